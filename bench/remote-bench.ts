@@ -91,7 +91,7 @@ async function measure(
     );
     try {
       proxy.reset();
-      const made = await planRepository(repo, client, { cacheDir: null });
+      const made = await planRepository(repo, client);
       if (!made.ok) throw new Error(`${repo}: ${JSON.stringify(made.errors.slice(0, 3))}`);
       if (made.plan.errors.length > 0)
         throw new Error(`plan errors: ${JSON.stringify(made.plan.errors.slice(0, 3))}`);

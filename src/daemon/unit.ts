@@ -20,6 +20,8 @@ import {
 } from '../controlplane/types.js';
 import { EmbeddedControlPlane } from '../controlplane/embedded/embedded.js';
 import { off } from '../incremental/off.js';
+import { AnalysisCache } from '../incremental/analysis-cache.js';
+import { PlanReuse } from '../incremental/plan-reuse.js';
 import { createEmbeddedStateCache } from '../incremental/state-cache.js';
 import type { Candidacy } from '../lease/leader-elector.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
@@ -254,7 +256,7 @@ function controlPlaneAccess(
 ): ControlPlaneAccess {
   const { url, token, tokenFile, apiKeyFile, environment } = config.controlPlane;
   // Opened for every run: an unchanged state is neither read again nor copied.
-  const stateCache = createEmbeddedStateCache();
+  const stateCache = off('state-cache') ? undefined : createEmbeddedStateCache();
   const open = async (readOnly: boolean) =>
     openControlPlane(url, {
       // An environment's token file is read again at every open (a rotated token is used from
@@ -270,7 +272,7 @@ function controlPlaneAccess(
         onPace,
       },
       readOnly,
-      ...(off('state-cache') ? {} : { stateCache }),
+      stateCache,
     });
   if (url.startsWith('file:')) {
     const opened =
@@ -304,7 +306,10 @@ function controlPlaneAccess(
   };
 }
 
-/** The real modules a run drives, wired to the unit's control plane, apply lock and inventory. */
+/**
+ * The real modules a run drives, wired to the unit's control plane, apply lock, inventory and
+ * caches (each unit its own: the analyses and folder results of its loads, its plans).
+ */
 async function unitPipeline(
   environment: string | null,
   config: DaemonConfig,
@@ -330,7 +335,11 @@ async function unitPipeline(
     inventoryStore(cp, config.controlPlane.url, lockDir, sharedInventory);
   let warnedLock = false;
   return {
-    loadRepository: repositoryLoader(environment),
+    loadRepository: repositoryLoader(
+      environment,
+      off('analysis') ? undefined : new AnalysisCache(),
+    ),
+    plans: off('plan-reuse') ? undefined : new PlanReuse(),
     readLiveState: (cp, need) => {
       learn(cp);
       return readLiveWithInventory(cp, inventoryOf(cp), need, sharedListsOf(cp));
@@ -356,9 +365,16 @@ async function unitPipeline(
 }
 
 /** Loads the repository (its environment's part); names the restart a new `environments:` needs. */
-function repositoryLoader(environment: string | null): Pipeline['loadRepository'] {
+function repositoryLoader(
+  environment: string | null,
+  analyses: AnalysisCache | undefined,
+): Pipeline['loadRepository'] {
   return async (dir, opts) => {
-    const loaded = await loadDesired(dir, { ...opts, environment: environment ?? undefined });
+    const loaded = await loadDesired(dir, {
+      ...opts,
+      environment: environment ?? undefined,
+      analyses,
+    });
     if (environment !== null || loaded.valid) return loaded;
     // Started while the repository could not be read (environments.ts): say what to do.
     const errors = loaded.errors.map((e) =>

@@ -14,8 +14,6 @@
  * of 10,000 objects 2 %) and went.
  *
  * The loader (src/manifests/) keeps nothing between calls: this module is its AnalysisPort.
- * Never trusted across versions: the key includes a fingerprint of the poolsync version and of
- * the loader's code files.
  */
 import { getHeapStatistics } from 'node:v8';
 import {
@@ -27,10 +25,9 @@ import {
   type LoadResult,
 } from '../manifests/index.js';
 import { deepFreeze } from '../util/deep-freeze.js';
-import { ANALYSIS_KEY, FOLDER_KEY, keyOf, loaderFingerprint } from './analysis-key.js';
+import { ANALYSIS_KEY, FOLDER_KEY, keyOf } from './analysis-key.js';
 import { off } from './off.js';
 
-export { analysisKey, loaderFingerprint } from './analysis-key.js';
 export type { FileAnalysis } from '../manifests/index.js';
 
 /**
@@ -70,36 +67,24 @@ class MemoryLayer {
   }
 }
 
-/**
- * The process's memory layer: the analyses, and each folder's and environment's last
- * whole-folder result under a key of everything it was made from (FolderInput: folder, commit,
- * environment, repository config, limits, the walk, every file's key). One per folder and
- * environment: the daemon's environments load the same folder in turn, and one slot for all of
- * them was a miss at every run (issue 49).
- */
-let memory = new MemoryLayer(MEMORY_BYTES);
-let lastFolders = new Map<string, { key: string; result: LoadResult }>();
-/** A bound on the folders kept (a daemon has one per environment). */
+/** A bound on the folders kept (a daemon unit has one per folder it loads). */
 const MAX_FOLDERS = 64;
 
-const stats = { hits: 0, misses: 0 };
-
-/** Drops the in-memory layer (the next load is cold): tests, benchmarks. */
-export function forgetCachedAnalyses(): void {
-  memory = new MemoryLayer(MEMORY_BYTES);
-  lastFolders = new Map();
-}
-
-/** Hits and misses since the process started (tests, benchmarks). */
-export function analysisCacheStats(): { hits: number; misses: number } {
-  return { ...stats };
-}
-
-/** One load's view of the memory layer, the loader's AnalysisPort. */
+/**
+ * One daemon unit's memory layer (made in src/daemon/unit.ts and handed to every load it makes:
+ * the loader's AnalysisPort): the analyses, and each folder's and environment's last
+ * whole-folder result under a key of everything it was made from (FolderInput: folder, commit,
+ * environment, repository config, limits, the walk, every file's key). One slot per folder and
+ * environment: one slot for all was a miss at every run (issue 49).
+ */
 export class AnalysisCache implements AnalysisPort {
   readonly folder?: (input: FolderInput, finish: () => LoadResult) => LoadResult;
-  /** This load's file keys, by input (the folder's key reuses them). */
-  private readonly keys = new Map<AnalysisInput, string>();
+  /** Hits and misses of the analyses (tests, benchmarks). */
+  readonly stats = { hits: 0, misses: 0 };
+  private readonly memory = new MemoryLayer(MEMORY_BYTES);
+  private readonly lastFolders = new Map<string, { key: string; result: LoadResult }>();
+  /** Each load's file keys, by input (the folder's key reuses them). */
+  private readonly keys = new WeakMap<AnalysisInput, string>();
 
   constructor() {
     if (!off('folder')) this.folder = (input, finish) => this.folderResult(input, finish);
@@ -108,21 +93,21 @@ export class AnalysisCache implements AnalysisPort {
   /** AnalysisPort.analyse: from the memory layer, or analysed now and kept. */
   analyse(input: AnalysisInput): FileAnalysis {
     const key = this.keyOf(input);
-    const hit = memory.get(key);
+    const hit = this.memory.get(key);
     if (hit) {
-      stats.hits++;
+      this.stats.hits++;
       return hit;
     }
-    stats.misses++;
+    this.stats.misses++;
     const fresh = analyseFile(input.file, input.text, input.limits);
-    memory.set(key, fresh, input.text.length * HEAP_PER_TEXT_BYTE);
+    this.memory.set(key, fresh, input.text.length * HEAP_PER_TEXT_BYTE);
     return fresh;
   }
 
   private keyOf(input: AnalysisInput): string {
     let key = this.keys.get(input);
     if (key === undefined) {
-      key = keyOf(ANALYSIS_KEY, input, undefined, loaderFingerprint());
+      key = keyOf(ANALYSIS_KEY, input, undefined);
       this.keys.set(input, key);
     }
     return key;
@@ -130,8 +115,9 @@ export class AnalysisCache implements AnalysisPort {
 
   private folderResult(input: FolderInput, finish: () => LoadResult): LoadResult {
     const fileKey = (i: AnalysisInput) => this.keyOf(i);
-    const key = keyOf(FOLDER_KEY, input, { fileKey }, loaderFingerprint());
+    const key = keyOf(FOLDER_KEY, input, { fileKey });
     const slot = `${input.dir}\u0000${input.environment ?? ''}`;
+    const { lastFolders } = this;
     const last = lastFolders.get(slot);
     if (last?.key === key) return last.result;
     const result = finish();

@@ -25,10 +25,10 @@
  */
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
+import { userCacheDir } from '../util/user-cache.js';
 import { DiskCache } from './disk-cache.js';
-import type { CachedLoadOptions } from './load-cached.js';
 import { analyseFile } from '../manifests/index.js';
-import type { FileAnalysis } from '../manifests/analysis.js';
+import type { FileAnalysis, LoaderOptions } from '../manifests/analysis-port.js';
 import { readRepoConfig, type ConfigResult } from '../manifests/config.js';
 import { readWalkedManifestText } from '../manifests/files.js';
 import { checkFolder } from '../manifests/folder.js';
@@ -68,7 +68,7 @@ export type RememberedResult =
       reused: boolean;
     };
 
-export interface MemoryOptions extends PlanShapeOptions, CachedLoadOptions {
+export interface MemoryOptions extends PlanShapeOptions, LoaderOptions {
   /** The cache folder (manifestCacheDir()); null: no memory, the pipeline as it is. */
   memoryDir: string | null;
   /**
@@ -122,6 +122,20 @@ interface MemoryRecord {
   /** path → [text hash, analysis hash, alias bytes]. */
   files: Record<string, [string, string, number]>;
   result: { plan: Plan; counts: LoadCounts; facts: DesiredFacts };
+}
+
+/**
+ * The CLI's cache folder: env POOLSYNC_CACHE_DIR (`off` or empty: none), else the user's cache
+ * folder (`$XDG_CACHE_HOME/poolsync/manifests`, else `~/.cache/poolsync/manifests`), never the
+ * working folder: in CI that is a checkout of a pull request's code (docs/security.md).
+ */
+export function manifestCacheDir(env: NodeJS.ProcessEnv = process.env): string | null {
+  const v = env.POOLSYNC_CACHE_DIR;
+  if (v !== undefined) {
+    const t = v.trim();
+    return t === '' || t === 'off' ? null : resolve(t);
+  }
+  return userCacheDir('manifests', env);
 }
 
 export async function planRemembering(

@@ -2,7 +2,7 @@
  * The last plan of a desired state, reused while nothing it was computed from has changed: a
  * long-running process (the daemon) plans the same validated commit against an unchanged
  * control plane on every drift check, and a plan of 10,000 objects is ~100 ms of CPU and tens
- * of MB of garbage each time. Only the daemon plans through this (PipelineOptions.reusePlans,
+ * of MB of garbage each time. Only the daemon plans through this (PipelineOptions.plans,
  * src/ops/pipeline.ts); the planner itself (src/plan/) keeps no state between calls.
  *
  * Exact by construction: the key is the desired state object itself (the loader returns the
@@ -21,7 +21,6 @@ import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
 import { allFrozen, lastSame, sameObjects } from './same-objects.js';
 import { planAgainst, type PlanShapeOptions } from '../plan/plan-against.js';
-import { off } from './off.js';
 
 interface Entry {
   /** The live state planned against. */
@@ -73,80 +72,70 @@ function planMemoKey(live: LiveState, opts: PlanShapeOptions): MemoKey {
 }
 
 /**
- * planAgainst (src/plan/plan-against.ts), reusing the last plan of `desired` when the live
- * state and the options are the same.
+ * One daemon unit's plans (made in src/daemon/unit.ts, handed to its plan stage):
+ * planAgainst (src/plan/plan-against.ts), reusing the last plan of a desired state when the
+ * live state and the options are the same.
  */
-export function planReusing(
-  desired: DesiredState,
-  live: LiveState,
-  opts: PlanShapeOptions = {},
-): Plan {
-  const key = planMemoKey(live, opts);
-  const reused = off('plan-reuse') ? null : rememberedPlan(desired, key);
-  if (reused) return reused;
-  const plan = planAgainst(desired, live, opts);
-  rememberPlan(desired, key, plan);
-  return plan;
-}
+export class PlanReuse {
+  /** Reuses and misses (tests, benchmarks). */
+  readonly stats = { hits: 0, misses: 0 };
+  private readonly memo = new WeakMap<DesiredState, Entry>();
+  /** The JSON of each frozen object of a live state, made once (the objects of an unchanged state are shared). */
+  private readonly objectJson = new WeakMap<object, string>();
 
-const memo = new WeakMap<DesiredState, Entry>();
-const stats = { hits: 0, misses: 0 };
-
-/** The JSON of each frozen object of a live state, made once (the objects of an unchanged state are shared). */
-const objectJson = new WeakMap<object, string>();
-
-/**
- * The digest of everything in `live`: equal states built the same way give equal keys. A state
- * of the same frozen objects as the last one has its key without hashing (same-objects.ts);
- * otherwise each frozen object's JSON is made once and only the digest is taken again.
- */
-export const liveStateKey: (live: LiveState) => string = lastSame((live) => {
-  // JSON never holds a raw newline: one between values keeps the text unambiguous.
-  const parts: string[] = [];
-  for (const [key, value] of Object.entries(live)) {
-    parts.push(JSON.stringify(key));
-    if (!Array.isArray(value)) {
-      parts.push(JSON.stringify(value));
-      continue;
-    }
-    parts.push(String(value.length));
-    for (const item of value as unknown[]) {
-      const frozen = typeof item === 'object' && item !== null && Object.isFrozen(item);
-      let json = frozen ? objectJson.get(item) : undefined;
-      if (json === undefined) {
-        json = JSON.stringify(item);
-        if (frozen) objectJson.set(item, json);
+  /**
+   * The digest of everything in `live`: equal states built the same way give equal keys. A state
+   * of the same frozen objects as a recent one has its key without hashing (same-objects.ts);
+   * otherwise each frozen object's JSON is made once and only the digest is taken again.
+   */
+  readonly liveStateKey: (live: LiveState) => string = lastSame((live) => {
+    // JSON never holds a raw newline: one between values keeps the text unambiguous.
+    const parts: string[] = [];
+    for (const [key, value] of Object.entries(live)) {
+      parts.push(JSON.stringify(key));
+      if (!Array.isArray(value)) {
+        parts.push(JSON.stringify(value));
+        continue;
       }
-      parts.push(json);
+      parts.push(String(value.length));
+      for (const item of value as unknown[]) {
+        const frozen = typeof item === 'object' && item !== null && Object.isFrozen(item);
+        let json = frozen ? this.objectJson.get(item) : undefined;
+        if (json === undefined) {
+          json = JSON.stringify(item);
+          if (frozen) this.objectJson.set(item, json);
+        }
+        parts.push(json);
+      }
     }
-  }
-  return createHash('sha256').update(parts.join('\n')).digest('hex');
-});
-
-function rememberedPlan(desired: DesiredState, key: MemoKey): Plan | null {
-  const e = memo.get(desired);
-  // A new desired state (a new commit) has no plan to reuse: its live key is never computed.
-  const hit =
-    e !== undefined &&
-    e.options === key.options &&
-    e.backend === key.backend &&
-    e.manualStep === key.manualStep &&
-    (sameObjects(e.live, key.live) ||
-      (e.liveKey ?? liveStateKey(e.live)) === liveStateKey(key.live));
-  if (hit) stats.hits++;
-  else stats.misses++;
-  return hit ? e.plan : null;
-}
-
-function rememberPlan(desired: DesiredState, key: MemoKey, plan: Plan): void {
-  memo.set(desired, {
-    ...key,
-    liveKey: allFrozen(key.live) ? null : liveStateKey(key.live),
-    plan,
+    return createHash('sha256').update(parts.join('\n')).digest('hex');
   });
-}
 
-/** Reuses and misses since the process started (tests, benchmarks). */
-export function planMemoStats(): { hits: number; misses: number } {
-  return { ...stats };
+  plan(desired: DesiredState, live: LiveState, opts: PlanShapeOptions = {}): Plan {
+    const key = planMemoKey(live, opts);
+    const reused = this.remembered(desired, key);
+    if (reused) return reused;
+    const plan = planAgainst(desired, live, opts);
+    this.memo.set(desired, {
+      ...key,
+      liveKey: allFrozen(key.live) ? null : this.liveStateKey(key.live),
+      plan,
+    });
+    return plan;
+  }
+
+  private remembered(desired: DesiredState, key: MemoKey): Plan | null {
+    const e = this.memo.get(desired);
+    // A new desired state (a new commit) has no plan to reuse: its live key is never computed.
+    const hit =
+      e !== undefined &&
+      e.options === key.options &&
+      e.backend === key.backend &&
+      e.manualStep === key.manualStep &&
+      (sameObjects(e.live, key.live) ||
+        (e.liveKey ?? this.liveStateKey(e.live)) === this.liveStateKey(key.live));
+    if (hit) this.stats.hits++;
+    else this.stats.misses++;
+    return hit ? e.plan : null;
+  }
 }

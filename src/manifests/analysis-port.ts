@@ -1,15 +1,26 @@
 /**
- * What the loader hands a cache, and what it asks of one: the loader keeps nothing between
- * calls (docs/architecture.md, "Where state lives"); a caller that reuses work across loads
- * (src/incremental/analysis-cache.ts: the daemon's memory layer, the CLI's disk cache) passes
- * an `AnalysisPort`. Without one every file is analysed again: a one-shot load.
+ * What the loader learns of one file (`FileAnalysis`), what it hands a cache and what it asks
+ * of one: the loader keeps nothing between calls (docs/architecture.md, "Where state lives"); a
+ * caller that reuses work across loads (src/incremental/analysis-cache.ts: a daemon unit's
+ * memory layer) passes an `AnalysisPort`. Without one every file is analysed again: a one-shot
+ * load.
  */
 import type { RepoConfig } from '../model/desired.js';
-import type { FileAnalysis } from './analysis.js';
+import type { DocumentResult } from './documents.js';
 import type { FolderRead } from './folder-read.js';
 import type { InputLimits } from './limits.js';
 import type { LoadOptions, LoadResult, ValidationError } from './types.js';
 import type { WalkResult } from './walk.js';
+import type { YamlIssue } from './yaml.js';
+
+/** Everything the loader learns from one file on its own, before the cross-document rules. */
+export interface FileAnalysis {
+  issues: YamlIssue[];
+  documentCount: number;
+  aliasExpansion: number;
+  aliasBytes: number;
+  documents: DocumentResult[];
+}
 
 /** Everything one file's analysis (`analyseFile`) is derived from, besides the loader's code. */
 export interface AnalysisInput {

@@ -13,7 +13,10 @@ import { canonicalSelector } from '../gen/union/accelerators.js';
 import type {
   DesiredAssignment,
   DesiredCluster,
+  DesiredClusterLabel,
   DesiredDefaultQueue,
+  DesiredExecutionCluster,
+  DesiredExecutionClusterLabel,
   DesiredPool,
   DesiredQueue,
   DesiredState,
@@ -21,8 +24,8 @@ import type {
 } from '../model/desired.js';
 import type { QueueManifest } from './documents.js';
 import type { Grouped } from './rules.js';
+import type { FlyteGrouped } from './rules-multicluster.js';
 import { comparePaths } from './walk.js';
-import { buildFlyteDesired } from './flyte-desired.js';
 
 const byName = <T extends { name: string }>(a: T, b: T): number => comparePaths(a.name, b.name);
 
@@ -146,4 +149,42 @@ function canonicalCaps(caps: QueueCaps): QueueCaps {
     accelerators['selector' in read ? read.selector : selector] = count;
   }
   return { ...caps, max_accelerators: accelerators };
+}
+
+/** Valid Flyte OSS manifests → the DesiredState lists, defaults applied and sorted. */
+function buildFlyteDesired(g: FlyteGrouped): {
+  execution_clusters: DesiredExecutionCluster[];
+  cluster_labels: DesiredClusterLabel[];
+  execution_cluster_labels: DesiredExecutionClusterLabel[];
+} {
+  return {
+    execution_clusters: g.executionClusters
+      .map((c) => ({
+        name: c.name,
+        endpoint: c.auth?.type === 'in_cluster' ? null : c.endpoint,
+        enabled: c.enabled ?? true,
+        auth: c.auth ?? { type: 'in_cluster' as const },
+        annotations: c.annotations,
+        source: c.source,
+      }))
+      .sort(byName),
+    cluster_labels: g.labels
+      .map((l) => ({
+        name: l.name,
+        clusters: l.clusters.map((e) => ({ cluster: e.cluster, weight: e.weight })),
+        ...(l.isDefault ? { default: true } : {}),
+        annotations: l.annotations,
+        source: l.source,
+      }))
+      .sort(byName),
+    execution_cluster_labels: g.executionClusterLabels
+      .map((e) => ({
+        ...e.key,
+        label: e.label,
+        name: e.name,
+        annotations: e.annotations,
+        source: e.source,
+      }))
+      .sort((a, b) => comparePaths(assignmentKeyString(a), assignmentKeyString(b))),
+  };
 }

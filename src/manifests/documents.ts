@@ -3,38 +3,142 @@
  * validation, then a typed record that still points at its source nodes. Defaults are
  * not applied here (the co-named queue rules of V5 need to know what was written).
  */
+import type { ClusterLabelEntry, ExecutionClusterAuth } from '../model/flyte.js';
 import {
   address,
   assignmentKeyString,
   defaultQueueKeyString,
+  type AssignmentKey,
   type ClusterDataPlane,
   type Fairness,
+  type PoolContract,
   type Priority,
   type QueueCaps,
   type QueueScheduling,
 } from '../model/common.js';
-import type { Annotations } from '../model/desired.js';
-import { poolContract } from './pool-contract.js';
+import {
+  CONTRACT_ANNOTATION,
+  CONTRACT_UNKNOWN,
+  type Annotations,
+  type SourceLocation,
+} from '../model/desired.js';
+import { urlCredentials } from '../util/url-credentials.js';
 import {
   MANIFEST_KINDS,
   schemaAccepts,
   show,
   validateAgainstSchema,
+  type FlyteManifestKind,
   type ManifestKind,
+  type SchemaIssue,
 } from './schema.js';
-import { URL_FIELDS, carriesCredentials, credentialIssues } from './document-credentials.js';
 import { didYouMean } from './suggest.js';
-import { flyteManifest } from './flyte-documents.js';
 import type { ValidationError } from './types.js';
-import { isUsable, type ManifestBase } from './manifest-base.js';
-import type { ClusterManifest, DocumentResult, Manifest, QueueManifest } from './manifest-types.js';
-import { positionTree } from './document-positions.js';
-import { PARTIAL_SPECS } from './partial-specs.js';
+import { entry, toPlain, type Position, type YMap, type YMapEntry, type YNode } from './yaml.js';
 
-export { intact, usable, type ManifestBase } from './manifest-base.js';
-export type * from './manifest-types.js';
-export { positionOf, positionTree } from './document-positions.js';
-import { entry, toPlain, type Position, type YMap, type YNode } from './yaml.js';
+/**
+ * What every typed manifest has (its name, annotations, source and root node) and whether a
+ * field of a partial one (a document that failed its schema) can be read.
+ */
+export interface ManifestBase {
+  name: string;
+  annotations: Annotations;
+  source: SourceLocation;
+  /** The document's root mapping, to find the position of any field. */
+  root: YMap;
+  /**
+   * Empty for a document that passed its schema. For one that did not, the JSON pointers
+   * of the fields at fault: the manifest is partial, its values there are placeholders, and
+   * the rules skip every check that reads them (see `usable`).
+   */
+  faults: readonly string[];
+  /** `<Kind>/<name>` (assignments: the key), as the document's schema errors give it. */
+  address: string | null;
+}
+
+/**
+ * True when the field at `pointer` (`/spec/pool`) is well-formed: no schema error at it,
+ * inside it, or at an ancestor (a `spec` that is not a mapping hides all its fields).
+ */
+export function usable(m: Pick<ManifestBase, 'faults'>, pointer: string): boolean {
+  return m.faults.length === 0 || isUsable(m.faults, pointer);
+}
+
+/** Like `usable`, but errors inside the field (one bad list item) do not count. */
+export function intact(m: Pick<ManifestBase, 'faults'>, pointer: string): boolean {
+  return m.faults.length === 0 || isIntact(m.faults, pointer);
+}
+
+export function isUsable(faults: readonly string[], pointer: string): boolean {
+  return faults.every(
+    (f) => f !== pointer && !f.startsWith(pointer + '/') && !pointer.startsWith(f + '/'),
+  );
+}
+
+export function isIntact(faults: readonly string[], pointer: string): boolean {
+  return faults.every((f) => f !== pointer && !pointer.startsWith(f + '/'));
+}
+
+/** The typed manifests of poolsync's own kinds, and what reading one document gives. */
+export interface PoolManifest extends ManifestBase {
+  kind: 'ClusterPool';
+  /** null when the document marks the contract unknown (`poolsync/contract: unknown`). */
+  contract: PoolContract | null;
+}
+
+export interface ClusterManifest extends ManifestBase {
+  kind: 'Cluster';
+  /** null when omitted (→ "default", C1); `pools`: Union self-managed's pool map (rules.ts). */
+  pool: string | null;
+  pools: string[] | null;
+  enabled: boolean | null;
+  data_plane: ClusterDataPlane | null;
+}
+
+export interface QueueManifest extends ManifestBase {
+  kind: 'Queue';
+  /** null when omitted: the default depends on whether the queue is managed (C2, P1). */
+  pool: string | null;
+  clusters: string[] | null;
+  run_concurrency: number;
+  action_concurrency: number;
+  depth: number | null;
+  priority: Priority | null;
+  fairness: Fairness | null;
+  /** Union's caps and scheduling as written (quantities as text); absent when omitted. */
+  caps: QueueCaps;
+}
+
+export interface AssignmentManifest extends ManifestBase {
+  kind: 'PoolAssignment';
+  key: AssignmentKey;
+  pool: string;
+}
+
+/** Union v2: project/domain → default queue. */
+export interface DefaultQueueManifest extends ManifestBase {
+  kind: 'DefaultQueue';
+  project: string;
+  domain: string;
+  queue: string;
+}
+
+export type Manifest =
+  | PoolManifest
+  | ClusterManifest
+  | QueueManifest
+  | AssignmentManifest
+  | DefaultQueueManifest
+  | FlyteManifest;
+
+export interface DocumentResult {
+  /** The kind, when the document names a known one (for counts). */
+  kind: ManifestKind | null;
+  /** metadata.name when it is a string, even if the document is invalid. */
+  name?: string | null;
+  manifest: Manifest | null;
+  errors: ValidationError[];
+}
 
 export function readDocument(file: string, root: YNode): DocumentResult {
   const err = (message: string, pos: Position, addr: string | null = null): ValidationError => ({
@@ -87,7 +191,7 @@ export function readDocument(file: string, root: YNode): DocumentResult {
 }
 
 /**
- * A document read as plain values, without its tree (load-plain.ts): its result when it is a
+ * A document read as plain values, without its tree (analysePlain): its result when it is a
  * manifest with no error, else null: the caller reads the file again, tree and positions
  * included, through readDocument, so every error is worded and located by one path. `root`
  * is the manifest's position tree (parsed again only if a rule asks for a position), `source`
@@ -338,4 +442,301 @@ function queueCaps(spec: RawQueueSpec): QueueCaps {
   if (spec.max_accelerators) caps.max_accelerators = { ...spec.max_accelerators };
   if (spec.scheduling) caps.scheduling = spec.scheduling;
   return caps;
+}
+
+/**
+ * Typed records of the Flyte open source kinds (ExecutionCluster, ClusterLabel,
+ * ExecutionClusterLabel), for documents.ts: from a document that passed its schema, and the
+ * partial form of one that did not (fields at fault get placeholders and stay in `faults`).
+ */
+export interface ExecutionClusterManifest extends ManifestBase {
+  kind: 'ExecutionCluster';
+  endpoint: string | null;
+  enabled: boolean | null;
+  /** null when neither auth nor inCluster is given (a SCHEMA error of the rules pass). */
+  auth: ExecutionClusterAuth | null;
+  /** Both auth and inCluster: true were written (a SCHEMA error of the rules pass). */
+  authConflict: boolean;
+}
+
+export interface ClusterLabelManifest extends ManifestBase {
+  kind: 'ClusterLabel';
+  clusters: ClusterLabelEntry[];
+  /** `spec.default: true`: flyte-core's defaultExecutionLabel. */
+  isDefault: boolean;
+}
+
+export interface ExecutionClusterLabelManifest extends ManifestBase {
+  kind: 'ExecutionClusterLabel';
+  key: AssignmentKey;
+  label: string;
+}
+
+export type FlyteManifest =
+  ExecutionClusterManifest | ClusterLabelManifest | ExecutionClusterLabelManifest;
+
+const textOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+/** `ok(pointer)`: the field is free of schema errors (always true for a valid document). */
+function flyteManifest(
+  kind: FlyteManifestKind,
+  value: Plain,
+  base: ManifestBase,
+  ok: (pointer: string) => boolean = () => true,
+): FlyteManifest {
+  const spec = isMap(value['spec']) ? value['spec'] : {};
+  const get = (field: string): unknown => (ok(`/spec/${field}`) ? spec[field] : undefined);
+  switch (kind) {
+    case 'ExecutionCluster': {
+      const rawAuth = get('auth');
+      const inCluster = get('inCluster') === true;
+      const auth: ExecutionClusterAuth | null = isMap(rawAuth)
+        ? {
+            type: 'file_path',
+            tokenPath: textOrNull(rawAuth['tokenPath']) ?? '',
+            certPath: textOrNull(rawAuth['certPath']) ?? '',
+          }
+        : inCluster
+          ? { type: 'in_cluster' }
+          : null;
+      return {
+        ...base,
+        kind,
+        endpoint: textOrNull(get('endpoint')),
+        enabled: typeof get('enabled') === 'boolean' ? (get('enabled') as boolean) : null,
+        auth,
+        authConflict: isMap(rawAuth) && inCluster,
+      };
+    }
+    case 'ClusterLabel': {
+      const raw = Array.isArray(spec['clusters']) ? (spec['clusters'] as unknown[]) : [];
+      const clusters = raw.map((e, i) => {
+        const item = isMap(e) ? e : {};
+        const cluster = ok(`/spec/clusters/${i}/cluster`) ? textOrNull(item['cluster']) : null;
+        const weight = ok(`/spec/clusters/${i}/weight`) ? item['weight'] : null;
+        return { cluster: cluster ?? '', weight: typeof weight === 'number' ? weight : NaN };
+      });
+      return { ...base, kind, clusters, isDefault: get('default') === true };
+    }
+    case 'ExecutionClusterLabel':
+      return {
+        ...base,
+        kind,
+        key: {
+          project: textOrNull(spec['project']) ?? '',
+          domain: textOrNull(spec['domain']) ?? '',
+          workflow: textOrNull(spec['workflow']),
+        },
+        label: textOrNull(get('label')) ?? '',
+      };
+  }
+}
+
+/**
+ * The spec of a document that failed its schema, for each core kind (documents.ts `partial`):
+ * the fields free of errors keep their values, every other one gets a placeholder of the
+ * right type (the Flyte kinds: flyteManifest).
+ */
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+/** What a kind's spec is read with. */
+interface PartialReader {
+  /** The value at a JSON pointer, read by `read`; undefined when the field is at fault. */
+  get: (pointer: string, read: (v: unknown) => unknown) => unknown;
+  /** The spec as written (a mapping, or empty). */
+  spec: Plain;
+  faults: readonly string[];
+}
+
+type CoreKind = Exclude<
+  ManifestKind,
+  'ExecutionCluster' | 'ClusterLabel' | 'ExecutionClusterLabel'
+>;
+
+const PARTIAL_SPECS: Record<CoreKind, (r: PartialReader) => Plain> = {
+  ClusterPool: ({ get, spec }) => {
+    const uri = get('/spec/object_store_ref/uri', str);
+    const type = get('/spec/secret_store/type', str);
+    const locator = get('/spec/secret_store/locator', str);
+    const registry = get('/spec/image_registry/locator', str);
+    return {
+      object_store_ref: {
+        uri: uri ?? '',
+        endpoint: get('/spec/object_store_ref/endpoint', str),
+      },
+      secret_store: { type: type ?? '', locator: locator ?? '' },
+      // Absent when not written; a broken one is a fault and is never compared (V6).
+      image_registry:
+        spec['image_registry'] !== undefined ? { locator: registry ?? '' } : undefined,
+    };
+  },
+  Cluster: ({ get, spec }) => ({
+    pool: get('/spec/pool', str),
+    pools: get('/spec/pools', (v) => v as string[]),
+    enabled: get('/spec/enabled', (v) => (typeof v === 'boolean' ? v : undefined)),
+    data_plane: isMap(spec['data_plane'])
+      ? {
+          object_store_uri: get('/spec/data_plane/object_store_uri', str),
+          image_registry: get('/spec/data_plane/image_registry', str),
+          secret_store: {
+            type: get('/spec/data_plane/secret_store/type', str),
+            locator: get('/spec/data_plane/secret_store/locator', str),
+          },
+        }
+      : undefined,
+  }),
+  Queue: ({ get, spec, faults }) => {
+    // Intact, not usable: one bad entry does not hide the others from V3 and V4.
+    const clusters = isIntact(faults, '/spec/clusters') ? spec['clusters'] : undefined;
+    return {
+      pool: get('/spec/pool', str),
+      clusters: Array.isArray(clusters)
+        ? clusters.map((c) => (typeof c === 'string' ? c : ''))
+        : undefined,
+      run_concurrency: 0,
+      action_concurrency: 0,
+    };
+  },
+  PoolAssignment: ({ get, spec }) => ({
+    // The key as written, for messages; V8's duplicate-key check needs it usable.
+    project: str(spec['project']) ?? '',
+    domain: str(spec['domain']) ?? '',
+    workflow: str(spec['workflow']),
+    pool: get('/spec/pool', str) ?? '',
+  }),
+  DefaultQueue: ({ get, spec }) => ({
+    // As for assignments: the key as written, for messages and the V12 duplicate check.
+    project: str(spec['project']) ?? '',
+    domain: str(spec['domain']) ?? '',
+    queue: get('/spec/queue', str) ?? '',
+  }),
+};
+
+/**
+ * A ClusterPool document's contract (P2, normalised: endpoint "" and image_registry null when
+ * absent), or null when the document marks it unknown (`poolsync/contract: unknown`, with
+ * `spec: {}`; the schema enforces the pair). The spec's shape is guaranteed by the schema.
+ */
+interface RawPoolSpec {
+  object_store_ref: { uri: string; endpoint?: string };
+  secret_store: PoolContract['secret_store'];
+  image_registry?: { locator: string };
+}
+
+function poolContract(spec: unknown, annotations: Annotations): PoolContract | null {
+  if (annotations[CONTRACT_ANNOTATION] === CONTRACT_UNKNOWN) return null;
+  const s = spec as RawPoolSpec;
+  return {
+    object_store_ref: { uri: s.object_store_ref.uri, endpoint: s.object_store_ref.endpoint ?? '' },
+    secret_store: { type: s.secret_store.type, locator: s.secret_store.locator },
+    image_registry: s.image_registry ? { locator: s.image_registry.locator } : null,
+  };
+}
+
+/** Where a field of a manifest is (`file:line:column`), from the parts of its tree it keeps. */
+/**
+ * The parts of a document's tree that `positionOf` is asked about (rules.ts): `metadata.name`
+ * and anything under `spec`. A manifest keeps only these, so a loaded (and cached) folder does
+ * not hold every node of every document. A rule that needs a position elsewhere adds its path
+ * here; the cache test (test/manifests/cache.test.ts) compares every error of the invalid
+ * corpus with a cold run.
+ */
+const POSITION_PATHS: Record<string, true | Record<string, true>> = {
+  metadata: { name: true },
+  spec: true,
+};
+
+/** `root` cut down to POSITION_PATHS (positions of every kept node unchanged). */
+export function positionTree(root: YMap): YMap {
+  return pruneMap(root, POSITION_PATHS);
+}
+
+function pruneMap(node: YMap, keep: Record<string, unknown>): YMap {
+  const entries: YMapEntry[] = [];
+  for (const e of node.entries) {
+    const k = keep[e.key];
+    if (k === undefined) continue;
+    if (k === true || e.value.kind !== 'map') entries.push(e);
+    else
+      entries.push({
+        key: e.key,
+        keyPos: e.keyPos,
+        value: pruneMap(e.value, k as Record<string, unknown>),
+      });
+  }
+  return { kind: 'map', entries, pos: node.pos };
+}
+
+/** Position of a field (`spec.pool`), else of its nearest present ancestor's key. */
+export function positionOf(root: YMap, ...path: (string | number)[]): Position {
+  let node: YNode = root;
+  let pos = root.pos;
+  for (const seg of path) {
+    if (typeof seg === 'number') {
+      if (node.kind !== 'seq' || !node.items[seg]) return pos;
+      node = node.items[seg]!;
+      pos = node.pos;
+    } else {
+      const e = entry(node, seg);
+      if (!e) return pos;
+      node = e.value;
+      pos = e.value.pos;
+    }
+  }
+  return pos;
+}
+
+/** URLs in manifests carry no credentials (docs/security.md): manifests live in Git and plans. */
+/** Fields holding URLs: none may carry credentials (docs/security.md; manifests are not secret). */
+const URL_FIELDS: Partial<Record<ManifestKind, string[][]>> = {
+  ClusterPool: [
+    ['spec', 'object_store_ref', 'uri'],
+    ['spec', 'object_store_ref', 'endpoint'],
+  ],
+  Cluster: [['spec', 'data_plane', 'object_store_uri']],
+  // Rendered into flyte-core's Helm values (render flyte-core-values): a token there would
+  // land in a values file and a ConfigMap.
+  ExecutionCluster: [['spec', 'endpoint']],
+};
+
+const CREDENTIALS_INSTEAD: Partial<Record<ManifestKind, string>> = {
+  ExecutionCluster:
+    "flyteadmin reads the cluster's credentials from the files of spec.auth (tokenPath, certPath), not the URL",
+};
+
+function credentialIssues(kind: ManifestKind, root: YMap, path: string[]): SchemaIssue[] {
+  let node: YNode | undefined = root;
+  for (const key of path) node = entry(node, key)?.value;
+  if (node?.kind !== 'scalar' || typeof node.value !== 'string') return [];
+  const found = credentialIn(node.value);
+  if (found === null) return [];
+  return [
+    {
+      message: `${path.slice(1).join('.')} carries ${found === 'password' ? 'a password or key (user:secret@)' : 'a user part (name@)'}: manifests live in Git and are shown in plans; ${CREDENTIALS_INSTEAD[kind] ?? "give the object store its credentials through the data plane's secret store, not the URL"}`,
+      pos: node.pos,
+      path: '/' + path.join('/'),
+    },
+  ];
+}
+
+/** What credential a URL field's value carries, or null. */
+function credentialIn(url: string): 'user' | 'password' | null {
+  const found = urlCredentials(url);
+  // abfs://container@account.dfs.core.windows.net names a container before '@': only an
+  // http(s) endpoint's user part is a credential; a password is one everywhere.
+  return found === 'user' && !/^https?:/i.test(url) ? null : found;
+}
+
+/** True when a URL field of a document read as plain values (analysePlain) carries one. */
+function carriesCredentials(kind: ManifestKind, value: unknown): boolean {
+  for (const path of URL_FIELDS[kind] ?? []) {
+    let v = value;
+    for (const key of path)
+      v =
+        typeof v === 'object' && v !== null && !Array.isArray(v)
+          ? (v as Record<string, unknown>)[key]
+          : undefined;
+    if (typeof v === 'string' && credentialIn(v) !== null) return true;
+  }
+  return false;
 }

@@ -8,8 +8,7 @@ import { readRepoConfig } from './config.js';
 import { buildDesiredState } from './desired.js';
 import { checkFolder } from './folder.js';
 import type { InputLimits } from './limits.js';
-import { checkRules, groupManifests } from './rules.js';
-import { checkAbsent } from './rules-absent.js';
+import { checkAbsent, checkRules, groupManifests } from './rules.js';
 import type { LoadOptions, LoadResult, ValidationError } from './types.js';
 import {
   comparePaths,
@@ -18,17 +17,17 @@ import {
   TOO_DEEP,
   type WalkResult,
 } from './walk.js';
-import type { FileAnalysis } from './analysis.js';
-import type { FileRead, FolderInput, LoaderOptions } from './analysis-port.js';
+import type { FileAnalysis, FileRead, FolderInput, LoaderOptions } from './analysis-port.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 import {
   environmentConfig,
   environmentFiles,
+  readPatches,
   selectEnvironment,
   unusedPatches,
+  type PatchSet,
 } from './environment-load.js';
 import { emptyCounts, emptyReadState, readFiles, type ReadState } from './load-files.js';
-import { readPatches, type PatchSet } from './patches.js';
 
 export type {
   LoadCounts,
@@ -40,10 +39,10 @@ export type {
 } from './types.js';
 export { formatValidationText, formatSummary, formatSkipped, toJsonReport } from './report.js';
 export { LIMITS, type InputLimits } from './limits.js';
-export type { FileAnalysis } from './analysis.js';
 export type {
   AnalysisInput,
   AnalysisPort,
+  FileAnalysis,
   FileRead,
   FolderInput,
   LoaderOptions,

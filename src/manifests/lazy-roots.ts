@@ -10,7 +10,7 @@
 import { positionTree } from './documents.js';
 import type { InputLimits } from './limits.js';
 import { parseYamlFile, type Position, type YMap, type YMapEntry } from './yaml.js';
-import type { FileAnalysis } from './analysis.js';
+import type { FileAnalysis } from './analysis-port.js';
 
 /** The analysis with every manifest's `root` left out (null), as a disk entry stores it. */
 export function withoutRoots(analysis: FileAnalysis): FileAnalysis {
@@ -78,7 +78,7 @@ export function withPositionsOnDemand(
 }
 
 /**
- * Roots on demand for the documents of a file analysed from its plain values (load-plain.ts):
+ * Roots on demand for the documents of a file analysed from its plain values (analysePlain):
  * the i-th one made is the i-th document the parser kept.
  */
 export function rootsOnDemand(

@@ -3,18 +3,21 @@
  * analysed (through the caller's AnalysisPort when it gave one), its documents counted and
  * collected, and the folder-wide limits checked as it goes.
  */
-import type { FileAnalysis } from './analysis.js';
-import type { AnalysisInput, AnalysisPort, FileRead } from './analysis-port.js';
-import { readDocument, type Manifest } from './documents.js';
-import { analysePatched, isPatched } from './environment-load.js';
+import type { AnalysisInput, AnalysisPort, FileAnalysis, FileRead } from './analysis-port.js';
+import {
+  readDocument,
+  readPlainDocument,
+  type DocumentResult,
+  type Manifest,
+} from './documents.js';
+import { analysePatched, isPatched, type PatchSet } from './environment-load.js';
 import { readWalkedManifestText } from './files.js';
-import { withPositionsOnDemand } from './lazy-roots.js';
-import { analysePlain } from './load-plain.js';
+import { rootsOnDemand, withPositionsOnDemand } from './lazy-roots.js';
 import { formatBytes, type InputLimits } from './limits.js';
 import { heapBudget, overBudget } from './memory-budget.js';
-import type { PatchSet } from './patches.js';
-import { readYamlFile } from './read-yaml.js';
 import type { LoadCounts, ValidationError } from './types.js';
+import { parseYamlFull, plainScalarValue, type ParsedFile, type YDocument } from './yaml.js';
+import { parseSimplePlain, parseSimpleYaml } from './yaml-simple.js';
 import { LARGE_INPUT_BYTES, capHeapGrowthNow } from '../util/heap-growth.js';
 
 /** One file on its own: parse, then each document's envelope and schema. */
@@ -33,7 +36,7 @@ export function analyseFile(file: string, text: string, limits: InputLimits): Fi
 
 /**
  * One file on its own, as a one-shot load keeps it: read as plain values when it can be
- * (load-plain.ts), else analyseFile's result without its position trees (lazy-roots.ts);
+ * (analysePlain), else analyseFile's result without its position trees (lazy-roots.ts);
  * `onRebuild` is told when a position tree is parsed again.
  */
 export function analyseFileLean(
@@ -46,6 +49,58 @@ export function analyseFileLean(
     analysePlain(file, text, limits, onRebuild) ??
     withPositionsOnDemand(analyseFile(file, text, limits), text, limits, onRebuild)
   );
+}
+
+/**
+ * A file's documents read one at a time (issue 25): each document is turned into what the
+ * caller keeps (`read(doc)`) as soon as it is parsed, so its tree dies young. Whole files'
+ * trees (~14 bytes of heap per byte of YAML) used to live long enough to be promoted to V8's
+ * old generation and pile up there as garbage: most of the peak memory of a 100,000-object
+ * load.
+ */
+function readYamlFile<R>(
+  text: string,
+  limits: Readonly<InputLimits>,
+  read: (doc: YDocument) => R,
+): { file: ParsedFile; results: R[] } {
+  const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  let results: R[] = [];
+  const simple = parseSimpleYaml(source, limits, plainScalarValue, (doc) =>
+    results.push(read(doc)),
+  );
+  if (simple) return { file: simple, results };
+  // The fast path gave up part-way: what it read is read again by the full parser.
+  const file = parseYamlFull(text, limits);
+  results = file.documents.map(read);
+  return { file, results };
+}
+
+/**
+ * A one-shot load's analysis of a file (issue 35): its documents read as plain values by the
+ * fast path's plain mode (yaml-simple.ts parseSimplePlain), with no tree, no Position object, no toPlain
+ * and no position tree; each manifest's `root` is parsed again from the text only if a rule
+ * asks for a position (lazy-roots.ts). Null when the file leaves the subset or any of its
+ * documents has an error: analyseFileLean then analyses it again by analyseFile, trees and
+ * positions included, so every error comes from that one path, worded and located as before.
+ */
+export function analysePlain(
+  file: string,
+  text: string,
+  limits: Readonly<InputLimits>,
+  onRebuild?: () => void,
+): FileAnalysis | null {
+  const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const rootAt = rootsOnDemand(text, limits, onRebuild);
+  const documents: DocumentResult[] = [];
+  let clean = true;
+  const count = parseSimplePlain(source, limits, plainScalarValue, (value, _index, pos) => {
+    if (!clean) return;
+    const read = readPlainDocument(file, value, rootAt(documents.length), pos);
+    if (read === null) clean = false;
+    else documents.push(read);
+  });
+  if (count === null || !clean) return null;
+  return { issues: [], documentCount: count, aliasExpansion: 0, aliasBytes: 0, documents };
 }
 
 /** What the reading gathers: the loader finishes with it. */

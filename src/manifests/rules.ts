@@ -1,7 +1,10 @@
 /**
- * Cross-document rules V1–V8 of manifests.md. Pure: manifests in, errors out. Every
- * lookup goes through a Map built once, so the pass stays linear in the number of objects.
+ * Cross-document rules of manifests.md: V1–V8, then object stores and buckets (V7, V13), queue
+ * caps (V15) and `absent:` (V16); the Flyte kinds' in rules-multicluster.ts. Pure: manifests
+ * in, errors out. Every lookup goes through a Map built once, so the pass stays linear in the
+ * number of objects.
  */
+import { canonicalSelector } from '../gen/union/accelerators.js';
 import {
   DEFAULT_POOL,
   DEFAULT_QUEUE,
@@ -11,6 +14,8 @@ import {
   type DataPlaneMismatch,
   type PoolContract,
 } from '../model/common.js';
+import type { RepoConfig } from '../model/desired.js';
+import { bucketOf } from '../model/flyte.js';
 import type {
   AssignmentManifest,
   ClusterManifest,
@@ -22,9 +27,7 @@ import type {
 import { intact, positionOf, usable } from './documents.js';
 import { didYouMean } from './suggest.js';
 import { checkFlyteRules, emptyFlyteGroup, type FlyteGrouped } from './rules-multicluster.js';
-import { checkObjectStores, clusterPools, sameBucket } from './rules-buckets.js';
 import { err, firstByName, where } from './rule-helpers.js';
-import { checkQueueCaps } from './rules-queue-caps.js';
 import type { ValidationError } from './types.js';
 
 export interface Grouped {
@@ -149,7 +152,7 @@ function checkCluster(
       return;
     }
     // V6 (C4): every declared data-plane value must equal the contract (the object store by
-    // bucket, rules-buckets.ts). The `default` pool's contract is set at provisioning; it is
+    // bucket: sameBucket). The `default` pool's contract is set at provisioning; it is
     // only checked when the repo declares it.
     // A pool whose contract is marked unknown (poolsync/contract: unknown) has nothing to check.
     const pool = pools.get(poolName);
@@ -390,4 +393,309 @@ function listShort(names: readonly string[]): string {
   return names.length > 10
     ? `${names.slice(0, 10).join(', ')} … (${names.length} queues)`
     : names.join(', ');
+}
+
+/**
+ * Object stores and metadata buckets (docs/union-self-managed.md, domain.md P7):
+ *  V7  two pools must not share an object store (the same URI, P7), unless they share a
+ *      cluster (Union self-managed's pool map lets a cluster be in several pools, and a cluster
+ *      has one `storage.bucketName`, so those pools share its bucket);
+ *  V13 the seed's bucket rule, between clusters and on bucket names (not whole paths): two
+ *      clusters in the same pool must use the same metadata bucket, two clusters that share no
+ *      pool must use different ones. A cluster's bucket is its declared
+ *      `data_plane.object_store_uri`, else its pools' object store; `file://` has no bucket.
+ * Linear but for groups of clusters in one bucket spread over pools without a common one.
+ */
+/** Every pool a cluster is in (`pools`, else `pool`, else `default`). */
+function clusterPools(c: ClusterManifest): string[] {
+  return c.pools ?? [c.pool ?? DEFAULT_POOL];
+}
+
+/** Two object store URIs in the same bucket (a URI without one compares whole). */
+function sameBucket(a: string, b: string): boolean {
+  const ba = bucketOf(a);
+  return ba !== null && ba === bucketOf(b);
+}
+
+const strip = (u: string) => u.replace(/\/+$/, '');
+
+function checkObjectStores(
+  pools: ReadonlyMap<string, PoolManifest>,
+  clusters: readonly ClusterManifest[],
+): ValidationError[] {
+  const out: ValidationError[] = [];
+  const usableClusters = clusters.filter(
+    (c) => usable(c, '/spec/pool') && usable(c, '/spec/pools'),
+  );
+  // Pools that share a cluster: "a|b" with a < b.
+  const sharing = new Set<string>();
+  for (const c of usableClusters) {
+    const ps = [...new Set(clusterPools(c))].sort();
+    for (let i = 0; i < ps.length; i++)
+      for (let j = i + 1; j < ps.length; j++) sharing.add(`${ps[i]}|${ps[j]}`);
+  }
+  const share = (a: string, b: string) => sharing.has(a < b ? `${a}|${b}` : `${b}|${a}`);
+
+  // V7 (P7): pools must not share an object store. Trailing slashes do not make a new store.
+  // A contract marked unknown names no store: nothing to compare (never a shared placeholder).
+  const byUri = new Map<string, PoolManifest>();
+  const sameStore = new Set<Manifest>();
+  for (const p of pools.values()) {
+    if (!p.contract || !usable(p, '/spec/object_store_ref/uri')) continue;
+    const uri = strip(p.contract.object_store_ref.uri);
+    const first = byUri.get(uri);
+    if (!first) byUri.set(uri, p);
+    else if (!share(first.name, p.name)) {
+      sameStore.add(p);
+      out.push(
+        err(
+          'V7',
+          p,
+          positionOf(p.root, 'spec', 'object_store_ref', 'uri'),
+          `pool '${p.name}' uses the object store ${p.contract.object_store_ref.uri} of pool '${first.name}' (${where(first)}); pools must not share an object store (P7)`,
+        ),
+      );
+    }
+  }
+  // A pool V7 reported is not reported again for its bucket.
+  out.push(...checkClusterBuckets(pools, usableClusters, sameStore));
+  return out;
+}
+
+interface Placed {
+  cluster: ClusterManifest;
+  pools: string[];
+  bucket: string;
+  /** Where the bucket comes from: the cluster's own data_plane, or this pool's contract. */
+  from: ClusterManifest | PoolManifest;
+}
+
+function checkClusterBuckets(
+  pools: ReadonlyMap<string, PoolManifest>,
+  clusters: readonly ClusterManifest[],
+  reported: Set<Manifest>,
+): ValidationError[] {
+  const out: ValidationError[] = [];
+  const placed = placeClusters(pools, clusters, out);
+  checkSamePoolBuckets(pools, placed, out);
+  checkSharedBuckets(placed, reported, out);
+  return out;
+}
+
+/** Each cluster's metadata bucket (its own, or its pools' when they agree: V13 otherwise). */
+function placeClusters(
+  pools: ReadonlyMap<string, PoolManifest>,
+  clusters: readonly ClusterManifest[],
+  out: ValidationError[],
+): Placed[] {
+  const placed: Placed[] = [];
+  for (const c of clusters) {
+    const ps = [...new Set(clusterPools(c))];
+    const declared = c.data_plane?.object_store_uri;
+    if (declared && usable(c, '/spec/data_plane/object_store_uri')) {
+      const bucket = bucketOf(declared);
+      if (bucket) placed.push({ cluster: c, pools: ps, bucket, from: c });
+      continue;
+    }
+    // No bucket of its own: its pools' object store, when they agree.
+    const known = ps
+      .map((name) => pools.get(name))
+      .filter((p): p is PoolManifest => !!p?.contract && usable(p, '/spec/object_store_ref/uri'))
+      .map((p) => ({ p, bucket: bucketOf(p.contract!.object_store_ref.uri) }))
+      .filter((x): x is { p: PoolManifest; bucket: string } => x.bucket !== null);
+    const other = known.find((k) => k.bucket !== known[0]!.bucket);
+    if (other) {
+      out.push(
+        err(
+          'V13',
+          c,
+          positionOf(c.root, 'spec', 'pools'),
+          `cluster '${c.name}' is in pool '${known[0]!.p.name}' (bucket ${known[0]!.bucket}) and pool '${other.p.name}' (bucket ${other.bucket}); ` +
+            `a cluster has one metadata bucket (storage.bucketName): pools that share a cluster share its bucket`,
+        ),
+      );
+      continue;
+    }
+    if (known.length > 0)
+      placed.push({ cluster: c, pools: ps, bucket: known[0]!.bucket, from: known[0]!.p });
+  }
+  return placed;
+}
+
+/**
+ * Same pool, same bucket: checked here for pools the repository does not declare, or
+ * declares with a contract marked unknown (V6 checks each declared data plane against a
+ * declared pool's contract).
+ */
+function checkSamePoolBuckets(
+  pools: ReadonlyMap<string, PoolManifest>,
+  placed: readonly Placed[],
+  out: ValidationError[],
+): void {
+  const firstInPool = new Map<string, Placed>();
+  for (const x of placed) {
+    for (const pool of x.pools) {
+      if (pools.get(pool)?.contract) continue;
+      const first = firstInPool.get(pool);
+      if (!first) firstInPool.set(pool, x);
+      else if (first.bucket !== x.bucket)
+        out.push(
+          bucketError(
+            x,
+            `cluster '${x.cluster.name}' uses metadata bucket ${x.bucket}, but cluster '${first.cluster.name}' (${where(first.cluster)}) in the same pool '${pool}' uses ${first.bucket}; ` +
+              `clusters in one pool must share one metadata bucket (storage.bucketName)`,
+          ),
+        );
+    }
+  }
+}
+
+/** Different pools, different buckets: in one bucket every two clusters must share a pool. */
+function checkSharedBuckets(
+  placed: readonly Placed[],
+  reported: Set<Manifest>,
+  out: ValidationError[],
+): void {
+  const byBucket = new Map<string, Placed[]>();
+  for (const x of placed) {
+    const list = byBucket.get(x.bucket);
+    if (list) list.push(x);
+    else byBucket.set(x.bucket, [x]);
+  }
+  for (const [bucket, group] of byBucket) {
+    if (group.length < 2 || commonPool(group)) continue;
+    // One representative per distinct pool set keeps this short for large groups.
+    const seen: Placed[] = [];
+    for (const x of group) {
+      const apart = seen.find((e) => !e.pools.some((p) => x.pools.includes(p)));
+      if (apart && !reported.has(x.from)) {
+        reported.add(x.from);
+        out.push(
+          bucketError(
+            x,
+            `${x.from === x.cluster ? `cluster '${x.cluster.name}'` : `pool '${x.from.name}' (cluster '${x.cluster.name}')`} uses metadata bucket ${bucket}, ` +
+              `as does ${apart.from === apart.cluster ? `cluster '${apart.cluster.name}'` : `pool '${apart.from.name}'`} (${where(apart.from)}) in pool ${apart.pools.map((p) => `'${p}'`).join(', ')}; ` +
+              `clusters in different pools must have different metadata buckets (storage.bucketName): give each pool its own bucket, or put the clusters in one pool`,
+          ),
+        );
+      }
+      const sig = [...x.pools].sort().join('|');
+      if (!seen.some((e) => [...e.pools].sort().join('|') === sig)) seen.push(x);
+    }
+  }
+}
+
+function commonPool(group: readonly Placed[]): boolean {
+  const counts = new Map<string, number>();
+  for (const x of group) for (const p of new Set(x.pools)) counts.set(p, (counts.get(p) ?? 0) + 1);
+  return [...counts.values()].some((n) => n === group.length);
+}
+
+/** At the cluster's own object store, or at the pool's when the bucket comes from it. */
+function bucketError(x: Placed, message: string): ValidationError {
+  return x.from === x.cluster
+    ? err(
+        'V13',
+        x.cluster,
+        positionOf(x.cluster.root, 'spec', 'data_plane', 'object_store_uri'),
+        message,
+      )
+    : err('V13', x.from, positionOf(x.from.root, 'spec', 'object_store_ref', 'uri'), message);
+}
+
+/**
+ * V15: Union's queue caps (manifests.md, Queue `max_accelerators`) as Union's own client checks
+ * them before sending (flyteplugins-union 0.19.1, remote/_queue.py:295-346, 378-401): a device
+ * must be a canonical accelerator or a spelling of one, of the class the selector names; a cap
+ * without a device is accepted for NVIDIA GPUs only; no accelerator twice once canonicalised
+ * (`nvidia_gpu/t4` is `nvidia_gpu/nvidia-t4`); and GPUs are capped only that way, never as a
+ * `max_resources` total. The schema has already checked the selector's shape and the counts.
+ */
+function checkQueueCaps(queues: readonly QueueManifest[]): ValidationError[] {
+  const errors: ValidationError[] = [];
+  for (const q of queues) {
+    if (Object.hasOwn(q.caps?.max_resources ?? {}, 'gpu')) {
+      errors.push(
+        err(
+          'V15',
+          q,
+          positionOf(q.root, 'spec', 'max_resources', 'gpu'),
+          'max_resources: Union has no total GPU cap (its queues cap cpu, memory and ephemeral_storage); ' +
+            'cap GPUs per accelerator type with max_accelerators (nvidia_gpu: 8 for GPUs requested without a device, nvidia_gpu/nvidia-h100: 8 for one device)',
+        ),
+      );
+    }
+    const seen = new Map<string, string>();
+    for (const selector of Object.keys(q.caps?.max_accelerators ?? {})) {
+      const at = positionOf(q.root, 'spec', 'max_accelerators', selector);
+      const read = canonicalSelector(selector);
+      if ('error' in read) {
+        errors.push(
+          err(
+            'V15',
+            q,
+            at,
+            `max_accelerators: "${selector}": ${read.error} (Union's client refuses it: remote/_queue.py:295-346); ` +
+              'name a canonical device of its class (nvidia_gpu/nvidia-h100, google_tpu/google-tpu-v5e, …), or nvidia_gpu alone',
+          ),
+        );
+        continue;
+      }
+      const twin = seen.get(read.selector);
+      if (twin !== undefined)
+        errors.push(
+          err(
+            'V15',
+            q,
+            at,
+            `max_accelerators: "${selector}" and "${twin}" name the same accelerator (${read.selector}); keep one`,
+          ),
+        );
+      seen.set(read.selector, selector);
+    }
+  }
+  return errors;
+}
+
+/**
+ * V16: poolsync.yaml `absent:` lists system objects the repository wants deleted (`Queue/default`,
+ * `ClusterPool/default`, docs/manifests.md); a document declaring one of them contradicts it, and
+ * so does a cluster or queue that lives in an absent pool. Reported at the document.
+ */
+/** The pool a cluster or queue lives in: its own, else "default" (C1, Q1). */
+const poolOf = (m: ClusterManifest | QueueManifest): string => m.pool ?? 'default';
+
+export function checkAbsent(g: Grouped, config: RepoConfig): ValidationError[] {
+  const absent = new Set(config.absent ?? []);
+  if (absent.size === 0) return [];
+  const declared = [...g.queues, ...g.pools]
+    .filter((m) => absent.has(m.address ?? `${m.kind}/${m.name}`))
+    .map((m) =>
+      err(
+        'V16',
+        m,
+        positionOf(m.root, 'metadata', 'name'),
+        `${m.kind}/${m.name} is declared here but listed under absent in poolsync.yaml: remove one of the two`,
+      ),
+    );
+  if (!absent.has('ClusterPool/default')) return declared;
+  // Union refuses to register a cluster without a pool while `default` is deleted
+  // (remote/_cluster.py:299-301), and no queue can live in a deleted pool.
+  // A co-named queue without a pool is in its cluster's pool (Q4): judged by that cluster.
+  const clusters = new Set(g.clusters.map((c) => c.name));
+  const inDefault = [
+    ...g.clusters,
+    ...g.queues.filter((q) => q.pool !== null || !clusters.has(q.name)),
+  ].filter((m) => m.name !== 'default' && poolOf(m) === 'default');
+  return [
+    ...declared,
+    ...inDefault.map((m) =>
+      err(
+        'V16',
+        m,
+        positionOf(m.root, 'metadata', 'name'),
+        `${m.kind}/${m.name} lives in pool "default", which poolsync.yaml lists absent: name another pool`,
+      ),
+    ),
+  ];
 }

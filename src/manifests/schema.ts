@@ -5,11 +5,18 @@
 import type { ErrorObject } from 'ajv/dist/2020.js';
 import { NAME_PATTERN } from '../model/common.js';
 import { closest, didYouMean } from './suggest.js';
-import { FLYTE_MANIFEST_KINDS } from './flyte-kinds.js';
 // The schemas precompiled by scripts/build-validators.ts into src/gen/manifests/validators.ts (one validator per SchemaKind):
 // loading ajv's compiler and compiling them took every process 150-200 ms at start-up.
 import * as generated from '../gen/manifests/validators.js';
 import { entry, type Position, type YMapEntry, type YNode } from './yaml.js';
+
+/** The Flyte open source manifest kinds (docs/flyte-oss.md). */
+export const FLYTE_MANIFEST_KINDS = [
+  'ExecutionCluster',
+  'ClusterLabel',
+  'ExecutionClusterLabel',
+] as const;
+export type FlyteManifestKind = (typeof FLYTE_MANIFEST_KINDS)[number];
 
 export const MANIFEST_KINDS = [
   'ClusterPool',

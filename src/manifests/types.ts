@@ -22,11 +22,11 @@ export type ValidationCode =
   /** DefaultQueue (Union v2): the queue is declared; one setting per project/domain. */
   | 'V12'
   | 'V13'
-  /** ExecutionCluster credentials where the flyte-core chart mounts them (flyte-core-chart.ts). */
+  /** ExecutionCluster credentials where the flyte-core chart mounts them (rules-multicluster). */
   | 'V14'
-  /** Union's queue caps: a device-less accelerator cap names NVIDIA (rules-queue-caps.ts). */
+  /** Union's queue caps: a device-less accelerator cap names NVIDIA (rules.ts). */
   | 'V15'
-  /** poolsync.yaml `absent:` names an object a document declares (rules-absent.ts). */
+  /** poolsync.yaml `absent:` names an object a document declares (rules.ts). */
   | 'V16'
   | 'SCHEMA'
   | 'YAML'

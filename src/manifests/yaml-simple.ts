@@ -4,23 +4,16 @@
  * of YAML: block mappings and sequences, plain and quoted one-line scalars, one-line flow
  * sequences and mappings of scalars, comments and `---`. This parser reads exactly that
  * part, line by line, and builds the tree parseYamlFile builds, positions included (or, in
- * yaml-simple-plain.ts, the plain values alone, for a one-shot load). On
+ * PlainParser below, the plain values alone, for a one-shot load). On
  * anything else (anchors, tags, block or multi-line scalars, escapes, tabs, keys that are
  * not plain names, duplicate keys, anything over a limit) it gives up and returns null, and
  * the full parser reads the file: so every error, and every construct this file does not
  * know, comes from one place. test/manifests/yaml-simple.test.ts holds both parsers to the
  * same output on every YAML file of the repository and on thousands of mutations of them.
  */
+import { CORE_SCHEMA } from '../util/js-yaml.js';
 import { flatString } from '../util/flat-string.js';
 import type { InputLimits } from './limits.js';
-import {
-  GIVE_UP,
-  inSubset,
-  isKeyStart,
-  isStringKey,
-  SeenKeys,
-  SimpleLines,
-} from './yaml-simple-lines.js';
 import type {
   ParsedFile,
   Position,
@@ -31,6 +24,190 @@ import type {
   YScalar,
   YSeq,
 } from './yaml-tree.js';
+
+/**
+ * The lines of a text as the simple YAML parser (yaml-simple.ts) reads them: where each
+ * starts and ends, its indentation (or a blank, comment or `---` line), positions, the
+ * document's byte budget and where a line's content ends. Anything outside the subset is
+ * GIVE_UP, which the parser turns into "let the full parser read it".
+ */
+/** Thrown inside the parser when the input leaves the subset; never escapes yaml-simple.ts. */
+export const GIVE_UP = new Error('outside the simple subset');
+
+const STR_TAG = 'tag:yaml.org,2002:str';
+// Characters js-yaml refuses or treats specially anywhere in the input: control characters,
+// C1 controls, surrogates (emoji are valid but rare: the full parser handles them), BOM, noncharacters.
+// eslint-disable-next-line no-control-regex
+const UNSIMPLE_CHARS = /[\x00-\x09\x0B-\x1F\x7F-\x9F\uD800-\uDFFF\uFEFF\uFFFE\uFFFF]/;
+
+/** `read()`'s result, or null when `source` leaves the subset (GIVE_UP) anywhere. */
+export function inSubset<T>(read: () => T, source: string): T | null {
+  if (UNSIMPLE_CHARS.test(source)) return null;
+  try {
+    return read();
+  } catch (err) {
+    if (err === GIVE_UP) return null;
+    throw err;
+  }
+}
+
+const stringKeys = new Map<string, boolean>();
+
+/** True when a plain key reads as a string in the core schema (`1`, `true`, `null` do not). */
+export function isStringKey(key: string): boolean {
+  // A letter other than n, t, f cannot start null, true or false: the only core words.
+  const c = key.charCodeAt(0) | 0x20;
+  if (c >= 97 && c <= 122 && c !== 110 && c !== 116 && c !== 102) return true;
+  let ok = stringKeys.get(key);
+  if (ok === undefined) {
+    ok = CORE_SCHEMA.resolveImplicitScalarTag(key).tag.tagName === STR_TAG;
+    if (stringKeys.size < 10_000) stringKeys.set(key, ok);
+  }
+  return ok;
+}
+
+/** `[A-Za-z0-9_]`: what a plain key may start with. */
+export function isKeyStart(ch: number): boolean {
+  return (ch >= 97 && ch <= 122) || (ch >= 65 && ch <= 90) || (ch >= 48 && ch <= 57) || ch === 95;
+}
+
+/**
+ * The keys of one mapping, for duplicates: a scan while there are few (nearly every mapping
+ * of a manifest), a Set from 16 on (a scan of every key made a mapping of n keys cost n²:
+ * 15 s at 70,000 keys). A Set per mapping was ~10 % of a 10k load's parse.
+ */
+export class SeenKeys {
+  private readonly few: string[] = [];
+  private many: Set<string> | null = null;
+  /** False when `key` was seen before; else it is noted. */
+  add(key: string): boolean {
+    const many = this.many;
+    if (many !== null) {
+      if (many.has(key)) return false;
+      many.add(key);
+      return true;
+    }
+    const few = this.few;
+    for (let i = 0; i < few.length; i++) if (few[i] === key) return false;
+    few.push(key);
+    if (few.length === 16) this.many = new Set(few);
+    return true;
+  }
+}
+
+export const BLANK = -1;
+export const DOCUMENT_START = -2;
+
+export abstract class SimpleLines {
+  /** Offset of each line's first character. */
+  protected readonly starts: number[] = [];
+  /** Offset just past each line's last character (its `\n` excluded). */
+  protected readonly ends: number[] = [];
+  /** Indentation of each line; BLANK for empty and comment lines, DOCUMENT_START for `---`. */
+  protected readonly indents: number[] = [];
+  /** The next line to read. */
+  protected i = 0;
+  /** Scalar text of the current document (limits.maxDocumentBytes). */
+  protected bytes = 0;
+
+  constructor(
+    protected readonly text: string,
+    protected readonly limits: Readonly<InputLimits>,
+  ) {
+    this.splitLines();
+  }
+
+  private splitLines(): void {
+    const text = this.text;
+    let start = 0;
+    for (;;) {
+      let end = text.indexOf('\n', start);
+      const last = end === -1;
+      if (last) end = text.length;
+      if (text.charCodeAt(end - 1) === 13 /* \r */) throw GIVE_UP;
+      let c = start;
+      while (c < end && text.charCodeAt(c) === 32) c++;
+      let indent = c - start;
+      if (c === end || text.charCodeAt(c) === 35 /* # */) indent = BLANK;
+      else if (c === start) {
+        const ch = text.charCodeAt(start);
+        if (ch === 37 /* % */ || text.startsWith('...', start)) throw GIVE_UP;
+        if (
+          text.startsWith('---', start) &&
+          (end === start + 3 || text.charCodeAt(start + 3) === 32)
+        ) {
+          if (this.contentEnd(start + 3, end) !== start + 3) throw GIVE_UP; // `--- value`
+          indent = DOCUMENT_START;
+        }
+      }
+      // Tabs are refused for the whole text by UNSIMPLE_CHARS (\x09).
+      this.starts.push(start);
+      this.ends.push(end);
+      this.indents.push(indent);
+      if (last) break;
+      start = end + 1;
+    }
+  }
+
+  protected skipBlank(): void {
+    while (this.i < this.indents.length && this.indents[this.i] === BLANK) this.i++;
+  }
+
+  /** The indentation of the next content line of this document, or -1 at its end. */
+  protected nextIndent(): number {
+    this.skipBlank();
+    if (this.i >= this.indents.length) return -1;
+    const indent = this.indents[this.i]!;
+    return indent === DOCUMENT_START ? -1 : indent;
+  }
+
+  protected pos(line: number, offset: number): Position {
+    return { line: line + 1, column: offset - this.starts[line]! + 1 };
+  }
+
+  /** The position at `offset` of `line`: `a` or `b` when it is that place, else a new one. */
+  protected posAt(line: number, offset: number, a: Position | null, b: Position): Position {
+    const column = offset - this.starts[line]! + 1;
+    if (a !== null && a.line === line + 1 && a.column === column) return a;
+    if (b.line === line + 1 && b.column === column) return b;
+    return { line: line + 1, column };
+  }
+
+  protected addBytes(n: number): void {
+    this.bytes += n;
+    if (this.bytes > this.limits.maxDocumentBytes) throw GIVE_UP;
+  }
+
+  /** A `- ` (or a final `-`) at `at`: a sequence entry. */
+  protected isDash(at: number, end: number): boolean {
+    return (
+      this.text.charCodeAt(at) === 45 /* - */ &&
+      (at + 1 === end || this.text.charCodeAt(at + 1) === 32)
+    );
+  }
+
+  /** True when a `name:` key starts at `at` (a plain scalar never has `: ` or a final `:`). */
+  protected looksLikeKey(at: number, end: number): boolean {
+    const stop = this.contentEnd(at, end);
+    for (let c = at; c < stop; c++) if (this.text.charCodeAt(c) === 58) return true;
+    return false;
+  }
+
+  /** Where a line's content ends: before a ` #` comment and trailing spaces. */
+  protected contentEnd(from: number, end: number): number {
+    const text = this.text;
+    let stop = end;
+    if (from < end && text.charCodeAt(from) === 35) stop = from;
+    else
+      for (let c = from + 1; c < end; c++)
+        if (text.charCodeAt(c) === 35 && text.charCodeAt(c - 1) === 32) {
+          stop = c - 1;
+          break;
+        }
+    while (stop > from && text.charCodeAt(stop - 1) === 32) stop--;
+    return stop;
+  }
+}
 
 /** The value a plain scalar resolves to (YAML 1.2 core schema), or undefined when unsure. */
 export type PlainResolver = (text: string) => Scalar | undefined;
@@ -49,7 +226,7 @@ export function parseSimpleYaml(
 
 /**
  * The parser, building what its subclass makes of each node: the tree with positions
- * (TreeParser, below) or plain values alone (yaml-simple-plain.ts). `N` is a node, `M` a
+ * (TreeParser, below) or plain values alone (PlainParser). `N` is a node, `M` a
  * mapping, `S` a sequence; the `line` and `offset` given with each are where it starts.
  */
 export abstract class SimpleReader<N, M extends N, S extends N> extends SimpleLines {
@@ -365,7 +542,10 @@ export abstract class SimpleReader<N, M extends N, S extends N> extends SimpleLi
 
 /** The tree parseYamlFile builds, positions included. */
 class TreeParser extends SimpleReader<YNode, YMap, YSeq> {
-  /** The documents; given `each` (read-yaml.ts), each goes to it as soon as read, unkept. */
+  /**
+   * The documents; given `each` (load-files.ts readYamlFile), each goes to it as soon as read,
+   * unkept.
+   */
   file(each?: (doc: YDocument) => void): ParsedFile {
     const documents: YDocument[] = [];
     const documentCount = this.documents((root, index) =>
@@ -390,5 +570,60 @@ class TreeParser extends SimpleReader<YNode, YMap, YSeq> {
   }
   protected pushItem(seq: YSeq, item: YNode): void {
     seq.items.push(item);
+  }
+}
+
+/**
+ * The fast path's plain-value mode (issue 35): the values of each document as toPlain would
+ * make them from the tree, without the tree. No node and no Position object is made, only the
+ * values and each document's start; a one-shot load (analysePlain) reads a file this way and
+ * parses it again, with positions, only when one of its documents has an error to locate.
+ * Same subset and same GIVE_UP as the tree (yaml-simple.ts): it is the same parser.
+ */
+export type PlainValue = Scalar | PlainMap | PlainValue[];
+export type PlainMap = { [key: string]: PlainValue };
+
+/** One document read as plain values: its root mapping, index and first key's position. */
+export type TakePlain = (root: PlainMap, index: number, pos: Position) => void;
+
+/**
+ * Reads `source` (BOM removed), each document going to `take` as soon as read; the number of
+ * documents, or null when the full parser must read the file (documents already taken stay so).
+ */
+export function parseSimplePlain(
+  source: string,
+  limits: Readonly<InputLimits>,
+  resolvePlain: PlainResolver,
+  take: TakePlain,
+): number | null {
+  return inSubset(() => new PlainParser(source, limits, resolvePlain).all(take), source);
+}
+
+class PlainParser extends SimpleReader<PlainValue, PlainMap, PlainValue[]> {
+  all(take: TakePlain): number {
+    return this.documents(take);
+  }
+  protected scalarAt(value: Scalar): PlainValue {
+    return value;
+  }
+  protected newMap(): PlainMap {
+    return {};
+  }
+  protected setKey(map: PlainMap, key: string, _line: number, _at: number, value: PlainValue) {
+    // Plain assignment keeps objects fast; only __proto__ needs defineProperty to stay data.
+    if (key === '__proto__')
+      Object.defineProperty(map, key, {
+        value,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    else map[key] = value;
+  }
+  protected newSeq(): PlainValue[] {
+    return [];
+  }
+  protected pushItem(seq: PlainValue[], item: PlainValue): void {
+    seq.push(item);
   }
 }

@@ -9,39 +9,27 @@ import {
   CORE_SCHEMA,
   EVENT_ID,
   SCALAR_STYLE,
+  YAMLException,
   getScalarValue,
   parseEvents,
   type Event,
   type ScalarEvent,
 } from '../util/js-yaml.js';
 import { LIMITS, formatBytes, type InputLimits } from './limits.js';
-import { parserIssue } from './yaml-errors.js';
 import { parseSimpleYaml } from './yaml-simple.js';
 import {
   INDEX_FROM,
   LineIndex,
   type ParsedFile,
   type Position,
+  type Scalar,
   type YMapEntry,
   type YNode,
   type YScalar,
   type YamlIssue,
 } from './yaml-tree.js';
 
-import {
-  CORE,
-  OUT_OF_RANGE,
-  SCALAR_TAGS,
-  UNRESOLVED,
-  clip,
-  normalizeTag,
-  outOfRange,
-  plainScalarValue,
-  resolveScalar,
-} from './yaml-scalars.js';
-
 export * from './yaml-tree.js';
-export { plainScalarValue } from './yaml-scalars.js';
 
 /**
  * Parses every document of one file. Never throws for bad input. Files in the subset of
@@ -334,4 +322,313 @@ class DocumentBuilder {
     }
     return { kind: 'scalar', value, pos };
   }
+}
+
+/**
+ * Scalars as the YAML 1.2 core schema resolves them (js-yaml's CORE_SCHEMA), with what
+ * manifests refuse: integers a double would round, tags other than the core scalar ones.
+ */
+const CORE = 'tag:yaml.org,2002:';
+
+function normalizeTag(tag: string): string {
+  if (tag.startsWith('!!')) return CORE + tag.slice(2);
+  if (tag.startsWith('!<') && tag.endsWith('>')) return tag.slice(2, -1);
+  return tag;
+}
+
+const UNRESOLVED = Symbol('unresolved');
+/** A number literal no double holds as written (1e-400 would read as 0, 1e400 as Infinity). */
+const OUT_OF_RANGE = Symbol('out of range');
+
+function outOfRange(text: string): string {
+  return `the number ${clip(text)} cannot be stored as written (it would read as ${Number(text)}): whole numbers go up to ±9,007,199,254,740,991 and no exponent may underflow to 0; write the value you mean, or quote it if it is text`;
+}
+
+/**
+ * The core schema's words (null, bool) that start with a letter: any other plain scalar that
+ * starts with an ASCII letter is a string (numbers start with a digit, a sign or a dot).
+ */
+const LETTER_WORDS = new Map<string, Scalar>([
+  ['null', null],
+  ['Null', null],
+  ['NULL', null],
+  ['true', true],
+  ['True', true],
+  ['TRUE', true],
+  ['false', false],
+  ['False', false],
+  ['FALSE', false],
+]);
+
+/** Up to 15 digits: the core schema's int, below 2^53 (resolveScalar's `Number(text)`). */
+const SHORT_DIGITS = /^[0-9]{1,15}$/;
+/** A character no core int (`0x1f`, `0o17`, `12`) or float (`1.5e-3`) is written with. */
+const NOT_NUMERIC = /[^0-9a-fA-FoxX.+-]/;
+
+/** What an untagged plain scalar is, as the full parser resolves it; undefined if it cannot. */
+export function plainScalarValue(text: string): Scalar | undefined {
+  const c = text.charCodeAt(0) | 0x20; // lower case of an ASCII letter
+  if (c >= 97 && c <= 122) {
+    const word = LETTER_WORDS.get(text);
+    return word === undefined ? text : word;
+  }
+  const first = text.charCodeAt(0);
+  if (first >= 48 && first <= 57) {
+    // Digits alone (a count, a concurrency) are an integer a double holds exactly; a digit
+    // followed by any character no int or float has (`123456789012.dkr.ecr…`) is a string.
+    if (SHORT_DIGITS.test(text)) return Number(text);
+    if (NOT_NUMERIC.test(text)) return text;
+  }
+  const value = resolveScalar(text, CORE_SCHEMA.resolveImplicitScalarTag(text).tag.tagName);
+  // The full parser reports what cannot be resolved, at its position.
+  return value === UNRESOLVED || value === OUT_OF_RANGE ? undefined : value;
+}
+
+/** A value quoted in a message: one line's worth, never a whole hostile scalar. */
+function clip(text: string): string {
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** The scalar tags of the YAML 1.2 core schema: any other (`!!binary`, `!!timestamp`) is unsupported. */
+const SCALAR_TAGS: ReadonlySet<string> = new Set(
+  ['str', 'int', 'float', 'bool', 'null'].map((t) => CORE + t),
+);
+
+/** YAML 1.2 core schema scalars (the tags CORE_SCHEMA resolves implicitly). */
+function resolveScalar(
+  text: string,
+  tag: string,
+): Scalar | typeof UNRESOLVED | typeof OUT_OF_RANGE {
+  switch (tag) {
+    case CORE + 'str':
+      return text;
+    case CORE + 'null':
+      return /^(~|null|Null|NULL|)$/.test(text) ? null : UNRESOLVED;
+    case CORE + 'bool':
+      if (/^(true|True|TRUE)$/.test(text)) return true;
+      if (/^(false|False|FALSE)$/.test(text)) return false;
+      return UNRESOLVED;
+    case CORE + 'int':
+      if (/^[-+]?[0-9]+$/.test(text)) return exactInteger(Number(text));
+      if (/^0o[0-7]+$/.test(text)) return exactInteger(parseInt(text.slice(2), 8));
+      if (/^0x[0-9a-fA-F]+$/.test(text)) return exactInteger(parseInt(text.slice(2), 16));
+      return UNRESOLVED;
+    case CORE + 'float':
+      if (/^[-+]?\.(inf|Inf|INF)$/.test(text)) return text.startsWith('-') ? -Infinity : Infinity;
+      if (/^\.(nan|NaN|NAN)$/.test(text)) return NaN;
+      if (/^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/.test(text)) {
+        const n = Number(text);
+        // Overflow to ±Infinity, or underflow to 0 of a mantissa that is not 0.
+        if (!Number.isFinite(n)) return OUT_OF_RANGE;
+        if (n === 0 && /[1-9]/.test(text.split(/[eE]/)[0]!)) return OUT_OF_RANGE;
+        return n;
+      }
+      return UNRESOLVED;
+    default:
+      return UNRESOLVED;
+  }
+}
+
+/** Integers beyond 2^53 are rounded by a double: refused, not silently changed. */
+function exactInteger(n: number): number | typeof OUT_OF_RANGE {
+  return Number.isSafeInteger(n) ? n : OUT_OF_RANGE;
+}
+
+/**
+ * Syntax errors of js-yaml as positioned issues. js-yaml notices an unterminated quote or an
+ * unclosed `[`/`{` only where it runs out of input or indentation, often lines later
+ * ("deficient indentation" at the next key); the user needs the place the construct opened.
+ */
+/** Reasons under which js-yaml may be reporting a construct that was never closed. */
+const RAN_OUT =
+  /deficient indentation|unexpected end of the stream|end of the stream or a document separator/;
+
+function parserIssue(
+  err: unknown,
+  source: string,
+  lines: LineIndex,
+  limits: Readonly<InputLimits>,
+): YamlIssue {
+  if (err instanceof YAMLException) {
+    const line = (err.mark?.line ?? 0) + 1;
+    const column = (err.mark?.column ?? 0) + 1;
+    if (/maxDepth/.test(err.reason)) {
+      return {
+        code: 'LIMIT',
+        message: `collections nested deeper than ${limits.maxDepth} levels; manifests need far fewer`,
+        line,
+        column,
+      };
+    }
+    const offset = err.mark?.position ?? -1;
+    const open = offset >= 0 && RAN_OUT.test(err.reason) ? openConstruct(source, offset) : null;
+    if (open !== null) {
+      const at = lines.at(open.offset);
+      return {
+        code: 'YAML',
+        message: open.message(line, column),
+        line: at.line,
+        column: at.column,
+      };
+    }
+    // The code column already says YAML: the message starts with what went wrong.
+    return { code: 'YAML', message: `syntax error: ${err.reason}`, line, column };
+  }
+  if (err instanceof RangeError) {
+    // The engine's own limits (string length, call stack) reached by a hostile file.
+    return {
+      code: 'LIMIT',
+      message: `file is too large or too deeply nested to read (over ${formatBytes(limits.maxDocumentBytes)} per document)`,
+      line: 1,
+      column: 1,
+    };
+  }
+  // js-yaml documents that any exception may escape; keep it structured.
+  return { code: 'YAML', message: `YAML could not be read: ${String(err)}`, line: 1, column: 1 };
+}
+
+interface Open {
+  offset: number;
+  message: (line: number, column: number) => string;
+}
+
+const DESCRIBE = {
+  '"': { what: 'double-quoted string', close: '"' },
+  "'": { what: 'single-quoted string', close: "'" },
+  '[': { what: 'flow sequence', close: ']' },
+  '{': { what: 'flow mapping', close: '}' },
+} as const;
+
+/**
+ * The innermost quote or flow collection still open at `end`, scanning from the start with
+ * YAML's lexical rules (comments, block scalars, quotes only where a scalar starts). Null when
+ * everything opened before `end` was closed: the error is then js-yaml's as it stands.
+ */
+export function openConstruct(source: string, end: number): Open | null {
+  const s: Scan = {
+    source,
+    flows: [],
+    quote: null,
+    i: 0,
+    lineStart: 0,
+    blockIndent: -1,
+    prev: '',
+    wordFirst: '',
+    inWord: false,
+  };
+  while (s.i < end && s.i < source.length) {
+    const c = source[s.i]!;
+    if (s.quote) inQuote(s, c);
+    else if (!skipsBlockLine(s)) step(s, c);
+  }
+  const describe = (offset: number, char: keyof typeof DESCRIBE): Open => ({
+    offset,
+    message: (line, column) =>
+      `syntax error: ${DESCRIBE[char].what} opened here is never closed (the parser gave up at line ${line}, column ${column}); add the closing ${DESCRIBE[char].close}`,
+  });
+  if (s.quote) return describe(s.quote.offset, s.quote.char);
+  const last = s.flows.at(-1);
+  return last === undefined ? null : describe(last, source[last] as '[' | '{');
+}
+
+/** openConstruct's scan: where it is and what is open. */
+interface Scan {
+  readonly source: string;
+  readonly flows: number[];
+  quote: { char: '"' | "'"; offset: number } | null;
+  i: number;
+  lineStart: number;
+  /** Inside a block scalar: lines indented more than this belong to it; -1 outside. */
+  blockIndent: number;
+  // What the current character follows on its line: the last non-blank character, and the
+  // first character of the last word (a tag `!x` or anchor `&a` may come before a scalar).
+  prev: string;
+  wordFirst: string;
+  inWord: boolean;
+}
+
+function newLine(s: Scan, at: number): void {
+  s.i = at;
+  s.lineStart = at;
+  s.prev = '';
+  s.wordFirst = '';
+  s.inWord = false;
+}
+
+/** One character inside a quoted scalar: an escape, a doubled single quote, the closing quote. */
+function inQuote(s: Scan, c: string): void {
+  const quote = s.quote!;
+  if (quote.char === '"' && c === '\\') s.i += 2;
+  else if (quote.char === "'" && c === "'" && s.source[s.i + 1] === "'") s.i += 2;
+  else {
+    if (c === quote.char) {
+      s.quote = null;
+      s.prev = c;
+    }
+    s.i++;
+  }
+}
+
+/** At a line's start inside a block scalar: true when the line is the scalar's (and skipped). */
+function skipsBlockLine(s: Scan): boolean {
+  if (s.i !== s.lineStart || s.blockIndent < 0) return false;
+  const indent = leadingSpaces(s.source, s.i);
+  const blank = /[\r\n]/.test(s.source[s.i + indent] ?? '\n');
+  if (blank || indent > s.blockIndent) {
+    newLine(s, nextLine(s.source, s.i));
+    return true;
+  }
+  s.blockIndent = -1;
+  return false;
+}
+
+/** One character outside quotes and block scalars. */
+function step(s: Scan, c: string): void {
+  const { source, i } = s;
+  if (c === '\n') return newLine(s, i + 1);
+  const blankBefore = i === s.lineStart || /\s/.test(source[i - 1]!);
+  if (c === '#' && blankBefore) return newLine(s, nextLine(source, i));
+  if (/\s/.test(c)) {
+    s.inWord = false;
+    s.i++;
+    return;
+  }
+  const startsScalar =
+    s.prev === '' || ':-?[{,'.includes(s.prev) || s.wordFirst === '!' || s.wordFirst === '&';
+  if ((c === '"' || c === "'") && startsScalar && (blankBefore || '[{,'.includes(source[i - 1]!))) {
+    s.quote = { char: c, offset: i };
+    s.i++;
+    return;
+  }
+  if ((c === '[' || c === '{') && (s.flows.length > 0 || startsScalar)) s.flows.push(i);
+  else if ((c === ']' || c === '}') && s.flows.length > 0) s.flows.pop();
+  else if (
+    (c === '|' || c === '>') &&
+    s.flows.length === 0 &&
+    startsScalar &&
+    /^[|>][-+0-9]*\s*(#.*)?$/.test(restOfLine(source, i))
+  ) {
+    s.blockIndent = leadingSpaces(source, s.lineStart);
+    return newLine(s, nextLine(source, i));
+  }
+  if (!s.inWord) s.wordFirst = c;
+  s.inWord = true;
+  s.prev = c;
+  s.i++;
+}
+
+function leadingSpaces(source: string, from: number): number {
+  let n = 0;
+  while (source[from + n] === ' ') n++;
+  return n;
+}
+
+function nextLine(source: string, from: number): number {
+  const nl = source.indexOf('\n', from);
+  return nl === -1 ? source.length : nl + 1;
+}
+
+function restOfLine(source: string, from: number): string {
+  const nl = source.indexOf('\n', from);
+  return source.slice(from, nl === -1 ? source.length : nl).replace(/\r$/, '');
 }

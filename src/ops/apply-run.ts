@@ -28,7 +28,6 @@ import {
   planControlPlane,
 } from '../controlplane/identity.js';
 import { formatValidationText } from '../manifests/index.js';
-import { manifestCacheDir } from '../incremental/load-cached.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
 import type { PaceListener } from '../util/pacer.js';
@@ -280,7 +279,6 @@ async function planFolder(
   const result = await planRepository(dir, (need) => readLiveWithInventory(cp, inventory, need), {
     commit: await cleanCommit(dir),
     environment: source.environment,
-    cacheDir: manifestCacheDir(),
     // What the backend manages and which steps are manual (given a closure, not the control plane).
     backend: backendInfo(cp),
     ...source.shape,

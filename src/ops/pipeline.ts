@@ -7,9 +7,10 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { loadCached, type CachedLoadOptions } from '../incremental/load-cached.js';
 import type { LoadCounts, LoadResult, ValidationError } from '../manifests/types.js';
-import type { FileAnalysis } from '../manifests/analysis.js';
+import type { FileAnalysis, LoaderOptions } from '../manifests/analysis-port.js';
+import { loadRepository } from '../manifests/index.js';
+import type { PlanReuse } from '../incremental/plan-reuse.js';
 import { backendInfo, readLiveState, type ControlPlane } from '../controlplane/types.js';
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
@@ -41,16 +42,18 @@ export interface PipelineTimings {
 export type LiveSource = ControlPlane | LiveReading;
 export type LiveReading = (need: SettingsNeed) => Promise<LiveState>;
 
-/** The loader's options (with its cache) and the planner's: what shapes a plan of a folder. */
-export interface PipelineOptions extends PlanShapeOptions, CachedLoadOptions {
+/**
+ * The loader's options and the planner's: what shapes a plan of a folder. `analyses`: the
+ * daemon unit's memory layer (src/incremental/analysis-cache.ts); absent, a one-shot load.
+ */
+export interface PipelineOptions extends PlanShapeOptions, LoaderOptions {
   /** Each file's analysis as the loader reads it (loadRepository's onAnalysed): src/incremental/. */
   onAnalysed?: (file: string, analysis: FileAnalysis) => void;
   /**
-   * Reuse the plan of the same desired state object against an identical live state, and the
-   * queue decisions that still hold (src/incremental/plan-reuse.ts): long-running processes
-   * that plan one validated commit again and again.
+   * The daemon unit's reuse of the plan of the same desired state object against an identical
+   * live state (src/incremental/plan-reuse.ts): it plans one validated commit again and again.
    */
-  reusePlans?: boolean;
+  plans?: PlanReuse;
 }
 
 /** Load, validate and plan DIR; `first`: a live state read already (planDesired). */
@@ -77,7 +80,7 @@ export async function planRepository(
 
 /** First half of planRepository: load and validate DIR (the daemon keeps it per commit). */
 export function loadDesired(dir: string, opts: PipelineOptions = {}): Promise<LoadResult> {
-  return loadCached(dir, opts, opts.onAnalysed);
+  return loadRepository(dir, opts, opts.onAnalysed);
 }
 
 /**
@@ -96,12 +99,12 @@ export async function planDesired(
     typeof source === 'function' ? source : (need) => readLiveState(source, need(undefined));
   const backend = opts.backend ?? (typeof source === 'function' ? undefined : backendInfo(source));
   // Loaded when first needed: `plan` given a remembered result never loads the planner.
-  const [planner, scope] = await Promise.all([
-    opts.reusePlans
-      ? import('../incremental/plan-reuse.js').then((m) => m.planReusing)
-      : import('../plan/plan-against.js').then((m) => m.planAgainst),
+  const [{ planAgainst }, scope] = await Promise.all([
+    import('../plan/plan-against.js'),
     import('../plan/live-scope.js'),
   ]);
+  const { plans } = opts;
+  const planner = plans ? plans.plan.bind(plans) : planAgainst;
   let live_ms = 0;
   let plan_ms = 0;
   const out = await scope.planWithSettings(

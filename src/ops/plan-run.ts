@@ -8,7 +8,7 @@
  *   reads the live state through the caller, which opens and closes its control plane;
  * - the desired state: a folder loaded here (with the CLI's plan memory between runs,
  *   src/incremental/plan-memory.ts, when `memory` is given) or a desired state the caller loaded
- *   (the daemon keeps it per commit; `reuse`: its in-process reuse, src/incremental/plan-reuse.ts).
+ *   (the daemon keeps it per commit; `plans`: its unit's reuse, src/incremental/plan-reuse.ts).
  *
  * The plan names the control plane it was made against (`apply PLANFILE` refuses it on any
  * other), and the result is classified here only: an invalid repository, live state that could
@@ -24,8 +24,12 @@ import {
 } from '../controlplane/types.js';
 import { embeddedStateIsNew, planControlPlane } from '../controlplane/identity.js';
 import { inventoryStore, readLiveWithInventory, type SharedInventory } from '../apply/inventory.js';
-import { planRemembering, type DesiredFacts } from '../incremental/plan-memory.js';
-import { manifestCacheDir } from '../incremental/load-cached.js';
+import {
+  manifestCacheDir,
+  planRemembering,
+  type DesiredFacts,
+} from '../incremental/plan-memory.js';
+import type { PlanReuse } from '../incremental/plan-reuse.js';
 import type { LoadCounts, ValidationError } from '../manifests/types.js';
 import type { FolderRead } from '../manifests/folder-read.js';
 import type { DesiredState } from '../model/desired.js';
@@ -81,8 +85,8 @@ export type PlanDesired =
   | {
       kind: 'loaded';
       desired: DesiredState;
-      /** Reuse the plan of the same desired state against an identical live state (the daemon). */
-      reuse: boolean;
+      /** The daemon unit's reuse of a plan of the same desired state against an identical live state. */
+      plans?: PlanReuse;
     };
 
 export interface PlanRunInput {
@@ -274,28 +278,20 @@ async function planned(
   if (desired.kind === 'loaded') {
     const out = await planDesired(desired.desired, readLive, {
       ...common,
-      reusePlans: desired.reuse,
+      plans: desired.plans,
     });
     return { ok: true, plan: out.plan, counts: null, facts: null, desired: desired.desired };
   }
   if (desired.memory && !off('plan-memory')) {
-    const cacheDir = manifestCacheDir();
     return planRemembering(desired.dir, readLive, {
       ...common,
-      cacheDir,
-      memoryDir: cacheDir,
+      memoryDir: manifestCacheDir(),
       facts: desired.memory.facts,
       planFolder: planRepository,
       stateKey: cp.stateKey,
     });
   }
-  // The plan memory turned off (bench/caches.ts): a one-shot load, as with it.
-  const oneShot = desired.kind === 'folder' && desired.memory !== undefined;
-  const out = await planRepository(
-    desired.dir,
-    readLive,
-    oneShot ? { ...common, cacheDir: null } : common,
-  );
+  const out = await planRepository(desired.dir, readLive, common);
   if (!out.ok) return out;
   return { ok: true, plan: out.plan, counts: out.counts, facts: null, desired: out.desired };
 }

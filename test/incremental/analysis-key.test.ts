@@ -8,13 +8,12 @@ import {
   ANALYSIS_KEY,
   FOLDER_KEY,
   keyOf,
-  loaderFingerprint,
   type Encoders,
 } from '../../src/incremental/analysis-key.js';
 import { LIMITS, type AnalysisInput, type FolderInput } from '../../src/manifests/index.js';
 
 const input: AnalysisInput = { file: 'q.yaml', text: 'a: 1\n', limits: LIMITS };
-const fileKey = (i: AnalysisInput) => keyOf(ANALYSIS_KEY, i, undefined, loaderFingerprint());
+const fileKey = (i: AnalysisInput) => keyOf(ANALYSIS_KEY, i, undefined);
 
 const folder: FolderInput = {
   dir: '/repo',
@@ -27,7 +26,7 @@ const folder: FolderInput = {
   patches: null,
   files: [{ input }],
 };
-const folderKey = (f: FolderInput) => keyOf(FOLDER_KEY, f, { fileKey }, loaderFingerprint());
+const folderKey = (f: FolderInput) => keyOf(FOLDER_KEY, f, { fileKey });
 
 describe('keys derived from the typed inputs', () => {
   it('an encoder table names every field of its input (else it does not compile)', () => {
@@ -37,16 +36,15 @@ describe('keys derived from the typed inputs', () => {
     expect(Object.keys(ANALYSIS_KEY).sort()).toEqual(['file', 'limits', 'text']);
   });
 
-  it('a change in any field of a file, or of the code fingerprint, is a new key', () => {
+  it('a change in any field of a file is a new key', () => {
     const base = fileKey(input);
     expect(fileKey({ ...input })).toBe(base);
     const changed = [
       fileKey({ ...input, file: 'r.yaml' }),
       fileKey({ ...input, text: 'a: 2\n' }),
       fileKey({ ...input, limits: { ...LIMITS, maxDocuments: 1 } }),
-      keyOf(ANALYSIS_KEY, input, undefined, 'another fingerprint'),
     ];
-    expect(new Set([base, ...changed]).size).toBe(5);
+    expect(new Set([base, ...changed]).size).toBe(4);
   });
 
   it('a change in any field of a folder, or in one of its files, is a new folder key', () => {

@@ -1,13 +1,11 @@
 /**
  * The code fingerprint of the plan memory (src/incremental/code-fingerprint.ts): from source,
  * every code file's stamps; a built CLI, the build id `npm run build` writes (scripts/bundle.mjs)
- * with the stamps of it and of dist/cli/main.js, and no walk; the analysis cache's loader
- * fingerprint (src/incremental/analysis-key.ts) likewise.
+ * with the stamps of it and of dist/cli/main.js, and no walk.
  */
 import { mkdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loaderFingerprintOf } from '../../src/incremental/analysis-key.js';
 import { fingerprintOf } from '../../src/incremental/code-fingerprint.js';
 import { tempDir } from '../support/repo.js';
 
@@ -61,32 +59,5 @@ describe('code fingerprint', () => {
     const walked = fingerprintOf(dist);
     await touch(join(dist, 'plan.js'), 3_000_000);
     expect(fingerprintOf(dist)).not.toBe(walked);
-  });
-});
-
-describe('loader fingerprint (the analysis cache)', () => {
-  it('from a build id when there is one, else from the loader files', async () => {
-    await mkdir(join(dist, 'manifests'), { recursive: true });
-    await writeFile(join(dist, 'manifests', 'load.js'), 'load 1\n');
-    const walked = loaderFingerprintOf(dist);
-    expect(loaderFingerprintOf(dist)).toBe(walked);
-    // Without a build id: the loader's files are read, a change of content is a new one.
-    await writeFile(join(dist, 'manifests', 'load.js'), 'load 2\n');
-    const changed = loaderFingerprintOf(dist);
-    expect(changed).not.toBe(walked);
-    // With one: the build id and its stamps stand for the files, which are not read.
-    await writeFile(join(dist, 'build-id'), 'aaaa\n');
-    const built = loaderFingerprintOf(dist);
-    expect(built).not.toBe(changed);
-    await writeFile(join(dist, 'manifests', 'load.js'), 'load 3\n');
-    expect(loaderFingerprintOf(dist)).toBe(built);
-    // Another build id (same size, another time): another fingerprint.
-    await writeFile(join(dist, 'build-id'), 'bbbb\n');
-    await touch(join(dist, 'build-id'), 2_000_000);
-    const rebuilt = loaderFingerprintOf(dist);
-    expect(rebuilt).not.toBe(built);
-    // The version is in it too.
-    await writeFile(join(root, 'package.json'), '{"version":"1.0.1"}\n');
-    expect(loaderFingerprintOf(dist)).not.toBe(rebuilt);
   });
 });

@@ -53,7 +53,6 @@ afterEach(async () => {
 function options(extra: Partial<MemoryOptions> = {}): MemoryOptions {
   return {
     commit: null,
-    cacheDir,
     memoryDir: cacheDir,
     backend: backendInfo(cp),
     facts: (d) => ({ declaresNothing: declaresNothing(d), prune: d.config.prune }),
@@ -77,7 +76,6 @@ async function remembered(extra: Partial<MemoryOptions> = {}) {
 async function cold(extra: Partial<MemoryOptions> = {}): Promise<string> {
   const r = await planRepository(repo, () => readLiveState(cp), {
     ...options(extra),
-    cacheDir: null,
   });
   if (!r.ok) throw new Error(JSON.stringify(r.errors));
   return JSON.stringify(r.plan);
@@ -230,7 +228,6 @@ describe('plan memory, embedded state file: the live state is not read while its
       if (!r.ok) throw new Error(JSON.stringify(r.errors));
       const cold = await planRepository(repo, () => readLiveWithInventory(ro, store), {
         ...options({ backend: backendInfo(ro) }),
-        cacheDir: null,
       });
       if (!cold.ok) throw new Error(JSON.stringify(cold.errors));
       expect(JSON.stringify(r.plan)).toBe(JSON.stringify(cold.plan));

@@ -32,7 +32,7 @@ beforeEach(async () => {
   const cp = await EmbeddedControlPlane.open({ path: null });
   try {
     const { executePlan } = await import('../../src/apply/executor.js');
-    const first = await planRepository(repo, cp, { commit: null, cacheDir: null });
+    const first = await planRepository(repo, cp, { commit: null });
     if (!first.ok) throw new Error(JSON.stringify(first.errors));
     await executePlan(first.plan, cp);
     const { writeFile } = await import('node:fs/promises');
@@ -42,7 +42,6 @@ beforeEach(async () => {
     );
     const r = await planRepository(repo, () => readLiveState(cp), {
       commit: null,
-      cacheDir: null,
       backend: backendInfo(cp),
     });
     if (!r.ok) throw new Error(JSON.stringify(r.errors));

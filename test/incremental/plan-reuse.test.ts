@@ -1,7 +1,7 @@
 /** The daemon's reuse of its last plan (src/incremental/plan-reuse.ts). */
 import { describe, expect, it } from 'vitest';
 import type { LiveState } from '../../src/model/live.js';
-import { planReusing } from '../../src/incremental/plan-reuse.js';
+import { PlanReuse } from '../../src/incremental/plan-reuse.js';
 import { computePlan } from '../../src/plan/index.js';
 import { contract, desired, live } from '../plan/build.js';
 
@@ -24,6 +24,8 @@ describe('the daemon’s plan reuse', () => {
   it('the daemon’s plans carry the same fingerprint as a cold plan', () => {
     const d = desired({ pools: { gpu: contract('gpu') }, queues: { q2: { pool: 'gpu' } } });
     const state = frozen(base());
-    expect(planReusing(d, state).live_fingerprint).toBe(computePlan(d, state).live_fingerprint);
+    expect(new PlanReuse().plan(d, state).live_fingerprint).toBe(
+      computePlan(d, state).live_fingerprint,
+    );
   });
 });

@@ -19,7 +19,7 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loaderFingerprint } from '../../src/incremental/analysis-cache.js';
+import { codeFingerprint } from '../../src/incremental/code-fingerprint.js';
 import { DiskCache } from '../../src/incremental/disk-cache.js';
 import { cacheTestFolder } from './cache-setup.js';
 import { runInProcess } from '../support/memory-io.js';
@@ -28,7 +28,7 @@ const { tmp } = await cacheTestFolder('poolsync-cache-hostile-');
 
 /** Every entry file of a cache folder (relative path → content). */
 async function entries(cacheDir: string): Promise<Map<string, string>> {
-  const base = join(cacheDir, loaderFingerprint());
+  const base = join(cacheDir, codeFingerprint());
   const out = new Map<string, string>();
   for (const sub of await readdir(base))
     for (const name of await readdir(join(base, sub)))
@@ -42,7 +42,7 @@ describe('item 2: a cache entry cannot change an answer', () => {
 
   it('forged entries under the right keys (999 where the entry says 40) are misses', async () => {
     const cacheDir = join(tmp, 'forged-cache');
-    const disk = new DiskCache(cacheDir, loaderFingerprint());
+    const disk = new DiskCache(cacheDir, codeFingerprint());
     for (const [i, key] of keys.entries()) expect(await disk.write(key, body(i))).toBe(true);
     const genuine = await entries(cacheDir);
     expect(genuine.size).toBe(keys.length);
@@ -60,11 +60,11 @@ describe('item 2: a cache entry cannot change an answer', () => {
         ...header,
         mac: createHmac('sha256', 'guess').update(forgedBody).digest('hex'),
       };
-      const file = join(cacheDir, loaderFingerprint(), rel);
+      const file = join(cacheDir, codeFingerprint(), rel);
       await writeFile(file, `${JSON.stringify(rel.length % 2 ? header : made)}\n${forgedBody}`);
     }
     expect(forged).toBe(keys.length);
-    const reader = new DiskCache(cacheDir, loaderFingerprint());
+    const reader = new DiskCache(cacheDir, codeFingerprint());
     for (const key of keys) expect(await reader.read(key, 1 << 20)).toBeNull();
     // Written again: read back as written.
     for (const [i, key] of keys.entries()) await reader.write(key, body(i));
@@ -81,7 +81,7 @@ describe('item 2: a cache entry cannot change an answer', () => {
       cpSync('examples/config-repo', repo, { recursive: true });
       const cacheDir = join(repo, '.cache');
       const secret = 'ab'.repeat(32);
-      const fp = loaderFingerprint();
+      const fp = codeFingerprint();
       // Entries signed with the committed secret.
       for (const [i, key] of keys.entries()) {
         mkdirSync(join(cacheDir, fp, key.slice(0, 2)), { recursive: true });
@@ -125,13 +125,13 @@ describe('item 1: the cache never reaches outside its folder', () => {
     writeFileSync(join(outside, `${key(1)}.json`), 'x'.repeat(10_000));
 
     const dir = join(tmp, 'trim-links');
-    const base = join(dir, loaderFingerprint());
+    const base = join(dir, codeFingerprint());
     mkdirSync(base, { recursive: true });
     symlinkSync(outside, join(base, 'zz'));
     symlinkSync(outside, join(base, '00')); // the subfolder entry 0-15 would live in
     mkdirSync(join(base, 'ff'));
     symlinkSync(join(outside, 'file-0'), join(base, 'ff', `${'f'.repeat(64)}.json`));
-    const cache = new DiskCache(dir, loaderFingerprint());
+    const cache = new DiskCache(dir, codeFingerprint());
     const ab = (i: number) => `ab${key(i).slice(2)}`;
     for (let i = 16; i < 20; i++) await cache.write(key(i), `{"n":${i}}`); // under 00: refused
     for (let i = 0; i < 4; i++) await cache.write(ab(i), `{"n":${i}}`);
@@ -146,8 +146,8 @@ describe('item 1: the cache never reaches outside its folder', () => {
     // The fingerprint folder itself a link: nothing is written or trimmed through it.
     const dir2 = join(tmp, 'trim-linked-fp');
     mkdirSync(dir2);
-    symlinkSync(outside, join(dir2, loaderFingerprint()));
-    const cache2 = new DiskCache(dir2, loaderFingerprint());
+    symlinkSync(outside, join(dir2, codeFingerprint()));
+    const cache2 = new DiskCache(dir2, codeFingerprint());
     await cache2.write(key(16), '{"n":16}');
     // Refused, as the plan memory's trim is (which ignores the error: never fails a plan).
     await expect(cache2.trim(1, new Set())).rejects.toThrow();
@@ -160,8 +160,8 @@ describe('item 1: the cache never reaches outside its folder', () => {
     for (let i = 0; i < 5; i++) writeFileSync(join(outside, `f${i}`), 'keep');
     const repo = join(tmp, 'checkout');
     cpSync('examples/config-repo', repo, { recursive: true });
-    mkdirSync(join(repo, '.poolsync', 'cache', loaderFingerprint()), { recursive: true });
-    symlinkSync(outside, join(repo, '.poolsync', 'cache', loaderFingerprint(), 'zz'));
+    mkdirSync(join(repo, '.poolsync', 'cache', codeFingerprint()), { recursive: true });
+    symlinkSync(outside, join(repo, '.poolsync', 'cache', codeFingerprint(), 'zz'));
     const xdg = join(tmp, 'xdg-cache');
     const cli = async () => {
       const env = {
@@ -178,6 +178,6 @@ describe('item 1: the cache never reaches outside its folder', () => {
     await cli();
     expect(readdirSync(outside).sort()).toEqual(['f0', 'f1', 'f2', 'f3', 'f4']);
     expect(existsSync(join(xdg, 'poolsync', 'manifests', 'plans'))).toBe(true);
-    expect(readdirSync(join(repo, '.poolsync', 'cache', loaderFingerprint()))).toEqual(['zz']);
+    expect(readdirSync(join(repo, '.poolsync', 'cache', codeFingerprint()))).toEqual(['zz']);
   }, 60_000);
 });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import type { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import type { AnalysisCache } from '../../src/incremental/analysis-cache.js';
 import { planRepository } from '../../src/ops/pipeline.js';
 import { renderJson } from '../../src/render/index.js';
 import { renderText } from '../../src/render/text.js';
@@ -19,9 +20,13 @@ export async function cacheTestFolder(prefix: string): Promise<{ tmp: string }> 
   return { tmp };
 }
 
-/** The plan of `repo` against `cp` through the memory layer, as text then JSON. */
-export async function renderedPlan(repo: string, cp: EmbeddedControlPlane): Promise<string> {
-  const r = await planRepository(repo, cp, { commit: 'c0ffee' });
+/** The plan of `repo` against `cp` through the memory layer `analyses`, as text then JSON. */
+export async function renderedPlan(
+  repo: string,
+  cp: EmbeddedControlPlane,
+  analyses: AnalysisCache,
+): Promise<string> {
+  const r = await planRepository(repo, cp, { commit: 'c0ffee', analyses });
   if (!r.ok) throw new Error('invalid');
   return `${renderText(r.plan, { color: false })}\n${renderJson(r.plan)}`;
 }

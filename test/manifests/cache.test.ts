@@ -13,12 +13,8 @@ import { driftModel, generateScaleModel } from '../../bench/lib/scale.js';
 import { seedControlPlane } from '../../bench/lib/seed.js';
 import { writeRepository } from '../../bench/lib/yaml-writer.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import {
-  AnalysisCache,
-  analysisCacheStats,
-  forgetCachedAnalyses,
-} from '../../src/incremental/analysis-cache.js';
-import { loadCached } from '../../src/incremental/load-cached.js';
+import { AnalysisCache } from '../../src/incremental/analysis-cache.js';
+import { loadDesired } from '../../src/ops/pipeline.js';
 import { LIMITS } from '../../src/manifests/index.js';
 import { cacheTestFolder, renderedPlan } from './cache-setup.js';
 import { runInProcess } from '../support/memory-io.js';
@@ -29,12 +25,12 @@ const INVALID = 'test/fixtures/invalid';
 
 /** Loads DIR one-shot (the CLI's way), then through the memory layer cold and warm. */
 async function threeLoads(dir: string) {
-  const cold = JSON.stringify(await loadCached(dir, { cacheDir: null }));
-  forgetCachedAnalyses();
-  const noCache = JSON.stringify(await loadCached(dir));
-  const beforeMem = analysisCacheStats();
-  const mem = JSON.stringify(await loadCached(dir));
-  const afterMem = analysisCacheStats();
+  const cold = JSON.stringify(await loadDesired(dir));
+  const analyses = new AnalysisCache();
+  const noCache = JSON.stringify(await loadDesired(dir, { analyses }));
+  const beforeMem = { ...analyses.stats };
+  const mem = JSON.stringify(await loadDesired(dir, { analyses }));
+  const afterMem = { ...analyses.stats };
   expect(noCache).toBe(cold);
   expect(afterMem.misses - beforeMem.misses).toBe(0);
   return { cold, mem };
@@ -63,25 +59,25 @@ describe('manifest analysis cache', () => {
     await writeRepository(model, repo);
     const cp = await EmbeddedControlPlane.open({ path: null });
     await seedControlPlane(cp, driftModel(model, { seed: 11 }).model, { concurrency: 8 });
-    const plan = () => renderedPlan(repo, cp);
-    forgetCachedAnalyses();
+    let analyses = new AnalysisCache();
+    const plan = () => renderedPlan(repo, cp, analyses);
     const cold = await plan();
-    const s0 = analysisCacheStats();
+    const s0 = { ...analyses.stats };
     const warm = await plan();
-    const s1 = analysisCacheStats();
+    const s1 = { ...analyses.stats };
     expect(warm).toBe(cold);
     expect(s1.misses - s0.misses).toBe(0);
     expect(cold).toMatch(/to change|update|replace/i);
 
     const [someFile] = (await readdir(join(repo, 'queues'))).sort();
     await appendFile(join(repo, 'queues', someFile!), '# a comment changes the bytes\n');
-    const s2 = analysisCacheStats();
+    const s2 = { ...analyses.stats };
     expect(await plan()).toBe(cold);
-    expect(analysisCacheStats().misses - s2.misses).toBe(1);
-    expect(analysisCacheStats().hits - s2.hits).toBeGreaterThan(10);
+    expect(analyses.stats.misses - s2.misses).toBe(1);
+    expect(analyses.stats.hits - s2.hits).toBeGreaterThan(10);
 
     // Safe to lose: a forgotten memory layer is a cold run with the same result.
-    forgetCachedAnalyses();
+    analyses = new AnalysisCache();
     expect(await plan()).toBe(cold);
     await cp.close();
   });
@@ -131,47 +127,45 @@ describe('cache sharing', () => {
   it('in memory, a reload of an unchanged folder returns the same result; any change is a new one', async () => {
     const dir = join(tmp, 'reload');
     cpSync('examples/config-repo', dir, { recursive: true });
-    forgetCachedAnalyses();
-    const first = await loadCached(dir);
+    const analyses = new AnalysisCache();
+    const load = (opts = {}) => loadDesired(dir, { ...opts, analyses });
+    const first = await load();
     expect(first.valid).toBe(true);
-    expect(await loadCached(dir)).toBe(first);
+    expect(await load()).toBe(first);
     // Another commit is another result, even with the same bytes.
-    expect(await loadCached(dir, { commit: 'c0ffee' })).not.toBe(first);
+    expect(await load({ commit: 'c0ffee' })).not.toBe(first);
     await appendFile(join(dir, 'pools', 'dev.yaml'), '# touched\n');
-    const edited = await loadCached(dir);
+    const edited = await load();
     expect(edited).not.toBe(first);
     expect(JSON.stringify(edited)).toBe(JSON.stringify(first));
-    expect(await loadCached(dir)).toBe(edited);
+    expect(await load()).toBe(edited);
     // A file over the size limit is part of the key with its error: a new size is a new error.
     await writeFile(
       join(dir, 'poolsync.yaml'),
       'apiVersion: poolsync/v1\nkind: RepoConfig\nlimits:\n  file_bytes: 4096\n',
     );
     await writeFile(join(dir, 'big.yaml'), `# ${'x'.repeat(5000)}\n`);
-    const tooBig = await loadCached(dir);
+    const tooBig = await load();
     expect(tooBig.errors.map((e) => e.message).join()).toContain('5,003 bytes');
     await writeFile(join(dir, 'big.yaml'), `# ${'x'.repeat(6000)}\n`);
-    const bigger = await loadCached(dir);
+    const bigger = await load();
     expect(bigger.errors.map((e) => e.message).join()).toContain('6,003 bytes');
     // A one-shot load (the CLI) never hands out a shared result.
-    const disk = join(tmp, 'reload-cache');
-    expect(await loadCached(dir, { cacheDir: disk })).not.toBe(
-      await loadCached(dir, { cacheDir: disk }),
-    );
+    expect(await loadDesired(dir)).not.toBe(await loadDesired(dir));
   });
 
   it('the memory layer hands out the same frozen analysis: a hit copies nothing, and nothing can change it', async () => {
-    forgetCachedAnalyses();
-    const first = await loadCached('examples/config-repo');
-    const second = await loadCached('examples/config-repo');
+    const analyses = new AnalysisCache();
+    const first = await loadDesired('examples/config-repo', { analyses });
+    const second = await loadDesired('examples/config-repo', { analyses });
     expect(JSON.stringify(second)).toBe(JSON.stringify(first));
     const input = {
       file: 'pools/a.yaml',
       text: 'apiVersion: poolsync/v1\nkind: ClusterPool\nmetadata:\n  name: a\n',
       limits: LIMITS,
     };
-    const fresh = new AnalysisCache().analyse(input);
-    const hit = new AnalysisCache().analyse({ ...input });
+    const fresh = analyses.analyse(input);
+    const hit = analyses.analyse({ ...input });
     expect(hit).toBe(fresh);
     expect(Object.isFrozen(hit)).toBe(true);
     expect(Object.isFrozen(hit!.documents)).toBe(true);

@@ -17,8 +17,9 @@ import { seedControlPlane } from '../../bench/lib/seed.js';
 import { writeRepository } from '../../bench/lib/yaml-writer.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { readLiveState, type ControlPlane } from '../../src/controlplane/types.js';
-import { forgetCachedAnalyses } from '../../src/incremental/analysis-cache.js';
-import { loadCached } from '../../src/incremental/load-cached.js';
+import { AnalysisCache } from '../../src/incremental/analysis-cache.js';
+import { PlanReuse } from '../../src/incremental/plan-reuse.js';
+import { loadDesired } from '../../src/ops/pipeline.js';
 import type { LiveState } from '../../src/model/live.js';
 import { sameObjects } from '../../src/incremental/same-objects.js';
 import { createEmbeddedStateCache } from '../../src/incremental/state-cache.js';
@@ -135,7 +136,8 @@ describe("the daemon's incremental paths equal cold ones (issue 25)", () => {
       },
     });
     await seeding.close();
-    forgetCachedAnalyses();
+    const analyses = new AnalysisCache();
+    const plans = new PlanReuse();
     const repo = join(dir, 'repo');
     const pick = rng(31);
     let previous: LiveState | null = null;
@@ -157,17 +159,15 @@ describe("the daemon's incremental paths equal cold ones (issue 25)", () => {
       const daemonLive = await readWith(state, cache);
       if (previous && sameObjects(previous, daemonLive)) shared++;
       previous = daemonLive;
-      const expected = await outcome(
-        await loadCached(repo, { cacheDir: null }),
-        await readWith(state, null),
-        false,
+      const expected = await outcome(await loadDesired(repo), await readWith(state, null));
+      const loaded = await loadDesired(repo, { analyses });
+      expect(await outcome(loaded, daemonLive, plans), `daemon's way after: ${what}`).toBe(
+        expected,
       );
-      const loaded = await loadCached(repo, {});
-      expect(await outcome(loaded, daemonLive, true), `daemon's way after: ${what}`).toBe(expected);
       // A second drift check of the same commit and state: the plan memo and shared objects.
       const again = await readWith(state, cache);
       expect(sameObjects(daemonLive, again), `state shared after: ${what}`).toBe(true);
-      expect(await outcome(loaded, again, true), `plan reused after: ${what}`).toBe(expected);
+      expect(await outcome(loaded, again, plans), `plan reused after: ${what}`).toBe(expected);
     }
     // The paths under test were taken: unchanged states shared.
     expect(shared).toBeGreaterThan(5);

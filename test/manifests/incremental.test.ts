@@ -14,9 +14,9 @@ import { generateScaleModel, rng } from '../../bench/lib/scale.js';
 import { writeRepository } from '../../bench/lib/yaml-writer.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { readLiveState } from '../../src/controlplane/types.js';
-import { forgetCachedAnalyses } from '../../src/incremental/analysis-cache.js';
-import { loadCached } from '../../src/incremental/load-cached.js';
-import { planMemoStats } from '../../src/incremental/plan-reuse.js';
+import { AnalysisCache } from '../../src/incremental/analysis-cache.js';
+import { PlanReuse } from '../../src/incremental/plan-reuse.js';
+import { loadDesired } from '../../src/ops/pipeline.js';
 import { EDITS } from './edits.js';
 import { outcome } from './outcome.js';
 
@@ -31,7 +31,8 @@ describe('incremental loads and plans equal cold ones (issue 25)', () => {
     const dir = await mkdtemp(join(tmpdir(), 'poolsync-incr-'));
     dirs.push(dir);
     await writeRepository(generateScaleModel(1500, 11), dir);
-    forgetCachedAnalyses();
+    const analyses = new AnalysisCache();
+    const plans = new PlanReuse();
     const cp = await EmbeddedControlPlane.open({ path: null });
     const live = await readLiveState(cp);
     const pick = rng(25);
@@ -43,8 +44,8 @@ describe('incremental loads and plans equal cold ones (issue 25)', () => {
     for (let step = 0; step <= 40; step++) {
       const what =
         step === 0 ? 'initial' : await EDITS[Math.floor(pick() * EDITS.length)]!(dir, pick);
-      const viaMemory = await loadCached(dir, {});
-      const cold = await loadCached(dir, { cacheDir: null });
+      const viaMemory = await loadDesired(dir, { analyses });
+      const cold = await loadDesired(dir);
       if (cold.valid) valid++;
       else invalid++;
       kinds.add(what.split(' ')[0]!);
@@ -52,8 +53,8 @@ describe('incremental loads and plans equal cold ones (issue 25)', () => {
       wasValid = cold.valid;
       const expected = await outcome(cold, live);
       // Twice, as the daemon plans: the second reuses the first plan (src/incremental/plan-reuse.ts).
-      expect(await outcome(viaMemory, live, true), `memory layer after: ${what}`).toBe(expected);
-      expect(await outcome(viaMemory, live, true), `plan reused after: ${what}`).toBe(expected);
+      expect(await outcome(viaMemory, live, plans), `memory layer after: ${what}`).toBe(expected);
+      expect(await outcome(viaMemory, live, plans), `plan reused after: ${what}`).toBe(expected);
     }
     // The sequence really went through every kind of edit, broken states and back.
     expect([...kinds]).toEqual(
@@ -62,7 +63,7 @@ describe('incremental loads and plans equal cold ones (issue 25)', () => {
     expect(backToValid).toBeGreaterThan(0);
     expect(invalid).toBeGreaterThan(3);
     expect(valid).toBeGreaterThan(5);
-    expect(planMemoStats().hits).toBeGreaterThanOrEqual(valid);
+    expect(plans.stats.hits).toBeGreaterThanOrEqual(valid);
     await cp.close();
   }, 240_000);
 });

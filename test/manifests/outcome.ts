@@ -3,6 +3,7 @@
  * result (errors included), the desired state, the plan as JSON and as text. The incremental
  * tests (issue 25) compare it between a cold run and the incremental paths, byte for byte.
  */
+import type { PlanReuse } from '../../src/incremental/plan-reuse.js';
 import type { LoadResult } from '../../src/manifests/index.js';
 import type { LiveState } from '../../src/model/live.js';
 import { planDesired } from '../../src/ops/pipeline.js';
@@ -11,12 +12,12 @@ import { renderJson, renderText } from '../../src/render/index.js';
 export async function outcome(
   result: LoadResult,
   live: LiveState,
-  reusePlans = false,
+  plans?: PlanReuse,
 ): Promise<string> {
   if (!result.valid) return JSON.stringify(result);
   const { plan } = await planDesired(result.desired, async () => live, {
     commit: null,
-    reusePlans,
+    plans,
   });
   return [
     JSON.stringify({ ...result, desired: null }),

@@ -10,7 +10,7 @@ import { generateScaleModel, rng } from '../../bench/lib/scale.js';
 import { renderRepository } from '../../bench/lib/yaml-writer.js';
 import { LIMITS } from '../../src/manifests/limits.js';
 import { parseSimpleYaml } from '../../src/manifests/yaml-simple.js';
-import { parseSimplePlain } from '../../src/manifests/yaml-simple-plain.js';
+import { parseSimplePlain } from '../../src/manifests/yaml-simple.js';
 import { parseYamlFull, plainScalarValue, toPlain } from '../../src/manifests/yaml.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -29,7 +29,7 @@ function yamlFiles(dir: string): string[] {
 
 const simple = (text: string) => parseSimpleYaml(text, LIMITS, plainScalarValue);
 
-/** The plain-value mode's documents (yaml-simple-plain.ts), or null when it gave up. */
+/** The plain-value mode's documents (yaml-simple.ts parseSimplePlain), or null when it gave up. */
 function plain(text: string) {
   const docs: { root: unknown; index: number; pos: unknown }[] = [];
   const count = parseSimplePlain(text, LIMITS, plainScalarValue, (root, index, pos) =>

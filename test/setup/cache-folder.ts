@@ -1,5 +1,5 @@
 /**
- * The CLI keeps its manifest cache in the user's cache folder (src/incremental/load-cached.ts,
+ * The CLI keeps its manifest cache in the user's cache folder (src/incremental/plan-memory.ts,
  * manifestCacheDir) and the inventories of Union and flyteadmin control planes in the user's
  * state folder (src/apply/inventory.ts): tests that run the CLI get temporary ones instead,
  * removed at the end, so a test run writes nothing into the home folder. Tests that check the

@@ -9,7 +9,6 @@
 import { openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { isControlPlaneError } from '../../controlplane/errors.js';
 import type { ControlPlane } from '../../controlplane/types.js';
-import { manifestCacheDir } from '../../incremental/load-cached.js';
 import { loadDesired } from '../../ops/pipeline.js';
 import { UserError } from '../../util/user-error.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
@@ -42,7 +41,7 @@ interface KindProbe {
 }
 
 export async function check(args: CheckArgs, io: Io): Promise<number> {
-  const lines: Line[] = [await folderLine(args.dir, io.env)];
+  const lines: Line[] = [await folderLine(args.dir)];
   const url = controlPlaneUrl(args, io.env);
   let cp: ControlPlane | null = null;
   try {
@@ -79,13 +78,13 @@ export async function check(args: CheckArgs, io: Io): Promise<number> {
   return failed === 0 ? 0 : 1;
 }
 
-async function folderLine(dir: string, env: NodeJS.ProcessEnv): Promise<Line> {
+async function folderLine(dir: string): Promise<Line> {
   try {
     await requireConfigFolder(dir);
   } catch (err) {
     return { ok: false, text: `config folder: ${(err as Error).message.split('\n').join(' ')}` };
   }
-  const result = await loadDesired(dir, { cacheDir: manifestCacheDir(env) });
+  const result = await loadDesired(dir);
   const c = result.counts;
   const objects = c.pools + c.clusters + c.queues + c.assignments + (c.default_queues ?? 0);
   return result.valid

@@ -8,7 +8,6 @@ import {
   formatValidationText,
   toJsonReport,
 } from '../../manifests/index.js';
-import { manifestCacheDir } from '../../incremental/load-cached.js';
 import { loadDesired } from '../../ops/pipeline.js';
 import { declaresNothing, nothingDeclared, requireConfigFolder } from '../config-folder.js';
 import { escapeJsonForTerminal } from '../../util/terminal-text.js';
@@ -69,7 +68,6 @@ async function validateOne(
   reports?: Record<string, unknown>,
 ): Promise<number> {
   const result = await loadDesired(args.dir, {
-    cacheDir: manifestCacheDir(io.env),
     shared,
     environment,
   });

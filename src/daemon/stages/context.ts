@@ -10,6 +10,7 @@ import type { ApplyResult, ExecuteOptions } from '../../apply/index.js';
 import type { InventoryStore } from '../../apply/inventory.js';
 import type { HoldApplyLockOptions } from '../../apply/lock.js';
 import type { ControlPlane } from '../../controlplane/types.js';
+import type { PlanReuse } from '../../incremental/plan-reuse.js';
 import type { LoadResult } from '../../manifests/types.js';
 import type { LiveState, SettingsNeed } from '../../model/live.js';
 import type { Change, Plan, PlanControlPlane } from '../../model/plan.js';
@@ -40,6 +41,8 @@ export interface Pipeline {
    * writes. Absent: the daemon keeps no inventory (tests).
    */
   inventoryOf?(cp: ControlPlane): InventoryStore;
+  /** The unit's reuse of plans (src/incremental/plan-reuse.ts); absent: every run plans anew. */
+  plans?: PlanReuse;
 }
 
 /**

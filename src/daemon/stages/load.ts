@@ -68,10 +68,7 @@ async function loadCached(
   if (!off('loaded') && commit !== null && loaded?.commit === commit)
     return { result: loaded.result };
   // The checkout is the boundary: a --path that is (or sits under) a link is refused.
-  const result = await ctx.o.pipeline.loadRepository(dir, {
-    commit,
-    ...(root !== undefined ? { root } : {}),
-  });
+  const result = await ctx.o.pipeline.loadRepository(dir, { commit, root });
   return { result, remember: { loaded: commit === null ? null : { commit, result } } };
 }
 

@@ -45,7 +45,7 @@ export async function planStage(
       backend: backendInfo(cp),
       ...(controlPlane ? { controlPlane } : {}),
     },
-    desired: { kind: 'loaded', desired, reuse: true },
+    desired: { kind: 'loaded', desired, plans: o.pipeline.plans },
     commit,
     environment: null,
   }).catch((error: unknown) => ({ kind: 'unreadable' as const, error }));

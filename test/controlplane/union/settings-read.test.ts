@@ -57,7 +57,7 @@ it('reads only the declared settings, and every one when the plan would drain a 
   await writeFile(join(repo, 'poolsync.yaml'), CONFIG);
 
   rpc.calls.length = 0;
-  const kept = await planRepository(repo, cp, { cacheDir: null });
+  const kept = await planRepository(repo, cp);
   if (!kept.ok) throw new Error('invalid');
   expect(rpc.count('GetSettingsForEdit')).toBe(1);
   expect(rpc.count('ListProjects')).toBe(0);
@@ -74,7 +74,7 @@ it('reads only the declared settings, and every one when the plan would drain a 
   await writeFile(join(repo, 'dq.yaml'), dq('ml', 'development', 'web'));
   await writeFile(join(repo, 'poolsync.yaml'), CONFIG);
   rpc.calls.length = 0;
-  const drained = await planRepository(repo, cp, { cacheDir: null });
+  const drained = await planRepository(repo, cp);
   if (!drained.ok) throw new Error('invalid');
   expect(rpc.count('ListProjects')).toBe(1);
   // The first read (1), then every project/domain (ml/production, ops/development).

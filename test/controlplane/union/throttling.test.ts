@@ -85,7 +85,7 @@ it('obeys RESOURCE_EXHAUSTED with a delay: no call before it, fewer calls at onc
   } finally {
     delete process.env.POOLSYNC_UNION_API_KEY;
   }
-  const planned = await planRepository(repo, cp, { cacheDir: null });
+  const planned = await planRepository(repo, cp);
   if (!planned.ok) throw new Error('invalid');
   expect(planned.plan.steps.filter((st) => st.op === 'update_queue')).toHaveLength(QUEUES);
   const started = clock.now();
