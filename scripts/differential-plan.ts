@@ -3,8 +3,8 @@
  * by a base tree and by this one, the differences printed (0 expected for a change that keeps
  * behaviour).
  *
- *   node --import tsx scripts/differential-plan.ts --base /work/wt/base51 [--cases 1500]
- *       [--objects 1500] [--show 10]
+ *   git worktree add --detach ../base COMMIT && (cd ../base && npm ci)
+ *   npm run differential -- --base ../base [--cases 1500] [--objects 1500] [--show 10]
  *
  * The base tree (a read-only worktree with its own node_modules) records the inputs once
  * (scripts/differential/record.ts: the golden scenarios, the examples against each backend,
@@ -25,7 +25,7 @@ import { promisify } from 'node:util';
 
 const { values } = parseArgs({
   options: {
-    base: { type: 'string', default: '/work/wt/base51' },
+    base: { type: 'string' },
     cases: { type: 'string', default: '1500' },
     objects: { type: 'string', default: '1500' },
     show: { type: 'string', default: '10' },
@@ -33,6 +33,12 @@ const { values } = parseArgs({
 });
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
+if (!values.base) {
+  process.stderr.write(
+    'differential-plan: --base DIR is required: a worktree of the commit to compare with, with its own node_modules\n',
+  );
+  process.exit(2);
+}
 const base = resolve(values.base);
 const RECORD = join(here, 'differential/record.ts');
 const PLAN = join(here, 'differential/plan.ts');
