@@ -6,7 +6,13 @@
  * drift compares, src/plan/refresh.ts); reports (health, members, available clusters) stay as
  * read, and are unknown for the objects the apply created. Pure.
  */
-import type { Assignment, PoolContract, QueueSpec } from '../model/common.js';
+import {
+  assignmentKeyString,
+  defaultQueueKeyString,
+  type Assignment,
+  type PoolContract,
+  type QueueSpec,
+} from '../model/common.js';
 import type { ExecutionClusterLabel } from '../model/flyte.js';
 import type {
   LiveCluster,
@@ -33,9 +39,6 @@ function applied<T>(
 }
 
 const name = (t: { name: string }) => t.name;
-/** A change's name for a keyed object (assignmentKeyString, defaultQueueKeyString). */
-const keyOf = (t: { project: string; domain: string; workflow?: string | null }) =>
-  [t.project, t.domain, ...(t.workflow ? [t.workflow] : [])].join('/');
 const DONE: ReadonlySet<Change['action']> = new Set(['create', 'update', 'replace', 'delete']);
 
 export function appliedState(live: LiveState, plan: Plan): LiveState {
@@ -43,11 +46,10 @@ export function appliedState(live: LiveState, plan: Plan): LiveState {
   // behind by a re-registered cluster, C7).
   const by = (kind: Change['kind']) =>
     plan.changes.filter((c) => c.kind === kind && (DONE.has(c.action) || !!c.caused_by));
-  /** A kind whose settable form is the whole object (assignments, settings, labels). */
-  const keyed = <T extends Parameters<typeof keyOf>[0]>(
-    list: readonly T[] | undefined,
-    kind: Change['kind'],
-  ) => applied<T>(list, by(kind), keyOf, (c) => c.after as T);
+  // A kind whose settable form is the whole object (assignments, settings, labels), keyed by
+  // the string the planner names its changes with.
+  const keyed = <T>(list: readonly T[] | undefined, kind: Change['kind'], key: (t: T) => string) =>
+    applied<T>(list, by(kind), key, (c) => c.after as T);
   const out: LiveState = {
     ...live,
     pools: applied<LivePool>(live.pools, by('ClusterPool'), name, (c, was) => ({
@@ -67,14 +69,19 @@ export function appliedState(live: LiveState, plan: Plan): LiveState {
       name: c.name,
       ...(c.after as QueueSpec),
     })),
-    assignments: keyed<Assignment>(live.assignments, 'PoolAssignment'),
+    assignments: keyed<Assignment>(live.assignments, 'PoolAssignment', assignmentKeyString),
   };
   if (live.default_queues)
-    out.default_queues = keyed<LiveDefaultQueue>(live.default_queues, 'DefaultQueue');
+    out.default_queues = keyed<LiveDefaultQueue>(
+      live.default_queues,
+      'DefaultQueue',
+      defaultQueueKeyString,
+    );
   if (live.execution_cluster_labels || by('ExecutionClusterLabel').length > 0)
     out.execution_cluster_labels = keyed<ExecutionClusterLabel>(
       live.execution_cluster_labels,
       'ExecutionClusterLabel',
+      assignmentKeyString,
     );
   return out;
 }
