@@ -23,7 +23,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../support/free-port.js';
 import { dirname, join, resolve } from 'node:path';
 import { tempFolder } from '../support/temp-folder.js';
 
@@ -136,15 +136,6 @@ export function scriptOf(blocks: readonly Block[]): string {
     } else out.push(`${text}\n`);
   }
   return `${out.join('\n')}\n`;
-}
-
-async function freePort(): Promise<number> {
-  return await new Promise((done) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const p = (srv.address() as { port: number }).port;
-      srv.close(() => done(p));
-    });
-  });
 }
 
 export interface DocRun {

@@ -11,7 +11,7 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as requestHttp } from 'node:http';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
+import { freePort } from '../../support/free-port.js';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { loadAll } from 'js-yaml';
@@ -98,17 +98,6 @@ export function kubeCall(
     );
     req.on('error', reject);
     req.end(text);
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
   });
 }
 
