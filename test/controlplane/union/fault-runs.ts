@@ -15,7 +15,8 @@ import { openControlPlane } from '../../../src/controlplane/open.js';
 import type { ControlPlane } from '../../../src/controlplane/types.js';
 import { planRepository } from '../../../src/ops/pipeline.js';
 import { tempDir, writeRepo } from '../../support/repo.js';
-import { seededRandom, startFaultProxy, type Fault } from '../../support/fault-proxy.js';
+import { rng } from '../../../bench/lib/scale.js';
+import { startFaultProxy, type Fault } from '../../support/fault-proxy.js';
 import { apiKey, startUnionServer } from './helpers.js';
 
 const FAULTS: Fault[] = ['refuse', 'fail', 'fail-after', 'cut', 'reset'];
@@ -70,7 +71,8 @@ export async function faultRun(seed: number, rate: number): Promise<FaultRun> {
       });
     await s.embedded.setDefaultQueue('ml', 'production', 'gone');
     carried.clear();
-    const random = seededRandom(seed);
+    // mulberry32: the same faults on every run.
+    const random = rng(seed);
     const upstream = s.url('connect').replace(/^union\+/, '');
     const proxy = await startFaultProxy(upstream, () =>
       random() < rate ? FAULTS[Math.floor(random() * FAULTS.length)]! : 'pass',
