@@ -18,7 +18,6 @@ import {
   type ControlPlane,
   type LiveLists,
 } from '../controlplane/types.js';
-import { EmbeddedControlPlane } from '../controlplane/embedded/embedded.js';
 import { off } from '../incremental/off.js';
 import { AnalysisCache } from '../incremental/analysis-cache.js';
 import { PlanReuse } from '../incremental/plan-reuse.js';
@@ -408,9 +407,14 @@ async function keptHistory(
 
 /**
  * The frozen lists of an embedded state the daemon's state cache shares from run to run
- * (the unit hands the cache to every open): readLiveState's `shared`.
+ * (the unit hands the cache to every open): readLiveState's `shared`. The embedded control
+ * plane is loaded only for an embedded state, as openControlPlane loads it: a daemon of
+ * another backend never pays for its modules.
  */
 export function sharedListsOf(cp: ControlPlane): (() => Promise<LiveLists | null>) | undefined {
-  if (!(cp instanceof EmbeddedControlPlane) || off('shared-lists')) return undefined;
-  return () => cp.sharedLists();
+  if (cp.backend.name !== 'embedded' || off('shared-lists')) return undefined;
+  return async () => {
+    const { EmbeddedControlPlane } = await import('../controlplane/embedded/embedded.js');
+    return cp instanceof EmbeddedControlPlane ? cp.sharedLists() : null;
+  };
 }
