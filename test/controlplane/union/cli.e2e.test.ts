@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../support/cli.js';
 import { tempDir, writeRepo } from '../../support/repo.js';
+import { until } from '../../support/until.js';
 import { apiKey, CLIENT, startUnionServer, type UnionServer, unexpectedStderr } from './helpers.js';
 
 let s: UnionServer | undefined;
@@ -22,12 +23,9 @@ describe.each(['connect', 'grpc'] as const)('poolsync against union+http:// (%s)
     s = await startUnionServer();
     await s.embedded.registerCluster({ name: 'c1' });
     await s.embedded.registerCluster({ name: 'c2' });
-    // Work in flight on c2's queue: the apply must wait for it (wait_idle) before the delete.
-    await s.embedded.setQueueActivity('c2', {
-      runs_in_flight: 2,
-      actions_in_flight: 3,
-      finish_over_ms: 600,
-    });
+    // Work in flight on c2's queue until the test ends it: the apply must wait for it
+    // (wait_idle) before the delete.
+    await s.embedded.setQueueActivity('c2', { runs_in_flight: 2, actions_in_flight: 3 });
     const root = await tempDir('poolsync-union-e2e-');
     const repo = await writeRepo(join(root, 'repo'), {
       clusters: { c1: 'default' },
@@ -42,15 +40,22 @@ describe.each(['connect', 'grpc'] as const)('poolsync against union+http:// (%s)
     expect(plan.stdout).toContain('Queue/web');
     expect(plan.stdout).toContain('Cluster/c2');
 
-    const started = Date.now();
-    const apply = await runCli(['apply', repo, '--control-plane', url, '--auto-approve'], env);
+    const applying = runCli(['apply', repo, '--control-plane', url, '--auto-approve'], env);
+    // The apply drains c2's queue and waits: c2 stays while its work runs, whatever the time.
+    const server = s;
+    await until('the apply drains c2', async () => {
+      const c2 = await server.embedded.getQueue('c2');
+      return c2.state === 'draining';
+    });
+    expect((await s.embedded.listClusters()).map((c) => c.name)).toEqual(['c1', 'c2']);
+    await s.embedded.setQueueActivity('c2', { runs_in_flight: 0, actions_in_flight: 0 });
+    const apply = await applying;
     expect(unexpectedStderr(apply.stderr)).toBe('');
     // Union drains by API (c2's queue is drained and waited for before the delete), and the
     // cluster delete takes its co-named queue with it (Union today): no manual step is left.
     expect(apply.code).toBe(0);
     expect(apply.stdout).not.toContain('flyte delete queue');
     expect(plan.stdout).toMatch(/Queue\/c2[^\n]*\n[^]*deleted with Cluster\/c2/);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(500); // waited for c2's work
     expect((await s.embedded.listClusters()).map((c) => c.name)).toEqual(['c1']);
     await expect(s.embedded.getQueue('c2')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     const web = await s.embedded.getQueue('web');
