@@ -17,42 +17,29 @@ import { recheckPlan } from '../ops/stale-plan.js';
 import type { SettingsNeed } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
 import type { DesiredState } from '../model/desired.js';
-import { renderStage } from './stages/render.js';
-import {
-  errorCode,
-  isOutcome,
-  noProducts,
-  RunContext,
-  type Outcome,
-  type RunProducts,
-  type ReconcilerOptions,
-  type RunMemory,
-  type Staged,
-} from './stages/context.js';
+import { fetchStage, loadStage, renderStage } from './stages/repository.js';
 import {
   applyStatusUpdate,
+  errorCode,
+  isOutcome,
   mergeUpdates,
+  noProducts,
+  type Outcome,
   problemsUpdate,
   reachedUpdate,
+  type ReconcilerOptions,
+  RunContext,
+  type RunMemory,
+  type RunProducts,
+  type Staged,
   type StatusUpdate,
-} from './stages/status-update.js';
-import { fetchStage } from './stages/fetch.js';
-import { gateStage, type GateDecision } from './stages/gate.js';
-import { loadStage } from './stages/load.js';
-import { managedUpdate, planStage } from './stages/plan.js';
+} from './stages/context.js';
+import { type GateDecision, gateStage, managedUpdate, planStage } from './stages/plan.js';
 import { recordStage } from './stages/record.js';
 import type { TriggerReason } from './loop.js';
-import { initialStatus, type DaemonStatus } from './status.js';
+import { type DaemonStatus, initialStatus } from './status.js';
 import { deepFreeze } from '../util/deep-freeze.js';
 import { runWords } from '../render/daemon-words.js';
-
-export type {
-  ControlPlaneAccess,
-  Leadership,
-  Pipeline,
-  ReconcilerOptions,
-} from './stages/context.js';
-
 export class Reconciler {
   private readonly state: DaemonStatus;
   private runId = 0;
@@ -133,7 +120,7 @@ export class Reconciler {
     }
   };
 
-  /** What a stage found for /status, put in it (status-update.ts: the one writer). */
+  /** What a stage found for /status, put in it (applyStatusUpdate: the one writer). */
   private write(update: StatusUpdate): void {
     applyStatusUpdate(this.state, update);
   }

@@ -38,12 +38,8 @@ import type { Source } from './git-source.js';
 import { electedLeadership, readiness, soleLeadership, type DaemonLeadership } from './leader.js';
 import { ReconcileLoop, type TriggerReason } from './loop.js';
 import type { DaemonMetrics } from './metrics.js';
-import {
-  Reconciler,
-  type ControlPlaneAccess,
-  type Pipeline,
-  type ReconcilerOptions,
-} from './reconcile.js';
+import { Reconciler } from './reconcile.js';
+import type { ControlPlaneAccess, Pipeline, ReconcilerOptions } from './stages/context.js';
 import { readHistory, writeHistory } from './run-history.js';
 import type { DaemonStatus } from './status.js';
 import { OneShot, startTimer, type Trigger } from './triggers.js';

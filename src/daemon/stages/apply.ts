@@ -12,8 +12,8 @@ import { countsText, heldForApproval } from '../../render/index.js';
 import { runWords, stopWords } from '../../render/daemon-words.js';
 import { countPlan } from '../../plan/counts.js';
 import { errorCode, type Outcome, type RunContext, type Staged } from './context.js';
-import type { GateDecision } from './gate.js';
-import { applyRun, type ApplyPhase } from '../../ops/apply-run.js';
+import type { GateDecision } from './plan.js';
+import { type ApplyPhase, applyRun } from '../../ops/apply-run.js';
 import type { ApplyRecording } from '../../ops/apply-record.js';
 
 /** Step error codes a later attempt may not meet (the client's retries ran out). */

@@ -22,8 +22,7 @@ import type { Source } from '../git-source.js';
 import type { TriggerReason } from '../loop.js';
 import type { DaemonMetrics, RunResult } from '../metrics.js';
 import type { ApplyOutcome, KeptHistory } from '../run-history.js';
-import type { AppliedCounts, DaemonStatus } from '../status.js';
-import type { StatusUpdate } from './status-update.js';
+import type { AppliedCounts, ControlPlaneStatus, DaemonStatus, StatusError } from '../status.js';
 
 /** The modules a run drives; injected so the daemon is wired to the real ones in one place. */
 export interface Pipeline {
@@ -229,7 +228,7 @@ export class RunContext {
 
 /**
  * What a stage produced: its product (or the Outcome that ends the run), what it found for
- * /status, which the reconcile loop hands to the one writer (status-update.ts), and what it
+ * /status, which the reconcile loop hands to the one writer (applyStatusUpdate), and what it
  * learnt that outlives the run, which the loop puts in its memory in the same place.
  */
 export interface Staged<T> {
@@ -269,4 +268,53 @@ export function isOutcome(x: unknown): x is Outcome {
 export function errorCode(err: unknown, fallback: string): string {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^[A-Z_]+$/.test(code) ? code : fallback;
+}
+
+/**
+ * The one writer of the daemon's `/status` document during a run: each stage returns what it
+ * produced for it as a StatusUpdate (the top-level fields it sets, and the control plane's
+ * fields it learnt), the reconcile loop (reconcile.ts) hands it here, and only this function
+ * puts it in the document. A field keeps its place in the document (the JSON's key order is
+ * that of `initialStatus`).
+ */
+export type StatusUpdate = Partial<
+  Omit<DaemonStatus, 'controlPlane' | 'source' | 'policy' | 'approval' | 'leader' | 'environments'>
+> & { controlPlane?: Partial<ControlPlaneStatus> };
+
+export function applyStatusUpdate(state: DaemonStatus, update: StatusUpdate): void {
+  const { controlPlane, ...fields } = update;
+  Object.assign(state, fields);
+  if (controlPlane !== undefined) Object.assign(state.controlPlane, controlPlane);
+}
+
+/** Updates one after another, as one (the control plane's fields merged). */
+export function mergeUpdates(...updates: StatusUpdate[]): StatusUpdate {
+  let out: StatusUpdate = {};
+  for (const { controlPlane, ...fields } of updates) {
+    out = { ...out, ...fields };
+    if (controlPlane !== undefined) out.controlPlane = { ...out.controlPlane, ...controlPlane };
+  }
+  return out;
+}
+
+/** Validation, fetch or control-plane problems: there is no plan to show. */
+export function problemsUpdate(errors: StatusError[]): StatusUpdate {
+  // Keep blocked/waiting of the last plan: they still describe the control plane.
+  return { errors, summary: null, counts: null, warnings: [] };
+}
+
+/** Whether the control plane answered this run (/status `controlPlane`). */
+export function reachedUpdate(
+  backend: string | null,
+  error: string | null,
+  now: Date,
+): StatusUpdate {
+  return {
+    controlPlane: {
+      ...(backend !== null ? { backend } : {}),
+      reachable: error === null,
+      lastError: error,
+      ...(error === null ? { lastAnsweredAt: now.toISOString() } : {}),
+    },
+  };
 }

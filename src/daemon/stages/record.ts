@@ -8,8 +8,7 @@ import { driftRecord, planDigest, withRecentRun } from '../run-history.js';
 import { CHANGED_LISTED, type DaemonStatus, type RunRecord } from '../status.js';
 import type { Plan } from '../../model/plan.js';
 import { deepFreeze } from '../../util/deep-freeze.js';
-import type { Outcome, RunContext, RunProducts } from './context.js';
-import type { StatusUpdate } from './status-update.js';
+import type { Outcome, RunContext, RunProducts, StatusUpdate } from './context.js';
 
 /** Writes the run down; returns what it sets in /status (the reconcile loop applies it). */
 export function recordStage(
