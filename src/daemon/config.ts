@@ -49,9 +49,9 @@ export interface DaemonConfig {
   controlPlane: {
     url: string;
     token: string | null;
-    /** The environment of poolsync.yaml this control plane is (daemon/environments.ts). */
+    /** The environment of poolsync.yaml this control plane is (daemon/unit.ts). */
     environment?: string;
-    /** Read at every open (an environment's `tokenFile`, daemon/environments.ts). */
+    /** Read at every open (an environment's `tokenFile`, daemon/unit.ts). */
     tokenFile?: string;
     /** `union+` URLs: the API key file (an environment's `apiKeyFile`). */
     apiKeyFile?: string;
