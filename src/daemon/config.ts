@@ -11,6 +11,7 @@ import { hostname } from 'node:os';
 import { isAbsolute, posix, resolve } from 'node:path';
 import { CONFIG_FILE_BYTES, readUserFile, SECRET_FILE_BYTES } from '../util/safe-file.js';
 import { load as loadYaml } from '../util/js-yaml.js';
+import { closest } from '../manifests/suggest.js';
 import { UserError } from '../util/user-error.js';
 import { parseDuration } from '../util/duration.js';
 import type { GitAuth } from '../util/git-env.js';
@@ -25,18 +26,6 @@ import {
   type ApplyPolicy,
   type LogFormat,
 } from './config-options.js';
-
-export {
-  APPLY_POLICIES,
-  DEFAULT_DAEMON_CONTROL_PLANE,
-  LOG_FORMATS,
-  OPTIONS,
-  type ApplyPolicy,
-  type LogFormat,
-  type OptionSpec,
-} from './config-options.js';
-
-export type { GitAuth } from '../util/git-env.js';
 
 export type SourceConfig =
   | { kind: 'git'; repo: string; branch: string; path: string; auth: GitAuth }
@@ -419,37 +408,6 @@ function checkRepoPath(p: string, r: Raw): string {
     );
   }
   return normalized;
-}
-
-function closest(word: string, candidates: string[]): string | null {
-  let best: string | null = null;
-  let bestDistance = Infinity;
-  for (const c of candidates) {
-    const d = editDistance(word, c);
-    if (d < bestDistance) {
-      best = c;
-      bestDistance = d;
-    }
-  }
-  return bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : null;
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0] as number;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j] as number;
-      row[j] = Math.min(
-        (row[j] as number) + 1,
-        (row[j - 1] as number) + 1,
-        prev + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-      prev = tmp;
-    }
-  }
-  return row[b.length] as number;
 }
 
 /** `--leader-elect` (docs/daemon.md#high-availability). */

@@ -8,7 +8,7 @@ import { approvalWords } from '../render/daemon-words.js';
 import { Redactor } from '../util/redact.js';
 import type { DaemonConfig } from './config.js';
 import { dashboardHandler } from './dashboard/page.js';
-import { leaderStatus } from './forward.js';
+import { leaderStatus } from './http.js';
 import { startStatusServer, type StatusServer } from './http.js';
 import { advertiseAddress, followerOf } from './leader.js';
 import type { TriggerReason } from './loop.js';

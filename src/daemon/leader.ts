@@ -16,7 +16,7 @@ import type { LeaderStatus } from './status.js';
 import type { Candidacy, ElectorEvents, LeaderElector } from '../lease/leader-elector.js';
 import { hostname } from 'node:os';
 import { leaderWords } from '../render/daemon-words.js';
-import type { Follower } from './forward.js';
+import type { Follower } from './http.js';
 
 export interface DaemonLeadership extends Leadership {
   readonly elected: boolean;
@@ -162,7 +162,7 @@ function electorEvents(
   };
 }
 
-/** What http.ts needs to hand a request to the leader (forward.ts), or null while leading. */
+/** What http.ts needs to hand a request to the leader (handOff, http.ts), or null while leading. */
 export function followerOf(
   leadership: DaemonLeadership,
   election: DaemonConfig['leaderElection'],

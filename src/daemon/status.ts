@@ -3,7 +3,7 @@ import type { Plan, PlanSummary, PlanWarning, Step } from '../model/plan.js';
 import type { PlanCounts } from '../plan/counts.js';
 import type { ApprovalStatus } from './approvals.js';
 import type { ChangeBrief } from './change-brief.js';
-import type { ApplyPolicy } from './config.js';
+import type { ApplyPolicy } from './config-options.js';
 import type { TriggerReason } from './loop.js';
 import type { RunResult } from './metrics.js';
 

@@ -15,9 +15,11 @@ import {
   handOff,
   signForward,
   verifyForward,
+  startStatusServer,
   type Follower,
-} from '../../src/daemon/forward.js';
-import { startStatusServer, type HttpHandlers, type StatusServer } from '../../src/daemon/http.js';
+  type HttpHandlers,
+  type StatusServer,
+} from '../../src/daemon/http.js';
 import { DaemonMetrics } from '../../src/daemon/metrics.js';
 import { initialStatus } from '../../src/daemon/status.js';
 import { githubSignature } from '../../src/daemon/webhooks.js';

@@ -5,7 +5,8 @@
 import { existsSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { OPTIONS, resolveDaemonConfig } from '../../daemon/config.js';
+import { OPTIONS } from '../../daemon/config-options.js';
+import { resolveDaemonConfig } from '../../daemon/config.js';
 import { startDaemon } from '../../daemon/daemon.js';
 import { createLogger } from '../../daemon/logger.js';
 import { closingLine, SYMBOL } from '../../render/index.js';
