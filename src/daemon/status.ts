@@ -1,8 +1,7 @@
 /** What GET /status returns: plain JSON, secrets never included (the source is described safely). */
 import type { Plan, PlanSummary, PlanWarning, Step } from '../model/plan.js';
 import type { PlanCounts } from '../plan/counts.js';
-import type { ApprovalStatus } from './approvals.js';
-import type { ChangeBrief } from './change-brief.js';
+import type { ApprovalStatus, ChangeBrief } from './approvals.js';
 import type { ApplyPolicy } from './config-options.js';
 import type { TriggerReason } from './loop.js';
 import type { RunResult } from './metrics.js';
@@ -17,8 +16,6 @@ export interface StatusError {
   /** With environments: the environment whose error it is (in the top-level list). */
   environment?: string;
 }
-
-export type { ChangeBrief } from './change-brief.js';
 
 /** What a run applied: the plan's one count (src/plan/counts.ts) of the changes made. */
 export type AppliedCounts = Omit<PlanCounts, 'blocked'>;

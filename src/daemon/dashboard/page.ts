@@ -11,7 +11,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ChangeBrief, DaemonStatus, RecentRun } from '../status.js';
+import type { ChangeBrief } from '../approvals.js';
+import type { DaemonStatus, RecentRun } from '../status.js';
 import { SCRIPT, STYLE } from './assets.js';
 import { ansiToHtml, inlineAsset, markup, type SafeHtml, withIdPrefix } from './html.js';
 import { ACTION_STYLE, closingLine, renderText, SYMBOL } from '../../render/index.js';

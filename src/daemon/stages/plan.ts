@@ -12,7 +12,7 @@ import { classify, planRun } from '../../ops/plan-run.js';
 import { countPlan } from '../../plan/counts.js';
 import { manualSteps } from '../../render/runbook.js';
 import { deepFreeze } from '../../util/deep-freeze.js';
-import { type ChangeBrief, MANAGED_LISTED } from '../status.js';
+import { MANAGED_LISTED } from '../status.js';
 import { managedObjects } from '../../plan/inventory.js';
 import { runWords } from '../../render/daemon-words.js';
 import { countsText, heldForApproval, plural } from '../../render/index.js';
@@ -27,7 +27,7 @@ import {
   type StatusUpdate,
 } from './context.js';
 import { splitHeld } from '../../plan/hold.js';
-import type { ApprovalRecord } from '../approvals.js';
+import type { ApprovalRecord, ChangeBrief } from '../approvals.js';
 import { whyText } from '../../plan/reasons.js';
 
 export async function planStage(

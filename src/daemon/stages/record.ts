@@ -5,7 +5,7 @@
  * Runs that evaluated the repository are kept in /status `runs` with their plans and drift.
  */
 import { driftRecord, planDigest, withRecentRun } from '../run-history.js';
-import { CHANGED_LISTED, type DaemonStatus, type RunRecord } from '../status.js';
+import { CHANGED_LISTED, type RunRecord } from '../status.js';
 import type { Plan } from '../../model/plan.js';
 import { deepFreeze } from '../../util/deep-freeze.js';
 import type { Outcome, RunContext, RunProducts, StatusUpdate } from './context.js';
@@ -87,7 +87,9 @@ function runRecord(
 /** The one log line of a run: what happened and what to fix. */
 function logRun(ctx: RunContext, outcome: Outcome, run: RunRecord, startedAt: Date): void {
   const { o, state } = ctx;
-  const approvals = o.approvals.status();
+  const { pending, lastApplied } = o.approvals.status();
+  const held = state.waitingForApproval.length > 0;
+  // Absent fields (undefined) are left out of the JSON line.
   const line = {
     run: run.id,
     trigger: run.trigger,
@@ -99,27 +101,31 @@ function logRun(ctx: RunContext, outcome: Outcome, run: RunRecord, startedAt: Da
     counts: state.counts,
     applied: run.applied,
     errors: state.errors.length,
-    ...firstErrors(state, outcome),
+    // The first few, so the log alone says what to fix; /status has them all.
+    firstErrors:
+      state.errors.length === 0 || outcome.result === 'unchanged'
+        ? undefined
+        : state.errors
+            .slice(0, 5)
+            .map((e) => `${e.location ?? e.address ?? '-'}: ${e.code}: ${e.message}`),
     // plan.md: blocked changes are reported on every run until the repo or control plane changes.
-    ...(state.blocked.length > 0
-      ? { blocked: state.blocked.map((b) => `${b.address}: ${b.reason ?? 'blocked'}`) }
-      : {}),
-    ...(state.waitingForApproval.length > 0
-      ? {
-          waitingForApproval: state.waitingForApproval.map((c) => `${c.action} ${c.address}`),
-          heldFingerprint: approvals.pending?.fingerprint ?? null,
-        }
-      : {}),
-    ...(approvals.lastApplied && approvals.lastApplied.appliedAt >= startedAt.toISOString()
-      ? {
-          approval: {
-            fingerprint: approvals.lastApplied.fingerprint,
-            approver: approvals.lastApplied.approver,
-            via: approvals.lastApplied.via,
-            source: approvals.lastApplied.source,
-          },
-        }
-      : {}),
+    blocked:
+      state.blocked.length > 0
+        ? state.blocked.map((b) => `${b.address}: ${b.reason ?? 'blocked'}`)
+        : undefined,
+    waitingForApproval: held
+      ? state.waitingForApproval.map((c) => `${c.action} ${c.address}`)
+      : undefined,
+    heldFingerprint: held ? (pending?.fingerprint ?? null) : undefined,
+    approval:
+      lastApplied && lastApplied.appliedAt >= startedAt.toISOString()
+        ? {
+            fingerprint: lastApplied.fingerprint,
+            approver: lastApplied.approver,
+            via: lastApplied.via,
+            source: lastApplied.source,
+          }
+        : undefined,
   };
   const level = outcome.result === 'failed' || outcome.result === 'invalid' ? 'warn' : 'info';
   if (outcome.result === 'unchanged') o.logger.debug(line, outcome.message);
@@ -154,14 +160,4 @@ function keptRun(
 /** The plan's digest, a frozen copy (the plan itself stays as the planner made it). */
 function digestOf(plan: Plan): Readonly<{ plan: Plan; omitted: number }> {
   return deepFreeze(structuredClone(planDigest(plan)));
-}
-
-function firstErrors(state: DaemonStatus, outcome: Outcome): { firstErrors?: string[] } {
-  if (state.errors.length === 0 || outcome.result === 'unchanged') return {};
-  // The first few, so the log alone says what to fix; /status has them all.
-  return {
-    firstErrors: state.errors
-      .slice(0, 5)
-      .map((e) => `${e.location ?? e.address ?? '-'}: ${e.code}: ${e.message}`),
-  };
 }
