@@ -390,135 +390,91 @@ export function environmentTarget(
   };
 }
 
+/**
+ * Approves the held part of the plan posted (or, with environments, recovered from another
+ * replica's comment) for the commit the pull request is at and the live state it was made on;
+ * anything else is refused with the reason (a reply, /status, the log).
+ */
 export function commentApprovalHandler(
   o: CommentApprovalOptions,
 ): (e: CommentEvent) => Promise<void> {
-  return (e) => handleApprovalComment(o, e);
-}
-
-/** The plan a comment approves (posted here, or recovered), and its held changes' fingerprint. */
-interface Approving {
-  posted: { commit: string; plan: Plan } | null;
-  fingerprint: string | null;
-}
-
-async function handleApprovalComment(o: CommentApprovalOptions, e: CommentEvent): Promise<void> {
-  const target = o.forges.get(e.provider);
-  const log = {
-    provider: e.provider,
-    repository: e.repository,
-    number: e.number,
-    user: e.user.login,
-  };
-  if (!target || target.repository.toLowerCase() !== e.repository.toLowerCase()) {
-    o.logger.debug(log, 'poolsync apply comment for another repository: ignored');
-    return;
-  }
-  const { forge } = target;
-  const to = o.target(e.environment);
-  const env = typeof to === 'string' ? null : to.environment;
-  const posted = typeof to === 'string' ? null : o.posted.get(e.provider, e.number, env ?? '');
-  const approving: Approving = {
-    posted,
-    fingerprint: posted ? splitHeld(posted.plan).fingerprint : null,
-  };
-  const refuse = async (reason: string) => {
-    if (typeof to !== 'string')
-      to.approvals.refuse(
-        { fingerprint: approving.fingerprint ?? '-', approver: e.user.login, via: e.provider },
-        reason,
-      );
-    o.logger.warn(
-      { ...log, fingerprint: approving.fingerprint, reason },
-      'approval by comment refused',
-    );
-    await forge.reply(e.number, commentWords.refused(e.user.login, reason));
-  };
-
-  if (typeof to === 'string') return refuse(to);
-  if (!e.open) return refuse(commentWords.notOpen);
-  const check = await forge.permission(e.user);
-  if (!check.allowed) {
-    return refuse(commentWords.mayNotApprove(e.user.login, e.provider === 'github', check.level));
-  }
-  const reason = await approvalRefusal(o, e, forge, to, approving);
-  if (reason !== null) return refuse(reason);
-  const answer = await accept(o, e, forge, to, approving, check.level, log);
-  if (answer !== null) return refuse(answer);
-}
-
-/**
- * Why the comment approves nothing (no plan posted, or recovered, for the commit the pull
- * request is at and the live state it was made on), or null; a recovered plan is set on
- * `approving`.
- */
-async function approvalRefusal(
-  o: CommentApprovalOptions,
-  e: CommentEvent,
-  forge: ApprovalForge,
-  to: ApprovalTarget,
-  approving: Approving,
-): Promise<string | null> {
-  const env = to.environment;
-  // GitLab's note event names the head; GitHub's comment event does not: the API then.
-  let pr = e.headSha === null ? null : { headSha: e.headSha, open: e.open };
-  const current = async () => (pr ??= await forge.pullRequest(e.number));
-  if (!approving.posted && env !== null && o.recover) {
-    const head = (await current()).headSha;
-    const found = await o.recover(e.provider, e.number, env, head);
-    const reason = found && recoveredRefusal(found, head);
-    if (reason) return reason;
-    if (found?.plan) {
-      approving.posted = { commit: head, plan: found.plan };
-      approving.fingerprint = splitHeld(found.plan).fingerprint;
+  return async (e) => {
+    const target = o.forges.get(e.provider);
+    const log = {
+      provider: e.provider,
+      repository: e.repository,
+      number: e.number,
+      user: e.user.login,
+    };
+    if (!target || target.repository.toLowerCase() !== e.repository.toLowerCase()) {
+      o.logger.debug(log, 'poolsync apply comment for another repository: ignored');
+      return;
     }
-  }
-  const { posted } = approving;
-  if (!posted) return commentWords.notPosted(env);
-  const { headSha: head, open } = await current();
-  if (!open) return commentWords.notOpen;
-  if (head !== posted.commit) {
-    return commentWords.headMoved(posted.commit, head);
-  }
-  const { stale } = await recheckPlan(posted.plan, to.readLiveState);
-  if (stale) {
-    return 'stale: the control plane changed since the plan was posted, so the plan may not be what would be applied. Push a commit (or ask for a re-plan), review the new plan, then comment again.';
-  }
-  return null;
-}
+    const { forge } = target;
+    const to = o.target(e.environment);
+    const env = typeof to === 'string' ? null : to.environment;
+    // The plan the comment approves (posted here, or recovered), and its held changes' fingerprint.
+    let posted = typeof to === 'string' ? null : o.posted.get(e.provider, e.number, env ?? '');
+    let fingerprint = posted ? splitHeld(posted.plan).fingerprint : null;
+    const refuse = async (reason: string) => {
+      if (typeof to !== 'string')
+        to.approvals.refuse(
+          { fingerprint: fingerprint ?? '-', approver: e.user.login, via: e.provider },
+          reason,
+        );
+      o.logger.warn({ ...log, fingerprint, reason }, 'approval by comment refused');
+      await forge.reply(e.number, commentWords.refused(e.user.login, reason));
+    };
 
-/**
- * The held changes approved, the reply posted and a run asked for; nothing to approve is
- * answered too. Returns why the approvals refused it, or null.
- */
-async function accept(
-  o: CommentApprovalOptions,
-  e: CommentEvent,
-  forge: ApprovalForge,
-  to: ApprovalTarget,
-  { posted, fingerprint }: Approving,
-  level: string,
-  log: Record<string, unknown>,
-): Promise<string | null> {
-  if (fingerprint === null || posted === null) {
-    await forge.reply(e.number, commentWords.nothingHeld(to.environment));
-    return null;
-  }
-  const source = `${e.provider}:${e.repository}${e.provider === 'github' ? `#${e.number}` : `!${e.number}`}`;
-  const answer = to.approvals.approve(
-    { fingerprint, approver: e.user.login, via: e.provider, source },
-    true,
-  );
-  if (!answer.ok) return answer.reason;
-  const held = splitHeld(posted.plan).held;
-  o.logger.info({ ...log, fingerprint }, 'approval by comment accepted');
-  const by = { user: e.user.login, level };
-  await forge.reply(
-    e.number,
-    commentWords.approved(by, held, to.environment, posted.commit, fingerprint),
-  );
-  to.requestReconcile();
-  return null;
+    if (typeof to === 'string') return refuse(to);
+    if (!e.open) return refuse(commentWords.notOpen);
+    const check = await forge.permission(e.user);
+    if (!check.allowed) {
+      return refuse(commentWords.mayNotApprove(e.user.login, e.provider === 'github', check.level));
+    }
+    // GitLab's note event names the head; GitHub's comment event does not: the API then.
+    let pr: { headSha: string; open: boolean } | null =
+      e.headSha === null ? null : { headSha: e.headSha, open: e.open };
+    const current = async () => (pr ??= await forge.pullRequest(e.number));
+    if (!posted && env !== null && o.recover) {
+      const head = (await current()).headSha;
+      const found = await o.recover(e.provider, e.number, env, head);
+      const reason = found && recoveredRefusal(found, head);
+      if (reason) return refuse(reason);
+      if (found?.plan) {
+        posted = { commit: head, plan: found.plan };
+        fingerprint = splitHeld(found.plan).fingerprint;
+      }
+    }
+    if (!posted) return refuse(commentWords.notPosted(env));
+    const { headSha: head, open } = await current();
+    if (!open) return refuse(commentWords.notOpen);
+    if (head !== posted.commit) return refuse(commentWords.headMoved(posted.commit, head));
+    const { stale } = await recheckPlan(posted.plan, to.readLiveState);
+    if (stale) {
+      return refuse(
+        'stale: the control plane changed since the plan was posted, so the plan may not be what would be applied. Push a commit (or ask for a re-plan), review the new plan, then comment again.',
+      );
+    }
+    if (fingerprint === null) {
+      await forge.reply(e.number, commentWords.nothingHeld(to.environment));
+      return;
+    }
+    const source = `${e.provider}:${e.repository}${e.provider === 'github' ? `#${e.number}` : `!${e.number}`}`;
+    const answer = to.approvals.approve(
+      { fingerprint, approver: e.user.login, via: e.provider, source },
+      true,
+    );
+    if (!answer.ok) return refuse(answer.reason);
+    const held = splitHeld(posted.plan).held;
+    o.logger.info({ ...log, fingerprint }, 'approval by comment accepted');
+    const by = { user: e.user.login, level: check.level };
+    await forge.reply(
+      e.number,
+      commentWords.approved(by, held, to.environment, posted.commit, fingerprint),
+    );
+    to.requestReconcile();
+  };
 }
 
 /** Why a plan found in another replica's comment is not the one to approve, or null. */
