@@ -335,11 +335,27 @@ async function unitPipeline(
   const inventoryOf = (cp: ControlPlane) =>
     inventoryStore(cp, config.controlPlane.url, lockDir, sharedInventory);
   let warnedLock = false;
+  const analyses = off('analysis') ? undefined : new AnalysisCache();
   return {
-    loadRepository: repositoryLoader(
-      environment,
-      off('analysis') ? undefined : new AnalysisCache(),
-    ),
+    // The environment's part of the repository.
+    loadRepository: async (dir, opts) => {
+      const loaded = await loadDesired(dir, {
+        ...opts,
+        environment: environment ?? undefined,
+        analyses,
+      });
+      if (environment !== null || loaded.valid) return loaded;
+      // Started while the repository could not be read (discoverEnvironments): say what to do.
+      const errors = loaded.errors.map((e) =>
+        /declares environments/.test(e.message)
+          ? {
+              ...e,
+              message: `${e.message}; this daemon started before it could read them: restart it to reconcile each environment`,
+            }
+          : e,
+      );
+      return { ...loaded, errors };
+    },
     plans: off('plan-reuse') ? undefined : new PlanReuse(),
     readLiveState: (cp, need) => {
       learn(cp);
@@ -362,31 +378,6 @@ async function unitPipeline(
       },
     },
     ...deps.pipeline,
-  };
-}
-
-/** Loads the repository (its environment's part); names the restart a new `environments:` needs. */
-function repositoryLoader(
-  environment: string | null,
-  analyses: AnalysisCache | undefined,
-): Pipeline['loadRepository'] {
-  return async (dir, opts) => {
-    const loaded = await loadDesired(dir, {
-      ...opts,
-      environment: environment ?? undefined,
-      analyses,
-    });
-    if (environment !== null || loaded.valid) return loaded;
-    // Started while the repository could not be read (discoverEnvironments): say what to do.
-    const errors = loaded.errors.map((e) =>
-      /declares environments/.test(e.message)
-        ? {
-            ...e,
-            message: `${e.message}; this daemon started before it could read them: restart it to reconcile each environment`,
-          }
-        : e,
-    );
-    return { ...loaded, errors };
   };
 }
 
