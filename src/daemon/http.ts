@@ -33,8 +33,8 @@ import { createHash, createHmac } from 'node:crypto';
 import { request } from 'undici';
 import { leaderWords } from '../render/daemon-words.js';
 
-/** Largest request body a route reads unless `bodyLimit` says otherwise. */
-export const DEFAULT_BODY_LIMIT = 2 * 1024 * 1024;
+/** Largest webhook body read. */
+const BODY_LIMIT = 2 * 1024 * 1024;
 
 /** What the HTTP surface asks of the daemon: its state, triggers and secrets. */
 export interface HttpHandlers {
@@ -69,7 +69,6 @@ export interface HttpHandlers {
   /** This replica's identity with --leader-elect (the X-Poolsync-Replica of every answer). */
   replica?: string;
   logger: Logger;
-  bodyLimit?: number;
   /** GET / (docs/daemon.md#dashboard); absent: the page is off (--dashboard=false). */
   dashboard?: DashboardHandler;
 }
@@ -314,7 +313,7 @@ async function webhook(
   h: HttpHandlers,
   provider: 'github' | 'gitlab',
 ): Promise<void> {
-  const limit = h.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const limit = BODY_LIMIT;
   let body: Buffer;
   try {
     body = await readBody(req, limit);

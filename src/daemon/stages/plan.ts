@@ -46,27 +46,38 @@ export async function planStage(
       liveInventory = live.inventory;
       return live;
     });
-  const controlPlane = o.planControlPlane?.();
   const outcome = await planRun({
     source: {
       kind: 'open',
       readLive,
       backend: backendInfo(cp),
-      ...(controlPlane ? { controlPlane } : {}),
+      controlPlane: o.planControlPlane?.(),
     },
     desired: { kind: 'loaded', desired, plans: o.pipeline.plans },
     commit,
     environment: null,
   }).catch((error: unknown) => ({ kind: 'unreadable' as const, error }));
   // A run that could not plan (the live state unread, or the planner failed) is retried.
-  if (outcome.kind === 'unreadable')
-    return { ...unreadable(ctx, cp, outcome.error, commit), products: { liveInventory } };
+  if (outcome.kind === 'unreadable') {
+    const { error } = outcome;
+    const message = runWords.liveStateUnreadable(o.redactor.errorMessage(error));
+    return {
+      value: { result: 'failed', commit, message, transient: true },
+      status: mergeUpdates(
+        reachedUpdate(cp.backend.name, message, ctx.now()),
+        problemsUpdate([
+          { code: errorCode(error, 'CONTROL_PLANE'), message, location: null, address: null },
+        ]),
+      ),
+      products: { liveInventory },
+    };
+  }
   const { plan } = outcome;
   const remember = { controlPlaneAnswered: true, lastEvaluatedCommit: commit };
   const status = mergeUpdates(
     reachedUpdate(cp.backend.name, null, ctx.now()),
     shownOf(ctx, plan),
-    managedOf(live),
+    live === null ? {} : managedUpdate(live),
   );
   if (outcome.kind === 'errors') {
     const message = runWords.planErrors(plan.errors.length);
@@ -81,11 +92,6 @@ export async function planStage(
   return { value: plan, status, products: { plan, liveInventory, drift }, remember };
 }
 
-/** /status `managed` of a plan's live state. */
-function managedOf(live: LiveState | null): StatusUpdate {
-  return live === null ? {} : managedUpdate(live);
-}
-
 /** /status `managed`: the inventory with live status, as `poolsync state list` shows it. */
 export function managedUpdate(live: LiveState): StatusUpdate {
   if (live.inventory === undefined) return {};
@@ -96,22 +102,6 @@ export function managedUpdate(live: LiveState): StatusUpdate {
       objects: objects.map(({ address, status }) => ({ address, status })),
     }),
   };
-}
-
-function unreadable(
-  ctx: RunContext,
-  cp: ControlPlane,
-  err: unknown,
-  commit: string | null,
-): Staged<Plan> {
-  const message = runWords.liveStateUnreadable(ctx.o.redactor.errorMessage(err));
-  const status = mergeUpdates(
-    reachedUpdate(cp.backend.name, message, ctx.now()),
-    problemsUpdate([
-      { code: errorCode(err, 'CONTROL_PLANE'), message, location: null, address: null },
-    ]),
-  );
-  return { value: { result: 'failed', commit, message, transient: true }, status };
 }
 
 /** What /status shows of the plan, frozen (and the blocked changes' gauge). */

@@ -10,7 +10,6 @@ import type { TriggerReason } from '../loop.js';
 import type { RunResult } from '../metrics.js';
 import { runWords } from '../../render/daemon-words.js';
 import {
-  isOutcome,
   mergeUpdates,
   problemsUpdate,
   type RunContext,
@@ -21,7 +20,7 @@ import { existsSync } from 'node:fs';
 import { readCapabilities } from '../../controlplane/types.js';
 import type { LoadResult } from '../../manifests/types.js';
 import type { DesiredState } from '../../model/desired.js';
-import type { RenderedFileStatus, StatusError } from '../status.js';
+import type { DaemonStatus, RenderedFileStatus, StatusError } from '../status.js';
 import { off } from '../../incremental/off.js';
 
 const GIT_ONLY = new Set<TriggerReason>(['poll', 'retry', 'webhook']);
@@ -29,70 +28,61 @@ const GIT_ONLY = new Set<TriggerReason>(['poll', 'retry', 'webhook']);
 const SETTLED = new Set<RunResult>(['in_sync', 'applied', 'invalid', 'planned']);
 
 export async function fetchStage(ctx: RunContext): Promise<Staged<SourceSnapshot>> {
-  const { value: snapshot, status } = await sync(ctx);
-  if (isOutcome(snapshot)) return { value: snapshot, status };
-  const { commit } = snapshot;
-  const fetched = mergeUpdates(status, { commit });
-  const gitOnly = [...ctx.reasons].every((r) => GIT_ONLY.has(r));
-  if (
-    gitOnly &&
-    commit !== null &&
-    commit === ctx.memory.lastEvaluatedCommit &&
-    ctx.state.outcome !== null &&
-    SETTLED.has(ctx.state.outcome)
-  ) {
-    return {
-      value: { result: 'unchanged', commit, message: runWords.unchanged(commit) },
-      status: fetched,
-    };
-  }
-  return { value: snapshot, status: fetched };
-}
-
-async function sync(ctx: RunContext): Promise<Staged<SourceSnapshot>> {
   const { o, state } = ctx;
+  let snapshot: SourceSnapshot;
+  let git: DaemonStatus['git'];
   try {
-    const snapshot = await o.source.sync();
-    const git = {
+    snapshot = await o.source.sync();
+    git = {
       lastFetchAt: ctx.now().toISOString(),
       lastError: null,
       consecutiveFailures: 0,
       nextRetryAt: null,
     };
-    return { value: snapshot, status: { git } };
   } catch (err) {
     const message = o.redactor.errorMessage(err);
     const failures = state.git.consecutiveFailures + 1;
     o.metrics.gitFetchFailures.inc();
     const retryAt = o.retry?.schedule(failures) ?? null;
-    const status = {
-      git: {
-        ...state.git,
-        lastError: message,
-        consecutiveFailures: failures,
-        nextRetryAt: retryAt?.toISOString() ?? null,
-      },
+    git = {
+      ...state.git,
+      lastError: message,
+      consecutiveFailures: failures,
+      nextRetryAt: retryAt?.toISOString() ?? null,
     };
     const last = o.source.last;
-    if (last && ctx.reasons.has('drift')) {
-      o.logger.warn(
-        { commit: last.commit },
-        `fetch failed, checking drift against the last fetched commit: ${message}`,
-      );
-      return { value: last, status };
+    if (!last || !ctx.reasons.has('drift')) {
+      return {
+        value: {
+          result: 'failed',
+          commit: state.commit,
+          message: runWords.fetchFailed(failures, message),
+        },
+        status: mergeUpdates(
+          { git },
+          problemsUpdate([{ code: 'GIT_FETCH', message, location: null, address: null }]),
+        ),
+      };
     }
-    return {
-      value: {
-        result: 'failed',
-        commit: state.commit,
-        message: runWords.fetchFailed(failures, message),
-      },
-      status: mergeUpdates(
-        status,
-        problemsUpdate([{ code: 'GIT_FETCH', message, location: null, address: null }]),
-      ),
-    };
+    o.logger.warn(
+      { commit: last.commit },
+      `fetch failed, checking drift against the last fetched commit: ${message}`,
+    );
+    snapshot = last;
   }
+  const { commit } = snapshot;
+  const status = { git, commit };
+  const gitOnly = [...ctx.reasons].every((r) => GIT_ONLY.has(r));
+  if (
+    gitOnly &&
+    commit !== null &&
+    commit === ctx.memory.lastEvaluatedCommit &&
+    state.outcome !== null &&
+    SETTLED.has(state.outcome)
+  ) {
+    return { value: { result: 'unchanged', commit, message: runWords.unchanged(commit) }, status };
+  }
+  return { value: snapshot, status };
 }
 
 /**
@@ -104,13 +94,19 @@ async function sync(ctx: RunContext): Promise<Staged<SourceSnapshot>> {
  */
 export async function loadStage(
   ctx: RunContext,
-  snapshot: SourceSnapshot,
+  { commit, dir, root }: SourceSnapshot,
 ): Promise<Staged<DesiredState>> {
-  const { commit } = snapshot;
-  ctx.enter(commit !== null && ctx.memory.loaded?.commit === commit ? 'load_reused' : 'load');
-  const cached = existsSync(snapshot.dir) ? await loadCached(ctx, snapshot, commit) : null;
-  const load = cached?.result ?? null;
-  const remember: Partial<RunMemory> = cached?.remember ?? {};
+  const { loaded } = ctx.memory;
+  ctx.enter(commit !== null && loaded?.commit === commit ? 'load_reused' : 'load');
+  let remember: Partial<RunMemory> = {};
+  let load: LoadResult | null = null;
+  if (!existsSync(dir)) load = null;
+  else if (!off('loaded') && commit !== null && loaded?.commit === commit) load = loaded.result;
+  else {
+    // The checkout is the boundary: a --path that is (or sits under) a link is refused.
+    load = await ctx.o.pipeline.loadRepository(dir, { commit, root });
+    remember = { loaded: commit === null ? null : { commit, result: load } };
+  }
   if (load !== null && load.valid) return { value: load.desired, status: {}, remember };
   const errors: StatusError[] =
     load === null
@@ -128,13 +124,16 @@ export async function loadStage(
           location: `${ctx.repoRelative(e.file)}:${e.line}:${e.column}`,
           address: e.address,
         }));
-  const answered = await pingControlPlane(ctx);
+  // Readiness needs proof the control plane answers, even when the commit is invalid (not
+  // asked again once it has; a failure is reported by the next run that reads live state).
+  const answered =
+    !ctx.memory.controlPlaneAnswered &&
+    (await ctx.o.controlPlane.read(readCapabilities).then(
+      () => true,
+      () => false,
+    ));
   return {
-    value: {
-      result: 'invalid',
-      commit,
-      message: runWords.invalid(errors.length, commit),
-    },
+    value: { result: 'invalid', commit, message: runWords.invalid(errors.length, commit) },
     status: problemsUpdate(errors),
     remember: {
       ...remember,
@@ -142,35 +141,6 @@ export async function loadStage(
       ...(answered ? { controlPlaneAnswered: true } : {}),
     },
   };
-}
-
-/** The commit's load result, and the memory of it when it was loaded now (not reused). */
-async function loadCached(
-  ctx: RunContext,
-  { dir, root }: SourceSnapshot,
-  commit: string | null,
-): Promise<{ result: LoadResult; remember?: Partial<RunMemory> }> {
-  const { loaded } = ctx.memory;
-  if (!off('loaded') && commit !== null && loaded?.commit === commit)
-    return { result: loaded.result };
-  // The checkout is the boundary: a --path that is (or sits under) a link is refused.
-  const result = await ctx.o.pipeline.loadRepository(dir, { commit, root });
-  return { result, remember: { loaded: commit === null ? null : { commit, result } } };
-}
-
-/**
- * Readiness needs proof the control plane answers, even when the commit is invalid: true when
- * it answered now (not asked again once it has).
- */
-async function pingControlPlane(ctx: RunContext): Promise<boolean> {
-  if (ctx.memory.controlPlaneAnswered) return false;
-  try {
-    await ctx.o.controlPlane.read(readCapabilities);
-    return true;
-  } catch {
-    // reported by the next run that reads live state
-    return false;
-  }
 }
 
 /**
