@@ -188,19 +188,10 @@ export function gateStage(
   const whole = { plan, held: [], heldFingerprint: null, approval: null };
   if (o.config.policy === 'all') return { value: whole, status: nothingHeld };
   const split = splitHeld(plan);
-  if (split.fingerprint === null) return { value: whole, status: nothingHeld };
-  return safeGate(ctx, plan, { ...split, fingerprint: split.fingerprint }, commit);
-}
-
-/** Policy `safe` with a destructive part: applied when approved, else held. */
-function safeGate(
-  ctx: RunContext,
-  plan: Plan,
-  split: ReturnType<typeof splitHeld> & { fingerprint: string },
-  commit: string | null,
-): Staged<GateDecision> {
-  const { o } = ctx;
-  const approval = o.approvals.take(split.fingerprint, commit);
+  const { fingerprint } = split;
+  if (fingerprint === null) return { value: whole, status: nothingHeld };
+  // Policy `safe` with a destructive part: applied when approved, else held.
+  const approval = o.approvals.take(fingerprint, commit);
   if (approval) {
     const status = holding(ctx, [], null, commit);
     o.logger.info(
@@ -212,21 +203,16 @@ function safeGate(
       },
       `approved by ${approval.approver}: applying the held changes`,
     );
-    return { value: { plan, held: [], heldFingerprint: split.fingerprint, approval }, status };
+    return { value: { plan, held: [], heldFingerprint: fingerprint, approval }, status };
   }
-  const status = holding(ctx, split.held, split.fingerprint, commit);
-  const heldText = `policy safe: ${heldForApproval(split.held, split.fingerprint)} with \`poolsync approve\` or a \`poolsync apply\` comment on the pull request`;
+  const status = holding(ctx, split.held, fingerprint, commit);
+  const heldText = `policy safe: ${heldForApproval(split.held, fingerprint)} with \`poolsync approve\` or a \`poolsync apply\` comment on the pull request`;
   if (classify(split.now) === 'no_changes') {
     const message = `${heldText}; nothing else to apply`;
     return { value: { result: 'waiting_for_approval', commit, message }, status };
   }
   return {
-    value: {
-      plan: split.now,
-      held: split.held,
-      heldFingerprint: split.fingerprint,
-      approval: null,
-    },
+    value: { plan: split.now, held: split.held, heldFingerprint: fingerprint, approval: null },
     status,
   };
 }

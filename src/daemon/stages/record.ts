@@ -6,7 +6,6 @@
  */
 import { driftRecord, planDigest, withRecentRun } from '../run-history.js';
 import { CHANGED_LISTED, type RunRecord } from '../status.js';
-import type { Plan } from '../../model/plan.js';
 import { deepFreeze } from '../../util/deep-freeze.js';
 import type { Outcome, RunContext, RunProducts, StatusUpdate } from './context.js';
 
@@ -20,7 +19,25 @@ export function recordStage(
 ): StatusUpdate {
   // Recording itself is the last phase; the clock stops before the status is written.
   const { phases, durationMs } = ctx.finish();
-  const lastRun = runRecord(ctx, id, outcome, startedAt, phases, durationMs);
+  const changedObjects = (outcome.changed ?? []).map((c) => ({
+    address: c.address,
+    action: c.action,
+    sideEffect: c.side_effect,
+  }));
+  const lastRun: RunRecord = {
+    id,
+    trigger: [...ctx.reasons].sort(),
+    startedAt: startedAt.toISOString(),
+    finishedAt: ctx.now().toISOString(),
+    durationMs,
+    result: outcome.result,
+    commit: outcome.commit,
+    message: outcome.message,
+    applied: outcome.applied ?? { create: 0, update: 0, replace: 0, delete: 0, side_effects: 0 },
+    changed: changedObjects.slice(0, CHANGED_LISTED),
+    changedTotal: changedObjects.length,
+    phasesMs: { ...phases },
+  };
   const { o, state } = ctx;
   const changed = outcome.result !== 'unchanged';
   const update: StatusUpdate = {
@@ -45,43 +62,6 @@ export function recordStage(
     o.metrics.phaseDuration.observe({ phase }, ms / 1000);
   logRun(ctx, outcome, lastRun, startedAt);
   return update;
-}
-
-/** /status `lastRun`. */
-function runRecord(
-  ctx: RunContext,
-  id: number,
-  outcome: Outcome,
-  startedAt: Date,
-  phases: Record<string, number>,
-  durationMs: number,
-): RunRecord {
-  const applied = outcome.applied ?? {
-    create: 0,
-    update: 0,
-    replace: 0,
-    delete: 0,
-    side_effects: 0,
-  };
-  const changed = (outcome.changed ?? []).map((c) => ({
-    address: c.address,
-    action: c.action,
-    sideEffect: c.side_effect,
-  }));
-  return {
-    id,
-    trigger: [...ctx.reasons].sort(),
-    startedAt: startedAt.toISOString(),
-    finishedAt: ctx.now().toISOString(),
-    durationMs,
-    result: outcome.result,
-    commit: outcome.commit,
-    message: outcome.message,
-    applied,
-    changed: changed.slice(0, CHANGED_LISTED),
-    changedTotal: changed.length,
-    phasesMs: { ...phases },
-  };
 }
 
 /** The one log line of a run: what happened and what to fix. */
@@ -142,7 +122,8 @@ function keptRun(
   products: RunProducts,
   run: RunRecord,
 ): Pick<StatusUpdate, 'lastDrift' | 'runs'> {
-  const digest = products.plan ? digestOf(products.plan) : null;
+  // A frozen copy of the plan's digest (the plan itself stays as the planner made it).
+  const digest = products.plan ? deepFreeze(structuredClone(planDigest(products.plan))) : null;
   const drift = driftRecord(run, products.drift, products.applied);
   return {
     ...(drift ? { lastDrift: drift } : {}),
@@ -155,9 +136,4 @@ function keptRun(
       }),
     ),
   };
-}
-
-/** The plan's digest, a frozen copy (the plan itself stays as the planner made it). */
-function digestOf(plan: Plan): Readonly<{ plan: Plan; omitted: number }> {
-  return deepFreeze(structuredClone(planDigest(plan)));
 }
