@@ -32,7 +32,6 @@ import type {
   Provider,
   PublishOutcome,
   PullRequestEvent,
-  PullRequestRef,
   RetryTuning,
 } from '../vcs/types.js';
 import type { DaemonConfig } from './config.js';
@@ -234,42 +233,28 @@ export function pullRequestHandlerForDaemon(
     }
     await handler(e);
   };
-  return Object.assign(onEvent, {
-    recover: recoverer(handlers, targets, units, source.path),
-  });
-}
-
-function recoverer(
-  handlers: Map<Provider, PullRequestHandler>,
-  targets: Map<Provider, ForgeRepository>,
-  units: PlannedUnit[],
-  path: string,
-): RecoverPlan {
-  return async (provider, number, environment, head) => {
+  // A plan another replica posted: its record in poolsync's own comment (author and marker:
+  // anyone can write a record into theirs), with that environment's plan of `head` re-made here.
+  const recover: RecoverPlan = async (provider, number, environment, head) => {
     const handler = handlers.get(provider);
     const target = targets.get(provider);
     const unit = units.find((u) => u.name === environment);
     if (!handler || !target || !unit) return null;
-    const record = await commentRecord({ ...target, number, key: path }, environment);
+    const api = createPullRequestApi({ ...target, number });
+    let record: PlanRecord | null;
+    try {
+      const comment = await ownComment(api, commentMarker(source.path));
+      record = comment ? planRecord(comment.body, environment) : null;
+    } finally {
+      await api.close();
+    }
     if (!record || record.commit !== head) return record && { record, plan: null };
-    const outcome = await handler.atCommit(number, head, (dir) => planUnit(unit, dir, head, path));
+    const outcome = await handler.atCommit(number, head, (dir) =>
+      planUnit(unit, dir, head, source.path),
+    );
     return { record, plan: outcome.kind === 'plan' ? outcome.plan : null };
   };
-}
-
-async function commentRecord(
-  pr: PullRequestRef & { key: string },
-  environment: string,
-): Promise<PlanRecord | null> {
-  const api = createPullRequestApi(pr);
-  try {
-    // Only poolsync's own comment (author and marker): anyone can write a record into theirs.
-    const marker = commentMarker(pr.key);
-    const comment = await ownComment(api, marker);
-    return comment ? planRecord(comment.body, environment) : null;
-  } finally {
-    await api.close();
-  }
+  return Object.assign(onEvent, { recover });
 }
 
 function planUnit(
