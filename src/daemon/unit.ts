@@ -25,7 +25,7 @@ import { off } from '../incremental/off.js';
 import { AnalysisCache } from '../incremental/analysis-cache.js';
 import { PlanReuse } from '../incremental/plan-reuse.js';
 import { createEmbeddedStateCache } from '../incremental/state-cache.js';
-import { sharedCandidacy, type Candidacy } from '../lease/leader-elector.js';
+import { type Candidacy, sharedCandidacy } from '../lease/leader-elector.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { Plan, PlanControlPlane } from '../model/plan.js';
 import { notifyingRun } from '../notify/daemon-hook.js';
@@ -43,8 +43,13 @@ import { ReconcileLoop, type TriggerReason } from './loop.js';
 import { DaemonMetrics, type RunResult } from './metrics.js';
 import { Reconciler } from './reconcile.js';
 import type { ControlPlaneAccess, Pipeline, ReconcilerOptions } from './stages/context.js';
-import { readHistory, writeHistory } from './run-history.js';
-import { type DaemonStatus, initialStatus, type StatusError } from './status.js';
+import {
+  type DaemonStatus,
+  initialStatus,
+  readHistory,
+  type StatusError,
+  writeHistory,
+} from './status.js';
 import { OneShot, startTimer, type Trigger } from './triggers.js';
 import { mkdirSync } from 'node:fs';
 import { readRepoConfig } from '../manifests/config.js';
@@ -381,7 +386,7 @@ async function unitPipeline(
   };
 }
 
-/** The run history kept in the unit's state folder (run-history.ts); a bad file is said, then replaced. */
+/** The run history kept in the unit's state folder (readHistory); a bad file is said, then replaced. */
 async function keptHistory(
   stateDir: string,
   logger: Logger,

@@ -21,8 +21,14 @@ import type { DaemonConfig } from '../config.js';
 import type { Source } from '../git-source.js';
 import type { TriggerReason } from '../loop.js';
 import type { DaemonMetrics, RunResult } from '../metrics.js';
-import type { ApplyOutcome, KeptHistory } from '../run-history.js';
-import type { AppliedCounts, ControlPlaneStatus, DaemonStatus, StatusError } from '../status.js';
+import type {
+  AppliedCounts,
+  ApplyOutcome,
+  ControlPlaneStatus,
+  DaemonStatus,
+  KeptHistory,
+  StatusError,
+} from '../status.js';
 
 /** The modules a run drives; injected so the daemon is wired to the real ones in one place. */
 export interface Pipeline {
@@ -95,7 +101,7 @@ export interface ReconcilerOptions {
   retry?: RetryTimer;
   /**
    * The runs kept from before a restart, and where each run's history is kept from now on
-   * (run-history.ts). Absent: the history lives in memory only (tests).
+   * (readHistory, status.ts). Absent: the history lives in memory only (tests).
    */
   history?: { kept: KeptHistory | null; save(history: KeptHistory): Promise<void> };
   clock?: Clock;

@@ -4,8 +4,13 @@
  * errors, blocked and held changes, so the log alone says what happened and what to fix.
  * Runs that evaluated the repository are kept in /status `runs` with their plans and drift.
  */
-import { driftRecord, planDigest, withRecentRun } from '../run-history.js';
-import { CHANGED_LISTED, type RunRecord } from '../status.js';
+import {
+  CHANGED_LISTED,
+  driftRecord,
+  planDigest,
+  type RunRecord,
+  withRecentRun,
+} from '../status.js';
 import { deepFreeze } from '../../util/deep-freeze.js';
 import type { Outcome, RunContext, RunProducts, StatusUpdate } from './context.js';
 
@@ -113,7 +118,7 @@ function logRun(ctx: RunContext, outcome: Outcome, run: RunRecord, startedAt: Da
 }
 
 /**
- * /status `runs` and `lastDrift` (run-history.ts): what the dashboard shows of past runs. The
+ * /status `runs` and `lastDrift` (status.ts): what the dashboard shows of past runs. The
  * records are frozen: /status shares them instead of copying ten runs' plans per answer
  * (Reconciler.status; issue 23 item 11).
  */
