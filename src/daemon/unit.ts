@@ -125,8 +125,15 @@ async function startUnit(
   const logger = name === null ? deps.logger : deps.logger.child({ environment: name });
   const clock = deps.clock ?? SYSTEM_CLOCK;
   // A server that throttles: logged as the apply prints it (util/pacer.ts).
-  const controlPlane = deps.controlPlane
-    ? injectedAccess(deps.controlPlane)
+  const injected = deps.controlPlane;
+  // An injected control plane (tests, quickstart) is used as it is, never closed here.
+  const controlPlane: ControlPlaneAccess = injected
+    ? {
+        use: (fn) => fn(injected),
+        read: (fn) => fn(injected),
+        separateReads: false,
+        close: async () => {},
+      }
     : controlPlaneAccess(config, (e) =>
         logger[e.throttled ? 'warn' : 'info']({ pace: e }, paceLine(e)),
       );
@@ -245,11 +252,6 @@ async function startUnit(
       await controlPlane.close().catch(() => {});
     },
   };
-}
-
-/** An injected control plane (tests, quickstart): used as it is, never closed here. */
-function injectedAccess(cp: ControlPlane): ControlPlaneAccess {
-  return { use: (fn) => fn(cp), read: (fn) => fn(cp), separateReads: false, close: async () => {} };
 }
 
 /**

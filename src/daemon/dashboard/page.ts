@@ -126,7 +126,6 @@ export interface DashboardOptions {
   leaderStatus?: () => Promise<{ status: DaemonStatus; relayedBy: string } | null>;
   /** POST /approve is on (an admin token is configured): the page offers to approve. */
   approvals: boolean;
-  now?: () => Date;
 }
 
 export type DashboardHandler = (
@@ -169,7 +168,7 @@ export function dashboardHandler(o: DashboardOptions): DashboardHandler {
       }
       body = live.text;
     } else {
-      body = pageHtml(status, page, o.now?.() ?? new Date());
+      body = pageHtml(status, page, new Date());
     }
     headers['content-length'] = String(Buffer.byteLength(body));
     res.writeHead(200, headers);
