@@ -644,10 +644,11 @@ export async function handOff(
 export async function leaderStatus<T>(
   follower: Follower | null,
   timeoutMs: number,
+  path = '/status',
 ): Promise<{ status: T; relayedBy: string } | null> {
   if (follower === null) return null;
   const off = await handOff(
-    { method: 'GET', url: '/status', headers: {} },
+    { method: 'GET', url: path, headers: {} },
     Buffer.alloc(0),
     follower,
     null,

@@ -38,7 +38,14 @@ import type { Redactor } from '../util/redact.js';
 import { Approvals } from './approvals.js';
 import type { DaemonConfig } from './config.js';
 import { FolderSource, GitSource, type Source, type SourceSnapshot } from './git-source.js';
-import { type DaemonLeadership, electedLeadership, readiness, soleLeadership } from './leader.js';
+import {
+  electedLeadership,
+  followerOf,
+  readiness,
+  soleLeadership,
+  type DaemonLeadership,
+} from './leader.js';
+import { leaderStatus } from './http.js';
 import { ReconcileLoop, type TriggerReason } from './loop.js';
 import { DaemonMetrics, type RunResult } from './metrics.js';
 import { Reconciler } from './reconcile.js';
@@ -525,8 +532,8 @@ export function environmentsStatus(
 
 /**
  * The same, with each environment another replica leads as that leader says it (its
- * `/status?local=1`, at the address it published in the Lease; no credential is sent): any
- * replica's /status and dashboard then show every environment's runs. An environment whose
+ * `/status?local=1`, asked as the dashboard asks a leader: leaderStatus, no credential sent):
+ * any replica's /status and dashboard then show every environment's runs. An environment whose
  * leader does not answer within `timeoutMs` is shown as this replica sees it.
  */
 export async function environmentsStatusFromLeaders(
@@ -538,18 +545,10 @@ export async function environmentsStatusFromLeaders(
   const sections = await Promise.all(
     units.map(async (u): Promise<[string, DaemonStatus]> => {
       const own = u.status();
-      const address =
-        u.leadership.elected && !u.leadership.isLeader() ? u.leadership.leaderAddress() : null;
-      if (address === null) return [u.name!, own];
-      try {
-        const res = await fetch(`${address}/status?local=1`, {
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-        const section = ((await res.json()) as DaemonStatus).environments?.[u.name!];
-        return [u.name!, section?.leader?.isLeader ? section : own];
-      } catch {
-        return [u.name!, own];
-      }
+      const follower = followerOf(u.leadership, u.config.leaderElection);
+      const leader = await leaderStatus<DaemonStatus>(follower, timeoutMs, '/status?local=1');
+      const section = leader?.status.environments?.[u.name!];
+      return [u.name!, section?.leader?.isLeader ? section : own];
     }),
   );
   return summary(Object.fromEntries(sections), source, config);
