@@ -117,7 +117,14 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
   const { get, str, path, duration, int, bool, choice } = r;
   const secrets = await readSecrets(input, raw);
   const source = sourceConfig(r, secrets);
-  const { lock, leader, inventory } = coordination(r, input.env);
+  const lock = leaseOption(str('lock'), get('lock'));
+  const leader = bool('leader-elect') ? leaderElection(r, input.env) : null;
+  // Who shares a Lease shares the inventory: by default a ConfigMap beside it.
+  const inventory = inventoryPlace(
+    str('inventory'),
+    lock ?? leader?.lease ?? null,
+    get('inventory')?.origin ?? '--inventory',
+  );
   return {
     source,
     pollIntervalMs: duration('poll-interval', 100),
@@ -268,21 +275,6 @@ function sourceConfig(r: Readers, secrets: Awaited<ReturnType<typeof readSecrets
       'Nothing to reconcile: set --repo URL (or POOLSYNC_REPO) to follow a Git branch, or --watch DIR for a folder on disk. Try `poolsync daemon --quickstart` for a local demo.',
     );
   }
-}
-
-/** --lock, --leader-elect and the inventory who shares a Lease shares. */
-function coordination(r: Readers, env: ConfigInput['env']) {
-  const { get, str, bool } = r;
-  const lock = leaseOption(str('lock'), get('lock'));
-  const leader = bool('leader-elect') ? leaderElection(r, env) : null;
-  // Who shares a Lease shares the inventory: by default a ConfigMap beside it.
-  const inventory = inventoryPlace(
-    str('inventory'),
-    lock ?? leader?.lease ?? null,
-    get('inventory')?.origin ?? '--inventory',
-  );
-
-  return { lock, leader, inventory };
 }
 
 async function readConfigFile(
