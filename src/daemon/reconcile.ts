@@ -31,7 +31,6 @@ import {
   type RunMemory,
   type RunProducts,
   type Staged,
-  type StatusUpdate,
 } from './stages/context.js';
 import { gateStage, managedUpdate, planStage } from './stages/plan.js';
 import { recordStage } from './stages/record.js';
@@ -97,13 +96,16 @@ export class Reconciler {
     } catch (err) {
       // A bug or an unexpected failure of a module: recorded, never fatal to the daemon.
       const message = this.o.redactor.errorMessage(err);
-      this.write(problemsUpdate([{ code: 'INTERNAL', message, location: null, address: null }]));
+      applyStatusUpdate(
+        this.state,
+        problemsUpdate([{ code: 'INTERNAL', message, location: null, address: null }]),
+      );
       outcome = { result: 'failed', commit: this.state.commit, message };
     }
     ctx.enter('record');
     this.scheduleRetry(ctx, outcome);
     const recorded = recordStage(ctx, products, id, outcome, startedAt);
-    this.write(recorded);
+    applyStatusUpdate(this.state, recorded);
     const history = this.o.history;
     if (history && recorded.runs) {
       const kept = { runs: this.state.runs, lastDrift: this.state.lastDrift };
@@ -119,18 +121,13 @@ export class Reconciler {
     }
   };
 
-  /** What a stage found for /status, put in it (applyStatusUpdate: the one writer). */
-  private write(update: StatusUpdate): void {
-    applyStatusUpdate(this.state, update);
-  }
-
   /**
    * A stage's product or the Outcome that ends the run; its /status update written, what it
    * produced for later stages kept in the run's products and what it learnt for later runs
    * put in the memory (a new frozen object: the stages hold only read-only views of it).
    */
   private take<T>(staged: Staged<T>, products?: RunProducts): T | Outcome {
-    this.write(staged.status);
+    applyStatusUpdate(this.state, staged.status);
     if (products && staged.products) Object.assign(products, staged.products);
     if (staged.remember) this.memory = Object.freeze({ ...this.memory, ...staged.remember });
     return staged.value;
@@ -216,7 +213,8 @@ export class Reconciler {
       if (opened) throw err;
       // Opening the control plane failed (unreachable, embedded state in use by `poolsync apply`).
       const message = runWords.cannotOpen(this.o.redactor.errorMessage(err));
-      this.write(
+      applyStatusUpdate(
+        this.state,
         mergeUpdates(
           reachedUpdate(null, message, ctx.now()),
           problemsUpdate([
@@ -235,7 +233,7 @@ export class Reconciler {
       const update = await ctx.timed('live', () =>
         controlPlane.read(async (cp) => managedUpdate(await pipeline.readLiveState(cp))),
       );
-      this.write(update);
+      applyStatusUpdate(this.state, update);
     } catch {
       // said by the next run, which reads the live state first
     }
