@@ -4,7 +4,6 @@
  * run has been requested; `stop()` is the SIGTERM path: triggers off, no new steps, running
  * steps finish (bounded).
  */
-import { approvalWords } from '../render/daemon-words.js';
 import { Redactor } from '../util/redact.js';
 import type { DaemonConfig } from './config.js';
 import { dashboardHandler } from './dashboard/page.js';
@@ -84,9 +83,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       metrics,
       adminToken: config.adminToken,
       approve: (r) => {
-        if (single && r.environment !== undefined)
-          return { ok: false, reason: approvalWords.withoutEnvironments(r.environment) };
-        const target = single ?? approvalTarget(units, r);
+        const target = approvalTarget(units, r);
         if (typeof target === 'string') return { ok: false, reason: target };
         return target.approvals.approve({ ...r, via: 'api' });
       },

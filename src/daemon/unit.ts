@@ -131,7 +131,6 @@ async function startUnit(
 ): Promise<Unit> {
   const logger = name === null ? deps.logger : deps.logger.child({ environment: name });
   const clock = deps.clock ?? SYSTEM_CLOCK;
-  // A server that throttles: logged as the apply prints it (util/pacer.ts).
   const injected = deps.controlPlane;
   // An injected control plane (tests, quickstart) is used as it is, never closed here.
   const controlPlane: ControlPlaneAccess = injected
@@ -141,7 +140,8 @@ async function startUnit(
         separateReads: false,
         close: async () => {},
       }
-    : controlPlaneAccess(config, (e) =>
+    : // A server that throttles: logged as the apply prints it (util/pacer.ts).
+      controlPlaneAccess(config, (e) =>
         logger[e.throttled ? 'warn' : 'info']({ pace: e }, paceLine(e)),
       );
   // The backend and the control plane every plan names: known at start, or from the first run
@@ -586,13 +586,19 @@ function summary(
 }
 
 /**
- * The environment an approval is for: the one named, else the one whose held changes have the
- * fingerprint (fingerprints differ between environments), else a reason.
+ * The unit an approval is for: the daemon's one (naming an environment is refused), or the
+ * environment named, else the one whose held changes have the fingerprint (fingerprints
+ * differ between environments); else a reason.
  */
 export function approvalTarget(
   units: readonly Unit[],
   request: { fingerprint: string; environment?: string },
 ): Unit | string {
+  const sole = units[0]!.name === null ? units[0]! : null;
+  if (sole !== null)
+    return request.environment === undefined
+      ? sole
+      : approvalWords.withoutEnvironments(request.environment);
   const names = units.map((u) => u.name!);
   if (request.environment !== undefined) {
     const named = units.find((u) => u.name === request.environment);
