@@ -155,9 +155,9 @@ export function pullRequestSide(
   const single = units.length === 1 && units[0]!.name === null ? units[0]! : null;
   const posted = new PostedPlans();
   const own = onPullRequest ? null : pullRequestHandlerForDaemon(config, units, logger, posted);
-  // Approval by `poolsync apply` comments: on where plan comments are (their token and repository).
+  // Approval by `poolsync apply` comments: on the forges of plan comments (their token and repository).
   const forges = new Map(
-    [...forgeTargets(config)].map(([provider, t]) => [
+    [...(own?.targets ?? [])].map(([provider, t]) => [
       provider,
       { repository: t.repository, forge: createApprovalForge(t) },
     ]),
@@ -168,7 +168,7 @@ export function pullRequestSide(
     requestReconcile: () => void (single ? requestAll('manual') : u.request('manual')),
   });
   const onComment =
-    forges.size > 0 && !onPullRequest
+    forges.size > 0
       ? commentApprovalHandler({
           posted,
           recover: own && !single ? own.recover : undefined,
@@ -192,7 +192,12 @@ export function pullRequestHandlerForDaemon(
   logger: HandlerLogger,
   posted = new PostedPlans(),
   env: Record<string, string | undefined> = process.env,
-): (((e: PullRequestEvent) => Promise<void>) & { recover: RecoverPlan }) | null {
+):
+  | (((e: PullRequestEvent) => Promise<void>) & {
+      recover: RecoverPlan;
+      targets: Map<Provider, ForgeRepository>;
+    })
+  | null {
   if (config.source.kind !== 'git') return null;
   const source = config.source;
   const handlers = new Map<Provider, PullRequestHandler>();
@@ -254,7 +259,7 @@ export function pullRequestHandlerForDaemon(
     );
     return { record, plan: outcome.kind === 'plan' ? outcome.plan : null };
   };
-  return Object.assign(onEvent, { recover });
+  return Object.assign(onEvent, { recover, targets });
 }
 
 function planUnit(
