@@ -8,7 +8,6 @@ import {
   createServer,
   type IncomingHttpHeaders,
   type IncomingMessage,
-  type Server,
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -74,7 +73,6 @@ export interface HttpHandlers {
 }
 
 export interface StatusServer {
-  server: Server;
   /** `http://host:port` actually bound (port 0 resolved). */
   url: string;
   close(): Promise<void>;
@@ -107,7 +105,6 @@ export async function startStatusServer(
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {
-    server,
     url: `http://${host}:${addr.port}`,
     close: () =>
       new Promise<void>((resolve) => {

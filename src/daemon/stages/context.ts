@@ -98,28 +98,26 @@ export interface ReconcilerOptions {
   planControlPlane?: () => PlanControlPlane | undefined;
   /** Called with each plan that is about to be applied (quickstart prints it). */
   onApplyPlan?: (plan: Plan) => void;
-  retry?: RetryTimer;
+  /**
+   * Runs again with backoff after a failed fetch, or after a run that failed for a reason that
+   * may pass (the control plane unreachable or failing calls past the client's retries): the
+   * next run resumes from the live state (issue 14).
+   */
+  retry?: {
+    /** Schedules a run after `failures` failures in a row; when it will run. */
+    schedule(failures: number): Date;
+    /**
+     * A run that fetched and did not fail: a retry scheduled by an earlier failure is no
+     * longer wanted (it would run again later, unasked, and report its own result).
+     */
+    cancel(): void;
+  };
   /**
    * The runs kept from before a restart, and where each run's history is kept from now on
    * (readHistory, status.ts). Absent: the history lives in memory only (tests).
    */
   history?: { kept: KeptHistory | null; save(history: KeptHistory): Promise<void> };
   clock?: Clock;
-}
-
-/**
- * Runs again with backoff after a failed fetch, or after a run that failed for a reason that
- * may pass (the control plane unreachable or failing calls past the client's retries): the
- * next run resumes from the live state (issue 14).
- */
-export interface RetryTimer {
-  /** Schedules a run after `failures` failures in a row; when it will run. */
-  schedule(failures: number): Date;
-  /**
-   * A run that fetched and did not fail: a retry scheduled by an earlier failure is no longer
-   * wanted (it would run again later, unasked, and report its own result).
-   */
-  cancel(): void;
 }
 
 export interface Outcome {
