@@ -16,6 +16,7 @@ import { constantTimeEqual } from '../util/constant-time.js';
 import { Redactor } from '../util/redact.js';
 import { readLimitedBody } from '../util/request-body.js';
 import type { ApprovalAnswer } from './approvals.js';
+import type { DaemonConfig } from './config.js';
 import type { DashboardHandler } from './dashboard/page.js';
 import type { TriggerReason } from './loop.js';
 import type { DaemonMetrics } from './metrics.js';
@@ -35,8 +36,11 @@ import { leaderWords } from '../render/daemon-words.js';
 /** Largest webhook body read. */
 const BODY_LIMIT = 2 * 1024 * 1024;
 
-/** What the HTTP surface asks of the daemon: its state, triggers and secrets. */
-export interface HttpHandlers {
+/** What the HTTP surface asks of the daemon: its state, triggers and secrets (as configured). */
+export interface HttpHandlers extends Pick<
+  DaemonConfig,
+  'githubWebhookSecret' | 'gitlabWebhookToken' | 'reconcileToken' | 'adminToken'
+> {
   status(): DaemonStatus;
   /**
    * GET /status without `?local=1`, when it needs more than this replica's state (with
@@ -47,16 +51,11 @@ export interface HttpHandlers {
   metrics: DaemonMetrics;
   /** Asks the loop for a run; resolves when that run finished. */
   requestReconcile(reason: TriggerReason): Promise<void>;
-  githubWebhookSecret: string | null;
-  gitlabWebhookToken: string | null;
-  reconcileToken: string | null;
   /** The followed branch (null in --watch mode: pushes are ignored). */
   branch: string | null;
   onPullRequest?: (event: PullRequestEvent) => Promise<void>;
   /** `poolsync apply` comments on pull/merge requests (approvals, pull-requests.ts). */
   onComment?: (event: CommentEvent) => Promise<void>;
-  /** Bearer token of POST /approve (null: approvals by API are off). */
-  adminToken: string | null;
   /** POST /approve: approve exactly this fingerprint (approvals.ts). */
   approve(request: { fingerprint: string; approver: string; environment?: string }): ApprovalAnswer;
   /**
