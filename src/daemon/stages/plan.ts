@@ -120,14 +120,7 @@ function shownOf(ctx: RunContext, plan: Plan): StatusUpdate {
     })),
   });
   o.metrics.blockedChanges.set(view.blocked.length);
-  return {
-    summary: { ...plan.summary },
-    counts: view.counts,
-    blocked: view.blocked,
-    warnings: view.warnings,
-    manualSteps: view.manualSteps,
-    errors: view.errors,
-  };
+  return { summary: { ...plan.summary }, ...view };
 }
 
 /** The changes found although the repository has not moved since it was applied, counted and logged. */
