@@ -5,7 +5,7 @@
  * drift correction). A Git-only trigger (poll, retry, webhook) of a commit already evaluated
  * ends the run as `unchanged`: nothing is planned again.
  */
-import type { Source, SourceSnapshot } from '../git-source.js';
+import type { SourceSnapshot } from '../git-source.js';
 import type { TriggerReason } from '../loop.js';
 import type { RunResult } from '../metrics.js';
 import { runWords } from '../../render/daemon-words.js';
@@ -170,15 +170,22 @@ export async function renderStage(
   const status = { renderedFiles: changed };
   if (changed.length === 0 || !o.config.commitRendered || !o.source.commitFiles)
     return { value: null, status, remember: { renderedCommit: commit } };
-  const pushed = await commitRendered(
-    ctx,
-    o.source.commitFiles.bind(o.source),
-    changed,
-    contents,
-    commit,
-  );
-  // A failed commit is tried again on the next commit or drift run.
-  return { value: null, status, remember: { renderedCommit: pushed ? commit : null } };
+  // --commit-rendered: the files that differ committed and pushed (`committed` set on each).
+  const paths = changed.map((f) => f.path);
+  try {
+    const pushed = await o.source.commitFiles(
+      changed.map((f) => ({ path: f.path, content: contents.get(f.path)! })),
+      runWords.renderCommit(paths, commit),
+    );
+    for (const f of changed) f.committed = pushed;
+    o.logger.info({ files: paths, commit: pushed }, 'committed rendered files');
+    return { value: null, status, remember: { renderedCommit: commit } };
+  } catch (err) {
+    const error = o.redactor.errorMessage(err);
+    o.logger.warn({ files: paths, err: error }, 'cannot commit rendered files');
+    // Tried again on the next commit or drift run.
+    return { value: null, status, remember: { renderedCommit: null } };
+  }
 }
 
 /** The rendered files that differ from the committed ones, with their new contents. */
@@ -224,34 +231,4 @@ async function compared(
     });
   }
   return { changed, contents };
-}
-
-/**
- * --commit-rendered: the files that differ committed and pushed (`committed` set on each);
- * false when that failed.
- */
-async function commitRendered(
-  ctx: RunContext,
-  commitFiles: NonNullable<Source['commitFiles']>,
-  changed: RenderedFileStatus[],
-  contents: ReadonlyMap<string, string>,
-  commit: string | null,
-): Promise<boolean> {
-  const { o } = ctx;
-  const paths = changed.map((t) => t.path);
-  try {
-    const pushed = await commitFiles(
-      changed.map((t) => ({ path: t.path, content: contents.get(t.path)! })),
-      runWords.renderCommit(paths, commit),
-    );
-    for (const f of changed) f.committed = pushed;
-    o.logger.info({ files: paths, commit: pushed }, 'committed rendered files');
-    return true;
-  } catch (err) {
-    o.logger.warn(
-      { files: paths, err: o.redactor.errorMessage(err) },
-      'cannot commit rendered files',
-    );
-    return false;
-  }
 }
