@@ -23,8 +23,7 @@ import type {
   RepoConfig,
 } from '../model/desired.js';
 import type { QueueManifest } from './documents.js';
-import type { Grouped } from './rules.js';
-import type { FlyteGrouped } from './rules-multicluster.js';
+import type { FlyteGrouped, Grouped } from './rules.js';
 import { comparePaths } from './walk.js';
 
 const byName = <T extends { name: string }>(a: T, b: T): number => comparePaths(a.name, b.name);

@@ -30,7 +30,6 @@ import {
   validateAgainstSchema,
   type FlyteManifestKind,
   type ManifestKind,
-  type SchemaIssue,
 } from './schema.js';
 import { didYouMean } from './suggest.js';
 import type { ValidationError } from './types.js';
@@ -60,22 +59,14 @@ export interface ManifestBase {
  * True when the field at `pointer` (`/spec/pool`) is well-formed: no schema error at it,
  * inside it, or at an ancestor (a `spec` that is not a mapping hides all its fields).
  */
-export function usable(m: Pick<ManifestBase, 'faults'>, pointer: string): boolean {
-  return m.faults.length === 0 || isUsable(m.faults, pointer);
-}
-
-/** Like `usable`, but errors inside the field (one bad list item) do not count. */
-export function intact(m: Pick<ManifestBase, 'faults'>, pointer: string): boolean {
-  return m.faults.length === 0 || isIntact(m.faults, pointer);
-}
-
-export function isUsable(faults: readonly string[], pointer: string): boolean {
+export function usable({ faults }: Pick<ManifestBase, 'faults'>, pointer: string): boolean {
   return faults.every(
     (f) => f !== pointer && !f.startsWith(pointer + '/') && !pointer.startsWith(f + '/'),
   );
 }
 
-export function isIntact(faults: readonly string[], pointer: string): boolean {
+/** Like `usable`, but errors inside the field (one bad list item) do not count. */
+export function intact({ faults }: Pick<ManifestBase, 'faults'>, pointer: string): boolean {
   return faults.every((f) => f !== pointer && !pointer.startsWith(f + '/'));
 }
 
@@ -167,7 +158,13 @@ export function readDocument(file: string, root: YNode): DocumentResult {
   const value = toPlain(root) as Record<string, unknown>;
   const addr = addressOf(kind, value);
   const issues = validateAgainstSchema(kind, value, root);
-  for (const path of URL_FIELDS[kind] ?? []) issues.push(...credentialIssues(kind, root, path));
+  for (const { path, found } of credentialsIn(kind, value))
+    issues.push({
+      message: credentialMessage(kind, path, found),
+      pos: positionOf(root, ...path),
+      path: '/' + path.join('/'),
+    });
+  const kept = { root: positionTree(root), source: root.pos };
   if (issues.length > 0) {
     const name = (value['metadata'] as Record<string, unknown> | undefined)?.['name'];
     return {
@@ -178,7 +175,7 @@ export function readDocument(file: string, root: YNode): DocumentResult {
       manifest: partial(
         kind,
         value,
-        { root: positionTree(root), source: root.pos },
+        kept,
         file,
         issues.map((i) => i.path),
         addr,
@@ -186,7 +183,6 @@ export function readDocument(file: string, root: YNode): DocumentResult {
       errors: issues.map((i) => err(i.message, i.pos, addr)),
     };
   }
-  const kept = { root: positionTree(root), source: root.pos };
   return { kind, manifest: typed(kind, value, kept, file, NO_FAULTS, addr), errors: [] };
 }
 
@@ -207,7 +203,7 @@ export function readPlainDocument(
   if (typeof kind !== 'string' || !(MANIFEST_KINDS as readonly string[]).includes(kind))
     return null;
   const k = kind as ManifestKind;
-  if (!schemaAccepts(k, value) || carriesCredentials(k, value)) return null;
+  if (!schemaAccepts(k, value) || credentialsIn(k, value).length > 0) return null;
   const addr = addressOf(k, value);
   return {
     kind: k,
@@ -265,7 +261,7 @@ function partial(
   faults: readonly string[],
   addr: string | null,
 ): Manifest | null {
-  const ok = (pointer: string): boolean => isUsable(faults, pointer);
+  const ok = (pointer: string): boolean => usable({ faults }, pointer);
   const metadata = isMap(value['metadata']) ? value['metadata'] : {};
   if (!ok('/metadata/name') || typeof metadata['name'] !== 'string') return null;
   const spec = isMap(value['spec']) ? value['spec'] : {};
@@ -587,7 +583,7 @@ const PARTIAL_SPECS: Record<CoreKind, (r: PartialReader) => Plain> = {
   }),
   Queue: ({ get, spec, faults }) => {
     // Intact, not usable: one bad entry does not hide the others from V3 and V4.
-    const clusters = isIntact(faults, '/spec/clusters') ? spec['clusters'] : undefined;
+    const clusters = intact({ faults }, '/spec/clusters') ? spec['clusters'] : undefined;
     return {
       pool: get('/spec/pool', str),
       clusters: Array.isArray(clusters)
@@ -633,7 +629,6 @@ function poolContract(spec: unknown, annotations: Annotations): PoolContract | n
   };
 }
 
-/** Where a field of a manifest is (`file:line:column`), from the parts of its tree it keeps. */
 /**
  * The parts of a document's tree that `positionOf` is asked about (rules.ts): `metadata.name`
  * and anything under `spec`. A manifest keeps only these, so a loaded (and cached) folder does
@@ -686,7 +681,6 @@ export function positionOf(root: YMap, ...path: (string | number)[]): Position {
   return pos;
 }
 
-/** URLs in manifests carry no credentials (docs/security.md): manifests live in Git and plans. */
 /** Fields holding URLs: none may carry credentials (docs/security.md; manifests are not secret). */
 const URL_FIELDS: Partial<Record<ManifestKind, string[][]>> = {
   ClusterPool: [
@@ -704,19 +698,8 @@ const CREDENTIALS_INSTEAD: Partial<Record<ManifestKind, string>> = {
     "flyteadmin reads the cluster's credentials from the files of spec.auth (tokenPath, certPath), not the URL",
 };
 
-function credentialIssues(kind: ManifestKind, root: YMap, path: string[]): SchemaIssue[] {
-  let node: YNode | undefined = root;
-  for (const key of path) node = entry(node, key)?.value;
-  if (node?.kind !== 'scalar' || typeof node.value !== 'string') return [];
-  const found = credentialIn(node.value);
-  if (found === null) return [];
-  return [
-    {
-      message: `${path.slice(1).join('.')} carries ${found === 'password' ? 'a password or key (user:secret@)' : 'a user part (name@)'}: manifests live in Git and are shown in plans; ${CREDENTIALS_INSTEAD[kind] ?? "give the object store its credentials through the data plane's secret store, not the URL"}`,
-      pos: node.pos,
-      path: '/' + path.join('/'),
-    },
-  ];
+function credentialMessage(kind: ManifestKind, path: string[], found: 'user' | 'password') {
+  return `${path.slice(1).join('.')} carries ${found === 'password' ? 'a password or key (user:secret@)' : 'a user part (name@)'}: manifests live in Git and are shown in plans; ${CREDENTIALS_INSTEAD[kind] ?? "give the object store its credentials through the data plane's secret store, not the URL"}`;
 }
 
 /** What credential a URL field's value carries, or null. */
@@ -727,16 +710,14 @@ function credentialIn(url: string): 'user' | 'password' | null {
   return found === 'user' && !/^https?:/i.test(url) ? null : found;
 }
 
-/** True when a URL field of a document read as plain values (analysePlain) carries one. */
-function carriesCredentials(kind: ManifestKind, value: unknown): boolean {
+/** The URL fields of a document's plain value that carry a credential, with what each carries. */
+function credentialsIn(kind: ManifestKind, value: unknown) {
+  const found: { path: string[]; found: 'user' | 'password' }[] = [];
   for (const path of URL_FIELDS[kind] ?? []) {
     let v = value;
-    for (const key of path)
-      v =
-        typeof v === 'object' && v !== null && !Array.isArray(v)
-          ? (v as Record<string, unknown>)[key]
-          : undefined;
-    if (typeof v === 'string' && credentialIn(v) !== null) return true;
+    for (const key of path) v = isMap(v) ? v[key] : undefined;
+    const what = typeof v === 'string' ? credentialIn(v) : null;
+    if (what !== null) found.push({ path, found: what });
   }
-  return false;
+  return found;
 }

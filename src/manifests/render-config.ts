@@ -8,7 +8,7 @@
  */
 import type { RenderConfig } from '../model/desired.js';
 import { checkParentFolders, readRepoFile, relativeParts } from '../util/repo-file.js';
-import { CHART_CREDENTIALS_SECRET } from './rules-multicluster.js';
+import { CHART_CREDENTIALS_SECRET } from './rules.js';
 import { REPO_CONFIG_FILE } from './walk.js';
 import { entry, type YNode } from './yaml.js';
 

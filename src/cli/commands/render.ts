@@ -23,7 +23,7 @@ import {
   type RenderKind,
 } from '../../render/values/targets.js';
 import { credentialsSecretMessage } from '../../manifests/render-config.js';
-import { CHART_CREDENTIALS_SECRET } from '../../manifests/rules-multicluster.js';
+import { CHART_CREDENTIALS_SECRET } from '../../manifests/rules.js';
 import { writeRepoFile } from '../../util/repo-file.js';
 import { UserError } from '../../util/user-error.js';
 import { requireFolder } from '../options.js';

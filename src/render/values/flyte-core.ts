@@ -22,7 +22,7 @@ import type { DesiredState } from '../../model/desired.js';
 import {
   CHART_CREDENTIALS_DIR,
   CHART_CREDENTIALS_SECRET,
-} from '../../manifests/rules-multicluster.js';
+} from '../../manifests/rules.js';
 import { header } from './header.js';
 import { mergeBase, type BaseValues } from './flyte-core-base.js';
 
