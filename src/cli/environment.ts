@@ -8,11 +8,11 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   environmentCredentials,
+  environmentUrl,
   type EnvironmentCredentials,
-} from '../manifests/environment-credentials.js';
-import { readFolderOnce, type FolderRead } from '../manifests/folder-read.js';
+} from '../manifests/environments.js';
+import { readFolderOnce, type FolderRead } from '../manifests/config.js';
 import { entry, parseYamlFile } from '../manifests/yaml.js';
-import { environmentUrl } from '../manifests/environments.js';
 import type { Environment } from '../model/desired.js';
 import { UserError } from '../util/user-error.js';
 import { ControlPlaneError } from '../controlplane/errors.js';

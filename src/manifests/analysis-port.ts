@@ -7,7 +7,7 @@
  */
 import type { RepoConfig } from '../model/desired.js';
 import type { DocumentResult } from './documents.js';
-import type { FolderRead } from './folder-read.js';
+import type { FolderRead } from './config.js';
 import type { InputLimits } from './limits.js';
 import type { LoadOptions, LoadResult, ValidationError } from './types.js';
 import type { WalkResult } from './walk.js';
@@ -66,6 +66,6 @@ export interface AnalysisPort {
 /** The loader's options with the port it reuses work through. */
 export interface LoaderOptions extends LoadOptions {
   analyses?: AnalysisPort;
-  /** poolsync.yaml and the walk, read once for the loads of several environments (folder-read.ts). */
+  /** poolsync.yaml and the walk, read once for the loads of several environments (config.ts readFolderOnce). */
   shared?: FolderRead;
 }

@@ -26,7 +26,7 @@ import {
   selectEnvironment,
   unusedPatches,
   type PatchSet,
-} from './environment-load.js';
+} from './environments.js';
 import { emptyCounts, emptyReadState, readFiles, type ReadState } from './load-files.js';
 
 export type {

@@ -10,7 +10,7 @@ import {
   type DocumentResult,
   type Manifest,
 } from './documents.js';
-import { analysePatched, isPatched, type PatchSet } from './environment-load.js';
+import { analysePatched, isPatched, type PatchSet } from './environments.js';
 import { readWalkedManifestText } from './files.js';
 import { rootsOnDemand, withPositionsOnDemand } from './lazy-roots.js';
 import { formatBytes, type InputLimits } from './limits.js';

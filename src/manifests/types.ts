@@ -47,6 +47,13 @@ export interface ValidationError {
   address: string | null;
 }
 
+/** Reports an error of poolsync.yaml at a line and column (config.ts and what it reads with). */
+export type AddError = (
+  code: ValidationCode,
+  message: string,
+  at: { line: number; column: number },
+) => void;
+
 export interface LoadCounts {
   pools: number;
   clusters: number;

@@ -10,7 +10,7 @@ export interface Position {
   column: number;
   /**
    * The file the node was read from, when it is not the document's own: a node an
-   * environment's patch merged in (environment-load.ts mergePatch), so errors about it point
+   * environment's patch merged in (environments.ts mergePatch), so errors about it point
    * into the patch.
    */
   file?: string;

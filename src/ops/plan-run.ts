@@ -31,7 +31,7 @@ import {
 } from '../incremental/plan-memory.js';
 import type { PlanReuse } from '../incremental/plan-reuse.js';
 import type { LoadCounts, ValidationError } from '../manifests/types.js';
-import type { FolderRead } from '../manifests/folder-read.js';
+import type { FolderRead } from '../manifests/config.js';
 import type { DesiredState } from '../model/desired.js';
 import { planWith, type Plan, type PlanControlPlane } from '../model/plan.js';
 import type { PlanShapeOptions } from '../plan/plan-against.js';
@@ -79,7 +79,7 @@ export type PlanDesired =
       dir: string;
       /** The CLI's plan memory between runs, and what it keeps of the desired state. */
       memory?: { facts: (desired: DesiredState) => DesiredFacts };
-      /** poolsync.yaml and the walk, read once for several environments (manifests/folder-read.ts). */
+      /** poolsync.yaml and the walk, read once for several environments (manifests/config.ts). */
       shared?: FolderRead;
     }
   | {

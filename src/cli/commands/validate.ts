@@ -13,7 +13,7 @@ import { declaresNothing, nothingDeclared, requireConfigFolder } from '../config
 import { escapeJsonForTerminal } from '../../util/terminal-text.js';
 import { ENV_ALL } from '../options.js';
 import type { Io } from '../io.js';
-import { readFolderOnce, type FolderRead } from '../../manifests/folder-read.js';
+import { readFolderOnce, type FolderRead } from '../../manifests/config.js';
 import { UserError } from '../../util/user-error.js';
 
 export interface ValidateArgs {
