@@ -22,13 +22,11 @@ import {
   type AnalysisPort,
   type FileAnalysis,
   type FolderInput,
-  type LoadResult,
-} from '../manifests/index.js';
+} from '../manifests/analysis.js';
+import type { LoadResult } from '../manifests/types.js';
 import { deepFreeze } from '../util/deep-freeze.js';
 import { ANALYSIS_KEY, FOLDER_KEY, keyOf } from './analysis-key.js';
 import { off } from './off.js';
-
-export type { FileAnalysis } from '../manifests/index.js';
 
 /**
  * At most a quarter of the heap (and 384 MiB): a daemon capped at 256 MB keeps ~75 MB of

@@ -1,13 +1,13 @@
 /**
  * The keys of the loader's cache (analysis-cache.ts), derived from the loader's typed inputs
- * (src/manifests/analysis-port.ts): an encoder per field of `AnalysisInput` and of
+ * (src/manifests/analysis.ts): an encoder per field of `AnalysisInput` and of
  * `FolderInput` (`Encoders<T>` requires every field, so a field added to an input is a
  * compile error here until its key covers it). No fingerprint of the loader's code: the keys
  * live in one process's memory, under which the code does not change (the disk layer that
  * needed one went in issue 51).
  */
 import { createHash } from 'node:crypto';
-import type { AnalysisInput, FolderInput } from '../manifests/index.js';
+import type { AnalysisInput, FolderInput } from '../manifests/analysis.js';
 
 /** One encoder per field of T, none optional; `c`: what an encoder may need besides the value. */
 export type Encoders<T, C = void> = { readonly [K in keyof T]-?: (value: T[K], c: C) => string };

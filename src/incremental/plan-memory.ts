@@ -27,12 +27,15 @@ import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { userCacheDir } from '../util/user-cache.js';
 import { DiskCache } from './disk-cache.js';
-import { analyseFile } from '../manifests/index.js';
-import type { FileAnalysis, LoaderOptions } from '../manifests/analysis-port.js';
+import {
+  analyseFile,
+  withoutRoots,
+  type FileAnalysis,
+  type LoaderOptions,
+} from '../manifests/analysis.js';
 import { readRepoConfig, type ConfigResult } from '../manifests/config.js';
 import { readWalkedManifestText } from '../manifests/files.js';
 import { checkFolder } from '../manifests/folder.js';
-import { withoutRoots } from '../manifests/index.js';
 import { heapBudget, overBudget } from '../manifests/memory-budget.js';
 import type { LoadCounts, ValidationError } from '../manifests/types.js';
 import { findManifestFiles, type WalkResult } from '../manifests/walk.js';

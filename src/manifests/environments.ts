@@ -13,8 +13,6 @@ import type { Environment, RepoConfig } from '../model/desired.js';
 import { controlPlaneEndpoint, fileUrlPath } from '../util/control-plane-endpoint.js';
 import { parseDuration } from '../util/duration.js';
 import { urlCredentials } from '../util/url-credentials.js';
-import type { FileAnalysis } from './analysis-port.js';
-import { readDocument } from './documents.js';
 import { readManifestText } from './files.js';
 import type { InputLimits } from './limits.js';
 import type { AddError, ValidationError } from './types.js';
@@ -325,43 +323,6 @@ export function environmentFiles(files: string[], env: Environment): string[] {
 /** The repository settings as the environment sees them: its own `prune`, its name. */
 export function environmentConfig(config: RepoConfig, env: Environment): RepoConfig {
   return { ...config, prune: env.prune ?? config.prune, environment: env.name };
-}
-
-/** Whether any of the file's documents is patched. */
-export function isPatched(analysis: FileAnalysis, patches: PatchSet): boolean {
-  return analysis.documents.some((d) => {
-    const name = d.manifest?.name ?? d.name;
-    return (
-      d.kind !== null && typeof name === 'string' && patches.byAddress.has(`${d.kind}/${name}`)
-    );
-  });
-}
-
-/**
- * The file read again with its patched documents merged (never cached: the result depends on
- * the patch too). `used` collects the addresses patched, for the patches that patch nothing.
- */
-export function analysePatched(
-  file: string,
-  text: string,
-  limits: Readonly<InputLimits>,
-  patches: PatchSet,
-  used: Set<string>,
-): FileAnalysis {
-  const parsed = parseYamlFile(text, limits);
-  return {
-    issues: parsed.issues,
-    documentCount: parsed.documentCount,
-    aliasExpansion: parsed.aliasExpansion,
-    aliasBytes: parsed.aliasBytes,
-    documents: parsed.documents.map((doc) => {
-      const address = documentAddress(doc.root);
-      const patch = address !== null ? patches.byAddress.get(address) : undefined;
-      if (!patch) return readDocument(file, doc.root);
-      used.add(address!);
-      return readDocument(file, mergePatch(doc.root, patch.root, patch.file));
-    }),
-  };
 }
 
 /** Each patch whose object no folder of the environment declares. */

@@ -4,21 +4,21 @@
  */
 import { resolve } from 'node:path';
 import type { Environment, RepoConfig } from '../model/desired.js';
-import { readRepoConfig } from './config.js';
-import { buildDesiredState } from './desired.js';
-import { checkFolder } from './folder.js';
-import type { InputLimits } from './limits.js';
-import { checkAbsent, checkRules, groupManifests } from './rules.js';
-import type { LoadOptions, LoadResult, ValidationError } from './types.js';
-import {
-  comparePaths,
-  findManifestFiles,
-  MAX_FOLDER_DEPTH,
-  TOO_DEEP,
-  type WalkResult,
-} from './walk.js';
-import type { FileAnalysis, FileRead, FolderInput, LoaderOptions } from './analysis-port.js';
+import { LARGE_INPUT_BYTES, capHeapGrowthNow } from '../util/heap-growth.js';
 import { escapeTerminal } from '../util/terminal-text.js';
+import {
+  analyseFileLean,
+  analysePatched,
+  isPatched,
+  type AnalysisInput,
+  type FileAnalysis,
+  type FileRead,
+  type FolderInput,
+  type LoaderOptions,
+} from './analysis.js';
+import { readRepoConfig } from './config.js';
+import type { Manifest } from './documents.js';
+import { buildDesiredState } from './desired.js';
 import {
   environmentConfig,
   environmentFiles,
@@ -27,7 +27,19 @@ import {
   unusedPatches,
   type PatchSet,
 } from './environments.js';
-import { emptyCounts, emptyReadState, readFiles, type ReadState } from './load-files.js';
+import { readWalkedManifestText } from './files.js';
+import { checkFolder } from './folder.js';
+import { formatBytes, type InputLimits } from './limits.js';
+import { heapBudget, overBudget } from './memory-budget.js';
+import { checkAbsent, checkRules, groupManifests } from './rules.js';
+import type { LoadCounts, LoadOptions, LoadResult, ValidationError } from './types.js';
+import {
+  comparePaths,
+  findManifestFiles,
+  MAX_FOLDER_DEPTH,
+  TOO_DEEP,
+  type WalkResult,
+} from './walk.js';
 
 export type {
   LoadCounts,
@@ -39,16 +51,6 @@ export type {
 } from './types.js';
 export { formatValidationText, formatSummary, formatSkipped, toJsonReport } from './report.js';
 export { LIMITS, type InputLimits } from './limits.js';
-export type {
-  AnalysisInput,
-  AnalysisPort,
-  FileAnalysis,
-  FileRead,
-  FolderInput,
-  LoaderOptions,
-} from './analysis-port.js';
-export { analyseFile } from './load-files.js';
-export { withoutRoots } from './lazy-roots.js';
 
 /**
  * Keeps nothing between calls: `opts.analyses` (src/incremental/analysis-cache.ts) reuses work
@@ -61,24 +63,33 @@ export async function loadRepository(
   opts: LoaderOptions = {},
   onAnalysed?: (file: string, analysis: FileAnalysis) => void,
 ): Promise<LoadResult> {
-  const counts = emptyCounts();
+  const counts: LoadCounts = {
+    pools: 0,
+    clusters: 0,
+    queues: 0,
+    assignments: 0,
+    files: 0,
+    documents: 0,
+  };
   const folderError = await checkFolder(dir, opts.root);
   if (folderError) return { valid: false, desired: null, errors: [folderError], counts };
   const errors: ValidationError[] = [];
   const setup = await readSetup(dir, opts, errors);
   if (!setup) return { valid: false, desired: null, errors: sortErrors(errors), counts };
-
-  const { analyses } = opts;
   // The port reuses whole folders (the daemon's memory layer): each file as read, for its key.
-  const reads: FileRead[] | null = analyses?.folder ? [] : null;
-  const state = emptyReadState(counts, errors);
-  const { limits, walk, patches } = setup;
-  const context = { dir, files: walk.files, limits, heapLimit: opts.heapLimit, analyses };
-  await readFiles({ ...context, reads, patches, onAnalysed }, state);
-
-  const finishNow = () => finish(state, setup, opts.commit ?? null);
-  if (reads === null || state.stopped) return finishNow();
-  return analyses!.folder!(folderInput(dir, opts, setup, reads), finishNow);
+  const reads: FileRead[] | null = opts.analyses?.folder ? [] : null;
+  const read: Read = {
+    counts,
+    errors,
+    manifests: [],
+    broken: { pools: new Set(), clusters: new Set(), queues: new Set() },
+    patched: new Set(),
+    stopped: false,
+  };
+  await readFiles(dir, setup, opts, read, reads, onAnalysed);
+  const finishNow = () => finish(read, setup, opts.commit ?? null);
+  if (reads === null || read.stopped) return finishNow();
+  return opts.analyses!.folder!(folderInput(dir, opts, setup, reads), finishNow);
 }
 
 /** What poolsync.yaml, the environment asked for and the walk decide before any file is read. */
@@ -151,7 +162,7 @@ function folderInput(
   };
 }
 
-function finish(s: ReadState, setup: Setup, commit: string | null): LoadResult {
+function finish(s: Read, setup: Setup, commit: string | null): LoadResult {
   const { config, env, patches, walk } = setup;
   const { errors, counts } = s;
   const grouped = groupManifests(s.manifests);
@@ -189,4 +200,133 @@ export function sortErrors(errors: ValidationError[]): ValidationError[] {
         comparePaths(a.code, b.code) ||
         comparePaths(a.message, b.message),
     );
+}
+
+/** What reading the files gathers: the loader finishes with it. */
+interface Read {
+  counts: LoadCounts;
+  errors: ValidationError[];
+  manifests: Manifest[];
+  /** Names of objects whose document did not validate (the rules do not call them missing). */
+  broken: { pools: Set<string>; clusters: Set<string>; queues: Set<string> };
+  /** Addresses the environment's patches were applied to. */
+  patched: Set<string>;
+  /** A folder-wide limit stopped the reading: the files after it were never read. */
+  stopped: boolean;
+}
+
+/**
+ * Files between two turns of the event loop: reading and parsing are synchronous (the walk's
+ * files are read in synchronous calls, readWalkedManifestText), and a long-running process
+ * (the daemon) still answers its HTTP requests while a large folder loads.
+ */
+const FILES_PER_TURN = 16;
+
+const nextTurn = () => new Promise<void>((done) => setImmediate(done));
+
+/** Reads every walked file into `s`, in order, until a folder-wide limit stops it. */
+async function readFiles(
+  dir: string,
+  { walk, limits, patches }: Setup,
+  { analyses, heapLimit }: LoaderOptions,
+  s: Read,
+  reads: FileRead[] | null,
+  onAnalysed: ((file: string, analysis: FileAnalysis) => void) | undefined,
+): Promise<void> {
+  const totals = { yamlBytes: 0, aliasNodes: 0, aliasBytes: 0 };
+  const budget = heapBudget(heapLimit);
+  const stop = (file: string, message: string): void => {
+    s.errors.push({ code: 'LIMIT', message, file, line: 1, column: 1, address: null });
+    s.stopped = true;
+  };
+  for (let i = 0; i < walk.files.length; i++) {
+    const file = walk.files[i]!;
+    if (i > 0 && i % FILES_PER_TURN === 0) await nextTurn();
+    // The walk reaches files through real folders only: their parents are not checked again.
+    const read = readWalkedManifestText(dir, file, limits);
+    s.counts.files++;
+    if (!read.ok) {
+      s.errors.push(read.error);
+      reads?.push({ error: read.error });
+      continue;
+    }
+    // YAML read so far, for the heap budget (memory-budget.ts).
+    totals.yamlBytes += read.text.length;
+    if (totals.yamlBytes > LARGE_INPUT_BYTES) capHeapGrowthNow();
+    const tooBig = overBudget(budget, totals.yamlBytes + totals.aliasBytes);
+    if (tooBig !== null) return stop(file, tooBig);
+    const input: AnalysisInput = { file, text: read.text, limits };
+    reads?.push({ input });
+    // Through the port, or made now and made lean (a one-shot load keeps no position trees).
+    let parsed = analyses
+      ? await analyses.analyse(input)
+      : analyseFileLean(file, read.text, limits);
+    onAnalysed?.(file, parsed);
+    if (patches && patches.byAddress.size > 0 && isPatched(parsed, patches))
+      parsed = analysePatched(file, read.text, limits, patches, s.patched);
+    s.errors.push(...issueErrors(file, parsed));
+    s.counts.documents += parsed.documentCount;
+    totals.aliasNodes += parsed.aliasExpansion;
+    totals.aliasBytes += parsed.aliasBytes;
+    const over = folderLimit(limits, s.counts.documents, totals);
+    if (over !== null) return stop(file, over);
+    collectDocuments(s, parsed);
+  }
+}
+
+function issueErrors(file: string, parsed: FileAnalysis): ValidationError[] {
+  return parsed.issues.map((issue) => ({
+    code: issue.code,
+    message: issue.message,
+    file,
+    line: issue.line,
+    column: issue.column,
+    address: null,
+  }));
+}
+
+/** The first folder-wide limit the totals so far pass, or null. */
+function folderLimit(
+  limits: Readonly<InputLimits>,
+  documents: number,
+  totals: { aliasNodes: number; aliasBytes: number },
+): string | null {
+  if (documents > limits.maxDocuments)
+    return `the folder holds more than ${limits.maxDocuments.toLocaleString('en-US')} documents; reading stopped here (raise limits.documents in poolsync.yaml if the repository really is this large)`;
+  if (totals.aliasNodes > limits.maxAliasExpansionTotal)
+    return `aliases expand to more than ${limits.maxAliasExpansionTotal} nodes across the folder; reading stopped here`;
+  if (totals.aliasBytes > limits.maxAliasBytesTotal)
+    return `aliases expand to more than ${formatBytes(limits.maxAliasBytesTotal)} of text across the folder; reading stopped here: write the values out instead of aliasing them`;
+  return null;
+}
+
+function collectDocuments(s: Read, parsed: FileAnalysis): void {
+  for (const r of parsed.documents) {
+    if (r.errors.length > 0) s.errors.push(...r.errors);
+    if (r.kind !== null) countKind(s.counts, r.kind);
+    if (r.manifest) s.manifests.push(r.manifest);
+    else if (r.name && r.kind === 'ClusterPool') s.broken.pools.add(r.name);
+    else if (r.name && r.kind === 'Cluster') s.broken.clusters.add(r.name);
+    else if (r.name && r.kind === 'Queue') s.broken.queues.add(r.name);
+  }
+}
+
+function countKind(counts: LoadCounts, kind: string): void {
+  if (kind === 'ClusterPool') counts.pools++;
+  else if (kind === 'Cluster') counts.clusters++;
+  else if (kind === 'Queue') counts.queues++;
+  else if (kind === 'PoolAssignment') counts.assignments++;
+  else if (kind === 'DefaultQueue') counts.default_queues = (counts.default_queues ?? 0) + 1;
+  else countFlyte(counts, kind);
+}
+
+function countFlyte(counts: LoadCounts, kind: string): void {
+  const f = (counts.flyte ??= {
+    execution_clusters: 0,
+    cluster_labels: 0,
+    execution_cluster_labels: 0,
+  });
+  if (kind === 'ExecutionCluster') f.execution_clusters++;
+  else if (kind === 'ClusterLabel') f.cluster_labels++;
+  else if (kind === 'ExecutionClusterLabel') f.execution_cluster_labels++;
 }

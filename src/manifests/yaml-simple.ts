@@ -543,7 +543,7 @@ export abstract class SimpleReader<N, M extends N, S extends N> extends SimpleLi
 /** The tree parseYamlFile builds, positions included. */
 class TreeParser extends SimpleReader<YNode, YMap, YSeq> {
   /**
-   * The documents; given `each` (load-files.ts readYamlFile), each goes to it as soon as read,
+   * The documents; given `each` (analysis.ts readYamlFile), each goes to it as soon as read,
    * unkept.
    */
   file(each?: (doc: YDocument) => void): ParsedFile {
