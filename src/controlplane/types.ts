@@ -194,7 +194,7 @@ export interface LiveLists {
  * settings, those of `settings` (a backend without a call that lists them reads one by one).
  * `shared`: the lists as objects shared from read to read and frozen, from the caller that keeps
  * them (the daemon: the embedded control plane opened with its state cache, list-views.ts), or
- * null; a long-running process then tells an unchanged state by identity (same-objects.ts).
+ * null; a long-running process then tells an unchanged state by identity (incremental/plan-reuse.ts sameObjects).
  */
 export async function readLiveState(
   cp: LiveReader,

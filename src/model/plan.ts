@@ -301,7 +301,7 @@ export interface PlanInventory {
 }
 
 /**
- * A plan read back from the plan memory (src/incremental/plan-record.ts) reads its `changes`
+ * A plan read back from the plan memory (src/incremental/plan-memory.ts) reads its `changes`
  * only when first asked for; it carries its visible changes (every change but noop, in order)
  * under this key, not enumerable, so output that shows only those (text, Markdown) never
  * reads the rest (ten thousand noops of a converged repository).

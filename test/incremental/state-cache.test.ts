@@ -16,7 +16,7 @@ import { openControlPlane } from '../../src/controlplane/open.js';
 import { readLiveState } from '../../src/controlplane/types.js';
 import { sharedListsOf } from '../../src/daemon/unit.js';
 import type { LiveState } from '../../src/model/live.js';
-import { sameObjects } from '../../src/incremental/same-objects.js';
+import { sameObjects } from '../../src/incremental/plan-reuse.js';
 import { createEmbeddedStateCache, createStateCache } from '../../src/incremental/state-cache.js';
 import { retuneQueue } from '../support/retune-queue.js';
 

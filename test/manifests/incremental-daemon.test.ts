@@ -21,7 +21,7 @@ import { AnalysisCache } from '../../src/incremental/analysis-cache.js';
 import { PlanReuse } from '../../src/incremental/plan-reuse.js';
 import { loadDesired } from '../../src/ops/pipeline.js';
 import type { LiveState } from '../../src/model/live.js';
-import { sameObjects } from '../../src/incremental/same-objects.js';
+import { sameObjects } from '../../src/incremental/plan-reuse.js';
 import { createEmbeddedStateCache } from '../../src/incremental/state-cache.js';
 import type { EmbeddedStateCache } from '../../src/controlplane/embedded/options.js';
 import { retuneQueue } from '../support/retune-queue.js';

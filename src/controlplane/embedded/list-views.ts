@@ -3,7 +3,7 @@
  * once and kept until the state is written: every read of an unchanged state (a daemon's drift
  * check, on the state shared through a state cache, EmbeddedOptions.stateCache) gets the same
  * frozen objects, so nothing is copied per run and a caller tells an unchanged object by
- * identity (incremental/same-objects.ts).
+ * identity (incremental/plan-reuse.ts sameObjects).
  * After a write the lists are made again, and every view equal to the one the last lists had
  * under its name is that same object: one queue updated is one new object, not 10,000.
  */
