@@ -64,7 +64,7 @@ export const FOLDER_KEY: Encoders<FolderInput, { fileKey: (input: AnalysisInput)
 /**
  * At most a quarter of the heap (and 384 MiB): a daemon capped at 256 MB keeps ~75 MB of
  * analyses, so the entries of old commits never crowd out the heap budget of the next load
- * (manifests/memory-budget.ts).
+ * (manifests/limits.ts heapBudget).
  */
 const MEMORY_BYTES = Math.min(
   384 * 1024 * 1024,

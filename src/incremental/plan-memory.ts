@@ -36,7 +36,7 @@ import {
 import { readRepoConfig, type ConfigResult } from '../manifests/config.js';
 import { readWalkedManifestText } from '../manifests/files.js';
 import { checkFolder } from '../manifests/folder.js';
-import { heapBudget, overBudget } from '../manifests/memory-budget.js';
+import { heapBudget, overBudget } from '../manifests/limits.js';
 import type { LoadCounts, ValidationError } from '../manifests/types.js';
 import { findManifestFiles, type WalkResult } from '../manifests/walk.js';
 import type { DesiredState } from '../model/desired.js';

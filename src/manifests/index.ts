@@ -29,8 +29,7 @@ import {
 } from './environments.js';
 import { readWalkedManifestText } from './files.js';
 import { checkFolder } from './folder.js';
-import { formatBytes, type InputLimits } from './limits.js';
-import { heapBudget, overBudget } from './memory-budget.js';
+import { formatBytes, heapBudget, overBudget, type InputLimits } from './limits.js';
 import { checkAbsent, checkRules, groupManifests } from './rules.js';
 import type { LoadCounts, LoadOptions, LoadResult, ValidationError } from './types.js';
 import {
@@ -250,7 +249,7 @@ async function readFiles(
       reads?.push({ error: read.error });
       continue;
     }
-    // YAML read so far, for the heap budget (memory-budget.ts).
+    // YAML read so far, for the heap budget (limits.ts heapBudget).
     totals.yamlBytes += read.text.length;
     if (totals.yamlBytes > LARGE_INPUT_BYTES) capHeapGrowthNow();
     const tooBig = overBudget(budget, totals.yamlBytes + totals.aliasBytes);

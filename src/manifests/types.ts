@@ -91,7 +91,7 @@ export interface LoadOptions {
   environment?: string;
   /** Git commit the folder was read from, recorded in the DesiredState. */
   commit?: string | null;
-  /** The heap limit the memory budget assumes (memory-budget.ts), bytes; default V8's own. */
+  /** The heap limit the memory budget assumes (limits.ts heapBudget), bytes; default V8's own. */
   heapLimit?: number;
   /**
    * The repository the folder belongs to (the daemon: its checkout): the folder must be

@@ -8,6 +8,7 @@ import type { Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import picomatch from 'picomatch';
+import type { SkippedEntry } from './types.js';
 
 export const REPO_CONFIG_FILE = 'poolsync.yaml';
 
@@ -28,12 +29,6 @@ export interface WalkResult {
    * FIFOs, sockets, devices): skipped, and reported so the skip is never silent.
    */
   skipped: SkippedEntry[];
-}
-
-export interface SkippedEntry {
-  path: string;
-  /** `symbolic link`, `FIFO`, `socket`, `device`. */
-  reason: string;
 }
 
 function specialKind(e: Dirent): string {
