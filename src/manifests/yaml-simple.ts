@@ -25,12 +25,6 @@ import type {
   YSeq,
 } from './yaml-tree.js';
 
-/**
- * The lines of a text as the simple YAML parser (yaml-simple.ts) reads them: where each
- * starts and ends, its indentation (or a blank, comment or `---` line), positions, the
- * document's byte budget and where a line's content ends. Anything outside the subset is
- * GIVE_UP, which the parser turns into "let the full parser read it".
- */
 /** Thrown inside the parser when the input leaves the subset; never escapes yaml-simple.ts. */
 export const GIVE_UP = new Error('outside the simple subset');
 
@@ -41,7 +35,7 @@ const STR_TAG = 'tag:yaml.org,2002:str';
 const UNSIMPLE_CHARS = /[\x00-\x09\x0B-\x1F\x7F-\x9F\uD800-\uDFFF\uFEFF\uFFFE\uFFFF]/;
 
 /** `read()`'s result, or null when `source` leaves the subset (GIVE_UP) anywhere. */
-export function inSubset<T>(read: () => T, source: string): T | null {
+function inSubset<T>(read: () => T, source: string): T | null {
   if (UNSIMPLE_CHARS.test(source)) return null;
   try {
     return read();
@@ -54,7 +48,7 @@ export function inSubset<T>(read: () => T, source: string): T | null {
 const stringKeys = new Map<string, boolean>();
 
 /** True when a plain key reads as a string in the core schema (`1`, `true`, `null` do not). */
-export function isStringKey(key: string): boolean {
+function isStringKey(key: string): boolean {
   // A letter other than n, t, f cannot start null, true or false: the only core words.
   const c = key.charCodeAt(0) | 0x20;
   if (c >= 97 && c <= 122 && c !== 110 && c !== 116 && c !== 102) return true;
@@ -67,7 +61,7 @@ export function isStringKey(key: string): boolean {
 }
 
 /** `[A-Za-z0-9_]`: what a plain key may start with. */
-export function isKeyStart(ch: number): boolean {
+function isKeyStart(ch: number): boolean {
   return (ch >= 97 && ch <= 122) || (ch >= 65 && ch <= 90) || (ch >= 48 && ch <= 57) || ch === 95;
 }
 
@@ -76,7 +70,7 @@ export function isKeyStart(ch: number): boolean {
  * of a manifest), a Set from 16 on (a scan of every key made a mapping of n keys cost n²:
  * 15 s at 70,000 keys). A Set per mapping was ~10 % of a 10k load's parse.
  */
-export class SeenKeys {
+class SeenKeys {
   private readonly few: string[] = [];
   private many: Set<string> | null = null;
   /** False when `key` was seen before; else it is noted. */
@@ -95,10 +89,30 @@ export class SeenKeys {
   }
 }
 
-export const BLANK = -1;
-export const DOCUMENT_START = -2;
+const BLANK = -1;
+const DOCUMENT_START = -2;
 
-export abstract class SimpleLines {
+/** The value a plain scalar resolves to (YAML 1.2 core schema), or undefined when unsure. */
+type PlainResolver = (text: string) => Scalar | undefined;
+
+const PLAIN_NEVER_STARTS = '&*!|>%@`?:,]}[{#"\'';
+
+/** Parses `source` (BOM removed) when it is in the subset; null when the full parser must. */
+export function parseSimpleYaml(
+  source: string,
+  limits: Readonly<InputLimits>,
+  resolvePlain: PlainResolver,
+  each?: (doc: YDocument) => void,
+): ParsedFile | null {
+  return inSubset(() => new TreeParser(source, limits, resolvePlain).file(each), source);
+}
+
+/**
+ * The parser, building what its subclass makes of each node: the tree with positions
+ * (TreeParser, below) or plain values alone (PlainParser). `N` is a node, `M` a
+ * mapping, `S` a sequence; the `line` and `offset` given with each are where it starts.
+ */
+abstract class SimpleReader<N, M extends N, S extends N> {
   /** Offset of each line's first character. */
   protected readonly starts: number[] = [];
   /** Offset just past each line's last character (its `\n` excluded). */
@@ -113,6 +127,7 @@ export abstract class SimpleLines {
   constructor(
     protected readonly text: string,
     protected readonly limits: Readonly<InputLimits>,
+    private readonly resolvePlain: PlainResolver,
   ) {
     this.splitLines();
   }
@@ -206,36 +221,6 @@ export abstract class SimpleLines {
         }
     while (stop > from && text.charCodeAt(stop - 1) === 32) stop--;
     return stop;
-  }
-}
-
-/** The value a plain scalar resolves to (YAML 1.2 core schema), or undefined when unsure. */
-export type PlainResolver = (text: string) => Scalar | undefined;
-
-const PLAIN_NEVER_STARTS = '&*!|>%@`?:,]}[{#"\'';
-
-/** Parses `source` (BOM removed) when it is in the subset; null when the full parser must. */
-export function parseSimpleYaml(
-  source: string,
-  limits: Readonly<InputLimits>,
-  resolvePlain: PlainResolver,
-  each?: (doc: YDocument) => void,
-): ParsedFile | null {
-  return inSubset(() => new TreeParser(source, limits, resolvePlain).file(each), source);
-}
-
-/**
- * The parser, building what its subclass makes of each node: the tree with positions
- * (TreeParser, below) or plain values alone (PlainParser). `N` is a node, `M` a
- * mapping, `S` a sequence; the `line` and `offset` given with each are where it starts.
- */
-export abstract class SimpleReader<N, M extends N, S extends N> extends SimpleLines {
-  constructor(
-    text: string,
-    limits: Readonly<InputLimits>,
-    private readonly resolvePlain: PlainResolver,
-  ) {
-    super(text, limits);
   }
 
   protected abstract scalarAt(value: Scalar, line: number, offset: number): N;
@@ -580,11 +565,11 @@ class TreeParser extends SimpleReader<YNode, YMap, YSeq> {
  * parses it again, with positions, only when one of its documents has an error to locate.
  * Same subset and same GIVE_UP as the tree (yaml-simple.ts): it is the same parser.
  */
-export type PlainValue = Scalar | PlainMap | PlainValue[];
-export type PlainMap = { [key: string]: PlainValue };
+type PlainValue = Scalar | PlainMap | PlainValue[];
+type PlainMap = { [key: string]: PlainValue };
 
 /** One document read as plain values: its root mapping, index and first key's position. */
-export type TakePlain = (root: PlainMap, index: number, pos: Position) => void;
+type TakePlain = (root: PlainMap, index: number, pos: Position) => void;
 
 /**
  * Reads `source` (BOM removed), each document going to `take` as soon as read; the number of
