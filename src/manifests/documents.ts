@@ -164,7 +164,7 @@ export function readDocument(file: string, root: YNode): DocumentResult {
       pos: positionOf(root, ...path),
       path: '/' + path.join('/'),
     });
-  const kept = { root: positionTree(root), source: root.pos };
+  const origin: Origin = { file, root: positionTree(root), source: root.pos, address: addr };
   if (issues.length > 0) {
     const name = (value['metadata'] as Record<string, unknown> | undefined)?.['name'];
     return {
@@ -175,15 +175,13 @@ export function readDocument(file: string, root: YNode): DocumentResult {
       manifest: partial(
         kind,
         value,
-        kept,
-        file,
+        origin,
         issues.map((i) => i.path),
-        addr,
       ),
       errors: issues.map((i) => err(i.message, i.pos, addr)),
     };
   }
-  return { kind, manifest: typed(kind, value, kept, file, NO_FAULTS, addr), errors: [] };
+  return { kind, manifest: typed(kind, value, origin), errors: [] };
 }
 
 /**
@@ -204,18 +202,16 @@ export function readPlainDocument(
     return null;
   const k = kind as ManifestKind;
   if (!schemaAccepts(k, value) || credentialsIn(k, value).length > 0) return null;
-  const addr = addressOf(k, value);
-  return {
-    kind: k,
-    manifest: typed(k, value, { root, source }, file, NO_FAULTS, addr),
-    errors: [],
-  };
+  const origin: Origin = { file, root, source, address: addressOf(k, value) };
+  return { kind: k, manifest: typed(k, value, origin), errors: [] };
 }
 
-/** The position tree a manifest keeps, and where its document starts. */
-interface Kept {
+/** Where a manifest comes from: its file, the position tree it keeps, where it starts. */
+interface Origin {
+  file: string;
   root: YMap;
   source: Position;
+  address: string | null;
 }
 
 type ErrorAt = (message: string, pos: Position, addr?: string | null) => ValidationError;
@@ -256,10 +252,8 @@ const isMap = (v: unknown): v is Plain => typeof v === 'object' && v !== null &&
 function partial(
   kind: ManifestKind,
   value: Plain,
-  kept: Kept,
-  file: string,
+  origin: Origin,
   faults: readonly string[],
-  addr: string | null,
 ): Manifest | null {
   const ok = (pointer: string): boolean => usable({ faults }, pointer);
   const metadata = isMap(value['metadata']) ? value['metadata'] : {};
@@ -277,9 +271,9 @@ function partial(
     },
   };
   if (kind === 'ExecutionCluster' || kind === 'ClusterLabel' || kind === 'ExecutionClusterLabel')
-    return flyteManifest(kind, value, baseOf(clean, kept, file, faults, addr), ok);
+    return flyteManifest(kind, value, baseOf(clean, origin, faults), ok);
   clean['spec'] = PARTIAL_SPECS[kind]({ get, spec, faults });
-  return typed(kind, clean, kept, file, faults, addr);
+  return typed(kind, clean, origin, faults);
 }
 
 function describeNode(node: YNode): string {
@@ -287,42 +281,24 @@ function describeNode(node: YNode): string {
 }
 
 /** `<Kind>/<name>` when the document says enough to know it (assignments: the key). */
-function addressOf(kind: ManifestKind, value: Record<string, unknown>): string | null {
-  if (kind === 'PoolAssignment' || kind === 'ExecutionClusterLabel') {
-    const spec = value['spec'] as Record<string, unknown> | undefined;
-    const project = spec?.['project'];
-    const domain = spec?.['domain'];
-    const workflow = spec?.['workflow'];
+function addressOf(kind: ManifestKind, value: Plain): string | null {
+  const { project, domain, workflow } = isMap(value['spec']) ? value['spec'] : {};
+  if (kind === 'PoolAssignment' || kind === 'ExecutionClusterLabel' || kind === 'DefaultQueue') {
     if (typeof project !== 'string' || typeof domain !== 'string') return null;
-    return address(
-      kind,
-      assignmentKeyString({
-        project,
-        domain,
-        workflow: typeof workflow === 'string' ? workflow : null,
-      }),
-    );
+    if (kind === 'DefaultQueue') return address(kind, defaultQueueKeyString({ project, domain }));
+    const key = { project, domain, workflow: typeof workflow === 'string' ? workflow : null };
+    return address(kind, assignmentKeyString(key));
   }
-  if (kind === 'DefaultQueue') {
-    const spec = value['spec'] as Record<string, unknown> | undefined;
-    const project = spec?.['project'];
-    const domain = spec?.['domain'];
-    if (typeof project !== 'string' || typeof domain !== 'string') return null;
-    return address(kind, defaultQueueKeyString({ project, domain }));
-  }
-  const name = (value['metadata'] as Record<string, unknown> | undefined)?.['name'];
+  const name = isMap(value['metadata']) ? value['metadata']['name'] : undefined;
   return typeof name === 'string' ? address(kind, name) : null;
 }
 
-/* The shapes below are guaranteed by the schema that just passed. */
-interface RawClusterSpec {
+/** The spec of a core kind, as its schema (or `partial`'s placeholders) guarantees it. */
+interface RawSpec {
   pool?: string;
   pools?: string[];
   enabled?: boolean;
   data_plane?: ClusterDataPlane;
-}
-interface RawQueueSpec {
-  pool?: string;
   clusters?: string[];
   run_concurrency: number;
   action_concurrency: number;
@@ -332,103 +308,70 @@ interface RawQueueSpec {
   max_resources?: Record<string, string | number>;
   max_accelerators?: Record<string, number>;
   scheduling?: QueueScheduling;
-}
-interface RawAssignmentSpec {
   project: string;
   domain: string;
   workflow?: string;
-  pool: string;
+  queue: string;
 }
 
 function typed(
   kind: ManifestKind,
-  value: Record<string, unknown>,
-  kept: Kept,
-  file: string,
-  faults: readonly string[],
-  addr: string | null,
+  value: Plain,
+  origin: Origin,
+  faults: readonly string[] = NO_FAULTS,
 ): Manifest {
-  const base = baseOf(value, kept, file, faults, addr);
+  const base = baseOf(value, origin, faults);
+  const spec = (value['spec'] ?? {}) as RawSpec;
   switch (kind) {
-    case 'ClusterPool': {
-      return {
-        ...base,
-        kind,
-        contract: poolContract(value['spec'], base.annotations),
-      };
-    }
+    case 'ClusterPool':
+      return { ...base, kind, contract: poolContract(value['spec'], base.annotations) };
     case 'Cluster':
-      return clusterManifest(value, base);
-    case 'Queue':
-      return queueManifest(value, base);
-    case 'PoolAssignment': {
-      const spec = value['spec'] as RawAssignmentSpec;
       return {
         ...base,
         kind,
-        key: { project: spec.project, domain: spec.domain, workflow: spec.workflow ?? null },
-        pool: spec.pool,
+        pool: spec.pool ?? null,
+        pools: spec.pools ?? null,
+        enabled: spec.enabled ?? null,
+        data_plane: spec.data_plane ?? null,
       };
+    case 'Queue':
+      return {
+        ...base,
+        kind,
+        pool: spec.pool ?? null,
+        clusters: spec.clusters ?? null,
+        run_concurrency: spec.run_concurrency,
+        action_concurrency: spec.action_concurrency,
+        depth: spec.depth ?? null,
+        priority: spec.priority ?? null,
+        fairness: spec.fairness ?? null,
+        caps: queueCaps(spec),
+      };
+    case 'PoolAssignment': {
+      const key = { project: spec.project, domain: spec.domain, workflow: spec.workflow ?? null };
+      return { ...base, kind, key, pool: spec.pool! };
     }
-    case 'DefaultQueue': {
-      const spec = value['spec'] as { project: string; domain: string; queue: string };
+    case 'DefaultQueue':
       return { ...base, kind, project: spec.project, domain: spec.domain, queue: spec.queue };
-    }
-    case 'ExecutionCluster':
-    case 'ClusterLabel':
-    case 'ExecutionClusterLabel':
+    default:
       return flyteManifest(kind, value, base);
   }
 }
 
-function clusterManifest(value: Record<string, unknown>, base: ManifestBase): ClusterManifest {
-  const spec = (value['spec'] ?? {}) as RawClusterSpec;
-  return {
-    ...base,
-    kind: 'Cluster',
-    pool: spec.pool ?? null,
-    pools: spec.pools ?? null,
-    enabled: spec.enabled ?? null,
-    data_plane: spec.data_plane ?? null,
-  };
-}
-
-function queueManifest(value: Record<string, unknown>, base: ManifestBase): QueueManifest {
-  const spec = value['spec'] as RawQueueSpec;
-  return {
-    ...base,
-    kind: 'Queue',
-    pool: spec.pool ?? null,
-    clusters: spec.clusters ?? null,
-    run_concurrency: spec.run_concurrency,
-    action_concurrency: spec.action_concurrency,
-    depth: spec.depth ?? null,
-    priority: spec.priority ?? null,
-    fairness: spec.fairness ?? null,
-    caps: queueCaps(spec),
-  };
-}
-
-function baseOf(
-  value: Record<string, unknown>,
-  kept: Kept,
-  file: string,
-  faults: readonly string[],
-  addr: string | null,
-): ManifestBase {
+function baseOf(value: Plain, origin: Origin, faults: readonly string[]): ManifestBase {
   const metadata = value['metadata'] as { name: string; annotations?: Annotations };
   return {
     name: metadata.name,
     annotations: metadata.annotations ? { ...metadata.annotations } : {},
-    source: { file, line: kept.source.line, column: kept.source.column },
-    root: kept.root,
+    source: { file: origin.file, line: origin.source.line, column: origin.source.column },
+    root: origin.root,
     faults,
-    address: addr,
+    address: origin.address,
   };
 }
 
 /** Union's caps as declared; a quantity written as a YAML number is kept as its text. */
-function queueCaps(spec: RawQueueSpec): QueueCaps {
+function queueCaps(spec: RawSpec): QueueCaps {
   const caps: QueueCaps = {};
   if (spec.max_resources) {
     caps.max_resources = Object.fromEntries(
@@ -440,11 +383,7 @@ function queueCaps(spec: RawQueueSpec): QueueCaps {
   return caps;
 }
 
-/**
- * Typed records of the Flyte open source kinds (ExecutionCluster, ClusterLabel,
- * ExecutionClusterLabel), for documents.ts: from a document that passed its schema, and the
- * partial form of one that did not (fields at fault get placeholders and stay in `faults`).
- */
+/** The Flyte open source kinds (docs/flyte-oss.md). */
 export interface ExecutionClusterManifest extends ManifestBase {
   kind: 'ExecutionCluster';
   endpoint: string | null;
@@ -528,11 +467,6 @@ function flyteManifest(
   }
 }
 
-/**
- * The spec of a document that failed its schema, for each core kind (documents.ts `partial`):
- * the fields free of errors keep their values, every other one gets a placeholder of the
- * right type (the Flyte kinds: flyteManifest).
- */
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 /** What a kind's spec is read with. */
@@ -549,6 +483,7 @@ type CoreKind = Exclude<
   'ExecutionCluster' | 'ClusterLabel' | 'ExecutionClusterLabel'
 >;
 
+/** The spec of a core kind's document that failed its schema, for `partial`. */
 const PARTIAL_SPECS: Record<CoreKind, (r: PartialReader) => Plain> = {
   ClusterPool: ({ get, spec }) => {
     const uri = get('/spec/object_store_ref/uri', str);
