@@ -17,7 +17,15 @@ import { readManifestText } from './files.js';
 import type { InputLimits } from './limits.js';
 import type { AddError, ValidationError } from './types.js';
 import { REPO_CONFIG_FILE } from './walk.js';
-import { entry, parseYamlFile, toPlain, type Position, type YMap, type YNode } from './yaml.js';
+import {
+  entry,
+  parseYamlFile,
+  toPlain,
+  type Position,
+  type YMap,
+  type YMapEntry,
+  type YNode,
+} from './yaml.js';
 
 interface RawEnvironment {
   controlPlane: string;
@@ -74,139 +82,95 @@ export async function readEnvironments(
     return undefined;
   }
   const envs: Environment[] = [];
+  // Each control plane's environment: two environments on one would prune each other's objects.
   const byControlPlane = new Map<string, string>();
-  for (const e of node.entries) {
-    const raw = toPlain(e.value) as RawEnvironment;
-    const env: EnvEntry = {
-      raw,
-      where: `environments.${e.key}`,
-      keyPos: e.keyPos,
-      field: (name) => entry(e.value, name)?.value,
-    };
-    const reserved = RESERVED_NAMES.get(e.key);
-    if (reserved !== undefined)
-      add(
-        'SCHEMA',
-        `environments.${e.key}: '${e.key}' cannot name an environment (${reserved}); name it otherwise`,
-        e.keyPos,
-      );
-    checkControlPlane(dir, env, e.key, byControlPlane, add);
-    const folders = await readFolders(dir, env, add);
-    const patches = readPatchPaths(env, add);
-    const driftIntervalMs = readDriftInterval(env, add);
-    envs.push({
-      name: e.key,
-      controlPlane: raw.controlPlane,
-      tokenFile: raw.tokenFile,
-      apiKeyFile: raw.apiKeyFile,
-      folders,
-      patches,
-      prune: raw.prune,
-      policy: raw.policy,
-      driftIntervalMs,
-      promotesTo: raw.promotesTo,
-    });
-  }
+  for (const e of node.entries) envs.push(await readEnvironment(dir, e, byControlPlane, add));
   checkPromotion(envs, node, add);
   return envs;
 }
 
-/** One entry of `environments:`, as its checks read it. */
-interface EnvEntry {
-  raw: RawEnvironment;
-  /** `environments.<name>`, for messages. */
-  where: string;
-  keyPos: Position;
-  field: (name: string) => YNode | undefined;
-}
-
-const at = (n: YNode | undefined, fallback: Position): Position => n?.pos ?? fallback;
-
-/** No credentials in the URL; a control plane of its own (`byControlPlane`: key → environment). */
-function checkControlPlane(
+async function readEnvironment(
   dir: string,
-  { raw, where, keyPos, field }: EnvEntry,
-  name: string,
+  { key: name, keyPos, value }: YMapEntry,
   byControlPlane: Map<string, string>,
   add: AddError,
-): void {
-  const cpPos = at(field('controlPlane'), keyPos);
-  if (urlCredentials(raw.controlPlane) !== null) {
+): Promise<Environment> {
+  const raw = toPlain(value) as RawEnvironment;
+  const where = `environments.${name}`;
+  /** Where a field of the entry is (its i-th item), else where its name is. */
+  const at = (field: string, i?: number): Position => {
+    const n = entry(value, field)?.value;
+    return (i === undefined ? n : n?.kind === 'seq' ? n.items[i] : undefined)?.pos ?? keyPos;
+  };
+  const reserved = RESERVED_NAMES.get(name);
+  if (reserved !== undefined)
+    add(
+      'SCHEMA',
+      `${where}: '${name}' cannot name an environment (${reserved}); name it otherwise`,
+      keyPos,
+    );
+  if (urlCredentials(raw.controlPlane) !== null)
     add(
       'SCHEMA',
       `${where}.controlPlane carries credentials in the URL: name them by reference (tokenFile, apiKeyFile), never in poolsync.yaml`,
-      cpPos,
+      at('controlPlane'),
     );
-  }
   const endpoint = controlPlaneEndpoint(raw.controlPlane, dir);
   const same = byControlPlane.get(endpoint);
-  if (same !== undefined) {
+  if (same !== undefined)
     add(
       'SCHEMA',
       `${where}.controlPlane is also environment ${same}'s (both name ${endpoint}): each environment has a control plane of its own (its own inventory and apply lock); two environments on one control plane would prune each other's objects`,
-      cpPos,
+      at('controlPlane'),
     );
-  } else byControlPlane.set(endpoint, name);
-}
-
-async function readFolders(dir: string, env: EnvEntry, add: AddError): Promise<string[]> {
-  const { raw, where, keyPos, field } = env;
+  else byControlPlane.set(endpoint, name);
   const folders: string[] = [];
-  const foldersNode = field('folders');
   for (const [i, folder] of raw.folders.entries()) {
-    const pos = at(foldersNode?.kind === 'seq' ? foldersNode.items[i] : undefined, keyPos);
     const rel = relativeConfigPath(folder);
-    if (rel === null) {
+    const problem = rel === null ? null : await folderProblem(dir, rel);
+    if (rel === null)
       add(
         'SCHEMA',
         `${where}.folders: '${folder}' must be a folder inside the config folder (relative, no '..')`,
-        pos,
+        at('folders', i),
       );
-      continue;
-    }
-    const problem = await folderProblem(dir, rel);
-    if (problem !== null) {
-      add('IO', `${where}.folders: ${rel} ${problem}`, pos);
-      continue;
-    }
-    folders.push(rel);
+    else if (problem !== null) add('IO', `${where}.folders: ${rel} ${problem}`, at('folders', i));
+    else folders.push(rel);
   }
-  return folders;
-}
-
-function readPatchPaths({ raw, where, keyPos, field }: EnvEntry, add: AddError): string[] {
   const patches: string[] = [];
-  const patchesNode = field('patches');
   for (const [i, patch] of (raw.patches ?? []).entries()) {
-    const pos = at(patchesNode?.kind === 'seq' ? patchesNode.items[i] : undefined, keyPos);
     const rel = relativeConfigPath(patch);
-    if (rel === null || rel === '.' || !/\.ya?ml$/.test(rel)) {
+    if (rel !== null && rel !== '.' && /\.ya?ml$/.test(rel)) patches.push(rel);
+    else
       add(
         'SCHEMA',
         `${where}.patches: '${patch}' must be a .yaml file inside the config folder (relative, no '..')`,
-        pos,
+        at('patches', i),
       );
-      continue;
-    }
-    patches.push(rel);
   }
-  return patches;
-}
-
-function readDriftInterval(
-  { raw, where, keyPos, field }: EnvEntry,
-  add: AddError,
-): number | undefined {
-  if (raw.driftInterval === undefined) return undefined;
-  const ms = parseDuration(raw.driftInterval);
-  const pos = at(field('driftInterval'), keyPos);
-  if (ms !== null && !(ms < 1000)) return ms;
-  add(
-    'SCHEMA',
-    `${where}.driftInterval '${raw.driftInterval}' must be a duration of at least 1s, e.g. 5m`,
-    pos,
-  );
-  return undefined;
+  let driftIntervalMs: number | undefined;
+  if (raw.driftInterval !== undefined) {
+    const ms = parseDuration(raw.driftInterval);
+    if (ms !== null && !(ms < 1000)) driftIntervalMs = ms;
+    else
+      add(
+        'SCHEMA',
+        `${where}.driftInterval '${raw.driftInterval}' must be a duration of at least 1s, e.g. 5m`,
+        at('driftInterval'),
+      );
+  }
+  return {
+    name,
+    controlPlane: raw.controlPlane,
+    tokenFile: raw.tokenFile,
+    apiKeyFile: raw.apiKeyFile,
+    folders,
+    patches,
+    prune: raw.prune,
+    policy: raw.policy,
+    driftIntervalMs,
+    promotesTo: raw.promotesTo,
+  };
 }
 
 /** `promotesTo` names another environment, and following it never comes back. */
@@ -273,30 +237,16 @@ export function selectEnvironment(
   name: string | undefined,
 ): { env: Environment | null; error: ValidationError | null } {
   const envs = config.environments;
-  if (!envs) {
-    if (name === undefined) return { env: null, error: null };
-    return {
-      env: null,
-      error: configError(
-        `environment '${name}' was asked for, but ${REPO_CONFIG_FILE} declares no environments: leave out --env, or declare environments (docs/environments.md)`,
-      ),
-    };
-  }
-  if (name === undefined)
-    return {
-      env: null,
-      error: configError(
-        `${REPO_CONFIG_FILE} declares environments (${environmentNames(config)}): name one with --env NAME (or --env all where a command takes it)`,
-      ),
-    };
-  const env = envs.find((e) => e.name === name);
-  if (env) return { env, error: null };
-  return {
-    env: null,
-    error: configError(
-      `no environment '${name}' in ${REPO_CONFIG_FILE}; its environments: ${environmentNames(config)}`,
-    ),
-  };
+  const env = envs?.find((e) => e.name === name) ?? null;
+  const why =
+    env !== null || (!envs && name === undefined)
+      ? null
+      : !envs
+        ? `environment '${name}' was asked for, but ${REPO_CONFIG_FILE} declares no environments: leave out --env, or declare environments (docs/environments.md)`
+        : name === undefined
+          ? `${REPO_CONFIG_FILE} declares environments (${environmentNames(config)}): name one with --env NAME (or --env all where a command takes it)`
+          : `no environment '${name}' in ${REPO_CONFIG_FILE}; its environments: ${environmentNames(config)}`;
+  return { env, error: why === null ? null : configError(why) };
 }
 
 /**
