@@ -332,15 +332,12 @@ export async function readPatches(
   limits: Readonly<InputLimits>,
 ): Promise<PatchSet> {
   const set: PatchSet = { byAddress: new Map(), errors: [], texts: [] };
-  const error = (file: string, pos: Position, message: string, address: string | null = null) =>
-    set.errors.push({
-      code: 'SCHEMA',
-      message,
-      file,
-      line: pos.line,
-      column: pos.column,
-      address,
-    });
+  const error = (
+    file: string,
+    { line, column }: Position,
+    message: string,
+    address: string | null = null,
+  ) => set.errors.push({ code: 'SCHEMA', message, file, line, column, address });
   for (const file of files) {
     const read = await readManifestText(dir, file, limits);
     if (!read.ok) {
@@ -351,8 +348,7 @@ export async function readPatches(
     const parsed = parseYamlFile(read.text, limits);
     for (const i of parsed.issues)
       set.errors.push({ ...i, file, address: null } as ValidationError);
-    for (const doc of parsed.documents) {
-      const root = doc.root;
+    for (const { root } of parsed.documents) {
       const address = documentAddress(root);
       if (root.kind !== 'map' || address === null) {
         error(
@@ -364,16 +360,14 @@ export async function readPatches(
       }
       const at = entry(entry(root, 'metadata')?.value, 'name')!.value.pos;
       const first = set.byAddress.get(address);
-      if (first) {
+      if (first === undefined) set.byAddress.set(address, { file, root, at });
+      else
         error(
           file,
           at,
           `${address} is patched twice in this environment: also at ${first.file}:${first.at.line}:${first.at.column}; merge the two patches`,
           address,
         );
-        continue;
-      }
-      set.byAddress.set(address, { file, root, at });
     }
   }
   return set;

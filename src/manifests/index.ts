@@ -31,7 +31,7 @@ import { readWalkedManifestText } from './files.js';
 import { checkFolder } from './folder.js';
 import { formatBytes, heapBudget, overBudget, type InputLimits } from './limits.js';
 import { checkAbsent, checkRules, groupManifests } from './rules.js';
-import type { LoadCounts, LoadOptions, LoadResult, ValidationError } from './types.js';
+import type { LoadCounts, LoadResult, ValidationError } from './types.js';
 import {
   comparePaths,
   findManifestFiles,
@@ -88,7 +88,20 @@ export async function loadRepository(
   await readFiles(dir, setup, opts, read, reads, onAnalysed);
   const finishNow = () => finish(read, setup, opts.commit ?? null);
   if (reads === null || read.stopped) return finishNow();
-  return opts.analyses!.folder!(folderInput(dir, opts, setup, reads), finishNow);
+  // Everything the folder's result is derived from: AnalysisPort.folder keys on it.
+  const { config, configErrors, limits, walk, patches } = setup;
+  const input: FolderInput = {
+    dir: resolve(dir),
+    commit: opts.commit ?? null,
+    environment: opts.environment ?? null,
+    config,
+    configErrors,
+    limits,
+    walk,
+    patches: patches?.texts ?? null,
+    files: reads,
+  };
+  return opts.analyses!.folder!(input, finishNow);
 }
 
 /** What poolsync.yaml, the environment asked for and the walk decide before any file is read. */
@@ -140,27 +153,6 @@ function unreadableError(u: { path: string; reason: string }): ValidationError {
   };
 }
 
-/** Everything the folder's result is derived from (AnalysisPort.folder keys on it). */
-function folderInput(
-  dir: string,
-  opts: LoadOptions,
-  setup: Setup,
-  files: readonly FileRead[],
-): FolderInput {
-  const { config, configErrors, limits, walk, patches } = setup;
-  return {
-    dir: resolve(dir),
-    commit: opts.commit ?? null,
-    environment: opts.environment ?? null,
-    config,
-    configErrors,
-    limits,
-    walk,
-    patches: patches?.texts ?? null,
-    files,
-  };
-}
-
 function finish(s: Read, setup: Setup, commit: string | null): LoadResult {
   const { config, env, patches, walk } = setup;
   const { errors, counts } = s;
@@ -172,13 +164,8 @@ function finish(s: Read, setup: Setup, commit: string | null): LoadResult {
   const skipped = walk.skipped.length > 0 ? { skipped: walk.skipped } : {};
   if (errors.length > 0)
     return { valid: false, desired: null, errors: sortErrors(errors), counts, ...skipped };
-  return {
-    valid: true,
-    desired: buildDesiredState(grouped, config, commit),
-    errors: [],
-    counts,
-    ...skipped,
-  };
+  const desired = buildDesiredState(grouped, config, commit);
+  return { valid: true, desired, errors: [], counts, ...skipped };
 }
 
 /* eslint-disable no-control-regex -- one-line messages only */
