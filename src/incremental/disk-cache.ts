@@ -1,21 +1,14 @@
 /**
- * The plan memory's records on disk (plan-memory.ts): one file per entry under a folder poolsync owns,
- * `<root>/<fingerprint>/<first two hex>/<key>.json`, every read and write through the
- * safe-file layer (util/safe-file.ts): no link followed, regular files only, bounded reads,
- * exclusive unguessable temporary names.
- *
- * An entry cannot change an answer (docs/manifests.md, "The cache folder"). Its key is a
- * SHA-256 of everything the entry was made from; the entry carries that key and an
- * HMAC-SHA256 over key and content under a secret only this cache folder holds (`<root>/secret`,
- * 32 random bytes, mode 0600, owned by the user). Anyone can compute a key, so anyone able to
- * put files in the folder (a cache folder committed to a repository, a shared folder) could
- * write an entry under it; without the secret its HMAC does not verify and it is a miss. A
- * secret that is not a 0600 regular file of this user (Git checks files out 0644), or that Git
- * tracks (checked out under umask 077 it is 0600), is replaced, which turns every entry
- * written under the old one into a miss.
- *
- * Trimming lists only real folders and regular files named as entries, with `lstat`, and
- * deletes only those: it never leaves its folder.
+ * The plan memory's records on disk: one file per entry,
+ * `<root>/<fingerprint>/<first two hex>/<key>.json`, every read and write through
+ * util/safe-file.ts (no link followed, regular files only, bounded reads, exclusive unguessable
+ * temporary names). An entry cannot change an answer (docs/manifests.md, "The cache folder"):
+ * it carries its key and an HMAC-SHA256 over key and content under a secret only this folder
+ * holds (`<root>/secret`, 32 random bytes, mode 0600). Anyone able to put files in the folder
+ * (one committed to a repository, a shared one) could write an entry under a key; without the
+ * secret it is a miss. A secret that is not a 0600 regular file of this user, or that Git
+ * tracks, is replaced. Trimming lists and deletes only real folders and regular files named as
+ * entries (`lstat`): it never leaves its folder.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { type Dirent } from 'node:fs';

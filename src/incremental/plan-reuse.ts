@@ -1,19 +1,14 @@
 /**
- * The last plan of a desired state, reused while nothing it was computed from has changed: a
- * long-running process (the daemon) plans the same validated commit against an unchanged
- * control plane on every drift check, and a plan of 10,000 objects is ~100 ms of CPU and tens
- * of MB of garbage each time. Only the daemon plans through this (PipelineOptions.plans,
- * src/ops/pipeline.ts); the planner itself (src/plan/) keeps no state between calls.
+ * The last plan of a desired state, reused while nothing it was computed from has changed: the
+ * daemon plans the same validated commit against an unchanged control plane on every drift
+ * check, and a plan of 10,000 objects is ~100 ms of CPU and tens of MB of garbage each time. Only
+ * the daemon plans through this (PipelineOptions.plans); the planner keeps no state.
  *
- * Exact by construction: the key is the desired state object itself (the loader returns the
- * same frozen result while no file, setting or commit changed: analysis-cache.ts), the
- * whole live state (the same frozen objects, or else equal JSON: not its fingerprint, which
- * leaves out health and other things warnings read), every option of `PlanShapeOptions`
- * (`SHAPE` names each one, and the compiler refuses a field it does not name), and the
- * backend's data and `manualStep` function (which marks the steps a person runs; a module
- * function, the same for every instance of a backend). Anything else misses and is planned
- * again. A new desired state (a new commit) costs nothing here: no key is computed for a state
- * there is no plan of.
+ * Exact by construction: the key is the desired state object itself (the loader returns the same
+ * frozen result while nothing changed: analysis-cache.ts), the whole live state (the same frozen
+ * objects, or else equal JSON: not its fingerprint, which leaves out what warnings read), every
+ * option of `PlanShapeOptions` (`SHAPE` names each one) and the backend's data and `manualStep`
+ * function. A new desired state (a new commit) costs nothing: no key is computed for it.
  */
 import { createHash } from 'node:crypto';
 import type { DesiredState } from '../model/desired.js';
@@ -21,26 +16,21 @@ import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
 import { planAgainst, type PlanShapeOptions } from '../plan/plan-against.js';
 
-interface Entry {
-  /** The live state planned against. */
-  live: LiveState;
-  /**
-   * Its key, computed when the plan is remembered unless the state is made of frozen objects
-   * (which cannot change since): then only when another state has to be compared with it.
-   */
-  liveKey: string | null;
-  options: string;
-  backend: string;
-  manualStep: unknown;
-  plan: Plan;
-}
-
 /** What a plan was made with besides the desired state. */
 interface MemoKey {
   live: LiveState;
   options: string;
   backend: string;
   manualStep: unknown;
+}
+
+interface Entry extends MemoKey {
+  /**
+   * The live state's key, computed when the plan is remembered unless the state is made of
+   * frozen objects (which cannot change since): then only when another state is compared.
+   */
+  liveKey: string | null;
+  plan: Plan;
 }
 
 /**
@@ -62,23 +52,16 @@ function planMemoKey(live: LiveState, opts: PlanShapeOptions): MemoKey {
   const shaping: unknown[] = [];
   for (const [name, shapes] of Object.entries(SHAPE))
     if (shapes) shaping.push(opts[name as keyof PlanShapeOptions] ?? null);
-  return {
-    live,
-    options: JSON.stringify(shaping),
-    backend: JSON.stringify(data),
-    manualStep,
-  };
+  return { live, options: JSON.stringify(shaping), backend: JSON.stringify(data), manualStep };
 }
 
 /**
- * A value computed from a state, reused while the state holds the very same objects. Readers
- * that share unchanged objects (the embedded control plane's frozen list views, list-views.ts)
- * hand a long-running process the same objects on every read of an unchanged state; comparing
- * them by identity costs a pointer per object, where hashing their JSON cost tens of ms and
- * tens of MB of garbage per run. Only frozen objects count as the same: an object that can be
- * changed in place could have been since the value was computed.
+ * True when `b` has `a`'s lists with identical, frozen elements, and equal other fields. Readers
+ * that share unchanged objects (the embedded control plane's frozen list views) hand the daemon
+ * the same objects on every read of an unchanged state: comparing them by identity costs a
+ * pointer per object, where hashing their JSON cost tens of ms and MB per run. Only frozen
+ * objects count: one that can be changed in place could have been since.
  */
-/** True when `b` has `a`'s lists with identical, frozen elements, and equal other fields. */
 export function sameObjects(a: object, b: object): boolean {
   const ra = a as Record<string, unknown>;
   const rb = b as Record<string, unknown>;
@@ -89,24 +72,18 @@ export function sameObjects(a: object, b: object): boolean {
     const y = rb[key];
     if (Array.isArray(x)) {
       if (!Array.isArray(y) || x.length !== y.length) return false;
-      for (let i = 0; i < x.length; i++) {
-        const e: unknown = x[i];
-        if (e !== y[i] || (typeof e === 'object' && e !== null && !Object.isFrozen(e)))
-          return false;
-      }
+      for (let i = 0; i < x.length; i++) if (x[i] !== y[i] || changeable(x[i])) return false;
     } else if (!(key in rb) || JSON.stringify(x) !== JSON.stringify(y)) return false;
   }
   return true;
 }
 
+const changeable = (e: unknown): boolean =>
+  typeof e === 'object' && e !== null && !Object.isFrozen(e);
+
 /** True when every list of `state` holds frozen objects only (they cannot change any more). */
-export function allFrozen(state: object): boolean {
-  for (const value of Object.values(state)) {
-    if (!Array.isArray(value)) continue;
-    for (const e of value as unknown[])
-      if (typeof e === 'object' && e !== null && !Object.isFrozen(e)) return false;
-  }
-  return true;
+function allFrozen(state: object): boolean {
+  return Object.values(state).every((v) => !Array.isArray(v) || !v.some(changeable));
 }
 
 /**
@@ -114,10 +91,7 @@ export function allFrozen(state: object): boolean {
  * `slots` states (a daemon reads one state per environment in turn; a state of other objects
  * fails the comparison at its first element).
  */
-export function lastSame<S extends object, V>(
-  compute: (state: S) => V,
-  slots = 16,
-): (state: S) => V {
+function lastSame<S extends object, V>(compute: (state: S) => V, slots = 16): (state: S) => V {
   const recent: { state: S; value: V }[] = [];
   return (state) => {
     const hit = recent.findIndex((r) => sameObjects(r.state, state));
