@@ -45,21 +45,13 @@ export function parseYamlFile(text: string, limits: Readonly<InputLimits> = LIMI
 export function parseYamlFull(text: string, limits: Readonly<InputLimits> = LIMITS): ParsedFile {
   const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const lines = new LineIndex(source);
-  let events: Event[];
   try {
-    events = parseEvents(source, { maxDepth: limits.maxDepth });
-  } catch (err) {
-    return failed(parserIssue(err, source, lines, limits));
-  }
-  try {
+    const events = parseEvents(source, { maxDepth: limits.maxDepth });
     return buildDocuments(source, events, lines, limits);
   } catch (err) {
-    return failed(parserIssue(err, source, lines, limits));
+    const issue = parserIssue(err, source, lines, limits);
+    return { documents: [], documentCount: 0, issues: [issue], aliasExpansion: 0, aliasBytes: 0 };
   }
-}
-
-function failed(issue: YamlIssue): ParsedFile {
-  return { documents: [], documentCount: 0, issues: [issue], aliasExpansion: 0, aliasBytes: 0 };
 }
 
 function buildDocuments(
@@ -348,17 +340,14 @@ function outOfRange(text: string): string {
  * The core schema's words (null, bool) that start with a letter: any other plain scalar that
  * starts with an ASCII letter is a string (numbers start with a digit, a sign or a dot).
  */
-const LETTER_WORDS = new Map<string, Scalar>([
-  ['null', null],
-  ['Null', null],
-  ['NULL', null],
-  ['true', true],
-  ['True', true],
-  ['TRUE', true],
-  ['false', false],
-  ['False', false],
-  ['FALSE', false],
-]);
+const LETTER_WORDS = new Map<string, Scalar>(
+  [null, true, false].flatMap((v) => {
+    const word = String(v);
+    return [word, word[0]!.toUpperCase() + word.slice(1), word.toUpperCase()].map(
+      (w): [string, Scalar] => [w, v],
+    );
+  }),
+);
 
 /** Up to 15 digits: the core schema's int, below 2^53 (resolveScalar's `Number(text)`). */
 const SHORT_DIGITS = /^[0-9]{1,15}$/;
@@ -449,42 +438,27 @@ function parserIssue(
   lines: LineIndex,
   limits: Readonly<InputLimits>,
 ): YamlIssue {
-  if (err instanceof YAMLException) {
-    const line = (err.mark?.line ?? 0) + 1;
-    const column = (err.mark?.column ?? 0) + 1;
-    if (/maxDepth/.test(err.reason)) {
-      return {
-        code: 'LIMIT',
-        message: `collections nested deeper than ${limits.maxDepth} levels; manifests need far fewer`,
-        line,
-        column,
-      };
-    }
-    const offset = err.mark?.position ?? -1;
-    const open = offset >= 0 && RAN_OUT.test(err.reason) ? openConstruct(source, offset) : null;
-    if (open !== null) {
-      const at = lines.at(open.offset);
-      return {
-        code: 'YAML',
-        message: open.message(line, column),
-        line: at.line,
-        column: at.column,
-      };
-    }
-    // The code column already says YAML: the message starts with what went wrong.
-    return { code: 'YAML', message: `syntax error: ${err.reason}`, line, column };
+  if (!(err instanceof YAMLException)) {
+    // The engine's own limits (string length, call stack) reached by a hostile file; and js-yaml
+    // documents that any exception may escape: kept structured.
+    const message =
+      err instanceof RangeError
+        ? `file is too large or too deeply nested to read (over ${formatBytes(limits.maxDocumentBytes)} per document)`
+        : `YAML could not be read: ${String(err)}`;
+    return { code: err instanceof RangeError ? 'LIMIT' : 'YAML', message, line: 1, column: 1 };
   }
-  if (err instanceof RangeError) {
-    // The engine's own limits (string length, call stack) reached by a hostile file.
-    return {
-      code: 'LIMIT',
-      message: `file is too large or too deeply nested to read (over ${formatBytes(limits.maxDocumentBytes)} per document)`,
-      line: 1,
-      column: 1,
-    };
+  const line = (err.mark?.line ?? 0) + 1;
+  const column = (err.mark?.column ?? 0) + 1;
+  if (/maxDepth/.test(err.reason)) {
+    const message = `collections nested deeper than ${limits.maxDepth} levels; manifests need far fewer`;
+    return { code: 'LIMIT', message, line, column };
   }
-  // js-yaml documents that any exception may escape; keep it structured.
-  return { code: 'YAML', message: `YAML could not be read: ${String(err)}`, line: 1, column: 1 };
+  const offset = err.mark?.position ?? -1;
+  const open = offset >= 0 && RAN_OUT.test(err.reason) ? openConstruct(source, offset) : null;
+  if (open !== null)
+    return { code: 'YAML', message: open.message(line, column), ...lines.at(open.offset) };
+  // The code column already says YAML: the message starts with what went wrong.
+  return { code: 'YAML', message: `syntax error: ${err.reason}`, line, column };
 }
 
 interface Open {
