@@ -1,13 +1,11 @@
 /**
  * One file on its own: what the loader learns of it (`FileAnalysis`: parse, then each
- * document's envelope and schema), before the cross-document rules; and the port through which
- * a caller reuses analyses across loads. The loader keeps nothing between calls
- * (docs/architecture.md): a daemon unit's memory layer (src/incremental/analysis-cache.ts)
- * passes an `AnalysisPort`; without one every file is analysed again, a one-shot load, which
- * keeps manifests without their position trees (`root`), parsed again from the file's text only
- * when a rule asks for a position, i.e. has an error to report: ~1 byte of text per byte of
- * YAML is kept instead of ~5 bytes of trees, which at 100,000 objects was most of what a load
- * held live (issue 25).
+ * document's envelope and schema), and the port through which a caller reuses analyses across
+ * loads: the loader keeps nothing between calls; a daemon unit's memory layer
+ * (src/incremental/analysis-cache.ts) is an `AnalysisPort`. Without one every file is analysed
+ * again (a one-shot load), and manifests are kept without their position trees, parsed again
+ * from the text only when a rule has an error to locate: ~1 byte kept per byte of YAML instead
+ * of ~5 bytes of trees, most of what a load of 100,000 objects held live (issue 25).
  */
 import type { RepoConfig } from '../model/desired.js';
 import type { FolderRead } from './config.js';
@@ -102,8 +100,8 @@ export function analyseFile(file: string, text: string, limits: InputLimits): Fi
 
 /**
  * One file on its own, as a one-shot load keeps it: read as plain values when it can be
- * (analysePlain), else analyseFile's result without its position trees;
- * `onRebuild` is told when a position tree is parsed again.
+ * (analysePlain), else analyseFile's result with its position trees parsed again only if read;
+ * `onRebuild` is told when they are.
  */
 export function analyseFileLean(
   file: string,
@@ -111,10 +109,14 @@ export function analyseFileLean(
   limits: InputLimits,
   onRebuild?: () => void,
 ): FileAnalysis {
-  return (
-    analysePlain(file, text, limits, onRebuild) ??
-    withPositionsOnDemand(analyseFile(file, text, limits), text, limits, onRebuild)
-  );
+  const plain = analysePlain(file, text, limits, onRebuild);
+  if (plain) return plain;
+  const lean = withoutRoots(analyseFile(file, text, limits));
+  const rootAt = rootsOnDemand(text, limits, onRebuild);
+  lean.documents.forEach((d, i) => {
+    if (d.manifest) d.manifest.root = rootAt(i);
+  });
+  return lean;
 }
 
 /**
@@ -143,11 +145,9 @@ function readYamlFile<R>(
 
 /**
  * A one-shot load's analysis of a file (issue 35): its documents read as plain values by the
- * fast path's plain mode (yaml-simple.ts parseSimplePlain), with no tree, no Position object, no toPlain
- * and no position tree; each manifest's `root` is parsed again from the text only if a rule
- * asks for a position. Null when the file leaves the subset or any of its
- * documents has an error: analyseFileLean then analyses it again by analyseFile, trees and
- * positions included, so every error comes from that one path, worded and located as before.
+ * fast path's plain mode (parseSimplePlain), with no tree and no Position; null when the file
+ * leaves the subset or a document has an error: analyseFileLean then reads it by analyseFile,
+ * so every error comes from that one path, worded and located as before.
  */
 export function analysePlain(
   file: string,
@@ -179,74 +179,43 @@ export function withoutRoots(analysis: FileAnalysis): FileAnalysis {
   };
 }
 
-/** A file's position trees, parsed again from its text the first time one is asked for. */
-class FileRoots {
-  private roots: YMap[] | null = null;
-  constructor(
-    private readonly text: string,
-    private readonly limits: Readonly<InputLimits>,
-    private readonly onRebuild: (() => void) | undefined,
-  ) {}
-
-  /** The i-th analysed document is the i-th document the parser kept (analyseFile). */
-  at(i: number): YMap {
-    if (this.roots === null) {
-      this.onRebuild?.();
-      this.roots = parseYamlFile(this.text, this.limits).documents.map((d) =>
-        positionTree(d.root as YMap),
-      );
-    }
-    return this.roots[i]!;
-  }
-}
-
 /**
- * A manifest's `root` that parses its file only when read. A small object of its own rather
- * than a getter defined on each manifest, which made every manifest a ~1 KB dictionary-mode
- * object.
+ * Position trees on demand: the i-th root made is the i-th document the parser kept, all of the
+ * file's parsed again from `text` the first time one is read.
  */
-class LazyRoot implements YMap {
-  readonly kind = 'map';
-  constructor(
-    private readonly file: FileRoots,
-    private readonly index: number,
-  ) {}
-  get entries(): YMapEntry[] {
-    return this.file.at(this.index).entries;
-  }
-  get pos(): Position {
-    return this.file.at(this.index).pos;
-  }
-}
-
-/** A fresh analysis made lean: its trees dropped, parsed again from `text` only if asked for. */
-export function withPositionsOnDemand(
-  analysis: FileAnalysis,
-  text: string,
-  limits: Readonly<InputLimits>,
-  onRebuild?: () => void,
-): FileAnalysis {
-  const lean = withoutRoots(analysis);
-  const file = new FileRoots(text, limits, onRebuild);
-  lean.documents.forEach((d, i) => {
-    if (d.manifest) d.manifest.root = new LazyRoot(file, i);
-  });
-  return lean;
-}
-
-/**
- * Roots on demand for the documents of a file analysed from its plain values (analysePlain):
- * the i-th one made is the i-th document the parser kept.
- */
-export function rootsOnDemand(
+function rootsOnDemand(
   text: string,
   limits: Readonly<InputLimits>,
   onRebuild?: () => void,
 ): (i: number) => YMap {
-  const file = new FileRoots(text, limits, onRebuild);
-  return (i) => new LazyRoot(file, i);
+  let roots: YMap[] | null = null;
+  const at = (i: number): YMap => {
+    if (roots === null) {
+      onRebuild?.();
+      roots = parseYamlFile(text, limits).documents.map((d) => positionTree(d.root as YMap));
+    }
+    return roots[i]!;
+  };
+  return (i) => new LazyRoot(at, i);
 }
 
+/**
+ * A manifest's `root` that parses its file only when read: a small object of its own rather
+ * than a getter on each manifest, which made every manifest a ~1 KB dictionary-mode object.
+ */
+class LazyRoot implements YMap {
+  readonly kind = 'map';
+  constructor(
+    private readonly at: (i: number) => YMap,
+    private readonly index: number,
+  ) {}
+  get entries(): YMapEntry[] {
+    return this.at(this.index).entries;
+  }
+  get pos(): Position {
+    return this.at(this.index).pos;
+  }
+}
 /** Whether any of the file's documents is patched. */
 export function isPatched(analysis: FileAnalysis, patches: PatchSet): boolean {
   return analysis.documents.some((d) => {

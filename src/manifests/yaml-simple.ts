@@ -1,15 +1,12 @@
 /**
- * A fast path for the YAML manifests are written in. js-yaml's event parser is general, and
- * on a large folder it was most of the time `plan` spent loading. Manifests use a small part
- * of YAML: block mappings and sequences, plain and quoted one-line scalars, one-line flow
- * sequences and mappings of scalars, comments and `---`. This parser reads exactly that
- * part, line by line, and builds the tree parseYamlFile builds, positions included (or, in
- * PlainParser below, the plain values alone, for a one-shot load). On
- * anything else (anchors, tags, block or multi-line scalars, escapes, tabs, keys that are
- * not plain names, duplicate keys, anything over a limit) it gives up and returns null, and
- * the full parser reads the file: so every error, and every construct this file does not
- * know, comes from one place. test/manifests/yaml-simple.test.ts holds both parsers to the
- * same output on every YAML file of the repository and on thousands of mutations of them.
+ * A fast path for the YAML manifests are written in (js-yaml's general event parser was most of
+ * the time `plan` spent loading a large folder): block mappings and sequences, plain and quoted
+ * one-line scalars, one-line flow collections of scalars, comments and `---`, read line by line
+ * into the tree parseYamlFile builds, positions included (or, PlainParser, the plain values
+ * alone). On anything else (anchors, tags, block or multi-line scalars, escapes, tabs, keys that
+ * are not plain names, duplicate keys, anything over a limit) it gives up and the full parser
+ * reads the file, so every error comes from one place. test/manifests/yaml-simple.test.ts holds
+ * both parsers to the same output on every YAML file of the repository and thousands of mutations.
  */
 import { CORE_SCHEMA } from '../util/js-yaml.js';
 import { flatString } from '../util/flat-string.js';
@@ -309,11 +306,7 @@ abstract class SimpleReader<N, M extends N, S extends N> {
     return map;
   }
 
-  /**
-   * The key from `at` to its `:`, not `seen` before in its mapping (SeenKeys: a scan of the
-   * entries made a mapping of n keys cost n², 15 s at 70,000 keys) and a string in the core
-   * schema.
-   */
+  /** The plain key from `at` to its `:`: a string in the core schema, not `seen` in its mapping. */
   private key(at: number, colon: number, seen: SeenKeys): string {
     const key = this.text.slice(at, colon);
     if (!isStringKey(key)) throw GIVE_UP;
@@ -559,11 +552,9 @@ class TreeParser extends SimpleReader<YNode, YMap, YSeq> {
 }
 
 /**
- * The fast path's plain-value mode (issue 35): the values of each document as toPlain would
- * make them from the tree, without the tree. No node and no Position object is made, only the
- * values and each document's start; a one-shot load (analysePlain) reads a file this way and
- * parses it again, with positions, only when one of its documents has an error to locate.
- * Same subset and same GIVE_UP as the tree (yaml-simple.ts): it is the same parser.
+ * The plain-value mode (issue 35): each document's values as toPlain would make them, with no
+ * node and no Position made; a one-shot load (analysePlain) parses a file again, with
+ * positions, only when one of its documents has an error to locate. The same parser.
  */
 type PlainValue = Scalar | PlainMap | PlainValue[];
 type PlainMap = { [key: string]: PlainValue };
