@@ -36,7 +36,7 @@ export async function checkRenderConfig(
       const pos = posOf(field);
       add('SCHEMA', `render.${target}.${field} '${settings[field]}' ${why}`, pos);
     };
-    const problem = await targetProblem(dir, settings.path);
+    const problem = await fileProblem(dir, settings.path, false);
     if (problem !== null) refuse('path', problem);
     else {
       const other = seen.get(settings.path);
@@ -44,7 +44,7 @@ export async function checkRenderConfig(
       seen.set(settings.path, `render.${target}.path`);
     }
     if (settings.base !== undefined) {
-      const baseProblem = await baseValuesProblem(dir, settings.base);
+      const baseProblem = await fileProblem(dir, settings.base, true);
       if (baseProblem !== null) refuse('base', baseProblem);
       else if (seen.has(settings.base))
         refuse('base', `is also ${seen.get(settings.base)}: give each file one use`);
@@ -62,41 +62,38 @@ export async function checkRenderConfig(
 const NOT_A_PATH =
   "must be a file path inside the folder (relative, forward slashes, no '.' or '..' parts, not the folder itself)";
 
-/** Why `path` cannot be a render target of the folder `dir`, or null. */
-async function targetProblem(dir: string, path: string): Promise<string | null> {
-  if (relativeParts(path) === null || path.includes('\\')) return NOT_A_PATH;
-  if (path === REPO_CONFIG_FILE) return 'names the repository config: choose another file';
-  const parents = await checkParentFolders(dir, path);
-  if (parents?.reason === 'outside')
-    return `cannot be written: ${parents.detail} (poolsync writes nothing outside the folder)`;
-  if (parents !== null) return null; // a folder on the way does not exist yet: created on write
-  const read = await readRepoFile(dir, path, { maxBytes: 0, prefix: GENERATED_MARK.length });
-  if (read.ok) {
-    if (read.bytes.toString('utf8') === GENERATED_MARK) return null;
-    return 'names an existing file that poolsync did not generate (a manifest would leave validation and be overwritten): choose another path, or delete the file first';
-  }
-  if (read.reason === 'missing') return null;
-  if (read.reason === 'not-regular')
-    return `names a ${read.kind}: it must be a file (poolsync writes nothing through links)`;
-  return `cannot be checked: ${read.reason === 'io' ? read.code : read.reason}`;
-}
-
 /** A manifest's first line: base values that hold one would take it out of validation. */
 const MANIFEST = /^apiVersion:\s*["']?poolsync\//m;
 
-/** Why `path` cannot be the base values of a target, or null (a missing file: render says). */
-async function baseValuesProblem(dir: string, path: string): Promise<string | null> {
+/**
+ * Why `path` cannot be a render target of the folder `dir` (a target: a file poolsync
+ * generated, or none yet), or the base values of one (`base`: a file that is not a manifest,
+ * or none: render says), or null.
+ */
+async function fileProblem(dir: string, path: string, base: boolean): Promise<string | null> {
   if (relativeParts(path) === null || path.includes('\\')) return NOT_A_PATH;
   if (path === REPO_CONFIG_FILE) return 'names the repository config: choose another file';
-  const read = await readRepoFile(dir, path, { maxBytes: 0, prefix: 64 * 1024 });
-  if (read.ok)
-    return MANIFEST.test(read.bytes.toString('utf8'))
+  if (!base) {
+    const parents = await checkParentFolders(dir, path);
+    if (parents?.reason === 'outside')
+      return `cannot be written: ${parents.detail} (poolsync writes nothing outside the folder)`;
+    if (parents !== null) return null; // a folder on the way does not exist yet: created on write
+  }
+  const prefix = base ? 64 * 1024 : GENERATED_MARK.length;
+  const read = await readRepoFile(dir, path, { maxBytes: 0, prefix });
+  const text = read.ok ? read.bytes.toString('utf8') : '';
+  if (read.ok && base)
+    return MANIFEST.test(text)
       ? 'holds poolsync manifests: base values are Helm values, and a manifest named here would leave validation'
       : null;
+  if (read.ok)
+    return text === GENERATED_MARK
+      ? null
+      : 'names an existing file that poolsync did not generate (a manifest would leave validation and be overwritten): choose another path, or delete the file first';
   if (read.reason === 'missing') return null;
   if (read.reason === 'not-regular')
-    return `names a ${read.kind}: it must be a file (poolsync reads nothing through links)`;
-  if (read.reason === 'outside')
+    return `names a ${read.kind}: it must be a file (poolsync ${base ? 'reads' : 'writes'} nothing through links)`;
+  if (base && read.reason === 'outside')
     return `cannot be read: ${read.detail} (poolsync reads nothing outside the folder)`;
   return `cannot be checked: ${read.reason === 'io' ? read.code : read.reason}`;
 }

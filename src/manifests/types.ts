@@ -2,32 +2,13 @@
 import type { DesiredState } from '../model/desired.js';
 
 /**
- * Stable error codes. V1–V8 are the cross-document rules of manifests.md; SCHEMA is a
- * document that does not match its kind's JSON Schema; YAML is unreadable YAML (syntax,
+ * Stable error codes. V1–V16 are the cross-document rules of manifests.md (rules.ts); SCHEMA is
+ * a document that does not match its kind's JSON Schema; YAML is unreadable YAML (syntax,
  * duplicate keys, unsupported tags, encoding); LIMIT is an input limit; IO a file or folder
  * that cannot be read.
  */
 export type ValidationCode =
-  | 'V1'
-  | 'V2'
-  | 'V3'
-  | 'V4'
-  | 'V5'
-  | 'V6'
-  | 'V7'
-  | 'V8'
-  | 'V9'
-  | 'V10'
-  | 'V11'
-  /** DefaultQueue (Union v2): the queue is declared; one setting per project/domain. */
-  | 'V12'
-  | 'V13'
-  /** ExecutionCluster credentials where the flyte-core chart mounts them (rules-multicluster). */
-  | 'V14'
-  /** Union's queue caps: a device-less accelerator cap names NVIDIA (rules.ts). */
-  | 'V15'
-  /** poolsync.yaml `absent:` names an object a document declares (rules.ts). */
-  | 'V16'
+  | `V${1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15 | 16}`
   | 'SCHEMA'
   | 'YAML'
   | 'LIMIT'
