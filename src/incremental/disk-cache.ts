@@ -49,31 +49,27 @@ export class DiskCache {
   async read(key: string, maxBytes: number): Promise<string | null> {
     const secret = await this.loadSecret();
     if (secret === null) return null;
-    let bytes: Buffer | null;
     try {
-      bytes = await readOwnFile(this.root, this.entryPath(key), {
-        maxBytes,
-        what: 'cache entry',
-      });
-    } catch {
-      return null; // a link, a FIFO, too large, unreadable: a miss
-    }
-    if (bytes === null) return null;
-    const newline = bytes.indexOf(0x0a);
-    if (newline < 0) return null;
-    let header: { format?: unknown; key?: unknown; mac?: unknown };
-    try {
-      header = JSON.parse(bytes.subarray(0, newline).toString('utf8')) as typeof header;
+      // A link, a FIFO, too large, unreadable, not JSON: a miss.
+      const what = 'cache entry';
+      const bytes = await readOwnFile(this.root, this.entryPath(key), { maxBytes, what });
+      const newline = bytes?.indexOf(0x0a) ?? -1;
+      if (bytes === null || newline < 0) return null;
+      const header = JSON.parse(bytes.subarray(0, newline).toString('utf8')) as {
+        format?: unknown;
+        key?: unknown;
+        mac?: unknown;
+      };
+      if (header?.format !== ENTRY_FORMAT || header.key !== key || typeof header.mac !== 'string')
+        return null;
+      const body = bytes.subarray(newline + 1);
+      const expected = mac(secret, key, body);
+      const given = Buffer.from(header.mac, 'hex');
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+      return body.toString('utf8');
     } catch {
       return null;
     }
-    if (header?.format !== ENTRY_FORMAT || header.key !== key || typeof header.mac !== 'string')
-      return null;
-    const body = bytes.subarray(newline + 1);
-    const expected = mac(secret, key, body);
-    const given = Buffer.from(header.mac, 'hex');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
-    return body.toString('utf8');
   }
 
   /** Writes one entry; false when it could not be (never fails the load). */

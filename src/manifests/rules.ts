@@ -374,15 +374,11 @@ function sameBucket(a: string, b: string): boolean {
 }
 
 /**
- * Object stores and metadata buckets (docs/union-self-managed.md, domain.md P7):
- *  V7  two pools must not share an object store (the same URI, P7), unless they share a
- *      cluster (Union self-managed's pool map lets a cluster be in several pools, and a cluster
- *      has one `storage.bucketName`, so those pools share its bucket);
- *  V13 the seed's bucket rule, between clusters and on bucket names (not whole paths): two
- *      clusters in the same pool must use the same metadata bucket, two clusters that share no
- *      pool must use different ones. A cluster's bucket is its declared
- *      `data_plane.object_store_uri`, else its pools' object store; `file://` has no bucket.
- * Linear but for groups of clusters in one bucket spread over pools without a common one.
+ * Object stores and metadata buckets (docs/union-self-managed.md, domain.md P7). V7: two pools
+ * must not share an object store (P7) unless they share a cluster (Union self-managed's pool map
+ * lets a cluster be in several pools; it has one `storage.bucketName`). V13, on bucket names:
+ * clusters in one pool use one metadata bucket, clusters that share no pool different ones; a
+ * cluster's bucket is its `data_plane.object_store_uri`, else its pools' (`file://` has none).
  */
 function checkObjectStores(
   pools: ReadonlyMap<string, PoolManifest>,
@@ -623,15 +619,11 @@ export function checkAbsent(g: Grouped, config: RepoConfig): ValidationError[] {
 }
 
 /**
- * The multi-cluster kinds (docs/flyte-oss.md, docs/union-self-managed.md):
- *  V9  a ClusterLabel's weights are each in [0, 1] and not 0 as a float32 unless written 0, as
- *      flyteadmin reads them (model/flyte.ts weightProblem); they are relative, so their sum
- *      need not be 1 (the plan warns, LABEL_WEIGHTS_RELATIVE);
- *  V10 a ClusterLabel names only declared ExecutionClusters, each once; at most one label is
- *      the default (flyte-core's defaultExecutionLabel);
- *  V14 credentials where the flyte-core chart mounts them (checkChartCredentials below);
- *  V11 an ExecutionClusterLabel names a declared ClusterLabel, one per key;
- *  SCHEMA an ExecutionCluster needs either auth (with endpoint) or inCluster: true.
+ * The Flyte kinds (docs/flyte-oss.md). V9: a ClusterLabel's weights are each in [0, 1] and not 0
+ * as a float32 unless written 0, as flyteadmin reads them (weightProblem); relative, so their sum
+ * need not be 1. V10: a ClusterLabel names declared ExecutionClusters, each once; one label at
+ * most is the default. V11: an ExecutionClusterLabel names a declared ClusterLabel, one per key.
+ * V14: credentials where the chart mounts them. SCHEMA: auth (with endpoint) or inCluster: true.
  */
 function checkFlyteRules(g: FlyteGrouped, add: Add): void {
   const clusters = firstByName(g.executionClusters, add);
@@ -745,19 +737,13 @@ function checkExecutionClusterLabels(
 
 /**
  * V14: ExecutionCluster credentials where the flyte-core chart mounts them, so the rendered
- * values start pods (docs/flyte-oss.md, "What the chart does with the values"). In
- * flyteorg/flyte charts/flyte-core/templates:
- *  - clusterresourcesync/deployment.yaml (the `syncresources` Deployment, on by default:
- *    cluster_resource_manager.enabled) mounts Secret `cluster-credentials` at
- *    `/var/run/credentials` (lines 68-71 and 86-90) whatever the values say, and reads the same
- *    clusterConfigs (clusterresourcesync/configmap.yaml): every tokenPath and certPath must be
- *    `/var/run/credentials/<key of that Secret>`;
- *  - both that mount and the `sync-cluster-resources` init container's
- *    flyteadmin.additionalVolumeMounts (admin/deployment.yaml lines 113-117) exist only when
- *    labelClusterMap is non-empty: clusters with credentials need at least one ClusterLabel;
- *  - flyteadmin reads the token and certificate of every cluster, disabled ones too, at
- *    start-up and fails without them (executioncluster/impl/list_targets.go NewListTargets,
- *    flytek8s/client.go RemoteClusterConfig): the render header lists every key.
+ * values start pods (docs/flyte-oss.md). In flyteorg/flyte charts/flyte-core/templates, the
+ * `syncresources` Deployment (clusterresourcesync/deployment.yaml, on by default) mounts Secret
+ * `cluster-credentials` at `/var/run/credentials` whatever the values say and reads the same
+ * clusterConfigs: every tokenPath and certPath must be a file there. That mount and the
+ * `sync-cluster-resources` init container's volume mounts (admin/deployment.yaml:113-117)
+ * exist only when labelClusterMap is non-empty: credentials need a ClusterLabel. flyteadmin
+ * reads every cluster's token and certificate at start-up (list_targets.go NewListTargets).
  */
 /** The Secret and folder the chart's syncresources Deployment mounts, whatever the values say. */
 export const CHART_CREDENTIALS_SECRET = 'cluster-credentials';
