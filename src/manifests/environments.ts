@@ -393,27 +393,13 @@ export function mergePatch(base: YNode, patch: YNode, file: string): YNode {
   return { kind: 'map', entries, pos: base.pos };
 }
 
-/** A copy of a patch's node whose every position names the patch file. */
+/** A copy of a patch's node whose every position names the patch file, without its nulls. */
 function fromPatch(node: YNode, file: string): YNode {
   const pos = { ...node.pos, file };
-  switch (node.kind) {
-    case 'scalar':
-      return { ...node, pos };
-    case 'seq':
-      return { kind: 'seq', items: node.items.map((n) => fromPatch(n, file)), pos };
-    case 'map':
-      return {
-        kind: 'map',
-        entries: node.entries
-          .filter((e) => !(e.value.kind === 'scalar' && e.value.value === null))
-          .map((e) => ({
-            key: e.key,
-            keyPos: { ...e.keyPos, file },
-            value: fromPatch(e.value, file),
-          })),
-        pos,
-      };
-  }
+  if (node.kind === 'scalar') return { ...node, pos };
+  if (node.kind === 'seq')
+    return { kind: 'seq', items: node.items.map((n) => fromPatch(n, file)), pos };
+  return mergePatch({ kind: 'map', entries: [], pos }, node, file);
 }
 
 /**

@@ -11,15 +11,16 @@
 import { CORE_SCHEMA } from '../util/js-yaml.js';
 import { flatString } from '../util/flat-string.js';
 import type { InputLimits } from './limits.js';
-import type {
-  ParsedFile,
-  Position,
-  Scalar,
-  YDocument,
-  YMap,
-  YNode,
-  YScalar,
-  YSeq,
+import {
+  setPlain,
+  type ParsedFile,
+  type Position,
+  type Scalar,
+  type YDocument,
+  type YMap,
+  type YNode,
+  type YScalar,
+  type YSeq,
 } from './yaml-tree.js';
 
 /** Thrown inside the parser when the input leaves the subset; never escapes yaml-simple.ts. */
@@ -586,15 +587,7 @@ class PlainParser extends SimpleReader<PlainValue, PlainMap, PlainValue[]> {
     return {};
   }
   protected setKey(map: PlainMap, key: string, _line: number, _at: number, value: PlainValue) {
-    // Plain assignment keeps objects fast; only __proto__ needs defineProperty to stay data.
-    if (key === '__proto__')
-      Object.defineProperty(map, key, {
-        value,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    else map[key] = value;
+    setPlain(map, key, value);
   }
   protected newSeq(): PlainValue[] {
     return [];

@@ -110,20 +110,22 @@ export function toPlain(node: YNode): unknown {
       return node.items.map(toPlain);
     case 'map': {
       const out: Record<string, unknown> = {};
-      for (const e of node.entries) {
-        // Plain assignment keeps objects fast; only __proto__ needs defineProperty to stay data.
-        if (e.key === '__proto__') {
-          Object.defineProperty(out, e.key, {
-            value: toPlain(e.value),
-            enumerable: true,
-            writable: true,
-            configurable: true,
-          });
-        } else out[e.key] = toPlain(e.value);
-      }
+      for (const e of node.entries) setPlain(out, e.key, toPlain(e.value));
       return out;
     }
   }
+}
+
+/** `map[key] = value`: plain assignment keeps objects fast; `__proto__` stays data. */
+export function setPlain(map: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__')
+    Object.defineProperty(map, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  else map[key] = value;
 }
 
 /** Mappings above this size get a key index: a scan per lookup is quadratic on hostile input. */
