@@ -45,21 +45,6 @@ export function parseYamlFile(text: string, limits: Readonly<InputLimits> = LIMI
 export function parseYamlFull(text: string, limits: Readonly<InputLimits> = LIMITS): ParsedFile {
   const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const lines = new LineIndex(source);
-  try {
-    const events = parseEvents(source, { maxDepth: limits.maxDepth });
-    return buildDocuments(source, events, lines, limits);
-  } catch (err) {
-    const issue = parserIssue(err, source, lines, limits);
-    return { documents: [], documentCount: 0, issues: [issue], aliasExpansion: 0, aliasBytes: 0 };
-  }
-}
-
-function buildDocuments(
-  source: string,
-  events: Event[],
-  lines: LineIndex,
-  limits: Readonly<InputLimits>,
-): ParsedFile {
   const result: ParsedFile = {
     documents: [],
     documentCount: 0,
@@ -67,25 +52,31 @@ function buildDocuments(
     aliasExpansion: 0,
     aliasBytes: 0,
   };
-  const cursor = { i: 0 };
-  for (let index = 0; cursor.i < events.length; index++) {
-    // DOCUMENT event, at most one root node, POP.
-    cursor.i++;
-    const builder = new DocumentBuilder(source, events, cursor, lines, limits);
-    let root: YNode | null = null;
-    if (events[cursor.i]!.type !== EVENT_ID.POP) root = builder.build({ line: 1, column: 1 });
-    cursor.i++;
-    if (root === null || (root.kind === 'scalar' && root.value === null)) continue; // empty document
-    result.documentCount++;
-    // A document with issues is dropped unexpanded, so only kept ones use the folder budget.
-    if (builder.issues.length > 0) result.issues.push(...builder.issues);
-    else {
-      result.aliasExpansion += builder.aliasExpansion;
-      result.aliasBytes += builder.aliasBytes;
-      result.documents.push({ root, index });
+  try {
+    const events = parseEvents(source, { maxDepth: limits.maxDepth });
+    const cursor = { i: 0 };
+    for (let index = 0; cursor.i < events.length; index++) {
+      // DOCUMENT event, at most one root node, POP.
+      cursor.i++;
+      const builder = new DocumentBuilder(source, events, cursor, lines, limits);
+      let root: YNode | null = null;
+      if (events[cursor.i]!.type !== EVENT_ID.POP) root = builder.build({ line: 1, column: 1 });
+      cursor.i++;
+      if (root === null || (root.kind === 'scalar' && root.value === null)) continue; // empty document
+      result.documentCount++;
+      // A document with issues is dropped unexpanded, so only kept ones use the folder budget.
+      if (builder.issues.length > 0) result.issues.push(...builder.issues);
+      else {
+        result.aliasExpansion += builder.aliasExpansion;
+        result.aliasBytes += builder.aliasBytes;
+        result.documents.push({ root, index });
+      }
     }
+    return result;
+  } catch (err) {
+    const issues = [parserIssue(err, source, lines, limits)];
+    return { documents: [], documentCount: 0, issues, aliasExpansion: 0, aliasBytes: 0 };
   }
-  return result;
 }
 
 interface Anchored {
@@ -155,21 +146,21 @@ class DocumentBuilder {
         this.nodes++;
         node = this.scalar(ev, fallback);
         break;
-      case EVENT_ID.SEQUENCE: {
-        this.nodes++;
-        const pos = this.collectionPos(ev.start, fallback);
-        this.checkCollectionTag(ev, 'seq', pos);
-        const items: YNode[] = [];
-        while (this.events[this.cursor.i]!.type !== EVENT_ID.POP) items.push(this.build(pos));
-        this.cursor.i++; // POP
-        node = { kind: 'seq', items, pos };
-        break;
-      }
+      case EVENT_ID.SEQUENCE:
       case EVENT_ID.MAPPING: {
         this.nodes++;
-        const pos = this.collectionPos(ev.start, fallback);
-        this.checkCollectionTag(ev, 'map', pos);
-        node = { kind: 'map', entries: this.entries(pos), pos };
+        const pos = ev.start >= 0 ? this.lines.at(ev.start) : fallback;
+        const kind = ev.type === EVENT_ID.SEQUENCE ? 'seq' : 'map';
+        const tag = this.rawTag(ev);
+        const t = normalizeTag(tag);
+        if (tag !== '' && t !== CORE + kind && t !== '!') this.issue(`unsupported tag ${tag}`, pos);
+        if (kind === 'map') node = { kind, entries: this.entries(pos), pos };
+        else {
+          const items: YNode[] = [];
+          while (this.events[this.cursor.i]!.type !== EVENT_ID.POP) items.push(this.build(pos));
+          this.cursor.i++; // POP
+          node = { kind, items, pos };
+        }
         break;
       }
       default:
@@ -260,23 +251,8 @@ class DocumentBuilder {
     return target.node;
   }
 
-  private collectionPos(start: number, fallback: Position): Position {
-    return start >= 0 ? this.lines.at(start) : fallback;
-  }
-
   private rawTag(ev: { tagStart: number; tagEnd: number }): string {
     return ev.tagStart === NO_RANGE ? '' : this.source.slice(ev.tagStart, ev.tagEnd);
-  }
-
-  private checkCollectionTag(
-    ev: { tagStart: number; tagEnd: number },
-    kind: 'seq' | 'map',
-    pos: Position,
-  ): void {
-    const tag = this.rawTag(ev);
-    if (tag === '') return;
-    const t = normalizeTag(tag);
-    if (t !== CORE + kind && t !== '!') this.issue(`unsupported tag ${tag}`, pos);
   }
 
   private scalar(ev: ScalarEvent, fallback: Position): YScalar {
