@@ -140,21 +140,10 @@ export function readDocument(file: string, root: YNode): DocumentResult {
     column: pos.column,
     address: addr,
   });
-  if (root.kind !== 'map') {
-    return {
-      kind: null,
-      manifest: null,
-      errors: [
-        err(
-          `a manifest must be a mapping with apiVersion, kind, metadata and spec; got ${describeNode(root)}`,
-          root.pos,
-        ),
-      ],
-    };
-  }
-  const kindOrError = manifestKindOf(root, err);
-  if (typeof kindOrError !== 'string') return { kind: null, manifest: null, errors: [kindOrError] };
-  const kind = kindOrError;
+  const kind = manifestKindOf(root);
+  if (typeof kind !== 'string')
+    return { kind: null, manifest: null, errors: [err(kind.message, kind.pos)] };
+  root = root as YMap;
   const value = toPlain(root) as Record<string, unknown>;
   const addr = addressOf(kind, value);
   const issues = validateAgainstSchema(kind, value, root);
@@ -198,12 +187,10 @@ export function readPlainDocument(
   source: Position,
 ): DocumentResult | null {
   const kind = value['kind'];
-  if (typeof kind !== 'string' || !(MANIFEST_KINDS as readonly string[]).includes(kind))
+  if (!isManifestKind(kind) || !schemaAccepts(kind, value) || credentialsIn(kind, value).length > 0)
     return null;
-  const k = kind as ManifestKind;
-  if (!schemaAccepts(k, value) || credentialsIn(k, value).length > 0) return null;
-  const origin: Origin = { file, root, source, address: addressOf(k, value) };
-  return { kind: k, manifest: typed(k, value, origin), errors: [] };
+  const origin: Origin = { file, root, source, address: addressOf(kind, value) };
+  return { kind, manifest: typed(kind, value, origin), errors: [] };
 }
 
 /** Where a manifest comes from: its file, the position tree it keeps, where it starts. */
@@ -214,29 +201,33 @@ interface Origin {
   address: string | null;
 }
 
-type ErrorAt = (message: string, pos: Position, addr?: string | null) => ValidationError;
+const isManifestKind = (k: unknown): k is ManifestKind =>
+  (MANIFEST_KINDS as readonly unknown[]).includes(k);
 
-/** The envelope's kind (a manifest kind), or the error that says why the document has none. */
-function manifestKindOf(root: YMap, err: ErrorAt): ManifestKind | ValidationError {
+/** The envelope's kind (a manifest kind), or why the document has none and where. */
+function manifestKindOf(root: YNode): ManifestKind | { message: string; pos: Position } {
+  if (root.kind !== 'map') {
+    const got = root.kind === 'seq' ? 'a list' : show(root.kind === 'scalar' ? root.value : {});
+    const message = `a manifest must be a mapping with apiVersion, kind, metadata and spec; got ${got}`;
+    return { message, pos: root.pos };
+  }
   const kindEntry = entry(root, 'kind');
-  if (!kindEntry) {
-    return err(`missing required field 'kind' (one of ${MANIFEST_KINDS.join(', ')})`, root.pos);
+  if (!kindEntry)
+    return {
+      message: `missing required field 'kind' (one of ${MANIFEST_KINDS.join(', ')})`,
+      pos: root.pos,
+    };
+  const { pos } = kindEntry.value;
+  const kind = kindEntry.value.kind === 'scalar' ? kindEntry.value.value : null;
+  if (kind === 'RepoConfig') {
+    const message =
+      'RepoConfig belongs in poolsync.yaml at the root of the folder, not among the manifests';
+    return { message, pos };
   }
-  const kindValue = kindEntry.value.kind === 'scalar' ? kindEntry.value.value : null;
-  if (kindValue === 'RepoConfig') {
-    return err(
-      'RepoConfig belongs in poolsync.yaml at the root of the folder, not among the manifests',
-      kindEntry.value.pos,
-    );
-  }
-  if (typeof kindValue !== 'string' || !(MANIFEST_KINDS as readonly string[]).includes(kindValue)) {
-    const hint = typeof kindValue === 'string' ? didYouMean(kindValue, MANIFEST_KINDS) : '';
-    return err(
-      `kind must be one of ${MANIFEST_KINDS.join(', ')}; got ${show(toPlain(kindEntry.value))}${hint}`,
-      kindEntry.value.pos,
-    );
-  }
-  return kindValue as ManifestKind;
+  if (isManifestKind(kind)) return kind;
+  const hint = typeof kind === 'string' ? didYouMean(kind, MANIFEST_KINDS) : '';
+  const got = show(toPlain(kindEntry.value));
+  return { message: `kind must be one of ${MANIFEST_KINDS.join(', ')}; got ${got}${hint}`, pos };
 }
 
 const NO_FAULTS: readonly string[] = [];
@@ -274,10 +265,6 @@ function partial(
     return flyteManifest(kind, value, baseOf(clean, origin, faults), ok);
   clean['spec'] = PARTIAL_SPECS[kind]({ get, spec, faults });
   return typed(kind, clean, origin, faults);
-}
-
-function describeNode(node: YNode): string {
-  return node.kind === 'seq' ? 'a list' : show(node.kind === 'scalar' ? node.value : {});
 }
 
 /** `<Kind>/<name>` when the document says enough to know it (assignments: the key). */
