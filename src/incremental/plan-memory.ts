@@ -35,10 +35,9 @@ import {
 } from '../manifests/analysis.js';
 import { readRepoConfig, type ConfigResult } from '../manifests/config.js';
 import { readWalkedManifestText } from '../manifests/files.js';
-import { checkFolder } from '../manifests/folder.js';
 import { heapBudget, overBudget } from '../manifests/limits.js';
 import type { LoadCounts, ValidationError } from '../manifests/types.js';
-import { findManifestFiles, type WalkResult } from '../manifests/walk.js';
+import { checkFolder, findManifestFiles, type WalkResult } from '../manifests/walk.js';
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
 import { VISIBLE_CHANGES, type Change, type Plan } from '../model/plan.js';

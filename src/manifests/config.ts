@@ -103,11 +103,9 @@ async function readValidConfig(
   // Rendered files and the values they merge with are not manifests: the loader skips them;
   // so are the environments' patch files (environments.ts).
   const skip = [
-    ...(render
-      ? Object.values(render).flatMap((t: { path: string; base?: string }) =>
-          t.base ? [t.path, t.base] : [t.path],
-        )
-      : []),
+    ...Object.values(render ?? {}).flatMap((t: { path: string; base?: string }) =>
+      t.base ? [t.path, t.base] : [t.path],
+    ),
     ...(environments ?? []).flatMap((e) => e.patches),
   ];
   return {
@@ -131,14 +129,13 @@ function checkIgnoreGlobs(root: YNode, ignore: string[], add: AddError): void {
   const ignoreNode = entry(root, 'ignore')?.value;
   ignore.forEach((glob, i) => {
     const pos = (ignoreNode?.kind === 'seq' ? ignoreNode.items[i]?.pos : undefined) ?? root.pos;
-    if (glob.startsWith('/') || glob.split('/').includes('..')) {
-      add(
+    const relative = !glob.startsWith('/') && !glob.split('/').includes('..');
+    if (!relative)
+      return add(
         'SCHEMA',
         `ignore glob '${glob}' must be relative to the folder (no leading '/' or '..')`,
         pos,
       );
-      return;
-    }
     try {
       picomatch.makeRe(glob);
     } catch (err) {

@@ -7,8 +7,7 @@
  * poolsync.yaml that caused it. Loading one (index.ts): which environment, its files (under its
  * folders), its patches merged in; and where its credentials are read from.
  */
-import { lstat } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import type { Environment, RepoConfig } from '../model/desired.js';
 import { controlPlaneEndpoint, fileUrlPath } from '../util/control-plane-endpoint.js';
 import { parseDuration } from '../util/duration.js';
@@ -16,7 +15,7 @@ import { urlCredentials } from '../util/url-credentials.js';
 import { readManifestText } from './files.js';
 import type { InputLimits } from './limits.js';
 import type { AddError, ValidationError } from './types.js';
-import { REPO_CONFIG_FILE } from './walk.js';
+import { REPO_CONFIG_FILE, firstNonFolder } from './walk.js';
 import {
   entry,
   parseYamlFile,
@@ -205,17 +204,12 @@ function checkPromotion(envs: Environment[], node: YNode, add: AddError): void {
 
 /** Why `rel` is not a real folder under `dir` (no link on the way), or null. */
 async function folderProblem(dir: string, rel: string): Promise<string | null> {
-  if (rel === '.') return null;
-  let at = dir;
-  for (const part of rel.split('/')) {
-    at = join(at, part);
-    const st = await lstat(at).catch(() => null);
-    if (st === null) return 'does not exist';
-    if (st.isSymbolicLink())
-      return 'is (or is under) a symbolic link: poolsync reads nothing outside the repository; name the real folder';
-    if (!st.isDirectory()) return 'is not a folder';
-  }
-  return null;
+  const bad = rel === '.' ? null : await firstNonFolder(dir, rel.split('/'));
+  if (bad === null) return null;
+  if (bad.st === null) return 'does not exist';
+  return bad.st.isSymbolicLink()
+    ? 'is (or is under) a symbolic link: poolsync reads nothing outside the repository; name the real folder'
+    : 'is not a folder';
 }
 
 function configError(message: string): ValidationError {

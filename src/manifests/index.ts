@@ -28,11 +28,11 @@ import {
   type PatchSet,
 } from './environments.js';
 import { readWalkedManifestText } from './files.js';
-import { checkFolder } from './folder.js';
 import { formatBytes, heapBudget, overBudget, type InputLimits } from './limits.js';
 import { checkAbsent, checkRules, groupManifests } from './rules.js';
 import type { LoadCounts, LoadResult, ValidationError } from './types.js';
 import {
+  checkFolder,
   comparePaths,
   findManifestFiles,
   MAX_FOLDER_DEPTH,

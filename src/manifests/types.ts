@@ -77,7 +77,7 @@ export interface LoadOptions {
   /**
    * The repository the folder belongs to (the daemon: its checkout): the folder must be
    * reached from it through real folders, no symbolic link. Default: the nearest folder up
-   * from the folder's path that holds `.git`, else the folder itself (src/manifests/folder.ts).
+   * from the folder's path that holds `.git`, else the folder itself (src/manifests/walk.ts checkFolder).
    */
   root?: string;
 }

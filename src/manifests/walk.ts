@@ -1,14 +1,16 @@
 /**
- * Finds the manifest files of a config folder (manifests.md): every *.yaml / *.yml,
- * recursively, in sorted path order, skipping dot-entries, symlinks, the repo config and
- * `ignore` globs; of an environment (docs/environments.md), only under its folders, which are
- * all it walks (the daemon loads each of its environments in turn: issue 49).
+ * The config folder and its files. The folder itself must be a folder reached from the
+ * repository root through real folders (docs/security.md, "What is read"): a `--path` that is a
+ * committed symbolic link, or under one, would make poolsync read (and quote in errors, logs,
+ * /status and PR comments) files from anywhere. Its manifest files (manifests.md): every
+ * *.yaml / *.yml, recursively, in sorted path order, skipping dot-entries, symlinks, the repo
+ * config and `ignore` globs; of an environment, only under its folders, all it walks.
  */
-import type { Dirent } from 'node:fs';
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import type { Dirent, Stats } from 'node:fs';
+import { lstat, readdir, stat } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
-import type { SkippedEntry } from './types.js';
+import type { SkippedEntry, ValidationError } from './types.js';
 
 export const REPO_CONFIG_FILE = 'poolsync.yaml';
 
@@ -100,4 +102,66 @@ export async function findManifestFiles(
   // manifests.md orders by path: a full-path sort decides (the walk puts `a/x` before `a-b`).
   result.files.sort(comparePaths);
   return result;
+}
+
+function folderError(message: string): ValidationError {
+  return { code: 'IO', message, file: '.', line: 1, column: 1, address: null };
+}
+
+/**
+ * The repository DIR is part of, by its path as written (links are not followed): the
+ * nearest folder from DIR up that holds `.git`, else DIR itself.
+ */
+export async function repositoryRootOf(dir: string): Promise<string> {
+  let at = resolve(dir);
+  for (;;) {
+    try {
+      await lstat(join(at, '.git'));
+      return at;
+    } catch {
+      // not here
+    }
+    const up = dirname(at);
+    if (up === at) return resolve(dir);
+    at = up;
+  }
+}
+
+/**
+ * Null when DIR is a folder reached from `root` (default: repositoryRootOf(DIR)) through real
+ * folders only; else the error, at `.`.
+ */
+export async function checkFolder(dir: string, root?: string): Promise<ValidationError | null> {
+  try {
+    if (!(await stat(dir)).isDirectory()) return folderError(`${dir} is not a folder`);
+  } catch (err) {
+    return folderError(
+      `cannot read folder ${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+    );
+  }
+  const top = resolve(root ?? (await repositoryRootOf(dir)));
+  const rel = relative(top, resolve(dir));
+  if (rel === '') return null;
+  if (rel.startsWith('..') || resolve(top, rel) !== resolve(dir))
+    return folderError(`the folder ${dir} is outside the repository ${top}`);
+  const bad = await firstNonFolder(top, rel.split(sep));
+  if (bad === null) return null;
+  const what = bad.st?.isSymbolicLink() ? 'a symbolic link' : 'not a folder';
+  return folderError(
+    `the folder ${relative(top, bad.at) || '.'} of the repository is ${what}: poolsync reads nothing outside the repository, and a link could point anywhere; name the real folder instead`,
+  );
+}
+
+/** The first of `parts` below `base` that is not a real folder (missing, a link, a file), or null. */
+export async function firstNonFolder(
+  base: string,
+  parts: string[],
+): Promise<{ at: string; st: Stats | null } | null> {
+  let at = base;
+  for (const part of parts) {
+    at = join(at, part);
+    const st = await lstat(at).catch(() => null);
+    if (st === null || !st.isDirectory()) return { at, st };
+  }
+  return null;
 }
