@@ -34,10 +34,14 @@ import {
   type LoaderOptions,
 } from '../manifests/analysis.js';
 import { readRepoConfig, type ConfigResult } from '../manifests/config.js';
-import { readWalkedManifestText } from '../manifests/files.js';
 import { heapBudget, overBudget } from '../manifests/limits.js';
 import type { LoadCounts, ValidationError } from '../manifests/types.js';
-import { checkFolder, findManifestFiles, type WalkResult } from '../manifests/walk.js';
+import {
+  checkFolder,
+  findManifestFiles,
+  readWalkedManifestText,
+  type WalkResult,
+} from '../manifests/walk.js';
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
 import { VISIBLE_CHANGES, type Change, type Plan } from '../model/plan.js';
@@ -209,7 +213,7 @@ class PlanMemory {
       return null;
     const walk = await findManifestFiles(this.dir, config.config.ignore);
     if (walk.unreadable.length > 0) return null;
-    // In synchronous calls, as the loader reads them (load-files.ts): ~117 small files cost
+    // In synchronous calls, as the loader reads them (index.ts): ~117 small files cost
     // less than the promises of reading them concurrently.
     const files = new Map<string, FileEntry>();
     for (const file of walk.files) {

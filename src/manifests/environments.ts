@@ -12,10 +12,9 @@ import type { Environment, RepoConfig } from '../model/desired.js';
 import { controlPlaneEndpoint, fileUrlPath } from '../util/control-plane-endpoint.js';
 import { parseDuration } from '../util/duration.js';
 import { urlCredentials } from '../util/url-credentials.js';
-import { readManifestText } from './files.js';
 import type { InputLimits } from './limits.js';
 import type { AddError, ValidationError } from './types.js';
-import { REPO_CONFIG_FILE, firstNonFolder } from './walk.js';
+import { REPO_CONFIG_FILE, firstNonFolder, readManifestText } from './walk.js';
 import {
   entry,
   parseYamlFile,

@@ -27,7 +27,6 @@ import {
   unusedPatches,
   type PatchSet,
 } from './environments.js';
-import { readWalkedManifestText } from './files.js';
 import { formatBytes, heapBudget, overBudget, type InputLimits } from './limits.js';
 import { checkAbsent, checkRules, groupManifests } from './rules.js';
 import type { LoadCounts, LoadResult, ValidationError } from './types.js';
@@ -35,6 +34,7 @@ import {
   checkFolder,
   comparePaths,
   findManifestFiles,
+  readWalkedManifestText,
   MAX_FOLDER_DEPTH,
   TOO_DEEP,
   type WalkResult,

@@ -22,7 +22,7 @@ import {
   renderKind,
   type RenderKind,
 } from '../../render/values/targets.js';
-import { credentialsSecretMessage } from '../../manifests/render-config.js';
+import { credentialsSecretMessage } from '../../manifests/config.js';
 import { CHART_CREDENTIALS_SECRET } from '../../manifests/rules.js';
 import { writeRepoFile } from '../../util/repo-file.js';
 import { UserError } from '../../util/user-error.js';

@@ -3,7 +3,7 @@
  * to regenerate it. Comparisons (plan's diff, the daemon's commit) ignore it, so a file that
  * only differs by the commit it names is not a change.
  */
-import { GENERATED_MARK } from '../../manifests/render-config.js';
+import { GENERATED_MARK } from '../../manifests/config.js';
 
 export { GENERATED_MARK };
 
