@@ -154,18 +154,14 @@ export async function planRemembering(
   // write in between can only make the next run miss.
   const stateKey = inputs && opts.stateKey ? await opts.stateKey() : null;
   let live: LiveState | null = null;
-  if (record && stateKey !== null && record.stateKey === stateKey) {
-    const { plan, counts, facts } = record.result;
-    return { ok: true, plan, counts, facts, desired: null, reused: true };
-  }
-  if (record) {
+  if (record && (stateKey === null || record.stateKey !== stateKey)) {
     // The settings the remembered plan read: the same repository needs the same (live-scope.ts).
     const read = record.result.plan.default_queues_read;
     live = await readLive(() => read ?? 'all');
-    if (sha256(JSON.stringify(live)) === record.liveKey) {
-      const { plan, counts, facts } = record.result;
-      return { ok: true, plan, counts, facts, desired: null, reused: true };
-    }
+  }
+  if (record && (live === null || sha256(JSON.stringify(live)) === record.liveKey)) {
+    const { plan, counts, facts } = record.result;
+    return { ok: true, plan, counts, facts, desired: null, reused: true };
   }
   const analyses = new Map<string, FileAnalysis>();
   const made = await opts.planFolder(
@@ -226,8 +222,14 @@ class PlanMemory {
 
   /** The remembered record when the desired state is what it was then; else null. */
   async recall(inputs: Inputs): Promise<MemoryRecord | null> {
-    const record = await this.read();
-    if (record === null) return null;
+    const body = await this.disk.read(this.slot, MAX_RECORD_BYTES);
+    let record: MemoryRecord | null = null;
+    try {
+      record = body === null ? null : decodeRecord<MemoryRecord>(body);
+    } catch {
+      // not a record of this format: a miss
+    }
+    if (record?.format !== FORMAT || record.slot !== this.slot) return null;
     const names = Object.keys(record.files);
     if (names.length !== inputs.files.size) return null;
     for (const [file, entry] of inputs.files) {
@@ -307,17 +309,6 @@ class PlanMemory {
         [...inputs.files].map(([f, e]) => [f, e.analysisHash]),
       ]),
     );
-  }
-
-  private async read(): Promise<MemoryRecord | null> {
-    const body = await this.disk.read(this.slot, MAX_RECORD_BYTES);
-    if (body === null) return null;
-    try {
-      const record = decodeRecord<MemoryRecord>(body);
-      return record?.format === FORMAT && record.slot === this.slot ? record : null;
-    } catch {
-      return null;
-    }
   }
 }
 

@@ -250,7 +250,8 @@ async function readFiles(
     onAnalysed?.(file, parsed);
     if (patches && patches.byAddress.size > 0 && isPatched(parsed, patches))
       parsed = analysePatched(file, read.text, limits, patches, s.patched);
-    s.errors.push(...issueErrors(file, parsed));
+    for (const { code, message, line, column } of parsed.issues)
+      s.errors.push({ code, message, file, line, column, address: null });
     s.counts.documents += parsed.documentCount;
     totals.aliasNodes += parsed.aliasExpansion;
     totals.aliasBytes += parsed.aliasBytes;
@@ -258,17 +259,6 @@ async function readFiles(
     if (over !== null) return stop(file, over);
     collectDocuments(s, parsed);
   }
-}
-
-function issueErrors(file: string, parsed: FileAnalysis): ValidationError[] {
-  return parsed.issues.map((issue) => ({
-    code: issue.code,
-    message: issue.message,
-    file,
-    line: issue.line,
-    column: issue.column,
-    address: null,
-  }));
 }
 
 /** The first folder-wide limit the totals so far pass, or null. */
@@ -303,16 +293,14 @@ function countKind(counts: LoadCounts, kind: string): void {
   else if (kind === 'Queue') counts.queues++;
   else if (kind === 'PoolAssignment') counts.assignments++;
   else if (kind === 'DefaultQueue') counts.default_queues = (counts.default_queues ?? 0) + 1;
-  else countFlyte(counts, kind);
-}
-
-function countFlyte(counts: LoadCounts, kind: string): void {
-  const f = (counts.flyte ??= {
-    execution_clusters: 0,
-    cluster_labels: 0,
-    execution_cluster_labels: 0,
-  });
-  if (kind === 'ExecutionCluster') f.execution_clusters++;
-  else if (kind === 'ClusterLabel') f.cluster_labels++;
-  else if (kind === 'ExecutionClusterLabel') f.execution_cluster_labels++;
+  else {
+    const f = (counts.flyte ??= {
+      execution_clusters: 0,
+      cluster_labels: 0,
+      execution_cluster_labels: 0,
+    });
+    if (kind === 'ExecutionCluster') f.execution_clusters++;
+    else if (kind === 'ClusterLabel') f.cluster_labels++;
+    else if (kind === 'ExecutionClusterLabel') f.execution_cluster_labels++;
+  }
 }
