@@ -18,11 +18,9 @@ export interface ValidationError {
   code: ValidationCode;
   /** One line, says what is wrong and, where it helps, what to do. */
   message: string;
-  /** Path relative to the repository folder, with forward slashes. */
+  /** Path relative to the repository folder, with forward slashes; line and column 1-based. */
   file: string;
-  /** 1-based. */
   line: number;
-  /** 1-based. */
   column: number;
   /** `<Kind>/<name>` of the object concerned, when known. */
   address: string | null;

@@ -3,16 +3,10 @@
  * their positions, the parsed file with its issues, and how the rules read the tree.
  */
 
+/** 1-based; `file` when the node is not from the document's own file (a patch's: mergePatch). */
 export interface Position {
-  /** 1-based. */
   line: number;
-  /** 1-based. */
   column: number;
-  /**
-   * The file the node was read from, when it is not the document's own: a node an
-   * environment's patch merged in (environments.ts mergePatch), so errors about it point
-   * into the patch.
-   */
   file?: string;
 }
 
