@@ -14,7 +14,6 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { type Dirent } from 'node:fs';
 import { lstat, readdir, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { mapLimit } from '../util/map-limit.js';
 import { trackedByGit } from '../util/tracked.js';
 import {
   createFileOnce,
@@ -28,8 +27,6 @@ const ENTRY_FORMAT = 'poolsync-cache-entry-1';
 const ENTRY_NAME = /^[0-9a-f]{64}\.json$/;
 const SUBFOLDER = /^[0-9a-f]{2}$/;
 const FINGERPRINT = /^[0-9a-f]{32}$/;
-/** Entry files stat'ed by trim at once: enough to keep the thread pool busy. */
-const TRIM_CONCURRENCY = 16;
 
 export class DiskCache {
   private secret: Promise<Buffer | null> | null = null;
@@ -141,30 +138,24 @@ export class DiskCache {
   async trim(maxBytes: number, used: ReadonlySet<string>): Promise<void> {
     const base = join(this.root, this.fingerprint);
     await ownFolders(this.root, join(base, 'entry'), false);
-    const names: { path: string; name: string }[] = [];
+    const files: { path: string; size: number; mtime: number; used: boolean }[] = [];
     for (const sub of await realEntries(base)) {
       if (!sub.isDirectory() || !SUBFOLDER.test(sub.name)) continue;
-      for (const file of await realEntries(join(base, sub.name)))
-        if (file.isFile() && ENTRY_NAME.test(file.name))
-          names.push({ path: join(base, sub.name, file.name), name: file.name });
+      for (const file of await realEntries(join(base, sub.name))) {
+        if (!file.isFile() || !ENTRY_NAME.test(file.name)) continue;
+        const path = join(base, sub.name, file.name);
+        const s = await lstat(path);
+        // Replaced by something else since it was listed: never deleted, counted as nothing.
+        const size = s.isFile() ? s.size : -1;
+        files.push({ path, size, mtime: s.mtimeMs, used: used.has(file.name.slice(0, -5)) });
+      }
     }
-    const files = await mapLimit(names, TRIM_CONCURRENCY, async ({ path, name }) => {
-      const s = await lstat(path);
-      const regular = s.isFile();
-      return {
-        path,
-        size: regular ? s.size : 0,
-        mtime: s.mtimeMs,
-        regular,
-        used: used.has(name.slice(0, -5)),
-      };
-    });
-    let total = files.reduce((n, f) => n + f.size, 0);
+    let total = files.reduce((n, f) => n + Math.max(0, f.size), 0);
     if (total <= maxBytes) return;
     files.sort((a, b) => Number(a.used) - Number(b.used) || a.mtime - b.mtime);
     for (const f of files) {
       if (total <= maxBytes) break;
-      if (!f.regular) continue;
+      if (f.size < 0) continue;
       await unlink(f.path).catch(() => undefined);
       total -= f.size;
     }

@@ -231,7 +231,7 @@ abstract class SimpleReader<N, M extends N, S extends N> {
    * Each document's root mapping, its index in the file and where it starts, given to `take`
    * as soon as read; returns how many there are.
    */
-  protected documents(take: (root: M, index: number, pos: Position) => void): number {
+  documents(take: (root: M, index: number, pos: Position) => void): number {
     let count = 0;
     // Content before the first `---` is a document; so is what follows each `---`, even
     // nothing (an empty document keeps its index, as the full parser counts them).
@@ -560,9 +560,6 @@ class TreeParser extends SimpleReader<YNode, YMap, YSeq> {
 type PlainValue = Scalar | PlainMap | PlainValue[];
 type PlainMap = { [key: string]: PlainValue };
 
-/** One document read as plain values: its root mapping, index and first key's position. */
-type TakePlain = (root: PlainMap, index: number, pos: Position) => void;
-
 /**
  * Reads `source` (BOM removed), each document going to `take` as soon as read; the number of
  * documents, or null when the full parser must read the file (documents already taken stay so).
@@ -571,15 +568,12 @@ export function parseSimplePlain(
   source: string,
   limits: Readonly<InputLimits>,
   resolvePlain: PlainResolver,
-  take: TakePlain,
+  take: (root: PlainMap, index: number, pos: Position) => void,
 ): number | null {
-  return inSubset(() => new PlainParser(source, limits, resolvePlain).all(take), source);
+  return inSubset(() => new PlainParser(source, limits, resolvePlain).documents(take), source);
 }
 
 class PlainParser extends SimpleReader<PlainValue, PlainMap, PlainValue[]> {
-  all(take: TakePlain): number {
-    return this.documents(take);
-  }
   protected scalarAt(value: Scalar): PlainValue {
     return value;
   }
