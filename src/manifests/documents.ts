@@ -473,19 +473,21 @@ type CoreKind = Exclude<
 /** The spec of a core kind's document that failed its schema, for `partial`. */
 const PARTIAL_SPECS: Record<CoreKind, (r: PartialReader) => Plain> = {
   ClusterPool: ({ get, spec }) => {
-    const uri = get('/spec/object_store_ref/uri', str);
-    const type = get('/spec/secret_store/type', str);
-    const locator = get('/spec/secret_store/locator', str);
-    const registry = get('/spec/image_registry/locator', str);
+    const text = (pointer: string) => (get(pointer, str) as string | undefined) ?? '';
     return {
       object_store_ref: {
-        uri: uri ?? '',
+        uri: text('/spec/object_store_ref/uri'),
         endpoint: get('/spec/object_store_ref/endpoint', str),
       },
-      secret_store: { type: type ?? '', locator: locator ?? '' },
+      secret_store: {
+        type: text('/spec/secret_store/type'),
+        locator: text('/spec/secret_store/locator'),
+      },
       // Absent when not written; a broken one is a fault and is never compared (V6).
       image_registry:
-        spec['image_registry'] !== undefined ? { locator: registry ?? '' } : undefined,
+        spec['image_registry'] !== undefined
+          ? { locator: text('/spec/image_registry/locator') }
+          : undefined,
     };
   },
   Cluster: ({ get, spec }) => ({

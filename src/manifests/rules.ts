@@ -11,7 +11,6 @@ import {
   assignmentKeyString,
   dataPlaneMismatches,
   type DataPlaneMismatch,
-  type PoolContract,
 } from '../model/common.js';
 import type { RepoConfig } from '../model/desired.js';
 import { bucketOf, weightProblem } from '../model/flyte.js';
@@ -203,7 +202,7 @@ function checkCluster(c: ClusterManifest, d: Declared, add: Add): void {
     // bucket). The `default` pool's contract is set at provisioning: checked only when the repo
     // declares it; a contract marked unknown (poolsync/contract: unknown) has nothing to check.
     const pool = d.pools.get(poolName);
-    if (pool?.contract && c.data_plane) checkDataPlane(c, pool, pool.contract, add);
+    if (pool?.contract && c.data_plane) checkDataPlane(c, pool, add);
   });
 }
 
@@ -238,13 +237,8 @@ const DATA_PLANE_POINTERS: Record<DataPlaneMismatch['field'], string> = {
   image_registry: '/spec/image_registry',
 };
 
-function checkDataPlane(
-  c: ClusterManifest,
-  pool: PoolManifest,
-  contract: PoolContract,
-  add: Add,
-): void {
-  for (const m of dataPlaneMismatches(contract, c.data_plane!)) {
+function checkDataPlane(c: ClusterManifest, pool: PoolManifest, add: Add): void {
+  for (const m of dataPlaneMismatches(pool.contract!, c.data_plane!)) {
     // Only values well-formed on both sides are compared: a broken one is already reported.
     if (
       !usable(c, `/spec/data_plane/${m.field.replace('.', '/')}`) ||
