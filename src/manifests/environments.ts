@@ -25,17 +25,11 @@ import {
   type YNode,
 } from './yaml.js';
 
-interface RawEnvironment {
-  controlPlane: string;
-  tokenFile?: string;
-  apiKeyFile?: string;
-  folders: string[];
+/** An entry of `environments:` as written (the schema has checked its shape). */
+type RawEnvironment = Omit<Environment, 'name' | 'patches' | 'driftIntervalMs'> & {
   patches?: string[];
-  prune?: boolean;
-  policy?: Environment['policy'];
   driftInterval?: string;
-  promotesTo?: string;
-}
+};
 
 /** A path relative to the config folder as the walk writes it, or null when it leaves the folder. */
 export function relativeConfigPath(path: string): string | null {
