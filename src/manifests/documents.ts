@@ -174,11 +174,9 @@ export function readDocument(file: string, root: YNode): DocumentResult {
 }
 
 /**
- * A document read as plain values, without its tree (analysePlain): its result when it is a
- * manifest with no error, else null: the caller reads the file again, tree and positions
- * included, through readDocument, so every error is worded and located by one path. `root`
- * is the manifest's position tree (parsed again only if a rule asks for a position), `source`
- * where the document starts.
+ * A document read as plain values (analysePlain) with its position tree `root` and start: its
+ * result when it is a manifest with no error, else null: the caller reads the file again through
+ * readDocument, so every error is worded and located by one path.
  */
 export function readPlainDocument(
   file: string,
@@ -554,11 +552,10 @@ function poolContract(spec: unknown, annotations: Annotations): PoolContract | n
 }
 
 /**
- * The parts of a document's tree that `positionOf` is asked about (rules.ts): `metadata.name`
- * and anything under `spec`. A manifest keeps only these, so a loaded (and cached) folder does
- * not hold every node of every document. A rule that needs a position elsewhere adds its path
- * here; the cache test (test/manifests/cache.test.ts) compares every error of the invalid
- * corpus with a cold run.
+ * The parts of a document's tree the rules ask positions of: `metadata.name` and `spec`. A
+ * manifest keeps only these, so a loaded (and cached) folder does not hold every node. A rule
+ * that needs a position elsewhere adds its path here (test/manifests/cache.test.ts compares
+ * every error of the invalid corpus with a cold run).
  */
 const POSITION_PATHS: Record<string, true | Record<string, true>> = {
   metadata: { name: true },
