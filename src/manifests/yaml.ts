@@ -275,20 +275,16 @@ class DocumentBuilder {
     const resolvedTag = tagged ? normalizeTag(tag) : tag;
     if (tagged && resolvedTag === '!') return { kind: 'scalar', value: text, pos };
     const value = resolveScalar(text, resolvedTag);
-    if (value === OUT_OF_RANGE) {
-      this.issue(outOfRange(text), pos);
-      return { kind: 'scalar', value: text, pos };
-    }
-    if (value === UNRESOLVED) {
-      this.issue(
-        tagged && SCALAR_TAGS.has(resolvedTag)
+    if (value !== OUT_OF_RANGE && value !== UNRESOLVED) return { kind: 'scalar', value, pos };
+    this.issue(
+      value === OUT_OF_RANGE
+        ? outOfRange(text)
+        : tagged && SCALAR_TAGS.has(resolvedTag)
           ? `'${clip(text)}' is not a valid ${tag}`
           : `unsupported tag ${tag}: manifests use plain strings, numbers and booleans (tags ${[...SCALAR_TAGS].map((t) => '!!' + t.slice(CORE.length)).join(', ')})`,
-        pos,
-      );
-      return { kind: 'scalar', value: text, pos };
-    }
-    return { kind: 'scalar', value, pos };
+      pos,
+    );
+    return { kind: 'scalar', value: text, pos };
   }
 }
 
