@@ -32,7 +32,7 @@ import {
   withoutRoots,
   type FileAnalysis,
   type LoaderOptions,
-} from '../manifests/analysis.js';
+} from '../manifests/index.js';
 import { readRepoConfig, type ConfigResult } from '../manifests/config.js';
 import { heapBudget, overBudget } from '../manifests/limits.js';
 import type { LoadCounts, ValidationError } from '../manifests/types.js';

@@ -522,7 +522,7 @@ abstract class SimpleReader<N, M extends N, S extends N> {
 /** The tree parseYamlFile builds, positions included. */
 class TreeParser extends SimpleReader<YNode, YMap, YSeq> {
   /**
-   * The documents; given `each` (analysis.ts readYamlFile), each goes to it as soon as read,
+   * The documents; given `each` (index.ts readYamlFile), each goes to it as soon as read,
    * unkept.
    */
   file(each?: (doc: YDocument) => void): ParsedFile {

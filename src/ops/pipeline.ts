@@ -8,8 +8,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { LoadCounts, LoadResult, ValidationError } from '../manifests/types.js';
-import type { FileAnalysis, LoaderOptions } from '../manifests/analysis.js';
-import { loadRepository } from '../manifests/index.js';
+import { loadRepository, type FileAnalysis, type LoaderOptions } from '../manifests/index.js';
 import type { PlanReuse } from '../incremental/plan-reuse.js';
 import { backendInfo, readLiveState, type ControlPlane } from '../controlplane/types.js';
 import type { DesiredState } from '../model/desired.js';

@@ -10,8 +10,7 @@ import {
   keyOf,
   type Encoders,
 } from '../../src/incremental/analysis-cache.js';
-import type { AnalysisInput, FolderInput } from '../../src/manifests/analysis.js';
-import { LIMITS } from '../../src/manifests/index.js';
+import { LIMITS, type AnalysisInput, type FolderInput } from '../../src/manifests/index.js';
 
 const input: AnalysisInput = { file: 'q.yaml', text: 'a: 1\n', limits: LIMITS };
 const fileKey = (i: AnalysisInput) => keyOf(ANALYSIS_KEY, i, undefined);

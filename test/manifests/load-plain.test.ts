@@ -1,5 +1,5 @@
 /**
- * A one-shot load reads a file as plain values (src/manifests/analysis.ts analysePlain) and
+ * A one-shot load reads a file as plain values (src/manifests/index.ts analysePlain) and
  * parses it again with positions only for an error: its analysis must be analyseFile's, trees
  * aside, and every position a rule asks for must be the one the tree holds.
  */
@@ -16,7 +16,7 @@ import {
   analysePlain,
   withoutRoots,
   type FileAnalysis,
-} from '../../src/manifests/analysis.js';
+} from '../../src/manifests/index.js';
 import type { YMap } from '../../src/manifests/yaml.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
