@@ -12,7 +12,8 @@ import {
   type EnvironmentCredentials,
 } from '../manifests/environments.js';
 import { readFolderOnce, type FolderRead } from '../manifests/config.js';
-import { entry, parseYamlFile } from '../manifests/yaml.js';
+import { entry } from '../manifests/yaml.js';
+import { parseYamlFile } from '../manifests/yaml-simple.js';
 import type { Environment } from '../model/desired.js';
 import { UserError } from '../util/user-error.js';
 import { ControlPlaneError } from '../controlplane/errors.js';

@@ -14,7 +14,8 @@ import {
   type InputLimits,
   type LimitSetting,
 } from './limits.js';
-import { entry, parseYamlFile, toPlain, type YNode } from './yaml.js';
+import { entry, toPlain, type YNode } from './yaml.js';
+import { parseYamlFile } from './yaml-simple.js';
 import { REPO_CONFIG_FILE, findManifestFiles, readManifestText, type WalkResult } from './walk.js';
 import { readEnvironments } from './environments.js';
 

@@ -15,15 +15,8 @@ import { urlCredentials } from '../util/url-credentials.js';
 import type { InputLimits } from './limits.js';
 import type { AddError, ValidationError } from './types.js';
 import { REPO_CONFIG_FILE, firstNonFolder, readManifestText } from './walk.js';
-import {
-  entry,
-  parseYamlFile,
-  toPlain,
-  type Position,
-  type YMap,
-  type YMapEntry,
-  type YNode,
-} from './yaml.js';
+import { entry, toPlain, type Position, type YMap, type YMapEntry, type YNode } from './yaml.js';
+import { parseYamlFile } from './yaml-simple.js';
 
 /** An entry of `environments:` as written (the schema has checked its shape). */
 type RawEnvironment = Omit<Environment, 'name' | 'patches' | 'driftIntervalMs'> & {

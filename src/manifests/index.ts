@@ -43,7 +43,6 @@ import {
   type WalkResult,
 } from './walk.js';
 import {
-  parseYamlFile,
   parseYamlFull,
   plainScalarValue,
   type ParsedFile,
@@ -53,7 +52,7 @@ import {
   type YMap,
   type YMapEntry,
 } from './yaml.js';
-import { parseSimplePlain, parseSimpleYaml } from './yaml-simple.js';
+import { parseSimplePlain, parseSimpleYaml, parseYamlFile } from './yaml-simple.js';
 
 export type {
   LoadCounts,

@@ -10,8 +10,10 @@
  */
 import { CORE_SCHEMA } from '../util/js-yaml.js';
 import { flatString } from '../util/flat-string.js';
-import type { InputLimits } from './limits.js';
+import { LIMITS, type InputLimits } from './limits.js';
 import {
+  parseYamlFull,
+  plainScalarValue,
   setPlain,
   type ParsedFile,
   type Position,
@@ -21,7 +23,16 @@ import {
   type YNode,
   type YScalar,
   type YSeq,
-} from './yaml-tree.js';
+} from './yaml.js';
+
+/**
+ * Parses every document of one file. Never throws for bad input. Files in the subset of YAML
+ * that manifests use take the fast path; the rest, and every file with an error, the full parser.
+ */
+export function parseYamlFile(text: string, limits: Readonly<InputLimits> = LIMITS): ParsedFile {
+  const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  return parseSimpleYaml(source, limits, plainScalarValue) ?? parseYamlFull(text, limits);
+}
 
 /** Thrown inside the parser when the input leaves the subset; never escapes yaml-simple.ts. */
 export const GIVE_UP = new Error('outside the simple subset');
