@@ -315,21 +315,22 @@ export async function loadRepository(
   const errors: ValidationError[] = [];
   const setup = await readSetup(dir, opts, errors);
   if (!setup) return { valid: false, desired: null, errors: sortErrors(errors), counts };
-  // The port reuses whole folders (the daemon's memory layer): each file as read, for its key.
-  const reads: FileRead[] | null = opts.analyses?.folder ? [] : null;
-  const read: Read = {
+  const load: Load = {
+    ...setup,
     counts,
     errors,
     manifests: [],
     broken: { pools: new Set(), clusters: new Set(), queues: new Set() },
     patched: new Set(),
     stopped: false,
+    // The port reuses whole folders (the daemon's memory layer): each file as read, for its key.
+    reads: opts.analyses?.folder ? [] : null,
   };
-  await readFiles(dir, setup, opts, read, reads, onAnalysed);
-  const finishNow = () => finish(read, setup, opts.commit ?? null);
-  if (reads === null || read.stopped) return finishNow();
+  await readFiles(dir, load, opts, onAnalysed);
+  const finishNow = () => finish(load, opts.commit ?? null);
+  const { config, configErrors, limits, walk, patches, reads } = load;
+  if (reads === null || load.stopped) return finishNow();
   // Everything the folder's result is derived from: AnalysisPort.folder keys on it.
-  const { config, configErrors, limits, walk, patches } = setup;
   const input: FolderInput = {
     dir: resolve(dir),
     commit: opts.commit ?? null,
@@ -393,9 +394,8 @@ function unreadableError(u: { path: string; reason: string }): ValidationError {
   };
 }
 
-function finish(s: Read, setup: Setup, commit: string | null): LoadResult {
-  const { config, env, patches, walk } = setup;
-  const { errors, counts } = s;
+function finish(s: Load, commit: string | null): LoadResult {
+  const { config, env, patches, walk, errors, counts } = s;
   const grouped = groupManifests(s.manifests);
   // Cross-document rules over a folder read only in part would report the unread files'
   // objects as missing (a cascade of V2/V3 errors): the LIMIT error alone says what to fix.
@@ -428,8 +428,8 @@ export function sortErrors(errors: ValidationError[]): ValidationError[] {
     );
 }
 
-/** What reading the files gathers: the loader finishes with it. */
-interface Read {
+/** A load: its setup and what reading the files gathers; the loader finishes with it. */
+interface Load extends Setup {
   counts: LoadCounts;
   errors: ValidationError[];
   manifests: Manifest[];
@@ -439,6 +439,8 @@ interface Read {
   patched: Set<string>;
   /** A folder-wide limit stopped the reading: the files after it were never read. */
   stopped: boolean;
+  /** When the port reuses whole folders: each file as read, in order (FolderInput.files). */
+  reads: FileRead[] | null;
 }
 
 /**
@@ -453,12 +455,11 @@ const nextTurn = () => new Promise<void>((done) => setImmediate(done));
 /** Reads every walked file into `s`, in order, until a folder-wide limit stops it. */
 async function readFiles(
   dir: string,
-  { walk, limits, patches }: Setup,
+  s: Load,
   { analyses, heapLimit }: LoaderOptions,
-  s: Read,
-  reads: FileRead[] | null,
   onAnalysed: ((file: string, analysis: FileAnalysis) => void) | undefined,
 ): Promise<void> {
+  const { walk, limits, patches, reads } = s;
   const totals = { yamlBytes: 0, aliasNodes: 0, aliasBytes: 0 };
   const budget = heapBudget(heapLimit);
   const stop = (file: string, message: string): void => {
@@ -516,7 +517,7 @@ function folderLimit(
   return null;
 }
 
-function collectDocuments(s: Read, parsed: FileAnalysis): void {
+function collectDocuments(s: Load, parsed: FileAnalysis): void {
   for (const r of parsed.documents) {
     if (r.errors.length > 0) s.errors.push(...r.errors);
     if (r.kind !== null) countKind(s.counts, r.kind);
