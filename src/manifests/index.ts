@@ -48,7 +48,6 @@ import {
   type ParsedFile,
   type Position,
   type YDocument,
-  type YamlIssue,
   type YMap,
   type YMapEntry,
 } from './yaml.js';
@@ -65,14 +64,8 @@ export type {
 export { formatValidationText, formatSummary, formatSkipped, toJsonReport } from './report.js';
 export { LIMITS, type InputLimits } from './limits.js';
 
-/** Everything the loader learns from one file on its own, before the cross-document rules. */
-export interface FileAnalysis {
-  issues: YamlIssue[];
-  documentCount: number;
-  aliasExpansion: number;
-  aliasBytes: number;
-  documents: DocumentResult[];
-}
+/** Everything the loader learns from one file on its own: the parse, each document read. */
+export type FileAnalysis = Omit<ParsedFile, 'documents'> & { documents: DocumentResult[] };
 
 /** Everything one file's analysis (`analyseFile`) is derived from, besides the loader's code. */
 export interface AnalysisInput {
