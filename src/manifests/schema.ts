@@ -85,14 +85,7 @@ export function validateAgainstSchema(
   const issues: SchemaIssue[] = [];
   const seen = new Set<string>();
   for (const err of errors) {
-    if (
-      err.keyword === 'required' &&
-      misspelt.has(
-        `${err.instancePath}/${String((err.params as Record<string, unknown>)['missingProperty'])}`,
-      )
-    ) {
-      continue;
-    }
+    if (err.keyword === 'required' && misspelt.has(faultPath(err))) continue;
     const described = describe(err, root);
     if (!described) continue;
     const issue: SchemaIssue = { ...described, path: faultPath(err) };

@@ -176,11 +176,6 @@ export type ReadResult =
   /** `missing`: the file does not exist (poolsync.yaml is optional). */
   | { ok: false; error: ValidationError; missing?: boolean };
 
-export interface ReadOptions {
-  /** False for files the walk found: it descends real folders only (src/manifests/walk.ts). */
-  checkParents?: boolean;
-}
-
 /** Why a file was not read, as one line that never quotes the file (or a link's target). */
 export function repoFileFailureMessage(f: RepoFileFailure): string {
   switch (f.reason) {
@@ -207,12 +202,8 @@ export async function readManifestText(
   root: string,
   rel: string,
   limits: Readonly<InputLimits> = LIMITS,
-  options: ReadOptions = {},
 ): Promise<ReadResult> {
-  const read = await readRepoFile(root, rel, {
-    maxBytes: limits.maxFileBytes,
-    checkParents: options.checkParents ?? true,
-  });
+  const read = await readRepoFile(root, rel, { maxBytes: limits.maxFileBytes });
   return manifestText(rel, read);
 }
 
