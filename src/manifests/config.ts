@@ -22,8 +22,6 @@ import { readEnvironments } from './environments.js';
 export interface ConfigResult {
   config: RepoConfig;
   errors: ValidationError[];
-  /** Whether poolsync.yaml exists. */
-  present: boolean;
   /** Input limits for the manifests: the defaults, or what `limits:` sets. */
   limits: Readonly<InputLimits>;
   /**
@@ -36,27 +34,25 @@ export interface ConfigResult {
 export async function readRepoConfig(root: string): Promise<ConfigResult> {
   const file = REPO_CONFIG_FILE;
   const errors: ValidationError[] = [];
-  const defaults = (present: boolean, declaresEnvironments?: true): ConfigResult => ({
+  const defaults = (declaresEnvironments?: true): ConfigResult => ({
     config: { prune: false, ignore: [] },
     errors,
-    present,
     limits: LIMITS,
     declaresEnvironments,
   });
   // One read, no `access` first: whether it exists is what the safe read says (a link to a
   // file outside the repository "exists" for `access`, and is refused here).
   const read = await readManifestText(root, file);
-  if (!read.ok && read.missing) return defaults(false);
   if (!read.ok) {
-    errors.push(read.error);
-    return defaults(true);
+    if (!read.missing) errors.push(read.error);
+    return defaults();
   }
   const add: AddError = (code, message, { line, column }) => {
     errors.push({ code, message, file, line, column, address: null });
   };
   const doc = readConfigDocument(read.text, add);
-  if (doc === null) return defaults(true);
-  if (errors.length > 0) return defaults(true, entry(doc.root, 'environments') ? true : undefined);
+  if (doc === null) return defaults();
+  if (errors.length > 0) return defaults(entry(doc.root, 'environments') ? true : undefined);
   return readValidConfig(root, doc, errors, add);
 }
 
@@ -120,7 +116,6 @@ async function readValidConfig(
       ...(environments ? { environments } : {}),
     },
     errors,
-    present: true,
     limits,
     ...(environments ? { declaresEnvironments: true } : {}),
   };
