@@ -121,11 +121,8 @@ function firstByName<T extends Manifest>(list: readonly T[], add: Add): Map<stri
 interface BrokenNames {
   pools: ReadonlySet<string>;
   clusters: ReadonlySet<string>;
-  /** Queues whose document failed its schema (V12 counts them as declared). */
-  queues?: ReadonlySet<string>;
+  queues: ReadonlySet<string>;
 }
-
-const NONE: BrokenNames = { pools: new Set(), clusters: new Set() };
 
 /** What the checks of one kind read of the others. */
 interface Declared {
@@ -138,7 +135,7 @@ interface Declared {
   unknownPool: (name: string) => string;
 }
 
-export function checkRules(g: Grouped, broken: BrokenNames = NONE): ValidationError[] {
+export function checkRules(g: Grouped, broken: BrokenNames): ValidationError[] {
   const errors: ValidationError[] = [];
   const add = collect(errors);
   const pools = firstByName(g.pools, add);
@@ -335,7 +332,7 @@ function checkDefaultQueues(list: readonly DefaultQueueManifest[], d: Declared, 
     queues.has(name) ||
     clusters.has(name) ||
     broken.clusters.has(name) ||
-    (broken.queues?.has(name) ?? false);
+    broken.queues.has(name);
   let declared: string[] | null = null;
   const byKey = new Map<string, DefaultQueueManifest>();
   for (const q of list) {
