@@ -463,13 +463,11 @@ interface PartialReader {
   faults: readonly string[];
 }
 
-type CoreKind = Exclude<
-  ManifestKind,
-  'ExecutionCluster' | 'ClusterLabel' | 'ExecutionClusterLabel'
->;
-
 /** The spec of a core kind's document that failed its schema, for `partial`. */
-const PARTIAL_SPECS: Record<CoreKind, (r: PartialReader) => Plain> = {
+const PARTIAL_SPECS: Record<
+  Exclude<ManifestKind, FlyteManifestKind>,
+  (r: PartialReader) => Plain
+> = {
   ClusterPool: ({ get, spec }) => {
     const text = (pointer: string) => (get(pointer, str) as string | undefined) ?? '';
     return {
