@@ -373,18 +373,12 @@ async function readSetup(
   return { config, configErrors, limits, env, walk, patches };
 }
 
-function unreadableError(u: { path: string; reason: string }): ValidationError {
-  return {
-    code: 'IO',
-    message:
-      u.reason === TOO_DEEP
-        ? `folder nested more than ${MAX_FOLDER_DEPTH} levels below the config folder: not read (manifests need far fewer); move its files up, or list it under ignore in poolsync.yaml`
-        : `cannot read folder: ${u.reason}${u.reason === 'EACCES' || u.reason === 'EPERM' ? ' (permission denied): make it readable by the user poolsync runs as, or list it under ignore in poolsync.yaml' : ''}`,
-    file: u.path,
-    line: 1,
-    column: 1,
-    address: null,
-  };
+function unreadableError({ path, reason }: { path: string; reason: string }): ValidationError {
+  const message =
+    reason === TOO_DEEP
+      ? `folder nested more than ${MAX_FOLDER_DEPTH} levels below the config folder: not read (manifests need far fewer); move its files up, or list it under ignore in poolsync.yaml`
+      : `cannot read folder: ${reason}${reason === 'EACCES' || reason === 'EPERM' ? ' (permission denied): make it readable by the user poolsync runs as, or list it under ignore in poolsync.yaml' : ''}`;
+  return { code: 'IO', message, file: path, line: 1, column: 1, address: null };
 }
 
 function finish(s: Load, commit: string | null): LoadResult {
