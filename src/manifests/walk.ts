@@ -221,37 +221,23 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The text of a read file, or the error that says why there is none. */
 function manifestText(rel: string, read: RepoFileRead): ReadResult {
-  const fail = (
-    code: ValidationError['code'],
-    message: string,
-    line = 1,
-    column = 1,
-  ): ReadResult => ({
-    ok: false,
-    error: { code, message, file: rel, line, column, address: null },
-  });
+  const error = (code: ValidationError['code'], message: string, line = 1, column = 1) => {
+    return { code, message, file: rel, line, column, address: null };
+  };
   if (!read.ok) {
     const code = read.reason === 'too-large' ? 'LIMIT' : 'IO';
-    return {
-      ...fail(code, repoFileFailureMessage(read)),
-      missing: read.reason === 'missing',
-    } as ReadResult;
+    const missing = read.reason === 'missing';
+    return { ok: false, error: error(code, repoFileFailureMessage(read)), missing };
   }
-  const bytes = read.bytes;
   try {
-    return { ok: true, text: UTF8.decode(bytes) };
+    return { ok: true, text: UTF8.decode(read.bytes) };
   } catch {
     // Locate the first undecodable byte so the user can find it.
-    const lossy = new TextDecoder('utf-8').decode(bytes);
+    const lossy = new TextDecoder('utf-8').decode(read.bytes);
     const at = lossy.indexOf('\uFFFD');
     const before = lossy.slice(0, Math.max(0, at));
+    const message = 'file is not UTF-8 text (binary data?): manifests must be UTF-8 YAML';
     const line = before.split('\n').length;
-    const column = at - before.lastIndexOf('\n');
-    return fail(
-      'YAML',
-      'file is not UTF-8 text (binary data?): manifests must be UTF-8 YAML',
-      line,
-      column,
-    );
+    return { ok: false, error: error('YAML', message, line, at - before.lastIndexOf('\n')) };
   }
 }
