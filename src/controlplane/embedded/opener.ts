@@ -11,7 +11,7 @@ import { UserError } from '../../util/user-error.js';
 import { fileUrlPath } from '../../util/control-plane-endpoint.js';
 import type { BackendOpener, OpenOptions } from '../opener.js';
 import { EmbeddedControlPlane } from './embedded.js';
-import type { EmbeddedStateCache } from './options.js';
+import type { EmbeddedStateCache } from './store.js';
 import { DEFAULT_CONTROL_PLANE_URL } from '../default-url.js';
 
 export { DEFAULT_CONTROL_PLANE_URL };
