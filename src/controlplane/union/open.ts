@@ -9,8 +9,7 @@ import { Reach } from '../../util/reach.js';
 import { DEFAULT_RETRY } from '../../util/backoff.js';
 import { UserError } from '../../util/user-error.js';
 import { retryPolicy, type ClientTuning } from '../opener.js';
-import { resolveApiKey } from './api-key.js';
-import { discover, isLoopback, TokenSource } from './oauth.js';
+import { discover, isLoopback, resolveApiKey, TokenSource } from './oauth.js';
 import { createUnionTransport, type UnionProtocol } from './transport.js';
 import { UnionControlPlane } from './union.js';
 

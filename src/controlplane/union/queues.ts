@@ -25,8 +25,7 @@ import { address, type QueueSpec } from '../../model/common.js';
 import type { LiveQueue, QueueMetrics } from '../../model/live.js';
 import type { CreateQueueRequest } from '../../model/requests.js';
 import type { Cluster } from '../../gen/cloudidl/cluster/definition_pb.js';
-import { QueueState, type Queue, type QueueService } from '../../gen/cloudidl/queue/queue_pb.js';
-import { Filter_Function } from '../../gen/flyteidl2/common/list_pb.js';
+import { type Queue, type QueueService, QueueState } from '../../gen/cloudidl/queue/queue_pb.js';
 import { ControlPlaneError } from '../errors.js';
 import type { QueueCalls } from '../types.js';
 import {
@@ -38,10 +37,8 @@ import {
   selfSelecting,
   withManagedFields,
 } from './mapping.js';
-import { firstQueueMetrics } from './metrics.js';
-import type { Call } from './rpcs.js';
-import { Latest, SharedReads, fromLatest, sweep } from './sweeps.js';
-import { isCode } from './transport.js';
+import { type Call, isCode } from './transport.js';
+import { fromLatest, Latest, SharedReads, sweep } from './sweeps.js';
 
 export class UnionQueues implements QueueCalls {
   /** Each queue as Union last sent it: what the next write starts from. */
@@ -59,13 +56,9 @@ export class UnionQueues implements QueueCalls {
 
   /** ListQueues page after page: the live queues, or (`deleted`) those with `deleted_at`. */
   private sweep(deleted: boolean): Promise<Queue[]> {
-    const filters = deleted ? [{ function: Filter_Function.EXISTS, field: 'deleted_at' }] : [];
-    return sweep(async (token) => {
+    return sweep(this.pageSize, deleted, async (request) => {
       const res = await this.call('listQueues', null, () =>
-        this.service.listQueues({
-          organization: this.org,
-          request: { limit: this.pageSize, token, filters },
-        }),
+        this.service.listQueues({ organization: this.org, request }),
       );
       return { items: res.queues, token: res.token };
     });
@@ -211,4 +204,42 @@ function sorted(v: unknown): string {
     .filter((k) => o[k] !== undefined)
     .sort();
   return `{${keys.map((k) => `${JSON.stringify(k)}:${sorted(o[k])}`).join(',')}}`;
+}
+
+/**
+ * Q7 through QueueService/WatchQueueMetrics: the first message of the stream for one queue,
+ * then the stream is closed. Union leaves drained queues out of the stream: nothing is in
+ * flight there.
+ */
+export async function firstQueueMetrics(
+  queues: Client<typeof QueueService>,
+  org: string,
+  queue: LiveQueue,
+): Promise<QueueMetrics> {
+  const addr = address('Queue', queue.name);
+  const abort = new AbortController();
+  try {
+    const stream = queues.watchQueueMetrics(
+      { poolId: { organization: org, name: queue.pool }, queueNames: [queue.name] },
+      { signal: abort.signal },
+    );
+    for await (const msg of stream) {
+      const m = msg.metrics.find((x) => x.id?.name === queue.name);
+      if (m)
+        return {
+          runs_in_flight: m.runsInFlight,
+          actions_in_flight: m.actionsInFlight,
+          depth: m.currentDepth,
+        };
+      if (queue.state === 'drained') return { runs_in_flight: 0, actions_in_flight: 0, depth: 0 };
+      break;
+    }
+    throw new ControlPlaneError(
+      'NOT_FOUND',
+      `${addr}: WatchQueueMetrics of pool "${queue.pool}" sent no metrics for the queue`,
+      addr,
+    );
+  } finally {
+    abort.abort();
+  }
 }

@@ -23,9 +23,8 @@ import type { BackendProfile, CapabilityCalls, ControlPlane } from '../types.js'
 import { UnionClusters } from './clusters.js';
 import { UnionPools } from './pools.js';
 import { UnionQueues } from './queues.js';
-import { RPC, type Call } from './rpcs.js';
+import { type Call, type CallState, RPC, type UnionRetry, withRetry } from './transport.js';
 import { DefaultQueueSettings } from './settings.js';
-import { withRetry, type CallState, type UnionRetry } from './transport.js';
 
 export interface UnionControlPlaneOptions {
   transport: Transport;
