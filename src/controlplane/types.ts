@@ -193,7 +193,7 @@ export interface LiveLists {
  * Reads every kind the control plane has (in parallel) into a LiveState: of the default-queue
  * settings, those of `settings` (a backend without a call that lists them reads one by one).
  * `shared`: the lists as objects shared from read to read and frozen, from the caller that keeps
- * them (the daemon: the embedded control plane opened with its state cache, list-views.ts), or
+ * them (the daemon: the embedded control plane opened with its state cache), or
  * null; a long-running process then tells an unchanged state by identity (same-objects.ts).
  */
 export async function readLiveState(
@@ -246,7 +246,7 @@ export async function readLiveState(
 
 /**
  * `list` in order; most backends list in order already, which is checked first. A frozen list
- * in order (the shared views of an unchanged embedded state, list-views.ts) is returned as it
+ * in order (the shared views of an unchanged embedded state) is returned as it
  * is: nothing can change it, and a copy per read was a daemon run's garbage (issue 23 item 11).
  */
 function sortedCopy<T>(list: readonly T[], compare: (a: T, b: T) => number): T[] {

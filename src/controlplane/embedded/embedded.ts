@@ -179,7 +179,7 @@ export class EmbeddedControlPlane implements ControlPlane {
     return this.read(() => (this.shareReads ? sharedLists(this.state, this.now()) : null));
   }
 
-  /** The plan memory's state key: opened read-only, the identity of the files (read-only.ts). */
+  /** The plan memory's state key: opened read-only, the identity of the files. */
   readonly stateKey = async () => (this.reader ? this.reader.key() : null);
 
   capabilities(): Promise<Capabilities> {

@@ -1,12 +1,11 @@
 /**
  * The functional core of the embedded control plane: every rule of domain.md as an operation
- * on its state (state-records.ts, with the index its writers keep current). No I/O and no
- * clock: callers pass `now`.
+ * on its state (with the index its writers keep current), its read views and its snapshots.
+ * No I/O and no clock: callers pass `now`.
  *
  * Writes are expressed as `Op` records. An op is validated and applied in one step
  * (`applyOp`); a rejected op changes nothing. Because applying is deterministic, the
  * persistence layer journals accepted ops and replays them after a restart.
- * Reads: state-views.ts; snapshots: state-json.ts (both re-exported here).
  */
 import {
   address,
@@ -113,11 +112,9 @@ function checkSelectorMembers(state: State, queue: string, spec: QueueSpec): voi
   }
 }
 
-/** The ops applied here; cluster-label and capability ops have their own modules. */
-type CoreOp = Exclude<Op, CapabilityOp | ClusterLabelOp>;
-type OpOf<K extends CoreOp['op']> = Extract<CoreOp, { op: K }>;
+type OpOf<K extends Op['op']> = Extract<Op, { op: K }>;
 
-const CORE_OPS: { [K in CoreOp['op']]: (state: State, op: OpOf<K>) => void } = {
+const OPS: { [K in Op['op']]: (state: State, op: OpOf<K>) => void } = {
   create_pool: createPool,
   delete_pool: deletePool,
   register_cluster: registerCluster,
@@ -136,17 +133,20 @@ const CORE_OPS: { [K in CoreOp['op']]: (state: State, op: OpOf<K>) => void } = {
   set_queue_activity: setQueueActivity,
   set_default_queue: applyDefaultQueueOp,
   delete_default_queue: applyDefaultQueueOp,
+  set_capabilities: setCapabilities,
+  drain_queue: (state, op) => drainQueue(state, op.name),
+  activate_queue: (state, op) => activateQueue(state, op.name),
+  delete_queue: (state, op) => deleteQueue(state, op.name, op.at),
+  undelete_queue: (state, op) => undeleteQueue(state, op.name),
+  move_cluster: moveCluster,
+  update_pool: updatePool,
+  set_execution_cluster_label: applyClusterLabelOp,
+  delete_execution_cluster_label: applyClusterLabelOp,
 };
-
-function isCoreOp(op: Op): op is CoreOp {
-  return Object.hasOwn(CORE_OPS, op.op);
-}
 
 /** Validates `op` against the state and applies it; throws (changing nothing) when a rule rejects it. */
 export function applyOp(state: State, op: Op): void {
-  if (isClusterLabelOp(op)) return applyClusterLabelOp(state, op);
-  if (isCoreOp(op)) return (CORE_OPS[op.op] as (state: State, op: CoreOp) => void)(state, op);
-  applyCapabilityOp(state, op);
+  (OPS[op.op] as (state: State, op: Op) => void)(state, op);
 }
 
 function createPool(state: State, op: OpOf<'create_pool'>): void {
@@ -381,8 +381,7 @@ function poolReferences(state: State, pool: string) {
 }
 
 /**
- * The embedded control plane's state as stored, and its index (state.ts applies the rules to
- * it, state-views.ts reads it, state-json.ts writes it).
+ * The state as stored, and its index.
  *
  * The index (keep it current when you add an op). Reads that would otherwise scan every
  * object — a pool's member clusters, the queues whose selectors name a cluster — come from
@@ -424,15 +423,15 @@ export interface State {
   /** Keyed by assignmentKeyString. */
   assignments: Map<string, Assignment>;
   activity: Map<string, ActivityRecord>;
-  /** Capabilities of this control plane (stored with its state, capabilities.ts). */
+  /** Capabilities of this control plane (stored with its state). */
   capabilities: Capabilities;
   /** Capability `drain`: queues drained (DRAINING, or DRAINED once idle). */
   draining: Set<string>;
-  /** Union v2 project/domain → default queue, keyed by `project/domain` (default-queues.ts). */
+  /** Union v2 project/domain → default queue, keyed by `project/domain`. */
   default_queues: Map<string, LiveDefaultQueue>;
-  /** flyteadmin EXECUTION_CLUSTER_LABEL attributes by key string (cluster-labels.ts). */
+  /** flyteadmin EXECUTION_CLUSTER_LABEL attributes by key string. */
   execution_cluster_labels?: Map<string, ExecutionClusterLabel>;
-  /** Capability `soft_delete`: deleted queues, by name (soft-deletes.ts). */
+  /** Capability `soft_delete`: deleted queues, by name. */
   deleted_queues?: Map<string, QueueRecord>;
 }
 
@@ -599,11 +598,9 @@ export function removeQueue(state: State, name: string): void {
   state.queues.delete(name);
 }
 
-/**
- * The read views of the embedded control plane's state (domain.md's Live* objects): what is
- * derived on read (Q8 availability, bound queues, member clusters) comes from the index of
- * state-records.ts. No I/O and no clock: callers pass `now`.
- */
+// ---------------------------------------------------------------- read views (domain.md's Live*)
+// What is derived on read (Q8 availability, bound queues, member clusters) comes from the index.
+
 export const byName = (a: { name: string }, b: { name: string }) =>
   a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 
@@ -720,7 +717,6 @@ export function queueMetrics(state: State, name: string, now: number): QueueMetr
   return { runs_in_flight: runs, actions_in_flight: actions, depth: runs };
 }
 
-/** The JSON form of the embedded control plane's state (snapshots). */
 /** The JSON form of a state (snapshots): plain sorted arrays, stable across versions. */
 export interface StateJson {
   pools: PoolRecord[];
@@ -740,6 +736,9 @@ export interface StateJson {
 }
 
 export function stateToJson(state: State): StateJson {
+  // The lists added since the first format only when not empty: older snapshots keep their form.
+  const labels = listExecutionClusterLabels(state);
+  const deleted = [...(state.deleted_queues?.values() ?? [])].sort(byName);
   return {
     pools: [...state.pools.values()].sort(byName),
     clusters: [...state.clusters.values()].sort(byName),
@@ -750,10 +749,9 @@ export function stateToJson(state: State): StateJson {
       .map(([name, a]) => ({ name, ...a })),
     capabilities: { ...state.capabilities },
     draining: [...state.draining].sort(),
-    // Only when set, so snapshots of control planes without settings keep their old form.
     ...(state.default_queues.size > 0 ? { default_queues: listDefaultQueues(state) } : {}),
-    ...clusterLabelsToJson(state),
-    ...deletedQueuesToJson(state),
+    ...(labels.length > 0 ? { execution_cluster_labels: labels } : {}),
+    ...(deleted.length > 0 ? { deleted_queues: deleted } : {}),
   };
 }
 
@@ -769,7 +767,13 @@ export function stateFromJson(json: StateJson): State {
     default_queues: new Map(
       (json.default_queues ?? []).map((d) => [`${d.project}/${d.domain}`, d]),
     ),
-    ...clusterLabelsFromJson(json.execution_cluster_labels),
+    ...(json.execution_cluster_labels?.length
+      ? {
+          execution_cluster_labels: new Map(
+            json.execution_cluster_labels.map((l) => [assignmentKeyString(l), { ...l }]),
+          ),
+        }
+      : {}),
     ...(json.deleted_queues
       ? { deleted_queues: new Map(json.deleted_queues.map((q) => [q.name, q])) }
       : {}),
@@ -879,25 +883,6 @@ function settled(state: State, name: string, at: number): string | null {
   }
   const n = inFlight(state.activity.get(name), at);
   return n === 0 ? null : `still has ${n} runs and actions in flight (Q7): wait until it is idle`;
-}
-
-export function applyCapabilityOp(state: State, op: CapabilityOp): void {
-  switch (op.op) {
-    case 'set_capabilities':
-      return setCapabilities(state, op);
-    case 'drain_queue':
-      return drainQueue(state, op.name);
-    case 'activate_queue':
-      return activateQueue(state, op.name);
-    case 'delete_queue':
-      return deleteQueue(state, op.name, op.at);
-    case 'undelete_queue':
-      return undeleteQueue(state, op.name);
-    case 'move_cluster':
-      return moveCluster(state, op);
-    case 'update_pool':
-      return updatePool(state, op);
-  }
 }
 
 function setCapabilities(
@@ -1141,13 +1126,11 @@ export function checkCapabilities(
     );
 }
 
-/**
- * How a cluster's record binds the queues that name it, on the embedded control plane with
- * Union's capabilities (docs/union.md, "Union's rules in the plan"): a cluster another live
- * queue pins is not drained, moved or deleted (`unpin_first`, U23, U26, U31); its co-named queue
- * drains and activates with it (`drain`, U25, U27) and is deleted with it (`queue_delete`, U30).
- * state.ts and capabilities.ts call these from the ops they concern.
- */
+// How a cluster's record binds the queues that name it, with Union's capabilities (docs/union.md,
+// "Union's rules in the plan"): a cluster another live queue pins is not drained, moved or
+// deleted (`unpin_first`, U23, U26, U31); its co-named queue drains and activates with it
+// (`drain`, U25, U27) and is deleted with it (`queue_delete`, U30).
+
 /**
  * With `drain`, a cluster's co-named queue drains with its cluster and is activated with it,
  * even one drained on its own (Union: remote/_cluster.py:361-363, 396-398).
@@ -1182,7 +1165,7 @@ export function refusePinned(
  * Union today, with `queue_delete` (real-apis.md: "deleting a cluster puts its co-named queue
  * into deletion with it", Union docs, clusters page): the co-named queue a cluster delete takes
  * with it, or null (none, or queue_delete off: C8 leaves it with an empty selector). Refused
- * while a default-queue setting names it, as deleting that queue is (default-queues.ts).
+ * while a default-queue setting names it, as deleting that queue is.
  */
 export function conamedQueueDeletedWith(state: State, cluster: string): string | null {
   const queue = state.queues.get(cluster);
@@ -1274,53 +1257,32 @@ export function undeleteQueue(state: State, name: string): void {
   if (state.capabilities.drain) state.draining.add(name);
 }
 
-/** The JSON form: present only when there are deleted queues (older snapshots keep their form). */
-export function deletedQueuesToJson(state: State): { deleted_queues?: QueueRecord[] } {
-  const list = [...(state.deleted_queues?.values() ?? [])].sort(byName);
-  return list.length > 0 ? { deleted_queues: list } : {};
-}
-
-/**
- * Union v2's project/domain → default queue settings in the embedded control plane. Kept
- * apart from state.ts's pool/cluster/queue rules: a setting names a queue that must exist,
- * and a queue a setting names cannot go away (see `defaultQueueTargets`).
- */
-/** What state.ts's State holds for these settings: keyed by `project/domain`. */
-export interface DefaultQueueState {
-  queues: ReadonlyMap<string, unknown>;
-  default_queues: Map<string, LiveDefaultQueue>;
-}
+// Union v2's project/domain → default queue settings: a setting names a queue that must exist,
+// and a queue a setting names cannot go away (see `defaultQueueTargets`).
 
 export type DefaultQueueOp =
   | { op: 'set_default_queue'; project: string; domain: string; queue: string }
   | { op: 'delete_default_queue'; project: string; domain: string };
 
-export function applyDefaultQueueOp(state: DefaultQueueState, op: DefaultQueueOp): void {
+export function applyDefaultQueueOp(state: State, op: DefaultQueueOp): void {
   const key = defaultQueueKeyString(op);
   const addr = address('DefaultQueue', key);
   if (op.op === 'set_default_queue') {
-    if (!state.queues.has(op.queue)) {
-      throw new ControlPlaneError(
+    if (!state.queues.has(op.queue))
+      throw fail(
         'NOT_FOUND',
         `${addr}: queue "${op.queue}" does not exist; create it first`,
         addr,
         null,
       );
-    }
     state.default_queues.set(key, { project: op.project, domain: op.domain, queue: op.queue });
     return;
   }
-  if (!state.default_queues.delete(key)) {
-    throw new ControlPlaneError(
-      'NOT_FOUND',
-      `default-queue setting "${key}" does not exist`,
-      addr,
-      null,
-    );
-  }
+  if (!state.default_queues.delete(key))
+    throw fail('NOT_FOUND', `default-queue setting "${key}" does not exist`, addr, null);
 }
 
-export function listDefaultQueues(state: DefaultQueueState): LiveDefaultQueue[] {
+export function listDefaultQueues(state: State): LiveDefaultQueue[] {
   return [...state.default_queues.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([, d]) => ({ ...d }));
@@ -1331,21 +1293,21 @@ export function listDefaultQueues(state: DefaultQueueState): LiveDefaultQueue[] 
  * A queue named by a setting cannot be deleted (it can be drained, remote/_queue.py:934-938): callers
  * reject with `defaultQueueInUse` when this is not empty.
  */
-export function defaultQueueTargets(state: DefaultQueueState, queue: string): string[] {
+export function defaultQueueTargets(state: State, queue: string): string[] {
   const keys: string[] = [];
   for (const [key, d] of state.default_queues) if (d.queue === queue) keys.push(key);
   return keys.sort();
 }
 
 /** True when some project/domain setting names `queue`. */
-export function isDefaultQueueTarget(state: DefaultQueueState, queue: string): boolean {
+export function isDefaultQueueTarget(state: State, queue: string): boolean {
   for (const d of state.default_queues.values()) if (d.queue === queue) return true;
   return false;
 }
 
 /** The FAILED_PRECONDITION a queue drain or delete answers while settings name the queue. */
 export function defaultQueueInUse(
-  state: DefaultQueueState,
+  state: State,
   queue: string,
   action: 'deleted',
 ): ControlPlaneError | null {
@@ -1382,28 +1344,19 @@ export function validateDefaultQueueKey(
 }
 
 /**
- * The embedded control plane's flyteadmin EXECUTION_CLUSTER_LABEL attributes: journaled ops,
- * their application and read view, kept apart from state.ts's pool/cluster/queue rules.
- * Like flyteadmin, the label value is not checked against labelClusterMap (a config file the
- * control plane reads at execution time); poolsync's V11 checks it before anything is sent.
+ * flyteadmin's EXECUTION_CLUSTER_LABEL attributes. Like flyteadmin, the label value is not
+ * checked against labelClusterMap (a config file the control plane reads at execution time);
+ * poolsync's V11 checks it before anything is sent.
  */
 export type ClusterLabelOp =
   | { op: 'set_execution_cluster_label'; label: ExecutionClusterLabel }
   | { op: 'delete_execution_cluster_label'; key: AssignmentKey };
 
-interface WithLabels {
-  execution_cluster_labels?: Map<string, ExecutionClusterLabel>;
-}
-
-export function isClusterLabelOp(op: { op: string }): op is ClusterLabelOp {
-  return op.op === 'set_execution_cluster_label' || op.op === 'delete_execution_cluster_label';
-}
-
-function labels(state: WithLabels): Map<string, ExecutionClusterLabel> {
+function labels(state: State): Map<string, ExecutionClusterLabel> {
   return (state.execution_cluster_labels ??= new Map());
 }
 
-export function applyClusterLabelOp(state: WithLabels, op: ClusterLabelOp): void {
+export function applyClusterLabelOp(state: State, op: ClusterLabelOp): void {
   if (op.op === 'set_execution_cluster_label') {
     const { project, domain, workflow, label } = op.label;
     labels(state).set(assignmentKeyString(op.label), { project, domain, workflow, label });
@@ -1420,7 +1373,7 @@ export function applyClusterLabelOp(state: WithLabels, op: ClusterLabelOp): void
 }
 
 export function getExecutionClusterLabel(
-  state: WithLabels,
+  state: State,
   key: AssignmentKey,
 ): ExecutionClusterLabel | null {
   const found = state.execution_cluster_labels?.get(assignmentKeyString(key));
@@ -1428,23 +1381,10 @@ export function getExecutionClusterLabel(
 }
 
 /** Sorted by key string. */
-export function listExecutionClusterLabels(state: WithLabels): ExecutionClusterLabel[] {
+export function listExecutionClusterLabels(state: State): ExecutionClusterLabel[] {
   return [...(state.execution_cluster_labels?.entries() ?? [])]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([, l]) => ({ ...l }));
-}
-
-export function clusterLabelsToJson(state: WithLabels): {
-  execution_cluster_labels?: ExecutionClusterLabel[];
-} {
-  const list = listExecutionClusterLabels(state);
-  return list.length > 0 ? { execution_cluster_labels: list } : {};
-}
-
-export function clusterLabelsFromJson(list: ExecutionClusterLabel[] | undefined): WithLabels {
-  return list && list.length > 0
-    ? { execution_cluster_labels: new Map(list.map((l) => [assignmentKeyString(l), { ...l }])) }
-    : {};
 }
 
 const LABEL_PATTERN = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;

@@ -86,7 +86,7 @@ export class StateStore {
     const lock = await lockState(path);
     try {
       // Under the lock nobody else writes: files identical to a state this process read (or
-      // left) hold exactly that state (state-identity.ts).
+      // left) hold exactly that state.
       const identity = await stateFilesIdentity(path);
       const cached = opts.cache?.take(identity) ?? null;
       let state: State;
@@ -209,7 +209,7 @@ export class StateStore {
 export interface HeldRead {
   state: State;
   release: () => void;
-  /** EmbeddedControlPlane.stateKey of this read (state-identity.ts readStateKey). */
+  /** EmbeddedControlPlane.stateKey of this read (readStateKey). */
   stateKey: () => Promise<string | null>;
 }
 
@@ -266,7 +266,7 @@ function heldRead(
 }
 
 /**
- * What a reader checks before it reads (read-only.ts does it at open, before a lazy read): the
+ * What a reader checks before it reads (at open, before a lazy read): the
  * state's folders are real folders it may enter, and Git tracks none of its files.
  */
 export async function checkStateFiles(path: string): Promise<void> {
@@ -557,7 +557,7 @@ export async function readStateKey(identity: FilesIdentity, state: State): Promi
 }
 
 /**
- * readStateKey from the files alone, before any read (read-only.ts, a lazy open): equal to
+ * readStateKey from the files alone, before any read (a lazy open): equal to
  * the key of a state read from files of this identity, except that it cannot know whether that
  * state drains with time. It is compared with keys taken after a read, which can.
  */
@@ -582,7 +582,7 @@ async function fileStamp(path: string): Promise<FileStamp | null> {
  * open or, with `lazy` (plan), by the first call that needs it. `poolsync plan` asks first for
  * the state's key (EmbeddedControlPlane.stateKey) and, when its remembered plan has that key
  * (src/incremental/plan-memory.ts), nothing else: before a read the key is computed from the
- * files' metadata alone (state-identity.ts filesStateKey), so a remembered replan never reads or
+ * files' metadata alone (filesStateKey), so a remembered replan never reads or
  * parses the snapshot. After a read it is the read's key (readStateKey, which also knows
  * whether the state drains with time), kept when the control plane is closed.
  */
@@ -688,7 +688,7 @@ export interface EmbeddedOptions {
   readOnly?: boolean;
   /**
    * With readOnly: read the state on its first use, not at open; until then stateKey is of the
-   * files alone (read-only.ts). `plan` opens so: a remembered plan needs no read.
+   * files alone. `plan` opens so: a remembered plan needs no read.
    */
   lazy?: boolean;
 }
@@ -710,7 +710,7 @@ export interface StateRead {
 
 /**
  * A cache of the last value read from each state file, matched by the files' identity
- * (state-identity.ts: a file written since never matches). The embedded control plane keeps
+ * (a file written since never matches). The embedded control plane keeps
  * none of its own; a long-running process passes one in (EmbeddedOptions.stateCache).
  *
  * Readers share a value and never change it. A writer (holding the state's lock) may take the
