@@ -2,8 +2,8 @@
  * The ControlPlane interface, composed of one part per kind (domain.md): pools, clusters,
  * queues, assignments, default-queue settings, execution cluster labels, the capability calls
  * (domain.md, Capabilities: rejected with FAILED_PRECONDITION while the capability is off: P4,
- * Q6, C9, C7), manual steps and an apply lock (the parts, each its reads and its writes:
- * parts.ts). Every part is optional: a backend provides the parts it has,
+ * Q6, C9, C7), manual steps, an apply lock and the inventory (the parts, each its reads and
+ * its writes, below). Every part is optional: a backend provides the parts it has,
  * and what it manages follows from them (`managedKinds`, the one source of the planner's
  * BACKEND_KIND check). A part's method names are unique across parts, so one class can serve
  * several parts and hand itself (`readonly pools: PoolCalls = this`).
@@ -11,10 +11,13 @@
  * poolsync's REST API), union/ and flyteadmin/; open.ts picks one by URL.
  */
 import {
-  BASELINE_CAPABILITIES,
+  type Assignment,
   type AssignmentKey,
+  BASELINE_CAPABILITIES,
   type Capabilities,
   type ObjectKind,
+  type PoolContract,
+  type QueueSpec,
 } from '../model/common.js';
 import type { BackendInfo, BackendProfile } from '../model/backend.js';
 import type { ExecutionClusterLabel, FlyteadminLive } from '../model/flyte.js';
@@ -27,30 +30,14 @@ import type {
   LiveQueue,
   LiveScopedDefaultQueue,
   LiveState,
+  QueueMetrics,
 } from '../model/live.js';
 import { ControlPlaneError } from './errors.js';
 import { checkLiveStrings } from './live-bounds.js';
-import type {
-  ApplyLockProvider,
-  AssignmentCalls,
-  AssignmentReads,
-  CapabilityCalls,
-  CapabilityReads,
-  ClusterCalls,
-  ClusterReads,
-  DefaultQueueCalls,
-  DefaultQueueReads,
-  ExecutionClusterLabelCalls,
-  ExecutionClusterLabelReads,
-  InventoryCalls,
-  ManualSteps,
-  PoolCalls,
-  PoolReads,
-  QueueCalls,
-  QueueReads,
-} from './parts.js';
+import type { InventoryRecord } from '../model/inventory.js';
+import type { ManualInstruction, Step } from '../model/plan.js';
+import type { CreateQueueRequest, RegisterClusterRequest } from '../model/requests.js';
 
-export type * from './parts.js';
 export type { CreateQueueRequest, RegisterClusterRequest } from '../model/requests.js';
 export type { BackendInfo, BackendProfile } from '../model/backend.js';
 
@@ -325,4 +312,205 @@ function labelsField(labels: readonly ExecutionClusterLabel[]): {
   execution_cluster_labels?: ExecutionClusterLabel[];
 } {
   return labels.length > 0 ? { execution_cluster_labels: sortByKey(labels) } : {};
+}
+
+// ---------------------------------------------------------------- the parts
+
+/** The apply lock as a control plane with one of its own reports it (docs/apply.md#locking). */
+export interface ApplyLockLease {
+  /** Who holds it, e.g. `poolsync apply (alice@ci-runner-7, pid 4242)`. */
+  holder: string;
+  acquired_at: string;
+  renewed_at: string;
+  /** The lock is free once this passes without a renewal (taken over by the next acquirer). */
+  expires_at: string;
+  /** The holder whose expired lease this acquisition took over (else null). */
+  taken_over_from: string | null;
+}
+
+/**
+ * Capability of control planes with a server-side, lease-style apply lock (the poolsync REST
+ * API and the embedded control plane), so one apply at a time holds across machines. Others
+ * (Union, flyteadmin) have none: `--lock k8s:NAMESPACE/NAME` uses a Kubernetes Lease instead.
+ */
+export interface ApplyLockProvider {
+  /**
+   * Takes the lock for `id` (random, chosen by the caller), or renews it when `id` holds it.
+   * Refused with FAILED_PRECONDITION naming the holder while another unexpired lease holds it.
+   */
+  acquireApplyLock(request: {
+    id: string;
+    holder: string;
+    ttl_seconds: number;
+  }): Promise<ApplyLockLease>;
+  /** Frees the lock when `id` holds it (else a no-op). */
+  releaseApplyLock(id: string): Promise<void>;
+  getApplyLock(): Promise<ApplyLockLease | null>;
+}
+
+/*
+ * Each kind's part is its reads and its writes (`PoolCalls` extends `PoolReads` …): what
+ * reads a live state (readLiveState, the planner's edge) asks only for the reads
+ * (`LiveReader`), the executor for the part a step's call goes through (partOf).
+ */
+
+/** ClusterPool: reads. */
+export interface PoolReads {
+  listPools(): Promise<LivePool[]>;
+  getPool(name: string): Promise<LivePool>;
+  /**
+   * Soft deletes (Union): the deleted pools, whose names stay reserved until undeleted.
+   * Absent on control planes whose deletes are final.
+   */
+  listDeletedPools?(): Promise<LivePool[]>;
+}
+
+/** With its writes. */
+export interface PoolCalls extends PoolReads {
+  createPool(name: string, contract: PoolContract): Promise<LivePool>;
+  deletePool(name: string): Promise<void>;
+  /** Soft deletes (Union): brings a deleted pool back with the contract it had. */
+  undeletePool?(name: string): Promise<LivePool>;
+}
+
+/** Cluster: reads. */
+export interface ClusterReads {
+  listClusters(): Promise<LiveCluster[]>;
+  getCluster(name: string): Promise<LiveCluster>;
+  /** Soft deletes (Union): the deleted clusters. Absent on control planes whose deletes are final. */
+  listDeletedClusters?(): Promise<LiveCluster[]>;
+}
+
+/** With its writes. */
+export interface ClusterCalls extends ClusterReads {
+  registerCluster(request: RegisterClusterRequest): Promise<LiveCluster>;
+  /** C6: only `enabled` can change in place. */
+  updateCluster(name: string, update: { enabled: boolean }): Promise<LiveCluster>;
+  deleteCluster(name: string): Promise<void>;
+  /**
+   * Soft deletes (Union): brings a deleted cluster back DRAINED in the pool it had, with its
+   * co-named queue (also DRAINED).
+   */
+  undeleteCluster?(name: string): Promise<LiveCluster>;
+}
+
+/** Queue: reads. */
+export interface QueueReads {
+  listQueues(): Promise<LiveQueue[]>;
+  getQueue(name: string): Promise<LiveQueue>;
+  /** Q7. */
+  queueMetrics(name: string): Promise<QueueMetrics>;
+  /**
+   * Soft deletes (Union): the deleted queues, whose names stay reserved until undeleted.
+   * Absent on control planes whose deletes are final.
+   */
+  listDeletedQueues?(): Promise<LiveQueue[]>;
+}
+
+/** With its writes. */
+export interface QueueCalls extends QueueReads {
+  createQueue(request: CreateQueueRequest): Promise<LiveQueue>;
+  /** Q3: replaces the whole spec (with `queue_move`, a new pool moves a drained queue). */
+  updateQueue(name: string, spec: QueueSpec): Promise<LiveQueue>;
+  /** Soft deletes (Union): brings a deleted queue back, DRAINED, with the spec it had. */
+  undeleteQueue?(name: string): Promise<LiveQueue>;
+}
+
+/** PoolAssignment: reads. */
+export interface AssignmentReads {
+  listAssignments(): Promise<LiveAssignment[]>;
+}
+
+/** With its writes. */
+export interface AssignmentCalls extends AssignmentReads {
+  /** A1: upsert. */
+  setAssignment(assignment: Assignment): Promise<LiveAssignment>;
+  deleteAssignment(key: AssignmentKey): Promise<void>;
+}
+
+/** DefaultQueue (Union v2 project/domain → default queue settings): reads. */
+export interface DefaultQueueReads {
+  /**
+   * True when a read of some project/domains reads only theirs, one call each (Union: no call
+   * lists settings); a live state read so says which it read (`default_queues_read`).
+   */
+  readonly settingsByKey?: boolean;
+  /** Those of `scope` (default: all); a backend that lists them all may return all. */
+  listDefaultQueues(scope?: DefaultQueueScope): Promise<LiveDefaultQueue[]>;
+  /**
+   * Settings of the broader scopes (organisation, domain), where the control plane has them: at
+   * least those above the project/domains of `scope`.
+   */
+  listScopedDefaultQueues?(scope?: DefaultQueueScope): Promise<LiveScopedDefaultQueue[]>;
+}
+
+/** With its writes. */
+export interface DefaultQueueCalls extends DefaultQueueReads {
+  /** Upsert; the queue must exist (NOT_FOUND otherwise). */
+  setDefaultQueue(project: string, domain: string, queue: string): Promise<LiveDefaultQueue>;
+  deleteDefaultQueue(project: string, domain: string): Promise<void>;
+}
+
+/**
+ * ExecutionClusterLabel (flyteadmin EXECUTION_CLUSTER_LABEL attributes, project/domain[/workflow]
+ * → label): reads.
+ */
+export interface ExecutionClusterLabelReads {
+  listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]>;
+}
+
+/** With its writes. */
+export interface ExecutionClusterLabelCalls extends ExecutionClusterLabelReads {
+  /** Upsert. */
+  setExecutionClusterLabel(label: ExecutionClusterLabel): Promise<ExecutionClusterLabel>;
+  deleteExecutionClusterLabel(key: AssignmentKey): Promise<void>;
+}
+
+/** The capabilities a control plane reports (domain.md): the read of the capability part. */
+export interface CapabilityReads {
+  capabilities(): Promise<Capabilities>;
+}
+
+/**
+ * The capabilities (domain.md) and the calls they allow (rejected with FAILED_PRECONDITION while
+ * one is off). A control plane without this part reports the baseline (every capability off),
+ * so no capability step is ever planned for it.
+ */
+export interface CapabilityCalls extends CapabilityReads {
+  /** Capability `drain`: ACTIVE → DRAINING (→ DRAINED once idle). */
+  drainQueue(name: string): Promise<LiveQueue>;
+  /** Capability `drain`: DRAINING/DRAINED → ACTIVE. */
+  activateQueue(name: string): Promise<LiveQueue>;
+  /** Capability `queue_delete`: deletes a DRAINED queue. */
+  deleteQueue(name: string): Promise<void>;
+  /** Capability `cluster_move`: moves a cluster whose queues are drained to another pool in place. */
+  moveCluster(name: string, pool: string): Promise<LiveCluster>;
+  /** Capability `pool_update`: replaces a pool's contract in place. */
+  updatePool(name: string, contract: PoolContract): Promise<LivePool>;
+}
+
+/**
+ * Manual steps, a capability of their own: a backend with steps it has no public API for says
+ * what a person runs instead (the planner then plans them as `execution: "manual"`), and the
+ * credentials the CLI of those steps reads (`apply --flyte-cli`). A backend without this part
+ * makes every step by API.
+ */
+export interface ManualSteps {
+  /**
+   * The instruction for a step a person runs, or null for a step made by API. Called as a plain
+   * function (the planner keeps it beside its other inputs), so it must not use `this`.
+   */
+  readonly instruction: (step: Step) => ManualInstruction | null;
+  /**
+   * The environment the CLI of the manual steps reads its credentials from (e.g. FLYTE_API_KEY):
+   * `apply --flyte-cli` sets it for each child. Secret: never logged.
+   */
+  commandEnv?(): Record<string, string>;
+}
+
+/** The inventory of what poolsync applied (model/inventory.ts), where the control plane keeps it. */
+export interface InventoryCalls {
+  /** Null when none is recorded. */
+  readInventory(): Promise<InventoryRecord | null>;
+  writeInventory(record: InventoryRecord): Promise<void>;
 }
