@@ -1,21 +1,24 @@
 /**
  * OAuth2 client credentials for Union, as its own tools do it (oauth.go in
  * unionai/terraform-provider-unionai, src/auth.ts in flyteorg/flyte-sdk-ts), on the one OAuth2
- * client of every backend (controlplane/oauth/: discovery with the OpenID Connect fallback,
+ * client of every backend (controlplane/oauth.ts: discovery with the OpenID Connect fallback,
  * token cache and refresh, retries with the RPCs' backoff). What is Union's: the API key is the
  * client, a failed discovery asks whether --control-plane is the key's endpoint, and each OAuth2
- * error code gets Union's own message (oauth-errors.ts).
+ * error code gets Union's own message (tokenRefusal).
  */
-import { discover as discoverOAuth, type Discovery } from '../oauth/discovery.js';
-import type { OAuthHttp } from '../oauth/http.js';
-import { TokenSource as ClientCredentialsTokens } from '../oauth/token-source.js';
+import {
+  TokenSource as ClientCredentialsTokens,
+  discover as discoverOAuth,
+  type Discovery,
+  type OAuthHttp,
+} from '../oauth.js';
 import { ControlPlaneError } from '../errors.js';
 import { readUserFile, SECRET_FILE_BYTES } from '../../util/safe-file.js';
 import { UserError } from '../../util/user-error.js';
 import { rememberSecret } from '../../util/secrets.js';
 
-export { DEFAULT_AUTH_HEADER, type Discovery } from '../oauth/discovery.js';
-export { isLoopback, type OAuthHttp } from '../oauth/http.js';
+export { DEFAULT_AUTH_HEADER, type Discovery } from '../oauth.js';
+export { isLoopback, type OAuthHttp } from '../oauth.js';
 
 const SERVICE = 'Union';
 
@@ -57,7 +60,7 @@ export class TokenSource extends ClientCredentialsTokens {
  * person knows what to change. Only the fixed code is shown, never `error_description` (a
  * server may echo request values in it) and never the key or the secret.
  */
-/** What discovery gave the token request (controlplane/oauth Discovery). */
+/** What discovery gave the token request (controlplane/oauth.ts Discovery). */
 interface Asked {
   tokenEndpoint: string;
   scopes: string[];

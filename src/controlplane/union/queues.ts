@@ -1,7 +1,7 @@
 /**
  * The queues part of the `union` backend, through `cloudidl.queue.QueueService`
  * (proto/cloudidl/queue/, from the flyteplugins-union wheel): the live list (one ListQueues
- * sweep shared by concurrent reads), gets, metrics (Q7, metrics.ts) and the writes, each one
+ * sweep shared by concurrent reads), gets, metrics (Q7) and the writes, each one
  * call from the queue as last read (`Latest`), returning the queue Union answered.
  *
  * Q3: UpdateQueue replaces the whole spec, so it is a read-modify-write: the queue as last read
@@ -96,7 +96,7 @@ export class UnionQueues implements QueueCalls {
     return this.live(await this.read(name), name);
   }
 
-  /** Q7 through WatchQueueMetrics (metrics.ts). */
+  /** Q7 through WatchQueueMetrics (firstQueueMetrics). */
   async queueMetrics(name: string): Promise<QueueMetrics> {
     const queue = await this.getQueue(name);
     return this.call('watchQueueMetrics', address('Queue', name), () =>

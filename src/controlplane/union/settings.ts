@@ -52,7 +52,7 @@ export interface DefaultQueueSettingsOptions {
   org: string;
   transport: Transport;
   projects: Client<typeof ProjectService>;
-  /** Every call here may be sent again (rpcs.ts): a write conflicting with itself reads again. */
+  /** Every call here may be sent again (RPC, transport.ts): a write conflicting with itself reads again. */
   call: Call;
   pageSize: number;
   /** Project/domain levels read at once. */

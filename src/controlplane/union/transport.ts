@@ -11,7 +11,7 @@
  * - a connection lost after the request may have been sent (a reset, a body cut off after its
  *   headers) and a 5xx (INTERNAL or UNKNOWN, a proxy's error page without a Connect code
  *   included): every call, as each write is idempotent or reads its effect back on a retry
- *   (rpcs.ts says which; issue 46, item 9).
+ *   (RPC below says which; issue 46, item 9).
  *
  * Every call goes through the client's pacer (util/pacer.ts): RESOURCE_EXHAUSTED holds every
  * call for the delay Union gives (google.rpc.RetryInfo in the error's details; else the

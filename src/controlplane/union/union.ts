@@ -111,7 +111,7 @@ export class UnionControlPlane implements ControlPlane {
     });
   }
 
-  /** One RPC (rpcs.ts: its name) with retries (transport.ts). */
+  /** One RPC with retries (transport.ts). */
   private call<T>(
     rpc: keyof typeof RPC,
     addr: string | null,

@@ -11,7 +11,7 @@
  *
  * plus the OAuth2 endpoints (standins/oauth/server.ts, as flyteadmin's authorization server
  * serves them: client_secret_basic, the `flyte-authorization` header). What each call does is flyteadmin's
- * (api.ts over store.ts, each behaviour citing its upstream file):
+ * (flyteadminApi below, over store.ts, each behaviour citing its upstream file):
  * deletes take the narrower rows along, unregistered or archived projects are refused. Errors
  * are grpc-gateway's `{code, message, details}` with its HTTP status per gRPC code.
  */

@@ -6,7 +6,7 @@
  *  - GetQueue returns a deleted queue too, with `deleted_at` and state DELETED;
  *  - CreateQueue only at organisation scope (an id with project or domain is refused); a deleted
  *    queue's name is ALREADY_EXISTS until it is undeleted;
- *  - UpdateQueue replaces the whole spec, the caps and scheduling included (queue-extras.ts);
+ *  - UpdateQueue replaces the whole spec, the caps and scheduling included (QueueExtras, lifecycle.ts);
  *  - UpdateQueueState and DeleteQueue carry the state generation the caller read (a stale one
  *    is refused); DeleteQueue only of a DRAINED queue; UndeleteQueue brings it back DRAINED;
  *  - `status.cluster_managed` marks a cluster's co-named queue.

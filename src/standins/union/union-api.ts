@@ -1,6 +1,6 @@
 /**
  * Union's API on the embedded control plane's port, next to the REST API: the Connect services
- * of connect-service.ts (Connect, gRPC and gRPC-Web protocols through connect-node's
+ * of unionRoutes below (Connect, gRPC and gRPC-Web protocols through connect-node's
  * adapter) behind the stand-in OAuth2 server (standins/oauth/server.ts).
  *
  * Why a protocol sniffer: gRPC needs HTTP/2, the REST API and Connect clients speak HTTP/1.1,
@@ -48,7 +48,7 @@ export interface UnionApi {
   listener(http1: Server): NetServer;
   /** Ends every connection of the port (HTTP/2 sessions and HTTP/1.1 sockets). */
   close(): void;
-  /** The queue fields beyond poolsync's 7 that this API keeps (queue-extras.ts). */
+  /** The queue fields beyond poolsync's 7 that this API keeps (lifecycle.ts). */
   queueExtras: QueueExtras;
   /** What it keeps beside the embedded store: generations, soft deletes, apps (lifecycle.ts). */
   lifecycle: Lifecycle;
@@ -186,7 +186,7 @@ export interface UnionServiceOptions {
   maxPageSize?: number;
   /** Interval of WatchQueueMetrics messages. */
   metricsIntervalMs?: number;
-  /** Queue fields beyond the 7 of poolsync's QueueSpec (queue-extras.ts). */
+  /** Queue fields beyond the 7 of poolsync's QueueSpec (lifecycle.ts). */
   queueExtras?: QueueExtras;
   /** Generations and soft-deleted clusters and pools (lifecycle.ts). */
   lifecycle?: Lifecycle;
