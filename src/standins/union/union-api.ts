@@ -1,7 +1,19 @@
 /**
- * Union's API on the embedded control plane's port, next to the REST API: the Connect services
- * of unionRoutes below (Connect, gRPC and gRPC-Web protocols through connect-node's
- * adapter) behind the stand-in OAuth2 server (standins/oauth/server.ts).
+ * Union's API (cloudidl.queue.QueueService, cloudidl.cluster.ClusterService,
+ * flyteidl2.settings.SettingsService, flyteidl2.project.ProjectService; messages in src/gen/)
+ * over an embedded control plane, on its port next to the REST API, so the `union` backend is
+ * tested end to end through the real client library and every wire protocol (Connect, gRPC and
+ * gRPC-Web through connect-node's adapter). Calls need a token of the stand-in OAuth2 server
+ * (standins/oauth/server.ts) in its discovered header (terraform-provider-unionai
+ * internal/provider/oauth.go), and must name its organisation.
+ *
+ * Queues: queue-service.ts; clusters and pools: cluster-service.ts; settings (run.default_queue
+ * only, at organisation, domain and project/domain scope; docs/union.md): settings-service.ts;
+ * what the stand-in keeps beside the embedded store: lifecycle.ts. The embedded control plane
+ * has no project registry: ListProjects reports the project/domains that have a project/domain
+ * default-queue setting. Definitions: proto/, from Union's own client (flyteplugins-union
+ * 0.19.1), whose behaviour the stand-in follows and is tested against
+ * (test/controlplane/union/flyte-cli.e2e.test.ts).
  *
  * Why a protocol sniffer: gRPC needs HTTP/2, the REST API and Connect clients speak HTTP/1.1,
  * and Node's clear-text HTTP/2 server cannot fall back to HTTP/1.1 (that needs TLS and ALPN).
@@ -25,7 +37,22 @@ import { queueRoutes, type ServiceContext } from './queue-service.js';
 import { clusterRoutes } from './cluster-service.js';
 import { BroadScopeSettings, settingsRoutes } from './settings-service.js';
 
-export interface UnionApiOptions extends UnionServiceOptions {
+export interface UnionApiOptions {
+  /** The store the services read and write (Union's state, as the embedded control plane keeps it). */
+  controlPlane: EmbeddedControlPlane;
+  org: string;
+  /** Largest page served (ListQueues, ListClusters, ListProjects). */
+  maxPageSize?: number;
+  /** Interval of WatchQueueMetrics messages. */
+  metricsIntervalMs?: number;
+  /** Queue fields beyond the 7 of poolsync's QueueSpec. */
+  queueExtras?: QueueExtras;
+  /** Generations and soft-deleted clusters and pools. */
+  lifecycle?: Lifecycle;
+  /** How long DeleteCluster leaves an active cluster DELETING (default 0). */
+  deletingMs?: number;
+  /** `run.default_queue` at organisation and domain scope (settings-service.ts). */
+  broadScopeSettings?: BroadScopeSettings;
   /** The OAuth2 server whose tokens the API takes, served on the same port. */
   oauth: OAuthStandIn;
   /** Outermost interceptors (tests inject faults here). */
@@ -159,43 +186,6 @@ export function createUnionApi(opts: UnionApiOptions): UnionApi {
   };
 }
 
-/**
- * Union's API (cloudidl.queue.QueueService, cloudidl.cluster.ClusterService,
- * flyteidl2.settings.SettingsService, flyteidl2.project.ProjectService; messages in src/gen/)
- * served over an embedded control plane, so the `union` backend is tested end to end through
- * the real client library and both wire protocols (Connect and gRPC). Calls need a token of the
- * stand-in OAuth2 server (standins/oauth/server.ts) in its discovered header, and must name its organisation.
- *
- * The embedded control plane has no project registry: ListProjects reports the project/domains
- * that have a project/domain default-queue setting. Settings: settings-service.ts (run.default_queue
- * only, at organisation, domain and project/domain scope; docs/union.md).
- *
- * Queues: queue-service.ts; clusters and cluster pools: cluster-service.ts; what the stand-in
- * keeps beside the embedded store (generations, soft-deleted clusters and pools): lifecycle.ts.
- * Definitions: proto/, from Union's own client (flyteplugins-union 0.19.1), whose behaviour the
- * stand-in follows and is tested against (test/controlplane/union/flyte-cli.e2e.test.ts).
- * Settings and projects from flyteidl2 (settings_service.proto, project_service.proto); the token
- * in the discovered authorization_metadata_key header (terraform-provider-unionai
- * internal/provider/oauth.go).
- */
-export interface UnionServiceOptions {
-  /** The store the services read and write (Union's state, as the embedded control plane keeps it). */
-  controlPlane: EmbeddedControlPlane;
-  org: string;
-  /** Largest page served (ListQueues, ListClusters, ListProjects). */
-  maxPageSize?: number;
-  /** Interval of WatchQueueMetrics messages. */
-  metricsIntervalMs?: number;
-  /** Queue fields beyond the 7 of poolsync's QueueSpec (lifecycle.ts). */
-  queueExtras?: QueueExtras;
-  /** Generations and soft-deleted clusters and pools (lifecycle.ts). */
-  lifecycle?: Lifecycle;
-  /** How long DeleteCluster leaves an active cluster DELETING (lifecycle.ts; default 0). */
-  deletingMs?: number;
-  /** `run.default_queue` at organisation and domain scope (settings-service.ts). */
-  broadScopeSettings?: BroadScopeSettings;
-}
-
 const CODES: Record<ControlPlaneErrorCode, Code> = {
   INVALID_ARGUMENT: Code.InvalidArgument,
   NOT_FOUND: Code.NotFound,
@@ -206,7 +196,7 @@ const CODES: Record<ControlPlaneErrorCode, Code> = {
 };
 
 /** ControlPlaneError → the gRPC status Union would answer, with the same message. */
-export const errorInterceptor: Interceptor = (next) => async (req) => {
+const errorInterceptor: Interceptor = (next) => async (req) => {
   try {
     return await next(req);
   } catch (err) {
@@ -215,11 +205,11 @@ export const errorInterceptor: Interceptor = (next) => async (req) => {
   }
 };
 
-export function unionRoutes(opts: UnionServiceOptions): (router: ConnectRouter) => void {
-  const cp = opts.controlPlane;
-  const org = opts.org;
+function unionRoutes(
+  opts: UnionApiOptions & { queueExtras: QueueExtras; lifecycle: Lifecycle },
+): (router: ConnectRouter) => void {
+  const { controlPlane: cp, org, queueExtras: extras } = opts;
   const max = opts.maxPageSize ?? 1000;
-  const extras = opts.queueExtras ?? new QueueExtras();
   const checkOrg = (given: string | undefined) => {
     if (given !== org)
       throw new ConnectError(
@@ -233,7 +223,7 @@ export function unionRoutes(opts: UnionServiceOptions): (router: ConnectRouter) 
     org,
     max,
     extras,
-    life: opts.lifecycle ?? new Lifecycle(opts.deletingMs ?? 0),
+    life: opts.lifecycle,
     broad,
     checkOrg,
     metricsIntervalMs: opts.metricsIntervalMs ?? 1000,
