@@ -1,24 +1,21 @@
 /**
- * The queues part of the `union` backend, through `cloudidl.queue.QueueService`
- * (proto/cloudidl/queue/, from the flyteplugins-union wheel): the live list (one ListQueues
- * sweep shared by concurrent reads), gets, metrics (Q7) and the writes, each one
- * call from the queue as last read (`Latest`), returning the queue Union answered.
+ * Queues through `cloudidl.queue.QueueService` (proto/cloudidl/queue/, from the
+ * flyteplugins-union wheel): one ListQueues sweep shared by concurrent reads, gets, metrics (Q7)
+ * and the writes, each one call from the queue as last read (`Latest`), returning the queue
+ * Union answered.
  *
  * Q3: UpdateQueue replaces the whole spec, so it is a read-modify-write: the queue as last read
- * (the live read's list; GetQueue when it was not read), the 7 fields poolsync manages and the
- * caps `spec` declares (queue-caps.ts) set from `spec`, every other field written back as Union
- * sent it, including those poolsync's .proto does not declare (kept as protobuf unknown fields;
- * the transport is binary, which carries them: transport.ts). Union has no version on queues,
- * so a change another writer makes between the read and the write is lost (docs/union.md).
- * With `queue_move`, a new pool in `spec` moves a drained queue (its cluster_pool_name).
+ * (GetQueue when it was not read), the 7 managed fields and the caps `spec` declares set from
+ * `spec` (withManagedFields), every other field written back as Union sent it, undeclared ones
+ * included (protobuf unknown fields, carried by the binary transport). Union has no version on
+ * queues, so a change another writer makes between the read and the write is lost
+ * (docs/union.md). With `queue_move`, a new pool in `spec` moves a drained queue.
  *
- * Deletes and undeletes follow Union's rules (its client's docstrings, remote/_queue.py): a
- * queue is deleted only from DRAINED, with the `state_generation` it was read at (so a delayed
- * request never applies to a state the caller never saw); a deleted queue keeps its name
- * reserved (CreateQueue: ALREADY_EXISTS) and is listed only with the filter `EXISTS deleted_at`;
- * UndeleteQueue brings it back DRAINED with the spec it had. The generation a delete carries
- * is the one of the queue as last read (its drain's answer, the wait's reads), read again only
- * when Union refuses it (`fromLatest`).
+ * Deletes follow Union's rules (remote/_queue.py): only from DRAINED, with the
+ * `state_generation` last read (read again only when Union refuses it: `fromLatest`), so a
+ * delayed request never applies to a state the caller never saw; a deleted queue keeps its name
+ * (CreateQueue: ALREADY_EXISTS), is listed only with `EXISTS deleted_at`, and UndeleteQueue
+ * brings it back DRAINED with its spec.
  */
 import type { Client } from '@connectrpc/connect';
 import { address, type QueueSpec } from '../../model/common.js';
