@@ -51,11 +51,11 @@ export const embeddedOpener: BackendOpener = {
     checkStateFolder(url, opts);
     return EmbeddedControlPlane.open({
       path: embeddedStatePath(url, opts.stateDir),
-      ...(opts.defaultPoolContract ? { defaultPoolContract: opts.defaultPoolContract } : {}),
+      defaultPoolContract: opts.defaultPoolContract,
       ...embeddedUrlCapabilities(url),
-      ...(opts.readOnly ? { readOnly: true } : {}),
-      ...(opts.readOnly && opts.lazyRead ? { lazy: true } : {}),
-      ...(opts.stateCache ? { stateCache: opts.stateCache } : {}),
+      readOnly: opts.readOnly,
+      lazy: opts.readOnly && opts.lazyRead,
+      stateCache: opts.stateCache,
     });
   },
 };

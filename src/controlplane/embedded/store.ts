@@ -107,7 +107,7 @@ export class StateStore {
       const store = new StateStore(path, journal, lock, state, seq, {
         compactAfter: opts.compactAfter ?? 20_000,
         keepJournal: keep,
-        ...(opts.cache ? { cache: opts.cache } : {}),
+        cache: opts.cache,
       });
       store.journalOps = journaled.lines;
       // A torn last line (a call that never returned) must go before anything is appended after
