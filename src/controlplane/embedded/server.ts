@@ -1,6 +1,6 @@
 /**
- * The control-plane REST API (schemas/control-plane.openapi.yaml; its endpoints in
- * api-routes.ts) over an embedded control plane, on node:http. JSON in and out; errors as
+ * The control-plane REST API (schemas/control-plane.openapi.yaml; its endpoints: `routes`
+ * below) over an embedded control plane, on node:http. JSON in and out; errors as
  * `{code, message, address, rule}`.
  *
  * Safety: bearer-token auth with a constant-time comparison, a request body limit, 400 for
