@@ -94,8 +94,7 @@ function checkSelectorMembers(state: State, queue: string, spec: QueueSpec): voi
     if (name === WILDCARD) continue;
     const cluster = state.clusters.get(name);
     if (!cluster) {
-      throw fail(
-        'FAILED_PRECONDITION',
+      throw precondition(
         `queue "${queue}" selects cluster "${name}", which does not exist (Q1)`,
         addr,
         'Q1',
@@ -151,8 +150,7 @@ export function applyOp(state: State, op: Op): void {
 
 function createPool(state: State, op: OpOf<'create_pool'>): void {
   const addr = address('ClusterPool', op.name);
-  if (state.pools.has(op.name))
-    throw fail('ALREADY_EXISTS', `pool "${op.name}" already exists (P3)`, addr, 'P3');
+  if (state.pools.has(op.name)) throw exists(`pool "${op.name}" already exists (P3)`, addr, 'P3');
   state.pools.set(op.name, { name: op.name, contract: structuredClone(op.contract) });
 }
 
@@ -170,8 +168,7 @@ function deletePool(state: State, op: OpOf<'delete_pool'>): void {
       refs.clusters.length ? `clusters ${listNames(refs.clusters)}` : '',
       refs.queues.length ? `queues ${listNames(refs.queues)}` : '',
     ].filter(Boolean);
-    throw fail(
-      'FAILED_PRECONDITION',
+    throw precondition(
       `pool "${op.name}" is still referenced by ${what.join(' and ')}; queues cannot be deleted (Q6), so this pool can never be deleted (P5)`,
       addr,
       'P5',
@@ -221,8 +218,7 @@ function checkRegistration(state: State, op: OpOf<'register_cluster'>, addr: str
   }
   const existing = state.clusters.get(op.name);
   if (existing && existing.pool !== op.pool) {
-    throw fail(
-      'FAILED_PRECONDITION',
+    throw precondition(
       `cluster "${op.name}" is registered in pool "${existing.pool}"; a cluster's pool is fixed for the life of the record (C7): register it under a new name in "${op.pool}"`,
       addr,
       'C7',
@@ -281,8 +277,7 @@ function deleteCluster(state: State, op: OpOf<'delete_cluster'>): void {
 function createQueue(state: State, op: OpOf<'create_queue'>): void {
   const addr = address('Queue', op.name);
   if (op.name === DEFAULT_QUEUE) {
-    throw fail(
-      'ALREADY_EXISTS',
+    throw exists(
       'the queue name "default" is reserved for the org-wide queue (Q2, C3)',
       addr,
       'Q2',
@@ -317,12 +312,7 @@ function updateQueue(state: State, op: OpOf<'update_queue'>): void {
     op.spec.clusters.length === queue.spec.clusters.length &&
     op.spec.clusters.every((c, i) => c === queue.spec.clusters[i]);
   if (op.name === DEFAULT_QUEUE && !sameSelector) {
-    throw fail(
-      'FAILED_PRECONDITION',
-      'the selector of the "default" queue cannot change (Q5)',
-      addr,
-      'Q5',
-    );
+    throw precondition('the selector of the "default" queue cannot change (Q5)', addr, 'Q5');
   }
   if (queue.cluster_managed && !sameSelector) {
     throw fail(
@@ -448,6 +438,12 @@ export const fail = (
   addr: string | null,
   rule: string | null,
 ): ControlPlaneError => new ControlPlaneError(code, message, addr, rule);
+
+const precondition = (message: string, addr: string | null, rule: string | null) =>
+  fail('FAILED_PRECONDITION', message, addr, rule);
+
+const exists = (message: string, addr: string | null, rule: string | null) =>
+  fail('ALREADY_EXISTS', message, addr, rule);
 
 export function defaultQueue(): QueueRecord {
   return {
@@ -840,9 +836,6 @@ export type CapabilityOp =
   | { op: 'move_cluster'; name: string; pool: string; at: number }
   | { op: 'update_pool'; name: string; contract: PoolContract };
 
-const precondition = (message: string, addr: string, rule: string | null) =>
-  new ControlPlaneError('FAILED_PRECONDITION', message, addr, rule);
-
 /** Q7 in-flight work at `now` (the same linear model as queueMetrics). */
 export function inFlight(activity: ActivityRecord | undefined, now: number): number {
   if (!activity) return 0;
@@ -1204,8 +1197,7 @@ export function keepDeleted(state: State, queue: QueueRecord): void {
 /** ALREADY_EXISTS when `name` is a deleted queue's: its name stays reserved until undeleted. */
 export function checkNotReserved(state: State, name: string): void {
   if (!state.deleted_queues?.has(name)) return;
-  throw new ControlPlaneError(
-    'ALREADY_EXISTS',
+  throw exists(
     `queue "${name}" was deleted and its name stays reserved (soft_delete): undelete it instead of creating it`,
     address('Queue', name),
     'N2',
@@ -1231,8 +1223,7 @@ export function undeleteQueue(state: State, name: string): void {
   const addr = address('Queue', name);
   if (!state.capabilities.soft_delete) throw capabilityOff('soft_delete', addr);
   const q = state.deleted_queues?.get(name);
-  const refuse = (why: string) =>
-    new ControlPlaneError('FAILED_PRECONDITION', `queue "${name}" ${why}`, addr, 'Q1');
+  const refuse = (why: string) => precondition(`queue "${name}" ${why}`, addr, 'Q1');
   if (!q) {
     throw state.queues.has(name)
       ? refuse('is not deleted: there is nothing to undelete')
@@ -1316,8 +1307,7 @@ export function defaultQueueInUse(
   const shown =
     keys.slice(0, 5).join(', ') + (keys.length > 5 ? ` and ${keys.length - 5} more` : '');
   const addr = address('Queue', queue);
-  return new ControlPlaneError(
-    'FAILED_PRECONDITION',
+  return precondition(
     `queue "${queue}" is the default queue of ${shown}; it cannot be ${action} until those settings name another queue or are deleted`,
     addr,
     null,
