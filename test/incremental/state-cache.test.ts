@@ -10,7 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import { type EmbeddedStateCache, stateFilesIdentity } from '../../src/controlplane/embedded/store.js';
+import {
+  type EmbeddedStateCache,
+  stateFilesIdentity,
+} from '../../src/controlplane/embedded/store.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
 import { readLiveState } from '../../src/controlplane/types.js';
 import { sharedListsOf } from '../../src/daemon/unit.js';
