@@ -357,11 +357,6 @@ export class EmbeddedControlPlane implements ControlPlane {
     return this.read(() => core.listExecutionClusterLabels(this.state));
   }
 
-  /** One label by key, or null (flyteadmin's Get*Attributes, for the gateway). */
-  getExecutionClusterLabel(key: AssignmentKey): Promise<ExecutionClusterLabel | null> {
-    return this.read(() => core.getExecutionClusterLabel(this.state, validateAssignmentKey(key)));
-  }
-
   async setExecutionClusterLabel(label: ExecutionClusterLabel): Promise<ExecutionClusterLabel> {
     const key = validateAssignmentKey(label);
     const valid = core.validateExecutionClusterLabel(label, key);

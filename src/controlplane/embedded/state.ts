@@ -1362,14 +1362,6 @@ export function applyClusterLabelOp(state: State, op: ClusterLabelOp): void {
   }
 }
 
-export function getExecutionClusterLabel(
-  state: State,
-  key: AssignmentKey,
-): ExecutionClusterLabel | null {
-  const found = state.execution_cluster_labels?.get(assignmentKeyString(key));
-  return found ? { ...found } : null;
-}
-
 /** Sorted by key string. */
 export function listExecutionClusterLabels(state: State): ExecutionClusterLabel[] {
   return [...(state.execution_cluster_labels?.entries() ?? [])]
