@@ -65,9 +65,7 @@ import {
 import { deepFreeze } from '../../util/deep-freeze.js';
 import { sameJson } from '../../util/same-json.js';
 
-export { DEFAULT_POOL_CONTRACT } from './state.js';
 
-export type { EmbeddedOptions, QueueActivity } from './store.js';
 
 export class EmbeddedControlPlane implements ControlPlane {
   readonly backend: BackendProfile = {

@@ -473,7 +473,6 @@ export async function listDomains(http: JsonHttp): Promise<string[] | null> {
  * `authorization_metadata_key` names the header of its gRPC port, which poolsync does not use.
  * The secret is never logged or put in an error.
  */
-export type { ClientCredentials } from '../oauth.js';
 
 /**
  * Credentials from the environment: POOLSYNC_FLYTE_CLIENT_ID, and the secret from the file

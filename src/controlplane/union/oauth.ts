@@ -17,8 +17,6 @@ import { readUserFile, SECRET_FILE_BYTES } from '../../util/safe-file.js';
 import { UserError } from '../../util/user-error.js';
 import { rememberSecret } from '../../util/secrets.js';
 
-export { DEFAULT_AUTH_HEADER, type Discovery } from '../oauth.js';
-export { isLoopback, type OAuthHttp } from '../oauth.js';
 
 const SERVICE = 'Union';
 

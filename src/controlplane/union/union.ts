@@ -38,7 +38,8 @@ import { Reach } from '../../util/reach.js';
 import { DEFAULT_RETRY } from '../../util/backoff.js';
 import { UserError } from '../../util/user-error.js';
 import { type ClientTuning, retryPolicy } from '../opener.js';
-import { discover, isLoopback, resolveApiKey, TokenSource } from './oauth.js';
+import { isLoopback } from '../oauth.js';
+import { discover, resolveApiKey, TokenSource } from './oauth.js';
 
 export interface UnionControlPlaneOptions {
   transport: Transport;
