@@ -353,7 +353,6 @@ export interface ApplyLockProvider {
  * (`LiveReader`), the executor for the part a step's call goes through (partOf).
  */
 
-/** ClusterPool: reads. */
 export interface PoolReads {
   listPools(): Promise<LivePool[]>;
   getPool(name: string): Promise<LivePool>;
@@ -364,7 +363,6 @@ export interface PoolReads {
   listDeletedPools?(): Promise<LivePool[]>;
 }
 
-/** With its writes. */
 export interface PoolCalls extends PoolReads {
   createPool(name: string, contract: PoolContract): Promise<LivePool>;
   deletePool(name: string): Promise<void>;
@@ -372,7 +370,6 @@ export interface PoolCalls extends PoolReads {
   undeletePool?(name: string): Promise<LivePool>;
 }
 
-/** Cluster: reads. */
 export interface ClusterReads {
   listClusters(): Promise<LiveCluster[]>;
   getCluster(name: string): Promise<LiveCluster>;
@@ -380,7 +377,6 @@ export interface ClusterReads {
   listDeletedClusters?(): Promise<LiveCluster[]>;
 }
 
-/** With its writes. */
 export interface ClusterCalls extends ClusterReads {
   registerCluster(request: RegisterClusterRequest): Promise<LiveCluster>;
   /** C6: only `enabled` can change in place. */
@@ -393,7 +389,6 @@ export interface ClusterCalls extends ClusterReads {
   undeleteCluster?(name: string): Promise<LiveCluster>;
 }
 
-/** Queue: reads. */
 export interface QueueReads {
   listQueues(): Promise<LiveQueue[]>;
   getQueue(name: string): Promise<LiveQueue>;
@@ -406,7 +401,6 @@ export interface QueueReads {
   listDeletedQueues?(): Promise<LiveQueue[]>;
 }
 
-/** With its writes. */
 export interface QueueCalls extends QueueReads {
   createQueue(request: CreateQueueRequest): Promise<LiveQueue>;
   /** Q3: replaces the whole spec (with `queue_move`, a new pool moves a drained queue). */
@@ -415,19 +409,17 @@ export interface QueueCalls extends QueueReads {
   undeleteQueue?(name: string): Promise<LiveQueue>;
 }
 
-/** PoolAssignment: reads. */
 export interface AssignmentReads {
   listAssignments(): Promise<LiveAssignment[]>;
 }
 
-/** With its writes. */
 export interface AssignmentCalls extends AssignmentReads {
   /** A1: upsert. */
   setAssignment(assignment: Assignment): Promise<LiveAssignment>;
   deleteAssignment(key: AssignmentKey): Promise<void>;
 }
 
-/** DefaultQueue (Union v2 project/domain → default queue settings): reads. */
+/** DefaultQueue (Union v2 project/domain → default queue settings). */
 export interface DefaultQueueReads {
   /**
    * True when a read of some project/domains reads only theirs, one call each (Union: no call
@@ -443,22 +435,17 @@ export interface DefaultQueueReads {
   listScopedDefaultQueues?(scope?: DefaultQueueScope): Promise<LiveScopedDefaultQueue[]>;
 }
 
-/** With its writes. */
 export interface DefaultQueueCalls extends DefaultQueueReads {
   /** Upsert; the queue must exist (NOT_FOUND otherwise). */
   setDefaultQueue(project: string, domain: string, queue: string): Promise<LiveDefaultQueue>;
   deleteDefaultQueue(project: string, domain: string): Promise<void>;
 }
 
-/**
- * ExecutionClusterLabel (flyteadmin EXECUTION_CLUSTER_LABEL attributes, project/domain[/workflow]
- * → label): reads.
- */
+/** ExecutionClusterLabel (flyteadmin EXECUTION_CLUSTER_LABEL: project/domain[/workflow] → label). */
 export interface ExecutionClusterLabelReads {
   listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]>;
 }
 
-/** With its writes. */
 export interface ExecutionClusterLabelCalls extends ExecutionClusterLabelReads {
   /** Upsert. */
   setExecutionClusterLabel(label: ExecutionClusterLabel): Promise<ExecutionClusterLabel>;
