@@ -441,7 +441,7 @@ export interface DefaultQueueCalls extends DefaultQueueReads {
   deleteDefaultQueue(project: string, domain: string): Promise<void>;
 }
 
-/** ExecutionClusterLabel (flyteadmin EXECUTION_CLUSTER_LABEL: project/domain[/workflow] → label). */
+/** ExecutionClusterLabel (flyteadmin EXECUTION_CLUSTER_LABEL, project/domain[/workflow]). */
 export interface ExecutionClusterLabelReads {
   listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]>;
 }
