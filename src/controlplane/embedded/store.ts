@@ -499,7 +499,7 @@ const STAMP_FIELDS = Object.keys(STAMP_KEY) as (keyof FileStamp)[];
 
 /** The files of one state, as they are now. */
 export interface StateFiles {
-  /** The snapshot's path (absolute: opener.ts resolves it). */
+  /** The snapshot's path (absolute: embeddedStatePath resolves it). */
   path: string;
   /** Null when absent. */
   snapshot: FileStamp | null;
