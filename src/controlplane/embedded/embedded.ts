@@ -65,8 +65,6 @@ import {
 import { deepFreeze } from '../../util/deep-freeze.js';
 import { sameJson } from '../../util/same-json.js';
 
-
-
 export class EmbeddedControlPlane implements ControlPlane {
   readonly backend: BackendProfile = {
     name: 'embedded',

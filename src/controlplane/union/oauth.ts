@@ -17,7 +17,6 @@ import { readUserFile, SECRET_FILE_BYTES } from '../../util/safe-file.js';
 import { UserError } from '../../util/user-error.js';
 import { rememberSecret } from '../../util/secrets.js';
 
-
 const SERVICE = 'Union';
 
 export function discover(baseUrl: string, http: OAuthHttp = {}): Promise<Discovery> {
