@@ -424,20 +424,10 @@ const obj = async (req: Request): Promise<Record<string, unknown>> => {
 /** The `{name}` of the path. */
 const nameOf = (req: Request) => req.params[0]!;
 
+/** Every endpoint of the API, one table (`sim`: only with `simulate`). */
 export function routes(cp: EmbeddedControlPlane, faults: Faults): Route[] {
   return [
     route('GET', '/v1/capabilities', async () => ok(await cp.capabilities())),
-    ...poolRoutes(cp),
-    ...clusterRoutes(cp),
-    ...queueRoutes(cp),
-    ...assignmentRoutes(cp),
-    ...recordRoutes(cp),
-    ...simRoutes(cp, faults),
-  ];
-}
-
-function poolRoutes(cp: EmbeddedControlPlane): Route[] {
-  return [
     route('GET', '/v1/pools', async (r) => paginate(await cp.listPools(), byName, r.query)),
     route('POST', '/v1/pools', async (r) => {
       const b = await obj(r);
@@ -456,11 +446,6 @@ function poolRoutes(cp: EmbeddedControlPlane): Route[] {
         throw invalid(`a pool update takes contract only; unknown: ${unknown.join(', ')}`);
       return ok(await cp.updatePool(nameOf(r), b.contract as never));
     }),
-  ];
-}
-
-function clusterRoutes(cp: EmbeddedControlPlane): Route[] {
-  return [
     route('GET', '/v1/clusters', async (r) => paginate(await cp.listClusters(), byName, r.query)),
     route('POST', '/v1/clusters', async (r) =>
       created(await cp.registerCluster((await obj(r)) as never)),
@@ -487,11 +472,6 @@ function clusterRoutes(cp: EmbeddedControlPlane): Route[] {
         throw invalid('a cluster move takes {"pool": "<name>"} only');
       return ok(await cp.moveCluster(nameOf(r), b.pool));
     }),
-  ];
-}
-
-function queueRoutes(cp: EmbeddedControlPlane): Route[] {
-  return [
     route('GET', '/v1/queues', async (r) => paginate(await cp.listQueues(), byName, r.query)),
     route('POST', '/v1/queues', async (r) =>
       created(await cp.createQueue((await obj(r)) as never)),
@@ -505,11 +485,6 @@ function queueRoutes(cp: EmbeddedControlPlane): Route[] {
     route('POST', '/v1/queues/{name}/drain', async (r) => ok(await cp.drainQueue(nameOf(r)))),
     route('POST', '/v1/queues/{name}/activate', async (r) => ok(await cp.activateQueue(nameOf(r)))),
     route('DELETE', '/v1/queues/{name}', async (r) => (await cp.deleteQueue(nameOf(r)), none)),
-  ];
-}
-
-function assignmentRoutes(cp: EmbeddedControlPlane): Route[] {
-  return [
     route('GET', '/v1/assignments', async (r) =>
       paginate(await cp.listAssignments(), assignmentKeyString, r.query),
     ),
@@ -525,12 +500,6 @@ function assignmentRoutes(cp: EmbeddedControlPlane): Route[] {
       });
       return none;
     }),
-  ];
-}
-
-/** The inventory record and the apply lock the control plane keeps for poolsync. */
-function recordRoutes(cp: EmbeddedControlPlane): Route[] {
-  return [
     route('GET', '/v1/inventory', async () =>
       ok({ inventory: await cp.inventory.readInventory() }),
     ),
@@ -551,12 +520,6 @@ function recordRoutes(cp: EmbeddedControlPlane): Route[] {
       await cp.applyLock.releaseApplyLock(b.id as string);
       return none;
     }),
-  ];
-}
-
-/** The simulation endpoints (only with `simulate`). */
-function simRoutes(cp: EmbeddedControlPlane, faults: Faults): Route[] {
-  return [
     route(
       'POST',
       '/v1/sim/clusters/{name}/status',
