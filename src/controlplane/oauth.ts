@@ -1,3 +1,7 @@
+/**
+ * The one OAuth2 client (client credentials) of every backend that needs one (union/,
+ * flyteadmin/): discovery, the token cache, and the requests' transport and retries.
+ */
 import * as oauth from 'oauth4webapi';
 import { ControlPlaneError, unreachable, UnreachableError } from './errors.js';
 import { connectFailure, Reach } from '../util/reach.js';
@@ -5,11 +9,6 @@ import { DEFAULT_RETRY, type RetryPolicy } from '../util/backoff.js';
 import { type Attempt, retrying, type RetryLoop } from './retry.js';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-
-/**
- * The one OAuth2 client (client credentials) of every backend that needs one (union/,
- * flyteadmin/): discovery, the token cache, and the requests' transport and retries.
- */
 
 /**
  * Where a client-credentials token comes from, as the Flyte and Union clients find it
