@@ -8,8 +8,11 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { exportExecutionClusterLabels, otherRowWarnings } from '../../controlplane/export-flyte.js';
-import { exportManifests } from '../../controlplane/export.js';
+import {
+  exportExecutionClusterLabels,
+  exportManifests,
+  otherRowWarnings,
+} from '../../controlplane/export.js';
 import { openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
 import { loadRepository } from '../../manifests/index.js';
