@@ -1,6 +1,6 @@
 /**
- * Options and checks that several commands share, so each flag means and says the same
- * everywhere (plan, apply, export, show, validate).
+ * What several commands make of their options (./define.ts declares them): the control plane,
+ * daemon and inventory they name, colour, the config folder, the lock timeout, a plan's shape.
  */
 import { stat } from 'node:fs/promises';
 import { DEFAULT_CONTROL_PLANE_URL } from '../controlplane/default-url.js';
@@ -10,26 +10,6 @@ import { UserError } from '../util/user-error.js';
 import { parseDuration } from '../util/duration.js';
 import type { Io } from './io.js';
 
-/** The `[dir]` positional of the commands that read a config folder. */
-export const configDirPositional = {
-  type: 'string',
-  default: '.',
-  describe: 'Config folder (a Git checkout or any folder of it)',
-} as const;
-
-/**
- * `--control-plane URL`: where plans read from and applies write to. No value of its own, so a
- * command knows whether it was written (`--env` names a control plane too): `controlPlaneUrl`.
- */
-export function controlPlaneOption(env: NodeJS.ProcessEnv) {
-  return {
-    type: 'string',
-    defaultDescription: `"${controlPlaneUrl({}, env)}"`,
-    describe:
-      'Control plane (env POOLSYNC_CONTROL_PLANE): file:PATH (embedded), http(s)://HOST (poolsync REST API), union+https://HOST (Union, docs/union.md), flyteadmin+http(s)://HOST (Flyte OSS, docs/flyte-oss.md)',
-  } as const;
-}
-
 /** --control-plane, else env POOLSYNC_CONTROL_PLANE, else the embedded default. */
 export function controlPlaneUrl(
   args: { 'control-plane'?: string | undefined },
@@ -37,28 +17,6 @@ export function controlPlaneUrl(
 ): string {
   return args['control-plane'] ?? env.POOLSYNC_CONTROL_PLANE ?? DEFAULT_CONTROL_PLANE_URL;
 }
-
-/** `--token-file FILE`: the token never comes from a flag value (it would show in `ps` and shell history). */
-export const tokenFileOption = {
-  type: 'string',
-  describe: 'File holding the control-plane token (or env POOLSYNC_TOKEN_FILE / POOLSYNC_TOKEN)',
-} as const;
-
-/** The HTTP client's retries per call when the control-plane option does not say (issue 14). */
-export const DEFAULT_MAX_RETRIES = 8;
-
-/**
- * `--max-retries N`: retries of one control-plane call (connection errors, timeouts, 429 and
- * 5xx), with exponential backoff and jitter, before that call fails. A flaky control plane
- * needs more; a CI job that should fail fast, fewer.
- */
-export const maxRetriesOption = {
-  type: 'string',
-  coerce: wholeNumber('max-retries', 0, 100),
-  default: DEFAULT_MAX_RETRIES,
-  describe:
-    'Retries per control-plane call on connection errors, timeouts, 429 and 5xx (backoff 0.1 s doubling to 10 s, with jitter); 0 = none',
-} as const;
 
 /**
  * A yargs `coerce` for a whole-number option: the value as typed is checked (yargs's
@@ -76,43 +34,6 @@ export function wholeNumber(flag: string, min: number, max = Number.MAX_SAFE_INT
   };
 }
 
-/** `--api-key-file FILE`: the Union API key for `union+https://` control planes (docs/union.md). */
-export const apiKeyFileOption = {
-  type: 'string',
-  describe:
-    'File holding the Union API key, for union+https:// control planes (or env POOLSYNC_UNION_API_KEY)',
-} as const;
-
-/** `--color` / `--no-color`; unset, see useColor. `what` is what gets coloured. */
-export function colorOption(what = 'the text output') {
-  return {
-    type: 'boolean',
-    describe: `Colour ${what} (default: when stdout is a terminal; --no-color to disable)`,
-  } as const;
-}
-
-/** `control-plane serve`'s address and state (define/control-plane.ts, commands/control-plane.ts). */
-export const DEFAULT_LISTEN = '127.0.0.1:7480';
-export const DEFAULT_STATE_FILE = '.poolsync/control-plane.json';
-
-/** Where apply keeps its lock, last-applied state and inventory (`--state-dir`). */
-export const STATE_DIR = '.poolsync';
-
-/** `--state-dir` of export and import: where they record what they adopted. */
-export const inventoryStateDirOption = {
-  type: 'string',
-  default: STATE_DIR,
-  describe:
-    'Where the inventory of a control plane that cannot keep it (Union, flyteadmin) is kept, as for apply',
-} as const;
-
-/** `--inventory` of plan, apply, export and import (docs/plan.md, Prune by inventory). */
-export const inventoryOption = {
-  type: 'string',
-  describe:
-    'k8s:NAMESPACE/NAME: keep the inventory of a control plane that cannot keep it (Union, flyteadmin) in this ConfigMap, shared by every CI job and daemon replica (env POOLSYNC_INVENTORY; default: k8s:<namespace of --lock>/poolsync-inventory when --lock names a Lease, else the state folder; state-dir: the state folder)',
-} as const;
-
 /** The ConfigMap of --inventory (env POOLSYNC_INVENTORY), by default beside --lock's Lease (env POOLSYNC_LOCK). */
 export function sharedInventoryOf(
   args: { inventory?: string | undefined; lock?: string | undefined },
@@ -122,16 +43,6 @@ export function sharedInventoryOf(
   const place = inventoryPlace(args.inventory ?? env.POOLSYNC_INVENTORY, leaseNamespace(lock));
   return place ? { place } : null;
 }
-
-export type OutputFormat = 'text' | 'json' | 'markdown';
-
-/** `--output text|json|markdown` of the commands that render a plan. */
-export const planOutputOption = {
-  alias: 'o',
-  choices: ['text', 'json', 'markdown'] as const,
-  default: 'text' as const,
-  describe: 'text: Terraform-like; json: the plan.md format; markdown: for a pull-request comment',
-} as const;
 
 /** The --color flag when given, else colour only on a terminal and when NO_COLOR is not set. */
 export function useColor(flag: boolean | undefined, io: Pick<Io, 'stdout' | 'env'>): boolean {
@@ -152,45 +63,6 @@ export async function requireFolder(dir: string): Promise<void> {
     );
   }
 }
-
-/** `--target ADDRESS` (repeatable) of plan and apply: a partial plan, as Terraform's -target. */
-export const targetOption = {
-  type: 'string',
-  array: true,
-  requiresArg: true,
-  describe:
-    'Plan only this object (Kind/name, repeatable) and what it depends on; the plan says it is partial',
-} as const;
-
-/** `--accept-cascade ADDRESS` (repeatable) of plan and apply (docs/flyte-oss.md, What a delete takes along). */
-export const acceptCascadeOption = {
-  type: 'string',
-  array: true,
-  requiresArg: true,
-  describe:
-    'flyteadmin: let this delete (ExecutionClusterLabel/P/D, PoolAssignment/P/D[/W], repeatable) take along the narrower rows poolsync does not manage; else it is blocked. poolsync.yaml acceptCascade: does the same for every run',
-} as const;
-
-/** `--replace ADDRESS` (repeatable) of plan and apply: Terraform's -replace. */
-export const replaceOption = {
-  type: 'string',
-  array: true,
-  requiresArg: true,
-  describe:
-    'Delete and create again this object (Kind/name, repeatable) though nothing differs; not for queues (Q6)',
-} as const;
-
-/**
- * `--lock-timeout D` (Terraform's -lock-timeout): how long apply waits for a lock another
- * apply holds before giving up. `plan` takes no lock (it reads only) and accepts the flag so
- * Terraform habits and scripts keep working.
- */
-export const lockTimeoutOption = {
-  type: 'string',
-  default: '0s',
-  describe:
-    'How long to wait for a lock held by another apply (or an embedded state open elsewhere) before failing, e.g. 30s, 5m',
-} as const;
 
 /** --lock-timeout as milliseconds, else a UserError. */
 export function checkLockTimeout(value: string | undefined): number {
@@ -227,45 +99,9 @@ export function refuseShapingSavedPlan(args: PlanShapeArgs, path: string): void 
 /** `--env` (docs/environments.md); resolved in ./environment.ts. */
 export const ENV_ALL = 'all';
 
-/** `--env NAME` / `-e NAME`. */
-export function envOption(all: boolean) {
-  return {
-    alias: 'e',
-    type: 'string',
-    requiresArg: true,
-    describe: all
-      ? 'The environment of poolsync.yaml to run for (its control plane, folders, patches), or all'
-      : 'The environment of poolsync.yaml to run for (its control plane, folders, patches)',
-  } as const;
-}
-
-/** `--config-dir DIR` of the commands whose positional is not the config folder (apply PLANFILE, export). */
-export const configDirOption = {
-  type: 'string',
-  default: '.',
-  describe: 'With --env: the config folder whose poolsync.yaml declares the environment',
-} as const;
-
-/** `--daemon URL` of the commands that ask a running daemon (approve, status, sync, history). */
-export function daemonOption(env: NodeJS.ProcessEnv) {
-  return {
-    type: 'string',
-    defaultDescription: `"${env.POOLSYNC_DAEMON_URL ?? DEFAULT_DAEMON_URL}"`,
-    describe:
-      'The daemon: any replica with --leader-elect (a follower hands the request to the leader) (env POOLSYNC_DAEMON_URL)',
-  } as const;
-}
-
 /** --daemon, else env POOLSYNC_DAEMON_URL, else the daemon's default address; no trailing slash. */
 export function daemonUrl(args: { daemon?: string | undefined }, env: NodeJS.ProcessEnv): string {
   return (args.daemon ?? env.POOLSYNC_DAEMON_URL ?? DEFAULT_DAEMON_URL).replace(/\/+$/, '');
 }
 
-const DEFAULT_DAEMON_URL = 'http://127.0.0.1:8080';
-
-/** `--admin-token-file FILE`: the daemon admin token, never a flag value. */
-export const adminTokenFileOption = {
-  type: 'string',
-  describe:
-    'File holding the daemon admin token (or env POOLSYNC_ADMIN_TOKEN_FILE / POOLSYNC_ADMIN_TOKEN)',
-} as const;
+export const DEFAULT_DAEMON_URL = 'http://127.0.0.1:8080';

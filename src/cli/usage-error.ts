@@ -7,8 +7,7 @@
 import type { Argv } from 'yargs';
 import { closest } from '../manifests/suggest.js';
 import { UserError } from '../util/user-error.js';
-import type { Command } from './define/command.js';
-import { COMMANDS } from './define/index.js';
+import { COMMANDS, type Command } from './define.js';
 
 /** Options every command takes. */
 const GLOBAL_OPTIONS = ['help', 'version', 'log-format'];

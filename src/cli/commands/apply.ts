@@ -36,31 +36,12 @@ import {
   refuseShapingSavedPlan,
   sharedInventoryOf,
   useColor,
-  type PlanShapeArgs,
 } from '../options.js';
 import { requireConfigFolder } from '../config-folder.js';
-import { resolveTargets, withTarget, type EnvArgs, type Targeted } from '../environment.js';
+import type { ApplyArgs } from '../define.js';
+import { resolveTargets, withTarget, type Targeted } from '../environment.js';
 import { writeParts, type Io } from '../io.js';
 import { letYoungGenerationGrow } from '../young-generation.js';
-
-export interface ApplyArgs extends EnvArgs, PlanShapeArgs {
-  path: string;
-  /** The config folder whose poolsync.yaml names the environment of a saved plan. */
-  'config-dir'?: string;
-  'auto-approve': boolean;
-  /** Absent: defaultParallelism of the control-plane URL. */
-  parallelism?: number;
-  'wait-timeout': string;
-  'lock-timeout': string;
-  'max-retries': number;
-  'state-dir': string;
-  lock?: string;
-  inventory?: string;
-  'flyte-cli'?: string;
-  color?: boolean;
-  /** text (default) or json: one document on stdout at the end (docs/apply.md#json-output). */
-  output?: 'text' | 'json';
-}
 
 /** Steps from which an apply's progress into a pipe or file is gathered (batched-lines.ts). */
 const GATHER_FROM_STEPS = 1000;

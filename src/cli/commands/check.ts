@@ -13,18 +13,10 @@ import { loadDesired } from '../../ops/pipeline.js';
 import { UserError } from '../../util/user-error.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { requireConfigFolder } from '../config-folder.js';
+import type { CheckArgs } from '../define.js';
 import type { Io } from '../io.js';
 import { controlPlaneUrl } from '../options.js';
 import { plural } from '../../render/index.js';
-
-export interface CheckArgs {
-  dir: string;
-  'control-plane'?: string;
-  'token-file'?: string;
-  'api-key-file'?: string;
-  'max-retries': number;
-  probe: boolean;
-}
 
 interface Line {
   ok: boolean;

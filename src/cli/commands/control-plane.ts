@@ -15,25 +15,12 @@ import { formatCapabilities, parseCapabilities } from '../../model/capabilities.
 import { UserError } from '../../util/user-error.js';
 import type { ProtocolMount } from '../../controlplane/embedded/server.js';
 import type { Io } from '../io.js';
-import { DEFAULT_LISTEN, DEFAULT_STATE_FILE } from '../options.js';
-
-export interface ServeArgs {
-  listen: string;
-  state: string;
-  'create-folder': boolean;
-  'token-file'?: string;
-  simulate: boolean;
-  'default-pool-contract'?: string;
-  'log-level': string;
-  capabilities?: string;
-  'oauth-client-file'?: string;
-  'flyte-project'?: string[];
-}
-
-export interface CapabilitiesArgs {
-  state: string;
-  set?: string;
-}
+import {
+  DEFAULT_LISTEN,
+  DEFAULT_STATE_FILE,
+  type CapabilitiesArgs,
+  type ServeArgs,
+} from '../define.js';
 
 /** `HOST:PORT`, `[v6]:PORT` or `:PORT` (loopback). */
 export function parseListen(value: string): { host: string; port: number } {

@@ -17,20 +17,9 @@ import { readUserFile, SECRET_FILE_BYTES } from '../../util/safe-file.js';
 import { rememberSecret } from '../../util/secrets.js';
 import { UserError } from '../../util/user-error.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
+import type { DaemonClientArgs } from '../define.js';
 import type { Io } from '../io.js';
 import { daemonUrl } from '../options.js';
-
-export interface DaemonClientArgs {
-  daemon?: string;
-  'admin-token-file'?: string;
-  output: 'text' | 'json';
-  env?: string;
-  run?: number;
-  wait: boolean;
-  /** approve: the fingerprint of the held changes, and who approves. */
-  fingerprint?: string;
-  as?: string;
-}
 
 interface DaemonAnswer {
   status: number;

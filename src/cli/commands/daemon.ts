@@ -14,13 +14,8 @@ import { UserError } from '../../util/user-error.js';
 import type { Logger } from 'pino';
 import { resolveNotifyConfig, type NotifyArgs } from '../../notify/config.js';
 import { Notifier } from '../../notify/notifier.js';
+import type { DaemonArgs } from '../define.js';
 import type { Io } from '../io.js';
-
-export interface DaemonArgs extends NotifyArgs {
-  config?: string;
-  quickstart?: boolean;
-  [key: string]: unknown;
-}
 
 /** The bundled example, found from this file whether it runs from src/ (tsx) or dist/. */
 function bundledExample(): string {

@@ -20,18 +20,10 @@ import { plural } from '../../render/index.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
 import { adopt, checkExportedPath, exists, writeExported } from '../exported.js';
-import { resolveTargets, withTarget, type EnvArgs, type Targeted } from '../environment.js';
+import type { ExportArgs, ImportArgs } from '../define.js';
+import { resolveTargets, withTarget, type Targeted } from '../environment.js';
 import type { Io } from '../io.js';
 import { controlPlaneUrl, requireFolder } from '../options.js';
-
-export interface ExportArgs extends EnvArgs {
-  /** The config folder whose poolsync.yaml declares `env`. */
-  'config-dir'?: string;
-  dir: string;
-  force: boolean;
-  'state-dir': string;
-  inventory?: string;
-}
 
 export async function exportTo(given: ExportArgs, io: Io): Promise<number> {
   // --env: the environment's control plane and credentials (docs/environments.md).
@@ -103,16 +95,6 @@ async function exportFrom(cp: ControlPlane, args: Targeted<ExportArgs>, io: Io):
 
 /** A name from the control plane (or the command line) in a message: one line, visible escapes. */
 const shown = (text: string): string => escapeTerminal(text);
-
-export interface ImportArgs {
-  address: string;
-  dir: string;
-  'control-plane'?: string;
-  'token-file'?: string;
-  force: boolean;
-  'state-dir': string;
-  inventory?: string;
-}
 
 const FOLDER = {
   ClusterPool: 'pools',

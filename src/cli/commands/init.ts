@@ -8,16 +8,8 @@ import { join, resolve } from 'node:path';
 import { UserError } from '../../util/user-error.js';
 import { refuseCodeProject } from '../config-folder.js';
 import { exists, writeExported } from '../exported.js';
+import type { InitArgs } from '../define.js';
 import type { Io } from '../io.js';
-
-export interface InitArgs {
-  dir: string;
-  'from-live': boolean;
-  'control-plane'?: string;
-  'token-file'?: string;
-  'api-key-file'?: string;
-  'state-dir': string;
-}
 
 export const REPO_CONFIG_TEMPLATE = `# poolsync configuration of this config repository (docs/manifests.md).
 # Every other YAML file under this folder is a manifest: ClusterPool, Cluster, Queue,
@@ -62,7 +54,9 @@ export async function init(args: InitArgs, io: Io): Promise<number> {
     );
   // Loaded only then: opening a control plane is export's.
   if (args['from-live'])
-    await (await import('./export.js')).exportTo({ ...args, dir, force: false }, io);
+    await (
+      await import('./export.js')
+    ).exportTo({ ...args, dir, force: false, 'config-dir': '.' }, io);
   io.stdout.write(
     `Next: \`poolsync validate ${args.dir}\`, then \`poolsync plan ${args.dir}\` (docs/getting-started.md).\n`,
   );

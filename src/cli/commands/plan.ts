@@ -12,7 +12,6 @@ import { planRun, refreshRun, type PlanOutcome } from '../../ops/plan-run.js';
 import { renderJsonParts, renderMarkdown, renderTextParts } from '../../render/index.js';
 import { planFileParts, type PlanKey } from '../../render/plan-file.js';
 import { resolvePlanKey } from '../saved-plan.js';
-import type { CommentArgs } from '../../vcs/comment-options.js';
 import type { EnvironmentOutcome, PublishOutcome } from '../../vcs/types.js';
 import { paceLine } from '../../util/pacer.js';
 import { UserError } from '../../util/user-error.js';
@@ -20,7 +19,6 @@ import {
   inEnvironment,
   resolveTargets,
   withTarget,
-  type EnvArgs,
   type EnvTarget,
   type Targeted,
 } from '../environment.js';
@@ -32,25 +30,9 @@ import {
   requireFolder,
   sharedInventoryOf,
   useColor,
-  type OutputFormat,
-  type PlanShapeArgs,
 } from '../options.js';
 import { declaresNothing, nothingDeclared, requireConfigFolder } from '../config-folder.js';
-
-export interface PlanArgs extends CommentArgs, EnvArgs, PlanShapeArgs {
-  dir: string;
-  'max-retries': number;
-  parallelism?: number;
-  output: OutputFormat;
-  out?: string;
-  'detailed-exitcode': boolean;
-  color?: boolean;
-  'refresh-only': boolean;
-  'state-dir': string;
-  'lock-timeout': string;
-  lock?: string;
-  inventory?: string;
-}
+import type { PlanArgs } from '../define.js';
 
 /**
  * The plan of each environment asked for (docs/environments.md), one after the other; without
@@ -110,9 +92,12 @@ export async function plan(args: PlanArgs, io: Io): Promise<number> {
   return code;
 }
 
+/** What the plan of one target reads: plan's arguments, or promote's (no parallelism of theirs). */
+type PlanOptions = Omit<PlanArgs, 'parallelism'> & { parallelism?: number };
+
 /** The plan of one target (the plan `promote` shows too); its exit code. */
 export async function planFor(
-  args: Targeted<PlanArgs>,
+  args: Targeted<PlanOptions>,
   target: EnvTarget,
   io: Io,
   collect?: (outcome: EnvironmentOutcome) => void,
@@ -151,7 +136,7 @@ type PlanRunResult = Exclude<PlanOutcome, { kind: 'unreadable' }>;
 
 /** Credentials, plan key and commit, then the plan of `target` (or the repository's errors). */
 async function planOf(
-  args: Targeted<PlanArgs>,
+  args: Targeted<PlanOptions>,
   target: EnvTarget,
   io: Io,
 ): Promise<{ result: PlanOutcome; key: PlanKey | undefined; commit: string | null }> {
@@ -195,7 +180,7 @@ async function planOf(
 
 /** An invalid repository: the errors (and the comment, with --comment); exit 1. */
 async function reportInvalid(
-  args: PlanArgs,
+  args: PlanOptions,
   target: EnvTarget,
   errors: Extract<PlanRunResult, { kind: 'invalid' }>['errors'],
   publish: (outcome: EnvironmentOutcome) => Promise<void>,
@@ -218,7 +203,7 @@ async function reportInvalid(
 
 /** The plan in `--output`'s format, and the generated files it changes. */
 async function printPlan(
-  args: PlanArgs,
+  args: PlanOptions,
   result: Exclude<PlanRunResult, { kind: 'invalid' }>,
   key: PlanKey | undefined,
   commit: string | null,
@@ -242,7 +227,7 @@ async function printPlan(
 
 /** `--out`: the plan file, and where it went. */
 async function savePlan(
-  args: PlanArgs,
+  args: PlanOptions,
   out: string,
   plan: Plan,
   key: PlanKey | undefined,
@@ -261,7 +246,7 @@ async function savePlan(
 
 /** `--refresh-only`: drift since the last apply; exit 2 with --detailed-exitcode when there is some. */
 async function refreshOnly(
-  args: Targeted<PlanArgs>,
+  args: Targeted<PlanOptions>,
   environment: string | null,
   io: Io,
 ): Promise<number> {
@@ -297,7 +282,7 @@ async function refreshOnly(
  * The commit the plan is recorded for: `--commit` when given, the pull request's commit with
  * `--comment` (what the comment header and the status name), else DIR's clean HEAD.
  */
-async function planCommit(args: PlanArgs, io: Io): Promise<string | null> {
+async function planCommit(args: PlanOptions, io: Io): Promise<string | null> {
   if (args.commit !== undefined) return args.commit;
   if (args.comment !== undefined) {
     const { resolveCommentTarget } = await import('../../vcs/cli-options.js');
@@ -307,14 +292,18 @@ async function planCommit(args: PlanArgs, io: Io): Promise<string | null> {
 }
 
 /** `--comment`: the sticky pull-request comment and commit status (src/vcs), before any exit. */
-async function publishComment(args: PlanArgs, outcome: PublishOutcome, io: Io): Promise<void> {
+async function publishComment(args: PlanOptions, outcome: PublishOutcome, io: Io): Promise<void> {
   const { describePublish, publishFromCliArgs } = await import('../../vcs/cli-options.js');
   const posted = await publishFromCliArgs(args, outcome, io.env);
   if (posted) io.stderr.write(`${describePublish(posted)}\n`);
 }
 
 /** The plan in the format asked for, in parts for writeParts: a large plan's text is never held whole. */
-export function renderParts(plan: Plan, output: OutputFormat, color: boolean): Iterable<string> {
+export function renderParts(
+  plan: Plan,
+  output: PlanArgs['output'],
+  color: boolean,
+): Iterable<string> {
   if (output === 'json') return renderJsonParts(plan);
   if (output === 'markdown') return [renderMarkdown(plan)];
   return renderTextParts(plan, { color });

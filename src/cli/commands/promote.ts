@@ -19,25 +19,17 @@ import { findManifestFiles } from '../../manifests/walk.js';
 import type { Environment } from '../../model/desired.js';
 import { describeFailure, readRepoFile, writeRepoFile } from '../../util/repo-file.js';
 import { UserError } from '../../util/user-error.js';
-import { commandLineCredentials, environmentTarget, inEnvironment } from '../environment.js';
+import {
+  commandLineCredentials,
+  environmentTarget,
+  inEnvironment,
+  withTarget,
+} from '../environment.js';
+import type { PromoteArgs } from '../define.js';
 import type { Io } from '../io.js';
 import { requireFolder } from '../options.js';
 import { planFor } from './plan.js';
 import { plural } from '../../render/index.js';
-
-export interface PromoteArgs {
-  from: string;
-  dir: string;
-  to?: string;
-  write: boolean;
-  'detailed-exitcode': boolean;
-  output: 'text' | 'markdown';
-  color?: boolean;
-  'max-retries': number;
-  'state-dir': string;
-  'token-file'?: string;
-  'api-key-file'?: string;
-}
 
 export async function promote(args: PromoteArgs, io: Io): Promise<number> {
   await requireFolder(args.dir);
@@ -103,21 +95,8 @@ async function planPromoted(
     // The control plane and credentials are the real folder's (a file: path is relative to it).
     // A credential on the command line wins over the environment's, as for `plan --env`.
     const target = commandLineCredentials(environmentTarget(args.dir, env, io.env), args);
-    const planArgs = {
-      dir: folder,
-      env: to,
-      'control-plane': target.url,
-      'token-file': target.tokenFile,
-      'api-key-file': target.apiKeyFile,
-      'max-retries': args['max-retries'],
-      output: args.output,
-      'detailed-exitcode': args['detailed-exitcode'],
-      color: args.color,
-      'refresh-only': false,
-      'state-dir': args['state-dir'],
-      'lock-timeout': '0s',
-    };
-    return await planFor(planArgs, target, io).catch(async (err: unknown) => {
+    const planArgs = { ...args, dir: folder, env: to, 'refresh-only': false, 'lock-timeout': '0s' };
+    return await planFor(withTarget(planArgs, target), target, io).catch(async (err: unknown) => {
       throw await inEnvironment(err, args.dir, target);
     });
   } finally {

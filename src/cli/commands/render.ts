@@ -20,26 +20,15 @@ import {
   readBaseValues,
   readTarget,
   renderKind,
-  type RenderKind,
 } from '../../render/values/targets.js';
 import { credentialsSecretMessage } from '../../manifests/render-config.js';
 import { CHART_CREDENTIALS_SECRET } from '../../manifests/rules-multicluster.js';
 import { writeRepoFile } from '../../util/repo-file.js';
 import { UserError } from '../../util/user-error.js';
 import { requireFolder } from '../options.js';
+import type { RenderArgs } from '../define.js';
 import type { Io } from '../io.js';
 import type { DesiredState } from '../../model/desired.js';
-
-export interface RenderArgs {
-  what: RenderKind;
-  dir: string;
-  env?: string;
-  out?: string;
-  stdout: boolean;
-  check: boolean;
-  'credentials-secret'?: string;
-  base?: string;
-}
 
 /** What poolsync.yaml `render` says of the file asked for. */
 interface Configured {

@@ -1,14 +1,9 @@
 /** `poolsync show PLANFILE`: render a plan saved with `plan --out FILE`, once its seal verifies. */
 import { writeParts, type Io } from '../io.js';
-import { useColor, type OutputFormat } from '../options.js';
+import type { ShowArgs } from '../define.js';
+import { useColor } from '../options.js';
 import { readSavedPlan } from '../saved-plan.js';
 import { renderParts } from './plan.js';
-
-export interface ShowArgs {
-  planfile: string;
-  output: OutputFormat;
-  color?: boolean;
-}
 
 export async function show(args: ShowArgs, io: Io): Promise<number> {
   const plan = await readSavedPlan(args.planfile, io.env);

@@ -26,21 +26,11 @@ import { checkAddressSyntax } from '../../plan/target.js';
 import { controlPlaneName, plural } from '../../render/common.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
-import { resolveTargets, withTarget, type EnvArgs, type Targeted } from '../environment.js';
+import type { StateArgs } from '../define.js';
+import { resolveTargets, withTarget, type Targeted } from '../environment.js';
 import type { Io } from '../io.js';
 import { requireFolder, sharedInventoryOf } from '../options.js';
 import { underApplyLock } from '../../ops/apply-locks.js';
-
-/** As `plan` picks its control plane, with its credentials and inventory. */
-export interface StateArgs extends EnvArgs {
-  dir: string;
-  'max-retries': number;
-  'state-dir': string;
-  lock?: string;
-  inventory?: string;
-  address?: string;
-  output: 'text' | 'json';
-}
 
 /** The control plane of the command, with its inventory and live state read together. */
 interface Read {

@@ -12,15 +12,10 @@ import { loadDesired } from '../../ops/pipeline.js';
 import { declaresNothing, nothingDeclared, requireConfigFolder } from '../config-folder.js';
 import { escapeJsonForTerminal } from '../../util/terminal-text.js';
 import { ENV_ALL } from '../options.js';
+import type { ValidateArgs } from '../define.js';
 import type { Io } from '../io.js';
 import { readFolderOnce, type FolderRead } from '../../manifests/folder-read.js';
 import { UserError } from '../../util/user-error.js';
-
-export interface ValidateArgs {
-  dir: string;
-  env?: string;
-  output: 'text' | 'json';
-}
 
 export async function validate(args: ValidateArgs, io: Io): Promise<number> {
   const note = await requireConfigFolder(args.dir);
