@@ -7,11 +7,10 @@
  * poolsync.yaml the defaults are in use, said in one line (`defaultsNote`).
  */
 import { constants } from 'node:fs';
-import { lstat, open, readdir } from 'node:fs/promises';
+import { lstat, open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DesiredState } from '../model/desired.js';
 import { UserError } from '../util/user-error.js';
-import { requireFolder } from './options.js';
 
 /** Files or folders that only a code project has at its root, never a config repository. */
 export const CODE_PROJECT_MARKERS = [
@@ -34,6 +33,21 @@ const exists = (path: string): Promise<boolean> =>
 
 const WAY_OUT =
   'point poolsync at the config folder (e.g. `poolsync validate examples/config-repo`), or start one with `poolsync init DIR` (docs/getting-started.md)';
+
+/** DIR must be an existing folder: a clear UserError otherwise. */
+export async function requireFolder(dir: string): Promise<void> {
+  try {
+    if (!(await stat(dir)).isDirectory()) throw new UserError(`${dir} is not a folder`);
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UserError(
+      code === 'ENOENT'
+        ? `folder ${dir} does not exist`
+        : `cannot read folder ${dir}: ${code ?? String(err)}`,
+    );
+  }
+}
 
 /** A UserError when DIR has no poolsync.yaml and holds what a code project has at its root. */
 export async function refuseCodeProject(dir: string): Promise<void> {

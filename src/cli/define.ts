@@ -8,11 +8,12 @@
  */
 import type { Argv, Options } from 'yargs';
 import { DEFAULT_PARALLELISM, FILE_PARALLELISM } from '../apply/types.js';
-import { OPTIONS as DAEMON_OPTIONS } from '../daemon/config-options.js';
+import { OPTIONS as DAEMON_OPTIONS, LOG_FORMATS } from '../daemon/config-options.js';
 import { CAPABILITY_NAMES } from '../model/capabilities.js';
 import { notifyOptions } from '../notify/config.js';
 import { pullRequestCommentOptions } from '../vcs/comment-options.js';
-import { controlPlaneUrl, DEFAULT_DAEMON_URL, wholeNumber } from './options.js';
+import { DEFAULT_CONTROL_PLANE_URL } from '../controlplane/default-url.js';
+import { UserError } from '../util/user-error.js';
 
 /** One command: its yargs definition (options from `env` where they default to it). */
 export interface Command {
@@ -36,6 +37,45 @@ export type ArgsOf<B extends (y: Argv, env: NodeJS.ProcessEnv) => Argv<unknown>>
         [K in keyof T as Named<Absent<T, K>>]?: Exclude<T[K], undefined>;
       }
     : never;
+
+/** --control-plane, else env POOLSYNC_CONTROL_PLANE, else the embedded default. */
+export function controlPlaneUrl(
+  args: { 'control-plane'?: string | undefined },
+  env: NodeJS.ProcessEnv,
+): string {
+  return args['control-plane'] ?? env.POOLSYNC_CONTROL_PLANE ?? DEFAULT_CONTROL_PLANE_URL;
+}
+
+/**
+ * A yargs `coerce` for a whole-number option: the value as typed is checked (yargs's
+ * `type: 'number'` would turn `abc` into NaN and the message would say NaN).
+ */
+export function wholeNumber(flag: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (value: unknown): number => {
+    const text = String(Array.isArray(value) ? value.at(-1) : value).trim();
+    const n = /^\d+$/.test(text) ? Number(text) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max)
+      throw new UserError(
+        `--${flag} must be a whole number ${max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`} (got ${JSON.stringify(text)})`,
+      );
+    return n;
+  };
+}
+
+/** --daemon, else env POOLSYNC_DAEMON_URL, else the daemon's default address; no trailing slash. */
+export function daemonUrl(args: { daemon?: string | undefined }, env: NodeJS.ProcessEnv): string {
+  return (args.daemon ?? env.POOLSYNC_DAEMON_URL ?? DEFAULT_DAEMON_URL).replace(/\/+$/, '');
+}
+
+const DEFAULT_DAEMON_URL = 'http://127.0.0.1:8080';
+
+/** `--log-format` of every command but the daemon (whose own setting it is): see jsonStderr. */
+export const logFormatOption = {
+  choices: LOG_FORMATS,
+  describe:
+    "json: diagnostics on stderr as JSON lines, like the daemon's logs (env POOLSYNC_LOG_FORMAT)",
+  global: true,
+} as const;
 
 /** `control-plane serve`'s address and state. */
 export const DEFAULT_LISTEN = '127.0.0.1:7480';

@@ -1,38 +1,27 @@
 /**
- * What several commands make of their options (./define.ts declares them): the control plane,
- * daemon and inventory they name, colour, the config folder, the lock timeout, a plan's shape.
+ * What the commands make of their options: the environments of poolsync.yaml a command runs
+ * for and the control plane and credentials each names (`--env NAME` of plan, apply, validate,
+ * export and render, `--env all` of plan and validate: docs/environments.md; without
+ * `environments:` in poolsync.yaml, `--control-plane` as always), the inventory, colour, the
+ * lock timeout and a plan's shape.
  */
-import { stat } from 'node:fs/promises';
-import { DEFAULT_CONTROL_PLANE_URL } from '../controlplane/default-url.js';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  environmentCredentials,
+  type EnvironmentCredentials,
+} from '../manifests/environment-credentials.js';
+import { readFolderOnce, type FolderRead } from '../manifests/folder-read.js';
+import { entry, parseYamlFile } from '../manifests/yaml.js';
+import { environmentUrl } from '../manifests/environments.js';
+import type { Environment } from '../model/desired.js';
+import { UserError } from '../util/user-error.js';
+import { ControlPlaneError } from '../controlplane/errors.js';
 import type { SharedInventory } from '../apply/inventory.js';
 import { inventoryPlace, leaseNamespace } from '../apply/inventory-place.js';
-import { UserError } from '../util/user-error.js';
 import { parseDuration } from '../util/duration.js';
+import { controlPlaneUrl } from './define.js';
 import type { Io } from './io.js';
-
-/** --control-plane, else env POOLSYNC_CONTROL_PLANE, else the embedded default. */
-export function controlPlaneUrl(
-  args: { 'control-plane'?: string | undefined },
-  env: NodeJS.ProcessEnv,
-): string {
-  return args['control-plane'] ?? env.POOLSYNC_CONTROL_PLANE ?? DEFAULT_CONTROL_PLANE_URL;
-}
-
-/**
- * A yargs `coerce` for a whole-number option: the value as typed is checked (yargs's
- * `type: 'number'` would turn `abc` into NaN and the message would say NaN).
- */
-export function wholeNumber(flag: string, min: number, max = Number.MAX_SAFE_INTEGER) {
-  return (value: unknown): number => {
-    const text = String(Array.isArray(value) ? value.at(-1) : value).trim();
-    const n = /^\d+$/.test(text) ? Number(text) : NaN;
-    if (!Number.isSafeInteger(n) || n < min || n > max)
-      throw new UserError(
-        `--${flag} must be a whole number ${max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`} (got ${JSON.stringify(text)})`,
-      );
-    return n;
-  };
-}
 
 /** The ConfigMap of --inventory (env POOLSYNC_INVENTORY), by default beside --lock's Lease (env POOLSYNC_LOCK). */
 export function sharedInventoryOf(
@@ -47,21 +36,6 @@ export function sharedInventoryOf(
 /** The --color flag when given, else colour only on a terminal and when NO_COLOR is not set. */
 export function useColor(flag: boolean | undefined, io: Pick<Io, 'stdout' | 'env'>): boolean {
   return flag ?? (io.stdout.isTTY === true && !io.env.NO_COLOR);
-}
-
-/** DIR must be an existing folder: a clear UserError otherwise. */
-export async function requireFolder(dir: string): Promise<void> {
-  try {
-    if (!(await stat(dir)).isDirectory()) throw new UserError(`${dir} is not a folder`);
-  } catch (err) {
-    if (err instanceof UserError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UserError(
-      code === 'ENOENT'
-        ? `folder ${dir} does not exist`
-        : `cannot read folder ${dir}: ${code ?? String(err)}`,
-    );
-  }
 }
 
 /** --lock-timeout as milliseconds, else a UserError. */
@@ -96,12 +70,156 @@ export function refuseShapingSavedPlan(args: PlanShapeArgs, path: string): void 
     );
 }
 
-/** `--env` (docs/environments.md); resolved in ./environment.ts. */
+/** `--env all`: every environment, where a command allows it. */
 export const ENV_ALL = 'all';
 
-/** --daemon, else env POOLSYNC_DAEMON_URL, else the daemon's default address; no trailing slash. */
-export function daemonUrl(args: { daemon?: string | undefined }, env: NodeJS.ProcessEnv): string {
-  return (args.daemon ?? env.POOLSYNC_DAEMON_URL ?? DEFAULT_DAEMON_URL).replace(/\/+$/, '');
+/** What a command runs against: one environment (name null without environments). */
+export interface EnvTarget {
+  name: string | null;
+  url: string;
+  tokenFile?: string;
+  apiKeyFile?: string;
+  env: Environment | null;
+  /** Credentials not given on the command line: their variable, or poolsync.yaml. */
+  from?: EnvironmentCredentials['from'];
+  /** poolsync.yaml and the walk, read once for every environment of the command. */
+  shared?: FolderRead;
+  /** Why it is not run (a pull request changed where its credentials go: vcs/base-environments.ts). */
+  refused?: string;
 }
 
-export const DEFAULT_DAEMON_URL = 'http://127.0.0.1:8080';
+/** As yargs gives them: `control-plane` only when written on the command line. */
+export interface EnvArgs {
+  env?: string;
+  'control-plane'?: string;
+  'token-file'?: string;
+  'api-key-file'?: string;
+}
+
+/** A command's arguments once its control plane is known. */
+export type Targeted<A> = A & { 'control-plane': string };
+
+/** The target of one environment: its control plane, its credentials (docs/environments.md). */
+export function environmentTarget(
+  dir: string,
+  env: Environment,
+  vars: NodeJS.ProcessEnv,
+): EnvTarget {
+  const { from, ...files } = environmentCredentials(dir, env, vars);
+  return { name: env.name, url: environmentUrl(dir, env), ...files, env, from };
+}
+
+/**
+ * The targets of a command: without environments, `--control-plane` as always (an `--env`
+ * is refused); with them, the one `--env` names, or every one for `--env all` where allowed.
+ * A poolsync.yaml that does not read gives the plain target: loading reports its errors.
+ */
+export async function resolveTargets(
+  dir: string,
+  args: EnvArgs,
+  { allowAll, command, env }: { allowAll: boolean; command: string; env: NodeJS.ProcessEnv },
+): Promise<EnvTarget[]> {
+  const shared = await readFolderOnce(dir);
+  const { config, errors } = shared.config;
+  const envs = errors.length > 0 ? undefined : config.environments;
+  const plain: EnvTarget = {
+    name: null,
+    url: controlPlaneUrl(args, env),
+    tokenFile: args['token-file'],
+    apiKeyFile: args['api-key-file'],
+    env: null,
+  };
+  if (errors.length > 0) return [plain];
+  const names = (envs ?? []).map((e) => e.name).join(', ');
+  if (!envs) {
+    if (args.env === undefined) return [plain];
+    throw new UserError(
+      `--env ${args.env}: poolsync.yaml in ${dir} declares no environments; leave out --env, or declare them (docs/environments.md)`,
+    );
+  }
+  if (args.env === undefined)
+    throw new UserError(
+      `poolsync.yaml in ${dir} declares environments (${names}): name one with --env NAME${allowAll ? ' or all of them with --env all' : ''}`,
+    );
+  if (args['control-plane'] !== undefined)
+    throw new UserError(
+      `--control-plane and --env both name a control plane: environment ${args.env} names its own in poolsync.yaml; leave out --control-plane`,
+    );
+  const chosen = args.env === ENV_ALL && allowAll ? envs : envs.filter((e) => e.name === args.env);
+  if (chosen.length === 0)
+    throw new UserError(
+      args.env === ENV_ALL
+        ? `\`${command}\` runs for one environment at a time: name one with --env NAME (${names})`
+        : `no environment '${args.env}' in poolsync.yaml; its environments: ${names}`,
+    );
+  return chosen.map((e) =>
+    commandLineCredentials({ ...environmentTarget(dir, e, env), shared }, args),
+  );
+}
+
+/** A credential given on the command line wins over the environment's reference. */
+export function commandLineCredentials(t: EnvTarget, args: EnvArgs): EnvTarget {
+  if (args['token-file'] !== undefined) {
+    t.tokenFile = args['token-file'];
+    delete t.from?.tokenFile;
+  }
+  if (args['api-key-file'] !== undefined) {
+    t.apiKeyFile = args['api-key-file'];
+    delete t.from?.apiKeyFile;
+  }
+  return t;
+}
+
+/** The arguments of a command with the target's control plane and credentials in place. */
+export function withTarget<A extends EnvArgs>(args: A, t: EnvTarget): Targeted<A> {
+  const out = { ...args, 'control-plane': t.url };
+  delete out['token-file'];
+  delete out['api-key-file'];
+  if (t.tokenFile !== undefined) out['token-file'] = t.tokenFile;
+  if (t.apiKeyFile !== undefined) out['api-key-file'] = t.apiKeyFile;
+  return out;
+}
+
+/**
+ * An error of an environment's run as its reader needs it: named by the environment, and each
+ * flag it names that nobody passed replaced by where the value came from (the line of
+ * poolsync.yaml, or the operator's variable).
+ */
+export async function inEnvironment(err: unknown, dir: string, t: EnvTarget): Promise<unknown> {
+  if (!(err instanceof UserError || err instanceof ControlPlaneError)) return err;
+  if (t.name === null || !(err instanceof Error)) return err;
+  const lines = await fieldLines(dir, t.name);
+  const place = (field: string) =>
+    `environments.${t.name}.${field}${lines[field] !== undefined ? ` (poolsync.yaml:${lines[field]})` : ''}`;
+  const from = (field: 'tokenFile' | 'apiKeyFile') => {
+    const f = t.from?.[field];
+    return f === undefined ? null : f === 'config' ? place(field) : f.variable;
+  };
+  let message = err.message.replace(
+    /--control-plane \(env POOLSYNC_CONTROL_PLANE\)|--control-plane/g,
+    place('controlPlane'),
+  );
+  const token = from('tokenFile');
+  if (token !== null) message = message.replace(/--token-file/g, token);
+  const key = from('apiKeyFile');
+  if (key !== null) message = message.replace(/--api-key-file/g, key);
+  const code = err instanceof ControlPlaneError ? `control plane: ${err.code}: ` : '';
+  return new UserError(`environment ${t.name}: ${code}${message}`);
+}
+
+/** The line of each field of environment `name` in DIR's poolsync.yaml (none when it does not read). */
+async function fieldLines(dir: string, name: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  try {
+    const parsed = parseYamlFile(await readFile(join(dir, 'poolsync.yaml'), 'utf8'));
+    const root = parsed.documents[0]?.root;
+    const env = root && entry(entry(root, 'environments')?.value, name)?.value;
+    for (const field of ['controlPlane', 'tokenFile', 'apiKeyFile']) {
+      const node = env && entry(env, field)?.value;
+      if (node) out[field] = node.pos.line;
+    }
+  } catch {
+    // no line to name
+  }
+  return out;
+}

@@ -5,9 +5,8 @@
  * own) and returns its exit code.
  */
 import yargs, { type Argv, type CommandModule } from 'yargs';
-import { COMMANDS, type Command, type Shell } from './define.js';
-import { jsonStderr, logFormatOption, wantsJsonLogs } from './log-format.js';
-import { reportError, rewriting, type Io } from './io.js';
+import { COMMANDS, logFormatOption, type Command, type Shell } from './define.js';
+import { jsonStderr, reportError, rewriting, wantsJsonLogs, type Io } from './io.js';
 import { singleDashError, usageError } from './usage-error.js';
 import { packageVersion } from './version.js';
 import { processRedactor } from '../util/secrets.js';

@@ -15,7 +15,7 @@ import {
   executePlan,
   type ApplyResult,
 } from '../../apply/index.js';
-import { checkSavedPlanEndpoint, readSavedPlan } from '../saved-plan.js';
+import { readSavedPlanFor } from '../saved-plan.js';
 import { applyRun, type ApplySource } from '../../ops/apply-run.js';
 import { applyExitCode, applyOutcome, renderApplyJson } from '../../apply/result-json.js';
 import { ANSI, NO_COLOR, progressPrinter, renderApplyResult } from '../../apply/report.js';
@@ -31,15 +31,16 @@ import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
 import {
   checkLockTimeout,
-  controlPlaneUrl,
   planShape,
   refuseShapingSavedPlan,
+  resolveTargets,
   sharedInventoryOf,
   useColor,
+  withTarget,
+  type Targeted,
 } from '../options.js';
 import { requireConfigFolder } from '../config-folder.js';
-import type { ApplyArgs } from '../define.js';
-import { resolveTargets, withTarget, type Targeted } from '../environment.js';
+import { controlPlaneUrl, type ApplyArgs } from '../define.js';
 import { writeParts, type Io } from '../io.js';
 import { letYoungGenerationGrow } from '../young-generation.js';
 
@@ -56,21 +57,29 @@ export async function apply(
   open: typeof openControlPlane = openControlPlane,
 ): Promise<number> {
   const args = await forEnvironment(given, io.env);
-  const { parallelism, waitTimeoutMs, lockTimeoutMs } = applySettings(args);
+  const url = args['control-plane'];
+  const parallelism = args.parallelism ?? defaultParallelism(url);
+  const waitTimeoutMs = parseDuration(args['wait-timeout']);
+  if (waitTimeoutMs === null)
+    throw new UserError(
+      `--wait-timeout ${JSON.stringify(args['wait-timeout'])} is not a duration; write e.g. 90s, 30m or 1h`,
+    );
+  const lockTimeoutMs = checkLockTimeout(args['lock-timeout']);
   const json = args.output === 'json';
   const colors = useColor(args.color, io) && !json ? ANSI : NO_COLOR;
   // --output json: stdout holds the one document; the progress a person follows goes to stderr.
   const lines = batchedLines(json ? io.stderr : io.stdout);
   const out = lines.line;
-  const url = args['control-plane'];
-
   const flyteCli = args['flyte-cli'];
   if (flyteCli !== undefined) await checkCli(flyteCli);
   const target = await openTarget(args.path, io);
   if (target.kind === 'file') refuseShapingSavedPlan(args, target.path);
   else refuseUnconfirmable(args, json, io);
-
-  const source = await applySource(args, target, io.env);
+  // A bad plan file is refused before the lock is taken or the control plane opened.
+  const source: ApplySource =
+    target.kind === 'file'
+      ? { ...target, kind: 'saved', plan: await readSavedPlanFor(target.path, args, io.env) }
+      : { ...target, environment: args.env, shape: planShape(args) };
   try {
     const { plan, result } = await applyRun(source, {
       locks: {
@@ -121,7 +130,12 @@ export async function apply(
     if (result === null) {
       // The rendered plan already says "No changes." when nothing is blocked either.
       if (json) io.stdout.write(renderApplyJson(plan, null));
-      else if (target.kind === 'file' || !hasNoChanges(plan)) out(noChanges(plan));
+      else if (target.kind === 'file' || !hasNoChanges(plan))
+        out(
+          plan.summary.blocked
+            ? `No changes to apply: ${plan.summary.blocked} blocked change(s) cannot be applied (see the plan).`
+            : 'No changes. The control plane matches the repository.',
+        );
       return 0;
     }
     const outcome = applyOutcome(result);
@@ -157,58 +171,14 @@ async function forEnvironment(
  */
 function refuseUnconfirmable(args: ApplyArgs, json: boolean, io: Io): void {
   if (args['auto-approve']) return;
-  if (json) {
+  if (json)
     throw new UserError(
       'apply --output json does not ask for confirmation: review the plan with `poolsync plan`, then run `poolsync apply --output json --auto-approve` (or apply a saved plan)',
     );
-  }
-  if (!io.stdin.isTTY) {
+  if (!io.stdin.isTTY)
     throw new UserError(
       'apply needs confirmation but stdin is not a terminal: review the plan with `poolsync plan`, then run `poolsync apply --auto-approve`',
     );
-  }
-}
-
-/** The numbers an apply runs with, checked before anything is opened. */
-function applySettings(args: Targeted<ApplyArgs>) {
-  const parallelism = args.parallelism ?? defaultParallelism(args['control-plane']);
-  const waitTimeoutMs = parseDuration(args['wait-timeout']);
-  if (waitTimeoutMs === null) {
-    throw new UserError(
-      `--wait-timeout ${JSON.stringify(args['wait-timeout'])} is not a duration; write e.g. 90s, 30m or 1h`,
-    );
-  }
-  const lockTimeoutMs = checkLockTimeout(args['lock-timeout']);
-  return { parallelism, waitTimeoutMs, lockTimeoutMs };
-}
-
-/** What is applied: a saved plan (refused before the lock is taken when it is bad), or the folder. */
-async function applySource(
-  args: Targeted<ApplyArgs>,
-  target: Target,
-  env: NodeJS.ProcessEnv,
-): Promise<ApplySource> {
-  const url = args['control-plane'];
-  // A bad plan file is refused before the lock is taken or the control plane opened.
-  const saved = target.kind === 'file' ? await readSavedPlan(target.path, env) : null;
-  if (saved !== null) checkSavedPlanEnvironment(target.path, saved, args.env);
-  if (saved !== null) checkSavedPlanEndpoint(target.path, saved, url);
-  return saved !== null
-    ? { kind: 'saved', path: target.path, plan: saved }
-    : {
-        kind: 'dir',
-        path: target.path,
-        environment: args.env,
-        shape: planShape(args),
-      };
-}
-
-/** What apply says when the plan has no step. */
-function noChanges(plan: Plan): string {
-  const blocked = plan.summary.blocked ?? 0;
-  return blocked > 0
-    ? `No changes to apply: ${blocked} blocked change(s) cannot be applied (see the plan).`
-    : 'No changes. The control plane matches the repository.';
 }
 
 /** `--flyte-cli PATH`: a path must name an executable file; a bare name is looked up in PATH when run. */
@@ -290,21 +260,6 @@ async function confirm(io: Io): Promise<boolean> {
   } finally {
     rl.close();
   }
-}
-
-/** A saved plan is applied in the environment it was made for, and only there. */
-function checkSavedPlanEnvironment(path: string, plan: Plan, env: string | undefined): void {
-  const made = plan.control_plane?.environment;
-  if (made === env) return;
-  if (made === undefined)
-    throw new UserError(
-      `${path} was made without an environment, not for environment ${env}: nothing was applied; apply it without --env, or plan it with --env ${env}`,
-    );
-  throw new UserError(
-    env === undefined
-      ? `${path} was made for environment ${made}: nothing was applied; apply it with --env ${made}`
-      : `${path} was made for environment ${made}, not ${env}: nothing was applied; apply it with --env ${made}, or plan it with --env ${env}`,
-  );
 }
 
 /**

@@ -13,9 +13,8 @@ import { loadDesired } from '../../ops/pipeline.js';
 import { UserError } from '../../util/user-error.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { requireConfigFolder } from '../config-folder.js';
-import type { CheckArgs } from '../define.js';
+import { controlPlaneUrl, type CheckArgs } from '../define.js';
 import type { Io } from '../io.js';
-import { controlPlaneUrl } from '../options.js';
 import { plural } from '../../render/index.js';
 
 interface Line {
@@ -88,40 +87,23 @@ async function folderLine(dir: string): Promise<Line> {
 }
 
 function kindProbes(cp: ControlPlane): KindProbe[] {
+  const { pools, clusters, queues, assignments, defaultQueues } = cp;
+  const labels = cp.executionClusterLabels;
   const queueDelete = cp.capabilityCalls ? ['drain', 'delete (queue_delete)'] : [];
-  const probes: (KindProbe | null | undefined)[] = [
-    cp.pools && {
-      kind: 'ClusterPool',
-      list: () => cp.pools!.listPools(),
-      can: ['create', 'delete'],
-    },
-    cp.clusters && {
-      kind: 'Cluster',
-      list: () => cp.clusters!.listClusters(),
-      can: ['register', 'enable/disable', 'delete'],
-    },
-    cp.queues && {
-      kind: 'Queue',
-      list: () => cp.queues!.listQueues(),
-      can: ['create', 'update', ...queueDelete],
-    },
-    cp.assignments && {
-      kind: 'PoolAssignment',
-      list: () => cp.assignments!.listAssignments(),
-      can: ['set', 'delete'],
-    },
-    cp.defaultQueues && {
-      kind: 'DefaultQueue',
-      list: () => cp.defaultQueues!.listDefaultQueues(),
-      can: ['set', 'delete'],
-    },
-    cp.executionClusterLabels && {
-      kind: 'ExecutionClusterLabel',
-      list: () => cp.executionClusterLabels!.listExecutionClusterLabels(),
-      can: ['set', 'delete'],
-    },
+  const setDelete = ['set', 'delete'];
+  const probes: [string, (() => Promise<unknown[]>) | false | undefined, string[]][] = [
+    ['ClusterPool', pools && (() => pools.listPools()), ['create', 'delete']],
+    [
+      'Cluster',
+      clusters && (() => clusters.listClusters()),
+      ['register', 'enable/disable', 'delete'],
+    ],
+    ['Queue', queues && (() => queues.listQueues()), ['create', 'update', ...queueDelete]],
+    ['PoolAssignment', assignments && (() => assignments.listAssignments()), setDelete],
+    ['DefaultQueue', defaultQueues && (() => defaultQueues.listDefaultQueues()), setDelete],
+    ['ExecutionClusterLabel', labels && (() => labels.listExecutionClusterLabels()), setDelete],
   ];
-  return probes.filter((p): p is KindProbe => Boolean(p));
+  return probes.flatMap(([kind, list, can]) => (list ? [{ kind, list, can }] : []));
 }
 
 async function probeKinds(cp: ControlPlane): Promise<Line[]> {

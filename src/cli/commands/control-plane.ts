@@ -5,7 +5,6 @@
 import { stat } from 'node:fs/promises';
 import { CONFIG_FILE_BYTES, readUserFile } from '../../util/safe-file.js';
 import { resolve } from 'node:path';
-import type { Logger } from 'pino';
 import { EmbeddedControlPlane } from '../../controlplane/embedded/embedded.js';
 import { isControlPlaneError } from '../../controlplane/errors.js';
 import { checkStateFolder, readTokenFile } from '../../controlplane/open.js';
@@ -14,7 +13,7 @@ import type { Capabilities, PoolContract } from '../../model/common.js';
 import { formatCapabilities, parseCapabilities } from '../../model/capabilities.js';
 import { UserError } from '../../util/user-error.js';
 import type { ProtocolMount } from '../../controlplane/embedded/server.js';
-import type { Io } from '../io.js';
+import { nextSignal, type Io } from '../io.js';
 import {
   DEFAULT_LISTEN,
   DEFAULT_STATE_FILE,
@@ -135,7 +134,7 @@ export async function serve(args: ServeArgs, io: Io): Promise<number> {
   }
   // One line on stdout for scripts and tests to wait on.
   io.stdout.write(`control plane listening on ${server.url}\n`);
-  await untilSignal(logger, io);
+  logger.info({ signal: await nextSignal(io) }, 'shutting down');
   await server.close();
   await controlPlane.close();
   return 0;
@@ -169,17 +168,6 @@ async function closingOnFailure<T>(
     }
     throw err;
   }
-}
-
-/** Until SIGINT or SIGTERM. */
-function untilSignal(logger: Logger, io: Io): Promise<void> {
-  return new Promise<void>((done) => {
-    const stopListening = io.onSignal((signal) => {
-      logger.info({ signal }, 'shutting down');
-      stopListening();
-      done();
-    });
-  });
 }
 
 function capabilitiesFlag(value: string): Capabilities {

@@ -17,9 +17,8 @@ import { readUserFile, SECRET_FILE_BYTES } from '../../util/safe-file.js';
 import { rememberSecret } from '../../util/secrets.js';
 import { UserError } from '../../util/user-error.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
-import type { DaemonClientArgs } from '../define.js';
+import { daemonUrl, type DaemonClientArgs } from '../define.js';
 import type { Io } from '../io.js';
-import { daemonUrl } from '../options.js';
 
 interface DaemonAnswer {
   status: number;

@@ -3,6 +3,7 @@
  * src/daemon: resolve the configuration, start, wait for SIGTERM/SIGINT, stop gracefully.
  */
 import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OPTIONS, resolveDaemonConfig } from '../../daemon/config.js';
@@ -15,7 +16,7 @@ import type { Logger } from 'pino';
 import { resolveNotifyConfig, type NotifyArgs } from '../../notify/config.js';
 import { Notifier } from '../../notify/notifier.js';
 import type { DaemonArgs } from '../define.js';
-import type { Io } from '../io.js';
+import { nextSignal, type Io } from '../io.js';
 
 /** The bundled example, found from this file whether it runs from src/ (tsx) or dist/. */
 function bundledExample(): string {
@@ -76,12 +77,7 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
 
   if (config.once) return runOnce(daemon, notifier, io);
 
-  const signal = await new Promise<NodeJS.Signals>((resolveSignal) => {
-    const stopListening = io.onSignal((received) => {
-      stopListening();
-      resolveSignal(received);
-    });
-  });
+  const signal = await nextSignal(io);
   logger.info({ signal }, `received ${signal}: stopping triggers, letting running steps finish`);
   const finished = await daemon.stop();
   await flushNotifications(notifier);
@@ -172,16 +168,10 @@ async function createNotifier(
 
 /** On exit: messages still being sent get a few seconds, not the whole retry budget. */
 async function flushNotifications(notifier: Notifier | null): Promise<void> {
-  if (!notifier) return;
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    notifier.flush(),
-    new Promise((r) => {
-      timer = setTimeout(r, 10_000);
-      timer.unref();
-    }),
-  ]);
-  clearTimeout(timer);
+  const ac = new AbortController();
+  if (notifier)
+    await Promise.race([notifier.flush(), sleep(10_000, null, { ref: false, signal: ac.signal })]);
+  ac.abort();
 }
 
 /** Quickstart ignores POOLSYNC_REPO / POOLSYNC_WATCH from the environment: it always watches the example. */

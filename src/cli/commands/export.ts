@@ -20,10 +20,10 @@ import { plural } from '../../render/index.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
 import { adopt, checkExportedPath, exists, writeExported } from '../exported.js';
-import type { ExportArgs, ImportArgs } from '../define.js';
-import { resolveTargets, withTarget, type Targeted } from '../environment.js';
+import { requireFolder } from '../config-folder.js';
+import { controlPlaneUrl, type ExportArgs, type ImportArgs } from '../define.js';
+import { resolveTargets, withTarget, type Targeted } from '../options.js';
 import type { Io } from '../io.js';
-import { controlPlaneUrl, requireFolder } from '../options.js';
 
 export async function exportTo(given: ExportArgs, io: Io): Promise<number> {
   // --env: the environment's control plane and credentials (docs/environments.md).

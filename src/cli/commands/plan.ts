@@ -16,22 +16,24 @@ import type { EnvironmentOutcome, PublishOutcome } from '../../vcs/types.js';
 import { paceLine } from '../../util/pacer.js';
 import { UserError } from '../../util/user-error.js';
 import {
+  checkLockTimeout,
   inEnvironment,
+  planShape,
   resolveTargets,
+  sharedInventoryOf,
+  useColor,
   withTarget,
   type EnvTarget,
   type Targeted,
-} from '../environment.js';
+} from '../options.js';
 import { reportError, writeParts, writePartsToFile, type Io } from '../io.js';
 import { baseEnvironments, baseRefusal, pullRequestBase } from '../../vcs/base-environments.js';
 import {
-  planShape,
-  checkLockTimeout,
+  declaresNothing,
+  nothingDeclared,
+  requireConfigFolder,
   requireFolder,
-  sharedInventoryOf,
-  useColor,
-} from '../options.js';
-import { declaresNothing, nothingDeclared, requireConfigFolder } from '../config-folder.js';
+} from '../config-folder.js';
 import type { PlanArgs } from '../define.js';
 
 /**

@@ -24,10 +24,10 @@ import {
   environmentTarget,
   inEnvironment,
   withTarget,
-} from '../environment.js';
+} from '../options.js';
 import type { PromoteArgs } from '../define.js';
 import type { Io } from '../io.js';
-import { requireFolder } from '../options.js';
+import { requireFolder } from '../config-folder.js';
 import { planFor } from './plan.js';
 import { plural } from '../../render/index.js';
 

@@ -25,7 +25,7 @@ import { credentialsSecretMessage } from '../../manifests/render-config.js';
 import { CHART_CREDENTIALS_SECRET } from '../../manifests/rules-multicluster.js';
 import { writeRepoFile } from '../../util/repo-file.js';
 import { UserError } from '../../util/user-error.js';
-import { requireFolder } from '../options.js';
+import { requireFolder } from '../config-folder.js';
 import type { RenderArgs } from '../define.js';
 import type { Io } from '../io.js';
 import type { DesiredState } from '../../model/desired.js';

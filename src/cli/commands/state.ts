@@ -27,9 +27,9 @@ import { controlPlaneName, plural } from '../../render/common.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
 import type { StateArgs } from '../define.js';
-import { resolveTargets, withTarget, type Targeted } from '../environment.js';
+import { resolveTargets, sharedInventoryOf, withTarget, type Targeted } from '../options.js';
 import type { Io } from '../io.js';
-import { requireFolder, sharedInventoryOf } from '../options.js';
+import { requireFolder } from '../config-folder.js';
 import { underApplyLock } from '../../ops/apply-locks.js';
 
 /** The control plane of the command, with its inventory and live state read together. */
