@@ -157,6 +157,27 @@ export async function resolveTargets(
   );
 }
 
+/**
+ * The arguments of a command that runs for one target, with its control plane and credentials
+ * in place: the environment `--env` names in DIR's poolsync.yaml (DIR null: --config-dir's,
+ * read only with --env), else `--control-plane` as always.
+ */
+export async function oneTarget<A extends EnvArgs & { 'config-dir'?: string }>(
+  dir: string | null,
+  args: A,
+  command: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ args: Targeted<A>; name: string | null }> {
+  if (dir === null && args.env === undefined)
+    return { args: { ...args, 'control-plane': controlPlaneUrl(args, env) }, name: null };
+  const [t] = await resolveTargets(dir ?? args['config-dir'] ?? '.', args, {
+    allowAll: false,
+    command,
+    env,
+  });
+  return { args: withTarget(args, t!), name: t!.name };
+}
+
 /** A credential given on the command line wins over the environment's reference. */
 export function commandLineCredentials(t: EnvTarget, args: EnvArgs): EnvTarget {
   if (args['token-file'] !== undefined) {

@@ -32,15 +32,13 @@ import { UserError } from '../../util/user-error.js';
 import {
   checkLockTimeout,
   planShape,
+  oneTarget,
   refuseShapingSavedPlan,
-  resolveTargets,
   sharedInventoryOf,
   useColor,
-  withTarget,
-  type Targeted,
 } from '../options.js';
 import { requireConfigFolder } from '../config-folder.js';
-import { controlPlaneUrl, type ApplyArgs } from '../define.js';
+import type { ApplyArgs } from '../define.js';
 import { writeParts, type Io } from '../io.js';
 import { letYoungGenerationGrow } from '../young-generation.js';
 
@@ -56,7 +54,8 @@ export async function apply(
   io: Io,
   open: typeof openControlPlane = openControlPlane,
 ): Promise<number> {
-  const args = await forEnvironment(given, io.env);
+  const isDir = (await stat(given.path).catch(() => null))?.isDirectory() ?? false;
+  const { args } = await oneTarget(isDir ? given.path : null, given, 'apply', io.env);
   const url = args['control-plane'];
   const parallelism = args.parallelism ?? defaultParallelism(url);
   const waitTimeoutMs = parseDuration(args['wait-timeout']);
@@ -147,22 +146,6 @@ export async function apply(
   } finally {
     lines.flush();
   }
-}
-
-/** The arguments with the environment's control plane in place (`env` left set only with one). */
-async function forEnvironment(
-  args: ApplyArgs,
-  env: NodeJS.ProcessEnv,
-): Promise<Targeted<ApplyArgs>> {
-  const isDir = (await stat(args.path).catch(() => null))?.isDirectory() ?? false;
-  const dir = isDir ? args.path : (args['config-dir'] ?? '.');
-  if (!isDir && args.env === undefined)
-    return { ...args, 'control-plane': controlPlaneUrl(args, env) };
-  const [t] = await resolveTargets(dir, args, { allowAll: false, command: 'apply', env });
-  const out = withTarget(args, t!);
-  if (t!.name === null) delete out.env;
-  else out.env = t!.name;
-  return out;
 }
 
 /**

@@ -22,27 +22,15 @@ import { UserError } from '../../util/user-error.js';
 import { adopt, checkExportedPath, exists, writeExported } from '../exported.js';
 import { requireFolder } from '../config-folder.js';
 import { controlPlaneUrl, type ExportArgs, type ImportArgs } from '../define.js';
-import { resolveTargets, withTarget, type Targeted } from '../options.js';
+import { oneTarget, type Targeted } from '../options.js';
 import type { Io } from '../io.js';
 
 export async function exportTo(given: ExportArgs, io: Io): Promise<number> {
   // --env: the environment's control plane and credentials (docs/environments.md).
-  const args =
-    given.env === undefined
-      ? { ...given, 'control-plane': controlPlaneUrl(given, io.env) }
-      : withTarget(
-          given,
-          (
-            await resolveTargets(given['config-dir'] ?? '.', given, {
-              allowAll: false,
-              command: 'export',
-              env: io.env,
-            })
-          )[0]!,
-        );
+  const { args, name } = await oneTarget(null, given, 'export', io.env);
   if (args.dir.trim() === '') throw new UserError('--dir is empty: name the folder to write into');
   const url = args['control-plane'];
-  const token = await resolveToken(args['token-file'], url, given.env ?? null);
+  const token = await resolveToken(args['token-file'], url, name);
   const cp = await openControlPlane(url, {
     readOnly: true,
     token,

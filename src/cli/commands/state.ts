@@ -27,7 +27,7 @@ import { controlPlaneName, plural } from '../../render/common.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
 import type { StateArgs } from '../define.js';
-import { resolveTargets, sharedInventoryOf, withTarget, type Targeted } from '../options.js';
+import { oneTarget, sharedInventoryOf, type Targeted } from '../options.js';
 import type { Io } from '../io.js';
 import { requireFolder } from '../config-folder.js';
 import { underApplyLock } from '../../ops/apply-locks.js';
@@ -149,14 +149,9 @@ async function withState(
   fn: (read: Read) => Promise<number>,
 ): Promise<number> {
   await requireFolder(given.dir);
-  const [target] = await resolveTargets(given.dir, given, {
-    allowAll: false,
-    command: 'state',
-    env: io.env,
-  });
-  const args = withTarget(given, target!);
+  const { args, name } = await oneTarget(given.dir, given, 'state', io.env);
   const url = args['control-plane'];
-  const token = await resolveToken(args['token-file'], url, target!.name);
+  const token = await resolveToken(args['token-file'], url, name);
   const cp = await openControlPlane(url, {
     readOnly: true,
     http: { maxRetries: args['max-retries'] },
@@ -169,7 +164,7 @@ async function withState(
     const [live, record] = await Promise.all([readLiveState(cp), store.read()]);
     return await fn({
       args,
-      environment: target!.name,
+      environment: name,
       cp,
       store,
       record,
