@@ -4,7 +4,7 @@
  * a home folder); an empty folder would plan "No changes". A folder is a config repository
  * when it has poolsync.yaml, or poolsync manifests in its top levels (the folder and two levels
  * of subfolders); anything else gets one line saying what it is and how to make one. Without
- * poolsync.yaml the defaults are in use, said in one line (`defaultsNote`).
+ * poolsync.yaml the defaults are in use, said in one line.
  */
 import { constants } from 'node:fs';
 import { lstat, open, readdir, stat } from 'node:fs/promises';
@@ -13,7 +13,7 @@ import type { DesiredState } from '../model/desired.js';
 import { UserError } from '../util/user-error.js';
 
 /** Files or folders that only a code project has at its root, never a config repository. */
-export const CODE_PROJECT_MARKERS = [
+const CODE_PROJECT_MARKERS = [
   'package.json',
   'node_modules',
   'go.mod',
@@ -36,34 +36,26 @@ const WAY_OUT =
 
 /** DIR must be an existing folder: a clear UserError otherwise. */
 export async function requireFolder(dir: string): Promise<void> {
-  try {
-    if (!(await stat(dir)).isDirectory()) throw new UserError(`${dir} is not a folder`);
-  } catch (err) {
-    if (err instanceof UserError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
+  const st = await stat(dir).catch((err: NodeJS.ErrnoException) => {
     throw new UserError(
-      code === 'ENOENT'
+      err.code === 'ENOENT'
         ? `folder ${dir} does not exist`
-        : `cannot read folder ${dir}: ${code ?? String(err)}`,
+        : `cannot read folder ${dir}: ${err.code ?? String(err)}`,
     );
-  }
+  });
+  if (!st.isDirectory()) throw new UserError(`${dir} is not a folder`);
 }
 
 /** A UserError when DIR has no poolsync.yaml and holds what a code project has at its root. */
 export async function refuseCodeProject(dir: string): Promise<void> {
   if (await exists(join(dir, 'poolsync.yaml'))) return;
-  const found = await codeMarkers(dir);
+  const found: string[] = [];
+  for (const marker of CODE_PROJECT_MARKERS)
+    if (await exists(join(dir, marker))) found.push(marker);
   if (found.length === 0) return;
   throw new UserError(
     `${dir} is not a poolsync config repository: it has no poolsync.yaml, and its ${found.slice(0, 2).join(' and ')} ${found.length === 1 ? 'says' : 'say'} it is a code project; ${WAY_OUT}.`,
   );
-}
-
-async function codeMarkers(dir: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const marker of CODE_PROJECT_MARKERS)
-    if (await exists(join(dir, marker))) found.push(marker);
-  return found;
 }
 
 /**
@@ -89,11 +81,6 @@ export async function requireConfigFolder(dir: string): Promise<string | null> {
     throw new UserError(
       `${dir} is not a poolsync config repository: it has no poolsync.yaml and no poolsync manifest (apiVersion: poolsync/v1) in it or the two levels of folders below; ${WAY_OUT}.`,
     );
-  return defaultsNote(dir);
-}
-
-/** The one line of a folder without poolsync.yaml: what the defaults are. */
-export function defaultsNote(dir: string): string {
   return `Note: ${dir} has no poolsync.yaml: the defaults are in use (prune off, no file ignored: every YAML file under it is read as a manifest); \`poolsync init ${dir}\` writes one.\n`;
 }
 

@@ -77,13 +77,11 @@ export const logFormatOption = {
   global: true,
 } as const;
 
-/** `control-plane serve`'s address and state. */
 export const DEFAULT_LISTEN = '127.0.0.1:7480';
 export const DEFAULT_STATE_FILE = '.poolsync/control-plane.json';
 /** Where apply keeps its lock, last-applied state and inventory (`--state-dir`). */
 const STATE_DIR = '.poolsync';
 
-/** The `[dir]` positional of the commands that read a config folder. */
 const configDir = {
   type: 'string',
   default: '.',
@@ -109,7 +107,6 @@ const tokenFile = {
   describe: 'File holding the control-plane token (or env POOLSYNC_TOKEN_FILE / POOLSYNC_TOKEN)',
 } as const;
 
-/** `--api-key-file FILE`: the Union API key for `union+https://` control planes (docs/union.md). */
 const apiKeyFile = {
   type: 'string',
   describe:
@@ -129,7 +126,6 @@ const maxRetries = {
     'Retries per control-plane call on connection errors, timeouts, 429 and 5xx (backoff 0.1 s doubling to 10 s, with jitter); 0 = none',
 } as const;
 
-/** The credentials of a control plane, as every command that opens one takes them. */
 function credentials(env: NodeJS.ProcessEnv) {
   return {
     'control-plane': controlPlane(env),
@@ -146,7 +142,6 @@ function color(what = 'the text output') {
   } as const;
 }
 
-/** `--state-dir` of export and import: where they record what they adopted. */
 const inventoryStateDir = {
   type: 'string',
   default: STATE_DIR,
@@ -154,14 +149,12 @@ const inventoryStateDir = {
     'Where the inventory of a control plane that cannot keep it (Union, flyteadmin) is kept, as for apply',
 } as const;
 
-/** `--inventory` of plan, apply, export and import (docs/plan.md, Prune by inventory). */
 const inventory = {
   type: 'string',
   describe:
     'k8s:NAMESPACE/NAME: keep the inventory of a control plane that cannot keep it (Union, flyteadmin) in this ConfigMap, shared by every CI job and daemon replica (env POOLSYNC_INVENTORY; default: k8s:<namespace of --lock>/poolsync-inventory when --lock names a Lease, else the state folder; state-dir: the state folder)',
 } as const;
 
-/** `--output text|json|markdown` of the commands that render a plan. */
 const planOutput = {
   alias: 'o',
   choices: ['text', 'json', 'markdown'] as const,
@@ -169,7 +162,6 @@ const planOutput = {
   describe: 'text: Terraform-like; json: the plan.md format; markdown: for a pull-request comment',
 } as const;
 
-/** `--output text|json` with what the JSON is. */
 function textOrJson(describe: string) {
   return {
     alias: 'o',
@@ -220,7 +212,7 @@ const lockTimeout = {
     'How long to wait for a lock held by another apply (or an embedded state open elsewhere) before failing, e.g. 30s, 5m',
 } as const;
 
-/** `--env NAME` / `-e NAME` (docs/environments.md), resolved in ./environment.ts. */
+/** `--env NAME` / `-e NAME` (docs/environments.md), resolved in ./options.ts. */
 function envOption(all: boolean) {
   return {
     alias: 'e',
@@ -232,14 +224,13 @@ function envOption(all: boolean) {
   } as const;
 }
 
-/** `--config-dir DIR` of the commands whose positional is not the config folder (apply PLANFILE, export). */
+/** `--config-dir DIR` where the positional is not the config folder (apply PLANFILE, export). */
 const configDirOption = {
   type: 'string',
   default: '.',
   describe: 'With --env: the config folder whose poolsync.yaml declares the environment',
 } as const;
 
-/** `--daemon URL` of the commands that ask a running daemon (approve, status, sync, history). */
 function daemonOption(env: NodeJS.ProcessEnv) {
   return {
     type: 'string',
@@ -832,7 +823,6 @@ const approve = {
       ),
 } satisfies Command;
 
-/** What the four daemon commands take, one type for their shared helpers. */
 export type DaemonClientArgs = ArgsOf<typeof status.builder> &
   ArgsOf<typeof sync.builder> &
   ArgsOf<typeof history.builder> &
@@ -931,7 +921,6 @@ const controlPlaneCommand: Command = {
 export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 export type Shell = (typeof SHELLS)[number];
 
-/** How each shell installs the script of `poolsync completion SHELL`. */
 const INSTALL: Record<Shell, string> = {
   bash: 'poolsync completion bash >> ~/.bashrc   (or: source <(poolsync completion bash))',
   zsh: 'poolsync completion zsh > "${fpath[1]}/_poolsync"   (or append it to ~/.zshrc)',

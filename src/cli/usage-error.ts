@@ -90,19 +90,19 @@ function commandOptions(
   return names.filter((n) => n.length > 1);
 }
 
-/** Terraform options poolsync has under the same name (or the name it has them under). */
-const TERRAFORM_NAMES: Record<string, string> = {
-  target: 'target',
-  replace: 'replace',
-  out: 'out',
-  'auto-approve': 'auto-approve',
-  'lock-timeout': 'lock-timeout',
-  'detailed-exitcode': 'detailed-exitcode',
-  'no-color': 'no-color',
-  'refresh-only': 'refresh-only',
-  parallelism: 'parallelism',
-  json: 'output json',
-};
+/** Terraform options poolsync has under the same name (`-json` is `--output json`). */
+const TERRAFORM_NAMES = new Set([
+  'target',
+  'replace',
+  'out',
+  'auto-approve',
+  'lock-timeout',
+  'detailed-exitcode',
+  'no-color',
+  'refresh-only',
+  'parallelism',
+  'json',
+]);
 
 /**
  * Terraform spells its options with one dash (`-target=X`, `-out=plan`, `-auto-approve`);
@@ -118,8 +118,9 @@ export function singleDashError(argv: readonly string[]): UserError | null {
     if (!m) continue;
     const name = m[1]!;
     const value = m[2] ?? '';
-    const known = TERRAFORM_NAMES[name.toLowerCase()];
-    const meant = known === 'output json' ? '--output json' : `--${known ?? name}${value}`;
+    const lower = name.toLowerCase();
+    const known = TERRAFORM_NAMES.has(lower);
+    const meant = lower === 'json' ? '--output json' : `--${known ? lower : name}${value}`;
     return new UserError(
       known
         ? `${arg}: poolsync's options take two dashes: did you mean \`${meant}\`?`

@@ -57,14 +57,9 @@ export async function promote(args: PromoteArgs, io: Io): Promise<number> {
     throw new UserError(`--to ${toName}: not another environment of poolsync.yaml (${names})`);
   const fromFolder = ownFolder(from, to);
   const toFolder = ownFolder(to, from);
-  const changes = await promotionChanges(
-    args.dir,
-    { env: from, folder: fromFolder },
-    { env: to, folder: toFolder },
-    config.ignore,
-  );
+  const changes = await promotionChanges(args.dir, fromFolder, toFolder, config.ignore);
   io.stderr.write(describeChanges(from.name, to.name, changes));
-  const code = await planPromoted(args, to.name, changes, io);
+  const code = await planPromoted(args, to, changes, io);
   if (args.write && code !== 1 && changes.length > 0) {
     await applyChanges(args.dir, changes);
     io.stderr.write(
@@ -77,12 +72,10 @@ export async function promote(args: PromoteArgs, io: Io): Promise<number> {
 /** The plan of `to` with the changes made in a copy of the folder. */
 async function planPromoted(
   args: PromoteArgs,
-  to: string,
+  to: Environment,
   changes: FileChange[],
   io: Io,
 ): Promise<number> {
-  const { config } = await readRepoConfig(args.dir);
-  const env = config.environments!.find((e) => e.name === to)!;
   const copy = await mkdtemp(join(tmpdir(), 'poolsync-promote-'));
   try {
     const folder = join(copy, basename(args.dir) || 'repo');
@@ -94,8 +87,14 @@ async function planPromoted(
     await applyChanges(folder, changes);
     // The control plane and credentials are the real folder's (a file: path is relative to it).
     // A credential on the command line wins over the environment's, as for `plan --env`.
-    const target = commandLineCredentials(environmentTarget(args.dir, env, io.env), args);
-    const planArgs = { ...args, dir: folder, env: to, 'refresh-only': false, 'lock-timeout': '0s' };
+    const target = commandLineCredentials(environmentTarget(args.dir, to, io.env), args);
+    const planArgs = {
+      ...args,
+      dir: folder,
+      env: to.name,
+      'refresh-only': false,
+      'lock-timeout': '0s',
+    };
     return await planFor(withTarget(planArgs, target), target, io).catch(async (err: unknown) => {
       throw await inEnvironment(err, args.dir, target);
     });
@@ -152,27 +151,27 @@ async function manifestsIn(
   return out;
 }
 
-/** What promoting `from` to `to` changes in `to`'s own folder, sorted by path. */
+/** What promoting fromFolder's manifests changes in toFolder, sorted by path. */
 async function promotionChanges(
   dir: string,
-  from: { env: Environment; folder: string },
-  to: { env: Environment; folder: string },
+  fromFolder: string,
+  toFolder: string,
   ignore: readonly string[],
 ): Promise<FileChange[]> {
-  const source = await manifestsIn(dir, from.folder, ignore);
-  const target = await manifestsIn(dir, to.folder, ignore);
+  const source = await manifestsIn(dir, fromFolder, ignore);
+  const target = await manifestsIn(dir, toFolder, ignore);
   const changes: FileChange[] = [];
   for (const [rel, content] of source) {
     const now = target.get(rel);
     if (now === content) continue;
     changes.push({
-      path: `${to.folder}/${rel}`,
+      path: `${toFolder}/${rel}`,
       action: now === undefined ? 'add' : 'change',
       content,
     });
   }
   for (const rel of target.keys())
-    if (!source.has(rel)) changes.push({ path: `${to.folder}/${rel}`, action: 'remove' });
+    if (!source.has(rel)) changes.push({ path: `${toFolder}/${rel}`, action: 'remove' });
   return changes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
