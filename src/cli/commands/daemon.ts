@@ -27,39 +27,67 @@ function bundledExample(): string {
     resolve(process.cwd(), 'examples/config-repo'),
   ];
   const found = candidates.find((c) => existsSync(c));
-  if (!found) {
+  if (!found)
     throw new UserError(
       'cannot find examples/config-repo for --quickstart; run it from the poolsync repository, or use --watch DIR',
     );
-  }
   return found;
 }
 
 export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
-  const { config, quickstart } = await daemonConfig(args, io.env);
+  // The daemon's configuration: flags, environment, config file, and --quickstart's overrides.
+  const flags: Record<string, unknown> = {};
+  for (const opt of OPTIONS) {
+    const v = args[opt.name];
+    // yargs sets booleans to false when absent only with a default; we set none, so undefined = not given.
+    if (v !== undefined) flags[opt.name] = v;
+  }
+  const quickstart = args.quickstart === true;
+  const overrides = quickstart
+    ? {
+        watch: bundledExample(),
+        'control-plane': 'file:.poolsync/control-plane.json',
+        policy: 'all',
+        // No `listen`: --listen, POOLSYNC_LISTEN (0.0.0.0:8080 in the Docker image) or the
+        // default 127.0.0.1:8080 apply as for any daemon.
+        'drift-interval': '1m',
+        // A line per step scrolled the plan away: the plans it applies are printed (briefPlan),
+        // warnings and errors logged; --log-level info brings the rest back.
+        'log-level': 'warn',
+      }
+    : undefined;
+  if (quickstart && flags.repo !== undefined)
+    throw new UserError(
+      '--quickstart watches the bundled example; drop --repo, or drop --quickstart',
+    );
+  // Quickstart ignores POOLSYNC_REPO / POOLSYNC_WATCH: it always watches the example.
+  const { POOLSYNC_REPO: _r, POOLSYNC_WATCH: _w, ...withoutSource } = io.env;
+  const config = await resolveDaemonConfig({
+    flags,
+    env: quickstart ? withoutSource : io.env,
+    cwd: process.cwd(),
+    configFile: args.config ?? null,
+    overrides,
+  });
   const logger = await createLogger({
     level: config.logLevel,
     format: config.logFormat,
     // The process's own stdout: pino's (pretty on a terminal); a test's: its stream.
-    ...(io.stdout === process.stdout ? {} : { destination: io.stdout }),
+    destination: io.stdout === process.stdout ? undefined : io.stdout,
   });
   const notifier = await createNotifier(args, logger, io.env);
-
-  let daemon;
-  try {
-    daemon = await startDaemon(config, {
-      logger,
-      notifier: notifier ?? undefined,
-      onApplyPlan: quickstart ? (plan: Plan) => io.stdout.write(briefPlan(plan)) : undefined,
-    });
-  } catch (err) {
-    if (err instanceof UserError) throw err;
-    throw new UserError(err instanceof Error ? err.message : String(err));
-  }
-  if (!logger.isLevelEnabled('info') && !quickstart) {
-    // The address must stay discoverable (--listen HOST:0) even when info logs are off.
+  const daemon = await startDaemon(config, {
+    logger,
+    notifier: notifier ?? undefined,
+    onApplyPlan: quickstart ? (plan: Plan) => io.stdout.write(briefPlan(plan)) : undefined,
+  }).catch((err: unknown) => {
+    throw err instanceof UserError
+      ? err
+      : new UserError(err instanceof Error ? err.message : String(err));
+  });
+  // The address must stay discoverable (--listen HOST:0) even when info logs are off.
+  if (!logger.isLevelEnabled('info') && !quickstart)
     io.stderr.write(`poolsync daemon listening on ${daemon.url}\n`);
-  }
   if (quickstart) {
     io.stdout.write(
       `poolsync daemon (quickstart) listening on ${daemon.url}, watching ${config.source.kind === 'watch' ? config.source.dir : ''}\n` +
@@ -83,46 +111,6 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
   await flushNotifications(notifier);
   // Timed out: steps were cut off; say so with the status (the next start converges).
   return finished ? 0 : 1;
-}
-
-/** The daemon's configuration: flags, environment, config file, and --quickstart's overrides. */
-async function daemonConfig(
-  args: DaemonArgs,
-  env: NodeJS.ProcessEnv,
-): Promise<{ config: Awaited<ReturnType<typeof resolveDaemonConfig>>; quickstart: boolean }> {
-  const flags: Record<string, unknown> = {};
-  for (const opt of OPTIONS) {
-    const v = args[opt.name];
-    // yargs sets booleans to false when absent only with a default; we set none, so undefined = not given.
-    if (v !== undefined) flags[opt.name] = v;
-  }
-  const quickstart = args.quickstart === true;
-  const overrides = quickstart
-    ? {
-        watch: bundledExample(),
-        'control-plane': 'file:.poolsync/control-plane.json',
-        policy: 'all',
-        // No `listen`: --listen, POOLSYNC_LISTEN (0.0.0.0:8080 in the Docker image) or the
-        // default 127.0.0.1:8080 apply as for any daemon.
-        'drift-interval': '1m',
-        // A line per step scrolled the plan away: the plans it applies are printed (briefPlan),
-        // warnings and errors logged; --log-level info brings the rest back.
-        'log-level': 'warn',
-      }
-    : undefined;
-  if (quickstart && flags.repo !== undefined) {
-    throw new UserError(
-      '--quickstart watches the bundled example; drop --repo, or drop --quickstart',
-    );
-  }
-  const config = await resolveDaemonConfig({
-    flags,
-    env: quickstart ? withoutSourceEnv(env) : env,
-    cwd: process.cwd(),
-    configFile: args.config ?? null,
-    overrides,
-  });
-  return { config, quickstart };
 }
 
 /** --once: the first run, then stop; exit 1 unless every run converged. */
@@ -172,12 +160,6 @@ async function flushNotifications(notifier: Notifier | null): Promise<void> {
   if (notifier)
     await Promise.race([notifier.flush(), sleep(10_000, null, { ref: false, signal: ac.signal })]);
   ac.abort();
-}
-
-/** Quickstart ignores POOLSYNC_REPO / POOLSYNC_WATCH from the environment: it always watches the example. */
-function withoutSourceEnv(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
-  const { POOLSYNC_REPO: _r, POOLSYNC_WATCH: _w, ...rest } = env;
-  return rest;
 }
 
 /**

@@ -119,22 +119,49 @@ export async function planFor(
   const { result, key, commit } = await planOf(args, target, io);
   // An unreachable control plane is the command's error (exit 1), as any other failure.
   if (result.kind === 'unreadable') throw result.error;
-  if (result.kind === 'invalid') return reportInvalid(args, target, result.errors, publish, io);
-  const { plan } = result;
-  if (args.comment !== undefined) {
-    const { outcomeForPlan } = await import('../../vcs/plan-outcome.js');
-    await publish(outcomeForPlan(plan));
+  const outcomes = args.comment === undefined ? null : await import('../../vcs/plan-outcome.js');
+  if (result.kind === 'invalid') {
+    if (outcomes) await publish(outcomes.outcomeForInvalid(result.errors));
+    // Keep stdout parseable for json/markdown: the errors go to stderr there.
+    (args.output === 'text' ? io.stdout : io.stderr).write(
+      formatValidationText(result.errors, { baseDir: args.dir }),
+    );
+    io.stderr.write(
+      `${target.name !== null ? `Environment ${target.name}: the` : 'The'} repository is invalid: nothing was planned.\n`,
+    );
+    return 1;
   }
-  await printPlan(args, result, key, commit, io);
+  const { plan } = result;
+  if (outcomes) await publish(outcomes.outcomeForPlan(plan));
+  const notes = args.output === 'text' ? io.stdout : io.stderr;
+  if (result.facts?.declaresNothing) notes.write(nothingDeclared(args.dir, result.facts.prune));
+  await writeParts(
+    io.stdout,
+    key !== undefined && args.output === 'json'
+      ? planFileParts(plan, key)
+      : renderParts(plan, args.output, useColor(args.color, io)),
+  );
+  // Generated files (poolsync.yaml render) are not control-plane changes: shown, not counted.
+  // (A folder with `render:` is never remembered: its desired state is always loaded.)
+  const rendered =
+    result.desired === null ? '' : await renderedFileChanges(args.dir, result.desired, commit);
+  if (rendered !== '') notes.write(rendered);
   if (result.kind === 'errors') {
     if (args.out) io.stderr.write(`The plan has errors: not saved to ${args.out}.\n`);
     return 1;
   }
-  if (args.out) await savePlan(args, args.out, plan, key, io);
+  if (args.out) {
+    const out = args.out;
+    await writePartsToFile(out, planFileParts(plan, key ?? null)).catch(
+      (err: NodeJS.ErrnoException) => {
+        throw new UserError(`cannot save the plan to ${out}: ${err.code ?? String(err)}`);
+      },
+    );
+    if (args.output === 'text')
+      io.stdout.write(`\nSaved the plan to ${out}: apply it with \`poolsync apply ${out}\`.\n`);
+  }
   return args['detailed-exitcode'] && result.kind === 'changes' ? 2 : 0;
 }
-
-type PlanRunResult = Exclude<PlanOutcome, { kind: 'unreadable' }>;
 
 /** Credentials, plan key and commit, then the plan of `target` (or the repository's errors). */
 async function planOf(
@@ -178,72 +205,6 @@ async function planOf(
     shape: planShape(args),
   });
   return { result, key, commit };
-}
-
-/** An invalid repository: the errors (and the comment, with --comment); exit 1. */
-async function reportInvalid(
-  args: PlanOptions,
-  target: EnvTarget,
-  errors: Extract<PlanRunResult, { kind: 'invalid' }>['errors'],
-  publish: (outcome: EnvironmentOutcome) => Promise<void>,
-  io: Io,
-): Promise<number> {
-  if (args.comment !== undefined) {
-    const { outcomeForInvalid } = await import('../../vcs/plan-outcome.js');
-    await publish(outcomeForInvalid(errors));
-  }
-  const text = formatValidationText(errors, { baseDir: args.dir });
-  // Keep stdout parseable for json/markdown: the errors go to stderr there.
-  (args.output === 'text' ? io.stdout : io.stderr).write(text);
-  io.stderr.write(
-    target.name !== null
-      ? `Environment ${target.name}: the repository is invalid: nothing was planned.\n`
-      : 'The repository is invalid: nothing was planned.\n',
-  );
-  return 1;
-}
-
-/** The plan in `--output`'s format, and the generated files it changes. */
-async function printPlan(
-  args: PlanOptions,
-  result: Exclude<PlanRunResult, { kind: 'invalid' }>,
-  key: PlanKey | undefined,
-  commit: string | null,
-  io: Io,
-): Promise<void> {
-  const { plan } = result;
-  const notes = args.output === 'text' ? io.stdout : io.stderr;
-  if (result.facts?.declaresNothing) notes.write(nothingDeclared(args.dir, result.facts.prune));
-  await writeParts(
-    io.stdout,
-    key !== undefined && args.output === 'json'
-      ? planFileParts(plan, key)
-      : renderParts(plan, args.output, useColor(args.color, io)),
-  );
-  // Generated files (poolsync.yaml render) are not control-plane changes: shown, not counted.
-  // (A folder with `render:` is never remembered: its desired state is always loaded.)
-  const rendered =
-    result.desired === null ? '' : await renderedFileChanges(args.dir, result.desired, commit);
-  if (rendered !== '') notes.write(rendered);
-}
-
-/** `--out`: the plan file, and where it went. */
-async function savePlan(
-  args: PlanOptions,
-  out: string,
-  plan: Plan,
-  key: PlanKey | undefined,
-  io: Io,
-): Promise<void> {
-  try {
-    await writePartsToFile(out, planFileParts(plan, key ?? null));
-  } catch (err) {
-    throw new UserError(
-      `cannot save the plan to ${out}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-    );
-  }
-  if (args.output === 'text')
-    io.stdout.write(`\nSaved the plan to ${out}: apply it with \`poolsync apply ${out}\`.\n`);
 }
 
 /** `--refresh-only`: drift since the last apply; exit 2 with --detailed-exitcode when there is some. */
