@@ -73,7 +73,16 @@ export async function apply(
   if (flyteCli !== undefined) await checkCli(flyteCli);
   const target = await openTarget(args.path, io);
   if (target.kind === 'file') refuseShapingSavedPlan(args, target.path);
-  else refuseUnconfirmable(args, json, io);
+  // A saved plan was reviewed when it was made; a folder is planned now and must be confirmed,
+  // which needs `--auto-approve` when nobody can answer (JSON output, or stdin not a terminal).
+  else if (!args['auto-approve'] && json)
+    throw new UserError(
+      'apply --output json does not ask for confirmation: review the plan with `poolsync plan`, then run `poolsync apply --output json --auto-approve` (or apply a saved plan)',
+    );
+  else if (!args['auto-approve'] && !io.stdin.isTTY)
+    throw new UserError(
+      'apply needs confirmation but stdin is not a terminal: review the plan with `poolsync plan`, then run `poolsync apply --auto-approve`',
+    );
   // A bad plan file is refused before the lock is taken or the control plane opened.
   const source: ApplySource =
     target.kind === 'file'
@@ -148,22 +157,6 @@ export async function apply(
   }
 }
 
-/**
- * A saved plan was reviewed when it was made; a folder is planned now and must be confirmed,
- * which needs `--auto-approve` when nobody can answer (JSON output, or stdin not a terminal).
- */
-function refuseUnconfirmable(args: ApplyArgs, json: boolean, io: Io): void {
-  if (args['auto-approve']) return;
-  if (json)
-    throw new UserError(
-      'apply --output json does not ask for confirmation: review the plan with `poolsync plan`, then run `poolsync apply --output json --auto-approve` (or apply a saved plan)',
-    );
-  if (!io.stdin.isTTY)
-    throw new UserError(
-      'apply needs confirmation but stdin is not a terminal: review the plan with `poolsync plan`, then run `poolsync apply --auto-approve`',
-    );
-}
-
 /** `--flyte-cli PATH`: a path must name an executable file; a bare name is looked up in PATH when run. */
 async function checkCli(path: string): Promise<void> {
   if (path.trim() === '') throw new UserError('--flyte-cli needs the path of the flyte CLI binary');
@@ -177,20 +170,18 @@ async function checkCli(path: string): Promise<void> {
   }
 }
 
-type Target = { kind: 'dir'; path: string } | { kind: 'file'; path: string };
-
-async function openTarget(path: string, io: Io): Promise<Target> {
-  let st;
-  try {
-    st = await stat(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new UserError(
-        `${path} does not exist: name a config repository folder or a saved JSON plan`,
-      );
-    }
-    throw new UserError(`cannot read ${path}: ${(err as Error).message}`);
-  }
+/** PATH: a saved plan, or a config folder (its note said when it has no poolsync.yaml). */
+async function openTarget(
+  path: string,
+  io: Io,
+): Promise<{ kind: 'dir'; path: string } | { kind: 'file'; path: string }> {
+  const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
+    throw new UserError(
+      err.code === 'ENOENT'
+        ? `${path} does not exist: name a config repository folder or a saved JSON plan`
+        : `cannot read ${path}: ${err.message}`,
+    );
+  });
   if (st.isFile()) return { kind: 'file', path };
   if (!st.isDirectory()) throw new UserError(`${path} is neither a folder nor a file`);
   const note = await requireConfigFolder(path);
@@ -232,9 +223,9 @@ async function executeWithSignals(
   }
 }
 
+/** Terraform's question: only `yes` approves. */
 async function confirm(io: Io): Promise<boolean> {
-  const output = io.stdout as NodeJS.WritableStream;
-  const rl = createInterface({ input: io.stdin, output });
+  const rl = createInterface({ input: io.stdin, output: io.stdout as NodeJS.WritableStream });
   try {
     const answer = await rl.question(
       '\nDo you want to perform these actions?\n  Only `yes` will be accepted to approve.\n\n  Enter a value: ',

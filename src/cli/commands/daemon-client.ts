@@ -20,11 +20,6 @@ import { escapeTerminal } from '../../util/terminal-text.js';
 import { daemonUrl, type DaemonClientArgs } from '../define.js';
 import type { Io } from '../io.js';
 
-interface DaemonAnswer {
-  status: number;
-  json: unknown;
-}
-
 export async function approve(args: DaemonClientArgs, io: Io): Promise<number> {
   const base = daemonUrl(args, io.env);
   const status = await daemonRequest(`${base}/status`, { method: 'GET' });
@@ -243,7 +238,7 @@ async function daemonRequest(
   url: string,
   init: RequestInit,
   timeoutMs = 15_000,
-): Promise<DaemonAnswer> {
+): Promise<{ status: number; json: unknown }> {
   let res: Response;
   try {
     res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });

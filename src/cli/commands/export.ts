@@ -90,9 +90,6 @@ async function exportFrom(cp: ControlPlane, args: Targeted<ExportArgs>, io: Io):
   await adopt(cp, args, adopted, io);
 }
 
-/** A name from the control plane (or the command line) in a message: one line, visible escapes. */
-const shown = (text: string): string => escapeTerminal(text);
-
 const FOLDER = {
   ClusterPool: 'pools',
   Cluster: 'clusters',
@@ -112,7 +109,7 @@ export async function importObject(given: ImportArgs, io: Io): Promise<number> {
   const name = args.address.slice(kind.length + 1);
   if (kind !== 'PoolAssignment' && !isValidName(name))
     throw new UserError(
-      `import ${shown(args.address)}: ${shown(name)} is not a valid manifest name (N1: at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit); an object with such a name cannot be a manifest: rename it on the control plane`,
+      `import ${escapeTerminal(args.address)}: ${escapeTerminal(name)} is not a valid manifest name (N1: at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit); an object with such a name cannot be a manifest: rename it on the control plane`,
     );
   await requireFolder(args.dir);
   await refuseIfDeclared(args.dir, args.address);
@@ -167,9 +164,9 @@ function manifestOf(live: LiveState, addr: string): { path: string; content: str
       ...live.assignments.map((a) => address('PoolAssignment', assignmentKeyString(a))),
     ].filter((a) => a.startsWith(`${kind}/`));
     throw new UserError(
-      `${shown(addr)} is not on the control plane` +
+      `${escapeTerminal(addr)} is not on the control plane` +
         (all.length > 0
-          ? ` (its ${kind} objects: ${all.slice(0, 8).map(shown).join(', ')}${all.length > 8 ? ', …' : ''})`
+          ? ` (its ${kind} objects: ${all.slice(0, 8).map(escapeTerminal).join(', ')}${all.length > 8 ? ', …' : ''})`
           : ''),
     );
   }

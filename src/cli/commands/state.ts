@@ -159,8 +159,7 @@ async function withState(
     apiKeyFile: args['api-key-file'],
   });
   try {
-    const shared = sharedInventoryOf(args, io.env);
-    const store = inventoryStore(cp, url, args['state-dir'], shared);
+    const store = inventoryStore(cp, url, args['state-dir'], sharedInventoryOf(args, io.env));
     const [live, record] = await Promise.all([readLiveState(cp), store.read()]);
     return await fn({
       args,
