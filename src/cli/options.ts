@@ -20,7 +20,7 @@ import { ControlPlaneError } from '../controlplane/errors.js';
 import type { SharedInventory } from '../apply/inventory.js';
 import { inventoryPlace, leaseNamespace } from '../apply/inventory-place.js';
 import { parseDuration } from '../util/duration.js';
-import { controlPlaneUrl } from './define.js';
+import { controlPlaneUrl, type PlanArgs } from './define.js';
 import type { Io } from './io.js';
 
 /** The ConfigMap of --inventory (env POOLSYNC_INVENTORY), by default beside --lock's Lease (env POOLSYNC_LOCK). */
@@ -51,11 +51,7 @@ export function checkLockTimeout(value: string | undefined): number {
 }
 
 /** What shapes a plan: `--target`, `--replace`, `--accept-cascade` (plan and apply DIR). */
-export interface PlanShapeArgs {
-  target?: string[];
-  replace?: string[];
-  'accept-cascade'?: string[];
-}
+type PlanShapeArgs = Pick<PlanArgs, 'target' | 'replace' | 'accept-cascade'>;
 
 /** The shaping flags as pipeline options (planRepository). */
 export function planShape(args: PlanShapeArgs) {
@@ -89,12 +85,7 @@ export interface EnvTarget {
 }
 
 /** As yargs gives them: `control-plane` only when written on the command line. */
-export interface EnvArgs {
-  env?: string;
-  'control-plane'?: string;
-  'token-file'?: string;
-  'api-key-file'?: string;
-}
+type EnvArgs = Pick<PlanArgs, 'env' | 'control-plane' | 'token-file' | 'api-key-file'>;
 
 /** A command's arguments once its control plane is known. */
 export type Targeted<A> = A & { 'control-plane': string };

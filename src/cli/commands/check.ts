@@ -24,13 +24,6 @@ interface Line {
   unreachable?: boolean;
 }
 
-/** One managed kind: how to list it, and what the API lets poolsync change. */
-interface KindProbe {
-  kind: string;
-  list: () => Promise<unknown[]>;
-  can: string[];
-}
-
 export async function check(args: CheckArgs, io: Io): Promise<number> {
   const lines: Line[] = [await folderLine(args.dir)];
   const url = controlPlaneUrl(args, io.env);
@@ -86,7 +79,8 @@ async function folderLine(dir: string): Promise<Line> {
       };
 }
 
-function kindProbes(cp: ControlPlane): KindProbe[] {
+/** Each kind the backend manages listed (reads only), and what its API lets poolsync change. */
+async function probeKinds(cp: ControlPlane): Promise<Line[]> {
   const { pools, clusters, queues, assignments, defaultQueues } = cp;
   const labels = cp.executionClusterLabels;
   const queueDelete = cp.capabilityCalls ? ['drain', 'delete (queue_delete)'] : [];
@@ -103,27 +97,20 @@ function kindProbes(cp: ControlPlane): KindProbe[] {
     ['DefaultQueue', defaultQueues && (() => defaultQueues.listDefaultQueues()), setDelete],
     ['ExecutionClusterLabel', labels && (() => labels.listExecutionClusterLabels()), setDelete],
   ];
-  return probes.flatMap(([kind, list, can]) => (list ? [{ kind, list, can }] : []));
-}
-
-async function probeKinds(cp: ControlPlane): Promise<Line[]> {
   const lines: Line[] = [];
-  const probes = kindProbes(cp);
-  for (const p of probes) {
+  for (const [kind, list, can] of probes) {
+    if (!list) continue;
     try {
-      const n = (await p.list()).length;
-      lines.push({ ok: true, text: `${p.kind}: list (${n} now); by API: ${p.can.join(', ')}` });
+      const n = (await list()).length;
+      lines.push({ ok: true, text: `${kind}: list (${n} now); by API: ${can.join(', ')}` });
     } catch (err) {
       const unreachable = isControlPlaneError(err) && err.code === 'UNAVAILABLE';
-      lines.push({ ok: false, text: `${p.kind}: cannot list: ${reason(err)}`, unreachable });
+      lines.push({ ok: false, text: `${kind}: cannot list: ${reason(err)}`, unreachable });
       // Nothing answers: every other call would say the same.
       if (unreachable) return lines;
     }
   }
-  const managed = new Set(probes.map((p) => p.kind));
-  const manual = ['ClusterPool', 'Cluster', 'Queue', 'PoolAssignment'].filter(
-    (k) => !managed.has(k),
-  );
+  const manual = probes.slice(0, 4).flatMap(([kind, list]) => (list ? [] : [kind]));
   if (manual.length > 0)
     lines.push({
       ok: true,
