@@ -66,7 +66,7 @@ export async function main(given: string[], processIo: Io): Promise<number> {
       .fail((msg, err) => {
         // A coerce that refuses a value (options.ts wholeNumber) comes wrapped in yargs's YError.
         if (err && err.name !== 'YError') throw err;
-        throw usageError(msg ?? err?.message ?? 'cannot read the command line', argv, io.env);
+        throw usageError(msg ?? err?.message ?? 'cannot read the command line', argv, cli);
       })
       // What yargs prints itself (help, version, completions) comes back here, as written.
       .parseAsync(argv, {}, (_err, _parsed, text) => {

@@ -7,7 +7,7 @@
 import type { Argv } from 'yargs';
 import { closest } from '../manifests/suggest.js';
 import { UserError } from '../util/user-error.js';
-import { COMMANDS, type Command } from './define.js';
+import { COMMANDS } from './define.js';
 
 /** Options every command takes. */
 const GLOBAL_OPTIONS = ['help', 'version', 'log-format'];
@@ -23,11 +23,8 @@ const OTHER_TOOLS: Record<string, string> = {
   reconcile: 'ask the daemon to run now: `poolsync sync --daemon URL`',
 };
 
-export function usageError(
-  msg: string,
-  argv: readonly string[],
-  env: NodeJS.ProcessEnv,
-): UserError {
+/** MSG of yargs, whose instance CLI knows the options of the command it was reading. */
+export function usageError(msg: string, argv: readonly string[], cli: Argv): UserError {
   const words = argv.filter((a) => !a.startsWith('-'));
   const command = words[0];
   if (command !== undefined && !COMMANDS[command] && OTHER_TOOLS[command] !== undefined)
@@ -37,7 +34,16 @@ export function usageError(
   const help = command && COMMANDS[command] ? `poolsync ${command} --help` : 'poolsync --help';
   const unknown = /^Unknown arguments?: (.+)$/.exec(msg);
   if (unknown) {
-    const known = [...GLOBAL_OPTIONS, ...commandOptions(command, words[1], env)];
+    // What yargs knows there (the command's options and the global ones), but positionals.
+    const y = cli as unknown as {
+      getOptions(): { key: Record<string, unknown> };
+      getGroups(): Record<string, string[]>;
+    };
+    const positionals = y.getGroups()['Positionals:'] ?? [];
+    const own = Object.keys(y.getOptions().key).filter(
+      (n) => n.length > 1 && !GLOBAL_OPTIONS.includes(n) && !positionals.includes(n),
+    );
+    const known = [...GLOBAL_OPTIONS, ...own];
     const camelOf = (n: string) => n.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
     // yargs also lists the camelCase form of an unknown dashed option (`refreshOnly`).
     const all = unknown[1]!.split(', ');
@@ -58,36 +64,6 @@ export function usageError(
       `Unknown command "${command}": did you mean \`poolsync ${meant[1]}\`?\nRun \`poolsync --help\` for the commands.`,
     );
   return new UserError(`${msg}\nRun \`${help}\` for usage.`);
-}
-
-/** The option names (and aliases) a command's builder declares, read by running it on a recorder. */
-function commandOptions(
-  name: string | undefined,
-  sub: string | undefined,
-  env: NodeJS.ProcessEnv,
-): string[] {
-  const command = name === undefined ? undefined : COMMANDS[name];
-  if (command === undefined) return [];
-  const names: string[] = [];
-  const record = (cmd: Command): void => {
-    const recorder: Argv = new Proxy({} as Argv, {
-      get: (_target, method) => (first: unknown, second: unknown) => {
-        if (method === 'option' && typeof first === 'string') {
-          names.push(first);
-          const alias = (second as { alias?: string | string[] } | undefined)?.alias;
-          names.push(...(alias === undefined ? [] : [alias].flat()));
-        } else if (method === 'options' && first && typeof first === 'object') {
-          names.push(...Object.keys(first));
-        }
-        return recorder;
-      },
-    });
-    cmd.builder?.(recorder, env);
-  };
-  record(command);
-  const subcommand = command.subcommands?.find((c) => c.command.split(' ')[0] === sub);
-  if (subcommand) record(subcommand);
-  return names.filter((n) => n.length > 1);
 }
 
 /** Terraform options poolsync has under the same name (`-json` is `--output json`). */
