@@ -64,7 +64,7 @@ export async function main(given: string[], processIo: Io): Promise<number> {
       .version(packageVersion())
       .wrap(Math.min(110, io.stdout.columns || 100))
       .fail((msg, err) => {
-        // A coerce that refuses a value (options.ts wholeNumber) comes wrapped in yargs's YError.
+        // A coerce that refuses a value (define.ts wholeNumber) comes wrapped in yargs's YError.
         if (err && err.name !== 'YError') throw err;
         throw usageError(msg ?? err?.message ?? 'cannot read the command line', argv, cli);
       })
@@ -91,7 +91,7 @@ const WORK: Record<string, Work> = {
   plan: async (a, io) => (await import('./commands/plan.js')).plan(a, io),
   apply: async (a, io) => (await import('./commands/apply.js')).apply(a, io),
   promote: async (a, io) => (await import('./commands/promote.js')).promote(a, io),
-  show: async (a, io) => (await import('./commands/show.js')).show(a, io),
+  show: async (a, io) => (await import('./commands/plan.js')).show(a, io),
   'state list': async (a, io) => (await import('./commands/state.js')).list(a, io),
   'state show': async (a, io) => (await import('./commands/state.js')).show(a, io),
   'state forget': async (a, io) => (await import('./commands/state.js')).forget(a, io),

@@ -1,7 +1,9 @@
 /**
  * `poolsync plan [DIR]`: validate the repository, read the live state, print what apply
  * would do. Exit 0 (success), 1 (invalid repository, plan errors, unreachable control
- * plane), 2 with --detailed-exitcode when there are changes to apply (plan.md).
+ * plane), 2 with --detailed-exitcode when there are changes to apply (plan.md). `poolsync show
+ * PLANFILE`: a plan saved with `plan --out FILE`, rendered as plan renders it once its seal
+ * verifies.
  */
 import { resolveToken } from '../../controlplane/open.js';
 import { formatValidationText } from '../../manifests/index.js';
@@ -11,7 +13,7 @@ import { cleanCommit } from '../../ops/pipeline.js';
 import { planRun, refreshRun, type PlanOutcome } from '../../ops/plan-run.js';
 import { renderJsonParts, renderMarkdown, renderTextParts } from '../../render/index.js';
 import { planFileParts, type PlanKey } from '../../render/plan-file.js';
-import { resolvePlanKey } from '../saved-plan.js';
+import { readSavedPlan, resolvePlanKey } from '../saved-plan.js';
 import type { EnvironmentOutcome, PublishOutcome } from '../../vcs/types.js';
 import { paceLine } from '../../util/pacer.js';
 import { UserError } from '../../util/user-error.js';
@@ -34,7 +36,7 @@ import {
   requireConfigFolder,
   requireFolder,
 } from '../config-folder.js';
-import type { PlanArgs } from '../define.js';
+import type { PlanArgs, ShowArgs } from '../define.js';
 
 /**
  * The plan of each environment asked for (docs/environments.md), one after the other; without
@@ -92,6 +94,13 @@ export async function plan(args: PlanArgs, io: Io): Promise<number> {
   if (args.comment !== undefined)
     await publishComment(args, { kind: 'environments', environments: sections }, io);
   return code;
+}
+
+export async function show(args: ShowArgs, io: Io): Promise<number> {
+  const plan = await readSavedPlan(args.planfile, io.env);
+  // JSON: the plan as read, its seal included, so the output is again a plan file.
+  await writeParts(io.stdout, renderParts(plan, args.output, useColor(args.color, io)));
+  return 0;
 }
 
 /** What the plan of one target reads: plan's arguments, or promote's (no parallelism of theirs). */
@@ -262,7 +271,7 @@ async function publishComment(args: PlanOptions, outcome: PublishOutcome, io: Io
 }
 
 /** The plan in the format asked for, in parts for writeParts: a large plan's text is never held whole. */
-export function renderParts(
+function renderParts(
   plan: Plan,
   output: PlanArgs['output'],
   color: boolean,
