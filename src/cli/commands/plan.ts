@@ -271,11 +271,7 @@ async function publishComment(args: PlanOptions, outcome: PublishOutcome, io: Io
 }
 
 /** The plan in the format asked for, in parts for writeParts: a large plan's text is never held whole. */
-function renderParts(
-  plan: Plan,
-  output: PlanArgs['output'],
-  color: boolean,
-): Iterable<string> {
+function renderParts(plan: Plan, output: PlanArgs['output'], color: boolean): Iterable<string> {
   if (output === 'json') return renderJsonParts(plan);
   if (output === 'markdown') return [renderMarkdown(plan)];
   return renderTextParts(plan, { color });
