@@ -31,7 +31,7 @@ import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
 import { requireFolder } from '../config-folder.js';
 import { controlPlaneUrl, type ExportArgs, type ImportArgs } from '../define.js';
-import { oneTarget, sharedInventoryOf, type Targeted } from '../options.js';
+import { oneTarget, sharedInventoryOf } from '../options.js';
 import type { Io } from '../io.js';
 
 export async function exportTo(given: ExportArgs, io: Io): Promise<number> {
@@ -45,49 +45,44 @@ export async function exportTo(given: ExportArgs, io: Io): Promise<number> {
     token,
     apiKeyFile: args['api-key-file'],
   });
+  // The live state as manifests under --dir, and the objects adopted into the inventory.
   try {
-    await exportFrom(cp, args, io);
+    const live = await readLiveState(cp);
+    const result = exportManifests(live);
+    const labels = exportExecutionClusterLabels(live);
+    result.files.push(...labels.files);
+    result.warnings.push(...labels.warnings, ...otherRowWarnings(live));
+    const out = resolve(args.dir);
+    for (const f of result.files) checkExportedPath(f.path);
+    if (!args.force) {
+      const clashes: string[] = [];
+      for (const f of result.files) if (await exists(join(out, f.path))) clashes.push(f.path);
+      if (clashes.length > 0)
+        throw new UserError(
+          `${clashes.length} file(s) already exist in ${out} (first: ${clashes[0]}); export into an empty folder, or pass --force to overwrite`,
+        );
+    }
+    await mkdir(out, { recursive: true });
+    for (const f of result.files) await writeExported(out, f);
+    for (const w of result.warnings) io.stderr.write(`Warning: ${w}\n`);
+    const c = result.counts;
+    const parts = [
+      `${c.pools} pools`,
+      `${c.clusters} clusters`,
+      `${c.queues} queues`,
+      `${c.assignments} assignments`,
+      ...(c.default_queues ? [`${plural(c.default_queues, 'default-queue setting')}`] : []),
+      ...(live.execution_cluster_labels ? [`${labels.files.length} execution cluster labels`] : []),
+    ];
+    io.stdout.write(
+      `Exported ${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]} to ${out}\n`,
+    );
+    const adopted = result.files.flatMap((f) => (f.address ? [f.address] : []));
+    await adopt(cp, args, adopted, io);
   } finally {
     await cp.close();
   }
   return 0;
-}
-
-/** The live state as manifests under --dir, and the objects adopted into the inventory. */
-async function exportFrom(cp: ControlPlane, args: Targeted<ExportArgs>, io: Io): Promise<void> {
-  const live = await readLiveState(cp);
-  const result = exportManifests(live);
-  const labels = exportExecutionClusterLabels(live);
-  result.files.push(...labels.files);
-  result.warnings.push(...labels.warnings, ...otherRowWarnings(live));
-  const out = resolve(args.dir);
-  for (const f of result.files) checkExportedPath(f.path);
-  if (!args.force) {
-    const clashes: string[] = [];
-    for (const f of result.files) if (await exists(join(out, f.path))) clashes.push(f.path);
-    if (clashes.length > 0) {
-      throw new UserError(
-        `${clashes.length} file(s) already exist in ${out} (first: ${clashes[0]}); export into an empty folder, or pass --force to overwrite`,
-      );
-    }
-  }
-  await mkdir(out, { recursive: true });
-  for (const f of result.files) await writeExported(out, f);
-  for (const w of result.warnings) io.stderr.write(`Warning: ${w}\n`);
-  const c = result.counts;
-  const parts = [
-    `${c.pools} pools`,
-    `${c.clusters} clusters`,
-    `${c.queues} queues`,
-    `${c.assignments} assignments`,
-    ...(c.default_queues ? [`${plural(c.default_queues, 'default-queue setting')}`] : []),
-    ...(live.execution_cluster_labels ? [`${labels.files.length} execution cluster labels`] : []),
-  ];
-  io.stdout.write(
-    `Exported ${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]} to ${out}\n`,
-  );
-  const adopted = result.files.flatMap((f) => (f.address ? [f.address] : []));
-  await adopt(cp, args, adopted, io);
 }
 
 const FOLDER = {
@@ -119,11 +114,10 @@ export async function importObject(given: ImportArgs, io: Io): Promise<number> {
     const file = manifestOf(await readLiveState(cp), args.address);
     checkExportedPath(file.path);
     const path = join(resolve(args.dir), file.path);
-    if (!args.force && (await exists(path))) {
+    if (!args.force && (await exists(path)))
       throw new UserError(
         `${path} already exists: move it away, or pass --force to overwrite it with ${args.address}`,
       );
-    }
     await writeExported(resolve(args.dir), file);
     io.stdout.write(
       `Imported ${args.address} into ${path}. Commit it; \`poolsync plan\` now shows no change for it.\n`,
