@@ -12,8 +12,7 @@ import { createLogger } from '../../daemon/logger.js';
 import { closingLine, SYMBOL } from '../../render/index.js';
 import { visibleChanges, type Plan } from '../../model/plan.js';
 import { UserError } from '../../util/user-error.js';
-import type { Logger } from 'pino';
-import { resolveNotifyConfig, type NotifyArgs } from '../../notify/config.js';
+import { resolveNotifyConfig } from '../../notify/config.js';
 import { Notifier } from '../../notify/notifier.js';
 import type { DaemonArgs } from '../define.js';
 import { nextSignal, type Io } from '../io.js';
@@ -75,7 +74,22 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
     // The process's own stdout: pino's (pretty on a terminal); a test's: its stream.
     destination: io.stdout === process.stdout ? undefined : io.stdout,
   });
-  const notifier = await createNotifier(args, logger, io.env);
+  // The Slack / JSON webhook notifier when a destination is configured (src/notify).
+  const notify = await resolveNotifyConfig(args, io.env);
+  if (notify.destinations.length > 0)
+    logger.info(
+      { destinations: notify.destinations.map((d) => d.origin), events: notify.events },
+      'notifications on',
+    );
+  const notifier =
+    notify.destinations.length === 0
+      ? null
+      : new Notifier({
+          destinations: notify.destinations,
+          events: notify.events,
+          rateLimit: { max: notify.maxPerMinute, windowMs: 60_000 },
+          logger,
+        });
   const daemon = await startDaemon(config, {
     logger,
     notifier: notifier ?? undefined,
@@ -132,26 +146,6 @@ async function runOnce(
     io.stderr.write(`${env}${e.location ?? e.address ?? 'error'}: ${e.code}: ${e.message}\n`);
   }
   return results.some((r) => !r || !['applied', 'in_sync', 'planned'].includes(r)) ? 1 : 0;
-}
-
-/** The Slack / JSON webhook notifier when a destination is configured (src/notify). */
-async function createNotifier(
-  args: NotifyArgs,
-  logger: Logger,
-  env: NodeJS.ProcessEnv,
-): Promise<Notifier | null> {
-  const config = await resolveNotifyConfig(args, env);
-  if (config.destinations.length === 0) return null;
-  logger.info(
-    { destinations: config.destinations.map((d) => d.origin), events: config.events },
-    'notifications on',
-  );
-  return new Notifier({
-    destinations: config.destinations,
-    events: config.events,
-    rateLimit: { max: config.maxPerMinute, windowMs: 60_000 },
-    logger,
-  });
 }
 
 /** On exit: messages still being sent get a few seconds, not the whole retry budget. */

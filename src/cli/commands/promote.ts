@@ -59,23 +59,8 @@ export async function promote(args: PromoteArgs, io: Io): Promise<number> {
   const toFolder = ownFolder(to, from);
   const changes = await promotionChanges(args.dir, fromFolder, toFolder, config.ignore);
   io.stderr.write(describeChanges(from.name, to.name, changes));
-  const code = await planPromoted(args, to, changes, io);
-  if (args.write && code !== 1 && changes.length > 0) {
-    await applyChanges(args.dir, changes);
-    io.stderr.write(
-      `Wrote the ${plural(changes.length, 'file change')} into ${toFolder}: commit them and open a pull request.\n`,
-    );
-  }
-  return code;
-}
-
-/** The plan of `to` with the changes made in a copy of the folder. */
-async function planPromoted(
-  args: PromoteArgs,
-  to: Environment,
-  changes: FileChange[],
-  io: Io,
-): Promise<number> {
+  // The plan of `to` with the changes made in a copy of the folder.
+  let code: number;
   const copy = await mkdtemp(join(tmpdir(), 'poolsync-promote-'));
   try {
     const folder = join(copy, basename(args.dir) || 'repo');
@@ -95,12 +80,19 @@ async function planPromoted(
       'refresh-only': false,
       'lock-timeout': '0s',
     };
-    return await planFor(withTarget(planArgs, target), target, io).catch(async (err: unknown) => {
+    code = await planFor(withTarget(planArgs, target), target, io).catch(async (err: unknown) => {
       throw await inEnvironment(err, args.dir, target);
     });
   } finally {
     await rm(copy, { recursive: true, force: true });
   }
+  if (args.write && code !== 1 && changes.length > 0) {
+    await applyChanges(args.dir, changes);
+    io.stderr.write(
+      `Wrote the ${plural(changes.length, 'file change')} into ${toFolder}: commit them and open a pull request.\n`,
+    );
+  }
+  return code;
 }
 
 async function applyChanges(dir: string, changes: FileChange[]): Promise<void> {
