@@ -67,26 +67,16 @@ export async function requireConfigFolder(dir: string): Promise<string | null> {
   await requireFolder(dir);
   if (await exists(join(dir, 'poolsync.yaml'))) return null;
   await refuseCodeProject(dir);
-  const nearMiss = await firstOf(dir, [
-    'poolsync.yml',
-    '.poolsync.yaml',
-    'Poolsync.yaml',
-    'poolsync.YAML',
-  ]);
-  if (nearMiss !== null)
-    throw new UserError(
-      `${dir} has ${nearMiss} but no poolsync.yaml: poolsync reads its settings only from poolsync.yaml; rename it`,
-    );
+  for (const nearMiss of ['poolsync.yml', '.poolsync.yaml', 'Poolsync.yaml', 'poolsync.YAML'])
+    if (await exists(join(dir, nearMiss)))
+      throw new UserError(
+        `${dir} has ${nearMiss} but no poolsync.yaml: poolsync reads its settings only from poolsync.yaml; rename it`,
+      );
   if (!(await holdsManifest(dir)))
     throw new UserError(
       `${dir} is not a poolsync config repository: it has no poolsync.yaml and no poolsync manifest (apiVersion: poolsync/v1) in it or the two levels of folders below; ${WAY_OUT}.`,
     );
   return `Note: ${dir} has no poolsync.yaml: the defaults are in use (prune off, no file ignored: every YAML file under it is read as a manifest); \`poolsync init ${dir}\` writes one.\n`;
-}
-
-async function firstOf(dir: string, names: readonly string[]): Promise<string | null> {
-  for (const name of names) if (await exists(join(dir, name))) return name;
-  return null;
 }
 
 const MANIFEST_KIND =
