@@ -7,8 +7,11 @@
  * path, snapshot and journal stamps). Readers share a kept value; a writer takes it over only
  * when no reader holds it, and gives its state back after closing, under its lock.
  */
-import type { EmbeddedStateCache, StateCachePort } from '../controlplane/embedded/options.js';
-import type { FilesIdentity } from '../controlplane/embedded/state-identity.js';
+import type {
+  EmbeddedStateCache,
+  FilesIdentity,
+  StateCachePort,
+} from '../controlplane/embedded/store.js';
 
 interface Entry<V> {
   /** FilesIdentity.key of the files the value was read from (or left as). */

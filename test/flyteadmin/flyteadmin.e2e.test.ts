@@ -11,7 +11,7 @@ import { load } from 'js-yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { executePlan } from '../../src/apply/index.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
-import { exportExecutionClusterLabels } from '../../src/controlplane/export-flyte.js';
+import { exportExecutionClusterLabels } from '../../src/controlplane/export.js';
 import { readLiveState, type ControlPlane } from '../../src/controlplane/types.js';
 import { ControlPlaneError } from '../../src/controlplane/errors.js';
 import { planRepository } from '../../src/ops/pipeline.js';

@@ -7,7 +7,7 @@
  */
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { executePlan } from '../../src/apply/index.js';
-import { otherRowWarnings } from '../../src/controlplane/export-flyte.js';
+import { otherRowWarnings } from '../../src/controlplane/export.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
 import { readLiveState, type ControlPlane } from '../../src/controlplane/types.js';
 import type { Plan } from '../../src/model/plan.js';

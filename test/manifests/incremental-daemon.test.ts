@@ -23,7 +23,7 @@ import { loadDesired } from '../../src/ops/pipeline.js';
 import type { LiveState } from '../../src/model/live.js';
 import { sameObjects } from '../../src/incremental/plan-reuse.js';
 import { createEmbeddedStateCache } from '../../src/incremental/state-cache.js';
-import type { EmbeddedStateCache } from '../../src/controlplane/embedded/options.js';
+import type { EmbeddedStateCache } from '../../src/controlplane/embedded/store.js';
 import { retuneQueue } from '../support/retune-queue.js';
 import { sharedListsOf } from '../../src/daemon/unit.js';
 import { EDITS } from './edits.js';
