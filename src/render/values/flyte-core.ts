@@ -19,10 +19,7 @@
 import { posix } from 'node:path';
 import { dump } from '../../util/js-yaml.js';
 import type { DesiredState } from '../../model/desired.js';
-import {
-  CHART_CREDENTIALS_DIR,
-  CHART_CREDENTIALS_SECRET,
-} from '../../manifests/rules.js';
+import { CHART_CREDENTIALS_DIR, CHART_CREDENTIALS_SECRET } from '../../manifests/rules.js';
 import { header } from './header.js';
 import { mergeBase, type BaseValues } from './flyte-core-base.js';
 
