@@ -7,15 +7,12 @@ import { address, assignmentKeyString } from '../model/common.js';
 import type { DesiredState } from '../model/desired.js';
 import { LABEL_WEIGHT_TOLERANCE, type ExecutionClusterLabel } from '../model/flyte.js';
 import type { PlanWarning } from '../model/plan.js';
-import { makeChange } from './change.js';
-import type { PlanContext } from './context.js';
-import type { LabelDecision } from './decisions.js';
-import type { PlanIndex } from './plan-index.js';
-import { diffForms, type Form } from './forms.js';
+import { makeChange, diffForms, type Form } from './forms.js';
+import type { PlanContext, LabelDecision, PlanIndex } from './context.js';
 import { wordedWarning } from './reasons.js';
 import type { StepGraph } from './graph.js';
 
-export type { LabelDecision } from './decisions.js';
+export type { LabelDecision } from './context.js';
 
 export function labelForm(l: ExecutionClusterLabel): Form {
   return { project: l.project, domain: l.domain, workflow: l.workflow, label: l.label };

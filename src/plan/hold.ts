@@ -6,8 +6,7 @@
  * the fingerprint a reviewer approves is the one the daemon compares.
  */
 import { isActionable, type Change, type Plan, type Step } from '../model/plan.js';
-import { summarizeChanges } from './change.js';
-import { sha256 } from './forms.js';
+import { summarizeChanges, sha256 } from './forms.js';
 
 const DRAINING_OPS = new Set<string>(['drain_queue', 'wait_drained', 'delete_queue']);
 
@@ -18,7 +17,7 @@ export function isDestructive(change: Change): boolean {
 
 /**
  * Also held: a change the plan could not verify (Change.unverified, e.g. a label whose
- * deployment poolsync cannot read, plan/deployment.ts).
+ * deployment poolsync cannot read, plan/flyteadmin.ts).
  */
 export function holdsForSafe(change: Change): boolean {
   return isDestructive(change) || Boolean(change.unverified);

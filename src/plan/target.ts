@@ -12,9 +12,8 @@ import type { LiveState } from '../model/live.js';
 import type { Change, Plan, PlanError, PlanWarning, Step } from '../model/plan.js';
 import { address, assignmentKeyString, type ObjectKind } from '../model/common.js';
 import { UserError } from '../util/user-error.js';
-import { summarizeChanges } from './change.js';
+import { summarizeChanges, diffForms } from './forms.js';
 import { closestNames } from '../manifests/suggest.js';
-import { diffForms } from './forms.js';
 import { reasonOf, reasonText, warning } from './reasons.js';
 
 export const PARTIAL_PLAN = 'PARTIAL_PLAN';

@@ -9,14 +9,14 @@
  *      poolsync wrote, so what `show` renders is what `apply` runs;
  *   3. it names the control plane it was made for (`control_plane`), and the plan schema
  *      (schemas/plan.schema.json), the one validator of the format, holds;
- *   4. every step is accounted for by the plan's changes (src/plan/step-accounting.ts), which
+ *   4. every step is accounted for by the plan's changes (src/plan/steps.ts), which
  *      also refuses a plan whose unkeyed seal was recomputed after a step was slipped in.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Ajv2020 as Ajv2020Class, ValidateFunction } from 'ajv/dist/2020.js';
 import { PLAN_FORMAT_VERSION, type Plan } from '../model/plan.js';
-import { unaccountedStep } from '../plan/step-accounting.js';
+import { unaccountedStep } from '../plan/steps.js';
 import { escapeJsonForTerminal } from '../util/terminal-text.js';
 import { readUserFile } from '../util/safe-file.js';
 import { jsonParts } from '../util/json-parts.js';

@@ -4,7 +4,7 @@
  * plan renderers and by `apply`, which ends with it when manual steps are left.
  */
 import type { Plan, Step } from '../model/plan.js';
-import { isManual, waitingOnManual } from '../plan/execution.js';
+import { isManual, waitingOnManual } from '../plan/steps.js';
 import { shellQuote } from '../util/shell-quote.js';
 
 export { shellQuote };

@@ -8,7 +8,7 @@ import { loadRepository } from '../../src/manifests/index.js';
 import { BASELINE_CAPABILITIES } from '../../src/model/common.js';
 import type { DesiredState } from '../../src/model/desired.js';
 import type { LiveState } from '../../src/model/live.js';
-import { planForBackend } from '../../src/plan/backend.js';
+import { planForBackend } from '../../src/plan/index.js';
 import { contract, desired, live } from './build.js';
 
 const FLYTEADMIN: BackendInfo = {

@@ -3,8 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { DesiredDefaultQueue, DesiredState } from '../../src/model/desired.js';
 import type { LiveDefaultQueue, LiveState } from '../../src/model/live.js';
 import { assertTopological } from '../../src/plan/graph.js';
-import { computePlan } from '../../src/plan/index.js';
-import { planForBackend } from '../../src/plan/backend.js';
+import { computePlan, planForBackend } from '../../src/plan/index.js';
 import { desiredFingerprint, liveFingerprint } from '../../src/plan/fingerprint.js';
 import { contract, desired, live } from './build.js';
 

@@ -16,7 +16,7 @@
  *    `poolsync render` writes them.
  * Only project-domain and project-domain-workflow attributes are written: project-wide, global
  * and launch-plan attributes are not poolsync's to manage and are left alone (but a delete may
- * take them along, which the plan shows: plan/cascade.ts).
+ * take them along, which the plan shows: plan/flyteadmin.ts).
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import {

@@ -78,7 +78,7 @@ export function parseClustersYaml(
     for (const [label, entries] of Object.entries(map)) {
       labels[label] = (Array.isArray(entries) ? entries : []).filter(isMap).map((e) => ({
         cluster: String(e['id'] ?? ''),
-        // As written; compared as the float32 flyteadmin reads (plan/deployment.ts).
+        // As written; compared as the float32 flyteadmin reads (plan/flyteadmin.ts).
         weight: Number(e['weight'] ?? 0),
       }));
     }

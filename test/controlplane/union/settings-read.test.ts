@@ -1,5 +1,5 @@
 /**
- * A plan reads the default-queue settings it needs and no more (src/plan/live-scope.ts): the
+ * A plan reads the default-queue settings it needs and no more (src/plan/fingerprint.ts): the
  * declared project/domains only, ListProjects never, while nothing is drained or deleted; when
  * the plan drains or deletes a queue, every project/domain's setting is read and the plan made
  * again, so a queue an undeclared setting names is blocked, not drained. A check of the plan's
@@ -11,8 +11,7 @@ import type { Interceptor } from '@connectrpc/connect';
 import { afterEach, expect, it } from 'vitest';
 import { readLiveState } from '../../../src/controlplane/types.js';
 import { planRepository } from '../../../src/ops/pipeline.js';
-import { liveFingerprint } from '../../../src/plan/fingerprint.js';
-import { settingsOfPlan } from '../../../src/plan/live-scope.js';
+import { liveFingerprint, settingsOfPlan } from '../../../src/plan/fingerprint.js';
 import { tempDir, writeRepo } from '../../support/repo.js';
 import { openUnion, startUnionServer, type UnionServer } from './helpers.js';
 

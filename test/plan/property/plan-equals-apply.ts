@@ -118,7 +118,7 @@ function opArb(union: boolean): fc.Arbitrary<Op> {
   return fc.oneof(...ops);
 }
 
-/** `caps`: the backend takes Union's queue caps (only the Union backend does: plan/backend.ts). */
+/** `caps`: the backend takes Union's queue caps (only the Union backend does: plan/index.ts). */
 function repoArb(union: boolean, caps: boolean): fc.Arbitrary<Repo> {
   return fc.record({
     prune: fc.boolean(),
