@@ -60,11 +60,14 @@ export interface Change {
   /** Comparable form of the object after the plan is applied (null when it will be absent). */
   after: Record<string, unknown> | null;
   diff: FieldDiff[];
-  /** Why it is blocked (or unmanaged); null otherwise. */
-  reason: string | null;
   /**
-   * `reason` as data (src/plan/reasons.ts): every reason the planner gives has one; a change
-   * read from a plan file has it only for the codes the JSON carries (reasonInJson).
+   * The words of a change read from a plan file (the JSON's `reason`), kept as written; the
+   * planner never sets it: renderers word `why` (src/render/common.ts, whyText).
+   */
+  reason?: string | null;
+  /**
+   * Why it is blocked, unmanaged or left as it is, as data; a change read from a plan file has
+   * it only for the codes the JSON carries (reasonInJson), else its words in `reason`.
    */
   why?: Reason | null;
   /** True for delete and replace. */

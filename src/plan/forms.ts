@@ -13,7 +13,6 @@ import {
   type ObjectKind,
 } from '../model/common.js';
 import type { FieldDiff, Change, ChangeAction, PlanSummary, Reason } from '../model/plan.js';
-import { reasonText } from './reasons.js';
 export { listAddresses } from './reasons.js';
 
 export type Form = Record<string, unknown>;
@@ -209,7 +208,7 @@ export function makeChange(
   before: Form | null,
   after: Form | null,
   diff: FieldDiff[],
-  /** Why, as data (`why`; its words, from the catalog, are `reason`). */
+  /** Why, as data (`why`; renderers word it). */
   why: Reason | null = null,
   causedBy: string | null = null,
   extras?: ChangeExtras,
@@ -222,7 +221,6 @@ export function makeChange(
     before,
     after,
     diff,
-    reason: why && reasonText(why),
     destructive: action === 'delete' || action === 'replace',
     caused_by: causedBy,
     ...(why ? { why } : {}),

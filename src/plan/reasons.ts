@@ -76,11 +76,6 @@ export function causeText(change: { cause?: Reason | null }): string | null {
   return change.cause ? reasonText(change.cause) : null;
 }
 
-/** The words of a change's reason: from its code when known, else the stored text. */
-export function whyText(change: { why?: Reason | null; reason: string | null }): string | null {
-  return (change.why && reasonText(change.why)) ?? change.reason;
-}
-
 /**
  * How the catalog's words read a reason's parameters (src/plan/reasons.ts): words only, no
  * decision. Every module of src/plan/reasons.ts is a part of the one catalog.

@@ -1,13 +1,21 @@
 /** Shared pieces of the text and markdown renderers. */
-import type { Change, FieldDiff, Plan, PlanControlPlane, Step } from '../model/plan.js';
+import type { Change, FieldDiff, Plan, PlanControlPlane, Reason, Step } from '../model/plan.js';
 import { countPlan, type PlanCounts } from '../plan/counts.js';
-import { describeScope, reasonText, whyText } from '../plan/reasons.js';
+import { describeScope, reasonText } from '../plan/reasons.js';
 
 /** The words of PRUNE_OFF: a plan saved without `why` says it only in words. */
 const PRUNE_OFF_WORDS = reasonText({ code: 'PRUNE_OFF', params: {} });
 
 /** causeText: what another object's step does to a change (C2, C3, C7, C8, A3, cluster_move). */
-export { causeText, warningText, whyText } from '../plan/reasons.js';
+export { causeText, warningText } from '../plan/reasons.js';
+
+/**
+ * The words of a change's reason (the JSON's `reason`): from its code when this poolsync knows
+ * it, else the words stored with a change read from a plan file (a newer writer's code).
+ */
+export function whyText(change: { why?: Reason | null; reason?: string | null }): string | null {
+  return (change.why && reasonText(change.why)) ?? change.reason ?? null;
+}
 
 export const SYMBOL: Record<Change['action'], string> = {
   create: '+',

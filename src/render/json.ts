@@ -3,6 +3,7 @@ import type { Change, Plan, PlanError, PlanWarning } from '../model/plan.js';
 import { escapeJsonForTerminal } from '../util/terminal-text.js';
 import { countPlan } from '../plan/counts.js';
 import { reasonInJson } from '../plan/reasons.js';
+import { whyText } from './common.js';
 import { jsonParts } from '../util/json-parts.js';
 
 /**
@@ -37,17 +38,31 @@ export function planDocument(plan: Plan): Record<string, unknown> {
 /**
  * Reasons as data the JSON format carries (`why`, a warning's `params`, an error's `params`):
  * only for the codes it carried before (src/plan/reasons.ts, reasonInJson); the others are
- * their words (`reason`, `message`) alone, so the JSON is what it was. Lists without such a
- * member are written as they are (no copy of a 100,000-change plan).
+ * their words (`reason`, `message`) alone, so the JSON is what it was. Warning and error lists
+ * without such a member are written as they are (no copy).
  */
 const AS_JSON = {
-  changes: (changes: readonly Change[]) => leaveOut(changes, 'why', (c) => c.why?.code),
+  changes: (changes: readonly Change[]) => changes.map(changeDocument),
   warnings: (warnings: readonly PlanWarning[]) =>
     leaveOut(warnings, 'params', (w) => (w.params ? w.code : undefined)),
   errors: (errors: readonly PlanError[]) =>
     leaveOut(errors, 'params', (e) => (e.params ? e.code : undefined)),
 };
 
+/**
+ * A change as the plan JSON writes it: `reason`, its words (whyText), after `diff`, and `why`
+ * only for a code the JSON carries. A change read from a plan file keeps the words it has.
+ */
+export function changeDocument(change: Change): Change {
+  const out: Record<string, unknown> = {};
+  const worded = Object.hasOwn(change, 'reason');
+  for (const [key, value] of Object.entries(change)) {
+    if (key === 'why' && change.why && !reasonInJson(change.why.code)) continue;
+    out[key] = value;
+    if (key === 'diff' && !worded) out.reason = whyText(change);
+  }
+  return out as unknown as Change;
+}
 function leaveOut<T extends object>(
   items: readonly T[],
   member: string,

@@ -6,6 +6,7 @@
  * @kubernetes/client-node (here from a fake API server on a socket) and holds an assignment
  * whose label or weights flyteadmin does not run with yet; the daemon looks again on each run.
  */
+import { whyText } from '../../src/render/common.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dump, load } from 'js-yaml';
@@ -111,7 +112,7 @@ describe.each(targets.list)('flyteadmin $name: labels wait for their deployment'
     const blocked = first.changes.find(
       (c) => c.address === 'ExecutionClusterLabel/team1/production',
     )!;
-    expect(blocked.reason).toBe(
+    expect(whyText(blocked)).toBe(
       "label 'label2' is not in the labelClusterMap flyteadmin runs with (k8s:flyte/flyte-admin-clusters-config); flyteadmin accepts any label and would send " +
         'these executions to every enabled cluster with equal weight (controlplane, dataplane_1). Deploy deploy/flyte-clusters-values.yaml ' +
         '(helm upgrade restarts flyteadmin with it); the next plan sets this label',
@@ -153,7 +154,7 @@ describe.each(targets.list)('flyteadmin $name: labels wait for their deployment'
       }),
     );
     const p = await plan(cp);
-    const reason = (a: string) => p.changes.find((c) => c.address === a)!.reason;
+    const reason = (a: string) => whyText(p.changes.find((c) => c.address === a)!);
     expect(
       reason('ExecutionClusterLabel/project1/development/example.training_workflow'),
     ).toContain(
@@ -180,7 +181,7 @@ describe.each(targets.list)('flyteadmin $name: labels wait for their deployment'
       }),
     );
     const p = await plan(cp);
-    const reason = (a: string) => p.changes.find((c) => c.address === a)!.reason;
+    const reason = (a: string) => whyText(p.changes.find((c) => c.address === a)!);
     expect(reason('ExecutionClusterLabel/team1/production')).toBe(
       "label 'label2' is in the labelClusterMap flyteadmin runs with (k8s:flyte/flyte-admin-clusters-config), but none of its clusters (dataplane_2) is an enabled clusterConfigs entry there, so flyteadmin skips the label; " +
         'flyteadmin accepts any label and would send these executions to every enabled cluster with equal weight (controlplane, dataplane_1). ' +

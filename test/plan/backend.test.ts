@@ -1,4 +1,5 @@
 /** planForBackend: what a backend manages, takes as configuration, or refuses (BACKEND_KIND). Pure. */
+import { whyText } from '../../src/render/common.js';
 import { cp, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,7 +113,7 @@ describe('planForBackend', () => {
       ['PoolAssignment/ml/dev', 'blocked', 'ASSIGNMENT_REPLACED_BY_DEFAULT_QUEUE'],
       ['PoolAssignment/ml/prod/wf.train', 'blocked', 'ASSIGNMENT_REPLACED_BY_DEFAULT_QUEUE'],
     ]);
-    expect(blocked.map((c) => c.reason!.split('(run.default_queue). ')[1])).toEqual([
+    expect(blocked.map((c) => whyText(c)!.split('(run.default_queue). ')[1])).toEqual([
       'Declare a DefaultQueue for ml/prod naming a queue of pool "gpu" (a-batch, train), then remove this PoolAssignment',
       'DefaultQueue/ml/dev already sets the default queue of ml/dev: check that it names a queue of pool "cpu" ' +
         '(the repository declares none: add a Queue with pool: cpu), then remove this PoolAssignment',

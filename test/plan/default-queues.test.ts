@@ -1,4 +1,5 @@
 /** Planning Union v2 default-queue settings (DefaultQueue): changes, steps, order, prune, errors. */
+import { whyText } from '../../src/render/common.js';
 import { describe, expect, it } from 'vitest';
 import type { DesiredDefaultQueue, DesiredState } from '../../src/model/desired.js';
 import type { LiveDefaultQueue, LiveState } from '../../src/model/live.js';
@@ -98,7 +99,7 @@ describe('DefaultQueue changes', () => {
     );
     const change = plan.changes.find((c) => c.kind === 'DefaultQueue')!;
     expect(change.action).toBe('blocked');
-    expect(change.reason).toContain('queue "q" will not exist');
+    expect(whyText(change)).toContain('queue "q" will not exist');
     expect(plan.steps.filter((s) => s.op === 'set_default_queue')).toEqual([]);
   });
 

@@ -8,8 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { BASELINE_CAPABILITIES } from '../../src/model/common.js';
 import type { Plan } from '../../src/model/plan.js';
 import { computePlan } from '../../src/plan/index.js';
-import { causeText, reasonText, warningText, whyText } from '../../src/plan/reasons.js';
+import { causeText, reasonText, warningText } from '../../src/plan/reasons.js';
+import { whyText } from '../../src/render/common.js';
 import { renderMarkdown, renderText } from '../../src/render/index.js';
+import { changeDocument } from '../../src/render/json.js';
 import { contract, desired, live } from './build.js';
 import { change, warningCodes } from './helpers.js';
 
@@ -34,7 +36,7 @@ function moved(caps: Partial<typeof BASELINE_CAPABILITIES>): Plan {
 const texts = (plan: Plan) => [
   renderText(plan, { color: false }),
   renderMarkdown(plan),
-  ...plan.changes.flatMap((c) => [c.reason ?? '', causeText(c) ?? '']),
+  ...plan.changes.flatMap((c) => [whyText(c) ?? '', causeText(c) ?? '']),
   ...plan.warnings.map((w) => w.message),
 ];
 
@@ -43,7 +45,7 @@ function expectCatalogWords(plan: Plan): void {
   for (const c of plan.changes) {
     if (c.caused_by) expect(c.cause, c.address).toBeTruthy();
     if (c.cause) expect(reasonText(c.cause), c.address).toBeTruthy();
-    if (c.why) expect(c.reason, c.address).toBe(reasonText(c.why));
+    if (c.why) expect(changeDocument(c).reason, c.address).toBe(reasonText(c.why));
   }
   for (const w of plan.warnings) if (w.params) expect(w.message, w.code).toBe(warningText(w));
 }

@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import type { Plan, ReasonParams } from '../../src/model/plan.js';
 import { reasonCodes, reasonInJson, reasonText, warningText } from '../../src/plan/reasons.js';
 import { renderJson } from '../../src/render/index.js';
+import { changeDocument } from '../../src/render/json.js';
 import { driftedScenario, emptyScenario } from '../render/scenarios.js';
 
 const PLAN = resolve(import.meta.dirname, '../../src/plan');
@@ -190,7 +191,7 @@ describe.each([
   it('every reason, warning and error given as data is its words', async () => {
     plan = await scenario();
     for (const c of plan.changes) {
-      if (c.why) expect(c.reason, c.address).toBe(reasonText(c.why));
+      if (c.why) expect(changeDocument(c).reason, c.address).toBe(reasonText(c.why));
       if (c.cause) expect(reasonText(c.cause), c.address).toBeTruthy();
     }
     for (const w of plan.warnings) if (w.params) expect(w.message, w.code).toBe(warningText(w));

@@ -3,6 +3,7 @@
  * data-plane report is planned with DATA_PLANE_UNVERIFIED (C4, C5); a pool contract the
  * repository marks unknown (`poolsync/contract: unknown`) is never compared or changed.
  */
+import { whyText } from '../../src/render/common.js';
 import { describe, expect, it } from 'vitest';
 import { computePlan } from '../../src/plan/index.js';
 import type { LiveState } from '../../src/model/live.js';
@@ -55,7 +56,7 @@ describe('a cluster move without a data-plane report (cluster_move)', () => {
     expect(w.message).not.toMatch(
       /\breports a data plane\b|\breported .* (does not match|differs)/,
     );
-    expect(change(plan, 'Cluster/g1').reason).toBeNull();
+    expect(whyText(change(plan, 'Cluster/g1'))).toBeNull();
   });
 
   it('before the first report (health unknown) says that, on any control plane', () => {
@@ -76,7 +77,7 @@ describe('a cluster move without a data-plane report (cluster_move)', () => {
     });
     const plan = computePlan(repo, { ...l, capabilities: { ...MOVE_CAPS } });
     expect(actions(plan)['Cluster/g1']).toBe('blocked');
-    expect(change(plan, 'Cluster/g1').reason).toMatch(
+    expect(whyText(change(plan, 'Cluster/g1'))).toMatch(
       /it reports a data plane that does not match/,
     );
     expect(warningCodes(plan)).not.toContain('DATA_PLANE_UNVERIFIED Cluster/g1');

@@ -5,6 +5,7 @@
  * again, so a queue an undeclared setting names is blocked, not drained. A check of the plan's
  * live fingerprint reads the same settings as the plan.
  */
+import { whyText } from '../../../src/render/common.js';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Interceptor } from '@connectrpc/connect';
@@ -81,7 +82,7 @@ it('reads only the declared settings, and every one when the plan would drain a 
   expect(drained.plan.default_queues_read).toBeUndefined();
   const old = drained.plan.changes.find((c) => c.address === 'Queue/old')!;
   expect(old.action).toBe('blocked');
-  expect(old.reason).toContain('ml/production');
+  expect(whyText(old)).toContain('ml/production');
   expect(drained.plan.steps.some((st) => st.op === 'drain_queue')).toBe(false);
   await cp.close();
 });
