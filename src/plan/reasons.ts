@@ -1,17 +1,16 @@
 /**
  * Reasons as data (docs/plan.md, One voice): the planner decides once per object why it
- * changes the way it does and records that decision as a code and its parameters
- * (`Change.cause`, `Change.why`, `PlanWarning.params`). This catalog is the one place that
- * turns a code into words; the text plan, the markdown comment, the JSON's `reason` and
- * `message`, the dashboard and notifications all read it, so they cannot tell different stories.
- * Its words live in src/plan/reasons.ts (one table per part of the planner); it stays in src/plan
- * because the planner fills `Change.reason` from it (the JSON contract) and render/ sits above
- * plan/ in the layers (docs/architecture.md).
+ * changes the way it does and records that as a code and its parameters (`Change.why`,
+ * `Change.cause`, `PlanWarning.params`); renderers word them (src/render/common.ts, and the
+ * JSON's `reason`: render/json.ts). This catalog is the one place that turns a code into words,
+ * so the text plan, the markdown comment, the JSON, the dashboard and notifications cannot tell
+ * different stories. It sits in src/plan because the planner still words its notes, warnings
+ * and errors with it, and render/ sits above plan/ (docs/architecture.md).
  *
- * Adding a code: add it to a table of src/plan/reasons.ts with the parameters it reads
+ * Adding a code: add it to the catalog with the parameters its words read
  * (test/plan/reason-catalog.test.ts checks every call names a code with words, and passes the
  * parameters its words read). A plan carrying a code this poolsync does not know (a newer
- * writer) falls back to the text stored beside it.
+ * writer) falls back to the words stored beside it.
  */
 import type { PlanError, PlanWarning, Reason, ReasonParams, PruneScope } from '../model/plan.js';
 import type { ObjectKind } from '../model/common.js';
@@ -64,16 +63,6 @@ export function planError(
   location: string | null,
 ): PlanError {
   return { code, address, message: reasonText(reasonOf(code, params))!, location, params };
-}
-
-/** The message of a warning as this poolsync words it (its stored text for an unknown code). */
-export function warningText(w: PlanWarning): string {
-  return (w.params && reasonText({ code: w.code, params: w.params })) ?? w.message;
-}
-
-/** The words of a change's cause (Change.cause), or null when it has none. */
-export function causeText(change: { cause?: Reason | null }): string | null {
-  return change.cause ? reasonText(change.cause) : null;
 }
 
 /**
@@ -185,8 +174,176 @@ function scopeOf(p: ReasonParams): PruneScope {
   };
 }
 
-/** Words of why a pool change is blocked (Change.why of ClusterPool; `reason` is this text). */
-export const POOL_REASONS: WordsTable = {
+/** Words of why a cluster change is blocked (Change.why of Cluster), and DATA_PLANE_UNVERIFIED. */
+/**
+ * C4 mismatches, one per field: `<prefix>fields`, `<prefix>declared` and `<prefix>contract`
+ * (the declared and the contract's value of each field), e.g. `object_store_uri is "s3://a",
+ * the contract says "s3://b"`; `withContract` false leaves the contract's value out.
+ */
+function mismatches(p: ReasonParams, prefix = '', withContract = true): string[] {
+  const declared = list(p, `${prefix}declared`);
+  const contract = withContract ? list(p, `${prefix}contract`) : [];
+  return list(p, `${prefix}fields`).map(
+    (field, i) =>
+      `${field} is ${JSON.stringify(declared[i] ?? null)}` +
+      (withContract ? `, the contract says ${JSON.stringify(contract[i] ?? null)}` : ''),
+  );
+}
+
+/** `it reports …` and `it declares …`, when each has a mismatch. */
+function moveMismatches(p: ReasonParams): string {
+  return (['reports', 'declares'] as const)
+    .map((what) => [what, mismatches(p, `${what}_`)] as const)
+    .filter(([, m]) => m.length > 0)
+    .map(
+      ([what, m]) =>
+        `it ${what} a data plane that does not match the contract of ${s(p, 'pool')} (C4): ${m.join('; ')}`,
+    )
+    .join('; and ');
+}
+
+/** Why DATA_PLANE_UNVERIFIED could not read the cluster's report. */
+function unreported(p: ReasonParams): string {
+  if (p.data_plane_reported === false)
+    return "the control plane does not report a cluster's data plane (only its health)";
+  if (p.health === 'unknown')
+    return 'the cluster has not reported its data plane yet (health unknown)';
+  return `the contract of its current pool "${s(p, 'live_pool')}" is not known, so its report cannot be read`;
+}
+
+/** The destination's contract as DATA_PLANE_UNVERIFIED describes it. */
+function contractWords(p: ReasonParams): string {
+  if (p.contract_known !== true)
+    return `the contract of ${s(p, 'pool_address')} (which poolsync does not know either: it is marked unknown)`;
+  return (
+    `the contract of ${s(p, 'pool_address')}: object store ${s(p, 'object_store')}, secret store ` +
+    `${s(p, 'secret_type')} ${s(p, 'secret_locator')}, ` +
+    (p.image_registry !== null ? `image registry ${s(p, 'image_registry')}` : 'no image registry')
+  );
+}
+
+/** Words of why a queue change is blocked (Change.why of Queue; `reason` is this text). */
+/**
+ * Why a queue cannot be deleted: `settings` (the scopes whose run.default_queue names it once
+ * the plan is applied), or none for the "default" queue (Q5).
+ */
+function undeletable(p: ReasonParams): string {
+  const settings = list(p, 'settings');
+  if (settings.length === 0) return 'the "default" queue is always active (Q5)';
+  return (
+    `it is the default queue of ${settings.join(', ')} (run.default_queue setting), and Union refuses to delete ` +
+    `a queue a setting names (FAILED_PRECONDITION; draining it is allowed): point ${settings.length === 1 ? 'that setting' : 'those settings'} at another queue first`
+  );
+}
+
+const DELETE_NO_DRAIN =
+  `this control plane can delete queues (queue_delete) but not drain them (drain off), ` +
+  `and poolsync deletes only drained queues so that no work is lost. Retire it with \`clusters: []\`, or enable drain.`;
+const ABSENT_DEFAULT = 'listed absent in poolsync.yaml, but it cannot be deleted here: ';
+const NOT_THIS_ONE = 'queues can be deleted (queue_delete), but not this one: ';
+
+/** Words of the warnings (PlanWarning.params; `message` is this text). */
+/** How a cluster is registered again (`from`: its live pool, null when it is not live). */
+function reRegistered(p: ReasonParams): string {
+  // A forced replace (--replace) keeps the pool: the cluster is re-registered where it is.
+  if (p.from === null || p.from === undefined) return 'is registered again (C7)';
+  return p.from === p.to
+    ? `is deleted and registered again in pool "${s(p, 'to')}" (C7)`
+    : `moves from pool "${s(p, 'from')}" to "${s(p, 'to')}" by delete and re-register (C7)`;
+}
+
+export const WARNINGS: WordsTable = {
+  CONAMED_QUEUE_ORPHANED: (p) =>
+    `${s(p, 'cluster')} ${reRegistered(p)}, but its co-named ${s(p, 'queue')} stays in pool "${s(p, 'pool')}" with an ` +
+    `empty selector (C8) and registration does not create another (C2): everything that targets queue ` +
+    `"${s(p, 'name')}" will route nowhere. Register the cluster under a new name instead (rename it in the repository).`,
+  QUEUE_ROUTES_NOWHERE: (p) =>
+    `${s(p, 'queue')} will route nowhere: ${s(p, 'cause')}. Work submitted to it waits until it is pointed at a ` +
+    `cluster of pool "${s(p, 'pool')}"; if that is intended (a retired queue), no action is needed.`,
+  QUEUE_NO_HEALTHY_CLUSTER: (p) =>
+    `${s(p, 'queue')} has no enabled, healthy cluster to route to (Q8): ${s(p, 'why')}. ` +
+    `Enable a cluster, fix its data plane (see its health in \`poolsync export\`), or point the queue elsewhere.`,
+};
+
+/** Words of flyteadmin's refusals and of rows poolsync never writes (docs/flyte-oss.md). */
+/** What a delete of a broader row takes along (`path` of the DELETE, `type` of its rows, their `scope`). */
+function cascadeAlong(p: ReasonParams): string {
+  return `${s(p, 'path')} also deletes the narrower ${s(p, 'type')} rows of ${s(p, 'scope')}`;
+}
+
+/**
+ * The other way out of a blocked cascade: a workflow row can be declared in the repository; a
+ * launch-plan row cannot (no manifest describes one, and flyteadmin's API writes none: only its
+ * database holds them), so for those accepting is the only way short of keeping the broader row.
+ */
+function keepInstead(p: ReasonParams): string {
+  const workflowRows = p.workflow_rows;
+  if (p.launch_plan_rows === 0)
+    return `; or declare ${workflowRows === 1 ? 'it' : 'them'} in the repository`;
+  const lp = `a launch-plan row cannot be declared in the repository (poolsync manages project/domain and workflow rows, and no flyteadmin API writes one)`;
+  return workflowRows === 0
+    ? `; ${lp}, so accept the delete or keep the row this delete removes`
+    : `; or declare the workflow ${workflowRows === 1 ? 'row' : 'rows'} in the repository (${lp})`;
+}
+
+/**
+ * The rows a delete takes along: each of `takes` (addresses) with its value (`values`), a label
+ * or a pool as `kind` says.
+ */
+function taken(p: ReasonParams): string[] {
+  const what = p.kind === 'ExecutionClusterLabel' ? 'label' : 'pool';
+  const values = list(p, 'values');
+  return list(p, 'takes').map((a, i) => `${a} (${what} ${values[i] ?? ''})`);
+}
+
+/** Words of the warnings about execution cluster labels (cluster-labels.ts) and of a partial plan. */
+/** `cluster weight, …` of the entries `<of>_clusters` with their `<of>_weights`; null when none. */
+function entries(p: ReasonParams, of: string): string | null {
+  const clusters = listOrNull(p, `${of}_clusters`);
+  const weights = list(p, `${of}_weights`);
+  return clusters && clusters.map((c, i) => `${c} ${weights[i] ?? ''}`).join(', ');
+}
+
+/**
+ * How the deployment routes a label other than the repository (deployment.ts): `running`
+ * entries null when it does not route it (`listed`: the clusters its labelClusterMap lists,
+ * none enabled; null: not listed); `wanted` entries null when the repository disables every
+ * cluster of it; `same_clusters`: only the weights differ. `source`: where flyteadmin read it.
+ */
+function routing(p: ReasonParams): string {
+  const label = s(p, 'label');
+  const source = p.source === null ? 'its configuration' : s(p, 'source');
+  const running = entries(p, 'running');
+  if (running === null) {
+    const listed = listOrNull(p, 'listed');
+    return listed === null
+      ? `label '${label}' is not in the labelClusterMap flyteadmin runs with (${source})`
+      : `label '${label}' is in the labelClusterMap flyteadmin runs with (${source}), but none of its clusters (${listed.join(', ')}) is an enabled clusterConfigs entry there, so flyteadmin skips the label`;
+  }
+  const wanted = entries(p, 'wanted');
+  if (wanted === null)
+    return `label '${label}' routes to ${running} in flyteadmin (${source}), but the repository disables every cluster of it`;
+  const what = p.same_clusters === true ? 'other weights' : 'other clusters';
+  return `label '${label}' runs with ${what} in flyteadmin (${running}, ${source}) than the repository gives it (${wanted})`;
+}
+
+/**
+ * Where flyteadmin sends the label's executions: its `running` entries; else, unrouted, to its
+ * `default_label` (with the `default` entries) when that one routes, else to every `enabled` cluster.
+ */
+function goes(p: ReasonParams): string {
+  const running = entries(p, 'running');
+  if (running !== null) return `${running}, as it runs the label`;
+  const fallback = entries(p, 'default');
+  if (p.default_label !== null && fallback !== null)
+    return `its defaultExecutionLabel '${s(p, 'default_label')}' (${fallback})`;
+  return `every enabled cluster with equal weight (${list(p, 'enabled').join(', ') || 'none enabled'})`;
+}
+
+const CATALOG: Readonly<Record<string, Words>> = {
+  ...CAUSES,
+  ...UNMANAGED,
+  // Words of why a pool change is blocked (Change.why of ClusterPool; `reason` is this text).
   /** poolsync.yaml lists ClusterPool/default absent on a control plane that never deletes it (P5). */
   DEFAULT_POOL_ABSENT_NO_DELETE: () =>
     'listed absent in poolsync.yaml, but this control plane never deletes the "default" pool (P5; Union does, default_delete)',
@@ -258,57 +415,6 @@ export const POOL_REASONS: WordsTable = {
     `the name "${s(p, 'name')}" belongs to a deleted pool, which can only be undeleted (its name stays reserved), and it ` +
     `comes back with the contract it had; this control plane cannot change a contract in place (pool_update ` +
     `off, P4): declare ${s(p, 'pool')} with that contract, or use another pool name`,
-};
-
-/** Words of why a cluster change is blocked (Change.why of Cluster), and DATA_PLANE_UNVERIFIED. */
-/**
- * C4 mismatches, one per field: `<prefix>fields`, `<prefix>declared` and `<prefix>contract`
- * (the declared and the contract's value of each field), e.g. `object_store_uri is "s3://a",
- * the contract says "s3://b"`; `withContract` false leaves the contract's value out.
- */
-function mismatches(p: ReasonParams, prefix = '', withContract = true): string[] {
-  const declared = list(p, `${prefix}declared`);
-  const contract = withContract ? list(p, `${prefix}contract`) : [];
-  return list(p, `${prefix}fields`).map(
-    (field, i) =>
-      `${field} is ${JSON.stringify(declared[i] ?? null)}` +
-      (withContract ? `, the contract says ${JSON.stringify(contract[i] ?? null)}` : ''),
-  );
-}
-
-/** `it reports …` and `it declares …`, when each has a mismatch. */
-function moveMismatches(p: ReasonParams): string {
-  return (['reports', 'declares'] as const)
-    .map((what) => [what, mismatches(p, `${what}_`)] as const)
-    .filter(([, m]) => m.length > 0)
-    .map(
-      ([what, m]) =>
-        `it ${what} a data plane that does not match the contract of ${s(p, 'pool')} (C4): ${m.join('; ')}`,
-    )
-    .join('; and ');
-}
-
-/** Why DATA_PLANE_UNVERIFIED could not read the cluster's report. */
-function unreported(p: ReasonParams): string {
-  if (p.data_plane_reported === false)
-    return "the control plane does not report a cluster's data plane (only its health)";
-  if (p.health === 'unknown')
-    return 'the cluster has not reported its data plane yet (health unknown)';
-  return `the contract of its current pool "${s(p, 'live_pool')}" is not known, so its report cannot be read`;
-}
-
-/** The destination's contract as DATA_PLANE_UNVERIFIED describes it. */
-function contractWords(p: ReasonParams): string {
-  if (p.contract_known !== true)
-    return `the contract of ${s(p, 'pool_address')} (which poolsync does not know either: it is marked unknown)`;
-  return (
-    `the contract of ${s(p, 'pool_address')}: object store ${s(p, 'object_store')}, secret store ` +
-    `${s(p, 'secret_type')} ${s(p, 'secret_locator')}, ` +
-    (p.image_registry !== null ? `image registry ${s(p, 'image_registry')}` : 'no image registry')
-  );
-}
-
-export const CLUSTER_REASONS: WordsTable = {
   /** A note (Change.note): moved `from` one pool to another by cluster_move; `drain`: queues drain first. */
   CLUSTER_MOVED_IN_PLACE: (p) =>
     `moved in place from pool "${s(p, 'from')}" to "${s(p, 'pool')}" (cluster_move) after the queues that route only to it ` +
@@ -387,41 +493,6 @@ export const CLUSTER_REASONS: WordsTable = {
   CLUSTER_UNDELETE_DATA_PLANE: (p) =>
     `it declares a data plane that does not match the contract of ${s(p, 'pool_address')} (C4): ` +
     mismatches(p, '', false).join('; '),
-};
-
-export const CLUSTER_WARNINGS: WordsTable = {
-  DATA_PLANE_UNVERIFIED: (p) =>
-    `${s(p, 'cluster')} moves to pool "${s(p, 'pool')}" (cluster_move), but ${unreported(p)}: ` +
-    `poolsync could not verify that it is deployed with ${contractWords(p)}.` +
-    (p.declared === true
-      ? ' Its declared data_plane matches that contract (V6), but that is what the repository says, not what the cluster runs.'
-      : '') +
-    ` Before applying, check the cluster's data-plane deployment (its object store bucket, ` +
-    `secret manager and image registry settings) uses these values; after the move, check that the control plane ` +
-    `reports it healthy: a cluster whose data plane does not match its pool is marked unhealthy and gets no work (C4, C5).`,
-};
-
-/** Words of why a queue change is blocked (Change.why of Queue; `reason` is this text). */
-/**
- * Why a queue cannot be deleted: `settings` (the scopes whose run.default_queue names it once
- * the plan is applied), or none for the "default" queue (Q5).
- */
-function undeletable(p: ReasonParams): string {
-  const settings = list(p, 'settings');
-  if (settings.length === 0) return 'the "default" queue is always active (Q5)';
-  return (
-    `it is the default queue of ${settings.join(', ')} (run.default_queue setting), and Union refuses to delete ` +
-    `a queue a setting names (FAILED_PRECONDITION; draining it is allowed): point ${settings.length === 1 ? 'that setting' : 'those settings'} at another queue first`
-  );
-}
-
-const DELETE_NO_DRAIN =
-  `this control plane can delete queues (queue_delete) but not drain them (drain off), ` +
-  `and poolsync deletes only drained queues so that no work is lost. Retire it with \`clusters: []\`, or enable drain.`;
-const ABSENT_DEFAULT = 'listed absent in poolsync.yaml, but it cannot be deleted here: ';
-const NOT_THIS_ONE = 'queues can be deleted (queue_delete), but not this one: ';
-
-export const QUEUE_REASONS: WordsTable = {
   /**
    * A note (Change.note): the spec fields of `numbers` (field numbers of Union's QueueSpec) not
    * declared, kept by the read-modify-write (Q3); `names`: poolsync's name of each ('' when the
@@ -544,36 +615,10 @@ export const QUEUE_REASONS: WordsTable = {
     `the name "${s(p, 'name')}" belongs to a deleted queue that names ${s(p, 'cluster')}, which is not live in pool "${s(p, 'pool')}": it cannot be undeleted; use another queue name`,
   QUEUE_UNDELETE_NO_MOVE: (p) =>
     `the deleted queue "${s(p, 'name')}" was in pool "${s(p, 'from')}": undeleted, it comes back there, and this control plane cannot move a queue to pool "${s(p, 'to')}" (queue_move off); use another queue name`,
-};
-
-/** Words of the warnings (PlanWarning.params; `message` is this text). */
-/** How a cluster is registered again (`from`: its live pool, null when it is not live). */
-function reRegistered(p: ReasonParams): string {
-  // A forced replace (--replace) keeps the pool: the cluster is re-registered where it is.
-  if (p.from === null || p.from === undefined) return 'is registered again (C7)';
-  return p.from === p.to
-    ? `is deleted and registered again in pool "${s(p, 'to')}" (C7)`
-    : `moves from pool "${s(p, 'from')}" to "${s(p, 'to')}" by delete and re-register (C7)`;
-}
-
-export const WARNINGS: WordsTable = {
-  CONAMED_QUEUE_ORPHANED: (p) =>
-    `${s(p, 'cluster')} ${reRegistered(p)}, but its co-named ${s(p, 'queue')} stays in pool "${s(p, 'pool')}" with an ` +
-    `empty selector (C8) and registration does not create another (C2): everything that targets queue ` +
-    `"${s(p, 'name')}" will route nowhere. Register the cluster under a new name instead (rename it in the repository).`,
-  QUEUE_ROUTES_NOWHERE: (p) =>
-    `${s(p, 'queue')} will route nowhere: ${s(p, 'cause')}. Work submitted to it waits until it is pointed at a ` +
-    `cluster of pool "${s(p, 'pool')}"; if that is intended (a retired queue), no action is needed.`,
-  QUEUE_NO_HEALTHY_CLUSTER: (p) =>
-    `${s(p, 'queue')} has no enabled, healthy cluster to route to (Q8): ${s(p, 'why')}. ` +
-    `Enable a cluster, fix its data plane (see its health in \`poolsync export\`), or point the queue elsewhere.`,
-};
-
-/**
- * Why a queue routes nowhere or to no healthy cluster: the `cause` and `why` parameters of
- * QUEUE_ROUTES_NOWHERE and QUEUE_NO_HEALTHY_CLUSTER (words in the JSON, as they always were).
- */
-export const ROUTING_CAUSES: WordsTable = {
+  ...WARNINGS,
+  // Why a queue routes nowhere or to no healthy cluster: the `cause` and `why` parameters of
+  // QUEUE_ROUTES_NOWHERE and QUEUE_NO_HEALTHY_CLUSTER (words in the JSON, as they always
+  // were).
   ROUTES_NOWHERE_BLOCKED: () => 'the change the repository asks for is blocked (see Blocked)',
   ROUTES_NOWHERE_EMPTY_SELECTOR: () => 'its selector is empty (`clusters: []`)',
   /** `why`: the words of the cause; `settings`: the scopes whose run.default_queue names it. */
@@ -589,40 +634,15 @@ export const ROUTING_CAUSES: WordsTable = {
     const more = p.more as number;
     return more > 0 ? `${shown} and ${more} more` : shown;
   },
-};
-
-/** Words of flyteadmin's refusals and of rows poolsync never writes (docs/flyte-oss.md). */
-/** What a delete of a broader row takes along (`path` of the DELETE, `type` of its rows, their `scope`). */
-function cascadeAlong(p: ReasonParams): string {
-  return `${s(p, 'path')} also deletes the narrower ${s(p, 'type')} rows of ${s(p, 'scope')}`;
-}
-
-/**
- * The other way out of a blocked cascade: a workflow row can be declared in the repository; a
- * launch-plan row cannot (no manifest describes one, and flyteadmin's API writes none: only its
- * database holds them), so for those accepting is the only way short of keeping the broader row.
- */
-function keepInstead(p: ReasonParams): string {
-  const workflowRows = p.workflow_rows;
-  if (p.launch_plan_rows === 0)
-    return `; or declare ${workflowRows === 1 ? 'it' : 'them'} in the repository`;
-  const lp = `a launch-plan row cannot be declared in the repository (poolsync manages project/domain and workflow rows, and no flyteadmin API writes one)`;
-  return workflowRows === 0
-    ? `; ${lp}, so accept the delete or keep the row this delete removes`
-    : `; or declare the workflow ${workflowRows === 1 ? 'row' : 'rows'} in the repository (${lp})`;
-}
-
-/**
- * The rows a delete takes along: each of `takes` (addresses) with its value (`values`), a label
- * or a pool as `kind` says.
- */
-function taken(p: ReasonParams): string[] {
-  const what = p.kind === 'ExecutionClusterLabel' ? 'label' : 'pool';
-  const values = list(p, 'values');
-  return list(p, 'takes').map((a, i) => `${a} (${what} ${values[i] ?? ''})`);
-}
-
-export const FLYTEADMIN_REASONS: WordsTable = {
+  DATA_PLANE_UNVERIFIED: (p) =>
+    `${s(p, 'cluster')} moves to pool "${s(p, 'pool')}" (cluster_move), but ${unreported(p)}: ` +
+    `poolsync could not verify that it is deployed with ${contractWords(p)}.` +
+    (p.declared === true
+      ? ' Its declared data_plane matches that contract (V6), but that is what the repository says, not what the cluster runs.'
+      : '') +
+    ` Before applying, check the cluster's data-plane deployment (its object store bucket, ` +
+    `secret manager and image registry settings) uses these values; after the move, check that the control plane ` +
+    `reports it healthy: a cluster whose data plane does not match its pool is marked unhealthy and gets no work (C4, C5).`,
   /**
    * A note (Change.note): a delete that takes the narrower rows along (`takes`, with their
    * `values`), and the rows the repository wants that are set again after it (`restored`).
@@ -672,10 +692,7 @@ export const FLYTEADMIN_REASONS: WordsTable = {
           : `a domain-wide row (domain ${s(p, 'domain')}, every project)`;
     return `${level}: poolsync manages project/domain and workflow rows only; reported, never touched (a delete of a broader row may take it along: see the plan)`;
   },
-};
-
-/** Words of the plan's errors (PlanError.params; `message` is this text). */
-export const ERRORS: WordsTable = {
+  // Words of the plan's errors (PlanError.params; `message` is this text).
   /** C1, A1: a cluster (`cluster`, its address) or an assignment (`assignment`, its name) names a pool no one has. */
   UNKNOWN_POOL: (p) =>
     p.assignment !== null
@@ -695,10 +712,7 @@ export const ERRORS: WordsTable = {
       `Revert the change, or remove the annotation in a separate commit to allow it.`
     );
   },
-};
-
-/** Errors, and reasons of blocked changes, of what a backend cannot do (src/plan/index.ts). */
-export const BACKEND_ERRORS: WordsTable = {
+  // Errors, and reasons of blocked changes, of what a backend cannot do (src/plan/index.ts).
   /**
    * A PoolAssignment (`project`, `domain`, `workflow`, `pool`) on a backend whose API replaced
    * them by default-queue settings (replacedKinds): what to declare instead, naming the
@@ -734,53 +748,6 @@ export const BACKEND_ERRORS: WordsTable = {
   QUEUE_CAPS: (p) =>
     `${s(p, 'queue')} (${s(p, 'location')}) sets ${list(p, 'fields').join(', ')}, ` +
     `but the ${s(p, 'backend')} backend has no queue caps or scheduling (Union's queues have them): remove them, or plan against a union+ control plane`,
-};
-
-/** Words of the warnings about execution cluster labels (cluster-labels.ts) and of a partial plan. */
-/** `cluster weight, …` of the entries `<of>_clusters` with their `<of>_weights`; null when none. */
-function entries(p: ReasonParams, of: string): string | null {
-  const clusters = listOrNull(p, `${of}_clusters`);
-  const weights = list(p, `${of}_weights`);
-  return clusters && clusters.map((c, i) => `${c} ${weights[i] ?? ''}`).join(', ');
-}
-
-/**
- * How the deployment routes a label other than the repository (deployment.ts): `running`
- * entries null when it does not route it (`listed`: the clusters its labelClusterMap lists,
- * none enabled; null: not listed); `wanted` entries null when the repository disables every
- * cluster of it; `same_clusters`: only the weights differ. `source`: where flyteadmin read it.
- */
-function routing(p: ReasonParams): string {
-  const label = s(p, 'label');
-  const source = p.source === null ? 'its configuration' : s(p, 'source');
-  const running = entries(p, 'running');
-  if (running === null) {
-    const listed = listOrNull(p, 'listed');
-    return listed === null
-      ? `label '${label}' is not in the labelClusterMap flyteadmin runs with (${source})`
-      : `label '${label}' is in the labelClusterMap flyteadmin runs with (${source}), but none of its clusters (${listed.join(', ')}) is an enabled clusterConfigs entry there, so flyteadmin skips the label`;
-  }
-  const wanted = entries(p, 'wanted');
-  if (wanted === null)
-    return `label '${label}' routes to ${running} in flyteadmin (${source}), but the repository disables every cluster of it`;
-  const what = p.same_clusters === true ? 'other weights' : 'other clusters';
-  return `label '${label}' runs with ${what} in flyteadmin (${running}, ${source}) than the repository gives it (${wanted})`;
-}
-
-/**
- * Where flyteadmin sends the label's executions: its `running` entries; else, unrouted, to its
- * `default_label` (with the `default` entries) when that one routes, else to every `enabled` cluster.
- */
-function goes(p: ReasonParams): string {
-  const running = entries(p, 'running');
-  if (running !== null) return `${running}, as it runs the label`;
-  const fallback = entries(p, 'default');
-  if (p.default_label !== null && fallback !== null)
-    return `its defaultExecutionLabel '${s(p, 'default_label')}' (${fallback})`;
-  return `every enabled cluster with equal weight (${list(p, 'enabled').join(', ') || 'none enabled'})`;
-}
-
-export const LABEL_WARNINGS: WordsTable = {
   /** A note (Change.note) of a partial plan: created by `by` as shown, its own settings not targeted. */
   TARGET_SETTINGS_NOT_APPLIED: (p) =>
     `created by ${s(p, 'by')} as shown: the settings the repository gives it are not applied by ` +
@@ -854,21 +821,6 @@ export const LABEL_WARNINGS: WordsTable = {
       `around a limitation), then run a full plan.`
     );
   },
-};
-
-const CATALOG: Readonly<Record<string, Words>> = {
-  ...CAUSES,
-  ...UNMANAGED,
-  ...POOL_REASONS,
-  ...CLUSTER_REASONS,
-  ...QUEUE_REASONS,
-  ...WARNINGS,
-  ...ROUTING_CAUSES,
-  ...CLUSTER_WARNINGS,
-  ...FLYTEADMIN_REASONS,
-  ...ERRORS,
-  ...BACKEND_ERRORS,
-  ...LABEL_WARNINGS,
 };
 
 /**

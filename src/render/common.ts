@@ -1,13 +1,28 @@
-/** Shared pieces of the text and markdown renderers. */
-import type { Change, FieldDiff, Plan, PlanControlPlane, Reason, Step } from '../model/plan.js';
+/** Shared pieces of the renderers: the words of reasons, counts, field lines, the header. */
+import type {
+  Change,
+  FieldDiff,
+  Plan,
+  PlanControlPlane,
+  PlanWarning,
+  Reason,
+  Step,
+} from '../model/plan.js';
 import { countPlan, type PlanCounts } from '../plan/counts.js';
 import { describeScope, reasonText } from '../plan/reasons.js';
 
 /** The words of PRUNE_OFF: a plan saved without `why` says it only in words. */
 const PRUNE_OFF_WORDS = reasonText({ code: 'PRUNE_OFF', params: {} });
 
-/** causeText: what another object's step does to a change (C2, C3, C7, C8, A3, cluster_move). */
-export { causeText, warningText } from '../plan/reasons.js';
+/** The message of a warning as this poolsync words it (its stored text for an unknown code). */
+export function warningText(w: PlanWarning): string {
+  return (w.params && reasonText({ code: w.code, params: w.params })) ?? w.message;
+}
+
+/** What another object's step does to a change (Change.cause: C2, C3, C7, C8, A3, cluster_move). */
+export function causeText(change: { cause?: Reason | null }): string | null {
+  return change.cause ? reasonText(change.cause) : null;
+}
 
 /**
  * The words of a change's reason (the JSON's `reason`): from its code when this poolsync knows
