@@ -9,14 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/model/plan.js';
 import { renderJson } from '../../src/render/index.js';
-import {
-  PlanFileError,
-  parsePlanFile,
-  planFileParts,
-  readPlanFile,
-} from '../../src/render/plan-file.js';
+import { PlanFileError, parsePlanFile, planFileParts, readPlanFile, sealOf } from '../../src/render/plan-file.js';
 import { driftedScenario } from './scenarios.js';
-import { sealOf } from '../../src/render/plan-seal.js';
 
 const KEY = Buffer.from('a-key-for-the-ci-of-this-test-0123456789');
 const OTHER_KEY = Buffer.from('another-key-nobody-planned-with-987654321');
