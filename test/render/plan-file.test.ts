@@ -9,7 +9,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/model/plan.js';
 import { renderJson } from '../../src/render/index.js';
-import { PlanFileError, parsePlanFile, planFileParts, readPlanFile, sealOf } from '../../src/render/plan-file.js';
+import {
+  PlanFileError,
+  parsePlanFile,
+  planFileParts,
+  readPlanFile,
+  sealOf,
+} from '../../src/render/plan-file.js';
 import { driftedScenario } from './scenarios.js';
 
 const KEY = Buffer.from('a-key-for-the-ci-of-this-test-0123456789');

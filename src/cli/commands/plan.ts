@@ -327,8 +327,7 @@ async function renderedFileChanges(
   commit: string | null,
 ): Promise<string> {
   if (!desired.config.render) return '';
-  const { renderTargets, compareTarget, readTarget } =
-    await import('../../render/values.js');
+  const { renderTargets, compareTarget, readTarget } = await import('../../render/values.js');
   const out: string[] = [];
   for (const target of await renderTargets(dir, desired, commit)) {
     if ('error' in target) {
