@@ -65,7 +65,7 @@ export const labelStepKey = {
 
 /**
  * A label names config-only clusters, not API objects: its steps wait only for a broader
- * delete in the same project/domain (cascade.ts addCascadeOrder).
+ * delete in the same project/domain (flyteadmin.ts addCascadeOrder).
  */
 export function addLabelSteps(g: StepGraph, ctx: PlanContext): void {
   for (const [key, d] of ctx.labels) {

@@ -1,6 +1,6 @@
 /**
- * The decisions of the planner's passes, and PlanContext: the index every pass read
- * (plan-index.ts) with the decisions computePlan assembled from what the passes returned.
+ * The decisions of the planner's passes, the index every pass reads (PlanIndex), and
+ * PlanContext: the index with the decisions computePlan assembled from what the passes returned.
  */
 import type { LiveCluster, LiveQueue, LiveAssignment, LivePool, LiveState } from '../model/live.js';
 import {
@@ -40,7 +40,7 @@ export interface PoolDecision {
   updates?: boolean;
   /** false: `finalContract` is the control plane's placeholder, known to no one (knownContract). */
   contractKnown?: false;
-  /** Soft deletes: an undelete_pool step brings back the deleted pool of its name (pool-undelete.ts). */
+  /** Soft deletes: an undelete_pool step brings back the deleted pool of its name (pools-and-clusters.ts). */
   undeletes?: boolean;
 }
 
@@ -56,7 +56,7 @@ export interface ClusterDecision {
   moves?: boolean;
   /**
    * Soft deletes: an undelete_cluster step brings back the deleted cluster of its name, DRAINED
-   * in this pool (cluster-undelete.ts); `moves` then moves it to its final pool.
+   * in this pool (queues.ts); `moves` then moves it to its final pool.
    */
   undeletes?: { pool: string };
 }
@@ -302,7 +302,7 @@ export class PlanIndex {
   /**
    * unpin_first (Union: remote/_cluster.py:330-331, 363-365, 450-451): the live queues still
    * pinning `cluster` when its drain, move or delete runs: every other live queue naming it but
-   * those this plan deletes or repoints away first (step-order.ts orderPins), unless `stuck`
+   * those this plan deletes or repoints away first (steps.ts orderPins), unless `stuck`
    * (their repointing is blocked). None without it.
    */
   pinsLeft(cluster: string, stuck: ReadonlySet<string> = new Set()): string[] {
@@ -367,7 +367,7 @@ export class PlanIndex {
 
   /**
    * With `queue_delete`, deleting a cluster also deletes its co-named queue (Union today;
-   * conamed-cascade.ts): true for the live co-named queue of a live cluster.
+   * queues.ts): true for the live co-named queue of a live cluster.
    */
   conamedCascades(queue: string): boolean {
     const l = this.lQueues.get(queue);
@@ -399,14 +399,14 @@ function push(map: Map<string, string[]>, key: string, value: string): void {
 }
 
 /**
- * The planner's working set once the passes have decided: the index every pass read
- * (plan-index.ts) and the decisions computePlan assembled from what each pass returned, for
+ * The planner's working set once the passes have decided: the index every pass read and the
+ * decisions computePlan assembled from what each pass returned, for
  * the steps, causes and warnings that read them all. No pass writes it.
  */
 export class PlanContext extends PlanIndex {
-  /** Pool decisions (pools.ts, finalised by pool-final.ts). */
+  /** Pool decisions (pools-and-clusters.ts, finalised by pools-and-clusters.ts). */
   pools: ReadonlyMap<string, PoolDecision> = new Map();
-  /** Cluster decisions (clusters.ts). */
+  /** Cluster decisions (pools-and-clusters.ts). */
   clusters: ReadonlyMap<string, ClusterDecision> = new Map();
   /** Clusters whose record is deleted by the plan (delete or replace): C8 removes them from selectors. */
   deletedClusters: ReadonlySet<string> = new Set();
@@ -414,7 +414,7 @@ export class PlanContext extends PlanIndex {
   movedClusters: ReadonlySet<string> = new Set();
   /** Queue decisions (queues.ts). */
   queues: ReadonlyMap<string, QueueDecision> = new Map();
-  /** Pool assignments by key string (assignments.ts, then flyteadmin.ts). */
+  /** Pool assignments by key string (index.ts, then flyteadmin.ts). */
   assignments: ReadonlyMap<string, AssignmentDecision> = new Map();
   /** Union v2 default-queue settings, by `project/domain` (default-queues.ts). */
   defaultQueues: ReadonlyMap<string, DefaultQueueDecision> = new Map();
@@ -422,7 +422,7 @@ export class PlanContext extends PlanIndex {
   labels: ReadonlyMap<string, LabelDecision> = new Map();
   /**
    * flyteadmin rows at levels poolsync never writes (project-wide, launch plan), by address:
-   * unmanaged, or deleted along with a broader row (flyteadmin.ts, cascade.ts).
+   * unmanaged, or deleted along with a broader row (flyteadmin.ts, flyteadmin.ts).
    */
   otherRows: ReadonlyMap<string, Change> = new Map();
 

@@ -118,7 +118,7 @@ function optionalKeys(desired: DesiredState): unknown[] {
     ...(desired.config.accept_cascade?.length
       ? [['accept_cascade', [...desired.config.accept_cascade].sort()]]
       : []),
-    // The labels' weights decide whether a label is deployed (deployment.ts).
+    // The labels' weights decide whether a label is deployed (flyteadmin.ts).
     ...(desired.cluster_labels?.length
       ? [
           [

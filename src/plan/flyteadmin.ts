@@ -5,8 +5,8 @@
  *  - a write or delete flyteadmin would refuse, in a project that is not registered or not
  *    active or a domain it does not know (manager/impl/validation/project_validator.go
  *    ValidateProjectAndDomain), is blocked at plan time;
- *  - a label flyteadmin does not run with yet waits for its deployment (deployment.ts);
- *  - a delete shows, restores or refuses what it takes along (cascade.ts).
+ *  - a label flyteadmin does not run with yet waits for its deployment;
+ *  - a delete shows, restores or refuses what it takes along.
  */
 import { address, assignmentKeyString, type AssignmentKey } from '../model/common.js';
 import {
@@ -110,8 +110,7 @@ function checkProjects(ctx: AttributeWork, fa: FlyteadminLive): void {
 /**
  * flyteadmin's matchable attributes as the planner decided them, in one shape for both kinds:
  * ExecutionClusterLabel (EXECUTION_CLUSTER_LABEL, cluster-labels.ts) and PoolAssignment
- * (CLUSTER_ASSIGNMENT, assignments.ts). The flyteadmin pass (flyteadmin.ts, cascade.ts,
- * deployment.ts) reads decisions through it and decides again with the edits below, on its own
+ * (CLUSTER_ASSIGNMENT, index.ts). The flyteadmin pass reads decisions through it and decides again with the edits below, on its own
  * copies of the label and assignment decisions (AttributeWork), which it returns.
  */
 export type AttributeKind = 'ExecutionClusterLabel' | 'PoolAssignment';
@@ -144,7 +143,7 @@ export interface AttributeSource {
 export interface AttributeWork extends AttributeSource {
   readonly labels: Map<string, LabelDecision>;
   readonly assignments: Map<string, AssignmentDecision>;
-  /** Rows at levels poolsync never writes, by address (flyteadmin.ts, cascade.ts). */
+  /** Rows at levels poolsync never writes, by address. */
   readonly otherRows: Map<string, Change>;
   readonly warnings: PlanWarning[];
 }

@@ -64,7 +64,7 @@ export interface PlanOptions {
   configOnlyPools?: readonly string[];
   /**
    * `--accept-cascade ADDRESS`: deletes that may take flyteadmin rows poolsync does not manage
-   * along (cascade.ts); added to poolsync.yaml `acceptCascade:`.
+   * along (flyteadmin.ts); added to poolsync.yaml `acceptCascade:`.
    */
   acceptCascade?: readonly string[];
 }
@@ -199,10 +199,10 @@ function withOtherRows(
 export { PLAN_FORMAT_VERSION };
 
 /**
- * Pool assignments (A1–A3): set (upsert) to create or update, delete with prune, and removed
- * then set again around the replacement of the pool they name (A3).
+ * The assignment pass (A1–A3): each assignment's decision (by key, sorted), given the final
+ * pool decisions: set (upsert) to create or update, deleted with prune, and removed then set
+ * again around the replacement of the pool they name (A3).
  */
-/** The assignment pass: each assignment's decision (by key, sorted), given the final pool decisions (A3). */
 export function planAssignments(
   ctx: PlanIndex,
   pools: ReadonlyMap<string, PoolDecision>,
@@ -291,10 +291,6 @@ function declaredAssignment(
   };
 }
 
-/**
- * Checks over the assembled decisions (index.ts computePlan): each returns the plan errors it
- * finds; they decide nothing.
- */
 /** Plan errors: a desired or would-be-destroyed object annotated prevent-destroy (Terraform's prevent_destroy). */
 export function checkPreventDestroy(ctx: PlanContext): PlanError[] {
   const errors: PlanError[] = [];

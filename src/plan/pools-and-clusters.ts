@@ -54,7 +54,7 @@ export interface PoolClusterPass extends PoolsAndClusters {
  */
 /**
  * `stuck`: declared queues whose repointing the queue pass blocked, so their live pins stay
- * (unpin_first: clusters.ts pinnedReason; index.ts plans again with them once).
+ * (unpin_first: pinnedReason; index.ts plans again with them once).
  */
 export function planPoolsAndClusters(
   ix: PlanIndex,
@@ -137,7 +137,7 @@ function planPool(ctx: PoolInput, name: string): PoolDecision | undefined {
   const ix = ctx.ix;
   const declared = ix.dPools.get(name);
   const l = ix.lPools.get(name);
-  // soft_delete: a declared name of a deleted pool is undeleted, never created (pool-undelete.ts).
+  // soft_delete: a declared name of a deleted pool is undeleted, never created.
   const deleted = declared && !l ? deletedPool(ix, name) : undefined;
   if (declared && deleted) return planPoolUndelete(ix, declared, deleted);
   if (declared && declared.contract === null) return planUnknownContract(ctx, declared, l);
@@ -269,7 +269,7 @@ function poolNames(ix: PlanIndex): string[] {
 function liveReferences({ ix, leavingClusters }: PoolInput, pool: string): string[] {
   const goes = (q: string) =>
     ix.leavingQueues.has(q) ||
-    // Deleted with its cluster (queue_delete, conamed-cascade.ts).
+    // Deleted with its cluster (queue_delete, queues.ts).
     (ix.conamedCascades(q) && leavingClusters.has(q)) ||
     (ix.caps.cluster_move &&
       leavingClusters.has(q) &&
@@ -505,7 +505,7 @@ function planCluster(ctx: ClusterInput, name: string): ClusterDecision | undefin
 
   if (!d && l) return planUndeclaredCluster(ctx, name, l, before);
   if (!d) return undefined;
-  // soft_delete: a declared name of a deleted cluster is undeleted (cluster-undelete.ts).
+  // soft_delete: a declared name of a deleted cluster is undeleted (queues.ts).
   const deleted = l ? undefined : deletedCluster(ix, name);
   if (deleted) return planClusterUndelete(ix, ctx.pools, d, deleted);
 
@@ -796,7 +796,7 @@ function warnOrphanedQueue(
   livePool: string | null,
 ): void {
   const queue = ctx.ix.lQueues.get(name);
-  // With queue_delete the delete takes the old co-named queue with it (conamed-cascade.ts).
+  // With queue_delete the delete takes the old co-named queue with it (queues.ts).
   if (!queue || !queue.cluster_managed || ctx.ix.conamedCascades(name)) return;
   const addr = address('Cluster', name);
   ctx.warnings.push(

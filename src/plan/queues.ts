@@ -3,8 +3,7 @@
  * system queue) is compared with what the queue will be once every step has run, including
  * the side effects of other objects' steps: C2 (registration creates the co-named queue),
  * C3 (registration recreates `default`) and C8 (a cluster delete prunes selectors).
- * Queues are deleted or moved only with capabilities (queue_delete, queue_move: queue-move.ts,
- * conamed-cascade.ts); co-named and default queues keep their cluster's pool and selector (Q4, Q5).
+ * Queues are deleted or moved only with capabilities (queue_delete, queue_move); co-named and default queues keep their cluster's pool and selector (Q4, Q5).
  */
 import {
   DEFAULT_POOL,
@@ -223,15 +222,11 @@ function planRegisteredConamed(
   });
 }
 
-/**
- * The queue pass's input (queues.ts): `QueueFrame`, the planner's index with the decisions of
- * the pool and cluster passes before it, and `QueueOwn`, a queue's own objects (its Queue
- * document, its live record, the soft-deleted queue of its name).
- */
+/** The queue pass's input: the planner's index with the pool and cluster passes' decisions. */
 export interface QueueFrame {
   readonly ix: PlanIndex;
   readonly pc: PoolsAndClusters;
-  /** Queues this plan drains while clusters they route to leave, with those clusters (drain.ts). */
+  /** Queues this plan drains while clusters they route to leave, with those clusters. */
   readonly drainedBy: ReadonlyMap<string, readonly string[]>;
   /** The first cluster this plan registers (C3 recreates `default` with it), or null. */
   readonly firstRegistration: string | null;
@@ -266,11 +261,7 @@ export function activates(d: ClusterDecision | undefined): boolean {
   return d?.change.before?.['enabled'] === false && d.final?.enabled === true;
 }
 
-/**
- * Building blocks of the queue pass (queues.ts) shared with the capability modules beside it
- * (queue-move.ts, conamed-cascade.ts): a queue decision with its change, and the Q1 check of a
- * selector against the clusters the plan leaves in the queue's pool.
- */
+/** A queue decision with its change (the queue pass and its capability parts). */
 export function decision(
   own: QueueOwn,
   fields: Omit<QueueDecision, 'declared' | 'change'> & {
@@ -354,9 +345,9 @@ export function queueDeleteBlockedReason(
 }
 
 /**
- * What the repository wants for a queue (queues.ts): its Queue document, or the implicit spec
+ * What the repository wants for a queue: its Queue document, or the implicit spec
  * of a system queue (a co-named queue, C2; `default`, P1), with the caps it does not declare
- * kept as they are (queue-caps.ts).
+ * kept as they are (forms.ts).
  */
 function settingsOf(spec: Omit<QueueSpec, 'pool' | 'clusters'>) {
   return {
@@ -429,7 +420,7 @@ export function noteUnmanagedFields(own: QueueOwn, d: QueueDecision): QueueDecis
 }
 
 /**
- * The decision for a queue the control plane has (queues.ts): deleted, left alone or blocked
+ * The decision for a queue the control plane has: deleted, left alone or blocked
  * when the repository does not want it; otherwise updated, moved or replaced into the pool and
  * selector the repository asks for, or refused with the rule that forbids it.
  */
@@ -994,8 +985,8 @@ export function routesSomewhere(f: QueueFrame, spec: QueueSpec): boolean {
  * - it comes back with the spec and pool it had, always DRAINED, and takes work only once
  *   activated (`update_cluster` enabled: UpdateClusterState ACTIVE);
  * - its co-named queue comes back with it, DRAINED, and is activated with it; undeleting the
- *   cluster is the only way back for that queue (queues.ts plans it as caused by the cluster);
- * - its pool must be live: a deleted pool is undeleted first (pool-undelete.ts), and a pool that
+ *   cluster is the only way back for that queue (planned as caused by the cluster);
+ * - its pool must be live: a deleted pool is undeleted first (pools-and-clusters.ts), and a pool that
  *   stays deleted blocks the cluster's undelete;
  * - a cluster declared in another pool is moved there once back (UpdateCluster, `cluster_move`:
  *   its co-named queue is DRAINED then, as a move requires).

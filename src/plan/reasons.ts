@@ -305,7 +305,7 @@ function entries(p: ReasonParams, of: string): string | null {
 }
 
 /**
- * How the deployment routes a label other than the repository (deployment.ts): `running`
+ * How the deployment routes a label other than the repository (flyteadmin.ts): `running`
  * entries null when it does not route it (`listed`: the clusters its labelClusterMap lists,
  * none enabled; null: not listed); `wanted` entries null when the repository disables every
  * cluster of it; `same_clusters`: only the weights differ. `source`: where flyteadmin read it.
@@ -753,7 +753,7 @@ const CATALOG: Readonly<Record<string, Words>> = {
     `created by ${s(p, 'by')} as shown: the settings the repository gives it are not applied by ` +
     `this partial plan (add --target ${s(p, 'address')})`,
   /**
-   * A label set before flyteadmin runs with it (deployment.ts): how the deployment routes it and
+   * A label set before flyteadmin runs with it (flyteadmin.ts): how the deployment routes it and
    * where its executions would go (`routing`, `goes` above), `file` what to deploy.
    */
   LABEL_NOT_DEPLOYED: (p) =>

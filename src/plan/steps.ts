@@ -155,7 +155,7 @@ function addQueueCallNodes(b: StepBuild): void {
   for (const [name, q] of queues) {
     if (!q.undeletes) continue;
     g.add(key.undelete(name), { op: 'undelete_queue', args: { name } }, address('Queue', name));
-    // Its pool and clusters back first, when this plan undeletes them (queue-undelete.ts).
+    // Its pool and clusters back first, when this plan undeletes them (queues.ts).
     const deleted = ctx.lDeletedQueues.get(name);
     if (!deleted) continue;
     g.order(key.createPool(deleted.pool), key.undelete(name));
@@ -276,7 +276,7 @@ function addPoolDeletes(b: StepBuild): void {
 }
 
 /**
- * soft_delete (cluster-undelete.ts): the undelete takes the registration's key, so every step
+ * soft_delete (queues.ts): the undelete takes the registration's key, so every step
  * that waits for the cluster to exist waits for it; it comes back DRAINED in its old pool, is
  * moved (cluster_move) when declared elsewhere, and activated when declared enabled.
  */
@@ -295,8 +295,7 @@ function addClusterUndelete(
 }
 
 /**
- * The step graph's keys and the working set of one build (steps.ts adds the nodes,
- * step-order.ts the edges).
+ * The step graph's keys and the working set of one build.
  */
 export const key = {
   createPool: (n: string) => `create_pool:${n}`,
@@ -331,14 +330,14 @@ export interface StepBuild {
   readonly replaced: (cluster: string) => boolean;
   /** Per queue with a call, the step that takes leaving clusters out of its selector (rule 4). */
   readonly removalStep: Map<string, string>;
-  /** Before each leaving cluster goes: the queues to drain or watch (drain.ts). */
+  /** Before each leaving cluster goes: the queues to drain or watch (queues.ts). */
   readonly waitFor: ReadonlyMap<string, string[]>;
   /** The step that takes a cluster out of its live pool. */
   readonly leave: (cluster: string) => string;
 }
 
 /**
- * The edges of the step graph (steps.ts, plan.md "Steps and order"): what must run before what.
+ * The edges of the step graph (plan.md "Steps and order"): what must run before what.
  */
 /** C4/C5: the cluster's reported data plane (if any) matches this contract. */
 function matchesContract(ctx: PlanContext, cluster: string, contract: PoolContract): boolean {

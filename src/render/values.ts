@@ -319,7 +319,7 @@ export function mergeBase(
  *    no chart version reads `initContainerClusterSyncAdditionalVolumeMounts`, so it is not
  *    written;
  *  - Helm replaces lists and merges maps: with the operator's own values (`base`), their
- *    volumes and mounts are kept in the rendered lists (flyte-core-base.ts).
+ *    volumes and mounts are kept in the rendered lists.
  * Pure and stable: the same desired state (and base) gives the same bytes.
  */
 export const DEFAULT_CREDENTIALS_SECRET = CHART_CREDENTIALS_SECRET;
@@ -327,7 +327,7 @@ export const DEFAULT_CREDENTIALS_SECRET = CHART_CREDENTIALS_SECRET;
 export interface FlyteCoreValuesOptions {
   commit: string | null;
   credentialsSecret?: string;
-  /** The operator's own values file, parsed, whose volume lists are kept (flyte-core-base.ts). */
+  /** The operator's own values file, parsed, whose volume lists are kept. */
   base?: BaseValues;
 }
 
