@@ -89,13 +89,17 @@ export interface Change {
    * steps shows this as `after`: what apply will leave.
    */
   caused_after?: Record<string, unknown> | null;
-  /** Why the steps of a capability-enabled change are safe (drain, queue delete, move, pool update). */
-  note?: string | null;
+  /**
+   * Why the steps of a capability-enabled change are safe (drain, queue delete, move, pool
+   * update), as data from the planner; words (`; ` between) in a change read from a plan file.
+   */
+  note?: Reason[] | string | null;
   /**
    * Why the plan cannot tell whether this change is safe to apply now (a label whose
-   * deployment poolsync cannot read, docs/flyte-oss.md): policy `safe` holds it.
+   * deployment poolsync cannot read, docs/flyte-oss.md): policy `safe` holds it. Data from the
+   * planner, words in a change read from a plan file.
    */
-  unverified?: string | null;
+  unverified?: Reason | string | null;
 }
 
 /** Each step carries everything the executor needs, so a saved plan runs without re-planning. */

@@ -18,7 +18,7 @@ import {
   type ClusterLabelEntry,
 } from '../model/flyte.js';
 import type { Change, PlanWarning, Reason, ReasonParams } from '../model/plan.js';
-import { reasonOf, reasonText, wordedWarning } from './reasons.js';
+import { reasonOf, wordedWarning } from './reasons.js';
 import { makeChange, diffForms, type Form } from './forms.js';
 import type { AssignmentDecision, LabelDecision, PlanIndex } from './context.js';
 import type { DesiredAssignment, DesiredState } from '../model/desired.js';
@@ -297,7 +297,7 @@ export function checkLabelDeployment(ctx: AttributeWork, fa: FlyteadminLive): vo
     const changed = v.set && v.desired !== v.live;
     if (deployed.labels === null) {
       if (!changed) continue;
-      annotate(ctx, v, { unverified: reasonText(reasonOf('LABEL_UNVERIFIED', { label }))! });
+      annotate(ctx, v, { unverified: reasonOf('LABEL_UNVERIFIED', { label }) });
       unknown.set(label, [...(unknown.get(label) ?? []), address(v.kind, v.name)]);
       continue;
     }
@@ -549,7 +549,7 @@ function planCascade(
     values,
     restored,
   });
-  annotate(ctx, v, { note: reasonText(note)! });
+  annotate(ctx, v, { note: [note] });
 }
 
 /** What a delete's words say of the delete itself: its call, type, scope and kind. */

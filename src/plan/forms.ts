@@ -236,9 +236,10 @@ export function changeWith(change: Change, fields: Partial<Change>): Change {
   return { ...change, ...fields };
 }
 
-/** A note added to the change's note (`; ` between them), as a new change. */
-export function withNote(change: Change, note: string): Change {
-  return changeWith(change, { note: change.note ? `${change.note}; ${note}` : note });
+/** A note added to the change's notes, as a new change. */
+export function withNote(change: Change, note: Reason): Change {
+  const notes = Array.isArray(change.note) ? change.note : [];
+  return changeWith(change, { note: [...notes, note] });
 }
 
 /** The plan's summary: how many changes of each action. */

@@ -26,7 +26,7 @@ import { reportedDataPlane } from '../model/capabilities.js';
 import { CONTRACT_UNKNOWN, type DesiredPool, type DesiredCluster } from '../model/desired.js';
 import type { LivePool, LiveCluster } from '../model/live.js';
 import { makeChange, diffForms, poolForm, clusterForm, type Form } from './forms.js';
-import { planError, reasonOf, reasonText, warning } from './reasons.js';
+import { planError, reasonOf, warning } from './reasons.js';
 import { deletedCluster, planClusterUndelete } from './queues.js';
 
 /** The agreed pool and cluster decisions, with what both passes found. */
@@ -318,7 +318,7 @@ function planPoolUpdate(
     return keep(live, makeChange('ClusterPool', name, 'blocked', before, before, diff, reason));
   }
   const change = makeChange('ClusterPool', name, 'update', before, after, diff, null, null, {
-    note: reasonText(reasonOf('POOL_UPDATED_IN_PLACE', {}))!,
+    note: [reasonOf('POOL_UPDATED_IN_PLACE', {})],
   });
   return { change, creates: false, deletes: false, updates: true, finalContract: desired };
 }
@@ -365,7 +365,7 @@ export function planPoolUndelete(ctx: PlanIndex, d: DesiredPool, deleted: LivePo
   // Unknown on either side: nothing to compare, the pool comes back as it was.
   if (want === null || deleted.contract_known === false) {
     const change = makeChange('ClusterPool', name, 'create', null, before, [], null, null, {
-      note: reasonText(reasonOf('POOL_UNDELETED', { name, updated: false }))!,
+      note: [reasonOf('POOL_UNDELETED', { name, updated: false })],
     });
     return {
       change,
@@ -391,7 +391,7 @@ export function planPoolUndelete(ctx: PlanIndex, d: DesiredPool, deleted: LivePo
     return { change, creates: false, deletes: false, finalContract: null };
   }
   const change = makeChange('ClusterPool', name, 'create', null, after, diff, null, null, {
-    note: reasonText(reasonOf('POOL_UNDELETED', { name, updated: diff.length > 0 }))!,
+    note: [reasonOf('POOL_UNDELETED', { name, updated: diff.length > 0 })],
   });
   return {
     change,
@@ -516,8 +516,7 @@ function planCluster(ctx: ClusterInput, name: string): ClusterDecision | undefin
     const pinned = drains ? pinnedReason(ctx, name, 'drain') : null;
     if (pinned) return leftAsItIs(name, l, before, after, diff, pinned);
     // Union refuses a drain while apps are assigned to the cluster, which no read shows.
-    const note =
-      drains && ix.caps.unpin_first ? reasonText(reasonOf('CLUSTER_DRAIN_APPS', {})) : null;
+    const note = drains && ix.caps.unpin_first ? reasonOf('CLUSTER_DRAIN_APPS', {}) : null;
     return {
       change: makeChange(
         'Cluster',
@@ -528,7 +527,7 @@ function planCluster(ctx: ClusterInput, name: string): ClusterDecision | undefin
         diff,
         null,
         null,
-        note ? { note } : undefined,
+        note ? { note: [note] } : undefined,
       ),
       registers: false,
       deletes: false,
@@ -625,15 +624,15 @@ function planMove(
       final: { pool: l.pool, enabled: l.enabled, health: l.health },
     };
   }
-  const note = reasonText(
-    reasonOf('CLUSTER_MOVED_IN_PLACE', {
-      from: l.pool,
-      pool,
-      drain: ctx.ix.caps.drain,
-      queue: address('Queue', name),
-    }),
-  )!;
-  const change = makeChange('Cluster', name, 'update', before, after, diff, null, null, { note });
+  const note = reasonOf('CLUSTER_MOVED_IN_PLACE', {
+    from: l.pool,
+    pool,
+    drain: ctx.ix.caps.drain,
+    queue: address('Queue', name),
+  });
+  const change = makeChange('Cluster', name, 'update', before, after, diff, null, null, {
+    note: [note],
+  });
   if (!reported) warnUnverified(ctx, l, pool, contract, declared);
   return {
     change,

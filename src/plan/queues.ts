@@ -38,7 +38,7 @@ import {
   withNote,
   makeChange,
 } from './forms.js';
-import { reasonOf, reasonText } from './reasons.js';
+import { reasonOf } from './reasons.js';
 import type { DesiredQueue, DesiredCluster } from '../model/desired.js';
 import type { FieldDiff, Reason, Change } from '../model/plan.js';
 
@@ -110,12 +110,10 @@ function withActivation(
         ...(d.change.action === 'noop' ? { action: 'update' as const } : {}),
       })
     : d.change;
-  const why = reasonText(
-    reasonOf('QUEUE_REACTIVATED', {
-      state: l.state ?? null,
-      drained_by: drainedBy?.map((c) => address('Cluster', c)) ?? null,
-    }),
-  )!;
+  const why = reasonOf('QUEUE_REACTIVATED', {
+    state: l.state ?? null,
+    drained_by: drainedBy?.map((c) => address('Cluster', c)) ?? null,
+  });
   return { ...d, activates: true, change: withNote(activated, why) };
 }
 
@@ -274,7 +272,7 @@ export function decision(
     /** What the step of `causedBy` does to the queue, when the deciding pass knows it. */
     cause?: Reason;
     /** Why the steps are safe (drain, queue delete, move, undelete). */
-    note?: string;
+    note?: Reason[];
   },
 ): QueueDecision {
   const before = fields.live ? queueForm(fields.live) : null;
@@ -410,12 +408,10 @@ export function noteUnmanagedFields(own: QueueOwn, d: QueueDecision): QueueDecis
     return cap === undefined || declared?.[cap] === undefined;
   });
   if (!d.call || d.call.op === 'create_queue' || fields.length === 0) return d;
-  const why = reasonText(
-    reasonOf('QUEUE_FIELDS_WRITTEN_BACK', {
-      numbers: fields,
-      names: fields.map((n) => NAMES[n] ?? ''),
-    }),
-  )!;
+  const why = reasonOf('QUEUE_FIELDS_WRITTEN_BACK', {
+    numbers: fields,
+    names: fields.map((n) => NAMES[n] ?? ''),
+  });
   return { ...d, change: withNote(d.change, why) };
 }
 
@@ -524,7 +520,7 @@ function plannedRemoval(f: QueueFrame, v: LiveView): QueueDecision | null {
       action: 'delete',
       final: null,
       deletes: true,
-      note: reasonText(reasonOf('QUEUE_DELETED_DRAINED', {}))!,
+      note: [reasonOf('QUEUE_DELETED_DRAINED', {})],
     });
   }
   if (name === DEFAULT_QUEUE && f.ix.absentDefault) {
@@ -575,7 +571,7 @@ function planPoolChange(
       final: target,
       diff: requested(),
       deletes: true,
-      note: reasonText(reasonOf('QUEUE_REPLACED_DRAINED', { from: live.pool, to: target.pool }))!,
+      note: [reasonOf('QUEUE_REPLACED_DRAINED', { from: live.pool, to: target.pool })],
     });
   }
   if (target.pool !== live.pool) {
@@ -700,14 +696,14 @@ export function planQueueMove(
     diff: diffForms(queueForm(live), queueForm(target)),
     moves: true,
     activates,
-    note: reasonText(
+    note: [
       reasonOf('QUEUE_MOVED_IN_PLACE', {
         from,
         to: target.pool,
         queue: address('Queue', l.name),
         activates,
       }),
-    )!,
+    ],
   });
 }
 
@@ -776,7 +772,7 @@ export function planUndelete(
     diff: diffForms(queueForm(deleted), queueForm(target)),
     undeletes: true,
     activates: f.ix.caps.drain,
-    note: reasonText(reasonOf('QUEUE_UNDELETED', { name }))!,
+    note: [reasonOf('QUEUE_UNDELETED', { name })],
   });
 }
 
@@ -1050,15 +1046,15 @@ export function planClusterUndelete(
     };
   }
   const moves = d.pool !== deleted.pool;
-  const note = reasonText(
-    reasonOf('CLUSTER_UNDELETED', {
-      name,
-      from: deleted.pool,
-      to: moves ? d.pool : null,
-      enabled: d.enabled,
-    }),
-  )!;
-  const change = makeChange('Cluster', name, 'create', null, after, diff, null, null, { note });
+  const note = reasonOf('CLUSTER_UNDELETED', {
+    name,
+    from: deleted.pool,
+    to: moves ? d.pool : null,
+    enabled: d.enabled,
+  });
+  const change = makeChange('Cluster', name, 'create', null, after, diff, null, null, {
+    note: [note],
+  });
   return {
     change,
     registers: false,
@@ -1091,8 +1087,8 @@ export function planConamedUndelete(
     final: target,
     diff: diffForms(queueForm(back), queueForm(target)),
     causedBy: address('Cluster', name),
-    note: reasonText(
+    note: [
       reasonOf('CONAMED_QUEUE_UNDELETED', { cluster: address('Cluster', name), updated: !!call }),
-    )!,
+    ],
   });
 }

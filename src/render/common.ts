@@ -24,6 +24,21 @@ export function causeText(change: { cause?: Reason | null }): string | null {
   return change.cause ? reasonText(change.cause) : null;
 }
 
+/** A change's notes in words, `; ` between them (the JSON's `note`); null when it has none. */
+export function noteText(change: Pick<Change, 'note'>): string | null {
+  const { note } = change;
+  if (!Array.isArray(note)) return note ?? null;
+  return note.map((r) => reasonText(r) ?? r.code).join('; ');
+}
+
+/** Why a change cannot be verified, in words (the JSON's `unverified`); null when it can. */
+export function unverifiedText(change: Pick<Change, 'unverified'>): string | null {
+  const { unverified } = change;
+  return typeof unverified === 'object' && unverified
+    ? (reasonText(unverified) ?? unverified.code)
+    : (unverified ?? null);
+}
+
 /**
  * The words of a change's reason (the JSON's `reason`): from its code when this poolsync knows
  * it, else the words stored with a change read from a plan file (a newer writer's code).

@@ -3,7 +3,7 @@ import type { Change, Plan, PlanError, PlanWarning } from '../model/plan.js';
 import { escapeJsonForTerminal } from '../util/terminal-text.js';
 import { countPlan } from '../plan/counts.js';
 import { reasonInJson } from '../plan/reasons.js';
-import { whyText } from './common.js';
+import { noteText, unverifiedText, whyText } from './common.js';
 import { jsonParts } from '../util/json-parts.js';
 
 /**
@@ -50,15 +50,17 @@ const AS_JSON = {
 };
 
 /**
- * A change as the plan JSON writes it: `reason`, its words (whyText), after `diff`, and `why`
- * only for a code the JSON carries. A change read from a plan file keeps the words it has.
+ * A change as the plan JSON writes it: `reason`, its words (whyText), after `diff`, `note` and
+ * `unverified` in words, and `why` only for a code the JSON carries. A change read from a plan
+ * file keeps the words it has.
  */
 export function changeDocument(change: Change): Change {
   const out: Record<string, unknown> = {};
   const worded = Object.hasOwn(change, 'reason');
   for (const [key, value] of Object.entries(change)) {
     if (key === 'why' && change.why && !reasonInJson(change.why.code)) continue;
-    out[key] = value;
+    out[key] =
+      key === 'note' ? noteText(change) : key === 'unverified' ? unverifiedText(change) : value;
     if (key === 'diff' && !worded) out.reason = whyText(change);
   }
   return out as unknown as Change;

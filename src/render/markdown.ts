@@ -12,6 +12,7 @@ import {
   causeText,
   warningText,
   whyText,
+  noteText,
   closingLine,
   controlPlaneHeader,
   fieldLines,
@@ -213,7 +214,8 @@ function diffBlock(change: Change): string[] {
   const lines = [`${prefix} ${escapeTerminal(change.address)}`];
   const note = causeText(change);
   if (note) lines.push(`${marker}     # ${escapeTerminal(note)}`);
-  if (change.note) lines.push(`${marker}     # ${escapeTerminal(change.note)}`);
+  const notes = noteText(change);
+  if (notes) lines.push(`${marker}     # ${escapeTerminal(notes)}`);
   for (const f of fieldLines(change))
     lines.push(
       `${marker}     ${escapeTerminal(f.text)}${f.forces ? '  # forces replacement' : ''}`,

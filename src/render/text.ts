@@ -7,6 +7,8 @@ import {
   causeText,
   warningText,
   whyText,
+  noteText,
+  unverifiedText,
   closingLine,
   controlPlaneHeader,
   fieldLines,
@@ -228,9 +230,10 @@ function renderChange(change: Change, paint: Paint, manual = false): string[] {
   const note = causeText(change);
   if (note) lines.push(paint('dim', `      # ${esc(note)}`));
   if (why) lines.push(paint('dim', `      # ${esc(why)}`));
-  if (change.unverified)
-    lines.push(paint('yellow', `      # unverified: ${esc(change.unverified)}`));
-  if (change.note) lines.push(paint('dim', `      # ${esc(change.note)}`));
+  const unverified = unverifiedText(change);
+  if (unverified) lines.push(paint('yellow', `      # unverified: ${esc(unverified)}`));
+  const notes = noteText(change);
+  if (notes) lines.push(paint('dim', `      # ${esc(notes)}`));
   for (const f of fieldLines(change)) {
     lines.push(`      ${esc(f.text)}${f.forces ? paint('red', '  # forces replacement') : ''}`);
   }

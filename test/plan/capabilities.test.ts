@@ -5,7 +5,7 @@
  * embedded control plane (which enforces the same capabilities) and planning again shows
  * nothing left to do.
  */
-import { whyText } from '../../src/render/common.js';
+import { noteText, whyText } from '../../src/render/common.js';
 import { describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { readLiveState } from '../../src/controlplane/types.js';
@@ -131,7 +131,7 @@ const KINDS: Kind[] = [
       if (caps.drain && caps.queue_delete) {
         expect(c.action).toBe('delete');
         expect(c.destructive).toBe(true);
-        expect(c.note).toMatch(/DRAINED/);
+        expect(noteText(c)).toMatch(/DRAINED/);
         expectOrder(
           plan,
           'drain_queue Queue/old',
@@ -162,7 +162,7 @@ const KINDS: Kind[] = [
           after: 'cpu',
           forces_replacement: false,
         });
-        expect(c.note).toMatch(/moved in place .*queue_move.*re-activated/);
+        expect(noteText(c)).toMatch(/moved in place .*queue_move.*re-activated/);
         expect(hasStep(plan, 'delete_queue Queue/mover')).toBe(false);
         expectOrder(
           plan,
@@ -210,7 +210,7 @@ const KINDS: Kind[] = [
         expect(c.diff).toEqual([
           { path: 'pool', before: 'gpu', after: 'cpu', forces_replacement: false },
         ]);
-        expect(c.note).toMatch(/no C7 trap/);
+        expect(noteText(c)).toMatch(/no C7 trap/);
         expect(orphanWarning).toBe(false);
         expect(hasStep(plan, 'delete_cluster Cluster/c2')).toBe(false);
         expect(change(plan, 'Queue/c2').after).toMatchObject({ pool: 'cpu', clusters: ['c2'] });

@@ -73,11 +73,11 @@ describe('soft-deleted pools and clusters declared again', () => {
       'update_cluster Cluster/c1',
     );
     expectOrder(plan, 'undelete_cluster Cluster/c1', 'undelete_queue Queue/q1');
-    expect(change(plan, 'ClusterPool/p1')).toMatchObject({
+    expect(changeDocument(change(plan, 'ClusterPool/p1'))).toMatchObject({
       action: 'create',
       note: expect.stringContaining('undeleted'),
     });
-    expect(change(plan, 'Cluster/c1')).toMatchObject({
+    expect(changeDocument(change(plan, 'Cluster/c1'))).toMatchObject({
       action: 'create',
       note: expect.stringContaining('DRAINED in pool "p1"'),
     });

@@ -8,7 +8,7 @@
  * foresee. Rows marked CLI also run Union's own `flyte` CLI against the stand-in (skipped
  * without the venv, as is the citation check).
  */
-import { whyText } from '../../../src/render/common.js';
+import { noteText, whyText } from '../../../src/render/common.js';
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -480,7 +480,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
     const dir = await repo([cluster('c1', 'default', false), cluster('c2', 'default', false)]);
     const plan = await planOf(cp, dir);
     // The plan says what it cannot see.
-    expect(plan.changes.find((c) => c.address === 'Cluster/c1')?.note).toContain(
+    expect(noteText(plan.changes.find((c) => c.address === 'Cluster/c1')!)).toContain(
       'apps are assigned',
     );
     const result = await executePlan(plan, cp, { parallelism: 1 });
