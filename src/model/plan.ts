@@ -12,7 +12,7 @@ export type ChangeAction =
   'create' | 'update' | 'replace' | 'delete' | 'blocked' | 'unmanaged' | 'noop';
 
 /** The actions poolsync makes calls for (a step acts on the object): what a plan does. */
-export type ActionableAction = 'create' | 'update' | 'replace' | 'delete';
+type ActionableAction = 'create' | 'update' | 'replace' | 'delete';
 
 /** The actionable set, in the order counts list it; the one definition (issue 37). */
 export const ACTIONABLE_ACTIONS: readonly ActionableAction[] = [
@@ -30,7 +30,7 @@ export function isActionable(action: ChangeAction): action is ActionableAction {
 }
 
 /** A parameter of a reason: a name, a pool, a count, a flag, a list of names or of numbers. */
-export type ReasonParam = string | number | boolean | string[] | number[] | null;
+type ReasonParam = string | number | boolean | string[] | number[] | null;
 export type ReasonParams = Record<string, ReasonParam>;
 
 /**
@@ -173,7 +173,7 @@ export const STEP_KINDS_COMPLETE: [UnlistedStepKind] extends [never] ? true : Un
   true;
 
 /** `api`: the executor makes the call; `manual`: the backend has no public API for it (a runbook step). */
-export type StepExecution = 'api' | 'manual';
+type StepExecution = 'api' | 'manual';
 
 /** What a person runs for a manual step: the backend's own CLI, exactly. */
 export interface ManualInstruction {
@@ -203,7 +203,7 @@ export type Step = StepOp & {
   manual?: ManualInstruction;
 };
 
-export type WarningCode =
+type WarningCode =
   'CONAMED_QUEUE_ORPHANED' | 'QUEUE_ROUTES_NOWHERE' | 'QUEUE_NO_HEALTHY_CLUSTER' | (string & {});
 
 export interface PlanWarning {

@@ -19,7 +19,7 @@ export function labelForm(l: ExecutionClusterLabel): Form {
 }
 
 /** What the label pass returns: its decisions (sorted by key) and its warnings. */
-export interface LabelPass {
+interface LabelPass {
   readonly labels: ReadonlyMap<string, LabelDecision>;
   readonly warnings: readonly PlanWarning[];
 }
@@ -92,7 +92,7 @@ export function addLabelSteps(g: StepGraph, ctx: PlanContext): void {
  * where flyteadmin sends an unrouted label (random_cluster_selector.go GetTarget): the default
  * label, else every enabled cluster with equal weight.
  */
-export function disabledClusterWarnings(desired: DesiredState): PlanWarning[] {
+function disabledClusterWarnings(desired: DesiredState): PlanWarning[] {
   const clusters = desired.execution_clusters ?? [];
   const disabled = new Set(clusters.filter((c) => !c.enabled).map((c) => c.name));
   if (disabled.size === 0) return [];
@@ -124,7 +124,7 @@ export function disabledClusterWarnings(desired: DesiredState): PlanWarning[] {
  * label's weights (flytestdlib/random/weighted_random_list.go), so a sum other than 1 works;
  * the warning says what each cluster gets, in case a share was meant as written.
  */
-export function relativeWeightWarnings(desired: DesiredState): PlanWarning[] {
+function relativeWeightWarnings(desired: DesiredState): PlanWarning[] {
   const out: PlanWarning[] = [];
   for (const label of desired.cluster_labels ?? []) {
     const sum = label.clusters.reduce((s, e) => s + Math.fround(e.weight), 0);

@@ -26,7 +26,7 @@ import type { LiveAssignment, LiveState } from '../model/live.js';
 import type { StepGraph } from './graph.js';
 
 /** The labels and assignments once flyteadmin's rules are applied, the rows of other levels, warnings. */
-export interface FlyteadminPass {
+interface FlyteadminPass {
   readonly labels: ReadonlyMap<string, LabelDecision>;
   readonly assignments: ReadonlyMap<string, AssignmentDecision>;
   readonly otherRows: ReadonlyMap<string, Change>;
@@ -66,7 +66,7 @@ export function planFlyteadmin(
 }
 
 /** Why poolsync never writes a row at this level. */
-export function otherRowReason(r: AttributeRow): Reason {
+function otherRowReason(r: AttributeRow): Reason {
   return reasonOf('OTHER_LEVEL_ROW', {
     launch_plan: r.launch_plan,
     workflow: r.workflow,
@@ -113,9 +113,9 @@ function checkProjects(ctx: AttributeWork, fa: FlyteadminLive): void {
  * (CLUSTER_ASSIGNMENT, index.ts). The flyteadmin pass reads decisions through it and decides again with the edits below, on its own
  * copies of the label and assignment decisions (AttributeWork), which it returns.
  */
-export type AttributeKind = 'ExecutionClusterLabel' | 'PoolAssignment';
+type AttributeKind = 'ExecutionClusterLabel' | 'PoolAssignment';
 
-export interface AttributeView {
+interface AttributeView {
   kind: AttributeKind;
   type: MatchableResourceType;
   /** `project/domain[/workflow]`. */
@@ -130,7 +130,7 @@ export interface AttributeView {
 }
 
 /** What attribute views are read from: the states and the label and assignment decisions. */
-export interface AttributeSource {
+interface AttributeSource {
   readonly desired: DesiredState;
   readonly live: LiveState;
   readonly dAssignments: ReadonlyMap<string, DesiredAssignment>;
@@ -140,7 +140,7 @@ export interface AttributeSource {
 }
 
 /** The flyteadmin pass's own copies of the decisions it edits, and what it adds (returned). */
-export interface AttributeWork extends AttributeSource {
+interface AttributeWork extends AttributeSource {
   readonly labels: Map<string, LabelDecision>;
   readonly assignments: Map<string, AssignmentDecision>;
   /** Rows at levels poolsync never writes, by address. */
@@ -148,7 +148,7 @@ export interface AttributeWork extends AttributeSource {
   readonly warnings: PlanWarning[];
 }
 
-export function attributeViews(ctx: AttributeSource): AttributeView[] {
+function attributeViews(ctx: AttributeSource): AttributeView[] {
   const out: AttributeView[] = [];
   const liveLabels = new Map(
     (ctx.live.execution_cluster_labels ?? []).map((l) => [assignmentKeyString(l), l.label]),
@@ -229,7 +229,7 @@ export function block(ctx: AttributeWork, v: AttributeView, reason: Reason): voi
  * right after it (its set step waits for that delete), `delete` when it stays deleted (a side
  * effect, no step of its own).
  */
-export function takenAlong(
+function takenAlong(
   ctx: AttributeWork,
   v: AttributeView,
   causedBy: string,
@@ -243,7 +243,7 @@ export function takenAlong(
 }
 
 /** The same decision with one more field on its change (`note`, `unverified`): a copy. */
-export function annotate(
+function annotate(
   ctx: AttributeWork,
   v: AttributeView,
   field: Partial<Pick<Change, 'note' | 'unverified'>>,
@@ -256,7 +256,7 @@ export function annotate(
 }
 
 /** A row as plans and export show it ('' levels as null). */
-export function rowForm(r: AttributeRow): Form {
+function rowForm(r: AttributeRow): Form {
   const orNull = (s: string) => (s === '' ? null : s);
   return {
     project: orNull(r.project),
@@ -285,7 +285,7 @@ export function rowForm(r: AttributeRow): Form {
  */
 type Deployed = FlyteadminLive['deployed'];
 
-export function checkLabelDeployment(ctx: AttributeWork, fa: FlyteadminLive): void {
+function checkLabelDeployment(ctx: AttributeWork, fa: FlyteadminLive): void {
   const deployed = fa.deployed;
   const file = renderedFile(ctx);
   const wanted = wantedRouting(ctx);
@@ -332,7 +332,7 @@ export function checkLabelDeployment(ctx: AttributeWork, fa: FlyteadminLive): vo
  * The clusters flyteadmin routes a label to: its entries whose cluster is an enabled
  * clusterConfigs entry; null when none is (flyteadmin then drops the label).
  */
-export function routedEntries(d: Deployed, label: string): ClusterLabelEntry[] | null {
+function routedEntries(d: Deployed, label: string): ClusterLabelEntry[] | null {
   const enabled = new Set(d.enabled_clusters ?? []);
   const entries = (d.labels?.[label] ?? []).filter((e) => enabled.has(e.cluster));
   return entries.length > 0 ? entries : null;
@@ -455,7 +455,7 @@ function deletePath(v: AttributeView): string {
     : `DELETE workflow_attributes/${project}/${domain}/${workflow}`;
 }
 
-export function planCascades(ctx: AttributeWork, accepted: ReadonlySet<string>): void {
+function planCascades(ctx: AttributeWork, accepted: ReadonlySet<string>): void {
   const views = attributeViews(ctx);
   const others = ctx.live.flyteadmin?.other_rows ?? [];
   for (const v of views) {

@@ -48,7 +48,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** Structural equality of JSON values (arrays compared in order). */
-export function sameValue(a: unknown, b: unknown): boolean {
+function sameValue(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (Array.isArray(a) && Array.isArray(b)) {
     return a.length === b.length && a.every((v, i) => sameValue(v, b[i]));
@@ -104,18 +104,6 @@ export function diffForms(
   return out;
 }
 
-/** JSON with object keys sorted at every level: equal values give equal text. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (isPlainObject(value)) {
-    const keys = Object.keys(value)
-      .filter((k) => value[k] !== undefined)
-      .sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(value ?? null);
-}
-
 export function sha256(text: string): string {
   return `sha256:${createHash('sha256').update(text).digest('hex')}`;
 }
@@ -163,7 +151,7 @@ function sameMap(a: Record<string, unknown> | undefined, b: Record<string, unkno
   return ka.every((k) => b !== undefined && Object.hasOwn(b, k) && b[k] === a![k]);
 }
 
-export function sameCaps(a: QueueCaps, b: QueueCaps): boolean {
+function sameCaps(a: QueueCaps, b: QueueCaps): boolean {
   return (
     a.scheduling === b.scheduling &&
     sameMap(a.max_resources, b.max_resources) &&
@@ -195,7 +183,7 @@ export function declaresCaps(s: QueueCaps): boolean {
  * What a pass decides of a change beside its reason, given when the change is made (in the
  * order the pass decided them: the JSON lists a change's members in the order they were set).
  */
-export type ChangeExtras = Pick<Change, 'caused_after' | 'cause' | 'note'>;
+type ChangeExtras = Pick<Change, 'caused_after' | 'cause' | 'note'>;
 
 /**
  * A change, whole: no pass writes to a change once it is made (a pass that learns more of it

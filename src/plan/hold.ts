@@ -11,7 +11,7 @@ import { summarizeChanges, sha256 } from './forms.js';
 const DRAINING_OPS = new Set<string>(['drain_queue', 'wait_drained', 'delete_queue']);
 
 /** What `safe` holds: the planner's own classification (Change.destructive), replace and delete. */
-export function isDestructive(change: Change): boolean {
+function isDestructive(change: Change): boolean {
   return change.destructive || change.action === 'replace' || change.action === 'delete';
 }
 
@@ -19,11 +19,11 @@ export function isDestructive(change: Change): boolean {
  * Also held: a change the plan could not verify (Change.unverified, e.g. a label whose
  * deployment poolsync cannot read, plan/flyteadmin.ts).
  */
-export function holdsForSafe(change: Change): boolean {
+function holdsForSafe(change: Change): boolean {
   return isDestructive(change) || Boolean(change.unverified);
 }
 
-export interface HeldSplit {
+interface HeldSplit {
   /** The plan less the held steps and changes: applied at once. */
   now: Plan;
   /** Actionable changes held for approval (plan order). */

@@ -203,7 +203,7 @@ export { PLAN_FORMAT_VERSION };
  * pool decisions: set (upsert) to create or update, deleted with prune, and removed then set
  * again around the replacement of the pool they name (A3).
  */
-export function planAssignments(
+function planAssignments(
   ctx: PlanIndex,
   pools: ReadonlyMap<string, PoolDecision>,
 ): ReadonlyMap<string, AssignmentDecision> {
@@ -292,7 +292,7 @@ function declaredAssignment(
 }
 
 /** Plan errors: a desired or would-be-destroyed object annotated prevent-destroy (Terraform's prevent_destroy). */
-export function checkPreventDestroy(ctx: PlanContext): PlanError[] {
+function checkPreventDestroy(ctx: PlanContext): PlanError[] {
   const errors: PlanError[] = [];
   const check = (
     kind: 'ClusterPool' | 'Cluster' | 'PoolAssignment',
@@ -338,7 +338,7 @@ export function checkPreventDestroy(ctx: PlanContext): PlanError[] {
  * Defence in depth behind validation (V2, V8): a desired object naming a pool that will
  * not exist would only fail at apply time; fail the plan instead.
  */
-export function checkReferences(
+function checkReferences(
   ctx: PlanContext,
   configOnlyPools: ReadonlySet<string>,
 ): PlanError[] {
@@ -398,7 +398,7 @@ function noRoute(routed: readonly Member[]): string | null {
 }
 
 /** The queue warnings of the assembled decisions, given the warnings of the passes (`earlier`). */
-export function queueWarnings(ctx: PlanContext, earlier: readonly PlanWarning[]): PlanWarning[] {
+function queueWarnings(ctx: PlanContext, earlier: readonly PlanWarning[]): PlanWarning[] {
   const out: PlanWarning[] = [];
   // A co-named queue a re-registration leaves behind is told once, by CONAMED_QUEUE_ORPHANED
   // on its cluster (which says it routes nowhere and what to do): not again as a queue warning.
@@ -552,7 +552,7 @@ function declaredByKind(desired: DesiredState): [ObjectKind, Declared][] {
  * BACKEND_KIND: one error per declared kind the backend neither manages, takes as config, nor
  * knows as replaced.
  */
-export function backendKindErrors(desired: DesiredState, backend: BackendInfo): PlanError[] {
+function backendKindErrors(desired: DesiredState, backend: BackendInfo): PlanError[] {
   const accepted = new Set<ObjectKind>([...backend.kinds, ...(backend.configKinds ?? [])]);
   const out: PlanError[] = [];
   for (const [kind, objects] of declaredByKind(desired)) {
@@ -584,7 +584,7 @@ export function backendKindErrors(desired: DesiredState, backend: BackendInfo): 
  * kinds are rendered instead; kinds it cannot manage at all are BACKEND_KIND errors, and are
  * kept out of the plan too, so it shows no steps or blocked changes for them.
  */
-export function plannableState(
+function plannableState(
   desired: DesiredState,
   backend: BackendInfo,
 ): { desired: DesiredState; configOnlyPools: string[] } {
@@ -669,7 +669,7 @@ function replacedAssignments(desired: DesiredState, backend: BackendInfo): Chang
  * which the flyteadmin backend takes as configuration; a backend that registers clusters keeps
  * one pool per cluster record (C7).
  */
-export function multiPoolErrors(desired: DesiredState, backend: BackendInfo): PlanError[] {
+function multiPoolErrors(desired: DesiredState, backend: BackendInfo): PlanError[] {
   if (!backend.kinds.includes('Cluster')) return [];
   return desired.clusters
     .filter((c) => (c.pools?.length ?? 0) > 1)
@@ -688,7 +688,7 @@ export function multiPoolErrors(desired: DesiredState, backend: BackendInfo): Pl
  * Union's queue caps and scheduling (manifests.md, Queue) exist only on a backend that reads and
  * writes them (`queueCaps`); elsewhere they would never apply, so the plan fails, naming where.
  */
-export function queueCapsErrors(desired: DesiredState, backend: BackendInfo): PlanError[] {
+function queueCapsErrors(desired: DesiredState, backend: BackendInfo): PlanError[] {
   if (backend.queueCaps || !backend.kinds.includes('Queue')) return [];
   return desired.queues
     .filter((q) => declaresCaps(q.spec))

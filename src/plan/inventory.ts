@@ -91,7 +91,7 @@ export interface ManagedObject {
   live: object | null;
 }
 
-export interface ManagedObjects {
+interface ManagedObjects {
   /** False: the control plane has no inventory yet (nothing was applied or adopted). */
   recorded: boolean;
   /** The managed objects, and how many of them the control plane does not have. */

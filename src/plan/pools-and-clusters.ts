@@ -106,7 +106,7 @@ function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
 
 /** Pool changes: create, replace (P4) or blocked (P1, P5, A3), prune (delete / unmanaged). */
 /** What the pool pass returns: its decisions, and the errors it found. */
-export interface PoolPass {
+interface PoolPass {
   readonly pools: ReadonlyMap<string, PoolDecision>;
   readonly errors: readonly PlanError[];
 }
@@ -122,7 +122,7 @@ interface PoolInput {
   readonly errors: PlanError[];
 }
 
-export function planPools(ix: PlanIndex, leavingClusters: ReadonlySet<string>): PoolPass {
+function planPools(ix: PlanIndex, leavingClusters: ReadonlySet<string>): PoolPass {
   const errors: PlanError[] = [];
   const input: PoolInput = { ix, leavingClusters, errors };
   const pools = new Map<string, PoolDecision>();
@@ -350,7 +350,7 @@ function replaceBlockedReason(ctx: PoolInput, name: string): Reason | null {
  * it in place. Undelete has no precondition but the pool being deleted (same docstring).
  */
 /** The deleted pool of this declared name, when the control plane has soft deletes. */
-export function deletedPool(ctx: PlanIndex, name: string): LivePool | undefined {
+function deletedPool(ctx: PlanIndex, name: string): LivePool | undefined {
   return ctx.caps.soft_delete ? ctx.lDeletedPools.get(name) : undefined;
 }
 
@@ -358,7 +358,7 @@ export function deletedPool(ctx: PlanIndex, name: string): LivePool | undefined 
  * Plans the undelete of `deleted` for the declared pool `d` (its contract null: marked unknown,
  * so it comes back with whatever contract it had).
  */
-export function planPoolUndelete(ctx: PlanIndex, d: DesiredPool, deleted: LivePool): PoolDecision {
+function planPoolUndelete(ctx: PlanIndex, d: DesiredPool, deleted: LivePool): PoolDecision {
   const name = d.name;
   const before = poolForm(deleted.contract);
   const want: PoolContract | null = d.contract;
@@ -478,7 +478,7 @@ interface ClusterInput {
   readonly warnings: PlanWarning[];
 }
 
-export function planClusters(
+function planClusters(
   ix: PlanIndex,
   pools: ReadonlyMap<string, PoolDecision>,
   stuck: ReadonlySet<string> = new Set(),

@@ -221,7 +221,7 @@ function planRegisteredConamed(
 }
 
 /** The queue pass's input: the planner's index with the pool and cluster passes' decisions. */
-export interface QueueFrame {
+interface QueueFrame {
   readonly ix: PlanIndex;
   readonly pc: PoolsAndClusters;
   /** Queues this plan drains while clusters they route to leave, with those clusters. */
@@ -231,7 +231,7 @@ export interface QueueFrame {
 }
 
 /** A queue's own objects. */
-export interface QueueOwn {
+interface QueueOwn {
   readonly name: string;
   readonly desired: DesiredQueue | undefined;
   readonly live: LiveQueue | undefined;
@@ -240,7 +240,7 @@ export interface QueueOwn {
 }
 
 /** A queue's own objects, from the planner's index. */
-export function queueOwn(ix: PlanIndex, name: string): QueueOwn {
+function queueOwn(ix: PlanIndex, name: string): QueueOwn {
   return {
     name,
     desired: ix.dQueues.get(name),
@@ -303,7 +303,7 @@ export function decision(
 }
 
 /** Why the queue cannot select these clusters once the plan is applied (Q1), or null. */
-export function selectorBlockedReason(f: QueueFrame, spec: QueueSpec): Reason | null {
+function selectorBlockedReason(f: QueueFrame, spec: QueueSpec): Reason | null {
   if (!f.pc.pools.get(spec.pool)?.finalContract) {
     const pool_address = address('ClusterPool', spec.pool);
     return reasonOf('QUEUE_POOL_MISSING', { pool: spec.pool, pool_address });
@@ -326,7 +326,7 @@ export function selectorBlockedReason(f: QueueFrame, spec: QueueSpec): Reason | 
  * Why a queue the repository no longer has cannot be deleted even with queue_delete, or null;
  * `absent`: the "default" queue poolsync.yaml lists absent (its words say so).
  */
-export function queueDeleteBlockedReason(
+function queueDeleteBlockedReason(
   f: QueueFrame,
   name: string,
   absent = false,
@@ -363,7 +363,7 @@ function settingsOf(spec: Omit<QueueSpec, 'pool' | 'clusters'>) {
  * whole truth, so its settings are the defaults (C2); with prune off its live settings are
  * left as they are.
  */
-export function targetSpec(f: QueueFrame, own: QueueOwn, l: LiveQueue | null): QueueSpec | null {
+function targetSpec(f: QueueFrame, own: QueueOwn, l: LiveQueue | null): QueueSpec | null {
   // Caps a document does not declare (and a system queue's) are not managed: kept as they are.
   const t = declaredSpec(f, own, l);
   return t && inheritCaps(t, l);
@@ -401,7 +401,7 @@ const NAMES: Record<number, keyof QueueCaps> = {
 };
 
 /** Adds to an update of such a queue the note naming the fields written back unchanged. */
-export function noteUnmanagedFields(own: QueueOwn, d: QueueDecision): QueueDecision {
+function noteUnmanagedFields(own: QueueOwn, d: QueueDecision): QueueDecision {
   const declared = own.desired?.spec;
   const fields = (d.live?.unknown_fields ?? []).filter((n) => {
     const cap = NAMES[n];
@@ -434,7 +434,7 @@ interface LiveView {
   readonly base: { readonly live: LiveQueue; readonly call: null; readonly createdBy: null };
 }
 
-export function planLiveQueue(
+function planLiveQueue(
   f: QueueFrame,
   own: QueueOwn,
   l: LiveQueue,
@@ -671,7 +671,7 @@ function deletedIn(f: QueueFrame, selector: readonly string[]): string | null {
  * when queue_move does not apply (capability off, a co-named or the default queue: Q4, Q5).
  * `refuse` makes the blocked decision (the queue stays as it is).
  */
-export function planQueueMove(
+function planQueueMove(
   f: QueueFrame,
   own: QueueOwn,
   l: LiveQueue,
@@ -708,7 +708,7 @@ export function planQueueMove(
 }
 
 /** Whether queue_move can ever move this queue: not `default` (Q5), not a co-named queue (Q4). */
-export function movable(f: QueueFrame, l: LiveQueue): boolean {
+function movable(f: QueueFrame, l: LiveQueue): boolean {
   return l.name !== DEFAULT_QUEUE && !l.cluster_managed && f.ix.caps.queue_move;
 }
 
@@ -738,7 +738,7 @@ function undeleteBlockedReason(f: QueueFrame, name: string, deleted: LiveQueue):
   return null;
 }
 
-export function planUndelete(
+function planUndelete(
   f: QueueFrame,
   own: QueueOwn,
   target: QueueSpec,
@@ -785,7 +785,7 @@ export function planUndelete(
  * name (replace) gets a new co-named queue (C2), so nothing is orphaned (no C7 trap).
  */
 /** Whether this plan deletes the live co-named queue `l` with its cluster. */
-export function deletedWithCluster(f: QueueFrame, l: LiveQueue): boolean {
+function deletedWithCluster(f: QueueFrame, l: LiveQueue): boolean {
   return f.ix.conamedCascades(l.name) && f.pc.deletedClusters.has(l.name);
 }
 
@@ -793,7 +793,7 @@ export function deletedWithCluster(f: QueueFrame, l: LiveQueue): boolean {
  * The decision for such a queue: deleted with its cluster, or (`recreated`: the decision for
  * the co-named queue a registration under the same name creates) replaced by a new one.
  */
-export function cascadeDecision(
+function cascadeDecision(
   own: QueueOwn,
   l: LiveQueue,
   recreated: QueueDecision | null,
@@ -855,7 +855,7 @@ interface CauseFacts {
  * A queue decision whose change has a `caused_by` and no `cause` made again with its change's
  * cause (in the queue pass, before it is kept); else the decision as it is.
  */
-export function withCause<D extends { change: Change }>(f: QueueFrame, own: QueueOwn, d: D): D {
+function withCause<D extends { change: Change }>(f: QueueFrame, own: QueueOwn, d: D): D {
   const by = d.change.caused_by;
   if (!by || d.change.cause) return d;
   const facts: CauseFacts = {
@@ -954,7 +954,7 @@ export function splitWaits(
 }
 
 /** Queues this plan drains because a cluster they route to leaves (capability `drain`). */
-export function drainedForLeaving(ctx: PlanIndex, gone: Leaving): Map<string, string[]> {
+function drainedForLeaving(ctx: PlanIndex, gone: Leaving): Map<string, string[]> {
   const byQueue = new Map<string, string[]>();
   for (const [cluster, queues] of waitSets(ctx, gone)) {
     for (const q of splitWaits(ctx, queues).drain) {
@@ -967,7 +967,7 @@ export function drainedForLeaving(ctx: PlanIndex, gone: Leaving): Map<string, st
 }
 
 /** Whether a queue with this final spec will route anywhere (so a drained one is re-activated). */
-export function routesSomewhere(f: QueueFrame, spec: QueueSpec): boolean {
+function routesSomewhere(f: QueueFrame, spec: QueueSpec): boolean {
   if (!isWildcard(spec.clusters)) return spec.clusters.length > 0;
   for (const d of f.pc.clusters.values()) if (d.final?.pool === spec.pool) return true;
   return false;
@@ -1070,7 +1070,7 @@ export function planClusterUndelete(
  * (DRAINED, its old settings, in the cluster's pool), is activated with it, and is updated to
  * `target` when that differs (its pool and selector follow the cluster, Q4).
  */
-export function planConamedUndelete(
+function planConamedUndelete(
   own: QueueOwn,
   target: QueueSpec,
   deleted: LiveQueue,

@@ -27,7 +27,7 @@ export function reasonInJson(code: string): boolean {
 }
 
 /** Whether this poolsync has words for `code`. */
-export function knownReason(code: string): boolean {
+function knownReason(code: string): boolean {
   return Object.hasOwn(CATALOG, code);
 }
 
@@ -70,10 +70,10 @@ export function planError(
  * decision. Every module of src/plan/reasons.ts is a part of the one catalog.
  */
 /** The words of one code, made from its parameters. */
-export type Words = (p: ReasonParams) => string;
+type Words = (p: ReasonParams) => string;
 
 /** A part of the catalog: code → words. */
-export type WordsTable = Record<string, Words>;
+type WordsTable = Record<string, Words>;
 
 /** A parameter as text: a string as it is, anything else as JSON. */
 export function s(p: ReasonParams, key: string): string {
@@ -88,7 +88,7 @@ export function list(p: ReasonParams, key: string): string[] {
 }
 
 /** A list parameter, or null when it is not a list (absent, or null: "none"). */
-export function listOrNull(p: ReasonParams, key: string): string[] | null {
+function listOrNull(p: ReasonParams, key: string): string[] | null {
   const v = p[key];
   return Array.isArray(v) ? v.map(String) : null;
 }
@@ -100,11 +100,11 @@ export function listAddresses(addresses: readonly string[], max = 5): string {
 }
 
 /** `is`/`are` and `it`/`them` for a list of `n` things. */
-export const isAre = (n: number): string => (n === 1 ? 'is' : 'are');
-export const itThem = (n: number): string => (n === 1 ? 'it' : 'them');
+const isAre = (n: number): string => (n === 1 ? 'is' : 'are');
+const itThem = (n: number): string => (n === 1 ? 'it' : 'them');
 
 /** Words of the causes: what another object's step does to this one (Change.cause, with caused_by). */
-export const CAUSES: WordsTable = {
+const CAUSES: WordsTable = {
   CREATED_BY_REGISTRATION: (p) => `created by registering ${s(p, 'by')} (C2)`,
   RECREATED_BY_REGISTRATION: (p) => `recreated by registering ${s(p, 'by')} (C3)`,
   MOVES_WITH_CLUSTER: (p) =>
@@ -129,7 +129,7 @@ export const CAUSES: WordsTable = {
 };
 
 /** Words of why a live object absent from the repository is left alone (Change.why of `unmanaged`). */
-export const UNMANAGED: WordsTable = {
+const UNMANAGED: WordsTable = {
   PRUNE_OFF: () => 'not in the repository and prune is off: reported, never touched',
   FORGOTTEN: () =>
     'taken out of management (`poolsync state forget`): reported, never deleted; `poolsync import` adopts it again',
@@ -252,7 +252,7 @@ function reRegistered(p: ReasonParams): string {
     : `moves from pool "${s(p, 'from')}" to "${s(p, 'to')}" by delete and re-register (C7)`;
 }
 
-export const WARNINGS: WordsTable = {
+const WARNINGS: WordsTable = {
   CONAMED_QUEUE_ORPHANED: (p) =>
     `${s(p, 'cluster')} ${reRegistered(p)}, but its co-named ${s(p, 'queue')} stays in pool "${s(p, 'pool')}" with an ` +
     `empty selector (C8) and registration does not create another (C2): everything that targets queue ` +

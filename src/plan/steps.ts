@@ -320,7 +320,7 @@ export const key = {
 };
 
 /** What every part of one build reads: the graph, the decisions, and a few derived views. */
-export interface StepBuild {
+interface StepBuild {
   readonly g: StepGraph;
   readonly ctx: PlanContext;
   /** The queues and assignments with a step (most objects of a big organisation have none). */
@@ -348,7 +348,7 @@ function matchesContract(ctx: PlanContext, cluster: string, contract: PoolContra
 }
 
 /** Pool edges: deletes after their members leave, updates after mismatching members leave (C4), A3. */
-export function orderPools(b: StepBuild): void {
+function orderPools(b: StepBuild): void {
   const { g, ctx, leave } = b;
   for (const [name, d] of ctx.pools) {
     g.order(key.deletePool(name), key.createPool(name));
@@ -373,7 +373,7 @@ export function orderPools(b: StepBuild): void {
 }
 
 /** cluster_move: after the target pool exists (and matches, C4), before the cluster update. */
-export function orderMovedClusters(b: StepBuild): void {
+function orderMovedClusters(b: StepBuild): void {
   const { g, ctx } = b;
   for (const c of ctx.movedClusters) {
     const pool = ctx.clusters.get(c)!.final!.pool;
@@ -386,7 +386,7 @@ export function orderMovedClusters(b: StepBuild): void {
 }
 
 /** Registrations and undeletes after their pool, a replacement after its delete. */
-export function orderClusters(b: StepBuild): void {
+function orderClusters(b: StepBuild): void {
   const { g, ctx } = b;
   for (const [name, d] of ctx.clusters) {
     const dc = ctx.dClusters.get(name);
@@ -410,7 +410,7 @@ export function orderClusters(b: StepBuild): void {
 }
 
 /** Queue calls after their pool and clusters, repointing before a leave (rule 4). */
-export function orderQueueCalls(b: StepBuild): void {
+function orderQueueCalls(b: StepBuild): void {
   const { g, ctx, queues, replaced, removalStep, leave } = b;
   const firstRegistration = [...ctx.clusters.entries()].find(([, d]) => d.registers)?.[0];
   for (const [name, q] of queues) {
@@ -453,7 +453,7 @@ export function orderQueueCalls(b: StepBuild): void {
 }
 
 /** Waits before a leave; each queue drained for a leaving cluster, with those clusters. */
-export function orderLeaving(b: StepBuild): Map<string, string[]> {
+function orderLeaving(b: StepBuild): Map<string, string[]> {
   const { g, ctx, waitFor, leave } = b;
   const drainedBy = new Map<string, string[]>();
   for (const c of [...ctx.deletedClusters, ...ctx.movedClusters]) {
@@ -470,7 +470,7 @@ export function orderLeaving(b: StepBuild): Map<string, string[]> {
 }
 
 /** Queue deletes after their drain (and their cluster, Q4); activations last. */
-export function orderQueueLifecycle(b: StepBuild, drainedBy: ReadonlyMap<string, string[]>): void {
+function orderQueueLifecycle(b: StepBuild, drainedBy: ReadonlyMap<string, string[]>): void {
   const { g, queues, leave } = b;
   for (const [name, q] of queues) {
     if (q.deletes) {
@@ -529,7 +529,7 @@ export function orderPins(b: StepBuild): void {
 }
 
 /** A3: assignments around their pools. */
-export function orderAssignments(b: StepBuild): void {
+function orderAssignments(b: StepBuild): void {
   const { g, ctx, assignments } = b;
   for (const [k, a] of assignments) {
     g.order(key.deleteAssignment(k), key.setAssignment(k));
@@ -546,7 +546,7 @@ export function orderAssignments(b: StepBuild): void {
  * command to run where it has no public API. Pure: the pipeline passes the backend's
  * `manualStep`, the planner itself never sees a backend.
  */
-export type ManualStepFn = (step: Step) => ManualInstruction | null;
+type ManualStepFn = (step: Step) => ManualInstruction | null;
 
 /** The plan with every step's `execution` set: `manual` (+ `manual`) where the backend says so. */
 export function withExecution(plan: Plan, manualStep: ManualStepFn | undefined): Plan {

@@ -156,7 +156,7 @@ const CAPABILITY_STEP_WHY: Partial<Record<Step['op'], string>> = {
     'the contract changes in place: no delete and re-create; member clusters match it (pool_update, C4)',
 };
 
-export interface CapabilityStepLine {
+interface CapabilityStepLine {
   id: string;
   op: string;
   target: string;

@@ -179,15 +179,15 @@ function verifySeal(doc: Record<string, unknown>, where: string, key: PlanKey): 
  * (docs/security.md).
  */
 /** A plan's seal: `sha256:<64 hex>` or `hmac-sha256:<64 hex>`. */
-export type PlanSeal = string;
+type PlanSeal = string;
 
-export const SEAL_PATTERN = /^(sha256|hmac-sha256):([0-9a-f]{64})$/;
+const SEAL_PATTERN = /^(sha256|hmac-sha256):([0-9a-f]{64})$/;
 
 /** The key, or null for an unkeyed seal. */
 export type PlanKey = Buffer | null;
 
 /** An incremental digest of the canonical text, fed part by part (a plan can run to 130 MB). */
-export class SealDigest {
+class SealDigest {
   private readonly hash: Hash | Hmac;
   constructor(private readonly key: PlanKey) {
     this.hash = key === null ? createHash('sha256') : createHmac('sha256', key);
@@ -207,21 +207,21 @@ export function sealOf(doc: Record<string, unknown>, key: PlanKey): PlanSeal {
   return digest.seal();
 }
 
-export function withoutSeal(doc: Record<string, unknown>): Record<string, unknown> {
+function withoutSeal(doc: Record<string, unknown>): Record<string, unknown> {
   if (!('seal' in doc)) return doc;
   const { seal: _seal, ...rest } = doc;
   return rest;
 }
 
 /** Seals compared in time independent of where they differ. */
-export function sameSeal(a: PlanSeal, b: PlanSeal): boolean {
+function sameSeal(a: PlanSeal, b: PlanSeal): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /** `keyed` when the seal is an HMAC, `unkeyed` for a plain digest; null when it is not a seal. */
-export function sealKind(seal: unknown): 'keyed' | 'unkeyed' | null {
+function sealKind(seal: unknown): 'keyed' | 'unkeyed' | null {
   if (typeof seal !== 'string') return null;
   const m = SEAL_PATTERN.exec(seal);
   if (!m) return null;

@@ -9,7 +9,7 @@ import { shellQuote } from '../util/shell-quote.js';
 
 export { shellQuote };
 
-export interface RunbookOptions {
+interface RunbookOptions {
   /**
    * Folder the `--file` contents were written to (next to a saved plan): the runbook says to
    * run the commands from there. Absent: each file's content is printed as a `cat > FILE`

@@ -33,7 +33,7 @@ export async function readTarget(dir: string, path: string): Promise<string | nu
 export type RenderKind = keyof RenderConfig;
 export const RENDER_KINDS: readonly RenderKind[] = ['flyte-core-values', 'union-cluster-pools'];
 
-export interface RenderSettings {
+interface RenderSettings {
   credentialsSecret?: string;
   /** flyte-core-values: the operator's own values, parsed (readBaseValues). */
   base?: BaseValues;
@@ -122,7 +122,7 @@ export async function renderTargets(
   return out;
 }
 
-export interface TargetComparison extends RenderedTarget {
+interface TargetComparison extends RenderedTarget {
   status: 'same' | 'changed' | 'missing';
   /** Unified diff of the file without its header against the rendered content without its header. */
   diff: string;
@@ -230,7 +230,7 @@ export function unifiedDiff(before: string, after: string, name: string, context
  *  - configmap.clusters.clusterConfigs is a list the rendered one replaces: a cluster only the
  *    base has would be dropped: refused, declare it as an ExecutionCluster.
  */
-export interface BaseValues {
+interface BaseValues {
   /** For messages: the file as given. */
   path: string;
   /** The parsed YAML. */
@@ -251,7 +251,7 @@ function list(base: unknown, ...path: string[]): Entry[] {
   return Array.isArray(node) ? node.filter(isMap) : [];
 }
 
-export function mergeBase(
+function mergeBase(
   rendered: { additionalVolumes: Entry[]; additionalVolumeMounts: Entry[] },
   clusters: { labelClusterMap: Record<string, unknown>; clusterConfigs: Entry[] },
   base: BaseValues | undefined,
@@ -322,16 +322,16 @@ export function mergeBase(
  *    volumes and mounts are kept in the rendered lists.
  * Pure and stable: the same desired state (and base) gives the same bytes.
  */
-export const DEFAULT_CREDENTIALS_SECRET = CHART_CREDENTIALS_SECRET;
+const DEFAULT_CREDENTIALS_SECRET = CHART_CREDENTIALS_SECRET;
 
-export interface FlyteCoreValuesOptions {
+interface FlyteCoreValuesOptions {
   commit: string | null;
   credentialsSecret?: string;
   /** The operator's own values file, parsed, whose volume lists are kept. */
   base?: BaseValues;
 }
 
-export function flyteCoreValues(
+function flyteCoreValues(
   desired: DesiredState,
   opts: Omit<FlyteCoreValuesOptions, 'commit'>,
 ): Record<string, unknown> {
@@ -413,7 +413,7 @@ export function renderFlyteCoreValues(desired: DesiredState, opts: FlyteCoreValu
  * of a pool must use it as `storage.bucketName`; V13 keeps buckets apart between clusters that
  * share no pool). Pure and stable.
  */
-export function unionClusterPools(desired: DesiredState): Record<string, string[]> {
+function unionClusterPools(desired: DesiredState): Record<string, string[]> {
   const pools = new Map<string, string[]>();
   for (const p of desired.pools) pools.set(p.name, []);
   for (const c of desired.clusters) {
