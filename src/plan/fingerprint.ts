@@ -1,5 +1,6 @@
 /**
- * Fingerprints (plan.md, "Fingerprints and saved plans"). They cover what the steps depend
+ * Fingerprints (plan.md, "Fingerprints and saved plans"), and which default-queue settings a
+ * plan reads (settingsNeed, settingsOfPlan). They cover what the steps depend
  * on, nothing else: source locations (moving a document between files), cluster health and
  * derived views (available_clusters, bound_queues, member_clusters) are left out, so a
  * status report does not make a saved plan stale.

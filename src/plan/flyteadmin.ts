@@ -110,8 +110,9 @@ function checkProjects(ctx: AttributeWork, fa: FlyteadminLive): void {
 /**
  * flyteadmin's matchable attributes as the planner decided them, in one shape for both kinds:
  * ExecutionClusterLabel (EXECUTION_CLUSTER_LABEL, cluster-labels.ts) and PoolAssignment
- * (CLUSTER_ASSIGNMENT, index.ts). The flyteadmin pass reads decisions through it and decides again with the edits below, on its own
- * copies of the label and assignment decisions (AttributeWork), which it returns.
+ * (CLUSTER_ASSIGNMENT, index.ts). The flyteadmin pass reads decisions through it and decides
+ * again with the edits below, on its own copies of the label and assignment decisions
+ * (AttributeWork), which it returns.
  */
 type AttributeKind = 'ExecutionClusterLabel' | 'PoolAssignment';
 

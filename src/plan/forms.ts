@@ -1,6 +1,6 @@
 /**
- * Comparable forms of the four object kinds, field-level diffs between them, and the
- * canonical JSON used for fingerprints. Pure helpers shared by the planner's passes.
+ * Comparable forms of the object kinds, field-level diffs between them, Union's queue caps as
+ * the planner compares them, and changes (makeChange). Pure helpers shared by the passes.
  */
 import { createHash } from 'node:crypto';
 import {

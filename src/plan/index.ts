@@ -2,6 +2,9 @@
  * The planner (plan.md): desired state + live state → Plan. Pure and deterministic: no I/O,
  * no clock; the same inputs give the same plan, byte for byte. Linear in the number of
  * objects: both states are indexed by name once (PlanContext) and every pass is one sweep.
+ * Here too: the assignment pass, the checks over the decisions (prevent-destroy, references),
+ * the queues' routing warnings, what a backend can manage (planForBackend), and the planner as
+ * one call with the options that shape a plan (planAgainst).
  */
 import {
   type ObjectKind,
@@ -338,10 +341,7 @@ function checkPreventDestroy(ctx: PlanContext): PlanError[] {
  * Defence in depth behind validation (V2, V8): a desired object naming a pool that will
  * not exist would only fail at apply time; fail the plan instead.
  */
-function checkReferences(
-  ctx: PlanContext,
-  configOnlyPools: ReadonlySet<string>,
-): PlanError[] {
+function checkReferences(ctx: PlanContext, configOnlyPools: ReadonlySet<string>): PlanError[] {
   const errors: PlanError[] = [];
   // A declared pool the plan cannot create (contract marked unknown) has its own error.
   const exists = (pool: string) =>
@@ -475,12 +475,6 @@ function queueWarnings(ctx: PlanContext, earlier: readonly PlanWarning[]): PlanW
 }
 
 /**
- * The planner as one call, without I/O: a valid desired state planned against a live state the
- * caller has read, with the options that shape a plan (`--replace`, `--accept-cascade`,
- * `--target`) and the backend's manual steps. The edge that loads a repository and reads the
- * live state is src/ops/pipeline.ts; the CLI's disk memory (src/incremental/) calls this too.
- */
-/**
  * What shapes a plan besides the desired and live states: the planner's options
  * (src/plan/index.ts; the backend's config-only pools are planForBackend's), `--target` and
  * the backend (its kinds are checked, its `manualStep`: the steps a person runs).
@@ -491,6 +485,12 @@ export interface PlanShapeOptions extends Omit<PlanOptions, 'configOnlyPools'> {
   backend?: BackendInfo;
 }
 
+/**
+ * The planner as one call, without I/O: a valid desired state planned against a live state the
+ * caller has read, with the options that shape a plan (`--replace`, `--accept-cascade`,
+ * `--target`) and the backend's manual steps. The edge that loads a repository and reads the
+ * live state is src/ops/pipeline.ts; the CLI's disk memory (src/incremental/) calls this too.
+ */
 export function planAgainst(
   desired: DesiredState,
   live: LiveState,

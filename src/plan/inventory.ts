@@ -3,8 +3,8 @@
  * repository declares (applying the plan makes them poolsync's), and the inventory's addresses
  * whose objects are neither live nor declared any more (deleted outside poolsync: forgotten, so
  * a hand-made object given that name later is not pruned); what it lists, each with its live
- * status (`managedObjects`: `poolsync state`, the dashboard). Pure; the store is
- * src/apply/inventory.ts.
+ * status (`managedObjects`: `poolsync state`, the dashboard); and the live state an applied
+ * plan leaves (`appliedState`: apply's record). Pure; the store is src/apply/inventory.ts.
  */
 import {
   address,

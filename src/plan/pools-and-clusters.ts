@@ -1,9 +1,12 @@
 /**
- * Pools and clusters depend on each other: a pool whose only references are clusters this plan
- * takes away can be deleted or replaced after them (P5, rule 5), and a cluster's registration or
- * move can be blocked by the contract its destination pool ends with (C4). The pool pass takes
- * the set of live clusters it may assume gone; the cluster pass decides which really go. This
- * module finds the assumption both passes agree on, as an explicit fixed point.
+ * The pool and cluster passes: pools created, updated in place (pool_update), replaced, deleted
+ * or undeleted (soft_delete); clusters registered, enabled or disabled, moved (cluster_move),
+ * replaced or deleted. Pools and clusters depend on each other: a pool whose only references
+ * are clusters this plan takes away can be deleted or replaced after them (P5, rule 5), and a
+ * cluster's registration or move can be blocked by the contract its destination pool ends with
+ * (C4). The pool pass takes the set of live clusters it may assume gone; the cluster pass
+ * decides which really go. This module finds the assumption both passes agree on, as an
+ * explicit fixed point.
  */
 import {
   address,

@@ -1,9 +1,10 @@
 /**
- * Queue changes. What the repository wants (a Queue document, or the implicit spec of a
- * system queue) is compared with what the queue will be once every step has run, including
- * the side effects of other objects' steps: C2 (registration creates the co-named queue),
- * C3 (registration recreates `default`) and C8 (a cluster delete prunes selectors).
- * Queues are deleted or moved only with capabilities (queue_delete, queue_move); co-named and default queues keep their cluster's pool and selector (Q4, Q5).
+ * Queue changes. What the repository wants (a Queue document, or the implicit spec of a system
+ * queue) is compared with what the queue will be once every step has run, including the side
+ * effects of other objects' steps: C2 (registration creates the co-named queue), C3
+ * (registration recreates `default`) and C8 (a cluster delete prunes selectors). Queues are
+ * deleted or moved only with capabilities (queue_delete, queue_move); co-named and default
+ * queues keep their cluster's pool and selector (Q4, Q5).
  */
 import {
   DEFAULT_POOL,
@@ -326,11 +327,7 @@ function selectorBlockedReason(f: QueueFrame, spec: QueueSpec): Reason | null {
  * Why a queue the repository no longer has cannot be deleted even with queue_delete, or null;
  * `absent`: the "default" queue poolsync.yaml lists absent (its words say so).
  */
-function queueDeleteBlockedReason(
-  f: QueueFrame,
-  name: string,
-  absent = false,
-): Reason | null {
+function queueDeleteBlockedReason(f: QueueFrame, name: string, absent = false): Reason | null {
   if (!f.ix.caps.queue_delete) return null;
   const settings = f.ix.undeletableSettings(name);
   if (settings)

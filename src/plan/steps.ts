@@ -6,6 +6,8 @@
  *  4. before a cluster delete: the queue updates that touch it, then wait_idle (Q7, C9);
  *  5. pools are deleted after their clusters; assignments naming a pool are removed before it
  *     is deleted and set after it is created (A3).
+ * Also how each step runs (`execution`: by API, or a backend's manual instruction) and the
+ * check that every step of a saved plan is accounted for by its changes.
  */
 import {
   address,

@@ -2,7 +2,7 @@
  * Plan files (`poolsync plan --out FILE`, also `--output json`): the one module that writes and
  * reads them, for `show`, `apply PLANFILE` and anything else that takes a saved plan.
  *
- * Written: the plan.md JSON format (render/json.ts) with a `seal` last (render/plan-file.ts).
+ * Written: the plan.md JSON format (render/json.ts) with a `seal` last (sealOf, below).
  * Read, in this order, each refusal naming the file and what to do:
  *   1. JSON, an object, of this `format_version`;
  *   2. the seal matches the content (with the key when one is set): the file is exactly what
