@@ -29,8 +29,11 @@ export function isActionable(action: ChangeAction): action is ActionableAction {
   return ACTIONABLE.has(action);
 }
 
-/** A parameter of a reason: a name, a pool, a count, a flag, a list of names or of numbers. */
-type ReasonParam = string | number | boolean | string[] | number[] | null;
+/**
+ * A parameter of a reason: a name, a pool, a count, a flag, a list of names or of numbers, or
+ * a reason of its own (worded where the parameter is read).
+ */
+type ReasonParam = string | number | boolean | string[] | number[] | Reason | null;
 export type ReasonParams = Record<string, ReasonParam>;
 
 /**
@@ -209,9 +212,12 @@ type WarningCode =
 export interface PlanWarning {
   code: WarningCode;
   address: string;
-  /** In words: src/plan/reasons.ts renders it from `code` and `params` when it has them. */
-  message: string;
-  /** The warning as data: what `message` is made of. */
+  /**
+   * The words of a warning read from a plan file (the JSON's `message`), kept as written; the
+   * planner gives `code` and `params`, which renderers word (src/render/common.ts, warningText).
+   */
+  message?: string;
+  /** The warning as data (a warning read from a plan file has them for the codes the JSON carries). */
   params?: ReasonParams;
 }
 

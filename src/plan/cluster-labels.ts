@@ -9,7 +9,7 @@ import { LABEL_WEIGHT_TOLERANCE, type ExecutionClusterLabel } from '../model/fly
 import type { PlanWarning } from '../model/plan.js';
 import { makeChange, diffForms, type Form } from './forms.js';
 import type { PlanContext, LabelDecision, PlanIndex } from './context.js';
-import { wordedWarning } from './reasons.js';
+import { warning } from './reasons.js';
 import type { StepGraph } from './graph.js';
 
 export type { LabelDecision } from './context.js';
@@ -106,7 +106,7 @@ function disabledClusterWarnings(desired: DesiredState): PlanWarning[] {
     if (off.length === 0) continue;
     const all = off.length === label.clusters.length;
     out.push(
-      wordedWarning('LABEL_CLUSTER_DISABLED', address('ClusterLabel', label.name), {
+      warning('LABEL_CLUSTER_DISABLED', address('ClusterLabel', label.name), {
         label: label.name,
         clusters: off.map((e) => e.cluster),
         weights: off.map((e) => e.weight),
@@ -131,7 +131,7 @@ function relativeWeightWarnings(desired: DesiredState): PlanWarning[] {
     if (label.clusters.length === 0 || Math.abs(sum - 1) <= LABEL_WEIGHT_TOLERANCE) continue;
     const percent = (w: number) => Number(((100 * Math.fround(w)) / sum).toFixed(1));
     out.push(
-      wordedWarning('LABEL_WEIGHTS_RELATIVE', address('ClusterLabel', label.name), {
+      warning('LABEL_WEIGHTS_RELATIVE', address('ClusterLabel', label.name), {
         label: label.name,
         sum: Number(sum.toFixed(6)),
         zero: sum === 0,

@@ -18,7 +18,7 @@ import {
   type ClusterLabelEntry,
 } from '../model/flyte.js';
 import type { Change, PlanWarning, Reason, ReasonParams } from '../model/plan.js';
-import { reasonOf, wordedWarning } from './reasons.js';
+import { reasonOf, warning } from './reasons.js';
 import { makeChange, diffForms, type Form } from './forms.js';
 import type { AssignmentDecision, LabelDecision, PlanIndex } from './context.js';
 import type { DesiredAssignment, DesiredState } from '../model/desired.js';
@@ -310,7 +310,7 @@ function checkLabelDeployment(ctx: AttributeWork, fa: FlyteadminLive): void {
   }
   for (const [label, addresses] of unknown)
     ctx.warnings.push(
-      wordedWarning('LABEL_DEPLOYMENT_UNKNOWN', address('ClusterLabel', label), {
+      warning('LABEL_DEPLOYMENT_UNKNOWN', address('ClusterLabel', label), {
         label,
         unavailable: deployed.unavailable,
         file,
@@ -320,7 +320,7 @@ function checkLabelDeployment(ctx: AttributeWork, fa: FlyteadminLive): void {
   for (const [label, addresses] of elsewhere) {
     const why = mismatch(deployed, label, wanted.get(label) ?? null)!;
     ctx.warnings.push(
-      wordedWarning('LABEL_ROUTED_ELSEWHERE', address('ClusterLabel', label), {
+      warning('LABEL_ROUTED_ELSEWHERE', address('ClusterLabel', label), {
         ...routingParams(why),
         addresses,
         file,

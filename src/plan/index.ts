@@ -22,6 +22,7 @@ import {
   type PlanInventory,
   type PlanError,
   type PlanWarning,
+  type Reason,
 } from '../model/plan.js';
 import {
   summarizeChanges,
@@ -387,14 +388,14 @@ type Member = [string, NonNullable<ClusterDecision['final']>];
 const isDead = (f: Member[1]): boolean => !f.enabled || f.health === 'unhealthy';
 const isAlive = (f: Member[1] | null | undefined): boolean => !!f && !isDead(f);
 
-function noRoute(routed: readonly Member[]): string | null {
+function noRoute(routed: readonly Member[]): Reason | null {
   if (routed.length === 0) return null;
   const dead = routed.filter(([, f]) => isDead(f));
   if (dead.length !== routed.length) return null;
   const shown = dead.slice(0, 5);
   const clusters = shown.map(([c]) => address('Cluster', c));
   const states = shown.map(([, f]) => (f.enabled ? 'unhealthy' : 'disabled'));
-  return reasonText(reasonOf('NO_ROUTE', { clusters, states, more: dead.length - shown.length }))!;
+  return reasonOf('NO_ROUTE', { clusters, states, more: dead.length - shown.length });
 }
 
 /** The queue warnings of the assembled decisions, given the warnings of the passes (`earlier`). */
@@ -407,7 +408,7 @@ function queueWarnings(ctx: PlanContext, earlier: readonly PlanWarning[]): PlanW
       .filter((w) => w.code === 'CONAMED_QUEUE_ORPHANED')
       .map((w) => w.address.slice('Cluster/'.length)),
   );
-  const wildcardVerdicts = new Map<string, string | null>();
+  const wildcardVerdicts = new Map<string, Reason | null>();
   const members = new Map<string, Member[]>();
   for (const [name, d] of ctx.clusters) {
     if (!d.final) continue;
@@ -427,15 +428,13 @@ function queueWarnings(ctx: PlanContext, earlier: readonly PlanWarning[]): PlanW
       const settings = ctx.settingQueues.get(name);
       if ((emptiedNow || q.change.action === 'blocked') && (!orphaned.has(name) || settings)) {
         const by = q.change.caused_by;
-        const why = reasonText(
-          by
-            ? (q.change.cause ?? reasonOf('CAUSED_BY', { by }))
-            : q.change.action === 'blocked'
-              ? reasonOf('ROUTES_NOWHERE_BLOCKED', {})
-              : reasonOf('ROUTES_NOWHERE_EMPTY_SELECTOR', {}),
-        )!;
+        const why = by
+          ? (q.change.cause ?? reasonOf('CAUSED_BY', { by }))
+          : q.change.action === 'blocked'
+            ? reasonOf('ROUTES_NOWHERE_BLOCKED', {})
+            : reasonOf('ROUTES_NOWHERE_EMPTY_SELECTOR', {});
         const cause = settings
-          ? reasonText(reasonOf('ROUTES_NOWHERE_DEFAULT_OF', { why, settings: [...settings] }))!
+          ? reasonOf('ROUTES_NOWHERE_DEFAULT_OF', { why, settings: [...settings] })
           : why;
         const addr = address('Queue', name);
         out.push(warning('QUEUE_ROUTES_NOWHERE', addr, { queue: addr, cause, pool: final.pool }));
@@ -447,7 +446,7 @@ function queueWarnings(ctx: PlanContext, earlier: readonly PlanWarning[]): PlanW
     if (wildcard && !members.has(final.pool)) {
       // `*` in a pool no cluster is registered in: nothing to route to until one is.
       const addr = address('Queue', name);
-      const cause = reasonText(reasonOf('ROUTES_NOWHERE_EMPTY_POOL', { pool: final.pool }))!;
+      const cause = reasonOf('ROUTES_NOWHERE_EMPTY_POOL', { pool: final.pool });
       out.push(warning('QUEUE_ROUTES_NOWHERE', addr, { queue: addr, cause, pool: final.pool }));
       continue;
     }

@@ -42,17 +42,9 @@ export function reasonOf(code: string, params: ReasonParams): Reason {
   return { code, params };
 }
 
-/** A warning whose message is rendered from its code and parameters. */
+/** A warning as data: its code and parameters (the code must be in the catalog). */
 export function warning(code: string, address: string, params: ReasonParams): PlanWarning {
-  return { code, address, message: reasonText(reasonOf(code, params))!, params };
-}
-
-/**
- * A warning worded by the catalog that keeps no `params` (the label warnings, whose objects
- * callers compare whole: their data would be a new member of the object).
- */
-export function wordedWarning(code: string, address: string, params: ReasonParams): PlanWarning {
-  return { code, address, message: reasonText(reasonOf(code, params))! };
+  return { code, address, params: reasonOf(code, params).params };
 }
 
 /** An error of the plan whose message is rendered from its code and parameters. */
@@ -78,7 +70,13 @@ type WordsTable = Record<string, Words>;
 /** A parameter as text: a string as it is, anything else as JSON. */
 export function s(p: ReasonParams, key: string): string {
   const v = p[key];
+  if (isReason(v)) return reasonText(v) ?? v.code;
   return typeof v === 'string' ? v : JSON.stringify(v ?? null);
+}
+
+/** Whether a parameter is a reason of its own (a nested decision, worded where it is read). */
+export function isReason(v: unknown): v is Reason {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && 'code' in v;
 }
 
 /** A list parameter, each item as text (an empty list when absent). */

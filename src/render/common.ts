@@ -14,9 +14,12 @@ import { describeScope, reasonText } from '../plan/reasons.js';
 /** The words of PRUNE_OFF: a plan saved without `why` says it only in words. */
 const PRUNE_OFF_WORDS = reasonText({ code: 'PRUNE_OFF', params: {} });
 
-/** The message of a warning as this poolsync words it (its stored text for an unknown code). */
+/**
+ * The message of a warning as this poolsync words it (the JSON's `message`): from its code and
+ * parameters, else the words stored with a warning read from a plan file.
+ */
 export function warningText(w: PlanWarning): string {
-  return (w.params && reasonText({ code: w.code, params: w.params })) ?? w.message;
+  return (w.params && reasonText({ code: w.code, params: w.params })) ?? w.message ?? w.code;
 }
 
 /** What another object's step does to a change (Change.cause: C2, C3, C7, C8, A3, cluster_move). */

@@ -2,8 +2,8 @@
 import type { Change, Plan, PlanError, PlanWarning } from '../model/plan.js';
 import { escapeJsonForTerminal } from '../util/terminal-text.js';
 import { countPlan } from '../plan/counts.js';
-import { reasonInJson } from '../plan/reasons.js';
-import { noteText, unverifiedText, whyText } from './common.js';
+import { isReason, reasonInJson, reasonText } from '../plan/reasons.js';
+import { noteText, unverifiedText, warningText, whyText } from './common.js';
 import { jsonParts } from '../util/json-parts.js';
 
 /**
@@ -38,16 +38,36 @@ export function planDocument(plan: Plan): Record<string, unknown> {
 /**
  * Reasons as data the JSON format carries (`why`, a warning's `params`, an error's `params`):
  * only for the codes it carried before (src/plan/reasons.ts, reasonInJson); the others are
- * their words (`reason`, `message`) alone, so the JSON is what it was. Warning and error lists
- * without such a member are written as they are (no copy).
+ * their words (`reason`, `message`) alone, so the JSON is what it was. An error list without
+ * such a member is written as it is (no copy).
  */
 const AS_JSON = {
   changes: (changes: readonly Change[]) => changes.map(changeDocument),
-  warnings: (warnings: readonly PlanWarning[]) =>
-    leaveOut(warnings, 'params', (w) => (w.params ? w.code : undefined)),
+  warnings: (warnings: readonly PlanWarning[]) => warnings.map((w) => warningDocument(w)),
   errors: (errors: readonly PlanError[]) =>
     leaveOut(errors, 'params', (e) => (e.params ? e.code : undefined)),
 };
+
+/**
+ * A warning as the plan JSON writes it: `message` in words (warningText), and `params` (a
+ * parameter that is a reason in words) for a code the JSON carries as data, or for any code
+ * with `allParams` (/status). A warning read from a plan file keeps the words it has.
+ */
+export function warningDocument(w: PlanWarning, allParams = false): PlanWarning {
+  const shown = w.params && (allParams || reasonInJson(w.code));
+  const params = shown
+    ? Object.fromEntries(
+        Object.entries(w.params!).map(([k, v]) => [k, isReason(v) ? reasonText(v) : v]),
+      )
+    : undefined;
+  if (Object.hasOwn(w, 'message')) {
+    const { params: _stored, ...rest } = w;
+    return params ? { ...rest, params } : rest;
+  }
+  return params
+    ? { code: w.code, address: w.address, message: warningText(w), params }
+    : { code: w.code, address: w.address, message: warningText(w) };
+}
 
 /**
  * A change as the plan JSON writes it: `reason`, its words (whyText), after `diff`, `note` and

@@ -1,5 +1,5 @@
 /** planForBackend: what a backend manages, takes as configuration, or refuses (BACKEND_KIND). Pure. */
-import { whyText } from '../../src/render/common.js';
+import { warningText, whyText } from '../../src/render/common.js';
 import { cp, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -146,9 +146,9 @@ describe('planForBackend', () => {
       ['LABEL_CLUSTER_DISABLED', 'ClusterLabel/label2'],
       ['LABEL_CLUSTER_DISABLED', 'ClusterLabel/training'],
     ]);
-    expect(plan.warnings[0]!.message).toContain(
+    expect(warningText(plan.warnings[0]!)).toContain(
       'every cluster of the label is disabled, so flyteadmin drops the label and sends its executions to every enabled cluster with equal weight (controlplane, dataplane_1)',
     );
-    expect(plan.warnings[1]!.message).toContain('take its share');
+    expect(warningText(plan.warnings[1]!)).toContain('take its share');
   });
 });

@@ -11,7 +11,7 @@ import { computePlan } from '../../src/plan/index.js';
 import { reasonText } from '../../src/plan/reasons.js';
 import { causeText, warningText, whyText } from '../../src/render/common.js';
 import { renderMarkdown, renderText } from '../../src/render/index.js';
-import { changeDocument } from '../../src/render/json.js';
+import { changeDocument, warningDocument } from '../../src/render/json.js';
 import { contract, desired, live } from './build.js';
 import { change, warningCodes } from './helpers.js';
 
@@ -37,7 +37,7 @@ const texts = (plan: Plan) => [
   renderText(plan, { color: false }),
   renderMarkdown(plan),
   ...plan.changes.flatMap((c) => [whyText(c) ?? '', causeText(c) ?? '']),
-  ...plan.warnings.map((w) => w.message),
+  ...plan.warnings.map((w) => warningText(w)),
 ];
 
 /** Every reason, cause and warning of a plan is the catalog's words for its code. */
@@ -47,7 +47,8 @@ function expectCatalogWords(plan: Plan): void {
     if (c.cause) expect(reasonText(c.cause), c.address).toBeTruthy();
     if (c.why) expect(changeDocument(c).reason, c.address).toBe(reasonText(c.why));
   }
-  for (const w of plan.warnings) if (w.params) expect(w.message, w.code).toBe(warningText(w));
+  for (const w of plan.warnings)
+    if (w.params) expect(warningDocument(w).message, w.code).toBe(warningText(w));
 }
 
 describe('one voice', () => {

@@ -13,7 +13,7 @@ import type { Plan, ReasonParams } from '../../src/model/plan.js';
 import { reasonCodes, reasonInJson, reasonText } from '../../src/plan/reasons.js';
 import { warningText } from '../../src/render/common.js';
 import { renderJson } from '../../src/render/index.js';
-import { changeDocument } from '../../src/render/json.js';
+import { changeDocument, warningDocument } from '../../src/render/json.js';
 import { driftedScenario, emptyScenario } from '../render/scenarios.js';
 
 const PLAN = resolve(import.meta.dirname, '../../src/plan');
@@ -22,7 +22,6 @@ const PLAN = resolve(import.meta.dirname, '../../src/plan');
 const CALLS: Record<string, { code: number; params: number }> = {
   reasonOf: { code: 0, params: 1 },
   warning: { code: 0, params: 2 },
-  wordedWarning: { code: 0, params: 2 },
   planError: { code: 0, params: 2 },
 };
 
@@ -195,7 +194,8 @@ describe.each([
       if (c.why) expect(changeDocument(c).reason, c.address).toBe(reasonText(c.why));
       if (c.cause) expect(reasonText(c.cause), c.address).toBeTruthy();
     }
-    for (const w of plan.warnings) if (w.params) expect(w.message, w.code).toBe(warningText(w));
+    for (const w of plan.warnings)
+      if (w.params) expect(warningDocument(w).message, w.code).toBe(warningText(w));
     for (const e of plan.errors)
       if (e.params) expect(e.message, e.code).toBe(reasonText({ code: e.code, params: e.params }));
   });

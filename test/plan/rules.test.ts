@@ -1,5 +1,5 @@
 /** One table entry (at least) per rule of plan.md; rule ids in the names. */
-import { whyText } from '../../src/render/common.js';
+import { warningText, whyText } from '../../src/render/common.js';
 import { describe, expect, it } from 'vitest';
 import { QUEUE_DEFAULTS } from '../../src/model/common.js';
 import type { Plan } from '../../src/model/plan.js';
@@ -350,7 +350,7 @@ const cases: Case[] = [
     },
     check: (plan) => {
       expect(warningCodes(plan)).toEqual(['QUEUE_NO_HEALTHY_CLUSTER Queue/bad']);
-      expect(plan.warnings[0]!.message).toMatch(
+      expect(warningText(plan.warnings[0]!)).toMatch(
         /Cluster\/off is disabled.*Cluster\/sick is unhealthy/,
       );
     },
@@ -361,7 +361,9 @@ const cases: Case[] = [
     live: {},
     check: (plan) => {
       expect(warningCodes(plan)).toEqual(['QUEUE_ROUTES_NOWHERE Queue/batch']);
-      expect(plan.warnings[0]!.message).toMatch(/pool "gpu" has no cluster \(register one in it\)/);
+      expect(warningText(plan.warnings[0]!)).toMatch(
+        /pool "gpu" has no cluster \(register one in it\)/,
+      );
     },
   },
   {

@@ -4,7 +4,7 @@
  * half-done apply leaves is drift (item 1), the smaller items of 7, and a delete a setting of
  * this plan frees (item 4) against a live state as the union backend reads it.
  */
-import { whyText } from '../../src/render/common.js';
+import { whyText, warningText } from '../../src/render/common.js';
 import { describe, expect, it } from 'vitest';
 import { UNION_CAPABILITIES } from '../../src/controlplane/union/union.js';
 import type { Capabilities } from '../../src/model/common.js';
@@ -106,7 +106,7 @@ describe('item 7', () => {
     expect(codes).toContain('CONAMED_QUEUE_ORPHANED Cluster/c1');
     const nowhere = plan.warnings.find((w) => w.code === 'QUEUE_ROUTES_NOWHERE');
     expect(nowhere?.address).toBe('Queue/c1');
-    expect(nowhere?.message).toContain('ml/production');
+    expect(warningText(nowhere!)).toContain('ml/production');
   });
 
   it('a cluster named like a live queue is blocked with the true reason under soft deletes (the name stays reserved)', () => {
