@@ -52,7 +52,7 @@ import { finalPools, planPoolsAndClusters, type PoolClusterPass } from './pools-
 import { planQueues, withCauses } from './queues.js';
 import { buildSteps, withExecution } from './steps.js';
 import { planInventory } from './inventory.js';
-import { planError, reasonOf, reasonText, warning } from './reasons.js';
+import { planError, reasonOf, warning } from './reasons.js';
 import type { BackendInfo } from '../model/backend.js';
 import { checkReplaceAddresses, targetPlan } from './target.js';
 
