@@ -1,5 +1,6 @@
 /** The executor's refusals of a plan it cannot execute safely (executor.ts). */
 import { PLAN_FORMAT_VERSION, type Plan } from '../model/plan.js';
+import { errorText } from '../plan/reasons.js';
 import { ApplyRefusedError } from './types.js';
 
 /** Refuses what cannot be executed safely: plan errors, another format, a malformed graph. */
@@ -12,7 +13,9 @@ export function checkPlan(plan: Plan): void {
   if (plan.errors.length > 0) {
     const first = plan.errors
       .slice(0, 5)
-      .map((e) => `  ${[e.location ?? e.address, e.code].filter(Boolean).join(' ')}: ${e.message}`)
+      .map(
+        (e) => `  ${[e.location ?? e.address, e.code].filter(Boolean).join(' ')}: ${errorText(e)}`,
+      )
       .join('\n');
     const more = plan.errors.length > 5 ? `\n  … and ${plan.errors.length - 5} more` : '';
     throw new ApplyRefusedError(

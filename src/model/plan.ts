@@ -224,10 +224,14 @@ export interface PlanWarning {
 export interface PlanError {
   code: string;
   address: string | null;
-  message: string;
+  /**
+   * The words of an error read from a plan file (the JSON's `message`), kept as written; the
+   * planner gives `code` and `params`, which renderers word (src/render/common.ts, errorText).
+   */
+  message?: string;
   /** `file:line:col` when the error comes from a manifest. */
   location: string | null;
-  /** The error as data: what `message` is made of (src/plan/reasons.ts; not in the JSON). */
+  /** The error as data (not in the JSON). */
   params?: ReasonParams;
 }
 

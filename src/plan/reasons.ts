@@ -47,14 +47,24 @@ export function warning(code: string, address: string, params: ReasonParams): Pl
   return { code, address, params: reasonOf(code, params).params };
 }
 
-/** An error of the plan whose message is rendered from its code and parameters. */
+/** An error of the plan as data: its code and parameters (the code must be in the catalog). */
 export function planError(
   code: string,
   address: string | null,
   params: ReasonParams,
   location: string | null,
 ): PlanError {
-  return { code, address, message: reasonText(reasonOf(code, params))!, location, params };
+  return { code, address, location, params: reasonOf(code, params).params };
+}
+
+/**
+ * The message of a plan error as this poolsync words it (the JSON's `message`): from its code
+ * and parameters, else the words stored with an error read from a plan file. Here, beside the
+ * catalog, because apply's refusal of a plan with errors words them too (apply sits beside
+ * render in the layers).
+ */
+export function errorText(e: PlanError): string {
+  return (e.params && reasonText({ code: e.code, params: e.params })) ?? e.message ?? e.code;
 }
 
 /**

@@ -2,7 +2,7 @@
 import type { Change, Plan, PlanError, PlanWarning } from '../model/plan.js';
 import { escapeJsonForTerminal } from '../util/terminal-text.js';
 import { countPlan } from '../plan/counts.js';
-import { isReason, reasonInJson, reasonText } from '../plan/reasons.js';
+import { errorText, isReason, reasonInJson, reasonText } from '../plan/reasons.js';
 import { noteText, unverifiedText, warningText, whyText } from './common.js';
 import { jsonParts } from '../util/json-parts.js';
 
@@ -36,17 +36,24 @@ export function planDocument(plan: Plan): Record<string, unknown> {
 }
 
 /**
- * Reasons as data the JSON format carries (`why`, a warning's `params`, an error's `params`):
- * only for the codes it carried before (src/plan/reasons.ts, reasonInJson); the others are
- * their words (`reason`, `message`) alone, so the JSON is what it was. An error list without
- * such a member is written as it is (no copy).
+ * Reasons as data the JSON format carries (`why`, a warning's `params`): only for the codes it
+ * carried before (src/plan/reasons.ts, reasonInJson); the others are their words (`reason`,
+ * `message`) alone, so the JSON is what it was.
  */
 const AS_JSON = {
   changes: (changes: readonly Change[]) => changes.map(changeDocument),
   warnings: (warnings: readonly PlanWarning[]) => warnings.map((w) => warningDocument(w)),
-  errors: (errors: readonly PlanError[]) =>
-    leaveOut(errors, 'params', (e) => (e.params ? e.code : undefined)),
+  errors: (errors: readonly PlanError[]) => errors.map(errorDocument),
 };
+
+/** A plan error as the plan JSON writes it: `message` in words (errorText), no `params`. */
+function errorDocument(e: PlanError): PlanError {
+  if (Object.hasOwn(e, 'message')) {
+    const { params: _data, ...rest } = e;
+    return rest;
+  }
+  return { code: e.code, address: e.address, message: errorText(e), location: e.location };
+}
 
 /**
  * A warning as the plan JSON writes it: `message` in words (warningText), and `params` (a
@@ -84,21 +91,4 @@ export function changeDocument(change: Change): Change {
     if (key === 'diff' && !worded) out.reason = whyText(change);
   }
   return out as unknown as Change;
-}
-function leaveOut<T extends object>(
-  items: readonly T[],
-  member: string,
-  codeOf: (item: T) => string | undefined,
-): readonly T[] {
-  const hidden = (item: T) => {
-    const code = codeOf(item);
-    return code !== undefined && !reasonInJson(code);
-  };
-  if (!items.some(hidden)) return items;
-  return items.map((item) => {
-    if (!hidden(item)) return item;
-    const copy = { ...item } as Record<string, unknown>;
-    delete copy[member];
-    return copy as T;
-  });
 }

@@ -24,6 +24,7 @@ import {
   unmanagedWhy,
   visibleChanges,
 } from './common.js';
+import { errorText } from '../plan/reasons.js';
 import { manualSteps, runbookLines, waitingCount } from './runbook.js';
 
 export interface MarkdownOptions {
@@ -73,7 +74,7 @@ function headLines(plan: Plan): string[] {
       const where = [e.address ? code(e.address) : null, e.location ? code(e.location) : null]
         .filter(Boolean)
         .join(' at ');
-      head.push(`- :x: **${e.code}**${where ? ` ${where}` : ''}: ${markdownText(e.message)}`);
+      head.push(`- :x: **${e.code}**${where ? ` ${where}` : ''}: ${markdownText(errorText(e))}`);
     }
     head.push('');
   }

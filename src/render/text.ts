@@ -20,6 +20,7 @@ import {
   unmanagedWhy,
   visibleChanges,
 } from './common.js';
+import { errorText } from '../plan/reasons.js';
 import { escapeTerminal as esc } from '../util/terminal-text.js';
 import { manualSteps, runbookLines, waitingCount } from './runbook.js';
 
@@ -185,7 +186,7 @@ function pushErrors(out: string[], plan: Plan, paint: Paint): void {
   for (const e of plan.errors) {
     const where = [e.address, e.location].filter(Boolean).join(' at ');
     out.push(
-      `  ${paint('red', 'error')} ${e.code}${where ? ` ${esc(where)}` : ''}: ${esc(e.message)}`,
+      `  ${paint('red', 'error')} ${e.code}${where ? ` ${esc(where)}` : ''}: ${esc(errorText(e))}`,
     );
   }
   out.push('');

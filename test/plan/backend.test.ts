@@ -1,4 +1,5 @@
 /** planForBackend: what a backend manages, takes as configuration, or refuses (BACKEND_KIND). Pure. */
+import { errorText } from '../../src/plan/reasons.js';
 import { warningText, whyText } from '../../src/render/common.js';
 import { cp, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -83,8 +84,8 @@ describe('planForBackend', () => {
       ['BACKEND_KIND', 'ClusterLabel/label1'],
       ['BACKEND_KIND', 'ExecutionClusterLabel/project1/development'],
     ]);
-    expect(plan.errors[0]!.message).toContain('(and 2 more)');
-    expect(plan.errors[0]!.message).toContain(
+    expect(errorText(plan.errors[0]!)).toContain('(and 2 more)');
+    expect(errorText(plan.errors[0]!)).toContain(
       'the poolsync REST API backend cannot manage ExecutionCluster',
     );
   });

@@ -1,4 +1,5 @@
 /** One table entry (at least) per rule of plan.md; rule ids in the names. */
+import { errorText } from '../../src/plan/reasons.js';
 import { warningText, whyText } from '../../src/render/common.js';
 import { describe, expect, it } from 'vitest';
 import { QUEUE_DEFAULTS } from '../../src/model/common.js';
@@ -302,7 +303,7 @@ const cases: Case[] = [
         address: 'Cluster/a',
         location: 'clusters.yaml:1:1',
       });
-      expect(plan.errors[0]!.message).toContain('pool: "prod" → "gpu"');
+      expect(errorText(plan.errors[0]!)).toContain('pool: "prod" → "gpu"');
     },
   },
   {

@@ -3,6 +3,7 @@
  * data-plane report is planned with DATA_PLANE_UNVERIFIED (C4, C5); a pool contract the
  * repository marks unknown (`poolsync/contract: unknown`) is never compared or changed.
  */
+import { errorText } from '../../src/plan/reasons.js';
 import { whyText, warningText } from '../../src/render/common.js';
 import { describe, expect, it } from 'vitest';
 import { computePlan } from '../../src/plan/index.js';
@@ -127,7 +128,7 @@ describe('a pool contract marked unknown (poolsync/contract: unknown)', () => {
   it('cannot create a pool: a plan error naming the annotation and what to write', () => {
     const plan = computePlan(repo, live({}));
     expect(plan.errors.map((e) => e.code)).toEqual(['POOL_CONTRACT_UNKNOWN']);
-    expect(plan.errors[0]!.message).toMatch(/poolsync\/contract: unknown.*does not exist/);
+    expect(errorText(plan.errors[0]!)).toMatch(/poolsync\/contract: unknown.*does not exist/);
     expect(plan.errors[0]!.location).toMatch(/^pools\.yaml:\d+:\d+$/);
     expect(hasStep(plan, 'create_pool ClusterPool/gpu')).toBe(false);
   });
