@@ -1,6 +1,5 @@
 /** The executor's refusals of a plan it cannot execute safely (executor.ts). */
 import { PLAN_FORMAT_VERSION, type Plan } from '../model/plan.js';
-import { errorText } from '../plan/reasons.js';
 import { ApplyRefusedError } from './types.js';
 
 /** Refuses what cannot be executed safely: plan errors, another format, a malformed graph. */
@@ -13,8 +12,11 @@ export function checkPlan(plan: Plan): void {
   if (plan.errors.length > 0) {
     const first = plan.errors
       .slice(0, 5)
+      // A plan file's errors carry their words; a plan made in this process never gets here
+      // with errors (ops refuses it first), so its codes say enough.
       .map(
-        (e) => `  ${[e.location ?? e.address, e.code].filter(Boolean).join(' ')}: ${errorText(e)}`,
+        (e) =>
+          `  ${[e.location ?? e.address, e.code].filter(Boolean).join(' ')}${e.message ? `: ${e.message}` : ''}`,
       )
       .join('\n');
     const more = plan.errors.length > 5 ? `\n  … and ${plan.errors.length - 5} more` : '';

@@ -38,7 +38,7 @@ export type ReasonParams = Record<string, ReasonParam>;
 
 /**
  * A reason as data (docs/plan.md, One voice): a code and its parameters, decided once by the
- * planner and put into words by src/plan/reasons.ts for every renderer.
+ * planner and put into words by the catalog (src/render/reasons.ts) for every renderer.
  */
 export interface Reason {
   code: string;
@@ -81,7 +81,7 @@ export interface Change {
    */
   caused_by?: string | null;
   /**
-   * What the step of `caused_by` does to this object, as data (src/plan/reasons.ts): rendered
+   * What the step of `caused_by` does to this object, as data (worded by src/render/reasons.ts): rendered
    * as the change's `# …` line, and the cause every warning about the object names.
    */
   cause?: Reason | null;

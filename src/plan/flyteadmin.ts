@@ -354,7 +354,7 @@ function wantedRouting(ctx: { desired: DesiredState }): Map<string, ClusterLabel
 
 /**
  * How flyteadmin routes a label other than the repository does, as data (the catalog words it:
- * src/plan/reasons.ts): the entries it runs (null: it does not route the label; `listed`
+ * src/render/reasons.ts): the entries it runs (null: it does not route the label; `listed`
  * then the clusters its labelClusterMap lists, null when it lists none), the entries the
  * repository gives (null: it disables every cluster of the label), and where an unrouted
  * label's executions go (`fallback`: the default label when that one routes, else every

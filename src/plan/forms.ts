@@ -13,7 +13,6 @@ import {
   type ObjectKind,
 } from '../model/common.js';
 import type { FieldDiff, Change, ChangeAction, PlanSummary, Reason } from '../model/plan.js';
-export { listAddresses } from './reasons.js';
 
 export type Form = Record<string, unknown>;
 

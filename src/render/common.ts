@@ -9,7 +9,7 @@ import type {
   Step,
 } from '../model/plan.js';
 import { countPlan, type PlanCounts } from '../plan/counts.js';
-import { describeScope, reasonText } from '../plan/reasons.js';
+import { describeScope, reasonText } from './reasons.js';
 
 /** The words of PRUNE_OFF: a plan saved without `why` says it only in words. */
 const PRUNE_OFF_WORDS = reasonText({ code: 'PRUNE_OFF', params: {} });

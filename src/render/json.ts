@@ -2,7 +2,7 @@
 import type { Change, Plan, PlanError, PlanWarning } from '../model/plan.js';
 import { escapeJsonForTerminal } from '../util/terminal-text.js';
 import { countPlan } from '../plan/counts.js';
-import { errorText, isReason, reasonInJson, reasonText } from '../plan/reasons.js';
+import { errorText, isReason, reasonInJson, reasonText } from './reasons.js';
 import { noteText, unverifiedText, warningText, whyText } from './common.js';
 import { jsonParts } from '../util/json-parts.js';
 
@@ -37,7 +37,7 @@ export function planDocument(plan: Plan): Record<string, unknown> {
 
 /**
  * Reasons as data the JSON format carries (`why`, a warning's `params`): only for the codes it
- * carried before (src/plan/reasons.ts, reasonInJson); the others are their words (`reason`,
+ * carried before (reasons.ts, reasonInJson); the others are their words (`reason`,
  * `message`) alone, so the JSON is what it was.
  */
 const AS_JSON = {

@@ -24,7 +24,7 @@ import {
   unmanagedWhy,
   visibleChanges,
 } from './common.js';
-import { errorText } from '../plan/reasons.js';
+import { errorText } from './reasons.js';
 import { manualSteps, runbookLines, waitingCount } from './runbook.js';
 
 export interface MarkdownOptions {

@@ -20,7 +20,7 @@ import {
   unmanagedWhy,
   visibleChanges,
 } from './common.js';
-import { errorText } from '../plan/reasons.js';
+import { errorText } from './reasons.js';
 import { escapeTerminal as esc } from '../util/terminal-text.js';
 import { manualSteps, runbookLines, waitingCount } from './runbook.js';
 

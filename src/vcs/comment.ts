@@ -15,7 +15,7 @@ import {
   warningText,
   whyText,
 } from '../render/index.js';
-import { errorText } from '../plan/reasons.js';
+import { errorText } from '../render/reasons.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 import { codePointLength, fence, takeCodePoints, clip } from './text.js';
 import type { EnvironmentOutcome, Provider, PublishOutcome } from './types.js';

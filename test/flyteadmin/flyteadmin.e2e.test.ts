@@ -5,7 +5,7 @@
  * prune, export, Union self-managed cluster assignments, kinds the backend cannot manage, and
  * auth failures.
  */
-import { errorText } from '../../src/plan/reasons.js';
+import { errorText } from '../../src/render/reasons.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { load } from 'js-yaml';

@@ -1,5 +1,5 @@
 /** planForBackend: what a backend manages, takes as configuration, or refuses (BACKEND_KIND). Pure. */
-import { errorText } from '../../src/plan/reasons.js';
+import { errorText } from '../../src/render/reasons.js';
 import { warningText, whyText } from '../../src/render/common.js';
 import { cp, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { BASELINE_CAPABILITIES } from '../../src/model/common.js';
 import type { Plan } from '../../src/model/plan.js';
 import { computePlan } from '../../src/plan/index.js';
-import { reasonText } from '../../src/plan/reasons.js';
+import { reasonText } from '../../src/render/reasons.js';
 import { causeText, warningText, whyText } from '../../src/render/common.js';
 import { renderMarkdown, renderText } from '../../src/render/index.js';
 import { changeDocument, warningDocument } from '../../src/render/json.js';

@@ -10,7 +10,7 @@ import { join, relative, resolve } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import type { Plan, ReasonParams } from '../../src/model/plan.js';
-import { reasonCodes, reasonInJson, reasonText } from '../../src/plan/reasons.js';
+import { reasonCodes, reasonInJson, reasonText } from '../../src/render/reasons.js';
 import { warningText } from '../../src/render/common.js';
 import { renderJson } from '../../src/render/index.js';
 import { changeDocument, warningDocument } from '../../src/render/json.js';

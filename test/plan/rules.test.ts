@@ -1,5 +1,5 @@
 /** One table entry (at least) per rule of plan.md; rule ids in the names. */
-import { errorText } from '../../src/plan/reasons.js';
+import { errorText } from '../../src/render/reasons.js';
 import { warningText, whyText } from '../../src/render/common.js';
 import { describe, expect, it } from 'vitest';
 import { QUEUE_DEFAULTS } from '../../src/model/common.js';

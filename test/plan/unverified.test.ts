@@ -3,7 +3,7 @@
  * data-plane report is planned with DATA_PLANE_UNVERIFIED (C4, C5); a pool contract the
  * repository marks unknown (`poolsync/contract: unknown`) is never compared or changed.
  */
-import { errorText } from '../../src/plan/reasons.js';
+import { errorText } from '../../src/render/reasons.js';
 import { whyText, warningText } from '../../src/render/common.js';
 import { describe, expect, it } from 'vitest';
 import { computePlan } from '../../src/plan/index.js';

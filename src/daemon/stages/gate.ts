@@ -23,7 +23,7 @@ export interface GateDecision {
 }
 
 export function briefOf(c: Change): ChangeBrief {
-  // The reason in the planner's words (src/plan/reasons.ts), as every other renderer says it.
+  // The reason in the catalog's words (src/render/reasons.ts), as every other renderer says it.
   return { address: c.address, action: c.action, reason: whyText(c) };
 }
 

@@ -10,7 +10,7 @@ import type { SettingsNeed } from '../../model/live.js';
 import { isActionable, type Change, type Plan } from '../../model/plan.js';
 import { planRun } from '../../ops/plan-run.js';
 import { countPlan } from '../../plan/counts.js';
-import { errorText } from '../../plan/reasons.js';
+import { errorText } from '../../render/reasons.js';
 import { warningDocument } from '../../render/json.js';
 import { manualSteps } from '../../render/runbook.js';
 import { deepFreeze } from '../../util/deep-freeze.js';

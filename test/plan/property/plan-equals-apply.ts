@@ -10,7 +10,7 @@
  * Shared by test/plan/plan-equals-apply.test.ts (a few hundred cases) and
  * bench/plan-equals-apply.ts (thousands, the seed printed on failure).
  */
-import { errorText } from '../../../src/plan/reasons.js';
+import { errorText } from '../../../src/render/reasons.js';
 import fc from 'fast-check';
 import { executePlan } from '../../../src/apply/index.js';
 import { EmbeddedControlPlane } from '../../../src/controlplane/embedded/embedded.js';
