@@ -39,7 +39,7 @@ import { findManifestFiles, type WalkResult } from '../manifests/walk.js';
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
-import type { PlanShapeOptions } from '../plan/plan-against.js';
+import type { PlanShapeOptions } from '../plan/index.js';
 import { codeFingerprint } from './code-fingerprint.js';
 import { decodeRecord, encodeRecord } from './plan-record.js';
 

@@ -20,7 +20,7 @@ import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
 import { allFrozen, lastSame, sameObjects } from './same-objects.js';
-import { planAgainst, type PlanShapeOptions } from '../plan/plan-against.js';
+import { planAgainst, type PlanShapeOptions } from '../plan/index.js';
 
 interface Entry {
   /** The live state planned against. */
@@ -73,7 +73,7 @@ function planMemoKey(live: LiveState, opts: PlanShapeOptions): MemoKey {
 
 /**
  * One daemon unit's plans (made in src/daemon/unit.ts, handed to its plan stage):
- * planAgainst (src/plan/plan-against.ts), reusing the last plan of a desired state when the
+ * planAgainst (src/plan/index.ts), reusing the last plan of a desired state when the
  * live state and the options are the same.
  */
 export class PlanReuse {
