@@ -45,7 +45,7 @@ import {
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
 import { VISIBLE_CHANGES, type Change, type Plan } from '../model/plan.js';
-import type { PlanShapeOptions } from '../plan/plan-against.js';
+import type { PlanShapeOptions } from '../plan/index.js';
 
 const FORMAT = 'poolsync-plan-memory-4';
 /** The bound on a record's bytes: a plan of 100,000 objects is ~100 MB of JSON. */

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
-import { planAgainst, type PlanShapeOptions } from '../plan/plan-against.js';
+import { planAgainst, type PlanShapeOptions } from '../plan/index.js';
 
 /** What a plan was made with besides the desired state. */
 interface MemoKey {
@@ -109,7 +109,7 @@ function lastSame<S extends object, V>(compute: (state: S) => V, slots = 16): (s
 
 /**
  * One daemon unit's plans (made in src/daemon/unit.ts, handed to its plan stage):
- * planAgainst (src/plan/plan-against.ts), reusing the last plan of a desired state when the
+ * planAgainst (src/plan/index.ts), reusing the last plan of a desired state when the
  * live state and the options are the same.
  */
 export class PlanReuse {

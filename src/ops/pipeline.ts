@@ -1,7 +1,7 @@
 /**
  * The I/O edge around the pure planner, shared by `plan`, `apply`, pull-request comments and
  * the daemon's load and plan stages: load + validate the repository, read the live state, plan
- * (src/plan/plan-against.ts), and the commit a folder's plan records (`git status`). The caller
+ * (src/plan/index.ts), and the commit a folder's plan records (`git status`). The caller
  * opens (and closes) the control plane, so it can keep using it (apply) or open it per use
  * (daemon).
  */
@@ -14,7 +14,7 @@ import { backendInfo, readLiveState, type ControlPlane } from '../controlplane/t
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
-import type { PlanShapeOptions } from '../plan/plan-against.js';
+import type { PlanShapeOptions } from '../plan/index.js';
 
 export type PipelineResult =
   /** The repository has validation errors: nothing was read from the control plane. */
@@ -36,7 +36,7 @@ export interface PipelineTimings {
 
 /**
  * Where the live state comes from: a control plane, or a reader of one the caller manages,
- * told which default-queue settings the plan needs (src/plan/live-scope.ts).
+ * told which default-queue settings the plan needs (src/plan/fingerprint.ts).
  */
 export type LiveSource = ControlPlane | LiveReading;
 export type LiveReading = (need: SettingsNeed) => Promise<LiveState>;
@@ -99,8 +99,8 @@ export async function planDesired(
   const backend = opts.backend ?? (typeof source === 'function' ? undefined : backendInfo(source));
   // Loaded when first needed: `plan` given a remembered result never loads the planner.
   const [{ planAgainst }, scope] = await Promise.all([
-    import('../plan/plan-against.js'),
-    import('../plan/live-scope.js'),
+    import('../plan/index.js'),
+    import('../plan/fingerprint.js'),
   ]);
   const { plans } = opts;
   const planner = plans ? plans.plan.bind(plans) : planAgainst;

@@ -5,6 +5,7 @@
  * prune, export, Union self-managed cluster assignments, kinds the backend cannot manage, and
  * auth failures.
  */
+import { errorText } from '../../src/render/reasons.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { load } from 'js-yaml';
@@ -175,7 +176,7 @@ describe.each(targets.list)('flyteadmin backend against $name', (target) => {
         expect(p.errors.map((e) => [e.code, e.location])).toEqual([
           ['BACKEND_KIND', 'queue.yaml:1:1'],
         ]);
-        expect(p.errors[0]!.message).toContain('the flyteadmin backend cannot manage Queue');
+        expect(errorText(p.errors[0]!)).toContain('the flyteadmin backend cannot manage Queue');
       } finally {
         await writeFile(join(repo.dir, 'queue.yaml'), '');
       }

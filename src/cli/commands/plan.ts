@@ -182,7 +182,7 @@ async function planOf(
   if (note !== null) io.stderr.write(note);
   const url = args['control-plane'];
   const token = await resolveToken(args['token-file'], url, target.name);
-  // The JSON plan is a plan file: sealed (render/plan-seal.ts), with the key when one is set.
+  // The JSON plan is a plan file: sealed (render/plan-file.ts), with the key when one is set.
   const key: PlanKey | undefined =
     args.out !== undefined || args.output === 'json' ? await resolvePlanKey(io.env) : undefined;
   const commit = await planCommit(args, io);
@@ -284,8 +284,7 @@ async function renderedFileChanges(
   commit: string | null,
 ): Promise<string> {
   if (!desired.config.render) return '';
-  const { renderTargets, compareTarget, readTarget } =
-    await import('../../render/values/targets.js');
+  const { renderTargets, compareTarget, readTarget } = await import('../../render/values.js');
   const out: string[] = [];
   for (const target of await renderTargets(dir, desired, commit)) {
     if ('error' in target) {

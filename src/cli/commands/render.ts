@@ -20,7 +20,7 @@ import {
   readBaseValues,
   readTarget,
   renderKind,
-} from '../../render/values/targets.js';
+} from '../../render/values.js';
 import { credentialsSecretMessage } from '../../manifests/config.js';
 import { CHART_CREDENTIALS_SECRET } from '../../manifests/rules.js';
 import { writeRepoFile } from '../../util/repo-file.js';

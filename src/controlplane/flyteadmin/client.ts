@@ -16,7 +16,7 @@
  *    `poolsync render` writes them.
  * Only project-domain and project-domain-workflow attributes are written: project-wide, global
  * and launch-plan attributes are not poolsync's to manage and are left alone (but a delete may
- * take them along, which the plan shows: plan/cascade.ts).
+ * take them along, which the plan shows: plan/flyteadmin.ts).
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import {
@@ -609,7 +609,7 @@ export function parseClustersYaml(
     for (const [label, entries] of Object.entries(map)) {
       labels[label] = (Array.isArray(entries) ? entries : []).filter(isMap).map((e) => ({
         cluster: String(e['id'] ?? ''),
-        // As written; compared as the float32 flyteadmin reads (plan/deployment.ts).
+        // As written; compared as the float32 flyteadmin reads (plan/flyteadmin.ts).
         weight: Number(e['weight'] ?? 0),
       }));
     }

@@ -4,7 +4,7 @@
  *
  * Union's definitions have no call that lists settings (flyteidl2 settings_service.proto: Get,
  * GetForEdit, Create, Update), so a read asks GetSettingsForEdit of each project/domain it
- * needs (`SettingsScope`): the ones a plan names (src/plan/live-scope.ts), or every
+ * needs (`SettingsScope`): the ones a plan names (src/plan/fingerprint.ts), or every
  * project/domain of the org's projects (ProjectService/ListProjects) when the plan drains,
  * deletes or moves a queue. One answer holds every level the key covers, broadest first: the
  * organisation, the domain and the project/domain. The organisation's and the domains' settings
