@@ -12,7 +12,7 @@ import { isActionable, type Plan, type Step } from '../model/plan.js';
 import { checkPlan } from './check-plan.js';
 import { runCallStep, StepConflictError } from './steps.js';
 import { ManualCommandError } from './manual.js';
-import { isManual, waitingOnManual } from '../plan/execution.js';
+import { isManual, waitingOnManual } from '../plan/steps.js';
 import { emptyCounts, isSideEffect, type PlanCounts } from '../plan/counts.js';
 import {
   ApplyRefusedError,

@@ -9,6 +9,7 @@ import type { ApplyPolicy } from './config-options.js';
 import type { TriggerReason } from './loop.js';
 import type { RunResult } from './metrics.js';
 import { join } from 'node:path';
+import { whyText } from '../render/common.js';
 import { listOf, nullable, num, record, shapeProblem, str } from '../util/json-shape.js';
 import { readOwnFile, writeOwnFile } from '../util/safe-file.js';
 
@@ -267,7 +268,7 @@ export function driftRecord(
     changes: drift.map((c) => ({
       address: c.address,
       action: c.action,
-      reason: c.reason,
+      reason: whyText(c),
       corrected: corrected(c),
     })),
   };

@@ -60,7 +60,7 @@ import {
 import { OneShot, startTimer, type Trigger } from './triggers.js';
 import { mkdirSync } from 'node:fs';
 import { readRepoConfig } from '../manifests/config.js';
-import { environmentCredentials } from '../manifests/environment-credentials.js';
+import { environmentCredentials } from '../manifests/environments.js';
 import type { Environment } from '../model/desired.js';
 import { approvalWords } from '../render/daemon-words.js';
 import { UserError } from '../util/user-error.js';

@@ -18,7 +18,7 @@ import type { ApplyResult } from '../apply/types.js';
 import type { ControlPlane } from '../controlplane/types.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
-import { appliedState } from '../plan/applied-state.js';
+import { appliedState } from '../plan/inventory.js';
 
 /** A record that could not be written: which, where, and why. */
 export interface RecordWarning {
@@ -62,7 +62,7 @@ export function recordWarningLine({ record, where, err }: RecordWarning): string
 /**
  * Records `plan` applied with `result` (null when there was nothing to run); `live`: the state
  * the plan was made against, which the plan's changes turn into the state the apply left
- * (plan/applied-state.ts: no second read of the control plane).
+ * (plan/inventory.ts: no second read of the control plane).
  */
 export async function recordApply(
   rec: ApplyRecording,

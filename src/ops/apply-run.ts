@@ -31,7 +31,7 @@ import { formatValidationText } from '../manifests/index.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
 import type { PaceListener } from '../util/pacer.js';
-import type { PlanShapeOptions } from '../plan/plan-against.js';
+import type { PlanShapeOptions } from '../plan/index.js';
 import { UserError } from '../util/user-error.js';
 import { openWaiting, takeLock, takeSharedLock } from './apply-locks.js';
 import { cliRecording, recordApply, type ApplyRecording } from './apply-record.js';

@@ -1,21 +1,20 @@
 /**
  * The I/O edge around the pure planner, shared by `plan`, `apply`, pull-request comments and
  * the daemon's load and plan stages: load + validate the repository, read the live state, plan
- * (src/plan/plan-against.ts), and the commit a folder's plan records (`git status`). The caller
+ * (src/plan/index.ts), and the commit a folder's plan records (`git status`). The caller
  * opens (and closes) the control plane, so it can keep using it (apply) or open it per use
  * (daemon).
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { LoadCounts, LoadResult, ValidationError } from '../manifests/types.js';
-import type { FileAnalysis, LoaderOptions } from '../manifests/analysis-port.js';
-import { loadRepository } from '../manifests/index.js';
+import { loadRepository, type FileAnalysis, type LoaderOptions } from '../manifests/index.js';
 import type { PlanReuse } from '../incremental/plan-reuse.js';
 import { backendInfo, readLiveState, type ControlPlane } from '../controlplane/types.js';
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
-import type { PlanShapeOptions } from '../plan/plan-against.js';
+import type { PlanShapeOptions } from '../plan/index.js';
 
 export type PipelineResult =
   /** The repository has validation errors: nothing was read from the control plane. */
@@ -37,7 +36,7 @@ export interface PipelineTimings {
 
 /**
  * Where the live state comes from: a control plane, or a reader of one the caller manages,
- * told which default-queue settings the plan needs (src/plan/live-scope.ts).
+ * told which default-queue settings the plan needs (src/plan/fingerprint.ts).
  */
 export type LiveSource = ControlPlane | LiveReading;
 export type LiveReading = (need: SettingsNeed) => Promise<LiveState>;
@@ -100,8 +99,8 @@ export async function planDesired(
   const backend = opts.backend ?? (typeof source === 'function' ? undefined : backendInfo(source));
   // Loaded when first needed: `plan` given a remembered result never loads the planner.
   const [{ planAgainst }, scope] = await Promise.all([
-    import('../plan/plan-against.js'),
-    import('../plan/live-scope.js'),
+    import('../plan/index.js'),
+    import('../plan/fingerprint.js'),
   ]);
   const { plans } = opts;
   const planner = plans ? plans.plan.bind(plans) : planAgainst;

@@ -31,10 +31,10 @@ import {
 } from '../incremental/plan-memory.js';
 import type { PlanReuse } from '../incremental/plan-reuse.js';
 import type { LoadCounts, ValidationError } from '../manifests/types.js';
-import type { FolderRead } from '../manifests/folder-read.js';
+import type { FolderRead } from '../manifests/config.js';
 import type { DesiredState } from '../model/desired.js';
 import { planWith, type Plan, type PlanControlPlane } from '../model/plan.js';
-import type { PlanShapeOptions } from '../plan/plan-against.js';
+import type { PlanShapeOptions } from '../plan/index.js';
 import { driftSince, type LastApplied, type RefreshReport } from '../plan/refresh.js';
 import type { PaceListener } from '../util/pacer.js';
 import { planDesired, planRepository, type LiveReading } from './pipeline.js';
@@ -62,7 +62,7 @@ export type PlanSource =
   | {
       /** The daemon and pull-request comments: the caller's control plane, read through it. */
       kind: 'open';
-      /** Told which default-queue settings the plan needs (src/plan/live-scope.ts). */
+      /** Told which default-queue settings the plan needs (src/plan/fingerprint.ts). */
       readLive: LiveReading;
       /** What that control plane manages (BACKEND_KIND errors, config-only kinds). */
       backend?: BackendInfo;
@@ -79,7 +79,7 @@ export type PlanDesired =
       dir: string;
       /** The CLI's plan memory between runs, and what it keeps of the desired state. */
       memory?: { facts: (desired: DesiredState) => DesiredFacts };
-      /** poolsync.yaml and the walk, read once for several environments (manifests/folder-read.ts). */
+      /** poolsync.yaml and the walk, read once for several environments (manifests/config.ts). */
       shared?: FolderRead;
     }
   | {

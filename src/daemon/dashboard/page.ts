@@ -16,9 +16,8 @@ import type { DaemonStatus, RecentRun } from '../status.js';
 import { SCRIPT, STYLE } from './assets.js';
 import { ansiToHtml, inlineAsset, markup, type SafeHtml, withIdPrefix } from './html.js';
 import { ACTION_STYLE, closingLine, renderText, SYMBOL } from '../../render/index.js';
-import { plural } from '../../render/common.js';
+import { plural, warningText } from '../../render/common.js';
 import { runbookLines } from '../../render/runbook.js';
-import { warningText } from '../../plan/reasons.js';
 
 const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
 

@@ -10,12 +10,14 @@ import type { LiveState, SettingsNeed } from '../../model/live.js';
 import { type Change, isActionable, type Plan } from '../../model/plan.js';
 import { classify, planRun } from '../../ops/plan-run.js';
 import { countPlan } from '../../plan/counts.js';
+import { errorText } from '../../render/reasons.js';
+import { warningDocument } from '../../render/json.js';
 import { manualSteps } from '../../render/runbook.js';
 import { deepFreeze } from '../../util/deep-freeze.js';
 import { MANAGED_LISTED } from '../status.js';
 import { managedObjects } from '../../plan/inventory.js';
 import { runWords } from '../../render/daemon-words.js';
-import { countsText, heldForApproval, plural } from '../../render/index.js';
+import { countsText, heldForApproval, plural, whyText } from '../../render/index.js';
 import {
   errorCode,
   mergeUpdates,
@@ -28,7 +30,6 @@ import {
 } from './context.js';
 import { splitHeld } from '../../plan/hold.js';
 import type { ApprovalRecord, ChangeBrief } from '../approvals.js';
-import { whyText } from '../../plan/reasons.js';
 
 export async function planStage(
   ctx: RunContext,
@@ -111,10 +112,10 @@ function shownOf(ctx: RunContext, plan: Plan): StatusUpdate {
     counts: countPlan(plan),
     manualSteps: manualSteps(plan),
     blocked: plan.changes.filter((c) => c.action === 'blocked').map(briefOf),
-    warnings: plan.warnings.map((w) => ({ ...w })),
+    warnings: plan.warnings.map((w) => warningDocument(w, true)),
     errors: plan.errors.map((e) => ({
       code: e.code,
-      message: e.message,
+      message: errorText(e),
       location: e.location ? ctx.repoRelative(e.location) : null,
       address: e.address,
     })),
@@ -155,7 +156,7 @@ export interface GateDecision {
 }
 
 export function briefOf(c: Change): ChangeBrief {
-  // The reason in the planner's words (src/plan/reasons.ts), as every other renderer says it.
+  // The reason in the catalog's words (src/render/reasons.ts), as every other renderer says it.
   return { address: c.address, action: c.action, reason: whyText(c) };
 }
 
