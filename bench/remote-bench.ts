@@ -21,7 +21,7 @@ import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { executePlan } from '../src/apply/index.js';
+import { executePlan } from '../src/apply/executor.js';
 import { openControlPlane } from '../src/controlplane/open.js';
 import type { ControlPlane } from '../src/controlplane/types.js';
 import type { LiveState } from '../src/model/live.js';

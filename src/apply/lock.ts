@@ -28,6 +28,7 @@ import type { ControlPlane } from '../controlplane/types.js';
 import type { LeaseRef } from '../lease/k8s-lease.js';
 import { acquireLockFile, type HeldLockFile, type LockHolder } from '../util/lock-file.js';
 import { refuseTrackedFiles } from '../util/tracked.js';
+import { SYSTEM_CLOCK } from '../util/clock.js';
 
 export type { LockHolder } from '../util/lock-file.js';
 
@@ -270,16 +271,12 @@ function keepRenewed(
   ttlMs: number,
   lost: AbortController,
 ): { stop(): Promise<void> } {
-  let stopped = false;
   let lastRenewed = performance.now();
   const stop = new AbortController();
   const loop = (async () => {
-    while (!stopped) {
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, ttlMs / 3);
-        stop.signal.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
-      });
-      if (stopped) return;
+    while (!stop.signal.aborted) {
+      await SYSTEM_CLOCK.sleep(ttlMs / 3, stop.signal);
+      if (stop.signal.aborted) return;
       try {
         if ((await lease.renew(true)) === 'refused') {
           lost.abort(new Error(`the apply lock (${lease.scope}) was taken over by another apply`));
@@ -298,7 +295,6 @@ function keepRenewed(
   })();
   return {
     stop: async () => {
-      stopped = true;
       stop.abort();
       await loop;
     },
@@ -320,28 +316,4 @@ export function lockWait(timeoutMs: number, onWait?: LockWait['onWait']): LockWa
     deadline: timeoutMs > 0 ? performance.now() + timeoutMs : null,
     onWait,
   };
-}
-
-/**
- * `attempt()` until it succeeds, or fails with something other than a held lock
- * (`isHeld(err)` false), or the deadline passes (the last held-lock error is thrown).
- */
-export async function untilFree<T>(
-  wait: LockWait,
-  isHeld: (err: unknown) => boolean,
-  attempt: () => Promise<T>,
-): Promise<T> {
-  let told = false;
-  for (let n = 0; ; n++) {
-    try {
-      return await attempt();
-    } catch (err) {
-      const remaining = wait.deadline === null ? 0 : wait.deadline - performance.now();
-      if (!isHeld(err) || remaining <= 0) throw err;
-      if (!told) wait.onWait?.((err as Error).message, remaining);
-      told = true;
-      const delay = Math.min(remaining, 500 * 2 ** Math.min(n, 3), 5_000);
-      await new Promise((r) => setTimeout(r, delay));
-    }
-  }
 }

@@ -8,7 +8,7 @@
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { executePlan } from '../apply/index.js';
+import { executePlan } from '../apply/executor.js';
 import { inventoryStore, readLiveWithInventory } from '../apply/inventory.js';
 import { controlPlaneIdentity } from '../controlplane/identity.js';
 import { openControlPlane, resolveToken } from '../controlplane/open.js';

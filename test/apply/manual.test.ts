@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { executePlan } from '../../src/apply/index.js';
+import { executePlan } from '../../src/apply/executor.js';
 import { flyteCliRunner, isCliCommand, manualArgv, shellWords } from '../../src/apply/manual.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import {

@@ -5,7 +5,7 @@
  * Run against the real v1.12.0 and v1.13.0 and the stand-in with and without the route.
  */
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { executePlan } from '../../src/apply/index.js';
+import { executePlan } from '../../src/apply/executor.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
 import { readLiveState, type ControlPlane } from '../../src/controlplane/types.js';
 import { planRepository } from '../../src/ops/pipeline.js';

@@ -6,7 +6,7 @@
  * levels poolsync never writes shown as unmanaged in the plan and named by export.
  */
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { executePlan } from '../../src/apply/index.js';
+import { executePlan } from '../../src/apply/executor.js';
 import { otherRowWarnings } from '../../src/controlplane/export-flyte.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
 import { readLiveState, type ControlPlane } from '../../src/controlplane/types.js';

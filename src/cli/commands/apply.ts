@@ -9,12 +9,8 @@ import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { flyteCliRunner, isCliCommand } from '../../apply/manual.js';
 import { batchedLines } from '../../util/batched-lines.js';
-import {
-  ApplyRefusedError,
-  defaultParallelism,
-  executePlan,
-  type ApplyResult,
-} from '../../apply/index.js';
+import { executePlan } from '../../apply/executor.js';
+import { ApplyRefusedError, defaultParallelism, type ApplyResult } from '../../apply/types.js';
 import { checkSavedPlanEndpoint, readSavedPlan } from '../saved-plan.js';
 import { applyRun, type ApplySource } from '../../ops/apply-run.js';
 import { applyExitCode, applyOutcome, renderApplyJson } from '../../apply/result-json.js';

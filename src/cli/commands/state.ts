@@ -29,7 +29,7 @@ import { UserError } from '../../util/user-error.js';
 import { resolveTargets, withTarget, type EnvArgs, type Targeted } from '../environment.js';
 import type { Io } from '../io.js';
 import { requireFolder, sharedInventoryOf } from '../options.js';
-import { underApplyLock } from '../../ops/apply-locks.js';
+import { underApplyLock } from '../../ops/apply-run.js';
 
 /** As `plan` picks its control plane, with its credentials and inventory. */
 export interface StateArgs extends EnvArgs {

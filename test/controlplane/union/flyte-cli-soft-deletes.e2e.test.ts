@@ -10,7 +10,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { executePlan } from '../../../src/apply/index.js';
+import { executePlan } from '../../../src/apply/executor.js';
 import { exportManifests } from '../../../src/controlplane/export.js';
 import { readLiveState } from '../../../src/controlplane/types.js';
 import { planRepository } from '../../../src/ops/pipeline.js';

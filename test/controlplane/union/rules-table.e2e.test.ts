@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create } from '@bufbuild/protobuf';
 import { afterEach, describe, expect, it } from 'vitest';
-import { executePlan } from '../../../src/apply/index.js';
+import { executePlan } from '../../../src/apply/executor.js';
 import { readLiveState } from '../../../src/controlplane/types.js';
 import type { UnionControlPlane } from '../../../src/controlplane/union/union.js';
 import { QueueService, SchedulingAlgorithm } from '../../../src/gen/cloudidl/queue/queue_pb.js';

@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import { afterEach, expect, it } from 'vitest';
-import { executePlan } from '../../../src/apply/index.js';
+import { executePlan } from '../../../src/apply/executor.js';
 import { openControlPlane } from '../../../src/controlplane/open.js';
 import type { ControlPlane } from '../../../src/controlplane/types.js';
 import { RetryInfoSchema } from '../../../src/gen/google/rpc/error_details_pb.js';

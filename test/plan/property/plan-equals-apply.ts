@@ -11,7 +11,7 @@
  * bench/plan-equals-apply.ts (thousands, the seed printed on failure).
  */
 import fc from 'fast-check';
-import { executePlan } from '../../../src/apply/index.js';
+import { executePlan } from '../../../src/apply/executor.js';
 import { EmbeddedControlPlane } from '../../../src/controlplane/embedded/embedded.js';
 import { readLiveState, type ControlPlane } from '../../../src/controlplane/types.js';
 import { UNION_CAPABILITIES } from '../../../src/controlplane/union/union.js';
