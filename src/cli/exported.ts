@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { adoptIntoInventory, inventoryStore } from '../apply/inventory.js';
 import type { ExportedFile } from '../controlplane/export.js';
 import type { ControlPlane } from '../controlplane/types.js';
-import { relativeParts, writeRepoFile } from '../util/repo-file.js';
+import { relativeParts, writeRepoFile } from '../util/safe-file.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 import { UserError } from '../util/user-error.js';
 import type { Io } from './io.js';

@@ -1,10 +1,14 @@
 /**
  * Reading one file of the config folder within the input limits (manifests.md), through the
- * one safe read of src/util/repo-file.ts: regular files only, nothing outside the folder,
+ * one safe read of src/util/safe-file.ts: regular files only, nothing outside the folder,
  * bounded by the bytes read.
  */
-import { readRepoFile, type RepoFileFailure, type RepoFileRead } from '../util/repo-file.js';
-import { readWalkedFileSync } from '../util/repo-file-sync.js';
+import {
+  readRepoFile,
+  readRepoFileSync,
+  type RepoFileFailure,
+  type RepoFileRead,
+} from '../util/safe-file.js';
 import { LIMITS, formatBytes, type InputLimits } from './limits.js';
 import type { ValidationError } from './types.js';
 
@@ -59,7 +63,7 @@ export function readWalkedManifestText(
   rel: string,
   limits: Readonly<InputLimits>,
 ): ReadResult {
-  return manifestText(rel, readWalkedFileSync(root, rel, limits.maxFileBytes));
+  return manifestText(rel, readRepoFileSync(root, rel, { maxBytes: limits.maxFileBytes }));
 }
 
 /** One decoder for every file: a fatal decoder is ready for the next text after a failure. */

@@ -7,7 +7,7 @@
  * the folder that is not a manifest, and not a link.
  */
 import type { RenderConfig } from '../model/desired.js';
-import { checkParentFolders, readRepoFile, relativeParts } from '../util/repo-file.js';
+import { checkParentFolders, readRepoFile, relativeParts } from '../util/safe-file.js';
 import { CHART_CREDENTIALS_SECRET } from './rules-multicluster.js';
 import { REPO_CONFIG_FILE } from './walk.js';
 import { entry, type YNode } from './yaml.js';

@@ -22,7 +22,7 @@ import { paceLine } from '../../util/pacer.js';
 import type { Plan } from '../../model/plan.js';
 import { hasNoChanges, renderTextParts } from '../../render/index.js';
 import { runbookLines } from '../../render/runbook.js';
-import { relativeParts, writeRepoFile } from '../../util/repo-file.js';
+import { relativeParts, writeRepoFile } from '../../util/safe-file.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
 import {

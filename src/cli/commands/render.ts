@@ -10,7 +10,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { readUserFile } from '../../util/safe-file.js';
+import { readUserFile, writeRepoFile } from '../../util/safe-file.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { formatValidationText, loadRepository } from '../../manifests/index.js';
 import { cleanCommit } from '../../ops/pipeline.js';
@@ -24,7 +24,6 @@ import {
 } from '../../render/values/targets.js';
 import { credentialsSecretMessage } from '../../manifests/render-config.js';
 import { CHART_CREDENTIALS_SECRET } from '../../manifests/rules-multicluster.js';
-import { writeRepoFile } from '../../util/repo-file.js';
 import { UserError } from '../../util/user-error.js';
 import { requireFolder } from '../options.js';
 import type { Io } from '../io.js';

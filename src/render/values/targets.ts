@@ -2,7 +2,7 @@
  * The generated files a repository asks for (poolsync.yaml `render`), rendered from one
  * desired state, and how each compares with the file in the folder (plan's diff, the daemon).
  */
-import { readUserFile } from '../../util/safe-file.js';
+import { describeFailure, readRepoFile, readUserFile } from '../../util/safe-file.js';
 import { load } from '../../util/js-yaml.js';
 import type { DesiredState, RenderConfig } from '../../model/desired.js';
 import { renderFlyteCoreValues } from './flyte-core.js';
@@ -10,14 +10,13 @@ import { RenderInputError, type BaseValues } from './flyte-core-base.js';
 import { body } from './header.js';
 import { renderUnionClusterPools } from './union-pools.js';
 import { unifiedDiff } from './diff.js';
-import { describeFailure, readRepoFile } from '../../util/repo-file.js';
 
 /** A generated file larger than this is not read (a hostile commit could put anything there). */
 const TARGET_MAX_BYTES = 64 * 1024 * 1024;
 
 /**
  * The current content of a render target of the folder `dir`, or null when it does not exist
- * yet; read as every repository file is (src/util/repo-file.ts). Throws when it cannot be.
+ * yet; read as every repository file is (src/util/safe-file.ts). Throws when it cannot be.
  */
 export async function readTarget(dir: string, path: string): Promise<string | null> {
   const read = await readRepoFile(dir, path, { maxBytes: TARGET_MAX_BYTES });
