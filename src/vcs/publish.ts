@@ -4,17 +4,15 @@
  * `poolsync/plan` commit status, which always ends: when the comment cannot be posted, the
  * status says so (`error`), never staying `pending`.
  */
-import { worstState } from './environments-comment.js';
 import {
   buildCommentBody,
   COMMENT_LIMITS,
   commentMarker,
   isPoolsyncComment,
   statusDescription,
+  worstState,
 } from './comment.js';
-import { createGitHubClient } from './github.js';
-import { createGitLabClient } from './gitlab.js';
-import { sameUser } from './identity.js';
+import { createPullRequestApi, sameUser } from './forges.js';
 import {
   VcsApiError,
   VcsConfigError,
@@ -45,10 +43,6 @@ export interface PublishResult {
   description: string;
   /** Characters (UTF-16 units) of the posted body, after any shortening. */
   bodyLength: number;
-}
-
-export function createPullRequestApi(opts: PullRequestRef): PullRequestApi {
-  return opts.provider === 'github' ? createGitHubClient(opts) : createGitLabClient(opts);
 }
 
 export function statusState(outcome: PublishOutcome): StatusState {
