@@ -26,7 +26,7 @@ import { openControlPlane } from '../src/controlplane/open.js';
 import type { ControlPlane } from '../src/controlplane/types.js';
 import type { LiveState } from '../src/model/live.js';
 import type { Plan } from '../src/model/plan.js';
-import { planRepository } from '../src/ops/pipeline.js';
+import { planRepository } from '../src/ops/plan-run.js';
 import { roundTripsInARow, spanMs, startLatencyProxy, type Exchange } from './lib/latency-proxy.js';
 import { formatMs } from './lib/measure.js';
 import {

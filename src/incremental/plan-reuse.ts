@@ -3,7 +3,7 @@
  * long-running process (the daemon) plans the same validated commit against an unchanged
  * control plane on every drift check, and a plan of 10,000 objects is ~100 ms of CPU and tens
  * of MB of garbage each time. Only the daemon plans through this (PipelineOptions.plans,
- * src/ops/pipeline.ts); the planner itself (src/plan/) keeps no state between calls.
+ * src/ops/plan-run.ts); the planner itself (src/plan/) keeps no state between calls.
  *
  * Exact by construction: the key is the desired state object itself (the loader returns the
  * same frozen result while no file, setting or commit changed: analysis-cache.ts), the

@@ -15,7 +15,7 @@ import {
   type Destination,
   type NotifyEvent,
   type NotifyEventKind,
-} from './types.js';
+} from './config.js';
 
 export interface NotifierOptions {
   destinations: Destination[];

@@ -48,7 +48,7 @@ import { SYSTEM_CLOCK } from '../util/clock.js';
 import type { PlanShapeOptions } from '../plan/plan-against.js';
 import { UserError } from '../util/user-error.js';
 import { appliedState } from '../plan/applied-state.js';
-import { cleanCommit, planRepository } from './pipeline.js';
+import { cleanCommit, planRepository } from './plan-run.js';
 import { classify } from './plan-run.js';
 import { recheckPlan, stalePlanError } from './stale-plan.js';
 

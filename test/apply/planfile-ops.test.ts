@@ -15,7 +15,7 @@ import { executePlan } from '../../src/apply/executor.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { parseCapabilities } from '../../src/model/capabilities.js';
 import { STEP_KINDS, type Plan, type StepKind } from '../../src/model/plan.js';
-import { planRepository } from '../../src/ops/pipeline.js';
+import { planRepository } from '../../src/ops/plan-run.js';
 import { parsePlanFile } from '../../src/render/plan-file.js';
 import { runCli } from '../support/cli.js';
 import { FLYTE_LABEL_DOCS as LABELS } from '../plan/helpers.js';

@@ -16,7 +16,7 @@ import type { ControlPlane } from '../../src/controlplane/types.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import type { Plan } from '../../src/model/plan.js';
 import { splitHeld } from '../../src/plan/hold.js';
-import { planRepository } from '../../src/ops/pipeline.js';
+import { planRepository } from '../../src/ops/plan-run.js';
 import { startOwnTestDaemon } from '../daemon/harness.js';
 import { TestRepo } from '../daemon/helpers.js';
 import { startFakeKubeConfigMaps, type FakeKubeConfigMaps } from './fake-kube-configmaps.js';

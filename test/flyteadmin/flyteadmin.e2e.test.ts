@@ -14,7 +14,7 @@ import { openControlPlane } from '../../src/controlplane/open.js';
 import { exportExecutionClusterLabels } from '../../src/controlplane/export-flyte.js';
 import { readLiveState, type ControlPlane } from '../../src/controlplane/types.js';
 import { ControlPlaneError } from '../../src/controlplane/errors.js';
-import { planRepository } from '../../src/ops/pipeline.js';
+import { planRepository } from '../../src/ops/plan-run.js';
 import type { Plan } from '../../src/model/plan.js';
 import {
   CLIENT_ID,

@@ -16,7 +16,7 @@ import { executePlan } from '../../src/apply/executor.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
 import type { ControlPlane } from '../../src/controlplane/types.js';
 import type { Plan } from '../../src/model/plan.js';
-import { planRepository } from '../../src/ops/pipeline.js';
+import { planRepository } from '../../src/ops/plan-run.js';
 import { exampleRepo } from './helpers.js';
 import { FLYTECTL, binary, realMissing } from './real/binaries.js';
 import { RealFlyteadmins, type RealFlyteadmin } from './real/server.js';

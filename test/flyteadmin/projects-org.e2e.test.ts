@@ -11,7 +11,7 @@ import { otherRowWarnings } from '../../src/controlplane/export-flyte.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
 import { readLiveState, type ControlPlane } from '../../src/controlplane/types.js';
 import type { Plan } from '../../src/model/plan.js';
-import { planRepository } from '../../src/ops/pipeline.js';
+import { planRepository } from '../../src/ops/plan-run.js';
 import { renderText } from '../../src/render/index.js';
 import {
   CLIENT_ID,

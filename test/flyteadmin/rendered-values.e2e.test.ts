@@ -17,7 +17,7 @@ import { load } from 'js-yaml';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { executePlan } from '../../src/apply/executor.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
-import { planRepository } from '../../src/ops/pipeline.js';
+import { planRepository } from '../../src/ops/plan-run.js';
 import { runCli } from '../support/cli.js';
 import { realMissing } from './real/binaries.js';
 import { RealFlyteadmins } from './real/server.js';

@@ -11,7 +11,7 @@ import { executePlan } from '../../src/apply/executor.js';
 import { FlyteadminControlPlane } from '../../src/controlplane/flyteadmin/client.js';
 import type { ControlPlane } from '../../src/controlplane/types.js';
 import type { Plan } from '../../src/model/plan.js';
-import { planRepository } from '../../src/ops/pipeline.js';
+import { planRepository } from '../../src/ops/plan-run.js';
 import { startCuttingProxy, type CutMode } from '../support/cutting-proxy.js';
 import { exampleRepo } from './helpers.js';
 import { realMissing } from './real/binaries.js';

@@ -13,7 +13,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { readUserFile, writeRepoFile } from '../../util/safe-file.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { formatValidationText, loadRepository } from '../../manifests/index.js';
-import { cleanCommit } from '../../ops/pipeline.js';
+import { cleanCommit } from '../../ops/plan-run.js';
 import {
   RenderInputError,
   compareTarget,

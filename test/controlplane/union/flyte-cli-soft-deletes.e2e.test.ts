@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { executePlan } from '../../../src/apply/executor.js';
 import { exportManifests } from '../../../src/controlplane/export.js';
 import { readLiveState } from '../../../src/controlplane/types.js';
-import { planRepository } from '../../../src/ops/pipeline.js';
+import { planRepository } from '../../../src/ops/plan-run.js';
 import { tempDir } from '../../support/repo.js';
 import { flyte, flyteOk, remote, venv } from './flyte-cli.js';
 import { openUnion, startUnionServer, type UnionServer } from './helpers.js';

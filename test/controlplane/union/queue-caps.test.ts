@@ -10,7 +10,7 @@ import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { afterEach, describe, expect, it } from 'vitest';
 import { executePlan } from '../../../src/apply/executor.js';
 import { queueSpecToPb } from '../../../src/controlplane/union/mapping.js';
-import { planRepository } from '../../../src/ops/pipeline.js';
+import { planRepository } from '../../../src/ops/plan-run.js';
 import type { QueueSpec } from '../../../src/model/common.js';
 import {
   QueueService,

@@ -20,7 +20,7 @@ import type { UnionControlPlane } from '../../../src/controlplane/union/union.js
 import { QueueService, SchedulingAlgorithm } from '../../../src/gen/cloudidl/queue/queue_pb.js';
 import { GPUAcceleratorSchema } from '../../../src/gen/flyteidl2/core/tasks_pb.js';
 import type { Plan } from '../../../src/model/plan.js';
-import { planRepository } from '../../../src/ops/pipeline.js';
+import { planRepository } from '../../../src/ops/plan-run.js';
 import { registerTempFolder } from '../../support/temp-folder.js';
 import { unlike } from '../../plan/property/plan-equals-apply.js';
 import { flyte, venv } from './flyte-cli.js';

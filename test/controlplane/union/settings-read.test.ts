@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Interceptor } from '@connectrpc/connect';
 import { afterEach, expect, it } from 'vitest';
 import { readLiveState } from '../../../src/controlplane/types.js';
-import { planRepository } from '../../../src/ops/pipeline.js';
+import { planRepository } from '../../../src/ops/plan-run.js';
 import { liveFingerprint } from '../../../src/plan/fingerprint.js';
 import { settingsOfPlan } from '../../../src/plan/live-scope.js';
 import { tempDir, writeRepo } from '../../support/repo.js';

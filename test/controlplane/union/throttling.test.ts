@@ -12,7 +12,7 @@ import { executePlan } from '../../../src/apply/executor.js';
 import { openControlPlane } from '../../../src/controlplane/open.js';
 import type { ControlPlane } from '../../../src/controlplane/types.js';
 import { RetryInfoSchema } from '../../../src/gen/google/rpc/error_details_pb.js';
-import { planRepository } from '../../../src/ops/pipeline.js';
+import { planRepository } from '../../../src/ops/plan-run.js';
 import type { PaceEvent } from '../../../src/util/pacer.js';
 import { tempDir, writeRepo } from '../../support/repo.js';
 import { VirtualClock } from '../../support/virtual-clock.js';
