@@ -12,7 +12,7 @@
 import { KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inventoryPlace, leaseNamespace } from '../../src/apply/inventory-place.js';
-import { ConfigMapInventory, mergeAddresses } from '../../src/lease/k8s-inventory.js';
+import { ConfigMapInventory, mergeAddresses } from '../../src/lease/k8s-lease.js';
 import { INVENTORY_FORMAT, type InventoryRecord } from '../../src/model/inventory.js';
 import { VirtualClock } from '../support/virtual-clock.js';
 import { CONFIGMAPS, KUBE_SERVERS, type KubeServer } from './kube-servers.js';
