@@ -22,8 +22,7 @@ import {
   type ApprovalForge,
 } from '../vcs/forges.js';
 import { rateLimitWait } from '../vcs/http.js';
-import { planOutcome } from '../vcs/plan-outcome.js';
-import { ownComment } from '../vcs/publish.js';
+import { ownComment, planOutcome } from '../vcs/publish.js';
 import {
   createPullRequestHandler,
   type HandlerLogger,

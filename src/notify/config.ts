@@ -6,7 +6,7 @@
  */
 import type { InferredOptionTypes, Options } from 'yargs';
 import { readUserFile, SECRET_FILE_BYTES } from '../util/safe-file.js';
-import { rememberSecret } from '../util/secrets.js';
+import { rememberSecret } from '../util/redact.js';
 import { UserError } from '../util/user-error.js';
 
 /** What the daemon tells people about (Argo CD notifications, Flux's notification-controller). */

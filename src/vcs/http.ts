@@ -21,7 +21,7 @@ import {
   CONNECT_FAILURE_CODES,
   CONNECTION_LOST_CODES,
   TRANSIENT_STATUS,
-} from '../util/transient-http.js';
+} from '../util/reach.js';
 import { VcsApiError, VcsConfigError, type ProviderName, type RetryTuning } from './types.js';
 
 export const DEFAULT_RATE_LIMIT_WAIT_MS = 10 * 60_000;

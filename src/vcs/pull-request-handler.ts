@@ -34,7 +34,7 @@ export interface PullRequestHandlerOptions extends ForgeRepository {
   /** Folder of the manifests inside the repository (`.` for the root). */
   path: string;
   logger: HandlerLogger;
-  /** Plans the manifests' folder of a checked-out commit (plan-outcome.ts). */
+  /** Plans the manifests' folder of a checked-out commit (publish.ts planOutcome). */
   plan: (dir: string, commit: string) => Promise<PublishOutcome>;
   /**
    * The plan comment of `e` is on the pull request (before its commit status is set): from

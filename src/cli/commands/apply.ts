@@ -13,8 +13,15 @@ import { executePlan } from '../../apply/executor.js';
 import { ApplyRefusedError, defaultParallelism, type ApplyResult } from '../../apply/types.js';
 import { checkSavedPlanEndpoint, readSavedPlan } from '../saved-plan.js';
 import { applyRun, type ApplySource } from '../../ops/apply-run.js';
-import { applyExitCode, applyOutcome, renderApplyJson } from '../../apply/result-json.js';
-import { ANSI, NO_COLOR, progressPrinter, renderApplyResult } from '../../apply/report.js';
+import {
+  ANSI,
+  applyExitCode,
+  applyOutcome,
+  NO_COLOR,
+  progressPrinter,
+  renderApplyJson,
+  renderApplyResult,
+} from '../../apply/report.js';
 import { openControlPlane } from '../../controlplane/open.js';
 import type { ControlPlane } from '../../controlplane/types.js';
 import { parseDuration } from '../../util/duration.js';

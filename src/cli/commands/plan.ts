@@ -7,8 +7,7 @@ import { resolveToken } from '../../controlplane/open.js';
 import { formatValidationText } from '../../manifests/index.js';
 import type { Plan } from '../../model/plan.js';
 import type { DesiredState } from '../../model/desired.js';
-import { cleanCommit } from '../../ops/plan-run.js';
-import { planRun, refreshRun, type PlanOutcome } from '../../ops/plan-run.js';
+import { cleanCommit, planRun, refreshRun, type PlanOutcome } from '../../ops/plan-run.js';
 import { renderJsonParts, renderMarkdown, renderTextParts } from '../../render/index.js';
 import { planFileParts, type PlanKey } from '../../render/plan-file.js';
 import { resolvePlanKey } from '../saved-plan.js';
@@ -135,7 +134,7 @@ export async function planFor(
   if (result.kind === 'invalid') return reportInvalid(args, target, result.errors, publish, io);
   const { plan } = result;
   if (args.comment !== undefined) {
-    const { outcomeForPlan } = await import('../../vcs/plan-outcome.js');
+    const { outcomeForPlan } = await import('../../vcs/publish.js');
     await publish(outcomeForPlan(plan));
   }
   await printPlan(args, result, key, commit, io);
@@ -202,7 +201,7 @@ async function reportInvalid(
   io: Io,
 ): Promise<number> {
   if (args.comment !== undefined) {
-    const { outcomeForInvalid } = await import('../../vcs/plan-outcome.js');
+    const { outcomeForInvalid } = await import('../../vcs/publish.js');
     await publish(outcomeForInvalid(errors));
   }
   const text = formatValidationText(errors, { baseDir: args.dir });

@@ -10,7 +10,7 @@
  */
 import { readUserFile, SECRET_FILE_BYTES } from '../../util/safe-file.js';
 import { UserError } from '../../util/user-error.js';
-import { rememberSecret } from '../../util/secrets.js';
+import { rememberSecret } from '../../util/redact.js';
 import { checkBound, parseSecretFile } from '../../util/bound-secret.js';
 import { ControlPlaneError } from '../errors.js';
 import { discover } from '../oauth/discovery.js';

@@ -6,7 +6,7 @@
  */
 import { readUserFile, SECRET_FILE_BYTES } from '../../util/safe-file.js';
 import { UserError } from '../../util/user-error.js';
-import { rememberSecret } from '../../util/secrets.js';
+import { rememberSecret } from '../../util/redact.js';
 
 export interface UnionApiKey {
   /** Host (and port) the key was issued for, without scheme: `acme.hosted.unionai.cloud`. */
