@@ -1,28 +1,20 @@
 /**
  * The Kubernetes objects poolsync keeps, through @kubernetes/client-node.
  *
- * A Lease (coordination.k8s.io/v1) as a lock: the
- * algorithm of client-go's leaderelection.LeaseLock, used by controller-runtime. A lease held
- * by another identity is taken over only once it has not changed for its lease duration as
- * seen by this process's clock (never by comparing clocks of two machines); every write is a
- * PUT carrying the resourceVersion read, so of two candidates one gets 409 Conflict and loses.
+ * A Lease (coordination.k8s.io/v1) as a lock, for `daemon --leader-elect` and `--lock
+ * k8s:NAMESPACE/NAME`: client-go's leaderelection.LeaseLock. A lease held by another identity is
+ * taken over only once it has not changed for its lease duration as seen by this process's clock
+ * (never by comparing two machines' clocks); every write is a PUT carrying the resourceVersion
+ * read, so of two candidates one gets 409 Conflict and loses.
  *
- * Used for `poolsync daemon --leader-elect` (leader.ts) and for `--lock k8s:NAMESPACE/NAME`
- * (the apply lock of backends with no lock of their own).
- *
- * The inventory in a Kubernetes ConfigMap (`--inventory k8s:NAMESPACE/NAME`, by default
- * `poolsync-inventory` beside the `--lock` Lease): where every daemon replica and every CI job
- * finds what poolsync applied to a control plane that cannot keep it (Union, flyteadmin).
- * Through @kubernetes/client-node, as the Lease of k8s-lease.ts.
- *
- * One data key per control plane (`<sha256 of backend, endpoint, organisation>.json`, the name
- * of the state-folder file), so environments and control planes share one ConfigMap; every
- * other key, label and annotation is kept. Writes are read-modify-write: a PUT carrying the
- * resourceVersion read; on 409 Conflict the ConfigMap is read again and the change merged into
- * what is there now (what this writer added and removed since its read, applied to the
- * current entry), then written again. A ConfigMap over the API server's 1 MiB is refused before
- * it is sent, naming it; an entry that is not an inventory is an error naming the ConfigMap and
- * its key, and is never overwritten.
+ * The inventory in a ConfigMap (`--inventory k8s:NAMESPACE/NAME`, by default
+ * `poolsync-inventory` beside the `--lock` Lease), for control planes that cannot keep it
+ * (Union, flyteadmin): one data key per control plane (the state-folder file's name); every
+ * other key, label and annotation is kept. A write is a PUT carrying the resourceVersion read;
+ * on 409 the ConfigMap is read again and what this writer added and removed since its read is
+ * applied to the entry there now. A ConfigMap over the API server's 1 MiB is refused before it
+ * is sent; an entry that is not an inventory is an error naming the ConfigMap and key, never
+ * overwritten.
  */
 import {
   CoordinationV1Api,

@@ -414,10 +414,11 @@ export function ioWords(code: string): string {
 
 const errCode = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? 'EIO';
 
-/** `path` relative to `root` with forward slashes, or null when it is not strictly inside. */
-function inside(root: string, path: string): string | null {
+/** `path` relative to `root` with forward slashes; refused when it is not strictly inside. */
+function inside(root: string, path: string): string {
   const rel = relative(root, path);
-  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return null;
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel))
+    throw new UnsafeFileError(`${path} is not inside poolsync's folder ${root}`);
   return rel.split(sep).join('/');
 }
 
@@ -431,10 +432,9 @@ function kindWords(st: Stats): string {
  * above `root` are the user's: made with `recursive` when missing, never checked.
  */
 export async function ownFolders(root: string, path: string, create: boolean): Promise<void> {
-  const rel = inside(root, path);
-  if (rel === null) throw new UnsafeFileError(`${path} is not inside poolsync's folder ${root}`);
   const folders = [root];
-  for (const part of rel.split('/').slice(0, -1)) folders.push(join(folders.at(-1)!, part));
+  for (const part of inside(root, path).split('/').slice(0, -1))
+    folders.push(join(folders.at(-1)!, part));
   for (const [i, folder] of folders.entries()) {
     let st = await lstatOrNull(folder).catch((err: unknown) => {
       throw folderError(folder, ioWords(errCode(err)));
@@ -490,7 +490,6 @@ export async function readOwnFile(
   options: OwnReadOptions,
 ): Promise<Buffer | null> {
   const rel = inside(root, path);
-  if (rel === null) throw new UnsafeFileError(`${path} is not inside poolsync's folder ${root}`);
   await ownFolders(root, path, false);
   const readOnce = () =>
     readRepoFile(root, rel, {
@@ -530,8 +529,6 @@ export async function writeOwnFile(
   data: string | Buffer | Iterable<string>,
   options: OwnWriteOptions,
 ): Promise<void> {
-  if (inside(root, path) === null)
-    throw new UnsafeFileError(`${path} is not inside poolsync's folder ${root}`);
   await ownFolders(root, path, true);
   const existing = await lstat(path).catch(() => null);
   if (existing && entryKind(existing) !== null)
@@ -570,8 +567,6 @@ export async function openOwnAppend(
   what: string,
   mode = 0o600,
 ): Promise<FileHandle> {
-  if (inside(root, path) === null)
-    throw new UnsafeFileError(`${path} is not inside poolsync's folder ${root}`);
   await ownFolders(root, path, true);
   let fh: FileHandle;
   try {
