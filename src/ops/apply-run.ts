@@ -136,9 +136,9 @@ interface Locked {
   cp: ControlPlane;
   lost: AbortSignal;
   record: ApplyRecording;
-  /** The control plane a folder's plan names (`control_plane`). */
+  /** The control plane a folder's plan names (`control_plane`), and whether it was new. */
   url: string | null;
-  stateWasNew: boolean | null;
+  stateWasNew?: boolean | null;
 }
 
 export async function applyRun(source: ApplySource, o: ApplyRunOptions): Promise<ApplyRunResult> {
@@ -149,19 +149,17 @@ export async function applyRun(source: ApplySource, o: ApplyRunOptions): Promise
   const held = await holdApplyLock({ ...locks.lock, cp });
   o.phase?.('apply');
   try {
-    return await underLocks(source, o, {
-      cp,
-      lost: held.lost,
-      record,
-      url: null,
-      stateWasNew: null,
-    });
+    return await underLocks(source, o, { cp, lost: held.lost, record, url: null });
   } finally {
     o.phase?.('unlock');
-    await held.release().catch((err: unknown) => {
-      o.stderr(`warning: could not release the apply lock: ${(err as Error).message}\n`);
-    });
+    await release(held, o);
   }
+}
+
+async function release(held: HeldApplyLock | null, o: ApplyRunOptions): Promise<void> {
+  await held?.release().catch((err: unknown) => {
+    o.stderr(`warning: could not release the apply lock: ${(err as Error).message}\n`);
+  });
 }
 
 async function acquiring(
@@ -215,9 +213,7 @@ async function acquiring(
     const record = cliRecording(cp, locks, o.stderr);
     return await underLocks(source, o, { cp, lost: shared.lost, record, url, stateWasNew });
   } finally {
-    await shared?.release().catch((err: unknown) => {
-      o.stderr(`warning: could not release the apply lock: ${(err as Error).message}\n`);
-    });
+    await release(shared, o);
     await cp?.close().catch(() => {});
     await lock.release();
   }
@@ -272,43 +268,31 @@ async function planOf(
     if (checked.stale) throw stalePlanError(path, plan, checked.stale);
     return { plan, live: checked.live };
   }
-  const made = await planFolder(source, cp, inventory, o.stderr);
-  const plan = {
-    ...made.plan,
-    control_plane: {
-      ...(source.environment !== undefined ? { environment: source.environment } : {}),
-      ...planControlPlane(url, cp, locked.stateWasNew),
-    },
-  };
-  await o.planned?.(plan);
-  return { plan, live: made.live };
-}
-
-/**
- * load → validate → read live → plan, recording the commit like `plan` does. An invalid
- * repository is never applied.
- */
-async function planFolder(
-  source: Extract<ApplySource, { kind: 'dir' }>,
-  cp: ControlPlane,
-  inventory: InventoryStore,
-  stderr: (text: string) => void,
-): Promise<{ plan: Plan; live: LiveState }> {
+  // load → validate → read live → plan, recording the commit like `plan` does. An invalid
+  // repository is never applied.
   const dir = source.path;
-  const result = await planRepository(dir, (need) => readLiveWithInventory(cp, inventory, need), {
+  const made = await planRepository(dir, (need) => readLiveWithInventory(cp, inventory, need), {
     commit: await cleanCommit(dir),
     environment: source.environment,
     // What the backend manages and which steps are manual (given a closure, not the control plane).
     backend: backendInfo(cp),
     ...source.shape,
   });
-  if (!result.ok) {
-    stderr(formatValidationText(result.errors, { baseDir: dir }));
+  if (!made.ok) {
+    o.stderr(formatValidationText(made.errors, { baseDir: dir }));
     throw new UserError(
-      `the repository is invalid (${result.errors.length} error(s)): nothing was applied`,
+      `the repository is invalid (${made.errors.length} error(s)): nothing was applied`,
     );
   }
-  return { plan: result.plan, live: result.live };
+  const plan = {
+    ...made.plan,
+    control_plane: {
+      ...(source.environment !== undefined ? { environment: source.environment } : {}),
+      ...planControlPlane(url, cp, locked.stateWasNew ?? null),
+    },
+  };
+  await o.planned?.(plan);
+  return { plan, live: made.live };
 }
 
 // Taking the locks (docs/apply.md#lock): with `--lock-timeout D` each is waited for up to D in
