@@ -26,38 +26,13 @@ import { embeddedStatePath } from '../controlplane/open.js';
 import { controlPlaneEndpoint } from '../util/control-plane-endpoint.js';
 import type { ControlPlane } from '../controlplane/types.js';
 import type { LeaseRef } from '../lease/k8s-lease.js';
-import { acquireLockFile, type HeldLockFile, type LockHolder } from '../util/lock-file.js';
+import { acquireLockFile, type HeldLockFile } from '../util/lock-file.js';
 import { refuseTrackedFiles } from '../util/tracked.js';
 import { SYSTEM_CLOCK } from '../util/clock.js';
-
-export type { LockHolder } from '../util/lock-file.js';
-
-export type ApplyLock = HeldLockFile;
 
 /** Another apply holds a lock (this machine's lock file or the lease); the message names it. */
 export class LockHeldError extends Error {
   override readonly name = 'LockHeldError';
-  constructor(
-    message: string,
-    /** This machine's lock file, when that is the lock held. */
-    readonly path: string | null = null,
-    /** Its holder, when the lock file could be read. */
-    readonly holder: LockHolder | null = null,
-  ) {
-    super(message);
-  }
-
-  /** This machine's lock file at `path` is held (by `holder`, null: unreadable). */
-  static ofFile(path: string, holder: LockHolder | null): LockHeldError {
-    return new LockHeldError(
-      holder
-        ? `another apply is running against this control plane: pid ${holder.pid} on ${holder.host} since ${holder.since} ` +
-            `(lock ${path}). Wait for it to finish; if that process is gone, delete the lock file`
-        : `the apply lock ${path} exists but cannot be read; if no apply is running, delete it`,
-      path,
-      holder,
-    );
-  }
 }
 
 /** Whether `err` says a lock is held (then --lock-timeout waits and tries again). */
@@ -89,12 +64,18 @@ export function stateRootOf(path: string, sub: string): string {
   return basename(folder) === sub ? dirname(folder) : folder;
 }
 
-export async function acquireApplyLock(lockPath: string): Promise<ApplyLock> {
+export async function acquireApplyLock(lockPath: string): Promise<HeldLockFile> {
   const root = stateRootOf(lockPath, 'locks');
   await refuseTrackedFiles(root, [resolve(lockPath)], 'apply lock');
   return acquireLockFile(lockPath, {
     root,
-    refuse: (r) => LockHeldError.ofFile(r.path, r.kind === 'unreadable' ? null : r.holder),
+    refuse: (r) =>
+      new LockHeldError(
+        r.kind !== 'unreadable'
+          ? `another apply is running against this control plane: pid ${r.holder.pid} on ${r.holder.host} since ${r.holder.since} ` +
+              `(lock ${r.path}). Wait for it to finish; if that process is gone, delete the lock file`
+          : `the apply lock ${r.path} exists but cannot be read; if no apply is running, delete it`,
+      ),
   });
 }
 
@@ -181,11 +162,8 @@ export async function holdSharedApplyLock(opts: HoldApplyLockOptions): Promise<H
       opts.warn(
         `the ${opts.cp.backend.name} control plane has no apply lock of its own: only applies from this machine are excluded; pass --lock k8s:NAMESPACE/NAME to exclude applies from other machines too`,
       );
-    return {
-      lost: new AbortController().signal,
-      scope: 'this machine only',
-      release: async () => {},
-    };
+    const lost = new AbortController().signal;
+    return { lost, scope: 'this machine only', release: async () => {} };
   }
   await lease.renew(false);
   const lost = new AbortController();
