@@ -151,32 +151,26 @@ export function planRun(
 ): Promise<Exclude<PlanOutcome, { kind: 'invalid' }>>;
 export function planRun(input: PlanRunInput): Promise<PlanOutcome>;
 export async function planRun(input: PlanRunInput): Promise<PlanOutcome> {
-  let result: Made;
-  let controlPlane: PlanControlPlane | undefined;
+  const { source } = input;
+  let made: { result: Made; controlPlane?: PlanControlPlane | undefined };
   try {
-    if (input.source.kind === 'acquire') {
-      const opened = await acquired(input, input.source);
-      result = opened.result;
-      controlPlane = opened.controlPlane;
-    } else {
-      result = await planned(input, marking(input.source.readLive), {
-        backend: input.source.backend,
-      });
-      controlPlane = input.source.controlPlane;
-    }
+    made =
+      source.kind === 'acquire'
+        ? await acquired(input, source)
+        : {
+            result: await planned(input, marking(source.readLive), { backend: source.backend }),
+            controlPlane: source.controlPlane,
+          };
   } catch (err) {
     if (err instanceof LiveStateUnreadable) return { kind: 'unreadable', error: err.failure };
     throw err;
   }
+  const { result, controlPlane } = made;
   if (!result.ok) return { kind: 'invalid', errors: result.errors, counts: result.counts };
-  const plan = naming(result.plan, controlPlane);
-  return {
-    kind: classify(plan),
-    plan,
-    counts: result.counts,
-    facts: result.facts,
-    desired: result.desired,
-  };
+  // The plan names the control plane it is about (its header).
+  const plan = controlPlane ? planWith(result.plan, { control_plane: controlPlane }) : result.plan;
+  const { counts, facts, desired } = result;
+  return { kind: classify(plan), plan, counts, facts, desired };
 }
 
 /**
@@ -302,11 +296,6 @@ async function planned(
   const out = await planRepository(desired.dir, readLive, common);
   if (!out.ok) return out;
   return { ok: true, plan: out.plan, counts: out.counts, facts: null, desired: out.desired };
-}
-
-/** The plan with the control plane it is about (its header names it). */
-function naming(plan: Plan, cp: PlanControlPlane | undefined): Plan {
-  return cp === undefined ? plan : planWith(plan, { control_plane: cp });
 }
 
 // The pipeline: load, read live, plan.
