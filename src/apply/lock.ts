@@ -1,20 +1,13 @@
 /**
- * The locks of an apply (docs/apply.md#lock), in one module:
- *
- * - this machine's lock file, one apply at a time per control plane (util/lock-file.ts: how it
- *   is taken atomically and how a dead holder's lock is taken over);
- * - the lock across machines, held for a whole apply by `poolsync apply` and the daemon: the
- *   control plane's own lease-style lock when it has one (ApplyLockProvider: the poolsync REST
- *   API, the embedded control plane), else a Kubernetes Lease when one is named
- *   (`--lock k8s:NAMESPACE/NAME`), else a warning that only same-machine applies are excluded.
- *   The lease is renewed every third of its TTL while the apply runs. When a renewal is refused
- *   (another holder took it over after it expired) or none succeeded for a whole TTL, `lost`
- *   aborts: the executor starts no new step, steps in flight finish;
- * - `--lock-timeout D` (Terraform's -lock-timeout): instead of failing at once when a lock is
- *   held (the lock file, the lease, an embedded state open in another process), try again until
- *   D has passed. Polls back off from 0.5 s to 5 s.
- *
- * A held lock, whichever, is one error: LockHeldError, whose message names the holder.
+ * The locks of an apply (docs/apply.md#lock), taken by src/ops/apply-run.ts: this machine's
+ * lock file, one apply at a time per control plane (util/lock-file.ts), and the lock across
+ * machines, held for a whole apply: the control plane's own lease-style lock when it has one
+ * (ApplyLockProvider: the poolsync REST API, the embedded control plane), else a Kubernetes
+ * Lease (`--lock k8s:NAMESPACE/NAME`), else a warning that only this machine's applies are
+ * excluded. The lease is renewed every third of its TTL; when a renewal is refused (another
+ * holder took it over after it expired) or none succeeded for a whole TTL, `lost` aborts: the
+ * executor starts no new step, steps in flight finish. A held lock, whichever, is one error:
+ * LockHeldError, whose message names the holder.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';

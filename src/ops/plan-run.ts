@@ -1,23 +1,17 @@
 /**
  * One plan, for `poolsync plan`, the daemon's plan stage and pull-request comments. Its inputs
  * say what the caller already holds:
- *
  * - the control plane: `acquire` (the CLI) opens it read-only (no writer lock, no snapshot
- *   rewrite) and reads the live state with the inventory (what poolsync applied, which prune
- *   reads), closing it as soon as it is read; `open` (the daemon, the pull-request handler)
- *   reads the live state through the caller, which opens and closes its control plane;
- * - the desired state: a folder loaded here (with the CLI's plan memory between runs,
- *   src/incremental/plan-memory.ts, when `memory` is given) or a desired state the caller loaded
- *   (the daemon keeps it per commit; `plans`: its unit's reuse, src/incremental/plan-reuse.ts).
- *
+ *   rewrite), reads the live state with the inventory and closes it as soon as it is read;
+ *   `open` (the daemon, pull requests) reads through the caller's control plane;
+ * - the desired state: a folder loaded here (with the CLI's plan memory when `memory` is given,
+ *   src/incremental/plan-memory.ts) or one the caller loaded (the daemon keeps it per commit;
+ *   `plans`: its unit's reuse, src/incremental/plan-reuse.ts).
  * The plan names the control plane it was made against (`apply PLANFILE` refuses it on any
- * other), and the result is classified here only: an invalid repository, live state that could
- * not be read, a plan with errors, with changes to apply (steps to send) or without. Rendering,
- * comments, /status and exit codes are the caller's.
- *
- * Below it, the I/O edge around the pure planner (`planRepository`: load + validate the
- * repository, read the live state, plan, src/plan/plan-against.ts), which the caller may also use
- * alone (apply, tests, benches), and the commit a folder's plan records (`git status`).
+ * other) and is classified here only; rendering, comments, /status and exit codes are the
+ * caller's. Below it, the I/O edge around the pure planner (`planRepository`: load, validate,
+ * read live, plan), which apply, tests and benches also use, and the commit a folder's plan
+ * records (`git status`).
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';

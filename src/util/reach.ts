@@ -1,19 +1,14 @@
 /**
- * Fast, clear failures when nothing answers (issue 35, network part), shared by every backend's
- * transport (REST, union, flyteadmin) and the OAuth2 requests before their calls:
+ * Fast, clear failures when nothing answers (issue 35), for every backend's transport and the
+ * OAuth2 requests before their calls, and what an HTTP client may try again (quality.md).
  *
- * - a failure to connect at all (nothing listens, no such host, no route, the TLS handshake
- *   failed, the connection timed out) is told apart from a connection lost mid-call: nothing was
- *   sent, so it may be retried for any call, and it says what happened in words;
- * - until an endpoint has answered once (`Reach.answered`), a failure to connect gets at most
- *   CONNECT_RETRIES retries (0.1 s, 0.2 s: about 0.3 s in all), a TLS failure or a connect
- *   timeout none: a wrong URL or a stopped server is reported within about a second, not after
- *   the whole --max-retries backoff. Once it has answered, the failures get the full budget:
- *   then they are a restart or a rolling update, worth riding out.
- *
- * And what an HTTP client may try again (quality.md: transient failures are retried): one list
- * each, shared by the REST control-plane client, the flyteadmin transport and the forge client,
- * which add the few codes their own retry rules need.
+ * A failure to connect at all (nothing listens, no such host, no route, a failed TLS handshake,
+ * a connect timeout) is told apart from a connection lost mid-call: nothing was sent, so any
+ * call may be retried, and it says what happened in words. Until an endpoint has answered once
+ * (`Reach.answered`), a failure to connect gets at most CONNECT_RETRIES retries (about 0.3 s),
+ * a TLS failure or a connect timeout none: a wrong URL or a stopped server is reported within
+ * a second, not after the whole --max-retries backoff. Once it has answered, failures get the
+ * full budget: then they are a restart or a rolling update, worth riding out.
  */
 
 /** Statuses that say "later": rate limited, or a server or gateway failing. */

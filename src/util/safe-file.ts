@@ -1,34 +1,21 @@
 /**
- * The one way poolsync reads and writes files (docs/security.md, "What is read" and "Files
- * poolsync keeps").
- *
- * A file of a repository or checkout (poolsync.yaml, manifests, render targets) is hostile
- * input (readRepoFile):
- * - only a regular file is opened: `lstat` first, so a symbolic link (to /run/secrets, to
- *   /dev/zero), a FIFO (an open that blocks forever), a socket or a device (an open with side
- *   effects) is refused before any `open`; the open itself refuses links (O_NOFOLLOW) and never
- *   blocks (O_NONBLOCK), and `fstat` on the open file must be the same regular file, so a swap
- *   between the two calls is refused too;
- * - every folder between the root and the file is a real folder (not a link), so nothing
- *   outside the root is reached through a parent either;
- * - the byte bound is on the read itself: at most `maxBytes + 1` bytes are ever read,
- *   whatever `stat` says (a size of 0 is not "small": /proc files and devices report 0);
- * - a regular file with several names (a hard link) is refused: it could be an outside file.
- * Failures carry a reason, never the content of anything: callers turn them into their own
- * errors (`file:1:1` for the loader).
- *
- * The files poolsync keeps for itself (the embedded control plane's snapshot, journal and
- * locks, apply locks, last-applied records, the manifest cache) live in a folder poolsync owns
- * (the *root*: the state folder, the cache folder), which may sit in a checkout where anyone
- * with push access put links, FIFOs or files of their own. So, below the root, the same:
- * - nothing is followed: the root and every folder under it must be real folders (`lstat`), a
- *   file must be a regular file with one name, read as above;
- * - a file is written to a temporary name of 18 random hex characters created exclusively
- *   (`O_CREAT | O_EXCL | O_NOFOLLOW`: an existing entry or a link planted there fails the open)
- *   and renamed over the file, so a link never receives the content and no name is guessable
- *   (one function does it for every file poolsync writes: replaceFile);
- * - a failure is a `UnsafeFileError` (a `UserError`: one line, no stack trace) that names the
- *   path and the reason, never the content of anything.
+ * The one way poolsync reads and writes files (docs/security.md, "What is read", "Files poolsync
+ * keeps"). A file of a repository or checkout (poolsync.yaml, manifests, render targets) is
+ * hostile input, and so are the folders poolsync keeps its own files in (the *root*: the state
+ * folder, the cache folder), which may sit in a checkout where anyone with push access put links,
+ * FIFOs or files of their own. So:
+ * - only a regular file of one name is read (a hard link could be an outside file): `lstat`
+ *   first, so a link, a FIFO (an open that blocks forever), a socket or a device (an open with
+ *   side effects) is refused before any `open`; the open refuses links (O_NOFOLLOW) and never
+ *   blocks (O_NONBLOCK), and `fstat` must find the file `lstat` saw (no swap in between);
+ * - every folder between the root and the file is a real folder, never a link;
+ * - a read is bounded by the bytes read (at most `maxBytes + 1`), never by what `stat` says
+ *   (/proc files and devices report 0);
+ * - a file is written to an unguessable temporary name created exclusively (`O_CREAT | O_EXCL |
+ *   O_NOFOLLOW`: a link planted there fails the open) and renamed over it (replaceFile), so a
+ *   link never receives the content;
+ * - a failure names the path and the reason, never the content: a reason for the loader to
+ *   place at `file:1:1`, or an `UnsafeFileError` (a `UserError`: one line, no stack trace).
  */
 import { randomBytes } from 'node:crypto';
 import {

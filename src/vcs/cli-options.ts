@@ -1,14 +1,8 @@
 /**
- * `poolsync plan … --comment github|gitlab`: the yargs options and one call that posts the
- * outcome, so the plan command wires it with a few lines:
- *
- *   builder: (y) => y.options({ ...ownOptions, ...pullRequestCommentOptions })
- *   handler: … const posted = await publishFromCliArgs(argv, outcome);
- *            if (posted) process.stderr.write(`${describePublish(posted)}\n`);
- *
- * The token comes from GITHUB_TOKEN / GITLAB_TOKEN only (never a flag). In GitHub Actions and
- * GitLab CI, the repository, pull request, API URL and head commit default to what the CI
- * environment says, so the examples need no more than `--comment`.
+ * `poolsync plan … --comment github|gitlab`: the target resolved from flags, the CI
+ * environment and Git, and one call that posts the outcome. The token comes from GITHUB_TOKEN /
+ * GITLAB_TOKEN only (never a flag); in GitHub Actions and GitLab CI the repository, pull
+ * request, API URL and head commit default to what the CI environment says.
  */
 import { simpleGit } from 'simple-git';
 import { UserError } from '../util/user-error.js';
