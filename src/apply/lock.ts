@@ -37,14 +37,23 @@ export const isLockHeld = (err: unknown): boolean =>
 export const DEFAULT_STATE_DIR = '.poolsync';
 
 /**
- * `file:PATH` → `<PATH>.apply.lock` beside the embedded state; any other URL →
- * `<stateDir>/locks/<sha256 of its endpoint>.lock` (controlPlaneEndpoint: every spelling of
- * one control plane takes one lock).
+ * Where a file of apply's state for `url` lives: `file:PATH` → `<PATH>.<beside>` beside the
+ * embedded state; any other URL → `<stateDir>/<sub>/<sha256 of its endpoint><ext>`
+ * (controlPlaneEndpoint: every spelling of one control plane has one file; the URL may carry
+ * credentials and never appears).
  */
-export function lockPathFor(url: string, stateDir: string = DEFAULT_STATE_DIR): string {
-  if (url.startsWith('file:')) return `${embeddedStatePath(url)}.apply.lock`;
+export function statePathFor(
+  url: string,
+  stateDir: string,
+  [beside, sub, ext]: [string, string, string],
+): string {
+  if (url.startsWith('file:')) return `${embeddedStatePath(url)}.${beside}`;
   const digest = createHash('sha256').update(controlPlaneEndpoint(url)).digest('hex');
-  return join(resolve(stateDir), 'locks', `${digest}.lock`);
+  return join(resolve(stateDir), sub, `${digest}${ext}`);
+}
+
+export function lockPathFor(url: string, stateDir: string = DEFAULT_STATE_DIR): string {
+  return statePathFor(url, stateDir, ['apply.lock', 'locks', '.lock']);
 }
 
 /**
