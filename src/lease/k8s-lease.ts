@@ -183,6 +183,10 @@ export class LeaseLock {
       const seen = this.observe(now, durationSeconds);
       return { held: false, holder: seen.holder, holderAddress: seen.holderAddress };
     }
+    return this.won();
+  }
+
+  private won(): LeaseObservation {
     this.lastHolder = this.identity;
     this.observed = null;
     return { held: true, holder: this.identity, holderAddress: this.address };
@@ -226,9 +230,7 @@ export class LeaseLock {
       if (statusOf(createErr) === 409) return { held: false, holder: this.lastHolder };
       throw describe(createErr, `creating ${this.where}`, LEASES);
     }
-    this.lastHolder = this.identity;
-    this.observed = null;
-    return { held: true, holder: this.identity, holderAddress: this.address };
+    return this.won();
   }
 
   /**
