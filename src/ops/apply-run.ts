@@ -18,7 +18,6 @@ import {
   readLiveWithInventory,
   recordInventory,
   type InventoryStore,
-  type SharedInventory,
 } from '../apply/inventory.js';
 import { lastAppliedPathFor, writeLastApplied } from '../apply/last-applied.js';
 import {
@@ -43,13 +42,11 @@ import {
 import { formatValidationText } from '../manifests/index.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
-import type { PaceListener } from '../util/pacer.js';
 import { SYSTEM_CLOCK } from '../util/clock.js';
 import type { PlanShapeOptions } from '../plan/plan-against.js';
 import { UserError } from '../util/user-error.js';
 import { appliedState } from '../plan/applied-state.js';
-import { cleanCommit, planRepository } from './plan-run.js';
-import { classify } from './plan-run.js';
+import { classify, cleanCommit, planRepository, type ControlPlaneAccess } from './plan-run.js';
 import { recheckPlan, stalePlanError } from './stale-plan.js';
 
 /** What is applied: a reviewed plan file, a folder planned now, or a plan the caller made. */
@@ -77,21 +74,14 @@ export type ApplySource =
     };
 
 /** `poolsync apply`: the locks taken, and the control plane opened, by applyRun. */
-export interface AcquireLocks {
+export interface AcquireLocks extends ControlPlaneAccess {
   kind: 'acquire';
-  url: string;
-  stateDir: string;
-  sharedInventory: SharedInventory | null;
   /** `--lock`: a Kubernetes Lease for the lock across machines (else the control plane's own). */
   lockFlag: string | undefined;
   /** `--lock-timeout`: one deadline for every lock (0: fail at once). */
   lockTimeoutMs: number;
   parallelism: number;
-  maxRetries: number;
-  /** Told when the control plane throttles and when it stops (progress). */
-  onPace?: PaceListener;
   tokenFile: string | undefined;
-  apiKeyFile?: string;
   /** How the control plane is opened (tests wrap it). */
   open?: typeof openControlPlane;
 }
@@ -210,7 +200,17 @@ async function acquiring(
     shared = await untilFree(wait, () =>
       holdSharedApplyLock({ cp: opened, url, k8s, lockFile: lock.path, who, warn }),
     );
-    const record = cliRecording(cp, locks, o.stderr);
+    // `poolsync apply` records the inventory and the last-applied state, warnings as whole lines.
+    const record: ApplyRecording = {
+      inventory: inventoryStore(cp, url, locks.stateDir, locks.sharedInventory),
+      lastApplied: lastAppliedPathFor(url, locks.stateDir),
+      warn: ({ record, where, err }) =>
+        o.stderr(
+          record === 'inventory'
+            ? `Warning: could not record the inventory in ${where} (what prune may delete): ${(err as Error).message}\n`
+            : `Warning: could not record the applied state in ${where} (for plan --refresh-only): ${(err as Error).message}\n`,
+        ),
+    };
     return await underLocks(source, o, { cp, lost: shared.lost, record, url, stateWasNew });
   } finally {
     await release(shared, o);
@@ -372,27 +372,6 @@ export interface ApplyRecording {
   warn: (warning: RecordWarning) => void;
   /** The inventory's addresses, when this record changed it. */
   recorded?: (addresses: string[]) => void;
-}
-
-/** `poolsync apply`'s record: the inventory and the last-applied state, warnings as whole lines. */
-export function cliRecording(
-  cp: ControlPlane,
-  place: { url: string; stateDir: string; sharedInventory: SharedInventory | null },
-  stderr: (line: string) => void,
-): ApplyRecording {
-  return {
-    inventory: inventoryStore(cp, place.url, place.stateDir, place.sharedInventory),
-    lastApplied: lastAppliedPathFor(place.url, place.stateDir),
-    warn: (w) => stderr(recordWarningLine(w)),
-  };
-}
-
-/** A record's warning as `poolsync apply` prints it. */
-export function recordWarningLine({ record, where, err }: RecordWarning): string {
-  const why = (err as Error).message;
-  return record === 'inventory'
-    ? `Warning: could not record the inventory in ${where} (what prune may delete): ${why}\n`
-    : `Warning: could not record the applied state in ${where} (for plan --refresh-only): ${why}\n`;
 }
 
 /**

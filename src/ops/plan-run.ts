@@ -42,25 +42,26 @@ import type { FileAnalysis, LoaderOptions } from '../manifests/analysis-port.js'
 import { loadRepository } from '../manifests/index.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
 
+/** How `poolsync plan` and `poolsync apply` reach the control plane they open (their flags). */
+export interface ControlPlaneAccess {
+  /** The `--control-plane` URL. */
+  url: string;
+  /** Where this machine keeps apply's records (`--state-dir`): the inventory's file. */
+  stateDir: string;
+  /** The inventory shared across machines (`--inventory`, `--lock`), or null. */
+  sharedInventory: SharedInventory | null;
+  maxRetries: number;
+  /** Calls in flight (`--parallelism`). */
+  parallelism?: number;
+  /** Told when the control plane throttles and when it stops (progress). */
+  onPace?: PaceListener;
+  apiKeyFile?: string;
+}
+
 /** Where the live state comes from. */
 export type PlanSource =
-  | {
-      /** `poolsync plan`: opened read-only here, closed as soon as the live state is read. */
-      kind: 'acquire';
-      /** The `--control-plane` URL. */
-      url: string;
-      /** Where this machine keeps apply's records (`--state-dir`): the inventory's file. */
-      stateDir: string;
-      /** The inventory shared across machines (`--inventory`, `--lock`), or null. */
-      sharedInventory: SharedInventory | null;
-      maxRetries: number;
-      /** Calls in flight while reading (`plan --parallelism`). */
-      parallelism?: number;
-      /** Told when the control plane throttles and when it stops. */
-      onPace?: PaceListener;
-      token?: string;
-      apiKeyFile?: string;
-    }
+  /** `poolsync plan`: opened read-only here, closed as soon as the live state is read. */
+  | ({ kind: 'acquire'; token?: string } & ControlPlaneAccess)
   | {
       /** The daemon and pull-request comments: the caller's control plane, read through it. */
       kind: 'open';
