@@ -145,19 +145,13 @@ async function destination(
     origin = `${kind} (file ${file})`;
     const what = `the ${kind} notification URL file`;
     url = (await readUserFile(file, { maxBytes: SECRET_FILE_BYTES, what })).toString().trim();
-    rememberSecret(url);
   } else if (env[envName]) {
     origin = `${kind} (env ${envName})`;
     url = env[envName].trim();
-    rememberSecret(url);
   } else return null;
-  let parsed: URL | null = null;
-  try {
-    parsed = new URL(url);
-  } catch {
-    // reported below, without the value
-  }
-  if (!parsed || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')) {
+  rememberSecret(url);
+  const protocol = URL.canParse(url) ? new URL(url).protocol : null;
+  if (protocol !== 'https:' && protocol !== 'http:') {
     throw new UserError(
       `the ${origin} notification URL is not an http(s) URL (its value is a secret and is not shown): put only the URL in it`,
     );

@@ -351,12 +351,9 @@ export async function listPages(
 
 /** `--api-url`: an http(s) URL, else a clear error; `use` says what to write instead. */
 export function parseApiUrl(raw: string, use: string): URL {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
+  if (!URL.canParse(raw))
     throw new VcsConfigError(`--api-url ${JSON.stringify(raw)} is not a URL: use ${use}.`);
-  }
+  const url = new URL(raw);
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new VcsConfigError(`--api-url must be an http(s) URL, got ${url.protocol}`);
   }
