@@ -269,18 +269,8 @@ export async function writeRepoFile(root: string, rel: string, content: string):
   await replaceFile(path, (fh) => fh.writeFile(content), { mode: 0o666 }); // as writeFile: the umask decides
 }
 
-/** The name a new file is written under before it takes its place: beside it, unguessable. */
-export function temporaryName(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${randomBytes(9).toString('hex')}.tmp`);
-}
-
 const CREATE_FLAGS =
   constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-
-/** A new file, created exclusively (an existing entry, a link included, fails the open). */
-export function createExclusive(path: string, mode = 0o600): Promise<FileHandle> {
-  return open(path, CREATE_FLAGS, mode);
-}
 
 export interface PlaceOptions {
   /** Mode of the new file (default 0600; the umask applies). */
@@ -333,8 +323,9 @@ async function placeFile(
   options: PlaceOptions,
   put: (tmp: string) => Promise<void>,
 ): Promise<void> {
-  const tmp = temporaryName(path);
-  const fh = await createExclusive(tmp, options.mode ?? 0o600);
+  // Beside it, unguessable, created exclusively (an existing entry, a link included, fails).
+  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(9).toString('hex')}.tmp`);
+  const fh = await open(tmp, CREATE_FLAGS, options.mode ?? 0o600);
   try {
     try {
       await write(fh);
@@ -423,7 +414,8 @@ export async function ownFolders(root: string, path: string, create: boolean): P
   for (const part of inside(root, path).split('/').slice(0, -1))
     folders.push(join(folders.at(-1)!, part));
   for (const [i, folder] of folders.entries()) {
-    let st = await lstatOrNull(folder).catch((err: unknown) => {
+    let st = await lstat(folder).catch((err: unknown) => {
+      if (errCode(err) === 'ENOENT' || errCode(err) === 'ENOTDIR') return null;
       throw folderError(folder, ioWords(errCode(err)));
     });
     if (st === null) {
@@ -574,16 +566,6 @@ export async function openOwnAppend(
     );
   }
   return fh;
-}
-
-/** `lstat`, or null when absent: never follows a link. */
-export async function lstatOrNull(path: string): Promise<Stats | null> {
-  try {
-    return await lstat(path);
-  } catch (err) {
-    if (errCode(err) === 'ENOENT' || errCode(err) === 'ENOTDIR') return null;
-    throw err;
-  }
 }
 
 /** A token, key or secret file: a line of text, with room for a certificate chain. */

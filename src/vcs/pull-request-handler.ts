@@ -244,13 +244,11 @@ function pullRequestCheckout(
   return checkedOut;
 }
 
-async function hasCommit(g: SimpleGit, sha: string): Promise<boolean> {
-  try {
-    await g.raw(['cat-file', '-e', `${sha}^{commit}`]);
-    return true;
-  } catch {
-    return false;
-  }
+function hasCommit(g: SimpleGit, sha: string): Promise<boolean> {
+  return g.raw(['cat-file', '-e', `${sha}^{commit}`]).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Brings the head commit in: the forge's pull-request ref first, then the SHA itself. */
