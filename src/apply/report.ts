@@ -239,30 +239,6 @@ export function applyExitCode(outcome: ApplyOutcome): 0 | 1 | 2 {
   return EXIT_CODE[outcome];
 }
 
-/**
- * The plan's one count (src/plan/counts.ts) as the document names it: in the past tense, what
- * the done steps changed (schemas/apply-result.schema.json).
- */
-export interface ApplyCountsJson {
-  created: number;
-  updated: number;
-  replaced: number;
-  deleted: number;
-  blocked: number;
-  side_effects: number;
-}
-
-function countsJson(c: PlanCounts): ApplyCountsJson {
-  return {
-    created: c.create,
-    updated: c.update,
-    replaced: c.replace,
-    deleted: c.delete,
-    blocked: c.blocked,
-    side_effects: c.side_effects,
-  };
-}
-
 /** The document, members in this order; `result` null when the plan had no step. */
 export function applyResultDocument(
   plan: Plan,
@@ -277,14 +253,25 @@ export function applyResultDocument(
     waiting: 0,
   };
   for (const s of result?.steps ?? []) byStatus[s.status] += 1;
-  const none: PlanCounts = { ...emptyCounts(), blocked: plan.summary.blocked ?? 0 };
+  const counts: PlanCounts = result?.counts ?? {
+    ...emptyCounts(),
+    blocked: plan.summary.blocked ?? 0,
+  };
   return {
     format_version: APPLY_RESULT_FORMAT_VERSION,
     outcome,
     exit_code: applyExitCode(outcome),
     control_plane: plan.control_plane ?? null,
     commit: plan.commit,
-    counts: countsJson(result?.counts ?? none),
+    // The plan's one count (src/plan/counts.ts), in the past tense: what the done steps changed.
+    counts: {
+      created: counts.create,
+      updated: counts.update,
+      replaced: counts.replace,
+      deleted: counts.delete,
+      blocked: counts.blocked,
+      side_effects: counts.side_effects,
+    },
     steps_by_status: byStatus,
     steps: (result?.steps ?? []).map((s) => ({
       id: s.id,

@@ -521,15 +521,10 @@ export async function writeOwnFile(
   try {
     await replaceFile(path, write, { mode: options.mode ?? 0o600, durable: options.durable });
   } catch (err) {
-    throw writeError(options.what, path, err);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === undefined) throw err;
+    throw new UnsafeFileError(`cannot write the ${options.what} ${path}: ${ioWords(code)}`);
   }
-}
-
-function writeError(what: string, path: string, err: unknown): Error {
-  const code = (err as NodeJS.ErrnoException).code;
-  return code === undefined
-    ? (err as Error)
-    : new UnsafeFileError(`cannot write the ${what} ${path}: ${ioWords(code)}`);
 }
 
 const APPEND_FLAGS =
