@@ -194,7 +194,12 @@ async function acquiring(
       }),
     );
     const opened = cp;
-    const k8s = await leaseOfFlag(locks.lockFlag);
+    // `--lock k8s:NAMESPACE/NAME`: the Lease and the cluster's configuration.
+    let k8s: HoldApplyLockOptions['k8s'] = null;
+    if (locks.lockFlag !== undefined && locks.lockFlag.trim() !== '') {
+      const { parseLeaseRef, loadKubeConfig } = await import('../lease/k8s-lease.js');
+      k8s = { ref: parseLeaseRef(locks.lockFlag, '--lock'), kubeConfig: loadKubeConfig() };
+    }
     const warn = (m: string) => o.stderr(`warning: ${m}\n`);
     const who = 'poolsync apply';
     shared = await untilFree(wait, () =>
@@ -322,15 +327,6 @@ export async function untilFree<T>(wait: LockWait, attempt: () => Promise<T>): P
       );
     }
   }
-}
-
-/** `--lock k8s:NAMESPACE/NAME`: the Lease and the cluster's configuration (null: none named). */
-export async function leaseOfFlag(
-  lockFlag: string | undefined,
-): Promise<HoldApplyLockOptions['k8s']> {
-  if (lockFlag === undefined || lockFlag.trim() === '') return null;
-  const { parseLeaseRef, loadKubeConfig } = await import('../lease/k8s-lease.js');
-  return { ref: parseLeaseRef(lockFlag, '--lock'), kubeConfig: loadKubeConfig() };
 }
 
 /**

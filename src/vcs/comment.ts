@@ -77,7 +77,11 @@ export interface CommentInput {
 
 /** The one-line status description for the commit. */
 export function statusDescription(outcome: PublishOutcome): string {
-  if (outcome.kind === 'environments') return environmentsDescription(outcome);
+  // Each environment's summary, in order.
+  if (outcome.kind === 'environments')
+    return outcome.environments
+      .map((e) => `${e.name}: ${environmentSummary(e.outcome)}`)
+      .join('; ');
   if (outcome.kind === 'invalid') {
     const n = outcome.errorCount;
     return `Invalid configuration${n ? ` (${plural(n, 'error')})` : ''}: nothing can be applied`;
@@ -399,11 +403,6 @@ function environmentSections(outcome: Sections, budget: number): string {
 export function worstState(states: StatusState[]): StatusState {
   for (const s of ['error', 'failure', 'pending'] as const) if (states.includes(s)) return s;
   return 'success';
-}
-
-/** The status description: each environment's summary, in order. */
-export function environmentsDescription(outcome: Sections): string {
-  return outcome.environments.map((e) => `${e.name}: ${environmentSummary(e.outcome)}`).join('; ');
 }
 
 // Text measuring.

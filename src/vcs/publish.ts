@@ -71,11 +71,6 @@ function tooLong(err: unknown): boolean {
   );
 }
 
-/** Unavailable or unanswered: the create may or may not have happened. */
-function uncertain(err: unknown): boolean {
-  return err instanceof VcsApiError && (err.status === null || err.status >= 500);
-}
-
 /** poolsync's own comment with `marker` (its author is the token's identity), oldest first. */
 export async function ownComment(
   api: PullRequestApi,
@@ -110,9 +105,9 @@ async function upsertComment(
     }
     return { comment, action: 'created' };
   } catch (err) {
-    // A create that failed without a clear answer may have landed: look before
-    // reporting, so that a retry by the caller can never make a second comment.
-    if (!uncertain(err)) throw err;
+    // A create that failed without a clear answer (unavailable, unanswered) may have landed:
+    // look before reporting, so that a retry by the caller can never make a second comment.
+    if (!(err instanceof VcsApiError && (err.status === null || err.status >= 500))) throw err;
     const landed = await find();
     if (!landed) throw err;
     return {
