@@ -105,61 +105,10 @@ export function forgeApi(
   });
 }
 
-export function createPullRequestApi(opts: PullRequestRef): PullRequestApi {
-  return opts.provider === 'github' ? createGitHubClient(opts) : createGitLabClient(opts);
-}
-
-export function createGitHubClient(opts: Omit<PullRequestRef, 'provider'>): PullRequestApi {
-  const ref: PullRequestRef = { ...opts, provider: 'github' };
-  checkOptions(ref);
-  const api = forgeApi(ref);
-  const issue = `/repos/${opts.repository}/issues`;
-  const toComment = (json: unknown): IssueComment => {
-    const c = json as {
-      id: number;
-      body?: string | null;
-      html_url?: string;
-      user?: { login: string; id: number } | null;
-    };
-    const author = c.user ? { login: c.user.login, id: c.user.id } : null;
-    return { id: c.id, body: c.body ?? '', url: c.html_url ?? null, author };
-  };
-  return {
-    provider: 'github',
-    self: () => tokenIdentity(api, 'github'),
-    async listComments() {
-      const comments = await listPages(
-        api,
-        `${issue}/${opts.number}/comments?per_page=100`,
-        `list the comments of pull request #${opts.number}`,
-        (res) => nextLink(res.headers.link),
-      );
-      return comments.map(toComment);
-    },
-    async createComment(body) {
-      const res = await api.call({
-        method: 'POST',
-        path: `${issue}/${opts.number}/comments`,
-        body: { body },
-        operation: `comment on pull request #${opts.number}`,
-        nonIdempotent: true,
-      });
-      return toComment(res.json);
-    },
-    async updateComment(id, body) {
-      const res = await api.call({
-        method: 'PATCH',
-        path: `${issue}/comments/${id}`,
-        body: { body },
-        operation: `update the poolsync comment on pull request #${opts.number}`,
-      });
-      return toComment(res.json);
-    },
-    setStatus: (sha, status) =>
-      setStatus(api, `/repos/${opts.repository}/statuses`, 'github', sha, status),
-    close: () => api.close(),
-  };
-}
+export const createGitHubClient = (opts: Omit<PullRequestRef, 'provider'>) =>
+  createPullRequestApi({ ...opts, provider: 'github' });
+export const createGitLabClient = (opts: Omit<PullRequestRef, 'provider'>) =>
+  createPullRequestApi({ ...opts, provider: 'gitlab' });
 
 const GITLAB_STATES: Record<StatusState, string> = {
   pending: 'running',
@@ -169,88 +118,92 @@ const GITLAB_STATES: Record<StatusState, string> = {
   error: 'failed',
 };
 
-export function createGitLabClient(opts: Omit<PullRequestRef, 'provider'>): PullRequestApi {
-  const ref: PullRequestRef = { ...opts, provider: 'gitlab' };
-  checkOptions(ref);
-  const api = forgeApi(ref);
+/**
+ * The sticky comment's calls: a pull request's issue comments (GitHub) or a merge request's
+ * notes (GitLab, system notes left out), and the commit status.
+ */
+export function createPullRequestApi(opts: PullRequestRef): PullRequestApi {
+  checkOptions(opts);
+  const { provider, number } = opts;
+  const github = provider === 'github';
+  const api = forgeApi(opts);
   const project = `/projects/${encodeURIComponent(opts.repository)}`;
-  const notes = `${project}/merge_requests/${opts.number}/notes`;
-  const toNote = noteReader(api, project, ref);
+  const issue = `/repos/${opts.repository}/issues`;
+  const comments = github
+    ? `${issue}/${number}/comments`
+    : `${project}/merge_requests/${number}/notes`;
+  const pr = github ? `pull request #${number}` : `merge request !${number}`;
+  const word = github ? 'comment' : 'note';
+  const read = github ? async (json: unknown) => toComment(json) : noteReader(api, project, opts);
+  const first = `${comments}?per_page=100${github ? '' : '&sort=asc&order_by=created_at'}`;
   return {
-    provider: 'gitlab',
-    self: () => tokenIdentity(api, 'gitlab'),
+    provider,
+    self: () => tokenIdentity(api, provider),
     async listComments() {
-      const first = `${notes}?per_page=100&sort=asc&order_by=created_at`;
-      const all = await listPages(
-        api,
-        first,
-        `list the notes of merge request !${opts.number}`,
-        (res) => {
-          const nextPage = res.headers['x-next-page'];
-          const next = Array.isArray(nextPage) ? nextPage[0] : nextPage;
-          // Offset pagination names the next page; keyset pagination only sends a Link header.
-          return next ? `${first}&page=${encodeURIComponent(next)}` : nextLink(res.headers.link);
-        },
-      );
-      return Promise.all((all as { system?: boolean }[]).filter((n) => !n.system).map(toNote));
+      const all = await listPages(api, first, `list the ${word}s of ${pr}`, (res) => {
+        const nextPage = github ? undefined : res.headers['x-next-page'];
+        const next = Array.isArray(nextPage) ? nextPage[0] : nextPage;
+        // GitLab's offset pagination names the next page; keyset pagination and GitHub only
+        // send a Link header.
+        return next ? `${first}&page=${encodeURIComponent(next)}` : nextLink(res.headers.link);
+      });
+      return Promise.all((all as { system?: boolean }[]).filter((n) => !n.system).map(read));
     },
     async createComment(body) {
       const res = await api.call({
         method: 'POST',
-        path: notes,
+        path: comments,
         body: { body },
-        operation: `comment on merge request !${opts.number}`,
+        operation: `comment on ${pr}`,
         nonIdempotent: true,
       });
-      return toNote(res.json);
+      return read(res.json);
     },
     async updateComment(id, body) {
       const res = await api.call({
-        method: 'PUT',
-        path: `${notes}/${id}`,
+        method: github ? 'PATCH' : 'PUT',
+        path: github ? `${issue}/comments/${id}` : `${comments}/${id}`,
         body: { body },
-        operation: `update the poolsync note on merge request !${opts.number}`,
+        operation: `update the poolsync ${word} on ${pr}`,
       });
-      return toNote(res.json);
+      return read(res.json);
     },
     async setStatus(sha, status) {
       try {
-        await setStatus(api, `${project}/statuses`, 'gitlab', sha, status);
+        await api.call({
+          method: 'POST',
+          path: `${github ? `/repos/${opts.repository}` : project}/statuses/${encodeURIComponent(sha)}`,
+          body: {
+            state: github ? status.state : GITLAB_STATES[status.state],
+            [github ? 'context' : 'name']: STATUS_CONTEXT,
+            description: clip(status.description, STATUS_DESCRIPTION_MAX[provider]),
+            target_url: status.targetUrl || undefined,
+          },
+          operation: `set the ${STATUS_CONTEXT} status of commit ${sha.slice(0, 12)}`,
+        });
       } catch (err) {
         // GitLab answers 400 "Cannot transition status via :run from :running" when the
         // status already has that state (a redelivered event): the goal is reached.
-        if (
+        const reached =
           err instanceof VcsApiError &&
           err.status === 400 &&
-          /cannot transition status/i.test(err.message)
-        )
-          return;
-        throw err;
+          /cannot transition status/i.test(err.message);
+        if (github || !reached) throw err;
       }
     },
     close: () => api.close(),
   };
 }
 
-async function setStatus(
-  api: ApiClient,
-  statuses: string,
-  provider: Provider,
-  sha: string,
-  status: Parameters<PullRequestApi['setStatus']>[1],
-): Promise<void> {
-  const github = provider === 'github';
-  await api.call({
-    method: 'POST',
-    path: `${statuses}/${encodeURIComponent(sha)}`,
-    body: {
-      state: github ? status.state : GITLAB_STATES[status.state],
-      [github ? 'context' : 'name']: STATUS_CONTEXT,
-      description: clip(status.description, STATUS_DESCRIPTION_MAX[provider]),
-      target_url: status.targetUrl || undefined,
-    },
-    operation: `set the ${STATUS_CONTEXT} status of commit ${sha.slice(0, 12)}`,
-  });
+function toComment(json: unknown): IssueComment {
+  const c = json as {
+    id: number;
+    body?: string | null;
+    html_url?: string;
+    user?: { login: string; id: number } | null;
+  };
+  const author = c.user ? { login: c.user.login, id: c.user.id } : null;
+  return { id: c.id, body: c.body ?? '', url: c.html_url ?? null, author };
 }
 
 /**
