@@ -50,7 +50,7 @@ export async function startupRows(ctx: SizeContext): Promise<void> {
     [
       '`poolsync --help`',
       h,
-      'yargs and the command definitions (src/cli/define/), no command’s modules.',
+      'yargs and the command definitions (src/cli/define.ts), no command’s modules.',
     ],
   ] as const;
   for (const [name, r, notes] of rows)

@@ -4,7 +4,7 @@
  * without colour, JSON, Markdown whole and cut), with what else reads a plan (counts, the part
  * held for approval, the state it leaves, the refresh report), one JSON line per case.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -19,13 +19,16 @@ const { values } = parseArgs({
 });
 const tree = resolve(values.tree ?? '.');
 const from = (path: string): Promise<Any> => import(pathToFileURL(join(tree, path)).href);
+/** The first of PATHS the tree has (a module merged into another keeps its old path in the base). */
+const fromFirst = (...paths: string[]): Promise<Any> =>
+  from(paths.find((p) => existsSync(join(tree, p))) ?? paths.at(-1)!);
 
 const [pipeline, against, render, refresh, applied, counts, hold] = await Promise.all([
-  from('src/ops/pipeline.ts'),
-  from('src/plan/plan-against.ts'),
+  fromFirst('src/ops/pipeline.ts', 'src/ops/plan-run.ts'),
+  fromFirst('src/plan/plan-against.ts', 'src/plan/index.ts'),
   from('src/render/index.ts'),
   from('src/render/refresh.ts'),
-  from('src/plan/applied-state.ts'),
+  fromFirst('src/plan/applied-state.ts', 'src/plan/inventory.ts'),
   from('src/plan/counts.ts'),
   from('src/plan/hold.ts'),
 ]);

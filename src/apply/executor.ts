@@ -11,7 +11,7 @@ import { ControlPlaneError } from '../controlplane/errors.js';
 import { isActionable, PLAN_FORMAT_VERSION, type Plan, type Step } from '../model/plan.js';
 import { runCallStep, StepConflictError } from './steps.js';
 import { ManualCommandError } from './manual.js';
-import { isManual, waitingOnManual } from '../plan/execution.js';
+import { isManual, waitingOnManual } from '../plan/steps.js';
 import { emptyCounts, isSideEffect, type PlanCounts } from '../plan/counts.js';
 import {
   ApplyRefusedError,
@@ -148,7 +148,12 @@ function checkPlan(plan: Plan): void {
   if (plan.errors.length > 0) {
     const first = plan.errors
       .slice(0, 5)
-      .map((e) => `  ${[e.location ?? e.address, e.code].filter(Boolean).join(' ')}: ${e.message}`)
+      // A plan file's errors carry their words; a plan made in this process never gets here
+      // with errors (ops refuses it first), so its codes say enough.
+      .map(
+        (e) =>
+          `  ${[e.location ?? e.address, e.code].filter(Boolean).join(' ')}${e.message ? `: ${e.message}` : ''}`,
+      )
       .join('\n');
     const more = plan.errors.length > 5 ? `\n  … and ${plan.errors.length - 5} more` : '';
     throw new ApplyRefusedError(

@@ -163,7 +163,7 @@ function configMapStore(
 
 /**
  * The live state with the inventory (null when none is recorded): read together, or, when the
- * settings to read depend on it (`need`, src/plan/live-scope.ts), the inventory first.
+ * settings to read depend on it (`need`, src/plan/fingerprint.ts), the inventory first.
  * `shared`: readLiveState's shared lists (the daemon's).
  */
 export async function readLiveWithInventory(

@@ -4,17 +4,16 @@
  * a home folder); an empty folder would plan "No changes". A folder is a config repository
  * when it has poolsync.yaml, or poolsync manifests in its top levels (the folder and two levels
  * of subfolders); anything else gets one line saying what it is and how to make one. Without
- * poolsync.yaml the defaults are in use, said in one line (`defaultsNote`).
+ * poolsync.yaml the defaults are in use, said in one line.
  */
 import { constants } from 'node:fs';
-import { lstat, open, readdir } from 'node:fs/promises';
+import { lstat, open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DesiredState } from '../model/desired.js';
 import { UserError } from '../util/user-error.js';
-import { requireFolder } from './options.js';
 
 /** Files or folders that only a code project has at its root, never a config repository. */
-export const CODE_PROJECT_MARKERS = [
+const CODE_PROJECT_MARKERS = [
   'package.json',
   'node_modules',
   'go.mod',
@@ -35,21 +34,28 @@ const exists = (path: string): Promise<boolean> =>
 const WAY_OUT =
   'point poolsync at the config folder (e.g. `poolsync validate examples/config-repo`), or start one with `poolsync init DIR` (docs/getting-started.md)';
 
+/** DIR must be an existing folder: a clear UserError otherwise. */
+export async function requireFolder(dir: string): Promise<void> {
+  const st = await stat(dir).catch((err: NodeJS.ErrnoException) => {
+    throw new UserError(
+      err.code === 'ENOENT'
+        ? `folder ${dir} does not exist`
+        : `cannot read folder ${dir}: ${err.code ?? String(err)}`,
+    );
+  });
+  if (!st.isDirectory()) throw new UserError(`${dir} is not a folder`);
+}
+
 /** A UserError when DIR has no poolsync.yaml and holds what a code project has at its root. */
 export async function refuseCodeProject(dir: string): Promise<void> {
   if (await exists(join(dir, 'poolsync.yaml'))) return;
-  const found = await codeMarkers(dir);
+  const found: string[] = [];
+  for (const marker of CODE_PROJECT_MARKERS)
+    if (await exists(join(dir, marker))) found.push(marker);
   if (found.length === 0) return;
   throw new UserError(
     `${dir} is not a poolsync config repository: it has no poolsync.yaml, and its ${found.slice(0, 2).join(' and ')} ${found.length === 1 ? 'says' : 'say'} it is a code project; ${WAY_OUT}.`,
   );
-}
-
-async function codeMarkers(dir: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const marker of CODE_PROJECT_MARKERS)
-    if (await exists(join(dir, marker))) found.push(marker);
-  return found;
 }
 
 /**
@@ -61,31 +67,16 @@ export async function requireConfigFolder(dir: string): Promise<string | null> {
   await requireFolder(dir);
   if (await exists(join(dir, 'poolsync.yaml'))) return null;
   await refuseCodeProject(dir);
-  const nearMiss = await firstOf(dir, [
-    'poolsync.yml',
-    '.poolsync.yaml',
-    'Poolsync.yaml',
-    'poolsync.YAML',
-  ]);
-  if (nearMiss !== null)
-    throw new UserError(
-      `${dir} has ${nearMiss} but no poolsync.yaml: poolsync reads its settings only from poolsync.yaml; rename it`,
-    );
+  for (const nearMiss of ['poolsync.yml', '.poolsync.yaml', 'Poolsync.yaml', 'poolsync.YAML'])
+    if (await exists(join(dir, nearMiss)))
+      throw new UserError(
+        `${dir} has ${nearMiss} but no poolsync.yaml: poolsync reads its settings only from poolsync.yaml; rename it`,
+      );
   if (!(await holdsManifest(dir)))
     throw new UserError(
       `${dir} is not a poolsync config repository: it has no poolsync.yaml and no poolsync manifest (apiVersion: poolsync/v1) in it or the two levels of folders below; ${WAY_OUT}.`,
     );
-  return defaultsNote(dir);
-}
-
-/** The one line of a folder without poolsync.yaml: what the defaults are. */
-export function defaultsNote(dir: string): string {
   return `Note: ${dir} has no poolsync.yaml: the defaults are in use (prune off, no file ignored: every YAML file under it is read as a manifest); \`poolsync init ${dir}\` writes one.\n`;
-}
-
-async function firstOf(dir: string, names: readonly string[]): Promise<string | null> {
-  for (const name of names) if (await exists(join(dir, name))) return name;
-  return null;
 }
 
 const MANIFEST_KIND =

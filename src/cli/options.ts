@@ -1,117 +1,28 @@
 /**
- * Options and checks that several commands share, so each flag means and says the same
- * everywhere (plan, apply, export, show, validate).
+ * What the commands make of their options: the environments of poolsync.yaml a command runs
+ * for and the control plane and credentials each names (`--env NAME` of plan, apply, validate,
+ * export and render, `--env all` of plan and validate: docs/environments.md; without
+ * `environments:` in poolsync.yaml, `--control-plane` as always), the inventory, colour, the
+ * lock timeout and a plan's shape.
  */
-import { stat } from 'node:fs/promises';
-import { DEFAULT_CONTROL_PLANE_URL } from '../controlplane/default-url.js';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  environmentCredentials,
+  environmentUrl,
+  type EnvironmentCredentials,
+} from '../manifests/environments.js';
+import { readFolderOnce, type FolderRead } from '../manifests/config.js';
+import { entry } from '../manifests/yaml.js';
+import { parseYamlFile } from '../manifests/yaml-simple.js';
+import type { Environment } from '../model/desired.js';
+import { UserError } from '../util/user-error.js';
+import { ControlPlaneError } from '../controlplane/errors.js';
 import type { SharedInventory } from '../apply/inventory.js';
 import { inventoryPlace, leaseNamespace } from '../apply/inventory-place.js';
-import { UserError } from '../util/user-error.js';
 import { parseDuration } from '../util/duration.js';
+import { controlPlaneUrl, type PlanArgs } from './define.js';
 import type { Io } from './io.js';
-
-/** The `[dir]` positional of the commands that read a config folder. */
-export const configDirPositional = {
-  type: 'string',
-  default: '.',
-  describe: 'Config folder (a Git checkout or any folder of it)',
-} as const;
-
-/**
- * `--control-plane URL`: where plans read from and applies write to. No value of its own, so a
- * command knows whether it was written (`--env` names a control plane too): `controlPlaneUrl`.
- */
-export function controlPlaneOption(env: NodeJS.ProcessEnv) {
-  return {
-    type: 'string',
-    defaultDescription: `"${controlPlaneUrl({}, env)}"`,
-    describe:
-      'Control plane (env POOLSYNC_CONTROL_PLANE): file:PATH (embedded), http(s)://HOST (poolsync REST API), union+https://HOST (Union, docs/union.md), flyteadmin+http(s)://HOST (Flyte OSS, docs/flyte-oss.md)',
-  } as const;
-}
-
-/** --control-plane, else env POOLSYNC_CONTROL_PLANE, else the embedded default. */
-export function controlPlaneUrl(
-  args: { 'control-plane'?: string | undefined },
-  env: NodeJS.ProcessEnv,
-): string {
-  return args['control-plane'] ?? env.POOLSYNC_CONTROL_PLANE ?? DEFAULT_CONTROL_PLANE_URL;
-}
-
-/** `--token-file FILE`: the token never comes from a flag value (it would show in `ps` and shell history). */
-export const tokenFileOption = {
-  type: 'string',
-  describe: 'File holding the control-plane token (or env POOLSYNC_TOKEN_FILE / POOLSYNC_TOKEN)',
-} as const;
-
-/** The HTTP client's retries per call when the control-plane option does not say (issue 14). */
-export const DEFAULT_MAX_RETRIES = 8;
-
-/**
- * `--max-retries N`: retries of one control-plane call (connection errors, timeouts, 429 and
- * 5xx), with exponential backoff and jitter, before that call fails. A flaky control plane
- * needs more; a CI job that should fail fast, fewer.
- */
-export const maxRetriesOption = {
-  type: 'string',
-  coerce: wholeNumber('max-retries', 0, 100),
-  default: DEFAULT_MAX_RETRIES,
-  describe:
-    'Retries per control-plane call on connection errors, timeouts, 429 and 5xx (backoff 0.1 s doubling to 10 s, with jitter); 0 = none',
-} as const;
-
-/**
- * A yargs `coerce` for a whole-number option: the value as typed is checked (yargs's
- * `type: 'number'` would turn `abc` into NaN and the message would say NaN).
- */
-export function wholeNumber(flag: string, min: number, max = Number.MAX_SAFE_INTEGER) {
-  return (value: unknown): number => {
-    const text = String(Array.isArray(value) ? value.at(-1) : value).trim();
-    const n = /^\d+$/.test(text) ? Number(text) : NaN;
-    if (!Number.isSafeInteger(n) || n < min || n > max)
-      throw new UserError(
-        `--${flag} must be a whole number ${max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`} (got ${JSON.stringify(text)})`,
-      );
-    return n;
-  };
-}
-
-/** `--api-key-file FILE`: the Union API key for `union+https://` control planes (docs/union.md). */
-export const apiKeyFileOption = {
-  type: 'string',
-  describe:
-    'File holding the Union API key, for union+https:// control planes (or env POOLSYNC_UNION_API_KEY)',
-} as const;
-
-/** `--color` / `--no-color`; unset, see useColor. `what` is what gets coloured. */
-export function colorOption(what = 'the text output') {
-  return {
-    type: 'boolean',
-    describe: `Colour ${what} (default: when stdout is a terminal; --no-color to disable)`,
-  } as const;
-}
-
-/** `control-plane serve`'s address and state (define/control-plane.ts, commands/control-plane.ts). */
-export const DEFAULT_LISTEN = '127.0.0.1:7480';
-export const DEFAULT_STATE_FILE = '.poolsync/control-plane.json';
-
-/** Where apply keeps its lock, last-applied state and inventory (`--state-dir`). */
-export const STATE_DIR = '.poolsync';
-
-/** `--state-dir` of export and import: where they record what they adopted. */
-export const inventoryStateDirOption = {
-  type: 'string',
-  default: STATE_DIR,
-  describe:
-    'Where the inventory of a control plane that cannot keep it (Union, flyteadmin) is kept, as for apply',
-} as const;
-
-/** `--inventory` of plan, apply, export and import (docs/plan.md, Prune by inventory). */
-export const inventoryOption = {
-  type: 'string',
-  describe:
-    'k8s:NAMESPACE/NAME: keep the inventory of a control plane that cannot keep it (Union, flyteadmin) in this ConfigMap, shared by every CI job and daemon replica (env POOLSYNC_INVENTORY; default: k8s:<namespace of --lock>/poolsync-inventory when --lock names a Lease, else the state folder; state-dir: the state folder)',
-} as const;
 
 /** The ConfigMap of --inventory (env POOLSYNC_INVENTORY), by default beside --lock's Lease (env POOLSYNC_LOCK). */
 export function sharedInventoryOf(
@@ -123,74 +34,10 @@ export function sharedInventoryOf(
   return place ? { place } : null;
 }
 
-export type OutputFormat = 'text' | 'json' | 'markdown';
-
-/** `--output text|json|markdown` of the commands that render a plan. */
-export const planOutputOption = {
-  alias: 'o',
-  choices: ['text', 'json', 'markdown'] as const,
-  default: 'text' as const,
-  describe: 'text: Terraform-like; json: the plan.md format; markdown: for a pull-request comment',
-} as const;
-
 /** The --color flag when given, else colour only on a terminal and when NO_COLOR is not set. */
 export function useColor(flag: boolean | undefined, io: Pick<Io, 'stdout' | 'env'>): boolean {
   return flag ?? (io.stdout.isTTY === true && !io.env.NO_COLOR);
 }
-
-/** DIR must be an existing folder: a clear UserError otherwise. */
-export async function requireFolder(dir: string): Promise<void> {
-  try {
-    if (!(await stat(dir)).isDirectory()) throw new UserError(`${dir} is not a folder`);
-  } catch (err) {
-    if (err instanceof UserError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UserError(
-      code === 'ENOENT'
-        ? `folder ${dir} does not exist`
-        : `cannot read folder ${dir}: ${code ?? String(err)}`,
-    );
-  }
-}
-
-/** `--target ADDRESS` (repeatable) of plan and apply: a partial plan, as Terraform's -target. */
-export const targetOption = {
-  type: 'string',
-  array: true,
-  requiresArg: true,
-  describe:
-    'Plan only this object (Kind/name, repeatable) and what it depends on; the plan says it is partial',
-} as const;
-
-/** `--accept-cascade ADDRESS` (repeatable) of plan and apply (docs/flyte-oss.md, What a delete takes along). */
-export const acceptCascadeOption = {
-  type: 'string',
-  array: true,
-  requiresArg: true,
-  describe:
-    'flyteadmin: let this delete (ExecutionClusterLabel/P/D, PoolAssignment/P/D[/W], repeatable) take along the narrower rows poolsync does not manage; else it is blocked. poolsync.yaml acceptCascade: does the same for every run',
-} as const;
-
-/** `--replace ADDRESS` (repeatable) of plan and apply: Terraform's -replace. */
-export const replaceOption = {
-  type: 'string',
-  array: true,
-  requiresArg: true,
-  describe:
-    'Delete and create again this object (Kind/name, repeatable) though nothing differs; not for queues (Q6)',
-} as const;
-
-/**
- * `--lock-timeout D` (Terraform's -lock-timeout): how long apply waits for a lock another
- * apply holds before giving up. `plan` takes no lock (it reads only) and accepts the flag so
- * Terraform habits and scripts keep working.
- */
-export const lockTimeoutOption = {
-  type: 'string',
-  default: '0s',
-  describe:
-    'How long to wait for a lock held by another apply (or an embedded state open elsewhere) before failing, e.g. 30s, 5m',
-} as const;
 
 /** --lock-timeout as milliseconds, else a UserError. */
 export function checkLockTimeout(value: string | undefined): number {
@@ -205,11 +52,7 @@ export function checkLockTimeout(value: string | undefined): number {
 }
 
 /** What shapes a plan: `--target`, `--replace`, `--accept-cascade` (plan and apply DIR). */
-export interface PlanShapeArgs {
-  target?: string[];
-  replace?: string[];
-  'accept-cascade'?: string[];
-}
+type PlanShapeArgs = Pick<PlanArgs, 'target' | 'replace' | 'accept-cascade'>;
 
 /** The shaping flags as pipeline options (planRepository). */
 export function planShape(args: PlanShapeArgs) {
@@ -224,48 +67,172 @@ export function refuseShapingSavedPlan(args: PlanShapeArgs, path: string): void 
     );
 }
 
-/** `--env` (docs/environments.md); resolved in ./environment.ts. */
+/** `--env all`: every environment, where a command allows it. */
 export const ENV_ALL = 'all';
 
-/** `--env NAME` / `-e NAME`. */
-export function envOption(all: boolean) {
-  return {
-    alias: 'e',
-    type: 'string',
-    requiresArg: true,
-    describe: all
-      ? 'The environment of poolsync.yaml to run for (its control plane, folders, patches), or all'
-      : 'The environment of poolsync.yaml to run for (its control plane, folders, patches)',
-  } as const;
+/** What a command runs against: one environment (name null without environments). */
+export interface EnvTarget {
+  name: string | null;
+  url: string;
+  tokenFile?: string;
+  apiKeyFile?: string;
+  env: Environment | null;
+  /** Credentials not given on the command line: their variable, or poolsync.yaml. */
+  from?: EnvironmentCredentials['from'];
+  /** poolsync.yaml and the walk, read once for every environment of the command. */
+  shared?: FolderRead;
+  /** Why it is not run (a pull request changed where its credentials go: vcs/base-environments.ts). */
+  refused?: string;
 }
 
-/** `--config-dir DIR` of the commands whose positional is not the config folder (apply PLANFILE, export). */
-export const configDirOption = {
-  type: 'string',
-  default: '.',
-  describe: 'With --env: the config folder whose poolsync.yaml declares the environment',
-} as const;
+/** As yargs gives them: `control-plane` only when written on the command line. */
+type EnvArgs = Pick<PlanArgs, 'env' | 'control-plane' | 'token-file' | 'api-key-file'>;
 
-/** `--daemon URL` of the commands that ask a running daemon (approve, status, sync, history). */
-export function daemonOption(env: NodeJS.ProcessEnv) {
-  return {
-    type: 'string',
-    defaultDescription: `"${env.POOLSYNC_DAEMON_URL ?? DEFAULT_DAEMON_URL}"`,
-    describe:
-      'The daemon: any replica with --leader-elect (a follower hands the request to the leader) (env POOLSYNC_DAEMON_URL)',
-  } as const;
+/** A command's arguments once its control plane is known. */
+export type Targeted<A> = A & { 'control-plane': string };
+
+/** The target of one environment: its control plane, its credentials (docs/environments.md). */
+export function environmentTarget(
+  dir: string,
+  env: Environment,
+  vars: NodeJS.ProcessEnv,
+): EnvTarget {
+  const { from, ...files } = environmentCredentials(dir, env, vars);
+  return { name: env.name, url: environmentUrl(dir, env), ...files, env, from };
 }
 
-/** --daemon, else env POOLSYNC_DAEMON_URL, else the daemon's default address; no trailing slash. */
-export function daemonUrl(args: { daemon?: string | undefined }, env: NodeJS.ProcessEnv): string {
-  return (args.daemon ?? env.POOLSYNC_DAEMON_URL ?? DEFAULT_DAEMON_URL).replace(/\/+$/, '');
+/**
+ * The targets of a command: without environments, `--control-plane` as always (an `--env`
+ * is refused); with them, the one `--env` names, or every one for `--env all` where allowed.
+ * A poolsync.yaml that does not read gives the plain target: loading reports its errors.
+ */
+export async function resolveTargets(
+  dir: string,
+  args: EnvArgs,
+  { allowAll, command, env }: { allowAll: boolean; command: string; env: NodeJS.ProcessEnv },
+): Promise<EnvTarget[]> {
+  const shared = await readFolderOnce(dir);
+  const { config, errors } = shared.config;
+  const envs = errors.length > 0 ? undefined : config.environments;
+  const plain: EnvTarget = {
+    name: null,
+    url: controlPlaneUrl(args, env),
+    tokenFile: args['token-file'],
+    apiKeyFile: args['api-key-file'],
+    env: null,
+  };
+  if (errors.length > 0) return [plain];
+  const names = (envs ?? []).map((e) => e.name).join(', ');
+  if (!envs) {
+    if (args.env === undefined) return [plain];
+    throw new UserError(
+      `--env ${args.env}: poolsync.yaml in ${dir} declares no environments; leave out --env, or declare them (docs/environments.md)`,
+    );
+  }
+  if (args.env === undefined)
+    throw new UserError(
+      `poolsync.yaml in ${dir} declares environments (${names}): name one with --env NAME${allowAll ? ' or all of them with --env all' : ''}`,
+    );
+  if (args['control-plane'] !== undefined)
+    throw new UserError(
+      `--control-plane and --env both name a control plane: environment ${args.env} names its own in poolsync.yaml; leave out --control-plane`,
+    );
+  const chosen = args.env === ENV_ALL && allowAll ? envs : envs.filter((e) => e.name === args.env);
+  if (chosen.length === 0)
+    throw new UserError(
+      args.env === ENV_ALL
+        ? `\`${command}\` runs for one environment at a time: name one with --env NAME (${names})`
+        : `no environment '${args.env}' in poolsync.yaml; its environments: ${names}`,
+    );
+  return chosen.map((e) =>
+    commandLineCredentials({ ...environmentTarget(dir, e, env), shared }, args),
+  );
 }
 
-const DEFAULT_DAEMON_URL = 'http://127.0.0.1:8080';
+/**
+ * The arguments of a command that runs for one target, with its control plane and credentials
+ * in place: the environment `--env` names in DIR's poolsync.yaml (DIR null: --config-dir's,
+ * read only with --env), else `--control-plane` as always.
+ */
+export async function oneTarget<A extends EnvArgs & { 'config-dir'?: string }>(
+  dir: string | null,
+  args: A,
+  command: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ args: Targeted<A>; name: string | null }> {
+  if (dir === null && args.env === undefined)
+    return { args: { ...args, 'control-plane': controlPlaneUrl(args, env) }, name: null };
+  const [t] = await resolveTargets(dir ?? args['config-dir'] ?? '.', args, {
+    allowAll: false,
+    command,
+    env,
+  });
+  return { args: withTarget(args, t!), name: t!.name };
+}
 
-/** `--admin-token-file FILE`: the daemon admin token, never a flag value. */
-export const adminTokenFileOption = {
-  type: 'string',
-  describe:
-    'File holding the daemon admin token (or env POOLSYNC_ADMIN_TOKEN_FILE / POOLSYNC_ADMIN_TOKEN)',
-} as const;
+/** A credential given on the command line wins over the environment's reference. */
+export function commandLineCredentials(t: EnvTarget, args: EnvArgs): EnvTarget {
+  if (args['token-file'] !== undefined) {
+    t.tokenFile = args['token-file'];
+    delete t.from?.tokenFile;
+  }
+  if (args['api-key-file'] !== undefined) {
+    t.apiKeyFile = args['api-key-file'];
+    delete t.from?.apiKeyFile;
+  }
+  return t;
+}
+
+/** The arguments of a command with the target's control plane and credentials in place. */
+export function withTarget<A extends EnvArgs>(args: A, t: EnvTarget): Targeted<A> {
+  const out = { ...args, 'control-plane': t.url };
+  delete out['token-file'];
+  delete out['api-key-file'];
+  if (t.tokenFile !== undefined) out['token-file'] = t.tokenFile;
+  if (t.apiKeyFile !== undefined) out['api-key-file'] = t.apiKeyFile;
+  return out;
+}
+
+/**
+ * An error of an environment's run as its reader needs it: named by the environment, and each
+ * flag it names that nobody passed replaced by where the value came from (the line of
+ * poolsync.yaml, or the operator's variable).
+ */
+export async function inEnvironment(err: unknown, dir: string, t: EnvTarget): Promise<unknown> {
+  if (!(err instanceof UserError || err instanceof ControlPlaneError)) return err;
+  if (t.name === null || !(err instanceof Error)) return err;
+  const lines = await fieldLines(dir, t.name);
+  const place = (field: string) =>
+    `environments.${t.name}.${field}${lines[field] !== undefined ? ` (poolsync.yaml:${lines[field]})` : ''}`;
+  const from = (field: 'tokenFile' | 'apiKeyFile') => {
+    const f = t.from?.[field];
+    return f === undefined ? null : f === 'config' ? place(field) : f.variable;
+  };
+  let message = err.message.replace(
+    /--control-plane \(env POOLSYNC_CONTROL_PLANE\)|--control-plane/g,
+    place('controlPlane'),
+  );
+  const token = from('tokenFile');
+  if (token !== null) message = message.replace(/--token-file/g, token);
+  const key = from('apiKeyFile');
+  if (key !== null) message = message.replace(/--api-key-file/g, key);
+  const code = err instanceof ControlPlaneError ? `control plane: ${err.code}: ` : '';
+  return new UserError(`environment ${t.name}: ${code}${message}`);
+}
+
+/** The line of each field of environment `name` in DIR's poolsync.yaml (none when it does not read). */
+async function fieldLines(dir: string, name: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  try {
+    const parsed = parseYamlFile(await readFile(join(dir, 'poolsync.yaml'), 'utf8'));
+    const root = parsed.documents[0]?.root;
+    const env = root && entry(entry(root, 'environments')?.value, name)?.value;
+    for (const field of ['controlPlane', 'tokenFile', 'apiKeyFile']) {
+      const node = env && entry(env, field)?.value;
+      if (node) out[field] = node.pos.line;
+    }
+  } catch {
+    // no line to name
+  }
+  return out;
+}

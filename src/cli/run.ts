@@ -1,14 +1,12 @@
 /**
- * The CLI: yargs over the command definitions of ./define/, errors reported once, output
- * scrubbed of secrets. `main(argv, io)` runs one command line with the streams, environment
- * and signals of `io` (main.ts: the process's; a test: its own) and returns its exit code.
+ * The CLI: yargs over the command definitions of ./define.ts, each command's work loaded when
+ * it runs, errors reported once, output scrubbed of secrets. `main(argv, io)` runs one command
+ * line with the streams, environment and signals of `io` (main.ts: the process's; a test: its
+ * own) and returns its exit code.
  */
-import type { Argv, CommandModule } from 'yargs';
-import type { Command } from './define/command.js';
-import { COMMANDS } from './define/index.js';
-import { completesPath, yargsUnder } from './define/completion.js';
-import { jsonStderr, logFormatOption, wantsJsonLogs } from './log-format.js';
-import { reportError, rewriting, type Io } from './io.js';
+import yargs, { type Argv, type CommandModule } from 'yargs';
+import { COMMANDS, logFormatOption, type Command, type Shell } from './define.js';
+import { jsonStderr, reportError, rewriting, wantsJsonLogs, type Io } from './io.js';
 import { singleDashError, usageError } from './usage-error.js';
 import { packageVersion } from './version.js';
 import { processRedactor } from '../util/redact.js';
@@ -38,10 +36,12 @@ export async function main(given: string[], processIo: Io): Promise<number> {
     await cli
       .scriptName('poolsync')
       .usage('$0 <command> [options]\n\nGitOps reconciler for cluster pools, clusters and queues.')
-      .command(Object.values(COMMANDS).map((c) => yargsCommand(c, io, (code) => (exitCode = code))))
+      .command(
+        Object.values(COMMANDS).map((c) => yargsCommand(c, '', io, (code) => (exitCode = code))),
+      )
       .options(command === 'daemon' ? {} : { 'log-format': logFormatOption })
       // Answers `--get-yargs-completions` for the scripts of `poolsync completion SHELL`; the
-      // command yargs would add for it is hidden: `completion` (define/completion.ts) prints them.
+      // command yargs would add for it is hidden: `completion` (completionScript) prints them.
       .completion(
         '__completion',
         false,
@@ -64,9 +64,9 @@ export async function main(given: string[], processIo: Io): Promise<number> {
       .version(packageVersion())
       .wrap(Math.min(110, io.stdout.columns || 100))
       .fail((msg, err) => {
-        // A coerce that refuses a value (options.ts wholeNumber) comes wrapped in yargs's YError.
+        // A coerce that refuses a value (define.ts wholeNumber) comes wrapped in yargs's YError.
         if (err && err.name !== 'YError') throw err;
-        throw usageError(msg ?? err?.message ?? 'cannot read the command line', argv, io.env);
+        throw usageError(msg ?? err?.message ?? 'cannot read the command line', argv, cli);
       })
       // What yargs prints itself (help, version, completions) comes back here, as written.
       .parseAsync(argv, {}, (_err, _parsed, text) => {
@@ -81,20 +81,123 @@ export async function main(given: string[], processIo: Io): Promise<number> {
   return exitCode;
 }
 
+type Work = (args: never, io: Io) => Promise<number>;
+
+/** Each command's work by its words, its module loaded when it runs. */
+const WORK: Record<string, Work> = {
+  init: async (a, io) => (await import('./commands/init.js')).init(a, io),
+  validate: async (a, io) => (await import('./commands/validate.js')).validate(a, io),
+  check: async (a, io) => (await import('./commands/check.js')).check(a, io),
+  plan: async (a, io) => (await import('./commands/plan.js')).plan(a, io),
+  apply: async (a, io) => (await import('./commands/apply.js')).apply(a, io),
+  promote: async (a, io) => (await import('./commands/promote.js')).promote(a, io),
+  show: async (a, io) => (await import('./commands/plan.js')).show(a, io),
+  'state list': async (a, io) => (await import('./commands/state.js')).list(a, io),
+  'state show': async (a, io) => (await import('./commands/state.js')).show(a, io),
+  'state forget': async (a, io) => (await import('./commands/state.js')).forget(a, io),
+  render: async (a, io) => (await import('./commands/render.js')).render(a, io),
+  export: async (a, io) => (await import('./commands/export.js')).exportTo(a, io),
+  import: async (a, io) => (await import('./commands/export.js')).importObject(a, io),
+  daemon: async (a, io) => (await import('./commands/daemon.js')).daemon(a, io),
+  status: async (a, io) => (await import('./commands/daemon-client.js')).status(a, io),
+  sync: async (a, io) => (await import('./commands/daemon-client.js')).sync(a, io),
+  history: async (a, io) => (await import('./commands/daemon-client.js')).history(a, io),
+  approve: async (a, io) => (await import('./commands/daemon-client.js')).approve(a, io),
+  'control-plane serve': async (a, io) =>
+    (await import('./commands/control-plane.js')).serve(a, io),
+  'control-plane capabilities': async (a, io) =>
+    (await import('./commands/control-plane.js')).capabilities(a, io),
+  completion: (a: { shell: Shell }, io) => Promise.resolve(completionScript(a.shell, io)),
+};
+
 /** A command as yargs takes it: its options from `io`'s environment, its work run on `io`. */
-function yargsCommand(c: Command, io: Io, exit: (code: number) => void): CommandModule {
+function yargsCommand(
+  c: Command,
+  parent: string,
+  io: Io,
+  exit: (code: number) => void,
+): CommandModule {
+  const words = `${parent}${c.command.split(' ')[0]!}`;
   return {
     command: c.command,
     describe: c.describe,
     builder: (y: Argv) => {
       const out = c.builder?.(y, io.env) ?? y;
-      for (const sub of c.subcommands ?? []) out.command(yargsCommand(sub, io, exit));
+      for (const sub of c.subcommands ?? []) out.command(yargsCommand(sub, `${words} `, io, exit));
       return out;
     },
     handler: async (args) => {
-      if (c.run) exit(await c.run(args as never, io));
+      const work = WORK[words];
+      if (work) exit(await work(args as never, io));
     },
   };
+}
+
+/**
+ * `poolsync completion SHELL`: the shell's completion script, from yargs's own templates (yargs
+ * 18 has bash, zsh and fish). The script asks `poolsync --get-yargs-completions …` for
+ * candidates: commands, options and their choices, and file names where a path goes
+ * (completesPath).
+ */
+function completionScript(shell: Shell, io: Io): number {
+  const y = yargsUnder({ SHELL: `/bin/${shell}` }, []).scriptName('poolsync');
+  // The script goes to the logger (console.log): collect it instead.
+  let out = '';
+  const log = console.log;
+  console.log = (text: string) => (out += `${text}\n`);
+  try {
+    // @types/yargs 17 omits the parameters yargs 18 takes ($0, the command named in the comment).
+    (y.showCompletionScript as ($0: string, cmd: string) => unknown)(
+      'poolsync',
+      `completion ${shell}`,
+    );
+  } finally {
+    console.log = log;
+  }
+  io.stdout.write(out);
+  return 0;
+}
+
+/**
+ * A yargs instance made under `env`'s shell: yargs reads the format of its completion script
+ * and answers (bash, zsh, fish) from SHELL and ZSH_NAME when an instance is made.
+ */
+function yargsUnder(env: NodeJS.ProcessEnv, argv: string[]): Argv {
+  const saved = { SHELL: process.env.SHELL, ZSH_NAME: process.env.ZSH_NAME };
+  const set = (vars: Record<string, string | undefined>) => {
+    for (const [k, v] of Object.entries(vars)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+  set({ SHELL: env.SHELL, ZSH_NAME: env.ZSH_NAME });
+  try {
+    return yargs(argv);
+  } finally {
+    set(saved);
+  }
+}
+
+/** Options whose value is a path: after them the shell should complete file names. */
+const PATH_OPTION = /^--(out|dir|state|state-dir|config|watch|flyte-cli|[a-z-]+-file)$/;
+/** Commands whose first positional is a path (a folder or a plan file). */
+const PATH_COMMANDS = new Set(['plan', 'apply', 'show', 'validate', 'export']);
+
+/**
+ * True when the word being completed is a path: the value of a path option (`--out ▮`), or a
+ * command's path positional (`show ▮`). The answer is then empty, and the bash and zsh scripts
+ * fall back to completing file names (their templates do on an empty answer).
+ * `words` are the command line after the program name, the last being completed.
+ */
+function completesPath(words: readonly string[]): boolean {
+  const current = words.at(-1) ?? '';
+  const previous = words.length >= 2 ? words[words.length - 2]! : null;
+  if (previous !== null && PATH_OPTION.test(previous)) return true;
+  // After another option, its choices (or the options) are what yargs offers.
+  if (previous !== null && previous.startsWith('-')) return false;
+  if (current.startsWith('-')) return false;
+  const command = words.find((w) => !w.startsWith('-'));
+  return words.length >= 2 && command !== undefined && PATH_COMMANDS.has(command);
 }
 
 /**

@@ -68,12 +68,29 @@ export async function readSavedPlan(path: string, env: NodeJS.ProcessEnv): Promi
 }
 
 /**
- * Before anything is opened or locked: a plan made for another endpoint (another state file,
- * another URL) is refused without touching this one (opening a new `file:` state creates it).
+ * The saved plan at PATH for the command's target, before anything is opened or locked: one
+ * made for another environment, or another endpoint (another state file, another URL), is
+ * refused without touching this one (opening a new `file:` state creates it).
  */
-export function checkSavedPlanEndpoint(path: string, plan: Plan, url: string): void {
-  if (!plan.control_plane) return;
-  const endpoint = controlPlaneEndpoint(url);
+export async function readSavedPlanFor(
+  path: string,
+  target: { env?: string; 'control-plane': string },
+  vars: NodeJS.ProcessEnv,
+): Promise<Plan> {
+  const plan = await readSavedPlan(path, vars);
+  const made = plan.control_plane?.environment;
+  const env = target.env;
+  if (made !== env)
+    throw new UserError(
+      made === undefined
+        ? `${path} was made without an environment, not for environment ${env}: nothing was applied; apply it without --env, or plan it with --env ${env}`
+        : env === undefined
+          ? `${path} was made for environment ${made}: nothing was applied; apply it with --env ${made}`
+          : `${path} was made for environment ${made}, not ${env}: nothing was applied; apply it with --env ${made}, or plan it with --env ${env}`,
+    );
+  if (!plan.control_plane) return plan;
+  const endpoint = controlPlaneEndpoint(target['control-plane']);
   if (endpoint !== controlPlaneEndpoint(plan.control_plane.endpoint))
     throw new UserError(madeElsewhere(path, plan, endpoint));
+  return plan;
 }

@@ -7,8 +7,7 @@
 import type { Argv } from 'yargs';
 import { closest } from '../manifests/suggest.js';
 import { UserError } from '../util/user-error.js';
-import type { Command } from './define/command.js';
-import { COMMANDS } from './define/index.js';
+import { COMMANDS } from './define.js';
 
 /** Options every command takes. */
 const GLOBAL_OPTIONS = ['help', 'version', 'log-format'];
@@ -24,11 +23,8 @@ const OTHER_TOOLS: Record<string, string> = {
   reconcile: 'ask the daemon to run now: `poolsync sync --daemon URL`',
 };
 
-export function usageError(
-  msg: string,
-  argv: readonly string[],
-  env: NodeJS.ProcessEnv,
-): UserError {
+/** MSG of yargs, whose instance CLI knows the options of the command it was reading. */
+export function usageError(msg: string, argv: readonly string[], cli: Argv): UserError {
   const words = argv.filter((a) => !a.startsWith('-'));
   const command = words[0];
   if (command !== undefined && !COMMANDS[command] && OTHER_TOOLS[command] !== undefined)
@@ -38,7 +34,16 @@ export function usageError(
   const help = command && COMMANDS[command] ? `poolsync ${command} --help` : 'poolsync --help';
   const unknown = /^Unknown arguments?: (.+)$/.exec(msg);
   if (unknown) {
-    const known = [...GLOBAL_OPTIONS, ...commandOptions(command, words[1], env)];
+    // What yargs knows there (the command's options and the global ones), but positionals.
+    const y = cli as unknown as {
+      getOptions(): { key: Record<string, unknown> };
+      getGroups(): Record<string, string[]>;
+    };
+    const positionals = y.getGroups()['Positionals:'] ?? [];
+    const own = Object.keys(y.getOptions().key).filter(
+      (n) => n.length > 1 && !GLOBAL_OPTIONS.includes(n) && !positionals.includes(n),
+    );
+    const known = [...GLOBAL_OPTIONS, ...own];
     const camelOf = (n: string) => n.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
     // yargs also lists the camelCase form of an unknown dashed option (`refreshOnly`).
     const all = unknown[1]!.split(', ');
@@ -61,49 +66,19 @@ export function usageError(
   return new UserError(`${msg}\nRun \`${help}\` for usage.`);
 }
 
-/** The option names (and aliases) a command's builder declares, read by running it on a recorder. */
-function commandOptions(
-  name: string | undefined,
-  sub: string | undefined,
-  env: NodeJS.ProcessEnv,
-): string[] {
-  const command = name === undefined ? undefined : COMMANDS[name];
-  if (command === undefined) return [];
-  const names: string[] = [];
-  const record = (cmd: Command): void => {
-    const recorder: Argv = new Proxy({} as Argv, {
-      get: (_target, method) => (first: unknown, second: unknown) => {
-        if (method === 'option' && typeof first === 'string') {
-          names.push(first);
-          const alias = (second as { alias?: string | string[] } | undefined)?.alias;
-          names.push(...(alias === undefined ? [] : [alias].flat()));
-        } else if (method === 'options' && first && typeof first === 'object') {
-          names.push(...Object.keys(first));
-        }
-        return recorder;
-      },
-    });
-    cmd.builder?.(recorder, env);
-  };
-  record(command);
-  const subcommand = command.subcommands?.find((c) => c.command.split(' ')[0] === sub);
-  if (subcommand) record(subcommand);
-  return names.filter((n) => n.length > 1);
-}
-
-/** Terraform options poolsync has under the same name (or the name it has them under). */
-const TERRAFORM_NAMES: Record<string, string> = {
-  target: 'target',
-  replace: 'replace',
-  out: 'out',
-  'auto-approve': 'auto-approve',
-  'lock-timeout': 'lock-timeout',
-  'detailed-exitcode': 'detailed-exitcode',
-  'no-color': 'no-color',
-  'refresh-only': 'refresh-only',
-  parallelism: 'parallelism',
-  json: 'output json',
-};
+/** Terraform options poolsync has under the same name (`-json` is `--output json`). */
+const TERRAFORM_NAMES = new Set([
+  'target',
+  'replace',
+  'out',
+  'auto-approve',
+  'lock-timeout',
+  'detailed-exitcode',
+  'no-color',
+  'refresh-only',
+  'parallelism',
+  'json',
+]);
 
 /**
  * Terraform spells its options with one dash (`-target=X`, `-out=plan`, `-auto-approve`);
@@ -119,8 +94,9 @@ export function singleDashError(argv: readonly string[]): UserError | null {
     if (!m) continue;
     const name = m[1]!;
     const value = m[2] ?? '';
-    const known = TERRAFORM_NAMES[name.toLowerCase()];
-    const meant = known === 'output json' ? '--output json' : `--${known ?? name}${value}`;
+    const lower = name.toLowerCase();
+    const known = TERRAFORM_NAMES.has(lower);
+    const meant = lower === 'json' ? '--output json' : `--${known ? lower : name}${value}`;
     return new UserError(
       known
         ? `${arg}: poolsync's options take two dashes: did you mean \`${meant}\`?`

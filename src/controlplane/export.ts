@@ -6,15 +6,15 @@
 import { createHash } from 'node:crypto';
 import { dump } from '../util/js-yaml.js';
 import {
+  assignmentKeyString,
   DEFAULT_POOL,
   DEFAULT_QUEUE,
-  NAME_MAX_LENGTH,
-  QUEUE_DEFAULTS,
-  QUEUE_CAP_FIELDS,
-  type QueueCaps,
   isValidName,
-  assignmentKeyString,
+  NAME_MAX_LENGTH,
   type ObjectKind,
+  QUEUE_CAP_FIELDS,
+  QUEUE_DEFAULTS,
+  type QueueCaps,
 } from '../model/common.js';
 import { CONTRACT_ANNOTATION, CONTRACT_UNKNOWN } from '../model/desired.js';
 import type {
@@ -26,6 +26,7 @@ import type {
   LiveState,
 } from '../model/live.js';
 import { escapeTerminal } from '../util/terminal-text.js';
+import { attributeRowKey, MATCHABLE_KIND } from '../model/flyte.js';
 
 export interface ExportedFile {
   /** Relative, forward slashes: `<kind folder>/<name>.yaml`. */
@@ -269,4 +270,51 @@ function defaultQueueFile(d: LiveDefaultQueue, taken: Set<string>): ExportedFile
   const name = assignmentManifestName({ ...d, workflow: null, pool: '' }, taken);
   const spec = { project: d.project, domain: d.domain, queue: d.queue };
   return manifestFile('DefaultQueue', name, spec, `${d.project}/${d.domain}`);
+}
+
+/**
+ * Export of flyteadmin's execution cluster labels (the other kinds: above). flyteadmin
+ * exposes the label of each project/domain[/workflow] but not labelClusterMap or clusterConfigs
+ * (config files, no API), so the warning says what to add for the folder to validate (V11).
+ * Rows at levels poolsync never writes (project-wide, domain-wide, launch plan) have no
+ * manifest: each is named in a warning, as the plan shows it unmanaged.
+ */
+export function exportExecutionClusterLabels(live: LiveState): {
+  files: ExportedFile[];
+  warnings: string[];
+} {
+  const labels = live.execution_cluster_labels ?? [];
+  const taken = new Set<string>();
+  const files = labels.map((l) => {
+    const name = assignmentManifestName({ ...l, pool: l.label }, taken);
+    const spec = {
+      project: l.project,
+      domain: l.domain,
+      workflow: l.workflow ?? undefined,
+      label: l.label,
+    };
+    return manifestFile('ExecutionClusterLabel', name, spec, assignmentKeyString(l));
+  });
+  const named = [...new Set(labels.map((l) => l.label))].sort();
+  const warnings =
+    named.length > 0
+      ? [
+          `the execution cluster labels name ${named.map((n) => `'${n}'`).join(', ')}: flyteadmin has no API for labelClusterMap or clusterConfigs, so add a ClusterLabel and its ExecutionCluster documents for each (from configmap.clusters of your flyte-core values, docs/flyte-oss.md) before the folder validates (V11)`,
+        ]
+      : [];
+  return { files, warnings };
+}
+
+/** One warning naming the flyteadmin rows at levels no manifest describes; none when there are none. */
+export function otherRowWarnings(live: LiveState): string[] {
+  const rows = live.flyteadmin?.other_rows ?? [];
+  if (rows.length === 0) return [];
+  const named = rows.map(
+    (r) =>
+      `${MATCHABLE_KIND[r.resource_type]}/${attributeRowKey(r)} (${r.resource_type === 'EXECUTION_CLUSTER_LABEL' ? 'label' : 'pool'} ${r.value})`,
+  );
+  return [
+    `flyteadmin has ${rows.length} row${rows.length === 1 ? '' : 's'} at levels poolsync does not manage (project-wide, domain-wide or launch plan), not exported: ` +
+      `${named.join(', ')}. They stay as they are; plans show them as unmanaged, and a delete of a broader row names them before it takes them along (docs/flyte-oss.md)`,
+  ];
 }

@@ -1,7 +1,7 @@
 /**
  * The one retry loop of every backend's calls: the REST and flyteadmin clients (json-http.ts),
  * the union backend's RPCs (union/transport.ts) and the OAuth2 requests before them
- * (oauth/http.ts). What an attempt met is the caller's to say (`Failed`: transient or not, a
+ * (oauth.ts). What an attempt met is the caller's to say (`Failed`: transient or not, a
  * failure to connect, the server's delay); the loop owns the rest (quality.md: transient
  * failures retried, the server's throttling obeyed):
  *

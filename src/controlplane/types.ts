@@ -2,8 +2,8 @@
  * The ControlPlane interface, composed of one part per kind (domain.md): pools, clusters,
  * queues, assignments, default-queue settings, execution cluster labels, the capability calls
  * (domain.md, Capabilities: rejected with FAILED_PRECONDITION while the capability is off: P4,
- * Q6, C9, C7), manual steps and an apply lock (the parts, each its reads and its writes:
- * parts.ts). Every part is optional: a backend provides the parts it has,
+ * Q6, C9, C7), manual steps, an apply lock and the inventory (the parts, each its reads and
+ * its writes, below). Every part is optional: a backend provides the parts it has,
  * and what it manages follows from them (`managedKinds`, the one source of the planner's
  * BACKEND_KIND check). A part's method names are unique across parts, so one class can serve
  * several parts and hand itself (`readonly pools: PoolCalls = this`).
@@ -11,10 +11,13 @@
  * poolsync's REST API), union/ and flyteadmin/; open.ts picks one by URL.
  */
 import {
-  BASELINE_CAPABILITIES,
+  type Assignment,
   type AssignmentKey,
+  BASELINE_CAPABILITIES,
   type Capabilities,
   type ObjectKind,
+  type PoolContract,
+  type QueueSpec,
 } from '../model/common.js';
 import type { BackendInfo, BackendProfile } from '../model/backend.js';
 import type { ExecutionClusterLabel, FlyteadminLive } from '../model/flyte.js';
@@ -27,30 +30,13 @@ import type {
   LiveQueue,
   LiveScopedDefaultQueue,
   LiveState,
+  QueueMetrics,
 } from '../model/live.js';
 import { ControlPlaneError } from './errors.js';
-import { checkLiveStrings } from './live-bounds.js';
-import type {
-  ApplyLockProvider,
-  AssignmentCalls,
-  AssignmentReads,
-  CapabilityCalls,
-  CapabilityReads,
-  ClusterCalls,
-  ClusterReads,
-  DefaultQueueCalls,
-  DefaultQueueReads,
-  ExecutionClusterLabelCalls,
-  ExecutionClusterLabelReads,
-  InventoryCalls,
-  ManualSteps,
-  PoolCalls,
-  PoolReads,
-  QueueCalls,
-  QueueReads,
-} from './parts.js';
+import type { InventoryRecord } from '../model/inventory.js';
+import type { ManualInstruction, Step } from '../model/plan.js';
+import type { CreateQueueRequest, RegisterClusterRequest } from '../model/requests.js';
 
-export type * from './parts.js';
 export type { CreateQueueRequest, RegisterClusterRequest } from '../model/requests.js';
 export type { BackendInfo, BackendProfile } from '../model/backend.js';
 
@@ -193,8 +179,9 @@ export interface LiveLists {
  * Reads every kind the control plane has (in parallel) into a LiveState: of the default-queue
  * settings, those of `settings` (a backend without a call that lists them reads one by one).
  * `shared`: the lists as objects shared from read to read and frozen, from the caller that keeps
- * them (the daemon: the embedded control plane opened with its state cache, list-views.ts), or
- * null; a long-running process then tells an unchanged state by identity (same-objects.ts).
+ * them (the daemon: the embedded control plane opened with its state cache), or
+ * null; a long-running process then tells an unchanged state by identity (sameObjects,
+ * incremental/plan-reuse.ts).
  */
 export async function readLiveState(
   cp: LiveReader,
@@ -246,7 +233,7 @@ export async function readLiveState(
 
 /**
  * `list` in order; most backends list in order already, which is checked first. A frozen list
- * in order (the shared views of an unchanged embedded state, list-views.ts) is returned as it
+ * in order (the shared views of an unchanged embedded state) is returned as it
  * is: nothing can change it, and a copy per read was a daemon run's garbage (issue 23 item 11).
  */
 function sortedCopy<T>(list: readonly T[], compare: (a: T, b: T) => number): T[] {
@@ -325,4 +312,263 @@ function labelsField(labels: readonly ExecutionClusterLabel[]): {
   execution_cluster_labels?: ExecutionClusterLabel[];
 } {
   return labels.length > 0 ? { execution_cluster_labels: sortByKey(labels) } : {};
+}
+
+// ---------------------------------------------------------------- the parts
+
+/** The apply lock as a control plane with one of its own reports it (docs/apply.md#locking). */
+export interface ApplyLockLease {
+  /** Who holds it, e.g. `poolsync apply (alice@ci-runner-7, pid 4242)`. */
+  holder: string;
+  acquired_at: string;
+  renewed_at: string;
+  /** The lock is free once this passes without a renewal (taken over by the next acquirer). */
+  expires_at: string;
+  /** The holder whose expired lease this acquisition took over (else null). */
+  taken_over_from: string | null;
+}
+
+/**
+ * Capability of control planes with a server-side, lease-style apply lock (the poolsync REST
+ * API and the embedded control plane), so one apply at a time holds across machines. Others
+ * (Union, flyteadmin) have none: `--lock k8s:NAMESPACE/NAME` uses a Kubernetes Lease instead.
+ */
+export interface ApplyLockProvider {
+  /**
+   * Takes the lock for `id` (random, chosen by the caller), or renews it when `id` holds it.
+   * Refused with FAILED_PRECONDITION naming the holder while another unexpired lease holds it.
+   */
+  acquireApplyLock(request: {
+    id: string;
+    holder: string;
+    ttl_seconds: number;
+  }): Promise<ApplyLockLease>;
+  /** Frees the lock when `id` holds it (else a no-op). */
+  releaseApplyLock(id: string): Promise<void>;
+  getApplyLock(): Promise<ApplyLockLease | null>;
+}
+
+/*
+ * Each kind's part is its reads and its writes (`PoolCalls` extends `PoolReads` …): what
+ * reads a live state (readLiveState, the planner's edge) asks only for the reads
+ * (`LiveReader`), the executor for the part a step's call goes through (partOf).
+ */
+
+export interface PoolReads {
+  listPools(): Promise<LivePool[]>;
+  getPool(name: string): Promise<LivePool>;
+  /**
+   * Soft deletes (Union): the deleted pools, whose names stay reserved until undeleted.
+   * Absent on control planes whose deletes are final.
+   */
+  listDeletedPools?(): Promise<LivePool[]>;
+}
+
+export interface PoolCalls extends PoolReads {
+  createPool(name: string, contract: PoolContract): Promise<LivePool>;
+  deletePool(name: string): Promise<void>;
+  /** Soft deletes (Union): brings a deleted pool back with the contract it had. */
+  undeletePool?(name: string): Promise<LivePool>;
+}
+
+export interface ClusterReads {
+  listClusters(): Promise<LiveCluster[]>;
+  getCluster(name: string): Promise<LiveCluster>;
+  /** Soft deletes (Union): the deleted clusters. Absent on control planes whose deletes are final. */
+  listDeletedClusters?(): Promise<LiveCluster[]>;
+}
+
+export interface ClusterCalls extends ClusterReads {
+  registerCluster(request: RegisterClusterRequest): Promise<LiveCluster>;
+  /** C6: only `enabled` can change in place. */
+  updateCluster(name: string, update: { enabled: boolean }): Promise<LiveCluster>;
+  deleteCluster(name: string): Promise<void>;
+  /**
+   * Soft deletes (Union): brings a deleted cluster back DRAINED in the pool it had, with its
+   * co-named queue (also DRAINED).
+   */
+  undeleteCluster?(name: string): Promise<LiveCluster>;
+}
+
+export interface QueueReads {
+  listQueues(): Promise<LiveQueue[]>;
+  getQueue(name: string): Promise<LiveQueue>;
+  /** Q7. */
+  queueMetrics(name: string): Promise<QueueMetrics>;
+  /**
+   * Soft deletes (Union): the deleted queues, whose names stay reserved until undeleted.
+   * Absent on control planes whose deletes are final.
+   */
+  listDeletedQueues?(): Promise<LiveQueue[]>;
+}
+
+export interface QueueCalls extends QueueReads {
+  createQueue(request: CreateQueueRequest): Promise<LiveQueue>;
+  /** Q3: replaces the whole spec (with `queue_move`, a new pool moves a drained queue). */
+  updateQueue(name: string, spec: QueueSpec): Promise<LiveQueue>;
+  /** Soft deletes (Union): brings a deleted queue back, DRAINED, with the spec it had. */
+  undeleteQueue?(name: string): Promise<LiveQueue>;
+}
+
+export interface AssignmentReads {
+  listAssignments(): Promise<LiveAssignment[]>;
+}
+
+export interface AssignmentCalls extends AssignmentReads {
+  /** A1: upsert. */
+  setAssignment(assignment: Assignment): Promise<LiveAssignment>;
+  deleteAssignment(key: AssignmentKey): Promise<void>;
+}
+
+/** DefaultQueue (Union v2 project/domain → default queue settings). */
+export interface DefaultQueueReads {
+  /**
+   * True when a read of some project/domains reads only theirs, one call each (Union: no call
+   * lists settings); a live state read so says which it read (`default_queues_read`).
+   */
+  readonly settingsByKey?: boolean;
+  /** Those of `scope` (default: all); a backend that lists them all may return all. */
+  listDefaultQueues(scope?: DefaultQueueScope): Promise<LiveDefaultQueue[]>;
+  /**
+   * Settings of the broader scopes (organisation, domain), where the control plane has them: at
+   * least those above the project/domains of `scope`.
+   */
+  listScopedDefaultQueues?(scope?: DefaultQueueScope): Promise<LiveScopedDefaultQueue[]>;
+}
+
+export interface DefaultQueueCalls extends DefaultQueueReads {
+  /** Upsert; the queue must exist (NOT_FOUND otherwise). */
+  setDefaultQueue(project: string, domain: string, queue: string): Promise<LiveDefaultQueue>;
+  deleteDefaultQueue(project: string, domain: string): Promise<void>;
+}
+
+/** ExecutionClusterLabel (flyteadmin EXECUTION_CLUSTER_LABEL, project/domain[/workflow]). */
+export interface ExecutionClusterLabelReads {
+  listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]>;
+}
+
+export interface ExecutionClusterLabelCalls extends ExecutionClusterLabelReads {
+  /** Upsert. */
+  setExecutionClusterLabel(label: ExecutionClusterLabel): Promise<ExecutionClusterLabel>;
+  deleteExecutionClusterLabel(key: AssignmentKey): Promise<void>;
+}
+
+/** The capabilities a control plane reports (domain.md): the read of the capability part. */
+export interface CapabilityReads {
+  capabilities(): Promise<Capabilities>;
+}
+
+/**
+ * The capabilities (domain.md) and the calls they allow (rejected with FAILED_PRECONDITION while
+ * one is off). A control plane without this part reports the baseline (every capability off),
+ * so no capability step is ever planned for it.
+ */
+export interface CapabilityCalls extends CapabilityReads {
+  /** Capability `drain`: ACTIVE → DRAINING (→ DRAINED once idle). */
+  drainQueue(name: string): Promise<LiveQueue>;
+  /** Capability `drain`: DRAINING/DRAINED → ACTIVE. */
+  activateQueue(name: string): Promise<LiveQueue>;
+  /** Capability `queue_delete`: deletes a DRAINED queue. */
+  deleteQueue(name: string): Promise<void>;
+  /** Capability `cluster_move`: moves a cluster whose queues are drained to another pool in place. */
+  moveCluster(name: string, pool: string): Promise<LiveCluster>;
+  /** Capability `pool_update`: replaces a pool's contract in place. */
+  updatePool(name: string, contract: PoolContract): Promise<LivePool>;
+}
+
+/**
+ * Manual steps, a capability of their own: a backend with steps it has no public API for says
+ * what a person runs instead (the planner then plans them as `execution: "manual"`), and the
+ * credentials the CLI of those steps reads (`apply --flyte-cli`). A backend without this part
+ * makes every step by API.
+ */
+export interface ManualSteps {
+  /**
+   * The instruction for a step a person runs, or null for a step made by API. Called as a plain
+   * function (the planner keeps it beside its other inputs), so it must not use `this`.
+   */
+  readonly instruction: (step: Step) => ManualInstruction | null;
+  /**
+   * The environment the CLI of the manual steps reads its credentials from (e.g. FLYTE_API_KEY):
+   * `apply --flyte-cli` sets it for each child. Secret: never logged.
+   */
+  commandEnv?(): Record<string, string>;
+}
+
+/** The inventory of what poolsync applied (model/inventory.ts), where the control plane keeps it. */
+export interface InventoryCalls {
+  /** Null when none is recorded. */
+  readInventory(): Promise<InventoryRecord | null>;
+  writeInventory(record: InventoryRecord): Promise<void>;
+}
+
+/**
+ * What a control plane reports is input too (issue 38, item 11): a flyteadmin label of 10 MB
+ * made `export` overflow the stack (js-yaml), ~12 MB of Union names took `plan --output json`
+ * past a 256 MB heap. No name, label, URI or reason a control plane holds for real needs more
+ * than a few hundred bytes (Kubernetes names 253, label values 63, Flyte workflow names a
+ * Python path), so a live state with a string over MAX_LIVE_STRING is refused when it is read,
+ * before anything plans, renders or exports it, with where it is and what to do.
+ */
+/** UTF-16 code units (bytes for ASCII) one string of a live state may hold. */
+export const MAX_LIVE_STRING = 4096;
+
+/** Shown of a refused value: enough to find it, not enough to flood a terminal. */
+const SHOWN = 40;
+
+/**
+ * Throws when a string anywhere in `value` (a list of a live state, `what` its name) is longer
+ * than MAX_LIVE_STRING. Frozen lists are the embedded state's own views, checked as it loads.
+ */
+export function checkLiveStrings(what: string, value: unknown): void {
+  if (Object.isFrozen(value) && Array.isArray(value)) return;
+  const path = find(value, what, 0);
+  if (path === null) return;
+  throw new ControlPlaneError(
+    'INVALID_ARGUMENT',
+    `it reported a value of ${path.length.toLocaleString('en-US')} characters at ${path.at}` +
+      ` (${JSON.stringify(path.start)}…): more than ${MAX_LIVE_STRING} characters, which no name, label or setting needs;` +
+      ` poolsync does not plan, render or export it. Fix or remove that object with the control plane's own tool`,
+  );
+}
+
+interface Found {
+  at: string;
+  length: number;
+  start: string;
+}
+
+/**
+ * The first string over the bound in `value`, or null. The path to it (`queues[3].spec.x`) is
+ * built only for the one found, on the way back up: a walk of a 10,000-object state built a
+ * path string for every node it passed (~20 ms of a cold plan, and its garbage).
+ */
+function find(value: unknown, at: string, depth: number): Found | null {
+  const hit = findIn(value, depth);
+  return hit === null ? null : { ...hit, at: at + hit.at };
+}
+
+/** As find, `at` relative to `value` (`[3].spec.x`). */
+function findIn(value: unknown, depth: number): Found | null {
+  if (typeof value === 'string')
+    return value.length > MAX_LIVE_STRING
+      ? { at: '', length: value.length, start: value.slice(0, SHOWN) }
+      : null;
+  if (typeof value !== 'object' || value === null || depth > 16) return null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (typeof item === 'number' || typeof item === 'boolean') continue;
+      const hit = findIn(item, depth + 1);
+      if (hit) return { ...hit, at: `[${i}]${hit.at}` };
+    }
+    return null;
+  }
+  for (const key in value) {
+    if (key.length > MAX_LIVE_STRING)
+      return { at: ` (a field name)`, length: key.length, start: key.slice(0, SHOWN) };
+    const hit = findIn((value as Record<string, unknown>)[key], depth + 1);
+    if (hit) return { ...hit, at: `.${key}${hit.at}` };
+  }
+  return null;
 }

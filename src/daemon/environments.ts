@@ -11,7 +11,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { readRepoConfig } from '../manifests/config.js';
-import { environmentCredentials } from '../manifests/environment-credentials.js';
+import { environmentCredentials } from '../manifests/environments.js';
 import type { Environment } from '../model/desired.js';
 import { approvalWords } from '../render/daemon-words.js';
 import { UserError } from '../util/user-error.js';

@@ -8,6 +8,7 @@
  */
 import { join } from 'node:path';
 import type { Change, Plan } from '../model/plan.js';
+import { whyText } from '../render/common.js';
 import { listOf, nullable, num, record, shapeProblem, str } from '../util/json-shape.js';
 import { readOwnFile, writeOwnFile } from '../util/safe-file.js';
 import {
@@ -64,7 +65,7 @@ export function driftRecord(
     changes: drift.map((c) => ({
       address: c.address,
       action: c.action,
-      reason: c.reason,
+      reason: whyText(c),
       corrected: corrected(c),
     })),
   };

@@ -1,20 +1,20 @@
 /**
  * Reuse of per-file work in a long-running process (the daemon): a file's parse and
- * per-document validation depend only on its path, its bytes, the input limits (poolsync.yaml
- * `limits:`) and the loader's own code, so the result (`FileAnalysis`) is kept under a key made
- * of exactly those (analysis-key.ts) and reused while none of them changes; and each folder's
- * last whole result, so a reload with nothing changed skips the cross-document rules and the
- * desired state too.
+ * per-document validation depend only on its path, its bytes and the input limits (poolsync.yaml
+ * `limits:`), so the result (`FileAnalysis`) is kept under a key of exactly those and reused
+ * while none of them changes; and each folder's last whole result, so a reload with nothing
+ * changed skips the cross-document rules and the desired state too. The keys are derived from
+ * the loader's typed inputs (`Encoders<T>` requires every field, so a field added to an input is
+ * a compile error here until its key covers it); no fingerprint of the loader's code: they live
+ * in one process's memory, under which the code does not change.
  *
  * In memory only, bounded to about MEMORY_BYTES, least recently used dropped first. It holds the
  * analyses themselves, deeply frozen, so a hit costs nothing and no load can change what another
- * sees (a write to a frozen object throws in this strict-mode code). A one-shot CLI process
- * loads each file once and keeps nothing: its disk layer of analyses saved nothing (issue 51,
- * bench/caches.ts: a cold plan 19 % slower, a plan after one file changed 4 % faster, `validate`
- * of 10,000 objects 2 %) and went.
- *
- * The loader (src/manifests/) keeps nothing between calls: this module is its AnalysisPort.
+ * sees. A one-shot CLI process keeps nothing: its disk layer of analyses saved nothing (issue 51,
+ * bench/caches.ts) and went. The loader (src/manifests/) keeps nothing between calls: this
+ * module is its AnalysisPort.
  */
+import { createHash } from 'node:crypto';
 import { getHeapStatistics } from 'node:v8';
 import {
   analyseFile,
@@ -25,15 +25,46 @@ import {
   type LoadResult,
 } from '../manifests/index.js';
 import { deepFreeze } from '../util/deep-freeze.js';
-import { ANALYSIS_KEY, FOLDER_KEY, keyOf } from './analysis-key.js';
 import { off } from './off.js';
 
-export type { FileAnalysis } from '../manifests/index.js';
+/** One encoder per field of T, none optional; `c`: what an encoder may need besides the value. */
+export type Encoders<T, C = void> = { readonly [K in keyof T]-?: (value: T[K], c: C) => string };
+
+/** The key of `input`: each field's name and encoding, in a fixed order. */
+export function keyOf<T, C>(encoders: Encoders<T, C>, input: T, c: C): string {
+  const hash = createHash('sha256');
+  for (const name of (Object.keys(encoders) as (keyof T & string)[]).sort())
+    hash.update(`\0${name}\0`).update(encoders[name](input[name], c));
+  return hash.digest('hex');
+}
+
+const json = (v: unknown): string => JSON.stringify(v);
+
+export const ANALYSIS_KEY: Encoders<AnalysisInput> = {
+  // Errors name the path: the same bytes under another path are another analysis.
+  file: (file) => file,
+  text: (text) => text,
+  limits: json,
+};
+
+/** The folder's key: `c.fileKey` is the key of a file's analysis (the load computed it once). */
+export const FOLDER_KEY: Encoders<FolderInput, { fileKey: (input: AnalysisInput) => string }> = {
+  dir: (dir) => dir,
+  commit: json,
+  environment: json,
+  config: json,
+  configErrors: json,
+  limits: json,
+  walk: json,
+  patches: json,
+  files: (files, c) =>
+    files.map((f) => ('error' in f ? `error ${json(f.error)}` : c.fileKey(f.input))).join('\n'),
+};
 
 /**
  * At most a quarter of the heap (and 384 MiB): a daemon capped at 256 MB keeps ~75 MB of
  * analyses, so the entries of old commits never crowd out the heap budget of the next load
- * (manifests/memory-budget.ts).
+ * (manifests/limits.ts heapBudget).
  */
 const MEMORY_BYTES = Math.min(
   384 * 1024 * 1024,

@@ -1,27 +1,19 @@
 /**
- * The plan memory's records on disk (plan-memory.ts): one file per entry under a folder poolsync owns,
- * `<root>/<fingerprint>/<first two hex>/<key>.json`, every read and write through the
- * safe-file layer (util/safe-file.ts): no link followed, regular files only, bounded reads,
- * exclusive unguessable temporary names.
- *
- * An entry cannot change an answer (docs/manifests.md, "The cache folder"). Its key is a
- * SHA-256 of everything the entry was made from; the entry carries that key and an
- * HMAC-SHA256 over key and content under a secret only this cache folder holds (`<root>/secret`,
- * 32 random bytes, mode 0600, owned by the user). Anyone can compute a key, so anyone able to
- * put files in the folder (a cache folder committed to a repository, a shared folder) could
- * write an entry under it; without the secret its HMAC does not verify and it is a miss. A
- * secret that is not a 0600 regular file of this user (Git checks files out 0644), or that Git
- * tracks (checked out under umask 077 it is 0600), is replaced, which turns every entry
- * written under the old one into a miss.
- *
- * Trimming lists only real folders and regular files named as entries, with `lstat`, and
- * deletes only those: it never leaves its folder.
+ * The plan memory's records on disk: one file per entry,
+ * `<root>/<fingerprint>/<first two hex>/<key>.json`, every read and write through
+ * util/safe-file.ts (no link followed, regular files only, bounded reads, exclusive unguessable
+ * temporary names). An entry cannot change an answer (docs/manifests.md, "The cache folder"):
+ * it carries its key and an HMAC-SHA256 over key and content under a secret only this folder
+ * holds (`<root>/secret`, 32 random bytes, mode 0600). Anyone able to put files in the folder
+ * (one committed to a repository, a shared one) could write an entry under a key; without the
+ * secret it is a miss. A secret that is not a 0600 regular file of this user, or that Git
+ * tracks, is replaced. Trimming lists and deletes only real folders and regular files named as
+ * entries (`lstat`): it never leaves its folder.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { type Dirent } from 'node:fs';
 import { lstat, readdir, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { mapLimit } from '../util/map-limit.js';
 import { trackedByGit } from '../util/tracked.js';
 import {
   createFileOnce,
@@ -35,8 +27,6 @@ const ENTRY_FORMAT = 'poolsync-cache-entry-1';
 const ENTRY_NAME = /^[0-9a-f]{64}\.json$/;
 const SUBFOLDER = /^[0-9a-f]{2}$/;
 const FINGERPRINT = /^[0-9a-f]{32}$/;
-/** Entry files stat'ed by trim at once: enough to keep the thread pool busy. */
-const TRIM_CONCURRENCY = 16;
 
 export class DiskCache {
   private secret: Promise<Buffer | null> | null = null;
@@ -56,31 +46,27 @@ export class DiskCache {
   async read(key: string, maxBytes: number): Promise<string | null> {
     const secret = await this.loadSecret();
     if (secret === null) return null;
-    let bytes: Buffer | null;
     try {
-      bytes = await readOwnFile(this.root, this.entryPath(key), {
-        maxBytes,
-        what: 'cache entry',
-      });
-    } catch {
-      return null; // a link, a FIFO, too large, unreadable: a miss
-    }
-    if (bytes === null) return null;
-    const newline = bytes.indexOf(0x0a);
-    if (newline < 0) return null;
-    let header: { format?: unknown; key?: unknown; mac?: unknown };
-    try {
-      header = JSON.parse(bytes.subarray(0, newline).toString('utf8')) as typeof header;
+      // A link, a FIFO, too large, unreadable, not JSON: a miss.
+      const what = 'cache entry';
+      const bytes = await readOwnFile(this.root, this.entryPath(key), { maxBytes, what });
+      const newline = bytes?.indexOf(0x0a) ?? -1;
+      if (bytes === null || newline < 0) return null;
+      const header = JSON.parse(bytes.subarray(0, newline).toString('utf8')) as {
+        format?: unknown;
+        key?: unknown;
+        mac?: unknown;
+      };
+      if (header?.format !== ENTRY_FORMAT || header.key !== key || typeof header.mac !== 'string')
+        return null;
+      const body = bytes.subarray(newline + 1);
+      const expected = mac(secret, key, body);
+      const given = Buffer.from(header.mac, 'hex');
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+      return body.toString('utf8');
     } catch {
       return null;
     }
-    if (header?.format !== ENTRY_FORMAT || header.key !== key || typeof header.mac !== 'string')
-      return null;
-    const body = bytes.subarray(newline + 1);
-    const expected = mac(secret, key, body);
-    const given = Buffer.from(header.mac, 'hex');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
-    return body.toString('utf8');
   }
 
   /** Writes one entry; false when it could not be (never fails the load). */
@@ -152,30 +138,24 @@ export class DiskCache {
   async trim(maxBytes: number, used: ReadonlySet<string>): Promise<void> {
     const base = join(this.root, this.fingerprint);
     await ownFolders(this.root, join(base, 'entry'), false);
-    const names: { path: string; name: string }[] = [];
+    const files: { path: string; size: number; mtime: number; used: boolean }[] = [];
     for (const sub of await realEntries(base)) {
       if (!sub.isDirectory() || !SUBFOLDER.test(sub.name)) continue;
-      for (const file of await realEntries(join(base, sub.name)))
-        if (file.isFile() && ENTRY_NAME.test(file.name))
-          names.push({ path: join(base, sub.name, file.name), name: file.name });
+      for (const file of await realEntries(join(base, sub.name))) {
+        if (!file.isFile() || !ENTRY_NAME.test(file.name)) continue;
+        const path = join(base, sub.name, file.name);
+        const s = await lstat(path);
+        // Replaced by something else since it was listed: never deleted, counted as nothing.
+        const size = s.isFile() ? s.size : -1;
+        files.push({ path, size, mtime: s.mtimeMs, used: used.has(file.name.slice(0, -5)) });
+      }
     }
-    const files = await mapLimit(names, TRIM_CONCURRENCY, async ({ path, name }) => {
-      const s = await lstat(path);
-      const regular = s.isFile();
-      return {
-        path,
-        size: regular ? s.size : 0,
-        mtime: s.mtimeMs,
-        regular,
-        used: used.has(name.slice(0, -5)),
-      };
-    });
-    let total = files.reduce((n, f) => n + f.size, 0);
+    let total = files.reduce((n, f) => n + Math.max(0, f.size), 0);
     if (total <= maxBytes) return;
     files.sort((a, b) => Number(a.used) - Number(b.used) || a.mtime - b.mtime);
     for (const f of files) {
       if (total <= maxBytes) break;
-      if (!f.regular) continue;
+      if (f.size < 0) continue;
       await unlink(f.path).catch(() => undefined);
       total -= f.size;
     }

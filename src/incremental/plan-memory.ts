@@ -1,47 +1,51 @@
 /**
- * The CLI's memory between runs (issue 35): `poolsync plan` remembers its last valid result
- * for each config folder, under keys derived from everything the result was derived from, and
- * re-derives only what changed. The cache at the edge of the pure loader and planner:
+ * The CLI's memory between runs (issue 35): `poolsync plan` remembers its last valid result for
+ * each config folder, under keys of everything it was derived from, and re-derives only what
+ * changed:
  *
- * - the desired key: poolsync's code (code-fingerprint.ts), the folder, the options that shape
- *   the plan (commit, --target, --replace, --accept-cascade, the backend), poolsync.yaml as
- *   read, the files the loader reads and, for each, a hash of its analysis (what the loader
- *   makes of the file on its own: documents, positions, issues). A file whose text changed is
- *   parsed again; when its analysis is what it was (a comment, a blank line at its end), the
- *   key is too, and nothing else is read again;
- * - the live key: a hash of the live state as read (the inventory included); and, from a
- *   control plane that has one (the embedded one read-only: ControlPlane.stateKey), a key of
- *   its state files' identity, which when equal spares reading the live state at all.
+ * - the desired key: poolsync's code (codeFingerprint), the folder, the options that shape the
+ *   plan, poolsync.yaml as read, the files the loader reads and a hash of each one's analysis. A
+ *   file whose text changed is parsed again; when its analysis is what it was (a comment, a
+ *   blank line at its end), the key is too, and nothing else is read again;
+ * - the live key: a hash of the live state as read (the inventory included); and, from a control
+ *   plane that has one (ControlPlane.stateKey), a key of its state files' identity, which when
+ *   equal spares reading the live state at all.
  *
- * When both match, the remembered plan is the answer; the live state is read first only when
- * the desired key matched, so an invalid repository is reported before the control plane is
- * asked anything (as without the memory). Otherwise the pipeline runs as before and its result
- * is remembered. A folder with `environments:` or `render:`, a file that cannot be read, or a
- * repository near the memory budget is never remembered: it always takes the full path.
+ * When both match, the remembered plan is the answer; the live state is read only once the
+ * desired key matched, so an invalid repository is reported before the control plane is asked
+ * anything. A folder with `environments:` or `render:`, a file that cannot be read, or a
+ * repository near the memory budget is never remembered.
  *
- * The record is one entry of a DiskCache (disk-cache.ts) under `<cache>/plans`: never
- * the checkout, HMAC-verified (a forged or foreign record is a miss), written atomically, safe
- * to lose. Its plan's noop changes are parsed only when asked for (plan-record.ts). `POOLSYNC_CACHE_DIR=off` turns it off.
+ * The record is one entry of a DiskCache (disk-cache.ts) under `<cache>/plans`: never the
+ * checkout, HMAC-verified, written atomically, safe to lose; its plan's noop changes are parsed
+ * only when asked for (encodeRecord). `POOLSYNC_CACHE_DIR=off` turns it off.
  */
 import { createHash } from 'node:crypto';
-import { join, resolve } from 'node:path';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { userCacheDir } from '../util/user-cache.js';
 import { DiskCache } from './disk-cache.js';
-import { analyseFile } from '../manifests/index.js';
-import type { FileAnalysis, LoaderOptions } from '../manifests/analysis-port.js';
+import { off } from './off.js';
+import {
+  analyseFile,
+  withoutRoots,
+  type FileAnalysis,
+  type LoaderOptions,
+} from '../manifests/index.js';
 import { readRepoConfig, type ConfigResult } from '../manifests/config.js';
-import { readWalkedManifestText } from '../manifests/files.js';
-import { checkFolder } from '../manifests/folder.js';
-import { withoutRoots } from '../manifests/index.js';
-import { heapBudget, overBudget } from '../manifests/memory-budget.js';
+import { heapBudget, overBudget } from '../manifests/limits.js';
 import type { LoadCounts, ValidationError } from '../manifests/types.js';
-import { findManifestFiles, type WalkResult } from '../manifests/walk.js';
+import {
+  checkFolder,
+  findManifestFiles,
+  readWalkedManifestText,
+  type WalkResult,
+} from '../manifests/walk.js';
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
-import type { Plan } from '../model/plan.js';
-import type { PlanShapeOptions } from '../plan/plan-against.js';
-import { codeFingerprint } from './code-fingerprint.js';
-import { decodeRecord, encodeRecord } from './plan-record.js';
+import { VISIBLE_CHANGES, type Change, type Plan } from '../model/plan.js';
+import type { PlanShapeOptions } from '../plan/index.js';
 
 const FORMAT = 'poolsync-plan-memory-4';
 /** The bound on a record's bytes: a plan of 100,000 objects is ~100 MB of JSON. */
@@ -150,18 +154,14 @@ export async function planRemembering(
   // write in between can only make the next run miss.
   const stateKey = inputs && opts.stateKey ? await opts.stateKey() : null;
   let live: LiveState | null = null;
-  if (record && stateKey !== null && record.stateKey === stateKey) {
-    const { plan, counts, facts } = record.result;
-    return { ok: true, plan, counts, facts, desired: null, reused: true };
-  }
-  if (record) {
+  if (record && (stateKey === null || record.stateKey !== stateKey)) {
     // The settings the remembered plan read: the same repository needs the same (live-scope.ts).
     const read = record.result.plan.default_queues_read;
     live = await readLive(() => read ?? 'all');
-    if (sha256(JSON.stringify(live)) === record.liveKey) {
-      const { plan, counts, facts } = record.result;
-      return { ok: true, plan, counts, facts, desired: null, reused: true };
-    }
+  }
+  if (record && (live === null || sha256(JSON.stringify(live)) === record.liveKey)) {
+    const { plan, counts, facts } = record.result;
+    return { ok: true, plan, counts, facts, desired: null, reused: true };
   }
   const analyses = new Map<string, FileAnalysis>();
   const made = await opts.planFolder(
@@ -209,7 +209,7 @@ class PlanMemory {
       return null;
     const walk = await findManifestFiles(this.dir, config.config.ignore);
     if (walk.unreadable.length > 0) return null;
-    // In synchronous calls, as the loader reads them (load-files.ts): ~117 small files cost
+    // In synchronous calls, as the loader reads them (index.ts): ~117 small files cost
     // less than the promises of reading them concurrently.
     const files = new Map<string, FileEntry>();
     for (const file of walk.files) {
@@ -222,8 +222,14 @@ class PlanMemory {
 
   /** The remembered record when the desired state is what it was then; else null. */
   async recall(inputs: Inputs): Promise<MemoryRecord | null> {
-    const record = await this.read();
-    if (record === null) return null;
+    const body = await this.disk.read(this.slot, MAX_RECORD_BYTES);
+    let record: MemoryRecord | null = null;
+    try {
+      record = body === null ? null : decodeRecord<MemoryRecord>(body);
+    } catch {
+      // not a record of this format: a miss
+    }
+    if (record?.format !== FORMAT || record.slot !== this.slot) return null;
     const names = Object.keys(record.files);
     if (names.length !== inputs.files.size) return null;
     for (const [file, entry] of inputs.files) {
@@ -304,19 +310,157 @@ class PlanMemory {
       ]),
     );
   }
-
-  private async read(): Promise<MemoryRecord | null> {
-    const body = await this.disk.read(this.slot, MAX_RECORD_BYTES);
-    if (body === null) return null;
-    try {
-      const record = decodeRecord<MemoryRecord>(body);
-      return record?.format === FORMAT && record.slot === this.slot ? record : null;
-    } catch {
-      return null;
-    }
-  }
 }
 
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * What a remembered result depends on besides its inputs: poolsync's own code, read once per
+ * process: every code file of the package (`src/` under tsx, `dist/` when built) by path, size,
+ * mtime and inode, with package.json and the Node version. Stamps, not contents: reading the
+ * ~2 MB of code cost a one-file replan 20-80 ms, and a build, an edit or an install writes the
+ * files again. A built CLI has `dist/build-id` (scripts/bundle.mjs), whose content and stamps
+ * (and `dist/cli/main.js`'s) stand for the walk of ~500 files: build again after editing dist/.
+ */
+let cached: string | null = null;
+
+const CODE = /\.(js|mjs|cjs|ts|json)$/;
+
+export function codeFingerprint(): string {
+  cached ??= fingerprintOf(dirname(dirname(fileURLToPath(import.meta.url))));
+  return cached;
+}
+
+/** The fingerprint of the code under CODE_ROOT (`src/` or `dist/`), package.json beside it. */
+export function fingerprintOf(codeRoot: string): string {
+  const hash = createHash('sha256').update(`node ${process.version}\0`);
+  try {
+    hash.update(readFileSync(join(codeRoot, '..', 'package.json')));
+  } catch {
+    hash.update('no package.json');
+  }
+  const walk = (dir: string, rel: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+      a.name < b.name ? -1 : 1,
+    )) {
+      const path = join(dir, e.name);
+      if (e.isDirectory()) walk(path, `${rel}${e.name}/`);
+      else if (CODE.test(e.name) && !e.name.endsWith('.d.ts')) {
+        const s = statSync(path);
+        hash.update(`${rel}${e.name} ${s.size} ${s.mtimeMs} ${s.ino}\n`);
+      }
+    }
+  };
+  const buildId = readBuildId(codeRoot);
+  if (buildId !== null) hash.update(buildId);
+  else walk(codeRoot, '');
+  return hash.digest('hex').slice(0, 32);
+}
+
+/** dist/build-id with its stamps and main.js's, or null (from source, or an older build). */
+export function readBuildId(codeRoot: string): string | null {
+  const path = join(codeRoot, 'build-id');
+  try {
+    const stamp = (p: string) => {
+      const s = statSync(p);
+      return `${s.size} ${s.mtimeMs} ${s.ino}`;
+    };
+    return `build-id ${readFileSync(path, 'utf8').trim()} ${stamp(path)} ${stamp(join(codeRoot, 'cli', 'main.js'))}\n`;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A record as two JSON lines: the head (the record with its plan's `changes` null, and the
+ * visible changes, every one but noop, with their places) and the noops, about nine tenths of a
+ * converged plan's bytes. Read back, only the head is parsed: `changes` is an accessor that
+ * parses the noops and merges them in when first asked for (JSON output, `--out`, a PR comment);
+ * text and Markdown output read the visible changes alone (model/plan.ts VISIBLE_CHANGES).
+ * Either way the plan is the one remembered, byte for byte. A change whose `after` is `before`
+ * byte for byte keeps `after` as a marker, never a value of the plan format.
+ */
+const SAME = '=before' as unknown as Change['after'];
+
+/** What the record keeps of a plan's changes, beside the rest of its head. */
+interface ChangesHead {
+  total: number;
+  /** The visible changes' places in `changes`, ascending. */
+  at: number[];
+  visible: Change[];
+}
+
+export interface RecordWithPlan {
+  result: { plan: Plan };
+}
+
+/** RECORD as the two lines of its entry. */
+export function encodeRecord(record: RecordWithPlan): string {
+  const { plan } = record.result;
+  const at: number[] = [];
+  const visible: Change[] = [];
+  const noops: Change[] = [];
+  plan.changes.forEach((c, i) => {
+    const kept = sameAfter(c);
+    if (c.action === 'noop') noops.push(kept);
+    else {
+      at.push(i);
+      visible.push(kept);
+    }
+  });
+  const changes: ChangesHead = { total: plan.changes.length, at, visible };
+  const head = { ...record, result: { ...record.result, plan: { ...plan, changes: null } } };
+  return `${JSON.stringify({ head, changes })}\n${JSON.stringify(noops)}`;
+}
+
+/**
+ * The record of BODY (encodeRecord's), its plan's noops parsed when first asked for; null when
+ * BODY is not one. BODY is a verified cache entry (DiskCache): the rest parses as written.
+ */
+export function decodeRecord<R extends RecordWithPlan>(body: string): R | null {
+  const newline = body.indexOf('\n');
+  if (newline < 0) return null;
+  const { head, changes } = JSON.parse(body.slice(0, newline)) as { head: R; changes: ChangesHead };
+  const plan = head?.result?.plan;
+  if (!plan || plan.changes !== null || !changes || changes.at.length !== changes.visible.length)
+    return null;
+  const visible = changes.visible.map(afterSame);
+  const rest = body.slice(newline + 1);
+  let all: Change[] | null = null;
+  const materialise = (): Change[] => (all ??= merge(changes.total, changes.at, visible, rest));
+  Object.defineProperty(plan, 'changes', {
+    get: materialise,
+    set(value: Change[]) {
+      all = value;
+    },
+    enumerable: true,
+    configurable: true,
+  });
+  Object.defineProperty(plan, VISIBLE_CHANGES, { value: visible, enumerable: false });
+  if (off('lazy-record')) void plan.changes;
+  return head;
+}
+
+function merge(total: number, at: number[], visible: Change[], rest: string): Change[] {
+  const noops = (JSON.parse(rest) as Change[]).map(afterSame);
+  if (noops.length + visible.length !== total)
+    throw new Error(`plan record: ${noops.length} + ${visible.length} changes, not ${total}`);
+  const out: Change[] = new Array<Change>(total);
+  let v = 0;
+  let n = 0;
+  for (let i = 0; i < total; i++) out[i] = at[v] === i ? visible[v++]! : noops[n++]!;
+  return out;
+}
+
+function sameAfter(c: Change): Change {
+  return c.before !== null && JSON.stringify(c.before) === JSON.stringify(c.after)
+    ? { ...c, after: SAME }
+    : c;
+}
+
+function afterSame(c: Change): Change {
+  if (c.after === SAME) c.after = c.before;
+  return c;
 }

@@ -1,40 +1,20 @@
 /**
- * The last plan of a desired state, reused while nothing it was computed from has changed: a
- * long-running process (the daemon) plans the same validated commit against an unchanged
- * control plane on every drift check, and a plan of 10,000 objects is ~100 ms of CPU and tens
- * of MB of garbage each time. Only the daemon plans through this (PipelineOptions.plans,
- * src/ops/plan-run.ts); the planner itself (src/plan/) keeps no state between calls.
+ * The last plan of a desired state, reused while nothing it was computed from has changed: the
+ * daemon plans the same validated commit against an unchanged control plane on every drift
+ * check, and a plan of 10,000 objects is ~100 ms of CPU and tens of MB of garbage each time. Only
+ * the daemon plans through this (PipelineOptions.plans); the planner keeps no state.
  *
- * Exact by construction: the key is the desired state object itself (the loader returns the
- * same frozen result while no file, setting or commit changed: analysis-cache.ts), the
- * whole live state (the same frozen objects, or else equal JSON: not its fingerprint, which
- * leaves out health and other things warnings read), every option of `PlanShapeOptions`
- * (`SHAPE` names each one, and the compiler refuses a field it does not name), and the
- * backend's data and `manualStep` function (which marks the steps a person runs; a module
- * function, the same for every instance of a backend). Anything else misses and is planned
- * again. A new desired state (a new commit) costs nothing here: no key is computed for a state
- * there is no plan of.
+ * Exact by construction: the key is the desired state object itself (the loader returns the same
+ * frozen result while nothing changed: analysis-cache.ts), the whole live state (the same frozen
+ * objects, or else equal JSON: not its fingerprint, which leaves out what warnings read), every
+ * option of `PlanShapeOptions` (`SHAPE` names each one) and the backend's data and `manualStep`
+ * function. A new desired state (a new commit) costs nothing: no key is computed for it.
  */
 import { createHash } from 'node:crypto';
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
-import { allFrozen, lastSame, sameObjects } from './same-objects.js';
-import { planAgainst, type PlanShapeOptions } from '../plan/plan-against.js';
-
-interface Entry {
-  /** The live state planned against. */
-  live: LiveState;
-  /**
-   * Its key, computed when the plan is remembered unless the state is made of frozen objects
-   * (which cannot change since): then only when another state has to be compared with it.
-   */
-  liveKey: string | null;
-  options: string;
-  backend: string;
-  manualStep: unknown;
-  plan: Plan;
-}
+import { planAgainst, type PlanShapeOptions } from '../plan/index.js';
 
 /** What a plan was made with besides the desired state. */
 interface MemoKey {
@@ -42,6 +22,15 @@ interface MemoKey {
   options: string;
   backend: string;
   manualStep: unknown;
+}
+
+interface Entry extends MemoKey {
+  /**
+   * The live state's key, computed when the plan is remembered unless the state is made of
+   * frozen objects (which cannot change since): then only when another state is compared.
+   */
+  liveKey: string | null;
+  plan: Plan;
 }
 
 /**
@@ -63,17 +52,64 @@ function planMemoKey(live: LiveState, opts: PlanShapeOptions): MemoKey {
   const shaping: unknown[] = [];
   for (const [name, shapes] of Object.entries(SHAPE))
     if (shapes) shaping.push(opts[name as keyof PlanShapeOptions] ?? null);
-  return {
-    live,
-    options: JSON.stringify(shaping),
-    backend: JSON.stringify(data),
-    manualStep,
+  return { live, options: JSON.stringify(shaping), backend: JSON.stringify(data), manualStep };
+}
+
+/**
+ * True when `b` has `a`'s lists with identical, frozen elements, and equal other fields. Readers
+ * that share unchanged objects (the embedded control plane's frozen list views) hand the daemon
+ * the same objects on every read of an unchanged state: comparing them by identity costs a
+ * pointer per object, where hashing their JSON cost tens of ms and MB per run. Only frozen
+ * objects count: one that can be changed in place could have been since.
+ */
+export function sameObjects(a: object, b: object): boolean {
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  const keys = Object.keys(ra);
+  if (keys.length !== Object.keys(rb).length) return false;
+  for (const key of keys) {
+    const x = ra[key];
+    const y = rb[key];
+    if (Array.isArray(x)) {
+      if (!Array.isArray(y) || x.length !== y.length) return false;
+      for (let i = 0; i < x.length; i++) if (x[i] !== y[i] || changeable(x[i])) return false;
+    } else if (!(key in rb) || JSON.stringify(x) !== JSON.stringify(y)) return false;
+  }
+  return true;
+}
+
+const changeable = (e: unknown): boolean =>
+  typeof e === 'object' && e !== null && !Object.isFrozen(e);
+
+/** True when every list of `state` holds frozen objects only (they cannot change any more). */
+function allFrozen(state: object): boolean {
+  return Object.values(state).every((v) => !Array.isArray(v) || !v.some(changeable));
+}
+
+/**
+ * `compute(state)`, or an earlier result when `state` holds the same objects as one of the last
+ * `slots` states (a daemon reads one state per environment in turn; a state of other objects
+ * fails the comparison at its first element).
+ */
+function lastSame<S extends object, V>(compute: (state: S) => V, slots = 16): (state: S) => V {
+  const recent: { state: S; value: V }[] = [];
+  return (state) => {
+    const hit = recent.findIndex((r) => sameObjects(r.state, state));
+    if (hit >= 0) {
+      const [r] = recent.splice(hit, 1);
+      recent.unshift(r!);
+      return r!.value;
+    }
+    const value = compute(state);
+    recent.unshift({ state, value });
+    if (recent.length > slots) recent.pop();
+    return value;
   };
 }
 
 /**
  * One daemon unit's plans (made in src/daemon/unit.ts, handed to its plan stage):
- * planAgainst (src/plan/plan-against.ts), reusing the last plan of a desired state when the
+ * planAgainst (src/plan/index.ts), reusing the last plan of a desired state when the
  * live state and the options are the same.
  */
 export class PlanReuse {
@@ -85,7 +121,7 @@ export class PlanReuse {
 
   /**
    * The digest of everything in `live`: equal states built the same way give equal keys. A state
-   * of the same frozen objects as a recent one has its key without hashing (same-objects.ts);
+   * of the same frozen objects as a recent one has its key without hashing;
    * otherwise each frozen object's JSON is made once and only the digest is taken again.
    */
   readonly liveStateKey: (live: LiveState) => string = lastSame((live) => {

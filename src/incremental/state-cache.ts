@@ -1,18 +1,17 @@
 /**
  * The last state read from each embedded state file, kept while the files are unchanged
- * (StateCachePort, src/controlplane/embedded/options.ts). A long-running process (the daemon)
- * opens its `file:` control plane for every run; parsing the snapshot of 10,000 objects and
- * replaying the journal each time cost ~40 ms and ~30 MB of garbage per run, for a state that
- * had not changed. The daemon makes one per control plane it reaches
- * (src/daemon/unit.ts); a one-shot CLI process makes none and reads the files.
- *
- * An entry matches only files of the identity it was read from (FilesIdentity.key, derived in
- * state-identity.ts from the typed record of the files: path, snapshot and journal stamps), so a
- * file written since never matches. Readers share a kept value; a writer takes it over only
+ * (StateCachePort, src/controlplane/embedded/options.ts): the daemon opens its `file:` control
+ * plane for every run, and parsing the snapshot of 10,000 objects and replaying the journal cost
+ * ~40 ms and ~30 MB of garbage per run. One per control plane a daemon unit reaches; the CLI
+ * makes none. An entry matches only files of the identity it was read from (FilesIdentity.key:
+ * path, snapshot and journal stamps). Readers share a kept value; a writer takes it over only
  * when no reader holds it, and gives its state back after closing, under its lock.
  */
-import type { EmbeddedStateCache, StateCachePort } from '../controlplane/embedded/options.js';
-import type { FilesIdentity } from '../controlplane/embedded/state-identity.js';
+import type {
+  EmbeddedStateCache,
+  FilesIdentity,
+  StateCachePort,
+} from '../controlplane/embedded/store.js';
 
 interface Entry<V> {
   /** FilesIdentity.key of the files the value was read from (or left as). */

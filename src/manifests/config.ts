@@ -1,10 +1,11 @@
 /** poolsync.yaml: the optional RepoConfig at the root of the config folder (manifests.md). */
 import picomatch from 'picomatch';
-import type { RepoConfig } from '../model/desired.js';
+import type { RenderConfig, RepoConfig } from '../model/desired.js';
+import { checkParentFolders, readRepoFile, relativeParts } from '../util/safe-file.js';
+import { CHART_CREDENTIALS_SECRET } from './rules.js';
 import type { ObjectKind } from '../model/common.js';
-import { readManifestText } from './files.js';
 import { validateAgainstSchema } from './schema.js';
-import type { ValidationError } from './types.js';
+import type { AddError, ValidationError } from './types.js';
 import {
   LIMITS,
   LIMIT_SETTINGS,
@@ -13,18 +14,14 @@ import {
   type InputLimits,
   type LimitSetting,
 } from './limits.js';
-import { entry, parseYamlFile, toPlain, type YNode } from './yaml.js';
-import { REPO_CONFIG_FILE } from './walk.js';
-import { checkRenderConfig } from './render-config.js';
+import { entry, toPlain, type YNode } from './yaml.js';
+import { parseYamlFile } from './yaml-simple.js';
+import { REPO_CONFIG_FILE, findManifestFiles, readManifestText, type WalkResult } from './walk.js';
 import { readEnvironments } from './environments.js';
-
-export const DEFAULT_REPO_CONFIG: RepoConfig = { prune: false, ignore: [] };
 
 export interface ConfigResult {
   config: RepoConfig;
   errors: ValidationError[];
-  /** Whether poolsync.yaml exists. */
-  present: boolean;
   /** Input limits for the manifests: the defaults, or what `limits:` sets. */
   limits: Readonly<InputLimits>;
   /**
@@ -34,71 +31,49 @@ export interface ConfigResult {
   declaresEnvironments?: boolean;
 }
 
-type Add = (code: ValidationError['code'], message: string, line: number, column: number) => void;
-
 export async function readRepoConfig(root: string): Promise<ConfigResult> {
   const file = REPO_CONFIG_FILE;
+  const errors: ValidationError[] = [];
+  const defaults = (declaresEnvironments?: true): ConfigResult => ({
+    config: { prune: false, ignore: [] },
+    errors,
+    limits: LIMITS,
+    declaresEnvironments,
+  });
   // One read, no `access` first: whether it exists is what the safe read says (a link to a
   // file outside the repository "exists" for `access`, and is refused here).
   const read = await readManifestText(root, file);
-  if (!read.ok && read.missing) {
-    return {
-      config: { ...DEFAULT_REPO_CONFIG, ignore: [] },
-      errors: [],
-      present: false,
-      limits: LIMITS,
-    };
+  if (!read.ok) {
+    if (!read.missing) errors.push(read.error);
+    return defaults();
   }
-  const errors: ValidationError[] = [];
-  const add: Add = (code, message, line, column) => {
+  const add: AddError = (code, message, { line, column }) => {
     errors.push({ code, message, file, line, column, address: null });
   };
-  if (!read.ok)
-    return { config: DEFAULT_REPO_CONFIG, errors: [read.error], present: true, limits: LIMITS };
   const doc = readConfigDocument(read.text, add);
-  if (doc === 'unreadable')
-    return { config: DEFAULT_REPO_CONFIG, errors, present: true, limits: LIMITS };
-  if (doc === 'empty')
-    return {
-      config: { ...DEFAULT_REPO_CONFIG, ignore: [] },
-      errors,
-      present: true,
-      limits: LIMITS,
-    };
-  if (errors.length > 0)
-    return {
-      config: DEFAULT_REPO_CONFIG,
-      errors,
-      present: true,
-      limits: LIMITS,
-      ...(entry(doc.root, 'environments') ? { declaresEnvironments: true } : {}),
-    };
+  if (doc === null) return defaults();
+  if (errors.length > 0) return defaults(entry(doc.root, 'environments') ? true : undefined);
   return readValidConfig(root, doc, errors, add);
 }
 
-/** The one document, checked against the RepoConfig schema (its problems told to `add`). */
-function readConfigDocument(
-  text: string,
-  add: Add,
-): { root: YNode; value: unknown } | 'unreadable' | 'empty' {
+/**
+ * The one document, checked against the RepoConfig schema (its problems told to `add`); null
+ * when the file is empty or not YAML.
+ */
+function readConfigDocument(text: string, add: AddError): { root: YNode; value: unknown } | null {
   const parsed = parseYamlFile(text);
-  for (const i of parsed.issues) add(i.code, i.message, i.line, i.column);
-  if (parsed.issues.length > 0) return 'unreadable';
-  if (parsed.documents.length === 0) return 'empty';
-  if (parsed.documents.length > 1) {
-    const second = parsed.documents[1]!.root.pos;
+  for (const i of parsed.issues) add(i.code, i.message, i);
+  if (parsed.issues.length > 0 || parsed.documents.length === 0) return null;
+  if (parsed.documents.length > 1)
     add(
       'SCHEMA',
       `${REPO_CONFIG_FILE} holds one RepoConfig document, found ${parsed.documents.length}`,
-      second.line,
-      second.column,
+      parsed.documents[1]!.root.pos,
     );
-  }
   const root = parsed.documents[0]!.root;
   const value = toPlain(root);
-  for (const issue of validateAgainstSchema('RepoConfig', value, root)) {
-    add('SCHEMA', issue.message, issue.pos.line, issue.pos.column);
-  }
+  for (const issue of validateAgainstSchema('RepoConfig', value, root))
+    add('SCHEMA', issue.message, issue.pos);
   return { root, value };
 }
 
@@ -107,7 +82,7 @@ async function readValidConfig(
   dir: string,
   doc: { root: YNode; value: unknown },
   errors: ValidationError[],
-  add: Add,
+  add: AddError,
 ): Promise<ConfigResult> {
   const { root: root0, value } = doc;
   const raw = value as {
@@ -125,11 +100,9 @@ async function readValidConfig(
   // Rendered files and the values they merge with are not manifests: the loader skips them;
   // so are the environments' patch files (environments.ts).
   const skip = [
-    ...(render
-      ? Object.values(render).flatMap((t: { path: string; base?: string }) =>
-          t.base ? [t.path, t.base] : [t.path],
-        )
-      : []),
+    ...Object.values(render ?? {}).flatMap((t: { path: string; base?: string }) =>
+      t.base ? [t.path, t.base] : [t.path],
+    ),
     ...(environments ?? []).flatMap((e) => e.patches),
   ];
   return {
@@ -143,34 +116,26 @@ async function readValidConfig(
       ...(environments ? { environments } : {}),
     },
     errors,
-    present: true,
     limits,
     ...(environments ? { declaresEnvironments: true } : {}),
   };
 }
 
-function checkIgnoreGlobs(root: YNode, ignore: string[], add: Add): void {
+function checkIgnoreGlobs(root: YNode, ignore: string[], add: AddError): void {
   const ignoreNode = entry(root, 'ignore')?.value;
   ignore.forEach((glob, i) => {
     const pos = (ignoreNode?.kind === 'seq' ? ignoreNode.items[i]?.pos : undefined) ?? root.pos;
-    if (glob.startsWith('/') || glob.split('/').includes('..')) {
-      add(
+    const relative = !glob.startsWith('/') && !glob.split('/').includes('..');
+    if (!relative)
+      return add(
         'SCHEMA',
         `ignore glob '${glob}' must be relative to the folder (no leading '/' or '..')`,
-        pos.line,
-        pos.column,
+        pos,
       );
-      return;
-    }
     try {
       picomatch.makeRe(glob);
     } catch (err) {
-      add(
-        'SCHEMA',
-        `ignore glob '${glob}' is invalid: ${(err as Error).message}`,
-        pos.line,
-        pos.column,
-      );
+      add('SCHEMA', `ignore glob '${glob}' is invalid: ${(err as Error).message}`, pos);
     }
   });
 }
@@ -179,7 +144,7 @@ function checkIgnoreGlobs(root: YNode, ignore: string[], add: Add): void {
  * `limits:` (docs/security.md): each setting replaces its default, up to a ceiling that keeps
  * the protection. An invalid one is an error at its value; the run then uses the defaults.
  */
-function readLimits(root: YNode, add: Add): Readonly<InputLimits> {
+function readLimits(root: YNode, add: AddError): Readonly<InputLimits> {
   const node = entry(root, 'limits')?.value;
   if (node?.kind !== 'map') return LIMITS;
   const limits: InputLimits = { ...LIMITS };
@@ -193,12 +158,131 @@ function readLimits(root: YNode, add: Add): Readonly<InputLimits> {
       add(
         'LIMIT',
         `limits.${e.key} is ${show(value)}, over its ceiling of ${show(setting.ceiling)}: the limits protect poolsync's memory and can be raised only so far`,
-        e.value.pos.line,
-        e.value.pos.column,
+        e.value.pos,
       );
       continue;
     }
     limits[setting.limit] = value;
   }
   return limits;
+}
+
+/**
+ * poolsync.yaml and the walk of a config folder, read once for every environment a command
+ * loads (`validate`, `plan --env all`): each load then reads only its own files, so the command
+ * is linear in the number of environments (bench: "validate 1,000 environments vs 100 × 10").
+ * Only for one command's loads of one folder: the daemon, which loads again as files change,
+ * never keeps one.
+ */
+export interface FolderRead {
+  config: ConfigResult;
+  /** The walk of the whole folder, made when first asked for. */
+  walk(): Promise<WalkResult>;
+}
+
+export async function readFolderOnce(dir: string): Promise<FolderRead> {
+  const config = await readRepoConfig(dir);
+  let walk: Promise<WalkResult> | undefined;
+  return { config, walk: () => (walk ??= findManifestFiles(dir, config.config.ignore)) };
+}
+
+/**
+ * poolsync.yaml `render`: where generated files live. A target is written by `poolsync render`
+ * and the daemon, and skipped by validation, so it may only name a file poolsync generated (or
+ * none yet): never a manifest, poolsync.yaml, a folder, a link or anything outside the folder.
+ * A target's `base` (the operator's own values, read and merged) is skipped by validation too:
+ * a file of the folder that is not a manifest, and not a link.
+ */
+/** The first line of every generated file (src/render/values.ts writes it). */
+export const GENERATED_MARK = '# Generated by poolsync';
+
+export async function checkRenderConfig(
+  dir: string,
+  value: unknown,
+  root: YNode,
+  add: AddError,
+): Promise<RenderConfig | undefined> {
+  const render = (value as { render?: RenderConfig }).render;
+  if (!render) return undefined;
+  const renderNode = entry(root, 'render')?.value;
+  const seen = new Map<string, string>();
+  for (const [target, settings] of Object.entries(render) as [
+    string,
+    { path: string; base?: string; credentialsSecret?: string },
+  ][]) {
+    const node = renderNode ? entry(renderNode, target)?.value : undefined;
+    const posOf = (field: string) => (node ? entry(node, field)?.value.pos : undefined) ?? root.pos;
+    const refuse = (field: 'path' | 'base', why: string): void => {
+      const pos = posOf(field);
+      add('SCHEMA', `render.${target}.${field} '${settings[field]}' ${why}`, pos);
+    };
+    const problem = await fileProblem(dir, settings.path, false);
+    if (problem !== null) refuse('path', problem);
+    else {
+      const other = seen.get(settings.path);
+      if (other !== undefined) refuse('path', `is also ${other}: give each file one use`);
+      seen.set(settings.path, `render.${target}.path`);
+    }
+    if (settings.base !== undefined) {
+      const baseProblem = await fileProblem(dir, settings.base, true);
+      if (baseProblem !== null) refuse('base', baseProblem);
+      else if (seen.has(settings.base))
+        refuse('base', `is also ${seen.get(settings.base)}: give each file one use`);
+      else seen.set(settings.base, `render.${target}.base`);
+    }
+    const secret = settings.credentialsSecret;
+    if (secret !== undefined && secret !== CHART_CREDENTIALS_SECRET) {
+      const pos = posOf('credentialsSecret');
+      add('V14', credentialsSecretMessage(secret), pos);
+    }
+  }
+  return render;
+}
+
+const NOT_A_PATH =
+  "must be a file path inside the folder (relative, forward slashes, no '.' or '..' parts, not the folder itself)";
+
+/** A manifest's first line: base values that hold one would take it out of validation. */
+const MANIFEST = /^apiVersion:\s*["']?poolsync\//m;
+
+/**
+ * Why `path` cannot be a render target of the folder `dir` (a target: a file poolsync
+ * generated, or none yet), or the base values of one (`base`: a file that is not a manifest,
+ * or none: render says), or null.
+ */
+async function fileProblem(dir: string, path: string, base: boolean): Promise<string | null> {
+  if (relativeParts(path) === null || path.includes('\\')) return NOT_A_PATH;
+  if (path === REPO_CONFIG_FILE) return 'names the repository config: choose another file';
+  if (!base) {
+    const parents = await checkParentFolders(dir, path);
+    if (parents?.reason === 'outside')
+      return `cannot be written: ${parents.detail} (poolsync writes nothing outside the folder)`;
+    if (parents !== null) return null; // a folder on the way does not exist yet: created on write
+  }
+  const prefix = base ? 64 * 1024 : GENERATED_MARK.length;
+  const read = await readRepoFile(dir, path, { maxBytes: 0, prefix });
+  const text = read.ok ? read.bytes.toString('utf8') : '';
+  if (read.ok && base)
+    return MANIFEST.test(text)
+      ? 'holds poolsync manifests: base values are Helm values, and a manifest named here would leave validation'
+      : null;
+  if (read.ok)
+    return text === GENERATED_MARK
+      ? null
+      : 'names an existing file that poolsync did not generate (a manifest would leave validation and be overwritten): choose another path, or delete the file first';
+  if (read.reason === 'missing') return null;
+  if (read.reason === 'not-regular')
+    return `names a ${read.kind}: it must be a file (poolsync ${base ? 'reads' : 'writes'} nothing through links)`;
+  if (base && read.reason === 'outside')
+    return `cannot be read: ${read.detail} (poolsync reads nothing outside the folder)`;
+  return `cannot be checked: ${read.reason === 'io' ? read.code : read.reason}`;
+}
+
+/** Why another Secret than cluster-credentials leaves syncresources without credentials. */
+export function credentialsSecretMessage(secret: string): string {
+  return (
+    `credentials Secret '${secret}': the flyte-core chart's syncresources Deployment mounts Secret ${CHART_CREDENTIALS_SECRET} ` +
+    `whatever the values say (templates/clusterresourcesync/deployment.yaml:86-90), so it would run without credentials; ` +
+    `keep the credentials in Secret ${CHART_CREDENTIALS_SECRET}`
+  );
 }

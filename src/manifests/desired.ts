@@ -23,8 +23,7 @@ import type {
   RepoConfig,
 } from '../model/desired.js';
 import type { QueueManifest } from './documents.js';
-import type { Grouped } from './rules.js';
-import type { FlyteGrouped } from './rules-multicluster.js';
+import type { FlyteGrouped, Grouped } from './rules.js';
 import { comparePaths } from './walk.js';
 
 const byName = <T extends { name: string }>(a: T, b: T): number => comparePaths(a.name, b.name);
@@ -34,7 +33,12 @@ export function buildDesiredState(
   config: RepoConfig,
   commit: string | null,
 ): DesiredState {
-  const pools: DesiredPool[] = poolsOf(g);
+  const pools: DesiredPool[] = g.pools.map(({ name, contract, annotations, source }) => ({
+    name,
+    contract,
+    annotations,
+    source,
+  }));
   const clusters: DesiredCluster[] = g.clusters.map((c): DesiredCluster => ({
     name: c.name,
     pool: c.pools?.[0] ?? c.pool ?? DEFAULT_POOL,
@@ -46,8 +50,21 @@ export function buildDesiredState(
   }));
   const clusterPool = new Map(clusters.map((c) => [c.name, c.pool]));
   const queues: DesiredQueue[] = g.queues.map((q) => desiredQueue(q, clusterPool.get(q.name)));
-  const assignments: DesiredAssignment[] = assignmentsOf(g);
-  const default_queues: DesiredDefaultQueue[] = defaultQueuesOf(g);
+  const assignments: DesiredAssignment[] = g.assignments.map((a) => ({
+    ...a.key,
+    pool: a.pool,
+    name: a.name,
+    annotations: a.annotations,
+    source: a.source,
+  }));
+  const default_queues: DesiredDefaultQueue[] = g.defaultQueues.map((d) => ({
+    project: d.project,
+    domain: d.domain,
+    queue: d.queue,
+    name: d.name,
+    annotations: d.annotations,
+    source: d.source,
+  }));
   default_queues.sort((a, b) => comparePaths(defaultQueueKeyString(a), defaultQueueKeyString(b)));
   pools.sort(byName);
   clusters.sort(byName);
@@ -76,38 +93,6 @@ export function buildDesiredState(
     config: { ...config, declared_kinds },
     commit,
   };
-}
-
-function poolsOf(g: Grouped): DesiredPool[] {
-  return g.pools.map((p) => ({
-    name: p.name,
-    contract: p.contract,
-    annotations: p.annotations,
-    source: p.source,
-  }));
-}
-
-function assignmentsOf(g: Grouped): DesiredAssignment[] {
-  return g.assignments.map((a) => ({
-    project: a.key.project,
-    domain: a.key.domain,
-    workflow: a.key.workflow,
-    pool: a.pool,
-    name: a.name,
-    annotations: a.annotations,
-    source: a.source,
-  }));
-}
-
-function defaultQueuesOf(g: Grouped): DesiredDefaultQueue[] {
-  return g.defaultQueues.map((d) => ({
-    project: d.project,
-    domain: d.domain,
-    queue: d.queue,
-    name: d.name,
-    annotations: d.annotations,
-    source: d.source,
-  }));
 }
 
 /** A Queue document with the defaults applied; `owner`: the pool of its co-named cluster. */

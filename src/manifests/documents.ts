@@ -30,7 +30,6 @@ import {
   validateAgainstSchema,
   type FlyteManifestKind,
   type ManifestKind,
-  type SchemaIssue,
 } from './schema.js';
 import { didYouMean } from './suggest.js';
 import type { ValidationError } from './types.js';
@@ -60,22 +59,14 @@ export interface ManifestBase {
  * True when the field at `pointer` (`/spec/pool`) is well-formed: no schema error at it,
  * inside it, or at an ancestor (a `spec` that is not a mapping hides all its fields).
  */
-export function usable(m: Pick<ManifestBase, 'faults'>, pointer: string): boolean {
-  return m.faults.length === 0 || isUsable(m.faults, pointer);
-}
-
-/** Like `usable`, but errors inside the field (one bad list item) do not count. */
-export function intact(m: Pick<ManifestBase, 'faults'>, pointer: string): boolean {
-  return m.faults.length === 0 || isIntact(m.faults, pointer);
-}
-
-export function isUsable(faults: readonly string[], pointer: string): boolean {
+export function usable({ faults }: Pick<ManifestBase, 'faults'>, pointer: string): boolean {
   return faults.every(
     (f) => f !== pointer && !f.startsWith(pointer + '/') && !pointer.startsWith(f + '/'),
   );
 }
 
-export function isIntact(faults: readonly string[], pointer: string): boolean {
+/** Like `usable`, but errors inside the field (one bad list item) do not count. */
+export function intact({ faults }: Pick<ManifestBase, 'faults'>, pointer: string): boolean {
   return faults.every((f) => f !== pointer && !pointer.startsWith(f + '/'));
 }
 
@@ -149,25 +140,20 @@ export function readDocument(file: string, root: YNode): DocumentResult {
     column: pos.column,
     address: addr,
   });
-  if (root.kind !== 'map') {
-    return {
-      kind: null,
-      manifest: null,
-      errors: [
-        err(
-          `a manifest must be a mapping with apiVersion, kind, metadata and spec; got ${describeNode(root)}`,
-          root.pos,
-        ),
-      ],
-    };
-  }
-  const kindOrError = manifestKindOf(root, err);
-  if (typeof kindOrError !== 'string') return { kind: null, manifest: null, errors: [kindOrError] };
-  const kind = kindOrError;
+  const kind = manifestKindOf(root);
+  if (typeof kind !== 'string')
+    return { kind: null, manifest: null, errors: [err(kind.message, kind.pos)] };
+  root = root as YMap;
   const value = toPlain(root) as Record<string, unknown>;
   const addr = addressOf(kind, value);
   const issues = validateAgainstSchema(kind, value, root);
-  for (const path of URL_FIELDS[kind] ?? []) issues.push(...credentialIssues(kind, root, path));
+  for (const { path, found } of credentialsIn(kind, value))
+    issues.push({
+      message: credentialMessage(kind, path, found),
+      pos: positionOf(root, ...path),
+      path: '/' + path.join('/'),
+    });
+  const origin: Origin = { file, root: positionTree(root), source: root.pos, address: addr };
   if (issues.length > 0) {
     const name = (value['metadata'] as Record<string, unknown> | undefined)?.['name'];
     return {
@@ -178,24 +164,19 @@ export function readDocument(file: string, root: YNode): DocumentResult {
       manifest: partial(
         kind,
         value,
-        { root: positionTree(root), source: root.pos },
-        file,
+        origin,
         issues.map((i) => i.path),
-        addr,
       ),
       errors: issues.map((i) => err(i.message, i.pos, addr)),
     };
   }
-  const kept = { root: positionTree(root), source: root.pos };
-  return { kind, manifest: typed(kind, value, kept, file, NO_FAULTS, addr), errors: [] };
+  return { kind, manifest: typed(kind, value, origin), errors: [] };
 }
 
 /**
- * A document read as plain values, without its tree (analysePlain): its result when it is a
- * manifest with no error, else null: the caller reads the file again, tree and positions
- * included, through readDocument, so every error is worded and located by one path. `root`
- * is the manifest's position tree (parsed again only if a rule asks for a position), `source`
- * where the document starts.
+ * A document read as plain values (analysePlain) with its position tree `root` and start: its
+ * result when it is a manifest with no error, else null: the caller reads the file again through
+ * readDocument, so every error is worded and located by one path.
  */
 export function readPlainDocument(
   file: string,
@@ -204,47 +185,47 @@ export function readPlainDocument(
   source: Position,
 ): DocumentResult | null {
   const kind = value['kind'];
-  if (typeof kind !== 'string' || !(MANIFEST_KINDS as readonly string[]).includes(kind))
+  if (!isManifestKind(kind) || !schemaAccepts(kind, value) || credentialsIn(kind, value).length > 0)
     return null;
-  const k = kind as ManifestKind;
-  if (!schemaAccepts(k, value) || carriesCredentials(k, value)) return null;
-  const addr = addressOf(k, value);
-  return {
-    kind: k,
-    manifest: typed(k, value, { root, source }, file, NO_FAULTS, addr),
-    errors: [],
-  };
+  const origin: Origin = { file, root, source, address: addressOf(kind, value) };
+  return { kind, manifest: typed(kind, value, origin), errors: [] };
 }
 
-/** The position tree a manifest keeps, and where its document starts. */
-interface Kept {
+/** Where a manifest comes from: its file, the position tree it keeps, where it starts. */
+interface Origin {
+  file: string;
   root: YMap;
   source: Position;
+  address: string | null;
 }
 
-type ErrorAt = (message: string, pos: Position, addr?: string | null) => ValidationError;
+const isManifestKind = (k: unknown): k is ManifestKind =>
+  (MANIFEST_KINDS as readonly unknown[]).includes(k);
 
-/** The envelope's kind (a manifest kind), or the error that says why the document has none. */
-function manifestKindOf(root: YMap, err: ErrorAt): ManifestKind | ValidationError {
+/** The envelope's kind (a manifest kind), or why the document has none and where. */
+function manifestKindOf(root: YNode): ManifestKind | { message: string; pos: Position } {
+  if (root.kind !== 'map') {
+    const got = root.kind === 'seq' ? 'a list' : show(root.kind === 'scalar' ? root.value : {});
+    const message = `a manifest must be a mapping with apiVersion, kind, metadata and spec; got ${got}`;
+    return { message, pos: root.pos };
+  }
   const kindEntry = entry(root, 'kind');
-  if (!kindEntry) {
-    return err(`missing required field 'kind' (one of ${MANIFEST_KINDS.join(', ')})`, root.pos);
+  if (!kindEntry)
+    return {
+      message: `missing required field 'kind' (one of ${MANIFEST_KINDS.join(', ')})`,
+      pos: root.pos,
+    };
+  const { pos } = kindEntry.value;
+  const kind = kindEntry.value.kind === 'scalar' ? kindEntry.value.value : null;
+  if (kind === 'RepoConfig') {
+    const message =
+      'RepoConfig belongs in poolsync.yaml at the root of the folder, not among the manifests';
+    return { message, pos };
   }
-  const kindValue = kindEntry.value.kind === 'scalar' ? kindEntry.value.value : null;
-  if (kindValue === 'RepoConfig') {
-    return err(
-      'RepoConfig belongs in poolsync.yaml at the root of the folder, not among the manifests',
-      kindEntry.value.pos,
-    );
-  }
-  if (typeof kindValue !== 'string' || !(MANIFEST_KINDS as readonly string[]).includes(kindValue)) {
-    const hint = typeof kindValue === 'string' ? didYouMean(kindValue, MANIFEST_KINDS) : '';
-    return err(
-      `kind must be one of ${MANIFEST_KINDS.join(', ')}; got ${show(toPlain(kindEntry.value))}${hint}`,
-      kindEntry.value.pos,
-    );
-  }
-  return kindValue as ManifestKind;
+  if (isManifestKind(kind)) return kind;
+  const hint = typeof kind === 'string' ? didYouMean(kind, MANIFEST_KINDS) : '';
+  const got = show(toPlain(kindEntry.value));
+  return { message: `kind must be one of ${MANIFEST_KINDS.join(', ')}; got ${got}${hint}`, pos };
 }
 
 const NO_FAULTS: readonly string[] = [];
@@ -260,12 +241,10 @@ const isMap = (v: unknown): v is Plain => typeof v === 'object' && v !== null &&
 function partial(
   kind: ManifestKind,
   value: Plain,
-  kept: Kept,
-  file: string,
+  origin: Origin,
   faults: readonly string[],
-  addr: string | null,
 ): Manifest | null {
-  const ok = (pointer: string): boolean => isUsable(faults, pointer);
+  const ok = (pointer: string): boolean => usable({ faults }, pointer);
   const metadata = isMap(value['metadata']) ? value['metadata'] : {};
   if (!ok('/metadata/name') || typeof metadata['name'] !== 'string') return null;
   const spec = isMap(value['spec']) ? value['spec'] : {};
@@ -281,52 +260,30 @@ function partial(
     },
   };
   if (kind === 'ExecutionCluster' || kind === 'ClusterLabel' || kind === 'ExecutionClusterLabel')
-    return flyteManifest(kind, value, baseOf(clean, kept, file, faults, addr), ok);
+    return flyteManifest(kind, value, baseOf(clean, origin, faults), ok);
   clean['spec'] = PARTIAL_SPECS[kind]({ get, spec, faults });
-  return typed(kind, clean, kept, file, faults, addr);
-}
-
-function describeNode(node: YNode): string {
-  return node.kind === 'seq' ? 'a list' : show(node.kind === 'scalar' ? node.value : {});
+  return typed(kind, clean, origin, faults);
 }
 
 /** `<Kind>/<name>` when the document says enough to know it (assignments: the key). */
-function addressOf(kind: ManifestKind, value: Record<string, unknown>): string | null {
-  if (kind === 'PoolAssignment' || kind === 'ExecutionClusterLabel') {
-    const spec = value['spec'] as Record<string, unknown> | undefined;
-    const project = spec?.['project'];
-    const domain = spec?.['domain'];
-    const workflow = spec?.['workflow'];
+function addressOf(kind: ManifestKind, value: Plain): string | null {
+  const { project, domain, workflow } = isMap(value['spec']) ? value['spec'] : {};
+  if (kind === 'PoolAssignment' || kind === 'ExecutionClusterLabel' || kind === 'DefaultQueue') {
     if (typeof project !== 'string' || typeof domain !== 'string') return null;
-    return address(
-      kind,
-      assignmentKeyString({
-        project,
-        domain,
-        workflow: typeof workflow === 'string' ? workflow : null,
-      }),
-    );
+    if (kind === 'DefaultQueue') return address(kind, defaultQueueKeyString({ project, domain }));
+    const key = { project, domain, workflow: typeof workflow === 'string' ? workflow : null };
+    return address(kind, assignmentKeyString(key));
   }
-  if (kind === 'DefaultQueue') {
-    const spec = value['spec'] as Record<string, unknown> | undefined;
-    const project = spec?.['project'];
-    const domain = spec?.['domain'];
-    if (typeof project !== 'string' || typeof domain !== 'string') return null;
-    return address(kind, defaultQueueKeyString({ project, domain }));
-  }
-  const name = (value['metadata'] as Record<string, unknown> | undefined)?.['name'];
+  const name = isMap(value['metadata']) ? value['metadata']['name'] : undefined;
   return typeof name === 'string' ? address(kind, name) : null;
 }
 
-/* The shapes below are guaranteed by the schema that just passed. */
-interface RawClusterSpec {
+/** The spec of a core kind, as its schema (or `partial`'s placeholders) guarantees it. */
+interface RawSpec {
   pool?: string;
   pools?: string[];
   enabled?: boolean;
   data_plane?: ClusterDataPlane;
-}
-interface RawQueueSpec {
-  pool?: string;
   clusters?: string[];
   run_concurrency: number;
   action_concurrency: number;
@@ -336,103 +293,70 @@ interface RawQueueSpec {
   max_resources?: Record<string, string | number>;
   max_accelerators?: Record<string, number>;
   scheduling?: QueueScheduling;
-}
-interface RawAssignmentSpec {
   project: string;
   domain: string;
   workflow?: string;
-  pool: string;
+  queue: string;
 }
 
 function typed(
   kind: ManifestKind,
-  value: Record<string, unknown>,
-  kept: Kept,
-  file: string,
-  faults: readonly string[],
-  addr: string | null,
+  value: Plain,
+  origin: Origin,
+  faults: readonly string[] = NO_FAULTS,
 ): Manifest {
-  const base = baseOf(value, kept, file, faults, addr);
+  const base = baseOf(value, origin, faults);
+  const spec = (value['spec'] ?? {}) as RawSpec;
   switch (kind) {
-    case 'ClusterPool': {
-      return {
-        ...base,
-        kind,
-        contract: poolContract(value['spec'], base.annotations),
-      };
-    }
+    case 'ClusterPool':
+      return { ...base, kind, contract: poolContract(value['spec'], base.annotations) };
     case 'Cluster':
-      return clusterManifest(value, base);
-    case 'Queue':
-      return queueManifest(value, base);
-    case 'PoolAssignment': {
-      const spec = value['spec'] as RawAssignmentSpec;
       return {
         ...base,
         kind,
-        key: { project: spec.project, domain: spec.domain, workflow: spec.workflow ?? null },
-        pool: spec.pool,
+        pool: spec.pool ?? null,
+        pools: spec.pools ?? null,
+        enabled: spec.enabled ?? null,
+        data_plane: spec.data_plane ?? null,
       };
+    case 'Queue':
+      return {
+        ...base,
+        kind,
+        pool: spec.pool ?? null,
+        clusters: spec.clusters ?? null,
+        run_concurrency: spec.run_concurrency,
+        action_concurrency: spec.action_concurrency,
+        depth: spec.depth ?? null,
+        priority: spec.priority ?? null,
+        fairness: spec.fairness ?? null,
+        caps: queueCaps(spec),
+      };
+    case 'PoolAssignment': {
+      const key = { project: spec.project, domain: spec.domain, workflow: spec.workflow ?? null };
+      return { ...base, kind, key, pool: spec.pool! };
     }
-    case 'DefaultQueue': {
-      const spec = value['spec'] as { project: string; domain: string; queue: string };
+    case 'DefaultQueue':
       return { ...base, kind, project: spec.project, domain: spec.domain, queue: spec.queue };
-    }
-    case 'ExecutionCluster':
-    case 'ClusterLabel':
-    case 'ExecutionClusterLabel':
+    default:
       return flyteManifest(kind, value, base);
   }
 }
 
-function clusterManifest(value: Record<string, unknown>, base: ManifestBase): ClusterManifest {
-  const spec = (value['spec'] ?? {}) as RawClusterSpec;
-  return {
-    ...base,
-    kind: 'Cluster',
-    pool: spec.pool ?? null,
-    pools: spec.pools ?? null,
-    enabled: spec.enabled ?? null,
-    data_plane: spec.data_plane ?? null,
-  };
-}
-
-function queueManifest(value: Record<string, unknown>, base: ManifestBase): QueueManifest {
-  const spec = value['spec'] as RawQueueSpec;
-  return {
-    ...base,
-    kind: 'Queue',
-    pool: spec.pool ?? null,
-    clusters: spec.clusters ?? null,
-    run_concurrency: spec.run_concurrency,
-    action_concurrency: spec.action_concurrency,
-    depth: spec.depth ?? null,
-    priority: spec.priority ?? null,
-    fairness: spec.fairness ?? null,
-    caps: queueCaps(spec),
-  };
-}
-
-function baseOf(
-  value: Record<string, unknown>,
-  kept: Kept,
-  file: string,
-  faults: readonly string[],
-  addr: string | null,
-): ManifestBase {
+function baseOf(value: Plain, origin: Origin, faults: readonly string[]): ManifestBase {
   const metadata = value['metadata'] as { name: string; annotations?: Annotations };
   return {
     name: metadata.name,
     annotations: metadata.annotations ? { ...metadata.annotations } : {},
-    source: { file, line: kept.source.line, column: kept.source.column },
-    root: kept.root,
+    source: { file: origin.file, line: origin.source.line, column: origin.source.column },
+    root: origin.root,
     faults,
-    address: addr,
+    address: origin.address,
   };
 }
 
 /** Union's caps as declared; a quantity written as a YAML number is kept as its text. */
-function queueCaps(spec: RawQueueSpec): QueueCaps {
+function queueCaps(spec: RawSpec): QueueCaps {
   const caps: QueueCaps = {};
   if (spec.max_resources) {
     caps.max_resources = Object.fromEntries(
@@ -444,11 +368,7 @@ function queueCaps(spec: RawQueueSpec): QueueCaps {
   return caps;
 }
 
-/**
- * Typed records of the Flyte open source kinds (ExecutionCluster, ClusterLabel,
- * ExecutionClusterLabel), for documents.ts: from a document that passed its schema, and the
- * partial form of one that did not (fields at fault get placeholders and stay in `faults`).
- */
+/** The Flyte open source kinds (docs/flyte-oss.md). */
 export interface ExecutionClusterManifest extends ManifestBase {
   kind: 'ExecutionCluster';
   endpoint: string | null;
@@ -532,11 +452,6 @@ function flyteManifest(
   }
 }
 
-/**
- * The spec of a document that failed its schema, for each core kind (documents.ts `partial`):
- * the fields free of errors keep their values, every other one gets a placeholder of the
- * right type (the Flyte kinds: flyteManifest).
- */
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 /** What a kind's spec is read with. */
@@ -548,26 +463,27 @@ interface PartialReader {
   faults: readonly string[];
 }
 
-type CoreKind = Exclude<
-  ManifestKind,
-  'ExecutionCluster' | 'ClusterLabel' | 'ExecutionClusterLabel'
->;
-
-const PARTIAL_SPECS: Record<CoreKind, (r: PartialReader) => Plain> = {
+/** The spec of a core kind's document that failed its schema, for `partial`. */
+const PARTIAL_SPECS: Record<
+  Exclude<ManifestKind, FlyteManifestKind>,
+  (r: PartialReader) => Plain
+> = {
   ClusterPool: ({ get, spec }) => {
-    const uri = get('/spec/object_store_ref/uri', str);
-    const type = get('/spec/secret_store/type', str);
-    const locator = get('/spec/secret_store/locator', str);
-    const registry = get('/spec/image_registry/locator', str);
+    const text = (pointer: string) => (get(pointer, str) as string | undefined) ?? '';
     return {
       object_store_ref: {
-        uri: uri ?? '',
+        uri: text('/spec/object_store_ref/uri'),
         endpoint: get('/spec/object_store_ref/endpoint', str),
       },
-      secret_store: { type: type ?? '', locator: locator ?? '' },
+      secret_store: {
+        type: text('/spec/secret_store/type'),
+        locator: text('/spec/secret_store/locator'),
+      },
       // Absent when not written; a broken one is a fault and is never compared (V6).
       image_registry:
-        spec['image_registry'] !== undefined ? { locator: registry ?? '' } : undefined,
+        spec['image_registry'] !== undefined
+          ? { locator: text('/spec/image_registry/locator') }
+          : undefined,
     };
   },
   Cluster: ({ get, spec }) => ({
@@ -587,7 +503,7 @@ const PARTIAL_SPECS: Record<CoreKind, (r: PartialReader) => Plain> = {
   }),
   Queue: ({ get, spec, faults }) => {
     // Intact, not usable: one bad entry does not hide the others from V3 and V4.
-    const clusters = isIntact(faults, '/spec/clusters') ? spec['clusters'] : undefined;
+    const clusters = intact({ faults }, '/spec/clusters') ? spec['clusters'] : undefined;
     return {
       pool: get('/spec/pool', str),
       clusters: Array.isArray(clusters)
@@ -633,13 +549,11 @@ function poolContract(spec: unknown, annotations: Annotations): PoolContract | n
   };
 }
 
-/** Where a field of a manifest is (`file:line:column`), from the parts of its tree it keeps. */
 /**
- * The parts of a document's tree that `positionOf` is asked about (rules.ts): `metadata.name`
- * and anything under `spec`. A manifest keeps only these, so a loaded (and cached) folder does
- * not hold every node of every document. A rule that needs a position elsewhere adds its path
- * here; the cache test (test/manifests/cache.test.ts) compares every error of the invalid
- * corpus with a cold run.
+ * The parts of a document's tree the rules ask positions of: `metadata.name` and `spec`. A
+ * manifest keeps only these, so a loaded (and cached) folder does not hold every node. A rule
+ * that needs a position elsewhere adds its path here (test/manifests/cache.test.ts compares
+ * every error of the invalid corpus with a cold run).
  */
 const POSITION_PATHS: Record<string, true | Record<string, true>> = {
   metadata: { name: true },
@@ -686,7 +600,6 @@ export function positionOf(root: YMap, ...path: (string | number)[]): Position {
   return pos;
 }
 
-/** URLs in manifests carry no credentials (docs/security.md): manifests live in Git and plans. */
 /** Fields holding URLs: none may carry credentials (docs/security.md; manifests are not secret). */
 const URL_FIELDS: Partial<Record<ManifestKind, string[][]>> = {
   ClusterPool: [
@@ -704,19 +617,8 @@ const CREDENTIALS_INSTEAD: Partial<Record<ManifestKind, string>> = {
     "flyteadmin reads the cluster's credentials from the files of spec.auth (tokenPath, certPath), not the URL",
 };
 
-function credentialIssues(kind: ManifestKind, root: YMap, path: string[]): SchemaIssue[] {
-  let node: YNode | undefined = root;
-  for (const key of path) node = entry(node, key)?.value;
-  if (node?.kind !== 'scalar' || typeof node.value !== 'string') return [];
-  const found = credentialIn(node.value);
-  if (found === null) return [];
-  return [
-    {
-      message: `${path.slice(1).join('.')} carries ${found === 'password' ? 'a password or key (user:secret@)' : 'a user part (name@)'}: manifests live in Git and are shown in plans; ${CREDENTIALS_INSTEAD[kind] ?? "give the object store its credentials through the data plane's secret store, not the URL"}`,
-      pos: node.pos,
-      path: '/' + path.join('/'),
-    },
-  ];
+function credentialMessage(kind: ManifestKind, path: string[], found: 'user' | 'password') {
+  return `${path.slice(1).join('.')} carries ${found === 'password' ? 'a password or key (user:secret@)' : 'a user part (name@)'}: manifests live in Git and are shown in plans; ${CREDENTIALS_INSTEAD[kind] ?? "give the object store its credentials through the data plane's secret store, not the URL"}`;
 }
 
 /** What credential a URL field's value carries, or null. */
@@ -727,16 +629,14 @@ function credentialIn(url: string): 'user' | 'password' | null {
   return found === 'user' && !/^https?:/i.test(url) ? null : found;
 }
 
-/** True when a URL field of a document read as plain values (analysePlain) carries one. */
-function carriesCredentials(kind: ManifestKind, value: unknown): boolean {
+/** The URL fields of a document's plain value that carry a credential, with what each carries. */
+function credentialsIn(kind: ManifestKind, value: unknown) {
+  const found: { path: string[]; found: 'user' | 'password' }[] = [];
   for (const path of URL_FIELDS[kind] ?? []) {
     let v = value;
-    for (const key of path)
-      v =
-        typeof v === 'object' && v !== null && !Array.isArray(v)
-          ? (v as Record<string, unknown>)[key]
-          : undefined;
-    if (typeof v === 'string' && credentialIn(v) !== null) return true;
+    for (const key of path) v = isMap(v) ? v[key] : undefined;
+    const what = typeof v === 'string' ? credentialIn(v) : null;
+    if (what !== null) found.push({ path, found: what });
   }
-  return false;
+  return found;
 }

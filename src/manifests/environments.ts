@@ -1,33 +1,28 @@
 /**
  * poolsync.yaml `environments:` (docs/environments.md): one repository, many control planes.
- * The schema has checked the shape; this reads each environment and checks what a schema
- * cannot: folders that exist as real folders inside the config folder, patch files that are
- * not also manifests, one control plane per environment (each keeps its own inventory and
- * lock), a promotion chain that names environments and never loops. Every error is at the
- * node of poolsync.yaml that caused it.
+ * Reading them: the schema has checked the shape; this checks what a schema cannot (folders
+ * that exist as real folders inside the config folder, patch files that are not also
+ * manifests, one control plane per environment, each keeping its own inventory and lock, a
+ * promotion chain that names environments and never loops), every error at the node of
+ * poolsync.yaml that caused it. Loading one (index.ts): which environment, its files (under its
+ * folders), its patches merged in; and where its credentials are read from.
  */
-import { lstat } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { Environment } from '../model/desired.js';
+import { isAbsolute, resolve } from 'node:path';
+import type { Environment, RepoConfig } from '../model/desired.js';
 import { controlPlaneEndpoint, fileUrlPath } from '../util/control-plane-endpoint.js';
 import { parseDuration } from '../util/duration.js';
 import { urlCredentials } from '../util/url-credentials.js';
-import type { ValidationError } from './types.js';
-import { entry, toPlain, type Position, type YNode } from './yaml.js';
+import type { InputLimits } from './limits.js';
+import type { AddError, ValidationError } from './types.js';
+import { REPO_CONFIG_FILE, firstNonFolder, readManifestText } from './walk.js';
+import { entry, toPlain, type Position, type YMap, type YMapEntry, type YNode } from './yaml.js';
+import { parseYamlFile } from './yaml-simple.js';
 
-type Add = (code: ValidationError['code'], message: string, line: number, column: number) => void;
-
-interface RawEnvironment {
-  controlPlane: string;
-  tokenFile?: string;
-  apiKeyFile?: string;
-  folders: string[];
+/** An entry of `environments:` as written (the schema has checked its shape). */
+type RawEnvironment = Omit<Environment, 'name' | 'patches' | 'driftIntervalMs'> & {
   patches?: string[];
-  prune?: boolean;
-  policy?: Environment['policy'];
   driftInterval?: string;
-  promotesTo?: string;
-}
+};
 
 /** A path relative to the config folder as the walk writes it, or null when it leaves the folder. */
 export function relativeConfigPath(path: string): string | null {
@@ -59,7 +54,7 @@ const RESERVED_NAMES = new Map([['all', '`--env all` means every environment']])
 export async function readEnvironments(
   dir: string,
   root: YNode,
-  add: Add,
+  add: AddError,
 ): Promise<Environment[] | undefined> {
   const node = entry(root, 'environments')?.value;
   if (node?.kind !== 'map') return undefined;
@@ -67,152 +62,104 @@ export async function readEnvironments(
     add(
       'SCHEMA',
       'environments: declares none: list at least one, or leave it out for one environment',
-      node.pos.line,
-      node.pos.column,
+      node.pos,
     );
     return undefined;
   }
   const envs: Environment[] = [];
+  // Each control plane's environment: two environments on one would prune each other's objects.
   const byControlPlane = new Map<string, string>();
-  for (const e of node.entries) {
-    const raw = toPlain(e.value) as RawEnvironment;
-    const env: EnvEntry = {
-      raw,
-      where: `environments.${e.key}`,
-      keyPos: e.keyPos,
-      field: (name) => entry(e.value, name)?.value,
-    };
-    const reserved = RESERVED_NAMES.get(e.key);
-    if (reserved !== undefined)
-      add(
-        'SCHEMA',
-        `environments.${e.key}: '${e.key}' cannot name an environment (${reserved}); name it otherwise`,
-        e.keyPos.line,
-        e.keyPos.column,
-      );
-    checkControlPlane(dir, env, e.key, byControlPlane, add);
-    const folders = await readFolders(dir, env, add);
-    const patches = readPatchPaths(env, add);
-    const driftIntervalMs = readDriftInterval(env, add);
-    envs.push({
-      name: e.key,
-      controlPlane: raw.controlPlane,
-      ...(raw.tokenFile !== undefined ? { tokenFile: raw.tokenFile } : {}),
-      ...(raw.apiKeyFile !== undefined ? { apiKeyFile: raw.apiKeyFile } : {}),
-      folders,
-      patches,
-      ...(raw.prune !== undefined ? { prune: raw.prune } : {}),
-      ...(raw.policy !== undefined ? { policy: raw.policy } : {}),
-      ...(driftIntervalMs !== undefined ? { driftIntervalMs } : {}),
-      ...(raw.promotesTo !== undefined ? { promotesTo: raw.promotesTo } : {}),
-    });
-  }
+  for (const e of node.entries) envs.push(await readEnvironment(dir, e, byControlPlane, add));
   checkPromotion(envs, node, add);
   return envs;
 }
 
-/** One entry of `environments:`, as its checks read it. */
-interface EnvEntry {
-  raw: RawEnvironment;
-  /** `environments.<name>`, for messages. */
-  where: string;
-  keyPos: Position;
-  field: (name: string) => YNode | undefined;
-}
-
-const at = (n: YNode | undefined, fallback: Position): Position => n?.pos ?? fallback;
-
-/** No credentials in the URL; a control plane of its own (`byControlPlane`: key → environment). */
-function checkControlPlane(
+async function readEnvironment(
   dir: string,
-  { raw, where, keyPos, field }: EnvEntry,
-  name: string,
+  { key: name, keyPos, value }: YMapEntry,
   byControlPlane: Map<string, string>,
-  add: Add,
-): void {
-  const cpPos = at(field('controlPlane'), keyPos);
-  if (urlCredentials(raw.controlPlane) !== null) {
+  add: AddError,
+): Promise<Environment> {
+  const raw = toPlain(value) as RawEnvironment;
+  const where = `environments.${name}`;
+  /** Where a field of the entry is (its i-th item), else where its name is. */
+  const at = (field: string, i?: number): Position => {
+    const n = entry(value, field)?.value;
+    return (i === undefined ? n : n?.kind === 'seq' ? n.items[i] : undefined)?.pos ?? keyPos;
+  };
+  const reserved = RESERVED_NAMES.get(name);
+  if (reserved !== undefined)
+    add(
+      'SCHEMA',
+      `${where}: '${name}' cannot name an environment (${reserved}); name it otherwise`,
+      keyPos,
+    );
+  if (urlCredentials(raw.controlPlane) !== null)
     add(
       'SCHEMA',
       `${where}.controlPlane carries credentials in the URL: name them by reference (tokenFile, apiKeyFile), never in poolsync.yaml`,
-      cpPos.line,
-      cpPos.column,
+      at('controlPlane'),
     );
-  }
   const endpoint = controlPlaneEndpoint(raw.controlPlane, dir);
   const same = byControlPlane.get(endpoint);
-  if (same !== undefined) {
+  if (same !== undefined)
     add(
       'SCHEMA',
       `${where}.controlPlane is also environment ${same}'s (both name ${endpoint}): each environment has a control plane of its own (its own inventory and apply lock); two environments on one control plane would prune each other's objects`,
-      cpPos.line,
-      cpPos.column,
+      at('controlPlane'),
     );
-  } else byControlPlane.set(endpoint, name);
-}
-
-async function readFolders(dir: string, env: EnvEntry, add: Add): Promise<string[]> {
-  const { raw, where, keyPos, field } = env;
+  else byControlPlane.set(endpoint, name);
   const folders: string[] = [];
-  const foldersNode = field('folders');
   for (const [i, folder] of raw.folders.entries()) {
-    const pos = at(foldersNode?.kind === 'seq' ? foldersNode.items[i] : undefined, keyPos);
     const rel = relativeConfigPath(folder);
-    if (rel === null) {
+    const problem = rel === null ? null : await folderProblem(dir, rel);
+    if (rel === null)
       add(
         'SCHEMA',
         `${where}.folders: '${folder}' must be a folder inside the config folder (relative, no '..')`,
-        pos.line,
-        pos.column,
+        at('folders', i),
       );
-      continue;
-    }
-    const problem = await folderProblem(dir, rel);
-    if (problem !== null) {
-      add('IO', `${where}.folders: ${rel} ${problem}`, pos.line, pos.column);
-      continue;
-    }
-    folders.push(rel);
+    else if (problem !== null) add('IO', `${where}.folders: ${rel} ${problem}`, at('folders', i));
+    else folders.push(rel);
   }
-  return folders;
-}
-
-function readPatchPaths({ raw, where, keyPos, field }: EnvEntry, add: Add): string[] {
   const patches: string[] = [];
-  const patchesNode = field('patches');
   for (const [i, patch] of (raw.patches ?? []).entries()) {
-    const pos = at(patchesNode?.kind === 'seq' ? patchesNode.items[i] : undefined, keyPos);
     const rel = relativeConfigPath(patch);
-    if (rel === null || rel === '.' || !/\.ya?ml$/.test(rel)) {
+    if (rel !== null && rel !== '.' && /\.ya?ml$/.test(rel)) patches.push(rel);
+    else
       add(
         'SCHEMA',
         `${where}.patches: '${patch}' must be a .yaml file inside the config folder (relative, no '..')`,
-        pos.line,
-        pos.column,
+        at('patches', i),
       );
-      continue;
-    }
-    patches.push(rel);
   }
-  return patches;
-}
-
-function readDriftInterval({ raw, where, keyPos, field }: EnvEntry, add: Add): number | undefined {
-  if (raw.driftInterval === undefined) return undefined;
-  const ms = parseDuration(raw.driftInterval);
-  const pos = at(field('driftInterval'), keyPos);
-  if (ms !== null && !(ms < 1000)) return ms;
-  add(
-    'SCHEMA',
-    `${where}.driftInterval '${raw.driftInterval}' must be a duration of at least 1s, e.g. 5m`,
-    pos.line,
-    pos.column,
-  );
-  return undefined;
+  let driftIntervalMs: number | undefined;
+  if (raw.driftInterval !== undefined) {
+    const ms = parseDuration(raw.driftInterval);
+    if (ms !== null && !(ms < 1000)) driftIntervalMs = ms;
+    else
+      add(
+        'SCHEMA',
+        `${where}.driftInterval '${raw.driftInterval}' must be a duration of at least 1s, e.g. 5m`,
+        at('driftInterval'),
+      );
+  }
+  return {
+    name,
+    controlPlane: raw.controlPlane,
+    tokenFile: raw.tokenFile,
+    apiKeyFile: raw.apiKeyFile,
+    folders,
+    patches,
+    prune: raw.prune,
+    policy: raw.policy,
+    driftIntervalMs,
+    promotesTo: raw.promotesTo,
+  };
 }
 
 /** `promotesTo` names another environment, and following it never comes back. */
-function checkPromotion(envs: Environment[], node: YNode, add: Add): void {
+function checkPromotion(envs: Environment[], node: YNode, add: AddError): void {
   const names = new Set(envs.map((e) => e.name));
   for (const env of envs) {
     if (env.promotesTo === undefined) continue;
@@ -221,8 +168,7 @@ function checkPromotion(envs: Environment[], node: YNode, add: Add): void {
       add(
         'SCHEMA',
         `environments.${env.name}.promotesTo '${env.promotesTo}' is not another environment (${[...names].join(', ')})`,
-        pos.line,
-        pos.column,
+        pos,
       );
       continue;
     }
@@ -232,8 +178,7 @@ function checkPromotion(envs: Environment[], node: YNode, add: Add): void {
         add(
           'SCHEMA',
           `environments.${env.name}.promotesTo makes a loop (${[...seen, next].join(' → ')}): promotion runs one way`,
-          pos.line,
-          pos.column,
+          pos,
         );
         break;
       }
@@ -245,15 +190,235 @@ function checkPromotion(envs: Environment[], node: YNode, add: Add): void {
 
 /** Why `rel` is not a real folder under `dir` (no link on the way), or null. */
 async function folderProblem(dir: string, rel: string): Promise<string | null> {
-  if (rel === '.') return null;
-  let at = dir;
-  for (const part of rel.split('/')) {
-    at = join(at, part);
-    const st = await lstat(at).catch(() => null);
-    if (st === null) return 'does not exist';
-    if (st.isSymbolicLink())
-      return 'is (or is under) a symbolic link: poolsync reads nothing outside the repository; name the real folder';
-    if (!st.isDirectory()) return 'is not a folder';
+  const bad = rel === '.' ? null : await firstNonFolder(dir, rel.split('/'));
+  if (bad === null) return null;
+  if (bad.st === null) return 'does not exist';
+  return bad.st.isSymbolicLink()
+    ? 'is (or is under) a symbolic link: poolsync reads nothing outside the repository; name the real folder'
+    : 'is not a folder';
+}
+
+function configError(message: string): ValidationError {
+  return { code: 'SCHEMA', message, file: REPO_CONFIG_FILE, line: 1, column: 1, address: null };
+}
+
+/** The names of the environments, for messages. */
+export function environmentNames(config: RepoConfig): string {
+  return (config.environments ?? []).map((e) => e.name).join(', ');
+}
+
+/**
+ * The environment a load is for: none without `environments:` (and none asked), else the one
+ * named. Asking for one the file does not declare, or for none when it declares some, is an
+ * error that lists them.
+ */
+export function selectEnvironment(
+  config: RepoConfig,
+  name: string | undefined,
+): { env: Environment | null; error: ValidationError | null } {
+  const envs = config.environments;
+  const env = envs?.find((e) => e.name === name) ?? null;
+  const why =
+    env !== null || (!envs && name === undefined)
+      ? null
+      : !envs
+        ? `environment '${name}' was asked for, but ${REPO_CONFIG_FILE} declares no environments: leave out --env, or declare environments (docs/environments.md)`
+        : name === undefined
+          ? `${REPO_CONFIG_FILE} declares environments (${environmentNames(config)}): name one with --env NAME (or --env all where a command takes it)`
+          : `no environment '${name}' in ${REPO_CONFIG_FILE}; its environments: ${environmentNames(config)}`;
+  return { env, error: why === null ? null : configError(why) };
+}
+
+/**
+ * The walk's files that are the environment's: under one of its folders, in the walk's order.
+ * The walk is sorted, so a folder's files are one run of it, found by a binary search: the
+ * environment's own files cost, not the whole repository's (docs/environments.md, Speed).
+ */
+export function environmentFiles(files: string[], env: Environment): string[] {
+  if (env.folders.includes('.')) return files;
+  const picked = new Set<number>();
+  for (const folder of env.folders) {
+    const prefix = `${folder}/`;
+    let lo = 0;
+    for (let hi = files.length; lo < hi;) {
+      const mid = (lo + hi) >>> 1;
+      if (files[mid]! < prefix) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < files.length && files[i]!.startsWith(prefix); i++) picked.add(i);
   }
-  return null;
+  return [...picked].sort((a, b) => a - b).map((i) => files[i]!);
+}
+
+/** The repository settings as the environment sees them: its own `prune`, its name. */
+export function environmentConfig(config: RepoConfig, env: Environment): RepoConfig {
+  return { ...config, prune: env.prune ?? config.prune, environment: env.name };
+}
+
+/** Each patch whose object no folder of the environment declares. */
+export function unusedPatches(
+  patches: PatchSet,
+  used: Set<string>,
+  env: Environment,
+): ValidationError[] {
+  return [...patches.byAddress]
+    .filter(([address]) => !used.has(address))
+    .map(([address, p]) => ({
+      code: 'SCHEMA' as const,
+      message: `patches ${address}, which no folder of environment ${env.name} declares (${env.folders.join(', ')}): declare it there, or correct the kind or name`,
+      file: p.file,
+      line: p.at.line,
+      column: p.at.column,
+      address,
+    }));
+}
+
+/**
+ * An environment's patches (docs/environments.md): documents naming an object of the
+ * environment's folders by `kind` and `metadata.name`, merged into that object's document as a
+ * JSON merge patch (RFC 7386: maps merge key by key, `null` removes a field, anything else
+ * replaces it, lists whole), before the document is read. The merge is on the YAML trees, and
+ * every node a patch brings keeps its position with its own file (`Position.file`), so an
+ * invalid patched value is reported at its line in the patch, not in the base.
+ */
+export interface Patch {
+  file: string;
+  root: YMap;
+  /** Where the patch names its object (`metadata.name`), for "patches nothing". */
+  at: Position;
+}
+
+export interface PatchSet {
+  /** `Kind/name` → the patch of that object. */
+  byAddress: Map<string, Patch>;
+  errors: ValidationError[];
+  /** The patch files' text, part of what a load depends on. */
+  texts: string[];
+}
+
+/** The `Kind/name` a document names, or null when it names none. */
+export function documentAddress(root: YNode): string | null {
+  const kind = entry(root, 'kind')?.value;
+  const name = entry(entry(root, 'metadata')?.value, 'name')?.value;
+  if (kind?.kind !== 'scalar' || name?.kind !== 'scalar') return null;
+  if (typeof kind.value !== 'string' || name.value === null) return null;
+  return `${kind.value}/${String(name.value)}`;
+}
+
+/** The patches of one environment, read from its patch files. */
+export async function readPatches(
+  dir: string,
+  files: readonly string[],
+  limits: Readonly<InputLimits>,
+): Promise<PatchSet> {
+  const set: PatchSet = { byAddress: new Map(), errors: [], texts: [] };
+  const error = (
+    file: string,
+    { line, column }: Position,
+    message: string,
+    address: string | null = null,
+  ) => set.errors.push({ code: 'SCHEMA', message, file, line, column, address });
+  for (const file of files) {
+    const read = await readManifestText(dir, file, limits);
+    if (!read.ok) {
+      set.errors.push(read.error);
+      continue;
+    }
+    set.texts.push(read.text);
+    const parsed = parseYamlFile(read.text, limits);
+    for (const i of parsed.issues)
+      set.errors.push({ ...i, file, address: null } as ValidationError);
+    for (const { root } of parsed.documents) {
+      const address = documentAddress(root);
+      if (root.kind !== 'map' || address === null) {
+        error(
+          file,
+          root.pos,
+          'a patch names the object it changes: a mapping with kind and metadata.name, and the fields to merge into it',
+        );
+        continue;
+      }
+      const at = entry(entry(root, 'metadata')?.value, 'name')!.value.pos;
+      const first = set.byAddress.get(address);
+      if (first === undefined) set.byAddress.set(address, { file, root, at });
+      else
+        error(
+          file,
+          at,
+          `${address} is patched twice in this environment: also at ${first.file}:${first.at.line}:${first.at.column}; merge the two patches`,
+          address,
+        );
+    }
+  }
+  return set;
+}
+
+/** `base` with `patch` merged in (RFC 7386); nodes from the patch carry `file`. */
+export function mergePatch(base: YNode, patch: YNode, file: string): YNode {
+  if (patch.kind !== 'map' || base.kind !== 'map') return fromPatch(patch, file);
+  const entries = [...base.entries];
+  for (const e of patch.entries) {
+    const i = entries.findIndex((b) => b.key === e.key);
+    const removes = e.value.kind === 'scalar' && e.value.value === null;
+    if (i < 0) {
+      if (!removes)
+        entries.push({
+          key: e.key,
+          keyPos: { ...e.keyPos, file },
+          value: fromPatch(e.value, file),
+        });
+    } else if (removes) entries.splice(i, 1);
+    else entries[i] = { ...entries[i]!, value: mergePatch(entries[i]!.value, e.value, file) };
+  }
+  return { kind: 'map', entries, pos: base.pos };
+}
+
+/** A copy of a patch's node whose every position names the patch file, without its nulls. */
+function fromPatch(node: YNode, file: string): YNode {
+  const pos = { ...node.pos, file };
+  if (node.kind === 'scalar') return { ...node, pos };
+  if (node.kind === 'seq')
+    return { kind: 'seq', items: node.items.map((n) => fromPatch(n, file)), pos };
+  return mergePatch({ kind: 'map', entries: [], pos }, node, file);
+}
+
+/**
+ * Where an environment's credentials are read from: the operator's variable
+ * `POOLSYNC_ENV_<NAME>_TOKEN_FILE` / `POOLSYNC_ENV_<NAME>_API_KEY_FILE` (NAME upper case, `-` as
+ * `_`) over poolsync.yaml's `tokenFile` / `apiKeyFile` (relative to the config folder). A
+ * variable's relative path is from the working folder, as any path given to a command.
+ */
+export type CredentialField = 'tokenFile' | 'apiKeyFile';
+
+export interface EnvironmentCredentials {
+  tokenFile?: string;
+  apiKeyFile?: string;
+  /** Where each came from: the operator's variable (its name), or poolsync.yaml. */
+  from: Partial<Record<CredentialField, { variable: string } | 'config'>>;
+}
+
+/** `POOLSYNC_ENV_STAGING_API_KEY_FILE` for environment `staging`'s `apiKeyFile`. */
+export function credentialVariable(env: string, field: CredentialField): string {
+  const name = env.toUpperCase().replace(/-/g, '_');
+  return `POOLSYNC_ENV_${name}_${field === 'tokenFile' ? 'TOKEN_FILE' : 'API_KEY_FILE'}`;
+}
+
+export function environmentCredentials(
+  dir: string,
+  env: Pick<Environment, 'name' | CredentialField>,
+  vars: Record<string, string | undefined>,
+): EnvironmentCredentials {
+  const out: EnvironmentCredentials = { from: {} };
+  for (const field of ['tokenFile', 'apiKeyFile'] as const) {
+    const variable = credentialVariable(env.name, field);
+    const given = vars[variable]?.trim();
+    if (given) {
+      out[field] = resolve(given);
+      out.from[field] = { variable };
+    } else if (env[field] !== undefined) {
+      out[field] = isAbsolute(env[field]) ? env[field] : resolve(dir, env[field]);
+      out.from[field] = 'config';
+    }
+  }
+  return out;
 }

@@ -1,33 +1,57 @@
 /**
  * The manifest loader: config folder → validated DesiredState or every error found
- * (docs/architecture.md). I/O is limited to reading the folder; the rest is pure.
+ * (docs/architecture.md). I/O is limited to reading the folder; the rest is pure. It keeps
+ * nothing between calls: a caller that reuses work across loads (a daemon unit's memory layer,
+ * src/incremental/analysis-cache.ts) passes an `AnalysisPort`. Without one every file is
+ * analysed again (a one-shot load), and manifests are kept without their position trees,
+ * parsed again from the text only when a rule has an error to locate: ~1 byte kept per byte of
+ * YAML instead of ~5 bytes of trees, most of what a load of 100,000 objects held live (issue 25).
  */
 import { resolve } from 'node:path';
 import type { Environment, RepoConfig } from '../model/desired.js';
-import { readRepoConfig } from './config.js';
-import { buildDesiredState } from './desired.js';
-import { checkFolder } from './folder.js';
-import type { InputLimits } from './limits.js';
-import { checkAbsent, checkRules, groupManifests } from './rules.js';
-import type { LoadOptions, LoadResult, ValidationError } from './types.js';
-import {
-  comparePaths,
-  findManifestFiles,
-  MAX_FOLDER_DEPTH,
-  TOO_DEEP,
-  type WalkResult,
-} from './walk.js';
-import type { FileAnalysis, FileRead, FolderInput, LoaderOptions } from './analysis-port.js';
+import { LARGE_INPUT_BYTES, capHeapGrowthNow } from '../util/heap-growth.js';
 import { escapeTerminal } from '../util/terminal-text.js';
+import { readRepoConfig, type FolderRead } from './config.js';
 import {
+  positionTree,
+  readDocument,
+  readPlainDocument,
+  type DocumentResult,
+  type Manifest,
+} from './documents.js';
+import { buildDesiredState } from './desired.js';
+import {
+  documentAddress,
   environmentConfig,
   environmentFiles,
+  mergePatch,
   readPatches,
   selectEnvironment,
   unusedPatches,
   type PatchSet,
-} from './environment-load.js';
-import { emptyCounts, emptyReadState, readFiles, type ReadState } from './load-files.js';
+} from './environments.js';
+import { formatBytes, heapBudget, overBudget, type InputLimits } from './limits.js';
+import { checkAbsent, checkRules, groupManifests } from './rules.js';
+import type { LoadCounts, LoadOptions, LoadResult, ValidationError } from './types.js';
+import {
+  checkFolder,
+  comparePaths,
+  findManifestFiles,
+  readWalkedManifestText,
+  MAX_FOLDER_DEPTH,
+  TOO_DEEP,
+  type WalkResult,
+} from './walk.js';
+import {
+  parseYamlFull,
+  plainScalarValue,
+  type ParsedFile,
+  type Position,
+  type YDocument,
+  type YMap,
+  type YMapEntry,
+} from './yaml.js';
+import { parseSimplePlain, parseSimpleYaml, parseYamlFile } from './yaml-simple.js';
 
 export type {
   LoadCounts,
@@ -39,16 +63,226 @@ export type {
 } from './types.js';
 export { formatValidationText, formatSummary, formatSkipped, toJsonReport } from './report.js';
 export { LIMITS, type InputLimits } from './limits.js';
-export type {
-  AnalysisInput,
-  AnalysisPort,
-  FileAnalysis,
-  FileRead,
-  FolderInput,
-  LoaderOptions,
-} from './analysis-port.js';
-export { analyseFile } from './load-files.js';
-export { withoutRoots } from './lazy-roots.js';
+
+/** Everything the loader learns from one file on its own: the parse, each document read. */
+export type FileAnalysis = Omit<ParsedFile, 'documents'> & { documents: DocumentResult[] };
+
+/** Everything one file's analysis (`analyseFile`) is derived from, besides the loader's code. */
+export interface AnalysisInput {
+  /** The path relative to the config folder (errors name it). */
+  readonly file: string;
+  readonly text: string;
+  readonly limits: Readonly<InputLimits>;
+}
+
+/** A walked file as the loader read it: its analysis input, or the error reading it gave. */
+export type FileRead = { readonly input: AnalysisInput } | { readonly error: ValidationError };
+
+/**
+ * Everything a whole folder's result is derived from, besides the loader's code: what
+ * poolsync.yaml, the environment and the walk decided, and every file as read. Offered only
+ * when no folder-wide limit stopped the reading.
+ */
+export interface FolderInput {
+  /** The config folder, resolved. */
+  readonly dir: string;
+  readonly commit: string | null;
+  readonly environment: string | null;
+  readonly config: RepoConfig;
+  readonly configErrors: readonly ValidationError[];
+  readonly limits: Readonly<InputLimits>;
+  readonly walk: WalkResult;
+  /** The environment's patch files' text (PatchSet.texts), null without an environment. */
+  readonly patches: readonly string[] | null;
+  readonly files: readonly FileRead[];
+}
+
+/** How a load reuses work; every method gets all its result is derived from. */
+export interface AnalysisPort {
+  /**
+   * The file's analysis: the pure `analyseFile` of the input, or one made from the same input
+   * before. The result is shared: the loader only reads it.
+   */
+  analyse(input: AnalysisInput): FileAnalysis | Promise<FileAnalysis>;
+  /** The folder's result: `finish()` (the cross-document rules and the desired state), or the one made before. */
+  folder?(input: FolderInput, finish: () => LoadResult): LoadResult;
+}
+
+/** The loader's options with the port it reuses work through. */
+export interface LoaderOptions extends LoadOptions {
+  analyses?: AnalysisPort;
+  /** poolsync.yaml and the walk, read once for the loads of several environments. */
+  shared?: FolderRead;
+}
+
+/** One file on its own: parse, then each document's envelope and schema. */
+export function analyseFile(file: string, text: string, limits: InputLimits): FileAnalysis {
+  const { file: parsed, results } = readYamlFile(text, limits, (doc) =>
+    readDocument(file, doc.root),
+  );
+  return {
+    issues: parsed.issues,
+    documentCount: parsed.documentCount,
+    aliasExpansion: parsed.aliasExpansion,
+    aliasBytes: parsed.aliasBytes,
+    documents: results,
+  };
+}
+
+/**
+ * One file on its own, as a one-shot load keeps it: read as plain values when it can be
+ * (analysePlain), else analyseFile's result with its position trees parsed again only if read;
+ * `onRebuild` is told when they are.
+ */
+export function analyseFileLean(
+  file: string,
+  text: string,
+  limits: InputLimits,
+  onRebuild?: () => void,
+): FileAnalysis {
+  const plain = analysePlain(file, text, limits, onRebuild);
+  if (plain) return plain;
+  const lean = withoutRoots(analyseFile(file, text, limits));
+  const rootAt = rootsOnDemand(text, limits, onRebuild);
+  lean.documents.forEach((d, i) => {
+    if (d.manifest) d.manifest.root = rootAt(i);
+  });
+  return lean;
+}
+
+/**
+ * A file's documents read one at a time (issue 25): each document is turned into what the
+ * caller keeps (`read(doc)`) as soon as it is parsed, so its tree dies young. Whole files'
+ * trees (~14 bytes of heap per byte of YAML) used to live long enough to be promoted to V8's
+ * old generation and pile up there as garbage: most of the peak memory of a 100,000-object
+ * load.
+ */
+function readYamlFile<R>(
+  text: string,
+  limits: Readonly<InputLimits>,
+  read: (doc: YDocument) => R,
+): { file: ParsedFile; results: R[] } {
+  const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  let results: R[] = [];
+  const simple = parseSimpleYaml(source, limits, plainScalarValue, (doc) =>
+    results.push(read(doc)),
+  );
+  if (simple) return { file: simple, results };
+  // The fast path gave up part-way: what it read is read again by the full parser.
+  const file = parseYamlFull(text, limits);
+  results = file.documents.map(read);
+  return { file, results };
+}
+
+/**
+ * A one-shot load's analysis of a file (issue 35): its documents read as plain values by the
+ * fast path's plain mode (parseSimplePlain), with no tree and no Position; null when the file
+ * leaves the subset or a document has an error: analyseFileLean then reads it by analyseFile,
+ * so every error comes from that one path, worded and located as before.
+ */
+export function analysePlain(
+  file: string,
+  text: string,
+  limits: Readonly<InputLimits>,
+  onRebuild?: () => void,
+): FileAnalysis | null {
+  const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const rootAt = rootsOnDemand(text, limits, onRebuild);
+  const documents: DocumentResult[] = [];
+  let clean = true;
+  const count = parseSimplePlain(source, limits, plainScalarValue, (value, _index, pos) => {
+    if (!clean) return;
+    const read = readPlainDocument(file, value, rootAt(documents.length), pos);
+    if (read === null) clean = false;
+    else documents.push(read);
+  });
+  if (count === null || !clean) return null;
+  return { issues: [], documentCount: count, aliasExpansion: 0, aliasBytes: 0, documents };
+}
+
+/** The analysis with every manifest's `root` left out (null), as a disk entry stores it. */
+export function withoutRoots(analysis: FileAnalysis): FileAnalysis {
+  return {
+    ...analysis,
+    documents: analysis.documents.map((d) =>
+      d.manifest ? { ...d, manifest: { ...d.manifest, root: null as unknown as YMap } } : d,
+    ),
+  };
+}
+
+/**
+ * Position trees on demand: the i-th root made is the i-th document the parser kept, all of the
+ * file's parsed again from `text` the first time one is read.
+ */
+function rootsOnDemand(
+  text: string,
+  limits: Readonly<InputLimits>,
+  onRebuild?: () => void,
+): (i: number) => YMap {
+  let roots: YMap[] | null = null;
+  const at = (i: number): YMap => {
+    if (roots === null) {
+      onRebuild?.();
+      roots = parseYamlFile(text, limits).documents.map((d) => positionTree(d.root as YMap));
+    }
+    return roots[i]!;
+  };
+  return (i) => new LazyRoot(at, i);
+}
+
+/**
+ * A manifest's `root` that parses its file only when read: a small object of its own rather
+ * than a getter on each manifest, which made every manifest a ~1 KB dictionary-mode object.
+ */
+class LazyRoot implements YMap {
+  readonly kind = 'map';
+  constructor(
+    private readonly at: (i: number) => YMap,
+    private readonly index: number,
+  ) {}
+  get entries(): YMapEntry[] {
+    return this.at(this.index).entries;
+  }
+  get pos(): Position {
+    return this.at(this.index).pos;
+  }
+}
+/** Whether any of the file's documents is patched. */
+export function isPatched(analysis: FileAnalysis, patches: PatchSet): boolean {
+  return analysis.documents.some((d) => {
+    const name = d.manifest?.name ?? d.name;
+    return (
+      d.kind !== null && typeof name === 'string' && patches.byAddress.has(`${d.kind}/${name}`)
+    );
+  });
+}
+
+/**
+ * The file read again with its patched documents merged (never cached: the result depends on
+ * the patch too). `used` collects the addresses patched, for the patches that patch nothing.
+ */
+export function analysePatched(
+  file: string,
+  text: string,
+  limits: Readonly<InputLimits>,
+  patches: PatchSet,
+  used: Set<string>,
+): FileAnalysis {
+  const parsed = parseYamlFile(text, limits);
+  return {
+    issues: parsed.issues,
+    documentCount: parsed.documentCount,
+    aliasExpansion: parsed.aliasExpansion,
+    aliasBytes: parsed.aliasBytes,
+    documents: parsed.documents.map((doc) => {
+      const address = documentAddress(doc.root);
+      const patch = address !== null ? patches.byAddress.get(address) : undefined;
+      if (!patch) return readDocument(file, doc.root);
+      used.add(address!);
+      return readDocument(file, mergePatch(doc.root, patch.root, patch.file));
+    }),
+  };
+}
 
 /**
  * Keeps nothing between calls: `opts.analyses` (src/incremental/analysis-cache.ts) reuses work
@@ -61,24 +295,47 @@ export async function loadRepository(
   opts: LoaderOptions = {},
   onAnalysed?: (file: string, analysis: FileAnalysis) => void,
 ): Promise<LoadResult> {
-  const counts = emptyCounts();
+  const counts: LoadCounts = {
+    pools: 0,
+    clusters: 0,
+    queues: 0,
+    assignments: 0,
+    files: 0,
+    documents: 0,
+  };
   const folderError = await checkFolder(dir, opts.root);
   if (folderError) return { valid: false, desired: null, errors: [folderError], counts };
   const errors: ValidationError[] = [];
   const setup = await readSetup(dir, opts, errors);
   if (!setup) return { valid: false, desired: null, errors: sortErrors(errors), counts };
-
-  const { analyses } = opts;
-  // The port reuses whole folders (the daemon's memory layer): each file as read, for its key.
-  const reads: FileRead[] | null = analyses?.folder ? [] : null;
-  const state = emptyReadState(counts, errors);
-  const { limits, walk, patches } = setup;
-  const context = { dir, files: walk.files, limits, heapLimit: opts.heapLimit, analyses };
-  await readFiles({ ...context, reads, patches, onAnalysed }, state);
-
-  const finishNow = () => finish(state, setup, opts.commit ?? null);
-  if (reads === null || state.stopped) return finishNow();
-  return analyses!.folder!(folderInput(dir, opts, setup, reads), finishNow);
+  const load: Load = {
+    ...setup,
+    counts,
+    errors,
+    manifests: [],
+    broken: { pools: new Set(), clusters: new Set(), queues: new Set() },
+    patched: new Set(),
+    stopped: false,
+    // The port reuses whole folders (the daemon's memory layer): each file as read, for its key.
+    reads: opts.analyses?.folder ? [] : null,
+  };
+  await readFiles(dir, load, opts, onAnalysed);
+  const finishNow = () => finish(load, opts.commit ?? null);
+  const { config, configErrors, limits, walk, patches, reads } = load;
+  if (reads === null || load.stopped) return finishNow();
+  // Everything the folder's result is derived from: AnalysisPort.folder keys on it.
+  const input: FolderInput = {
+    dir: resolve(dir),
+    commit: opts.commit ?? null,
+    environment: opts.environment ?? null,
+    config,
+    configErrors,
+    limits,
+    walk,
+    patches: patches?.texts ?? null,
+    files: reads,
+  };
+  return opts.analyses!.folder!(input, finishNow);
 }
 
 /** What poolsync.yaml, the environment asked for and the walk decide before any file is read. */
@@ -116,44 +373,16 @@ async function readSetup(
   return { config, configErrors, limits, env, walk, patches };
 }
 
-function unreadableError(u: { path: string; reason: string }): ValidationError {
-  return {
-    code: 'IO',
-    message:
-      u.reason === TOO_DEEP
-        ? `folder nested more than ${MAX_FOLDER_DEPTH} levels below the config folder: not read (manifests need far fewer); move its files up, or list it under ignore in poolsync.yaml`
-        : `cannot read folder: ${u.reason}${u.reason === 'EACCES' || u.reason === 'EPERM' ? ' (permission denied): make it readable by the user poolsync runs as, or list it under ignore in poolsync.yaml' : ''}`,
-    file: u.path,
-    line: 1,
-    column: 1,
-    address: null,
-  };
+function unreadableError({ path, reason }: { path: string; reason: string }): ValidationError {
+  const message =
+    reason === TOO_DEEP
+      ? `folder nested more than ${MAX_FOLDER_DEPTH} levels below the config folder: not read (manifests need far fewer); move its files up, or list it under ignore in poolsync.yaml`
+      : `cannot read folder: ${reason}${reason === 'EACCES' || reason === 'EPERM' ? ' (permission denied): make it readable by the user poolsync runs as, or list it under ignore in poolsync.yaml' : ''}`;
+  return { code: 'IO', message, file: path, line: 1, column: 1, address: null };
 }
 
-/** Everything the folder's result is derived from (AnalysisPort.folder keys on it). */
-function folderInput(
-  dir: string,
-  opts: LoadOptions,
-  setup: Setup,
-  files: readonly FileRead[],
-): FolderInput {
-  const { config, configErrors, limits, walk, patches } = setup;
-  return {
-    dir: resolve(dir),
-    commit: opts.commit ?? null,
-    environment: opts.environment ?? null,
-    config,
-    configErrors,
-    limits,
-    walk,
-    patches: patches?.texts ?? null,
-    files,
-  };
-}
-
-function finish(s: ReadState, setup: Setup, commit: string | null): LoadResult {
-  const { config, env, patches, walk } = setup;
-  const { errors, counts } = s;
+function finish(s: Load, commit: string | null): LoadResult {
+  const { config, env, patches, walk, errors, counts } = s;
   const grouped = groupManifests(s.manifests);
   // Cross-document rules over a folder read only in part would report the unread files'
   // objects as missing (a cascade of V2/V3 errors): the LIMIT error alone says what to fix.
@@ -162,13 +391,8 @@ function finish(s: ReadState, setup: Setup, commit: string | null): LoadResult {
   const skipped = walk.skipped.length > 0 ? { skipped: walk.skipped } : {};
   if (errors.length > 0)
     return { valid: false, desired: null, errors: sortErrors(errors), counts, ...skipped };
-  return {
-    valid: true,
-    desired: buildDesiredState(grouped, config, commit),
-    errors: [],
-    counts,
-    ...skipped,
-  };
+  const desired = buildDesiredState(grouped, config, commit);
+  return { valid: true, desired, errors: [], counts, ...skipped };
 }
 
 /* eslint-disable no-control-regex -- one-line messages only */
@@ -189,4 +413,122 @@ export function sortErrors(errors: ValidationError[]): ValidationError[] {
         comparePaths(a.code, b.code) ||
         comparePaths(a.message, b.message),
     );
+}
+
+/** A load: its setup and what reading the files gathers; the loader finishes with it. */
+interface Load extends Setup {
+  counts: LoadCounts;
+  errors: ValidationError[];
+  manifests: Manifest[];
+  /** Names of objects whose document did not validate (the rules do not call them missing). */
+  broken: { pools: Set<string>; clusters: Set<string>; queues: Set<string> };
+  /** Addresses the environment's patches were applied to. */
+  patched: Set<string>;
+  /** A folder-wide limit stopped the reading: the files after it were never read. */
+  stopped: boolean;
+  /** When the port reuses whole folders: each file as read, in order (FolderInput.files). */
+  reads: FileRead[] | null;
+}
+
+/**
+ * Files between two turns of the event loop: reading and parsing are synchronous (the walk's
+ * files are read in synchronous calls, readWalkedManifestText), and a long-running process
+ * (the daemon) still answers its HTTP requests while a large folder loads.
+ */
+const FILES_PER_TURN = 16;
+
+const nextTurn = () => new Promise<void>((done) => setImmediate(done));
+
+/** Reads every walked file into `s`, in order, until a folder-wide limit stops it. */
+async function readFiles(
+  dir: string,
+  s: Load,
+  { analyses, heapLimit }: LoaderOptions,
+  onAnalysed: ((file: string, analysis: FileAnalysis) => void) | undefined,
+): Promise<void> {
+  const { walk, limits, patches, reads } = s;
+  const totals = { yamlBytes: 0, aliasNodes: 0, aliasBytes: 0 };
+  const budget = heapBudget(heapLimit);
+  const stop = (file: string, message: string): void => {
+    s.errors.push({ code: 'LIMIT', message, file, line: 1, column: 1, address: null });
+    s.stopped = true;
+  };
+  for (let i = 0; i < walk.files.length; i++) {
+    const file = walk.files[i]!;
+    if (i > 0 && i % FILES_PER_TURN === 0) await nextTurn();
+    // The walk reaches files through real folders only: their parents are not checked again.
+    const read = readWalkedManifestText(dir, file, limits);
+    s.counts.files++;
+    if (!read.ok) {
+      s.errors.push(read.error);
+      reads?.push({ error: read.error });
+      continue;
+    }
+    // YAML read so far, for the heap budget (limits.ts heapBudget).
+    totals.yamlBytes += read.text.length;
+    if (totals.yamlBytes > LARGE_INPUT_BYTES) capHeapGrowthNow();
+    const tooBig = overBudget(budget, totals.yamlBytes + totals.aliasBytes);
+    if (tooBig !== null) return stop(file, tooBig);
+    const input: AnalysisInput = { file, text: read.text, limits };
+    reads?.push({ input });
+    // Through the port, or made now and made lean (a one-shot load keeps no position trees).
+    let parsed = analyses
+      ? await analyses.analyse(input)
+      : analyseFileLean(file, read.text, limits);
+    onAnalysed?.(file, parsed);
+    if (patches && patches.byAddress.size > 0 && isPatched(parsed, patches))
+      parsed = analysePatched(file, read.text, limits, patches, s.patched);
+    for (const { code, message, line, column } of parsed.issues)
+      s.errors.push({ code, message, file, line, column, address: null });
+    s.counts.documents += parsed.documentCount;
+    totals.aliasNodes += parsed.aliasExpansion;
+    totals.aliasBytes += parsed.aliasBytes;
+    const over = folderLimit(limits, s.counts.documents, totals);
+    if (over !== null) return stop(file, over);
+    collectDocuments(s, parsed);
+  }
+}
+
+/** The first folder-wide limit the totals so far pass, or null. */
+function folderLimit(
+  limits: Readonly<InputLimits>,
+  documents: number,
+  totals: { aliasNodes: number; aliasBytes: number },
+): string | null {
+  if (documents > limits.maxDocuments)
+    return `the folder holds more than ${limits.maxDocuments.toLocaleString('en-US')} documents; reading stopped here (raise limits.documents in poolsync.yaml if the repository really is this large)`;
+  if (totals.aliasNodes > limits.maxAliasExpansionTotal)
+    return `aliases expand to more than ${limits.maxAliasExpansionTotal} nodes across the folder; reading stopped here`;
+  if (totals.aliasBytes > limits.maxAliasBytesTotal)
+    return `aliases expand to more than ${formatBytes(limits.maxAliasBytesTotal)} of text across the folder; reading stopped here: write the values out instead of aliasing them`;
+  return null;
+}
+
+function collectDocuments(s: Load, parsed: FileAnalysis): void {
+  for (const r of parsed.documents) {
+    if (r.errors.length > 0) s.errors.push(...r.errors);
+    if (r.kind !== null) countKind(s.counts, r.kind);
+    if (r.manifest) s.manifests.push(r.manifest);
+    else if (r.name && r.kind === 'ClusterPool') s.broken.pools.add(r.name);
+    else if (r.name && r.kind === 'Cluster') s.broken.clusters.add(r.name);
+    else if (r.name && r.kind === 'Queue') s.broken.queues.add(r.name);
+  }
+}
+
+function countKind(counts: LoadCounts, kind: string): void {
+  if (kind === 'ClusterPool') counts.pools++;
+  else if (kind === 'Cluster') counts.clusters++;
+  else if (kind === 'Queue') counts.queues++;
+  else if (kind === 'PoolAssignment') counts.assignments++;
+  else if (kind === 'DefaultQueue') counts.default_queues = (counts.default_queues ?? 0) + 1;
+  else {
+    const f = (counts.flyte ??= {
+      execution_clusters: 0,
+      cluster_labels: 0,
+      execution_cluster_labels: 0,
+    });
+    if (kind === 'ExecutionCluster') f.execution_clusters++;
+    else if (kind === 'ClusterLabel') f.cluster_labels++;
+    else if (kind === 'ExecutionClusterLabel') f.execution_cluster_labels++;
+  }
 }

@@ -3,6 +3,8 @@
  * never a crash. Three of them can be changed per repository in poolsync.yaml (`limits:`),
  * up to a ceiling no setting can pass, so a commit can raise them but never switch them off.
  */
+import { getHeapStatistics } from 'node:v8';
+
 export interface InputLimits {
   /** Bytes per file, checked before the file is read. */
   maxFileBytes: number;
@@ -30,7 +32,7 @@ const MiB = 1024 * KiB;
 /**
  * The defaults hold an organisation of 100,000 objects in files of a few thousand objects
  * (1 MiB each at most, manifests.md); docs/security.md says why 150,000 documents and what
- * memory they need, which the heap budget (memory-budget.ts) guards.
+ * memory they need, which the heap budget (heapBudget, below) guards.
  */
 export const LIMITS: Readonly<InputLimits> = {
   maxFileBytes: 1 * MiB,
@@ -64,4 +66,43 @@ export function formatBytes(n: number): string {
   if (n >= MiB) return `${exact} (${+(n / MiB).toFixed(2)} MiB)`;
   if (n >= KiB) return `${exact} (${+(n / KiB).toFixed(2)} KiB)`;
   return exact;
+}
+
+/**
+ * The heap budget (issue 23): a repository may raise its limits up to ceilings far above what a
+ * small heap holds, so the loader also refuses with `LIMIT`, at the file where the budget runs
+ * out, before the process would run out of memory (a daemon keeps the last good state; a CLI
+ * exits 1, never 134). It counts the YAML read so far (aliases expanded) times the heap a byte
+ * of YAML takes through a whole `plan` or `apply` (~30-50 bytes measured on the benchmark
+ * organisation at 10,000-100,000 objects: 48 with a margin), against the heap V8 may still grow
+ * to (`heap_size_limit`) less what is used and a reserve. docs/security.md has the figures.
+ */
+const HEAP_PER_YAML_BYTE = 48;
+/** Heap kept free for the program itself (its code, the HTTP server, the executor). */
+const RESERVE_BYTES = 24 * 1024 * 1024;
+
+interface HeapBudget {
+  /** Heap the rest of the load may use, bytes. */
+  readonly bytes: number;
+  /** The process's whole heap limit, bytes (for the message). */
+  readonly heapLimit: number;
+}
+
+/** The budget of a load starting now; `heapLimit` overrides V8's limit (tests). */
+export function heapBudget(heapLimit?: number): HeapBudget {
+  const h = getHeapStatistics();
+  const limit = heapLimit ?? h.heap_size_limit;
+  return { bytes: Math.max(0, limit - h.used_heap_size - RESERVE_BYTES), heapLimit: limit };
+}
+
+/** Null while `yamlBytes` of YAML fit the budget; else the LIMIT message. */
+export function overBudget(budget: HeapBudget, yamlBytes: number): string | null {
+  const needed = yamlBytes * HEAP_PER_YAML_BYTE;
+  if (needed <= budget.bytes) return null;
+  const mb = (n: number) => `${Math.ceil(n / MiB).toLocaleString('en-US')} MB`;
+  return (
+    `the repository's YAML up to this file (${formatBytes(yamlBytes)}) needs about ${mb(needed)} of memory to validate and plan, ` +
+    `more than this process's heap allows (${mb(budget.heapLimit)} in all, ${mb(budget.bytes)} free): reading stopped here. ` +
+    `Give the process more memory (NODE_OPTIONS=--max-old-space-size=MB; docs/security.md lists what each size holds) or lower limits.documents / limits.file_bytes`
+  );
 }

@@ -35,24 +35,22 @@ export function formatValidationText(errors: ValidationError[], opts: TextOption
       comparePaths(a.code, b.code),
   );
   const lines: string[] = [];
-  const hidden = new Map<
-    string,
-    { file: string; code: string; address: string | null; n: number }
-  >();
+  // Per file, code and object: the first error and how many there are.
+  const hidden = new Map<string, { e: ValidationError; n: number }>();
   for (const e of sorted) {
     const key = `${e.file}\0${e.code}\0${e.address ?? ''}`;
-    const group = hidden.get(key) ?? { file: e.file, code: e.code, address: e.address, n: 0 };
+    const group = hidden.get(key) ?? { e, n: 0 };
     hidden.set(key, group);
     if (++group.n > REPEATS_SHOWN) continue;
     lines.push(
       `${escapeTerminal(shown(e.file))}:${e.line}:${e.column}: ${e.code} ${escapeTerminal(e.message)}`,
     );
   }
-  for (const g of hidden.values()) {
-    if (g.n <= REPEATS_SHOWN) continue;
-    const more = (g.n - REPEATS_SHOWN).toLocaleString('en-US');
+  for (const { e, n } of hidden.values()) {
+    if (n <= REPEATS_SHOWN) continue;
+    const more = (n - REPEATS_SHOWN).toLocaleString('en-US');
     lines.push(
-      `${escapeTerminal(shown(g.file))}: ${more} more ${g.code} errors${g.address ? ` of ${escapeTerminal(g.address)}` : ''} not shown (--output json lists every error)`,
+      `${escapeTerminal(shown(e.file))}: ${more} more ${e.code} errors${e.address ? ` of ${escapeTerminal(e.address)}` : ''} not shown (--output json lists every error)`,
     );
   }
   const files = new Set(errors.map((e) => e.file)).size;

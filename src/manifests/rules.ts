@@ -1,8 +1,7 @@
 /**
- * Cross-document rules of manifests.md: V1–V8, then object stores and buckets (V7, V13), queue
- * caps (V15) and `absent:` (V16); the Flyte kinds' in rules-multicluster.ts. Pure: manifests
- * in, errors out. Every lookup goes through a Map built once, so the pass stays linear in the
- * number of objects.
+ * Cross-document rules of manifests.md: V1–V8, object stores and buckets (V7, V13), queue caps
+ * (V15), `absent:` (V16) and the Flyte kinds' (V9–V11, V14). Pure: manifests in, errors out.
+ * Every lookup goes through a Map built once, so the pass stays linear in the number of objects.
  */
 import { canonicalSelector } from '../gen/union/accelerators.js';
 import {
@@ -12,23 +11,31 @@ import {
   assignmentKeyString,
   dataPlaneMismatches,
   type DataPlaneMismatch,
-  type PoolContract,
 } from '../model/common.js';
 import type { RepoConfig } from '../model/desired.js';
-import { bucketOf } from '../model/flyte.js';
-import type {
-  AssignmentManifest,
-  ClusterManifest,
-  DefaultQueueManifest,
-  Manifest,
-  PoolManifest,
-  QueueManifest,
+import { bucketOf, weightProblem } from '../model/flyte.js';
+import {
+  intact,
+  positionOf,
+  usable,
+  type AssignmentManifest,
+  type ClusterLabelManifest,
+  type ClusterManifest,
+  type DefaultQueueManifest,
+  type ExecutionClusterLabelManifest,
+  type ExecutionClusterManifest,
+  type Manifest,
+  type PoolManifest,
+  type QueueManifest,
 } from './documents.js';
-import { intact, positionOf, usable } from './documents.js';
 import { didYouMean } from './suggest.js';
-import { checkFlyteRules, emptyFlyteGroup, type FlyteGrouped } from './rules-multicluster.js';
-import { err, firstByName, where } from './rule-helpers.js';
-import type { ValidationError } from './types.js';
+import type { ValidationCode, ValidationError } from './types.js';
+
+export interface FlyteGrouped {
+  executionClusters: ExecutionClusterManifest[];
+  labels: ClusterLabelManifest[];
+  executionClusterLabels: ExecutionClusterLabelManifest[];
+}
 
 export interface Grouped {
   pools: PoolManifest[];
@@ -40,13 +47,14 @@ export interface Grouped {
 }
 
 export function groupManifests(manifests: readonly Manifest[]): Grouped {
+  const flyte: FlyteGrouped = { executionClusters: [], labels: [], executionClusterLabels: [] };
   const g: Grouped = {
     pools: [],
     clusters: [],
     queues: [],
     assignments: [],
     defaultQueues: [],
-    flyte: emptyFlyteGroup(),
+    flyte,
   };
   for (const m of manifests) {
     if (m.kind === 'ClusterPool') g.pools.push(m);
@@ -54,140 +62,167 @@ export function groupManifests(manifests: readonly Manifest[]): Grouped {
     else if (m.kind === 'Queue') g.queues.push(m);
     else if (m.kind === 'DefaultQueue') g.defaultQueues.push(m);
     else if (m.kind === 'PoolAssignment') g.assignments.push(m);
-    else if (m.kind === 'ExecutionCluster') g.flyte.executionClusters.push(m);
-    else if (m.kind === 'ClusterLabel') g.flyte.labels.push(m);
-    else g.flyte.executionClusterLabels.push(m);
+    else if (m.kind === 'ExecutionCluster') flyte.executionClusters.push(m);
+    else if (m.kind === 'ClusterLabel') flyte.labels.push(m);
+    else flyte.executionClusterLabels.push(m);
   }
   return g;
 }
 
-/** The key as written, or the document's name when the key is not even strings. */
-function assignmentLabel(a: AssignmentManifest): string {
-  return a.key.project !== '' && a.key.domain !== '' ? assignmentKeyString(a.key) : `'${a.name}'`;
+/** A field of a manifest, from its root (`['spec', 'clusters', 2]`). */
+type Path = (string | number)[];
+/** Reports an error at a field of a manifest. */
+type Add = (code: ValidationCode, m: Manifest, path: Path, message: string) => void;
+
+function collect(errors: ValidationError[]): Add {
+  return (code, m, path, message) => {
+    const pos = positionOf(m.root, ...path);
+    const file = pos.file ?? m.source.file;
+    errors.push({ code, message, file, line: pos.line, column: pos.column, address: m.address });
+  };
 }
 
-function keyUsable(a: AssignmentManifest): boolean {
-  return usable(a, '/spec/project') && usable(a, '/spec/domain') && usable(a, '/spec/workflow');
+function where(m: Manifest): string {
+  return `${m.source.file}:${m.source.line}:${m.source.column}`;
+}
+
+/** Keeps the first manifest of each key; a later one is reported with it, each naming the other. */
+function keepFirst<T extends Manifest>(
+  add: Add,
+  code: ValidationCode,
+  byKey: Map<string, T>,
+  key: string,
+  m: T,
+  path: Path,
+  message: (other: T) => string,
+): void {
+  const first = byKey.get(key);
+  if (!first) byKey.set(key, m);
+  else {
+    add(code, m, path, message(first));
+    add(code, first, path, message(m));
+  }
+}
+
+/** V1: the first declaration of each name; later ones are errors. */
+function firstByName<T extends Manifest>(list: readonly T[], add: Add): Map<string, T> {
+  const byName = new Map<string, T>();
+  for (const m of list)
+    keepFirst(add, 'V1', byName, m.name, m, ['metadata', 'name'], (other) => {
+      return `duplicate ${m.kind} '${m.name}': also declared at ${where(other)}`;
+    });
+  return byName;
 }
 
 /**
  * Names declared by documents that failed their schema: they count as declared, so one
  * broken pool does not also make every cluster and queue in it an error.
  */
-export interface BrokenNames {
+interface BrokenNames {
   pools: ReadonlySet<string>;
   clusters: ReadonlySet<string>;
-  /** Queues whose document failed its schema (V12 counts them as declared). */
-  queues?: ReadonlySet<string>;
+  queues: ReadonlySet<string>;
 }
 
-const NONE: BrokenNames = { pools: new Set(), clusters: new Set() };
+/** What the checks of one kind read of the others. */
+interface Declared {
+  pools: Map<string, PoolManifest>;
+  clusters: Map<string, ClusterManifest>;
+  queues: Map<string, QueueManifest>;
+  broken: BrokenNames;
+  poolExists: (name: string) => boolean;
+  /** Why an undeclared pool is an error, with the pools declared. */
+  unknownPool: (name: string) => string;
+}
 
-export function checkRules(g: Grouped, broken: BrokenNames = NONE): ValidationError[] {
+export function checkRules(g: Grouped, broken: BrokenNames): ValidationError[] {
   const errors: ValidationError[] = [];
-  const pools = firstByName(g.pools, errors);
-  const clusters = firstByName(g.clusters, errors);
-  const queues = firstByName(g.queues, errors);
-  firstByName(g.assignments, errors);
-  firstByName(g.defaultQueues, errors);
-
-  const poolExists = (name: string): boolean =>
-    name === DEFAULT_POOL || pools.has(name) || broken.pools.has(name);
+  const add = collect(errors);
+  const pools = firstByName(g.pools, add);
   // Built on the first unknown pool only: a clean repository pays nothing for it.
-  let declared: string[] | null = null;
-  const unknownPool = (name: string): string => {
-    declared ??= [...pools.keys()].sort();
-    const hint = didYouMean(name, [...declared, DEFAULT_POOL]);
-    return `pool '${name}' is not declared${hint} (declared: ${declared.length > 0 ? declared.join(', ') + ', ' : ''}default)`;
+  let names: string[] | null = null;
+  const d: Declared = {
+    pools,
+    clusters: firstByName(g.clusters, add),
+    queues: firstByName(g.queues, add),
+    broken,
+    poolExists: (name) => name === DEFAULT_POOL || pools.has(name) || broken.pools.has(name),
+    unknownPool: (name) => {
+      names ??= [...pools.keys()].sort();
+      const hint = didYouMean(name, [...names, DEFAULT_POOL]);
+      return `pool '${name}' is not declared${hint} (declared: ${names.length > 0 ? names.join(', ') + ', ' : ''}default)`;
+    },
   };
-
-  for (const c of g.clusters) checkCluster(c, pools, poolExists, unknownPool, errors);
-
-  for (const q of g.queues)
-    errors.push(...checkQueue(q, clusters, broken.clusters, poolExists, unknownPool));
-
-  checkAssignments(g.assignments, poolExists, unknownPool, errors);
-  errors.push(...checkDefaultQueues(g.defaultQueues, queues, clusters, broken));
-  errors.push(...checkObjectStores(pools, g.clusters), ...checkFlyteRules(g.flyte));
-  errors.push(...checkQueueCaps(g.queues));
+  firstByName(g.assignments, add);
+  firstByName(g.defaultQueues, add);
+  for (const c of g.clusters) checkCluster(c, d, add);
+  for (const q of g.queues) checkQueue(q, d, add);
+  checkAssignments(g.assignments, d, add);
+  checkDefaultQueues(g.defaultQueues, d, add);
+  checkObjectStores(pools, g.clusters, add);
+  checkFlyteRules(g.flyte, add);
+  checkQueueCaps(g.queues, add);
   return errors;
 }
 
+/** Every pool a cluster is in (`pools`, else `pool`, else `default`). */
+function clusterPools(c: ClusterManifest): string[] {
+  return c.pools ?? [c.pool ?? DEFAULT_POOL];
+}
+
 /** V5 (a reserved name), pool or pools, V2 and V6 of one cluster. */
-function checkCluster(
-  c: ClusterManifest,
-  pools: Map<string, PoolManifest>,
-  poolExists: (name: string) => boolean,
-  unknownPool: (name: string) => string,
-  errors: ValidationError[],
-): void {
+function checkCluster(c: ClusterManifest, d: Declared, add: Add): void {
   // V5 (C1): `default` is reserved.
-  if (c.name === DEFAULT_POOL) {
-    errors.push(
-      err(
-        'V5',
-        c,
-        positionOf(c.root, 'metadata', 'name'),
-        `a cluster cannot be named 'default' (reserved, C1): rename it`,
-      ),
+  if (c.name === DEFAULT_POOL)
+    add(
+      'V5',
+      c,
+      ['metadata', 'name'],
+      `a cluster cannot be named 'default' (reserved, C1): rename it`,
     );
-  }
   if (c.pool !== null && c.pools !== null)
-    errors.push(
-      err(
-        'SCHEMA',
-        c,
-        positionOf(c.root, 'spec', 'pools'),
-        `cluster '${c.name}': give pool (one pool) or pools (Union self-managed's pool map), not both`,
-      ),
+    add(
+      'SCHEMA',
+      c,
+      ['spec', 'pools'],
+      `cluster '${c.name}': give pool (one pool) or pools (Union self-managed's pool map), not both`,
     );
   // A pool field that failed its schema is already reported; V2 and V6 need its value.
   if (!usable(c, '/spec/pool') || !usable(c, '/spec/pools')) return;
   clusterPools(c).forEach((poolName, i) => {
-    const at = () =>
-      c.pools ? positionOf(c.root, 'spec', 'pools', i) : positionOf(c.root, 'spec', 'pool');
     // V2 (C1): the pool must exist.
-    if (!poolExists(poolName)) {
-      errors.push(err('V2', c, at(), `cluster '${c.name}': ${unknownPool(poolName)}`));
-      return;
+    if (!d.poolExists(poolName)) {
+      const at = c.pools ? ['spec', 'pools', i] : ['spec', 'pool'];
+      return add('V2', c, at, `cluster '${c.name}': ${d.unknownPool(poolName)}`);
     }
     // V6 (C4): every declared data-plane value must equal the contract (the object store by
-    // bucket: sameBucket). The `default` pool's contract is set at provisioning; it is
-    // only checked when the repo declares it.
-    // A pool whose contract is marked unknown (poolsync/contract: unknown) has nothing to check.
-    const pool = pools.get(poolName);
-    if (pool?.contract && c.data_plane) errors.push(...checkDataPlane(c, pool, pool.contract));
+    // bucket). The `default` pool's contract is set at provisioning: checked only when the repo
+    // declares it; a contract marked unknown (poolsync/contract: unknown) has nothing to check.
+    const pool = d.pools.get(poolName);
+    if (pool?.contract && c.data_plane) checkDataPlane(c, pool, add);
   });
 }
 
+/** The key as written, or the document's name when the key is not even strings. */
+function keyLabel(m: AssignmentManifest | ExecutionClusterLabelManifest): string {
+  return m.key.project !== '' && m.key.domain !== '' ? assignmentKeyString(m.key) : `'${m.name}'`;
+}
+
+function keyUsable(m: AssignmentManifest | ExecutionClusterLabelManifest): boolean {
+  return usable(m, '/spec/project') && usable(m, '/spec/domain') && usable(m, '/spec/workflow');
+}
+
 /** V8 (A1): assignments name an existing pool, one per key. */
-function checkAssignments(
-  assignments: AssignmentManifest[],
-  poolExists: (name: string) => boolean,
-  unknownPool: (name: string) => string,
-  errors: ValidationError[],
-): void {
+function checkAssignments(assignments: AssignmentManifest[], d: Declared, add: Add): void {
   const byKey = new Map<string, AssignmentManifest>();
   for (const a of assignments) {
-    if (usable(a, '/spec/pool') && !poolExists(a.pool)) {
-      errors.push(
-        err(
-          'V8',
-          a,
-          positionOf(a.root, 'spec', 'pool'),
-          `assignment ${assignmentLabel(a)}: ${unknownPool(a.pool)}`,
-        ),
-      );
-    }
+    if (usable(a, '/spec/pool') && !d.poolExists(a.pool))
+      add('V8', a, ['spec', 'pool'], `assignment ${keyLabel(a)}: ${d.unknownPool(a.pool)}`);
     if (!keyUsable(a)) continue;
     const key = assignmentKeyString(a.key);
-    const first = byKey.get(key);
-    if (first) {
-      const msg = (other: AssignmentManifest): string =>
-        `assignment key ${key} is also set by '${other.name}' at ${where(other)}; keep one (A1)`;
-      errors.push(err('V8', a, positionOf(a.root, 'spec'), msg(first)));
-      errors.push(err('V8', first, positionOf(first.root, 'spec'), msg(a)));
-    } else byKey.set(key, a);
+    keepFirst(add, 'V8', byKey, key, a, ['spec'], (other) => {
+      return `assignment key ${key} is also set by '${other.name}' at ${where(other)}; keep one (A1)`;
+    });
   }
 }
 
@@ -199,148 +234,90 @@ const DATA_PLANE_POINTERS: Record<DataPlaneMismatch['field'], string> = {
   image_registry: '/spec/image_registry',
 };
 
-function checkDataPlane(
-  c: ClusterManifest,
-  pool: PoolManifest,
-  contract: PoolContract,
-): ValidationError[] {
-  return (
-    dataPlaneMismatches(contract, c.data_plane!)
-      // Only values well-formed on both sides are compared: a broken one is already reported.
-      .filter(
-        (m) =>
-          usable(c, `/spec/data_plane/${m.field.replace('.', '/')}`) &&
-          usable(pool, DATA_PLANE_POINTERS[m.field]) &&
-          !(m.field === 'object_store_uri' && sameBucket(m.declared, m.contract)),
-      )
-      .map((m) =>
-        err(
-          'V6',
-          c,
-          positionOf(c.root, 'spec', 'data_plane', ...m.field.split('.')),
-          `cluster '${c.name}': data_plane.${m.field} is ${JSON.stringify(m.declared)} but pool '${pool.name}' requires ` +
-            `${m.contract === '' ? 'no image registry' : JSON.stringify(m.contract)} (C4)`,
-        ),
-      )
-  );
+function checkDataPlane(c: ClusterManifest, pool: PoolManifest, add: Add): void {
+  for (const m of dataPlaneMismatches(pool.contract!, c.data_plane!)) {
+    // Only values well-formed on both sides are compared: a broken one is already reported.
+    if (
+      !usable(c, `/spec/data_plane/${m.field.replace('.', '/')}`) ||
+      !usable(pool, DATA_PLANE_POINTERS[m.field]) ||
+      (m.field === 'object_store_uri' && sameBucket(m.declared, m.contract))
+    )
+      continue;
+    add(
+      'V6',
+      c,
+      ['spec', 'data_plane', ...m.field.split('.')],
+      `cluster '${c.name}': data_plane.${m.field} is ${JSON.stringify(m.declared)} but pool '${pool.name}' requires ` +
+        `${m.contract === '' ? 'no image registry' : JSON.stringify(m.contract)} (C4)`,
+    );
+  }
 }
 
-function checkQueue(
-  q: QueueManifest,
-  clusters: Map<string, ClusterManifest>,
-  brokenClusters: ReadonlySet<string>,
-  poolExists: (name: string) => boolean,
-  unknownPool: (name: string) => string,
-): ValidationError[] {
-  const out: ValidationError[] = [];
-  const owner = clusters.get(q.name);
-  const isDefault = q.name === DEFAULT_QUEUE;
+function checkQueue(q: QueueManifest, d: Declared, add: Add): void {
+  const owner = d.clusters.get(q.name);
   // V5 (C2, Q4, P1, Q5): a managed queue's pool and selector are not the repo's to choose.
-  if (owner || isDefault) return checkManagedQueue(q, owner);
+  if (owner || q.name === DEFAULT_QUEUE) return checkManagedQueue(q, owner, add);
   const poolKnown = usable(q, '/spec/pool');
   const poolName = q.pool ?? DEFAULT_POOL;
   // V2 (Q1)
-  if (poolKnown && !poolExists(poolName)) {
-    out.push(
-      err(
-        'V2',
-        q,
-        positionOf(q.root, 'spec', 'pool'),
-        `queue '${q.name}': ${unknownPool(poolName)}`,
-      ),
-    );
-  }
+  if (poolKnown && !d.poolExists(poolName))
+    add('V2', q, ['spec', 'pool'], `queue '${q.name}': ${d.unknownPool(poolName)}`);
   // A selector that is not a list of entries was reported by the schema; nothing to add.
-  if (!intact(q, '/spec/clusters')) return out;
+  if (!intact(q, '/spec/clusters')) return;
   const selector = q.clusters ?? [WILDCARD];
   // V4 (Q1): "*" must be the only entry.
   const star = selector.indexOf(WILDCARD);
-  if (star !== -1 && selector.length > 1) {
-    out.push(
-      err(
-        'V4',
-        q,
-        positionOf(q.root, 'spec', 'clusters', star),
-        `queue '${q.name}': "*" selects every cluster of the pool and must be the only entry; remove it or the cluster names`,
-      ),
+  if (star !== -1 && selector.length > 1)
+    add(
+      'V4',
+      q,
+      ['spec', 'clusters', star],
+      `queue '${q.name}': "*" selects every cluster of the pool and must be the only entry; remove it or the cluster names`,
     );
-  }
-  out.push(...checkNamedClusters(q, selector, clusters, brokenClusters, poolKnown && poolName));
-  return out;
-}
-
-/** V3 (Q1): named clusters are declared, in the queue's pool (`poolName`: false when unusable). */
-function checkNamedClusters(
-  q: QueueManifest,
-  selector: readonly string[],
-  clusters: Map<string, ClusterManifest>,
-  brokenClusters: ReadonlySet<string>,
-  poolName: string | false,
-): ValidationError[] {
-  const out: ValidationError[] = [];
+  // V3 (Q1): named clusters are declared, in the queue's pool.
   selector.forEach((name, i) => {
     if (name === WILDCARD || !usable(q, `/spec/clusters/${i}`)) return;
-    const c = clusters.get(name);
-    // Only an error needs the position (from the analysis cache, positions are parsed on demand).
-    const pos = () => positionOf(q.root, 'spec', 'clusters', i);
+    const c = d.clusters.get(name);
+    const at = ['spec', 'clusters', i];
     if (!c) {
-      if (brokenClusters.has(name)) return;
-      out.push(err('V3', q, pos(), `queue '${q.name}': cluster '${name}' is not declared`));
-    } else if (poolName !== false && usable(c, '/spec/pool') && clusterPools(c)[0] !== poolName) {
-      out.push(
-        err(
-          'V3',
-          q,
-          pos(),
-          `queue '${q.name}' is in pool '${poolName}' but cluster '${name}' is in pool '${clusterPools(c)[0]}'; a queue routes only to clusters of its pool`,
-        ),
+      if (!d.broken.clusters.has(name))
+        add('V3', q, at, `queue '${q.name}': cluster '${name}' is not declared`);
+    } else if (poolKnown && usable(c, '/spec/pool') && clusterPools(c)[0] !== poolName)
+      add(
+        'V3',
+        q,
+        at,
+        `queue '${q.name}' is in pool '${poolName}' but cluster '${name}' is in pool '${clusterPools(c)[0]}'; a queue routes only to clusters of its pool`,
       );
-    }
   });
-  return out;
 }
 
 /** V5 of the default queue, or of a cluster's co-named queue (`owner`). */
-function checkManagedQueue(
-  q: QueueManifest,
-  owner: ClusterManifest | undefined,
-): ValidationError[] {
-  const out: ValidationError[] = [];
+function checkManagedQueue(q: QueueManifest, owner: ClusterManifest | undefined, add: Add): void {
   const managedPool = owner ? clusterPools(owner)[0]! : DEFAULT_POOL;
   const managedSelector = owner ? [owner.name] : [WILDCARD];
   const what = owner
     ? `the co-named queue of cluster '${owner.name}' (C2, Q4)`
     : `the default queue (P1, Q5)`;
   const poolKnown = usable(q, '/spec/pool') && (!owner || usable(owner, '/spec/pool'));
-  if (poolKnown && q.pool !== null && q.pool !== managedPool) {
-    out.push(
-      err(
-        'V5',
-        q,
-        positionOf(q.root, 'spec', 'pool'),
-        `queue '${q.name}' is ${what}: its pool is '${managedPool}', not '${q.pool}'; omit spec.pool`,
-      ),
+  if (poolKnown && q.pool !== null && q.pool !== managedPool)
+    add(
+      'V5',
+      q,
+      ['spec', 'pool'],
+      `queue '${q.name}' is ${what}: its pool is '${managedPool}', not '${q.pool}'; omit spec.pool`,
     );
-  }
   if (
     usable(q, '/spec/clusters') &&
     q.clusters !== null &&
-    !sameList(q.clusters, managedSelector)
-  ) {
-    out.push(
-      err(
-        'V5',
-        q,
-        positionOf(q.root, 'spec', 'clusters'),
-        `queue '${q.name}' is ${what}: its selector is ${JSON.stringify(managedSelector)}, not ${JSON.stringify(q.clusters)}; omit spec.clusters`,
-      ),
+    JSON.stringify(q.clusters) !== JSON.stringify(managedSelector)
+  )
+    add(
+      'V5',
+      q,
+      ['spec', 'clusters'],
+      `queue '${q.name}' is ${what}: its selector is ${JSON.stringify(managedSelector)}, not ${JSON.stringify(q.clusters)}; omit spec.clusters`,
     );
-  }
-  return out;
-}
-
-function sameList(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /**
@@ -348,67 +325,37 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
  * document, a cluster's co-named queue, or `default`), and each project/domain has one
  * setting.
  */
-function checkDefaultQueues(
-  list: readonly DefaultQueueManifest[],
-  queues: Map<string, QueueManifest>,
-  clusters: Map<string, ClusterManifest>,
-  broken: BrokenNames,
-): ValidationError[] {
-  const out: ValidationError[] = [];
+function checkDefaultQueues(list: readonly DefaultQueueManifest[], d: Declared, add: Add): void {
+  const { queues, clusters, broken } = d;
   const queueExists = (name: string): boolean =>
     name === DEFAULT_QUEUE ||
     queues.has(name) ||
     clusters.has(name) ||
     broken.clusters.has(name) ||
-    (broken.queues?.has(name) ?? false);
+    broken.queues.has(name);
   let declared: string[] | null = null;
   const byKey = new Map<string, DefaultQueueManifest>();
-  for (const d of list) {
+  for (const q of list) {
     // '' is the placeholder of a missing (or misspelt, so not reported missing) field.
-    if (usable(d, '/spec/queue') && d.queue !== '' && !queueExists(d.queue)) {
+    if (usable(q, '/spec/queue') && q.queue !== '' && !queueExists(q.queue)) {
       declared ??= [...new Set([...queues.keys(), ...clusters.keys(), DEFAULT_QUEUE])].sort();
-      out.push(
-        err(
-          'V12',
-          d,
-          positionOf(d.root, 'spec', 'queue'),
-          `default queue of ${d.project}/${d.domain}: queue '${d.queue}' is not declared${didYouMean(d.queue, declared)}; declare it with a Queue document or name one of: ${listShort(declared)}`,
-        ),
+      const names =
+        declared.length > 10
+          ? `${declared.slice(0, 10).join(', ')} … (${declared.length} queues)`
+          : declared.join(', ');
+      add(
+        'V12',
+        q,
+        ['spec', 'queue'],
+        `default queue of ${q.project}/${q.domain}: queue '${q.queue}' is not declared${didYouMean(q.queue, declared)}; declare it with a Queue document or name one of: ${names}`,
       );
     }
-    if (!usable(d, '/spec/project') || !usable(d, '/spec/domain')) continue;
-    const key = `${d.project}/${d.domain}`;
-    const first = byKey.get(key);
-    if (first) {
-      const msg = (other: DefaultQueueManifest): string =>
-        `the default queue of ${key} is also set by '${other.name}' at ${where(other)}; keep one (V12)`;
-      out.push(err('V12', d, positionOf(d.root, 'spec'), msg(first)));
-      out.push(err('V12', first, positionOf(first.root, 'spec'), msg(d)));
-    } else byKey.set(key, d);
+    if (!usable(q, '/spec/project') || !usable(q, '/spec/domain')) continue;
+    const key = `${q.project}/${q.domain}`;
+    keepFirst(add, 'V12', byKey, key, q, ['spec'], (other) => {
+      return `the default queue of ${key} is also set by '${other.name}' at ${where(other)}; keep one (V12)`;
+    });
   }
-  return out;
-}
-
-function listShort(names: readonly string[]): string {
-  return names.length > 10
-    ? `${names.slice(0, 10).join(', ')} … (${names.length} queues)`
-    : names.join(', ');
-}
-
-/**
- * Object stores and metadata buckets (docs/union-self-managed.md, domain.md P7):
- *  V7  two pools must not share an object store (the same URI, P7), unless they share a
- *      cluster (Union self-managed's pool map lets a cluster be in several pools, and a cluster
- *      has one `storage.bucketName`, so those pools share its bucket);
- *  V13 the seed's bucket rule, between clusters and on bucket names (not whole paths): two
- *      clusters in the same pool must use the same metadata bucket, two clusters that share no
- *      pool must use different ones. A cluster's bucket is its declared
- *      `data_plane.object_store_uri`, else its pools' object store; `file://` has no bucket.
- * Linear but for groups of clusters in one bucket spread over pools without a common one.
- */
-/** Every pool a cluster is in (`pools`, else `pool`, else `default`). */
-function clusterPools(c: ClusterManifest): string[] {
-  return c.pools ?? [c.pool ?? DEFAULT_POOL];
 }
 
 /** Two object store URIs in the same bucket (a URI without one compares whole). */
@@ -417,13 +364,18 @@ function sameBucket(a: string, b: string): boolean {
   return ba !== null && ba === bucketOf(b);
 }
 
-const strip = (u: string) => u.replace(/\/+$/, '');
-
+/**
+ * Object stores and metadata buckets (docs/union-self-managed.md, domain.md P7). V7: two pools
+ * must not share an object store (P7) unless they share a cluster (Union self-managed's pool map
+ * lets a cluster be in several pools; it has one `storage.bucketName`). V13, on bucket names:
+ * clusters in one pool use one metadata bucket, clusters that share no pool different ones; a
+ * cluster's bucket is its `data_plane.object_store_uri`, else its pools' (`file://` has none).
+ */
 function checkObjectStores(
   pools: ReadonlyMap<string, PoolManifest>,
   clusters: readonly ClusterManifest[],
-): ValidationError[] {
-  const out: ValidationError[] = [];
+  add: Add,
+): void {
   const usableClusters = clusters.filter(
     (c) => usable(c, '/spec/pool') && usable(c, '/spec/pools'),
   );
@@ -439,27 +391,26 @@ function checkObjectStores(
   // V7 (P7): pools must not share an object store. Trailing slashes do not make a new store.
   // A contract marked unknown names no store: nothing to compare (never a shared placeholder).
   const byUri = new Map<string, PoolManifest>();
-  const sameStore = new Set<Manifest>();
+  // A pool V7 reported is not reported again for its bucket.
+  const reported = new Set<Manifest>();
   for (const p of pools.values()) {
     if (!p.contract || !usable(p, '/spec/object_store_ref/uri')) continue;
-    const uri = strip(p.contract.object_store_ref.uri);
+    const uri = p.contract.object_store_ref.uri.replace(/\/+$/, '');
     const first = byUri.get(uri);
     if (!first) byUri.set(uri, p);
     else if (!share(first.name, p.name)) {
-      sameStore.add(p);
-      out.push(
-        err(
-          'V7',
-          p,
-          positionOf(p.root, 'spec', 'object_store_ref', 'uri'),
-          `pool '${p.name}' uses the object store ${p.contract.object_store_ref.uri} of pool '${first.name}' (${where(first)}); pools must not share an object store (P7)`,
-        ),
+      reported.add(p);
+      add(
+        'V7',
+        p,
+        ['spec', 'object_store_ref', 'uri'],
+        `pool '${p.name}' uses the object store ${p.contract.object_store_ref.uri} of pool '${first.name}' (${where(first)}); pools must not share an object store (P7)`,
       );
     }
   }
-  // A pool V7 reported is not reported again for its bucket.
-  out.push(...checkClusterBuckets(pools, usableClusters, sameStore));
-  return out;
+  const placed = placeClusters(pools, usableClusters, add);
+  checkSamePoolBuckets(pools, placed, add);
+  checkSharedBuckets(placed, reported, add);
 }
 
 interface Placed {
@@ -470,23 +421,11 @@ interface Placed {
   from: ClusterManifest | PoolManifest;
 }
 
-function checkClusterBuckets(
-  pools: ReadonlyMap<string, PoolManifest>,
-  clusters: readonly ClusterManifest[],
-  reported: Set<Manifest>,
-): ValidationError[] {
-  const out: ValidationError[] = [];
-  const placed = placeClusters(pools, clusters, out);
-  checkSamePoolBuckets(pools, placed, out);
-  checkSharedBuckets(placed, reported, out);
-  return out;
-}
-
 /** Each cluster's metadata bucket (its own, or its pools' when they agree: V13 otherwise). */
 function placeClusters(
   pools: ReadonlyMap<string, PoolManifest>,
   clusters: readonly ClusterManifest[],
-  out: ValidationError[],
+  add: Add,
 ): Placed[] {
   const placed: Placed[] = [];
   for (const c of clusters) {
@@ -504,19 +443,15 @@ function placeClusters(
       .map((p) => ({ p, bucket: bucketOf(p.contract!.object_store_ref.uri) }))
       .filter((x): x is { p: PoolManifest; bucket: string } => x.bucket !== null);
     const other = known.find((k) => k.bucket !== known[0]!.bucket);
-    if (other) {
-      out.push(
-        err(
-          'V13',
-          c,
-          positionOf(c.root, 'spec', 'pools'),
-          `cluster '${c.name}' is in pool '${known[0]!.p.name}' (bucket ${known[0]!.bucket}) and pool '${other.p.name}' (bucket ${other.bucket}); ` +
-            `a cluster has one metadata bucket (storage.bucketName): pools that share a cluster share its bucket`,
-        ),
+    if (other)
+      add(
+        'V13',
+        c,
+        ['spec', 'pools'],
+        `cluster '${c.name}' is in pool '${known[0]!.p.name}' (bucket ${known[0]!.bucket}) and pool '${other.p.name}' (bucket ${other.bucket}); ` +
+          `a cluster has one metadata bucket (storage.bucketName): pools that share a cluster share its bucket`,
       );
-      continue;
-    }
-    if (known.length > 0)
+    else if (known.length > 0)
       placed.push({ cluster: c, pools: ps, bucket: known[0]!.bucket, from: known[0]!.p });
   }
   return placed;
@@ -530,7 +465,7 @@ function placeClusters(
 function checkSamePoolBuckets(
   pools: ReadonlyMap<string, PoolManifest>,
   placed: readonly Placed[],
-  out: ValidationError[],
+  add: Add,
 ): void {
   const firstInPool = new Map<string, Placed>();
   for (const x of placed) {
@@ -539,23 +474,18 @@ function checkSamePoolBuckets(
       const first = firstInPool.get(pool);
       if (!first) firstInPool.set(pool, x);
       else if (first.bucket !== x.bucket)
-        out.push(
-          bucketError(
-            x,
-            `cluster '${x.cluster.name}' uses metadata bucket ${x.bucket}, but cluster '${first.cluster.name}' (${where(first.cluster)}) in the same pool '${pool}' uses ${first.bucket}; ` +
-              `clusters in one pool must share one metadata bucket (storage.bucketName)`,
-          ),
+        bucketError(
+          x,
+          add,
+          `cluster '${x.cluster.name}' uses metadata bucket ${x.bucket}, but cluster '${first.cluster.name}' (${where(first.cluster)}) in the same pool '${pool}' uses ${first.bucket}; ` +
+            `clusters in one pool must share one metadata bucket (storage.bucketName)`,
         );
     }
   }
 }
 
 /** Different pools, different buckets: in one bucket every two clusters must share a pool. */
-function checkSharedBuckets(
-  placed: readonly Placed[],
-  reported: Set<Manifest>,
-  out: ValidationError[],
-): void {
+function checkSharedBuckets(placed: readonly Placed[], reported: Set<Manifest>, add: Add): void {
   const byBucket = new Map<string, Placed[]>();
   for (const x of placed) {
     const list = byBucket.get(x.bucket);
@@ -570,13 +500,12 @@ function checkSharedBuckets(
       const apart = seen.find((e) => !e.pools.some((p) => x.pools.includes(p)));
       if (apart && !reported.has(x.from)) {
         reported.add(x.from);
-        out.push(
-          bucketError(
-            x,
-            `${x.from === x.cluster ? `cluster '${x.cluster.name}'` : `pool '${x.from.name}' (cluster '${x.cluster.name}')`} uses metadata bucket ${bucket}, ` +
-              `as does ${apart.from === apart.cluster ? `cluster '${apart.cluster.name}'` : `pool '${apart.from.name}'`} (${where(apart.from)}) in pool ${apart.pools.map((p) => `'${p}'`).join(', ')}; ` +
-              `clusters in different pools must have different metadata buckets (storage.bucketName): give each pool its own bucket, or put the clusters in one pool`,
-          ),
+        bucketError(
+          x,
+          add,
+          `${x.from === x.cluster ? `cluster '${x.cluster.name}'` : `pool '${x.from.name}' (cluster '${x.cluster.name}')`} uses metadata bucket ${bucket}, ` +
+            `as does ${apart.from === apart.cluster ? `cluster '${apart.cluster.name}'` : `pool '${apart.from.name}'`} (${where(apart.from)}) in pool ${apart.pools.map((p) => `'${p}'`).join(', ')}; ` +
+            `clusters in different pools must have different metadata buckets (storage.bucketName): give each pool its own bucket, or put the clusters in one pool`,
         );
       }
       const sig = [...x.pools].sort().join('|');
@@ -592,15 +521,10 @@ function commonPool(group: readonly Placed[]): boolean {
 }
 
 /** At the cluster's own object store, or at the pool's when the bucket comes from it. */
-function bucketError(x: Placed, message: string): ValidationError {
-  return x.from === x.cluster
-    ? err(
-        'V13',
-        x.cluster,
-        positionOf(x.cluster.root, 'spec', 'data_plane', 'object_store_uri'),
-        message,
-      )
-    : err('V13', x.from, positionOf(x.from.root, 'spec', 'object_store_ref', 'uri'), message);
+function bucketError(x: Placed, add: Add, message: string): void {
+  if (x.from === x.cluster)
+    add('V13', x.cluster, ['spec', 'data_plane', 'object_store_uri'], message);
+  else add('V13', x.from, ['spec', 'object_store_ref', 'uri'], message);
 }
 
 /**
@@ -611,50 +535,41 @@ function bucketError(x: Placed, message: string): ValidationError {
  * (`nvidia_gpu/t4` is `nvidia_gpu/nvidia-t4`); and GPUs are capped only that way, never as a
  * `max_resources` total. The schema has already checked the selector's shape and the counts.
  */
-function checkQueueCaps(queues: readonly QueueManifest[]): ValidationError[] {
-  const errors: ValidationError[] = [];
+function checkQueueCaps(queues: readonly QueueManifest[], add: Add): void {
   for (const q of queues) {
-    if (Object.hasOwn(q.caps?.max_resources ?? {}, 'gpu')) {
-      errors.push(
-        err(
-          'V15',
-          q,
-          positionOf(q.root, 'spec', 'max_resources', 'gpu'),
-          'max_resources: Union has no total GPU cap (its queues cap cpu, memory and ephemeral_storage); ' +
-            'cap GPUs per accelerator type with max_accelerators (nvidia_gpu: 8 for GPUs requested without a device, nvidia_gpu/nvidia-h100: 8 for one device)',
-        ),
+    if (Object.hasOwn(q.caps?.max_resources ?? {}, 'gpu'))
+      add(
+        'V15',
+        q,
+        ['spec', 'max_resources', 'gpu'],
+        'max_resources: Union has no total GPU cap (its queues cap cpu, memory and ephemeral_storage); ' +
+          'cap GPUs per accelerator type with max_accelerators (nvidia_gpu: 8 for GPUs requested without a device, nvidia_gpu/nvidia-h100: 8 for one device)',
       );
-    }
     const seen = new Map<string, string>();
     for (const selector of Object.keys(q.caps?.max_accelerators ?? {})) {
-      const at = positionOf(q.root, 'spec', 'max_accelerators', selector);
+      const at = ['spec', 'max_accelerators', selector];
       const read = canonicalSelector(selector);
       if ('error' in read) {
-        errors.push(
-          err(
-            'V15',
-            q,
-            at,
-            `max_accelerators: "${selector}": ${read.error} (Union's client refuses it: remote/_queue.py:295-346); ` +
-              'name a canonical device of its class (nvidia_gpu/nvidia-h100, google_tpu/google-tpu-v5e, …), or nvidia_gpu alone',
-          ),
+        add(
+          'V15',
+          q,
+          at,
+          `max_accelerators: "${selector}": ${read.error} (Union's client refuses it: remote/_queue.py:295-346); ` +
+            'name a canonical device of its class (nvidia_gpu/nvidia-h100, google_tpu/google-tpu-v5e, …), or nvidia_gpu alone',
         );
         continue;
       }
       const twin = seen.get(read.selector);
       if (twin !== undefined)
-        errors.push(
-          err(
-            'V15',
-            q,
-            at,
-            `max_accelerators: "${selector}" and "${twin}" name the same accelerator (${read.selector}); keep one`,
-          ),
+        add(
+          'V15',
+          q,
+          at,
+          `max_accelerators: "${selector}" and "${twin}" name the same accelerator (${read.selector}); keep one`,
         );
       seen.set(read.selector, selector);
     }
   }
-  return errors;
 }
 
 /**
@@ -662,40 +577,202 @@ function checkQueueCaps(queues: readonly QueueManifest[]): ValidationError[] {
  * `ClusterPool/default`, docs/manifests.md); a document declaring one of them contradicts it, and
  * so does a cluster or queue that lives in an absent pool. Reported at the document.
  */
-/** The pool a cluster or queue lives in: its own, else "default" (C1, Q1). */
-const poolOf = (m: ClusterManifest | QueueManifest): string => m.pool ?? 'default';
-
 export function checkAbsent(g: Grouped, config: RepoConfig): ValidationError[] {
   const absent = new Set(config.absent ?? []);
-  if (absent.size === 0) return [];
-  const declared = [...g.queues, ...g.pools]
-    .filter((m) => absent.has(m.address ?? `${m.kind}/${m.name}`))
-    .map((m) =>
-      err(
+  const errors: ValidationError[] = [];
+  if (absent.size === 0) return errors;
+  const add = collect(errors);
+  for (const m of [...g.queues, ...g.pools])
+    if (absent.has(m.address ?? `${m.kind}/${m.name}`))
+      add(
         'V16',
         m,
-        positionOf(m.root, 'metadata', 'name'),
+        ['metadata', 'name'],
         `${m.kind}/${m.name} is declared here but listed under absent in poolsync.yaml: remove one of the two`,
-      ),
-    );
-  if (!absent.has('ClusterPool/default')) return declared;
+      );
+  if (!absent.has('ClusterPool/default')) return errors;
   // Union refuses to register a cluster without a pool while `default` is deleted
   // (remote/_cluster.py:299-301), and no queue can live in a deleted pool.
   // A co-named queue without a pool is in its cluster's pool (Q4): judged by that cluster.
   const clusters = new Set(g.clusters.map((c) => c.name));
-  const inDefault = [
+  for (const m of [
     ...g.clusters,
     ...g.queues.filter((q) => q.pool !== null || !clusters.has(q.name)),
-  ].filter((m) => m.name !== 'default' && poolOf(m) === 'default');
-  return [
-    ...declared,
-    ...inDefault.map((m) =>
-      err(
+  ])
+    if (m.name !== 'default' && (m.pool ?? 'default') === 'default')
+      add(
         'V16',
         m,
-        positionOf(m.root, 'metadata', 'name'),
+        ['metadata', 'name'],
         `${m.kind}/${m.name} lives in pool "default", which poolsync.yaml lists absent: name another pool`,
-      ),
-    ),
-  ];
+      );
+  return errors;
+}
+
+/**
+ * The Flyte kinds (docs/flyte-oss.md). V9: a ClusterLabel's weights are each in [0, 1] and not 0
+ * as a float32 unless written 0, as flyteadmin reads them (weightProblem); relative, so their sum
+ * need not be 1. V10: a ClusterLabel names declared ExecutionClusters, each once; one label at
+ * most is the default. V11: an ExecutionClusterLabel names a declared ClusterLabel, one per key.
+ * V14: credentials where the chart mounts them. SCHEMA: auth (with endpoint) or inCluster: true.
+ */
+function checkFlyteRules(g: FlyteGrouped, add: Add): void {
+  const clusters = firstByName(g.executionClusters, add);
+  const labels = firstByName(g.labels, add);
+  firstByName(g.executionClusterLabels, add);
+  for (const c of g.executionClusters) checkClusterAuth(c, add);
+  const clusterNames = [...clusters.keys()].sort();
+  let defaultLabel: ClusterLabelManifest | null = null;
+  for (const l of g.labels) {
+    // V10: one default label.
+    if (l.isDefault && defaultLabel)
+      add(
+        'V10',
+        l,
+        ['spec', 'default'],
+        `ClusterLabel '${l.name}' is default: true, as is '${defaultLabel.name}' (${where(defaultLabel)}); flyte-core has one defaultExecutionLabel: keep one`,
+      );
+    else if (l.isDefault) defaultLabel = l;
+    checkLabelEntries(l, clusters, clusterNames, add);
+  }
+  checkChartCredentials(g.executionClusters, g.labels.length > 0, add);
+  checkExecutionClusterLabels(g.executionClusterLabels, labels, add);
+}
+
+/** SCHEMA: either auth (with an endpoint) or inCluster: true. */
+function checkClusterAuth(c: ExecutionClusterManifest, add: Add): void {
+  if (c.authConflict)
+    add(
+      'SCHEMA',
+      c,
+      ['spec', 'inCluster'],
+      `ExecutionCluster '${c.name}': give either auth (a file_path token and certificate) or inCluster: true, not both`,
+    );
+  else if (c.auth === null && usable(c, '/spec/auth') && usable(c, '/spec/inCluster'))
+    add(
+      'SCHEMA',
+      c,
+      ['spec'],
+      `ExecutionCluster '${c.name}': missing auth: add auth {type: file_path, tokenPath, certPath} with an endpoint, or inCluster: true`,
+    );
+  else if (c.auth?.type === 'file_path' && c.endpoint === null && usable(c, '/spec/endpoint'))
+    add(
+      'SCHEMA',
+      c,
+      ['spec'],
+      `ExecutionCluster '${c.name}': missing endpoint: the data plane's Kubernetes API URL, e.g. https://dataplane1.example.com:443`,
+    );
+}
+
+/** V9 and V10 of a label's entries. */
+function checkLabelEntries(
+  l: ClusterLabelManifest,
+  clusters: Map<string, unknown>,
+  clusterNames: string[],
+  add: Add,
+): void {
+  const seen = new Map<string, number>();
+  l.clusters.forEach((entry, i) => {
+    const problem = usable(l, `/spec/clusters/${i}/weight`) ? weightProblem(entry.weight) : null;
+    if (problem)
+      add(
+        'V9',
+        l,
+        ['spec', 'clusters', i, 'weight'],
+        `ClusterLabel '${l.name}': weight ${entry.weight} of cluster '${entry.cluster}' ${problem}; a weight lies in [0, 1], relative to the label's other weights, and 0 skips the cluster`,
+      );
+    if (!usable(l, `/spec/clusters/${i}/cluster`) || entry.cluster === '') return;
+    const at = ['spec', 'clusters', i, 'cluster'];
+    const earlier = seen.get(entry.cluster);
+    if (earlier !== undefined)
+      add(
+        'V10',
+        l,
+        at,
+        `ClusterLabel '${l.name}': cluster '${entry.cluster}' is listed twice (entries ${earlier + 1} and ${i + 1}); merge them into one weight`,
+      );
+    else seen.set(entry.cluster, i);
+    if (!clusters.has(entry.cluster))
+      add(
+        'V10',
+        l,
+        at,
+        `ClusterLabel '${l.name}': ExecutionCluster '${entry.cluster}' is not declared${didYouMean(entry.cluster, clusterNames)} (declared: ${clusterNames.length > 0 ? clusterNames.join(', ') : 'none'})`,
+      );
+  });
+}
+
+/** V11: each names a declared ClusterLabel; one per key. */
+function checkExecutionClusterLabels(
+  ecls: ExecutionClusterLabelManifest[],
+  labels: Map<string, unknown>,
+  add: Add,
+): void {
+  const labelNames = [...labels.keys()].sort();
+  const byKey = new Map<string, ExecutionClusterLabelManifest>();
+  for (const e of ecls) {
+    if (usable(e, '/spec/label') && e.label !== '' && !labels.has(e.label))
+      add(
+        'V11',
+        e,
+        ['spec', 'label'],
+        `ExecutionClusterLabel ${keyLabel(e)}: ClusterLabel '${e.label}' is not declared${didYouMean(e.label, labelNames)} (declared: ${labelNames.length > 0 ? labelNames.join(', ') : 'none'})`,
+      );
+    if (!keyUsable(e) || e.key.project === '' || e.key.domain === '') continue;
+    const key = assignmentKeyString(e.key);
+    keepFirst(add, 'V11', byKey, key, e, ['spec'], (other) => {
+      return `execution cluster label key ${key} is also set by '${other.name}' at ${where(other)}; keep one`;
+    });
+  }
+}
+
+/**
+ * V14: ExecutionCluster credentials where the flyte-core chart mounts them, so the rendered
+ * values start pods (docs/flyte-oss.md). In flyteorg/flyte charts/flyte-core/templates, the
+ * `syncresources` Deployment (clusterresourcesync/deployment.yaml, on by default) mounts Secret
+ * `cluster-credentials` at `/var/run/credentials` whatever the values say and reads the same
+ * clusterConfigs: every tokenPath and certPath must be a file there. That mount and the
+ * `sync-cluster-resources` init container's volume mounts (admin/deployment.yaml:113-117)
+ * exist only when labelClusterMap is non-empty: credentials need a ClusterLabel. flyteadmin
+ * reads every cluster's token and certificate at start-up (list_targets.go NewListTargets).
+ */
+/** The Secret and folder the chart's syncresources Deployment mounts, whatever the values say. */
+export const CHART_CREDENTIALS_SECRET = 'cluster-credentials';
+export const CHART_CREDENTIALS_DIR = '/var/run/credentials';
+/** A Secret key (k8s.io/apimachinery IsConfigMapKey): the file name under the mount. */
+const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+
+function checkChartCredentials(
+  clusters: readonly ExecutionClusterManifest[],
+  hasLabels: boolean,
+  add: Add,
+): void {
+  let firstWithCredentials: ExecutionClusterManifest | null = null;
+  for (const c of clusters) {
+    if (c.auth?.type !== 'file_path' || c.authConflict || !usable(c, '/spec/auth')) continue;
+    firstWithCredentials ??= c;
+    for (const field of ['tokenPath', 'certPath'] as const) {
+      const path = c.auth[field];
+      const key = path.slice(CHART_CREDENTIALS_DIR.length + 1);
+      if (path.startsWith(`${CHART_CREDENTIALS_DIR}/`) && SECRET_KEY.test(key) && key !== '..')
+        continue;
+      add(
+        'V14',
+        c,
+        ['spec', 'auth', field],
+        `ExecutionCluster '${c.name}': ${field} ${path} is not a file of ${CHART_CREDENTIALS_DIR}/: the flyte-core chart's syncresources Deployment mounts ` +
+          `Secret ${CHART_CREDENTIALS_SECRET} at ${CHART_CREDENTIALS_DIR} whatever the values say (templates/clusterresourcesync/deployment.yaml:68-71, 86-90) and reads these paths; ` +
+          `use ${CHART_CREDENTIALS_DIR}/<key of Secret ${CHART_CREDENTIALS_SECRET}>, e.g. ${CHART_CREDENTIALS_DIR}/${c.name}_${field === 'tokenPath' ? 'token' : 'cacert'}`,
+      );
+    }
+  }
+  if (firstWithCredentials && !hasLabels)
+    add(
+      'V14',
+      firstWithCredentials,
+      ['spec', 'auth'],
+      `ExecutionCluster '${firstWithCredentials.name}' has credentials but no ClusterLabel is declared: the flyte-core chart mounts the credentials only when ` +
+        `labelClusterMap is non-empty (templates/admin/deployment.yaml:113-117, templates/clusterresourcesync/deployment.yaml:68, 86), so flyteadmin's sync-cluster-resources ` +
+        `init container could not read them and the pod would not start; declare a ClusterLabel`,
+    );
 }

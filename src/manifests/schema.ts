@@ -85,14 +85,7 @@ export function validateAgainstSchema(
   const issues: SchemaIssue[] = [];
   const seen = new Set<string>();
   for (const err of errors) {
-    if (
-      err.keyword === 'required' &&
-      misspelt.has(
-        `${err.instancePath}/${String((err.params as Record<string, unknown>)['missingProperty'])}`,
-      )
-    ) {
-      continue;
-    }
+    if (err.keyword === 'required' && misspelt.has(faultPath(err))) continue;
     const described = describe(err, root);
     if (!described) continue;
     const issue: SchemaIssue = { ...described, path: faultPath(err) };
@@ -121,30 +114,6 @@ function faultPath(err: ErrorObject): string {
         : undefined;
   if (typeof child !== 'string') return err.instancePath;
   return `${err.instancePath}/${child.replace(/~/g, '~0').replace(/\//g, '~1')}`;
-}
-
-interface Located {
-  node: YNode | undefined;
-  /** Key of the node in its parent mapping, when it is a mapping value. */
-  key: YMapEntry | undefined;
-}
-
-function locate(root: YNode, path: string[]): Located {
-  let node: YNode | undefined = root;
-  let key: YMapEntry | undefined;
-  for (const seg of path) {
-    if (!node) break;
-    if (node.kind === 'map') {
-      key = entry(node, seg);
-      node = key?.value;
-    } else if (node.kind === 'seq') {
-      node = node.items[Number(seg)];
-      key = undefined;
-    } else {
-      node = undefined;
-    }
-  }
-  return { node, key };
 }
 
 function segments(instancePath: string): string[] {
@@ -191,14 +160,23 @@ interface Fault {
   path: string[];
   /** The field path, as messages name it. */
   where: string;
-  node: ReturnType<typeof locate>['node'];
-  key: ReturnType<typeof locate>['key'];
+  node: YNode | undefined;
+  /** Key of the node in its parent mapping, when it is a mapping value. */
+  key: YMapEntry | undefined;
   pos: Position;
 }
 
 function describe(err: ErrorObject, root: YNode): Described {
   const path = segments(err.instancePath);
-  const { node, key } = locate(root, path);
+  let node: YNode | undefined = root;
+  let key: YMapEntry | undefined;
+  for (const seg of path) {
+    if (node?.kind === 'map') node = (key = entry(node, seg))?.value;
+    else if (node?.kind === 'seq') {
+      node = node.items[Number(seg)];
+      key = undefined;
+    } else node = undefined;
+  }
   const f: Fault = {
     err,
     params: err.params as Record<string, unknown>,
@@ -336,29 +314,20 @@ const BY_KEYWORD: Record<string, (f: Fault) => Described> = {
 
 function patternMessage(pattern: string, value: unknown, field: string | undefined): string {
   const got = show(value);
-  if (pattern === NAME_PATTERN.source && (field === 'project' || field === 'domain')) {
+  if (pattern === NAME_PATTERN.source && (field === 'project' || field === 'domain'))
     return `${got} is not a valid ${field} id: use lowercase letters, digits and '-', starting and ending with a letter or digit`;
-  }
-  if (pattern === NAME_PATTERN.source) {
+  if (pattern === NAME_PATTERN.source)
     return `${got} is not a valid name (N1): use lowercase letters, digits and '-', starting and ending with a letter or digit`;
-  }
-  if (pattern.includes('\\*|')) {
-    return `${got} is not a cluster name or "*" (N1)`;
-  }
-  if (pattern.startsWith('^(s3|gs')) {
+  if (pattern.includes('\\*|')) return `${got} is not a cluster name or "*" (N1)`;
+  if (pattern.startsWith('^(s3|gs'))
     return `${got} is not an object store URI: use s3://, gs://, abfs://, oci:// or file:// (P2)`;
-  }
-  if (pattern.startsWith('^(https?')) {
+  if (pattern.startsWith('^(https?'))
     return `${got} must be "" (the provider default) or an http(s):// URL`;
-  }
-  if (pattern.startsWith('^\\+?(\\d+')) {
+  if (pattern.startsWith('^\\+?(\\d+'))
     return `${got} is not a non-negative Kubernetes quantity (8, 0.5, 100m, 512Gi)`;
-  }
-  if (pattern.startsWith('^(nvidia_gpu|')) {
+  if (pattern.startsWith('^(nvidia_gpu|'))
     return `${got} is not an accelerator selector: CLASS/DEVICE[/PARTITION] (nvidia_gpu/nvidia-h100, nvidia_gpu/nvidia-a100/1g.5gb) or nvidia_gpu, CLASS one of nvidia_gpu, google_tpu, amazon_neuron, amd_gpu, habana_gaudi`;
-  }
-  if (pattern.startsWith('^[A-Za-z0-9_]')) {
+  if (pattern.startsWith('^[A-Za-z0-9_]'))
     return `${got} is not a workflow name: use letters, digits, '_', '.' and '-'`;
-  }
   return `${got} must match ${pattern}`;
 }

@@ -1,21 +1,21 @@
 /** "Did you mean" hints: the closest known name, when it is close enough to be a typo. */
 
 export function closest(input: string, candidates: readonly string[]): string | null {
-  const needle = input.toLowerCase();
-  let best: string | null = null;
-  let bestDistance = Infinity;
+  let best: { candidate: string; d: number; near: boolean } | null = null;
   for (const candidate of candidates) {
-    const c = candidate.toLowerCase();
-    // Case or separator slips (clusterpool, Cluster_Pool, run-concurrency) are always typos.
-    const d = squash(c) === squash(needle) ? 0 : editDistance(needle, c);
-    if (d < bestDistance) {
-      bestDistance = d;
-      best = candidate;
-    }
+    const x = { candidate, ...distance(input, candidate) };
+    if (best === null || x.d < best.d) best = x;
   }
-  if (best === null) return null;
-  const allowed = Math.max(1, Math.floor(Math.max(input.length, best.length) / 3));
-  return bestDistance <= allowed ? best : null;
+  return best?.near ? best.candidate : null;
+}
+
+/** How far `candidate` is from `input`, and whether that is near enough to be a typo. */
+function distance(input: string, candidate: string): { d: number; near: boolean } {
+  const needle = input.toLowerCase();
+  const c = candidate.toLowerCase();
+  // Case or separator slips (clusterpool, Cluster_Pool, run-concurrency) are always typos.
+  const d = squash(c) === squash(needle) ? 0 : editDistance(needle, c);
+  return { d, near: d <= Math.max(1, Math.floor(Math.max(input.length, candidate.length) / 3)) };
 }
 
 export function didYouMean(input: string, candidates: readonly string[]): string {
@@ -58,10 +58,8 @@ export function closestNames(input: string, candidates: readonly string[], max =
   const scored = candidates
     .map((candidate) => {
       const c = candidate.toLowerCase();
-      const d = squash(c) === squash(needle) ? 0 : editDistance(needle, c);
-      const allowed = Math.max(1, Math.floor(Math.max(input.length, candidate.length) / 3));
       const partial = tail !== '' && c.slice(c.lastIndexOf('/') + 1).includes(tail);
-      return { candidate, d, near: d <= allowed, partial };
+      return { candidate, ...distance(input, candidate), partial };
     })
     .filter((x) => x.near || x.partial)
     .sort(

@@ -2,32 +2,13 @@
 import type { DesiredState } from '../model/desired.js';
 
 /**
- * Stable error codes. V1–V8 are the cross-document rules of manifests.md; SCHEMA is a
- * document that does not match its kind's JSON Schema; YAML is unreadable YAML (syntax,
+ * Stable error codes. V1–V16 are the cross-document rules of manifests.md (rules.ts); SCHEMA is
+ * a document that does not match its kind's JSON Schema; YAML is unreadable YAML (syntax,
  * duplicate keys, unsupported tags, encoding); LIMIT is an input limit; IO a file or folder
  * that cannot be read.
  */
 export type ValidationCode =
-  | 'V1'
-  | 'V2'
-  | 'V3'
-  | 'V4'
-  | 'V5'
-  | 'V6'
-  | 'V7'
-  | 'V8'
-  | 'V9'
-  | 'V10'
-  | 'V11'
-  /** DefaultQueue (Union v2): the queue is declared; one setting per project/domain. */
-  | 'V12'
-  | 'V13'
-  /** ExecutionCluster credentials where the flyte-core chart mounts them (rules-multicluster). */
-  | 'V14'
-  /** Union's queue caps: a device-less accelerator cap names NVIDIA (rules.ts). */
-  | 'V15'
-  /** poolsync.yaml `absent:` names an object a document declares (rules.ts). */
-  | 'V16'
+  | `V${1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15 | 16}`
   | 'SCHEMA'
   | 'YAML'
   | 'LIMIT'
@@ -37,15 +18,20 @@ export interface ValidationError {
   code: ValidationCode;
   /** One line, says what is wrong and, where it helps, what to do. */
   message: string;
-  /** Path relative to the repository folder, with forward slashes. */
+  /** Path relative to the repository folder, with forward slashes; line and column 1-based. */
   file: string;
-  /** 1-based. */
   line: number;
-  /** 1-based. */
   column: number;
   /** `<Kind>/<name>` of the object concerned, when known. */
   address: string | null;
 }
+
+/** Reports an error of poolsync.yaml at a line and column (config.ts and what it reads with). */
+export type AddError = (
+  code: ValidationCode,
+  message: string,
+  at: { line: number; column: number },
+) => void;
 
 export interface LoadCounts {
   pools: number;
@@ -84,12 +70,12 @@ export interface LoadOptions {
   environment?: string;
   /** Git commit the folder was read from, recorded in the DesiredState. */
   commit?: string | null;
-  /** The heap limit the memory budget assumes (memory-budget.ts), bytes; default V8's own. */
+  /** The heap limit the memory budget assumes (limits.ts heapBudget), bytes; default V8's own. */
   heapLimit?: number;
   /**
    * The repository the folder belongs to (the daemon: its checkout): the folder must be
    * reached from it through real folders, no symbolic link. Default: the nearest folder up
-   * from the folder's path that holds `.git`, else the folder itself (src/manifests/folder.ts).
+   * from the folder's path that holds `.git`, else the folder itself (src/manifests/walk.ts checkFolder).
    */
   root?: string;
 }

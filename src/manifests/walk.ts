@@ -1,13 +1,25 @@
 /**
- * Finds the manifest files of a config folder (manifests.md): every *.yaml / *.yml,
- * recursively, in sorted path order, skipping dot-entries, symlinks, the repo config and
- * `ignore` globs; of an environment (docs/environments.md), only under its folders, which are
- * all it walks (the daemon loads each of its environments in turn: issue 49).
+ * The config folder and its files. The folder itself must be a folder reached from the
+ * repository root through real folders (docs/security.md, "What is read"): a `--path` that is a
+ * committed symbolic link, or under one, would make poolsync read (and quote in errors, logs,
+ * /status and PR comments) files from anywhere. Its manifest files (manifests.md): every
+ * *.yaml / *.yml, recursively, in sorted path order, skipping dot-entries, symlinks, the repo
+ * config and `ignore` globs; of an environment, only under its folders, all it walks. Each file
+ * is read within the input limits through the one safe read of src/util/safe-file.ts: regular
+ * files only, nothing outside the folder, bounded by the bytes read.
  */
-import type { Dirent } from 'node:fs';
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import type { Dirent, Stats } from 'node:fs';
+import { lstat, readdir, stat } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
+import {
+  readRepoFile,
+  readRepoFileSync,
+  type RepoFileFailure,
+  type RepoFileRead,
+} from '../util/safe-file.js';
+import { LIMITS, formatBytes, type InputLimits } from './limits.js';
+import type { SkippedEntry, ValidationError } from './types.js';
 
 export const REPO_CONFIG_FILE = 'poolsync.yaml';
 
@@ -28,12 +40,6 @@ export interface WalkResult {
    * FIFOs, sockets, devices): skipped, and reported so the skip is never silent.
    */
   skipped: SkippedEntry[];
-}
-
-export interface SkippedEntry {
-  path: string;
-  /** `symbolic link`, `FIFO`, `socket`, `device`. */
-  reason: string;
 }
 
 function specialKind(e: Dirent): string {
@@ -105,4 +111,137 @@ export async function findManifestFiles(
   // manifests.md orders by path: a full-path sort decides (the walk puts `a/x` before `a-b`).
   result.files.sort(comparePaths);
   return result;
+}
+
+function folderError(message: string): ValidationError {
+  return { code: 'IO', message, file: '.', line: 1, column: 1, address: null };
+}
+
+/**
+ * The repository DIR is part of, by its path as written (links are not followed): the
+ * nearest folder from DIR up that holds `.git`, else DIR itself.
+ */
+export async function repositoryRootOf(dir: string): Promise<string> {
+  let at = resolve(dir);
+  for (;;) {
+    try {
+      await lstat(join(at, '.git'));
+      return at;
+    } catch {
+      // not here
+    }
+    const up = dirname(at);
+    if (up === at) return resolve(dir);
+    at = up;
+  }
+}
+
+/**
+ * Null when DIR is a folder reached from `root` (default: repositoryRootOf(DIR)) through real
+ * folders only; else the error, at `.`.
+ */
+export async function checkFolder(dir: string, root?: string): Promise<ValidationError | null> {
+  try {
+    if (!(await stat(dir)).isDirectory()) return folderError(`${dir} is not a folder`);
+  } catch (err) {
+    return folderError(
+      `cannot read folder ${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+    );
+  }
+  const top = resolve(root ?? (await repositoryRootOf(dir)));
+  const rel = relative(top, resolve(dir));
+  if (rel === '') return null;
+  if (rel.startsWith('..') || resolve(top, rel) !== resolve(dir))
+    return folderError(`the folder ${dir} is outside the repository ${top}`);
+  const bad = await firstNonFolder(top, rel.split(sep));
+  if (bad === null) return null;
+  const what = bad.st?.isSymbolicLink() ? 'a symbolic link' : 'not a folder';
+  return folderError(
+    `the folder ${relative(top, bad.at) || '.'} of the repository is ${what}: poolsync reads nothing outside the repository, and a link could point anywhere; name the real folder instead`,
+  );
+}
+
+/** The first of `parts` below `base` that is not a real folder (missing, a link, a file), or null. */
+export async function firstNonFolder(
+  base: string,
+  parts: string[],
+): Promise<{ at: string; st: Stats | null } | null> {
+  let at = base;
+  for (const part of parts) {
+    at = join(at, part);
+    const st = await lstat(at).catch(() => null);
+    if (st === null || !st.isDirectory()) return { at, st };
+  }
+  return null;
+}
+
+export type ReadResult =
+  | { ok: true; text: string }
+  /** `missing`: the file does not exist (poolsync.yaml is optional). */
+  | { ok: false; error: ValidationError; missing?: boolean };
+
+/** Why a file was not read, as one line that never quotes the file (or a link's target). */
+export function repoFileFailureMessage(f: RepoFileFailure): string {
+  switch (f.reason) {
+    case 'missing':
+      return 'cannot read file: ENOENT';
+    case 'io':
+      return `cannot read file: ${f.code}`;
+    case 'not-regular':
+      return `not read: it is a ${f.kind}, and poolsync reads only regular files inside the repository (a link could point outside it; a FIFO or device could block or never end): commit the file itself`;
+    case 'replaced':
+      return 'cannot read file: it was replaced while it was read; try again';
+    case 'hard-link':
+      return `not read: it is a hard link (a file with ${f.links} names), which could be a file from outside the repository: commit the file itself`;
+    case 'outside':
+      return `not read: ${f.detail}; poolsync reads nothing outside the repository (a linked folder could point outside it)`;
+    case 'too-large':
+      return f.size !== null
+        ? `file is ${formatBytes(f.size)}, over the limit of ${formatBytes(f.limit)}: split it into several files, or raise limits.file_bytes in poolsync.yaml`
+        : `file holds more than ${formatBytes(f.limit)}, the limit (read stopped there): split it into several files, or raise limits.file_bytes in poolsync.yaml`;
+  }
+}
+
+export async function readManifestText(
+  root: string,
+  rel: string,
+  limits: Readonly<InputLimits> = LIMITS,
+): Promise<ReadResult> {
+  const read = await readRepoFile(root, rel, { maxBytes: limits.maxFileBytes });
+  return manifestText(rel, read);
+}
+
+/** A file the manifest walk found (src/manifests/walk.ts), read in synchronous calls. */
+export function readWalkedManifestText(
+  root: string,
+  rel: string,
+  limits: Readonly<InputLimits>,
+): ReadResult {
+  return manifestText(rel, readRepoFileSync(root, rel, { maxBytes: limits.maxFileBytes }));
+}
+
+/** One decoder for every file: a fatal decoder is ready for the next text after a failure. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The text of a read file, or the error that says why there is none. */
+function manifestText(rel: string, read: RepoFileRead): ReadResult {
+  const error = (code: ValidationError['code'], message: string, line = 1, column = 1) => {
+    return { code, message, file: rel, line, column, address: null };
+  };
+  if (!read.ok) {
+    const code = read.reason === 'too-large' ? 'LIMIT' : 'IO';
+    const missing = read.reason === 'missing';
+    return { ok: false, error: error(code, repoFileFailureMessage(read)), missing };
+  }
+  try {
+    return { ok: true, text: UTF8.decode(read.bytes) };
+  } catch {
+    // Locate the first undecodable byte so the user can find it.
+    const lossy = new TextDecoder('utf-8').decode(read.bytes);
+    const at = lossy.indexOf('\uFFFD');
+    const before = lossy.slice(0, Math.max(0, at));
+    const message = 'file is not UTF-8 text (binary data?): manifests must be UTF-8 YAML';
+    const line = before.split('\n').length;
+    return { ok: false, error: error('YAML', message, line, at - before.lastIndexOf('\n')) };
+  }
 }

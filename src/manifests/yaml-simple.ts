@@ -1,36 +1,39 @@
 /**
- * A fast path for the YAML manifests are written in. js-yaml's event parser is general, and
- * on a large folder it was most of the time `plan` spent loading. Manifests use a small part
- * of YAML: block mappings and sequences, plain and quoted one-line scalars, one-line flow
- * sequences and mappings of scalars, comments and `---`. This parser reads exactly that
- * part, line by line, and builds the tree parseYamlFile builds, positions included (or, in
- * PlainParser below, the plain values alone, for a one-shot load). On
- * anything else (anchors, tags, block or multi-line scalars, escapes, tabs, keys that are
- * not plain names, duplicate keys, anything over a limit) it gives up and returns null, and
- * the full parser reads the file: so every error, and every construct this file does not
- * know, comes from one place. test/manifests/yaml-simple.test.ts holds both parsers to the
- * same output on every YAML file of the repository and on thousands of mutations of them.
+ * A fast path for the YAML manifests are written in (js-yaml's general event parser was most of
+ * the time `plan` spent loading a large folder): block mappings and sequences, plain and quoted
+ * one-line scalars, one-line flow collections of scalars, comments and `---`, read line by line
+ * into the tree parseYamlFile builds, positions included (or, PlainParser, the plain values
+ * alone). On anything else (anchors, tags, block or multi-line scalars, escapes, tabs, keys that
+ * are not plain names, duplicate keys, anything over a limit) it gives up and the full parser
+ * reads the file, so every error comes from one place. test/manifests/yaml-simple.test.ts holds
+ * both parsers to the same output on every YAML file of the repository and thousands of mutations.
  */
 import { CORE_SCHEMA } from '../util/js-yaml.js';
 import { flatString } from '../util/flat-string.js';
-import type { InputLimits } from './limits.js';
-import type {
-  ParsedFile,
-  Position,
-  Scalar,
-  YDocument,
-  YMap,
-  YNode,
-  YScalar,
-  YSeq,
-} from './yaml-tree.js';
+import { LIMITS, type InputLimits } from './limits.js';
+import {
+  parseYamlFull,
+  plainScalarValue,
+  setPlain,
+  type ParsedFile,
+  type Position,
+  type Scalar,
+  type YDocument,
+  type YMap,
+  type YNode,
+  type YScalar,
+  type YSeq,
+} from './yaml.js';
 
 /**
- * The lines of a text as the simple YAML parser (yaml-simple.ts) reads them: where each
- * starts and ends, its indentation (or a blank, comment or `---` line), positions, the
- * document's byte budget and where a line's content ends. Anything outside the subset is
- * GIVE_UP, which the parser turns into "let the full parser read it".
+ * Parses every document of one file. Never throws for bad input. Files in the subset of YAML
+ * that manifests use take the fast path; the rest, and every file with an error, the full parser.
  */
+export function parseYamlFile(text: string, limits: Readonly<InputLimits> = LIMITS): ParsedFile {
+  const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  return parseSimpleYaml(source, limits, plainScalarValue) ?? parseYamlFull(text, limits);
+}
+
 /** Thrown inside the parser when the input leaves the subset; never escapes yaml-simple.ts. */
 export const GIVE_UP = new Error('outside the simple subset');
 
@@ -41,7 +44,7 @@ const STR_TAG = 'tag:yaml.org,2002:str';
 const UNSIMPLE_CHARS = /[\x00-\x09\x0B-\x1F\x7F-\x9F\uD800-\uDFFF\uFEFF\uFFFE\uFFFF]/;
 
 /** `read()`'s result, or null when `source` leaves the subset (GIVE_UP) anywhere. */
-export function inSubset<T>(read: () => T, source: string): T | null {
+function inSubset<T>(read: () => T, source: string): T | null {
   if (UNSIMPLE_CHARS.test(source)) return null;
   try {
     return read();
@@ -54,7 +57,7 @@ export function inSubset<T>(read: () => T, source: string): T | null {
 const stringKeys = new Map<string, boolean>();
 
 /** True when a plain key reads as a string in the core schema (`1`, `true`, `null` do not). */
-export function isStringKey(key: string): boolean {
+function isStringKey(key: string): boolean {
   // A letter other than n, t, f cannot start null, true or false: the only core words.
   const c = key.charCodeAt(0) | 0x20;
   if (c >= 97 && c <= 122 && c !== 110 && c !== 116 && c !== 102) return true;
@@ -67,7 +70,7 @@ export function isStringKey(key: string): boolean {
 }
 
 /** `[A-Za-z0-9_]`: what a plain key may start with. */
-export function isKeyStart(ch: number): boolean {
+function isKeyStart(ch: number): boolean {
   return (ch >= 97 && ch <= 122) || (ch >= 65 && ch <= 90) || (ch >= 48 && ch <= 57) || ch === 95;
 }
 
@@ -76,7 +79,7 @@ export function isKeyStart(ch: number): boolean {
  * of a manifest), a Set from 16 on (a scan of every key made a mapping of n keys cost n²:
  * 15 s at 70,000 keys). A Set per mapping was ~10 % of a 10k load's parse.
  */
-export class SeenKeys {
+class SeenKeys {
   private readonly few: string[] = [];
   private many: Set<string> | null = null;
   /** False when `key` was seen before; else it is noted. */
@@ -95,10 +98,30 @@ export class SeenKeys {
   }
 }
 
-export const BLANK = -1;
-export const DOCUMENT_START = -2;
+const BLANK = -1;
+const DOCUMENT_START = -2;
 
-export abstract class SimpleLines {
+/** The value a plain scalar resolves to (YAML 1.2 core schema), or undefined when unsure. */
+type PlainResolver = (text: string) => Scalar | undefined;
+
+const PLAIN_NEVER_STARTS = '&*!|>%@`?:,]}[{#"\'';
+
+/** Parses `source` (BOM removed) when it is in the subset; null when the full parser must. */
+export function parseSimpleYaml(
+  source: string,
+  limits: Readonly<InputLimits>,
+  resolvePlain: PlainResolver,
+  each?: (doc: YDocument) => void,
+): ParsedFile | null {
+  return inSubset(() => new TreeParser(source, limits, resolvePlain).file(each), source);
+}
+
+/**
+ * The parser, building what its subclass makes of each node: the tree with positions
+ * (TreeParser, below) or plain values alone (PlainParser). `N` is a node, `M` a
+ * mapping, `S` a sequence; the `line` and `offset` given with each are where it starts.
+ */
+abstract class SimpleReader<N, M extends N, S extends N> {
   /** Offset of each line's first character. */
   protected readonly starts: number[] = [];
   /** Offset just past each line's last character (its `\n` excluded). */
@@ -113,6 +136,7 @@ export abstract class SimpleLines {
   constructor(
     protected readonly text: string,
     protected readonly limits: Readonly<InputLimits>,
+    private readonly resolvePlain: PlainResolver,
   ) {
     this.splitLines();
   }
@@ -207,36 +231,6 @@ export abstract class SimpleLines {
     while (stop > from && text.charCodeAt(stop - 1) === 32) stop--;
     return stop;
   }
-}
-
-/** The value a plain scalar resolves to (YAML 1.2 core schema), or undefined when unsure. */
-export type PlainResolver = (text: string) => Scalar | undefined;
-
-const PLAIN_NEVER_STARTS = '&*!|>%@`?:,]}[{#"\'';
-
-/** Parses `source` (BOM removed) when it is in the subset; null when the full parser must. */
-export function parseSimpleYaml(
-  source: string,
-  limits: Readonly<InputLimits>,
-  resolvePlain: PlainResolver,
-  each?: (doc: YDocument) => void,
-): ParsedFile | null {
-  return inSubset(() => new TreeParser(source, limits, resolvePlain).file(each), source);
-}
-
-/**
- * The parser, building what its subclass makes of each node: the tree with positions
- * (TreeParser, below) or plain values alone (PlainParser). `N` is a node, `M` a
- * mapping, `S` a sequence; the `line` and `offset` given with each are where it starts.
- */
-export abstract class SimpleReader<N, M extends N, S extends N> extends SimpleLines {
-  constructor(
-    text: string,
-    limits: Readonly<InputLimits>,
-    private readonly resolvePlain: PlainResolver,
-  ) {
-    super(text, limits);
-  }
 
   protected abstract scalarAt(value: Scalar, line: number, offset: number): N;
   protected abstract newMap(line: number, offset: number): M;
@@ -248,7 +242,7 @@ export abstract class SimpleReader<N, M extends N, S extends N> extends SimpleLi
    * Each document's root mapping, its index in the file and where it starts, given to `take`
    * as soon as read; returns how many there are.
    */
-  protected documents(take: (root: M, index: number, pos: Position) => void): number {
+  documents(take: (root: M, index: number, pos: Position) => void): number {
     let count = 0;
     // Content before the first `---` is a document; so is what follows each `---`, even
     // nothing (an empty document keeps its index, as the full parser counts them).
@@ -324,11 +318,7 @@ export abstract class SimpleReader<N, M extends N, S extends N> extends SimpleLi
     return map;
   }
 
-  /**
-   * The key from `at` to its `:`, not `seen` before in its mapping (SeenKeys: a scan of the
-   * entries made a mapping of n keys cost n², 15 s at 70,000 keys) and a string in the core
-   * schema.
-   */
+  /** The plain key from `at` to its `:`: a string in the core schema, not `seen` in its mapping. */
   private key(at: number, colon: number, seen: SeenKeys): string {
     const key = this.text.slice(at, colon);
     if (!isStringKey(key)) throw GIVE_UP;
@@ -543,7 +533,7 @@ export abstract class SimpleReader<N, M extends N, S extends N> extends SimpleLi
 /** The tree parseYamlFile builds, positions included. */
 class TreeParser extends SimpleReader<YNode, YMap, YSeq> {
   /**
-   * The documents; given `each` (load-files.ts readYamlFile), each goes to it as soon as read,
+   * The documents; given `each` (index.ts readYamlFile), each goes to it as soon as read,
    * unkept.
    */
   file(each?: (doc: YDocument) => void): ParsedFile {
@@ -574,17 +564,12 @@ class TreeParser extends SimpleReader<YNode, YMap, YSeq> {
 }
 
 /**
- * The fast path's plain-value mode (issue 35): the values of each document as toPlain would
- * make them from the tree, without the tree. No node and no Position object is made, only the
- * values and each document's start; a one-shot load (analysePlain) reads a file this way and
- * parses it again, with positions, only when one of its documents has an error to locate.
- * Same subset and same GIVE_UP as the tree (yaml-simple.ts): it is the same parser.
+ * The plain-value mode (issue 35): each document's values as toPlain would make them, with no
+ * node and no Position made; a one-shot load (analysePlain) parses a file again, with
+ * positions, only when one of its documents has an error to locate. The same parser.
  */
-export type PlainValue = Scalar | PlainMap | PlainValue[];
-export type PlainMap = { [key: string]: PlainValue };
-
-/** One document read as plain values: its root mapping, index and first key's position. */
-export type TakePlain = (root: PlainMap, index: number, pos: Position) => void;
+type PlainValue = Scalar | PlainMap | PlainValue[];
+type PlainMap = { [key: string]: PlainValue };
 
 /**
  * Reads `source` (BOM removed), each document going to `take` as soon as read; the number of
@@ -594,15 +579,12 @@ export function parseSimplePlain(
   source: string,
   limits: Readonly<InputLimits>,
   resolvePlain: PlainResolver,
-  take: TakePlain,
+  take: (root: PlainMap, index: number, pos: Position) => void,
 ): number | null {
-  return inSubset(() => new PlainParser(source, limits, resolvePlain).all(take), source);
+  return inSubset(() => new PlainParser(source, limits, resolvePlain).documents(take), source);
 }
 
 class PlainParser extends SimpleReader<PlainValue, PlainMap, PlainValue[]> {
-  all(take: TakePlain): number {
-    return this.documents(take);
-  }
   protected scalarAt(value: Scalar): PlainValue {
     return value;
   }
@@ -610,15 +592,7 @@ class PlainParser extends SimpleReader<PlainValue, PlainMap, PlainValue[]> {
     return {};
   }
   protected setKey(map: PlainMap, key: string, _line: number, _at: number, value: PlainValue) {
-    // Plain assignment keeps objects fast; only __proto__ needs defineProperty to stay data.
-    if (key === '__proto__')
-      Object.defineProperty(map, key, {
-        value,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    else map[key] = value;
+    setPlain(map, key, value);
   }
   protected newSeq(): PlainValue[] {
     return [];

@@ -1,9 +1,10 @@
 /**
- * YAML with positions. js-yaml 5's `parseEvents` gives a pre-order event stream with
- * source offsets; the tree is built straight from it, resolving tags the way js-yaml's
- * `eventsToAst` does (raw tag as written, else the core schema's implicit tag for plain
- * scalars), without building js-yaml's own AST first: on large folders that AST was a
- * fifth of the parse time.
+ * YAML with positions: the tree a file is read into (nodes with their positions, the parsed
+ * file with its issues, how the rules read the tree) and the full parser. js-yaml 5's
+ * `parseEvents` gives a pre-order event stream with source offsets; the tree is built straight
+ * from it, resolving tags the way js-yaml's `eventsToAst` does (raw tag as written, else the
+ * core schema's implicit tag for plain scalars), without building js-yaml's own AST first: on
+ * large folders that AST was a fifth of the parse time. The fast path is yaml-simple.ts.
  */
 import {
   CORE_SCHEMA,
@@ -16,58 +17,146 @@ import {
   type ScalarEvent,
 } from '../util/js-yaml.js';
 import { LIMITS, formatBytes, type InputLimits } from './limits.js';
-import { parseSimpleYaml } from './yaml-simple.js';
-import {
-  INDEX_FROM,
-  LineIndex,
-  type ParsedFile,
-  type Position,
-  type Scalar,
-  type YMapEntry,
-  type YNode,
-  type YScalar,
-  type YamlIssue,
-} from './yaml-tree.js';
 
-export * from './yaml-tree.js';
-
-/**
- * Parses every document of one file. Never throws for bad input. Files in the subset of
- * YAML that manifests use take the fast path (yaml-simple.ts); the rest, and every file with
- * an error, the full parser.
- */
-export function parseYamlFile(text: string, limits: Readonly<InputLimits> = LIMITS): ParsedFile {
-  const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  return parseSimpleYaml(source, limits, plainScalarValue) ?? parseYamlFull(text, limits);
+/** 1-based; `file` when the node is not from the document's own file (a patch's: mergePatch). */
+export interface Position {
+  line: number;
+  column: number;
+  file?: string;
 }
 
-/** parseYamlFile without the fast path (the tests compare the two). */
+export type Scalar = string | number | boolean | null;
+
+export interface YScalar {
+  kind: 'scalar';
+  value: Scalar;
+  pos: Position;
+}
+export interface YSeq {
+  kind: 'seq';
+  items: YNode[];
+  pos: Position;
+}
+export interface YMapEntry {
+  key: string;
+  keyPos: Position;
+  value: YNode;
+}
+export interface YMap {
+  kind: 'map';
+  entries: YMapEntry[];
+  pos: Position;
+}
+export type YNode = YScalar | YSeq | YMap;
+
+export interface YDocument {
+  root: YNode;
+  /** 0-based index of the document in its file (empty documents included). */
+  index: number;
+}
+
+export interface YamlIssue {
+  code: 'YAML' | 'LIMIT';
+  message: string;
+  line: number;
+  column: number;
+}
+
+export interface ParsedFile {
+  /** Non-empty documents that were read without issues. */
+  documents: YDocument[];
+  /** Non-empty documents, with or without issues. */
+  documentCount: number;
+  issues: YamlIssue[];
+  /** Nodes added by alias expansion, for the folder-wide budget. */
+  aliasExpansion: number;
+  /** Scalar text added by alias expansion, for the folder-wide budget. */
+  aliasBytes: number;
+}
+
+/** Maps source offsets to 1-based line/column. */
+export class LineIndex {
+  private readonly starts: number[] = [0];
+  /** Line of the last lookup: events come in source order, so the next is on it or near. */
+  private last = 0;
+  constructor(text: string) {
+    for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1))
+      this.starts.push(i + 1);
+  }
+  at(offset: number): Position {
+    const starts = this.starts;
+    let l = this.last;
+    if (starts[l]! <= offset) {
+      // Forward a few lines from the last lookup before falling back to a binary search.
+      for (let n = 0; n < 4 && l + 1 < starts.length && starts[l + 1]! <= offset; n++) l++;
+      if (l + 1 === starts.length || starts[l + 1]! > offset) {
+        this.last = l;
+        return { line: l + 1, column: offset - starts[l]! + 1 };
+      }
+    }
+    l = this.search(offset);
+    this.last = l;
+    return { line: l + 1, column: offset - starts[l]! + 1 };
+  }
+  private search(offset: number): number {
+    let lo = 0;
+    let hi = this.starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.starts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+}
+
+/** Plain JSON-like value of a node (aliases already expanded by sharing). */
+export function toPlain(node: YNode): unknown {
+  switch (node.kind) {
+    case 'scalar':
+      return node.value;
+    case 'seq':
+      return node.items.map(toPlain);
+    case 'map': {
+      const out: Record<string, unknown> = {};
+      for (const e of node.entries) setPlain(out, e.key, toPlain(e.value));
+      return out;
+    }
+  }
+}
+
+/** `map[key] = value`: plain assignment keeps objects fast; `__proto__` stays data. */
+export function setPlain(map: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__')
+    Object.defineProperty(map, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  else map[key] = value;
+}
+
+/** Mappings above this size get a key index: a scan per lookup is quadratic on hostile input. */
+export const INDEX_FROM = 32;
+const keyIndexes = new WeakMap<YMap, Map<string, YMapEntry>>();
+
+/** The entry for `key` in a mapping node, if any. */
+export function entry(node: YNode | undefined, key: string): YMapEntry | undefined {
+  if (!node || node.kind !== 'map') return undefined;
+  if (node.entries.length <= INDEX_FROM) return node.entries.find((e) => e.key === key);
+  let index = keyIndexes.get(node);
+  if (!index) {
+    index = new Map(node.entries.map((e) => [e.key, e]));
+    keyIndexes.set(node, index);
+  }
+  return index.get(key);
+}
+
+/** parseYamlFile (yaml-simple.ts) without the fast path (the tests compare the two). */
 export function parseYamlFull(text: string, limits: Readonly<InputLimits> = LIMITS): ParsedFile {
   const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const lines = new LineIndex(source);
-  let events: Event[];
-  try {
-    events = parseEvents(source, { maxDepth: limits.maxDepth });
-  } catch (err) {
-    return failed(parserIssue(err, source, lines, limits));
-  }
-  try {
-    return buildDocuments(source, events, lines, limits);
-  } catch (err) {
-    return failed(parserIssue(err, source, lines, limits));
-  }
-}
-
-function failed(issue: YamlIssue): ParsedFile {
-  return { documents: [], documentCount: 0, issues: [issue], aliasExpansion: 0, aliasBytes: 0 };
-}
-
-function buildDocuments(
-  source: string,
-  events: Event[],
-  lines: LineIndex,
-  limits: Readonly<InputLimits>,
-): ParsedFile {
   const result: ParsedFile = {
     documents: [],
     documentCount: 0,
@@ -75,25 +164,31 @@ function buildDocuments(
     aliasExpansion: 0,
     aliasBytes: 0,
   };
-  const cursor = { i: 0 };
-  for (let index = 0; cursor.i < events.length; index++) {
-    // DOCUMENT event, at most one root node, POP.
-    cursor.i++;
-    const builder = new DocumentBuilder(source, events, cursor, lines, limits);
-    let root: YNode | null = null;
-    if (events[cursor.i]!.type !== EVENT_ID.POP) root = builder.build({ line: 1, column: 1 });
-    cursor.i++;
-    if (root === null || (root.kind === 'scalar' && root.value === null)) continue; // empty document
-    result.documentCount++;
-    // A document with issues is dropped unexpanded, so only kept ones use the folder budget.
-    if (builder.issues.length > 0) result.issues.push(...builder.issues);
-    else {
-      result.aliasExpansion += builder.aliasExpansion;
-      result.aliasBytes += builder.aliasBytes;
-      result.documents.push({ root, index });
+  try {
+    const events = parseEvents(source, { maxDepth: limits.maxDepth });
+    const cursor = { i: 0 };
+    for (let index = 0; cursor.i < events.length; index++) {
+      // DOCUMENT event, at most one root node, POP.
+      cursor.i++;
+      const builder = new DocumentBuilder(source, events, cursor, lines, limits);
+      let root: YNode | null = null;
+      if (events[cursor.i]!.type !== EVENT_ID.POP) root = builder.build({ line: 1, column: 1 });
+      cursor.i++;
+      if (root === null || (root.kind === 'scalar' && root.value === null)) continue; // empty document
+      result.documentCount++;
+      // A document with issues is dropped unexpanded, so only kept ones use the folder budget.
+      if (builder.issues.length > 0) result.issues.push(...builder.issues);
+      else {
+        result.aliasExpansion += builder.aliasExpansion;
+        result.aliasBytes += builder.aliasBytes;
+        result.documents.push({ root, index });
+      }
     }
+    return result;
+  } catch (err) {
+    const issues = [parserIssue(err, source, lines, limits)];
+    return { documents: [], documentCount: 0, issues, aliasExpansion: 0, aliasBytes: 0 };
   }
-  return result;
 }
 
 interface Anchored {
@@ -163,21 +258,21 @@ class DocumentBuilder {
         this.nodes++;
         node = this.scalar(ev, fallback);
         break;
-      case EVENT_ID.SEQUENCE: {
-        this.nodes++;
-        const pos = this.collectionPos(ev.start, fallback);
-        this.checkCollectionTag(ev, 'seq', pos);
-        const items: YNode[] = [];
-        while (this.events[this.cursor.i]!.type !== EVENT_ID.POP) items.push(this.build(pos));
-        this.cursor.i++; // POP
-        node = { kind: 'seq', items, pos };
-        break;
-      }
+      case EVENT_ID.SEQUENCE:
       case EVENT_ID.MAPPING: {
         this.nodes++;
-        const pos = this.collectionPos(ev.start, fallback);
-        this.checkCollectionTag(ev, 'map', pos);
-        node = { kind: 'map', entries: this.entries(pos), pos };
+        const pos = ev.start >= 0 ? this.lines.at(ev.start) : fallback;
+        const kind = ev.type === EVENT_ID.SEQUENCE ? 'seq' : 'map';
+        const tag = this.rawTag(ev);
+        const t = normalizeTag(tag);
+        if (tag !== '' && t !== CORE + kind && t !== '!') this.issue(`unsupported tag ${tag}`, pos);
+        if (kind === 'map') node = { kind, entries: this.entries(pos), pos };
+        else {
+          const items: YNode[] = [];
+          while (this.events[this.cursor.i]!.type !== EVENT_ID.POP) items.push(this.build(pos));
+          this.cursor.i++; // POP
+          node = { kind, items, pos };
+        }
         break;
       }
       default:
@@ -268,23 +363,8 @@ class DocumentBuilder {
     return target.node;
   }
 
-  private collectionPos(start: number, fallback: Position): Position {
-    return start >= 0 ? this.lines.at(start) : fallback;
-  }
-
   private rawTag(ev: { tagStart: number; tagEnd: number }): string {
     return ev.tagStart === NO_RANGE ? '' : this.source.slice(ev.tagStart, ev.tagEnd);
-  }
-
-  private checkCollectionTag(
-    ev: { tagStart: number; tagEnd: number },
-    kind: 'seq' | 'map',
-    pos: Position,
-  ): void {
-    const tag = this.rawTag(ev);
-    if (tag === '') return;
-    const t = normalizeTag(tag);
-    if (t !== CORE + kind && t !== '!') this.issue(`unsupported tag ${tag}`, pos);
   }
 
   private scalar(ev: ScalarEvent, fallback: Position): YScalar {
@@ -307,20 +387,16 @@ class DocumentBuilder {
     const resolvedTag = tagged ? normalizeTag(tag) : tag;
     if (tagged && resolvedTag === '!') return { kind: 'scalar', value: text, pos };
     const value = resolveScalar(text, resolvedTag);
-    if (value === OUT_OF_RANGE) {
-      this.issue(outOfRange(text), pos);
-      return { kind: 'scalar', value: text, pos };
-    }
-    if (value === UNRESOLVED) {
-      this.issue(
-        tagged && SCALAR_TAGS.has(resolvedTag)
+    if (value !== OUT_OF_RANGE && value !== UNRESOLVED) return { kind: 'scalar', value, pos };
+    this.issue(
+      value === OUT_OF_RANGE
+        ? outOfRange(text)
+        : tagged && SCALAR_TAGS.has(resolvedTag)
           ? `'${clip(text)}' is not a valid ${tag}`
           : `unsupported tag ${tag}: manifests use plain strings, numbers and booleans (tags ${[...SCALAR_TAGS].map((t) => '!!' + t.slice(CORE.length)).join(', ')})`,
-        pos,
-      );
-      return { kind: 'scalar', value: text, pos };
-    }
-    return { kind: 'scalar', value, pos };
+      pos,
+    );
+    return { kind: 'scalar', value: text, pos };
   }
 }
 
@@ -348,17 +424,14 @@ function outOfRange(text: string): string {
  * The core schema's words (null, bool) that start with a letter: any other plain scalar that
  * starts with an ASCII letter is a string (numbers start with a digit, a sign or a dot).
  */
-const LETTER_WORDS = new Map<string, Scalar>([
-  ['null', null],
-  ['Null', null],
-  ['NULL', null],
-  ['true', true],
-  ['True', true],
-  ['TRUE', true],
-  ['false', false],
-  ['False', false],
-  ['FALSE', false],
-]);
+const LETTER_WORDS = new Map<string, Scalar>(
+  [null, true, false].flatMap((v) => {
+    const word = String(v);
+    return [word, word[0]!.toUpperCase() + word.slice(1), word.toUpperCase()].map(
+      (w): [string, Scalar] => [w, v],
+    );
+  }),
+);
 
 /** Up to 15 digits: the core schema's int, below 2^53 (resolveScalar's `Number(text)`). */
 const SHORT_DIGITS = /^[0-9]{1,15}$/;
@@ -449,42 +522,27 @@ function parserIssue(
   lines: LineIndex,
   limits: Readonly<InputLimits>,
 ): YamlIssue {
-  if (err instanceof YAMLException) {
-    const line = (err.mark?.line ?? 0) + 1;
-    const column = (err.mark?.column ?? 0) + 1;
-    if (/maxDepth/.test(err.reason)) {
-      return {
-        code: 'LIMIT',
-        message: `collections nested deeper than ${limits.maxDepth} levels; manifests need far fewer`,
-        line,
-        column,
-      };
-    }
-    const offset = err.mark?.position ?? -1;
-    const open = offset >= 0 && RAN_OUT.test(err.reason) ? openConstruct(source, offset) : null;
-    if (open !== null) {
-      const at = lines.at(open.offset);
-      return {
-        code: 'YAML',
-        message: open.message(line, column),
-        line: at.line,
-        column: at.column,
-      };
-    }
-    // The code column already says YAML: the message starts with what went wrong.
-    return { code: 'YAML', message: `syntax error: ${err.reason}`, line, column };
+  if (!(err instanceof YAMLException)) {
+    // The engine's own limits (string length, call stack) reached by a hostile file; and js-yaml
+    // documents that any exception may escape: kept structured.
+    const message =
+      err instanceof RangeError
+        ? `file is too large or too deeply nested to read (over ${formatBytes(limits.maxDocumentBytes)} per document)`
+        : `YAML could not be read: ${String(err)}`;
+    return { code: err instanceof RangeError ? 'LIMIT' : 'YAML', message, line: 1, column: 1 };
   }
-  if (err instanceof RangeError) {
-    // The engine's own limits (string length, call stack) reached by a hostile file.
-    return {
-      code: 'LIMIT',
-      message: `file is too large or too deeply nested to read (over ${formatBytes(limits.maxDocumentBytes)} per document)`,
-      line: 1,
-      column: 1,
-    };
+  const line = (err.mark?.line ?? 0) + 1;
+  const column = (err.mark?.column ?? 0) + 1;
+  if (/maxDepth/.test(err.reason)) {
+    const message = `collections nested deeper than ${limits.maxDepth} levels; manifests need far fewer`;
+    return { code: 'LIMIT', message, line, column };
   }
-  // js-yaml documents that any exception may escape; keep it structured.
-  return { code: 'YAML', message: `YAML could not be read: ${String(err)}`, line: 1, column: 1 };
+  const offset = err.mark?.position ?? -1;
+  const open = offset >= 0 && RAN_OUT.test(err.reason) ? openConstruct(source, offset) : null;
+  if (open !== null)
+    return { code: 'YAML', message: open.message(line, column), ...lines.at(open.offset) };
+  // The code column already says YAML: the message starts with what went wrong.
+  return { code: 'YAML', message: `syntax error: ${err.reason}`, line, column };
 }
 
 interface Open {

@@ -22,7 +22,7 @@ export interface BackendProfile {
   /**
    * Kinds its API replaced by another (Union v2: a default queue per project/domain replaced
    * pool assignments). A declared object of one is planned blocked, saying what to declare
-   * instead (src/plan/backend.ts), not refused with BACKEND_KIND; nothing is sent for it.
+   * instead (src/plan/index.ts), not refused with BACKEND_KIND; nothing is sent for it.
    */
   replacedKinds?: Readonly<{ PoolAssignment?: 'DefaultQueue' }>;
 }

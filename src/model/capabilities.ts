@@ -21,7 +21,7 @@ export const CAPABILITY_NAMES = [
   'default_delete',
   'unpin_first',
 ] as const;
-export type CapabilityName = (typeof CAPABILITY_NAMES)[number];
+type CapabilityName = (typeof CAPABILITY_NAMES)[number];
 
 /** `drain,queue_delete`, or `none` when every capability is off. Stable order. */
 export function formatCapabilities(caps: Capabilities): string {

@@ -93,7 +93,7 @@ export interface RepoConfig {
   declared_kinds?: ObjectKind[];
   /**
    * poolsync.yaml `acceptCascade:`: addresses whose delete may take rows poolsync does not
-   * manage along (flyteadmin, plan/cascade.ts); `--accept-cascade` adds to it for one run.
+   * manage along (flyteadmin, plan/flyteadmin.ts); `--accept-cascade` adds to it for one run.
    */
   accept_cascade?: string[];
   /**

@@ -92,7 +92,7 @@ export interface LiveState {
   default_queue_scopes?: LiveScopedDefaultQueue[];
   /**
    * The project/domains whose default-queue settings were read, sorted, when not all were
-   * (Union reads them one by one: src/plan/live-scope.ts); the plan records it, so a check of the
+   * (Union reads them one by one: src/plan/fingerprint.ts); the plan records it, so a check of the
    * live state reads the same. Absent: all were read.
    */
   default_queues_read?: { project: string; domain: string }[];
@@ -112,7 +112,7 @@ export interface LiveState {
   /**
    * The flyteadmin backend only: other attribute rows, projects, domains and the deployed
    * cluster configuration. Its presence also tells the planner that a delete takes the narrower
-   * rows of its project/domain along (gormimpl/resource_repo.go, plan/cascade.ts).
+   * rows of its project/domain along (gormimpl/resource_repo.go, plan/flyteadmin.ts).
    */
   flyteadmin?: FlyteadminLive;
   /**
@@ -140,10 +140,10 @@ export interface LiveDefaultQueue {
 /**
  * The project/domain default-queue settings a live-state read asks for: every one (`all`), or
  * those of these project/domains. Union has no call that lists settings (one call per
- * project/domain): a plan reads only those it needs (src/plan/live-scope.ts); backends with
+ * project/domain): a plan reads only those it needs (src/plan/fingerprint.ts); backends with
  * a list read them all either way.
  */
 export type DefaultQueueScope = 'all' | readonly { project: string; domain: string }[];
 
-/** The settings a plan needs read, once the inventory is known (src/plan/live-scope.ts). */
+/** The settings a plan needs read, once the inventory is known (src/plan/fingerprint.ts). */
 export type SettingsNeed = (inventory: readonly string[] | null | undefined) => DefaultQueueScope;

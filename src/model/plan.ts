@@ -12,7 +12,7 @@ export type ChangeAction =
   'create' | 'update' | 'replace' | 'delete' | 'blocked' | 'unmanaged' | 'noop';
 
 /** The actions poolsync makes calls for (a step acts on the object): what a plan does. */
-export type ActionableAction = 'create' | 'update' | 'replace' | 'delete';
+type ActionableAction = 'create' | 'update' | 'replace' | 'delete';
 
 /** The actionable set, in the order counts list it; the one definition (issue 37). */
 export const ACTIONABLE_ACTIONS: readonly ActionableAction[] = [
@@ -29,13 +29,16 @@ export function isActionable(action: ChangeAction): action is ActionableAction {
   return ACTIONABLE.has(action);
 }
 
-/** A parameter of a reason: a name, a pool, a count, a flag, a list of names or of numbers. */
-export type ReasonParam = string | number | boolean | string[] | number[] | null;
+/**
+ * A parameter of a reason: a name, a pool, a count, a flag, a list of names or of numbers, or
+ * a reason of its own (worded where the parameter is read).
+ */
+type ReasonParam = string | number | boolean | string[] | number[] | Reason | null;
 export type ReasonParams = Record<string, ReasonParam>;
 
 /**
  * A reason as data (docs/plan.md, One voice): a code and its parameters, decided once by the
- * planner and put into words by src/plan/reasons.ts for every renderer.
+ * planner and put into words by the catalog (src/render/reasons.ts) for every renderer.
  */
 export interface Reason {
   code: string;
@@ -60,11 +63,14 @@ export interface Change {
   /** Comparable form of the object after the plan is applied (null when it will be absent). */
   after: Record<string, unknown> | null;
   diff: FieldDiff[];
-  /** Why it is blocked (or unmanaged); null otherwise. */
-  reason: string | null;
   /**
-   * `reason` as data (src/plan/reasons.ts): every reason the planner gives has one; a change
-   * read from a plan file has it only for the codes the JSON carries (reasonInJson).
+   * The words of a change read from a plan file (the JSON's `reason`), kept as written; the
+   * planner never sets it: renderers word `why` (src/render/common.ts, whyText).
+   */
+  reason?: string | null;
+  /**
+   * Why it is blocked, unmanaged or left as it is, as data; a change read from a plan file has
+   * it only for the codes the JSON carries (reasonInJson), else its words in `reason`.
    */
   why?: Reason | null;
   /** True for delete and replace. */
@@ -75,7 +81,7 @@ export interface Change {
    */
   caused_by?: string | null;
   /**
-   * What the step of `caused_by` does to this object, as data (src/plan/reasons.ts): rendered
+   * What the step of `caused_by` does to this object, as data (worded by src/render/reasons.ts): rendered
    * as the change's `# …` line, and the cause every warning about the object names.
    */
   cause?: Reason | null;
@@ -86,13 +92,17 @@ export interface Change {
    * steps shows this as `after`: what apply will leave.
    */
   caused_after?: Record<string, unknown> | null;
-  /** Why the steps of a capability-enabled change are safe (drain, queue delete, move, pool update). */
-  note?: string | null;
+  /**
+   * Why the steps of a capability-enabled change are safe (drain, queue delete, move, pool
+   * update), as data from the planner; words (`; ` between) in a change read from a plan file.
+   */
+  note?: Reason[] | string | null;
   /**
    * Why the plan cannot tell whether this change is safe to apply now (a label whose
-   * deployment poolsync cannot read, docs/flyte-oss.md): policy `safe` holds it.
+   * deployment poolsync cannot read, docs/flyte-oss.md): policy `safe` holds it. Data from the
+   * planner, words in a change read from a plan file.
    */
-  unverified?: string | null;
+  unverified?: Reason | string | null;
 }
 
 /** Each step carries everything the executor needs, so a saved plan runs without re-planning. */
@@ -166,7 +176,7 @@ export const STEP_KINDS_COMPLETE: [UnlistedStepKind] extends [never] ? true : Un
   true;
 
 /** `api`: the executor makes the call; `manual`: the backend has no public API for it (a runbook step). */
-export type StepExecution = 'api' | 'manual';
+type StepExecution = 'api' | 'manual';
 
 /** What a person runs for a manual step: the backend's own CLI, exactly. */
 export interface ManualInstruction {
@@ -196,25 +206,32 @@ export type Step = StepOp & {
   manual?: ManualInstruction;
 };
 
-export type WarningCode =
+type WarningCode =
   'CONAMED_QUEUE_ORPHANED' | 'QUEUE_ROUTES_NOWHERE' | 'QUEUE_NO_HEALTHY_CLUSTER' | (string & {});
 
 export interface PlanWarning {
   code: WarningCode;
   address: string;
-  /** In words: src/plan/reasons.ts renders it from `code` and `params` when it has them. */
-  message: string;
-  /** The warning as data: what `message` is made of. */
+  /**
+   * The words of a warning read from a plan file (the JSON's `message`), kept as written; the
+   * planner gives `code` and `params`, which renderers word (src/render/common.ts, warningText).
+   */
+  message?: string;
+  /** The warning as data (a warning read from a plan file has them for the codes the JSON carries). */
   params?: ReasonParams;
 }
 
 export interface PlanError {
   code: string;
   address: string | null;
-  message: string;
+  /**
+   * The words of an error read from a plan file (the JSON's `message`), kept as written; the
+   * planner gives `code` and `params`, which renderers word (src/render/common.ts, errorText).
+   */
+  message?: string;
   /** `file:line:col` when the error comes from a manifest. */
   location: string | null;
-  /** The error as data: what `message` is made of (src/plan/reasons.ts; not in the JSON). */
+  /** The error as data (not in the JSON). */
   params?: ReasonParams;
 }
 
@@ -301,7 +318,7 @@ export interface PlanInventory {
 }
 
 /**
- * A plan read back from the plan memory (src/incremental/plan-record.ts) reads its `changes`
+ * A plan read back from the plan memory (src/incremental/plan-memory.ts) reads its `changes`
  * only when first asked for; it carries its visible changes (every change but noop, in order)
  * under this key, not enumerable, so output that shows only those (text, Markdown) never
  * reads the rest (ten thousand noops of a converged repository).

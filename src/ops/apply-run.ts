@@ -43,9 +43,9 @@ import { formatValidationText } from '../manifests/index.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
 import { SYSTEM_CLOCK } from '../util/clock.js';
-import type { PlanShapeOptions } from '../plan/plan-against.js';
+import type { PlanShapeOptions } from '../plan/index.js';
 import { UserError } from '../util/user-error.js';
-import { appliedState } from '../plan/applied-state.js';
+import { appliedState } from '../plan/inventory.js';
 import { classify, cleanCommit, planRepository, type ControlPlaneAccess } from './plan-run.js';
 import { recheckPlan, stalePlanError } from './stale-plan.js';
 
@@ -373,7 +373,7 @@ export interface ApplyRecording {
 /**
  * Records `plan` applied with `result` (null when there was nothing to run); `live`: the state
  * the plan was made against, which the plan's changes turn into the state the apply left
- * (plan/applied-state.ts: no second read of the control plane).
+ * (plan/inventory.ts: no second read of the control plane).
  */
 export async function recordApply(
   rec: ApplyRecording,

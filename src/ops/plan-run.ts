@@ -31,15 +31,14 @@ import {
 } from '../incremental/plan-memory.js';
 import type { PlanReuse } from '../incremental/plan-reuse.js';
 import type { LoadCounts, LoadResult, ValidationError } from '../manifests/types.js';
-import type { FolderRead } from '../manifests/folder-read.js';
+import type { FolderRead } from '../manifests/config.js';
 import type { DesiredState } from '../model/desired.js';
 import { planWith, type Plan, type PlanControlPlane } from '../model/plan.js';
-import type { PlanShapeOptions } from '../plan/plan-against.js';
+import type { PlanShapeOptions } from '../plan/index.js';
 import { driftSince, type LastApplied, type RefreshReport } from '../plan/refresh.js';
 import type { PaceListener } from '../util/pacer.js';
 import { off } from '../incremental/off.js';
-import type { FileAnalysis, LoaderOptions } from '../manifests/analysis-port.js';
-import { loadRepository } from '../manifests/index.js';
+import { loadRepository, type FileAnalysis, type LoaderOptions } from '../manifests/index.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
 
 /** How `poolsync plan` and `poolsync apply` reach the control plane they open (their flags). */
@@ -65,7 +64,7 @@ export type PlanSource =
   | {
       /** The daemon and pull-request comments: the caller's control plane, read through it. */
       kind: 'open';
-      /** Told which default-queue settings the plan needs (src/plan/live-scope.ts). */
+      /** Told which default-queue settings the plan needs (src/plan/fingerprint.ts). */
       readLive: LiveReading;
       /** What that control plane manages (BACKEND_KIND errors, config-only kinds). */
       backend?: BackendInfo;
@@ -82,7 +81,7 @@ export type PlanDesired =
       dir: string;
       /** The CLI's plan memory between runs, and what it keeps of the desired state. */
       memory?: { facts: (desired: DesiredState) => DesiredFacts };
-      /** poolsync.yaml and the walk, read once for several environments (manifests/folder-read.ts). */
+      /** poolsync.yaml and the walk, read once for several environments (manifests/config.ts). */
       shared?: FolderRead;
     }
   | {
@@ -196,7 +195,7 @@ async function acquired(
   try {
     // Closed as soon as the live state is read whole: a state of 100,000 objects is ~40 MB that
     // the plan itself never needs (one with some settings only stays open: the plan may need
-    // every one, live-scope.ts). The inventory (what poolsync applied) is read with it.
+    // every one, plan/fingerprint.ts). The inventory (what poolsync applied) is read with it.
     const store = inventoryStore(cp, source.url, source.stateDir, source.sharedInventory);
     const readLive = marking(async (need) => {
       const live = await readLiveWithInventory(cp, store, need);
@@ -315,7 +314,7 @@ export interface PipelineTimings {
 
 /**
  * Where the live state comes from: a control plane, or a reader of one the caller manages,
- * told which default-queue settings the plan needs (src/plan/live-scope.ts).
+ * told which default-queue settings the plan needs (src/plan/fingerprint.ts).
  */
 export type LiveSource = ControlPlane | LiveReading;
 export type LiveReading = (need: SettingsNeed) => Promise<LiveState>;
@@ -362,7 +361,7 @@ export function loadDesired(dir: string, opts: PipelineOptions = {}): Promise<Lo
 }
 
 /**
- * Second half of planRepository: read the live state (the settings the plan needs: live-scope.ts)
+ * Second half of planRepository: read the live state (the settings the plan needs: plan/fingerprint.ts)
  * and plan a valid desired state against it; again with every setting when the plan drains,
  * deletes or moves a queue (which a setting of any scope may forbid). `first`: a live state
  * read already, planned against when it holds the settings the plan needs.
@@ -378,8 +377,8 @@ export async function planDesired(
   const backend = opts.backend ?? (typeof source === 'function' ? undefined : backendInfo(source));
   // Loaded when first needed: `plan` given a remembered result never loads the planner.
   const [{ planAgainst }, scope] = await Promise.all([
-    import('../plan/plan-against.js'),
-    import('../plan/live-scope.js'),
+    import('../plan/index.js'),
+    import('../plan/fingerprint.js'),
   ]);
   const { plans } = opts;
   const planner = plans ? plans.plan.bind(plans) : planAgainst;

@@ -16,8 +16,7 @@ import { formatCapabilities, sameCapabilities } from '../model/capabilities.js';
 import type { Capabilities } from '../model/common.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
-import { liveFingerprint } from '../plan/fingerprint.js';
-import { settingsOfPlan } from '../plan/live-scope.js';
+import { liveFingerprint, settingsOfPlan } from '../plan/fingerprint.js';
 import { UserError } from '../util/user-error.js';
 
 /** Why a plan is stale. */

@@ -7,22 +7,19 @@ import { address, assignmentKeyString } from '../model/common.js';
 import type { DesiredState } from '../model/desired.js';
 import { LABEL_WEIGHT_TOLERANCE, type ExecutionClusterLabel } from '../model/flyte.js';
 import type { PlanWarning } from '../model/plan.js';
-import { makeChange } from './change.js';
-import type { PlanContext } from './context.js';
-import type { LabelDecision } from './decisions.js';
-import type { PlanIndex } from './plan-index.js';
-import { diffForms, type Form } from './forms.js';
-import { wordedWarning } from './reasons.js';
+import { makeChange, diffForms, type Form } from './forms.js';
+import type { PlanContext, LabelDecision, PlanIndex } from './context.js';
+import { warning } from './reasons.js';
 import type { StepGraph } from './graph.js';
 
-export type { LabelDecision } from './decisions.js';
+export type { LabelDecision } from './context.js';
 
 export function labelForm(l: ExecutionClusterLabel): Form {
   return { project: l.project, domain: l.domain, workflow: l.workflow, label: l.label };
 }
 
 /** What the label pass returns: its decisions (sorted by key) and its warnings. */
-export interface LabelPass {
+interface LabelPass {
   readonly labels: ReadonlyMap<string, LabelDecision>;
   readonly warnings: readonly PlanWarning[];
 }
@@ -68,7 +65,7 @@ export const labelStepKey = {
 
 /**
  * A label names config-only clusters, not API objects: its steps wait only for a broader
- * delete in the same project/domain (cascade.ts addCascadeOrder).
+ * delete in the same project/domain (flyteadmin.ts addCascadeOrder).
  */
 export function addLabelSteps(g: StepGraph, ctx: PlanContext): void {
   for (const [key, d] of ctx.labels) {
@@ -95,7 +92,7 @@ export function addLabelSteps(g: StepGraph, ctx: PlanContext): void {
  * where flyteadmin sends an unrouted label (random_cluster_selector.go GetTarget): the default
  * label, else every enabled cluster with equal weight.
  */
-export function disabledClusterWarnings(desired: DesiredState): PlanWarning[] {
+function disabledClusterWarnings(desired: DesiredState): PlanWarning[] {
   const clusters = desired.execution_clusters ?? [];
   const disabled = new Set(clusters.filter((c) => !c.enabled).map((c) => c.name));
   if (disabled.size === 0) return [];
@@ -109,7 +106,7 @@ export function disabledClusterWarnings(desired: DesiredState): PlanWarning[] {
     if (off.length === 0) continue;
     const all = off.length === label.clusters.length;
     out.push(
-      wordedWarning('LABEL_CLUSTER_DISABLED', address('ClusterLabel', label.name), {
+      warning('LABEL_CLUSTER_DISABLED', address('ClusterLabel', label.name), {
         label: label.name,
         clusters: off.map((e) => e.cluster),
         weights: off.map((e) => e.weight),
@@ -127,14 +124,14 @@ export function disabledClusterWarnings(desired: DesiredState): PlanWarning[] {
  * label's weights (flytestdlib/random/weighted_random_list.go), so a sum other than 1 works;
  * the warning says what each cluster gets, in case a share was meant as written.
  */
-export function relativeWeightWarnings(desired: DesiredState): PlanWarning[] {
+function relativeWeightWarnings(desired: DesiredState): PlanWarning[] {
   const out: PlanWarning[] = [];
   for (const label of desired.cluster_labels ?? []) {
     const sum = label.clusters.reduce((s, e) => s + Math.fround(e.weight), 0);
     if (label.clusters.length === 0 || Math.abs(sum - 1) <= LABEL_WEIGHT_TOLERANCE) continue;
     const percent = (w: number) => Number(((100 * Math.fround(w)) / sum).toFixed(1));
     out.push(
-      wordedWarning('LABEL_WEIGHTS_RELATIVE', address('ClusterLabel', label.name), {
+      warning('LABEL_WEIGHTS_RELATIVE', address('ClusterLabel', label.name), {
         label: label.name,
         sum: Number(sum.toFixed(6)),
         zero: sum === 0,

@@ -1,15 +1,32 @@
 /**
- * The decisions of the planner's passes, and PlanContext: the index every pass read
- * (plan-index.ts) with the decisions computePlan assembled from what the passes returned.
+ * The decisions of the planner's passes, the index every pass reads (PlanIndex), and
+ * PlanContext: the index with the decisions computePlan assembled from what the passes returned.
  */
-import type { LiveCluster, LiveQueue } from '../model/live.js';
-import type { PoolContract, QueueSpec } from '../model/common.js';
-import { PREVENT_DESTROY_ANNOTATION, type SourceLocation } from '../model/desired.js';
-import type { Change } from '../model/plan.js';
-import type { DefaultQueueDecision, LabelDecision } from './decisions.js';
-import { PlanIndex } from './plan-index.js';
-
-export { compare, isWildcard } from './plan-index.js';
+import type { LiveCluster, LiveQueue, LiveAssignment, LivePool, LiveState } from '../model/live.js';
+import {
+  type PoolContract,
+  type QueueSpec,
+  DEFAULT_QUEUE,
+  WILDCARD,
+  address,
+  assignmentKeyString,
+  defaultQueueKeyString,
+  type Capabilities,
+  type ObjectKind,
+} from '../model/common.js';
+import {
+  PREVENT_DESTROY_ANNOTATION,
+  type SourceLocation,
+  type DesiredAssignment,
+  type DesiredCluster,
+  type DesiredPool,
+  type DesiredQueue,
+  type DesiredState,
+} from '../model/desired.js';
+import type { Change, PruneScope, Reason } from '../model/plan.js';
+import type { ExecutionClusterLabel } from '../model/flyte.js';
+import { makeChange, diffForms, type Form } from './forms.js';
+import { prunes, scopeWithInventory, unmanagedReason } from './prune-scope.js';
 
 export interface PoolDecision {
   change: Change;
@@ -23,7 +40,7 @@ export interface PoolDecision {
   updates?: boolean;
   /** false: `finalContract` is the control plane's placeholder, known to no one (knownContract). */
   contractKnown?: false;
-  /** Soft deletes: an undelete_pool step brings back the deleted pool of its name (pool-undelete.ts). */
+  /** Soft deletes: an undelete_pool step brings back the deleted pool of its name (pools-and-clusters.ts). */
   undeletes?: boolean;
 }
 
@@ -39,7 +56,7 @@ export interface ClusterDecision {
   moves?: boolean;
   /**
    * Soft deletes: an undelete_cluster step brings back the deleted cluster of its name, DRAINED
-   * in this pool (cluster-undelete.ts); `moves` then moves it to its final pool.
+   * in this pool (queues.ts); `moves` then moves it to its final pool.
    */
   undeletes?: { pool: string };
 }
@@ -89,40 +106,6 @@ export interface PoolsAndClusters extends Leaving {
 }
 
 /**
- * The planner's working set once the passes have decided: the index every pass read
- * (plan-index.ts) and the decisions computePlan assembled from what each pass returned, for
- * the steps, causes and warnings that read them all. No pass writes it.
- */
-export class PlanContext extends PlanIndex {
-  /** Pool decisions (pools.ts, finalised by pool-final.ts). */
-  pools: ReadonlyMap<string, PoolDecision> = new Map();
-  /** Cluster decisions (clusters.ts). */
-  clusters: ReadonlyMap<string, ClusterDecision> = new Map();
-  /** Clusters whose record is deleted by the plan (delete or replace): C8 removes them from selectors. */
-  deletedClusters: ReadonlySet<string> = new Set();
-  /** Clusters moved to another pool in place by this plan (capability `cluster_move`). */
-  movedClusters: ReadonlySet<string> = new Set();
-  /** Queue decisions (queues.ts). */
-  queues: ReadonlyMap<string, QueueDecision> = new Map();
-  /** Pool assignments by key string (assignments.ts, then flyteadmin.ts). */
-  assignments: ReadonlyMap<string, AssignmentDecision> = new Map();
-  /** Union v2 default-queue settings, by `project/domain` (default-queues.ts). */
-  defaultQueues: ReadonlyMap<string, DefaultQueueDecision> = new Map();
-  /** Execution cluster labels by key string (cluster-labels.ts, then flyteadmin.ts). */
-  labels: ReadonlyMap<string, LabelDecision> = new Map();
-  /**
-   * flyteadmin rows at levels poolsync never writes (project-wide, launch plan), by address:
-   * unmanaged, or deleted along with a broader row (flyteadmin.ts, cascade.ts).
-   */
-  otherRows: ReadonlyMap<string, Change> = new Map();
-
-  /** Clusters leaving their live pool: deleted (or replaced) or moved in place. */
-  leaves(cluster: string): boolean {
-    return this.deletedClusters.has(cluster) || this.movedClusters.has(cluster);
-  }
-}
-
-/**
  * The contract a pool has once the plan is applied, when anyone knows it: null when the pool
  * will not exist, or when neither the repository nor the control plane knows its contract
  * (marked unknown, on Union). Use this, not `finalContract`, to compare a data plane with it.
@@ -141,4 +124,310 @@ export function preventsDestroy(obj: { annotations: Record<string, string> } | u
 
 export function locationOf(source: SourceLocation | undefined): string | null {
   return source ? `${source.file}:${source.line}:${source.column}` : null;
+}
+
+/**
+ * What the planner decided for a default-queue setting (default-queues.ts) and an execution
+ * cluster label (cluster-labels.ts), kept on the PlanContext for the passes that run after.
+ */
+export interface DefaultQueueDecision {
+  change: Change;
+  /** A set_default_queue step exists. */
+  set: boolean;
+  /** A delete_default_queue step exists (prune). */
+  remove: boolean;
+  /** The queue the setting names once the plan is applied; null when it is deleted. */
+  finalQueue: string | null;
+}
+
+export interface LabelDecision {
+  change: Change;
+  key: ExecutionClusterLabel;
+  set: boolean;
+  remove: boolean;
+}
+
+/**
+ * What every pass of the planner reads: the two states indexed by name once (so every pass is
+ * linear, quality.md), and the facts known before any pass runs (what prune may delete, which
+ * live queues leave their pool). Read-only: a pass takes this and the frozen decisions of the
+ * passes before it, and returns its own (index.ts computePlan assembles them).
+ */
+export class PlanIndex {
+  /** What prune may delete (prune-scope.ts); undefined when prune is off. */
+  readonly pruneScope: PruneScope | undefined;
+  /** The inventory's addresses (what poolsync applied), or null when none was read or recorded. */
+  readonly inventory: ReadonlySet<string> | null;
+  readonly dPools: ReadonlyMap<string, DesiredPool>;
+  readonly lPools: ReadonlyMap<string, LivePool>;
+  readonly dClusters: ReadonlyMap<string, DesiredCluster>;
+  readonly lClusters: ReadonlyMap<string, LiveCluster>;
+  readonly dQueues: ReadonlyMap<string, DesiredQueue>;
+  readonly lQueues: ReadonlyMap<string, LiveQueue>;
+  /** Soft-deleted queues (capability `soft_delete`): their names stay reserved. */
+  readonly lDeletedQueues: ReadonlyMap<string, LiveQueue>;
+  /** Soft-deleted pools and clusters (Union): their names stay reserved until undeleted. */
+  readonly lDeletedPools: ReadonlyMap<string, LivePool>;
+  readonly lDeletedClusters: ReadonlyMap<string, LiveCluster>;
+  readonly dAssignments: ReadonlyMap<string, DesiredAssignment>;
+  readonly lAssignments: ReadonlyMap<string, LiveAssignment>;
+  /** Live references (P5, A3), by pool name. */
+  readonly lClustersByPool: ReadonlyMap<string, readonly string[]>;
+  readonly lQueuesByPool: ReadonlyMap<string, readonly string[]>;
+  readonly lAssignmentsByPool: ReadonlyMap<string, readonly string[]>;
+  /** Live queues whose selector names a cluster explicitly, by cluster (C8). */
+  readonly lQueuesByCluster: ReadonlyMap<string, readonly string[]>;
+  /** Live `*` queues, by pool. */
+  readonly lWildcardQueuesByPool: ReadonlyMap<string, readonly string[]>;
+  /** domain.md, Capabilities: what the planner may use beyond the baseline rules. */
+  readonly caps: Capabilities;
+  /**
+   * Live queues this plan deletes outright (capabilities `queue_delete` + `drain`, prune on):
+   * known before the pool pass, so that a pool whose queues all go can be deleted (P5).
+   */
+  readonly deletedQueues: ReadonlySet<string>;
+  /** deletedQueues plus the queues replaced in another pool: their live record goes (P5). */
+  readonly leavingQueues: ReadonlySet<string>;
+  /**
+   * Queues a default-queue setting (Union `run.default_queue`) names once the plan is applied,
+   * with the scopes naming them: Union never deletes such a queue (remote/_queue.py:1011-1012).
+   */
+  readonly settingQueues: ReadonlyMap<string, readonly string[]>;
+  /** poolsync.yaml `absent: [Queue/default]`: the repository wants the `default` queue deleted. */
+  readonly absentDefault: boolean;
+
+  constructor(
+    readonly desired: DesiredState,
+    readonly live: LiveState,
+    /** `--replace ADDRESS`: objects to delete and create again though nothing differs. */
+    readonly forceReplace: ReadonlySet<string> = new Set(),
+    /** DefaultQueue keys whose declared setting is blocked: the live one stays (index.ts). */
+    readonly keptSettings: ReadonlySet<string> = new Set(),
+  ) {
+    this.pruneScope = scopeWithInventory(desired.config, live.inventory, live.forgotten);
+    this.inventory = live.inventory ? new Set(live.inventory) : null;
+    this.dPools = byName(desired.pools);
+    this.lPools = byName(live.pools);
+    this.dClusters = byName(desired.clusters);
+    this.lClusters = byName(live.clusters);
+    this.dQueues = byName(desired.queues);
+    this.lQueues = byName(live.queues);
+    this.lDeletedQueues = byName(live.deleted_queues ?? []);
+    this.lDeletedPools = byName(live.deleted_pools ?? []);
+    this.lDeletedClusters = byName(live.deleted_clusters ?? []);
+    this.absentDefault = desired.config.absent?.includes(address('Queue', DEFAULT_QUEUE)) ?? false;
+    this.dAssignments = new Map(desired.assignments.map((a) => [assignmentKeyString(a), a]));
+    this.lAssignments = new Map(live.assignments.map((a) => [assignmentKeyString(a), a]));
+    const clustersByPool = new Map<string, string[]>();
+    const queuesByPool = new Map<string, string[]>();
+    const queuesByCluster = new Map<string, string[]>();
+    const wildcardQueuesByPool = new Map<string, string[]>();
+    const assignmentsByPool = new Map<string, string[]>();
+    for (const c of live.clusters) push(clustersByPool, c.pool, c.name);
+    for (const q of live.queues) {
+      push(queuesByPool, q.pool, q.name);
+      if (isWildcard(q.clusters)) push(wildcardQueuesByPool, q.pool, q.name);
+      else for (const c of q.clusters) push(queuesByCluster, c, q.name);
+    }
+    for (const [key, a] of this.lAssignments) push(assignmentsByPool, a.pool, key);
+    this.lClustersByPool = clustersByPool;
+    this.lQueuesByPool = queuesByPool;
+    this.lQueuesByCluster = queuesByCluster;
+    this.lWildcardQueuesByPool = wildcardQueuesByPool;
+    this.lAssignmentsByPool = assignmentsByPool;
+    this.caps = live.capabilities;
+    this.settingQueues = this.finalSettings();
+    const { deleted, leaving } = this.leavingLiveQueues();
+    this.deletedQueues = deleted;
+    this.leavingQueues = leaving;
+  }
+
+  /**
+   * The settings as the plan leaves them, by the queue they name: the organisation's and the
+   * domains' as they are (poolsync never writes them), a project/domain's as the repository
+   * declares it, else as it is unless prune removes it. Broadest scope first.
+   */
+  private finalSettings(): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    for (const s of this.live.default_queue_scopes ?? [])
+      push(out, s.queue, s.domain === undefined ? 'the organisation' : `domain ${s.domain}`);
+    const declared = new Map(
+      (this.desired.default_queues ?? [])
+        .map((d) => [defaultQueueKeyString(d), d] as const)
+        .filter(([key]) => !this.keptSettings.has(key)),
+    );
+    for (const s of this.live.default_queues ?? []) {
+      const key = defaultQueueKeyString(s);
+      if (this.keptSettings.has(key) || (!declared.has(key) && !this.prunes('DefaultQueue', key)))
+        push(out, s.queue, key);
+    }
+    for (const [key, d] of declared) push(out, d.queue, `${key} (declared in this repository)`);
+    return out;
+  }
+
+  /** The live queues the plan deletes (queue_delete) or moves out of their pool: deletedQueues, leavingQueues. */
+  private leavingLiveQueues(): { deleted: Set<string>; leaving: Set<string> } {
+    const deleted = new Set<string>();
+    const leaving = new Set<string>();
+    if (!((this.caps.queue_delete || this.caps.queue_move) && this.caps.drain))
+      return { deleted, leaving };
+    for (const q of this.live.queues) {
+      if (!this.drainable(q.name)) continue;
+      const deletable = this.undeletableSettings(q.name) === null;
+      if (q.name === DEFAULT_QUEUE) {
+        // Only when the repository says so (absent), and the control plane allows it.
+        if (this.absentDefault && this.caps.queue_delete && deletable) {
+          deleted.add(q.name);
+          leaving.add(q.name);
+        }
+        continue;
+      }
+      const d = this.dQueues.get(q.name);
+      // A queue moving pool is moved (queue_move) or replaced: it leaves its live pool.
+      // (A replace needs the name free again: not with soft deletes, which keep it reserved.)
+      const replaced = deletable && !this.caps.soft_delete && this.caps.queue_delete;
+      if (d && !q.cluster_managed && d.spec.pool !== q.pool && (this.caps.queue_move || replaced))
+        leaving.add(q.name);
+      if (d || !deletable || !this.prunes('Queue', q.name) || !this.caps.queue_delete) continue;
+      // A co-named queue whose cluster stays (or is registered again) follows it (Q4); one
+      // whose cluster is deleted goes with it (conamedCascades), without a step of its own.
+      if (q.cluster_managed && (this.dClusters.has(q.name) || this.conamedCascades(q.name)))
+        continue;
+      deleted.add(q.name);
+      leaving.add(q.name);
+    }
+    return { deleted, leaving };
+  }
+
+  /**
+   * unpin_first (Union: remote/_cluster.py:330-331, 363-365, 450-451): the live queues still
+   * pinning `cluster` when its drain, move or delete runs: every other live queue naming it but
+   * those this plan deletes or repoints away first (steps.ts orderPins), unless `stuck`
+   * (their repointing is blocked). None without it.
+   */
+  pinsLeft(cluster: string, stuck: ReadonlySet<string> = new Set()): string[] {
+    if (!this.caps.unpin_first) return [];
+    return (this.lQueuesByCluster.get(cluster) ?? []).filter((q) => {
+      if (q === cluster || this.deletedQueues.has(q)) return false;
+      const d = this.dQueues.get(q);
+      return d === undefined || stuck.has(q) || d.spec.clusters.includes(cluster);
+    });
+  }
+
+  /** poolsync.yaml `absent:` lists this system object (Queue/default, ClusterPool/default). */
+  absent(addr: string): boolean {
+    return this.desired.config.absent?.includes(addr) ?? false;
+  }
+
+  /** This live object, absent from the repository, is deleted (prune on, in scope: prune-scope.ts). */
+  prunes(kind: ObjectKind, name: string): boolean {
+    return prunes(this.pruneScope, this.inventory, kind, name);
+  }
+
+  /** Why a live object of this kind absent from the repository is left alone. */
+  unmanagedReason(kind: ObjectKind, name: string): Reason {
+    return unmanagedReason(this.pruneScope, kind, name);
+  }
+
+  /** A live object absent from the repository, left alone: unchanged, with the reason. */
+  unmanagedChange(kind: ObjectKind, name: string, before: Form | null): Change {
+    return makeChange(
+      kind,
+      name,
+      'unmanaged',
+      before,
+      before,
+      [],
+      this.unmanagedReason(kind, name),
+    );
+  }
+
+  /** A live object absent from the repository: deleted when prune reaches it, else unmanaged. */
+  undeclaredChange(kind: ObjectKind, name: string, before: Form | null): Change {
+    return this.prunes(kind, name)
+      ? makeChange(kind, name, 'delete', before, null, diffForms(before, null))
+      : this.unmanagedChange(kind, name, before);
+  }
+
+  /** Any live queue can be drained (remote/_queue.py:934-939) but `default` without default_delete (Q5). */
+  drainable(queue: string): boolean {
+    return queue !== DEFAULT_QUEUE || this.caps.default_delete === true;
+  }
+
+  /**
+   * Why a queue cannot be deleted, as data: none for the "default" queue (Q5), else the scopes
+   * whose run.default_queue names it once the plan is applied (Union refuses the delete,
+   * remote/_queue.py:1011-1012; the drain it allows, :934-937); null when it can be.
+   */
+  undeletableSettings(queue: string): string[] | null {
+    if (!this.drainable(queue)) return [];
+    const settings = this.settingQueues.get(queue);
+    return settings ? [...settings] : null;
+  }
+
+  /**
+   * With `queue_delete`, deleting a cluster also deletes its co-named queue (Union today;
+   * queues.ts): true for the live co-named queue of a live cluster.
+   */
+  conamedCascades(queue: string): boolean {
+    const l = this.lQueues.get(queue);
+    return this.caps.queue_delete && l?.cluster_managed === true && this.lClusters.has(l.name);
+  }
+
+  /** Every pool, cluster or queue name of both states, sorted. */
+  static union(a: Iterable<string>, b: Iterable<string>): string[] {
+    return [...new Set([...a, ...b])].sort(compare);
+  }
+}
+
+export function isWildcard(selector: readonly string[]): boolean {
+  return selector.length === 1 && selector[0] === WILDCARD;
+}
+
+export function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function byName<T extends { name: string }>(items: readonly T[]): Map<string, T> {
+  return new Map(items.map((i) => [i.name, i]));
+}
+
+function push(map: Map<string, string[]>, key: string, value: string): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+/**
+ * The planner's working set once the passes have decided: the index every pass read and the
+ * decisions computePlan assembled from what each pass returned, for
+ * the steps, causes and warnings that read them all. No pass writes it.
+ */
+export class PlanContext extends PlanIndex {
+  /** Pool decisions (pools-and-clusters.ts, finalised by pools-and-clusters.ts). */
+  pools: ReadonlyMap<string, PoolDecision> = new Map();
+  /** Cluster decisions (pools-and-clusters.ts). */
+  clusters: ReadonlyMap<string, ClusterDecision> = new Map();
+  /** Clusters whose record is deleted by the plan (delete or replace): C8 removes them from selectors. */
+  deletedClusters: ReadonlySet<string> = new Set();
+  /** Clusters moved to another pool in place by this plan (capability `cluster_move`). */
+  movedClusters: ReadonlySet<string> = new Set();
+  /** Queue decisions (queues.ts). */
+  queues: ReadonlyMap<string, QueueDecision> = new Map();
+  /** Pool assignments by key string (index.ts, then flyteadmin.ts). */
+  assignments: ReadonlyMap<string, AssignmentDecision> = new Map();
+  /** Union v2 default-queue settings, by `project/domain` (default-queues.ts). */
+  defaultQueues: ReadonlyMap<string, DefaultQueueDecision> = new Map();
+  /** Execution cluster labels by key string (cluster-labels.ts, then flyteadmin.ts). */
+  labels: ReadonlyMap<string, LabelDecision> = new Map();
+  /**
+   * flyteadmin rows at levels poolsync never writes (project-wide, launch plan), by address:
+   * unmanaged, or deleted along with a broader row (flyteadmin.ts, flyteadmin.ts).
+   */
+  otherRows: ReadonlyMap<string, Change> = new Map();
+
+  /** Clusters leaving their live pool: deleted (or replaced) or moved in place. */
+  leaves(cluster: string): boolean {
+    return this.deletedClusters.has(cluster) || this.movedClusters.has(cluster);
+  }
 }

@@ -7,16 +7,17 @@ import { address, defaultQueueKeyString } from '../model/common.js';
 import type { DesiredDefaultQueue } from '../model/desired.js';
 import type { LiveDefaultQueue } from '../model/live.js';
 import type { Change } from '../model/plan.js';
-import { makeChange } from './change.js';
+import { makeChange, diffForms, type Form } from './forms.js';
 import { reasonOf } from './reasons.js';
-import type { PlanContext, QueueDecision } from './context.js';
-import { PlanIndex } from './plan-index.js';
-import { diffForms, type Form } from './forms.js';
+import {
+  type PlanContext,
+  type QueueDecision,
+  PlanIndex,
+  type DefaultQueueDecision,
+} from './context.js';
 import type { StepGraph } from './graph.js';
 
-import type { DefaultQueueDecision } from './decisions.js';
-
-export type { DefaultQueueDecision } from './decisions.js';
+export type { DefaultQueueDecision } from './context.js';
 
 function form(d: { project: string; domain: string; queue: string }): Form {
   return { project: d.project, domain: d.domain, queue: d.queue };

@@ -5,28 +5,28 @@
  *  - a write or delete flyteadmin would refuse, in a project that is not registered or not
  *    active or a domain it does not know (manager/impl/validation/project_validator.go
  *    ValidateProjectAndDomain), is blocked at plan time;
- *  - a label flyteadmin does not run with yet waits for its deployment (deployment.ts);
- *  - a delete shows, restores or refuses what it takes along (cascade.ts).
+ *  - a label flyteadmin does not run with yet waits for its deployment;
+ *  - a delete shows, restores or refuses what it takes along.
  */
-import { address } from '../model/common.js';
+import { address, assignmentKeyString, type AssignmentKey } from '../model/common.js';
 import {
   MATCHABLE_KIND,
   attributeRowKey,
   type AttributeRow,
   type FlyteadminLive,
+  type MatchableResourceType,
+  type ClusterLabelEntry,
 } from '../model/flyte.js';
-import type { Change, PlanWarning, Reason } from '../model/plan.js';
-import { reasonOf } from './reasons.js';
-import { makeChange } from './change.js';
-import type { AssignmentDecision } from './context.js';
-import type { LabelDecision } from './decisions.js';
-import type { PlanIndex } from './plan-index.js';
-import { attributeViews, block, rowForm, type AttributeWork } from './attribute-decisions.js';
-import { planCascades } from './cascade.js';
-import { checkLabelDeployment } from './deployment.js';
+import type { Change, PlanWarning, Reason, ReasonParams } from '../model/plan.js';
+import { reasonOf, warning } from './reasons.js';
+import { makeChange, diffForms, type Form } from './forms.js';
+import type { AssignmentDecision, LabelDecision, PlanIndex } from './context.js';
+import type { DesiredAssignment, DesiredState } from '../model/desired.js';
+import type { LiveAssignment, LiveState } from '../model/live.js';
+import type { StepGraph } from './graph.js';
 
 /** The labels and assignments once flyteadmin's rules are applied, the rows of other levels, warnings. */
-export interface FlyteadminPass {
+interface FlyteadminPass {
   readonly labels: ReadonlyMap<string, LabelDecision>;
   readonly assignments: ReadonlyMap<string, AssignmentDecision>;
   readonly otherRows: ReadonlyMap<string, Change>;
@@ -66,7 +66,7 @@ export function planFlyteadmin(
 }
 
 /** Why poolsync never writes a row at this level. */
-export function otherRowReason(r: AttributeRow): Reason {
+function otherRowReason(r: AttributeRow): Reason {
   return reasonOf('OTHER_LEVEL_ROW', {
     launch_plan: r.launch_plan,
     workflow: r.workflow,
@@ -104,5 +104,496 @@ function checkProjects(ctx: AttributeWork, fa: FlyteadminLive): void {
             ? reasonOf('UNKNOWN_DOMAIN', { domain, domains: [...fa.domains] })
             : null;
     if (reason) block(ctx, v, reason);
+  }
+}
+
+/**
+ * flyteadmin's matchable attributes as the planner decided them, in one shape for both kinds:
+ * ExecutionClusterLabel (EXECUTION_CLUSTER_LABEL, cluster-labels.ts) and PoolAssignment
+ * (CLUSTER_ASSIGNMENT, index.ts). The flyteadmin pass reads decisions through it and decides
+ * again with the edits below, on its own copies of the label and assignment decisions
+ * (AttributeWork), which it returns.
+ */
+type AttributeKind = 'ExecutionClusterLabel' | 'PoolAssignment';
+
+interface AttributeView {
+  kind: AttributeKind;
+  type: MatchableResourceType;
+  /** `project/domain[/workflow]`. */
+  name: string;
+  key: AssignmentKey;
+  /** The label or pool live, and as the repository wants it (null: absent). */
+  live: string | null;
+  desired: string | null;
+  change: Change;
+  set: boolean;
+  remove: boolean;
+}
+
+/** What attribute views are read from: the states and the label and assignment decisions. */
+interface AttributeSource {
+  readonly desired: DesiredState;
+  readonly live: LiveState;
+  readonly dAssignments: ReadonlyMap<string, DesiredAssignment>;
+  readonly lAssignments: ReadonlyMap<string, LiveAssignment>;
+  readonly labels: ReadonlyMap<string, LabelDecision>;
+  readonly assignments: ReadonlyMap<string, AssignmentDecision>;
+}
+
+/** The flyteadmin pass's own copies of the decisions it edits, and what it adds (returned). */
+interface AttributeWork extends AttributeSource {
+  readonly labels: Map<string, LabelDecision>;
+  readonly assignments: Map<string, AssignmentDecision>;
+  /** Rows at levels poolsync never writes, by address. */
+  readonly otherRows: Map<string, Change>;
+  readonly warnings: PlanWarning[];
+}
+
+function attributeViews(ctx: AttributeSource): AttributeView[] {
+  const out: AttributeView[] = [];
+  const liveLabels = new Map(
+    (ctx.live.execution_cluster_labels ?? []).map((l) => [assignmentKeyString(l), l.label]),
+  );
+  const desiredLabels = new Map(
+    (ctx.desired.execution_cluster_labels ?? []).map((l) => [assignmentKeyString(l), l.label]),
+  );
+  for (const [name, d] of ctx.labels) {
+    const { project, domain, workflow } = d.key;
+    out.push({
+      kind: 'ExecutionClusterLabel',
+      type: 'EXECUTION_CLUSTER_LABEL',
+      name,
+      key: { project, domain, workflow },
+      live: liveLabels.get(name) ?? null,
+      desired: desiredLabels.get(name) ?? null,
+      change: d.change,
+      set: d.set,
+      remove: d.remove,
+    });
+  }
+  for (const [name, a] of ctx.assignments) {
+    const id = (ctx.lAssignments.get(name) ?? ctx.dAssignments.get(name))!;
+    out.push({
+      kind: 'PoolAssignment',
+      type: 'CLUSTER_ASSIGNMENT',
+      name,
+      key: { project: id.project, domain: id.domain, workflow: id.workflow },
+      live: ctx.lAssignments.get(name)?.pool ?? null,
+      desired: ctx.dAssignments.get(name)?.pool ?? null,
+      change: a.change,
+      set: a.set,
+      remove: a.remove,
+    });
+  }
+  return out;
+}
+
+function update(
+  ctx: AttributeWork,
+  v: AttributeView,
+  change: Change,
+  set: boolean,
+  remove: boolean,
+): void {
+  v.change = change;
+  v.set = set;
+  v.remove = remove;
+  if (v.kind === 'ExecutionClusterLabel') {
+    const value = set ? v.desired! : (v.live ?? v.desired!);
+    ctx.labels.set(v.name, { change, key: { ...v.key, label: value }, set, remove });
+  } else {
+    const a = ctx.assignments.get(v.name)!;
+    ctx.assignments.set(v.name, {
+      ...a,
+      change,
+      set,
+      remove,
+      finalPool: set ? v.desired : remove ? null : a.livePool,
+    });
+  }
+}
+
+/** Nothing is sent for it; the reason says why and what to do. */
+export function block(ctx: AttributeWork, v: AttributeView, reason: Reason): void {
+  const c = v.change;
+  update(
+    ctx,
+    v,
+    makeChange(v.kind, v.name, 'blocked', c.before, c.before, c.diff, reason),
+    false,
+    false,
+  );
+}
+
+/**
+ * Deleted along with `causedBy` (a delete step of a broader row): `replace` when it is set again
+ * right after it (its set step waits for that delete), `delete` when it stays deleted (a side
+ * effect, no step of its own).
+ */
+function takenAlong(
+  ctx: AttributeWork,
+  v: AttributeView,
+  causedBy: string,
+  action: 'replace' | 'delete',
+): void {
+  const before = v.change.before;
+  const after = action === 'replace' ? v.change.after : null;
+  const diff = diffForms(before, after);
+  const change = makeChange(v.kind, v.name, action, before, after, diff, null, causedBy);
+  update(ctx, v, change, action === 'replace', false);
+}
+
+/** The same decision with one more field on its change (`note`, `unverified`): a copy. */
+function annotate(
+  ctx: AttributeWork,
+  v: AttributeView,
+  field: Partial<Pick<Change, 'note' | 'unverified'>>,
+): void {
+  const change = { ...v.change, ...field };
+  v.change = change;
+  if (v.kind === 'ExecutionClusterLabel')
+    ctx.labels.set(v.name, { ...ctx.labels.get(v.name)!, change });
+  else ctx.assignments.set(v.name, { ...ctx.assignments.get(v.name)!, change });
+}
+
+/** A row as plans and export show it ('' levels as null). */
+function rowForm(r: AttributeRow): Form {
+  const orNull = (s: string) => (s === '' ? null : s);
+  return {
+    project: orNull(r.project),
+    domain: orNull(r.domain),
+    workflow: orNull(r.workflow),
+    launch_plan: orNull(r.launch_plan),
+    [r.resource_type === 'EXECUTION_CLUSTER_LABEL' ? 'label' : 'pool']: r.value,
+  };
+}
+
+/**
+ * Labels wait for their deployment (docs/flyte-oss.md, "Labels wait for helm upgrade").
+ * flyteadmin accepts any label on PUT (manager/impl/validation/attributes_validator.go) but
+ * routes with the cluster configuration it read at start-up
+ * (executioncluster/impl/random_cluster_selector.go): a label's entries count only for a
+ * cluster that is an enabled `clusterConfigs` entry (getLabeledWeightedRandomForCluster skips
+ * the others), a label left with none is dropped, and an execution whose label flyteadmin does
+ * not route goes to `defaultExecutionLabel` (when that one routes), else to every enabled
+ * cluster with equal weight (GetTarget). So a label is set only once the configuration
+ * flyteadmin runs with (LiveState.flyteadmin.deployed) routes it as the repository does: same
+ * enabled clusters, same float32 weights. Until then the change is blocked, naming the rendered
+ * file to deploy, and the next plan (the daemon's next run) sets it. A label already set is
+ * checked too: one the deployment no longer routes as the repository says is a warning
+ * (LABEL_ROUTED_ELSEWHERE), since there is no step to hold. When that configuration cannot be
+ * read, the plan warns and marks each change `unverified`, which policy `safe` holds.
+ */
+type Deployed = FlyteadminLive['deployed'];
+
+function checkLabelDeployment(ctx: AttributeWork, fa: FlyteadminLive): void {
+  const deployed = fa.deployed;
+  const file = renderedFile(ctx);
+  const wanted = wantedRouting(ctx);
+  const unknown = new Map<string, string[]>();
+  const elsewhere = new Map<string, string[]>();
+  for (const v of attributeViews(ctx)) {
+    if (v.kind !== 'ExecutionClusterLabel' || v.desired === null) continue;
+    const label = v.desired;
+    const changed = v.set && v.desired !== v.live;
+    if (deployed.labels === null) {
+      if (!changed) continue;
+      annotate(ctx, v, { unverified: reasonOf('LABEL_UNVERIFIED', { label }) });
+      unknown.set(label, [...(unknown.get(label) ?? []), address(v.kind, v.name)]);
+      continue;
+    }
+    const why = mismatch(deployed, label, wanted.get(label) ?? null);
+    if (why === null) continue;
+    if (changed) block(ctx, v, reasonOf('LABEL_NOT_DEPLOYED', { ...routingParams(why), file }));
+    else if (!v.set && !v.remove)
+      elsewhere.set(label, [...(elsewhere.get(label) ?? []), address(v.kind, v.name)]);
+  }
+  for (const [label, addresses] of unknown)
+    ctx.warnings.push(
+      warning('LABEL_DEPLOYMENT_UNKNOWN', address('ClusterLabel', label), {
+        label,
+        unavailable: deployed.unavailable,
+        file,
+        addresses,
+      }),
+    );
+  for (const [label, addresses] of elsewhere) {
+    const why = mismatch(deployed, label, wanted.get(label) ?? null)!;
+    ctx.warnings.push(
+      warning('LABEL_ROUTED_ELSEWHERE', address('ClusterLabel', label), {
+        ...routingParams(why),
+        addresses,
+        file,
+      }),
+    );
+  }
+}
+
+/**
+ * The clusters flyteadmin routes a label to: its entries whose cluster is an enabled
+ * clusterConfigs entry; null when none is (flyteadmin then drops the label).
+ */
+function routedEntries(d: Deployed, label: string): ClusterLabelEntry[] | null {
+  const enabled = new Set(d.enabled_clusters ?? []);
+  const entries = (d.labels?.[label] ?? []).filter((e) => enabled.has(e.cluster));
+  return entries.length > 0 ? entries : null;
+}
+
+/** The repository's routing of each label: its clusters that are enabled ExecutionClusters. */
+function wantedRouting(ctx: { desired: DesiredState }): Map<string, ClusterLabelEntry[] | null> {
+  const enabled = new Set(
+    (ctx.desired.execution_clusters ?? []).filter((c) => c.enabled).map((c) => c.name),
+  );
+  const out = new Map<string, ClusterLabelEntry[] | null>();
+  for (const l of ctx.desired.cluster_labels ?? []) {
+    const entries = l.clusters.filter((e) => enabled.has(e.cluster));
+    out.set(l.name, entries.length > 0 ? entries : null);
+  }
+  return out;
+}
+
+/**
+ * How flyteadmin routes a label other than the repository does, as data (the catalog words it:
+ * src/render/reasons.ts): the entries it runs (null: it does not route the label; `listed`
+ * then the clusters its labelClusterMap lists, null when it lists none), the entries the
+ * repository gives (null: it disables every cluster of the label), and where an unrouted
+ * label's executions go (`fallback`: the default label when that one routes, else every
+ * `enabled` cluster).
+ */
+interface Routing {
+  label: string;
+  source: string | null;
+  running: ClusterLabelEntry[] | null;
+  listed: string[] | null;
+  wanted: ClusterLabelEntry[] | null;
+  sameClusters: boolean;
+  fallback: { label: string; entries: ClusterLabelEntry[] } | null;
+  enabled: string[];
+}
+
+/**
+ * How flyteadmin routes `label` when it does not route it as the repository does, or null when
+ * it does.
+ */
+function mismatch(d: Deployed, label: string, wanted: ClusterLabelEntry[] | null): Routing | null {
+  const running = routedEntries(d, label);
+  // The repository routes it nowhere either (every cluster disabled: LABEL_CLUSTER_DISABLED).
+  if (running === null && wanted === null) return null;
+  if (running !== null && wanted !== null && sameWeights(running, wanted)) return null;
+  const clusters = (l: readonly ClusterLabelEntry[]) =>
+    l
+      .map((e) => e.cluster)
+      .sort()
+      .join(',');
+  const def = d.default_execution_label;
+  const routed = running === null && def ? routedEntries(d, def) : null;
+  return {
+    label,
+    source: d.source ?? null,
+    running,
+    listed: running === null ? (d.labels?.[label]?.map((e) => e.cluster) ?? null) : null,
+    wanted,
+    sameClusters: running !== null && wanted !== null && clusters(running) === clusters(wanted),
+    fallback: def && routed ? { label: def, entries: routed } : null,
+    enabled: [...(d.enabled_clusters ?? [])],
+  };
+}
+
+/** The parameters of LABEL_NOT_DEPLOYED and LABEL_ROUTED_ELSEWHERE: the routing's data. */
+function routingParams(r: Routing): ReasonParams {
+  return {
+    label: r.label,
+    source: r.source,
+    running_clusters: r.running?.map((e) => e.cluster) ?? null,
+    running_weights: r.running?.map((e) => e.weight) ?? null,
+    listed: r.listed,
+    wanted_clusters: r.wanted?.map((e) => e.cluster) ?? null,
+    wanted_weights: r.wanted?.map((e) => e.weight) ?? null,
+    same_clusters: r.sameClusters,
+    default_label: r.fallback?.label ?? null,
+    default_clusters: r.fallback?.entries.map((e) => e.cluster) ?? null,
+    default_weights: r.fallback?.entries.map((e) => e.weight) ?? null,
+    enabled: r.enabled,
+  };
+}
+
+function renderedFile(ctx: { desired: DesiredState }): string {
+  const path = ctx.desired.config.render?.['flyte-core-values']?.path;
+  return path ? `${path}` : 'the values of `poolsync render flyte-core-values`';
+}
+
+/** As flyteadmin compares them: float32 weights, per cluster, in any order. */
+function sameWeights(a: readonly ClusterLabelEntry[], b: readonly ClusterLabelEntry[]): boolean {
+  const key = (l: readonly ClusterLabelEntry[]) =>
+    l
+      .map((e) => `${e.cluster}=${Math.fround(e.weight)}`)
+      .sort()
+      .join(',');
+  return key(a) === key(b);
+}
+
+/**
+ * What a flyteadmin delete takes along (real-apis.md §4, docs/flyte-oss.md "What a delete takes
+ * along"). flyteadmin deletes with a GORM struct condition, which skips zero-value fields
+ * (flyteadmin/pkg/repositories/gormimpl/resource_repo.go Delete): `DELETE
+ * project_domain_attributes/P/D` of a type removes every row of that type in P/D, the workflow-
+ * and launch-plan-level ones too, and `DELETE workflow_attributes/P/D/W` the launch-plan rows of
+ * W. So, for each delete step the plan has:
+ *  - a row the repository wants is set again after the delete, in the same apply (a replace
+ *    caused by the delete; its set step depends on the delete step);
+ *  - a row pruned anyway goes with its own step;
+ *  - a row poolsync does not manage (not in the repository, outside the prune scope, or at a
+ *    level it never writes) blocks the delete, naming the rows, unless the delete's address is
+ *    accepted (poolsync.yaml `acceptCascade:`, `--accept-cascade`): then each such row is shown
+ *    as deleted along (a side effect with `caused_by`).
+ * Writes at a narrower level are ordered after a broader delete of the same type in the same
+ * project/domain (addCascadeOrder).
+ */
+function deletePath(v: AttributeView): string {
+  const { project, domain, workflow } = v.key;
+  return workflow === null
+    ? `DELETE project_domain_attributes/${project}/${domain}`
+    : `DELETE workflow_attributes/${project}/${domain}/${workflow}`;
+}
+
+function planCascades(ctx: AttributeWork, accepted: ReadonlySet<string>): void {
+  const views = attributeViews(ctx);
+  const others = ctx.live.flyteadmin?.other_rows ?? [];
+  for (const v of views) {
+    if (!v.remove) continue;
+    planCascade(ctx, v, views, others, accepted);
+  }
+}
+
+/** The rows one delete takes along: managed-level views and rows poolsync does not manage. */
+function takenBy(
+  v: AttributeView,
+  views: readonly AttributeView[],
+  others: readonly AttributeRow[],
+): { managed: AttributeView[]; rows: AttributeRow[] } {
+  const { project, domain, workflow } = v.key;
+  const sameScope = (p: string, d: string) => p === project && d === domain;
+  // Managed-level rows the delete takes: the workflow rows of P/D, for a project/domain delete.
+  const managed =
+    workflow === null
+      ? views.filter(
+          (w) =>
+            w.type === v.type &&
+            w.live !== null &&
+            w.key.workflow !== null &&
+            sameScope(w.key.project, w.key.domain),
+        )
+      : [];
+  const rows = others.filter(
+    (r) =>
+      r.resource_type === v.type &&
+      sameScope(r.project, r.domain) &&
+      (workflow === null
+        ? r.workflow !== '' || r.launch_plan !== ''
+        : r.workflow === workflow && r.launch_plan !== ''),
+  );
+  return { managed, rows };
+}
+
+/** One delete: blocked (unaccepted unmanaged rows, or rows that cannot be set again), or its cascade. */
+function planCascade(
+  ctx: AttributeWork,
+  v: AttributeView,
+  views: readonly AttributeView[],
+  others: readonly AttributeRow[],
+  accepted: ReadonlySet<string>,
+): void {
+  const { managed, rows } = takenBy(v, views, others);
+  const restore = managed.filter((w) => !w.remove && w.desired !== null);
+  const unmanaged = managed.filter((w) => !w.remove && w.desired === null);
+  // A row the repository wants but cannot set now (blocked) would be lost.
+  const stuck = restore.filter((w) => w.change.action === 'blocked');
+  const addr = address(v.kind, v.name);
+  const { path, type, scope, kind } = deleteWords(v);
+  // The rows taken along and the value of each (the words say them: words/flyteadmin.ts).
+  const takes = [
+    ...unmanaged.map((w) => address(w.kind, w.name)),
+    ...rows.map((r) => address(v.kind, attributeRowKey(r))),
+  ];
+  const values = [...unmanaged.map((w) => w.live!), ...rows.map((r) => r.value)];
+  if (takes.length > 0 && !accepted.has(addr)) {
+    const why = reasonOf('CASCADE_NOT_ACCEPTED', {
+      path,
+      type,
+      scope,
+      kind,
+      takes,
+      values,
+      address: addr,
+      workflow_rows: unmanaged.length,
+      launch_plan_rows: rows.length,
+    });
+    block(ctx, v, why);
+    return;
+  }
+  if (stuck.length > 0) {
+    const stuckAt = stuck.map((w) => address(w.kind, w.name));
+    block(ctx, v, reasonOf('CASCADE_RESTORE_BLOCKED', { path, type, scope, stuck: stuckAt }));
+    return;
+  }
+  for (const w of restore) takenAlong(ctx, w, addr, 'replace');
+  for (const w of unmanaged) takenAlong(ctx, w, addr, 'delete');
+  deleteRowsAlong(ctx, rows, addr);
+  if (takes.length + restore.length === 0) return;
+  const restored = restore.map((w) => address(w.kind, w.name));
+  const note = reasonOf('CASCADE_TAKES_ALONG', {
+    path,
+    type,
+    scope,
+    kind,
+    takes,
+    values,
+    restored,
+  });
+  annotate(ctx, v, { note: [note] });
+}
+
+/** What a delete's words say of the delete itself: its call, type, scope and kind. */
+function deleteWords(v: AttributeView): {
+  path: string;
+  type: string;
+  scope: string;
+  kind: string;
+} {
+  const { project, domain, workflow } = v.key;
+  const scope = `${project}/${domain}${workflow === null ? '' : `/${workflow}`}`;
+  return { path: deletePath(v), type: v.type, scope, kind: v.kind };
+}
+
+/** The launch-plan rows a delete takes along: each a delete caused by `by`. */
+function deleteRowsAlong(ctx: AttributeWork, rows: readonly AttributeRow[], by: string): void {
+  for (const r of rows) {
+    const kind = MATCHABLE_KIND[r.resource_type];
+    const name = attributeRowKey(r);
+    ctx.otherRows.set(
+      address(kind, name),
+      makeChange(kind, name, 'delete', rowForm(r), null, [], null, by),
+    );
+  }
+}
+
+/** A set at the workflow level waits for a project/domain delete of the same type (same project/domain). */
+export function addCascadeOrder(
+  g: StepGraph,
+  ctx: AttributeSource,
+  keys: { set: (v: AttributeView) => string; remove: (v: AttributeView) => string },
+): void {
+  if (!ctx.live.flyteadmin) return;
+  const views = attributeViews(ctx);
+  const broad = new Map<string, AttributeView[]>();
+  for (const v of views) {
+    if (!v.remove || v.key.workflow !== null) continue;
+    const k = `${v.type}\u0000${v.key.project}\u0000${v.key.domain}`;
+    broad.set(k, [...(broad.get(k) ?? []), v]);
+  }
+  for (const w of views) {
+    if (!w.set || w.key.workflow === null) continue;
+    for (const v of broad.get(`${w.type}\u0000${w.key.project}\u0000${w.key.domain}`) ?? [])
+      g.order(keys.remove(v), keys.set(w));
   }
 }

@@ -1,11 +1,18 @@
 /**
- * Comparable forms of the four object kinds, field-level diffs between them, and the
- * canonical JSON used for fingerprints. Pure helpers shared by the planner's passes.
+ * Comparable forms of the object kinds, field-level diffs between them, Union's queue caps as
+ * the planner compares them, and changes (makeChange). Pure helpers shared by the passes.
  */
 import { createHash } from 'node:crypto';
-import type { Assignment, PoolContract, QueueSpec } from '../model/common.js';
-import type { FieldDiff } from '../model/plan.js';
-import { capsForm, sameCaps } from './queue-caps.js';
+import {
+  type Assignment,
+  type PoolContract,
+  type QueueSpec,
+  QUEUE_CAP_FIELDS,
+  type QueueCaps,
+  address,
+  type ObjectKind,
+} from '../model/common.js';
+import type { FieldDiff, Change, ChangeAction, PlanSummary, Reason } from '../model/plan.js';
 
 export type Form = Record<string, unknown>;
 
@@ -40,7 +47,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** Structural equality of JSON values (arrays compared in order). */
-export function sameValue(a: unknown, b: unknown): boolean {
+function sameValue(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (Array.isArray(a) && Array.isArray(b)) {
     return a.length === b.length && a.every((v, i) => sameValue(v, b[i]));
@@ -96,18 +103,6 @@ export function diffForms(
   return out;
 }
 
-/** JSON with object keys sorted at every level: equal values give equal text. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (isPlainObject(value)) {
-    const keys = Object.keys(value)
-      .filter((k) => value[k] !== undefined)
-      .sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(value ?? null);
-}
-
 export function sha256(text: string): string {
   return `sha256:${createHash('sha256').update(text).digest('hex')}`;
 }
@@ -129,5 +124,122 @@ export function sameQueueSpec(a: QueueSpec, b: QueueSpec): boolean {
   );
 }
 
-/** Names shown in a message: the first few, then a count (the catalog's, src/plan/words/params.ts). */
-export { listAddresses } from './words/params.js';
+/**
+ * Union's queue caps and scheduling (QueueCaps, model/common.ts) in the planner. A Queue
+ * document that omits one of them does not manage it: the queue keeps the value it has
+ * (`inheritCaps`), so the plan neither shows nor sends a change of it, and the backend's
+ * read-modify-write sends it back as read. Declared, it is compared as a whole: a map by its
+ * entries (absent and `{}` are both "no caps"), scheduling by value (unset is not strict_fifo:
+ * Union's client shows it as "unspecified").
+ */
+/** `target` with the caps it does not declare taken from `live` (null: nothing to take). */
+export function inheritCaps<T extends QueueSpec>(target: T, live: QueueCaps | null): T {
+  if (!live) return target;
+  let out: T | null = null;
+  for (const f of QUEUE_CAP_FIELDS) {
+    if (target[f] !== undefined || live[f] === undefined) continue;
+    out ??= { ...target };
+    (out as QueueCaps)[f] = live[f] as never;
+  }
+  return out ?? target;
+}
+
+function sameMap(a: Record<string, unknown> | undefined, b: Record<string, unknown> | undefined) {
+  const ka = Object.keys(a ?? {});
+  if (ka.length !== Object.keys(b ?? {}).length) return false;
+  return ka.every((k) => b !== undefined && Object.hasOwn(b, k) && b[k] === a![k]);
+}
+
+function sameCaps(a: QueueCaps, b: QueueCaps): boolean {
+  return (
+    a.scheduling === b.scheduling &&
+    sameMap(a.max_resources, b.max_resources) &&
+    sameMap(a.max_accelerators, b.max_accelerators)
+  );
+}
+
+/** The caps a spec declares, in a fixed order, for forms and fingerprints (absent: left out). */
+export function capsForm(s: QueueCaps): QueueCaps {
+  const out: QueueCaps = {};
+  if (s.max_resources !== undefined) out.max_resources = sortedCopy(s.max_resources);
+  if (s.max_accelerators !== undefined) out.max_accelerators = sortedCopy(s.max_accelerators);
+  if (s.scheduling !== undefined) out.scheduling = s.scheduling;
+  return out;
+}
+
+function sortedCopy<V>(m: Partial<Record<string, V>>): Record<string, V> {
+  return Object.fromEntries(
+    Object.entries(m).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  ) as Record<string, V>;
+}
+
+/** Whether a spec declares any cap (a backend without them refuses it: plan/index.ts). */
+export function declaresCaps(s: QueueCaps): boolean {
+  return QUEUE_CAP_FIELDS.some((f) => s[f] !== undefined);
+}
+
+/**
+ * What a pass decides of a change beside its reason, given when the change is made (in the
+ * order the pass decided them: the JSON lists a change's members in the order they were set).
+ */
+type ChangeExtras = Pick<Change, 'caused_after' | 'cause' | 'note'>;
+
+/**
+ * A change, whole: no pass writes to a change once it is made (a pass that learns more of it
+ * makes a new one, `changeWith`), so a decision read by a later pass cannot change under it.
+ */
+export function makeChange(
+  kind: ObjectKind,
+  name: string,
+  action: ChangeAction,
+  before: Form | null,
+  after: Form | null,
+  diff: FieldDiff[],
+  /** Why, as data (`why`; renderers word it). */
+  why: Reason | null = null,
+  causedBy: string | null = null,
+  extras?: ChangeExtras,
+): Change {
+  return {
+    address: address(kind, name),
+    kind,
+    name,
+    action,
+    before,
+    after,
+    diff,
+    destructive: action === 'delete' || action === 'replace',
+    caused_by: causedBy,
+    ...(why ? { why } : {}),
+    ...extras,
+  };
+}
+
+/**
+ * `change` with `fields` set, as a new change: its members in the same order, a member it did
+ * not have last (as setting it would have put them, so the JSON is the same).
+ */
+export function changeWith(change: Change, fields: Partial<Change>): Change {
+  return { ...change, ...fields };
+}
+
+/** A note added to the change's notes, as a new change. */
+export function withNote(change: Change, note: Reason): Change {
+  const notes = Array.isArray(change.note) ? change.note : [];
+  return changeWith(change, { note: [...notes, note] });
+}
+
+/** The plan's summary: how many changes of each action. */
+export function summarizeChanges(changes: readonly Change[]): PlanSummary {
+  const summary: PlanSummary = {
+    create: 0,
+    update: 0,
+    replace: 0,
+    delete: 0,
+    blocked: 0,
+    unmanaged: 0,
+    noop: 0,
+  };
+  for (const c of changes) summary[c.action] += 1;
+  return summary;
+}

@@ -63,7 +63,7 @@ export class StepGraph {
             .map((k) => ids.get(k)!)
             .sort((a, b) => Number(a.slice(1)) - Number(b.slice(1))),
           args: n.op.args,
-          // The pipeline marks the steps its backend has no API for (plan/execution.ts).
+          // The pipeline marks the steps its backend has no API for (plan/steps.ts).
           execution: 'api',
         }) as Step,
     );

@@ -6,25 +6,24 @@
  * the fingerprint a reviewer approves is the one the daemon compares.
  */
 import { isActionable, type Change, type Plan, type Step } from '../model/plan.js';
-import { summarizeChanges } from './change.js';
-import { sha256 } from './forms.js';
+import { summarizeChanges, sha256 } from './forms.js';
 
 const DRAINING_OPS = new Set<string>(['drain_queue', 'wait_drained', 'delete_queue']);
 
 /** What `safe` holds: the planner's own classification (Change.destructive), replace and delete. */
-export function isDestructive(change: Change): boolean {
+function isDestructive(change: Change): boolean {
   return change.destructive || change.action === 'replace' || change.action === 'delete';
 }
 
 /**
  * Also held: a change the plan could not verify (Change.unverified, e.g. a label whose
- * deployment poolsync cannot read, plan/deployment.ts).
+ * deployment poolsync cannot read, plan/flyteadmin.ts).
  */
-export function holdsForSafe(change: Change): boolean {
+function holdsForSafe(change: Change): boolean {
   return isDestructive(change) || Boolean(change.unverified);
 }
 
-export interface HeldSplit {
+interface HeldSplit {
   /** The plan less the held steps and changes: applied at once. */
   now: Plan;
   /** Actionable changes held for approval (plan order). */

@@ -2,27 +2,59 @@
  * The planner (plan.md): desired state + live state → Plan. Pure and deterministic: no I/O,
  * no clock; the same inputs give the same plan, byte for byte. Linear in the number of
  * objects: both states are indexed by name once (PlanContext) and every pass is one sweep.
+ * Here too: the assignment pass, the checks over the decisions (prevent-destroy, references),
+ * the queues' routing warnings, what a backend can manage (planForBackend), and the planner as
+ * one call with the options that shape a plan (planAgainst).
  */
-import type { ObjectKind } from '../model/common.js';
-import type { DesiredState } from '../model/desired.js';
-import type { LiveState } from '../model/live.js';
-import { PLAN_FORMAT_VERSION, type Change, type Plan, type PlanInventory } from '../model/plan.js';
-import { summarizeChanges } from './change.js';
-import { planAssignments } from './assignments.js';
+import {
+  type ObjectKind,
+  address,
+  assignmentKeyString,
+  QUEUE_CAP_FIELDS,
+  defaultQueueKeyString,
+} from '../model/common.js';
+import type { DesiredState, DesiredAssignment, SourceLocation } from '../model/desired.js';
+import type { LiveState, LiveAssignment } from '../model/live.js';
+import {
+  PLAN_FORMAT_VERSION,
+  type Change,
+  type Plan,
+  type PlanInventory,
+  type PlanError,
+  type PlanWarning,
+  type Reason,
+} from '../model/plan.js';
+import {
+  summarizeChanges,
+  makeChange,
+  assignmentForm,
+  diffForms,
+  type Form,
+  declaresCaps,
+} from './forms.js';
 import { planExecutionClusterLabels } from './cluster-labels.js';
-import { PlanContext, compare, type ClusterDecision, type QueueDecision } from './context.js';
-import type { PlanIndex } from './plan-index.js';
-import { checkPreventDestroy, checkReferences } from './checks.js';
+import {
+  PlanContext,
+  compare,
+  type ClusterDecision,
+  type QueueDecision,
+  PlanIndex,
+  type AssignmentDecision,
+  type PoolDecision,
+  locationOf,
+  preventsDestroy,
+  isWildcard,
+} from './context.js';
 import { planFlyteadmin } from './flyteadmin.js';
 import { planDefaultQueues } from './default-queues.js';
 import { desiredFingerprint, liveFingerprint } from './fingerprint.js';
-import { finalPools } from './pool-final.js';
-import { planPoolsAndClusters, type PoolClusterPass } from './pools-and-clusters.js';
-import { planQueues } from './queues.js';
-import { buildSteps } from './steps.js';
-import { queueWarnings } from './warnings.js';
-import { withCauses } from './causes.js';
+import { finalPools, planPoolsAndClusters, type PoolClusterPass } from './pools-and-clusters.js';
+import { planQueues, withCauses } from './queues.js';
+import { buildSteps, withExecution } from './steps.js';
 import { planInventory } from './inventory.js';
+import { planError, reasonOf, warning } from './reasons.js';
+import type { BackendInfo } from '../model/backend.js';
+import { checkReplaceAddresses, targetPlan } from './target.js';
 
 export interface PlanOptions {
   /** Git commit of the desired state; defaults to `desired.commit`. */
@@ -36,7 +68,7 @@ export interface PlanOptions {
   configOnlyPools?: readonly string[];
   /**
    * `--accept-cascade ADDRESS`: deletes that may take flyteadmin rows poolsync does not manage
-   * along (cascade.ts); added to poolsync.yaml `acceptCascade:`.
+   * along (flyteadmin.ts); added to poolsync.yaml `acceptCascade:`.
    */
   acceptCascade?: readonly string[];
 }
@@ -169,3 +201,505 @@ function withOtherRows(
 }
 
 export { PLAN_FORMAT_VERSION };
+
+/**
+ * The assignment pass (A1–A3): each assignment's decision (by key, sorted), given the final
+ * pool decisions: set (upsert) to create or update, deleted with prune, and removed then set
+ * again around the replacement of the pool they name (A3).
+ */
+function planAssignments(
+  ctx: PlanIndex,
+  pools: ReadonlyMap<string, PoolDecision>,
+): ReadonlyMap<string, AssignmentDecision> {
+  const out = new Map<string, AssignmentDecision>();
+  for (const key of PlanIndex.union(ctx.dAssignments.keys(), ctx.lAssignments.keys())) {
+    const d = ctx.dAssignments.get(key);
+    const l = ctx.lAssignments.get(key);
+    const before = l ? assignmentForm(l) : null;
+    const livePool = l?.pool ?? null;
+    if (!d) {
+      if (!l) continue;
+      out.set(key, undeclaredAssignment(ctx, key, before, livePool));
+      continue;
+    }
+    const poolReplaced = pools.get(d.pool)?.change.action === 'replace';
+    out.set(key, declaredAssignment(ctx, key, d, l, before, livePool, poolReplaced));
+  }
+  return out;
+}
+
+/** A live assignment nothing declares: deleted with prune, otherwise left unmanaged. */
+function undeclaredAssignment(
+  ctx: PlanIndex,
+  key: string,
+  before: Form | null,
+  livePool: string | null,
+): AssignmentDecision {
+  const change = ctx.undeclaredChange('PoolAssignment', key, before);
+  const remove = change.action === 'delete';
+  return {
+    change,
+    set: false,
+    remove,
+    livePool,
+    finalPool: remove ? null : livePool,
+  };
+}
+
+/** A declared assignment: replaced around its pool's replacement (A3), otherwise set or kept. */
+function declaredAssignment(
+  ctx: PlanIndex,
+  key: string,
+  d: DesiredAssignment,
+  l: LiveAssignment | undefined,
+  before: Form | null,
+  livePool: string | null,
+  /** Its pool is replaced by this plan (A3). */
+  poolReplaced: boolean,
+): AssignmentDecision {
+  const after = assignmentForm(d);
+  const diff = diffForms(before, after);
+  const forced = ctx.forceReplace.has(address('PoolAssignment', key));
+  if (l && diff.length === 0 && (poolReplaced || forced)) {
+    // A3: the pool's delete needs the assignment gone; it is set again once the pool exists.
+    return {
+      change: makeChange(
+        'PoolAssignment',
+        key,
+        'replace',
+        before,
+        after,
+        [],
+        null,
+        poolReplaced ? address('ClusterPool', d.pool) : null,
+      ),
+      set: true,
+      remove: true,
+      livePool,
+      finalPool: d.pool,
+    };
+  }
+  return {
+    change: makeChange(
+      'PoolAssignment',
+      key,
+      !l ? 'create' : diff.length ? 'update' : 'noop',
+      before,
+      after,
+      diff,
+    ),
+    set: !l || diff.length > 0,
+    remove: false,
+    livePool,
+    finalPool: d.pool,
+  };
+}
+
+/** Plan errors: a desired or would-be-destroyed object annotated prevent-destroy (Terraform's prevent_destroy). */
+function checkPreventDestroy(ctx: PlanContext): PlanError[] {
+  const errors: PlanError[] = [];
+  const check = (
+    kind: 'ClusterPool' | 'Cluster' | 'PoolAssignment',
+    name: string,
+    change: Change,
+    obj: Parameters<typeof preventsDestroy>[0] & { source: Parameters<typeof locationOf>[0] },
+  ) => {
+    if (!change.destructive || !preventsDestroy(obj)) return;
+    const forcing = change.diff.filter((d) => d.forces_replacement);
+    const addr = address(kind, name);
+    errors.push(
+      planError(
+        'PREVENT_DESTROY',
+        addr,
+        {
+          address: addr,
+          action: change.action,
+          fields: forcing.map((d) => d.path),
+          before: forcing.map((d) => JSON.stringify(d.before)),
+          after: forcing.map((d) => JSON.stringify(d.after)),
+          caused_by: change.caused_by ?? null,
+        },
+        locationOf(obj?.source),
+      ),
+    );
+  };
+  for (const [name, d] of ctx.pools) {
+    const obj = ctx.dPools.get(name);
+    if (obj) check('ClusterPool', name, d.change, obj);
+  }
+  for (const [name, d] of ctx.clusters) {
+    const obj = ctx.dClusters.get(name);
+    if (obj) check('Cluster', name, d.change, obj);
+  }
+  for (const [k, d] of ctx.assignments) {
+    const obj = ctx.dAssignments.get(k);
+    if (obj) check('PoolAssignment', k, d.change, obj);
+  }
+  return errors;
+}
+
+/**
+ * Defence in depth behind validation (V2, V8): a desired object naming a pool that will
+ * not exist would only fail at apply time; fail the plan instead.
+ */
+function checkReferences(ctx: PlanContext, configOnlyPools: ReadonlySet<string>): PlanError[] {
+  const errors: PlanError[] = [];
+  // A declared pool the plan cannot create (contract marked unknown) has its own error.
+  const exists = (pool: string) =>
+    configOnlyPools.has(pool) ||
+    Boolean(ctx.pools.get(pool)?.finalContract) ||
+    ctx.dPools.get(pool)?.contract === null;
+  for (const c of ctx.desired.clusters) {
+    if (!exists(c.pool)) {
+      const cluster = address('Cluster', c.name);
+      errors.push(
+        planError(
+          'UNKNOWN_POOL',
+          cluster,
+          { cluster, assignment: null, pool: c.pool },
+          locationOf(c.source),
+        ),
+      );
+    }
+  }
+  for (const a of ctx.desired.assignments) {
+    if (!exists(a.pool)) {
+      errors.push(
+        planError(
+          'UNKNOWN_POOL',
+          address('PoolAssignment', assignmentKeyString(a)),
+          { cluster: null, assignment: a.name, pool: a.pool },
+          locationOf(a.source),
+        ),
+      );
+    }
+  }
+  return errors;
+}
+
+/** Queue warnings computed on the state the plan leads to: QUEUE_ROUTES_NOWHERE, QUEUE_NO_HEALTHY_CLUSTER. */
+type Member = [string, NonNullable<ClusterDecision['final']>];
+
+/**
+ * Q8: routing skips disabled and unhealthy clusters. `unknown` (not reported yet) is not
+ * counted against the queue: a fresh cluster reports once its data plane runs (C5). Null
+ * when the queue routes somewhere (or names no cluster the plan keeps), else why not.
+ */
+const isDead = (f: Member[1]): boolean => !f.enabled || f.health === 'unhealthy';
+const isAlive = (f: Member[1] | null | undefined): boolean => !!f && !isDead(f);
+
+function noRoute(routed: readonly Member[]): Reason | null {
+  if (routed.length === 0) return null;
+  const dead = routed.filter(([, f]) => isDead(f));
+  if (dead.length !== routed.length) return null;
+  const shown = dead.slice(0, 5);
+  const clusters = shown.map(([c]) => address('Cluster', c));
+  const states = shown.map(([, f]) => (f.enabled ? 'unhealthy' : 'disabled'));
+  return reasonOf('NO_ROUTE', { clusters, states, more: dead.length - shown.length });
+}
+
+/** The queue warnings of the assembled decisions, given the warnings of the passes (`earlier`). */
+function queueWarnings(ctx: PlanContext, earlier: readonly PlanWarning[]): PlanWarning[] {
+  const out: PlanWarning[] = [];
+  // A co-named queue a re-registration leaves behind is told once, by CONAMED_QUEUE_ORPHANED
+  // on its cluster (which says it routes nowhere and what to do): not again as a queue warning.
+  const orphaned = new Set(
+    earlier
+      .filter((w) => w.code === 'CONAMED_QUEUE_ORPHANED')
+      .map((w) => w.address.slice('Cluster/'.length)),
+  );
+  const wildcardVerdicts = new Map<string, Reason | null>();
+  const members = new Map<string, Member[]>();
+  for (const [name, d] of ctx.clusters) {
+    if (!d.final) continue;
+    const list = members.get(d.final.pool);
+    if (list) list.push([name, d.final]);
+    else members.set(d.final.pool, [[name, d.final]]);
+  }
+
+  for (const [name, q] of ctx.queues) {
+    const final = q.final;
+    if (!final) continue;
+    if (final.clusters.length === 0) {
+      // Only when this plan empties it, creates it empty, or cannot give it what the repo
+      // asks: a queue retired on purpose earlier is not re-reported on every plan.
+      const emptiedNow = q.live === null || q.live.clusters.length > 0;
+      // A default-queue setting sends runs to it: said, even of an orphaned co-named queue.
+      const settings = ctx.settingQueues.get(name);
+      if ((emptiedNow || q.change.action === 'blocked') && (!orphaned.has(name) || settings)) {
+        const by = q.change.caused_by;
+        const why = by
+          ? (q.change.cause ?? reasonOf('CAUSED_BY', { by }))
+          : q.change.action === 'blocked'
+            ? reasonOf('ROUTES_NOWHERE_BLOCKED', {})
+            : reasonOf('ROUTES_NOWHERE_EMPTY_SELECTOR', {});
+        const cause = settings
+          ? reasonOf('ROUTES_NOWHERE_DEFAULT_OF', { why, settings: [...settings] })
+          : why;
+        const addr = address('Queue', name);
+        out.push(warning('QUEUE_ROUTES_NOWHERE', addr, { queue: addr, cause, pool: final.pool }));
+      }
+      continue;
+    }
+    if (!q.declared) continue;
+    const wildcard = isWildcard(final.clusters);
+    if (wildcard && !members.has(final.pool)) {
+      // `*` in a pool no cluster is registered in: nothing to route to until one is.
+      const addr = address('Queue', name);
+      const cause = reasonOf('ROUTES_NOWHERE_EMPTY_POOL', { pool: final.pool });
+      out.push(warning('QUEUE_ROUTES_NOWHERE', addr, { queue: addr, cause, pool: final.pool }));
+      continue;
+    }
+    // A pool's `*` queues all route to its members: judged once per pool.
+    let why = wildcard ? wildcardVerdicts.get(final.pool) : undefined;
+    // Most pinned queues name a live, enabled cluster: settled without building the list.
+    if (!wildcard && final.clusters.some((c) => isAlive(ctx.clusters.get(c)?.final))) continue;
+    if (why === undefined) {
+      why = noRoute(
+        wildcard
+          ? (members.get(final.pool) ?? [])
+          : final.clusters.flatMap((c) => {
+              const f = ctx.clusters.get(c)?.final;
+              return f ? [[c, f] as Member] : [];
+            }),
+      );
+      if (wildcard) wildcardVerdicts.set(final.pool, why);
+    }
+    if (why !== null) {
+      const addr = address('Queue', name);
+      out.push(warning('QUEUE_NO_HEALTHY_CLUSTER', addr, { queue: addr, why }));
+    }
+  }
+  return out;
+}
+
+/**
+ * What shapes a plan besides the desired and live states: the planner's options
+ * (src/plan/index.ts; the backend's config-only pools are planForBackend's), `--target` and
+ * the backend (its kinds are checked, its `manualStep`: the steps a person runs).
+ */
+export interface PlanShapeOptions extends Omit<PlanOptions, 'configOnlyPools'> {
+  /** `--target ADDRESS`: only these and what they depend on (a partial plan, target.ts). */
+  targets?: readonly string[];
+  backend?: BackendInfo;
+}
+
+/**
+ * The planner as one call, without I/O: a valid desired state planned against a live state the
+ * caller has read, with the options that shape a plan (`--replace`, `--accept-cascade`,
+ * `--target`) and the backend's manual steps. The edge that loads a repository and reads the
+ * live state is src/ops/plan-run.ts; the CLI's disk memory (src/incremental/) calls this too.
+ */
+export function planAgainst(
+  desired: DesiredState,
+  live: LiveState,
+  opts: PlanShapeOptions = {},
+): Plan {
+  if (opts.replace?.length) checkReplaceAddresses(opts.replace, desired, live);
+  const { backend } = opts;
+  const planned = planForBackend(desired, live, backend, opts);
+  // After planning: the planner stays pure; only the backend knows what has no public API.
+  const full = withExecution(planned, backend?.manualStep?.bind(backend));
+  return opts.targets?.length ? targetPlan(full, opts.targets) : full;
+}
+
+/**
+ * What a backend can manage (BackendInfo.kinds, configKinds) applied to a desired state before
+ * planning. Pure. A repository declaring a kind the backend cannot manage fails the plan with
+ * one BACKEND_KIND error per kind, naming the backend, the kind and where it is declared;
+ * kinds the backend takes as configuration only (rendered by `poolsync render`, no API) are
+ * left out of the plan instead, and those its API replaced by another (replacedKinds) are
+ * planned blocked, saying what to declare instead.
+ */
+type Declared = { address: string; source: SourceLocation }[];
+
+/** The objects of each kind in a desired state, with their addresses. */
+function declaredByKind(desired: DesiredState): [ObjectKind, Declared][] {
+  const named = (kind: ObjectKind, list: { name: string; source: SourceLocation }[] | undefined) =>
+    (list ?? []).map((o) => ({ address: address(kind, o.name), source: o.source }));
+  return [
+    ['ClusterPool', named('ClusterPool', desired.pools)],
+    ['Cluster', named('Cluster', desired.clusters)],
+    ['Queue', named('Queue', desired.queues)],
+    [
+      'PoolAssignment',
+      desired.assignments.map((a) => ({
+        address: address('PoolAssignment', assignmentKeyString(a)),
+        source: a.source,
+      })),
+    ],
+    [
+      'DefaultQueue',
+      (desired.default_queues ?? []).map((d) => ({
+        address: address('DefaultQueue', defaultQueueKeyString(d)),
+        source: d.source,
+      })),
+    ],
+    ['ExecutionCluster', named('ExecutionCluster', desired.execution_clusters)],
+    ['ClusterLabel', named('ClusterLabel', desired.cluster_labels)],
+    [
+      'ExecutionClusterLabel',
+      (desired.execution_cluster_labels ?? []).map((l) => ({
+        address: address('ExecutionClusterLabel', assignmentKeyString(l)),
+        source: l.source,
+      })),
+    ],
+  ];
+}
+
+/**
+ * BACKEND_KIND: one error per declared kind the backend neither manages, takes as config, nor
+ * knows as replaced.
+ */
+function backendKindErrors(desired: DesiredState, backend: BackendInfo): PlanError[] {
+  const accepted = new Set<ObjectKind>([...backend.kinds, ...(backend.configKinds ?? [])]);
+  const out: PlanError[] = [];
+  for (const [kind, objects] of declaredByKind(desired)) {
+    if (objects.length === 0 || accepted.has(kind) || kind in (backend.replacedKinds ?? {}))
+      continue;
+    const first = objects[0]!;
+    const location = locationOf(first.source);
+    out.push(
+      planError(
+        'BACKEND_KIND',
+        first.address,
+        {
+          backend: backend.name,
+          kind,
+          address: first.address,
+          location,
+          more: objects.length - 1,
+          accepted: [...accepted],
+        },
+        location,
+      ),
+    );
+  }
+  return out;
+}
+
+/**
+ * The desired state the planner compares with the backend: only the kinds it manages. Config-only
+ * kinds are rendered instead; kinds it cannot manage at all are BACKEND_KIND errors, and are
+ * kept out of the plan too, so it shows no steps or blocked changes for them.
+ */
+function plannableState(
+  desired: DesiredState,
+  backend: BackendInfo,
+): { desired: DesiredState; configOnlyPools: string[] } {
+  const managed = new Set(backend.kinds);
+  const keep = <T>(kind: ObjectKind, list: T[]): T[] => (managed.has(kind) ? list : []);
+  const view: DesiredState = {
+    ...desired,
+    pools: keep('ClusterPool', desired.pools),
+    clusters: keep('Cluster', desired.clusters),
+    queues: keep('Queue', desired.queues),
+    assignments: keep('PoolAssignment', desired.assignments),
+    execution_cluster_labels: keep('ExecutionClusterLabel', desired.execution_cluster_labels ?? []),
+    default_queues: keep('DefaultQueue', desired.default_queues ?? []),
+  };
+  // The pools Union (not the API) keeps, which assignments may name: the declared ones and `default` (P1).
+  const configOnlyPools = (backend.configKinds ?? []).includes('ClusterPool')
+    ? ['default', ...desired.pools.map((p) => p.name)]
+    : [];
+  return { desired: view, configOnlyPools };
+}
+
+/** computePlan for one backend: its kind errors, and config-only kinds kept out of the plan. */
+export function planForBackend(
+  desired: DesiredState,
+  live: LiveState,
+  backend: BackendInfo | undefined,
+  opts: PlanOptions = {},
+): Plan {
+  if (!backend) return computePlan(desired, live, opts);
+  const view = plannableState(desired, backend);
+  const plan = computePlan(view.desired, live, {
+    ...opts,
+    configOnlyPools: view.configOnlyPools,
+  });
+  const replaced = replacedAssignments(desired, backend);
+  if (replaced.length > 0) {
+    // Changes are sorted by kind: assignments come before the settings and labels.
+    const at = plan.changes.findIndex(
+      (c) => c.kind === 'DefaultQueue' || c.kind === 'ExecutionClusterLabel',
+    );
+    plan.changes.splice(at < 0 ? plan.changes.length : at, 0, ...replaced);
+    plan.summary.blocked += replaced.length;
+  }
+  plan.errors.push(
+    ...backendKindErrors(desired, backend),
+    ...multiPoolErrors(desired, backend),
+    ...queueCapsErrors(desired, backend),
+  );
+  return plan;
+}
+
+/**
+ * PoolAssignments against a backend whose API replaced them by DefaultQueue settings (Union v2,
+ * replacedKinds): each is blocked, naming the setting to declare and the repository's queues in
+ * its pool. Nothing is sent for them.
+ */
+function replacedAssignments(desired: DesiredState, backend: BackendInfo): Change[] {
+  if (backend.replacedKinds?.PoolAssignment !== 'DefaultQueue') return [];
+  const queuesOf = new Map<string, string[]>();
+  for (const q of desired.queues)
+    (queuesOf.get(q.spec.pool) ?? queuesOf.set(q.spec.pool, []).get(q.spec.pool)!).push(q.name);
+  const settings = new Set((desired.default_queues ?? []).map(defaultQueueKeyString));
+  return desired.assignments.map((a) => {
+    const after = assignmentForm(a);
+    const setting = defaultQueueKeyString(a);
+    const why = reasonOf('ASSIGNMENT_REPLACED_BY_DEFAULT_QUEUE', {
+      backend: backend.name,
+      project: a.project,
+      domain: a.domain,
+      workflow: a.workflow,
+      pool: a.pool,
+      queues: queuesOf.get(a.pool) ?? [],
+      declared: settings.has(setting) ? address('DefaultQueue', setting) : null,
+    });
+    const key = assignmentKeyString(a);
+    return makeChange('PoolAssignment', key, 'blocked', null, after, diffForms(null, after), why);
+  });
+}
+
+/**
+ * A cluster in several pools (`spec.pools`) exists only in Union self-managed's pool map,
+ * which the flyteadmin backend takes as configuration; a backend that registers clusters keeps
+ * one pool per cluster record (C7).
+ */
+function multiPoolErrors(desired: DesiredState, backend: BackendInfo): PlanError[] {
+  if (!backend.kinds.includes('Cluster')) return [];
+  return desired.clusters
+    .filter((c) => (c.pools?.length ?? 0) > 1)
+    .map((c) => {
+      const cluster = address('Cluster', c.name);
+      return planError(
+        'MULTI_POOL_CLUSTER',
+        cluster,
+        { cluster, pools: [...c.pools!], backend: backend.name },
+        locationOf(c.source),
+      );
+    });
+}
+
+/**
+ * Union's queue caps and scheduling (manifests.md, Queue) exist only on a backend that reads and
+ * writes them (`queueCaps`); elsewhere they would never apply, so the plan fails, naming where.
+ */
+function queueCapsErrors(desired: DesiredState, backend: BackendInfo): PlanError[] {
+  if (backend.queueCaps || !backend.kinds.includes('Queue')) return [];
+  return desired.queues
+    .filter((q) => declaresCaps(q.spec))
+    .map((q) => {
+      const queue = address('Queue', q.name);
+      const location = locationOf(q.source);
+      const fields = QUEUE_CAP_FIELDS.filter((f) => q.spec[f] !== undefined);
+      return planError(
+        'QUEUE_CAPS',
+        queue,
+        { queue, location, fields, backend: backend.name },
+        location,
+      );
+    });
+}

@@ -3,18 +3,28 @@
  * repository declares (applying the plan makes them poolsync's), and the inventory's addresses
  * whose objects are neither live nor declared any more (deleted outside poolsync: forgotten, so
  * a hand-made object given that name later is not pruned); what it lists, each with its live
- * status (`managedObjects`: `poolsync state`, the dashboard). Pure; the store is
- * src/apply/inventory.ts.
+ * status (`managedObjects`: `poolsync state`, the dashboard); and the live state an applied
+ * plan leaves (`appliedState`: apply's record). Pure; the store is src/apply/inventory.ts.
  */
 import {
   address,
   assignmentKeyString,
   defaultQueueKeyString,
   type ObjectKind,
+  type Assignment,
+  type PoolContract,
+  type QueueSpec,
 } from '../model/common.js';
 import type { DesiredState } from '../model/desired.js';
-import type { LiveState } from '../model/live.js';
-import type { PlanInventory } from '../model/plan.js';
+import type {
+  LiveState,
+  LiveCluster,
+  LiveDefaultQueue,
+  LivePool,
+  LiveQueue,
+} from '../model/live.js';
+import type { PlanInventory, Change, Plan } from '../model/plan.js';
+import type { ExecutionClusterLabel } from '../model/flyte.js';
 
 /** Every address the repository declares of a kind poolsync can delete, sorted. */
 export function declaredAddresses(desired: DesiredState): string[] {
@@ -81,7 +91,7 @@ export interface ManagedObject {
   live: object | null;
 }
 
-export interface ManagedObjects {
+interface ManagedObjects {
   /** False: the control plane has no inventory yet (nothing was applied or adopted). */
   recorded: boolean;
   /** The managed objects, and how many of them the control plane does not have. */
@@ -143,4 +153,75 @@ export function nextInventory(
     sorted.length === current.length &&
     sorted.every((a, i) => a === current[i]);
   return same ? null : sorted;
+}
+
+/**
+ * The live state a plan leaves once every step of it is done, from the state it was made
+ * against and its changes' `after` forms: what `apply` records for `plan --refresh-only`
+ * (src/apply/last-applied.ts) without reading the control plane again. A plan is a promise:
+ * what it shows is what the apply did. Only the settable fields come from the plan (the ones
+ * drift compares, src/plan/refresh.ts); reports (health, members, available clusters) stay as
+ * read, and are unknown for the objects the apply created. Pure.
+ */
+/** `live` with `changes` of one kind applied: updated in place, created, or gone. */
+function applied<T>(
+  live: readonly T[] | undefined,
+  changes: readonly Change[],
+  key: (t: T) => string,
+  make: (change: Change, was: T | undefined) => T,
+): T[] {
+  const byKey = new Map((live ?? []).map((t) => [key(t), t]));
+  for (const c of changes) {
+    if (c.after === null) byKey.delete(c.name);
+    else byKey.set(c.name, make(c, byKey.get(c.name)));
+  }
+  return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, t]) => t);
+}
+
+const name = (t: { name: string }) => t.name;
+const DONE: ReadonlySet<Change['action']> = new Set(['create', 'update', 'replace', 'delete']);
+
+export function appliedState(live: LiveState, plan: Plan): LiveState {
+  // A side effect happens with its cause's step, whatever else blocks (a co-named queue left
+  // behind by a re-registered cluster, C7).
+  const by = (kind: Change['kind']) =>
+    plan.changes.filter((c) => c.kind === kind && (DONE.has(c.action) || !!c.caused_by));
+  // A kind whose settable form is the whole object (assignments, settings, labels), keyed by
+  // the string the planner names its changes with.
+  const keyed = <T>(list: readonly T[] | undefined, kind: Change['kind'], key: (t: T) => string) =>
+    applied<T>(list, by(kind), key, (c) => c.after as T);
+  const out: LiveState = {
+    ...live,
+    pools: applied<LivePool>(live.pools, by('ClusterPool'), name, (c, was) => ({
+      name: c.name,
+      member_clusters: was?.member_clusters ?? [],
+      ...(c.after as { contract: PoolContract }),
+    })),
+    clusters: applied<LiveCluster>(live.clusters, by('Cluster'), name, (c, was) => ({
+      ...(was ?? { health: 'unknown', unhealthy_reasons: [], config_drift: [], bound_queues: [] }),
+      name: c.name,
+      ...(c.after as { pool: string; enabled: boolean }),
+    })),
+    queues: applied<LiveQueue>(live.queues, by('Queue'), name, (c, was) => ({
+      cluster_managed: false,
+      available_clusters: [],
+      ...was,
+      name: c.name,
+      ...(c.after as QueueSpec),
+    })),
+    assignments: keyed<Assignment>(live.assignments, 'PoolAssignment', assignmentKeyString),
+  };
+  if (live.default_queues)
+    out.default_queues = keyed<LiveDefaultQueue>(
+      live.default_queues,
+      'DefaultQueue',
+      defaultQueueKeyString,
+    );
+  if (live.execution_cluster_labels || by('ExecutionClusterLabel').length > 0)
+    out.execution_cluster_labels = keyed<ExecutionClusterLabel>(
+      live.execution_cluster_labels,
+      'ExecutionClusterLabel',
+      assignmentKeyString,
+    );
+  return out;
 }

@@ -1,16 +1,36 @@
 /**
- * Pools and clusters depend on each other: a pool whose only references are clusters this plan
- * takes away can be deleted or replaced after them (P5, rule 5), and a cluster's registration or
- * move can be blocked by the contract its destination pool ends with (C4). The pool pass takes
- * the set of live clusters it may assume gone; the cluster pass decides which really go. This
- * module finds the assumption both passes agree on, as an explicit fixed point.
+ * The pool and cluster passes: pools created, updated in place (pool_update), replaced, deleted
+ * or undeleted (soft_delete); clusters registered, enabled or disabled, moved (cluster_move),
+ * replaced or deleted. Pools and clusters depend on each other: a pool whose only references
+ * are clusters this plan takes away can be deleted or replaced after them (P5, rule 5), and a
+ * cluster's registration or move can be blocked by the contract its destination pool ends with
+ * (C4). The pool pass takes the set of live clusters it may assume gone; the cluster pass
+ * decides which really go. This module finds the assumption both passes agree on, as an
+ * explicit fixed point.
  */
-import { address } from '../model/common.js';
-import type { PlanError, PlanWarning } from '../model/plan.js';
-import { planClusters } from './clusters.js';
-import type { PoolsAndClusters } from './context.js';
-import type { PlanIndex } from './plan-index.js';
-import { planPools } from './pools.js';
+import {
+  address,
+  DEFAULT_POOL,
+  dataPlaneMismatches,
+  type PoolContract,
+  type ClusterDataPlane,
+} from '../model/common.js';
+import type { PlanError, PlanWarning, Change, Reason } from '../model/plan.js';
+import {
+  type PoolsAndClusters,
+  locationOf,
+  type PoolDecision,
+  type QueueDecision,
+  knownContract,
+  type ClusterDecision,
+  PlanIndex,
+} from './context.js';
+import { reportedDataPlane } from '../model/capabilities.js';
+import { CONTRACT_UNKNOWN, type DesiredPool, type DesiredCluster } from '../model/desired.js';
+import type { LivePool, LiveCluster } from '../model/live.js';
+import { makeChange, diffForms, poolForm, clusterForm, type Form } from './forms.js';
+import { planError, reasonOf, warning } from './reasons.js';
+import { deletedCluster, planClusterUndelete } from './queues.js';
 
 /** The agreed pool and cluster decisions, with what both passes found. */
 export interface PoolClusterPass extends PoolsAndClusters {
@@ -37,7 +57,7 @@ export interface PoolClusterPass extends PoolsAndClusters {
  */
 /**
  * `stuck`: declared queues whose repointing the queue pass blocked, so their live pins stay
- * (unpin_first: clusters.ts pinnedReason; index.ts plans again with them once).
+ * (unpin_first: pinnedReason; index.ts plans again with them once).
  */
 export function planPoolsAndClusters(
   ix: PlanIndex,
@@ -85,4 +105,710 @@ function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
   if (a.size !== b.size) return false;
   for (const x of a) if (!b.has(x)) return false;
   return true;
+}
+
+/** Pool changes: create, replace (P4) or blocked (P1, P5, A3), prune (delete / unmanaged). */
+/** What the pool pass returns: its decisions, and the errors it found. */
+interface PoolPass {
+  readonly pools: ReadonlyMap<string, PoolDecision>;
+  readonly errors: readonly PlanError[];
+}
+
+/**
+ * What the pool pass reads: the index, and the live clusters it may take as gone (deleted,
+ * replaced or moved by the cluster pass: P5 rule 5; index.ts planPoolsAndClusters settles it).
+ */
+interface PoolInput {
+  readonly ix: PlanIndex;
+  readonly leavingClusters: ReadonlySet<string>;
+  /** Where the errors found go (returned in PoolPass). */
+  readonly errors: PlanError[];
+}
+
+function planPools(ix: PlanIndex, leavingClusters: ReadonlySet<string>): PoolPass {
+  const errors: PlanError[] = [];
+  const input: PoolInput = { ix, leavingClusters, errors };
+  const pools = new Map<string, PoolDecision>();
+  for (const name of poolNames(ix)) {
+    const d = planPool(input, name);
+    if (d) pools.set(name, d);
+  }
+  return { pools, errors };
+}
+
+function planPool(ctx: PoolInput, name: string): PoolDecision | undefined {
+  const ix = ctx.ix;
+  const declared = ix.dPools.get(name);
+  const l = ix.lPools.get(name);
+  // soft_delete: a declared name of a deleted pool is undeleted, never created.
+  const deleted = declared && !l ? deletedPool(ix, name) : undefined;
+  if (declared && deleted) return planPoolUndelete(ix, declared, deleted);
+  if (declared && declared.contract === null) return planUnknownContract(ctx, declared, l);
+  const d = declared as (DesiredPool & { contract: PoolContract }) | undefined;
+  if (d && !l) {
+    const after = poolForm(d.contract);
+    return {
+      change: makeChange('ClusterPool', name, 'create', null, after, diffForms(null, after)),
+      creates: true,
+      deletes: false,
+      finalContract: d.contract,
+    };
+  }
+  if (d && l) return planDeclaredLivePool(ctx, name, d, l);
+  if (l) return planUndeclaredPool(ctx, name, l);
+  return undefined;
+}
+
+/** A pool both declared and live: kept, updated (pool_update), replaced or blocked (P4). */
+function planDeclaredLivePool(
+  ctx: PoolInput,
+  name: string,
+  d: DesiredPool & { contract: PoolContract },
+  l: LivePool,
+): PoolDecision {
+  const addr = address('ClusterPool', name);
+  // A control plane that does not show contracts (Union, docs/union.md): the declared
+  // contract cannot be compared, so it is taken as the live one (no change planned).
+  if (l.contract_known === false) {
+    const known = poolForm(d.contract);
+    return keep(d.contract, makeChange('ClusterPool', name, 'noop', known, known, []));
+  }
+  const before = poolForm(l.contract);
+  const after = poolForm(d.contract);
+  // P4: every contract field is immutable.
+  const diff = diffForms(before, after, () => true);
+  if (diff.length === 0 && !ctx.ix.forceReplace.has(addr))
+    return keep(l.contract, makeChange('ClusterPool', name, 'noop', before, before, []));
+  if (ctx.ix.caps.pool_update) return planPoolUpdate(ctx, name, l.contract, d.contract);
+  const reason = replaceBlockedReason(ctx, name);
+  if (reason)
+    return keep(
+      l.contract,
+      makeChange('ClusterPool', name, 'blocked', before, before, diff, reason),
+    );
+  return {
+    change: makeChange('ClusterPool', name, 'replace', before, after, diff),
+    creates: true,
+    deletes: true,
+    finalContract: d.contract,
+  };
+}
+
+/** A live pool the repository does not declare: kept (P1, prune off), blocked (P5) or deleted. */
+function planUndeclaredPool(ctx: PoolInput, name: string, l: LivePool): PoolDecision {
+  const addr = address('ClusterPool', name);
+  const before = poolForm(l.contract);
+  // P1: the default pool is a system object: never deleted nor reported as unmanaged, unless
+  // poolsync.yaml lists it absent (Union deletes it like any empty pool: default_delete).
+  if (name === DEFAULT_POOL && !ctx.ix.absent(addr))
+    return keep(l.contract, makeChange('ClusterPool', name, 'noop', before, before, []));
+  if (name === DEFAULT_POOL && !ctx.ix.caps.default_delete) {
+    const reason = reasonOf('DEFAULT_POOL_ABSENT_NO_DELETE', {});
+    return keep(
+      l.contract,
+      makeChange('ClusterPool', name, 'blocked', before, before, diffForms(before, null), reason),
+    );
+  }
+  if (name !== DEFAULT_POOL && !ctx.ix.prunes('ClusterPool', name)) {
+    return keep(l.contract, ctx.ix.unmanagedChange('ClusterPool', name, before));
+  }
+  const refs = liveReferences(ctx, name);
+  if (refs.length > 0) {
+    const reason = reasonOf('POOL_REFERENCED', { pool: addr, refs });
+    return keep(
+      l.contract,
+      makeChange('ClusterPool', name, 'blocked', before, before, diffForms(before, null), reason),
+    );
+  }
+  return {
+    change: makeChange('ClusterPool', name, 'delete', before, null, diffForms(before, null)),
+    creates: false,
+    deletes: true,
+    finalContract: null,
+  };
+}
+
+/**
+ * A declared pool whose contract the repository marks unknown (`poolsync/contract: unknown`,
+ * what `export` writes for Union): never compared, created, replaced or updated. The pool must
+ * exist; its contract stays whatever the control plane has.
+ */
+function planUnknownContract(
+  ctx: PoolInput,
+  d: DesiredPool,
+  l: LivePool | undefined,
+): PoolDecision {
+  const addr = address('ClusterPool', d.name);
+  const unknown = { contract: CONTRACT_UNKNOWN };
+  if (!l) {
+    const why = reasonOf('POOL_CONTRACT_UNKNOWN', { pool: addr });
+    ctx.errors.push(planError('POOL_CONTRACT_UNKNOWN', addr, { pool: addr }, locationOf(d.source)));
+    return {
+      change: makeChange('ClusterPool', d.name, 'blocked', null, unknown, [], why),
+      creates: false,
+      deletes: false,
+      finalContract: null,
+    };
+  }
+  const form = l.contract_known === false ? unknown : poolForm(l.contract);
+  const kept = keep(l.contract, makeChange('ClusterPool', d.name, 'noop', form, form, []));
+  return l.contract_known === false ? { ...kept, contractKnown: false } : kept;
+}
+
+/** The pool stays as it is (noop, blocked, unmanaged): nothing is created or deleted. */
+function keep(contract: PoolContract, change: Change): PoolDecision {
+  return { change, creates: false, deletes: false, finalContract: contract };
+}
+
+function poolNames(ix: PlanIndex): string[] {
+  return [...new Set([...ix.dPools.keys(), ...ix.lPools.keys()])].sort();
+}
+
+/**
+ * Clusters and queues that reference a live pool (P5), less those this plan takes away:
+ * clusters deleted or moved, queues deleted (queue_delete) and co-named queues that move
+ * with their cluster (cluster_move).
+ */
+function liveReferences({ ix, leavingClusters }: PoolInput, pool: string): string[] {
+  const goes = (q: string) =>
+    ix.leavingQueues.has(q) ||
+    // Deleted with its cluster (queue_delete, queues.ts).
+    (ix.conamedCascades(q) && leavingClusters.has(q)) ||
+    (ix.caps.cluster_move &&
+      leavingClusters.has(q) &&
+      ix.lQueues.get(q)?.cluster_managed === true &&
+      ix.dClusters.has(q) &&
+      ix.dClusters.get(q)!.pool !== pool);
+  return [
+    ...(ix.lClustersByPool.get(pool) ?? [])
+      .filter((n) => !leavingClusters.has(n))
+      .map((n) => address('Cluster', n)),
+    ...(ix.lQueuesByPool.get(pool) ?? []).filter((n) => !goes(n)).map((n) => address('Queue', n)),
+  ];
+}
+
+/**
+ * Capability `pool_update` (P4 lifted): the contract changes in place, no delete, so no P5.
+ * Every cluster that stays a member must still match it (C4): its reported data plane (C5).
+ */
+function planPoolUpdate(
+  { ix, leavingClusters }: PoolInput,
+  name: string,
+  live: PoolContract,
+  desired: PoolContract,
+): PoolDecision {
+  const before = poolForm(live);
+  const after = poolForm(desired);
+  const diff = diffForms(before, after);
+  // Each cluster whose reported data plane differs, with how many of the fields (in order) are its.
+  const clusters: string[] = [];
+  const counts: number[] = [];
+  const fields: string[] = [];
+  const declared: string[] = [];
+  for (const c of ix.lClustersByPool.get(name) ?? []) {
+    if (leavingClusters.has(c)) continue;
+    const reported = reportedDataPlane(live, ix.lClusters.get(c)!);
+    const m = reported ? dataPlaneMismatches(desired, reported) : [];
+    if (m.length > 0) {
+      clusters.push(address('Cluster', c));
+      counts.push(m.length);
+      fields.push(...m.map((x) => x.field));
+      declared.push(...m.map((x) => x.declared));
+    }
+  }
+  if (clusters.length > 0) {
+    const reason = reasonOf('POOL_UPDATE_MISMATCH', { clusters, counts, fields, declared });
+    return keep(live, makeChange('ClusterPool', name, 'blocked', before, before, diff, reason));
+  }
+  const change = makeChange('ClusterPool', name, 'update', before, after, diff, null, null, {
+    note: [reasonOf('POOL_UPDATED_IN_PLACE', {})],
+  });
+  return { change, creates: false, deletes: false, updates: true, finalContract: desired };
+}
+
+/** Why a contract change cannot be realised as delete + create, or null when it can. */
+function replaceBlockedReason(ctx: PoolInput, name: string): Reason | null {
+  const ix = ctx.ix;
+  if (name === DEFAULT_POOL) return reasonOf('DEFAULT_POOL_CONTRACT_FIXED', {});
+  const refs = liveReferences(ctx, name);
+  if (refs.length > 0) return reasonOf('POOL_REPLACE_REFERENCED', { refs });
+  // A3: replacing removes the assignments naming the pool and sets them again; one that is
+  // not in the repository (prune off) must not be touched.
+  const unmanaged = (ix.lAssignmentsByPool.get(name) ?? []).filter(
+    (k) => !ix.dAssignments.has(k) && !ix.prunes('PoolAssignment', k),
+  );
+  if (unmanaged.length > 0) {
+    const assignments = unmanaged.map((k) => address('PoolAssignment', k));
+    return reasonOf('POOL_REPLACE_UNMANAGED_ASSIGNMENTS', { assignments });
+  }
+  return null;
+}
+
+/**
+ * Soft deletes (capability `soft_delete`, Union today): a pool the repository declares whose
+ * name belongs to a deleted pool cannot be created (its name stays reserved: Create is refused
+ * until Undelete, Union's client flyteplugins-union 0.19.1 remote/_cluster_pool.py `delete`).
+ * It is undeleted instead: `ClusterPoolService/Undelete` brings it back with the contract it had
+ * (`undelete`), then, when the repository's contract differs, `update_pool` (pool_update) changes
+ * it in place. Undelete has no precondition but the pool being deleted (same docstring).
+ */
+/** The deleted pool of this declared name, when the control plane has soft deletes. */
+function deletedPool(ctx: PlanIndex, name: string): LivePool | undefined {
+  return ctx.caps.soft_delete ? ctx.lDeletedPools.get(name) : undefined;
+}
+
+/**
+ * Plans the undelete of `deleted` for the declared pool `d` (its contract null: marked unknown,
+ * so it comes back with whatever contract it had).
+ */
+function planPoolUndelete(ctx: PlanIndex, d: DesiredPool, deleted: LivePool): PoolDecision {
+  const name = d.name;
+  const before = poolForm(deleted.contract);
+  const want: PoolContract | null = d.contract;
+  // Unknown on either side: nothing to compare, the pool comes back as it was.
+  if (want === null || deleted.contract_known === false) {
+    const change = makeChange('ClusterPool', name, 'create', null, before, [], null, null, {
+      note: [reasonOf('POOL_UNDELETED', { name, updated: false })],
+    });
+    return {
+      change,
+      creates: false,
+      deletes: false,
+      undeletes: true,
+      finalContract: deleted.contract,
+      ...(deleted.contract_known === false ? { contractKnown: false as const } : {}),
+    };
+  }
+  const after = poolForm(want);
+  const diff = diffForms(before, after);
+  if (diff.length > 0 && !ctx.caps.pool_update) {
+    const change = makeChange(
+      'ClusterPool',
+      name,
+      'blocked',
+      null,
+      null,
+      diffForms(null, after),
+      reasonOf('POOL_UNDELETE_CONTRACT_DIFFERS', { name, pool: address('ClusterPool', name) }),
+    );
+    return { change, creates: false, deletes: false, finalContract: null };
+  }
+  const change = makeChange('ClusterPool', name, 'create', null, after, diff, null, null, {
+    note: [reasonOf('POOL_UNDELETED', { name, updated: diff.length > 0 })],
+  });
+  return {
+    change,
+    creates: false,
+    deletes: false,
+    undeletes: true,
+    ...(diff.length > 0 ? { updates: true } : {}),
+    finalContract: want,
+  };
+}
+
+/**
+ * The pool decisions once the queue pass has decided. The pool pass counts a queue moving to
+ * another pool (drain with queue_delete or queue_move) as gone from its pool (P5); when the
+ * queue pass then refuses that move (its new selector is blocked), the pool stays, blocked
+ * with the names. A step of its own: the pool pass's decisions and the queue pass's in, the
+ * final pool decisions out (neither is changed).
+ */
+export function finalPools(
+  ix: PlanIndex,
+  pools: ReadonlyMap<string, PoolDecision>,
+  queues: ReadonlyMap<string, QueueDecision>,
+): ReadonlyMap<string, PoolDecision> {
+  let out: Map<string, PoolDecision> | null = null;
+  for (const [name, d] of pools) {
+    if (!d.deletes) continue;
+    const stay = (ix.lQueuesByPool.get(name) ?? []).filter(
+      (q) => ix.leavingQueues.has(q) && !queues.get(q)?.deletes && !queues.get(q)?.moves,
+    );
+    if (stay.length === 0) continue;
+    out ??= new Map(pools);
+    out.set(name, keptByRefusedMoves(ix, name, d, stay));
+  }
+  return out ?? pools;
+}
+
+/** The pool stays, blocked: queues whose move was refused keep referencing it. */
+function keptByRefusedMoves(
+  ix: PlanIndex,
+  name: string,
+  d: PoolDecision,
+  stay: readonly string[],
+): PoolDecision {
+  const live = ix.lPools.get(name)!;
+  const before = d.change.before;
+  return {
+    change: makeChange(
+      'ClusterPool',
+      name,
+      'blocked',
+      before,
+      before,
+      d.change.diff,
+      reasonOf('POOL_KEPT_BY_REFUSED_MOVES', { queues: stay.map((q) => address('Queue', q)) }),
+    ),
+    creates: false,
+    deletes: false,
+    finalContract: live.contract,
+  };
+}
+
+/**
+ * Cluster changes: register (C1, C2, C4, N2), enable/disable in place (C6), replace when the
+ * pool changes (C7), prune (delete / unmanaged). Warns CONAMED_QUEUE_ORPHANED (C7) and
+ * DATA_PLANE_UNVERIFIED (a move that no data-plane report can confirm).
+ */
+/** What the cluster pass returns: its decisions, the clusters that leave their pool, its warnings. */
+export interface ClusterPass {
+  readonly clusters: ReadonlyMap<string, ClusterDecision>;
+  /** Clusters whose record is deleted (delete or replace): C8 removes them from selectors. */
+  readonly deletedClusters: ReadonlySet<string>;
+  /** Clusters moved to another pool in place (capability `cluster_move`). */
+  readonly movedClusters: ReadonlySet<string>;
+  readonly warnings: readonly PlanWarning[];
+}
+
+/** What the cluster pass reads: the index and the pool pass's decisions (C4, undelete). */
+interface ClusterInput {
+  readonly ix: PlanIndex;
+  readonly pools: ReadonlyMap<string, PoolDecision>;
+  /** Declared queues whose repointing is blocked: their pins stay (pinnedReason). */
+  readonly stuck: ReadonlySet<string>;
+  /** Where the warnings found go (returned in ClusterPass). */
+  readonly warnings: PlanWarning[];
+}
+
+function planClusters(
+  ix: PlanIndex,
+  pools: ReadonlyMap<string, PoolDecision>,
+  stuck: ReadonlySet<string> = new Set(),
+): ClusterPass {
+  const input: ClusterInput = { ix, pools, stuck, warnings: [] };
+  const clusters = new Map<string, ClusterDecision>();
+  const deletedClusters = new Set<string>();
+  const movedClusters = new Set<string>();
+  for (const name of PlanIndex.union(ix.dClusters.keys(), ix.lClusters.keys())) {
+    const d = planCluster(input, name);
+    if (!d) continue;
+    clusters.set(name, d);
+    if (d.deletes) deletedClusters.add(name);
+    if (d.moves && !d.undeletes) movedClusters.add(name);
+  }
+  return { clusters, deletedClusters, movedClusters, warnings: input.warnings };
+}
+
+function planCluster(ctx: ClusterInput, name: string): ClusterDecision | undefined {
+  const ix = ctx.ix;
+  const d = ix.dClusters.get(name);
+  const l = ix.lClusters.get(name);
+  const before = l ? clusterForm(l.pool, l.enabled) : null;
+
+  if (!d && l) return planUndeclaredCluster(ctx, name, l, before);
+  if (!d) return undefined;
+  // soft_delete: a declared name of a deleted cluster is undeleted (queues.ts).
+  const deleted = l ? undefined : deletedCluster(ix, name);
+  if (deleted) return planClusterUndelete(ix, ctx.pools, d, deleted);
+
+  const after = clusterForm(d.pool, d.enabled);
+  if (l && l.pool === d.pool && !ix.forceReplace.has(address('Cluster', name))) {
+    const diff = diffForms(before, after);
+    const drains = l.enabled && !d.enabled;
+    const pinned = drains ? pinnedReason(ctx, name, 'drain') : null;
+    if (pinned) return leftAsItIs(name, l, before, after, diff, pinned);
+    // Union refuses a drain while apps are assigned to the cluster, which no read shows.
+    const note = drains && ix.caps.unpin_first ? reasonOf('CLUSTER_DRAIN_APPS', {}) : null;
+    return {
+      change: makeChange(
+        'Cluster',
+        name,
+        diff.length ? 'update' : 'noop',
+        before,
+        after,
+        diff,
+        null,
+        null,
+        note ? { note: [note] } : undefined,
+      ),
+      registers: false,
+      deletes: false,
+      final: { pool: d.pool, enabled: d.enabled, health: l.health },
+    };
+  }
+  if (l && ix.caps.cluster_move) return planMove(ctx, name, l, d.pool, d.enabled, d.data_plane);
+  return planRegistration(ctx, name, d, l, before, after);
+}
+
+/** An undeclared live cluster: pruned (deleted) when in scope, otherwise left unmanaged. */
+function planUndeclaredCluster(
+  ctx: ClusterInput,
+  name: string,
+  l: LiveCluster,
+  before: Form | null,
+): ClusterDecision {
+  const { ix } = ctx;
+  if (!ix.prunes('Cluster', name)) {
+    return {
+      change: ix.unmanagedChange('Cluster', name, before),
+      registers: false,
+      deletes: false,
+      final: { pool: l.pool, enabled: l.enabled, health: l.health },
+    };
+  }
+  const pinned = deleteBlockedReason(ctx, name);
+  if (pinned) return leftAsItIs(name, l, before, null, diffForms(before, null), pinned);
+  return {
+    change: makeChange('Cluster', name, 'delete', before, null, diffForms(before, null)),
+    registers: false,
+    deletes: true,
+    final: null,
+  };
+}
+
+/** A registration is needed: a new cluster, or the second half of a replace (C7). */
+function planRegistration(
+  ctx: ClusterInput,
+  name: string,
+  d: DesiredCluster,
+  l: LiveCluster | undefined,
+  before: Form | null,
+  after: Form,
+): ClusterDecision {
+  const blocked =
+    registrationBlockedReason(ctx, name, d.pool, d.data_plane) ??
+    (l ? deleteBlockedReason(ctx, name) : null);
+  const diff = diffForms(before, after, (path) => path === 'pool');
+  if (blocked) {
+    return {
+      change: makeChange('Cluster', name, 'blocked', before, before, diff, blocked),
+      registers: false,
+      deletes: false,
+      final: l ? { pool: l.pool, enabled: l.enabled, health: l.health } : null,
+    };
+  }
+  warnOrphanedQueue(ctx, name, d.pool, l?.pool ?? null);
+  return {
+    change: makeChange('Cluster', name, l ? 'replace' : 'create', before, after, diff),
+    registers: true,
+    deletes: l !== undefined,
+    final: { pool: d.pool, enabled: d.enabled, health: 'unknown' },
+  };
+}
+
+/**
+ * Capability `cluster_move` (C7 lifted): the pool changes in place once the queues that route
+ * only to the cluster are drained (or idle); the co-named queue moves with it, so there is no
+ * delete and re-register and no orphaned co-named queue (C7's trap). Blocked only by a data
+ * plane that is reported or declared and differs from the destination's contract (C4); one
+ * that is not reported is not a mismatch: the move is planned with DATA_PLANE_UNVERIFIED.
+ */
+function planMove(
+  ctx: ClusterInput,
+  name: string,
+  l: LiveCluster,
+  pool: string,
+  enabled: boolean,
+  declared: ClusterDataPlane | null,
+): ClusterDecision {
+  const before = clusterForm(l.pool, l.enabled);
+  const after = clusterForm(pool, enabled);
+  const diff = diffForms(before, after);
+  const contract = knownContract(ctx.pools, pool);
+  const reported = reportedBy(ctx.ix, l);
+  const blocked =
+    pinnedReason(ctx, name, 'move') ?? moveBlockedReason(pool, contract, reported, declared);
+  if (blocked) {
+    return {
+      change: makeChange('Cluster', name, 'blocked', before, before, diff, blocked),
+      registers: false,
+      deletes: false,
+      final: { pool: l.pool, enabled: l.enabled, health: l.health },
+    };
+  }
+  const note = reasonOf('CLUSTER_MOVED_IN_PLACE', {
+    from: l.pool,
+    pool,
+    drain: ctx.ix.caps.drain,
+    queue: address('Queue', name),
+  });
+  const change = makeChange('Cluster', name, 'update', before, after, diff, null, null, {
+    note: [note],
+  });
+  if (!reported) warnUnverified(ctx, l, pool, contract, declared);
+  return {
+    change,
+    registers: false,
+    deletes: false,
+    moves: true,
+    final: { pool, enabled, health: l.health },
+  };
+}
+
+/**
+ * unpin_first (remote/_cluster.py:330-331, 363-365, 450-451): Union refuses to drain, move or
+ * delete a cluster another live queue pins; why, naming the queues still pinning it when the
+ * step runs (PlanIndex.pinsLeft), or null.
+ */
+function pinnedReason(
+  { ix, stuck }: Pick<ClusterInput, 'ix' | 'stuck'>,
+  name: string,
+  action: 'drain' | 'move' | 'delete',
+): Reason | null {
+  const pins = ix.pinsLeft(name, stuck);
+  if (pins.length === 0) return null;
+  return reasonOf('CLUSTER_PINNED', {
+    action,
+    queues: pins.map((q) => address('Queue', q)),
+    unmanaged: pins.filter((q) => !ix.dQueues.has(q)).map((q) => address('Queue', q)),
+  });
+}
+
+/**
+ * Why Union refuses to delete the cluster: another queue pins it, or (queue_delete) its
+ * co-named queue, which goes with it, is one a setting names once the plan is applied.
+ */
+function deleteBlockedReason(ctx: Pick<ClusterInput, 'ix' | 'stuck'>, name: string): Reason | null {
+  const { ix } = ctx;
+  const pinned = pinnedReason(ctx, name, 'delete');
+  if (pinned) return pinned;
+  const settings = ix.conamedCascades(name) ? ix.settingQueues.get(name) : undefined;
+  return settings
+    ? reasonOf('CLUSTER_CONAMED_UNDELETABLE', { name, settings: [...settings] })
+    : null;
+}
+
+/** A live cluster whose change is blocked: nothing is sent for it; it stays as it is. */
+function leftAsItIs(
+  name: string,
+  l: LiveCluster,
+  before: Form | null,
+  after: Form | null,
+  diff: ReturnType<typeof diffForms>,
+  reason: Reason,
+): ClusterDecision {
+  return {
+    change: makeChange('Cluster', name, 'blocked', before, after ?? before, diff, reason),
+    registers: false,
+    deletes: false,
+    final: { pool: l.pool, enabled: l.enabled, health: l.health },
+  };
+}
+
+/** C4: why a move in place is blocked: a reported or declared data plane that differs from the contract. */
+function moveBlockedReason(
+  pool: string,
+  contract: PoolContract | null,
+  reported: ClusterDataPlane | null,
+  declared: ClusterDataPlane | null,
+): Reason | null {
+  if (!contract) return null;
+  const r = reported ? dataPlaneMismatches(contract, reported) : [];
+  const d = declared ? dataPlaneMismatches(contract, declared) : [];
+  if (r.length === 0 && d.length === 0) return null;
+  return reasonOf('CLUSTER_MOVE_DATA_PLANE_MISMATCH', {
+    pool: address('ClusterPool', pool),
+    reports_fields: r.map((x) => x.field),
+    reports_declared: r.map((x) => x.declared),
+    reports_contract: r.map((x) => x.contract),
+    declares_fields: d.map((x) => x.field),
+    declares_declared: d.map((x) => x.declared),
+    declares_contract: d.map((x) => x.contract),
+  });
+}
+
+/** C5: what the cluster reported, or null when nothing was (or nothing can be rebuilt). */
+function reportedBy(ctx: PlanIndex, l: LiveCluster): ClusterDataPlane | null {
+  const pool = ctx.lPools.get(l.pool);
+  // Drift is relative to the live contract: an unknown one rebuilds nothing.
+  if (!pool || pool.contract_known === false) return null;
+  return reportedDataPlane(pool.contract, l);
+}
+
+/** DATA_PLANE_UNVERIFIED: a move planned without any report to check it against (C4, C5). */
+function warnUnverified(
+  ctx: ClusterInput,
+  l: LiveCluster,
+  pool: string,
+  contract: PoolContract | null,
+  declared: ClusterDataPlane | null,
+): void {
+  const addr = address('Cluster', l.name);
+  ctx.warnings.push(
+    warning('DATA_PLANE_UNVERIFIED', addr, {
+      cluster: addr,
+      pool,
+      pool_address: address('ClusterPool', pool),
+      data_plane_reported: l.data_plane_reported !== false,
+      health: l.health,
+      live_pool: l.pool,
+      contract_known: contract !== null,
+      object_store: contract?.object_store_ref.uri ?? null,
+      secret_type: contract?.secret_store.type ?? null,
+      secret_locator: contract?.secret_store.locator ?? null,
+      image_registry: contract?.image_registry?.locator ?? null,
+      declared: declared !== null,
+    }),
+  );
+}
+
+/** N2 and C4: what would make the control plane reject the registration. */
+function registrationBlockedReason(
+  ctx: ClusterInput,
+  name: string,
+  pool: string,
+  dataPlane: ClusterDataPlane | null,
+): Reason | null {
+  const queue = ctx.ix.lQueues.get(name);
+  if (queue && !queue.cluster_managed)
+    return reasonOf('CLUSTER_NAME_TAKEN', {
+      name,
+      queue: address('Queue', name),
+      pool: queue.pool,
+      reserved: ctx.ix.caps.soft_delete === true,
+    });
+  // A deleted queue keeps its name (a deleted cluster's own comes back with its undelete).
+  const deleted = queue ? undefined : ctx.ix.lDeletedQueues.get(name);
+  if (deleted && ctx.ix.caps.soft_delete)
+    return reasonOf('CLUSTER_NAME_RESERVED', { name, pool: deleted.pool });
+  const contract = knownContract(ctx.pools, pool);
+  if (dataPlane && contract) {
+    const m = dataPlaneMismatches(contract, dataPlane);
+    if (m.length > 0) {
+      return reasonOf('REGISTRATION_DATA_PLANE_MISMATCH', {
+        pool: address('ClusterPool', pool),
+        fields: m.map((x) => x.field),
+        declared: m.map((x) => x.declared),
+        contract: m.map((x) => x.contract),
+      });
+    }
+  }
+  return null;
+}
+
+/**
+ * C7: re-registering a name whose co-named queue survives (a replace now, or an earlier
+ * delete) creates no queue (C2); the old one keeps its pool and an empty selector (C8).
+ */
+function warnOrphanedQueue(
+  ctx: ClusterInput,
+  name: string,
+  pool: string,
+  livePool: string | null,
+): void {
+  const queue = ctx.ix.lQueues.get(name);
+  // With queue_delete the delete takes the old co-named queue with it (queues.ts).
+  if (!queue || !queue.cluster_managed || ctx.ix.conamedCascades(name)) return;
+  const addr = address('Cluster', name);
+  ctx.warnings.push(
+    warning('CONAMED_QUEUE_ORPHANED', addr, {
+      cluster: addr,
+      from: livePool,
+      to: pool,
+      queue: address('Queue', name),
+      name,
+      pool: queue.pool,
+    }),
+  );
 }

@@ -17,7 +17,7 @@ import type { PruneScope, Reason } from '../model/plan.js';
 import { reasonOf, scopeParams } from './reasons.js';
 
 /** The kinds that have live objects poolsync can delete. */
-export const PRUNABLE_KINDS: readonly ObjectKind[] = [
+const PRUNABLE_KINDS: readonly ObjectKind[] = [
   'ClusterPool',
   'Cluster',
   'Queue',

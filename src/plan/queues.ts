@@ -1,10 +1,10 @@
 /**
- * Queue changes. What the repository wants (a Queue document, or the implicit spec of a
- * system queue) is compared with what the queue will be once every step has run, including
- * the side effects of other objects' steps: C2 (registration creates the co-named queue),
- * C3 (registration recreates `default`) and C8 (a cluster delete prunes selectors).
- * Queues are deleted or moved only with capabilities (queue_delete, queue_move: queue-move.ts,
- * conamed-cascade.ts); co-named and default queues keep their cluster's pool and selector (Q4, Q5).
+ * Queue changes. What the repository wants (a Queue document, or the implicit spec of a system
+ * queue) is compared with what the queue will be once every step has run, including the side
+ * effects of other objects' steps: C2 (registration creates the co-named queue), C3
+ * (registration recreates `default`) and C8 (a cluster delete prunes selectors). Queues are
+ * deleted or moved only with capabilities (queue_delete, queue_move); co-named and default
+ * queues keep their cluster's pool and selector (Q4, Q5).
  */
 import {
   DEFAULT_POOL,
@@ -13,24 +13,35 @@ import {
   WILDCARD,
   address,
   type QueueSpec,
+  type QueueCaps,
+  dataPlaneMismatches,
 } from '../model/common.js';
-import type { LiveQueue } from '../model/live.js';
-import type { PoolsAndClusters, QueueDecision } from './context.js';
-import type { PlanIndex } from './plan-index.js';
-import { diffForms, queueForm, sameQueueSpec, sameSelector } from './forms.js';
-import { drainedForLeaving, routesSomewhere } from './drain.js';
-import { noteUnmanagedFields } from './queue-fields.js';
-import { decision, selectorBlockedReason } from './queue-decision.js';
-import { reasonOf, reasonText } from './reasons.js';
-import { cascadeDecision, deletedWithCluster } from './conamed-cascade.js';
-import { planUndelete } from './queue-undelete.js';
-import { planConamedUndelete } from './cluster-undelete.js';
-import { inheritCaps } from './queue-caps.js';
-import { targetSpec } from './queue-target.js';
-import { withCause } from './causes.js';
-import { planLiveQueue } from './queue-live.js';
-import { activates, queueOwn, type QueueFrame, type QueueOwn } from './queue-frame.js';
-import { changeWith, withNote } from './change.js';
+import type { LiveQueue, LiveCluster } from '../model/live.js';
+import {
+  type PoolsAndClusters,
+  type QueueDecision,
+  type ClusterDecision,
+  type PlanContext,
+  isWildcard,
+  type Leaving,
+  knownContract,
+  type PoolDecision,
+  type PlanIndex,
+} from './context.js';
+import {
+  diffForms,
+  queueForm,
+  sameQueueSpec,
+  sameSelector,
+  clusterForm,
+  inheritCaps,
+  changeWith,
+  withNote,
+  makeChange,
+} from './forms.js';
+import { reasonOf } from './reasons.js';
+import type { DesiredQueue, DesiredCluster } from '../model/desired.js';
+import type { FieldDiff, Reason, Change } from '../model/plan.js';
 
 /** The queue pass: each queue's decision (by name, sorted), from the index and the pool and cluster decisions. */
 export function planQueues(
@@ -100,12 +111,10 @@ function withActivation(
         ...(d.change.action === 'noop' ? { action: 'update' as const } : {}),
       })
     : d.change;
-  const why = reasonText(
-    reasonOf('QUEUE_REACTIVATED', {
-      state: l.state ?? null,
-      drained_by: drainedBy?.map((c) => address('Cluster', c)) ?? null,
-    }),
-  )!;
+  const why = reasonOf('QUEUE_REACTIVATED', {
+    state: l.state ?? null,
+    drained_by: drainedBy?.map((c) => address('Cluster', c)) ?? null,
+  });
   return { ...d, activates: true, change: withNote(activated, why) };
 }
 
@@ -209,5 +218,874 @@ function planRegisteredConamed(
     final: target,
     causedBy: address('Cluster', name),
     createdAs: created,
+  });
+}
+
+/** The queue pass's input: the planner's index with the pool and cluster passes' decisions. */
+interface QueueFrame {
+  readonly ix: PlanIndex;
+  readonly pc: PoolsAndClusters;
+  /** Queues this plan drains while clusters they route to leave, with those clusters. */
+  readonly drainedBy: ReadonlyMap<string, readonly string[]>;
+  /** The first cluster this plan registers (C3 recreates `default` with it), or null. */
+  readonly firstRegistration: string | null;
+}
+
+/** A queue's own objects. */
+interface QueueOwn {
+  readonly name: string;
+  readonly desired: DesiredQueue | undefined;
+  readonly live: LiveQueue | undefined;
+  /** The soft-deleted queue of this name (capability `soft_delete`). */
+  readonly deleted: LiveQueue | undefined;
+}
+
+/** A queue's own objects, from the planner's index. */
+function queueOwn(ix: PlanIndex, name: string): QueueOwn {
+  return {
+    name,
+    desired: ix.dQueues.get(name),
+    live: ix.lQueues.get(name),
+    deleted: ix.lDeletedQueues.get(name),
+  };
+}
+
+/** Clusters leaving their live pool: deleted (or replaced) or moved in place. */
+export function leaves(f: QueueFrame, cluster: string): boolean {
+  return f.pc.deletedClusters.has(cluster) || f.pc.movedClusters.has(cluster);
+}
+
+/** Drained live, enabled by the plan: the cluster's activation activates its co-named queue. */
+export function activates(d: ClusterDecision | undefined): boolean {
+  return d?.change.before?.['enabled'] === false && d.final?.enabled === true;
+}
+
+/** A queue decision with its change (the queue pass and its capability parts). */
+export function decision(
+  own: QueueOwn,
+  fields: Omit<QueueDecision, 'declared' | 'change'> & {
+    action: QueueDecision['change']['action'];
+    diff?: FieldDiff[];
+    reason?: Reason | null;
+    causedBy?: string | null;
+    /** What the cause alone creates (C2/C3 defaults), when a call of its own follows. */
+    createdAs?: QueueSpec;
+    /** What the step of `causedBy` does to the queue, when the deciding pass knows it. */
+    cause?: Reason;
+    /** Why the steps are safe (drain, queue delete, move, undelete). */
+    note?: Reason[];
+  },
+): QueueDecision {
+  const before = fields.live ? queueForm(fields.live) : null;
+  // Most queues of a big organisation are unchanged: share the form, skip the diff.
+  const unchanged =
+    fields.live !== null && fields.final !== null && sameQueueSpec(fields.live, fields.final);
+  const after = unchanged ? before : fields.final ? queueForm(fields.final) : null;
+  const change = makeChange(
+    'Queue',
+    own.name,
+    fields.action,
+    before,
+    after,
+    fields.diff ?? (unchanged ? [] : diffForms(before, after)),
+    fields.reason ?? null,
+    fields.causedBy ?? null,
+    {
+      ...(fields.createdAs && fields.call && fields.causedBy
+        ? { caused_after: queueForm(fields.createdAs) }
+        : {}),
+      ...(fields.cause ? { cause: fields.cause } : {}),
+      ...(fields.note !== undefined ? { note: fields.note } : {}),
+    },
+  );
+  const { call, createdBy, final, live, deletes, activates, moves, undeletes } = fields;
+  const declared = own.desired !== undefined;
+  return { change, call, createdBy, final, live, declared, deletes, activates, moves, undeletes };
+}
+
+/** Why the queue cannot select these clusters once the plan is applied (Q1), or null. */
+function selectorBlockedReason(f: QueueFrame, spec: QueueSpec): Reason | null {
+  if (!f.pc.pools.get(spec.pool)?.finalContract) {
+    const pool_address = address('ClusterPool', spec.pool);
+    return reasonOf('QUEUE_POOL_MISSING', { pool: spec.pool, pool_address });
+  }
+  for (const c of spec.clusters) {
+    if (c === WILDCARD) continue;
+    const cluster = f.pc.clusters.get(c);
+    if (cluster?.final?.pool === spec.pool) continue;
+    if (cluster?.change.action === 'blocked')
+      return reasonOf('QUEUE_SELECTS_BLOCKED_CLUSTER', { cluster: address('Cluster', c) });
+    return reasonOf('QUEUE_SELECTS_NON_MEMBER', {
+      cluster: address('Cluster', c),
+      pool: spec.pool,
+    });
+  }
+  return null;
+}
+
+/**
+ * Why a queue the repository no longer has cannot be deleted even with queue_delete, or null;
+ * `absent`: the "default" queue poolsync.yaml lists absent (its words say so).
+ */
+function queueDeleteBlockedReason(f: QueueFrame, name: string, absent = false): Reason | null {
+  if (!f.ix.caps.queue_delete) return null;
+  const settings = f.ix.undeletableSettings(name);
+  if (settings)
+    return reasonOf(absent ? 'DEFAULT_QUEUE_ABSENT_UNDELETABLE' : 'QUEUE_DELETE_UNDELETABLE', {
+      settings,
+    });
+  if (!f.ix.caps.drain)
+    return reasonOf(absent ? 'DEFAULT_QUEUE_ABSENT_NO_DRAIN' : 'QUEUE_DELETE_NO_DRAIN', {});
+  return null;
+}
+
+/**
+ * What the repository wants for a queue: its Queue document, or the implicit spec
+ * of a system queue (a co-named queue, C2; `default`, P1), with the caps it does not declare
+ * kept as they are (forms.ts).
+ */
+function settingsOf(spec: Omit<QueueSpec, 'pool' | 'clusters'>) {
+  return {
+    run_concurrency: spec.run_concurrency,
+    action_concurrency: spec.action_concurrency,
+    depth: spec.depth,
+    priority: spec.priority,
+    fairness: spec.fairness,
+  };
+}
+
+/**
+ * What the repository wants for a queue, or null when it says nothing about it. A system
+ * queue without a Queue document follows its owner: with prune on the repository is the
+ * whole truth, so its settings are the defaults (C2); with prune off its live settings are
+ * left as they are.
+ */
+function targetSpec(f: QueueFrame, own: QueueOwn, l: LiveQueue | null): QueueSpec | null {
+  // Caps a document does not declare (and a system queue's) are not managed: kept as they are.
+  const t = declaredSpec(f, own, l);
+  return t && inheritCaps(t, l);
+}
+
+function declaredSpec(f: QueueFrame, own: QueueOwn, l: LiveQueue | null): QueueSpec | null {
+  const { name } = own;
+  const doc = own.desired;
+  if (doc) return doc.spec;
+  // `default` listed absent (poolsync.yaml) is wanted gone: planned as a delete (or blocked).
+  if (name === DEFAULT_QUEUE && f.ix.absentDefault) return null;
+  // `default` undeclared is left as it is, prune or not: never an update of its settings.
+  if (name === DEFAULT_QUEUE && l)
+    return { pool: DEFAULT_POOL, clusters: [WILDCARD], ...settingsOf(l) };
+  const settings = settingsOf(!f.ix.prunes('Queue', name) && l ? l : QUEUE_DEFAULTS);
+  const ownerPool = f.ix.dClusters.get(name)?.pool;
+  if (ownerPool !== undefined && f.pc.clusters.get(name)?.change.action !== 'blocked') {
+    return { pool: ownerPool, clusters: [name], ...settings };
+  }
+  if (name === DEFAULT_QUEUE && l) return { pool: DEFAULT_POOL, clusters: [WILDCARD], ...settings };
+  return null;
+}
+
+/**
+ * Q3 on a control plane whose queues carry more than poolsync manages (Union: caps and
+ * scheduling a Queue document does not declare, and fields the .proto does not declare,
+ * `LiveQueue.unknown_fields`): the backend's update is a read-modify-write, and the plan says
+ * which fields it leaves alone.
+ */
+/** Union's QueueSpec (proto/cloudidl/queue/queue.proto): the caps poolsync manages when declared. */
+const NAMES: Record<number, keyof QueueCaps> = {
+  8: 'max_resources',
+  9: 'scheduling',
+  10: 'max_accelerators',
+};
+
+/** Adds to an update of such a queue the note naming the fields written back unchanged. */
+function noteUnmanagedFields(own: QueueOwn, d: QueueDecision): QueueDecision {
+  const declared = own.desired?.spec;
+  const fields = (d.live?.unknown_fields ?? []).filter((n) => {
+    const cap = NAMES[n];
+    return cap === undefined || declared?.[cap] === undefined;
+  });
+  if (!d.call || d.call.op === 'create_queue' || fields.length === 0) return d;
+  const why = reasonOf('QUEUE_FIELDS_WRITTEN_BACK', {
+    numbers: fields,
+    names: fields.map((n) => NAMES[n] ?? ''),
+  });
+  return { ...d, change: withNote(d.change, why) };
+}
+
+/**
+ * The decision for a queue the control plane has: deleted, left alone or blocked
+ * when the repository does not want it; otherwise updated, moved or replaced into the pool and
+ * selector the repository asks for, or refused with the rule that forbids it.
+ */
+/** What the live queue is, and what it becomes if nothing is sent for it (C8, cluster_move). */
+interface LiveView {
+  readonly own: QueueOwn;
+  readonly l: LiveQueue;
+  /** Its spec, with the pool and selector of its moved cluster (cluster_move). */
+  readonly live: QueueSpec;
+  /** `live` once leaving clusters are out of its selector (C8). */
+  readonly untouched: QueueSpec;
+  readonly changedByC8: boolean;
+  /** The cluster whose step changes it, when that is all that changes it. */
+  readonly sideEffect: string | null;
+  readonly base: { readonly live: LiveQueue; readonly call: null; readonly createdBy: null };
+}
+
+function planLiveQueue(
+  f: QueueFrame,
+  own: QueueOwn,
+  l: LiveQueue,
+  target: QueueSpec | null,
+): QueueDecision {
+  const v = liveView(f, own, l);
+  if (!target) return planUndeclaredQueue(f, v);
+  // A requested change the rules forbid: shown with its diff, the queue stays as it is.
+  const refuse = refusal(v, target);
+  return (
+    planQueueMove(f, own, l, v.live, target, refuse) ??
+    planPoolChange(f, v, target, refuse) ??
+    planSameGroupUpdate(f, v, target, refuse)
+  );
+}
+
+function liveView(f: QueueFrame, own: QueueOwn, l: LiveQueue): LiveView {
+  const { name } = own;
+  // cluster_move: the co-named queue of a moved cluster moves with it (pool and selector).
+  const movedTo =
+    l.cluster_managed && f.pc.movedClusters.has(name) ? f.pc.clusters.get(name)!.final!.pool : null;
+  const live: QueueSpec = movedTo
+    ? { ...queueForm(l), pool: movedTo, clusters: [name] }
+    : queueForm(l);
+  // What the queue becomes if nothing is sent for it: only C8 (and a move) acts on it.
+  const kept = pruned(f, live.clusters, movedTo ? name : null);
+  const untouched: QueueSpec = kept === live.clusters ? live : { ...live, clusters: kept };
+  const changedByC8 = movedTo !== null || !sameSelector(untouched.clusters, l.clusters);
+  const base = { live: l, call: null, createdBy: null } as const;
+  const sideEffect = movedTo
+    ? address('Cluster', name)
+    : changedByC8
+      ? deletedIn(f, l.clusters)
+      : null;
+  return { own, l, live, untouched, changedByC8, sideEffect, base };
+}
+
+/** A live queue the repository does not declare (nor implies, as a system queue's owner does). */
+function planUndeclaredQueue(f: QueueFrame, v: LiveView): QueueDecision {
+  const removal = plannedRemoval(f, v);
+  if (removal) return removal;
+  const { own, l, untouched } = v;
+  const { name } = own;
+  const ownerIsLive = l.cluster_managed && f.ix.lClusters.has(name);
+  // A system queue follows its owner (an unmanaged or deleted cluster): never reported on its own.
+  if (ownerIsLive || name === DEFAULT_QUEUE) return leftAsItIs(v);
+  if (!f.ix.prunes('Queue', name))
+    return leftAsItIs(v, 'unmanaged', f.ix.unmanagedReason('Queue', name));
+  // Already retired (or retired now by C8): nothing more the repository could ask for (Q6).
+  if (untouched.clusters.length === 0) return leftAsItIs(v);
+  const reason = queueDeleteBlockedReason(f, name) ?? reasonOf('QUEUE_NOT_DELETABLE', {});
+  return leftAsItIs(v, 'blocked', reason);
+}
+
+/**
+ * The live queue left as it is: nothing is sent for it, and it ends as C8 (and its cluster's
+ * move) make it, changed by that step or not; `unmanaged` or `blocked` with the reason why, and
+ * for a refused request the diff it asked for.
+ */
+function leftAsItIs(
+  v: LiveView,
+  action?: 'unmanaged' | 'blocked',
+  reason?: Reason,
+  diff?: FieldDiff[],
+): QueueDecision {
+  return decision(v.own, {
+    ...v.base,
+    action: action ?? (v.changedByC8 ? 'update' : 'noop'),
+    final: v.untouched,
+    diff,
+    reason,
+    causedBy: v.sideEffect,
+  });
+}
+
+/** Q6 lifted: a queue deleted (queue_delete), or the `default` queue listed absent that cannot be. */
+function plannedRemoval(f: QueueFrame, v: LiveView): QueueDecision | null {
+  const { own, base } = v;
+  const { name } = own;
+  if (f.ix.deletedQueues.has(name)) {
+    return decision(own, {
+      ...base,
+      action: 'delete',
+      final: null,
+      deletes: true,
+      note: [reasonOf('QUEUE_DELETED_DRAINED', {})],
+    });
+  }
+  if (name === DEFAULT_QUEUE && f.ix.absentDefault) {
+    const reason =
+      queueDeleteBlockedReason(f, name, true) ?? reasonOf('DEFAULT_QUEUE_ABSENT_NO_DELETE', {});
+    return leftAsItIs(v, 'blocked', reason);
+  }
+  return null;
+}
+
+type Refuse = (reason: Reason) => QueueDecision;
+
+function refusal(v: LiveView, target: QueueSpec): Refuse {
+  const requested = () =>
+    diffForms(queueForm(v.live), queueForm(target), (path) => path === 'pool');
+  // A requested change the rules forbid: shown with its diff, the queue stays as it is.
+  return (reason: Reason) => leftAsItIs(v, 'blocked', reason, requested());
+}
+
+/** The repository puts the queue in another pool: replaced (drain, queue_delete) or refused (Q3). */
+function planPoolChange(
+  f: QueueFrame,
+  v: LiveView,
+  target: QueueSpec,
+  refuse: Refuse,
+): QueueDecision | null {
+  const { own, l, live, base } = v;
+  const { name } = own;
+  const requested = () => diffForms(queueForm(live), queueForm(target), (path) => path === 'pool');
+  if (
+    target.pool !== live.pool &&
+    !l.cluster_managed &&
+    f.ix.caps.drain &&
+    f.ix.caps.queue_delete
+  ) {
+    const settings = f.ix.undeletableSettings(name);
+    // Soft deletes keep the name reserved (remote/_queue.py:1006-1008): no create of it after.
+    const blocked = settings
+      ? reasonOf('QUEUE_POOL_CHANGE_UNDELETABLE', { settings })
+      : f.ix.caps.soft_delete
+        ? reasonOf('QUEUE_POOL_CHANGE_NAME_RESERVED', { pool: target.pool, live_pool: live.pool })
+        : selectorBlockedReason(f, target);
+    if (blocked) return refuse(blocked);
+    return decision(own, {
+      ...base,
+      action: 'replace',
+      call: { op: 'create_queue', spec: target },
+      final: target,
+      diff: requested(),
+      deletes: true,
+      note: [reasonOf('QUEUE_REPLACED_DRAINED', { from: live.pool, to: target.pool })],
+    });
+  }
+  if (target.pool !== live.pool) {
+    const missing = [
+      ...(f.ix.caps.drain ? [] : ['drain']),
+      ...(f.ix.caps.queue_delete ? [] : ['queue_delete']),
+    ];
+    if (l.cluster_managed) {
+      return refuse(
+        reasonOf('CONAMED_QUEUE_POOL_FIXED', {
+          queue: address('Queue', name),
+          cluster: name,
+          pool: live.pool,
+        }),
+      );
+    }
+    return refuse(
+      reasonOf('QUEUE_POOL_FIXED', {
+        pool: target.pool,
+        live_pool: live.pool,
+        hint: f.ix.caps.drain || f.ix.caps.queue_delete,
+        missing,
+      }),
+    );
+  }
+  return null;
+}
+
+/** The queue stays in its pool: its update, or the selector rule (Q1, Q4, Q5) that refuses it. */
+function planSameGroupUpdate(
+  f: QueueFrame,
+  v: LiveView,
+  target: QueueSpec,
+  refuse: Refuse,
+): QueueDecision {
+  const { own, l, live, untouched, changedByC8, sideEffect } = v;
+  const { name } = own;
+  const managed = l.cluster_managed || name === DEFAULT_QUEUE;
+  if (managed && !sameSelector(target.clusters, untouched.clusters)) {
+    if (name === DEFAULT_QUEUE) return refuse(reasonOf('DEFAULT_QUEUE_SELECTOR_FIXED', {}));
+    if (f.ix.lClusters.has(name) || f.pc.clusters.get(name)?.registers) {
+      const emptied = untouched.clusters.length === 0;
+      return refuse(reasonOf('CONAMED_SELECTOR_FIXED', { name, emptied }));
+    }
+    return refuse(
+      reasonOf('CREATED_QUEUE_SELECTOR_FIXED', { name, clusters: [...untouched.clusters] }),
+    );
+  }
+  const blocked = selectorBlockedReason(f, target);
+  if (blocked) {
+    return refuse(blocked);
+  }
+  // Q4/Q5: a managed queue's update resends the selector it has when the call runs (before
+  // its cluster's delete, if any); C8 then prunes it.
+  const send: QueueSpec = managed
+    ? { ...target, pool: live.pool, clusters: [...live.clusters] }
+    : target;
+  const final: QueueSpec = managed
+    ? { ...target, pool: live.pool, clusters: untouched.clusters }
+    : target;
+  const call = sameQueueSpec(send, live) ? null : ({ op: 'update_queue', spec: send } as const);
+  const action = call || changedByC8 ? 'update' : 'noop';
+  return decision(own, {
+    live: l,
+    createdBy: null,
+    action,
+    call,
+    final,
+    causedBy: call ? null : sideEffect,
+  });
+}
+
+/**
+ * C8: names of clusters deleted by the plan leave explicit selectors; so do clusters moved to
+ * another pool (cluster_move), except from their own co-named queue (`self`), which moves along.
+ */
+function pruned(f: QueueFrame, selector: readonly string[], self: string | null = null): string[] {
+  // Nearly always nothing leaves: keep the array rather than copy it.
+  if (!selector.some((c) => c !== self && leaves(f, c))) return selector as string[];
+  return selector.filter((c) => c === self || !leaves(f, c));
+}
+
+function deletedIn(f: QueueFrame, selector: readonly string[]): string | null {
+  const c = selector.find((n) => leaves(f, n));
+  return c ? address('Cluster', c) : null;
+}
+
+/**
+ * Capability `queue_move` (Q3 lifted; Union today: "a drained queue may move to another pool",
+ * real-apis.md): a queue whose pool differs moves in place, keeping its name, its settings and
+ * everything that targets it: drain → wait until DRAINED → move (the update naming the new
+ * pool) → activate, like the other capabilities. poolsync moves only drained queues, so no work
+ * is lost; without `drain` the move is blocked.
+ */
+/**
+ * The decision for a live queue the repository puts in another pool (`target.pool`), or null
+ * when queue_move does not apply (capability off, a co-named or the default queue: Q4, Q5).
+ * `refuse` makes the blocked decision (the queue stays as it is).
+ */
+function planQueueMove(
+  f: QueueFrame,
+  own: QueueOwn,
+  l: LiveQueue,
+  live: QueueSpec,
+  target: QueueSpec,
+  refuse: (reason: Reason) => QueueDecision,
+): QueueDecision | null {
+  if (!f.ix.caps.queue_move || target.pool === live.pool || !movable(f, l)) return null;
+  const from = live.pool;
+  if (!f.ix.caps.drain) {
+    return refuse(reasonOf('QUEUE_MOVE_NO_DRAIN', { pool: target.pool }));
+  }
+  const blocked = selectorBlockedReason(f, target);
+  if (blocked) return refuse(blocked);
+  const activates = routesSomewhere(f, target);
+  return decision(own, {
+    live: l,
+    createdBy: null,
+    action: 'update',
+    call: { op: 'move_queue', spec: target },
+    final: target,
+    diff: diffForms(queueForm(live), queueForm(target)),
+    moves: true,
+    activates,
+    note: [
+      reasonOf('QUEUE_MOVED_IN_PLACE', {
+        from,
+        to: target.pool,
+        queue: address('Queue', l.name),
+        activates,
+      }),
+    ],
+  });
+}
+
+/** Whether queue_move can ever move this queue: not `default` (Q5), not a co-named queue (Q4). */
+function movable(f: QueueFrame, l: LiveQueue): boolean {
+  return l.name !== DEFAULT_QUEUE && !l.cluster_managed && f.ix.caps.queue_move;
+}
+
+/**
+ * Soft deletes (capability `soft_delete`, Union today): a queue the repository declares whose
+ * name belongs to a deleted queue cannot be created (its name stays reserved: CreateQueue is
+ * ALREADY_EXISTS until UndeleteQueue, Union's client, remote/_queue.py). It is undeleted
+ * instead: UndeleteQueue (back DRAINED, with the spec it had), then UpdateQueue to the
+ * repository's spec, then activated (docs/union.md, "Soft deletes").
+ */
+/** Why the deleted queue cannot come back as it was deleted, or null (Union's undelete rules). */
+function undeleteBlockedReason(f: QueueFrame, name: string, deleted: LiveQueue): Reason | null {
+  if (deleted.cluster_managed && !f.ix.lClusters.has(name))
+    return reasonOf('QUEUE_UNDELETE_CONAMED', { name });
+  // A pool or cluster this plan undeletes is back before the queue's undelete (steps.ts).
+  if (!f.ix.lPools.has(deleted.pool) && !f.pc.pools.get(deleted.pool)?.undeletes)
+    return reasonOf('QUEUE_UNDELETE_POOL_GONE', { name, pool: deleted.pool });
+  const poolOf = (c: string) =>
+    f.ix.lClusters.get(c)?.pool ?? f.pc.clusters.get(c)?.undeletes?.pool;
+  const gone = deleted.clusters.find((c) => c !== WILDCARD && poolOf(c) !== deleted.pool);
+  if (gone)
+    return reasonOf('QUEUE_UNDELETE_CLUSTER_GONE', {
+      name,
+      cluster: address('Cluster', gone),
+      pool: deleted.pool,
+    });
+  return null;
+}
+
+function planUndelete(
+  f: QueueFrame,
+  own: QueueOwn,
+  target: QueueSpec,
+  deleted: LiveQueue,
+): QueueDecision {
+  const { name } = own;
+  const moves = target.pool !== deleted.pool;
+  const reason =
+    undeleteBlockedReason(f, name, deleted) ??
+    (moves && !f.ix.caps.queue_move
+      ? reasonOf('QUEUE_UNDELETE_NO_MOVE', { name, from: deleted.pool, to: target.pool })
+      : null) ??
+    selectorBlockedReason(f, target);
+  if (reason) {
+    return decision(own, {
+      live: null,
+      call: null,
+      createdBy: null,
+      action: 'blocked',
+      final: null,
+      diff: diffForms(null, queueForm(target)),
+      reason,
+    });
+  }
+  return decision(own, {
+    live: null,
+    call: { op: moves ? 'move_queue' : 'update_queue', spec: target },
+    createdBy: null,
+    action: 'create',
+    final: target,
+    diff: diffForms(queueForm(deleted), queueForm(target)),
+    undeletes: true,
+    activates: f.ix.caps.drain,
+    note: [reasonOf('QUEUE_UNDELETED', { name })],
+  });
+}
+
+/**
+ * Union today, with `queue_delete` (real-apis.md §4: "deleting a cluster puts its co-named
+ * queue into deletion with it", Union docs, clusters page; the embedded control plane does the
+ * same): a cluster delete takes its co-named queue with it. The planner predicts that as a
+ * side effect of the cluster's delete_cluster step (`caused_by`), so no delete_queue step (and
+ * no `flyte delete queue` runbook line) is planned for it; a cluster registered again under its
+ * name (replace) gets a new co-named queue (C2), so nothing is orphaned (no C7 trap).
+ */
+/** Whether this plan deletes the live co-named queue `l` with its cluster. */
+function deletedWithCluster(f: QueueFrame, l: LiveQueue): boolean {
+  return f.ix.conamedCascades(l.name) && f.pc.deletedClusters.has(l.name);
+}
+
+/**
+ * The decision for such a queue: deleted with its cluster, or (`recreated`: the decision for
+ * the co-named queue a registration under the same name creates) replaced by a new one.
+ */
+function cascadeDecision(
+  own: QueueOwn,
+  l: LiveQueue,
+  recreated: QueueDecision | null,
+): QueueDecision {
+  const by = address('Cluster', l.name);
+  if (!recreated) {
+    return decision(own, {
+      live: l,
+      call: null,
+      createdBy: null,
+      action: 'delete',
+      final: null,
+      causedBy: by,
+      cause: reasonOf('DELETED_WITH_CLUSTER', { by }),
+    });
+  }
+  const before = queueForm(l);
+  const after = recreated.change.after;
+  const diff = diffForms(before, after, (path) => path === 'pool');
+  const change = makeChange('Queue', l.name, 'replace', before, after, diff, null, by, {
+    ...(recreated.change.caused_after ? { caused_after: recreated.change.caused_after } : {}),
+    cause: reasonOf('REPLACED_WITH_CLUSTER', { by, pool: l.pool }),
+  });
+  return { ...recreated, change };
+}
+
+/**
+ * The cause of each change another object's step makes (`caused_by`), decided once by the
+ * planner from what it planned for that object (moved in place, deleted, registered again),
+ * never guessed by a renderer from the change's fields: the plan cannot say "moves with the
+ * cluster" in one place and "stays in its pool" in another (docs/plan.md, One voice).
+ */
+/**
+ * The changes, each with a `caused_by` whose deciding pass did not give it a `cause` made again
+ * with one (changeWith: no change is written after it is made); the others as they are. The
+ * queue pass gives its own (withCause), so the passes after it read queue changes whole.
+ */
+export function withCauses(ctx: PlanContext, changes: readonly Change[]): Change[] {
+  const facts: CauseFacts = {
+    cluster: (name) => ctx.clusters.get(name),
+    movedClusters: ctx.movedClusters,
+    liveQueue: (name) => ctx.lQueues.get(name),
+  };
+  return changes.map((change) =>
+    !change.caused_by || change.cause
+      ? change
+      : changeWith(change, { cause: causeOf(facts, change, change.caused_by) }),
+  );
+}
+
+/** What a cause is decided from: the clusters' decisions and the queue's live record. */
+interface CauseFacts {
+  cluster(name: string): Pick<ClusterDecision, 'registers' | 'final'> | undefined;
+  movedClusters: ReadonlySet<string>;
+  liveQueue(name: string): LiveQueue | undefined;
+}
+
+/**
+ * A queue decision whose change has a `caused_by` and no `cause` made again with its change's
+ * cause (in the queue pass, before it is kept); else the decision as it is.
+ */
+function withCause<D extends { change: Change }>(f: QueueFrame, own: QueueOwn, d: D): D {
+  const by = d.change.caused_by;
+  if (!by || d.change.cause) return d;
+  const facts: CauseFacts = {
+    cluster: (name) => f.pc.clusters.get(name),
+    movedClusters: f.pc.movedClusters,
+    liveQueue: (name) => (name === own.name ? own.live : undefined),
+  };
+  return { ...d, change: changeWith(d.change, { cause: causeOf(facts, d.change, by) }) };
+}
+
+function causeOf(facts: CauseFacts, change: Change, by: string): Reason {
+  if (change.kind === 'Queue' && by.startsWith('Cluster/')) return queueCause(facts, change, by);
+  if (
+    (change.kind === 'PoolAssignment' || change.kind === 'ExecutionClusterLabel') &&
+    by.startsWith(`${change.kind}/`)
+  )
+    return reasonOf('DELETED_WITH_BROADER_ROW', { by, set_again: change.action === 'replace' });
+  if (change.kind === 'PoolAssignment') return reasonOf('SET_AGAIN_AROUND_REPLACE', { by });
+  return reasonOf('CAUSED_BY', { by });
+}
+
+/** What a cluster's step does to a queue: C2/C3, cluster_move, C7 or C8. */
+function queueCause(facts: CauseFacts, change: Change, by: string): Reason {
+  const cluster = by.slice('Cluster/'.length);
+  // No live queue: the registration creates it (C2), or recreates `default` (C3).
+  if (change.before === null) {
+    return reasonOf(
+      change.name === DEFAULT_QUEUE ? 'RECREATED_BY_REGISTRATION' : 'CREATED_BY_REGISTRATION',
+      { by },
+    );
+  }
+  const decided = facts.cluster(cluster);
+  if (facts.movedClusters.has(cluster) && decided?.final) {
+    return reasonOf(change.name === cluster ? 'MOVES_WITH_CLUSTER' : 'LEAVES_MOVED_CLUSTER', {
+      by,
+      pool: decided.final.pool,
+    });
+  }
+  const live = facts.liveQueue(change.name);
+  if (change.name === cluster && decided?.registers && decided.final && live?.cluster_managed) {
+    // C7: registered again under its name, the cluster leaves its old co-named queue behind.
+    return reasonOf('CONAMED_LEFT_BEHIND', { by, pool: live.pool, to: decided.final.pool });
+  }
+  return reasonOf('CLUSTER_DELETED', { by });
+}
+
+/**
+ * Which queues must be quiet before a cluster leaves its pool (deleted, replaced or moved):
+ * plan.md rule 4 / C9 (wait on metrics), or with capability `drain` drained and waited for
+ * until DRAINED. Shared by the queue pass (which queues are re-activated afterwards) and the
+ * step graph.
+ */
+/**
+ * Before cluster c leaves: every live queue whose work can only be running on clusters this
+ * plan takes away (an explicit selector made only of leaving clusters that names c, or `*`
+ * in c's pool when every member of that pool leaves).
+ */
+export function waitSets(ctx: PlanIndex, gone: Leaving): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const poolEmptied = new Map<string, boolean>();
+  const leaves = (n: string) => gone.deletedClusters.has(n) || gone.movedClusters.has(n);
+  for (const c of [...gone.deletedClusters, ...gone.movedClusters]) {
+    const queues: string[] = [];
+    for (const q of ctx.lQueuesByCluster.get(c) ?? []) {
+      const live = ctx.lQueues.get(q)!;
+      if (live.clusters.every((n) => leaves(n))) queues.push(q);
+    }
+    const pool = ctx.lClusters.get(c)?.pool;
+    if (pool !== undefined) {
+      let emptied = poolEmptied.get(pool);
+      if (emptied === undefined) {
+        emptied = (ctx.lClustersByPool.get(pool) ?? []).every((n) => leaves(n));
+        poolEmptied.set(pool, emptied);
+      }
+      if (emptied) {
+        for (const q of ctx.lWildcardQueuesByPool.get(pool) ?? []) {
+          if (isWildcard(ctx.lQueues.get(q)!.clusters)) queues.push(q);
+        }
+      }
+    }
+    out.set(c, [...new Set(queues)].sort());
+  }
+  return out;
+}
+
+/** With `drain`: the queues a leaving cluster's wait drains (the rest are watched, wait_idle). */
+export function splitWaits(
+  ctx: PlanIndex,
+  queues: readonly string[],
+): { drain: string[]; idle: string[] } {
+  if (!ctx.caps.drain) return { drain: [], idle: [...queues] };
+  return {
+    drain: queues.filter((q) => ctx.drainable(q)),
+    idle: queues.filter((q) => !ctx.drainable(q)),
+  };
+}
+
+/** Queues this plan drains because a cluster they route to leaves (capability `drain`). */
+function drainedForLeaving(ctx: PlanIndex, gone: Leaving): Map<string, string[]> {
+  const byQueue = new Map<string, string[]>();
+  for (const [cluster, queues] of waitSets(ctx, gone)) {
+    for (const q of splitWaits(ctx, queues).drain) {
+      const list = byQueue.get(q);
+      if (list) list.push(cluster);
+      else byQueue.set(q, [cluster]);
+    }
+  }
+  return byQueue;
+}
+
+/** Whether a queue with this final spec will route anywhere (so a drained one is re-activated). */
+function routesSomewhere(f: QueueFrame, spec: QueueSpec): boolean {
+  if (!isWildcard(spec.clusters)) return spec.clusters.length > 0;
+  for (const d of f.pc.clusters.values()) if (d.final?.pool === spec.pool) return true;
+  return false;
+}
+
+/**
+ * Soft deletes (capability `soft_delete`, Union today), read from Union's client
+ * (flyteplugins-union 0.19.1, remote/_cluster.py `delete` and `undelete`):
+ * - a deleted cluster keeps its name reserved: CreateCluster of it is refused until
+ *   `ClusterService/UndeleteCluster`, so a declared cluster of that name is undeleted;
+ * - it comes back with the spec and pool it had, always DRAINED, and takes work only once
+ *   activated (`update_cluster` enabled: UpdateClusterState ACTIVE);
+ * - its co-named queue comes back with it, DRAINED, and is activated with it; undeleting the
+ *   cluster is the only way back for that queue (planned as caused by the cluster);
+ * - its pool must be live: a deleted pool is undeleted first (pools-and-clusters.ts), and a pool that
+ *   stays deleted blocks the cluster's undelete;
+ * - a cluster declared in another pool is moved there once back (UpdateCluster, `cluster_move`:
+ *   its co-named queue is DRAINED then, as a move requires).
+ */
+/** The deleted cluster of this declared name, when the control plane has soft deletes. */
+export function deletedCluster(ctx: PlanIndex, name: string): LiveCluster | undefined {
+  return ctx.caps.soft_delete ? ctx.lDeletedClusters.get(name) : undefined;
+}
+
+/** Why the deleted cluster cannot come back as the repository declares it, or null. */
+function clusterUndeleteBlockedReason(
+  ctx: PlanIndex,
+  pools: ReadonlyMap<string, PoolDecision>,
+  d: DesiredCluster,
+  deleted: LiveCluster,
+): Reason | null {
+  const name = d.name;
+  if (deleted.deleting) return reasonOf('CLUSTER_UNDELETE_DELETING', { name });
+  if (!pools.get(deleted.pool)?.finalContract) {
+    return reasonOf('CLUSTER_UNDELETE_POOL_DELETED', {
+      name,
+      pool: deleted.pool,
+      pool_address: address('ClusterPool', deleted.pool),
+    });
+  }
+  if (d.pool === deleted.pool) return null;
+  if (!ctx.caps.cluster_move)
+    return reasonOf('CLUSTER_UNDELETE_NO_MOVE', { name, from: deleted.pool, to: d.pool });
+  const contract = knownContract(pools, d.pool);
+  const m = contract && d.data_plane ? dataPlaneMismatches(contract, d.data_plane) : [];
+  const poolAddress = address('ClusterPool', d.pool);
+  if (!pools.get(d.pool)?.finalContract)
+    return reasonOf('CLUSTER_UNDELETE_POOL_MISSING', { pool: d.pool, pool_address: poolAddress });
+  if (m.length > 0) {
+    return reasonOf('CLUSTER_UNDELETE_DATA_PLANE', {
+      pool_address: poolAddress,
+      fields: m.map((x) => x.field),
+      declared: m.map((x) => x.declared),
+    });
+  }
+  return null;
+}
+
+export function planClusterUndelete(
+  ctx: PlanIndex,
+  pools: ReadonlyMap<string, PoolDecision>,
+  d: DesiredCluster,
+  deleted: LiveCluster,
+): ClusterDecision {
+  const name = d.name;
+  const after = clusterForm(d.pool, d.enabled);
+  // It comes back DRAINED (enabled false) in the pool it had.
+  const diff = diffForms(clusterForm(deleted.pool, false), after);
+  const reason = clusterUndeleteBlockedReason(ctx, pools, d, deleted);
+  if (reason) {
+    return {
+      change: makeChange('Cluster', name, 'blocked', null, null, diffForms(null, after), reason),
+      registers: false,
+      deletes: false,
+      final: null,
+    };
+  }
+  const moves = d.pool !== deleted.pool;
+  const note = reasonOf('CLUSTER_UNDELETED', {
+    name,
+    from: deleted.pool,
+    to: moves ? d.pool : null,
+    enabled: d.enabled,
+  });
+  const change = makeChange('Cluster', name, 'create', null, after, diff, null, null, {
+    note: [note],
+  });
+  return {
+    change,
+    registers: false,
+    deletes: false,
+    undeletes: { pool: deleted.pool },
+    ...(moves ? { moves: true } : {}),
+    final: { pool: d.pool, enabled: d.enabled, health: deleted.health },
+  };
+}
+
+/**
+ * The deleted co-named queue of a cluster this plan undeletes: it comes back with the cluster
+ * (DRAINED, its old settings, in the cluster's pool), is activated with it, and is updated to
+ * `target` when that differs (its pool and selector follow the cluster, Q4).
+ */
+function planConamedUndelete(
+  own: QueueOwn,
+  target: QueueSpec,
+  deleted: LiveQueue,
+  cluster: Pick<ClusterDecision, 'final'>,
+): QueueDecision {
+  const { name } = own;
+  const back: QueueSpec = { ...deleted, pool: cluster.final!.pool, clusters: [name] };
+  const call = sameQueueSpec(back, target) ? null : ({ op: 'update_queue', spec: target } as const);
+  return decision(own, {
+    live: null,
+    call,
+    createdBy: null,
+    action: 'create',
+    final: target,
+    diff: diffForms(queueForm(back), queueForm(target)),
+    causedBy: address('Cluster', name),
+    note: [
+      reasonOf('CONAMED_QUEUE_UNDELETED', { cluster: address('Cluster', name), updated: !!call }),
+    ],
   });
 }

@@ -10,9 +10,9 @@ import type { FieldDiff } from '../model/plan.js';
 import { assignmentForm, clusterForm, diffForms, poolForm, queueForm, type Form } from './forms.js';
 import { labelForm } from './cluster-labels.js';
 
-export type DriftKind = 'changed' | 'appeared' | 'gone';
+type DriftKind = 'changed' | 'appeared' | 'gone';
 
-export interface DriftEntry {
+interface DriftEntry {
   address: string;
   drift: DriftKind;
   diff: FieldDiff[];

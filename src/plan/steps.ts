@@ -6,26 +6,25 @@
  *  4. before a cluster delete: the queue updates that touch it, then wait_idle (Q7, C9);
  *  5. pools are deleted after their clusters; assignments naming a pool are removed before it
  *     is deleted and set after it is created (A3).
+ * Also how each step runs (`execution`: by API, or a backend's manual instruction) and the
+ * check that every step of a saved plan is accounted for by its changes.
  */
-import { address, type QueueSpec } from '../model/common.js';
-import type { Step } from '../model/plan.js';
+import {
+  address,
+  type QueueSpec,
+  dataPlaneMismatches,
+  type PoolContract,
+  assignmentKeyString,
+  defaultQueueKeyString,
+} from '../model/common.js';
+import type { Step, ManualInstruction, Plan, ChangeAction, StepKind } from '../model/plan.js';
 import type { AssignmentDecision, PlanContext, QueueDecision } from './context.js';
-import { key, type StepBuild } from './step-keys.js';
-import { splitWaits, waitSets } from './drain.js';
+import { splitWaits, waitSets } from './queues.js';
 import { StepGraph } from './graph.js';
 import { addDefaultQueueSteps } from './default-queues.js';
 import { addLabelSteps, labelStepKey } from './cluster-labels.js';
-import { addCascadeOrder } from './cascade.js';
-import {
-  orderAssignments,
-  orderClusters,
-  orderLeaving,
-  orderMovedClusters,
-  orderPools,
-  orderQueueCalls,
-  orderPins,
-  orderQueueLifecycle,
-} from './step-order.js';
+import { addCascadeOrder } from './flyteadmin.js';
+import { reportedDataPlane } from '../model/capabilities.js';
 
 export function buildSteps(ctx: PlanContext): Step[] {
   const g = new StepGraph();
@@ -158,7 +157,7 @@ function addQueueCallNodes(b: StepBuild): void {
   for (const [name, q] of queues) {
     if (!q.undeletes) continue;
     g.add(key.undelete(name), { op: 'undelete_queue', args: { name } }, address('Queue', name));
-    // Its pool and clusters back first, when this plan undeletes them (queue-undelete.ts).
+    // Its pool and clusters back first, when this plan undeletes them (queues.ts).
     const deleted = ctx.lDeletedQueues.get(name);
     if (!deleted) continue;
     g.order(key.createPool(deleted.pool), key.undelete(name));
@@ -279,7 +278,7 @@ function addPoolDeletes(b: StepBuild): void {
 }
 
 /**
- * soft_delete (cluster-undelete.ts): the undelete takes the registration's key, so every step
+ * soft_delete (queues.ts): the undelete takes the registration's key, so every step
  * that waits for the cluster to exist waits for it; it comes back DRAINED in its old pool, is
  * moved (cluster_move) when declared elsewhere, and activated when declared enabled.
  */
@@ -295,4 +294,404 @@ function addClusterUndelete(
   if (moves) g.add(key.move(name), { op: 'move_cluster', args: { name, pool } }, target);
   if (enabled)
     g.add(key.updateCluster(name), { op: 'update_cluster', args: { name, enabled: true } }, target);
+}
+
+/**
+ * The step graph's keys and the working set of one build.
+ */
+export const key = {
+  createPool: (n: string) => `create_pool:${n}`,
+  deletePool: (n: string) => `delete_pool:${n}`,
+  register: (n: string) => `register_cluster:${n}`,
+  updateCluster: (n: string) => `update_cluster:${n}`,
+  deleteCluster: (n: string) => `delete_cluster:${n}`,
+  wait: (n: string) => `wait_idle:${n}`,
+  queue: (n: string) => `queue:${n}`,
+  queueFirst: (n: string) => `queue_first:${n}`,
+  setAssignment: (k: string) => `set_assignment:${k}`,
+  deleteAssignment: (k: string) => `delete_assignment:${k}`,
+  // Capability steps (domain.md, Capabilities).
+  updatePool: (n: string) => `update_pool:${n}`,
+  move: (n: string) => `move_cluster:${n}`,
+  drain: (q: string) => `drain_queue:${q}`,
+  waitDrained: (c: string) => `wait_drained:${c}`,
+  waitQueueDrained: (q: string) => `wait_drained_queue:${q}`,
+  deleteQueue: (q: string) => `delete_queue:${q}`,
+  undelete: (q: string) => `undelete_queue:${q}`,
+  activate: (q: string) => `activate_queue:${q}`,
+};
+
+/** What every part of one build reads: the graph, the decisions, and a few derived views. */
+interface StepBuild {
+  readonly g: StepGraph;
+  readonly ctx: PlanContext;
+  /** The queues and assignments with a step (most objects of a big organisation have none). */
+  readonly queues: readonly [string, QueueDecision][];
+  readonly assignments: readonly [string, AssignmentDecision][];
+  /** The cluster is deleted and registered again. */
+  readonly replaced: (cluster: string) => boolean;
+  /** Per queue with a call, the step that takes leaving clusters out of its selector (rule 4). */
+  readonly removalStep: Map<string, string>;
+  /** Before each leaving cluster goes: the queues to drain or watch (queues.ts). */
+  readonly waitFor: ReadonlyMap<string, string[]>;
+  /** The step that takes a cluster out of its live pool. */
+  readonly leave: (cluster: string) => string;
+}
+
+/**
+ * The edges of the step graph (plan.md "Steps and order"): what must run before what.
+ */
+/** C4/C5: the cluster's reported data plane (if any) matches this contract. */
+function matchesContract(ctx: PlanContext, cluster: string, contract: PoolContract): boolean {
+  const l = ctx.lClusters.get(cluster);
+  const pool = l ? ctx.lPools.get(l.pool) : undefined;
+  const reported = l && pool ? reportedDataPlane(pool.contract, l) : null;
+  return reported === null || dataPlaneMismatches(contract, reported).length === 0;
+}
+
+/** Pool edges: deletes after their members leave, updates after mismatching members leave (C4), A3. */
+function orderPools(b: StepBuild): void {
+  const { g, ctx, leave } = b;
+  for (const [name, d] of ctx.pools) {
+    g.order(key.deletePool(name), key.createPool(name));
+    // An undeleted pool (its step under the create's key) is updated once back.
+    if (d.undeletes) g.order(key.createPool(name), key.updatePool(name));
+    for (const c of ctx.lClustersByPool.get(name) ?? []) {
+      if (d.deletes) g.order(leave(c), key.deletePool(name));
+      // pool_update checks the members present (C4): one that would not match leaves first.
+      if (ctx.leaves(c) && d.updates && !matchesContract(ctx, c, d.finalContract!))
+        g.order(leave(c), key.updatePool(name));
+    }
+    if (d.deletes) {
+      for (const q of ctx.lQueuesByPool.get(name) ?? []) {
+        g.order(key.deleteQueue(q), key.deletePool(name));
+        // A co-named queue leaves with its cluster's move (cluster_move); a moved queue
+        // (queue_move) with its own move step.
+        g.order(key.move(q), key.deletePool(name));
+        if (ctx.queues.get(q)?.moves) g.order(key.queue(q), key.deletePool(name));
+      }
+    }
+  }
+}
+
+/** cluster_move: after the target pool exists (and matches, C4), before the cluster update. */
+function orderMovedClusters(b: StepBuild): void {
+  const { g, ctx } = b;
+  for (const c of ctx.movedClusters) {
+    const pool = ctx.clusters.get(c)!.final!.pool;
+    g.order(key.createPool(pool), key.move(c));
+    // The move is checked against the pool's contract at that moment (C4).
+    const current = ctx.lPools.get(pool)?.contract;
+    if (!current || !matchesContract(ctx, c, current)) g.order(key.updatePool(pool), key.move(c));
+    g.order(key.move(c), key.updateCluster(c));
+  }
+}
+
+/** Registrations and undeletes after their pool, a replacement after its delete. */
+function orderClusters(b: StepBuild): void {
+  const { g, ctx } = b;
+  for (const [name, d] of ctx.clusters) {
+    const dc = ctx.dClusters.get(name);
+    if (d.undeletes && dc) {
+      // Back in its old pool (undeleted first), moved, then activated.
+      g.order(key.createPool(d.undeletes.pool), key.register(name));
+      g.order(key.createPool(dc.pool), key.move(name));
+      g.order(key.updatePool(dc.pool), key.move(name));
+      g.order(key.register(name), key.move(name));
+      g.order(key.move(name), key.updateCluster(name));
+      g.order(key.register(name), key.updateCluster(name));
+      continue;
+    }
+    if (!d.registers || !dc) continue;
+    g.order(key.createPool(dc.pool), key.register(name));
+    // C4 checks a declared data plane against the contract at registration.
+    if (dc.data_plane) g.order(key.updatePool(dc.pool), key.register(name));
+    g.order(key.deleteCluster(name), key.register(name));
+    g.order(key.register(name), key.updateCluster(name));
+  }
+}
+
+/** Queue calls after their pool and clusters, repointing before a leave (rule 4). */
+function orderQueueCalls(b: StepBuild): void {
+  const { g, ctx, queues, replaced, removalStep, leave } = b;
+  const firstRegistration = [...ctx.clusters.entries()].find(([, d]) => d.registers)?.[0];
+  for (const [name, q] of queues) {
+    if (!q.call) continue;
+    const k = key.queue(name);
+    const spec = q.call.spec;
+    g.order(key.createPool(spec.pool), k);
+    for (const c of spec.clusters) {
+      g.order(key.register(c), k);
+      g.order(key.move(c), k);
+    }
+    // replace (drain, queue_delete): the old queue is deleted before the new one is created.
+    g.order(key.deleteQueue(name), k);
+    // soft_delete: the reserved name's queue comes back before its update.
+    g.order(key.undelete(name), k);
+    if (q.createdBy === 'register') g.order(key.register(name), k);
+    if (q.createdBy === 'C3' && firstRegistration) g.order(key.register(firstRegistration), k);
+    const removal = removalStep.get(name)!;
+    if (removal !== k) {
+      g.order(removal, k);
+      for (const c of spec.clusters) if (!replaced(c)) g.order(key.register(c), removal);
+    }
+    // queue_move: drained and waited for until DRAINED before the move; the move itself takes
+    // it out of its old pool's selectors, so it needs no repointing there.
+    if (q.moves) {
+      g.order(key.drain(name), key.waitQueueDrained(name));
+      g.order(key.waitQueueDrained(name), k);
+      continue;
+    }
+    // A deleted queue needs no repointing; a moved cluster's co-named queue moves with it.
+    const movesAlong = q.live?.cluster_managed === true && ctx.movedClusters.has(name);
+    if (q.deletes || movesAlong) continue;
+    for (const c of q.live?.clusters ?? []) {
+      if (!ctx.leaves(c)) continue;
+      g.order(removal, key.drain(name));
+      const first = [key.wait(c), key.waitDrained(c)].filter((w) => g.has(w));
+      for (const w of first.length > 0 ? first : [leave(c)]) g.order(removal, w);
+    }
+  }
+}
+
+/** Waits before a leave; each queue drained for a leaving cluster, with those clusters. */
+function orderLeaving(b: StepBuild): Map<string, string[]> {
+  const { g, ctx, waitFor, leave } = b;
+  const drainedBy = new Map<string, string[]>();
+  for (const c of [...ctx.deletedClusters, ...ctx.movedClusters]) {
+    g.order(key.wait(c), leave(c));
+    g.order(key.waitDrained(c), leave(c));
+    for (const q of splitWaits(ctx, waitFor.get(c) ?? []).drain) {
+      g.order(key.drain(q), key.waitDrained(c));
+      const list = drainedBy.get(q);
+      if (list) list.push(c);
+      else drainedBy.set(q, [c]);
+    }
+  }
+  return drainedBy;
+}
+
+/** Queue deletes after their drain (and their cluster, Q4); activations last. */
+function orderQueueLifecycle(b: StepBuild, drainedBy: ReadonlyMap<string, string[]>): void {
+  const { g, queues, leave } = b;
+  for (const [name, q] of queues) {
+    if (q.deletes) {
+      g.order(key.drain(name), key.waitQueueDrained(name));
+      g.order(key.waitQueueDrained(name), key.deleteQueue(name));
+      // Q4: a co-named queue goes once its cluster is deleted.
+      g.order(key.deleteCluster(name), key.deleteQueue(name));
+      // A live queue naming a cluster blocks that cluster's delete (Union: remote/_cluster.py),
+      // so a queue that goes too goes first (it needs no repointing).
+      for (const c of q.live?.clusters ?? [])
+        if (c !== name) g.order(key.deleteQueue(name), key.deleteCluster(c));
+      // A queue drained for a leaving cluster too: its wait comes first there.
+      for (const c of drainedBy.get(name) ?? []) g.order(key.waitDrained(c), key.deleteQueue(name));
+    }
+    if (q.activates) {
+      const k = key.activate(name);
+      g.order(key.queue(name), k);
+      g.order(key.undelete(name), k);
+      for (const c of drainedBy.get(name) ?? []) g.order(leave(c), k);
+      for (const c of q.final?.clusters ?? []) {
+        g.order(key.register(c), k);
+        g.order(key.move(c), k);
+      }
+      // Drained while a cluster it routes to leaves: only after that leave.
+      g.order(key.drain(name), k);
+    }
+  }
+}
+
+/**
+ * unpin_first (remote/_cluster.py:330-331, 363-365, 450-451): a cluster is drained, moved or
+ * deleted only once the queues this plan unpins from it are repointed (or deleted), and a pin
+ * this plan adds to a cluster it drains comes after the drain.
+ */
+export function orderPins(b: StepBuild): void {
+  const { g, ctx, queues, removalStep } = b;
+  if (!ctx.caps.unpin_first) return;
+  for (const [name, q] of queues) {
+    const final = new Set(q.final?.clusters ?? []);
+    const unpin = q.deletes ? key.deleteQueue(name) : removalStep.get(name);
+    // An undeleted queue comes back with the clusters it had (remote/_queue.py:1040-1046).
+    const was = q.live?.clusters ?? (q.undeletes ? ctx.lDeletedQueues.get(name)?.clusters : []);
+    for (const c of was ?? []) {
+      if (c === name || (final.has(c) && !q.deletes)) continue;
+      for (const step of [key.updateCluster(c), key.move(c), key.deleteCluster(c)])
+        g.order(unpin, step);
+    }
+    const call = removalStep.get(name);
+    const live = new Set(q.live?.clusters ?? []);
+    for (const c of final)
+      if (!live.has(c) && ctx.dClusters.get(c)?.enabled === false) {
+        g.order(key.updateCluster(c), call === undefined ? undefined : key.queue(name));
+        g.order(key.updateCluster(c), key.undelete(name));
+      }
+  }
+}
+
+/** A3: assignments around their pools. */
+function orderAssignments(b: StepBuild): void {
+  const { g, ctx, assignments } = b;
+  for (const [k, a] of assignments) {
+    g.order(key.deleteAssignment(k), key.setAssignment(k));
+    if (a.finalPool) g.order(key.createPool(a.finalPool), key.setAssignment(k));
+    if (a.livePool && ctx.pools.get(a.livePool)?.deletes) {
+      g.order(key.deleteAssignment(k), key.deletePool(a.livePool));
+      if (a.finalPool !== a.livePool) g.order(key.setAssignment(k), key.deletePool(a.livePool));
+    }
+  }
+}
+
+/**
+ * Which steps a person runs (plan.md, "Manual steps"): the backend names, step by step, the
+ * command to run where it has no public API. Pure: the pipeline passes the backend's
+ * `manualStep`, the planner itself never sees a backend.
+ */
+type ManualStepFn = (step: Step) => ManualInstruction | null;
+
+/** The plan with every step's `execution` set: `manual` (+ `manual`) where the backend says so. */
+export function withExecution(plan: Plan, manualStep: ManualStepFn | undefined): Plan {
+  if (!manualStep) {
+    if (plan.steps.every((s) => s.execution !== undefined)) return plan;
+    return { ...plan, steps: plan.steps.map((s) => ({ ...s, execution: s.execution ?? 'api' })) };
+  }
+  return {
+    ...plan,
+    steps: plan.steps.map((s): Step => {
+      const { manual: _drop, ...step } = s;
+      const manual = manualStep(step);
+      return manual ? { ...step, execution: 'manual', manual } : { ...step, execution: 'api' };
+    }),
+  };
+}
+
+export function isManual(step: Step): boolean {
+  return step.execution === 'manual';
+}
+
+/**
+ * For each step that cannot run before a person acts: the id of the first manual step it
+ * (transitively) depends on. Manual steps themselves are not in the map. Steps are in
+ * topological order, so one pass suffices.
+ */
+export function waitingOnManual(steps: readonly Step[]): Map<string, string> {
+  const blockedBy = new Map<string, string>();
+  const manual = new Set(steps.filter(isManual).map((s) => s.id));
+  for (const s of steps) {
+    for (const dep of s.depends_on) {
+      const by = manual.has(dep) ? dep : blockedBy.get(dep);
+      if (by !== undefined && !manual.has(s.id)) {
+        blockedBy.set(s.id, by);
+        break;
+      }
+    }
+  }
+  return blockedBy;
+}
+
+/**
+ * Every step of a plan is accounted for by its changes (docs/plan.md, Saved plans): a step acts
+ * on an object the plan shows a change for, with an op that change can need, and its arguments
+ * name that object. A reviewer reads the changes; a step they do not account for (a
+ * `delete_cluster` added by hand to a saved plan) would run unseen, so a plan file carrying one
+ * is refused (src/render/plan-file.ts). The planner's own plans always pass: every step it
+ * builds realises a change (test/apply/planfile-ops.test.ts walks every op).
+ */
+type ActionSet = ReadonlySet<ChangeAction>;
+const actions = (...a: ChangeAction[]): ActionSet => new Set(a);
+
+const REMOVES = actions('delete', 'replace');
+const MAKES = actions('create', 'replace');
+const WRITES = actions('create', 'update', 'replace');
+const MOVES = actions('update', 'replace');
+/** Drains, activations and waits watch queues and clusters that other steps change. */
+const WATCHES = actions('create', 'update', 'replace', 'delete', 'blocked', 'unmanaged', 'noop');
+
+/** The actions of the change a step of each op realises. */
+const ACCOUNTED_BY: Record<StepKind, ActionSet> = {
+  create_pool: MAKES,
+  delete_pool: REMOVES,
+  update_pool: MOVES,
+  register_cluster: MAKES,
+  update_cluster: WRITES,
+  delete_cluster: REMOVES,
+  move_cluster: MOVES,
+  create_queue: MAKES,
+  update_queue: WRITES,
+  delete_queue: REMOVES,
+  undelete_queue: MAKES,
+  undelete_pool: MAKES,
+  undelete_cluster: MAKES,
+  move_queue: MOVES,
+  drain_queue: WATCHES,
+  activate_queue: WATCHES,
+  wait_drained: WATCHES,
+  wait_idle: WATCHES,
+  set_assignment: WRITES,
+  delete_assignment: REMOVES,
+  set_default_queue: WRITES,
+  delete_default_queue: REMOVES,
+  set_execution_cluster_label: WRITES,
+  delete_execution_cluster_label: REMOVES,
+};
+
+/** The address a step's arguments name, where they name one (wait_drained names queues only). */
+function argsAddress(step: Step): string | null {
+  switch (step.op) {
+    case 'create_pool':
+    case 'delete_pool':
+    case 'update_pool':
+    case 'undelete_pool':
+      return `ClusterPool/${step.args.name}`;
+    case 'register_cluster':
+    case 'update_cluster':
+    case 'delete_cluster':
+    case 'move_cluster':
+    case 'undelete_cluster':
+      return `Cluster/${step.args.name}`;
+    case 'wait_idle':
+      return `Cluster/${step.args.cluster}`;
+    case 'create_queue':
+    case 'update_queue':
+    case 'delete_queue':
+    case 'undelete_queue':
+    case 'move_queue':
+    case 'drain_queue':
+    case 'activate_queue':
+      return `Queue/${step.args.name}`;
+    case 'set_assignment':
+    case 'delete_assignment':
+      return `PoolAssignment/${assignmentKeyString(step.args)}`;
+    case 'set_execution_cluster_label':
+    case 'delete_execution_cluster_label':
+      return `ExecutionClusterLabel/${assignmentKeyString(step.args)}`;
+    case 'set_default_queue':
+    case 'delete_default_queue':
+      return `DefaultQueue/${defaultQueueKeyString(step.args)}`;
+    case 'wait_drained':
+      return null;
+  }
+}
+
+/**
+ * Why a step of the plan is not accounted for by its changes (the first one found), or null
+ * when every step is.
+ */
+export function unaccountedStep(plan: Pick<Plan, 'changes' | 'steps'>): string | null {
+  const byAddress = new Map(plan.changes.map((c) => [c.address, c.action]));
+  for (const step of plan.steps) {
+    const what = `step ${step.id} (${step.op} ${step.target})`;
+    const action = byAddress.get(step.target);
+    if (action === undefined) return `${what} acts on an object the plan shows no change for`;
+    const allowed = ACCOUNTED_BY[step.op];
+    if (!allowed.has(action))
+      return `${what} does not realise the change the plan shows for it (${action})`;
+    const named = argsAddress(step);
+    if (named !== null && named !== step.target)
+      return `${what} has arguments naming ${named}, not its target`;
+    if (step.op === 'wait_drained' && !/^(Cluster|Queue)\//.test(step.target))
+      return `${what} waits on something that is neither a cluster nor a queue`;
+  }
+  return null;
 }

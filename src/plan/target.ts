@@ -12,10 +12,9 @@ import type { LiveState } from '../model/live.js';
 import type { Change, Plan, PlanError, PlanWarning, Step } from '../model/plan.js';
 import { address, assignmentKeyString, type ObjectKind } from '../model/common.js';
 import { UserError } from '../util/user-error.js';
-import { summarizeChanges } from './change.js';
+import { summarizeChanges, diffForms } from './forms.js';
 import { closestNames } from '../manifests/suggest.js';
-import { diffForms } from './forms.js';
-import { reasonOf, reasonText, warning } from './reasons.js';
+import { reasonOf, warning } from './reasons.js';
 
 export const PARTIAL_PLAN = 'PARTIAL_PLAN';
 
@@ -112,12 +111,12 @@ function asLeftByCause(change: Change, steps: readonly Step[], kept: ReadonlySet
     ...rest,
     after,
     diff: diffForms(change.before, after),
-    note: reasonText(
+    note: [
       reasonOf('TARGET_SETTINGS_NOT_APPLIED', {
         by: change.caused_by ?? null,
         address: change.address,
       }),
-    )!,
+    ],
   };
 }
 

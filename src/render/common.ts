@@ -1,13 +1,54 @@
-/** Shared pieces of the text and markdown renderers. */
-import type { Change, FieldDiff, Plan, PlanControlPlane, Step } from '../model/plan.js';
+/** Shared pieces of the renderers: the words of reasons, counts, field lines, the header. */
+import type {
+  Change,
+  FieldDiff,
+  Plan,
+  PlanControlPlane,
+  PlanWarning,
+  Reason,
+  Step,
+} from '../model/plan.js';
 import { countPlan, type PlanCounts } from '../plan/counts.js';
-import { describeScope, reasonText, whyText } from '../plan/reasons.js';
+import { describeScope, reasonText } from './reasons.js';
 
 /** The words of PRUNE_OFF: a plan saved without `why` says it only in words. */
 const PRUNE_OFF_WORDS = reasonText({ code: 'PRUNE_OFF', params: {} });
 
-/** causeText: what another object's step does to a change (C2, C3, C7, C8, A3, cluster_move). */
-export { causeText, warningText, whyText } from '../plan/reasons.js';
+/**
+ * The message of a warning as this poolsync words it (the JSON's `message`): from its code and
+ * parameters, else the words stored with a warning read from a plan file.
+ */
+export function warningText(w: PlanWarning): string {
+  return (w.params && reasonText({ code: w.code, params: w.params })) ?? w.message ?? w.code;
+}
+
+/** What another object's step does to a change (Change.cause: C2, C3, C7, C8, A3, cluster_move). */
+export function causeText(change: { cause?: Reason | null }): string | null {
+  return change.cause ? reasonText(change.cause) : null;
+}
+
+/** A change's notes in words, `; ` between them (the JSON's `note`); null when it has none. */
+export function noteText(change: Pick<Change, 'note'>): string | null {
+  const { note } = change;
+  if (!Array.isArray(note)) return note ?? null;
+  return note.map((r) => reasonText(r) ?? r.code).join('; ');
+}
+
+/** Why a change cannot be verified, in words (the JSON's `unverified`); null when it can. */
+export function unverifiedText(change: Pick<Change, 'unverified'>): string | null {
+  const { unverified } = change;
+  return typeof unverified === 'object' && unverified
+    ? (reasonText(unverified) ?? unverified.code)
+    : (unverified ?? null);
+}
+
+/**
+ * The words of a change's reason (the JSON's `reason`): from its code when this poolsync knows
+ * it, else the words stored with a change read from a plan file (a newer writer's code).
+ */
+export function whyText(change: { why?: Reason | null; reason?: string | null }): string | null {
+  return (change.why && reasonText(change.why)) ?? change.reason ?? null;
+}
 
 export const SYMBOL: Record<Change['action'], string> = {
   create: '+',
@@ -118,7 +159,7 @@ const CAPABILITY_STEP_WHY: Partial<Record<Step['op'], string>> = {
     'the contract changes in place: no delete and re-create; member clusters match it (pool_update, C4)',
 };
 
-export interface CapabilityStepLine {
+interface CapabilityStepLine {
   id: string;
   op: string;
   target: string;

@@ -2,7 +2,8 @@
 import type { Change, Plan, PlanError, PlanWarning } from '../model/plan.js';
 import { escapeJsonForTerminal } from '../util/terminal-text.js';
 import { countPlan } from '../plan/counts.js';
-import { reasonInJson } from '../plan/reasons.js';
+import { errorText, isReason, reasonInJson, reasonText } from './reasons.js';
+import { noteText, unverifiedText, warningText, whyText } from './common.js';
 import { jsonParts } from '../util/json-parts.js';
 
 /**
@@ -35,33 +36,59 @@ export function planDocument(plan: Plan): Record<string, unknown> {
 }
 
 /**
- * Reasons as data the JSON format carries (`why`, a warning's `params`, an error's `params`):
- * only for the codes it carried before (src/plan/reasons.ts, reasonInJson); the others are
- * their words (`reason`, `message`) alone, so the JSON is what it was. Lists without such a
- * member are written as they are (no copy of a 100,000-change plan).
+ * Reasons as data the JSON format carries (`why`, a warning's `params`): only for the codes it
+ * carried before (reasons.ts, reasonInJson); the others are their words (`reason`,
+ * `message`) alone, so the JSON is what it was.
  */
 const AS_JSON = {
-  changes: (changes: readonly Change[]) => leaveOut(changes, 'why', (c) => c.why?.code),
-  warnings: (warnings: readonly PlanWarning[]) =>
-    leaveOut(warnings, 'params', (w) => (w.params ? w.code : undefined)),
-  errors: (errors: readonly PlanError[]) =>
-    leaveOut(errors, 'params', (e) => (e.params ? e.code : undefined)),
+  changes: (changes: readonly Change[]) => changes.map(changeDocument),
+  warnings: (warnings: readonly PlanWarning[]) => warnings.map((w) => warningDocument(w)),
+  errors: (errors: readonly PlanError[]) => errors.map(errorDocument),
 };
 
-function leaveOut<T extends object>(
-  items: readonly T[],
-  member: string,
-  codeOf: (item: T) => string | undefined,
-): readonly T[] {
-  const hidden = (item: T) => {
-    const code = codeOf(item);
-    return code !== undefined && !reasonInJson(code);
-  };
-  if (!items.some(hidden)) return items;
-  return items.map((item) => {
-    if (!hidden(item)) return item;
-    const copy = { ...item } as Record<string, unknown>;
-    delete copy[member];
-    return copy as T;
-  });
+/** A plan error as the plan JSON writes it: `message` in words (errorText), no `params`. */
+function errorDocument(e: PlanError): PlanError {
+  if (Object.hasOwn(e, 'message')) {
+    const { params: _data, ...rest } = e;
+    return rest;
+  }
+  return { code: e.code, address: e.address, message: errorText(e), location: e.location };
+}
+
+/**
+ * A warning as the plan JSON writes it: `message` in words (warningText), and `params` (a
+ * parameter that is a reason in words) for a code the JSON carries as data, or for any code
+ * with `allParams` (/status). A warning read from a plan file keeps the words it has.
+ */
+export function warningDocument(w: PlanWarning, allParams = false): PlanWarning {
+  const shown = w.params && (allParams || reasonInJson(w.code));
+  const params = shown
+    ? Object.fromEntries(
+        Object.entries(w.params!).map(([k, v]) => [k, isReason(v) ? reasonText(v) : v]),
+      )
+    : undefined;
+  if (Object.hasOwn(w, 'message')) {
+    const { params: _stored, ...rest } = w;
+    return params ? { ...rest, params } : rest;
+  }
+  return params
+    ? { code: w.code, address: w.address, message: warningText(w), params }
+    : { code: w.code, address: w.address, message: warningText(w) };
+}
+
+/**
+ * A change as the plan JSON writes it: `reason`, its words (whyText), after `diff`, `note` and
+ * `unverified` in words, and `why` only for a code the JSON carries. A change read from a plan
+ * file keeps the words it has.
+ */
+export function changeDocument(change: Change): Change {
+  const out: Record<string, unknown> = {};
+  const worded = Object.hasOwn(change, 'reason');
+  for (const [key, value] of Object.entries(change)) {
+    if (key === 'why' && change.why && !reasonInJson(change.why.code)) continue;
+    out[key] =
+      key === 'note' ? noteText(change) : key === 'unverified' ? unverifiedText(change) : value;
+    if (key === 'diff' && !worded) out.reason = whyText(change);
+  }
+  return out as unknown as Change;
 }

@@ -12,6 +12,7 @@ import {
   causeText,
   warningText,
   whyText,
+  noteText,
   closingLine,
   controlPlaneHeader,
   fieldLines,
@@ -23,6 +24,7 @@ import {
   unmanagedWhy,
   visibleChanges,
 } from './common.js';
+import { errorText } from './reasons.js';
 import { manualSteps, runbookLines, waitingCount } from './runbook.js';
 
 export interface MarkdownOptions {
@@ -72,7 +74,7 @@ function headLines(plan: Plan): string[] {
       const where = [e.address ? code(e.address) : null, e.location ? code(e.location) : null]
         .filter(Boolean)
         .join(' at ');
-      head.push(`- :x: **${e.code}**${where ? ` ${where}` : ''}: ${markdownText(e.message)}`);
+      head.push(`- :x: **${e.code}**${where ? ` ${where}` : ''}: ${markdownText(errorText(e))}`);
     }
     head.push('');
   }
@@ -213,7 +215,8 @@ function diffBlock(change: Change): string[] {
   const lines = [`${prefix} ${escapeTerminal(change.address)}`];
   const note = causeText(change);
   if (note) lines.push(`${marker}     # ${escapeTerminal(note)}`);
-  if (change.note) lines.push(`${marker}     # ${escapeTerminal(change.note)}`);
+  const notes = noteText(change);
+  if (notes) lines.push(`${marker}     # ${escapeTerminal(notes)}`);
   for (const f of fieldLines(change))
     lines.push(
       `${marker}     ${escapeTerminal(f.text)}${f.forces ? '  # forces replacement' : ''}`,

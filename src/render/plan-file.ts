@@ -2,28 +2,26 @@
  * Plan files (`poolsync plan --out FILE`, also `--output json`): the one module that writes and
  * reads them, for `show`, `apply PLANFILE` and anything else that takes a saved plan.
  *
- * Written: the plan.md JSON format (render/json.ts) with a `seal` last (render/plan-seal.ts).
+ * Written: the plan.md JSON format (render/json.ts) with a `seal` last (sealOf, below).
  * Read, in this order, each refusal naming the file and what to do:
  *   1. JSON, an object, of this `format_version`;
  *   2. the seal matches the content (with the key when one is set): the file is exactly what
  *      poolsync wrote, so what `show` renders is what `apply` runs;
  *   3. it names the control plane it was made for (`control_plane`), and the plan schema
  *      (schemas/plan.schema.json), the one validator of the format, holds;
- *   4. every step is accounted for by the plan's changes (src/plan/step-accounting.ts), which
+ *   4. every step is accounted for by the plan's changes (src/plan/steps.ts), which
  *      also refuses a plan whose unkeyed seal was recomputed after a step was slipped in.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Ajv2020 as Ajv2020Class, ValidateFunction } from 'ajv/dist/2020.js';
 import { PLAN_FORMAT_VERSION, type Plan } from '../model/plan.js';
-import { unaccountedStep } from '../plan/step-accounting.js';
+import { unaccountedStep } from '../plan/steps.js';
 import { escapeJsonForTerminal } from '../util/terminal-text.js';
 import { readUserFile } from '../util/safe-file.js';
 import { jsonParts } from '../util/json-parts.js';
 import { planDocument } from './json.js';
-import { SealDigest, sameSeal, sealKind, sealOf, withoutSeal, type PlanKey } from './plan-seal.js';
-
-export type { PlanKey } from './plan-seal.js';
+import { createHash, createHmac, timingSafeEqual, type Hash, type Hmac } from 'node:crypto';
 
 /** Every refusal of a plan file: the message says which file, what is wrong and what to do. */
 export class PlanFileError extends Error {
@@ -163,4 +161,69 @@ function verifySeal(doc: Record<string, unknown>, where: string, key: PlanKey): 
         `. Refused: review and save the plan again with \`poolsync plan --out ${where}\``,
     );
   }
+}
+
+/**
+ * The seal of a plan file (docs/plan.md, Sealed plan files): a digest over the whole plan as
+ * written, so that `show` and `apply` refuse a file changed after `poolsync plan` wrote it.
+ *
+ * The digest is taken over the canonical text of the plan without its `seal` member:
+ * `JSON.stringify(plan, null, 2)`, which is also how the file is written. A reader re-serialises
+ * what it parsed, so whitespace and `\u` escapes may change (a file re-indented by a tool still
+ * verifies); any value, key order or member that differs does not.
+ *
+ * Unkeyed (`sha256:…`), the seal catches a hand edit and a damaged file, but anyone can compute
+ * it again. With a key (env `POOLSYNC_PLAN_KEY` or `POOLSYNC_PLAN_KEY_FILE`, the same in the job
+ * that plans and the one that applies) it is an HMAC-SHA256 (`hmac-sha256:…`): only a holder of
+ * the key can make a seal that verifies, and a reader that has the key accepts no other seal
+ * (docs/security.md).
+ */
+/** A plan's seal: `sha256:<64 hex>` or `hmac-sha256:<64 hex>`. */
+type PlanSeal = string;
+
+const SEAL_PATTERN = /^(sha256|hmac-sha256):([0-9a-f]{64})$/;
+
+/** The key, or null for an unkeyed seal. */
+export type PlanKey = Buffer | null;
+
+/** An incremental digest of the canonical text, fed part by part (a plan can run to 130 MB). */
+class SealDigest {
+  private readonly hash: Hash | Hmac;
+  constructor(private readonly key: PlanKey) {
+    this.hash = key === null ? createHash('sha256') : createHmac('sha256', key);
+  }
+  update(part: string): void {
+    this.hash.update(part, 'utf8');
+  }
+  seal(): PlanSeal {
+    return `${this.key === null ? 'sha256' : 'hmac-sha256'}:${this.hash.digest('hex')}`;
+  }
+}
+
+/** The seal of a plan document (its `seal` member left out), computed from its canonical text. */
+export function sealOf(doc: Record<string, unknown>, key: PlanKey): PlanSeal {
+  const digest = new SealDigest(key);
+  for (const part of jsonParts(withoutSeal(doc), 2, 2)) digest.update(part);
+  return digest.seal();
+}
+
+function withoutSeal(doc: Record<string, unknown>): Record<string, unknown> {
+  if (!('seal' in doc)) return doc;
+  const { seal: _seal, ...rest } = doc;
+  return rest;
+}
+
+/** Seals compared in time independent of where they differ. */
+function sameSeal(a: PlanSeal, b: PlanSeal): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** `keyed` when the seal is an HMAC, `unkeyed` for a plain digest; null when it is not a seal. */
+function sealKind(seal: unknown): 'keyed' | 'unkeyed' | null {
+  if (typeof seal !== 'string') return null;
+  const m = SEAL_PATTERN.exec(seal);
+  if (!m) return null;
+  return m[1] === 'hmac-sha256' ? 'keyed' : 'unkeyed';
 }

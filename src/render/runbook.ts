@@ -4,12 +4,12 @@
  * plan renderers and by `apply`, which ends with it when manual steps are left.
  */
 import type { Plan, Step } from '../model/plan.js';
-import { isManual, waitingOnManual } from '../plan/execution.js';
+import { isManual, waitingOnManual } from '../plan/steps.js';
 import { shellQuote } from '../util/shell-quote.js';
 
 export { shellQuote };
 
-export interface RunbookOptions {
+interface RunbookOptions {
   /**
    * Folder the `--file` contents were written to (next to a saved plan): the runbook says to
    * run the commands from there. Absent: each file's content is printed as a `cat > FILE`

@@ -7,6 +7,8 @@ import {
   causeText,
   warningText,
   whyText,
+  noteText,
+  unverifiedText,
   closingLine,
   controlPlaneHeader,
   fieldLines,
@@ -18,6 +20,7 @@ import {
   unmanagedWhy,
   visibleChanges,
 } from './common.js';
+import { errorText } from './reasons.js';
 import { escapeTerminal as esc } from '../util/terminal-text.js';
 import { manualSteps, runbookLines, waitingCount } from './runbook.js';
 
@@ -183,7 +186,7 @@ function pushErrors(out: string[], plan: Plan, paint: Paint): void {
   for (const e of plan.errors) {
     const where = [e.address, e.location].filter(Boolean).join(' at ');
     out.push(
-      `  ${paint('red', 'error')} ${e.code}${where ? ` ${esc(where)}` : ''}: ${esc(e.message)}`,
+      `  ${paint('red', 'error')} ${e.code}${where ? ` ${esc(where)}` : ''}: ${esc(errorText(e))}`,
     );
   }
   out.push('');
@@ -228,9 +231,10 @@ function renderChange(change: Change, paint: Paint, manual = false): string[] {
   const note = causeText(change);
   if (note) lines.push(paint('dim', `      # ${esc(note)}`));
   if (why) lines.push(paint('dim', `      # ${esc(why)}`));
-  if (change.unverified)
-    lines.push(paint('yellow', `      # unverified: ${esc(change.unverified)}`));
-  if (change.note) lines.push(paint('dim', `      # ${esc(change.note)}`));
+  const unverified = unverifiedText(change);
+  if (unverified) lines.push(paint('yellow', `      # unverified: ${esc(unverified)}`));
+  const notes = noteText(change);
+  if (notes) lines.push(paint('dim', `      # ${esc(notes)}`));
   for (const f of fieldLines(change)) {
     lines.push(`      ${esc(f.text)}${f.forces ? paint('red', '  # forces replacement') : ''}`);
   }

@@ -23,6 +23,7 @@ import {
   whyText,
 } from '../render/index.js';
 import { splitHeld } from '../plan/hold.js';
+import { errorText } from '../render/reasons.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 import type { EnvironmentOutcome, Provider, PublishOutcome, StatusState } from './types.js';
 
@@ -90,7 +91,7 @@ export function statusDescription(outcome: PublishOutcome): string {
   const { plan } = outcome;
   if (plan.errors.length > 0) {
     const n = plan.errors.length;
-    return `Plan failed with ${plural(n, 'error')}: ${plan.errors[0]?.message ?? ''}`;
+    return `Plan failed with ${plural(n, 'error')}: ${plan.errors[0] ? errorText(plan.errors[0]) : ''}`;
   }
   return closingLine(plan);
 }
@@ -223,7 +224,7 @@ function shortPlan(plan: Plan, budget: number): string {
     'Errors',
     plan.errors.map(
       (e) =>
-        `- \`${e.code}\`${e.address ? ` ${code(e.address)}` : ''}: ${markdownText(clip(e.message, 500))}${e.location ? ` (${code(e.location)})` : ''}`,
+        `- \`${e.code}\`${e.address ? ` ${code(e.address)}` : ''}: ${markdownText(clip(errorText(e), 500))}${e.location ? ` (${code(e.location)})` : ''}`,
     ),
     'error',
   );

@@ -355,9 +355,9 @@ describe('apply lock, waits and signals', () => {
       await writeRepo(repo, V2);
 
       const first = startCli(['apply', repo, ...args]);
-      await first.waitForOutput((s) =>
-        s.includes('Waiting for in-flight work to finish on queues old-1'),
-      );
+      // Its first poll, not only its step's start: the activity is cleared below, and a poll
+      // after that would find nothing in flight.
+      await first.waitForOutput((s) => s.includes('still waiting: queue old-1 has 3 runs'));
       const second = await runCli(['apply', repo, ...args]);
       expect(second.code).toBe(1);
       expect(second.stderr).toContain(

@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { lockPathFor } from '../../src/apply/lock.js';
 import { lastAppliedPathFor, writeLastApplied } from '../../src/apply/last-applied.js';
-import { writeFileAtomic } from '../../src/controlplane/embedded/state-files.js';
+import { writeFileAtomic } from '../../src/controlplane/embedded/store.js';
 import { REPO_ROOT } from '../support/cli.js';
 import { nodeForUser } from '../support/node-for-user.js';
 

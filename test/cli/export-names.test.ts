@@ -102,7 +102,7 @@ describe('import with hostile names', () => {
 
 describe('checkExportedPath', () => {
   it('refuses any path that could leave --dir or carry control characters', async () => {
-    const { checkExportedPath } = await import('../../src/cli/exported.js');
+    const { checkExportedPath } = await import('../../src/cli/commands/export.js');
     for (const bad of [
       '../x.yaml',
       '/etc/x.yaml',

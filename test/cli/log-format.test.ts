@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COMMANDS } from '../../src/cli/define/index.js';
+import { COMMANDS } from '../../src/cli/define.js';
 import { runCli } from '../support/cli.js';
 
 let dir: string;

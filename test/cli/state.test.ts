@@ -4,12 +4,14 @@
  * and forgetting one: nothing sent, out of the inventory, never pruned afterwards, whatever
  * `manage:` claims; `import` adopts it again.
  */
+import { whyText } from '../../src/render/common.js';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { adoptIntoInventory, inventoryStore } from '../../src/apply/inventory.js';
 import { executePlan } from '../../src/apply/executor.js';
-import { forget, list, show, type StateArgs } from '../../src/cli/commands/state.js';
+import { forget, list, show } from '../../src/cli/commands/state.js';
+import type { StateArgs } from '../../src/cli/define.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { applyRun } from '../../src/ops/apply-run.js';
 import { planRun } from '../../src/ops/plan-run.js';
@@ -160,7 +162,7 @@ describe('poolsync state forget', () => {
     if (planned.kind === 'unreadable' || planned.kind === 'invalid') throw new Error(planned.kind);
     const change = planned.plan.changes.find((c) => c.address === 'Queue/training')!;
     expect(change.action).toBe('unmanaged');
-    expect(change.reason).toContain('taken out of management (`poolsync state forget`)');
+    expect(whyText(change)).toContain('taken out of management (`poolsync state forget`)');
     expect(planned.plan.prune_scope?.forgotten).toEqual(['Queue/training']);
     await applyFolder(repo, url);
     const cp = await EmbeddedControlPlane.open({ path: join(root, 'cp.json'), readOnly: true });

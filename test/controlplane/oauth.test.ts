@@ -9,8 +9,12 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { cleanup } from '../support/cleanup.js';
 import { ControlPlaneError } from '../../src/controlplane/errors.js';
-import { discover, type Discovery } from '../../src/controlplane/oauth/discovery.js';
-import { TokenSource, type TokenOptions } from '../../src/controlplane/oauth/token-source.js';
+import {
+  discover,
+  type Discovery,
+  type TokenOptions,
+  TokenSource,
+} from '../../src/controlplane/oauth.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
 

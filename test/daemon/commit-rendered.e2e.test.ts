@@ -7,7 +7,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cleanup } from '../support/cleanup.js';
-import { body } from '../../src/render/values/header.js';
+import { body } from '../../src/render/values.js';
 import { startTestDaemon } from './harness.js';
 import { TestRepo, git } from './helpers.js';
 import { until } from '../support/until.js';

@@ -13,7 +13,7 @@ import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.j
 import { readLiveState, type ControlPlane } from '../../src/controlplane/types.js';
 import type { DaemonDeps } from '../../src/daemon/daemon.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
-import { sameObjects } from '../../src/incremental/same-objects.js';
+import { sameObjects } from '../../src/incremental/plan-reuse.js';
 import type { LiveState } from '../../src/model/live.js';
 import { manifests } from './fixtures.js';
 import { startOwnTestDaemon } from './harness.js';

@@ -2,7 +2,7 @@
  * Issue 23, item 5: limits and memory agree. A commit raising every limit of poolsync.yaml to
  * its ceiling and holding 120,000 small documents ran `validate`, `plan` and a daemon capped at
  * the Docker image's 256 MB heap out of memory (exit 134, a crash loop). The loader now keeps a
- * budget of the process's heap (src/manifests/memory-budget.ts) and refuses such a commit with
+ * budget of the process's heap (src/manifests/limits.ts heapBudget) and refuses such a commit with
  * LIMIT before running out: the CLI exits 1 with the message; the daemon, in a child process
  * with the image's heap cap, reports the commit invalid, keeps serving /status and the last
  * good state, and applies the next good commit. Real bare Git repositories, real processes.

@@ -58,7 +58,7 @@ it('the docs cite what users have: no domain.md, no seed pages', () => {
 });
 
 it("README's command table names every command; no documented render writes into a tracked example", async () => {
-  const { COMMANDS } = await import('../../src/cli/define/index.js');
+  const { COMMANDS } = await import('../../src/cli/define.js');
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
   const table = readme.slice(readme.indexOf('## Commands'), readme.indexOf('## Control planes'));
   for (const name of Object.keys(COMMANDS))

@@ -19,10 +19,20 @@
  * `npm start` (its `node dist/cli/main.js daemon --quickstart`, from source: the build is
  * test/cli/package.test.ts's), and a line running `npm test` (the suite does not run inside
  * itself) is left out. POOLSYNC_LISTEN and POOLSYNC_DAEMON_URL name a free port of the test's
- * instead of 8080.
+ * instead of 8080, and a fixed `127.0.0.1:PORT` a block names (three-backends' 8091) becomes a
+ * free port in the script and in the page's folder (a Union API key's endpoint included): two
+ * suites on one machine never collide.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { freePort } from '../support/free-port.js';
 import { dirname, join, resolve } from 'node:path';
 import { tempFolder } from '../support/temp-folder.js';
@@ -171,6 +181,23 @@ export async function runDoc(page: string): Promise<DocRun> {
     DOCS_TMP: tmp,
     PATH: `${bin}:${dirname(process.execPath)}:${process.env.PATH ?? ''}`,
   };
+  const port = await freePort();
+  let script = scriptOf(blocksOf(readFileSync(join(ROOT, page), 'utf8')));
+  for (const fixed of new Set(script.match(/127\.0\.0\.1:\d{2,5}/g))) {
+    const free = `127.0.0.1:${await freePort()}`;
+    script = script.replaceAll(fixed, free);
+    const folder = join(work, dirname(page));
+    for (const f of readdirSync(folder, { recursive: true, encoding: 'utf8' })) {
+      const file = join(folder, f);
+      if (!statSync(file).isFile()) continue;
+      const text = readFileSync(file, 'utf8');
+      // A Union API key is base64 of `endpoint:client:secret:org`: its endpoint moves too.
+      const decoded = Buffer.from(text.trim(), 'base64').toString('utf8');
+      if (text.includes(fixed)) writeFileSync(file, text.replaceAll(fixed, free));
+      else if (decoded.startsWith(fixed))
+        writeFileSync(file, Buffer.from(decoded.replace(fixed, free)).toString('base64') + '\n');
+    }
+  }
   for (const args of [
     ['init', '-q', '-b', 'main'],
     ['add', '-A'],
@@ -183,8 +210,6 @@ export async function runDoc(page: string): Promise<DocRun> {
     `#!/bin/sh\nexec ${q(process.execPath)} --import ${q(join(ROOT, 'node_modules/tsx/dist/esm/index.mjs'))} ${q(join(work, 'src/cli/main.ts'))} "$@"\n`,
   );
   chmodSync(join(bin, 'poolsync'), 0o755);
-  const port = await freePort();
-  const script = scriptOf(blocksOf(readFileSync(join(ROOT, page), 'utf8')));
   const child = spawn('bash', ['--noprofile', '--norc', '-c', script], {
     cwd: work,
     env: {

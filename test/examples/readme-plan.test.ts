@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/model/plan.js';
-import { reasonText } from '../../src/plan/reasons.js';
+import { reasonText } from '../../src/render/reasons.js';
 import { runInProcess } from '../support/memory-io.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');

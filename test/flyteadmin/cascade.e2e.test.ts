@@ -5,6 +5,7 @@
  * sets the rows the repository wants again after the delete in the same apply, and blocks a
  * delete that would take a row poolsync does not manage until it is accepted.
  */
+import { whyText } from '../../src/render/common.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -158,13 +159,15 @@ describe.each(targets.list)('flyteadmin $name: what a delete takes along', (targ
       (c) => c.address === 'ExecutionClusterLabel/team1/development',
     )!;
     expect(pd.action).toBe('blocked');
-    expect(pd.reason).toContain('DELETE project_domain_attributes/team1/development also deletes');
-    expect(pd.reason).toContain(
+    expect(whyText(pd)).toContain(
+      'DELETE project_domain_attributes/team1/development also deletes',
+    );
+    expect(whyText(pd)).toContain(
       'ExecutionClusterLabel/team1/development/wf.b/nightly (label label2)',
     );
-    expect(pd.reason).toContain('--accept-cascade ExecutionClusterLabel/team1/development');
+    expect(whyText(pd)).toContain('--accept-cascade ExecutionClusterLabel/team1/development');
     // Not "declare it": no manifest describes a launch-plan row.
-    expect(pd.reason).toContain(
+    expect(whyText(pd)).toContain(
       'a launch-plan row cannot be declared in the repository (poolsync manages project/domain and workflow rows, and no flyteadmin API writes one), so accept the delete or keep the row this delete removes',
     );
     expect(blocked.steps).toEqual([]);
@@ -172,7 +175,7 @@ describe.each(targets.list)('flyteadmin $name: what a delete takes along', (targ
     const lp = blocked.changes.find(
       (c) => c.address === 'ExecutionClusterLabel/team1/development/wf.b/nightly',
     )!;
-    expect([lp.action, lp.reason]).toEqual([
+    expect([lp.action, whyText(lp)]).toEqual([
       'unmanaged',
       expect.stringContaining('launch-plan-level row'),
     ]);
@@ -238,8 +241,8 @@ describe.each(targets.list)('flyteadmin $name: what a delete takes along', (targ
       (c) => c.address === 'PoolAssignment/flytesnacks/development',
     )!;
     expect(pd.action).toBe('blocked');
-    expect(pd.reason).toContain('PoolAssignment/flytesnacks/development/eval (pool default)');
-    expect(pd.reason).toMatch(/or declare it in the repository$/);
+    expect(whyText(pd)).toContain('PoolAssignment/flytesnacks/development/eval (pool default)');
+    expect(whyText(pd)).toMatch(/or declare it in the repository$/);
     expect(replaced.steps).toEqual([]);
 
     // With prune, the eval row goes by its own step and the kept train row comes back.

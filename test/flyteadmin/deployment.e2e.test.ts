@@ -6,6 +6,7 @@
  * @kubernetes/client-node (here from a fake API server on a socket) and holds an assignment
  * whose label or weights flyteadmin does not run with yet; the daemon looks again on each run.
  */
+import { unverifiedText, warningText, whyText } from '../../src/render/common.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dump, load } from 'js-yaml';
@@ -111,7 +112,7 @@ describe.each(targets.list)('flyteadmin $name: labels wait for their deployment'
     const blocked = first.changes.find(
       (c) => c.address === 'ExecutionClusterLabel/team1/production',
     )!;
-    expect(blocked.reason).toBe(
+    expect(whyText(blocked)).toBe(
       "label 'label2' is not in the labelClusterMap flyteadmin runs with (k8s:flyte/flyte-admin-clusters-config); flyteadmin accepts any label and would send " +
         'these executions to every enabled cluster with equal weight (controlplane, dataplane_1). Deploy deploy/flyte-clusters-values.yaml ' +
         '(helm upgrade restarts flyteadmin with it); the next plan sets this label',
@@ -153,7 +154,7 @@ describe.each(targets.list)('flyteadmin $name: labels wait for their deployment'
       }),
     );
     const p = await plan(cp);
-    const reason = (a: string) => p.changes.find((c) => c.address === a)!.reason;
+    const reason = (a: string) => whyText(p.changes.find((c) => c.address === a)!);
     expect(
       reason('ExecutionClusterLabel/project1/development/example.training_workflow'),
     ).toContain(
@@ -180,7 +181,7 @@ describe.each(targets.list)('flyteadmin $name: labels wait for their deployment'
       }),
     );
     const p = await plan(cp);
-    const reason = (a: string) => p.changes.find((c) => c.address === a)!.reason;
+    const reason = (a: string) => whyText(p.changes.find((c) => c.address === a)!);
     expect(reason('ExecutionClusterLabel/team1/production')).toBe(
       "label 'label2' is in the labelClusterMap flyteadmin runs with (k8s:flyte/flyte-admin-clusters-config), but none of its clusters (dataplane_2) is an enabled clusterConfigs entry there, so flyteadmin skips the label; " +
         'flyteadmin accepts any label and would send these executions to every enabled cluster with equal weight (controlplane, dataplane_1). ' +
@@ -216,7 +217,7 @@ describe.each(targets.list)('flyteadmin $name: labels wait for their deployment'
     expect(p.warnings.map((w) => [w.code, w.address])).toEqual([
       ['LABEL_ROUTED_ELSEWHERE', 'ClusterLabel/label2'],
     ]);
-    expect(p.warnings[0]!.message).toBe(
+    expect(warningText(p.warnings[0]!)).toBe(
       "label 'label2' is not in the labelClusterMap flyteadmin runs with (k8s:flyte/flyte-admin-clusters-config), so the executions of " +
         'ExecutionClusterLabel/team1/production (label already set in flyteadmin) go to every enabled cluster with equal weight ' +
         '(controlplane, dataplane_1, dataplane_2). Deploy deploy/flyte-clusters-values.yaml (helm upgrade restarts flyteadmin with it)',
@@ -231,10 +232,10 @@ describe.each(targets.list)('flyteadmin $name: labels wait for their deployment'
       ['LABEL_DEPLOYMENT_UNKNOWN', 'ClusterLabel/label2'],
       ['LABEL_DEPLOYMENT_UNKNOWN', 'ClusterLabel/training'],
     ]);
-    expect(unconfigured.warnings[0]!.message).toContain('clusters-configmap=NAMESPACE/NAME');
+    expect(warningText(unconfigured.warnings[0]!)).toContain('clusters-configmap=NAMESPACE/NAME');
     const creates = unconfigured.changes.filter((c) => c.action === 'create');
     expect(creates).toHaveLength(4);
-    for (const c of creates) expect(c.unverified).toMatch(/is unknown/);
+    for (const c of creates) expect(unverifiedText(c)).toMatch(/is unknown/);
     // Creates are not destructive, but unverified: `safe` holds them.
     expect(splitHeld(unconfigured).held.map((c) => c.address)).toEqual(
       creates.map((c) => c.address),
@@ -244,7 +245,7 @@ describe.each(targets.list)('flyteadmin $name: labels wait for their deployment'
     open.push(forbiddenCp);
     kube.forbidden.add(CM);
     const forbidden = await plan(forbiddenCp);
-    expect(forbidden.warnings[0]!.message).toContain(
+    expect(warningText(forbidden.warnings[0]!)).toContain(
       'cannot read ConfigMap flyte/flyte-admin-clusters-config: forbidden (grant get on configmaps in that namespace)',
     );
     expect(splitHeld(forbidden).held).toHaveLength(4);

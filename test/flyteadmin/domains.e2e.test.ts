@@ -4,6 +4,7 @@
  * carries, so a plan against v1.12 works and still refuses a domain flyteadmin does not have.
  * Run against the real v1.12.0 and v1.13.0 and the stand-in with and without the route.
  */
+import { whyText } from '../../src/render/common.js';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { executePlan } from '../../src/apply/executor.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
@@ -49,7 +50,7 @@ describe.each(targets.list)('flyteadmin $name: domains', (target) => {
         const r = await planRepository(repo.dir, cp);
         if (!r.ok) throw new Error(JSON.stringify(r.errors));
         const blocked = r.plan.changes.filter((c) => c.action === 'blocked');
-        expect(blocked.map((c) => [c.address, c.reason])).toEqual([
+        expect(blocked.map((c) => [c.address, whyText(c)])).toEqual([
           [
             'ExecutionClusterLabel/team1/production',
             "domain 'production' is not one of flyteadmin's domains (development, staging), which refuses its attributes: correct the domain",

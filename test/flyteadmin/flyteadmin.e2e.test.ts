@@ -5,13 +5,14 @@
  * prune, export, Union self-managed cluster assignments, kinds the backend cannot manage, and
  * auth failures.
  */
+import { errorText } from '../../src/render/reasons.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { load } from 'js-yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { executePlan } from '../../src/apply/executor.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
-import { exportExecutionClusterLabels } from '../../src/controlplane/export-flyte.js';
+import { exportExecutionClusterLabels } from '../../src/controlplane/export.js';
 import { readLiveState, type ControlPlane } from '../../src/controlplane/types.js';
 import { ControlPlaneError } from '../../src/controlplane/errors.js';
 import { planRepository } from '../../src/ops/plan-run.js';
@@ -175,7 +176,7 @@ describe.each(targets.list)('flyteadmin backend against $name', (target) => {
         expect(p.errors.map((e) => [e.code, e.location])).toEqual([
           ['BACKEND_KIND', 'queue.yaml:1:1'],
         ]);
-        expect(p.errors[0]!.message).toContain('the flyteadmin backend cannot manage Queue');
+        expect(errorText(p.errors[0]!)).toContain('the flyteadmin backend cannot manage Queue');
       } finally {
         await writeFile(join(repo.dir, 'queue.yaml'), '');
       }

@@ -14,12 +14,10 @@ import {
 } from '../../src/controlplane/embedded/server.js';
 import {
   flyteadminGateway,
-  type FlyteOAuthOptions,
-} from '../../src/standins/flyteadmin/gateway.js';
-import {
   FlyteadminStore,
   type FlyteadminStoreOptions,
-} from '../../src/standins/flyteadmin/store.js';
+  type FlyteOAuthOptions,
+} from '../../src/standins/flyteadmin/gateway.js';
 
 export const CLIENT_ID = 'poolsync-ci';
 export const CLIENT_SECRET = 'flyte-secret-4f1b2c9e';

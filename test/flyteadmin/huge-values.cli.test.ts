@@ -8,7 +8,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_LIVE_STRING } from '../../src/controlplane/live-bounds.js';
+import { MAX_LIVE_STRING } from '../../src/controlplane/types.js';
 import { runCli } from '../support/cli.js';
 import { startFlyteadmin, type Flyteadmin } from './helpers.js';
 

@@ -5,9 +5,10 @@
  * `Authorization: Bearer` (auth/handlers.go reads it in every configuration), and rows at the
  * levels poolsync never writes shown as unmanaged in the plan and named by export.
  */
+import { whyText } from '../../src/render/common.js';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { executePlan } from '../../src/apply/executor.js';
-import { otherRowWarnings } from '../../src/controlplane/export-flyte.js';
+import { otherRowWarnings } from '../../src/controlplane/export.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
 import { readLiveState, type ControlPlane } from '../../src/controlplane/types.js';
 import type { Plan } from '../../src/model/plan.js';
@@ -62,7 +63,7 @@ describe.each(targets.list)('flyteadmin $name: projects, domains, other levels',
     const cp = await open(fa.url);
     const first = await plan(repo.dir, cp);
     const reasons = Object.fromEntries(
-      first.changes.filter((c) => c.action === 'blocked').map((c) => [c.address, c.reason]),
+      first.changes.filter((c) => c.action === 'blocked').map((c) => [c.address, whyText(c)]),
     );
     expect(Object.keys(reasons)).toEqual([
       'ExecutionClusterLabel/project1/development',
@@ -113,7 +114,7 @@ describe.each(targets.list)('flyteadmin $name: projects, domains, other levels',
       'ExecutionClusterLabel/team1/development',
       'ExecutionClusterLabel/team1/production',
     ]);
-    expect(blocked[0]!.reason).toBe(
+    expect(whyText(blocked[0]!)).toBe(
       "project 'team1' is archived in flyteadmin, which refuses attributes of a project that is not active, deletes included: the label stays in flyteadmin until the project is activated (flytectl update project -p team1 --activate), and the next plan deletes it",
     );
     expect(p.steps).toEqual([]);
@@ -125,7 +126,7 @@ describe.each(targets.list)('flyteadmin $name: projects, domains, other levels',
     cleanup.push(repo.cleanup);
     const p = await plan(repo.dir, await open(fa.url));
     expect(
-      p.changes.find((c) => c.address === 'ExecutionClusterLabel/project1/development')?.reason,
+      whyText(p.changes.find((c) => c.address === 'ExecutionClusterLabel/project1/development')!),
     ).toBe(
       "project 'project1' is not registered in flyteadmin, which refuses its attributes (InvalidArgument): register it (flytectl create project --id project1 --name project1) or correct the project",
     );

@@ -8,7 +8,7 @@
  * or clears poolsync's credential variables to match and close() restores them.
  */
 import type { ProjectState } from '../../src/model/flyte.js';
-import type { ResourceType } from '../../src/standins/flyteadmin/store.js';
+import type { ResourceType } from '../../src/standins/flyteadmin/gateway.js';
 import { CLIENT_ID, CLIENT_SECRET, startFlyteadmin, token, useCredentials } from './helpers.js';
 import { FLYTEADMIN_WITHOUT_DOMAINS, realMissing } from './real/binaries.js';
 import { RealFlyteadmins, call as rawCall } from './real/server.js';

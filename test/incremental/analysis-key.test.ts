@@ -1,5 +1,5 @@
 /**
- * The loader cache's keys (src/incremental/analysis-key.ts) are derived from the loader's typed
+ * The loader cache's keys (src/incremental/analysis-cache.ts) are derived from the loader's typed
  * inputs: an encoder table must name every field (a field left out does not compile), and a
  * change in any one field is a new key.
  */
@@ -9,7 +9,7 @@ import {
   FOLDER_KEY,
   keyOf,
   type Encoders,
-} from '../../src/incremental/analysis-key.js';
+} from '../../src/incremental/analysis-cache.js';
 import { LIMITS, type AnalysisInput, type FolderInput } from '../../src/manifests/index.js';
 
 const input: AnalysisInput = { file: 'q.yaml', text: 'a: 1\n', limits: LIMITS };

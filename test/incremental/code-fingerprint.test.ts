@@ -1,12 +1,12 @@
 /**
- * The code fingerprint of the plan memory (src/incremental/code-fingerprint.ts): from source,
+ * The code fingerprint of the plan memory (src/incremental/plan-memory.ts): from source,
  * every code file's stamps; a built CLI, the build id `npm run build` writes (scripts/bundle.mjs)
  * with the stamps of it and of dist/cli/main.js, and no walk.
  */
 import { mkdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { fingerprintOf } from '../../src/incremental/code-fingerprint.js';
+import { fingerprintOf } from '../../src/incremental/plan-memory.js';
 import { tempDir } from '../support/repo.js';
 
 let root: string;

@@ -1,5 +1,5 @@
 /**
- * The plan memory's record (src/incremental/plan-record.ts): a plan read back is the plan
+ * The plan memory's record (src/incremental/plan-memory.ts): a plan read back is the plan
  * written, byte for byte, and its noop changes are parsed only when asked for: text and
  * Markdown output, the counts and a plan named with its control plane (planWith) never parse
  * them; JSON output does, and is the same bytes.
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { backendInfo, readLiveState } from '../../src/controlplane/types.js';
-import { decodeRecord, encodeRecord } from '../../src/incremental/plan-record.js';
+import { decodeRecord, encodeRecord } from '../../src/incremental/plan-memory.js';
 import { planWith, visibleChanges, type Plan } from '../../src/model/plan.js';
 import { planRepository } from '../../src/ops/plan-run.js';
 import { countPlan, sideEffects } from '../../src/plan/counts.js';

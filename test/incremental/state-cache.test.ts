@@ -10,13 +10,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import type { EmbeddedStateCache } from '../../src/controlplane/embedded/options.js';
-import { stateFilesIdentity } from '../../src/controlplane/embedded/state-identity.js';
+import {
+  type EmbeddedStateCache,
+  stateFilesIdentity,
+} from '../../src/controlplane/embedded/store.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
 import { readLiveState } from '../../src/controlplane/types.js';
 import { sharedListsOf } from '../../src/daemon/unit.js';
 import type { LiveState } from '../../src/model/live.js';
-import { sameObjects } from '../../src/incremental/same-objects.js';
+import { sameObjects } from '../../src/incremental/plan-reuse.js';
 import { createEmbeddedStateCache, createStateCache } from '../../src/incremental/state-cache.js';
 import { retuneQueue } from '../support/retune-queue.js';
 

@@ -15,13 +15,13 @@ import { moduleState } from './module-state.js';
 const ALLOWED: Record<string, string> = {
   'manifests/yaml-simple.ts top-level collection stringKeys changed (mutator)':
     'a memo of a pure function of its key (whether a plain key reads as a string in the core schema), bounded at 10,000 keys: no result depends on what was loaded before',
-  'manifests/yaml-tree.ts top-level collection keyIndexes changed (mutator)':
+  'manifests/yaml.ts top-level collection keyIndexes changed (mutator)':
     "a lookup index of one mapping node's own entries, held weakly by the node: part of the value, gone with it",
-  'incremental/code-fingerprint.ts top-level let/var cached':
+  'incremental/plan-memory.ts top-level let/var cached':
     "the fingerprint of poolsync's code, read once: a constant of the installed poolsync, the same for every caller",
-  'controlplane/embedded/list-views.ts top-level collection views changed (mutator)':
+  'controlplane/embedded/embedded.ts top-level collection views changed (mutator)':
     'the frozen list views of one embedded state, held weakly by the state and made stale by its every write: part of the state, gone with it',
-  'controlplane/embedded/state-records.ts top-level collection indexes changed (mutator)':
+  'controlplane/embedded/state.ts top-level collection indexes changed (mutator)':
     "the index of one embedded state's records, held weakly by the state and kept by its every write: part of the state, gone with it",
 };
 

@@ -1,5 +1,5 @@
 /**
- * The inventory in a Kubernetes ConfigMap (src/lease/k8s-inventory.ts) over real HTTP, as the
+ * The inventory in a Kubernetes ConfigMap (src/lease/k8s-lease.ts) over real HTTP, as the
  * ServiceAccount of examples/deploy/rbac.yaml, against the real kube-apiserver with etcd
  * (scripts/kube-go.sh; skipped, saying why, without them) and the stand-in (fake-kube-api.ts):
  * control planes share one ConfigMap by key and keep each other's entries (and labels); a write

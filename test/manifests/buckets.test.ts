@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadRepository } from '../../src/manifests/index.js';
 import { BASELINE_CAPABILITIES } from '../../src/model/common.js';
-import { planForBackend } from '../../src/plan/backend.js';
+import { planForBackend } from '../../src/plan/index.js';
 import { POOL, writeRepo } from './helpers.js';
 
 const cluster = (name: string, pools: string, uri?: string) => `apiVersion: poolsync/v1

@@ -19,7 +19,7 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { codeFingerprint } from '../../src/incremental/code-fingerprint.js';
+import { codeFingerprint } from '../../src/incremental/plan-memory.js';
 import { DiskCache } from '../../src/incremental/disk-cache.js';
 import { cacheTestFolder } from './cache-setup.js';
 import { runInProcess } from '../support/memory-io.js';

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { LIMITS, loadRepository, type LoadResult } from '../../src/manifests/index.js';
-import { parseYamlFile } from '../../src/manifests/yaml.js';
+import { parseYamlFile } from '../../src/manifests/yaml-simple.js';
 import { CLUSTER, writeRepo } from './helpers.js';
 
 /** Deterministic PRNG (mulberry32) so a failure can be replayed. */

@@ -1,5 +1,5 @@
 /**
- * A one-shot load reads a file as plain values (src/manifests/load-files.ts analysePlain) and
+ * A one-shot load reads a file as plain values (src/manifests/index.ts analysePlain) and
  * parses it again with positions only for an error: its analysis must be analyseFile's, trees
  * aside, and every position a rule asks for must be the one the tree holds.
  */
@@ -8,12 +8,15 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateScaleModel } from '../../bench/lib/scale.js';
 import { renderRepository } from '../../bench/lib/yaml-writer.js';
-import type { FileAnalysis } from '../../src/manifests/analysis-port.js';
 import { positionOf } from '../../src/manifests/documents.js';
-import { withoutRoots } from '../../src/manifests/lazy-roots.js';
 import { LIMITS } from '../../src/manifests/limits.js';
-import { analyseFile, analyseFileLean } from '../../src/manifests/load-files.js';
-import { analysePlain } from '../../src/manifests/load-files.js';
+import {
+  analyseFile,
+  analyseFileLean,
+  analysePlain,
+  withoutRoots,
+  type FileAnalysis,
+} from '../../src/manifests/index.js';
 import type { YMap } from '../../src/manifests/yaml.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');

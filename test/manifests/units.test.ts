@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { formatSummary, formatValidationText } from '../../src/manifests/index.js';
 import { closest, editDistance } from '../../src/manifests/suggest.js';
-import { LineIndex, parseYamlFile, toPlain } from '../../src/manifests/yaml.js';
+import { parseYamlFile } from '../../src/manifests/yaml-simple.js';
+import { LineIndex, toPlain } from '../../src/manifests/yaml.js';
 
 describe('did you mean', () => {
   it('finds typos, case and separator slips', () => {

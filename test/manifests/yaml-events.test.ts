@@ -7,7 +7,8 @@ import { CORE_SCHEMA, loadAll } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { generateScaleModel } from '../../bench/lib/scale.js';
 import { renderRepository } from '../../bench/lib/yaml-writer.js';
-import { parseYamlFile, toPlain, type YNode } from '../../src/manifests/yaml.js';
+import { parseYamlFile } from '../../src/manifests/yaml-simple.js';
+import { toPlain, type YNode } from '../../src/manifests/yaml.js';
 
 /** js-yaml's own reading of the non-empty documents, or null when it rejects the text. */
 function reference(text: string): unknown[] | null {

@@ -1,6 +1,6 @@
 /**
  * The state an apply records for `plan --refresh-only` without reading the control plane again
- * (src/plan/applied-state.ts): for real plans executed against the embedded control plane, it has
+ * (src/plan/inventory.ts): for real plans executed against the embedded control plane, it has
  * no drift against the state read after the apply (creates, updates, replaces, deletes, the
  * co-named queues a registration makes, C2), and blocked changes leave the state as it was.
  */
@@ -9,7 +9,7 @@ import { executePlan } from '../../src/apply/executor.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { readLiveState } from '../../src/controlplane/types.js';
 import { loadRepository } from '../../src/manifests/index.js';
-import { appliedState } from '../../src/plan/applied-state.js';
+import { appliedState } from '../../src/plan/inventory.js';
 import { computePlan } from '../../src/plan/index.js';
 import { driftSince } from '../../src/plan/refresh.js';
 import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';

@@ -1,4 +1,6 @@
 /** planForBackend: what a backend manages, takes as configuration, or refuses (BACKEND_KIND). Pure. */
+import { errorText } from '../../src/render/reasons.js';
+import { warningText, whyText } from '../../src/render/common.js';
 import { cp, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +10,7 @@ import { loadRepository } from '../../src/manifests/index.js';
 import { BASELINE_CAPABILITIES } from '../../src/model/common.js';
 import type { DesiredState } from '../../src/model/desired.js';
 import type { LiveState } from '../../src/model/live.js';
-import { planForBackend } from '../../src/plan/backend.js';
+import { planForBackend } from '../../src/plan/index.js';
 import { contract, desired, live } from './build.js';
 
 const FLYTEADMIN: BackendInfo = {
@@ -82,8 +84,8 @@ describe('planForBackend', () => {
       ['BACKEND_KIND', 'ClusterLabel/label1'],
       ['BACKEND_KIND', 'ExecutionClusterLabel/project1/development'],
     ]);
-    expect(plan.errors[0]!.message).toContain('(and 2 more)');
-    expect(plan.errors[0]!.message).toContain(
+    expect(errorText(plan.errors[0]!)).toContain('(and 2 more)');
+    expect(errorText(plan.errors[0]!)).toContain(
       'the poolsync REST API backend cannot manage ExecutionCluster',
     );
   });
@@ -112,7 +114,7 @@ describe('planForBackend', () => {
       ['PoolAssignment/ml/dev', 'blocked', 'ASSIGNMENT_REPLACED_BY_DEFAULT_QUEUE'],
       ['PoolAssignment/ml/prod/wf.train', 'blocked', 'ASSIGNMENT_REPLACED_BY_DEFAULT_QUEUE'],
     ]);
-    expect(blocked.map((c) => c.reason!.split('(run.default_queue). ')[1])).toEqual([
+    expect(blocked.map((c) => whyText(c)!.split('(run.default_queue). ')[1])).toEqual([
       'Declare a DefaultQueue for ml/prod naming a queue of pool "gpu" (a-batch, train), then remove this PoolAssignment',
       'DefaultQueue/ml/dev already sets the default queue of ml/dev: check that it names a queue of pool "cpu" ' +
         '(the repository declares none: add a Queue with pool: cpu), then remove this PoolAssignment',
@@ -145,9 +147,9 @@ describe('planForBackend', () => {
       ['LABEL_CLUSTER_DISABLED', 'ClusterLabel/label2'],
       ['LABEL_CLUSTER_DISABLED', 'ClusterLabel/training'],
     ]);
-    expect(plan.warnings[0]!.message).toContain(
+    expect(warningText(plan.warnings[0]!)).toContain(
       'every cluster of the label is disabled, so flyteadmin drops the label and sends its executions to every enabled cluster with equal weight (controlplane, dataplane_1)',
     );
-    expect(plan.warnings[1]!.message).toContain('take its share');
+    expect(warningText(plan.warnings[1]!)).toContain('take its share');
   });
 });

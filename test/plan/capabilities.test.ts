@@ -5,6 +5,7 @@
  * embedded control plane (which enforces the same capabilities) and planning again shows
  * nothing left to do.
  */
+import { noteText, whyText } from '../../src/render/common.js';
 import { describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { readLiveState } from '../../src/controlplane/types.js';
@@ -130,7 +131,7 @@ const KINDS: Kind[] = [
       if (caps.drain && caps.queue_delete) {
         expect(c.action).toBe('delete');
         expect(c.destructive).toBe(true);
-        expect(c.note).toMatch(/DRAINED/);
+        expect(noteText(c)).toMatch(/DRAINED/);
         expectOrder(
           plan,
           'drain_queue Queue/old',
@@ -139,7 +140,7 @@ const KINDS: Kind[] = [
         );
       } else {
         expect(c.action).toBe('blocked');
-        expect(c.reason).toMatch(caps.queue_delete ? /drain off/ : /Q6/);
+        expect(whyText(c)).toMatch(caps.queue_delete ? /drain off/ : /Q6/);
         expect(plan.steps.filter((s) => s.target === 'Queue/old')).toEqual([]);
       }
     },
@@ -161,7 +162,7 @@ const KINDS: Kind[] = [
           after: 'cpu',
           forces_replacement: false,
         });
-        expect(c.note).toMatch(/moved in place .*queue_move.*re-activated/);
+        expect(noteText(c)).toMatch(/moved in place .*queue_move.*re-activated/);
         expect(hasStep(plan, 'delete_queue Queue/mover')).toBe(false);
         expectOrder(
           plan,
@@ -172,7 +173,7 @@ const KINDS: Kind[] = [
         );
       } else if (caps.queue_move) {
         expect(c.action).toBe('blocked');
-        expect(c.reason).toMatch(/queue_move.*drain off/);
+        expect(whyText(c)).toMatch(/queue_move.*drain off/);
       } else if (caps.drain && caps.queue_delete) {
         expect(c.action).toBe('replace');
         expect(c.diff.find((d) => d.path === 'pool')?.forces_replacement).toBe(true);
@@ -185,8 +186,8 @@ const KINDS: Kind[] = [
         );
       } else {
         expect(c.action).toBe('blocked');
-        expect(c.reason).toMatch(/Q3/);
-        if (caps.drain || caps.queue_delete) expect(c.reason).toMatch(/lacks/);
+        expect(whyText(c)).toMatch(/Q3/);
+        if (caps.drain || caps.queue_delete) expect(whyText(c)).toMatch(/lacks/);
       }
     },
   },
@@ -209,7 +210,7 @@ const KINDS: Kind[] = [
         expect(c.diff).toEqual([
           { path: 'pool', before: 'gpu', after: 'cpu', forces_replacement: false },
         ]);
-        expect(c.note).toMatch(/no C7 trap/);
+        expect(noteText(c)).toMatch(/no C7 trap/);
         expect(orphanWarning).toBe(false);
         expect(hasStep(plan, 'delete_cluster Cluster/c2')).toBe(false);
         expect(change(plan, 'Queue/c2').after).toMatchObject({ pool: 'cpu', clusters: ['c2'] });
@@ -248,7 +249,7 @@ const KINDS: Kind[] = [
         expect(hasStep(plan, 'update_pool ClusterPool/gpu')).toBe(true);
       } else {
         expect(c.action).toBe('blocked');
-        expect(c.reason).toMatch(/P4/);
+        expect(whyText(c)).toMatch(/P4/);
       }
     },
   },
@@ -259,7 +260,7 @@ const KINDS: Kind[] = [
     expect: (plan, caps) => {
       const c = change(plan, 'ClusterPool/gpu');
       expect(c.action).toBe('blocked');
-      expect(c.reason).toMatch(caps.pool_update ? /Cluster\/c2 \(object_store_uri/ : /P4/);
+      expect(whyText(c)).toMatch(caps.pool_update ? /Cluster\/c2 \(object_store_uri/ : /P4/);
     },
   },
 ];
@@ -364,10 +365,10 @@ describe('default-queue settings (Union run.default_queue)', () => {
       }));
       const plan = computePlan(d, live);
       expect(change(plan, 'Queue/old').action).toBe('blocked');
-      expect(change(plan, 'Queue/old').reason).toMatch(
+      expect(whyText(change(plan, 'Queue/old'))).toMatch(
         /ml\/production \(declared in this repository\)/,
       );
-      expect(change(plan, 'Queue/old').reason).toMatch(/Union refuses to delete/);
+      expect(whyText(change(plan, 'Queue/old'))).toMatch(/Union refuses to delete/);
       expect(hasStep(plan, 'drain_queue Queue/old')).toBe(false);
       // A move needs only a drain: a queue a setting names moves like any other.
       expect(change(plan, 'Queue/mover').action).toBe('update');

@@ -1,5 +1,5 @@
 /**
- * No change is written after it is made (src/plan/change.ts makeChange, changeWith): a pass that
+ * No change is written after it is made (src/plan/forms.ts makeChange, changeWith): a pass that
  * learns more of a change (its cause, a note, an activation) makes a new one, so a decision a
  * later pass reads is never changed under it. Found
  * with the TypeScript compiler's types, in every module of src/plan/: an assignment, `++`/`--`
@@ -89,7 +89,7 @@ afterAll(() => {
 describe('changes in src/plan', () => {
   it('no module writes to a change after it is made', () => {
     const files = tsFiles(PLAN);
-    expect(files.map((f) => f.split('/').pop())).toContain('causes.ts');
+    expect(files.map((f) => f.split('/').pop())).toContain('queues.ts');
     expect(changeWrites(files, 'src/model/plan.ts')).toEqual([]);
   });
 

@@ -3,6 +3,7 @@
  * dependency order against the embedded control plane (which enforces every rule of
  * domain.md) succeeds, and planning again shows only noop, blocked and unmanaged.
  */
+import { whyText } from '../../src/render/common.js';
 import { describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { readLiveState } from '../../src/controlplane/types.js';
@@ -246,7 +247,7 @@ describe('convergence: plan → apply → plan shows only noop, blocked, unmanag
             JSON.stringify(
               plan.changes
                 .filter((c) => c.action !== 'noop')
-                .map((c) => [c.address, c.action, c.reason]),
+                .map((c) => [c.address, c.action, whyText(c)]),
               null,
               1,
             ),

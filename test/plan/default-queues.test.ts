@@ -1,10 +1,10 @@
 /** Planning Union v2 default-queue settings (DefaultQueue): changes, steps, order, prune, errors. */
+import { whyText } from '../../src/render/common.js';
 import { describe, expect, it } from 'vitest';
 import type { DesiredDefaultQueue, DesiredState } from '../../src/model/desired.js';
 import type { LiveDefaultQueue, LiveState } from '../../src/model/live.js';
 import { assertTopological } from '../../src/plan/graph.js';
-import { computePlan } from '../../src/plan/index.js';
-import { planForBackend } from '../../src/plan/backend.js';
+import { computePlan, planForBackend } from '../../src/plan/index.js';
 import { desiredFingerprint, liveFingerprint } from '../../src/plan/fingerprint.js';
 import { contract, desired, live } from './build.js';
 
@@ -99,7 +99,7 @@ describe('DefaultQueue changes', () => {
     );
     const change = plan.changes.find((c) => c.kind === 'DefaultQueue')!;
     expect(change.action).toBe('blocked');
-    expect(change.reason).toContain('queue "q" will not exist');
+    expect(whyText(change)).toContain('queue "q" will not exist');
     expect(plan.steps.filter((s) => s.op === 'set_default_queue')).toEqual([]);
   });
 

@@ -4,6 +4,7 @@
  * plus every object of the kinds `manage:` claims; a hand-made object of a declared kind is
  * unmanaged. Without one the plan falls back to the kinds rule and says so.
  */
+import { whyText } from '../../src/render/common.js';
 import { describe, expect, it } from 'vitest';
 import { BASELINE_CAPABILITIES, type ObjectKind } from '../../src/model/common.js';
 import type { DesiredState } from '../../src/model/desired.js';
@@ -68,7 +69,7 @@ describe('prune by inventory', () => {
     expect(a['Cluster/hand-1']).toBe('unmanaged');
     expect(a['Queue/hand-q']).toBe('unmanaged');
     const hand = plan.changes.find((c) => c.address === 'Queue/hand-q')!;
-    expect(hand.reason).toBe(
+    expect(whyText(hand)).toBe(
       'not in the repository, and poolsync did not apply it (it is not in the inventory): reported, never touched; list Queue in poolsync.yaml manage: to prune every Queue',
     );
     expect(plan.prune_scope).toEqual({ kinds: [], source: 'inventory', inventory: true });

@@ -3,6 +3,8 @@
  * 0 skips a cluster, all 0 share equally. The plan warns when a label's weights do not sum to 1,
  * saying what each cluster gets.
  */
+import { warningText } from '../../src/render/common.js';
+import { warningDocument } from '../../src/render/json.js';
 import { describe, expect, it } from 'vitest';
 import { BASELINE_CAPABILITIES } from '../../src/model/common.js';
 import type { DesiredState } from '../../src/model/desired.js';
@@ -55,7 +57,7 @@ describe('LABEL_WEIGHTS_RELATIVE', () => {
       plan([
         ['a', 1],
         ['b', 0.6],
-      ]).warnings,
+      ]).warnings.map((w) => warningDocument(w)),
     ).toEqual([
       {
         code: 'LABEL_WEIGHTS_RELATIVE',
@@ -65,10 +67,12 @@ describe('LABEL_WEIGHTS_RELATIVE', () => {
       },
     ]);
     expect(
-      plan([
-        ['a', 0],
-        ['b', 0],
-      ]).warnings[0]!.message,
+      warningText(
+        plan([
+          ['a', 0],
+          ['b', 0],
+        ]).warnings[0]!,
+      ),
     ).toContain('every weight is 0, so flyteadmin gives each cluster an equal share');
     expect(
       plan([

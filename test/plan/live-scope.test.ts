@@ -1,12 +1,12 @@
 /**
- * Which default-queue settings a plan reads (src/plan/live-scope.ts): the declared ones; with
+ * Which default-queue settings a plan reads (src/plan/fingerprint.ts): the declared ones; with
  * prune, the inventory's too, or every one when prune may delete settings poolsync did not
  * apply; every one again when the plan drains, deletes or moves a queue.
  */
 import { describe, expect, it } from 'vitest';
 import type { DesiredState } from '../../src/model/desired.js';
 import type { Plan } from '../../src/model/plan.js';
-import { needsEverySetting, settingsNeed } from '../../src/plan/live-scope.js';
+import { needsEverySetting, settingsNeed } from '../../src/plan/fingerprint.js';
 
 const ML_DEV = { project: 'ml', domain: 'development', queue: 'web' };
 

@@ -8,8 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { BASELINE_CAPABILITIES } from '../../src/model/common.js';
 import type { Plan } from '../../src/model/plan.js';
 import { computePlan } from '../../src/plan/index.js';
-import { causeText, reasonText, warningText, whyText } from '../../src/plan/reasons.js';
+import { reasonText } from '../../src/render/reasons.js';
+import { causeText, warningText, whyText } from '../../src/render/common.js';
 import { renderMarkdown, renderText } from '../../src/render/index.js';
+import { changeDocument, warningDocument } from '../../src/render/json.js';
 import { contract, desired, live } from './build.js';
 import { change, warningCodes } from './helpers.js';
 
@@ -34,8 +36,8 @@ function moved(caps: Partial<typeof BASELINE_CAPABILITIES>): Plan {
 const texts = (plan: Plan) => [
   renderText(plan, { color: false }),
   renderMarkdown(plan),
-  ...plan.changes.flatMap((c) => [c.reason ?? '', causeText(c) ?? '']),
-  ...plan.warnings.map((w) => w.message),
+  ...plan.changes.flatMap((c) => [whyText(c) ?? '', causeText(c) ?? '']),
+  ...plan.warnings.map((w) => warningText(w)),
 ];
 
 /** Every reason, cause and warning of a plan is the catalog's words for its code. */
@@ -43,9 +45,10 @@ function expectCatalogWords(plan: Plan): void {
   for (const c of plan.changes) {
     if (c.caused_by) expect(c.cause, c.address).toBeTruthy();
     if (c.cause) expect(reasonText(c.cause), c.address).toBeTruthy();
-    if (c.why) expect(c.reason, c.address).toBe(reasonText(c.why));
+    if (c.why) expect(changeDocument(c).reason, c.address).toBe(reasonText(c.why));
   }
-  for (const w of plan.warnings) if (w.params) expect(w.message, w.code).toBe(warningText(w));
+  for (const w of plan.warnings)
+    if (w.params) expect(warningDocument(w).message, w.code).toBe(warningText(w));
 }
 
 describe('one voice', () => {

@@ -51,7 +51,7 @@ const REGRESSIONS: { name: string; backend: Backend; case: Case; fixed: string }
     name: 'a soft-deleted queue that pinned a cluster the plan drains, undeleted and unpinned',
     backend: 'union',
     fixed:
-      'plan/step-order.ts orderPins: an undeleted queue comes back with its old clusters, so its unpinning goes before the drain, and a pin it keeps after it',
+      'plan/steps.ts orderPins: an undeleted queue comes back with its old clusters, so its unpinning goes before the drain, and a pin it keeps after it',
     case: {
       history: [
         { op: 'cluster', name: 'c0', pool: 0 },

@@ -4,7 +4,7 @@
  * really go, and both run again until the two sets are equal.
  */
 import { describe, expect, it } from 'vitest';
-import { PlanIndex } from '../../src/plan/plan-index.js';
+import { PlanIndex } from '../../src/plan/context.js';
 import { planPoolsAndClusters } from '../../src/plan/pools-and-clusters.js';
 import { computePlan } from '../../src/plan/index.js';
 import { contract, desired, live } from './build.js';

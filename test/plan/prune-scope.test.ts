@@ -3,6 +3,7 @@
  * declares, or those poolsync.yaml `manage:` lists. A labels-only repository with prune never
  * deletes pool assignments, and the reverse; the scope is in the plan (JSON and text).
  */
+import { whyText } from '../../src/render/common.js';
 import { describe, expect, it } from 'vitest';
 import { loadRepository } from '../../src/manifests/index.js';
 import { BASELINE_CAPABILITIES } from '../../src/model/common.js';
@@ -59,7 +60,7 @@ describe('prune scope', () => {
     ]);
     const p = computePlan(labelsOnly, live);
     expect(p.prune_scope).toEqual({ kinds: ['ExecutionClusterLabel'], source: 'declared' });
-    expect(p.changes.find((c) => c.address === 'PoolAssignment/team2/development')?.reason).toBe(
+    expect(whyText(p.changes.find((c) => c.address === 'PoolAssignment/team2/development')!)).toBe(
       'not in the repository, and PoolAssignment is outside the prune scope (ExecutionClusterLabel: the kinds the repository declares): reported, never touched; list PoolAssignment in poolsync.yaml manage: to prune it',
     );
     const assignmentsOnly = await desired({ 'a.yaml': ASSIGNMENT }, 'prune: true');

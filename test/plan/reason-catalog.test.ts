@@ -10,8 +10,10 @@ import { join, relative, resolve } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import type { Plan, ReasonParams } from '../../src/model/plan.js';
-import { reasonCodes, reasonInJson, reasonText, warningText } from '../../src/plan/reasons.js';
+import { reasonCodes, reasonInJson, reasonText } from '../../src/render/reasons.js';
+import { warningText } from '../../src/render/common.js';
 import { renderJson } from '../../src/render/index.js';
+import { changeDocument, warningDocument } from '../../src/render/json.js';
 import { driftedScenario, emptyScenario } from '../render/scenarios.js';
 
 const PLAN = resolve(import.meta.dirname, '../../src/plan');
@@ -20,7 +22,6 @@ const PLAN = resolve(import.meta.dirname, '../../src/plan');
 const CALLS: Record<string, { code: number; params: number }> = {
   reasonOf: { code: 0, params: 1 },
   warning: { code: 0, params: 2 },
-  wordedWarning: { code: 0, params: 2 },
   planError: { code: 0, params: 2 },
 };
 
@@ -190,12 +191,16 @@ describe.each([
   it('every reason, warning and error given as data is its words', async () => {
     plan = await scenario();
     for (const c of plan.changes) {
-      if (c.why) expect(c.reason, c.address).toBe(reasonText(c.why));
+      if (c.why) expect(changeDocument(c).reason, c.address).toBe(reasonText(c.why));
       if (c.cause) expect(reasonText(c.cause), c.address).toBeTruthy();
     }
-    for (const w of plan.warnings) if (w.params) expect(w.message, w.code).toBe(warningText(w));
-    for (const e of plan.errors)
-      if (e.params) expect(e.message, e.code).toBe(reasonText({ code: e.code, params: e.params }));
+    for (const w of plan.warnings)
+      if (w.params) expect(warningDocument(w).message, w.code).toBe(warningText(w));
+    const doc = JSON.parse(renderJson(plan)) as Plan;
+    plan.errors.forEach((e, i) => {
+      if (e.params)
+        expect(doc.errors[i]!.message, e.code).toBe(reasonText({ code: e.code, params: e.params }));
+    });
   });
 
   it('the JSON carries as data only the codes it carried before', () => {

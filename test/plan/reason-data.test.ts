@@ -3,7 +3,8 @@
  * One voice): the catalog's words make the same sentences from the numbers and names.
  */
 import { describe, expect, it } from 'vitest';
-import { reasonOf, reasonText } from '../../src/plan/reasons.js';
+import { reasonOf } from '../../src/plan/reasons.js';
+import { reasonText } from '../../src/render/reasons.js';
 
 const PREFIX =
   'the update replaces the whole queue spec, so poolsync reads the queue first and sets only the fields the repository manages: ';

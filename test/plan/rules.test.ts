@@ -1,4 +1,6 @@
 /** One table entry (at least) per rule of plan.md; rule ids in the names. */
+import { errorText } from '../../src/render/reasons.js';
+import { warningText, whyText } from '../../src/render/common.js';
 import { describe, expect, it } from 'vitest';
 import { QUEUE_DEFAULTS } from '../../src/model/common.js';
 import type { Plan } from '../../src/model/plan.js';
@@ -94,7 +96,7 @@ const cases: Case[] = [
       const q = change(plan, 'Queue/a');
       expect(q.action).toBe('blocked');
       expect(q.after).toMatchObject({ pool: 'prod', clusters: [] });
-      expect(q.reason).toMatch(/new cluster name/);
+      expect(whyText(q)).toMatch(/new cluster name/);
       // Told once, by CONAMED_QUEUE_ORPHANED (one voice): not again as a queue warning.
       expect(warningCodes(plan)).not.toContain('QUEUE_ROUTES_NOWHERE Queue/a');
       expect(q.cause?.code).toBe('CONAMED_LEFT_BEHIND');
@@ -172,9 +174,9 @@ const cases: Case[] = [
     check: (plan) => {
       const c = change(plan, 'ClusterPool/prod');
       expect(c.action).toBe('blocked');
-      expect(c.reason).toMatch(/P5/);
-      expect(c.reason).toContain('Cluster/a');
-      expect(c.reason).toContain('Queue/a');
+      expect(whyText(c)).toMatch(/P5/);
+      expect(whyText(c)).toContain('Cluster/a');
+      expect(whyText(c)).toContain('Queue/a');
       expect(c.diff[0]).toMatchObject({
         path: 'contract.object_store_ref.uri',
         forces_replacement: true,
@@ -210,7 +212,7 @@ const cases: Case[] = [
     live: { pools: { prod }, assignments: [{ project: 'p', domain: 'd', pool: 'prod' }] },
     check: (plan) => {
       expect(change(plan, 'ClusterPool/prod').action).toBe('blocked');
-      expect(change(plan, 'ClusterPool/prod').reason).toContain('PoolAssignment/p/d');
+      expect(whyText(change(plan, 'ClusterPool/prod'))).toContain('PoolAssignment/p/d');
     },
   },
   {
@@ -219,7 +221,7 @@ const cases: Case[] = [
     live: {},
     check: (plan) => {
       expect(change(plan, 'ClusterPool/default').action).toBe('blocked');
-      expect(change(plan, 'ClusterPool/default').reason).toMatch(/P1/);
+      expect(whyText(change(plan, 'ClusterPool/default'))).toMatch(/P1/);
     },
   },
   {
@@ -229,7 +231,7 @@ const cases: Case[] = [
     check: (plan) => {
       const c = change(plan, 'Queue/q');
       expect(c.action).toBe('blocked');
-      expect(c.reason).toMatch(/new queue.*pool "gpu"/);
+      expect(whyText(c)).toMatch(/new queue.*pool "gpu"/);
       expect(c.diff).toContainEqual({
         path: 'pool',
         before: 'prod',
@@ -245,7 +247,7 @@ const cases: Case[] = [
     live: { queues: { busy: { clusters: ['*'] }, retired: { clusters: [] } } },
     check: (plan) => {
       expect(change(plan, 'Queue/busy').action).toBe('blocked');
-      expect(change(plan, 'Queue/busy').reason).toContain('clusters: []');
+      expect(whyText(change(plan, 'Queue/busy'))).toContain('clusters: []');
       expect(change(plan, 'Queue/retired').action).toBe('noop');
     },
   },
@@ -261,7 +263,7 @@ const cases: Case[] = [
       expect(change(plan, 'ClusterPool/empty').action).toBe('delete');
       expectOrder(plan, 'delete_assignment PoolAssignment/p/d', 'delete_pool ClusterPool/empty');
       expect(change(plan, 'ClusterPool/used').action).toBe('blocked');
-      expect(change(plan, 'ClusterPool/used').reason).toContain('Queue/q');
+      expect(whyText(change(plan, 'ClusterPool/used'))).toContain('Queue/q');
     },
   },
   {
@@ -301,7 +303,7 @@ const cases: Case[] = [
         address: 'Cluster/a',
         location: 'clusters.yaml:1:1',
       });
-      expect(plan.errors[0]!.message).toContain('pool: "prod" → "gpu"');
+      expect(errorText(plan.errors[0]!)).toContain('pool: "prod" → "gpu"');
     },
   },
   {
@@ -349,7 +351,7 @@ const cases: Case[] = [
     },
     check: (plan) => {
       expect(warningCodes(plan)).toEqual(['QUEUE_NO_HEALTHY_CLUSTER Queue/bad']);
-      expect(plan.warnings[0]!.message).toMatch(
+      expect(warningText(plan.warnings[0]!)).toMatch(
         /Cluster\/off is disabled.*Cluster\/sick is unhealthy/,
       );
     },
@@ -360,7 +362,9 @@ const cases: Case[] = [
     live: {},
     check: (plan) => {
       expect(warningCodes(plan)).toEqual(['QUEUE_ROUTES_NOWHERE Queue/batch']);
-      expect(plan.warnings[0]!.message).toMatch(/pool "gpu" has no cluster \(register one in it\)/);
+      expect(warningText(plan.warnings[0]!)).toMatch(
+        /pool "gpu" has no cluster \(register one in it\)/,
+      );
     },
   },
   {
@@ -445,7 +449,7 @@ const cases: Case[] = [
     name: 'C3/Q2: a missing default queue with nothing to register is blocked',
     desired: { queues: { default: { clusters: ['*'] } } },
     live: { noDefaultQueue: true },
-    check: (plan) => expect(change(plan, 'Queue/default').reason).toMatch(/C3/),
+    check: (plan) => expect(whyText(change(plan, 'Queue/default'))).toMatch(/C3/),
   },
   {
     name: 'N2: a new cluster whose name a queue holds is blocked, and so is a queue that selects it',
@@ -453,7 +457,7 @@ const cases: Case[] = [
     live: { queues: { taken: {}, q: { clusters: [] } } },
     check: (plan) => {
       expect(change(plan, 'Cluster/taken').action).toBe('blocked');
-      expect(change(plan, 'Cluster/taken').reason).toMatch(/N2/);
+      expect(whyText(change(plan, 'Cluster/taken'))).toMatch(/N2/);
       expect(change(plan, 'Queue/q').action).toBe('blocked');
       expect(plan.steps).toEqual([]);
     },
@@ -466,7 +470,7 @@ const cases: Case[] = [
       expect(change(plan, 'Cluster/a').action).toBe('create');
       expect(warningCodes(plan)).toContain('CONAMED_QUEUE_ORPHANED Cluster/a');
       expect(change(plan, 'Queue/a').action).toBe('blocked');
-      expect(change(plan, 'Queue/a').reason).toMatch(/C7/);
+      expect(whyText(change(plan, 'Queue/a'))).toMatch(/C7/);
     },
   },
   {

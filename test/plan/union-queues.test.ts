@@ -5,6 +5,7 @@
  * reason otherwise; a soft-deleted `default` is not recreated by a registration (C3) but undeleted
  * when declared again.
  */
+import { changeDocument } from '../../src/render/json.js';
 import { describe, expect, it } from 'vitest';
 import { computePlan } from '../../src/plan/index.js';
 import type { Capabilities } from '../../src/model/common.js';
@@ -92,7 +93,7 @@ describe('`absent: [Queue/default]`', () => {
       absentDefault(desired()),
       withCaps(live(), { ...UNION, default_delete: false }),
     );
-    expect(change(plan, 'Queue/default')).toMatchObject({
+    expect(changeDocument(change(plan, 'Queue/default')!)).toMatchObject({
       action: 'blocked',
       reason: expect.stringMatching(/listed absent .* "default" queue is always active \(Q5\)/),
     });
@@ -103,7 +104,7 @@ describe('`absent: [Queue/default]`', () => {
     const l = withCaps(live(), UNION);
     l.default_queues = [{ project: 'ml', domain: 'production', queue: 'default' }];
     const plan = computePlan(absentDefault(desired()), l);
-    expect(change(plan, 'Queue/default')).toMatchObject({
+    expect(changeDocument(change(plan, 'Queue/default')!)).toMatchObject({
       action: 'blocked',
       reason: expect.stringMatching(
         /default queue of ml\/production \(run\.default_queue setting\)/,
@@ -118,7 +119,7 @@ describe('`absent: [Queue/default]`', () => {
     const l = withCaps(live(), UNION);
     l.default_queue_scopes = [scoped];
     const plan = computePlan(absentDefault(desired()), l);
-    expect(change(plan, 'Queue/default')).toMatchObject({
+    expect(changeDocument(change(plan, 'Queue/default')!)).toMatchObject({
       action: 'blocked',
       reason: expect.stringContaining(`default queue of ${scope} (run.default_queue setting)`),
     });
@@ -131,7 +132,7 @@ describe('`absent: [Queue/default]`', () => {
     l.default_queues = [{ project: 'ml', domain: 'production', queue: 'old' }];
     const d = desired({ queues: { other: {} } });
     const plan = computePlan({ ...d, config: { ...d.config, prune: true } }, l);
-    expect(change(plan, 'Queue/old')).toMatchObject({
+    expect(changeDocument(change(plan, 'Queue/old')!)).toMatchObject({
       action: 'blocked',
       reason: expect.stringContaining(
         'default queue of the organisation, domain staging (run.default_queue setting)',

@@ -5,6 +5,7 @@
  * queue and is activated (moved first when declared elsewhere); blocked, saying why, when its
  * pool stays deleted; prune never deletes what is deleted.
  */
+import { changeDocument } from '../../src/render/json.js';
 import { describe, expect, it } from 'vitest';
 import type { Capabilities } from '../../src/model/common.js';
 import type { LiveState } from '../../src/model/live.js';
@@ -72,11 +73,11 @@ describe('soft-deleted pools and clusters declared again', () => {
       'update_cluster Cluster/c1',
     );
     expectOrder(plan, 'undelete_cluster Cluster/c1', 'undelete_queue Queue/q1');
-    expect(change(plan, 'ClusterPool/p1')).toMatchObject({
+    expect(changeDocument(change(plan, 'ClusterPool/p1'))).toMatchObject({
       action: 'create',
       note: expect.stringContaining('undeleted'),
     });
-    expect(change(plan, 'Cluster/c1')).toMatchObject({
+    expect(changeDocument(change(plan, 'Cluster/c1'))).toMatchObject({
       action: 'create',
       note: expect.stringContaining('DRAINED in pool "p1"'),
     });
@@ -100,7 +101,7 @@ describe('soft-deleted pools and clusters declared again', () => {
       deletedOrg({ ...UNION, pool_update: false }),
     );
     expect(plan.steps).toEqual([]);
-    expect(change(plan, 'ClusterPool/p1')).toMatchObject({
+    expect(changeDocument(change(plan, 'ClusterPool/p1'))).toMatchObject({
       action: 'blocked',
       reason: expect.stringContaining('pool_update off'),
     });
@@ -109,7 +110,7 @@ describe('soft-deleted pools and clusters declared again', () => {
   it('a cluster whose pool stays deleted is blocked, naming the pool', () => {
     const plan = computePlan(desired({ clusters: { c1: { pool: 'default' } } }), deletedOrg());
     expect(plan.steps).toEqual([]);
-    expect(change(plan, 'Cluster/c1')).toMatchObject({
+    expect(changeDocument(change(plan, 'Cluster/c1'))).toMatchObject({
       action: 'blocked',
       reason: expect.stringContaining('declare ClusterPool/p1 so that it is undeleted first'),
     });
@@ -140,7 +141,7 @@ describe('soft-deleted pools and clusters declared again', () => {
       desired({ pools: { p1: contract('p1') }, clusters: { c1: { pool: 'default' } } }),
       deletedOrg({ ...UNION, cluster_move: false }),
     );
-    expect(change(plan, 'Cluster/c1')).toMatchObject({
+    expect(changeDocument(change(plan, 'Cluster/c1'))).toMatchObject({
       action: 'blocked',
       reason: expect.stringContaining('cluster_move off'),
     });
@@ -157,7 +158,7 @@ describe('soft-deleted pools and clusters declared again', () => {
   it('a queue whose pool stays deleted is blocked; prune deletes nothing that is deleted', () => {
     const d = desired({ queues: { q1: { pool: 'p1', clusters: ['c1'] } }, prune: true });
     const plan = computePlan(d, deletedOrg());
-    expect(change(plan, 'Queue/q1')).toMatchObject({
+    expect(changeDocument(change(plan, 'Queue/q1'))).toMatchObject({
       action: 'blocked',
       reason: expect.stringContaining('pool "p1", which no longer exists'),
     });
@@ -173,7 +174,7 @@ describe('soft-deleted pools and clusters declared again', () => {
       desired({ pools: { p1: contract('p1') }, clusters: { c1: { pool: 'p1' } } }),
       l,
     );
-    expect(change(plan, 'Cluster/c1')).toMatchObject({
+    expect(changeDocument(change(plan, 'Cluster/c1'))).toMatchObject({
       action: 'blocked',
       reason: expect.stringContaining('DELETING'),
     });

@@ -3,6 +3,8 @@
  * data-plane report is planned with DATA_PLANE_UNVERIFIED (C4, C5); a pool contract the
  * repository marks unknown (`poolsync/contract: unknown`) is never compared or changed.
  */
+import { errorText } from '../../src/render/reasons.js';
+import { whyText, warningText } from '../../src/render/common.js';
 import { describe, expect, it } from 'vitest';
 import { computePlan } from '../../src/plan/index.js';
 import type { LiveState } from '../../src/model/live.js';
@@ -47,15 +49,15 @@ describe('a cluster move without a data-plane report (cluster_move)', () => {
     expect(hasStep(plan, 'move_cluster Cluster/g1')).toBe(true);
     expect(warningCodes(plan)).toContain('DATA_PLANE_UNVERIFIED Cluster/g1');
     const w = plan.warnings.find((x) => x.code === 'DATA_PLANE_UNVERIFIED')!;
-    expect(w.message).toContain("the control plane does not report a cluster's data plane");
-    expect(w.message).toContain('object store s3://gpu-bucket');
-    expect(w.message).toContain('secret store AWS_SECRETS_MANAGER us-east-1');
-    expect(w.message).toMatch(/check the cluster's data-plane deployment/);
+    expect(warningText(w)).toContain("the control plane does not report a cluster's data plane");
+    expect(warningText(w)).toContain('object store s3://gpu-bucket');
+    expect(warningText(w)).toContain('secret store AWS_SECRETS_MANAGER us-east-1');
+    expect(warningText(w)).toMatch(/check the cluster's data-plane deployment/);
     // Nothing was reported, and nothing says so.
-    expect(w.message).not.toMatch(
+    expect(warningText(w)).not.toMatch(
       /\breports a data plane\b|\breported .* (does not match|differs)/,
     );
-    expect(change(plan, 'Cluster/g1').reason).toBeNull();
+    expect(whyText(change(plan, 'Cluster/g1'))).toBeNull();
   });
 
   it('before the first report (health unknown) says that, on any control plane', () => {
@@ -66,7 +68,7 @@ describe('a cluster move without a data-plane report (cluster_move)', () => {
     const plan = computePlan(repo, { ...l, capabilities: { ...MOVE_CAPS } });
     expect(actions(plan)['Cluster/g1']).toBe('update');
     const w = plan.warnings.find((x) => x.code === 'DATA_PLANE_UNVERIFIED')!;
-    expect(w.message).toContain('has not reported its data plane yet (health unknown)');
+    expect(warningText(w)).toContain('has not reported its data plane yet (health unknown)');
   });
 
   it('a reported data plane that differs still blocks the move (C4), and there is no warning', () => {
@@ -76,7 +78,7 @@ describe('a cluster move without a data-plane report (cluster_move)', () => {
     });
     const plan = computePlan(repo, { ...l, capabilities: { ...MOVE_CAPS } });
     expect(actions(plan)['Cluster/g1']).toBe('blocked');
-    expect(change(plan, 'Cluster/g1').reason).toMatch(
+    expect(whyText(change(plan, 'Cluster/g1'))).toMatch(
       /it reports a data plane that does not match/,
     );
     expect(warningCodes(plan)).not.toContain('DATA_PLANE_UNVERIFIED Cluster/g1');
@@ -95,7 +97,7 @@ describe('a cluster move without a data-plane report (cluster_move)', () => {
     );
     expect(hasStep(plan, 'move_cluster Cluster/g1')).toBe(true);
     const w = plan.warnings.find((x) => x.code === 'DATA_PLANE_UNVERIFIED')!;
-    expect(w.message).toContain('which poolsync does not know either: it is marked unknown');
+    expect(warningText(w)).toContain('which poolsync does not know either: it is marked unknown');
   });
 });
 
@@ -126,7 +128,7 @@ describe('a pool contract marked unknown (poolsync/contract: unknown)', () => {
   it('cannot create a pool: a plan error naming the annotation and what to write', () => {
     const plan = computePlan(repo, live({}));
     expect(plan.errors.map((e) => e.code)).toEqual(['POOL_CONTRACT_UNKNOWN']);
-    expect(plan.errors[0]!.message).toMatch(/poolsync\/contract: unknown.*does not exist/);
+    expect(errorText(plan.errors[0]!)).toMatch(/poolsync\/contract: unknown.*does not exist/);
     expect(plan.errors[0]!.location).toMatch(/^pools\.yaml:\d+:\d+$/);
     expect(hasStep(plan, 'create_pool ClusterPool/gpu')).toBe(false);
   });

@@ -14,9 +14,9 @@ import {
   parsePlanFile,
   planFileParts,
   readPlanFile,
+  sealOf,
 } from '../../src/render/plan-file.js';
 import { driftedScenario } from './scenarios.js';
-import { sealOf } from '../../src/render/plan-seal.js';
 
 const KEY = Buffer.from('a-key-for-the-ci-of-this-test-0123456789');
 const OTHER_KEY = Buffer.from('another-key-nobody-planned-with-987654321');

@@ -11,16 +11,16 @@ import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { loadRepository } from '../../src/manifests/index.js';
 import type { DesiredState } from '../../src/model/desired.js';
-import { renderFlyteCoreValues } from '../../src/render/values/flyte-core.js';
-import { body } from '../../src/render/values/header.js';
 import {
+  renderFlyteCoreValues,
+  body,
   RenderInputError,
   compareTarget,
   renderTargets,
   type RenderedTarget,
-} from '../../src/render/values/targets.js';
-import { renderUnionClusterPools } from '../../src/render/values/union-pools.js';
-import { unifiedDiff } from '../../src/render/values/diff.js';
+  renderUnionClusterPools,
+  unifiedDiff,
+} from '../../src/render/values.js';
 
 const COMMIT = '0123456789abcdef0123456789abcdef01234567';
 const update = process.env.UPDATE_GOLDEN === '1';

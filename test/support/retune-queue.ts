@@ -3,11 +3,11 @@
  * whole spec (an update replaces all of it, Q3) with some fields changed.
  */
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import type { QueueReads, QueueWrites } from '../../src/controlplane/parts.js';
+import type { QueueCalls } from '../../src/controlplane/types.js';
 import type { QueueSpec } from '../../src/model/common.js';
 
 export async function retuneQueue(
-  cp: Pick<QueueReads, 'getQueue'> & Pick<QueueWrites, 'updateQueue'>,
+  cp: Pick<QueueCalls, 'getQueue' | 'updateQueue'>,
   name: string,
   fields: Partial<QueueSpec>,
 ): Promise<void> {

@@ -1,5 +1,5 @@
 /**
- * src/util/repo-file.ts readRepoFileSync: the manifest walk's files read in synchronous calls give what
+ * src/util/safe-file.ts readRepoFileSync: the manifest walk's files read in synchronous calls give what
  * readRepoFile gives for the same file (the same refusals, the same bytes, the same bound).
  */
 import { execFileSync } from 'node:child_process';

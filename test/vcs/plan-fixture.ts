@@ -1,6 +1,6 @@
 /** Plans built by hand for the comment tests (the planner is tested elsewhere). */
 import type { Change, Plan } from '../../src/model/plan.js';
-import { summarizeChanges } from '../../src/plan/change.js';
+import { summarizeChanges } from '../../src/plan/forms.js';
 
 export function makePlan(opts: {
   queueUpdates?: number;

@@ -11,7 +11,7 @@ import { flyteCliRunner, isCliCommand } from '../../apply/manual.js';
 import { batchedLines } from '../../util/batched-lines.js';
 import { executePlan } from '../../apply/executor.js';
 import { ApplyRefusedError, defaultParallelism, type ApplyResult } from '../../apply/types.js';
-import { checkSavedPlanEndpoint, readSavedPlan } from '../saved-plan.js';
+import { readSavedPlanFor } from '../saved-plan.js';
 import { applyRun, type ApplySource } from '../../ops/apply-run.js';
 import {
   ANSI,
@@ -34,36 +34,16 @@ import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
 import {
   checkLockTimeout,
-  controlPlaneUrl,
   planShape,
+  oneTarget,
   refuseShapingSavedPlan,
   sharedInventoryOf,
   useColor,
-  type PlanShapeArgs,
 } from '../options.js';
 import { requireConfigFolder } from '../config-folder.js';
-import { resolveTargets, withTarget, type EnvArgs, type Targeted } from '../environment.js';
+import type { ApplyArgs } from '../define.js';
 import { writeParts, type Io } from '../io.js';
 import { letYoungGenerationGrow } from '../young-generation.js';
-
-export interface ApplyArgs extends EnvArgs, PlanShapeArgs {
-  path: string;
-  /** The config folder whose poolsync.yaml names the environment of a saved plan. */
-  'config-dir'?: string;
-  'auto-approve': boolean;
-  /** Absent: defaultParallelism of the control-plane URL. */
-  parallelism?: number;
-  'wait-timeout': string;
-  'lock-timeout': string;
-  'max-retries': number;
-  'state-dir': string;
-  lock?: string;
-  inventory?: string;
-  'flyte-cli'?: string;
-  color?: boolean;
-  /** text (default) or json: one document on stdout at the end (docs/apply.md#json-output). */
-  output?: 'text' | 'json';
-}
 
 /** Steps from which an apply's progress into a pipe or file is gathered (batched-lines.ts). */
 const GATHER_FROM_STEPS = 1000;
@@ -77,22 +57,40 @@ export async function apply(
   io: Io,
   open: typeof openControlPlane = openControlPlane,
 ): Promise<number> {
-  const args = await forEnvironment(given, io.env);
-  const { parallelism, waitTimeoutMs, lockTimeoutMs } = applySettings(args);
+  const isDir = (await stat(given.path).catch(() => null))?.isDirectory() ?? false;
+  const { args } = await oneTarget(isDir ? given.path : null, given, 'apply', io.env);
+  const url = args['control-plane'];
+  const parallelism = args.parallelism ?? defaultParallelism(url);
+  const waitTimeoutMs = parseDuration(args['wait-timeout']);
+  if (waitTimeoutMs === null)
+    throw new UserError(
+      `--wait-timeout ${JSON.stringify(args['wait-timeout'])} is not a duration; write e.g. 90s, 30m or 1h`,
+    );
+  const lockTimeoutMs = checkLockTimeout(args['lock-timeout']);
   const json = args.output === 'json';
   const colors = useColor(args.color, io) && !json ? ANSI : NO_COLOR;
   // --output json: stdout holds the one document; the progress a person follows goes to stderr.
   const lines = batchedLines(json ? io.stderr : io.stdout);
   const out = lines.line;
-  const url = args['control-plane'];
-
   const flyteCli = args['flyte-cli'];
   if (flyteCli !== undefined) await checkCli(flyteCli);
   const target = await openTarget(args.path, io);
   if (target.kind === 'file') refuseShapingSavedPlan(args, target.path);
-  else refuseUnconfirmable(args, json, io);
-
-  const source = await applySource(args, target, io.env);
+  // A saved plan was reviewed when it was made; a folder is planned now and must be confirmed,
+  // which needs `--auto-approve` when nobody can answer (JSON output, or stdin not a terminal).
+  else if (!args['auto-approve'] && json)
+    throw new UserError(
+      'apply --output json does not ask for confirmation: review the plan with `poolsync plan`, then run `poolsync apply --output json --auto-approve` (or apply a saved plan)',
+    );
+  else if (!args['auto-approve'] && !io.stdin.isTTY)
+    throw new UserError(
+      'apply needs confirmation but stdin is not a terminal: review the plan with `poolsync plan`, then run `poolsync apply --auto-approve`',
+    );
+  // A bad plan file is refused before the lock is taken or the control plane opened.
+  const source: ApplySource =
+    target.kind === 'file'
+      ? { ...target, kind: 'saved', plan: await readSavedPlanFor(target.path, args, io.env) }
+      : { ...target, environment: args.env, shape: planShape(args) };
   try {
     const { plan, result } = await applyRun(source, {
       locks: {
@@ -143,7 +141,12 @@ export async function apply(
     if (result === null) {
       // The rendered plan already says "No changes." when nothing is blocked either.
       if (json) io.stdout.write(renderApplyJson(plan, null));
-      else if (target.kind === 'file' || !hasNoChanges(plan)) out(noChanges(plan));
+      else if (target.kind === 'file' || !hasNoChanges(plan))
+        out(
+          plan.summary.blocked
+            ? `No changes to apply: ${plan.summary.blocked} blocked change(s) cannot be applied (see the plan).`
+            : 'No changes. The control plane matches the repository.',
+        );
       return 0;
     }
     const outcome = applyOutcome(result);
@@ -155,82 +158,6 @@ export async function apply(
   } finally {
     lines.flush();
   }
-}
-
-/** The arguments with the environment's control plane in place (`env` left set only with one). */
-async function forEnvironment(
-  args: ApplyArgs,
-  env: NodeJS.ProcessEnv,
-): Promise<Targeted<ApplyArgs>> {
-  const isDir = (await stat(args.path).catch(() => null))?.isDirectory() ?? false;
-  const dir = isDir ? args.path : (args['config-dir'] ?? '.');
-  if (!isDir && args.env === undefined)
-    return { ...args, 'control-plane': controlPlaneUrl(args, env) };
-  const [t] = await resolveTargets(dir, args, { allowAll: false, command: 'apply', env });
-  const out = withTarget(args, t!);
-  if (t!.name === null) delete out.env;
-  else out.env = t!.name;
-  return out;
-}
-
-/**
- * A saved plan was reviewed when it was made; a folder is planned now and must be confirmed,
- * which needs `--auto-approve` when nobody can answer (JSON output, or stdin not a terminal).
- */
-function refuseUnconfirmable(args: ApplyArgs, json: boolean, io: Io): void {
-  if (args['auto-approve']) return;
-  if (json) {
-    throw new UserError(
-      'apply --output json does not ask for confirmation: review the plan with `poolsync plan`, then run `poolsync apply --output json --auto-approve` (or apply a saved plan)',
-    );
-  }
-  if (!io.stdin.isTTY) {
-    throw new UserError(
-      'apply needs confirmation but stdin is not a terminal: review the plan with `poolsync plan`, then run `poolsync apply --auto-approve`',
-    );
-  }
-}
-
-/** The numbers an apply runs with, checked before anything is opened. */
-function applySettings(args: Targeted<ApplyArgs>) {
-  const parallelism = args.parallelism ?? defaultParallelism(args['control-plane']);
-  const waitTimeoutMs = parseDuration(args['wait-timeout']);
-  if (waitTimeoutMs === null) {
-    throw new UserError(
-      `--wait-timeout ${JSON.stringify(args['wait-timeout'])} is not a duration; write e.g. 90s, 30m or 1h`,
-    );
-  }
-  const lockTimeoutMs = checkLockTimeout(args['lock-timeout']);
-  return { parallelism, waitTimeoutMs, lockTimeoutMs };
-}
-
-/** What is applied: a saved plan (refused before the lock is taken when it is bad), or the folder. */
-async function applySource(
-  args: Targeted<ApplyArgs>,
-  target: Target,
-  env: NodeJS.ProcessEnv,
-): Promise<ApplySource> {
-  const url = args['control-plane'];
-  // A bad plan file is refused before the lock is taken or the control plane opened.
-  const saved = target.kind === 'file' ? await readSavedPlan(target.path, env) : null;
-  if (saved !== null) checkSavedPlanEnvironment(target.path, saved, args.env);
-  if (saved !== null) checkSavedPlanEndpoint(target.path, saved, url);
-  return saved !== null
-    ? { kind: 'saved', path: target.path, plan: saved }
-    : {
-        kind: 'dir',
-        path: target.path,
-        environment: args.env,
-        shape: planShape(args),
-      };
-}
-
-/** What apply says when the plan has no step. */
-function noChanges(plan: Plan): string {
-  const blocked = plan.summary.blocked ?? 0;
-  return blocked > 0
-    ? `No changes to apply: ${blocked} blocked change(s) cannot be applied (see the plan).`
-    : 'No changes. The control plane matches the repository.';
 }
 
 /** `--flyte-cli PATH`: a path must name an executable file; a bare name is looked up in PATH when run. */
@@ -246,20 +173,18 @@ async function checkCli(path: string): Promise<void> {
   }
 }
 
-type Target = { kind: 'dir'; path: string } | { kind: 'file'; path: string };
-
-async function openTarget(path: string, io: Io): Promise<Target> {
-  let st;
-  try {
-    st = await stat(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new UserError(
-        `${path} does not exist: name a config repository folder or a saved JSON plan`,
-      );
-    }
-    throw new UserError(`cannot read ${path}: ${(err as Error).message}`);
-  }
+/** PATH: a saved plan, or a config folder (its note said when it has no poolsync.yaml). */
+async function openTarget(
+  path: string,
+  io: Io,
+): Promise<{ kind: 'dir'; path: string } | { kind: 'file'; path: string }> {
+  const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
+    throw new UserError(
+      err.code === 'ENOENT'
+        ? `${path} does not exist: name a config repository folder or a saved JSON plan`
+        : `cannot read ${path}: ${err.message}`,
+    );
+  });
   if (st.isFile()) return { kind: 'file', path };
   if (!st.isDirectory()) throw new UserError(`${path} is neither a folder nor a file`);
   const note = await requireConfigFolder(path);
@@ -301,9 +226,9 @@ async function executeWithSignals(
   }
 }
 
+/** Terraform's question: only `yes` approves. */
 async function confirm(io: Io): Promise<boolean> {
-  const output = io.stdout as NodeJS.WritableStream;
-  const rl = createInterface({ input: io.stdin, output });
+  const rl = createInterface({ input: io.stdin, output: io.stdout as NodeJS.WritableStream });
   try {
     const answer = await rl.question(
       '\nDo you want to perform these actions?\n  Only `yes` will be accepted to approve.\n\n  Enter a value: ',
@@ -312,21 +237,6 @@ async function confirm(io: Io): Promise<boolean> {
   } finally {
     rl.close();
   }
-}
-
-/** A saved plan is applied in the environment it was made for, and only there. */
-function checkSavedPlanEnvironment(path: string, plan: Plan, env: string | undefined): void {
-  const made = plan.control_plane?.environment;
-  if (made === env) return;
-  if (made === undefined)
-    throw new UserError(
-      `${path} was made without an environment, not for environment ${env}: nothing was applied; apply it without --env, or plan it with --env ${env}`,
-    );
-  throw new UserError(
-    env === undefined
-      ? `${path} was made for environment ${made}: nothing was applied; apply it with --env ${made}`
-      : `${path} was made for environment ${made}, not ${env}: nothing was applied; apply it with --env ${made}, or plan it with --env ${env}`,
-  );
 }
 
 /**

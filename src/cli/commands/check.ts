@@ -13,31 +13,15 @@ import { loadDesired } from '../../ops/plan-run.js';
 import { UserError } from '../../util/user-error.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { requireConfigFolder } from '../config-folder.js';
+import { controlPlaneUrl, type CheckArgs } from '../define.js';
 import type { Io } from '../io.js';
-import { controlPlaneUrl } from '../options.js';
 import { plural } from '../../render/index.js';
-
-export interface CheckArgs {
-  dir: string;
-  'control-plane'?: string;
-  'token-file'?: string;
-  'api-key-file'?: string;
-  'max-retries': number;
-  probe: boolean;
-}
 
 interface Line {
   ok: boolean;
   text: string;
   /** The control plane did not answer (a REST or flyteadmin client opens without a call). */
   unreachable?: boolean;
-}
-
-/** One managed kind: how to list it, and what the API lets poolsync change. */
-interface KindProbe {
-  kind: string;
-  list: () => Promise<unknown[]>;
-  can: string[];
 }
 
 export async function check(args: CheckArgs, io: Io): Promise<number> {
@@ -95,61 +79,38 @@ async function folderLine(dir: string): Promise<Line> {
       };
 }
 
-function kindProbes(cp: ControlPlane): KindProbe[] {
-  const queueDelete = cp.capabilityCalls ? ['drain', 'delete (queue_delete)'] : [];
-  const probes: (KindProbe | null | undefined)[] = [
-    cp.pools && {
-      kind: 'ClusterPool',
-      list: () => cp.pools!.listPools(),
-      can: ['create', 'delete'],
-    },
-    cp.clusters && {
-      kind: 'Cluster',
-      list: () => cp.clusters!.listClusters(),
-      can: ['register', 'enable/disable', 'delete'],
-    },
-    cp.queues && {
-      kind: 'Queue',
-      list: () => cp.queues!.listQueues(),
-      can: ['create', 'update', ...queueDelete],
-    },
-    cp.assignments && {
-      kind: 'PoolAssignment',
-      list: () => cp.assignments!.listAssignments(),
-      can: ['set', 'delete'],
-    },
-    cp.defaultQueues && {
-      kind: 'DefaultQueue',
-      list: () => cp.defaultQueues!.listDefaultQueues(),
-      can: ['set', 'delete'],
-    },
-    cp.executionClusterLabels && {
-      kind: 'ExecutionClusterLabel',
-      list: () => cp.executionClusterLabels!.listExecutionClusterLabels(),
-      can: ['set', 'delete'],
-    },
-  ];
-  return probes.filter((p): p is KindProbe => Boolean(p));
-}
-
+/** Each kind the backend manages listed (reads only), and what its API lets poolsync change. */
 async function probeKinds(cp: ControlPlane): Promise<Line[]> {
+  const { pools, clusters, queues, assignments, defaultQueues } = cp;
+  const labels = cp.executionClusterLabels;
+  const queueDelete = cp.capabilityCalls ? ['drain', 'delete (queue_delete)'] : [];
+  const setDelete = ['set', 'delete'];
+  const probes: [string, (() => Promise<unknown[]>) | false | undefined, string[]][] = [
+    ['ClusterPool', pools && (() => pools.listPools()), ['create', 'delete']],
+    [
+      'Cluster',
+      clusters && (() => clusters.listClusters()),
+      ['register', 'enable/disable', 'delete'],
+    ],
+    ['Queue', queues && (() => queues.listQueues()), ['create', 'update', ...queueDelete]],
+    ['PoolAssignment', assignments && (() => assignments.listAssignments()), setDelete],
+    ['DefaultQueue', defaultQueues && (() => defaultQueues.listDefaultQueues()), setDelete],
+    ['ExecutionClusterLabel', labels && (() => labels.listExecutionClusterLabels()), setDelete],
+  ];
   const lines: Line[] = [];
-  const probes = kindProbes(cp);
-  for (const p of probes) {
+  for (const [kind, list, can] of probes) {
+    if (!list) continue;
     try {
-      const n = (await p.list()).length;
-      lines.push({ ok: true, text: `${p.kind}: list (${n} now); by API: ${p.can.join(', ')}` });
+      const n = (await list()).length;
+      lines.push({ ok: true, text: `${kind}: list (${n} now); by API: ${can.join(', ')}` });
     } catch (err) {
       const unreachable = isControlPlaneError(err) && err.code === 'UNAVAILABLE';
-      lines.push({ ok: false, text: `${p.kind}: cannot list: ${reason(err)}`, unreachable });
+      lines.push({ ok: false, text: `${kind}: cannot list: ${reason(err)}`, unreachable });
       // Nothing answers: every other call would say the same.
       if (unreachable) return lines;
     }
   }
-  const managed = new Set(probes.map((p) => p.kind));
-  const manual = ['ClusterPool', 'Cluster', 'Queue', 'PoolAssignment'].filter(
-    (k) => !managed.has(k),
-  );
+  const manual = probes.slice(0, 4).flatMap(([kind, list]) => (list ? [] : [kind]));
   if (manual.length > 0)
     lines.push({
       ok: true,

@@ -5,7 +5,6 @@
 import { stat } from 'node:fs/promises';
 import { CONFIG_FILE_BYTES, readUserFile } from '../../util/safe-file.js';
 import { resolve } from 'node:path';
-import type { Logger } from 'pino';
 import { EmbeddedControlPlane } from '../../controlplane/embedded/embedded.js';
 import { isControlPlaneError } from '../../controlplane/errors.js';
 import { checkStateFolder, readTokenFile } from '../../controlplane/open.js';
@@ -14,41 +13,27 @@ import type { Capabilities, PoolContract } from '../../model/common.js';
 import { formatCapabilities, parseCapabilities } from '../../model/capabilities.js';
 import { UserError } from '../../util/user-error.js';
 import type { ProtocolMount } from '../../controlplane/embedded/server.js';
-import type { Io } from '../io.js';
-import { DEFAULT_LISTEN, DEFAULT_STATE_FILE } from '../options.js';
-
-export interface ServeArgs {
-  listen: string;
-  state: string;
-  'create-folder': boolean;
-  'token-file'?: string;
-  simulate: boolean;
-  'default-pool-contract'?: string;
-  'log-level': string;
-  capabilities?: string;
-  'oauth-client-file'?: string;
-  'flyte-project'?: string[];
-}
-
-export interface CapabilitiesArgs {
-  state: string;
-  set?: string;
-}
+import { nextSignal, type Io } from '../io.js';
+import {
+  DEFAULT_LISTEN,
+  DEFAULT_STATE_FILE,
+  type CapabilitiesArgs,
+  type ServeArgs,
+} from '../define.js';
 
 /** `HOST:PORT`, `[v6]:PORT` or `:PORT` (loopback). */
-export function parseListen(value: string): { host: string; port: number } {
+function parseListen(value: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value);
   const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) {
+  if (!m || port > 65535)
     throw new UserError(
       `--listen "${value}" is not HOST:PORT (e.g. ${DEFAULT_LISTEN}, or 0.0.0.0:7480 to accept remote clients)`,
     );
-  }
   return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
 }
 
 /** P2 contract from a YAML/JSON file: a bare contract, or a ClusterPool manifest (its spec). */
-export async function readContractFile(path: string): Promise<PoolContract> {
+async function readContractFile(path: string): Promise<PoolContract> {
   const what = '--default-pool-contract';
   const text = (await readUserFile(path, { maxBytes: CONFIG_FILE_BYTES, what })).toString();
   const { load } = await import('../../util/js-yaml.js');
@@ -98,8 +83,15 @@ export async function serve(args: ServeArgs, io: Io): Promise<number> {
   const oauthFile = args['oauth-client-file'];
   const oauthClient = oauthFile ? await readOAuthClientFile(oauthFile) : undefined;
   const oauth = oauthClient ? unionOAuthServer(oauthClient) : undefined;
-  const controlPlane = await openState(args, defaultPoolContract);
-  const server = await closingOnFailure(controlPlane, args.listen, async () => {
+  const statePath = resolve(args.state);
+  checkStateFolder(`file:${statePath}`, { createFolder: args['create-folder'] });
+  const controlPlane = await EmbeddedControlPlane.open({
+    path: statePath,
+    defaultPoolContract,
+    capabilities: args.capabilities === undefined ? undefined : capabilitiesFlag(args.capabilities),
+  });
+  let server;
+  try {
     // The other protocols on the port: Union's API with its OAuth2 server (loaded only when
     // asked for: connect and protobuf cost start-up time), flyteadmin's attribute paths
     // (flyteadmin+http://). With the Union API's OAuth2 server on the port, these take its
@@ -119,7 +111,7 @@ export async function serve(args: ServeArgs, io: Io): Promise<number> {
         oauth: !oauth && token ? { clientId: 'poolsync', clientSecret: token } : undefined,
       }),
     });
-    return startControlPlaneServer({
+    server = await startControlPlaneServer({
       controlPlane,
       host,
       port,
@@ -128,7 +120,14 @@ export async function serve(args: ServeArgs, io: Io): Promise<number> {
       token,
       mounts,
     });
-  });
+  } catch (err) {
+    // The store is closed; a port the server cannot take is a UserError.
+    await controlPlane.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL')
+      throw new UserError(`cannot listen on ${args.listen}: ${code}`);
+    throw err;
+  }
   logger.info(
     {
       url: server.url,
@@ -148,51 +147,10 @@ export async function serve(args: ServeArgs, io: Io): Promise<number> {
   }
   // One line on stdout for scripts and tests to wait on.
   io.stdout.write(`control plane listening on ${server.url}\n`);
-  await untilSignal(logger, io);
+  logger.info({ signal: await nextSignal(io) }, 'shutting down');
   await server.close();
   await controlPlane.close();
   return 0;
-}
-
-/** The embedded store at --state (the folder checked first), with its contract and capabilities. */
-async function openState(
-  args: ServeArgs,
-  defaultPoolContract: PoolContract | undefined,
-): Promise<EmbeddedControlPlane> {
-  const statePath = resolve(args.state);
-  checkStateFolder(`file:${statePath}`, { createFolder: args['create-folder'] });
-  const capabilities =
-    args.capabilities === undefined ? undefined : capabilitiesFlag(args.capabilities);
-  return EmbeddedControlPlane.open({ path: statePath, defaultPoolContract, capabilities });
-}
-
-/** `start`'s server; when it fails the store is closed, and a port it cannot take is a UserError. */
-async function closingOnFailure<T>(
-  controlPlane: EmbeddedControlPlane,
-  listen: string,
-  start: () => Promise<T>,
-): Promise<T> {
-  try {
-    return await start();
-  } catch (err) {
-    await controlPlane.close();
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-      throw new UserError(`cannot listen on ${listen}: ${code}`);
-    }
-    throw err;
-  }
-}
-
-/** Until SIGINT or SIGTERM. */
-function untilSignal(logger: Logger, io: Io): Promise<void> {
-  return new Promise<void>((done) => {
-    const stopListening = io.onSignal((signal) => {
-      logger.info({ signal }, 'shutting down');
-      stopListening();
-      done();
-    });
-  });
 }
 
 function capabilitiesFlag(value: string): Capabilities {

@@ -17,25 +17,8 @@ import { readUserFile, SECRET_FILE_BYTES } from '../../util/safe-file.js';
 import { rememberSecret } from '../../util/redact.js';
 import { UserError } from '../../util/user-error.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
+import { daemonUrl, type DaemonClientArgs } from '../define.js';
 import type { Io } from '../io.js';
-import { daemonUrl } from '../options.js';
-
-export interface DaemonClientArgs {
-  daemon?: string;
-  'admin-token-file'?: string;
-  output: 'text' | 'json';
-  env?: string;
-  run?: number;
-  wait: boolean;
-  /** approve: the fingerprint of the held changes, and who approves. */
-  fingerprint?: string;
-  as?: string;
-}
-
-interface DaemonAnswer {
-  status: number;
-  json: unknown;
-}
 
 export async function approve(args: DaemonClientArgs, io: Io): Promise<number> {
   const base = daemonUrl(args, io.env);
@@ -255,7 +238,7 @@ async function daemonRequest(
   url: string,
   init: RequestInit,
   timeoutMs = 15_000,
-): Promise<DaemonAnswer> {
+): Promise<{ status: number; json: unknown }> {
   let res: Response;
   try {
     res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });

@@ -3,6 +3,7 @@
  * src/daemon: resolve the configuration, start, wait for SIGTERM/SIGINT, stop gracefully.
  */
 import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OPTIONS, resolveDaemonConfig } from '../../daemon/config.js';
@@ -11,16 +12,10 @@ import { createLogger } from '../../daemon/logger.js';
 import { closingLine, SYMBOL } from '../../render/index.js';
 import { visibleChanges, type Plan } from '../../model/plan.js';
 import { UserError } from '../../util/user-error.js';
-import type { Logger } from 'pino';
-import { resolveNotifyConfig, type NotifyArgs } from '../../notify/config.js';
+import { resolveNotifyConfig } from '../../notify/config.js';
 import { Notifier } from '../../notify/notifier.js';
-import type { Io } from '../io.js';
-
-export interface DaemonArgs extends NotifyArgs {
-  config?: string;
-  quickstart?: boolean;
-  [key: string]: unknown;
-}
+import type { DaemonArgs } from '../define.js';
+import { nextSignal, type Io } from '../io.js';
 
 /** The bundled example, found from this file whether it runs from src/ (tsx) or dist/. */
 function bundledExample(): string {
@@ -31,74 +26,15 @@ function bundledExample(): string {
     resolve(process.cwd(), 'examples/config-repo'),
   ];
   const found = candidates.find((c) => existsSync(c));
-  if (!found) {
+  if (!found)
     throw new UserError(
       'cannot find examples/config-repo for --quickstart; run it from the poolsync repository, or use --watch DIR',
     );
-  }
   return found;
 }
 
 export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
-  const { config, quickstart } = await daemonConfig(args, io.env);
-  const logger = await createLogger({
-    level: config.logLevel,
-    format: config.logFormat,
-    // The process's own stdout: pino's (pretty on a terminal); a test's: its stream.
-    ...(io.stdout === process.stdout ? {} : { destination: io.stdout }),
-  });
-  const notifier = await createNotifier(args, logger, io.env);
-
-  let daemon;
-  try {
-    daemon = await startDaemon(config, {
-      logger,
-      notifier: notifier ?? undefined,
-      onApplyPlan: quickstart ? (plan: Plan) => io.stdout.write(briefPlan(plan)) : undefined,
-    });
-  } catch (err) {
-    if (err instanceof UserError) throw err;
-    throw new UserError(err instanceof Error ? err.message : String(err));
-  }
-  if (!logger.isLevelEnabled('info') && !quickstart) {
-    // The address must stay discoverable (--listen HOST:0) even when info logs are off.
-    io.stderr.write(`poolsync daemon listening on ${daemon.url}\n`);
-  }
-  if (quickstart) {
-    io.stdout.write(
-      `poolsync daemon (quickstart) listening on ${daemon.url}, watching ${config.source.kind === 'watch' ? config.source.dir : ''}\n` +
-        `  dashboard ${daemon.url}/\n  status    ${daemon.url}/status\n  metrics   ${daemon.url}/metrics\n` +
-        `Edit a file under the example folder to see the plan applied. Ctrl-C to stop.\n`,
-    );
-    void daemon.firstRun.then(() => {
-      const run = daemon.status().lastRun;
-      if (run)
-        io.stdout.write(
-          `First run ${run.result.replace(/_/g, ' ')}: ${run.message}. What poolsync manages now: \`poolsync state list ${relative(process.cwd(), config.source.kind === 'watch' ? config.source.dir : '.') || '.'}\`.\n`,
-        );
-    });
-  }
-
-  if (config.once) return runOnce(daemon, notifier, io);
-
-  const signal = await new Promise<NodeJS.Signals>((resolveSignal) => {
-    const stopListening = io.onSignal((received) => {
-      stopListening();
-      resolveSignal(received);
-    });
-  });
-  logger.info({ signal }, `received ${signal}: stopping triggers, letting running steps finish`);
-  const finished = await daemon.stop();
-  await flushNotifications(notifier);
-  // Timed out: steps were cut off; say so with the status (the next start converges).
-  return finished ? 0 : 1;
-}
-
-/** The daemon's configuration: flags, environment, config file, and --quickstart's overrides. */
-async function daemonConfig(
-  args: DaemonArgs,
-  env: NodeJS.ProcessEnv,
-): Promise<{ config: Awaited<ReturnType<typeof resolveDaemonConfig>>; quickstart: boolean }> {
+  // The daemon's configuration: flags, environment, config file, and --quickstart's overrides.
   const flags: Record<string, unknown> = {};
   for (const opt of OPTIONS) {
     const v = args[opt.name];
@@ -119,19 +55,76 @@ async function daemonConfig(
         'log-level': 'warn',
       }
     : undefined;
-  if (quickstart && flags.repo !== undefined) {
+  if (quickstart && flags.repo !== undefined)
     throw new UserError(
       '--quickstart watches the bundled example; drop --repo, or drop --quickstart',
     );
-  }
+  // Quickstart ignores POOLSYNC_REPO / POOLSYNC_WATCH: it always watches the example.
+  const { POOLSYNC_REPO: _r, POOLSYNC_WATCH: _w, ...withoutSource } = io.env;
   const config = await resolveDaemonConfig({
     flags,
-    env: quickstart ? withoutSourceEnv(env) : env,
+    env: quickstart ? withoutSource : io.env,
     cwd: process.cwd(),
     configFile: args.config ?? null,
     overrides,
   });
-  return { config, quickstart };
+  const logger = await createLogger({
+    level: config.logLevel,
+    format: config.logFormat,
+    // The process's own stdout: pino's (pretty on a terminal); a test's: its stream.
+    destination: io.stdout === process.stdout ? undefined : io.stdout,
+  });
+  // The Slack / JSON webhook notifier when a destination is configured (src/notify).
+  const notify = await resolveNotifyConfig(args, io.env);
+  if (notify.destinations.length > 0)
+    logger.info(
+      { destinations: notify.destinations.map((d) => d.origin), events: notify.events },
+      'notifications on',
+    );
+  const notifier =
+    notify.destinations.length === 0
+      ? null
+      : new Notifier({
+          destinations: notify.destinations,
+          events: notify.events,
+          rateLimit: { max: notify.maxPerMinute, windowMs: 60_000 },
+          logger,
+        });
+  const daemon = await startDaemon(config, {
+    logger,
+    notifier: notifier ?? undefined,
+    onApplyPlan: quickstart ? (plan: Plan) => io.stdout.write(briefPlan(plan)) : undefined,
+  }).catch((err: unknown) => {
+    throw err instanceof UserError
+      ? err
+      : new UserError(err instanceof Error ? err.message : String(err));
+  });
+  // The address must stay discoverable (--listen HOST:0) even when info logs are off.
+  if (!logger.isLevelEnabled('info') && !quickstart)
+    io.stderr.write(`poolsync daemon listening on ${daemon.url}\n`);
+  if (quickstart) {
+    io.stdout.write(
+      `poolsync daemon (quickstart) listening on ${daemon.url}, watching ${config.source.kind === 'watch' ? config.source.dir : ''}\n` +
+        `  dashboard ${daemon.url}/\n  status    ${daemon.url}/status\n  metrics   ${daemon.url}/metrics\n` +
+        `Edit a file under the example folder to see the plan applied. Ctrl-C to stop.\n`,
+    );
+    void daemon.firstRun.then(() => {
+      const run = daemon.status().lastRun;
+      if (run)
+        io.stdout.write(
+          `First run ${run.result.replace(/_/g, ' ')}: ${run.message}. What poolsync manages now: \`poolsync state list ${relative(process.cwd(), config.source.kind === 'watch' ? config.source.dir : '.') || '.'}\`.\n`,
+        );
+    });
+  }
+
+  if (config.once) return runOnce(daemon, notifier, io);
+
+  const signal = await nextSignal(io);
+  logger.info({ signal }, `received ${signal}: stopping triggers, letting running steps finish`);
+  const finished = await daemon.stop();
+  await flushNotifications(notifier);
+  // Timed out: steps were cut off; say so with the status (the next start converges).
+  return finished ? 0 : 1;
 }
 
 /** --once: the first run, then stop; exit 1 unless every run converged. */
@@ -155,44 +148,12 @@ async function runOnce(
   return results.some((r) => !r || !['applied', 'in_sync', 'planned'].includes(r)) ? 1 : 0;
 }
 
-/** The Slack / JSON webhook notifier when a destination is configured (src/notify). */
-async function createNotifier(
-  args: NotifyArgs,
-  logger: Logger,
-  env: NodeJS.ProcessEnv,
-): Promise<Notifier | null> {
-  const config = await resolveNotifyConfig(args, env);
-  if (config.destinations.length === 0) return null;
-  logger.info(
-    { destinations: config.destinations.map((d) => d.origin), events: config.events },
-    'notifications on',
-  );
-  return new Notifier({
-    destinations: config.destinations,
-    events: config.events,
-    rateLimit: { max: config.maxPerMinute, windowMs: 60_000 },
-    logger,
-  });
-}
-
 /** On exit: messages still being sent get a few seconds, not the whole retry budget. */
 async function flushNotifications(notifier: Notifier | null): Promise<void> {
-  if (!notifier) return;
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    notifier.flush(),
-    new Promise((r) => {
-      timer = setTimeout(r, 10_000);
-      timer.unref();
-    }),
-  ]);
-  clearTimeout(timer);
-}
-
-/** Quickstart ignores POOLSYNC_REPO / POOLSYNC_WATCH from the environment: it always watches the example. */
-function withoutSourceEnv(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
-  const { POOLSYNC_REPO: _r, POOLSYNC_WATCH: _w, ...rest } = env;
-  return rest;
+  const ac = new AbortController();
+  if (notifier)
+    await Promise.race([notifier.flush(), sleep(10_000, null, { ref: false, signal: ac.signal })]);
+  ac.abort();
 }
 
 /**

@@ -5,11 +5,24 @@
  * `poolsync import ADDRESS [--dir DIR]` (Terraform's import): writes one live object as a
  * manifest in the config repository, in the file `export` would write, so the next plan
  * shows no change for it. Refuses an object the repository already declares.
+ *
+ * How `export`, `import` and `init --from-live` write manifests under `--dir`, and adopt what
+ * they wrote. Never outside `--dir`, whatever a live object's name (docs/security.md, "What is
+ * written"): the paths come from names the control plane gave; export leaves out names that
+ * are not valid (N1), and this refuses any path that is not a plain relative path of file-name
+ * characters, and writes through no link. The adopted addresses join the control plane's
+ * inventory (src/apply/inventory.ts), so that once they leave the repository `prune: true`
+ * deletes them as it would what `poolsync apply` created (docs/plan.md, Prune by inventory).
  */
-import { mkdir } from 'node:fs/promises';
+import { access, mkdir } from 'node:fs/promises';
+import { adoptIntoInventory, inventoryStore } from '../../apply/inventory.js';
 import { join, resolve } from 'node:path';
-import { exportExecutionClusterLabels, otherRowWarnings } from '../../controlplane/export-flyte.js';
-import { exportManifests } from '../../controlplane/export.js';
+import {
+  exportExecutionClusterLabels,
+  exportManifests,
+  otherRowWarnings,
+  type ExportedFile,
+} from '../../controlplane/export.js';
 import { openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
 import { loadRepository } from '../../manifests/index.js';
@@ -17,101 +30,63 @@ import { address, assignmentKeyString, DEFAULT_POOL, isValidName } from '../../m
 import type { LiveState } from '../../model/live.js';
 import { checkAddressSyntax } from '../../plan/target.js';
 import { plural } from '../../render/index.js';
+import { relativeParts, writeRepoFile } from '../../util/safe-file.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
-import { adopt, checkExportedPath, exists, writeExported } from '../exported.js';
-import { resolveTargets, withTarget, type EnvArgs, type Targeted } from '../environment.js';
+import { requireFolder } from '../config-folder.js';
+import { controlPlaneUrl, type ExportArgs, type ImportArgs } from '../define.js';
+import { oneTarget, sharedInventoryOf } from '../options.js';
 import type { Io } from '../io.js';
-import { controlPlaneUrl, requireFolder } from '../options.js';
-
-export interface ExportArgs extends EnvArgs {
-  /** The config folder whose poolsync.yaml declares `env`. */
-  'config-dir'?: string;
-  dir: string;
-  force: boolean;
-  'state-dir': string;
-  inventory?: string;
-}
 
 export async function exportTo(given: ExportArgs, io: Io): Promise<number> {
   // --env: the environment's control plane and credentials (docs/environments.md).
-  const args =
-    given.env === undefined
-      ? { ...given, 'control-plane': controlPlaneUrl(given, io.env) }
-      : withTarget(
-          given,
-          (
-            await resolveTargets(given['config-dir'] ?? '.', given, {
-              allowAll: false,
-              command: 'export',
-              env: io.env,
-            })
-          )[0]!,
-        );
+  const { args, name } = await oneTarget(null, given, 'export', io.env);
   if (args.dir.trim() === '') throw new UserError('--dir is empty: name the folder to write into');
   const url = args['control-plane'];
-  const token = await resolveToken(args['token-file'], url, given.env ?? null);
+  const token = await resolveToken(args['token-file'], url, name);
   const cp = await openControlPlane(url, {
     readOnly: true,
     token,
     apiKeyFile: args['api-key-file'],
   });
+  // The live state as manifests under --dir, and the objects adopted into the inventory.
   try {
-    await exportFrom(cp, args, io);
+    const live = await readLiveState(cp);
+    const result = exportManifests(live);
+    const labels = exportExecutionClusterLabels(live);
+    result.files.push(...labels.files);
+    result.warnings.push(...labels.warnings, ...otherRowWarnings(live));
+    const out = resolve(args.dir);
+    for (const f of result.files) checkExportedPath(f.path);
+    if (!args.force) {
+      const clashes: string[] = [];
+      for (const f of result.files) if (await exists(join(out, f.path))) clashes.push(f.path);
+      if (clashes.length > 0)
+        throw new UserError(
+          `${clashes.length} file(s) already exist in ${out} (first: ${clashes[0]}); export into an empty folder, or pass --force to overwrite`,
+        );
+    }
+    await mkdir(out, { recursive: true });
+    for (const f of result.files) await writeExported(out, f);
+    for (const w of result.warnings) io.stderr.write(`Warning: ${w}\n`);
+    const c = result.counts;
+    const parts = [
+      `${c.pools} pools`,
+      `${c.clusters} clusters`,
+      `${c.queues} queues`,
+      `${c.assignments} assignments`,
+      ...(c.default_queues ? [`${plural(c.default_queues, 'default-queue setting')}`] : []),
+      ...(live.execution_cluster_labels ? [`${labels.files.length} execution cluster labels`] : []),
+    ];
+    io.stdout.write(
+      `Exported ${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]} to ${out}\n`,
+    );
+    const adopted = result.files.flatMap((f) => (f.address ? [f.address] : []));
+    await adopt(cp, args, adopted, io);
   } finally {
     await cp.close();
   }
   return 0;
-}
-
-/** The live state as manifests under --dir, and the objects adopted into the inventory. */
-async function exportFrom(cp: ControlPlane, args: Targeted<ExportArgs>, io: Io): Promise<void> {
-  const live = await readLiveState(cp);
-  const result = exportManifests(live);
-  const labels = exportExecutionClusterLabels(live);
-  result.files.push(...labels.files);
-  result.warnings.push(...labels.warnings, ...otherRowWarnings(live));
-  const out = resolve(args.dir);
-  for (const f of result.files) checkExportedPath(f.path);
-  if (!args.force) {
-    const clashes: string[] = [];
-    for (const f of result.files) if (await exists(join(out, f.path))) clashes.push(f.path);
-    if (clashes.length > 0) {
-      throw new UserError(
-        `${clashes.length} file(s) already exist in ${out} (first: ${clashes[0]}); export into an empty folder, or pass --force to overwrite`,
-      );
-    }
-  }
-  await mkdir(out, { recursive: true });
-  for (const f of result.files) await writeExported(out, f);
-  for (const w of result.warnings) io.stderr.write(`Warning: ${w}\n`);
-  const c = result.counts;
-  const parts = [
-    `${c.pools} pools`,
-    `${c.clusters} clusters`,
-    `${c.queues} queues`,
-    `${c.assignments} assignments`,
-    ...(c.default_queues ? [`${plural(c.default_queues, 'default-queue setting')}`] : []),
-    ...(live.execution_cluster_labels ? [`${labels.files.length} execution cluster labels`] : []),
-  ];
-  io.stdout.write(
-    `Exported ${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]} to ${out}\n`,
-  );
-  const adopted = result.files.flatMap((f) => (f.address ? [f.address] : []));
-  await adopt(cp, args, adopted, io);
-}
-
-/** A name from the control plane (or the command line) in a message: one line, visible escapes. */
-const shown = (text: string): string => escapeTerminal(text);
-
-export interface ImportArgs {
-  address: string;
-  dir: string;
-  'control-plane'?: string;
-  'token-file'?: string;
-  force: boolean;
-  'state-dir': string;
-  inventory?: string;
 }
 
 const FOLDER = {
@@ -133,7 +108,7 @@ export async function importObject(given: ImportArgs, io: Io): Promise<number> {
   const name = args.address.slice(kind.length + 1);
   if (kind !== 'PoolAssignment' && !isValidName(name))
     throw new UserError(
-      `import ${shown(args.address)}: ${shown(name)} is not a valid manifest name (N1: at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit); an object with such a name cannot be a manifest: rename it on the control plane`,
+      `import ${escapeTerminal(args.address)}: ${escapeTerminal(name)} is not a valid manifest name (N1: at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit); an object with such a name cannot be a manifest: rename it on the control plane`,
     );
   await requireFolder(args.dir);
   await refuseIfDeclared(args.dir, args.address);
@@ -143,11 +118,10 @@ export async function importObject(given: ImportArgs, io: Io): Promise<number> {
     const file = manifestOf(await readLiveState(cp), args.address);
     checkExportedPath(file.path);
     const path = join(resolve(args.dir), file.path);
-    if (!args.force && (await exists(path))) {
+    if (!args.force && (await exists(path)))
       throw new UserError(
         `${path} already exists: move it away, or pass --force to overwrite it with ${args.address}`,
       );
-    }
     await writeExported(resolve(args.dir), file);
     io.stdout.write(
       `Imported ${args.address} into ${path}. Commit it; \`poolsync plan\` now shows no change for it.\n`,
@@ -188,9 +162,9 @@ function manifestOf(live: LiveState, addr: string): { path: string; content: str
       ...live.assignments.map((a) => address('PoolAssignment', assignmentKeyString(a))),
     ].filter((a) => a.startsWith(`${kind}/`));
     throw new UserError(
-      `${shown(addr)} is not on the control plane` +
+      `${escapeTerminal(addr)} is not on the control plane` +
         (all.length > 0
-          ? ` (its ${kind} objects: ${all.slice(0, 8).map(shown).join(', ')}${all.length > 8 ? ', …' : ''})`
+          ? ` (its ${kind} objects: ${all.slice(0, 8).map(escapeTerminal).join(', ')}${all.length > 8 ? ', …' : ''})`
           : ''),
     );
   }
@@ -226,6 +200,61 @@ async function refuseIfDeclared(dir: string, addr: string): Promise<void> {
     const s = declared[1];
     throw new UserError(
       `${addr} is already in the repository at ${join(dir, s.file)}:${s.line}:${s.column}: poolsync manages it; nothing to import`,
+    );
+  }
+}
+
+const SAFE_PATH = /^[A-Za-z0-9._/-]+$/;
+
+/** Refuses a path that could leave `--dir` or carry control characters. */
+export function checkExportedPath(path: string): void {
+  if (relativeParts(path) === null || !SAFE_PATH.test(path))
+    throw new UserError(
+      `refusing to write ${escapeTerminal(JSON.stringify(path))}: not a plain file path inside --dir (a live object's name is not a valid manifest name)`,
+    );
+}
+
+export async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Writes `file` under `out` (checked first); returns its full path. */
+export async function writeExported(out: string, file: ExportedFile): Promise<string> {
+  checkExportedPath(file.path);
+  try {
+    await writeRepoFile(out, file.path, file.content);
+  } catch (err) {
+    throw new UserError(`${(err as Error).message} (under ${out})`);
+  }
+  return join(out, file.path);
+}
+
+/**
+ * ADDRESSES recorded in the inventory of the control plane of ARGS, and a line saying so (a
+ * warning on stderr when the inventory cannot be written).
+ */
+export async function adopt(
+  cp: ControlPlane,
+  args: { 'control-plane': string; 'state-dir': string; inventory?: string },
+  addresses: readonly string[],
+  io: Io,
+): Promise<void> {
+  if (addresses.length === 0) return;
+  const shared = sharedInventoryOf(args, io.env);
+  const store = inventoryStore(cp, args['control-plane'], args['state-dir'], shared);
+  try {
+    const added = await adoptIntoInventory(store, addresses);
+    io.stdout.write(
+      added === 0
+        ? `The inventory (${store.where}) already lists ${addresses.length === 1 ? 'it' : 'them all'}.\n`
+        : `Recorded ${plural(added, 'adopted object')} in the inventory (${store.where}): with prune: true, poolsync deletes ${added === 1 ? 'it' : 'them'} once ${added === 1 ? 'it leaves' : 'they leave'} the repository.\n`,
+    );
+  } catch (err) {
+    io.stderr.write(
+      `Warning: could not record the adopted objects in the inventory (${store.where}): ${(err as Error).message}\n`,
     );
   }
 }

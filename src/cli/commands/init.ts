@@ -7,17 +7,9 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UserError } from '../../util/user-error.js';
 import { refuseCodeProject } from '../config-folder.js';
-import { exists, writeExported } from '../exported.js';
+import { exists, exportTo, writeExported } from './export.js';
+import type { InitArgs } from '../define.js';
 import type { Io } from '../io.js';
-
-export interface InitArgs {
-  dir: string;
-  'from-live': boolean;
-  'control-plane'?: string;
-  'token-file'?: string;
-  'api-key-file'?: string;
-  'state-dir': string;
-}
 
 export const REPO_CONFIG_TEMPLATE = `# poolsync configuration of this config repository (docs/manifests.md).
 # Every other YAML file under this folder is a manifest: ClusterPool, Cluster, Queue,
@@ -60,9 +52,7 @@ export async function init(args: InitArgs, io: Io): Promise<number> {
     io.stdout.write(
       `Added .poolsync/ to ${join(dir, '.gitignore')}: poolsync's state, never part of a commit.\n`,
     );
-  // Loaded only then: opening a control plane is export's.
-  if (args['from-live'])
-    await (await import('./export.js')).exportTo({ ...args, dir, force: false }, io);
+  if (args['from-live']) await exportTo({ ...args, dir, force: false, 'config-dir': '.' }, io);
   io.stdout.write(
     `Next: \`poolsync validate ${args.dir}\`, then \`poolsync plan ${args.dir}\` (docs/getting-started.md).\n`,
   );

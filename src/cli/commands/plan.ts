@@ -1,7 +1,9 @@
 /**
  * `poolsync plan [DIR]`: validate the repository, read the live state, print what apply
  * would do. Exit 0 (success), 1 (invalid repository, plan errors, unreachable control
- * plane), 2 with --detailed-exitcode when there are changes to apply (plan.md).
+ * plane), 2 with --detailed-exitcode when there are changes to apply (plan.md). `poolsync show
+ * PLANFILE`: a plan saved with `plan --out FILE`, rendered as plan renders it once its seal
+ * verifies.
  */
 import { resolveToken } from '../../controlplane/open.js';
 import { formatValidationText } from '../../manifests/index.js';
@@ -10,46 +12,30 @@ import type { DesiredState } from '../../model/desired.js';
 import { cleanCommit, planRun, refreshRun, type PlanOutcome } from '../../ops/plan-run.js';
 import { renderJsonParts, renderMarkdown, renderTextParts } from '../../render/index.js';
 import { planFileParts, type PlanKey } from '../../render/plan-file.js';
-import { resolvePlanKey } from '../saved-plan.js';
-import type { CommentArgs } from '../../vcs/comment-options.js';
+import { readSavedPlan, resolvePlanKey } from '../saved-plan.js';
 import type { EnvironmentOutcome, PublishOutcome } from '../../vcs/types.js';
 import { paceLine } from '../../util/pacer.js';
 import { UserError } from '../../util/user-error.js';
 import {
+  checkLockTimeout,
   inEnvironment,
+  planShape,
   resolveTargets,
+  sharedInventoryOf,
+  useColor,
   withTarget,
-  type EnvArgs,
   type EnvTarget,
   type Targeted,
-} from '../environment.js';
+} from '../options.js';
 import { reportError, writeParts, writePartsToFile, type Io } from '../io.js';
 import { baseEnvironments, baseRefusal, pullRequestBase } from '../../vcs/base-environments.js';
 import {
-  planShape,
-  checkLockTimeout,
+  declaresNothing,
+  nothingDeclared,
+  requireConfigFolder,
   requireFolder,
-  sharedInventoryOf,
-  useColor,
-  type OutputFormat,
-  type PlanShapeArgs,
-} from '../options.js';
-import { declaresNothing, nothingDeclared, requireConfigFolder } from '../config-folder.js';
-
-export interface PlanArgs extends CommentArgs, EnvArgs, PlanShapeArgs {
-  dir: string;
-  'max-retries': number;
-  parallelism?: number;
-  output: OutputFormat;
-  out?: string;
-  'detailed-exitcode': boolean;
-  color?: boolean;
-  'refresh-only': boolean;
-  'state-dir': string;
-  'lock-timeout': string;
-  lock?: string;
-  inventory?: string;
-}
+} from '../config-folder.js';
+import type { PlanArgs, ShowArgs } from '../define.js';
 
 /**
  * The plan of each environment asked for (docs/environments.md), one after the other; without
@@ -109,9 +95,19 @@ export async function plan(args: PlanArgs, io: Io): Promise<number> {
   return code;
 }
 
+export async function show(args: ShowArgs, io: Io): Promise<number> {
+  const plan = await readSavedPlan(args.planfile, io.env);
+  // JSON: the plan as read, its seal included, so the output is again a plan file.
+  await writeParts(io.stdout, renderParts(plan, args.output, useColor(args.color, io)));
+  return 0;
+}
+
+/** What the plan of one target reads: plan's arguments, or promote's (no parallelism of theirs). */
+type PlanOptions = Omit<PlanArgs, 'parallelism'> & { parallelism?: number };
+
 /** The plan of one target (the plan `promote` shows too); its exit code. */
 export async function planFor(
-  args: Targeted<PlanArgs>,
+  args: Targeted<PlanOptions>,
   target: EnvTarget,
   io: Io,
   collect?: (outcome: EnvironmentOutcome) => void,
@@ -131,26 +127,53 @@ export async function planFor(
   const { result, key, commit } = await planOf(args, target, io);
   // An unreachable control plane is the command's error (exit 1), as any other failure.
   if (result.kind === 'unreadable') throw result.error;
-  if (result.kind === 'invalid') return reportInvalid(args, target, result.errors, publish, io);
-  const { plan } = result;
-  if (args.comment !== undefined) {
-    const { outcomeForPlan } = await import('../../vcs/publish.js');
-    await publish(outcomeForPlan(plan));
+  const outcomes = args.comment === undefined ? null : await import('../../vcs/publish.js');
+  if (result.kind === 'invalid') {
+    if (outcomes) await publish(outcomes.outcomeForInvalid(result.errors));
+    // Keep stdout parseable for json/markdown: the errors go to stderr there.
+    (args.output === 'text' ? io.stdout : io.stderr).write(
+      formatValidationText(result.errors, { baseDir: args.dir }),
+    );
+    io.stderr.write(
+      `${target.name !== null ? `Environment ${target.name}: the` : 'The'} repository is invalid: nothing was planned.\n`,
+    );
+    return 1;
   }
-  await printPlan(args, result, key, commit, io);
+  const { plan } = result;
+  if (outcomes) await publish(outcomes.outcomeForPlan(plan));
+  const notes = args.output === 'text' ? io.stdout : io.stderr;
+  if (result.facts?.declaresNothing) notes.write(nothingDeclared(args.dir, result.facts.prune));
+  await writeParts(
+    io.stdout,
+    key !== undefined && args.output === 'json'
+      ? planFileParts(plan, key)
+      : renderParts(plan, args.output, useColor(args.color, io)),
+  );
+  // Generated files (poolsync.yaml render) are not control-plane changes: shown, not counted.
+  // (A folder with `render:` is never remembered: its desired state is always loaded.)
+  const rendered =
+    result.desired === null ? '' : await renderedFileChanges(args.dir, result.desired, commit);
+  if (rendered !== '') notes.write(rendered);
   if (result.kind === 'errors') {
     if (args.out) io.stderr.write(`The plan has errors: not saved to ${args.out}.\n`);
     return 1;
   }
-  if (args.out) await savePlan(args, args.out, plan, key, io);
+  if (args.out) {
+    const out = args.out;
+    await writePartsToFile(out, planFileParts(plan, key ?? null)).catch(
+      (err: NodeJS.ErrnoException) => {
+        throw new UserError(`cannot save the plan to ${out}: ${err.code ?? String(err)}`);
+      },
+    );
+    if (args.output === 'text')
+      io.stdout.write(`\nSaved the plan to ${out}: apply it with \`poolsync apply ${out}\`.\n`);
+  }
   return args['detailed-exitcode'] && result.kind === 'changes' ? 2 : 0;
 }
 
-type PlanRunResult = Exclude<PlanOutcome, { kind: 'unreadable' }>;
-
 /** Credentials, plan key and commit, then the plan of `target` (or the repository's errors). */
 async function planOf(
-  args: Targeted<PlanArgs>,
+  args: Targeted<PlanOptions>,
   target: EnvTarget,
   io: Io,
 ): Promise<{ result: PlanOutcome; key: PlanKey | undefined; commit: string | null }> {
@@ -158,7 +181,7 @@ async function planOf(
   if (note !== null) io.stderr.write(note);
   const url = args['control-plane'];
   const token = await resolveToken(args['token-file'], url, target.name);
-  // The JSON plan is a plan file: sealed (render/plan-seal.ts), with the key when one is set.
+  // The JSON plan is a plan file: sealed (render/plan-file.ts), with the key when one is set.
   const key: PlanKey | undefined =
     args.out !== undefined || args.output === 'json' ? await resolvePlanKey(io.env) : undefined;
   const commit = await planCommit(args, io);
@@ -192,75 +215,9 @@ async function planOf(
   return { result, key, commit };
 }
 
-/** An invalid repository: the errors (and the comment, with --comment); exit 1. */
-async function reportInvalid(
-  args: PlanArgs,
-  target: EnvTarget,
-  errors: Extract<PlanRunResult, { kind: 'invalid' }>['errors'],
-  publish: (outcome: EnvironmentOutcome) => Promise<void>,
-  io: Io,
-): Promise<number> {
-  if (args.comment !== undefined) {
-    const { outcomeForInvalid } = await import('../../vcs/publish.js');
-    await publish(outcomeForInvalid(errors));
-  }
-  const text = formatValidationText(errors, { baseDir: args.dir });
-  // Keep stdout parseable for json/markdown: the errors go to stderr there.
-  (args.output === 'text' ? io.stdout : io.stderr).write(text);
-  io.stderr.write(
-    target.name !== null
-      ? `Environment ${target.name}: the repository is invalid: nothing was planned.\n`
-      : 'The repository is invalid: nothing was planned.\n',
-  );
-  return 1;
-}
-
-/** The plan in `--output`'s format, and the generated files it changes. */
-async function printPlan(
-  args: PlanArgs,
-  result: Exclude<PlanRunResult, { kind: 'invalid' }>,
-  key: PlanKey | undefined,
-  commit: string | null,
-  io: Io,
-): Promise<void> {
-  const { plan } = result;
-  const notes = args.output === 'text' ? io.stdout : io.stderr;
-  if (result.facts?.declaresNothing) notes.write(nothingDeclared(args.dir, result.facts.prune));
-  await writeParts(
-    io.stdout,
-    key !== undefined && args.output === 'json'
-      ? planFileParts(plan, key)
-      : renderParts(plan, args.output, useColor(args.color, io)),
-  );
-  // Generated files (poolsync.yaml render) are not control-plane changes: shown, not counted.
-  // (A folder with `render:` is never remembered: its desired state is always loaded.)
-  const rendered =
-    result.desired === null ? '' : await renderedFileChanges(args.dir, result.desired, commit);
-  if (rendered !== '') notes.write(rendered);
-}
-
-/** `--out`: the plan file, and where it went. */
-async function savePlan(
-  args: PlanArgs,
-  out: string,
-  plan: Plan,
-  key: PlanKey | undefined,
-  io: Io,
-): Promise<void> {
-  try {
-    await writePartsToFile(out, planFileParts(plan, key ?? null));
-  } catch (err) {
-    throw new UserError(
-      `cannot save the plan to ${out}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-    );
-  }
-  if (args.output === 'text')
-    io.stdout.write(`\nSaved the plan to ${out}: apply it with \`poolsync apply ${out}\`.\n`);
-}
-
 /** `--refresh-only`: drift since the last apply; exit 2 with --detailed-exitcode when there is some. */
 async function refreshOnly(
-  args: Targeted<PlanArgs>,
+  args: Targeted<PlanOptions>,
   environment: string | null,
   io: Io,
 ): Promise<number> {
@@ -296,7 +253,7 @@ async function refreshOnly(
  * The commit the plan is recorded for: `--commit` when given, the pull request's commit with
  * `--comment` (what the comment header and the status name), else DIR's clean HEAD.
  */
-async function planCommit(args: PlanArgs, io: Io): Promise<string | null> {
+async function planCommit(args: PlanOptions, io: Io): Promise<string | null> {
   if (args.commit !== undefined) return args.commit;
   if (args.comment !== undefined) {
     const { resolveCommentTarget } = await import('../../vcs/cli-options.js');
@@ -306,14 +263,14 @@ async function planCommit(args: PlanArgs, io: Io): Promise<string | null> {
 }
 
 /** `--comment`: the sticky pull-request comment and commit status (src/vcs), before any exit. */
-async function publishComment(args: PlanArgs, outcome: PublishOutcome, io: Io): Promise<void> {
+async function publishComment(args: PlanOptions, outcome: PublishOutcome, io: Io): Promise<void> {
   const { describePublish, publishFromCliArgs } = await import('../../vcs/cli-options.js');
   const posted = await publishFromCliArgs(args, outcome, io.env);
   if (posted) io.stderr.write(`${describePublish(posted)}\n`);
 }
 
 /** The plan in the format asked for, in parts for writeParts: a large plan's text is never held whole. */
-export function renderParts(plan: Plan, output: OutputFormat, color: boolean): Iterable<string> {
+function renderParts(plan: Plan, output: PlanArgs['output'], color: boolean): Iterable<string> {
   if (output === 'json') return renderJsonParts(plan);
   if (output === 'markdown') return [renderMarkdown(plan)];
   return renderTextParts(plan, { color });
@@ -326,8 +283,7 @@ async function renderedFileChanges(
   commit: string | null,
 ): Promise<string> {
   if (!desired.config.render) return '';
-  const { renderTargets, compareTarget, readTarget } =
-    await import('../../render/values/targets.js');
+  const { renderTargets, compareTarget, readTarget } = await import('../../render/values.js');
   const out: string[] = [];
   for (const target of await renderTargets(dir, desired, commit)) {
     if ('error' in target) {

@@ -19,25 +19,17 @@ import { findManifestFiles } from '../../manifests/walk.js';
 import type { Environment } from '../../model/desired.js';
 import { describeFailure, readRepoFile, writeRepoFile } from '../../util/safe-file.js';
 import { UserError } from '../../util/user-error.js';
-import { commandLineCredentials, environmentTarget, inEnvironment } from '../environment.js';
+import {
+  commandLineCredentials,
+  environmentTarget,
+  inEnvironment,
+  withTarget,
+} from '../options.js';
+import type { PromoteArgs } from '../define.js';
 import type { Io } from '../io.js';
-import { requireFolder } from '../options.js';
+import { requireFolder } from '../config-folder.js';
 import { planFor } from './plan.js';
 import { plural } from '../../render/index.js';
-
-export interface PromoteArgs {
-  from: string;
-  dir: string;
-  to?: string;
-  write: boolean;
-  'detailed-exitcode': boolean;
-  output: 'text' | 'markdown';
-  color?: boolean;
-  'max-retries': number;
-  'state-dir': string;
-  'token-file'?: string;
-  'api-key-file'?: string;
-}
 
 export async function promote(args: PromoteArgs, io: Io): Promise<number> {
   await requireFolder(args.dir);
@@ -65,32 +57,10 @@ export async function promote(args: PromoteArgs, io: Io): Promise<number> {
     throw new UserError(`--to ${toName}: not another environment of poolsync.yaml (${names})`);
   const fromFolder = ownFolder(from, to);
   const toFolder = ownFolder(to, from);
-  const changes = await promotionChanges(
-    args.dir,
-    { env: from, folder: fromFolder },
-    { env: to, folder: toFolder },
-    config.ignore,
-  );
+  const changes = await promotionChanges(args.dir, fromFolder, toFolder, config.ignore);
   io.stderr.write(describeChanges(from.name, to.name, changes));
-  const code = await planPromoted(args, to.name, changes, io);
-  if (args.write && code !== 1 && changes.length > 0) {
-    await applyChanges(args.dir, changes);
-    io.stderr.write(
-      `Wrote the ${plural(changes.length, 'file change')} into ${toFolder}: commit them and open a pull request.\n`,
-    );
-  }
-  return code;
-}
-
-/** The plan of `to` with the changes made in a copy of the folder. */
-async function planPromoted(
-  args: PromoteArgs,
-  to: string,
-  changes: FileChange[],
-  io: Io,
-): Promise<number> {
-  const { config } = await readRepoConfig(args.dir);
-  const env = config.environments!.find((e) => e.name === to)!;
+  // The plan of `to` with the changes made in a copy of the folder.
+  let code: number;
   const copy = await mkdtemp(join(tmpdir(), 'poolsync-promote-'));
   try {
     const folder = join(copy, basename(args.dir) || 'repo');
@@ -102,27 +72,27 @@ async function planPromoted(
     await applyChanges(folder, changes);
     // The control plane and credentials are the real folder's (a file: path is relative to it).
     // A credential on the command line wins over the environment's, as for `plan --env`.
-    const target = commandLineCredentials(environmentTarget(args.dir, env, io.env), args);
+    const target = commandLineCredentials(environmentTarget(args.dir, to, io.env), args);
     const planArgs = {
+      ...args,
       dir: folder,
-      env: to,
-      'control-plane': target.url,
-      'token-file': target.tokenFile,
-      'api-key-file': target.apiKeyFile,
-      'max-retries': args['max-retries'],
-      output: args.output,
-      'detailed-exitcode': args['detailed-exitcode'],
-      color: args.color,
+      env: to.name,
       'refresh-only': false,
-      'state-dir': args['state-dir'],
       'lock-timeout': '0s',
     };
-    return await planFor(planArgs, target, io).catch(async (err: unknown) => {
+    code = await planFor(withTarget(planArgs, target), target, io).catch(async (err: unknown) => {
       throw await inEnvironment(err, args.dir, target);
     });
   } finally {
     await rm(copy, { recursive: true, force: true });
   }
+  if (args.write && code !== 1 && changes.length > 0) {
+    await applyChanges(args.dir, changes);
+    io.stderr.write(
+      `Wrote the ${plural(changes.length, 'file change')} into ${toFolder}: commit them and open a pull request.\n`,
+    );
+  }
+  return code;
 }
 
 async function applyChanges(dir: string, changes: FileChange[]): Promise<void> {
@@ -173,27 +143,27 @@ async function manifestsIn(
   return out;
 }
 
-/** What promoting `from` to `to` changes in `to`'s own folder, sorted by path. */
+/** What promoting fromFolder's manifests changes in toFolder, sorted by path. */
 async function promotionChanges(
   dir: string,
-  from: { env: Environment; folder: string },
-  to: { env: Environment; folder: string },
+  fromFolder: string,
+  toFolder: string,
   ignore: readonly string[],
 ): Promise<FileChange[]> {
-  const source = await manifestsIn(dir, from.folder, ignore);
-  const target = await manifestsIn(dir, to.folder, ignore);
+  const source = await manifestsIn(dir, fromFolder, ignore);
+  const target = await manifestsIn(dir, toFolder, ignore);
   const changes: FileChange[] = [];
   for (const [rel, content] of source) {
     const now = target.get(rel);
     if (now === content) continue;
     changes.push({
-      path: `${to.folder}/${rel}`,
+      path: `${toFolder}/${rel}`,
       action: now === undefined ? 'add' : 'change',
       content,
     });
   }
   for (const rel of target.keys())
-    if (!source.has(rel)) changes.push({ path: `${to.folder}/${rel}`, action: 'remove' });
+    if (!source.has(rel)) changes.push({ path: `${toFolder}/${rel}`, action: 'remove' });
   return changes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 

@@ -26,21 +26,11 @@ import { checkAddressSyntax } from '../../plan/target.js';
 import { controlPlaneName, plural } from '../../render/common.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
-import { resolveTargets, withTarget, type EnvArgs, type Targeted } from '../environment.js';
+import type { StateArgs } from '../define.js';
+import { oneTarget, sharedInventoryOf, type Targeted } from '../options.js';
 import type { Io } from '../io.js';
-import { requireFolder, sharedInventoryOf } from '../options.js';
+import { requireFolder } from '../config-folder.js';
 import { underApplyLock } from '../../ops/apply-run.js';
-
-/** As `plan` picks its control plane, with its credentials and inventory. */
-export interface StateArgs extends EnvArgs {
-  dir: string;
-  'max-retries': number;
-  'state-dir': string;
-  lock?: string;
-  inventory?: string;
-  address?: string;
-  output: 'text' | 'json';
-}
 
 /** The control plane of the command, with its inventory and live state read together. */
 interface Read {
@@ -159,14 +149,9 @@ async function withState(
   fn: (read: Read) => Promise<number>,
 ): Promise<number> {
   await requireFolder(given.dir);
-  const [target] = await resolveTargets(given.dir, given, {
-    allowAll: false,
-    command: 'state',
-    env: io.env,
-  });
-  const args = withTarget(given, target!);
+  const { args, name } = await oneTarget(given.dir, given, 'state', io.env);
   const url = args['control-plane'];
-  const token = await resolveToken(args['token-file'], url, target!.name);
+  const token = await resolveToken(args['token-file'], url, name);
   const cp = await openControlPlane(url, {
     readOnly: true,
     http: { maxRetries: args['max-retries'] },
@@ -174,12 +159,11 @@ async function withState(
     apiKeyFile: args['api-key-file'],
   });
   try {
-    const shared = sharedInventoryOf(args, io.env);
-    const store = inventoryStore(cp, url, args['state-dir'], shared);
+    const store = inventoryStore(cp, url, args['state-dir'], sharedInventoryOf(args, io.env));
     const [live, record] = await Promise.all([readLiveState(cp), store.read()]);
     return await fn({
       args,
-      environment: target!.name,
+      environment: name,
       cp,
       store,
       record,

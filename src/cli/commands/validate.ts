@@ -12,34 +12,38 @@ import { loadDesired } from '../../ops/plan-run.js';
 import { declaresNothing, nothingDeclared, requireConfigFolder } from '../config-folder.js';
 import { escapeJsonForTerminal } from '../../util/terminal-text.js';
 import { ENV_ALL } from '../options.js';
+import type { ValidateArgs } from '../define.js';
 import type { Io } from '../io.js';
-import { readFolderOnce, type FolderRead } from '../../manifests/folder-read.js';
+import { readFolderOnce, type FolderRead } from '../../manifests/config.js';
 import { UserError } from '../../util/user-error.js';
-
-export interface ValidateArgs {
-  dir: string;
-  env?: string;
-  output: 'text' | 'json';
-}
 
 export async function validate(args: ValidateArgs, io: Io): Promise<number> {
   const note = await requireConfigFolder(args.dir);
   if (note !== null) io.stderr.write(note);
   const shared = await readFolderOnce(args.dir);
   const names = environmentNames(args, shared);
-  if (names.length === 0) return validateOne(args, shared, undefined, io);
   // Each environment is its own desired state: every one is checked, each report named.
   const reports: Record<string, unknown> = {};
   let code = 0;
-  for (const name of names) {
-    if (args.output === 'text') io.stdout.write(`Environment ${name}:\n`);
-    code = Math.max(code, await validateOne(args, shared, name, io, reports));
+  for (const environment of names.length === 0 ? [undefined] : names) {
+    if (environment !== undefined && args.output === 'text')
+      io.stdout.write(`Environment ${environment}:\n`);
+    const result = await loadDesired(args.dir, { shared, environment });
+    if (!result.valid) code = 1;
+    if (args.output === 'json') reports[environment ?? ''] = toJsonReport(result);
+    else if (result.valid) {
+      io.stdout.write(formatSummary(result.counts));
+      if (declaresNothing(result.desired))
+        io.stdout.write(nothingDeclared(args.dir, result.desired.config.prune));
+    } else io.stdout.write(formatValidationText(result.errors, { baseDir: args.dir }));
+    // On stderr, so the one-line summary on stdout keeps its form.
+    if (args.output === 'text')
+      io.stderr.write(formatSkipped(result.skipped, { baseDir: args.dir }));
   }
-  if (args.output === 'json')
-    io.stdout.write(
-      escapeJsonForTerminal(JSON.stringify({ valid: code === 0, environments: reports }, null, 2)) +
-        '\n',
-    );
+  if (args.output === 'json') {
+    const json = names.length === 0 ? reports[''] : { valid: code === 0, environments: reports };
+    io.stdout.write(escapeJsonForTerminal(JSON.stringify(json, null, 2)) + '\n');
+  }
   return code;
 }
 
@@ -57,32 +61,4 @@ function environmentNames(args: ValidateArgs, { config }: FolderRead): string[] 
       `no environment '${args.env}' in poolsync.yaml; its environments: ${envs.join(', ')}`,
     );
   return [args.env];
-}
-
-/** One load reported; with `reports`, the JSON report is kept there instead of written. */
-async function validateOne(
-  args: ValidateArgs,
-  shared: FolderRead,
-  environment: string | undefined,
-  io: Io,
-  reports?: Record<string, unknown>,
-): Promise<number> {
-  const result = await loadDesired(args.dir, {
-    shared,
-    environment,
-  });
-  if (args.output === 'json' && reports && environment !== undefined) {
-    reports[environment] = toJsonReport(result);
-  } else if (args.output === 'json') {
-    io.stdout.write(escapeJsonForTerminal(JSON.stringify(toJsonReport(result), null, 2)) + '\n');
-  } else if (result.valid) {
-    io.stdout.write(formatSummary(result.counts));
-    if (declaresNothing(result.desired))
-      io.stdout.write(nothingDeclared(args.dir, result.desired.config.prune));
-  } else {
-    io.stdout.write(formatValidationText(result.errors, { baseDir: args.dir }));
-  }
-  // On stderr, so the one-line summary on stdout keeps its form.
-  if (args.output === 'text') io.stderr.write(formatSkipped(result.skipped, { baseDir: args.dir }));
-  return result.valid ? 0 : 1;
 }

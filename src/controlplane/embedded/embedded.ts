@@ -4,17 +4,16 @@
  * stand in for real clusters (C5 status reports, Q7 in-flight work).
  */
 import { dirname } from 'node:path';
-import { EmbeddedApplyLock } from './apply-lock.js';
 import { InventoryFile } from '../inventory-file.js';
-import type { EmbeddedOptions, QueueActivity } from './options.js';
+import { type EmbeddedOptions, type QueueActivity, ReadOnlyState, StateStore } from './store.js';
 import {
-  DEFAULT_POOL,
   address,
-  assignmentKeyString,
   type Assignment,
   type AssignmentKey,
+  assignmentKeyString,
   type Capabilities,
   type ClusterDataPlane,
+  DEFAULT_POOL,
   type PoolContract,
   type QueueSpec,
 } from '../../model/common.js';
@@ -27,30 +26,32 @@ import type {
   QueueMetrics,
 } from '../../model/live.js';
 import type {
+  ApplyLockLease,
+  ApplyLockProvider,
   AssignmentCalls,
   BackendProfile,
   CapabilityCalls,
   ClusterCalls,
   ControlPlane,
-  LiveLists,
   CreateQueueRequest,
   DefaultQueueCalls,
   ExecutionClusterLabelCalls,
   InventoryCalls,
+  LiveLists,
   PoolCalls,
   QueueCalls,
   RegisterClusterRequest,
 } from '../types.js';
 import { ControlPlaneError } from '../errors.js';
-import { queueViews, sharedLists, staleListViews } from './list-views.js';
-import { checkCapabilities, withQueueState } from './capabilities.js';
-import { listDeletedQueues } from './soft-deletes.js';
 import * as core from './state.js';
-import { validateDefaultQueueKey } from './default-queues.js';
-import * as labels from './cluster-labels.js';
+import {
+  checkCapabilities,
+  listDeletedQueues,
+  listExecutionClusterLabels,
+  validateDefaultQueueKey,
+  withQueueState,
+} from './state.js';
 import type { ExecutionClusterLabel } from '../../model/flyte.js';
-import { StateStore } from './store.js';
-import { ReadOnlyState } from './read-only.js';
 import {
   validateActivity,
   validateAssignment,
@@ -61,10 +62,8 @@ import {
   validateQueueSpec,
   validateRegistration,
 } from './validate.js';
-
-export { DEFAULT_POOL_CONTRACT } from './state.js';
-
-export type { EmbeddedOptions, QueueActivity } from './options.js';
+import { deepFreeze } from '../../util/deep-freeze.js';
+import { sameJson } from '../../util/same-json.js';
 
 export class EmbeddedControlPlane implements ControlPlane {
   readonly backend: BackendProfile = {
@@ -176,7 +175,7 @@ export class EmbeddedControlPlane implements ControlPlane {
     return this.read(() => (this.shareReads ? sharedLists(this.state, this.now()) : null));
   }
 
-  /** The plan memory's state key: opened read-only, the identity of the files (read-only.ts). */
+  /** The plan memory's state key: opened read-only, the identity of the files. */
   readonly stateKey = async () => (this.reader ? this.reader.key() : null);
 
   capabilities(): Promise<Capabilities> {
@@ -351,17 +350,12 @@ export class EmbeddedControlPlane implements ControlPlane {
   }
 
   listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]> {
-    return this.read(() => labels.listExecutionClusterLabels(this.state));
-  }
-
-  /** One label by key, or null (flyteadmin's Get*Attributes, for the gateway). */
-  getExecutionClusterLabel(key: AssignmentKey): Promise<ExecutionClusterLabel | null> {
-    return this.read(() => labels.getExecutionClusterLabel(this.state, validateAssignmentKey(key)));
+    return this.read(() => core.listExecutionClusterLabels(this.state));
   }
 
   async setExecutionClusterLabel(label: ExecutionClusterLabel): Promise<ExecutionClusterLabel> {
     const key = validateAssignmentKey(label);
-    const valid = labels.validateExecutionClusterLabel(label, key);
+    const valid = core.validateExecutionClusterLabel(label, key);
     return this.write({ op: 'set_execution_cluster_label', label: valid }, () => ({ ...valid }));
   }
 
@@ -397,4 +391,158 @@ export class EmbeddedControlPlane implements ControlPlane {
     await this.store?.close();
     this.state = core.initialState(core.DEFAULT_POOL_CONTRACT); // its memory goes now
   }
+}
+
+/**
+ * The lists of a state as readLiveState reads them (EmbeddedControlPlane.sharedLists), made
+ * once and kept until the state is written: every read of an unchanged state (a daemon's drift
+ * check, on the state shared through a state cache, EmbeddedOptions.stateCache) gets the same
+ * frozen objects, so nothing is copied per run and a caller tells an unchanged object by
+ * identity (incremental/plan-reuse.ts sameObjects).
+ * After a write the lists are made again, and every view equal to the one the last lists had
+ * under its name is that same object: one queue updated is one new object, not 10,000.
+ */
+interface Views {
+  lists: Map<string, readonly object[]>;
+  /** The state was written since these lists were made: each is made again when next read. */
+  stale: Set<string>;
+}
+
+const views = new WeakMap<core.State, Views>();
+
+function shared<T extends object>(
+  state: core.State,
+  kind: string,
+  keyOf: (item: T) => string,
+  make: () => T[],
+): readonly T[] {
+  let v = views.get(state);
+  if (!v) views.set(state, (v = { lists: new Map(), stale: new Set() }));
+  const old = v.lists.get(kind) as readonly T[] | undefined;
+  if (old && !v.stale.has(kind)) return old;
+  const list = make();
+  const before = new Map((old ?? []).map((item) => [keyOf(item), item]));
+  for (let i = 0; i < list.length; i++) {
+    const was = before.get(keyOf(list[i]!));
+    list[i] = was !== undefined && sameJson(was, list[i]) ? was : deepFreeze(list[i]!);
+  }
+  v.lists.set(kind, Object.freeze(list));
+  v.stale.delete(kind);
+  return list;
+}
+
+/** The queue views at `now` (the drain state of a draining queue depends on the clock, Q7). */
+export function queueViews(state: core.State, now: number) {
+  return core.listQueues(state).map((q) => withQueueState(state, q, now));
+}
+
+const byName = (o: { name: string }) => o.name;
+
+export function sharedLists(state: core.State, now: number): LiveLists {
+  // A draining queue's state changes with time alone: those views are made anew every time.
+  const timeless = !state.capabilities.drain || state.draining.size === 0;
+  return {
+    pools: shared(state, 'pools', byName, () => core.listPools(state)),
+    clusters: shared(state, 'clusters', byName, () => core.listClusters(state)),
+    queues: timeless
+      ? shared(state, 'queues', byName, () => queueViews(state, now))
+      : queueViews(state, now),
+    assignments: shared(state, 'assignments', assignmentKeyString, () =>
+      core.listAssignments(state),
+    ),
+    defaultQueues: shared(
+      state,
+      'default_queues',
+      (d) => `${d.project}/${d.domain}`,
+      () => core.listDefaultQueues(state),
+    ),
+    labels: shared(state, 'labels', assignmentKeyString, () => listExecutionClusterLabels(state)),
+  };
+}
+
+/** Before every write to `state`: its lists are made again on the next read. */
+export function staleListViews(state: core.State): void {
+  const v = views.get(state);
+  if (v) for (const kind of v.lists.keys()) v.stale.add(kind);
+}
+
+/**
+ * The embedded control plane's apply lock (ApplyLockProvider): one lease, kept in memory by the
+ * process serving the control plane, so every `poolsync apply` and daemon talking to one
+ * `poolsync control-plane serve` sees the same lock. Not persisted: after a restart of the
+ * server the lock is free and a holder's next renewal is refused, which stops its apply from
+ * starting new steps (the holder treats a refused renewal as a lost lock).
+ */
+const MAX_TTL_SECONDS = 3600;
+
+export class EmbeddedApplyLock implements ApplyLockProvider {
+  private lease: (ApplyLockLease & { id: string }) | null = null;
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  acquireApplyLock(request: {
+    id: string;
+    holder: string;
+    ttl_seconds: number;
+  }): Promise<ApplyLockLease> {
+    const { id, holder, ttl_seconds: ttl } = request;
+    if (typeof id !== 'string' || !/^[A-Za-z0-9_-]{16,128}$/.test(id)) {
+      throw new ControlPlaneError(
+        'INVALID_ARGUMENT',
+        'id must be 16 to 128 characters of A-Z, a-z, 0-9, _ or -',
+      );
+    }
+    if (typeof holder !== 'string' || holder.trim() === '' || holder.length > 256) {
+      throw new ControlPlaneError(
+        'INVALID_ARGUMENT',
+        'holder must be a non-empty string of at most 256 characters',
+      );
+    }
+    if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TTL_SECONDS) {
+      throw new ControlPlaneError(
+        'INVALID_ARGUMENT',
+        `ttl_seconds must be a whole number from 1 to ${MAX_TTL_SECONDS}`,
+      );
+    }
+    const now = this.now();
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const current = this.lease;
+    const expired = current !== null && Date.parse(current.expires_at) <= now;
+    if (current !== null && current.id !== id && !expired) {
+      throw new ControlPlaneError(
+        'FAILED_PRECONDITION',
+        `the apply lock is held by ${current.holder} since ${current.acquired_at} (lease until ${current.expires_at}, renewed while it applies); wait for it to finish`,
+      );
+    }
+    const renewing = current !== null && current.id === id && !expired;
+    this.lease = {
+      id,
+      holder,
+      acquired_at: renewing ? current.acquired_at : iso(now),
+      renewed_at: iso(now),
+      expires_at: iso(now + ttl * 1000),
+      taken_over_from: renewing
+        ? current.taken_over_from
+        : current !== null && current.id !== id
+          ? current.holder
+          : null,
+    };
+    return Promise.resolve(publicLease(this.lease));
+  }
+
+  releaseApplyLock(id: string): Promise<void> {
+    if (this.lease?.id === id) this.lease = null;
+    return Promise.resolve();
+  }
+
+  getApplyLock(): Promise<ApplyLockLease | null> {
+    const lease = this.lease;
+    if (lease === null || Date.parse(lease.expires_at) <= this.now()) return Promise.resolve(null);
+    return Promise.resolve(publicLease(lease));
+  }
+}
+
+function publicLease(lease: ApplyLockLease & { id: string }): ApplyLockLease {
+  const { id: _id, ...rest } = lease;
+  return rest;
 }

@@ -11,7 +11,7 @@ import { UserError } from '../../util/user-error.js';
 import { fileUrlPath } from '../../util/control-plane-endpoint.js';
 import type { BackendOpener, OpenOptions } from '../opener.js';
 import { EmbeddedControlPlane } from './embedded.js';
-import type { EmbeddedStateCache } from './options.js';
+import type { EmbeddedStateCache } from './store.js';
 import { DEFAULT_CONTROL_PLANE_URL } from '../default-url.js';
 
 export { DEFAULT_CONTROL_PLANE_URL };
@@ -51,11 +51,11 @@ export const embeddedOpener: BackendOpener = {
     checkStateFolder(url, opts);
     return EmbeddedControlPlane.open({
       path: embeddedStatePath(url, opts.stateDir),
-      ...(opts.defaultPoolContract ? { defaultPoolContract: opts.defaultPoolContract } : {}),
+      defaultPoolContract: opts.defaultPoolContract,
       ...embeddedUrlCapabilities(url),
-      ...(opts.readOnly ? { readOnly: true } : {}),
-      ...(opts.readOnly && opts.lazyRead ? { lazy: true } : {}),
-      ...(opts.stateCache ? { stateCache: opts.stateCache } : {}),
+      readOnly: opts.readOnly,
+      lazy: opts.readOnly && opts.lazyRead,
+      stateCache: opts.stateCache,
     });
   },
 };

@@ -1,56 +1,57 @@
 /**
  * The functional core of the embedded control plane: every rule of domain.md as an operation
- * on its state (state-records.ts, with the index its writers keep current). No I/O and no
- * clock: callers pass `now`.
+ * on its state (with the index its writers keep current), its read views and its snapshots.
+ * No I/O and no clock: callers pass `now`.
  *
  * Writes are expressed as `Op` records. An op is validated and applied in one step
  * (`applyOp`); a rejected op changes nothing. Because applying is deterministic, the
  * persistence layer journals accepted ops and replays them after a restart.
- * Reads: state-views.ts; snapshots: state-json.ts (both re-exported here).
  */
 import {
-  DEFAULT_POOL,
-  DEFAULT_QUEUE,
-  QUEUE_DEFAULTS,
-  WILDCARD,
   address,
-  assignmentKeyString,
-  dataPlaneMismatches,
   type Assignment,
   type AssignmentKey,
+  assignmentKeyString,
+  BASELINE_CAPABILITIES,
+  type Capabilities,
   type ClusterDataPlane,
+  dataPlaneMismatches,
+  DEFAULT_POOL,
+  DEFAULT_QUEUE,
+  defaultQueueKeyString,
   type PoolContract,
+  QUEUE_DEFAULTS,
   type QueueSpec,
+  WILDCARD,
 } from '../../model/common.js';
-import type { ConfigDriftEntry } from '../../model/live.js';
-import * as capabilityRules from './capabilities.js';
-import * as clusterFollows from './cluster-follows.js';
-import * as softDeletes from './soft-deletes.js';
-import { applyClusterLabelOp, isClusterLabelOp, type ClusterLabelOp } from './cluster-labels.js';
-import { applyDefaultQueueOp, type DefaultQueueOp } from './default-queues.js';
+import type {
+  ConfigDriftEntry,
+  LiveAssignment,
+  LiveCluster,
+  LiveDefaultQueue,
+  LivePool,
+  LiveQueue,
+  QueueMetrics,
+  QueueState,
+} from '../../model/live.js';
+import type { ExecutionClusterLabel } from '../../model/flyte.js';
+import { capabilityOff, ControlPlaneError } from '../errors.js';
 import {
-  defaultQueue,
-  fail,
-  indexOf,
-  putCluster,
-  putQueue,
-  removeCluster,
-  requireCluster,
-  requirePool,
-  requireQueue,
-  type ActivityRecord,
-  type State,
-} from './state-records.js';
-
-export {
-  defaultQueueInUse,
-  defaultQueueTargets,
-  isDefaultQueueTarget,
-  listDefaultQueues,
-} from './default-queues.js';
-export * from './state-records.js';
-export * from './state-views.js';
-export * from './state-json.js';
+  assignmentShape,
+  capabilitiesShape,
+  defaultQueueShape,
+  executionClusterLabelShape,
+  poolContractShape,
+  queueSpecShape,
+  storedClusterShape,
+} from '../../model/shapes.js';
+import { bool, listOf, nullable, num, record, shapeProblem, str } from '../../util/json-shape.js';
+import {
+  formatCapabilities,
+  reportedDataPlane,
+  sameCapabilities,
+} from '../../model/capabilities.js';
+import { UserError } from '../../util/user-error.js';
 
 /** Accepted writes, as journaled. Inputs are already validated (validate.ts). */
 export type Op =
@@ -65,7 +66,7 @@ export type Op =
   | { op: 'delete_assignment'; key: AssignmentKey }
   | { op: 'report_cluster_status'; name: string; report: ClusterDataPlane }
   | ({ op: 'set_queue_activity'; name: string } & ActivityRecord)
-  | capabilityRules.CapabilityOp
+  | CapabilityOp
   | DefaultQueueOp
   | ClusterLabelOp;
 
@@ -93,8 +94,7 @@ function checkSelectorMembers(state: State, queue: string, spec: QueueSpec): voi
     if (name === WILDCARD) continue;
     const cluster = state.clusters.get(name);
     if (!cluster) {
-      throw fail(
-        'FAILED_PRECONDITION',
+      throw precondition(
         `queue "${queue}" selects cluster "${name}", which does not exist (Q1)`,
         addr,
         'Q1',
@@ -111,19 +111,17 @@ function checkSelectorMembers(state: State, queue: string, spec: QueueSpec): voi
   }
 }
 
-/** The ops applied here; cluster-label and capability ops have their own modules. */
-type CoreOp = Exclude<Op, capabilityRules.CapabilityOp | ClusterLabelOp>;
-type OpOf<K extends CoreOp['op']> = Extract<CoreOp, { op: K }>;
+type OpOf<K extends Op['op']> = Extract<Op, { op: K }>;
 
-const CORE_OPS: { [K in CoreOp['op']]: (state: State, op: OpOf<K>) => void } = {
+const OPS: { [K in Op['op']]: (state: State, op: OpOf<K>) => void } = {
   create_pool: createPool,
   delete_pool: deletePool,
   register_cluster: registerCluster,
   update_cluster: (state, op) => {
     const cluster = requireCluster(state, op.name);
-    if (cluster.enabled && !op.enabled) clusterFollows.refusePinned(state, op.name, 'drained');
+    if (cluster.enabled && !op.enabled) refusePinned(state, op.name, 'drained');
     cluster.enabled = op.enabled; // C6
-    clusterFollows.conamedFollows(state, op.name, op.enabled);
+    conamedFollows(state, op.name, op.enabled);
   },
   delete_cluster: deleteCluster,
   create_queue: createQueue,
@@ -134,23 +132,25 @@ const CORE_OPS: { [K in CoreOp['op']]: (state: State, op: OpOf<K>) => void } = {
   set_queue_activity: setQueueActivity,
   set_default_queue: applyDefaultQueueOp,
   delete_default_queue: applyDefaultQueueOp,
+  set_capabilities: setCapabilities,
+  drain_queue: (state, op) => drainQueue(state, op.name),
+  activate_queue: (state, op) => activateQueue(state, op.name),
+  delete_queue: (state, op) => deleteQueue(state, op.name, op.at),
+  undelete_queue: (state, op) => undeleteQueue(state, op.name),
+  move_cluster: moveCluster,
+  update_pool: updatePool,
+  set_execution_cluster_label: applyClusterLabelOp,
+  delete_execution_cluster_label: applyClusterLabelOp,
 };
-
-function isCoreOp(op: Op): op is CoreOp {
-  return Object.hasOwn(CORE_OPS, op.op);
-}
 
 /** Validates `op` against the state and applies it; throws (changing nothing) when a rule rejects it. */
 export function applyOp(state: State, op: Op): void {
-  if (isClusterLabelOp(op)) return applyClusterLabelOp(state, op);
-  if (isCoreOp(op)) return (CORE_OPS[op.op] as (state: State, op: CoreOp) => void)(state, op);
-  capabilityRules.applyCapabilityOp(state, op);
+  (OPS[op.op] as (state: State, op: Op) => void)(state, op);
 }
 
 function createPool(state: State, op: OpOf<'create_pool'>): void {
   const addr = address('ClusterPool', op.name);
-  if (state.pools.has(op.name))
-    throw fail('ALREADY_EXISTS', `pool "${op.name}" already exists (P3)`, addr, 'P3');
+  if (state.pools.has(op.name)) throw exists(`pool "${op.name}" already exists (P3)`, addr, 'P3');
   state.pools.set(op.name, { name: op.name, contract: structuredClone(op.contract) });
 }
 
@@ -168,8 +168,7 @@ function deletePool(state: State, op: OpOf<'delete_pool'>): void {
       refs.clusters.length ? `clusters ${listNames(refs.clusters)}` : '',
       refs.queues.length ? `queues ${listNames(refs.queues)}` : '',
     ].filter(Boolean);
-    throw fail(
-      'FAILED_PRECONDITION',
+    throw precondition(
       `pool "${op.name}" is still referenced by ${what.join(' and ')}; queues cannot be deleted (Q6), so this pool can never be deleted (P5)`,
       addr,
       'P5',
@@ -199,7 +198,7 @@ function registerCluster(state: State, op: OpOf<'register_cluster'>): void {
   });
   // C2 (and the C7 trap): an existing co-named queue is left exactly as it is.
   if (!queue) {
-    softDeletes.forgetDeleted(state, op.name);
+    forgetDeleted(state, op.name);
     putQueue(state, {
       name: op.name,
       spec: { pool: op.pool, clusters: [op.name], ...QUEUE_DEFAULTS },
@@ -219,8 +218,7 @@ function checkRegistration(state: State, op: OpOf<'register_cluster'>, addr: str
   }
   const existing = state.clusters.get(op.name);
   if (existing && existing.pool !== op.pool) {
-    throw fail(
-      'FAILED_PRECONDITION',
+    throw precondition(
       `cluster "${op.name}" is registered in pool "${existing.pool}"; a cluster's pool is fixed for the life of the record (C7): register it under a new name in "${op.pool}"`,
       addr,
       'C7',
@@ -257,8 +255,8 @@ function checkRegistration(state: State, op: OpOf<'register_cluster'>, addr: str
 
 function deleteCluster(state: State, op: OpOf<'delete_cluster'>): void {
   requireCluster(state, op.name);
-  clusterFollows.refusePinned(state, op.name, 'deleted');
-  const conamed = clusterFollows.conamedQueueDeletedWith(state, op.name); // queue_delete: Union today
+  refusePinned(state, op.name, 'deleted');
+  const conamed = conamedQueueDeletedWith(state, op.name); // queue_delete: Union today
   // Kept as it was (soft_delete), before C8 empties its own selector below.
   const conamedRecord = conamed ? state.queues.get(conamed) : undefined;
   // C8: the name leaves every explicit selector; wildcard queues are unaffected.
@@ -271,16 +269,15 @@ function deleteCluster(state: State, op: OpOf<'delete_cluster'>): void {
   }
   removeCluster(state, op.name);
   if (conamed) {
-    softDeletes.keepDeleted(state, conamedRecord!);
-    capabilityRules.dropQueue(state, conamed);
+    keepDeleted(state, conamedRecord!);
+    dropQueue(state, conamed);
   }
 }
 
 function createQueue(state: State, op: OpOf<'create_queue'>): void {
   const addr = address('Queue', op.name);
   if (op.name === DEFAULT_QUEUE) {
-    throw fail(
-      'ALREADY_EXISTS',
+    throw exists(
       'the queue name "default" is reserved for the org-wide queue (Q2, C3)',
       addr,
       'Q2',
@@ -296,7 +293,7 @@ function createQueue(state: State, op: OpOf<'create_queue'>): void {
   }
   if (state.queues.has(op.name))
     throw fail('ALREADY_EXISTS', `queue "${op.name}" already exists (N2)`, addr, 'N2');
-  softDeletes.checkNotReserved(state, op.name);
+  checkNotReserved(state, op.name);
   requirePool(state, op.spec.pool, addr, 'Q1');
   checkSelectorMembers(state, op.name, op.spec);
   putQueue(state, { name: op.name, spec: structuredClone(op.spec), cluster_managed: false });
@@ -307,7 +304,7 @@ function updateQueue(state: State, op: OpOf<'update_queue'>): void {
   const queue = requireQueue(state, op.name);
   if (op.spec.pool !== queue.spec.pool) {
     // Q3 (Q4, Q5), or capability queue_move: a drained queue moves to an existing pool.
-    const refused = capabilityRules.poolChangeRefusal(state, queue, op.spec.pool, op.at ?? 0);
+    const refused = poolChangeRefusal(state, queue, op.spec.pool, op.at ?? 0);
     if (refused) throw refused;
     requirePool(state, op.spec.pool, addr, 'Q1');
   }
@@ -315,12 +312,7 @@ function updateQueue(state: State, op: OpOf<'update_queue'>): void {
     op.spec.clusters.length === queue.spec.clusters.length &&
     op.spec.clusters.every((c, i) => c === queue.spec.clusters[i]);
   if (op.name === DEFAULT_QUEUE && !sameSelector) {
-    throw fail(
-      'FAILED_PRECONDITION',
-      'the selector of the "default" queue cannot change (Q5)',
-      addr,
-      'Q5',
-    );
+    throw precondition('the selector of the "default" queue cannot change (Q5)', addr, 'Q5');
   }
   if (queue.cluster_managed && !sameSelector) {
     throw fail(
@@ -376,4 +368,1033 @@ function poolReferences(state: State, pool: string) {
     .filter(([, a]) => a.pool === pool)
     .map(([k]) => k);
   return { clusters: clusters.sort(), queues: queues.sort(), assignments: assignments.sort() };
+}
+
+/**
+ * The state as stored, and its index.
+ *
+ * The index (keep it current when you add an op). Reads that would otherwise scan every
+ * object — a pool's member clusters, the queues whose selectors name a cluster — come from
+ * an index built once per state (on the first read) and kept current by the writers below,
+ * so a write and a get cost the same at 10 objects and at 100,000. The rule is one line:
+ *   **never write `state.clusters` or `state.queues` directly; call `putCluster`,
+ *   `removeCluster`, `putQueue` or `removeQueue`** (replacing a queue's `spec` is a write:
+ *   `putQueue(state, { ...queue, spec })`). Changing a cluster's `enabled`, `health`,
+ *   reasons or drift in place is fine: those are not indexed (availability is derived on
+ *   read from the indexed members). Pools, assignments and activity are not indexed; a new
+ *   indexed view belongs in `StateIndex` together with its upkeep in the four writers.
+ */
+export interface PoolRecord {
+  name: string;
+  contract: PoolContract;
+}
+
+/** A cluster as stored; its bound queues are derived from the queues' selectors on read. */
+export type ClusterRecord = Omit<LiveCluster, 'bound_queues'>;
+
+export interface QueueRecord {
+  name: string;
+  spec: QueueSpec;
+  cluster_managed: boolean;
+}
+
+/** Q7 simulation: in-flight counts set at `at` (ms epoch), optionally falling to 0 linearly. */
+export interface ActivityRecord {
+  runs_in_flight: number;
+  actions_in_flight: number;
+  at: number;
+  finish_over_ms: number | null;
+}
+
+export interface State {
+  pools: Map<string, PoolRecord>;
+  clusters: Map<string, ClusterRecord>;
+  queues: Map<string, QueueRecord>;
+  /** Keyed by assignmentKeyString. */
+  assignments: Map<string, Assignment>;
+  activity: Map<string, ActivityRecord>;
+  /** Capabilities of this control plane (stored with its state). */
+  capabilities: Capabilities;
+  /** Capability `drain`: queues drained (DRAINING, or DRAINED once idle). */
+  draining: Set<string>;
+  /** Union v2 project/domain → default queue, keyed by `project/domain`. */
+  default_queues: Map<string, LiveDefaultQueue>;
+  /** flyteadmin EXECUTION_CLUSTER_LABEL attributes by key string. */
+  execution_cluster_labels?: Map<string, ExecutionClusterLabel>;
+  /** Capability `soft_delete`: deleted queues, by name. */
+  deleted_queues?: Map<string, QueueRecord>;
+}
+
+/** A sensible default-pool contract (P1) for a control plane provisioned on one machine. */
+export const DEFAULT_POOL_CONTRACT: PoolContract = {
+  object_store_ref: { uri: 'file:///var/lib/union/default', endpoint: '' },
+  secret_store: { type: 'KUBERNETES', locator: 'union' },
+  image_registry: null,
+};
+
+export const fail = (
+  code: ControlPlaneError['code'],
+  message: string,
+  addr: string | null,
+  rule: string | null,
+): ControlPlaneError => new ControlPlaneError(code, message, addr, rule);
+
+const precondition = (message: string, addr: string | null, rule: string | null) =>
+  fail('FAILED_PRECONDITION', message, addr, rule);
+
+const exists = (message: string, addr: string | null, rule: string | null) =>
+  fail('ALREADY_EXISTS', message, addr, rule);
+
+export function defaultQueue(): QueueRecord {
+  return {
+    name: DEFAULT_QUEUE,
+    spec: { pool: DEFAULT_POOL, clusters: [WILDCARD], ...QUEUE_DEFAULTS },
+    cluster_managed: false,
+  };
+}
+
+/** P1: a freshly provisioned organisation. */
+export function initialState(
+  defaultContract: PoolContract,
+  caps: Capabilities = BASELINE_CAPABILITIES,
+): State {
+  return {
+    pools: new Map([
+      [DEFAULT_POOL, { name: DEFAULT_POOL, contract: structuredClone(defaultContract) }],
+    ]),
+    clusters: new Map(),
+    queues: new Map([[DEFAULT_QUEUE, defaultQueue()]]),
+    assignments: new Map(),
+    activity: new Map(),
+    capabilities: { ...caps },
+    draining: new Set(),
+    default_queues: new Map(),
+  };
+}
+
+export function requirePool(state: State, name: string, from: string, rule: string): PoolRecord {
+  const pool = state.pools.get(name);
+  if (!pool)
+    throw fail('NOT_FOUND', `${from}: pool "${name}" does not exist (${rule})`, from, rule);
+  return pool;
+}
+
+export function requireCluster(state: State, name: string): ClusterRecord {
+  const cluster = state.clusters.get(name);
+  if (!cluster)
+    throw fail('NOT_FOUND', `cluster "${name}" does not exist`, address('Cluster', name), null);
+  return cluster;
+}
+
+export function requireQueue(state: State, name: string): QueueRecord {
+  const queue = state.queues.get(name);
+  if (!queue)
+    throw fail('NOT_FOUND', `queue "${name}" does not exist`, address('Queue', name), null);
+  return queue;
+}
+
+// ---------------------------------------------------------------- the index (see the header)
+
+/** Derived lookups over one state; built on the first read, then kept current by the writers. */
+class StateIndex {
+  /** Pool name → names of its member clusters. */
+  private readonly membersByPool = new Map<string, Set<string>>();
+  /** Cluster name → names of the queues whose selector names it explicitly. */
+  private readonly boundByCluster = new Map<string, Set<string>>();
+  /** Sorted copies of `membersByPool` entries, dropped when the pool's membership changes. */
+  private readonly sortedMembers = new Map<string, string[]>();
+
+  constructor(state: State) {
+    for (const c of state.clusters.values()) this.addCluster(c);
+    for (const q of state.queues.values()) this.addQueue(q);
+  }
+
+  /** A pool's member clusters, sorted by name (shared: callers copy before handing it out). */
+  members(pool: string): readonly string[] {
+    let sorted = this.sortedMembers.get(pool);
+    if (!sorted) {
+      sorted = [...(this.membersByPool.get(pool) ?? [])].sort();
+      this.sortedMembers.set(pool, sorted);
+    }
+    return sorted;
+  }
+
+  /** Queues whose selector names `cluster` explicitly, sorted by name. */
+  boundQueues(cluster: string): string[] {
+    return [...(this.boundByCluster.get(cluster) ?? [])].sort();
+  }
+
+  addCluster(c: ClusterRecord): void {
+    addTo(this.membersByPool, c.pool, c.name);
+    this.sortedMembers.delete(c.pool);
+  }
+
+  dropCluster(c: ClusterRecord): void {
+    this.membersByPool.get(c.pool)?.delete(c.name);
+    this.sortedMembers.delete(c.pool);
+  }
+
+  addQueue(q: QueueRecord): void {
+    for (const c of q.spec.clusters) if (c !== WILDCARD) addTo(this.boundByCluster, c, q.name);
+  }
+
+  dropQueue(q: QueueRecord): void {
+    for (const c of q.spec.clusters) this.boundByCluster.get(c)?.delete(q.name);
+  }
+}
+
+const indexes = new WeakMap<State, StateIndex>();
+
+export function indexOf(state: State): StateIndex {
+  let idx = indexes.get(state);
+  if (!idx) {
+    idx = new StateIndex(state);
+    indexes.set(state, idx);
+  }
+  return idx;
+}
+
+function addTo(map: Map<string, Set<string>>, key: string, value: string): void {
+  const set = map.get(key);
+  if (set) set.add(value);
+  else map.set(key, new Set([value]));
+}
+
+/** Adds or replaces a cluster record, keeping the index current. */
+export function putCluster(state: State, record: ClusterRecord): void {
+  const idx = indexes.get(state);
+  const old = state.clusters.get(record.name);
+  if (idx && old) idx.dropCluster(old);
+  state.clusters.set(record.name, record);
+  idx?.addCluster(record);
+}
+
+/** Removes a cluster record (no-op when absent), keeping the index current. */
+export function removeCluster(state: State, name: string): void {
+  const old = state.clusters.get(name);
+  if (!old) return;
+  indexes.get(state)?.dropCluster(old);
+  state.clusters.delete(name);
+}
+
+/** Adds or replaces a queue record (also for a new spec), keeping the index current. */
+export function putQueue(state: State, record: QueueRecord): void {
+  const idx = indexes.get(state);
+  const old = state.queues.get(record.name);
+  if (idx && old) idx.dropQueue(old);
+  state.queues.set(record.name, record);
+  idx?.addQueue(record);
+}
+
+/** Removes a queue record (no-op when absent), keeping the index current. */
+export function removeQueue(state: State, name: string): void {
+  const old = state.queues.get(name);
+  if (!old) return;
+  indexes.get(state)?.dropQueue(old);
+  state.queues.delete(name);
+}
+
+// ---------------------------------------------------------------- read views (domain.md's Live*)
+// What is derived on read (Q8 availability, bound queues, member clusters) comes from the index.
+
+export const byName = (a: { name: string }, b: { name: string }) =>
+  a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+
+export function capabilities(state: State): Capabilities {
+  // A state stored before a capability existed has it off.
+  return { ...BASELINE_CAPABILITIES, ...state.capabilities };
+}
+
+function routable(c: ClusterRecord): boolean {
+  return c.enabled && c.health === 'healthy'; // C6, Q8
+}
+
+function poolView(pool: PoolRecord, members: string[]): LivePool {
+  return { name: pool.name, contract: structuredClone(pool.contract), member_clusters: members };
+}
+
+/** Q8: the enabled, healthy members of a pool, sorted. */
+function availableInPool(state: State, pool: string): string[] {
+  return indexOf(state)
+    .members(pool)
+    .filter((name) => routable(state.clusters.get(name)!));
+}
+
+function clusterView(c: ClusterRecord, bound: string[]): LiveCluster {
+  return {
+    name: c.name,
+    pool: c.pool,
+    enabled: c.enabled,
+    health: c.health,
+    unhealthy_reasons: [...c.unhealthy_reasons],
+    config_drift: c.config_drift.map((d) => ({ ...d })),
+    bound_queues: bound,
+  };
+}
+
+function queueView(
+  state: State,
+  q: QueueRecord,
+  availableOf: (pool: string) => string[] = (pool) => availableInPool(state, pool),
+): LiveQueue {
+  // Q8: the selector's enabled, healthy clusters (for "*": those of the queue's pool).
+  const available =
+    q.spec.clusters.length === 1 && q.spec.clusters[0] === WILDCARD
+      ? [...availableOf(q.spec.pool)]
+      : q.spec.clusters
+          .filter((name) => {
+            const c = state.clusters.get(name);
+            return c !== undefined && c.pool === q.spec.pool && routable(c);
+          })
+          .sort();
+  return {
+    name: q.name,
+    ...q.spec,
+    clusters: [...q.spec.clusters],
+    cluster_managed: q.cluster_managed,
+    available_clusters: available,
+  };
+}
+
+export function listPools(state: State): LivePool[] {
+  const idx = indexOf(state);
+  return [...state.pools.values()].sort(byName).map((p) => poolView(p, [...idx.members(p.name)]));
+}
+
+export function getPool(state: State, name: string): LivePool {
+  const pool = state.pools.get(name);
+  if (!pool)
+    throw fail('NOT_FOUND', `pool "${name}" does not exist`, address('ClusterPool', name), null);
+  return poolView(pool, [...indexOf(state).members(name)]);
+}
+
+export function listClusters(state: State): LiveCluster[] {
+  const idx = indexOf(state);
+  return [...state.clusters.values()]
+    .sort(byName)
+    .map((c) => clusterView(c, idx.boundQueues(c.name)));
+}
+
+export function getCluster(state: State, name: string): LiveCluster {
+  return clusterView(requireCluster(state, name), indexOf(state).boundQueues(name));
+}
+
+export function listQueues(state: State): LiveQueue[] {
+  const byPool = new Map<string, string[]>();
+  const available = (pool: string): string[] => {
+    let list = byPool.get(pool);
+    if (!list) byPool.set(pool, (list = availableInPool(state, pool)));
+    return list;
+  };
+  return [...state.queues.values()].sort(byName).map((q) => queueView(state, q, available));
+}
+
+export function getQueue(state: State, name: string): LiveQueue {
+  return queueView(state, requireQueue(state, name));
+}
+
+export function listAssignments(state: State): LiveAssignment[] {
+  return [...state.assignments.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, a]) => ({ ...a }));
+}
+
+/** Q7: in-flight counts at `now`; depth is in flight plus waiting (nothing waits in the simulation). */
+export function queueMetrics(state: State, name: string, now: number): QueueMetrics {
+  requireQueue(state, name);
+  const a = state.activity.get(name);
+  if (!a) return { runs_in_flight: 0, actions_in_flight: 0, depth: 0 };
+  let remaining = 1;
+  if (a.finish_over_ms !== null) {
+    remaining = a.finish_over_ms === 0 ? 0 : Math.max(0, 1 - (now - a.at) / a.finish_over_ms);
+  }
+  const runs = Math.ceil(a.runs_in_flight * remaining);
+  const actions = Math.ceil(a.actions_in_flight * remaining);
+  return { runs_in_flight: runs, actions_in_flight: actions, depth: runs };
+}
+
+/** The JSON form of a state (snapshots): plain sorted arrays, stable across versions. */
+export interface StateJson {
+  pools: PoolRecord[];
+  clusters: ClusterRecord[];
+  queues: QueueRecord[];
+  assignments: Assignment[];
+  activity: ({ name: string } & ActivityRecord)[];
+  /** Absent in states written before capabilities: all off. */
+  capabilities?: Capabilities;
+  draining?: string[];
+  /** Absent in snapshots written before default-queue settings existed. */
+  default_queues?: LiveDefaultQueue[];
+  /** Absent in snapshots written before execution cluster labels. */
+  execution_cluster_labels?: ExecutionClusterLabel[];
+  /** Capability `soft_delete`; absent when no queue is deleted. */
+  deleted_queues?: QueueRecord[];
+}
+
+export function stateToJson(state: State): StateJson {
+  // The lists added since the first format only when not empty: older snapshots keep their form.
+  const labels = listExecutionClusterLabels(state);
+  const deleted = [...(state.deleted_queues?.values() ?? [])].sort(byName);
+  return {
+    pools: [...state.pools.values()].sort(byName),
+    clusters: [...state.clusters.values()].sort(byName),
+    queues: [...state.queues.values()].sort(byName),
+    assignments: listAssignments(state),
+    activity: [...state.activity.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([name, a]) => ({ name, ...a })),
+    capabilities: { ...state.capabilities },
+    draining: [...state.draining].sort(),
+    ...(state.default_queues.size > 0 ? { default_queues: listDefaultQueues(state) } : {}),
+    ...(labels.length > 0 ? { execution_cluster_labels: labels } : {}),
+    ...(deleted.length > 0 ? { deleted_queues: deleted } : {}),
+  };
+}
+
+export function stateFromJson(json: StateJson): State {
+  return {
+    pools: new Map(json.pools.map((p) => [p.name, p])),
+    clusters: new Map(json.clusters.map((c) => [c.name, c])),
+    queues: new Map(json.queues.map((q) => [q.name, q])),
+    assignments: new Map(json.assignments.map((a) => [assignmentKeyString(a), a])),
+    activity: new Map(json.activity.map(({ name, ...a }) => [name, a])),
+    capabilities: { ...BASELINE_CAPABILITIES, ...json.capabilities },
+    draining: new Set(json.draining ?? []),
+    default_queues: new Map(
+      (json.default_queues ?? []).map((d) => [`${d.project}/${d.domain}`, d]),
+    ),
+    ...(json.execution_cluster_labels?.length
+      ? {
+          execution_cluster_labels: new Map(
+            json.execution_cluster_labels.map((l) => [assignmentKeyString(l), { ...l }]),
+          ),
+        }
+      : {}),
+    ...(json.deleted_queues
+      ? { deleted_queues: new Map(json.deleted_queues.map((q) => [q.name, q])) }
+      : {}),
+  };
+}
+
+const stateJsonShape = record(
+  {
+    pools: listOf(record({ name: str, contract: poolContractShape })),
+    clusters: listOf(storedClusterShape),
+    queues: listOf(record({ name: str, spec: queueSpecShape, cluster_managed: bool })),
+    assignments: listOf(assignmentShape),
+    activity: listOf(
+      record({
+        name: str,
+        runs_in_flight: num,
+        actions_in_flight: num,
+        at: num,
+        finish_over_ms: nullable(num),
+      }),
+    ),
+  },
+  {
+    capabilities: capabilitiesShape,
+    draining: listOf(str),
+    default_queues: listOf(defaultQueueShape),
+    execution_cluster_labels: listOf(executionClusterLabelShape),
+    deleted_queues: listOf(record({ name: str, spec: queueSpecShape, cluster_managed: bool })),
+  },
+);
+
+/** Why a snapshot's `state` is not a StateJson (`state.pools[2].contract is missing`), or null. */
+export function stateJsonProblem(value: unknown): string | null {
+  return shapeProblem('state', stateJsonShape, value);
+}
+
+/**
+ * The capability rules of the embedded control plane (domain.md, Capabilities; real-apis.md,
+ * Union's newer behaviour), as ops on its state: each call is refused with the baseline rule
+ * (C9, Q6, C7, P4) while its capability is off.
+ *
+ * - `drain`: a queue goes ACTIVE → DRAINING on `drain_queue`, and is DRAINED once it has no
+ *   run and no action in flight (the Q7 activity model); `activate_queue` makes it ACTIVE
+ *   again. The `default` queue is never drained (Q5: always active) unless `default_delete`.
+ * - `queue_delete`: deletes a DRAINED queue (without `drain`: one with nothing in flight).
+ *   Never `default`, never the co-named queue of a registered cluster (Q4: it follows it).
+ * - `cluster_move`: moves a cluster to another pool in place, once the queues that route only
+ *   to it are drained; its co-named queue moves with it, other selectors drop it (as C8).
+ * - `pool_update`: replaces a pool's contract, refused when a member cluster's reported data
+ *   plane would not match it (C4); the members' health is re-evaluated (C5).
+ * - `queue_move`: an update_queue may change the pool of a drained queue (idle without
+ *   `drain`); never `default` or a co-named queue (Q4, Q5).
+ * - with `queue_delete`, a cluster delete also deletes its co-named queue (Union today).
+ * - `unpin_first`: a cluster another live queue pins explicitly is not drained, moved or
+ *   deleted (Union today: remote/_cluster.py:330-331, 363-365, 450-451); without it a move or
+ *   delete drops it from those selectors (C8).
+ */
+export type CapabilityOp =
+  | { op: 'set_capabilities'; capabilities: Capabilities }
+  | { op: 'drain_queue'; name: string }
+  | { op: 'activate_queue'; name: string }
+  | { op: 'delete_queue'; name: string; at: number }
+  | { op: 'undelete_queue'; name: string }
+  | { op: 'move_cluster'; name: string; pool: string; at: number }
+  | { op: 'update_pool'; name: string; contract: PoolContract };
+
+/** Q7 in-flight work at `now` (the same linear model as queueMetrics). */
+export function inFlight(activity: ActivityRecord | undefined, now: number): number {
+  if (!activity) return 0;
+  let remaining = 1;
+  if (activity.finish_over_ms !== null) {
+    remaining =
+      activity.finish_over_ms === 0
+        ? 0
+        : Math.max(0, 1 - (now - activity.at) / activity.finish_over_ms);
+  }
+  return (
+    Math.ceil(activity.runs_in_flight * remaining) +
+    Math.ceil(activity.actions_in_flight * remaining)
+  );
+}
+
+/** A queue's drain state at `now`: DRAINING until its in-flight work is done, then DRAINED. */
+export function queueStateAt(state: State, name: string, now: number): QueueState {
+  if (!state.draining.has(name)) return 'active';
+  return inFlight(state.activity.get(name), now) === 0 ? 'drained' : 'draining';
+}
+
+/** The queue view with its drain state, on control planes with `drain` (absent otherwise). */
+export function withQueueState(state: State, queue: LiveQueue, now: number): LiveQueue {
+  if (!state.capabilities.drain) return queue;
+  return { ...queue, state: queueStateAt(state, queue.name, now) };
+}
+
+/** Drained (with `drain`) or idle (without): nothing can still be running on the queue. */
+function settled(state: State, name: string, at: number): string | null {
+  if (state.capabilities.drain) {
+    const s = queueStateAt(state, name, at);
+    return s === 'drained'
+      ? null
+      : s === 'active'
+        ? 'is active: drain it first and wait until it is drained'
+        : 'is still draining (work in flight): wait until it is drained';
+  }
+  const n = inFlight(state.activity.get(name), at);
+  return n === 0 ? null : `still has ${n} runs and actions in flight (Q7): wait until it is idle`;
+}
+
+function setCapabilities(
+  state: State,
+  op: Extract<CapabilityOp, { op: 'set_capabilities' }>,
+): void {
+  if (state.capabilities.drain && !op.capabilities.drain) {
+    const inactive = [...state.draining].sort();
+    if (inactive.length > 0) {
+      throw precondition(
+        `cannot turn drain off while queues ${inactive.map((n) => `"${n}"`).join(', ')} are draining or drained: activate or delete them first`,
+        'capabilities',
+        'C9',
+      );
+    }
+  }
+  state.capabilities = { ...op.capabilities };
+}
+
+function drainQueue(state: State, name: string): void {
+  const addr = address('Queue', name);
+  if (!state.capabilities.drain) throw capabilityOff('drain', addr);
+  requireQueue(state, name);
+  // Q5, unless default_delete (Union today) lets `default` drain like any other queue.
+  if (name === DEFAULT_QUEUE && !state.capabilities.default_delete) {
+    throw precondition(
+      'the "default" queue is always active and cannot be drained (Q5)',
+      addr,
+      'Q5',
+    );
+  }
+  // A queue a run.default_queue setting names can be drained (remote/_queue.py:934-938): only
+  // its delete is refused.
+  state.draining.add(name);
+}
+
+function activateQueue(state: State, name: string): void {
+  const addr = address('Queue', name);
+  if (!state.capabilities.drain) throw capabilityOff('drain', addr);
+  // A co-named queue follows its cluster: not active while it is drained (remote/_queue.py:965-966).
+  if (requireQueue(state, name).cluster_managed && state.clusters.get(name)?.enabled === false)
+    throw precondition(
+      `queue "${name}" follows its cluster, which is drained: activate the cluster`,
+      addr,
+      'Q4',
+    );
+  state.draining.delete(name);
+}
+
+function deleteQueue(
+  state: State,
+  name: string,
+  at: Extract<CapabilityOp, { op: 'delete_queue' }>['at'],
+): void {
+  const addr = address('Queue', name);
+  if (!state.capabilities.queue_delete) throw capabilityOff('queue_delete', addr);
+  const queue = requireQueue(state, name);
+  if (name === DEFAULT_QUEUE && !state.capabilities.default_delete) {
+    throw precondition('the "default" queue can never be deleted (P1, C3)', addr, 'P1');
+  }
+  if (queue.cluster_managed && state.clusters.has(name)) {
+    throw precondition(
+      `queue "${name}" is the co-named queue of cluster "${name}" and follows it (Q4): delete or move the cluster instead`,
+      addr,
+      'Q4',
+    );
+  }
+  const named = defaultQueueInUse(state, name, 'deleted');
+  if (named) throw named;
+  const why = settled(state, name, at);
+  if (why) throw precondition(`queue "${name}" ${why}, then delete it`, addr, 'Q6');
+  keepDeleted(state, queue);
+  dropQueue(state, name);
+}
+
+type MoveOp = Extract<CapabilityOp, { op: 'move_cluster' }>;
+
+function moveCluster(state: State, op: MoveOp): void {
+  const addr = address('Cluster', op.name);
+  if (!state.capabilities.cluster_move) throw capabilityOff('cluster_move', addr);
+  const cluster = state.clusters.get(op.name);
+  if (!cluster)
+    throw new ControlPlaneError('NOT_FOUND', `cluster "${op.name}" does not exist`, addr, null);
+  const pool = state.pools.get(op.pool);
+  if (!pool)
+    throw new ControlPlaneError(
+      'NOT_FOUND',
+      `${addr}: pool "${op.pool}" does not exist (C1)`,
+      addr,
+      'C1',
+    );
+  if (cluster.pool === op.pool) return;
+  refusePinned(state, op.name, 'moved');
+  checkMoveSettled(state, op, addr);
+  const reported = reportedDataPlane(state.pools.get(cluster.pool)!.contract, cluster);
+  const mismatches = reported ? dataPlaneMismatches(pool.contract, reported) : [];
+  if (mismatches.length > 0) {
+    throw precondition(
+      `cluster "${op.name}" cannot move to pool "${op.pool}": its reported data plane does not match that pool's contract (C4): ${mismatches
+        .map(
+          (m) =>
+            `${m.field} is ${JSON.stringify(m.declared)}, the contract says ${JSON.stringify(m.contract)}`,
+        )
+        .join('; ')}`,
+      addr,
+      'C4',
+    );
+  }
+  // Through the index writers (state.ts): pool membership and selectors are indexed. A
+  // reporting cluster matches the new contract (checked above): healthy there (C5).
+  putCluster(state, {
+    ...cluster,
+    pool: op.pool,
+    ...(reported ? { health: 'healthy' as const, unhealthy_reasons: [], config_drift: [] } : {}),
+  });
+  for (const q of queuesAfterMove(state, op)) putQueue(state, q);
+}
+
+/** The queues that route only to the moving cluster must have nothing left running there. */
+function checkMoveSettled(state: State, op: MoveOp, addr: string): void {
+  const only = [...state.queues.values()].filter(
+    (q) => q.spec.clusters.length === 1 && q.spec.clusters[0] === op.name,
+  );
+  for (const q of only) {
+    const why = settled(state, q.name, op.at);
+    if (why) {
+      throw precondition(
+        `cluster "${op.name}" cannot move to pool "${op.pool}": queue "${q.name}" routes only to it and ${why}`,
+        addr,
+        'C7',
+      );
+    }
+  }
+}
+
+/** The queues a cluster's move changes: its co-named queue follows, others stop naming it. */
+function queuesAfterMove(state: State, op: MoveOp): QueueRecord[] {
+  const changed: QueueRecord[] = [];
+  for (const q of state.queues.values()) {
+    if (q.cluster_managed && q.name === op.name) {
+      // C2: the co-named queue follows its cluster (no delete, so no orphan, C7).
+      changed.push({ ...q, spec: { ...q.spec, pool: op.pool, clusters: [op.name] } });
+    } else if (q.spec.clusters.includes(op.name) && q.spec.clusters[0] !== WILDCARD) {
+      // As C8: the cluster is no longer a member of the queue's pool (Q1).
+      changed.push({
+        ...q,
+        spec: { ...q.spec, clusters: q.spec.clusters.filter((c) => c !== op.name) },
+      });
+    }
+  }
+  return changed;
+}
+
+function updatePool(state: State, op: Extract<CapabilityOp, { op: 'update_pool' }>): void {
+  const addr = address('ClusterPool', op.name);
+  if (!state.capabilities.pool_update) throw capabilityOff('pool_update', addr);
+  const pool = state.pools.get(op.name);
+  if (!pool)
+    throw new ControlPlaneError('NOT_FOUND', `pool "${op.name}" does not exist`, addr, null);
+  const members = [...state.clusters.values()].filter((c) => c.pool === op.name);
+  const bad: string[] = [];
+  const next = members.map((c) => {
+    const reported = reportedDataPlane(pool.contract, c);
+    const mismatches = reported ? dataPlaneMismatches(op.contract, reported) : [];
+    if (mismatches.length > 0)
+      bad.push(
+        `"${c.name}" (${mismatches.map((m) => `${m.field} ${JSON.stringify(m.declared)}`).join(', ')})`,
+      );
+    return { cluster: c, reported };
+  });
+  if (bad.length > 0) {
+    throw precondition(
+      `pool "${op.name}" cannot take this contract: member clusters report a data plane that would not match it (C4): ${bad.sort().join('; ')}`,
+      addr,
+      'C4',
+    );
+  }
+  pool.contract = structuredClone(op.contract);
+  // C5 against the new contract: every reporting member matches it now.
+  for (const { cluster, reported } of next) {
+    if (!reported) continue;
+    cluster.health = 'healthy';
+    cluster.unhealthy_reasons = [];
+    cluster.config_drift = [];
+  }
+}
+
+/**
+ * Why a queue's pool cannot change to `pool` now, or null: never (Q3; Q4 for a co-named
+ * queue, Q5 for `default`), except with `queue_move` for another queue once nothing can still
+ * run on it, like a cluster move: drained with `drain`, idle without.
+ */
+export function poolChangeRefusal(
+  state: State,
+  queue: QueueRecord,
+  pool: string,
+  at: number,
+): ControlPlaneError | null {
+  const addr = address('Queue', queue.name);
+  const rule = queue.name === DEFAULT_QUEUE ? 'Q5' : queue.cluster_managed ? 'Q4' : 'Q3';
+  if (rule !== 'Q3' || !state.capabilities.queue_move) {
+    return precondition(
+      `queue "${queue.name}" is in pool "${queue.spec.pool}"; a queue's pool can never change (${rule}): create a new queue in "${pool}"`,
+      addr,
+      rule,
+    );
+  }
+  const why = settled(state, queue.name, at);
+  return why
+    ? precondition(
+        `queue "${queue.name}" cannot move to pool "${pool}" (queue_move): it ${why}, then move it`,
+        addr,
+        'Q3',
+      )
+    : null;
+}
+
+/** Removes a queue and what the capabilities keep of it (drain state, activity). */
+export function dropQueue(state: State, name: string): void {
+  removeQueue(state, name); // keeps the state's index current (state.ts header)
+  state.draining.delete(name);
+  state.activity.delete(name);
+}
+
+/** For messages: how a stored capability set is changed. */
+export function capabilitiesChangeHint(path: string, wanted: Capabilities): string {
+  return `poolsync control-plane capabilities --state ${path} --set ${formatCapabilities(wanted)}`;
+}
+
+/** A state created with other capabilities than `asked` is refused, with the command that changes them. */
+export function checkCapabilities(
+  path: string,
+  asked: Capabilities | undefined,
+  state: State,
+): void {
+  if (asked && !sameCapabilities(asked, state.capabilities))
+    throw new UserError(
+      `control-plane state ${path} was created with capabilities ${formatCapabilities(state.capabilities)}, ` +
+        `not ${formatCapabilities(asked)}: capabilities are stored with the state. Leave them out ` +
+        `to use the stored ones, or change them with \`${capabilitiesChangeHint(path, asked)}\``,
+    );
+}
+
+// How a cluster's record binds the queues that name it, with Union's capabilities (docs/union.md,
+// "Union's rules in the plan"): a cluster another live queue pins is not drained, moved or
+// deleted (`unpin_first`, U23, U26, U31); its co-named queue drains and activates with it
+// (`drain`, U25, U27) and is deleted with it (`queue_delete`, U30).
+
+/**
+ * With `drain`, a cluster's co-named queue drains with its cluster and is activated with it,
+ * even one drained on its own (Union: remote/_cluster.py:361-363, 396-398).
+ */
+export function conamedFollows(state: State, cluster: string, enabled: boolean): void {
+  const queue = state.queues.get(cluster);
+  if (!state.capabilities.drain || !queue?.cluster_managed) return;
+  if (enabled) state.draining.delete(cluster);
+  else state.draining.add(cluster);
+}
+
+/** unpin_first: refuses to drain, move or delete a cluster another live queue pins. */
+export function refusePinned(
+  state: State,
+  cluster: string,
+  what: 'drained' | 'moved' | 'deleted',
+): void {
+  if (!state.capabilities.unpin_first) return;
+  const pins = indexOf(state)
+    .boundQueues(cluster)
+    .filter((q) => q !== cluster);
+  if (pins.length > 0)
+    throw precondition(
+      `cluster "${cluster}" cannot be ${what}: queue${pins.length === 1 ? '' : 's'} ${pins.map((q) => `"${q}"`).join(', ')} ` +
+        `${pins.length === 1 ? 'pins' : 'pin'} it explicitly; unpin it first (remote/_cluster.py)`,
+      address('Cluster', cluster),
+      'C8',
+    );
+}
+
+/**
+ * Union today, with `queue_delete` (real-apis.md: "deleting a cluster puts its co-named queue
+ * into deletion with it", Union docs, clusters page): the co-named queue a cluster delete takes
+ * with it, or null (none, or queue_delete off: C8 leaves it with an empty selector). Refused
+ * while a default-queue setting names it, as deleting that queue is.
+ */
+export function conamedQueueDeletedWith(state: State, cluster: string): string | null {
+  const queue = state.queues.get(cluster);
+  if (!state.capabilities.queue_delete || !queue?.cluster_managed) return null;
+  const named = defaultQueueInUse(state, cluster, 'deleted');
+  if (named) {
+    throw precondition(
+      `cluster "${cluster}" cannot be deleted: its co-named queue would be deleted with it, but ${named.message}`,
+      address('Cluster', cluster),
+      named.rule ?? 'Q4',
+    );
+  }
+  return cluster;
+}
+
+/**
+ * Capability `soft_delete` (Union today: its client's docstrings, flyteplugins-union 0.19.1
+ * remote/_queue.py): a deleted queue is kept, its name reserved, until it is undeleted.
+ * - delete_queue (and the co-named queue a cluster delete takes along) keeps the queue's record
+ *   among the deleted ones;
+ * - create_queue of a deleted name is ALREADY_EXISTS (the name stays reserved);
+ * - undelete_queue brings it back with the spec it had, DRAINED (with `drain`), once its pool
+ *   and the clusters it names are live and in that pool; a co-named queue whose cluster is
+ *   deleted cannot be undeleted (its cluster's undelete would bring it back);
+ * - registering a cluster under a deleted queue's name replaces that record (the registration
+ *   creates the co-named queue anew).
+ * Off, a delete is final (the baseline rule).
+ */
+
+/** Keeps a queue being deleted among the deleted ones, when deletes are soft. */
+export function keepDeleted(state: State, queue: QueueRecord): void {
+  if (!state.capabilities.soft_delete) return;
+  (state.deleted_queues ??= new Map()).set(queue.name, structuredClone(queue));
+}
+
+/** ALREADY_EXISTS when `name` is a deleted queue's: its name stays reserved until undeleted. */
+export function checkNotReserved(state: State, name: string): void {
+  if (!state.deleted_queues?.has(name)) return;
+  throw exists(
+    `queue "${name}" was deleted and its name stays reserved (soft_delete): undelete it instead of creating it`,
+    address('Queue', name),
+    'N2',
+  );
+}
+
+/** A registration under this name creates its co-named queue anew: the deleted record goes. */
+export function forgetDeleted(state: State, name: string): void {
+  state.deleted_queues?.delete(name);
+}
+
+export function listDeletedQueues(state: State): LiveQueue[] {
+  return [...(state.deleted_queues?.values() ?? [])].sort(byName).map((q) => ({
+    name: q.name,
+    ...structuredClone(q.spec),
+    state: 'drained' as const,
+    cluster_managed: q.cluster_managed,
+    available_clusters: [],
+  }));
+}
+
+export function undeleteQueue(state: State, name: string): void {
+  const addr = address('Queue', name);
+  if (!state.capabilities.soft_delete) throw capabilityOff('soft_delete', addr);
+  const q = state.deleted_queues?.get(name);
+  const refuse = (why: string) => precondition(`queue "${name}" ${why}`, addr, 'Q1');
+  if (!q) {
+    throw state.queues.has(name)
+      ? refuse('is not deleted: there is nothing to undelete')
+      : new ControlPlaneError('NOT_FOUND', `no deleted queue "${name}"`, addr, null);
+  }
+  if (q.cluster_managed && !state.clusters.has(name))
+    throw refuse(
+      `is the co-named queue of cluster "${name}", which is deleted: it cannot be undeleted alone`,
+    );
+  if (!state.pools.has(q.spec.pool))
+    throw refuse(`cannot be undeleted: its pool "${q.spec.pool}" does not exist`);
+  for (const c of q.spec.clusters) {
+    if (c === WILDCARD) continue;
+    if (state.clusters.get(c)?.pool !== q.spec.pool)
+      throw refuse(
+        `cannot be undeleted: it names cluster "${c}", which is not in pool "${q.spec.pool}"`,
+      );
+  }
+  state.deleted_queues!.delete(name);
+  putQueue(state, q);
+  // It comes back DRAINED: it takes no work until activated.
+  if (state.capabilities.drain) state.draining.add(name);
+}
+
+// Union v2's project/domain → default queue settings: a setting names a queue that must exist,
+// and a queue a setting names cannot go away (see `defaultQueueTargets`).
+
+export type DefaultQueueOp =
+  | { op: 'set_default_queue'; project: string; domain: string; queue: string }
+  | { op: 'delete_default_queue'; project: string; domain: string };
+
+export function applyDefaultQueueOp(state: State, op: DefaultQueueOp): void {
+  const key = defaultQueueKeyString(op);
+  const addr = address('DefaultQueue', key);
+  if (op.op === 'set_default_queue') {
+    if (!state.queues.has(op.queue))
+      throw fail(
+        'NOT_FOUND',
+        `${addr}: queue "${op.queue}" does not exist; create it first`,
+        addr,
+        null,
+      );
+    state.default_queues.set(key, { project: op.project, domain: op.domain, queue: op.queue });
+    return;
+  }
+  if (!state.default_queues.delete(key))
+    throw fail('NOT_FOUND', `default-queue setting "${key}" does not exist`, addr, null);
+}
+
+export function listDefaultQueues(state: State): LiveDefaultQueue[] {
+  return [...state.default_queues.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, d]) => ({ ...d }));
+}
+
+/**
+ * The `project/domain` keys of the settings that name `queue`, sorted; empty when none.
+ * A queue named by a setting cannot be deleted (it can be drained, remote/_queue.py:934-938): callers
+ * reject with `defaultQueueInUse` when this is not empty.
+ */
+export function defaultQueueTargets(state: State, queue: string): string[] {
+  const keys: string[] = [];
+  for (const [key, d] of state.default_queues) if (d.queue === queue) keys.push(key);
+  return keys.sort();
+}
+
+/** True when some project/domain setting names `queue`. */
+export function isDefaultQueueTarget(state: State, queue: string): boolean {
+  for (const d of state.default_queues.values()) if (d.queue === queue) return true;
+  return false;
+}
+
+/** The FAILED_PRECONDITION a queue drain or delete answers while settings name the queue. */
+export function defaultQueueInUse(
+  state: State,
+  queue: string,
+  action: 'deleted',
+): ControlPlaneError | null {
+  const keys = defaultQueueTargets(state, queue);
+  if (keys.length === 0) return null;
+  const shown =
+    keys.slice(0, 5).join(', ') + (keys.length > 5 ? ` and ${keys.length - 5} more` : '');
+  const addr = address('Queue', queue);
+  return precondition(
+    `queue "${queue}" is the default queue of ${shown}; it cannot be ${action} until those settings name another queue or are deleted`,
+    addr,
+    null,
+  );
+}
+
+/** A setting's key as the calls receive it: non-empty strings without spaces or "/". */
+export function validateDefaultQueueKey(
+  project: unknown,
+  domain: unknown,
+): { project: string; domain: string } {
+  const shown = [project, domain].filter((v) => typeof v === 'string' && v !== '').join('/');
+  const addr = address('DefaultQueue', shown || '?');
+  const part = (what: string, v: unknown): string => {
+    if (typeof v === 'string' && v !== '' && !/[\s/]/.test(v)) return v;
+    throw new ControlPlaneError(
+      'INVALID_ARGUMENT',
+      `default-queue ${what} must be a non-empty string without spaces or "/", got ${JSON.stringify(v) ?? 'nothing'}`,
+      addr,
+      null,
+    );
+  };
+  return { project: part('project', project), domain: part('domain', domain) };
+}
+
+/**
+ * flyteadmin's EXECUTION_CLUSTER_LABEL attributes. Like flyteadmin, the label value is not
+ * checked against labelClusterMap (a config file the control plane reads at execution time);
+ * poolsync's V11 checks it before anything is sent.
+ */
+export type ClusterLabelOp =
+  | { op: 'set_execution_cluster_label'; label: ExecutionClusterLabel }
+  | { op: 'delete_execution_cluster_label'; key: AssignmentKey };
+
+function labels(state: State): Map<string, ExecutionClusterLabel> {
+  return (state.execution_cluster_labels ??= new Map());
+}
+
+export function applyClusterLabelOp(state: State, op: ClusterLabelOp): void {
+  if (op.op === 'set_execution_cluster_label') {
+    const { project, domain, workflow, label } = op.label;
+    labels(state).set(assignmentKeyString(op.label), { project, domain, workflow, label });
+    return;
+  }
+  const key = assignmentKeyString(op.key);
+  if (!labels(state).delete(key)) {
+    throw new ControlPlaneError(
+      'NOT_FOUND',
+      `no execution cluster label is set for ${key}`,
+      address('ExecutionClusterLabel', key),
+    );
+  }
+}
+
+/** Sorted by key string. */
+export function listExecutionClusterLabels(state: State): ExecutionClusterLabel[] {
+  return [...(state.execution_cluster_labels?.entries() ?? [])]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, l]) => ({ ...l }));
+}
+
+const LABEL_PATTERN = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+
+/** A label write as the store accepts it: a valid key and a non-empty label value. */
+export function validateExecutionClusterLabel(
+  value: unknown,
+  key: AssignmentKey,
+): ExecutionClusterLabel {
+  const v = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+  const unknown = Object.keys(v).filter(
+    (k) => !['project', 'domain', 'workflow', 'label'].includes(k),
+  );
+  const addr = address('ExecutionClusterLabel', assignmentKeyString(key));
+  if (unknown.length > 0) {
+    throw new ControlPlaneError(
+      'INVALID_ARGUMENT',
+      `an execution cluster label takes project, domain, workflow and label; unknown: ${unknown.join(', ')}`,
+      addr,
+    );
+  }
+  const label = v['label'];
+  if (typeof label !== 'string' || !LABEL_PATTERN.test(label) || label.length > 63) {
+    throw new ControlPlaneError(
+      'INVALID_ARGUMENT',
+      `execution cluster label value must be a label name (letters, digits, '-', '_', '.'), got ${JSON.stringify(label)}`,
+      addr,
+    );
+  }
+  return { ...key, label };
 }

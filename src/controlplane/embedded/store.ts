@@ -20,29 +20,24 @@
  *   leave a gap in the op numbers (or replace the snapshot): the reader notices and reads again.
  */
 import { jsonParts } from '../../util/json-parts.js';
-import { type FileHandle } from 'node:fs/promises';
-import { basename } from 'node:path';
-import { openOwnAppend, ownFolders } from '../../util/safe-file.js';
+import { type FileHandle, lstat } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { openOwnAppend, ownFolders, readOwnFile, writeOwnFile } from '../../util/safe-file.js';
 import { refuseTrackedFiles } from '../../util/tracked.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelay } from '../../util/backoff.js';
 import { UserError } from '../../util/user-error.js';
 import { acquireLockFile, type HeldLockFile } from '../../util/lock-file.js';
-import type { EmbeddedStateCache, StateRead } from './options.js';
-import { readStateKey, stateFilesIdentity, type JournalShape } from './state-identity.js';
-import { stateFromJson, stateToJson, type Op, type State } from './state.js';
 import {
-  FORMAT,
-  ReadRace,
-  VERSION,
-  readSnapshot,
-  replayJournal,
-  snapshotIdentity,
-  stateRoot,
-  writeFileAtomic,
-  type JournalLine,
-  type Snapshot,
-} from './state-files.js';
+  applyOp,
+  type Op,
+  type State,
+  stateFromJson,
+  type StateJson,
+  stateJsonProblem,
+  stateToJson,
+} from './state.js';
+import type { Capabilities, PoolContract } from '../../model/common.js';
 
 export interface StoreOptions {
   /** Compact once the journal holds this many ops (default 20,000). */
@@ -91,7 +86,7 @@ export class StateStore {
     const lock = await lockState(path);
     try {
       // Under the lock nobody else writes: files identical to a state this process read (or
-      // left) hold exactly that state (state-identity.ts).
+      // left) hold exactly that state.
       const identity = await stateFilesIdentity(path);
       const cached = opts.cache?.take(identity) ?? null;
       let state: State;
@@ -112,7 +107,7 @@ export class StateStore {
       const store = new StateStore(path, journal, lock, state, seq, {
         compactAfter: opts.compactAfter ?? 20_000,
         keepJournal: keep,
-        ...(opts.cache ? { cache: opts.cache } : {}),
+        cache: opts.cache,
       });
       store.journalOps = journaled.lines;
       // A torn last line (a call that never returned) must go before anything is appended after
@@ -214,7 +209,7 @@ export class StateStore {
 export interface HeldRead {
   state: State;
   release: () => void;
-  /** EmbeddedControlPlane.stateKey of this read (state-identity.ts readStateKey). */
+  /** EmbeddedControlPlane.stateKey of this read (readStateKey). */
   stateKey: () => Promise<string | null>;
 }
 
@@ -271,7 +266,7 @@ function heldRead(
 }
 
 /**
- * What a reader checks before it reads (read-only.ts does it at open, before a lazy read): the
+ * What a reader checks before it reads (at open, before a lazy read): the
  * state's folders are real folders it may enter, and Git tracks none of its files.
  */
 export async function checkStateFiles(path: string): Promise<void> {
@@ -319,3 +314,420 @@ function* jsonLine(value: unknown): Generator<string> {
   yield* jsonParts(value, 3);
   yield '\n';
 }
+
+/**
+ * The two files of an embedded control plane's state (store.ts): the JSON snapshot, replaced
+ * only whole (write-temp + fsync + rename + fsync of the folder), and the journal of ops after
+ * it, one numbered JSON line each. Both live in the state's folder and go through the
+ * safe-file layer (util/safe-file.ts): never through a link, bounded, written under an
+ * exclusive unguessable temporary name. Nothing of their content is ever quoted in a message.
+ */
+export const FORMAT = 'poolsync-control-plane';
+export const VERSION = 1;
+
+export interface Snapshot {
+  format: typeof FORMAT;
+  version: typeof VERSION;
+  /** Number of the last journaled op this snapshot contains. */
+  seq: number;
+  state: StateJson;
+}
+
+export interface JournalLine {
+  seq: number;
+  op: Op;
+}
+
+/** A snapshot or journal JS can hold as one string (V8's limit is just under 512 MiB). */
+const MAX_STATE_BYTES = 500 * 1024 * 1024;
+
+/** The state's folder: poolsync checks every file of the state in it (safe-file.ts). */
+export const stateRoot = (path: string): string => dirname(path);
+
+async function readStateText(path: string, what: string): Promise<string | null> {
+  const bytes = await readOwnFile(stateRoot(path), path, { maxBytes: MAX_STATE_BYTES, what });
+  return bytes === null ? null : bytes.toString('utf8');
+}
+
+/**
+ * Replaces PATH whole (write-temp + fsync + rename + fsync of the folder). `data` may come in
+ * parts (util/json-parts.ts): a 100,000-object state is ~30 MB of JSON, never held whole.
+ */
+export async function writeFileAtomic(
+  path: string,
+  data: string | Iterable<string>,
+): Promise<void> {
+  await writeOwnFile(stateRoot(path), path, data, {
+    durable: true,
+    what: 'control-plane state',
+  });
+}
+
+export async function readSnapshot(path: string): Promise<Snapshot | null> {
+  const text = await readStateText(path, 'control-plane state');
+  if (text === null) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // Never the parser's message: it quotes the text, and the file may be anything.
+    throw new UserError(
+      `${path} is not a poolsync control-plane state file (invalid JSON); restore it from a backup or point --state elsewhere`,
+    );
+  }
+  const s = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Partial<Snapshot>;
+  if (s.format !== FORMAT || typeof s.seq !== 'number') {
+    throw new UserError(
+      `${path} is not a poolsync control-plane state file (no "format": "${FORMAT}" and "seq"); restore it from a backup or point --state elsewhere`,
+    );
+  }
+  if (s.version !== VERSION) {
+    throw new UserError(
+      `${path} has state format version ${typeof s.version === 'number' ? s.version : '(none)'}; this poolsync reads version ${VERSION}`,
+    );
+  }
+  const problem = stateJsonProblem(s.state);
+  if (problem !== null) {
+    throw new UserError(
+      `${path} is not a poolsync control-plane state file of this version: ${problem}; restore it from a backup or point --state elsewhere`,
+    );
+  }
+  return s as Snapshot;
+}
+
+/** The snapshot was replaced, or journal lines are missing, while a reader read them. */
+export class ReadRace extends Error {}
+
+export async function snapshotIdentity(path: string): Promise<string> {
+  try {
+    const s = await lstat(path, { bigint: true });
+    return `${s.ino}:${s.mtimeNs}:${s.size}`;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
+    throw err;
+  }
+}
+
+/**
+ * Applies journal lines newer than `seq`; returns the last op number and how many lines the
+ * journal held (a torn last one included). `contiguous` (readers) insists on op numbers seq+1,
+ * seq+2, …: a gap means a writer compacted while we read.
+ */
+export async function replayJournal(
+  path: string,
+  state: State,
+  seq: number,
+  contiguous = false,
+): Promise<{ seq: number } & JournalShape> {
+  const text = await readStateText(path, 'control-plane journal');
+  if (text === null || text === '') return { seq, lines: 0, torn: false };
+  const lines = text.split('\n');
+  const torn = lines[lines.length - 1] !== '';
+  // The last element is "" after a final newline, or a line cut short by a crash: drop it.
+  lines.pop();
+  lines.forEach((line, i) => {
+    let entry: JournalLine;
+    try {
+      entry = JSON.parse(line) as JournalLine;
+    } catch {
+      entry = null as unknown as JournalLine;
+    }
+    if (
+      typeof entry?.seq !== 'number' ||
+      typeof entry.op !== 'object' ||
+      entry.op === null ||
+      typeof entry.op.op !== 'string'
+    ) {
+      throw new UserError(
+        `${path}:${i + 1}: the control-plane journal is corrupt (not a numbered op); restore from a backup`,
+      );
+    }
+    if (entry.seq <= seq) return;
+    if (contiguous && entry.seq !== seq + 1) throw new ReadRace();
+    try {
+      applyOp(state, entry.op);
+    } catch (err) {
+      throw new UserError(
+        `${path}:${i + 1}: journaled op "${escapeName(entry.op.op)}" no longer applies: ${(err as Error).message}`,
+      );
+    }
+    seq = entry.seq;
+  });
+  return { seq, lines: lines.length, torn };
+}
+
+/** An op name as written by poolsync is short and plain; anything else is not quoted. */
+function escapeName(name: string): string {
+  return /^[a-z_]{1,64}$/.test(name) ? name : '(not an op of poolsync)';
+}
+
+/**
+ * What identifies the state at `file:PATH` without reading it: the snapshot's and the journal's
+ * inode, size, mtime and ctime (nanoseconds). A writer replaces the snapshot by rename (a new
+ * inode) and only ever appends to the journal or truncates it (size, mtime), and nothing can
+ * set a file's ctime back; so a file that was written since never has the same identity.
+ *
+ * Two things key on it: EmbeddedControlPlane.stateKey (below), and a state cache a long-running
+ * process hands to the embedded control plane (EmbeddedOptions.stateCache,
+ * src/incremental/state-cache.ts), which gives back a state read from files of the same
+ * identity instead of reading them again.
+ * The keys are derived from the typed records here, field by field: a new field of a record is
+ * a compile error until its key covers it.
+ */
+/** What the journal held when the state was read: whole lines, and whether a torn one followed. */
+export interface JournalShape {
+  lines: number;
+  torn: boolean;
+}
+
+/** One file's identity: equal stamps, equal content (see above). */
+export interface FileStamp {
+  ino: bigint;
+  size: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+}
+
+/** The fields of a FileStamp in its key, in this order; a field left out does not compile. */
+const STAMP_KEY: Record<keyof FileStamp, true> = {
+  ino: true,
+  size: true,
+  mtimeNs: true,
+  ctimeNs: true,
+};
+const STAMP_FIELDS = Object.keys(STAMP_KEY) as (keyof FileStamp)[];
+
+/** The files of one state, as they are now. */
+export interface StateFiles {
+  /** The snapshot's path (absolute: embeddedStatePath resolves it). */
+  path: string;
+  /** Null when absent. */
+  snapshot: FileStamp | null;
+  journal: FileStamp | null;
+}
+
+/** How each field of StateFiles enters the key; a field left out does not compile. */
+const FILES_KEY: { [K in keyof StateFiles]: (files: StateFiles) => string } = {
+  path: (f) => f.path,
+  snapshot: (f) => stampKey(f.snapshot),
+  journal: (f) => stampKey(f.journal),
+};
+
+export interface FilesIdentity extends StateFiles {
+  /** Equal keys, equal files (the path included). */
+  key: string;
+  hasSnapshot: boolean;
+  /** The journal is absent or empty: the snapshot holds the whole state. */
+  journalEmpty: boolean;
+}
+
+/** The identity of the snapshot at `path` and of its journal. */
+export async function stateFilesIdentity(path: string): Promise<FilesIdentity> {
+  const files: StateFiles = {
+    path,
+    snapshot: await fileStamp(path),
+    journal: await fileStamp(`${path}.journal`),
+  };
+  return {
+    ...files,
+    key: filesKey(files),
+    hasSnapshot: files.snapshot !== null,
+    journalEmpty: files.journal === null || files.journal.size === 0n,
+  };
+}
+
+function filesKey(files: StateFiles): string {
+  return (Object.keys(FILES_KEY) as (keyof StateFiles)[]).map((k) => FILES_KEY[k](files)).join('|');
+}
+
+function stampKey(stamp: FileStamp | null): string {
+  return stamp === null ? 'absent' : STAMP_FIELDS.map((k) => String(stamp[k])).join(':');
+}
+
+/**
+ * EmbeddedControlPlane.stateKey of a state read from files whose identity was `identity`
+ * before the read: every write changes the snapshot's or the journal's identity (rename,
+ * append), and the inventory beside them is in the key too. Null without a snapshot (the
+ * state is made from the opening options) and when the live state depends on the clock: with
+ * `drain`, a queue with recorded activity drains over time (Q7).
+ */
+export async function readStateKey(identity: FilesIdentity, state: State): Promise<string | null> {
+  if (state.capabilities.drain && state.activity.size > 0) return null;
+  return filesStateKey(identity);
+}
+
+/**
+ * readStateKey from the files alone, before any read (a lazy open): equal to
+ * the key of a state read from files of this identity, except that it cannot know whether that
+ * state drains with time. It is compared with keys taken after a read, which can.
+ */
+export async function filesStateKey(identity: FilesIdentity): Promise<string | null> {
+  if (!identity.hasSnapshot) return null;
+  const inventory = stampKey(await fileStamp(`${identity.path}.inventory.json`));
+  return `${identity.key}|${inventory}`;
+}
+
+async function fileStamp(path: string): Promise<FileStamp | null> {
+  try {
+    const s = await lstat(path, { bigint: true });
+    return { ino: s.ino, size: s.size, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/**
+ * The state of a `file:` control plane opened read-only (plan, export, the daemon), read at
+ * open or, with `lazy` (plan), by the first call that needs it. `poolsync plan` asks first for
+ * the state's key (EmbeddedControlPlane.stateKey) and, when its remembered plan has that key
+ * (src/incremental/plan-memory.ts), nothing else: before a read the key is computed from the
+ * files' metadata alone (filesStateKey), so a remembered replan never reads or
+ * parses the snapshot. After a read it is the read's key (readStateKey, which also knows
+ * whether the state drains with time), kept when the control plane is closed.
+ */
+export interface ReadOnlyOptions {
+  /** Share unchanged reads with other readers through this cache (EmbeddedOptions.stateCache). */
+  cache?: EmbeddedStateCache;
+  /** Read on first use rather than at open. */
+  lazy: boolean;
+  /** Throws when the state read cannot be used (capabilities other than asked for). */
+  accept: (state: State) => void;
+}
+
+export class ReadOnlyState {
+  private reading: Promise<HeldRead> | null = null;
+  private held: HeldRead | null = null;
+  private keyOfRead: string | null = null;
+  private released = false;
+
+  private constructor(
+    private readonly path: string,
+    private readonly init: () => State,
+    private readonly opts: ReadOnlyOptions,
+  ) {}
+
+  /** Checked at open either way (folders, Git): errors come where they came before. */
+  static async open(
+    path: string,
+    init: () => State,
+    opts: ReadOnlyOptions,
+  ): Promise<ReadOnlyState> {
+    const reader = new ReadOnlyState(path, init, opts);
+    if (opts.lazy) await checkStateFiles(path);
+    else await reader.state();
+    return reader;
+  }
+
+  /** The state, read once. */
+  async state(): Promise<State> {
+    this.reading ??= this.read();
+    return (await this.reading).state;
+  }
+
+  /** EmbeddedControlPlane.stateKey: of the files now before a read, of the read after it. */
+  async key(): Promise<string | null> {
+    if (this.reading !== null) {
+      const read = await this.reading.then(
+        () => true,
+        () => false,
+      );
+      return read ? this.keyOfRead : null;
+    }
+    if (this.released) return null;
+    return filesStateKey(await stateFilesIdentity(this.path));
+  }
+
+  release(): void {
+    this.released = true;
+    this.held?.release();
+  }
+
+  private async read(): Promise<HeldRead> {
+    const held = await readStateOnce(this.path, this.init, this.opts.cache);
+    try {
+      this.opts.accept(held.state);
+      this.keyOfRead = await held.stateKey();
+    } catch (err) {
+      held.release();
+      throw err;
+    }
+    this.held = held;
+    if (this.released) held.release();
+    return held;
+  }
+}
+
+/** How an embedded control plane is opened (EmbeddedControlPlane.open) and simulated. */
+export interface EmbeddedOptions {
+  /** Where the state is persisted; null keeps it in memory (tests). */
+  path: string | null;
+  /** P1: the `default` pool's contract when the state is first created. */
+  defaultPoolContract?: PoolContract;
+  /** Clock for Q7 activity (tests). */
+  now?: () => number;
+  /** Ops journaled before the store compacts into a new snapshot. */
+  compactAfter?: number;
+  /** Opening and closing leave a journal shorter than this as it is (StoreOptions). */
+  keepJournal?: number;
+  /**
+   * Opened again and again (the daemon): the process's cache of states read (or left by a
+   * writer), so unchanged files are not read again and reads share frozen objects
+   * (src/incremental/state-cache.ts makes one). Without it every open reads the files.
+   */
+  stateCache?: EmbeddedStateCache;
+  /**
+   * Capabilities (domain.md): stored with the state when it is created; for an existing state
+   * a different value is refused with the command that changes it. Absent: as stored.
+   */
+  capabilities?: Capabilities;
+  /**
+   * Read the state as it is now, without the writer lock and without writing anything (plan,
+   * export); every write is refused. A missing state file reads as a new organisation (P1).
+   */
+  readOnly?: boolean;
+  /**
+   * With readOnly: read the state on its first use, not at open; until then stateKey is of the
+   * files alone. `plan` opens so: a remembered plan needs no read.
+   */
+  lazy?: boolean;
+}
+
+export interface QueueActivity {
+  runs_in_flight: number;
+  actions_in_flight: number;
+  /** The in-flight counts fall linearly to 0 over this many ms. */
+  finish_over_ms?: number;
+}
+
+/** A state as read from (or left in) its files: what a state cache keeps per state file. */
+export interface StateRead {
+  state: State;
+  /** The number of the last op the state contains (store.ts). */
+  seq: number;
+  journal: JournalShape;
+}
+
+/**
+ * A cache of the last value read from each state file, matched by the files' identity
+ * (a file written since never matches). The embedded control plane keeps
+ * none of its own; a long-running process passes one in (EmbeddedOptions.stateCache).
+ *
+ * Readers share a value and never change it. A writer (holding the state's lock) may take the
+ * value over instead of reading the files, only when no reader holds it: a reader must never
+ * see a writer's writes before they are durable. After closing, still under its lock, the
+ * writer gives its state back with the identity of the files it left; a writer that failed
+ * forgets it (its state may hold ops that never became durable).
+ */
+export interface StateCachePort<V> {
+  /** For a reader: the value of files of this identity, held until `release`; else null. */
+  hold(files: FilesIdentity): { value: V; release: () => void } | null;
+  /** Keeps the value read (or left by a writer) from files of this identity. */
+  keep(files: FilesIdentity, value: V): void;
+  /** For a writer under its lock: the value of files of this identity, removed; null when none or held. */
+  take(files: FilesIdentity): V | null;
+  /** Drops what is kept for the state at `path`. */
+  forget(path: string): void;
+}
+
+export type EmbeddedStateCache = StateCachePort<StateRead>;

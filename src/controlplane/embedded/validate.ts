@@ -20,7 +20,6 @@ import {
   type ObjectKind,
   type PoolContract,
   type QueueSpec,
-  type SecretStoreType,
 } from '../../model/common.js';
 import { ControlPlaneError } from '../errors.js';
 import type { RegisterClusterRequest } from '../types.js';
@@ -84,6 +83,20 @@ export function validateName(kind: ObjectKind, name: unknown): string {
   return name;
 }
 
+/** `value` when it is one of `allowed`, else INVALID_ARGUMENT naming them (and `rule`, `cite`). */
+function oneOf<T extends string>(
+  value: unknown,
+  allowed: readonly T[],
+  what: string,
+  addr: string,
+  rule: string,
+  cite = true,
+): T {
+  if (allowed.includes(value as T)) return value as T;
+  const why = `${what} ${describe(value)} must be one of ${allowed.join(', ')}`;
+  throw invalid(cite ? `${why} (${rule})` : why, addr, rule);
+}
+
 function requireString(obj: Obj, key: string, what: string, addr: string, rule: string): string {
   const value = obj[key];
   if (typeof value !== 'string' || value.trim() === '') {
@@ -120,14 +133,7 @@ export function validateContract(value: unknown, addr: string): PoolContract {
   }
   const secrets = requireObject(c.secret_store, 'contract.secret_store', addr);
   rejectUnknown(secrets, ['type', 'locator'], 'contract.secret_store', addr);
-  const type = secrets.type;
-  if (!SECRET_STORE_TYPES.includes(type as SecretStoreType)) {
-    throw invalid(
-      `contract.secret_store.type ${describe(type)} must be one of ${SECRET_STORE_TYPES.join(', ')} (P2)`,
-      addr,
-      'P2',
-    );
-  }
+  const type = oneOf(secrets.type, SECRET_STORE_TYPES, 'contract.secret_store.type', addr, 'P2');
   const locator = requireString(secrets, 'locator', 'contract.secret_store', addr, 'P2');
   let image_registry: PoolContract['image_registry'] = null;
   if (c.image_registry !== undefined && c.image_registry !== null) {
@@ -139,7 +145,7 @@ export function validateContract(value: unknown, addr: string): PoolContract {
   }
   return {
     object_store_ref: { uri, endpoint },
-    secret_store: { type: type as SecretStoreType, locator },
+    secret_store: { type, locator },
     image_registry,
   };
 }
@@ -185,14 +191,8 @@ export function validateDataPlane(value: unknown, addr: string): ClusterDataPlan
     rejectUnknown(s, ['type', 'locator'], 'data_plane.secret_store', addr);
     out.secret_store = {};
     if (s.type !== undefined) {
-      if (!SECRET_STORE_TYPES.includes(s.type as SecretStoreType)) {
-        throw invalid(
-          `data_plane.secret_store.type ${describe(s.type)} must be one of ${SECRET_STORE_TYPES.join(', ')}`,
-          addr,
-          'C4',
-        );
-      }
-      out.secret_store.type = s.type as SecretStoreType;
+      const what = 'data_plane.secret_store.type';
+      out.secret_store.type = oneOf(s.type, SECRET_STORE_TYPES, what, addr, 'C4', false);
     }
     if (s.locator !== undefined) {
       out.secret_store.locator = dataPlaneString(s.locator, 'secret_store.locator', addr);
@@ -284,30 +284,28 @@ export function validateQueueSpec(value: unknown, name: string, complete: boolea
   if (typeof pool !== 'string')
     throw invalid(`queue pool must be a pool name, got ${describe(pool)} (Q1)`, addr, 'Q1');
   validateName('ClusterPool', pool);
-  const priority = s.priority ?? QUEUE_DEFAULTS.priority;
-  if (!PRIORITIES.includes(priority as QueueSpec['priority'])) {
-    throw invalid(
-      `queue priority ${describe(priority)} must be one of ${PRIORITIES.join(', ')} (Q1)`,
-      addr,
-      'Q1',
-    );
-  }
-  const fairness = s.fairness ?? QUEUE_DEFAULTS.fairness;
-  if (!FAIRNESS_POLICIES.includes(fairness as QueueSpec['fairness'])) {
-    throw invalid(
-      `queue fairness ${describe(fairness)} must be one of ${FAIRNESS_POLICIES.join(', ')} (Q1)`,
-      addr,
-      'Q1',
-    );
-  }
+  const priority = oneOf(
+    s.priority ?? QUEUE_DEFAULTS.priority,
+    PRIORITIES,
+    'queue priority',
+    addr,
+    'Q1',
+  );
+  const fairness = oneOf(
+    s.fairness ?? QUEUE_DEFAULTS.fairness,
+    FAIRNESS_POLICIES,
+    'queue fairness',
+    addr,
+    'Q1',
+  );
   return {
     pool,
     clusters: validateSelector(s.clusters ?? [WILDCARD], addr),
     run_concurrency: validateCount(s, 'run_concurrency', addr),
     action_concurrency: validateCount(s, 'action_concurrency', addr),
     depth: validateCount(s, 'depth', addr, QUEUE_DEFAULTS.depth),
-    priority: priority as QueueSpec['priority'],
-    fairness: fairness as QueueSpec['fairness'],
+    priority,
+    fairness,
   };
 }
 

@@ -5,47 +5,53 @@
  *  - PoolAssignment ↔ CLUSTER_ASSIGNMENT (`cluster_assignment.cluster_pool_name`, Union
  *    self-managed's `uctl update cluster-pool-attributes`);
  *  - ExecutionClusterLabel ↔ EXECUTION_CLUSTER_LABEL (`flytectl update execution-cluster-label`);
- *  - both read and written by attributes.ts: every row is read, the project/domain and
+ *  - both read and written by FlyteadminAttributes: every row is read, the project/domain and
  *    workflow levels are managed, the others (project-wide, launch plan) reported;
  *  - flyteadminState() adds what the planner needs beyond them (FlyteadminLive): those other
- *    rows, the registered projects and domains (projects.ts), and the labelClusterMap
- *    flyteadmin runs with (deployed-config.ts);
+ *    rows, the registered projects and domains (listProjects, listDomains), and the labelClusterMap
+ *    flyteadmin runs with (readDeployedConfig);
  *  - it has no pool, cluster, queue or capability calls (flyteadmin has none of them), so a
  *    live state read from it has none. ExecutionCluster, ClusterLabel, ClusterPool and Cluster
  *    are configuration (Helm values, Union's pool mapping): the plan leaves them out and
  *    `poolsync render` writes them.
  * Only project-domain and project-domain-workflow attributes are written: project-wide, global
  * and launch-plan attributes are not poolsync's to manage and are left alone (but a delete may
- * take them along, which the plan shows: plan/cascade.ts).
+ * take them along, which the plan shows: plan/flyteadmin.ts).
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import {
   address,
-  assignmentKeyString,
   type Assignment,
   type AssignmentKey,
+  assignmentKeyString,
 } from '../../model/common.js';
 import {
-  attributeRowKey,
   type AttributeRow,
+  attributeRowKey,
+  type ClusterLabelEntry,
+  type DeployedClusterConfig,
   type ExecutionClusterLabel,
   type FlyteadminLive,
+  type MatchableResourceType,
+  type ProjectState,
 } from '../../model/flyte.js';
 import type { LiveAssignment } from '../../model/live.js';
 import { Reach } from '../../util/reach.js';
 import { ControlPlaneError, type ControlPlaneErrorCode } from '../errors.js';
-import { JsonHttp, type ErrorBody } from '../json-http.js';
-import { retryPolicy, type ClientTuning } from '../opener.js';
+import { type ErrorBody, JsonHttp } from '../json-http.js';
+import { type ClientTuning, retryPolicy } from '../opener.js';
 import type {
   AssignmentCalls,
   BackendProfile,
   ControlPlane,
   ExecutionClusterLabelCalls,
 } from '../types.js';
-import { FlyteadminAttributes } from './attributes.js';
-import { flyteTokenSource, type ClientCredentials } from './auth.js';
-import { readDeployedConfig, type ConfigMapRef } from './deployed-config.js';
-import { listDomains, listProjects } from './projects.js';
+import { readUserFile, SECRET_FILE_BYTES } from '../../util/safe-file.js';
+import { UserError } from '../../util/user-error.js';
+import { rememberSecret } from '../../util/redact.js';
+import { checkBound, parseSecretFile } from '../../util/bound-secret.js';
+import { type ClientCredentials, discover, type OAuthHttp, TokenSource } from '../oauth.js';
+import { load } from '../../util/js-yaml.js';
 
 export interface FlyteadminOptions extends ClientTuning {
   /** OAuth2 client credentials; null or absent: no auth (flyteadmin with useAuth off). */
@@ -224,4 +230,412 @@ function apiError(method: string, path: string, status: number, payload: ErrorBo
         ? ' (the token was refused: check the client id and secret and their scopes)'
         : ' (flyteadmin requires authentication: set POOLSYNC_FLYTE_CLIENT_ID and POOLSYNC_FLYTE_CLIENT_SECRET_FILE)';
   return new ControlPlaneError(code, `flyteadmin ${method} ${path}: ${detail}${hint}`);
+}
+
+/**
+ * flyteadmin's matchable attributes as poolsync reads and writes them (real-apis.md §2):
+ * `GET /api/v1/matchable_attributes?resource_type=…` lists every row of a type, at every level;
+ * `PUT|DELETE /api/v1/project_domain_attributes/{project}/{domain}` and
+ * `/api/v1/workflow_attributes/{project}/{domain}/{workflow}` write the two levels poolsync
+ * manages. `org` (flyteidl's admin protos) is sent on every call and read from every row: a row
+ * of another org is not this repository's and is left out; '' is a flyteadmin that keeps no org.
+ */
+/** MatchableAttributesConfiguration (matchable_resource.proto) as the gateway writes it. */
+interface Configuration {
+  attributes?: {
+    execution_cluster_label?: { value?: string };
+    cluster_assignment?: { cluster_pool_name?: string };
+  };
+  project?: string;
+  domain?: string;
+  workflow?: string;
+  launch_plan?: string;
+  org?: string;
+}
+
+/** A row at a level poolsync writes: project/domain[/workflow]. */
+export interface ManagedRow extends AssignmentKey {
+  value: string;
+}
+
+export class FlyteadminAttributes {
+  /** One list call per type at a time: a live-state read asks for each type twice. */
+  private readonly inFlight = new Map<MatchableResourceType, Promise<AttributeRow[]>>();
+
+  constructor(
+    private readonly http: JsonHttp,
+    private readonly org: string,
+  ) {}
+
+  /** Every row of the type (of this org), whatever its level. */
+  rows(type: MatchableResourceType): Promise<AttributeRow[]> {
+    let pending = this.inFlight.get(type);
+    if (!pending) {
+      pending = this.list(type).finally(() => this.inFlight.delete(type));
+      this.inFlight.set(type, pending);
+    }
+    return pending;
+  }
+
+  private async list(type: MatchableResourceType): Promise<AttributeRow[]> {
+    const org = this.org === '' ? '' : `&org=${encodeURIComponent(this.org)}`;
+    const res = await this.http.call<{ configurations?: Configuration[] } | undefined>(
+      'GET',
+      `/api/v1/matchable_attributes?resource_type=${type}${org}`,
+    );
+    return (res?.configurations ?? [])
+      .filter((c) => (c.org ?? '') === '' || c.org === this.org)
+      .map((c) => ({
+        resource_type: type,
+        project: c.project ?? '',
+        domain: c.domain ?? '',
+        workflow: c.workflow ?? '',
+        launch_plan: c.launch_plan ?? '',
+        value:
+          type === 'EXECUTION_CLUSTER_LABEL'
+            ? (c.attributes?.execution_cluster_label?.value ?? '')
+            : (c.attributes?.cluster_assignment?.cluster_pool_name ?? ''),
+      }))
+      .filter((r) => r.value !== '');
+  }
+
+  /** The rows at the levels poolsync manages (project/domain and workflow). */
+  async managed(type: MatchableResourceType): Promise<ManagedRow[]> {
+    return (await this.rows(type)).filter(isManagedLevel).map((r) => ({
+      project: r.project,
+      domain: r.domain,
+      workflow: r.workflow === '' ? null : r.workflow,
+      value: r.value,
+    }));
+  }
+
+  /** The rows at other levels (project-wide, domain-wide, launch plan): never written. */
+  async others(type: MatchableResourceType): Promise<AttributeRow[]> {
+    return (await this.rows(type)).filter((r) => !isManagedLevel(r));
+  }
+
+  async put(key: AssignmentKey, matching: Record<string, unknown>): Promise<void> {
+    const attributes = { ...this.keyFields(key), matching_attributes: matching };
+    await this.http.call('PUT', attributesPath(key), { attributes });
+  }
+
+  async remove(key: AssignmentKey, type: MatchableResourceType): Promise<void> {
+    const body = { ...this.keyFields(key), resource_type: type };
+    await this.http.call('DELETE', attributesPath(key), body);
+  }
+
+  /** project, domain[, workflow] and org, as both bodies carry them. */
+  private keyFields(key: AssignmentKey): Record<string, unknown> {
+    return {
+      project: key.project,
+      domain: key.domain,
+      ...((key.workflow ?? null) !== null ? { workflow: key.workflow } : {}),
+      org: this.org,
+    };
+  }
+}
+
+function isManagedLevel(r: AttributeRow): boolean {
+  return r.project !== '' && r.domain !== '' && r.launch_plan === '';
+}
+
+function attributesPath(key: AssignmentKey): string {
+  const p = `${seg(key.project)}/${seg(key.domain)}`;
+  return (key.workflow ?? null) === null
+    ? `/api/v1/project_domain_attributes/${p}`
+    : `/api/v1/workflow_attributes/${p}/${seg(key.workflow!)}`;
+}
+
+/**
+ * One path segment, percent-encoded. `.` and `..` are sent as `%2E` and `%2E%2E`: written
+ * plainly they are dot segments, which flyteadmin's HTTP server (Go's ServeMux) cleans away
+ * and redirects, so a call would reach another object or none and a delete would be reported
+ * done while the row stays (issue 38, item 10). Encoded, grpc-gateway decodes them into the
+ * name (checked against the real flyteadmin: test/flyteadmin/dot-segments.e2e.test.ts). undici
+ * sends the path as given.
+ */
+function seg(value: string): string {
+  if (value === '.') return '%2E';
+  if (value === '..') return '%2E%2E';
+  return encodeURIComponent(value);
+}
+
+/**
+ * The projects and domains flyteadmin knows, read so the plan can refuse an attribute that
+ * flyteadmin would refuse (manager/impl/validation/project_validator.go: an unregistered or
+ * archived project, an unknown domain is InvalidArgument): `GET /api/v1/projects` (ListProjects,
+ * all in one answer without a limit; without filters flyteadmin leaves archived projects out, so
+ * they are listed again with `filters=eq(state,1)`, gormimpl/project_repo.go) and `GET /api/v1/domains`
+ * (GetDomains, added in flyteadmin v1.13.0, flyteorg/flyte #5443). Before v1.13 the route is
+ * absent (the gateway answers 404, code 5 NotFound): the domains are then the ones every project
+ * of ListProjects carries, which flyteadmin fills from the same configured list
+ * (manager/impl/project_manager.go getDomains).
+ */
+const STATES: readonly ProjectState[] = [
+  'ACTIVE',
+  'ARCHIVED',
+  'SYSTEM_GENERATED',
+  'SYSTEM_ARCHIVED',
+];
+
+interface ProjectsPage {
+  projects?: {
+    id?: string;
+    state?: string | number;
+    org?: string;
+    domains?: { id?: string }[];
+  }[];
+  token?: string;
+}
+
+export interface ProjectList {
+  projects: { id: string; state: ProjectState }[];
+  /** The domains the projects carry (sorted): GetDomains' answer where it is absent. */
+  domains: string[];
+}
+
+interface ListedProject {
+  id: string;
+  state: ProjectState;
+  domains: string[];
+}
+
+export async function listProjects(http: JsonHttp, org: string): Promise<ProjectList> {
+  const [current, archived] = await Promise.all([
+    listAll(http, org, ''),
+    listAll(http, org, 'eq(state,1)'),
+  ]);
+  const byId = new Map<string, ProjectState>();
+  const domains = new Set<string>();
+  for (const p of [...current, ...archived]) {
+    byId.set(p.id, p.state);
+    for (const d of p.domains) domains.add(d);
+  }
+  return {
+    projects: [...byId.entries()]
+      .map(([id, state]) => ({ id, state }))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+    domains: [...domains].sort(),
+  };
+}
+
+/**
+ * One ListProjects call: without a limit flyteadmin answers every project at once
+ * (gormimpl/project_repo.go: no LIMIT when `limit` is 0), so no page waits for another.
+ */
+async function listAll(http: JsonHttp, org: string, filters: string): Promise<ListedProject[]> {
+  const query = new URLSearchParams();
+  if (filters !== '') query.set('filters', filters);
+  if (org !== '') query.set('org', org);
+  const q = query.toString();
+  const res = await http.call<ProjectsPage | undefined>(
+    'GET',
+    `/api/v1/projects${q ? `?${q}` : ''}`,
+  );
+  const out: ListedProject[] = [];
+  for (const p of res?.projects ?? []) {
+    if (!p.id || ((p.org ?? '') !== '' && p.org !== org)) continue;
+    const domains = (p.domains ?? []).map((d) => d.id ?? '').filter((d) => d !== '');
+    out.push({ id: p.id, state: projectState(p.state), domains });
+  }
+  return out;
+}
+
+/** An enum by name (protojson) or number; absent is 0, ACTIVE; one this version does not know is not active. */
+function projectState(raw: string | number | undefined): ProjectState {
+  if (raw === undefined || raw === '') return 'ACTIVE';
+  if (typeof raw === 'number') return STATES[raw] ?? 'ARCHIVED';
+  return (STATES as readonly string[]).includes(raw) ? (raw as ProjectState) : 'ARCHIVED';
+}
+
+/** GetDomains, or null where this flyteadmin has no such route (before v1.13.0). */
+export async function listDomains(http: JsonHttp): Promise<string[] | null> {
+  let res: { domains?: { id?: string }[] } | undefined;
+  try {
+    res = await http.call<typeof res>('GET', '/api/v1/domains');
+  } catch (err) {
+    if (err instanceof ControlPlaneError && err.code === 'NOT_FOUND') return null;
+    throw err;
+  }
+  return (res?.domains ?? [])
+    .map((d) => d.id ?? '')
+    .filter((d) => d !== '')
+    .sort();
+}
+
+/**
+ * OAuth2 client credentials for flyteadmin, as flytectl does it (real-apis.md §2), on the one
+ * OAuth2 client of every backend (controlplane/oauth.ts): discovery at
+ * `/.well-known/oauth-authorization-server` (token_endpoint) and `/config/v1/flyte_client`
+ * (scopes, audience), then a client-credentials token sent as `Authorization: Bearer …`,
+ * fetched again before it expires or when the server rejects it. flyteadmin's HTTP gateway
+ * reads `Authorization` in every configuration (auth/handlers.go IdentityContextFromRequest);
+ * `authorization_metadata_key` names the header of its gRPC port, which poolsync does not use.
+ * The secret is never logged or put in an error.
+ */
+
+/**
+ * Credentials from the environment: POOLSYNC_FLYTE_CLIENT_ID, and the secret from the file
+ * named by POOLSYNC_FLYTE_CLIENT_SECRET_FILE or from POOLSYNC_FLYTE_CLIENT_SECRET. None set:
+ * null (flyteadmin without auth). Never from a flag value. A secret file that names its
+ * flyteadmin (`endpoint:` and `secret:` lines, util/bound-secret.ts) is refused for any other
+ * `url`, before discovery asks it for a token endpoint.
+ */
+export async function credentialsFromEnv(
+  url: string,
+  env: Record<string, string | undefined> = process.env,
+): Promise<ClientCredentials | null> {
+  const clientId = env.POOLSYNC_FLYTE_CLIENT_ID?.trim() ?? '';
+  const file = env.POOLSYNC_FLYTE_CLIENT_SECRET_FILE?.trim() ?? '';
+  let secret = env.POOLSYNC_FLYTE_CLIENT_SECRET?.trim() ?? '';
+  if (file !== '') {
+    const what = 'POOLSYNC_FLYTE_CLIENT_SECRET_FILE';
+    const bytes = await readUserFile(file, { maxBytes: SECRET_FILE_BYTES, what });
+    const read = parseSecretFile(bytes.toString('utf8'), 'secret');
+    secret = read.secret;
+    if (secret === '') throw new UserError(`POOLSYNC_FLYTE_CLIENT_SECRET_FILE ${file} is empty`);
+    checkBound(
+      file,
+      'the client secret file (POOLSYNC_FLYTE_CLIENT_SECRET_FILE)',
+      read.endpoint,
+      url,
+    );
+  }
+  rememberSecret(secret);
+  if (clientId === '' && secret === '') return null;
+  if (clientId === '')
+    throw new UserError(
+      'a flyteadmin client secret is set but POOLSYNC_FLYTE_CLIENT_ID is not: set the OAuth2 client id',
+    );
+  if (secret === '')
+    throw new UserError(
+      'POOLSYNC_FLYTE_CLIENT_ID is set but no secret: put it in a file named by POOLSYNC_FLYTE_CLIENT_SECRET_FILE (or in POOLSYNC_FLYTE_CLIENT_SECRET)',
+    );
+  return { clientId, clientSecret: secret };
+}
+
+/** The tokens of flyteadmin at `origin`, discovered on the first call. */
+export function flyteTokenSource(
+  origin: string,
+  credentials: ClientCredentials,
+  http: OAuthHttp,
+): TokenSource {
+  const service = 'flyteadmin';
+  const hint = () =>
+    `; is authentication enabled on ${origin}? (unset POOLSYNC_FLYTE_CLIENT_ID for a flyteadmin without auth)`;
+  return new TokenSource(credentials, () => discover(origin, { service, http, hint }), {
+    service,
+    http,
+    refusal: (status, code) =>
+      new ControlPlaneError(
+        status >= 500 || status === 429 ? 'UNAVAILABLE' : 'UNAUTHENTICATED',
+        `flyteadmin refused the client credentials of client '${credentials.clientId}': token endpoint answered HTTP ${status}${code ? ` (${code})` : ''}; check POOLSYNC_FLYTE_CLIENT_ID and the secret in POOLSYNC_FLYTE_CLIENT_SECRET_FILE`,
+      ),
+  });
+}
+
+/**
+ * The cluster configuration flyteadmin runs with, read from the cluster: flyte-core renders
+ * `configmap.clusters` into ConfigMap `flyte-admin-clusters-config`, key `clusters.yaml`
+ * (charts/flyte-core/templates/admin/configmap.yaml), and flyteadmin reads it at start-up only
+ * (executioncluster/impl/random_cluster_selector.go NewRandomClusterSelector). The flyteadmin
+ * Deployment carries that ConfigMap's checksum (templates/admin/deployment.yaml), so a `helm
+ * upgrade` that changes it restarts flyteadmin: once the ConfigMap holds a label, flyteadmin
+ * routes it. Read through @kubernetes/client-node with the operator's credentials (in a pod its
+ * service account, else KUBECONFIG); never fatal: what cannot be read is reported as such.
+ */
+export interface ConfigMapRef {
+  namespace: string;
+  name: string;
+}
+
+export const CLUSTERS_KEY = 'clusters.yaml';
+
+/** `NAMESPACE/NAME` (optionally `k8s:NAMESPACE/NAME`), e.g. `flyte/flyte-admin-clusters-config`. */
+export function parseConfigMapRef(text: string, origin: string): ConfigMapRef {
+  const m = /^(?:k8s:)?([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/.exec(
+    text.trim(),
+  );
+  if (!m)
+    throw new UserError(
+      `${origin}: "${text}" is not a ConfigMap; write NAMESPACE/NAME, e.g. flyte/flyte-admin-clusters-config`,
+    );
+  return { namespace: m[1]!, name: m[3]! };
+}
+
+export const NOT_CONFIGURED =
+  'poolsync is not configured to read it: give the flyteadmin URL clusters-configmap=NAMESPACE/NAME (or set POOLSYNC_FLYTE_CLUSTERS_CONFIGMAP), e.g. flyte/flyte-admin-clusters-config';
+
+export async function readDeployedConfig(
+  ref: ConfigMapRef | null,
+  kubeConfig: () => Promise<KubeConfig>,
+): Promise<DeployedClusterConfig> {
+  const unread = (source: string | null, why: string): DeployedClusterConfig => ({
+    source,
+    labels: null,
+    enabled_clusters: null,
+    default_execution_label: null,
+    unavailable: why,
+  });
+  if (!ref) return unread(null, NOT_CONFIGURED);
+  const source = `k8s:${ref.namespace}/${ref.name}`;
+  let text: string | undefined;
+  try {
+    const { CoreV1Api } = await import('@kubernetes/client-node');
+    const api = (await kubeConfig()).makeApiClient(CoreV1Api);
+    const cm = await api.readNamespacedConfigMap({ name: ref.name, namespace: ref.namespace });
+    text = cm.data?.[CLUSTERS_KEY];
+  } catch (err) {
+    return unread(source, `cannot read ConfigMap ${ref.namespace}/${ref.name}: ${reason(err)}`);
+  }
+  if (text === undefined)
+    return unread(source, `ConfigMap ${ref.namespace}/${ref.name} has no key ${CLUSTERS_KEY}`);
+  try {
+    return { source, unavailable: null, ...parseClustersYaml(text) };
+  } catch (err) {
+    return unread(source, `${source} ${CLUSTERS_KEY}: ${(err as Error).message}`);
+  }
+}
+
+/** `clusters: {labelClusterMap, clusterConfigs, defaultExecutionLabel}` (runtime/interfaces/cluster_configuration.go). */
+export function parseClustersYaml(
+  text: string,
+): Pick<DeployedClusterConfig, 'labels' | 'enabled_clusters' | 'default_execution_label'> {
+  const doc = load(text) as { clusters?: unknown } | null;
+  const clusters = isMap(doc?.clusters) ? doc.clusters : {};
+  const labels: Record<string, ClusterLabelEntry[]> = {};
+  const map = clusters['labelClusterMap'];
+  if (isMap(map)) {
+    for (const [label, entries] of Object.entries(map)) {
+      labels[label] = (Array.isArray(entries) ? entries : []).filter(isMap).map((e) => ({
+        cluster: String(e['id'] ?? ''),
+        // As written; compared as the float32 flyteadmin reads (plan/flyteadmin.ts).
+        weight: Number(e['weight'] ?? 0),
+      }));
+    }
+  }
+  const configs = Array.isArray(clusters['clusterConfigs']) ? clusters['clusterConfigs'] : [];
+  const enabled = configs
+    .filter(isMap)
+    .filter((c) => c['enabled'] === true)
+    .map((c) => String(c['name'] ?? ''))
+    .sort();
+  const def = clusters['defaultExecutionLabel'];
+  return {
+    labels,
+    enabled_clusters: enabled,
+    default_execution_label: typeof def === 'string' && def !== '' ? def : null,
+  };
+}
+
+function reason(err: unknown): string {
+  const code = (err as { code?: unknown }).code;
+  if (code === 403) return 'forbidden (grant get on configmaps in that namespace)';
+  if (code === 404) return 'not found';
+  if (code === 401) return 'unauthorized';
+  return typeof code === 'number' ? `HTTP ${code}` : ((err as Error).message ?? String(err));
+}
+
+function isMap(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -51,8 +51,8 @@ async function openFlyteadmin(url: string, opts: OpenOptions): Promise<ControlPl
   const configMap =
     params.get('clusters-configmap') ?? process.env.POOLSYNC_FLYTE_CLUSTERS_CONFIGMAP ?? '';
   parsed.search = '';
-  const [{ FlyteadminControlPlane }, { credentialsFromEnv }, { parseConfigMapRef }] =
-    await Promise.all([import('./client.js'), import('./auth.js'), import('./deployed-config.js')]);
+  const { FlyteadminControlPlane, credentialsFromEnv, parseConfigMapRef } =
+    await import('./client.js');
   return new FlyteadminControlPlane(parsed.toString(), {
     ...opts.http,
     credentials: await credentialsFromEnv(url),

@@ -22,10 +22,9 @@ import type { LiveCluster } from '../../model/live.js';
 import type { RegisterClusterRequest } from '../../model/requests.js';
 import type { ClusterService } from '../../gen/cloudidl/cluster/cluster_pb.js';
 import { ClusterState, type Cluster } from '../../gen/cloudidl/cluster/definition_pb.js';
-import { Filter_Function } from '../../gen/cloudidl/common/list_pb.js';
 import { ControlPlaneError } from '../errors.js';
 import type { ClusterCalls } from '../types.js';
-import type { Call } from './rpcs.js';
+import { type Call, isCode } from './transport.js';
 import {
   clusterEnabled,
   clusterFromPb,
@@ -36,7 +35,6 @@ import {
 } from './mapping.js';
 import type { UnionQueues } from './queues.js';
 import { Latest, SharedReads, fromLatest, sweep } from './sweeps.js';
-import { isCode } from './transport.js';
 
 /** How long a cluster delete waits for Union to finish a DELETING cluster (10 minutes). */
 export const DELETING_WAIT_MS = 600_000;
@@ -62,13 +60,9 @@ export class UnionClusters implements ClusterCalls {
 
   /** ListClusters page after page: all clusters, or (`deleted`) those with `deleted_at`. */
   private sweep(deleted: boolean): Promise<Cluster[]> {
-    const filters = deleted ? [{ function: Filter_Function.EXISTS, field: 'deleted_at' }] : [];
-    return sweep(async (token) => {
+    return sweep(this.pageSize, deleted, async (request) => {
       const res = await this.call('listClusters', null, () =>
-        this.service.listClusters({
-          organization: this.org,
-          request: { limit: this.pageSize, token, filters },
-        }),
+        this.service.listClusters({ organization: this.org, request }),
       );
       return { items: res.clusters, token: res.token };
     });

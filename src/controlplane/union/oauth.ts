@@ -1,19 +1,21 @@
 /**
  * OAuth2 client credentials for Union, as its own tools do it (oauth.go in
  * unionai/terraform-provider-unionai, src/auth.ts in flyteorg/flyte-sdk-ts), on the one OAuth2
- * client of every backend (controlplane/oauth/: discovery with the OpenID Connect fallback,
+ * client of every backend (controlplane/oauth.ts: discovery with the OpenID Connect fallback,
  * token cache and refresh, retries with the RPCs' backoff). What is Union's: the API key is the
  * client, a failed discovery asks whether --control-plane is the key's endpoint, and each OAuth2
- * error code gets Union's own message (oauth-errors.ts).
+ * error code gets Union's own message (tokenRefusal).
  */
-import { discover as discoverOAuth, type Discovery } from '../oauth/discovery.js';
-import type { OAuthHttp } from '../oauth/http.js';
-import { TokenSource as ClientCredentialsTokens } from '../oauth/token-source.js';
-import type { UnionApiKey } from './api-key.js';
-import { tokenRefusal } from './oauth-errors.js';
-
-export { DEFAULT_AUTH_HEADER, type Discovery } from '../oauth/discovery.js';
-export { isLoopback, type OAuthHttp } from '../oauth/http.js';
+import {
+  TokenSource as ClientCredentialsTokens,
+  discover as discoverOAuth,
+  type Discovery,
+  type OAuthHttp,
+} from '../oauth.js';
+import { ControlPlaneError } from '../errors.js';
+import { readUserFile, SECRET_FILE_BYTES } from '../../util/safe-file.js';
+import { UserError } from '../../util/user-error.js';
+import { rememberSecret } from '../../util/redact.js';
 
 const SERVICE = 'Union';
 
@@ -48,4 +50,152 @@ export class TokenSource extends ClientCredentialsTokens {
   get headerName(): string {
     return this.foundDiscovery.headerName;
   }
+}
+
+/**
+ * What a refused token request means, by OAuth2 error code (RFC 6749 5.2), said so that the
+ * person knows what to change. Only the fixed code is shown, never `error_description` (a
+ * server may echo request values in it) and never the key or the secret.
+ */
+/** What discovery gave the token request (controlplane/oauth.ts Discovery). */
+interface Asked {
+  tokenEndpoint: string;
+  scopes: string[];
+  audience: string;
+}
+
+const NEW_KEY =
+  'create one with `flyte create api-key --name poolsync` and put it in POOLSYNC_UNION_API_KEY or --api-key-file';
+
+/** What each RFC 6749 error code means for a Union API key, given what was answered and asked. */
+const MEANING: Record<string, (answered: string, scopes: string, d: Asked) => string> = {
+  invalid_client: (answered) =>
+    `Union refused the API key's client credentials (token endpoint ${answered}): the key is revoked, expired or mistyped; ${NEW_KEY}`,
+  invalid_scope: (answered, scopes) =>
+    `Union's token endpoint refused the scopes poolsync asked for (${scopes}, as /config/v1/flyte_client advertises; token endpoint ${answered}): the API key's application may not have them; give its role those scopes, or check that --control-plane is the endpoint the key was issued for`,
+  unauthorized_client: (answered) =>
+    `Union's token endpoint does not let the API key's application use client credentials (token endpoint ${answered}): use an API key (an application), not a user's client; ${NEW_KEY}`,
+  invalid_grant: (answered) =>
+    `Union's token endpoint refused the grant (token endpoint ${answered}): the API key's application may be disabled or expired; ${NEW_KEY}`,
+  unsupported_grant_type: (answered) =>
+    `the discovered token endpoint does not offer client credentials (token endpoint ${answered}): it is not one a Union API key works with; check that --control-plane is the Union endpoint of the key`,
+  invalid_request: (answered, scopes, d) =>
+    `Union's token endpoint found the token request malformed (token endpoint ${answered}): the audience ${d.audience ? `"${d.audience}"` : '(none)'} or scopes ${scopes} the endpoint advertises may not fit it; report it to the Union administrators of the organisation`,
+  access_denied: (answered) =>
+    `Union's token endpoint denied the API key's application a token (token endpoint ${answered}): its role may not use this organisation; check the key's org and role`,
+};
+
+/** The error for a token endpoint's answer `status` with RFC 6749 `error` code `error`. */
+export function tokenRefusal(status: number, error: string | null, d: Asked): ControlPlaneError {
+  const answered = `${d.tokenEndpoint} answered HTTP ${status}${error ? ` ${error}` : ''}`;
+  const scopes = d.scopes.length > 0 ? `"${d.scopes.join(' ')}"` : 'none';
+  const meaning =
+    (error !== null && Object.hasOwn(MEANING, error) ? MEANING[error] : undefined) ??
+    (status === 401 || status === 403 ? MEANING.invalid_client : undefined);
+  if (meaning) return new ControlPlaneError('UNAUTHENTICATED', meaning(answered, scopes, d));
+  return new ControlPlaneError(
+    status >= 500 || status === 429 ? 'UNAVAILABLE' : 'UNAUTHENTICATED',
+    `Union token request failed: ${answered}`,
+  );
+}
+
+/**
+ * Union API keys: base64 of `endpoint:client_id:client_secret:org`, the format `flyte create
+ * api-key` prints (decodeApiKey in unionai/terraform-provider-unionai internal/provider/oauth.go).
+ * Read from env POOLSYNC_UNION_API_KEY or a file (--api-key-file), never from a flag value.
+ * No message of this module contains the key or any part of it but the endpoint and the org.
+ */
+export interface UnionApiKey {
+  /** Host (and port) the key was issued for, without scheme: `acme.hosted.unionai.cloud`. */
+  endpoint: string;
+  clientId: string;
+  clientSecret: string;
+  /** The organisation every call names. */
+  org: string;
+  /** The key as given (base64 text): handed to the flyte CLI (FLYTE_API_KEY), never printed. */
+  raw: string;
+  /** Where it was read from (an env variable name or a file path): for the runbook. */
+  source: { env: string } | { file: string };
+}
+
+export const API_KEY_ENV = 'POOLSYNC_UNION_API_KEY';
+/** A file holding the key (the daemon, containers with mounted secrets). */
+export const API_KEY_FILE_ENV = 'POOLSYNC_UNION_API_KEY_FILE';
+const FORMAT =
+  'it must be the base64 text of endpoint:client_id:client_secret:org that `flyte create api-key` prints';
+
+/** `dns:///host`, `https://host/`, `host` → `host`. */
+export function normaliseEndpoint(endpoint: string): string {
+  return endpoint
+    .trim()
+    .replace(/^dns:\/\/\//, '')
+    .replace(/^[a-z][a-z0-9+.-]*:\/\//i, '')
+    .replace(/\/+$/, '');
+}
+
+/**
+ * Parses a key; `source` names where it came from (`POOLSYNC_UNION_API_KEY`, a file path) for
+ * the error. Fields: the endpoint (an optional `dns:///` or `http(s)://` prefix, the host, an
+ * optional numeric port), the client id, the client secret, the org (the last field). Union's
+ * own tools split differently (Go provider and Python CLI: at most 4 fields from the left, so
+ * a ':' in the secret moves into the org; flyte-sdk-ts: 3 fields from the right, so it moves
+ * into the client id); all agree with this on every key whose secret has no ':', and this
+ * also reads one that has (the secret is everything between the client id and the org).
+ */
+export function parseApiKey(
+  raw: string,
+  source: string,
+  from: UnionApiKey['source'] = { env: API_KEY_ENV },
+): UnionApiKey {
+  const text = raw.trim();
+  const bad = (why: string) =>
+    new UserError(`the Union API key in ${source} is not valid (${why}): ${FORMAT}`);
+  if (text === '') throw bad('empty');
+  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(text)) throw bad('not base64');
+  const decoded = Buffer.from(text, 'base64').toString('utf8');
+  const parts = decoded.split(':');
+  if (parts.length < 4) throw bad(`${parts.length} of the 4 colon-separated fields`);
+  let at = 1;
+  // `dns:///host`, `https://host`: the scheme's ':' is not a separator.
+  if (/^(dns|https?)$/i.test(parts[0]!) && parts[1]?.startsWith('//')) at = 2;
+  // A port, when the three fields after the endpoint still follow it.
+  if (/^\d{1,5}$/.test(parts[at] ?? '') && parts.length - at - 1 >= 3) at++;
+  const rest = parts.slice(at);
+  if (rest.length < 3)
+    throw bad(
+      `${parts.length} colon-separated fields do not leave a client id, secret and org after the endpoint`,
+    );
+  const clientId = rest[0]!;
+  const org = rest[rest.length - 1]!;
+  const clientSecret = rest.slice(1, -1).join(':');
+  const endpoint = normaliseEndpoint(parts.slice(0, at).join(':'));
+  if (endpoint === '') throw bad('no endpoint');
+  if (clientId === '') throw bad('no client id');
+  if (clientSecret === '') throw bad('no client secret');
+  // Remembered once it is a key: text that is not one (a placeholder, a word) is no secret,
+  // and scrubbing it would mangle every path and message that holds the word.
+  rememberSecret(text);
+  rememberSecret(clientSecret);
+  // oauth.go: an empty or "None" org means the first label of the host.
+  const resolvedOrg = org === '' || org.toLowerCase() === 'none' ? endpoint.split(/[.:]/)[0]! : org;
+  return { endpoint, clientId, clientSecret, org: resolvedOrg, raw: text, source: from };
+}
+
+/**
+ * The key from --api-key-file, else the file named by env POOLSYNC_UNION_API_KEY_FILE, else env
+ * POOLSYNC_UNION_API_KEY; a clear error when none.
+ */
+export async function resolveApiKey(flagFile: string | undefined): Promise<UnionApiKey> {
+  const file = flagFile || process.env[API_KEY_FILE_ENV]?.trim();
+  if (file) {
+    const text = (
+      await readUserFile(file, { maxBytes: SECRET_FILE_BYTES, what: '--api-key-file' })
+    ).toString('utf8');
+    return parseApiKey(text.split(/\r?\n/)[0] ?? '', file, { file });
+  }
+  const env = process.env[API_KEY_ENV];
+  if (env && env.trim() !== '') return parseApiKey(env, API_KEY_ENV, { env: API_KEY_ENV });
+  throw new UserError(
+    `a union+ control plane needs a Union API key: set ${API_KEY_ENV} (or ${API_KEY_FILE_ENV}) or pass --api-key-file FILE (${FORMAT})`,
+  );
 }

@@ -12,7 +12,7 @@ export const unionOpener: BackendOpener = {
   forms: 'union+https://HOST for a Union organisation',
   matches: (url) => /^union\+https?:\/\//.test(url),
   async open(url, opts) {
-    const { openUnion } = await import('./open.js');
+    const { openUnion } = await import('./union.js');
     return openUnion(url, opts.apiKeyFile, opts.http);
   },
 };

@@ -24,12 +24,10 @@ import {
   SecretStore_SecretStoreType,
   type ClusterPoolConfig,
 } from '../../gen/cloudidl/common/cluster_pb.js';
-import { Filter_Function } from '../../gen/cloudidl/common/list_pb.js';
 import { ControlPlaneError } from '../errors.js';
 import type { PoolCalls } from '../types.js';
-import type { Call } from './rpcs.js';
+import { type Call, isCode } from './transport.js';
 import { Latest, sweep } from './sweeps.js';
-import { isCode } from './transport.js';
 
 const TYPE_TO_PB = Object.fromEntries(
   SECRET_STORE_TYPES.map((t) => [t, SecretStore_SecretStoreType[t]]),
@@ -85,13 +83,9 @@ export class UnionPools implements PoolCalls {
   }
 
   private sweep(deleted: boolean): Promise<ClusterPool[]> {
-    const filters = deleted ? [{ function: Filter_Function.EXISTS, field: 'deleted_at' }] : [];
-    return sweep(async (token) => {
+    return sweep(this.pageSize, deleted, async (request) => {
       const res = await this.call('listPools', null, () =>
-        this.service.list({
-          organization: this.org,
-          request: { limit: this.pageSize, token, filters },
-        }),
+        this.service.list({ organization: this.org, request }),
       );
       return { items: res.clusterPools, token: res.token };
     });

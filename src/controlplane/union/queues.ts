@@ -1,32 +1,28 @@
 /**
- * The queues part of the `union` backend, through `cloudidl.queue.QueueService`
- * (proto/cloudidl/queue/, from the flyteplugins-union wheel): the live list (one ListQueues
- * sweep shared by concurrent reads), gets, metrics (Q7, metrics.ts) and the writes, each one
- * call from the queue as last read (`Latest`), returning the queue Union answered.
+ * Queues through `cloudidl.queue.QueueService` (proto/cloudidl/queue/, from the
+ * flyteplugins-union wheel): one ListQueues sweep shared by concurrent reads, gets, metrics (Q7)
+ * and the writes, each one call from the queue as last read (`Latest`), returning the queue
+ * Union answered.
  *
  * Q3: UpdateQueue replaces the whole spec, so it is a read-modify-write: the queue as last read
- * (the live read's list; GetQueue when it was not read), the 7 fields poolsync manages and the
- * caps `spec` declares (queue-caps.ts) set from `spec`, every other field written back as Union
- * sent it, including those poolsync's .proto does not declare (kept as protobuf unknown fields;
- * the transport is binary, which carries them: transport.ts). Union has no version on queues,
- * so a change another writer makes between the read and the write is lost (docs/union.md).
- * With `queue_move`, a new pool in `spec` moves a drained queue (its cluster_pool_name).
+ * (GetQueue when it was not read), the 7 managed fields and the caps `spec` declares set from
+ * `spec` (withManagedFields), every other field written back as Union sent it, undeclared ones
+ * included (protobuf unknown fields, carried by the binary transport). Union has no version on
+ * queues, so a change another writer makes between the read and the write is lost
+ * (docs/union.md). With `queue_move`, a new pool in `spec` moves a drained queue.
  *
- * Deletes and undeletes follow Union's rules (its client's docstrings, remote/_queue.py): a
- * queue is deleted only from DRAINED, with the `state_generation` it was read at (so a delayed
- * request never applies to a state the caller never saw); a deleted queue keeps its name
- * reserved (CreateQueue: ALREADY_EXISTS) and is listed only with the filter `EXISTS deleted_at`;
- * UndeleteQueue brings it back DRAINED with the spec it had. The generation a delete carries
- * is the one of the queue as last read (its drain's answer, the wait's reads), read again only
- * when Union refuses it (`fromLatest`).
+ * Deletes follow Union's rules (remote/_queue.py): only from DRAINED, with the
+ * `state_generation` last read (read again only when Union refuses it: `fromLatest`), so a
+ * delayed request never applies to a state the caller never saw; a deleted queue keeps its name
+ * (CreateQueue: ALREADY_EXISTS), is listed only with `EXISTS deleted_at`, and UndeleteQueue
+ * brings it back DRAINED with its spec.
  */
 import type { Client } from '@connectrpc/connect';
 import { address, type QueueSpec } from '../../model/common.js';
 import type { LiveQueue, QueueMetrics } from '../../model/live.js';
 import type { CreateQueueRequest } from '../../model/requests.js';
 import type { Cluster } from '../../gen/cloudidl/cluster/definition_pb.js';
-import { QueueState, type Queue, type QueueService } from '../../gen/cloudidl/queue/queue_pb.js';
-import { Filter_Function } from '../../gen/flyteidl2/common/list_pb.js';
+import { type Queue, type QueueService, QueueState } from '../../gen/cloudidl/queue/queue_pb.js';
 import { ControlPlaneError } from '../errors.js';
 import type { QueueCalls } from '../types.js';
 import {
@@ -38,10 +34,8 @@ import {
   selfSelecting,
   withManagedFields,
 } from './mapping.js';
-import { firstQueueMetrics } from './metrics.js';
-import type { Call } from './rpcs.js';
-import { Latest, SharedReads, fromLatest, sweep } from './sweeps.js';
-import { isCode } from './transport.js';
+import { type Call, isCode } from './transport.js';
+import { fromLatest, Latest, SharedReads, sweep } from './sweeps.js';
 
 export class UnionQueues implements QueueCalls {
   /** Each queue as Union last sent it: what the next write starts from. */
@@ -59,13 +53,9 @@ export class UnionQueues implements QueueCalls {
 
   /** ListQueues page after page: the live queues, or (`deleted`) those with `deleted_at`. */
   private sweep(deleted: boolean): Promise<Queue[]> {
-    const filters = deleted ? [{ function: Filter_Function.EXISTS, field: 'deleted_at' }] : [];
-    return sweep(async (token) => {
+    return sweep(this.pageSize, deleted, async (request) => {
       const res = await this.call('listQueues', null, () =>
-        this.service.listQueues({
-          organization: this.org,
-          request: { limit: this.pageSize, token, filters },
-        }),
+        this.service.listQueues({ organization: this.org, request }),
       );
       return { items: res.queues, token: res.token };
     });
@@ -103,7 +93,7 @@ export class UnionQueues implements QueueCalls {
     return this.live(await this.read(name), name);
   }
 
-  /** Q7 through WatchQueueMetrics (metrics.ts). */
+  /** Q7 through WatchQueueMetrics (firstQueueMetrics). */
   async queueMetrics(name: string): Promise<QueueMetrics> {
     const queue = await this.getQueue(name);
     return this.call('watchQueueMetrics', address('Queue', name), () =>
@@ -211,4 +201,42 @@ function sorted(v: unknown): string {
     .filter((k) => o[k] !== undefined)
     .sort();
   return `{${keys.map((k) => `${JSON.stringify(k)}:${sorted(o[k])}`).join(',')}}`;
+}
+
+/**
+ * Q7 through QueueService/WatchQueueMetrics: the first message of the stream for one queue,
+ * then the stream is closed. Union leaves drained queues out of the stream: nothing is in
+ * flight there.
+ */
+export async function firstQueueMetrics(
+  queues: Client<typeof QueueService>,
+  org: string,
+  queue: LiveQueue,
+): Promise<QueueMetrics> {
+  const addr = address('Queue', queue.name);
+  const abort = new AbortController();
+  try {
+    const stream = queues.watchQueueMetrics(
+      { poolId: { organization: org, name: queue.pool }, queueNames: [queue.name] },
+      { signal: abort.signal },
+    );
+    for await (const msg of stream) {
+      const m = msg.metrics.find((x) => x.id?.name === queue.name);
+      if (m)
+        return {
+          runs_in_flight: m.runsInFlight,
+          actions_in_flight: m.actionsInFlight,
+          depth: m.currentDepth,
+        };
+      if (queue.state === 'drained') return { runs_in_flight: 0, actions_in_flight: 0, depth: 0 };
+      break;
+    }
+    throw new ControlPlaneError(
+      'NOT_FOUND',
+      `${addr}: WatchQueueMetrics of pool "${queue.pool}" sent no metrics for the queue`,
+      addr,
+    );
+  } finally {
+    abort.abort();
+  }
 }

@@ -4,7 +4,7 @@
  *
  * Union's definitions have no call that lists settings (flyteidl2 settings_service.proto: Get,
  * GetForEdit, Create, Update), so a read asks GetSettingsForEdit of each project/domain it
- * needs (`SettingsScope`): the ones a plan names (src/plan/live-scope.ts), or every
+ * needs (`SettingsScope`): the ones a plan names (src/plan/fingerprint.ts), or every
  * project/domain of the org's projects (ProjectService/ListProjects) when the plan drains,
  * deletes or moves a queue. One answer holds every level the key covers, broadest first: the
  * organisation, the domain and the project/domain. The organisation's and the domains' settings
@@ -26,8 +26,10 @@ import type {
   LiveDefaultQueue,
   LiveScopedDefaultQueue,
 } from '../../model/live.js';
-import type { ProjectService } from '../../gen/flyteidl2/project/project_service_pb.js';
-import { ProjectState } from '../../gen/flyteidl2/project/project_service_pb.js';
+import {
+  type ProjectService,
+  ProjectState,
+} from '../../gen/flyteidl2/project/project_service_pb.js';
 import {
   ScopeLevel,
   SettingState,
@@ -40,7 +42,7 @@ import {
 } from '../../gen/flyteidl2/settings/settings_service_pb.js';
 import { mapLimit } from '../../util/map-limit.js';
 import type { DefaultQueueCalls } from '../types.js';
-import type { Call } from './rpcs.js';
+import type { Call } from './transport.js';
 import { SharedReads, sweep } from './sweeps.js';
 
 /** Writes retried after a version conflict (another writer between our read and write). */
@@ -50,7 +52,7 @@ export interface DefaultQueueSettingsOptions {
   org: string;
   transport: Transport;
   projects: Client<typeof ProjectService>;
-  /** Every call here may be sent again (rpcs.ts): a write conflicting with itself reads again. */
+  /** Every call here may be sent again (RPC, transport.ts): a write conflicting with itself reads again. */
   call: Call;
   pageSize: number;
   /** Project/domain levels read at once. */
@@ -136,9 +138,9 @@ export class DefaultQueueSettings implements DefaultQueueCalls {
 
   /** Every project/domain of the org's projects (archived ones left out). */
   private async projectPairs(): Promise<Pair[]> {
-    const projects = await sweep(async (token) => {
+    const projects = await sweep(this.opts.pageSize, false, async ({ limit, token }) => {
       const res = await this.opts.call('listProjects', null, () =>
-        this.opts.projects.listProjects({ org: this.opts.org, limit: this.opts.pageSize, token }),
+        this.opts.projects.listProjects({ org: this.opts.org, limit, token }),
       );
       return { items: res.projects?.projects ?? [], token: res.projects?.token ?? '' };
     });

@@ -6,12 +6,29 @@
  */
 import { ControlPlaneError } from '../errors.js';
 
-/** Every item of a paged list call (`page(token)` answers the items and the next token). */
-export async function sweep<T>(page: (token: string) => Promise<{ items: T[]; token: string }>) {
+/** A list request: a page of `limit` from `token`, of the soft-deleted objects or the live ones. */
+interface ListRequest {
+  limit: number;
+  token: string;
+  filters: { function: 15; field: string }[];
+}
+
+/**
+ * Every item of a paged list call (`page(request)` answers the items and the next token): the
+ * live objects, or (`deleted`) those with `deleted_at` (the filter `EXISTS deleted_at`, as
+ * Union's client lists them).
+ */
+export async function sweep<T>(
+  limit: number,
+  deleted: boolean,
+  page: (request: ListRequest) => Promise<{ items: T[]; token: string }>,
+) {
+  // Filter_Function.EXISTS, the same number in cloudidl's list.proto and flyteidl2's.
+  const filters = deleted ? [{ function: 15 as const, field: 'deleted_at' }] : [];
   const out: T[] = [];
   let token = '';
   do {
-    const res = await page(token);
+    const res = await page({ limit, token, filters });
     out.push(...res.items);
     token = res.token;
   } while (token !== '');

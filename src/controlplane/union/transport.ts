@@ -11,7 +11,7 @@
  * - a connection lost after the request may have been sent (a reset, a body cut off after its
  *   headers) and a 5xx (INTERNAL or UNKNOWN, a proxy's error page without a Connect code
  *   included): every call, as each write is idempotent or reads its effect back on a retry
- *   (rpcs.ts says which; issue 46, item 9).
+ *   (RPC below says which; issue 46, item 9).
  *
  * Every call goes through the client's pacer (util/pacer.ts): RESOURCE_EXHAUSTED holds every
  * call for the delay Union gives (google.rpc.RetryInfo in the error's details; else the
@@ -19,22 +19,20 @@
  */
 import { Code, ConnectError, type Interceptor, type Transport } from '@connectrpc/connect';
 import {
-  Http2SessionManager,
   createConnectTransport,
   createGrpcTransport,
+  Http2SessionManager,
 } from '@connectrpc/connect-node';
 import { connectFailure, connectionLost, Reach } from '../../util/reach.js';
-import { ControlPlaneError, unreachable, type ControlPlaneErrorCode } from '../errors.js';
+import { ControlPlaneError, type ControlPlaneErrorCode, unreachable } from '../errors.js';
 import type { TokenSource } from './oauth.js';
 import type { RetryPolicy } from '../../util/backoff.js';
 import type { Clock } from '../../util/clock.js';
 import type { Pacer } from '../../util/pacer.js';
-import { retrying, type Attempt } from '../retry.js';
+import { type Attempt, retrying } from '../retry.js';
 import { RetryInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 
 export type UnionProtocol = 'connect' | 'grpc';
-
-export { DEFAULT_RETRY, type RetryPolicy } from '../../util/backoff.js';
 
 /** Only these are transient (a server or proxy that will answer later). */
 const RETRIED = new Set([Code.Unavailable, Code.ResourceExhausted, Code.DeadlineExceeded]);
@@ -212,3 +210,68 @@ export function withRetry<T>(
     }
   });
 }
+
+/**
+ * Every Union RPC the union backend calls, by full procedure name. Each is safe to send again
+ * after a lost connection (transport.ts retries them all): reads are; a write is when sending
+ * it twice is sending it once, or when the call reads its effect back on a retry (the `retried`
+ * branch of its caller), as said beside it. Definitions: proto/ (from the flyteplugins-union
+ * wheel).
+ */
+const Q = 'cloudidl.queue.QueueService';
+const C = 'cloudidl.cluster.ClusterService';
+const P = 'cloudidl.clusterpool.ClusterPoolService';
+const S = 'flyteidl2.settings.SettingsService';
+
+export const RPC = {
+  listQueues: `${Q}/ListQueues`,
+  getQueue: `${Q}/GetQueue`,
+  // A retry meeting ALREADY_EXISTS reads the queue (queues.ts createQueueOnce).
+  createQueue: `${Q}/CreateQueue`,
+  // The whole spec: sent again, the same queue.
+  updateQueue: `${Q}/UpdateQueue`,
+  // Setting a state twice is setting it once.
+  updateQueueState: `${Q}/UpdateQueueState`,
+  watchQueueMetrics: `${Q}/WatchQueueMetrics`,
+  // A retry refused because the queue is already deleted reads it back (queues.ts).
+  deleteQueue: `${Q}/DeleteQueue`,
+  // Likewise: a retry refused because it is no longer deleted reads it back.
+  undeleteQueue: `${Q}/UndeleteQueue`,
+  listClusters: `${C}/ListClusters`,
+  getCluster: `${C}/GetCluster`,
+  // A retry meeting ALREADY_EXISTS reads the cluster: done when it is in the pool asked for.
+  createCluster: `${C}/CreateCluster`,
+  // A retry meeting ALREADY_EXISTS ("already in that pool") is done.
+  updateCluster: `${C}/UpdateCluster`,
+  // With the generation read just before: a retry refused for a stale generation reads back.
+  updateClusterState: `${C}/UpdateClusterState`,
+  // NOT_FOUND after a retry is done.
+  deleteCluster: `${C}/DeleteCluster`,
+  // A retry refused because the cluster is no longer deleted reads it back (clusters.ts).
+  undeleteCluster: `${C}/UndeleteCluster`,
+  listPools: `${P}/List`,
+  getPool: `${P}/Get`,
+  // A retry meeting ALREADY_EXISTS reads the pool: done when its config is the one sent.
+  createPool: `${P}/Create`,
+  // The whole config: sent again, the same pool.
+  updatePool: `${P}/Update`,
+  // NOT_FOUND after a retry is done.
+  deletePool: `${P}/Delete`,
+  // A retry refused because the pool is no longer deleted reads it back (pools.ts).
+  undeletePool: `${P}/Undelete`,
+  listProjects: 'flyteidl2.project.ProjectService/ListProjects',
+  getSettingsForEdit: `${S}/GetSettingsForEdit`,
+  // Versioned: sent again after it landed, a version conflict (or ALREADY_EXISTS) reads the level
+  // again (settings.ts).
+  createSettings: `${S}/CreateSettings`,
+  updateSettings: `${S}/UpdateSettings`,
+} as const;
+
+export type RpcName = keyof typeof RPC;
+
+/** One RPC with retries (withRetry): `addr` names the object for messages (null for lists). */
+export type Call = <T>(
+  rpc: RpcName,
+  addr: string | null,
+  fn: (s: CallState) => Promise<T>,
+) => Promise<T>;

@@ -11,9 +11,8 @@
  * and the small pieces they share: commits, times, durations, result badges, changes.
  */
 import { ACTION_STYLE, closingLine, renderText, SYMBOL } from '../../render/index.js';
-import { plural } from '../../render/common.js';
+import { plural, warningText } from '../../render/common.js';
 import { runbookLines } from '../../render/runbook.js';
-import { warningText } from '../../plan/reasons.js';
 import type { ChangeBrief, DaemonStatus, RecentRun } from '../status.js';
 import { ansiToHtml } from './ansi.js';
 import { markup, type SafeHtml } from './html.js';

@@ -31,7 +31,7 @@ export interface Pipeline {
     dir: string,
     options: { commit: string | null; root?: string },
   ): Promise<LoadResult>;
-  /** With the default-queue settings `need` names (all without it: src/plan/live-scope.ts). */
+  /** With the default-queue settings `need` names (all without it: src/plan/fingerprint.ts). */
   readLiveState(cp: ControlPlane, need?: SettingsNeed): Promise<LiveState>;
   executePlan(plan: Plan, cp: ControlPlane, options: ExecuteOptions): Promise<ApplyResult>;
   /** How the apply lock is held (src/apply/lock.ts), less the control plane: src/ops takes it. */

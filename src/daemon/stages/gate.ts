@@ -7,14 +7,12 @@
 import type { Change, Plan } from '../../model/plan.js';
 import { classify } from '../../ops/plan-run.js';
 import { splitHeld } from '../../plan/hold.js';
-import { heldForApproval } from '../../render/index.js';
+import { countsText, heldForApproval, whyText } from '../../render/index.js';
 import type { ApprovalRecord } from '../approvals.js';
 import type { ChangeBrief } from '../status.js';
 import type { RunContext, Staged } from './context.js';
 import type { StatusUpdate } from './status-update.js';
-import { countsText } from '../../render/index.js';
 import { countPlan } from '../../plan/counts.js';
-import { whyText } from '../../plan/reasons.js';
 
 export interface GateDecision {
   /** What to apply now (the whole plan, or the part not held). */
@@ -25,7 +23,7 @@ export interface GateDecision {
 }
 
 export function briefOf(c: Change): ChangeBrief {
-  // The reason in the planner's words (src/plan/reasons.ts), as every other renderer says it.
+  // The reason in the catalog's words (src/render/reasons.ts), as every other renderer says it.
   return { address: c.address, action: c.action, reason: whyText(c) };
 }
 

@@ -10,6 +10,8 @@ import type { SettingsNeed } from '../../model/live.js';
 import { isActionable, type Change, type Plan } from '../../model/plan.js';
 import { planRun } from '../../ops/plan-run.js';
 import { countPlan } from '../../plan/counts.js';
+import { errorText } from '../../render/reasons.js';
+import { warningDocument } from '../../render/json.js';
 import { manualSteps } from '../../render/runbook.js';
 import { deepFreeze } from '../../util/deep-freeze.js';
 import { MANAGED_LISTED } from '../status.js';
@@ -112,10 +114,10 @@ function shownOf(ctx: RunContext, plan: Plan): StatusUpdate {
     counts: countPlan(plan),
     manualSteps: manualSteps(plan),
     blocked: plan.changes.filter((c) => c.action === 'blocked').map(briefOf),
-    warnings: plan.warnings.map((w) => ({ ...w })),
+    warnings: plan.warnings.map((w) => warningDocument(w, true)),
     errors: plan.errors.map((e) => ({
       code: e.code,
-      message: e.message,
+      message: errorText(e),
       location: e.location ? ctx.repoRelative(e.location) : null,
       address: e.address,
     })),

@@ -50,8 +50,7 @@ async function compared(
   commit: string | null,
 ): Promise<{ changed: RenderedFileStatus[]; contents: Map<string, string> }> {
   const { o } = ctx;
-  const { renderTargets, compareTarget, readTarget } =
-    await import('../../render/values/targets.js');
+  const { renderTargets, compareTarget, readTarget } = await import('../../render/values.js');
   const changed: RenderedFileStatus[] = [];
   const contents = new Map<string, string>();
   for (const target of await renderTargets(dir, desired, commit)) {

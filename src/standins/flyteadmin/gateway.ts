@@ -11,7 +11,7 @@
  *
  * plus the OAuth2 endpoints (standins/oauth/server.ts, as flyteadmin's authorization server
  * serves them: client_secret_basic, the `flyte-authorization` header). What each call does is flyteadmin's
- * (api.ts over store.ts, each behaviour citing its upstream file):
+ * (flyteadminApi below, over FlyteadminStore, each behaviour citing its upstream file):
  * deletes take the narrower rows along, unregistered or archived projects are refused. Errors
  * are grpc-gateway's `{code, message, details}` with its HTTP status per gRPC code.
  */
@@ -19,14 +19,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { posix } from 'node:path';
 import { ControlPlaneError, type ControlPlaneErrorCode } from '../../controlplane/errors.js';
 import { readLimitedBody } from '../../util/request-body.js';
-import { flyteadminApi, isApiPath, isMap } from './api.js';
-import { FlyteadminError, FlyteadminStore, type FlyteadminStoreOptions } from './store.js';
 import {
+  gatewayAuthorization,
   OAUTH_PATHS,
   OAuthStandIn,
-  gatewayAuthorization,
   type OAuthStandInOptions,
 } from '../oauth/server.js';
+import type { ProjectState } from '../../model/flyte.js';
 
 /** flyteadmin's default `httpAuthorizationHeader` (auth/config/config.go). */
 export const FLYTE_AUTHORIZATION_HEADER = 'flyte-authorization';
@@ -203,4 +202,504 @@ function send(
     'content-length': Buffer.byteLength(text),
   });
   res.end(text);
+}
+
+/**
+ * The REST calls of the stand-in flyteadmin, over its store (FlyteadminStore). Paths, verbs and bodies as flyteadmin's grpc-gateway serves
+ * service/admin.proto, JSON as protojson with proto field names and unpopulated fields
+ * emitted (enum names, empty strings present). Each handler follows the manager it names:
+ * manager/impl/resources/resource_manager.go (attributes), manager/impl/project_manager.go
+ * (projects, domains), manager/impl/validation/attributes_validator.go (which attribute).
+ */
+export const ATTRIBUTE_PATHS = {
+  projectDomain: /^\/api\/v1\/project_domain_attributes\/([^/]+)\/([^/]+)$/,
+  workflow: /^\/api\/v1\/workflow_attributes\/([^/]+)\/([^/]+)\/([^/]+)$/,
+  list: '/api/v1/matchable_attributes',
+  projects: '/api/v1/projects',
+  project: /^\/api\/v1\/projects\/([^/]+)$/,
+  domains: '/api/v1/domains',
+};
+
+export function isApiPath(path: string): boolean {
+  const p = ATTRIBUTE_PATHS;
+  return (
+    path === p.list ||
+    path === p.projects ||
+    path === p.domains ||
+    p.projectDomain.test(path) ||
+    p.workflow.test(path) ||
+    p.project.test(path)
+  );
+}
+
+/** validateMatchingAttributes: the one attribute a MatchingAttributes carries → its type. */
+const ATTRIBUTE_TYPES: [string, ResourceType][] = [
+  ['task_resource_attributes', 'TASK_RESOURCE'],
+  ['cluster_resource_attributes', 'CLUSTER_RESOURCE'],
+  ['execution_queue_attributes', 'EXECUTION_QUEUE'],
+  ['execution_cluster_label', 'EXECUTION_CLUSTER_LABEL'],
+  ['plugin_overrides', 'PLUGIN_OVERRIDE'],
+  ['workflow_execution_config', 'WORKFLOW_EXECUTION_CONFIG'],
+  ['cluster_assignment', 'CLUSTER_ASSIGNMENT'],
+];
+
+type Json = Record<string, unknown>;
+export const isMap = (v: unknown): v is Json =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+
+export interface ApiRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  body: () => Promise<Json>;
+}
+
+export async function flyteadminApi(store: FlyteadminStore, req: ApiRequest): Promise<unknown> {
+  const { method, path, query } = req;
+  const p = ATTRIBUTE_PATHS;
+  if (path === p.list && method === 'GET') {
+    // ValidateListAllMatchableAttributesRequest: the type must be a MatchableResource.
+    const type = resourceType(query.get('resource_type'));
+    return {
+      configurations: store.listAll(type, query.get('org') ?? '').map(configuration),
+    };
+  }
+  if (path === p.domains && method === 'GET' && store.getDomains)
+    return { domains: store.domains.map((d) => ({ id: d, name: d })) };
+  if (path === p.projects && method === 'GET') return listProjects(store, query);
+  if (path === p.projects && method === 'POST') return registerProject(store, req);
+  const projectPath = p.project.exec(path);
+  if (projectPath) {
+    const id = decode(projectPath[1]!);
+    if (method === 'GET') return projectJson(store, store.getProject(id));
+    if (method === 'PUT') return updateProject(store, id, req);
+  }
+  const pd = p.projectDomain.exec(path);
+  const wf = pd ? null : p.workflow.exec(path);
+  if (!pd && !wf) throw notServed();
+  return attributesCall(store, req, (pd ?? wf)!, wf !== null);
+}
+
+function listProjects(store: FlyteadminStore, query: URLSearchParams): Json {
+  const limit = Number(query.get('limit') ?? '0');
+  const page = store.listProjects({
+    limit: Number.isInteger(limit) && limit >= 0 ? limit : 0,
+    token: query.get('token') ?? '',
+    filters: query.get('filters') ?? '',
+  });
+  return { projects: page.projects.map((x) => projectJson(store, x)), token: page.token };
+}
+
+async function registerProject(store: FlyteadminStore, req: ApiRequest): Promise<Json> {
+  const project = (await req.body())['project'];
+  if (!isMap(project)) throw new FlyteadminError('INVALID_ARGUMENT', 'missing project');
+  store.registerProject({
+    id: str(project['id']),
+    name: str(project['name']),
+    description: str(project['description']),
+    org: str(project['org']),
+  });
+  return {};
+}
+
+/** UpdateProject: flytectl update project --archive / --activate sends the state. */
+async function updateProject(store: FlyteadminStore, id: string, req: ApiRequest): Promise<Json> {
+  const body = await req.body();
+  const state = str(body['state']) || 'ACTIVE';
+  if (!['ACTIVE', 'ARCHIVED', 'SYSTEM_GENERATED', 'SYSTEM_ARCHIVED'].includes(state))
+    throw new FlyteadminError('INVALID_ARGUMENT', `invalid value for enum field state: "${state}"`);
+  store.setProjectState(id, state as ProjectState);
+  return {};
+}
+
+/** A project/domain (`m` of projectDomain) or workflow (`m` of workflow) attributes call. */
+async function attributesCall(
+  store: FlyteadminStore,
+  req: ApiRequest,
+  m: RegExpExecArray,
+  isWorkflow: boolean,
+): Promise<unknown> {
+  const { method, query } = req;
+  const project = decode(m[1]!);
+  const domain = decode(m[2]!);
+  const workflow = isWorkflow ? decode(m[3]!) : '';
+  if (method === 'PUT') {
+    const attributes = (await req.body())['attributes'];
+    if (!isMap(attributes)) throw new FlyteadminError('INVALID_ARGUMENT', 'missing attributes');
+    store.validateProjectAndDomain(project, domain);
+    const matching = attributes['matching_attributes'];
+    const type = matchingType(matching, [project, domain, workflow].filter(Boolean).join('-'));
+    const id = rowId(project, domain, workflow, type, str(attributes['org']));
+    store.createOrUpdate(id, matching as Json);
+    return {};
+  }
+  if (method === 'GET') {
+    store.validateProjectAndDomain(project, domain);
+    const id = rowId(project, domain, workflow, resourceType(query.get('resource_type')), '');
+    const row = store.get({ ...id, org: query.get('org') ?? '' });
+    if (!row)
+      throw new FlyteadminError(
+        'NOT_FOUND',
+        `Resource [{Project:${project} Domain:${domain} Workflow:${workflow} LaunchPlan: ResourceType:${id.resource_type}}] not found`,
+      );
+    const attributes: Json = { project: row.project, domain: row.domain };
+    if (isWorkflow) attributes['workflow'] = row.workflow;
+    return { attributes: { ...attributes, matching_attributes: row.attributes, org: row.org } };
+  }
+  if (method === 'DELETE') {
+    const body = await req.body();
+    store.validateProjectAndDomain(project, domain);
+    // The struct condition: a project/domain delete takes every narrower row along.
+    store.delete(
+      rowId(project, domain, workflow, resourceType(str(body['resource_type'])), str(body['org'])),
+    );
+    return {};
+  }
+  throw notServed();
+}
+
+/** What grpc-gateway answers for a path or verb no rule serves (runtime.ErrNotMatch → NotFound). */
+const notServed = () => new FlyteadminError('NOT_FOUND', 'Not Found');
+
+function rowId(
+  project: string,
+  domain: string,
+  workflow: string,
+  type: ResourceType,
+  org: string,
+): ResourceId {
+  return { project, domain, workflow, launch_plan: '', resource_type: type, org };
+}
+
+/** MatchableAttributesConfiguration, every field present. */
+function configuration(row: ResourceRow): Json {
+  return {
+    attributes: row.attributes,
+    domain: row.domain,
+    project: row.project,
+    workflow: row.workflow,
+    launch_plan: row.launch_plan,
+    org: row.org,
+  };
+}
+
+function projectJson(store: FlyteadminStore, p: ReturnType<FlyteadminStore['getProject']>): Json {
+  return {
+    id: p.id,
+    name: p.name,
+    domains: store.domains.map((d) => ({ id: d, name: d })),
+    description: p.description,
+    labels: null,
+    state: p.state,
+    org: p.org,
+  };
+}
+
+function matchingType(matching: unknown, identifier: string): ResourceType {
+  if (!isMap(matching))
+    throw new FlyteadminError('INVALID_ARGUMENT', 'missing matching_attributes');
+  for (const [field, type] of ATTRIBUTE_TYPES) if (isMap(matching[field])) return type;
+  throw new FlyteadminError(
+    'INVALID_ARGUMENT',
+    `Unrecognized matching attributes type for request ${identifier}`,
+  );
+}
+
+/** A MatchableResource by name or number, as grpc-gateway accepts enums; absent is 0. */
+export function resourceType(raw: string | null | undefined): ResourceType {
+  if (raw === null || raw === undefined || raw === '') return 'TASK_RESOURCE';
+  for (const [name, n] of Object.entries(MATCHABLE_RESOURCES)) {
+    if (raw === name || raw === String(n)) return name as ResourceType;
+  }
+  throw new FlyteadminError(
+    'INVALID_ARGUMENT',
+    `invalid value for enum field resource_type: "${raw}"`,
+  );
+}
+
+function decode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new FlyteadminError('INVALID_ARGUMENT', `malformed path segment "${segment}"`);
+  }
+}
+
+/**
+ * The state of the stand-in flyteadmin, behaving as upstream flyteadmin does (flyteorg/flyte, flyteadmin/pkg):
+ *  - matchable attributes are rows of one `resources` table keyed by project, domain,
+ *    workflow, launch plan, resource type and priority (repositories/models/resource.go);
+ *    an update is FirstOrCreate + Save on that key (gormimpl/resource_repo.go CreateOrUpdate);
+ *  - a delete is a GORM struct condition, which skips zero-value fields: deleting the
+ *    project/domain row of a type deletes the workflow- and launch-plan-level rows of that
+ *    project/domain too, and a workflow delete its launch-plan rows (resource_repo.go Delete,
+ *    called by manager/impl/resources/resource_manager.go); it never answers NotFound;
+ *  - a read takes the most specific row (resource_repo.go Get: priority desc);
+ *  - writes and reads name a registered, ACTIVE project and a configured domain, else
+ *    InvalidArgument (manager/impl/validation/project_validator.go ValidateProjectAndDomain);
+ *  - ListProjects leaves archived projects out unless filtered, pages by offset tokens
+ *    (manager/impl/project_manager.go, gormimpl/project_repo.go List); the domains are the
+ *    configured ones (runtime/application_config_provider.go: development, staging, production).
+ * `org` (flyteidl admin protos): open-source flyteadmin accepts it in every body and query and
+ * keeps none (repositories/models/resource.go has no org column; checked against the real
+ * v1.13.0), so by default the stand-in stores '' and lists every row. With `orgs: true` it keeps
+ * each row's org as the key the protos document and filters the list by it, as a multi-tenant
+ * (Union) flyteadmin does.
+ * In memory: the stand-in is for tests and `control-plane serve`.
+ */
+/** MatchableResource (matchable_resource.proto): name → number. */
+export const MATCHABLE_RESOURCES = {
+  TASK_RESOURCE: 0,
+  CLUSTER_RESOURCE: 1,
+  EXECUTION_QUEUE: 2,
+  EXECUTION_CLUSTER_LABEL: 3,
+  QUALITY_OF_SERVICE_SPECIFICATION: 4,
+  PLUGIN_OVERRIDE: 5,
+  WORKFLOW_EXECUTION_CONFIG: 6,
+  CLUSTER_ASSIGNMENT: 7,
+} as const;
+export type ResourceType = keyof typeof MATCHABLE_RESOURCES;
+
+/** repositories/models/resource.go ResourcePriority. */
+const PRIORITY = { project: 5, projectDomain: 10, workflow: 100, launchPlan: 1000 } as const;
+
+/** The identifying columns of a row ('' is the zero value). */
+export interface ResourceId {
+  project: string;
+  domain: string;
+  workflow: string;
+  launch_plan: string;
+  resource_type: ResourceType;
+  org: string;
+}
+
+export interface ResourceRow extends ResourceId {
+  priority: number;
+  /** MatchingAttributes as protojson (e.g. `{execution_cluster_label: {value: "l1"}}`). */
+  attributes: Record<string, unknown>;
+}
+
+export interface StoredProject {
+  id: string;
+  name: string;
+  description: string;
+  state: ProjectState;
+  org: string;
+}
+
+/** A flyteadmin error: the gRPC code the gateway maps to an HTTP status. */
+export class FlyteadminError extends Error {
+  constructor(
+    readonly code: 'INVALID_ARGUMENT' | 'NOT_FOUND' | 'ALREADY_EXISTS' | 'UNAUTHENTICATED',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const DEFAULT_DOMAINS = ['development', 'staging', 'production'];
+const PROJECT_STATES: readonly ProjectState[] = [
+  'ACTIVE',
+  'ARCHIVED',
+  'SYSTEM_GENERATED',
+  'SYSTEM_ARCHIVED',
+];
+
+export interface FlyteadminStoreOptions {
+  /** Projects registered at start (flyteadmin's `migrate seed-projects`); ACTIVE unless said. */
+  projects?: (string | { id: string; state?: ProjectState; org?: string })[];
+  /** The configured domains (default development, staging, production). */
+  domains?: string[];
+  /**
+   * Serve GetDomains (`GET /api/v1/domains`), which flyteadmin has from v1.13.0 (flyteorg/flyte
+   * #5443); false: answer it as v1.12 does, the gateway's NotFound for an unknown route.
+   */
+  getDomains?: boolean;
+  /** Keep each row's org and list by it (a multi-tenant flyteadmin); default: ignore org, as open source does. */
+  orgs?: boolean;
+}
+
+export class FlyteadminStore {
+  private rows: ResourceRow[] = [];
+  private readonly projects = new Map<string, StoredProject>();
+  readonly domains: readonly string[];
+  readonly getDomains: boolean;
+  readonly orgs: boolean;
+
+  constructor(opts: FlyteadminStoreOptions = {}) {
+    this.domains = opts.domains ?? DEFAULT_DOMAINS;
+    this.getDomains = opts.getDomains ?? true;
+    this.orgs = opts.orgs ?? false;
+    for (const p of opts.projects ?? []) {
+      const project = typeof p === 'string' ? { id: p } : p;
+      this.registerProject({ id: project.id, name: project.id, org: project.org ?? '' });
+      if (project.state) this.setProjectState(project.id, project.state);
+    }
+  }
+
+  // Projects (project_manager.go, project_repo.go).
+
+  registerProject(p: { id: string; name: string; description?: string; org?: string }): void {
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(p.id) || p.id.length > 63)
+      throw new FlyteadminError('INVALID_ARGUMENT', `invalid project id [${p.id}]`);
+    if (p.name === '') throw new FlyteadminError('INVALID_ARGUMENT', 'missing project_name');
+    if (this.projects.has(p.id))
+      throw new FlyteadminError('ALREADY_EXISTS', `value with matching already exists (${p.id})`);
+    this.projects.set(p.id, {
+      id: p.id,
+      name: p.name,
+      description: p.description ?? '',
+      state: 'ACTIVE',
+      org: p.org ?? '',
+    });
+  }
+
+  /** UpdateProject's state change (flytectl update project --archive / --activate). */
+  setProjectState(id: string, state: ProjectState): void {
+    const p = this.getProject(id);
+    this.projects.set(id, { ...p, state });
+  }
+
+  getProject(id: string): StoredProject {
+    const p = this.projects.get(id);
+    if (!p) throw new FlyteadminError('NOT_FOUND', `project [${id}] not found`);
+    return p;
+  }
+
+  /**
+   * ListProjects: sorted by identifier; without filters the archived ones are left out, with
+   * `eq(state,N)` only state N; `token` is the offset, a next token is given when a full page
+   * came back.
+   */
+  listProjects(q: { limit: number; token: string; filters: string }): {
+    projects: StoredProject[];
+    token: string;
+  } {
+    const offset = q.token === '' ? 0 : Number(q.token);
+    if (!Number.isInteger(offset) || offset < 0)
+      throw new FlyteadminError(
+        'INVALID_ARGUMENT',
+        `invalid pagination token ${q.token} for ListProjects`,
+      );
+    let keep: (p: StoredProject) => boolean = (p) => p.state !== 'ARCHIVED';
+    if (q.filters !== '') {
+      const m = /^eq\(state,\s?(\d+)\)$/.exec(q.filters);
+      const state = m ? PROJECT_STATES[Number(m[1])] : undefined;
+      if (!state)
+        throw new FlyteadminError(
+          'INVALID_ARGUMENT',
+          `this flyteadmin stand-in understands the filter eq(state,N) only, not ${q.filters}`,
+        );
+      keep = (p) => p.state === state;
+    }
+    const all = [...this.projects.values()].filter(keep).sort((a, b) => cmp(a.id, b.id));
+    const page = q.limit === 0 ? all.slice(offset) : all.slice(offset, offset + q.limit);
+    return { projects: page, token: page.length === q.limit ? String(offset + page.length) : '' };
+  }
+
+  /** ValidateProjectAndDomain: a registered ACTIVE project and a configured domain. */
+  validateProjectAndDomain(project: string, domain: string): void {
+    const p = this.projects.get(project);
+    if (!p)
+      throw new FlyteadminError(
+        'INVALID_ARGUMENT',
+        `failed to validate that project [${project}] and domain [${domain}] are registered, err: [project [${project}] not found]`,
+      );
+    if (p.state !== 'ACTIVE')
+      throw new FlyteadminError('INVALID_ARGUMENT', `project [${project}] is not active`);
+    if (!this.domains.includes(domain))
+      throw new FlyteadminError('INVALID_ARGUMENT', `domain [${domain}] is unrecognized by system`);
+  }
+
+  // Resources (resource_repo.go).
+
+  /** The id as stored: without its org unless this flyteadmin keeps orgs. */
+  private keyed(id: ResourceId): ResourceId {
+    return this.orgs ? id : { ...id, org: '' };
+  }
+
+  /** CreateOrUpdate at the level the id names (its priority), replacing the attributes. */
+  createOrUpdate(given: ResourceId, attributes: Record<string, unknown>): void {
+    const id = this.keyed(given);
+    if (!validInput(id))
+      throw new FlyteadminError('INVALID_ARGUMENT', `invalid resource input ${JSON.stringify(id)}`);
+    const priority = priorityOf(id);
+    const at = this.rows.findIndex((r) => sameKey(r, id) && r.priority === priority);
+    const row: ResourceRow = { ...id, priority, attributes };
+    if (at === -1) this.rows.push(row);
+    else this.rows[at] = row;
+  }
+
+  /**
+   * Delete with a struct condition: every row whose non-empty id fields match, whatever its
+   * other fields (GORM skips zero values). Returns the rows deleted; none is not an error.
+   */
+  delete(given: ResourceId): ResourceRow[] {
+    const id = this.keyed(given);
+    const matches = (r: ResourceRow) =>
+      r.resource_type === id.resource_type &&
+      (id.project === '' || r.project === id.project) &&
+      (id.domain === '' || r.domain === id.domain) &&
+      (id.workflow === '' || r.workflow === id.workflow) &&
+      (id.launch_plan === '' || r.launch_plan === id.launch_plan) &&
+      (id.org === '' || r.org === id.org);
+    const gone = this.rows.filter(matches);
+    this.rows = this.rows.filter((r) => !matches(r));
+    return gone;
+  }
+
+  /** Get: the most specific row among '' and the given value of each field, or null. */
+  get(given: ResourceId): ResourceRow | null {
+    const id = this.keyed(given);
+    const fits = (field: string, wanted: string) => field === '' || field === wanted;
+    const found = this.rows
+      .filter(
+        (r) =>
+          r.resource_type === id.resource_type &&
+          r.org === id.org &&
+          fits(r.project, id.project) &&
+          fits(r.domain, id.domain) &&
+          fits(r.workflow, id.workflow) &&
+          fits(r.launch_plan, id.launch_plan),
+      )
+      .sort((a, b) => b.priority - a.priority);
+    return found[0] ?? null;
+  }
+
+  /** ListAll of one type (with an org: of that org), highest priority first. */
+  listAll(type: ResourceType, org: string): ResourceRow[] {
+    return this.rows
+      .filter((r) => r.resource_type === type && (!this.orgs || org === '' || r.org === org))
+      .sort((a, b) => b.priority - a.priority);
+  }
+}
+
+/** resource_repo.go validateCreateOrUpdateResourceInput. */
+function validInput(id: ResourceId): boolean {
+  if (id.domain === '' && id.project === '') return false;
+  if (id.project === '' && (id.workflow !== '' || id.launch_plan !== '')) return false;
+  if (id.workflow === '' && id.launch_plan !== '') return false;
+  return true;
+}
+
+function priorityOf(id: ResourceId): number {
+  if (id.launch_plan !== '') return PRIORITY.launchPlan;
+  if (id.workflow !== '') return PRIORITY.workflow;
+  return id.domain === '' ? PRIORITY.project : PRIORITY.projectDomain;
+}
+
+function sameKey(a: ResourceId, b: ResourceId): boolean {
+  return (
+    a.project === b.project &&
+    a.domain === b.domain &&
+    a.workflow === b.workflow &&
+    a.launch_plan === b.launch_plan &&
+    a.resource_type === b.resource_type &&
+    a.org === b.org
+  );
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -30,11 +30,17 @@ import {
   type ClusterPoolConfig,
 } from '../../gen/cloudidl/common/cluster_pb.js';
 import { listsDeleted } from './lifecycle.js';
-import { byName, clusterToPb, page } from './pb-views.js';
+import {
+  alreadyExists,
+  byName,
+  clusterToPb,
+  failedPrecondition,
+  invalidArgument,
+  page,
+} from './pb-views.js';
 import { nameOf, type ServiceContext } from './queue-service.js';
 import type * as ClusterPb from '../../gen/cloudidl/cluster/payload_pb.js';
 import type * as PoolPb from '../../gen/cloudidl/clusterpool/payload_pb.js';
-import { alreadyExists, failedPrecondition, invalidArgument } from './refusals.js';
 
 const ckey = (name: string) => `Cluster/${name}`;
 const pkey = (name: string) => `ClusterPool/${name}`;

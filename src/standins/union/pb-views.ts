@@ -1,9 +1,9 @@
 /** The stand-in's objects as Union's messages (src/gen/, from the flyteplugins-union wheel). */
 import { create } from '@bufbuild/protobuf';
 import {
-  QUEUE_DEFAULTS,
   type Fairness,
   type Priority,
+  QUEUE_DEFAULTS,
   type QueueSpec,
 } from '../../model/common.js';
 import type { LiveCluster, LiveQueue } from '../../model/live.js';
@@ -16,11 +16,11 @@ import {
 import {
   FairnessAlgorithm,
   Priority as PbPriority,
+  type QueueSpec as PbQueueSpec,
   QueueSchema,
   QueueState,
-  type QueueSpec as PbQueueSpec,
 } from '../../gen/cloudidl/queue/queue_pb.js';
-import { invalidArgument } from './refusals.js';
+import { Code, ConnectError } from '@connectrpc/connect';
 
 const PRIORITY: Record<Priority, PbPriority> = {
   min: PbPriority.MIN,
@@ -129,3 +129,11 @@ export function page<T>(
 }
 
 export const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : 1);
+
+/** Union's refusals as its services answer them: a gRPC status and the message. */
+export const invalidArgument = (message: string) => new ConnectError(message, Code.InvalidArgument);
+
+export const failedPrecondition = (message: string) =>
+  new ConnectError(message, Code.FailedPrecondition);
+
+export const alreadyExists = (message: string) => new ConnectError(message, Code.AlreadyExists);

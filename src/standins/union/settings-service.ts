@@ -27,7 +27,7 @@ import {
   type UpdateSettingsRequest,
 } from '../../gen/flyteidl2/settings/settings_service_pb.js';
 import type { EmbeddedControlPlane } from '../../controlplane/embedded/embedded.js';
-import { alreadyExists, failedPrecondition, invalidArgument } from './refusals.js';
+import { alreadyExists, failedPrecondition, invalidArgument } from './pb-views.js';
 
 /** A settings level: the organisation, a domain, or a project in a domain. */
 type Scope =

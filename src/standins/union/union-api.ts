@@ -1,7 +1,19 @@
 /**
- * Union's API on the embedded control plane's port, next to the REST API: the Connect services
- * of connect-service.ts (Connect, gRPC and gRPC-Web protocols through connect-node's
- * adapter) behind the stand-in OAuth2 server (standins/oauth/server.ts).
+ * Union's API (cloudidl.queue.QueueService, cloudidl.cluster.ClusterService,
+ * flyteidl2.settings.SettingsService, flyteidl2.project.ProjectService; messages in src/gen/)
+ * over an embedded control plane, on its port next to the REST API, so the `union` backend is
+ * tested end to end through the real client library and every wire protocol (Connect, gRPC and
+ * gRPC-Web through connect-node's adapter). Calls need a token of the stand-in OAuth2 server
+ * (standins/oauth/server.ts) in its discovered header (terraform-provider-unionai
+ * internal/provider/oauth.go), and must name its organisation.
+ *
+ * Queues: queue-service.ts; clusters and pools: cluster-service.ts; settings (run.default_queue
+ * only, at organisation, domain and project/domain scope; docs/union.md): settings-service.ts;
+ * what the stand-in keeps beside the embedded store: lifecycle.ts. The embedded control plane
+ * has no project registry: ListProjects reports the project/domains that have a project/domain
+ * default-queue setting. Definitions: proto/, from Union's own client (flyteplugins-union
+ * 0.19.1), whose behaviour the stand-in follows and is tested against
+ * (test/controlplane/union/flyte-cli.e2e.test.ts).
  *
  * Why a protocol sniffer: gRPC needs HTTP/2, the REST API and Connect clients speak HTTP/1.1,
  * and Node's clear-text HTTP/2 server cannot fall back to HTTP/1.1 (that needs TLS and ALPN).
@@ -12,15 +24,35 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createH2Server, type Http2Server, type Http2Session } from 'node:http2';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
-import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
+import { Code, ConnectError, type ConnectRouter, type Interceptor } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
-import { errorInterceptor, unionRoutes, type UnionServiceOptions } from './connect-service.js';
 import type { Logger } from 'pino';
 import type { OAuthStandIn } from '../oauth/server.js';
-import { QueueExtras } from './queue-extras.js';
-import { Lifecycle } from './lifecycle.js';
+import { Lifecycle, QueueExtras } from './lifecycle.js';
+import { ProjectService } from '../../gen/flyteidl2/project/project_service_pb.js';
+import { ControlPlaneError, type ControlPlaneErrorCode } from '../../controlplane/errors.js';
+import type { EmbeddedControlPlane } from '../../controlplane/embedded/embedded.js';
+import { page } from './pb-views.js';
+import { queueRoutes, type ServiceContext } from './queue-service.js';
+import { clusterRoutes } from './cluster-service.js';
+import { BroadScopeSettings, settingsRoutes } from './settings-service.js';
 
-export interface UnionApiOptions extends UnionServiceOptions {
+export interface UnionApiOptions {
+  /** The store the services read and write (Union's state, as the embedded control plane keeps it). */
+  controlPlane: EmbeddedControlPlane;
+  org: string;
+  /** Largest page served (ListQueues, ListClusters, ListProjects). */
+  maxPageSize?: number;
+  /** Interval of WatchQueueMetrics messages. */
+  metricsIntervalMs?: number;
+  /** Queue fields beyond the 7 of poolsync's QueueSpec. */
+  queueExtras?: QueueExtras;
+  /** Generations and soft-deleted clusters and pools. */
+  lifecycle?: Lifecycle;
+  /** How long DeleteCluster leaves an active cluster DELETING (default 0). */
+  deletingMs?: number;
+  /** `run.default_queue` at organisation and domain scope (settings-service.ts). */
+  broadScopeSettings?: BroadScopeSettings;
   /** The OAuth2 server whose tokens the API takes, served on the same port. */
   oauth: OAuthStandIn;
   /** Outermost interceptors (tests inject faults here). */
@@ -43,7 +75,7 @@ export interface UnionApi {
   listener(http1: Server): NetServer;
   /** Ends every connection of the port (HTTP/2 sessions and HTTP/1.1 sockets). */
   close(): void;
-  /** The queue fields beyond poolsync's 7 that this API keeps (queue-extras.ts). */
+  /** The queue fields beyond poolsync's 7 that this API keeps (lifecycle.ts). */
   queueExtras: QueueExtras;
   /** What it keeps beside the embedded store: generations, soft deletes, apps (lifecycle.ts). */
   lifecycle: Lifecycle;
@@ -151,5 +183,73 @@ export function createUnionApi(opts: UnionApiOptions): UnionApi {
       for (const s of sessions) s.destroy();
       for (const s of sockets) s.destroy();
     },
+  };
+}
+
+const CODES: Record<ControlPlaneErrorCode, Code> = {
+  INVALID_ARGUMENT: Code.InvalidArgument,
+  NOT_FOUND: Code.NotFound,
+  ALREADY_EXISTS: Code.AlreadyExists,
+  FAILED_PRECONDITION: Code.FailedPrecondition,
+  UNAUTHENTICATED: Code.Unauthenticated,
+  UNAVAILABLE: Code.Unavailable,
+};
+
+/** ControlPlaneError → the gRPC status Union would answer, with the same message. */
+const errorInterceptor: Interceptor = (next) => async (req) => {
+  try {
+    return await next(req);
+  } catch (err) {
+    if (err instanceof ControlPlaneError) throw new ConnectError(err.message, CODES[err.code]);
+    throw err;
+  }
+};
+
+function unionRoutes(
+  opts: UnionApiOptions & { queueExtras: QueueExtras; lifecycle: Lifecycle },
+): (router: ConnectRouter) => void {
+  const { controlPlane: cp, org, queueExtras: extras } = opts;
+  const max = opts.maxPageSize ?? 1000;
+  const checkOrg = (given: string | undefined) => {
+    if (given !== org)
+      throw new ConnectError(
+        `organization "${given ?? ''}" is not served here (the API key's organization must be "${org}")`,
+        Code.PermissionDenied,
+      );
+  };
+  const broad = opts.broadScopeSettings ?? new BroadScopeSettings();
+  const services: ServiceContext = {
+    cp,
+    org,
+    max,
+    extras,
+    life: opts.lifecycle,
+    broad,
+    checkOrg,
+    metricsIntervalMs: opts.metricsIntervalMs ?? 1000,
+  };
+  return (router) => {
+    queueRoutes(services)(router);
+    clusterRoutes(services)(router);
+    router.service(ProjectService, {
+      async listProjects(req) {
+        checkOrg(req.org);
+        const domains = new Map<string, Set<string>>();
+        for (const d of await cp.listDefaultQueues()) {
+          domains.set(d.project, (domains.get(d.project) ?? new Set()).add(d.domain));
+        }
+        const all = [...domains.entries()]
+          .map(([id, ds]) => ({
+            id,
+            name: id,
+            org,
+            domains: [...ds].sort().map((d) => ({ id: d, name: d })),
+          }))
+          .sort((a, b) => (a.id < b.id ? -1 : 1));
+        const p = page(all, (x) => x.id, req.limit, req.token, max);
+        return { projects: { projects: p.items, token: p.token } };
+      },
+    });
+    settingsRoutes({ cp, org, broad, checkOrg })(router);
   };
 }

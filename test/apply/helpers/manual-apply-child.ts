@@ -4,7 +4,8 @@
  * withManualSteps. argv: JSON of the apply arguments, then the manual ops (comma-separated).
  */
 import { openControlPlane } from '../../../src/controlplane/open.js';
-import { apply, type ApplyArgs } from '../../../src/cli/commands/apply.js';
+import { apply } from '../../../src/cli/commands/apply.js';
+import type { ApplyArgs } from '../../../src/cli/define.js';
 import { processIo, reportError } from '../../../src/cli/io.js';
 import type { StepKind } from '../../../src/model/plan.js';
 import { withManualSteps } from './manual-backend.js';

@@ -2,7 +2,7 @@
 import type { Change, ChangeAction, Plan, Step, StepOp } from '../../../src/model/plan.js';
 import type { ObjectKind, PoolContract, QueueSpec } from '../../../src/model/common.js';
 import { QUEUE_DEFAULTS } from '../../../src/model/common.js';
-import { summarizeChanges } from '../../../src/plan/change.js';
+import { summarizeChanges } from '../../../src/plan/forms.js';
 
 /** A pool contract naming its own bucket (P3: a different bucket is a different contract). */
 export const CONTRACT = (bucket: string): PoolContract => ({

@@ -9,7 +9,7 @@ import { EmbeddedControlPlane } from '../../../src/controlplane/embedded/embedde
 import { startControlPlaneServer } from '../../../src/controlplane/embedded/server.js';
 import { ControlPlaneError } from '../../../src/controlplane/errors.js';
 import { openControlPlane } from '../../../src/controlplane/open.js';
-import { parseApiKey } from '../../../src/controlplane/union/api-key.js';
+import { parseApiKey } from '../../../src/controlplane/union/oauth.js';
 import type { UnionControlPlane } from '../../../src/controlplane/union/union.js';
 import { UserError } from '../../../src/util/user-error.js';
 import { apiKey, CLIENT, openUnion, startUnionServer, type UnionServer } from './helpers.js';

@@ -20,8 +20,7 @@ import { startControlPlaneServer } from '../../../src/controlplane/embedded/serv
 import { createUnionApi, type UnionApi } from '../../../src/standins/union/union-api.js';
 import { openControlPlane } from '../../../src/controlplane/open.js';
 import type { ControlPlane } from '../../../src/controlplane/types.js';
-import { parseApiKey } from '../../../src/controlplane/union/api-key.js';
-import { discover, TokenSource } from '../../../src/controlplane/union/oauth.js';
+import { discover, parseApiKey, TokenSource } from '../../../src/controlplane/union/oauth.js';
 import { createUnionTransport } from '../../../src/controlplane/union/transport.js';
 import {
   UNION_CAPABILITIES,

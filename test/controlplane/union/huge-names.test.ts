@@ -6,9 +6,8 @@
 import { create } from '@bufbuild/protobuf';
 import type { Interceptor } from '@connectrpc/connect';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readLiveState } from '../../../src/controlplane/types.js';
+import { MAX_LIVE_STRING, readLiveState } from '../../../src/controlplane/types.js';
 import { ControlPlaneError } from '../../../src/controlplane/errors.js';
-import { MAX_LIVE_STRING } from '../../../src/controlplane/live-bounds.js';
 import { QueueIdentifierSchema } from '../../../src/gen/cloudidl/common/identifier_pb.js';
 import { QueueSchema, type ListQueuesResponse } from '../../../src/gen/cloudidl/queue/queue_pb.js';
 import { openUnion, startUnionServer, type UnionServer } from './helpers.js';

@@ -7,8 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseApiKey } from '../../../src/controlplane/union/api-key.js';
-import { discover, TokenSource } from '../../../src/controlplane/union/oauth.js';
+import { discover, parseApiKey, TokenSource } from '../../../src/controlplane/union/oauth.js';
 import { apiKey, openUnion, rejection, startUnionServer, type UnionServer } from './helpers.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;

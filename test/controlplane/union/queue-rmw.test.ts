@@ -11,7 +11,7 @@ import type { Interceptor } from '@connectrpc/connect';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readLiveState } from '../../../src/controlplane/types.js';
 import { queueSpecToPb } from '../../../src/controlplane/union/mapping.js';
-import { extrasOf } from '../../../src/standins/union/queue-extras.js';
+import { extrasOf } from '../../../src/standins/union/lifecycle.js';
 import {
   QueueService,
   QueueSpecSchema,

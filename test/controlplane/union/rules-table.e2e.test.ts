@@ -8,6 +8,7 @@
  * foresee. Rows marked CLI also run Union's own `flyte` CLI against the stand-in (skipped
  * without the venv, as is the citation check).
  */
+import { noteText, whyText } from '../../../src/render/common.js';
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -479,7 +480,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
     const dir = await repo([cluster('c1', 'default', false), cluster('c2', 'default', false)]);
     const plan = await planOf(cp, dir);
     // The plan says what it cannot see.
-    expect(plan.changes.find((c) => c.address === 'Cluster/c1')?.note).toContain(
+    expect(noteText(plan.changes.find((c) => c.address === 'Cluster/c1')!)).toContain(
       'apps are assigned',
     );
     const result = await executePlan(plan, cp, { parallelism: 1 });
@@ -515,7 +516,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
       'Cluster/c1',
       'CLUSTER_PINNED',
     );
-    expect(plan.changes.find((c) => c.address === 'Cluster/c1')?.reason).toContain('Queue/pin');
+    expect(whyText(plan.changes.find((c) => c.address === 'Cluster/c1')!)).toContain('Queue/pin');
     await refusedByCli(s, ['update', 'cluster', 'c1', '--drain'], /pin/);
     // A pin the plan adds comes after the drain (the bundled example's eu-residency).
     await applies(

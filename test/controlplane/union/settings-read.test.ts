@@ -1,18 +1,18 @@
 /**
- * A plan reads the default-queue settings it needs and no more (src/plan/live-scope.ts): the
+ * A plan reads the default-queue settings it needs and no more (src/plan/fingerprint.ts): the
  * declared project/domains only, ListProjects never, while nothing is drained or deleted; when
  * the plan drains or deletes a queue, every project/domain's setting is read and the plan made
  * again, so a queue an undeclared setting names is blocked, not drained. A check of the plan's
  * live fingerprint reads the same settings as the plan.
  */
+import { whyText } from '../../../src/render/common.js';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Interceptor } from '@connectrpc/connect';
 import { afterEach, expect, it } from 'vitest';
 import { readLiveState } from '../../../src/controlplane/types.js';
 import { planRepository } from '../../../src/ops/plan-run.js';
-import { liveFingerprint } from '../../../src/plan/fingerprint.js';
-import { settingsOfPlan } from '../../../src/plan/live-scope.js';
+import { liveFingerprint, settingsOfPlan } from '../../../src/plan/fingerprint.js';
 import { tempDir, writeRepo } from '../../support/repo.js';
 import { openUnion, startUnionServer, type UnionServer } from './helpers.js';
 
@@ -82,7 +82,7 @@ it('reads only the declared settings, and every one when the plan would drain a 
   expect(drained.plan.default_queues_read).toBeUndefined();
   const old = drained.plan.changes.find((c) => c.address === 'Queue/old')!;
   expect(old.action).toBe('blocked');
-  expect(old.reason).toContain('ml/production');
+  expect(whyText(old)).toContain('ml/production');
   expect(drained.plan.steps.some((st) => st.op === 'drain_queue')).toBe(false);
   await cp.close();
 });

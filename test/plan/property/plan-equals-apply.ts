@@ -10,6 +10,7 @@
  * Shared by test/plan/plan-equals-apply.test.ts (a few hundred cases) and
  * bench/plan-equals-apply.ts (thousands, the seed printed on failure).
  */
+import { errorText } from '../../../src/render/reasons.js';
 import fc from 'fast-check';
 import { executePlan } from '../../../src/apply/executor.js';
 import { EmbeddedControlPlane } from '../../../src/controlplane/embedded/embedded.js';
@@ -118,7 +119,7 @@ function opArb(union: boolean): fc.Arbitrary<Op> {
   return fc.oneof(...ops);
 }
 
-/** `caps`: the backend takes Union's queue caps (only the Union backend does: plan/backend.ts). */
+/** `caps`: the backend takes Union's queue caps (only the Union backend does: plan/index.ts). */
 function repoArb(union: boolean, caps: boolean): fc.Arbitrary<Repo> {
   return fc.record({
     prune: fc.boolean(),
@@ -341,7 +342,9 @@ async function applyAndCheck(cp: ControlPlane, desired: DesiredState): Promise<O
   const live = await readLiveState(cp);
   const plan = computePlan(desired, live);
   const blocked = plan.changes.filter((ch) => ch.action === 'blocked').length;
-  const wrong: string[] = plan.errors.map((e) => `plan error ${e.code} ${e.address}: ${e.message}`);
+  const wrong: string[] = plan.errors.map(
+    (e) => `plan error ${e.code} ${e.address}: ${errorText(e)}`,
+  );
   if (wrong.length > 0) return { wrong, steps: 0, blocked };
   const result = await executePlan(plan, cp, {
     parallelism: 4,

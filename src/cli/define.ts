@@ -1,0 +1,964 @@
+/**
+ * Every command of the CLI: what it is called, what it takes and what it says in `--help`, and
+ * the arguments each command's work gets, as yargs infers them from its options (ArgsOf): one
+ * declaration of each. An option several commands share is declared once, so each flag means
+ * and says the same everywhere. Nothing here imports a command's work: run.ts loads its module
+ * in ./commands/ when it runs, so `--help`, completion and an unknown command load none of
+ * them, and a command loads only its own.
+ */
+import type { Argv, Options } from 'yargs';
+import { DEFAULT_PARALLELISM, FILE_PARALLELISM } from '../apply/types.js';
+import { OPTIONS as DAEMON_OPTIONS, LOG_FORMATS } from '../daemon/config-options.js';
+import { CAPABILITY_NAMES } from '../model/capabilities.js';
+import { notifyOptions } from '../notify/config.js';
+import { pullRequestCommentOptions } from '../vcs/comment-options.js';
+import { DEFAULT_CONTROL_PLANE_URL } from '../controlplane/default-url.js';
+import { UserError } from '../util/user-error.js';
+
+/** One command: its yargs definition (options from `env` where they default to it). */
+export interface Command {
+  command: string;
+  describe: string;
+  builder?: (y: Argv, env: NodeJS.ProcessEnv) => Argv;
+  /** A command of commands (`state list`): each one its own. */
+  subcommands?: Command[];
+}
+
+type Named<K> = K extends `${string}${infer Rest}` ? (Rest extends '' ? never : K) : never;
+type Absent<T, K extends keyof T> = undefined extends T[K] ? K : never;
+
+/**
+ * The arguments a builder declares, as yargs infers them from its options: an option that may
+ * be absent is an optional field; one-letter aliases are left out.
+ */
+export type ArgsOf<B extends (y: Argv, env: NodeJS.ProcessEnv) => Argv<unknown>> =
+  ReturnType<B> extends Argv<infer T>
+    ? { [K in keyof T as Named<Exclude<K, Absent<T, K>>>]: T[K] } & {
+        [K in keyof T as Named<Absent<T, K>>]?: Exclude<T[K], undefined>;
+      }
+    : never;
+
+/** --control-plane, else env POOLSYNC_CONTROL_PLANE, else the embedded default. */
+export function controlPlaneUrl(
+  args: { 'control-plane'?: string | undefined },
+  env: NodeJS.ProcessEnv,
+): string {
+  return args['control-plane'] ?? env.POOLSYNC_CONTROL_PLANE ?? DEFAULT_CONTROL_PLANE_URL;
+}
+
+/**
+ * A yargs `coerce` for a whole-number option: the value as typed is checked (yargs's
+ * `type: 'number'` would turn `abc` into NaN and the message would say NaN).
+ */
+export function wholeNumber(flag: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (value: unknown): number => {
+    const text = String(Array.isArray(value) ? value.at(-1) : value).trim();
+    const n = /^\d+$/.test(text) ? Number(text) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max)
+      throw new UserError(
+        `--${flag} must be a whole number ${max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`} (got ${JSON.stringify(text)})`,
+      );
+    return n;
+  };
+}
+
+/** --daemon, else env POOLSYNC_DAEMON_URL, else the daemon's default address; no trailing slash. */
+export function daemonUrl(args: { daemon?: string | undefined }, env: NodeJS.ProcessEnv): string {
+  return (args.daemon ?? env.POOLSYNC_DAEMON_URL ?? DEFAULT_DAEMON_URL).replace(/\/+$/, '');
+}
+
+const DEFAULT_DAEMON_URL = 'http://127.0.0.1:8080';
+
+/** `--log-format` of every command but the daemon (whose own setting it is): see jsonStderr. */
+export const logFormatOption = {
+  choices: LOG_FORMATS,
+  describe:
+    "json: diagnostics on stderr as JSON lines, like the daemon's logs (env POOLSYNC_LOG_FORMAT)",
+  global: true,
+} as const;
+
+export const DEFAULT_LISTEN = '127.0.0.1:7480';
+export const DEFAULT_STATE_FILE = '.poolsync/control-plane.json';
+/** Where apply keeps its lock, last-applied state and inventory (`--state-dir`). */
+const STATE_DIR = '.poolsync';
+
+const configDir = {
+  type: 'string',
+  default: '.',
+  describe: 'Config folder (a Git checkout or any folder of it)',
+} as const;
+
+/**
+ * `--control-plane URL`: where plans read from and applies write to. No value of its own, so a
+ * command knows whether it was written (`--env` names a control plane too): `controlPlaneUrl`.
+ */
+function controlPlane(env: NodeJS.ProcessEnv) {
+  return {
+    type: 'string',
+    defaultDescription: `"${controlPlaneUrl({}, env)}"`,
+    describe:
+      'Control plane (env POOLSYNC_CONTROL_PLANE): file:PATH (embedded), http(s)://HOST (poolsync REST API), union+https://HOST (Union, docs/union.md), flyteadmin+http(s)://HOST (Flyte OSS, docs/flyte-oss.md)',
+  } as const;
+}
+
+/** `--token-file FILE`: the token never comes from a flag value (it would show in `ps` and shell history). */
+const tokenFile = {
+  type: 'string',
+  describe: 'File holding the control-plane token (or env POOLSYNC_TOKEN_FILE / POOLSYNC_TOKEN)',
+} as const;
+
+const apiKeyFile = {
+  type: 'string',
+  describe:
+    'File holding the Union API key, for union+https:// control planes (or env POOLSYNC_UNION_API_KEY)',
+} as const;
+
+/**
+ * `--max-retries N`: retries of one control-plane call (connection errors, timeouts, 429 and
+ * 5xx), with exponential backoff and jitter, before that call fails (issue 14). A flaky control
+ * plane needs more; a CI job that should fail fast, fewer.
+ */
+const maxRetries = {
+  type: 'string',
+  coerce: wholeNumber('max-retries', 0, 100),
+  default: 8,
+  describe:
+    'Retries per control-plane call on connection errors, timeouts, 429 and 5xx (backoff 0.1 s doubling to 10 s, with jitter); 0 = none',
+} as const;
+
+function credentials(env: NodeJS.ProcessEnv) {
+  return {
+    'control-plane': controlPlane(env),
+    'token-file': tokenFile,
+    'api-key-file': apiKeyFile,
+  } as const;
+}
+
+/** `--color` / `--no-color`; unset, see useColor. `what` is what gets coloured. */
+function color(what = 'the text output') {
+  return {
+    type: 'boolean',
+    describe: `Colour ${what} (default: when stdout is a terminal; --no-color to disable)`,
+  } as const;
+}
+
+const inventoryStateDir = {
+  type: 'string',
+  default: STATE_DIR,
+  describe:
+    'Where the inventory of a control plane that cannot keep it (Union, flyteadmin) is kept, as for apply',
+} as const;
+
+const inventory = {
+  type: 'string',
+  describe:
+    'k8s:NAMESPACE/NAME: keep the inventory of a control plane that cannot keep it (Union, flyteadmin) in this ConfigMap, shared by every CI job and daemon replica (env POOLSYNC_INVENTORY; default: k8s:<namespace of --lock>/poolsync-inventory when --lock names a Lease, else the state folder; state-dir: the state folder)',
+} as const;
+
+const planOutput = {
+  alias: 'o',
+  choices: ['text', 'json', 'markdown'] as const,
+  default: 'text' as const,
+  describe: 'text: Terraform-like; json: the plan.md format; markdown: for a pull-request comment',
+} as const;
+
+function textOrJson(describe: string) {
+  return {
+    alias: 'o',
+    choices: ['text', 'json'] as const,
+    default: 'text' as const,
+    describe,
+  } as const;
+}
+
+/**
+ * What shapes a plan (plan and apply DIR): `--target ADDRESS` (Terraform's -target),
+ * `--replace ADDRESS` (Terraform's -replace), `--accept-cascade ADDRESS` (docs/flyte-oss.md,
+ * What a delete takes along); each repeatable.
+ */
+const planShape = {
+  target: {
+    type: 'string',
+    array: true,
+    requiresArg: true,
+    describe:
+      'Plan only this object (Kind/name, repeatable) and what it depends on; the plan says it is partial',
+  },
+  replace: {
+    type: 'string',
+    array: true,
+    requiresArg: true,
+    describe:
+      'Delete and create again this object (Kind/name, repeatable) though nothing differs; not for queues (Q6)',
+  },
+  'accept-cascade': {
+    type: 'string',
+    array: true,
+    requiresArg: true,
+    describe:
+      'flyteadmin: let this delete (ExecutionClusterLabel/P/D, PoolAssignment/P/D[/W], repeatable) take along the narrower rows poolsync does not manage; else it is blocked. poolsync.yaml acceptCascade: does the same for every run',
+  },
+} as const;
+
+/**
+ * `--lock-timeout D` (Terraform's -lock-timeout): how long apply waits for a lock another
+ * apply holds before giving up. `plan` takes no lock (it reads only) and accepts the flag so
+ * Terraform habits and scripts keep working.
+ */
+const lockTimeout = {
+  type: 'string',
+  default: '0s',
+  describe:
+    'How long to wait for a lock held by another apply (or an embedded state open elsewhere) before failing, e.g. 30s, 5m',
+} as const;
+
+/** `--env NAME` / `-e NAME` (docs/environments.md), resolved in ./options.ts. */
+function envOption(all: boolean) {
+  return {
+    alias: 'e',
+    type: 'string',
+    requiresArg: true,
+    describe: all
+      ? 'The environment of poolsync.yaml to run for (its control plane, folders, patches), or all'
+      : 'The environment of poolsync.yaml to run for (its control plane, folders, patches)',
+  } as const;
+}
+
+/** `--config-dir DIR` where the positional is not the config folder (apply PLANFILE, export). */
+const configDirOption = {
+  type: 'string',
+  default: '.',
+  describe: 'With --env: the config folder whose poolsync.yaml declares the environment',
+} as const;
+
+function daemonOption(env: NodeJS.ProcessEnv) {
+  return {
+    type: 'string',
+    defaultDescription: `"${env.POOLSYNC_DAEMON_URL ?? DEFAULT_DAEMON_URL}"`,
+    describe:
+      'The daemon: any replica with --leader-elect (a follower hands the request to the leader) (env POOLSYNC_DAEMON_URL)',
+  } as const;
+}
+
+/** `--admin-token-file FILE`: the daemon admin token, never a flag value. */
+const adminTokenFile = {
+  type: 'string',
+  describe:
+    'File holding the daemon admin token (or env POOLSYNC_ADMIN_TOKEN_FILE / POOLSYNC_ADMIN_TOKEN)',
+} as const;
+
+const init = {
+  command: 'init [dir]',
+  describe:
+    'Start a config repository: a commented poolsync.yaml, and with --from-live the manifests of what the control plane holds',
+  builder: (y: Argv, env: NodeJS.ProcessEnv) =>
+    y
+      .positional('dir', {
+        type: 'string',
+        default: '.',
+        describe: 'Folder to start it in (created if missing; must have no poolsync.yaml)',
+      })
+      .option('from-live', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'Also write the control plane’s pools, clusters, queues and assignments as manifests (as `poolsync export`), so the first plan shows no changes',
+      })
+      .options(credentials(env))
+      .option('state-dir', inventoryStateDir)
+      .example('$0 init pools', 'A new, empty config repository in ./pools')
+      .example(
+        '$0 init pools --from-live --control-plane union+https://acme.hosted.unionai.cloud',
+        'Adopt what an organisation already has',
+      ),
+} satisfies Command;
+export type InitArgs = ArgsOf<typeof init.builder>;
+
+const validate = {
+  command: 'validate [dir]',
+  describe:
+    'Check the manifests of a config folder and report every error with its file:line:column',
+  builder: (y: Argv) =>
+    y
+      .positional('dir', configDir)
+      .option('env', {
+        ...envOption(true),
+        describe: `${envOption(true).describe} (default: all of them)`,
+      })
+      .option('output', textOrJson('text: one line per error; json: {valid, errors, counts}'))
+      .example('$0 validate examples/config-repo', 'Validate the bundled example')
+      .example('$0 validate . --output json', 'Machine-readable result for CI'),
+} satisfies Command;
+export type ValidateArgs = ArgsOf<typeof validate.builder>;
+
+const check = {
+  command: 'check [dir]',
+  describe:
+    'Check the setup before the first plan: the config folder, the control plane’s endpoint and credentials, and what poolsync may do there per kind',
+  builder: (y: Argv, env: NodeJS.ProcessEnv) =>
+    y
+      .positional('dir', {
+        type: 'string',
+        default: '.',
+        describe: 'Config folder to validate too',
+      })
+      .options(credentials(env))
+      .option('max-retries', { ...maxRetries, default: 0 })
+      .option('probe', {
+        type: 'boolean',
+        default: true,
+        describe:
+          'Read every kind the control plane manages (reads only, never writes); --no-probe checks the folder, the URL and that the credentials can be read',
+      })
+      .example(
+        '$0 check pools --control-plane union+https://acme.hosted.unionai.cloud --api-key-file key',
+        'Before the first plan against Union',
+      ),
+} satisfies Command;
+export type CheckArgs = ArgsOf<typeof check.builder>;
+
+/**
+ * Calls in flight while `plan` reads a network control plane: a plan only reads, and Union
+ * answers each default-queue setting in a call of its own (docs/union.md, Round trips).
+ */
+const PLAN_PARALLELISM = 256;
+
+const plan = {
+  command: 'plan [dir]',
+  describe: 'Show what apply would change on the control plane, without changing anything',
+  builder: (y: Argv, env: NodeJS.ProcessEnv) =>
+    y
+      .positional('dir', configDir)
+      .option('env', envOption(true))
+      .options(credentials(env))
+      .option('max-retries', maxRetries)
+      .option('parallelism', {
+        type: 'string',
+        coerce: wholeNumber('parallelism', 1),
+        default: PLAN_PARALLELISM,
+        describe:
+          'Most calls to a network control plane in flight while reading (lowered while it throttles); Union reads one default-queue setting per call',
+      })
+      .option('output', planOutput)
+      .option('out', {
+        type: 'string',
+        describe: 'Also save the plan (JSON) to FILE, for `apply FILE` and `show FILE`',
+      })
+      .option('detailed-exitcode', {
+        type: 'boolean',
+        default: false,
+        describe: 'Exit 0 when there is nothing to apply, 2 when there are changes, 1 on error',
+      })
+      .option('color', color())
+      .options(planShape)
+      .option('refresh-only', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'Show only what changed on the control plane since the last apply (drift), proposing nothing',
+      })
+      .option('lock-timeout', {
+        ...lockTimeout,
+        describe:
+          "Accepted as Terraform's plan takes it: a plan takes no lock (it only reads), so it never waits",
+      })
+      .option('state-dir', {
+        type: 'string',
+        default: STATE_DIR,
+        describe:
+          'Where apply recorded the last applied state of an HTTP control plane (--refresh-only), and the inventory of a control plane that cannot keep it (Union, flyteadmin)',
+      })
+      .option('lock', {
+        type: 'string',
+        describe:
+          'The --lock of the apply this plan is for (env POOLSYNC_LOCK): a plan takes no lock, but reads the inventory kept beside that Lease (see --inventory)',
+      })
+      .option('inventory', inventory)
+      .options(pullRequestCommentOptions)
+      .example([
+        [
+          '$0 plan examples/config-repo',
+          'Plan the example against the local embedded control plane',
+        ],
+        ['$0 plan . --out plan.json && $0 apply plan.json', 'Review, then apply exactly that plan'],
+        ['$0 plan . --target Cluster/prod-1', 'A partial plan: one cluster and what it needs'],
+        ['$0 plan . --replace Cluster/prod-1', 'Plan deleting and registering a cluster again'],
+        ['$0 plan --refresh-only', 'What changed on the control plane since the last apply'],
+        [
+          '$0 plan . --output markdown --detailed-exitcode',
+          'In CI: a PR comment, and exit 2 when something would change',
+        ],
+      ]),
+} satisfies Command;
+export type PlanArgs = ArgsOf<typeof plan.builder>;
+
+const apply = {
+  command: 'apply [path]',
+  describe: 'Apply the changes of a config repository (DIR) or of a saved JSON plan (PLANFILE)',
+  builder: (y: Argv, env: NodeJS.ProcessEnv) =>
+    y
+      .positional('path', {
+        type: 'string',
+        default: '.',
+        describe:
+          'A config repository folder, or a plan saved with `plan --output json --out FILE`',
+      })
+      .option('env', envOption(false))
+      .option('config-dir', configDirOption)
+      .option('control-plane', controlPlane(env))
+      .option('auto-approve', {
+        type: 'boolean',
+        default: false,
+        describe: 'Apply without asking for confirmation',
+      })
+      .option('parallelism', {
+        type: 'string',
+        coerce: wholeNumber('parallelism', 1),
+        describe: `Most steps running at once (default ${DEFAULT_PARALLELISM}; ${FILE_PARALLELISM} for a file: control plane, whose calls share fsyncs)`,
+      })
+      .option('wait-timeout', {
+        type: 'string',
+        default: '30m',
+        describe:
+          'How long to wait for in-flight work before deleting a cluster (e.g. 90s, 30m, 1h)',
+      })
+      .option('lock-timeout', lockTimeout)
+      .option('max-retries', maxRetries)
+      .option('token-file', tokenFile)
+      .option('api-key-file', apiKeyFile)
+      .option('state-dir', {
+        type: 'string',
+        default: STATE_DIR,
+        describe:
+          'Where apply locks and the last applied state of HTTP control planes are kept (file: ones: beside the state file)',
+      })
+      .option('lock', {
+        type: 'string',
+        describe:
+          'k8s:NAMESPACE/NAME: hold this Kubernetes Lease while applying, for control planes with no apply lock of their own (env POOLSYNC_LOCK)',
+      })
+      .option('inventory', inventory)
+      .option('flyte-cli', {
+        type: 'string',
+        describe:
+          'Run the manual steps (no public API) with this flyte CLI binary instead of stopping at them',
+      })
+      .option('color', color('the output'))
+      .option(
+        'output',
+        textOrJson(
+          'text: the plan, progress and summary; json: one document on stdout when done (progress on stderr)',
+        ),
+      )
+      .options(planShape)
+      .example([
+        ['$0 apply . --target Cluster/prod-1', 'Apply one cluster and what it depends on'],
+        ['$0 apply . --replace Cluster/prod-1', 'Delete and register a cluster again'],
+      ]),
+} satisfies Command;
+export type ApplyArgs = ArgsOf<typeof apply.builder>;
+
+const promote = {
+  command: 'promote <from> [dir]',
+  describe:
+    "Show what promoting an environment's own manifests to the next environment would plan there (docs/environments.md)",
+  builder: (y: Argv) =>
+    y
+      .positional('from', {
+        type: 'string',
+        demandOption: true,
+        describe: 'The environment whose own folder is promoted',
+      })
+      .positional('dir', configDir)
+      .option('to', {
+        type: 'string',
+        requiresArg: true,
+        describe: 'The environment promoted to (default: the promotesTo of FROM in poolsync.yaml)',
+      })
+      .option('write', {
+        type: 'boolean',
+        default: false,
+        describe: "Also make the change: copy the manifests into the next environment's folder",
+      })
+      .option('detailed-exitcode', {
+        type: 'boolean',
+        default: false,
+        describe: 'Exit 0 when promoting changes nothing, 2 when it would, 1 on error',
+      })
+      .option('output', {
+        alias: 'o',
+        choices: ['text', 'markdown'] as const,
+        default: 'text' as const,
+        describe: 'text, or markdown for a pull-request comment',
+      })
+      .option('color', color())
+      .option('max-retries', maxRetries)
+      .option('token-file', {
+        ...tokenFile,
+        describe: "The next environment's token file, over its tokenFile in poolsync.yaml",
+      })
+      .option('api-key-file', {
+        ...apiKeyFile,
+        describe: "The next environment's Union API key file, over its apiKeyFile in poolsync.yaml",
+      })
+      .option('state-dir', {
+        type: 'string',
+        default: STATE_DIR,
+        describe: 'Where the inventory of a control plane that cannot keep it is kept',
+      })
+      .example('$0 promote staging', 'What promoting staging to production would plan there')
+      .example(
+        '$0 promote staging --write',
+        'Make the change (then commit it and open a pull request)',
+      ),
+} satisfies Command;
+export type PromoteArgs = ArgsOf<typeof promote.builder>;
+
+const show = {
+  command: 'show <planfile>',
+  describe: 'Render a plan saved with `poolsync plan --out FILE`',
+  builder: (y: Argv) =>
+    y
+      .positional('planfile', {
+        type: 'string',
+        demandOption: true,
+        describe: 'A plan file (JSON)',
+      })
+      .option('output', planOutput)
+      .option('color', color())
+      .example('$0 show plan.json', 'Review a saved plan'),
+} satisfies Command;
+export type ShowArgs = ArgsOf<typeof show.builder>;
+
+/**
+ * `poolsync state list|show|forget` (Terraform's `state list` / `show` / `rm`): the control
+ * plane is chosen as `plan` chooses it (--env, --control-plane).
+ */
+function stateOptions(y: Argv, env: NodeJS.ProcessEnv) {
+  return y
+    .positional('dir', configDir)
+    .option('env', envOption(false))
+    .options(credentials(env))
+    .option('max-retries', maxRetries)
+    .option('state-dir', inventoryStateDir)
+    .option('lock', {
+      type: 'string',
+      describe: 'The --lock of your applies (env POOLSYNC_LOCK): the inventory is kept beside it',
+    })
+    .option('inventory', inventory)
+    .option('output', { ...textOrJson('text, or JSON'), type: 'string' });
+}
+export type StateArgs = ArgsOf<typeof stateOptions> & { address?: string };
+
+const address = {
+  type: 'string',
+  demandOption: true,
+  describe: 'Kind/name, e.g. Queue/training',
+} as const;
+
+const state: Command = {
+  command: 'state',
+  describe: 'What poolsync manages: list, show, forget',
+  subcommands: [
+    {
+      command: 'list [dir]',
+      describe: 'What poolsync manages on the control plane (its inventory), with live status',
+      builder: stateOptions,
+    },
+    {
+      command: 'show <address> [dir]',
+      describe: 'One managed object: its live fields and status',
+      builder: (y, env) => stateOptions(y.positional('address', address), env),
+    },
+    {
+      command: 'forget <address> [dir]',
+      describe:
+        'Take an object out of management without deleting it: nothing is sent, and no later prune deletes it',
+      builder: (y, env) => stateOptions(y.positional('address', address), env),
+    },
+  ],
+  builder: (y) =>
+    y
+      .demandCommand(
+        1,
+        'Name a subcommand: `poolsync state list`, `state show ADDRESS` or `state forget ADDRESS`.',
+      )
+      .example('$0 state list', 'Everything poolsync applied here, and how it is now')
+      .example('$0 state forget Queue/legacy', 'Leave Queue/legacy alone from now on'),
+};
+
+const render = {
+  command: 'render <what> [dir]',
+  describe:
+    'Write a generated configuration file from the manifests: flyte-core Helm values (labelClusterMap, clusterConfigs) or the Union self-managed pool -> clusters mapping',
+  builder: (y: Argv) =>
+    y
+      .positional('what', {
+        choices: ['flyte-core-values', 'union-cluster-pools'] as const,
+        demandOption: true,
+        describe: 'flyte-core-values | union-cluster-pools',
+      })
+      .positional('dir', configDir)
+      .option('env', envOption(false))
+      .option('out', {
+        type: 'string',
+        describe:
+          'File to write (- for stdout); default: the path in poolsync.yaml render (written only when it changes, never over uncommitted edits), else stdout',
+      })
+      .option('stdout', {
+        type: 'boolean',
+        default: false,
+        describe: 'Print to stdout even when poolsync.yaml names a file',
+      })
+      .option('check', {
+        type: 'boolean',
+        default: false,
+        describe: 'Write nothing; exit 1 when the file differs from what would be rendered',
+      })
+      .option('credentials-secret', {
+        type: 'string',
+        describe:
+          'flyte-core-values: the Secret with the data-plane credentials; the chart mounts only cluster-credentials (V14)',
+      })
+      .option('base', {
+        type: 'string',
+        describe:
+          'flyte-core-values: your own values file; its flyteadmin.additionalVolumes and additionalVolumeMounts are kept in the rendered lists (Helm replaces lists). Default: poolsync.yaml render.flyte-core-values.base',
+      })
+      .example(
+        '$0 render flyte-core-values examples/flyte-oss --out values-clusters.yaml',
+        'Helm values for flyte-core',
+      )
+      .example(
+        '$0 render flyte-core-values . --base values-override.yaml --out values-clusters.yaml',
+        'Keep your own flyteadmin volumes in the rendered lists',
+      )
+      .example(
+        '$0 render union-cluster-pools examples/union-self-managed',
+        'The mapping to hand to Union',
+      ),
+} satisfies Command;
+export type RenderArgs = ArgsOf<typeof render.builder>;
+
+const exportCommand = {
+  command: 'export',
+  describe: 'Write the live control-plane state as manifests (to adopt poolsync)',
+  builder: (y: Argv, env: NodeJS.ProcessEnv) =>
+    y
+      .option('env', envOption(false))
+      .option('config-dir', configDirOption)
+      .option('control-plane', controlPlane(env))
+      .option('dir', {
+        type: 'string',
+        // Required: writing into whatever folder the shell is in scattered four folders there.
+        demandOption: 'name the folder to write into, e.g. --dir ./config (created if missing)',
+        describe: 'Folder to write pools/, clusters/, queues/, assignments/ into (required)',
+      })
+      .option('token-file', tokenFile)
+      .option('api-key-file', apiKeyFile)
+      .option('state-dir', inventoryStateDir)
+      .option('inventory', inventory)
+      .option('force', {
+        type: 'boolean',
+        default: false,
+        describe: 'Overwrite manifest files that already exist',
+      })
+      .example(
+        '$0 export --control-plane https://cp.example.com --dir ./config',
+        'adopt an existing organisation',
+      ),
+} satisfies Command;
+export type ExportArgs = ArgsOf<typeof exportCommand.builder>;
+
+const importCommand = {
+  command: 'import <address>',
+  describe: 'Write one live object (Kind/name) as a manifest in the config repository',
+  builder: (y: Argv, env: NodeJS.ProcessEnv) =>
+    y
+      .positional('address', {
+        type: 'string',
+        demandOption: true,
+        describe: 'Kind/name, e.g. Cluster/prod-1, Queue/batch, PoolAssignment/project/domain',
+      })
+      .option('dir', {
+        type: 'string',
+        default: '.',
+        describe: 'Config folder to write the manifest into (<kind folder>/<name>.yaml)',
+      })
+      .option('control-plane', controlPlane(env))
+      .option('token-file', tokenFile)
+      .option('state-dir', inventoryStateDir)
+      .option('inventory', inventory)
+      .option('force', {
+        type: 'boolean',
+        default: false,
+        describe: 'Overwrite the manifest file when it exists',
+      })
+      .example('$0 import Cluster/legacy-1 --dir ./config', 'Adopt one unmanaged cluster')
+      .example(
+        '$0 import PoolAssignment/flytesnacks/development',
+        'Adopt one assignment (project/domain[/workflow])',
+      ),
+} satisfies Command;
+export type ImportArgs = ArgsOf<typeof importCommand.builder>;
+
+/** `poolsync daemon`: one option per daemon setting (src/daemon/config-options.ts). */
+const daemon = {
+  command: 'daemon',
+  describe:
+    'Run the GitOps reconciler: follow a Git branch (or watch a folder), plan and apply changes, serve /status and /metrics',
+  builder: (y: Argv) => {
+    const settings: Record<string, Options> = {};
+    for (const opt of DAEMON_OPTIONS)
+      settings[opt.name] = {
+        type: opt.kind === 'bool' ? 'boolean' : 'string',
+        describe: `${opt.describe} [env ${opt.env}]`,
+        group: 'Daemon settings:',
+        defaultDescription: opt.default === undefined ? undefined : String(opt.default),
+        choices: opt.choices && [...opt.choices],
+      };
+    return (
+      y
+        .option('config', {
+          type: 'string',
+          describe: 'YAML file of settings (keys are the flag names); flags and env win over it',
+        })
+        .option('quickstart', {
+          type: 'boolean',
+          describe:
+            'Demo: embedded control plane (file:.poolsync/control-plane.json), watch examples/config-repo, policy all, print each applied plan, serve on 127.0.0.1:8080 (or --listen / POOLSYNC_LISTEN)',
+        })
+        // Typed by name in DaemonArgs: the settings' names are data.
+        .options(settings as Record<never, Options>)
+        .options(notifyOptions)
+        .example('$0 daemon --quickstart', 'Local demo on the embedded control plane')
+        .example(
+          'POOLSYNC_GITHUB_WEBHOOK_SECRET_FILE=/run/secrets/gh $0 daemon --repo https://github.com/acme/pools.git --control-plane https://cp.example.com',
+          'Follow main of a repository and apply it to a control plane',
+        )
+        .example('$0 daemon --watch ./pools --policy none', 'Plan every change of a folder on disk')
+    );
+  },
+} satisfies Command;
+export type DaemonArgs = ArgsOf<typeof daemon.builder> & Record<string, unknown>;
+
+/**
+ * `poolsync status`, `sync`, `history` and `approve`: a running daemon asked from the command
+ * line (Argo CD's `app get` / `app sync` / `app history`, Flux's `reconcile`), at `--daemon URL`
+ * with the daemon admin token.
+ */
+const daemonOutput = {
+  type: 'string',
+  choices: ['text', 'json'] as const,
+  default: 'text' as const,
+  describe: 'text, or the daemon’s own JSON',
+} as const;
+
+const oneEnvironment = {
+  alias: 'e',
+  type: 'string',
+  describe: 'With environments: only this one',
+} as const;
+
+const status = {
+  command: 'status',
+  describe: 'What a running daemon reports: outcome, commit, control plane, last run, held changes',
+  builder: (y: Argv, env: NodeJS.ProcessEnv) =>
+    y
+      .option('daemon', daemonOption(env))
+      .option('env', oneEnvironment)
+      .option('output', daemonOutput)
+      .example('$0 status --daemon http://poolsync:8080', 'Is the control plane in sync?'),
+} satisfies Command;
+
+const sync = {
+  command: 'sync',
+  describe: 'Ask a running daemon to fetch and reconcile now, and show what the run did',
+  builder: (y: Argv, env: NodeJS.ProcessEnv) =>
+    y
+      .option('daemon', daemonOption(env))
+      .option('admin-token-file', adminTokenFile)
+      .option('wait', {
+        type: 'boolean',
+        default: true,
+        describe: 'Wait for the run and show its result (--no-wait: only ask)',
+      })
+      .option('output', daemonOutput)
+      .example('$0 sync --daemon http://poolsync:8080', 'Apply the newest commit now'),
+} satisfies Command;
+
+const history = {
+  command: 'history [run]',
+  describe: 'The runs a daemon kept (across restarts), or one run with its plan',
+  builder: (y: Argv, env: NodeJS.ProcessEnv) =>
+    y
+      .positional('run', { type: 'number', describe: 'A run’s number: its plan' })
+      .option('daemon', daemonOption(env))
+      .option('env', oneEnvironment)
+      .option('output', daemonOutput)
+      .example('$0 history --daemon http://poolsync:8080', 'The last runs, newest first')
+      .example('$0 history 12 --daemon http://poolsync:8080', 'What run 12 planned'),
+} satisfies Command;
+
+const approve = {
+  command: 'approve [fingerprint]',
+  describe:
+    'Approve the destructive changes a daemon holds under policy safe (exactly their fingerprint)',
+  builder: (y: Argv, env: NodeJS.ProcessEnv) =>
+    y
+      .positional('fingerprint', {
+        type: 'string',
+        describe: 'sha256:… of the held changes (GET /status approval.pending); omit to see them',
+      })
+      .option('daemon', daemonOption(env))
+      .option('admin-token-file', adminTokenFile)
+      .option('as', {
+        type: 'string',
+        describe: 'Approver name recorded in /status and the run log (default: user@host)',
+      })
+      .example('$0 approve --daemon http://poolsync:8080', 'Show what waits for approval')
+      .example(
+        '$0 approve sha256:3f… --daemon http://poolsync:8080',
+        'Approve exactly those changes',
+      ),
+} satisfies Command;
+
+export type DaemonClientArgs = ArgsOf<typeof status.builder> &
+  ArgsOf<typeof sync.builder> &
+  ArgsOf<typeof history.builder> &
+  ArgsOf<typeof approve.builder>;
+
+const serve = {
+  command: 'serve',
+  describe:
+    'Serve an embedded control plane over the REST API (schemas/control-plane.openapi.yaml)',
+  builder: (y: Argv) =>
+    y
+      .option('listen', {
+        type: 'string',
+        default: DEFAULT_LISTEN,
+        describe: 'HOST:PORT to listen on (loopback by default)',
+      })
+      .option('state', {
+        type: 'string',
+        default: DEFAULT_STATE_FILE,
+        describe:
+          'State file (created when absent; its folder must exist, except the default .poolsync/ or with --create-folder)',
+      })
+      .option('create-folder', {
+        type: 'boolean',
+        default: false,
+        describe:
+          "Create the --state file's folder when it does not exist (a new control plane on purpose)",
+      })
+      .option('token-file', {
+        type: 'string',
+        describe: 'Require this bearer token (file holding it)',
+      })
+      .option('simulate', {
+        type: 'boolean',
+        default: false,
+        describe: 'Enable /v1/sim/: cluster reports, in-flight work, latency and fault injection',
+      })
+      .option('default-pool-contract', {
+        type: 'string',
+        describe:
+          'YAML/JSON file with the `default` pool contract, used when the state is first created',
+      })
+      .option('capabilities', {
+        type: 'string',
+        describe: `Capabilities a new state is created with: comma-separated ${CAPABILITY_NAMES.join(', ')} (or none); for an existing state they must match the stored ones`,
+      })
+      .option('oauth-client-file', {
+        type: 'string',
+        describe:
+          "Also serve Union's Connect/gRPC API on this port, with OAuth2 client credentials for the client in this YAML file (client_id, client_secret, org, token_ttl_seconds, authorization_metadata_key); see docs/union.md",
+      })
+      .option('flyte-project', {
+        type: 'string',
+        array: true,
+        describe:
+          "A project the flyteadmin stand-in has registered (repeatable; as flyteadmin's seed-projects): attributes of other projects are refused, as flyteadmin refuses them",
+      })
+      .option('log-level', {
+        type: 'string',
+        default: 'info',
+        choices: ['fatal', 'error', 'warn', 'info', 'debug', 'silent'] as const,
+        describe: 'Request log level (logs go to stderr)',
+      }),
+} satisfies Command;
+export type ServeArgs = ArgsOf<typeof serve.builder>;
+
+/** Shows or changes the capabilities stored with an embedded state (journaled like any write). */
+const capabilities = {
+  command: 'capabilities',
+  describe: 'Show or change (--set) the capabilities stored with an embedded control-plane state',
+  builder: (y: Argv) =>
+    y
+      .option('state', {
+        type: 'string',
+        default: DEFAULT_STATE_FILE,
+        describe: 'State file (it must exist: this command never creates one)',
+      })
+      .option('set', {
+        type: 'string',
+        describe: `Comma-separated ${CAPABILITY_NAMES.join(', ')}, or none`,
+      }),
+} satisfies Command;
+export type CapabilitiesArgs = ArgsOf<typeof capabilities.builder>;
+
+const controlPlaneCommand: Command = {
+  command: 'control-plane',
+  describe: 'Run a control plane (the embedded one, over HTTP)',
+  subcommands: [serve, capabilities],
+  builder: (y) =>
+    y.demandCommand(
+      1,
+      'Name a subcommand: `poolsync control-plane serve` or `poolsync control-plane capabilities`.',
+    ),
+};
+
+export const SHELLS = ['bash', 'zsh', 'fish'] as const;
+export type Shell = (typeof SHELLS)[number];
+
+const INSTALL: Record<Shell, string> = {
+  bash: 'poolsync completion bash >> ~/.bashrc   (or: source <(poolsync completion bash))',
+  zsh: 'poolsync completion zsh > "${fpath[1]}/_poolsync"   (or append it to ~/.zshrc)',
+  fish: 'poolsync completion fish > ~/.config/fish/completions/poolsync.fish',
+};
+
+const completion = {
+  command: 'completion <shell>',
+  describe: 'Print the shell completion script for bash, zsh or fish',
+  builder: (y: Argv) =>
+    y
+      .positional('shell', { choices: SHELLS, demandOption: true, describe: 'The shell' })
+      .example('source <(poolsync completion bash)', 'Completion in this bash session')
+      .example(
+        'poolsync completion fish > ~/.config/fish/completions/poolsync.fish',
+        'Install for fish',
+      )
+      .epilog(`Install:\n  ${SHELLS.map((s) => INSTALL[s]).join('\n  ')}`),
+} satisfies Command;
+
+/** By name, in the order `--help` lists them. */
+export const COMMANDS: Record<string, Command> = {
+  init,
+  validate,
+  check,
+  plan,
+  apply,
+  promote,
+  show,
+  state,
+  render,
+  export: exportCommand,
+  import: importCommand,
+  daemon,
+  status,
+  sync,
+  history,
+  approve,
+  'control-plane': controlPlaneCommand,
+  completion,
+};

@@ -1,0 +1,536 @@
+/**
+ * The one OAuth2 client (client credentials) of every backend that needs one (union/,
+ * flyteadmin/): discovery, the token cache, and the requests' transport and retries.
+ */
+import * as oauth from 'oauth4webapi';
+import { ControlPlaneError, unreachable, UnreachableError } from './errors.js';
+import { connectFailure, Reach } from '../util/reach.js';
+import { DEFAULT_RETRY, type RetryPolicy } from '../util/backoff.js';
+import { type Attempt, retrying, type RetryLoop } from './retry.js';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+
+/**
+ * Where a client-credentials token comes from, as the Flyte and Union clients find it
+ * (flyteidl clients/go/admin and unionai/terraform-provider-unionai internal/provider/oauth.go):
+ * the authorization server metadata (RFC 8414, GET /.well-known/oauth-authorization-server:
+ * the token endpoint and the client authentication methods it takes) and the public client
+ * configuration (GET /config/v1/flyte_client: scopes, audience, the header the token travels
+ * in). As oauth.go does for deployments without that metadata, discovery falls back to OpenID
+ * Connect (GET /.well-known/openid-configuration: the issuer — the endpoint may be a CNAME of
+ * it — then the issuer's own document, which must name that issuer).
+ *
+ * The requests are oauth4webapi's (discoveryRequest; processDiscoveryResponse checks the
+ * issuer's OpenID document). The service's own metadata is not issuer-checked: flyteadmin
+ * serves an external authorization server's metadata as it is (auth/authzserver/metadata.go),
+ * whose issuer is that server, not the endpoint poolsync was given.
+ */
+/** oauth.go: defaultAuthorizationMetadataKey. */
+export const DEFAULT_AUTH_HEADER = 'authorization';
+
+export interface Discovery {
+  tokenEndpoint: string;
+  scopes: string[];
+  audience: string;
+  /** The header the token is sent in (`authorization`, `flyte-authorization`…), lower case. */
+  headerName: string;
+  /**
+   * RFC 8414 token_endpoint_auth_methods_supported: `client_secret_post` when the server takes
+   * that and not `client_secret_basic`; absent: client_secret_basic (RFC 6749 2.3.1's default).
+   */
+  authMethod?: 'client_secret_post';
+}
+
+export interface DiscoveryOptions {
+  /** Who is asked, for messages: `Union`, `flyteadmin`. */
+  service: string;
+  http?: OAuthHttp;
+  /** What to add to a failed discovery's message (what to check), given that message. */
+  hint?: (message: string) => string;
+}
+
+type Json = Record<string, unknown>;
+
+/** Discovery found nothing a token can be asked of. */
+const refused = (message: string) => new ControlPlaneError('UNAUTHENTICATED', message);
+
+async function readJson(res: Response, url: string, what: string, o: DiscoveryOptions) {
+  if (!res.ok) {
+    await res.body?.cancel();
+    throw new ControlPlaneError(
+      transientStatus(res.status) ? 'UNAVAILABLE' : 'UNAUTHENTICATED',
+      `${o.service} ${what} failed: GET ${url} answered HTTP ${res.status}`,
+    );
+  }
+  let text: string;
+  try {
+    text = await res.text();
+  } catch (err) {
+    // Cut off after its headers: transient, like no answer at all.
+    throw new ControlPlaneError(
+      'UNAVAILABLE',
+      `${o.service} ${what}: the answer of ${url} was cut off (${(err as Error).message})`,
+    );
+  }
+  try {
+    return JSON.parse(text) as Json;
+  } catch {
+    throw refused(`${o.service} ${what}: ${url} did not answer JSON`);
+  }
+}
+
+/** GET of a well-known document under `issuer` (oauth4webapi's discoveryRequest). */
+function wellKnown(
+  issuer: string,
+  algorithm: 'oauth2' | 'oidc',
+  what: string,
+  o: DiscoveryOptions,
+): Promise<Response> {
+  return oauth.discoveryRequest(new URL(issuer), {
+    algorithm,
+    [oauth.customFetch]: retryingFetch(o.service, what, o.http ?? {}),
+    [oauth.allowInsecureRequests]: insecureAllowed(issuer),
+  });
+}
+
+/** The token endpoint, checked: https (or loopback), so a secret never travels in clear text. */
+function tokenEndpointOf(raw: string, base: string, where: string, o: DiscoveryOptions): string {
+  if (raw === '') throw refused(`${o.service} ${where} names no token_endpoint`);
+  const url = new URL(raw, `${base}/`);
+  if (url.protocol !== 'https:' && !isLoopback(url.hostname))
+    throw refused(
+      `${o.service} OAuth2 discovery: the token endpoint ${url.origin} is not https; poolsync does not send client credentials in clear text`,
+    );
+  return url.toString();
+}
+
+function authMethodOf(meta: Json): Discovery['authMethod'] {
+  const methods = meta.token_endpoint_auth_methods_supported;
+  if (!Array.isArray(methods) || methods.includes('client_secret_basic')) return undefined;
+  return methods.includes('client_secret_post') ? 'client_secret_post' : undefined;
+}
+
+/** The service's own metadata: the authorization server document and the flyte client config. */
+async function serviceMetadata(base: string, o: DiscoveryOptions): Promise<Discovery> {
+  const metaUrl = `${base}/.well-known/oauth-authorization-server`;
+  const clientUrl = `${base}/config/v1/flyte_client`;
+  const getClient = retryingFetch(o.service, 'client configuration discovery', o.http ?? {});
+  // Both documents are fetched at once, but a failure is reported in a fixed order (the
+  // OAuth2 document first): when both fail, which one failed first is a race.
+  const [metaResult, clientResult] = await Promise.allSettled([
+    wellKnown(base, 'oauth2', 'OAuth2 discovery', o).then((r) =>
+      readJson(r, metaUrl, 'OAuth2 discovery', o),
+    ),
+    getClient(clientUrl, { headers: { accept: 'application/json' } }).then((r) =>
+      readJson(r, clientUrl, 'client configuration discovery', o),
+    ),
+  ]);
+  if (metaResult.status === 'rejected') throw metaResult.reason;
+  if (clientResult.status === 'rejected') throw clientResult.reason;
+  const [meta, client] = [metaResult.value, clientResult.value];
+  const scopes = Array.isArray(client.scopes) ? client.scopes.map(String) : [];
+  const header = String(client.authorization_metadata_key ?? client.authorizationMetadataKey ?? '');
+  return {
+    tokenEndpoint: tokenEndpointOf(
+      String(meta.token_endpoint ?? meta.tokenEndpoint ?? ''),
+      base,
+      `OAuth2 discovery: ${metaUrl}`,
+      o,
+    ),
+    scopes,
+    audience: typeof client.audience === 'string' ? client.audience : '',
+    headerName: (header || DEFAULT_AUTH_HEADER).toLowerCase(),
+    authMethod: authMethodOf(meta),
+  };
+}
+
+/** The issuer's own OpenID document, its issuer checked by oauth4webapi. */
+async function issuerDocument(issuer: string, o: DiscoveryOptions): Promise<Json> {
+  const what = 'OpenID Connect discovery';
+  const url = `${issuer}/.well-known/openid-configuration`;
+  const res = await wellKnown(issuer, 'oidc', what, o);
+  if (!res.ok) return readJson(res, url, what, o);
+  try {
+    return (await oauth.processDiscoveryResponse(new URL(issuer), res)) as Json;
+  } catch (err) {
+    const mismatch =
+      err instanceof oauth.OperationProcessingError && err.code === oauth.JSON_ATTRIBUTE_COMPARISON;
+    throw refused(
+      mismatch
+        ? `${o.service} ${what}: the OpenID configuration of ${issuer} names another issuer`
+        : `${o.service} ${what}: ${url} is not an OpenID configuration (${(err as Error).message})`,
+    );
+  }
+}
+
+async function openIdMetadata(base: string, o: DiscoveryOptions): Promise<Discovery> {
+  const what = 'OpenID Connect discovery';
+  const url = `${base}/.well-known/openid-configuration`;
+  const first = await readJson(await wellKnown(base, 'oidc', what, o), url, what, o);
+  const issuer = typeof first.issuer === 'string' ? first.issuer.replace(/\/+$/, '') : '';
+  if (issuer === '') throw refused(`${o.service} ${what}: ${url} names no issuer`);
+  const doc = issuer === base ? first : await issuerDocument(issuer, o);
+  return {
+    tokenEndpoint: tokenEndpointOf(
+      String(doc.token_endpoint ?? ''),
+      issuer,
+      `${what}: ${issuer}/.well-known/openid-configuration`,
+      o,
+    ),
+    scopes: [],
+    audience: '',
+    headerName: DEFAULT_AUTH_HEADER,
+    authMethod: authMethodOf(doc),
+  };
+}
+
+const asControlPlaneError = (err: unknown): ControlPlaneError =>
+  err instanceof ControlPlaneError ? err : refused((err as Error).message);
+
+/** The service's metadata, else OpenID Connect's; both failing: one error naming both. */
+export async function discover(baseUrl: string, o: DiscoveryOptions): Promise<Discovery> {
+  const base = baseUrl.replace(/\/+$/, '');
+  try {
+    return await serviceMetadata(base, o);
+  } catch (serviceErr) {
+    // Nothing answers there: asking the same host again (OpenID Connect) or adding a hint about
+    // authentication would only hide that.
+    if (serviceErr instanceof UnreachableError) throw serviceErr;
+    try {
+      return await openIdMetadata(base, o);
+    } catch (oidcErr) {
+      const first = asControlPlaneError(serviceErr);
+      throw new ControlPlaneError(
+        first.code === 'UNAVAILABLE' ? 'UNAVAILABLE' : 'UNAUTHENTICATED',
+        `${first.message}; the fallback failed too (${(oidcErr as Error).message})${o.hint?.(first.message) ?? ''}`,
+      );
+    }
+  }
+}
+
+/**
+ * Client-credentials tokens (RFC 6749 4.4) for one client against one discovered token
+ * endpoint, on oauth4webapi: the request with client_secret_basic (both parts form-urlencoded,
+ * RFC 6749 2.3.1, so a ':' in the secret stays in it) or client_secret_post, the answer checked
+ * (access_token, token_type, expires_in), its OAuth2 error (RFC 6749 5.2) handed to the
+ * backend's own message. A token is cached and fetched again before it expires or when the
+ * server refused it; one request in flight at a time, callers share its result. Errors name
+ * the URL, the HTTP status and the error code, never the secret or the token.
+ */
+export interface ClientCredentials {
+  clientId: string;
+  clientSecret: string;
+}
+
+export interface TokenOptions {
+  /** Who is asked, for messages: `Union`, `flyteadmin`. */
+  service: string;
+  /**
+   * The error for a refused token request: the HTTP status and the RFC 6749 `error` code
+   * (null when the answer has none). Only the code is shown, never `error_description` (a
+   * server may echo request values in it).
+   */
+  refusal: (status: number, code: string | null, discovery: Discovery) => ControlPlaneError;
+  http?: OAuthHttp;
+}
+
+interface Cached {
+  token: string;
+  /** When to fetch the next one (before the real expiry). */
+  refreshAt: number;
+}
+
+/** An RFC 6749 error code as given, or null: never free text from the server. */
+const errorCode = (code: unknown): string | null =>
+  typeof code === 'string' && /^[\w.-]{1,64}$/.test(code) ? code : null;
+
+async function codeOfBody(res: Response): Promise<string | null> {
+  const json = (await res.json().catch(() => ({}))) as { error?: unknown };
+  return errorCode(json.error);
+}
+
+export class TokenSource {
+  private cached: Cached | null = null;
+  private inflight: Promise<string> | null = null;
+  private found: Promise<Discovery> | null = null;
+  /** Tokens fetched so far (tests, `--log-level debug`). */
+  fetched = 0;
+
+  /** `discovery` as found, or how to find it on the first token (then kept). */
+  constructor(
+    private readonly credentials: ClientCredentials,
+    private readonly discovery: Discovery | (() => Promise<Discovery>),
+    private readonly opts: TokenOptions,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async token(): Promise<string> {
+    if (this.cached && this.now() < this.cached.refreshAt) return this.cached.token;
+    this.inflight ??= this.fetchToken().finally(() => {
+      this.inflight = null;
+    });
+    return this.inflight;
+  }
+
+  /** The server refused the token: the next call fetches a new one. */
+  invalidate(): void {
+    this.cached = null;
+  }
+
+  private discovered(): Promise<Discovery> {
+    const d = this.discovery;
+    if (typeof d !== 'function') return Promise.resolve(d);
+    // A failed discovery is asked again by the next call.
+    this.found ??= d().catch((err: unknown) => {
+      this.found = null;
+      throw err;
+    });
+    return this.found;
+  }
+
+  private async fetchToken(): Promise<string> {
+    const d = await this.discovered();
+    const as: oauth.AuthorizationServer = {
+      issuer: new URL(d.tokenEndpoint).origin,
+      token_endpoint: d.tokenEndpoint,
+    };
+    const client: oauth.Client = { client_id: this.credentials.clientId };
+    const auth =
+      d.authMethod === 'client_secret_post'
+        ? oauth.ClientSecretPost(this.credentials.clientSecret)
+        : oauth.ClientSecretBasic(this.credentials.clientSecret);
+    const params = new URLSearchParams();
+    if (d.scopes.length > 0) params.set('scope', d.scopes.join(' '));
+    if (d.audience) params.set('audience', d.audience);
+    const started = this.now();
+    const res = await oauth.clientCredentialsGrantRequest(as, client, auth, params, {
+      [oauth.customFetch]: retryingFetch(this.opts.service, 'token request', this.opts.http ?? {}),
+      [oauth.allowInsecureRequests]: insecureAllowed(d.tokenEndpoint),
+    });
+    let answer: oauth.TokenEndpointResponse;
+    try {
+      answer = await oauth.processClientCredentialsResponse(as, client, res);
+    } catch (err) {
+      throw await this.refused(err, d);
+    }
+    const lifetimeMs = (answer.expires_in ?? 3600) * 1000;
+    // Refresh a quarter of the lifetime (at most a minute, as flyte-sdk-ts) before expiry, so
+    // a call never leaves with a token that expires on the way.
+    const skew = Math.min(60_000, lifetimeMs / 4);
+    this.cached = { token: answer.access_token, refreshAt: started + lifetimeMs - skew };
+    this.fetched++;
+    return answer.access_token;
+  }
+
+  private async refused(err: unknown, d: Discovery): Promise<ControlPlaneError> {
+    const { refusal, service } = this.opts;
+    if (err instanceof oauth.ResponseBodyError) return refusal(err.status, errorCode(err.error), d);
+    if (err instanceof oauth.WWWAuthenticateChallengeError) {
+      const fromHeader = errorCode(err.cause[0]?.parameters.error);
+      return refusal(err.status, fromHeader ?? (await codeOfBody(err.response)), d);
+    }
+    if (err instanceof oauth.OperationProcessingError) {
+      if (err.cause instanceof Response) return refusal(err.cause.status, null, d);
+      // A body cut off after its headers fails to parse with a TypeError, not a SyntaxError:
+      // transient, like no answer at all.
+      if (err.code === oauth.PARSE_ERROR && !(err.cause instanceof SyntaxError))
+        return new ControlPlaneError(
+          'UNAVAILABLE',
+          `${service} token request: the answer of ${d.tokenEndpoint} was cut off (${(err.cause as Error | undefined)?.message ?? 'unreadable'})`,
+        );
+      const what = /access_token/.test(err.message)
+        ? 'without an access_token'
+        : `a token response poolsync cannot use (${err.message})`;
+      return new ControlPlaneError(
+        'UNAUTHENTICATED',
+        `${service} token request: ${d.tokenEndpoint} answered ${what}`,
+      );
+    }
+    return err instanceof ControlPlaneError
+      ? err
+      : new ControlPlaneError(
+          'UNAUTHENTICATED',
+          `${service} token request: ${(err as Error).message}`,
+        );
+  }
+}
+
+/**
+ * How the OAuth2 requests of every backend travel: over `fetch` (oauth4webapi's customFetch;
+ * nodeFetch below, which reaches every port), retried on what is transient — no answer, 5xx, 429
+ * (its Retry-After honoured up to the policy's longest delay) — with the backend's backoff
+ * policy, each attempt bounded by a timeout. Plain http only to a loopback host (tests, a local
+ * control plane).
+ */
+export interface OAuthHttp {
+  fetch?: typeof fetch;
+  retry?: RetryPolicy;
+  sleep?: (ms: number) => Promise<void>;
+  /** Per attempt; absent: no bound beyond the server's. */
+  timeoutMs?: number;
+  /**
+   * Whether the server has answered yet (util/reach.ts): before it has, a failure to connect
+   * gets the fast-fail budget. Shared with the backend's own calls when given; else each
+   * fetcher starts knowing nothing.
+   */
+  reach?: Reach;
+}
+
+/** Loopback hosts may use plain http (tests, a local control plane); nothing else may. */
+export function isLoopback(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\./.test(h);
+}
+
+export const transientStatus = (status: number): boolean => status >= 500 || status === 429;
+
+/** Whether oauth4webapi may send a request to `url` in clear text (a loopback host only). */
+export const insecureAllowed = (url: string): boolean =>
+  new URL(url).protocol === 'http:' && isLoopback(new URL(url).hostname);
+
+/**
+ * A `fetch` that retries what is transient (the one retry loop, ../retry.ts). Returns the last
+ * answer; throws UNAVAILABLE naming the URL and the cause (never a header or a body) when none
+ * came: an UnreachableError when nothing answered at all, after the fast-fail budget.
+ */
+export function retryingFetch(
+  service: string,
+  what: string,
+  http: OAuthHttp,
+): (url: string, init: RequestInit) => Promise<Response> {
+  const fetchFn = http.fetch ?? nodeFetch;
+  const loop: RetryLoop = {
+    ...(http.retry ?? DEFAULT_RETRY),
+    reach: http.reach ?? new Reach(),
+    clock: http.sleep ? { now: Date.now, sleep: http.sleep } : undefined,
+  };
+  return async (url, init) => {
+    try {
+      return await retrying(loop, (n) => attempt(n, url, init));
+    } catch (err) {
+      if (err instanceof LastAnswer) return err.response;
+      throw err;
+    }
+  };
+
+  async function attempt(n: number, url: string, init: RequestInit): Promise<Attempt<Response>> {
+    let res: Response;
+    try {
+      const signal = http.timeoutMs ? AbortSignal.timeout(http.timeoutMs) : init.signal;
+      res = await fetchFn(url, { ...init, signal });
+      loop.reach.answered = true;
+    } catch (err) {
+      const failure = connectFailure(err);
+      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+      // The token endpoint is what discovery named, not --control-plane.
+      const advice = /token/.test(what)
+        ? `the token endpoint is the one ${service}'s OAuth2 discovery names; is it running?`
+        : undefined;
+      const origin = new URL(url).origin;
+      return {
+        ok: false,
+        transient: true,
+        failure,
+        error: (attempts) =>
+          failure
+            ? unreachable(`${service} ${what}`, service, origin, failure, attempts, advice)
+            : new ControlPlaneError(
+                'UNAVAILABLE',
+                `${service} ${what}: cannot reach ${url} (${cause}; ${attempts} attempts)`,
+              ),
+      };
+    }
+    if (!transientStatus(res.status)) return { ok: true, value: res };
+    const retryAfter = Number(res.headers.get('retry-after'));
+    const asked = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : null;
+    // The last answer is returned as it is: its caller says what it means.
+    if (n < loop.reach.budget(loop.maxRetries, null)) await res.body?.cancel();
+    return {
+      ok: false,
+      transient: true,
+      throttled: { said: `HTTP ${res.status}`, delayMs: asked && Math.min(asked, loop.maxDelayMs) },
+      error: () => new LastAnswer(res),
+    };
+  }
+}
+
+/** The answer to return when the retries of a transient status run out. */
+class LastAnswer extends Error {
+  constructor(readonly response: Response) {
+    super('the last answer');
+  }
+}
+
+/**
+ * The `fetch` the OAuth2 requests use (oauth4webapi's customFetch), over node:http(s) rather
+ * than the global fetch: the fetch standard refuses "bad ports" outright (1, 7, 9, 6000, 10080…:
+ * `--control-plane union+https://127.0.0.1:9` failed with "fetch failed: bad port" after the
+ * whole retry budget, and never said that nothing accepts connections there), while the
+ * backends' own calls (connect-node, undici's Pool) reach any port. Errors keep Node's codes
+ * (ECONNREFUSED, ENOTFOUND, ERR_SSL_…) for util/reach.ts; a body cut off after its headers is
+ * an error of the request (ECONNRESET), like no answer at all. No redirect is followed
+ * (oauth4webapi asks for none).
+ */
+/** Answers without a body (fetch's Response refuses one for them). */
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+
+export function nodeFetch(input: string | URL, init: RequestInit = {}): Promise<Response> {
+  const url = new URL(input);
+  const headers = new Headers(init.headers);
+  const body =
+    init.body === undefined || init.body === null
+      ? undefined
+      : init.body instanceof URLSearchParams
+        ? init.body.toString()
+        : typeof init.body === 'string'
+          ? init.body
+          : null;
+  if (body === null) return Promise.reject(new TypeError('nodeFetch sends string bodies only'));
+  if (body !== undefined && init.body instanceof URLSearchParams && !headers.has('content-type'))
+    headers.set('content-type', 'application/x-www-form-urlencoded;charset=UTF-8');
+  const sent: Record<string, string> = {};
+  headers.forEach((value, key) => {
+    sent[key] = value;
+  });
+  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: init.method ?? 'GET',
+        headers: sent,
+        // A few requests per run: no pooled socket left to keep a CLI process alive.
+        agent: false,
+        signal: init.signal ?? undefined,
+      },
+      (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('aborted', () =>
+          reject(Object.assign(new Error('aborted'), { code: 'ECONNRESET' })),
+        );
+        res.on('end', () => {
+          if (!res.complete) {
+            reject(Object.assign(new Error('answer cut off'), { code: 'ECONNRESET' }));
+            return;
+          }
+          const status = res.statusCode ?? 502;
+          const answer = new Headers();
+          for (const [k, v] of Object.entries(res.headers))
+            for (const value of Array.isArray(v) ? v : v === undefined ? [] : [v])
+              answer.append(k, value);
+          resolve(
+            new Response(NULL_BODY.has(status) ? null : Buffer.concat(chunks), {
+              status,
+              statusText: res.statusMessage ?? '',
+              headers: answer,
+            }),
+          );
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}

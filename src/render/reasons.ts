@@ -1,0 +1,814 @@
+/**
+ * The catalog of words (docs/plan.md, One voice): the planner decides once per object why it
+ * changes the way it does and records that as a code and its parameters (src/plan/reasons.ts:
+ * `Change.why`, `cause`, `note`, `unverified`, a warning's or an error's `params`); this is the
+ * one place that turns a code into words, for every renderer (render/common.ts, json.ts, text,
+ * markdown), the dashboard, pull-request comments and notifications, so they cannot tell
+ * different stories.
+ *
+ * Adding a code: add its words here, with the parameters they read
+ * (test/plan/reason-catalog.test.ts checks every call of the planner names a code with words,
+ * and passes the parameters its words read). A plan carrying a code this poolsync does not know
+ * (a newer writer) falls back to the words stored beside it.
+ */
+import type { PlanError, Reason, ReasonParams, PruneScope } from '../model/plan.js';
+import type { ObjectKind } from '../model/common.js';
+import { CONTRACT_ANNOTATION, CONTRACT_UNKNOWN } from '../model/desired.js';
+
+/** Every code the catalog has words for. */
+export function reasonCodes(): string[] {
+  return Object.keys(CATALOG);
+}
+
+/** Whether the plan JSON carries a reason of this code as data (else its words only). */
+export function reasonInJson(code: string): boolean {
+  return IN_JSON.has(code);
+}
+
+/** Whether this poolsync has words for `code`. */
+function knownReason(code: string): boolean {
+  return Object.hasOwn(CATALOG, code);
+}
+
+/** A reason in words; null for a code this poolsync does not know. */
+export function reasonText(reason: Reason): string | null {
+  return knownReason(reason.code) ? CATALOG[reason.code]!(reason.params) : null;
+}
+
+/**
+ * The message of a plan error as this poolsync words it (the JSON's `message`): from its code
+ * and parameters, else the words stored with an error read from a plan file. Here, beside the
+ * catalog, because apply's refusal of a plan with errors words them too (apply sits beside
+ * render in the layers).
+ */
+export function errorText(e: PlanError): string {
+  return (e.params && reasonText({ code: e.code, params: e.params })) ?? e.message ?? e.code;
+}
+
+/**
+ * How the catalog's words read a reason's parameters: words only, no decision.
+ */
+/** The words of one code, made from its parameters. */
+type Words = (p: ReasonParams) => string;
+
+/** A part of the catalog: code → words. */
+type WordsTable = Record<string, Words>;
+
+/** A parameter as text: a string as it is, anything else as JSON. */
+export function s(p: ReasonParams, key: string): string {
+  const v = p[key];
+  if (isReason(v)) return reasonText(v) ?? v.code;
+  return typeof v === 'string' ? v : JSON.stringify(v ?? null);
+}
+
+/** Whether a parameter is a reason of its own (a nested decision, worded where it is read). */
+export function isReason(v: unknown): v is Reason {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && 'code' in v;
+}
+
+/** A list parameter, each item as text (an empty list when absent). */
+export function list(p: ReasonParams, key: string): string[] {
+  const v = p[key];
+  return Array.isArray(v) ? v.map(String) : [];
+}
+
+/** A list parameter, or null when it is not a list (absent, or null: "none"). */
+function listOrNull(p: ReasonParams, key: string): string[] | null {
+  const v = p[key];
+  return Array.isArray(v) ? v.map(String) : null;
+}
+
+/** Names shown in a message: the first few, then a count. */
+export function listAddresses(addresses: readonly string[], max = 5): string {
+  const shown = addresses.slice(0, max).join(', ');
+  return addresses.length > max ? `${shown} and ${addresses.length - max} more` : shown;
+}
+
+/** `is`/`are` and `it`/`them` for a list of `n` things. */
+const isAre = (n: number): string => (n === 1 ? 'is' : 'are');
+const itThem = (n: number): string => (n === 1 ? 'it' : 'them');
+
+/** Words of the causes: what another object's step does to this one (Change.cause, with caused_by). */
+const CAUSES: WordsTable = {
+  CREATED_BY_REGISTRATION: (p) => `created by registering ${s(p, 'by')} (C2)`,
+  RECREATED_BY_REGISTRATION: (p) => `recreated by registering ${s(p, 'by')} (C3)`,
+  MOVES_WITH_CLUSTER: (p) =>
+    `the co-named queue moves with ${s(p, 'by')} to pool "${s(p, 'pool')}" (cluster_move)`,
+  LEAVES_MOVED_CLUSTER: (p) =>
+    `${s(p, 'by')} moves to pool "${s(p, 'pool')}" (cluster_move): its name leaves the selector (Q1)`,
+  CLUSTER_DELETED: (p) => `${s(p, 'by')} is deleted: its name leaves the selector (C8)`,
+  CONAMED_LEFT_BEHIND: (p) =>
+    `${s(p, 'by')} is deleted and registered again in pool "${s(p, 'to')}" (C7): this co-named queue ` +
+    `stays in pool "${s(p, 'pool')}" and its name leaves the selector (C8)`,
+  DELETED_WITH_CLUSTER: (p) =>
+    `deleted with ${s(p, 'by')} (queue_delete: a cluster delete takes its co-named queue with it)`,
+  REPLACED_WITH_CLUSTER: (p) =>
+    `deleted with ${s(p, 'by')} (queue_delete) and created again by its registration (C2), with the pool and ` +
+    `selector of the cluster: nothing is left behind in pool "${s(p, 'pool')}"`,
+  DELETED_WITH_BROADER_ROW: (p) =>
+    `deleted along with ${s(p, 'by')} (flyteadmin deletes the narrower rows of its project/domain)` +
+    (p.set_again === true ? ' and set again after it' : ''),
+  SET_AGAIN_AROUND_REPLACE: (p) =>
+    `removed and set again around the replacement of ${s(p, 'by')} (A3)`,
+  CAUSED_BY: (p: ReasonParams) => `caused by ${s(p, 'by')}`,
+};
+
+/** Words of why a live object absent from the repository is left alone (Change.why of `unmanaged`). */
+const UNMANAGED: WordsTable = {
+  PRUNE_OFF: () => 'not in the repository and prune is off: reported, never touched',
+  FORGOTTEN: () =>
+    'taken out of management (`poolsync state forget`): reported, never deleted; `poolsync import` adopts it again',
+  NOT_IN_INVENTORY: (p) =>
+    `not in the repository, and poolsync did not apply it (it is not in the inventory): ` +
+    `reported, never touched; list ${s(p, 'kind')} in poolsync.yaml manage: to prune every ${s(p, 'kind')}`,
+  OUTSIDE_PRUNE_SCOPE: (p) =>
+    `not in the repository, and ${s(p, 'kind')} is outside the prune scope (${describeScope(scopeOf(p))}): ` +
+    `reported, never touched; list ${s(p, 'kind')} in poolsync.yaml manage: to prune it`,
+};
+
+/** `ExecutionClusterLabel, PoolAssignment: the kinds the repository declares`, or the inventory's. */
+export function describeScope(scope: PruneScope): string {
+  const kinds = scope.kinds.length > 0 ? scope.kinds.join(', ') : 'no kind';
+  if (scope.inventory === true) {
+    return scope.kinds.length > 0
+      ? `what poolsync applied (its inventory), and every ${kinds} (poolsync.yaml manage:)`
+      : 'what poolsync applied (its inventory)';
+  }
+  const why =
+    scope.source === 'manage'
+      ? 'poolsync.yaml manage:'
+      : scope.source === 'declared'
+        ? 'the kinds the repository declares'
+        : 'every kind';
+  return `${kinds}: ${why}`;
+}
+
+function scopeOf(p: ReasonParams): PruneScope {
+  return {
+    kinds: (Array.isArray(p.kinds) ? p.kinds : []) as ObjectKind[],
+    source: s(p, 'source') as PruneScope['source'],
+    ...(typeof p.inventory === 'boolean' ? { inventory: p.inventory } : {}),
+  };
+}
+
+/** Words of why a cluster change is blocked (Change.why of Cluster), and DATA_PLANE_UNVERIFIED. */
+/**
+ * C4 mismatches, one per field: `<prefix>fields`, `<prefix>declared` and `<prefix>contract`
+ * (the declared and the contract's value of each field), e.g. `object_store_uri is "s3://a",
+ * the contract says "s3://b"`; `withContract` false leaves the contract's value out.
+ */
+function mismatches(p: ReasonParams, prefix = '', withContract = true): string[] {
+  const declared = list(p, `${prefix}declared`);
+  const contract = withContract ? list(p, `${prefix}contract`) : [];
+  return list(p, `${prefix}fields`).map(
+    (field, i) =>
+      `${field} is ${JSON.stringify(declared[i] ?? null)}` +
+      (withContract ? `, the contract says ${JSON.stringify(contract[i] ?? null)}` : ''),
+  );
+}
+
+/** `it reports …` and `it declares …`, when each has a mismatch. */
+function moveMismatches(p: ReasonParams): string {
+  return (['reports', 'declares'] as const)
+    .map((what) => [what, mismatches(p, `${what}_`)] as const)
+    .filter(([, m]) => m.length > 0)
+    .map(
+      ([what, m]) =>
+        `it ${what} a data plane that does not match the contract of ${s(p, 'pool')} (C4): ${m.join('; ')}`,
+    )
+    .join('; and ');
+}
+
+/** Why DATA_PLANE_UNVERIFIED could not read the cluster's report. */
+function unreported(p: ReasonParams): string {
+  if (p.data_plane_reported === false)
+    return "the control plane does not report a cluster's data plane (only its health)";
+  if (p.health === 'unknown')
+    return 'the cluster has not reported its data plane yet (health unknown)';
+  return `the contract of its current pool "${s(p, 'live_pool')}" is not known, so its report cannot be read`;
+}
+
+/** The destination's contract as DATA_PLANE_UNVERIFIED describes it. */
+function contractWords(p: ReasonParams): string {
+  if (p.contract_known !== true)
+    return `the contract of ${s(p, 'pool_address')} (which poolsync does not know either: it is marked unknown)`;
+  return (
+    `the contract of ${s(p, 'pool_address')}: object store ${s(p, 'object_store')}, secret store ` +
+    `${s(p, 'secret_type')} ${s(p, 'secret_locator')}, ` +
+    (p.image_registry !== null ? `image registry ${s(p, 'image_registry')}` : 'no image registry')
+  );
+}
+
+/** Words of why a queue change is blocked (Change.why of Queue; `reason` is this text). */
+/**
+ * Why a queue cannot be deleted: `settings` (the scopes whose run.default_queue names it once
+ * the plan is applied), or none for the "default" queue (Q5).
+ */
+function undeletable(p: ReasonParams): string {
+  const settings = list(p, 'settings');
+  if (settings.length === 0) return 'the "default" queue is always active (Q5)';
+  return (
+    `it is the default queue of ${settings.join(', ')} (run.default_queue setting), and Union refuses to delete ` +
+    `a queue a setting names (FAILED_PRECONDITION; draining it is allowed): point ${settings.length === 1 ? 'that setting' : 'those settings'} at another queue first`
+  );
+}
+
+const DELETE_NO_DRAIN =
+  `this control plane can delete queues (queue_delete) but not drain them (drain off), ` +
+  `and poolsync deletes only drained queues so that no work is lost. Retire it with \`clusters: []\`, or enable drain.`;
+const ABSENT_DEFAULT = 'listed absent in poolsync.yaml, but it cannot be deleted here: ';
+const NOT_THIS_ONE = 'queues can be deleted (queue_delete), but not this one: ';
+
+/** Words of the warnings (PlanWarning.params; `message` is this text). */
+/** How a cluster is registered again (`from`: its live pool, null when it is not live). */
+function reRegistered(p: ReasonParams): string {
+  // A forced replace (--replace) keeps the pool: the cluster is re-registered where it is.
+  if (p.from === null || p.from === undefined) return 'is registered again (C7)';
+  return p.from === p.to
+    ? `is deleted and registered again in pool "${s(p, 'to')}" (C7)`
+    : `moves from pool "${s(p, 'from')}" to "${s(p, 'to')}" by delete and re-register (C7)`;
+}
+
+const WARNINGS: WordsTable = {
+  CONAMED_QUEUE_ORPHANED: (p) =>
+    `${s(p, 'cluster')} ${reRegistered(p)}, but its co-named ${s(p, 'queue')} stays in pool "${s(p, 'pool')}" with an ` +
+    `empty selector (C8) and registration does not create another (C2): everything that targets queue ` +
+    `"${s(p, 'name')}" will route nowhere. Register the cluster under a new name instead (rename it in the repository).`,
+  QUEUE_ROUTES_NOWHERE: (p) =>
+    `${s(p, 'queue')} will route nowhere: ${s(p, 'cause')}. Work submitted to it waits until it is pointed at a ` +
+    `cluster of pool "${s(p, 'pool')}"; if that is intended (a retired queue), no action is needed.`,
+  QUEUE_NO_HEALTHY_CLUSTER: (p) =>
+    `${s(p, 'queue')} has no enabled, healthy cluster to route to (Q8): ${s(p, 'why')}. ` +
+    `Enable a cluster, fix its data plane (see its health in \`poolsync export\`), or point the queue elsewhere.`,
+};
+
+/** Words of flyteadmin's refusals and of rows poolsync never writes (docs/flyte-oss.md). */
+/** What a delete of a broader row takes along (`path` of the DELETE, `type` of its rows, their `scope`). */
+function cascadeAlong(p: ReasonParams): string {
+  return `${s(p, 'path')} also deletes the narrower ${s(p, 'type')} rows of ${s(p, 'scope')}`;
+}
+
+/**
+ * The other way out of a blocked cascade: a workflow row can be declared in the repository; a
+ * launch-plan row cannot (no manifest describes one, and flyteadmin's API writes none: only its
+ * database holds them), so for those accepting is the only way short of keeping the broader row.
+ */
+function keepInstead(p: ReasonParams): string {
+  const workflowRows = p.workflow_rows;
+  if (p.launch_plan_rows === 0)
+    return `; or declare ${workflowRows === 1 ? 'it' : 'them'} in the repository`;
+  const lp = `a launch-plan row cannot be declared in the repository (poolsync manages project/domain and workflow rows, and no flyteadmin API writes one)`;
+  return workflowRows === 0
+    ? `; ${lp}, so accept the delete or keep the row this delete removes`
+    : `; or declare the workflow ${workflowRows === 1 ? 'row' : 'rows'} in the repository (${lp})`;
+}
+
+/**
+ * The rows a delete takes along: each of `takes` (addresses) with its value (`values`), a label
+ * or a pool as `kind` says.
+ */
+function taken(p: ReasonParams): string[] {
+  const what = p.kind === 'ExecutionClusterLabel' ? 'label' : 'pool';
+  const values = list(p, 'values');
+  return list(p, 'takes').map((a, i) => `${a} (${what} ${values[i] ?? ''})`);
+}
+
+/** Words of the warnings about execution cluster labels (cluster-labels.ts) and of a partial plan. */
+/** `cluster weight, …` of the entries `<of>_clusters` with their `<of>_weights`; null when none. */
+function entries(p: ReasonParams, of: string): string | null {
+  const clusters = listOrNull(p, `${of}_clusters`);
+  const weights = list(p, `${of}_weights`);
+  return clusters && clusters.map((c, i) => `${c} ${weights[i] ?? ''}`).join(', ');
+}
+
+/**
+ * How the deployment routes a label other than the repository (flyteadmin.ts): `running`
+ * entries null when it does not route it (`listed`: the clusters its labelClusterMap lists,
+ * none enabled; null: not listed); `wanted` entries null when the repository disables every
+ * cluster of it; `same_clusters`: only the weights differ. `source`: where flyteadmin read it.
+ */
+function routing(p: ReasonParams): string {
+  const label = s(p, 'label');
+  const source = p.source === null ? 'its configuration' : s(p, 'source');
+  const running = entries(p, 'running');
+  if (running === null) {
+    const listed = listOrNull(p, 'listed');
+    return listed === null
+      ? `label '${label}' is not in the labelClusterMap flyteadmin runs with (${source})`
+      : `label '${label}' is in the labelClusterMap flyteadmin runs with (${source}), but none of its clusters (${listed.join(', ')}) is an enabled clusterConfigs entry there, so flyteadmin skips the label`;
+  }
+  const wanted = entries(p, 'wanted');
+  if (wanted === null)
+    return `label '${label}' routes to ${running} in flyteadmin (${source}), but the repository disables every cluster of it`;
+  const what = p.same_clusters === true ? 'other weights' : 'other clusters';
+  return `label '${label}' runs with ${what} in flyteadmin (${running}, ${source}) than the repository gives it (${wanted})`;
+}
+
+/**
+ * Where flyteadmin sends the label's executions: its `running` entries; else, unrouted, to its
+ * `default_label` (with the `default` entries) when that one routes, else to every `enabled` cluster.
+ */
+function goes(p: ReasonParams): string {
+  const running = entries(p, 'running');
+  if (running !== null) return `${running}, as it runs the label`;
+  const fallback = entries(p, 'default');
+  if (p.default_label !== null && fallback !== null)
+    return `its defaultExecutionLabel '${s(p, 'default_label')}' (${fallback})`;
+  return `every enabled cluster with equal weight (${list(p, 'enabled').join(', ') || 'none enabled'})`;
+}
+
+const CATALOG: Readonly<Record<string, Words>> = {
+  ...CAUSES,
+  ...UNMANAGED,
+  // Words of why a pool change is blocked (Change.why of ClusterPool; `reason` is this text).
+  /** poolsync.yaml lists ClusterPool/default absent on a control plane that never deletes it (P5). */
+  DEFAULT_POOL_ABSENT_NO_DELETE: () =>
+    'listed absent in poolsync.yaml, but this control plane never deletes the "default" pool (P5; Union does, default_delete)',
+  /** A note (Change.note): a pool's contract updated in place. */
+  POOL_UPDATED_IN_PLACE: () =>
+    'updated in place (pool_update): no delete and re-create, so its clusters, queues and assignments stay; ' +
+    'every member cluster that has reported its data plane matches the new contract (C4)',
+  /** A note (Change.note): a soft-deleted pool undeleted; `updated`: then its contract is updated in place. */
+  POOL_UNDELETED: (p) =>
+    `a pool named "${s(p, 'name')}" was deleted and its name stays reserved (soft_delete): undeleted, it comes back ` +
+    `with the contract it had` +
+    (p.updated === true ? ', then its contract is updated in place (pool_update)' : ''),
+  /** P5: an undeclared pool that is still referenced (`refs`: the addresses). */
+  POOL_REFERENCED: (p) =>
+    `${s(p, 'pool')} is not in the repository, but a pool cannot be deleted while anything references it (P5): ` +
+    `${listAddresses(list(p, 'refs'))}. Queues can never be deleted (Q6), so this pool stays; declare it again to stop this report.`,
+  DEFAULT_POOL_CONTRACT_FIXED: () =>
+    'the contract of the "default" pool is set when the control plane is provisioned and cannot change ' +
+    '(P1, P4), and the pool can never be deleted (P5): make ClusterPool/default match the live contract',
+  POOL_REPLACE_REFERENCED: (p) =>
+    `a pool's contract cannot change in place (P4), and replacing the pool needs a delete, which is rejected ` +
+    `while anything references it (P5): ${listAddresses(list(p, 'refs'))}. Queues can never be deleted (Q6), so declare a ` +
+    `new pool with the new contract and register new clusters there.`,
+  /** A3: `assignments` name the pool and prune may not touch them. */
+  POOL_REPLACE_UNMANAGED_ASSIGNMENTS: (p) => {
+    const n = list(p, 'assignments').length;
+    return (
+      `replacing the pool (P4) removes and sets again the assignments that name it (A3), but ` +
+      `${listAddresses(list(p, 'assignments'))} ${isAre(n)} ` +
+      `not in the repository and outside what prune may delete: declare ${itThem(n)} or remove ${itThem(n)} first`
+    );
+  },
+  /**
+   * pool_update: `clusters` report data planes the new contract does not match: the `fields`
+   * (with the `declared` values) that differ, `counts` of them per cluster.
+   */
+  POOL_UPDATE_MISMATCH: (p) => {
+    // `counts[i]` of the `fields` (with their `declared` values), in order, are `clusters[i]`'s.
+    const counts = list(p, 'counts').map(Number);
+    const fields = list(p, 'fields');
+    const declared = list(p, 'declared');
+    let at = 0;
+    const members = list(p, 'clusters').map((c, i) => {
+      const mine = fields.slice(at, at + (counts[i] ?? 0));
+      const shown = mine.map((f, j) => `${f} ${JSON.stringify(declared[at + j] ?? null)}`);
+      at += mine.length;
+      return `${c} (${shown.join(', ')})`;
+    });
+    return (
+      `the contract can be updated in place (pool_update), but member clusters report a data plane that would ` +
+      `not match it (C4): ${listAddresses(members)}. Redeploy them with the new values (or move them out) first.`
+    );
+  },
+  /** P5: `queues` whose move to another pool is blocked keep it. */
+  POOL_KEPT_BY_REFUSED_MOVES: (p) => {
+    const n = list(p, 'queues').length;
+    return (
+      `${listAddresses(list(p, 'queues'))} stay in this pool: moving ${itThem(n)} ` +
+      `to another pool is blocked (see ${n === 1 ? 'that change' : 'those changes'}), so the pool cannot be deleted (P5)`
+    );
+  },
+  /** Also the error POOL_CONTRACT_UNKNOWN. */
+  POOL_CONTRACT_UNKNOWN: (p) =>
+    `${s(p, 'pool')} is marked \`${CONTRACT_ANNOTATION}: ${CONTRACT_UNKNOWN}\` but does not exist on the control plane, and a ` +
+    `pool is created with its contract (P2): write its object_store_ref, secret_store (and image_registry) in ` +
+    `spec and remove the annotation`,
+  /** soft_delete without pool_update: the deleted pool comes back with its old contract. */
+  POOL_UNDELETE_CONTRACT_DIFFERS: (p) =>
+    `the name "${s(p, 'name')}" belongs to a deleted pool, which can only be undeleted (its name stays reserved), and it ` +
+    `comes back with the contract it had; this control plane cannot change a contract in place (pool_update ` +
+    `off, P4): declare ${s(p, 'pool')} with that contract, or use another pool name`,
+  /** A note (Change.note): moved `from` one pool to another by cluster_move; `drain`: queues drain first. */
+  CLUSTER_MOVED_IN_PLACE: (p) =>
+    `moved in place from pool "${s(p, 'from')}" to "${s(p, 'pool')}" (cluster_move) after the queues that route only to it ` +
+    `are ${p.drain === true ? 'drained' : 'idle'}: no delete and re-register, so its co-named ${s(p, 'queue')} ` +
+    `moves with it and nothing is orphaned (no C7 trap)`,
+  /** A note (Change.note): a soft-deleted cluster undeleted in pool `from`; `to`: then moved (else null). */
+  CLUSTER_UNDELETED: (p) =>
+    `a cluster named "${s(p, 'name')}" was deleted and its name stays reserved (soft_delete): undeleted (it comes back ` +
+    `DRAINED in pool "${s(p, 'from')}", its co-named queue with it)` +
+    (p.to !== null ? `, moved to pool "${s(p, 'to')}" (cluster_move)` : '') +
+    (p.enabled === true ? ', then activated' : '; it stays drained (enabled: false)'),
+  /** A note (Change.note): the co-named queue back with its `cluster`; `updated`: then set to the repository's spec. */
+  CONAMED_QUEUE_UNDELETED: (p) =>
+    `the deleted co-named queue comes back with ${s(p, 'cluster')}'s undelete (DRAINED, with its old ` +
+    `settings)${p.updated === true ? ", is updated to the repository's spec" : ''}, and is activated with its cluster`,
+  CLUSTER_MOVE_DATA_PLANE_MISMATCH: (p) =>
+    `the cluster can move in place (cluster_move), but ${moveMismatches(p)}. Redeploy it with the destination pool's values first.`,
+  /**
+   * N2: the name is a queue's (`queue` its address, `pool` its pool); `reserved`: a deleted queue
+   * keeps its name (soft deletes), so deleting that queue would not free it either.
+   */
+  CLUSTER_NAME_TAKEN: (p) =>
+    `the name "${s(p, 'name')}" is taken by ${s(p, 'queue')} (pool "${s(p, 'pool')}"): clusters and queues share ` +
+    `one namespace (N2, remote/_cluster.py:289-291) and ` +
+    (p.reserved === true
+      ? 'a deleted queue keeps its name reserved (soft delete), so deleting it would not free the name'
+      : 'queues cannot be deleted (Q6)') +
+    ', so register the cluster under another name',
+  /**
+   * unpin_first: `action` (drain, move, delete) refused while `queues` pin the cluster;
+   * `unmanaged`: those the repository does not declare.
+   */
+  CLUSTER_PINNED: (p) => {
+    const queues = list(p, 'queues');
+    const unmanaged = list(p, 'unmanaged');
+    const one = queues.length === 1;
+    return (
+      `Union refuses to ${s(p, 'action')} a cluster another live queue pins (remote/_cluster.py): ` +
+      `${queues.join(', ')} ${one ? 'pins' : 'pin'} it. Unpin it first: take it out of ${one ? 'that' : 'those'} ` +
+      `queue${one ? "'s" : "s'"} \`clusters\`` +
+      (unmanaged.length > 0
+        ? ` (${unmanaged.join(', ')} ${unmanaged.length === 1 ? 'is' : 'are'} not managed here: declare ${unmanaged.length === 1 ? 'it' : 'them'}, or change ${unmanaged.length === 1 ? 'it' : 'them'} with \`flyte update queue NAME --clusters …\`)`
+        : '')
+    );
+  },
+  /** A note (Change.note): a drain on Union, which no read can show is refused for apps. */
+  CLUSTER_DRAIN_APPS: () =>
+    'Union refuses to drain a cluster while apps are assigned to it (remote/_cluster.py:361), and no call poolsync ' +
+    'makes shows app assignments: if this drain is refused, move the apps off the cluster and apply again (only ' +
+    'the steps that depend on it wait)',
+  /** queue_delete: the co-named queue a cluster delete takes along is one `settings` name. */
+  CLUSTER_CONAMED_UNDELETABLE: (p) =>
+    `its co-named queue "${s(p, 'name')}" goes with it, and is the default queue of ${list(p, 'settings').join(', ')} ` +
+    `(run.default_queue), which Union never deletes: point ${list(p, 'settings').length === 1 ? 'that setting' : 'those settings'} at another queue first`,
+  /** Soft deletes: the name is a deleted queue's, reserved until it is undeleted (`pool` its pool). */
+  CLUSTER_NAME_RESERVED: (p) =>
+    `the name "${s(p, 'name')}" belongs to a deleted queue of pool "${s(p, 'pool')}", and a deleted queue keeps its name ` +
+    `reserved (remote/_queue.py:1006-1008) while no cluster may take a queue's name (remote/_cluster.py:289-291): ` +
+    `register the cluster under another name`,
+  REGISTRATION_DATA_PLANE_MISMATCH: (p) =>
+    `the registration declares a data plane that does not match the contract ${s(p, 'pool')} ` +
+    `will have (C4): ${mismatches(p).join('; ')}. The pool's contract change is blocked; see ${s(p, 'pool')}.`,
+  // soft_delete: why a deleted cluster cannot come back as the repository declares it.
+  CLUSTER_UNDELETE_DELETING: (p) =>
+    `the cluster "${s(p, 'name')}" is being deleted (DELETING: Union is moving its work off) and can be undeleted only ` +
+    `once that finishes (remote/_cluster.py); plan again when \`flyte get cluster --deleted\` lists it`,
+  CLUSTER_UNDELETE_POOL_DELETED: (p) =>
+    `the name "${s(p, 'name')}" belongs to a deleted cluster of pool "${s(p, 'pool')}", which is deleted too (or gone): ` +
+    `a cluster is undeleted only into a live pool (remote/_cluster.py); declare ${s(p, 'pool_address')} ` +
+    `so that it is undeleted first, or register the cluster under another name`,
+  CLUSTER_UNDELETE_NO_MOVE: (p) =>
+    `the deleted cluster "${s(p, 'name')}" comes back in its old pool "${s(p, 'from')}", and this control plane cannot ` +
+    `move a cluster to pool "${s(p, 'to')}" (cluster_move off): declare it in pool "${s(p, 'from')}"`,
+  CLUSTER_UNDELETE_POOL_MISSING: (p) =>
+    `its pool "${s(p, 'pool')}" will not exist: declare ${s(p, 'pool_address')}`,
+  CLUSTER_UNDELETE_DATA_PLANE: (p) =>
+    `it declares a data plane that does not match the contract of ${s(p, 'pool_address')} (C4): ` +
+    mismatches(p, '', false).join('; '),
+  /**
+   * A note (Change.note): the spec fields of `numbers` (field numbers of Union's QueueSpec) not
+   * declared, kept by the read-modify-write (Q3); `names`: poolsync's name of each ('' when the
+   * field is not in poolsync's definition).
+   */
+  QUEUE_FIELDS_WRITTEN_BACK: (p) => {
+    const numbers = list(p, 'numbers');
+    const names = list(p, 'names');
+    const one = numbers.length === 1;
+    const fields = numbers.map((n, i) => names[i] || `field ${n}, not in poolsync's definition`);
+    const listed = one
+      ? numbers[0]
+      : `${numbers.slice(0, -1).join(', ')} and ${numbers[numbers.length - 1]}`;
+    return (
+      `the update replaces the whole queue spec, so poolsync reads the queue first and sets only the fields the ` +
+      `repository manages: spec ${one ? 'field' : 'fields'} ${listed} (${fields.join(', ')}), which ` +
+      `${one ? 'is' : 'are'} not declared, ${one ? 'is' : 'are'} written back unchanged`
+    );
+  },
+  /** A note (Change.note): moved `from` a pool `to` another by queue_move; `activates`: re-activated there. */
+  QUEUE_MOVED_IN_PLACE: (p) =>
+    `moved in place from pool "${s(p, 'from')}" to "${s(p, 'to')}" (queue_move): drained (no new work), waited for ` +
+    `until DRAINED (nothing in flight, so no work is lost), moved with its settings and name (what targets ` +
+    `${s(p, 'queue')} keeps working), then ` +
+    (p.activates === true
+      ? 're-activated'
+      : `left drained: it routes to no cluster of pool "${s(p, 'to')}" yet`),
+  /** A note (Change.note): an undeclared queue deleted (queue_delete). */
+  QUEUE_DELETED_DRAINED: () =>
+    'not in the repository: drained (no new work), waited for until DRAINED (nothing in flight), then deleted (queue_delete)',
+  /** A note (Change.note): replaced `from` a pool `to` another (drain, queue_delete). */
+  QUEUE_REPLACED_DRAINED: (p) =>
+    `replaced (drain, queue_delete): drained in pool "${s(p, 'from')}" (no new work), deleted once DRAINED ` +
+    `(nothing in flight, so no work is lost), then created in pool "${s(p, 'to')}"`,
+  /** A note (Change.note): re-activated; `drained_by`: the clusters it waits for (null: it was left `state`). */
+  QUEUE_REACTIVATED: (p) => {
+    if (p.drained_by === null)
+      return `left ${s(p, 'state')} (drain): re-activated, since it routes to clusters again`;
+    const by = list(p, 'drained_by');
+    return (
+      `drained (no new work) until ${by.join(', ')} ` +
+      `${by.length === 1 ? 'has' : 'have'} left with nothing in flight, then re-activated`
+    );
+  },
+  /** A note (Change.note): a soft-deleted queue undeleted. */
+  QUEUE_UNDELETED: (p) =>
+    `a queue named "${s(p, 'name')}" was deleted and its name stays reserved (soft_delete): undeleted (it comes back DRAINED ` +
+    `with its old spec), updated to the repository's spec, then activated`,
+  CONAMED_QUEUE_POOL_FIXED: (p) =>
+    `${s(p, 'queue')} is the co-named queue of cluster "${s(p, 'cluster')}" and stays in pool "${s(p, 'pool')}": ` +
+    `a queue's pool can never change (Q3, Q4). Re-registering a cluster under the same name leaves this queue ` +
+    `behind (C7); use a new cluster name.`,
+  /** The words alone of why a queue cannot be drained (also inside the codes below). */
+  // Q1: the selector against the clusters the plan leaves in the pool.
+  QUEUE_POOL_MISSING: (p) =>
+    `its pool "${s(p, 'pool')}" will not exist (Q1): declare ${s(p, 'pool_address')}`,
+  QUEUE_SELECTS_BLOCKED_CLUSTER: (p) =>
+    `it selects ${s(p, 'cluster')}, whose registration is blocked (see that change)`,
+  QUEUE_SELECTS_NON_MEMBER: (p) =>
+    `it selects ${s(p, 'cluster')}, which will not be a member of pool "${s(p, 'pool')}" (Q1)`,
+
+  // A queue the repository no longer has (Q6, queue_delete).
+  QUEUE_NOT_DELETABLE: () =>
+    `not in the repository, but queues cannot be deleted (Q6). To retire it, declare it with \`clusters: []\` ` +
+    `(it then routes nowhere; an idle queue costs nothing).`,
+  QUEUE_DELETE_UNDELETABLE: (p) => `not in the repository; ${NOT_THIS_ONE}${undeletable(p)}`,
+  QUEUE_DELETE_NO_DRAIN: () => `not in the repository; ${DELETE_NO_DRAIN}`,
+  DEFAULT_QUEUE_ABSENT_UNDELETABLE: (p) => `${ABSENT_DEFAULT}${NOT_THIS_ONE}${undeletable(p)}`,
+  DEFAULT_QUEUE_ABSENT_NO_DRAIN: () => `${ABSENT_DEFAULT}${DELETE_NO_DRAIN}`,
+  DEFAULT_QUEUE_ABSENT_NO_DELETE: () =>
+    `${ABSENT_DEFAULT}this control plane deletes no queues (queue_delete off, Q6)`,
+
+  // A queue's pool (Q3) and selector (Q4, Q5).
+  QUEUE_POOL_CHANGE_UNDELETABLE: (p) =>
+    `a queue's pool can change here only by drain, delete and create (drain, queue_delete), and this one cannot be deleted: ${undeletable(p)}`,
+  QUEUE_POOL_CHANGE_NAME_RESERVED: (p) =>
+    `a queue's pool can change only by moving it (queue_move, off here) or by delete and create, and a deleted ` +
+    `queue keeps its name reserved (soft delete): the create in pool "${s(p, 'pool')}" would be refused. Declare a new ` +
+    `queue (another name) there and retire this one with \`pool: ${s(p, 'live_pool')}\` and \`clusters: []\``,
+  /** `missing`: the capability of drain and queue_delete this control plane lacks, when it has the other. */
+  QUEUE_POOL_FIXED: (p) => {
+    const missing = list(p, 'missing');
+    return (
+      `a queue's pool can never change (Q3) and queues cannot be deleted (Q6): declare a new queue (another name) ` +
+      `in pool "${s(p, 'pool')}" and retire this one with \`pool: ${s(p, 'live_pool')}\` and \`clusters: []\`.` +
+      (p.hint === true
+        ? ` (With both drain and queue_delete this would be a drain → delete → create; this control plane lacks ${missing.join(' and ')}.)`
+        : '')
+    );
+  },
+  DEFAULT_QUEUE_SELECTOR_FIXED: () => 'the selector of the "default" queue cannot change (Q5)',
+  CONAMED_SELECTOR_FIXED: (p) =>
+    `the selector of a co-named queue is managed by its cluster and cannot be set (Q4)` +
+    (p.emptied === true
+      ? `; this one was emptied when cluster "${s(p, 'name')}" was deleted (C8) and a new registration does not restore it (C7): use a new cluster name`
+      : ''),
+  CREATED_QUEUE_SELECTOR_FIXED: (p) =>
+    `this queue was created by cluster "${s(p, 'name')}" (C2), so its selector cannot be set (Q4); it stays ` +
+    `${JSON.stringify(list(p, 'clusters'))}`,
+  CONAMED_QUEUE_FOLLOWS_CLUSTER: (p) =>
+    `the pool and selector of a co-named queue follow its cluster (Q4): pool "${s(p, 'pool')}", clusters ["${s(p, 'name')}"]`,
+  /** Q2: the name is a live cluster's. */
+  QUEUE_NAME_TAKEN: (p) =>
+    `the name "${s(p, 'name')}" is taken by ${s(p, 'cluster')}: clusters and queues share one namespace (Q2)`,
+  /** A DefaultQueue setting naming a queue the plan leaves absent. */
+  DEFAULT_QUEUE_TARGET_MISSING: (p) =>
+    `its queue "${s(p, 'queue')}" will not exist once the plan is applied: see ${s(p, 'queue_address')}`,
+  DEFAULT_QUEUE_MISSING: () =>
+    'the "default" queue is missing and its name is reserved (Q2): the next cluster registration recreates it (C3)',
+
+  // queue_move and soft_delete.
+  QUEUE_MOVE_NO_DRAIN: (p) =>
+    `this control plane can move a queue to another pool (queue_move) but not drain it (drain off), and ` +
+    `poolsync moves only drained queues so that no work is lost: enable drain, or declare a new queue in pool "${s(p, 'pool')}"`,
+  QUEUE_UNDELETE_CONAMED: (p) =>
+    `the name "${s(p, 'name')}" belongs to the deleted co-named queue of cluster "${s(p, 'name')}": it comes back only with its cluster; declare the cluster, or use another queue name`,
+  QUEUE_UNDELETE_POOL_GONE: (p) =>
+    `the name "${s(p, 'name')}" belongs to a deleted queue of pool "${s(p, 'pool')}", which no longer exists: it cannot be undeleted (and its name stays reserved); use another queue name`,
+  QUEUE_UNDELETE_CLUSTER_GONE: (p) =>
+    `the name "${s(p, 'name')}" belongs to a deleted queue that names ${s(p, 'cluster')}, which is not live in pool "${s(p, 'pool')}": it cannot be undeleted; use another queue name`,
+  QUEUE_UNDELETE_NO_MOVE: (p) =>
+    `the deleted queue "${s(p, 'name')}" was in pool "${s(p, 'from')}": undeleted, it comes back there, and this control plane cannot move a queue to pool "${s(p, 'to')}" (queue_move off); use another queue name`,
+  ...WARNINGS,
+  // Why a queue routes nowhere or to no healthy cluster: the `cause` and `why` parameters of
+  // QUEUE_ROUTES_NOWHERE and QUEUE_NO_HEALTHY_CLUSTER (words in the JSON, as they always
+  // were).
+  ROUTES_NOWHERE_BLOCKED: () => 'the change the repository asks for is blocked (see Blocked)',
+  ROUTES_NOWHERE_EMPTY_SELECTOR: () => 'its selector is empty (`clusters: []`)',
+  /** `why`: the words of the cause; `settings`: the scopes whose run.default_queue names it. */
+  ROUTES_NOWHERE_DEFAULT_OF: (p) =>
+    `${s(p, 'why')}, and it is the default queue of ${list(p, 'settings').join(', ')} (run.default_queue): their runs wait there`,
+  ROUTES_NOWHERE_EMPTY_POOL: (p) => `pool "${s(p, 'pool')}" has no cluster (register one in it)`,
+  /** The first clusters (`clusters`), each `disabled` or `unhealthy` (`states`), `more` left out. */
+  NO_ROUTE: (p) => {
+    const states = list(p, 'states');
+    const shown = list(p, 'clusters')
+      .map((c, i) => `${c} is ${states[i]}`)
+      .join(', ');
+    const more = p.more as number;
+    return more > 0 ? `${shown} and ${more} more` : shown;
+  },
+  DATA_PLANE_UNVERIFIED: (p) =>
+    `${s(p, 'cluster')} moves to pool "${s(p, 'pool')}" (cluster_move), but ${unreported(p)}: ` +
+    `poolsync could not verify that it is deployed with ${contractWords(p)}.` +
+    (p.declared === true
+      ? ' Its declared data_plane matches that contract (V6), but that is what the repository says, not what the cluster runs.'
+      : '') +
+    ` Before applying, check the cluster's data-plane deployment (its object store bucket, ` +
+    `secret manager and image registry settings) uses these values; after the move, check that the control plane ` +
+    `reports it healthy: a cluster whose data plane does not match its pool is marked unhealthy and gets no work (C4, C5).`,
+  /**
+   * A note (Change.note): a delete that takes the narrower rows along (`takes`, with their
+   * `values`), and the rows the repository wants that are set again after it (`restored`).
+   */
+  CASCADE_TAKES_ALONG: (p) =>
+    `${cascadeAlong(p)}: ${[
+      ...taken(p),
+      ...list(p, 'restored').map((a) => `${a} (set again after it)`),
+    ].join(', ')}`,
+  /**
+   * A delete that would take along rows poolsync does not manage (`takes`: each with its value),
+   * not accepted for `address`; `workflow_rows` and `launch_plan_rows` count them.
+   */
+  CASCADE_NOT_ACCEPTED: (p) => {
+    const takes = taken(p);
+    const one = takes.length === 1;
+    return (
+      `${cascadeAlong(p)} (flyteadmin's delete skips empty fields, gormimpl/resource_repo.go), and poolsync does not manage ` +
+      `${one ? 'this one' : 'these'}: ${takes.join(', ')}. Nothing is sent. To delete ${one ? 'it' : 'them'} along, ` +
+      `accept it with \`--accept-cascade ${s(p, 'address')}\` or in poolsync.yaml (acceptCascade: [${s(p, 'address')}])${keepInstead(p)}`
+    );
+  },
+  /** A delete whose narrower rows the repository wants again (`stuck`) but cannot set now. */
+  CASCADE_RESTORE_BLOCKED: (p) => {
+    const stuck = list(p, 'stuck');
+    const one = stuck.length === 1;
+    return `${cascadeAlong(p)}, and ${stuck.join(', ')} could not be set again now (blocked: see ${one ? 'that change' : 'those changes'}); nothing is sent until ${one ? 'it' : 'they'} can be`;
+  },
+  PROJECT_NOT_REGISTERED: (p) =>
+    `project '${s(p, 'project')}' is not registered in flyteadmin, which refuses its attributes (InvalidArgument): ` +
+    `register it (flytectl create project --id ${s(p, 'project')} --name ${s(p, 'project')}) or correct the project`,
+  /** `state`: flyteadmin's (ARCHIVED, SYSTEM_GENERATED); `set`: a write, else a delete of a `what` (pool or label). */
+  PROJECT_NOT_ACTIVE: (p) =>
+    `project '${s(p, 'project')}' is ${s(p, 'state').toLowerCase().replace('_', ' ')} in flyteadmin, which refuses attributes of a project that is not active` +
+    (p.set === true
+      ? `: activate it (flytectl update project -p ${s(p, 'project')} --activate) or remove the manifest`
+      : `, deletes included: the ${s(p, 'what')} stays in flyteadmin until the project is activated (flytectl update project -p ${s(p, 'project')} --activate), and the next plan deletes it`),
+  UNKNOWN_DOMAIN: (p) =>
+    `domain '${s(p, 'domain')}' is not one of flyteadmin's domains (${list(p, 'domains').join(', ') || 'none'}), which refuses its attributes: correct the domain`,
+  /** A row at a level poolsync never writes: launch plan (`launch_plan`, `workflow`), project-wide or domain-wide. */
+  OTHER_LEVEL_ROW: (p) => {
+    const level =
+      p.launch_plan !== ''
+        ? `a launch-plan-level row (launch plan ${s(p, 'launch_plan')} of workflow ${s(p, 'workflow') || '(none)'})`
+        : p.domain === ''
+          ? `a project-wide row (project ${s(p, 'project')}, every domain)`
+          : `a domain-wide row (domain ${s(p, 'domain')}, every project)`;
+    return `${level}: poolsync manages project/domain and workflow rows only; reported, never touched (a delete of a broader row may take it along: see the plan)`;
+  },
+  // Words of the plan's errors (PlanError.params; `message` is this text).
+  /** C1, A1: a cluster (`cluster`, its address) or an assignment (`assignment`, its name) names a pool no one has. */
+  UNKNOWN_POOL: (p) =>
+    p.assignment !== null
+      ? `assignment "${s(p, 'assignment')}" names pool "${s(p, 'pool')}", which neither the repository nor the control plane has (A1)`
+      : `${s(p, 'cluster')} names pool "${s(p, 'pool')}", which neither the repository nor the control plane has (C1)`,
+  /** `fields` forcing replacement with their `before` and `after` (JSON), or the replaced `caused_by`. */
+  PREVENT_DESTROY: (p) => {
+    const before = list(p, 'before');
+    const after = list(p, 'after');
+    const what = list(p, 'fields')
+      .map((f, i) => `${f}: ${before[i] ?? ''} → ${after[i] ?? ''}`)
+      .join(', ');
+    const because = p.caused_by !== null ? ` (because ${s(p, 'caused_by')} is replaced)` : '';
+    return (
+      `${s(p, 'address')} is annotated poolsync/prevent-destroy: "true", but this plan would ${s(p, 'action')} it` +
+      `${what ? ` (${what})` : because}. ` +
+      `Revert the change, or remove the annotation in a separate commit to allow it.`
+    );
+  },
+  // Errors, and reasons of blocked changes, of what a backend cannot do (src/plan/index.ts).
+  /**
+   * A PoolAssignment (`project`, `domain`, `workflow`, `pool`) on a backend whose API replaced
+   * them by default-queue settings (replacedKinds): what to declare instead, naming the
+   * repository's `queues` of that pool and the setting of project/domain it `declared` (or null).
+   */
+  ASSIGNMENT_REPLACED_BY_DEFAULT_QUEUE: (p) => {
+    const queues = list(p, 'queues');
+    const scope = `${s(p, 'project')}/${s(p, 'domain')}`;
+    const aQueue =
+      `a queue of pool "${s(p, 'pool')}"` +
+      (queues.length > 0
+        ? ` (${listAddresses(queues)})`
+        : ` (the repository declares none: add a Queue with pool: ${s(p, 'pool')})`);
+    const instead =
+      p.workflow !== null
+        ? `A workflow's queue is chosen in its code: set queue= on the TaskEnvironment of workflow ${s(p, 'workflow')} (or run it with flyte run --queue) naming ${aQueue}`
+        : p.declared !== null
+          ? `${s(p, 'declared')} already sets the default queue of ${scope}: check that it names ${aQueue}`
+          : `Declare a DefaultQueue for ${scope} naming ${aQueue}`;
+    return (
+      `the ${s(p, 'backend')} backend has no pool assignments: a default queue per project/domain replaced them (run.default_queue). ` +
+      `${instead}, then remove this PoolAssignment`
+    );
+  },
+  /** `more`: how many more documents of the kind. */
+  BACKEND_KIND: (p) =>
+    `the ${s(p, 'backend')} backend cannot manage ${s(p, 'kind')}: ${s(p, 'address')} is declared at ${s(p, 'location')}` +
+    `${p.more !== 0 ? ` (and ${s(p, 'more')} more)` : ''}. ` +
+    `This backend manages ${list(p, 'accepted').join(', ')}; remove the ${s(p, 'kind')} documents or plan them against a control plane that has them`,
+  MULTI_POOL_CLUSTER: (p) =>
+    `${s(p, 'cluster')} is in pools ${list(p, 'pools').join(', ')}, but the ${s(p, 'backend')} backend registers a cluster in one pool (C7); ` +
+    `a cluster in several pools belongs to Union self-managed's pool map (poolsync render union-cluster-pools): give it one pool, or plan against the flyteadmin backend`,
+  QUEUE_CAPS: (p) =>
+    `${s(p, 'queue')} (${s(p, 'location')}) sets ${list(p, 'fields').join(', ')}, ` +
+    `but the ${s(p, 'backend')} backend has no queue caps or scheduling (Union's queues have them): remove them, or plan against a union+ control plane`,
+  /** A note (Change.note) of a partial plan: created by `by` as shown, its own settings not targeted. */
+  TARGET_SETTINGS_NOT_APPLIED: (p) =>
+    `created by ${s(p, 'by')} as shown: the settings the repository gives it are not applied by ` +
+    `this partial plan (add --target ${s(p, 'address')})`,
+  /**
+   * A label set before flyteadmin runs with it (flyteadmin.ts): how the deployment routes it and
+   * where its executions would go (`routing`, `goes` above), `file` what to deploy.
+   */
+  LABEL_NOT_DEPLOYED: (p) =>
+    `${routing(p)}; flyteadmin accepts any label and would send these executions to ${goes(p)}. ` +
+    `Deploy ${s(p, 'file')} (helm upgrade restarts flyteadmin with it); the next plan sets this label`,
+  /** The deployment cannot be read (`unavailable`: why) for the changes at `addresses`. */
+  LABEL_DEPLOYMENT_UNKNOWN: (p) => {
+    const addresses = list(p, 'addresses');
+    return (
+      `cannot tell whether flyteadmin runs with label '${s(p, 'label')}': ${s(p, 'unavailable')}. flyteadmin accepts any label and routes one it does not know ` +
+      `to its defaultExecutionLabel or to every enabled cluster: deploy ${s(p, 'file')} before applying ${addresses.join(', ')}. Policy safe holds ${addresses.length === 1 ? 'it' : 'them'}`
+    );
+  },
+  /** A change's `unverified` text while LABEL_DEPLOYMENT_UNKNOWN holds. */
+  LABEL_UNVERIFIED: (p) =>
+    `whether flyteadmin runs with label '${s(p, 'label')}' is unknown (see LABEL_DEPLOYMENT_UNKNOWN); policy safe holds this change`,
+  /** A label already set (at `addresses`) that the deployment routes otherwise (`routing`, `goes` above). */
+  LABEL_ROUTED_ELSEWHERE: (p) =>
+    `${routing(p)}, so the executions of ${list(p, 'addresses').join(', ')} (label already set in flyteadmin) ` +
+    `go to ${goes(p)}. Deploy ${s(p, 'file')} (helm upgrade restarts flyteadmin with it)`,
+  /**
+   * `clusters` (with `weights`) of the label are disabled; `all`: every one is, and flyteadmin
+   * falls back to `default_label`, else every `enabled` cluster.
+   */
+  LABEL_CLUSTER_DISABLED: (p) => {
+    const weights = list(p, 'weights');
+    const enabled = list(p, 'enabled');
+    const fallback =
+      p.default_label !== null
+        ? `the default label '${s(p, 'default_label')}'`
+        : enabled.length > 0
+          ? `every enabled cluster with equal weight (${enabled.join(', ')})`
+          : 'no cluster: none is enabled';
+    return (
+      `label '${s(p, 'label')}' sends work to disabled ExecutionCluster ${list(p, 'clusters')
+        .map((c, i) => `'${c}' (weight ${weights[i] ?? ''})`)
+        .join(', ')}` +
+      (p.all === true
+        ? `: every cluster of the label is disabled, so flyteadmin drops the label and sends its executions to ${fallback}`
+        : `: flyteadmin skips it, so the other clusters of the label take its share`)
+    );
+  },
+  /** `zero`: every weight is 0; else each of `clusters` gets its share in `percents`. */
+  LABEL_WEIGHTS_RELATIVE: (p) => {
+    const percents = list(p, 'percents');
+    const shares =
+      p.zero === true
+        ? 'every weight is 0, so flyteadmin gives each cluster an equal share'
+        : list(p, 'clusters')
+            .map((c, i) => `'${c}' ${percents[i] ?? ''}%`)
+            .join(', ');
+    return (
+      `the weights of label '${s(p, 'label')}' sum to ${s(p, 'sum')}, not 1: flyteadmin treats them as relative ` +
+      `(each cluster gets weight / sum of the weights; 0 skips a cluster): ${shares}`
+    );
+  },
+  /** `--target`: the `targets`, and the `extra` objects they depend on. */
+  PARTIAL_PLAN: (p) => {
+    const extra = list(p, 'extra');
+    return (
+      `this plan is partial: --target ${list(p, 'targets').join(' --target ')}` +
+      (extra.length > 0 ? `, and what the targets depend on (${extra.join(', ')})` : '') +
+      `. Changes to other objects are not shown and will not be applied, so the control plane may not match the ` +
+      `repository afterwards: use --target for exceptional situations (recovering from a mistake, working ` +
+      `around a limitation), then run a full plan.`
+    );
+  },
+};
+
+/**
+ * The codes the plan JSON carries as data (`why`, `cause`, a warning's `params`): those it
+ * carried before every reason became a code (issue 37). The others are data in memory (the
+ * text plan, markdown, dashboard read them) and words only in the JSON (`reason`, `message`),
+ * so a plan's JSON stays what it was (docs/plan.md, One voice).
+ */
+const IN_JSON: ReadonlySet<string> = new Set([
+  ...Object.keys(CAUSES),
+  ...Object.keys(UNMANAGED),
+  'CONAMED_QUEUE_POOL_FIXED',
+  ...Object.keys(WARNINGS),
+]);

@@ -1,0 +1,454 @@
+/**
+ * The generated files a repository asks for (poolsync.yaml `render`), rendered from one
+ * desired state, and how each compares with the file in the folder (plan's diff, the daemon).
+ */
+import { describeFailure, readRepoFile, readUserFile } from '../util/safe-file.js';
+import { load, dump } from '../util/js-yaml.js';
+import type { DesiredState, RenderConfig } from '../model/desired.js';
+import { GENERATED_MARK } from '../manifests/config.js';
+import { isDeepStrictEqual } from 'node:util';
+import { posix } from 'node:path';
+import { CHART_CREDENTIALS_DIR, CHART_CREDENTIALS_SECRET } from '../manifests/rules.js';
+import { DEFAULT_POOL } from '../model/common.js';
+import { bucketOf } from '../model/flyte.js';
+
+/** A generated file larger than this is not read (a hostile commit could put anything there). */
+const TARGET_MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The current content of a render target of the folder `dir`, or null when it does not exist
+ * yet; read as every repository file is (src/util/safe-file.ts). Throws when it cannot be.
+ */
+export async function readTarget(dir: string, path: string): Promise<string | null> {
+  const read = await readRepoFile(dir, path, { maxBytes: TARGET_MAX_BYTES });
+  if (read.ok) return read.bytes.toString('utf8');
+  if (read.reason === 'missing') return null;
+  throw new Error(`cannot read the render target ${path}: ${describeFailure(read)}`);
+}
+
+export type RenderKind = keyof RenderConfig;
+export const RENDER_KINDS: readonly RenderKind[] = ['flyte-core-values', 'union-cluster-pools'];
+
+interface RenderSettings {
+  credentialsSecret?: string;
+  /** flyte-core-values: the operator's own values, parsed (readBaseValues). */
+  base?: BaseValues;
+}
+
+/** Throws RenderInputError when the base values cannot be combined with the rendered ones. */
+export function renderKind(
+  kind: RenderKind,
+  desired: DesiredState,
+  commit: string | null,
+  settings: RenderSettings = {},
+): string {
+  return kind === 'flyte-core-values'
+    ? renderFlyteCoreValues(desired, {
+        commit,
+        // An empty name is none: the default secret.
+        credentialsSecret: settings.credentialsSecret || undefined,
+        base: settings.base,
+      })
+    : renderUnionClusterPools(desired, { commit });
+}
+
+/**
+ * Reads and parses base values: a file of the repository (`root` and `path`, read as every
+ * repository file is: never through a link, bounded) or a file the user named (`--base FILE`,
+ * read as given). `path` is how messages show it.
+ */
+export async function readBaseValues(
+  where: { root: string; path: string } | { file: string; path: string },
+): Promise<BaseValues> {
+  const { path } = where;
+  let text: string;
+  if ('root' in where) {
+    const read = await readRepoFile(where.root, path, { maxBytes: TARGET_MAX_BYTES });
+    if (!read.ok)
+      throw new RenderInputError(`cannot read the base values ${path}: ${describeFailure(read)}`);
+    text = read.bytes.toString('utf8');
+  } else {
+    try {
+      const what = 'the base values';
+      text = (await readUserFile(where.file, { maxBytes: TARGET_MAX_BYTES, what })).toString();
+    } catch (err) {
+      throw new RenderInputError((err as Error).message);
+    }
+  }
+  try {
+    return { path, values: load(text) };
+  } catch (err) {
+    throw new RenderInputError(
+      `${path} is not valid YAML: ${(err as Error).message.split('\n')[0]}`,
+    );
+  }
+}
+
+export interface RenderedTarget {
+  kind: RenderKind;
+  /** Relative to the config folder. */
+  path: string;
+  content: string;
+}
+
+/** The targets of poolsync.yaml `render`, reading their base values under `dir`. */
+export async function renderTargets(
+  dir: string,
+  desired: DesiredState,
+  commit: string | null,
+): Promise<(RenderedTarget | { kind: RenderKind; path: string; error: string })[]> {
+  const config = desired.config.render ?? {};
+  const out: (RenderedTarget | { kind: RenderKind; path: string; error: string })[] = [];
+  for (const kind of RENDER_KINDS) {
+    const settings = config[kind] as
+      { path: string; credentialsSecret?: string; base?: string } | undefined;
+    if (!settings) continue;
+    try {
+      const base = settings.base
+        ? await readBaseValues({ root: dir, path: settings.base })
+        : undefined;
+      const { credentialsSecret } = settings;
+      const content = renderKind(kind, desired, commit, { credentialsSecret, base });
+      out.push({ kind, path: settings.path, content });
+    } catch (err) {
+      if (!(err instanceof RenderInputError)) throw err;
+      out.push({ kind, path: settings.path, error: err.message });
+    }
+  }
+  return out;
+}
+
+interface TargetComparison extends RenderedTarget {
+  status: 'same' | 'changed' | 'missing';
+  /** Unified diff of the file without its header against the rendered content without its header. */
+  diff: string;
+}
+
+/** `current` is the file's content, or null when it does not exist. */
+export function compareTarget(target: RenderedTarget, current: string | null): TargetComparison {
+  if (current === null)
+    return {
+      ...target,
+      status: 'missing',
+      diff: unifiedDiff('', body(target.content), target.path),
+    };
+  const diff = unifiedDiff(body(current), body(target.content), target.path);
+  return { ...target, status: diff === '' ? 'same' : 'changed', diff };
+}
+
+/**
+ * The header of a generated file: which commit of the config repository it comes from and how
+ * to regenerate it. Comparisons (plan's diff, the daemon's commit) ignore it, so a file that
+ * only differs by the commit it names is not a change.
+ */
+export { GENERATED_MARK };
+
+export function header(commit: string | null, command: string, extra: string[] = []): string {
+  const from =
+    commit === null
+      ? 'from a config folder with uncommitted changes (no commit)'
+      : `from commit ${commit} of the config repository`;
+  return [
+    `${GENERATED_MARK} ${from}.`,
+    `# Do not edit: change the manifests and run \`${command}\`.`,
+    ...extra.map((l) => `# ${l}`),
+    // A blank line ends the header (body() strips through it).
+    '',
+    '',
+  ].join('\n');
+}
+
+/** The content without the generated header (through its closing blank line), for comparisons. */
+export function body(text: string): string {
+  const lines = text.split('\n');
+  if (!lines[0]?.startsWith(GENERATED_MARK)) return text;
+  const end = lines.indexOf('');
+  return end === -1 ? '' : lines.slice(end + 1).join('\n');
+}
+
+/**
+ * A unified line diff of two small texts (rendered values files: tens to hundreds of lines),
+ * by longest common subsequence. Quadratic in lines, which is fine at that size.
+ */
+export function unifiedDiff(before: string, after: string, name: string, context = 3): string {
+  const a = before === '' ? [] : before.replace(/\n$/, '').split('\n');
+  const b = after === '' ? [] : after.replace(/\n$/, '').split('\n');
+  const n = a.length;
+  const m = b.length;
+  const lcs: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
+  for (let i = n - 1; i >= 0; i--)
+    for (let j = m - 1; j >= 0; j--)
+      lcs[i]![j] =
+        a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
+  const ops: { t: ' ' | '-' | '+'; line: string; ai: number; bi: number }[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < n || j < m) {
+    if (i < n && j < m && a[i] === b[j]) ops.push({ t: ' ', line: a[i]!, ai: i++, bi: j++ });
+    else if (i < n && (j === m || lcs[i + 1]![j]! >= lcs[i]![j + 1]!))
+      ops.push({ t: '-', line: a[i]!, ai: i++, bi: j });
+    else ops.push({ t: '+', line: b[j]!, ai: i, bi: j++ });
+  }
+  const changed = ops.map((o, k) => (o.t !== ' ' ? k : -1)).filter((k) => k >= 0);
+  if (changed.length === 0) return '';
+  const out = [`--- ${name}`, `+++ ${name} (rendered)`];
+  let k = 0;
+  while (k < changed.length) {
+    const start = Math.max(0, changed[k]! - context);
+    let end = Math.min(ops.length, changed[k]! + context + 1);
+    while (k + 1 < changed.length && changed[k + 1]! - context <= end) {
+      k++;
+      end = Math.min(ops.length, changed[k]! + context + 1);
+    }
+    const hunk = ops.slice(start, end);
+    const aStart = hunk[0]!.ai + 1;
+    const bStart = hunk[0]!.bi + 1;
+    const aLen = hunk.filter((o) => o.t !== '+').length;
+    const bLen = hunk.filter((o) => o.t !== '-').length;
+    out.push(
+      `@@ -${aLen === 0 ? aStart - 1 : aStart},${aLen} +${bLen === 0 ? bStart - 1 : bStart},${bLen} @@`,
+    );
+    for (const o of hunk) out.push(`${o.t}${o.line}`);
+    k++;
+  }
+  return out.join('\n') + '\n';
+}
+
+/**
+ * The operator's own flyte-core values (`render flyte-core-values --base FILE`, poolsync.yaml
+ * `render.flyte-core-values.base`) and the rendered ones, as Helm combines `--values base
+ * --values rendered`: maps merge, lists are replaced by the later file. So:
+ *  - flyteadmin.additionalVolumes / additionalVolumeMounts: the rendered lists hold the base's
+ *    entries first, then poolsync's (an entry already there is not repeated; one that names
+ *    the same volume or mount path differently is refused);
+ *  - configmap.clusters.labelClusterMap is a map, so a label only the base has would be
+ *    deployed beside the repository's: refused, declare it as a ClusterLabel;
+ *  - configmap.clusters.clusterConfigs is a list the rendered one replaces: a cluster only the
+ *    base has would be dropped: refused, declare it as an ExecutionCluster.
+ */
+interface BaseValues {
+  /** For messages: the file as given. */
+  path: string;
+  /** The parsed YAML. */
+  values: unknown;
+}
+
+/** A base file that cannot be combined with the rendered values; the message says why and what to do. */
+export class RenderInputError extends Error {
+  override readonly name = 'RenderInputError';
+}
+
+type Entry = Record<string, unknown>;
+const isMap = (v: unknown): v is Entry => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function list(base: unknown, ...path: string[]): Entry[] {
+  let node = base;
+  for (const p of path) node = isMap(node) ? node[p] : undefined;
+  return Array.isArray(node) ? node.filter(isMap) : [];
+}
+
+function mergeBase(
+  rendered: { additionalVolumes: Entry[]; additionalVolumeMounts: Entry[] },
+  clusters: { labelClusterMap: Record<string, unknown>; clusterConfigs: Entry[] },
+  base: BaseValues | undefined,
+): { additionalVolumes: Entry[]; additionalVolumeMounts: Entry[] } {
+  if (!base) return rendered;
+  const where = base.path;
+  if (base.values !== null && base.values !== undefined && !isMap(base.values))
+    throw new RenderInputError(`${where}: not a Helm values file (expected a YAML mapping)`);
+  const volumes = list(base.values, 'flyteadmin', 'additionalVolumes');
+  for (const v of rendered.additionalVolumes) {
+    const same = volumes.find((b) => b['name'] === v['name']);
+    if (!same) volumes.push(v);
+    else if (!isDeepStrictEqual(same, v))
+      throw new RenderInputError(
+        `${where}: flyteadmin.additionalVolumes already has a volume '${String(v['name'])}' that is not Secret ${JSON.stringify((v['secret'] as Entry)['secretName'])}; rename yours, or remove it and let poolsync mount the credentials`,
+      );
+  }
+  const mounts = list(base.values, 'flyteadmin', 'additionalVolumeMounts');
+  for (const m of rendered.additionalVolumeMounts) {
+    const same = mounts.find((b) => b['mountPath'] === m['mountPath']);
+    if (!same) mounts.push(m);
+    else if (same['name'] !== m['name'])
+      throw new RenderInputError(
+        `${where}: flyteadmin.additionalVolumeMounts already mounts volume '${String(same['name'])}' at ${String(m['mountPath'])}, where the flyte-core chart's syncresources Deployment mounts Secret cluster-credentials; keep the credentials there in that Secret`,
+      );
+  }
+  const baseClusters = isMap(base.values)
+    ? (base.values['configmap'] as Entry | undefined)?.['clusters']
+    : undefined;
+  if (isMap(baseClusters)) {
+    const labels = isMap(baseClusters['labelClusterMap'])
+      ? Object.keys(baseClusters['labelClusterMap'])
+      : [];
+    const extra = labels.filter((l) => !(l in clusters.labelClusterMap));
+    if (extra.length > 0)
+      throw new RenderInputError(
+        `${where}: configmap.clusters.labelClusterMap has ${extra.map((l) => `'${l}'`).join(', ')}, which the repository does not declare; ` +
+          `Helm merges maps, so flyteadmin would run with ${extra.length === 1 ? 'it' : 'them'} too: declare ${extra.length === 1 ? 'it as a ClusterLabel' : 'them as ClusterLabels'} or remove ${extra.length === 1 ? 'it' : 'them'} from ${where}`,
+      );
+    const names = new Set(clusters.clusterConfigs.map((c) => c['name']));
+    const dropped = list(baseClusters, 'clusterConfigs')
+      .map((c) => c['name'])
+      .filter((n) => !names.has(n));
+    if (dropped.length > 0)
+      throw new RenderInputError(
+        `${where}: configmap.clusters.clusterConfigs has ${dropped.map((n) => `'${String(n)}'`).join(', ')}, which the repository does not declare; ` +
+          `Helm replaces lists, so the rendered clusterConfigs would drop ${dropped.length === 1 ? 'it' : 'them'}: declare ${dropped.length === 1 ? 'it as an ExecutionCluster' : 'them as ExecutionClusters'}`,
+      );
+  }
+  return { additionalVolumes: volumes, additionalVolumeMounts: mounts };
+}
+
+/**
+ * flyte-core Helm values for multi-cluster Flyte (seed flyte-multi-cluster.md, "Control Plane
+ * configuration"): `configmap.clusters` (labelClusterMap, clusterConfigs, defaultExecutionLabel)
+ * from the ClusterLabel and ExecutionCluster manifests, and the volume that mounts the
+ * credentials Secret where the clusterConfigs' tokenPath and certPath point, so the pods start
+ * on the real chart (flyteorg/flyte charts/flyte-core/templates):
+ *  - the paths are files of /var/run/credentials and the Secret is cluster-credentials (V14):
+ *    the syncresources Deployment mounts exactly that, whatever the values say
+ *    (clusterresourcesync/deployment.yaml:68-71, 86-90);
+ *  - flyteadmin.additionalVolumes/additionalVolumeMounts reach the flyteadmin container
+ *    (admin/deployment.yaml:192-194, 232-234) and the sync-cluster-resources init container
+ *    (admin/deployment.yaml:113-117, only with a non-empty labelClusterMap, which V14 requires);
+ *    no chart version reads `initContainerClusterSyncAdditionalVolumeMounts`, so it is not
+ *    written;
+ *  - Helm replaces lists and merges maps: with the operator's own values (`base`), their
+ *    volumes and mounts are kept in the rendered lists.
+ * Pure and stable: the same desired state (and base) gives the same bytes.
+ */
+const DEFAULT_CREDENTIALS_SECRET = CHART_CREDENTIALS_SECRET;
+
+interface FlyteCoreValuesOptions {
+  commit: string | null;
+  credentialsSecret?: string;
+  /** The operator's own values file, parsed, whose volume lists are kept. */
+  base?: BaseValues;
+}
+
+function flyteCoreValues(
+  desired: DesiredState,
+  opts: Omit<FlyteCoreValuesOptions, 'commit'>,
+): Record<string, unknown> {
+  const secret = opts.credentialsSecret ?? DEFAULT_CREDENTIALS_SECRET;
+  const clusters = desired.execution_clusters ?? [];
+  const withCredentials = clusters.some((c) => c.auth.type === 'file_path');
+  const volumes = withCredentials ? [{ name: secret, secret: { secretName: secret } }] : [];
+  const mounts = withCredentials ? [{ name: secret, mountPath: CHART_CREDENTIALS_DIR }] : [];
+  const labelClusterMap: Record<string, { id: string; weight: number }[]> = {};
+  for (const l of desired.cluster_labels ?? [])
+    labelClusterMap[l.name] = l.clusters.map((e) => ({ id: e.cluster, weight: e.weight }));
+  const defaultLabel = (desired.cluster_labels ?? []).find((l) => l.default)?.name;
+  const clusterConfigs = clusters.map((c) =>
+    c.auth.type === 'in_cluster'
+      ? { name: c.name, enabled: c.enabled, inCluster: true }
+      : {
+          name: c.name,
+          endpoint: c.endpoint,
+          enabled: c.enabled,
+          auth: { type: 'file_path', tokenPath: c.auth.tokenPath, certPath: c.auth.certPath },
+        },
+  );
+  const clustersValues = {
+    labelClusterMap,
+    clusterConfigs,
+    ...(defaultLabel ? { defaultExecutionLabel: defaultLabel } : {}),
+  };
+  const merged = mergeBase(
+    { additionalVolumes: volumes, additionalVolumeMounts: mounts },
+    clustersValues,
+    opts.base,
+  );
+  const flyteadmin =
+    merged.additionalVolumes.length + merged.additionalVolumeMounts.length > 0
+      ? { flyteadmin: merged }
+      : {};
+  return { ...flyteadmin, configmap: { clusters: clustersValues } };
+}
+
+/** The values file: header (commit, the Secret's expected keys) and YAML. */
+export function renderFlyteCoreValues(desired: DesiredState, opts: FlyteCoreValuesOptions): string {
+  const secret = opts.credentialsSecret ?? DEFAULT_CREDENTIALS_SECRET;
+  const keys = [
+    ...new Set(
+      (desired.execution_clusters ?? []).flatMap((c) =>
+        c.auth.type === 'file_path'
+          ? [posix.basename(c.auth.tokenPath), posix.basename(c.auth.certPath)]
+          : [],
+      ),
+    ),
+  ].sort();
+  const extra = [
+    'Use with: helm upgrade flyte-core flyteorg/flyte-core -n flyte --values <your values> --values <this file>',
+    ...(opts.base
+      ? [`Keeps the volumes and mounts of ${opts.base.path} (Helm replaces lists).`]
+      : [
+          'Helm replaces lists: if your values set flyteadmin.additionalVolumes or additionalVolumeMounts, render with --base <your values>.',
+        ]),
+    ...(keys.length > 0
+      ? [
+          `Secret ${secret} (namespace flyte) must hold: ${keys.join(', ')}`,
+          'flyteadmin reads every one at start-up, disabled clusters included, and does not start without them.',
+        ]
+      : []),
+  ];
+  const yaml = dump(flyteCoreValues(desired, opts), {
+    lineWidth: -1,
+    noRefs: true,
+    sortKeys: false,
+  });
+  return header(opts.commit, 'poolsync render flyte-core-values', extra) + yaml;
+}
+
+/**
+ * Union self-managed (seed union-selfmanaged-multiple-clusters.md): the clusterPool →
+ * clusterNames mapping Union configures in its control plane, from the ClusterPool and Cluster
+ * manifests (a cluster listed under each of its `pools`, as the seed lists my-dev-cluster under
+ * `default` and development-cp), with each pool's metadata bucket as a comment (every cluster
+ * of a pool must use it as `storage.bucketName`; V13 keeps buckets apart between clusters that
+ * share no pool). Pure and stable.
+ */
+function unionClusterPools(desired: DesiredState): Record<string, string[]> {
+  const pools = new Map<string, string[]>();
+  for (const p of desired.pools) pools.set(p.name, []);
+  for (const c of desired.clusters) {
+    for (const pool of c.pools ?? [c.pool]) {
+      const list = pools.get(pool);
+      if (list) list.push(c.name);
+      else pools.set(pool, [c.name]);
+    }
+  }
+  // `default` first (where executions run without a mapping), then by name.
+  const names = [...pools.keys()].sort((a, b) =>
+    a === DEFAULT_POOL ? -1 : b === DEFAULT_POOL ? 1 : a < b ? -1 : a > b ? 1 : 0,
+  );
+  return Object.fromEntries(names.map((n) => [n, [...pools.get(n)!].sort()]));
+}
+
+export function renderUnionClusterPools(
+  desired: DesiredState,
+  opts: { commit: string | null },
+): string {
+  const mapping = unionClusterPools(desired);
+  const buckets = new Map(desired.pools.map((p) => [p.name, p.contract?.object_store_ref.uri]));
+  const out: string[] = [];
+  for (const [pool, clusters] of Object.entries(mapping)) {
+    const bucket = buckets.get(pool);
+    if (bucket) {
+      const name = bucketOf(bucket)?.replace(/^[a-z0-9]+:\/\//i, '') ?? bucket;
+      out.push(`# ${pool}: storage.bucketName ${name} for every cluster (object store ${bucket})`);
+    }
+    out.push(
+      dump(
+        { [pool]: clusters },
+        { lineWidth: -1, flowLevel: clusters.length === 0 ? 1 : -1 },
+      ).trimEnd(),
+    );
+  }
+  const extra = [
+    'The clusterPool -> clusterNames mapping to hand to Union (support) for its control plane;',
+    'project/domain[/workflow] -> pool mappings are applied by `poolsync apply` (PoolAssignment).',
+  ];
+  return header(opts.commit, 'poolsync render union-cluster-pools', extra) + out.join('\n') + '\n';
+}
