@@ -1,6 +1,6 @@
 /**
  * Keeps secrets out of everything poolsync shows (quality.md, Security): the daemon's logs,
- * /status, errors and metrics, and everything the CLI writes (src/cli/redact-output.ts) go
+ * /status, errors and metrics, and everything the CLI writes (src/cli/run.ts) go
  * through `Redactor.scrub` before they leave the process. The secrets this process knows: the
  * values of the secret environment variables, and every secret read from a file (token files,
  * API keys, client secrets) as it is read.
