@@ -9,16 +9,19 @@ import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { flyteCliRunner, isCliCommand } from '../../apply/manual.js';
 import { batchedLines } from '../../util/batched-lines.js';
-import {
-  ApplyRefusedError,
-  defaultParallelism,
-  executePlan,
-  type ApplyResult,
-} from '../../apply/index.js';
+import { executePlan } from '../../apply/executor.js';
+import { ApplyRefusedError, defaultParallelism, type ApplyResult } from '../../apply/types.js';
 import { readSavedPlanFor } from '../saved-plan.js';
 import { applyRun, type ApplySource } from '../../ops/apply-run.js';
-import { applyExitCode, applyOutcome, renderApplyJson } from '../../apply/result-json.js';
-import { ANSI, NO_COLOR, progressPrinter, renderApplyResult } from '../../apply/report.js';
+import {
+  ANSI,
+  applyExitCode,
+  applyOutcome,
+  NO_COLOR,
+  progressPrinter,
+  renderApplyJson,
+  renderApplyResult,
+} from '../../apply/report.js';
 import { openControlPlane } from '../../controlplane/open.js';
 import type { ControlPlane } from '../../controlplane/types.js';
 import { parseDuration } from '../../util/duration.js';
@@ -26,7 +29,7 @@ import { paceLine } from '../../util/pacer.js';
 import type { Plan } from '../../model/plan.js';
 import { hasNoChanges, renderTextParts } from '../../render/index.js';
 import { runbookLines } from '../../render/runbook.js';
-import { relativeParts, writeRepoFile } from '../../util/repo-file.js';
+import { relativeParts, writeRepoFile } from '../../util/safe-file.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
 import {

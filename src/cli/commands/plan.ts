@@ -9,8 +9,7 @@ import { resolveToken } from '../../controlplane/open.js';
 import { formatValidationText } from '../../manifests/index.js';
 import type { Plan } from '../../model/plan.js';
 import type { DesiredState } from '../../model/desired.js';
-import { cleanCommit } from '../../ops/pipeline.js';
-import { planRun, refreshRun, type PlanOutcome } from '../../ops/plan-run.js';
+import { cleanCommit, planRun, refreshRun, type PlanOutcome } from '../../ops/plan-run.js';
 import { renderJsonParts, renderMarkdown, renderTextParts } from '../../render/index.js';
 import { planFileParts, type PlanKey } from '../../render/plan-file.js';
 import { readSavedPlan, resolvePlanKey } from '../saved-plan.js';
@@ -128,7 +127,7 @@ export async function planFor(
   const { result, key, commit } = await planOf(args, target, io);
   // An unreachable control plane is the command's error (exit 1), as any other failure.
   if (result.kind === 'unreadable') throw result.error;
-  const outcomes = args.comment === undefined ? null : await import('../../vcs/plan-outcome.js');
+  const outcomes = args.comment === undefined ? null : await import('../../vcs/publish.js');
   if (result.kind === 'invalid') {
     if (outcomes) await publish(outcomes.outcomeForInvalid(result.errors));
     // Keep stdout parseable for json/markdown: the errors go to stderr there.

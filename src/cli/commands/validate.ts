@@ -8,7 +8,7 @@ import {
   formatValidationText,
   toJsonReport,
 } from '../../manifests/index.js';
-import { loadDesired } from '../../ops/pipeline.js';
+import { loadDesired } from '../../ops/plan-run.js';
 import { declaresNothing, nothingDeclared, requireConfigFolder } from '../config-folder.js';
 import { escapeJsonForTerminal } from '../../util/terminal-text.js';
 import { ENV_ALL } from '../options.js';
