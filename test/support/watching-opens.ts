@@ -19,13 +19,13 @@ export async function watchingOpens<T>(
   const originals = { open: fsp.open, openSync: fs.openSync };
   const opened: string[] = [];
   const watching =
-    <F extends (file: Fs.PathLike, ...rest: never[]) => unknown>(original: F) =>
+    (original: (...a: unknown[]) => unknown) =>
     (file: Fs.PathLike, ...rest: unknown[]) => {
       if (String(file).startsWith(path)) opened.push(String(file));
-      return (original as (...a: unknown[]) => unknown)(file, ...rest);
+      return original(file, ...rest);
     };
-  fsp.open = watching(originals.open) as typeof fsp.open;
-  fs.openSync = watching(originals.openSync) as typeof fs.openSync;
+  fsp.open = watching(originals.open as never) as typeof fsp.open;
+  fs.openSync = watching(originals.openSync as never) as typeof fs.openSync;
   syncBuiltinESMExports();
   try {
     return { value: await fn(), opened };
