@@ -24,6 +24,7 @@ import { computePlan } from '../../../src/plan/index.js';
 import type { QueueSpec } from '../../../src/model/common.js';
 import { openUnion, rawClient, startUnionServer, type UnionServer } from './helpers.js';
 import { desired } from '../../plan/build.js';
+import { noteText } from '../../../src/render/common.js';
 
 let s: UnionServer | undefined;
 afterEach(async () => {
@@ -172,8 +173,8 @@ describe.each(['connect', 'grpc'] as const)('queue updates over %s', (protocol) 
     );
     const change = plan.changes.find((c) => c.address === 'Queue/batch')!;
     expect(change.action).toBe('update');
-    expect(change.note).toMatch(/fields 8, 9, 10 and 99/);
-    expect(change.note).toMatch(/written back unchanged/);
-    expect(change.note).toMatch(/max_resources, scheduling, max_accelerators, field 99/);
+    expect(noteText(change)).toMatch(/fields 8, 9, 10 and 99/);
+    expect(noteText(change)).toMatch(/written back unchanged/);
+    expect(noteText(change)).toMatch(/max_resources, scheduling, max_accelerators, field 99/);
   });
 });
