@@ -8,11 +8,11 @@
 import { resolveToken } from '../../controlplane/open.js';
 import { formatValidationText } from '../../manifests/index.js';
 import type { Plan } from '../../model/plan.js';
-import type { DesiredState } from '../../model/desired.js';
 import { cleanCommit } from '../../ops/pipeline.js';
 import { planRun, refreshRun, type PlanOutcome } from '../../ops/plan-run.js';
 import { renderJsonParts, renderMarkdown, renderTextParts } from '../../render/index.js';
 import { planFileParts, type PlanKey } from '../../render/plan-file.js';
+import { renderedFileChanges } from '../../render/cli-output.js';
 import { readSavedPlan, resolvePlanKey } from '../saved-plan.js';
 import type { EnvironmentOutcome, PublishOutcome } from '../../vcs/types.js';
 import { paceLine } from '../../util/pacer.js';
@@ -275,31 +275,4 @@ function renderParts(plan: Plan, output: PlanArgs['output'], color: boolean): It
   if (output === 'json') return renderJsonParts(plan);
   if (output === 'markdown') return [renderMarkdown(plan)];
   return renderTextParts(plan, { color });
-}
-
-/** What `poolsync render` would change in the generated files poolsync.yaml names, as diffs. */
-async function renderedFileChanges(
-  dir: string,
-  desired: DesiredState,
-  commit: string | null,
-): Promise<string> {
-  if (!desired.config.render) return '';
-  const { renderTargets, compareTarget, readTarget } = await import('../../render/values.js');
-  const out: string[] = [];
-  for (const target of await renderTargets(dir, desired, commit)) {
-    if ('error' in target) {
-      out.push(`\nRendered file ${target.path} cannot be rendered: ${target.error}\n`);
-      continue;
-    }
-    const current = await readTarget(dir, target.path).catch((err: Error) => {
-      throw new UserError(err.message);
-    });
-    const cmp = compareTarget(target, current);
-    if (cmp.status === 'same') continue;
-    out.push(
-      `\nRendered file ${target.path} ${cmp.status === 'missing' ? 'does not exist yet' : 'would change'} ` +
-        `(run \`poolsync render ${target.kind}\`, or let the daemon commit it):\n${cmp.diff}`,
-    );
-  }
-  return out.join('');
 }

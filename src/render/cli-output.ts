@@ -1,0 +1,106 @@
+/**
+ * What the CLI prints beside a plan: the quickstart daemon's short view of each plan it
+ * applies, the runbook `apply` ends with when manual steps are left, and the generated files
+ * (poolsync.yaml `render`) that `plan` shows would change.
+ */
+import { dirname, resolve } from 'node:path';
+import type { DesiredState } from '../model/desired.js';
+import { visibleChanges, type Plan } from '../model/plan.js';
+import { relativeParts, writeRepoFile } from '../util/repo-file.js';
+import { escapeTerminal } from '../util/terminal-text.js';
+import { UserError } from '../util/user-error.js';
+import { closingLine, SYMBOL } from './common.js';
+import { runbookLines } from './runbook.js';
+
+/**
+ * The quickstart's view of a plan it applies: one line per kind and action with the names, and
+ * the closing line (the whole plan, 494 lines for the example's first run, scrolled the
+ * dashboard's address away: it is on the dashboard and in `poolsync history`).
+ */
+export function briefPlan(plan: Plan): string {
+  const groups = new Map<string, string[]>();
+  for (const c of visibleChanges(plan)) {
+    if (c.action === 'unmanaged') continue;
+    const [kind] = c.address.split('/', 1);
+    const key = `${SYMBOL[c.action].padStart(3)} ${kind}`;
+    groups.set(key, [...(groups.get(key) ?? []), c.address.slice(kind!.length + 1)]);
+  }
+  const lines = [...groups].map(([key, names]) => {
+    const list = names.join(', ');
+    return `${key} (${names.length}): ${list.length > 90 ? `${list.slice(0, 87)}...` : list}`;
+  });
+  return `\n${lines.join('\n')}\n${closingLine(plan)} The whole plan: the dashboard, or \`poolsync history\`.\n`;
+}
+
+/**
+ * What `apply` prints last when manual steps are left (exit 2): the runbook of the manual
+ * steps that did not run, in order. For a saved plan the `--file` contents are written next
+ * to the plan file; for a folder they are printed as here-documents in the runbook.
+ */
+export async function printRunbook(
+  plan: Plan,
+  result: { manual: readonly string[]; steps: readonly { status: string }[] },
+  out: (line: string) => void,
+  planFile: string | null,
+): Promise<void> {
+  const left = new Set(result.manual);
+  const steps = plan.steps.filter((s) => left.has(s.id));
+  const waiting = result.steps.filter((s) => s.status === 'waiting').length;
+  let filesDir: string | null = null;
+  if (planFile !== null && steps.some((s) => s.manual?.file)) {
+    filesDir = resolve(dirname(planFile));
+    for (const s of steps) {
+      const file = s.manual?.file;
+      if (!file) continue;
+      // The name is the plan's: only its last segment is used, never `.` or `..`, and it is
+      // written through no link (writeRepoFile), so nothing lands outside the folder.
+      const name = file.name.replace(/^.*[/\\]/, '');
+      if (relativeParts(name) === null)
+        throw new UserError(
+          `the plan names a manual step's file "${escapeTerminal(name)}", which is not a file name`,
+        );
+      await writeRepoFile(filesDir, name, file.content);
+    }
+  }
+  out('');
+  out(
+    `Runbook: the control plane has no public API for ${steps.length === 1 ? 'this step' : `these ${steps.length} steps`}. ` +
+      `Run ${steps.length === 1 ? 'it' : 'them in this order'}, then ` +
+      (planFile === null
+        ? 'run `poolsync apply` again'
+        : 'plan and apply again (this saved plan is then stale)') +
+      (waiting > 0
+        ? ` for the ${waiting} step(s) waiting on ${steps.length === 1 ? 'it' : 'them'}`
+        : '') +
+      ' (or apply with --flyte-cli PATH to have poolsync run them):',
+  );
+  out('');
+  for (const line of runbookLines(steps, { filesDir })) out(escapeTerminal(line));
+}
+
+/** What `poolsync render` would change in the generated files poolsync.yaml names, as diffs. */
+export async function renderedFileChanges(
+  dir: string,
+  desired: DesiredState,
+  commit: string | null,
+): Promise<string> {
+  if (!desired.config.render) return '';
+  const { renderTargets, compareTarget, readTarget } = await import('./values.js');
+  const out: string[] = [];
+  for (const target of await renderTargets(dir, desired, commit)) {
+    if ('error' in target) {
+      out.push(`\nRendered file ${target.path} cannot be rendered: ${target.error}\n`);
+      continue;
+    }
+    const current = await readTarget(dir, target.path).catch((err: Error) => {
+      throw new UserError(err.message);
+    });
+    const cmp = compareTarget(target, current);
+    if (cmp.status === 'same') continue;
+    out.push(
+      `\nRendered file ${target.path} ${cmp.status === 'missing' ? 'does not exist yet' : 'would change'} ` +
+        `(run \`poolsync render ${target.kind}\`, or let the daemon commit it):\n${cmp.diff}`,
+    );
+  }
+  return out.join('');
+}
