@@ -25,7 +25,8 @@ const CODE_PROJECT_MARKERS = [
   'Gemfile',
 ] as const;
 
-const exists = (path: string): Promise<boolean> =>
+/** Whether PATH is there (a link counts, whatever it points to). */
+export const exists = (path: string): Promise<boolean> =>
   lstat(path).then(
     () => true,
     () => false,
