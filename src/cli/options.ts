@@ -18,6 +18,8 @@ import { parseYamlFile } from '../manifests/yaml-simple.js';
 import type { Environment } from '../model/desired.js';
 import { UserError } from '../util/user-error.js';
 import { ControlPlaneError } from '../controlplane/errors.js';
+import { openControlPlane, resolveToken } from '../controlplane/open.js';
+import type { ControlPlane } from '../controlplane/types.js';
 import type { SharedInventory } from '../apply/inventory.js';
 import { inventoryPlace, leaseNamespace } from '../apply/inventory-place.js';
 import { parseDuration } from '../util/duration.js';
@@ -90,6 +92,20 @@ type EnvArgs = Pick<PlanArgs, 'env' | 'control-plane' | 'token-file' | 'api-key-
 
 /** A command's arguments once its control plane is known. */
 export type Targeted<A> = A & { 'control-plane': string };
+
+/** The control plane ARGS name, opened to read only, with their credentials and retries. */
+export async function openToRead(
+  args: Targeted<EnvArgs> & { 'max-retries'?: number },
+  environment: string | null,
+): Promise<ControlPlane> {
+  const url = args['control-plane'];
+  return openControlPlane(url, {
+    readOnly: true,
+    http: { maxRetries: args['max-retries'] },
+    token: await resolveToken(args['token-file'], url, environment),
+    apiKeyFile: args['api-key-file'],
+  });
+}
 
 /** The target of one environment: its control plane, its credentials (docs/environments.md). */
 export function environmentTarget(

@@ -36,20 +36,14 @@ import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
 import { exists, requireFolder } from '../config-folder.js';
 import { controlPlaneUrl, type ExportArgs, type ImportArgs } from '../define.js';
-import { oneTarget, sharedInventoryOf } from '../options.js';
+import { oneTarget, openToRead, sharedInventoryOf } from '../options.js';
 import type { Io } from '../io.js';
 
 export async function exportTo(given: ExportArgs, io: Io): Promise<number> {
   // --env: the environment's control plane and credentials (docs/environments.md).
   const { args, name } = await oneTarget(null, given, 'export', io.env);
   if (args.dir.trim() === '') throw new UserError('--dir is empty: name the folder to write into');
-  const url = args['control-plane'];
-  const token = await resolveToken(args['token-file'], url, name);
-  const cp = await openControlPlane(url, {
-    readOnly: true,
-    token,
-    apiKeyFile: args['api-key-file'],
-  });
+  const cp = await openToRead(args, name);
   // The live state as manifests under --dir, and the objects adopted into the inventory.
   try {
     const live = await readLiveState(cp);

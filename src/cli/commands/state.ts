@@ -11,7 +11,6 @@ import {
   type InventoryStore,
 } from '../../apply/inventory.js';
 import { controlPlaneIdentity } from '../../controlplane/identity.js';
-import { openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
 import { loadRepository } from '../../manifests/index.js';
 import type { InventoryRecord } from '../../model/inventory.js';
@@ -27,7 +26,7 @@ import { controlPlaneName, plural } from '../../render/common.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
 import type { StateArgs } from '../define.js';
-import { oneTarget, sharedInventoryOf, type Targeted } from '../options.js';
+import { oneTarget, openToRead, sharedInventoryOf, type Targeted } from '../options.js';
 import type { Io } from '../io.js';
 import { requireFolder } from '../config-folder.js';
 import { underApplyLock } from '../../ops/apply-locks.js';
@@ -151,13 +150,7 @@ async function withState(
   await requireFolder(given.dir);
   const { args, name } = await oneTarget(given.dir, given, 'state', io.env);
   const url = args['control-plane'];
-  const token = await resolveToken(args['token-file'], url, name);
-  const cp = await openControlPlane(url, {
-    readOnly: true,
-    http: { maxRetries: args['max-retries'] },
-    token,
-    apiKeyFile: args['api-key-file'],
-  });
+  const cp = await openToRead(args, name);
   try {
     const store = inventoryStore(cp, url, args['state-dir'], sharedInventoryOf(args, io.env));
     const [live, record] = await Promise.all([readLiveState(cp), store.read()]);
