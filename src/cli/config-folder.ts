@@ -142,13 +142,3 @@ export function declaresNothing(desired: DesiredState): boolean {
     0
   );
 }
-
-/** The line for a folder that declares nothing, with what prune does then. */
-export function nothingDeclared(dir: string, prune: boolean): string {
-  return (
-    `Nothing declared: ${dir} holds no poolsync manifests` +
-    (prune
-      ? ' (prune is on: read what the plan deletes before applying it).\n'
-      : `, so nothing on the control plane is changed (prune is off). Add manifests (examples/config-repo has each kind), or start from what the control plane holds: \`poolsync export --dir ${dir}\` (docs/getting-started.md).\n`)
-  );
-}

@@ -1,7 +1,8 @@
 /**
- * What the CLI prints beside a plan: the quickstart daemon's short view of each plan it
- * applies, the runbook `apply` ends with when manual steps are left, and the generated files
- * (poolsync.yaml `render`) that `plan` shows would change.
+ * What the CLI prints of and beside a plan: the plan in the format asked for, the quickstart
+ * daemon's short view of each plan it applies, the runbook `apply` ends with when manual steps
+ * are left, the generated files (poolsync.yaml `render`) that `plan` shows would change, a
+ * folder that declares nothing, and the files `promote` changes.
  */
 import { dirname, resolve } from 'node:path';
 import type { DesiredState } from '../model/desired.js';
@@ -9,8 +10,11 @@ import { visibleChanges, type Plan } from '../model/plan.js';
 import { relativeParts, writeRepoFile } from '../util/repo-file.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 import { UserError } from '../util/user-error.js';
-import { closingLine, SYMBOL } from './common.js';
+import { closingLine, plural, SYMBOL } from './common.js';
+import { renderJsonParts } from './json.js';
+import { renderMarkdown } from './markdown.js';
 import { runbookLines } from './runbook.js';
+import { renderTextParts } from './text.js';
 
 /**
  * The quickstart's view of a plan it applies: one line per kind and action with the names, and
@@ -103,4 +107,39 @@ export async function renderedFileChanges(
     );
   }
   return out.join('');
+}
+
+/** The plan in the format asked for, in parts for writeParts: a large plan's text is never held whole. */
+export function renderParts(
+  plan: Plan,
+  output: 'text' | 'json' | 'markdown',
+  color: boolean,
+): Iterable<string> {
+  if (output === 'json') return renderJsonParts(plan);
+  if (output === 'markdown') return [renderMarkdown(plan)];
+  return renderTextParts(plan, { color });
+}
+
+/** The line for a folder that declares nothing, with what prune does then. */
+export function nothingDeclared(dir: string, prune: boolean): string {
+  return (
+    `Nothing declared: ${dir} holds no poolsync manifests` +
+    (prune
+      ? ' (prune is on: read what the plan deletes before applying it).\n'
+      : `, so nothing on the control plane is changed (prune is off). Add manifests (examples/config-repo has each kind), or start from what the control plane holds: \`poolsync export --dir ${dir}\` (docs/getting-started.md).\n`)
+  );
+}
+
+const SIGN = { add: '+', change: '~', remove: '-' } as const;
+
+/** The files promoting FROM to TO changes, as lines for a person. */
+export function describePromotion(
+  from: string,
+  to: string,
+  changes: readonly { path: string; action: keyof typeof SIGN }[],
+): string {
+  if (changes.length === 0)
+    return `Promoting ${from} to ${to} changes no file: ${to}'s own folder already holds ${from}'s manifests.\n`;
+  const lines = changes.map((c) => `  ${SIGN[c.action]} ${c.path}`);
+  return `Promoting ${from} to ${to} changes ${plural(changes.length, 'file')}:\n${lines.join('\n')}\n`;
 }

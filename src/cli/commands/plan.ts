@@ -7,12 +7,10 @@
  */
 import { resolveToken } from '../../controlplane/open.js';
 import { formatValidationText } from '../../manifests/index.js';
-import type { Plan } from '../../model/plan.js';
 import { cleanCommit } from '../../ops/pipeline.js';
 import { planRun, refreshRun, type PlanOutcome } from '../../ops/plan-run.js';
-import { renderJsonParts, renderMarkdown, renderTextParts } from '../../render/index.js';
 import { planFileParts, type PlanKey } from '../../render/plan-file.js';
-import { renderedFileChanges } from '../../render/cli-output.js';
+import { nothingDeclared, renderedFileChanges, renderParts } from '../../render/cli-output.js';
 import { readSavedPlan, resolvePlanKey } from '../saved-plan.js';
 import type { EnvironmentOutcome, PublishOutcome } from '../../vcs/types.js';
 import { paceLine } from '../../util/pacer.js';
@@ -30,12 +28,7 @@ import {
 } from '../options.js';
 import { reportError, writeParts, writePartsToFile, type Io } from '../io.js';
 import { baseEnvironments, baseRefusal, pullRequestBase } from '../../vcs/base-environments.js';
-import {
-  declaresNothing,
-  nothingDeclared,
-  requireConfigFolder,
-  requireFolder,
-} from '../config-folder.js';
+import { declaresNothing, requireConfigFolder, requireFolder } from '../config-folder.js';
 import type { PlanArgs, ShowArgs } from '../define.js';
 
 /**
@@ -268,11 +261,4 @@ async function publishComment(args: PlanOptions, outcome: PublishOutcome, io: Io
   const { describePublish, publishFromCliArgs } = await import('../../vcs/cli-options.js');
   const posted = await publishFromCliArgs(args, outcome, io.env);
   if (posted) io.stderr.write(`${describePublish(posted)}\n`);
-}
-
-/** The plan in the format asked for, in parts for writeParts: a large plan's text is never held whole. */
-function renderParts(plan: Plan, output: PlanArgs['output'], color: boolean): Iterable<string> {
-  if (output === 'json') return renderJsonParts(plan);
-  if (output === 'markdown') return [renderMarkdown(plan)];
-  return renderTextParts(plan, { color });
 }
