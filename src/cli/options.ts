@@ -41,15 +41,17 @@ export function useColor(flag: boolean | undefined, io: Pick<Io, 'stdout' | 'env
   return flag ?? (io.stdout.isTTY === true && !io.env.NO_COLOR);
 }
 
-/** --lock-timeout as milliseconds, else a UserError. */
-export function checkLockTimeout(value: string | undefined): number {
+/**
+ * A duration option's value (`--lock-timeout`, `--wait-timeout`) in ms, else a UserError;
+ * absent (a command called in process, without yargs' defaults): 0.
+ */
+export function durationFlag(flag: string, value: string | undefined, examples: string): number {
   if (value === undefined) return 0;
   const ms = parseDuration(value);
-  if (ms === null) {
+  if (ms === null)
     throw new UserError(
-      `--lock-timeout ${JSON.stringify(value)} is not a duration; write e.g. 0s, 30s or 5m`,
+      `--${flag} ${JSON.stringify(value)} is not a duration; write e.g. ${examples}`,
     );
-  }
   return ms;
 }
 

@@ -15,14 +15,13 @@ import { applyExitCode, applyOutcome, renderApplyJson } from '../../apply/result
 import { ANSI, NO_COLOR, progressPrinter, renderApplyResult } from '../../apply/report.js';
 import { openControlPlane } from '../../controlplane/open.js';
 import type { ControlPlane } from '../../controlplane/types.js';
-import { parseDuration } from '../../util/duration.js';
 import { paceLine } from '../../util/pacer.js';
 import type { Plan } from '../../model/plan.js';
 import { hasNoChanges, renderTextParts } from '../../render/index.js';
 import { printRunbook } from '../../render/cli-output.js';
 import { UserError } from '../../util/user-error.js';
 import {
-  checkLockTimeout,
+  durationFlag,
   planShape,
   oneTarget,
   refuseShapingSavedPlan,
@@ -50,12 +49,8 @@ export async function apply(
   const { args } = await oneTarget(isDir ? given.path : null, given, 'apply', io.env);
   const url = args['control-plane'];
   const parallelism = args.parallelism ?? defaultParallelism(url);
-  const waitTimeoutMs = parseDuration(args['wait-timeout']);
-  if (waitTimeoutMs === null)
-    throw new UserError(
-      `--wait-timeout ${JSON.stringify(args['wait-timeout'])} is not a duration; write e.g. 90s, 30m or 1h`,
-    );
-  const lockTimeoutMs = checkLockTimeout(args['lock-timeout']);
+  const waitTimeoutMs = durationFlag('wait-timeout', args['wait-timeout'], '90s, 30m or 1h');
+  const lockTimeoutMs = durationFlag('lock-timeout', args['lock-timeout'], '0s, 30s or 5m');
   const json = args.output === 'json';
   const colors = useColor(args.color, io) && !json ? ANSI : NO_COLOR;
   // --output json: stdout holds the one document; the progress a person follows goes to stderr.

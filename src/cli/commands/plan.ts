@@ -16,7 +16,7 @@ import type { EnvironmentOutcome, PublishOutcome } from '../../vcs/types.js';
 import { paceLine } from '../../util/pacer.js';
 import { UserError } from '../../util/user-error.js';
 import {
-  checkLockTimeout,
+  durationFlag,
   inEnvironment,
   planShape,
   resolveTargets,
@@ -108,7 +108,7 @@ export async function planFor(
 ): Promise<number> {
   const publish = (outcome: EnvironmentOutcome) =>
     collect ? (collect(outcome), Promise.resolve()) : publishComment(args, outcome, io);
-  checkLockTimeout(args['lock-timeout']);
+  durationFlag('lock-timeout', args['lock-timeout'], '0s, 30s or 5m');
   if (target.refused !== undefined) throw new UserError(target.refused);
   if (args['refresh-only']) {
     const other = (['target', 'replace', 'out', 'comment', 'accept-cascade'] as const).find(
