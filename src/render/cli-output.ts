@@ -1,8 +1,8 @@
 /**
  * What the CLI prints of and beside a plan: the plan in the format asked for, the quickstart
- * daemon's short view of each plan it applies, the runbook `apply` ends with when manual steps
- * are left, the generated files (poolsync.yaml `render`) that `plan` shows would change, a
- * folder that declares nothing, and the files `promote` changes.
+ * daemon's banner and short view of each plan it applies, the runbook `apply` ends with when
+ * manual steps are left, the generated files (poolsync.yaml `render`) that `plan` shows would
+ * change, a folder that declares nothing, and the files `promote` changes.
  */
 import { dirname, resolve } from 'node:path';
 import type { DesiredState } from '../model/desired.js';
@@ -15,6 +15,15 @@ import { renderJsonParts } from './json.js';
 import { renderMarkdown } from './markdown.js';
 import { runbookLines } from './runbook.js';
 import { renderTextParts } from './text.js';
+
+/** What `daemon --quickstart` says once it listens: where to look, and what to do. */
+export function quickstartBanner(url: string, watching: string): string {
+  return (
+    `poolsync daemon (quickstart) listening on ${url}, watching ${watching}\n` +
+    `  dashboard ${url}/\n  status    ${url}/status\n  metrics   ${url}/metrics\n` +
+    `Edit a file under the example folder to see the plan applied. Ctrl-C to stop.\n`
+  );
+}
 
 /**
  * The quickstart's view of a plan it applies: one line per kind and action with the names, and

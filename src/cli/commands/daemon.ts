@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { OPTIONS, resolveDaemonConfig } from '../../daemon/config.js';
 import { startDaemon } from '../../daemon/daemon.js';
 import { createLogger } from '../../daemon/logger.js';
-import { briefPlan } from '../../render/cli-output.js';
+import { briefPlan, quickstartBanner } from '../../render/cli-output.js';
 import type { Plan } from '../../model/plan.js';
 import { UserError } from '../../util/user-error.js';
 import { resolveNotifyConfig } from '../../notify/config.js';
@@ -103,11 +103,8 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
   if (!logger.isLevelEnabled('info') && !quickstart)
     io.stderr.write(`poolsync daemon listening on ${daemon.url}\n`);
   if (quickstart) {
-    io.stdout.write(
-      `poolsync daemon (quickstart) listening on ${daemon.url}, watching ${config.source.kind === 'watch' ? config.source.dir : ''}\n` +
-        `  dashboard ${daemon.url}/\n  status    ${daemon.url}/status\n  metrics   ${daemon.url}/metrics\n` +
-        `Edit a file under the example folder to see the plan applied. Ctrl-C to stop.\n`,
-    );
+    const watched = config.source.kind === 'watch' ? config.source.dir : '';
+    io.stdout.write(quickstartBanner(daemon.url, watched));
     void daemon.firstRun.then(() => {
       const run = daemon.status().lastRun;
       if (run)
