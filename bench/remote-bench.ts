@@ -21,12 +21,12 @@ import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { executePlan } from '../src/apply/index.js';
+import { executePlan } from '../src/apply/executor.js';
 import { openControlPlane } from '../src/controlplane/open.js';
 import type { ControlPlane } from '../src/controlplane/types.js';
 import type { LiveState } from '../src/model/live.js';
 import type { Plan } from '../src/model/plan.js';
-import { planRepository } from '../src/ops/pipeline.js';
+import { planRepository } from '../src/ops/plan-run.js';
 import { roundTripsInARow, spanMs, startLatencyProxy, type Exchange } from './lib/latency-proxy.js';
 import { formatMs } from './lib/measure.js';
 import {

@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { exportManifests } from '../src/controlplane/export.js';
 import { readLiveState } from '../src/controlplane/types.js';
-import { planRepository } from '../src/ops/pipeline.js';
+import { planRepository } from '../src/ops/plan-run.js';
 import { openUnion, startUnionServer } from '../test/controlplane/union/helpers.js';
 
 const { values } = parseArgs({

@@ -4,7 +4,7 @@
  * second process: what is left over the step-graph bound is the executor's own overhead, which
  * tells apart "the executor is slow" from "the server or the transport is slow" in the HTTP rows.
  */
-import { executePlan } from '../../src/apply/index.js';
+import { executePlan } from '../../src/apply/executor.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { readLiveState, type ControlPlane } from '../../src/controlplane/types.js';
 import type { DesiredState } from '../../src/model/desired.js';

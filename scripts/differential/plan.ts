@@ -24,7 +24,7 @@ const fromFirst = (...paths: string[]): Promise<Any> =>
   from(paths.find((p) => existsSync(join(tree, p))) ?? paths.at(-1)!);
 
 const [pipeline, against, render, refresh, applied, counts, hold] = await Promise.all([
-  from('src/ops/pipeline.ts'),
+  fromFirst('src/ops/pipeline.ts', 'src/ops/plan-run.ts'),
   fromFirst('src/plan/plan-against.ts', 'src/plan/index.ts'),
   from('src/render/index.ts'),
   from('src/render/refresh.ts'),

@@ -38,7 +38,7 @@ const [embeddedMod, types, applyMod, scenarios, runner, property, flyteadmin, un
   await Promise.all([
     from('src/controlplane/embedded/embedded.ts'),
     from('src/controlplane/types.ts'),
-    from('src/apply/index.ts'),
+    from('src/apply/executor.ts'),
     from('test/render/scenarios.ts'),
     from('test/plan/runner.ts'),
     from('test/plan/property/plan-equals-apply.ts'),

@@ -8,8 +8,7 @@
  */
 import type { ControlPlane } from '../controlplane/types.js';
 import { ControlPlaneError } from '../controlplane/errors.js';
-import { isActionable, type Plan, type Step } from '../model/plan.js';
-import { checkPlan } from './check-plan.js';
+import { isActionable, PLAN_FORMAT_VERSION, type Plan, type Step } from '../model/plan.js';
 import { runCallStep, StepConflictError } from './steps.js';
 import { ManualCommandError } from './manual.js';
 import { isManual, waitingOnManual } from '../plan/steps.js';
@@ -75,8 +74,8 @@ interface Run {
   waitTimeoutMs: number;
   emit: (e: ApplyEvent) => void;
   results: Map<string, StepResult>;
-  /** Kahn's algorithm, driven by completions: unfinished dependencies of each step. */
-  waiting: Map<string, number>;
+  /** Kahn's algorithm, driven by completions: unfinished dependencies of each step (by index). */
+  waiting: number[];
   /** Each step's dependents, by their index in the plan. */
   dependents: Map<string, number[]>;
   /** Steps are known by their index in the plan: among ready steps, the lowest runs first. */
@@ -107,29 +106,85 @@ function startRun(plan: Plan, cp: ControlPlane, opts: ExecuteOptions, waitTimeou
       },
     ]),
   );
-  const run: Run = {
+  const { waiting, dependents } = stepGraph(plan);
+  const ready = new MinHeap();
+  waiting.forEach((n, i) => n === 0 && ready.push(i));
+  return {
     plan,
     cp,
     opts,
     waitTimeoutMs,
     emit,
     results,
-    waiting: new Map(),
-    dependents: new Map(),
-    ready: new MinHeap(),
+    waiting,
+    dependents,
+    ready,
     stopping: null,
   };
-  plan.steps.forEach((step, i) => {
+}
+
+/** Each step's count of distinct dependencies, and the dependents of each step id (by index). */
+function stepGraph(plan: Plan): { waiting: number[]; dependents: Map<string, number[]> } {
+  const dependents = new Map<string, number[]>();
+  const waiting = plan.steps.map((step, i) => {
     const deps = new Set(step.depends_on);
-    run.waiting.set(step.id, deps.size);
     for (const dep of deps) {
-      const list = run.dependents.get(dep);
+      const list = dependents.get(dep);
       if (list) list.push(i);
-      else run.dependents.set(dep, [i]);
+      else dependents.set(dep, [i]);
     }
-    if (deps.size === 0) run.ready.push(i);
+    return deps.size;
   });
-  return run;
+  return { waiting, dependents };
+}
+
+/** Refuses what cannot be executed safely: plan errors, another format, a malformed graph. */
+function checkPlan(plan: Plan): void {
+  if (plan.format_version !== PLAN_FORMAT_VERSION) {
+    throw new ApplyRefusedError(
+      `plan format_version ${JSON.stringify(plan.format_version)} is not supported (expected "${PLAN_FORMAT_VERSION}")`,
+    );
+  }
+  if (plan.errors.length > 0) {
+    const first = plan.errors
+      .slice(0, 5)
+      // A plan file's errors carry their words; a plan made in this process never gets here
+      // with errors (ops refuses it first), so its codes say enough.
+      .map(
+        (e) =>
+          `  ${[e.location ?? e.address, e.code].filter(Boolean).join(' ')}${e.message ? `: ${e.message}` : ''}`,
+      )
+      .join('\n');
+    const more = plan.errors.length > 5 ? `\n  … and ${plan.errors.length - 5} more` : '';
+    throw new ApplyRefusedError(
+      `the plan has ${plan.errors.length} error(s); nothing was applied. Fix them and plan again:\n${first}${more}`,
+    );
+  }
+  const ids = new Set<string>();
+  for (const step of plan.steps) {
+    if (ids.has(step.id))
+      throw new ApplyRefusedError(`the plan's step graph repeats step id ${step.id}`);
+    ids.add(step.id);
+  }
+  for (const step of plan.steps)
+    for (const dep of step.depends_on)
+      if (!ids.has(dep))
+        throw new ApplyRefusedError(`step ${step.id} depends on unknown step ${dep}`);
+  // A cycle would leave steps waiting forever: every step must be reachable by Kahn's order.
+  const { waiting, dependents } = stepGraph(plan);
+  const queue = plan.steps.flatMap((_, i) => (waiting[i] === 0 ? [i] : []));
+  let seen = 0;
+  while (queue.length > 0) {
+    const i = queue.pop()!;
+    seen++;
+    for (const n of dependents.get(plan.steps[i]!.id) ?? []) if (--waiting[n]! === 0) queue.push(n);
+  }
+  if (seen !== plan.steps.length) {
+    const stuck = plan.steps.filter((_, i) => waiting[i]! > 0).map((s) => s.id);
+    throw new ApplyRefusedError(
+      `the plan's step graph has a cycle through ${stuck.slice(0, 10).join(', ')}`,
+    );
+  }
 }
 
 function stop(run: Run, reason: 'failure' | 'aborted'): void {
@@ -190,12 +245,8 @@ async function runStep(run: Run, step: Step): Promise<void> {
       stop(run, error.code === 'ABORTED' ? 'aborted' : 'failure');
     return;
   }
-  for (const next of run.dependents.get(step.id) ?? []) {
-    const id = run.plan.steps[next]!.id;
-    const left = run.waiting.get(id)! - 1;
-    run.waiting.set(id, left);
-    if (left === 0) run.ready.push(next);
-  }
+  for (const next of run.dependents.get(step.id) ?? [])
+    if (--run.waiting[next]! === 0) run.ready.push(next);
 }
 
 /** Runs the step itself: a manual command, a wait, or a call. */

@@ -4,7 +4,7 @@
  * a ConfigMap every daemon replica and CI job reads; by default `poolsync-inventory` in the
  * namespace of the `--lock` Lease (or of the daemon's leader Lease), since those who share a
  * lock share the inventory; `--inventory state-dir`, or no Lease, keeps it in the state folder.
- * Pure: the ConfigMap is src/lease/k8s-inventory.ts, the choice src/apply/inventory.ts.
+ * Pure: the ConfigMap is src/lease/k8s-lease.ts, the choice src/apply/inventory.ts.
  */
 import { UserError } from '../util/user-error.js';
 

@@ -8,7 +8,7 @@
  *   - Union and flyteadmin have no place for poolsync's data: a Kubernetes ConfigMap when one
  *     is set (`--inventory k8s:NAMESPACE/NAME`, by default `poolsync-inventory` beside the
  *     `--lock` Lease: apply/inventory-place.ts), one key per control plane, shared by every
- *     replica and CI job (src/lease/k8s-inventory.ts); else a file keyed by the control plane's
+ *     replica and CI job (src/lease/k8s-lease.ts); else a file keyed by the control plane's
  *     identity (`inventory/<sha256 of backend, endpoint, organisation>.json`) in the user's state
  *     folder (`$XDG_STATE_HOME/poolsync`, else `~/.local/state/poolsync`), or under `--state-dir`
  *     when one is given: never in the working folder by default, which in CI is the checkout of
@@ -137,7 +137,7 @@ async function refuseOldPlace(stateDir: string, path: string, key: string): Prom
   );
 }
 
-/** The inventory in a ConfigMap (src/lease/k8s-inventory.ts, loaded only when used). */
+/** The inventory in a ConfigMap (src/lease/k8s-lease.ts, loaded only when used). */
 function configMapStore(
   shared: SharedInventory,
   key: string,
@@ -148,7 +148,7 @@ function configMapStore(
   const store = () =>
     (made ??= (async () => {
       const lease = await import('../lease/k8s-lease.js');
-      const { ConfigMapInventory } = await import('../lease/k8s-inventory.js');
+      const { ConfigMapInventory } = lease;
       const kc = shared.kubeConfig ?? lease.loadKubeConfig();
       return new ConfigMapInventory(kc, shared.place, key, before);
     })());

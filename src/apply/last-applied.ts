@@ -1,20 +1,16 @@
 /**
  * The live state as the last successful apply left it, for `plan --refresh-only` (drift).
  * Written by `poolsync apply` after every successful run (also one with nothing to do):
- *   file:PATH control planes → `<PATH>.last-applied.json` beside the embedded state;
- *   any other URL            → `<state-dir>/last-applied/<sha256 of its endpoint>.json`
- * (the URL is hashed like the apply lock's: it may carry credentials and never appears).
+ * `<PATH>.last-applied.json` beside an embedded state, else
+ * `<state-dir>/last-applied/<sha256 of its endpoint>.json` (lock.ts statePathFor).
  */
-import { createHash } from 'node:crypto';
-import { join, resolve } from 'node:path';
-import { embeddedStatePath } from '../controlplane/open.js';
-import { controlPlaneEndpoint } from '../util/control-plane-endpoint.js';
+import { resolve } from 'node:path';
 import type { LiveState } from '../model/live.js';
 import type { LastApplied } from '../plan/refresh.js';
 import { readOwnFile, writeOwnFile } from '../util/safe-file.js';
 import { refuseTrackedFiles } from '../util/tracked.js';
 import { UserError } from '../util/user-error.js';
-import { DEFAULT_STATE_DIR, stateRootOf } from './lock.js';
+import { DEFAULT_STATE_DIR, statePathFor, stateRootOf } from './lock.js';
 import { liveStateProblem } from '../model/shapes.js';
 
 /** A record is the live state's JSON: as large as the control plane's (100,000 objects: ~40 MB). */
@@ -22,9 +18,7 @@ const MAX_RECORD_BYTES = 512 * 1024 * 1024;
 const WHAT = 'last-applied record';
 
 export function lastAppliedPathFor(url: string, stateDir: string = DEFAULT_STATE_DIR): string {
-  if (url.startsWith('file:')) return `${embeddedStatePath(url)}.last-applied.json`;
-  const digest = createHash('sha256').update(controlPlaneEndpoint(url)).digest('hex');
-  return join(resolve(stateDir), 'last-applied', `${digest}.json`);
+  return statePathFor(url, stateDir, ['last-applied.json', 'last-applied', '.json']);
 }
 
 export async function writeLastApplied(

@@ -1,20 +1,13 @@
 /**
- * The locks of an apply (docs/apply.md#lock), in one module:
- *
- * - this machine's lock file, one apply at a time per control plane (util/lock-file.ts: how it
- *   is taken atomically and how a dead holder's lock is taken over);
- * - the lock across machines, held for a whole apply by `poolsync apply` and the daemon: the
- *   control plane's own lease-style lock when it has one (ApplyLockProvider: the poolsync REST
- *   API, the embedded control plane), else a Kubernetes Lease when one is named
- *   (`--lock k8s:NAMESPACE/NAME`), else a warning that only same-machine applies are excluded.
- *   The lease is renewed every third of its TTL while the apply runs. When a renewal is refused
- *   (another holder took it over after it expired) or none succeeded for a whole TTL, `lost`
- *   aborts: the executor starts no new step, steps in flight finish;
- * - `--lock-timeout D` (Terraform's -lock-timeout): instead of failing at once when a lock is
- *   held (the lock file, the lease, an embedded state open in another process), try again until
- *   D has passed. Polls back off from 0.5 s to 5 s.
- *
- * A held lock, whichever, is one error: LockHeldError, whose message names the holder.
+ * The locks of an apply (docs/apply.md#lock), taken by src/ops/apply-run.ts: this machine's
+ * lock file, one apply at a time per control plane (util/lock-file.ts), and the lock across
+ * machines, held for a whole apply: the control plane's own lease-style lock when it has one
+ * (ApplyLockProvider: the poolsync REST API, the embedded control plane), else a Kubernetes
+ * Lease (`--lock k8s:NAMESPACE/NAME`), else a warning that only this machine's applies are
+ * excluded. The lease is renewed every third of its TTL; when a renewal is refused (another
+ * holder took it over after it expired) or none succeeded for a whole TTL, `lost` aborts: the
+ * executor starts no new step, steps in flight finish. A held lock, whichever, is one error:
+ * LockHeldError, whose message names the holder.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
@@ -26,37 +19,13 @@ import { embeddedStatePath } from '../controlplane/open.js';
 import { controlPlaneEndpoint } from '../util/control-plane-endpoint.js';
 import type { ControlPlane } from '../controlplane/types.js';
 import type { LeaseRef } from '../lease/k8s-lease.js';
-import { acquireLockFile, type HeldLockFile, type LockHolder } from '../util/lock-file.js';
+import { acquireLockFile, type HeldLockFile } from '../util/lock-file.js';
 import { refuseTrackedFiles } from '../util/tracked.js';
-
-export type { LockHolder } from '../util/lock-file.js';
-
-export type ApplyLock = HeldLockFile;
+import { SYSTEM_CLOCK } from '../util/clock.js';
 
 /** Another apply holds a lock (this machine's lock file or the lease); the message names it. */
 export class LockHeldError extends Error {
   override readonly name = 'LockHeldError';
-  constructor(
-    message: string,
-    /** This machine's lock file, when that is the lock held. */
-    readonly path: string | null = null,
-    /** Its holder, when the lock file could be read. */
-    readonly holder: LockHolder | null = null,
-  ) {
-    super(message);
-  }
-
-  /** This machine's lock file at `path` is held (by `holder`, null: unreadable). */
-  static ofFile(path: string, holder: LockHolder | null): LockHeldError {
-    return new LockHeldError(
-      holder
-        ? `another apply is running against this control plane: pid ${holder.pid} on ${holder.host} since ${holder.since} ` +
-            `(lock ${path}). Wait for it to finish; if that process is gone, delete the lock file`
-        : `the apply lock ${path} exists but cannot be read; if no apply is running, delete it`,
-      path,
-      holder,
-    );
-  }
 }
 
 /** Whether `err` says a lock is held (then --lock-timeout waits and tries again). */
@@ -68,14 +37,23 @@ export const isLockHeld = (err: unknown): boolean =>
 export const DEFAULT_STATE_DIR = '.poolsync';
 
 /**
- * `file:PATH` → `<PATH>.apply.lock` beside the embedded state; any other URL →
- * `<stateDir>/locks/<sha256 of its endpoint>.lock` (controlPlaneEndpoint: every spelling of
- * one control plane takes one lock).
+ * Where a file of apply's state for `url` lives: `file:PATH` → `<PATH>.<beside>` beside the
+ * embedded state; any other URL → `<stateDir>/<sub>/<sha256 of its endpoint><ext>`
+ * (controlPlaneEndpoint: every spelling of one control plane has one file; the URL may carry
+ * credentials and never appears).
  */
-export function lockPathFor(url: string, stateDir: string = DEFAULT_STATE_DIR): string {
-  if (url.startsWith('file:')) return `${embeddedStatePath(url)}.apply.lock`;
+export function statePathFor(
+  url: string,
+  stateDir: string,
+  [beside, sub, ext]: [string, string, string],
+): string {
+  if (url.startsWith('file:')) return `${embeddedStatePath(url)}.${beside}`;
   const digest = createHash('sha256').update(controlPlaneEndpoint(url)).digest('hex');
-  return join(resolve(stateDir), 'locks', `${digest}.lock`);
+  return join(resolve(stateDir), sub, `${digest}${ext}`);
+}
+
+export function lockPathFor(url: string, stateDir: string = DEFAULT_STATE_DIR): string {
+  return statePathFor(url, stateDir, ['apply.lock', 'locks', '.lock']);
 }
 
 /**
@@ -88,12 +66,18 @@ export function stateRootOf(path: string, sub: string): string {
   return basename(folder) === sub ? dirname(folder) : folder;
 }
 
-export async function acquireApplyLock(lockPath: string): Promise<ApplyLock> {
+export async function acquireApplyLock(lockPath: string): Promise<HeldLockFile> {
   const root = stateRootOf(lockPath, 'locks');
   await refuseTrackedFiles(root, [resolve(lockPath)], 'apply lock');
   return acquireLockFile(lockPath, {
     root,
-    refuse: (r) => LockHeldError.ofFile(r.path, r.kind === 'unreadable' ? null : r.holder),
+    refuse: (r) =>
+      new LockHeldError(
+        r.kind !== 'unreadable'
+          ? `another apply is running against this control plane: pid ${r.holder.pid} on ${r.holder.host} since ${r.holder.since} ` +
+              `(lock ${r.path}). Wait for it to finish; if that process is gone, delete the lock file`
+          : `the apply lock ${r.path} exists but cannot be read; if no apply is running, delete it`,
+      ),
   });
 }
 
@@ -180,11 +164,8 @@ export async function holdSharedApplyLock(opts: HoldApplyLockOptions): Promise<H
       opts.warn(
         `the ${opts.cp.backend.name} control plane has no apply lock of its own: only applies from this machine are excluded; pass --lock k8s:NAMESPACE/NAME to exclude applies from other machines too`,
       );
-    return {
-      lost: new AbortController().signal,
-      scope: 'this machine only',
-      release: async () => {},
-    };
+    const lost = new AbortController().signal;
+    return { lost, scope: 'this machine only', release: async () => {} };
   }
   await lease.renew(false);
   const lost = new AbortController();
@@ -270,16 +251,12 @@ function keepRenewed(
   ttlMs: number,
   lost: AbortController,
 ): { stop(): Promise<void> } {
-  let stopped = false;
   let lastRenewed = performance.now();
   const stop = new AbortController();
   const loop = (async () => {
-    while (!stopped) {
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, ttlMs / 3);
-        stop.signal.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
-      });
-      if (stopped) return;
+    while (!stop.signal.aborted) {
+      await SYSTEM_CLOCK.sleep(ttlMs / 3, stop.signal);
+      if (stop.signal.aborted) return;
       try {
         if ((await lease.renew(true)) === 'refused') {
           lost.abort(new Error(`the apply lock (${lease.scope}) was taken over by another apply`));
@@ -298,7 +275,6 @@ function keepRenewed(
   })();
   return {
     stop: async () => {
-      stopped = true;
       stop.abort();
       await loop;
     },
@@ -320,28 +296,4 @@ export function lockWait(timeoutMs: number, onWait?: LockWait['onWait']): LockWa
     deadline: timeoutMs > 0 ? performance.now() + timeoutMs : null,
     onWait,
   };
-}
-
-/**
- * `attempt()` until it succeeds, or fails with something other than a held lock
- * (`isHeld(err)` false), or the deadline passes (the last held-lock error is thrown).
- */
-export async function untilFree<T>(
-  wait: LockWait,
-  isHeld: (err: unknown) => boolean,
-  attempt: () => Promise<T>,
-): Promise<T> {
-  let told = false;
-  for (let n = 0; ; n++) {
-    try {
-      return await attempt();
-    } catch (err) {
-      const remaining = wait.deadline === null ? 0 : wait.deadline - performance.now();
-      if (!isHeld(err) || remaining <= 0) throw err;
-      if (!told) wait.onWait?.((err as Error).message, remaining);
-      told = true;
-      const delay = Math.min(remaining, 500 * 2 ** Math.min(n, 3), 5_000);
-      await new Promise((r) => setTimeout(r, delay));
-    }
-  }
 }

@@ -94,11 +94,6 @@ export function manualArgv(step: Step, cliPath: string, filePath: string | null)
   return [cliPath, ...args.map((a) => (file && filePath && a === file.name ? filePath : a))];
 }
 
-export interface CliRunnerOptions {
-  /** Kills a command that runs longer (default 10 minutes). */
-  timeoutMs?: number;
-}
-
 /** The manual steps of the control plane (`ControlPlane.manual`): the credentials its CLI reads. */
 export interface ManualCredentials {
   /** Variables for the child's environment (e.g. FLYTE_API_KEY), never its argv. */
@@ -106,12 +101,9 @@ export interface ManualCredentials {
 }
 
 /** A `runManual` for the executor that runs each manual step's command with `cliPath`. */
-export function flyteCliRunner(
-  cliPath: string,
-  credentials: ManualCredentials = {},
-  opts: CliRunnerOptions = {},
-) {
-  const timeoutMs = opts.timeoutMs ?? 10 * 60 * 1000;
+export function flyteCliRunner(cliPath: string, credentials: ManualCredentials = {}) {
+  // A command that runs longer is killed.
+  const timeoutMs = 10 * 60 * 1000;
   const env = credentials.commandEnv?.() ?? {};
   return async (
     step: Step,

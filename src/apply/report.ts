@@ -4,10 +4,19 @@
  * Pure formatting: event in, lines out. Every name (a target, a queue, a command, a line a
  * manual command printed) is escaped for the terminal as the plan's text is (issue 38, item 6):
  * a live name holding ESC or a newline shows as `\x1b`, `\n`, never as a forged line.
+ *
+ * `--output json`: the one JSON document apply prints on stdout when it is done
+ * (schemas/apply-result.schema.json, docs/apply.md#json-output). Built from the plan and the
+ * executor's result only; the exit code is part of it, so a script reads one value.
  */
-import { escapeTerminal, escapeTerminal as esc } from '../util/terminal-text.js';
-import type { Step } from '../model/plan.js';
-import type { ApplyEvent, ApplyResult } from './types.js';
+import {
+  escapeJsonForTerminal,
+  escapeTerminal,
+  escapeTerminal as esc,
+} from '../util/terminal-text.js';
+import type { Plan, Step } from '../model/plan.js';
+import { emptyCounts, type PlanCounts } from '../plan/counts.js';
+import type { ApplyEvent, ApplyResult, StepStatus } from './types.js';
 import { formatDuration } from '../util/duration.js';
 
 const VERB: Record<Step['op'], [progressive: string, noun: string]> = {
@@ -199,4 +208,87 @@ export function renderApplyResult(result: ApplyResult, colors: Colors = NO_COLOR
       'so the next apply continues from here.',
   );
   return `${lines.join('\n')}\n`;
+}
+
+// The JSON document.
+
+export const APPLY_RESULT_FORMAT_VERSION = '1';
+
+/** What happened, as one word; `exit_code` follows from it (docs/apply.md, Exit status). */
+export type ApplyOutcome =
+  'applied' | 'no_changes' | 'manual_steps_left' | 'failed' | 'interrupted';
+
+const EXIT_CODE: Record<ApplyOutcome, 0 | 1 | 2> = {
+  applied: 0,
+  no_changes: 0,
+  manual_steps_left: 2,
+  failed: 1,
+  interrupted: 1,
+};
+
+/** The outcome of a finished apply; null result: there was no step to run. */
+export function applyOutcome(result: ApplyResult | null): ApplyOutcome {
+  if (result === null) return 'no_changes';
+  if (result.ok) return 'applied';
+  if (result.aborted) return 'interrupted';
+  const stopped = result.steps.some((s) => s.status === 'failed' || s.status === 'not_run');
+  return stopped || result.manual.length === 0 ? 'failed' : 'manual_steps_left';
+}
+
+export function applyExitCode(outcome: ApplyOutcome): 0 | 1 | 2 {
+  return EXIT_CODE[outcome];
+}
+
+/** The document, members in this order; `result` null when the plan had no step. */
+export function applyResultDocument(
+  plan: Plan,
+  result: ApplyResult | null,
+): Record<string, unknown> {
+  const outcome = applyOutcome(result);
+  const byStatus: Record<StepStatus, number> = {
+    done: 0,
+    failed: 0,
+    not_run: 0,
+    manual: 0,
+    waiting: 0,
+  };
+  for (const s of result?.steps ?? []) byStatus[s.status] += 1;
+  const counts: PlanCounts = result?.counts ?? {
+    ...emptyCounts(),
+    blocked: plan.summary.blocked ?? 0,
+  };
+  return {
+    format_version: APPLY_RESULT_FORMAT_VERSION,
+    outcome,
+    exit_code: applyExitCode(outcome),
+    control_plane: plan.control_plane ?? null,
+    commit: plan.commit,
+    // The plan's one count (src/plan/counts.ts), in the past tense: what the done steps changed.
+    counts: {
+      created: counts.create,
+      updated: counts.update,
+      replaced: counts.replace,
+      deleted: counts.delete,
+      blocked: counts.blocked,
+      side_effects: counts.side_effects,
+    },
+    steps_by_status: byStatus,
+    steps: (result?.steps ?? []).map((s) => ({
+      id: s.id,
+      op: s.op,
+      target: s.target,
+      status: s.status,
+      duration_ms: s.duration_ms,
+      error: s.error,
+      note: s.note,
+    })),
+    applied: result?.applied ?? [],
+    manual: result?.manual ?? [],
+    duration_ms: result?.duration_ms ?? 0,
+  };
+}
+
+/** The document as printed: 2-space indented, characters a terminal would obey as \u escapes. */
+export function renderApplyJson(plan: Plan, result: ApplyResult | null): string {
+  return escapeJsonForTerminal(JSON.stringify(applyResultDocument(plan, result), null, 2)) + '\n';
 }

@@ -21,6 +21,7 @@ export class StepConflictError extends Error {
 }
 
 const DONE: StepOutcome = { note: null };
+const done = async (call: Promise<unknown>): Promise<StepOutcome> => (await call, DONE);
 
 type CallStep = Exclude<Step, { op: 'wait_idle' | 'wait_drained' }>;
 type StepOf<K extends CallStep['op']> = Extract<CallStep, { op: K }>;
@@ -38,25 +39,20 @@ const CALLS: { [K in CallStep['op']]: Call<K> } = {
   delete_pool: (cp, step) =>
     ignoreNotFound(() => partOf(cp, 'pools', step.target).deletePool(step.args.name)),
   register_cluster: registerCluster,
-  update_cluster: async (cp, step) => {
-    await partOf(cp, 'clusters', step.target).updateCluster(step.args.name, {
-      enabled: step.args.enabled,
-    });
-    return DONE;
-  },
+  update_cluster: (cp, step) =>
+    done(
+      partOf(cp, 'clusters', step.target).updateCluster(step.args.name, {
+        enabled: step.args.enabled,
+      }),
+    ),
   delete_cluster: (cp, step) =>
     ignoreNotFound(() => partOf(cp, 'clusters', step.target).deleteCluster(step.args.name)),
   create_queue: createQueue,
-  update_queue: async (cp, step) => {
-    const { name, ...spec } = step.args;
-    await partOf(cp, 'queues', step.target).updateQueue(name, spec);
-    return DONE;
-  },
+  update_queue: (cp, { target, args: { name, ...spec } }) =>
+    done(partOf(cp, 'queues', target).updateQueue(name, spec)),
   // A1: an upsert, idempotent by nature.
-  set_assignment: async (cp, step) => {
-    await partOf(cp, 'assignments', step.target).setAssignment(step.args);
-    return DONE;
-  },
+  set_assignment: (cp, step) =>
+    done(partOf(cp, 'assignments', step.target).setAssignment(step.args)),
   delete_assignment: (cp, step) =>
     ignoreNotFound(() =>
       partOf(cp, 'assignments', step.target).deleteAssignment({
@@ -72,37 +68,32 @@ const CALLS: { [K in CallStep['op']]: Call<K> } = {
       async () =>
         void (await partOf(cp, 'capabilityCalls', step.target).drainQueue(step.args.name)),
     ),
-  activate_queue: async (cp, step) => {
-    await partOf(cp, 'capabilityCalls', step.target).activateQueue(step.args.name);
-    return DONE;
+  activate_queue: (cp, step) =>
+    done(partOf(cp, 'capabilityCalls', step.target).activateQueue(step.args.name)),
+  undelete_queue: async (cp, step) => {
+    const queues = partOf(cp, 'queues', step.target);
+    if (!queues.undeleteQueue) throw noSoftDeletes(cp, step.target, 'queues');
+    return done(queues.undeleteQueue(step.args.name));
   },
-  undelete_queue: undeleteQueue,
   undelete_pool: async (cp, step) => {
     const pools = partOf(cp, 'pools', step.target);
     if (!pools.undeletePool) throw noSoftDeletes(cp, step.target, 'pools');
-    await pools.undeletePool(step.args.name);
-    return DONE;
+    return done(pools.undeletePool(step.args.name));
   },
   undelete_cluster: async (cp, step) => {
     const clusters = partOf(cp, 'clusters', step.target);
     if (!clusters.undeleteCluster) throw noSoftDeletes(cp, step.target, 'clusters');
-    await clusters.undeleteCluster(step.args.name);
-    return DONE;
+    return done(clusters.undeleteCluster(step.args.name));
   },
   delete_queue: (cp, step) =>
     ignoreNotFound(() => partOf(cp, 'capabilityCalls', step.target).deleteQueue(step.args.name)),
   move_cluster: moveCluster,
-  update_pool: async (cp, step) => {
-    await partOf(cp, 'capabilityCalls', step.target).updatePool(step.args.name, step.args.contract);
-    return DONE;
-  },
+  update_pool: (cp, step) =>
+    done(partOf(cp, 'capabilityCalls', step.target).updatePool(step.args.name, step.args.contract)),
   move_queue: moveQueue,
   // An upsert, like an assignment.
-  set_default_queue: async (cp, step) => {
-    const { project, domain, queue } = step.args;
-    await partOf(cp, 'defaultQueues', step.target).setDefaultQueue(project, domain, queue);
-    return DONE;
-  },
+  set_default_queue: (cp, { target, args: { project, domain, queue } }) =>
+    done(partOf(cp, 'defaultQueues', target).setDefaultQueue(project, domain, queue)),
   delete_default_queue: (cp, step) =>
     ignoreNotFound(() =>
       partOf(cp, 'defaultQueues', step.target).deleteDefaultQueue(
@@ -111,10 +102,8 @@ const CALLS: { [K in CallStep['op']]: Call<K> } = {
       ),
     ),
   // An upsert (flyteadmin's Update*Attributes), idempotent by nature.
-  set_execution_cluster_label: async (cp, step) => {
-    await partOf(cp, 'executionClusterLabels', step.target).setExecutionClusterLabel(step.args);
-    return DONE;
-  },
+  set_execution_cluster_label: (cp, step) =>
+    done(partOf(cp, 'executionClusterLabels', step.target).setExecutionClusterLabel(step.args)),
   delete_execution_cluster_label: (cp, step) =>
     ignoreNotFound(() =>
       partOf(cp, 'executionClusterLabels', step.target).deleteExecutionClusterLabel(step.args),
@@ -177,19 +166,6 @@ async function createQueue(cp: ControlPlane, step: StepOf<'create_queue'>): Prom
       `${step.target} already exists with a different ${differing.join(', ')}; run \`poolsync plan\` again`,
     );
   }
-}
-
-async function undeleteQueue(
-  cp: ControlPlane,
-  step: StepOf<'undelete_queue'>,
-): Promise<StepOutcome> {
-  const queues = partOf(cp, 'queues', step.target);
-  if (!queues.undeleteQueue)
-    throw new StepConflictError(
-      `${step.target}: the ${cp.backend.name} control plane has no soft-deleted queues; run \`poolsync plan\` again`,
-    );
-  await queues.undeleteQueue(step.args.name);
-  return DONE;
 }
 
 async function moveCluster(cp: ControlPlane, step: StepOf<'move_cluster'>): Promise<StepOutcome> {

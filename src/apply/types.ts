@@ -1,6 +1,7 @@
 /** What the executor reports: events while it runs, and one result when it is done. */
 import type { Step, StepKind } from '../model/plan.js';
 import type { PlanCounts } from '../plan/counts.js';
+import type { WaitProgress } from './wait.js';
 
 /**
  * `manual`: a manual step (plan.md, Manual steps) left for a person; `waiting`: not run
@@ -68,18 +69,8 @@ export type ApplyEvent =
       error: StepError | null;
       note: string | null;
     }
-  /** One per busy queue per poll of a `wait_idle` step (Q7). */
-  | {
-      type: 'wait_progress';
-      step: Step;
-      queue: string;
-      /** Measured only: null when not (metrics unavailable, or a drain wait). */
-      runs_in_flight: number | null;
-      actions_in_flight: number | null;
-      /** wait_drained: the state reported (`draining`); null when unavailable. */
-      state?: string | null;
-      elapsed_ms: number;
-    }
+  /** One per busy queue per poll of a `wait_idle` or `wait_drained` step (Q7). */
+  | ({ type: 'wait_progress'; step: Step } & WaitProgress)
   /** A manual step was reached and left for a person (no runner given). */
   | { type: 'step_manual'; step: Step }
   /** A line the command of a manual step printed (with a runner, `--flyte-cli`). */

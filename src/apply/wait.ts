@@ -6,6 +6,7 @@
 import { partOf, type ControlPlane } from '../controlplane/types.js';
 import { isControlPlaneError } from '../controlplane/errors.js';
 import type { QueueMetrics } from '../model/live.js';
+import { SYSTEM_CLOCK } from '../util/clock.js';
 import { formatDuration } from '../util/duration.js';
 
 /** One busy queue of one poll. Only what was measured: null where nothing was. */
@@ -78,7 +79,7 @@ async function pollQueues<T>(
       opts.onProgress({ queue, ...poll.progress(v), elapsed_ms: Math.round(elapsed) });
     const remaining = opts.timeoutMs - elapsed;
     if (remaining <= 0) throw new WaitTimeoutError(poll.timedOut(busy));
-    await sleep(Math.min(interval, remaining), opts.signal);
+    await SYSTEM_CLOCK.sleep(Math.min(interval, remaining), opts.signal);
     interval = Math.min(opts.pollIntervalMs.max, interval * BACKOFF_FACTOR);
   }
 }
@@ -170,16 +171,4 @@ async function pollState(cp: ControlPlane, queue: string): Promise<string | null
     if (isControlPlaneError(err, 'UNAVAILABLE')) return null;
     throw err;
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

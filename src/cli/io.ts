@@ -14,7 +14,7 @@ import { once, type EventEmitter } from 'node:events';
 import { open } from 'node:fs/promises';
 import { ControlPlaneError } from '../controlplane/errors.js';
 import { batches } from '../util/batched-lines.js';
-import { processRedactor } from '../util/secrets.js';
+import { processRedactor } from '../util/redact.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 import { UserError } from '../util/user-error.js';
 

@@ -9,7 +9,7 @@ import { COMMANDS, logFormatOption, type Command, type Shell } from './define.js
 import { jsonStderr, reportError, rewriting, wantsJsonLogs, type Io } from './io.js';
 import { singleDashError, usageError } from './usage-error.js';
 import { packageVersion } from './version.js';
-import { processRedactor } from '../util/secrets.js';
+import { processRedactor } from '../util/redact.js';
 
 /** Runs one command line on `given`'s streams, environment and signals; its exit code. */
 export async function main(given: string[], processIo: Io): Promise<number> {

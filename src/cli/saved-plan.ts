@@ -19,7 +19,7 @@ import type { Plan } from '../model/plan.js';
 import { madeElsewhere } from '../ops/stale-plan.js';
 import { PlanFileError, readPlanFile, type PlanKey } from '../render/plan-file.js';
 import { readUserFile, SECRET_FILE_BYTES } from '../util/safe-file.js';
-import { rememberSecret } from '../util/secrets.js';
+import { rememberSecret } from '../util/redact.js';
 import { UserError } from '../util/user-error.js';
 
 /** Shorter keys are refused: an HMAC key is only as strong as it is long. */

@@ -14,13 +14,14 @@ import { Pool, type Dispatcher } from 'undici';
 import { retryAfterMs } from '../util/backoff.js';
 import type { Clock } from '../util/clock.js';
 import { Pacer } from '../util/pacer.js';
-import { connectFailure, Reach } from '../util/reach.js';
-import type { RetryPolicy } from '../util/backoff.js';
 import {
   CONNECT_FAILURE_CODES,
   CONNECTION_LOST_CODES,
   TRANSIENT_STATUS,
-} from '../util/transient-http.js';
+  connectFailure,
+  Reach,
+} from '../util/reach.js';
+import type { RetryPolicy } from '../util/backoff.js';
 import { ControlPlaneError, UnreachableError, unreachable } from './errors.js';
 import type { ClientTuning } from './opener.js';
 import { retrying, type Attempt, type Failed } from './retry.js';

@@ -11,7 +11,7 @@ import type { BackendOpener, OpenOptions } from './opener.js';
 import { restOpener } from './rest/opener.js';
 import type { ControlPlane } from './types.js';
 import { unionOpener } from './union/opener.js';
-import { rememberSecret } from '../util/secrets.js';
+import { rememberSecret } from '../util/redact.js';
 import { checkBound, parseSecretFile, type SecretFile } from '../util/bound-secret.js';
 import { controlPlaneEndpoint } from '../util/control-plane-endpoint.js';
 

@@ -16,10 +16,10 @@ import type { Plan } from '../model/plan.js';
 import { splitHeld } from '../plan/hold.js';
 import { recheckPlan } from '../ops/stale-plan.js';
 import { commentWords } from '../render/daemon-words.js';
-import type { ApprovalForge } from '../vcs/approvers.js';
+import type { ApprovalForge } from '../vcs/forges.js';
 import type { CommentEvent, Provider } from '../vcs/types.js';
 import type { Approvals } from './approvals.js';
-import type { PlanRecord } from '../vcs/environments-comment.js';
+import type { PlanRecord } from '../vcs/comment.js';
 
 /** Where an approval goes: the daemon's one control plane, or the environment `-e` names. */
 export interface ApprovalTarget {

@@ -14,7 +14,7 @@ import { load as loadYaml } from '../util/js-yaml.js';
 import { UserError } from '../util/user-error.js';
 import { parseDuration } from '../util/duration.js';
 import type { GitAuth } from '../util/git-env.js';
-import { rememberSecret } from '../util/secrets.js';
+import { rememberSecret } from '../util/redact.js';
 import { refuseUrlCredentials } from '../util/url-credentials.js';
 import { inventoryPlace, type InventoryPlace } from '../apply/inventory-place.js';
 import type { LeaseRef, LeaseTiming } from '../lease/k8s-lease.js';

@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import type { SimpleGit } from 'simple-git';
 import { checkoutClient, gitError, type GitRemote } from '../util/git-env.js';
 import { Redactor, scrubUrlUserinfo } from '../util/redact.js';
-import { readRepoFile, writeRepoFile } from '../util/repo-file.js';
+import { readRepoFile, writeRepoFile } from '../util/safe-file.js';
 
 export interface SourceSnapshot {
   /** Folder holding the manifests (the repository path inside the checkout). */
@@ -89,7 +89,7 @@ export class GitSource implements Source {
     const dir = this.options.path === '.' ? checkoutDir : join(checkoutDir, this.options.path);
     try {
       for (const f of files) {
-        // Never through a committed link, never outside the checkout (src/util/repo-file.ts).
+        // Never through a committed link, never outside the checkout (src/util/safe-file.ts).
         await writeRepoFile(dir, f.path, f.content);
         await git.raw(['add', '--', join(dir, f.path)]);
       }

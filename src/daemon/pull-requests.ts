@@ -13,13 +13,16 @@ import { splitHeld } from '../plan/hold.js';
 import { code } from '../render/markdown.js';
 import { plural } from '../render/index.js';
 import { UserError } from '../util/user-error.js';
-import { createApprovalForge, type ApprovalForge } from '../vcs/approvers.js';
-import { commentMarker } from '../vcs/comment.js';
-import { planRecord, type PlanRecord } from '../vcs/environments-comment.js';
-import { GHE_COM, GITHUB_API_URL } from '../vcs/github.js';
+import { commentMarker, planRecord, type PlanRecord } from '../vcs/comment.js';
+import {
+  createApprovalForge,
+  createPullRequestApi,
+  GHE_COM,
+  GITHUB_API_URL,
+  type ApprovalForge,
+} from '../vcs/forges.js';
 import { rateLimitWait } from '../vcs/http.js';
-import { planOutcome } from '../vcs/plan-outcome.js';
-import { createPullRequestApi, ownComment } from '../vcs/publish.js';
+import { ownComment, planOutcome } from '../vcs/publish.js';
 import {
   createPullRequestHandler,
   type HandlerLogger,

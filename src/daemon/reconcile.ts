@@ -11,7 +11,7 @@
  *   a lost lease or a lost lock stop new steps, running ones finish (apply).
  */
 import { applyStage, recording } from './stages/apply.js';
-import { recordApply } from '../ops/apply-record.js';
+import { recordApply } from '../ops/apply-run.js';
 import { nextInventory } from '../plan/inventory.js';
 import { recheckPlan } from '../ops/stale-plan.js';
 import type { SettingsNeed } from '../model/live.js';

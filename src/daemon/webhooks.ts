@@ -4,7 +4,7 @@
  * (`X-Gitlab-Token`); both compared in constant time. Parsing is pure: the HTTP layer turns an
  * outcome into a reconcile request, a pull-request handler call, a metric and a response.
  */
-import { parseCommentCommand } from '../vcs/comment-command.js';
+import { parseCommentCommand } from '../vcs/comment.js';
 import { createHmac } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { constantTimeEqual } from '../util/constant-time.js';

@@ -82,12 +82,12 @@ export interface MemoryOptions extends PlanShapeOptions, LoaderOptions {
   stateKey?: () => Promise<string | null>;
   /** `desired` → the facts kept with the plan. */
   facts: (desired: DesiredState) => DesiredFacts;
-  /** The load → plan this memory wraps (src/ops/pipeline.ts planRepository). */
+  /** The load → plan this memory wraps (src/ops/plan-run.ts planRepository). */
   planFolder: PlanFolder;
 }
 
 /**
- * The pipeline's load → plan of `dir` (src/ops/pipeline.ts planRepository), each file's
+ * The pipeline's load → plan of `dir` (src/ops/plan-run.ts planRepository), each file's
  * analysis told to `onAnalysed`; `first`: a live state read already, used when it holds the
  * settings the plan needs.
  */

@@ -1,6 +1,6 @@
 /**
  * The last state read from each embedded state file, kept while the files are unchanged
- * (StateCachePort, src/controlplane/embedded/options.ts): the daemon opens its `file:` control
+ * (StateCachePort, src/controlplane/embedded/store.ts): the daemon opens its `file:` control
  * plane for every run, and parsing the snapshot of 10,000 objects and replaying the journal cost
  * ~40 ms and ~30 MB of garbage per run. One per control plane a daemon unit reaches; the CLI
  * makes none. An entry matches only files of the identity it was read from (FilesIdentity.key:

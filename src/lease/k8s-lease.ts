@@ -1,14 +1,30 @@
 /**
- * A Kubernetes Lease (coordination.k8s.io/v1) as a lock, through @kubernetes/client-node: the
- * algorithm of client-go's leaderelection.LeaseLock, used by controller-runtime. A lease held
- * by another identity is taken over only once it has not changed for its lease duration as
- * seen by this process's clock (never by comparing clocks of two machines); every write is a
- * PUT carrying the resourceVersion read, so of two candidates one gets 409 Conflict and loses.
+ * The Kubernetes objects poolsync keeps, through @kubernetes/client-node.
  *
- * Used for `poolsync daemon --leader-elect` (leader.ts) and for `--lock k8s:NAMESPACE/NAME`
- * (the apply lock of backends with no lock of their own).
+ * A Lease (coordination.k8s.io/v1) as a lock, for `daemon --leader-elect` and `--lock
+ * k8s:NAMESPACE/NAME`: client-go's leaderelection.LeaseLock. A lease held by another identity is
+ * taken over only once it has not changed for its lease duration as seen by this process's clock
+ * (never by comparing two machines' clocks); every write is a PUT carrying the resourceVersion
+ * read, so of two candidates one gets 409 Conflict and loses.
+ *
+ * The inventory in a ConfigMap (`--inventory k8s:NAMESPACE/NAME`, by default
+ * `poolsync-inventory` beside the `--lock` Lease), for control planes that cannot keep it
+ * (Union, flyteadmin): one data key per control plane (the state-folder file's name); every
+ * other key, label and annotation is kept. A write is a PUT carrying the resourceVersion read;
+ * on 409 the ConfigMap is read again and what this writer added and removed since its read is
+ * applied to the entry there now. A ConfigMap over the API server's 1 MiB is refused before it
+ * is sent; an entry that is not an inventory is an error naming the ConfigMap and key, never
+ * overwritten.
  */
-import { CoordinationV1Api, KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import {
+  CoordinationV1Api,
+  CoreV1Api,
+  KubeConfig,
+  type V1ConfigMap,
+  type V1Lease,
+} from '@kubernetes/client-node';
+import { parseInventory, type InventoryRecord } from '../model/inventory.js';
+import { backoffDelay } from '../util/backoff.js';
 import { SYSTEM_CLOCK, type Clock } from '../util/clock.js';
 import { UserError } from '../util/user-error.js';
 
@@ -96,17 +112,22 @@ export function statusOf(err: unknown): number | null {
   return typeof code === 'number' ? code : null;
 }
 
-/** A short message for an API failure (client-node's own message carries the whole response). */
-function describe(err: unknown, what: string): Error {
+/**
+ * A short message for an API failure (client-node's own message carries the whole response);
+ * a refusal (403) names the objects the service account needs rights on.
+ */
+function describe(err: unknown, what: string, objects: string): Error {
   const status = statusOf(err);
   if (status === 403) {
     return new Error(
-      `${what}: forbidden (403): the service account needs get, create and update on leases.coordination.k8s.io (see examples/deploy/rbac.yaml)`,
+      `${what}: forbidden (403): the service account needs get, create and update on ${objects} (see examples/deploy/rbac.yaml)`,
     );
   }
   if (status !== null) return new Error(`${what}: the Kubernetes API answered HTTP ${status}`);
   return new Error(`${what}: ${(err as Error).message ?? String(err)}`);
 }
+
+const LEASES = 'leases.coordination.k8s.io';
 
 export class LeaseLock {
   private readonly api: CoordinationV1Api;
@@ -153,7 +174,7 @@ export class LeaseLock {
     try {
       await this.api.replaceNamespacedLease({ name, namespace, body });
     } catch (err) {
-      if (statusOf(err) !== 409) throw describe(err, `updating ${this.where}`);
+      if (statusOf(err) !== 409) throw describe(err, `updating ${this.where}`, LEASES);
       // Lost: another candidate wrote since the read, or the Lease was deleted since (the API
       // server fails the write's UID precondition). A Lease that is gone is created now, so its
       // holder keeps it; else whoever holds it now is the answer.
@@ -162,6 +183,10 @@ export class LeaseLock {
       const seen = this.observe(now, durationSeconds);
       return { held: false, holder: seen.holder, holderAddress: seen.holderAddress };
     }
+    return this.won();
+  }
+
+  private won(): LeaseObservation {
     this.lastHolder = this.identity;
     this.observed = null;
     return { held: true, holder: this.identity, holderAddress: this.address };
@@ -174,7 +199,7 @@ export class LeaseLock {
       return await this.api.readNamespacedLease({ name, namespace });
     } catch (err) {
       if (statusOf(err) === 404) return null;
-      throw describe(err, `reading ${this.where}`);
+      throw describe(err, `reading ${this.where}`, LEASES);
     }
   }
 
@@ -203,11 +228,9 @@ export class LeaseLock {
       });
     } catch (createErr) {
       if (statusOf(createErr) === 409) return { held: false, holder: this.lastHolder };
-      throw describe(createErr, `creating ${this.where}`);
+      throw describe(createErr, `creating ${this.where}`, LEASES);
     }
-    this.lastHolder = this.identity;
-    this.observed = null;
-    return { held: true, holder: this.identity, holderAddress: this.address };
+    return this.won();
   }
 
   /**
@@ -289,7 +312,185 @@ export class LeaseLock {
       this.lastHolder = null;
     } catch (err) {
       if (statusOf(err) === 409) return; // changed meanwhile: no longer ours to release
-      throw describe(err, `releasing ${this.where}`);
+      throw describe(err, `releasing ${this.where}`, LEASES);
     }
+  }
+}
+
+// The inventory in a ConfigMap.
+
+/** The API server's limit on a ConfigMap's data and binaryData values (1 MiB; keys are not counted). */
+export const CONFIGMAP_MAX_BYTES = 1024 * 1024;
+/** Writes attempted before a run of conflicts is an error. */
+const ATTEMPTS = 10;
+
+/** `namespace/name`, as a Lease is named. */
+export type ConfigMapRef = LeaseRef;
+
+/**
+ * The bytes the API server counts for a ConfigMap's size: the values of data, and of binaryData
+ * decoded (pkg/apis/core/validation ValidateConfigMap; the keys are not counted).
+ */
+export function configMapBytes(cm: Pick<V1ConfigMap, 'data' | 'binaryData'>): number {
+  let n = 0;
+  for (const v of Object.values(cm.data ?? {})) n += Buffer.byteLength(v);
+  for (const v of Object.values(cm.binaryData ?? {})) n += Buffer.from(v, 'base64').length;
+  return n;
+}
+
+/**
+ * A three-way merge of address sets: what this writer changed since it read `base` (null:
+ * there was no entry; undefined: it never read), applied to `theirs`, the entry now (null:
+ * none).
+ */
+export function mergeAddresses(
+  base: readonly string[] | null | undefined,
+  ours: readonly string[],
+  theirs: readonly string[] | null,
+): string[] {
+  // Never read, or the entry went away since (removed by hand): this writer's whole truth.
+  if (base === undefined || (theirs === null && base !== null)) return [...ours];
+  const before = new Set(base ?? []);
+  const mine = new Set(ours);
+  const out = new Set(theirs ?? []);
+  for (const a of ours) if (!before.has(a)) out.add(a);
+  for (const a of before) if (!mine.has(a)) out.delete(a);
+  return [...out].sort();
+}
+
+export class ConfigMapInventory {
+  private readonly api: CoreV1Api;
+  /** This control plane's entry as last read (null: none); undefined until read. */
+  private base: string[] | null | undefined = undefined;
+  /** The ConfigMap as last read or written (null: none); undefined until read. */
+  private seen: V1ConfigMap | null | undefined = undefined;
+  /** Writes refused with 409 Conflict and retried (for tests and logs). */
+  conflicts = 0;
+
+  constructor(
+    kc: KubeConfig,
+    readonly ref: ConfigMapRef,
+    /** The data key of this control plane's entry. */
+    readonly key: string,
+    /**
+     * Read when the ConfigMap has no entry for this control plane yet: the inventory kept in
+     * the state folder before the ConfigMap was configured, moved there by the next write.
+     */
+    private readonly before: () => Promise<InventoryRecord | null> = () => Promise.resolve(null),
+    /** The waits between writes that lost to another writer. */
+    private readonly clock: Clock = SYSTEM_CLOCK,
+  ) {
+    this.api = kc.makeApiClient(CoreV1Api);
+  }
+
+  get where(): string {
+    return `ConfigMap ${this.ref.namespace}/${this.ref.name}`;
+  }
+
+  async readInventory(): Promise<InventoryRecord | null> {
+    const cm = await this.get();
+    const entry = this.entry(cm);
+    this.seen = cm;
+    this.base = entry?.addresses ?? null;
+    return entry ?? (await this.before());
+  }
+
+  async writeInventory(record: InventoryRecord): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      // First from the ConfigMap as read (its resourceVersion: a write since is a 409), then
+      // from the ConfigMap as it is now.
+      const cm = attempt === 1 && this.seen !== undefined ? this.seen : await this.get();
+      const theirs = this.entry(cm)?.addresses ?? null;
+      const addresses = mergeAddresses(this.base, record.addresses, theirs);
+      const data = { ...(cm?.data ?? {}), [this.key]: JSON.stringify({ ...record, addresses }) };
+      this.checkSize({ data, binaryData: cm?.binaryData ?? {} }, addresses.length);
+      try {
+        this.seen =
+          cm === null
+            ? await this.create(data)
+            : await this.api.replaceNamespacedConfigMap({ ...this.ref, body: { ...cm, data } });
+        this.base = addresses;
+        return;
+      } catch (err) {
+        // 409: changed since read (PUT), or created meanwhile (POST); 404: deleted since read
+        // (a ConfigMap is not created by a PUT): read it again, merge, write or create.
+        const lost = statusOf(err) === 409 || (statusOf(err) === 404 && cm !== null);
+        if (!lost || attempt >= ATTEMPTS) throw this.failure(err, 'writing');
+        this.conflicts++;
+        await this.clock.sleep(backoffDelay(attempt, 20, 1000));
+      }
+    }
+  }
+
+  private async create(data: Record<string, string>): Promise<V1ConfigMap> {
+    return await this.api.createNamespacedConfigMap({
+      namespace: this.ref.namespace,
+      body: {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: {
+          ...this.ref,
+          labels: { 'app.kubernetes.io/managed-by': 'poolsync' },
+          annotations: {
+            'poolsync.dev/what':
+              'the inventory of what poolsync applied, one key per control plane (docs/plan.md, Prune by inventory)',
+          },
+        },
+        data,
+      },
+    });
+  }
+
+  /** The ConfigMap, or null when there is none. */
+  private async get(): Promise<V1ConfigMap | null> {
+    try {
+      return await this.api.readNamespacedConfigMap(this.ref);
+    } catch (err) {
+      if (statusOf(err) === 404) return null;
+      throw this.failure(err, 'reading');
+    }
+  }
+
+  /** This control plane's entry; an entry that is not an inventory is an error, never "none". */
+  private entry(cm: V1ConfigMap | null): InventoryRecord | null {
+    const text = cm?.data?.[this.key];
+    if (text === undefined) return null;
+    let parsed: InventoryRecord | string;
+    try {
+      parsed = parseInventory(JSON.parse(text));
+    } catch {
+      parsed = 'not JSON'; // never the parser's message: it quotes the text
+    }
+    if (typeof parsed === 'string') {
+      const { namespace, name } = this.ref;
+      throw new UserError(
+        `${this.where}, key ${this.key}, is not a poolsync inventory: ${parsed}. Nothing was written. ` +
+          `Restore it (kubectl -n ${namespace} edit configmap ${name}), or remove that key: prune then falls ` +
+          'back to the kinds rule until the next apply records the inventory again (docs/plan.md, Prune by inventory)',
+      );
+    }
+    return parsed;
+  }
+
+  private checkSize(cm: Pick<V1ConfigMap, 'data' | 'binaryData'>, count: number): void {
+    const bytes = configMapBytes(cm);
+    if (bytes <= CONFIGMAP_MAX_BYTES) return;
+    const own = Buffer.byteLength(cm.data?.[this.key] ?? '');
+    throw new UserError(
+      `the inventory (${count} objects, ${own} bytes) does not fit in ${this.where}: a ConfigMap holds at most ` +
+        `${CONFIGMAP_MAX_BYTES} bytes of values and it would hold ${bytes}. Nothing was written (the objects are applied; ` +
+        'prune keeps the inventory as it was). Give this control plane a ConfigMap of its own ' +
+        '(--inventory k8s:NAMESPACE/NAME, env POOLSYNC_INVENTORY), or remove the entries of control planes ' +
+        'poolsync no longer manages from it',
+    );
+  }
+
+  private failure(err: unknown, doing: string): Error {
+    if (err instanceof UserError) return err;
+    const what = `${doing} the inventory (${this.where})`;
+    if (statusOf(err) === 409)
+      return new Error(`${what}: still changed by another writer after ${ATTEMPTS} attempts`);
+    const e = describe(err, what, `configmaps in namespace ${this.ref.namespace}`);
+    return statusOf(err) === 403 ? new UserError(e.message) : e;
   }
 }

@@ -1,7 +1,7 @@
 /** poolsync.yaml: the optional RepoConfig at the root of the config folder (manifests.md). */
 import picomatch from 'picomatch';
 import type { RenderConfig, RepoConfig } from '../model/desired.js';
-import { checkParentFolders, readRepoFile, relativeParts } from '../util/repo-file.js';
+import { checkParentFolders, readRepoFile, relativeParts } from '../util/safe-file.js';
 import { CHART_CREDENTIALS_SECRET } from './rules.js';
 import type { ObjectKind } from '../model/common.js';
 import { validateAgainstSchema } from './schema.js';

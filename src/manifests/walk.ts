@@ -5,15 +5,19 @@
  * /status and PR comments) files from anywhere. Its manifest files (manifests.md): every
  * *.yaml / *.yml, recursively, in sorted path order, skipping dot-entries, symlinks, the repo
  * config and `ignore` globs; of an environment, only under its folders, all it walks. Each file
- * is read within the input limits through the one safe read of src/util/repo-file.ts: regular
+ * is read within the input limits through the one safe read of src/util/safe-file.ts: regular
  * files only, nothing outside the folder, bounded by the bytes read.
  */
 import type { Dirent, Stats } from 'node:fs';
 import { lstat, readdir, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
-import { readRepoFile, type RepoFileFailure, type RepoFileRead } from '../util/repo-file.js';
-import { readWalkedFileSync } from '../util/repo-file-sync.js';
+import {
+  readRepoFile,
+  readRepoFileSync,
+  type RepoFileFailure,
+  type RepoFileRead,
+} from '../util/safe-file.js';
 import { LIMITS, formatBytes, type InputLimits } from './limits.js';
 import type { SkippedEntry, ValidationError } from './types.js';
 
@@ -213,7 +217,7 @@ export function readWalkedManifestText(
   rel: string,
   limits: Readonly<InputLimits>,
 ): ReadResult {
-  return manifestText(rel, readWalkedFileSync(root, rel, limits.maxFileBytes));
+  return manifestText(rel, readRepoFileSync(root, rel, { maxBytes: limits.maxFileBytes }));
 }
 
 /** One decoder for every file: a fatal decoder is ready for the next text after a failure. */

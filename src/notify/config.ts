@@ -4,16 +4,64 @@
  * env POOLSYNC_NOTIFY_SLACK_URL_FILE) or from the environment (POOLSYNC_NOTIFY_SLACK_URL),
  * never from a flag value, and never appear in logs or errors.
  */
+import type { InferredOptionTypes, Options } from 'yargs';
 import { readUserFile, SECRET_FILE_BYTES } from '../util/safe-file.js';
-import type { Options } from 'yargs';
+import { rememberSecret } from '../util/redact.js';
 import { UserError } from '../util/user-error.js';
-import {
-  NOTIFY_EVENTS,
-  type Destination,
-  type DestinationKind,
-  type NotifyEventKind,
-} from './types.js';
-import { rememberSecret } from '../util/secrets.js';
+
+/** What the daemon tells people about (Argo CD notifications, Flux's notification-controller). */
+export const NOTIFY_EVENTS = [
+  'applied',
+  'failed',
+  'recovered',
+  'held-for-approval',
+  'drift-corrected',
+] as const;
+export type NotifyEventKind = (typeof NOTIFY_EVENTS)[number];
+
+/** At most this many objects are named in one event (`*_total` counts them all). */
+export const LISTED_OBJECTS = 20;
+
+export interface NotifyEvent {
+  event: NotifyEventKind;
+  /** One line for people: what happened, with counts or the error. */
+  message: string;
+  commit: string | null;
+  /** The daemon's source (repository and branch, or folder). */
+  source: Record<string, string>;
+  /** The reconcile run that produced it. */
+  run: number;
+  at: string;
+  /** The plan's one count of what the run applied (src/plan/counts.ts). */
+  applied: {
+    create: number;
+    update: number;
+    replace: number;
+    delete: number;
+    side_effects: number;
+  };
+  /**
+   * applied, drift-corrected: the objects changed (`update Queue/batch`; a side effect the
+   * control plane made ends `(side effect)`), the first LISTED_OBJECTS.
+   */
+  changed: string[];
+  changed_total: number;
+  /** held-for-approval: the changes waiting (`replace Cluster/x`), the first LISTED_OBJECTS. */
+  waiting_for_approval: string[];
+  waiting_total: number;
+  /** failed: the first errors (file:line:col or address, code, message). */
+  errors: string[];
+}
+
+export type DestinationKind = 'slack' | 'webhook';
+
+export interface Destination {
+  kind: DestinationKind;
+  /** A secret: never logged, never in an error message. */
+  url: string;
+  /** Where the URL came from (`env POOLSYNC_NOTIFY_SLACK_URL`, `file /run/secrets/slack`): what logs name. */
+  origin: string;
+}
 
 const GROUP = 'Notifications:';
 
@@ -43,12 +91,7 @@ export const notifyOptions = {
   },
 } as const satisfies Record<string, Options>;
 
-export interface NotifyArgs {
-  'notify-slack-url-file'?: string;
-  'notify-webhook-url-file'?: string;
-  'notify-on'?: string;
-  'notify-max-per-minute'?: number;
-}
+export type NotifyArgs = Partial<InferredOptionTypes<typeof notifyOptions>>;
 
 export interface NotifyConfig {
   destinations: Destination[];
@@ -102,19 +145,13 @@ async function destination(
     origin = `${kind} (file ${file})`;
     const what = `the ${kind} notification URL file`;
     url = (await readUserFile(file, { maxBytes: SECRET_FILE_BYTES, what })).toString().trim();
-    rememberSecret(url);
   } else if (env[envName]) {
     origin = `${kind} (env ${envName})`;
     url = env[envName].trim();
-    rememberSecret(url);
   } else return null;
-  let parsed: URL | null = null;
-  try {
-    parsed = new URL(url);
-  } catch {
-    // reported below, without the value
-  }
-  if (!parsed || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')) {
+  rememberSecret(url);
+  const protocol = URL.canParse(url) ? new URL(url).protocol : null;
+  if (protocol !== 'https:' && protocol !== 'http:') {
     throw new UserError(
       `the ${origin} notification URL is not an http(s) URL (its value is a secret and is not shown): put only the URL in it`,
     );

@@ -8,7 +8,7 @@
  * (code and place) and commit are; a hold is the same hold while the same changes wait. The
  * first good run after a failure sends `recovered`, once.
  */
-import { LISTED_OBJECTS, type NotifyEvent, type NotifyEventKind } from './types.js';
+import { LISTED_OBJECTS, type NotifyEvent, type NotifyEventKind } from './config.js';
 
 /** The part of the daemon's /status this reads (DaemonStatus satisfies it). */
 export interface RunView {

@@ -15,7 +15,7 @@ import {
   type Destination,
   type NotifyEvent,
   type NotifyEventKind,
-} from './types.js';
+} from './config.js';
 
 export interface NotifierOptions {
   destinations: Destination[];
@@ -25,8 +25,8 @@ export interface NotifierOptions {
   rateLimit?: { max: number; windowMs: number };
   /** Attempts per message, the first included (default 5). */
   attempts?: number;
+  /** The first retry's backoff (default 1 s), doubling up to a minute. */
   retryBaseMs?: number;
-  retryMaxMs?: number;
   timeoutMs?: number;
   logger?: Pick<Logger, 'info' | 'warn' | 'debug'>;
   /** The rate limit's window and the retries' waits. */
@@ -133,12 +133,10 @@ export class Notifier {
         );
         return;
       }
-      const base = this.o.retryBaseMs ?? 1000;
-      const delay = Math.min(
-        wait ?? backoffDelay(attempt, base, this.o.retryMaxMs ?? 60_000),
-        this.o.retryMaxMs ?? 60_000,
+      const max = 60_000;
+      await this.clock.sleep(
+        Math.min(wait ?? backoffDelay(attempt, this.o.retryBaseMs ?? 1000, max), max),
       );
-      await this.clock.sleep(delay);
     }
   }
 }

@@ -6,20 +6,32 @@
  * caller gives the open control plane and the held lock. Then the plan (a saved plan checked
  * against the control plane it names and the live state it was made on, a folder planned now,
  * or a plan the caller made), its steps executed under the locks and the record of what was
- * applied (apply-record.ts: inventory, last-applied state). What a person sees and answers
+ * applied (inventory, last-applied state). What a person sees and answers
  * (the plan, the confirmation, progress, the result) and how signals stop the steps are the
  * caller's, through the hooks; locks taken here are released and the control plane closed
  * whatever happens.
  */
 import type { ApplyResult } from '../apply/types.js';
-import { readLiveWithInventory, type InventoryStore } from '../apply/inventory.js';
 import {
+  deletedBy,
+  inventoryStore,
+  readLiveWithInventory,
+  recordInventory,
+  type InventoryStore,
+} from '../apply/inventory.js';
+import { lastAppliedPathFor, writeLastApplied } from '../apply/last-applied.js';
+import {
+  acquireApplyLock,
   holdApplyLock,
+  holdSharedApplyLock,
+  isLockHeld,
+  LockHeldError,
+  lockPathFor,
   lockWait,
+  type LockWait,
   type HeldApplyLock,
   type HoldApplyLockOptions,
 } from '../apply/lock.js';
-import type { SharedInventory } from '../apply/inventory.js';
 import { checkStateFolder, openControlPlane, resolveToken } from '../controlplane/open.js';
 import { backendInfo, readLiveState, type ControlPlane } from '../controlplane/types.js';
 import {
@@ -30,13 +42,11 @@ import {
 import { formatValidationText } from '../manifests/index.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
-import type { PaceListener } from '../util/pacer.js';
+import { SYSTEM_CLOCK } from '../util/clock.js';
 import type { PlanShapeOptions } from '../plan/index.js';
 import { UserError } from '../util/user-error.js';
-import { openWaiting, takeLock, takeSharedLock } from './apply-locks.js';
-import { cliRecording, recordApply, type ApplyRecording } from './apply-record.js';
-import { cleanCommit, planRepository } from './pipeline.js';
-import { classify } from './plan-run.js';
+import { appliedState } from '../plan/inventory.js';
+import { classify, cleanCommit, planRepository, type ControlPlaneAccess } from './plan-run.js';
 import { recheckPlan, stalePlanError } from './stale-plan.js';
 
 /** What is applied: a reviewed plan file, a folder planned now, or a plan the caller made. */
@@ -64,21 +74,14 @@ export type ApplySource =
     };
 
 /** `poolsync apply`: the locks taken, and the control plane opened, by applyRun. */
-export interface AcquireLocks {
+export interface AcquireLocks extends ControlPlaneAccess {
   kind: 'acquire';
-  url: string;
-  stateDir: string;
-  sharedInventory: SharedInventory | null;
   /** `--lock`: a Kubernetes Lease for the lock across machines (else the control plane's own). */
   lockFlag: string | undefined;
   /** `--lock-timeout`: one deadline for every lock (0: fail at once). */
   lockTimeoutMs: number;
   parallelism: number;
-  maxRetries: number;
-  /** Told when the control plane throttles and when it stops (progress). */
-  onPace?: PaceListener;
   tokenFile: string | undefined;
-  apiKeyFile?: string;
   /** How the control plane is opened (tests wrap it). */
   open?: typeof openControlPlane;
 }
@@ -123,9 +126,9 @@ interface Locked {
   cp: ControlPlane;
   lost: AbortSignal;
   record: ApplyRecording;
-  /** The control plane a folder's plan names (`control_plane`). */
+  /** The control plane a folder's plan names (`control_plane`), and whether it was new. */
   url: string | null;
-  stateWasNew: boolean | null;
+  stateWasNew?: boolean | null;
 }
 
 export async function applyRun(source: ApplySource, o: ApplyRunOptions): Promise<ApplyRunResult> {
@@ -136,19 +139,17 @@ export async function applyRun(source: ApplySource, o: ApplyRunOptions): Promise
   const held = await holdApplyLock({ ...locks.lock, cp });
   o.phase?.('apply');
   try {
-    return await underLocks(source, o, {
-      cp,
-      lost: held.lost,
-      record,
-      url: null,
-      stateWasNew: null,
-    });
+    return await underLocks(source, o, { cp, lost: held.lost, record, url: null });
   } finally {
     o.phase?.('unlock');
-    await held.release().catch((err: unknown) => {
-      o.stderr(`warning: could not release the apply lock: ${(err as Error).message}\n`);
-    });
+    await release(held, o);
   }
+}
+
+async function release(held: HeldApplyLock | null, o: ApplyRunOptions): Promise<void> {
+  await held?.release().catch((err: unknown) => {
+    o.stderr(`warning: could not release the apply lock: ${(err as Error).message}\n`);
+  });
 }
 
 async function acquiring(
@@ -174,12 +175,13 @@ async function acquiring(
       `Waiting up to ${Math.ceil(remainingMs / 1000)}s (--lock-timeout) for the lock: ${message}\n`,
     ),
   );
-  const lock = await takeLock(url, locks.stateDir, wait);
+  const lock = await untilFree(wait, () => acquireApplyLock(lockPathFor(url, locks.stateDir)));
   let cp: ControlPlane | null = null;
   let shared: HeldApplyLock | null = null;
   try {
     const open = locks.open ?? openControlPlane;
-    cp = await openWaiting(wait, () =>
+    // Opening an embedded state for writing waits while another process has it open.
+    cp = await untilFree(wait, () =>
       open(url, {
         // One connection per call in flight (P=128 is not capped at a fixed pool size).
         http: {
@@ -191,14 +193,32 @@ async function acquiring(
         apiKeyFile: locks.apiKeyFile,
       }),
     );
+    const opened = cp;
+    // `--lock k8s:NAMESPACE/NAME`: the Lease and the cluster's configuration.
+    let k8s: HoldApplyLockOptions['k8s'] = null;
+    if (locks.lockFlag !== undefined && locks.lockFlag.trim() !== '') {
+      const { parseLeaseRef, loadKubeConfig } = await import('../lease/k8s-lease.js');
+      k8s = { ref: parseLeaseRef(locks.lockFlag, '--lock'), kubeConfig: loadKubeConfig() };
+    }
     const warn = (m: string) => o.stderr(`warning: ${m}\n`);
-    shared = await takeSharedLock(cp, url, lock.path, locks.lockFlag, wait, warn);
-    const record = cliRecording(cp, locks, o.stderr);
+    const who = 'poolsync apply';
+    shared = await untilFree(wait, () =>
+      holdSharedApplyLock({ cp: opened, url, k8s, lockFile: lock.path, who, warn }),
+    );
+    // `poolsync apply` records the inventory and the last-applied state, warnings as whole lines.
+    const record: ApplyRecording = {
+      inventory: inventoryStore(cp, url, locks.stateDir, locks.sharedInventory),
+      lastApplied: lastAppliedPathFor(url, locks.stateDir),
+      warn: ({ record, where, err }) =>
+        o.stderr(
+          record === 'inventory'
+            ? `Warning: could not record the inventory in ${where} (what prune may delete): ${(err as Error).message}\n`
+            : `Warning: could not record the applied state in ${where} (for plan --refresh-only): ${(err as Error).message}\n`,
+        ),
+    };
     return await underLocks(source, o, { cp, lost: shared.lost, record, url, stateWasNew });
   } finally {
-    await shared?.release().catch((err: unknown) => {
-      o.stderr(`warning: could not release the apply lock: ${(err as Error).message}\n`);
-    });
+    await release(shared, o);
     await cp?.close().catch(() => {});
     await lock.release();
   }
@@ -253,41 +273,131 @@ async function planOf(
     if (checked.stale) throw stalePlanError(path, plan, checked.stale);
     return { plan, live: checked.live };
   }
-  const made = await planFolder(source, cp, inventory, o.stderr);
-  const plan = {
-    ...made.plan,
-    control_plane: {
-      ...(source.environment !== undefined ? { environment: source.environment } : {}),
-      ...planControlPlane(url, cp, locked.stateWasNew),
-    },
-  };
-  await o.planned?.(plan);
-  return { plan, live: made.live };
-}
-
-/**
- * load → validate → read live → plan, recording the commit like `plan` does. An invalid
- * repository is never applied.
- */
-async function planFolder(
-  source: Extract<ApplySource, { kind: 'dir' }>,
-  cp: ControlPlane,
-  inventory: InventoryStore,
-  stderr: (text: string) => void,
-): Promise<{ plan: Plan; live: LiveState }> {
+  // load → validate → read live → plan, recording the commit like `plan` does. An invalid
+  // repository is never applied.
   const dir = source.path;
-  const result = await planRepository(dir, (need) => readLiveWithInventory(cp, inventory, need), {
+  const made = await planRepository(dir, (need) => readLiveWithInventory(cp, inventory, need), {
     commit: await cleanCommit(dir),
     environment: source.environment,
     // What the backend manages and which steps are manual (given a closure, not the control plane).
     backend: backendInfo(cp),
     ...source.shape,
   });
-  if (!result.ok) {
-    stderr(formatValidationText(result.errors, { baseDir: dir }));
+  if (!made.ok) {
+    o.stderr(formatValidationText(made.errors, { baseDir: dir }));
     throw new UserError(
-      `the repository is invalid (${result.errors.length} error(s)): nothing was applied`,
+      `the repository is invalid (${made.errors.length} error(s)): nothing was applied`,
     );
   }
-  return { plan: result.plan, live: result.live };
+  const plan = {
+    ...made.plan,
+    control_plane: {
+      ...(source.environment !== undefined ? { environment: source.environment } : {}),
+      ...planControlPlane(url, cp, locked.stateWasNew ?? null),
+    },
+  };
+  await o.planned?.(plan);
+  return { plan, live: made.live };
+}
+
+// Taking the locks (docs/apply.md#lock): with `--lock-timeout D` each is waited for up to D in
+// all, instead of failing at once while another apply (or `control-plane serve`) holds it.
+
+/**
+ * `attempt()` until it succeeds, or fails with something other than a held lock, or the
+ * deadline passes: then a held lock (LockHeldError) is refused with the --lock-timeout hint.
+ * Polls back off from 0.5 s to 5 s.
+ */
+export async function untilFree<T>(wait: LockWait, attempt: () => Promise<T>): Promise<T> {
+  let told = false;
+  for (let n = 0; ; n++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      const remaining = wait.deadline === null ? 0 : wait.deadline - performance.now();
+      if (isLockHeld(err) && remaining > 0) {
+        if (!told) wait.onWait?.((err as Error).message, remaining);
+        told = true;
+        await SYSTEM_CLOCK.sleep(Math.min(remaining, 500 * 2 ** Math.min(n, 3), 5_000));
+        continue;
+      }
+      if (!(err instanceof LockHeldError)) throw err;
+      throw new UserError(
+        `${err.message}${wait.deadline === null ? ' (or pass --lock-timeout 5m to wait for it)' : ' (still held at the end of --lock-timeout)'}`,
+      );
+    }
+  }
+}
+
+/**
+ * `write` under this machine's apply lock for `url`, without waiting: a write of apply's records
+ * (`state forget`) that an apply recording the inventory meanwhile would undo.
+ */
+export async function underApplyLock<T>(
+  url: string,
+  stateDir: string | undefined,
+  write: () => Promise<T>,
+): Promise<T> {
+  const lock = await acquireApplyLock(lockPathFor(url, stateDir));
+  try {
+    return await write();
+  } finally {
+    await lock.release();
+  }
+}
+
+// What an apply records after it ran, under its lock (docs/apply.md): the inventory (what
+// prune reads), also after a failed or partial apply, and after a successful one the live state
+// it left (for `plan --refresh-only`). A record that cannot be written is a warning: the apply
+// itself is done. `poolsync apply` keeps both; the daemon keeps the inventory (also after an
+// in-sync run).
+
+/** A record that could not be written: which, where, and why. */
+export interface RecordWarning {
+  record: 'inventory' | 'last-applied';
+  where: string;
+  err: unknown;
+}
+
+/** Where an apply's record goes, and who hears about it. */
+export interface ApplyRecording {
+  /** The inventory; null: none is kept. */
+  inventory: InventoryStore | null;
+  /** The last-applied record's file; null: none is kept. */
+  lastApplied: string | null;
+  warn: (warning: RecordWarning) => void;
+  /** The inventory's addresses, when this record changed it. */
+  recorded?: (addresses: string[]) => void;
+}
+
+/**
+ * Records `plan` applied with `result` (null when there was nothing to run); `live`: the state
+ * the plan was made against, which the plan's changes turn into the state the apply left
+ * (plan/inventory.ts: no second read of the control plane).
+ */
+export async function recordApply(
+  rec: ApplyRecording,
+  live: LiveState | null,
+  plan: Plan,
+  result: ApplyResult | null,
+): Promise<void> {
+  const { inventory, lastApplied, warn } = rec;
+  if (inventory !== null) {
+    try {
+      const written = await recordInventory(
+        inventory,
+        plan,
+        result ? deletedBy(result) : new Set(),
+      );
+      if (written) rec.recorded?.(written);
+    } catch (err) {
+      warn({ record: 'inventory', where: inventory.where, err });
+    }
+  }
+  if ((result !== null && !result.ok) || lastApplied === null || live === null) return;
+  try {
+    await writeLastApplied(lastApplied, appliedState(live, plan), plan.commit);
+  } catch (err) {
+    warn({ record: 'last-applied', where: lastApplied, err });
+  }
 }

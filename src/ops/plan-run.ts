@@ -1,20 +1,20 @@
 /**
  * One plan, for `poolsync plan`, the daemon's plan stage and pull-request comments. Its inputs
  * say what the caller already holds:
- *
  * - the control plane: `acquire` (the CLI) opens it read-only (no writer lock, no snapshot
- *   rewrite) and reads the live state with the inventory (what poolsync applied, which prune
- *   reads), closing it as soon as it is read; `open` (the daemon, the pull-request handler)
- *   reads the live state through the caller, which opens and closes its control plane;
- * - the desired state: a folder loaded here (with the CLI's plan memory between runs,
- *   src/incremental/plan-memory.ts, when `memory` is given) or a desired state the caller loaded
- *   (the daemon keeps it per commit; `plans`: its unit's reuse, src/incremental/plan-reuse.ts).
- *
+ *   rewrite), reads the live state with the inventory and closes it as soon as it is read;
+ *   `open` (the daemon, pull requests) reads through the caller's control plane;
+ * - the desired state: a folder loaded here (with the CLI's plan memory when `memory` is given,
+ *   src/incremental/plan-memory.ts) or one the caller loaded (the daemon keeps it per commit;
+ *   `plans`: its unit's reuse, src/incremental/plan-reuse.ts).
  * The plan names the control plane it was made against (`apply PLANFILE` refuses it on any
- * other), and the result is classified here only: an invalid repository, live state that could
- * not be read, a plan with errors, with changes to apply (steps to send) or without. Rendering,
- * comments, /status and exit codes are the caller's.
+ * other) and is classified here only; rendering, comments, /status and exit codes are the
+ * caller's. Below it, the I/O edge around the pure planner (`planRepository`: load, validate,
+ * read live, plan), which apply, tests and benches also use, and the commit a folder's plan
+ * records (`git status`).
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { openControlPlane } from '../controlplane/open.js';
 import {
   backendInfo,
@@ -30,35 +30,37 @@ import {
   type DesiredFacts,
 } from '../incremental/plan-memory.js';
 import type { PlanReuse } from '../incremental/plan-reuse.js';
-import type { LoadCounts, ValidationError } from '../manifests/types.js';
+import type { LoadCounts, LoadResult, ValidationError } from '../manifests/types.js';
 import type { FolderRead } from '../manifests/config.js';
 import type { DesiredState } from '../model/desired.js';
 import { planWith, type Plan, type PlanControlPlane } from '../model/plan.js';
 import type { PlanShapeOptions } from '../plan/index.js';
 import { driftSince, type LastApplied, type RefreshReport } from '../plan/refresh.js';
 import type { PaceListener } from '../util/pacer.js';
-import { planDesired, planRepository, type LiveReading } from './pipeline.js';
 import { off } from '../incremental/off.js';
+import { loadRepository, type FileAnalysis, type LoaderOptions } from '../manifests/index.js';
+import type { LiveState, SettingsNeed } from '../model/live.js';
+
+/** How `poolsync plan` and `poolsync apply` reach the control plane they open (their flags). */
+export interface ControlPlaneAccess {
+  /** The `--control-plane` URL. */
+  url: string;
+  /** Where this machine keeps apply's records (`--state-dir`): the inventory's file. */
+  stateDir: string;
+  /** The inventory shared across machines (`--inventory`, `--lock`), or null. */
+  sharedInventory: SharedInventory | null;
+  maxRetries: number;
+  /** Calls in flight (`--parallelism`). */
+  parallelism?: number;
+  /** Told when the control plane throttles and when it stops (progress). */
+  onPace?: PaceListener;
+  apiKeyFile?: string;
+}
 
 /** Where the live state comes from. */
 export type PlanSource =
-  | {
-      /** `poolsync plan`: opened read-only here, closed as soon as the live state is read. */
-      kind: 'acquire';
-      /** The `--control-plane` URL. */
-      url: string;
-      /** Where this machine keeps apply's records (`--state-dir`): the inventory's file. */
-      stateDir: string;
-      /** The inventory shared across machines (`--inventory`, `--lock`), or null. */
-      sharedInventory: SharedInventory | null;
-      maxRetries: number;
-      /** Calls in flight while reading (`plan --parallelism`). */
-      parallelism?: number;
-      /** Told when the control plane throttles and when it stops. */
-      onPace?: PaceListener;
-      token?: string;
-      apiKeyFile?: string;
-    }
+  /** `poolsync plan`: opened read-only here, closed as soon as the live state is read. */
+  | ({ kind: 'acquire'; token?: string } & ControlPlaneAccess)
   | {
       /** The daemon and pull-request comments: the caller's control plane, read through it. */
       kind: 'open';
@@ -143,32 +145,26 @@ export function planRun(
 ): Promise<Exclude<PlanOutcome, { kind: 'invalid' }>>;
 export function planRun(input: PlanRunInput): Promise<PlanOutcome>;
 export async function planRun(input: PlanRunInput): Promise<PlanOutcome> {
-  let result: Made;
-  let controlPlane: PlanControlPlane | undefined;
+  const { source } = input;
+  let made: { result: Made; controlPlane?: PlanControlPlane | undefined };
   try {
-    if (input.source.kind === 'acquire') {
-      const opened = await acquired(input, input.source);
-      result = opened.result;
-      controlPlane = opened.controlPlane;
-    } else {
-      result = await planned(input, marking(input.source.readLive), {
-        backend: input.source.backend,
-      });
-      controlPlane = input.source.controlPlane;
-    }
+    made =
+      source.kind === 'acquire'
+        ? await acquired(input, source)
+        : {
+            result: await planned(input, marking(source.readLive), { backend: source.backend }),
+            controlPlane: source.controlPlane,
+          };
   } catch (err) {
     if (err instanceof LiveStateUnreadable) return { kind: 'unreadable', error: err.failure };
     throw err;
   }
+  const { result, controlPlane } = made;
   if (!result.ok) return { kind: 'invalid', errors: result.errors, counts: result.counts };
-  const plan = naming(result.plan, controlPlane);
-  return {
-    kind: classify(plan),
-    plan,
-    counts: result.counts,
-    facts: result.facts,
-    desired: result.desired,
-  };
+  // The plan names the control plane it is about (its header).
+  const plan = controlPlane ? planWith(result.plan, { control_plane: controlPlane }) : result.plan;
+  const { counts, facts, desired } = result;
+  return { kind: classify(plan), plan, counts, facts, desired };
 }
 
 /**
@@ -199,7 +195,7 @@ async function acquired(
   try {
     // Closed as soon as the live state is read whole: a state of 100,000 objects is ~40 MB that
     // the plan itself never needs (one with some settings only stays open: the plan may need
-    // every one, live-scope.ts). The inventory (what poolsync applied) is read with it.
+    // every one, plan/fingerprint.ts). The inventory (what poolsync applied) is read with it.
     const store = inventoryStore(cp, source.url, source.stateDir, source.sharedInventory);
     const readLive = marking(async (need) => {
       const live = await readLiveWithInventory(cp, store, need);
@@ -296,7 +292,137 @@ async function planned(
   return { ok: true, plan: out.plan, counts: out.counts, facts: null, desired: out.desired };
 }
 
-/** The plan with the control plane it is about (its header names it). */
-function naming(plan: Plan, cp: PlanControlPlane | undefined): Plan {
-  return cp === undefined ? plan : planWith(plan, { control_plane: cp });
+// The pipeline: load, read live, plan.
+
+export type PipelineResult =
+  /** The repository has validation errors: nothing was read from the control plane. */
+  | { ok: false; errors: ValidationError[]; counts: LoadCounts }
+  | {
+      ok: true;
+      plan: Plan;
+      desired: DesiredState;
+      live: LiveState;
+      counts: LoadCounts;
+      timings: PipelineTimings;
+    };
+
+export interface PipelineTimings {
+  load_ms: number;
+  live_ms: number;
+  plan_ms: number;
+}
+
+/**
+ * Where the live state comes from: a control plane, or a reader of one the caller manages,
+ * told which default-queue settings the plan needs (src/plan/fingerprint.ts).
+ */
+export type LiveSource = ControlPlane | LiveReading;
+export type LiveReading = (need: SettingsNeed) => Promise<LiveState>;
+
+/**
+ * The loader's options and the planner's: what shapes a plan of a folder. `analyses`: the
+ * daemon unit's memory layer (src/incremental/analysis-cache.ts); absent, a one-shot load.
+ */
+export interface PipelineOptions extends PlanShapeOptions, LoaderOptions {
+  /** Each file's analysis as the loader reads it (loadRepository's onAnalysed): src/incremental/. */
+  onAnalysed?: (file: string, analysis: FileAnalysis) => void;
+  /**
+   * The daemon unit's reuse of the plan of the same desired state object against an identical
+   * live state (src/incremental/plan-reuse.ts): it plans one validated commit again and again.
+   */
+  plans?: PlanReuse;
+}
+
+/** Load, validate and plan DIR; `first`: a live state read already (planDesired). */
+export async function planRepository(
+  dir: string,
+  source: LiveSource,
+  opts: PipelineOptions = {},
+  first: LiveState | null = null,
+): Promise<PipelineResult> {
+  const t0 = performance.now();
+  const loaded = await loadDesired(dir, opts);
+  if (!loaded.valid) return { ok: false, errors: loaded.errors, counts: loaded.counts };
+  const t1 = performance.now();
+  const planned = await planDesired(loaded.desired, source, opts, first);
+  return {
+    ok: true,
+    plan: planned.plan,
+    desired: loaded.desired,
+    live: planned.live,
+    counts: loaded.counts,
+    timings: { load_ms: t1 - t0, live_ms: planned.live_ms, plan_ms: planned.plan_ms },
+  };
+}
+
+/** First half of planRepository: load and validate DIR (the daemon keeps it per commit). */
+export function loadDesired(dir: string, opts: PipelineOptions = {}): Promise<LoadResult> {
+  return loadRepository(dir, opts, opts.onAnalysed);
+}
+
+/**
+ * Second half of planRepository: read the live state (the settings the plan needs: plan/fingerprint.ts)
+ * and plan a valid desired state against it; again with every setting when the plan drains,
+ * deletes or moves a queue (which a setting of any scope may forbid). `first`: a live state
+ * read already, planned against when it holds the settings the plan needs.
+ */
+export async function planDesired(
+  desired: DesiredState,
+  source: LiveSource,
+  opts: PipelineOptions = {},
+  first: LiveState | null = null,
+): Promise<{ plan: Plan; live: LiveState; live_ms: number; plan_ms: number }> {
+  const read: LiveReading =
+    typeof source === 'function' ? source : (need) => readLiveState(source, need(undefined));
+  const backend = opts.backend ?? (typeof source === 'function' ? undefined : backendInfo(source));
+  // Loaded when first needed: `plan` given a remembered result never loads the planner.
+  const [{ planAgainst }, scope] = await Promise.all([
+    import('../plan/index.js'),
+    import('../plan/fingerprint.js'),
+  ]);
+  const { plans } = opts;
+  const planner = plans ? plans.plan.bind(plans) : planAgainst;
+  let live_ms = 0;
+  let plan_ms = 0;
+  const out = await scope.planWithSettings(
+    desired,
+    async (need) => {
+      const t0 = performance.now();
+      const live = await read(need);
+      live_ms += performance.now() - t0;
+      return live;
+    },
+    (live) => {
+      const t0 = performance.now();
+      const plan = planner(desired, live, { ...opts, backend });
+      plan_ms += performance.now() - t0;
+      return plan;
+    },
+    first,
+  );
+  return { ...out, live_ms, plan_ms };
+}
+
+/**
+ * The commit to record in a plan of DIR: the HEAD commit when DIR is in a Git work tree
+ * without local changes under DIR; else null (the plan would not be that commit's).
+ */
+export async function cleanCommit(dir: string): Promise<string | null> {
+  // One git process: porcelain v2 with --branch prints "# branch.oid <HEAD>" and then one line
+  // per changed or untracked path under DIR.
+  try {
+    const { stdout } = await promisify(execFile)(
+      'git',
+      ['status', '--porcelain=v2', '--branch', '--', '.'],
+      { cwd: dir, maxBuffer: 64 * 1024 * 1024 },
+    );
+    let head: string | null = null;
+    for (const line of stdout.split('\n')) {
+      if (line.startsWith('# branch.oid ')) head = line.slice('# branch.oid '.length).trim();
+      else if (line !== '' && !line.startsWith('#')) return null;
+    }
+    return head !== null && /^[0-9a-f]{40,64}$/.test(head) ? head : null;
+  } catch {
+    return null;
+  }
 }

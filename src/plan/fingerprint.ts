@@ -225,7 +225,7 @@ function labelsKey(labels: readonly ExecutionClusterLabel[] | undefined): unknow
  *   refuses that for a queue a setting of any scope names, and only every project/domain's
  *   answer (which carries the organisation's and its domain's level too) tells which.
  *
- * Pure; the edge (src/ops/pipeline.ts) reads what it says and plans again with every setting
+ * Pure; the edge (src/ops/plan-run.ts) reads what it says and plans again with every setting
  * when the first plan needs them. Backends that list settings read them all either way.
  */
 const PREFIX = address('DefaultQueue', '');

@@ -488,7 +488,7 @@ export interface PlanShapeOptions extends Omit<PlanOptions, 'configOnlyPools'> {
  * The planner as one call, without I/O: a valid desired state planned against a live state the
  * caller has read, with the options that shape a plan (`--replace`, `--accept-cascade`,
  * `--target`) and the backend's manual steps. The edge that loads a repository and reads the
- * live state is src/ops/pipeline.ts; the CLI's disk memory (src/incremental/) calls this too.
+ * live state is src/ops/plan-run.ts; the CLI's disk memory (src/incremental/) calls this too.
  */
 export function planAgainst(
   desired: DesiredState,

@@ -7,7 +7,7 @@
 import { dirname, resolve } from 'node:path';
 import type { DesiredState } from '../model/desired.js';
 import { visibleChanges, type Plan } from '../model/plan.js';
-import { relativeParts, writeRepoFile } from '../util/repo-file.js';
+import { relativeParts, writeRepoFile } from '../util/safe-file.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 import { UserError } from '../util/user-error.js';
 import { closingLine, plural, SYMBOL } from './common.js';

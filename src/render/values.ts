@@ -2,10 +2,9 @@
  * The generated files a repository asks for (poolsync.yaml `render`), rendered from one
  * desired state, and how each compares with the file in the folder (plan's diff, the daemon).
  */
-import { readUserFile } from '../util/safe-file.js';
+import { describeFailure, readRepoFile, readUserFile } from '../util/safe-file.js';
 import { load, dump } from '../util/js-yaml.js';
 import type { DesiredState, RenderConfig } from '../model/desired.js';
-import { describeFailure, readRepoFile } from '../util/repo-file.js';
 import { GENERATED_MARK } from '../manifests/config.js';
 import { isDeepStrictEqual } from 'node:util';
 import { posix } from 'node:path';
@@ -18,7 +17,7 @@ const TARGET_MAX_BYTES = 64 * 1024 * 1024;
 
 /**
  * The current content of a render target of the folder `dir`, or null when it does not exist
- * yet; read as every repository file is (src/util/repo-file.ts). Throws when it cannot be.
+ * yet; read as every repository file is (src/util/safe-file.ts). Throws when it cannot be.
  */
 export async function readTarget(dir: string, path: string): Promise<string | null> {
   const read = await readRepoFile(dir, path, { maxBytes: TARGET_MAX_BYTES });

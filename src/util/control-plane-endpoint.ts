@@ -1,11 +1,3 @@
-/**
- * The one name of a control plane (docs/security.md, "One name per control plane"). Validate's
- * one-control-plane-per-environment rule, the inventory's key, the apply lock, the last-applied
- * record, sealed plans and pull-request comments all name a control plane by
- * `controlPlaneEndpoint`, so two spellings of one address can never be two control planes that
- * prune each other's objects. In util/ because the loader (validate) and the control planes
- * both need it.
- */
 import { realpathSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
@@ -23,8 +15,8 @@ export function fileUrlPath(url: string, baseDir: string = process.cwd()): strin
  * The endpoint of a control-plane URL: one string for every spelling of one control plane
  * (docs/security.md, "One name per control plane"). Validate's one-control-plane-per-environment
  * rule, the inventory's key, the apply lock, the last-applied record, sealed plans and pull-request
- * comments all name a control plane by it, so two spellings can never be two control planes that
- * prune each other's objects:
+ * comments all name a control plane by it (in util/: the loader and the control planes both need
+ * it), so two spellings can never be two control planes that prune each other's objects:
  *   - the scheme and the backend prefix in lower case (`UNION+HTTPS:` is `union+https:`);
  *   - the host as the WHATWG URL parser reads it (lower case, IPv4 in any form: `127.1`,
  *     `0x7f.1`, `2130706433` are `127.0.0.1`), without a trailing dot, an IPv4-mapped IPv6

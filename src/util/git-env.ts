@@ -85,13 +85,9 @@ export function gitEnvironment(
 }
 
 function httpOrigin(url: string): string | null {
-  if (!/^https?:\/\//i.test(url)) return null;
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}`;
-  } catch {
-    return null;
-  }
+  if (!/^https?:\/\//i.test(url) || !URL.canParse(url)) return null;
+  const u = new URL(url);
+  return `${u.protocol}//${u.host}`;
 }
 
 function shellQuote(s: string): string {

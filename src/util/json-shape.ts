@@ -75,13 +75,9 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** `pools[3].contract is not an object`, from the name of the value checked. */
-export function describeProblem(name: string, p: Problem): string {
-  return `${name}${p.path} ${p.what}`;
-}
-
 /** The problem of `value` under `name`, as one line, or null. */
 export function shapeProblem(name: string, shape: Shape, value: unknown): string | null {
   const p = shape(value);
-  return p ? describeProblem(name, p) : null;
+  // `pools[3].contract is not an object`, from the name of the value checked.
+  return p ? `${name}${p.path} ${p.what}` : null;
 }

@@ -74,7 +74,7 @@ export async function acquireLockFile(
   opts: LockFileOptions,
 ): Promise<HeldLockFile> {
   const path = resolve(lockPath);
-  const files: LockFiles = { root: resolve(opts.root ?? dirname(path)) };
+  const root = resolve(opts.root ?? dirname(path));
   const mine = inProcess.get(path);
   if (mine) throw opts.refuse({ kind: 'this-process', path, holder: mine });
   const holder: LockHolder = {
@@ -84,19 +84,17 @@ export async function acquireLockFile(
   };
   inProcess.set(path, holder);
   try {
-    await ownFolders(files.root, path, true);
+    await ownFolders(root, path, true);
     const boot = await bootId();
     const ticks = await startTicks(process.pid);
     if (boot !== null) holder.boot_id = boot;
     if (ticks !== null) holder.start_ticks = ticks;
-    const content = `${JSON.stringify(holder)}\n`;
-    const mode = opts.mode ?? 0o644;
-
+    const t: Taking = { root, path, holder, content: `${JSON.stringify(holder)}\n`, opts };
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const held = await attemptLock(files, path, holder, content, mode, opts);
+      const held = await attemptLock(t);
       if (held) return held;
     }
-    const last = await readHolder(files, path);
+    const last = await readHolder(root, path);
     throw opts.refuse(
       last === 'missing' || last === null
         ? { kind: 'unreadable', path }
@@ -112,69 +110,54 @@ export async function acquireLockFile(
   }
 }
 
+/** One taking of a lock: where, by whom, the content written. */
+interface Taking {
+  /** The folder poolsync owns the lock in. */
+  root: string;
+  path: string;
+  holder: LockHolder;
+  content: string;
+  opts: LockFileOptions;
+}
+
 /**
  * One attempt: the lock when it was created; null to try again (released meanwhile, a stale or
  * old unreadable one taken over or lost to another taker, an unreadable one still young).
  * Throws the refusal when a live holder has it.
  */
-async function attemptLock(
-  files: LockFiles,
-  path: string,
-  holder: LockHolder,
-  content: string,
-  mode: number,
-  opts: LockFileOptions,
-): Promise<HeldLockFile | null> {
-  if (await tryCreate(path, content, mode)) {
-    ownContents.add(content);
-    return heldLock(files, path, holder, content);
+async function attemptLock(t: Taking): Promise<HeldLockFile | null> {
+  const { root, path, opts } = t;
+  if (await tryCreate(path, t)) {
+    ownContents.add(t.content);
+    return heldLock(t);
   }
-  const existing = await readHolder(files, path);
+  const existing = await readHolder(root, path);
   if (existing === 'missing') return null; // released between our attempt and the read
   if (existing === null) {
-    await unreadableTurn(files, path, content, mode, opts);
+    // A lock file that is no holder record: refused, waited on while young, else taken over.
+    const staleAfter = opts.unreadableStaleAfterMs;
+    if (staleAfter === undefined) throw opts.refuse({ kind: 'unreadable', path });
+    const age = await lstat(path).then(
+      (st) => Date.now() - st.mtimeMs,
+      () => 0,
+    );
+    if (age <= staleAfter) await sleep(Math.min(staleAfter - age + 10, 250));
+    else if (!(await takeOverStale(t, null))) await sleep(10 + Math.random() * 40);
     return null;
   }
   if (!(await isStale(existing.holder, existing.raw))) {
     throw opts.refuse({ kind: 'held', path, holder: existing.holder });
   }
-  if (!(await takeOverStale(files, path, existing.raw, content, mode)))
-    await sleep(10 + Math.random() * 40);
+  if (!(await takeOverStale(t, existing.raw))) await sleep(10 + Math.random() * 40);
   return null;
 }
 
-/** A lock file that is no holder record: refused, waited on while young, else taken over. */
-async function unreadableTurn(
-  files: LockFiles,
-  path: string,
-  content: string,
-  mode: number,
-  opts: LockFileOptions,
-): Promise<void> {
-  const staleAfter = opts.unreadableStaleAfterMs;
-  if (staleAfter === undefined) throw opts.refuse({ kind: 'unreadable', path });
-  const age = await lstat(path).then(
-    (st) => Date.now() - st.mtimeMs,
-    () => 0,
-  );
-  if (age <= staleAfter) {
-    await sleep(Math.min(staleAfter - age + 10, 250));
-    return;
-  }
-  if (!(await takeOverStale(files, path, null, content, mode)))
-    await sleep(10 + Math.random() * 40);
+function tryCreate(path: string, t: Taking): Promise<boolean> {
+  return createFileOnce(path, (fh) => fh.writeFile(t.content), { mode: t.opts.mode ?? 0o644 });
 }
 
-interface LockFiles {
-  root: string;
-}
-
-function tryCreate(path: string, content: string, mode: number): Promise<boolean> {
-  return createFileOnce(path, (fh) => fh.writeFile(content), { mode });
-}
-
-async function readLock(files: LockFiles, path: string): Promise<string | null> {
-  const bytes = await readOwnFile(files.root, path, {
+async function readLock(root: string, path: string): Promise<string | null> {
+  const bytes = await readOwnFile(root, path, {
     maxBytes: MAX_LOCK_BYTES,
     what: 'lock',
     allowHardLink: true, // tryCreate links it into place, then removes its temporary name
@@ -183,10 +166,10 @@ async function readLock(files: LockFiles, path: string): Promise<string | null> 
 }
 
 async function readHolder(
-  files: LockFiles,
+  root: string,
   path: string,
 ): Promise<{ holder: LockHolder; raw: string } | null | 'missing'> {
-  const raw = await readLock(files, path);
+  const raw = await readLock(root, path);
   if (raw === null) return 'missing';
   const holder = parseHolder(raw);
   return holder ? { holder, raw } : null;
@@ -256,49 +239,34 @@ async function startTicks(pid: number): Promise<string | null> {
  * that, one process could delete the fresh lock another had just taken. Returns false when
  * another process is taking over right now (the caller retries).
  */
-async function takeOverStale(
-  files: LockFiles,
-  path: string,
-  staleRaw: string | null,
-  content: string,
-  mode: number,
-): Promise<boolean> {
-  const mutex = `${path}.takeover`;
-  if (!(await tryCreate(mutex, content, mode))) {
-    const holder = await readHolder(files, mutex);
+async function takeOverStale(t: Taking, staleRaw: string | null): Promise<boolean> {
+  const mutex = `${t.path}.takeover`;
+  if (!(await tryCreate(mutex, t))) {
+    const holder = await readHolder(t.root, mutex);
     if (holder === 'missing') return false;
     // A taker that died mid-takeover would block every later one: its mutex is stale too.
     if (holder === null || (await isStale(holder.holder, holder.raw))) {
-      await removeIfUnchanged(files, mutex, holder?.raw ?? null);
+      await removeIfUnchanged(t.root, mutex, holder?.raw ?? null);
     }
     return false;
   }
   try {
-    await removeIfUnchanged(files, path, staleRaw);
+    await removeIfUnchanged(t.root, t.path, staleRaw);
     return true;
   } finally {
-    await removeIfUnchanged(files, mutex, content);
+    await removeIfUnchanged(t.root, mutex, t.content);
   }
 }
 
 /** Deletes `path` if its content is `expected` (null: whatever unreadable content it has). */
-async function removeIfUnchanged(
-  files: LockFiles,
-  path: string,
-  expected: string | null,
-): Promise<void> {
-  const now = await readLock(files, path).catch(() => null);
+async function removeIfUnchanged(root: string, path: string, expected: string | null) {
+  const now = await readLock(root, path).catch(() => null);
   if (now === null) return;
   if (expected === null ? parseHolder(now) === null : now === expected)
     await unlink(path).catch(() => {});
 }
 
-function heldLock(
-  files: LockFiles,
-  path: string,
-  holder: LockHolder,
-  content: string,
-): HeldLockFile {
+function heldLock({ root, path, holder, content }: Taking): HeldLockFile {
   let released = false;
   return {
     path,
@@ -308,7 +276,7 @@ function heldLock(
       released = true;
       inProcess.delete(path);
       ownContents.delete(content);
-      const now = await readLock(files, path).catch(() => null);
+      const now = await readLock(root, path).catch(() => null);
       if (now === content) await unlink(path).catch(() => {});
     },
   };

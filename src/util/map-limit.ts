@@ -15,19 +15,3 @@ export async function mapLimit<T, R>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
 }
-
-/** A runner of at most `limit` tasks at once, the rest waiting in order. */
-export function limiter(limit: number): <R>(task: () => Promise<R>) => Promise<R> {
-  let active = 0;
-  const waiting: (() => void)[] = [];
-  return async (task) => {
-    while (active >= limit) await new Promise<void>((r) => waiting.push(r));
-    active++;
-    try {
-      return await task();
-    } finally {
-      active--;
-      waiting.shift()?.();
-    }
-  };
-}

@@ -1,17 +1,38 @@
 /**
- * Fast, clear failures when nothing answers (issue 35, network part), shared by every backend's
- * transport (REST, union, flyteadmin) and the OAuth2 requests before their calls:
+ * Fast, clear failures when nothing answers (issue 35), for every backend's transport and the
+ * OAuth2 requests before their calls, and what an HTTP client may try again (quality.md).
  *
- * - a failure to connect at all (nothing listens, no such host, no route, the TLS handshake
- *   failed, the connection timed out) is told apart from a connection lost mid-call: nothing was
- *   sent, so it may be retried for any call, and it says what happened in words;
- * - until an endpoint has answered once (`Reach.answered`), a failure to connect gets at most
- *   CONNECT_RETRIES retries (0.1 s, 0.2 s: about 0.3 s in all), a TLS failure or a connect
- *   timeout none: a wrong URL or a stopped server is reported within about a second, not after
- *   the whole --max-retries backoff. Once it has answered, the failures get the full budget:
- *   then they are a restart or a rolling update, worth riding out.
+ * A failure to connect at all (nothing listens, no such host, no route, a failed TLS handshake,
+ * a connect timeout) is told apart from a connection lost mid-call: nothing was sent, so any
+ * call may be retried, and it says what happened in words. Until an endpoint has answered once
+ * (`Reach.answered`), a failure to connect gets at most CONNECT_RETRIES retries (about 0.3 s),
+ * a TLS failure or a connect timeout none: a wrong URL or a stopped server is reported within
+ * a second, not after the whole --max-retries backoff. Once it has answered, failures get the
+ * full budget: then they are a restart or a rolling update, worth riding out.
  */
-import { CONNECT_FAILURE_CODES, CONNECTION_LOST_CODES } from './transient-http.js';
+
+/** Statuses that say "later": rate limited, or a server or gateway failing. */
+export const TRANSIENT_STATUS: readonly number[] = [429, 500, 502, 503, 504];
+
+/** Failures to connect at all (nothing listens, no such host, no route): nothing was sent. */
+export const CONNECT_FAILURE_CODES: readonly string[] = [
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'ENETDOWN',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'EHOSTUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+];
+
+/** Failures of a connection in use: the request may have reached the server. */
+export const CONNECTION_LOST_CODES: readonly string[] = [
+  'ECONNRESET',
+  'EPIPE',
+  'UND_ERR_SOCKET',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+];
 
 /** Retries of a failure to connect before the endpoint has answered once. */
 export const CONNECT_RETRIES = 2;

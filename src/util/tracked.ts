@@ -25,19 +25,13 @@ export async function refuseTrackedFiles(
   paths: readonly string[],
   what: string,
 ): Promise<void> {
-  const present: string[] = [];
-  for (const p of paths) if (await exists(p)) present.push(p);
-  if (present.length === 0 || !(await insideWorkTree(root))) return;
-  for (const path of present) {
-    let answer = answers.get(path);
-    if (answer === undefined) answers.set(path, (answer = isTracked(root, path)));
-    if (await answer) {
-      throw new UserError(
-        `${path} is tracked by Git: poolsync never takes its ${what} from a commit (in CI that is the pull request's code). ` +
-          `Remove it from the repository (git rm -r --cached ${relative(process.cwd(), root) || '.'}) and list the folder in .gitignore, ` +
-          `or keep poolsync's state elsewhere (--state-dir, --control-plane file:PATH)`,
-      );
-    }
+  for (const path of paths) {
+    if (!(await trackedByGit(root, path))) continue;
+    throw new UserError(
+      `${path} is tracked by Git: poolsync never takes its ${what} from a commit (in CI that is the pull request's code). ` +
+        `Remove it from the repository (git rm -r --cached ${relative(process.cwd(), root) || '.'}) and list the folder in .gitignore, ` +
+        `or keep poolsync's state elsewhere (--state-dir, --control-plane file:PATH)`,
+    );
   }
 }
 

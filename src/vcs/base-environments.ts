@@ -35,17 +35,12 @@ export function pullRequestBase(env: Env, commenting: boolean): PullRequestBase 
   const explicit = value('POOLSYNC_BASE_REF');
   if (explicit) return { commit: explicit, from: 'POOLSYNC_BASE_REF' };
   if (env.GITHUB_ACTIONS === 'true' && env.GITHUB_EVENT_NAME?.startsWith('pull_request')) {
-    let commit: string | null = null;
-    try {
-      const event = JSON.parse(readFileSync(value('GITHUB_EVENT_PATH') ?? '', 'utf8')) as {
-        pull_request?: { base?: { sha?: unknown } };
-      };
-      const sha = event.pull_request?.base?.sha;
-      commit = typeof sha === 'string' ? sha : null;
-    } catch {
-      // No event file: said when the base is read.
-    }
-    return { commit, from: `the GitHub ${env.GITHUB_EVENT_NAME} event` };
+    // No event file: said when the base is read.
+    const sha = githubEventPullRequest(env)?.base?.sha;
+    return {
+      commit: typeof sha === 'string' ? sha : null,
+      from: `the GitHub ${env.GITHUB_EVENT_NAME} event`,
+    };
   }
   if (env.GITLAB_CI === 'true' && value('CI_MERGE_REQUEST_IID'))
     return {
@@ -53,6 +48,22 @@ export function pullRequestBase(env: Env, commenting: boolean): PullRequestBase 
       from: 'the GitLab merge request pipeline (CI_MERGE_REQUEST_DIFF_BASE_SHA)',
     };
   return commenting ? { commit: null, from: '--comment' } : null;
+}
+
+/** The pull request of the GitHub Actions event being run (GITHUB_EVENT_PATH), or null. */
+export function githubEventPullRequest(env: Env): {
+  number?: number;
+  head?: { sha?: unknown };
+  base?: { sha?: unknown };
+} | null {
+  try {
+    const event = JSON.parse(readFileSync(env.GITHUB_EVENT_PATH?.trim() ?? '', 'utf8')) as {
+      pull_request?: { number?: number; head?: { sha?: unknown }; base?: { sha?: unknown } };
+    };
+    return event.pull_request ?? null;
+  } catch {
+    return null;
+  }
 }
 
 /** The pinned values of each environment of DIR's poolsync.yaml on the base commit, or why they cannot be read. */

@@ -1,18 +1,12 @@
 /**
- * `poolsync plan … --comment github|gitlab`: the yargs options and one call that posts the
- * outcome, so the plan command wires it with a few lines:
- *
- *   builder: (y) => y.options({ ...ownOptions, ...pullRequestCommentOptions })
- *   handler: … const posted = await publishFromCliArgs(argv, outcome);
- *            if (posted) process.stderr.write(`${describePublish(posted)}\n`);
- *
- * The token comes from GITHUB_TOKEN / GITLAB_TOKEN only (never a flag). In GitHub Actions and
- * GitLab CI, the repository, pull request, API URL and head commit default to what the CI
- * environment says, so the examples need no more than `--comment`.
+ * `poolsync plan … --comment github|gitlab`: the target resolved from flags, the CI
+ * environment and Git, and one call that posts the outcome. The token comes from GITHUB_TOKEN /
+ * GITLAB_TOKEN only (never a flag); in GitHub Actions and GitLab CI the repository, pull
+ * request, API URL and head commit default to what the CI environment says.
  */
-import { readFileSync } from 'node:fs';
 import { simpleGit } from 'simple-git';
 import { UserError } from '../util/user-error.js';
+import { githubEventPullRequest } from './base-environments.js';
 import type { CommentArgs } from './comment-options.js';
 import { publishPlan, type PublishResult } from './publish.js';
 import {
@@ -48,24 +42,15 @@ export function ciDefaults(provider: Provider, env: Env): CiDefaults {
   const nonEmpty = (v: string | undefined) => (v && v.trim() !== '' ? v.trim() : undefined);
   if (provider === 'github') {
     if (env.GITHUB_ACTIONS !== 'true') return {};
-    const out: CiDefaults = {
+    // Not a pull-request event, or unreadable: the flags must say.
+    const pr = githubEventPullRequest(env);
+    return {
       repository: nonEmpty(env.GITHUB_REPOSITORY),
       apiUrl: nonEmpty(env.GITHUB_API_URL),
+      number: pr?.number,
+      // The checkout of a pull_request run is a merge commit; the status belongs on the head.
+      commit: pr?.head?.sha as string | undefined,
     };
-    const eventPath = nonEmpty(env.GITHUB_EVENT_PATH);
-    if (eventPath) {
-      try {
-        const event = JSON.parse(readFileSync(eventPath, 'utf8')) as {
-          pull_request?: { number?: number; head?: { sha?: string } };
-        };
-        out.number = event.pull_request?.number;
-        // The checkout of a pull_request run is a merge commit; the status belongs on the head.
-        out.commit = event.pull_request?.head?.sha;
-      } catch {
-        // Not a pull-request event, or unreadable: the flags must say.
-      }
-    }
-    return out;
   }
   if (env.GITLAB_CI !== 'true') return {};
   const iid = nonEmpty(env.CI_MERGE_REQUEST_IID);

@@ -2,7 +2,7 @@
  * The `--comment` options of `poolsync plan`, apart from the code that posts (cli-options.ts),
  * so that a plan without `--comment` never loads the HTTP and Git clients.
  */
-import type { Options } from 'yargs';
+import type { InferredOptionTypes, Options } from 'yargs';
 
 const GROUP = 'Pull-request comment:';
 
@@ -40,13 +40,8 @@ export const pullRequestCommentOptions = {
   },
 } as const satisfies Record<string, Options>;
 
-export interface CommentArgs {
-  comment?: string;
-  pr?: number;
-  repo?: string;
+/** The options as parsed, and the plan command's DIR positional. */
+export type CommentArgs = Partial<InferredOptionTypes<typeof pullRequestCommentOptions>> & {
   apiUrl?: string;
-  'api-url'?: string;
-  commit?: string;
-  /** The plan command's DIR positional. */
   dir?: string;
-}
+};

@@ -1,8 +1,15 @@
 /**
  * The body of the sticky pull-request comment: a hidden marker that finds it again, the
  * commit it was made for, and the plan (or the validation errors). Provider limits are
- * hard: a body that would exceed one is shortened (summary, errors, warnings and blocked
- * first, then as many changes as fit, with a count of what was left out), never refused.
+ * hard, and count characters (code points), not bytes: a body that would exceed one is
+ * shortened (summary, errors, warnings and blocked first, then as many changes as fit, with a
+ * count of what was left out), never refused.
+ *
+ * A repository with environments (docs/environments.md) gets one comment, one collapsible
+ * section per environment with its counts in the summary line, so a reviewer sees at a glance
+ * what the change does everywhere and opens the environment to read its plan. The size limit
+ * is shared: each environment gets an equal part, and an environment whose plan does not fit
+ * its part is shortened on its own (the short forms), never the others.
  */
 import type { Change, Plan } from '../model/plan.js';
 import {
@@ -15,11 +22,10 @@ import {
   warningText,
   whyText,
 } from '../render/index.js';
+import { splitHeld } from '../plan/hold.js';
 import { errorText } from '../render/reasons.js';
 import { escapeTerminal } from '../util/terminal-text.js';
-import { codePointLength, fence, takeCodePoints, clip } from './text.js';
-import type { EnvironmentOutcome, Provider, PublishOutcome } from './types.js';
-import { environmentSections, environmentsDescription } from './environments-comment.js';
+import type { EnvironmentOutcome, Provider, PublishOutcome, StatusState } from './types.js';
 
 /** Characters a comment may hold: GitHub issue comments, GitLab notes. */
 export const COMMENT_LIMITS: Record<Provider, number> = {
@@ -72,7 +78,11 @@ export interface CommentInput {
 
 /** The one-line status description for the commit. */
 export function statusDescription(outcome: PublishOutcome): string {
-  if (outcome.kind === 'environments') return environmentsDescription(outcome);
+  // Each environment's summary, in order.
+  if (outcome.kind === 'environments')
+    return outcome.environments
+      .map((e) => `${e.name}: ${environmentSummary(e.outcome)}`)
+      .join('; ');
   if (outcome.kind === 'invalid') {
     const n = outcome.errorCount;
     return `Invalid configuration${n ? ` (${plural(n, 'error')})` : ''}: nothing can be applied`;
@@ -102,9 +112,7 @@ export function buildCommentBody(input: CommentInput): string {
 
   const outcome = input.outcome;
   const full =
-    outcome.kind === 'environments'
-      ? environmentSections(outcome, budget, { full: fullSection, short: shortSection })
-      : fullSection(outcome);
+    outcome.kind === 'environments' ? environmentSections(outcome, budget) : fullSection(outcome);
   let section =
     codePointLength(full) <= budget || outcome.kind === 'environments'
       ? full
@@ -294,4 +302,172 @@ function changesSection(b: Budgeted, plan: Plan): void {
   } else {
     push(b, `_${plural(changes.length, 'change')} omitted (the comment size limit)._`);
   }
+}
+
+// Environments.
+
+type Sections = Extract<PublishOutcome, { kind: 'environments' }>;
+
+/** The one-line summary of an environment's outcome. */
+export function environmentSummary(outcome: EnvironmentOutcome): string {
+  if (outcome.kind === 'error') return 'could not plan';
+  if (outcome.kind === 'invalid') {
+    const n = outcome.errorCount;
+    return `invalid${n ? ` (${plural(n, 'error')})` : ''}`;
+  }
+  if (outcome.plan.errors.length > 0) return `plan failed (${outcome.plan.errors.length} errors)`;
+  return closingLine(outcome.plan);
+}
+
+/** Whether the section opens by default: what needs a reviewer (failures) is shown open. */
+function opens(outcome: EnvironmentOutcome): boolean {
+  return outcome.kind !== 'plan' || outcome.plan.errors.length > 0;
+}
+
+function environmentSection(name: string, outcome: EnvironmentOutcome, body: string): string {
+  const summary = `<b>${markdownText(name)}</b>: ${markdownText(environmentSummary(outcome))}`;
+  return `<details${opens(outcome) ? ' open' : ''}><summary>${summary}</summary>\n\n${record(name, outcome)}${body.trim()}\n\n</details>`;
+}
+
+/**
+ * What a section's plan was, for machines (docs/environments.md#several-replicas): the
+ * commit, the full desired, live and held-changes fingerprints. An environment's leader that
+ * did not post the comment re-plans and accepts `poolsync apply -e NAME` only when its plan
+ * has exactly these. A hidden HTML comment; never shortened with the section's body.
+ */
+export interface PlanRecord {
+  environment: string;
+  commit: string;
+  desired: string;
+  live: string;
+  /** `-` when nothing is held. */
+  held: string;
+}
+
+const RECORD = /<!-- poolsync:environment ((?:[a-z]+="[^"<>]*" ?)+)-->/g;
+/** `--` would end the HTML comment; `"`, `<` and `>` would end the attribute or the record. */
+const attribute = (v: string) => v.replace(/-{2,}|["<>]/g, '_');
+
+function record(name: string, outcome: EnvironmentOutcome): string {
+  if (outcome.kind !== 'plan') return '';
+  const p = outcome.plan;
+  const fields: Omit<PlanRecord, 'environment'> = {
+    commit: p.commit ?? '-',
+    desired: p.desired_fingerprint,
+    live: p.live_fingerprint,
+    held: splitHeld(p).fingerprint ?? '-',
+  };
+  const attrs = Object.entries({ name, ...fields }).map(([k, v]) => `${k}="${attribute(v)}"`);
+  return `<!-- poolsync:environment ${attrs.join(' ')} -->\n`;
+}
+
+/** The record of `environment`'s section in a plan comment's body, or null. */
+export function planRecord(body: string, environment: string): PlanRecord | null {
+  for (const m of body.matchAll(RECORD)) {
+    const a = Object.fromEntries(
+      [...m[1]!.matchAll(/([a-z]+)="([^"]*)"/g)].map((x) => [x[1], x[2]]),
+    );
+    if (a.name !== attribute(environment)) continue;
+    const { commit, desired, live, held } = a;
+    if (!commit || !desired || !live || !held) return null;
+    return { environment, commit, desired, live, held };
+  }
+  return null;
+}
+
+const OVERHEAD = 200;
+
+/** Every environment's section, each within its part of `budget`. */
+function environmentSections(outcome: Sections, budget: number): string {
+  const intro = `${outcome.environments.length} environments: ${outcome.environments.map((e) => `\`${e.name}\``).join(', ')}.`;
+  const fulls = outcome.environments.map((e) =>
+    environmentSection(e.name, e.outcome, fullSection(e.outcome)),
+  );
+  const all = [intro, ...fulls].join('\n\n');
+  if (codePointLength(all) <= budget) return all;
+  const part = Math.floor((budget - codePointLength(intro)) / outcome.environments.length);
+  return [
+    intro,
+    ...outcome.environments.map((e, i) =>
+      codePointLength(fulls[i]!) <= part
+        ? fulls[i]!
+        : environmentSection(
+            e.name,
+            e.outcome,
+            shortSection(e.outcome, Math.max(0, part - OVERHEAD)),
+          ),
+    ),
+  ].join('\n\n');
+}
+
+/** The commit status: the worst of the environments' (an error, else a failure, else success). */
+export function worstState(states: StatusState[]): StatusState {
+  for (const s of ['error', 'failure', 'pending'] as const) if (states.includes(s)) return s;
+  return 'success';
+}
+
+// Text measuring.
+
+/** Number of code points (a surrogate pair counts once), without allocating. */
+export function codePointLength(text: string): number {
+  let n = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
+  }
+  return n;
+}
+
+/** The first `max` code points of `text` (never splitting a surrogate pair). */
+function takeCodePoints(text: string, max: number): string {
+  if (max <= 0) return '';
+  let count = 0;
+  let i = 0;
+  while (i < text.length && count < max) {
+    const c = text.charCodeAt(i);
+    i += c >= 0xd800 && c <= 0xdbff && i + 1 < text.length ? 2 : 1;
+    count++;
+  }
+  return text.slice(0, i);
+}
+
+/** Shortens to at most `max` code points, marking the cut with an ellipsis. */
+export function clip(text: string, max: number): string {
+  if (codePointLength(text) <= max) return text;
+  return `${takeCodePoints(text, max - 1)}…`;
+}
+
+/** A Markdown code fence longer than any run of backticks inside `content`. */
+function fence(content: string, info = ''): string {
+  let longest = 0;
+  for (const m of content.matchAll(/`+/g)) longest = Math.max(longest, m[0].length);
+  const f = '`'.repeat(Math.max(3, longest + 1));
+  return `${f}${info}\n${content}\n${f}`;
+}
+
+// The commands poolsync reads in pull-request comments: `poolsync apply` approves the held
+// part of the plan posted there, and `poolsync apply -e NAME` (or `--env NAME`) that of one
+// environment (docs/environments.md), like Atlantis' `atlantis apply -p PROJECT`.
+
+export interface CommentCommand {
+  command: 'apply';
+  /** The environment named with `-e` / `--env`; null when none is. */
+  environment: string | null;
+}
+
+const COMMAND = /^\s*poolsync\s+apply(?:\s+(?:-e|--env)(?:\s+|=)(\S+))?\s*$/im;
+/** An environment's name as poolsync.yaml allows it (lower case, case-sensitive). */
+const NAME = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$/;
+
+/** The first poolsync command of a comment (a line of its own), or null when it has none. */
+export function parseCommentCommand(body: string): CommentCommand | null {
+  const m = COMMAND.exec(body);
+  if (!m || (m[1] !== undefined && !NAME.test(m[1]))) return null;
+  return { command: 'apply', environment: m[1] ?? null };
 }

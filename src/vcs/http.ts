@@ -17,11 +17,7 @@ import { backoffDelay, retryAfterMs } from '../util/backoff.js';
 import { plural } from '../render/common.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
 import { SYSTEM_CLOCK } from '../util/clock.js';
-import {
-  CONNECT_FAILURE_CODES,
-  CONNECTION_LOST_CODES,
-  TRANSIENT_STATUS,
-} from '../util/transient-http.js';
+import { CONNECT_FAILURE_CODES, CONNECTION_LOST_CODES, TRANSIENT_STATUS } from '../util/reach.js';
 import { VcsApiError, VcsConfigError, type ProviderName, type RetryTuning } from './types.js';
 
 export const DEFAULT_RATE_LIMIT_WAIT_MS = 10 * 60_000;
@@ -148,13 +144,11 @@ export class ApiClient {
   resolve(path: string): URL {
     if (/^https?:\/\//i.test(path)) {
       const url = new URL(path);
-      if (url.origin !== this.baseUrl.origin) {
-        throw new VcsApiError(
-          this.opts.provider,
+      if (url.origin !== this.baseUrl.origin)
+        throw this.fail(
           null,
           `${this.opts.provider} API returned a link to another host (${url.origin}); refusing to send the token there.`,
         );
-      }
       return url;
     }
     return new URL(path.replace(/^\//, ''), this.baseUrl);
@@ -200,12 +194,8 @@ export class ApiClient {
       if (limit?.secondary) secondary++;
       const transient = !call.nonIdempotent && TRANSIENT_STATUS.includes(res.statusCode);
       if (attempt > maxRetries || (limit === null && !transient)) {
-        throw new VcsApiError(
-          this.opts.provider,
-          res.statusCode,
-          this.redact(this.opts.mapError(res.statusCode, server, call, attempt)),
-          limit && clock.now() + limit.ms,
-        );
+        const message = this.opts.mapError(res.statusCode, server, call, attempt);
+        throw this.fail(res.statusCode, message, limit && clock.now() + limit.ms);
       }
       if (limit === null) await clock.sleep(backoffDelay(attempt, minDelayMs, maxDelayMs));
       else await this.waitLimit(call, limit.ms, deadline, attempt, res.statusCode);
@@ -225,8 +215,7 @@ export class ApiClient {
       const until = new Date(clock.now() + ms).toISOString().replace(/\.\d+Z$/, 'Z');
       const made =
         attempts === 0 ? 'before sending a request' : `after ${plural(attempts, 'attempt')}`;
-      throw new VcsApiError(
-        this.opts.provider,
+      throw this.fail(
         status,
         `${this.opts.provider} rate limit: no request may be sent until ${until} (in ${formatDuration(ms)}), ` +
           `longer than poolsync waits (${formatDuration(this.tuning.deadlineMs)}, POOLSYNC_RATE_LIMIT_WAIT); ` +
@@ -261,30 +250,28 @@ export class ApiClient {
         NOT_SENT_CODES.includes(code) ||
         (!call.nonIdempotent && CONNECTION_LOST_CODES.includes(code));
       if (again && retriesLeft) return 'again';
-      throw new VcsApiError(
-        this.opts.provider,
+      throw this.fail(
         null,
-        this.redact(
-          `${this.opts.provider} API at ${this.baseUrl.origin} could not be reached to ${call.operation}` +
-            ` (tried ${plural(attempt, 'time')}): ${e.message || e.code}. ` +
-            'Check --api-url and the network.',
-        ),
+        `${this.opts.provider} API at ${this.baseUrl.origin} could not be reached to ${call.operation}` +
+          ` (tried ${plural(attempt, 'time')}): ${e.message || e.code}. Check --api-url and the network.`,
       );
     }
   }
 
   private cutOff(call: ApiCall, err: unknown, attempts: number): VcsApiError {
     const e = err as Error & { code?: string };
-    return new VcsApiError(
-      this.opts.provider,
+    return this.fail(
       null,
-      this.redact(
-        `${this.opts.provider} API at ${this.baseUrl.origin} answered but its response to ${call.operation} was cut off (${e.code ?? e.message})` +
-          (call.nonIdempotent
-            ? '; the change may have been made, and is found again on the next run.'
-            : ` (tried ${attempts} times). Check the network.`),
-      ),
+      `${this.opts.provider} API at ${this.baseUrl.origin} answered but its response to ${call.operation} was cut off (${e.code ?? e.message})` +
+        (call.nonIdempotent
+          ? '; the change may have been made, and is found again on the next run.'
+          : ` (tried ${attempts} times). Check the network.`),
     );
+  }
+
+  /** The error of a call, its message without the token. */
+  private fail(status: number | null, message: string, retryAt: number | null = null) {
+    return new VcsApiError(this.opts.provider, status, this.redact(message), retryAt);
   }
 
   private redact(text: string): string {
@@ -364,12 +351,9 @@ export async function listPages(
 
 /** `--api-url`: an http(s) URL, else a clear error; `use` says what to write instead. */
 export function parseApiUrl(raw: string, use: string): URL {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
+  if (!URL.canParse(raw))
     throw new VcsConfigError(`--api-url ${JSON.stringify(raw)} is not a URL: use ${use}.`);
-  }
+  const url = new URL(raw);
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new VcsConfigError(`--api-url must be an http(s) URL, got ${url.protocol}`);
   }

@@ -2,22 +2,30 @@
  * Publishing a plan to a pull request: upsert the ONE sticky comment (poolsync's own: its
  * author is the token's identity and it opens with the marker; edited in place) and set the
  * `poolsync/plan` commit status, which always ends: when the comment cannot be posted, the
- * status says so (`error`), never staying `pending`.
+ * status says so (`error`), never staying `pending`. The outcome published: one checked-out
+ * commit validated and planned against live state (planOutcome); never applied.
  */
-import { worstState } from './environments-comment.js';
+import { posix } from 'node:path';
+import type { LiveState, SettingsNeed } from '../model/live.js';
+import { formatValidationText } from '../manifests/index.js';
+import type { ValidationError } from '../manifests/types.js';
+import type { Plan, PlanControlPlane } from '../model/plan.js';
+import { planRun } from '../ops/plan-run.js';
+import type { BackendInfo } from '../controlplane/types.js';
+import { renderMarkdown } from '../render/index.js';
 import {
   buildCommentBody,
   COMMENT_LIMITS,
   commentMarker,
   isPoolsyncComment,
   statusDescription,
+  worstState,
 } from './comment.js';
-import { createGitHubClient } from './github.js';
-import { createGitLabClient } from './gitlab.js';
-import { sameUser } from './identity.js';
+import { createPullRequestApi, sameUser } from './forges.js';
 import {
   VcsApiError,
   VcsConfigError,
+  type EnvironmentOutcome,
   type IssueComment,
   type PublishOutcome,
   type PullRequestApi,
@@ -47,10 +55,6 @@ export interface PublishResult {
   bodyLength: number;
 }
 
-export function createPullRequestApi(opts: PullRequestRef): PullRequestApi {
-  return opts.provider === 'github' ? createGitHubClient(opts) : createGitLabClient(opts);
-}
-
 export function statusState(outcome: PublishOutcome): StatusState {
   if (outcome.kind === 'environments')
     return worstState(outcome.environments.map((e) => statusState(e.outcome)));
@@ -65,11 +69,6 @@ function tooLong(err: unknown): boolean {
     (err.status === 422 || err.status === 400) &&
     /too long|too large|maximum|exceed/i.test(err.message)
   );
-}
-
-/** Unavailable or unanswered: the create may or may not have happened. */
-function uncertain(err: unknown): boolean {
-  return err instanceof VcsApiError && (err.status === null || err.status >= 500);
 }
 
 /** poolsync's own comment with `marker` (its author is the token's identity), oldest first. */
@@ -106,9 +105,9 @@ async function upsertComment(
     }
     return { comment, action: 'created' };
   } catch (err) {
-    // A create that failed without a clear answer may have landed: look before
-    // reporting, so that a retry by the caller can never make a second comment.
-    if (!uncertain(err)) throw err;
+    // A create that failed without a clear answer (unavailable, unanswered) may have landed:
+    // look before reporting, so that a retry by the caller can never make a second comment.
+    if (!(err instanceof VcsApiError && (err.status === null || err.status >= 500))) throw err;
     const landed = await find();
     if (!landed) throw err;
     return {
@@ -181,4 +180,66 @@ export async function publishStatus(
   } finally {
     if (!opts.api) await api.close();
   }
+}
+
+export interface PlanOutcomeOptions {
+  /** The folder to plan (inside the checkout). */
+  dir: string;
+  commit: string | null;
+  /** Reads the control plane's live state (the daemon opens its control plane per use). */
+  readLiveState: (need?: SettingsNeed) => Promise<LiveState>;
+  /** What that control plane manages (BACKEND_KIND errors, config-only kinds). */
+  backend?: BackendInfo;
+  /** The folder's path inside the repository, prefixed to error locations so reviewers can find them. */
+  repoPath?: string;
+  /** The control plane the plan names in its header (docs/plan.md). */
+  controlPlane?: PlanControlPlane;
+  /** The environment of poolsync.yaml to plan (docs/environments.md). */
+  environment?: string;
+  /** Markdown renderer (plan.md); the real one by default. */
+  render?: (plan: Plan) => string;
+}
+
+/** The outcome of a computed plan (for `poolsync plan --comment`). */
+export function outcomeForPlan(
+  plan: Plan,
+  render: (plan: Plan) => string = renderMarkdown,
+): EnvironmentOutcome {
+  return { kind: 'plan', plan, markdown: render(plan) };
+}
+
+/**
+ * The outcome of an invalid repository. `repoPath` (the folder inside the repository) is
+ * prefixed to each file so reviewers find it from the repository root.
+ */
+export function outcomeForInvalid(
+  errors: ValidationError[],
+  repoPath?: string,
+): EnvironmentOutcome {
+  const prefix = repoPath && repoPath !== '.' ? repoPath : '';
+  const shown = prefix ? errors.map((e) => ({ ...e, file: posix.join(prefix, e.file) })) : errors;
+  return { kind: 'invalid', errorsText: formatValidationText(shown), errorCount: errors.length };
+}
+
+/** The pull request's adapter over planRun (src/ops/plan-run.ts): its outcome as a comment's. */
+export async function planOutcome(opts: PlanOutcomeOptions): Promise<EnvironmentOutcome> {
+  const outcome = await planRun({
+    source: {
+      kind: 'open',
+      readLive: opts.readLiveState,
+      backend: opts.backend,
+      controlPlane: opts.controlPlane,
+    },
+    desired: { kind: 'folder', dir: opts.dir },
+    commit: opts.commit,
+    environment: opts.environment ?? null,
+  });
+  // plan.md: unreadable live state makes the plan fail; the reason goes in the comment.
+  if (outcome.kind === 'unreadable') {
+    const err = outcome.error;
+    const message = err instanceof Error ? err.message : String(err);
+    return { kind: 'error', message: `cannot read live state from the control plane: ${message}` };
+  }
+  if (outcome.kind === 'invalid') return outcomeForInvalid(outcome.errors, opts.repoPath);
+  return outcomeForPlan(outcome.plan, opts.render);
 }

@@ -34,7 +34,7 @@ export interface PullRequestHandlerOptions extends ForgeRepository {
   /** Folder of the manifests inside the repository (`.` for the root). */
   path: string;
   logger: HandlerLogger;
-  /** Plans the manifests' folder of a checked-out commit (plan-outcome.ts). */
+  /** Plans the manifests' folder of a checked-out commit (publish.ts planOutcome). */
   plan: (dir: string, commit: string) => Promise<PublishOutcome>;
   /**
    * The plan comment of `e` is on the pull request (before its commit status is set): from
@@ -64,34 +64,14 @@ export type PullRequestHandler = ((e: PullRequestEvent) => Promise<void>) & {
 export function createPullRequestHandler(opts: PullRequestHandlerOptions): PullRequestHandler {
   const redactor = new Redactor([opts.token, opts.git.auth?.token]);
   const key = commentKey(opts.path);
-  const repoPath = key || '.';
-  const checkedOut = pullRequestCheckout(opts.git, repoPath, redactor);
-  const serial: Serial = { chain: Promise.resolve() };
-  const handle = publisher(opts, { redactor, key, checkedOut });
-  const handler = eventHandler(opts, serial, handle);
-  const atCommit = <T>(number: number, headSha: string, run: (dir: string) => Promise<T>) =>
-    runAtCommit(opts, { serial, checkedOut, redactor }, { number, headSha, run });
-  return Object.assign(handler, { idle: () => serial.chain, atCommit });
-}
-
-/** The one chain every event and re-plan runs on, in turn (one checkout). */
-interface Serial {
-  chain: Promise<void>;
-}
-
-type Checkout = ReturnType<typeof pullRequestCheckout>;
-
-interface PublisherContext {
-  redactor: Redactor;
-  key: string;
-  checkedOut: Checkout;
-}
-
-/** Pending status, checkout + plan, then the sticky comment and final status of one event. */
-function publisher(
-  opts: PullRequestHandlerOptions,
-  { redactor, key, checkedOut }: PublisherContext,
-): (e: PullRequestEvent) => Promise<PublishResult> {
+  const checkedOut = pullRequestCheckout(opts.git, key || '.', redactor);
+  /** The one chain every event and re-plan runs on, in turn (one checkout). */
+  let chain: Promise<unknown> = Promise.resolve();
+  const inTurn = <T>(run: () => Promise<T>): Promise<T> => {
+    const done = chain.then(run);
+    chain = done.catch(() => undefined);
+    return done;
+  };
   const target = {
     provider: opts.provider,
     apiUrl: opts.apiUrl,
@@ -100,7 +80,8 @@ function publisher(
     retry: opts.retry,
   };
 
-  return async function handle(e: PullRequestEvent): Promise<PublishResult> {
+  /** Pending status, checkout + plan, then the sticky comment and final status of one event. */
+  async function publish(e: PullRequestEvent): Promise<PublishResult> {
     const pr = { ...target, number: e.number, commit: e.headSha, key };
     try {
       await publishStatus(pr, 'pending', 'Planning…');
@@ -125,7 +106,59 @@ function publisher(
         endStatusAt(opts, pr, err.retryAt, err);
       throw err;
     }
+  }
+
+  /** Newest head seen per pull request, and the commits waiting to be planned. */
+  const latest = new Map<number, string>();
+  const queued = new Set<string>();
+  /** Filters events, drops duplicates, lets a newer push supersede a waiting one, runs in turn. */
+  const handler = async (e: PullRequestEvent): Promise<void> => {
+    const log = {
+      provider: e.provider,
+      repository: e.repository,
+      number: e.number,
+      commit: e.headSha,
+      action: e.action,
+    };
+    if (!accepted(opts, e, log)) return;
+    latest.set(e.number, e.headSha);
+    const id = `${e.number}@${e.headSha}`;
+    if (queued.has(id)) {
+      opts.logger.debug(log, 'pull request commit already queued: duplicate event dropped');
+      return;
+    }
+    queued.add(id);
+    return inTurn(async () => {
+      queued.delete(id);
+      if (latest.get(e.number) !== e.headSha) {
+        opts.logger.info(log, 'pull request event superseded by a newer push: skipped');
+        return;
+      }
+      const r = await publish(e);
+      opts.logger.info(
+        { ...log, comment: r.comment, status: r.status, url: r.commentUrl },
+        `plan published to the pull request: ${r.description}`,
+      );
+    });
   };
+
+  const atCommit = <T>(number: number, headSha: string, run: (dir: string) => Promise<T>) =>
+    inTurn(async () => {
+      const e: PullRequestEvent = {
+        provider: opts.provider,
+        repository: opts.repository,
+        number,
+        headSha,
+        headRef: '',
+        action: 'comment',
+      };
+      try {
+        return await run(await checkedOut(e));
+      } catch (err) {
+        throw new Error(redactor.errorMessage(err));
+      }
+    });
+  return Object.assign(handler, { idle: () => chain.then(() => undefined), atCommit });
 }
 
 /** The final `error` status of `pr`, set once a rate limit resets at `at` (a timer that never holds the process). */
@@ -166,76 +199,6 @@ function accepted(opts: PullRequestHandlerOptions, e: PullRequestEvent, log: obj
     return false;
   }
   return true;
-}
-
-/** Filters events, drops duplicates, lets a newer push supersede a waiting one, runs in turn. */
-function eventHandler(
-  opts: PullRequestHandlerOptions,
-  serial: Serial,
-  handle: (e: PullRequestEvent) => Promise<PublishResult>,
-): (e: PullRequestEvent) => Promise<void> {
-  /** Newest head seen per pull request, and the commits waiting to be planned. */
-  const latest = new Map<number, string>();
-  const queued = new Set<string>();
-  return async (e: PullRequestEvent): Promise<void> => {
-    const log = {
-      provider: e.provider,
-      repository: e.repository,
-      number: e.number,
-      commit: e.headSha,
-      action: e.action,
-    };
-    if (!accepted(opts, e, log)) return;
-    latest.set(e.number, e.headSha);
-    const id = `${e.number}@${e.headSha}`;
-    if (queued.has(id)) {
-      opts.logger.debug(log, 'pull request commit already queued: duplicate event dropped');
-      return;
-    }
-    queued.add(id);
-    const run = serial.chain.then(async () => {
-      queued.delete(id);
-      if (latest.get(e.number) !== e.headSha) {
-        opts.logger.info(log, 'pull request event superseded by a newer push: skipped');
-        return;
-      }
-      const r = await handle(e);
-      opts.logger.info(
-        { ...log, comment: r.comment, status: r.status, url: r.commentUrl },
-        `plan published to the pull request: ${r.description}`,
-      );
-    });
-    serial.chain = run.catch(() => undefined);
-    return run;
-  };
-}
-
-/** `atCommit`: runs `run` on a checkout of `headSha`, in turn with the events. */
-function runAtCommit<T>(
-  opts: PullRequestHandlerOptions,
-  { serial, checkedOut, redactor }: { serial: Serial; checkedOut: Checkout; redactor: Redactor },
-  { number, headSha, run }: { number: number; headSha: string; run: (dir: string) => Promise<T> },
-): Promise<T> {
-  const e: PullRequestEvent = {
-    provider: opts.provider,
-    repository: opts.repository,
-    number,
-    headSha,
-    headRef: '',
-    action: 'comment',
-  };
-  const done = serial.chain.then(async () => {
-    try {
-      return await run(await checkedOut(e));
-    } catch (err) {
-      throw new Error(redactor.errorMessage(err));
-    }
-  });
-  serial.chain = done.then(
-    () => undefined,
-    () => undefined,
-  );
-  return done;
 }
 
 function sameRepository(provider: Provider, event: string, configured: string): boolean {
@@ -281,13 +244,11 @@ function pullRequestCheckout(
   return checkedOut;
 }
 
-async function hasCommit(g: SimpleGit, sha: string): Promise<boolean> {
-  try {
-    await g.raw(['cat-file', '-e', `${sha}^{commit}`]);
-    return true;
-  } catch {
-    return false;
-  }
+function hasCommit(g: SimpleGit, sha: string): Promise<boolean> {
+  return g.raw(['cat-file', '-e', `${sha}^{commit}`]).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Brings the head commit in: the forge's pull-request ref first, then the SHA itself. */

@@ -133,7 +133,7 @@ export interface CommentEvent {
   open: boolean;
   /** GitLab sends the merge request's head; GitHub's comment event does not (null). */
   headSha: string | null;
-  /** `poolsync apply -e NAME`: the environment the approval is for (comment-command.ts). */
+  /** `poolsync apply -e NAME`: the environment the approval is for (comment.ts parseCommentCommand). */
   environment?: string;
 }
 

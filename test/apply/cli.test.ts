@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { acquireApplyLock, lockPathFor } from '../../src/apply/index.js';
+import { acquireApplyLock, lockPathFor } from '../../src/apply/lock.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import { countPlan } from '../../src/plan/counts.js';

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOwnTestDaemon } from '../daemon/harness.js';
 import type { Plan } from '../../src/model/plan.js';
 import { Notifier } from '../../src/notify/notifier.js';
-import type { NotifyEvent } from '../../src/notify/types.js';
+import type { NotifyEvent } from '../../src/notify/config.js';
 import type { PlanCounts } from '../../src/plan/counts.js';
 import { Receiver } from '../notify/receiver.js';
 import { FakeForge } from '../support/fake-forge.js';

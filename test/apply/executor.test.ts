@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cleanup } from '../support/cleanup.js';
-import { executePlan, ApplyRefusedError, type ApplyEvent } from '../../src/apply/index.js';
+import { executePlan } from '../../src/apply/executor.js';
+import { ApplyRefusedError, type ApplyEvent } from '../../src/apply/types.js';
 import { ControlPlaneError } from '../../src/controlplane/errors.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { recording, type CallRecord, type RecordingControlPlane } from './helpers/recording.js';

@@ -5,7 +5,7 @@ import { hostname, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { acquireApplyLock, lockPathFor, LockHeldError } from '../../src/apply/index.js';
+import { acquireApplyLock, lockPathFor, LockHeldError } from '../../src/apply/lock.js';
 import { raceChildren } from '../util/child-race.js';
 import { registerTempFolder } from '../support/temp-folder.js';
 

@@ -15,7 +15,7 @@ import {
 } from '../../src/controlplane/embedded/server.js';
 import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
 import { controlPlaneIdentity } from '../../src/controlplane/identity.js';
-import { planRepository } from '../../src/ops/pipeline.js';
+import { planRepository } from '../../src/ops/plan-run.js';
 import { planFileParts } from '../../src/render/plan-file.js';
 import { REPO_ROOT, runCli } from '../support/cli.js';
 import { installFakeFlyte } from './helpers/install-fake-flyte.js';

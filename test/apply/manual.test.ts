@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { executePlan } from '../../src/apply/index.js';
+import { executePlan } from '../../src/apply/executor.js';
 import { flyteCliRunner, isCliCommand, manualArgv, shellWords } from '../../src/apply/manual.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import {
@@ -17,7 +17,7 @@ import {
 import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
 import type { ControlPlane } from '../../src/controlplane/types.js';
 import type { Plan } from '../../src/model/plan.js';
-import { planRepository } from '../../src/ops/pipeline.js';
+import { planRepository } from '../../src/ops/plan-run.js';
 import { parsePlanFile, planFileParts } from '../../src/render/plan-file.js';
 import { renderMarkdown, renderText } from '../../src/render/index.js';
 import { installFakeFlyte } from './helpers/install-fake-flyte.js';

@@ -3,7 +3,8 @@
  * enforces domain.md: the recording wrapper keeps every call with its start and end time.
  */
 import { describe, expect, it } from 'vitest';
-import { executePlan, type ApplyEvent } from '../../src/apply/index.js';
+import { executePlan } from '../../src/apply/executor.js';
+import type { ApplyEvent } from '../../src/apply/types.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { readLiveState, type ControlPlane } from '../../src/controlplane/types.js';
 import { loadRepository } from '../../src/manifests/index.js';

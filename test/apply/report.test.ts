@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { progressPrinter, renderApplyResult } from '../../src/apply/report.js';
-import type { ApplyResult } from '../../src/apply/index.js';
+import type { ApplyResult } from '../../src/apply/types.js';
 import type { Step } from '../../src/model/plan.js';
 
 const wait: Step = {

@@ -8,7 +8,7 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acquireApplyLock, lockPathFor } from '../../src/apply/index.js';
+import { acquireApplyLock, lockPathFor } from '../../src/apply/lock.js';
 import { lastAppliedPathFor, writeLastApplied } from '../../src/apply/last-applied.js';
 import { singleDashError } from '../../src/cli/usage-error.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';

@@ -7,7 +7,7 @@ import { cleanup } from '../support/cleanup.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import type { DaemonDeps, RunningDaemon } from '../../src/daemon/daemon.js';
 import { loadRepository } from '../../src/manifests/index.js';
-import { acquireApplyLock, lockPathFor } from '../../src/apply/index.js';
+import { acquireApplyLock, lockPathFor } from '../../src/apply/lock.js';
 import type { PullRequestEvent } from '../../src/daemon/webhooks.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { githubSignature } from '../../src/daemon/webhooks.js';

@@ -22,7 +22,7 @@ import {
   type CommentEvent,
   type WebhookOutcome,
 } from '../../src/daemon/webhooks.js';
-import { createApprovalForge } from '../../src/vcs/approvers.js';
+import { createApprovalForge } from '../../src/vcs/forges.js';
 import { FakeForge } from '../support/fake-forge.js';
 import { issueCommentPayload, pullRequestPayload, recordedPayloads } from '../vcs/recorded.js';
 

@@ -106,7 +106,7 @@ describe('a pull request with environments', () => {
 
 describe('comment commands', () => {
   it('take an environment with -e or --env, as Atlantis takes -p', async () => {
-    const { parseCommentCommand } = await import('../../src/vcs/comment-command.js');
+    const { parseCommentCommand } = await import('../../src/vcs/comment.js');
     expect(parseCommentCommand('poolsync apply')).toEqual({ command: 'apply', environment: null });
     expect(parseCommentCommand('LGTM\npoolsync apply -e prod\n')).toEqual({
       command: 'apply',

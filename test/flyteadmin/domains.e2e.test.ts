@@ -6,10 +6,10 @@
  */
 import { whyText } from '../../src/render/common.js';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { executePlan } from '../../src/apply/index.js';
+import { executePlan } from '../../src/apply/executor.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
 import { readLiveState, type ControlPlane } from '../../src/controlplane/types.js';
-import { planRepository } from '../../src/ops/pipeline.js';
+import { planRepository } from '../../src/ops/plan-run.js';
 import { exampleRepo } from './helpers.js';
 import { FLYTEADMIN_WITHOUT_DOMAINS, flyteadminBinaries } from './real/binaries.js';
 import { flyteadminTargets, type FlyteadminUnderTest } from './targets.js';

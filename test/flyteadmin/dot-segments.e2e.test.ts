@@ -10,9 +10,9 @@ import { request } from 'node:http';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { executePlan } from '../../src/apply/index.js';
+import { executePlan } from '../../src/apply/executor.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
-import { planRepository } from '../../src/ops/pipeline.js';
+import { planRepository } from '../../src/ops/plan-run.js';
 import { exampleRepo, token } from './helpers.js';
 import { flyteadminTargets, rowKey } from './targets.js';
 

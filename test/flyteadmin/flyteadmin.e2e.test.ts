@@ -10,12 +10,12 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { load } from 'js-yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { executePlan } from '../../src/apply/index.js';
+import { executePlan } from '../../src/apply/executor.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
 import { exportExecutionClusterLabels } from '../../src/controlplane/export.js';
 import { readLiveState, type ControlPlane } from '../../src/controlplane/types.js';
 import { ControlPlaneError } from '../../src/controlplane/errors.js';
-import { planRepository } from '../../src/ops/pipeline.js';
+import { planRepository } from '../../src/ops/plan-run.js';
 import type { Plan } from '../../src/model/plan.js';
 import {
   CLIENT_ID,

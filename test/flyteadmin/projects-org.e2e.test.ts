@@ -7,12 +7,12 @@
  */
 import { whyText } from '../../src/render/common.js';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { executePlan } from '../../src/apply/index.js';
+import { executePlan } from '../../src/apply/executor.js';
 import { otherRowWarnings } from '../../src/controlplane/export.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
 import { readLiveState, type ControlPlane } from '../../src/controlplane/types.js';
 import type { Plan } from '../../src/model/plan.js';
-import { planRepository } from '../../src/ops/pipeline.js';
+import { planRepository } from '../../src/ops/plan-run.js';
 import { renderText } from '../../src/render/index.js';
 import {
   CLIENT_ID,

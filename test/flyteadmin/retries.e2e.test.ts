@@ -7,11 +7,11 @@
  */
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { cleanup } from '../support/cleanup.js';
-import { executePlan } from '../../src/apply/index.js';
+import { executePlan } from '../../src/apply/executor.js';
 import { FlyteadminControlPlane } from '../../src/controlplane/flyteadmin/client.js';
 import type { ControlPlane } from '../../src/controlplane/types.js';
 import type { Plan } from '../../src/model/plan.js';
-import { planRepository } from '../../src/ops/pipeline.js';
+import { planRepository } from '../../src/ops/plan-run.js';
 import { startCuttingProxy, type CutMode } from '../support/cutting-proxy.js';
 import { exampleRepo } from './helpers.js';
 import { realMissing } from './real/binaries.js';

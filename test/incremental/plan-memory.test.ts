@@ -12,7 +12,7 @@ import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.j
 import { backendInfo, readLiveState } from '../../src/controlplane/types.js';
 import { planRemembering, type MemoryOptions } from '../../src/incremental/plan-memory.js';
 import { declaresNothing } from '../../src/cli/config-folder.js';
-import { planRepository } from '../../src/ops/pipeline.js';
+import { planRepository } from '../../src/ops/plan-run.js';
 import { inventoryStore, readLiveWithInventory } from '../../src/apply/inventory.js';
 import { parseCapabilities } from '../../src/model/capabilities.js';
 import { INVENTORY_FORMAT } from '../../src/model/inventory.js';

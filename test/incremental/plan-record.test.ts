@@ -11,7 +11,7 @@ import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.j
 import { backendInfo, readLiveState } from '../../src/controlplane/types.js';
 import { decodeRecord, encodeRecord } from '../../src/incremental/plan-memory.js';
 import { planWith, visibleChanges, type Plan } from '../../src/model/plan.js';
-import { planRepository } from '../../src/ops/pipeline.js';
+import { planRepository } from '../../src/ops/plan-run.js';
 import { countPlan, sideEffects } from '../../src/plan/counts.js';
 import { renderJson, renderMarkdown, renderText } from '../../src/render/index.js';
 import { tempDir, writeRepo } from '../support/repo.js';

@@ -1,5 +1,5 @@
 /**
- * The inventory in a Kubernetes ConfigMap (src/lease/k8s-inventory.ts) over real HTTP, as the
+ * The inventory in a Kubernetes ConfigMap (src/lease/k8s-lease.ts) over real HTTP, as the
  * ServiceAccount of examples/deploy/rbac.yaml, against the real kube-apiserver with etcd
  * (scripts/kube-go.sh; skipped, saying why, without them) and the stand-in (fake-kube-api.ts):
  * control planes share one ConfigMap by key and keep each other's entries (and labels); a write
@@ -12,7 +12,7 @@
 import { KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inventoryPlace, leaseNamespace } from '../../src/apply/inventory-place.js';
-import { ConfigMapInventory, mergeAddresses } from '../../src/lease/k8s-inventory.js';
+import { ConfigMapInventory, mergeAddresses } from '../../src/lease/k8s-lease.js';
 import { INVENTORY_FORMAT, type InventoryRecord } from '../../src/model/inventory.js';
 import { VirtualClock } from '../support/virtual-clock.js';
 import { CONFIGMAPS, KUBE_SERVERS, type KubeServer } from './kube-servers.js';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import type { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import type { AnalysisCache } from '../../src/incremental/analysis-cache.js';
-import { planRepository } from '../../src/ops/pipeline.js';
+import { planRepository } from '../../src/ops/plan-run.js';
 import { renderJson } from '../../src/render/index.js';
 import { renderText } from '../../src/render/text.js';
 

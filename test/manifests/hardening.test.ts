@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { LIMITS, formatSkipped, loadRepository } from '../../src/manifests/index.js';
-import { planRepository } from '../../src/ops/pipeline.js';
+import { planRepository } from '../../src/ops/plan-run.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { POOL, QUEUE, writeRepo } from './helpers.js';
 

@@ -19,7 +19,7 @@ import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.j
 import { readLiveState, type ControlPlane } from '../../src/controlplane/types.js';
 import { AnalysisCache } from '../../src/incremental/analysis-cache.js';
 import { PlanReuse } from '../../src/incremental/plan-reuse.js';
-import { loadDesired } from '../../src/ops/pipeline.js';
+import { loadDesired } from '../../src/ops/plan-run.js';
 import type { LiveState } from '../../src/model/live.js';
 import { sameObjects } from '../../src/incremental/plan-reuse.js';
 import { createEmbeddedStateCache } from '../../src/incremental/state-cache.js';

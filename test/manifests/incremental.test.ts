@@ -16,7 +16,7 @@ import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.j
 import { readLiveState } from '../../src/controlplane/types.js';
 import { AnalysisCache } from '../../src/incremental/analysis-cache.js';
 import { PlanReuse } from '../../src/incremental/plan-reuse.js';
-import { loadDesired } from '../../src/ops/pipeline.js';
+import { loadDesired } from '../../src/ops/plan-run.js';
 import { EDITS } from './edits.js';
 import { outcome } from './outcome.js';
 

@@ -6,7 +6,7 @@
 import type { PlanReuse } from '../../src/incremental/plan-reuse.js';
 import type { LoadResult } from '../../src/manifests/index.js';
 import type { LiveState } from '../../src/model/live.js';
-import { planDesired } from '../../src/ops/pipeline.js';
+import { planDesired } from '../../src/ops/plan-run.js';
 import { renderJson, renderText } from '../../src/render/index.js';
 
 export async function outcome(

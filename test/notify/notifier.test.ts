@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { resolveNotifyConfig } from '../../src/notify/config.js';
 import { eventForRun, RunNotifications } from '../../src/notify/daemon-hook.js';
 import { Notifier, slackMessage } from '../../src/notify/notifier.js';
-import type { NotifyEvent } from '../../src/notify/types.js';
+import type { NotifyEvent } from '../../src/notify/config.js';
 import { VirtualClock } from '../support/virtual-clock.js';
 import { Receiver } from './receiver.js';
 

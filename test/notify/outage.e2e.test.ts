@@ -15,7 +15,7 @@ import {
   type ControlPlaneServer,
 } from '../../src/controlplane/embedded/server.js';
 import { Notifier } from '../../src/notify/notifier.js';
-import type { NotifyEvent } from '../../src/notify/types.js';
+import type { NotifyEvent } from '../../src/notify/config.js';
 import { startOwnTestDaemon } from '../daemon/harness.js';
 import { tempDir } from '../daemon/helpers.js';
 import { ManualClock } from '../support/virtual-clock.js';

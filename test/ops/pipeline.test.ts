@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openControlPlane } from '../../src/controlplane/open.js';
-import { cleanCommit, planRepository } from '../../src/ops/pipeline.js';
+import { cleanCommit, planRepository } from '../../src/ops/plan-run.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'poolsync-pipeline-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -25,7 +25,7 @@ import { applyRun } from '../../src/ops/apply-run.js';
 import { planRun } from '../../src/ops/plan-run.js';
 import type * as stalePlan from '../../src/ops/stale-plan.js';
 import { recheckPlan, StalePlanError, type Staleness } from '../../src/ops/stale-plan.js';
-import { createApprovalForge } from '../../src/vcs/approvers.js';
+import { createApprovalForge } from '../../src/vcs/forges.js';
 import { readLiveState, type ControlPlane } from '../../src/controlplane/types.js';
 import { startOwnTestDaemon } from '../daemon/harness.js';
 import { TestRepo } from '../daemon/helpers.js';

@@ -5,7 +5,7 @@
  * co-named queues a registration makes, C2), and blocked changes leave the state as it was.
  */
 import { describe, expect, it } from 'vitest';
-import { executePlan } from '../../src/apply/index.js';
+import { executePlan } from '../../src/apply/executor.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { readLiveState } from '../../src/controlplane/types.js';
 import { loadRepository } from '../../src/manifests/index.js';

@@ -1,7 +1,7 @@
 /** The two golden scenarios: the example repository against an empty and a drifted control plane. */
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import type { Plan, PlanControlPlane } from '../../src/model/plan.js';
-import { planRepository } from '../../src/ops/pipeline.js';
+import { planRepository } from '../../src/ops/plan-run.js';
 import { runSteps } from '../plan/runner.js';
 
 export const EXAMPLE = 'examples/config-repo';

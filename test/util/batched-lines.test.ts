@@ -6,7 +6,7 @@ import {
   DEFAULT_PARALLELISM,
   FILE_PARALLELISM,
   defaultParallelism,
-} from '../../src/apply/index.js';
+} from '../../src/apply/types.js';
 
 function recorder() {
   const stream = new PassThrough();

@@ -1,5 +1,5 @@
 /**
- * src/util/repo-file-sync.ts: the manifest walk's files read in synchronous calls give what
+ * src/util/safe-file.ts readRepoFileSync: the manifest walk's files read in synchronous calls give what
  * readRepoFile gives for the same file (the same refusals, the same bytes, the same bound).
  */
 import { execFileSync } from 'node:child_process';
@@ -7,15 +7,14 @@ import { linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readRepoFile } from '../../src/util/repo-file.js';
-import { readWalkedFileSync } from '../../src/util/repo-file-sync.js';
+import { readRepoFile, readRepoFileSync } from '../../src/util/safe-file.js';
 
 const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-describe('readWalkedFileSync', () => {
+describe('readRepoFileSync', () => {
   it('reads and refuses exactly as readRepoFile does without its parents check', async () => {
     const d = mkdtempSync(join(tmpdir(), 'poolsync-repo-file-sync-'));
     dirs.push(d);
@@ -42,26 +41,29 @@ describe('readWalkedFileSync', () => {
       ['/etc/passwd', 10],
     ];
     for (const [rel, maxBytes] of cases) {
-      const sync = readWalkedFileSync(d, rel, maxBytes);
+      const sync = readRepoFileSync(d, rel, { maxBytes });
       const promised = await readRepoFile(d, rel, { maxBytes, checkParents: false });
       expect({ rel, maxBytes, read: sync }).toEqual({ rel, maxBytes, read: promised });
     }
-    expect(readWalkedFileSync(d, 'a.yaml', 12_000)).toMatchObject({ ok: true });
-    expect(readWalkedFileSync(d, 'b.yaml', 10)).toMatchObject({ reason: 'hard-link', links: 2 });
-    expect(readWalkedFileSync(d, 'fifo', 10)).toMatchObject({
+    expect(readRepoFileSync(d, 'a.yaml', { maxBytes: 12_000 })).toMatchObject({ ok: true });
+    expect(readRepoFileSync(d, 'b.yaml', { maxBytes: 10 })).toMatchObject({
+      reason: 'hard-link',
+      links: 2,
+    });
+    expect(readRepoFileSync(d, 'fifo', { maxBytes: 10 })).toMatchObject({
       reason: 'not-regular',
       kind: 'FIFO',
     });
   });
 
   it('bounds the bytes read, not the size stat reports (a /proc file says 0)', () => {
-    expect(readWalkedFileSync('/proc/self', 'status', 16)).toEqual({
+    expect(readRepoFileSync('/proc/self', 'status', { maxBytes: 16 })).toEqual({
       ok: false,
       reason: 'too-large',
       limit: 16,
       size: null,
     });
-    const whole = readWalkedFileSync('/proc/self', 'status', 1 << 20);
+    const whole = readRepoFileSync('/proc/self', 'status', { maxBytes: 1 << 20 });
     expect(whole.ok && whole.bytes.toString()).toMatch(/^Name:/);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * src/util/repo-file.ts: the one read (and write) of a repository file (issue 23, items 1, 2).
+ * src/util/safe-file.ts: the one read (and write) of a repository file (issue 23, items 1, 2).
  * The byte bound is on the read itself: /proc files say size 0 and hold more.
  */
 import { execFileSync } from 'node:child_process';
@@ -16,7 +16,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readRepoFile, writeRepoFile } from '../../src/util/repo-file.js';
+import { readRepoFile, writeRepoFile } from '../../src/util/safe-file.js';
 
 const dirs: string[] = [];
 afterEach(() => {

@@ -8,7 +8,7 @@ import {
   statusDescription,
 } from '../../src/vcs/comment.js';
 import { publishPlan } from '../../src/vcs/publish.js';
-import { codePointLength } from '../../src/vcs/text.js';
+import { codePointLength } from '../../src/vcs/comment.js';
 import type { PublishOutcome } from '../../src/vcs/types.js';
 import { FakeForge } from '../support/fake-forge.js';
 import { makePlan, markdownOf } from './plan-fixture.js';

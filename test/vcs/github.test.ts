@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { forgeTargetFromRemote } from '../../src/daemon/pull-requests.js';
 import { commentMarker } from '../../src/vcs/comment.js';
-import { createGitHubClient, normalizeGitHubApiUrl } from '../../src/vcs/github.js';
+import { createGitHubClient, normalizeGitHubApiUrl } from '../../src/vcs/forges.js';
 import { publishPlan } from '../../src/vcs/publish.js';
 import { VcsApiError, VcsConfigError, type PublishOutcome } from '../../src/vcs/types.js';
 import { fakeClock } from './fake-clock.js';

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { commentMarker } from '../../src/vcs/comment.js';
-import { createGitLabClient, normalizeGitLabApiUrl } from '../../src/vcs/gitlab.js';
+import { createGitLabClient, normalizeGitLabApiUrl } from '../../src/vcs/forges.js';
 import { publishPlan, publishStatus } from '../../src/vcs/publish.js';
 import { VcsApiError, type PublishOutcome } from '../../src/vcs/types.js';
 import { fakeClock } from './fake-clock.js';

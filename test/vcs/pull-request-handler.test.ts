@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { readLiveState } from '../../src/controlplane/types.js';
 import { commentMarker } from '../../src/vcs/comment.js';
-import { planOutcome } from '../../src/vcs/plan-outcome.js';
+import { planOutcome } from '../../src/vcs/publish.js';
 import {
   createPullRequestHandler,
   type HandlerLogger,

@@ -8,11 +8,19 @@ import { access, constants, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
 import { flyteCliRunner, isCliCommand } from '../../apply/manual.js';
 import { batchedLines } from '../../util/batched-lines.js';
-import { ApplyRefusedError, defaultParallelism, executePlan } from '../../apply/index.js';
+import { executePlan } from '../../apply/executor.js';
+import { ApplyRefusedError, defaultParallelism } from '../../apply/types.js';
 import { readSavedPlanFor } from '../saved-plan.js';
 import { applyRun, type ApplySource } from '../../ops/apply-run.js';
-import { applyExitCode, applyOutcome, renderApplyJson } from '../../apply/result-json.js';
-import { ANSI, NO_COLOR, progressPrinter, renderApplyResult } from '../../apply/report.js';
+import {
+  ANSI,
+  applyExitCode,
+  applyOutcome,
+  NO_COLOR,
+  progressPrinter,
+  renderApplyJson,
+  renderApplyResult,
+} from '../../apply/report.js';
 import { openControlPlane } from '../../controlplane/open.js';
 import type { ControlPlane } from '../../controlplane/types.js';
 import { paceLine } from '../../util/pacer.js';

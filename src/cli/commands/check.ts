@@ -8,7 +8,7 @@
  */
 import { isControlPlaneError } from '../../controlplane/errors.js';
 import type { ControlPlane } from '../../controlplane/types.js';
-import { loadDesired } from '../../ops/pipeline.js';
+import { loadDesired } from '../../ops/plan-run.js';
 import { UserError } from '../../util/user-error.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { requireConfigFolder } from '../config-folder.js';

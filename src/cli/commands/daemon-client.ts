@@ -14,7 +14,7 @@ import { renderText } from '../../render/index.js';
 import { countsText } from '../../render/common.js';
 import type { DaemonStatus, RecentRun, RunRecord } from '../../daemon/status.js';
 import { readUserFile, SECRET_FILE_BYTES } from '../../util/safe-file.js';
-import { rememberSecret } from '../../util/secrets.js';
+import { rememberSecret } from '../../util/redact.js';
 import { UserError } from '../../util/user-error.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { daemonUrl, type DaemonClientArgs } from '../define.js';

@@ -31,7 +31,7 @@ import type { LiveState } from '../../model/live.js';
 import { isLive } from '../../plan/inventory.js';
 import { checkAddressSyntax } from '../../plan/target.js';
 import { plural } from '../../render/index.js';
-import { relativeParts, writeRepoFile } from '../../util/repo-file.js';
+import { relativeParts, writeRepoFile } from '../../util/safe-file.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
 import { exists, requireFolder } from '../config-folder.js';

@@ -7,8 +7,7 @@
  */
 import { resolveToken } from '../../controlplane/open.js';
 import { formatValidationText } from '../../manifests/index.js';
-import { cleanCommit } from '../../ops/pipeline.js';
-import { planRun, refreshRun, type PlanOutcome } from '../../ops/plan-run.js';
+import { cleanCommit, planRun, refreshRun, type PlanOutcome } from '../../ops/plan-run.js';
 import { planFileParts, type PlanKey } from '../../render/plan-file.js';
 import { nothingDeclared, renderedFileChanges, renderParts } from '../../render/cli-output.js';
 import { readSavedPlan, resolvePlanKey } from '../saved-plan.js';
@@ -121,7 +120,7 @@ export async function planFor(
   const { result, key, commit } = await planOf(args, target, io);
   // An unreachable control plane is the command's error (exit 1), as any other failure.
   if (result.kind === 'unreadable') throw result.error;
-  const outcomes = args.comment === undefined ? null : await import('../../vcs/plan-outcome.js');
+  const outcomes = args.comment === undefined ? null : await import('../../vcs/publish.js');
   if (result.kind === 'invalid') {
     if (outcomes) await publish(outcomes.outcomeForInvalid(result.errors));
     // Keep stdout parseable for json/markdown: the errors go to stderr there.

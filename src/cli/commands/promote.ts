@@ -17,7 +17,7 @@ import { underFolder } from '../../manifests/environments.js';
 import { LIMITS } from '../../manifests/limits.js';
 import { findManifestFiles } from '../../manifests/walk.js';
 import type { Environment } from '../../model/desired.js';
-import { describeFailure, readRepoFile, writeRepoFile } from '../../util/repo-file.js';
+import { describeFailure, readRepoFile, writeRepoFile } from '../../util/safe-file.js';
 import { UserError } from '../../util/user-error.js';
 import {
   commandLineCredentials,

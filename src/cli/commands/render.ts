@@ -10,10 +10,10 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { readUserFile } from '../../util/safe-file.js';
+import { readUserFile, writeRepoFile } from '../../util/safe-file.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { formatValidationText, loadRepository } from '../../manifests/index.js';
-import { cleanCommit } from '../../ops/pipeline.js';
+import { cleanCommit } from '../../ops/plan-run.js';
 import {
   RenderInputError,
   compareTarget,
@@ -23,7 +23,6 @@ import {
 } from '../../render/values.js';
 import { credentialsSecretMessage } from '../../manifests/config.js';
 import { CHART_CREDENTIALS_SECRET } from '../../manifests/rules.js';
-import { writeRepoFile } from '../../util/repo-file.js';
 import { UserError } from '../../util/user-error.js';
 import { requireFolder } from '../config-folder.js';
 import type { RenderArgs } from '../define.js';

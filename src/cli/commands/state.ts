@@ -29,7 +29,7 @@ import type { StateArgs } from '../define.js';
 import { oneTarget, openToRead, sharedInventoryOf, type Targeted } from '../options.js';
 import type { Io } from '../io.js';
 import { requireFolder } from '../config-folder.js';
-import { underApplyLock } from '../../ops/apply-locks.js';
+import { underApplyLock } from '../../ops/apply-run.js';
 
 /** The control plane of the command, with its inventory and live state read together. */
 interface Read {

@@ -8,7 +8,7 @@ import {
   formatValidationText,
   toJsonReport,
 } from '../../manifests/index.js';
-import { loadDesired } from '../../ops/pipeline.js';
+import { loadDesired } from '../../ops/plan-run.js';
 import { declaresNothing, requireConfigFolder } from '../config-folder.js';
 import { nothingDeclared } from '../../render/cli-output.js';
 import { escapeJsonForTerminal } from '../../util/terminal-text.js';

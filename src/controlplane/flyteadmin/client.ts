@@ -48,7 +48,7 @@ import type {
 } from '../types.js';
 import { readUserFile, SECRET_FILE_BYTES } from '../../util/safe-file.js';
 import { UserError } from '../../util/user-error.js';
-import { rememberSecret } from '../../util/secrets.js';
+import { rememberSecret } from '../../util/redact.js';
 import { checkBound, parseSecretFile } from '../../util/bound-secret.js';
 import { type ClientCredentials, discover, type OAuthHttp, TokenSource } from '../oauth.js';
 import { load } from '../../util/js-yaml.js';

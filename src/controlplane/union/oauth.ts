@@ -15,7 +15,7 @@ import {
 import { ControlPlaneError } from '../errors.js';
 import { readUserFile, SECRET_FILE_BYTES } from '../../util/safe-file.js';
 import { UserError } from '../../util/user-error.js';
-import { rememberSecret } from '../../util/secrets.js';
+import { rememberSecret } from '../../util/redact.js';
 
 const SERVICE = 'Union';
 

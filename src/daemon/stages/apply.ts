@@ -4,8 +4,8 @@
  * gate's plan through the executor and keep the lock renewed while it runs. No new step starts
  * once the daemon shuts down, loses leadership or loses the lock; a step in flight finishes.
  */
-import type { ApplyEvent, ApplyResult } from '../../apply/index.js';
-import { applyOutcome } from '../../apply/result-json.js';
+import type { ApplyEvent, ApplyResult } from '../../apply/types.js';
+import { applyOutcome } from '../../apply/report.js';
 import type { ControlPlane } from '../../controlplane/types.js';
 import { ACTIONABLE_ACTIONS, type Plan } from '../../model/plan.js';
 import { countsText, heldForApproval } from '../../render/index.js';
@@ -13,8 +13,7 @@ import { runWords, stopWords } from '../../render/daemon-words.js';
 import { countPlan } from '../../plan/counts.js';
 import { errorCode, type Outcome, type RunContext, type Staged } from './context.js';
 import type { GateDecision } from './gate.js';
-import { applyRun, type ApplyPhase } from '../../ops/apply-run.js';
-import type { ApplyRecording } from '../../ops/apply-record.js';
+import { applyRun, type ApplyPhase, type ApplyRecording } from '../../ops/apply-run.js';
 
 /** Step error codes a later attempt may not meet (the client's retries ran out). */
 const TRANSIENT_CODES = new Set([
@@ -57,7 +56,7 @@ export async function applyStage(
     if (applied[action] > 0) o.metrics.changesApplied.inc({ action }, applied[action]);
   }
   const done = { commit, applied, changed: result.applied };
-  // The one classification of a result (src/apply/result-json.ts), as `poolsync apply` makes it.
+  // The one classification of a result (src/apply/report.ts), as `poolsync apply` makes it.
   const outcome = applyOutcome(result);
   if (outcome === 'applied') return { ...appliedOutcome(decision, done), products };
   if (outcome === 'manual_steps_left')
@@ -229,7 +228,7 @@ function stopReason(ctx: RunContext, lost: AbortSignal): string {
 }
 
 /**
- * Where the daemon's apply records (src/ops/apply-record.ts): the inventory only (no
+ * Where the daemon's apply records (src/ops/apply-run.ts): the inventory only (no
  * last-applied state); a failure to write it is logged, not fatal.
  */
 export function recording(ctx: RunContext, cp: ControlPlane): ApplyRecording {

@@ -6,7 +6,7 @@
  * the status or the memory itself: both are read-only views here.
  */
 import type { Logger } from 'pino';
-import type { ApplyResult, ExecuteOptions } from '../../apply/index.js';
+import type { ApplyResult, ExecuteOptions } from '../../apply/types.js';
 import type { InventoryStore } from '../../apply/inventory.js';
 import type { HoldApplyLockOptions } from '../../apply/lock.js';
 import type { ControlPlane } from '../../controlplane/types.js';
@@ -37,7 +37,7 @@ export interface Pipeline {
   /** How the apply lock is held (src/apply/lock.ts), less the control plane: src/ops takes it. */
   applyLock: Omit<HoldApplyLockOptions, 'cp'>;
   /**
-   * The inventory of `cp` (src/apply/inventory.ts), which the apply's record (src/ops/apply-record.ts)
+   * The inventory of `cp` (src/apply/inventory.ts), which the apply's record (src/ops/apply-run.ts)
    * writes. Absent: the daemon keeps no inventory (tests).
    */
   inventoryOf?(cp: ControlPlane): InventoryStore;

@@ -1,5 +1,5 @@
 /**
- * Stage load: load and validate the manifests of the fetched commit (src/ops/pipeline.ts's
+ * Stage load: load and validate the manifests of the fetched commit (src/ops/plan-run.ts's
  * first half, injectable for tests). Any error ends the run as `invalid`: nothing is applied,
  * the control plane keeps the last applied state and /status lists the errors with
  * file:line:col (manifests.md). A commit's manifests never change, so drift and manual runs of

@@ -10,10 +10,10 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Interceptor } from '@connectrpc/connect';
-import { executePlan } from '../../../src/apply/index.js';
+import { executePlan } from '../../../src/apply/executor.js';
 import { openControlPlane } from '../../../src/controlplane/open.js';
 import type { ControlPlane } from '../../../src/controlplane/types.js';
-import { planRepository } from '../../../src/ops/pipeline.js';
+import { planRepository } from '../../../src/ops/plan-run.js';
 import { tempDir, writeRepo } from '../../support/repo.js';
 import { rng } from '../../../bench/lib/scale.js';
 import { startFaultProxy, type Fault } from '../../support/fault-proxy.js';

@@ -12,10 +12,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { executePlan } from '../../../src/apply/index.js';
+import { executePlan } from '../../../src/apply/executor.js';
 import { exportManifests } from '../../../src/controlplane/export.js';
 import { readLiveState } from '../../../src/controlplane/types.js';
-import { planRepository } from '../../../src/ops/pipeline.js';
+import { planRepository } from '../../../src/ops/plan-run.js';
 import type { UnionControlPlane } from '../../../src/controlplane/union/union.js';
 import { tempDir } from '../../support/repo.js';
 import { byName, flyte, flyteOk, remote, venv } from './flyte-cli.js';

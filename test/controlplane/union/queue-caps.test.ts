@@ -8,9 +8,9 @@
 import { create, type UnknownField } from '@bufbuild/protobuf';
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { afterEach, describe, expect, it } from 'vitest';
-import { executePlan } from '../../../src/apply/index.js';
+import { executePlan } from '../../../src/apply/executor.js';
 import { queueSpecToPb } from '../../../src/controlplane/union/mapping.js';
-import { planRepository } from '../../../src/ops/pipeline.js';
+import { planRepository } from '../../../src/ops/plan-run.js';
 import type { QueueSpec } from '../../../src/model/common.js';
 import {
   QueueService,

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Interceptor } from '@connectrpc/connect';
 import { afterEach, expect, it } from 'vitest';
 import { readLiveState } from '../../../src/controlplane/types.js';
-import { planRepository } from '../../../src/ops/pipeline.js';
+import { planRepository } from '../../../src/ops/plan-run.js';
 import { liveFingerprint, settingsOfPlan } from '../../../src/plan/fingerprint.js';
 import { tempDir, writeRepo } from '../../support/repo.js';
 import { openUnion, startUnionServer, type UnionServer } from './helpers.js';

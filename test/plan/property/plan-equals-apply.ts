@@ -12,7 +12,7 @@
  */
 import { errorText } from '../../../src/render/reasons.js';
 import fc from 'fast-check';
-import { executePlan } from '../../../src/apply/index.js';
+import { executePlan } from '../../../src/apply/executor.js';
 import { EmbeddedControlPlane } from '../../../src/controlplane/embedded/embedded.js';
 import { readLiveState, type ControlPlane } from '../../../src/controlplane/types.js';
 import { UNION_CAPABILITIES } from '../../../src/controlplane/union/union.js';

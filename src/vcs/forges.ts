@@ -1,0 +1,480 @@
+/**
+ * The forges' REST APIs, for exactly what poolsync does on a pull request (through http.ts):
+ * - the sticky plan comment: list, create and update the issue comments of a GitHub pull
+ *   request (https://docs.github.com/rest/issues/comments) or the notes of a GitLab merge
+ *   request (https://docs.gitlab.com/api/notes/#merge-requests), and set the `poolsync/plan`
+ *   commit status (https://docs.github.com/rest/commits/statuses,
+ *   https://docs.gitlab.com/api/commits/#set-the-pipeline-status-of-a-commit);
+ * - who poolsync is, learned from its token once per process, and the one test of "poolsync's
+ *   own comment": its author is that identity AND its body opens with the marker (a pull
+ *   request is untrusted input: anyone who can comment can write the marker). GitHub: `GET
+ *   /user`; an installation token (a GitHub App, the Actions GITHUB_TOKEN) may not read it
+ *   (403): its comments are the app's bot's, `<slug>[bot]`, the slug from
+ *   POOLSYNC_GITHUB_APP_SLUG, or `github-actions` inside GitHub Actions (as Atlantis'
+ *   --gh-app-slug, server/events/vcs/github/credentials.go: GitHub names no bot login an
+ *   installation may read). GitLab: `GET /user` (project and group access tokens are bot users
+ *   of their own);
+ * - who may approve a held plan (docs/daemon.md#approvals), with the pull request's head
+ *   commit and state and the reply comment. GitHub: the collaborator permission API; `admin`,
+ *   `maintain` or `write` may approve
+ *   (https://docs.github.com/rest/collaborators/collaborators#get-repository-permissions-for-a-user).
+ *   GitLab: the project member's access level (inherited members included); Developer (30) or
+ *   above may approve (https://docs.gitlab.com/api/members/#get-a-member-of-a-group-or-project-including-inherited-and-invited-members).
+ */
+import { plural } from '../render/common.js';
+import { clip } from './comment.js';
+import {
+  ApiClient,
+  listPages,
+  nextLink,
+  parseApiUrl,
+  type ApiCall,
+  type ErrorMapper,
+} from './http.js';
+import {
+  PROVIDER_NAMES,
+  STATUS_CONTEXT,
+  VcsApiError,
+  VcsConfigError,
+  type ForgeRepository,
+  type ForgeUser,
+  type IssueComment,
+  type Provider,
+  type PullRequestApi,
+  type PullRequestRef,
+  type StatusState,
+} from './types.js';
+
+export const GITHUB_API_URL = 'https://api.github.com';
+export const GITLAB_API_URL = 'https://gitlab.com/api/v4';
+/** GitHub rejects longer status descriptions (422); GitLab stores up to 255 characters. */
+const STATUS_DESCRIPTION_MAX: Record<Provider, number> = { github: 140, gitlab: 255 };
+
+/** A GitHub Enterprise Cloud host with data residency: `SUBDOMAIN.ghe.com` (docs.github.com, "About GitHub Enterprise Cloud with data residency"). */
+export const GHE_COM = /^(?:api\.)?([a-z0-9-]+)\.ghe\.com$/i;
+
+/**
+ * `https://api.github.com` (default), GitHub Enterprise Cloud with data residency
+ * `https://api.SUBDOMAIN.ghe.com`, or GitHub Enterprise Server `https://HOST/api/v3` (a bare
+ * `https://HOST` gets `/api/v3`, a bare `https://SUBDOMAIN.ghe.com` its `api.` host).
+ */
+export function normalizeGitHubApiUrl(apiUrl: string | undefined): string {
+  const url = parseApiUrl(
+    apiUrl?.trim() || GITHUB_API_URL,
+    'https://api.github.com, https://api.SUBDOMAIN.ghe.com, or https://HOST/api/v3 for GitHub Enterprise Server',
+  );
+  const cloud = GHE_COM.exec(url.hostname);
+  if (url.pathname === '/' || url.pathname === '') {
+    // GitHub.com and GHE.com serve the API at the root of their api. host; a server at /api/v3.
+    if (cloud) url.hostname = `api.${cloud[1]}.ghe.com`;
+    else if (url.hostname !== 'api.github.com') url.pathname = '/api/v3';
+  }
+  return url.toString().replace(/\/+$/, '');
+}
+
+/** `https://gitlab.com/api/v4` (default) or `https://HOST/api/v4` (a bare `https://HOST` gets `/api/v4`). */
+export function normalizeGitLabApiUrl(apiUrl: string | undefined): string {
+  const url = parseApiUrl(
+    apiUrl?.trim() || GITLAB_API_URL,
+    'https://gitlab.com/api/v4 or https://HOST/api/v4 for a self-managed GitLab',
+  );
+  if (url.pathname === '/' || url.pathname === '') url.pathname = '/api/v4';
+  return url.toString().replace(/\/+$/, '');
+}
+
+/** The REST client of `opts`: its token, API version and error messages. */
+export function forgeApi(
+  opts: ForgeRepository & { number?: number },
+  mapError: ErrorMapper = errorMessages(opts),
+): ApiClient {
+  const github = opts.provider === 'github';
+  return new ApiClient({
+    provider: PROVIDER_NAMES[opts.provider],
+    baseUrl: github ? normalizeGitHubApiUrl(opts.apiUrl) : normalizeGitLabApiUrl(opts.apiUrl),
+    headers: github
+      ? {
+          authorization: `Bearer ${opts.token}`,
+          accept: 'application/vnd.github+json',
+          'x-github-api-version': '2022-11-28',
+          'user-agent': 'poolsync',
+        }
+      : { 'private-token': opts.token, 'user-agent': 'poolsync' },
+    secrets: [opts.token],
+    retry: opts.retry,
+    mapError,
+  });
+}
+
+export const createGitHubClient = (opts: Omit<PullRequestRef, 'provider'>) =>
+  createPullRequestApi({ ...opts, provider: 'github' });
+export const createGitLabClient = (opts: Omit<PullRequestRef, 'provider'>) =>
+  createPullRequestApi({ ...opts, provider: 'gitlab' });
+
+const GITLAB_STATES: Record<StatusState, string> = {
+  pending: 'running',
+  success: 'success',
+  failure: 'failed',
+  // GitLab has no separate "error" state.
+  error: 'failed',
+};
+
+/**
+ * The sticky comment's calls: a pull request's issue comments (GitHub) or a merge request's
+ * notes (GitLab, system notes left out), and the commit status.
+ */
+export function createPullRequestApi(opts: PullRequestRef): PullRequestApi {
+  checkOptions(opts);
+  const { provider, number } = opts;
+  const github = provider === 'github';
+  const api = forgeApi(opts);
+  const project = `/projects/${encodeURIComponent(opts.repository)}`;
+  const issue = `/repos/${opts.repository}/issues`;
+  const comments = github
+    ? `${issue}/${number}/comments`
+    : `${project}/merge_requests/${number}/notes`;
+  const pr = github ? `pull request #${number}` : `merge request !${number}`;
+  const word = github ? 'comment' : 'note';
+  const read = github ? async (json: unknown) => toComment(json) : noteReader(api, project, opts);
+  const first = `${comments}?per_page=100${github ? '' : '&sort=asc&order_by=created_at'}`;
+  return {
+    provider,
+    self: () => tokenIdentity(api, provider),
+    async listComments() {
+      const all = await listPages(api, first, `list the ${word}s of ${pr}`, (res) => {
+        const nextPage = github ? undefined : res.headers['x-next-page'];
+        const next = Array.isArray(nextPage) ? nextPage[0] : nextPage;
+        // GitLab's offset pagination names the next page; keyset pagination and GitHub only
+        // send a Link header.
+        return next ? `${first}&page=${encodeURIComponent(next)}` : nextLink(res.headers.link);
+      });
+      return Promise.all((all as { system?: boolean }[]).filter((n) => !n.system).map(read));
+    },
+    async createComment(body) {
+      const res = await api.call({
+        method: 'POST',
+        path: comments,
+        body: { body },
+        operation: `comment on ${pr}`,
+        nonIdempotent: true,
+      });
+      return read(res.json);
+    },
+    async updateComment(id, body) {
+      const res = await api.call({
+        method: github ? 'PATCH' : 'PUT',
+        path: github ? `${issue}/comments/${id}` : `${comments}/${id}`,
+        body: { body },
+        operation: `update the poolsync ${word} on ${pr}`,
+      });
+      return read(res.json);
+    },
+    async setStatus(sha, status) {
+      try {
+        await api.call({
+          method: 'POST',
+          path: `${github ? `/repos/${opts.repository}` : project}/statuses/${encodeURIComponent(sha)}`,
+          body: {
+            state: github ? status.state : GITLAB_STATES[status.state],
+            [github ? 'context' : 'name']: STATUS_CONTEXT,
+            description: clip(status.description, STATUS_DESCRIPTION_MAX[provider]),
+            target_url: status.targetUrl || undefined,
+          },
+          operation: `set the ${STATUS_CONTEXT} status of commit ${sha.slice(0, 12)}`,
+        });
+      } catch (err) {
+        // GitLab answers 400 "Cannot transition status via :run from :running" when the
+        // status already has that state (a redelivered event): the goal is reached.
+        const reached =
+          err instanceof VcsApiError &&
+          err.status === 400 &&
+          /cannot transition status/i.test(err.message);
+        if (github || !reached) throw err;
+      }
+    },
+    close: () => api.close(),
+  };
+}
+
+function toComment(json: unknown): IssueComment {
+  const c = json as {
+    id: number;
+    body?: string | null;
+    html_url?: string;
+    user?: { login: string; id: number } | null;
+  };
+  const author = c.user ? { login: c.user.login, id: c.user.id } : null;
+  return { id: c.id, body: c.body ?? '', url: c.html_url ?? null, author };
+}
+
+/**
+ * A note as an IssueComment, with its web address: the merge request's page and `#note_ID`.
+ * The page follows from a project path beside an API at /api/v4; else (a numeric project id,
+ * as GitLab CI's CI_PROJECT_ID) it is the merge request's `web_url`, read once.
+ */
+function noteReader(
+  api: ApiClient,
+  project: string,
+  opts: PullRequestRef,
+): (json: unknown) => Promise<IssueComment> {
+  const base = api.baseUrl.href.replace(/\/+$/, '');
+  let page: Promise<string | null> | null =
+    !/^\d+$/.test(opts.repository) && base.endsWith('/api/v4')
+      ? Promise.resolve(
+          `${base.slice(0, -'/api/v4'.length)}/${opts.repository}/-/merge_requests/${opts.number}`,
+        )
+      : null;
+  const webUrl = () =>
+    (page ??= api
+      .call({
+        method: 'GET',
+        path: `${project}/merge_requests/${opts.number}`,
+        operation: `read merge request !${opts.number}`,
+      })
+      .then((res) => (res.json as { web_url?: string }).web_url ?? null));
+  return async (json) => {
+    const n = json as {
+      id: number;
+      body?: string | null;
+      author?: { username: string; id: number } | null;
+    };
+    const author = n.author ? { login: n.author.username, id: n.author.id } : null;
+    const web = await webUrl().catch(() => null);
+    return { id: n.id, body: n.body ?? '', url: web && `${web}#note_${n.id}`, author };
+  };
+}
+
+function checkOptions(opts: PullRequestRef): void {
+  const github = opts.provider === 'github';
+  if (
+    !(
+      github ? /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/ : /^(\d+|[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)+)$/
+    ).test(opts.repository)
+  ) {
+    throw new VcsConfigError(
+      github
+        ? `--repo ${JSON.stringify(opts.repository)} is not a GitHub repository: use owner/name, e.g. acme/pool-config.`
+        : `--repo ${JSON.stringify(opts.repository)} is not a GitLab project: use its numeric id or its path, e.g. acme/infra/pool-config.`,
+    );
+  }
+  if (!Number.isInteger(opts.number) || opts.number < 1) {
+    throw new VcsConfigError(
+      `--pr must be a ${github ? 'pull request number' : 'merge request iid'} (a positive integer), got ${opts.number}.`,
+    );
+  }
+}
+
+/** The scope a GitHub token needs for an operation, for 403 messages. */
+function neededPermission(call: ApiCall): string {
+  return call.path.includes('/statuses/')
+    ? 'permission `statuses: write` (fine-grained token or the Actions GITHUB_TOKEN; a classic token needs scope `repo`, or `repo:status`)'
+    : 'permission `pull-requests: write` (fine-grained token or the Actions GITHUB_TOKEN; a classic token needs scope `repo`, or `public_repo` for a public repository)';
+}
+
+/** What each failed call says: what went wrong and what to do. */
+function errorMessages(opts: ForgeRepository & { number?: number }): ErrorMapper {
+  const github = opts.provider === 'github';
+  const name = PROVIDER_NAMES[opts.provider];
+  const where = `${opts.repository}${github ? '#' : '!'}${opts.number ?? ''}`;
+  return (status, server, call, attempts) => {
+    const detail = server ? `: ${server}` : '';
+    if (status === 401) {
+      return github
+        ? `GitHub rejected the token (401${detail}). Set GITHUB_TOKEN to a valid token.`
+        : `GitLab rejected the token (401${detail}). Set GITLAB_TOKEN to a valid, unexpired access token.`;
+    }
+    if (github && (status === 403 || status === 429) && /rate limit/i.test(server)) {
+      return `GitHub rate limit exceeded while trying to ${call.operation} (${status}${detail}), still after ${plural(attempts, 'attempt')}. Try again later, or use a token with a higher limit.`;
+    }
+    if (status === 403) {
+      const role = call.path.includes('/statuses/') ? 'Developer' : 'Reporter';
+      return github
+        ? `GitHub refused to ${call.operation} in ${opts.repository} (403${detail}). The token needs ${neededPermission(call)}.`
+        : `GitLab refused to ${call.operation} in ${opts.repository} (403${detail}). The token needs the \`api\` scope and at least the ${role} role in the project.`;
+    }
+    if (status === 404) {
+      return github
+        ? `GitHub could not find ${where} while trying to ${call.operation} (404). Check --repo and --pr; for a private repository, the token must have access to it.`
+        : `GitLab could not find ${where} while trying to ${call.operation} (404). Check --repo (project id or full path) and --pr (the merge request iid); the token must have access to the project.`;
+    }
+    if (github && status === 422) {
+      return `GitHub rejected the request to ${call.operation} in ${where} (422 validation failed${detail}).`;
+    }
+    if (!github && (status === 400 || status === 422)) {
+      return `GitLab rejected the request to ${call.operation} in ${where} (${status}${detail}).`;
+    }
+    if (status === 429 || status >= 500) {
+      return `${name} failed to ${call.operation} in ${where}: HTTP ${status} after ${plural(attempts, 'attempt')}${detail}. ${name} may be unavailable or rate-limiting; try again later.`;
+    }
+    return `${name} answered HTTP ${status} when trying to ${call.operation} in ${where}${detail}.`;
+  };
+}
+
+// Who the token is.
+
+const known = new Map<string, Promise<ForgeUser>>();
+
+/** The token's identity on the forge of `api`, asked once per process (a failure is asked again). */
+export function tokenIdentity(
+  api: ApiClient,
+  provider: Provider,
+  env: Record<string, string | undefined> = process.env,
+): Promise<ForgeUser> {
+  let identity = known.get(api.tokenKey);
+  if (!identity) {
+    identity = askIdentity(api, provider, env);
+    known.set(api.tokenKey, identity);
+    identity.catch(() => known.delete(api.tokenKey));
+  }
+  return identity;
+}
+
+/** The same user: by id when both have one (logins can be renamed), else by login (case-blind). */
+export function sameUser(a: ForgeUser | null, b: ForgeUser): boolean {
+  if (a === null) return false;
+  if (a.id !== null && b.id !== null) return a.id === b.id;
+  return a.login.toLowerCase() === b.login.toLowerCase();
+}
+
+async function askIdentity(
+  api: ApiClient,
+  provider: Provider,
+  env: Record<string, string | undefined>,
+): Promise<ForgeUser> {
+  try {
+    const user = (
+      await api.call({ method: 'GET', path: '/user', operation: 'read who the token is' })
+    ).json as { login: string; username: string; id: number };
+    return { login: provider === 'github' ? user.login : user.username, id: user.id };
+  } catch (err) {
+    // GitHub refused, not rate-limited: an installation token.
+    const refused = err instanceof VcsApiError && err.status === 403 && err.retryAt === null;
+    if (provider !== 'github' || !refused) throw err;
+  }
+  const slug =
+    env.POOLSYNC_GITHUB_APP_SLUG?.trim() || (env.GITHUB_ACTIONS === 'true' ? 'github-actions' : '');
+  if (!slug) {
+    throw new VcsConfigError(
+      "The GitHub token is an installation token (a GitHub App: GET /user is refused): set POOLSYNC_GITHUB_APP_SLUG to the app's slug, so poolsync knows its own comments (they are by <slug>[bot]).",
+    );
+  }
+  return { login: `${slug}[bot]`, id: null };
+}
+
+// Who may approve.
+
+export interface ApproverCheck {
+  allowed: boolean;
+  /** What the forge says: `write`, `read`, `none`, `developer (30)`, `reporter (20)`… */
+  level: string;
+}
+
+export interface ApprovalForge {
+  permission(user: ForgeUser): Promise<ApproverCheck>;
+  /** The pull request's head commit, and whether it is open. */
+  pullRequest(number: number): Promise<{ headSha: string; open: boolean }>;
+  reply(number: number, body: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+const GITLAB_LEVELS: Record<number, string> = {
+  0: 'none',
+  5: 'minimal access',
+  10: 'guest',
+  15: 'planner',
+  20: 'reporter',
+  30: 'developer',
+  40: 'maintainer',
+  50: 'owner',
+};
+
+export function createApprovalForge(opts: ForgeRepository): ApprovalForge {
+  const github = opts.provider === 'github';
+  const name = PROVIDER_NAMES[opts.provider];
+  const api = forgeApi(
+    opts,
+    (status, server, call) =>
+      `${name} answered HTTP ${status} when trying to ${call.operation} in ${opts.repository}${server ? `: ${server}` : ''}.`,
+  );
+  const project = `/projects/${encodeURIComponent(opts.repository)}`;
+  const pr = (number: number) => `${github ? 'pull request #' : 'merge request !'}${number}`;
+  return {
+    permission: (user) =>
+      github ? githubPermission(api, opts.repository, user) : gitlabPermission(api, project, user),
+    async pullRequest(number) {
+      const res = await api.call({
+        method: 'GET',
+        path: github
+          ? `/repos/${opts.repository}/pulls/${number}`
+          : `${project}/merge_requests/${number}`,
+        operation: `read ${pr(number)}`,
+      });
+      const body = res.json as { head?: { sha?: string }; sha?: string; state?: string };
+      const sha = github ? body.head?.sha : body.sha;
+      if (!sha) throw new Error(`${name} returned no head commit for ${number}`);
+      // GitHub: open | closed; GitLab: opened | closed | locked | merged.
+      return { headSha: sha, open: body.state === 'open' || body.state === 'opened' };
+    },
+    async reply(number, body) {
+      await api.call({
+        method: 'POST',
+        path: github
+          ? `/repos/${opts.repository}/issues/${number}/comments`
+          : `${project}/merge_requests/${number}/notes`,
+        body: { body },
+        operation: `reply on ${pr(number)}`,
+        nonIdempotent: true,
+      });
+    },
+    close: () => api.close(),
+  };
+}
+
+const notFound = (err: unknown) => err instanceof VcsApiError && err.status === 404;
+
+/** GitHub: the collaborator's permission; `admin`, `maintain` or `write` may approve. */
+async function githubPermission(
+  api: ApiClient,
+  repository: string,
+  user: ForgeUser,
+): Promise<ApproverCheck> {
+  try {
+    const res = await api.call({
+      method: 'GET',
+      path: `/repos/${repository}/collaborators/${encodeURIComponent(user.login)}/permission`,
+      operation: `read the permission of ${user.login}`,
+    });
+    const body = res.json as { permission?: string; role_name?: string };
+    const level = body.role_name ?? body.permission ?? 'none';
+    return {
+      allowed:
+        ['admin', 'maintain', 'write'].includes(level) ||
+        body.permission === 'admin' ||
+        body.permission === 'write',
+      level,
+    };
+  } catch (err) {
+    if (notFound(err)) return { allowed: false, level: 'none (not a collaborator)' };
+    throw err;
+  }
+}
+
+/** GitLab: the member's access level (inherited included); Developer (30) or above may approve. */
+async function gitlabPermission(
+  api: ApiClient,
+  project: string,
+  user: ForgeUser,
+): Promise<ApproverCheck> {
+  if (user.id === null) return { allowed: false, level: 'unknown (no user id in the event)' };
+  try {
+    const res = await api.call({
+      method: 'GET',
+      path: `${project}/members/all/${user.id}`,
+      operation: `read the access level of ${user.login}`,
+    });
+    const n = (res.json as { access_level?: number }).access_level ?? 0;
+    return { allowed: n >= 30, level: `${GITLAB_LEVELS[n] ?? 'level'} (${n})` };
+  } catch (err) {
+    if (notFound(err)) return { allowed: false, level: 'none (not a member)' };
+    throw err;
+  }
+}
