@@ -2,11 +2,13 @@
  * What the CLI prints of and beside a plan: the plan in the format asked for, the quickstart
  * daemon's banner and short view of each plan it applies, the runbook `apply` ends with when
  * manual steps are left, the generated files (poolsync.yaml `render`) that `plan` shows would
- * change, a folder that declares nothing, and the files `promote` changes.
+ * change, a folder that declares nothing, the files `promote` changes, a plan with nothing to
+ * apply, and a managed object's state (`state`).
  */
 import { dirname, resolve } from 'node:path';
 import type { DesiredState } from '../model/desired.js';
 import { visibleChanges, type Plan } from '../model/plan.js';
+import type { ManagedObject } from '../plan/inventory.js';
 import { relativeParts, writeRepoFile } from '../util/safe-file.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 import { UserError } from '../util/user-error.js';
@@ -15,6 +17,18 @@ import { renderJsonParts } from './json.js';
 import { renderMarkdown } from './markdown.js';
 import { runbookLines } from './runbook.js';
 import { renderTextParts } from './text.js';
+
+/** What `apply` says when its plan has nothing to apply. */
+export function nothingToApply(plan: Plan): string {
+  return plan.summary.blocked
+    ? `No changes to apply: ${plan.summary.blocked} blocked change(s) cannot be applied (see the plan).`
+    : 'No changes. The control plane matches the repository.';
+}
+
+/** A managed object's live state in a few words (`state list`, `state show`). */
+export function managedStatus(o: ManagedObject): string {
+  return o.status === null ? 'missing: not on the control plane' : escapeTerminal(o.status);
+}
 
 /** What `daemon --quickstart` says once it listens: where to look, and what to do. */
 export function quickstartBanner(url: string, watching: string): string {

@@ -26,7 +26,7 @@ import type { ControlPlane } from '../../controlplane/types.js';
 import { paceLine } from '../../util/pacer.js';
 import type { Plan } from '../../model/plan.js';
 import { hasNoChanges, renderTextParts } from '../../render/index.js';
-import { printRunbook } from '../../render/cli-output.js';
+import { nothingToApply, printRunbook } from '../../render/cli-output.js';
 import { UserError } from '../../util/user-error.js';
 import {
   durationFlag,
@@ -133,12 +133,7 @@ export async function apply(
     if (result === null) {
       // The rendered plan already says "No changes." when nothing is blocked either.
       if (json) io.stdout.write(renderApplyJson(plan, null));
-      else if (target.kind === 'file' || !hasNoChanges(plan))
-        out(
-          plan.summary.blocked
-            ? `No changes to apply: ${plan.summary.blocked} blocked change(s) cannot be applied (see the plan).`
-            : 'No changes. The control plane matches the repository.',
-        );
+      else if (target.kind === 'file' || !hasNoChanges(plan)) out(nothingToApply(plan));
       return 0;
     }
     const outcome = applyOutcome(result);
