@@ -8,7 +8,14 @@
  * moved since it was planned).
  */
 import { approvalWords } from '../render/daemon-words.js';
-import type { ChangeBrief } from './change-brief.js';
+
+/** One change as /status and the approvals list it: its address, action and why it waits. */
+export interface ChangeBrief {
+  address: string;
+  action: string;
+  /** Why it is blocked or held. */
+  reason: string | null;
+}
 
 export type ApprovalVia = 'api' | 'github' | 'gitlab';
 

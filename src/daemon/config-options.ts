@@ -17,6 +17,7 @@ export interface OptionSpec {
   name: string;
   /** POOLSYNC_ and the name in capitals (`POOLSYNC_POLL_INTERVAL`) unless the table says. */
   env: string;
+  /** `string` unless the table says. */
   kind: Kind;
   describe: string;
   default?: string | number | boolean;
@@ -27,18 +28,15 @@ export interface OptionSpec {
 export const OPTIONS: readonly OptionSpec[] = withEnv([
   {
     name: 'repo',
-    kind: 'string',
     describe: 'Git URL of the config repository (https://, ssh://, git@host:path, or a local path)',
   },
   {
     name: 'branch',
-    kind: 'string',
     describe: 'Branch to follow',
     default: 'main',
   },
   {
     name: 'path',
-    kind: 'string',
     describe: 'Folder inside the repository holding the manifests',
     default: '.',
   },
@@ -61,7 +59,6 @@ export const OPTIONS: readonly OptionSpec[] = withEnv([
   },
   {
     name: 'control-plane',
-    kind: 'string',
     describe:
       'Control plane: file:PATH (embedded), http(s)://HOST (poolsync REST API), union+https://HOST (Union, docs/union.md), flyteadmin+http(s)://HOST (Flyte OSS, docs/flyte-oss.md)',
     default: DEFAULT_DAEMON_CONTROL_PLANE,
@@ -78,7 +75,6 @@ export const OPTIONS: readonly OptionSpec[] = withEnv([
   },
   {
     name: 'git-username',
-    kind: 'string',
     describe: 'User name sent with the Git token (GitLab: oauth2)',
     default: 'x-access-token',
   },
@@ -96,7 +92,6 @@ export const OPTIONS: readonly OptionSpec[] = withEnv([
   },
   {
     name: 'listen',
-    kind: 'string',
     describe: 'HOST:PORT of the status, metrics and webhook server',
     default: '127.0.0.1:8080',
   },
@@ -117,7 +112,6 @@ export const OPTIONS: readonly OptionSpec[] = withEnv([
   },
   {
     name: 'policy',
-    kind: 'string',
     describe: 'What to apply: none (plan only), safe (creates and updates), all',
     default: 'safe',
     choices: APPLY_POLICIES,
@@ -161,14 +155,12 @@ export const OPTIONS: readonly OptionSpec[] = withEnv([
   },
   {
     name: 'log-level',
-    kind: 'string',
     describe: 'trace, debug, info, warn or error',
     default: 'info',
     choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal'],
   },
   {
     name: 'log-format',
-    kind: 'string',
     describe: 'json, pretty, or auto (pretty on a terminal)',
     default: 'auto',
     choices: LOG_FORMATS,
@@ -180,13 +172,11 @@ export const OPTIONS: readonly OptionSpec[] = withEnv([
   },
   {
     name: 'lock',
-    kind: 'string',
     describe:
       'k8s:NAMESPACE/NAME: a Kubernetes Lease as the apply lock, for control planes with no lock of their own',
   },
   {
     name: 'inventory',
-    kind: 'string',
     describe:
       'k8s:NAMESPACE/NAME: the ConfigMap keeping the inventory of a control plane that cannot keep it (Union, flyteadmin), shared by replicas and CI (default: poolsync-inventory in the namespace of --lock, else of --leader-election-lease; state-dir: the state folder)',
   },
@@ -198,19 +188,16 @@ export const OPTIONS: readonly OptionSpec[] = withEnv([
   },
   {
     name: 'leader-election-lease',
-    kind: 'string',
     describe:
       'The Lease of --leader-elect, k8s:NAMESPACE/NAME (default: k8s:<pod namespace>/poolsync-leader)',
   },
   {
     name: 'leader-election-id',
-    kind: 'string',
     describe:
       "This replica's identity in the Lease (default: env POD_NAME, else host name and pid)",
   },
   {
     name: 'advertise-address',
-    kind: 'string',
     describe:
       "URL where the other replicas reach this one's HTTP server, published in the Lease while it leads (default: http://$POD_IP:PORT, else the --listen address)",
   },
@@ -254,6 +241,10 @@ export const OPTIONS: readonly OptionSpec[] = withEnv([
   },
 ]);
 
-function withEnv(specs: (Omit<OptionSpec, 'env'> & { env?: string })[]): OptionSpec[] {
-  return specs.map((o) => ({ env: `POOLSYNC_${o.name.toUpperCase().replaceAll('-', '_')}`, ...o }));
+/** Fills in what most options share: their env name from theirs, and kind `string`. */
+function withEnv(
+  specs: (Omit<OptionSpec, 'env' | 'kind'> & Partial<Pick<OptionSpec, 'env' | 'kind'>>)[],
+): OptionSpec[] {
+  const env = (name: string) => `POOLSYNC_${name.toUpperCase().replaceAll('-', '_')}`;
+  return specs.map((o) => ({ env: env(o.name), kind: 'string', ...o }));
 }

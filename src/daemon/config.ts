@@ -11,6 +11,7 @@ import { hostname } from 'node:os';
 import { isAbsolute, posix, resolve } from 'node:path';
 import { CONFIG_FILE_BYTES, readUserFile, SECRET_FILE_BYTES } from '../util/safe-file.js';
 import { load as loadYaml } from '../util/js-yaml.js';
+import { closest } from '../manifests/suggest.js';
 import { UserError } from '../util/user-error.js';
 import { parseDuration } from '../util/duration.js';
 import type { GitAuth } from '../util/git-env.js';
@@ -26,18 +27,6 @@ import {
   type LogFormat,
 } from './config-options.js';
 
-export {
-  APPLY_POLICIES,
-  DEFAULT_DAEMON_CONTROL_PLANE,
-  LOG_FORMATS,
-  OPTIONS,
-  type ApplyPolicy,
-  type LogFormat,
-  type OptionSpec,
-} from './config-options.js';
-
-export type { GitAuth } from '../util/git-env.js';
-
 export type SourceConfig =
   | { kind: 'git'; repo: string; branch: string; path: string; auth: GitAuth }
   | { kind: 'watch'; dir: string };
@@ -49,9 +38,9 @@ export interface DaemonConfig {
   controlPlane: {
     url: string;
     token: string | null;
-    /** The environment of poolsync.yaml this control plane is (daemon/environments.ts). */
+    /** The environment of poolsync.yaml this control plane is (daemon/unit.ts). */
     environment?: string;
-    /** Read at every open (an environment's `tokenFile`, daemon/environments.ts). */
+    /** Read at every open (an environment's `tokenFile`, daemon/unit.ts). */
     tokenFile?: string;
     /** `union+` URLs: the API key file (an environment's `apiKeyFile`). */
     apiKeyFile?: string;
@@ -128,7 +117,14 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
   const { get, str, path, duration, int, bool, choice } = r;
   const secrets = await readSecrets(input, raw);
   const source = sourceConfig(r, secrets);
-  const { lock, leader, inventory } = coordination(r, input.env);
+  const lock = leaseOption(str('lock'), get('lock'));
+  const leader = bool('leader-elect') ? leaderElection(r, input.env) : null;
+  // Who shares a Lease shares the inventory: by default a ConfigMap beside it.
+  const inventory = inventoryPlace(
+    str('inventory'),
+    lock ?? leader?.lease ?? null,
+    get('inventory')?.origin ?? '--inventory',
+  );
   return {
     source,
     pollIntervalMs: duration('poll-interval', 100),
@@ -281,21 +277,6 @@ function sourceConfig(r: Readers, secrets: Awaited<ReturnType<typeof readSecrets
   }
 }
 
-/** --lock, --leader-elect and the inventory who shares a Lease shares. */
-function coordination(r: Readers, env: ConfigInput['env']) {
-  const { get, str, bool } = r;
-  const lock = leaseOption(str('lock'), get('lock'));
-  const leader = bool('leader-elect') ? leaderElection(r, env) : null;
-  // Who shares a Lease shares the inventory: by default a ConfigMap beside it.
-  const inventory = inventoryPlace(
-    str('inventory'),
-    lock ?? leader?.lease ?? null,
-    get('inventory')?.origin ?? '--inventory',
-  );
-
-  return { lock, leader, inventory };
-}
-
 async function readConfigFile(
   path: string,
 ): Promise<{ values: Record<string, unknown>; path: string }> {
@@ -419,37 +400,6 @@ function checkRepoPath(p: string, r: Raw): string {
     );
   }
   return normalized;
-}
-
-function closest(word: string, candidates: string[]): string | null {
-  let best: string | null = null;
-  let bestDistance = Infinity;
-  for (const c of candidates) {
-    const d = editDistance(word, c);
-    if (d < bestDistance) {
-      best = c;
-      bestDistance = d;
-    }
-  }
-  return bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : null;
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0] as number;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j] as number;
-      row[j] = Math.min(
-        (row[j] as number) + 1,
-        (row[j - 1] as number) + 1,
-        prev + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-      prev = tmp;
-    }
-  }
-  return row[b.length] as number;
 }
 
 /** `--leader-elect` (docs/daemon.md#high-availability). */

@@ -4,21 +4,10 @@
  * run has been requested; `stop()` is the SIGTERM path: triggers off, no new steps, running
  * steps finish (bounded).
  */
-import { dirname, join } from 'node:path';
-import { sharedCandidacy } from '../lease/leader-elector.js';
-import { approvalWords } from '../render/daemon-words.js';
 import { Redactor } from '../util/redact.js';
 import type { DaemonConfig } from './config.js';
 import { dashboardHandler } from './dashboard/page.js';
-import {
-  approvalTarget,
-  discoverEnvironments,
-  environmentDaemonConfig,
-  environmentsStatus,
-  environmentsStatusFromLeaders,
-} from './environments.js';
-import { leaderStatus } from './forward.js';
-import { FolderSource, GitSource, type Source } from './git-source.js';
+import { leaderStatus } from './http.js';
 import { startStatusServer, type StatusServer } from './http.js';
 import { advertiseAddress, followerOf } from './leader.js';
 import type { TriggerReason } from './loop.js';
@@ -26,7 +15,13 @@ import { DaemonMetrics } from './metrics.js';
 import { pullRequestSide } from './pull-requests.js';
 import type { DaemonStatus } from './status.js';
 import { startTimer, watchFolder, type Trigger } from './triggers.js';
-import { startUnit, type Unit, type UnitDeps } from './unit.js';
+import {
+  approvalTarget,
+  environmentsStatus,
+  environmentsStatusFromLeaders,
+  startUnits,
+  type UnitDeps,
+} from './unit.js';
 import type { PullRequestEvent } from './webhooks.js';
 
 export interface DaemonDeps extends Omit<UnitDeps, 'candidacy'> {
@@ -61,8 +56,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     config.adminToken,
   ]);
   const metrics = new DaemonMetrics();
-  const source = sourceOf(config);
-  const units = await startUnits(config, deps, source, metrics, redactor);
+  const { source, units } = await startUnits(config, deps, metrics, redactor);
   const single = units.length === 1 && units[0]!.name === null ? units[0]! : null;
   const requestAll = async (reason: TriggerReason): Promise<void> => {
     await Promise.all(units.map((u) => u.request(reason)));
@@ -89,9 +83,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       metrics,
       adminToken: config.adminToken,
       approve: (r) => {
-        if (single && r.environment !== undefined)
-          return { ok: false, reason: approvalWords.withoutEnvironments(r.environment) };
-        const target = single ?? approvalTarget(units, r);
+        const target = approvalTarget(units, r);
         if (typeof target === 'string') return { ok: false, reason: target };
         return target.approvals.approve({ ...r, via: 'api' });
       },
@@ -185,72 +177,4 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
         return finished;
       })()),
   };
-}
-
-/**
- * The one unit of a daemon without environments, or one per environment of poolsync.yaml
- * `environments:` (environments.ts).
- */
-async function startUnits(
-  config: DaemonConfig,
-  deps: DaemonDeps,
-  source: Source,
-  metrics: DaemonMetrics,
-  redactor: Redactor,
-): Promise<Unit[]> {
-  const found = await discoverEnvironments(source, deps.logger);
-  const lockDir = deps.lockDir ?? dirname(config.stateDir);
-  if (found === null)
-    return [
-      await startUnit(
-        { name: null, config, source, metrics, redactor, strictOpen: true },
-        { ...deps, lockDir },
-      ),
-    ];
-  const units: Unit[] = [];
-  const election = config.leaderElection;
-  // A replica leading some environments leaves a free Lease to one leading fewer.
-  const leading = () => units.filter((u) => u.leadership.isLeader()).length;
-  const candidacy = election ? sharedCandidacy(leading, election.leaseDurationMs) : undefined;
-  try {
-    for (const env of found.environments) {
-      const envConfig = environmentDaemonConfig(config, found.snapshot.dir, env);
-      const envMetrics = new DaemonMetrics({ processMetrics: false, environment: env.name });
-      const unit = await startUnit(
-        {
-          name: env.name,
-          config: envConfig,
-          source: sourceOf(envConfig),
-          metrics: envMetrics,
-          redactor,
-          strictOpen: false,
-        },
-        // Each environment opens its own control plane: an injected one is never shared.
-        { ...deps, controlPlane: undefined, lockDir, candidacy },
-      );
-      envMetrics.readyFrom(unit.ready);
-      units.push(unit);
-    }
-  } catch (err) {
-    for (const u of units) await u.close();
-    throw err;
-  }
-  metrics.withEnvironments(units.map((u) => u.metrics));
-  deps.logger.info(
-    { environments: units.map((u) => u.name) },
-    `reconciling ${units.length} environments`,
-  );
-  return units;
-}
-
-function sourceOf(config: DaemonConfig): Source {
-  return config.source.kind === 'git'
-    ? new GitSource({
-        repo: config.source.repo,
-        branch: config.source.branch,
-        path: config.source.path,
-        auth: config.source.auth,
-        checkoutDir: join(config.stateDir, 'checkout'),
-      })
-    : new FolderSource(config.source.dir);
 }

@@ -39,8 +39,6 @@ export interface Source {
   commitFiles?(files: { path: string; content: string }[], message: string): Promise<string>;
 }
 
-export { gitEnvironment } from '../util/git-env.js';
-
 const runGit = promisify(execFile);
 
 export class SourceError extends Error {
@@ -56,7 +54,7 @@ export interface GitSourceOptions extends GitRemote {
 }
 
 export class GitSource implements Source {
-  private lastSnapshot: SourceSnapshot | null = null;
+  last: SourceSnapshot | null = null;
   private readonly redactor: Redactor;
   /** The checkout's client (its `origin` checked once per process) and its git environment. */
   private client: { git: SimpleGit; env: Record<string, string> } | null = null;
@@ -68,10 +66,6 @@ export class GitSource implements Source {
   private async git(): Promise<SimpleGit> {
     this.client ??= await checkoutClient({ ...this.options, dir: this.options.checkoutDir });
     return this.client.git;
-  }
-
-  get last(): SourceSnapshot | null {
-    return this.lastSnapshot;
   }
 
   describe(): Record<string, string> {
@@ -120,7 +114,7 @@ export class GitSource implements Source {
       const git = await this.git();
       // Steady state (nothing pushed) is one git process: the remote's head, which is the
       // commit checked out already. Anything else fetches and moves there.
-      const last = this.lastSnapshot?.commit;
+      const last = this.last?.commit;
       const head = last ? await this.remoteHead() : null;
       let commit: string;
       if (head !== null && head === last) commit = last;
@@ -149,7 +143,7 @@ export class GitSource implements Source {
         commit,
         root: checkoutDir,
       };
-      this.lastSnapshot = snapshot;
+      this.last = snapshot;
       return snapshot;
     } catch (err) {
       throw new SourceError(
@@ -191,12 +185,8 @@ export class GitSource implements Source {
 
 /** `--watch DIR`: the folder as it is on disk. */
 export class FolderSource implements Source {
-  private lastSnapshot: SourceSnapshot | null = null;
+  last: SourceSnapshot | null = null;
   constructor(private readonly dir: string) {}
-
-  get last(): SourceSnapshot | null {
-    return this.lastSnapshot;
-  }
 
   describe(): Record<string, string> {
     return { kind: 'watch', dir: this.dir };
@@ -206,7 +196,7 @@ export class FolderSource implements Source {
     if (!existsSync(this.dir)) {
       throw new SourceError(`the watched folder ${this.dir} does not exist`);
     }
-    this.lastSnapshot = { dir: this.dir, commit: null, root: this.dir };
-    return this.lastSnapshot;
+    this.last = { dir: this.dir, commit: null, root: this.dir };
+    return this.last;
   }
 }

@@ -2,13 +2,12 @@
  * The daemon's HTTP surface (node:http): health, readiness, metrics, status, a manual trigger,
  * approvals and the webhook receivers (docs/daemon.md#webhooks). Every request body is
  * size-limited; nothing answers with a stack trace; secrets are compared in constant time and
- * never echoed. What needs the leader a follower hands to it (forward.ts).
+ * never echoed. What needs the leader a follower hands to it (handOff, below).
  */
 import {
   createServer,
   type IncomingHttpHeaders,
   type IncomingMessage,
-  type Server,
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,31 +16,31 @@ import { constantTimeEqual } from '../util/constant-time.js';
 import { Redactor } from '../util/redact.js';
 import { readLimitedBody } from '../util/request-body.js';
 import type { ApprovalAnswer } from './approvals.js';
+import type { DaemonConfig } from './config.js';
 import type { DashboardHandler } from './dashboard/page.js';
-import {
-  handOff,
-  REPLICA_HEADER,
-  verifyForward,
-  webhookHeaders,
-  type Follower,
-  type HandOff,
-} from './forward.js';
 import type { TriggerReason } from './loop.js';
 import type { DaemonMetrics } from './metrics.js';
 import type { DaemonStatus } from './status.js';
 import {
+  type CommentEvent,
+  githubSignature,
   handleGithubWebhook,
   handleGitlabWebhook,
-  type CommentEvent,
   type PullRequestEvent,
   type WebhookOutcome,
 } from './webhooks.js';
+import { createHash, createHmac } from 'node:crypto';
+import { request } from 'undici';
+import { leaderWords } from '../render/daemon-words.js';
 
-/** Largest request body a route reads unless `bodyLimit` says otherwise. */
-export const DEFAULT_BODY_LIMIT = 2 * 1024 * 1024;
+/** Largest webhook body read. */
+const BODY_LIMIT = 2 * 1024 * 1024;
 
-/** What the HTTP surface asks of the daemon: its state, triggers and secrets. */
-export interface HttpHandlers {
+/** What the HTTP surface asks of the daemon: its state, triggers and secrets (as configured). */
+export interface HttpHandlers extends Pick<
+  DaemonConfig,
+  'githubWebhookSecret' | 'gitlabWebhookToken' | 'reconcileToken' | 'adminToken'
+> {
   status(): DaemonStatus;
   /**
    * GET /status without `?local=1`, when it needs more than this replica's state (with
@@ -52,34 +51,27 @@ export interface HttpHandlers {
   metrics: DaemonMetrics;
   /** Asks the loop for a run; resolves when that run finished. */
   requestReconcile(reason: TriggerReason): Promise<void>;
-  githubWebhookSecret: string | null;
-  gitlabWebhookToken: string | null;
-  reconcileToken: string | null;
   /** The followed branch (null in --watch mode: pushes are ignored). */
   branch: string | null;
   onPullRequest?: (event: PullRequestEvent) => Promise<void>;
-  /** `poolsync apply` comments on pull/merge requests (approvals, comment-approvals.ts). */
+  /** `poolsync apply` comments on pull/merge requests (approvals, pull-requests.ts). */
   onComment?: (event: CommentEvent) => Promise<void>;
-  /** Bearer token of POST /approve (null: approvals by API are off). */
-  adminToken: string | null;
   /** POST /approve: approve exactly this fingerprint (approvals.ts). */
   approve(request: { fingerprint: string; approver: string; environment?: string }): ApprovalAnswer;
   /**
    * With --leader-elect: null while this replica leads; else the leader as last observed and
-   * where it is reached, for handing requests to it (forward.ts). With environments, the leader
+   * where it is reached, for handing requests to it (handOff). With environments, the leader
    * of the environment `route` names (an approval), and null for the rest (answered here).
    */
   follower(route?: { environment?: string }): Follower | null;
   /** This replica's identity with --leader-elect (the X-Poolsync-Replica of every answer). */
   replica?: string;
   logger: Logger;
-  bodyLimit?: number;
   /** GET / (docs/daemon.md#dashboard); absent: the page is off (--dashboard=false). */
   dashboard?: DashboardHandler;
 }
 
 export interface StatusServer {
-  server: Server;
   /** `http://host:port` actually bound (port 0 resolved). */
   url: string;
   close(): Promise<void>;
@@ -112,7 +104,6 @@ export async function startStatusServer(
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {
-    server,
     url: `http://${host}:${addr.port}`,
     close: () =>
       new Promise<void>((resolve) => {
@@ -318,7 +309,7 @@ async function webhook(
   h: HttpHandlers,
   provider: 'github' | 'gitlab',
 ): Promise<void> {
-  const limit = h.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const limit = BODY_LIMIT;
   let body: Buffer;
   try {
     body = await readBody(req, limit);
@@ -337,7 +328,7 @@ async function webhook(
       error: `${provider} webhooks are not configured: set ${env} (or ${env}_FILE)`,
     });
   }
-  // A delivery a follower verified and handed on carries its signature instead (forward.ts).
+  // A delivery a follower verified and handed on carries its signature instead (webhookHeaders).
   const request = {
     headers: webhookHeaders(provider, secret, req.headers, req.url ?? '', body),
     body,
@@ -450,4 +441,219 @@ function crossSiteRequest(headers: IncomingHttpHeaders): string | null {
     if (host === null || host !== headers.host) return `it comes from the page at ${origin}`;
   }
   return null;
+}
+
+/*
+ * Any replica serves the team (docs/daemon.md#high-availability): what needs the leader — a
+ * push or a pull-request event, a `poolsync apply` comment, POST /reconcile, POST /approve,
+ * GET /status — is handed by a follower to the leader, whose address the leader publishes in
+ * the Lease (ADDRESS_ANNOTATION), and the leader's answer is returned as it is.
+ *
+ * The follower authenticates the request first (nothing unauthenticated is passed on), then
+ * forwards it without the credential: no secret ever goes to the address read from the Lease.
+ * Instead it signs the request — HMAC-SHA256, keyed by the endpoint's own secret (the webhook
+ * secret or token, the reconcile or admin token), over its identity, the time, the method,
+ * the path and the body's hash — in X-Poolsync-Forwarded. The leader accepts a signature it
+ * can verify with its copy of that secret, within a minute, in place of the credential. A
+ * forwarded request is never forwarded again: a replica that is not the leader either answers
+ * 503 (the leadership is changing).
+ */
+export const FORWARDED_HEADER = 'x-poolsync-forwarded';
+/** Names the replica that answered a request (every answer carries it with --leader-elect). */
+export const REPLICA_HEADER = 'x-poolsync-replica';
+const MAX_SKEW_MS = 60_000;
+
+/** What the leader's handlers read besides the body; never a credential. */
+const PASSED_HEADERS = [
+  'content-type',
+  'user-agent',
+  'x-github-event',
+  'x-github-delivery',
+  'x-gitlab-event',
+  'x-gitlab-event-uuid',
+];
+/** Of the leader's answer, what the client should see. */
+const ANSWER_HEADERS = ['content-type', 'retry-after', 'www-authenticate', REPLICA_HEADER];
+
+export interface Follower {
+  /** This replica. */
+  identity: string;
+  /** The leader as last observed in the Lease (null: none yet). */
+  leader: string | null;
+  /** Where the leader published it can be reached (null: unknown). */
+  leaderAddress: string | null;
+  /** Retry-After of a refusal: by then a leader is elected. */
+  retryAfterSeconds: number;
+}
+
+export type HandOff =
+  | { kind: 'local' }
+  | { kind: 'refused'; reason: string }
+  | { kind: 'answered'; status: number; headers: Record<string, string>; body: Buffer };
+
+const sha256 = (body: Buffer) => createHash('sha256').update(body).digest('hex');
+
+function signature(
+  secret: string,
+  identity: string,
+  t: string,
+  method: string,
+  path: string,
+  body: Buffer,
+): string {
+  return createHmac('sha256', secret)
+    .update(`${identity}\n${t}\n${method} ${path}\n${sha256(body)}`)
+    .digest('hex');
+}
+
+/** The X-Poolsync-Forwarded value for a request this replica hands on. */
+export function signForward(
+  secret: string | null,
+  identity: string,
+  method: string,
+  path: string,
+  body: Buffer,
+  now: number = Date.now(),
+): string {
+  const id = encodeURIComponent(identity);
+  if (secret === null) return `identity=${id}`;
+  const t = String(now);
+  return `identity=${id}; t=${t}; sig=${signature(secret, identity, t, method, path, body)}`;
+}
+
+function parse(headers: IncomingHttpHeaders): Record<string, string> | null {
+  const raw = headers[FORWARDED_HEADER];
+  const value = Array.isArray(raw) ? raw[0] : raw;
+  if (value === undefined) return null;
+  const fields: Record<string, string> = {};
+  for (const part of value.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) fields[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+  }
+  return fields;
+}
+
+/** The replica that handed this request on, or null when it came from a client. */
+export function forwardedBy(headers: IncomingHttpHeaders): string | null {
+  const f = parse(headers);
+  if (f === null) return null;
+  try {
+    return decodeURIComponent(f.identity ?? '') || 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** True when the request carries a valid, recent forward signature made with `secret`. */
+export function verifyForward(
+  secret: string,
+  headers: IncomingHttpHeaders,
+  method: string,
+  path: string,
+  body: Buffer,
+  now: number = Date.now(),
+): boolean {
+  const f = parse(headers);
+  if (!f?.t || !f.sig || f.identity === undefined) return false;
+  const t = Number(f.t);
+  if (!Number.isFinite(t) || Math.abs(now - t) > MAX_SKEW_MS) return false;
+  let identity: string;
+  try {
+    identity = decodeURIComponent(f.identity);
+  } catch {
+    return false;
+  }
+  return constantTimeEqual(f.sig, signature(secret, identity, f.t, method, path, body));
+}
+
+/**
+ * The headers a webhook handler checks, for a request forwarded by a follower that already
+ * verified it (a valid signature): the credential is put back as the sender would have sent it.
+ */
+export function webhookHeaders(
+  provider: 'github' | 'gitlab',
+  secret: string,
+  headers: IncomingHttpHeaders,
+  path: string,
+  body: Buffer,
+): IncomingHttpHeaders {
+  if (!verifyForward(secret, headers, 'POST', path, body)) return headers;
+  return provider === 'github'
+    ? { ...headers, 'x-hub-signature-256': githubSignature(secret, body) }
+    : { ...headers, 'x-gitlab-token': secret };
+}
+
+/**
+ * On the leader (or without --leader-elect): `local`, handle it here. On a follower: the
+ * leader's answer, or why it could not be had (then the caller answers 503).
+ */
+export async function handOff(
+  req: { method?: string | undefined; url?: string | undefined; headers: IncomingHttpHeaders },
+  body: Buffer,
+  follower: Follower | null,
+  secret: string | null,
+  timeoutMs: number,
+): Promise<HandOff> {
+  if (follower === null) return { kind: 'local' };
+  const by = forwardedBy(req.headers);
+  if (by !== null) {
+    return { kind: 'refused', reason: leaderWords.handedOnTwice(by) };
+  }
+  if (follower.leader === null) return { kind: 'refused', reason: leaderWords.noLeader };
+  if (follower.leaderAddress === null) {
+    return { kind: 'refused', reason: leaderWords.noAddress(follower.leader) };
+  }
+  const method = req.method ?? 'GET';
+  const path = req.url ?? '/';
+  const headers: Record<string, string> = {};
+  for (const name of PASSED_HEADERS) {
+    const v = req.headers[name];
+    if (typeof v === 'string') headers[name] = v;
+  }
+  headers[FORWARDED_HEADER] = signForward(secret, follower.identity, method, path, body);
+  try {
+    const res = await request(new URL(path, follower.leaderAddress), {
+      method: method as 'GET',
+      headers,
+      body: body.length > 0 ? body : undefined,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
+    const answer = Buffer.from(await res.body.arrayBuffer());
+    const kept: Record<string, string> = {};
+    for (const name of ANSWER_HEADERS) {
+      const v = res.headers[name];
+      if (typeof v === 'string') kept[name] = v;
+    }
+    return { kind: 'answered', status: res.statusCode, headers: kept, body: answer };
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code ?? (err as Error).name;
+    const reason = leaderWords.noAnswer(follower.leader, follower.leaderAddress, why);
+    return { kind: 'refused', reason };
+  }
+}
+
+/**
+ * The leader's /status as a follower reads it (for the dashboard, whose runs and held changes
+ * live on the leader); null when it cannot be had, and the follower shows its own.
+ */
+export async function leaderStatus<T>(
+  follower: Follower | null,
+  timeoutMs: number,
+  path = '/status',
+): Promise<{ status: T; relayedBy: string } | null> {
+  if (follower === null) return null;
+  const off = await handOff(
+    { method: 'GET', url: path, headers: {} },
+    Buffer.alloc(0),
+    follower,
+    null,
+    timeoutMs,
+  );
+  if (off.kind !== 'answered' || off.status !== 200) return null;
+  try {
+    return { status: JSON.parse(off.body.toString('utf8')) as T, relayedBy: follower.identity };
+  } catch {
+    return null;
+  }
 }

@@ -16,7 +16,7 @@ import type { LeaderStatus } from './status.js';
 import type { Candidacy, ElectorEvents, LeaderElector } from '../lease/leader-elector.js';
 import { hostname } from 'node:os';
 import { leaderWords } from '../render/daemon-words.js';
-import type { Follower } from './forward.js';
+import type { Follower } from './http.js';
 
 export interface DaemonLeadership extends Leadership {
   readonly elected: boolean;
@@ -63,7 +63,8 @@ export function electedLeadership(
     candidacy?: Candidacy;
   },
 ): DaemonLeadership {
-  const { logger } = deps;
+  const { logger, metrics } = deps;
+  const { identity } = election;
   const where = `Lease ${election.lease.namespace}/${election.lease.name}`;
   let elector: LeaderElector | null = null;
   let starting: Promise<void> | null = null;
@@ -78,7 +79,15 @@ export function electedLeadership(
     isLeader: () => elector?.isLeader ?? false,
     leader: () => elector?.leader ?? null,
     leaderAddress: () => elector?.leaderAddress ?? null,
-    status: () => electionStatus(election, elector),
+    status: () => ({
+      enabled: true,
+      identity: election.identity,
+      isLeader: elector?.isLeader ?? false,
+      leader: elector?.leader ?? null,
+      leaderAddress: elector?.leaderAddress ?? null,
+      lease: `${election.lease.namespace}/${election.lease.name}`,
+      lastTransitionAt: elector?.lastTransitionAt?.toISOString() ?? null,
+    }),
     start: (onElected, address) => {
       starting ??= (async () => {
         const { LeaseLock, loadKubeConfig } = await import('../lease/k8s-lease.js');
@@ -90,12 +99,35 @@ export function electedLeadership(
           election.leaseDurationMs,
         );
         lock.address = address ?? null;
-        elector = new LeaderElector(
-          lock,
-          election,
-          electorEvents(election, deps, where, onElected),
-          deps.candidacy ?? null,
-        );
+        // The leader metric, and one log line per change (per distinct failure).
+        let lastError: string | null = null;
+        const events: ElectorEvents = {
+          onStartedLeading: () => {
+            metrics.leader.set(1);
+            logger.info({ identity, lease: where }, 'became the leader: reconciling');
+            onElected();
+          },
+          onStoppedLeading: (reason) => {
+            metrics.leader.set(0);
+            metrics.leadershipLosses.inc();
+            logger.warn(
+              { identity, lease: where, reason },
+              'stopped leading: no new steps start; a step in flight finishes',
+            );
+          },
+          onNewLeader: (leader) => {
+            if (leader !== identity)
+              logger.info({ leader, lease: where }, `the leader is ${leader ?? 'nobody'}`);
+          },
+          onError: (err) => {
+            const message = err instanceof Error ? err.message : String(err);
+            // Once per distinct failure: a retry every 2 s would flood the log.
+            if (message !== lastError)
+              logger.warn({ lease: where, err: message }, 'leader election');
+            lastError = message;
+          },
+        };
+        elector = new LeaderElector(lock, election, events, deps.candidacy ?? null);
         elector.start();
       })().catch((err: unknown) => {
         logger.error(
@@ -111,58 +143,7 @@ export function electedLeadership(
   };
 }
 
-/** The /status `leader` section of an elected replica. */
-function electionStatus(
-  election: NonNullable<DaemonConfig['leaderElection']>,
-  elector: LeaderElector | null,
-): LeaderStatus {
-  return {
-    enabled: true,
-    identity: election.identity,
-    isLeader: elector?.isLeader ?? false,
-    leader: elector?.leader ?? null,
-    leaderAddress: elector?.leaderAddress ?? null,
-    lease: `${election.lease.namespace}/${election.lease.name}`,
-    lastTransitionAt: elector?.lastTransitionAt?.toISOString() ?? null,
-  };
-}
-
-/** The elector's events: the leader metric, and one log line per change (per distinct failure). */
-function electorEvents(
-  election: NonNullable<DaemonConfig['leaderElection']>,
-  { logger, metrics }: { logger: Logger; metrics: DaemonMetrics },
-  where: string,
-  onElected: () => void,
-): ElectorEvents {
-  let lastError: string | null = null;
-  return {
-    onStartedLeading: () => {
-      metrics.leader.set(1);
-      logger.info({ identity: election.identity, lease: where }, 'became the leader: reconciling');
-      onElected();
-    },
-    onStoppedLeading: (reason) => {
-      metrics.leader.set(0);
-      metrics.leadershipLosses.inc();
-      logger.warn(
-        { identity: election.identity, lease: where, reason },
-        'stopped leading: no new steps start; a step in flight finishes',
-      );
-    },
-    onNewLeader: (leader) => {
-      if (leader !== election.identity)
-        logger.info({ leader, lease: where }, `the leader is ${leader ?? 'nobody'}`);
-    },
-    onError: (err) => {
-      const message = err instanceof Error ? err.message : String(err);
-      // Once per distinct failure: a retry every 2 s would flood the log.
-      if (message !== lastError) logger.warn({ lease: where, err: message }, 'leader election');
-      lastError = message;
-    },
-  };
-}
-
-/** What http.ts needs to hand a request to the leader (forward.ts), or null while leading. */
+/** What http.ts needs to hand a request to the leader (handOff, http.ts), or null while leading. */
 export function followerOf(
   leadership: DaemonLeadership,
   election: DaemonConfig['leaderElection'],

@@ -4,7 +4,7 @@
  * as a second line of defence.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
-import type { LogFormat } from './config.js';
+import type { LogFormat } from './config-options.js';
 import { escapeLogValue } from '../util/terminal-text.js';
 
 export const REDACT_PATHS = [

@@ -50,11 +50,6 @@ export class ReconcileLoop {
     return this.current !== null;
   }
 
-  /** Aborted when the loop stops: passed to each run so it starts no new steps. */
-  get signal(): AbortSignal {
-    return this.abort.signal;
-  }
-
   /**
    * Asks for a run. Resolves when a run that started after this request has finished (or the
    * loop stopped); never rejects.

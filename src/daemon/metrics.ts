@@ -102,7 +102,7 @@ export class DaemonMetrics {
   });
 
   /**
-   * `environment`: the series of one environment's unit (daemon/environments.ts), labelled
+   * `environment`: the series of one environment's unit (daemon/unit.ts), labelled
    * `environment="NAME"`; the daemon's /metrics shows them beside its own (withEnvironments).
    */
   constructor(options: { processMetrics?: boolean; environment?: string } = {}) {

@@ -1,7 +1,7 @@
 /**
  * The daemon's pull-request side, wired to its units (unit.ts): plan comments on pull requests
  * (src/vcs; with environments one comment with a section per environment) and approvals by
- * `poolsync apply` comments (comment-approvals.ts; with environments `poolsync apply -e NAME`
+ * `poolsync apply` comments (below; with environments `poolsync apply -e NAME`
  * approves that environment's held changes). A forge is on when its webhook secret is set, its
  * token is in the environment (GITHUB_TOKEN / GITLAB_TOKEN) and the daemon follows a Git remote;
  * the repository and API URL come from that remote, the work dir from the state dir.
@@ -35,19 +35,15 @@ import type {
   Provider,
   PublishOutcome,
   PullRequestEvent,
-  PullRequestRef,
   RetryTuning,
 } from '../vcs/types.js';
-import {
-  commentApprovalHandler,
-  environmentTarget,
-  PostedPlans,
-  soleTarget,
-  type RecoverPlan,
-} from './comment-approvals.js';
 import type { DaemonConfig } from './config.js';
 import type { TriggerReason } from './loop.js';
 import type { Unit } from './unit.js';
+import type { LiveState, SettingsNeed } from '../model/live.js';
+import { recheckPlan } from '../ops/stale-plan.js';
+import { commentWords } from '../render/daemon-words.js';
+import type { Approvals } from './approvals.js';
 
 /**
  * The forge repository behind a clone URL: `https://host/owner/name(.git)`,
@@ -162,9 +158,9 @@ export function pullRequestSide(
   const single = units.length === 1 && units[0]!.name === null ? units[0]! : null;
   const posted = new PostedPlans();
   const own = onPullRequest ? null : pullRequestHandlerForDaemon(config, units, logger, posted);
-  // Approval by `poolsync apply` comments: on where plan comments are (their token and repository).
+  // Approval by `poolsync apply` comments: on the forges of plan comments (their token and repository).
   const forges = new Map(
-    [...forgeTargets(config)].map(([provider, t]) => [
+    [...(own?.targets ?? [])].map(([provider, t]) => [
       provider,
       { repository: t.repository, forge: createApprovalForge(t) },
     ]),
@@ -175,7 +171,7 @@ export function pullRequestSide(
     requestReconcile: () => void (single ? requestAll('manual') : u.request('manual')),
   });
   const onComment =
-    forges.size > 0 && !onPullRequest
+    forges.size > 0
       ? commentApprovalHandler({
           posted,
           recover: own && !single ? own.recover : undefined,
@@ -199,7 +195,12 @@ export function pullRequestHandlerForDaemon(
   logger: HandlerLogger,
   posted = new PostedPlans(),
   env: Record<string, string | undefined> = process.env,
-): (((e: PullRequestEvent) => Promise<void>) & { recover: RecoverPlan }) | null {
+):
+  | (((e: PullRequestEvent) => Promise<void>) & {
+      recover: RecoverPlan;
+      targets: Map<Provider, ForgeRepository>;
+    })
+  | null {
   if (config.source.kind !== 'git') return null;
   const source = config.source;
   const handlers = new Map<Provider, PullRequestHandler>();
@@ -240,42 +241,28 @@ export function pullRequestHandlerForDaemon(
     }
     await handler(e);
   };
-  return Object.assign(onEvent, {
-    recover: recoverer(handlers, targets, units, source.path),
-  });
-}
-
-function recoverer(
-  handlers: Map<Provider, PullRequestHandler>,
-  targets: Map<Provider, ForgeRepository>,
-  units: PlannedUnit[],
-  path: string,
-): RecoverPlan {
-  return async (provider, number, environment, head) => {
+  // A plan another replica posted: its record in poolsync's own comment (author and marker:
+  // anyone can write a record into theirs), with that environment's plan of `head` re-made here.
+  const recover: RecoverPlan = async (provider, number, environment, head) => {
     const handler = handlers.get(provider);
     const target = targets.get(provider);
     const unit = units.find((u) => u.name === environment);
     if (!handler || !target || !unit) return null;
-    const record = await commentRecord({ ...target, number, key: path }, environment);
+    const api = createPullRequestApi({ ...target, number });
+    let record: PlanRecord | null;
+    try {
+      const comment = await ownComment(api, commentMarker(source.path));
+      record = comment ? planRecord(comment.body, environment) : null;
+    } finally {
+      await api.close();
+    }
     if (!record || record.commit !== head) return record && { record, plan: null };
-    const outcome = await handler.atCommit(number, head, (dir) => planUnit(unit, dir, head, path));
+    const outcome = await handler.atCommit(number, head, (dir) =>
+      planUnit(unit, dir, head, source.path),
+    );
     return { record, plan: outcome.kind === 'plan' ? outcome.plan : null };
   };
-}
-
-async function commentRecord(
-  pr: PullRequestRef & { key: string },
-  environment: string,
-): Promise<PlanRecord | null> {
-  const api = createPullRequestApi(pr);
-  try {
-    // Only poolsync's own comment (author and marker): anyone can write a record into theirs.
-    const marker = commentMarker(pr.key);
-    const comment = await ownComment(api, marker);
-    return comment ? planRecord(comment.body, environment) : null;
-  } finally {
-    await api.close();
-  }
+  return Object.assign(onEvent, { recover, targets });
 }
 
 function planUnit(
@@ -336,4 +323,208 @@ function withHeldNote<O extends { plan: Plan; markdown: string }>(
       `and holds these ${plural(split.held.length, 'change')}:\n${list}\n\n` +
       `Fingerprint \`${split.fingerprint}\`. A user with write permission approves exactly them by commenting \`${command}\`.`,
   };
+}
+
+/*
+ * Approval by pull-request comment (docs/daemon.md#approvals): a `poolsync apply` comment
+ * approves the held part of the plan poolsync posted on that pull request, when
+ * - it was just written (an edited comment or note never reaches here: webhooks.ts),
+ * - the pull request is open,
+ * - the author may (GitHub: write permission or more; GitLab: Developer or more),
+ * - a plan was posted on that pull request, for the commit the pull request is at now,
+ * - the live state is still the one that plan was made against.
+ * Anything else is refused with the reason, in a reply on the pull request and in /status.
+ * The approval names the held changes' fingerprint; the daemon applies them only while they
+ * are exactly those changes (approvals.ts, stages/plan.ts).
+ */
+/** Where an approval goes: the daemon's one control plane, or the environment `-e` names. */
+export interface ApprovalTarget {
+  /** Null without environments. */
+  environment: string | null;
+  approvals: Approvals;
+  readLiveState: (need?: SettingsNeed) => Promise<LiveState>;
+  /** Asks the leader for a run (the approved changes may be held already). */
+  requestReconcile: () => void;
+}
+
+export interface CommentApprovalOptions {
+  posted: PostedPlans;
+  /**
+   * With environments and several replicas: the plan comment another replica posted, found
+   * on the pull request and re-planned here (pull-requests.ts); accepted only when it is
+   * exactly the plan that comment shows.
+   */
+  recover?: RecoverPlan;
+  forges: Map<Provider, { repository: string; forge: ApprovalForge }>;
+  /** The target of a comment (`-e NAME` or none), or why there is none. */
+  target: (environment: string | undefined) => ApprovalTarget | string;
+  logger: Logger;
+}
+
+/** The daemon without environments: `-e NAME` is refused with the reason. */
+export function soleTarget(
+  t: Omit<ApprovalTarget, 'environment'>,
+): CommentApprovalOptions['target'] {
+  return (environment) =>
+    environment === undefined
+      ? { ...t, environment: null }
+      : commentWords.withoutEnvironments(environment);
+}
+
+/** The daemon with environments: `-e NAME` names one of them; without it, the comment is refused. */
+export function environmentTarget(
+  targets: Map<string, Omit<ApprovalTarget, 'environment'>>,
+): CommentApprovalOptions['target'] {
+  const names = [...targets.keys()];
+  return (environment) => {
+    if (environment === undefined) return commentWords.environmentNeeded(names);
+    const t = targets.get(environment);
+    return t ? { ...t, environment } : commentWords.noSuchEnvironment(environment, names);
+  };
+}
+
+/**
+ * Approves the held part of the plan posted (or, with environments, recovered from another
+ * replica's comment) for the commit the pull request is at and the live state it was made on;
+ * anything else is refused with the reason (a reply, /status, the log).
+ */
+export function commentApprovalHandler(
+  o: CommentApprovalOptions,
+): (e: CommentEvent) => Promise<void> {
+  return async (e) => {
+    const target = o.forges.get(e.provider);
+    const log = {
+      provider: e.provider,
+      repository: e.repository,
+      number: e.number,
+      user: e.user.login,
+    };
+    if (!target || target.repository.toLowerCase() !== e.repository.toLowerCase()) {
+      o.logger.debug(log, 'poolsync apply comment for another repository: ignored');
+      return;
+    }
+    const { forge } = target;
+    const to = o.target(e.environment);
+    const env = typeof to === 'string' ? null : to.environment;
+    // The plan the comment approves (posted here, or recovered), and its held changes' fingerprint.
+    let posted = typeof to === 'string' ? null : o.posted.get(e.provider, e.number, env ?? '');
+    let fingerprint = posted ? splitHeld(posted.plan).fingerprint : null;
+    const refuse = async (reason: string) => {
+      if (typeof to !== 'string')
+        to.approvals.refuse(
+          { fingerprint: fingerprint ?? '-', approver: e.user.login, via: e.provider },
+          reason,
+        );
+      o.logger.warn({ ...log, fingerprint, reason }, 'approval by comment refused');
+      await forge.reply(e.number, commentWords.refused(e.user.login, reason));
+    };
+
+    if (typeof to === 'string') return refuse(to);
+    if (!e.open) return refuse(commentWords.notOpen);
+    const check = await forge.permission(e.user);
+    if (!check.allowed) {
+      return refuse(commentWords.mayNotApprove(e.user.login, e.provider === 'github', check.level));
+    }
+    // GitLab's note event names the head; GitHub's comment event does not: the API then.
+    let pr: { headSha: string; open: boolean } | null =
+      e.headSha === null ? null : { headSha: e.headSha, open: e.open };
+    const current = async () => (pr ??= await forge.pullRequest(e.number));
+    if (!posted && env !== null && o.recover) {
+      const head = (await current()).headSha;
+      const found = await o.recover(e.provider, e.number, env, head);
+      const reason = found && recoveredRefusal(found, head);
+      if (reason) return refuse(reason);
+      if (found?.plan) {
+        posted = { commit: head, plan: found.plan };
+        fingerprint = splitHeld(found.plan).fingerprint;
+      }
+    }
+    if (!posted) return refuse(commentWords.notPosted(env));
+    const { headSha: head, open } = await current();
+    if (!open) return refuse(commentWords.notOpen);
+    if (head !== posted.commit) return refuse(commentWords.headMoved(posted.commit, head));
+    const { stale } = await recheckPlan(posted.plan, to.readLiveState);
+    if (stale) {
+      return refuse(
+        'stale: the control plane changed since the plan was posted, so the plan may not be what would be applied. Push a commit (or ask for a re-plan), review the new plan, then comment again.',
+      );
+    }
+    if (fingerprint === null) {
+      await forge.reply(e.number, commentWords.nothingHeld(to.environment));
+      return;
+    }
+    const source = `${e.provider}:${e.repository}${e.provider === 'github' ? `#${e.number}` : `!${e.number}`}`;
+    const answer = to.approvals.approve(
+      { fingerprint, approver: e.user.login, via: e.provider, source },
+      true,
+    );
+    if (!answer.ok) return refuse(answer.reason);
+    const held = splitHeld(posted.plan).held;
+    o.logger.info({ ...log, fingerprint }, 'approval by comment accepted');
+    const by = { user: e.user.login, level: check.level };
+    await forge.reply(
+      e.number,
+      commentWords.approved(by, held, to.environment, posted.commit, fingerprint),
+    );
+    to.requestReconcile();
+  };
+}
+
+/** Why a plan found in another replica's comment is not the one to approve, or null. */
+function recoveredRefusal(
+  found: NonNullable<Awaited<ReturnType<RecoverPlan>>>,
+  head: string,
+): string | null {
+  const { record, plan } = found;
+  if (record.commit !== head) return commentWords.headMoved(record.commit, head);
+  if (!plan) return commentWords.notReplanned(record.environment, head);
+  if (
+    plan.desired_fingerprint !== record.desired ||
+    (splitHeld(plan).fingerprint ?? '-') !== record.held
+  )
+    return commentWords.commentDiffers(record.environment, head);
+  if (plan.live_fingerprint !== record.live) return commentWords.liveMoved;
+  return null;
+}
+
+/**
+ * The record of `environment` in poolsync's plan comment on pull request `number` (its own:
+ * author and marker, as the comment is updated), with that environment's plan of `head` re-made
+ * here when the record is for `head` (null when planning it fails or it is invalid). Null
+ * when the pull request carries no such record.
+ */
+export type RecoverPlan = (
+  provider: Provider,
+  number: number,
+  environment: string,
+  head: string,
+) => Promise<{ record: PlanRecord; plan: Plan | null } | null>;
+
+/**
+ * The plans posted on pull requests, by provider and number: what a `poolsync apply` comment
+ * approves. Only the last plan of each pull request counts.
+ */
+export class PostedPlans {
+  /** Per commit, the plan of each environment ('' without environments). */
+  private readonly byCommit = new Map<string, Map<string, Plan>>();
+  private readonly byNumber = new Map<string, { commit: string; plans: Map<string, Plan> }>();
+
+  planned(provider: Provider, commit: string, plan: Plan, environment = ''): void {
+    const key = `${provider}:${commit}`;
+    const plans = this.byCommit.get(key) ?? new Map<string, Plan>();
+    plans.set(environment, plan);
+    this.byCommit.set(key, plans);
+  }
+
+  /** The handler published the plan of `commit` on pull request `number`. */
+  settle(provider: Provider, number: number, commit: string): void {
+    const plans = this.byCommit.get(`${provider}:${commit}`);
+    if (plans) this.byNumber.set(`${provider}#${number}`, { commit, plans });
+  }
+
+  get(provider: Provider, number: number, environment = ''): { commit: string; plan: Plan } | null {
+    const posted = this.byNumber.get(`${provider}#${number}`);
+    const plan = posted?.plans.get(environment);
+    return posted && plan ? { commit: posted.commit, plan } : null;
+  }
 }

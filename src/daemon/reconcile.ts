@@ -14,45 +14,30 @@ import { applyStage, recording } from './stages/apply.js';
 import { recordApply } from '../ops/apply-run.js';
 import { nextInventory } from '../plan/inventory.js';
 import { recheckPlan } from '../ops/stale-plan.js';
-import type { SettingsNeed } from '../model/live.js';
+import type { ControlPlane } from '../controlplane/types.js';
 import type { Plan } from '../model/plan.js';
-import type { DesiredState } from '../model/desired.js';
-import { renderStage } from './stages/render.js';
-import {
-  errorCode,
-  isOutcome,
-  noProducts,
-  RunContext,
-  type Outcome,
-  type RunProducts,
-  type ReconcilerOptions,
-  type RunMemory,
-  type Staged,
-} from './stages/context.js';
+import { fetchStage, loadStage, renderStage } from './stages/repository.js';
 import {
   applyStatusUpdate,
+  errorCode,
+  isOutcome,
   mergeUpdates,
+  noProducts,
+  type Outcome,
   problemsUpdate,
   reachedUpdate,
-  type StatusUpdate,
-} from './stages/status-update.js';
-import { fetchStage } from './stages/fetch.js';
-import { gateStage, type GateDecision } from './stages/gate.js';
-import { loadStage } from './stages/load.js';
-import { managedUpdate, planStage } from './stages/plan.js';
+  type ReconcilerOptions,
+  RunContext,
+  type RunMemory,
+  type RunProducts,
+  type Staged,
+} from './stages/context.js';
+import { gateStage, managedUpdate, planStage } from './stages/plan.js';
 import { recordStage } from './stages/record.js';
 import type { TriggerReason } from './loop.js';
-import { initialStatus, type DaemonStatus } from './status.js';
+import { type DaemonStatus, initialStatus } from './status.js';
 import { deepFreeze } from '../util/deep-freeze.js';
 import { runWords } from '../render/daemon-words.js';
-
-export type {
-  ControlPlaneAccess,
-  Leadership,
-  Pipeline,
-  ReconcilerOptions,
-} from './stages/context.js';
-
 export class Reconciler {
   private readonly state: DaemonStatus;
   private runId = 0;
@@ -111,13 +96,16 @@ export class Reconciler {
     } catch (err) {
       // A bug or an unexpected failure of a module: recorded, never fatal to the daemon.
       const message = this.o.redactor.errorMessage(err);
-      this.write(problemsUpdate([{ code: 'INTERNAL', message, location: null, address: null }]));
+      applyStatusUpdate(
+        this.state,
+        problemsUpdate([{ code: 'INTERNAL', message, location: null, address: null }]),
+      );
       outcome = { result: 'failed', commit: this.state.commit, message };
     }
     ctx.enter('record');
     this.scheduleRetry(ctx, outcome);
     const recorded = recordStage(ctx, products, id, outcome, startedAt);
-    this.write(recorded);
+    applyStatusUpdate(this.state, recorded);
     const history = this.o.history;
     if (history && recorded.runs) {
       const kept = { runs: this.state.runs, lastDrift: this.state.lastDrift };
@@ -133,18 +121,13 @@ export class Reconciler {
     }
   };
 
-  /** What a stage found for /status, put in it (status-update.ts: the one writer). */
-  private write(update: StatusUpdate): void {
-    applyStatusUpdate(this.state, update);
-  }
-
   /**
    * A stage's product or the Outcome that ends the run; its /status update written, what it
    * produced for later stages kept in the run's products and what it learnt for later runs
    * put in the memory (a new frozen object: the stages hold only read-only views of it).
    */
   private take<T>(staged: Staged<T>, products?: RunProducts): T | Outcome {
-    this.write(staged.status);
+    applyStatusUpdate(this.state, staged.status);
     if (products && staged.products) Object.assign(products, staged.products);
     if (staged.remember) this.memory = Object.freeze({ ...this.memory, ...staged.remember });
     return staged.value;
@@ -165,6 +148,12 @@ export class Reconciler {
     }
   }
 
+  /**
+   * The stages in order. Most runs only read: the plan is made on the control plane opened for
+   * reading, the apply (and an in-sync run's inventory record) on it opened for writing,
+   * re-checked when the two were opened separately (embedded states: another writer may come
+   * between them).
+   */
   private async stages(ctx: RunContext, products: RunProducts): Promise<Outcome> {
     const snapshot = this.take(await fetchStage(ctx));
     if (isOutcome(snapshot)) return snapshot;
@@ -173,23 +162,59 @@ export class Reconciler {
     if (isOutcome(desired)) return desired;
     ctx.enter('render');
     this.take(await renderStage(ctx, snapshot, desired));
-    const opened = { yes: false };
+    const { controlPlane: access, pipeline } = this.o;
+    let opened = false;
+    const open = <T>(how: 'read' | 'use', fn: (cp: ControlPlane) => Promise<T>): Promise<T> => {
+      opened = false;
+      ctx.enter('open');
+      return access[how](async (cp) => {
+        opened = true;
+        const value = await fn(cp);
+        ctx.enter('close');
+        return value;
+      });
+    };
     try {
-      const plan = await this.planned(ctx, products, opened, desired, commit);
+      const plan = await open('read', async (cp) =>
+        this.take(await planStage(ctx, cp, desired, commit), products),
+      );
       if (isOutcome(plan)) return plan;
       ctx.enter('gate');
       const decision = this.take(gateStage(ctx, plan, commit));
-      const outcome = isOutcome(decision)
-        ? await this.settled(ctx, products, opened, decision, plan)
-        : await this.applied(ctx, products, opened, decision, plan, commit);
+      let outcome: Outcome;
+      if (!isOutcome(decision)) {
+        outcome = await open('use', async (cp) => {
+          if (access.separateReads) {
+            ctx.enter('recheck');
+            const { stale } = await recheckPlan(plan, (need) => pipeline.readLiveState(cp, need));
+            const message =
+              'the control plane changed between the plan and the apply (another writer): nothing applied, planning again';
+            if (stale) return { result: 'failed', commit, message, transient: true };
+          }
+          return this.take(await applyStage(ctx, cp, decision, commit), products);
+        });
+      } else {
+        outcome = decision;
+        // In sync, and the inventory does not list yet what the repository declares (objects
+        // applied before the inventory existed, or by another tool): record it.
+        if (decision.result === 'in_sync' && inventoryBehind(products.liveInventory, plan)) {
+          opened = false;
+          await access.use(async (cp) => {
+            opened = true;
+            await recordApply(recording(ctx, cp), null, plan, null);
+          });
+          products.inventoryWritten = true;
+        }
+      }
       // What is managed moved with this run's writes: read again for /status `managed`.
       if (products.inventoryWritten || outcome.result === 'applied') await this.rereadManaged(ctx);
       return outcome;
     } catch (err) {
-      if (opened.yes) throw err;
+      if (opened) throw err;
       // Opening the control plane failed (unreachable, embedded state in use by `poolsync apply`).
       const message = runWords.cannotOpen(this.o.redactor.errorMessage(err));
-      this.write(
+      applyStatusUpdate(
+        this.state,
         mergeUpdates(
           reachedUpdate(null, message, ctx.now()),
           problemsUpdate([
@@ -208,83 +233,10 @@ export class Reconciler {
       const update = await ctx.timed('live', () =>
         controlPlane.read(async (cp) => managedUpdate(await pipeline.readLiveState(cp))),
       );
-      this.write(update);
+      applyStatusUpdate(this.state, update);
     } catch {
       // said by the next run, which reads the live state first
     }
-  }
-
-  /** The plan stage, on the control plane opened for reading (most runs only read). */
-  private planned(
-    ctx: RunContext,
-    products: RunProducts,
-    opened: { yes: boolean },
-    desired: DesiredState,
-    commit: string | null,
-  ): Promise<Plan | Outcome> {
-    ctx.enter('open');
-    return this.o.controlPlane.read(async (cp) => {
-      opened.yes = true;
-      const plan = this.take(await planStage(ctx, cp, desired, commit), products);
-      ctx.enter('close');
-      return plan;
-    });
-  }
-
-  /**
-   * A run the gate ended. In sync, and the inventory does not list yet what the repository
-   * declares (objects applied before the inventory existed, or by another tool): record it.
-   */
-  private async settled(
-    ctx: RunContext,
-    products: RunProducts,
-    opened: { yes: boolean },
-    decision: Outcome,
-    plan: Plan,
-  ): Promise<Outcome> {
-    if (decision.result === 'in_sync' && inventoryBehind(products.liveInventory, plan)) {
-      opened.yes = false;
-      await this.o.controlPlane.use(async (cp) => {
-        opened.yes = true;
-        await recordApply(recording(ctx, cp), null, plan, null);
-      });
-      products.inventoryWritten = true;
-    }
-    return decision;
-  }
-
-  /** The apply stage, on the control plane opened for writing (re-checked when reads were separate). */
-  private applied(
-    ctx: RunContext,
-    products: RunProducts,
-    opened: { yes: boolean },
-    decision: GateDecision,
-    plan: Plan,
-    commit: string | null,
-  ): Promise<Outcome> {
-    const access = this.o.controlPlane;
-    opened.yes = false;
-    ctx.enter('open');
-    return access.use(async (cp) => {
-      opened.yes = true;
-      if (access.separateReads) {
-        ctx.enter('recheck');
-        const read = (need: SettingsNeed) => this.o.pipeline.readLiveState(cp, need);
-        const { stale } = await recheckPlan(plan, read);
-        if (stale) {
-          return {
-            result: 'failed',
-            commit,
-            message:
-              'the control plane changed between the plan and the apply (another writer): nothing applied, planning again',
-            transient: true,
-          } satisfies Outcome;
-        }
-      }
-      const applied = this.take(await applyStage(ctx, cp, decision, commit), products);
-      ctx.enter('close');
-      return applied;
-    });
   }
 }
 

@@ -1,11 +1,14 @@
 /**
- * One reconciled control plane: how it is reached, the real modules a run drives (its apply
- * lock and inventory), its approvals, reconciler, loop, retry and drift timers, and its
- * leadership. A daemon without environments runs one unit; with `environments:` one per
- * environment (environments.ts), each on its own, so a failing environment never blocks the
- * others (docs/environments.md).
+ * The daemon's units, each one reconciled control plane: how it is reached, the real modules a
+ * run drives (its apply lock and inventory), its approvals, reconciler, loop, retry and drift
+ * timers, and its leadership. A daemon without environments runs one unit; over a repository
+ * with `environments:` (docs/environments.md, "The daemon") one per environment, each with its
+ * control plane and credentials, lock, approvals, drift schedule, policy, run history, metrics
+ * label and /status section, its own loop and checkout, so a failing environment never blocks
+ * the others; with --leader-elect one Lease per environment (`<lease>-<environment>`), so
+ * environments spread across replicas. The environments are read when the daemon starts.
  */
-import { dirname } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { executePlan } from '../apply/executor.js';
@@ -22,31 +25,45 @@ import { off } from '../incremental/off.js';
 import { AnalysisCache } from '../incremental/analysis-cache.js';
 import { PlanReuse } from '../incremental/plan-reuse.js';
 import { createEmbeddedStateCache } from '../incremental/state-cache.js';
-import type { Candidacy } from '../lease/leader-elector.js';
+import { type Candidacy, sharedCandidacy } from '../lease/leader-elector.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { Plan, PlanControlPlane } from '../model/plan.js';
 import { notifyingRun } from '../notify/daemon-hook.js';
 import type { NotifyEvent } from '../notify/config.js';
 import { loadDesired } from '../ops/plan-run.js';
 import { backoffDelay } from '../util/backoff.js';
-import { SYSTEM_CLOCK, type Clock } from '../util/clock.js';
+import { type Clock, SYSTEM_CLOCK } from '../util/clock.js';
 import { paceLine } from '../util/pacer.js';
 import type { Redactor } from '../util/redact.js';
 import { Approvals } from './approvals.js';
 import type { DaemonConfig } from './config.js';
-import type { Source } from './git-source.js';
-import { electedLeadership, readiness, soleLeadership, type DaemonLeadership } from './leader.js';
-import { ReconcileLoop, type TriggerReason } from './loop.js';
-import type { DaemonMetrics } from './metrics.js';
+import { FolderSource, GitSource, type Source, type SourceSnapshot } from './git-source.js';
 import {
-  Reconciler,
-  type ControlPlaneAccess,
-  type Pipeline,
-  type ReconcilerOptions,
-} from './reconcile.js';
-import { readHistory, writeHistory } from './run-history.js';
-import type { DaemonStatus } from './status.js';
+  electedLeadership,
+  followerOf,
+  readiness,
+  soleLeadership,
+  type DaemonLeadership,
+} from './leader.js';
+import { leaderStatus } from './http.js';
+import { ReconcileLoop, type TriggerReason } from './loop.js';
+import { DaemonMetrics, type RunResult } from './metrics.js';
+import { Reconciler } from './reconcile.js';
+import type { ControlPlaneAccess, Pipeline, ReconcilerOptions } from './stages/context.js';
+import {
+  type DaemonStatus,
+  initialStatus,
+  readHistory,
+  type StatusError,
+  writeHistory,
+} from './status.js';
 import { OneShot, startTimer, type Trigger } from './triggers.js';
+import { mkdirSync } from 'node:fs';
+import { readRepoConfig } from '../manifests/config.js';
+import { environmentCredentials } from '../manifests/environments.js';
+import type { Environment } from '../model/desired.js';
+import { approvalWords } from '../render/daemon-words.js';
+import { UserError } from '../util/user-error.js';
 
 export interface UnitDeps {
   logger: Logger;
@@ -103,24 +120,28 @@ export interface Unit {
   close(): Promise<void>;
 }
 
-export interface UnitOptions {
-  name: string | null;
-  config: DaemonConfig;
-  source: Source;
-  metrics: DaemonMetrics;
-  redactor: Redactor;
-  /** Open the control plane at start and fail there (no environments); else open it on the first run. */
-  strictOpen: boolean;
-}
-
-export async function startUnit(o: UnitOptions, deps: UnitDeps): Promise<Unit> {
-  const { name, config, metrics, redactor } = o;
+/** A unit of an environment opens its control plane on its first run; the one unit at start, failing there. */
+async function startUnit(
+  name: string | null,
+  config: DaemonConfig,
+  source: Source,
+  metrics: DaemonMetrics,
+  redactor: Redactor,
+  deps: UnitDeps,
+): Promise<Unit> {
   const logger = name === null ? deps.logger : deps.logger.child({ environment: name });
   const clock = deps.clock ?? SYSTEM_CLOCK;
-  // A server that throttles: logged as the apply prints it (util/pacer.ts).
-  const controlPlane = deps.controlPlane
-    ? injectedAccess(deps.controlPlane)
-    : controlPlaneAccess(config, (e) =>
+  const injected = deps.controlPlane;
+  // An injected control plane (tests, quickstart) is used as it is, never closed here.
+  const controlPlane: ControlPlaneAccess = injected
+    ? {
+        use: (fn) => fn(injected),
+        read: (fn) => fn(injected),
+        separateReads: false,
+        close: async () => {},
+      }
+    : // A server that throttles: logged as the apply prints it (util/pacer.ts).
+      controlPlaneAccess(config, (e) =>
         logger[e.throttled ? 'warn' : 'info']({ pace: e }, paceLine(e)),
       );
   // The backend and the control plane every plan names: known at start, or from the first run
@@ -136,7 +157,7 @@ export async function startUnit(o: UnitOptions, deps: UnitDeps): Promise<Unit> {
   };
   // Fail at start, not on the first run, for a bad URL or an embedded state held by another process.
   const opened = controlPlane.use(async (cp) => learn(cp));
-  if (o.strictOpen) await opened;
+  if (name === null) await opened;
   else
     await opened.catch((err: unknown) =>
       logger.error(
@@ -161,7 +182,7 @@ export async function startUnit(o: UnitOptions, deps: UnitDeps): Promise<Unit> {
   const retryBase = deps.retryBaseMs ?? 5000;
   const reconciler = new Reconciler({
     config,
-    source: o.source,
+    source,
     approvals,
     leadership,
     controlPlane,
@@ -238,11 +259,6 @@ export async function startUnit(o: UnitOptions, deps: UnitDeps): Promise<Unit> {
       await controlPlane.close().catch(() => {});
     },
   };
-}
-
-/** An injected control plane (tests, quickstart): used as it is, never closed here. */
-function injectedAccess(cp: ControlPlane): ControlPlaneAccess {
-  return { use: (fn) => fn(cp), read: (fn) => fn(cp), separateReads: false, close: async () => {} };
 }
 
 /**
@@ -333,11 +349,27 @@ async function unitPipeline(
   const inventoryOf = (cp: ControlPlane) =>
     inventoryStore(cp, config.controlPlane.url, lockDir, sharedInventory);
   let warnedLock = false;
+  const analyses = off('analysis') ? undefined : new AnalysisCache();
   return {
-    loadRepository: repositoryLoader(
-      environment,
-      off('analysis') ? undefined : new AnalysisCache(),
-    ),
+    // The environment's part of the repository.
+    loadRepository: async (dir, opts) => {
+      const loaded = await loadDesired(dir, {
+        ...opts,
+        environment: environment ?? undefined,
+        analyses,
+      });
+      if (environment !== null || loaded.valid) return loaded;
+      // Started while the repository could not be read (discoverEnvironments): say what to do.
+      const errors = loaded.errors.map((e) =>
+        /declares environments/.test(e.message)
+          ? {
+              ...e,
+              message: `${e.message}; this daemon started before it could read them: restart it to reconcile each environment`,
+            }
+          : e,
+      );
+      return { ...loaded, errors };
+    },
     plans: off('plan-reuse') ? undefined : new PlanReuse(),
     readLiveState: (cp, need) => {
       learn(cp);
@@ -363,32 +395,7 @@ async function unitPipeline(
   };
 }
 
-/** Loads the repository (its environment's part); names the restart a new `environments:` needs. */
-function repositoryLoader(
-  environment: string | null,
-  analyses: AnalysisCache | undefined,
-): Pipeline['loadRepository'] {
-  return async (dir, opts) => {
-    const loaded = await loadDesired(dir, {
-      ...opts,
-      environment: environment ?? undefined,
-      analyses,
-    });
-    if (environment !== null || loaded.valid) return loaded;
-    // Started while the repository could not be read (environments.ts): say what to do.
-    const errors = loaded.errors.map((e) =>
-      /declares environments/.test(e.message)
-        ? {
-            ...e,
-            message: `${e.message}; this daemon started before it could read them: restart it to reconcile each environment`,
-          }
-        : e,
-    );
-    return { ...loaded, errors };
-  };
-}
-
-/** The run history kept in the unit's state folder (run-history.ts); a bad file is said, then replaced. */
+/** The run history kept in the unit's state folder (readHistory); a bad file is said, then replaced. */
 async function keptHistory(
   stateDir: string,
   logger: Logger,
@@ -417,4 +424,242 @@ export function sharedListsOf(cp: ControlPlane): (() => Promise<LiveLists | null
     const { EmbeddedControlPlane } = await import('../controlplane/embedded/embedded.js');
     return cp instanceof EmbeddedControlPlane ? cp.sharedLists() : null;
   };
+}
+
+/**
+ * The environments of the followed repository, read at start; null without `environments:`
+ * (or when the repository cannot be read yet: the daemon then runs as for one control plane,
+ * and the first run reports what is wrong).
+ */
+export async function discoverEnvironments(
+  source: Source,
+  logger: Logger,
+): Promise<{ snapshot: SourceSnapshot; environments: Environment[] } | null> {
+  let snapshot: SourceSnapshot;
+  try {
+    snapshot = await source.sync();
+  } catch (err) {
+    logger.warn(
+      { err: err instanceof Error ? err.message : String(err) },
+      'cannot read the repository at start: reconciling it as one control plane (a repository with environments: needs a restart once it can be read)',
+    );
+    return null;
+  }
+  const { config, errors } = await readRepoConfig(snapshot.dir).catch(() => ({
+    config: { environments: undefined },
+    errors: [1],
+  }));
+  if (errors.length > 0 || !config.environments) return null;
+  return { snapshot, environments: config.environments };
+}
+
+/** Relative paths of poolsync.yaml are relative to its folder (the checkout, or the watched folder). */
+function fromConfigFolder(dir: string, path: string): string {
+  return isAbsolute(path) ? path : resolve(dir, path);
+}
+
+/**
+ * The daemon's configuration as one environment sees it. A relative `file:` control plane is
+ * kept in the watched folder (as the CLI keeps it), and under the daemon's state folder when
+ * the daemon follows Git (a checkout is cleaned on every fetch).
+ */
+export function environmentDaemonConfig(
+  config: DaemonConfig,
+  dir: string,
+  env: Environment,
+  vars: Record<string, string | undefined> = process.env,
+): DaemonConfig {
+  const credentials = environmentCredentials(dir, env, vars);
+  if (config.commitRendered)
+    throw new UserError(
+      '--commit-rendered commits the files of one control plane; with environments: in poolsync.yaml leave it off (render each environment with `poolsync render --env NAME`)',
+    );
+  const m = /^file:([^?]*)(\?.*)?$/.exec(env.controlPlane);
+  const filesDir = config.source.kind === 'watch' ? dir : config.stateDir;
+  const path = m ? fromConfigFolder(filesDir, m[1]!) : null;
+  // The daemon's own state folder: its folders are the daemon's to make.
+  if (path !== null && !isAbsolute(m![1]!) && filesDir === config.stateDir)
+    mkdirSync(dirname(path), { recursive: true });
+  const url = path !== null ? `file:${path}${m![2] ?? ''}` : env.controlPlane;
+  const suffixed = <T extends { name: string }>(lease: T): T => ({
+    ...lease,
+    name: `${lease.name}-${env.name}`,
+  });
+  return {
+    ...config,
+    controlPlane: {
+      url,
+      environment: env.name,
+      // Only the environment's own credentials: a daemon-wide token never goes to another host.
+      token: null,
+      tokenFile: credentials.tokenFile,
+      apiKeyFile: credentials.apiKeyFile,
+    },
+    policy: env.policy ?? config.policy,
+    driftIntervalMs: env.driftIntervalMs ?? config.driftIntervalMs,
+    stateDir: join(config.stateDir, 'environments', env.name),
+    lock: config.lock ? suffixed(config.lock) : null,
+    leaderElection: config.leaderElection
+      ? { ...config.leaderElection, lease: suffixed(config.leaderElection.lease) }
+      : null,
+  };
+}
+
+const WORST_FIRST: RunResult[] = [
+  'failed',
+  'invalid',
+  'waiting_for_approval',
+  'planned',
+  'applied',
+  'in_sync',
+  'unchanged',
+];
+
+/**
+ * /status of a daemon with environments: each environment's document under `environments`,
+ * and at the top what holds for all of them: ready when every one is, the worst outcome, the
+ * newest run, every error (named by its environment).
+ */
+export function environmentsStatus(
+  units: readonly Unit[],
+  source: Record<string, string>,
+  config: DaemonConfig,
+): DaemonStatus {
+  const environments: Record<string, DaemonStatus> = {};
+  for (const u of units) environments[u.name!] = u.status();
+  return summary(environments, source, config);
+}
+
+/**
+ * The same, with each environment another replica leads as that leader says it (its
+ * `/status?local=1`, asked as the dashboard asks a leader: leaderStatus, no credential sent):
+ * any replica's /status and dashboard then show every environment's runs. An environment whose
+ * leader does not answer within `timeoutMs` is shown as this replica sees it.
+ */
+export async function environmentsStatusFromLeaders(
+  units: readonly Unit[],
+  source: Record<string, string>,
+  config: DaemonConfig,
+  timeoutMs: number,
+): Promise<DaemonStatus> {
+  const sections = await Promise.all(
+    units.map(async (u): Promise<[string, DaemonStatus]> => {
+      const own = u.status();
+      const follower = followerOf(u.leadership, u.config.leaderElection);
+      const leader = await leaderStatus<DaemonStatus>(follower, timeoutMs, '/status?local=1');
+      const section = leader?.status.environments?.[u.name!];
+      return [u.name!, section?.leader?.isLeader ? section : own];
+    }),
+  );
+  return summary(Object.fromEntries(sections), source, config);
+}
+
+function summary(
+  environments: Record<string, DaemonStatus>,
+  source: Record<string, string>,
+  config: DaemonConfig,
+): DaemonStatus {
+  const all = Object.values(environments);
+  const outcomes = all.map((s) => s.outcome).filter((o): o is RunResult => o !== null);
+  const worst = WORST_FIRST.find((r) => outcomes.includes(r)) ?? null;
+  const newest = all
+    .map((s) => s.lastRun)
+    .filter((r) => r !== null)
+    .sort((a, b) => b.finishedAt.localeCompare(a.finishedAt))[0];
+  const errors: StatusError[] = Object.entries(environments).flatMap(([name, s]) =>
+    s.errors.map((e) => ({ ...e, environment: name })),
+  );
+  const successes = all.map((s) => s.lastSuccessAt);
+  const commits = new Set(all.map((s) => s.commit));
+  const failing = all.find((s) => s.git.lastError !== null);
+  return {
+    ...initialStatus(source, config.policy),
+    ready: all.every((s) => s.ready),
+    commit: commits.size === 1 ? (all[0]?.commit ?? null) : null,
+    lastRun: newest ?? null,
+    outcome: worst,
+    lastSuccessAt: successes.includes(null) ? null : (successes.sort()[0] ?? null),
+    git: failing?.git ?? all[0]!.git,
+    errors,
+    environments,
+  };
+}
+
+/**
+ * The unit an approval is for: the daemon's one (naming an environment is refused), or the
+ * environment named, else the one whose held changes have the fingerprint (fingerprints
+ * differ between environments); else a reason.
+ */
+export function approvalTarget(
+  units: readonly Unit[],
+  request: { fingerprint: string; environment?: string },
+): Unit | string {
+  const sole = units[0]!.name === null ? units[0]! : null;
+  if (sole !== null)
+    return request.environment === undefined
+      ? sole
+      : approvalWords.withoutEnvironments(request.environment);
+  const names = units.map((u) => u.name!);
+  if (request.environment !== undefined) {
+    const named = units.find((u) => u.name === request.environment);
+    return named ?? approvalWords.noSuchEnvironment(request.environment, names);
+  }
+  const holding = units.find(
+    (u) => u.approvals.status().pending?.fingerprint === request.fingerprint,
+  );
+  return holding ?? approvalWords.noEnvironmentHolds(request.fingerprint, names);
+}
+
+/** The one unit of a daemon without environments, or one per environment of poolsync.yaml. */
+export async function startUnits(
+  config: DaemonConfig,
+  deps: UnitDeps,
+  metrics: DaemonMetrics,
+  redactor: Redactor,
+): Promise<{ source: Source; units: Unit[] }> {
+  const source = sourceOf(config);
+  const found = await discoverEnvironments(source, deps.logger);
+  const lockDir = deps.lockDir ?? dirname(config.stateDir);
+  if (found === null) {
+    const unit = await startUnit(null, config, source, metrics, redactor, { ...deps, lockDir });
+    return { source, units: [unit] };
+  }
+  const units: Unit[] = [];
+  const election = config.leaderElection;
+  // A replica leading some environments leaves a free Lease to one leading fewer.
+  const leading = () => units.filter((u) => u.leadership.isLeader()).length;
+  const candidacy = election ? sharedCandidacy(leading, election.leaseDurationMs) : undefined;
+  try {
+    for (const env of found.environments) {
+      const envConfig = environmentDaemonConfig(config, found.snapshot.dir, env);
+      const envMetrics = new DaemonMetrics({ processMetrics: false, environment: env.name });
+      // Each environment opens its own control plane: an injected one is never shared.
+      const unitDeps = { ...deps, controlPlane: undefined, lockDir, candidacy };
+      const source = sourceOf(envConfig);
+      const unit = await startUnit(env.name, envConfig, source, envMetrics, redactor, unitDeps);
+      envMetrics.readyFrom(unit.ready);
+      units.push(unit);
+    }
+  } catch (err) {
+    for (const u of units) await u.close();
+    throw err;
+  }
+  metrics.withEnvironments(units.map((u) => u.metrics));
+  deps.logger.info(
+    { environments: units.map((u) => u.name) },
+    `reconciling ${units.length} environments`,
+  );
+  return { source, units };
+}
+
+function sourceOf(config: DaemonConfig): Source {
+  return config.source.kind === 'git'
+    ? new GitSource({
+        repo: config.source.repo,
+        branch: config.source.branch,
+        path: config.source.path,
+        auth: config.source.auth,
+        checkoutDir: join(config.stateDir, 'checkout'),
+      })
+    : new FolderSource(config.source.dir);
 }

@@ -60,16 +60,9 @@ function parseJson(
   }
 }
 
-const unauthorized = (message: string): WebhookOutcome => ({
-  status: 401,
-  result: 'unauthorized',
-  message,
-});
-const badRequest = (message: string): WebhookOutcome => ({
-  status: 400,
-  result: 'bad_request',
-  message,
-});
+const unauthorized = (message: string) =>
+  ({ status: 401, result: 'unauthorized', message }) as const;
+const badRequest = (message: string) => ({ status: 400, result: 'bad_request', message }) as const;
 const ignored = (message: string): WebhookOutcome => ({ status: 202, result: 'ignored', message });
 
 const obj = (v: unknown): Record<string, unknown> =>

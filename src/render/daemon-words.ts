@@ -62,7 +62,7 @@ function ofEnvironment(environment: string | null): string {
   return environment === null ? '' : ` of environment ${environment}`;
 }
 
-/** The replies to `poolsync apply` comments (src/daemon/comment-approvals.ts). */
+/** The replies to `poolsync apply` comments (src/daemon/pull-requests.ts). */
 export const commentWords = {
   refused: (user: string, reason: string) =>
     `**poolsync**: approval by @${user} refused: ${reason}`,
@@ -99,7 +99,7 @@ export const commentWords = {
     'The daemon applies them once they are exactly the changes it holds (after merge); if the plan changes, approve again.',
 };
 
-/** Why `POST /approve` approves nothing (src/daemon/approvals.ts, environments.ts). */
+/** Why `POST /approve` approves nothing (src/daemon/approvals.ts, unit.ts). */
 export const approvalWords = {
   notAFingerprint: (fingerprint: string) =>
     `"${fingerprint}" is not a plan fingerprint (sha256:<64 hex digits>)`,
@@ -115,7 +115,7 @@ export const approvalWords = {
     `no environment holds changes with fingerprint ${fingerprint}: name the environment ("environment": one of ${names.join(', ')}) or approve the fingerprint GET /status shows under environments.NAME.approval.pending`,
 };
 
-/** Why a replica that does not lead cannot do what needs the leader (src/daemon/forward.ts, leader.ts). */
+/** Why a replica that does not lead cannot do what needs the leader (src/daemon/http.ts, leader.ts). */
 export const leaderWords = {
   notLeader: (identity: string, leader: string | null) =>
     `this replica (${identity}) is not the leader (leader: ${leader ?? 'none yet'})`,

@@ -5,11 +5,9 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ansiToHtml } from '../../src/daemon/dashboard/ansi.js';
-import { escapeHtml, inlineAsset, markup } from '../../src/daemon/dashboard/html.js';
+import { ansiToHtml, escapeHtml, inlineAsset, markup } from '../../src/daemon/dashboard/html.js';
 import { CONTENT_SECURITY_POLICY, pageHtml } from '../../src/daemon/dashboard/page.js';
-import { planDigest } from '../../src/daemon/run-history.js';
-import { initialStatus, type DaemonStatus } from '../../src/daemon/status.js';
+import { initialStatus, planDigest, type DaemonStatus } from '../../src/daemon/status.js';
 import type { Plan } from '../../src/model/plan.js';
 import { renderText } from '../../src/render/index.js';
 import { driftedScenario } from '../render/scenarios.js';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { OPTIONS } from '../../src/daemon/config.js';
+import { OPTIONS } from '../../src/daemon/config-options.js';
 
 const doc = readFileSync(resolve(__dirname, '../../docs/daemon.md'), 'utf8');
 

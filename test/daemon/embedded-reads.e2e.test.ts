@@ -141,7 +141,12 @@ describe('daemon on a file: control plane', () => {
         },
       },
     });
-    await until('the first apply', async () => (await d.status()).appliedCommit !== null);
+    // Recorded, not only applied: the first run's last read of the live state (/status
+    // `managed`) is over before another writer is set to interfere.
+    await until('the first apply', async () => {
+      const s = await d.status();
+      return s.appliedCommit !== null && s.lastRun?.commit === s.appliedCommit;
+    });
     repo.commit(manifests({ batchRunConcurrency: 80 }));
     interfere = d.cpPath;
     const raced = await d.reconcile();

@@ -1,5 +1,5 @@
 /**
- * A follower hands what needs the leader to it (src/daemon/forward.ts), over real sockets: two
+ * A follower hands what needs the leader to it (src/daemon/http.ts, handOff), over real sockets: two
  * status servers in this process, one playing the leader (recording what its handlers get) and
  * one the follower (its follower() names the leader's address). The forwarded call carries a
  * signature, never the credential; a forged or replayed signature is refused; a forwarded
@@ -15,9 +15,11 @@ import {
   handOff,
   signForward,
   verifyForward,
+  startStatusServer,
   type Follower,
-} from '../../src/daemon/forward.js';
-import { startStatusServer, type HttpHandlers, type StatusServer } from '../../src/daemon/http.js';
+  type HttpHandlers,
+  type StatusServer,
+} from '../../src/daemon/http.js';
 import { DaemonMetrics } from '../../src/daemon/metrics.js';
 import { initialStatus } from '../../src/daemon/status.js';
 import { githubSignature } from '../../src/daemon/webhooks.js';

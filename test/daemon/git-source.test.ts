@@ -2,7 +2,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cleanup } from '../support/cleanup.js';
-import { GitSource, SourceError, gitEnvironment } from '../../src/daemon/git-source.js';
+import { GitSource, SourceError } from '../../src/daemon/git-source.js';
+import { gitEnvironment } from '../../src/util/git-env.js';
 import { TestRepo, tempDir } from './helpers.js';
 
 const noAuth = {

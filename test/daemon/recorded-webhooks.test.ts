@@ -11,11 +11,7 @@ import { sign } from '@octokit/webhooks-methods';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Approvals } from '../../src/daemon/approvals.js';
-import {
-  commentApprovalHandler,
-  PostedPlans,
-  soleTarget,
-} from '../../src/daemon/comment-approvals.js';
+import { commentApprovalHandler, PostedPlans, soleTarget } from '../../src/daemon/pull-requests.js';
 import {
   handleGithubWebhook,
   handleGitlabWebhook,

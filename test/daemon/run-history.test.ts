@@ -2,14 +2,15 @@
 import { describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempFolder } from '../support/temp-folder.js';
 import {
   driftRecord,
   readHistory,
+  RECENT_RUNS,
   withRecentRun,
   writeHistory,
-} from '../../src/daemon/run-history.js';
-import { tempFolder } from '../support/temp-folder.js';
-import { RECENT_RUNS, type RecentRun } from '../../src/daemon/status.js';
+  type RecentRun,
+} from '../../src/daemon/status.js';
 import type { Change } from '../../src/model/plan.js';
 
 const change = (address: string, action: Change['action'], caused_by?: string): Change => ({

@@ -77,7 +77,7 @@ function memoryWrites(file: string, text: string): string[] {
 describe('the daemon stages and the memory that outlives a run', () => {
   it('no stage writes it: each returns what to remember (Staged.remember)', () => {
     const files = readdirSync(STAGES).filter((f) => f.endsWith('.ts'));
-    expect(files).toContain('load.ts');
+    expect(files).toContain('repository.ts'); // the load stage
     const writes = files.flatMap((f) =>
       memoryWrites(f, readFileSync(join(STAGES, f), 'utf8')).map((w) => `${f}:${w}`),
     );

@@ -290,7 +290,7 @@ describe('plan memory, embedded state file: the live state is not read while its
   });
 
   it('poolsync plan opens the state lazily: a remembered replan opens none of its files', async () => {
-    // A preload that logs every node:fs/promises open of the state's files (the CLI's own process).
+    // A preload that logs every open of the state's files, async or sync (the CLI's own process).
     const preload = join(root, 'watch-opens.mjs');
     const log = join(root, 'opens.log');
     await writeFile(preload, WATCH_OPENS);
@@ -360,13 +360,15 @@ describe('plan memory, embedded state file: the live state is not read while its
 /** The preload of a CLI run that logs the opens of files under WATCH_OPENS_PREFIX. */
 const WATCH_OPENS = `import { appendFileSync } from 'node:fs';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
-const fsp = createRequire(import.meta.url)('node:fs/promises');
-const open = fsp.open;
+const require = createRequire(import.meta.url);
 const { WATCH_OPENS_PREFIX: prefix, WATCH_OPENS_LOG: log } = process.env;
-fsp.open = (file, ...rest) => {
-  if (String(file).startsWith(prefix)) appendFileSync(log, String(file) + '\\n');
-  return open(file, ...rest);
-};
+for (const [mod, name] of [[require('node:fs/promises'), 'open'], [require('node:fs'), 'openSync']]) {
+  const original = mod[name];
+  mod[name] = (file, ...rest) => {
+    if (String(file).startsWith(prefix)) appendFileSync(log, String(file) + '\\n');
+    return original(file, ...rest);
+  };
+}
 syncBuiltinESMExports();
 `;
 

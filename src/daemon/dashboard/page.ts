@@ -11,25 +11,13 @@
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { DaemonStatus } from '../status.js';
+import type { ChangeBrief } from '../approvals.js';
+import type { DaemonStatus, RecentRun } from '../status.js';
 import { SCRIPT, STYLE } from './assets.js';
-import { inlineAsset, markup, withIdPrefix, type SafeHtml } from './html.js';
-import {
-  connectionsSection,
-  driftSection,
-  heldSection,
-  managedSection,
-  manualSection,
-  overviewSection,
-  problemsSection,
-  renderedSection,
-  replicasSection,
-  resultBadge,
-  runsSection,
-  type PageContext,
-} from './sections.js';
-
-export type { PageContext } from './sections.js';
+import { ansiToHtml, inlineAsset, markup, type SafeHtml, withIdPrefix } from './html.js';
+import { ACTION_STYLE, closingLine, renderText, SYMBOL } from '../../render/index.js';
+import { plural, warningText } from '../../render/common.js';
+import { runbookLines } from '../../render/runbook.js';
 
 const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
 
@@ -137,7 +125,6 @@ export interface DashboardOptions {
   leaderStatus?: () => Promise<{ status: DaemonStatus; relayedBy: string } | null>;
   /** POST /approve is on (an admin token is configured): the page offers to approve. */
   approvals: boolean;
-  now?: () => Date;
 }
 
 export type DashboardHandler = (
@@ -180,10 +167,469 @@ export function dashboardHandler(o: DashboardOptions): DashboardHandler {
       }
       body = live.text;
     } else {
-      body = pageHtml(status, page, o.now?.() ?? new Date());
+      body = pageHtml(status, page, new Date());
     }
     headers['content-length'] = String(Buffer.byteLength(body));
     res.writeHead(200, headers);
     res.end(req.method === 'HEAD' ? undefined : body);
   };
+}
+
+/*
+ * The dashboard's sections, each rendered from one /status document (DaemonStatus):
+ * - where things stand: the outcome, the commits seen and applied, the replicas and who leads,
+ *   and whether each system the daemon talks to answers;
+ * - what waits or went wrong: changes held for approval (the only thing a person can act on
+ *   from the page), manual steps (the runbook), drift and what was put back, generated files
+ *   that differ from the committed ones, and the last plan's problems;
+ * - the last runs: trigger, outcome, duration by phase (whatever phases the run recorded, in
+ *   its order) and the plan each made, rendered by the terminal's renderer (src/render/text.ts)
+ *   and shown with its colours (ansiToHtml);
+ * and the small pieces they share: commits, times, durations, result badges, changes.
+ */
+/** A commit as 12 hex digits, the full one on hover; `—` when there is none. */
+function commitRef(commit: string | null | undefined): SafeHtml {
+  if (!commit) return markup`<span class="muted">—</span>`;
+  return markup`<code title="${commit}">${commit.slice(0, 12)}</code>`;
+}
+
+/** An ISO time as `2026-11-22 12:01:07 UTC` (the machine-readable value in a <time>). */
+function when(iso: string | null | undefined): SafeHtml {
+  if (!iso) return markup`<span class="muted">never</span>`;
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return markup`${iso}`;
+  const text = `${d.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+  return markup`<time datetime="${iso}">${text}</time>`;
+}
+
+function duration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+  const s = Math.round(ms / 1000);
+  return `${Math.floor(s / 60)} min ${s % 60} s`;
+}
+
+const RESULT_TONE: Record<string, 'ok' | 'warn' | 'bad' | 'info'> = {
+  applied: 'ok',
+  in_sync: 'ok',
+  planned: 'info',
+  unchanged: 'info',
+  waiting_for_approval: 'warn',
+  invalid: 'bad',
+  failed: 'bad',
+};
+
+/** A run result as a coloured badge: `waiting for approval`. */
+export function resultBadge(result: string | null | undefined): SafeHtml {
+  if (!result) return markup`<span class="badge info">no run yet</span>`;
+  const tone = RESULT_TONE[result] ?? 'info';
+  return markup`<span class="badge ${tone}">${result.replace(/_/g, ' ')}</span>`;
+}
+
+function yesNo(ok: boolean | null, yes: string, no: string, unknown = 'unknown'): SafeHtml {
+  if (ok === null) return markup`<span class="badge info">${unknown}</span>`;
+  return ok
+    ? markup`<span class="badge ok">${yes}</span>`
+    : markup`<span class="badge bad">${no}</span>`;
+}
+
+/** `  - Cluster/prod-2 (delete)` with the terminal's symbol and colour for the action. */
+function changeLine(c: Pick<ChangeBrief, 'address' | 'action'>): SafeHtml {
+  const action = c.action as keyof typeof SYMBOL;
+  const symbol = SYMBOL[action] ?? '?';
+  const style = ACTION_STYLE[action] ?? 'dim';
+  return markup`<span class="t-${style}">${symbol.padStart(3)}</span> <span class="t-bold">${c.address}</span> <span class="t-dim">(${c.action})</span>`;
+}
+
+function section(
+  id: string,
+  title: string,
+  body: SafeHtml | SafeHtml[],
+  note?: SafeHtml,
+): SafeHtml {
+  return markup`<section id="${id}" aria-labelledby="${id}-h"><h2 id="${id}-h">${title}</h2>${note ?? ''}${body}</section>`;
+}
+
+export interface PageContext {
+  /** POST /approve is on (the daemon has an admin token). */
+  approvals: boolean;
+  /** `http://host:port` for the `poolsync approve --daemon` command shown; null: unknown. */
+  daemonUrl: string | null;
+  /**
+   * This replica's identity when it is a follower showing the leader's /status (runs and held
+   * changes live on the leader); null: the page shows this daemon's own status.
+   */
+  relayedBy?: string | null;
+}
+
+/** Changes one per line, in a terminal-like block. */
+function changeBlock(changes: readonly ChangeBrief[]): SafeHtml {
+  return markup`<pre class="plan">${changes.map(
+    (c) =>
+      markup`${changeLine(c)}${c.reason ? markup` <span class="t-dim"># ${c.reason}</span>` : ''}\n`,
+  )}</pre>`;
+}
+
+export function heldSection(s: DaemonStatus, page: PageContext): SafeHtml {
+  const a = s.approval;
+  const pending = a?.pending ?? null;
+  const parts: SafeHtml[] = [];
+  if (pending) {
+    const n = plural(pending.changes.length, 'change');
+    const daemon = page.daemonUrl ?? 'http://<this daemon>';
+    const action = page.approvals
+      ? markup`<p class="js-only"><button type="button" class="approve" data-fingerprint="${pending.fingerprint}">Approve exactly these ${n}</button></p>`
+      : markup`<p class="muted">Approving needs the daemon admin token, which is not set (<code>POOLSYNC_ADMIN_TOKEN</code> or <code>--admin-token-file</code>).</p>`;
+    parts.push(markup`<div class="held">
+<p>${n} held since ${when(pending.since)} (commit ${commitRef(pending.commit)}), fingerprint <code class="fp">${pending.fingerprint}</code>:</p>
+${changeBlock(pending.changes)}
+${action}
+<p class="muted">Or from a shell: <code>poolsync approve ${pending.fingerprint} --daemon ${daemon}</code>, or comment <code>poolsync apply</code> on the pull request.</p>
+</div>`);
+  } else if (s.waitingForApproval.length > 0) {
+    // A follower sees the held changes in the plan; the leader holds their approval.
+    parts.push(markup`${changeBlock(s.waitingForApproval)}
+<p class="muted">The leader holds the approval of these: approve on its page or with <code>poolsync approve</code>.</p>`);
+  } else {
+    const why =
+      s.policy === 'safe' ? '' : markup` (policy <code>${s.policy}</code> holds nothing back)`;
+    parts.push(markup`<p class="muted">Nothing is held${why}.</p>`);
+  }
+  for (const g of a?.granted ?? []) {
+    parts.push(
+      markup`<p class="granted">Approved by <b>${g.approver}</b> (${g.via}) ${when(g.at)}: <code class="fp">${g.fingerprint}</code>, applied once the daemon holds exactly these changes.</p>`,
+    );
+  }
+  if (a?.lastApplied) {
+    const l = a.lastApplied;
+    const source = l.source ? ` ${l.source}` : '';
+    parts.push(
+      markup`<p class="last-applied">Last approval applied ${when(l.appliedAt)}: approved by <b>${l.approver}</b> (${l.via}${source}), <code class="fp">${l.fingerprint}</code>, commit ${commitRef(l.commit)}.</p>`,
+    );
+  }
+  if (a?.lastRefused) {
+    const r = a.lastRefused;
+    parts.push(
+      markup`<p class="last-refused">Last refusal ${when(r.at)} (${r.approver}, ${r.via}): ${r.reason}</p>`,
+    );
+  }
+  return section('held', 'Held for approval', parts);
+}
+
+export function manualSection(s: DaemonStatus): SafeHtml | '' {
+  const n = s.manualSteps.length;
+  if (n === 0) return '';
+  const lines = runbookLines(s.manualSteps, { indent: '' });
+  return section(
+    'manual',
+    'Manual steps waiting',
+    markup`<pre class="plan runbook">${ansiToHtml(lines.join('\n'))}</pre>`,
+    markup`<p>The control plane has no public API for ${n === 1 ? 'this step' : 'these steps'}: a person runs ${n === 1 ? 'it' : 'them'} (or <code>poolsync apply --flyte-cli PATH</code>); the daemon never does.</p>`,
+  );
+}
+
+export function driftSection(s: DaemonStatus): SafeHtml {
+  const d = s.lastDrift;
+  if (!d) {
+    return section(
+      'drift',
+      'Drift',
+      markup`<p class="muted">No drift found: nothing was changed on the control plane behind the repository's back.</p>`,
+    );
+  }
+  const fixed = d.changes.filter((c) => c.corrected).length;
+  const put = fixed === d.changes.length ? 'all were put back' : `${fixed} put back`;
+  const state = (corrected: boolean) =>
+    corrected
+      ? markup`<span class="t-green">corrected</span>`
+      : markup`<span class="t-red">not corrected</span>`;
+  return section(
+    'drift',
+    'Drift',
+    markup`<p>Run #${d.run} (${when(d.at)}, commit ${commitRef(d.commit)}) found ${plural(d.changes.length, 'change')} made on the control plane while the repository had not moved; ${put}.</p>
+<pre class="plan">${d.changes.map((c) => markup`${changeLine(c)}  ${state(c.corrected)}\n`)}</pre>`,
+  );
+}
+
+export function renderedSection(s: DaemonStatus): SafeHtml | '' {
+  if (s.renderedFiles.length === 0) return '';
+  return section(
+    'rendered',
+    'Rendered files that differ',
+    s.renderedFiles.map((f) => {
+      const what =
+        f.status === 'missing'
+          ? 'not committed yet'
+          : 'the committed file differs from the rendering';
+      const committed = f.committed ? markup`; committed ${commitRef(f.committed)}` : '';
+      return markup`<details class="rendered">
+<summary><code>${f.path}</code> (${f.kind}): ${what}${committed}</summary>
+<pre class="plan">${diffLines(f.diff)}</pre>
+</details>`;
+    }),
+    markup`<p>What Helm / Argo CD / Flux deploy is the committed file: run <code>poolsync render</code> and commit it, or run the daemon with <code>--commit-rendered</code>.</p>`,
+  );
+}
+
+/** A unified diff coloured as git colours it. */
+function diffLines(diff: string): SafeHtml[] {
+  return diff.split('\n').map((line) => {
+    const style =
+      line.startsWith('+++') || line.startsWith('---')
+        ? 't-bold'
+        : line.startsWith('+')
+          ? 't-green'
+          : line.startsWith('-')
+            ? 't-red'
+            : line.startsWith('@@')
+              ? 't-cyan'
+              : null;
+    return style ? markup`<span class="${style}">${line}</span>\n` : markup`${line}\n`;
+  });
+}
+
+export function problemsSection(s: DaemonStatus): SafeHtml | '' {
+  if (s.errors.length + s.blocked.length + s.warnings.length === 0) return '';
+  const errors = s.errors.map(
+    (e) =>
+      markup`<li><span class="t-red">error</span> <code>${e.code}</code>${e.location ? markup` <code>${e.location}</code>` : ''}${e.address ? markup` <b>${e.address}</b>` : ''}: ${e.message}</li>`,
+  );
+  const blocked = s.blocked.map(
+    (b) => markup`<li><code>${changeLine(b)}</code>: ${b.reason ?? 'blocked'}</li>`,
+  );
+  const warnings = s.warnings.map(
+    (w) =>
+      markup`<li><span class="t-yellow">warning</span> <code>${w.code}</code> <b>${w.address}</b>: ${warningText(w)}</li>`,
+  );
+  return section(
+    'problems',
+    'Errors, blocked changes and warnings',
+    markup`${errors.length > 0 ? markup`<ul class="errors">${errors}</ul>` : ''}${
+      blocked.length > 0 ? markup`<ul class="blocked">${blocked}</ul>` : ''
+    }${warnings.length > 0 ? markup`<ul class="warnings">${warnings}</ul>` : ''}`,
+  );
+}
+
+export function overviewSection(s: DaemonStatus, page?: PageContext): SafeHtml {
+  const inLine = s.commit !== null && s.commit === s.appliedCommit;
+  // Counted as the terminal counts: the closing line of the plan text.
+  const planned = s.runs.find((r) => r.plan !== null);
+  const source =
+    s.source.kind === 'git'
+      ? markup`<code>${s.source.repository ?? ''}</code> branch <code>${s.source.branch ?? ''}</code>${
+          s.source.path && s.source.path !== '.'
+            ? markup` folder <code>${s.source.path}</code>`
+            : ''
+        }`
+      : markup`folder <code>${s.source.dir ?? ''}</code> (watched on disk)`;
+  const applied =
+    s.commit === null
+      ? ''
+      : inLine
+        ? markup` <span class="badge ok">= seen</span>`
+        : markup` <span class="badge warn">behind the commit seen</span>`;
+  const lastPlan = planned
+    ? markup`<a href="#run-${planned.id}">run #${planned.id}</a>: ${closingLine(planned.plan!)}`
+    : markup`<span class="muted">none</span>`;
+  const follower = page?.relayedBy
+    ? markup`<p class="notice">Served by <code>${page.relayedBy}</code>, a follower: this is the state of the leader <code>${
+        s.leader?.identity ?? ''
+      }</code>, read from its /status; an approval made here is handed to it.</p>`
+    : s.leader?.enabled && !s.leader.isLeader
+      ? markup`<p class="notice">This replica (<code>${s.leader.identity}</code>) follows ${
+          s.leader.leader ? markup`the leader <code>${s.leader.leader}</code>` : 'no leader yet'
+        }: only the leader reconciles, applies and holds approvals, so runs and held changes are on its page.</p>`
+      : undefined;
+  return section(
+    'overview',
+    'Overview',
+    markup`<dl class="facts">
+<div><dt>Outcome</dt><dd id="outcome">${resultBadge(s.outcome)}</dd></div>
+<div><dt>Ready</dt><dd>${yesNo(s.ready, 'ready', 'not ready')}</dd></div>
+<div><dt>Policy</dt><dd><code>${s.policy}</code></dd></div>
+<div><dt>Source</dt><dd>${source}</dd></div>
+<div><dt>Commit seen</dt><dd id="commit-seen">${commitRef(s.commit)}</dd></div>
+<div><dt>Commit applied</dt><dd id="commit-applied">${commitRef(s.appliedCommit)}${applied}</dd></div>
+<div><dt>Last success</dt><dd>${when(s.lastSuccessAt)}</dd></div>
+<div><dt>Last plan</dt><dd>${lastPlan}</dd></div>
+</dl>`,
+    follower,
+  );
+}
+
+export function replicasSection(s: DaemonStatus): SafeHtml {
+  const l = s.leader;
+  if (!l || !l.enabled) {
+    return section(
+      'replicas',
+      'Replicas',
+      markup`<p>One replica (no <code>--leader-elect</code>): this daemon reconciles and applies.</p>`,
+    );
+  }
+  const role = l.isLeader
+    ? markup`<span class="badge ok">leader</span>`
+    : markup`<span class="badge info">follower</span>`;
+  const leaderRow = l.isLeader
+    ? ''
+    : markup`<tr><td>${
+        l.leader
+          ? markup`<code>${l.leader}</code>`
+          : markup`<span class="muted">none elected yet</span>`
+      }</td><td>${l.leader ? markup`<span class="badge ok">leader</span>` : ''}</td><td></td></tr>`;
+  return section(
+    'replicas',
+    'Replicas',
+    markup`<table>
+<thead><tr><th>Replica</th><th>Role</th><th>Since</th></tr></thead>
+<tbody>
+<tr><td><code>${l.identity}</code> <span class="muted">(this page)</span></td><td>${role}</td><td>${when(l.lastTransitionAt)}</td></tr>
+${leaderRow}
+</tbody>
+</table>
+<p class="muted">Elected through the Kubernetes Lease <code>${l.lease}</code>, which names only its holder: other followers are not listed.${
+      l.isLeader ? '' : ' Only the leader reconciles, applies and holds approvals.'
+    }</p>`,
+  );
+}
+
+export function connectionsSection(s: DaemonStatus): SafeHtml {
+  const cp = s.controlPlane;
+  const g = s.git;
+  const rows: SafeHtml[] = [
+    markup`<tr>
+<td>Control plane${cp.backend ? markup` <span class="muted">(${cp.backend})</span>` : ''}</td>
+<td>${cp.url ? markup`<code>${cp.url}</code>` : ''}</td>
+<td>${yesNo(cp.reachable, 'reachable', 'unreachable', 'not tried yet')}</td>
+<td>${when(cp.lastAnsweredAt)}</td>
+<td>${cp.lastError ?? ''}</td>
+</tr>`,
+  ];
+  if (s.source.kind === 'git') {
+    const ok = g.lastError === null ? (g.lastFetchAt === null ? null : true) : false;
+    const failing = `failing (${g.consecutiveFailures} in a row)`;
+    const retry = g.nextRetryAt
+      ? markup` <span class="muted">next try ${when(g.nextRetryAt)}</span>`
+      : '';
+    rows.push(markup`<tr>
+<td>Git remote</td>
+<td><code>${s.source.repository ?? ''}</code></td>
+<td>${yesNo(ok, 'reachable', failing, 'not fetched yet')}</td>
+<td>${when(g.lastFetchAt)}</td>
+<td>${g.lastError ?? ''}${retry}</td>
+</tr>`);
+  }
+  if (s.leader?.enabled) {
+    rows.push(markup`<tr>
+<td>Kubernetes Lease</td>
+<td><code>${s.leader.lease}</code></td>
+<td>${yesNo(s.leader.leader !== null ? true : null, 'a leader is elected', '', 'no leader known')}</td>
+<td>${when(s.leader.lastTransitionAt)}</td>
+<td></td>
+</tr>`);
+  }
+  return section(
+    'connections',
+    'Connections',
+    markup`<table>
+<thead><tr><th>System</th><th>Where</th><th>State</th><th>Last answered</th><th>Last error</th></tr></thead>
+<tbody>${rows}</tbody>
+</table>`,
+  );
+}
+
+/** What poolsync manages here, each with its live status (`poolsync state list` prints the same). */
+export function managedSection(s: DaemonStatus): SafeHtml {
+  const m = s.managed;
+  const title = 'Managed objects';
+  if (m === null) return section('managed', title, markup`<p class="muted">Not read yet.</p>`);
+  if (!m.recorded)
+    return section(
+      'managed',
+      title,
+      markup`<p class="muted">No inventory yet: poolsync has applied nothing to this control plane.</p>`,
+    );
+  const rows = m.objects.map(
+    (o) =>
+      markup`<tr><td><code>${o.address}</code></td><td>${o.status ?? markup`<span class="badge bad">missing</span>`}</td></tr>`,
+  );
+  const more = m.count - m.objects.length;
+  const forgotten =
+    m.forgotten.length > 0
+      ? markup`<p class="muted">Forgotten (never pruned): ${m.forgotten.map((a, i) => markup`${i > 0 ? ', ' : ''}<code>${a}</code>`)}</p>`
+      : '';
+  return section(
+    'managed',
+    title,
+    markup`<details${m.count <= 50 ? markup` open` : ''}><summary>${plural(m.count, 'object')}${m.missing > 0 ? markup` <span class="badge bad">${m.missing} missing</span>` : ''}</summary>
+<table>
+<thead><tr><th>Object</th><th>Live</th></tr></thead>
+<tbody>${rows}</tbody>
+</table>${more > 0 ? markup`<p class="muted">${plural(more, 'more object')}: <code>poolsync state list</code> lists them all.</p>` : ''}</details>
+${forgotten}`,
+    markup`<p class="muted">What poolsync applied here (its inventory), as the last read of the control plane found it; <code>poolsync state list</code> prints the same.</p>`,
+  );
+}
+
+const BAR_WIDTH = 240;
+
+export function runsSection(runs: readonly RecentRun[]): SafeHtml {
+  if (runs.length === 0) {
+    return section('runs', 'Recent runs', markup`<p class="muted">No run has finished yet.</p>`);
+  }
+  return section(
+    'runs',
+    'Recent runs',
+    runs.map((run, i) => runEntry(run, i === 0)),
+    markup`<p class="muted">The last ${plural(runs.length, 'run')} that evaluated the repository, newest first (polls that found no new commit are left out), kept across restarts; <code>poolsync history</code> lists them.</p>`,
+  );
+}
+
+function runEntry(run: RecentRun, newest: boolean): SafeHtml {
+  const drift = run.drift
+    ? markup`<span class="badge warn">drift: ${plural(run.drift.changes.length, 'change')}</span>`
+    : '';
+  const plan = run.plan
+    ? planBlock(run)
+    : markup`<p class="muted">No plan: the run ended before planning.</p>`;
+  return markup`<details class="run" id="run-${run.id}"${newest ? markup` open` : ''}>
+<summary><span class="run-id">#${run.id}</span> ${resultBadge(run.result)} <span class="trigger">${run.trigger.join(', ')}</span> <span class="muted">${when(run.startedAt)}</span> <span class="dur">${duration(run.durationMs)}</span> ${commitRef(run.commit)} ${drift}</summary>
+<p class="message">${run.message}</p>
+${phases(run)}
+${plan}
+</details>`;
+}
+
+/** Duration by phase: a bar (inline SVG: no style attributes, which the CSP forbids) and a list. */
+function phases(run: RecentRun): SafeHtml {
+  const entries = Object.entries(run.phasesMs);
+  const named = entries.reduce((sum, [, ms]) => sum + ms, 0);
+  const rest = Math.max(0, run.durationMs - named);
+  if (rest > 0) entries.push(['other', rest]);
+  if (entries.length === 0) return markup``;
+  const total = Math.max(
+    1,
+    entries.reduce((sum, [, ms]) => sum + ms, 0),
+  );
+  const colour = (name: string, i: number) => (name === 'other' ? 'other' : String(i % 6));
+  let x = 0;
+  const rects = entries.map(([name, ms], i) => {
+    const w = (ms / total) * BAR_WIDTH;
+    const rect = markup`<rect class="ph-${colour(name, i)}" x="${x.toFixed(1)}" y="0" width="${w.toFixed(1)}" height="10"><title>${name} ${duration(ms)}</title></rect>`;
+    x += w;
+    return rect;
+  });
+  const items = entries.map(
+    ([name, ms], i) =>
+      markup`<li><span class="key ph-${colour(name, i)}"></span>${name} ${duration(ms)}</li>`,
+  );
+  return markup`<div class="phases"><svg width="${BAR_WIDTH}" height="10" role="img" aria-label="duration by phase">${rects}</svg><ul>${items}</ul></div>`;
+}
+
+function planBlock(run: RecentRun): SafeHtml {
+  const text = renderText(run.plan!, { color: true });
+  const omitted =
+    run.planChangesOmitted > 0
+      ? markup`\n<span class="t-dim">… ${plural(run.planChangesOmitted, 'more change')} not kept here: \`poolsync plan\` shows them all.</span>`
+      : '';
+  return markup`<pre class="plan">${ansiToHtml(text)}${omitted}</pre>`;
 }

@@ -7,12 +7,12 @@
 import type { ApplyEvent, ApplyResult } from '../../apply/types.js';
 import { applyOutcome } from '../../apply/report.js';
 import type { ControlPlane } from '../../controlplane/types.js';
-import { ACTIONABLE_ACTIONS, type Plan } from '../../model/plan.js';
+import { ACTIONABLE_ACTIONS } from '../../model/plan.js';
 import { countsText, heldForApproval } from '../../render/index.js';
 import { runWords, stopWords } from '../../render/daemon-words.js';
 import { countPlan } from '../../plan/counts.js';
-import { errorCode, type Outcome, type RunContext, type Staged } from './context.js';
-import type { GateDecision } from './gate.js';
+import { errorCode, type RunContext, type Staged } from './context.js';
+import type { GateDecision } from './plan.js';
 import { applyRun, type ApplyPhase, type ApplyRecording } from '../../ops/apply-run.js';
 
 /** Step error codes a later attempt may not meet (the client's retries ran out). */
@@ -24,6 +24,12 @@ const TRANSIENT_CODES = new Set([
   'ABORTED',
 ]);
 
+/**
+ * The gate's plan applied by the operation `poolsync apply` runs (src/ops/apply-run.ts), under
+ * the apply lock it takes, which records the inventory (what this apply made poolsync's, and
+ * what it deleted: prune reads it). The lock held elsewhere, or the executor refusing the plan,
+ * fail the run for a retry; else the result is classified as `poolsync apply` classifies it.
+ */
 export async function applyStage(
   ctx: RunContext,
   cp: ControlPlane,
@@ -42,49 +48,12 @@ export async function applyStage(
       value: { result: 'failed', commit, message: runWords.shuttingDown() },
       status: {},
     };
-  const ran = await executeLocked(ctx, cp, decision.plan, commit);
-  if (!('result' in ran)) return ran;
-  const { result, lost } = ran;
-  const products = {
-    applied: {
-      notDone: new Set(result.steps.filter((s) => s.status !== 'done').map((s) => s.target)),
-      held: new Set(decision.held.map((c) => c.address)),
-    },
-  };
-  const { blocked: _blocked, ...applied } = result.counts;
-  for (const action of ACTIONABLE_ACTIONS) {
-    if (applied[action] > 0) o.metrics.changesApplied.inc({ action }, applied[action]);
-  }
-  const done = { commit, applied, changed: result.applied };
-  // The one classification of a result (src/apply/report.ts), as `poolsync apply` makes it.
-  const outcome = applyOutcome(result);
-  if (outcome === 'applied') return { ...appliedOutcome(decision, done), products };
-  if (outcome === 'manual_steps_left')
-    return { ...manualOutcome(decision.plan, result, done), products };
-  return { ...incompleteOutcome(ctx, result, lost, done), products };
-}
-
-type Done = Pick<Outcome, 'commit' | 'applied' | 'changed'>;
-
-/**
- * The gate's plan applied by the operation `poolsync apply` runs (src/ops/apply-run.ts), under
- * the apply lock it takes (the same one: the control plane's own lease when it has one, a
- * Kubernetes Lease with --lock, a file on this machine), which records the inventory (what
- * this apply made poolsync's, and what it deleted: prune reads it); an Outcome when the lock
- * is held elsewhere or the executor refused the plan.
- */
-async function executeLocked(
-  ctx: RunContext,
-  cp: ControlPlane,
-  plan: Plan,
-  commit: string | null,
-): Promise<{ result: ApplyResult; lost: AbortSignal } | Staged<never>> {
-  const { o } = ctx;
-  let lost: AbortSignal | null = null;
+  let lost!: AbortSignal;
   let phase: ApplyPhase | null = null;
+  let result: ApplyResult;
   try {
     const ran = await applyRun(
-      { kind: 'planned', plan },
+      { kind: 'planned', plan: decision.plan },
       {
         locks: { kind: 'daemon', cp, lock: o.pipeline.applyLock, record: recording(ctx, cp) },
         phase: (p) => ctx.enter((phase = p)),
@@ -103,22 +72,95 @@ async function executeLocked(
       },
     );
     // A planned source always runs its steps: there is a result.
-    return { result: ran.result!, lost: lost! };
+    result = ran.result!;
   } catch (err) {
     const message = o.redactor.errorMessage(err);
     // The lock was not to be had.
-    if (phase === 'lock')
-      return {
-        value: { result: 'failed', commit, message: runWords.notApplied(message), transient: true },
-        status: { errors: [{ code: 'LOCKED', message, location: null, address: null }] },
-      };
+    const locked = phase === 'lock';
     return {
-      value: { result: 'failed', commit, message: runWords.applyRefused(message), transient: true },
+      value: {
+        result: 'failed',
+        commit,
+        message: locked ? runWords.notApplied(message) : runWords.applyRefused(message),
+        transient: true,
+      },
       status: {
-        errors: [{ code: errorCode(err, 'APPLY'), message, location: null, address: null }],
+        errors: [
+          {
+            code: locked ? 'LOCKED' : errorCode(err, 'APPLY'),
+            message,
+            location: null,
+            address: null,
+          },
+        ],
       },
     };
   }
+  const products = {
+    applied: {
+      notDone: new Set(result.steps.filter((s) => s.status !== 'done').map((s) => s.target)),
+      held: new Set(decision.held.map((c) => c.address)),
+    },
+  };
+  const { blocked: _blocked, ...applied } = result.counts;
+  for (const action of ACTIONABLE_ACTIONS) {
+    if (applied[action] > 0) o.metrics.changesApplied.inc({ action }, applied[action]);
+  }
+  const done = { commit, applied, changed: result.applied };
+  // The one classification of a result (src/apply/report.ts), as `poolsync apply` makes it.
+  const outcome = applyOutcome(result);
+  if (outcome === 'applied') {
+    // Every step done: applied, or waiting for the approval of the changes the gate held. The
+    // one count (src/plan/counts.ts): what `poolsync plan` and `apply` say for this plan.
+    const summaryText = countsText(countPlan(decision.plan));
+    if (decision.held.length > 0 && decision.heldFingerprint !== null) {
+      const message = `applied: ${summaryText}; ${heldForApproval(decision.held, decision.heldFingerprint)}`;
+      return { value: { result: 'waiting_for_approval', message, ...done }, status: {}, products };
+    }
+    const message = runWords.applied(summaryText, decision.approval?.approver ?? null);
+    return {
+      value: { result: 'applied', message, ...done },
+      status: { appliedCommit: commit },
+      remember: { converged: true },
+      products,
+    };
+  }
+  if (outcome === 'manual_steps_left') {
+    // What has an API is done; the daemon never runs manual commands: a person runs the
+    // runbook (`poolsync apply`).
+    const manual = decision.plan.steps.filter((s) => result.manual.includes(s.id));
+    const errors = manual.map((s) => ({
+      code: 'MANUAL_STEP',
+      message: runWords.manualStep(s.op, s.manual?.command),
+      location: null,
+      address: s.target,
+    }));
+    const waiting = result.steps.filter((s) => s.status === 'waiting').length;
+    const message = runWords.manualSteps(manual.length, waiting);
+    return { value: { result: 'failed', message, ...done }, status: { errors }, products };
+  }
+  // Steps failed, or the run was stopped: the next run continues from the live state.
+  const failed = result.steps.filter((s) => s.status === 'failed');
+  const notRun = result.steps.filter((s) => s.status === 'not_run').length;
+  const errors = failed.map((s) => ({
+    code: s.error?.code ?? 'APPLY',
+    message: o.redactor.scrub(runWords.stepFailed(s.op, s.error?.message)),
+    location: null,
+    address: s.target,
+  }));
+  const stopped = result.aborted ? stopReason(ctx, lost) : null;
+  return {
+    value: {
+      result: 'failed',
+      message: runWords.incomplete(stopped, failed.length, notRun),
+      ...done,
+      // Steps the control plane refused for good (FAILED_PRECONDITION ...) fail the same way
+      // next time; UNAVAILABLE, timeouts and lost connections may pass.
+      transient: !result.aborted && failed.some((s) => TRANSIENT_CODES.has(s.error?.code ?? '')),
+    },
+    status: { errors },
+    products,
+  };
 }
 
 /** The executor's progress in the daemon's log. */
@@ -144,7 +186,7 @@ function logEvent(ctx: RunContext, lost: AbortSignal, e: ApplyEvent): void {
         queue: e.queue,
         runs: e.runs_in_flight,
         actions: e.actions_in_flight,
-        ...(e.state !== undefined ? { state: e.state } : {}),
+        state: e.state,
         elapsedMs: e.elapsed_ms,
       },
       'waiting for in-flight work to finish',
@@ -152,72 +194,6 @@ function logEvent(ctx: RunContext, lost: AbortSignal, e: ApplyEvent): void {
   } else if (e.type === 'stopping') {
     o.logger.warn({ reason: e.reason, why: stopReason(ctx, lost) }, 'no new steps will start');
   }
-}
-
-/** Every step done: applied, or waiting for the approval of the changes the gate held. */
-function appliedOutcome(decision: GateDecision, done: Done): Staged<never> {
-  // The one count (src/plan/counts.ts): what `poolsync plan` and `apply` say for this plan.
-  const summaryText = countsText(countPlan(decision.plan));
-  if (decision.held.length > 0 && decision.heldFingerprint !== null) {
-    const message = `applied: ${summaryText}; ${heldForApproval(decision.held, decision.heldFingerprint)}`;
-    return { value: { result: 'waiting_for_approval', message, ...done }, status: {} };
-  }
-  const message = runWords.applied(summaryText, decision.approval?.approver ?? null);
-  return {
-    value: { result: 'applied', message, ...done },
-    status: { appliedCommit: done.commit },
-    remember: { converged: true },
-  };
-}
-
-/** What has an API is done; manual steps wait for a person. */
-function manualOutcome(plan: Plan, result: ApplyResult, done: Done): Staged<never> {
-  // The daemon never runs manual commands: a person runs the runbook (`poolsync apply`).
-  const manual = plan.steps.filter((s) => result.manual.includes(s.id));
-  const errors = manual.map((s) => ({
-    code: 'MANUAL_STEP',
-    message: runWords.manualStep(s.op, s.manual?.command),
-    location: null,
-    address: s.target,
-  }));
-  const waiting = result.steps.filter((s) => s.status === 'waiting').length;
-  return {
-    value: {
-      result: 'failed',
-      message: runWords.manualSteps(manual.length, waiting),
-      ...done,
-    },
-    status: { errors },
-  };
-}
-
-/** Steps failed, or the run was stopped: the next run continues from the live state. */
-function incompleteOutcome(
-  ctx: RunContext,
-  result: ApplyResult,
-  lost: AbortSignal,
-  done: Done,
-): Staged<never> {
-  const failed = result.steps.filter((s) => s.status === 'failed');
-  const notRun = result.steps.filter((s) => s.status === 'not_run').length;
-  const errors = failed.map((s) => ({
-    code: s.error?.code ?? 'APPLY',
-    message: ctx.o.redactor.scrub(runWords.stepFailed(s.op, s.error?.message)),
-    location: null,
-    address: s.target,
-  }));
-  const stopped = result.aborted ? stopReason(ctx, lost) : null;
-  return {
-    value: {
-      result: 'failed',
-      message: runWords.incomplete(stopped, failed.length, notRun),
-      ...done,
-      // Steps the control plane refused for good (FAILED_PRECONDITION ...) fail the same way
-      // next time; UNAVAILABLE, timeouts and lost connections may pass.
-      transient: !result.aborted && failed.some((s) => TRANSIENT_CODES.has(s.error?.code ?? '')),
-    },
-    status: { errors },
-  };
 }
 
 function stopReason(ctx: RunContext, lost: AbortSignal): string {

@@ -21,9 +21,14 @@ import type { DaemonConfig } from '../config.js';
 import type { Source } from '../git-source.js';
 import type { TriggerReason } from '../loop.js';
 import type { DaemonMetrics, RunResult } from '../metrics.js';
-import type { ApplyOutcome, KeptHistory } from '../run-history.js';
-import type { AppliedCounts, DaemonStatus } from '../status.js';
-import type { StatusUpdate } from './status-update.js';
+import type {
+  AppliedCounts,
+  ApplyOutcome,
+  ControlPlaneStatus,
+  DaemonStatus,
+  KeptHistory,
+  StatusError,
+} from '../status.js';
 
 /** The modules a run drives; injected so the daemon is wired to the real ones in one place. */
 export interface Pipeline {
@@ -93,28 +98,26 @@ export interface ReconcilerOptions {
   planControlPlane?: () => PlanControlPlane | undefined;
   /** Called with each plan that is about to be applied (quickstart prints it). */
   onApplyPlan?: (plan: Plan) => void;
-  retry?: RetryTimer;
+  /**
+   * Runs again with backoff after a failed fetch, or after a run that failed for a reason that
+   * may pass (the control plane unreachable or failing calls past the client's retries): the
+   * next run resumes from the live state (issue 14).
+   */
+  retry?: {
+    /** Schedules a run after `failures` failures in a row; when it will run. */
+    schedule(failures: number): Date;
+    /**
+     * A run that fetched and did not fail: a retry scheduled by an earlier failure is no
+     * longer wanted (it would run again later, unasked, and report its own result).
+     */
+    cancel(): void;
+  };
   /**
    * The runs kept from before a restart, and where each run's history is kept from now on
-   * (run-history.ts). Absent: the history lives in memory only (tests).
+   * (readHistory, status.ts). Absent: the history lives in memory only (tests).
    */
   history?: { kept: KeptHistory | null; save(history: KeptHistory): Promise<void> };
   clock?: Clock;
-}
-
-/**
- * Runs again with backoff after a failed fetch, or after a run that failed for a reason that
- * may pass (the control plane unreachable or failing calls past the client's retries): the
- * next run resumes from the live state (issue 14).
- */
-export interface RetryTimer {
-  /** Schedules a run after `failures` failures in a row; when it will run. */
-  schedule(failures: number): Date;
-  /**
-   * A run that fetched and did not fail: a retry scheduled by an earlier failure is no longer
-   * wanted (it would run again later, unasked, and report its own result).
-   */
-  cancel(): void;
 }
 
 export interface Outcome {
@@ -229,7 +232,7 @@ export class RunContext {
 
 /**
  * What a stage produced: its product (or the Outcome that ends the run), what it found for
- * /status, which the reconcile loop hands to the one writer (status-update.ts), and what it
+ * /status, which the reconcile loop hands to the one writer (applyStatusUpdate), and what it
  * learnt that outlives the run, which the loop puts in its memory in the same place.
  */
 export interface Staged<T> {
@@ -269,4 +272,53 @@ export function isOutcome(x: unknown): x is Outcome {
 export function errorCode(err: unknown, fallback: string): string {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^[A-Z_]+$/.test(code) ? code : fallback;
+}
+
+/**
+ * The one writer of the daemon's `/status` document during a run: each stage returns what it
+ * produced for it as a StatusUpdate (the top-level fields it sets, and the control plane's
+ * fields it learnt), the reconcile loop (reconcile.ts) hands it here, and only this function
+ * puts it in the document. A field keeps its place in the document (the JSON's key order is
+ * that of `initialStatus`).
+ */
+export type StatusUpdate = Partial<
+  Omit<DaemonStatus, 'controlPlane' | 'source' | 'policy' | 'approval' | 'leader' | 'environments'>
+> & { controlPlane?: Partial<ControlPlaneStatus> };
+
+export function applyStatusUpdate(state: DaemonStatus, update: StatusUpdate): void {
+  const { controlPlane, ...fields } = update;
+  Object.assign(state, fields);
+  if (controlPlane !== undefined) Object.assign(state.controlPlane, controlPlane);
+}
+
+/** Updates one after another, as one (the control plane's fields merged). */
+export function mergeUpdates(...updates: StatusUpdate[]): StatusUpdate {
+  let out: StatusUpdate = {};
+  for (const { controlPlane, ...fields } of updates) {
+    out = { ...out, ...fields };
+    if (controlPlane !== undefined) out.controlPlane = { ...out.controlPlane, ...controlPlane };
+  }
+  return out;
+}
+
+/** Validation, fetch or control-plane problems: there is no plan to show. */
+export function problemsUpdate(errors: StatusError[]): StatusUpdate {
+  // Keep blocked/waiting of the last plan: they still describe the control plane.
+  return { errors, summary: null, counts: null, warnings: [] };
+}
+
+/** Whether the control plane answered this run (/status `controlPlane`). */
+export function reachedUpdate(
+  backend: string | null,
+  error: string | null,
+  now: Date,
+): StatusUpdate {
+  return {
+    controlPlane: {
+      ...(backend !== null ? { backend } : {}),
+      reachable: error === null,
+      lastError: error,
+      ...(error === null ? { lastAnsweredAt: now.toISOString() } : {}),
+    },
+  };
 }

@@ -6,22 +6,30 @@
  */
 import { backendInfo, type ControlPlane } from '../../controlplane/types.js';
 import type { DesiredState } from '../../model/desired.js';
-import type { SettingsNeed } from '../../model/live.js';
-import { isActionable, type Change, type Plan } from '../../model/plan.js';
-import { planRun } from '../../ops/plan-run.js';
+import type { LiveState, SettingsNeed } from '../../model/live.js';
+import { type Change, isActionable, type Plan } from '../../model/plan.js';
+import { classify, planRun } from '../../ops/plan-run.js';
 import { countPlan } from '../../plan/counts.js';
 import { errorText } from '../../render/reasons.js';
 import { warningDocument } from '../../render/json.js';
 import { manualSteps } from '../../render/runbook.js';
 import { deepFreeze } from '../../util/deep-freeze.js';
 import { MANAGED_LISTED } from '../status.js';
-import type { LiveState } from '../../model/live.js';
 import { managedObjects } from '../../plan/inventory.js';
-import { briefOf } from './gate.js';
 import { runWords } from '../../render/daemon-words.js';
-import { plural } from '../../render/index.js';
-import { errorCode, type RunContext, type RunProducts, type Staged } from './context.js';
-import { mergeUpdates, problemsUpdate, reachedUpdate, type StatusUpdate } from './status-update.js';
+import { countsText, heldForApproval, plural, whyText } from '../../render/index.js';
+import {
+  errorCode,
+  mergeUpdates,
+  problemsUpdate,
+  reachedUpdate,
+  type RunContext,
+  type RunProducts,
+  type Staged,
+  type StatusUpdate,
+} from './context.js';
+import { splitHeld } from '../../plan/hold.js';
+import type { ApprovalRecord, ChangeBrief } from '../approvals.js';
 
 export async function planStage(
   ctx: RunContext,
@@ -39,27 +47,38 @@ export async function planStage(
       liveInventory = live.inventory;
       return live;
     });
-  const controlPlane = o.planControlPlane?.();
   const outcome = await planRun({
     source: {
       kind: 'open',
       readLive,
       backend: backendInfo(cp),
-      ...(controlPlane ? { controlPlane } : {}),
+      controlPlane: o.planControlPlane?.(),
     },
     desired: { kind: 'loaded', desired, plans: o.pipeline.plans },
     commit,
     environment: null,
   }).catch((error: unknown) => ({ kind: 'unreadable' as const, error }));
   // A run that could not plan (the live state unread, or the planner failed) is retried.
-  if (outcome.kind === 'unreadable')
-    return { ...unreadable(ctx, cp, outcome.error, commit), products: { liveInventory } };
+  if (outcome.kind === 'unreadable') {
+    const { error } = outcome;
+    const message = runWords.liveStateUnreadable(o.redactor.errorMessage(error));
+    return {
+      value: { result: 'failed', commit, message, transient: true },
+      status: mergeUpdates(
+        reachedUpdate(cp.backend.name, message, ctx.now()),
+        problemsUpdate([
+          { code: errorCode(error, 'CONTROL_PLANE'), message, location: null, address: null },
+        ]),
+      ),
+      products: { liveInventory },
+    };
+  }
   const { plan } = outcome;
   const remember = { controlPlaneAnswered: true, lastEvaluatedCommit: commit };
   const status = mergeUpdates(
     reachedUpdate(cp.backend.name, null, ctx.now()),
     shownOf(ctx, plan),
-    managedOf(live),
+    live === null ? {} : managedUpdate(live),
   );
   if (outcome.kind === 'errors') {
     const message = runWords.planErrors(plan.errors.length);
@@ -74,11 +93,6 @@ export async function planStage(
   return { value: plan, status, products: { plan, liveInventory, drift }, remember };
 }
 
-/** /status `managed` of a plan's live state. */
-function managedOf(live: LiveState | null): StatusUpdate {
-  return live === null ? {} : managedUpdate(live);
-}
-
 /** /status `managed`: the inventory with live status, as `poolsync state list` shows it. */
 export function managedUpdate(live: LiveState): StatusUpdate {
   if (live.inventory === undefined) return {};
@@ -89,22 +103,6 @@ export function managedUpdate(live: LiveState): StatusUpdate {
       objects: objects.map(({ address, status }) => ({ address, status })),
     }),
   };
-}
-
-function unreadable(
-  ctx: RunContext,
-  cp: ControlPlane,
-  err: unknown,
-  commit: string | null,
-): Staged<Plan> {
-  const message = runWords.liveStateUnreadable(ctx.o.redactor.errorMessage(err));
-  const status = mergeUpdates(
-    reachedUpdate(cp.backend.name, message, ctx.now()),
-    problemsUpdate([
-      { code: errorCode(err, 'CONTROL_PLANE'), message, location: null, address: null },
-    ]),
-  );
-  return { value: { result: 'failed', commit, message, transient: true }, status };
 }
 
 /** What /status shows of the plan, frozen (and the blocked changes' gauge). */
@@ -123,14 +121,7 @@ function shownOf(ctx: RunContext, plan: Plan): StatusUpdate {
     })),
   });
   o.metrics.blockedChanges.set(view.blocked.length);
-  return {
-    summary: { ...plan.summary },
-    counts: view.counts,
-    blocked: view.blocked,
-    warnings: view.warnings,
-    manualSteps: view.manualSteps,
-    errors: view.errors,
-  };
+  return { summary: { ...plan.summary }, ...view };
 }
 
 /** The changes found although the repository has not moved since it was applied, counted and logged. */
@@ -148,4 +139,89 @@ function driftOf(ctx: RunContext, plan: Plan, commit: string | null): Change[] {
     `drift: ${plural(actionable.length, 'object')} differ from the repository`,
   );
   return actionable;
+}
+
+/**
+ * Stage gate: decide what of a plan to apply under the policy. `none` applies nothing; `all`
+ * everything; `safe` applies the non-destructive part at once and holds the destructive
+ * changes and what depends on them (src/plan/hold.ts) until a person approves exactly their
+ * fingerprint (approvals.ts). `blocked` changes never stop the rest (plan.md).
+ */
+export interface GateDecision {
+  /** What to apply now (the whole plan, or the part not held). */
+  plan: Plan;
+  held: Change[];
+  heldFingerprint: string | null;
+  approval: ApprovalRecord | null;
+}
+
+export function briefOf(c: Change): ChangeBrief {
+  // The reason in the catalog's words (src/render/reasons.ts), as every other renderer says it.
+  return { address: c.address, action: c.action, reason: whyText(c) };
+}
+
+export function gateStage(
+  ctx: RunContext,
+  plan: Plan,
+  commit: string | null,
+): Staged<GateDecision> {
+  const { o } = ctx;
+  if (classify(plan) === 'no_changes') {
+    const blocked = plan.summary.blocked > 0 ? ` (${plan.summary.blocked} blocked)` : '';
+    return {
+      value: { result: 'in_sync', commit, message: `in sync${blocked}` },
+      status: { ...holding(ctx, [], null, commit), appliedCommit: commit },
+      remember: { converged: true },
+    };
+  }
+  const nothingHeld = holding(ctx, [], null, commit);
+  if (o.config.policy === 'none') {
+    const message = `policy none: planned only: ${countsText(countPlan(plan))}`;
+    return { value: { result: 'planned', commit, message }, status: nothingHeld };
+  }
+  const whole = { plan, held: [], heldFingerprint: null, approval: null };
+  if (o.config.policy === 'all') return { value: whole, status: nothingHeld };
+  const split = splitHeld(plan);
+  const { fingerprint } = split;
+  if (fingerprint === null) return { value: whole, status: nothingHeld };
+  // Policy `safe` with a destructive part: applied when approved, else held.
+  const approval = o.approvals.take(fingerprint, commit);
+  if (approval) {
+    const status = holding(ctx, [], null, commit);
+    o.logger.info(
+      {
+        fingerprint: approval.fingerprint,
+        approver: approval.approver,
+        via: approval.via,
+        source: approval.source,
+      },
+      `approved by ${approval.approver}: applying the held changes`,
+    );
+    return { value: { plan, held: [], heldFingerprint: fingerprint, approval }, status };
+  }
+  const status = holding(ctx, split.held, fingerprint, commit);
+  const heldText = `policy safe: ${heldForApproval(split.held, fingerprint)} with \`poolsync approve\` or a \`poolsync apply\` comment on the pull request`;
+  if (classify(split.now) === 'no_changes') {
+    const message = `${heldText}; nothing else to apply`;
+    return { value: { result: 'waiting_for_approval', commit, message }, status };
+  }
+  return {
+    value: { plan: split.now, held: split.held, heldFingerprint: fingerprint, approval: null },
+    status,
+  };
+}
+
+/** The changes held for approval: the approvals' pending record, the gauge, and /status. */
+function holding(
+  ctx: RunContext,
+  held: Change[],
+  fingerprint: string | null,
+  commit: string | null,
+): StatusUpdate {
+  const { o } = ctx;
+  o.metrics.waitingForApproval.set(held.length);
+  o.approvals.hold(
+    fingerprint === null ? null : { fingerprint, commit, changes: held.map(briefOf) },
+  );
+  return { waitingForApproval: held.map(briefOf) };
 }

@@ -4,12 +4,15 @@
  * errors, blocked and held changes, so the log alone says what happened and what to fix.
  * Runs that evaluated the repository are kept in /status `runs` with their plans and drift.
  */
-import { driftRecord, planDigest, withRecentRun } from '../run-history.js';
-import { CHANGED_LISTED, type DaemonStatus, type RunRecord } from '../status.js';
-import type { Plan } from '../../model/plan.js';
+import {
+  CHANGED_LISTED,
+  driftRecord,
+  planDigest,
+  type RunRecord,
+  withRecentRun,
+} from '../status.js';
 import { deepFreeze } from '../../util/deep-freeze.js';
-import type { Outcome, RunContext, RunProducts } from './context.js';
-import type { StatusUpdate } from './status-update.js';
+import type { Outcome, RunContext, RunProducts, StatusUpdate } from './context.js';
 
 /** Writes the run down; returns what it sets in /status (the reconcile loop applies it). */
 export function recordStage(
@@ -21,7 +24,25 @@ export function recordStage(
 ): StatusUpdate {
   // Recording itself is the last phase; the clock stops before the status is written.
   const { phases, durationMs } = ctx.finish();
-  const lastRun = runRecord(ctx, id, outcome, startedAt, phases, durationMs);
+  const changedObjects = (outcome.changed ?? []).map((c) => ({
+    address: c.address,
+    action: c.action,
+    sideEffect: c.side_effect,
+  }));
+  const lastRun: RunRecord = {
+    id,
+    trigger: [...ctx.reasons].sort(),
+    startedAt: startedAt.toISOString(),
+    finishedAt: ctx.now().toISOString(),
+    durationMs,
+    result: outcome.result,
+    commit: outcome.commit,
+    message: outcome.message,
+    applied: outcome.applied ?? { create: 0, update: 0, replace: 0, delete: 0, side_effects: 0 },
+    changed: changedObjects.slice(0, CHANGED_LISTED),
+    changedTotal: changedObjects.length,
+    phasesMs: { ...phases },
+  };
   const { o, state } = ctx;
   const changed = outcome.result !== 'unchanged';
   const update: StatusUpdate = {
@@ -48,47 +69,12 @@ export function recordStage(
   return update;
 }
 
-/** /status `lastRun`. */
-function runRecord(
-  ctx: RunContext,
-  id: number,
-  outcome: Outcome,
-  startedAt: Date,
-  phases: Record<string, number>,
-  durationMs: number,
-): RunRecord {
-  const applied = outcome.applied ?? {
-    create: 0,
-    update: 0,
-    replace: 0,
-    delete: 0,
-    side_effects: 0,
-  };
-  const changed = (outcome.changed ?? []).map((c) => ({
-    address: c.address,
-    action: c.action,
-    sideEffect: c.side_effect,
-  }));
-  return {
-    id,
-    trigger: [...ctx.reasons].sort(),
-    startedAt: startedAt.toISOString(),
-    finishedAt: ctx.now().toISOString(),
-    durationMs,
-    result: outcome.result,
-    commit: outcome.commit,
-    message: outcome.message,
-    applied,
-    changed: changed.slice(0, CHANGED_LISTED),
-    changedTotal: changed.length,
-    phasesMs: { ...phases },
-  };
-}
-
 /** The one log line of a run: what happened and what to fix. */
 function logRun(ctx: RunContext, outcome: Outcome, run: RunRecord, startedAt: Date): void {
   const { o, state } = ctx;
-  const approvals = o.approvals.status();
+  const { pending, lastApplied } = o.approvals.status();
+  const held = state.waitingForApproval.length > 0;
+  // Absent fields (undefined) are left out of the JSON line.
   const line = {
     run: run.id,
     trigger: run.trigger,
@@ -100,27 +86,31 @@ function logRun(ctx: RunContext, outcome: Outcome, run: RunRecord, startedAt: Da
     counts: state.counts,
     applied: run.applied,
     errors: state.errors.length,
-    ...firstErrors(state, outcome),
+    // The first few, so the log alone says what to fix; /status has them all.
+    firstErrors:
+      state.errors.length === 0 || outcome.result === 'unchanged'
+        ? undefined
+        : state.errors
+            .slice(0, 5)
+            .map((e) => `${e.location ?? e.address ?? '-'}: ${e.code}: ${e.message}`),
     // plan.md: blocked changes are reported on every run until the repo or control plane changes.
-    ...(state.blocked.length > 0
-      ? { blocked: state.blocked.map((b) => `${b.address}: ${b.reason ?? 'blocked'}`) }
-      : {}),
-    ...(state.waitingForApproval.length > 0
-      ? {
-          waitingForApproval: state.waitingForApproval.map((c) => `${c.action} ${c.address}`),
-          heldFingerprint: approvals.pending?.fingerprint ?? null,
-        }
-      : {}),
-    ...(approvals.lastApplied && approvals.lastApplied.appliedAt >= startedAt.toISOString()
-      ? {
-          approval: {
-            fingerprint: approvals.lastApplied.fingerprint,
-            approver: approvals.lastApplied.approver,
-            via: approvals.lastApplied.via,
-            source: approvals.lastApplied.source,
-          },
-        }
-      : {}),
+    blocked:
+      state.blocked.length > 0
+        ? state.blocked.map((b) => `${b.address}: ${b.reason ?? 'blocked'}`)
+        : undefined,
+    waitingForApproval: held
+      ? state.waitingForApproval.map((c) => `${c.action} ${c.address}`)
+      : undefined,
+    heldFingerprint: held ? (pending?.fingerprint ?? null) : undefined,
+    approval:
+      lastApplied && lastApplied.appliedAt >= startedAt.toISOString()
+        ? {
+            fingerprint: lastApplied.fingerprint,
+            approver: lastApplied.approver,
+            via: lastApplied.via,
+            source: lastApplied.source,
+          }
+        : undefined,
   };
   const level = outcome.result === 'failed' || outcome.result === 'invalid' ? 'warn' : 'info';
   if (outcome.result === 'unchanged') o.logger.debug(line, outcome.message);
@@ -128,7 +118,7 @@ function logRun(ctx: RunContext, outcome: Outcome, run: RunRecord, startedAt: Da
 }
 
 /**
- * /status `runs` and `lastDrift` (run-history.ts): what the dashboard shows of past runs. The
+ * /status `runs` and `lastDrift` (status.ts): what the dashboard shows of past runs. The
  * records are frozen: /status shares them instead of copying ten runs' plans per answer
  * (Reconciler.status; issue 23 item 11).
  */
@@ -137,7 +127,8 @@ function keptRun(
   products: RunProducts,
   run: RunRecord,
 ): Pick<StatusUpdate, 'lastDrift' | 'runs'> {
-  const digest = products.plan ? digestOf(products.plan) : null;
+  // A frozen copy of the plan's digest (the plan itself stays as the planner made it).
+  const digest = products.plan ? deepFreeze(structuredClone(planDigest(products.plan))) : null;
   const drift = driftRecord(run, products.drift, products.applied);
   return {
     ...(drift ? { lastDrift: drift } : {}),
@@ -149,20 +140,5 @@ function keptRun(
         drift,
       }),
     ),
-  };
-}
-
-/** The plan's digest, a frozen copy (the plan itself stays as the planner made it). */
-function digestOf(plan: Plan): Readonly<{ plan: Plan; omitted: number }> {
-  return deepFreeze(structuredClone(planDigest(plan)));
-}
-
-function firstErrors(state: DaemonStatus, outcome: Outcome): { firstErrors?: string[] } {
-  if (state.errors.length === 0 || outcome.result === 'unchanged') return {};
-  // The first few, so the log alone says what to fix; /status has them all.
-  return {
-    firstErrors: state.errors
-      .slice(0, 5)
-      .map((e) => `${e.location ?? e.address ?? '-'}: ${e.code}: ${e.message}`),
   };
 }

@@ -1,0 +1,233 @@
+/**
+ * The stages that read the repository. Fetch: bring the source up to date (git fetch + hard
+ * move, or the folder as it is). A failed fetch schedules a retry and ends the run, except for
+ * a drift check, which keeps reconciling the last fetched commit (Git being down must not stop
+ * drift correction). A Git-only trigger (poll, retry, webhook) of a commit already evaluated
+ * ends the run as `unchanged`: nothing is planned again.
+ */
+import type { SourceSnapshot } from '../git-source.js';
+import type { TriggerReason } from '../loop.js';
+import type { RunResult } from '../metrics.js';
+import { runWords } from '../../render/daemon-words.js';
+import {
+  mergeUpdates,
+  problemsUpdate,
+  type RunContext,
+  type RunMemory,
+  type Staged,
+} from './context.js';
+import { existsSync } from 'node:fs';
+import { readCapabilities } from '../../controlplane/types.js';
+import type { LoadResult } from '../../manifests/types.js';
+import type { DesiredState } from '../../model/desired.js';
+import type { DaemonStatus, RenderedFileStatus, StatusError } from '../status.js';
+import { off } from '../../incremental/off.js';
+
+const GIT_ONLY = new Set<TriggerReason>(['poll', 'retry', 'webhook']);
+/** Outcomes that a re-run of the same commit would only repeat (drift is the drift timer's job). */
+const SETTLED = new Set<RunResult>(['in_sync', 'applied', 'invalid', 'planned']);
+
+export async function fetchStage(ctx: RunContext): Promise<Staged<SourceSnapshot>> {
+  const { o, state } = ctx;
+  let snapshot: SourceSnapshot;
+  let git: DaemonStatus['git'];
+  try {
+    snapshot = await o.source.sync();
+    git = {
+      lastFetchAt: ctx.now().toISOString(),
+      lastError: null,
+      consecutiveFailures: 0,
+      nextRetryAt: null,
+    };
+  } catch (err) {
+    const message = o.redactor.errorMessage(err);
+    const failures = state.git.consecutiveFailures + 1;
+    o.metrics.gitFetchFailures.inc();
+    const retryAt = o.retry?.schedule(failures) ?? null;
+    git = {
+      ...state.git,
+      lastError: message,
+      consecutiveFailures: failures,
+      nextRetryAt: retryAt?.toISOString() ?? null,
+    };
+    const last = o.source.last;
+    if (!last || !ctx.reasons.has('drift')) {
+      return {
+        value: {
+          result: 'failed',
+          commit: state.commit,
+          message: runWords.fetchFailed(failures, message),
+        },
+        status: mergeUpdates(
+          { git },
+          problemsUpdate([{ code: 'GIT_FETCH', message, location: null, address: null }]),
+        ),
+      };
+    }
+    o.logger.warn(
+      { commit: last.commit },
+      `fetch failed, checking drift against the last fetched commit: ${message}`,
+    );
+    snapshot = last;
+  }
+  const { commit } = snapshot;
+  const status = { git, commit };
+  const gitOnly = [...ctx.reasons].every((r) => GIT_ONLY.has(r));
+  if (
+    gitOnly &&
+    commit !== null &&
+    commit === ctx.memory.lastEvaluatedCommit &&
+    state.outcome !== null &&
+    SETTLED.has(state.outcome)
+  ) {
+    return { value: { result: 'unchanged', commit, message: runWords.unchanged(commit) }, status };
+  }
+  return { value: snapshot, status };
+}
+
+/**
+ * Stage load: load and validate the manifests of the fetched commit (src/ops/plan-run.ts's
+ * first half, injectable for tests). Any error ends the run as `invalid`: nothing is applied,
+ * the control plane keeps the last applied state and /status lists the errors with
+ * file:line:col (manifests.md). A commit's manifests never change, so drift and manual runs of
+ * the same commit reuse its validated desired state; a folder on disk is always read again.
+ */
+export async function loadStage(
+  ctx: RunContext,
+  { commit, dir, root }: SourceSnapshot,
+): Promise<Staged<DesiredState>> {
+  const { loaded } = ctx.memory;
+  ctx.enter(commit !== null && loaded?.commit === commit ? 'load_reused' : 'load');
+  let remember: Partial<RunMemory> = {};
+  let load: LoadResult | null = null;
+  if (!existsSync(dir)) load = null;
+  else if (!off('loaded') && commit !== null && loaded?.commit === commit) load = loaded.result;
+  else {
+    // The checkout is the boundary: a --path that is (or sits under) a link is refused.
+    load = await ctx.o.pipeline.loadRepository(dir, { commit, root });
+    remember = { loaded: commit === null ? null : { commit, result: load } };
+  }
+  if (load !== null && load.valid) return { value: load.desired, status: {}, remember };
+  const errors: StatusError[] =
+    load === null
+      ? [
+          {
+            code: 'IO',
+            message: runWords.noFolder(ctx.repoPath, commit),
+            location: null,
+            address: null,
+          },
+        ]
+      : load.errors.map((e) => ({
+          code: e.code,
+          message: e.message,
+          location: `${ctx.repoRelative(e.file)}:${e.line}:${e.column}`,
+          address: e.address,
+        }));
+  // Readiness needs proof the control plane answers, even when the commit is invalid (not
+  // asked again once it has; a failure is reported by the next run that reads live state).
+  const answered =
+    !ctx.memory.controlPlaneAnswered &&
+    (await ctx.o.controlPlane.read(readCapabilities).then(
+      () => true,
+      () => false,
+    ));
+  return {
+    value: { result: 'invalid', commit, message: runWords.invalid(errors.length, commit) },
+    status: problemsUpdate(errors),
+    remember: {
+      ...remember,
+      lastEvaluatedCommit: commit,
+      ...(answered ? { controlPlaneAnswered: true } : {}),
+    },
+  };
+}
+
+/**
+ * Stage render: the generated files that poolsync.yaml `render` names (flyte-core values,
+ * Union pool mapping), rendered from the loaded commit and compared with the files committed
+ * next to the manifests, which are what Helm / Argo CD / Flux deploy. Those that differ are
+ * listed in /status `renderedFiles` (with their diff). With --commit-rendered (off by default)
+ * the daemon commits + pushes them; the push starts a new run whose render matches, so it
+ * never loops. A failure to commit is logged and the run goes on: the rendered files are a
+ * convenience for the deploy pipeline, not the reconcile. A diff longer than DIFF_LIMIT is
+ * cut in /status (the file itself is in the repository).
+ */
+const DIFF_LIMIT = 64 * 1024;
+
+/** The files' status, and the commit compared (remembered: its files are not compared again). */
+export async function renderStage(
+  ctx: RunContext,
+  snapshot: SourceSnapshot,
+  desired: DesiredState,
+): Promise<Staged<null>> {
+  const { o } = ctx;
+  if (!desired.config.render) return { value: null, status: { renderedFiles: [] } };
+  const { commit, dir } = snapshot;
+  // A commit's files never change: compared once (a folder on disk, every run).
+  if (commit !== null && ctx.memory.renderedCommit === commit) return { value: null, status: {} };
+  const { changed, contents } = await compared(ctx, dir, desired, commit);
+  const status = { renderedFiles: changed };
+  if (changed.length === 0 || !o.config.commitRendered || !o.source.commitFiles)
+    return { value: null, status, remember: { renderedCommit: commit } };
+  // --commit-rendered: the files that differ committed and pushed (`committed` set on each).
+  const paths = changed.map((f) => f.path);
+  try {
+    const pushed = await o.source.commitFiles(
+      changed.map((f) => ({ path: f.path, content: contents.get(f.path)! })),
+      runWords.renderCommit(paths, commit),
+    );
+    for (const f of changed) f.committed = pushed;
+    o.logger.info({ files: paths, commit: pushed }, 'committed rendered files');
+    return { value: null, status, remember: { renderedCommit: commit } };
+  } catch (err) {
+    const error = o.redactor.errorMessage(err);
+    o.logger.warn({ files: paths, err: error }, 'cannot commit rendered files');
+    // Tried again on the next commit or drift run.
+    return { value: null, status, remember: { renderedCommit: null } };
+  }
+}
+
+/** The rendered files that differ from the committed ones, with their new contents. */
+async function compared(
+  ctx: RunContext,
+  dir: string,
+  desired: DesiredState,
+  commit: string | null,
+): Promise<{ changed: RenderedFileStatus[]; contents: Map<string, string> }> {
+  const { o } = ctx;
+  const { renderTargets, compareTarget, readTarget } = await import('../../render/values.js');
+  const changed: RenderedFileStatus[] = [];
+  const contents = new Map<string, string>();
+  for (const target of await renderTargets(dir, desired, commit)) {
+    if ('error' in target) {
+      o.logger.warn({ file: target.path, err: target.error }, 'cannot render');
+      continue;
+    }
+    // Read as every repository file is: never through a link (validation refuses those).
+    let current: string | null;
+    try {
+      current = await readTarget(dir, target.path);
+    } catch (err) {
+      o.logger.warn(
+        { file: target.path, err: o.redactor.errorMessage(err) },
+        'cannot read the rendered file',
+      );
+      continue;
+    }
+    const cmp = compareTarget(target, current);
+    if (cmp.status === 'same') continue;
+    contents.set(target.path, target.content);
+    changed.push({
+      kind: target.kind,
+      path: target.path,
+      status: cmp.status,
+      diff:
+        cmp.diff.length > DIFF_LIMIT
+          ? `${cmp.diff.slice(0, DIFF_LIMIT)}\n… (diff cut at ${DIFF_LIMIT} bytes)\n`
+          : cmp.diff,
+      committed: null,
+    });
+  }
+  return { changed, contents };
+}
