@@ -25,7 +25,8 @@ const CODE_PROJECT_MARKERS = [
   'Gemfile',
 ] as const;
 
-const exists = (path: string): Promise<boolean> =>
+/** Whether PATH is there (a link counts, whatever it points to). */
+export const exists = (path: string): Promise<boolean> =>
   lstat(path).then(
     () => true,
     () => false,
@@ -139,15 +140,5 @@ export function declaresNothing(desired: DesiredState): boolean {
       (desired.cluster_labels?.length ?? 0) +
       (desired.execution_cluster_labels?.length ?? 0) ===
     0
-  );
-}
-
-/** The line for a folder that declares nothing, with what prune does then. */
-export function nothingDeclared(dir: string, prune: boolean): string {
-  return (
-    `Nothing declared: ${dir} holds no poolsync manifests` +
-    (prune
-      ? ' (prune is on: read what the plan deletes before applying it).\n'
-      : `, so nothing on the control plane is changed (prune is off). Add manifests (examples/config-repo has each kind), or start from what the control plane holds: \`poolsync export --dir ${dir}\` (docs/getting-started.md).\n`)
   );
 }

@@ -79,8 +79,11 @@ export const logFormatOption = {
 
 export const DEFAULT_LISTEN = '127.0.0.1:7480';
 export const DEFAULT_STATE_FILE = '.poolsync/control-plane.json';
-/** Where apply keeps its lock, last-applied state and inventory (`--state-dir`). */
-const STATE_DIR = '.poolsync';
+/** `--state-dir`: where apply keeps its lock, last-applied state and inventory. */
+const stateDir = { type: 'string', default: '.poolsync' } as const;
+
+/** A flag that is off unless given. */
+const OFF = { type: 'boolean', default: false } as const;
 
 const configDir = {
   type: 'string',
@@ -143,8 +146,7 @@ function color(what = 'the text output') {
 }
 
 const inventoryStateDir = {
-  type: 'string',
-  default: STATE_DIR,
+  ...stateDir,
   describe:
     'Where the inventory of a control plane that cannot keep it (Union, flyteadmin) is kept, as for apply',
 } as const;
@@ -155,21 +157,15 @@ const inventory = {
     'k8s:NAMESPACE/NAME: keep the inventory of a control plane that cannot keep it (Union, flyteadmin) in this ConfigMap, shared by every CI job and daemon replica (env POOLSYNC_INVENTORY; default: k8s:<namespace of --lock>/poolsync-inventory when --lock names a Lease, else the state folder; state-dir: the state folder)',
 } as const;
 
-const planOutput = {
-  alias: 'o',
-  choices: ['text', 'json', 'markdown'] as const,
-  default: 'text' as const,
-  describe: 'text: Terraform-like; json: the plan.md format; markdown: for a pull-request comment',
-} as const;
-
-function textOrJson(describe: string) {
-  return {
-    alias: 'o',
-    choices: ['text', 'json'] as const,
-    default: 'text' as const,
-    describe,
-  } as const;
+/** `--output FORMAT` / `-o FORMAT`, the first of its choices by default. */
+function output<const C extends readonly [string, ...string[]]>(choices: C, describe: string) {
+  return { alias: 'o', choices, default: choices[0] as C[0], describe } as const;
 }
+
+const planOutput = output(
+  ['text', 'json', 'markdown'],
+  'text: Terraform-like; json: the plan.md format; markdown: for a pull-request comment',
+);
 
 /**
  * What shapes a plan (plan and apply DIR): `--target ADDRESS` (Terraform's -target),
@@ -254,13 +250,11 @@ const init = {
   builder: (y: Argv, env: NodeJS.ProcessEnv) =>
     y
       .positional('dir', {
-        type: 'string',
-        default: '.',
+        ...configDir,
         describe: 'Folder to start it in (created if missing; must have no poolsync.yaml)',
       })
       .option('from-live', {
-        type: 'boolean',
-        default: false,
+        ...OFF,
         describe:
           'Also write the control plane’s pools, clusters, queues and assignments as manifests (as `poolsync export`), so the first plan shows no changes',
       })
@@ -285,7 +279,10 @@ const validate = {
         ...envOption(true),
         describe: `${envOption(true).describe} (default: all of them)`,
       })
-      .option('output', textOrJson('text: one line per error; json: {valid, errors, counts}'))
+      .option(
+        'output',
+        output(['text', 'json'], 'text: one line per error; json: {valid, errors, counts}'),
+      )
       .example('$0 validate examples/config-repo', 'Validate the bundled example')
       .example('$0 validate . --output json', 'Machine-readable result for CI'),
 } satisfies Command;
@@ -298,8 +295,7 @@ const check = {
   builder: (y: Argv, env: NodeJS.ProcessEnv) =>
     y
       .positional('dir', {
-        type: 'string',
-        default: '.',
+        ...configDir,
         describe: 'Config folder to validate too',
       })
       .options(credentials(env))
@@ -345,15 +341,13 @@ const plan = {
         describe: 'Also save the plan (JSON) to FILE, for `apply FILE` and `show FILE`',
       })
       .option('detailed-exitcode', {
-        type: 'boolean',
-        default: false,
+        ...OFF,
         describe: 'Exit 0 when there is nothing to apply, 2 when there are changes, 1 on error',
       })
       .option('color', color())
       .options(planShape)
       .option('refresh-only', {
-        type: 'boolean',
-        default: false,
+        ...OFF,
         describe:
           'Show only what changed on the control plane since the last apply (drift), proposing nothing',
       })
@@ -363,8 +357,7 @@ const plan = {
           "Accepted as Terraform's plan takes it: a plan takes no lock (it only reads), so it never waits",
       })
       .option('state-dir', {
-        type: 'string',
-        default: STATE_DIR,
+        ...stateDir,
         describe:
           'Where apply recorded the last applied state of an HTTP control plane (--refresh-only), and the inventory of a control plane that cannot keep it (Union, flyteadmin)',
       })
@@ -407,8 +400,7 @@ const apply = {
       .option('config-dir', configDirOption)
       .option('control-plane', controlPlane(env))
       .option('auto-approve', {
-        type: 'boolean',
-        default: false,
+        ...OFF,
         describe: 'Apply without asking for confirmation',
       })
       .option('parallelism', {
@@ -427,8 +419,7 @@ const apply = {
       .option('token-file', tokenFile)
       .option('api-key-file', apiKeyFile)
       .option('state-dir', {
-        type: 'string',
-        default: STATE_DIR,
+        ...stateDir,
         describe:
           'Where apply locks and the last applied state of HTTP control planes are kept (file: ones: beside the state file)',
       })
@@ -446,7 +437,8 @@ const apply = {
       .option('color', color('the output'))
       .option(
         'output',
-        textOrJson(
+        output(
+          ['text', 'json'],
           'text: the plan, progress and summary; json: one document on stdout when done (progress on stderr)',
         ),
       )
@@ -476,21 +468,17 @@ const promote = {
         describe: 'The environment promoted to (default: the promotesTo of FROM in poolsync.yaml)',
       })
       .option('write', {
-        type: 'boolean',
-        default: false,
+        ...OFF,
         describe: "Also make the change: copy the manifests into the next environment's folder",
       })
       .option('detailed-exitcode', {
-        type: 'boolean',
-        default: false,
+        ...OFF,
         describe: 'Exit 0 when promoting changes nothing, 2 when it would, 1 on error',
       })
-      .option('output', {
-        alias: 'o',
-        choices: ['text', 'markdown'] as const,
-        default: 'text' as const,
-        describe: 'text, or markdown for a pull-request comment',
-      })
+      .option(
+        'output',
+        output(['text', 'markdown'], 'text, or markdown for a pull-request comment'),
+      )
       .option('color', color())
       .option('max-retries', maxRetries)
       .option('token-file', {
@@ -502,8 +490,7 @@ const promote = {
         describe: "The next environment's Union API key file, over its apiKeyFile in poolsync.yaml",
       })
       .option('state-dir', {
-        type: 'string',
-        default: STATE_DIR,
+        ...stateDir,
         describe: 'Where the inventory of a control plane that cannot keep it is kept',
       })
       .example('$0 promote staging', 'What promoting staging to production would plan there')
@@ -546,7 +533,7 @@ function stateOptions(y: Argv, env: NodeJS.ProcessEnv) {
       describe: 'The --lock of your applies (env POOLSYNC_LOCK): the inventory is kept beside it',
     })
     .option('inventory', inventory)
-    .option('output', { ...textOrJson('text, or JSON'), type: 'string' });
+    .option('output', { ...output(['text', 'json'], 'text, or JSON'), type: 'string' });
 }
 export type StateArgs = ArgsOf<typeof stateOptions> & { address?: string };
 
@@ -606,13 +593,11 @@ const render = {
           'File to write (- for stdout); default: the path in poolsync.yaml render (written only when it changes, never over uncommitted edits), else stdout',
       })
       .option('stdout', {
-        type: 'boolean',
-        default: false,
+        ...OFF,
         describe: 'Print to stdout even when poolsync.yaml names a file',
       })
       .option('check', {
-        type: 'boolean',
-        default: false,
+        ...OFF,
         describe: 'Write nothing; exit 1 when the file differs from what would be rendered',
       })
       .option('credentials-secret', {
@@ -659,8 +644,7 @@ const exportCommand = {
       .option('state-dir', inventoryStateDir)
       .option('inventory', inventory)
       .option('force', {
-        type: 'boolean',
-        default: false,
+        ...OFF,
         describe: 'Overwrite manifest files that already exist',
       })
       .example(
@@ -681,8 +665,7 @@ const importCommand = {
         describe: 'Kind/name, e.g. Cluster/prod-1, Queue/batch, PoolAssignment/project/domain',
       })
       .option('dir', {
-        type: 'string',
-        default: '.',
+        ...configDir,
         describe: 'Config folder to write the manifest into (<kind folder>/<name>.yaml)',
       })
       .option('control-plane', controlPlane(env))
@@ -690,8 +673,7 @@ const importCommand = {
       .option('state-dir', inventoryStateDir)
       .option('inventory', inventory)
       .option('force', {
-        type: 'boolean',
-        default: false,
+        ...OFF,
         describe: 'Overwrite the manifest file when it exists',
       })
       .example('$0 import Cluster/legacy-1 --dir ./config', 'Adopt one unmanaged cluster')
@@ -846,8 +828,7 @@ const serve = {
           'State file (created when absent; its folder must exist, except the default .poolsync/ or with --create-folder)',
       })
       .option('create-folder', {
-        type: 'boolean',
-        default: false,
+        ...OFF,
         describe:
           "Create the --state file's folder when it does not exist (a new control plane on purpose)",
       })
@@ -856,8 +837,7 @@ const serve = {
         describe: 'Require this bearer token (file holding it)',
       })
       .option('simulate', {
-        type: 'boolean',
-        default: false,
+        ...OFF,
         describe: 'Enable /v1/sim/: cluster reports, in-flight work, latency and fault injection',
       })
       .option('default-pool-contract', {

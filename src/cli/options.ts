@@ -18,6 +18,8 @@ import { parseYamlFile } from '../manifests/yaml-simple.js';
 import type { Environment } from '../model/desired.js';
 import { UserError } from '../util/user-error.js';
 import { ControlPlaneError } from '../controlplane/errors.js';
+import { openControlPlane, resolveToken } from '../controlplane/open.js';
+import type { ControlPlane } from '../controlplane/types.js';
 import type { SharedInventory } from '../apply/inventory.js';
 import { inventoryPlace, leaseNamespace } from '../apply/inventory-place.js';
 import { parseDuration } from '../util/duration.js';
@@ -39,15 +41,17 @@ export function useColor(flag: boolean | undefined, io: Pick<Io, 'stdout' | 'env
   return flag ?? (io.stdout.isTTY === true && !io.env.NO_COLOR);
 }
 
-/** --lock-timeout as milliseconds, else a UserError. */
-export function checkLockTimeout(value: string | undefined): number {
+/**
+ * A duration option's value (`--lock-timeout`, `--wait-timeout`) in ms, else a UserError;
+ * absent (a command called in process, without yargs' defaults): 0.
+ */
+export function durationFlag(flag: string, value: string | undefined, examples: string): number {
   if (value === undefined) return 0;
   const ms = parseDuration(value);
-  if (ms === null) {
+  if (ms === null)
     throw new UserError(
-      `--lock-timeout ${JSON.stringify(value)} is not a duration; write e.g. 0s, 30s or 5m`,
+      `--${flag} ${JSON.stringify(value)} is not a duration; write e.g. ${examples}`,
     );
-  }
   return ms;
 }
 
@@ -90,6 +94,20 @@ type EnvArgs = Pick<PlanArgs, 'env' | 'control-plane' | 'token-file' | 'api-key-
 
 /** A command's arguments once its control plane is known. */
 export type Targeted<A> = A & { 'control-plane': string };
+
+/** The control plane ARGS name, opened to read only, with their credentials and retries. */
+export async function openToRead(
+  args: Targeted<EnvArgs> & { 'max-retries'?: number },
+  environment: string | null,
+): Promise<ControlPlane> {
+  const url = args['control-plane'];
+  return openControlPlane(url, {
+    readOnly: true,
+    http: { maxRetries: args['max-retries'] },
+    token: await resolveToken(args['token-file'], url, environment),
+    apiKeyFile: args['api-key-file'],
+  });
+}
 
 /** The target of one environment: its control plane, its credentials (docs/environments.md). */
 export function environmentTarget(

@@ -11,7 +11,7 @@ import type { Step } from '../../src/model/plan.js';
 import { computePlan } from '../../src/plan/index.js';
 import { progressPrinter, renderApplyResult } from '../../src/apply/report.js';
 import type { ApplyEvent, ApplyResult } from '../../src/apply/types.js';
-import { printRunbook } from '../../src/cli/commands/apply.js';
+import { printRunbook } from '../../src/render/cli-output.js';
 import { REPO_ROOT } from '../support/cli.js';
 import { CONTROL, hostileLiveState } from '../support/hostile-live.js';
 

@@ -5,12 +5,11 @@
  * manual steps are left for a person (the runbook is printed last; docs/apply.md).
  */
 import { access, constants, stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { flyteCliRunner, isCliCommand } from '../../apply/manual.js';
 import { batchedLines } from '../../util/batched-lines.js';
 import { executePlan } from '../../apply/executor.js';
-import { ApplyRefusedError, defaultParallelism, type ApplyResult } from '../../apply/types.js';
+import { ApplyRefusedError, defaultParallelism } from '../../apply/types.js';
 import { readSavedPlanFor } from '../saved-plan.js';
 import { applyRun, type ApplySource } from '../../ops/apply-run.js';
 import {
@@ -24,16 +23,13 @@ import {
 } from '../../apply/report.js';
 import { openControlPlane } from '../../controlplane/open.js';
 import type { ControlPlane } from '../../controlplane/types.js';
-import { parseDuration } from '../../util/duration.js';
 import { paceLine } from '../../util/pacer.js';
 import type { Plan } from '../../model/plan.js';
 import { hasNoChanges, renderTextParts } from '../../render/index.js';
-import { runbookLines } from '../../render/runbook.js';
-import { relativeParts, writeRepoFile } from '../../util/safe-file.js';
-import { escapeTerminal } from '../../util/terminal-text.js';
+import { nothingToApply, printRunbook } from '../../render/cli-output.js';
 import { UserError } from '../../util/user-error.js';
 import {
-  checkLockTimeout,
+  durationFlag,
   planShape,
   oneTarget,
   refuseShapingSavedPlan,
@@ -61,12 +57,8 @@ export async function apply(
   const { args } = await oneTarget(isDir ? given.path : null, given, 'apply', io.env);
   const url = args['control-plane'];
   const parallelism = args.parallelism ?? defaultParallelism(url);
-  const waitTimeoutMs = parseDuration(args['wait-timeout']);
-  if (waitTimeoutMs === null)
-    throw new UserError(
-      `--wait-timeout ${JSON.stringify(args['wait-timeout'])} is not a duration; write e.g. 90s, 30m or 1h`,
-    );
-  const lockTimeoutMs = checkLockTimeout(args['lock-timeout']);
+  const waitTimeoutMs = durationFlag('wait-timeout', args['wait-timeout'], '90s, 30m or 1h');
+  const lockTimeoutMs = durationFlag('lock-timeout', args['lock-timeout'], '0s, 30s or 5m');
   const json = args.output === 'json';
   const colors = useColor(args.color, io) && !json ? ANSI : NO_COLOR;
   // --output json: stdout holds the one document; the progress a person follows goes to stderr.
@@ -141,12 +133,7 @@ export async function apply(
     if (result === null) {
       // The rendered plan already says "No changes." when nothing is blocked either.
       if (json) io.stdout.write(renderApplyJson(plan, null));
-      else if (target.kind === 'file' || !hasNoChanges(plan))
-        out(
-          plan.summary.blocked
-            ? `No changes to apply: ${plan.summary.blocked} blocked change(s) cannot be applied (see the plan).`
-            : 'No changes. The control plane matches the repository.',
-        );
+      else if (target.kind === 'file' || !hasNoChanges(plan)) out(nothingToApply(plan));
       return 0;
     }
     const outcome = applyOutcome(result);
@@ -237,50 +224,4 @@ async function confirm(io: Io): Promise<boolean> {
   } finally {
     rl.close();
   }
-}
-
-/**
- * What `apply` prints last when manual steps are left (exit 2): the runbook of the manual
- * steps that did not run, in order. For a saved plan the `--file` contents are written next
- * to the plan file; for a folder they are printed as here-documents in the runbook.
- */
-export async function printRunbook(
-  plan: Plan,
-  result: ApplyResult,
-  out: (line: string) => void,
-  planFile: string | null,
-): Promise<void> {
-  const left = new Set(result.manual);
-  const steps = plan.steps.filter((s) => left.has(s.id));
-  const waiting = result.steps.filter((s) => s.status === 'waiting').length;
-  let filesDir: string | null = null;
-  if (planFile !== null && steps.some((s) => s.manual?.file)) {
-    filesDir = resolve(dirname(planFile));
-    for (const s of steps) {
-      const file = s.manual?.file;
-      if (!file) continue;
-      // The name is the plan's: only its last segment is used, never `.` or `..`, and it is
-      // written through no link (writeRepoFile), so nothing lands outside the folder.
-      const name = file.name.replace(/^.*[/\\]/, '');
-      if (relativeParts(name) === null)
-        throw new UserError(
-          `the plan names a manual step's file "${escapeTerminal(name)}", which is not a file name`,
-        );
-      await writeRepoFile(filesDir, name, file.content);
-    }
-  }
-  out('');
-  out(
-    `Runbook: the control plane has no public API for ${steps.length === 1 ? 'this step' : `these ${steps.length} steps`}. ` +
-      `Run ${steps.length === 1 ? 'it' : 'them in this order'}, then ` +
-      (planFile === null
-        ? 'run `poolsync apply` again'
-        : 'plan and apply again (this saved plan is then stale)') +
-      (waiting > 0
-        ? ` for the ${waiting} step(s) waiting on ${steps.length === 1 ? 'it' : 'them'}`
-        : '') +
-      ' (or apply with --flyte-cli PATH to have poolsync run them):',
-  );
-  out('');
-  for (const line of runbookLines(steps, { filesDir })) out(escapeTerminal(line));
 }

@@ -6,7 +6,6 @@
  * poolsync may change there through the API (create, update, delete) and what is manual. It
  * only reads: a permission to write is shown from the backend's API, never tried.
  */
-import { openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { isControlPlaneError } from '../../controlplane/errors.js';
 import type { ControlPlane } from '../../controlplane/types.js';
 import { loadDesired } from '../../ops/plan-run.js';
@@ -15,6 +14,7 @@ import { escapeTerminal } from '../../util/terminal-text.js';
 import { requireConfigFolder } from '../config-folder.js';
 import { controlPlaneUrl, type CheckArgs } from '../define.js';
 import type { Io } from '../io.js';
+import { openToRead } from '../options.js';
 import { plural } from '../../render/index.js';
 
 interface Line {
@@ -29,13 +29,7 @@ export async function check(args: CheckArgs, io: Io): Promise<number> {
   const url = controlPlaneUrl(args, io.env);
   let cp: ControlPlane | null = null;
   try {
-    const token = await resolveToken(args['token-file'], url, null);
-    cp = await openControlPlane(url, {
-      readOnly: true,
-      http: { maxRetries: args['max-retries'] },
-      token,
-      apiKeyFile: args['api-key-file'],
-    });
+    cp = await openToRead({ ...args, 'control-plane': url }, null);
     const probed = args.probe
       ? await probeKinds(cp)
       : [{ ok: true, text: 'not probed (--no-probe): nothing was read from it' }];

@@ -10,8 +10,8 @@ import { OPTIONS } from '../../daemon/config-options.js';
 import { resolveDaemonConfig } from '../../daemon/config.js';
 import { startDaemon } from '../../daemon/daemon.js';
 import { createLogger } from '../../daemon/logger.js';
-import { closingLine, SYMBOL } from '../../render/index.js';
-import { visibleChanges, type Plan } from '../../model/plan.js';
+import { briefPlan, quickstartBanner } from '../../render/cli-output.js';
+import type { Plan } from '../../model/plan.js';
 import { UserError } from '../../util/user-error.js';
 import { resolveNotifyConfig } from '../../notify/config.js';
 import { Notifier } from '../../notify/notifier.js';
@@ -104,11 +104,8 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
   if (!logger.isLevelEnabled('info') && !quickstart)
     io.stderr.write(`poolsync daemon listening on ${daemon.url}\n`);
   if (quickstart) {
-    io.stdout.write(
-      `poolsync daemon (quickstart) listening on ${daemon.url}, watching ${config.source.kind === 'watch' ? config.source.dir : ''}\n` +
-        `  dashboard ${daemon.url}/\n  status    ${daemon.url}/status\n  metrics   ${daemon.url}/metrics\n` +
-        `Edit a file under the example folder to see the plan applied. Ctrl-C to stop.\n`,
-    );
+    const watched = config.source.kind === 'watch' ? config.source.dir : '';
+    io.stdout.write(quickstartBanner(daemon.url, watched));
     void daemon.firstRun.then(() => {
       const run = daemon.status().lastRun;
       if (run)
@@ -155,24 +152,4 @@ async function flushNotifications(notifier: Notifier | null): Promise<void> {
   if (notifier)
     await Promise.race([notifier.flush(), sleep(10_000, null, { ref: false, signal: ac.signal })]);
   ac.abort();
-}
-
-/**
- * The quickstart's view of a plan it applies: one line per kind and action with the names, and
- * the closing line (the whole plan, 494 lines for the example's first run, scrolled the
- * dashboard's address away: it is on the dashboard and in `poolsync history`).
- */
-function briefPlan(plan: Plan): string {
-  const groups = new Map<string, string[]>();
-  for (const c of visibleChanges(plan)) {
-    if (c.action === 'unmanaged') continue;
-    const [kind] = c.address.split('/', 1);
-    const key = `${SYMBOL[c.action].padStart(3)} ${kind}`;
-    groups.set(key, [...(groups.get(key) ?? []), c.address.slice(kind!.length + 1)]);
-  }
-  const lines = [...groups].map(([key, names]) => {
-    const list = names.join(', ');
-    return `${key} (${names.length}): ${list.length > 90 ? `${list.slice(0, 87)}...` : list}`;
-  });
-  return `\n${lines.join('\n')}\n${closingLine(plan)} The whole plan: the dashboard, or \`poolsync history\`.\n`;
 }

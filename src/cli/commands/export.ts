@@ -14,7 +14,7 @@
  * inventory (src/apply/inventory.ts), so that once they leave the repository `prune: true`
  * deletes them as it would what `poolsync apply` created (docs/plan.md, Prune by inventory).
  */
-import { access, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { adoptIntoInventory, inventoryStore } from '../../apply/inventory.js';
 import { join, resolve } from 'node:path';
 import {
@@ -28,27 +28,22 @@ import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
 import { loadRepository } from '../../manifests/index.js';
 import { address, assignmentKeyString, DEFAULT_POOL, isValidName } from '../../model/common.js';
 import type { LiveState } from '../../model/live.js';
+import { isLive } from '../../plan/inventory.js';
 import { checkAddressSyntax } from '../../plan/target.js';
 import { plural } from '../../render/index.js';
 import { relativeParts, writeRepoFile } from '../../util/safe-file.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
-import { requireFolder } from '../config-folder.js';
+import { exists, requireFolder } from '../config-folder.js';
 import { controlPlaneUrl, type ExportArgs, type ImportArgs } from '../define.js';
-import { oneTarget, sharedInventoryOf } from '../options.js';
+import { oneTarget, openToRead, sharedInventoryOf } from '../options.js';
 import type { Io } from '../io.js';
 
 export async function exportTo(given: ExportArgs, io: Io): Promise<number> {
   // --env: the environment's control plane and credentials (docs/environments.md).
   const { args, name } = await oneTarget(null, given, 'export', io.env);
   if (args.dir.trim() === '') throw new UserError('--dir is empty: name the folder to write into');
-  const url = args['control-plane'];
-  const token = await resolveToken(args['token-file'], url, name);
-  const cp = await openControlPlane(url, {
-    readOnly: true,
-    token,
-    apiKeyFile: args['api-key-file'],
-  });
+  const cp = await openToRead(args, name);
   // The live state as manifests under --dir, and the objects adopted into the inventory.
   try {
     const live = await readLiveState(cp);
@@ -149,12 +144,7 @@ function manifestOf(live: LiveState, addr: string): { path: string; content: str
       (a) => kind === 'PoolAssignment' && assignmentKeyString(a) === name,
     ),
   };
-  const found =
-    one.pools.length +
-    one.queues.length +
-    one.assignments.length +
-    (kind === 'Cluster' ? one.clusters.length : 0);
-  if (found === 0) {
+  if (!isLive(live, addr)) {
     const all = [
       ...live.pools.map((p) => address('ClusterPool', p.name)),
       ...live.clusters.map((c) => address('Cluster', c.name)),
@@ -212,13 +202,6 @@ export function checkExportedPath(path: string): void {
     throw new UserError(
       `refusing to write ${escapeTerminal(JSON.stringify(path))}: not a plain file path inside --dir (a live object's name is not a valid manifest name)`,
     );
-}
-
-export async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
 }
 
 /** Writes `file` under `out` (checked first); returns its full path. */

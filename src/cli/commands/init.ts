@@ -6,8 +6,8 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UserError } from '../../util/user-error.js';
-import { refuseCodeProject } from '../config-folder.js';
-import { exists, exportTo, writeExported } from './export.js';
+import { exists, refuseCodeProject } from '../config-folder.js';
+import { exportTo, writeExported } from './export.js';
 import type { InitArgs } from '../define.js';
 import type { Io } from '../io.js';
 

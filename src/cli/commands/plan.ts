@@ -7,17 +7,15 @@
  */
 import { resolveToken } from '../../controlplane/open.js';
 import { formatValidationText } from '../../manifests/index.js';
-import type { Plan } from '../../model/plan.js';
-import type { DesiredState } from '../../model/desired.js';
 import { cleanCommit, planRun, refreshRun, type PlanOutcome } from '../../ops/plan-run.js';
-import { renderJsonParts, renderMarkdown, renderTextParts } from '../../render/index.js';
 import { planFileParts, type PlanKey } from '../../render/plan-file.js';
+import { nothingDeclared, renderedFileChanges, renderParts } from '../../render/cli-output.js';
 import { readSavedPlan, resolvePlanKey } from '../saved-plan.js';
 import type { EnvironmentOutcome, PublishOutcome } from '../../vcs/types.js';
 import { paceLine } from '../../util/pacer.js';
 import { UserError } from '../../util/user-error.js';
 import {
-  checkLockTimeout,
+  durationFlag,
   inEnvironment,
   planShape,
   resolveTargets,
@@ -29,12 +27,7 @@ import {
 } from '../options.js';
 import { reportError, writeParts, writePartsToFile, type Io } from '../io.js';
 import { baseEnvironments, baseRefusal, pullRequestBase } from '../../vcs/base-environments.js';
-import {
-  declaresNothing,
-  nothingDeclared,
-  requireConfigFolder,
-  requireFolder,
-} from '../config-folder.js';
+import { declaresNothing, requireConfigFolder, requireFolder } from '../config-folder.js';
 import type { PlanArgs, ShowArgs } from '../define.js';
 
 /**
@@ -114,7 +107,7 @@ export async function planFor(
 ): Promise<number> {
   const publish = (outcome: EnvironmentOutcome) =>
     collect ? (collect(outcome), Promise.resolve()) : publishComment(args, outcome, io);
-  checkLockTimeout(args['lock-timeout']);
+  durationFlag('lock-timeout', args['lock-timeout'], '0s, 30s or 5m');
   if (target.refused !== undefined) throw new UserError(target.refused);
   if (args['refresh-only']) {
     const other = (['target', 'replace', 'out', 'comment', 'accept-cascade'] as const).find(
@@ -267,38 +260,4 @@ async function publishComment(args: PlanOptions, outcome: PublishOutcome, io: Io
   const { describePublish, publishFromCliArgs } = await import('../../vcs/cli-options.js');
   const posted = await publishFromCliArgs(args, outcome, io.env);
   if (posted) io.stderr.write(`${describePublish(posted)}\n`);
-}
-
-/** The plan in the format asked for, in parts for writeParts: a large plan's text is never held whole. */
-function renderParts(plan: Plan, output: PlanArgs['output'], color: boolean): Iterable<string> {
-  if (output === 'json') return renderJsonParts(plan);
-  if (output === 'markdown') return [renderMarkdown(plan)];
-  return renderTextParts(plan, { color });
-}
-
-/** What `poolsync render` would change in the generated files poolsync.yaml names, as diffs. */
-async function renderedFileChanges(
-  dir: string,
-  desired: DesiredState,
-  commit: string | null,
-): Promise<string> {
-  if (!desired.config.render) return '';
-  const { renderTargets, compareTarget, readTarget } = await import('../../render/values.js');
-  const out: string[] = [];
-  for (const target of await renderTargets(dir, desired, commit)) {
-    if ('error' in target) {
-      out.push(`\nRendered file ${target.path} cannot be rendered: ${target.error}\n`);
-      continue;
-    }
-    const current = await readTarget(dir, target.path).catch((err: Error) => {
-      throw new UserError(err.message);
-    });
-    const cmp = compareTarget(target, current);
-    if (cmp.status === 'same') continue;
-    out.push(
-      `\nRendered file ${target.path} ${cmp.status === 'missing' ? 'does not exist yet' : 'would change'} ` +
-        `(run \`poolsync render ${target.kind}\`, or let the daemon commit it):\n${cmp.diff}`,
-    );
-  }
-  return out.join('');
 }

@@ -29,6 +29,7 @@ import type { PromoteArgs } from '../define.js';
 import type { Io } from '../io.js';
 import { requireFolder } from '../config-folder.js';
 import { planFor } from './plan.js';
+import { describePromotion } from '../../render/cli-output.js';
 import { plural } from '../../render/index.js';
 
 export async function promote(args: PromoteArgs, io: Io): Promise<number> {
@@ -58,7 +59,7 @@ export async function promote(args: PromoteArgs, io: Io): Promise<number> {
   const fromFolder = ownFolder(from, to);
   const toFolder = ownFolder(to, from);
   const changes = await promotionChanges(args.dir, fromFolder, toFolder, config.ignore);
-  io.stderr.write(describeChanges(from.name, to.name, changes));
+  io.stderr.write(describePromotion(from.name, to.name, changes));
   // The plan of `to` with the changes made in a copy of the folder.
   let code: number;
   const copy = await mkdtemp(join(tmpdir(), 'poolsync-promote-'));
@@ -165,14 +166,4 @@ async function promotionChanges(
   for (const rel of target.keys())
     if (!source.has(rel)) changes.push({ path: `${toFolder}/${rel}`, action: 'remove' });
   return changes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-}
-
-const SIGN = { add: '+', change: '~', remove: '-' } as const;
-
-/** The file changes as lines for a person. */
-function describeChanges(from: string, to: string, changes: FileChange[]): string {
-  if (changes.length === 0)
-    return `Promoting ${from} to ${to} changes no file: ${to}'s own folder already holds ${from}'s manifests.\n`;
-  const lines = changes.map((c) => `  ${SIGN[c.action]} ${c.path}`);
-  return `Promoting ${from} to ${to} changes ${plural(changes.length, 'file')}:\n${lines.join('\n')}\n`;
 }

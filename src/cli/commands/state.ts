@@ -11,23 +11,18 @@ import {
   type InventoryStore,
 } from '../../apply/inventory.js';
 import { controlPlaneIdentity } from '../../controlplane/identity.js';
-import { openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
 import { loadRepository } from '../../manifests/index.js';
 import type { InventoryRecord } from '../../model/inventory.js';
 import type { LiveState } from '../../model/live.js';
-import {
-  declaredAddresses,
-  isLive,
-  managedObjects,
-  type ManagedObject,
-} from '../../plan/inventory.js';
+import { declaredAddresses, isLive, managedObjects } from '../../plan/inventory.js';
 import { checkAddressSyntax } from '../../plan/target.js';
 import { controlPlaneName, plural } from '../../render/common.js';
+import { managedStatus } from '../../render/cli-output.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
 import type { StateArgs } from '../define.js';
-import { oneTarget, sharedInventoryOf, type Targeted } from '../options.js';
+import { oneTarget, openToRead, sharedInventoryOf, type Targeted } from '../options.js';
 import type { Io } from '../io.js';
 import { requireFolder } from '../config-folder.js';
 import { underApplyLock } from '../../ops/apply-run.js';
@@ -74,7 +69,7 @@ export function list(given: StateArgs, io: Io): Promise<number> {
     );
     const width = Math.min(40, Math.max(0, ...managed.objects.map((o) => o.address.length)));
     for (const o of managed.objects)
-      io.stdout.write(`${escapeTerminal(o.address.padEnd(width))}  ${statusText(o)}\n`);
+      io.stdout.write(`${escapeTerminal(o.address.padEnd(width))}  ${managedStatus(o)}\n`);
     const { count, missing } = managed;
     io.stdout.write(
       `\n${plural(count, 'managed object')}${missing > 0 ? ` (${missing} missing from the control plane: the next apply creates ${missing === 1 ? 'it' : 'them'} again if declared)` : ''}.\n`,
@@ -98,7 +93,7 @@ export async function show(given: StateArgs, io: Io): Promise<number> {
       return 0;
     }
     io.stdout.write(header(environment, args, cp));
-    io.stdout.write(`${escapeTerminal(address)}: ${statusText(object)}\n`);
+    io.stdout.write(`${escapeTerminal(address)}: ${managedStatus(object)}\n`);
     if (object.live) {
       const fields = Object.entries(object.live);
       const width = Math.max(...fields.map(([k]) => k.length));
@@ -151,13 +146,7 @@ async function withState(
   await requireFolder(given.dir);
   const { args, name } = await oneTarget(given.dir, given, 'state', io.env);
   const url = args['control-plane'];
-  const token = await resolveToken(args['token-file'], url, name);
-  const cp = await openControlPlane(url, {
-    readOnly: true,
-    http: { maxRetries: args['max-retries'] },
-    token,
-    apiKeyFile: args['api-key-file'],
-  });
+  const cp = await openToRead(args, name);
   try {
     const store = inventoryStore(cp, url, args['state-dir'], sharedInventoryOf(args, io.env));
     const [live, record] = await Promise.all([readLiveState(cp), store.read()]);
@@ -177,10 +166,6 @@ async function withState(
 function header(environment: string | null, args: Targeted<StateArgs>, cp: ControlPlane): string {
   const id = controlPlaneIdentity(args['control-plane'], cp);
   return `${environment !== null ? `Environment: ${environment}\n` : ''}Control plane: ${escapeTerminal(controlPlaneName(id))}\n`;
-}
-
-function statusText(o: ManagedObject): string {
-  return o.status === null ? 'missing: not on the control plane' : escapeTerminal(o.status);
 }
 
 function notManaged(address: string, forgotten: readonly string[], live: LiveState): UserError {

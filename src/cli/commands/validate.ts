@@ -9,7 +9,8 @@ import {
   toJsonReport,
 } from '../../manifests/index.js';
 import { loadDesired } from '../../ops/plan-run.js';
-import { declaresNothing, nothingDeclared, requireConfigFolder } from '../config-folder.js';
+import { declaresNothing, requireConfigFolder } from '../config-folder.js';
+import { nothingDeclared } from '../../render/cli-output.js';
 import { escapeJsonForTerminal } from '../../util/terminal-text.js';
 import { ENV_ALL } from '../options.js';
 import type { ValidateArgs } from '../define.js';

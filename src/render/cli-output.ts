@@ -1,0 +1,168 @@
+/**
+ * What the CLI prints of and beside a plan: the plan in the format asked for, the quickstart
+ * daemon's banner and short view of each plan it applies, the runbook `apply` ends with when
+ * manual steps are left, the generated files (poolsync.yaml `render`) that `plan` shows would
+ * change, a folder that declares nothing, the files `promote` changes, a plan with nothing to
+ * apply, and a managed object's state (`state`).
+ */
+import { dirname, resolve } from 'node:path';
+import type { DesiredState } from '../model/desired.js';
+import { visibleChanges, type Plan } from '../model/plan.js';
+import type { ManagedObject } from '../plan/inventory.js';
+import { relativeParts, writeRepoFile } from '../util/safe-file.js';
+import { escapeTerminal } from '../util/terminal-text.js';
+import { UserError } from '../util/user-error.js';
+import { closingLine, plural, SYMBOL } from './common.js';
+import { renderJsonParts } from './json.js';
+import { renderMarkdown } from './markdown.js';
+import { runbookLines } from './runbook.js';
+import { renderTextParts } from './text.js';
+
+/** What `apply` says when its plan has nothing to apply. */
+export function nothingToApply(plan: Plan): string {
+  return plan.summary.blocked
+    ? `No changes to apply: ${plan.summary.blocked} blocked change(s) cannot be applied (see the plan).`
+    : 'No changes. The control plane matches the repository.';
+}
+
+/** A managed object's live state in a few words (`state list`, `state show`). */
+export function managedStatus(o: ManagedObject): string {
+  return o.status === null ? 'missing: not on the control plane' : escapeTerminal(o.status);
+}
+
+/** What `daemon --quickstart` says once it listens: where to look, and what to do. */
+export function quickstartBanner(url: string, watching: string): string {
+  return (
+    `poolsync daemon (quickstart) listening on ${url}, watching ${watching}\n` +
+    `  dashboard ${url}/\n  status    ${url}/status\n  metrics   ${url}/metrics\n` +
+    `Edit a file under the example folder to see the plan applied. Ctrl-C to stop.\n`
+  );
+}
+
+/**
+ * The quickstart's view of a plan it applies: one line per kind and action with the names, and
+ * the closing line (the whole plan, 494 lines for the example's first run, scrolled the
+ * dashboard's address away: it is on the dashboard and in `poolsync history`).
+ */
+export function briefPlan(plan: Plan): string {
+  const groups = new Map<string, string[]>();
+  for (const c of visibleChanges(plan)) {
+    if (c.action === 'unmanaged') continue;
+    const [kind] = c.address.split('/', 1);
+    const key = `${SYMBOL[c.action].padStart(3)} ${kind}`;
+    groups.set(key, [...(groups.get(key) ?? []), c.address.slice(kind!.length + 1)]);
+  }
+  const lines = [...groups].map(([key, names]) => {
+    const list = names.join(', ');
+    return `${key} (${names.length}): ${list.length > 90 ? `${list.slice(0, 87)}...` : list}`;
+  });
+  return `\n${lines.join('\n')}\n${closingLine(plan)} The whole plan: the dashboard, or \`poolsync history\`.\n`;
+}
+
+/**
+ * What `apply` prints last when manual steps are left (exit 2): the runbook of the manual
+ * steps that did not run, in order. For a saved plan the `--file` contents are written next
+ * to the plan file; for a folder they are printed as here-documents in the runbook.
+ */
+export async function printRunbook(
+  plan: Plan,
+  result: { manual: readonly string[]; steps: readonly { status: string }[] },
+  out: (line: string) => void,
+  planFile: string | null,
+): Promise<void> {
+  const left = new Set(result.manual);
+  const steps = plan.steps.filter((s) => left.has(s.id));
+  const waiting = result.steps.filter((s) => s.status === 'waiting').length;
+  let filesDir: string | null = null;
+  if (planFile !== null && steps.some((s) => s.manual?.file)) {
+    filesDir = resolve(dirname(planFile));
+    for (const s of steps) {
+      const file = s.manual?.file;
+      if (!file) continue;
+      // The name is the plan's: only its last segment is used, never `.` or `..`, and it is
+      // written through no link (writeRepoFile), so nothing lands outside the folder.
+      const name = file.name.replace(/^.*[/\\]/, '');
+      if (relativeParts(name) === null)
+        throw new UserError(
+          `the plan names a manual step's file "${escapeTerminal(name)}", which is not a file name`,
+        );
+      await writeRepoFile(filesDir, name, file.content);
+    }
+  }
+  out('');
+  out(
+    `Runbook: the control plane has no public API for ${steps.length === 1 ? 'this step' : `these ${steps.length} steps`}. ` +
+      `Run ${steps.length === 1 ? 'it' : 'them in this order'}, then ` +
+      (planFile === null
+        ? 'run `poolsync apply` again'
+        : 'plan and apply again (this saved plan is then stale)') +
+      (waiting > 0
+        ? ` for the ${waiting} step(s) waiting on ${steps.length === 1 ? 'it' : 'them'}`
+        : '') +
+      ' (or apply with --flyte-cli PATH to have poolsync run them):',
+  );
+  out('');
+  for (const line of runbookLines(steps, { filesDir })) out(escapeTerminal(line));
+}
+
+/** What `poolsync render` would change in the generated files poolsync.yaml names, as diffs. */
+export async function renderedFileChanges(
+  dir: string,
+  desired: DesiredState,
+  commit: string | null,
+): Promise<string> {
+  if (!desired.config.render) return '';
+  const { renderTargets, compareTarget, readTarget } = await import('./values.js');
+  const out: string[] = [];
+  for (const target of await renderTargets(dir, desired, commit)) {
+    if ('error' in target) {
+      out.push(`\nRendered file ${target.path} cannot be rendered: ${target.error}\n`);
+      continue;
+    }
+    const current = await readTarget(dir, target.path).catch((err: Error) => {
+      throw new UserError(err.message);
+    });
+    const cmp = compareTarget(target, current);
+    if (cmp.status === 'same') continue;
+    out.push(
+      `\nRendered file ${target.path} ${cmp.status === 'missing' ? 'does not exist yet' : 'would change'} ` +
+        `(run \`poolsync render ${target.kind}\`, or let the daemon commit it):\n${cmp.diff}`,
+    );
+  }
+  return out.join('');
+}
+
+/** The plan in the format asked for, in parts for writeParts: a large plan's text is never held whole. */
+export function renderParts(
+  plan: Plan,
+  output: 'text' | 'json' | 'markdown',
+  color: boolean,
+): Iterable<string> {
+  if (output === 'json') return renderJsonParts(plan);
+  if (output === 'markdown') return [renderMarkdown(plan)];
+  return renderTextParts(plan, { color });
+}
+
+/** The line for a folder that declares nothing, with what prune does then. */
+export function nothingDeclared(dir: string, prune: boolean): string {
+  return (
+    `Nothing declared: ${dir} holds no poolsync manifests` +
+    (prune
+      ? ' (prune is on: read what the plan deletes before applying it).\n'
+      : `, so nothing on the control plane is changed (prune is off). Add manifests (examples/config-repo has each kind), or start from what the control plane holds: \`poolsync export --dir ${dir}\` (docs/getting-started.md).\n`)
+  );
+}
+
+const SIGN = { add: '+', change: '~', remove: '-' } as const;
+
+/** The files promoting FROM to TO changes, as lines for a person. */
+export function describePromotion(
+  from: string,
+  to: string,
+  changes: readonly { path: string; action: keyof typeof SIGN }[],
+): string {
+  if (changes.length === 0)
+    return `Promoting ${from} to ${to} changes no file: ${to}'s own folder already holds ${from}'s manifests.\n`;
+  const lines = changes.map((c) => `  ${SIGN[c.action]} ${c.path}`);
+  return `Promoting ${from} to ${to} changes ${plural(changes.length, 'file')}:\n${lines.join('\n')}\n`;
+}
