@@ -15,7 +15,7 @@ import {
   type PoolContract,
   type ClusterDataPlane,
 } from '../model/common.js';
-import type { PlanError, PlanWarning, Change, Reason } from '../model/plan.js';
+import type { PlanError, PlanWarning, Change, Reason, FieldDiff } from '../model/plan.js';
 import {
   type PoolsAndClusters,
   locationOf,
@@ -30,7 +30,6 @@ import { CONTRACT_UNKNOWN, type DesiredPool, type DesiredCluster } from '../mode
 import type { LivePool, LiveCluster } from '../model/live.js';
 import { makeChange, diffForms, poolForm, clusterForm, type Form } from './forms.js';
 import { planError, reasonOf, warning } from './reasons.js';
-import { deletedCluster, planClusterUndelete } from './queues.js';
 
 /** The agreed pool and cluster decisions, with what both passes found. */
 export interface PoolClusterPass extends PoolsAndClusters {
@@ -181,11 +180,7 @@ function planDeclaredLivePool(
     return keep(l.contract, makeChange('ClusterPool', name, 'noop', before, before, []));
   if (ctx.ix.caps.pool_update) return planPoolUpdate(ctx, name, l.contract, d.contract);
   const reason = replaceBlockedReason(ctx, name);
-  if (reason)
-    return keep(
-      l.contract,
-      makeChange('ClusterPool', name, 'blocked', before, before, diff, reason),
-    );
+  if (reason) return blockedPool(name, l.contract, before, diff, reason);
   return {
     change: makeChange('ClusterPool', name, 'replace', before, after, diff),
     creates: true,
@@ -202,26 +197,29 @@ function planUndeclaredPool(ctx: PoolInput, name: string, l: LivePool): PoolDeci
   // poolsync.yaml lists it absent (Union deletes it like any empty pool: default_delete).
   if (name === DEFAULT_POOL && !ctx.ix.absent(addr))
     return keep(l.contract, makeChange('ClusterPool', name, 'noop', before, before, []));
-  if (name === DEFAULT_POOL && !ctx.ix.caps.default_delete) {
-    const reason = reasonOf('DEFAULT_POOL_ABSENT_NO_DELETE', {});
-    return keep(
+  const gone = diffForms(before, null);
+  if (name === DEFAULT_POOL && !ctx.ix.caps.default_delete)
+    return blockedPool(
+      name,
       l.contract,
-      makeChange('ClusterPool', name, 'blocked', before, before, diffForms(before, null), reason),
+      before,
+      gone,
+      reasonOf('DEFAULT_POOL_ABSENT_NO_DELETE', {}),
     );
-  }
   if (name !== DEFAULT_POOL && !ctx.ix.prunes('ClusterPool', name)) {
     return keep(l.contract, ctx.ix.unmanagedChange('ClusterPool', name, before));
   }
   const refs = liveReferences(ctx, name);
-  if (refs.length > 0) {
-    const reason = reasonOf('POOL_REFERENCED', { pool: addr, refs });
-    return keep(
+  if (refs.length > 0)
+    return blockedPool(
+      name,
       l.contract,
-      makeChange('ClusterPool', name, 'blocked', before, before, diffForms(before, null), reason),
+      before,
+      gone,
+      reasonOf('POOL_REFERENCED', { pool: addr, refs }),
     );
-  }
   return {
-    change: makeChange('ClusterPool', name, 'delete', before, null, diffForms(before, null)),
+    change: makeChange('ClusterPool', name, 'delete', before, null, gone),
     creates: false,
     deletes: true,
     finalContract: null,
@@ -258,6 +256,17 @@ function planUnknownContract(
 /** The pool stays as it is (noop, blocked, unmanaged): nothing is created or deleted. */
 function keep(contract: PoolContract, change: Change): PoolDecision {
   return { change, creates: false, deletes: false, finalContract: contract };
+}
+
+/** The pool stays as it is, its change blocked for `reason`. */
+function blockedPool(
+  name: string,
+  contract: PoolContract,
+  before: Form | null,
+  diff: FieldDiff[],
+  reason: Reason,
+): PoolDecision {
+  return keep(contract, makeChange('ClusterPool', name, 'blocked', before, before, diff, reason));
 }
 
 function poolNames(ix: PlanIndex): string[] {
@@ -318,7 +327,7 @@ function planPoolUpdate(
   }
   if (clusters.length > 0) {
     const reason = reasonOf('POOL_UPDATE_MISMATCH', { clusters, counts, fields, declared });
-    return keep(live, makeChange('ClusterPool', name, 'blocked', before, before, diff, reason));
+    return blockedPool(name, live, before, diff, reason);
   }
   const change = makeChange('ClusterPool', name, 'update', before, after, diff, null, null, {
     note: [reasonOf('POOL_UPDATED_IN_PLACE', {})],
@@ -426,34 +435,13 @@ export function finalPools(
     );
     if (stay.length === 0) continue;
     out ??= new Map(pools);
-    out.set(name, keptByRefusedMoves(ix, name, d, stay));
+    // The pool stays, blocked: queues whose move was refused keep referencing it.
+    const held = stay.map((q) => address('Queue', q));
+    const why = reasonOf('POOL_KEPT_BY_REFUSED_MOVES', { queues: held });
+    const { before, diff } = d.change;
+    out.set(name, blockedPool(name, ix.lPools.get(name)!.contract, before, diff, why));
   }
   return out ?? pools;
-}
-
-/** The pool stays, blocked: queues whose move was refused keep referencing it. */
-function keptByRefusedMoves(
-  ix: PlanIndex,
-  name: string,
-  d: PoolDecision,
-  stay: readonly string[],
-): PoolDecision {
-  const live = ix.lPools.get(name)!;
-  const before = d.change.before;
-  return {
-    change: makeChange(
-      'ClusterPool',
-      name,
-      'blocked',
-      before,
-      before,
-      d.change.diff,
-      reasonOf('POOL_KEPT_BY_REFUSED_MOVES', { queues: stay.map((q) => address('Queue', q)) }),
-    ),
-    creates: false,
-    deletes: false,
-    finalContract: live.contract,
-  };
 }
 
 /**
@@ -580,14 +568,7 @@ function planRegistration(
     registrationBlockedReason(ctx, name, d.pool, d.data_plane) ??
     (l ? deleteBlockedReason(ctx, name) : null);
   const diff = diffForms(before, after, (path) => path === 'pool');
-  if (blocked) {
-    return {
-      change: makeChange('Cluster', name, 'blocked', before, before, diff, blocked),
-      registers: false,
-      deletes: false,
-      final: l ? { pool: l.pool, enabled: l.enabled, health: l.health } : null,
-    };
-  }
+  if (blocked) return leftAsItIs(name, l, before, before, diff, blocked);
   warnOrphanedQueue(ctx, name, d.pool, l?.pool ?? null);
   return {
     change: makeChange('Cluster', name, l ? 'replace' : 'create', before, after, diff),
@@ -619,14 +600,7 @@ function planMove(
   const reported = reportedBy(ctx.ix, l);
   const blocked =
     pinnedReason(ctx, name, 'move') ?? moveBlockedReason(pool, contract, reported, declared);
-  if (blocked) {
-    return {
-      change: makeChange('Cluster', name, 'blocked', before, before, diff, blocked),
-      registers: false,
-      deletes: false,
-      final: { pool: l.pool, enabled: l.enabled, health: l.health },
-    };
-  }
+  if (blocked) return leftAsItIs(name, l, before, before, diff, blocked);
   const note = reasonOf('CLUSTER_MOVED_IN_PLACE', {
     from: l.pool,
     pool,
@@ -679,20 +653,20 @@ function deleteBlockedReason(ctx: Pick<ClusterInput, 'ix' | 'stuck'>, name: stri
     : null;
 }
 
-/** A live cluster whose change is blocked: nothing is sent for it; it stays as it is. */
+/** A cluster whose change is blocked: nothing is sent for it; it stays as it is (or absent). */
 function leftAsItIs(
   name: string,
-  l: LiveCluster,
+  l: LiveCluster | undefined,
   before: Form | null,
   after: Form | null,
-  diff: ReturnType<typeof diffForms>,
+  diff: FieldDiff[],
   reason: Reason,
 ): ClusterDecision {
   return {
     change: makeChange('Cluster', name, 'blocked', before, after ?? before, diff, reason),
     registers: false,
     deletes: false,
-    final: { pool: l.pool, enabled: l.enabled, health: l.health },
+    final: l ? { pool: l.pool, enabled: l.enabled, health: l.health } : null,
   };
 }
 
@@ -811,4 +785,96 @@ function warnOrphanedQueue(
       pool: queue.pool,
     }),
   );
+}
+
+/**
+ * Soft deletes (capability `soft_delete`, Union today), read from Union's client
+ * (flyteplugins-union 0.19.1, remote/_cluster.py `delete` and `undelete`):
+ * - a deleted cluster keeps its name reserved: CreateCluster of it is refused until
+ *   `ClusterService/UndeleteCluster`, so a declared cluster of that name is undeleted;
+ * - it comes back with the spec and pool it had, always DRAINED, and takes work only once
+ *   activated (`update_cluster` enabled: UpdateClusterState ACTIVE);
+ * - its co-named queue comes back with it, DRAINED, and is activated with it; undeleting the
+ *   cluster is the only way back for that queue (planned as caused by the cluster);
+ * - its pool must be live: a deleted pool is undeleted first (pools-and-clusters.ts), and a pool that
+ *   stays deleted blocks the cluster's undelete;
+ * - a cluster declared in another pool is moved there once back (UpdateCluster, `cluster_move`:
+ *   its co-named queue is DRAINED then, as a move requires).
+ */
+/** The deleted cluster of this declared name, when the control plane has soft deletes. */
+export function deletedCluster(ctx: PlanIndex, name: string): LiveCluster | undefined {
+  return ctx.caps.soft_delete ? ctx.lDeletedClusters.get(name) : undefined;
+}
+
+/** Why the deleted cluster cannot come back as the repository declares it, or null. */
+function clusterUndeleteBlockedReason(
+  ctx: PlanIndex,
+  pools: ReadonlyMap<string, PoolDecision>,
+  d: DesiredCluster,
+  deleted: LiveCluster,
+): Reason | null {
+  const name = d.name;
+  if (deleted.deleting) return reasonOf('CLUSTER_UNDELETE_DELETING', { name });
+  if (!pools.get(deleted.pool)?.finalContract) {
+    return reasonOf('CLUSTER_UNDELETE_POOL_DELETED', {
+      name,
+      pool: deleted.pool,
+      pool_address: address('ClusterPool', deleted.pool),
+    });
+  }
+  if (d.pool === deleted.pool) return null;
+  if (!ctx.caps.cluster_move)
+    return reasonOf('CLUSTER_UNDELETE_NO_MOVE', { name, from: deleted.pool, to: d.pool });
+  const contract = knownContract(pools, d.pool);
+  const m = contract && d.data_plane ? dataPlaneMismatches(contract, d.data_plane) : [];
+  const poolAddress = address('ClusterPool', d.pool);
+  if (!pools.get(d.pool)?.finalContract)
+    return reasonOf('CLUSTER_UNDELETE_POOL_MISSING', { pool: d.pool, pool_address: poolAddress });
+  if (m.length > 0) {
+    return reasonOf('CLUSTER_UNDELETE_DATA_PLANE', {
+      pool_address: poolAddress,
+      fields: m.map((x) => x.field),
+      declared: m.map((x) => x.declared),
+    });
+  }
+  return null;
+}
+
+export function planClusterUndelete(
+  ctx: PlanIndex,
+  pools: ReadonlyMap<string, PoolDecision>,
+  d: DesiredCluster,
+  deleted: LiveCluster,
+): ClusterDecision {
+  const name = d.name;
+  const after = clusterForm(d.pool, d.enabled);
+  // It comes back DRAINED (enabled false) in the pool it had.
+  const diff = diffForms(clusterForm(deleted.pool, false), after);
+  const reason = clusterUndeleteBlockedReason(ctx, pools, d, deleted);
+  if (reason) {
+    return {
+      change: makeChange('Cluster', name, 'blocked', null, null, diffForms(null, after), reason),
+      registers: false,
+      deletes: false,
+      final: null,
+    };
+  }
+  const moves = d.pool !== deleted.pool;
+  const note = reasonOf('CLUSTER_UNDELETED', {
+    name,
+    from: deleted.pool,
+    to: moves ? d.pool : null,
+    enabled: d.enabled,
+  });
+  const change = makeChange('Cluster', name, 'create', null, after, diff, null, null, {
+    note: [note],
+  });
+  return {
+    change,
+    registers: false,
+    deletes: false,
+    undeletes: { pool: deleted.pool },
+    ...(moves ? { moves: true } : {}),
+    final: { pool: d.pool, enabled: d.enabled, health: deleted.health },
+  };
 }

@@ -14,9 +14,8 @@ import {
   address,
   type QueueSpec,
   type QueueCaps,
-  dataPlaneMismatches,
 } from '../model/common.js';
-import type { LiveQueue, LiveCluster } from '../model/live.js';
+import type { LiveQueue } from '../model/live.js';
 import {
   type PoolsAndClusters,
   type QueueDecision,
@@ -24,8 +23,6 @@ import {
   type PlanContext,
   isWildcard,
   type Leaving,
-  knownContract,
-  type PoolDecision,
   type PlanIndex,
 } from './context.js';
 import {
@@ -33,14 +30,13 @@ import {
   queueForm,
   sameQueueSpec,
   sameSelector,
-  clusterForm,
   inheritCaps,
   changeWith,
   withNote,
   makeChange,
 } from './forms.js';
 import { reasonOf } from './reasons.js';
-import type { DesiredQueue, DesiredCluster } from '../model/desired.js';
+import type { DesiredQueue } from '../model/desired.js';
 import type { FieldDiff, Reason, Change } from '../model/plan.js';
 
 /** The queue pass: each queue's decision (by name, sorted), from the index and the pool and cluster decisions. */
@@ -968,98 +964,6 @@ function routesSomewhere(f: QueueFrame, spec: QueueSpec): boolean {
   if (!isWildcard(spec.clusters)) return spec.clusters.length > 0;
   for (const d of f.pc.clusters.values()) if (d.final?.pool === spec.pool) return true;
   return false;
-}
-
-/**
- * Soft deletes (capability `soft_delete`, Union today), read from Union's client
- * (flyteplugins-union 0.19.1, remote/_cluster.py `delete` and `undelete`):
- * - a deleted cluster keeps its name reserved: CreateCluster of it is refused until
- *   `ClusterService/UndeleteCluster`, so a declared cluster of that name is undeleted;
- * - it comes back with the spec and pool it had, always DRAINED, and takes work only once
- *   activated (`update_cluster` enabled: UpdateClusterState ACTIVE);
- * - its co-named queue comes back with it, DRAINED, and is activated with it; undeleting the
- *   cluster is the only way back for that queue (planned as caused by the cluster);
- * - its pool must be live: a deleted pool is undeleted first (pools-and-clusters.ts), and a pool that
- *   stays deleted blocks the cluster's undelete;
- * - a cluster declared in another pool is moved there once back (UpdateCluster, `cluster_move`:
- *   its co-named queue is DRAINED then, as a move requires).
- */
-/** The deleted cluster of this declared name, when the control plane has soft deletes. */
-export function deletedCluster(ctx: PlanIndex, name: string): LiveCluster | undefined {
-  return ctx.caps.soft_delete ? ctx.lDeletedClusters.get(name) : undefined;
-}
-
-/** Why the deleted cluster cannot come back as the repository declares it, or null. */
-function clusterUndeleteBlockedReason(
-  ctx: PlanIndex,
-  pools: ReadonlyMap<string, PoolDecision>,
-  d: DesiredCluster,
-  deleted: LiveCluster,
-): Reason | null {
-  const name = d.name;
-  if (deleted.deleting) return reasonOf('CLUSTER_UNDELETE_DELETING', { name });
-  if (!pools.get(deleted.pool)?.finalContract) {
-    return reasonOf('CLUSTER_UNDELETE_POOL_DELETED', {
-      name,
-      pool: deleted.pool,
-      pool_address: address('ClusterPool', deleted.pool),
-    });
-  }
-  if (d.pool === deleted.pool) return null;
-  if (!ctx.caps.cluster_move)
-    return reasonOf('CLUSTER_UNDELETE_NO_MOVE', { name, from: deleted.pool, to: d.pool });
-  const contract = knownContract(pools, d.pool);
-  const m = contract && d.data_plane ? dataPlaneMismatches(contract, d.data_plane) : [];
-  const poolAddress = address('ClusterPool', d.pool);
-  if (!pools.get(d.pool)?.finalContract)
-    return reasonOf('CLUSTER_UNDELETE_POOL_MISSING', { pool: d.pool, pool_address: poolAddress });
-  if (m.length > 0) {
-    return reasonOf('CLUSTER_UNDELETE_DATA_PLANE', {
-      pool_address: poolAddress,
-      fields: m.map((x) => x.field),
-      declared: m.map((x) => x.declared),
-    });
-  }
-  return null;
-}
-
-export function planClusterUndelete(
-  ctx: PlanIndex,
-  pools: ReadonlyMap<string, PoolDecision>,
-  d: DesiredCluster,
-  deleted: LiveCluster,
-): ClusterDecision {
-  const name = d.name;
-  const after = clusterForm(d.pool, d.enabled);
-  // It comes back DRAINED (enabled false) in the pool it had.
-  const diff = diffForms(clusterForm(deleted.pool, false), after);
-  const reason = clusterUndeleteBlockedReason(ctx, pools, d, deleted);
-  if (reason) {
-    return {
-      change: makeChange('Cluster', name, 'blocked', null, null, diffForms(null, after), reason),
-      registers: false,
-      deletes: false,
-      final: null,
-    };
-  }
-  const moves = d.pool !== deleted.pool;
-  const note = reasonOf('CLUSTER_UNDELETED', {
-    name,
-    from: deleted.pool,
-    to: moves ? d.pool : null,
-    enabled: d.enabled,
-  });
-  const change = makeChange('Cluster', name, 'create', null, after, diff, null, null, {
-    note: [note],
-  });
-  return {
-    change,
-    registers: false,
-    deletes: false,
-    undeletes: { pool: deleted.pool },
-    ...(moves ? { moves: true } : {}),
-    final: { pool: d.pool, enabled: d.enabled, health: deleted.health },
-  };
 }
 
 /**
