@@ -138,15 +138,7 @@ function planMissingQueue(
     (f.ix.lClusters.has(name)
       ? reasonOf('QUEUE_NAME_TAKEN', { name, cluster: address('Cluster', name) })
       : null);
-  if (reason) {
-    return decision(own, {
-      ...NONE,
-      action: 'blocked',
-      final: null,
-      diff: diffForms(null, queueForm(target)),
-      reason,
-    });
-  }
+  if (reason) return blockedCreate(own, target, reason);
   return decision(own, {
     ...NONE,
     action: 'create',
@@ -157,6 +149,12 @@ function planMissingQueue(
 
 const NONE = { live: null, call: null, createdBy: null } as const;
 
+/** A queue the control plane does not have, whose create (or undelete) is refused. */
+function blockedCreate(own: QueueOwn, target: QueueSpec, reason: Reason): QueueDecision {
+  const diff = diffForms(null, queueForm(target));
+  return decision(own, { ...NONE, action: 'blocked', final: null, diff, reason });
+}
+
 /** A missing `default` queue: blocked until a registration recreates it (C3). */
 function planMissingDefault(
   f: QueueFrame,
@@ -165,14 +163,7 @@ function planMissingDefault(
 ): QueueDecision | null {
   const { firstRegistration } = f;
   if (!firstRegistration) {
-    if (!target) return null;
-    return decision(own, {
-      ...NONE,
-      action: 'blocked',
-      final: null,
-      diff: diffForms(null, queueForm(target)),
-      reason: reasonOf('DEFAULT_QUEUE_MISSING', {}),
-    });
+    return target && blockedCreate(own, target, reasonOf('DEFAULT_QUEUE_MISSING', {}));
   }
   // C3: any registration recreates the org-wide queue with the defaults.
   const created: QueueSpec = { pool: DEFAULT_POOL, clusters: [WILDCARD], ...QUEUE_DEFAULTS };
@@ -435,10 +426,9 @@ function planLiveQueue(
 ): QueueDecision {
   const v = liveView(f, own, l);
   if (!target) return planUndeclaredQueue(f, v);
-  // A requested change the rules forbid: shown with its diff, the queue stays as it is.
   const refuse = refusal(v, target);
   return (
-    planQueueMove(f, own, l, v.live, target, refuse) ??
+    planQueueMove(f, v, target, refuse) ??
     planPoolChange(f, v, target, refuse) ??
     planSameGroupUpdate(f, v, target, refuse)
   );
@@ -542,7 +532,6 @@ function planPoolChange(
 ): QueueDecision | null {
   const { own, l, live, base } = v;
   const { name } = own;
-  const requested = () => diffForms(queueForm(live), queueForm(target), (path) => path === 'pool');
   if (
     target.pool !== live.pool &&
     !l.cluster_managed &&
@@ -562,7 +551,7 @@ function planPoolChange(
       action: 'replace',
       call: { op: 'create_queue', spec: target },
       final: target,
-      diff: requested(),
+      diff: diffForms(queueForm(live), queueForm(target), (path) => path === 'pool'),
       deletes: true,
       note: [reasonOf('QUEUE_REPLACED_DRAINED', { from: live.pool, to: target.pool })],
     });
@@ -628,8 +617,7 @@ function planSameGroupUpdate(
   const call = sameQueueSpec(send, live) ? null : ({ op: 'update_queue', spec: send } as const);
   const action = call || changedByC8 ? 'update' : 'noop';
   return decision(own, {
-    live: l,
-    createdBy: null,
+    ...v.base,
     action,
     call,
     final,
@@ -666,23 +654,19 @@ function deletedIn(f: QueueFrame, selector: readonly string[]): string | null {
  */
 function planQueueMove(
   f: QueueFrame,
-  own: QueueOwn,
-  l: LiveQueue,
-  live: QueueSpec,
+  v: LiveView,
   target: QueueSpec,
-  refuse: (reason: Reason) => QueueDecision,
+  refuse: Refuse,
 ): QueueDecision | null {
-  if (!f.ix.caps.queue_move || target.pool === live.pool || !movable(f, l)) return null;
+  const { own, l, live } = v;
+  if (!f.ix.caps.queue_move || target.pool === live.pool || !movable(l)) return null;
   const from = live.pool;
-  if (!f.ix.caps.drain) {
-    return refuse(reasonOf('QUEUE_MOVE_NO_DRAIN', { pool: target.pool }));
-  }
+  if (!f.ix.caps.drain) return refuse(reasonOf('QUEUE_MOVE_NO_DRAIN', { pool: target.pool }));
   const blocked = selectorBlockedReason(f, target);
   if (blocked) return refuse(blocked);
   const activates = routesSomewhere(f, target);
   return decision(own, {
-    live: l,
-    createdBy: null,
+    ...v.base,
     action: 'update',
     call: { op: 'move_queue', spec: target },
     final: target,
@@ -701,8 +685,8 @@ function planQueueMove(
 }
 
 /** Whether queue_move can ever move this queue: not `default` (Q5), not a co-named queue (Q4). */
-function movable(f: QueueFrame, l: LiveQueue): boolean {
-  return l.name !== DEFAULT_QUEUE && !l.cluster_managed && f.ix.caps.queue_move;
+function movable(l: LiveQueue): boolean {
+  return l.name !== DEFAULT_QUEUE && !l.cluster_managed;
 }
 
 /**
@@ -745,21 +729,10 @@ function planUndelete(
       ? reasonOf('QUEUE_UNDELETE_NO_MOVE', { name, from: deleted.pool, to: target.pool })
       : null) ??
     selectorBlockedReason(f, target);
-  if (reason) {
-    return decision(own, {
-      live: null,
-      call: null,
-      createdBy: null,
-      action: 'blocked',
-      final: null,
-      diff: diffForms(null, queueForm(target)),
-      reason,
-    });
-  }
+  if (reason) return blockedCreate(own, target, reason);
   return decision(own, {
-    live: null,
+    ...NONE,
     call: { op: moves ? 'move_queue' : 'update_queue', spec: target },
-    createdBy: null,
     action: 'create',
     final: target,
     diff: diffForms(queueForm(deleted), queueForm(target)),
@@ -794,9 +767,8 @@ function cascadeDecision(
   const by = address('Cluster', l.name);
   if (!recreated) {
     return decision(own, {
+      ...NONE,
       live: l,
-      call: null,
-      createdBy: null,
       action: 'delete',
       final: null,
       causedBy: by,
@@ -981,9 +953,8 @@ function planConamedUndelete(
   const back: QueueSpec = { ...deleted, pool: cluster.final!.pool, clusters: [name] };
   const call = sameQueueSpec(back, target) ? null : ({ op: 'update_queue', spec: target } as const);
   return decision(own, {
-    live: null,
+    ...NONE,
     call,
-    createdBy: null,
     action: 'create',
     final: target,
     diff: diffForms(queueForm(back), queueForm(target)),
