@@ -56,7 +56,7 @@ export interface ClusterDecision {
   moves?: boolean;
   /**
    * Soft deletes: an undelete_cluster step brings back the deleted cluster of its name, DRAINED
-   * in this pool (queues.ts); `moves` then moves it to its final pool.
+   * in this pool (pools-and-clusters.ts); `moves` then moves it to its final pool.
    */
   undeletes?: { pool: string };
 }
@@ -65,8 +65,8 @@ export interface QueueDecision {
   change: Change;
   /** The create_queue / update_queue (move_queue: queue_move) call, or null when nothing is sent. */
   call: { op: 'create_queue' | 'update_queue' | 'move_queue'; spec: QueueSpec } | null;
-  /** Set when the queue is created (or changed) by another object's step: C2, C3, C8. */
-  createdBy: 'register' | 'C3' | null;
+  /** The cluster whose registration creates the queue (C2: its co-named queue; C3: `default`). */
+  createdBy: string | null;
   /** The queue once the plan is applied (null when it will not exist). */
   final: QueueSpec | null;
   live: LiveQueue | null;

@@ -126,7 +126,6 @@ export function addDefaultQueueSteps(
     deleteCluster?: (name: string) => string;
   },
 ): void {
-  const firstRegistration = [...ctx.clusters.entries()].find(([, c]) => c.registers)?.[0];
   for (const [key, dq] of ctx.defaultQueues) {
     const [project, domain] = splitKey(dq.change);
     const target = address('DefaultQueue', key);
@@ -156,9 +155,8 @@ export function addDefaultQueueSteps(
     );
     leave(step);
     g.order(keys.queue(queue), step);
-    const q = ctx.queues.get(queue);
-    if (q?.createdBy === 'register') g.order(keys.register(queue), step);
-    if (q?.createdBy === 'C3' && firstRegistration) g.order(keys.register(firstRegistration), step);
+    const createdBy = ctx.queues.get(queue)?.createdBy;
+    if (createdBy) g.order(keys.register(createdBy), step);
   }
 }
 

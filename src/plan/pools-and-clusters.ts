@@ -23,6 +23,7 @@ import {
   type QueueDecision,
   knownContract,
   type ClusterDecision,
+  type Leaving,
   PlanIndex,
 } from './context.js';
 import { reportedDataPlane } from '../model/capabilities.js';
@@ -450,12 +451,8 @@ export function finalPools(
  * DATA_PLANE_UNVERIFIED (a move that no data-plane report can confirm).
  */
 /** What the cluster pass returns: its decisions, the clusters that leave their pool, its warnings. */
-export interface ClusterPass {
+interface ClusterPass extends Leaving {
   readonly clusters: ReadonlyMap<string, ClusterDecision>;
-  /** Clusters whose record is deleted (delete or replace): C8 removes them from selectors. */
-  readonly deletedClusters: ReadonlySet<string>;
-  /** Clusters moved to another pool in place (capability `cluster_move`). */
-  readonly movedClusters: ReadonlySet<string>;
   readonly warnings: readonly PlanWarning[];
 }
 
@@ -496,7 +493,7 @@ function planCluster(ctx: ClusterInput, name: string): ClusterDecision | undefin
 
   if (!d && l) return planUndeclaredCluster(ctx, name, l, before);
   if (!d) return undefined;
-  // soft_delete: a declared name of a deleted cluster is undeleted (queues.ts).
+  // soft_delete: a declared name of a deleted cluster is undeleted (planClusterUndelete).
   const deleted = l ? undefined : deletedCluster(ix, name);
   if (deleted) return planClusterUndelete(ix, ctx.pools, d, deleted);
 

@@ -171,7 +171,7 @@ function planMissingDefault(
   return decision(own, {
     ...NONE,
     action: 'create',
-    createdBy: 'C3',
+    createdBy: firstRegistration,
     call: sameQueueSpec(want, created) ? null : { op: 'update_queue', spec: want },
     final: want,
     causedBy: address('Cluster', firstRegistration),
@@ -200,7 +200,7 @@ function planRegisteredConamed(
   return decision(own, {
     ...NONE,
     action: 'create',
-    createdBy: 'register',
+    createdBy: name,
     call: sameQueueSpec(target, created) ? null : { op: 'update_queue', spec: target },
     final: target,
     causedBy: address('Cluster', name),

@@ -414,7 +414,6 @@ function orderClusters(b: StepBuild): void {
 /** Queue calls after their pool and clusters, repointing before a leave (rule 4). */
 function orderQueueCalls(b: StepBuild): void {
   const { g, ctx, queues, replaced, removalStep, leave } = b;
-  const firstRegistration = [...ctx.clusters.entries()].find(([, d]) => d.registers)?.[0];
   for (const [name, q] of queues) {
     if (!q.call) continue;
     const k = key.queue(name);
@@ -428,8 +427,7 @@ function orderQueueCalls(b: StepBuild): void {
     g.order(key.deleteQueue(name), k);
     // soft_delete: the reserved name's queue comes back before its update.
     g.order(key.undelete(name), k);
-    if (q.createdBy === 'register') g.order(key.register(name), k);
-    if (q.createdBy === 'C3' && firstRegistration) g.order(key.register(firstRegistration), k);
+    if (q.createdBy) g.order(key.register(q.createdBy), k);
     const removal = removalStep.get(name)!;
     if (removal !== k) {
       g.order(removal, k);
