@@ -20,9 +20,9 @@ import {
 import type { Step, ManualInstruction, Plan, ChangeAction, StepKind } from '../model/plan.js';
 import type { AssignmentDecision, PlanContext, QueueDecision } from './context.js';
 import { splitWaits, waitSets } from './queues.js';
-import { StepGraph } from './graph.js';
+import { StepGraph, stepKey as key } from './graph.js';
 import { addDefaultQueueSteps } from './default-queues.js';
-import { addLabelSteps, labelStepKey } from './cluster-labels.js';
+import { addLabelSteps } from './cluster-labels.js';
 import { addCascadeOrder } from './flyteadmin.js';
 import { reportedDataPlane } from '../model/capabilities.js';
 
@@ -70,18 +70,8 @@ export function buildSteps(ctx: PlanContext): Step[] {
   orderQueueLifecycle(b, drainedBy);
   orderPins(b);
   orderAssignments(b);
-  addCascadeOrder(g, ctx, {
-    set: (v) =>
-      v.kind === 'PoolAssignment' ? key.setAssignment(v.name) : labelStepKey.set(v.name),
-    remove: (v) =>
-      v.kind === 'PoolAssignment' ? key.deleteAssignment(v.name) : labelStepKey.remove(v.name),
-  });
-  addDefaultQueueSteps(ctx, g, {
-    queue: key.queue,
-    register: key.register,
-    deleteQueue: key.deleteQueue,
-    deleteCluster: key.deleteCluster,
-  });
+  addCascadeOrder(g, ctx);
+  addDefaultQueueSteps(ctx, g);
   return g.finalize();
 }
 
@@ -295,31 +285,6 @@ function addClusterUndelete(
   if (enabled)
     g.add(key.updateCluster(name), { op: 'update_cluster', args: { name, enabled: true } }, target);
 }
-
-/**
- * The step graph's keys and the working set of one build.
- */
-export const key = {
-  createPool: (n: string) => `create_pool:${n}`,
-  deletePool: (n: string) => `delete_pool:${n}`,
-  register: (n: string) => `register_cluster:${n}`,
-  updateCluster: (n: string) => `update_cluster:${n}`,
-  deleteCluster: (n: string) => `delete_cluster:${n}`,
-  wait: (n: string) => `wait_idle:${n}`,
-  queue: (n: string) => `queue:${n}`,
-  queueFirst: (n: string) => `queue_first:${n}`,
-  setAssignment: (k: string) => `set_assignment:${k}`,
-  deleteAssignment: (k: string) => `delete_assignment:${k}`,
-  // Capability steps (domain.md, Capabilities).
-  updatePool: (n: string) => `update_pool:${n}`,
-  move: (n: string) => `move_cluster:${n}`,
-  drain: (q: string) => `drain_queue:${q}`,
-  waitDrained: (c: string) => `wait_drained:${c}`,
-  waitQueueDrained: (q: string) => `wait_drained_queue:${q}`,
-  deleteQueue: (q: string) => `delete_queue:${q}`,
-  undelete: (q: string) => `undelete_queue:${q}`,
-  activate: (q: string) => `activate_queue:${q}`,
-};
 
 /** What every part of one build reads: the graph, the decisions, and a few derived views. */
 interface StepBuild {
