@@ -99,6 +99,11 @@ export interface Leaving {
   readonly movedClusters: ReadonlySet<string>;
 }
 
+/** Whether the cluster leaves its live pool: deleted (or replaced) or moved in place. */
+export function leaves(gone: Leaving, cluster: string): boolean {
+  return gone.deletedClusters.has(cluster) || gone.movedClusters.has(cluster);
+}
+
 /** The pool and cluster decisions, as the passes after them read them. */
 export interface PoolsAndClusters extends Leaving {
   readonly pools: ReadonlyMap<string, PoolDecision>;
@@ -404,7 +409,7 @@ function push(map: Map<string, string[]>, key: string, value: string): void {
  * the steps, causes and warnings that read them all. No pass writes it.
  */
 export class PlanContext extends PlanIndex {
-  /** Pool decisions (pools-and-clusters.ts, finalised by pools-and-clusters.ts). */
+  /** Pool decisions (pools-and-clusters.ts, finalised by finalPools). */
   pools: ReadonlyMap<string, PoolDecision> = new Map();
   /** Cluster decisions (pools-and-clusters.ts). */
   clusters: ReadonlyMap<string, ClusterDecision> = new Map();
@@ -422,12 +427,7 @@ export class PlanContext extends PlanIndex {
   labels: ReadonlyMap<string, LabelDecision> = new Map();
   /**
    * flyteadmin rows at levels poolsync never writes (project-wide, launch plan), by address:
-   * unmanaged, or deleted along with a broader row (flyteadmin.ts, flyteadmin.ts).
+   * unmanaged, or deleted along with a broader row (flyteadmin.ts).
    */
   otherRows: ReadonlyMap<string, Change> = new Map();
-
-  /** Clusters leaving their live pool: deleted (or replaced) or moved in place. */
-  leaves(cluster: string): boolean {
-    return this.deletedClusters.has(cluster) || this.movedClusters.has(cluster);
-  }
 }

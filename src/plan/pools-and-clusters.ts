@@ -129,7 +129,7 @@ function planPools(ix: PlanIndex, leavingClusters: ReadonlySet<string>): PoolPas
   const errors: PlanError[] = [];
   const input: PoolInput = { ix, leavingClusters, errors };
   const pools = new Map<string, PoolDecision>();
-  for (const name of poolNames(ix)) {
+  for (const name of PlanIndex.union(ix.dPools.keys(), ix.lPools.keys())) {
     const d = planPool(input, name);
     if (d) pools.set(name, d);
   }
@@ -268,10 +268,6 @@ function blockedPool(
   reason: Reason,
 ): PoolDecision {
   return keep(contract, makeChange('ClusterPool', name, 'blocked', before, before, diff, reason));
-}
-
-function poolNames(ix: PlanIndex): string[] {
-  return [...new Set([...ix.dPools.keys(), ...ix.lPools.keys()])].sort();
 }
 
 /**

@@ -22,6 +22,7 @@ import {
   type ClusterDecision,
   type PlanContext,
   isWildcard,
+  leaves,
   type Leaving,
   type PlanIndex,
 } from './context.js';
@@ -237,13 +238,8 @@ function queueOwn(ix: PlanIndex, name: string): QueueOwn {
   };
 }
 
-/** Clusters leaving their live pool: deleted (or replaced) or moved in place. */
-export function leaves(f: QueueFrame, cluster: string): boolean {
-  return f.pc.deletedClusters.has(cluster) || f.pc.movedClusters.has(cluster);
-}
-
 /** Drained live, enabled by the plan: the cluster's activation activates its co-named queue. */
-export function activates(d: ClusterDecision | undefined): boolean {
+function activates(d: ClusterDecision | undefined): boolean {
   return d?.change.before?.['enabled'] === false && d.final?.enabled === true;
 }
 
@@ -631,12 +627,12 @@ function planSameGroupUpdate(
  */
 function pruned(f: QueueFrame, selector: readonly string[], self: string | null = null): string[] {
   // Nearly always nothing leaves: keep the array rather than copy it.
-  if (!selector.some((c) => c !== self && leaves(f, c))) return selector as string[];
-  return selector.filter((c) => c === self || !leaves(f, c));
+  if (!selector.some((c) => c !== self && leaves(f.pc, c))) return selector as string[];
+  return selector.filter((c) => c === self || !leaves(f.pc, c));
 }
 
 function deletedIn(f: QueueFrame, selector: readonly string[]): string | null {
-  const c = selector.find((n) => leaves(f, n));
+  const c = selector.find((n) => leaves(f.pc, n));
   return c ? address('Cluster', c) : null;
 }
 
@@ -881,18 +877,17 @@ function queueCause(facts: CauseFacts, change: Change, by: string): Reason {
 export function waitSets(ctx: PlanIndex, gone: Leaving): Map<string, string[]> {
   const out = new Map<string, string[]>();
   const poolEmptied = new Map<string, boolean>();
-  const leaves = (n: string) => gone.deletedClusters.has(n) || gone.movedClusters.has(n);
   for (const c of [...gone.deletedClusters, ...gone.movedClusters]) {
     const queues: string[] = [];
     for (const q of ctx.lQueuesByCluster.get(c) ?? []) {
       const live = ctx.lQueues.get(q)!;
-      if (live.clusters.every((n) => leaves(n))) queues.push(q);
+      if (live.clusters.every((n) => leaves(gone, n))) queues.push(q);
     }
     const pool = ctx.lClusters.get(c)?.pool;
     if (pool !== undefined) {
       let emptied = poolEmptied.get(pool);
       if (emptied === undefined) {
-        emptied = (ctx.lClustersByPool.get(pool) ?? []).every((n) => leaves(n));
+        emptied = (ctx.lClustersByPool.get(pool) ?? []).every((n) => leaves(gone, n));
         poolEmptied.set(pool, emptied);
       }
       if (emptied) {

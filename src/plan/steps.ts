@@ -18,7 +18,12 @@ import {
   defaultQueueKeyString,
 } from '../model/common.js';
 import type { Step, ManualInstruction, Plan, ChangeAction, StepKind } from '../model/plan.js';
-import type { AssignmentDecision, PlanContext, QueueDecision } from './context.js';
+import {
+  leaves,
+  type AssignmentDecision,
+  type PlanContext,
+  type QueueDecision,
+} from './context.js';
 import { splitWaits, waitSets } from './queues.js';
 import { StepGraph, stepKey as key } from './graph.js';
 import { addDefaultQueueSteps } from './default-queues.js';
@@ -324,7 +329,7 @@ function orderPools(b: StepBuild): void {
     for (const c of ctx.lClustersByPool.get(name) ?? []) {
       if (d.deletes) g.order(leave(c), key.deletePool(name));
       // pool_update checks the members present (C4): one that would not match leaves first.
-      if (ctx.leaves(c) && d.updates && !matchesContract(ctx, c, d.finalContract!))
+      if (leaves(ctx, c) && d.updates && !matchesContract(ctx, c, d.finalContract!))
         g.order(leave(c), key.updatePool(name));
     }
     if (d.deletes) {
@@ -409,7 +414,7 @@ function orderQueueCalls(b: StepBuild): void {
     const movesAlong = q.live?.cluster_managed === true && ctx.movedClusters.has(name);
     if (q.deletes || movesAlong) continue;
     for (const c of q.live?.clusters ?? []) {
-      if (!ctx.leaves(c)) continue;
+      if (!leaves(ctx, c)) continue;
       g.order(removal, key.drain(name));
       const first = [key.wait(c), key.waitDrained(c)].filter((w) => g.has(w));
       for (const w of first.length > 0 ? first : [leave(c)]) g.order(removal, w);
