@@ -144,8 +144,8 @@ export function checkReplaceAddresses(
           `change a ${kind} in the repository and it is updated in place`,
       );
     }
-    const inRepo = desiredAddresses(desired);
-    const onCp = liveAddresses(live);
+    const inRepo = addressesOf(desired);
+    const onCp = addressesOf(live);
     if (!inRepo.has(addr)) {
       throw new UserError(
         `--replace ${addr}: not in the repository, so there is nothing to create again` +
@@ -160,21 +160,13 @@ export function checkReplaceAddresses(
   }
 }
 
-function desiredAddresses(d: DesiredState): Set<string> {
+/** The addresses of a state's pools, clusters, queues and assignments (desired or live). */
+function addressesOf(s: DesiredState | LiveState): Set<string> {
   return new Set([
-    ...d.pools.map((p) => address('ClusterPool', p.name)),
-    ...d.clusters.map((c) => address('Cluster', c.name)),
-    ...d.queues.map((q) => address('Queue', q.name)),
-    ...d.assignments.map((a) => address('PoolAssignment', assignmentKeyString(a))),
-  ]);
-}
-
-function liveAddresses(l: LiveState): Set<string> {
-  return new Set([
-    ...l.pools.map((p) => address('ClusterPool', p.name)),
-    ...l.clusters.map((c) => address('Cluster', c.name)),
-    ...l.queues.map((q) => address('Queue', q.name)),
-    ...l.assignments.map((a) => address('PoolAssignment', assignmentKeyString(a))),
+    ...s.pools.map((p) => address('ClusterPool', p.name)),
+    ...s.clusters.map((c) => address('Cluster', c.name)),
+    ...s.queues.map((q) => address('Queue', q.name)),
+    ...s.assignments.map((a) => address('PoolAssignment', assignmentKeyString(a))),
   ]);
 }
 
