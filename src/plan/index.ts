@@ -102,7 +102,7 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
   ];
 
   // One decision per object: causes first, so the warnings that name them say the same.
-  const changes = withCauses(ctx, [
+  const changes = withCauses([
     ...[...ctx.pools.values()].map((d) => d.change),
     ...[...ctx.clusters.values()].map((d) => d.change),
     ...[...ctx.queues.values()].map((d) => d.change),

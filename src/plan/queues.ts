@@ -20,7 +20,6 @@ import {
   type PoolsAndClusters,
   type QueueDecision,
   type ClusterDecision,
-  type PlanContext,
   isWildcard,
   leaves,
   type Leaving,
@@ -790,26 +789,14 @@ function cascadeDecision(
 /**
  * The changes, each with a `caused_by` whose deciding pass did not give it a `cause` made again
  * with one (changeWith: no change is written after it is made); the others as they are. The
- * queue pass gives its own (withCause), so the passes after it read queue changes whole.
+ * queue pass gives its own (withCause), so only the other kinds' causes are decided here.
  */
-export function withCauses(ctx: PlanContext, changes: readonly Change[]): Change[] {
-  const facts: CauseFacts = {
-    cluster: (name) => ctx.clusters.get(name),
-    movedClusters: ctx.movedClusters,
-    liveQueue: (name) => ctx.lQueues.get(name),
-  };
+export function withCauses(changes: readonly Change[]): Change[] {
   return changes.map((change) =>
     !change.caused_by || change.cause
       ? change
-      : changeWith(change, { cause: causeOf(facts, change, change.caused_by) }),
+      : changeWith(change, { cause: causeOf(change, change.caused_by) }),
   );
-}
-
-/** What a cause is decided from: the clusters' decisions and the queue's live record. */
-interface CauseFacts {
-  cluster(name: string): Pick<ClusterDecision, 'registers' | 'final'> | undefined;
-  movedClusters: ReadonlySet<string>;
-  liveQueue(name: string): LiveQueue | undefined;
 }
 
 /**
@@ -819,16 +806,14 @@ interface CauseFacts {
 function withCause<D extends { change: Change }>(f: QueueFrame, own: QueueOwn, d: D): D {
   const by = d.change.caused_by;
   if (!by || d.change.cause) return d;
-  const facts: CauseFacts = {
-    cluster: (name) => f.pc.clusters.get(name),
-    movedClusters: f.pc.movedClusters,
-    liveQueue: (name) => (name === own.name ? own.live : undefined),
-  };
-  return { ...d, change: changeWith(d.change, { cause: causeOf(facts, d.change, by) }) };
+  const cause = by.startsWith('Cluster/')
+    ? queueCause(f, own, d.change, by)
+    : causeOf(d.change, by);
+  return { ...d, change: changeWith(d.change, { cause }) };
 }
 
-function causeOf(facts: CauseFacts, change: Change, by: string): Reason {
-  if (change.kind === 'Queue' && by.startsWith('Cluster/')) return queueCause(facts, change, by);
+/** The cause of a change another object's step makes, but a cluster's step to a queue. */
+function causeOf(change: Change, by: string): Reason {
   if (
     (change.kind === 'PoolAssignment' || change.kind === 'ExecutionClusterLabel') &&
     by.startsWith(`${change.kind}/`)
@@ -839,7 +824,7 @@ function causeOf(facts: CauseFacts, change: Change, by: string): Reason {
 }
 
 /** What a cluster's step does to a queue: C2/C3, cluster_move, C7 or C8. */
-function queueCause(facts: CauseFacts, change: Change, by: string): Reason {
+function queueCause(f: QueueFrame, own: QueueOwn, change: Change, by: string): Reason {
   const cluster = by.slice('Cluster/'.length);
   // No live queue: the registration creates it (C2), or recreates `default` (C3).
   if (change.before === null) {
@@ -848,14 +833,14 @@ function queueCause(facts: CauseFacts, change: Change, by: string): Reason {
       { by },
     );
   }
-  const decided = facts.cluster(cluster);
-  if (facts.movedClusters.has(cluster) && decided?.final) {
+  const decided = f.pc.clusters.get(cluster);
+  if (f.pc.movedClusters.has(cluster) && decided?.final) {
     return reasonOf(change.name === cluster ? 'MOVES_WITH_CLUSTER' : 'LEAVES_MOVED_CLUSTER', {
       by,
       pool: decided.final.pool,
     });
   }
-  const live = facts.liveQueue(change.name);
+  const live = own.live;
   if (change.name === cluster && decided?.registers && decided.final && live?.cluster_managed) {
     // C7: registered again under its name, the cluster leaves its old co-named queue behind.
     return reasonOf('CONAMED_LEFT_BEHIND', { by, pool: live.pool, to: decided.final.pool });
