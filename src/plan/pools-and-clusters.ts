@@ -795,7 +795,7 @@ function warnOrphanedQueue(
  *   its co-named queue is DRAINED then, as a move requires).
  */
 /** The deleted cluster of this declared name, when the control plane has soft deletes. */
-export function deletedCluster(ctx: PlanIndex, name: string): LiveCluster | undefined {
+function deletedCluster(ctx: PlanIndex, name: string): LiveCluster | undefined {
   return ctx.caps.soft_delete ? ctx.lDeletedClusters.get(name) : undefined;
 }
 
@@ -833,7 +833,7 @@ function clusterUndeleteBlockedReason(
   return null;
 }
 
-export function planClusterUndelete(
+function planClusterUndelete(
   ctx: PlanIndex,
   pools: ReadonlyMap<string, PoolDecision>,
   d: DesiredCluster,

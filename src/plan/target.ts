@@ -15,6 +15,7 @@ import { UserError } from '../util/user-error.js';
 import { summarizeChanges, diffForms } from './forms.js';
 import { closestNames } from '../manifests/suggest.js';
 import { reasonOf, warning } from './reasons.js';
+import { isLive } from './inventory.js';
 
 export const PARTIAL_PLAN = 'PARTIAL_PLAN';
 
@@ -144,15 +145,14 @@ export function checkReplaceAddresses(
           `change a ${kind} in the repository and it is updated in place`,
       );
     }
-    const inRepo = addressesOf(desired);
-    const onCp = addressesOf(live);
+    const inRepo = desiredAddresses(desired);
     if (!inRepo.has(addr)) {
       throw new UserError(
         `--replace ${addr}: not in the repository, so there is nothing to create again` +
           suggestion(addr, [...inRepo]),
       );
     }
-    if (!onCp.has(addr)) {
+    if (!isLive(live, addr)) {
       throw new UserError(
         `--replace ${addr}: not on the control plane yet, so there is nothing to replace: a plain apply creates it`,
       );
@@ -160,13 +160,13 @@ export function checkReplaceAddresses(
   }
 }
 
-/** The addresses of a state's pools, clusters, queues and assignments (desired or live). */
-function addressesOf(s: DesiredState | LiveState): Set<string> {
+/** The addresses of the repository's pools, clusters, queues and assignments (in that order). */
+function desiredAddresses(d: DesiredState): Set<string> {
   return new Set([
-    ...s.pools.map((p) => address('ClusterPool', p.name)),
-    ...s.clusters.map((c) => address('Cluster', c.name)),
-    ...s.queues.map((q) => address('Queue', q.name)),
-    ...s.assignments.map((a) => address('PoolAssignment', assignmentKeyString(a))),
+    ...d.pools.map((p) => address('ClusterPool', p.name)),
+    ...d.clusters.map((c) => address('Cluster', c.name)),
+    ...d.queues.map((q) => address('Queue', q.name)),
+    ...d.assignments.map((a) => address('PoolAssignment', assignmentKeyString(a))),
   ]);
 }
 
