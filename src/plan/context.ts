@@ -5,6 +5,7 @@
 import type { LiveCluster, LiveQueue, LiveAssignment, LivePool, LiveState } from '../model/live.js';
 import {
   type PoolContract,
+  type ClusterDataPlane,
   type QueueSpec,
   DEFAULT_QUEUE,
   WILDCARD,
@@ -26,6 +27,7 @@ import {
 import type { Change, PruneScope, Reason } from '../model/plan.js';
 import type { ExecutionClusterLabel } from '../model/flyte.js';
 import { makeChange, diffForms, type Form } from './forms.js';
+import { reportedDataPlane } from '../model/capabilities.js';
 import { prunes, scopeWithInventory, unmanagedReason } from './prune-scope.js';
 
 export interface PoolDecision {
@@ -377,6 +379,14 @@ export class PlanIndex {
   conamedCascades(queue: string): boolean {
     const l = this.lQueues.get(queue);
     return this.caps.queue_delete && l?.cluster_managed === true && this.lClusters.has(l.name);
+  }
+
+  /** C5: what the live cluster reported, or null when nothing was (or nothing can be rebuilt). */
+  reported(cluster: string): ClusterDataPlane | null {
+    const l = this.lClusters.get(cluster);
+    const pool = l && this.lPools.get(l.pool);
+    // Drift is relative to the live contract: an unknown one rebuilds nothing.
+    return pool && pool.contract_known !== false ? reportedDataPlane(pool.contract, l) : null;
   }
 
   /** Every pool, cluster or queue name of both states, sorted. */

@@ -26,7 +26,6 @@ import {
   type Leaving,
   PlanIndex,
 } from './context.js';
-import { reportedDataPlane } from '../model/capabilities.js';
 import { CONTRACT_UNKNOWN, type DesiredPool, type DesiredCluster } from '../model/desired.js';
 import type { LivePool, LiveCluster } from '../model/live.js';
 import { makeChange, diffForms, poolForm, clusterForm, type Form } from './forms.js';
@@ -313,7 +312,7 @@ function planPoolUpdate(
   const declared: string[] = [];
   for (const c of ix.lClustersByPool.get(name) ?? []) {
     if (leavingClusters.has(c)) continue;
-    const reported = reportedDataPlane(live, ix.lClusters.get(c)!);
+    const reported = ix.reported(c);
     const m = reported ? dataPlaneMismatches(desired, reported) : [];
     if (m.length > 0) {
       clusters.push(address('Cluster', c));
@@ -590,7 +589,7 @@ function planMove(
   const after = clusterForm(pool, enabled);
   const diff = diffForms(before, after);
   const contract = knownContract(ctx.pools, pool);
-  const reported = reportedBy(ctx.ix, l);
+  const reported = ctx.ix.reported(name);
   const blocked =
     pinnedReason(ctx, name, 'move') ?? moveBlockedReason(pool, contract, reported, declared);
   if (blocked) return leftAsItIs(name, l, before, before, diff, blocked);
@@ -683,14 +682,6 @@ function moveBlockedReason(
     declares_declared: d.map((x) => x.declared),
     declares_contract: d.map((x) => x.contract),
   });
-}
-
-/** C5: what the cluster reported, or null when nothing was (or nothing can be rebuilt). */
-function reportedBy(ctx: PlanIndex, l: LiveCluster): ClusterDataPlane | null {
-  const pool = ctx.lPools.get(l.pool);
-  // Drift is relative to the live contract: an unknown one rebuilds nothing.
-  if (!pool || pool.contract_known === false) return null;
-  return reportedDataPlane(pool.contract, l);
 }
 
 /** DATA_PLANE_UNVERIFIED: a move planned without any report to check it against (C4, C5). */

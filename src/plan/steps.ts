@@ -29,7 +29,6 @@ import { StepGraph, stepKey as key } from './graph.js';
 import { addDefaultQueueSteps } from './default-queues.js';
 import { addLabelSteps } from './cluster-labels.js';
 import { addCascadeOrder } from './flyteadmin.js';
-import { reportedDataPlane } from '../model/capabilities.js';
 
 export function buildSteps(ctx: PlanContext): Step[] {
   const g = new StepGraph();
@@ -313,9 +312,7 @@ interface StepBuild {
  */
 /** C4/C5: the cluster's reported data plane (if any) matches this contract. */
 function matchesContract(ctx: PlanContext, cluster: string, contract: PoolContract): boolean {
-  const l = ctx.lClusters.get(cluster);
-  const pool = l ? ctx.lPools.get(l.pool) : undefined;
-  const reported = l && pool ? reportedDataPlane(pool.contract, l) : null;
+  const reported = ctx.reported(cluster);
   return reported === null || dataPlaneMismatches(contract, reported).length === 0;
 }
 
