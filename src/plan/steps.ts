@@ -83,25 +83,21 @@ export function buildSteps(ctx: PlanContext): Step[] {
 function addPoolNodes(b: StepBuild): void {
   const { g, ctx } = b;
   for (const [name, d] of ctx.pools) {
+    const target = address('ClusterPool', name);
     // soft_delete: an undelete takes the place of the create (its key), so every step that
     // waits for the pool to exist waits for it.
-    if (d.undeletes)
-      g.add(
-        key.createPool(name),
-        { op: 'undelete_pool', args: { name } },
-        address('ClusterPool', name),
-      );
+    if (d.undeletes) g.add(key.createPool(name), { op: 'undelete_pool', args: { name } }, target);
     if (d.creates)
       g.add(
         key.createPool(name),
         { op: 'create_pool', args: { name, contract: d.finalContract! } },
-        address('ClusterPool', name),
+        target,
       );
     if (d.updates)
       g.add(
         key.updatePool(name),
         { op: 'update_pool', args: { name, contract: d.finalContract! } },
-        address('ClusterPool', name),
+        target,
       );
   }
 }
@@ -110,36 +106,33 @@ function addPoolNodes(b: StepBuild): void {
 function addClusterNodes(b: StepBuild): void {
   const { g, ctx } = b;
   for (const [name, d] of ctx.clusters) {
+    const target = address('Cluster', name);
     const dc = ctx.dClusters.get(name);
     if (d.undeletes && dc) {
       addClusterUndelete(g, name, dc.pool, dc.enabled, d.moves === true);
     } else if (d.registers && dc) {
       const args = { name, pool: dc.pool, ...(dc.data_plane ? { data_plane: dc.data_plane } : {}) };
-      g.add(key.register(name), { op: 'register_cluster', args }, address('Cluster', name));
+      g.add(key.register(name), { op: 'register_cluster', args }, target);
       // C6: a registration enables the cluster; disabling is a second call.
       if (!dc.enabled)
         g.add(
           key.updateCluster(name),
           { op: 'update_cluster', args: { name, enabled: false } },
-          address('Cluster', name),
+          target,
         );
     } else if (d.moves && dc) {
-      g.add(
-        key.move(name),
-        { op: 'move_cluster', args: { name, pool: dc.pool } },
-        address('Cluster', name),
-      );
+      g.add(key.move(name), { op: 'move_cluster', args: { name, pool: dc.pool } }, target);
       if (dc.enabled !== ctx.lClusters.get(name)?.enabled)
         g.add(
           key.updateCluster(name),
           { op: 'update_cluster', args: { name, enabled: dc.enabled } },
-          address('Cluster', name),
+          target,
         );
     } else if (d.change.action === 'update' && dc) {
       g.add(
         key.updateCluster(name),
         { op: 'update_cluster', args: { name, enabled: dc.enabled } },
-        address('Cluster', name),
+        target,
       );
     }
   }
@@ -186,30 +179,19 @@ function addLeavingNodes(b: StepBuild): void {
   const { g, ctx, waitFor } = b;
   const leaving = [...ctx.deletedClusters, ...ctx.movedClusters].sort();
   for (const name of leaving) {
+    const target = address('Cluster', name);
     // With `drain`, queues are drained and waited for until DRAINED; the others (never
     // drained: `default`, default-queue settings) are watched on their metrics (C9).
     const { drain, idle } = splitWaits(ctx, waitFor.get(name) ?? []);
     if (idle.length > 0) {
-      g.add(
-        key.wait(name),
-        { op: 'wait_idle', args: { queues: idle, cluster: name } },
-        address('Cluster', name),
-      );
+      g.add(key.wait(name), { op: 'wait_idle', args: { queues: idle, cluster: name } }, target);
     }
     for (const q of drain)
       g.add(key.drain(q), { op: 'drain_queue', args: { name: q } }, address('Queue', q));
     if (drain.length > 0)
-      g.add(
-        key.waitDrained(name),
-        { op: 'wait_drained', args: { queues: drain } },
-        address('Cluster', name),
-      );
+      g.add(key.waitDrained(name), { op: 'wait_drained', args: { queues: drain } }, target);
     if (ctx.deletedClusters.has(name))
-      g.add(
-        key.deleteCluster(name),
-        { op: 'delete_cluster', args: { name } },
-        address('Cluster', name),
-      );
+      g.add(key.deleteCluster(name), { op: 'delete_cluster', args: { name } }, target);
   }
 }
 
@@ -239,21 +221,17 @@ function addQueueLifecycleNodes(b: StepBuild): void {
 function addAssignmentNodes(b: StepBuild): void {
   const { g, ctx, assignments } = b;
   for (const [k, a] of assignments) {
+    const target = address('PoolAssignment', k);
     const l = ctx.lAssignments.get(k);
     const d = ctx.dAssignments.get(k);
     const id = (l ?? d)!;
     const akey = { project: id.project, domain: id.domain, workflow: id.workflow };
-    if (a.remove)
-      g.add(
-        key.deleteAssignment(k),
-        { op: 'delete_assignment', args: akey },
-        address('PoolAssignment', k),
-      );
+    if (a.remove) g.add(key.deleteAssignment(k), { op: 'delete_assignment', args: akey }, target);
     if (a.set)
       g.add(
         key.setAssignment(k),
         { op: 'set_assignment', args: { ...akey, pool: a.finalPool! } },
-        address('PoolAssignment', k),
+        target,
       );
   }
 }
