@@ -200,8 +200,6 @@ function withOtherRows(
   return others.length === 0 ? all : all.sort((a, b) => compare(a.name, b.name));
 }
 
-export { PLAN_FORMAT_VERSION };
-
 /**
  * The assignment pass (A1–A3): each assignment's decision (by key, sorted), given the final
  * pool decisions: set (upsert) to create or update, deleted with prune, and removed then set
