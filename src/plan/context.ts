@@ -33,9 +33,9 @@ import { prunes, scopeWithInventory, unmanagedReason } from './prune-scope.js';
 export interface PoolDecision {
   change: Change;
   /** create or replace: a create_pool step exists. */
-  creates: boolean;
+  creates?: boolean;
   /** delete or replace: a delete_pool step exists. */
-  deletes: boolean;
+  deletes?: boolean;
   /** The contract the pool has once the plan is applied (null: the pool is gone). */
   finalContract: PoolContract | null;
   /** Capability `pool_update`: an update_pool step exists. */
@@ -49,9 +49,9 @@ export interface PoolDecision {
 export interface ClusterDecision {
   change: Change;
   /** create or replace: a register_cluster step exists. */
-  registers: boolean;
+  registers?: boolean;
   /** delete or replace: a delete_cluster step exists (C8 then applies). */
-  deletes: boolean;
+  deletes?: boolean;
   /** Where the cluster is once the plan is applied; null when it will not exist. */
   final: { pool: string; enabled: boolean; health: LiveCluster['health'] } | null;
   /** Capability `cluster_move`: a move_cluster step exists (pool changes in place). */

@@ -149,7 +149,6 @@ function planPool(ctx: PoolInput, name: string): PoolDecision | undefined {
     return {
       change: makeChange('ClusterPool', name, 'create', null, after, diffForms(null, after)),
       creates: true,
-      deletes: false,
       finalContract: d.contract,
     };
   }
@@ -220,7 +219,6 @@ function planUndeclaredPool(ctx: PoolInput, name: string, l: LivePool): PoolDeci
     );
   return {
     change: makeChange('ClusterPool', name, 'delete', before, null, gone),
-    creates: false,
     deletes: true,
     finalContract: null,
   };
@@ -243,8 +241,6 @@ function planUnknownContract(
     ctx.errors.push(planError('POOL_CONTRACT_UNKNOWN', addr, { pool: addr }, locationOf(d.source)));
     return {
       change: makeChange('ClusterPool', d.name, 'blocked', null, unknown, [], why),
-      creates: false,
-      deletes: false,
       finalContract: null,
     };
   }
@@ -255,7 +251,7 @@ function planUnknownContract(
 
 /** The pool stays as it is (noop, blocked, unmanaged): nothing is created or deleted. */
 function keep(contract: PoolContract, change: Change): PoolDecision {
-  return { change, creates: false, deletes: false, finalContract: contract };
+  return { change, finalContract: contract };
 }
 
 /** The pool stays as it is, its change blocked for `reason`. */
@@ -328,7 +324,7 @@ function planPoolUpdate(
   const change = makeChange('ClusterPool', name, 'update', before, after, diff, null, null, {
     note: [reasonOf('POOL_UPDATED_IN_PLACE', {})],
   });
-  return { change, creates: false, deletes: false, updates: true, finalContract: desired };
+  return { change, updates: true, finalContract: desired };
 }
 
 /** Why a contract change cannot be realised as delete + create, or null when it can. */
@@ -377,8 +373,6 @@ function planPoolUndelete(ctx: PlanIndex, d: DesiredPool, deleted: LivePool): Po
     });
     return {
       change,
-      creates: false,
-      deletes: false,
       undeletes: true,
       finalContract: deleted.contract,
       ...(deleted.contract_known === false ? { contractKnown: false as const } : {}),
@@ -396,15 +390,13 @@ function planPoolUndelete(ctx: PlanIndex, d: DesiredPool, deleted: LivePool): Po
       diffForms(null, after),
       reasonOf('POOL_UNDELETE_CONTRACT_DIFFERS', { name, pool: address('ClusterPool', name) }),
     );
-    return { change, creates: false, deletes: false, finalContract: null };
+    return { change, finalContract: null };
   }
   const change = makeChange('ClusterPool', name, 'create', null, after, diff, null, null, {
     note: [reasonOf('POOL_UNDELETED', { name, updated: diff.length > 0 })],
   });
   return {
     change,
-    creates: false,
-    deletes: false,
     undeletes: true,
     ...(diff.length > 0 ? { updates: true } : {}),
     finalContract: want,
@@ -512,8 +504,6 @@ function planCluster(ctx: ClusterInput, name: string): ClusterDecision | undefin
         null,
         note ? { note: [note] } : undefined,
       ),
-      registers: false,
-      deletes: false,
       final: { pool: d.pool, enabled: d.enabled, health: l.health },
     };
   }
@@ -532,8 +522,6 @@ function planUndeclaredCluster(
   if (!ix.prunes('Cluster', name)) {
     return {
       change: ix.unmanagedChange('Cluster', name, before),
-      registers: false,
-      deletes: false,
       final: { pool: l.pool, enabled: l.enabled, health: l.health },
     };
   }
@@ -541,7 +529,6 @@ function planUndeclaredCluster(
   if (pinned) return leftAsItIs(name, l, before, null, diffForms(before, null), pinned);
   return {
     change: makeChange('Cluster', name, 'delete', before, null, diffForms(before, null)),
-    registers: false,
     deletes: true,
     final: null,
   };
@@ -605,8 +592,6 @@ function planMove(
   if (!reported) warnUnverified(ctx, l, pool, contract, declared);
   return {
     change,
-    registers: false,
-    deletes: false,
     moves: true,
     final: { pool, enabled, health: l.health },
   };
@@ -656,8 +641,6 @@ function leftAsItIs(
 ): ClusterDecision {
   return {
     change: makeChange('Cluster', name, 'blocked', before, after ?? before, diff, reason),
-    registers: false,
-    deletes: false,
     final: l ? { pool: l.pool, enabled: l.enabled, health: l.health } : null,
   };
 }
@@ -838,8 +821,6 @@ function planClusterUndelete(
   if (reason) {
     return {
       change: makeChange('Cluster', name, 'blocked', null, null, diffForms(null, after), reason),
-      registers: false,
-      deletes: false,
       final: null,
     };
   }
@@ -855,8 +836,6 @@ function planClusterUndelete(
   });
   return {
     change,
-    registers: false,
-    deletes: false,
     undeletes: { pool: deleted.pool },
     ...(moves ? { moves: true } : {}),
     final: { pool: d.pool, enabled: d.enabled, health: deleted.health },

@@ -43,7 +43,7 @@ export function buildSteps(ctx: PlanContext): Step[] {
   });
   const replaced = (c: string) => {
     const d = ctx.clusters.get(c);
-    return d !== undefined && d.registers && d.deletes;
+    return d?.registers === true && d.deletes === true;
   };
 
   const b: StepBuild = {
