@@ -250,7 +250,7 @@ function addPoolDeletes(b: StepBuild): void {
 }
 
 /**
- * soft_delete (queues.ts): the undelete takes the registration's key, so every step
+ * soft_delete (pools-and-clusters.ts): the undelete takes the registration's key, so every step
  * that waits for the cluster to exist waits for it; it comes back DRAINED in its old pool, is
  * moved (cluster_move) when declared elsewhere, and activated when declared enabled.
  */
