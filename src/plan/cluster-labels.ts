@@ -10,7 +10,7 @@ import type { PlanWarning } from '../model/plan.js';
 import { makeChange, diffForms, type Form } from './forms.js';
 import type { PlanContext, LabelDecision, PlanIndex } from './context.js';
 import { warning } from './reasons.js';
-import type { StepGraph } from './graph.js';
+import { stepKey, type StepGraph } from './graph.js';
 
 export type { LabelDecision } from './context.js';
 
@@ -58,11 +58,6 @@ export function planExecutionClusterLabels(ctx: PlanIndex): LabelPass {
   return { labels, warnings };
 }
 
-export const labelStepKey = {
-  set: (key: string) => `set_execution_cluster_label:${key}`,
-  remove: (key: string) => `delete_execution_cluster_label:${key}`,
-};
-
 /**
  * A label names config-only clusters, not API objects: its steps wait only for a broader
  * delete in the same project/domain (flyteadmin.ts addCascadeOrder).
@@ -73,13 +68,13 @@ export function addLabelSteps(g: StepGraph, ctx: PlanContext): void {
     const { project, domain, workflow } = d.key;
     if (d.remove)
       g.add(
-        labelStepKey.remove(key),
+        stepKey.deleteLabel(key),
         { op: 'delete_execution_cluster_label', args: { project, domain, workflow } },
         target,
       );
     if (d.set)
       g.add(
-        labelStepKey.set(key),
+        stepKey.setLabel(key),
         { op: 'set_execution_cluster_label', args: { ...d.key } },
         target,
       );

@@ -5,6 +5,7 @@
 import type { LiveCluster, LiveQueue, LiveAssignment, LivePool, LiveState } from '../model/live.js';
 import {
   type PoolContract,
+  type ClusterDataPlane,
   type QueueSpec,
   DEFAULT_QUEUE,
   WILDCARD,
@@ -26,14 +27,15 @@ import {
 import type { Change, PruneScope, Reason } from '../model/plan.js';
 import type { ExecutionClusterLabel } from '../model/flyte.js';
 import { makeChange, diffForms, type Form } from './forms.js';
+import { reportedDataPlane } from '../model/capabilities.js';
 import { prunes, scopeWithInventory, unmanagedReason } from './prune-scope.js';
 
 export interface PoolDecision {
   change: Change;
   /** create or replace: a create_pool step exists. */
-  creates: boolean;
+  creates?: boolean;
   /** delete or replace: a delete_pool step exists. */
-  deletes: boolean;
+  deletes?: boolean;
   /** The contract the pool has once the plan is applied (null: the pool is gone). */
   finalContract: PoolContract | null;
   /** Capability `pool_update`: an update_pool step exists. */
@@ -47,16 +49,16 @@ export interface PoolDecision {
 export interface ClusterDecision {
   change: Change;
   /** create or replace: a register_cluster step exists. */
-  registers: boolean;
+  registers?: boolean;
   /** delete or replace: a delete_cluster step exists (C8 then applies). */
-  deletes: boolean;
+  deletes?: boolean;
   /** Where the cluster is once the plan is applied; null when it will not exist. */
   final: { pool: string; enabled: boolean; health: LiveCluster['health'] } | null;
   /** Capability `cluster_move`: a move_cluster step exists (pool changes in place). */
   moves?: boolean;
   /**
    * Soft deletes: an undelete_cluster step brings back the deleted cluster of its name, DRAINED
-   * in this pool (queues.ts); `moves` then moves it to its final pool.
+   * in this pool (pools-and-clusters.ts); `moves` then moves it to its final pool.
    */
   undeletes?: { pool: string };
 }
@@ -65,8 +67,8 @@ export interface QueueDecision {
   change: Change;
   /** The create_queue / update_queue (move_queue: queue_move) call, or null when nothing is sent. */
   call: { op: 'create_queue' | 'update_queue' | 'move_queue'; spec: QueueSpec } | null;
-  /** Set when the queue is created (or changed) by another object's step: C2, C3, C8. */
-  createdBy: 'register' | 'C3' | null;
+  /** The cluster whose registration creates the queue (C2: its co-named queue; C3: `default`). */
+  createdBy: string | null;
   /** The queue once the plan is applied (null when it will not exist). */
   final: QueueSpec | null;
   live: LiveQueue | null;
@@ -97,6 +99,11 @@ export interface Leaving {
   readonly deletedClusters: ReadonlySet<string>;
   /** Moved to another pool in place (capability `cluster_move`). */
   readonly movedClusters: ReadonlySet<string>;
+}
+
+/** Whether the cluster leaves its live pool: deleted (or replaced) or moved in place. */
+export function leaves(gone: Leaving, cluster: string): boolean {
+  return gone.deletedClusters.has(cluster) || gone.movedClusters.has(cluster);
 }
 
 /** The pool and cluster decisions, as the passes after them read them. */
@@ -374,6 +381,14 @@ export class PlanIndex {
     return this.caps.queue_delete && l?.cluster_managed === true && this.lClusters.has(l.name);
   }
 
+  /** C5: what the live cluster reported, or null when nothing was (or nothing can be rebuilt). */
+  reported(cluster: string): ClusterDataPlane | null {
+    const l = this.lClusters.get(cluster);
+    const pool = l && this.lPools.get(l.pool);
+    // Drift is relative to the live contract: an unknown one rebuilds nothing.
+    return pool && pool.contract_known !== false ? reportedDataPlane(pool.contract, l) : null;
+  }
+
   /** Every pool, cluster or queue name of both states, sorted. */
   static union(a: Iterable<string>, b: Iterable<string>): string[] {
     return [...new Set([...a, ...b])].sort(compare);
@@ -404,7 +419,7 @@ function push(map: Map<string, string[]>, key: string, value: string): void {
  * the steps, causes and warnings that read them all. No pass writes it.
  */
 export class PlanContext extends PlanIndex {
-  /** Pool decisions (pools-and-clusters.ts, finalised by pools-and-clusters.ts). */
+  /** Pool decisions (pools-and-clusters.ts, finalised by finalPools). */
   pools: ReadonlyMap<string, PoolDecision> = new Map();
   /** Cluster decisions (pools-and-clusters.ts). */
   clusters: ReadonlyMap<string, ClusterDecision> = new Map();
@@ -422,12 +437,7 @@ export class PlanContext extends PlanIndex {
   labels: ReadonlyMap<string, LabelDecision> = new Map();
   /**
    * flyteadmin rows at levels poolsync never writes (project-wide, launch plan), by address:
-   * unmanaged, or deleted along with a broader row (flyteadmin.ts, flyteadmin.ts).
+   * unmanaged, or deleted along with a broader row (flyteadmin.ts).
    */
   otherRows: ReadonlyMap<string, Change> = new Map();
-
-  /** Clusters leaving their live pool: deleted (or replaced) or moved in place. */
-  leaves(cluster: string): boolean {
-    return this.deletedClusters.has(cluster) || this.movedClusters.has(cluster);
-  }
 }

@@ -15,7 +15,7 @@ import {
   PlanIndex,
   type DefaultQueueDecision,
 } from './context.js';
-import type { StepGraph } from './graph.js';
+import { stepKey, type StepGraph } from './graph.js';
 
 export type { DefaultQueueDecision } from './context.js';
 
@@ -114,19 +114,7 @@ function declaredSetting(
 }
 
 /** Steps: a setting is set after the step that creates or changes its queue (C2/C3 included). */
-export function addDefaultQueueSteps(
-  ctx: PlanContext,
-  g: StepGraph,
-  keys: {
-    queue: (name: string) => string;
-    register: (name: string) => string;
-    /** The delete step of a queue (capabilities `drain`, `queue_delete`). */
-    deleteQueue?: (name: string) => string;
-    /** A cluster's delete takes its co-named queue along (queue_delete). */
-    deleteCluster?: (name: string) => string;
-  },
-): void {
-  const firstRegistration = [...ctx.clusters.entries()].find(([, c]) => c.registers)?.[0];
+export function addDefaultQueueSteps(ctx: PlanContext, g: StepGraph): void {
   for (const [key, dq] of ctx.defaultQueues) {
     const [project, domain] = splitKey(dq.change);
     const target = address('DefaultQueue', key);
@@ -135,8 +123,9 @@ export function addDefaultQueueSteps(
     const liveQueue = dq.change.before ? String(dq.change.before['queue']) : null;
     const leave = (step: string) => {
       if (liveQueue === null || liveQueue === dq.finalQueue) return;
-      if (keys.deleteQueue) g.order(step, keys.deleteQueue(liveQueue));
-      if (keys.deleteCluster) g.order(step, keys.deleteCluster(liveQueue));
+      // Its delete step (drain, queue_delete), or its cluster's, which takes it along.
+      g.order(step, stepKey.deleteQueue(liveQueue));
+      g.order(step, stepKey.deleteCluster(liveQueue));
     };
     if (dq.remove) {
       leave(
@@ -155,10 +144,9 @@ export function addDefaultQueueSteps(
       target,
     );
     leave(step);
-    g.order(keys.queue(queue), step);
-    const q = ctx.queues.get(queue);
-    if (q?.createdBy === 'register') g.order(keys.register(queue), step);
-    if (q?.createdBy === 'C3' && firstRegistration) g.order(keys.register(firstRegistration), step);
+    g.order(stepKey.queue(queue), step);
+    const createdBy = ctx.queues.get(queue)?.createdBy;
+    if (createdBy) g.order(stepKey.register(createdBy), step);
   }
 }
 

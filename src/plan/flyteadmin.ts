@@ -23,7 +23,7 @@ import { makeChange, diffForms, type Form } from './forms.js';
 import type { AssignmentDecision, LabelDecision, PlanIndex } from './context.js';
 import type { DesiredAssignment, DesiredState } from '../model/desired.js';
 import type { LiveAssignment, LiveState } from '../model/live.js';
-import type { StepGraph } from './graph.js';
+import { stepKey, type StepGraph } from './graph.js';
 
 /** The labels and assignments once flyteadmin's rules are applied, the rows of other levels, warnings. */
 interface FlyteadminPass {
@@ -578,11 +578,11 @@ function deleteRowsAlong(ctx: AttributeWork, rows: readonly AttributeRow[], by: 
 }
 
 /** A set at the workflow level waits for a project/domain delete of the same type (same project/domain). */
-export function addCascadeOrder(
-  g: StepGraph,
-  ctx: AttributeSource,
-  keys: { set: (v: AttributeView) => string; remove: (v: AttributeView) => string },
-): void {
+export function addCascadeOrder(g: StepGraph, ctx: AttributeSource): void {
+  const set = (v: AttributeView) =>
+    v.kind === 'PoolAssignment' ? stepKey.setAssignment(v.name) : stepKey.setLabel(v.name);
+  const remove = (v: AttributeView) =>
+    v.kind === 'PoolAssignment' ? stepKey.deleteAssignment(v.name) : stepKey.deleteLabel(v.name);
   if (!ctx.live.flyteadmin) return;
   const views = attributeViews(ctx);
   const broad = new Map<string, AttributeView[]>();
@@ -594,6 +594,6 @@ export function addCascadeOrder(
   for (const w of views) {
     if (!w.set || w.key.workflow === null) continue;
     for (const v of broad.get(`${w.type}\u0000${w.key.project}\u0000${w.key.domain}`) ?? [])
-      g.order(keys.remove(v), keys.set(w));
+      g.order(remove(v), set(w));
   }
 }

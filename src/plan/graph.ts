@@ -4,6 +4,31 @@
  */
 import type { Step, StepOp } from '../model/plan.js';
 
+/** Each step's key in the graph, by what it does and to which object. */
+export const stepKey = {
+  createPool: (n: string) => `create_pool:${n}`,
+  deletePool: (n: string) => `delete_pool:${n}`,
+  register: (n: string) => `register_cluster:${n}`,
+  updateCluster: (n: string) => `update_cluster:${n}`,
+  deleteCluster: (n: string) => `delete_cluster:${n}`,
+  wait: (n: string) => `wait_idle:${n}`,
+  queue: (n: string) => `queue:${n}`,
+  queueFirst: (n: string) => `queue_first:${n}`,
+  setAssignment: (k: string) => `set_assignment:${k}`,
+  deleteAssignment: (k: string) => `delete_assignment:${k}`,
+  setLabel: (k: string) => `set_execution_cluster_label:${k}`,
+  deleteLabel: (k: string) => `delete_execution_cluster_label:${k}`,
+  // Capability steps (domain.md, Capabilities).
+  updatePool: (n: string) => `update_pool:${n}`,
+  move: (n: string) => `move_cluster:${n}`,
+  drain: (q: string) => `drain_queue:${q}`,
+  waitDrained: (c: string) => `wait_drained:${c}`,
+  waitQueueDrained: (q: string) => `wait_drained_queue:${q}`,
+  deleteQueue: (q: string) => `delete_queue:${q}`,
+  undelete: (q: string) => `undelete_queue:${q}`,
+  activate: (q: string) => `activate_queue:${q}`,
+};
+
 interface Node {
   key: string;
   op: StepOp;

@@ -13,7 +13,7 @@ import {
   QUEUE_CAP_FIELDS,
   defaultQueueKeyString,
 } from '../model/common.js';
-import type { DesiredState, DesiredAssignment, SourceLocation } from '../model/desired.js';
+import type { DesiredState, DesiredAssignment } from '../model/desired.js';
 import type { LiveState, LiveAssignment } from '../model/live.js';
 import {
   PLAN_FORMAT_VERSION,
@@ -51,7 +51,7 @@ import { desiredFingerprint, liveFingerprint } from './fingerprint.js';
 import { finalPools, planPoolsAndClusters, type PoolClusterPass } from './pools-and-clusters.js';
 import { planQueues, withCauses } from './queues.js';
 import { buildSteps, withExecution } from './steps.js';
-import { planInventory } from './inventory.js';
+import { declaredByKind, planInventory } from './inventory.js';
 import { planError, reasonOf, warning } from './reasons.js';
 import type { BackendInfo } from '../model/backend.js';
 import { checkReplaceAddresses, targetPlan } from './target.js';
@@ -102,7 +102,7 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
   ];
 
   // One decision per object: causes first, so the warnings that name them say the same.
-  const changes = withCauses(ctx, [
+  const changes = withCauses([
     ...[...ctx.pools.values()].map((d) => d.change),
     ...[...ctx.clusters.values()].map((d) => d.change),
     ...[...ctx.queues.values()].map((d) => d.change),
@@ -199,8 +199,6 @@ function withOtherRows(
   const all = [...decided.map((d) => d.change), ...others];
   return others.length === 0 ? all : all.sort((a, b) => compare(a.name, b.name));
 }
-
-export { PLAN_FORMAT_VERSION };
 
 /**
  * The assignment pass (A1–A3): each assignment's decision (by key, sorted), given the final
@@ -510,46 +508,6 @@ export function planAgainst(
  * kinds the backend takes as configuration only (rendered by `poolsync render`, no API) are
  * left out of the plan instead, and those its API replaced by another (replacedKinds) are
  * planned blocked, saying what to declare instead.
- */
-type Declared = { address: string; source: SourceLocation }[];
-
-/** The objects of each kind in a desired state, with their addresses. */
-function declaredByKind(desired: DesiredState): [ObjectKind, Declared][] {
-  const named = (kind: ObjectKind, list: { name: string; source: SourceLocation }[] | undefined) =>
-    (list ?? []).map((o) => ({ address: address(kind, o.name), source: o.source }));
-  return [
-    ['ClusterPool', named('ClusterPool', desired.pools)],
-    ['Cluster', named('Cluster', desired.clusters)],
-    ['Queue', named('Queue', desired.queues)],
-    [
-      'PoolAssignment',
-      desired.assignments.map((a) => ({
-        address: address('PoolAssignment', assignmentKeyString(a)),
-        source: a.source,
-      })),
-    ],
-    [
-      'DefaultQueue',
-      (desired.default_queues ?? []).map((d) => ({
-        address: address('DefaultQueue', defaultQueueKeyString(d)),
-        source: d.source,
-      })),
-    ],
-    ['ExecutionCluster', named('ExecutionCluster', desired.execution_clusters)],
-    ['ClusterLabel', named('ClusterLabel', desired.cluster_labels)],
-    [
-      'ExecutionClusterLabel',
-      (desired.execution_cluster_labels ?? []).map((l) => ({
-        address: address('ExecutionClusterLabel', assignmentKeyString(l)),
-        source: l.source,
-      })),
-    ],
-  ];
-}
-
-/**
- * BACKEND_KIND: one error per declared kind the backend neither manages, takes as config, nor
- * knows as replaced.
  */
 function backendKindErrors(desired: DesiredState, backend: BackendInfo): PlanError[] {
   const accepted = new Set<ObjectKind>([...backend.kinds, ...(backend.configKinds ?? [])]);

@@ -15,7 +15,7 @@ import {
   type PoolContract,
   type QueueSpec,
 } from '../model/common.js';
-import type { DesiredState } from '../model/desired.js';
+import type { DesiredState, SourceLocation } from '../model/desired.js';
 import type {
   LiveState,
   LiveCluster,
@@ -26,19 +26,49 @@ import type {
 import type { PlanInventory, Change, Plan } from '../model/plan.js';
 import type { ExecutionClusterLabel } from '../model/flyte.js';
 
+/** Declared objects of one kind: their addresses, and where each is declared. */
+type Declared = { address: string; source: SourceLocation }[];
+
+/** The objects of each kind in a desired state, with their addresses. */
+export function declaredByKind(desired: DesiredState): [ObjectKind, Declared][] {
+  const named = (kind: ObjectKind, list: { name: string; source: SourceLocation }[] | undefined) =>
+    (list ?? []).map((o) => ({ address: address(kind, o.name), source: o.source }));
+  return [
+    ['ClusterPool', named('ClusterPool', desired.pools)],
+    ['Cluster', named('Cluster', desired.clusters)],
+    ['Queue', named('Queue', desired.queues)],
+    [
+      'PoolAssignment',
+      desired.assignments.map((a) => ({
+        address: address('PoolAssignment', assignmentKeyString(a)),
+        source: a.source,
+      })),
+    ],
+    [
+      'DefaultQueue',
+      (desired.default_queues ?? []).map((d) => ({
+        address: address('DefaultQueue', defaultQueueKeyString(d)),
+        source: d.source,
+      })),
+    ],
+    ['ExecutionCluster', named('ExecutionCluster', desired.execution_clusters)],
+    ['ClusterLabel', named('ClusterLabel', desired.cluster_labels)],
+    [
+      'ExecutionClusterLabel',
+      (desired.execution_cluster_labels ?? []).map((l) => ({
+        address: address('ExecutionClusterLabel', assignmentKeyString(l)),
+        source: l.source,
+      })),
+    ],
+  ];
+}
+
 /** Every address the repository declares of a kind poolsync can delete, sorted. */
 export function declaredAddresses(desired: DesiredState): string[] {
-  const out = [
-    ...desired.pools.map((p) => address('ClusterPool', p.name)),
-    ...desired.clusters.map((c) => address('Cluster', c.name)),
-    ...desired.queues.map((q) => address('Queue', q.name)),
-    ...desired.assignments.map((a) => address('PoolAssignment', assignmentKeyString(a))),
-    ...(desired.default_queues ?? []).map((d) => address('DefaultQueue', defaultQueueKeyString(d))),
-    ...(desired.execution_cluster_labels ?? []).map((l) =>
-      address('ExecutionClusterLabel', assignmentKeyString(l)),
-    ),
-  ];
-  return out.sort();
+  return declaredByKind(desired)
+    .filter(([kind]) => kind !== 'ExecutionCluster' && kind !== 'ClusterLabel')
+    .flatMap(([, objects]) => objects.map((o) => o.address))
+    .sort();
 }
 
 /** A live object, and a few words of its state (made only when asked for). */

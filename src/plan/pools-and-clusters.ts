@@ -15,7 +15,7 @@ import {
   type PoolContract,
   type ClusterDataPlane,
 } from '../model/common.js';
-import type { PlanError, PlanWarning, Change, Reason } from '../model/plan.js';
+import type { PlanError, PlanWarning, Change, Reason, FieldDiff } from '../model/plan.js';
 import {
   type PoolsAndClusters,
   locationOf,
@@ -23,14 +23,13 @@ import {
   type QueueDecision,
   knownContract,
   type ClusterDecision,
+  type Leaving,
   PlanIndex,
 } from './context.js';
-import { reportedDataPlane } from '../model/capabilities.js';
 import { CONTRACT_UNKNOWN, type DesiredPool, type DesiredCluster } from '../model/desired.js';
 import type { LivePool, LiveCluster } from '../model/live.js';
 import { makeChange, diffForms, poolForm, clusterForm, type Form } from './forms.js';
 import { planError, reasonOf, warning } from './reasons.js';
-import { deletedCluster, planClusterUndelete } from './queues.js';
 
 /** The agreed pool and cluster decisions, with what both passes found. */
 export interface PoolClusterPass extends PoolsAndClusters {
@@ -129,7 +128,7 @@ function planPools(ix: PlanIndex, leavingClusters: ReadonlySet<string>): PoolPas
   const errors: PlanError[] = [];
   const input: PoolInput = { ix, leavingClusters, errors };
   const pools = new Map<string, PoolDecision>();
-  for (const name of poolNames(ix)) {
+  for (const name of PlanIndex.union(ix.dPools.keys(), ix.lPools.keys())) {
     const d = planPool(input, name);
     if (d) pools.set(name, d);
   }
@@ -150,7 +149,6 @@ function planPool(ctx: PoolInput, name: string): PoolDecision | undefined {
     return {
       change: makeChange('ClusterPool', name, 'create', null, after, diffForms(null, after)),
       creates: true,
-      deletes: false,
       finalContract: d.contract,
     };
   }
@@ -181,11 +179,7 @@ function planDeclaredLivePool(
     return keep(l.contract, makeChange('ClusterPool', name, 'noop', before, before, []));
   if (ctx.ix.caps.pool_update) return planPoolUpdate(ctx, name, l.contract, d.contract);
   const reason = replaceBlockedReason(ctx, name);
-  if (reason)
-    return keep(
-      l.contract,
-      makeChange('ClusterPool', name, 'blocked', before, before, diff, reason),
-    );
+  if (reason) return blockedPool(name, l.contract, before, diff, reason);
   return {
     change: makeChange('ClusterPool', name, 'replace', before, after, diff),
     creates: true,
@@ -202,27 +196,29 @@ function planUndeclaredPool(ctx: PoolInput, name: string, l: LivePool): PoolDeci
   // poolsync.yaml lists it absent (Union deletes it like any empty pool: default_delete).
   if (name === DEFAULT_POOL && !ctx.ix.absent(addr))
     return keep(l.contract, makeChange('ClusterPool', name, 'noop', before, before, []));
-  if (name === DEFAULT_POOL && !ctx.ix.caps.default_delete) {
-    const reason = reasonOf('DEFAULT_POOL_ABSENT_NO_DELETE', {});
-    return keep(
+  const gone = diffForms(before, null);
+  if (name === DEFAULT_POOL && !ctx.ix.caps.default_delete)
+    return blockedPool(
+      name,
       l.contract,
-      makeChange('ClusterPool', name, 'blocked', before, before, diffForms(before, null), reason),
+      before,
+      gone,
+      reasonOf('DEFAULT_POOL_ABSENT_NO_DELETE', {}),
     );
-  }
   if (name !== DEFAULT_POOL && !ctx.ix.prunes('ClusterPool', name)) {
     return keep(l.contract, ctx.ix.unmanagedChange('ClusterPool', name, before));
   }
   const refs = liveReferences(ctx, name);
-  if (refs.length > 0) {
-    const reason = reasonOf('POOL_REFERENCED', { pool: addr, refs });
-    return keep(
+  if (refs.length > 0)
+    return blockedPool(
+      name,
       l.contract,
-      makeChange('ClusterPool', name, 'blocked', before, before, diffForms(before, null), reason),
+      before,
+      gone,
+      reasonOf('POOL_REFERENCED', { pool: addr, refs }),
     );
-  }
   return {
-    change: makeChange('ClusterPool', name, 'delete', before, null, diffForms(before, null)),
-    creates: false,
+    change: makeChange('ClusterPool', name, 'delete', before, null, gone),
     deletes: true,
     finalContract: null,
   };
@@ -245,8 +241,6 @@ function planUnknownContract(
     ctx.errors.push(planError('POOL_CONTRACT_UNKNOWN', addr, { pool: addr }, locationOf(d.source)));
     return {
       change: makeChange('ClusterPool', d.name, 'blocked', null, unknown, [], why),
-      creates: false,
-      deletes: false,
       finalContract: null,
     };
   }
@@ -257,11 +251,18 @@ function planUnknownContract(
 
 /** The pool stays as it is (noop, blocked, unmanaged): nothing is created or deleted. */
 function keep(contract: PoolContract, change: Change): PoolDecision {
-  return { change, creates: false, deletes: false, finalContract: contract };
+  return { change, finalContract: contract };
 }
 
-function poolNames(ix: PlanIndex): string[] {
-  return [...new Set([...ix.dPools.keys(), ...ix.lPools.keys()])].sort();
+/** The pool stays as it is, its change blocked for `reason`. */
+function blockedPool(
+  name: string,
+  contract: PoolContract,
+  before: Form | null,
+  diff: FieldDiff[],
+  reason: Reason,
+): PoolDecision {
+  return keep(contract, makeChange('ClusterPool', name, 'blocked', before, before, diff, reason));
 }
 
 /**
@@ -307,7 +308,7 @@ function planPoolUpdate(
   const declared: string[] = [];
   for (const c of ix.lClustersByPool.get(name) ?? []) {
     if (leavingClusters.has(c)) continue;
-    const reported = reportedDataPlane(live, ix.lClusters.get(c)!);
+    const reported = ix.reported(c);
     const m = reported ? dataPlaneMismatches(desired, reported) : [];
     if (m.length > 0) {
       clusters.push(address('Cluster', c));
@@ -318,12 +319,12 @@ function planPoolUpdate(
   }
   if (clusters.length > 0) {
     const reason = reasonOf('POOL_UPDATE_MISMATCH', { clusters, counts, fields, declared });
-    return keep(live, makeChange('ClusterPool', name, 'blocked', before, before, diff, reason));
+    return blockedPool(name, live, before, diff, reason);
   }
   const change = makeChange('ClusterPool', name, 'update', before, after, diff, null, null, {
     note: [reasonOf('POOL_UPDATED_IN_PLACE', {})],
   });
-  return { change, creates: false, deletes: false, updates: true, finalContract: desired };
+  return { change, updates: true, finalContract: desired };
 }
 
 /** Why a contract change cannot be realised as delete + create, or null when it can. */
@@ -372,8 +373,6 @@ function planPoolUndelete(ctx: PlanIndex, d: DesiredPool, deleted: LivePool): Po
     });
     return {
       change,
-      creates: false,
-      deletes: false,
       undeletes: true,
       finalContract: deleted.contract,
       ...(deleted.contract_known === false ? { contractKnown: false as const } : {}),
@@ -391,15 +390,13 @@ function planPoolUndelete(ctx: PlanIndex, d: DesiredPool, deleted: LivePool): Po
       diffForms(null, after),
       reasonOf('POOL_UNDELETE_CONTRACT_DIFFERS', { name, pool: address('ClusterPool', name) }),
     );
-    return { change, creates: false, deletes: false, finalContract: null };
+    return { change, finalContract: null };
   }
   const change = makeChange('ClusterPool', name, 'create', null, after, diff, null, null, {
     note: [reasonOf('POOL_UNDELETED', { name, updated: diff.length > 0 })],
   });
   return {
     change,
-    creates: false,
-    deletes: false,
     undeletes: true,
     ...(diff.length > 0 ? { updates: true } : {}),
     finalContract: want,
@@ -426,34 +423,13 @@ export function finalPools(
     );
     if (stay.length === 0) continue;
     out ??= new Map(pools);
-    out.set(name, keptByRefusedMoves(ix, name, d, stay));
+    // The pool stays, blocked: queues whose move was refused keep referencing it.
+    const held = stay.map((q) => address('Queue', q));
+    const why = reasonOf('POOL_KEPT_BY_REFUSED_MOVES', { queues: held });
+    const { before, diff } = d.change;
+    out.set(name, blockedPool(name, ix.lPools.get(name)!.contract, before, diff, why));
   }
   return out ?? pools;
-}
-
-/** The pool stays, blocked: queues whose move was refused keep referencing it. */
-function keptByRefusedMoves(
-  ix: PlanIndex,
-  name: string,
-  d: PoolDecision,
-  stay: readonly string[],
-): PoolDecision {
-  const live = ix.lPools.get(name)!;
-  const before = d.change.before;
-  return {
-    change: makeChange(
-      'ClusterPool',
-      name,
-      'blocked',
-      before,
-      before,
-      d.change.diff,
-      reasonOf('POOL_KEPT_BY_REFUSED_MOVES', { queues: stay.map((q) => address('Queue', q)) }),
-    ),
-    creates: false,
-    deletes: false,
-    finalContract: live.contract,
-  };
 }
 
 /**
@@ -462,12 +438,8 @@ function keptByRefusedMoves(
  * DATA_PLANE_UNVERIFIED (a move that no data-plane report can confirm).
  */
 /** What the cluster pass returns: its decisions, the clusters that leave their pool, its warnings. */
-export interface ClusterPass {
+interface ClusterPass extends Leaving {
   readonly clusters: ReadonlyMap<string, ClusterDecision>;
-  /** Clusters whose record is deleted (delete or replace): C8 removes them from selectors. */
-  readonly deletedClusters: ReadonlySet<string>;
-  /** Clusters moved to another pool in place (capability `cluster_move`). */
-  readonly movedClusters: ReadonlySet<string>;
   readonly warnings: readonly PlanWarning[];
 }
 
@@ -508,7 +480,7 @@ function planCluster(ctx: ClusterInput, name: string): ClusterDecision | undefin
 
   if (!d && l) return planUndeclaredCluster(ctx, name, l, before);
   if (!d) return undefined;
-  // soft_delete: a declared name of a deleted cluster is undeleted (queues.ts).
+  // soft_delete: a declared name of a deleted cluster is undeleted (planClusterUndelete).
   const deleted = l ? undefined : deletedCluster(ix, name);
   if (deleted) return planClusterUndelete(ix, ctx.pools, d, deleted);
 
@@ -532,8 +504,6 @@ function planCluster(ctx: ClusterInput, name: string): ClusterDecision | undefin
         null,
         note ? { note: [note] } : undefined,
       ),
-      registers: false,
-      deletes: false,
       final: { pool: d.pool, enabled: d.enabled, health: l.health },
     };
   }
@@ -552,8 +522,6 @@ function planUndeclaredCluster(
   if (!ix.prunes('Cluster', name)) {
     return {
       change: ix.unmanagedChange('Cluster', name, before),
-      registers: false,
-      deletes: false,
       final: { pool: l.pool, enabled: l.enabled, health: l.health },
     };
   }
@@ -561,7 +529,6 @@ function planUndeclaredCluster(
   if (pinned) return leftAsItIs(name, l, before, null, diffForms(before, null), pinned);
   return {
     change: makeChange('Cluster', name, 'delete', before, null, diffForms(before, null)),
-    registers: false,
     deletes: true,
     final: null,
   };
@@ -580,14 +547,7 @@ function planRegistration(
     registrationBlockedReason(ctx, name, d.pool, d.data_plane) ??
     (l ? deleteBlockedReason(ctx, name) : null);
   const diff = diffForms(before, after, (path) => path === 'pool');
-  if (blocked) {
-    return {
-      change: makeChange('Cluster', name, 'blocked', before, before, diff, blocked),
-      registers: false,
-      deletes: false,
-      final: l ? { pool: l.pool, enabled: l.enabled, health: l.health } : null,
-    };
-  }
+  if (blocked) return leftAsItIs(name, l, before, before, diff, blocked);
   warnOrphanedQueue(ctx, name, d.pool, l?.pool ?? null);
   return {
     change: makeChange('Cluster', name, l ? 'replace' : 'create', before, after, diff),
@@ -616,17 +576,10 @@ function planMove(
   const after = clusterForm(pool, enabled);
   const diff = diffForms(before, after);
   const contract = knownContract(ctx.pools, pool);
-  const reported = reportedBy(ctx.ix, l);
+  const reported = ctx.ix.reported(name);
   const blocked =
     pinnedReason(ctx, name, 'move') ?? moveBlockedReason(pool, contract, reported, declared);
-  if (blocked) {
-    return {
-      change: makeChange('Cluster', name, 'blocked', before, before, diff, blocked),
-      registers: false,
-      deletes: false,
-      final: { pool: l.pool, enabled: l.enabled, health: l.health },
-    };
-  }
+  if (blocked) return leftAsItIs(name, l, before, before, diff, blocked);
   const note = reasonOf('CLUSTER_MOVED_IN_PLACE', {
     from: l.pool,
     pool,
@@ -639,8 +592,6 @@ function planMove(
   if (!reported) warnUnverified(ctx, l, pool, contract, declared);
   return {
     change,
-    registers: false,
-    deletes: false,
     moves: true,
     final: { pool, enabled, health: l.health },
   };
@@ -679,20 +630,18 @@ function deleteBlockedReason(ctx: Pick<ClusterInput, 'ix' | 'stuck'>, name: stri
     : null;
 }
 
-/** A live cluster whose change is blocked: nothing is sent for it; it stays as it is. */
+/** A cluster whose change is blocked: nothing is sent for it; it stays as it is (or absent). */
 function leftAsItIs(
   name: string,
-  l: LiveCluster,
+  l: LiveCluster | undefined,
   before: Form | null,
   after: Form | null,
-  diff: ReturnType<typeof diffForms>,
+  diff: FieldDiff[],
   reason: Reason,
 ): ClusterDecision {
   return {
     change: makeChange('Cluster', name, 'blocked', before, after ?? before, diff, reason),
-    registers: false,
-    deletes: false,
-    final: { pool: l.pool, enabled: l.enabled, health: l.health },
+    final: l ? { pool: l.pool, enabled: l.enabled, health: l.health } : null,
   };
 }
 
@@ -716,14 +665,6 @@ function moveBlockedReason(
     declares_declared: d.map((x) => x.declared),
     declares_contract: d.map((x) => x.contract),
   });
-}
-
-/** C5: what the cluster reported, or null when nothing was (or nothing can be rebuilt). */
-function reportedBy(ctx: PlanIndex, l: LiveCluster): ClusterDataPlane | null {
-  const pool = ctx.lPools.get(l.pool);
-  // Drift is relative to the live contract: an unknown one rebuilds nothing.
-  if (!pool || pool.contract_known === false) return null;
-  return reportedDataPlane(pool.contract, l);
 }
 
 /** DATA_PLANE_UNVERIFIED: a move planned without any report to check it against (C4, C5). */
@@ -811,4 +752,92 @@ function warnOrphanedQueue(
       pool: queue.pool,
     }),
   );
+}
+
+/**
+ * Soft deletes (capability `soft_delete`, Union today), read from Union's client
+ * (flyteplugins-union 0.19.1, remote/_cluster.py `delete` and `undelete`):
+ * - a deleted cluster keeps its name reserved: CreateCluster of it is refused until
+ *   `ClusterService/UndeleteCluster`, so a declared cluster of that name is undeleted;
+ * - it comes back with the spec and pool it had, always DRAINED, and takes work only once
+ *   activated (`update_cluster` enabled: UpdateClusterState ACTIVE);
+ * - its co-named queue comes back with it, DRAINED, and is activated with it; undeleting the
+ *   cluster is the only way back for that queue (planned as caused by the cluster);
+ * - its pool must be live: a deleted pool is undeleted first (pools-and-clusters.ts), and a pool that
+ *   stays deleted blocks the cluster's undelete;
+ * - a cluster declared in another pool is moved there once back (UpdateCluster, `cluster_move`:
+ *   its co-named queue is DRAINED then, as a move requires).
+ */
+/** The deleted cluster of this declared name, when the control plane has soft deletes. */
+function deletedCluster(ctx: PlanIndex, name: string): LiveCluster | undefined {
+  return ctx.caps.soft_delete ? ctx.lDeletedClusters.get(name) : undefined;
+}
+
+/** Why the deleted cluster cannot come back as the repository declares it, or null. */
+function clusterUndeleteBlockedReason(
+  ctx: PlanIndex,
+  pools: ReadonlyMap<string, PoolDecision>,
+  d: DesiredCluster,
+  deleted: LiveCluster,
+): Reason | null {
+  const name = d.name;
+  if (deleted.deleting) return reasonOf('CLUSTER_UNDELETE_DELETING', { name });
+  if (!pools.get(deleted.pool)?.finalContract) {
+    return reasonOf('CLUSTER_UNDELETE_POOL_DELETED', {
+      name,
+      pool: deleted.pool,
+      pool_address: address('ClusterPool', deleted.pool),
+    });
+  }
+  if (d.pool === deleted.pool) return null;
+  if (!ctx.caps.cluster_move)
+    return reasonOf('CLUSTER_UNDELETE_NO_MOVE', { name, from: deleted.pool, to: d.pool });
+  const contract = knownContract(pools, d.pool);
+  const m = contract && d.data_plane ? dataPlaneMismatches(contract, d.data_plane) : [];
+  const poolAddress = address('ClusterPool', d.pool);
+  if (!pools.get(d.pool)?.finalContract)
+    return reasonOf('CLUSTER_UNDELETE_POOL_MISSING', { pool: d.pool, pool_address: poolAddress });
+  if (m.length > 0) {
+    return reasonOf('CLUSTER_UNDELETE_DATA_PLANE', {
+      pool_address: poolAddress,
+      fields: m.map((x) => x.field),
+      declared: m.map((x) => x.declared),
+    });
+  }
+  return null;
+}
+
+function planClusterUndelete(
+  ctx: PlanIndex,
+  pools: ReadonlyMap<string, PoolDecision>,
+  d: DesiredCluster,
+  deleted: LiveCluster,
+): ClusterDecision {
+  const name = d.name;
+  const after = clusterForm(d.pool, d.enabled);
+  // It comes back DRAINED (enabled false) in the pool it had.
+  const diff = diffForms(clusterForm(deleted.pool, false), after);
+  const reason = clusterUndeleteBlockedReason(ctx, pools, d, deleted);
+  if (reason) {
+    return {
+      change: makeChange('Cluster', name, 'blocked', null, null, diffForms(null, after), reason),
+      final: null,
+    };
+  }
+  const moves = d.pool !== deleted.pool;
+  const note = reasonOf('CLUSTER_UNDELETED', {
+    name,
+    from: deleted.pool,
+    to: moves ? d.pool : null,
+    enabled: d.enabled,
+  });
+  const change = makeChange('Cluster', name, 'create', null, after, diff, null, null, {
+    note: [note],
+  });
+  return {
+    change,
+    undeletes: { pool: deleted.pool },
+    ...(moves ? { moves: true } : {}),
+    final: { pool: d.pool, enabled: d.enabled, health: deleted.health },
+  };
 }

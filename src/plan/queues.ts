@@ -14,18 +14,15 @@ import {
   address,
   type QueueSpec,
   type QueueCaps,
-  dataPlaneMismatches,
 } from '../model/common.js';
-import type { LiveQueue, LiveCluster } from '../model/live.js';
+import type { LiveQueue } from '../model/live.js';
 import {
   type PoolsAndClusters,
   type QueueDecision,
   type ClusterDecision,
-  type PlanContext,
   isWildcard,
+  leaves,
   type Leaving,
-  knownContract,
-  type PoolDecision,
   type PlanIndex,
 } from './context.js';
 import {
@@ -33,14 +30,13 @@ import {
   queueForm,
   sameQueueSpec,
   sameSelector,
-  clusterForm,
   inheritCaps,
   changeWith,
   withNote,
   makeChange,
 } from './forms.js';
 import { reasonOf } from './reasons.js';
-import type { DesiredQueue, DesiredCluster } from '../model/desired.js';
+import type { DesiredQueue } from '../model/desired.js';
 import type { FieldDiff, Reason, Change } from '../model/plan.js';
 
 /** The queue pass: each queue's decision (by name, sorted), from the index and the pool and cluster decisions. */
@@ -142,15 +138,7 @@ function planMissingQueue(
     (f.ix.lClusters.has(name)
       ? reasonOf('QUEUE_NAME_TAKEN', { name, cluster: address('Cluster', name) })
       : null);
-  if (reason) {
-    return decision(own, {
-      ...NONE,
-      action: 'blocked',
-      final: null,
-      diff: diffForms(null, queueForm(target)),
-      reason,
-    });
-  }
+  if (reason) return blockedCreate(own, target, reason);
   return decision(own, {
     ...NONE,
     action: 'create',
@@ -161,6 +149,12 @@ function planMissingQueue(
 
 const NONE = { live: null, call: null, createdBy: null } as const;
 
+/** A queue the control plane does not have, whose create (or undelete) is refused. */
+function blockedCreate(own: QueueOwn, target: QueueSpec, reason: Reason): QueueDecision {
+  const diff = diffForms(null, queueForm(target));
+  return decision(own, { ...NONE, action: 'blocked', final: null, diff, reason });
+}
+
 /** A missing `default` queue: blocked until a registration recreates it (C3). */
 function planMissingDefault(
   f: QueueFrame,
@@ -169,14 +163,7 @@ function planMissingDefault(
 ): QueueDecision | null {
   const { firstRegistration } = f;
   if (!firstRegistration) {
-    if (!target) return null;
-    return decision(own, {
-      ...NONE,
-      action: 'blocked',
-      final: null,
-      diff: diffForms(null, queueForm(target)),
-      reason: reasonOf('DEFAULT_QUEUE_MISSING', {}),
-    });
+    return target && blockedCreate(own, target, reasonOf('DEFAULT_QUEUE_MISSING', {}));
   }
   // C3: any registration recreates the org-wide queue with the defaults.
   const created: QueueSpec = { pool: DEFAULT_POOL, clusters: [WILDCARD], ...QUEUE_DEFAULTS };
@@ -184,7 +171,7 @@ function planMissingDefault(
   return decision(own, {
     ...NONE,
     action: 'create',
-    createdBy: 'C3',
+    createdBy: firstRegistration,
     call: sameQueueSpec(want, created) ? null : { op: 'update_queue', spec: want },
     final: want,
     causedBy: address('Cluster', firstRegistration),
@@ -213,7 +200,7 @@ function planRegisteredConamed(
   return decision(own, {
     ...NONE,
     action: 'create',
-    createdBy: 'register',
+    createdBy: name,
     call: sameQueueSpec(target, created) ? null : { op: 'update_queue', spec: target },
     final: target,
     causedBy: address('Cluster', name),
@@ -250,13 +237,8 @@ function queueOwn(ix: PlanIndex, name: string): QueueOwn {
   };
 }
 
-/** Clusters leaving their live pool: deleted (or replaced) or moved in place. */
-export function leaves(f: QueueFrame, cluster: string): boolean {
-  return f.pc.deletedClusters.has(cluster) || f.pc.movedClusters.has(cluster);
-}
-
 /** Drained live, enabled by the plan: the cluster's activation activates its co-named queue. */
-export function activates(d: ClusterDecision | undefined): boolean {
+function activates(d: ClusterDecision | undefined): boolean {
   return d?.change.before?.['enabled'] === false && d.final?.enabled === true;
 }
 
@@ -439,10 +421,9 @@ function planLiveQueue(
 ): QueueDecision {
   const v = liveView(f, own, l);
   if (!target) return planUndeclaredQueue(f, v);
-  // A requested change the rules forbid: shown with its diff, the queue stays as it is.
   const refuse = refusal(v, target);
   return (
-    planQueueMove(f, own, l, v.live, target, refuse) ??
+    planQueueMove(f, v, target, refuse) ??
     planPoolChange(f, v, target, refuse) ??
     planSameGroupUpdate(f, v, target, refuse)
   );
@@ -546,7 +527,6 @@ function planPoolChange(
 ): QueueDecision | null {
   const { own, l, live, base } = v;
   const { name } = own;
-  const requested = () => diffForms(queueForm(live), queueForm(target), (path) => path === 'pool');
   if (
     target.pool !== live.pool &&
     !l.cluster_managed &&
@@ -566,7 +546,7 @@ function planPoolChange(
       action: 'replace',
       call: { op: 'create_queue', spec: target },
       final: target,
-      diff: requested(),
+      diff: diffForms(queueForm(live), queueForm(target), (path) => path === 'pool'),
       deletes: true,
       note: [reasonOf('QUEUE_REPLACED_DRAINED', { from: live.pool, to: target.pool })],
     });
@@ -632,8 +612,7 @@ function planSameGroupUpdate(
   const call = sameQueueSpec(send, live) ? null : ({ op: 'update_queue', spec: send } as const);
   const action = call || changedByC8 ? 'update' : 'noop';
   return decision(own, {
-    live: l,
-    createdBy: null,
+    ...v.base,
     action,
     call,
     final,
@@ -647,12 +626,12 @@ function planSameGroupUpdate(
  */
 function pruned(f: QueueFrame, selector: readonly string[], self: string | null = null): string[] {
   // Nearly always nothing leaves: keep the array rather than copy it.
-  if (!selector.some((c) => c !== self && leaves(f, c))) return selector as string[];
-  return selector.filter((c) => c === self || !leaves(f, c));
+  if (!selector.some((c) => c !== self && leaves(f.pc, c))) return selector as string[];
+  return selector.filter((c) => c === self || !leaves(f.pc, c));
 }
 
 function deletedIn(f: QueueFrame, selector: readonly string[]): string | null {
-  const c = selector.find((n) => leaves(f, n));
+  const c = selector.find((n) => leaves(f.pc, n));
   return c ? address('Cluster', c) : null;
 }
 
@@ -670,23 +649,19 @@ function deletedIn(f: QueueFrame, selector: readonly string[]): string | null {
  */
 function planQueueMove(
   f: QueueFrame,
-  own: QueueOwn,
-  l: LiveQueue,
-  live: QueueSpec,
+  v: LiveView,
   target: QueueSpec,
-  refuse: (reason: Reason) => QueueDecision,
+  refuse: Refuse,
 ): QueueDecision | null {
-  if (!f.ix.caps.queue_move || target.pool === live.pool || !movable(f, l)) return null;
+  const { own, l, live } = v;
+  if (!f.ix.caps.queue_move || target.pool === live.pool || !movable(l)) return null;
   const from = live.pool;
-  if (!f.ix.caps.drain) {
-    return refuse(reasonOf('QUEUE_MOVE_NO_DRAIN', { pool: target.pool }));
-  }
+  if (!f.ix.caps.drain) return refuse(reasonOf('QUEUE_MOVE_NO_DRAIN', { pool: target.pool }));
   const blocked = selectorBlockedReason(f, target);
   if (blocked) return refuse(blocked);
   const activates = routesSomewhere(f, target);
   return decision(own, {
-    live: l,
-    createdBy: null,
+    ...v.base,
     action: 'update',
     call: { op: 'move_queue', spec: target },
     final: target,
@@ -705,8 +680,8 @@ function planQueueMove(
 }
 
 /** Whether queue_move can ever move this queue: not `default` (Q5), not a co-named queue (Q4). */
-function movable(f: QueueFrame, l: LiveQueue): boolean {
-  return l.name !== DEFAULT_QUEUE && !l.cluster_managed && f.ix.caps.queue_move;
+function movable(l: LiveQueue): boolean {
+  return l.name !== DEFAULT_QUEUE && !l.cluster_managed;
 }
 
 /**
@@ -749,21 +724,10 @@ function planUndelete(
       ? reasonOf('QUEUE_UNDELETE_NO_MOVE', { name, from: deleted.pool, to: target.pool })
       : null) ??
     selectorBlockedReason(f, target);
-  if (reason) {
-    return decision(own, {
-      live: null,
-      call: null,
-      createdBy: null,
-      action: 'blocked',
-      final: null,
-      diff: diffForms(null, queueForm(target)),
-      reason,
-    });
-  }
+  if (reason) return blockedCreate(own, target, reason);
   return decision(own, {
-    live: null,
+    ...NONE,
     call: { op: moves ? 'move_queue' : 'update_queue', spec: target },
-    createdBy: null,
     action: 'create',
     final: target,
     diff: diffForms(queueForm(deleted), queueForm(target)),
@@ -798,9 +762,8 @@ function cascadeDecision(
   const by = address('Cluster', l.name);
   if (!recreated) {
     return decision(own, {
+      ...NONE,
       live: l,
-      call: null,
-      createdBy: null,
       action: 'delete',
       final: null,
       causedBy: by,
@@ -826,26 +789,14 @@ function cascadeDecision(
 /**
  * The changes, each with a `caused_by` whose deciding pass did not give it a `cause` made again
  * with one (changeWith: no change is written after it is made); the others as they are. The
- * queue pass gives its own (withCause), so the passes after it read queue changes whole.
+ * queue pass gives its own (withCause), so only the other kinds' causes are decided here.
  */
-export function withCauses(ctx: PlanContext, changes: readonly Change[]): Change[] {
-  const facts: CauseFacts = {
-    cluster: (name) => ctx.clusters.get(name),
-    movedClusters: ctx.movedClusters,
-    liveQueue: (name) => ctx.lQueues.get(name),
-  };
+export function withCauses(changes: readonly Change[]): Change[] {
   return changes.map((change) =>
     !change.caused_by || change.cause
       ? change
-      : changeWith(change, { cause: causeOf(facts, change, change.caused_by) }),
+      : changeWith(change, { cause: causeOf(change, change.caused_by) }),
   );
-}
-
-/** What a cause is decided from: the clusters' decisions and the queue's live record. */
-interface CauseFacts {
-  cluster(name: string): Pick<ClusterDecision, 'registers' | 'final'> | undefined;
-  movedClusters: ReadonlySet<string>;
-  liveQueue(name: string): LiveQueue | undefined;
 }
 
 /**
@@ -855,16 +806,14 @@ interface CauseFacts {
 function withCause<D extends { change: Change }>(f: QueueFrame, own: QueueOwn, d: D): D {
   const by = d.change.caused_by;
   if (!by || d.change.cause) return d;
-  const facts: CauseFacts = {
-    cluster: (name) => f.pc.clusters.get(name),
-    movedClusters: f.pc.movedClusters,
-    liveQueue: (name) => (name === own.name ? own.live : undefined),
-  };
-  return { ...d, change: changeWith(d.change, { cause: causeOf(facts, d.change, by) }) };
+  const cause = by.startsWith('Cluster/')
+    ? queueCause(f, own, d.change, by)
+    : causeOf(d.change, by);
+  return { ...d, change: changeWith(d.change, { cause }) };
 }
 
-function causeOf(facts: CauseFacts, change: Change, by: string): Reason {
-  if (change.kind === 'Queue' && by.startsWith('Cluster/')) return queueCause(facts, change, by);
+/** The cause of a change another object's step makes, but a cluster's step to a queue. */
+function causeOf(change: Change, by: string): Reason {
   if (
     (change.kind === 'PoolAssignment' || change.kind === 'ExecutionClusterLabel') &&
     by.startsWith(`${change.kind}/`)
@@ -875,7 +824,7 @@ function causeOf(facts: CauseFacts, change: Change, by: string): Reason {
 }
 
 /** What a cluster's step does to a queue: C2/C3, cluster_move, C7 or C8. */
-function queueCause(facts: CauseFacts, change: Change, by: string): Reason {
+function queueCause(f: QueueFrame, own: QueueOwn, change: Change, by: string): Reason {
   const cluster = by.slice('Cluster/'.length);
   // No live queue: the registration creates it (C2), or recreates `default` (C3).
   if (change.before === null) {
@@ -884,14 +833,14 @@ function queueCause(facts: CauseFacts, change: Change, by: string): Reason {
       { by },
     );
   }
-  const decided = facts.cluster(cluster);
-  if (facts.movedClusters.has(cluster) && decided?.final) {
+  const decided = f.pc.clusters.get(cluster);
+  if (f.pc.movedClusters.has(cluster) && decided?.final) {
     return reasonOf(change.name === cluster ? 'MOVES_WITH_CLUSTER' : 'LEAVES_MOVED_CLUSTER', {
       by,
       pool: decided.final.pool,
     });
   }
-  const live = facts.liveQueue(change.name);
+  const live = own.live;
   if (change.name === cluster && decided?.registers && decided.final && live?.cluster_managed) {
     // C7: registered again under its name, the cluster leaves its old co-named queue behind.
     return reasonOf('CONAMED_LEFT_BEHIND', { by, pool: live.pool, to: decided.final.pool });
@@ -913,18 +862,17 @@ function queueCause(facts: CauseFacts, change: Change, by: string): Reason {
 export function waitSets(ctx: PlanIndex, gone: Leaving): Map<string, string[]> {
   const out = new Map<string, string[]>();
   const poolEmptied = new Map<string, boolean>();
-  const leaves = (n: string) => gone.deletedClusters.has(n) || gone.movedClusters.has(n);
   for (const c of [...gone.deletedClusters, ...gone.movedClusters]) {
     const queues: string[] = [];
     for (const q of ctx.lQueuesByCluster.get(c) ?? []) {
       const live = ctx.lQueues.get(q)!;
-      if (live.clusters.every((n) => leaves(n))) queues.push(q);
+      if (live.clusters.every((n) => leaves(gone, n))) queues.push(q);
     }
     const pool = ctx.lClusters.get(c)?.pool;
     if (pool !== undefined) {
       let emptied = poolEmptied.get(pool);
       if (emptied === undefined) {
-        emptied = (ctx.lClustersByPool.get(pool) ?? []).every((n) => leaves(n));
+        emptied = (ctx.lClustersByPool.get(pool) ?? []).every((n) => leaves(gone, n));
         poolEmptied.set(pool, emptied);
       }
       if (emptied) {
@@ -971,98 +919,6 @@ function routesSomewhere(f: QueueFrame, spec: QueueSpec): boolean {
 }
 
 /**
- * Soft deletes (capability `soft_delete`, Union today), read from Union's client
- * (flyteplugins-union 0.19.1, remote/_cluster.py `delete` and `undelete`):
- * - a deleted cluster keeps its name reserved: CreateCluster of it is refused until
- *   `ClusterService/UndeleteCluster`, so a declared cluster of that name is undeleted;
- * - it comes back with the spec and pool it had, always DRAINED, and takes work only once
- *   activated (`update_cluster` enabled: UpdateClusterState ACTIVE);
- * - its co-named queue comes back with it, DRAINED, and is activated with it; undeleting the
- *   cluster is the only way back for that queue (planned as caused by the cluster);
- * - its pool must be live: a deleted pool is undeleted first (pools-and-clusters.ts), and a pool that
- *   stays deleted blocks the cluster's undelete;
- * - a cluster declared in another pool is moved there once back (UpdateCluster, `cluster_move`:
- *   its co-named queue is DRAINED then, as a move requires).
- */
-/** The deleted cluster of this declared name, when the control plane has soft deletes. */
-export function deletedCluster(ctx: PlanIndex, name: string): LiveCluster | undefined {
-  return ctx.caps.soft_delete ? ctx.lDeletedClusters.get(name) : undefined;
-}
-
-/** Why the deleted cluster cannot come back as the repository declares it, or null. */
-function clusterUndeleteBlockedReason(
-  ctx: PlanIndex,
-  pools: ReadonlyMap<string, PoolDecision>,
-  d: DesiredCluster,
-  deleted: LiveCluster,
-): Reason | null {
-  const name = d.name;
-  if (deleted.deleting) return reasonOf('CLUSTER_UNDELETE_DELETING', { name });
-  if (!pools.get(deleted.pool)?.finalContract) {
-    return reasonOf('CLUSTER_UNDELETE_POOL_DELETED', {
-      name,
-      pool: deleted.pool,
-      pool_address: address('ClusterPool', deleted.pool),
-    });
-  }
-  if (d.pool === deleted.pool) return null;
-  if (!ctx.caps.cluster_move)
-    return reasonOf('CLUSTER_UNDELETE_NO_MOVE', { name, from: deleted.pool, to: d.pool });
-  const contract = knownContract(pools, d.pool);
-  const m = contract && d.data_plane ? dataPlaneMismatches(contract, d.data_plane) : [];
-  const poolAddress = address('ClusterPool', d.pool);
-  if (!pools.get(d.pool)?.finalContract)
-    return reasonOf('CLUSTER_UNDELETE_POOL_MISSING', { pool: d.pool, pool_address: poolAddress });
-  if (m.length > 0) {
-    return reasonOf('CLUSTER_UNDELETE_DATA_PLANE', {
-      pool_address: poolAddress,
-      fields: m.map((x) => x.field),
-      declared: m.map((x) => x.declared),
-    });
-  }
-  return null;
-}
-
-export function planClusterUndelete(
-  ctx: PlanIndex,
-  pools: ReadonlyMap<string, PoolDecision>,
-  d: DesiredCluster,
-  deleted: LiveCluster,
-): ClusterDecision {
-  const name = d.name;
-  const after = clusterForm(d.pool, d.enabled);
-  // It comes back DRAINED (enabled false) in the pool it had.
-  const diff = diffForms(clusterForm(deleted.pool, false), after);
-  const reason = clusterUndeleteBlockedReason(ctx, pools, d, deleted);
-  if (reason) {
-    return {
-      change: makeChange('Cluster', name, 'blocked', null, null, diffForms(null, after), reason),
-      registers: false,
-      deletes: false,
-      final: null,
-    };
-  }
-  const moves = d.pool !== deleted.pool;
-  const note = reasonOf('CLUSTER_UNDELETED', {
-    name,
-    from: deleted.pool,
-    to: moves ? d.pool : null,
-    enabled: d.enabled,
-  });
-  const change = makeChange('Cluster', name, 'create', null, after, diff, null, null, {
-    note: [note],
-  });
-  return {
-    change,
-    registers: false,
-    deletes: false,
-    undeletes: { pool: deleted.pool },
-    ...(moves ? { moves: true } : {}),
-    final: { pool: d.pool, enabled: d.enabled, health: deleted.health },
-  };
-}
-
-/**
  * The deleted co-named queue of a cluster this plan undeletes: it comes back with the cluster
  * (DRAINED, its old settings, in the cluster's pool), is activated with it, and is updated to
  * `target` when that differs (its pool and selector follow the cluster, Q4).
@@ -1077,9 +933,8 @@ function planConamedUndelete(
   const back: QueueSpec = { ...deleted, pool: cluster.final!.pool, clusters: [name] };
   const call = sameQueueSpec(back, target) ? null : ({ op: 'update_queue', spec: target } as const);
   return decision(own, {
-    live: null,
+    ...NONE,
     call,
-    createdBy: null,
     action: 'create',
     final: target,
     diff: diffForms(queueForm(back), queueForm(target)),

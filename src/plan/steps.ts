@@ -18,13 +18,17 @@ import {
   defaultQueueKeyString,
 } from '../model/common.js';
 import type { Step, ManualInstruction, Plan, ChangeAction, StepKind } from '../model/plan.js';
-import type { AssignmentDecision, PlanContext, QueueDecision } from './context.js';
+import {
+  leaves,
+  type AssignmentDecision,
+  type PlanContext,
+  type QueueDecision,
+} from './context.js';
 import { splitWaits, waitSets } from './queues.js';
-import { StepGraph } from './graph.js';
+import { StepGraph, stepKey as key } from './graph.js';
 import { addDefaultQueueSteps } from './default-queues.js';
-import { addLabelSteps, labelStepKey } from './cluster-labels.js';
+import { addLabelSteps } from './cluster-labels.js';
 import { addCascadeOrder } from './flyteadmin.js';
-import { reportedDataPlane } from '../model/capabilities.js';
 
 export function buildSteps(ctx: PlanContext): Step[] {
   const g = new StepGraph();
@@ -39,7 +43,7 @@ export function buildSteps(ctx: PlanContext): Step[] {
   });
   const replaced = (c: string) => {
     const d = ctx.clusters.get(c);
-    return d !== undefined && d.registers && d.deletes;
+    return d?.registers === true && d.deletes === true;
   };
 
   const b: StepBuild = {
@@ -70,18 +74,8 @@ export function buildSteps(ctx: PlanContext): Step[] {
   orderQueueLifecycle(b, drainedBy);
   orderPins(b);
   orderAssignments(b);
-  addCascadeOrder(g, ctx, {
-    set: (v) =>
-      v.kind === 'PoolAssignment' ? key.setAssignment(v.name) : labelStepKey.set(v.name),
-    remove: (v) =>
-      v.kind === 'PoolAssignment' ? key.deleteAssignment(v.name) : labelStepKey.remove(v.name),
-  });
-  addDefaultQueueSteps(ctx, g, {
-    queue: key.queue,
-    register: key.register,
-    deleteQueue: key.deleteQueue,
-    deleteCluster: key.deleteCluster,
-  });
+  addCascadeOrder(g, ctx);
+  addDefaultQueueSteps(ctx, g);
   return g.finalize();
 }
 
@@ -89,25 +83,21 @@ export function buildSteps(ctx: PlanContext): Step[] {
 function addPoolNodes(b: StepBuild): void {
   const { g, ctx } = b;
   for (const [name, d] of ctx.pools) {
+    const target = address('ClusterPool', name);
     // soft_delete: an undelete takes the place of the create (its key), so every step that
     // waits for the pool to exist waits for it.
-    if (d.undeletes)
-      g.add(
-        key.createPool(name),
-        { op: 'undelete_pool', args: { name } },
-        address('ClusterPool', name),
-      );
+    if (d.undeletes) g.add(key.createPool(name), { op: 'undelete_pool', args: { name } }, target);
     if (d.creates)
       g.add(
         key.createPool(name),
         { op: 'create_pool', args: { name, contract: d.finalContract! } },
-        address('ClusterPool', name),
+        target,
       );
     if (d.updates)
       g.add(
         key.updatePool(name),
         { op: 'update_pool', args: { name, contract: d.finalContract! } },
-        address('ClusterPool', name),
+        target,
       );
   }
 }
@@ -116,36 +106,33 @@ function addPoolNodes(b: StepBuild): void {
 function addClusterNodes(b: StepBuild): void {
   const { g, ctx } = b;
   for (const [name, d] of ctx.clusters) {
+    const target = address('Cluster', name);
     const dc = ctx.dClusters.get(name);
     if (d.undeletes && dc) {
       addClusterUndelete(g, name, dc.pool, dc.enabled, d.moves === true);
     } else if (d.registers && dc) {
       const args = { name, pool: dc.pool, ...(dc.data_plane ? { data_plane: dc.data_plane } : {}) };
-      g.add(key.register(name), { op: 'register_cluster', args }, address('Cluster', name));
+      g.add(key.register(name), { op: 'register_cluster', args }, target);
       // C6: a registration enables the cluster; disabling is a second call.
       if (!dc.enabled)
         g.add(
           key.updateCluster(name),
           { op: 'update_cluster', args: { name, enabled: false } },
-          address('Cluster', name),
+          target,
         );
     } else if (d.moves && dc) {
-      g.add(
-        key.move(name),
-        { op: 'move_cluster', args: { name, pool: dc.pool } },
-        address('Cluster', name),
-      );
+      g.add(key.move(name), { op: 'move_cluster', args: { name, pool: dc.pool } }, target);
       if (dc.enabled !== ctx.lClusters.get(name)?.enabled)
         g.add(
           key.updateCluster(name),
           { op: 'update_cluster', args: { name, enabled: dc.enabled } },
-          address('Cluster', name),
+          target,
         );
     } else if (d.change.action === 'update' && dc) {
       g.add(
         key.updateCluster(name),
         { op: 'update_cluster', args: { name, enabled: dc.enabled } },
-        address('Cluster', name),
+        target,
       );
     }
   }
@@ -192,30 +179,19 @@ function addLeavingNodes(b: StepBuild): void {
   const { g, ctx, waitFor } = b;
   const leaving = [...ctx.deletedClusters, ...ctx.movedClusters].sort();
   for (const name of leaving) {
+    const target = address('Cluster', name);
     // With `drain`, queues are drained and waited for until DRAINED; the others (never
     // drained: `default`, default-queue settings) are watched on their metrics (C9).
     const { drain, idle } = splitWaits(ctx, waitFor.get(name) ?? []);
     if (idle.length > 0) {
-      g.add(
-        key.wait(name),
-        { op: 'wait_idle', args: { queues: idle, cluster: name } },
-        address('Cluster', name),
-      );
+      g.add(key.wait(name), { op: 'wait_idle', args: { queues: idle, cluster: name } }, target);
     }
     for (const q of drain)
       g.add(key.drain(q), { op: 'drain_queue', args: { name: q } }, address('Queue', q));
     if (drain.length > 0)
-      g.add(
-        key.waitDrained(name),
-        { op: 'wait_drained', args: { queues: drain } },
-        address('Cluster', name),
-      );
+      g.add(key.waitDrained(name), { op: 'wait_drained', args: { queues: drain } }, target);
     if (ctx.deletedClusters.has(name))
-      g.add(
-        key.deleteCluster(name),
-        { op: 'delete_cluster', args: { name } },
-        address('Cluster', name),
-      );
+      g.add(key.deleteCluster(name), { op: 'delete_cluster', args: { name } }, target);
   }
 }
 
@@ -245,21 +221,17 @@ function addQueueLifecycleNodes(b: StepBuild): void {
 function addAssignmentNodes(b: StepBuild): void {
   const { g, ctx, assignments } = b;
   for (const [k, a] of assignments) {
+    const target = address('PoolAssignment', k);
     const l = ctx.lAssignments.get(k);
     const d = ctx.dAssignments.get(k);
     const id = (l ?? d)!;
     const akey = { project: id.project, domain: id.domain, workflow: id.workflow };
-    if (a.remove)
-      g.add(
-        key.deleteAssignment(k),
-        { op: 'delete_assignment', args: akey },
-        address('PoolAssignment', k),
-      );
+    if (a.remove) g.add(key.deleteAssignment(k), { op: 'delete_assignment', args: akey }, target);
     if (a.set)
       g.add(
         key.setAssignment(k),
         { op: 'set_assignment', args: { ...akey, pool: a.finalPool! } },
-        address('PoolAssignment', k),
+        target,
       );
   }
 }
@@ -278,7 +250,7 @@ function addPoolDeletes(b: StepBuild): void {
 }
 
 /**
- * soft_delete (queues.ts): the undelete takes the registration's key, so every step
+ * soft_delete (pools-and-clusters.ts): the undelete takes the registration's key, so every step
  * that waits for the cluster to exist waits for it; it comes back DRAINED in its old pool, is
  * moved (cluster_move) when declared elsewhere, and activated when declared enabled.
  */
@@ -295,31 +267,6 @@ function addClusterUndelete(
   if (enabled)
     g.add(key.updateCluster(name), { op: 'update_cluster', args: { name, enabled: true } }, target);
 }
-
-/**
- * The step graph's keys and the working set of one build.
- */
-export const key = {
-  createPool: (n: string) => `create_pool:${n}`,
-  deletePool: (n: string) => `delete_pool:${n}`,
-  register: (n: string) => `register_cluster:${n}`,
-  updateCluster: (n: string) => `update_cluster:${n}`,
-  deleteCluster: (n: string) => `delete_cluster:${n}`,
-  wait: (n: string) => `wait_idle:${n}`,
-  queue: (n: string) => `queue:${n}`,
-  queueFirst: (n: string) => `queue_first:${n}`,
-  setAssignment: (k: string) => `set_assignment:${k}`,
-  deleteAssignment: (k: string) => `delete_assignment:${k}`,
-  // Capability steps (domain.md, Capabilities).
-  updatePool: (n: string) => `update_pool:${n}`,
-  move: (n: string) => `move_cluster:${n}`,
-  drain: (q: string) => `drain_queue:${q}`,
-  waitDrained: (c: string) => `wait_drained:${c}`,
-  waitQueueDrained: (q: string) => `wait_drained_queue:${q}`,
-  deleteQueue: (q: string) => `delete_queue:${q}`,
-  undelete: (q: string) => `undelete_queue:${q}`,
-  activate: (q: string) => `activate_queue:${q}`,
-};
 
 /** What every part of one build reads: the graph, the decisions, and a few derived views. */
 interface StepBuild {
@@ -343,9 +290,7 @@ interface StepBuild {
  */
 /** C4/C5: the cluster's reported data plane (if any) matches this contract. */
 function matchesContract(ctx: PlanContext, cluster: string, contract: PoolContract): boolean {
-  const l = ctx.lClusters.get(cluster);
-  const pool = l ? ctx.lPools.get(l.pool) : undefined;
-  const reported = l && pool ? reportedDataPlane(pool.contract, l) : null;
+  const reported = ctx.reported(cluster);
   return reported === null || dataPlaneMismatches(contract, reported).length === 0;
 }
 
@@ -359,7 +304,7 @@ function orderPools(b: StepBuild): void {
     for (const c of ctx.lClustersByPool.get(name) ?? []) {
       if (d.deletes) g.order(leave(c), key.deletePool(name));
       // pool_update checks the members present (C4): one that would not match leaves first.
-      if (ctx.leaves(c) && d.updates && !matchesContract(ctx, c, d.finalContract!))
+      if (leaves(ctx, c) && d.updates && !matchesContract(ctx, c, d.finalContract!))
         g.order(leave(c), key.updatePool(name));
     }
     if (d.deletes) {
@@ -414,7 +359,6 @@ function orderClusters(b: StepBuild): void {
 /** Queue calls after their pool and clusters, repointing before a leave (rule 4). */
 function orderQueueCalls(b: StepBuild): void {
   const { g, ctx, queues, replaced, removalStep, leave } = b;
-  const firstRegistration = [...ctx.clusters.entries()].find(([, d]) => d.registers)?.[0];
   for (const [name, q] of queues) {
     if (!q.call) continue;
     const k = key.queue(name);
@@ -428,8 +372,7 @@ function orderQueueCalls(b: StepBuild): void {
     g.order(key.deleteQueue(name), k);
     // soft_delete: the reserved name's queue comes back before its update.
     g.order(key.undelete(name), k);
-    if (q.createdBy === 'register') g.order(key.register(name), k);
-    if (q.createdBy === 'C3' && firstRegistration) g.order(key.register(firstRegistration), k);
+    if (q.createdBy) g.order(key.register(q.createdBy), k);
     const removal = removalStep.get(name)!;
     if (removal !== k) {
       g.order(removal, k);
@@ -446,7 +389,7 @@ function orderQueueCalls(b: StepBuild): void {
     const movesAlong = q.live?.cluster_managed === true && ctx.movedClusters.has(name);
     if (q.deletes || movesAlong) continue;
     for (const c of q.live?.clusters ?? []) {
-      if (!ctx.leaves(c)) continue;
+      if (!leaves(ctx, c)) continue;
       g.order(removal, key.drain(name));
       const first = [key.wait(c), key.waitDrained(c)].filter((w) => g.has(w));
       for (const w of first.length > 0 ? first : [leave(c)]) g.order(removal, w);

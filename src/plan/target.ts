@@ -15,6 +15,7 @@ import { UserError } from '../util/user-error.js';
 import { summarizeChanges, diffForms } from './forms.js';
 import { closestNames } from '../manifests/suggest.js';
 import { reasonOf, warning } from './reasons.js';
+import { isLive } from './inventory.js';
 
 export const PARTIAL_PLAN = 'PARTIAL_PLAN';
 
@@ -145,14 +146,13 @@ export function checkReplaceAddresses(
       );
     }
     const inRepo = desiredAddresses(desired);
-    const onCp = liveAddresses(live);
     if (!inRepo.has(addr)) {
       throw new UserError(
         `--replace ${addr}: not in the repository, so there is nothing to create again` +
           suggestion(addr, [...inRepo]),
       );
     }
-    if (!onCp.has(addr)) {
+    if (!isLive(live, addr)) {
       throw new UserError(
         `--replace ${addr}: not on the control plane yet, so there is nothing to replace: a plain apply creates it`,
       );
@@ -160,21 +160,13 @@ export function checkReplaceAddresses(
   }
 }
 
+/** The addresses of the repository's pools, clusters, queues and assignments (in that order). */
 function desiredAddresses(d: DesiredState): Set<string> {
   return new Set([
     ...d.pools.map((p) => address('ClusterPool', p.name)),
     ...d.clusters.map((c) => address('Cluster', c.name)),
     ...d.queues.map((q) => address('Queue', q.name)),
     ...d.assignments.map((a) => address('PoolAssignment', assignmentKeyString(a))),
-  ]);
-}
-
-function liveAddresses(l: LiveState): Set<string> {
-  return new Set([
-    ...l.pools.map((p) => address('ClusterPool', p.name)),
-    ...l.clusters.map((c) => address('Cluster', c.name)),
-    ...l.queues.map((q) => address('Queue', q.name)),
-    ...l.assignments.map((a) => address('PoolAssignment', assignmentKeyString(a))),
   ]);
 }
 
