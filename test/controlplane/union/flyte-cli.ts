@@ -12,6 +12,27 @@ import type { UnionServer } from './helpers.js';
 const run = promisify(execFile);
 export const venv = findUnionVenv();
 
+/**
+ * The venv's `flyte` console script (flyte.cli.main:main), leaving at once when it is done: like
+ * READ below, the client's native threads may abort the interpreter's teardown (SIGABRT) after
+ * the command succeeded, which the test would take for a failure.
+ */
+const FLYTE = `
+import os, sys
+from flyte.cli.main import main
+sys.argv[0] = "flyte"
+try:
+    main()
+    code = 0
+except SystemExit as e:
+    if isinstance(e.code, str):
+        print(e.code, file=sys.stderr)
+    code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+sys.stdout.flush()
+sys.stderr.flush()
+os._exit(code)
+`;
+
 /** Runs `flyte --endpoint dns:///HOST --org acme --insecure ARGS` without a terminal. */
 export async function flyte(
   server: UnionServer,
@@ -21,7 +42,7 @@ export async function flyte(
   if (typeof venv === 'string') throw new Error(venv);
   const argv = ['--endpoint', `dns:///${server.host}`, '--org', 'acme', '--insecure', ...args];
   try {
-    const { stdout, stderr } = await run(venv.flyte, argv, {
+    const { stdout, stderr } = await run(venv.python, ['-c', FLYTE, ...argv], {
       env: { PATH: process.env.PATH ?? '', HOME: home, NO_COLOR: '1', COLUMNS: '200' },
       timeout: 120_000,
     });
