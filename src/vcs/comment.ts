@@ -156,7 +156,7 @@ function fitItems(
   budget: number,
   separator: string,
   omitted: (n: number) => string,
-): { text: string; used: number; omitted: number } {
+): string {
   const parts: string[] = [];
   let used = 0;
   for (let i = 0; i < items.length; i++) {
@@ -164,15 +164,13 @@ function fitItems(
     const cost = codePointLength(item) + (parts.length > 0 ? codePointLength(separator) : 0);
     const reserve = i < items.length - 1 ? OMISSION_RESERVE : 0;
     if (used + cost + reserve > budget) {
-      const rest = items.length - i;
-      const note = omitted(rest);
-      const text = parts.length > 0 ? parts.join(separator) + separator + note : note;
-      return { text, used: codePointLength(text), omitted: rest };
+      const note = omitted(items.length - i);
+      return parts.length > 0 ? parts.join(separator) + separator + note : note;
     }
     parts.push(item);
     used += cost;
   }
-  return { text: parts.join(separator), used, omitted: 0 };
+  return parts.join(separator);
 }
 
 function shortSection(outcome: EnvironmentOutcome, budget: number): string {
@@ -190,7 +188,7 @@ function shortSection(outcome: EnvironmentOutcome, budget: number): string {
       (n) =>
         `… ${plural(n, 'more line')} omitted (the comment size limit); run \`poolsync validate\` for all.`,
     );
-    return intro + fence(fit.text, 'text');
+    return intro + fence(fit, 'text');
   }
   return shortPlan(outcome.plan, budget);
 }
@@ -279,7 +277,7 @@ function section(b: Budgeted, title: string, items: string[], noun: string): voi
     '\n',
     (n) => `- … ${plural(n, `more ${noun}`)} omitted`,
   );
-  push(b, header + fit.text);
+  push(b, header + fit);
 }
 
 function changesSection(b: Budgeted, plan: Plan): void {
@@ -287,7 +285,6 @@ function changesSection(b: Budgeted, plan: Plan): void {
   if (changes.length === 0) return;
   const header = '#### Changes\n\n';
   const blocks = changes.map(changeLines);
-  const joined = blocks.join('\n');
   const fenceOverhead = codePointLength(fence('', 'diff'));
   // Slack for a longer fence when a value itself contains backticks.
   const room = b.left - codePointLength(header) - fenceOverhead - 20;
@@ -298,7 +295,7 @@ function changesSection(b: Budgeted, plan: Plan): void {
       '\n',
       (n) => `# … ${plural(n, 'more change')} omitted (the comment size limit)`,
     );
-    push(b, header + fence(fit.omitted === 0 ? joined : fit.text, 'diff'));
+    push(b, header + fence(fit, 'diff'));
   } else {
     push(b, `_${plural(changes.length, 'change')} omitted (the comment size limit)._`);
   }
