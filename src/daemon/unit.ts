@@ -38,13 +38,7 @@ import type { Redactor } from '../util/redact.js';
 import { Approvals } from './approvals.js';
 import type { DaemonConfig } from './config.js';
 import { FolderSource, GitSource, type Source, type SourceSnapshot } from './git-source.js';
-import {
-  electedLeadership,
-  followerOf,
-  readiness,
-  soleLeadership,
-  type DaemonLeadership,
-} from './leader.js';
+import { electedLeadership, followerOf, readiness, soleLeadership } from './leader.js';
 import { leaderStatus } from './http.js';
 import { ReconcileLoop, type TriggerReason } from './loop.js';
 import { DaemonMetrics, type RunResult } from './metrics.js';
@@ -90,35 +84,7 @@ export interface UnitDeps {
 }
 
 /** What the daemon drives of one unit. */
-export interface Unit {
-  /** The environment's name; null without environments. */
-  readonly name: string | null;
-  readonly config: DaemonConfig;
-  readonly metrics: DaemonMetrics;
-  readonly leadership: DaemonLeadership;
-  readonly approvals: Approvals;
-  /** Known once the control plane was opened (at start, or by the first run that reached it). */
-  backend(): BackendInfo | undefined;
-  identity(): PlanControlPlane | undefined;
-  /** The control plane's live state, read as a run reads it (pull-request plans, approvals). */
-  readLive(need?: SettingsNeed): Promise<LiveState>;
-  /** The unit's /status section (`ready` included, `leader` when elected). */
-  status(): DaemonStatus;
-  ready(): boolean;
-  /** Asks for a run (dropped while another replica leads the unit). */
-  request(reason: TriggerReason): Promise<void>;
-  /**
-   * Starts the drift timer and the election (after `electAfterMs`: a replica's Leases are
-   * tried one after the other), or requests the first run; resolves on the first run (with
-   * --leader-elect the one a replica makes when it becomes leader).
-   */
-  start(address: string | null, electAfterMs?: number): Promise<void>;
-  readonly busy: boolean;
-  /** Stops the timers and the loop; true when the running run finished in time. */
-  stop(timeoutMs: number): Promise<boolean>;
-  /** Gives the lease up and closes the control plane. */
-  close(): Promise<void>;
-}
+export type Unit = Awaited<ReturnType<typeof startUnit>>;
 
 /** A unit of an environment opens its control plane on its first run; the one unit at start, failing there. */
 async function startUnit(
@@ -128,7 +94,7 @@ async function startUnit(
   metrics: DaemonMetrics,
   redactor: Redactor,
   deps: UnitDeps,
-): Promise<Unit> {
+) {
   const logger = name === null ? deps.logger : deps.logger.child({ environment: name });
   const clock = deps.clock ?? SYSTEM_CLOCK;
   const injected = deps.controlPlane;
@@ -213,22 +179,33 @@ async function startUnit(
   const request = (reason: TriggerReason): Promise<void> =>
     leadership.isLeader() ? loop.request(reason) : Promise.resolve();
   return {
+    /** The environment's name; null without environments. */
     name,
     config,
     metrics,
     leadership,
     approvals,
+    /** Known once the control plane was opened (at start, or by the first run that reached it). */
     backend: () => known?.backend,
     identity: () => known?.identity,
-    readLive: (need) => controlPlane.read((cp) => pipeline.readLiveState(cp, need)),
+    /** The control plane's live state, read as a run reads it (pull-request plans, approvals). */
+    readLive: (need?: SettingsNeed): Promise<LiveState> =>
+      controlPlane.read((cp) => pipeline.readLiveState(cp, need)),
     ready,
-    status: () => {
+    /** The unit's /status section (`ready` included, `leader` when elected). */
+    status: (): DaemonStatus => {
       const st = { ...reconciler.status(), ready: ready() };
       const leader = leadership.status();
       return leader ? { ...st, leader } : st;
     },
+    /** Asks for a run (dropped while another replica leads the unit). */
     request,
-    start: (address, electAfterMs = 0) => {
+    /**
+     * Starts the drift timer and the election (after `electAfterMs`: a replica's Leases are
+     * tried one after the other), or requests the first run; resolves on the first run (with
+     * --leader-elect the one a replica makes when it becomes leader).
+     */
+    start: (address: string | null, electAfterMs = 0): Promise<void> => {
       triggers.push(startTimer(config.driftIntervalMs, () => void request('drift')));
       let firstRunDone = () => {};
       const firstRun = leadership.elected
@@ -245,10 +222,12 @@ async function startUnit(
     get busy() {
       return loop.busy;
     },
-    stop: async (timeoutMs) => {
+    /** Stops the timers and the loop; true when the running run finished in time. */
+    stop: async (timeoutMs: number) => {
       await Promise.all(triggers.map((t) => t.stop()));
       return loop.stop(timeoutMs);
     },
+    /** Gives the lease up and closes the control plane. */
     close: async () => {
       // A leader gives the lease up so another replica takes over at once.
       await leadership
