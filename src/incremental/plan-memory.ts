@@ -155,7 +155,7 @@ export async function planRemembering(
   const stateKey = inputs && opts.stateKey ? await opts.stateKey() : null;
   let live: LiveState | null = null;
   if (record && (stateKey === null || record.stateKey !== stateKey)) {
-    // The settings the remembered plan read: the same repository needs the same (live-scope.ts).
+    // The settings the remembered plan read: the same repository needs the same (plan/fingerprint.ts).
     const read = record.result.plan.default_queues_read;
     live = await readLive(() => read ?? 'all');
   }

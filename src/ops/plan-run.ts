@@ -214,7 +214,7 @@ async function acquired(
 
 /**
  * The plan memory's key of an embedded state opened read-only, when it has one: equal keys
- * spare reading the live state (read-only.ts).
+ * spare reading the live state (embedded/store.ts, readOnly).
  */
 async function stateKeyOf(
   url: string,

@@ -510,7 +510,7 @@ function planCascade(
   const stuck = restore.filter((w) => w.change.action === 'blocked');
   const addr = address(v.kind, v.name);
   const { path, type, scope, kind } = deleteWords(v);
-  // The rows taken along and the value of each (the words say them: words/flyteadmin.ts).
+  // The rows taken along and the value of each (the words say them: render/reasons.ts).
   const takes = [
     ...unmanaged.map((w) => address(w.kind, w.name)),
     ...rows.map((r) => address(v.kind, attributeRowKey(r))),

@@ -94,7 +94,7 @@ export class EmbeddedControlPlane implements ControlPlane {
     private readonly now: () => number,
     /** The state file when opened read-only (writes are refused). */
     private readonly readOnlyPath: string | null = null,
-    /** Read-only: the state read (at open, or lazily: read-only.ts). */
+    /** Read-only: the state read (at open, or lazily: store.ts readOnly). */
     private readonly reader: ReadOnlyState | null = null,
     /** Reads shared through a state cache (EmbeddedOptions.stateCache): frozen list views. */
     private readonly shareReads = false,

@@ -215,7 +215,7 @@ export function createSpec(request: Partial<QueueSpec>): QueueSpec {
   return {
     // Union's client creates every queue with a scheduling policy (strict_fifo unless told:
     // remote/_queue.py:746, 799); one sent without is UNSPECIFIED, which the leasor orders
-    // differently (:83-87). Undeclared, it is not managed after (queue-caps.ts, inheritCaps).
+    // differently (:83-87). Undeclared, it is not managed after (plan/forms.ts, inheritCaps).
     scheduling: 'strict_fifo',
     ...capsOf(request),
     pool: request.pool ?? DEFAULT_POOL,
