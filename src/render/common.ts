@@ -9,18 +9,13 @@ import type {
   Step,
 } from '../model/plan.js';
 import { countPlan, type PlanCounts } from '../plan/counts.js';
-import { describeScope, reasonText } from './reasons.js';
+import { describeScope, errorText, reasonText } from './reasons.js';
 
 /** The words of PRUNE_OFF: a plan saved without `why` says it only in words. */
 const PRUNE_OFF_WORDS = reasonText({ code: 'PRUNE_OFF', params: {} });
 
-/**
- * The message of a warning as this poolsync words it (the JSON's `message`): from its code and
- * parameters, else the words stored with a warning read from a plan file.
- */
-export function warningText(w: PlanWarning): string {
-  return (w.params && reasonText({ code: w.code, params: w.params })) ?? w.message ?? w.code;
-}
+/** The message of a warning as this poolsync words it (the JSON's `message`): as an error's. */
+export const warningText: (w: PlanWarning) => string = errorText;
 
 /** What another object's step does to a change (Change.cause: C2, C3, C7, C8, A3, cluster_move). */
 export function causeText(change: { cause?: Reason | null }): string | null {
@@ -135,9 +130,6 @@ export function heldForApproval(
   return `${plural(held.length, 'change')} held for approval (${list}); approve ${fingerprint}`;
 }
 
-/** Every change but the noops (model/plan.ts: a remembered plan knows them without the rest). */
-export { visibleChanges } from '../model/plan.js';
-
 /** Why each capability step is safe (domain.md, Capabilities). */
 const CAPABILITY_STEP_WHY: Partial<Record<Step['op'], string>> = {
   drain_queue: 'the queue takes no new work; work in flight finishes (drain)',
@@ -207,9 +199,25 @@ export function pruneScopeLine(plan: Plan): string | null {
     : line;
 }
 
-/** Why the unmanaged changes are left alone, for the line that counts them. */
-export function unmanagedWhy(plan: Plan): string {
-  return plan.prune_scope ? 'outside the prune scope, or not poolsync’s to change' : 'prune is off';
+/**
+ * The lines under the closing line: side effects (sideEffectLine), the unmanaged count and why
+ * they are left alone, the prune scope; each only when it has something to say.
+ */
+export function footnotes(plan: Plan): string[] {
+  const unmanaged = plan.summary.unmanaged;
+  const why = plan.prune_scope
+    ? 'outside the prune scope, or not poolsync’s to change'
+    : 'prune is off';
+  return [
+    sideEffectLine(plan),
+    unmanaged > 0 ? `${plural(unmanaged, 'object')} unmanaged (${why}).` : null,
+    pruneScopeLine(plan),
+  ].filter((l): l is string => l !== null);
+}
+
+/** `Plan failed with N errors: nothing will be applied.` */
+export function failedLine(plan: Plan): string {
+  return `Plan failed with ${plural(plan.errors.length, 'error')}: nothing will be applied.`;
 }
 
 /** The reason of an unmanaged change when it says more than "prune is off"; else null. */

@@ -5,27 +5,24 @@
  * diff highlighting): blocked items are never in the block, and a legend under it says so. Kept under a size budget (GitHub caps comments at 65,536 characters).
  */
 import { escapeTerminal } from '../util/terminal-text.js';
-import type { Change, Plan } from '../model/plan.js';
+import { visibleChanges, type Change, type Plan } from '../model/plan.js';
 import {
   capabilitiesOn,
   capabilitySteps,
   causeText,
-  warningText,
-  whyText,
-  noteText,
   closingLine,
   controlPlaneHeader,
   fieldLines,
+  footnotes,
   hasNoChanges,
+  noteText,
   plural,
-  pruneScopeLine,
-  sideEffectLine,
   unmanagedReason,
-  unmanagedWhy,
-  visibleChanges,
+  warningText,
+  whyText,
 } from './common.js';
 import { errorText } from './reasons.js';
-import { manualSteps, runbookLines, waitingCount } from './runbook.js';
+import { manualSteps, runbookLines, waitingNote } from './runbook.js';
 
 export interface MarkdownOptions {
   /** Upper bound of the output length; the change list is cut to fit. Default 60,000. */
@@ -83,12 +80,7 @@ function headLines(plan: Plan): string[] {
       ? '**No changes.** The control plane matches the repository.'
       : `**${closingLine(plan)}**`,
   );
-  const sideEffects = sideEffectLine(plan);
-  if (sideEffects) head.push('', sideEffects);
-  if (plan.summary.unmanaged > 0)
-    head.push('', `${plural(plan.summary.unmanaged, 'object')} unmanaged (${unmanagedWhy(plan)}).`);
-  const scope = pruneScopeLine(plan);
-  if (scope) head.push('', scope);
+  for (const line of footnotes(plan)) head.push('', line);
   const header = controlPlaneHeader(plan);
   if (header) {
     if (header.environment) head.push('', `Environment: ${code(header.environment)}`);
@@ -99,70 +91,62 @@ function headLines(plan: Plan): string[] {
   return head;
 }
 
+/** `### title`, its intro, its lines; nothing when it has no lines. */
+function section(title: string, intro: string | null, lines: readonly string[]): string[] {
+  if (lines.length === 0) return [];
+  return [`### ${title}`, '', ...(intro === null ? [] : [intro, '']), ...lines, ''];
+}
+
 function capabilitySection(plan: Plan): string[] {
-  const capSteps = capabilitySteps(plan);
-  if (capSteps.length === 0) return [];
-  const lines = [
-    '### Capability steps',
-    '',
+  return section(
+    'Capability steps',
     `The control plane supports ${capabilitiesOn(plan) ?? 'none'}; these steps run in this order:`,
-    '',
-  ];
-  for (const s of capSteps)
-    lines.push(
-      `- ${code(s.id)} **${s.op}** ${code(s.target)}${markdownText(s.detail)}: ${markdownText(s.why)}`,
-    );
-  lines.push('');
-  return lines;
+    capabilitySteps(plan).map(
+      (s) =>
+        `- ${code(s.id)} **${s.op}** ${code(s.target)}${markdownText(s.detail)}: ${markdownText(s.why)}`,
+    ),
+  );
 }
 
 function blockedSection(changes: readonly Change[]): string[] {
-  const blocked = changes.filter((c) => c.action === 'blocked');
-  if (blocked.length === 0) return [];
-  const lines = [
-    '### Blocked',
-    '',
+  return section(
+    'Blocked',
     'Nothing is sent for these; they are reported until the repository or the control plane changes.',
-    '',
-  ];
-  for (const c of blocked) {
-    lines.push(`- **${code(c.address)}**: ${markdownText(whyText(c) ?? '')}`);
-    // What another object's step does to it (not in the diff block, which lists what is sent).
-    const cause = causeText(c);
-    if (cause) lines.push(`  - ${markdownText(cause)}`);
-  }
-  lines.push('');
-  return lines;
+    changes
+      .filter((c) => c.action === 'blocked')
+      .flatMap((c) => {
+        const cause = causeText(c);
+        // What another object's step does to it (not in the diff block, which lists what is sent).
+        return [
+          `- **${code(c.address)}**: ${markdownText(whyText(c) ?? '')}`,
+          ...(cause ? [`  - ${markdownText(cause)}`] : []),
+        ];
+      }),
+  );
 }
 
 function manualSection(plan: Plan): string[] {
   const manual = manualSteps(plan);
-  if (manual.length === 0) return [];
-  const waiting = waitingCount(plan.steps);
   const runbook = runbookLines(plan.steps, { indent: '' }).map(escapeTerminal);
   // A fence longer than any run of backticks in the file contents.
   const fence = fenceFor(runbook);
-  return [
-    `### Manual steps (${manual.length})`,
-    '',
+  return section(
+    `Manual steps (${manual.length})`,
     'The control plane has no public API for these: `poolsync apply` runs every other step it can, ' +
-      `then stops with exit code 2 and this runbook${waiting > 0 ? ` (${plural(waiting, 'step')} wait on it)` : ''}; ` +
+      `then stops with exit code 2 and this runbook${waitingNote(plan)}; ` +
       'with `--flyte-cli PATH` it runs these commands itself.',
-    '',
-    `${fence}sh`,
-    ...runbook,
-    fence,
-    '',
-  ];
+    manual.length === 0 ? [] : [`${fence}sh`, ...runbook, fence],
+  );
 }
 
 function warningsSection(plan: Plan): string[] {
-  if (plan.warnings.length === 0) return [];
-  const lines = ['### Warnings', ''];
-  for (const w of plan.warnings)
-    lines.push(`- :warning: **${w.code}** ${code(w.address)}: ${markdownText(warningText(w))}`);
-  lines.push('');
-  return lines;
+  return section(
+    'Warnings',
+    null,
+    plan.warnings.map(
+      (w) => `- :warning: **${w.code}** ${code(w.address)}: ${markdownText(warningText(w))}`,
+    ),
+  );
 }
 
 function unmanagedSection(changes: readonly Change[]): string[] {

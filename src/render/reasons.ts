@@ -25,29 +25,20 @@ export function reasonInJson(code: string): boolean {
   return IN_JSON.has(code);
 }
 
-/** Whether this poolsync has words for `code`. */
-function knownReason(code: string): boolean {
-  return Object.hasOwn(CATALOG, code);
-}
-
 /** A reason in words; null for a code this poolsync does not know. */
 export function reasonText(reason: Reason): string | null {
-  return knownReason(reason.code) ? CATALOG[reason.code]!(reason.params) : null;
+  return Object.hasOwn(CATALOG, reason.code) ? CATALOG[reason.code]!(reason.params) : null;
 }
 
 /**
- * The message of a plan error as this poolsync words it (the JSON's `message`): from its code
- * and parameters, else the words stored with an error read from a plan file. Here, beside the
- * catalog, because apply's refusal of a plan with errors words them too (apply sits beside
- * render in the layers).
+ * The message of a plan error or warning as this poolsync words it (the JSON's `message`): from
+ * its code and parameters, else the words stored with one read from a plan file. Here, beside
+ * the catalog, because apply's refusal of a plan with errors words them too.
  */
-export function errorText(e: PlanError): string {
+export function errorText(e: Pick<PlanError, 'code' | 'params' | 'message'>): string {
   return (e.params && reasonText({ code: e.code, params: e.params })) ?? e.message ?? e.code;
 }
 
-/**
- * How the catalog's words read a reason's parameters: words only, no decision.
- */
 /** The words of one code, made from its parameters. */
 type Words = (p: ReasonParams) => string;
 
@@ -151,7 +142,6 @@ function scopeOf(p: ReasonParams): PruneScope {
   };
 }
 
-/** Words of why a cluster change is blocked (Change.why of Cluster), and DATA_PLANE_UNVERIFIED. */
 /**
  * C4 mismatches, one per field: `<prefix>fields`, `<prefix>declared` and `<prefix>contract`
  * (the declared and the contract's value of each field), e.g. `object_store_uri is "s3://a",
@@ -199,7 +189,6 @@ function contractWords(p: ReasonParams): string {
   );
 }
 
-/** Words of why a queue change is blocked (Change.why of Queue; `reason` is this text). */
 /**
  * Why a queue cannot be deleted: `settings` (the scopes whose run.default_queue names it once
  * the plan is applied), or none for the "default" queue (Q5).
@@ -219,7 +208,6 @@ const DELETE_NO_DRAIN =
 const ABSENT_DEFAULT = 'listed absent in poolsync.yaml, but it cannot be deleted here: ';
 const NOT_THIS_ONE = 'queues can be deleted (queue_delete), but not this one: ';
 
-/** Words of the warnings (PlanWarning.params; `message` is this text). */
 /** How a cluster is registered again (`from`: its live pool, null when it is not live). */
 function reRegistered(p: ReasonParams): string {
   // A forced replace (--replace) keeps the pool: the cluster is re-registered where it is.
@@ -242,7 +230,6 @@ const WARNINGS: WordsTable = {
     `Enable a cluster, fix its data plane (see its health in \`poolsync export\`), or point the queue elsewhere.`,
 };
 
-/** Words of flyteadmin's refusals and of rows poolsync never writes (docs/flyte-oss.md). */
 /** What a delete of a broader row takes along (`path` of the DELETE, `type` of its rows, their `scope`). */
 function cascadeAlong(p: ReasonParams): string {
   return `${s(p, 'path')} also deletes the narrower ${s(p, 'type')} rows of ${s(p, 'scope')}`;
@@ -273,7 +260,6 @@ function taken(p: ReasonParams): string[] {
   return list(p, 'takes').map((a, i) => `${a} (${what} ${values[i] ?? ''})`);
 }
 
-/** Words of the warnings about execution cluster labels (cluster-labels.ts) and of a partial plan. */
 /** `cluster weight, …` of the entries `<of>_clusters` with their `<of>_weights`; null when none. */
 function entries(p: ReasonParams, of: string): string | null {
   const clusters = listOrNull(p, `${of}_clusters`);
