@@ -11,22 +11,13 @@ export const PLAN_FORMAT_VERSION = '1';
 export type ChangeAction =
   'create' | 'update' | 'replace' | 'delete' | 'blocked' | 'unmanaged' | 'noop';
 
-/** The actions poolsync makes calls for (a step acts on the object): what a plan does. */
-type ActionableAction = 'create' | 'update' | 'replace' | 'delete';
-
-/** The actionable set, in the order counts list it; the one definition (issue 37). */
-export const ACTIONABLE_ACTIONS: readonly ActionableAction[] = [
-  'create',
-  'update',
-  'replace',
-  'delete',
-];
-
-const ACTIONABLE: ReadonlySet<string> = new Set(ACTIONABLE_ACTIONS);
+/** The actions poolsync makes calls for (a step acts on the object), in the order counts list them. */
+export const ACTIONABLE_ACTIONS = ['create', 'update', 'replace', 'delete'] as const;
+type ActionableAction = (typeof ACTIONABLE_ACTIONS)[number];
 
 /** Whether poolsync makes a call for this action (not blocked, unmanaged or noop). */
 export function isActionable(action: ChangeAction): action is ActionableAction {
-  return ACTIONABLE.has(action);
+  return (ACTIONABLE_ACTIONS as readonly ChangeAction[]).includes(action);
 }
 
 /**
@@ -137,38 +128,6 @@ export type StepOp =
   | { op: 'delete_execution_cluster_label'; args: AssignmentKey };
 
 export type StepKind = StepOp['op'];
-
-/**
- * Every op the planner can emit, in one list: saved-plan readers accept exactly these, and the
- * round-trip test walks them all (test/apply/planfile-ops.test.ts). A record over StepKind, so a
- * new StepOp that is not listed here fails the typecheck.
- */
-export const STEP_KINDS = Object.keys({
-  create_pool: true,
-  delete_pool: true,
-  register_cluster: true,
-  update_cluster: true,
-  delete_cluster: true,
-  create_queue: true,
-  update_queue: true,
-  wait_idle: true,
-  set_assignment: true,
-  delete_assignment: true,
-  drain_queue: true,
-  wait_drained: true,
-  activate_queue: true,
-  delete_queue: true,
-  undelete_queue: true,
-  undelete_pool: true,
-  undelete_cluster: true,
-  move_cluster: true,
-  move_queue: true,
-  update_pool: true,
-  set_default_queue: true,
-  delete_default_queue: true,
-  set_execution_cluster_label: true,
-  delete_execution_cluster_label: true,
-} satisfies Record<StepKind, true>) as StepKind[];
 
 /** `api`: the executor makes the call; `manual`: the backend has no public API for it (a runbook step). */
 type StepExecution = 'api' | 'manual';

@@ -167,27 +167,27 @@ function unmanagedSection(changes: readonly Change[]): string[] {
 /** The applied changes in a fenced `diff` block, cut to `budget` characters. */
 function diffSection(applied: readonly Change[], budget: number): string[] {
   const lines: string[] = [];
-  let used = 0;
   let shown = 0;
   for (const c of applied) {
     const block = diffBlock(c);
     const size = block.join('\n').length + 1;
-    if (used + size > budget) break;
+    if (budget < size) break;
     lines.push(...block);
-    used += size;
+    budget -= size;
     shown += 1;
   }
   const fence = fenceFor(lines);
-  const body = [`${fence}diff`, ...lines, fence];
-  body.push('<sub>`+` create · `!` update · `-/+` replace · `-` delete</sub>');
-  if (shown < applied.length) {
-    body.push(
-      '',
-      `_…and ${applied.length - shown} more changes not shown here: run \`poolsync plan\` for the full plan._`,
-    );
-  }
-  body.push('');
-  return body;
+  const more = applied.length - shown;
+  return [
+    `${fence}diff`,
+    ...lines,
+    fence,
+    '<sub>`+` create · `!` update · `-/+` replace · `-` delete</sub>',
+    ...(more > 0
+      ? ['', `_…and ${more} more changes not shown here: run \`poolsync plan\` for the full plan._`]
+      : []),
+    '',
+  ];
 }
 
 function diffBlock(change: Change): string[] {
@@ -226,23 +226,22 @@ export function markdownText(text: string): string {
   );
 }
 
+/** The longest run of backticks in `text` (0 when none). */
+const longestTicks = (text: string): number =>
+  Math.max(0, ...(text.match(/`+/g) ?? []).map((m) => m.length));
+
 /**
  * `text` as an inline code span that nothing in it can end: control characters (newline
  * included) escaped, delimited by more backticks than its longest run (CommonMark).
  */
 export function code(text: string): string {
   const safe = escapeTerminal(text);
-  const longest = Math.max(0, ...(safe.match(/`+/g) ?? []).map((m) => m.length));
-  const ticks = '`'.repeat(longest + 1);
+  const ticks = '`'.repeat(longestTicks(safe) + 1);
   const pad = safe.startsWith('`') || safe.endsWith('`') ? ' ' : '';
   return `${ticks}${pad}${safe}${pad}${ticks}`;
 }
 
 /** A code fence longer than any run of backticks in `lines`, so no line can close it. */
 function fenceFor(lines: readonly string[]): string {
-  const longest = Math.max(
-    2,
-    ...lines.map((l) => Math.max(0, ...(l.match(/`+/g) ?? []).map((m) => m.length))),
-  );
-  return '`'.repeat(longest + 1);
+  return '`'.repeat(Math.max(2, ...lines.map(longestTicks)) + 1);
 }
