@@ -129,9 +129,6 @@ export type StepOp =
 
 export type StepKind = StepOp['op'];
 
-/** `api`: the executor makes the call; `manual`: the backend has no public API for it (a runbook step). */
-type StepExecution = 'api' | 'manual';
-
 /** What a person runs for a manual step: the backend's own CLI, exactly. */
 export interface ManualInstruction {
   /** Why there is no API call, e.g. "Union has no public API to create a cluster pool". */
@@ -154,17 +151,14 @@ export type Step = StepOp & {
   /** Address of the object the step acts on (`Cluster/prod-1`). */
   target: string;
   depends_on: string[];
-  /** Absent means `api`. */
-  execution?: StepExecution;
+  /** `api` (absent): the executor makes the call; `manual`: the backend has no public API for it (a runbook step). */
+  execution?: 'api' | 'manual';
   /** Present when `execution` is `manual`. */
   manual?: ManualInstruction;
 };
 
-type WarningCode =
-  'CONAMED_QUEUE_ORPHANED' | 'QUEUE_ROUTES_NOWHERE' | 'QUEUE_NO_HEALTHY_CLUSTER' | (string & {});
-
 export interface PlanWarning {
-  code: WarningCode;
+  code: string;
   address: string;
   /**
    * The words of a warning read from a plan file (the JSON's `message`), kept as written; the

@@ -197,10 +197,8 @@ function diffBlock(change: Change): string[] {
   const marker = prefix === '-/+' ? UPDATE_IN_DIFF : prefix;
   // Names and values come from the repository and the control plane: one line each, escaped.
   const lines = [`${prefix} ${escapeTerminal(change.address)}`];
-  const note = causeText(change);
-  if (note) lines.push(`${marker}     # ${escapeTerminal(note)}`);
-  const notes = noteText(change);
-  if (notes) lines.push(`${marker}     # ${escapeTerminal(notes)}`);
+  for (const comment of [causeText(change), noteText(change)])
+    if (comment) lines.push(`${marker}     # ${escapeTerminal(comment)}`);
   for (const f of fieldLines(change))
     lines.push(
       `${marker}     ${escapeTerminal(f.text)}${f.forces ? '  # forces replacement' : ''}`,

@@ -57,17 +57,14 @@ export function isReason(v: unknown): v is Reason {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && 'code' in v;
 }
 
-/** A list parameter, each item as text (an empty list when absent). */
-export function list(p: ReasonParams, key: string): string[] {
-  const v = p[key];
-  return Array.isArray(v) ? v.map(String) : [];
-}
-
-/** A list parameter, or null when it is not a list (absent, or null: "none"). */
+/** A list parameter, each item as text, or null when it is not a list (absent, or null: "none"). */
 function listOrNull(p: ReasonParams, key: string): string[] | null {
   const v = p[key];
   return Array.isArray(v) ? v.map(String) : null;
 }
+
+/** A list parameter, each item as text (an empty list when absent). */
+const list = (p: ReasonParams, key: string): string[] => listOrNull(p, key) ?? [];
 
 /** Names shown in a message: the first few, then a count. */
 export function listAddresses(addresses: readonly string[], max = 5): string {

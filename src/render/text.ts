@@ -206,15 +206,15 @@ function renderChange(change: Change, paint: Paint, manual: boolean): string[] {
   const lines = [
     `${paint(style, symbol)} ${paint('bold', esc(change.address))}${headline ? paint('dim', `  (${headline})`) : ''}`,
   ];
-  const note = causeText(change);
-  if (note) lines.push(paint('dim', `      # ${esc(note)}`));
-  if (why) lines.push(paint('dim', `      # ${esc(why)}`));
   const unverified = unverifiedText(change);
-  if (unverified) lines.push(paint('yellow', `      # unverified: ${esc(unverified)}`));
-  const notes = noteText(change);
-  if (notes) lines.push(paint('dim', `      # ${esc(notes)}`));
-  for (const f of fieldLines(change)) {
+  const comments: [keyof typeof ANSI, string | null][] = [
+    ['dim', causeText(change)],
+    ['dim', why],
+    ['yellow', unverified && `unverified: ${unverified}`],
+    ['dim', noteText(change)],
+  ];
+  for (const [style, text] of comments) if (text) lines.push(paint(style, `      # ${esc(text)}`));
+  for (const f of fieldLines(change))
     lines.push(`      ${esc(f.text)}${f.forces ? paint('red', '  # forces replacement') : ''}`);
-  }
   return lines;
 }
