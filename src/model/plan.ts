@@ -54,16 +54,13 @@ export interface Change {
   /** Comparable form of the object after the plan is applied (null when it will be absent). */
   after: Record<string, unknown> | null;
   diff: FieldDiff[];
+  /** Why it is blocked, unmanaged or left as it is, as data (worded by render/common.ts whyText). */
+  why?: Reason | null;
   /**
-   * The words of a change read from a plan file (the JSON's `reason`), kept as written; the
-   * planner never sets it: renderers word `why` (src/render/common.ts, whyText).
+   * Only in a change read from a plan file: the words written (the JSON's `reason`), the sole
+   * record of `why` for a code the JSON does not carry as data (reasonInJson).
    */
   reason?: string | null;
-  /**
-   * Why it is blocked, unmanaged or left as it is, as data; a change read from a plan file has
-   * it only for the codes the JSON carries (reasonInJson), else its words in `reason`.
-   */
-  why?: Reason | null;
   /** True for delete and replace. */
   destructive: boolean;
   /**
@@ -157,30 +154,23 @@ export type Step = StepOp & {
   manual?: ManualInstruction;
 };
 
+/**
+ * A warning, as data: its code and `params`, which renderers word (src/render/reasons.ts,
+ * errorText). One read from a plan file keeps the words written (the JSON's `message`), and
+ * `params` only for the codes the JSON carries.
+ */
 export interface PlanWarning {
   code: string;
   address: string;
-  /**
-   * The words of a warning read from a plan file (the JSON's `message`), kept as written; the
-   * planner gives `code` and `params`, which renderers word (src/render/common.ts, warningText).
-   */
   message?: string;
-  /** The warning as data (a warning read from a plan file has them for the codes the JSON carries). */
   params?: ReasonParams;
 }
 
-export interface PlanError {
-  code: string;
+/** An error, as a warning is (its `params` are never in the JSON). */
+export interface PlanError extends Omit<PlanWarning, 'address'> {
   address: string | null;
-  /**
-   * The words of an error read from a plan file (the JSON's `message`), kept as written; the
-   * planner gives `code` and `params`, which renderers word (src/render/common.ts, errorText).
-   */
-  message?: string;
   /** `file:line:col` when the error comes from a manifest. */
   location: string | null;
-  /** The error as data (not in the JSON). */
-  params?: ReasonParams;
 }
 
 export type PlanSummary = Record<ChangeAction, number>;

@@ -12,8 +12,7 @@ import { describe, expect, it } from 'vitest';
 import type { Plan, ReasonParams } from '../../src/model/plan.js';
 import { reasonCodes, reasonInJson, reasonText } from '../../src/render/reasons.js';
 import { warningText } from '../../src/render/common.js';
-import { renderJson } from '../../src/render/index.js';
-import { changeDocument, warningDocument } from '../../src/render/json.js';
+import { changeDocument, renderJson, warningDocument } from '../../src/render/json.js';
 import { driftedScenario, emptyScenario } from '../render/scenarios.js';
 
 const PLAN = resolve(import.meta.dirname, '../../src/plan');
