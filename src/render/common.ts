@@ -248,9 +248,5 @@ export function controlPlaneHeader(
     : cp.default_state
       ? `no control plane was named (--control-plane, env POOLSYNC_CONTROL_PLANE), and the default embedded state ${where} does not exist: this plan is against a new, empty control plane that \`poolsync apply\` would create there. Name your control plane to plan against it.`
       : `the embedded state ${where} does not exist: this plan is against a new, empty control plane that \`poolsync apply\` would create there.`;
-  return {
-    name: controlPlaneName(cp),
-    warning,
-    ...(cp.environment !== undefined ? { environment: cp.environment } : {}),
-  };
+  return { name: controlPlaneName(cp), warning, environment: cp.environment };
 }

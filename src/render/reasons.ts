@@ -15,11 +15,6 @@ import type { PlanError, Reason, ReasonParams, PruneScope } from '../model/plan.
 import type { ObjectKind } from '../model/common.js';
 import { CONTRACT_ANNOTATION, CONTRACT_UNKNOWN } from '../model/desired.js';
 
-/** Every code the catalog has words for. */
-export function reasonCodes(): string[] {
-  return Object.keys(CATALOG);
-}
-
 /** Whether the plan JSON carries a reason of this code as data (else its words only). */
 export function reasonInJson(code: string): boolean {
   return IN_JSON.has(code);
@@ -300,7 +295,8 @@ function goes(p: ReasonParams): string {
   return `every enabled cluster with equal weight (${list(p, 'enabled').join(', ') || 'none enabled'})`;
 }
 
-const CATALOG: Readonly<Record<string, Words>> = {
+/** Every code this poolsync has words for, with its words. */
+export const CATALOG: Readonly<Record<string, Words>> = {
   ...CAUSES,
   ...UNMANAGED,
   // Words of why a pool change is blocked (Change.why of ClusterPool; `reason` is this text).

@@ -378,28 +378,22 @@ export function renderFlyteCoreValues(desired: DesiredState, opts: RenderOptions
  * of a pool must use it as `storage.bucketName`; V13 keeps buckets apart between clusters that
  * share no pool). Pure and stable.
  */
-function unionClusterPools(desired: DesiredState): Record<string, string[]> {
-  const pools = new Map<string, string[]>();
-  for (const p of desired.pools) pools.set(p.name, []);
+export function renderUnionClusterPools(desired: DesiredState, opts: RenderOptions): string {
+  const pools = new Map<string, string[]>(desired.pools.map((p) => [p.name, []]));
   for (const c of desired.clusters) {
     for (const pool of c.pools ?? [c.pool]) {
-      const list = pools.get(pool);
-      if (list) list.push(c.name);
-      else pools.set(pool, [c.name]);
+      if (!pools.has(pool)) pools.set(pool, []);
+      pools.get(pool)!.push(c.name);
     }
   }
   // `default` first (where executions run without a mapping), then by name.
   const names = [...pools.keys()].sort((a, b) =>
     a === DEFAULT_POOL ? -1 : b === DEFAULT_POOL ? 1 : a < b ? -1 : a > b ? 1 : 0,
   );
-  return Object.fromEntries(names.map((n) => [n, [...pools.get(n)!].sort()]));
-}
-
-export function renderUnionClusterPools(desired: DesiredState, opts: RenderOptions): string {
-  const mapping = unionClusterPools(desired);
   const buckets = new Map(desired.pools.map((p) => [p.name, p.contract?.object_store_ref.uri]));
   const out: string[] = [];
-  for (const [pool, clusters] of Object.entries(mapping)) {
+  for (const pool of names) {
+    const clusters = pools.get(pool)!.sort();
     const bucket = buckets.get(pool);
     if (bucket) {
       const name = bucketOf(bucket)?.replace(/^[a-z0-9]+:\/\//i, '') ?? bucket;
