@@ -233,20 +233,27 @@ export function controlPlaneName(cp: PlanControlPlane): string {
 }
 
 /**
- * The header of a plan made by `poolsync plan`, `apply DIR` or the daemon: which control plane it
- * is about, and a warning when that is an embedded state this run finds missing (a new, empty
- * control plane: every object is a create). Null for a plan that names none (built in-process).
+ * The header of a plan made by `poolsync plan`, `apply DIR` or the daemon: its environment, its
+ * control plane, and a warning when that is an embedded state this run finds missing (a new,
+ * empty control plane: every object is a create). None for a plan built in-process.
  */
-export function controlPlaneHeader(
+export function headerLines(
   plan: Plan,
-): { name: string; warning: string | null; environment?: string } | null {
+  name: (text: string) => string,
+  warn: (text: string) => string,
+): string[] {
   const cp = plan.control_plane;
-  if (!cp) return null;
+  if (!cp) return [];
   const where = cp.endpoint.replace(/^file:/, '');
-  const warning = !cp.new_state
-    ? null
-    : cp.default_state
-      ? `no control plane was named (--control-plane, env POOLSYNC_CONTROL_PLANE), and the default embedded state ${where} does not exist: this plan is against a new, empty control plane that \`poolsync apply\` would create there. Name your control plane to plan against it.`
-      : `the embedded state ${where} does not exist: this plan is against a new, empty control plane that \`poolsync apply\` would create there.`;
-  return { name: controlPlaneName(cp), warning, environment: cp.environment };
+  const lines = cp.environment ? [`Environment: ${name(cp.environment)}`] : [];
+  lines.push(`Control plane: ${name(controlPlaneName(cp))}`);
+  if (cp.new_state)
+    lines.push(
+      warn(
+        cp.default_state
+          ? `no control plane was named (--control-plane, env POOLSYNC_CONTROL_PLANE), and the default embedded state ${where} does not exist: this plan is against a new, empty control plane that \`poolsync apply\` would create there. Name your control plane to plan against it.`
+          : `the embedded state ${where} does not exist: this plan is against a new, empty control plane that \`poolsync apply\` would create there.`,
+      ),
+    );
+  return lines;
 }

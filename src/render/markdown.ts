@@ -11,9 +11,9 @@ import {
   capabilitySteps,
   causeText,
   closingLine,
-  controlPlaneHeader,
   fieldLines,
   footnotes,
+  headerLines,
   hasNoChanges,
   noteText,
   plural,
@@ -80,13 +80,8 @@ function headLines(plan: Plan): string[] {
       ? '**No changes.** The control plane matches the repository.'
       : `**${closingLine(plan)}**`,
   );
-  for (const line of footnotes(plan)) head.push('', line);
-  const header = controlPlaneHeader(plan);
-  if (header) {
-    if (header.environment) head.push('', `Environment: ${code(header.environment)}`);
-    head.push('', `Control plane: ${code(header.name)}`);
-    if (header.warning) head.push('', `> :warning: ${markdownText(header.warning)}`);
-  }
+  const header = headerLines(plan, code, (w) => `> :warning: ${markdownText(w)}`);
+  for (const line of [...footnotes(plan), ...header]) head.push('', line);
   head.push('');
   return head;
 }

@@ -6,10 +6,10 @@ import {
   capabilitySteps,
   causeText,
   closingLine,
-  controlPlaneHeader,
   failedLine,
   fieldLines,
   footnotes,
+  headerLines,
   hasNoChanges,
   noteText,
   unmanagedReason,
@@ -113,12 +113,8 @@ function* changeParts(
 }
 
 function pushHeader(out: string[], plan: Plan, paint: Paint): void {
-  const header = controlPlaneHeader(plan);
-  if (!header) return;
-  if (header.environment) out.push(`Environment: ${esc(header.environment)}`);
-  out.push(`Control plane: ${esc(header.name)}`);
-  if (header.warning) out.push(`${paint('yellow', 'Warning:')} ${esc(header.warning)}`);
-  out.push('');
+  const lines = headerLines(plan, esc, (w) => `${paint('yellow', 'Warning:')} ${esc(w)}`);
+  if (lines.length > 0) out.push(...lines, '');
 }
 
 /** A titled section: its title line, its lines, a blank line; nothing when it has no lines. */
