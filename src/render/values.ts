@@ -181,15 +181,15 @@ export function unifiedDiff(before: string, after: string, name: string, context
   }
   const changed = ops.map((o, k) => (o.t !== ' ' ? k : -1)).filter((k) => k >= 0);
   if (changed.length === 0) return '';
+  // Hunks: each change with `context` lines around it, merged where they touch.
+  const hunks: [start: number, end: number][] = [];
+  for (const k of changed) {
+    const last = hunks.at(-1);
+    if (last && k - context <= last[1]) last[1] = Math.min(ops.length, k + context + 1);
+    else hunks.push([Math.max(0, k - context), Math.min(ops.length, k + context + 1)]);
+  }
   const out = [`--- ${name}`, `+++ ${name} (rendered)`];
-  let k = 0;
-  while (k < changed.length) {
-    const start = Math.max(0, changed[k]! - context);
-    let end = Math.min(ops.length, changed[k]! + context + 1);
-    while (k + 1 < changed.length && changed[k + 1]! - context <= end) {
-      k++;
-      end = Math.min(ops.length, changed[k]! + context + 1);
-    }
+  for (const [start, end] of hunks) {
     const hunk = ops.slice(start, end);
     const aStart = hunk[0]!.ai + 1;
     const bStart = hunk[0]!.bi + 1;
@@ -199,7 +199,6 @@ export function unifiedDiff(before: string, after: string, name: string, context
       `@@ -${aLen === 0 ? aStart - 1 : aStart},${aLen} +${bLen === 0 ? bStart - 1 : bStart},${bLen} @@`,
     );
     for (const o of hunk) out.push(`${o.t}${o.line}`);
-    k++;
   }
   return out.join('\n') + '\n';
 }
