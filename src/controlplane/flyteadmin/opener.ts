@@ -37,10 +37,6 @@ async function openFlyteadmin(url: string, opts: OpenOptions): Promise<ControlPl
     throw new UserError(
       `control plane "${url}": use flyteadmin+https://HOST (or flyteadmin+http:// for a local flyteadmin)`,
     );
-  if (parsed.username || parsed.password)
-    throw new UserError(
-      'control plane URL must not carry credentials; set POOLSYNC_FLYTE_CLIENT_ID and POOLSYNC_FLYTE_CLIENT_SECRET_FILE',
-    );
   const params = parsed.searchParams;
   const unknown = [...params.keys()].filter((k) => k !== 'org' && k !== 'clusters-configmap');
   if (unknown.length > 0)

@@ -154,17 +154,6 @@ export class QueueExtras {
     if (e.unknown.length > 0) spec.$unknown = [...e.unknown];
   }
 
-  forget(name: string): void {
-    this.byQueue.delete(name);
-  }
-
-  /** Moves a queue's extras to another key (a soft-deleted queue keeps them). */
-  rename(from: string, to: string): void {
-    const e = this.byQueue.get(from);
-    this.byQueue.delete(from);
-    if (e) this.byQueue.set(to, e);
-  }
-
   /** The extras of a queue (tests, inspection), or null. */
   read(name: string): QueueSpecExtras | null {
     return this.byQueue.get(name) ?? null;
