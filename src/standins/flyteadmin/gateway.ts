@@ -118,19 +118,22 @@ export function flyteadminGateway(opts: FlyteadminGatewayOptions = {}): GatewayH
       res.end(`<a href="${clean}">Temporary Redirect</a>.\n`);
       return true;
     }
-    const isApi = isApiPath(path);
+    const route = ROUTES.find(([pattern]) => pattern.test(path));
     const isAuth = (OAUTH_PATHS as readonly string[]).includes(path);
-    if (!isApi && !isAuth) return false;
+    if (!route && !isAuth) return false;
     try {
-      if (isAuth) {
+      if (!route) {
         if (!oauth) throw new FlyteadminError('NOT_FOUND', 'authentication is not configured');
         oauth.handle(req, res);
         return true;
       }
       const denied = checkAuth(req);
       if (denied) throw new FlyteadminError('UNAUTHENTICATED', `authentication failed: ${denied}`);
+      const params = route[0].exec(path)!.slice(1).map(decode);
+      const handler = route[1][method];
+      if (!handler) throw notServed();
       const body = () => readJson(req, limit);
-      const answer = await flyteadminApi(store, { method, path, query: url.searchParams, body });
+      const answer = await handler(store, { query: url.searchParams, body }, params);
       send(res, 200, protoNames(req) ? answer : lowerCamel(answer));
     } catch (err) {
       const [code, message] =
@@ -211,26 +214,23 @@ function send(
  * manager/impl/resources/resource_manager.go (attributes), manager/impl/project_manager.go
  * (projects, domains), manager/impl/validation/attributes_validator.go (which attribute).
  */
-export const ATTRIBUTE_PATHS = {
-  projectDomain: /^\/api\/v1\/project_domain_attributes\/([^/]+)\/([^/]+)$/,
-  workflow: /^\/api\/v1\/workflow_attributes\/([^/]+)\/([^/]+)\/([^/]+)$/,
-  list: '/api/v1/matchable_attributes',
-  projects: '/api/v1/projects',
-  project: /^\/api\/v1\/projects\/([^/]+)$/,
-  domains: '/api/v1/domains',
-};
+type Handler = (store: FlyteadminStore, req: ApiRequest, params: string[]) => unknown;
 
-export function isApiPath(path: string): boolean {
-  const p = ATTRIBUTE_PATHS;
-  return (
-    path === p.list ||
-    path === p.projects ||
-    path === p.domains ||
-    p.projectDomain.test(path) ||
-    p.workflow.test(path) ||
-    p.project.test(path)
-  );
-}
+/** The attribute calls, at project/domain (2 params) or workflow (3) level. */
+const ATTRIBUTES = { PUT: putAttributes, GET: getAttributes, DELETE: deleteAttributes };
+
+/** Each path the gateway serves (its params percent-decoded) and its calls by verb. */
+const ROUTES: [RegExp, Partial<Record<string, Handler>>][] = [
+  [/^\/api\/v1\/matchable_attributes$/, { GET: listAttributes }],
+  [/^\/api\/v1\/domains$/, { GET: getDomains }],
+  [/^\/api\/v1\/projects$/, { GET: listProjects, POST: registerProject }],
+  [
+    /^\/api\/v1\/projects\/([^/]+)$/,
+    { GET: (store, _, [id]) => projectJson(store, store.getProject(id!)), PUT: updateProject },
+  ],
+  [/^\/api\/v1\/project_domain_attributes\/([^/]+)\/([^/]+)$/, ATTRIBUTES],
+  [/^\/api\/v1\/workflow_attributes\/([^/]+)\/([^/]+)\/([^/]+)$/, ATTRIBUTES],
+];
 
 /** validateMatchingAttributes: the one attribute a MatchingAttributes carries → its type. */
 const ATTRIBUTE_TYPES: [string, ResourceType][] = [
@@ -248,40 +248,23 @@ export const isMap = (v: unknown): v is Json =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
-export interface ApiRequest {
-  method: string;
-  path: string;
+interface ApiRequest {
   query: URLSearchParams;
   body: () => Promise<Json>;
 }
 
-export async function flyteadminApi(store: FlyteadminStore, req: ApiRequest): Promise<unknown> {
-  const { method, path, query } = req;
-  const p = ATTRIBUTE_PATHS;
-  if (path === p.list && method === 'GET') {
-    // ValidateListAllMatchableAttributesRequest: the type must be a MatchableResource.
-    const type = resourceType(query.get('resource_type'));
-    return {
-      configurations: store.listAll(type, query.get('org') ?? '').map(configuration),
-    };
-  }
-  if (path === p.domains && method === 'GET' && store.getDomains)
-    return { domains: store.domains.map((d) => ({ id: d, name: d })) };
-  if (path === p.projects && method === 'GET') return listProjects(store, query);
-  if (path === p.projects && method === 'POST') return registerProject(store, req);
-  const projectPath = p.project.exec(path);
-  if (projectPath) {
-    const id = decode(projectPath[1]!);
-    if (method === 'GET') return projectJson(store, store.getProject(id));
-    if (method === 'PUT') return updateProject(store, id, req);
-  }
-  const pd = p.projectDomain.exec(path);
-  const wf = pd ? null : p.workflow.exec(path);
-  if (!pd && !wf) throw notServed();
-  return attributesCall(store, req, (pd ?? wf)!, wf !== null);
+/** ValidateListAllMatchableAttributesRequest: the type must be a MatchableResource. */
+function listAttributes(store: FlyteadminStore, { query }: ApiRequest): Json {
+  const type = resourceType(query.get('resource_type'));
+  return { configurations: store.listAll(type, query.get('org') ?? '').map(configuration) };
 }
 
-function listProjects(store: FlyteadminStore, query: URLSearchParams): Json {
+function getDomains(store: FlyteadminStore): Json {
+  if (!store.getDomains) throw notServed();
+  return { domains: store.domains.map((d) => ({ id: d, name: d })) };
+}
+
+function listProjects(store: FlyteadminStore, { query }: ApiRequest): Json {
   const limit = Number(query.get('limit') ?? '0');
   const page = store.listProjects({
     limit: Number.isInteger(limit) && limit >= 0 ? limit : 0,
@@ -304,72 +287,61 @@ async function registerProject(store: FlyteadminStore, req: ApiRequest): Promise
 }
 
 /** UpdateProject: flytectl update project --archive / --activate sends the state. */
-async function updateProject(store: FlyteadminStore, id: string, req: ApiRequest): Promise<Json> {
+async function updateProject(store: FlyteadminStore, req: ApiRequest, [id]: string[]) {
   const body = await req.body();
   const state = str(body['state']) || 'ACTIVE';
-  if (!['ACTIVE', 'ARCHIVED', 'SYSTEM_GENERATED', 'SYSTEM_ARCHIVED'].includes(state))
+  if (!(PROJECT_STATES as readonly string[]).includes(state))
     throw new FlyteadminError('INVALID_ARGUMENT', `invalid value for enum field state: "${state}"`);
-  store.setProjectState(id, state as ProjectState);
+  store.setProjectState(id!, state as ProjectState);
   return {};
 }
 
-/** A project/domain (`m` of projectDomain) or workflow (`m` of workflow) attributes call. */
-async function attributesCall(
-  store: FlyteadminStore,
-  req: ApiRequest,
-  m: RegExpExecArray,
-  isWorkflow: boolean,
-): Promise<unknown> {
-  const { method, query } = req;
-  const project = decode(m[1]!);
-  const domain = decode(m[2]!);
-  const workflow = isWorkflow ? decode(m[3]!) : '';
-  if (method === 'PUT') {
-    const attributes = (await req.body())['attributes'];
-    if (!isMap(attributes)) throw new FlyteadminError('INVALID_ARGUMENT', 'missing attributes');
-    store.validateProjectAndDomain(project, domain);
-    const matching = attributes['matching_attributes'];
-    const type = matchingType(matching, [project, domain, workflow].filter(Boolean).join('-'));
-    const id = rowId(project, domain, workflow, type, str(attributes['org']));
-    store.createOrUpdate(id, matching as Json);
-    return {};
-  }
-  if (method === 'GET') {
-    store.validateProjectAndDomain(project, domain);
-    const id = rowId(project, domain, workflow, resourceType(query.get('resource_type')), '');
-    const row = store.get({ ...id, org: query.get('org') ?? '' });
-    if (!row)
-      throw new FlyteadminError(
-        'NOT_FOUND',
-        `Resource [{Project:${project} Domain:${domain} Workflow:${workflow} LaunchPlan: ResourceType:${id.resource_type}}] not found`,
-      );
-    const attributes: Json = { project: row.project, domain: row.domain };
-    if (isWorkflow) attributes['workflow'] = row.workflow;
-    return { attributes: { ...attributes, matching_attributes: row.attributes, org: row.org } };
-  }
-  if (method === 'DELETE') {
-    const body = await req.body();
-    store.validateProjectAndDomain(project, domain);
-    // The struct condition: a project/domain delete takes every narrower row along.
-    store.delete(
-      rowId(project, domain, workflow, resourceType(str(body['resource_type'])), str(body['org'])),
+async function putAttributes(store: FlyteadminStore, req: ApiRequest, params: string[]) {
+  const attributes = (await req.body())['attributes'];
+  if (!isMap(attributes)) throw new FlyteadminError('INVALID_ARGUMENT', 'missing attributes');
+  store.validateProjectAndDomain(params[0]!, params[1]!);
+  const matching = attributes['matching_attributes'];
+  const type = matchingType(matching, params.join('-'));
+  store.createOrUpdate(rowId(params, type, str(attributes['org'])), matching as Json);
+  return {};
+}
+
+function getAttributes(store: FlyteadminStore, { query }: ApiRequest, params: string[]) {
+  const [project, domain, workflow = ''] = params as [string, string, string?];
+  store.validateProjectAndDomain(project, domain);
+  const id = rowId(params, resourceType(query.get('resource_type')), query.get('org') ?? '');
+  const row = store.get(id);
+  if (!row)
+    throw new FlyteadminError(
+      'NOT_FOUND',
+      `Resource [{Project:${project} Domain:${domain} Workflow:${workflow} LaunchPlan: ResourceType:${id.resource_type}}] not found`,
     );
-    return {};
-  }
-  throw notServed();
+  const attributes: Json = { project: row.project, domain: row.domain };
+  if (params.length === 3) attributes['workflow'] = row.workflow;
+  return { attributes: { ...attributes, matching_attributes: row.attributes, org: row.org } };
+}
+
+async function deleteAttributes(store: FlyteadminStore, req: ApiRequest, params: string[]) {
+  const body = await req.body();
+  store.validateProjectAndDomain(params[0]!, params[1]!);
+  // The struct condition: a project/domain delete takes every narrower row along.
+  store.delete(rowId(params, resourceType(str(body['resource_type'])), str(body['org'])));
+  return {};
 }
 
 /** What grpc-gateway answers for a path or verb no rule serves (runtime.ErrNotMatch → NotFound). */
 const notServed = () => new FlyteadminError('NOT_FOUND', 'Not Found');
 
-function rowId(
-  project: string,
-  domain: string,
-  workflow: string,
-  type: ResourceType,
-  org: string,
-): ResourceId {
-  return { project, domain, workflow, launch_plan: '', resource_type: type, org };
+/** The row `[project, domain, workflow?]` of a path names. */
+function rowId([project, domain, workflow]: string[], type: ResourceType, org: string): ResourceId {
+  return {
+    project: project!,
+    domain: domain!,
+    workflow: workflow ?? '',
+    launch_plan: '',
+    resource_type: type,
+    org,
+  };
 }
 
 /** MatchableAttributesConfiguration, every field present. */
@@ -460,6 +432,9 @@ export const MATCHABLE_RESOURCES = {
   CLUSTER_ASSIGNMENT: 7,
 } as const;
 export type ResourceType = keyof typeof MATCHABLE_RESOURCES;
+
+/** The id columns that say a row's level, broadest first ('' where the row is broader). */
+const LEVELS = ['project', 'domain', 'workflow', 'launch_plan'] as const;
 
 /** repositories/models/resource.go ResourcePriority. */
 const PRIORITY = { project: 5, projectDomain: 10, workflow: 100, launchPlan: 1000 } as const;
@@ -639,11 +614,7 @@ export class FlyteadminStore {
     const id = this.keyed(given);
     const matches = (r: ResourceRow) =>
       r.resource_type === id.resource_type &&
-      (id.project === '' || r.project === id.project) &&
-      (id.domain === '' || r.domain === id.domain) &&
-      (id.workflow === '' || r.workflow === id.workflow) &&
-      (id.launch_plan === '' || r.launch_plan === id.launch_plan) &&
-      (id.org === '' || r.org === id.org);
+      [...LEVELS, 'org' as const].every((f) => id[f] === '' || r[f] === id[f]);
     const gone = this.rows.filter(matches);
     this.rows = this.rows.filter((r) => !matches(r));
     return gone;
@@ -652,16 +623,12 @@ export class FlyteadminStore {
   /** Get: the most specific row among '' and the given value of each field, or null. */
   get(given: ResourceId): ResourceRow | null {
     const id = this.keyed(given);
-    const fits = (field: string, wanted: string) => field === '' || field === wanted;
     const found = this.rows
       .filter(
         (r) =>
           r.resource_type === id.resource_type &&
           r.org === id.org &&
-          fits(r.project, id.project) &&
-          fits(r.domain, id.domain) &&
-          fits(r.workflow, id.workflow) &&
-          fits(r.launch_plan, id.launch_plan),
+          LEVELS.every((f) => r[f] === '' || r[f] === id[f]),
       )
       .sort((a, b) => b.priority - a.priority);
     return found[0] ?? null;
@@ -691,12 +658,7 @@ function priorityOf(id: ResourceId): number {
 
 function sameKey(a: ResourceId, b: ResourceId): boolean {
   return (
-    a.project === b.project &&
-    a.domain === b.domain &&
-    a.workflow === b.workflow &&
-    a.launch_plan === b.launch_plan &&
-    a.resource_type === b.resource_type &&
-    a.org === b.org
+    a.resource_type === b.resource_type && a.org === b.org && LEVELS.every((f) => a[f] === b[f])
   );
 }
 
