@@ -394,22 +394,14 @@ export interface ProjectList {
   domains: string[];
 }
 
-interface ListedProject {
-  id: string;
-  state: ProjectState;
-  domains: string[];
-}
-
 export async function listProjects(http: JsonHttp, org: string): Promise<ProjectList> {
-  const [current, archived] = await Promise.all([
-    listAll(http, org, ''),
-    listAll(http, org, 'eq(state,1)'),
-  ]);
+  const lists = await Promise.all(['', 'eq(state,1)'].map((f) => listAll(http, org, f)));
   const byId = new Map<string, ProjectState>();
   const domains = new Set<string>();
-  for (const p of [...current, ...archived]) {
-    byId.set(p.id, p.state);
-    for (const d of p.domains) domains.add(d);
+  for (const p of lists.flat()) {
+    if (!p.id || ((p.org ?? '') !== '' && p.org !== org)) continue;
+    byId.set(p.id, projectState(p.state));
+    for (const d of p.domains ?? []) if (d.id) domains.add(d.id);
   }
   return {
     projects: [...byId.entries()]
@@ -423,7 +415,7 @@ export async function listProjects(http: JsonHttp, org: string): Promise<Project
  * One ListProjects call: without a limit flyteadmin answers every project at once
  * (gormimpl/project_repo.go: no LIMIT when `limit` is 0), so no page waits for another.
  */
-async function listAll(http: JsonHttp, org: string, filters: string): Promise<ListedProject[]> {
+async function listAll(http: JsonHttp, org: string, filters: string) {
   const query = new URLSearchParams();
   if (filters !== '') query.set('filters', filters);
   if (org !== '') query.set('org', org);
@@ -432,13 +424,7 @@ async function listAll(http: JsonHttp, org: string, filters: string): Promise<Li
     'GET',
     `/api/v1/projects${q ? `?${q}` : ''}`,
   );
-  const out: ListedProject[] = [];
-  for (const p of res?.projects ?? []) {
-    if (!p.id || ((p.org ?? '') !== '' && p.org !== org)) continue;
-    const domains = (p.domains ?? []).map((d) => d.id ?? '').filter((d) => d !== '');
-    out.push({ id: p.id, state: projectState(p.state), domains });
-  }
-  return out;
+  return res?.projects ?? [];
 }
 
 /** An enum by name (protojson) or number; absent is 0, ACTIVE; one this version does not know is not active. */

@@ -14,8 +14,7 @@
  */
 import { createClient, type Transport } from '@connectrpc/connect';
 import { ClusterPoolService } from '../../gen/cloudidl/clusterpool/clusterpool_pb.js';
-import type { Capabilities, PoolContract } from '../../model/common.js';
-import type { LiveCluster, LivePool, LiveQueue } from '../../model/live.js';
+import type { Capabilities } from '../../model/common.js';
 import { ClusterService } from '../../gen/cloudidl/cluster/cluster_pb.js';
 import { QueueService, QueueState } from '../../gen/cloudidl/queue/queue_pb.js';
 import { ProjectService } from '../../gen/flyteidl2/project/project_service_pb.js';
@@ -86,7 +85,15 @@ export class UnionControlPlane implements ControlPlane {
   readonly clusters: UnionClusters;
   readonly queues: UnionQueues;
   readonly defaultQueues: DefaultQueueSettings;
-  readonly capabilityCalls: CapabilityCalls = this;
+  // The capability calls belong to the parts of their kinds.
+  readonly capabilityCalls: CapabilityCalls = {
+    capabilities: async () => ({ ...UNION_CAPABILITIES }),
+    updatePool: (name, contract) => this.pools.updatePool(name, contract),
+    moveCluster: (name, pool) => this.clusters.moveCluster(name, pool),
+    drainQueue: (name) => this.queues.setState(name, QueueState.DRAINING),
+    activateQueue: (name) => this.queues.setState(name, QueueState.ACTIVE),
+    deleteQueue: (name) => this.queues.deleteQueue(name),
+  };
   readonly organization: string;
   readonly url: string;
   private readonly onClose: (() => void) | undefined;
@@ -121,32 +128,6 @@ export class UnionControlPlane implements ControlPlane {
       pageSize: opts.pageSize,
       parallelism: opts.parallelism,
     });
-  }
-
-  async capabilities(): Promise<Capabilities> {
-    return { ...UNION_CAPABILITIES };
-  }
-
-  // The capability calls belong to the parts of their kinds.
-
-  updatePool(name: string, contract: PoolContract): Promise<LivePool> {
-    return this.pools.updatePool(name, contract);
-  }
-
-  moveCluster(name: string, pool: string): Promise<LiveCluster> {
-    return this.clusters.moveCluster(name, pool);
-  }
-
-  drainQueue(name: string): Promise<LiveQueue> {
-    return this.queues.setState(name, QueueState.DRAINING);
-  }
-
-  activateQueue(name: string): Promise<LiveQueue> {
-    return this.queues.setState(name, QueueState.ACTIVE);
-  }
-
-  deleteQueue(name: string): Promise<void> {
-    return this.queues.deleteQueue(name);
   }
 
   async close(): Promise<void> {

@@ -1,19 +1,13 @@
 /**
  * The stand-in flyteadmin's HTTP side: flyteadmin's REST gateway (grpc-gateway over
- * service/admin.proto) for the calls poolsync makes, served on the embedded control plane's
- * port so the flyteadmin backend runs end to end over real sockets (real-apis.md §2, §4):
- *
- *   PUT|GET|DELETE /api/v1/project_domain_attributes/{project}/{domain}
- *   PUT|GET|DELETE /api/v1/workflow_attributes/{project}/{domain}/{workflow}
- *   GET            /api/v1/matchable_attributes?resource_type=…[&org=…]
- *   GET|POST       /api/v1/projects          GET|PUT /api/v1/projects/{id}
- *   GET            /api/v1/domains
- *
- * plus the OAuth2 endpoints (standins/oauth/server.ts, as flyteadmin's authorization server
- * serves them: client_secret_basic, the `flyte-authorization` header). What each call does is flyteadmin's
- * (flyteadminApi below, over FlyteadminStore, each behaviour citing its upstream file):
- * deletes take the narrower rows along, unregistered or archived projects are refused. Errors
- * are grpc-gateway's `{code, message, details}` with its HTTP status per gRPC code.
+ * service/admin.proto) for the calls poolsync makes (ROUTES below), served on the embedded
+ * control plane's port so the flyteadmin backend runs end to end over real sockets
+ * (real-apis.md §2, §4), plus the OAuth2 endpoints (standins/oauth/server.ts, as flyteadmin's
+ * authorization server serves them: client_secret_basic, the `flyte-authorization` header).
+ * What each call does is flyteadmin's (the handlers below, over FlyteadminStore, each behaviour
+ * citing its upstream file): deletes take the narrower rows along, unregistered or archived
+ * projects are refused. Errors are grpc-gateway's `{code, message, details}` with its HTTP
+ * status per gRPC code.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { posix } from 'node:path';
@@ -176,7 +170,11 @@ function lowerCamel(value: unknown): unknown {
 }
 
 async function readJson(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
-  const raw = await readBody(req, limit);
+  const raw = await readLimitedBody(
+    req,
+    limit,
+    (message) => new FlyteadminError('INVALID_ARGUMENT', message),
+  );
   if (raw.length === 0) return {};
   let value: unknown;
   try {
@@ -189,18 +187,9 @@ async function readJson(req: IncomingMessage, limit: number): Promise<Record<str
   return value;
 }
 
-const readBody = (req: IncomingMessage, limit: number): Promise<Buffer> =>
-  readLimitedBody(req, limit, (message) => new FlyteadminError('INVALID_ARGUMENT', message));
-
-function send(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
+function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
-    ...headers,
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(text),
   });
