@@ -65,7 +65,7 @@ export const HEALTH_TO_PB: Record<ClusterHealth, Status_Health> = {
 };
 
 /** The key of `table` whose message value is `value`, else `otherwise` (an unset or newer value). */
-function fromPb<K extends string, V, O extends K | undefined>(
+export function fromPb<K extends string, V, O extends K | undefined>(
   table: Record<K, V>,
   value: V | undefined,
   otherwise: O,

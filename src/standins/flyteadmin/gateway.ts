@@ -117,12 +117,13 @@ export function flyteadminGateway(opts: FlyteadminGatewayOptions = {}): GatewayH
     if (!route && !isAuth) return false;
     try {
       if (!route) {
-        if (!oauth) throw new FlyteadminError('NOT_FOUND', 'authentication is not configured');
+        if (!oauth) throw new ControlPlaneError('NOT_FOUND', 'authentication is not configured');
         oauth.handle(req, res);
         return true;
       }
       const denied = checkAuth(req);
-      if (denied) throw new FlyteadminError('UNAUTHENTICATED', `authentication failed: ${denied}`);
+      if (denied)
+        throw new ControlPlaneError('UNAUTHENTICATED', `authentication failed: ${denied}`);
       const params = route[0].exec(path)!.slice(1).map(decode);
       const handler = route[1][method];
       if (!handler) throw notServed();
@@ -130,8 +131,9 @@ export function flyteadminGateway(opts: FlyteadminGatewayOptions = {}): GatewayH
       const answer = await handler(store, { query: url.searchParams, body }, params);
       send(res, 200, protoNames(req) ? answer : lowerCamel(answer));
     } catch (err) {
+      // A flyteadmin error carries the gRPC code the gateway maps to an HTTP status.
       const [code, message] =
-        err instanceof ControlPlaneError || err instanceof FlyteadminError
+        err instanceof ControlPlaneError
           ? [err.code, err.message]
           : (['INTERNAL', 'internal error of the embedded flyteadmin gateway'] as const);
       const [grpc, http] = GRPC[code];
@@ -173,17 +175,17 @@ async function readJson(req: IncomingMessage, limit: number): Promise<Record<str
   const raw = await readLimitedBody(
     req,
     limit,
-    (message) => new FlyteadminError('INVALID_ARGUMENT', message),
+    (message) => new ControlPlaneError('INVALID_ARGUMENT', message),
   );
   if (raw.length === 0) return {};
   let value: unknown;
   try {
     value = JSON.parse(raw.toString('utf8'));
   } catch (err) {
-    throw new FlyteadminError('INVALID_ARGUMENT', `invalid JSON body: ${(err as Error).message}`);
+    throw new ControlPlaneError('INVALID_ARGUMENT', `invalid JSON body: ${(err as Error).message}`);
   }
   if (!isMap(value))
-    throw new FlyteadminError('INVALID_ARGUMENT', 'the body must be a JSON object');
+    throw new ControlPlaneError('INVALID_ARGUMENT', 'the body must be a JSON object');
   return value;
 }
 
@@ -265,7 +267,7 @@ function listProjects(store: FlyteadminStore, { query }: ApiRequest): Json {
 
 async function registerProject(store: FlyteadminStore, req: ApiRequest): Promise<Json> {
   const project = (await req.body())['project'];
-  if (!isMap(project)) throw new FlyteadminError('INVALID_ARGUMENT', 'missing project');
+  if (!isMap(project)) throw new ControlPlaneError('INVALID_ARGUMENT', 'missing project');
   store.registerProject({
     id: str(project['id']),
     name: str(project['name']),
@@ -280,14 +282,17 @@ async function updateProject(store: FlyteadminStore, req: ApiRequest, [id]: stri
   const body = await req.body();
   const state = str(body['state']) || 'ACTIVE';
   if (!(PROJECT_STATES as readonly string[]).includes(state))
-    throw new FlyteadminError('INVALID_ARGUMENT', `invalid value for enum field state: "${state}"`);
+    throw new ControlPlaneError(
+      'INVALID_ARGUMENT',
+      `invalid value for enum field state: "${state}"`,
+    );
   store.setProjectState(id!, state as ProjectState);
   return {};
 }
 
 async function putAttributes(store: FlyteadminStore, req: ApiRequest, params: string[]) {
   const attributes = (await req.body())['attributes'];
-  if (!isMap(attributes)) throw new FlyteadminError('INVALID_ARGUMENT', 'missing attributes');
+  if (!isMap(attributes)) throw new ControlPlaneError('INVALID_ARGUMENT', 'missing attributes');
   store.validateProjectAndDomain(params[0]!, params[1]!);
   const matching = attributes['matching_attributes'];
   const type = matchingType(matching, params.join('-'));
@@ -301,7 +306,7 @@ function getAttributes(store: FlyteadminStore, { query }: ApiRequest, params: st
   const id = rowId(params, resourceType(query.get('resource_type')), query.get('org') ?? '');
   const row = store.get(id);
   if (!row)
-    throw new FlyteadminError(
+    throw new ControlPlaneError(
       'NOT_FOUND',
       `Resource [{Project:${project} Domain:${domain} Workflow:${workflow} LaunchPlan: ResourceType:${id.resource_type}}] not found`,
     );
@@ -319,7 +324,7 @@ async function deleteAttributes(store: FlyteadminStore, req: ApiRequest, params:
 }
 
 /** What grpc-gateway answers for a path or verb no rule serves (runtime.ErrNotMatch → NotFound). */
-const notServed = () => new FlyteadminError('NOT_FOUND', 'Not Found');
+const notServed = () => new ControlPlaneError('NOT_FOUND', 'Not Found');
 
 /** The row `[project, domain, workflow?]` of a path names. */
 function rowId([project, domain, workflow]: string[], type: ResourceType, org: string): ResourceId {
@@ -359,9 +364,9 @@ function projectJson(store: FlyteadminStore, p: ReturnType<FlyteadminStore['getP
 
 function matchingType(matching: unknown, identifier: string): ResourceType {
   if (!isMap(matching))
-    throw new FlyteadminError('INVALID_ARGUMENT', 'missing matching_attributes');
+    throw new ControlPlaneError('INVALID_ARGUMENT', 'missing matching_attributes');
   for (const [field, type] of ATTRIBUTE_TYPES) if (isMap(matching[field])) return type;
-  throw new FlyteadminError(
+  throw new ControlPlaneError(
     'INVALID_ARGUMENT',
     `Unrecognized matching attributes type for request ${identifier}`,
   );
@@ -373,7 +378,7 @@ export function resourceType(raw: string | null | undefined): ResourceType {
   for (const [name, n] of Object.entries(MATCHABLE_RESOURCES)) {
     if (raw === name || raw === String(n)) return name as ResourceType;
   }
-  throw new FlyteadminError(
+  throw new ControlPlaneError(
     'INVALID_ARGUMENT',
     `invalid value for enum field resource_type: "${raw}"`,
   );
@@ -383,7 +388,7 @@ function decode(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {
-    throw new FlyteadminError('INVALID_ARGUMENT', `malformed path segment "${segment}"`);
+    throw new ControlPlaneError('INVALID_ARGUMENT', `malformed path segment "${segment}"`);
   }
 }
 
@@ -452,16 +457,6 @@ export interface StoredProject {
   org: string;
 }
 
-/** A flyteadmin error: the gRPC code the gateway maps to an HTTP status. */
-export class FlyteadminError extends Error {
-  constructor(
-    readonly code: 'INVALID_ARGUMENT' | 'NOT_FOUND' | 'ALREADY_EXISTS' | 'UNAUTHENTICATED',
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 export const DEFAULT_DOMAINS = ['development', 'staging', 'production'];
 const PROJECT_STATES: readonly ProjectState[] = [
   'ACTIVE',
@@ -506,10 +501,10 @@ export class FlyteadminStore {
 
   registerProject(p: { id: string; name: string; description?: string; org?: string }): void {
     if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(p.id) || p.id.length > 63)
-      throw new FlyteadminError('INVALID_ARGUMENT', `invalid project id [${p.id}]`);
-    if (p.name === '') throw new FlyteadminError('INVALID_ARGUMENT', 'missing project_name');
+      throw new ControlPlaneError('INVALID_ARGUMENT', `invalid project id [${p.id}]`);
+    if (p.name === '') throw new ControlPlaneError('INVALID_ARGUMENT', 'missing project_name');
     if (this.projects.has(p.id))
-      throw new FlyteadminError('ALREADY_EXISTS', `value with matching already exists (${p.id})`);
+      throw new ControlPlaneError('ALREADY_EXISTS', `value with matching already exists (${p.id})`);
     this.projects.set(p.id, {
       id: p.id,
       name: p.name,
@@ -527,7 +522,7 @@ export class FlyteadminStore {
 
   getProject(id: string): StoredProject {
     const p = this.projects.get(id);
-    if (!p) throw new FlyteadminError('NOT_FOUND', `project [${id}] not found`);
+    if (!p) throw new ControlPlaneError('NOT_FOUND', `project [${id}] not found`);
     return p;
   }
 
@@ -542,7 +537,7 @@ export class FlyteadminStore {
   } {
     const offset = q.token === '' ? 0 : Number(q.token);
     if (!Number.isInteger(offset) || offset < 0)
-      throw new FlyteadminError(
+      throw new ControlPlaneError(
         'INVALID_ARGUMENT',
         `invalid pagination token ${q.token} for ListProjects`,
       );
@@ -551,7 +546,7 @@ export class FlyteadminStore {
       const m = /^eq\(state,\s?(\d+)\)$/.exec(q.filters);
       const state = m ? PROJECT_STATES[Number(m[1])] : undefined;
       if (!state)
-        throw new FlyteadminError(
+        throw new ControlPlaneError(
           'INVALID_ARGUMENT',
           `this flyteadmin stand-in understands the filter eq(state,N) only, not ${q.filters}`,
         );
@@ -566,14 +561,17 @@ export class FlyteadminStore {
   validateProjectAndDomain(project: string, domain: string): void {
     const p = this.projects.get(project);
     if (!p)
-      throw new FlyteadminError(
+      throw new ControlPlaneError(
         'INVALID_ARGUMENT',
         `failed to validate that project [${project}] and domain [${domain}] are registered, err: [project [${project}] not found]`,
       );
     if (p.state !== 'ACTIVE')
-      throw new FlyteadminError('INVALID_ARGUMENT', `project [${project}] is not active`);
+      throw new ControlPlaneError('INVALID_ARGUMENT', `project [${project}] is not active`);
     if (!this.domains.includes(domain))
-      throw new FlyteadminError('INVALID_ARGUMENT', `domain [${domain}] is unrecognized by system`);
+      throw new ControlPlaneError(
+        'INVALID_ARGUMENT',
+        `domain [${domain}] is unrecognized by system`,
+      );
   }
 
   // Resources (resource_repo.go).
@@ -587,7 +585,10 @@ export class FlyteadminStore {
   createOrUpdate(given: ResourceId, attributes: Record<string, unknown>): void {
     const id = this.keyed(given);
     if (!validInput(id))
-      throw new FlyteadminError('INVALID_ARGUMENT', `invalid resource input ${JSON.stringify(id)}`);
+      throw new ControlPlaneError(
+        'INVALID_ARGUMENT',
+        `invalid resource input ${JSON.stringify(id)}`,
+      );
     const priority = priorityOf(id);
     const at = this.rows.findIndex((r) => sameKey(r, id) && r.priority === priority);
     const row: ResourceRow = { ...id, priority, attributes };

@@ -232,9 +232,8 @@ async function deleteCluster(x: ServiceContext, req: ClusterPb.DeleteRequest) {
     (q) => q.name !== name && q.clusters[0] !== WILDCARD && q.clusters.includes(name),
   );
   if (pins.length > 0)
-    throw new ConnectError(
+    throw failedPrecondition(
       `cluster "${name}" cannot be deleted: queues ${pins.map((q) => `"${q.name}"`).join(', ')} pin it explicitly; unpin it first (remote/_cluster.py)`,
-      Code.FailedPrecondition,
     );
   life.deletingClusters.set(name, { cluster: c, until: Date.now() + life.deletingMs });
   life.bump(ckey(name));
