@@ -168,9 +168,7 @@ export class FlyteadminControlPlane implements ControlPlane {
   }
 
   async setAssignment(assignment: Assignment): Promise<LiveAssignment> {
-    await this.attributes.put(assignment, {
-      cluster_assignment: { cluster_pool_name: assignment.pool },
-    });
+    await this.attributes.put(assignment, 'CLUSTER_ASSIGNMENT', assignment.pool);
     return { ...assignment };
   }
 
@@ -186,7 +184,7 @@ export class FlyteadminControlPlane implements ControlPlane {
   }
 
   async setExecutionClusterLabel(label: ExecutionClusterLabel): Promise<ExecutionClusterLabel> {
-    await this.attributes.put(label, { execution_cluster_label: { value: label.label } });
+    await this.attributes.put(label, 'EXECUTION_CLUSTER_LABEL', label.label);
     return { ...label };
   }
 
@@ -242,16 +240,19 @@ function apiError(method: string, path: string, status: number, payload: ErrorBo
  */
 /** MatchableAttributesConfiguration (matchable_resource.proto) as the gateway writes it. */
 interface Configuration {
-  attributes?: {
-    execution_cluster_label?: { value?: string };
-    cluster_assignment?: { cluster_pool_name?: string };
-  };
+  attributes?: Partial<Record<string, Partial<Record<string, string>>>>;
   project?: string;
   domain?: string;
   workflow?: string;
   launch_plan?: string;
   org?: string;
 }
+
+/** Where each type keeps its value in MatchingAttributes (matchable_resource.proto). */
+const VALUE_AT = {
+  EXECUTION_CLUSTER_LABEL: ['execution_cluster_label', 'value'],
+  CLUSTER_ASSIGNMENT: ['cluster_assignment', 'cluster_pool_name'],
+} as const satisfies Record<MatchableResourceType, readonly [string, string]>;
 
 /** A row at a level poolsync writes: project/domain[/workflow]. */
 export interface ManagedRow extends AssignmentKey {
@@ -291,10 +292,7 @@ export class FlyteadminAttributes {
         domain: c.domain ?? '',
         workflow: c.workflow ?? '',
         launch_plan: c.launch_plan ?? '',
-        value:
-          type === 'EXECUTION_CLUSTER_LABEL'
-            ? (c.attributes?.execution_cluster_label?.value ?? '')
-            : (c.attributes?.cluster_assignment?.cluster_pool_name ?? ''),
+        value: c.attributes?.[VALUE_AT[type][0]]?.[VALUE_AT[type][1]] ?? '',
       }))
       .filter((r) => r.value !== '');
   }
@@ -314,7 +312,9 @@ export class FlyteadminAttributes {
     return (await this.rows(type)).filter((r) => !isManagedLevel(r));
   }
 
-  async put(key: AssignmentKey, matching: Record<string, unknown>): Promise<void> {
+  async put(key: AssignmentKey, type: MatchableResourceType, value: string): Promise<void> {
+    const [attribute, field] = VALUE_AT[type];
+    const matching = { [attribute]: { [field]: value } };
     const attributes = { ...this.keyFields(key), matching_attributes: matching };
     await this.http.call('PUT', attributesPath(key), { attributes });
   }
