@@ -13,12 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { posix } from 'node:path';
 import { ControlPlaneError, type ControlPlaneErrorCode } from '../../controlplane/errors.js';
 import { readLimitedBody } from '../../util/request-body.js';
-import {
-  gatewayAuthorization,
-  OAUTH_PATHS,
-  OAuthStandIn,
-  type OAuthStandInOptions,
-} from '../oauth/server.js';
+import { OAUTH_PATHS, OAuthStandIn, type OAuthStandInOptions } from '../oauth/server.js';
 import type { ProjectState } from '../../model/flyte.js';
 
 /** flyteadmin's default `httpAuthorizationHeader` (auth/config/config.go). */
@@ -32,14 +27,17 @@ export type FlyteOAuthOptions = Pick<
 
 /**
  * Whether a request carries a token `oauth` issued, read as flyteadmin's HTTP gateway reads it
- * (its header, else `Authorization`): null when it does, else why not.
+ * (its `httpAuthorizationHeader`, else `Authorization`: auth/handlers.go
+ * IdentityContextFromRequest): null when it does, else why not.
  */
 export function flyteadminAuth(
   oauth: OAuthStandIn,
   header: string = FLYTE_AUTHORIZATION_HEADER,
 ): (req: IncomingMessage) => string | null {
+  const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v) ?? '';
   return (req) => {
-    const checked = oauth.check(gatewayAuthorization(req, header));
+    const value = first(req.headers[header.toLowerCase()]) || first(req.headers.authorization);
+    const checked = oauth.check(value);
     if (checked === 'ok') return null;
     return checked === 'missing'
       ? `missing 'Authorization: Bearer <token>' (or '${header}') header`

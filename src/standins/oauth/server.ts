@@ -181,21 +181,6 @@ export class OAuthStandIn {
   }
 }
 
-/**
- * The authorization value flyteadmin's HTTP gateway reads: its `httpAuthorizationHeader`
- * (default `flyte-authorization`), else the standard `Authorization` header
- * (auth/handlers.go IdentityContextFromRequest).
- */
-export function gatewayAuthorization(
-  req: IncomingMessage,
-  httpAuthorizationHeader: string = 'flyte-authorization',
-): string | null {
-  const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v) ?? '';
-  const custom = first(req.headers[httpAuthorizationHeader.toLowerCase()]);
-  const value = custom !== '' ? custom : first(req.headers.authorization);
-  return value === '' ? null : value;
-}
-
 function send(res: ServerResponse, reply: OAuthReply): void {
   const text = JSON.stringify(reply.body);
   res.writeHead(reply.status, {
