@@ -192,16 +192,14 @@ export class UnionQueues implements QueueCalls {
   }
 
   async undeleteQueue(name: string): Promise<LiveQueue> {
-    const addr = address('Queue', name);
-    const q = await this.call('undeleteQueue', addr, async (state) => {
+    const res = await this.call('undeleteQueue', address('Queue', name), async (state) => {
       if (state.retried) {
+        // A retry whose first attempt landed finds the queue live again.
         const current = await this.read(name);
-        if (!current.deletedAt) return current;
+        if (!current.deletedAt) return { queue: current };
       }
-      const res = await this.service.undeleteQueue({ id: { organization: this.org, name } });
-      if (!res.queue) throw new ControlPlaneError('NOT_FOUND', `${addr}: not found`, addr);
-      return this.latest.one(res.queue);
+      return this.service.undeleteQueue({ id: { organization: this.org, name } });
     });
-    return queueFromPb(q, selfSelecting(q));
+    return this.live(res.queue, name);
   }
 }
