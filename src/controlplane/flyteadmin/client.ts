@@ -39,7 +39,8 @@ import type { LiveAssignment } from '../../model/live.js';
 import { Reach } from '../../util/reach.js';
 import { ControlPlaneError, type ControlPlaneErrorCode } from '../errors.js';
 import { type ErrorBody, JsonHttp } from '../json-http.js';
-import { type ClientTuning, retryPolicy } from '../opener.js';
+import { type ClientTuning, type OpenOptions, retryPolicy } from '../opener.js';
+import { refuseUrlCredentials } from '../../util/url-credentials.js';
 import type {
   AssignmentCalls,
   BackendProfile,
@@ -207,6 +208,50 @@ export class FlyteadminControlPlane implements ControlPlane {
   async close(): Promise<void> {
     await this.http.close();
   }
+}
+
+/**
+ * `flyteadmin+https://HOST[:PORT][?org=ORG&clusters-configmap=NAMESPACE/NAME]` (or `+http://`
+ * for a local flyteadmin): OAuth2 credentials from the environment; `org` (else
+ * POOLSYNC_FLYTE_ORG) is flyteidl's org, `clusters-configmap` (else
+ * POOLSYNC_FLYTE_CLUSTERS_CONFIGMAP) the ConfigMap holding the cluster configuration flyteadmin
+ * runs with (docs/flyte-oss.md, Labels wait for their deployment).
+ */
+export async function openFlyteadmin(url: string, opts: OpenOptions): Promise<ControlPlane> {
+  const inner = url.slice('flyteadmin+'.length);
+  // Before any message repeats the URL: it would hold the secret.
+  refuseUrlCredentials(
+    inner,
+    'the control plane URL',
+    'set POOLSYNC_FLYTE_CLIENT_ID and POOLSYNC_FLYTE_CLIENT_SECRET_FILE',
+  );
+  let parsed: URL;
+  try {
+    parsed = new URL(inner);
+  } catch {
+    throw new UserError(`control plane "${url}" is not a valid URL; use flyteadmin+https://HOST`);
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
+    throw new UserError(
+      `control plane "${url}": use flyteadmin+https://HOST (or flyteadmin+http:// for a local flyteadmin)`,
+    );
+  const params = parsed.searchParams;
+  const unknown = [...params.keys()].filter((k) => k !== 'org' && k !== 'clusters-configmap');
+  if (unknown.length > 0)
+    throw new UserError(
+      `control plane "${url}": unknown parameter ${unknown.map((k) => `"${k}"`).join(', ')}; a flyteadmin+ URL takes org=ORG and clusters-configmap=NAMESPACE/NAME`,
+    );
+  const org = params.get('org') ?? process.env.POOLSYNC_FLYTE_ORG ?? '';
+  const configMap =
+    params.get('clusters-configmap') ?? process.env.POOLSYNC_FLYTE_CLUSTERS_CONFIGMAP ?? '';
+  parsed.search = '';
+  return new FlyteadminControlPlane(parsed.toString(), {
+    ...opts.http,
+    credentials: await credentialsFromEnv(url),
+    org: org.trim(),
+    clustersConfigMap:
+      configMap.trim() === '' ? null : parseConfigMapRef(configMap, 'clusters-configmap'),
+  });
 }
 
 /** grpc-gateway's `{code, message}` error as a ControlPlaneError, with what to do about auth. */

@@ -337,15 +337,8 @@ function rowId([project, domain, workflow]: string[], type: ResourceType, org: s
 }
 
 /** MatchableAttributesConfiguration, every field present. */
-function configuration(row: ResourceRow): Json {
-  return {
-    attributes: row.attributes,
-    domain: row.domain,
-    project: row.project,
-    workflow: row.workflow,
-    launch_plan: row.launch_plan,
-    org: row.org,
-  };
+function configuration({ attributes, domain, project, workflow, launch_plan, org }: ResourceRow) {
+  return { attributes, domain, project, workflow, launch_plan, org };
 }
 
 function projectJson(store: FlyteadminStore, p: ReturnType<FlyteadminStore['getProject']>): Json {
