@@ -5,6 +5,8 @@
  * steps finish (bounded).
  */
 import { Redactor } from '../util/redact.js';
+import { approvalWords } from '../render/daemon-words.js';
+import { approvalTarget } from './approvals.js';
 import type { DaemonConfig } from './config.js';
 import { dashboardHandler } from './dashboard/page.js';
 import { leaderStatus } from './http.js';
@@ -16,7 +18,6 @@ import { pullRequestSide } from './pull-requests.js';
 import type { DaemonStatus } from './status.js';
 import { startTimer, watchFolder, type Trigger } from './triggers.js';
 import {
-  approvalTarget,
   environmentsStatus,
   environmentsStatusFromLeaders,
   startUnits,
@@ -61,7 +62,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
   const requestAll = async (reason: TriggerReason): Promise<void> => {
     await Promise.all(units.map((u) => u.request(reason)));
   };
-  const prs = pullRequestSide(config, units, requestAll, logger, deps.onPullRequest);
+  const prs = pullRequestSide(config, units, logger, deps.onPullRequest);
   const ready = () => units.every((u) => u.ready());
   metrics.readyFrom(ready);
   const status = (): DaemonStatus =>
@@ -83,7 +84,13 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       metrics,
       adminToken: config.adminToken,
       approve: (r) => {
-        const target = approvalTarget(units, r);
+        // Without a name, the environment whose held changes have the fingerprint (they differ).
+        const target = approvalTarget(units, r.environment, approvalWords, (names) => {
+          const holding = units.find(
+            (u) => u.approvals.status().pending?.fingerprint === r.fingerprint,
+          );
+          return holding ?? approvalWords.noEnvironmentHolds(r.fingerprint, names);
+        });
         if (typeof target === 'string') return { ok: false, reason: target };
         return target.approvals.approve({ ...r, via: 'api' });
       },

@@ -56,7 +56,6 @@ import { mkdirSync } from 'node:fs';
 import { readRepoConfig } from '../manifests/config.js';
 import { environmentCredentials } from '../manifests/environments.js';
 import type { Environment } from '../model/desired.js';
-import { approvalWords } from '../render/daemon-words.js';
 import { UserError } from '../util/user-error.js';
 
 export interface UnitDeps {
@@ -562,31 +561,6 @@ function summary(
     errors,
     environments,
   };
-}
-
-/**
- * The unit an approval is for: the daemon's one (naming an environment is refused), or the
- * environment named, else the one whose held changes have the fingerprint (fingerprints
- * differ between environments); else a reason.
- */
-export function approvalTarget(
-  units: readonly Unit[],
-  request: { fingerprint: string; environment?: string },
-): Unit | string {
-  const sole = units[0]!.name === null ? units[0]! : null;
-  if (sole !== null)
-    return request.environment === undefined
-      ? sole
-      : approvalWords.withoutEnvironments(request.environment);
-  const names = units.map((u) => u.name!);
-  if (request.environment !== undefined) {
-    const named = units.find((u) => u.name === request.environment);
-    return named ?? approvalWords.noSuchEnvironment(request.environment, names);
-  }
-  const holding = units.find(
-    (u) => u.approvals.status().pending?.fingerprint === request.fingerprint,
-  );
-  return holding ?? approvalWords.noEnvironmentHolds(request.fingerprint, names);
 }
 
 /** The one unit of a daemon without environments, or one per environment of poolsync.yaml. */
