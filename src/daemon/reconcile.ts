@@ -19,18 +19,17 @@ import type { Plan } from '../model/plan.js';
 import { fetchStage, loadStage, renderStage } from './stages/repository.js';
 import {
   applyStatusUpdate,
-  errorCode,
   isOutcome,
-  mergeUpdates,
   noProducts,
   type Outcome,
+  problem,
   problemsUpdate,
-  reachedUpdate,
   type ReconcilerOptions,
   RunContext,
   type RunMemory,
   type RunProducts,
   type Staged,
+  unreachedUpdate,
 } from './stages/context.js';
 import { gateStage, managedUpdate, planStage } from './stages/plan.js';
 import { recordStage } from './stages/record.js';
@@ -96,10 +95,7 @@ export class Reconciler {
     } catch (err) {
       // A bug or an unexpected failure of a module: recorded, never fatal to the daemon.
       const message = this.o.redactor.errorMessage(err);
-      applyStatusUpdate(
-        this.state,
-        problemsUpdate([{ code: 'INTERNAL', message, location: null, address: null }]),
-      );
+      applyStatusUpdate(this.state, problemsUpdate([problem('INTERNAL', message)]));
       outcome = { result: 'failed', commit: this.state.commit, message };
     }
     ctx.enter('record');
@@ -213,15 +209,7 @@ export class Reconciler {
       if (opened) throw err;
       // Opening the control plane failed (unreachable, embedded state in use by `poolsync apply`).
       const message = runWords.cannotOpen(this.o.redactor.errorMessage(err));
-      applyStatusUpdate(
-        this.state,
-        mergeUpdates(
-          reachedUpdate(null, message, ctx.now()),
-          problemsUpdate([
-            { code: errorCode(err, 'CONTROL_PLANE'), message, location: null, address: null },
-          ]),
-        ),
-      );
+      applyStatusUpdate(this.state, unreachedUpdate(null, err, message, ctx.now()));
       return { result: 'failed', commit, message };
     }
   }

@@ -269,6 +269,11 @@ export function isOutcome(x: unknown): x is Outcome {
   return typeof x === 'object' && x !== null && 'result' in x && 'message' in x;
 }
 
+/** A problem that is not in a manifest (fetch, control plane, apply), for /status `errors`. */
+export function problem(code: string, message: string, address: string | null = null): StatusError {
+  return { code, message, location: null, address };
+}
+
 export function errorCode(err: unknown, fallback: string): string {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^[A-Z_]+$/.test(code) ? code : fallback;
@@ -305,6 +310,19 @@ export function mergeUpdates(...updates: StatusUpdate[]): StatusUpdate {
 export function problemsUpdate(errors: StatusError[]): StatusUpdate {
   // Keep blocked/waiting of the last plan: they still describe the control plane.
   return { errors, summary: null, counts: null, warnings: [] };
+}
+
+/** The control plane could not be opened or read (`backend`: it was opened): it and the error. */
+export function unreachedUpdate(
+  backend: string | null,
+  err: unknown,
+  message: string,
+  now: Date,
+): StatusUpdate {
+  return mergeUpdates(
+    reachedUpdate(backend, message, now),
+    problemsUpdate([problem(errorCode(err, 'CONTROL_PLANE'), message)]),
+  );
 }
 
 /** Whether the control plane answered this run (/status `controlPlane`). */

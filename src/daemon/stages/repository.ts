@@ -11,6 +11,7 @@ import type { RunResult } from '../metrics.js';
 import { runWords } from '../../render/daemon-words.js';
 import {
   mergeUpdates,
+  problem,
   problemsUpdate,
   type RunContext,
   type RunMemory,
@@ -58,10 +59,7 @@ export async function fetchStage(ctx: RunContext): Promise<Staged<SourceSnapshot
           commit: state.commit,
           message: runWords.fetchFailed(failures, message),
         },
-        status: mergeUpdates(
-          { git },
-          problemsUpdate([{ code: 'GIT_FETCH', message, location: null, address: null }]),
-        ),
+        status: mergeUpdates({ git }, problemsUpdate([problem('GIT_FETCH', message)])),
       };
     }
     o.logger.warn(
@@ -110,14 +108,7 @@ export async function loadStage(
   if (load !== null && load.valid) return { value: load.desired, status: {}, remember };
   const errors: StatusError[] =
     load === null
-      ? [
-          {
-            code: 'IO',
-            message: runWords.noFolder(ctx.repoPath, commit),
-            location: null,
-            address: null,
-          },
-        ]
+      ? [problem('IO', runWords.noFolder(ctx.repoPath, commit))]
       : load.errors.map((e) => ({
           code: e.code,
           message: e.message,
