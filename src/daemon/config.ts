@@ -112,7 +112,11 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
     pollIntervalMs: duration('poll-interval', 100),
     driftIntervalMs: duration('drift-interval', 100),
     controlPlane: {
-      url: checkControlPlaneUrl(str('control-plane') as string, get('control-plane') as Raw),
+      url: r.url(
+        'control-plane',
+        'the control plane URL',
+        'put the token in POOLSYNC_TOKEN or --token-file',
+      ),
       token: secrets.token ?? null,
     },
     listen: parseListen(str('listen') as string, get('listen') as Raw),
@@ -213,6 +217,12 @@ function readers(raw: Map<string, Raw>, cwd: string) {
     if (['0', 'false', 'no', 'off', ''].includes(s)) return false;
     throw new UserError(`${r.origin}: "${String(r.value)}" must be true or false.`);
   };
+  // Credentials in a URL would end up in .git/config, logs and errors: refused.
+  const url = (name: string, what: string, instead: string): string => {
+    const text = str(name) as string;
+    refuseUrlCredentials(text, `${get(name)!.origin}: ${what}`, instead);
+    return text;
+  };
   const choice = <T extends string>(name: string): T => {
     const r = get(name) as Raw;
     const s = String(r.value);
@@ -223,7 +233,7 @@ function readers(raw: Map<string, Raw>, cwd: string) {
     return s as T;
   };
 
-  return { get, str, path, duration, int, bool, choice };
+  return { get, str, path, duration, int, bool, url, choice };
 }
 
 type Readers = ReturnType<typeof readers>;
@@ -243,7 +253,11 @@ function sourceConfig(r: Readers, secrets: Awaited<ReturnType<typeof readSecrets
   } else if (repo !== null) {
     return {
       kind: 'git',
-      repo: checkRepoUrl(repo, get('repo') as Raw),
+      repo: r.url(
+        'repo',
+        'the repository URL',
+        'put the token in POOLSYNC_GIT_TOKEN or --git-token-file (and the user name in --git-username)',
+      ),
       branch: checkBranch(str('branch') as string, get('branch') as Raw),
       path: checkRepoPath(str('path') as string, get('path') as Raw),
       auth: {
@@ -339,25 +353,6 @@ function parseListen(text: string, r: Raw): { host: string; port: number } {
   }
   const host = m[1] ?? m[2] ?? '';
   return { host: host === '' ? '127.0.0.1' : host, port };
-}
-
-function checkRepoUrl(url: string, r: Raw): string {
-  // Credentials in the URL would end up in .git/config, logs and errors: refuse them.
-  refuseUrlCredentials(
-    url,
-    `${r.origin}: the repository URL`,
-    'put the token in POOLSYNC_GIT_TOKEN or --git-token-file (and the user name in --git-username)',
-  );
-  return url;
-}
-
-function checkControlPlaneUrl(url: string, r: Raw): string {
-  refuseUrlCredentials(
-    url,
-    `${r.origin}: the control plane URL`,
-    'put the token in POOLSYNC_TOKEN or --token-file',
-  );
-  return url;
 }
 
 function checkBranch(branch: string, r: Raw): string {

@@ -17,12 +17,7 @@ import { DaemonMetrics } from './metrics.js';
 import { pullRequestSide } from './pull-requests.js';
 import type { DaemonStatus } from './status.js';
 import { startTimer, watchFolder, type Trigger } from './triggers.js';
-import {
-  environmentsStatus,
-  environmentsStatusFromLeaders,
-  startUnits,
-  type UnitDeps,
-} from './unit.js';
+import { environmentsStatus, sectionsFromLeaders, startUnits, type UnitDeps } from './unit.js';
 import type { PullRequestEvent } from './webhooks.js';
 
 export interface DaemonDeps extends Omit<UnitDeps, 'candidacy'> {
@@ -74,7 +69,13 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
   const fullStatus =
     single || !election
       ? undefined
-      : () => environmentsStatusFromLeaders(units, source.describe(), config, 5_000);
+      : async () =>
+          environmentsStatus(
+            units,
+            source.describe(),
+            config,
+            await sectionsFromLeaders(units, 5_000),
+          );
   let server: StatusServer;
   try {
     server = await startStatusServer(config.listen, {

@@ -431,11 +431,6 @@ export async function discoverEnvironments(
   return { snapshot, environments: config.environments };
 }
 
-/** Relative paths of poolsync.yaml are relative to its folder (the checkout, or the watched folder). */
-function fromConfigFolder(dir: string, path: string): string {
-  return isAbsolute(path) ? path : resolve(dir, path);
-}
-
 /**
  * The daemon's configuration as one environment sees it. A relative `file:` control plane is
  * kept in the watched folder (as the CLI keeps it), and under the daemon's state folder when
@@ -454,7 +449,7 @@ export function environmentDaemonConfig(
     );
   const m = /^file:([^?]*)(\?.*)?$/.exec(env.controlPlane);
   const filesDir = config.source.kind === 'watch' ? dir : config.stateDir;
-  const path = m ? fromConfigFolder(filesDir, m[1]!) : null;
+  const path = m ? (isAbsolute(m[1]!) ? m[1]! : resolve(filesDir, m[1]!)) : null;
   // The daemon's own state folder: its folders are the daemon's to make.
   if (path !== null && !isAbsolute(m![1]!) && filesDir === config.stateDir)
     mkdirSync(dirname(path), { recursive: true });
@@ -494,32 +489,15 @@ const WORST_FIRST: RunResult[] = [
 ];
 
 /**
- * /status of a daemon with environments: each environment's document under `environments`,
- * and at the top what holds for all of them: ready when every one is, the worst outcome, the
- * newest run, every error (named by its environment).
- */
-export function environmentsStatus(
-  units: readonly Unit[],
-  source: Record<string, string>,
-  config: DaemonConfig,
-): DaemonStatus {
-  const environments: Record<string, DaemonStatus> = {};
-  for (const u of units) environments[u.name!] = u.status();
-  return summary(environments, source, config);
-}
-
-/**
- * The same, with each environment another replica leads as that leader says it (its
+ * Each environment's /status section as another replica that leads it says it (its
  * `/status?local=1`, asked as the dashboard asks a leader: leaderStatus, no credential sent):
  * any replica's /status and dashboard then show every environment's runs. An environment whose
  * leader does not answer within `timeoutMs` is shown as this replica sees it.
  */
-export async function environmentsStatusFromLeaders(
+export async function sectionsFromLeaders(
   units: readonly Unit[],
-  source: Record<string, string>,
-  config: DaemonConfig,
   timeoutMs: number,
-): Promise<DaemonStatus> {
+): Promise<Record<string, DaemonStatus>> {
   const sections = await Promise.all(
     units.map(async (u): Promise<[string, DaemonStatus]> => {
       const own = u.status();
@@ -529,13 +507,19 @@ export async function environmentsStatusFromLeaders(
       return [u.name!, section?.leader?.isLeader ? section : own];
     }),
   );
-  return summary(Object.fromEntries(sections), source, config);
+  return Object.fromEntries(sections);
 }
 
-function summary(
-  environments: Record<string, DaemonStatus>,
+/**
+ * /status of a daemon with environments: each environment's document (by default as this
+ * replica sees it) under `environments`, and at the top what holds for all of them: ready when
+ * every one is, the worst outcome, the newest run, every error (named by its environment).
+ */
+export function environmentsStatus(
+  units: readonly Unit[],
   source: Record<string, string>,
   config: DaemonConfig,
+  environments = Object.fromEntries(units.map((u) => [u.name!, u.status()])),
 ): DaemonStatus {
   const all = Object.values(environments);
   const outcomes = all.map((s) => s.outcome).filter((o): o is RunResult => o !== null);
@@ -607,12 +591,6 @@ export async function startUnits(
 
 function sourceOf(config: DaemonConfig): Source {
   return config.source.kind === 'git'
-    ? new GitSource({
-        repo: config.source.repo,
-        branch: config.source.branch,
-        path: config.source.path,
-        auth: config.source.auth,
-        checkoutDir: join(config.stateDir, 'checkout'),
-      })
+    ? new GitSource({ ...config.source, checkoutDir: join(config.stateDir, 'checkout') })
     : new FolderSource(config.source.dir);
 }
