@@ -123,7 +123,7 @@ export class Reconciler {
    * put in the memory (a new frozen object: the stages hold only read-only views of it).
    */
   private take<T>(staged: Staged<T>, products?: RunProducts): T | Outcome {
-    applyStatusUpdate(this.state, staged.status);
+    if (staged.status) applyStatusUpdate(this.state, staged.status);
     if (products && staged.products) Object.assign(products, staged.products);
     if (staged.remember) this.memory = Object.freeze({ ...this.memory, ...staged.remember });
     return staged.value;

@@ -423,12 +423,9 @@ export async function discoverEnvironments(
     );
     return null;
   }
-  const { config, errors } = await readRepoConfig(snapshot.dir).catch(() => ({
-    config: { environments: undefined },
-    errors: [1],
-  }));
-  if (errors.length > 0 || !config.environments) return null;
-  return { snapshot, environments: config.environments };
+  const read = await readRepoConfig(snapshot.dir).catch(() => null);
+  const environments = read?.errors.length === 0 ? read.config.environments : undefined;
+  return environments ? { snapshot, environments } : null;
 }
 
 /**

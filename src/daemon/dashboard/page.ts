@@ -11,10 +11,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ChangeBrief } from '../approvals.js';
+import type { ApprovalStatus, ChangeBrief } from '../approvals.js';
 import type { DaemonStatus, RecentRun } from '../status.js';
 import { SCRIPT, STYLE } from './assets.js';
-import { ansiToHtml, inlineAsset, markup, SafeHtml, withIdPrefix } from './html.js';
+import { ansiToHtml, type HtmlValue, inlineAsset, markup, SafeHtml, withIdPrefix } from './html.js';
 import { ACTION_STYLE, closingLine, renderText, SYMBOL } from '../../render/index.js';
 import { plural, warningText } from '../../render/common.js';
 import { runbookLines } from '../../render/runbook.js';
@@ -231,7 +231,7 @@ function changeLine(c: Pick<ChangeBrief, 'address' | 'action'>): SafeHtml {
 }
 
 /** A section's content, and the note shown under its title; '' leaves the section out. */
-type Content = SafeHtml | SafeHtml[] | { note: SafeHtml | undefined; body: SafeHtml | SafeHtml[] };
+type Content = SafeHtml | HtmlValue[] | { note: SafeHtml | undefined; body: SafeHtml | SafeHtml[] };
 type SectionEntry = [
   id: string,
   title: string,
@@ -270,50 +270,46 @@ function changeBlock(changes: readonly ChangeBrief[]): SafeHtml {
   )}</pre>`;
 }
 
-function held(s: DaemonStatus, page: PageContext): SafeHtml[] {
-  const a = s.approval;
-  const pending = a?.pending ?? null;
-  const parts: SafeHtml[] = [];
+function held(s: DaemonStatus, page: PageContext): HtmlValue[] {
+  const {
+    pending,
+    granted = [],
+    lastApplied: l,
+    lastRefused: r,
+  }: Partial<ApprovalStatus> = s.approval ?? {};
+  let now: SafeHtml;
   if (pending) {
     const n = plural(pending.changes.length, 'change');
     const daemon = page.daemonUrl ?? 'http://<this daemon>';
     const action = page.approvals
       ? markup`<p class="js-only"><button type="button" class="approve" data-fingerprint="${pending.fingerprint}">Approve exactly these ${n}</button></p>`
       : markup`<p class="muted">Approving needs the daemon admin token, which is not set (<code>POOLSYNC_ADMIN_TOKEN</code> or <code>--admin-token-file</code>).</p>`;
-    parts.push(markup`<div class="held">
+    now = markup`<div class="held">
 <p>${n} held since ${when(pending.since)} (commit ${commitRef(pending.commit)}), fingerprint <code class="fp">${pending.fingerprint}</code>:</p>
 ${changeBlock(pending.changes)}
 ${action}
 <p class="muted">Or from a shell: <code>poolsync approve ${pending.fingerprint} --daemon ${daemon}</code>, or comment <code>poolsync apply</code> on the pull request.</p>
-</div>`);
+</div>`;
   } else if (s.waitingForApproval.length > 0) {
     // A follower sees the held changes in the plan; the leader holds their approval.
-    parts.push(markup`${changeBlock(s.waitingForApproval)}
-<p class="muted">The leader holds the approval of these: approve on its page or with <code>poolsync approve</code>.</p>`);
+    now = markup`${changeBlock(s.waitingForApproval)}
+<p class="muted">The leader holds the approval of these: approve on its page or with <code>poolsync approve</code>.</p>`;
   } else {
     const why =
       s.policy === 'safe' ? '' : markup` (policy <code>${s.policy}</code> holds nothing back)`;
-    parts.push(markup`<p class="muted">Nothing is held${why}.</p>`);
+    now = markup`<p class="muted">Nothing is held${why}.</p>`;
   }
-  for (const g of a?.granted ?? []) {
-    parts.push(
-      markup`<p class="granted">Approved by <b>${g.approver}</b> (${g.via}) ${when(g.at)}: <code class="fp">${g.fingerprint}</code>, applied once the daemon holds exactly these changes.</p>`,
-    );
-  }
-  if (a?.lastApplied) {
-    const l = a.lastApplied;
-    const source = l.source ? ` ${l.source}` : '';
-    parts.push(
-      markup`<p class="last-applied">Last approval applied ${when(l.appliedAt)}: approved by <b>${l.approver}</b> (${l.via}${source}), <code class="fp">${l.fingerprint}</code>, commit ${commitRef(l.commit)}.</p>`,
-    );
-  }
-  if (a?.lastRefused) {
-    const r = a.lastRefused;
-    parts.push(
+  return [
+    now,
+    granted.map(
+      (g) =>
+        markup`<p class="granted">Approved by <b>${g.approver}</b> (${g.via}) ${when(g.at)}: <code class="fp">${g.fingerprint}</code>, applied once the daemon holds exactly these changes.</p>`,
+    ),
+    l &&
+      markup`<p class="last-applied">Last approval applied ${when(l.appliedAt)}: approved by <b>${l.approver}</b> (${l.via}${l.source ? ` ${l.source}` : ''}), <code class="fp">${l.fingerprint}</code>, commit ${commitRef(l.commit)}.</p>`,
+    r &&
       markup`<p class="last-refused">Last refusal ${when(r.at)} (${r.approver}, ${r.via}): ${r.reason}</p>`,
-    );
-  }
-  return parts;
+  ];
 }
 
 function manual(s: DaemonStatus): Content | '' {

@@ -39,15 +39,9 @@ export async function applyStage(
   const { o } = ctx;
   const notLeading = o.leadership?.notLeading() ?? null;
   if (notLeading !== null)
-    return {
-      value: { result: 'failed', commit, message: runWords.notApplied(notLeading) },
-      status: {},
-    };
+    return { value: { result: 'failed', commit, message: runWords.notApplied(notLeading) } };
   if (ctx.signal.aborted)
-    return {
-      value: { result: 'failed', commit, message: runWords.shuttingDown() },
-      status: {},
-    };
+    return { value: { result: 'failed', commit, message: runWords.shuttingDown() } };
   let lost!: AbortSignal;
   let phase: ApplyPhase | null = null;
   let result: ApplyResult;
@@ -106,7 +100,7 @@ export async function applyStage(
     const summaryText = countsText(countPlan(decision.plan));
     if (decision.held.length > 0 && decision.heldFingerprint !== null) {
       const message = `applied: ${summaryText}; ${heldForApproval(decision.held, decision.heldFingerprint)}`;
-      return { value: { result: 'waiting_for_approval', message, ...done }, status: {}, products };
+      return { value: { result: 'waiting_for_approval', message, ...done }, products };
     }
     const message = runWords.applied(summaryText, decision.approval?.approver ?? null);
     return {

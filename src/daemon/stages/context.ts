@@ -237,7 +237,7 @@ export class RunContext {
  */
 export interface Staged<T> {
   value: T | Outcome;
-  status: StatusUpdate;
+  status?: StatusUpdate;
   /** What the stage produced for later stages and the record (also when it ends the run). */
   products?: Partial<RunProducts>;
   /** What later runs (and later stages of this one) read in `RunContext.memory`. */

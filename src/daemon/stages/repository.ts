@@ -105,7 +105,7 @@ export async function loadStage(
     load = await ctx.o.pipeline.loadRepository(dir, { commit, root });
     remember = { loaded: commit === null ? null : { commit, result: load } };
   }
-  if (load !== null && load.valid) return { value: load.desired, status: {}, remember };
+  if (load !== null && load.valid) return { value: load.desired, remember };
   const errors: StatusError[] =
     load === null
       ? [problem('IO', runWords.noFolder(ctx.repoPath, commit))]
@@ -156,7 +156,7 @@ export async function renderStage(
   if (!desired.config.render) return { value: null, status: { renderedFiles: [] } };
   const { commit, dir } = snapshot;
   // A commit's files never change: compared once (a folder on disk, every run).
-  if (commit !== null && ctx.memory.renderedCommit === commit) return { value: null, status: {} };
+  if (commit !== null && ctx.memory.renderedCommit === commit) return { value: null };
   const { changed, contents } = await compared(ctx, dir, desired, commit);
   const status = { renderedFiles: changed };
   if (changed.length === 0 || !o.config.commitRendered || !o.source.commitFiles)
