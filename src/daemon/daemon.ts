@@ -28,20 +28,9 @@ export interface DaemonDeps extends Omit<UnitDeps, 'candidacy'> {
   onPullRequest?: (event: PullRequestEvent) => Promise<void>;
 }
 
-export interface RunningDaemon {
-  /** `http://host:port` of the status server. */
-  url: string;
-  status(): DaemonStatus;
-  metrics: DaemonMetrics;
-  /** Requests a run and resolves when it finished. */
-  reconcile(reason?: TriggerReason): Promise<void>;
-  /** The first run (requested at start). */
-  firstRun: Promise<void>;
-  /** SIGTERM path. Resolves true when the running run finished within the shutdown timeout. */
-  stop(): Promise<boolean>;
-}
+export type RunningDaemon = Awaited<ReturnType<typeof startDaemon>>;
 
-export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promise<RunningDaemon> {
+export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
   const { logger } = deps;
   const redactor = new Redactor([
     config.controlPlane.token,
@@ -160,13 +149,16 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
   ).then(() => {});
   let stopping: Promise<boolean> | null = null;
   return {
+    /** `http://host:port` of the status server. */
     url: server.url,
     status,
     metrics,
-    reconcile: (reason = 'manual') => requestAll(reason),
+    /** Requests a run and resolves when it finished. */
+    reconcile: (reason: TriggerReason = 'manual') => requestAll(reason),
+    /** The first run (requested at start). */
     firstRun,
-    // Once: triggers off, running steps finish (bounded), Leases given up.
-    stop: () =>
+    /** SIGTERM path (once): triggers off, running steps finish (bounded), Leases given up; true when they did. */
+    stop: (): Promise<boolean> =>
       (stopping ??= (async () => {
         await Promise.all(triggers.map((t) => t.stop()));
         if (units.some((u) => u.busy))

@@ -70,16 +70,9 @@ export interface HttpHandlers extends Pick<
   dashboard?: DashboardHandler;
 }
 
-export interface StatusServer {
-  /** `http://host:port` actually bound (port 0 resolved). */
-  url: string;
-  close(): Promise<void>;
-}
+export type StatusServer = Awaited<ReturnType<typeof startStatusServer>>;
 
-export async function startStatusServer(
-  listen: { host: string; port: number },
-  h: HttpHandlers,
-): Promise<StatusServer> {
+export async function startStatusServer(listen: { host: string; port: number }, h: HttpHandlers) {
   const server = createServer((req, res) => {
     route(req, res, h).catch((err: unknown) => {
       h.logger.error(
@@ -103,6 +96,7 @@ export async function startStatusServer(
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {
+    /** `http://host:port` actually bound (port 0 resolved). */
     url: `http://${host}:${addr.port}`,
     close: () =>
       new Promise<void>((resolve) => {

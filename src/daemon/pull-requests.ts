@@ -135,23 +135,17 @@ export function forgeTargets(
 /** What the pull-request side reads of a unit: how to plan its environment (or the one control plane). */
 export type PlannedUnit = Pick<Unit, 'name' | 'config' | 'readLive' | 'backend' | 'identity'>;
 
-/** The daemon's pull-request side: what its HTTP server calls, and the forges it closes at stop. */
-export interface PullRequestSide {
-  onPullRequest: ((e: PullRequestEvent) => Promise<void>) | undefined;
-  onComment: ((e: CommentEvent) => Promise<void>) | undefined;
-  forges: Map<Provider, { repository: string; forge: ApprovalForge }>;
-}
-
 /**
- * Plan comments and approvals by comment over the daemon's units (one without environments);
- * `onPullRequest` replaces the plan comments (tests), and then approvals by comment are off.
+ * Plan comments and approvals by comment over the daemon's units (one without environments):
+ * what the HTTP server calls, and the forges closed at stop. `onPullRequest` replaces the plan
+ * comments (tests), and then approvals by comment are off.
  */
 export function pullRequestSide(
   config: DaemonConfig,
   units: Unit[],
   logger: Logger,
   onPullRequest?: (event: PullRequestEvent) => Promise<void>,
-): PullRequestSide {
+) {
   const single = units.length === 1 && units[0]!.name === null ? units[0]! : null;
   const posted = new PostedPlans();
   const own = onPullRequest ? null : pullRequestHandlerForDaemon(config, units, logger, posted);
