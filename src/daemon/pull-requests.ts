@@ -179,12 +179,7 @@ export function pullRequestHandlerForDaemon(
   logger: HandlerLogger,
   posted = new PostedPlans(),
   env: Record<string, string | undefined> = process.env,
-):
-  | (((e: PullRequestEvent) => Promise<void>) & {
-      recover: RecoverPlan;
-      targets: Map<Provider, ForgeRepository>;
-    })
-  | null {
+) {
   if (config.source.kind !== 'git') return null;
   const source = config.source;
   const handlers = new Map<Provider, PullRequestHandler>();
