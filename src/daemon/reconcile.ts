@@ -21,7 +21,6 @@ import { fetchStage, loadStage, renderStage } from './stages/repository.js';
 import {
   applyStatusUpdate,
   isOutcome,
-  noProducts,
   type Outcome,
   problem,
   problemsUpdate,
@@ -96,7 +95,12 @@ export class Reconciler {
   run = async (reasons: ReadonlySet<TriggerReason>, signal: AbortSignal): Promise<void> => {
     const id = ++this.runId;
     const ctx = new RunContext(this.o, this.state, () => this.memory, reasons, signal);
-    const products = noProducts();
+    const products: RunProducts = {
+      plan: null,
+      liveInventory: undefined,
+      drift: [],
+      applied: null,
+    };
     const startedAt = ctx.now();
     let outcome: Outcome;
     try {

@@ -153,7 +153,7 @@ export class RunContext {
    * lost between stages. Unrounded; `phaseTotals()` gives whole milliseconds.
    */
   private readonly spent: Record<string, number> = {};
-  private phase: string;
+  private phase = 'fetch';
   private mark = performance.now();
 
   constructor(
@@ -164,10 +164,7 @@ export class RunContext {
     private readonly remembered: () => Readonly<RunMemory>,
     readonly reasons: ReadonlySet<TriggerReason>,
     readonly signal: AbortSignal,
-    firstPhase = 'fetch',
-  ) {
-    this.phase = firstPhase;
-  }
+  ) {}
 
   /** What outlives runs, as the loop holds it now (frozen: a stage returns `remember` instead). */
   get memory(): Readonly<RunMemory> {
@@ -259,10 +256,6 @@ export interface RunProducts {
   applied: ApplyOutcome | null;
   /** An in-sync run recorded the inventory (/status `managed` is read again). */
   inventoryWritten?: boolean;
-}
-
-export function noProducts(): RunProducts {
-  return { plan: null, liveInventory: undefined, drift: [], applied: null };
 }
 
 export function isOutcome(x: unknown): x is Outcome {
