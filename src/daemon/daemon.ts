@@ -48,7 +48,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
   };
   const prs = pullRequestSide(config, units, logger, deps.onPullRequest);
   const ready = () => units.every((u) => u.ready());
-  metrics.readyFrom(ready);
+  metrics.readyProbe = ready;
   const status = (): DaemonStatus =>
     single ? single.status() : environmentsStatus(units, source.describe(), config);
   const election = config.leaderElection;

@@ -571,14 +571,14 @@ export async function startUnits(
       const unitDeps = { ...deps, controlPlane: undefined, lockDir, candidacy };
       const source = sourceOf(envConfig);
       const unit = await startUnit(env.name, envConfig, source, envMetrics, redactor, unitDeps);
-      envMetrics.readyFrom(unit.ready);
+      envMetrics.readyProbe = unit.ready;
       units.push(unit);
     }
   } catch (err) {
     for (const u of units) await u.close();
     throw err;
   }
-  metrics.withEnvironments(units.map((u) => u.metrics));
+  metrics.environments = units.map((u) => u.metrics);
   deps.logger.info(
     { environments: units.map((u) => u.name) },
     `reconciling ${units.length} environments`,
