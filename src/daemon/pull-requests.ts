@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { Plan } from '../model/plan.js';
 import { splitHeld } from '../plan/hold.js';
 import { code } from '../render/markdown.js';
-import { plural } from '../render/index.js';
+import { plural } from '../render/common.js';
 import { UserError } from '../util/user-error.js';
 import { commentMarker, planRecord, type PlanRecord } from '../vcs/comment.js';
 import {

@@ -15,8 +15,8 @@ import type { ApprovalStatus, ChangeBrief } from '../approvals.js';
 import type { DaemonStatus, RecentRun } from '../status.js';
 import { SCRIPT, STYLE } from './assets.js';
 import { ansiToHtml, type HtmlValue, inlineAsset, markup, SafeHtml, withIdPrefix } from './html.js';
-import { ACTION_STYLE, closingLine, renderText, SYMBOL } from '../../render/index.js';
-import { plural, warningText } from '../../render/common.js';
+import { ACTION_STYLE, renderText } from '../../render/text.js';
+import { closingLine, plural, SYMBOL, warningText } from '../../render/common.js';
 import { runbookLines } from '../../render/runbook.js';
 
 const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;

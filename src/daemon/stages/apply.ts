@@ -8,7 +8,7 @@ import type { ApplyEvent, ApplyResult } from '../../apply/types.js';
 import { applyOutcome } from '../../apply/report.js';
 import type { ControlPlane } from '../../controlplane/types.js';
 import { ACTIONABLE_ACTIONS } from '../../model/plan.js';
-import { countsText, heldForApproval } from '../../render/index.js';
+import { countsText, heldForApproval } from '../../render/common.js';
 import { runWords, stopWords } from '../../render/daemon-words.js';
 import { countPlan } from '../../plan/counts.js';
 import { errorCode, problem, type RunContext, type Staged } from './context.js';

@@ -17,7 +17,7 @@ import { deepFreeze } from '../../util/deep-freeze.js';
 import { MANAGED_LISTED } from '../status.js';
 import { managedObjects } from '../../plan/inventory.js';
 import { runWords } from '../../render/daemon-words.js';
-import { countsText, heldForApproval, plural, whyText } from '../../render/index.js';
+import { countsText, heldForApproval, plural, whyText } from '../../render/common.js';
 import {
   mergeUpdates,
   reachedUpdate,
