@@ -115,18 +115,19 @@ export interface LoaderOptions extends LoadOptions {
   shared?: FolderRead;
 }
 
-/** One file on its own: parse, then each document's envelope and schema. */
-export function analyseFile(file: string, text: string, limits: InputLimits): FileAnalysis {
-  const { file: parsed, results } = readYamlFile(text, limits, (doc) =>
-    readDocument(file, doc.root),
-  );
-  return {
-    issues: parsed.issues,
-    documentCount: parsed.documentCount,
-    aliasExpansion: parsed.aliasExpansion,
-    aliasBytes: parsed.aliasBytes,
-    documents: results,
-  };
+/**
+ * One file on its own: parse, then each document's envelope and schema (`read`: of each
+ * document as parsed; analysePatched's merges the environment's patch in first).
+ */
+export function analyseFile(
+  file: string,
+  text: string,
+  limits: InputLimits,
+  read = (doc: YDocument): DocumentResult => readDocument(file, doc.root),
+): FileAnalysis {
+  const { file: parsed, results } = readYamlFile(text, limits, read);
+  const { issues, documentCount, aliasExpansion, aliasBytes } = parsed;
+  return { issues, documentCount, aliasExpansion, aliasBytes, documents: results };
 }
 
 /**
@@ -142,7 +143,8 @@ export function analyseFileLean(
 ): FileAnalysis {
   const plain = analysePlain(file, text, limits, onRebuild);
   if (plain) return plain;
-  const lean = withoutRoots(analyseFile(file, text, limits));
+  // Made now, not shared: its trees are replaced by ones parsed again when read.
+  const lean = analyseFile(file, text, limits);
   const rootAt = rootsOnDemand(text, limits, onRebuild);
   lean.documents.forEach((d, i) => {
     if (d.manifest) d.manifest.root = rootAt(i);
@@ -248,7 +250,7 @@ class LazyRoot implements YMap {
   }
 }
 /** Whether any of the file's documents is patched. */
-export function isPatched(analysis: FileAnalysis, patches: PatchSet): boolean {
+function isPatched(analysis: FileAnalysis, patches: PatchSet): boolean {
   return analysis.documents.some((d) => {
     const name = d.manifest?.name ?? d.name;
     return (
@@ -261,27 +263,20 @@ export function isPatched(analysis: FileAnalysis, patches: PatchSet): boolean {
  * The file read again with its patched documents merged (never cached: the result depends on
  * the patch too). `used` collects the addresses patched, for the patches that patch nothing.
  */
-export function analysePatched(
+function analysePatched(
   file: string,
   text: string,
   limits: Readonly<InputLimits>,
   patches: PatchSet,
   used: Set<string>,
 ): FileAnalysis {
-  const parsed = parseYamlFile(text, limits);
-  return {
-    issues: parsed.issues,
-    documentCount: parsed.documentCount,
-    aliasExpansion: parsed.aliasExpansion,
-    aliasBytes: parsed.aliasBytes,
-    documents: parsed.documents.map((doc) => {
-      const address = documentAddress(doc.root);
-      const patch = address !== null ? patches.byAddress.get(address) : undefined;
-      if (!patch) return readDocument(file, doc.root);
-      used.add(address!);
-      return readDocument(file, mergePatch(doc.root, patch.root, patch.file));
-    }),
-  };
+  return analyseFile(file, text, limits, (doc) => {
+    const address = documentAddress(doc.root);
+    const patch = address !== null ? patches.byAddress.get(address) : undefined;
+    if (!patch) return readDocument(file, doc.root);
+    used.add(address!);
+    return readDocument(file, mergePatch(doc.root, patch.root, patch.file));
+  });
 }
 
 /**
