@@ -31,11 +31,11 @@ import {
   type PatchSet,
 } from './environments.js';
 import { formatBytes, heapBudget, overBudget, type InputLimits } from './limits.js';
+import { compareErrors } from './report.js';
 import { checkAbsent, checkRules, groupManifests } from './rules.js';
 import type { LoadCounts, LoadOptions, LoadResult, ValidationError } from './types.js';
 import {
   checkFolder,
-  comparePaths,
   findManifestFiles,
   readWalkedManifestText,
   MAX_FOLDER_DEPTH,
@@ -44,7 +44,6 @@ import {
 } from './walk.js';
 import {
   parseYamlFull,
-  plainScalarValue,
   type ParsedFile,
   type Position,
   type YDocument,
@@ -164,11 +163,8 @@ function readYamlFile<R>(
   limits: Readonly<InputLimits>,
   read: (doc: YDocument) => R,
 ): { file: ParsedFile; results: R[] } {
-  const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   let results: R[] = [];
-  const simple = parseSimpleYaml(source, limits, plainScalarValue, (doc) =>
-    results.push(read(doc)),
-  );
+  const simple = parseSimpleYaml(text, limits, (doc) => results.push(read(doc)));
   if (simple) return { file: simple, results };
   // The fast path gave up part-way: what it read is read again by the full parser.
   const file = parseYamlFull(text, limits);
@@ -188,11 +184,10 @@ export function analysePlain(
   limits: Readonly<InputLimits>,
   onRebuild?: () => void,
 ): FileAnalysis | null {
-  const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const rootAt = rootsOnDemand(text, limits, onRebuild);
   const documents: DocumentResult[] = [];
   let clean = true;
-  const count = parseSimplePlain(source, limits, plainScalarValue, (value, _index, pos) => {
+  const count = parseSimplePlain(text, limits, (value, _index, pos) => {
     if (!clean) return;
     const read = readPlainDocument(file, value, rootAt(documents.length), pos);
     if (read === null) clean = false;
@@ -395,19 +390,12 @@ const SAFE =
   /^[^\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]*$/;
 /* eslint-enable no-control-regex */
 
-/** By file, line, column, then code and message, so output is stable. */
-export function sortErrors(errors: ValidationError[]): ValidationError[] {
+/** Sorted (compareErrors), so output is stable. */
+function sortErrors(errors: ValidationError[]): ValidationError[] {
   // Messages quote YAML values: a newline or ESC inside one must not break the one-line rule.
   return errors
     .map((e) => (SAFE.test(e.message) ? e : { ...e, message: escapeTerminal(e.message) }))
-    .sort(
-      (a, b) =>
-        comparePaths(a.file, b.file) ||
-        a.line - b.line ||
-        a.column - b.column ||
-        comparePaths(a.code, b.code) ||
-        comparePaths(a.message, b.message),
-    );
+    .sort(compareErrors);
 }
 
 /** A load: its setup and what reading the files gathers; the loader finishes with it. */
