@@ -52,17 +52,6 @@ import {
 } from './yaml.js';
 import { parseSimplePlain, parseSimpleYaml, parseYamlFile } from './yaml-simple.js';
 
-export type {
-  LoadCounts,
-  LoadOptions,
-  LoadResult,
-  SkippedEntry,
-  ValidationCode,
-  ValidationError,
-} from './types.js';
-export { formatValidationText, formatSummary, formatSkipped, toJsonReport } from './report.js';
-export { LIMITS, type InputLimits } from './limits.js';
-
 /** Everything the loader learns from one file on its own: the parse, each document read. */
 export type FileAnalysis = Omit<ParsedFile, 'documents'> & { documents: DocumentResult[] };
 
