@@ -105,7 +105,11 @@ export interface LoaderOptions extends LoadOptions {
 
 /**
  * One file on its own: parse, then each document's envelope and schema (`read`: of each
- * document as parsed; analysePatched's merges the environment's patch in first).
+ * document as parsed; analysePatched's merges the environment's patch in first). Documents are
+ * read one at a time (issue 25): each is turned into what the caller keeps as soon as it is
+ * parsed, so its tree dies young. Whole files' trees (~14 bytes of heap per byte of YAML) used
+ * to live long enough to be promoted to V8's old generation and pile up there as garbage: most
+ * of the peak memory of a 100,000-object load.
  */
 export function analyseFile(
   file: string,
@@ -113,9 +117,13 @@ export function analyseFile(
   limits: InputLimits,
   read = (doc: YDocument): DocumentResult => readDocument(file, doc.root),
 ): FileAnalysis {
-  const { file: parsed, results } = readYamlFile(text, limits, read);
+  let documents: DocumentResult[] = [];
+  const simple = parseSimpleYaml(text, limits, (doc) => documents.push(read(doc)));
+  // The fast path gave up part-way: what it read is read again by the full parser.
+  const parsed = simple ?? parseYamlFull(text, limits);
+  if (simple === null) documents = parsed.documents.map(read);
   const { issues, documentCount, aliasExpansion, aliasBytes } = parsed;
-  return { issues, documentCount, aliasExpansion, aliasBytes, documents: results };
+  return { issues, documentCount, aliasExpansion, aliasBytes, documents };
 }
 
 /**
@@ -138,27 +146,6 @@ export function analyseFileLean(
     if (d.manifest) d.manifest.root = rootAt(i);
   });
   return lean;
-}
-
-/**
- * A file's documents read one at a time (issue 25): each document is turned into what the
- * caller keeps (`read(doc)`) as soon as it is parsed, so its tree dies young. Whole files'
- * trees (~14 bytes of heap per byte of YAML) used to live long enough to be promoted to V8's
- * old generation and pile up there as garbage: most of the peak memory of a 100,000-object
- * load.
- */
-function readYamlFile<R>(
-  text: string,
-  limits: Readonly<InputLimits>,
-  read: (doc: YDocument) => R,
-): { file: ParsedFile; results: R[] } {
-  let results: R[] = [];
-  const simple = parseSimpleYaml(text, limits, (doc) => results.push(read(doc)));
-  if (simple) return { file: simple, results };
-  // The fast path gave up part-way: what it read is read again by the full parser.
-  const file = parseYamlFull(text, limits);
-  results = file.documents.map(read);
-  return { file, results };
 }
 
 /**
