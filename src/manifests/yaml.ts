@@ -253,7 +253,7 @@ class DocumentBuilder {
     let node: YNode;
     switch (ev.type) {
       case EVENT_ID.ALIAS:
-        return this.alias(this.source.slice(ev.anchorStart, ev.anchorEnd), ev, fallback);
+        return this.alias(this.source.slice(ev.anchorStart, ev.anchorEnd), ev.anchorStart);
       case EVENT_ID.SCALAR:
         this.nodes++;
         node = this.scalar(ev, fallback);
@@ -338,9 +338,9 @@ class DocumentBuilder {
     return entries;
   }
 
-  private alias(anchor: string, ev: Event, fallback: Position): YNode {
-    const pos =
-      ev.type === EVENT_ID.ALIAS ? this.lines.at(Math.max(0, ev.anchorStart - 1)) : fallback;
+  /** The anchor's node again, at the `*` (just before `anchorStart`). */
+  private alias(anchor: string, anchorStart: number): YNode {
+    const pos = this.lines.at(Math.max(0, anchorStart - 1));
     const target = this.anchors.get(anchor);
     if (!target) {
       this.nodes++;
