@@ -256,6 +256,8 @@ function manifestKindOf(root: YNode): ManifestKind | { message: string; pos: Pos
 
 type Plain = Record<string, unknown>;
 const isMap = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v);
+const NO_FAULTS: readonly string[] = [];
+const isObject = (v: unknown): v is Plain => typeof v === 'object' && v !== null;
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 /** `<Kind>/<name>` when the document says enough to know it (assignments: the key). */
@@ -271,16 +273,29 @@ function addressOf(kind: ManifestKind, value: Plain): string | null {
   return typeof name === 'string' ? address(kind, name) : null;
 }
 
-/** What a kind's fields are read with. */
-interface SpecReader {
-  /** The spec as written (a mapping, or empty). */
-  spec: Plain;
-  /** The field at `path` under spec; undefined when it is at fault (`usable`). */
-  get: (...path: string[]) => unknown;
-  /** A text field, '' when absent or at fault. */
-  text: (...path: string[]) => string;
-  faults: readonly string[];
-  annotations: Annotations;
+/**
+ * A document's spec as a kind's reader reads it: `get('pool')` is spec.pool, undefined when the
+ * field is at fault (`usable`); `text` is a text field, '' when absent or at fault.
+ */
+class SpecReader {
+  constructor(
+    readonly spec: Plain,
+    readonly faults: readonly string[],
+    readonly base: ManifestBase,
+  ) {}
+  get(a: string, b?: string, c?: string): unknown {
+    if (this.faults.length > 0) {
+      const pointer = [a, b, c].filter((seg) => seg !== undefined).join('/');
+      if (!usable(this, `/spec/${pointer}`)) return undefined;
+    }
+    let v: unknown = this.spec[a];
+    if (b !== undefined) v = isObject(v) ? v[b] : undefined;
+    if (c !== undefined) v = isObject(v) ? v[c] : undefined;
+    return v;
+  }
+  text(a: string, b?: string): string {
+    return str(this.get(a, b)) ?? '';
+  }
 }
 
 /**
@@ -292,32 +307,24 @@ function manifestOf(
   kind: ManifestKind,
   value: Plain,
   origin: Origin,
-  faults: readonly string[] = [],
+  faults: readonly string[] = NO_FAULTS,
 ): Manifest | null {
-  const ok = (pointer: string): boolean => faults.length === 0 || usable({ faults }, pointer);
   const metadata = isMap(value['metadata']) ? value['metadata'] : {};
   const name = metadata['name'];
-  if (typeof name !== 'string' || !ok('/metadata/name')) return null;
+  if (typeof name !== 'string' || !usable({ faults }, '/metadata/name')) return null;
   const written = metadata['annotations'];
-  const annotations = isMap(written) && ok('/metadata/annotations') ? { ...written } : {};
-  const spec = isMap(value['spec']) ? value['spec'] : {};
-  const get = (...path: string[]): unknown => {
-    if (faults.length > 0 && !usable({ faults }, `/spec/${path.join('/')}`)) return undefined;
-    let v: unknown = spec;
-    for (const seg of path) v = typeof v === 'object' && v !== null ? (v as Plain)[seg] : undefined;
-    return v;
-  };
-  const text = (...path: string[]) => str(get(...path)) ?? '';
   const base: ManifestBase = {
     name,
-    annotations: annotations as Annotations,
+    annotations:
+      isMap(written) && usable({ faults }, '/metadata/annotations')
+        ? ({ ...written } as Annotations)
+        : {},
     source: { file: origin.file, line: origin.source.line, column: origin.source.column },
     root: origin.root,
     faults,
     address: origin.address,
   };
-  const fields = READERS[kind]({ spec, get, text, faults, annotations: base.annotations });
-  return { ...base, kind, ...fields } as Manifest;
+  return READERS[kind](new SpecReader(isMap(value['spec']) ? value['spec'] : {}, faults, base));
 }
 
 /** The key of an assignment as written (for messages; the key rules need it usable). */
@@ -329,67 +336,80 @@ function keyAsWritten(spec: Plain): AssignmentKey {
   };
 }
 
-type Fields<K extends ManifestKind> = Omit<Extract<Manifest, { kind: K }>, keyof ManifestBase>;
-
-/** Each kind's fields, from its spec. */
-const READERS: { [K in ManifestKind]: (r: SpecReader) => Omit<Fields<K>, 'kind'> } = {
-  ClusterPool: ({ spec, text, annotations }) => ({
+/** Each kind's manifest, from its spec. */
+const READERS: { [K in ManifestKind]: (r: SpecReader) => Extract<Manifest, { kind: K }> } = {
+  ClusterPool: (r) => ({
+    ...r.base,
+    kind: 'ClusterPool',
     // P2, normalised: endpoint "" and image_registry null when absent; null when the document
     // marks the contract unknown (`poolsync/contract: unknown`, the schema enforces `spec: {}`).
     contract:
-      annotations[CONTRACT_ANNOTATION] === CONTRACT_UNKNOWN
+      r.base.annotations[CONTRACT_ANNOTATION] === CONTRACT_UNKNOWN
         ? null
         : {
             object_store_ref: {
-              uri: text('object_store_ref', 'uri'),
-              endpoint: text('object_store_ref', 'endpoint'),
+              uri: r.text('object_store_ref', 'uri'),
+              endpoint: r.text('object_store_ref', 'endpoint'),
             },
             secret_store: {
-              type: text('secret_store', 'type') as SecretStoreType,
-              locator: text('secret_store', 'locator'),
+              type: r.text('secret_store', 'type') as SecretStoreType,
+              locator: r.text('secret_store', 'locator'),
             },
             // A broken one is a fault and is never compared (V6).
             image_registry:
-              spec['image_registry'] !== undefined
-                ? { locator: text('image_registry', 'locator') }
+              r.spec['image_registry'] !== undefined
+                ? { locator: r.text('image_registry', 'locator') }
                 : null,
           },
   }),
-  Cluster: ({ spec, get }) => ({
-    pool: str(get('pool')) ?? null,
-    pools: (get('pools') as string[] | undefined) ?? null,
-    enabled: boolOrNull(get('enabled')),
+  Cluster: (r) => ({
+    ...r.base,
+    kind: 'Cluster',
+    pool: str(r.get('pool')) ?? null,
+    pools: (r.get('pools') as string[] | undefined) ?? null,
+    enabled: boolOrNull(r.get('enabled')),
     // As written: V6 and V13 read only its fields free of faults.
-    data_plane: isMap(spec['data_plane']) ? (spec['data_plane'] as ClusterDataPlane) : null,
+    data_plane: isMap(r.spec['data_plane']) ? (r.spec['data_plane'] as ClusterDataPlane) : null,
   }),
-  Queue: ({ spec, get, faults }) => {
+  Queue: (r) => {
     // Intact, not usable: one bad entry does not hide the others from V3 and V4.
-    const clusters = intact({ faults }, '/spec/clusters') ? spec['clusters'] : undefined;
-    const count = (field: string) => (get(field) as number | undefined) ?? 0;
+    const clusters = intact(r, '/spec/clusters') ? r.spec['clusters'] : undefined;
     return {
-      pool: str(get('pool')) ?? null,
-      clusters: Array.isArray(clusters)
-        ? clusters.map((c) => (typeof c === 'string' ? c : ''))
-        : null,
-      run_concurrency: count('run_concurrency'),
-      action_concurrency: count('action_concurrency'),
-      depth: (get('depth') as number | undefined) ?? null,
-      priority: (get('priority') as Priority | undefined) ?? null,
-      fairness: (get('fairness') as Fairness | undefined) ?? null,
+      ...r.base,
+      kind: 'Queue',
+      pool: str(r.get('pool')) ?? null,
+      // A bad entry (of a partial manifest) reads as ''.
+      clusters: !Array.isArray(clusters)
+        ? null
+        : r.faults.length === 0
+          ? clusters
+          : clusters.map((c) => (typeof c === 'string' ? c : '')),
+      run_concurrency: (r.get('run_concurrency') as number | undefined) ?? 0,
+      action_concurrency: (r.get('action_concurrency') as number | undefined) ?? 0,
+      depth: (r.get('depth') as number | undefined) ?? null,
+      priority: (r.get('priority') as Priority | undefined) ?? null,
+      fairness: (r.get('fairness') as Fairness | undefined) ?? null,
       // V15 checks the caps of a queue that passed its schema only.
-      caps: faults.length > 0 ? {} : queueCaps(spec),
+      caps: r.faults.length > 0 ? {} : queueCaps(r.spec),
     };
   },
-  PoolAssignment: ({ spec, text }) => ({ key: keyAsWritten(spec), pool: text('pool') }),
-  DefaultQueue: ({ spec, text }) => ({
-    // As for assignments: the key as written, for messages and the V12 duplicate check.
-    project: str(spec['project']) ?? '',
-    domain: str(spec['domain']) ?? '',
-    queue: text('queue'),
+  PoolAssignment: (r) => ({
+    ...r.base,
+    kind: 'PoolAssignment',
+    key: keyAsWritten(r.spec),
+    pool: r.text('pool'),
   }),
-  ExecutionCluster: ({ get }) => {
-    const rawAuth = get('auth');
-    const inCluster = get('inCluster') === true;
+  DefaultQueue: (r) => ({
+    ...r.base,
+    kind: 'DefaultQueue',
+    // As for assignments: the key as written, for messages and the V12 duplicate check.
+    project: str(r.spec['project']) ?? '',
+    domain: str(r.spec['domain']) ?? '',
+    queue: r.text('queue'),
+  }),
+  ExecutionCluster: (r) => {
+    const rawAuth = r.get('auth');
+    const inCluster = r.get('inCluster') === true;
     const auth: ExecutionClusterAuth | null = isMap(rawAuth)
       ? {
           type: 'file_path',
@@ -400,21 +420,30 @@ const READERS: { [K in ManifestKind]: (r: SpecReader) => Omit<Fields<K>, 'kind'>
         ? { type: 'in_cluster' }
         : null;
     return {
-      endpoint: str(get('endpoint')) ?? null,
-      enabled: boolOrNull(get('enabled')),
+      ...r.base,
+      kind: 'ExecutionCluster',
+      endpoint: str(r.get('endpoint')) ?? null,
+      enabled: boolOrNull(r.get('enabled')),
       auth,
       authConflict: isMap(rawAuth) && inCluster,
     };
   },
-  ClusterLabel: ({ spec, get }) => ({
-    clusters: (Array.isArray(spec['clusters']) ? spec['clusters'] : []).map((_: unknown, i) => {
-      const weight = get('clusters', `${i}`, 'weight');
-      const cluster = str(get('clusters', `${i}`, 'cluster')) ?? '';
+  ClusterLabel: (r) => ({
+    ...r.base,
+    kind: 'ClusterLabel',
+    clusters: (Array.isArray(r.spec['clusters']) ? r.spec['clusters'] : []).map((_: unknown, i) => {
+      const weight = r.get('clusters', `${i}`, 'weight');
+      const cluster = str(r.get('clusters', `${i}`, 'cluster')) ?? '';
       return { cluster, weight: typeof weight === 'number' ? weight : NaN };
     }),
-    isDefault: get('default') === true,
+    isDefault: r.get('default') === true,
   }),
-  ExecutionClusterLabel: ({ spec, text }) => ({ key: keyAsWritten(spec), label: text('label') }),
+  ExecutionClusterLabel: (r) => ({
+    ...r.base,
+    kind: 'ExecutionClusterLabel',
+    key: keyAsWritten(r.spec),
+    label: r.text('label'),
+  }),
 };
 
 const boolOrNull = (v: unknown): boolean | null => (typeof v === 'boolean' ? v : null);
