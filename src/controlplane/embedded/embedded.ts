@@ -47,7 +47,6 @@ import * as core from './state.js';
 import {
   checkCapabilities,
   listDeletedQueues,
-  listExecutionClusterLabels,
   validateDefaultQueueKey,
   withQueueState,
 } from './state.js';
@@ -211,7 +210,7 @@ export class EmbeddedControlPlane implements ControlPlane {
   }
 
   listAssignments(): Promise<LiveAssignment[]> {
-    return this.read(() => core.listAssignments(this.state));
+    return this.read(() => core.byKey(this.state.assignments));
   }
 
   queueMetrics(name: string): Promise<QueueMetrics> {
@@ -332,7 +331,7 @@ export class EmbeddedControlPlane implements ControlPlane {
   }
 
   listDefaultQueues(): Promise<LiveDefaultQueue[]> {
-    return this.read(() => core.listDefaultQueues(this.state));
+    return this.read(() => core.byKey(this.state.default_queues));
   }
 
   async setDefaultQueue(project: string, domain: string, queue: string): Promise<LiveDefaultQueue> {
@@ -350,7 +349,7 @@ export class EmbeddedControlPlane implements ControlPlane {
   }
 
   listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]> {
-    return this.read(() => core.listExecutionClusterLabels(this.state));
+    return this.read(() => core.byKey(this.state.execution_cluster_labels));
   }
 
   async setExecutionClusterLabel(label: ExecutionClusterLabel): Promise<ExecutionClusterLabel> {
@@ -448,15 +447,17 @@ export function sharedLists(state: core.State, now: number): LiveLists {
       ? shared(state, 'queues', byName, () => queueViews(state, now))
       : queueViews(state, now),
     assignments: shared(state, 'assignments', assignmentKeyString, () =>
-      core.listAssignments(state),
+      core.byKey(state.assignments),
     ),
     defaultQueues: shared(
       state,
       'default_queues',
       (d) => `${d.project}/${d.domain}`,
-      () => core.listDefaultQueues(state),
+      () => core.byKey(state.default_queues),
     ),
-    labels: shared(state, 'labels', assignmentKeyString, () => listExecutionClusterLabels(state)),
+    labels: shared(state, 'labels', assignmentKeyString, () =>
+      core.byKey(state.execution_cluster_labels),
+    ),
   };
 }
 

@@ -101,8 +101,7 @@ function checkSelectorMembers(state: State, queue: string, spec: QueueSpec): voi
       );
     }
     if (cluster.pool !== spec.pool) {
-      throw fail(
-        'FAILED_PRECONDITION',
+      throw precondition(
         `queue "${queue}" is in pool "${spec.pool}" but selects cluster "${name}" of pool "${cluster.pool}" (Q1)`,
         addr,
         'Q1',
@@ -158,10 +157,9 @@ function deletePool(state: State, op: OpOf<'delete_pool'>): void {
   const addr = address('ClusterPool', op.name);
   // P5, unless default_delete (Union: remote/_cluster_pool.py:270-274) lets it go like any pool.
   if (op.name === DEFAULT_POOL && !state.capabilities.default_delete) {
-    throw fail('FAILED_PRECONDITION', 'the "default" pool can never be deleted (P5)', addr, 'P5');
+    throw precondition('the "default" pool can never be deleted (P5)', addr, 'P5');
   }
-  if (!state.pools.has(op.name))
-    throw fail('NOT_FOUND', `pool "${op.name}" does not exist`, addr, null);
+  findPool(state, op.name);
   const refs = poolReferences(state, op.name);
   if (refs.clusters.length + refs.queues.length > 0) {
     const what = [
@@ -175,8 +173,7 @@ function deletePool(state: State, op: OpOf<'delete_pool'>): void {
     );
   }
   if (refs.assignments.length > 0) {
-    throw fail(
-      'FAILED_PRECONDITION',
+    throw precondition(
       `pool "${op.name}" is named by assignments ${listNames(refs.assignments)}; delete them first (A3)`,
       addr,
       'A3',
@@ -225,8 +222,7 @@ function checkRegistration(state: State, op: OpOf<'register_cluster'>, addr: str
     );
   }
   if (existing)
-    throw fail(
-      'ALREADY_EXISTS',
+    throw exists(
       `cluster "${op.name}" is already registered in pool "${op.pool}" (C7)`,
       addr,
       'C7',
@@ -234,8 +230,7 @@ function checkRegistration(state: State, op: OpOf<'register_cluster'>, addr: str
   const pool = requirePool(state, op.pool, addr, 'C1');
   const queue = state.queues.get(op.name);
   if (queue && !queue.cluster_managed) {
-    throw fail(
-      'ALREADY_EXISTS',
+    throw exists(
       `the name "${op.name}" is taken by queue "${op.name}"; clusters and queues share one namespace (N2)`,
       addr,
       'N2',
@@ -243,8 +238,7 @@ function checkRegistration(state: State, op: OpOf<'register_cluster'>, addr: str
   }
   const drift = op.data_plane ? dataPlaneDrift(pool.contract, op.data_plane) : [];
   if (drift.length > 0) {
-    throw fail(
-      'FAILED_PRECONDITION',
+    throw precondition(
       `cluster "${op.name}" declares a data plane that does not match pool "${op.pool}" (C4): ${drift.map(describeDrift).join('; ')}`,
       addr,
       'C4',
@@ -284,15 +278,9 @@ function createQueue(state: State, op: OpOf<'create_queue'>): void {
     );
   }
   if (state.clusters.has(op.name)) {
-    throw fail(
-      'ALREADY_EXISTS',
-      `the name "${op.name}" is taken by cluster "${op.name}" (Q2)`,
-      addr,
-      'Q2',
-    );
+    throw exists(`the name "${op.name}" is taken by cluster "${op.name}" (Q2)`, addr, 'Q2');
   }
-  if (state.queues.has(op.name))
-    throw fail('ALREADY_EXISTS', `queue "${op.name}" already exists (N2)`, addr, 'N2');
+  if (state.queues.has(op.name)) throw exists(`queue "${op.name}" already exists (N2)`, addr, 'N2');
   checkNotReserved(state, op.name);
   requirePool(state, op.spec.pool, addr, 'Q1');
   checkSelectorMembers(state, op.name, op.spec);
@@ -315,8 +303,7 @@ function updateQueue(state: State, op: OpOf<'update_queue'>): void {
     throw precondition('the selector of the "default" queue cannot change (Q5)', addr, 'Q5');
   }
   if (queue.cluster_managed && !sameSelector) {
-    throw fail(
-      'FAILED_PRECONDITION',
+    throw precondition(
       `queue "${op.name}" is the co-named queue of cluster "${op.name}"; its selector is managed by the cluster (Q4)`,
       addr,
       'Q4',
@@ -476,6 +463,13 @@ export function requirePool(state: State, name: string, from: string, rule: stri
   const pool = state.pools.get(name);
   if (!pool)
     throw fail('NOT_FOUND', `${from}: pool "${name}" does not exist (${rule})`, from, rule);
+  return pool;
+}
+
+function findPool(state: State, name: string): PoolRecord {
+  const pool = state.pools.get(name);
+  if (!pool)
+    throw fail('NOT_FOUND', `pool "${name}" does not exist`, address('ClusterPool', name), null);
   return pool;
 }
 
@@ -662,10 +656,7 @@ export function listPools(state: State): LivePool[] {
 }
 
 export function getPool(state: State, name: string): LivePool {
-  const pool = state.pools.get(name);
-  if (!pool)
-    throw fail('NOT_FOUND', `pool "${name}" does not exist`, address('ClusterPool', name), null);
-  return poolView(pool, [...indexOf(state).members(name)]);
+  return poolView(findPool(state, name), [...indexOf(state).members(name)]);
 }
 
 export function listClusters(state: State): LiveCluster[] {
@@ -693,24 +684,34 @@ export function getQueue(state: State, name: string): LiveQueue {
   return queueView(state, requireQueue(state, name));
 }
 
-export function listAssignments(state: State): LiveAssignment[] {
-  return [...state.assignments.entries()]
+/**
+ * A keyed list's values (assignments, default-queue settings, labels), each a copy, sorted by
+ * their key string.
+ */
+export function byKey<V extends object>(map: Map<string, V> | undefined): V[] {
+  return [...(map?.entries() ?? [])]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([, a]) => ({ ...a }));
+    .map(([, v]) => ({ ...v }));
 }
 
 /** Q7: in-flight counts at `now`; depth is in flight plus waiting (nothing waits in the simulation). */
 export function queueMetrics(state: State, name: string, now: number): QueueMetrics {
   requireQueue(state, name);
-  const a = state.activity.get(name);
-  if (!a) return { runs_in_flight: 0, actions_in_flight: 0, depth: 0 };
+  const { runs, actions } = countsAt(state.activity.get(name), now);
+  return { runs_in_flight: runs, actions_in_flight: actions, depth: runs };
+}
+
+/** Q7: recorded in-flight counts at `now`, falling linearly to 0 over finish_over_ms when set. */
+function countsAt(a: ActivityRecord | undefined, now: number) {
+  if (!a) return { runs: 0, actions: 0 };
   let remaining = 1;
   if (a.finish_over_ms !== null) {
     remaining = a.finish_over_ms === 0 ? 0 : Math.max(0, 1 - (now - a.at) / a.finish_over_ms);
   }
-  const runs = Math.ceil(a.runs_in_flight * remaining);
-  const actions = Math.ceil(a.actions_in_flight * remaining);
-  return { runs_in_flight: runs, actions_in_flight: actions, depth: runs };
+  return {
+    runs: Math.ceil(a.runs_in_flight * remaining),
+    actions: Math.ceil(a.actions_in_flight * remaining),
+  };
 }
 
 /** The JSON form of a state (snapshots): plain sorted arrays, stable across versions. */
@@ -733,19 +734,19 @@ export interface StateJson {
 
 export function stateToJson(state: State): StateJson {
   // The lists added since the first format only when not empty: older snapshots keep their form.
-  const labels = listExecutionClusterLabels(state);
+  const labels = byKey(state.execution_cluster_labels);
   const deleted = [...(state.deleted_queues?.values() ?? [])].sort(byName);
   return {
     pools: [...state.pools.values()].sort(byName),
     clusters: [...state.clusters.values()].sort(byName),
     queues: [...state.queues.values()].sort(byName),
-    assignments: listAssignments(state),
+    assignments: byKey(state.assignments),
     activity: [...state.activity.entries()]
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([name, a]) => ({ name, ...a })),
     capabilities: { ...state.capabilities },
     draining: [...state.draining].sort(),
-    ...(state.default_queues.size > 0 ? { default_queues: listDefaultQueues(state) } : {}),
+    ...(state.default_queues.size > 0 ? { default_queues: byKey(state.default_queues) } : {}),
     ...(labels.length > 0 ? { execution_cluster_labels: labels } : {}),
     ...(deleted.length > 0 ? { deleted_queues: deleted } : {}),
   };
@@ -836,20 +837,10 @@ export type CapabilityOp =
   | { op: 'move_cluster'; name: string; pool: string; at: number }
   | { op: 'update_pool'; name: string; contract: PoolContract };
 
-/** Q7 in-flight work at `now` (the same linear model as queueMetrics). */
-export function inFlight(activity: ActivityRecord | undefined, now: number): number {
-  if (!activity) return 0;
-  let remaining = 1;
-  if (activity.finish_over_ms !== null) {
-    remaining =
-      activity.finish_over_ms === 0
-        ? 0
-        : Math.max(0, 1 - (now - activity.at) / activity.finish_over_ms);
-  }
-  return (
-    Math.ceil(activity.runs_in_flight * remaining) +
-    Math.ceil(activity.actions_in_flight * remaining)
-  );
+/** Q7 in-flight work at `now` (runs and actions). */
+function inFlight(activity: ActivityRecord | undefined, now: number): number {
+  const { runs, actions } = countsAt(activity, now);
+  return runs + actions;
 }
 
 /** A queue's drain state at `now`: DRAINING until its in-flight work is done, then DRAINED. */
@@ -956,17 +947,8 @@ type MoveOp = Extract<CapabilityOp, { op: 'move_cluster' }>;
 function moveCluster(state: State, op: MoveOp): void {
   const addr = address('Cluster', op.name);
   if (!state.capabilities.cluster_move) throw capabilityOff('cluster_move', addr);
-  const cluster = state.clusters.get(op.name);
-  if (!cluster)
-    throw new ControlPlaneError('NOT_FOUND', `cluster "${op.name}" does not exist`, addr, null);
-  const pool = state.pools.get(op.pool);
-  if (!pool)
-    throw new ControlPlaneError(
-      'NOT_FOUND',
-      `${addr}: pool "${op.pool}" does not exist (C1)`,
-      addr,
-      'C1',
-    );
+  const cluster = requireCluster(state, op.name);
+  const pool = requirePool(state, op.pool, addr, 'C1');
   if (cluster.pool === op.pool) return;
   refusePinned(state, op.name, 'moved');
   checkMoveSettled(state, op, addr);
@@ -1032,9 +1014,7 @@ function queuesAfterMove(state: State, op: MoveOp): QueueRecord[] {
 function updatePool(state: State, op: Extract<CapabilityOp, { op: 'update_pool' }>): void {
   const addr = address('ClusterPool', op.name);
   if (!state.capabilities.pool_update) throw capabilityOff('pool_update', addr);
-  const pool = state.pools.get(op.name);
-  if (!pool)
-    throw new ControlPlaneError('NOT_FOUND', `pool "${op.name}" does not exist`, addr, null);
+  const pool = findPool(state, op.name);
   const members = [...state.clusters.values()].filter((c) => c.pool === op.name);
   const bad: string[] = [];
   const next = members.map((c) => {
@@ -1273,12 +1253,6 @@ export function applyDefaultQueueOp(state: State, op: DefaultQueueOp): void {
     throw fail('NOT_FOUND', `default-queue setting "${key}" does not exist`, addr, null);
 }
 
-export function listDefaultQueues(state: State): LiveDefaultQueue[] {
-  return [...state.default_queues.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([, d]) => ({ ...d }));
-}
-
 /**
  * The `project/domain` keys of the settings that name `queue`, sorted; empty when none.
  * A queue named by a setting cannot be deleted (it can be drained, remote/_queue.py:934-938): callers
@@ -1288,12 +1262,6 @@ export function defaultQueueTargets(state: State, queue: string): string[] {
   const keys: string[] = [];
   for (const [key, d] of state.default_queues) if (d.queue === queue) keys.push(key);
   return keys.sort();
-}
-
-/** True when some project/domain setting names `queue`. */
-export function isDefaultQueueTarget(state: State, queue: string): boolean {
-  for (const d of state.default_queues.values()) if (d.queue === queue) return true;
-  return false;
 }
 
 /** The FAILED_PRECONDITION a queue drain or delete answers while settings name the queue. */
@@ -1360,13 +1328,6 @@ export function applyClusterLabelOp(state: State, op: ClusterLabelOp): void {
       address('ExecutionClusterLabel', key),
     );
   }
-}
-
-/** Sorted by key string. */
-export function listExecutionClusterLabels(state: State): ExecutionClusterLabel[] {
-  return [...(state.execution_cluster_labels?.entries() ?? [])]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([, l]) => ({ ...l }));
 }
 
 const LABEL_PATTERN = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;

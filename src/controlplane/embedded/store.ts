@@ -39,18 +39,10 @@ import {
 } from './state.js';
 import type { Capabilities, PoolContract } from '../../model/common.js';
 
-export interface StoreOptions {
-  /** Compact once the journal holds this many ops (default 20,000). */
-  compactAfter?: number;
-  /**
-   * Opening and closing compact only a journal of at least this many ops (default 1,000): a
-   * session that wrote a few (a daemon applying one change) leaves them journaled rather than
-   * rewriting the whole snapshot, which costs the whole state's JSON and two fsyncs.
-   */
-  keepJournal?: number;
-  /** Take the state from, and give it back to, this state cache (EmbeddedOptions.stateCache). */
-  cache?: EmbeddedStateCache;
-}
+/** The store's share of EmbeddedOptions (`cache`: its stateCache). */
+type StoreOptions = Pick<EmbeddedOptions, 'compactAfter' | 'keepJournal'> & {
+  cache?: EmbeddedStateCache | undefined;
+};
 
 const KEEP_JOURNAL = 1_000;
 
@@ -225,7 +217,7 @@ export async function readStateOnce(
     const stateKey = (state: State) => () => readStateKey(identity, state);
     const held = cache?.hold(identity);
     if (held) return heldRead(held, stateKey(held.value.state));
-    const before = await snapshotIdentity(path);
+    const before = await fileStamp(path);
     const snapshot = await readSnapshot(path);
     const state = snapshot ? stateFromJson(snapshot.state) : init();
     try {
@@ -235,7 +227,7 @@ export async function readStateOnce(
         snapshot?.seq ?? 0,
         true,
       );
-      if ((await snapshotIdentity(path)) !== before) throw new ReadRace();
+      if ((await fileStamp(path)) !== before) throw new ReadRace();
       // Kept for the next reader only when nothing moved while it was read.
       if (!cache || (await stateFilesIdentity(path)).key !== identity.key)
         return { state, release: () => undefined, stateKey: stateKey(state) };
@@ -398,16 +390,6 @@ export async function readSnapshot(path: string): Promise<Snapshot | null> {
 /** The snapshot was replaced, or journal lines are missing, while a reader read them. */
 export class ReadRace extends Error {}
 
-export async function snapshotIdentity(path: string): Promise<string> {
-  try {
-    const s = await lstat(path, { bigint: true });
-    return `${s.ino}:${s.mtimeNs}:${s.size}`;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
-    throw err;
-  }
-}
-
 /**
  * Applies journal lines newer than `seq`; returns the last op number and how many lines the
  * journal held (a torn last one included). `contiguous` (readers) insists on op numbers seq+1,
@@ -471,8 +453,6 @@ function escapeName(name: string): string {
  * process hands to the embedded control plane (EmbeddedOptions.stateCache,
  * src/incremental/state-cache.ts), which gives back a state read from files of the same
  * identity instead of reading them again.
- * The keys are derived from the typed records here, field by field: a new field of a record is
- * a compile error until its key covers it.
  */
 /** What the journal held when the state was read: whole lines, and whether a torn one followed. */
 export interface JournalShape {
@@ -480,68 +460,19 @@ export interface JournalShape {
   torn: boolean;
 }
 
-/** One file's identity: equal stamps, equal content (see above). */
-export interface FileStamp {
-  ino: bigint;
-  size: bigint;
-  mtimeNs: bigint;
-  ctimeNs: bigint;
-}
-
-/** The fields of a FileStamp in its key, in this order; a field left out does not compile. */
-const STAMP_KEY: Record<keyof FileStamp, true> = {
-  ino: true,
-  size: true,
-  mtimeNs: true,
-  ctimeNs: true,
-};
-const STAMP_FIELDS = Object.keys(STAMP_KEY) as (keyof FileStamp)[];
-
-/** The files of one state, as they are now. */
-export interface StateFiles {
+export interface FilesIdentity {
   /** The snapshot's path (absolute: embeddedStatePath resolves it). */
   path: string;
-  /** Null when absent. */
-  snapshot: FileStamp | null;
-  journal: FileStamp | null;
-}
-
-/** How each field of StateFiles enters the key; a field left out does not compile. */
-const FILES_KEY: { [K in keyof StateFiles]: (files: StateFiles) => string } = {
-  path: (f) => f.path,
-  snapshot: (f) => stampKey(f.snapshot),
-  journal: (f) => stampKey(f.journal),
-};
-
-export interface FilesIdentity extends StateFiles {
-  /** Equal keys, equal files (the path included). */
+  /** Equal keys, equal files (the path included): the path, then each file's stamp. */
   key: string;
   hasSnapshot: boolean;
-  /** The journal is absent or empty: the snapshot holds the whole state. */
-  journalEmpty: boolean;
 }
 
 /** The identity of the snapshot at `path` and of its journal. */
 export async function stateFilesIdentity(path: string): Promise<FilesIdentity> {
-  const files: StateFiles = {
-    path,
-    snapshot: await fileStamp(path),
-    journal: await fileStamp(`${path}.journal`),
-  };
-  return {
-    ...files,
-    key: filesKey(files),
-    hasSnapshot: files.snapshot !== null,
-    journalEmpty: files.journal === null || files.journal.size === 0n,
-  };
-}
-
-function filesKey(files: StateFiles): string {
-  return (Object.keys(FILES_KEY) as (keyof StateFiles)[]).map((k) => FILES_KEY[k](files)).join('|');
-}
-
-function stampKey(stamp: FileStamp | null): string {
-  return stamp === null ? 'absent' : STAMP_FIELDS.map((k) => String(stamp[k])).join(':');
+  const snapshot = await fileStamp(path);
+  const key = [path, snapshot, await fileStamp(`${path}.journal`)].join('|');
+  return { path, key, hasSnapshot: snapshot !== ABSENT };
 }
 
 /**
@@ -563,16 +494,18 @@ export async function readStateKey(identity: FilesIdentity, state: State): Promi
  */
 export async function filesStateKey(identity: FilesIdentity): Promise<string | null> {
   if (!identity.hasSnapshot) return null;
-  const inventory = stampKey(await fileStamp(`${identity.path}.inventory.json`));
-  return `${identity.key}|${inventory}`;
+  return `${identity.key}|${await fileStamp(`${identity.path}.inventory.json`)}`;
 }
 
-async function fileStamp(path: string): Promise<FileStamp | null> {
+const ABSENT = 'absent';
+
+/** One file's identity (see above): equal stamps, equal content; ABSENT when there is none. */
+async function fileStamp(path: string): Promise<string> {
   try {
     const s = await lstat(path, { bigint: true });
-    return { ino: s.ino, size: s.size, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs };
+    return `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return ABSENT;
     throw err;
   }
 }
@@ -666,10 +599,14 @@ export interface EmbeddedOptions {
   defaultPoolContract?: PoolContract;
   /** Clock for Q7 activity (tests). */
   now?: () => number;
-  /** Ops journaled before the store compacts into a new snapshot. */
-  compactAfter?: number;
-  /** Opening and closing leave a journal shorter than this as it is (StoreOptions). */
-  keepJournal?: number;
+  /** Compact once the journal holds this many ops (default 20,000). */
+  compactAfter?: number | undefined;
+  /**
+   * Opening and closing compact only a journal of at least this many ops (default 1,000): a
+   * session that wrote a few (a daemon applying one change) leaves them journaled rather than
+   * rewriting the whole snapshot, which costs the whole state's JSON and two fsyncs.
+   */
+  keepJournal?: number | undefined;
   /**
    * Opened again and again (the daemon): the process's cache of states read (or left by a
    * writer), so unchanged files are not read again and reads share frozen objects
