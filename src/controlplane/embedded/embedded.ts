@@ -23,7 +23,6 @@ import type {
   LiveDefaultQueue,
   LivePool,
   LiveQueue,
-  QueueMetrics,
 } from '../../model/live.js';
 import type {
   ApplyLockLease,
@@ -145,7 +144,7 @@ export class EmbeddedControlPlane implements ControlPlane {
   }
 
   /** Applies `op` (all or nothing), takes the result view, then waits until the op is durable. */
-  private async write<T>(op: core.Op, view: () => T): Promise<T> {
+  private async write<T = void>(op: core.Op, view?: () => T): Promise<T> {
     this.check();
     if (this.readOnlyPath !== null) {
       throw new ControlPlaneError(
@@ -155,7 +154,7 @@ export class EmbeddedControlPlane implements ControlPlane {
     }
     staleListViews(this.state);
     core.applyOp(this.state, op);
-    const result = view();
+    const result = view?.() as T;
     if (this.store) await this.store.append(op);
     return result;
   }
@@ -169,52 +168,33 @@ export class EmbeddedControlPlane implements ControlPlane {
     return view();
   }
 
-  /** readLiveState's shared lists: with a state cache, frozen views, the same while the state is. */
-  sharedLists(): Promise<LiveLists | null> {
-    return this.read(() => (this.shareReads ? sharedLists(this.state, this.now()) : null));
+  /** One of state.ts's views (`make`), of the state as read now. */
+  private view<A extends unknown[], T>(make: (state: core.State, ...args: A) => T) {
+    return (...args: A): Promise<T> => this.read(() => make(this.state, ...args));
   }
+
+  /** readLiveState's shared lists: with a state cache, frozen views, the same while the state is. */
+  readonly sharedLists = this.view((s) => (this.shareReads ? sharedLists(s, this.now()) : null));
 
   /** The plan memory's state key: opened read-only, the identity of the files. */
   readonly stateKey = async () => (this.reader ? this.reader.key() : null);
 
-  capabilities(): Promise<Capabilities> {
-    return this.read(() => core.capabilities(this.state));
-  }
-
-  listPools(): Promise<LivePool[]> {
-    return this.read(() => core.listPools(this.state));
-  }
-
-  getPool(name: string): Promise<LivePool> {
-    return this.read(() => core.getPool(this.state, name));
-  }
-
-  listClusters(): Promise<LiveCluster[]> {
-    return this.read(() => core.listClusters(this.state));
-  }
-
-  getCluster(name: string): Promise<LiveCluster> {
-    return this.read(() => core.getCluster(this.state, name));
-  }
-
-  listQueues(): Promise<LiveQueue[]> {
-    return this.read(() => queueViews(this.state, this.now()));
-  }
-
-  getQueue(name: string): Promise<LiveQueue> {
-    return this.read(() => this.queueView(name));
-  }
+  readonly capabilities = this.view(core.capabilities);
+  readonly listPools = this.view(core.listPools);
+  readonly getPool = this.view(core.getPool);
+  readonly listClusters = this.view(core.listClusters);
+  readonly getCluster = this.view(core.getCluster);
+  readonly listQueues = this.view((s) => queueViews(s, this.now()));
+  readonly getQueue = this.view((_, name: string) => this.queueView(name));
+  readonly queueMetrics = this.view((s, name: string) => core.queueMetrics(s, name, this.now()));
+  /** Capability `soft_delete`: the deleted queues (their names stay reserved). */
+  readonly listDeletedQueues = this.view(listDeletedQueues);
+  readonly listAssignments = this.view((s) => core.byKey(s.assignments));
+  readonly listDefaultQueues = this.view((s) => core.byKey(s.default_queues));
+  readonly listExecutionClusterLabels = this.view((s) => core.byKey(s.execution_cluster_labels));
 
   private queueView(name: string): LiveQueue {
     return withQueueState(this.state, core.getQueue(this.state, name), this.now());
-  }
-
-  listAssignments(): Promise<LiveAssignment[]> {
-    return this.read(() => core.byKey(this.state.assignments));
-  }
-
-  queueMetrics(name: string): Promise<QueueMetrics> {
-    return this.read(() => core.queueMetrics(this.state, name, this.now()));
   }
 
   async createPool(name: string, contract: PoolContract): Promise<LivePool> {
@@ -227,10 +207,7 @@ export class EmbeddedControlPlane implements ControlPlane {
   }
 
   async deletePool(name: string): Promise<void> {
-    await this.write(
-      { op: 'delete_pool', name: validateName('ClusterPool', name) },
-      () => undefined,
-    );
+    await this.write({ op: 'delete_pool', name: validateName('ClusterPool', name) });
   }
 
   async registerCluster(request: RegisterClusterRequest): Promise<LiveCluster> {
@@ -254,10 +231,7 @@ export class EmbeddedControlPlane implements ControlPlane {
   }
 
   async deleteCluster(name: string): Promise<void> {
-    await this.write(
-      { op: 'delete_cluster', name: validateName('Cluster', name) },
-      () => undefined,
-    );
+    await this.write({ op: 'delete_cluster', name: validateName('Cluster', name) });
   }
 
   async createQueue(request: CreateQueueRequest): Promise<LiveQueue> {
@@ -286,12 +260,7 @@ export class EmbeddedControlPlane implements ControlPlane {
 
   async deleteQueue(name: string): Promise<void> {
     validateName('Queue', name);
-    await this.write({ op: 'delete_queue', name, at: this.now() }, () => undefined);
-  }
-
-  /** Capability `soft_delete`: the deleted queues (their names stay reserved). */
-  async listDeletedQueues(): Promise<LiveQueue[]> {
-    return this.read(() => listDeletedQueues(this.state));
+    await this.write({ op: 'delete_queue', name, at: this.now() });
   }
 
   async undeleteQueue(name: string): Promise<LiveQueue> {
@@ -327,11 +296,7 @@ export class EmbeddedControlPlane implements ControlPlane {
   }
 
   async deleteAssignment(key: AssignmentKey): Promise<void> {
-    await this.write({ op: 'delete_assignment', key: validateAssignmentKey(key) }, () => undefined);
-  }
-
-  listDefaultQueues(): Promise<LiveDefaultQueue[]> {
-    return this.read(() => core.byKey(this.state.default_queues));
+    await this.write({ op: 'delete_assignment', key: validateAssignmentKey(key) });
   }
 
   async setDefaultQueue(project: string, domain: string, queue: string): Promise<LiveDefaultQueue> {
@@ -345,11 +310,7 @@ export class EmbeddedControlPlane implements ControlPlane {
 
   async deleteDefaultQueue(project: string, domain: string): Promise<void> {
     const key = validateDefaultQueueKey(project, domain);
-    await this.write({ op: 'delete_default_queue', ...key }, () => undefined);
-  }
-
-  listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]> {
-    return this.read(() => core.byKey(this.state.execution_cluster_labels));
+    await this.write({ op: 'delete_default_queue', ...key });
   }
 
   async setExecutionClusterLabel(label: ExecutionClusterLabel): Promise<ExecutionClusterLabel> {
@@ -359,10 +320,7 @@ export class EmbeddedControlPlane implements ControlPlane {
   }
 
   async deleteExecutionClusterLabel(key: AssignmentKey): Promise<void> {
-    await this.write(
-      { op: 'delete_execution_cluster_label', key: validateAssignmentKey(key) },
-      () => undefined,
-    );
+    await this.write({ op: 'delete_execution_cluster_label', key: validateAssignmentKey(key) });
   }
 
   // ------------------------------------------------------------ simulation (not in ControlPlane)
@@ -380,7 +338,7 @@ export class EmbeddedControlPlane implements ControlPlane {
   async setQueueActivity(name: string, activity: QueueActivity): Promise<void> {
     validateName('Queue', name);
     const a = validateActivity(activity, address('Queue', name));
-    await this.write({ op: 'set_queue_activity', name, ...a, at: this.now() }, () => undefined);
+    await this.write({ op: 'set_queue_activity', name, ...a, at: this.now() });
   }
 
   async close(): Promise<void> {

@@ -10,6 +10,7 @@
  * Other systems' protocols (the stand-ins of src/standins/: Union's Connect API, flyteadmin's
  * gateway) can share the port as mounts; this module knows none of them.
  */
+import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Logger } from 'pino';
@@ -69,9 +70,6 @@ function tokenMatches(expected: string, header: string | undefined): boolean {
   return constantTimeEqual(match?.[1] ?? '', expected) && match !== null;
 }
 
-const readBody = (req: IncomingMessage, limit: number): Promise<Buffer> =>
-  readLimitedBody(req, limit, (message) => new HttpError(413, 'INVALID_ARGUMENT', message));
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** What every request is served with. */
@@ -106,7 +104,8 @@ export async function startControlPlaneServer(
   const mounts = serving.mounts;
   const own = mounts.find((m) => m.listener);
   const listener = own?.listener?.(server) ?? server;
-  await listen(listener, opts.port ?? 0, opts.host ?? '127.0.0.1');
+  listener.listen(opts.port ?? 0, opts.host ?? '127.0.0.1');
+  await once(listener, 'listening');
   const addr = listener.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {
@@ -118,16 +117,6 @@ export async function startControlPlaneServer(
         for (const mount of mounts) mount.close?.();
       }),
   };
-}
-
-function listen(listener: NetServer, port: number, host: string): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    listener.once('error', reject);
-    listener.listen(port, host, () => {
-      listener.off('error', reject);
-      resolve();
-    });
-  });
 }
 
 function send(
@@ -251,7 +240,7 @@ function pathParams(found: Route, pathname: string): string[] {
 }
 
 async function jsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
-  const raw = await readBody(req, limit);
+  const raw = await readLimitedBody(req, limit, (m) => new HttpError(413, 'INVALID_ARGUMENT', m));
   if (raw.length === 0) throw invalid('the request needs a JSON body');
   try {
     return JSON.parse(raw.toString('utf8')) as unknown;
@@ -260,11 +249,7 @@ async function jsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
   }
 }
 
-/**
- * The endpoints of the control-plane REST API (schemas/control-plane.openapi.yaml) over an
- * embedded control plane: each route's method, path and handler, pagination (`page_token`,
- * `shards`/`shard`) and the simulation endpoints. server.ts serves them over HTTP.
- */
+/** Page sizes of the lists (`limit`). */
 export const DEFAULT_PAGE_SIZE = 500;
 export const MAX_PAGE_SIZE = 5000;
 
@@ -295,6 +280,12 @@ export const invalid = (message: string) => new HttpError(400, 'INVALID_ARGUMENT
 /** The keys of a request body beyond those of its kind. */
 const unknownKeys = (body: Record<string, unknown>, ...known: string[]) =>
   Object.keys(body).filter((k) => !known.includes(k));
+
+/** Refuses a body with keys beyond `known`; `takes` says what it takes. */
+function takeOnly(body: Record<string, unknown>, takes: string, ...known: string[]): void {
+  const unknown = unknownKeys(body, ...known);
+  if (unknown.length > 0) throw invalid(`${takes}; unknown: ${unknown.join(', ')}`);
+}
 
 interface Request {
   method: string;
@@ -431,9 +422,7 @@ export function routes(cp: EmbeddedControlPlane, faults: Faults): Route[] {
     route('GET', '/v1/pools', async (r) => paginate(await cp.listPools(), byName, r.query)),
     route('POST', '/v1/pools', async (r) => {
       const b = await obj(r);
-      const unknown = unknownKeys(b, 'name', 'contract');
-      if (unknown.length > 0)
-        throw invalid(`a pool takes name and contract; unknown: ${unknown.join(', ')}`);
+      takeOnly(b, 'a pool takes name and contract', 'name', 'contract');
       return created(await cp.createPool(b.name as string, b.contract as never));
     }),
     route('GET', '/v1/pools/{name}', async (r) => ok(await cp.getPool(nameOf(r)))),
@@ -441,9 +430,7 @@ export function routes(cp: EmbeddedControlPlane, faults: Faults): Route[] {
     // Capability `pool_update` (P4 when off): replaces the contract in place.
     route('PUT', '/v1/pools/{name}', async (r) => {
       const b = await obj(r);
-      const unknown = unknownKeys(b, 'contract');
-      if (unknown.length > 0)
-        throw invalid(`a pool update takes contract only; unknown: ${unknown.join(', ')}`);
+      takeOnly(b, 'a pool update takes contract only', 'contract');
       return ok(await cp.updatePool(nameOf(r), b.contract as never));
     }),
     route('GET', '/v1/clusters', async (r) => paginate(await cp.listClusters(), byName, r.query)),

@@ -26,7 +26,6 @@ import {
 } from '../../model/common.js';
 import type {
   ConfigDriftEntry,
-  LiveAssignment,
   LiveCluster,
   LiveDefaultQueue,
   LivePool,

@@ -308,11 +308,9 @@ function* jsonLine(value: unknown): Generator<string> {
 }
 
 /**
- * The two files of an embedded control plane's state (store.ts): the JSON snapshot, replaced
- * only whole (write-temp + fsync + rename + fsync of the folder), and the journal of ops after
- * it, one numbered JSON line each. Both live in the state's folder and go through the
- * safe-file layer (util/safe-file.ts): never through a link, bounded, written under an
- * exclusive unguessable temporary name. Nothing of their content is ever quoted in a message.
+ * Both files go through the safe-file layer (util/safe-file.ts): never through a link, bounded,
+ * written under an exclusive unguessable temporary name. Nothing of their content is ever
+ * quoted in a message.
  */
 export const FORMAT = 'poolsync-control-plane';
 export const VERSION = 1;
