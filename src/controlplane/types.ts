@@ -197,14 +197,11 @@ export async function readLiveState(
   const { pools, clusters, queues, assignments, defaultQueues, labels, deletedQueues } = lists;
   const { deletedPools, deletedClusters } = lists;
   const scopes = lists.defaultQueueScopes ?? [];
-  for (const [what, list] of Object.entries({ pools, clusters, queues, assignments, labels }))
+  const checked = { pools, clusters, queues, assignments, labels, default_queues: defaultQueues };
+  const deleted = { deleted_queues: deletedQueues, deleted_pools: deletedPools };
+  const more = { deleted_clusters: deletedClusters, default_queue_scopes: scopes, flyteadmin };
+  for (const [what, list] of Object.entries({ ...checked, ...deleted, ...more }))
     checkLiveStrings(what, list);
-  if (defaultQueues) checkLiveStrings('default_queues', defaultQueues);
-  if (deletedQueues) checkLiveStrings('deleted_queues', deletedQueues);
-  if (deletedPools) checkLiveStrings('deleted_pools', deletedPools);
-  if (deletedClusters) checkLiveStrings('deleted_clusters', deletedClusters);
-  checkLiveStrings('default_queue_scopes', scopes);
-  if (flyteadmin) checkLiveStrings('flyteadmin', flyteadmin);
   const byName = <T extends { name: string }>(a: T, b: T) =>
     a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
   const read = settings !== 'all' && cp.defaultQueues?.settingsByKey === true;
@@ -213,17 +210,12 @@ export async function readLiveState(
     pools: sortedCopy(pools, byName),
     clusters: sortedCopy(clusters, byName),
     queues: sortedCopy(queues, byName),
-    assignments: sortedCopy(
-      assignments,
-      (a, b) =>
-        compareStrings(a.project, b.project) ||
-        compareStrings(a.domain, b.domain) ||
-        compareStrings(a.workflow ?? '', b.workflow ?? ''),
-    ),
-    ...(defaultQueues ? { default_queues: sortDefaultQueues(defaultQueues) } : {}),
+    assignments: sortedCopy(assignments, byKey),
+    ...(defaultQueues ? { default_queues: [...defaultQueues].sort(byKey) } : {}),
     ...(scopes.length ? { default_queue_scopes: sortedCopy(scopes, byScope) } : {}),
-    ...(read ? { default_queues_read: sortDefaultQueues(settings) } : {}),
-    ...labelsField(labels ?? []),
+    ...(read ? { default_queues_read: [...settings].sort(byKey) } : {}),
+    // Only when there are labels, so live states of backends without them stay as they were.
+    ...(labels?.length ? { execution_cluster_labels: [...labels].sort(byKey) } : {}),
     ...(deletedQueues?.length ? { deleted_queues: sortedCopy(deletedQueues, byName) } : {}),
     ...(deletedPools?.length ? { deleted_pools: sortedCopy(deletedPools, byName) } : {}),
     ...(deletedClusters?.length ? { deleted_clusters: sortedCopy(deletedClusters, byName) } : {}),
@@ -252,41 +244,20 @@ export async function readLists(
   cp: LiveReader,
   settings: DefaultQueueScope = 'all',
 ): Promise<LiveLists> {
-  const [
-    pools,
-    clusters,
-    queues,
-    assignments,
-    defaultQueues,
-    labels,
-    deleted,
-    scopes,
-    dPools,
-    dClusters,
-  ] = await Promise.all([
-    cp.pools?.listPools() ?? [],
-    cp.clusters?.listClusters() ?? [],
-    cp.queues?.listQueues() ?? [],
-    cp.assignments?.listAssignments() ?? [],
-    cp.defaultQueues?.listDefaultQueues(settings) ?? null,
-    cp.executionClusterLabels?.listExecutionClusterLabels() ?? null,
-    cp.queues?.listDeletedQueues?.() ?? null,
-    cp.defaultQueues?.listScopedDefaultQueues?.(settings) ?? null,
-    cp.pools?.listDeletedPools?.() ?? null,
-    cp.clusters?.listDeletedClusters?.() ?? null,
-  ]);
-  return {
-    pools,
-    clusters,
-    queues,
-    assignments,
-    defaultQueues,
-    labels,
-    deletedQueues: deleted ?? undefined,
-    defaultQueueScopes: scopes ?? undefined,
-    deletedPools: dPools ?? undefined,
-    deletedClusters: dClusters ?? undefined,
-  };
+  const reads = {
+    pools: cp.pools?.listPools() ?? [],
+    clusters: cp.clusters?.listClusters() ?? [],
+    queues: cp.queues?.listQueues() ?? [],
+    assignments: cp.assignments?.listAssignments() ?? [],
+    defaultQueues: cp.defaultQueues?.listDefaultQueues(settings) ?? null,
+    labels: cp.executionClusterLabels?.listExecutionClusterLabels() ?? null,
+    deletedQueues: cp.queues?.listDeletedQueues?.(),
+    defaultQueueScopes: cp.defaultQueues?.listScopedDefaultQueues?.(settings),
+    deletedPools: cp.pools?.listDeletedPools?.(),
+    deletedClusters: cp.clusters?.listDeletedClusters?.(),
+  } satisfies { [K in keyof Required<LiveLists>]: LiveLists[K] | Promise<LiveLists[K]> };
+  const read = Object.entries(reads).map(async ([list, got]) => [list, await got] as const);
+  return Object.fromEntries(await Promise.all(read)) as unknown as LiveLists;
 }
 
 /** The organisation first, then by domain. */
@@ -294,25 +265,16 @@ function byScope(a: LiveScopedDefaultQueue, b: LiveScopedDefaultQueue): number {
   return compareStrings(a.domain ?? '', b.domain ?? '');
 }
 
-/** By project, then domain. */
-export function sortDefaultQueues<T extends { project: string; domain: string }>(
-  list: readonly T[],
-): T[] {
-  const key = (d: T) => `${d.project}\u0000${d.domain}`;
-  return [...list].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+/** By project, domain, then workflow: assignments, default-queue settings, labels. */
+function byKey(a: KeyParts, b: KeyParts): number {
+  return (
+    compareStrings(a.project, b.project) ||
+    compareStrings(a.domain, b.domain) ||
+    compareStrings(a.workflow ?? '', b.workflow ?? '')
+  );
 }
 
-function sortByKey<T extends AssignmentKey>(items: readonly T[]): T[] {
-  const k = (a: T) => [a.project, a.domain, a.workflow ?? ''].join('\u0000');
-  return [...items].sort((a, b) => (k(a) < k(b) ? -1 : k(a) > k(b) ? 1 : 0));
-}
-
-/** Present only when there are labels, so live states of backends without them stay as they were. */
-function labelsField(labels: readonly ExecutionClusterLabel[]): {
-  execution_cluster_labels?: ExecutionClusterLabel[];
-} {
-  return labels.length > 0 ? { execution_cluster_labels: sortByKey(labels) } : {};
-}
+type KeyParts = { project: string; domain: string; workflow?: string | null };
 
 // ---------------------------------------------------------------- the parts
 
