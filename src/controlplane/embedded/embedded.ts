@@ -90,9 +90,7 @@ export class EmbeddedControlPlane implements ControlPlane {
     private state: core.State,
     private readonly store: StateStore | null,
     private readonly now: () => number,
-    /** The state file when opened read-only (writes are refused). */
-    private readonly readOnlyPath: string | null = null,
-    /** Read-only: the state read (at open, or lazily: store.ts readOnly). */
+    /** Read-only (writes are refused): the state read (at open, or lazily: store.ts readOnly). */
     private readonly reader: ReadOnlyState | null = null,
     /** Reads shared through a state cache (EmbeddedOptions.stateCache): frozen list views. */
     private readonly shareReads = false,
@@ -107,23 +105,22 @@ export class EmbeddedControlPlane implements ControlPlane {
     const now = opts.now ?? Date.now;
     if (opts.path === null) return new EmbeddedControlPlane(init(), null, now);
     const cache = opts.stateCache;
-    const storeOptions = { compactAfter: opts.compactAfter, keepJournal: opts.keepJournal, cache };
     const accept = (state: core.State) => checkCapabilities(opts.path!, opts.capabilities, state);
     if (opts.readOnly) {
       const lazy = opts.lazy === true;
       const reader = await ReadOnlyState.open(opts.path, init, { cache, lazy, accept });
       // Lazy: `init()` stands until the first read (read() below) replaces it.
       const state = lazy ? init() : await reader.state();
-      return new EmbeddedControlPlane(state, null, now, opts.path, reader, cache !== undefined);
+      return new EmbeddedControlPlane(state, null, now, reader, cache !== undefined);
     }
-    const { store, state } = await StateStore.open(opts.path, init, storeOptions);
+    const { store, state } = await StateStore.open(opts.path, init, opts);
     try {
       accept(state);
     } catch (err) {
       await store.close();
       throw err;
     }
-    return new EmbeddedControlPlane(state, store, now, null, null, cache !== undefined);
+    return new EmbeddedControlPlane(state, store, now, null, cache !== undefined);
   }
 
   /** Changes the stored capabilities (journaled); turning drain off needs every queue active. */
@@ -135,7 +132,7 @@ export class EmbeddedControlPlane implements ControlPlane {
 
   /** Where the state lives (null in memory). */
   get path(): string | null {
-    return this.store?.path ?? this.readOnlyPath;
+    return this.store?.path ?? this.reader?.path ?? null;
   }
 
   private check(): void {
@@ -146,10 +143,10 @@ export class EmbeddedControlPlane implements ControlPlane {
   /** Applies `op` (all or nothing), takes the result view, then waits until the op is durable. */
   private async write<T = void>(op: core.Op, view?: () => T): Promise<T> {
     this.check();
-    if (this.readOnlyPath !== null) {
+    if (this.reader) {
       throw new ControlPlaneError(
         'FAILED_PRECONDITION',
-        `control-plane state ${this.readOnlyPath} was opened read-only (for a plan); open it for writing (apply) to ${op.op.replace(/_/g, ' ')}`,
+        `control-plane state ${this.reader.path} was opened read-only (for a plan); open it for writing (apply) to ${op.op.replace(/_/g, ' ')}`,
       );
     }
     staleListViews(this.state);

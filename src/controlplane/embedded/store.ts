@@ -39,12 +39,10 @@ import {
 } from './state.js';
 import type { Capabilities, PoolContract } from '../../model/common.js';
 
-/** The store's share of EmbeddedOptions (`cache`: its stateCache). */
-type StoreOptions = Pick<EmbeddedOptions, 'compactAfter' | 'keepJournal'> & {
-  cache?: EmbeddedStateCache | undefined;
-};
+type StoreOptions = Pick<EmbeddedOptions, 'compactAfter' | 'keepJournal' | 'stateCache'>;
 
 const KEEP_JOURNAL = 1_000;
+const COMPACT_AFTER = 20_000;
 
 export class StateStore {
   private seq: number;
@@ -62,7 +60,7 @@ export class StateStore {
     private readonly lock: HeldLockFile,
     private readonly state: State,
     seq: number,
-    private readonly opts: Required<Omit<StoreOptions, 'cache'>> & Pick<StoreOptions, 'cache'>,
+    private readonly opts: StoreOptions,
   ) {
     this.seq = seq;
   }
@@ -80,7 +78,7 @@ export class StateStore {
       // Under the lock nobody else writes: files identical to a state this process read (or
       // left) hold exactly that state.
       const identity = await stateFilesIdentity(path);
-      const cached = opts.cache?.take(identity) ?? null;
+      const cached = opts.stateCache?.take(identity) ?? null;
       let state: State;
       let seq: number;
       let journaled: JournalShape;
@@ -96,11 +94,7 @@ export class StateStore {
         'control-plane journal',
       );
       const keep = opts.keepJournal ?? KEEP_JOURNAL;
-      const store = new StateStore(path, journal, lock, state, seq, {
-        compactAfter: opts.compactAfter ?? 20_000,
-        keepJournal: keep,
-        cache: opts.cache,
-      });
+      const store = new StateStore(path, journal, lock, state, seq, opts);
       store.journalOps = journaled.lines;
       // A torn last line (a call that never returned) must go before anything is appended after
       // it; a missing snapshot is written now; a long journal is folded into a new snapshot.
@@ -135,7 +129,7 @@ export class StateStore {
         await this.journal.write(batch.map((p) => p.line).join(''));
         await this.journal.datasync();
         this.journalOps += batch.length;
-        if (this.journalOps >= this.opts.compactAfter) await this.compact();
+        if (this.journalOps >= (this.opts.compactAfter ?? COMPACT_AFTER)) await this.compact();
         for (const p of batch) p.resolve();
       } catch (err) {
         // The in-memory state now holds ops that may not be durable: refuse all further writes.
@@ -172,13 +166,17 @@ export class StateStore {
     while (this.draining) await this.draining;
     try {
       try {
-        if (!this.failure && this.seq !== this.openedAt && this.journalOps >= this.opts.keepJournal)
+        if (
+          !this.failure &&
+          this.seq !== this.openedAt &&
+          this.journalOps >= (this.opts.keepJournal ?? KEEP_JOURNAL)
+        )
           await this.compact();
       } finally {
         await this.journal.close();
       }
       // Still under the lock: the files are exactly this state.
-      const cache = this.opts.cache;
+      const cache = this.opts.stateCache;
       if (cache && this.failure) cache.forget(this.path);
       else if (cache) {
         const identity = await stateFilesIdentity(this.path);
@@ -198,25 +196,17 @@ export class StateStore {
  * With a cache, files unchanged since it last saw them give the same state object, shared with
  * other readers (StateCachePort): the caller never changes it, and calls `release` when done.
  */
-export interface HeldRead {
-  state: State;
-  release: () => void;
-  /** EmbeddedControlPlane.stateKey of this read (readStateKey). */
-  stateKey: () => Promise<string | null>;
-}
-
-export async function readStateOnce(
+async function readStateOnce(
   path: string,
   init: () => State,
   cache?: EmbeddedStateCache,
-): Promise<HeldRead> {
+): Promise<{ state: State; release: () => void; identity: FilesIdentity }> {
   await checkStateFiles(path);
   for (let attempt = 0; ; attempt++) {
+    // Of the files before the read: the state read is that one or a later one.
     const identity = await stateFilesIdentity(path);
-    // `identity` is of the files before the read: the state read is that one or a later one.
-    const stateKey = (state: State) => () => readStateKey(identity, state);
     const held = cache?.hold(identity);
-    if (held) return heldRead(held, stateKey(held.value.state));
+    if (held) return { state: held.value.state, release: held.release, identity };
     const before = await fileStamp(path);
     const snapshot = await readSnapshot(path);
     const state = snapshot ? stateFromJson(snapshot.state) : init();
@@ -229,12 +219,12 @@ export async function readStateOnce(
       );
       if ((await fileStamp(path)) !== before) throw new ReadRace();
       // Kept for the next reader only when nothing moved while it was read.
-      if (!cache || (await stateFilesIdentity(path)).key !== identity.key)
-        return { state, release: () => undefined, stateKey: stateKey(state) };
-      cache.keep(identity, { state, seq, journal });
-      const kept = cache.hold(identity);
-      if (kept) return heldRead(kept, stateKey(kept.value.state));
-      return { state, release: () => undefined, stateKey: stateKey(state) };
+      if (cache && (await stateFilesIdentity(path)).key === identity.key) {
+        cache.keep(identity, { state, seq, journal });
+        const kept = cache.hold(identity);
+        if (kept) return { state: kept.value.state, release: kept.release, identity };
+      }
+      return { state, release: () => undefined, identity };
     } catch (err) {
       if (!(err instanceof ReadRace)) throw err;
       // Compactions are rare (every 20,000 ops by default); back off a little and read again.
@@ -248,13 +238,6 @@ export async function readStateOnce(
       await sleep(backoffDelay(attempt + 1, 2, 100));
     }
   }
-}
-
-function heldRead(
-  held: { value: StateRead; release: () => void },
-  stateKey: () => Promise<string | null>,
-): HeldRead {
-  return { state: held.value.state, release: held.release, stateKey };
 }
 
 /**
@@ -527,13 +510,14 @@ export interface ReadOnlyOptions {
 }
 
 export class ReadOnlyState {
-  private reading: Promise<HeldRead> | null = null;
-  private held: HeldRead | null = null;
+  private reading: Promise<State> | null = null;
+  /** Lets go of the state read (shared through the cache), once read. */
+  private releaseRead: (() => void) | null = null;
   private keyOfRead: string | null = null;
   private released = false;
 
   private constructor(
-    private readonly path: string,
+    readonly path: string,
     private readonly init: () => State,
     private readonly opts: ReadOnlyOptions,
   ) {}
@@ -551,9 +535,8 @@ export class ReadOnlyState {
   }
 
   /** The state, read once. */
-  async state(): Promise<State> {
-    this.reading ??= this.read();
-    return (await this.reading).state;
+  state(): Promise<State> {
+    return (this.reading ??= this.read());
   }
 
   /** EmbeddedControlPlane.stateKey: of the files now before a read, of the read after it. */
@@ -571,21 +554,21 @@ export class ReadOnlyState {
 
   release(): void {
     this.released = true;
-    this.held?.release();
+    this.releaseRead?.();
   }
 
-  private async read(): Promise<HeldRead> {
-    const held = await readStateOnce(this.path, this.init, this.opts.cache);
+  private async read(): Promise<State> {
+    const { state, release, identity } = await readStateOnce(this.path, this.init, this.opts.cache);
     try {
-      this.opts.accept(held.state);
-      this.keyOfRead = await held.stateKey();
+      this.opts.accept(state);
+      this.keyOfRead = await readStateKey(identity, state);
     } catch (err) {
-      held.release();
+      release();
       throw err;
     }
-    this.held = held;
-    if (this.released) held.release();
-    return held;
+    this.releaseRead = release;
+    if (this.released) release();
+    return state;
   }
 }
 
