@@ -43,18 +43,15 @@ import type {
 } from '../types.js';
 import { ControlPlaneError } from '../errors.js';
 import * as core from './state.js';
-import {
-  checkCapabilities,
-  listDeletedQueues,
-  validateDefaultQueueKey,
-  withQueueState,
-} from './state.js';
+import { checkCapabilities, listDeletedQueues, withQueueState } from './state.js';
 import type { ExecutionClusterLabel } from '../../model/flyte.js';
 import {
   validateActivity,
   validateAssignment,
   validateAssignmentKey,
   validateContract,
+  validateDefaultQueueKey,
+  validateExecutionClusterLabel,
   validateDataPlane,
   validateName,
   validateQueueSpec,
@@ -312,7 +309,7 @@ export class EmbeddedControlPlane implements ControlPlane {
 
   async setExecutionClusterLabel(label: ExecutionClusterLabel): Promise<ExecutionClusterLabel> {
     const key = validateAssignmentKey(label);
-    const valid = core.validateExecutionClusterLabel(label, key);
+    const valid = validateExecutionClusterLabel(label, key);
     return this.write({ op: 'set_execution_cluster_label', label: valid }, () => ({ ...valid }));
   }
 

@@ -128,8 +128,8 @@ const OPS: { [K in Op['op']]: (state: State, op: OpOf<K>) => void } = {
   delete_assignment: deleteAssignment,
   report_cluster_status: reportClusterStatus,
   set_queue_activity: setQueueActivity,
-  set_default_queue: applyDefaultQueueOp,
-  delete_default_queue: applyDefaultQueueOp,
+  set_default_queue: setDefaultQueue,
+  delete_default_queue: deleteDefaultQueue,
   set_capabilities: setCapabilities,
   drain_queue: (state, op) => drainQueue(state, op.name),
   activate_queue: (state, op) => activateQueue(state, op.name),
@@ -137,8 +137,8 @@ const OPS: { [K in Op['op']]: (state: State, op: OpOf<K>) => void } = {
   undelete_queue: (state, op) => undeleteQueue(state, op.name),
   move_cluster: moveCluster,
   update_pool: updatePool,
-  set_execution_cluster_label: applyClusterLabelOp,
-  delete_execution_cluster_label: applyClusterLabelOp,
+  set_execution_cluster_label: setClusterLabel,
+  delete_execution_cluster_label: deleteClusterLabel,
 };
 
 /** Validates `op` against the state and applies it; throws (changing nothing) when a rule rejects it. */
@@ -194,7 +194,7 @@ function registerCluster(state: State, op: OpOf<'register_cluster'>): void {
   });
   // C2 (and the C7 trap): an existing co-named queue is left exactly as it is.
   if (!queue) {
-    forgetDeleted(state, op.name);
+    state.deleted_queues?.delete(op.name); // soft_delete: a deleted record under the name goes
     putQueue(state, {
       name: op.name,
       spec: { pool: op.pool, clusters: [op.name], ...QUEUE_DEFAULTS },
@@ -868,10 +868,7 @@ function settled(state: State, name: string, at: number): string | null {
   return n === 0 ? null : `still has ${n} runs and actions in flight (Q7): wait until it is idle`;
 }
 
-function setCapabilities(
-  state: State,
-  op: Extract<CapabilityOp, { op: 'set_capabilities' }>,
-): void {
+function setCapabilities(state: State, op: OpOf<'set_capabilities'>): void {
   if (state.capabilities.drain && !op.capabilities.drain) {
     const inactive = [...state.draining].sort();
     if (inactive.length > 0) {
@@ -915,11 +912,7 @@ function activateQueue(state: State, name: string): void {
   state.draining.delete(name);
 }
 
-function deleteQueue(
-  state: State,
-  name: string,
-  at: Extract<CapabilityOp, { op: 'delete_queue' }>['at'],
-): void {
+function deleteQueue(state: State, name: string, at: number): void {
   const addr = address('Queue', name);
   if (!state.capabilities.queue_delete) throw capabilityOff('queue_delete', addr);
   const queue = requireQueue(state, name);
@@ -941,7 +934,7 @@ function deleteQueue(
   dropQueue(state, name);
 }
 
-type MoveOp = Extract<CapabilityOp, { op: 'move_cluster' }>;
+type MoveOp = OpOf<'move_cluster'>;
 
 function moveCluster(state: State, op: MoveOp): void {
   const addr = address('Cluster', op.name);
@@ -1010,7 +1003,7 @@ function queuesAfterMove(state: State, op: MoveOp): QueueRecord[] {
   return changed;
 }
 
-function updatePool(state: State, op: Extract<CapabilityOp, { op: 'update_pool' }>): void {
+function updatePool(state: State, op: OpOf<'update_pool'>): void {
   const addr = address('ClusterPool', op.name);
   if (!state.capabilities.pool_update) throw capabilityOff('pool_update', addr);
   const pool = findPool(state, op.name);
@@ -1183,11 +1176,6 @@ export function checkNotReserved(state: State, name: string): void {
   );
 }
 
-/** A registration under this name creates its co-named queue anew: the deleted record goes. */
-export function forgetDeleted(state: State, name: string): void {
-  state.deleted_queues?.delete(name);
-}
-
 export function listDeletedQueues(state: State): LiveQueue[] {
   return [...(state.deleted_queues?.values() ?? [])].sort(byName).map((q) => ({
     name: q.name,
@@ -1234,22 +1222,25 @@ export type DefaultQueueOp =
   | { op: 'set_default_queue'; project: string; domain: string; queue: string }
   | { op: 'delete_default_queue'; project: string; domain: string };
 
-export function applyDefaultQueueOp(state: State, op: DefaultQueueOp): void {
+function setDefaultQueue(state: State, op: OpOf<'set_default_queue'>): void {
   const key = defaultQueueKeyString(op);
   const addr = address('DefaultQueue', key);
-  if (op.op === 'set_default_queue') {
-    if (!state.queues.has(op.queue))
-      throw fail(
-        'NOT_FOUND',
-        `${addr}: queue "${op.queue}" does not exist; create it first`,
-        addr,
-        null,
-      );
-    state.default_queues.set(key, { project: op.project, domain: op.domain, queue: op.queue });
-    return;
-  }
-  if (!state.default_queues.delete(key))
+  if (!state.queues.has(op.queue))
+    throw fail(
+      'NOT_FOUND',
+      `${addr}: queue "${op.queue}" does not exist; create it first`,
+      addr,
+      null,
+    );
+  state.default_queues.set(key, { project: op.project, domain: op.domain, queue: op.queue });
+}
+
+function deleteDefaultQueue(state: State, op: OpOf<'delete_default_queue'>): void {
+  const key = defaultQueueKeyString(op);
+  if (!state.default_queues.delete(key)) {
+    const addr = address('DefaultQueue', key);
     throw fail('NOT_FOUND', `default-queue setting "${key}" does not exist`, addr, null);
+  }
 }
 
 /**
@@ -1281,25 +1272,6 @@ export function defaultQueueInUse(
   );
 }
 
-/** A setting's key as the calls receive it: non-empty strings without spaces or "/". */
-export function validateDefaultQueueKey(
-  project: unknown,
-  domain: unknown,
-): { project: string; domain: string } {
-  const shown = [project, domain].filter((v) => typeof v === 'string' && v !== '').join('/');
-  const addr = address('DefaultQueue', shown || '?');
-  const part = (what: string, v: unknown): string => {
-    if (typeof v === 'string' && v !== '' && !/[\s/]/.test(v)) return v;
-    throw new ControlPlaneError(
-      'INVALID_ARGUMENT',
-      `default-queue ${what} must be a non-empty string without spaces or "/", got ${JSON.stringify(v) ?? 'nothing'}`,
-      addr,
-      null,
-    );
-  };
-  return { project: part('project', project), domain: part('domain', domain) };
-}
-
 /**
  * flyteadmin's EXECUTION_CLUSTER_LABEL attributes. Like flyteadmin, the label value is not
  * checked against labelClusterMap (a config file the control plane reads at execution time);
@@ -1309,52 +1281,16 @@ export type ClusterLabelOp =
   | { op: 'set_execution_cluster_label'; label: ExecutionClusterLabel }
   | { op: 'delete_execution_cluster_label'; key: AssignmentKey };
 
-function labels(state: State): Map<string, ExecutionClusterLabel> {
-  return (state.execution_cluster_labels ??= new Map());
+function setClusterLabel(state: State, op: OpOf<'set_execution_cluster_label'>): void {
+  const { project, domain, workflow, label } = op.label;
+  const labels = (state.execution_cluster_labels ??= new Map());
+  labels.set(assignmentKeyString(op.label), { project, domain, workflow, label });
 }
 
-export function applyClusterLabelOp(state: State, op: ClusterLabelOp): void {
-  if (op.op === 'set_execution_cluster_label') {
-    const { project, domain, workflow, label } = op.label;
-    labels(state).set(assignmentKeyString(op.label), { project, domain, workflow, label });
-    return;
-  }
+function deleteClusterLabel(state: State, op: OpOf<'delete_execution_cluster_label'>): void {
   const key = assignmentKeyString(op.key);
-  if (!labels(state).delete(key)) {
-    throw new ControlPlaneError(
-      'NOT_FOUND',
-      `no execution cluster label is set for ${key}`,
-      address('ExecutionClusterLabel', key),
-    );
+  if (!state.execution_cluster_labels?.delete(key)) {
+    const addr = address('ExecutionClusterLabel', key);
+    throw fail('NOT_FOUND', `no execution cluster label is set for ${key}`, addr, null);
   }
-}
-
-const LABEL_PATTERN = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
-
-/** A label write as the store accepts it: a valid key and a non-empty label value. */
-export function validateExecutionClusterLabel(
-  value: unknown,
-  key: AssignmentKey,
-): ExecutionClusterLabel {
-  const v = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
-  const unknown = Object.keys(v).filter(
-    (k) => !['project', 'domain', 'workflow', 'label'].includes(k),
-  );
-  const addr = address('ExecutionClusterLabel', assignmentKeyString(key));
-  if (unknown.length > 0) {
-    throw new ControlPlaneError(
-      'INVALID_ARGUMENT',
-      `an execution cluster label takes project, domain, workflow and label; unknown: ${unknown.join(', ')}`,
-      addr,
-    );
-  }
-  const label = v['label'];
-  if (typeof label !== 'string' || !LABEL_PATTERN.test(label) || label.length > 63) {
-    throw new ControlPlaneError(
-      'INVALID_ARGUMENT',
-      `execution cluster label value must be a label name (letters, digits, '-', '_', '.'), got ${JSON.stringify(label)}`,
-      addr,
-    );
-  }
-  return { ...key, label };
 }

@@ -23,6 +23,7 @@ import {
 } from '../../model/common.js';
 import { ControlPlaneError } from '../errors.js';
 import type { RegisterClusterRequest } from '../types.js';
+import type { ExecutionClusterLabel } from '../../model/flyte.js';
 import type { Op } from './state.js';
 
 /** P2: the object store schemes a pool contract accepts. */
@@ -150,20 +151,19 @@ export function validateContract(value: unknown, addr: string): PoolContract {
   };
 }
 
+/** Refuses fields beyond `known`: `what` (`… takes a, b; unknown:`), then the unknown ones. */
+function takeOnly(obj: object, known: readonly string[], what: string, addr: string): void {
+  const unknown = Object.keys(obj).filter((k) => !known.includes(k));
+  if (unknown.length > 0) throw invalid(`${what} ${unknown.join(', ')}`, addr, null);
+}
+
 /** A cluster registration (name, pool, data_plane; nothing else) as the op that records it. */
 export function validateRegistration(
   request: RegisterClusterRequest,
 ): Extract<Op, { op: 'register_cluster' }> {
   const name = validateName('Cluster', request?.name);
-  const unknown = Object.keys(request).filter((k) => !['name', 'pool', 'data_plane'].includes(k));
-  if (unknown.length > 0) {
-    throw new ControlPlaneError(
-      'INVALID_ARGUMENT',
-      `a cluster registration takes name, pool and data_plane; unknown: ${unknown.join(', ')}`,
-      address('Cluster', name),
-      null,
-    );
-  }
+  const what = 'a cluster registration takes name, pool and data_plane; unknown:';
+  takeOnly(request, ['name', 'pool', 'data_plane'], what, address('Cluster', name));
   const pool =
     request.pool === undefined || request.pool === null
       ? DEFAULT_POOL
@@ -370,4 +370,42 @@ export function validateActivity(
     actions_in_flight: count('actions_in_flight'),
     finish_over_ms: finish,
   };
+}
+
+/** A setting's key as the calls receive it: non-empty strings without spaces or "/". */
+export function validateDefaultQueueKey(
+  project: unknown,
+  domain: unknown,
+): { project: string; domain: string } {
+  const shown = [project, domain].filter((v) => typeof v === 'string' && v !== '').join('/');
+  const addr = address('DefaultQueue', shown || '?');
+  const part = (what: string, v: unknown): string => {
+    if (typeof v === 'string' && v !== '' && !/[\s/]/.test(v)) return v;
+    const got = JSON.stringify(v) ?? 'nothing';
+    const why = `default-queue ${what} must be a non-empty string without spaces or "/", got ${got}`;
+    throw invalid(why, addr, null);
+  };
+  return { project: part('project', project), domain: part('domain', domain) };
+}
+
+const LABEL_PATTERN = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+
+/** A label write as the store accepts it: a valid key and a non-empty label value. */
+export function validateExecutionClusterLabel(
+  value: unknown,
+  key: AssignmentKey,
+): ExecutionClusterLabel {
+  const v = (typeof value === 'object' && value !== null ? value : {}) as Obj;
+  const addr = address('ExecutionClusterLabel', assignmentKeyString(key));
+  const what = 'an execution cluster label takes project, domain, workflow and label; unknown:';
+  takeOnly(v, ['project', 'domain', 'workflow', 'label'], what, addr);
+  const label = v['label'];
+  if (typeof label !== 'string' || !LABEL_PATTERN.test(label) || label.length > 63) {
+    throw invalid(
+      `execution cluster label value must be a label name (letters, digits, '-', '_', '.'), got ${JSON.stringify(label)}`,
+      addr,
+      null,
+    );
+  }
+  return { ...key, label };
 }
