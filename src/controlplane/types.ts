@@ -484,12 +484,12 @@ const SHOWN = 40;
  */
 export function checkLiveStrings(what: string, value: unknown): void {
   if (Object.isFrozen(value) && Array.isArray(value)) return;
-  const path = find(value, what, 0);
-  if (path === null) return;
+  const hit = findIn(value, 0);
+  if (hit === null) return;
   throw new ControlPlaneError(
     'INVALID_ARGUMENT',
-    `it reported a value of ${path.length.toLocaleString('en-US')} characters at ${path.at}` +
-      ` (${JSON.stringify(path.start)}…): more than ${MAX_LIVE_STRING} characters, which no name, label or setting needs;` +
+    `it reported a value of ${hit.length.toLocaleString('en-US')} characters at ${what}${hit.at}` +
+      ` (${JSON.stringify(hit.start)}…): more than ${MAX_LIVE_STRING} characters, which no name, label or setting needs;` +
       ` poolsync does not plan, render or export it. Fix or remove that object with the control plane's own tool`,
   );
 }
@@ -501,16 +501,11 @@ interface Found {
 }
 
 /**
- * The first string over the bound in `value`, or null. The path to it (`queues[3].spec.x`) is
- * built only for the one found, on the way back up: a walk of a 10,000-object state built a
- * path string for every node it passed (~20 ms of a cold plan, and its garbage).
+ * The first string over the bound in `value`, or null; `at` is relative to `value`
+ * (`[3].spec.x`). The path is built only for the one found, on the way back up: a walk of a
+ * 10,000-object state built a path string for every node it passed (~20 ms of a cold plan,
+ * and its garbage).
  */
-function find(value: unknown, at: string, depth: number): Found | null {
-  const hit = findIn(value, depth);
-  return hit === null ? null : { ...hit, at: at + hit.at };
-}
-
-/** As find, `at` relative to `value` (`[3].spec.x`). */
 function findIn(value: unknown, depth: number): Found | null {
   if (typeof value === 'string')
     return value.length > MAX_LIVE_STRING
