@@ -72,36 +72,20 @@ function tokenMatches(expected: string, header: string | undefined): boolean {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** What every request is served with. */
-interface Serving {
-  table: Route[];
-  /** The bearer token every /v1 call needs, or null. */
-  expected: string | null;
-  limit: number;
-  mounts: ProtocolMount[];
-  faults: Faults;
-}
-
 export async function startControlPlaneServer(
   opts: ControlPlaneServerOptions,
 ): Promise<ControlPlaneServer> {
   const faults: Faults = { latency_ms: 0, fault_rate: 0, lost_response_rate: 0 };
-  const serving: Serving = {
-    table: routes(opts.controlPlane, faults).filter((r) => opts.simulate || !r.sim),
-    expected: opts.token ? opts.token : null,
-    limit: opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT,
-    mounts: opts.mounts ?? [],
-    faults,
-  };
+  const table = routes(opts.controlPlane, faults).filter((r) => opts.simulate || !r.sim);
   const log = opts.logger;
   const server = createServer((req, res) => {
     logRequest(req, res, log);
-    handle(serving, req, res).catch((err: unknown) => sendError(res, err, log));
+    handle(opts, table, faults, req, res).catch((err: unknown) => sendError(res, err, log));
   });
   server.keepAliveTimeout = 60_000;
   server.requestTimeout = 120_000;
 
-  const mounts = serving.mounts;
+  const mounts = opts.mounts ?? [];
   const own = mounts.find((m) => m.listener);
   const listener = own?.listener?.(server) ?? server;
   listener.listen(opts.port ?? 0, opts.host ?? '127.0.0.1');
@@ -176,12 +160,18 @@ function sendError(res: ServerResponse, err: unknown, log: Logger | undefined): 
   }
 }
 
-async function handle(s: Serving, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(
+  o: ControlPlaneServerOptions,
+  table: Route[],
+  faults: Faults,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const method = req.method ?? 'GET';
-  for (const mount of s.mounts) if (await mount.handle(req, res, url)) return;
+  for (const mount of o.mounts ?? []) if (await mount.handle(req, res, url)) return;
   if (url.pathname === '/healthz' && method === 'GET') return send(res, 200, { status: 'ok' });
-  if (s.expected && !tokenMatches(s.expected, req.headers.authorization)) {
+  if (o.token && !tokenMatches(o.token, req.headers.authorization)) {
     throw new HttpError(
       401,
       'UNAUTHENTICATED',
@@ -189,14 +179,14 @@ async function handle(s: Serving, req: IncomingMessage, res: ServerResponse): Pr
       { 'www-authenticate': 'Bearer' },
     );
   }
-  const found = findRoute(s.table, method, url.pathname);
-  const lostResponse = found.sim ? false : await simulatedFaults(s.faults);
+  const found = findRoute(table, method, url.pathname);
+  const lostResponse = found.sim ? false : await simulatedFaults(faults);
   const reply = await found.handler({
     method,
     path: url.pathname,
     query: url.searchParams,
     params: pathParams(found, url.pathname),
-    body: () => jsonBody(req, s.limit),
+    body: () => jsonBody(req, o.bodyLimitBytes ?? DEFAULT_BODY_LIMIT),
   });
   if (lostResponse)
     throw unavailable('simulated fault: the call was carried out but its answer was lost');

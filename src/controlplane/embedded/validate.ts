@@ -24,7 +24,7 @@ import {
 import { ControlPlaneError } from '../errors.js';
 import type { RegisterClusterRequest } from '../types.js';
 import type { ExecutionClusterLabel } from '../../model/flyte.js';
-import type { Op } from './state.js';
+import type { ActivityRecord, Op } from './state.js';
 
 /** P2: the object store schemes a pool contract accepts. */
 export const OBJECT_STORE_SCHEMES = ['s3', 'gs', 'abfs', 'oci', 'file'] as const;
@@ -216,10 +216,13 @@ function validateCount(obj: Obj, key: string, addr: string, fallback?: number): 
   const value = obj[key] ?? fallback;
   if (value === undefined)
     throw invalid(`queue ${key} is required (an integer >= 0, 0 = no limit) (Q1)`, addr, 'Q1');
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw invalid(`queue ${key} must be an integer >= 0, got ${describe(value)} (Q1)`, addr, 'Q1');
-  }
-  return value;
+  return count(value, `queue ${key}`, addr, 'Q1');
+}
+
+/** A count (an integer >= 0), else INVALID_ARGUMENT citing `rule`. */
+function count(value: unknown, what: string, addr: string, rule: string): number {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
+  throw invalid(`${what} must be an integer >= 0, got ${describe(value)} (${rule})`, addr, rule);
 }
 
 /** Q1: the shape of a selector (membership is a state rule). */
@@ -343,32 +346,16 @@ export function validateAssignment(value: unknown): Assignment {
 }
 
 /** Q7 simulation input. */
-export function validateActivity(
-  value: unknown,
-  addr: string,
-): { runs_in_flight: number; actions_in_flight: number; finish_over_ms: number | null } {
+export function validateActivity(value: unknown, addr: string): Omit<ActivityRecord, 'at'> {
   const a = requireObject(value, 'queue activity', addr);
-  rejectUnknown(
-    a,
-    ['runs_in_flight', 'actions_in_flight', 'finish_over_ms'],
-    'queue activity',
-    addr,
-  );
-  const count = (key: string): number => {
-    const v = a[key];
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
-      throw invalid(`${key} must be an integer >= 0, got ${describe(v)} (Q7)`, addr, 'Q7');
-    }
-    return v;
-  };
-  let finish: number | null = null;
-  if (a.finish_over_ms !== undefined && a.finish_over_ms !== null) {
-    finish = count('finish_over_ms');
-  }
+  const known = ['runs_in_flight', 'actions_in_flight', 'finish_over_ms'];
+  rejectUnknown(a, known, 'queue activity', addr);
+  const finish = a.finish_over_ms ?? null;
+  const finish_over_ms = finish === null ? null : count(finish, 'finish_over_ms', addr, 'Q7');
   return {
-    runs_in_flight: count('runs_in_flight'),
-    actions_in_flight: count('actions_in_flight'),
-    finish_over_ms: finish,
+    runs_in_flight: count(a.runs_in_flight, 'runs_in_flight', addr, 'Q7'),
+    actions_in_flight: count(a.actions_in_flight, 'actions_in_flight', addr, 'Q7'),
+    finish_over_ms,
   };
 }
 
