@@ -165,10 +165,24 @@ export function exportManifests(live: LiveState): ExportResult {
     files.push(file);
     counts[key] = (counts[key] ?? 0) + 1;
   };
+  // N1: a live name that is not a valid manifest name is left out, said.
+  const named = <T extends { name: string }>(
+    kind: ObjectKind,
+    key: keyof ExportResult['counts'],
+    list: readonly T[],
+    file: (o: T) => ExportedFile | null,
+  ) => {
+    for (const o of list)
+      if (isValidName(o.name)) add(key, file(o));
+      else warnings.push(invalidNameWarning(kind, o.name));
+  };
   const clusters = new Map<string, LiveCluster>(live.clusters.map((c) => [c.name, c]));
-  for (const p of live.pools) add('pools', poolFile(p, warnings));
-  for (const c of live.clusters) add('clusters', clusterFile(c, warnings));
-  for (const q of live.queues) add('queues', queueFile(q, clusters, warnings));
+  named('ClusterPool', 'pools', live.pools, (p) => poolFile(p, warnings));
+  // data_plane is reported by the cluster itself (C5), not declared here.
+  named('Cluster', 'clusters', live.clusters, (c) =>
+    manifestFile('Cluster', c.name, { pool: c.pool, enabled: c.enabled }),
+  );
+  named('Queue', 'queues', live.queues, (q) => queueFile(q, clusters, warnings));
   const taken = new Set<string>();
   for (const a of live.assignments) add('assignments', assignmentFile(a, taken));
   // Union v2: project/domain → default queue.
@@ -181,10 +195,6 @@ export function exportManifests(live: LiveState): ExportResult {
 function poolFile(p: LivePool, warnings: string[]): ExportedFile | null {
   // P1: the default pool exists everywhere and is set when the control plane is provisioned.
   if (p.name === DEFAULT_POOL) return null;
-  if (!isValidName(p.name)) {
-    warnings.push(invalidNameWarning('ClusterPool', p.name));
-    return null;
-  }
   if (p.contract_known === false) {
     // Union's public API does not return a pool's contract (docs/union.md): the pool is
     // written with its contract marked unknown (never a made-up one), which validates (V7
@@ -205,24 +215,11 @@ function poolFile(p: LivePool, warnings: string[]): ExportedFile | null {
   return manifestFile('ClusterPool', p.name, poolSpec(p));
 }
 
-function clusterFile(c: LiveCluster, warnings: string[]): ExportedFile | null {
-  if (!isValidName(c.name)) {
-    warnings.push(invalidNameWarning('Cluster', c.name));
-    return null;
-  }
-  // data_plane is reported by the cluster itself (C5), not declared here.
-  return manifestFile('Cluster', c.name, { pool: c.pool, enabled: c.enabled });
-}
-
 function queueFile(
   q: LiveQueue,
   clusters: Map<string, LiveCluster>,
   warnings: string[],
 ): ExportedFile | null {
-  if (!isValidName(q.name)) {
-    warnings.push(invalidNameWarning('Queue', q.name));
-    return null;
-  }
   const owner = q.cluster_managed ? clusters.get(q.name) : undefined;
   if (q.name === DEFAULT_QUEUE || owner) return managedQueueFile(q, owner, warnings);
   return manifestFile('Queue', q.name, {

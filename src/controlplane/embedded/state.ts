@@ -763,16 +763,10 @@ export function stateFromJson(json: StateJson): State {
     default_queues: new Map(
       (json.default_queues ?? []).map((d) => [`${d.project}/${d.domain}`, d]),
     ),
-    ...(json.execution_cluster_labels?.length
-      ? {
-          execution_cluster_labels: new Map(
-            json.execution_cluster_labels.map((l) => [assignmentKeyString(l), { ...l }]),
-          ),
-        }
-      : {}),
-    ...(json.deleted_queues
-      ? { deleted_queues: new Map(json.deleted_queues.map((q) => [q.name, q])) }
-      : {}),
+    execution_cluster_labels: new Map(
+      (json.execution_cluster_labels ?? []).map((l) => [assignmentKeyString(l), { ...l }]),
+    ),
+    deleted_queues: new Map((json.deleted_queues ?? []).map((q) => [q.name, q])),
   };
 }
 
