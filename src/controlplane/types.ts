@@ -73,30 +73,28 @@ export interface ControlPlane {
   close(): Promise<void>;
 }
 
-/** The parts of a ControlPlane (each optional). */
-export type PartName =
-  | 'pools'
-  | 'clusters'
-  | 'queues'
-  | 'assignments'
-  | 'defaultQueues'
-  | 'executionClusterLabels'
-  | 'capabilityCalls'
-  | 'applyLock';
+/** The manifest kind each kind part of a ControlPlane manages, in the order kinds are listed. */
+const KIND_PARTS = {
+  pools: 'ClusterPool',
+  clusters: 'Cluster',
+  queues: 'Queue',
+  assignments: 'PoolAssignment',
+  defaultQueues: 'DefaultQueue',
+  executionClusterLabels: 'ExecutionClusterLabel',
+} as const satisfies { [P in keyof ControlPlane]?: ObjectKind };
 
-/** The manifest kind each kind part manages, in the order kinds are listed. */
-const KIND_PARTS: readonly (readonly [PartName, ObjectKind])[] = [
-  ['pools', 'ClusterPool'],
-  ['clusters', 'Cluster'],
-  ['queues', 'Queue'],
-  ['assignments', 'PoolAssignment'],
-  ['defaultQueues', 'DefaultQueue'],
-  ['executionClusterLabels', 'ExecutionClusterLabel'],
-];
+/** The other parts (each optional, as the kind parts), and what they are, for messages. */
+const OTHER_PARTS = {
+  capabilityCalls: 'capability calls (drain, queue delete, cluster move, pool update)',
+  applyLock: 'an apply lock of its own',
+} as const;
+
+export type PartName = keyof typeof KIND_PARTS | keyof typeof OTHER_PARTS;
 
 /** The kinds a control plane manages: those whose part it provides. */
 export function managedKinds(cp: ControlPlane): ObjectKind[] {
-  return KIND_PARTS.filter(([part]) => cp[part] !== undefined).map(([, kind]) => kind);
+  const parts = Object.keys(KIND_PARTS) as (keyof typeof KIND_PARTS)[];
+  return parts.filter((part) => cp[part] !== undefined).map((part) => KIND_PARTS[part]);
 }
 
 /** The backend as the planner sees it: its profile, the kinds its parts manage, its manual steps. */
@@ -104,17 +102,6 @@ export function backendInfo(cp: ControlPlane): BackendInfo {
   const manualStep = cp.manual?.instruction;
   return { ...cp.backend, kinds: managedKinds(cp), ...(manualStep ? { manualStep } : {}) };
 }
-
-const PART_SUBJECT: Record<PartName, string> = {
-  pools: 'ClusterPool objects',
-  clusters: 'Cluster objects',
-  queues: 'Queue objects',
-  assignments: 'PoolAssignment objects',
-  defaultQueues: 'DefaultQueue objects',
-  executionClusterLabels: 'ExecutionClusterLabel objects',
-  capabilityCalls: 'capability calls (drain, queue delete, cluster move, pool update)',
-  applyLock: 'an apply lock of its own',
-};
 
 /**
  * The part a step's call goes through. The planner plans no step for a part the backend does
@@ -127,9 +114,13 @@ export function partOf<P extends PartName>(
 ): NonNullable<ControlPlane[P]> {
   const calls = cp[part];
   if (calls === undefined) {
+    const subject =
+      part in KIND_PARTS
+        ? `${KIND_PARTS[part as keyof typeof KIND_PARTS]} objects`
+        : OTHER_PARTS[part as keyof typeof OTHER_PARTS];
     throw new ControlPlaneError(
       'FAILED_PRECONDITION',
-      `${objectAddress ? `${objectAddress}: ` : ''}the ${cp.backend.name} control plane does not manage ${PART_SUBJECT[part]}; run \`poolsync plan\` against it again`,
+      `${objectAddress ? `${objectAddress}: ` : ''}the ${cp.backend.name} control plane does not manage ${subject}; run \`poolsync plan\` against it again`,
       objectAddress,
     );
   }
