@@ -365,22 +365,15 @@ function paginate<T>(items: T[], keyOf: (item: T) => string, query: URLSearchPar
     }
     start = lo;
   }
-  let page: T[];
-  let more: boolean;
-  if (shards === null || shard === null) {
-    page = items.slice(start, start + limit);
-    more = start + limit < items.length;
-  } else {
-    page = [];
-    more = false;
-    for (let i = start; i < items.length; i++) {
-      if (shardOf(keyOf(items[i]!), shards) !== shard) continue;
-      if (page.length === limit) {
-        more = true;
-        break;
-      }
-      page.push(items[i]!);
+  const page: T[] = [];
+  let more = false;
+  for (let i = start; i < items.length; i++) {
+    if (shards !== null && shardOf(keyOf(items[i]!), shards) !== shard) continue;
+    if (page.length === limit) {
+      more = true;
+      break;
     }
+    page.push(items[i]!);
   }
   const next = more
     ? Buffer.from(keyOf(page[page.length - 1]!), 'utf8').toString('base64url')
