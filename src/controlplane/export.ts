@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { dump } from '../util/js-yaml.js';
 import {
+  type AssignmentKey,
   assignmentKeyString,
   DEFAULT_POOL,
   DEFAULT_QUEUE,
@@ -17,14 +18,7 @@ import {
   type QueueCaps,
 } from '../model/common.js';
 import { CONTRACT_ANNOTATION, CONTRACT_UNKNOWN } from '../model/desired.js';
-import type {
-  LiveAssignment,
-  LiveCluster,
-  LiveDefaultQueue,
-  LivePool,
-  LiveQueue,
-  LiveState,
-} from '../model/live.js';
+import type { LiveCluster, LivePool, LiveQueue, LiveState } from '../model/live.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 import { attributeRowKey, MATCHABLE_KIND } from '../model/flyte.js';
 
@@ -130,7 +124,7 @@ function hasDefaultSettings(q: LiveQueue): boolean {
 }
 
 /** metadata.name of an assignment: its key made a valid name (N1), unique among the exported ones. */
-export function assignmentManifestName(a: LiveAssignment, taken: Set<string>): string {
+export function assignmentManifestName(a: AssignmentKey, taken: Set<string>): string {
   const raw = [a.project, a.domain, a.workflow ?? '']
     .filter(Boolean)
     .join('-')
@@ -184,11 +178,15 @@ export function exportManifests(live: LiveState): ExportResult {
   );
   named('Queue', 'queues', live.queues, (q) => queueFile(q, clusters, warnings));
   const taken = new Set<string>();
-  for (const a of live.assignments) add('assignments', assignmentFile(a, taken));
+  for (const a of live.assignments)
+    add('assignments', keyedFile('PoolAssignment', a, { pool: a.pool }, taken));
   // Union v2: project/domain → default queue.
   const dqNames = new Set<string>();
   if (live.default_queues) counts.default_queues = 0;
-  for (const d of live.default_queues ?? []) add('default_queues', defaultQueueFile(d, dqNames));
+  for (const d of live.default_queues ?? []) {
+    const key = { project: d.project, domain: d.domain, workflow: null };
+    add('default_queues', keyedFile('DefaultQueue', key, { queue: d.queue }, dqNames));
+  }
   return { files, counts, warnings };
 }
 
@@ -252,21 +250,19 @@ function managedQueueFile(
   return manifestFile('Queue', q.name, { ...settingsOf(q) }, q.name, comment);
 }
 
-function assignmentFile(a: LiveAssignment, taken: Set<string>): ExportedFile {
-  const name = assignmentManifestName(a, taken);
-  const spec = {
-    project: a.project,
-    domain: a.domain,
-    workflow: a.workflow ?? undefined,
-    pool: a.pool,
-  };
-  return manifestFile('PoolAssignment', name, spec, assignmentKeyString(a));
-}
-
-function defaultQueueFile(d: LiveDefaultQueue, taken: Set<string>): ExportedFile {
-  const name = assignmentManifestName({ ...d, workflow: null, pool: '' }, taken);
-  const spec = { project: d.project, domain: d.domain, queue: d.queue };
-  return manifestFile('DefaultQueue', name, spec, `${d.project}/${d.domain}`);
+/**
+ * The manifest of an object named by its key (assignments, default-queue settings, labels):
+ * the key's parts, then `spec`; its name made from the key, unique among `taken`.
+ */
+function keyedFile(
+  kind: ObjectKind,
+  key: AssignmentKey,
+  spec: Record<string, unknown>,
+  taken: Set<string>,
+): ExportedFile {
+  const { project, domain } = key;
+  const fields = { project, domain, workflow: key.workflow ?? undefined, ...spec };
+  return manifestFile(kind, assignmentManifestName(key, taken), fields, assignmentKeyString(key));
 }
 
 /**
@@ -282,16 +278,7 @@ export function exportExecutionClusterLabels(live: LiveState): {
 } {
   const labels = live.execution_cluster_labels ?? [];
   const taken = new Set<string>();
-  const files = labels.map((l) => {
-    const name = assignmentManifestName({ ...l, pool: l.label }, taken);
-    const spec = {
-      project: l.project,
-      domain: l.domain,
-      workflow: l.workflow ?? undefined,
-      label: l.label,
-    };
-    return manifestFile('ExecutionClusterLabel', name, spec, assignmentKeyString(l));
-  });
+  const files = labels.map((l) => keyedFile('ExecutionClusterLabel', l, { label: l.label }, taken));
   const named = [...new Set(labels.map((l) => l.label))].sort();
   const warnings =
     named.length > 0
