@@ -78,16 +78,11 @@ export class StateStore {
       // Under the lock nobody else writes: files identical to a state this process read (or
       // left) hold exactly that state.
       const identity = await stateFilesIdentity(path);
-      const cached = opts.stateCache?.take(identity) ?? null;
-      let state: State;
-      let seq: number;
-      let journaled: JournalShape;
-      if (cached) ({ state, seq, journal: journaled } = cached);
-      else {
-        const snapshot = await readSnapshot(path);
-        state = snapshot ? stateFromJson(snapshot.state) : init();
-        ({ seq, ...journaled } = await replayJournal(`${path}.journal`, state, snapshot?.seq ?? 0));
-      }
+      const {
+        state,
+        seq,
+        journal: journaled,
+      } = opts.stateCache?.take(identity) ?? (await readFiles(path, init));
       const journal = await openOwnAppend(
         stateRoot(path),
         `${path}.journal`,
@@ -208,23 +203,16 @@ async function readStateOnce(
     const held = cache?.hold(identity);
     if (held) return { state: held.value.state, release: held.release, identity };
     const before = await fileStamp(path);
-    const snapshot = await readSnapshot(path);
-    const state = snapshot ? stateFromJson(snapshot.state) : init();
     try {
-      const { seq, ...journal } = await replayJournal(
-        `${path}.journal`,
-        state,
-        snapshot?.seq ?? 0,
-        true,
-      );
+      const read = await readFiles(path, init, true);
       if ((await fileStamp(path)) !== before) throw new ReadRace();
       // Kept for the next reader only when nothing moved while it was read.
       if (cache && (await stateFilesIdentity(path)).key === identity.key) {
-        cache.keep(identity, { state, seq, journal });
+        cache.keep(identity, read);
         const kept = cache.hold(identity);
         if (kept) return { state: kept.value.state, release: kept.release, identity };
       }
-      return { state, release: () => undefined, identity };
+      return { state: read.state, release: () => undefined, identity };
     } catch (err) {
       if (!(err instanceof ReadRace)) throw err;
       // Compactions are rare (every 20,000 ops by default); back off a little and read again.
@@ -366,6 +354,18 @@ export async function readSnapshot(path: string): Promise<Snapshot | null> {
     );
   }
   return s as Snapshot;
+}
+
+/**
+ * The state in the files at `path` (without a snapshot, the one `init` makes), its last op
+ * number and what its journal held; `contiguous`: as replayJournal.
+ */
+async function readFiles(path: string, init: () => State, contiguous = false): Promise<StateRead> {
+  const snapshot = await readSnapshot(path);
+  const state = snapshot ? stateFromJson(snapshot.state) : init();
+  const at = snapshot?.seq ?? 0;
+  const { seq, ...journal } = await replayJournal(`${path}.journal`, state, at, contiguous);
+  return { state, seq, journal };
 }
 
 /** The snapshot was replaced, or journal lines are missing, while a reader read them. */
