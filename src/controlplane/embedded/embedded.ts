@@ -242,24 +242,21 @@ export class EmbeddedControlPlane implements ControlPlane {
     );
   }
 
-  async drainQueue(name: string): Promise<LiveQueue> {
-    validateName('Queue', name);
-    return this.write({ op: 'drain_queue', name }, () => this.queueView(name));
-  }
+  readonly drainQueue = (name: string) => this.queueOp({ op: 'drain_queue', name });
+  readonly activateQueue = (name: string) => this.queueOp({ op: 'activate_queue', name });
+  readonly undeleteQueue = (name: string) => this.queueOp({ op: 'undelete_queue', name });
 
-  async activateQueue(name: string): Promise<LiveQueue> {
-    validateName('Queue', name);
-    return this.write({ op: 'activate_queue', name }, () => this.queueView(name));
+  /** An op on one queue, by name; answers with the queue's view. */
+  private async queueOp(
+    op: Extract<core.Op, { op: 'drain_queue' | 'activate_queue' | 'undelete_queue' }>,
+  ) {
+    validateName('Queue', op.name);
+    return this.write(op, () => this.queueView(op.name));
   }
 
   async deleteQueue(name: string): Promise<void> {
     validateName('Queue', name);
     await this.write({ op: 'delete_queue', name, at: this.now() });
-  }
-
-  async undeleteQueue(name: string): Promise<LiveQueue> {
-    validateName('Queue', name);
-    return this.write({ op: 'undelete_queue', name }, () => this.queueView(name));
   }
 
   async moveCluster(name: string, pool: string): Promise<LiveCluster> {

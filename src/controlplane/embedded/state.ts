@@ -342,8 +342,9 @@ function setQueueActivity(state: State, op: OpOf<'set_queue_activity'>): void {
   state.activity.set(op.name, { runs_in_flight, actions_in_flight, at, finish_over_ms });
 }
 
-function listNames(names: string[]): string {
-  const shown = names.slice(0, 5).map((n) => `"${n}"`);
+/** The first five names (quoted unless `quote` is ''), then how many more. */
+function listNames(names: string[], quote = '"'): string {
+  const shown = names.slice(0, 5).map((n) => `${quote}${n}${quote}`);
   return names.length > 5 ? `${shown.join(', ')} and ${names.length - 5} more` : shown.join(', ');
 }
 
@@ -1256,11 +1257,9 @@ export function defaultQueueInUse(
 ): ControlPlaneError | null {
   const keys = defaultQueueTargets(state, queue);
   if (keys.length === 0) return null;
-  const shown =
-    keys.slice(0, 5).join(', ') + (keys.length > 5 ? ` and ${keys.length - 5} more` : '');
   const addr = address('Queue', queue);
   return precondition(
-    `queue "${queue}" is the default queue of ${shown}; it cannot be ${action} until those settings name another queue or are deleted`,
+    `queue "${queue}" is the default queue of ${listNames(keys, '')}; it cannot be ${action} until those settings name another queue or are deleted`,
     addr,
     null,
   );
