@@ -101,14 +101,13 @@ export class EmbeddedControlPlane implements ControlPlane {
     const init = () => core.initialState(contract, opts.capabilities);
     const now = opts.now ?? Date.now;
     if (opts.path === null) return new EmbeddedControlPlane(init(), null, now);
-    const cache = opts.stateCache;
+    const shareReads = opts.stateCache !== undefined;
     const accept = (state: core.State) => checkCapabilities(opts.path!, opts.capabilities, state);
     if (opts.readOnly) {
-      const lazy = opts.lazy === true;
-      const reader = await ReadOnlyState.open(opts.path, init, { cache, lazy, accept });
+      const reader = await ReadOnlyState.open(opts.path, init, { ...opts, accept });
       // Lazy: `init()` stands until the first read (read() below) replaces it.
-      const state = lazy ? init() : await reader.state();
-      return new EmbeddedControlPlane(state, null, now, reader, cache !== undefined);
+      const state = opts.lazy ? init() : await reader.state();
+      return new EmbeddedControlPlane(state, null, now, reader, shareReads);
     }
     const { store, state } = await StateStore.open(opts.path, init, opts);
     try {
@@ -117,7 +116,7 @@ export class EmbeddedControlPlane implements ControlPlane {
       await store.close();
       throw err;
     }
-    return new EmbeddedControlPlane(state, store, now, null, cache !== undefined);
+    return new EmbeddedControlPlane(state, store, now, null, shareReads);
   }
 
   /** Changes the stored capabilities (journaled); turning drain off needs every queue active. */

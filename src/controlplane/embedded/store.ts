@@ -500,14 +500,10 @@ async function fileStamp(path: string): Promise<string> {
  * parses the snapshot. After a read it is the read's key (readStateKey, which also knows
  * whether the state drains with time), kept when the control plane is closed.
  */
-export interface ReadOnlyOptions {
-  /** Share unchanged reads with other readers through this cache (EmbeddedOptions.stateCache). */
-  cache?: EmbeddedStateCache;
-  /** Read on first use rather than at open. */
-  lazy: boolean;
+type ReadOnlyOptions = Pick<EmbeddedOptions, 'stateCache' | 'lazy'> & {
   /** Throws when the state read cannot be used (capabilities other than asked for). */
   accept: (state: State) => void;
-}
+};
 
 export class ReadOnlyState {
   private reading: Promise<State> | null = null;
@@ -558,7 +554,11 @@ export class ReadOnlyState {
   }
 
   private async read(): Promise<State> {
-    const { state, release, identity } = await readStateOnce(this.path, this.init, this.opts.cache);
+    const { state, release, identity } = await readStateOnce(
+      this.path,
+      this.init,
+      this.opts.stateCache,
+    );
     try {
       this.opts.accept(state);
       this.keyOfRead = await readStateKey(identity, state);
