@@ -403,11 +403,28 @@ export function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** Each key of both maps, sorted, with the desired and the live object of that key. */
+export function* keyed<D, L>(
+  desired: ReadonlyMap<string, D>,
+  live: ReadonlyMap<string, L>,
+): Generator<[string, D | undefined, L | undefined]> {
+  for (const key of PlanIndex.union(desired.keys(), live.keys()))
+    yield [key, desired.get(key), live.get(key)];
+}
+
+/** A declared object set by an upsert (assignment, setting, label): created, updated or kept. */
+export function upsertChange(kind: ObjectKind, key: string, before: Form | null, after: Form) {
+  const diff = diffForms(before, after);
+  const action = !before ? 'create' : diff.length ? 'update' : 'noop';
+  return makeChange(kind, key, action, before, after, diff);
+}
+
 function byName<T extends { name: string }>(items: readonly T[]): Map<string, T> {
   return new Map(items.map((i) => [i.name, i]));
 }
 
-function push(map: Map<string, string[]>, key: string, value: string): void {
+/** Appends `value` to the list `map` holds under `key`. */
+export function push<T>(map: Map<string, T[]>, key: string, value: T): void {
   const list = map.get(key);
   if (list) list.push(value);
   else map.set(key, [value]);

@@ -13,8 +13,8 @@ import {
   QUEUE_CAP_FIELDS,
   defaultQueueKeyString,
 } from '../model/common.js';
-import type { DesiredState, DesiredAssignment } from '../model/desired.js';
-import type { LiveState, LiveAssignment } from '../model/live.js';
+import type { DesiredState } from '../model/desired.js';
+import type { LiveState } from '../model/live.js';
 import {
   PLAN_FORMAT_VERSION,
   type Change,
@@ -24,14 +24,7 @@ import {
   type PlanWarning,
   type Reason,
 } from '../model/plan.js';
-import {
-  summarizeChanges,
-  makeChange,
-  assignmentForm,
-  diffForms,
-  type Form,
-  declaresCaps,
-} from './forms.js';
+import { summarizeChanges, makeChange, assignmentForm, diffForms, declaresCaps } from './forms.js';
 import { planExecutionClusterLabels } from './cluster-labels.js';
 import {
   PlanContext,
@@ -44,6 +37,8 @@ import {
   locationOf,
   preventsDestroy,
   isWildcard,
+  keyed,
+  upsertChange,
 } from './context.js';
 import { planFlyteadmin } from './flyteadmin.js';
 import { planDefaultQueues } from './default-queues.js';
@@ -210,87 +205,28 @@ function planAssignments(
   pools: ReadonlyMap<string, PoolDecision>,
 ): ReadonlyMap<string, AssignmentDecision> {
   const out = new Map<string, AssignmentDecision>();
-  for (const key of PlanIndex.union(ctx.dAssignments.keys(), ctx.lAssignments.keys())) {
-    const d = ctx.dAssignments.get(key);
-    const l = ctx.lAssignments.get(key);
+  for (const [key, d, l] of keyed(ctx.dAssignments, ctx.lAssignments)) {
     const before = l ? assignmentForm(l) : null;
     const livePool = l?.pool ?? null;
     if (!d) {
-      if (!l) continue;
-      out.set(key, undeclaredAssignment(ctx, key, before, livePool));
+      const change = ctx.undeclaredChange('PoolAssignment', key, before);
+      const remove = change.action === 'delete';
+      out.set(key, { change, set: false, remove, livePool, finalPool: remove ? null : livePool });
       continue;
     }
+    const change = upsertChange('PoolAssignment', key, before, assignmentForm(d));
     const poolReplaced = pools.get(d.pool)?.change.action === 'replace';
-    out.set(key, declaredAssignment(ctx, key, d, l, before, livePool, poolReplaced));
+    const forced = ctx.forceReplace.has(address('PoolAssignment', key));
+    const decision = { change, set: change.action !== 'noop', remove: false, livePool };
+    if (change.action === 'noop' && (poolReplaced || forced)) {
+      // A3: the pool's delete needs the assignment gone; it is set again once the pool exists.
+      const by = poolReplaced ? address('ClusterPool', d.pool) : null;
+      const { before: was, after } = change;
+      const replace = makeChange('PoolAssignment', key, 'replace', was, after, [], null, by);
+      out.set(key, { ...decision, change: replace, set: true, remove: true, finalPool: d.pool });
+    } else out.set(key, { ...decision, finalPool: d.pool });
   }
   return out;
-}
-
-/** A live assignment nothing declares: deleted with prune, otherwise left unmanaged. */
-function undeclaredAssignment(
-  ctx: PlanIndex,
-  key: string,
-  before: Form | null,
-  livePool: string | null,
-): AssignmentDecision {
-  const change = ctx.undeclaredChange('PoolAssignment', key, before);
-  const remove = change.action === 'delete';
-  return {
-    change,
-    set: false,
-    remove,
-    livePool,
-    finalPool: remove ? null : livePool,
-  };
-}
-
-/** A declared assignment: replaced around its pool's replacement (A3), otherwise set or kept. */
-function declaredAssignment(
-  ctx: PlanIndex,
-  key: string,
-  d: DesiredAssignment,
-  l: LiveAssignment | undefined,
-  before: Form | null,
-  livePool: string | null,
-  /** Its pool is replaced by this plan (A3). */
-  poolReplaced: boolean,
-): AssignmentDecision {
-  const after = assignmentForm(d);
-  const diff = diffForms(before, after);
-  const forced = ctx.forceReplace.has(address('PoolAssignment', key));
-  if (l && diff.length === 0 && (poolReplaced || forced)) {
-    // A3: the pool's delete needs the assignment gone; it is set again once the pool exists.
-    return {
-      change: makeChange(
-        'PoolAssignment',
-        key,
-        'replace',
-        before,
-        after,
-        [],
-        null,
-        poolReplaced ? address('ClusterPool', d.pool) : null,
-      ),
-      set: true,
-      remove: true,
-      livePool,
-      finalPool: d.pool,
-    };
-  }
-  return {
-    change: makeChange(
-      'PoolAssignment',
-      key,
-      !l ? 'create' : diff.length ? 'update' : 'noop',
-      before,
-      after,
-      diff,
-    ),
-    set: !l || diff.length > 0,
-    remove: false,
-    livePool,
-    finalPool: d.pool,
-  };
 }
 
 /** Plan errors: a desired or would-be-destroyed object annotated prevent-destroy (Terraform's prevent_destroy). */

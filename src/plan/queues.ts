@@ -22,6 +22,7 @@ import {
   type ClusterDecision,
   isWildcard,
   leaves,
+  push,
   type Leaving,
   type PlanIndex,
 } from './context.js';
@@ -51,7 +52,12 @@ export function planQueues(
     if (ix.dClusters.has(name) && d.change.action !== 'blocked') names.add(name);
   if (firstRegistration) names.add(DEFAULT_QUEUE);
 
-  const frame: QueueFrame = { ix, pc, drainedBy: drainedForLeaving(ix, pc), firstRegistration };
+  const frame: QueueFrame = {
+    ix,
+    pc,
+    drainedBy: drainedFor(ix, waitSets(ix, pc)),
+    firstRegistration,
+  };
   const queues = new Map<string, QueueDecision>();
   for (const name of [...names].sort()) {
     const d = planQueue(frame, queueOwn(ix, name));
@@ -898,16 +904,14 @@ export function splitWaits(
   };
 }
 
-/** Queues this plan drains because a cluster they route to leaves (capability `drain`). */
-function drainedForLeaving(ctx: PlanIndex, gone: Leaving): Map<string, string[]> {
+/** Queues this plan drains because a cluster they route to leaves (`waits`: waitSets), with those clusters. */
+export function drainedFor(
+  ctx: PlanIndex,
+  waits: ReadonlyMap<string, readonly string[]>,
+): Map<string, string[]> {
   const byQueue = new Map<string, string[]>();
-  for (const [cluster, queues] of waitSets(ctx, gone)) {
-    for (const q of splitWaits(ctx, queues).drain) {
-      const list = byQueue.get(q);
-      if (list) list.push(cluster);
-      else byQueue.set(q, [cluster]);
-    }
-  }
+  for (const [cluster, queues] of waits)
+    for (const q of splitWaits(ctx, queues).drain) push(byQueue, q, cluster);
   return byQueue;
 }
 
