@@ -26,12 +26,12 @@ import {
 } from '../model/plan.js';
 import { summarizeChanges, makeChange, assignmentForm, diffForms, declaresCaps } from './forms.js';
 import { planExecutionClusterLabels } from './cluster-labels.js';
+import type { PlanIndex } from './context.js';
 import {
   PlanContext,
   compare,
   type ClusterDecision,
   type QueueDecision,
-  PlanIndex,
   type AssignmentDecision,
   type PoolDecision,
   locationOf,
