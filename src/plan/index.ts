@@ -13,7 +13,7 @@ import {
   QUEUE_CAP_FIELDS,
   defaultQueueKeyString,
 } from '../model/common.js';
-import type { DesiredState } from '../model/desired.js';
+import type { DesiredState, SourceLocation } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import {
   PLAN_FORMAT_VERSION,
@@ -231,43 +231,39 @@ function planAssignments(
 
 /** Plan errors: a desired or would-be-destroyed object annotated prevent-destroy (Terraform's prevent_destroy). */
 function checkPreventDestroy(ctx: PlanContext): PlanError[] {
+  type Declared = { annotations: Record<string, string>; source: SourceLocation };
+  const kinds: [
+    ObjectKind,
+    ReadonlyMap<string, { change: Change }>,
+    ReadonlyMap<string, Declared>,
+  ][] = [
+    ['ClusterPool', ctx.pools, ctx.dPools],
+    ['Cluster', ctx.clusters, ctx.dClusters],
+    ['PoolAssignment', ctx.assignments, ctx.dAssignments],
+  ];
   const errors: PlanError[] = [];
-  const check = (
-    kind: 'ClusterPool' | 'Cluster' | 'PoolAssignment',
-    name: string,
-    change: Change,
-    obj: Parameters<typeof preventsDestroy>[0] & { source: Parameters<typeof locationOf>[0] },
-  ) => {
-    if (!change.destructive || !preventsDestroy(obj)) return;
-    const forcing = change.diff.filter((d) => d.forces_replacement);
-    const addr = address(kind, name);
-    errors.push(
-      planError(
-        'PREVENT_DESTROY',
-        addr,
-        {
-          address: addr,
-          action: change.action,
-          fields: forcing.map((d) => d.path),
-          before: forcing.map((d) => JSON.stringify(d.before)),
-          after: forcing.map((d) => JSON.stringify(d.after)),
-          caused_by: change.caused_by ?? null,
-        },
-        locationOf(obj?.source),
-      ),
-    );
-  };
-  for (const [name, d] of ctx.pools) {
-    const obj = ctx.dPools.get(name);
-    if (obj) check('ClusterPool', name, d.change, obj);
-  }
-  for (const [name, d] of ctx.clusters) {
-    const obj = ctx.dClusters.get(name);
-    if (obj) check('Cluster', name, d.change, obj);
-  }
-  for (const [k, d] of ctx.assignments) {
-    const obj = ctx.dAssignments.get(k);
-    if (obj) check('PoolAssignment', k, d.change, obj);
+  for (const [kind, decisions, declared] of kinds) {
+    for (const [name, { change }] of decisions) {
+      const obj = declared.get(name);
+      if (!obj || !change.destructive || !preventsDestroy(obj)) continue;
+      const forcing = change.diff.filter((d) => d.forces_replacement);
+      const addr = address(kind, name);
+      errors.push(
+        planError(
+          'PREVENT_DESTROY',
+          addr,
+          {
+            address: addr,
+            action: change.action,
+            fields: forcing.map((d) => d.path),
+            before: forcing.map((d) => JSON.stringify(d.before)),
+            after: forcing.map((d) => JSON.stringify(d.after)),
+            caused_by: change.caused_by ?? null,
+          },
+          locationOf(obj.source),
+        ),
+      );
+    }
   }
   return errors;
 }
@@ -277,38 +273,34 @@ function checkPreventDestroy(ctx: PlanContext): PlanError[] {
  * not exist would only fail at apply time; fail the plan instead.
  */
 function checkReferences(ctx: PlanContext, configOnlyPools: ReadonlySet<string>): PlanError[] {
-  const errors: PlanError[] = [];
   // A declared pool the plan cannot create (contract marked unknown) has its own error.
   const exists = (pool: string) =>
     configOnlyPools.has(pool) ||
     Boolean(ctx.pools.get(pool)?.finalContract) ||
     ctx.dPools.get(pool)?.contract === null;
-  for (const c of ctx.desired.clusters) {
-    if (!exists(c.pool)) {
-      const cluster = address('Cluster', c.name);
-      errors.push(
-        planError(
-          'UNKNOWN_POOL',
-          cluster,
-          { cluster, assignment: null, pool: c.pool },
-          locationOf(c.source),
-        ),
-      );
-    }
-  }
-  for (const a of ctx.desired.assignments) {
-    if (!exists(a.pool)) {
-      errors.push(
-        planError(
-          'UNKNOWN_POOL',
-          address('PoolAssignment', assignmentKeyString(a)),
-          { cluster: null, assignment: a.name, pool: a.pool },
-          locationOf(a.source),
-        ),
-      );
-    }
-  }
-  return errors;
+  // What names a pool: clusters and assignments (`assignment`: the assignment's name).
+  const naming = [
+    ...ctx.desired.clusters.map((c) => ({
+      ...c,
+      at: address('Cluster', c.name),
+      assignment: null,
+    })),
+    ...ctx.desired.assignments.map((a) => ({
+      ...a,
+      at: address('PoolAssignment', assignmentKeyString(a)),
+      assignment: a.name,
+    })),
+  ];
+  return naming
+    .filter((o) => !exists(o.pool))
+    .map(({ at, assignment, pool, source }) =>
+      planError(
+        'UNKNOWN_POOL',
+        at,
+        { cluster: assignment === null ? at : null, assignment, pool },
+        locationOf(source),
+      ),
+    );
 }
 
 /** Queue warnings computed on the state the plan leads to: QUEUE_ROUTES_NOWHERE, QUEUE_NO_HEALTHY_CLUSTER. */
