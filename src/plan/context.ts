@@ -225,23 +225,32 @@ export class PlanIndex {
     this.absentDefault = desired.config.absent?.includes(address('Queue', DEFAULT_QUEUE)) ?? false;
     this.dAssignments = new Map(desired.assignments.map((a) => [assignmentKeyString(a), a]));
     this.lAssignments = new Map(live.assignments.map((a) => [assignmentKeyString(a), a]));
-    const clustersByPool = new Map<string, string[]>();
-    const queuesByPool = new Map<string, string[]>();
-    const queuesByCluster = new Map<string, string[]>();
-    const wildcardQueuesByPool = new Map<string, string[]>();
-    const assignmentsByPool = new Map<string, string[]>();
-    for (const c of live.clusters) push(clustersByPool, c.pool, c.name);
-    for (const q of live.queues) {
-      push(queuesByPool, q.pool, q.name);
-      if (isWildcard(q.clusters)) push(wildcardQueuesByPool, q.pool, q.name);
-      else for (const c of q.clusters) push(queuesByCluster, c, q.name);
-    }
-    for (const [key, a] of this.lAssignments) push(assignmentsByPool, a.pool, key);
-    this.lClustersByPool = clustersByPool;
-    this.lQueuesByPool = queuesByPool;
-    this.lQueuesByCluster = queuesByCluster;
-    this.lWildcardQueuesByPool = wildcardQueuesByPool;
-    this.lAssignmentsByPool = assignmentsByPool;
+    const wildcard = live.queues.filter((q) => isWildcard(q.clusters));
+    this.lClustersByPool = groupBy(
+      live.clusters,
+      (c) => [c.pool],
+      (c) => c.name,
+    );
+    this.lQueuesByPool = groupBy(
+      live.queues,
+      (q) => [q.pool],
+      (q) => q.name,
+    );
+    this.lQueuesByCluster = groupBy(
+      live.queues,
+      (q) => (isWildcard(q.clusters) ? [] : q.clusters),
+      (q) => q.name,
+    );
+    this.lWildcardQueuesByPool = groupBy(
+      wildcard,
+      (q) => [q.pool],
+      (q) => q.name,
+    );
+    this.lAssignmentsByPool = groupBy(
+      this.lAssignments,
+      ([, a]) => [a.pool],
+      ([key]) => key,
+    );
     this.caps = live.capabilities;
     this.settingQueues = this.finalSettings();
     const { deleted, leaving } = this.leavingLiveQueues();
@@ -421,6 +430,17 @@ export function upsertChange(kind: ObjectKind, key: string, before: Form | null,
 
 function byName<T extends { name: string }>(items: readonly T[]): Map<string, T> {
   return new Map(items.map((i) => [i.name, i]));
+}
+
+/** Each item's value, under each of its keys, in the order of the items. */
+function groupBy<T>(
+  items: Iterable<T>,
+  keys: (item: T) => readonly string[],
+  value: (item: T) => string,
+): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const item of items) for (const k of keys(item)) push(out, k, value(item));
+  return out;
 }
 
 /** Appends `value` to the list `map` holds under `key`. */

@@ -15,7 +15,7 @@ import {
   address,
   defaultQueueKeyString,
 } from '../model/common.js';
-import { capsForm, sha256 } from './forms.js';
+import { capsForm, settingsOf, sha256 } from './forms.js';
 import type { Annotations, DesiredState } from '../model/desired.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { ExecutionClusterLabel, FlyteadminLive } from '../model/flyte.js';
@@ -50,11 +50,7 @@ const capsKey = (s: QueueSpec) => {
 const specKey = (s: QueueSpec) => [
   s.pool,
   s.clusters,
-  s.run_concurrency,
-  s.action_concurrency,
-  s.depth,
-  s.priority,
-  s.fairness,
+  ...Object.values(settingsOf(s)),
   ...capsKey(s),
 ];
 

@@ -8,6 +8,7 @@ import {
   type PoolContract,
   type QueueSpec,
   QUEUE_CAP_FIELDS,
+  QUEUE_DEFAULTS,
   type QueueCaps,
   address,
   type ObjectKind,
@@ -26,17 +27,22 @@ export function clusterForm(pool: string, enabled: boolean): Form {
 
 /** Q3: the whole settable spec, in a fixed field order (a copy: its selector is its own). */
 export function queueForm(spec: QueueSpec): QueueSpec & Form {
+  return { pool: spec.pool, clusters: [...spec.clusters], ...settingsOf(spec), ...capsForm(spec) };
+}
+
+/** A queue's settings besides its pool, selector and caps, in a fixed field order. */
+export function settingsOf(spec: QueueSettings): QueueSettings {
   return {
-    pool: spec.pool,
-    clusters: [...spec.clusters],
     run_concurrency: spec.run_concurrency,
     action_concurrency: spec.action_concurrency,
     depth: spec.depth,
     priority: spec.priority,
     fairness: spec.fairness,
-    ...capsForm(spec),
   };
 }
+
+type QueueSettings = Omit<QueueSpec, 'pool' | 'clusters' | keyof QueueCaps>;
+const SETTINGS = Object.keys(QUEUE_DEFAULTS) as (keyof QueueSettings)[];
 
 export function assignmentForm(a: Assignment): Form {
   return { project: a.project, domain: a.domain, workflow: a.workflow, pool: a.pool };
@@ -115,11 +121,7 @@ export function sameQueueSpec(a: QueueSpec, b: QueueSpec): boolean {
   return (
     a.pool === b.pool &&
     sameSelector(a.clusters, b.clusters) &&
-    a.run_concurrency === b.run_concurrency &&
-    a.action_concurrency === b.action_concurrency &&
-    a.depth === b.depth &&
-    a.priority === b.priority &&
-    a.fairness === b.fairness &&
+    SETTINGS.every((f) => a[f] === b[f]) &&
     sameCaps(a, b)
   );
 }

@@ -19,7 +19,6 @@ import {
   PLAN_FORMAT_VERSION,
   type Change,
   type Plan,
-  type PlanInventory,
   type PlanError,
   type PlanWarning,
   type Reason,
@@ -38,6 +37,7 @@ import {
   preventsDestroy,
   isWildcard,
   keyed,
+  push,
   upsertChange,
 } from './context.js';
 import { planFlyteadmin } from './flyteadmin.js';
@@ -108,6 +108,8 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
   warnings.push(...queueWarnings(ctx, warnings));
   // Each pass visits names in sorted order, so changes are sorted by kind then name.
   const summary = summarizeChanges(changes);
+  // `inventory` when the live state carries one (read, or known to be absent).
+  const inventory = planInventory(desired, live);
   const order = (w: { address: string | null; code: string }) =>
     `${w.address ?? ''}\u0000${w.code}`;
   return {
@@ -122,7 +124,7 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
     errors,
     capabilities: { ...live.capabilities },
     ...(ctx.pruneScope ? { prune_scope: ctx.pruneScope } : {}),
-    ...inventoryField(desired, live),
+    ...(inventory ? { inventory } : {}),
     ...(live.default_queues_read ? { default_queues_read: live.default_queues_read } : {}),
   };
 }
@@ -176,12 +178,6 @@ function stuckPins(
         stuck.add(q);
   }
   return stuck;
-}
-
-/** `inventory` when the live state carries one (read, or known to be absent). */
-function inventoryField(desired: DesiredState, live: LiveState): { inventory?: PlanInventory } {
-  const inventory = planInventory(desired, live);
-  return inventory ? { inventory } : {};
 }
 
 /** A kind's changes with the flyteadmin rows of other levels among them, by name. */
@@ -336,12 +332,7 @@ function queueWarnings(ctx: PlanContext, earlier: readonly PlanWarning[]): PlanW
   );
   const wildcardVerdicts = new Map<string, Reason | null>();
   const members = new Map<string, Member[]>();
-  for (const [name, d] of ctx.clusters) {
-    if (!d.final) continue;
-    const list = members.get(d.final.pool);
-    if (list) list.push([name, d.final]);
-    else members.set(d.final.pool, [[name, d.final]]);
-  }
+  for (const [name, d] of ctx.clusters) if (d.final) push(members, d.final.pool, [name, d.final]);
 
   for (const [name, q] of ctx.queues) {
     const final = q.final;

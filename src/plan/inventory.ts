@@ -31,35 +31,24 @@ type Declared = { address: string; source: SourceLocation }[];
 
 /** The objects of each kind in a desired state, with their addresses. */
 export function declaredByKind(desired: DesiredState): [ObjectKind, Declared][] {
-  const named = (kind: ObjectKind, list: { name: string; source: SourceLocation }[] | undefined) =>
-    (list ?? []).map((o) => ({ address: address(kind, o.name), source: o.source }));
+  const of = <T extends { source: SourceLocation }>(
+    kind: ObjectKind,
+    list: readonly T[] | undefined,
+    key: (o: T) => string,
+  ): [ObjectKind, Declared] => [
+    kind,
+    (list ?? []).map((o) => ({ address: address(kind, key(o)), source: o.source })),
+  ];
+  const name = (o: { name: string }) => o.name;
   return [
-    ['ClusterPool', named('ClusterPool', desired.pools)],
-    ['Cluster', named('Cluster', desired.clusters)],
-    ['Queue', named('Queue', desired.queues)],
-    [
-      'PoolAssignment',
-      desired.assignments.map((a) => ({
-        address: address('PoolAssignment', assignmentKeyString(a)),
-        source: a.source,
-      })),
-    ],
-    [
-      'DefaultQueue',
-      (desired.default_queues ?? []).map((d) => ({
-        address: address('DefaultQueue', defaultQueueKeyString(d)),
-        source: d.source,
-      })),
-    ],
-    ['ExecutionCluster', named('ExecutionCluster', desired.execution_clusters)],
-    ['ClusterLabel', named('ClusterLabel', desired.cluster_labels)],
-    [
-      'ExecutionClusterLabel',
-      (desired.execution_cluster_labels ?? []).map((l) => ({
-        address: address('ExecutionClusterLabel', assignmentKeyString(l)),
-        source: l.source,
-      })),
-    ],
+    of('ClusterPool', desired.pools, name),
+    of('Cluster', desired.clusters, name),
+    of('Queue', desired.queues, name),
+    of('PoolAssignment', desired.assignments, assignmentKeyString),
+    of('DefaultQueue', desired.default_queues, defaultQueueKeyString),
+    of('ExecutionCluster', desired.execution_clusters, name),
+    of('ClusterLabel', desired.cluster_labels, name),
+    of('ExecutionClusterLabel', desired.execution_cluster_labels, assignmentKeyString),
   ];
 }
 

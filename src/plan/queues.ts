@@ -32,6 +32,7 @@ import {
   sameQueueSpec,
   sameSelector,
   inheritCaps,
+  settingsOf,
   changeWith,
   withNote,
   makeChange,
@@ -325,21 +326,6 @@ function queueDeleteBlockedReason(f: QueueFrame, name: string, absent = false): 
   if (!f.ix.caps.drain)
     return reasonOf(absent ? 'DEFAULT_QUEUE_ABSENT_NO_DRAIN' : 'QUEUE_DELETE_NO_DRAIN', {});
   return null;
-}
-
-/**
- * What the repository wants for a queue: its Queue document, or the implicit spec
- * of a system queue (a co-named queue, C2; `default`, P1), with the caps it does not declare
- * kept as they are (forms.ts).
- */
-function settingsOf(spec: Omit<QueueSpec, 'pool' | 'clusters'>) {
-  return {
-    run_concurrency: spec.run_concurrency,
-    action_concurrency: spec.action_concurrency,
-    depth: spec.depth,
-    priority: spec.priority,
-    fairness: spec.fairness,
-  };
 }
 
 /**

@@ -31,14 +31,10 @@ import { addCascadeOrder } from './flyteadmin.js';
 export function buildSteps(ctx: PlanContext): Step[] {
   const g = new StepGraph();
   // Most objects of a big organisation have no step: every pass below visits the others only.
-  const queues: [string, QueueDecision][] = [];
-  ctx.queues.forEach((q, name) => {
-    if (q.call || q.deletes || q.activates || q.moves || q.undeletes) queues.push([name, q]);
-  });
-  const assignments: [string, AssignmentDecision][] = [];
-  ctx.assignments.forEach((a, k) => {
-    if (a.set || a.remove) assignments.push([k, a]);
-  });
+  const queues = [...ctx.queues].filter(
+    ([, q]) => q.call || q.deletes || q.activates || q.moves || q.undeletes,
+  );
+  const assignments = [...ctx.assignments].filter(([, a]) => a.set || a.remove);
   const replaced = (c: string) => {
     const d = ctx.clusters.get(c);
     return d?.registers === true && d.deletes === true;
