@@ -133,8 +133,8 @@ export function sameQueueSpec(a: QueueSpec, b: QueueSpec): boolean {
  * read-modify-write sends it back as read. Declared, it is compared as a whole: a map by its
  * entries (absent and `{}` are both "no caps"), scheduling by value (unset is not strict_fifo:
  * Union's client shows it as "unspecified").
+ * `target` with the caps it does not declare taken from `live` (null: nothing to take).
  */
-/** `target` with the caps it does not declare taken from `live` (null: nothing to take). */
 export function inheritCaps<T extends QueueSpec>(target: T, live: QueueCaps | null): T {
   if (!live) return target;
   let out: T | null = null;

@@ -174,14 +174,6 @@ export function nextInventory(
   return same ? null : sorted;
 }
 
-/**
- * The live state a plan leaves once every step of it is done, from the state it was made
- * against and its changes' `after` forms: what `apply` records for `plan --refresh-only`
- * (src/apply/last-applied.ts) without reading the control plane again. A plan is a promise:
- * what it shows is what the apply did. Only the settable fields come from the plan (the ones
- * drift compares, src/plan/refresh.ts); reports (health, members, available clusters) stay as
- * read, and are unknown for the objects the apply created. Pure.
- */
 /** `live` with `changes` of one kind applied: updated in place, created, or gone. */
 function applied<T>(
   live: readonly T[] | undefined,
@@ -200,6 +192,13 @@ function applied<T>(
 const name = (t: { name: string }) => t.name;
 const DONE: ReadonlySet<Change['action']> = new Set(['create', 'update', 'replace', 'delete']);
 
+/**
+ * The live state a plan leaves once every step of it is done, from the state it was made
+ * against and its changes' `after` forms: what `apply` records for `plan --refresh-only`
+ * (src/apply/last-applied.ts) without reading the control plane again. A plan is a promise:
+ * what it shows is what the apply did. Only the settable fields come from the plan (the ones
+ * drift compares, src/plan/refresh.ts); reports (health, members, available clusters) stay as
+ */
 export function appliedState(live: LiveState, plan: Plan): LiveState {
   // A side effect happens with its cause's step, whatever else blocks (a co-named queue left
   // behind by a re-registered cluster, C7).

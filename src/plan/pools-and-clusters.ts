@@ -53,8 +53,7 @@ export interface PoolClusterPass extends PoolsAndClusters {
  *   repeats an earlier assumption (both passes are functions of the assumption, so no further
  *   round leaves that cycle), and after |live clusters| + 1 rounds in any case, with the last
  *   round's decisions.
- */
-/**
+ *
  * `stuck`: declared queues whose repointing the queue pass blocked, so their live pins stay
  * (unpin_first: pinnedReason; index.ts plans again with them once).
  */
@@ -106,7 +105,6 @@ function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
   return true;
 }
 
-/** Pool changes: create, replace (P4) or blocked (P1, P5, A3), prune (delete / unmanaged). */
 /** What the pool pass returns: its decisions, and the errors it found. */
 interface PoolPass {
   readonly pools: ReadonlyMap<string, PoolDecision>;
@@ -352,8 +350,8 @@ function replaceBlockedReason(ctx: PoolInput, name: string): Reason | null {
  * It is undeleted instead: `ClusterPoolService/Undelete` brings it back with the contract it had
  * (`undelete`), then, when the repository's contract differs, `update_pool` (pool_update) changes
  * it in place. Undelete has no precondition but the pool being deleted (same docstring).
+ * This: the deleted pool of a declared name, when the control plane has soft deletes.
  */
-/** The deleted pool of this declared name, when the control plane has soft deletes. */
 function deletedPool(ctx: PlanIndex, name: string): LivePool | undefined {
   return ctx.caps.soft_delete ? ctx.lDeletedPools.get(name) : undefined;
 }
@@ -432,11 +430,6 @@ export function finalPools(
   return out ?? pools;
 }
 
-/**
- * Cluster changes: register (C1, C2, C4, N2), enable/disable in place (C6), replace when the
- * pool changes (C7), prune (delete / unmanaged). Warns CONAMED_QUEUE_ORPHANED (C7) and
- * DATA_PLANE_UNVERIFIED (a move that no data-plane report can confirm).
- */
 /** What the cluster pass returns: its decisions, the clusters that leave their pool, its warnings. */
 interface ClusterPass extends Leaving {
   readonly clusters: ReadonlyMap<string, ClusterDecision>;
@@ -453,6 +446,11 @@ interface ClusterInput {
   readonly warnings: PlanWarning[];
 }
 
+/**
+ * Cluster changes: register (C1, C2, C4, N2), enable/disable in place (C6), replace when the
+ * pool changes (C7), prune (delete / unmanaged). Warns CONAMED_QUEUE_ORPHANED (C7) and
+ * DATA_PLANE_UNVERIFIED (a move that no data-plane report can confirm).
+ */
 function planClusters(
   ix: PlanIndex,
   pools: ReadonlyMap<string, PoolDecision>,
@@ -767,8 +765,8 @@ function warnOrphanedQueue(
  *   stays deleted blocks the cluster's undelete;
  * - a cluster declared in another pool is moved there once back (UpdateCluster, `cluster_move`:
  *   its co-named queue is DRAINED then, as a move requires).
+ * This: the deleted cluster of a declared name, when the control plane has soft deletes.
  */
-/** The deleted cluster of this declared name, when the control plane has soft deletes. */
 function deletedCluster(ctx: PlanIndex, name: string): LiveCluster | undefined {
   return ctx.caps.soft_delete ? ctx.lDeletedClusters.get(name) : undefined;
 }

@@ -71,7 +71,8 @@ export function planQueues(
 function planQueue(f: QueueFrame, own: QueueOwn): QueueDecision | null {
   const l = own.live ?? null;
   const target = targetSpec(f, own, l);
-  const missing = () => planMissingQueue(f, own, target);
+  // A missing queue (or the one a registration creates again) has no live record of its own.
+  const missing = () => planMissingQueue(f, { ...own, live: undefined }, target);
   const d = !l
     ? missing()
     : deletedWithCluster(f, l) // and created again when its cluster registers again
@@ -147,19 +148,16 @@ function planMissingQueue(
       : null);
   if (reason) return blockedCreate(own, target, reason);
   return decision(own, {
-    ...NONE,
     action: 'create',
     call: { op: 'create_queue', spec: target },
     final: target,
   });
 }
 
-const NONE = { live: null, call: null, createdBy: null } as const;
-
 /** A queue the control plane does not have, whose create (or undelete) is refused. */
 function blockedCreate(own: QueueOwn, target: QueueSpec, reason: Reason): QueueDecision {
   const diff = diffForms(null, queueForm(target));
-  return decision(own, { ...NONE, action: 'blocked', final: null, diff, reason });
+  return decision(own, { action: 'blocked', final: null, diff, reason });
 }
 
 /** A missing `default` queue: blocked until a registration recreates it (C3). */
@@ -176,7 +174,6 @@ function planMissingDefault(
   const created: QueueSpec = { pool: DEFAULT_POOL, clusters: [WILDCARD], ...QUEUE_DEFAULTS };
   const want = target ?? created;
   return decision(own, {
-    ...NONE,
     action: 'create',
     createdBy: firstRegistration,
     call: sameQueueSpec(want, created) ? null : { op: 'update_queue', spec: want },
@@ -196,7 +193,6 @@ function planRegisteredConamed(
   const created: QueueSpec = { pool: cluster.pool, clusters: [name], ...QUEUE_DEFAULTS };
   if (target.pool !== created.pool || !sameSelector(target.clusters, created.clusters)) {
     return decision(own, {
-      ...NONE,
       action: 'blocked',
       final: created,
       diff: diffForms(queueForm(created), queueForm(target)),
@@ -205,7 +201,6 @@ function planRegisteredConamed(
     });
   }
   return decision(own, {
-    ...NONE,
     action: 'create',
     createdBy: name,
     call: sameQueueSpec(target, created) ? null : { op: 'update_queue', spec: target },
@@ -249,11 +244,16 @@ function activates(d: ClusterDecision | undefined): boolean {
   return d?.change.before?.['enabled'] === false && d.final?.enabled === true;
 }
 
-/** A queue decision with its change (the queue pass and its capability parts). */
-export function decision(
+/**
+ * A queue decision with its change (the queue pass and its capability parts). The live queue
+ * is `own`'s (none for a queue planned as missing); nothing is sent unless `call` says so.
+ */
+function decision(
   own: QueueOwn,
-  fields: Omit<QueueDecision, 'declared' | 'change'> & {
+  fields: Omit<QueueDecision, 'declared' | 'change' | 'live' | 'call' | 'createdBy'> & {
     action: QueueDecision['change']['action'];
+    call?: QueueDecision['call'];
+    createdBy?: string | null;
     diff?: FieldDiff[];
     reason?: Reason | null;
     causedBy?: string | null;
@@ -265,11 +265,13 @@ export function decision(
     note?: Reason[];
   },
 ): QueueDecision {
-  const before = fields.live ? queueForm(fields.live) : null;
+  const { final, deletes, activates, moves, undeletes } = fields;
+  const live = own.live ?? null;
+  const call = fields.call ?? null;
+  const before = live ? queueForm(live) : null;
   // Most queues of a big organisation are unchanged: share the form, skip the diff.
-  const unchanged =
-    fields.live !== null && fields.final !== null && sameQueueSpec(fields.live, fields.final);
-  const after = unchanged ? before : fields.final ? queueForm(fields.final) : null;
+  const unchanged = live !== null && final !== null && sameQueueSpec(live, final);
+  const after = unchanged ? before : final ? queueForm(final) : null;
   const change = makeChange(
     'Queue',
     own.name,
@@ -280,14 +282,14 @@ export function decision(
     fields.reason ?? null,
     fields.causedBy ?? null,
     {
-      ...(fields.createdAs && fields.call && fields.causedBy
+      ...(fields.createdAs && call && fields.causedBy
         ? { caused_after: queueForm(fields.createdAs) }
         : {}),
       ...(fields.cause ? { cause: fields.cause } : {}),
       ...(fields.note !== undefined ? { note: fields.note } : {}),
     },
   );
-  const { call, createdBy, final, live, deletes, activates, moves, undeletes } = fields;
+  const createdBy = fields.createdBy ?? null;
   const declared = own.desired !== undefined;
   return { change, call, createdBy, final, live, declared, deletes, activates, moves, undeletes };
 }
@@ -362,9 +364,9 @@ function declaredSpec(f: QueueFrame, own: QueueOwn, l: LiveQueue | null): QueueS
  * Q3 on a control plane whose queues carry more than poolsync manages (Union: caps and
  * scheduling a Queue document does not declare, and fields the .proto does not declare,
  * `LiveQueue.unknown_fields`): the backend's update is a read-modify-write, and the plan says
- * which fields it leaves alone.
+ * which fields it leaves alone. NAMES: Union's QueueSpec (proto/cloudidl/queue/queue.proto)
+ * fields that are caps poolsync manages when declared.
  */
-/** Union's QueueSpec (proto/cloudidl/queue/queue.proto): the caps poolsync manages when declared. */
 const NAMES: Record<number, keyof QueueCaps> = {
   8: 'max_resources',
   9: 'scheduling',
@@ -386,11 +388,6 @@ function noteUnmanagedFields(own: QueueOwn, d: QueueDecision): QueueDecision {
   return { ...d, change: withNote(d.change, why) };
 }
 
-/**
- * The decision for a queue the control plane has: deleted, left alone or blocked
- * when the repository does not want it; otherwise updated, moved or replaced into the pool and
- * selector the repository asks for, or refused with the rule that forbids it.
- */
 /** What the live queue is, and what it becomes if nothing is sent for it (C8, cluster_move). */
 interface LiveView {
   readonly own: QueueOwn;
@@ -402,9 +399,13 @@ interface LiveView {
   readonly changedByC8: boolean;
   /** The cluster whose step changes it, when that is all that changes it. */
   readonly sideEffect: string | null;
-  readonly base: { readonly live: LiveQueue; readonly call: null; readonly createdBy: null };
 }
 
+/**
+ * The decision for a queue the control plane has: deleted, left alone or blocked
+ * when the repository does not want it; otherwise updated, moved or replaced into the pool and
+ * selector the repository asks for, or refused with the rule that forbids it.
+ */
 function planLiveQueue(
   f: QueueFrame,
   own: QueueOwn,
@@ -433,13 +434,12 @@ function liveView(f: QueueFrame, own: QueueOwn, l: LiveQueue): LiveView {
   const kept = pruned(f, live.clusters, movedTo ? name : null);
   const untouched: QueueSpec = kept === live.clusters ? live : { ...live, clusters: kept };
   const changedByC8 = movedTo !== null || !sameSelector(untouched.clusters, l.clusters);
-  const base = { live: l, call: null, createdBy: null } as const;
   const sideEffect = movedTo
     ? address('Cluster', name)
     : changedByC8
       ? deletedIn(f, l.clusters)
       : null;
-  return { own, l, live, untouched, changedByC8, sideEffect, base };
+  return { own, l, live, untouched, changedByC8, sideEffect };
 }
 
 /** A live queue the repository does not declare (nor implies, as a system queue's owner does). */
@@ -471,7 +471,6 @@ function leftAsItIs(
   diff?: FieldDiff[],
 ): QueueDecision {
   return decision(v.own, {
-    ...v.base,
     action: action ?? (v.changedByC8 ? 'update' : 'noop'),
     final: v.untouched,
     diff,
@@ -482,11 +481,10 @@ function leftAsItIs(
 
 /** Q6 lifted: a queue deleted (queue_delete), or the `default` queue listed absent that cannot be. */
 function plannedRemoval(f: QueueFrame, v: LiveView): QueueDecision | null {
-  const { own, base } = v;
+  const { own } = v;
   const { name } = own;
   if (f.ix.deletedQueues.has(name)) {
     return decision(own, {
-      ...base,
       action: 'delete',
       final: null,
       deletes: true,
@@ -517,7 +515,7 @@ function planPoolChange(
   target: QueueSpec,
   refuse: Refuse,
 ): QueueDecision | null {
-  const { own, l, live, base } = v;
+  const { own, l, live } = v;
   const { name } = own;
   if (
     target.pool !== live.pool &&
@@ -534,7 +532,6 @@ function planPoolChange(
         : selectorBlockedReason(f, target);
     if (blocked) return refuse(blocked);
     return decision(own, {
-      ...base,
       action: 'replace',
       call: { op: 'create_queue', spec: target },
       final: target,
@@ -604,7 +601,6 @@ function planSameGroupUpdate(
   const call = sameQueueSpec(send, live) ? null : ({ op: 'update_queue', spec: send } as const);
   const action = call || changedByC8 ? 'update' : 'noop';
   return decision(own, {
-    ...v.base,
     action,
     call,
     final,
@@ -633,8 +629,7 @@ function deletedIn(f: QueueFrame, selector: readonly string[]): string | null {
  * everything that targets it: drain → wait until DRAINED → move (the update naming the new
  * pool) → activate, like the other capabilities. poolsync moves only drained queues, so no work
  * is lost; without `drain` the move is blocked.
- */
-/**
+ *
  * The decision for a live queue the repository puts in another pool (`target.pool`), or null
  * when queue_move does not apply (capability off, a co-named or the default queue: Q4, Q5).
  * `refuse` makes the blocked decision (the queue stays as it is).
@@ -653,7 +648,6 @@ function planQueueMove(
   if (blocked) return refuse(blocked);
   const activates = routesSomewhere(f, target);
   return decision(own, {
-    ...v.base,
     action: 'update',
     call: { op: 'move_queue', spec: target },
     final: target,
@@ -681,9 +675,9 @@ function movable(l: LiveQueue): boolean {
  * name belongs to a deleted queue cannot be created (its name stays reserved: CreateQueue is
  * ALREADY_EXISTS until UndeleteQueue, Union's client, remote/_queue.py). It is undeleted
  * instead: UndeleteQueue (back DRAINED, with the spec it had), then UpdateQueue to the
- * repository's spec, then activated (docs/union.md, "Soft deletes").
+ * repository's spec, then activated (docs/union.md, "Soft deletes"). This: why the deleted
+ * queue cannot come back as it was deleted, or null (Union's undelete rules).
  */
-/** Why the deleted queue cannot come back as it was deleted, or null (Union's undelete rules). */
 function undeleteBlockedReason(f: QueueFrame, name: string, deleted: LiveQueue): Reason | null {
   if (deleted.cluster_managed && !f.ix.lClusters.has(name))
     return reasonOf('QUEUE_UNDELETE_CONAMED', { name });
@@ -718,7 +712,6 @@ function planUndelete(
     selectorBlockedReason(f, target);
   if (reason) return blockedCreate(own, target, reason);
   return decision(own, {
-    ...NONE,
     call: { op: moves ? 'move_queue' : 'update_queue', spec: target },
     action: 'create',
     final: target,
@@ -736,8 +729,8 @@ function planUndelete(
  * side effect of the cluster's delete_cluster step (`caused_by`), so no delete_queue step (and
  * no `flyte delete queue` runbook line) is planned for it; a cluster registered again under its
  * name (replace) gets a new co-named queue (C2), so nothing is orphaned (no C7 trap).
+ * This: whether this plan deletes the live co-named queue `l` with its cluster.
  */
-/** Whether this plan deletes the live co-named queue `l` with its cluster. */
 function deletedWithCluster(f: QueueFrame, l: LiveQueue): boolean {
   return f.ix.conamedCascades(l.name) && f.pc.deletedClusters.has(l.name);
 }
@@ -754,8 +747,6 @@ function cascadeDecision(
   const by = address('Cluster', l.name);
   if (!recreated) {
     return decision(own, {
-      ...NONE,
-      live: l,
       action: 'delete',
       final: null,
       causedBy: by,
@@ -777,8 +768,7 @@ function cascadeDecision(
  * planner from what it planned for that object (moved in place, deleted, registered again),
  * never guessed by a renderer from the change's fields: the plan cannot say "moves with the
  * cluster" in one place and "stays in its pool" in another (docs/plan.md, One voice).
- */
-/**
+ *
  * The changes, each with a `caused_by` whose deciding pass did not give it a `cause` made again
  * with one (changeWith: no change is written after it is made); the others as they are. The
  * queue pass gives its own (withCause), so only the other kinds' causes are decided here.
@@ -845,8 +835,7 @@ function queueCause(f: QueueFrame, own: QueueOwn, change: Change, by: string): R
  * plan.md rule 4 / C9 (wait on metrics), or with capability `drain` drained and waited for
  * until DRAINED. Shared by the queue pass (which queues are re-activated afterwards) and the
  * step graph.
- */
-/**
+ *
  * Before cluster c leaves: every live queue whose work can only be running on clusters this
  * plan takes away (an explicit selector made only of leaving clusters that names c, or `*`
  * in c's pool when every member of that pool leaves).
@@ -923,7 +912,6 @@ function planConamedUndelete(
   const back: QueueSpec = { ...deleted, pool: cluster.final!.pool, clusters: [name] };
   const call = sameQueueSpec(back, target) ? null : ({ op: 'update_queue', spec: target } as const);
   return decision(own, {
-    ...NONE,
     call,
     action: 'create',
     final: target,

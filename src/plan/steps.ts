@@ -231,9 +231,6 @@ interface StepBuild {
   readonly leave: (cluster: string) => string;
 }
 
-/**
- * The edges of the step graph (plan.md "Steps and order"): what must run before what.
- */
 /** C4/C5: the cluster's reported data plane (if any) matches this contract. */
 function matchesContract(ctx: PlanContext, cluster: string, contract: PoolContract): boolean {
   const reported = ctx.reported(cluster);
@@ -480,8 +477,7 @@ export function waitingOnManual(steps: readonly Step[]): Map<string, string> {
  * `delete_cluster` added by hand to a saved plan) would run unseen, so a plan file carrying one
  * is refused (src/render/plan-file.ts). The planner's own plans always pass: every step it
  * builds realises a change (test/apply/planfile-ops.test.ts walks every op).
- */
-/**
+ *
  * Why a step of the plan is not accounted for by its changes (the first one found), or null
  * when every step is.
  */
