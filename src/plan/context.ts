@@ -347,15 +347,9 @@ export class PlanIndex {
 
   /** A live object absent from the repository, left alone: unchanged, with the reason. */
   unmanagedChange(kind: ObjectKind, name: string, before: Form | null): Change {
-    return makeChange(
-      kind,
-      name,
-      'unmanaged',
-      before,
-      before,
-      [],
-      this.unmanagedReason(kind, name),
-    );
+    return makeChange(kind, name, 'unmanaged', before, before, [], {
+      why: this.unmanagedReason(kind, name),
+    });
   }
 
   /** A live object absent from the repository: deleted when prune reaches it, else unmanaged. */

@@ -87,7 +87,7 @@ function addOtherRows(ctx: AttributeWork, fa: FlyteadminLive): void {
     const before = rowForm(r);
     ctx.otherRows.set(
       address(kind, name),
-      makeChange(kind, name, 'unmanaged', before, before, [], otherRowReason(r)),
+      makeChange(kind, name, 'unmanaged', before, before, [], { why: otherRowReason(r) }),
     );
   }
 }
@@ -220,7 +220,7 @@ export function block(ctx: AttributeWork, v: AttributeView, reason: Reason): voi
   update(
     ctx,
     v,
-    makeChange(v.kind, v.name, 'blocked', c.before, c.before, c.diff, reason),
+    makeChange(v.kind, v.name, 'blocked', c.before, c.before, c.diff, { why: reason }),
     false,
     false,
   );
@@ -240,7 +240,7 @@ function takenAlong(
   const before = v.change.before;
   const after = action === 'replace' ? v.change.after : null;
   const diff = diffForms(before, after);
-  const change = makeChange(v.kind, v.name, action, before, after, diff, null, causedBy);
+  const change = makeChange(v.kind, v.name, action, before, after, diff, { caused_by: causedBy });
   update(ctx, v, change, action === 'replace', false);
 }
 
@@ -561,7 +561,7 @@ function deleteRowsAlong(ctx: AttributeWork, rows: readonly AttributeRow[], by: 
     const name = attributeRowKey(r);
     ctx.otherRows.set(
       address(kind, name),
-      makeChange(kind, name, 'delete', rowForm(r), null, [], null, by),
+      makeChange(kind, name, 'delete', rowForm(r), null, [], { caused_by: by }),
     );
   }
 }

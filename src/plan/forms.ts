@@ -181,10 +181,11 @@ export function declaresCaps(s: QueueCaps): boolean {
 }
 
 /**
- * What a pass decides of a change beside its reason, given when the change is made (in the
- * order the pass decided them: the JSON lists a change's members in the order they were set).
+ * What a pass decides of a change beside its action and forms: why (`why`, data; renderers word
+ * it), the step that causes it, and the rest in the order the pass decided them (the JSON lists
+ * a change's members in the order they were set).
  */
-type ChangeExtras = Pick<Change, 'caused_after' | 'cause' | 'note'>;
+type ChangeMore = Partial<Pick<Change, 'why' | 'caused_by' | 'caused_after' | 'cause' | 'note'>>;
 
 /**
  * A change, whole: no pass writes to a change once it is made (a pass that learns more of it
@@ -197,10 +198,7 @@ export function makeChange(
   before: Form | null,
   after: Form | null,
   diff: FieldDiff[],
-  /** Why, as data (`why`; renderers word it). */
-  why: Reason | null = null,
-  causedBy: string | null = null,
-  extras?: ChangeExtras,
+  { why, caused_by = null, ...extras }: ChangeMore = {},
 ): Change {
   return {
     address: address(kind, name),
@@ -211,7 +209,7 @@ export function makeChange(
     after,
     diff,
     destructive: action === 'delete' || action === 'replace',
-    caused_by: causedBy,
+    caused_by,
     ...(why ? { why } : {}),
     ...extras,
   };

@@ -218,7 +218,9 @@ function planAssignments(
       // A3: the pool's delete needs the assignment gone; it is set again once the pool exists.
       const by = poolReplaced ? address('ClusterPool', d.pool) : null;
       const { before: was, after } = change;
-      const replace = makeChange('PoolAssignment', key, 'replace', was, after, [], null, by);
+      const replace = makeChange('PoolAssignment', key, 'replace', was, after, [], {
+        caused_by: by,
+      });
       out.set(key, { ...decision, change: replace, set: true, remove: true, finalPool: d.pool });
     } else out.set(key, { ...decision, finalPool: d.pool });
   }
@@ -536,7 +538,9 @@ function replacedAssignments(desired: DesiredState, backend: BackendInfo): Chang
       declared: settings.has(setting) ? address('DefaultQueue', setting) : null,
     });
     const key = assignmentKeyString(a);
-    return makeChange('PoolAssignment', key, 'blocked', null, after, diffForms(null, after), why);
+    return makeChange('PoolAssignment', key, 'blocked', null, after, diffForms(null, after), {
+      why,
+    });
   });
 }
 

@@ -238,7 +238,7 @@ function planUnknownContract(
     const why = reasonOf('POOL_CONTRACT_UNKNOWN', { pool: addr });
     ctx.errors.push(planError('POOL_CONTRACT_UNKNOWN', addr, { pool: addr }, locationOf(d.source)));
     return {
-      change: makeChange('ClusterPool', d.name, 'blocked', null, unknown, [], why),
+      change: makeChange('ClusterPool', d.name, 'blocked', null, unknown, [], { why }),
       finalContract: null,
     };
   }
@@ -260,7 +260,10 @@ function blockedPool(
   diff: FieldDiff[],
   reason: Reason,
 ): PoolDecision {
-  return keep(contract, makeChange('ClusterPool', name, 'blocked', before, before, diff, reason));
+  return keep(
+    contract,
+    makeChange('ClusterPool', name, 'blocked', before, before, diff, { why: reason }),
+  );
 }
 
 /**
@@ -319,7 +322,7 @@ function planPoolUpdate(
     const reason = reasonOf('POOL_UPDATE_MISMATCH', { clusters, counts, fields, declared });
     return blockedPool(name, live, before, diff, reason);
   }
-  const change = makeChange('ClusterPool', name, 'update', before, after, diff, null, null, {
+  const change = makeChange('ClusterPool', name, 'update', before, after, diff, {
     note: [reasonOf('POOL_UPDATED_IN_PLACE', {})],
   });
   return { change, updates: true, finalContract: desired };
@@ -366,7 +369,7 @@ function planPoolUndelete(ctx: PlanIndex, d: DesiredPool, deleted: LivePool): Po
   const want: PoolContract | null = d.contract;
   // Unknown on either side: nothing to compare, the pool comes back as it was.
   if (want === null || deleted.contract_known === false) {
-    const change = makeChange('ClusterPool', name, 'create', null, before, [], null, null, {
+    const change = makeChange('ClusterPool', name, 'create', null, before, [], {
       note: [reasonOf('POOL_UNDELETED', { name, updated: false })],
     });
     return {
@@ -379,18 +382,12 @@ function planPoolUndelete(ctx: PlanIndex, d: DesiredPool, deleted: LivePool): Po
   const after = poolForm(want);
   const diff = diffForms(before, after);
   if (diff.length > 0 && !ctx.caps.pool_update) {
-    const change = makeChange(
-      'ClusterPool',
-      name,
-      'blocked',
-      null,
-      null,
-      diffForms(null, after),
-      reasonOf('POOL_UNDELETE_CONTRACT_DIFFERS', { name, pool: address('ClusterPool', name) }),
-    );
+    const change = makeChange('ClusterPool', name, 'blocked', null, null, diffForms(null, after), {
+      why: reasonOf('POOL_UNDELETE_CONTRACT_DIFFERS', { name, pool: address('ClusterPool', name) }),
+    });
     return { change, finalContract: null };
   }
-  const change = makeChange('ClusterPool', name, 'create', null, after, diff, null, null, {
+  const change = makeChange('ClusterPool', name, 'create', null, after, diff, {
     note: [reasonOf('POOL_UNDELETED', { name, updated: diff.length > 0 })],
   });
   return {
@@ -498,9 +495,7 @@ function planCluster(ctx: ClusterInput, name: string): ClusterDecision | undefin
         before,
         after,
         diff,
-        null,
-        null,
-        note ? { note: [note] } : undefined,
+        note ? { note: [note] } : {},
       ),
       final: { pool: d.pool, enabled: d.enabled, health: l.health },
     };
@@ -584,9 +579,7 @@ function planMove(
     drain: ctx.ix.caps.drain,
     queue: address('Queue', name),
   });
-  const change = makeChange('Cluster', name, 'update', before, after, diff, null, null, {
-    note: [note],
-  });
+  const change = makeChange('Cluster', name, 'update', before, after, diff, { note: [note] });
   if (!reported) warnUnverified(ctx, l, pool, contract, declared);
   return {
     change,
@@ -638,7 +631,7 @@ function leftAsItIs(
   reason: Reason,
 ): ClusterDecision {
   return {
-    change: makeChange('Cluster', name, 'blocked', before, after ?? before, diff, reason),
+    change: makeChange('Cluster', name, 'blocked', before, after ?? before, diff, { why: reason }),
     final: l ? { pool: l.pool, enabled: l.enabled, health: l.health } : null,
   };
 }
@@ -818,7 +811,9 @@ function planClusterUndelete(
   const reason = clusterUndeleteBlockedReason(ctx, pools, d, deleted);
   if (reason) {
     return {
-      change: makeChange('Cluster', name, 'blocked', null, null, diffForms(null, after), reason),
+      change: makeChange('Cluster', name, 'blocked', null, null, diffForms(null, after), {
+        why: reason,
+      }),
       final: null,
     };
   }
@@ -829,9 +824,7 @@ function planClusterUndelete(
     to: moves ? d.pool : null,
     enabled: d.enabled,
   });
-  const change = makeChange('Cluster', name, 'create', null, after, diff, null, null, {
-    note: [note],
-  });
+  const change = makeChange('Cluster', name, 'create', null, after, diff, { note: [note] });
   return {
     change,
     undeletes: { pool: deleted.pool },

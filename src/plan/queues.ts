@@ -279,9 +279,9 @@ function decision(
     before,
     after,
     fields.diff ?? (unchanged ? [] : diffForms(before, after)),
-    fields.reason ?? null,
-    fields.causedBy ?? null,
     {
+      why: fields.reason ?? null,
+      caused_by: fields.causedBy ?? null,
       ...(fields.createdAs && call && fields.causedBy
         ? { caused_after: queueForm(fields.createdAs) }
         : {}),
@@ -756,7 +756,8 @@ function cascadeDecision(
   const before = queueForm(l);
   const after = recreated.change.after;
   const diff = diffForms(before, after, (path) => path === 'pool');
-  const change = makeChange('Queue', l.name, 'replace', before, after, diff, null, by, {
+  const change = makeChange('Queue', l.name, 'replace', before, after, diff, {
+    caused_by: by,
     ...(recreated.change.caused_after ? { caused_after: recreated.change.caused_after } : {}),
     cause: reasonOf('REPLACED_WITH_CLUSTER', { by, pool: l.pool }),
   });
