@@ -15,7 +15,7 @@ import {
   type PoolContract,
   type ClusterDataPlane,
 } from '../model/common.js';
-import type { PlanError, PlanWarning, Change, Reason, FieldDiff } from '../model/plan.js';
+import type { PlanError, PlanWarning, Reason, FieldDiff } from '../model/plan.js';
 import {
   type PoolsAndClusters,
   locationOf,
@@ -138,7 +138,7 @@ function planPool(ctx: PoolInput, name: string): PoolDecision | undefined {
   const declared = ix.dPools.get(name);
   const l = ix.lPools.get(name);
   // soft_delete: a declared name of a deleted pool is undeleted, never created.
-  const deleted = declared && !l ? deletedPool(ix, name) : undefined;
+  const deleted = declared && !l && ix.caps.soft_delete ? ix.lDeletedPools.get(name) : undefined;
   if (declared && deleted) return planPoolUndelete(ix, declared, deleted);
   if (declared && declared.contract === null) return planUnknownContract(ctx, declared, l);
   const d = declared as (DesiredPool & { contract: PoolContract }) | undefined;
@@ -167,17 +167,16 @@ function planDeclaredLivePool(
   // contract cannot be compared, so it is taken as the live one (no change planned).
   if (l.contract_known === false) {
     const known = poolForm(d.contract);
-    return keep(d.contract, makeChange('ClusterPool', name, 'noop', known, known, []));
+    return keep(name, d.contract, known);
   }
   const before = poolForm(l.contract);
   const after = poolForm(d.contract);
   // P4: every contract field is immutable.
   const diff = diffForms(before, after, () => true);
-  if (diff.length === 0 && !ctx.ix.forceReplace.has(addr))
-    return keep(l.contract, makeChange('ClusterPool', name, 'noop', before, before, []));
+  if (diff.length === 0 && !ctx.ix.forceReplace.has(addr)) return keep(name, l.contract, before);
   if (ctx.ix.caps.pool_update) return planPoolUpdate(ctx, name, l.contract, d.contract);
   const reason = replaceBlockedReason(ctx, name);
-  if (reason) return blockedPool(name, l.contract, before, diff, reason);
+  if (reason) return keep(name, l.contract, before, reason, diff);
   return {
     change: makeChange('ClusterPool', name, 'replace', before, after, diff),
     creates: true,
@@ -192,29 +191,21 @@ function planUndeclaredPool(ctx: PoolInput, name: string, l: LivePool): PoolDeci
   const before = poolForm(l.contract);
   // P1: the default pool is a system object: never deleted nor reported as unmanaged, unless
   // poolsync.yaml lists it absent (Union deletes it like any empty pool: default_delete).
-  if (name === DEFAULT_POOL && !ctx.ix.absent(addr))
-    return keep(l.contract, makeChange('ClusterPool', name, 'noop', before, before, []));
+  if (name === DEFAULT_POOL && !ctx.ix.absent(addr)) return keep(name, l.contract, before);
+  if (name !== DEFAULT_POOL && !ctx.ix.prunes('ClusterPool', name))
+    return {
+      change: ctx.ix.unmanagedChange('ClusterPool', name, before),
+      finalContract: l.contract,
+    };
   const gone = diffForms(before, null);
-  if (name === DEFAULT_POOL && !ctx.ix.caps.default_delete)
-    return blockedPool(
-      name,
-      l.contract,
-      before,
-      gone,
-      reasonOf('DEFAULT_POOL_ABSENT_NO_DELETE', {}),
-    );
-  if (name !== DEFAULT_POOL && !ctx.ix.prunes('ClusterPool', name)) {
-    return keep(l.contract, ctx.ix.unmanagedChange('ClusterPool', name, before));
-  }
   const refs = liveReferences(ctx, name);
-  if (refs.length > 0)
-    return blockedPool(
-      name,
-      l.contract,
-      before,
-      gone,
-      reasonOf('POOL_REFERENCED', { pool: addr, refs }),
-    );
+  const why =
+    name === DEFAULT_POOL && !ctx.ix.caps.default_delete
+      ? reasonOf('DEFAULT_POOL_ABSENT_NO_DELETE', {})
+      : refs.length > 0
+        ? reasonOf('POOL_REFERENCED', { pool: addr, refs })
+        : null;
+  if (why) return keep(name, l.contract, before, why, gone);
   return {
     change: makeChange('ClusterPool', name, 'delete', before, null, gone),
     deletes: true,
@@ -243,27 +234,25 @@ function planUnknownContract(
     };
   }
   const form = l.contract_known === false ? unknown : poolForm(l.contract);
-  const kept = keep(l.contract, makeChange('ClusterPool', d.name, 'noop', form, form, []));
+  const kept = keep(d.name, l.contract, form);
   return l.contract_known === false ? { ...kept, contractKnown: false } : kept;
 }
 
-/** The pool stays as it is (noop, blocked, unmanaged): nothing is created or deleted. */
-function keep(contract: PoolContract, change: Change): PoolDecision {
-  return { change, finalContract: contract };
-}
-
-/** The pool stays as it is, its change blocked for `reason`. */
-function blockedPool(
+/**
+ * The pool stays as it is (its form on both sides): unchanged, or blocked for `why` (with the
+ * diff it asked for). Nothing is created or deleted.
+ */
+function keep(
   name: string,
   contract: PoolContract,
-  before: Form | null,
-  diff: FieldDiff[],
-  reason: Reason,
+  form: Form | null,
+  why?: Reason,
+  diff: FieldDiff[] = [],
 ): PoolDecision {
-  return keep(
-    contract,
-    makeChange('ClusterPool', name, 'blocked', before, before, diff, { why: reason }),
-  );
+  const change = makeChange('ClusterPool', name, why ? 'blocked' : 'noop', form, form, diff, {
+    why,
+  });
+  return { change, finalContract: contract };
 }
 
 /**
@@ -320,7 +309,7 @@ function planPoolUpdate(
   }
   if (clusters.length > 0) {
     const reason = reasonOf('POOL_UPDATE_MISMATCH', { clusters, counts, fields, declared });
-    return blockedPool(name, live, before, diff, reason);
+    return keep(name, live, before, reason, diff);
   }
   const change = makeChange('ClusterPool', name, 'update', before, after, diff, {
     note: [reasonOf('POOL_UPDATED_IN_PLACE', {})],
@@ -353,13 +342,7 @@ function replaceBlockedReason(ctx: PoolInput, name: string): Reason | null {
  * It is undeleted instead: `ClusterPoolService/Undelete` brings it back with the contract it had
  * (`undelete`), then, when the repository's contract differs, `update_pool` (pool_update) changes
  * it in place. Undelete has no precondition but the pool being deleted (same docstring).
- * This: the deleted pool of a declared name, when the control plane has soft deletes.
- */
-function deletedPool(ctx: PlanIndex, name: string): LivePool | undefined {
-  return ctx.caps.soft_delete ? ctx.lDeletedPools.get(name) : undefined;
-}
-
-/**
+ *
  * Plans the undelete of `deleted` for the declared pool `d` (its contract null: marked unknown,
  * so it comes back with whatever contract it had).
  */
@@ -422,7 +405,7 @@ export function finalPools(
     const held = stay.map((q) => address('Queue', q));
     const why = reasonOf('POOL_KEPT_BY_REFUSED_MOVES', { queues: held });
     const { before, diff } = d.change;
-    out.set(name, blockedPool(name, ix.lPools.get(name)!.contract, before, diff, why));
+    out.set(name, keep(name, ix.lPools.get(name)!.contract, before, why, diff));
   }
   return out ?? pools;
 }
@@ -476,7 +459,7 @@ function planCluster(ctx: ClusterInput, name: string): ClusterDecision | undefin
   if (!d && l) return planUndeclaredCluster(ctx, name, l, before);
   if (!d) return undefined;
   // soft_delete: a declared name of a deleted cluster is undeleted (planClusterUndelete).
-  const deleted = l ? undefined : deletedCluster(ix, name);
+  const deleted = !l && ix.caps.soft_delete ? ix.lDeletedClusters.get(name) : undefined;
   if (deleted) return planClusterUndelete(ix, ctx.pools, d, deleted);
 
   const after = clusterForm(d.pool, d.enabled);
@@ -487,18 +470,17 @@ function planCluster(ctx: ClusterInput, name: string): ClusterDecision | undefin
     if (pinned) return leftAsItIs(name, l, before, after, diff, pinned);
     // Union refuses a drain while apps are assigned to the cluster, which no read shows.
     const note = drains && ix.caps.unpin_first ? reasonOf('CLUSTER_DRAIN_APPS', {}) : null;
-    return {
-      change: makeChange(
-        'Cluster',
-        name,
-        diff.length ? 'update' : 'noop',
-        before,
-        after,
-        diff,
-        note ? { note: [note] } : {},
-      ),
-      final: { pool: d.pool, enabled: d.enabled, health: l.health },
-    };
+    const more = note ? { note: [note] } : {};
+    const change = makeChange(
+      'Cluster',
+      name,
+      diff.length ? 'update' : 'noop',
+      before,
+      after,
+      diff,
+      more,
+    );
+    return { change, final: { pool: d.pool, enabled: d.enabled, health: l.health } };
   }
   if (l && ix.caps.cluster_move) return planMove(ctx, name, l, d.pool, d.enabled, d.data_plane);
   return planRegistration(ctx, name, d, l, before, after);
@@ -758,13 +740,9 @@ function warnOrphanedQueue(
  *   stays deleted blocks the cluster's undelete;
  * - a cluster declared in another pool is moved there once back (UpdateCluster, `cluster_move`:
  *   its co-named queue is DRAINED then, as a move requires).
- * This: the deleted cluster of a declared name, when the control plane has soft deletes.
+ *
+ * Why the deleted cluster cannot come back as the repository declares it, or null.
  */
-function deletedCluster(ctx: PlanIndex, name: string): LiveCluster | undefined {
-  return ctx.caps.soft_delete ? ctx.lDeletedClusters.get(name) : undefined;
-}
-
-/** Why the deleted cluster cannot come back as the repository declares it, or null. */
 function clusterUndeleteBlockedReason(
   ctx: PlanIndex,
   pools: ReadonlyMap<string, PoolDecision>,

@@ -61,7 +61,9 @@ export function planQueues(
   };
   const queues = new Map<string, QueueDecision>();
   for (const name of [...names].sort()) {
-    const d = planQueue(frame, queueOwn(ix, name));
+    const desired = ix.dQueues.get(name);
+    const own = { name, desired, live: ix.lQueues.get(name), deleted: ix.lDeletedQueues.get(name) };
+    const d = planQueue(frame, own);
     if (d) queues.set(name, d);
   }
   return queues;
@@ -100,7 +102,9 @@ function withActivation(
   // activates it with it (remote/_cluster.py:361-363, 397-398), and refuses to activate it
   // while the cluster is drained (remote/_queue.py:965-966): never activated on its own then.
   const owner = l.cluster_managed ? f.pc.clusters.get(l.name) : undefined;
-  if (owner?.final?.enabled === false || activates(owner)) return d;
+  // Drained live and enabled by the plan: the cluster's activation activates it.
+  const withOwner = owner?.change.before?.['enabled'] === false && owner.final?.enabled === true;
+  if (owner?.final?.enabled === false || withOwner) return d;
   const inactive = l.state !== undefined && l.state !== 'active';
   const wanted =
     d.declared || l.name === DEFAULT_QUEUE || (l.cluster_managed && f.ix.dClusters.has(l.name));
@@ -227,21 +231,6 @@ interface QueueOwn {
   readonly live: LiveQueue | undefined;
   /** The soft-deleted queue of this name (capability `soft_delete`). */
   readonly deleted: LiveQueue | undefined;
-}
-
-/** A queue's own objects, from the planner's index. */
-function queueOwn(ix: PlanIndex, name: string): QueueOwn {
-  return {
-    name,
-    desired: ix.dQueues.get(name),
-    live: ix.lQueues.get(name),
-    deleted: ix.lDeletedQueues.get(name),
-  };
-}
-
-/** Drained live, enabled by the plan: the cluster's activation activates its co-named queue. */
-function activates(d: ClusterDecision | undefined): boolean {
-  return d?.change.before?.['enabled'] === false && d.final?.enabled === true;
 }
 
 /**
@@ -641,7 +630,9 @@ function planQueueMove(
   refuse: Refuse,
 ): QueueDecision | null {
   const { own, l, live } = v;
-  if (!f.ix.caps.queue_move || target.pool === live.pool || !movable(l)) return null;
+  // Never `default` (Q5) nor a co-named queue (Q4).
+  const movable = l.name !== DEFAULT_QUEUE && !l.cluster_managed;
+  if (!f.ix.caps.queue_move || target.pool === live.pool || !movable) return null;
   const from = live.pool;
   if (!f.ix.caps.drain) return refuse(reasonOf('QUEUE_MOVE_NO_DRAIN', { pool: target.pool }));
   const blocked = selectorBlockedReason(f, target);
@@ -663,11 +654,6 @@ function planQueueMove(
       }),
     ],
   });
-}
-
-/** Whether queue_move can ever move this queue: not `default` (Q5), not a co-named queue (Q4). */
-function movable(l: LiveQueue): boolean {
-  return l.name !== DEFAULT_QUEUE && !l.cluster_managed;
 }
 
 /**

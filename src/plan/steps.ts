@@ -96,7 +96,12 @@ function addClusterNodes(b: StepBuild): void {
     if (!dc) continue;
     const { pool, enabled } = dc;
     if (d.undeletes) {
-      addClusterUndelete(g, name, pool, enabled, d.moves === true);
+      // soft_delete (pools-and-clusters.ts): the undelete takes the registration's key, so every
+      // step that waits for the cluster to exist waits for it; it comes back DRAINED in its old
+      // pool, is moved (cluster_move) when declared elsewhere, and activated when declared enabled.
+      g.add(key.register(name), 'undelete_cluster', { name });
+      if (d.moves) g.add(key.move(name), 'move_cluster', { name, pool });
+      if (enabled) g.add(key.updateCluster(name), 'update_cluster', { name, enabled: true });
     } else if (d.registers) {
       const args = { name, pool, ...(dc.data_plane ? { data_plane: dc.data_plane } : {}) };
       g.add(key.register(name), 'register_cluster', args);
@@ -193,23 +198,6 @@ function addAssignmentNodes(b: StepBuild): void {
 function addPoolDeletes(b: StepBuild): void {
   for (const [name, d] of b.ctx.pools)
     if (d.deletes) b.g.add(key.deletePool(name), 'delete_pool', { name });
-}
-
-/**
- * soft_delete (pools-and-clusters.ts): the undelete takes the registration's key, so every step
- * that waits for the cluster to exist waits for it; it comes back DRAINED in its old pool, is
- * moved (cluster_move) when declared elsewhere, and activated when declared enabled.
- */
-function addClusterUndelete(
-  g: StepGraph,
-  name: string,
-  pool: string,
-  enabled: boolean,
-  moves: boolean,
-): void {
-  g.add(key.register(name), 'undelete_cluster', { name });
-  if (moves) g.add(key.move(name), 'move_cluster', { name, pool });
-  if (enabled) g.add(key.updateCluster(name), 'update_cluster', { name, enabled: true });
 }
 
 /** What every part of one build reads: the graph, the decisions, and a few derived views. */
