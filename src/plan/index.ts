@@ -51,24 +51,34 @@ import { planError, reasonOf, warning } from './reasons.js';
 import type { BackendInfo } from '../model/backend.js';
 import { checkReplaceAddresses, targetPlan } from './target.js';
 
+/** What shapes a plan besides the desired and live states: one request down the plan path. */
 export interface PlanOptions {
   /** Git commit of the desired state; defaults to `desired.commit`. */
   commit?: string | null;
   /** `--replace`: addresses to delete and create again (checked by target.ts checkReplaceAddresses). */
   replace?: readonly string[];
   /**
-   * Pools that exist outside the control plane's API (a backend whose pools are config only,
-   * e.g. Union self-managed's pool → clusters mapping): assignments may name them.
-   */
-  configOnlyPools?: readonly string[];
-  /**
    * `--accept-cascade ADDRESS`: deletes that may take flyteadmin rows poolsync does not manage
    * along (flyteadmin.ts); added to poolsync.yaml `acceptCascade:`.
    */
   acceptCascade?: readonly string[];
+  /** `--target ADDRESS`: only these and what they depend on (a partial plan, target.ts). */
+  targets?: readonly string[];
+  /** The backend (planAgainst): its kinds are checked, its `manualStep`: the steps a person runs. */
+  backend?: BackendInfo;
 }
 
-export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOptions = {}): Plan {
+/**
+ * The plan of `desired` against `live`. `configOnlyPools`: pools that exist outside the control
+ * plane's API (a backend whose pools are config only, e.g. Union self-managed's pool → clusters
+ * mapping), which assignments may name (planForBackend).
+ */
+export function computePlan(
+  desired: DesiredState,
+  live: LiveState,
+  opts: PlanOptions = {},
+  configOnlyPools: readonly string[] = [],
+): Plan {
   const commit = opts.commit !== undefined ? opts.commit : desired.commit;
   const replace = new Set(opts.replace ?? []);
   let ctx = new PlanContext(desired, live, replace);
@@ -92,7 +102,7 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
   const warnings = [...pc.warnings, ...labels.warnings, ...fa.warnings];
   const errors = [
     ...pc.errors,
-    ...checkReferences(ctx, new Set(opts.configOnlyPools ?? [])),
+    ...checkReferences(ctx, new Set(configOnlyPools)),
     ...checkPreventDestroy(ctx),
   ];
 
@@ -393,27 +403,12 @@ function queueWarnings(ctx: PlanContext, earlier: readonly PlanWarning[]): PlanW
 }
 
 /**
- * What shapes a plan besides the desired and live states: the planner's options
- * (src/plan/index.ts; the backend's config-only pools are planForBackend's), `--target` and
- * the backend (its kinds are checked, its `manualStep`: the steps a person runs).
- */
-export interface PlanShapeOptions extends Omit<PlanOptions, 'configOnlyPools'> {
-  /** `--target ADDRESS`: only these and what they depend on (a partial plan, target.ts). */
-  targets?: readonly string[];
-  backend?: BackendInfo;
-}
-
-/**
  * The planner as one call, without I/O: a valid desired state planned against a live state the
  * caller has read, with the options that shape a plan (`--replace`, `--accept-cascade`,
  * `--target`) and the backend's manual steps. The edge that loads a repository and reads the
  * live state is src/ops/plan-run.ts; the CLI's disk memory (src/incremental/) calls this too.
  */
-export function planAgainst(
-  desired: DesiredState,
-  live: LiveState,
-  opts: PlanShapeOptions = {},
-): Plan {
+export function planAgainst(desired: DesiredState, live: LiveState, opts: PlanOptions = {}): Plan {
   if (opts.replace?.length) checkReplaceAddresses(opts.replace, desired, live);
   const { backend } = opts;
   const planned = planForBackend(desired, live, backend, opts);
@@ -493,10 +488,7 @@ export function planForBackend(
 ): Plan {
   if (!backend) return computePlan(desired, live, opts);
   const view = plannableState(desired, backend);
-  const plan = computePlan(view.desired, live, {
-    ...opts,
-    configOnlyPools: view.configOnlyPools,
-  });
+  const plan = computePlan(view.desired, live, opts, view.configOnlyPools);
   const replaced = replacedAssignments(desired, backend);
   if (replaced.length > 0) {
     // Changes are sorted by kind: assignments come before the settings and labels.
