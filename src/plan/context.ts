@@ -93,7 +93,7 @@ export interface AssignmentDecision {
   finalPool: string | null;
 }
 
-/** The live clusters that leave their pool: the cluster pass's (ClusterPass) sets. */
+/** The live clusters that leave their pool: the cluster pass's sets. */
 export interface Leaving {
   /** Deleted (delete or replace): C8 removes them from selectors. */
   readonly deletedClusters: ReadonlySet<string>;

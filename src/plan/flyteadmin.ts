@@ -215,15 +215,10 @@ function update(
 }
 
 /** Nothing is sent for it; the reason says why and what to do. */
-export function block(ctx: AttributeWork, v: AttributeView, reason: Reason): void {
-  const c = v.change;
-  update(
-    ctx,
-    v,
-    makeChange(v.kind, v.name, 'blocked', c.before, c.before, c.diff, { why: reason }),
-    false,
-    false,
-  );
+function block(ctx: AttributeWork, v: AttributeView, reason: Reason): void {
+  const { before, diff } = v.change;
+  const change = makeChange(v.kind, v.name, 'blocked', before, before, diff, { why: reason });
+  update(ctx, v, change, false, false);
 }
 
 /**

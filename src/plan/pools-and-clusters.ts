@@ -23,7 +23,6 @@ import {
   type QueueDecision,
   knownContract,
   type ClusterDecision,
-  type Leaving,
   PlanIndex,
 } from './context.js';
 import { CONTRACT_UNKNOWN, type DesiredPool, type DesiredCluster } from '../model/desired.js';
@@ -69,17 +68,8 @@ export function planPoolsAndClusters(
     const clusters = planClusters(ix, pools.pools, stuck);
     const leaving = new Set([...clusters.deletedClusters, ...clusters.movedClusters]);
     tried.push(assumed);
-    if (round >= limit || tried.some((s) => sameSet(s, leaving))) {
-      return {
-        pools: pools.pools,
-        clusters: clusters.clusters,
-        deletedClusters: clusters.deletedClusters,
-        movedClusters: clusters.movedClusters,
-        warnings: clusters.warnings,
-        errors: pools.errors,
-        rounds: round,
-      };
-    }
+    if (round >= limit || tried.some((s) => sameSet(s, leaving)))
+      return { ...pools, ...clusters, rounds: round };
     assumed = leaving;
   }
 }
@@ -105,12 +95,6 @@ function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
   return true;
 }
 
-/** What the pool pass returns: its decisions, and the errors it found. */
-interface PoolPass {
-  readonly pools: ReadonlyMap<string, PoolDecision>;
-  readonly errors: readonly PlanError[];
-}
-
 /**
  * What the pool pass reads: the index, and the live clusters it may take as gone (deleted,
  * replaced or moved by the cluster pass: P5 rule 5; index.ts planPoolsAndClusters settles it).
@@ -118,11 +102,12 @@ interface PoolPass {
 interface PoolInput {
   readonly ix: PlanIndex;
   readonly leavingClusters: ReadonlySet<string>;
-  /** Where the errors found go (returned in PoolPass). */
+  /** Where the errors found go (returned by planPools). */
   readonly errors: PlanError[];
 }
 
-function planPools(ix: PlanIndex, leavingClusters: ReadonlySet<string>): PoolPass {
+/** The pool pass: its decisions, and the errors it found. */
+function planPools(ix: PlanIndex, leavingClusters: ReadonlySet<string>) {
   const errors: PlanError[] = [];
   const input: PoolInput = { ix, leavingClusters, errors };
   const pools = new Map<string, PoolDecision>();
@@ -410,32 +395,27 @@ export function finalPools(
   return out ?? pools;
 }
 
-/** What the cluster pass returns: its decisions, the clusters that leave their pool, its warnings. */
-interface ClusterPass extends Leaving {
-  readonly clusters: ReadonlyMap<string, ClusterDecision>;
-  readonly warnings: readonly PlanWarning[];
-}
-
 /** What the cluster pass reads: the index and the pool pass's decisions (C4, undelete). */
 interface ClusterInput {
   readonly ix: PlanIndex;
   readonly pools: ReadonlyMap<string, PoolDecision>;
   /** Declared queues whose repointing is blocked: their pins stay (pinnedReason). */
   readonly stuck: ReadonlySet<string>;
-  /** Where the warnings found go (returned in ClusterPass). */
+  /** Where the warnings found go (returned by planClusters). */
   readonly warnings: PlanWarning[];
 }
 
 /**
  * Cluster changes: register (C1, C2, C4, N2), enable/disable in place (C6), replace when the
  * pool changes (C7), prune (delete / unmanaged). Warns CONAMED_QUEUE_ORPHANED (C7) and
- * DATA_PLANE_UNVERIFIED (a move that no data-plane report can confirm).
+ * DATA_PLANE_UNVERIFIED (a move that no data-plane report can confirm). Returns its decisions,
+ * the clusters that leave their pool, its warnings.
  */
 function planClusters(
   ix: PlanIndex,
   pools: ReadonlyMap<string, PoolDecision>,
   stuck: ReadonlySet<string> = new Set(),
-): ClusterPass {
+) {
   const input: ClusterInput = { ix, pools, stuck, warnings: [] };
   const clusters = new Map<string, ClusterDecision>();
   const deletedClusters = new Set<string>();
