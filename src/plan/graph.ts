@@ -123,6 +123,7 @@ export class StepGraph {
    */
   finalize(): Step[] {
     const state = new Map<string, 'visiting' | 'done'>();
+    const rank = new Map([...this.nodes.keys()].map((k, i) => [k, i]));
     const ordered: Node[] = [];
     const visit = (node: Node, path: string[]) => {
       const s = state.get(node.key);
@@ -130,7 +131,7 @@ export class StepGraph {
       if (s === 'visiting')
         throw new Error(`step graph has a cycle: ${[...path, node.key].join(' -> ')}`);
       state.set(node.key, 'visiting');
-      for (const dep of [...(node.after ?? [])].sort((a, b) => this.rank(a) - this.rank(b))) {
+      for (const dep of [...(node.after ?? [])].sort((a, b) => rank.get(a)! - rank.get(b)!)) {
         visit(this.nodes.get(dep)!, [...path, node.key]);
       }
       state.set(node.key, 'done');
@@ -152,12 +153,6 @@ export class StepGraph {
           execution: 'api',
         }) as Step,
     );
-  }
-
-  private rankCache: Map<string, number> | null = null;
-  private rank(key: string): number {
-    if (!this.rankCache) this.rankCache = new Map([...this.nodes.keys()].map((k, i) => [k, i]));
-    return this.rankCache.get(key) ?? 0;
   }
 }
 

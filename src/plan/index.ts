@@ -514,8 +514,7 @@ export function planForBackend(
 function replacedAssignments(desired: DesiredState, backend: BackendInfo): Change[] {
   if (backend.replacedKinds?.PoolAssignment !== 'DefaultQueue') return [];
   const queuesOf = new Map<string, string[]>();
-  for (const q of desired.queues)
-    (queuesOf.get(q.spec.pool) ?? queuesOf.set(q.spec.pool, []).get(q.spec.pool)!).push(q.name);
+  for (const q of desired.queues) push(queuesOf, q.spec.pool, q.name);
   const settings = new Set((desired.default_queues ?? []).map(defaultQueueKeyString));
   return desired.assignments.map((a) => {
     const after = assignmentForm(a);

@@ -766,14 +766,12 @@ function planClusterUndelete(
   const after = clusterForm(d.pool, d.enabled);
   // It comes back DRAINED (enabled false) in the pool it had.
   const diff = diffForms(clusterForm(deleted.pool, false), after);
-  const reason = clusterUndeleteBlockedReason(ctx, pools, d, deleted);
-  if (reason) {
-    return {
-      change: makeChange('Cluster', name, 'blocked', null, null, diffForms(null, after), {
-        why: reason,
-      }),
-      final: null,
-    };
+  const why = clusterUndeleteBlockedReason(ctx, pools, d, deleted);
+  if (why) {
+    const change = makeChange('Cluster', name, 'blocked', null, null, diffForms(null, after), {
+      why,
+    });
+    return { change, final: null };
   }
   const moves = d.pool !== deleted.pool;
   const note = reasonOf('CLUSTER_UNDELETED', {

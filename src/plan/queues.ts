@@ -176,13 +176,17 @@ function planMissingDefault(
   }
   // C3: any registration recreates the org-wide queue with the defaults.
   const created: QueueSpec = { pool: DEFAULT_POOL, clusters: [WILDCARD], ...QUEUE_DEFAULTS };
-  const want = target ?? created;
+  return createdWith(own, firstRegistration, created, target ?? created);
+}
+
+/** Created by `cluster`'s registration as `created` (C2, C3), then updated to `want` if it differs. */
+function createdWith(own: QueueOwn, cluster: string, created: QueueSpec, want: QueueSpec) {
   return decision(own, {
     action: 'create',
-    createdBy: firstRegistration,
+    createdBy: cluster,
     call: sameQueueSpec(want, created) ? null : { op: 'update_queue', spec: want },
     final: want,
-    causedBy: address('Cluster', firstRegistration),
+    causedBy: address('Cluster', cluster),
     createdAs: created,
   });
 }
@@ -204,14 +208,7 @@ function planRegisteredConamed(
       causedBy: address('Cluster', name),
     });
   }
-  return decision(own, {
-    action: 'create',
-    createdBy: name,
-    call: sameQueueSpec(target, created) ? null : { op: 'update_queue', spec: target },
-    final: target,
-    causedBy: address('Cluster', name),
-    createdAs: created,
-  });
+  return createdWith(own, name, created, target);
 }
 
 /** The queue pass's input: the planner's index with the pool and cluster passes' decisions. */

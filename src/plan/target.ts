@@ -17,8 +17,6 @@ import { closestNames } from '../manifests/suggest.js';
 import { reasonOf, warning } from './reasons.js';
 import { declaredByKind, isLive } from './inventory.js';
 
-export const PARTIAL_PLAN = 'PARTIAL_PLAN';
-
 /** Every kind a plan can name; a type error here means a new kind needs adding. */
 const KINDS = Object.keys({
   ClusterPool: 1,
