@@ -276,24 +276,20 @@ function planPoolUpdate(
   const before = poolForm(live);
   const after = poolForm(desired);
   const diff = diffForms(before, after);
-  // Each cluster whose reported data plane differs, with how many of the fields (in order) are its.
-  const clusters: string[] = [];
-  const counts: number[] = [];
-  const fields: string[] = [];
-  const declared: string[] = [];
-  for (const c of ix.lClustersByPool.get(name) ?? []) {
-    if (leavingClusters.has(c)) continue;
-    const reported = ix.reported(c);
+  // Each staying member whose reported data plane differs, with its mismatches.
+  const mismatched = (ix.lClustersByPool.get(name) ?? []).flatMap((c) => {
+    const reported = leavingClusters.has(c) ? null : ix.reported(c);
     const m = reported ? dataPlaneMismatches(desired, reported) : [];
-    if (m.length > 0) {
-      clusters.push(address('Cluster', c));
-      counts.push(m.length);
-      fields.push(...m.map((x) => x.field));
-      declared.push(...m.map((x) => x.declared));
-    }
-  }
-  if (clusters.length > 0) {
-    const reason = reasonOf('POOL_UPDATE_MISMATCH', { clusters, counts, fields, declared });
+    return m.length > 0 ? [{ cluster: address('Cluster', c), m }] : [];
+  });
+  if (mismatched.length > 0) {
+    const reason = reasonOf('POOL_UPDATE_MISMATCH', {
+      clusters: mismatched.map((x) => x.cluster),
+      // How many of the fields (in order) are each cluster's.
+      counts: mismatched.map((x) => x.m.length),
+      fields: mismatched.flatMap((x) => x.m.map((y) => y.field)),
+      declared: mismatched.flatMap((x) => x.m.map((y) => y.declared)),
+    });
     return keep(name, live, before, reason, diff);
   }
   const change = makeChange('ClusterPool', name, 'update', before, after, diff, {

@@ -527,10 +527,7 @@ function planPoolChange(
     });
   }
   if (target.pool !== live.pool) {
-    const missing = [
-      ...(f.ix.caps.drain ? [] : ['drain']),
-      ...(f.ix.caps.queue_delete ? [] : ['queue_delete']),
-    ];
+    const missing = (['drain', 'queue_delete'] as const).filter((c) => !f.ix.caps[c]);
     if (l.cluster_managed) {
       return refuse(
         reasonOf('CONAMED_QUEUE_POOL_FIXED', {
