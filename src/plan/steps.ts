@@ -15,7 +15,7 @@ import {
   dataPlaneMismatches,
   type PoolContract,
 } from '../model/common.js';
-import type { Step, ManualInstruction, Plan } from '../model/plan.js';
+import type { Step, ManualInstruction, Plan, StepKind } from '../model/plan.js';
 import {
   leaves,
   type AssignmentDecision,
@@ -457,6 +457,12 @@ export function waitingOnManual(steps: readonly Step[]): Map<string, string> {
   }
   return blockedBy;
 }
+
+/**
+ * Every op the planner can emit, in one list (STEP_OPS is a record over StepKind): saved-plan
+ * readers accept exactly these, and test/apply/planfile-ops.test.ts walks them all.
+ */
+export const STEP_KINDS = Object.keys(STEP_OPS) as StepKind[];
 
 /**
  * Every step of a plan is accounted for by its changes (docs/plan.md, Saved plans): a step acts

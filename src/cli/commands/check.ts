@@ -15,7 +15,7 @@ import { requireConfigFolder } from '../config-folder.js';
 import { controlPlaneUrl, type CheckArgs } from '../define.js';
 import type { Io } from '../io.js';
 import { openToRead } from '../options.js';
-import { plural } from '../../render/index.js';
+import { plural } from '../../render/common.js';
 
 interface Line {
   ok: boolean;

@@ -10,7 +10,7 @@
  */
 import { hostname, userInfo } from 'node:os';
 import type { ApprovalStatus } from '../../daemon/approvals.js';
-import { renderText } from '../../render/index.js';
+import { renderText } from '../../render/text.js';
 import { countsText } from '../../render/common.js';
 import type { DaemonStatus, RecentRun, RunRecord } from '../../daemon/status.js';
 import { readUserFile, SECRET_FILE_BYTES } from '../../util/safe-file.js';

@@ -30,7 +30,7 @@ import { address, assignmentKeyString, DEFAULT_POOL, isValidName } from '../../m
 import type { LiveState } from '../../model/live.js';
 import { isLive } from '../../plan/inventory.js';
 import { checkAddressSyntax } from '../../plan/target.js';
-import { plural } from '../../render/index.js';
+import { plural } from '../../render/common.js';
 import { relativeParts, writeRepoFile } from '../../util/safe-file.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';

@@ -30,7 +30,7 @@ import type { Io } from '../io.js';
 import { requireFolder } from '../config-folder.js';
 import { planFor } from './plan.js';
 import { describePromotion } from '../../render/cli-output.js';
-import { plural } from '../../render/index.js';
+import { plural } from '../../render/common.js';
 
 export async function promote(args: PromoteArgs, io: Io): Promise<number> {
   await requireFolder(args.dir);
