@@ -6,7 +6,7 @@
  * verifies.
  */
 import { resolveToken } from '../../controlplane/open.js';
-import { formatValidationText } from '../../manifests/index.js';
+import { formatValidationText } from '../../manifests/report.js';
 import { cleanCommit, planRun, refreshRun, type PlanOutcome } from '../../ops/plan-run.js';
 import { planFileParts, type PlanKey } from '../../render/plan-file.js';
 import { nothingDeclared, renderedFileChanges, renderParts } from '../../render/cli-output.js';

@@ -7,7 +7,7 @@ import {
   formatSummary,
   formatValidationText,
   toJsonReport,
-} from '../../manifests/index.js';
+} from '../../manifests/report.js';
 import { loadDesired } from '../../ops/plan-run.js';
 import { declaresNothing, requireConfigFolder } from '../config-folder.js';
 import { nothingDeclared } from '../../render/cli-output.js';
