@@ -43,7 +43,7 @@ import { formatValidationText } from '../manifests/report.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
 import { SYSTEM_CLOCK } from '../util/clock.js';
-import type { PlanShapeOptions } from '../plan/index.js';
+import type { PlanOptions } from '../plan/index.js';
 import { UserError } from '../util/user-error.js';
 import { appliedState } from '../plan/inventory.js';
 import { classify, cleanCommit, planRepository, type ControlPlaneAccess } from './plan-run.js';
@@ -62,7 +62,7 @@ export type ApplySource =
       path: string;
       environment?: string;
       /** `--target`, `--replace`, `--accept-cascade`. */
-      shape: Pick<PlanShapeOptions, 'targets' | 'replace' | 'acceptCascade'>;
+      shape: Pick<PlanOptions, 'targets' | 'replace' | 'acceptCascade'>;
     }
   | {
       /**

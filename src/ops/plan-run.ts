@@ -34,7 +34,7 @@ import type { LoadCounts, LoadResult, ValidationError } from '../manifests/types
 import type { FolderRead } from '../manifests/config.js';
 import type { DesiredState } from '../model/desired.js';
 import { planWith, type Plan, type PlanControlPlane } from '../model/plan.js';
-import type { PlanShapeOptions } from '../plan/index.js';
+import type { PlanOptions } from '../plan/index.js';
 import { driftSince, type LastApplied, type RefreshReport } from '../plan/refresh.js';
 import type { PaceListener } from '../util/pacer.js';
 import { off } from '../incremental/off.js';
@@ -99,7 +99,7 @@ export interface PlanRunInput {
   /** The environment of poolsync.yaml planned (docs/environments.md); null without one. */
   environment: string | null;
   /** `--target`, `--replace`, `--accept-cascade`. */
-  shape?: Pick<PlanShapeOptions, 'targets' | 'replace' | 'acceptCascade'>;
+  shape?: Pick<PlanOptions, 'targets' | 'replace' | 'acceptCascade'>;
 }
 
 /** A plan made: what the caller maps to an exit code, a status or a comment. */
@@ -323,7 +323,7 @@ export type LiveReading = (need: SettingsNeed) => Promise<LiveState>;
  * The loader's options and the planner's: what shapes a plan of a folder. `analyses`: the
  * daemon unit's memory layer (src/incremental/analysis-cache.ts); absent, a one-shot load.
  */
-export interface PipelineOptions extends PlanShapeOptions, LoaderOptions {
+export interface PipelineOptions extends PlanOptions, LoaderOptions {
   /** Each file's analysis as the loader reads it (loadRepository's onAnalysed): src/incremental/. */
   onAnalysed?: (file: string, analysis: FileAnalysis) => void;
   /**
