@@ -128,30 +128,7 @@ export function holderName(who: string): string {
   return `${who} (${user}@${hostname()}, pid ${process.pid})`;
 }
 
-/** The lock file of this machine, then the lock across machines. */
-export async function holdApplyLock(opts: HoldApplyLockOptions): Promise<HeldApplyLock> {
-  const file = await acquireApplyLock(lockPathFor(opts.url, opts.stateDir));
-  let remote: HeldApplyLock;
-  try {
-    remote = await holdSharedApplyLock({ ...opts, lockFile: file.path });
-  } catch (err) {
-    await file.release();
-    throw err;
-  }
-  return {
-    lost: remote.lost,
-    scope: remote.scope,
-    release: async () => {
-      try {
-        await remote.release();
-      } finally {
-        await file.release();
-      }
-    },
-  };
-}
-
-/** The lock across machines only (the caller holds this machine's lock file already). */
+/** The lock across machines (the caller holds this machine's lock file already). */
 export async function holdSharedApplyLock(opts: HoldApplyLockOptions): Promise<HeldApplyLock> {
   const ttlMs = opts.ttlMs ?? DEFAULT_LOCK_TTL_MS;
   const seed = opts.shareWith ?? (opts.lockFile ? `${hostname()}\u0000${opts.lockFile}` : null);

@@ -273,15 +273,8 @@ export function applyResultDocument(
       side_effects: counts.side_effects,
     },
     steps_by_status: byStatus,
-    steps: (result?.steps ?? []).map((s) => ({
-      id: s.id,
-      op: s.op,
-      target: s.target,
-      status: s.status,
-      duration_ms: s.duration_ms,
-      error: s.error,
-      note: s.note,
-    })),
+    // The executor builds each result with exactly these members, in this order.
+    steps: result?.steps ?? [],
     applied: result?.applied ?? [],
     manual: result?.manual ?? [],
     duration_ms: result?.duration_ms ?? 0,

@@ -26,12 +26,10 @@ import {
 import { parseInventory, type InventoryRecord } from '../model/inventory.js';
 import { backoffDelay } from '../util/backoff.js';
 import { SYSTEM_CLOCK, type Clock } from '../util/clock.js';
+import { parseK8sPlace, type K8sPlace } from '../util/k8s-place.js';
 import { UserError } from '../util/user-error.js';
 
-export interface LeaseRef {
-  namespace: string;
-  name: string;
-}
+export type LeaseRef = K8sPlace;
 
 /**
  * An election's timings; the daemon's flags default to controller-runtime's (LeaseDuration 15s,
@@ -45,15 +43,13 @@ export interface LeaseTiming {
 
 /** `k8s:NAMESPACE/NAME` (the --lock value) → the Lease it names. */
 export function parseLeaseRef(text: string, origin: string): LeaseRef {
-  const m = /^k8s:([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/.exec(
-    text.trim(),
-  );
-  if (!m) {
+  const ref = parseK8sPlace(text);
+  if (!ref) {
     throw new UserError(
       `${origin}: "${text}" is not a Kubernetes Lease; write k8s:NAMESPACE/NAME (for example k8s:poolsync/apply-lock)`,
     );
   }
-  return { namespace: m[1]!, name: m[3]! };
+  return ref;
 }
 
 /**
@@ -324,9 +320,6 @@ export const CONFIGMAP_MAX_BYTES = 1024 * 1024;
 /** Writes attempted before a run of conflicts is an error. */
 const ATTEMPTS = 10;
 
-/** `namespace/name`, as a Lease is named. */
-export type ConfigMapRef = LeaseRef;
-
 /**
  * The bytes the API server counts for a ConfigMap's size: the values of data, and of binaryData
  * decoded (pkg/apis/core/validation ValidateConfigMap; the keys are not counted).
@@ -369,7 +362,7 @@ export class ConfigMapInventory {
 
   constructor(
     kc: KubeConfig,
-    readonly ref: ConfigMapRef,
+    readonly ref: K8sPlace,
     /** The data key of this control plane's entry. */
     readonly key: string,
     /**

@@ -22,7 +22,6 @@ import {
 import { lastAppliedPathFor, writeLastApplied } from '../apply/last-applied.js';
 import {
   acquireApplyLock,
-  holdApplyLock,
   holdSharedApplyLock,
   isLockHeld,
   LockHeldError,
@@ -90,7 +89,7 @@ export interface AcquireLocks extends ControlPlaneAccess {
 export interface DaemonLocks {
   kind: 'daemon';
   cp: ControlPlane;
-  /** How the lock is held (src/apply/lock.ts holdApplyLock), less the control plane. */
+  /** How the lock is held (src/apply/lock.ts holdSharedApplyLock), less the control plane. */
   lock: Omit<HoldApplyLockOptions, 'cp'>;
   /** Where the record goes (the daemon keeps the inventory only). */
   record: ApplyRecording;
@@ -136,13 +135,22 @@ export async function applyRun(source: ApplySource, o: ApplyRunOptions): Promise
   if (locks.kind === 'acquire') return acquiring(source, o, locks);
   const { cp, record } = locks;
   o.phase?.('lock');
-  const held = await holdApplyLock({ ...locks.lock, cp });
+  // This machine's lock file, then the lock across machines.
+  const file = await acquireApplyLock(lockPathFor(locks.lock.url, locks.lock.stateDir));
+  let held: HeldApplyLock;
+  try {
+    held = await holdSharedApplyLock({ ...locks.lock, cp, lockFile: file.path });
+  } catch (err) {
+    await file.release();
+    throw err;
+  }
   o.phase?.('apply');
   try {
     return await underLocks(source, o, { cp, lost: held.lost, record, url: null });
   } finally {
     o.phase?.('unlock');
     await release(held, o);
+    await file.release();
   }
 }
 
