@@ -257,20 +257,3 @@ function keepRenewed(
     },
   };
 }
-
-// Waiting for a held lock (--lock-timeout).
-
-export interface LockWait {
-  /** Absolute deadline (performance.now() ms); null: do not wait (fail at once). */
-  deadline: number | null;
-  /** Told once, the first time a lock is found held, with the holder's message. */
-  onWait?(message: string, remainingMs: number): void;
-}
-
-/** A deadline `timeoutMs` from now (0: no waiting). */
-export function lockWait(timeoutMs: number, onWait?: LockWait['onWait']): LockWait {
-  return {
-    deadline: timeoutMs > 0 ? performance.now() + timeoutMs : null,
-    onWait,
-  };
-}

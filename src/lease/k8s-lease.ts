@@ -75,11 +75,10 @@ export function loadKubeConfig(env: Record<string, string | undefined> = process
 }
 
 export interface LeaseObservation {
-  /** This identity holds the lease now. */
+  /** Held by this identity now. */
   held: boolean;
-  /** Holder as last read (null: nobody). */
+  /** As last read (null: nobody), with the address it published (ADDRESS_ANNOTATION). */
   holder: string | null;
-  /** The address the holder published with it (ADDRESS_ANNOTATION), when it did. */
   holderAddress?: string | null;
 }
 
@@ -88,7 +87,7 @@ export interface LeaseObservation {
  * leader's status server, for requests a follower hands to it). Written by the holder with
  * every acquire and renewal, so it always belongs to the current holderIdentity.
  */
-export const ADDRESS_ANNOTATION = 'poolsync.dev/holder-address';
+const ADDRESS_ANNOTATION = 'poolsync.dev/holder-address';
 
 function withAddress(lease: V1Lease, address: string | null): V1Lease['metadata'] {
   const annotations = { ...(lease.metadata?.annotations ?? {}) };
@@ -146,10 +145,6 @@ export class LeaseLock {
     private readonly trustRenewTime = false,
   ) {
     this.api = kc.makeApiClient(CoordinationV1Api);
-  }
-
-  get holder(): string | null {
-    return this.lastHolder;
   }
 
   get where(): string {

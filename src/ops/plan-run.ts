@@ -1,17 +1,11 @@
 /**
- * One plan, for `poolsync plan`, the daemon's plan stage and pull-request comments. Its inputs
- * say what the caller already holds:
- * - the control plane: `acquire` (the CLI) opens it read-only (no writer lock, no snapshot
- *   rewrite), reads the live state with the inventory and closes it as soon as it is read;
- *   `open` (the daemon, pull requests) reads through the caller's control plane;
- * - the desired state: a folder loaded here (with the CLI's plan memory when `memory` is given,
- *   src/incremental/plan-memory.ts) or one the caller loaded (the daemon keeps it per commit;
- *   `plans`: its unit's reuse, src/incremental/plan-reuse.ts).
- * The plan names the control plane it was made against (`apply PLANFILE` refuses it on any
- * other) and is classified here only; rendering, comments, /status and exit codes are the
+ * One plan, for `poolsync plan`, the daemon's plan stage and pull-request comments: of a folder
+ * loaded here (with the CLI's plan memory, src/incremental/plan-memory.ts) or a desired state
+ * the caller loaded, against a control plane opened read-only here (`acquire`: closed as soon
+ * as the live state is read) or the caller's (`open`). The plan names the control plane it was
+ * made against and is classified here only; rendering, comments and exit codes are the
  * caller's. Below it, the I/O edge around the pure planner (`planRepository`: load, validate,
- * read live, plan), which apply, tests and benches also use, and the commit a folder's plan
- * records (`git status`).
+ * read live, plan) and the commit a folder's plan records (`git status`).
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -57,12 +51,9 @@ export interface ControlPlaneAccess {
   apiKeyFile?: string;
 }
 
-/** Where the live state comes from. */
 export type PlanSource =
-  /** `poolsync plan`: opened read-only here, closed as soon as the live state is read. */
   | ({ kind: 'acquire'; token?: string } & ControlPlaneAccess)
   | {
-      /** The daemon and pull-request comments: the caller's control plane, read through it. */
       kind: 'open';
       /** Told which default-queue settings the plan needs (src/plan/fingerprint.ts). */
       readLive: LiveReading;
@@ -74,7 +65,6 @@ export type PlanSource =
 
 type AcquireSource = Extract<PlanSource, { kind: 'acquire' }>;
 
-/** What is planned. */
 export type PlanDesired =
   | {
       kind: 'folder';
@@ -94,7 +84,6 @@ export type PlanDesired =
 export interface PlanRunInput {
   source: PlanSource;
   desired: PlanDesired;
-  /** The commit the plan records. */
   commit: string | null;
   /** The environment of poolsync.yaml planned (docs/environments.md); null without one. */
   environment: string | null;
@@ -120,7 +109,6 @@ export type PlanOutcome =
   | { kind: 'unreadable'; error: unknown }
   | Planned;
 
-/** A failure to read live state, told apart from other failures of planning. */
 class LiveStateUnreadable extends Error {
   constructor(readonly failure: unknown) {
     super('live state unreadable');
@@ -177,7 +165,6 @@ export function classify(plan: Plan): Planned['kind'] {
   return plan.steps.length > 0 ? 'changes' : 'no_changes';
 }
 
-/** `acquire`: open read-only, plan, close; the control plane the plan names. */
 async function acquired(
   input: PlanRunInput,
   source: AcquireSource,
@@ -212,10 +199,7 @@ async function acquired(
   }
 }
 
-/**
- * The plan memory's key of an embedded state opened read-only, when it has one: equal keys
- * spare reading the live state (embedded/store.ts, readOnly).
- */
+/** The plan memory's key of an embedded state: equal keys spare reading it (embedded/store.ts). */
 async function stateKeyOf(
   url: string,
   cp: ControlPlane,
@@ -257,7 +241,6 @@ export async function refreshRun(source: AcquireSource, last: LastApplied): Prom
   }
 }
 
-/** The plan of the desired state, loaded here (with the memory or without) or given. */
 async function planned(
   input: PlanRunInput,
   readLive: LiveReading,
@@ -306,7 +289,7 @@ export type PipelineResult =
       timings: PipelineTimings;
     };
 
-export interface PipelineTimings {
+interface PipelineTimings {
   load_ms: number;
   live_ms: number;
   plan_ms: number;
@@ -355,16 +338,15 @@ export async function planRepository(
   };
 }
 
-/** First half of planRepository: load and validate DIR (the daemon keeps it per commit). */
+/** Load and validate DIR (the daemon keeps it per commit). */
 export function loadDesired(dir: string, opts: PipelineOptions = {}): Promise<LoadResult> {
   return loadRepository(dir, opts, opts.onAnalysed);
 }
 
 /**
- * Second half of planRepository: read the live state (the settings the plan needs: plan/fingerprint.ts)
- * and plan a valid desired state against it; again with every setting when the plan drains,
- * deletes or moves a queue (which a setting of any scope may forbid). `first`: a live state
- * read already, planned against when it holds the settings the plan needs.
+ * Read the live state (the settings the plan needs: plan/fingerprint.ts, which reads again with
+ * every setting when the plan drains, deletes or moves a queue) and plan a valid desired state
+ * against it. `first`: a live state read already, used when it holds the settings needed.
  */
 export async function planDesired(
   desired: DesiredState,

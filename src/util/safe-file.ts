@@ -128,7 +128,7 @@ export async function checkParentFolders(
 // libuv adds O_CLOEXEC itself.
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
-const ioCode = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? 'EIO';
+const errCode = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? 'EIO';
 
 export async function readRepoFile(
   root: string,
@@ -162,7 +162,7 @@ export function readRepoFileSync(
   try {
     before = lstatSync(path);
   } catch (err) {
-    const code = ioCode(err);
+    const code = errCode(err);
     return fail(
       code === 'ENOENT' || code === 'ENOTDIR' ? { reason: 'missing' } : { reason: 'io', code },
     );
@@ -173,7 +173,7 @@ export function readRepoFileSync(
   try {
     fd = openSync(path, OPEN_FLAGS);
   } catch (err) {
-    const code = ioCode(err);
+    const code = errCode(err);
     if (code === 'ELOOP') return fail({ reason: 'not-regular', kind: 'symbolic link' });
     return fail(code === 'ENOENT' ? { reason: 'missing' } : { reason: 'io', code });
   }
@@ -187,7 +187,7 @@ export function readRepoFileSync(
     }
     return readBounded(fd, Math.min(st.size, options.maxBytes), options.maxBytes);
   } catch (err) {
-    return fail({ reason: 'io', code: ioCode(err) });
+    return fail({ reason: 'io', code: errCode(err) });
   } finally {
     closeQuietly(fd);
   }
@@ -390,8 +390,6 @@ export function ioWords(code: string): string {
   }
 }
 
-const errCode = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? 'EIO';
-
 /** `path` relative to `root` with forward slashes; refused when it is not strictly inside. */
 function inside(root: string, path: string): string {
   const rel = relative(root, path);
@@ -453,28 +451,15 @@ function folderError(folder: string, why: string): UnsafeFileError {
   return new UnsafeFileError(`cannot use the folder ${folder}: ${why}`);
 }
 
-export interface OwnReadOptions {
-  /** The bound on the bytes read. */
-  maxBytes: number;
-  /** What the file is, for messages ("control-plane state", "apply lock"). */
-  what: string;
-  /** Lock files are briefly hard-linked while they are taken (util/lock-file.ts). */
-  allowHardLink?: boolean;
-}
-
 /** The bytes of `path` (inside `root`), or null when it does not exist. */
 export async function readOwnFile(
   root: string,
   path: string,
-  options: OwnReadOptions,
+  options: UserFileOptions & Pick<RepoFileOptions, 'allowHardLink'>,
 ): Promise<Buffer | null> {
   const rel = inside(root, path);
   await ownFolders(root, path, false);
-  const readOnce = () =>
-    readRepoFile(root, rel, {
-      maxBytes: options.maxBytes,
-      allowHardLink: options.allowHardLink === true,
-    });
+  const readOnce = () => readRepoFile(root, rel, options);
   let read = await readOnce();
   // A writer renamed a new version into place between lstat and open: read that one.
   for (let i = 0; i < 5 && !read.ok && read.reason === 'replaced'; i++) read = await readOnce();
@@ -488,14 +473,6 @@ export async function readOwnFile(
   );
 }
 
-export interface OwnWriteOptions {
-  /** File mode of a new file (default 0600). */
-  mode?: number;
-  /** fsync the file before the rename and the folder after it (the control plane's state). */
-  durable?: boolean;
-  what: string;
-}
-
 /**
  * Replaces `path` (inside `root`) whole: folders checked (missing ones made), the content
  * written to an exclusive temporary name and renamed over the file (replaceFile).
@@ -506,7 +483,7 @@ export async function writeOwnFile(
   root: string,
   path: string,
   data: string | Buffer | Iterable<string>,
-  options: OwnWriteOptions,
+  options: PlaceOptions & { what: string },
 ): Promise<void> {
   await ownFolders(root, path, true);
   const existing = await lstat(path).catch(() => null);
@@ -519,7 +496,7 @@ export async function writeOwnFile(
     else for (const batch of batches(data)) await fh.write(batch);
   };
   try {
-    await replaceFile(path, write, { mode: options.mode ?? 0o600, durable: options.durable });
+    await replaceFile(path, write, options);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === undefined) throw err;
