@@ -1,13 +1,10 @@
 /**
- * The locks of an apply (docs/apply.md#lock), taken by src/ops/apply-run.ts: this machine's
- * lock file, one apply at a time per control plane (util/lock-file.ts), and the lock across
- * machines, held for a whole apply: the control plane's own lease-style lock when it has one
- * (ApplyLockProvider: the poolsync REST API, the embedded control plane), else a Kubernetes
- * Lease (`--lock k8s:NAMESPACE/NAME`), else a warning that only this machine's applies are
- * excluded. The lease is renewed every third of its TTL; when a renewal is refused (another
- * holder took it over after it expired) or none succeeded for a whole TTL, `lost` aborts: the
- * executor starts no new step, steps in flight finish. A held lock, whichever, is one error:
- * LockHeldError, whose message names the holder.
+ * The locks of an apply (docs/apply.md#lock), taken by src/ops/apply-run.ts: this machine's lock
+ * file (util/lock-file.ts), and the lock across machines for the whole apply: the control
+ * plane's own (ApplyLockProvider) when it has one, else a Kubernetes Lease (`--lock`), else a
+ * warning. The lease is renewed every third of its TTL; a refused renewal (taken over after it
+ * expired) or none for a whole TTL aborts `lost`: no new step starts. A held lock, whichever, is
+ * one error: LockHeldError, naming the holder.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';

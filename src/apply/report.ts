@@ -1,13 +1,9 @@
 /**
- * What `poolsync apply` prints: one line when a step starts and one when it ends (with its
- * duration), throttled progress of waits, and the closing summary or failure report.
- * Pure formatting: event in, lines out. Every name (a target, a queue, a command, a line a
- * manual command printed) is escaped for the terminal as the plan's text is (issue 38, item 6):
- * a live name holding ESC or a newline shows as `\x1b`, `\n`, never as a forged line.
- *
- * `--output json`: the one JSON document apply prints on stdout when it is done
- * (schemas/apply-result.schema.json, docs/apply.md#json-output). Built from the plan and the
- * executor's result only; the exit code is part of it, so a script reads one value.
+ * What `poolsync apply` prints: a line when a step starts and one when it ends, throttled
+ * progress of waits, and the closing summary or failure report; every name escaped for the
+ * terminal (issue 38, item 6: a live name holding ESC or a newline never forges a line). And
+ * `--output json`'s one document (schemas/apply-result.schema.json, docs/apply.md#json-output),
+ * exit code included, built from the plan and the executor's result only.
  */
 import {
   escapeJsonForTerminal,

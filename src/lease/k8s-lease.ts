@@ -1,20 +1,16 @@
 /**
  * The Kubernetes objects poolsync keeps, through @kubernetes/client-node.
  *
- * A Lease (coordination.k8s.io/v1) as a lock, for `daemon --leader-elect` and `--lock
- * k8s:NAMESPACE/NAME`: client-go's leaderelection.LeaseLock. A lease held by another identity is
- * taken over only once it has not changed for its lease duration as seen by this process's clock
- * (never by comparing two machines' clocks); every write is a PUT carrying the resourceVersion
- * read, so of two candidates one gets 409 Conflict and loses.
+ * A Lease as a lock (`daemon --leader-elect`, `--lock k8s:NAMESPACE/NAME`), as client-go's
+ * LeaseLock: another identity's lease is taken over only once it has not changed for its
+ * duration by this process's clock (never comparing two machines' clocks); every write is a PUT
+ * carrying the resourceVersion read, so of two candidates one gets 409 Conflict and loses.
  *
- * The inventory in a ConfigMap (`--inventory k8s:NAMESPACE/NAME`, by default
- * `poolsync-inventory` beside the `--lock` Lease), for control planes that cannot keep it
- * (Union, flyteadmin): one data key per control plane (the state-folder file's name); every
- * other key, label and annotation is kept. A write is a PUT carrying the resourceVersion read;
- * on 409 the ConfigMap is read again and what this writer added and removed since its read is
- * applied to the entry there now. A ConfigMap over the API server's 1 MiB is refused before it
- * is sent; an entry that is not an inventory is an error naming the ConfigMap and key, never
- * overwritten.
+ * The inventory in a ConfigMap (`--inventory`) for control planes that cannot keep it: one data
+ * key per control plane, every other key, label and annotation kept. On 409 the ConfigMap is
+ * read again and this writer's additions and removals are applied to the entry there now. Over
+ * the API server's 1 MiB is refused before sending; an entry that is not an inventory is an
+ * error naming the ConfigMap and key, never overwritten.
  */
 import {
   CoordinationV1Api,

@@ -1,15 +1,9 @@
 /**
- * Exclusive lock files (one holder per path across processes on this host), used by the
- * apply lock and by the embedded control plane's single-writer lock.
- *
- * The lock is created atomically: its content is written to a private temp file first and
- * then hard-linked to the lock path, which fails with EEXIST like O_EXCL but never exposes a
- * half-written lock. A lock whose holder is a process of this host that no longer runs is
- * taken over, serialised so that of several processes doing so at once only one wins.
- *
- * Lock files live in a folder poolsync owns (`root`), through the safe-file layer: folders
- * checked, the temporary file created exclusively under an unguessable name, the lock read
- * bounded and never through a link.
+ * Exclusive lock files (one holder per path across this host's processes), for the apply lock
+ * and the embedded control plane's single writer. The lock is written to a private temporary
+ * file and hard-linked into place (EEXIST like O_EXCL, never a half-written lock), in a folder
+ * poolsync owns, through safe-file.ts. A lock whose holder is a process of this host that no
+ * longer runs is taken over, serialised so that of several takers only one wins.
  */
 import { lstat, readFile, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';

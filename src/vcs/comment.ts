@@ -1,15 +1,10 @@
 /**
- * The body of the sticky pull-request comment: a hidden marker that finds it again, the
- * commit it was made for, and the plan (or the validation errors). Provider limits are
- * hard, and count characters (code points), not bytes: a body that would exceed one is
- * shortened (summary, errors, warnings and blocked first, then as many changes as fit, with a
- * count of what was left out), never refused.
- *
- * A repository with environments (docs/environments.md) gets one comment, one collapsible
- * section per environment with its counts in the summary line, so a reviewer sees at a glance
- * what the change does everywhere and opens the environment to read its plan. The size limit
- * is shared: each environment gets an equal part, and an environment whose plan does not fit
- * its part is shortened on its own (the short forms), never the others.
+ * The body of the sticky pull-request comment: a hidden marker that finds it again, the commit
+ * it was made for, and the plan (or the validation errors). The forges' limits count code
+ * points; a body over one is shortened (summary, errors, warnings and blocked first, then as
+ * many changes as fit, with a count of what was left out), never refused. With environments
+ * (docs/environments.md) one comment holds a collapsible section per environment, its counts
+ * in the summary line; each gets an equal part of the limit and is shortened on its own.
  */
 import type { Change, Plan } from '../model/plan.js';
 import {

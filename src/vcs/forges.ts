@@ -1,25 +1,18 @@
 /**
  * The forges' REST APIs, for exactly what poolsync does on a pull request (through http.ts):
- * - the sticky plan comment: list, create and update the issue comments of a GitHub pull
- *   request (https://docs.github.com/rest/issues/comments) or the notes of a GitLab merge
- *   request (https://docs.gitlab.com/api/notes/#merge-requests), and set the `poolsync/plan`
- *   commit status (https://docs.github.com/rest/commits/statuses,
- *   https://docs.gitlab.com/api/commits/#set-the-pipeline-status-of-a-commit);
- * - who poolsync is, learned from its token once per process, and the one test of "poolsync's
- *   own comment": its author is that identity AND its body opens with the marker (a pull
- *   request is untrusted input: anyone who can comment can write the marker). GitHub: `GET
- *   /user`; an installation token (a GitHub App, the Actions GITHUB_TOKEN) may not read it
- *   (403): its comments are the app's bot's, `<slug>[bot]`, the slug from
- *   POOLSYNC_GITHUB_APP_SLUG, or `github-actions` inside GitHub Actions (as Atlantis'
- *   --gh-app-slug, server/events/vcs/github/credentials.go: GitHub names no bot login an
- *   installation may read). GitLab: `GET /user` (project and group access tokens are bot users
- *   of their own);
- * - who may approve a held plan (docs/daemon.md#approvals), with the pull request's head
- *   commit and state and the reply comment. GitHub: the collaborator permission API; `admin`,
- *   `maintain` or `write` may approve
- *   (https://docs.github.com/rest/collaborators/collaborators#get-repository-permissions-for-a-user).
- *   GitLab: the project member's access level (inherited members included); Developer (30) or
- *   above may approve (https://docs.gitlab.com/api/members/#get-a-member-of-a-group-or-project-including-inherited-and-invited-members).
+ * - the sticky plan comment: a GitHub pull request's issue comments or a GitLab merge request's
+ *   notes (https://docs.github.com/rest/issues/comments, https://docs.gitlab.com/api/notes/),
+ *   and the `poolsync/plan` commit status;
+ * - who poolsync is, from its token (`GET /user`), for the one test of "poolsync's own comment":
+ *   its author is that identity AND its body opens with the marker (anyone who can comment can
+ *   write the marker). A GitHub installation token may not read /user (403): its comments are
+ *   `<slug>[bot]`'s, the slug from POOLSYNC_GITHUB_APP_SLUG or `github-actions` in Actions (as
+ *   Atlantis' --gh-app-slug: GitHub names no bot login an installation may read);
+ * - who may approve a held plan (docs/daemon.md#approvals): GitHub's collaborator permission
+ *   (`admin`, `maintain` or `write`), GitLab's member access level, inherited included
+ *   (Developer, 30, or above): docs.github.com/rest/collaborators/collaborators,
+ *   docs.gitlab.com/api/members (statuses: docs.github.com/rest/commits/statuses,
+ *   docs.gitlab.com/api/commits).
  */
 import { plural } from '../render/common.js';
 import { clip } from './comment.js';
