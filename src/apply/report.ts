@@ -12,7 +12,7 @@ import {
 } from '../util/terminal-text.js';
 import type { Plan, Step } from '../model/plan.js';
 import { emptyCounts, type PlanCounts } from '../plan/counts.js';
-import type { ApplyEvent, ApplyResult, StepStatus } from './types.js';
+import type { ApplyEvent, ApplyResult, StepError, StepStatus } from './types.js';
 import { formatDuration } from '../util/duration.js';
 
 const VERB: Record<Step['op'], [progressive: string, noun: string]> = {
@@ -42,25 +42,12 @@ const VERB: Record<Step['op'], [progressive: string, noun: string]> = {
   delete_execution_cluster_label: ['Deleting', 'Deletion'],
 };
 
-export interface Colors {
-  green(s: string): string;
-  red(s: string): string;
-  yellow(s: string): string;
-  bold(s: string): string;
-}
+export type Colors = Record<'green' | 'red' | 'yellow' | 'bold', (s: string) => string>;
 
-export const NO_COLOR: Colors = {
-  green: (s) => s,
-  red: (s) => s,
-  yellow: (s) => s,
-  bold: (s) => s,
-};
-export const ANSI: Colors = {
-  green: (s) => `\u001b[32m${s}\u001b[0m`,
-  red: (s) => `\u001b[31m${s}\u001b[0m`,
-  yellow: (s) => `\u001b[33m${s}\u001b[0m`,
-  bold: (s) => `\u001b[1m${s}\u001b[0m`,
-};
+const same = (s: string) => s;
+export const NO_COLOR: Colors = { green: same, red: same, yellow: same, bold: same };
+const sgr = (code: number) => (s: string) => `\u001b[${code}m${s}\u001b[0m`;
+export const ANSI: Colors = { green: sgr(32), red: sgr(31), yellow: sgr(33), bold: sgr(1) };
 
 /** Turns executor events into lines; waits report at most every `waitEveryMs` per queue. */
 export function progressPrinter(
@@ -125,11 +112,14 @@ function finishedLine(e: EventOf<'step_finished'>, colors: Colors): string {
       `${esc(e.step.target)}: ${noun} complete after ${after}${note} [${e.step.id}]`,
     );
   }
-  const err = e.error!;
-  const rule = err.rule ? ` (${err.rule})` : '';
   return colors.red(
-    `${esc(e.step.target)}: ${noun} failed after ${after} [${e.step.id}]: ${err.code}${rule}: ${escapeTerminal(err.message)}`,
+    `${esc(e.step.target)}: ${noun} failed after ${after} [${e.step.id}]: ${errorWords(e.error!)}`,
   );
+}
+
+/** `CODE (RULE): message`. */
+function errorWords(err: StepError): string {
+  return `${err.code}${err.rule ? ` (${err.rule})` : ''}: ${escapeTerminal(err.message)}`;
 }
 
 function waitLine(e: EventOf<'wait_progress'>): string {
@@ -155,54 +145,42 @@ export function renderApplyResult(result: ApplyResult, colors: Colors = NO_COLOR
       : '.');
   if (result.ok) return `${colors.bold(colors.green(`Apply complete: ${tally}`))}\n`;
 
-  const failed = result.steps.filter((s) => s.status === 'failed');
-  const notRun = result.steps.filter((s) => s.status === 'not_run');
-  const manual = result.steps.filter((s) => s.status === 'manual');
-  const waiting = result.steps.filter((s) => s.status === 'waiting');
-  const done = result.steps.filter((s) => s.status === 'done').length;
-  const leftForPerson = (lines: string[]) => {
-    for (const s of manual) lines.push(`  ✋ ${s.id} ${s.op} ${esc(s.target)}: manual step`);
-    for (const s of waiting)
-      lines.push(
-        `  … ${s.id} ${s.op} ${esc(s.target)}: ${esc(s.note ?? 'waiting on a manual step')}`,
-      );
-  };
-  if (failed.length === 0 && notRun.length === 0 && !result.aborted && manual.length > 0) {
-    const lines = [
-      colors.bold(
-        colors.yellow(
-          `Apply stopped at ${manual.length} manual step(s): ${done} of ${result.steps.length} steps done, ` +
-            `${waiting.length} waiting on a manual step.`,
-        ),
-      ),
-    ];
-    leftForPerson(lines);
-    lines.push(`Applied so far: ${tally}`);
-    return `${lines.join('\n')}\n`;
-  }
-  const head = result.aborted ? 'Apply interrupted' : 'Apply failed';
-  const lines = [
-    colors.bold(
-      colors.red(
-        `${head}: ${done} of ${result.steps.length} steps done, ${failed.length} failed, ${notRun.length} not run${manual.length + waiting.length > 0 ? `, ${manual.length + waiting.length} left for manual steps` : ''}.`,
-      ),
+  const of = (status: StepStatus) => result.steps.filter((s) => s.status === status);
+  const failed = of('failed');
+  const notRun = of('not_run');
+  const manual = of('manual');
+  const waiting = of('waiting');
+  const done = of('done').length;
+  const total = result.steps.length;
+  const leftForPerson = [
+    ...manual.map((s) => `  ✋ ${s.id} ${s.op} ${esc(s.target)}: manual step`),
+    ...waiting.map(
+      (s) => `  … ${s.id} ${s.op} ${esc(s.target)}: ${esc(s.note ?? 'waiting on a manual step')}`,
     ),
   ];
-  for (const s of failed) {
-    const rule = s.error!.rule ? ` (${s.error!.rule})` : '';
-    lines.push(
-      colors.red(
-        `  ✗ ${s.id} ${s.op} ${esc(s.target)}: ${s.error!.code}${rule}: ${escapeTerminal(s.error!.message)}`,
+  let lines: string[];
+  if (failed.length === 0 && notRun.length === 0 && !result.aborted && manual.length > 0) {
+    const head =
+      `Apply stopped at ${manual.length} manual step(s): ${done} of ${total} steps done, ` +
+      `${waiting.length} waiting on a manual step.`;
+    lines = [colors.bold(colors.yellow(head)), ...leftForPerson, `Applied so far: ${tally}`];
+  } else {
+    const left = leftForPerson.length;
+    const head =
+      `${result.aborted ? 'Apply interrupted' : 'Apply failed'}: ${done} of ${total} steps done, ` +
+      `${failed.length} failed, ${notRun.length} not run${left > 0 ? `, ${left} left for manual steps` : ''}.`;
+    lines = [
+      colors.bold(colors.red(head)),
+      ...failed.map((s) =>
+        colors.red(`  ✗ ${s.id} ${s.op} ${esc(s.target)}: ${errorWords(s.error!)}`),
       ),
-    );
+      ...notRun.map((s) => `  - ${s.id} ${s.op} ${esc(s.target)}: not run`),
+      ...leftForPerson,
+      `Applied so far: ${tally}`,
+      'Nothing was rolled back. Fix the cause and apply again: every step recognises work already done, ' +
+        'so the next apply continues from here.',
+    ];
   }
-  for (const s of notRun) lines.push(`  - ${s.id} ${s.op} ${esc(s.target)}: not run`);
-  leftForPerson(lines);
-  lines.push(`Applied so far: ${tally}`);
-  lines.push(
-    'Nothing was rolled back. Fix the cause and apply again: every step recognises work already done, ' +
-      'so the next apply continues from here.',
-  );
   return `${lines.join('\n')}\n`;
 }
 
