@@ -92,9 +92,9 @@ function withAddress(lease: V1Lease, address: string | null): V1Lease['metadata'
   return { ...lease.metadata, annotations };
 }
 
-/** RFC 3339 with microseconds, as the API server's MicroTime wants (it rejects milliseconds). */
-function microTime(d: Date): string {
-  return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+/** Now in RFC 3339 with microseconds, as the API server's MicroTime wants (not milliseconds). */
+function microTime(): Date {
+  return new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z') as unknown as Date;
 }
 
 /** The HTTP status of a failed @kubernetes/client-node call, or null (no answer). */
@@ -124,6 +124,7 @@ export class LeaseLock {
   private readonly api: CoordinationV1Api;
   private observed: { key: string; at: number } | null = null;
   private lastHolder: string | null = null;
+  private readonly durationSeconds: number;
   /** Published with the lease while this identity holds it (ADDRESS_ANNOTATION); null: none. */
   address: string | null = null;
 
@@ -131,7 +132,7 @@ export class LeaseLock {
     kc: KubeConfig,
     readonly ref: LeaseRef,
     readonly identity: string,
-    private readonly leaseDurationMs: number,
+    leaseDurationMs: number,
     /** Judges how long a renewal has gone unchanged (never the holder's clock). */
     private readonly clock: Clock = SYSTEM_CLOCK,
     /**
@@ -141,6 +142,7 @@ export class LeaseLock {
     private readonly trustRenewTime = false,
   ) {
     this.api = kc.makeApiClient(CoordinationV1Api);
+    this.durationSeconds = Math.max(1, Math.ceil(leaseDurationMs / 1000));
   }
 
   get where(): string {
@@ -150,14 +152,12 @@ export class LeaseLock {
   /** One attempt (client-go tryAcquireOrRenew). Conflicts are a lost race, not an error. */
   async tryAcquireOrRenew(): Promise<LeaseObservation> {
     const { namespace, name } = this.ref;
-    const durationSeconds = Math.max(1, Math.ceil(this.leaseDurationMs / 1000));
-    const nowDate = new Date();
     const lease = await this.read();
-    if (lease === null) return this.create(durationSeconds, nowDate);
-    const { holder, holderAddress, valid } = this.observe(lease, durationSeconds);
+    if (lease === null) return this.create();
+    const { holder, holderAddress, valid } = this.observe(lease);
     if (holder !== null && holder !== this.identity && valid)
       return { held: false, holder, holderAddress };
-    const body = this.takenOver(lease, holder === this.identity, durationSeconds, nowDate);
+    const body = this.takenOver(lease, holder === this.identity);
     try {
       await this.api.replaceNamespacedLease({ name, namespace, body });
     } catch (err) {
@@ -166,8 +166,8 @@ export class LeaseLock {
       // server fails the write's UID precondition). A Lease that is gone is created now, so its
       // holder keeps it; else whoever holds it now is the answer.
       const now = await this.read();
-      if (now === null) return this.create(durationSeconds, nowDate);
-      const seen = this.observe(now, durationSeconds);
+      if (now === null) return this.create();
+      const seen = this.observe(now);
       return { held: false, holder: seen.holder, holderAddress: seen.holderAddress };
     }
     return this.won();
@@ -191,7 +191,7 @@ export class LeaseLock {
   }
 
   /** No lease yet: create it, held by this identity (409: another candidate was first). */
-  private async create(durationSeconds: number, nowDate: Date): Promise<LeaseObservation> {
+  private async create(): Promise<LeaseObservation> {
     const { namespace, name } = this.ref;
     try {
       await this.api.createNamespacedLease({
@@ -206,9 +206,9 @@ export class LeaseLock {
           },
           spec: {
             holderIdentity: this.identity,
-            leaseDurationSeconds: durationSeconds,
-            acquireTime: microTime(nowDate) as unknown as Date,
-            renewTime: microTime(nowDate) as unknown as Date,
+            leaseDurationSeconds: this.durationSeconds,
+            acquireTime: microTime(),
+            renewTime: microTime(),
             leaseTransitions: 0,
           },
         },
@@ -224,10 +224,11 @@ export class LeaseLock {
    * The lease as read: its holder, and whether it is still valid, judged by when this process
    * first saw its current renewal (client-go's observedTime), not by the holder's clock.
    */
-  private observe(
-    lease: V1Lease,
-    durationSeconds: number,
-  ): { holder: string | null; holderAddress: string | null; valid: boolean } {
+  private observe(lease: V1Lease): {
+    holder: string | null;
+    holderAddress: string | null;
+    valid: boolean;
+  } {
     const spec = lease.spec ?? {};
     const holder = spec.holderIdentity ? spec.holderIdentity : null;
     const holderAddress = holder
@@ -248,18 +249,13 @@ export class LeaseLock {
           : 0;
       this.observed = { key, at: this.clock.now() - age };
     }
-    const duration = (spec.leaseDurationSeconds ?? durationSeconds) * 1000;
+    const duration = (spec.leaseDurationSeconds ?? this.durationSeconds) * 1000;
     const valid = this.observed.at + duration > this.clock.now();
     return { holder, holderAddress, valid };
   }
 
   /** The lease renewed (`mine`) or taken over by this identity. */
-  private takenOver(
-    lease: V1Lease,
-    mine: boolean,
-    durationSeconds: number,
-    nowDate: Date,
-  ): V1Lease {
+  private takenOver(lease: V1Lease, mine: boolean): V1Lease {
     const spec = lease.spec ?? {};
     return {
       ...lease,
@@ -267,9 +263,9 @@ export class LeaseLock {
       spec: {
         ...spec,
         holderIdentity: this.identity,
-        leaseDurationSeconds: durationSeconds,
-        acquireTime: (mine && spec.acquireTime ? spec.acquireTime : microTime(nowDate)) as Date,
-        renewTime: microTime(nowDate) as unknown as Date,
+        leaseDurationSeconds: this.durationSeconds,
+        acquireTime: mine && spec.acquireTime ? spec.acquireTime : microTime(),
+        renewTime: microTime(),
         leaseTransitions: mine ? (spec.leaseTransitions ?? 0) : (spec.leaseTransitions ?? 0) + 1,
       },
     };
@@ -292,7 +288,7 @@ export class LeaseLock {
             ...lease.spec,
             holderIdentity: '',
             leaseDurationSeconds: 1,
-            renewTime: microTime(new Date()) as unknown as Date,
+            renewTime: microTime(),
           },
         },
       });
