@@ -54,10 +54,7 @@ export interface SharedInventory {
   kubeConfig?: KubeConfig;
 }
 
-/**
- * The inventory of the control plane `cp` opened from `url`: the control plane's own, else
- * the ConfigMap of `shared`, else the state folder.
- */
+/** The inventory of `cp` (opened from `url`): its own, else `shared`'s ConfigMap, else a file. */
 export function inventoryStore(
   cp: ControlPlane,
   url: string,
@@ -114,9 +111,9 @@ function bound(
 }
 
 /**
- * The inventory's old default place, `.poolsync/inventory/` in the working folder, is never read
- * (in CI it is the pull request's checkout); one found there is an error, not silence: without
- * it prune would fall back to the kinds rule and delete more.
+ * The old default place, `.poolsync/inventory/` in the working folder, is never read (in CI it
+ * is the pull request's checkout); one found there is an error, since without it prune would
+ * fall back to the kinds rule and delete more.
  */
 async function refuseOldPlace(stateDir: string, path: string, key: string): Promise<null> {
   const old = join(resolve(stateDir), 'inventory', `${key}.json`);

@@ -34,10 +34,9 @@ export const isLockHeld = (err: unknown): boolean =>
 export const DEFAULT_STATE_DIR = '.poolsync';
 
 /**
- * Where a file of apply's state for `url` lives: `file:PATH` → `<PATH>.<beside>` beside the
- * embedded state; any other URL → `<stateDir>/<sub>/<sha256 of its endpoint><ext>`
- * (controlPlaneEndpoint: every spelling of one control plane has one file; the URL may carry
- * credentials and never appears).
+ * Where a file of apply's state for `url` lives: `<PATH>.<beside>` beside an embedded state,
+ * else `<stateDir>/<sub>/<sha256 of its endpoint><ext>` (one file per control plane, however
+ * spelled; the URL, which may carry credentials, never appears).
  */
 export function statePathFor(
   url: string,
@@ -54,9 +53,8 @@ export function lockPathFor(url: string, stateDir: string = DEFAULT_STATE_DIR): 
 }
 
 /**
- * The folder poolsync owns a file of its state in (safe-file.ts checks every folder below it):
- * the state dir for `<stateDir>/<sub>/<file>` (locks, last-applied records), else the file's
- * own folder (beside an embedded state).
+ * The folder poolsync owns a state file in (safe-file.ts checks every folder below it): the
+ * state dir for `<stateDir>/<sub>/<file>`, else the file's own folder (an embedded state's).
  */
 export function stateRootOf(path: string, sub: string): string {
   const folder = dirname(resolve(path));
@@ -216,10 +214,7 @@ async function leaseOf(
   };
 }
 
-/**
- * Renews `lease` every third of its TTL until stopped; aborts `lost` when a renewal is refused
- * or none succeeded for a whole TTL.
- */
+/** Renews `lease` every third of its TTL; aborts `lost` when refused or failing for a TTL. */
 function keepRenewed(
   lease: Lease,
   ttlMs: number,

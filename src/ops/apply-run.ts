@@ -243,10 +243,7 @@ async function underLocks(
   return { plan, result };
 }
 
-/**
- * The plan to apply: checked (saved), made now (folder), or the caller's; with the live state it
- * was made against, when read here.
- */
+/** The plan to apply (checked, made now or the caller's), and the live state read for it. */
 async function planOf(
   source: ApplySource,
   o: ApplyRunOptions,
@@ -309,9 +306,8 @@ interface LockWait {
 }
 
 /**
- * `attempt()` until it succeeds, or fails with something other than a held lock, or the
- * deadline passes: then a held lock (LockHeldError) is refused with the --lock-timeout hint.
- * Polls back off from 0.5 s to 5 s.
+ * `attempt()` until it succeeds or fails other than on a held lock, polling from 0.5 s to 5 s;
+ * past the deadline a held lock is refused with the --lock-timeout hint.
  */
 async function untilFree<T>(wait: LockWait, attempt: () => Promise<T>): Promise<T> {
   let told = false;
@@ -371,9 +367,8 @@ export interface ApplyRecording {
 }
 
 /**
- * Records `plan` applied with `result` (null when there was nothing to run); `live`: the state
- * the plan was made against, which the plan's changes turn into the state the apply left
- * (plan/inventory.ts: no second read of the control plane).
+ * Records `plan` applied with `result` (null: nothing ran); `live`, the state it was made
+ * against, with the plan's changes is the state the apply left (no second read).
  */
 export async function recordApply(
   rec: ApplyRecording,

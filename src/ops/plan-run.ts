@@ -155,10 +155,7 @@ export async function planRun(input: PlanRunInput): Promise<PlanOutcome> {
   return { kind: classify(plan), plan, counts, facts, desired };
 }
 
-/**
- * The one classification of a plan: errors, changes to apply (steps to send), or none; the
- * one answer to "is there anything to do" of `plan`, `apply` and the daemon's gate.
- */
+/** The one answer to "is there anything to do" (`plan`, `apply`, the daemon's gate). */
 export function classify(plan: Plan): Planned['kind'] {
   if (plan.errors.length > 0) return 'errors';
   // Blocked and unmanaged objects alone are not changes: nothing would be sent.
@@ -210,8 +207,8 @@ async function stateKeyOf(
 }
 
 /**
- * `acquire`'s control plane, opened to read: no writer lock, no snapshot rewrite (a plan only
- * reads), read when first needed (a remembered plan needs only the files' key).
+ * `acquire`'s control plane, opened to read (no writer lock, no snapshot rewrite), read when
+ * first needed (a remembered plan needs only the files' key).
  */
 function openReading(source: AcquireSource): Promise<ControlPlane> {
   return openControlPlane(source.url, {
@@ -228,9 +225,8 @@ function openReading(source: AcquireSource): Promise<ControlPlane> {
 }
 
 /**
- * `plan --refresh-only`: the drift of the control plane since the `last` apply (docs/plan.md),
- * read through the same read-only open as a plan. Drift compares pools, clusters, queues,
- * assignments and labels: no default-queue setting is read.
+ * `plan --refresh-only`: the drift since the `last` apply (docs/plan.md), through the same
+ * read-only open as a plan; drift reads no default-queue setting.
  */
 export async function refreshRun(source: AcquireSource, last: LastApplied): Promise<RefreshReport> {
   const cp = await openReading(source);
@@ -295,17 +291,11 @@ interface PipelineTimings {
   plan_ms: number;
 }
 
-/**
- * Where the live state comes from: a control plane, or a reader of one the caller manages,
- * told which default-queue settings the plan needs (src/plan/fingerprint.ts).
- */
+/** A control plane, or a reader of one the caller manages, told the settings the plan needs. */
 export type LiveSource = ControlPlane | LiveReading;
 export type LiveReading = (need: SettingsNeed) => Promise<LiveState>;
 
-/**
- * The loader's options and the planner's: what shapes a plan of a folder. `analyses`: the
- * daemon unit's memory layer (src/incremental/analysis-cache.ts); absent, a one-shot load.
- */
+/** The loader's options and the planner's: what shapes a plan of a folder. */
 export interface PipelineOptions extends PlanShapeOptions, LoaderOptions {
   /** Each file's analysis as the loader reads it (loadRepository's onAnalysed): src/incremental/. */
   onAnalysed?: (file: string, analysis: FileAnalysis) => void;
@@ -385,10 +375,7 @@ export async function planDesired(
   return { ...out, live_ms, plan_ms };
 }
 
-/**
- * The commit to record in a plan of DIR: the HEAD commit when DIR is in a Git work tree
- * without local changes under DIR; else null (the plan would not be that commit's).
- */
+/** The commit a plan of DIR records: HEAD, unless DIR has local changes (or is not in Git). */
 export async function cleanCommit(dir: string): Promise<string | null> {
   // One git process: porcelain v2 with --branch prints "# branch.oid <HEAD>" and then one line
   // per changed or untracked path under DIR.

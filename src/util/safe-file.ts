@@ -82,20 +82,14 @@ export function entryKind(st: Stats): EntryKind | null {
   return 'device';
 }
 
-/**
- * `rel`'s parts when it is a plain relative path (forward slashes, no `.`, `..` or empty
- * part), else null.
- */
+/** `rel`'s parts when it is a plain relative path (`/`, no `.`, `..` or empty part), else null. */
 export function relativeParts(rel: string): string[] | null {
   if (rel === '' || rel.startsWith('/') || rel.includes('\0')) return null;
   const parts = rel.split('/');
   return parts.every((p) => p !== '' && p !== '.' && p !== '..') ? parts : null;
 }
 
-/**
- * Every folder between `root` and `rel`'s last part is a real folder: null, or why not
- * (`missing` when one does not exist).
- */
+/** Null when every folder between `root` and `rel`'s last part is a real folder, else why not. */
 export async function checkParentFolders(
   root: string,
   rel: string,
@@ -143,11 +137,9 @@ export async function readRepoFile(
 }
 
 /**
- * readRepoFile without its parents check (the manifest walk only descends into folders it saw
- * as real folders), in synchronous calls: a folder of small manifests read this way costs a
- * quarter of the CPU of the promise calls (117 files of a 10,000-object folder: ~8 against
- * ~30 ms), and the loader parses each file as soon as it is read anyway. Nothing blocks: a
- * FIFO or a device is refused before it is opened, and the open never waits (O_NONBLOCK).
+ * readRepoFile without its parents check, in synchronous calls: a quarter of the CPU of the
+ * promise calls for a folder of small manifests (117 files of 10,000 objects: ~8 against ~30
+ * ms). Nothing blocks: a FIFO or a device is refused before the open, which never waits.
  */
 export function readRepoFileSync(
   root: string,
@@ -243,10 +235,9 @@ export function readBounded(fd: number, expected: number, maxBytes: number): Rep
 }
 
 /**
- * Writes `rel` under `root` without ever writing outside it: every folder on the way is a real
- * folder (missing ones are created), an existing entry must be a regular file, and the content
- * goes to a new file renamed over the old one (replaceFile), so a link put there meanwhile is
- * replaced, never followed. Throws an Error that names `rel` and the reason.
+ * Writes `rel` under `root`, never outside it: every folder on the way a real folder (missing
+ * ones made), an existing entry a regular file, replaced whole (replaceFile: a link put there
+ * meanwhile is replaced, never followed). Throws an Error naming `rel` and the reason.
  */
 export async function writeRepoFile(root: string, rel: string, content: string): Promise<void> {
   const parts = relativeParts(rel);
@@ -280,11 +271,10 @@ export interface PlaceOptions {
 }
 
 /**
- * The one way poolsync puts a whole file in place (manifest-side files, its own state, cache
- * entries, locks): `write` fills a new file created exclusively under an unguessable name
- * beside `path` (`O_CREAT | O_EXCL | O_NOFOLLOW`: neither a planted link nor a guessed name
- * receives anything), which is then renamed over `path` (a link there is replaced, never
- * followed). The temporary name never outlives the call. Callers check the folders first.
+ * The one way poolsync puts a whole file in place: `write` fills a new file created exclusively
+ * under an unguessable name beside `path` (neither a planted link nor a guessed name receives
+ * anything), renamed over `path` (a link there is replaced, never followed). The temporary name
+ * never outlives the call. Callers check the folders first.
  */
 export async function replaceFile(
   path: string,
@@ -295,9 +285,8 @@ export async function replaceFile(
 }
 
 /**
- * As replaceFile, but only when `path` does not exist yet (the new file is hard-linked into
- * place, which fails with EEXIST like O_EXCL but never shows a half-written file): false when
- * something was there already.
+ * As replaceFile, only when `path` does not exist yet (hard-linked into place: EEXIST like
+ * O_EXCL, never a half-written file); false when something was there already.
  */
 export async function createFileOnce(
   path: string,
@@ -474,10 +463,8 @@ export async function readOwnFile(
 }
 
 /**
- * Replaces `path` (inside `root`) whole: folders checked (missing ones made), the content
- * written to an exclusive temporary name and renamed over the file (replaceFile).
- * An existing entry that is not a regular file is refused. `data` may come in parts
- * (util/json-parts.ts).
+ * Replaces `path` (inside `root`) whole through replaceFile, folders checked (missing ones made);
+ * an entry there that is not a regular file is refused. `data` may come in parts (json-parts.ts).
  */
 export async function writeOwnFile(
   root: string,
@@ -540,10 +527,8 @@ export async function openOwnAppend(
   return fh;
 }
 
-/** A token, key or secret file: a line of text, with room for a certificate chain. */
+/** A token, key or secret file (a line, with room for a certificate chain); a config file. */
 export const SECRET_FILE_BYTES = 1024 * 1024;
-
-/** A configuration file (the daemon's, a pool contract, an OAuth client file). */
 export const CONFIG_FILE_BYTES = 1024 * 1024;
 
 export interface UserFileOptions {
