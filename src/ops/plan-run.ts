@@ -115,13 +115,6 @@ class LiveStateUnreadable extends Error {
   }
 }
 
-function marking(readLive: LiveReading): LiveReading {
-  return (need) =>
-    readLive(need).catch((err: unknown) => {
-      throw new LiveStateUnreadable(err);
-    });
-}
-
 /** A plan made or the repository's errors, before naming and classification. */
 type Made =
   | { ok: false; errors: ValidationError[]; counts: LoadCounts }
@@ -140,7 +133,7 @@ export async function planRun(input: PlanRunInput): Promise<PlanOutcome> {
       source.kind === 'acquire'
         ? await acquired(input, source)
         : {
-            result: await planned(input, marking(source.readLive), { backend: source.backend }),
+            result: await planned(input, source.readLive, { backend: source.backend }),
             controlPlane: source.controlPlane,
           };
   } catch (err) {
@@ -181,29 +174,22 @@ async function acquired(
     // the plan itself never needs (one with some settings only stays open: the plan may need
     // every one, plan/fingerprint.ts). The inventory (what poolsync applied) is read with it.
     const store = inventoryStore(cp, source.url, source.stateDir, source.sharedInventory);
-    const readLive = marking(async (need) => {
+    const readLive: LiveReading = async (need) => {
       const live = await readLiveWithInventory(cp, store, need);
       if (live.default_queues_read === undefined) await close();
       return live;
-    });
-    const result = await planned(input, readLive, {
-      backend: backendInfo(cp),
-      ...(await stateKeyOf(source.url, cp)),
-    });
+    };
+    // The plan memory's key of an embedded state: equal keys spare reading it (embedded/store.ts).
+    const embedded =
+      source.url.startsWith('file:') && !off('state-key')
+        ? (await import('../controlplane/embedded/embedded.js')).EmbeddedControlPlane
+        : null;
+    const stateKey = embedded && cp instanceof embedded ? cp.stateKey : undefined;
+    const result = await planned(input, readLive, { backend: backendInfo(cp), stateKey });
     return { result, controlPlane };
   } finally {
     await close();
   }
-}
-
-/** The plan memory's key of an embedded state: equal keys spare reading it (embedded/store.ts). */
-async function stateKeyOf(
-  url: string,
-  cp: ControlPlane,
-): Promise<{ stateKey?: () => Promise<string | null> }> {
-  if (!url.startsWith('file:') || off('state-key')) return {};
-  const { EmbeddedControlPlane } = await import('../controlplane/embedded/embedded.js');
-  return cp instanceof EmbeddedControlPlane ? { stateKey: cp.stateKey } : {};
 }
 
 /**
@@ -239,10 +225,15 @@ export async function refreshRun(source: AcquireSource, last: LastApplied): Prom
 
 async function planned(
   input: PlanRunInput,
-  readLive: LiveReading,
-  cp: { backend?: BackendInfo; stateKey?: () => Promise<string | null> },
+  read: LiveReading,
+  cp: { backend?: BackendInfo; stateKey?: (() => Promise<string | null>) | undefined },
 ): Promise<Made> {
   const { desired } = input;
+  // A failure to read live state, told apart from other failures of planning.
+  const readLive: LiveReading = (need) =>
+    read(need).catch((err: unknown) => {
+      throw new LiveStateUnreadable(err);
+    });
   const common = {
     commit: input.commit,
     backend: cp.backend,
@@ -282,14 +273,8 @@ export type PipelineResult =
       desired: DesiredState;
       live: LiveState;
       counts: LoadCounts;
-      timings: PipelineTimings;
+      timings: { load_ms: number; live_ms: number; plan_ms: number };
     };
-
-interface PipelineTimings {
-  load_ms: number;
-  live_ms: number;
-  plan_ms: number;
-}
 
 /** A control plane, or a reader of one the caller manages, told the settings the plan needs. */
 export type LiveSource = ControlPlane | LiveReading;
