@@ -121,16 +121,18 @@ export function buildCommentBody(input: CommentInput): string {
 function fullSection(outcome: EnvironmentOutcome): string {
   switch (outcome.kind) {
     case 'plan':
-      return (
-        (outcome.plan.errors.length > 0
-          ? '**The plan failed: nothing can be applied from this commit.**\n\n'
-          : '') + outcome.markdown.trim()
-      );
+      return failedLine(outcome.plan) + outcome.markdown.trim();
     case 'invalid':
       return `${invalidIntro(outcome.errorCount)}\n\n${fence(outcome.errorsText.trimEnd(), 'text')}`;
     case 'error':
       return `**poolsync could not plan this commit.**\n\n${fence(escapeLines(outcome.message), 'text')}`;
   }
+}
+
+function failedLine(plan: Plan): string {
+  return plan.errors.length > 0
+    ? '**The plan failed: nothing can be applied from this commit.**\n\n'
+    : '';
 }
 
 /** A server's message in a text fence: its lines kept, their control characters escaped. */
@@ -254,9 +256,7 @@ function push(b: Budgeted, text: string): void {
 
 function shortIntro(plan: Plan): string {
   return (
-    (plan.errors.length > 0
-      ? '**The plan failed: nothing can be applied from this commit.**\n\n'
-      : '') +
+    failedLine(plan) +
     `**${closingLine(plan)}**${plan.summary.unmanaged ? ` ${plan.summary.unmanaged} unmanaged.` : ''}\n\n` +
     (sideEffectLine(plan) ? `${sideEffectLine(plan)}\n\n` : '') +
     '_The full plan is larger than a comment can hold: it is shortened here. Run `poolsync plan` for all of it._'

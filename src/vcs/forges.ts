@@ -16,14 +16,7 @@
  */
 import { plural } from '../render/common.js';
 import { clip } from './comment.js';
-import {
-  ApiClient,
-  listPages,
-  nextLink,
-  parseApiUrl,
-  type ApiCall,
-  type ErrorMapper,
-} from './http.js';
+import { ApiClient, listPages, nextLink, parseApiUrl, type ErrorMapper } from './http.js';
 import {
   PROVIDER_NAMES,
   STATUS_CONTEXT,
@@ -256,13 +249,6 @@ function checkOptions(opts: PullRequestRef): void {
   }
 }
 
-/** The scope a GitHub token needs for an operation, for 403 messages. */
-function neededPermission(call: ApiCall): string {
-  return call.path.includes('/statuses/')
-    ? 'permission `statuses: write` (fine-grained token or the Actions GITHUB_TOKEN; a classic token needs scope `repo`, or `repo:status`)'
-    : 'permission `pull-requests: write` (fine-grained token or the Actions GITHUB_TOKEN; a classic token needs scope `repo`, or `public_repo` for a public repository)';
-}
-
 /** What each failed call says: what went wrong and what to do. */
 function errorMessages(opts: ForgeRepository & { number?: number }): ErrorMapper {
   const github = opts.provider === 'github';
@@ -279,10 +265,11 @@ function errorMessages(opts: ForgeRepository & { number?: number }): ErrorMapper
       return `GitHub rate limit exceeded while trying to ${call.operation} (${status}${detail}), still after ${plural(attempts, 'attempt')}. Try again later, or use a token with a higher limit.`;
     }
     if (status === 403) {
-      const role = call.path.includes('/statuses/') ? 'Developer' : 'Reporter';
+      // What the token needs for the operation.
+      const statuses = call.path.includes('/statuses/');
       return github
-        ? `GitHub refused to ${call.operation} in ${opts.repository} (403${detail}). The token needs ${neededPermission(call)}.`
-        : `GitLab refused to ${call.operation} in ${opts.repository} (403${detail}). The token needs the \`api\` scope and at least the ${role} role in the project.`;
+        ? `GitHub refused to ${call.operation} in ${opts.repository} (403${detail}). The token needs ${statuses ? 'permission `statuses: write` (fine-grained token or the Actions GITHUB_TOKEN; a classic token needs scope `repo`, or `repo:status`)' : 'permission `pull-requests: write` (fine-grained token or the Actions GITHUB_TOKEN; a classic token needs scope `repo`, or `public_repo` for a public repository)'}.`
+        : `GitLab refused to ${call.operation} in ${opts.repository} (403${detail}). The token needs the \`api\` scope and at least the ${statuses ? 'Developer' : 'Reporter'} role in the project.`;
     }
     if (status === 404) {
       return github
