@@ -139,27 +139,46 @@ export async function holdSharedApplyLock(opts: HoldApplyLockOptions): Promise<H
     const lost = new AbortController().signal;
     return { lost, scope: 'this machine only', release: async () => {} };
   }
-  await lease.renew(false);
+  const refused = await lease.take();
+  if (refused !== null) throw new LockHeldError(refused);
+  // Renewed every third of its TTL; `lost` aborts when a renewal is refused or none succeeded
+  // for a whole TTL.
   const lost = new AbortController();
-  const renewal = keepRenewed(lease, ttlMs, lost);
+  const stop = new AbortController();
+  const renewal = (async () => {
+    let lastRenewed = performance.now();
+    for (;;) {
+      await SYSTEM_CLOCK.sleep(ttlMs / 3, stop.signal);
+      if (stop.signal.aborted) return;
+      try {
+        if ((await lease.take()) !== null)
+          return lost.abort(
+            new Error(`the apply lock (${lease.scope}) was taken over by another apply`),
+          );
+        lastRenewed = performance.now();
+      } catch {
+        if (performance.now() - lastRenewed >= ttlMs)
+          return lost.abort(
+            new Error(`the apply lock (${lease.scope}) could not be renewed for ${ttlMs} ms`),
+          );
+      }
+    }
+  })();
   return {
     lost: lost.signal,
     scope: lease.scope,
     release: async () => {
-      await renewal.stop();
+      stop.abort();
+      await renewal;
       if (!lost.signal.aborted) await lease.free();
     },
   };
 }
 
-/** A lease across machines: taken or renewed by `renew`, given back by `free`. */
+/** A lease across machines: `take` takes or renews it (null, else who holds it), `free` gives it back. */
 interface Lease {
   scope: string;
-  /**
-   * Takes or renews it. Refused: the first acquisition (`renewing` false) throws a
-   * LockHeldError naming the holder; a renewal says `refused`.
-   */
-  renew(renewing: boolean): Promise<'held' | 'refused'>;
+  take(): Promise<string | null>;
   free(): Promise<void>;
 }
 
@@ -175,14 +194,13 @@ async function leaseOf(
     const ttl_seconds = Math.max(1, Math.round(ttlMs / 1000));
     return {
       scope: 'control plane',
-      renew: async (renewing) => {
+      take: async () => {
         try {
           await provider.acquireApplyLock({ id, holder, ttl_seconds });
-          return 'held';
+          return null;
         } catch (err) {
           if (!isControlPlaneError(err, 'FAILED_PRECONDITION')) throw err;
-          if (!renewing) throw new LockHeldError(err.message);
-          return 'refused';
+          return err.message;
         }
       },
       free: () => provider.releaseApplyLock(id),
@@ -201,51 +219,12 @@ async function leaseOf(
   );
   return {
     scope: lease.where,
-    renew: async (renewing) => {
+    take: async () => {
       const obs = await lease.tryAcquireOrRenew();
-      if (obs.held) return 'held';
-      if (!renewing)
-        throw new LockHeldError(
-          `the apply lock (${lease.where}) is held by ${obs.holder ?? 'another apply'}; wait for it to finish`,
-        );
-      return 'refused';
+      return obs.held
+        ? null
+        : `the apply lock (${lease.where}) is held by ${obs.holder ?? 'another apply'}; wait for it to finish`;
     },
     free: () => lease.release(),
-  };
-}
-
-/** Renews `lease` every third of its TTL; aborts `lost` when refused or failing for a TTL. */
-function keepRenewed(
-  lease: Lease,
-  ttlMs: number,
-  lost: AbortController,
-): { stop(): Promise<void> } {
-  let lastRenewed = performance.now();
-  const stop = new AbortController();
-  const loop = (async () => {
-    while (!stop.signal.aborted) {
-      await SYSTEM_CLOCK.sleep(ttlMs / 3, stop.signal);
-      if (stop.signal.aborted) return;
-      try {
-        if ((await lease.renew(true)) === 'refused') {
-          lost.abort(new Error(`the apply lock (${lease.scope}) was taken over by another apply`));
-          return;
-        }
-        lastRenewed = performance.now();
-      } catch {
-        if (performance.now() - lastRenewed >= ttlMs) {
-          lost.abort(
-            new Error(`the apply lock (${lease.scope}) could not be renewed for ${ttlMs} ms`),
-          );
-          return;
-        }
-      }
-    }
-  })();
-  return {
-    stop: async () => {
-      stop.abort();
-      await loop;
-    },
   };
 }
