@@ -151,7 +151,6 @@ export class LeaseLock {
 
   /** One attempt (client-go tryAcquireOrRenew). Conflicts are a lost race, not an error. */
   async tryAcquireOrRenew(): Promise<LeaseObservation> {
-    const { namespace, name } = this.ref;
     const lease = await this.read();
     if (lease === null) return this.create();
     const { holder, holderAddress, valid } = this.observe(lease);
@@ -159,7 +158,7 @@ export class LeaseLock {
       return { held: false, holder, holderAddress };
     const body = this.takenOver(lease, holder === this.identity);
     try {
-      await this.api.replaceNamespacedLease({ name, namespace, body });
+      await this.api.replaceNamespacedLease({ ...this.ref, body });
     } catch (err) {
       if (statusOf(err) !== 409) throw describe(err, `updating ${this.where}`, LEASES);
       // Lost: another candidate wrote since the read, or the Lease was deleted since (the API
@@ -181,9 +180,8 @@ export class LeaseLock {
 
   /** The Lease, or null when there is none. */
   private async read(): Promise<V1Lease | null> {
-    const { namespace, name } = this.ref;
     try {
-      return await this.api.readNamespacedLease({ name, namespace });
+      return await this.api.readNamespacedLease(this.ref);
     } catch (err) {
       if (statusOf(err) === 404) return null;
       throw describe(err, `reading ${this.where}`, LEASES);
@@ -273,14 +271,12 @@ export class LeaseLock {
 
   /** Gives the lease up at once (client-go ReleaseOnCancel): the next candidate need not wait. */
   async release(): Promise<void> {
-    const { namespace, name } = this.ref;
     const lease = await this.read();
     // Gone, or another's: nothing to give up.
     if (lease === null || lease.spec?.holderIdentity !== this.identity) return;
     try {
       await this.api.replaceNamespacedLease({
-        name,
-        namespace,
+        ...this.ref,
         body: {
           ...lease,
           metadata: withAddress(lease, null),
