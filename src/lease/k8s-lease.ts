@@ -27,10 +27,7 @@ import { UserError } from '../util/user-error.js';
 
 export type LeaseRef = K8sPlace;
 
-/**
- * An election's timings; the daemon's flags default to controller-runtime's (LeaseDuration 15s,
- * RenewDeadline 10s, RetryPeriod 2s).
- */
+/** An election's timings; the daemon's default to controller-runtime's (15 s, 10 s, 2 s). */
 export interface LeaseTiming {
   leaseDurationMs: number;
   renewDeadlineMs: number;
@@ -48,10 +45,7 @@ export function parseLeaseRef(text: string, origin: string): LeaseRef {
   return ref;
 }
 
-/**
- * In a pod: the service account (KUBERNETES_SERVICE_HOST is set); else KUBECONFIG or
- * ~/.kube/config, as kubectl does.
- */
+/** In a pod (KUBERNETES_SERVICE_HOST) its service account; else KUBECONFIG or ~/.kube/config. */
 export function loadKubeConfig(env: Record<string, string | undefined> = process.env): KubeConfig {
   const kc = new KubeConfig();
   try {
@@ -103,10 +97,7 @@ export function statusOf(err: unknown): number | null {
   return typeof code === 'number' ? code : null;
 }
 
-/**
- * A short message for an API failure (client-node's own message carries the whole response);
- * a refusal (403) names the objects the service account needs rights on.
- */
+/** A short message for an API failure (client-node's holds the response); 403 names the rights. */
 function describe(err: unknown, what: string, objects: string): Error {
   const status = statusOf(err);
   if (status === 403) {

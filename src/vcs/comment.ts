@@ -30,10 +30,7 @@ export const COMMENT_LIMITS: Record<Provider, number> = {
 
 const MARKER_PREFIX = '<!-- poolsync:plan';
 
-/**
- * The hidden marker that identifies poolsync's comment. Keyed by the folder inside the
- * repository when given, so two poolsync folders of one repository keep two comments.
- */
+/** The hidden marker of poolsync's comment, keyed by its folder (two folders, two comments). */
 export function commentMarker(key?: string | null): string {
   const k = commentKey(key);
   // `--` would end the HTML comment early; `>` is harmless but kept out for clarity.
@@ -207,10 +204,7 @@ function changeLines(c: Change): string {
   return lines.join('\n');
 }
 
-/**
- * The plan in a bounded size: closing line, errors, warnings and blocked changes first
- * (what a reviewer must see), then changes until the budget runs out.
- */
+/** The plan within `budget`: what a reviewer must see first, then changes while they fit. */
 function shortPlan(plan: Plan, budget: number): string {
   const b: Budgeted = { out: [], left: budget };
   push(b, shortIntro(plan));

@@ -158,10 +158,7 @@ export async function publishPlan(opts: PublishOptions): Promise<PublishResult> 
   }
 }
 
-/**
- * Sets the commit's status alone: `pending` while the daemon plans, or the final status owed
- * after a rate limit held every request (pull-request-handler.ts).
- */
+/** The commit's status alone: `pending` while planning, or the one owed after a rate limit. */
 export async function publishStatus(
   opts: Omit<PublishOptions, 'outcome'>,
   state: StatusState,
@@ -192,10 +189,7 @@ export function outcomeForPlan(plan: Plan): EnvironmentOutcome {
   return { kind: 'plan', plan, markdown: renderMarkdown(plan) };
 }
 
-/**
- * The outcome of an invalid repository. `repoPath` (the folder inside the repository) is
- * prefixed to each file so reviewers find it from the repository root.
- */
+/** The outcome of an invalid repository, files from the repository root (`repoPath` prefixed). */
 export function outcomeForInvalid(
   errors: ValidationError[],
   repoPath?: string,
