@@ -188,17 +188,15 @@ export function renderApplyResult(result: ApplyResult, colors: Colors = NO_COLOR
 
 export const APPLY_RESULT_FORMAT_VERSION = '1';
 
-/** What happened, as one word; `exit_code` follows from it (docs/apply.md, Exit status). */
-export type ApplyOutcome =
-  'applied' | 'no_changes' | 'manual_steps_left' | 'failed' | 'interrupted';
-
-const EXIT_CODE: Record<ApplyOutcome, 0 | 1 | 2> = {
+/** What happened, as one word, and the exit code that follows (docs/apply.md, Exit status). */
+export const APPLY_EXIT_CODE = {
   applied: 0,
   no_changes: 0,
   manual_steps_left: 2,
   failed: 1,
   interrupted: 1,
-};
+} as const satisfies Record<string, 0 | 1 | 2>;
+export type ApplyOutcome = keyof typeof APPLY_EXIT_CODE;
 
 /** The outcome of a finished apply; null result: there was no step to run. */
 export function applyOutcome(result: ApplyResult | null): ApplyOutcome {
@@ -207,10 +205,6 @@ export function applyOutcome(result: ApplyResult | null): ApplyOutcome {
   if (result.aborted) return 'interrupted';
   const stopped = result.steps.some((s) => s.status === 'failed' || s.status === 'not_run');
   return stopped || result.manual.length === 0 ? 'failed' : 'manual_steps_left';
-}
-
-export function applyExitCode(outcome: ApplyOutcome): 0 | 1 | 2 {
-  return EXIT_CODE[outcome];
 }
 
 /** The document, members in this order; `result` null when the plan had no step. */
@@ -234,7 +228,7 @@ export function applyResultDocument(
   return {
     format_version: APPLY_RESULT_FORMAT_VERSION,
     outcome,
-    exit_code: applyExitCode(outcome),
+    exit_code: APPLY_EXIT_CODE[outcome],
     control_plane: plan.control_plane ?? null,
     commit: plan.commit,
     // The plan's one count (src/plan/counts.ts), in the past tense: what the done steps changed.
