@@ -34,9 +34,3 @@ export function inventoryPlace(
   }
   return place;
 }
-
-/** The namespace of a `k8s:NAMESPACE/NAME` --lock value, when it is one (else left to --lock to refuse). */
-export function leaseNamespace(lock: string | null | undefined): { namespace: string } | null {
-  const place = parseK8sPlace(lock);
-  return place && { namespace: place.namespace };
-}
