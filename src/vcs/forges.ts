@@ -91,11 +91,6 @@ export function forgeApi(
   });
 }
 
-export const createGitHubClient = (opts: Omit<PullRequestRef, 'provider'>) =>
-  createPullRequestApi({ ...opts, provider: 'github' });
-export const createGitLabClient = (opts: Omit<PullRequestRef, 'provider'>) =>
-  createPullRequestApi({ ...opts, provider: 'gitlab' });
-
 const GITLAB_STATES: Record<StatusState, string> = {
   pending: 'running',
   success: 'success',
