@@ -289,14 +289,10 @@ function errorMessages(opts: ForgeRepository & { number?: number }): ErrorMapper
 const known = new Map<string, Promise<ForgeUser>>();
 
 /** The token's identity on the forge of `api`, asked once per process (a failure is asked again). */
-export function tokenIdentity(
-  api: ApiClient,
-  provider: Provider,
-  env: Record<string, string | undefined> = process.env,
-): Promise<ForgeUser> {
+function tokenIdentity(api: ApiClient, provider: Provider): Promise<ForgeUser> {
   let identity = known.get(api.tokenKey);
   if (!identity) {
-    identity = askIdentity(api, provider, env);
+    identity = askIdentity(api, provider);
     known.set(api.tokenKey, identity);
     identity.catch(() => known.delete(api.tokenKey));
   }
@@ -310,11 +306,7 @@ export function sameUser(a: ForgeUser | null, b: ForgeUser): boolean {
   return a.login.toLowerCase() === b.login.toLowerCase();
 }
 
-async function askIdentity(
-  api: ApiClient,
-  provider: Provider,
-  env: Record<string, string | undefined>,
-): Promise<ForgeUser> {
+async function askIdentity(api: ApiClient, provider: Provider): Promise<ForgeUser> {
   try {
     const user = (
       await api.call({ method: 'GET', path: '/user', operation: 'read who the token is' })
@@ -325,6 +317,7 @@ async function askIdentity(
     const refused = err instanceof VcsApiError && err.status === 403 && err.retryAt === null;
     if (provider !== 'github' || !refused) throw err;
   }
+  const env = process.env;
   const slug =
     env.POOLSYNC_GITHUB_APP_SLUG?.trim() || (env.GITHUB_ACTIONS === 'true' ? 'github-actions' : '');
   if (!slug) {
