@@ -188,7 +188,6 @@ export async function recordInventory(
   store: InventoryStore,
   plan: Plan,
   deleted: ReadonlySet<string>,
-  now: Date = new Date(),
 ): Promise<string[] | null> {
   if (!plan.inventory) return null;
   const current = await store.read();
@@ -197,7 +196,7 @@ export async function recordInventory(
   await store.write({
     format: INVENTORY_FORMAT,
     addresses: next,
-    updated_at: now.toISOString(),
+    updated_at: new Date().toISOString(),
     commit: plan.commit,
     control_plane: store.controlPlane,
     ...(current?.forgotten ? { forgotten: current.forgotten } : {}),
@@ -209,7 +208,6 @@ export async function recordInventory(
 export async function adoptIntoInventory(
   store: InventoryStore,
   addresses: readonly string[],
-  now: Date = new Date(),
 ): Promise<number> {
   const current = await store.read();
   const have = new Set(current?.addresses ?? []);
@@ -225,7 +223,7 @@ export async function adoptIntoInventory(
   await store.write({
     format: INVENTORY_FORMAT,
     addresses: [...new Set([...have, ...added])].sort(),
-    updated_at: now.toISOString(),
+    updated_at: new Date().toISOString(),
     commit: current?.commit ?? null,
     control_plane: store.controlPlane,
     ...(forgotten.length > 0 ? { forgotten } : {}),
@@ -237,16 +235,12 @@ export async function adoptIntoInventory(
  * `poolsync state forget`: the address leaves the inventory and is marked forgotten, so no
  * later prune deletes it (whatever `manage:` claims). Nothing is sent to the control plane.
  */
-export async function forgetInInventory(
-  store: InventoryStore,
-  address: string,
-  now: Date = new Date(),
-): Promise<void> {
+export async function forgetInInventory(store: InventoryStore, address: string): Promise<void> {
   const current = await store.read();
   await store.write({
     format: INVENTORY_FORMAT,
     addresses: (current?.addresses ?? []).filter((a) => a !== address),
-    updated_at: now.toISOString(),
+    updated_at: new Date().toISOString(),
     commit: current?.commit ?? null,
     control_plane: store.controlPlane,
     forgotten: [...new Set([...(current?.forgotten ?? []), address])].sort(),
