@@ -62,11 +62,6 @@ export type RepoFileRead = { ok: true; bytes: Buffer } | ({ ok: false } & RepoFi
 export interface RepoFileOptions {
   /** The bound on the bytes read. */
   maxBytes: number;
-  /**
-   * Check that every folder between root and file is a real folder. The manifest walk turns
-   * it off: it only descends into folders it saw as real folders.
-   */
-  checkParents?: boolean;
   /** Read only the first `prefix` bytes (what a file starts with); a longer file is no failure. */
   prefix?: number;
   /** Read a file with several names too (lock files are, for a moment, util/lock-file.ts). */
@@ -129,15 +124,13 @@ export async function readRepoFile(
   rel: string,
   options: RepoFileOptions,
 ): Promise<RepoFileRead> {
-  if (options.checkParents !== false) {
-    const parents = await checkParentFolders(root, rel);
-    if (parents) return { ok: false, ...parents };
-  }
-  return readRepoFileSync(root, rel, options);
+  const parents = await checkParentFolders(root, rel);
+  return parents ? { ok: false, ...parents } : readRepoFileSync(root, rel, options);
 }
 
 /**
- * readRepoFile without its parents check, in synchronous calls: a quarter of the CPU of the
+ * readRepoFile without its parents check (the manifest walk descends only into real folders), in
+ * synchronous calls: a quarter of the CPU of the
  * promise calls for a folder of small manifests (117 files of 10,000 objects: ~8 against ~30
  * ms). Nothing blocks: a FIFO or a device is refused before the open, which never waits.
  */
