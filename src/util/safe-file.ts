@@ -129,10 +129,10 @@ export async function readRepoFile(
 }
 
 /**
- * readRepoFile without its parents check (the manifest walk descends only into real folders), in
- * synchronous calls: a quarter of the CPU of the
- * promise calls for a folder of small manifests (117 files of 10,000 objects: ~8 against ~30
- * ms). Nothing blocks: a FIFO or a device is refused before the open, which never waits.
+ * readRepoFile without its parents check (the manifest walk descends only into real folders),
+ * in synchronous calls: a quarter of the CPU of the promise calls for a folder of small
+ * manifests (117 files of 10,000 objects: ~8 against ~30 ms). Nothing blocks: a FIFO or a
+ * device is refused before the open, which never waits.
  */
 export function readRepoFileSync(
   root: string,
