@@ -45,7 +45,6 @@ export interface ApiCall {
 }
 
 export interface ApiResponse {
-  status: number;
   headers: Record<string, string | string[] | undefined>;
   json: unknown;
 }
@@ -182,7 +181,7 @@ export class ApiClient {
         // Not JSON: the text itself.
       }
       if (res.statusCode >= 200 && res.statusCode < 300) {
-        return { status: res.statusCode, headers, json };
+        return { headers, json };
       }
       const server = this.redact(describeServerBody(json)).slice(0, 500);
       const limit = limitWait(res.statusCode, headers, server, clock.now(), secondary);
