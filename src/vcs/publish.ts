@@ -6,11 +6,11 @@
  * commit validated and planned against live state (planOutcome); never applied.
  */
 import { posix } from 'node:path';
-import { formatValidationText } from '../manifests/index.js';
+import { formatValidationText } from '../manifests/report.js';
 import type { ValidationError } from '../manifests/types.js';
 import type { Plan } from '../model/plan.js';
 import { planRun, type PlanSource } from '../ops/plan-run.js';
-import { renderMarkdown } from '../render/index.js';
+import { renderMarkdown } from '../render/markdown.js';
 import {
   buildCommentBody,
   COMMENT_LIMITS,
