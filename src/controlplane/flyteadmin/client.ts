@@ -49,6 +49,7 @@ import type {
 } from '../types.js';
 import { readUserFile, SECRET_FILE_BYTES } from '../../util/safe-file.js';
 import { UserError } from '../../util/user-error.js';
+import { type K8sPlace, parseK8sPlace } from '../../util/k8s-place.js';
 import { rememberSecret } from '../../util/redact.js';
 import { checkBound, parseSecretFile } from '../../util/bound-secret.js';
 import { type ClientCredentials, discover, type OAuthHttp, TokenSource } from '../oauth.js';
@@ -573,23 +574,18 @@ export function flyteTokenSource(
  * routes it. Read through @kubernetes/client-node with the operator's credentials (in a pod its
  * service account, else KUBECONFIG); never fatal: what cannot be read is reported as such.
  */
-export interface ConfigMapRef {
-  namespace: string;
-  name: string;
-}
+export type ConfigMapRef = K8sPlace;
 
 export const CLUSTERS_KEY = 'clusters.yaml';
 
 /** `NAMESPACE/NAME` (optionally `k8s:NAMESPACE/NAME`), e.g. `flyte/flyte-admin-clusters-config`. */
 export function parseConfigMapRef(text: string, origin: string): ConfigMapRef {
-  const m = /^(?:k8s:)?([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/.exec(
-    text.trim(),
-  );
-  if (!m)
+  const ref = parseK8sPlace(text, true);
+  if (!ref)
     throw new UserError(
       `${origin}: "${text}" is not a ConfigMap; write NAMESPACE/NAME, e.g. flyte/flyte-admin-clusters-config`,
     );
-  return { namespace: m[1]!, name: m[3]! };
+  return ref;
 }
 
 export const NOT_CONFIGURED =
