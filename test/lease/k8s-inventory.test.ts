@@ -13,6 +13,7 @@ import { KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inventoryPlace } from '../../src/apply/inventory-place.js';
 import { parseK8sPlace } from '../../src/util/k8s-place.js';
+import { parseConfigMapRef } from '../../src/controlplane/flyteadmin/client.js';
 import { ConfigMapInventory, mergeAddresses } from '../../src/lease/k8s-lease.js';
 import { INVENTORY_FORMAT, type InventoryRecord } from '../../src/model/inventory.js';
 import { VirtualClock } from '../support/virtual-clock.js';
@@ -213,6 +214,17 @@ describe('inventoryPlace (--inventory, its default beside the Lease)', () => {
     expect(inventoryPlace(undefined, parseK8sPlace(undefined))).toBeNull();
     expect(() => inventoryPlace('ops/inv', null)).toThrow(
       '--inventory: "ops/inv" is not a Kubernetes ConfigMap; write k8s:NAMESPACE/NAME',
+    );
+  });
+});
+
+describe("flyteadmin's clusters ConfigMap (the same pattern, the k8s: prefix optional)", () => {
+  it('reads NAMESPACE/NAME with or without k8s:, and words a refusal with the place it came from', () => {
+    const cm = { namespace: 'flyte', name: 'flyte-admin-clusters-config' };
+    expect(parseConfigMapRef(' flyte/flyte-admin-clusters-config ', 'x')).toEqual(cm);
+    expect(parseConfigMapRef('k8s:flyte/flyte-admin-clusters-config', 'x')).toEqual(cm);
+    expect(() => parseConfigMapRef('Flyte/cm', 'clusters-configmap')).toThrow(
+      'clusters-configmap: "Flyte/cm" is not a ConfigMap; write NAMESPACE/NAME, e.g. flyte/flyte-admin-clusters-config',
     );
   });
 });
