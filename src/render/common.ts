@@ -95,14 +95,16 @@ export function hasNoChanges(plan: Plan): boolean {
   return s.create + s.update + s.replace + s.delete + s.blocked === 0;
 }
 
-export function formatValue(value: unknown): string {
+function formatValue(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(formatValue).join(', ')}]`;
   if (value === undefined) return 'null';
   return JSON.stringify(value);
 }
 
 /** The field lines of a change: `path = value` for creates, `path: before → after` otherwise. */
-export function fieldLines(change: Change): { text: string; forces: boolean }[] {
+export function fieldLines(
+  change: Pick<Change, 'action' | 'diff'>,
+): { text: string; forces: boolean }[] {
   if (change.action === 'delete') return [];
   const width = Math.max(0, ...change.diff.map((d) => d.path.length));
   return change.diff.map((d: FieldDiff) => {

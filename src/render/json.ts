@@ -11,13 +11,13 @@ import { jsonParts } from '../util/json-parts.js';
  * with `counts` (the one count, src/plan/counts.ts) after `summary`.
  */
 export function renderJson(plan: Plan): string {
-  // The same JSON value, with the characters a terminal would obey written as \u escapes.
-  return escapeJsonForTerminal(JSON.stringify(planDocument(plan), null, 2)) + '\n';
+  return [...renderJsonParts(plan)].join('');
 }
 
 /**
- * `renderJson` in parts whose concatenation is exactly its text (util/json-parts.ts). At
- * 100,000 objects the JSON runs to ~130 MB: a writer that hands each part on never holds it whole.
+ * `renderJson` in parts (util/json-parts.ts), the characters a terminal would obey written as
+ * \u escapes. At 100,000 objects the JSON runs to ~130 MB: a writer that hands each part on
+ * never holds it whole.
  */
 export function* renderJsonParts(plan: Plan): Generator<string> {
   for (const part of jsonParts(planDocument(plan), 2, 2)) yield escapeJsonForTerminal(part);
