@@ -153,16 +153,8 @@ const CAPABILITY_STEP_WHY: Partial<Record<Step['op'], string>> = {
     'the contract changes in place: no delete and re-create; member clusters match it (pool_update, C4)',
 };
 
-interface CapabilityStepLine {
-  id: string;
-  op: string;
-  target: string;
-  detail: string;
-  why: string;
-}
-
 /** The plan's capability steps, in order, each with why it is safe. */
-export function capabilitySteps(plan: Plan): CapabilityStepLine[] {
+export function capabilitySteps(plan: Plan) {
   return plan.steps
     .filter((s) => CAPABILITY_STEP_WHY[s.op] !== undefined)
     .map((s) => ({
@@ -189,31 +181,24 @@ export function capabilitiesOn(plan: Plan): string | null {
   return on.length > 0 ? on.join(', ') : null;
 }
 
-/** `Prune scope: …` when prune is on (docs/plan.md, Prune scope); null otherwise. */
-export function pruneScopeLine(plan: Plan): string | null {
-  const scope = plan.prune_scope;
-  if (!scope) return null;
-  if (scope.inventory === true)
-    return `Prune scope: ${describeScope(scope)}; other live objects are never deleted.`;
-  const line = `Prune scope: ${describeScope(scope)}; live objects of other kinds are never deleted.`;
-  return scope.inventory === false
-    ? `${line} This control plane has no inventory of what poolsync applied yet (a first apply, or adoption): prune falls back to these kinds until an apply records one.`
-    : line;
-}
-
 /**
  * The lines under the closing line: side effects (sideEffectLine), the unmanaged count and why
- * they are left alone, the prune scope; each only when it has something to say.
+ * they are left alone, the prune scope (docs/plan.md, Prune scope); each only when it has
+ * something to say.
  */
 export function footnotes(plan: Plan): string[] {
   const unmanaged = plan.summary.unmanaged;
-  const why = plan.prune_scope
-    ? 'outside the prune scope, or not poolsync’s to change'
-    : 'prune is off';
+  const scope = plan.prune_scope;
+  const why = scope ? 'outside the prune scope, or not poolsync’s to change' : 'prune is off';
+  const others = scope?.inventory === true ? 'other live objects' : 'live objects of other kinds';
+  const fallback =
+    scope?.inventory === false
+      ? ' This control plane has no inventory of what poolsync applied yet (a first apply, or adoption): prune falls back to these kinds until an apply records one.'
+      : '';
   return [
     sideEffectLine(plan),
     unmanaged > 0 ? `${plural(unmanaged, 'object')} unmanaged (${why}).` : null,
-    pruneScopeLine(plan),
+    scope ? `Prune scope: ${describeScope(scope)}; ${others} are never deleted.${fallback}` : null,
   ].filter((l): l is string => l !== null);
 }
 
