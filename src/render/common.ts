@@ -22,19 +22,17 @@ export function causeText(change: { cause?: Reason | null }): string | null {
   return change.cause ? reasonText(change.cause) : null;
 }
 
-/** Data in words (its code when this poolsync has none for it); words read from a plan file as they are. */
-function inWords(r: Reason | string | null | undefined): string | null {
+/**
+ * Data in words (its code when this poolsync has none for it); words read from a plan file as
+ * they are. A change's `unverified` is worded so (the JSON's `unverified`).
+ */
+export function inWords(r: Reason | string | null | undefined): string | null {
   return typeof r === 'object' && r ? (reasonText(r) ?? r.code) : (r ?? null);
 }
 
 /** A change's notes in words, `; ` between them (the JSON's `note`); null when it has none. */
 export function noteText(change: Pick<Change, 'note'>): string | null {
   return Array.isArray(change.note) ? change.note.map(inWords).join('; ') : inWords(change.note);
-}
-
-/** Why a change cannot be verified, in words (the JSON's `unverified`); null when it can. */
-export function unverifiedText(change: Pick<Change, 'unverified'>): string | null {
-  return inWords(change.unverified);
 }
 
 /**

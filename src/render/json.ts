@@ -3,7 +3,7 @@ import type { Change, Plan, PlanError, PlanWarning } from '../model/plan.js';
 import { escapeJsonForTerminal } from '../util/terminal-text.js';
 import { countPlan } from '../plan/counts.js';
 import { errorText, isReason, reasonInJson, reasonText } from './reasons.js';
-import { noteText, unverifiedText, warningText, whyText } from './common.js';
+import { inWords, noteText, warningText, whyText } from './common.js';
 import { jsonParts } from '../util/json-parts.js';
 
 /**
@@ -85,7 +85,7 @@ export function changeDocument(change: Change): Change {
   for (const [key, value] of Object.entries(change)) {
     if (key === 'why' && change.why && !reasonInJson(change.why.code)) continue;
     out[key] =
-      key === 'note' ? noteText(change) : key === 'unverified' ? unverifiedText(change) : value;
+      key === 'note' ? noteText(change) : key === 'unverified' ? inWords(change.unverified) : value;
     if (key === 'diff' && !worded) out.reason = whyText(change);
   }
   return out as unknown as Change;

@@ -11,9 +11,9 @@ import {
   footnotes,
   headerLines,
   hasNoChanges,
+  inWords,
   noteText,
   unmanagedReason,
-  unverifiedText,
   warningText,
   whyText,
 } from './common.js';
@@ -198,7 +198,7 @@ function renderChange(change: Change, paint: Paint, manual: boolean): string[] {
   const lines = [
     `${paint(style, symbol)} ${paint('bold', esc(change.address))}${headline ? paint('dim', `  (${headline})`) : ''}`,
   ];
-  const unverified = unverifiedText(change);
+  const unverified = inWords(change.unverified);
   const comments: [keyof typeof ANSI, string | null][] = [
     ['dim', causeText(change)],
     ['dim', why],
