@@ -45,12 +45,11 @@ export function weightProblem(weight: number): string | null {
  * flyteadmin's matchable resources poolsync manages (matchable_resource.proto): the label of
  * ExecutionClusterLabel, the pool of PoolAssignment (Union self-managed).
  */
-export type MatchableResourceType = 'EXECUTION_CLUSTER_LABEL' | 'CLUSTER_ASSIGNMENT';
-
 export const MATCHABLE_KIND = {
   EXECUTION_CLUSTER_LABEL: 'ExecutionClusterLabel',
   CLUSTER_ASSIGNMENT: 'PoolAssignment',
 } as const;
+export type MatchableResourceType = keyof typeof MATCHABLE_KIND;
 
 /**
  * A matchable-attribute row of flyteadmin (its `resources` table, gormimpl/resource_repo.go):

@@ -73,21 +73,18 @@ export async function printRunbook(
   const left = new Set(result.manual);
   const steps = plan.steps.filter((s) => left.has(s.id));
   const waiting = result.steps.filter((s) => s.status === 'waiting').length;
-  let filesDir: string | null = null;
-  if (planFile !== null && steps.some((s) => s.manual?.file)) {
-    filesDir = resolve(dirname(planFile));
-    for (const s of steps) {
-      const file = s.manual?.file;
-      if (!file) continue;
-      // The name is the plan's: only its last segment is used, never `.` or `..`, and it is
-      // written through no link (writeRepoFile), so nothing lands outside the folder.
-      const name = file.name.replace(/^.*[/\\]/, '');
-      if (relativeParts(name) === null)
-        throw new UserError(
-          `the plan names a manual step's file "${escapeTerminal(name)}", which is not a file name`,
-        );
-      await writeRepoFile(filesDir, name, file.content);
-    }
+  const filesDir =
+    planFile !== null && steps.some((s) => s.manual?.file) ? resolve(dirname(planFile)) : null;
+  for (const file of filesDir === null ? [] : steps.map((s) => s.manual?.file)) {
+    if (!file) continue;
+    // The name is the plan's: only its last segment is used, never `.` or `..`, and it is
+    // written through no link (writeRepoFile), so nothing lands outside the folder.
+    const name = file.name.replace(/^.*[/\\]/, '');
+    if (relativeParts(name) === null)
+      throw new UserError(
+        `the plan names a manual step's file "${escapeTerminal(name)}", which is not a file name`,
+      );
+    await writeRepoFile(filesDir!, name, file.content);
   }
   out('');
   out(

@@ -22,19 +22,17 @@ export function causeText(change: { cause?: Reason | null }): string | null {
   return change.cause ? reasonText(change.cause) : null;
 }
 
-/** Data in words (its code when this poolsync has none for it); words read from a plan file as they are. */
-function inWords(r: Reason | string | null | undefined): string | null {
+/**
+ * Data in words (its code when this poolsync has none for it); words read from a plan file as
+ * they are. A change's `unverified` is worded so (the JSON's `unverified`).
+ */
+export function inWords(r: Reason | string | null | undefined): string | null {
   return typeof r === 'object' && r ? (reasonText(r) ?? r.code) : (r ?? null);
 }
 
 /** A change's notes in words, `; ` between them (the JSON's `note`); null when it has none. */
 export function noteText(change: Pick<Change, 'note'>): string | null {
   return Array.isArray(change.note) ? change.note.map(inWords).join('; ') : inWords(change.note);
-}
-
-/** Why a change cannot be verified, in words (the JSON's `unverified`); null when it can. */
-export function unverifiedText(change: Pick<Change, 'unverified'>): string | null {
-  return inWords(change.unverified);
 }
 
 /**
@@ -95,14 +93,16 @@ export function hasNoChanges(plan: Plan): boolean {
   return s.create + s.update + s.replace + s.delete + s.blocked === 0;
 }
 
-export function formatValue(value: unknown): string {
+function formatValue(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(formatValue).join(', ')}]`;
   if (value === undefined) return 'null';
   return JSON.stringify(value);
 }
 
 /** The field lines of a change: `path = value` for creates, `path: before → after` otherwise. */
-export function fieldLines(change: Change): { text: string; forces: boolean }[] {
+export function fieldLines(
+  change: Pick<Change, 'action' | 'diff'>,
+): { text: string; forces: boolean }[] {
   if (change.action === 'delete') return [];
   const width = Math.max(0, ...change.diff.map((d) => d.path.length));
   return change.diff.map((d: FieldDiff) => {
@@ -151,16 +151,8 @@ const CAPABILITY_STEP_WHY: Partial<Record<Step['op'], string>> = {
     'the contract changes in place: no delete and re-create; member clusters match it (pool_update, C4)',
 };
 
-interface CapabilityStepLine {
-  id: string;
-  op: string;
-  target: string;
-  detail: string;
-  why: string;
-}
-
 /** The plan's capability steps, in order, each with why it is safe. */
-export function capabilitySteps(plan: Plan): CapabilityStepLine[] {
+export function capabilitySteps(plan: Plan) {
   return plan.steps
     .filter((s) => CAPABILITY_STEP_WHY[s.op] !== undefined)
     .map((s) => ({
@@ -187,31 +179,24 @@ export function capabilitiesOn(plan: Plan): string | null {
   return on.length > 0 ? on.join(', ') : null;
 }
 
-/** `Prune scope: …` when prune is on (docs/plan.md, Prune scope); null otherwise. */
-export function pruneScopeLine(plan: Plan): string | null {
-  const scope = plan.prune_scope;
-  if (!scope) return null;
-  if (scope.inventory === true)
-    return `Prune scope: ${describeScope(scope)}; other live objects are never deleted.`;
-  const line = `Prune scope: ${describeScope(scope)}; live objects of other kinds are never deleted.`;
-  return scope.inventory === false
-    ? `${line} This control plane has no inventory of what poolsync applied yet (a first apply, or adoption): prune falls back to these kinds until an apply records one.`
-    : line;
-}
-
 /**
  * The lines under the closing line: side effects (sideEffectLine), the unmanaged count and why
- * they are left alone, the prune scope; each only when it has something to say.
+ * they are left alone, the prune scope (docs/plan.md, Prune scope); each only when it has
+ * something to say.
  */
 export function footnotes(plan: Plan): string[] {
   const unmanaged = plan.summary.unmanaged;
-  const why = plan.prune_scope
-    ? 'outside the prune scope, or not poolsync’s to change'
-    : 'prune is off';
+  const scope = plan.prune_scope;
+  const why = scope ? 'outside the prune scope, or not poolsync’s to change' : 'prune is off';
+  const others = scope?.inventory === true ? 'other live objects' : 'live objects of other kinds';
+  const fallback =
+    scope?.inventory === false
+      ? ' This control plane has no inventory of what poolsync applied yet (a first apply, or adoption): prune falls back to these kinds until an apply records one.'
+      : '';
   return [
     sideEffectLine(plan),
     unmanaged > 0 ? `${plural(unmanaged, 'object')} unmanaged (${why}).` : null,
-    pruneScopeLine(plan),
+    scope ? `Prune scope: ${describeScope(scope)}; ${others} are never deleted.${fallback}` : null,
   ].filter((l): l is string => l !== null);
 }
 

@@ -3,7 +3,7 @@ import type { Change, Plan, PlanError, PlanWarning } from '../model/plan.js';
 import { escapeJsonForTerminal } from '../util/terminal-text.js';
 import { countPlan } from '../plan/counts.js';
 import { errorText, isReason, reasonInJson, reasonText } from './reasons.js';
-import { noteText, unverifiedText, warningText, whyText } from './common.js';
+import { inWords, noteText, warningText, whyText } from './common.js';
 import { jsonParts } from '../util/json-parts.js';
 
 /**
@@ -11,13 +11,13 @@ import { jsonParts } from '../util/json-parts.js';
  * with `counts` (the one count, src/plan/counts.ts) after `summary`.
  */
 export function renderJson(plan: Plan): string {
-  // The same JSON value, with the characters a terminal would obey written as \u escapes.
-  return escapeJsonForTerminal(JSON.stringify(planDocument(plan), null, 2)) + '\n';
+  return [...renderJsonParts(plan)].join('');
 }
 
 /**
- * `renderJson` in parts whose concatenation is exactly its text (util/json-parts.ts). At
- * 100,000 objects the JSON runs to ~130 MB: a writer that hands each part on never holds it whole.
+ * `renderJson` in parts (util/json-parts.ts), the characters a terminal would obey written as
+ * \u escapes. At 100,000 objects the JSON runs to ~130 MB: a writer that hands each part on
+ * never holds it whole.
  */
 export function* renderJsonParts(plan: Plan): Generator<string> {
   for (const part of jsonParts(planDocument(plan), 2, 2)) yield escapeJsonForTerminal(part);
@@ -85,7 +85,7 @@ export function changeDocument(change: Change): Change {
   for (const [key, value] of Object.entries(change)) {
     if (key === 'why' && change.why && !reasonInJson(change.why.code)) continue;
     out[key] =
-      key === 'note' ? noteText(change) : key === 'unverified' ? unverifiedText(change) : value;
+      key === 'note' ? noteText(change) : key === 'unverified' ? inWords(change.unverified) : value;
     if (key === 'diff' && !worded) out.reason = whyText(change);
   }
   return out as unknown as Change;

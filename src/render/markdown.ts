@@ -24,11 +24,6 @@ import {
 import { errorText } from './reasons.js';
 import { manualSteps, runbookLines, waitingNote } from './runbook.js';
 
-export interface MarkdownOptions {
-  /** Upper bound of the output length; the change list is cut to fit. Default 60,000. */
-  maxChars?: number;
-}
-
 /** An update's line in the diff block: orange on GitHub, where `~` has no colour. */
 const UPDATE_IN_DIFF = '!';
 
@@ -39,7 +34,8 @@ const DIFF_PREFIX: Partial<Record<Change['action'], string>> = {
   delete: '-',
 };
 
-export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
+/** `maxChars`: upper bound of the output length; the change list is cut to fit. */
+export function renderMarkdown(plan: Plan, opts: { maxChars?: number } = {}): string {
   const maxChars = opts.maxChars ?? 60_000;
   const head = headLines(plan);
   const changes = visibleChanges(plan);

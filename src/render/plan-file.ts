@@ -176,9 +176,8 @@ function verifySeal(doc: Record<string, unknown>, where: string, key: PlanKey): 
  * it again. With a key (env `POOLSYNC_PLAN_KEY` or `POOLSYNC_PLAN_KEY_FILE`, the same in the job
  * that plans and the one that applies) it is an HMAC-SHA256 (`hmac-sha256:…`): only a holder of
  * the key can make a seal that verifies, and a reader that has the key accepts no other seal
- * (docs/security.md).
+ * (docs/security.md). A seal is `sha256:<64 hex>` or `hmac-sha256:<64 hex>`.
  */
-/** A plan's seal: `sha256:<64 hex>` or `hmac-sha256:<64 hex>`. */
 const SEAL_PATTERN = /^(sha256|hmac-sha256):([0-9a-f]{64})$/;
 
 /** The key, or null for an unkeyed seal. */

@@ -37,9 +37,6 @@ export function errorText(e: Pick<PlanError, 'code' | 'params' | 'message'>): st
 /** The words of one code, made from its parameters. */
 type Words = (p: ReasonParams) => string;
 
-/** A part of the catalog: code → words. */
-type WordsTable = Record<string, Words>;
-
 /** A parameter as text: a string as it is, anything else as JSON. */
 export function s(p: ReasonParams, key: string): string {
   const v = p[key];
@@ -72,7 +69,7 @@ const isAre = (n: number): string => (n === 1 ? 'is' : 'are');
 const itThem = (n: number): string => (n === 1 ? 'it' : 'them');
 
 /** Words of the causes: what another object's step does to this one (Change.cause, with caused_by). */
-const CAUSES: WordsTable = {
+const CAUSES: Record<string, Words> = {
   CREATED_BY_REGISTRATION: (p) => `created by registering ${s(p, 'by')} (C2)`,
   RECREATED_BY_REGISTRATION: (p) => `recreated by registering ${s(p, 'by')} (C3)`,
   MOVES_WITH_CLUSTER: (p) =>
@@ -97,7 +94,7 @@ const CAUSES: WordsTable = {
 };
 
 /** Words of why a live object absent from the repository is left alone (Change.why of `unmanaged`). */
-const UNMANAGED: WordsTable = {
+const UNMANAGED: Record<string, Words> = {
   PRUNE_OFF: () => 'not in the repository and prune is off: reported, never touched',
   FORGOTTEN: () =>
     'taken out of management (`poolsync state forget`): reported, never deleted; `poolsync import` adopts it again',
@@ -209,7 +206,7 @@ function reRegistered(p: ReasonParams): string {
     : `moves from pool "${s(p, 'from')}" to "${s(p, 'to')}" by delete and re-register (C7)`;
 }
 
-const WARNINGS: WordsTable = {
+const WARNINGS: Record<string, Words> = {
   CONAMED_QUEUE_ORPHANED: (p) =>
     `${s(p, 'cluster')} ${reRegistered(p)}, but its co-named ${s(p, 'queue')} stays in pool "${s(p, 'pool')}" with an ` +
     `empty selector (C8) and registration does not create another (C2): everything that targets queue ` +

@@ -1,6 +1,6 @@
 /** `plan --refresh-only`: the drift since the last apply, as text, JSON or markdown. */
 import type { RefreshReport } from '../plan/refresh.js';
-import { formatValue, plural } from './common.js';
+import { fieldLines, plural } from './common.js';
 
 const SYMBOL = { changed: '~', appeared: '+', gone: '-' } as const;
 const NOTE = {
@@ -19,11 +19,7 @@ function lines(r: RefreshReport): string[] {
   for (const d of r.drift) {
     out.push(`${SYMBOL[d.drift].padStart(3)} ${d.address}${NOTE[d.drift]}`);
     if (d.drift !== 'changed') continue;
-    const width = Math.max(0, ...d.diff.map((f) => f.path.length));
-    for (const f of d.diff)
-      out.push(
-        `      ${`${f.path}:`.padEnd(width + 1)} ${formatValue(f.before)} → ${formatValue(f.after)}`,
-      );
+    for (const f of fieldLines({ action: 'update', diff: d.diff })) out.push(`      ${f.text}`);
   }
   return out;
 }

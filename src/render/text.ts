@@ -11,19 +11,15 @@ import {
   footnotes,
   headerLines,
   hasNoChanges,
+  inWords,
   noteText,
   unmanagedReason,
-  unverifiedText,
   warningText,
   whyText,
 } from './common.js';
 import { errorText } from './reasons.js';
 import { escapeTerminal as esc } from '../util/terminal-text.js';
 import { manualSteps, runbookLines, waitingNote } from './runbook.js';
-
-export interface TextOptions {
-  color: boolean;
-}
 
 const ANSI = {
   reset: '\x1b[0m',
@@ -54,7 +50,7 @@ const HEADLINE: Partial<Record<Change['action'], string>> = {
 };
 
 /** The whole text at once; `renderTextParts` for output that may run to tens of megabytes. */
-export function renderText(plan: Plan, opts: TextOptions): string {
+export function renderText(plan: Plan, opts: { color: boolean }): string {
   return [...renderTextParts(plan, opts)].join('');
 }
 
@@ -66,7 +62,7 @@ const PART_LINES = 2048;
  * `renderText`. A writer hands each on as it comes, so the text of a large plan is never built
  * whole (at 100,000 creates it is ~32 MB, and its lines several times that while joined).
  */
-export function* renderTextParts(plan: Plan, opts: TextOptions): Generator<string> {
+export function* renderTextParts(plan: Plan, opts: { color: boolean }): Generator<string> {
   const paint: Paint = opts.color
     ? (style, text) => `${ANSI[style]}${text}${ANSI.reset}`
     : (_s, text) => text;
@@ -202,7 +198,7 @@ function renderChange(change: Change, paint: Paint, manual: boolean): string[] {
   const lines = [
     `${paint(style, symbol)} ${paint('bold', esc(change.address))}${headline ? paint('dim', `  (${headline})`) : ''}`,
   ];
-  const unverified = unverifiedText(change);
+  const unverified = inWords(change.unverified);
   const comments: [keyof typeof ANSI, string | null][] = [
     ['dim', causeText(change)],
     ['dim', why],

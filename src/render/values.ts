@@ -88,7 +88,7 @@ export async function renderTargets(
   commit: string | null,
 ): Promise<(RenderedTarget | { kind: RenderKind; path: string; error: string })[]> {
   const config = desired.config.render ?? {};
-  const out: (RenderedTarget | { kind: RenderKind; path: string; error: string })[] = [];
+  const out: Awaited<ReturnType<typeof renderTargets>> = [];
   for (const kind of Object.keys(RENDERERS) as RenderKind[]) {
     const settings = config[kind] as
       { path: string; credentialsSecret?: string; base?: string } | undefined;
@@ -121,11 +121,8 @@ export function compareTarget(
     body(target.content),
     target.path,
   );
-  return {
-    ...target,
-    status: current === null ? 'missing' : diff === '' ? 'same' : 'changed',
-    diff,
-  };
+  const status = current === null ? 'missing' : diff === '' ? 'same' : 'changed';
+  return { ...target, status, diff };
 }
 
 /**

@@ -6,7 +6,7 @@
  * @kubernetes/client-node (here from a fake API server on a socket) and holds an assignment
  * whose label or weights flyteadmin does not run with yet; the daemon looks again on each run.
  */
-import { unverifiedText, warningText, whyText } from '../../src/render/common.js';
+import { inWords, warningText, whyText } from '../../src/render/common.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dump, load } from 'js-yaml';
@@ -235,7 +235,7 @@ describe.each(targets.list)('flyteadmin $name: labels wait for their deployment'
     expect(warningText(unconfigured.warnings[0]!)).toContain('clusters-configmap=NAMESPACE/NAME');
     const creates = unconfigured.changes.filter((c) => c.action === 'create');
     expect(creates).toHaveLength(4);
-    for (const c of creates) expect(unverifiedText(c)).toMatch(/is unknown/);
+    for (const c of creates) expect(inWords(c.unverified)).toMatch(/is unknown/);
     // Creates are not destructive, but unverified: `safe` holds them.
     expect(splitHeld(unconfigured).held.map((c) => c.address)).toEqual(
       creates.map((c) => c.address),
