@@ -12,9 +12,9 @@ import { loadDesired } from '../../ops/plan-run.js';
 import { UserError } from '../../util/user-error.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { requireConfigFolder } from '../config-folder.js';
-import { controlPlaneUrl, type CheckArgs } from '../define.js';
+import type { CheckArgs } from '../define.js';
 import type { Io } from '../io.js';
-import { openToRead } from '../options.js';
+import { oneTarget, openToRead } from '../options.js';
 import { plural } from '../../render/index.js';
 
 interface Line {
@@ -26,10 +26,11 @@ interface Line {
 
 export async function check(args: CheckArgs, io: Io): Promise<number> {
   const lines: Line[] = [await folderLine(args.dir)];
-  const url = controlPlaneUrl(args, io.env);
+  const target = await oneTarget(null, args, 'check', io.env);
+  const url = target.url;
   let cp: ControlPlane | null = null;
   try {
-    cp = await openToRead({ ...args, 'control-plane': url }, null);
+    cp = await openToRead(target, args['max-retries']);
     const probed = args.probe
       ? await probeKinds(cp)
       : [{ ok: true, text: 'not probed (--no-probe): nothing was read from it' }];

@@ -39,11 +39,11 @@ import { controlPlaneUrl, type ExportArgs, type ImportArgs } from '../define.js'
 import { oneTarget, openToRead, sharedInventoryOf } from '../options.js';
 import type { Io } from '../io.js';
 
-export async function exportTo(given: ExportArgs, io: Io): Promise<number> {
+export async function exportTo(args: ExportArgs, io: Io): Promise<number> {
   // --env: the environment's control plane and credentials (docs/environments.md).
-  const { args, name } = await oneTarget(null, given, 'export', io.env);
+  const target = await oneTarget(null, args, 'export', io.env);
   if (args.dir.trim() === '') throw new UserError('--dir is empty: name the folder to write into');
-  const cp = await openToRead(args, name);
+  const cp = await openToRead(target);
   // The live state as manifests under --dir, and the objects adopted into the inventory.
   try {
     const live = await readLiveState(cp);
@@ -77,7 +77,7 @@ export async function exportTo(given: ExportArgs, io: Io): Promise<number> {
       `Exported ${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]} to ${out}\n`,
     );
     const adopted = result.files.flatMap((f) => (f.address ? [f.address] : []));
-    await adopt(cp, args, adopted, io);
+    await adopt(cp, target.url, args, adopted, io);
   } finally {
     await cp.close();
   }
@@ -91,8 +91,8 @@ const FOLDER = {
   PoolAssignment: 'assignments',
 } as const;
 
-export async function importObject(given: ImportArgs, io: Io): Promise<number> {
-  const args = { ...given, 'control-plane': controlPlaneUrl(given, io.env) };
+export async function importObject(args: ImportArgs, io: Io): Promise<number> {
+  const url = controlPlaneUrl(args, io.env);
   checkAddressSyntax('import', args.address);
   const kind = args.address.slice(0, args.address.indexOf('/'));
   if (!(kind in FOLDER)) {
@@ -107,8 +107,8 @@ export async function importObject(given: ImportArgs, io: Io): Promise<number> {
     );
   await requireFolder(args.dir);
   await refuseIfDeclared(args.dir, args.address);
-  const token = await resolveToken(args['token-file'], args['control-plane'], null);
-  const cp = await openControlPlane(args['control-plane'], { token });
+  const token = await resolveToken(args['token-file'], url, null);
+  const cp = await openControlPlane(url, { token });
   try {
     const file = manifestOf(await readLiveState(cp), args.address);
     checkExportedPath(file.path);
@@ -121,7 +121,7 @@ export async function importObject(given: ImportArgs, io: Io): Promise<number> {
     io.stdout.write(
       `Imported ${args.address} into ${path}. Commit it; \`poolsync plan\` now shows no change for it.\n`,
     );
-    await adopt(cp, args, [args.address], io);
+    await adopt(cp, url, args, [args.address], io);
   } finally {
     await cp.close();
   }
@@ -216,18 +216,19 @@ export async function writeExported(out: string, file: ExportedFile): Promise<st
 }
 
 /**
- * ADDRESSES recorded in the inventory of the control plane of ARGS, and a line saying so (a
+ * ADDRESSES recorded in the inventory of the control plane at URL, and a line saying so (a
  * warning on stderr when the inventory cannot be written).
  */
 export async function adopt(
   cp: ControlPlane,
-  args: { 'control-plane': string; 'state-dir': string; inventory?: string },
+  url: string,
+  args: { 'state-dir': string; inventory?: string },
   addresses: readonly string[],
   io: Io,
 ): Promise<void> {
   if (addresses.length === 0) return;
   const shared = sharedInventoryOf(args, io.env);
-  const store = inventoryStore(cp, args['control-plane'], args['state-dir'], shared);
+  const store = inventoryStore(cp, url, args['state-dir'], shared);
   try {
     const added = await adoptIntoInventory(store, addresses);
     io.stdout.write(

@@ -21,9 +21,7 @@ import {
   resolveTargets,
   sharedInventoryOf,
   useColor,
-  withTarget,
   type EnvTarget,
-  type Targeted,
 } from '../options.js';
 import { reportError, writeParts, writePartsToFile, type Io } from '../io.js';
 import { baseEnvironments, baseRefusal, pullRequestBase } from '../../vcs/base-environments.js';
@@ -50,7 +48,7 @@ export async function plan(args: PlanArgs, io: Io): Promise<number> {
     const pins = await baseEnvironments(args.dir, base);
     for (const t of targets) t.refused = baseRefusal(t.env!, pins) ?? undefined;
   }
-  if (targets[0]!.name === null) return planFor(withTarget(args, targets[0]!), targets[0]!, io);
+  if (targets[0]!.name === null) return planFor(args, targets[0]!, io);
   if (targets.length > 1 && (args.out !== undefined || args.output === 'json'))
     throw new UserError(
       `--env all plans ${targets.length} environments: ${args.out !== undefined ? '--out' : '--output json'} takes one plan; name one environment with --env NAME`,
@@ -64,7 +62,7 @@ export async function plan(args: PlanArgs, io: Io): Promise<number> {
     const collect = (outcome: EnvironmentOutcome) => sections.push({ name: t.name!, outcome });
     let c: number;
     try {
-      c = await planFor(withTarget(args, t), t, io, collect);
+      c = await planFor(args, t, io, collect);
     } catch (err) {
       const named = await inEnvironment(err, args.dir, t);
       if (targets.length === 1) throw named;
@@ -100,7 +98,7 @@ type PlanOptions = Omit<PlanArgs, 'parallelism'> & { parallelism?: number };
 
 /** The plan of one target (the plan `promote` shows too); its exit code. */
 export async function planFor(
-  args: Targeted<PlanOptions>,
+  args: PlanOptions,
   target: EnvTarget,
   io: Io,
   collect?: (outcome: EnvironmentOutcome) => void,
@@ -115,7 +113,7 @@ export async function planFor(
     );
     if (other)
       throw new UserError(`--refresh-only shows drift only: it cannot be combined with --${other}`);
-    return refreshOnly(args, target.name, io);
+    return refreshOnly(args, target, io);
   }
   const { result, key, commit } = await planOf(args, target, io);
   // An unreachable control plane is the command's error (exit 1), as any other failure.
@@ -166,29 +164,23 @@ export async function planFor(
 
 /** Credentials, plan key and commit, then the plan of `target` (or the repository's errors). */
 async function planOf(
-  args: Targeted<PlanOptions>,
+  args: PlanOptions,
   target: EnvTarget,
   io: Io,
 ): Promise<{ result: PlanOutcome; key: PlanKey | undefined; commit: string | null }> {
   const note = await requireConfigFolder(args.dir);
   if (note !== null) io.stderr.write(note);
-  const url = args['control-plane'];
-  const token = await resolveToken(args['token-file'], url, target.name);
+  const source = await acquire(args, target);
   // The JSON plan is a plan file: sealed (render/plan-file.ts), with the key when one is set.
   const key: PlanKey | undefined =
     args.out !== undefined || args.output === 'json' ? await resolvePlanKey(io.env) : undefined;
   const commit = await planCommit(args, io);
   const result = await planRun({
     source: {
-      kind: 'acquire',
-      url,
-      stateDir: args['state-dir'],
+      ...source,
       sharedInventory: sharedInventoryOf(args, io.env),
-      maxRetries: args['max-retries'],
       parallelism: args.parallelism,
       onPace: (e) => io.stderr.write(`${paceLine(e)}\n`),
-      token,
-      apiKeyFile: args['api-key-file'],
     },
     desired: {
       kind: 'folder',
@@ -208,30 +200,24 @@ async function planOf(
   return { result, key, commit };
 }
 
+/**
+ * The control plane a plan reads (only), with the target's credentials: the Union API key of
+ * --api-key-file too.
+ */
+async function acquire(args: PlanOptions, target: EnvTarget) {
+  const { url, tokenFile, apiKeyFile, name } = target;
+  const token = await resolveToken(tokenFile, url, name);
+  const { 'state-dir': stateDir, 'max-retries': maxRetries } = args;
+  const kind = 'acquire' as const;
+  return { kind, url, stateDir, sharedInventory: null, maxRetries, token, apiKeyFile };
+}
+
 /** `--refresh-only`: drift since the last apply; exit 2 with --detailed-exitcode when there is some. */
-async function refreshOnly(
-  args: Targeted<PlanOptions>,
-  environment: string | null,
-  io: Io,
-): Promise<number> {
+async function refreshOnly(args: PlanOptions, target: EnvTarget, io: Io): Promise<number> {
   const { lastAppliedPathFor, readLastApplied } = await import('../../apply/last-applied.js');
   const render = await import('../../render/refresh.js');
-  const url = args['control-plane'];
-  const last = await readLastApplied(lastAppliedPathFor(url, args['state-dir']));
-  const token = await resolveToken(args['token-file'], url, environment);
-  // Reads only, with the credentials a plan takes (the Union API key of --api-key-file).
-  const report = await refreshRun(
-    {
-      kind: 'acquire',
-      url,
-      stateDir: args['state-dir'],
-      sharedInventory: null,
-      maxRetries: args['max-retries'],
-      token,
-      apiKeyFile: args['api-key-file'],
-    },
-    last,
-  );
+  const last = await readLastApplied(lastAppliedPathFor(target.url, args['state-dir']));
+  const report = await refreshRun(await acquire(args, target), last);
   io.stdout.write(
     args.output === 'json'
       ? render.renderRefreshJson(report)

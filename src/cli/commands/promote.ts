@@ -19,12 +19,7 @@ import { findManifestFiles } from '../../manifests/walk.js';
 import type { Environment } from '../../model/desired.js';
 import { describeFailure, readRepoFile, writeRepoFile } from '../../util/safe-file.js';
 import { UserError } from '../../util/user-error.js';
-import {
-  commandLineCredentials,
-  environmentTarget,
-  inEnvironment,
-  withTarget,
-} from '../options.js';
+import { environmentTarget, inEnvironment } from '../options.js';
 import type { PromoteArgs } from '../define.js';
 import type { Io } from '../io.js';
 import { requireFolder } from '../config-folder.js';
@@ -73,7 +68,7 @@ export async function promote(args: PromoteArgs, io: Io): Promise<number> {
     await applyChanges(folder, changes);
     // The control plane and credentials are the real folder's (a file: path is relative to it).
     // A credential on the command line wins over the environment's, as for `plan --env`.
-    const target = commandLineCredentials(environmentTarget(args.dir, to, io.env), args);
+    const target = environmentTarget(args.dir, to, args, io.env);
     const planArgs = {
       ...args,
       dir: folder,
@@ -81,7 +76,7 @@ export async function promote(args: PromoteArgs, io: Io): Promise<number> {
       'refresh-only': false,
       'lock-timeout': '0s',
     };
-    code = await planFor(withTarget(planArgs, target), target, io).catch(async (err: unknown) => {
+    code = await planFor(planArgs, target, io).catch(async (err: unknown) => {
       throw await inEnvironment(err, args.dir, target);
     });
   } finally {

@@ -22,23 +22,22 @@ import { managedStatus } from '../../render/cli-output.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
 import type { StateArgs } from '../define.js';
-import { oneTarget, openToRead, sharedInventoryOf, type Targeted } from '../options.js';
+import { oneTarget, openToRead, sharedInventoryOf, type EnvTarget } from '../options.js';
 import type { Io } from '../io.js';
 import { requireFolder } from '../config-folder.js';
 import { underApplyLock } from '../../ops/apply-run.js';
 
 /** The control plane of the command, with its inventory and live state read together. */
 interface Read {
-  args: Targeted<StateArgs>;
-  environment: string | null;
+  target: EnvTarget;
   cp: ControlPlane;
   store: InventoryStore;
   record: InventoryRecord | null;
   live: LiveState;
 }
 
-export function list(given: StateArgs, io: Io): Promise<number> {
-  return withState(given, io, async ({ args, environment, cp, store, record, live }) => {
+export function list(args: StateArgs, io: Io): Promise<number> {
+  return withState(args, io, async ({ target, cp, store, record, live }) => {
     const managed = managedObjects(live);
     if (args.output === 'json') {
       const objects = managed.objects.map(({ address, status }) => ({ address, status }));
@@ -48,8 +47,8 @@ export function list(given: StateArgs, io: Io): Promise<number> {
         commit: record.commit,
       };
       const json = {
-        environment,
-        control_plane: controlPlaneIdentity(args['control-plane'], cp),
+        environment: target.name,
+        control_plane: controlPlaneIdentity(target.url, cp),
         inventory,
         objects,
         forgotten: managed.forgotten,
@@ -57,7 +56,7 @@ export function list(given: StateArgs, io: Io): Promise<number> {
       io.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
       return 0;
     }
-    io.stdout.write(header(environment, args, cp));
+    io.stdout.write(header(target, cp));
     if (!managed.recorded) {
       io.stdout.write(
         `No inventory yet (${store.where}): poolsync has applied nothing here. \`poolsync apply\` records what it applies; \`poolsync export\` and \`poolsync import\` adopt what exists.\n`,
@@ -82,17 +81,17 @@ export function list(given: StateArgs, io: Io): Promise<number> {
   });
 }
 
-export async function show(given: StateArgs, io: Io): Promise<number> {
-  const address = checkedAddress('state show', given.address);
-  return withState(given, io, async ({ args, environment, cp, live }) => {
+export async function show(args: StateArgs, io: Io): Promise<number> {
+  const address = checkedAddress('state show', args.address);
+  return withState(args, io, async ({ target, cp, live }) => {
     const managed = managedObjects(live);
     const object = managed.objects.find((o) => o.address === address);
     if (!object) throw notManaged(address, managed.forgotten, live);
     if (args.output === 'json') {
-      io.stdout.write(`${JSON.stringify({ environment, ...object }, null, 2)}\n`);
+      io.stdout.write(`${JSON.stringify({ environment: target.name, ...object }, null, 2)}\n`);
       return 0;
     }
-    io.stdout.write(header(environment, args, cp));
+    io.stdout.write(header(target, cp));
     io.stdout.write(`${escapeTerminal(address)}: ${managedStatus(object)}\n`);
     if (object.live) {
       const fields = Object.entries(object.live);
@@ -104,9 +103,9 @@ export async function show(given: StateArgs, io: Io): Promise<number> {
   });
 }
 
-export async function forget(given: StateArgs, io: Io): Promise<number> {
-  const address = checkedAddress('state forget', given.address);
-  return withState(given, io, async ({ args, store, record, live }) => {
+export async function forget(args: StateArgs, io: Io): Promise<number> {
+  const address = checkedAddress('state forget', args.address);
+  return withState(args, io, async ({ target, store, record, live }) => {
     if (record?.forgotten?.includes(address)) {
       io.stdout.write(`${address} is already forgotten: poolsync leaves it alone.\n`);
       return 0;
@@ -116,9 +115,7 @@ export async function forget(given: StateArgs, io: Io): Promise<number> {
         `${address} is neither in the inventory (${store.where}) nor on the control plane: nothing to forget (\`poolsync state list\` lists what is managed)`,
       );
     // Under the apply lock: an apply recording the inventory meanwhile would undo this.
-    await underApplyLock(args['control-plane'], args['state-dir'], () =>
-      forgetInInventory(store, address),
-    );
+    await underApplyLock(target.url, args['state-dir'], () => forgetInInventory(store, address));
     io.stdout.write(
       `Forgot ${address}: it left the inventory (${store.where}), and no later prune deletes it. Nothing was sent to the control plane about it.\n`,
     );
@@ -139,33 +136,26 @@ function checkedAddress(command: string, address: string | undefined): string {
 
 /** Opens the control plane `plan` would use (read only), reads its inventory and live state, runs `fn`. */
 async function withState(
-  given: StateArgs,
+  args: StateArgs,
   io: Io,
   fn: (read: Read) => Promise<number>,
 ): Promise<number> {
-  await requireFolder(given.dir);
-  const { args, name } = await oneTarget(given.dir, given, 'state', io.env);
-  const url = args['control-plane'];
-  const cp = await openToRead(args, name);
+  await requireFolder(args.dir);
+  const target = await oneTarget(args.dir, args, 'state', io.env);
+  const cp = await openToRead(target, args['max-retries']);
   try {
-    const store = inventoryStore(cp, url, args['state-dir'], sharedInventoryOf(args, io.env));
+    const shared = sharedInventoryOf(args, io.env);
+    const store = inventoryStore(cp, target.url, args['state-dir'], shared);
     const [live, record] = await Promise.all([readLiveState(cp), store.read()]);
-    return await fn({
-      args,
-      environment: name,
-      cp,
-      store,
-      record,
-      live: withInventory(live, record),
-    });
+    return await fn({ target, cp, store, record, live: withInventory(live, record) });
   } finally {
     await cp.close();
   }
 }
 
-function header(environment: string | null, args: Targeted<StateArgs>, cp: ControlPlane): string {
-  const id = controlPlaneIdentity(args['control-plane'], cp);
-  return `${environment !== null ? `Environment: ${environment}\n` : ''}Control plane: ${escapeTerminal(controlPlaneName(id))}\n`;
+function header({ name, url }: EnvTarget, cp: ControlPlane): string {
+  const id = controlPlaneIdentity(url, cp);
+  return `${name !== null ? `Environment: ${name}\n` : ''}Control plane: ${escapeTerminal(controlPlaneName(id))}\n`;
 }
 
 function notManaged(address: string, forgotten: readonly string[], live: LiveState): UserError {
