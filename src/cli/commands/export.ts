@@ -28,7 +28,7 @@ import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
 import { loadRepository } from '../../manifests/index.js';
 import { address, assignmentKeyString, DEFAULT_POOL, isValidName } from '../../model/common.js';
 import type { LiveState } from '../../model/live.js';
-import { isLive } from '../../plan/inventory.js';
+import { declaredByKind, isLive } from '../../plan/inventory.js';
 import { checkAddressSyntax } from '../../plan/target.js';
 import { plural } from '../../render/index.js';
 import { relativeParts, writeRepoFile } from '../../util/safe-file.js';
@@ -177,17 +177,11 @@ function manifestOf(live: LiveState, addr: string): { path: string; content: str
 async function refuseIfDeclared(dir: string, addr: string): Promise<void> {
   const loaded = await loadRepository(dir);
   if (!loaded.valid) return; // an unfinished repository may still take an import
-  const d = loaded.desired;
-  const declared = [
-    ...d.pools.map((o) => [address('ClusterPool', o.name), o.source] as const),
-    ...d.clusters.map((o) => [address('Cluster', o.name), o.source] as const),
-    ...d.queues.map((o) => [address('Queue', o.name), o.source] as const),
-    ...d.assignments.map(
-      (o) => [address('PoolAssignment', assignmentKeyString(o)), o.source] as const,
-    ),
-  ].find(([a]) => a === addr);
+  const declared = declaredByKind(loaded.desired)
+    .flatMap(([, objects]) => objects)
+    .find((o) => o.address === addr);
   if (declared) {
-    const s = declared[1];
+    const s = declared.source;
     throw new UserError(
       `${addr} is already in the repository at ${join(dir, s.file)}:${s.line}:${s.column}: poolsync manages it; nothing to import`,
     );
