@@ -209,14 +209,12 @@ const lockTimeout = {
 } as const;
 
 /** `--env NAME` / `-e NAME` (docs/environments.md), resolved in ./options.ts. */
-function envOption(all: boolean) {
+function envOption(orAll = '') {
   return {
     alias: 'e',
     type: 'string',
     requiresArg: true,
-    describe: all
-      ? 'The environment of poolsync.yaml to run for (its control plane, folders, patches), or all'
-      : 'The environment of poolsync.yaml to run for (its control plane, folders, patches)',
+    describe: `The environment of poolsync.yaml to run for (its control plane, folders, patches)${orAll}`,
   } as const;
 }
 
@@ -275,10 +273,7 @@ const validate = {
   builder: (y: Argv) =>
     y
       .positional('dir', configDir)
-      .option('env', {
-        ...envOption(true),
-        describe: `${envOption(true).describe} (default: all of them)`,
-      })
+      .option('env', envOption(', or all (default: all of them)'))
       .option(
         'output',
         output(['text', 'json'], 'text: one line per error; json: {valid, errors, counts}'),
@@ -325,7 +320,7 @@ const plan = {
   builder: (y: Argv, env: NodeJS.ProcessEnv) =>
     y
       .positional('dir', configDir)
-      .option('env', envOption(true))
+      .option('env', envOption(', or all'))
       .options(credentials(env))
       .option('max-retries', maxRetries)
       .option('parallelism', {
@@ -396,7 +391,7 @@ const apply = {
         describe:
           'A config repository folder, or a plan saved with `plan --output json --out FILE`',
       })
-      .option('env', envOption(false))
+      .option('env', envOption())
       .option('config-dir', configDirOption)
       .option('control-plane', controlPlane(env))
       .option('auto-approve', {
@@ -524,7 +519,7 @@ export type ShowArgs = ArgsOf<typeof show.builder>;
 function stateOptions(y: Argv, env: NodeJS.ProcessEnv) {
   return y
     .positional('dir', configDir)
-    .option('env', envOption(false))
+    .option('env', envOption())
     .options(credentials(env))
     .option('max-retries', maxRetries)
     .option('state-dir', inventoryStateDir)
@@ -586,7 +581,7 @@ const render = {
         describe: 'flyte-core-values | union-cluster-pools',
       })
       .positional('dir', configDir)
-      .option('env', envOption(false))
+      .option('env', envOption())
       .option('out', {
         type: 'string',
         describe:
@@ -630,7 +625,7 @@ const exportCommand = {
   describe: 'Write the live control-plane state as manifests (to adopt poolsync)',
   builder: (y: Argv, env: NodeJS.ProcessEnv) =>
     y
-      .option('env', envOption(false))
+      .option('env', envOption())
       .option('config-dir', configDirOption)
       .option('control-plane', controlPlane(env))
       .option('dir', {

@@ -5,6 +5,7 @@
  * PLANFILE`: a plan saved with `plan --out FILE`, rendered as plan renders it once its seal
  * verifies.
  */
+import { writeFile } from 'node:fs/promises';
 import { resolveToken } from '../../controlplane/open.js';
 import { formatValidationText } from '../../manifests/index.js';
 import { cleanCommit, planRun, refreshRun, type PlanOutcome } from '../../ops/plan-run.js';
@@ -13,6 +14,7 @@ import { nothingDeclared, renderedFileChanges, renderParts } from '../../render/
 import { readSavedPlan, resolvePlanKey } from '../saved-plan.js';
 import type { EnvironmentOutcome, PublishOutcome } from '../../vcs/types.js';
 import { paceLine } from '../../util/pacer.js';
+import { batches } from '../../util/batched-lines.js';
 import { UserError } from '../../util/user-error.js';
 import {
   durationFlag,
@@ -23,7 +25,7 @@ import {
   useColor,
   type EnvTarget,
 } from '../options.js';
-import { reportError, writeParts, writePartsToFile, type Io } from '../io.js';
+import { reportError, writeParts, type Io } from '../io.js';
 import { baseEnvironments, baseRefusal, pullRequestBase } from '../../vcs/base-environments.js';
 import { declaresNothing, requireConfigFolder, requireFolder } from '../config-folder.js';
 import type { PlanArgs, ShowArgs } from '../define.js';
@@ -151,7 +153,8 @@ export async function planFor(
   }
   if (args.out) {
     const out = args.out;
-    await writePartsToFile(out, planFileParts(plan, key ?? null)).catch(
+    // In batches: a plan of 100,000 changes is written without its whole text in memory.
+    await writeFile(out, batches(planFileParts(plan, key ?? null))).catch(
       (err: NodeJS.ErrnoException) => {
         throw new UserError(`cannot save the plan to ${out}: ${err.code ?? String(err)}`);
       },

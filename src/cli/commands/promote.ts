@@ -149,16 +149,12 @@ async function promotionChanges(
   const source = await manifestsIn(dir, fromFolder, ignore);
   const target = await manifestsIn(dir, toFolder, ignore);
   const changes: FileChange[] = [];
-  for (const [rel, content] of source) {
-    const now = target.get(rel);
-    if (now === content) continue;
-    changes.push({
-      path: `${toFolder}/${rel}`,
-      action: now === undefined ? 'add' : 'change',
-      content,
-    });
+  for (const rel of [...new Set([...source.keys(), ...target.keys()])].sort()) {
+    const [content, now] = [source.get(rel), target.get(rel)];
+    const path = `${toFolder}/${rel}`;
+    if (content === undefined) changes.push({ path, action: 'remove' });
+    else if (content !== now)
+      changes.push({ path, action: now === undefined ? 'add' : 'change', content });
   }
-  for (const rel of target.keys())
-    if (!source.has(rel)) changes.push({ path: `${toFolder}/${rel}`, action: 'remove' });
-  return changes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return changes;
 }
