@@ -85,8 +85,8 @@ type Work = (args: never, io: Io) => Promise<number>;
 
 /** Each command's work by its words, its module loaded when it runs. */
 const WORK: Record<string, Work> = {
-  init: async (a, io) => (await import('./commands/init.js')).init(a, io),
-  validate: async (a, io) => (await import('./commands/validate.js')).validate(a, io),
+  init: async (a, io) => (await import('./commands/export.js')).init(a, io),
+  validate: async (a, io) => (await import('./commands/check.js')).validate(a, io),
   check: async (a, io) => (await import('./commands/check.js')).check(a, io),
   plan: async (a, io) => (await import('./commands/plan.js')).plan(a, io),
   apply: async (a, io) => (await import('./commands/apply.js')).apply(a, io),

@@ -6,6 +6,10 @@
  * manifest in the config repository, in the file `export` would write, so the next plan
  * shows no change for it. Refuses an object the repository already declares.
  *
+ * `poolsync init [DIR] [--from-live]`: the first step of docs/getting-started.md. Writes a
+ * poolsync.yaml whose comments say what each setting does (prune off: nothing is ever deleted
+ * until the repository says so), and with --from-live exports the live state beside it.
+ *
  * How `export`, `import` and `init --from-live` write manifests under `--dir`, and adopt what
  * they wrote. Never outside `--dir`, whatever a live object's name (docs/security.md, "What is
  * written"): the paths come from names the control plane gave; export leaves out names that
@@ -14,7 +18,7 @@
  * inventory (src/apply/inventory.ts), so that once they leave the repository `prune: true`
  * deletes them as it would what `poolsync apply` created (docs/plan.md, Prune by inventory).
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { adoptIntoInventory, inventoryStore } from '../../apply/inventory.js';
 import { join, resolve } from 'node:path';
 import {
@@ -34,8 +38,8 @@ import { plural } from '../../render/index.js';
 import { relativeParts, writeRepoFile } from '../../util/safe-file.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
-import { exists, requireFolder } from '../config-folder.js';
-import { controlPlaneUrl, type ExportArgs, type ImportArgs } from '../define.js';
+import { exists, refuseCodeProject, requireFolder } from '../config-folder.js';
+import { controlPlaneUrl, type ExportArgs, type ImportArgs, type InitArgs } from '../define.js';
 import { oneTarget, openToRead, sharedInventoryOf } from '../options.js';
 import type { Io } from '../io.js';
 
@@ -84,20 +88,15 @@ export async function exportTo(args: ExportArgs, io: Io): Promise<number> {
   return 0;
 }
 
-const FOLDER = {
-  ClusterPool: 'pools',
-  Cluster: 'clusters',
-  Queue: 'queues',
-  PoolAssignment: 'assignments',
-} as const;
+const IMPORTABLE = ['ClusterPool', 'Cluster', 'Queue', 'PoolAssignment'];
 
 export async function importObject(args: ImportArgs, io: Io): Promise<number> {
   const url = controlPlaneUrl(args, io.env);
   checkAddressSyntax('import', args.address);
   const kind = args.address.slice(0, args.address.indexOf('/'));
-  if (!(kind in FOLDER)) {
+  if (!IMPORTABLE.includes(kind)) {
     throw new UserError(
-      `import writes ${Object.keys(FOLDER).join(', ')} objects; ${kind} objects are not read back from the control plane one by one: declare it in the repository (see docs/manifests.md)`,
+      `import writes ${IMPORTABLE.join(', ')} objects; ${kind} objects are not read back from the control plane one by one: declare it in the repository (see docs/manifests.md)`,
     );
   }
   const name = args.address.slice(kind.length + 1);
@@ -130,7 +129,7 @@ export async function importObject(args: ImportArgs, io: Io): Promise<number> {
 
 /** The manifest `export` writes for this one object; a UserError when it is not live or not declarable. */
 function manifestOf(live: LiveState, addr: string): { path: string; content: string } {
-  const kind = addr.slice(0, addr.indexOf('/')) as keyof typeof FOLDER;
+  const kind = addr.slice(0, addr.indexOf('/'));
   const name = addr.slice(addr.indexOf('/') + 1);
   const one: LiveState = {
     ...live,
@@ -164,7 +163,7 @@ function manifestOf(live: LiveState, addr: string): { path: string; content: str
     );
   }
   const result = exportManifests(one);
-  const file = result.files.find((f) => f.path.startsWith(`${FOLDER[kind]}/`));
+  const file = result.files.find((f) => f.address === addr);
   if (!file) {
     throw new UserError(
       `${addr} needs no manifest: ${result.warnings[0] ?? "it is a system queue (the default queue, or a cluster's co-named queue) at its default settings; its pool and selector follow its owner (Q4, Q5)"}`,
@@ -235,4 +234,65 @@ export async function adopt(
       `Warning: could not record the adopted objects in the inventory (${store.where}): ${(err as Error).message}\n`,
     );
   }
+}
+
+const REPO_CONFIG_TEMPLATE = `# poolsync configuration of this config repository (docs/manifests.md).
+# Every other YAML file under this folder is a manifest: ClusterPool, Cluster, Queue,
+# PoolAssignment, DefaultQueue (examples/config-repo has one of each).
+# Its schema: schemas/repo-config.schema.json of the poolsync package.
+apiVersion: poolsync/v1
+kind: RepoConfig
+
+# false: live objects the repository does not declare are listed as unmanaged, never deleted.
+# true: they are deleted, for the kinds in the prune scope (manage:, else the declared kinds).
+prune: false
+
+# The kinds this repository owns, hence the kinds prune may delete (docs/plan.md, Prune scope).
+# manage: [ClusterPool, Cluster, Queue, PoolAssignment]
+
+# Files to skip (globs relative to this folder): drafts, CI files, anything not a manifest.
+ignore:
+  - drafts/**
+  - .github/**
+  - .gitlab-ci.yml
+`;
+
+export async function init(args: InitArgs, io: Io): Promise<number> {
+  const dir = resolve(args.dir);
+  if (await exists(join(dir, 'poolsync.yaml')))
+    throw new UserError(
+      `${join(dir, 'poolsync.yaml')} already exists: this is a config repository already (\`poolsync validate ${args.dir}\` checks it)`,
+    );
+  try {
+    await refuseCodeProject(dir);
+  } catch {
+    throw new UserError(
+      `${dir} is a code project's root (package.json, go.mod, …): start the config repository in a folder of its own, e.g. \`poolsync init ${join(args.dir, 'pools')}\``,
+    );
+  }
+  await mkdir(dir, { recursive: true });
+  await writeExported(dir, { path: 'poolsync.yaml', content: REPO_CONFIG_TEMPLATE });
+  io.stdout.write(`Wrote ${join(dir, 'poolsync.yaml')}\n`);
+  if (await ignoreStateFolder(dir))
+    io.stdout.write(
+      `Added .poolsync/ to ${join(dir, '.gitignore')}: poolsync's state, never part of a commit.\n`,
+    );
+  if (args['from-live']) await exportTo({ ...args, dir, force: false, 'config-dir': '.' }, io);
+  io.stdout.write(
+    `Next: \`poolsync validate ${args.dir}\`, then \`poolsync plan ${args.dir}\` (docs/getting-started.md).\n`,
+  );
+  return 0;
+}
+
+/** `.poolsync/` in DIR's .gitignore (made or appended to), so `git add .` never commits the state. */
+async function ignoreStateFolder(dir: string): Promise<boolean> {
+  const path = join(dir, '.gitignore');
+  const text = await readFile(path, 'utf8').catch(() => '');
+  if (/^\/?\.poolsync(\/|\/\*\*)?[ \t]*$/m.test(text)) return false;
+  const sep = text === '' || text.endsWith('\n') ? '' : '\n';
+  await writeFile(
+    path,
+    `${text}${sep}# poolsync's state: the embedded control plane, locks, records\n.poolsync/\n`,
+  );
+  return true;
 }
