@@ -264,7 +264,6 @@ const init = {
         'Adopt what an organisation already has',
       ),
 } satisfies Command;
-export type InitArgs = ArgsOf<typeof init.builder>;
 
 const validate = {
   command: 'validate [dir]',
@@ -281,7 +280,6 @@ const validate = {
       .example('$0 validate examples/config-repo', 'Validate the bundled example')
       .example('$0 validate . --output json', 'Machine-readable result for CI'),
 } satisfies Command;
-export type ValidateArgs = ArgsOf<typeof validate.builder>;
 
 const check = {
   command: 'check [dir]',
@@ -306,7 +304,6 @@ const check = {
         'Before the first plan against Union',
       ),
 } satisfies Command;
-export type CheckArgs = ArgsOf<typeof check.builder>;
 
 /**
  * Calls in flight while `plan` reads a network control plane: a plan only reads, and Union
@@ -378,7 +375,6 @@ const plan = {
         ],
       ]),
 } satisfies Command;
-export type PlanArgs = ArgsOf<typeof plan.builder>;
 
 const apply = {
   command: 'apply [path]',
@@ -443,7 +439,6 @@ const apply = {
         ['$0 apply . --replace Cluster/prod-1', 'Delete and register a cluster again'],
       ]),
 } satisfies Command;
-export type ApplyArgs = ArgsOf<typeof apply.builder>;
 
 const promote = {
   command: 'promote <from> [dir]',
@@ -494,7 +489,6 @@ const promote = {
         'Make the change (then commit it and open a pull request)',
       ),
 } satisfies Command;
-export type PromoteArgs = ArgsOf<typeof promote.builder>;
 
 const show = {
   command: 'show <planfile>',
@@ -510,7 +504,6 @@ const show = {
       .option('color', color())
       .example('$0 show plan.json', 'Review a saved plan'),
 } satisfies Command;
-export type ShowArgs = ArgsOf<typeof show.builder>;
 
 /**
  * `poolsync state list|show|forget` (Terraform's `state list` / `show` / `rm`): the control
@@ -618,7 +611,6 @@ const render = {
         'The mapping to hand to Union',
       ),
 } satisfies Command;
-export type RenderArgs = ArgsOf<typeof render.builder>;
 
 const exportCommand = {
   command: 'export',
@@ -647,7 +639,6 @@ const exportCommand = {
         'adopt an existing organisation',
       ),
 } satisfies Command;
-export type ExportArgs = ArgsOf<typeof exportCommand.builder>;
 
 const importCommand = {
   command: 'import <address>',
@@ -677,7 +668,6 @@ const importCommand = {
         'Adopt one assignment (project/domain[/workflow])',
       ),
 } satisfies Command;
-export type ImportArgs = ArgsOf<typeof importCommand.builder>;
 
 /** `poolsync daemon`: one option per daemon setting (src/daemon/config-options.ts). */
 const daemon = {
@@ -917,7 +907,7 @@ const completion = {
 } satisfies Command;
 
 /** By name, in the order `--help` lists them. */
-export const COMMANDS: Record<string, Command> = {
+const BY_NAME = {
   init,
   validate,
   check,
@@ -937,3 +927,9 @@ export const COMMANDS: Record<string, Command> = {
   'control-plane': controlPlaneCommand,
   completion,
 };
+export const COMMANDS: Record<string, Command> = BY_NAME;
+
+/** The arguments of command N, as its options declare them. */
+export type Args<N extends keyof typeof BY_NAME> = ArgsOf<
+  NonNullable<(typeof BY_NAME)[N]['builder']>
+>;

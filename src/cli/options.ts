@@ -23,7 +23,7 @@ import type { ControlPlane } from '../controlplane/types.js';
 import type { SharedInventory } from '../apply/inventory.js';
 import { inventoryPlace, leaseNamespace } from '../apply/inventory-place.js';
 import { parseDuration } from '../util/duration.js';
-import { controlPlaneUrl, type PlanArgs } from './define.js';
+import { controlPlaneUrl, type Args } from './define.js';
 import type { Io } from './io.js';
 
 /** The ConfigMap of --inventory (env POOLSYNC_INVENTORY), by default beside --lock's Lease (env POOLSYNC_LOCK). */
@@ -56,7 +56,7 @@ export function durationFlag(flag: string, value: string | undefined, examples: 
 }
 
 /** What shapes a plan: `--target`, `--replace`, `--accept-cascade` (plan and apply DIR). */
-type PlanShapeArgs = Pick<PlanArgs, 'target' | 'replace' | 'accept-cascade'>;
+type PlanShapeArgs = Pick<Args<'plan'>, 'target' | 'replace' | 'accept-cascade'>;
 
 /** The shaping flags as pipeline options (planRepository). */
 export function planShape(args: PlanShapeArgs) {
@@ -90,7 +90,7 @@ export interface EnvTarget {
 }
 
 /** As yargs gives them: `control-plane` only when written on the command line. */
-type EnvArgs = Pick<PlanArgs, 'env' | 'control-plane' | 'token-file' | 'api-key-file'>;
+type EnvArgs = Pick<Args<'plan'>, 'env' | 'control-plane' | 'token-file' | 'api-key-file'>;
 
 /** The control plane of T, opened to read only, with its credentials and retries. */
 export async function openToRead(t: EnvTarget, maxRetries?: number): Promise<ControlPlane> {

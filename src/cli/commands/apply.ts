@@ -37,7 +37,7 @@ import {
   useColor,
 } from '../options.js';
 import { requireConfigFolder } from '../config-folder.js';
-import type { ApplyArgs } from '../define.js';
+import type { Args } from '../define.js';
 import { writeParts, type Io } from '../io.js';
 import { letYoungGenerationGrow } from '../young-generation.js';
 
@@ -49,7 +49,7 @@ const GATHER_FROM_STEPS = 1000;
  * backend manual steps, as the union backend has).
  */
 export async function apply(
-  args: ApplyArgs,
+  args: Args<'apply'>,
   io: Io,
   open: typeof openControlPlane = openControlPlane,
 ): Promise<number> {

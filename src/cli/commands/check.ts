@@ -15,7 +15,7 @@ import { loadDesired } from '../../ops/plan-run.js';
 import { UserError } from '../../util/user-error.js';
 import { escapeJsonForTerminal, escapeTerminal } from '../../util/terminal-text.js';
 import { declaresNothing, requireConfigFolder } from '../config-folder.js';
-import type { CheckArgs, ValidateArgs } from '../define.js';
+import type { Args } from '../define.js';
 import type { Io } from '../io.js';
 import { ENV_ALL, oneTarget, openToRead } from '../options.js';
 import { plural } from '../../render/index.js';
@@ -28,7 +28,7 @@ import {
 import { nothingDeclared } from '../../render/cli-output.js';
 import { readFolderOnce, type FolderRead } from '../../manifests/config.js';
 
-export async function validate(args: ValidateArgs, io: Io): Promise<number> {
+export async function validate(args: Args<'validate'>, io: Io): Promise<number> {
   const note = await requireConfigFolder(args.dir);
   if (note !== null) io.stderr.write(note);
   const shared = await readFolderOnce(args.dir);
@@ -59,7 +59,7 @@ export async function validate(args: ValidateArgs, io: Io): Promise<number> {
 }
 
 /** The environments to validate: none without environments, else --env's (default all). */
-function environmentNames(args: ValidateArgs, { config }: FolderRead): string[] {
+function environmentNames(args: Args<'validate'>, { config }: FolderRead): string[] {
   const envs =
     config.errors.length > 0 ? [] : (config.config.environments ?? []).map((e) => e.name);
   if (args.env === undefined || args.env === ENV_ALL) return envs;
@@ -81,7 +81,7 @@ interface Line {
   unreachable?: boolean;
 }
 
-export async function check(args: CheckArgs, io: Io): Promise<number> {
+export async function check(args: Args<'check'>, io: Io): Promise<number> {
   const lines: Line[] = [await folderLine(args.dir)];
   const target = await oneTarget(null, args, 'check', io.env);
   const url = target.url;

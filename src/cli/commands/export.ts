@@ -54,17 +54,11 @@ import { relativeParts, writeRepoFile } from '../../util/safe-file.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
 import { exists, refuseCodeProject, requireFolder } from '../config-folder.js';
-import {
-  controlPlaneUrl,
-  type ExportArgs,
-  type ImportArgs,
-  type InitArgs,
-  type StateArgs,
-} from '../define.js';
+import { controlPlaneUrl, type Args, type StateArgs } from '../define.js';
 import { oneTarget, openToRead, sharedInventoryOf, type EnvTarget } from '../options.js';
 import type { Io } from '../io.js';
 
-export async function exportTo(args: ExportArgs, io: Io): Promise<number> {
+export async function exportTo(args: Args<'export'>, io: Io): Promise<number> {
   // --env: the environment's control plane and credentials (docs/environments.md).
   const target = await oneTarget(null, args, 'export', io.env);
   if (args.dir.trim() === '') throw new UserError('--dir is empty: name the folder to write into');
@@ -111,7 +105,7 @@ export async function exportTo(args: ExportArgs, io: Io): Promise<number> {
 
 const IMPORTABLE = ['ClusterPool', 'Cluster', 'Queue', 'PoolAssignment'];
 
-export async function importObject(args: ImportArgs, io: Io): Promise<number> {
+export async function importObject(args: Args<'import'>, io: Io): Promise<number> {
   const url = controlPlaneUrl(args, io.env);
   checkAddressSyntax('import', args.address);
   const kind = args.address.slice(0, args.address.indexOf('/'));
@@ -278,7 +272,7 @@ ignore:
   - .gitlab-ci.yml
 `;
 
-export async function init(args: InitArgs, io: Io): Promise<number> {
+export async function init(args: Args<'init'>, io: Io): Promise<number> {
   const dir = resolve(args.dir);
   if (await exists(join(dir, 'poolsync.yaml')))
     throw new UserError(

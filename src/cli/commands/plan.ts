@@ -53,14 +53,14 @@ import {
 import { reportError, writeParts, type Io } from '../io.js';
 import { baseEnvironments, baseRefusal, pullRequestBase } from '../../vcs/base-environments.js';
 import { declaresNothing, requireConfigFolder, requireFolder } from '../config-folder.js';
-import type { PlanArgs, PromoteArgs, ShowArgs } from '../define.js';
+import type { Args } from '../define.js';
 
 /**
  * The plan of each environment asked for (docs/environments.md), one after the other; without
  * environments, the one plan of `--control-plane`. Exit: 1 when any failed, else 2 (with
  * --detailed-exitcode) when any has changes.
  */
-export async function plan(args: PlanArgs, io: Io): Promise<number> {
+export async function plan(args: Args<'plan'>, io: Io): Promise<number> {
   // Only the folder: --refresh-only reads no manifests, and planFor checks the rest.
   await requireFolder(args.dir);
   const targets = await resolveTargets(args.dir, args, {
@@ -113,7 +113,7 @@ export async function plan(args: PlanArgs, io: Io): Promise<number> {
   return code;
 }
 
-export async function show(args: ShowArgs, io: Io): Promise<number> {
+export async function show(args: Args<'show'>, io: Io): Promise<number> {
   const plan = await readSavedPlan(args.planfile, io.env);
   // JSON: the plan as read, its seal included, so the output is again a plan file.
   await writeParts(io.stdout, renderParts(plan, args.output, useColor(args.color, io)));
@@ -121,7 +121,7 @@ export async function show(args: ShowArgs, io: Io): Promise<number> {
 }
 
 /** What the plan of one target reads: plan's arguments, or promote's (no parallelism of theirs). */
-type PlanOptions = Omit<PlanArgs, 'parallelism'> & { parallelism?: number };
+type PlanOptions = Omit<Args<'plan'>, 'parallelism'> & { parallelism?: number };
 
 /** The plan of one target (the plan `promote` shows too); its exit code. */
 async function planFor(
@@ -276,7 +276,7 @@ async function publishComment(args: PlanOptions, outcome: PublishOutcome, io: Io
   if (posted) io.stderr.write(`${describePublish(posted)}\n`);
 }
 
-export async function promote(args: PromoteArgs, io: Io): Promise<number> {
+export async function promote(args: Args<'promote'>, io: Io): Promise<number> {
   await requireFolder(args.dir);
   const { config, errors } = await readRepoConfig(args.dir);
   const envs = config.environments ?? [];
