@@ -68,14 +68,13 @@ export async function plan(args: Args<'plan'>, io: Io): Promise<number> {
     command: 'plan',
     env: io.env,
   });
+  if (targets[0]!.name === null) return planFor(args, targets[0]!, io);
   // A pull request's poolsync.yaml may not choose where credentials go (docs/security.md).
-  const base =
-    targets[0]!.name === null ? null : pullRequestBase(io.env, args.comment !== undefined);
+  const base = pullRequestBase(io.env, args.comment !== undefined);
   if (base) {
     const pins = await baseEnvironments(args.dir, base);
     for (const t of targets) t.refused = baseRefusal(t.env!, pins) ?? undefined;
   }
-  if (targets[0]!.name === null) return planFor(args, targets[0]!, io);
   if (targets.length > 1 && (args.out !== undefined || args.output === 'json'))
     throw new UserError(
       `--env all plans ${targets.length} environments: ${args.out !== undefined ? '--out' : '--output json'} takes one plan; name one environment with --env NAME`,
