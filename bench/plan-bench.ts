@@ -14,7 +14,9 @@ import {
 import type { DesiredState } from '../src/model/desired.js';
 import type { LiveState } from '../src/model/live.js';
 import { computePlan } from '../src/plan/index.js';
-import { renderJson, renderMarkdown, renderText } from '../src/render/index.js';
+import { renderJson } from '../src/render/json.js';
+import { renderMarkdown } from '../src/render/markdown.js';
+import { renderText } from '../src/render/text.js';
 
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 7;

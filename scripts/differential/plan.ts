@@ -26,7 +26,9 @@ const fromFirst = (...paths: string[]): Promise<Any> =>
 const [pipeline, against, render, refresh, applied, counts, hold] = await Promise.all([
   fromFirst('src/ops/pipeline.ts', 'src/ops/plan-run.ts'),
   fromFirst('src/plan/plan-against.ts', 'src/plan/index.ts'),
-  from('src/render/index.ts'),
+  Promise.all(['text', 'json', 'markdown'].map((m) => from(`src/render/${m}.ts`))).then(
+    (modules) => Object.assign({}, ...modules) as Any,
+  ),
   from('src/render/refresh.ts'),
   fromFirst('src/plan/applied-state.ts', 'src/plan/inventory.ts'),
   from('src/plan/counts.ts'),

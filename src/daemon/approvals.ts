@@ -7,6 +7,7 @@
  * An approval of anything else is refused with the reason (stale: the live state or the commit
  * moved since it was planned).
  */
+import type { commentWords } from '../render/daemon-words.js';
 import { approvalWords } from '../render/daemon-words.js';
 
 /** One change as /status and the approvals list it: its address, action and why it waits. */
@@ -45,6 +46,26 @@ export interface ApprovalStatus {
 }
 
 export type ApprovalAnswer = { ok: true; record: ApprovalRecord } | { ok: false; reason: string };
+
+/**
+ * The unit an approval is for (by POST /approve or a `poolsync apply [-e NAME]` comment): the
+ * daemon's one (naming an environment is refused), or the environment named; naming none with
+ * environments, `unnamed` decides (the API: the one holding the fingerprint; a comment must
+ * name one). Else the reason, in the channel's words.
+ */
+export function approvalTarget<U extends { name: string | null }>(
+  units: readonly U[],
+  environment: string | undefined,
+  words: typeof approvalWords | typeof commentWords,
+  unnamed: (names: string[]) => U | string,
+): U | string {
+  const sole = units[0]!.name === null ? units[0]! : null;
+  if (sole !== null)
+    return environment === undefined ? sole : words.withoutEnvironments(environment);
+  const names = units.map((u) => u.name!);
+  if (environment === undefined) return unnamed(names);
+  return units.find((u) => u.name === environment) ?? words.noSuchEnvironment(environment, names);
+}
 
 /** A granted approval not applied within this long is dropped (the plan has surely moved). */
 const GRANT_TTL_MS = 24 * 3600_000;

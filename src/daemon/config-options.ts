@@ -22,6 +22,12 @@ export interface OptionSpec {
   describe: string;
   default?: string | number | boolean;
   choices?: readonly string[];
+  /**
+   * The FILE holding a secret (quality.md, Security): the secret itself comes from that file or
+   * from the environment variable named as this one without `_FILE`, never from a flag's value
+   * or the config file (config.ts).
+   */
+  secret?: true;
 }
 
 /** Every plain setting; one table drives the CLI flags, the env lookup, the file keys and the docs. */
@@ -66,11 +72,13 @@ export const OPTIONS: readonly OptionSpec[] = withEnv([
   {
     name: 'token-file',
     kind: 'path',
+    secret: true,
     describe: 'File holding the control-plane API token (or env POOLSYNC_TOKEN)',
   },
   {
     name: 'git-token-file',
     kind: 'path',
+    secret: true,
     describe: 'File holding an HTTPS token for the repository (or env POOLSYNC_GIT_TOKEN)',
   },
   {
@@ -98,16 +106,19 @@ export const OPTIONS: readonly OptionSpec[] = withEnv([
   {
     name: 'github-webhook-secret-file',
     kind: 'path',
+    secret: true,
     describe: 'File holding the GitHub webhook secret (or env POOLSYNC_GITHUB_WEBHOOK_SECRET)',
   },
   {
     name: 'gitlab-webhook-token-file',
     kind: 'path',
+    secret: true,
     describe: 'File holding the GitLab webhook token (or env POOLSYNC_GITLAB_WEBHOOK_TOKEN)',
   },
   {
     name: 'reconcile-token-file',
     kind: 'path',
+    secret: true,
     describe: 'File holding the bearer token for POST /reconcile (or env POOLSYNC_RECONCILE_TOKEN)',
   },
   {
@@ -168,6 +179,7 @@ export const OPTIONS: readonly OptionSpec[] = withEnv([
   {
     name: 'admin-token-file',
     kind: 'path',
+    secret: true,
     describe: 'File holding the bearer token for POST /approve (or env POOLSYNC_ADMIN_TOKEN)',
   },
   {

@@ -19,13 +19,7 @@ import { rememberSecret } from '../util/redact.js';
 import { refuseUrlCredentials } from '../util/url-credentials.js';
 import { inventoryPlace, type InventoryPlace } from '../apply/inventory-place.js';
 import type { LeaseRef, LeaseTiming } from '../lease/k8s-lease.js';
-import {
-  APPLY_POLICIES,
-  LOG_FORMATS,
-  OPTIONS,
-  type ApplyPolicy,
-  type LogFormat,
-} from './config-options.js';
+import { OPTIONS, type ApplyPolicy, type LogFormat } from './config-options.js';
 
 export type SourceConfig =
   | { kind: 'git'; repo: string; branch: string; path: string; auth: GitAuth }
@@ -77,24 +71,12 @@ export interface DaemonConfig {
   dashboard: boolean;
 }
 
-/** Secrets: env var with the value, or a file named by env `<ENV>_FILE` / a flag / the config file. */
-const SECRETS = [
-  { key: 'controlPlaneToken', env: 'POOLSYNC_TOKEN', fileOption: 'token-file' },
-  { key: 'gitToken', env: 'POOLSYNC_GIT_TOKEN', fileOption: 'git-token-file' },
-  {
-    key: 'githubWebhookSecret',
-    env: 'POOLSYNC_GITHUB_WEBHOOK_SECRET',
-    fileOption: 'github-webhook-secret-file',
-  },
-  {
-    key: 'gitlabWebhookToken',
-    env: 'POOLSYNC_GITLAB_WEBHOOK_TOKEN',
-    fileOption: 'gitlab-webhook-token-file',
-  },
-  { key: 'reconcileToken', env: 'POOLSYNC_RECONCILE_TOKEN', fileOption: 'reconcile-token-file' },
-  { key: 'adminToken', env: 'POOLSYNC_ADMIN_TOKEN', fileOption: 'admin-token-file' },
-] as const;
-type SecretKey = (typeof SECRETS)[number]['key'];
+/** Secrets (`token`, `git-token` …): env var with the value, or the file their option names. */
+const SECRETS = OPTIONS.filter((o) => o.secret).map((o) => ({
+  name: o.name.replace(/-file$/, ''),
+  env: o.env.replace(/_FILE$/, ''),
+  fileOption: o.name,
+}));
 
 export interface ConfigInput {
   /** Flag values given on the command line (absent = not given), keyed by option name. */
@@ -130,25 +112,29 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
     pollIntervalMs: duration('poll-interval', 100),
     driftIntervalMs: duration('drift-interval', 100),
     controlPlane: {
-      url: checkControlPlaneUrl(str('control-plane') as string, get('control-plane') as Raw),
-      token: secrets.controlPlaneToken,
+      url: r.url(
+        'control-plane',
+        'the control plane URL',
+        'put the token in POOLSYNC_TOKEN or --token-file',
+      ),
+      token: secrets.token ?? null,
     },
     listen: parseListen(str('listen') as string, get('listen') as Raw),
-    githubWebhookSecret: secrets.githubWebhookSecret,
-    gitlabWebhookToken: secrets.gitlabWebhookToken,
-    reconcileToken: secrets.reconcileToken,
-    policy: choice('policy', APPLY_POLICIES),
+    githubWebhookSecret: secrets['github-webhook-secret'] ?? null,
+    gitlabWebhookToken: secrets['gitlab-webhook-token'] ?? null,
+    reconcileToken: secrets['reconcile-token'] ?? null,
+    policy: choice<ApplyPolicy>('policy'),
     parallelism: int('parallelism', 1, 256),
     maxRetries: int('max-retries', 0, 100),
     waitTimeoutMs: duration('wait-timeout', 0),
     stateDir: path('state-dir') as string,
     shutdownTimeoutMs: duration('shutdown-timeout', 0),
     watchDebounceMs: duration('watch-debounce', 0),
-    logLevel: choice('log-level', ['trace', 'debug', 'info', 'warn', 'error', 'fatal']),
-    logFormat: choice('log-format', LOG_FORMATS),
+    logLevel: choice('log-level'),
+    logFormat: choice<LogFormat>('log-format'),
     printPlans: false,
     once: bool('once'),
-    adminToken: secrets.adminToken,
+    adminToken: secrets['admin-token'] ?? null,
     lock,
     leaderElection: leader,
     inventory,
@@ -231,16 +217,23 @@ function readers(raw: Map<string, Raw>, cwd: string) {
     if (['0', 'false', 'no', 'off', ''].includes(s)) return false;
     throw new UserError(`${r.origin}: "${String(r.value)}" must be true or false.`);
   };
-  const choice = <T extends string>(name: string, choices: readonly T[]): T => {
+  // Credentials in a URL would end up in .git/config, logs and errors: refused.
+  const url = (name: string, what: string, instead: string): string => {
+    const text = str(name) as string;
+    refuseUrlCredentials(text, `${get(name)!.origin}: ${what}`, instead);
+    return text;
+  };
+  const choice = <T extends string>(name: string): T => {
     const r = get(name) as Raw;
     const s = String(r.value);
-    if (!(choices as readonly string[]).includes(s)) {
+    const choices = OPTIONS.find((o) => o.name === name)!.choices!;
+    if (!choices.includes(s)) {
       throw new UserError(`${r.origin}: "${s}" is not one of ${choices.join(', ')}.`);
     }
     return s as T;
   };
 
-  return { get, str, path, duration, int, bool, choice };
+  return { get, str, path, duration, int, bool, url, choice };
 }
 
 type Readers = ReturnType<typeof readers>;
@@ -260,11 +253,15 @@ function sourceConfig(r: Readers, secrets: Awaited<ReturnType<typeof readSecrets
   } else if (repo !== null) {
     return {
       kind: 'git',
-      repo: checkRepoUrl(repo, get('repo') as Raw),
+      repo: r.url(
+        'repo',
+        'the repository URL',
+        'put the token in POOLSYNC_GIT_TOKEN or --git-token-file (and the user name in --git-username)',
+      ),
       branch: checkBranch(str('branch') as string, get('branch') as Raw),
       path: checkRepoPath(str('path') as string, get('path') as Raw),
       auth: {
-        token: secrets.gitToken,
+        token: secrets['git-token'] ?? null,
         username: str('git-username') as string,
         sshKeyFile: path('ssh-key-file'),
         sshKnownHostsFile: path('ssh-known-hosts-file'),
@@ -295,13 +292,7 @@ async function readConfigFile(
   }
   const known = new Set(OPTIONS.map((o) => o.name));
   for (const [key, value] of Object.entries(doc)) {
-    const secret = SECRETS.find(
-      (s) =>
-        s.env
-          .toLowerCase()
-          .replace(/^poolsync_/, '')
-          .replace(/_/g, '-') === key,
-    );
+    const secret = SECRETS.find((s) => s.name === key);
     if (secret) {
       throw new UserError(
         `${path}: "${key}" is a secret and cannot be written in the config file; name a file with "${secret.fileOption}" or set ${secret.env}.`,
@@ -323,8 +314,8 @@ async function readConfigFile(
 async function readSecrets(
   input: ConfigInput,
   raw: Map<string, Raw>,
-): Promise<Record<SecretKey, string | null>> {
-  const out = {} as Record<SecretKey, string | null>;
+): Promise<Record<string, string | null>> {
+  const out: Record<string, string | null> = {};
   for (const s of SECRETS) {
     const fileSetting = raw.get(s.fileOption);
     const envValue = input.env[s.env];
@@ -337,12 +328,10 @@ async function readSecrets(
       if (value === '') {
         throw new UserError(`The secret file ${path} (from ${fileSetting.origin}) is empty.`);
       }
-      out[s.key] = value;
+      out[s.name] = value;
       rememberSecret(value);
     } else if (envValue !== undefined && envValue.trim() !== '') {
-      out[s.key] = envValue.trim();
-    } else {
-      out[s.key] = null;
+      out[s.name] = envValue.trim();
     }
   }
   return out;
@@ -364,25 +353,6 @@ function parseListen(text: string, r: Raw): { host: string; port: number } {
   }
   const host = m[1] ?? m[2] ?? '';
   return { host: host === '' ? '127.0.0.1' : host, port };
-}
-
-function checkRepoUrl(url: string, r: Raw): string {
-  // Credentials in the URL would end up in .git/config, logs and errors: refuse them.
-  refuseUrlCredentials(
-    url,
-    `${r.origin}: the repository URL`,
-    'put the token in POOLSYNC_GIT_TOKEN or --git-token-file (and the user name in --git-username)',
-  );
-  return url;
-}
-
-function checkControlPlaneUrl(url: string, r: Raw): string {
-  refuseUrlCredentials(
-    url,
-    `${r.origin}: the control plane URL`,
-    'put the token in POOLSYNC_TOKEN or --token-file',
-  );
-  return url;
 }
 
 function checkBranch(branch: string, r: Raw): string {

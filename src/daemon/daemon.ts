@@ -5,6 +5,8 @@
  * steps finish (bounded).
  */
 import { Redactor } from '../util/redact.js';
+import { approvalWords } from '../render/daemon-words.js';
+import { approvalTarget } from './approvals.js';
 import type { DaemonConfig } from './config.js';
 import { dashboardHandler } from './dashboard/page.js';
 import { leaderStatus } from './http.js';
@@ -15,13 +17,7 @@ import { DaemonMetrics } from './metrics.js';
 import { pullRequestSide } from './pull-requests.js';
 import type { DaemonStatus } from './status.js';
 import { startTimer, watchFolder, type Trigger } from './triggers.js';
-import {
-  approvalTarget,
-  environmentsStatus,
-  environmentsStatusFromLeaders,
-  startUnits,
-  type UnitDeps,
-} from './unit.js';
+import { environmentsStatus, sectionsFromLeaders, startUnits, type UnitDeps } from './unit.js';
 import type { PullRequestEvent } from './webhooks.js';
 
 export interface DaemonDeps extends Omit<UnitDeps, 'candidacy'> {
@@ -32,20 +28,9 @@ export interface DaemonDeps extends Omit<UnitDeps, 'candidacy'> {
   onPullRequest?: (event: PullRequestEvent) => Promise<void>;
 }
 
-export interface RunningDaemon {
-  /** `http://host:port` of the status server. */
-  url: string;
-  status(): DaemonStatus;
-  metrics: DaemonMetrics;
-  /** Requests a run and resolves when it finished. */
-  reconcile(reason?: TriggerReason): Promise<void>;
-  /** The first run (requested at start). */
-  firstRun: Promise<void>;
-  /** SIGTERM path. Resolves true when the running run finished within the shutdown timeout. */
-  stop(): Promise<boolean>;
-}
+export type RunningDaemon = Awaited<ReturnType<typeof startDaemon>>;
 
-export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promise<RunningDaemon> {
+export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
   const { logger } = deps;
   const redactor = new Redactor([
     config.controlPlane.token,
@@ -61,9 +46,9 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
   const requestAll = async (reason: TriggerReason): Promise<void> => {
     await Promise.all(units.map((u) => u.request(reason)));
   };
-  const prs = pullRequestSide(config, units, requestAll, logger, deps.onPullRequest);
+  const prs = pullRequestSide(config, units, logger, deps.onPullRequest);
   const ready = () => units.every((u) => u.ready());
-  metrics.readyFrom(ready);
+  metrics.readyProbe = ready;
   const status = (): DaemonStatus =>
     single ? single.status() : environmentsStatus(units, source.describe(), config);
   const election = config.leaderElection;
@@ -73,7 +58,13 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
   const fullStatus =
     single || !election
       ? undefined
-      : () => environmentsStatusFromLeaders(units, source.describe(), config, 5_000);
+      : async () =>
+          environmentsStatus(
+            units,
+            source.describe(),
+            config,
+            await sectionsFromLeaders(units, 5_000),
+          );
   let server: StatusServer;
   try {
     server = await startStatusServer(config.listen, {
@@ -83,7 +74,13 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       metrics,
       adminToken: config.adminToken,
       approve: (r) => {
-        const target = approvalTarget(units, r);
+        // Without a name, the environment whose held changes have the fingerprint (they differ).
+        const target = approvalTarget(units, r.environment, approvalWords, (names) => {
+          const holding = units.find(
+            (u) => u.approvals.status().pending?.fingerprint === r.fingerprint,
+          );
+          return holding ?? approvalWords.noEnvironmentHolds(r.fingerprint, names);
+        });
         if (typeof target === 'string') return { ok: false, reason: target };
         return target.approvals.approve({ ...r, via: 'api' });
       },
@@ -152,13 +149,16 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
   ).then(() => {});
   let stopping: Promise<boolean> | null = null;
   return {
+    /** `http://host:port` of the status server. */
     url: server.url,
     status,
     metrics,
-    reconcile: (reason = 'manual') => requestAll(reason),
+    /** Requests a run and resolves when it finished. */
+    reconcile: (reason: TriggerReason = 'manual') => requestAll(reason),
+    /** The first run (requested at start). */
     firstRun,
-    // Once: triggers off, running steps finish (bounded), Leases given up.
-    stop: () =>
+    /** SIGTERM path (once): triggers off, running steps finish (bounded), Leases given up; true when they did. */
+    stop: (): Promise<boolean> =>
       (stopping ??= (async () => {
         await Promise.all(triggers.map((t) => t.stop()));
         if (units.some((u) => u.busy))

@@ -23,7 +23,6 @@ import type { DaemonMetrics } from './metrics.js';
 import type { DaemonStatus } from './status.js';
 import {
   type CommentEvent,
-  githubSignature,
   handleGithubWebhook,
   handleGitlabWebhook,
   type PullRequestEvent,
@@ -71,16 +70,9 @@ export interface HttpHandlers extends Pick<
   dashboard?: DashboardHandler;
 }
 
-export interface StatusServer {
-  /** `http://host:port` actually bound (port 0 resolved). */
-  url: string;
-  close(): Promise<void>;
-}
+export type StatusServer = Awaited<ReturnType<typeof startStatusServer>>;
 
-export async function startStatusServer(
-  listen: { host: string; port: number },
-  h: HttpHandlers,
-): Promise<StatusServer> {
+export async function startStatusServer(listen: { host: string; port: number }, h: HttpHandlers) {
   const server = createServer((req, res) => {
     route(req, res, h).catch((err: unknown) => {
       h.logger.error(
@@ -104,6 +96,7 @@ export async function startStatusServer(
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {
+    /** `http://host:port` actually bound (port 0 resolved). */
     url: `http://${host}:${addr.port}`,
     close: () =>
       new Promise<void>((resolve) => {
@@ -328,15 +321,13 @@ async function webhook(
       error: `${provider} webhooks are not configured: set ${env} (or ${env}_FILE)`,
     });
   }
-  // A delivery a follower verified and handed on carries its signature instead (webhookHeaders).
-  const request = {
-    headers: webhookHeaders(provider, secret, req.headers, req.url ?? '', body),
-    body,
-  };
+  // A delivery a follower verified and handed on carries the follower's signature instead.
+  const verified = verifyForward(secret, req.headers, 'POST', req.url ?? '', body);
+  const request = { headers: req.headers, body };
   const outcome: WebhookOutcome =
     provider === 'github'
-      ? handleGithubWebhook(request, { secret, branch: h.branch })
-      : handleGitlabWebhook(request, { token: secret, branch: h.branch });
+      ? handleGithubWebhook(request, { secret, branch: h.branch, verified })
+      : handleGitlabWebhook(request, { token: secret, branch: h.branch, verified });
   h.metrics.webhookDeliveries.inc({ provider, result: outcome.result });
   const delivery = req.headers['x-github-delivery'] ?? req.headers['x-gitlab-event-uuid'] ?? null;
   h.logger.info(
@@ -564,23 +555,6 @@ export function verifyForward(
     return false;
   }
   return constantTimeEqual(f.sig, signature(secret, identity, f.t, method, path, body));
-}
-
-/**
- * The headers a webhook handler checks, for a request forwarded by a follower that already
- * verified it (a valid signature): the credential is put back as the sender would have sent it.
- */
-export function webhookHeaders(
-  provider: 'github' | 'gitlab',
-  secret: string,
-  headers: IncomingHttpHeaders,
-  path: string,
-  body: Buffer,
-): IncomingHttpHeaders {
-  if (!verifyForward(secret, headers, 'POST', path, body)) return headers;
-  return provider === 'github'
-    ? { ...headers, 'x-hub-signature-256': githubSignature(secret, body) }
-    : { ...headers, 'x-gitlab-token': secret };
 }
 
 /**

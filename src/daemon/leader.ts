@@ -11,33 +11,18 @@ import type { Logger } from 'pino';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { DaemonConfig } from './config.js';
 import type { DaemonMetrics } from './metrics.js';
-import type { Leadership } from './stages/context.js';
 import type { LeaderStatus } from './status.js';
 import type { Candidacy, ElectorEvents, LeaderElector } from '../lease/leader-elector.js';
 import { hostname } from 'node:os';
 import { leaderWords } from '../render/daemon-words.js';
 import type { Follower } from './http.js';
 
-export interface DaemonLeadership extends Leadership {
-  readonly elected: boolean;
-  isLeader(): boolean;
-  /** The leader's identity as last seen (this replica's when it leads). */
-  leader(): string | null;
-  /** Where the leader's status server is reached, as it published it in the Lease (or null). */
-  leaderAddress(): string | null;
-  status(): LeaderStatus | undefined;
-  /**
-   * Starts electing; `onElected` runs each time this replica becomes leader. `address` is
-   * this replica's status server as the others reach it, published in the Lease while it leads.
-   */
-  start(onElected: () => void, address?: string | null): void;
-  stop(): Promise<void>;
-}
+type DaemonLeadership = ReturnType<typeof electedLeadership>;
 
 export function soleLeadership(): DaemonLeadership {
   const never = new AbortController().signal;
   return {
-    elected: false,
+    elected: false as boolean,
     notLeading: () => null,
     termSignal: never,
     isLeader: () => true,
@@ -62,7 +47,7 @@ export function electedLeadership(
     /** Several Leases (one per environment): how their candidates take turns (leader-elector.ts). */
     candidacy?: Candidacy;
   },
-): DaemonLeadership {
+) {
   const { logger, metrics } = deps;
   const { identity } = election;
   const where = `Lease ${election.lease.namespace}/${election.lease.name}`;
@@ -70,16 +55,18 @@ export function electedLeadership(
   let starting: Promise<void> | null = null;
   const notYet = AbortSignal.abort();
   return {
-    elected: true,
-    notLeading: () =>
+    elected: true as boolean,
+    notLeading: (): string | null =>
       elector?.isLeader ? null : leaderWords.notLeader(election.identity, elector?.leader ?? null),
-    get termSignal() {
+    get termSignal(): AbortSignal {
       return elector?.termSignal ?? notYet;
     },
     isLeader: () => elector?.isLeader ?? false,
+    /** The leader's identity as last seen (this replica's when it leads). */
     leader: () => elector?.leader ?? null,
+    /** Where the leader's status server is reached, as it published it in the Lease (or null). */
     leaderAddress: () => elector?.leaderAddress ?? null,
-    status: () => ({
+    status: (): LeaderStatus | undefined => ({
       enabled: true,
       identity: election.identity,
       isLeader: elector?.isLeader ?? false,
@@ -88,7 +75,11 @@ export function electedLeadership(
       lease: `${election.lease.namespace}/${election.lease.name}`,
       lastTransitionAt: elector?.lastTransitionAt?.toISOString() ?? null,
     }),
-    start: (onElected, address) => {
+    /**
+     * Starts electing; `onElected` runs each time this replica becomes leader. `address` is
+     * this replica's status server as the others reach it, published in the Lease while it leads.
+     */
+    start: (onElected: () => void, address?: string | null): void => {
       starting ??= (async () => {
         const { LeaseLock, loadKubeConfig } = await import('../lease/k8s-lease.js');
         const { LeaderElector } = await import('../lease/leader-elector.js');
@@ -136,7 +127,7 @@ export function electedLeadership(
         );
       });
     },
-    stop: async () => {
+    stop: async (): Promise<void> => {
       await starting;
       await elector?.stop();
     },

@@ -123,19 +123,11 @@ export class DaemonMetrics {
     this.up.set(0);
   }
 
-  private readyProbe: (() => boolean) | null = null;
-
   /** `poolsync_ready` follows this (the daemon's one readiness, as /readyz and /status say). */
-  readyFrom(probe: () => boolean): void {
-    this.readyProbe = probe;
-  }
+  readyProbe: (() => boolean) | null = null;
 
-  private environments: DaemonMetrics[] = [];
-
-  /** Each environment's series (labelled) replace this daemon's own of the same names. */
-  withEnvironments(units: DaemonMetrics[]): void {
-    this.environments = units;
-  }
+  /** Each environment's series (labelled), which replace this daemon's own of the same names. */
+  environments: DaemonMetrics[] = [];
 
   async text(): Promise<string> {
     if (this.readyProbe) this.up.set(this.readyProbe() ? 1 : 0);

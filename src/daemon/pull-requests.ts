@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { Plan } from '../model/plan.js';
 import { splitHeld } from '../plan/hold.js';
 import { code } from '../render/markdown.js';
-import { plural } from '../render/index.js';
+import { plural } from '../render/common.js';
 import { UserError } from '../util/user-error.js';
 import { commentMarker, planRecord, type PlanRecord } from '../vcs/comment.js';
 import {
@@ -38,12 +38,10 @@ import type {
   RetryTuning,
 } from '../vcs/types.js';
 import type { DaemonConfig } from './config.js';
-import type { TriggerReason } from './loop.js';
 import type { Unit } from './unit.js';
-import type { LiveState, SettingsNeed } from '../model/live.js';
 import { recheckPlan } from '../ops/stale-plan.js';
 import { commentWords } from '../render/daemon-words.js';
-import type { Approvals } from './approvals.js';
+import { approvalTarget } from './approvals.js';
 
 /**
  * The forge repository behind a clone URL: `https://host/owner/name(.git)`,
@@ -137,24 +135,17 @@ export function forgeTargets(
 /** What the pull-request side reads of a unit: how to plan its environment (or the one control plane). */
 export type PlannedUnit = Pick<Unit, 'name' | 'config' | 'readLive' | 'backend' | 'identity'>;
 
-/** The daemon's pull-request side: what its HTTP server calls, and the forges it closes at stop. */
-export interface PullRequestSide {
-  onPullRequest: ((e: PullRequestEvent) => Promise<void>) | undefined;
-  onComment: ((e: CommentEvent) => Promise<void>) | undefined;
-  forges: Map<Provider, { repository: string; forge: ApprovalForge }>;
-}
-
 /**
- * Plan comments and approvals by comment over the daemon's units (one without environments);
- * `onPullRequest` replaces the plan comments (tests), and then approvals by comment are off.
+ * Plan comments and approvals by comment over the daemon's units (one without environments):
+ * what the HTTP server calls, and the forges closed at stop. `onPullRequest` replaces the plan
+ * comments (tests), and then approvals by comment are off.
  */
 export function pullRequestSide(
   config: DaemonConfig,
   units: Unit[],
-  requestAll: (reason: TriggerReason) => Promise<void>,
   logger: Logger,
   onPullRequest?: (event: PullRequestEvent) => Promise<void>,
-): PullRequestSide {
+) {
   const single = units.length === 1 && units[0]!.name === null ? units[0]! : null;
   const posted = new PostedPlans();
   const own = onPullRequest ? null : pullRequestHandlerForDaemon(config, units, logger, posted);
@@ -165,20 +156,13 @@ export function pullRequestSide(
       { repository: t.repository, forge: createApprovalForge(t) },
     ]),
   );
-  const targetOf = (u: Unit) => ({
-    approvals: u.approvals,
-    readLiveState: u.readLive,
-    requestReconcile: () => void (single ? requestAll('manual') : u.request('manual')),
-  });
   const onComment =
     forges.size > 0
       ? commentApprovalHandler({
           posted,
           recover: own && !single ? own.recover : undefined,
           forges,
-          target: single
-            ? soleTarget(targetOf(single))
-            : environmentTarget(new Map(units.map((u) => [u.name!, targetOf(u)]))),
+          units,
           logger,
         })
       : undefined;
@@ -195,12 +179,7 @@ export function pullRequestHandlerForDaemon(
   logger: HandlerLogger,
   posted = new PostedPlans(),
   env: Record<string, string | undefined> = process.env,
-):
-  | (((e: PullRequestEvent) => Promise<void>) & {
-      recover: RecoverPlan;
-      targets: Map<Provider, ForgeRepository>;
-    })
-  | null {
+) {
   if (config.source.kind !== 'git') return null;
   const source = config.source;
   const handlers = new Map<Provider, PullRequestHandler>();
@@ -338,14 +317,7 @@ function withHeldNote<O extends { plan: Plan; markdown: string }>(
  * are exactly those changes (approvals.ts, stages/plan.ts).
  */
 /** Where an approval goes: the daemon's one control plane, or the environment `-e` names. */
-export interface ApprovalTarget {
-  /** Null without environments. */
-  environment: string | null;
-  approvals: Approvals;
-  readLiveState: (need?: SettingsNeed) => Promise<LiveState>;
-  /** Asks the leader for a run (the approved changes may be held already). */
-  requestReconcile: () => void;
-}
+export type ApprovalUnit = Pick<Unit, 'name' | 'approvals' | 'readLive' | 'request'>;
 
 export interface CommentApprovalOptions {
   posted: PostedPlans;
@@ -356,31 +328,9 @@ export interface CommentApprovalOptions {
    */
   recover?: RecoverPlan;
   forges: Map<Provider, { repository: string; forge: ApprovalForge }>;
-  /** The target of a comment (`-e NAME` or none), or why there is none. */
-  target: (environment: string | undefined) => ApprovalTarget | string;
+  /** The daemon's units: a comment approves in the one `-e NAME` names (with environments). */
+  units: readonly ApprovalUnit[];
   logger: Logger;
-}
-
-/** The daemon without environments: `-e NAME` is refused with the reason. */
-export function soleTarget(
-  t: Omit<ApprovalTarget, 'environment'>,
-): CommentApprovalOptions['target'] {
-  return (environment) =>
-    environment === undefined
-      ? { ...t, environment: null }
-      : commentWords.withoutEnvironments(environment);
-}
-
-/** The daemon with environments: `-e NAME` names one of them; without it, the comment is refused. */
-export function environmentTarget(
-  targets: Map<string, Omit<ApprovalTarget, 'environment'>>,
-): CommentApprovalOptions['target'] {
-  const names = [...targets.keys()];
-  return (environment) => {
-    if (environment === undefined) return commentWords.environmentNeeded(names);
-    const t = targets.get(environment);
-    return t ? { ...t, environment } : commentWords.noSuchEnvironment(environment, names);
-  };
 }
 
 /**
@@ -404,8 +354,8 @@ export function commentApprovalHandler(
       return;
     }
     const { forge } = target;
-    const to = o.target(e.environment);
-    const env = typeof to === 'string' ? null : to.environment;
+    const to = approvalTarget(o.units, e.environment, commentWords, commentWords.environmentNeeded);
+    const env = typeof to === 'string' ? null : to.name;
     // The plan the comment approves (posted here, or recovered), and its held changes' fingerprint.
     let posted = typeof to === 'string' ? null : o.posted.get(e.provider, e.number, env ?? '');
     let fingerprint = posted ? splitHeld(posted.plan).fingerprint : null;
@@ -443,14 +393,14 @@ export function commentApprovalHandler(
     const { headSha: head, open } = await current();
     if (!open) return refuse(commentWords.notOpen);
     if (head !== posted.commit) return refuse(commentWords.headMoved(posted.commit, head));
-    const { stale } = await recheckPlan(posted.plan, to.readLiveState);
+    const { stale } = await recheckPlan(posted.plan, to.readLive);
     if (stale) {
       return refuse(
         'stale: the control plane changed since the plan was posted, so the plan may not be what would be applied. Push a commit (or ask for a re-plan), review the new plan, then comment again.',
       );
     }
     if (fingerprint === null) {
-      await forge.reply(e.number, commentWords.nothingHeld(to.environment));
+      await forge.reply(e.number, commentWords.nothingHeld(to.name));
       return;
     }
     const source = `${e.provider}:${e.repository}${e.provider === 'github' ? `#${e.number}` : `!${e.number}`}`;
@@ -464,9 +414,10 @@ export function commentApprovalHandler(
     const by = { user: e.user.login, level: check.level };
     await forge.reply(
       e.number,
-      commentWords.approved(by, held, to.environment, posted.commit, fingerprint),
+      commentWords.approved(by, held, to.name, posted.commit, fingerprint),
     );
-    to.requestReconcile();
+    // The approved changes may be held already: a run applies them.
+    void to.request('manual');
   };
 }
 

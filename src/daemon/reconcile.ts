@@ -1,6 +1,7 @@
 /**
  * One reconcile run as named stages (src/daemon/stages/): fetch → load → plan → gate → apply
  * → record. Each stage either hands its product to the next or ends the run with an outcome.
+ * The record (recordStage, below) writes the run down: /status, the metrics, one log line.
  *
  * Safety rules the stages hold:
  * - a commit with any validation or plan error is never applied; the control plane keeps the
@@ -19,23 +20,29 @@ import type { Plan } from '../model/plan.js';
 import { fetchStage, loadStage, renderStage } from './stages/repository.js';
 import {
   applyStatusUpdate,
-  errorCode,
   isOutcome,
-  mergeUpdates,
-  noProducts,
   type Outcome,
+  problem,
   problemsUpdate,
-  reachedUpdate,
   type ReconcilerOptions,
   RunContext,
   type RunMemory,
   type RunProducts,
   type Staged,
+  type StatusUpdate,
+  unreachedUpdate,
 } from './stages/context.js';
 import { gateStage, managedUpdate, planStage } from './stages/plan.js';
-import { recordStage } from './stages/record.js';
 import type { TriggerReason } from './loop.js';
-import { type DaemonStatus, initialStatus } from './status.js';
+import {
+  CHANGED_LISTED,
+  type DaemonStatus,
+  driftRecord,
+  initialStatus,
+  planDigest,
+  type RunRecord,
+  withRecentRun,
+} from './status.js';
 import { deepFreeze } from '../util/deep-freeze.js';
 import { runWords } from '../render/daemon-words.js';
 export class Reconciler {
@@ -88,7 +95,12 @@ export class Reconciler {
   run = async (reasons: ReadonlySet<TriggerReason>, signal: AbortSignal): Promise<void> => {
     const id = ++this.runId;
     const ctx = new RunContext(this.o, this.state, () => this.memory, reasons, signal);
-    const products = noProducts();
+    const products: RunProducts = {
+      plan: null,
+      liveInventory: undefined,
+      drift: [],
+      applied: null,
+    };
     const startedAt = ctx.now();
     let outcome: Outcome;
     try {
@@ -96,10 +108,7 @@ export class Reconciler {
     } catch (err) {
       // A bug or an unexpected failure of a module: recorded, never fatal to the daemon.
       const message = this.o.redactor.errorMessage(err);
-      applyStatusUpdate(
-        this.state,
-        problemsUpdate([{ code: 'INTERNAL', message, location: null, address: null }]),
-      );
+      applyStatusUpdate(this.state, problemsUpdate([problem('INTERNAL', message)]));
       outcome = { result: 'failed', commit: this.state.commit, message };
     }
     ctx.enter('record');
@@ -127,7 +136,7 @@ export class Reconciler {
    * put in the memory (a new frozen object: the stages hold only read-only views of it).
    */
   private take<T>(staged: Staged<T>, products?: RunProducts): T | Outcome {
-    applyStatusUpdate(this.state, staged.status);
+    if (staged.status) applyStatusUpdate(this.state, staged.status);
     if (products && staged.products) Object.assign(products, staged.products);
     if (staged.remember) this.memory = Object.freeze({ ...this.memory, ...staged.remember });
     return staged.value;
@@ -213,15 +222,7 @@ export class Reconciler {
       if (opened) throw err;
       // Opening the control plane failed (unreachable, embedded state in use by `poolsync apply`).
       const message = runWords.cannotOpen(this.o.redactor.errorMessage(err));
-      applyStatusUpdate(
-        this.state,
-        mergeUpdates(
-          reachedUpdate(null, message, ctx.now()),
-          problemsUpdate([
-            { code: errorCode(err, 'CONTROL_PLANE'), message, location: null, address: null },
-          ]),
-        ),
-      );
+      applyStatusUpdate(this.state, unreachedUpdate(null, err, message, ctx.now()));
       return { result: 'failed', commit, message };
     }
   }
@@ -244,4 +245,136 @@ export class Reconciler {
 function inventoryBehind(current: readonly string[] | null | undefined, plan: Plan): boolean {
   if (current === undefined || !plan.inventory) return false;
   return nextInventory(current, plan.inventory, new Set()) !== null;
+}
+
+/**
+ * Stage record: the run written down in /status (returned: the loop applies it), the metrics
+ * and one log line, which alone says what happened and what to fix.
+ */
+function recordStage(
+  ctx: RunContext,
+  products: RunProducts,
+  id: number,
+  outcome: Outcome,
+  startedAt: Date,
+): StatusUpdate {
+  // Recording itself is the last phase; the clock stops before the status is written.
+  const { phases, durationMs } = ctx.finish();
+  const changedObjects = (outcome.changed ?? []).map((c) => ({
+    address: c.address,
+    action: c.action,
+    sideEffect: c.side_effect,
+  }));
+  const lastRun: RunRecord = {
+    id,
+    trigger: [...ctx.reasons].sort(),
+    startedAt: startedAt.toISOString(),
+    finishedAt: ctx.now().toISOString(),
+    durationMs,
+    result: outcome.result,
+    commit: outcome.commit,
+    message: outcome.message,
+    applied: outcome.applied ?? { create: 0, update: 0, replace: 0, delete: 0, side_effects: 0 },
+    changed: changedObjects.slice(0, CHANGED_LISTED),
+    changedTotal: changedObjects.length,
+    phasesMs: { ...phases },
+  };
+  const { o, state } = ctx;
+  const changed = outcome.result !== 'unchanged';
+  const update: StatusUpdate = {
+    lastRun,
+    ...(changed ? { outcome: outcome.result, ...keptRun(ctx, products, lastRun) } : {}),
+  };
+  // `unchanged` confirms the last outcome (Git has not moved), so it counts when that did.
+  const success = ['applied', 'in_sync', 'planned'].includes(
+    (changed ? outcome.result : state.outcome) ?? '',
+  );
+  if (success) {
+    update.lastSuccessAt = ctx.now().toISOString();
+    o.metrics.lastSuccess.set(ctx.now().getTime() / 1000);
+  }
+  if (ctx.memory.controlPlaneAnswered && !state.ready) {
+    update.ready = true;
+    o.metrics.up.set(1);
+  }
+  o.metrics.reconcileRuns.inc({ result: outcome.result });
+  o.metrics.reconcileDuration.observe({ result: outcome.result }, durationMs / 1000);
+  for (const [phase, ms] of Object.entries(phases))
+    o.metrics.phaseDuration.observe({ phase }, ms / 1000);
+  logRun(ctx, outcome, lastRun, startedAt);
+  return update;
+}
+
+/** The one log line of a run: what happened and what to fix. */
+function logRun(ctx: RunContext, outcome: Outcome, run: RunRecord, startedAt: Date): void {
+  const { o, state } = ctx;
+  const { pending, lastApplied } = o.approvals.status();
+  const held = state.waitingForApproval.length > 0;
+  // Absent fields (undefined) are left out of the JSON line.
+  const line = {
+    run: run.id,
+    trigger: run.trigger,
+    commit: outcome.commit,
+    result: outcome.result,
+    durationMs: run.durationMs,
+    phasesMs: run.phasesMs,
+    summary: state.summary,
+    counts: state.counts,
+    applied: run.applied,
+    errors: state.errors.length,
+    // The first few, so the log alone says what to fix; /status has them all.
+    firstErrors:
+      state.errors.length === 0 || outcome.result === 'unchanged'
+        ? undefined
+        : state.errors
+            .slice(0, 5)
+            .map((e) => `${e.location ?? e.address ?? '-'}: ${e.code}: ${e.message}`),
+    // plan.md: blocked changes are reported on every run until the repo or control plane changes.
+    blocked:
+      state.blocked.length > 0
+        ? state.blocked.map((b) => `${b.address}: ${b.reason ?? 'blocked'}`)
+        : undefined,
+    waitingForApproval: held
+      ? state.waitingForApproval.map((c) => `${c.action} ${c.address}`)
+      : undefined,
+    heldFingerprint: held ? (pending?.fingerprint ?? null) : undefined,
+    approval:
+      lastApplied && lastApplied.appliedAt >= startedAt.toISOString()
+        ? {
+            fingerprint: lastApplied.fingerprint,
+            approver: lastApplied.approver,
+            via: lastApplied.via,
+            source: lastApplied.source,
+          }
+        : undefined,
+  };
+  const level = outcome.result === 'failed' || outcome.result === 'invalid' ? 'warn' : 'info';
+  if (outcome.result === 'unchanged') o.logger.debug(line, outcome.message);
+  else o.logger[level](line, outcome.message);
+}
+
+/**
+ * /status `runs` and `lastDrift` (status.ts): what the dashboard shows of past runs. The
+ * records are frozen: /status shares them instead of copying ten runs' plans per answer
+ * (Reconciler.status; issue 23 item 11).
+ */
+function keptRun(
+  ctx: RunContext,
+  products: RunProducts,
+  run: RunRecord,
+): Pick<StatusUpdate, 'lastDrift' | 'runs'> {
+  // A frozen copy of the plan's digest (the plan itself stays as the planner made it).
+  const digest = products.plan ? deepFreeze(structuredClone(planDigest(products.plan))) : null;
+  const drift = driftRecord(run, products.drift, products.applied);
+  return {
+    ...(drift ? { lastDrift: drift } : {}),
+    runs: deepFreeze(
+      withRecentRun(ctx.state.runs, {
+        ...run,
+        plan: digest?.plan ?? null,
+        planChangesOmitted: digest?.omitted ?? 0,
+        drift,
+      }),
+    ),
+  };
 }

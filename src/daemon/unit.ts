@@ -56,7 +56,6 @@ import { mkdirSync } from 'node:fs';
 import { readRepoConfig } from '../manifests/config.js';
 import { environmentCredentials } from '../manifests/environments.js';
 import type { Environment } from '../model/desired.js';
-import { approvalWords } from '../render/daemon-words.js';
 import { UserError } from '../util/user-error.js';
 
 export interface UnitDeps {
@@ -424,17 +423,9 @@ export async function discoverEnvironments(
     );
     return null;
   }
-  const { config, errors } = await readRepoConfig(snapshot.dir).catch(() => ({
-    config: { environments: undefined },
-    errors: [1],
-  }));
-  if (errors.length > 0 || !config.environments) return null;
-  return { snapshot, environments: config.environments };
-}
-
-/** Relative paths of poolsync.yaml are relative to its folder (the checkout, or the watched folder). */
-function fromConfigFolder(dir: string, path: string): string {
-  return isAbsolute(path) ? path : resolve(dir, path);
+  const read = await readRepoConfig(snapshot.dir).catch(() => null);
+  const environments = read?.errors.length === 0 ? read.config.environments : undefined;
+  return environments ? { snapshot, environments } : null;
 }
 
 /**
@@ -455,7 +446,7 @@ export function environmentDaemonConfig(
     );
   const m = /^file:([^?]*)(\?.*)?$/.exec(env.controlPlane);
   const filesDir = config.source.kind === 'watch' ? dir : config.stateDir;
-  const path = m ? fromConfigFolder(filesDir, m[1]!) : null;
+  const path = m ? (isAbsolute(m[1]!) ? m[1]! : resolve(filesDir, m[1]!)) : null;
   // The daemon's own state folder: its folders are the daemon's to make.
   if (path !== null && !isAbsolute(m![1]!) && filesDir === config.stateDir)
     mkdirSync(dirname(path), { recursive: true });
@@ -495,32 +486,15 @@ const WORST_FIRST: RunResult[] = [
 ];
 
 /**
- * /status of a daemon with environments: each environment's document under `environments`,
- * and at the top what holds for all of them: ready when every one is, the worst outcome, the
- * newest run, every error (named by its environment).
- */
-export function environmentsStatus(
-  units: readonly Unit[],
-  source: Record<string, string>,
-  config: DaemonConfig,
-): DaemonStatus {
-  const environments: Record<string, DaemonStatus> = {};
-  for (const u of units) environments[u.name!] = u.status();
-  return summary(environments, source, config);
-}
-
-/**
- * The same, with each environment another replica leads as that leader says it (its
+ * Each environment's /status section as another replica that leads it says it (its
  * `/status?local=1`, asked as the dashboard asks a leader: leaderStatus, no credential sent):
  * any replica's /status and dashboard then show every environment's runs. An environment whose
  * leader does not answer within `timeoutMs` is shown as this replica sees it.
  */
-export async function environmentsStatusFromLeaders(
+export async function sectionsFromLeaders(
   units: readonly Unit[],
-  source: Record<string, string>,
-  config: DaemonConfig,
   timeoutMs: number,
-): Promise<DaemonStatus> {
+): Promise<Record<string, DaemonStatus>> {
   const sections = await Promise.all(
     units.map(async (u): Promise<[string, DaemonStatus]> => {
       const own = u.status();
@@ -530,13 +504,19 @@ export async function environmentsStatusFromLeaders(
       return [u.name!, section?.leader?.isLeader ? section : own];
     }),
   );
-  return summary(Object.fromEntries(sections), source, config);
+  return Object.fromEntries(sections);
 }
 
-function summary(
-  environments: Record<string, DaemonStatus>,
+/**
+ * /status of a daemon with environments: each environment's document (by default as this
+ * replica sees it) under `environments`, and at the top what holds for all of them: ready when
+ * every one is, the worst outcome, the newest run, every error (named by its environment).
+ */
+export function environmentsStatus(
+  units: readonly Unit[],
   source: Record<string, string>,
   config: DaemonConfig,
+  environments = Object.fromEntries(units.map((u) => [u.name!, u.status()])),
 ): DaemonStatus {
   const all = Object.values(environments);
   const outcomes = all.map((s) => s.outcome).filter((o): o is RunResult => o !== null);
@@ -562,31 +542,6 @@ function summary(
     errors,
     environments,
   };
-}
-
-/**
- * The unit an approval is for: the daemon's one (naming an environment is refused), or the
- * environment named, else the one whose held changes have the fingerprint (fingerprints
- * differ between environments); else a reason.
- */
-export function approvalTarget(
-  units: readonly Unit[],
-  request: { fingerprint: string; environment?: string },
-): Unit | string {
-  const sole = units[0]!.name === null ? units[0]! : null;
-  if (sole !== null)
-    return request.environment === undefined
-      ? sole
-      : approvalWords.withoutEnvironments(request.environment);
-  const names = units.map((u) => u.name!);
-  if (request.environment !== undefined) {
-    const named = units.find((u) => u.name === request.environment);
-    return named ?? approvalWords.noSuchEnvironment(request.environment, names);
-  }
-  const holding = units.find(
-    (u) => u.approvals.status().pending?.fingerprint === request.fingerprint,
-  );
-  return holding ?? approvalWords.noEnvironmentHolds(request.fingerprint, names);
 }
 
 /** The one unit of a daemon without environments, or one per environment of poolsync.yaml. */
@@ -616,14 +571,14 @@ export async function startUnits(
       const unitDeps = { ...deps, controlPlane: undefined, lockDir, candidacy };
       const source = sourceOf(envConfig);
       const unit = await startUnit(env.name, envConfig, source, envMetrics, redactor, unitDeps);
-      envMetrics.readyFrom(unit.ready);
+      envMetrics.readyProbe = unit.ready;
       units.push(unit);
     }
   } catch (err) {
     for (const u of units) await u.close();
     throw err;
   }
-  metrics.withEnvironments(units.map((u) => u.metrics));
+  metrics.environments = units.map((u) => u.metrics);
   deps.logger.info(
     { environments: units.map((u) => u.name) },
     `reconciling ${units.length} environments`,
@@ -633,12 +588,6 @@ export async function startUnits(
 
 function sourceOf(config: DaemonConfig): Source {
   return config.source.kind === 'git'
-    ? new GitSource({
-        repo: config.source.repo,
-        branch: config.source.branch,
-        path: config.source.path,
-        auth: config.source.auth,
-        checkoutDir: join(config.stateDir, 'checkout'),
-      })
+    ? new GitSource({ ...config.source, checkoutDir: join(config.stateDir, 'checkout') })
     : new FolderSource(config.source.dir);
 }

@@ -32,16 +32,20 @@ export const PREVENT_DESTROY_ANNOTATION = 'poolsync/prevent-destroy';
 export const CONTRACT_ANNOTATION = 'poolsync/contract';
 export const CONTRACT_UNKNOWN = 'unknown';
 
-export interface DesiredPool {
+/** What every declared object carries: its name, its annotations and where it was declared. */
+interface Declared {
+  /** metadata.name; for an object whose identity is a key (A1, V11, V12), free text. */
   name: string;
-  /** null: marked unknown (CONTRACT_ANNOTATION). */
-  contract: PoolContract | null;
   annotations: Annotations;
   source: SourceLocation;
 }
 
-export interface DesiredCluster {
-  name: string;
+export interface DesiredPool extends Declared {
+  /** null: marked unknown (CONTRACT_ANNOTATION). */
+  contract: PoolContract | null;
+}
+
+export interface DesiredCluster extends Declared {
   /** The pool (the first listed, when `spec.pools` lists several). */
   pool: string;
   /**
@@ -52,33 +56,19 @@ export interface DesiredCluster {
   enabled: boolean;
   /** Declared data plane (validated against the pool contract, V6); never sent on update. */
   data_plane: ClusterDataPlane | null;
-  annotations: Annotations;
-  source: SourceLocation;
 }
 
-export interface DesiredQueue {
-  name: string;
+export interface DesiredQueue extends Declared {
   spec: QueueSpec;
-  annotations: Annotations;
-  source: SourceLocation;
 }
 
-export interface DesiredAssignment extends Assignment {
-  /** metadata.name of the manifest (free text; identity is the key, A1). */
-  name: string;
-  annotations: Annotations;
-  source: SourceLocation;
-}
+export interface DesiredAssignment extends Assignment, Declared {}
 
 /** Union v2: executions of project/domain without a queue of their own go to `queue`. */
-export interface DesiredDefaultQueue {
+export interface DesiredDefaultQueue extends Declared {
   project: string;
   domain: string;
   queue: string;
-  /** metadata.name of the manifest (free text; identity is project/domain). */
-  name: string;
-  annotations: Annotations;
-  source: SourceLocation;
 }
 
 export interface RepoConfig {
@@ -162,28 +152,17 @@ export interface DesiredState {
 }
 
 /** flyte-core `configmap.clusters.clusterConfigs[]` (docs/flyte-oss.md). */
-export interface DesiredExecutionCluster {
-  name: string;
+export interface DesiredExecutionCluster extends Declared {
   endpoint: string | null;
   enabled: boolean;
   auth: ExecutionClusterAuth;
-  annotations: Annotations;
-  source: SourceLocation;
 }
 
 /** flyte-core `configmap.clusters.labelClusterMap.<name>`. */
-export interface DesiredClusterLabel {
-  name: string;
+export interface DesiredClusterLabel extends Declared {
   clusters: ClusterLabelEntry[];
   /** `spec.default: true`: flyte-core's `defaultExecutionLabel` (at most one label, V10). */
   default?: boolean;
-  annotations: Annotations;
-  source: SourceLocation;
 }
 
-export interface DesiredExecutionClusterLabel extends ExecutionClusterLabel {
-  /** metadata.name of the manifest (free text; identity is the key, V11). */
-  name: string;
-  annotations: Annotations;
-  source: SourceLocation;
-}
+export interface DesiredExecutionClusterLabel extends ExecutionClusterLabel, Declared {}

@@ -11,22 +11,13 @@ export const PLAN_FORMAT_VERSION = '1';
 export type ChangeAction =
   'create' | 'update' | 'replace' | 'delete' | 'blocked' | 'unmanaged' | 'noop';
 
-/** The actions poolsync makes calls for (a step acts on the object): what a plan does. */
-type ActionableAction = 'create' | 'update' | 'replace' | 'delete';
-
-/** The actionable set, in the order counts list it; the one definition (issue 37). */
-export const ACTIONABLE_ACTIONS: readonly ActionableAction[] = [
-  'create',
-  'update',
-  'replace',
-  'delete',
-];
-
-const ACTIONABLE: ReadonlySet<string> = new Set(ACTIONABLE_ACTIONS);
+/** The actions poolsync makes calls for (a step acts on the object), in the order counts list them. */
+export const ACTIONABLE_ACTIONS = ['create', 'update', 'replace', 'delete'] as const;
+type ActionableAction = (typeof ACTIONABLE_ACTIONS)[number];
 
 /** Whether poolsync makes a call for this action (not blocked, unmanaged or noop). */
 export function isActionable(action: ChangeAction): action is ActionableAction {
-  return ACTIONABLE.has(action);
+  return (ACTIONABLE_ACTIONS as readonly ChangeAction[]).includes(action);
 }
 
 /**
@@ -63,16 +54,13 @@ export interface Change {
   /** Comparable form of the object after the plan is applied (null when it will be absent). */
   after: Record<string, unknown> | null;
   diff: FieldDiff[];
+  /** Why it is blocked, unmanaged or left as it is, as data (worded by render/common.ts whyText). */
+  why?: Reason | null;
   /**
-   * The words of a change read from a plan file (the JSON's `reason`), kept as written; the
-   * planner never sets it: renderers word `why` (src/render/common.ts, whyText).
+   * Only in a change read from a plan file: the words written (the JSON's `reason`), the sole
+   * record of `why` for a code the JSON does not carry as data (reasonInJson).
    */
   reason?: string | null;
-  /**
-   * Why it is blocked, unmanaged or left as it is, as data; a change read from a plan file has
-   * it only for the codes the JSON carries (reasonInJson), else its words in `reason`.
-   */
-  why?: Reason | null;
   /** True for delete and replace. */
   destructive: boolean;
   /**
@@ -138,46 +126,6 @@ export type StepOp =
 
 export type StepKind = StepOp['op'];
 
-/**
- * Every op the planner can emit, in one list: saved-plan readers accept exactly these, and the
- * round-trip test walks them all (test/apply/planfile-ops.test.ts). A new StepOp that is not
- * listed here fails the typecheck below.
- */
-export const STEP_KINDS = [
-  'create_pool',
-  'delete_pool',
-  'register_cluster',
-  'update_cluster',
-  'delete_cluster',
-  'create_queue',
-  'update_queue',
-  'wait_idle',
-  'set_assignment',
-  'delete_assignment',
-  'drain_queue',
-  'wait_drained',
-  'activate_queue',
-  'delete_queue',
-  'undelete_queue',
-  'undelete_pool',
-  'undelete_cluster',
-  'move_cluster',
-  'move_queue',
-  'update_pool',
-  'set_default_queue',
-  'delete_default_queue',
-  'set_execution_cluster_label',
-  'delete_execution_cluster_label',
-] as const satisfies readonly StepKind[];
-
-type UnlistedStepKind = Exclude<StepKind, (typeof STEP_KINDS)[number]>;
-/** Compile-time check: `true` only when every StepKind is in STEP_KINDS. */
-export const STEP_KINDS_COMPLETE: [UnlistedStepKind] extends [never] ? true : UnlistedStepKind =
-  true;
-
-/** `api`: the executor makes the call; `manual`: the backend has no public API for it (a runbook step). */
-type StepExecution = 'api' | 'manual';
-
 /** What a person runs for a manual step: the backend's own CLI, exactly. */
 export interface ManualInstruction {
   /** Why there is no API call, e.g. "Union has no public API to create a cluster pool". */
@@ -200,42 +148,32 @@ export type Step = StepOp & {
   /** Address of the object the step acts on (`Cluster/prod-1`). */
   target: string;
   depends_on: string[];
-  /** Absent means `api`. */
-  execution?: StepExecution;
+  /** `api` (absent): the executor makes the call; `manual`: the backend has no public API for it (a runbook step). */
+  execution?: 'api' | 'manual';
   /** Present when `execution` is `manual`. */
   manual?: ManualInstruction;
 };
 
-type WarningCode =
-  'CONAMED_QUEUE_ORPHANED' | 'QUEUE_ROUTES_NOWHERE' | 'QUEUE_NO_HEALTHY_CLUSTER' | (string & {});
-
+/**
+ * A warning, as data: its code and `params`, which renderers word (src/render/reasons.ts,
+ * errorText). One read from a plan file keeps the words written (the JSON's `message`), and
+ * `params` only for the codes the JSON carries.
+ */
 export interface PlanWarning {
-  code: WarningCode;
+  code: string;
   address: string;
-  /**
-   * The words of a warning read from a plan file (the JSON's `message`), kept as written; the
-   * planner gives `code` and `params`, which renderers word (src/render/common.ts, warningText).
-   */
   message?: string;
-  /** The warning as data (a warning read from a plan file has them for the codes the JSON carries). */
   params?: ReasonParams;
 }
 
-export interface PlanError {
-  code: string;
+/** An error, as a warning is (its `params` are never in the JSON). */
+export interface PlanError extends Omit<PlanWarning, 'address'> {
   address: string | null;
-  /**
-   * The words of an error read from a plan file (the JSON's `message`), kept as written; the
-   * planner gives `code` and `params`, which renderers word (src/render/common.ts, errorText).
-   */
-  message?: string;
   /** `file:line:col` when the error comes from a manifest. */
   location: string | null;
-  /** The error as data (not in the JSON). */
-  params?: ReasonParams;
 }
 
-export type PlanSummary = Record<Exclude<ChangeAction, never>, number>;
+export type PlanSummary = Record<ChangeAction, number>;
 
 export interface Plan {
   format_version: typeof PLAN_FORMAT_VERSION;

@@ -14,6 +14,7 @@ import {
   str,
   type Shape,
 } from '../util/json-shape.js';
+import { CAPABILITY_NAMES } from './capabilities.js';
 import { FAIRNESS_POLICIES, PRIORITIES, SECRET_STORE_TYPES } from './common.js';
 
 export const poolContractShape: Shape = record({
@@ -51,18 +52,10 @@ export const assignmentShape: Shape = record({
   pool: str,
 });
 
+/** Every capability optional: a record written before one existed lacks it. */
 export const capabilitiesShape: Shape = record(
   {},
-  {
-    drain: bool,
-    queue_delete: bool,
-    pool_update: bool,
-    cluster_move: bool,
-    queue_move: bool,
-    soft_delete: bool,
-    default_delete: bool,
-    unpin_first: bool,
-  },
+  Object.fromEntries(CAPABILITY_NAMES.map((n) => [n, bool])),
 );
 
 export const defaultQueueShape: Shape = record({ project: str, domain: str, queue: str });

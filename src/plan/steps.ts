@@ -579,6 +579,12 @@ const ACCOUNTED_BY: Record<StepKind, ActionSet> = {
   delete_execution_cluster_label: REMOVES,
 };
 
+/**
+ * Every op the planner can emit, in one list (ACCOUNTED_BY is a record over StepKind): saved-plan
+ * readers accept exactly these, and test/apply/planfile-ops.test.ts walks them all.
+ */
+export const STEP_KINDS = Object.keys(ACCOUNTED_BY) as StepKind[];
+
 /** The address a step's arguments name, where they name one (wait_drained names queues only). */
 function argsAddress(step: Step): string | null {
   switch (step.op) {

@@ -9,37 +9,32 @@ import type {
   Step,
 } from '../model/plan.js';
 import { countPlan, type PlanCounts } from '../plan/counts.js';
-import { describeScope, reasonText } from './reasons.js';
+import { describeScope, errorText, reasonText } from './reasons.js';
 
 /** The words of PRUNE_OFF: a plan saved without `why` says it only in words. */
 const PRUNE_OFF_WORDS = reasonText({ code: 'PRUNE_OFF', params: {} });
 
-/**
- * The message of a warning as this poolsync words it (the JSON's `message`): from its code and
- * parameters, else the words stored with a warning read from a plan file.
- */
-export function warningText(w: PlanWarning): string {
-  return (w.params && reasonText({ code: w.code, params: w.params })) ?? w.message ?? w.code;
-}
+/** The message of a warning as this poolsync words it (the JSON's `message`): as an error's. */
+export const warningText: (w: PlanWarning) => string = errorText;
 
 /** What another object's step does to a change (Change.cause: C2, C3, C7, C8, A3, cluster_move). */
 export function causeText(change: { cause?: Reason | null }): string | null {
   return change.cause ? reasonText(change.cause) : null;
 }
 
+/** Data in words (its code when this poolsync has none for it); words read from a plan file as they are. */
+function inWords(r: Reason | string | null | undefined): string | null {
+  return typeof r === 'object' && r ? (reasonText(r) ?? r.code) : (r ?? null);
+}
+
 /** A change's notes in words, `; ` between them (the JSON's `note`); null when it has none. */
 export function noteText(change: Pick<Change, 'note'>): string | null {
-  const { note } = change;
-  if (!Array.isArray(note)) return note ?? null;
-  return note.map((r) => reasonText(r) ?? r.code).join('; ');
+  return Array.isArray(change.note) ? change.note.map(inWords).join('; ') : inWords(change.note);
 }
 
 /** Why a change cannot be verified, in words (the JSON's `unverified`); null when it can. */
 export function unverifiedText(change: Pick<Change, 'unverified'>): string | null {
-  const { unverified } = change;
-  return typeof unverified === 'object' && unverified
-    ? (reasonText(unverified) ?? unverified.code)
-    : (unverified ?? null);
+  return inWords(change.unverified);
 }
 
 /**
@@ -135,9 +130,6 @@ export function heldForApproval(
   return `${plural(held.length, 'change')} held for approval (${list}); approve ${fingerprint}`;
 }
 
-/** Every change but the noops (model/plan.ts: a remembered plan knows them without the rest). */
-export { visibleChanges } from '../model/plan.js';
-
 /** Why each capability step is safe (domain.md, Capabilities). */
 const CAPABILITY_STEP_WHY: Partial<Record<Step['op'], string>> = {
   drain_queue: 'the queue takes no new work; work in flight finishes (drain)',
@@ -207,9 +199,25 @@ export function pruneScopeLine(plan: Plan): string | null {
     : line;
 }
 
-/** Why the unmanaged changes are left alone, for the line that counts them. */
-export function unmanagedWhy(plan: Plan): string {
-  return plan.prune_scope ? 'outside the prune scope, or not poolsync’s to change' : 'prune is off';
+/**
+ * The lines under the closing line: side effects (sideEffectLine), the unmanaged count and why
+ * they are left alone, the prune scope; each only when it has something to say.
+ */
+export function footnotes(plan: Plan): string[] {
+  const unmanaged = plan.summary.unmanaged;
+  const why = plan.prune_scope
+    ? 'outside the prune scope, or not poolsync’s to change'
+    : 'prune is off';
+  return [
+    sideEffectLine(plan),
+    unmanaged > 0 ? `${plural(unmanaged, 'object')} unmanaged (${why}).` : null,
+    pruneScopeLine(plan),
+  ].filter((l): l is string => l !== null);
+}
+
+/** `Plan failed with N errors: nothing will be applied.` */
+export function failedLine(plan: Plan): string {
+  return `Plan failed with ${plural(plan.errors.length, 'error')}: nothing will be applied.`;
 }
 
 /** The reason of an unmanaged change when it says more than "prune is off"; else null. */
@@ -225,24 +233,27 @@ export function controlPlaneName(cp: PlanControlPlane): string {
 }
 
 /**
- * The header of a plan made by `poolsync plan`, `apply DIR` or the daemon: which control plane it
- * is about, and a warning when that is an embedded state this run finds missing (a new, empty
- * control plane: every object is a create). Null for a plan that names none (built in-process).
+ * The header of a plan made by `poolsync plan`, `apply DIR` or the daemon: its environment, its
+ * control plane, and a warning when that is an embedded state this run finds missing (a new,
+ * empty control plane: every object is a create). None for a plan built in-process.
  */
-export function controlPlaneHeader(
+export function headerLines(
   plan: Plan,
-): { name: string; warning: string | null; environment?: string } | null {
+  name: (text: string) => string,
+  warn: (text: string) => string,
+): string[] {
   const cp = plan.control_plane;
-  if (!cp) return null;
+  if (!cp) return [];
   const where = cp.endpoint.replace(/^file:/, '');
-  const warning = !cp.new_state
-    ? null
-    : cp.default_state
-      ? `no control plane was named (--control-plane, env POOLSYNC_CONTROL_PLANE), and the default embedded state ${where} does not exist: this plan is against a new, empty control plane that \`poolsync apply\` would create there. Name your control plane to plan against it.`
-      : `the embedded state ${where} does not exist: this plan is against a new, empty control plane that \`poolsync apply\` would create there.`;
-  return {
-    name: controlPlaneName(cp),
-    warning,
-    ...(cp.environment !== undefined ? { environment: cp.environment } : {}),
-  };
+  const lines = cp.environment ? [`Environment: ${name(cp.environment)}`] : [];
+  lines.push(`Control plane: ${name(controlPlaneName(cp))}`);
+  if (cp.new_state)
+    lines.push(
+      warn(
+        cp.default_state
+          ? `no control plane was named (--control-plane, env POOLSYNC_CONTROL_PLANE), and the default embedded state ${where} does not exist: this plan is against a new, empty control plane that \`poolsync apply\` would create there. Name your control plane to plan against it.`
+          : `the embedded state ${where} does not exist: this plan is against a new, empty control plane that \`poolsync apply\` would create there.`,
+      ),
+    );
+  return lines;
 }

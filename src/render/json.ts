@@ -67,13 +67,11 @@ export function warningDocument(w: PlanWarning, allParams = false): PlanWarning 
         Object.entries(w.params!).map(([k, v]) => [k, isReason(v) ? reasonText(v) : v]),
       )
     : undefined;
-  if (Object.hasOwn(w, 'message')) {
-    const { params: _stored, ...rest } = w;
-    return params ? { ...rest, params } : rest;
-  }
-  return params
-    ? { code: w.code, address: w.address, message: warningText(w), params }
+  const { params: _stored, ...rest } = w;
+  const doc = Object.hasOwn(w, 'message')
+    ? rest
     : { code: w.code, address: w.address, message: warningText(w) };
+  return params ? { ...doc, params } : doc;
 }
 
 /**

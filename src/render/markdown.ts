@@ -5,27 +5,24 @@
  * diff highlighting): blocked items are never in the block, and a legend under it says so. Kept under a size budget (GitHub caps comments at 65,536 characters).
  */
 import { escapeTerminal } from '../util/terminal-text.js';
-import type { Change, Plan } from '../model/plan.js';
+import { visibleChanges, type Change, type Plan } from '../model/plan.js';
 import {
   capabilitiesOn,
   capabilitySteps,
   causeText,
+  closingLine,
+  fieldLines,
+  footnotes,
+  headerLines,
+  hasNoChanges,
+  noteText,
+  plural,
+  unmanagedReason,
   warningText,
   whyText,
-  noteText,
-  closingLine,
-  controlPlaneHeader,
-  fieldLines,
-  hasNoChanges,
-  plural,
-  pruneScopeLine,
-  sideEffectLine,
-  unmanagedReason,
-  unmanagedWhy,
-  visibleChanges,
 } from './common.js';
 import { errorText } from './reasons.js';
-import { manualSteps, runbookLines, waitingCount } from './runbook.js';
+import { manualSteps, runbookLines, waitingNote } from './runbook.js';
 
 export interface MarkdownOptions {
   /** Upper bound of the output length; the change list is cut to fit. Default 60,000. */
@@ -83,86 +80,68 @@ function headLines(plan: Plan): string[] {
       ? '**No changes.** The control plane matches the repository.'
       : `**${closingLine(plan)}**`,
   );
-  const sideEffects = sideEffectLine(plan);
-  if (sideEffects) head.push('', sideEffects);
-  if (plan.summary.unmanaged > 0)
-    head.push('', `${plural(plan.summary.unmanaged, 'object')} unmanaged (${unmanagedWhy(plan)}).`);
-  const scope = pruneScopeLine(plan);
-  if (scope) head.push('', scope);
-  const header = controlPlaneHeader(plan);
-  if (header) {
-    if (header.environment) head.push('', `Environment: ${code(header.environment)}`);
-    head.push('', `Control plane: ${code(header.name)}`);
-    if (header.warning) head.push('', `> :warning: ${markdownText(header.warning)}`);
-  }
+  const header = headerLines(plan, code, (w) => `> :warning: ${markdownText(w)}`);
+  for (const line of [...footnotes(plan), ...header]) head.push('', line);
   head.push('');
   return head;
 }
 
+/** `### title`, its intro, its lines; nothing when it has no lines. */
+function section(title: string, intro: string | null, lines: readonly string[]): string[] {
+  if (lines.length === 0) return [];
+  return [`### ${title}`, '', ...(intro === null ? [] : [intro, '']), ...lines, ''];
+}
+
 function capabilitySection(plan: Plan): string[] {
-  const capSteps = capabilitySteps(plan);
-  if (capSteps.length === 0) return [];
-  const lines = [
-    '### Capability steps',
-    '',
+  return section(
+    'Capability steps',
     `The control plane supports ${capabilitiesOn(plan) ?? 'none'}; these steps run in this order:`,
-    '',
-  ];
-  for (const s of capSteps)
-    lines.push(
-      `- ${code(s.id)} **${s.op}** ${code(s.target)}${markdownText(s.detail)}: ${markdownText(s.why)}`,
-    );
-  lines.push('');
-  return lines;
+    capabilitySteps(plan).map(
+      (s) =>
+        `- ${code(s.id)} **${s.op}** ${code(s.target)}${markdownText(s.detail)}: ${markdownText(s.why)}`,
+    ),
+  );
 }
 
 function blockedSection(changes: readonly Change[]): string[] {
-  const blocked = changes.filter((c) => c.action === 'blocked');
-  if (blocked.length === 0) return [];
-  const lines = [
-    '### Blocked',
-    '',
+  return section(
+    'Blocked',
     'Nothing is sent for these; they are reported until the repository or the control plane changes.',
-    '',
-  ];
-  for (const c of blocked) {
-    lines.push(`- **${code(c.address)}**: ${markdownText(whyText(c) ?? '')}`);
-    // What another object's step does to it (not in the diff block, which lists what is sent).
-    const cause = causeText(c);
-    if (cause) lines.push(`  - ${markdownText(cause)}`);
-  }
-  lines.push('');
-  return lines;
+    changes
+      .filter((c) => c.action === 'blocked')
+      .flatMap((c) => {
+        const cause = causeText(c);
+        // What another object's step does to it (not in the diff block, which lists what is sent).
+        return [
+          `- **${code(c.address)}**: ${markdownText(whyText(c) ?? '')}`,
+          ...(cause ? [`  - ${markdownText(cause)}`] : []),
+        ];
+      }),
+  );
 }
 
 function manualSection(plan: Plan): string[] {
   const manual = manualSteps(plan);
-  if (manual.length === 0) return [];
-  const waiting = waitingCount(plan.steps);
   const runbook = runbookLines(plan.steps, { indent: '' }).map(escapeTerminal);
   // A fence longer than any run of backticks in the file contents.
   const fence = fenceFor(runbook);
-  return [
-    `### Manual steps (${manual.length})`,
-    '',
+  return section(
+    `Manual steps (${manual.length})`,
     'The control plane has no public API for these: `poolsync apply` runs every other step it can, ' +
-      `then stops with exit code 2 and this runbook${waiting > 0 ? ` (${plural(waiting, 'step')} wait on it)` : ''}; ` +
+      `then stops with exit code 2 and this runbook${waitingNote(plan)}; ` +
       'with `--flyte-cli PATH` it runs these commands itself.',
-    '',
-    `${fence}sh`,
-    ...runbook,
-    fence,
-    '',
-  ];
+    manual.length === 0 ? [] : [`${fence}sh`, ...runbook, fence],
+  );
 }
 
 function warningsSection(plan: Plan): string[] {
-  if (plan.warnings.length === 0) return [];
-  const lines = ['### Warnings', ''];
-  for (const w of plan.warnings)
-    lines.push(`- :warning: **${w.code}** ${code(w.address)}: ${markdownText(warningText(w))}`);
-  lines.push('');
-  return lines;
+  return section(
+    'Warnings',
+    null,
+    plan.warnings.map(
+      (w) => `- :warning: **${w.code}** ${code(w.address)}: ${markdownText(warningText(w))}`,
+    ),
+  );
 }
 
 function unmanagedSection(changes: readonly Change[]): string[] {
@@ -183,27 +162,27 @@ function unmanagedSection(changes: readonly Change[]): string[] {
 /** The applied changes in a fenced `diff` block, cut to `budget` characters. */
 function diffSection(applied: readonly Change[], budget: number): string[] {
   const lines: string[] = [];
-  let used = 0;
   let shown = 0;
   for (const c of applied) {
     const block = diffBlock(c);
     const size = block.join('\n').length + 1;
-    if (used + size > budget) break;
+    if (budget < size) break;
     lines.push(...block);
-    used += size;
+    budget -= size;
     shown += 1;
   }
   const fence = fenceFor(lines);
-  const body = [`${fence}diff`, ...lines, fence];
-  body.push('<sub>`+` create · `!` update · `-/+` replace · `-` delete</sub>');
-  if (shown < applied.length) {
-    body.push(
-      '',
-      `_…and ${applied.length - shown} more changes not shown here: run \`poolsync plan\` for the full plan._`,
-    );
-  }
-  body.push('');
-  return body;
+  const more = applied.length - shown;
+  return [
+    `${fence}diff`,
+    ...lines,
+    fence,
+    '<sub>`+` create · `!` update · `-/+` replace · `-` delete</sub>',
+    ...(more > 0
+      ? ['', `_…and ${more} more changes not shown here: run \`poolsync plan\` for the full plan._`]
+      : []),
+    '',
+  ];
 }
 
 function diffBlock(change: Change): string[] {
@@ -213,10 +192,8 @@ function diffBlock(change: Change): string[] {
   const marker = prefix === '-/+' ? UPDATE_IN_DIFF : prefix;
   // Names and values come from the repository and the control plane: one line each, escaped.
   const lines = [`${prefix} ${escapeTerminal(change.address)}`];
-  const note = causeText(change);
-  if (note) lines.push(`${marker}     # ${escapeTerminal(note)}`);
-  const notes = noteText(change);
-  if (notes) lines.push(`${marker}     # ${escapeTerminal(notes)}`);
+  for (const comment of [causeText(change), noteText(change)])
+    if (comment) lines.push(`${marker}     # ${escapeTerminal(comment)}`);
   for (const f of fieldLines(change))
     lines.push(
       `${marker}     ${escapeTerminal(f.text)}${f.forces ? '  # forces replacement' : ''}`,
@@ -242,23 +219,22 @@ export function markdownText(text: string): string {
   );
 }
 
+/** The longest run of backticks in `text` (0 when none). */
+const longestTicks = (text: string): number =>
+  Math.max(0, ...(text.match(/`+/g) ?? []).map((m) => m.length));
+
 /**
  * `text` as an inline code span that nothing in it can end: control characters (newline
  * included) escaped, delimited by more backticks than its longest run (CommonMark).
  */
 export function code(text: string): string {
   const safe = escapeTerminal(text);
-  const longest = Math.max(0, ...(safe.match(/`+/g) ?? []).map((m) => m.length));
-  const ticks = '`'.repeat(longest + 1);
+  const ticks = '`'.repeat(longestTicks(safe) + 1);
   const pad = safe.startsWith('`') || safe.endsWith('`') ? ' ' : '';
   return `${ticks}${pad}${safe}${pad}${ticks}`;
 }
 
 /** A code fence longer than any run of backticks in `lines`, so no line can close it. */
 function fenceFor(lines: readonly string[]): string {
-  const longest = Math.max(
-    2,
-    ...lines.map((l) => Math.max(0, ...(l.match(/`+/g) ?? []).map((m) => m.length))),
-  );
-  return '`'.repeat(longest + 1);
+  return '`'.repeat(Math.max(2, ...lines.map(longestTicks)) + 1);
 }

@@ -63,16 +63,16 @@ export function* planFileParts(plan: Plan, key: PlanKey): Generator<string> {
   // A sealed plan always names its control plane: apply refuses it anywhere else.
   if (!plan.control_plane)
     throw new Error('a plan file must name the control plane it was made for');
-  const digest = new SealDigest(key);
+  const digest = sealDigest(key);
   let held: string | null = null;
   for (const part of jsonParts(withoutSeal(planDocument(plan)), 2, 2)) {
-    digest.update(part);
+    digest.update(part, 'utf8');
     if (held !== null) yield escapeJsonForTerminal(held);
     held = part;
   }
   // The last part of an object is its closing brace: the seal goes before it.
   if (held !== '\n}') throw new Error(`a plan document ends with ${JSON.stringify(held)}`);
-  yield `,\n  "seal": ${JSON.stringify(digest.seal())}\n}\n`;
+  yield `,\n  "seal": ${JSON.stringify(sealText(key, digest))}\n}\n`;
 }
 
 /** A plan file read, checked and verified; a refusal is a PlanFileError. */
@@ -134,21 +134,21 @@ export function parsePlanFile(text: string, where: string, opts: { key: PlanKey 
 
 function verifySeal(doc: Record<string, unknown>, where: string, key: PlanKey): void {
   const seal = doc.seal;
-  const kind = sealKind(seal);
-  if (kind === null) {
+  const kind = typeof seal === 'string' ? SEAL_PATTERN.exec(seal)?.[1] : undefined;
+  if (kind === undefined) {
     throw new PlanFileError(
       seal === undefined
         ? `${where} has no seal: it was not written by \`poolsync plan\` of this version, or its seal was removed; ${PLAN_AGAIN}`
         : `${where} has a seal poolsync does not understand (${JSON.stringify(seal).slice(0, 80)}); ${PLAN_AGAIN}`,
     );
   }
-  if (kind === 'keyed' && key === null) {
+  if (kind === 'hmac-sha256' && key === null) {
     throw new PlanFileError(
       `${where} is sealed with a key (hmac-sha256) and no key is set: set POOLSYNC_PLAN_KEY or ` +
         'POOLSYNC_PLAN_KEY_FILE to the key it was planned with',
     );
   }
-  if (kind === 'unkeyed' && key !== null) {
+  if (kind === 'sha256' && key !== null) {
     throw new PlanFileError(
       `${where} is not sealed with a key, and POOLSYNC_PLAN_KEY is set: only a plan sealed with ` +
         'that key is accepted (anyone can compute an unkeyed seal); plan again with the key set',
@@ -157,7 +157,7 @@ function verifySeal(doc: Record<string, unknown>, where: string, key: PlanKey): 
   if (!sameSeal(sealOf(doc, key), seal as string)) {
     throw new PlanFileError(
       `${where} was changed after poolsync wrote it: its seal does not match its content` +
-        (kind === 'keyed' ? ' (or it was sealed with another key)' : '') +
+        (kind === 'hmac-sha256' ? ' (or it was sealed with another key)' : '') +
         `. Refused: review and save the plan again with \`poolsync plan --out ${where}\``,
     );
   }
@@ -179,32 +179,25 @@ function verifySeal(doc: Record<string, unknown>, where: string, key: PlanKey): 
  * (docs/security.md).
  */
 /** A plan's seal: `sha256:<64 hex>` or `hmac-sha256:<64 hex>`. */
-type PlanSeal = string;
-
 const SEAL_PATTERN = /^(sha256|hmac-sha256):([0-9a-f]{64})$/;
 
 /** The key, or null for an unkeyed seal. */
 export type PlanKey = Buffer | null;
 
 /** An incremental digest of the canonical text, fed part by part (a plan can run to 130 MB). */
-class SealDigest {
-  private readonly hash: Hash | Hmac;
-  constructor(private readonly key: PlanKey) {
-    this.hash = key === null ? createHash('sha256') : createHmac('sha256', key);
-  }
-  update(part: string): void {
-    this.hash.update(part, 'utf8');
-  }
-  seal(): PlanSeal {
-    return `${this.key === null ? 'sha256' : 'hmac-sha256'}:${this.hash.digest('hex')}`;
-  }
+function sealDigest(key: PlanKey): Hash | Hmac {
+  return key === null ? createHash('sha256') : createHmac('sha256', key);
+}
+
+function sealText(key: PlanKey, digest: Hash | Hmac): string {
+  return `${key === null ? 'sha256' : 'hmac-sha256'}:${digest.digest('hex')}`;
 }
 
 /** The seal of a plan document (its `seal` member left out), computed from its canonical text. */
-export function sealOf(doc: Record<string, unknown>, key: PlanKey): PlanSeal {
-  const digest = new SealDigest(key);
-  for (const part of jsonParts(withoutSeal(doc), 2, 2)) digest.update(part);
-  return digest.seal();
+export function sealOf(doc: Record<string, unknown>, key: PlanKey): string {
+  const digest = sealDigest(key);
+  for (const part of jsonParts(withoutSeal(doc), 2, 2)) digest.update(part, 'utf8');
+  return sealText(key, digest);
 }
 
 function withoutSeal(doc: Record<string, unknown>): Record<string, unknown> {
@@ -214,16 +207,8 @@ function withoutSeal(doc: Record<string, unknown>): Record<string, unknown> {
 }
 
 /** Seals compared in time independent of where they differ. */
-function sameSeal(a: PlanSeal, b: PlanSeal): boolean {
+function sameSeal(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
-}
-
-/** `keyed` when the seal is an HMAC, `unkeyed` for a plain digest; null when it is not a seal. */
-function sealKind(seal: unknown): 'keyed' | 'unkeyed' | null {
-  if (typeof seal !== 'string') return null;
-  const m = SEAL_PATTERN.exec(seal);
-  if (!m) return null;
-  return m[1] === 'hmac-sha256' ? 'keyed' : 'unkeyed';
 }

@@ -15,39 +15,25 @@ import type { PlanError, Reason, ReasonParams, PruneScope } from '../model/plan.
 import type { ObjectKind } from '../model/common.js';
 import { CONTRACT_ANNOTATION, CONTRACT_UNKNOWN } from '../model/desired.js';
 
-/** Every code the catalog has words for. */
-export function reasonCodes(): string[] {
-  return Object.keys(CATALOG);
-}
-
 /** Whether the plan JSON carries a reason of this code as data (else its words only). */
 export function reasonInJson(code: string): boolean {
   return IN_JSON.has(code);
 }
 
-/** Whether this poolsync has words for `code`. */
-function knownReason(code: string): boolean {
-  return Object.hasOwn(CATALOG, code);
-}
-
 /** A reason in words; null for a code this poolsync does not know. */
 export function reasonText(reason: Reason): string | null {
-  return knownReason(reason.code) ? CATALOG[reason.code]!(reason.params) : null;
+  return Object.hasOwn(CATALOG, reason.code) ? CATALOG[reason.code]!(reason.params) : null;
 }
 
 /**
- * The message of a plan error as this poolsync words it (the JSON's `message`): from its code
- * and parameters, else the words stored with an error read from a plan file. Here, beside the
- * catalog, because apply's refusal of a plan with errors words them too (apply sits beside
- * render in the layers).
+ * The message of a plan error or warning as this poolsync words it (the JSON's `message`): from
+ * its code and parameters, else the words stored with one read from a plan file. Here, beside
+ * the catalog, because apply's refusal of a plan with errors words them too.
  */
-export function errorText(e: PlanError): string {
+export function errorText(e: Pick<PlanError, 'code' | 'params' | 'message'>): string {
   return (e.params && reasonText({ code: e.code, params: e.params })) ?? e.message ?? e.code;
 }
 
-/**
- * How the catalog's words read a reason's parameters: words only, no decision.
- */
 /** The words of one code, made from its parameters. */
 type Words = (p: ReasonParams) => string;
 
@@ -66,17 +52,14 @@ export function isReason(v: unknown): v is Reason {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && 'code' in v;
 }
 
-/** A list parameter, each item as text (an empty list when absent). */
-export function list(p: ReasonParams, key: string): string[] {
-  const v = p[key];
-  return Array.isArray(v) ? v.map(String) : [];
-}
-
-/** A list parameter, or null when it is not a list (absent, or null: "none"). */
+/** A list parameter, each item as text, or null when it is not a list (absent, or null: "none"). */
 function listOrNull(p: ReasonParams, key: string): string[] | null {
   const v = p[key];
   return Array.isArray(v) ? v.map(String) : null;
 }
+
+/** A list parameter, each item as text (an empty list when absent). */
+const list = (p: ReasonParams, key: string): string[] => listOrNull(p, key) ?? [];
 
 /** Names shown in a message: the first few, then a count. */
 export function listAddresses(addresses: readonly string[], max = 5): string {
@@ -151,7 +134,6 @@ function scopeOf(p: ReasonParams): PruneScope {
   };
 }
 
-/** Words of why a cluster change is blocked (Change.why of Cluster), and DATA_PLANE_UNVERIFIED. */
 /**
  * C4 mismatches, one per field: `<prefix>fields`, `<prefix>declared` and `<prefix>contract`
  * (the declared and the contract's value of each field), e.g. `object_store_uri is "s3://a",
@@ -199,7 +181,6 @@ function contractWords(p: ReasonParams): string {
   );
 }
 
-/** Words of why a queue change is blocked (Change.why of Queue; `reason` is this text). */
 /**
  * Why a queue cannot be deleted: `settings` (the scopes whose run.default_queue names it once
  * the plan is applied), or none for the "default" queue (Q5).
@@ -219,7 +200,6 @@ const DELETE_NO_DRAIN =
 const ABSENT_DEFAULT = 'listed absent in poolsync.yaml, but it cannot be deleted here: ';
 const NOT_THIS_ONE = 'queues can be deleted (queue_delete), but not this one: ';
 
-/** Words of the warnings (PlanWarning.params; `message` is this text). */
 /** How a cluster is registered again (`from`: its live pool, null when it is not live). */
 function reRegistered(p: ReasonParams): string {
   // A forced replace (--replace) keeps the pool: the cluster is re-registered where it is.
@@ -242,7 +222,6 @@ const WARNINGS: WordsTable = {
     `Enable a cluster, fix its data plane (see its health in \`poolsync export\`), or point the queue elsewhere.`,
 };
 
-/** Words of flyteadmin's refusals and of rows poolsync never writes (docs/flyte-oss.md). */
 /** What a delete of a broader row takes along (`path` of the DELETE, `type` of its rows, their `scope`). */
 function cascadeAlong(p: ReasonParams): string {
   return `${s(p, 'path')} also deletes the narrower ${s(p, 'type')} rows of ${s(p, 'scope')}`;
@@ -273,7 +252,6 @@ function taken(p: ReasonParams): string[] {
   return list(p, 'takes').map((a, i) => `${a} (${what} ${values[i] ?? ''})`);
 }
 
-/** Words of the warnings about execution cluster labels (cluster-labels.ts) and of a partial plan. */
 /** `cluster weight, …` of the entries `<of>_clusters` with their `<of>_weights`; null when none. */
 function entries(p: ReasonParams, of: string): string | null {
   const clusters = listOrNull(p, `${of}_clusters`);
@@ -317,7 +295,8 @@ function goes(p: ReasonParams): string {
   return `every enabled cluster with equal weight (${list(p, 'enabled').join(', ') || 'none enabled'})`;
 }
 
-const CATALOG: Readonly<Record<string, Words>> = {
+/** Every code this poolsync has words for, with its words. */
+export const CATALOG: Readonly<Record<string, Words>> = {
   ...CAUSES,
   ...UNMANAGED,
   // Words of why a pool change is blocked (Change.why of ClusterPool; `reason` is this text).

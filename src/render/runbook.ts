@@ -6,8 +6,7 @@
 import type { Plan, Step } from '../model/plan.js';
 import { isManual, waitingOnManual } from '../plan/steps.js';
 import { shellQuote } from '../util/shell-quote.js';
-
-export { shellQuote };
+import { plural } from './common.js';
 
 interface RunbookOptions {
   /**
@@ -57,9 +56,10 @@ export function runbookLines(steps: readonly Step[], opts: RunbookOptions = {}):
   return out;
 }
 
-/** How many steps wait on a manual step (they run on the apply after it). */
-export function waitingCount(steps: readonly Step[]): number {
-  return waitingOnManual(steps).size;
+/** ` (N steps wait on it)`: the steps that run on the apply after the manual ones; or nothing. */
+export function waitingNote(plan: Pick<Plan, 'steps'>): string {
+  const waiting = waitingOnManual(plan.steps).size;
+  return waiting > 0 ? ` (${plural(waiting, 'step')} wait on it)` : '';
 }
 
 /** A here-document end marker that no line of the content equals. */

@@ -1,28 +1,25 @@
 /** Terraform-style text rendering of a plan; ANSI colour only when asked. */
-import type { Change, Plan } from '../model/plan.js';
+import { visibleChanges, type Change, type Plan } from '../model/plan.js';
 import {
   SYMBOL,
   capabilitiesOn,
   capabilitySteps,
   causeText,
+  closingLine,
+  failedLine,
+  fieldLines,
+  footnotes,
+  headerLines,
+  hasNoChanges,
+  noteText,
+  unmanagedReason,
+  unverifiedText,
   warningText,
   whyText,
-  noteText,
-  unverifiedText,
-  closingLine,
-  controlPlaneHeader,
-  fieldLines,
-  hasNoChanges,
-  plural,
-  pruneScopeLine,
-  sideEffectLine,
-  unmanagedReason,
-  unmanagedWhy,
-  visibleChanges,
 } from './common.js';
 import { errorText } from './reasons.js';
 import { escapeTerminal as esc } from '../util/terminal-text.js';
-import { manualSteps, runbookLines, waitingCount } from './runbook.js';
+import { manualSteps, runbookLines, waitingNote } from './runbook.js';
 
 export interface TextOptions {
   color: boolean;
@@ -97,9 +94,7 @@ export function* renderTextParts(plan: Plan, opts: TextOptions): Generator<strin
     );
     yield* changeParts(out, unmanaged, paint);
   }
-  pushBlocked(out, changes, paint);
-  pushWarnings(out, plan, paint);
-  pushErrors(out, plan, paint);
+  pushProblems(out, plan, changes, paint);
   pushClosing(out, plan, paint);
   if (out.length > 0) yield flush(out);
 }
@@ -109,34 +104,31 @@ function* changeParts(
   out: string[],
   changes: readonly Change[],
   paint: Paint,
-  manualTargets?: ReadonlySet<string>,
+  manualTargets: ReadonlySet<string> = new Set(),
 ): Generator<string> {
   for (const change of changes) {
-    const lines = manualTargets
-      ? renderChange(change, paint, manualTargets.has(change.address))
-      : renderChange(change, paint);
-    out.push(...lines, '');
+    out.push(...renderChange(change, paint, manualTargets.has(change.address)), '');
     if (out.length >= PART_LINES) yield flush(out);
   }
 }
 
 function pushHeader(out: string[], plan: Plan, paint: Paint): void {
-  const header = controlPlaneHeader(plan);
-  if (!header) return;
-  if (header.environment) out.push(`Environment: ${esc(header.environment)}`);
-  out.push(`Control plane: ${esc(header.name)}`);
-  if (header.warning) out.push(`${paint('yellow', 'Warning:')} ${esc(header.warning)}`);
-  out.push('');
+  const lines = headerLines(plan, esc, (w) => `${paint('yellow', 'Warning:')} ${esc(w)}`);
+  if (lines.length > 0) out.push(...lines, '');
+}
+
+/** A titled section: its title line, its lines, a blank line; nothing when it has no lines. */
+function section(out: string[], title: string, lines: readonly string[]): void {
+  if (lines.length > 0) out.push(title, ...lines, '');
 }
 
 function pushManual(out: string[], plan: Plan, paint: Paint): void {
   const manual = manualSteps(plan);
   if (manual.length === 0) return;
-  const waiting = waitingCount(plan.steps);
   out.push(
     paint('bold', `Manual steps (${manual.length}):`) +
       ` the control plane has no public API for these. \`poolsync apply\` runs every other step it can,` +
-      ` then stops with exit code 2 and this runbook${waiting > 0 ? ` (${plural(waiting, 'step')} wait on it)` : ''};` +
+      ` then stops with exit code 2 and this runbook${waitingNote(plan)};` +
       ` with --flyte-cli PATH it runs these commands itself.`,
     '',
     ...runbookLines(plan.steps).map(esc),
@@ -144,71 +136,53 @@ function pushManual(out: string[], plan: Plan, paint: Paint): void {
 }
 
 function pushCapabilitySteps(out: string[], plan: Plan, paint: Paint): void {
-  const capSteps = capabilitySteps(plan);
-  if (capSteps.length === 0) return;
-  out.push(
+  const steps = capabilitySteps(plan).map((s) => ({
+    head: esc(`${s.id} ${s.op} ${s.target}${s.detail}`),
+    why: esc(s.why),
+  }));
+  const width = Math.max(...steps.map((s) => s.head.length));
+  section(
+    out,
     paint('bold', 'Capability steps') +
       ` (the control plane supports ${capabilitiesOn(plan) ?? 'none'}), in order:`,
+    steps.map((s) => `  ${s.head.padEnd(width)}  ${paint('dim', `# ${s.why}`)}`),
   );
-  const width = Math.max(
-    ...capSteps.map((s) => esc(`${s.id} ${s.op} ${s.target}${s.detail}`).length),
-  );
-  for (const s of capSteps) {
-    const head = esc(`${s.id} ${s.op} ${s.target}${s.detail}`);
-    out.push(`  ${head.padEnd(width)}  ${paint('dim', `# ${esc(s.why)}`)}`);
-  }
-  out.push('');
 }
 
-function pushBlocked(out: string[], changes: readonly Change[], paint: Paint): void {
-  const blocked = changes.filter((c) => c.action === 'blocked');
-  if (blocked.length === 0) return;
-  out.push(
+/** Blocked changes, warnings and errors: one titled list each. */
+function pushProblems(out: string[], plan: Plan, changes: readonly Change[], paint: Paint): void {
+  section(
+    out,
     paint('bold', 'Blocked') +
       ' (nothing is sent for these; reported until the repository or the control plane changes):',
+    changes
+      .filter((c) => c.action === 'blocked')
+      .map(
+        (c) => `  ${paint('red', '!')} ${paint('bold', esc(c.address))}: ${esc(whyText(c) ?? '')}`,
+      ),
   );
-  for (const c of blocked)
-    out.push(`  ${paint('red', '!')} ${paint('bold', esc(c.address))}: ${esc(whyText(c) ?? '')}`);
-  out.push('');
-}
-
-function pushWarnings(out: string[], plan: Plan, paint: Paint): void {
-  if (plan.warnings.length === 0) return;
-  out.push(paint('bold', 'Warnings:'));
-  for (const w of plan.warnings)
-    out.push(`  ${paint('yellow', 'warning')} ${w.code} ${esc(w.address)}: ${esc(warningText(w))}`);
-  out.push('');
-}
-
-function pushErrors(out: string[], plan: Plan, paint: Paint): void {
-  if (plan.errors.length === 0) return;
-  out.push(paint('bold', 'Errors:'));
-  for (const e of plan.errors) {
-    const where = [e.address, e.location].filter(Boolean).join(' at ');
-    out.push(
-      `  ${paint('red', 'error')} ${e.code}${where ? ` ${esc(where)}` : ''}: ${esc(errorText(e))}`,
-    );
-  }
-  out.push('');
+  section(
+    out,
+    paint('bold', 'Warnings:'),
+    plan.warnings.map(
+      (w) => `  ${paint('yellow', 'warning')} ${w.code} ${esc(w.address)}: ${esc(warningText(w))}`,
+    ),
+  );
+  section(
+    out,
+    paint('bold', 'Errors:'),
+    plan.errors.map((e) => {
+      const where = [e.address, e.location].filter(Boolean).join(' at ');
+      return `  ${paint('red', 'error')} ${e.code}${where ? ` ${esc(where)}` : ''}: ${esc(errorText(e))}`;
+    }),
+  );
 }
 
 /** The closing line, side effects, unmanaged count, prune scope and the failure line. */
 function pushClosing(out: string[], plan: Plan, paint: Paint): void {
   if (!hasNoChanges(plan)) out.push(paint('bold', closingLine(plan)));
-  const sideEffects = sideEffectLine(plan);
-  if (sideEffects) out.push(sideEffects);
-  if (plan.summary.unmanaged > 0)
-    out.push(`${plural(plan.summary.unmanaged, 'object')} unmanaged (${unmanagedWhy(plan)}).`);
-  const scope = pruneScopeLine(plan);
-  if (scope) out.push(scope);
-  if (plan.errors.length > 0) {
-    out.push(
-      paint(
-        'red',
-        `Plan failed with ${plural(plan.errors.length, 'error')}: nothing will be applied.`,
-      ),
-    );
-  }
+  out.push(...footnotes(plan));
+  if (plan.errors.length > 0) out.push(paint('red', failedLine(plan)));
 }
 
 /** The lines so far as one part (joined as the whole text joins them), emptying `out`. */
@@ -216,7 +190,7 @@ function flush(out: string[]): string {
   return out.splice(0).join('\n') + '\n';
 }
 
-function renderChange(change: Change, paint: Paint, manual = false): string[] {
+function renderChange(change: Change, paint: Paint, manual: boolean): string[] {
   const style = ACTION_STYLE[change.action];
   const symbol = SYMBOL[change.action].padStart(3);
   const why = unmanagedReason(change);
@@ -228,15 +202,15 @@ function renderChange(change: Change, paint: Paint, manual = false): string[] {
   const lines = [
     `${paint(style, symbol)} ${paint('bold', esc(change.address))}${headline ? paint('dim', `  (${headline})`) : ''}`,
   ];
-  const note = causeText(change);
-  if (note) lines.push(paint('dim', `      # ${esc(note)}`));
-  if (why) lines.push(paint('dim', `      # ${esc(why)}`));
   const unverified = unverifiedText(change);
-  if (unverified) lines.push(paint('yellow', `      # unverified: ${esc(unverified)}`));
-  const notes = noteText(change);
-  if (notes) lines.push(paint('dim', `      # ${esc(notes)}`));
-  for (const f of fieldLines(change)) {
+  const comments: [keyof typeof ANSI, string | null][] = [
+    ['dim', causeText(change)],
+    ['dim', why],
+    ['yellow', unverified && `unverified: ${unverified}`],
+    ['dim', noteText(change)],
+  ];
+  for (const [style, text] of comments) if (text) lines.push(paint(style, `      # ${esc(text)}`));
+  for (const f of fieldLines(change))
     lines.push(`      ${esc(f.text)}${f.forces ? paint('red', '  # forces replacement') : ''}`);
-  }
   return lines;
 }

@@ -27,29 +27,19 @@ export async function readTarget(dir: string, path: string): Promise<string | nu
 }
 
 export type RenderKind = keyof RenderConfig;
-export const RENDER_KINDS: readonly RenderKind[] = ['flyte-core-values', 'union-cluster-pools'];
 
-interface RenderSettings {
-  credentialsSecret?: string;
-  /** flyte-core-values: the operator's own values, parsed (readBaseValues). */
-  base?: BaseValues;
+/** What a render takes besides the desired state. */
+interface RenderOptions {
+  commit: string | null;
+  /** flyte-core-values: the credentials Secret; none (or empty): the chart's. */
+  credentialsSecret?: string | undefined;
+  /** flyte-core-values: the operator's own values, parsed (readBaseValues), whose volume lists are kept. */
+  base?: BaseValues | undefined;
 }
 
 /** Throws RenderInputError when the base values cannot be combined with the rendered ones. */
-export function renderKind(
-  kind: RenderKind,
-  desired: DesiredState,
-  commit: string | null,
-  settings: RenderSettings = {},
-): string {
-  return kind === 'flyte-core-values'
-    ? renderFlyteCoreValues(desired, {
-        commit,
-        // An empty name is none: the default secret.
-        credentialsSecret: settings.credentialsSecret || undefined,
-        base: settings.base,
-      })
-    : renderUnionClusterPools(desired, { commit });
+export function renderKind(kind: RenderKind, desired: DesiredState, opts: RenderOptions): string {
+  return RENDERERS[kind](desired, opts);
 }
 
 /**
@@ -99,7 +89,7 @@ export async function renderTargets(
 ): Promise<(RenderedTarget | { kind: RenderKind; path: string; error: string })[]> {
   const config = desired.config.render ?? {};
   const out: (RenderedTarget | { kind: RenderKind; path: string; error: string })[] = [];
-  for (const kind of RENDER_KINDS) {
+  for (const kind of Object.keys(RENDERERS) as RenderKind[]) {
     const settings = config[kind] as
       { path: string; credentialsSecret?: string; base?: string } | undefined;
     if (!settings) continue;
@@ -108,7 +98,7 @@ export async function renderTargets(
         ? await readBaseValues({ root: dir, path: settings.base })
         : undefined;
       const { credentialsSecret } = settings;
-      const content = renderKind(kind, desired, commit, { credentialsSecret, base });
+      const content = renderKind(kind, desired, { commit, credentialsSecret, base });
       out.push({ kind, path: settings.path, content });
     } catch (err) {
       if (!(err instanceof RenderInputError)) throw err;
@@ -118,22 +108,24 @@ export async function renderTargets(
   return out;
 }
 
-interface TargetComparison extends RenderedTarget {
-  status: 'same' | 'changed' | 'missing';
-  /** Unified diff of the file without its header against the rendered content without its header. */
-  diff: string;
-}
-
-/** `current` is the file's content, or null when it does not exist. */
-export function compareTarget(target: RenderedTarget, current: string | null): TargetComparison {
-  if (current === null)
-    return {
-      ...target,
-      status: 'missing',
-      diff: unifiedDiff('', body(target.content), target.path),
-    };
-  const diff = unifiedDiff(body(current), body(target.content), target.path);
-  return { ...target, status: diff === '' ? 'same' : 'changed', diff };
+/**
+ * How the rendered target compares with `current`, the file's content (null when it does not
+ * exist), and their unified diff, both without the generated header.
+ */
+export function compareTarget(
+  target: RenderedTarget,
+  current: string | null,
+): RenderedTarget & { status: 'same' | 'changed' | 'missing'; diff: string } {
+  const diff = unifiedDiff(
+    current === null ? '' : body(current),
+    body(target.content),
+    target.path,
+  );
+  return {
+    ...target,
+    status: current === null ? 'missing' : diff === '' ? 'same' : 'changed',
+    diff,
+  };
 }
 
 /**
@@ -141,9 +133,7 @@ export function compareTarget(target: RenderedTarget, current: string | null): T
  * to regenerate it. Comparisons (plan's diff, the daemon's commit) ignore it, so a file that
  * only differs by the commit it names is not a change.
  */
-export { GENERATED_MARK };
-
-export function header(commit: string | null, command: string, extra: string[] = []): string {
+function header(commit: string | null, command: string, extra: string[] = []): string {
   const from =
     commit === null
       ? 'from a config folder with uncommitted changes (no commit)'
@@ -191,15 +181,15 @@ export function unifiedDiff(before: string, after: string, name: string, context
   }
   const changed = ops.map((o, k) => (o.t !== ' ' ? k : -1)).filter((k) => k >= 0);
   if (changed.length === 0) return '';
+  // Hunks: each change with `context` lines around it, merged where they touch.
+  const hunks: [start: number, end: number][] = [];
+  for (const k of changed) {
+    const last = hunks.at(-1);
+    if (last && k - context <= last[1]) last[1] = Math.min(ops.length, k + context + 1);
+    else hunks.push([Math.max(0, k - context), Math.min(ops.length, k + context + 1)]);
+  }
   const out = [`--- ${name}`, `+++ ${name} (rendered)`];
-  let k = 0;
-  while (k < changed.length) {
-    const start = Math.max(0, changed[k]! - context);
-    let end = Math.min(ops.length, changed[k]! + context + 1);
-    while (k + 1 < changed.length && changed[k + 1]! - context <= end) {
-      k++;
-      end = Math.min(ops.length, changed[k]! + context + 1);
-    }
+  for (const [start, end] of hunks) {
     const hunk = ops.slice(start, end);
     const aStart = hunk[0]!.ai + 1;
     const bStart = hunk[0]!.bi + 1;
@@ -209,7 +199,6 @@ export function unifiedDiff(before: string, after: string, name: string, context
       `@@ -${aLen === 0 ? aStart - 1 : aStart},${aLen} +${bLen === 0 ? bStart - 1 : bStart},${bLen} @@`,
     );
     for (const o of hunk) out.push(`${o.t}${o.line}`);
-    k++;
   }
   return out.join('\n') + '\n';
 }
@@ -316,26 +305,24 @@ function mergeBase(
  *    written;
  *  - Helm replaces lists and merges maps: with the operator's own values (`base`), their
  *    volumes and mounts are kept in the rendered lists.
- * Pure and stable: the same desired state (and base) gives the same bytes.
+ * Pure and stable: the same desired state (and base) gives the same bytes. Its header names
+ * the commit and the files the credentials Secret must hold.
  */
-const DEFAULT_CREDENTIALS_SECRET = CHART_CREDENTIALS_SECRET;
-
-interface FlyteCoreValuesOptions {
-  commit: string | null;
-  credentialsSecret?: string;
-  /** The operator's own values file, parsed, whose volume lists are kept. */
-  base?: BaseValues;
-}
-
-function flyteCoreValues(
-  desired: DesiredState,
-  opts: Omit<FlyteCoreValuesOptions, 'commit'>,
-): Record<string, unknown> {
-  const secret = opts.credentialsSecret ?? DEFAULT_CREDENTIALS_SECRET;
+export function renderFlyteCoreValues(desired: DesiredState, opts: RenderOptions): string {
+  const secret = opts.credentialsSecret || CHART_CREDENTIALS_SECRET;
   const clusters = desired.execution_clusters ?? [];
-  const withCredentials = clusters.some((c) => c.auth.type === 'file_path');
-  const volumes = withCredentials ? [{ name: secret, secret: { secretName: secret } }] : [];
-  const mounts = withCredentials ? [{ name: secret, mountPath: CHART_CREDENTIALS_DIR }] : [];
+  // The files the Secret must hold: any means the credentials volume is mounted.
+  const keys = [
+    ...new Set(
+      clusters.flatMap((c) =>
+        c.auth.type === 'file_path'
+          ? [posix.basename(c.auth.tokenPath), posix.basename(c.auth.certPath)]
+          : [],
+      ),
+    ),
+  ].sort();
+  const volumes = keys.length > 0 ? [{ name: secret, secret: { secretName: secret } }] : [];
+  const mounts = keys.length > 0 ? [{ name: secret, mountPath: CHART_CREDENTIALS_DIR }] : [];
   const labelClusterMap: Record<string, { id: string; weight: number }[]> = {};
   for (const l of desired.cluster_labels ?? [])
     labelClusterMap[l.name] = l.clusters.map((e) => ({ id: e.cluster, weight: e.weight }));
@@ -360,32 +347,17 @@ function flyteCoreValues(
     clustersValues,
     opts.base,
   );
-  const flyteadmin =
-    merged.additionalVolumes.length + merged.additionalVolumeMounts.length > 0
+  const values = {
+    ...(merged.additionalVolumes.length + merged.additionalVolumeMounts.length > 0
       ? { flyteadmin: merged }
-      : {};
-  return { ...flyteadmin, configmap: { clusters: clustersValues } };
-}
-
-/** The values file: header (commit, the Secret's expected keys) and YAML. */
-export function renderFlyteCoreValues(desired: DesiredState, opts: FlyteCoreValuesOptions): string {
-  const secret = opts.credentialsSecret ?? DEFAULT_CREDENTIALS_SECRET;
-  const keys = [
-    ...new Set(
-      (desired.execution_clusters ?? []).flatMap((c) =>
-        c.auth.type === 'file_path'
-          ? [posix.basename(c.auth.tokenPath), posix.basename(c.auth.certPath)]
-          : [],
-      ),
-    ),
-  ].sort();
+      : {}),
+    configmap: { clusters: clustersValues },
+  };
   const extra = [
     'Use with: helm upgrade flyte-core flyteorg/flyte-core -n flyte --values <your values> --values <this file>',
-    ...(opts.base
-      ? [`Keeps the volumes and mounts of ${opts.base.path} (Helm replaces lists).`]
-      : [
-          'Helm replaces lists: if your values set flyteadmin.additionalVolumes or additionalVolumeMounts, render with --base <your values>.',
-        ]),
+    opts.base
+      ? `Keeps the volumes and mounts of ${opts.base.path} (Helm replaces lists).`
+      : 'Helm replaces lists: if your values set flyteadmin.additionalVolumes or additionalVolumeMounts, render with --base <your values>.',
     ...(keys.length > 0
       ? [
           `Secret ${secret} (namespace flyte) must hold: ${keys.join(', ')}`,
@@ -393,11 +365,7 @@ export function renderFlyteCoreValues(desired: DesiredState, opts: FlyteCoreValu
         ]
       : []),
   ];
-  const yaml = dump(flyteCoreValues(desired, opts), {
-    lineWidth: -1,
-    noRefs: true,
-    sortKeys: false,
-  });
+  const yaml = dump(values, { lineWidth: -1, noRefs: true, sortKeys: false });
   return header(opts.commit, 'poolsync render flyte-core-values', extra) + yaml;
 }
 
@@ -409,31 +377,22 @@ export function renderFlyteCoreValues(desired: DesiredState, opts: FlyteCoreValu
  * of a pool must use it as `storage.bucketName`; V13 keeps buckets apart between clusters that
  * share no pool). Pure and stable.
  */
-function unionClusterPools(desired: DesiredState): Record<string, string[]> {
-  const pools = new Map<string, string[]>();
-  for (const p of desired.pools) pools.set(p.name, []);
+export function renderUnionClusterPools(desired: DesiredState, opts: RenderOptions): string {
+  const pools = new Map<string, string[]>(desired.pools.map((p) => [p.name, []]));
   for (const c of desired.clusters) {
     for (const pool of c.pools ?? [c.pool]) {
-      const list = pools.get(pool);
-      if (list) list.push(c.name);
-      else pools.set(pool, [c.name]);
+      if (!pools.has(pool)) pools.set(pool, []);
+      pools.get(pool)!.push(c.name);
     }
   }
   // `default` first (where executions run without a mapping), then by name.
   const names = [...pools.keys()].sort((a, b) =>
     a === DEFAULT_POOL ? -1 : b === DEFAULT_POOL ? 1 : a < b ? -1 : a > b ? 1 : 0,
   );
-  return Object.fromEntries(names.map((n) => [n, [...pools.get(n)!].sort()]));
-}
-
-export function renderUnionClusterPools(
-  desired: DesiredState,
-  opts: { commit: string | null },
-): string {
-  const mapping = unionClusterPools(desired);
   const buckets = new Map(desired.pools.map((p) => [p.name, p.contract?.object_store_ref.uri]));
   const out: string[] = [];
-  for (const [pool, clusters] of Object.entries(mapping)) {
+  for (const pool of names) {
+    const clusters = pools.get(pool)!.sort();
     const bucket = buckets.get(pool);
     if (bucket) {
       const name = bucketOf(bucket)?.replace(/^[a-z0-9]+:\/\//i, '') ?? bucket;
@@ -452,3 +411,8 @@ export function renderUnionClusterPools(
   ];
   return header(opts.commit, 'poolsync render union-cluster-pools', extra) + out.join('\n') + '\n';
 }
+
+const RENDERERS: Record<RenderKind, (desired: DesiredState, opts: RenderOptions) => string> = {
+  'flyte-core-values': renderFlyteCoreValues,
+  'union-cluster-pools': renderUnionClusterPools,
+};

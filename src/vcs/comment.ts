@@ -14,14 +14,13 @@
 import type { Change, Plan } from '../model/plan.js';
 import {
   closingLine,
-  code,
-  markdownText,
   plural,
   sideEffectLine,
   SYMBOL,
   warningText,
   whyText,
-} from '../render/index.js';
+} from '../render/common.js';
+import { code, markdownText } from '../render/markdown.js';
 import { splitHeld } from '../plan/hold.js';
 import { errorText } from '../render/reasons.js';
 import { escapeTerminal } from '../util/terminal-text.js';

@@ -12,7 +12,7 @@ import type { ValidationError } from '../manifests/types.js';
 import type { Plan, PlanControlPlane } from '../model/plan.js';
 import { planRun } from '../ops/plan-run.js';
 import type { BackendInfo } from '../controlplane/types.js';
-import { renderMarkdown } from '../render/index.js';
+import { renderMarkdown } from '../render/markdown.js';
 import {
   buildCommentBody,
   COMMENT_LIMITS,

@@ -1,7 +1,7 @@
 /**
  * Every op the planner can emit round-trips through a saved plan: `poolsync plan --out FILE`
  * then `poolsync apply FILE`, as child processes. The ops come from one list (STEP_KINDS in
- * src/model/plan.ts, which the typecheck holds equal to the StepOp union); COVERED maps each to
+ * src/plan/steps.ts, which the typecheck holds equal to the StepOp union); COVERED maps each to
  * the scenario that emits it, so a new op fails the typecheck here until a scenario plans it
  * and this test applies it from a file. The plan schema, which the one saved-plan reader
  * validates with, accepts exactly that list.
@@ -14,7 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { executePlan } from '../../src/apply/executor.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { parseCapabilities } from '../../src/model/capabilities.js';
-import { STEP_KINDS, type Plan, type StepKind } from '../../src/model/plan.js';
+import type { Plan, StepKind } from '../../src/model/plan.js';
+import { STEP_KINDS } from '../../src/plan/steps.js';
 import { planRepository } from '../../src/ops/plan-run.js';
 import { parsePlanFile } from '../../src/render/plan-file.js';
 import { runCli } from '../support/cli.js';

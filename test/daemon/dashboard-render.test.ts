@@ -9,7 +9,7 @@ import { ansiToHtml, escapeHtml, inlineAsset, markup } from '../../src/daemon/da
 import { CONTENT_SECURITY_POLICY, pageHtml } from '../../src/daemon/dashboard/page.js';
 import { initialStatus, planDigest, type DaemonStatus } from '../../src/daemon/status.js';
 import type { Plan } from '../../src/model/plan.js';
-import { renderText } from '../../src/render/index.js';
+import { renderText } from '../../src/render/text.js';
 import { driftedScenario } from '../render/scenarios.js';
 
 const HOSTILE = `<img src=x onerror="alert(1)">'&</pre><script>alert(2)</script>\u202e\x1b[31m`;

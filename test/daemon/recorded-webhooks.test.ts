@@ -11,7 +11,7 @@ import { sign } from '@octokit/webhooks-methods';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Approvals } from '../../src/daemon/approvals.js';
-import { commentApprovalHandler, PostedPlans, soleTarget } from '../../src/daemon/pull-requests.js';
+import { commentApprovalHandler, PostedPlans } from '../../src/daemon/pull-requests.js';
 import {
   handleGithubWebhook,
   handleGitlabWebhook,
@@ -204,11 +204,14 @@ describe('GitLab approvals by note approve nothing on a closed merge request or 
     const handle = commentApprovalHandler({
       posted: new PostedPlans(),
       forges: new Map([['gitlab', { repository: 'gitlab-org/gitlab-test', forge: forgeApi }]]),
-      target: soleTarget({
-        approvals,
-        readLiveState: () => Promise.reject(new Error('not reached')),
-        requestReconcile: () => undefined,
-      }),
+      units: [
+        {
+          name: null,
+          approvals,
+          readLive: () => Promise.reject(new Error('not reached')),
+          request: async () => {},
+        },
+      ],
       logger: pino({ level: 'silent' }),
     });
     const noteEvent = (state: string): CommentEvent => {

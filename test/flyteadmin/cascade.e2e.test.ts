@@ -15,7 +15,7 @@ import { openControlPlane } from '../../src/controlplane/open.js';
 import type { ControlPlane } from '../../src/controlplane/types.js';
 import type { Plan } from '../../src/model/plan.js';
 import { planRepository, type PipelineOptions } from '../../src/ops/plan-run.js';
-import { renderText } from '../../src/render/index.js';
+import { renderText } from '../../src/render/text.js';
 import { splitHeld } from '../../src/plan/hold.js';
 import { flyteadminTargets, rowKey, type FlyteadminUnderTest } from './targets.js';
 

@@ -13,7 +13,7 @@ import { openControlPlane } from '../../src/controlplane/open.js';
 import { readLiveState, type ControlPlane } from '../../src/controlplane/types.js';
 import type { Plan } from '../../src/model/plan.js';
 import { planRepository } from '../../src/ops/plan-run.js';
-import { renderText } from '../../src/render/index.js';
+import { renderText } from '../../src/render/text.js';
 import {
   CLIENT_ID,
   CLIENT_SECRET,

@@ -13,7 +13,9 @@ import { decodeRecord, encodeRecord } from '../../src/incremental/plan-memory.js
 import { planWith, visibleChanges, type Plan } from '../../src/model/plan.js';
 import { planRepository } from '../../src/ops/plan-run.js';
 import { countPlan, sideEffects } from '../../src/plan/counts.js';
-import { renderJson, renderMarkdown, renderText } from '../../src/render/index.js';
+import { renderJson } from '../../src/render/json.js';
+import { renderMarkdown } from '../../src/render/markdown.js';
+import { renderText } from '../../src/render/text.js';
 import { tempDir, writeRepo } from '../support/repo.js';
 
 let root: string;

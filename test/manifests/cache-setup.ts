@@ -10,7 +10,7 @@ import { afterAll } from 'vitest';
 import type { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import type { AnalysisCache } from '../../src/incremental/analysis-cache.js';
 import { planRepository } from '../../src/ops/plan-run.js';
-import { renderJson } from '../../src/render/index.js';
+import { renderJson } from '../../src/render/json.js';
 import { renderText } from '../../src/render/text.js';
 
 /** A temporary folder for this test file (`prefix`: its name's start). */

@@ -7,7 +7,8 @@ import type { PlanReuse } from '../../src/incremental/plan-reuse.js';
 import type { LoadResult } from '../../src/manifests/index.js';
 import type { LiveState } from '../../src/model/live.js';
 import { planDesired } from '../../src/ops/plan-run.js';
-import { renderJson, renderText } from '../../src/render/index.js';
+import { renderJson } from '../../src/render/json.js';
+import { renderText } from '../../src/render/text.js';
 
 export async function outcome(
   result: LoadResult,

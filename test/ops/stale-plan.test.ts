@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { inventoryStore, readLiveWithInventory } from '../../src/apply/inventory.js';
 import { Approvals } from '../../src/daemon/approvals.js';
-import { commentApprovalHandler, PostedPlans, soleTarget } from '../../src/daemon/pull-requests.js';
+import { commentApprovalHandler, PostedPlans } from '../../src/daemon/pull-requests.js';
 import { handleGitlabWebhook } from '../../src/daemon/webhooks.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import type { SettingsNeed } from '../../src/model/live.js';
@@ -146,7 +146,7 @@ describe('a stale plan', () => {
       await commentApprovalHandler({
         posted,
         forges: new Map([['gitlab', { repository: 'gitlab-org/gitlab-test', forge: forgeApi }]]),
-        target: soleTarget({ approvals, readLiveState: read, requestReconcile: () => undefined }),
+        units: [{ name: null, approvals, readLive: read, request: async () => {} }],
         logger: pino({ level: 'silent' }),
       })(event.event);
     } finally {

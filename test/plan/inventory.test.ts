@@ -11,7 +11,8 @@ import type { DesiredState } from '../../src/model/desired.js';
 import type { LiveState } from '../../src/model/live.js';
 import { computePlan } from '../../src/plan/index.js';
 import { nextInventory } from '../../src/plan/inventory.js';
-import { renderJson, renderText } from '../../src/render/index.js';
+import { renderJson } from '../../src/render/json.js';
+import { renderText } from '../../src/render/text.js';
 import { contract, desired, live } from './build.js';
 import { actions, expectOrder, expectWellFormed } from './helpers.js';
 

@@ -10,7 +10,8 @@ import { BASELINE_CAPABILITIES } from '../../src/model/common.js';
 import type { DesiredState } from '../../src/model/desired.js';
 import type { LiveState } from '../../src/model/live.js';
 import { computePlan } from '../../src/plan/index.js';
-import { renderMarkdown, renderText } from '../../src/render/index.js';
+import { renderMarkdown } from '../../src/render/markdown.js';
+import { renderText } from '../../src/render/text.js';
 import { writeRepo } from '../manifests/helpers.js';
 import { FLYTE_LABEL_DOCS as LABELS } from './helpers.js';
 

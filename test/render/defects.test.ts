@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/model/plan.js';
-import { renderMarkdown, renderText } from '../../src/render/index.js';
+import { renderMarkdown } from '../../src/render/markdown.js';
+import { renderText } from '../../src/render/text.js';
 import { runCli } from '../support/cli.js';
 import { driftedScenario, emptyScenario } from './scenarios.js';
 

@@ -6,7 +6,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/model/plan.js';
-import { renderJson, renderMarkdown, renderText } from '../../src/render/index.js';
+import { renderJson } from '../../src/render/json.js';
+import { renderMarkdown } from '../../src/render/markdown.js';
+import { renderText } from '../../src/render/text.js';
 import { driftedScenario, emptyScenario } from './scenarios.js';
 
 const GOLDEN = 'test/golden';

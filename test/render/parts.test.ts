@@ -4,12 +4,8 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Change, Plan, Step } from '../../src/model/plan.js';
-import {
-  renderJson,
-  renderJsonParts,
-  renderText,
-  renderTextParts,
-} from '../../src/render/index.js';
+import { renderJson, renderJsonParts } from '../../src/render/json.js';
+import { renderText, renderTextParts } from '../../src/render/text.js';
 import { driftedScenario } from './scenarios.js';
 
 /** The drifted example's changes and steps, copied under new names until there are `n`. */

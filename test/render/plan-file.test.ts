@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/model/plan.js';
-import { renderJson } from '../../src/render/index.js';
+import { renderJson } from '../../src/render/json.js';
 import {
   PlanFileError,
   parsePlanFile,

@@ -8,7 +8,9 @@ import {
   planFileParts,
   planValidator,
 } from '../../src/render/plan-file.js';
-import { renderJson, renderMarkdown, renderText } from '../../src/render/index.js';
+import { renderJson } from '../../src/render/json.js';
+import { renderMarkdown } from '../../src/render/markdown.js';
+import { renderText } from '../../src/render/text.js';
 import { contract, desired, live } from '../plan/build.js';
 import type { Plan } from '../../src/model/plan.js';
 import { driftedScenario, emptyScenario } from './scenarios.js';

@@ -25,7 +25,8 @@ import { openControlPlane } from '../../controlplane/open.js';
 import type { ControlPlane } from '../../controlplane/types.js';
 import { paceLine } from '../../util/pacer.js';
 import type { Plan } from '../../model/plan.js';
-import { hasNoChanges, renderTextParts } from '../../render/index.js';
+import { hasNoChanges } from '../../render/common.js';
+import { renderTextParts } from '../../render/text.js';
 import { nothingToApply, printRunbook } from '../../render/cli-output.js';
 import { UserError } from '../../util/user-error.js';
 import {

@@ -18,7 +18,7 @@ import { declaresNothing, requireConfigFolder } from '../config-folder.js';
 import type { Args } from '../define.js';
 import type { Io } from '../io.js';
 import { ENV_ALL, oneTarget, openToRead } from '../options.js';
-import { plural } from '../../render/index.js';
+import { plural } from '../../render/common.js';
 import {
   formatSkipped,
   formatSummary,

@@ -9,7 +9,7 @@
  * exactly that is approved (POST /approve); a stale fingerprint is refused with the reason.
  */
 import { hostname, userInfo } from 'node:os';
-import { renderText } from '../../render/index.js';
+import { renderText } from '../../render/text.js';
 import { countsText } from '../../render/common.js';
 import type { DaemonStatus, RecentRun, RunRecord } from '../../daemon/status.js';
 import { readUserFile, SECRET_FILE_BYTES } from '../../util/safe-file.js';

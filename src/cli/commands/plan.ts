@@ -34,7 +34,7 @@ import {
   renderedFileChanges,
   renderParts,
 } from '../../render/cli-output.js';
-import { plural } from '../../render/index.js';
+import { plural } from '../../render/common.js';
 import { readSavedPlan, resolvePlanKey } from '../saved-plan.js';
 import type { EnvironmentOutcome, PublishOutcome } from '../../vcs/types.js';
 import { paceLine } from '../../util/pacer.js';

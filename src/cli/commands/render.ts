@@ -53,7 +53,7 @@ export async function render(args: Args<'render'>, io: Io): Promise<number> {
         : configured?.base
           ? await readBaseValues({ root, path: configured.base })
           : undefined;
-    content = renderKind(args.what, loaded.desired, commit, { credentialsSecret: secret, base });
+    content = renderKind(args.what, loaded.desired, { commit, credentialsSecret: secret, base });
   } catch (err) {
     if (err instanceof RenderInputError) throw new UserError(err.message);
     throw err;

@@ -39,7 +39,8 @@ import type { LiveAssignment } from '../../model/live.js';
 import { Reach } from '../../util/reach.js';
 import { ControlPlaneError, type ControlPlaneErrorCode } from '../errors.js';
 import { type ErrorBody, JsonHttp } from '../json-http.js';
-import { type ClientTuning, retryPolicy } from '../opener.js';
+import { type ClientTuning, type OpenOptions, retryPolicy } from '../opener.js';
+import { refuseUrlCredentials } from '../../util/url-credentials.js';
 import type {
   AssignmentCalls,
   BackendProfile,
@@ -168,9 +169,7 @@ export class FlyteadminControlPlane implements ControlPlane {
   }
 
   async setAssignment(assignment: Assignment): Promise<LiveAssignment> {
-    await this.attributes.put(assignment, {
-      cluster_assignment: { cluster_pool_name: assignment.pool },
-    });
+    await this.attributes.put(assignment, 'CLUSTER_ASSIGNMENT', assignment.pool);
     return { ...assignment };
   }
 
@@ -186,7 +185,7 @@ export class FlyteadminControlPlane implements ControlPlane {
   }
 
   async setExecutionClusterLabel(label: ExecutionClusterLabel): Promise<ExecutionClusterLabel> {
-    await this.attributes.put(label, { execution_cluster_label: { value: label.label } });
+    await this.attributes.put(label, 'EXECUTION_CLUSTER_LABEL', label.label);
     return { ...label };
   }
 
@@ -209,6 +208,50 @@ export class FlyteadminControlPlane implements ControlPlane {
   async close(): Promise<void> {
     await this.http.close();
   }
+}
+
+/**
+ * `flyteadmin+https://HOST[:PORT][?org=ORG&clusters-configmap=NAMESPACE/NAME]` (or `+http://`
+ * for a local flyteadmin): OAuth2 credentials from the environment; `org` (else
+ * POOLSYNC_FLYTE_ORG) is flyteidl's org, `clusters-configmap` (else
+ * POOLSYNC_FLYTE_CLUSTERS_CONFIGMAP) the ConfigMap holding the cluster configuration flyteadmin
+ * runs with (docs/flyte-oss.md, Labels wait for their deployment).
+ */
+export async function openFlyteadmin(url: string, opts: OpenOptions): Promise<ControlPlane> {
+  const inner = url.slice('flyteadmin+'.length);
+  // Before any message repeats the URL: it would hold the secret.
+  refuseUrlCredentials(
+    inner,
+    'the control plane URL',
+    'set POOLSYNC_FLYTE_CLIENT_ID and POOLSYNC_FLYTE_CLIENT_SECRET_FILE',
+  );
+  let parsed: URL;
+  try {
+    parsed = new URL(inner);
+  } catch {
+    throw new UserError(`control plane "${url}" is not a valid URL; use flyteadmin+https://HOST`);
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
+    throw new UserError(
+      `control plane "${url}": use flyteadmin+https://HOST (or flyteadmin+http:// for a local flyteadmin)`,
+    );
+  const params = parsed.searchParams;
+  const unknown = [...params.keys()].filter((k) => k !== 'org' && k !== 'clusters-configmap');
+  if (unknown.length > 0)
+    throw new UserError(
+      `control plane "${url}": unknown parameter ${unknown.map((k) => `"${k}"`).join(', ')}; a flyteadmin+ URL takes org=ORG and clusters-configmap=NAMESPACE/NAME`,
+    );
+  const org = params.get('org') ?? process.env.POOLSYNC_FLYTE_ORG ?? '';
+  const configMap =
+    params.get('clusters-configmap') ?? process.env.POOLSYNC_FLYTE_CLUSTERS_CONFIGMAP ?? '';
+  parsed.search = '';
+  return new FlyteadminControlPlane(parsed.toString(), {
+    ...opts.http,
+    credentials: await credentialsFromEnv(url),
+    org: org.trim(),
+    clustersConfigMap:
+      configMap.trim() === '' ? null : parseConfigMapRef(configMap, 'clusters-configmap'),
+  });
 }
 
 /** grpc-gateway's `{code, message}` error as a ControlPlaneError, with what to do about auth. */
@@ -242,16 +285,19 @@ function apiError(method: string, path: string, status: number, payload: ErrorBo
  */
 /** MatchableAttributesConfiguration (matchable_resource.proto) as the gateway writes it. */
 interface Configuration {
-  attributes?: {
-    execution_cluster_label?: { value?: string };
-    cluster_assignment?: { cluster_pool_name?: string };
-  };
+  attributes?: Partial<Record<string, Partial<Record<string, string>>>>;
   project?: string;
   domain?: string;
   workflow?: string;
   launch_plan?: string;
   org?: string;
 }
+
+/** Where each type keeps its value in MatchingAttributes (matchable_resource.proto). */
+const VALUE_AT = {
+  EXECUTION_CLUSTER_LABEL: ['execution_cluster_label', 'value'],
+  CLUSTER_ASSIGNMENT: ['cluster_assignment', 'cluster_pool_name'],
+} as const satisfies Record<MatchableResourceType, readonly [string, string]>;
 
 /** A row at a level poolsync writes: project/domain[/workflow]. */
 export interface ManagedRow extends AssignmentKey {
@@ -291,10 +337,7 @@ export class FlyteadminAttributes {
         domain: c.domain ?? '',
         workflow: c.workflow ?? '',
         launch_plan: c.launch_plan ?? '',
-        value:
-          type === 'EXECUTION_CLUSTER_LABEL'
-            ? (c.attributes?.execution_cluster_label?.value ?? '')
-            : (c.attributes?.cluster_assignment?.cluster_pool_name ?? ''),
+        value: c.attributes?.[VALUE_AT[type][0]]?.[VALUE_AT[type][1]] ?? '',
       }))
       .filter((r) => r.value !== '');
   }
@@ -314,7 +357,9 @@ export class FlyteadminAttributes {
     return (await this.rows(type)).filter((r) => !isManagedLevel(r));
   }
 
-  async put(key: AssignmentKey, matching: Record<string, unknown>): Promise<void> {
+  async put(key: AssignmentKey, type: MatchableResourceType, value: string): Promise<void> {
+    const [attribute, field] = VALUE_AT[type];
+    const matching = { [attribute]: { [field]: value } };
     const attributes = { ...this.keyFields(key), matching_attributes: matching };
     await this.http.call('PUT', attributesPath(key), { attributes });
   }
@@ -394,22 +439,14 @@ export interface ProjectList {
   domains: string[];
 }
 
-interface ListedProject {
-  id: string;
-  state: ProjectState;
-  domains: string[];
-}
-
 export async function listProjects(http: JsonHttp, org: string): Promise<ProjectList> {
-  const [current, archived] = await Promise.all([
-    listAll(http, org, ''),
-    listAll(http, org, 'eq(state,1)'),
-  ]);
+  const lists = await Promise.all(['', 'eq(state,1)'].map((f) => listAll(http, org, f)));
   const byId = new Map<string, ProjectState>();
   const domains = new Set<string>();
-  for (const p of [...current, ...archived]) {
-    byId.set(p.id, p.state);
-    for (const d of p.domains) domains.add(d);
+  for (const p of lists.flat()) {
+    if (!p.id || ((p.org ?? '') !== '' && p.org !== org)) continue;
+    byId.set(p.id, projectState(p.state));
+    for (const d of p.domains ?? []) if (d.id) domains.add(d.id);
   }
   return {
     projects: [...byId.entries()]
@@ -423,7 +460,7 @@ export async function listProjects(http: JsonHttp, org: string): Promise<Project
  * One ListProjects call: without a limit flyteadmin answers every project at once
  * (gormimpl/project_repo.go: no LIMIT when `limit` is 0), so no page waits for another.
  */
-async function listAll(http: JsonHttp, org: string, filters: string): Promise<ListedProject[]> {
+async function listAll(http: JsonHttp, org: string, filters: string) {
   const query = new URLSearchParams();
   if (filters !== '') query.set('filters', filters);
   if (org !== '') query.set('org', org);
@@ -432,13 +469,7 @@ async function listAll(http: JsonHttp, org: string, filters: string): Promise<Li
     'GET',
     `/api/v1/projects${q ? `?${q}` : ''}`,
   );
-  const out: ListedProject[] = [];
-  for (const p of res?.projects ?? []) {
-    if (!p.id || ((p.org ?? '') !== '' && p.org !== org)) continue;
-    const domains = (p.domains ?? []).map((d) => d.id ?? '').filter((d) => d !== '');
-    out.push({ id: p.id, state: projectState(p.state), domains });
-  }
-  return out;
+  return res?.projects ?? [];
 }
 
 /** An enum by name (protojson) or number; absent is 0, ACTIVE; one this version does not know is not active. */

@@ -165,36 +165,37 @@ export class HttpControlPlane implements ControlPlane {
   }
 
   /**
-   * A create whose earlier attempt may have landed: on ALREADY_EXISTS after a retry, succeed
-   * when the object read back is what was asked for.
+   * A write whose earlier attempt may have landed: answered `code` (a create's ALREADY_EXISTS, a
+   * delete's NOT_FOUND) after a retry, it succeeds with what `landed` reads back, unless null.
    */
-  private async create<T>(
+  private async write<T>(
+    method: 'POST' | 'DELETE',
     path: string,
     body: unknown,
-    readBack: () => Promise<T>,
-    matches: (live: T) => boolean,
+    code: ControlPlaneErrorCode,
+    landed: () => Promise<T | null>,
   ): Promise<T> {
     const attempts = { retried: false };
     try {
-      return await this.http.call<T>('POST', path, body, attempts);
+      return await this.http.call<T>(method, path, body, attempts);
     } catch (err) {
-      if (attempts.retried && err instanceof ControlPlaneError && err.code === 'ALREADY_EXISTS') {
-        const live = await readBack();
-        if (matches(live)) return live;
-      }
+      const done = attempts.retried && err instanceof ControlPlaneError && err.code === code;
+      const live = done ? await landed() : null;
+      if (live !== null) return live;
       throw err;
     }
   }
 
-  /** A delete whose earlier attempt may have landed: NOT_FOUND after a retry is success. */
+  /** A create: on ALREADY_EXISTS after a retry, done when the object read back is as asked. */
+  private create<T>(path: string, body: unknown, read: () => Promise<T>, as: (live: T) => boolean) {
+    return this.write('POST', path, body, 'ALREADY_EXISTS', async () => {
+      const live = await read();
+      return as(live) ? live : null;
+    });
+  }
+
   private async remove(path: string): Promise<void> {
-    const attempts = { retried: false };
-    try {
-      await this.http.call('DELETE', path, undefined, attempts);
-    } catch (err) {
-      if (attempts.retried && err instanceof ControlPlaneError && err.code === 'NOT_FOUND') return;
-      throw err;
-    }
+    await this.write('DELETE', path, undefined, 'NOT_FOUND', async () => true);
   }
 
   createPool(name: string, contract: PoolContract): Promise<LivePool> {

@@ -1,20 +1,13 @@
 /**
  * The clusters part of the `union` backend, through `cloudidl.cluster.ClusterService`
- * (proto/cloudidl/cluster/, from the flyteplugins-union wheel): the live list (one ListClusters
- * sweep shared by concurrent reads, each cluster with the queues that name it), gets, and the
- * writes: CreateCluster (register in a pool; Union creates the co-named
- * queue, C2), UpdateCluster (move to another pool: the co-named queue, drained first, moves
- * along), UpdateClusterState (drain = poolsync's `enabled: false`, activate = `enabled: true`,
- * with the drain generation read just before) and DeleteCluster (the co-named queue goes with
- * it). A state change carries the generation Union's client sends (`expected_generation`), so a
- * delayed request never applies to a state poolsync did not see.
- *
- * Soft deletes (remote/_cluster.py `listall(deleted=True)`, `undelete`): the deleted clusters are
- * ListClusters with the filter `EXISTS deleted_at`; UndeleteCluster brings one back DRAINED in
- * the pool it had, with its co-named queue.
- *
- * The generation a state change or delete carries is the one of the cluster as last read
- * (`Latest`: the live read's list), read again only when Union refuses it (`fromLatest`).
+ * (proto/cloudidl/cluster/, from the flyteplugins-union wheel). CreateCluster registers in a
+ * pool (Union creates the co-named queue, C2), UpdateCluster moves to another pool (the drained
+ * co-named queue moves along), UpdateClusterState drains (`enabled: false`) or activates, and
+ * DeleteCluster takes the co-named queue along. A state change or delete carries the generation
+ * of the cluster as last read (`expected_generation`, as Union's client sends it; read again
+ * only when Union refuses it: `fromLatest`), so a delayed request never applies to a state
+ * poolsync did not see. Soft deletes (remote/_cluster.py): the deleted clusters are listed with
+ * `EXISTS deleted_at`; UndeleteCluster brings one back DRAINED in its pool, with its queue.
  */
 import type { Client } from '@connectrpc/connect';
 import { DEFAULT_POOL, address } from '../../model/common.js';

@@ -53,20 +53,24 @@ const FAIRNESS_TO_PB: Record<Fairness, FairnessAlgorithm> = {
   shuffle_interleave: FairnessAlgorithm.SHUFFLE_INTERLEAVE,
 };
 
-export function priorityFromPb(p: PbPriority): Priority {
-  if (p === PbPriority.MIN) return 'min';
-  if (p === PbPriority.MAX) return 'max';
-  return p === PbPriority.MEDIUM ? 'medium' : QUEUE_DEFAULTS.priority;
-}
+export const QUEUE_STATE_TO_PB: Record<QueueState, PbQueueState> = {
+  active: PbQueueState.ACTIVE,
+  draining: PbQueueState.DRAINING,
+  drained: PbQueueState.DRAINED,
+};
+export const HEALTH_TO_PB: Record<ClusterHealth, Status_Health> = {
+  healthy: Status_Health.HEALTHY,
+  unhealthy: Status_Health.UNHEALTHY,
+  unknown: Status_Health.UNKNOWN,
+};
 
-export function fairnessFromPb(f: FairnessAlgorithm): Fairness {
-  return f === FairnessAlgorithm.SHUFFLE_INTERLEAVE ? 'shuffle_interleave' : 'round_robin';
-}
-
-export function queueStateFromPb(s: PbQueueState): QueueState {
-  if (s === PbQueueState.DRAINING) return 'draining';
-  if (s === PbQueueState.DRAINED) return 'drained';
-  return 'active';
+/** The key of `table` whose message value is `value`, else `otherwise` (an unset or newer value). */
+export function fromPb<K extends string, V, O extends K | undefined>(
+  table: Record<K, V>,
+  value: V | undefined,
+  otherwise: O,
+): K | O {
+  return (Object.keys(table) as K[]).find((k) => table[k] === value) ?? otherwise;
 }
 
 /** Q3: every field of the spec, so UpdateQueue (a full replace) never drops one. */
@@ -76,7 +80,8 @@ export function queueSpecToPb(spec: QueueSpec): PbQueueSpec {
   return out;
 }
 
-function managedToPb(spec: QueueSpec): PbQueueSpec {
+/** poolsync's 7 fields of a spec (the stand-in writes them as Union's server would keep them). */
+export function managedToPb(spec: QueueSpec): PbQueueSpec {
   return create(QueueSpecSchema, {
     runConcurrency: spec.run_concurrency,
     actionConcurrency: spec.action_concurrency,
@@ -109,15 +114,19 @@ export function withManagedFields(current: PbQueueSpec | undefined, spec: QueueS
 }
 
 export function queueSpecFromPb(spec: PbQueueSpec | undefined): QueueSpec {
+  return { ...managedFromPb(spec), ...capsFromPb(spec) };
+}
+
+/** The 7 fields poolsync manages, as managedToPb writes them. */
+export function managedFromPb(spec: PbQueueSpec | undefined): QueueSpec {
   return {
     pool: spec?.clusterPoolName || DEFAULT_POOL,
     clusters: [...(spec?.clusters ?? [])],
     run_concurrency: spec?.runConcurrency ?? 0,
     action_concurrency: spec?.actionConcurrency ?? 0,
     depth: spec?.depth ?? 0,
-    priority: priorityFromPb(spec?.priority ?? PbPriority.UNSPECIFIED),
-    fairness: fairnessFromPb(spec?.fairness ?? FairnessAlgorithm.UNSPECIFIED),
-    ...capsFromPb(spec),
+    priority: fromPb(PRIORITY_TO_PB, spec?.priority, QUEUE_DEFAULTS.priority),
+    fairness: fromPb(FAIRNESS_TO_PB, spec?.fairness, QUEUE_DEFAULTS.fairness),
   };
 }
 
@@ -145,7 +154,7 @@ export function queueFromPb(q: Queue, clusterNames: ReadonlySet<string>): LiveQu
   return {
     name,
     ...queueSpecFromPb(q.spec),
-    state: queueStateFromPb(q.status?.state ?? PbQueueState.UNSPECIFIED),
+    state: fromPb(QUEUE_STATE_TO_PB, q.status?.state, 'active'),
     // Union flags it (QueueStatus.cluster_managed); older servers did not: then by name (Q2).
     cluster_managed: q.status?.clusterManaged === true || clusterNames.has(name),
     available_clusters: (q.status?.availableClusters ?? []).map((c) => c.name).sort(),
@@ -163,11 +172,6 @@ export function selfSelecting(q: Queue): ReadonlySet<string> {
   const name = q.id?.name ?? '';
   const sel = q.spec?.clusters ?? [];
   return new Set(sel.length === 1 && sel[0] === name ? [name] : []);
-}
-
-function healthFromPb(h: Status_Health): ClusterHealth {
-  if (h === Status_Health.HEALTHY) return 'healthy';
-  return h === Status_Health.UNHEALTHY ? 'unhealthy' : 'unknown';
 }
 
 export function clusterName(c: Cluster): string {
@@ -197,7 +201,7 @@ export function clusterFromPb(c: Cluster, queues: readonly LiveQueue[]): LiveClu
     name,
     pool: clusterPool(c),
     enabled: clusterEnabled(c),
-    health: healthFromPb(c.status?.health ?? Status_Health.UNKNOWN),
+    health: fromPb(HEALTH_TO_PB, c.status?.health, 'unknown'),
     unhealthy_reasons: [...(c.status?.unhealthyReasons ?? [])],
     // Union reports a mismatch only as unhealthy_reasons, not field by field: nothing says
     // what the data plane is (model/capabilities.ts reportedDataPlane).
@@ -302,9 +306,8 @@ export function capsFromPb(spec: PbQueueSpec | undefined): QueueCaps {
       spec!.maxAccelerators.map((c) => [acceleratorSelector(c.accelerator), Number(c.count)]),
     );
   }
-  if (spec?.scheduling === SchedulingAlgorithm.STRICT_FIFO) out.scheduling = 'strict_fifo';
-  else if (spec?.scheduling === SchedulingAlgorithm.GREEDY_CAPACITY)
-    out.scheduling = 'greedy_capacity';
+  const scheduling = fromPb(SCHEDULING_TO_PB, spec?.scheduling, undefined);
+  if (scheduling) out.scheduling = scheduling;
   return out;
 }
 

@@ -28,14 +28,11 @@ import { ControlPlaneError } from '../errors.js';
 import type { PoolCalls } from '../types.js';
 import { type Call, isCode } from './transport.js';
 import { Latest, sweep } from './sweeps.js';
+import { fromPb } from './mapping.js';
 
 const TYPE_TO_PB = Object.fromEntries(
   SECRET_STORE_TYPES.map((t) => [t, SecretStore_SecretStoreType[t]]),
 ) as Record<SecretStoreType, SecretStore_SecretStoreType>;
-
-function typeFromPb(t: SecretStore_SecretStoreType): SecretStoreType {
-  return SECRET_STORE_TYPES.find((s) => TYPE_TO_PB[s] === t) ?? 'KUBERNETES';
-}
 
 export function configToPb(c: PoolContract): ClusterPoolConfig {
   return create(ClusterPoolConfigSchema, {
@@ -52,7 +49,7 @@ export function contractFromPb(c: ClusterPoolConfig | undefined): PoolContract {
       endpoint: c?.objectStoreRef?.endpoint ?? '',
     },
     secret_store: {
-      type: typeFromPb(c?.secretStore?.type ?? SecretStore_SecretStoreType.UNSPECIFIED),
+      type: fromPb(TYPE_TO_PB, c?.secretStore?.type, 'KUBERNETES'),
       locator: c?.secretStore?.locator ?? '',
     },
     image_registry: c?.imageRegistry?.locator ? { locator: c.imageRegistry.locator } : null,

@@ -17,6 +17,7 @@
  * (CreateQueue: ALREADY_EXISTS), is listed only with `EXISTS deleted_at`, and UndeleteQueue
  * brings it back DRAINED with its spec.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { Client } from '@connectrpc/connect';
 import { address, type QueueSpec } from '../../model/common.js';
 import type { LiveQueue, QueueMetrics } from '../../model/live.js';
@@ -93,20 +94,59 @@ export class UnionQueues implements QueueCalls {
     return this.live(await this.read(name), name);
   }
 
-  /** Q7 through WatchQueueMetrics (firstQueueMetrics). */
+  /**
+   * Q7 through WatchQueueMetrics: the first message of the stream for the queue, then the stream
+   * is closed. Union leaves drained queues out of the stream: nothing is in flight there.
+   */
   async queueMetrics(name: string): Promise<QueueMetrics> {
     const queue = await this.getQueue(name);
-    return this.call('watchQueueMetrics', address('Queue', name), () =>
-      firstQueueMetrics(this.service, this.org, queue),
-    );
+    const addr = address('Queue', name);
+    return this.call('watchQueueMetrics', addr, async () => {
+      const abort = new AbortController();
+      try {
+        const stream = this.service.watchQueueMetrics(
+          { poolId: { organization: this.org, name: queue.pool }, queueNames: [name] },
+          { signal: abort.signal },
+        );
+        for await (const msg of stream) {
+          const m = msg.metrics.find((x) => x.id?.name === name);
+          if (m)
+            return {
+              runs_in_flight: m.runsInFlight,
+              actions_in_flight: m.actionsInFlight,
+              depth: m.currentDepth,
+            };
+          if (queue.state === 'drained')
+            return { runs_in_flight: 0, actions_in_flight: 0, depth: 0 };
+          break;
+        }
+        throw new ControlPlaneError(
+          'NOT_FOUND',
+          `${addr}: WatchQueueMetrics of pool "${queue.pool}" sent no metrics for the queue`,
+          addr,
+        );
+      } finally {
+        abort.abort();
+      }
+    });
   }
 
   async createQueue(request: CreateQueueRequest): Promise<LiveQueue> {
     const spec = createSpec(request);
-    // A retry that finds the queue reads it back.
-    const res = await this.call('createQueue', address('Queue', request.name), (state) =>
-      createQueueOnce(this.service, this.org, request.name, spec, state.retried),
-    );
+    const id = { organization: this.org, name: request.name };
+    const res = await this.call('createQueue', address('Queue', request.name), async (state) => {
+      try {
+        const pb = queueSpecToPb(spec);
+        return await this.service.createQueue({ id, spec: pb, state: QueueState.ACTIVE });
+      } catch (err) {
+        // On a retry, AlreadyExists with the very spec sent means the first attempt landed.
+        if (state.retried && isCode(err, 'AlreadyExists')) {
+          const got = await this.service.getQueue({ id });
+          if (isDeepStrictEqual(queueSpecFromPb(got.queue?.spec), spec)) return got;
+        }
+        throw err;
+      }
+    });
     return this.live(res.queue, request.name);
   }
 
@@ -152,91 +192,14 @@ export class UnionQueues implements QueueCalls {
   }
 
   async undeleteQueue(name: string): Promise<LiveQueue> {
-    const addr = address('Queue', name);
-    const q = await this.call('undeleteQueue', addr, async (state) => {
+    const res = await this.call('undeleteQueue', address('Queue', name), async (state) => {
       if (state.retried) {
+        // A retry whose first attempt landed finds the queue live again.
         const current = await this.read(name);
-        if (!current.deletedAt) return current;
+        if (!current.deletedAt) return { queue: current };
       }
-      const res = await this.service.undeleteQueue({ id: { organization: this.org, name } });
-      if (!res.queue) throw new ControlPlaneError('NOT_FOUND', `${addr}: not found`, addr);
-      return this.latest.one(res.queue);
+      return this.service.undeleteQueue({ id: { organization: this.org, name } });
     });
-    return queueFromPb(q, selfSelecting(q));
-  }
-}
-
-/**
- * CreateQueue of `name` with `spec`, ACTIVE. On a retry (`retried`), AlreadyExists with the
- * very spec sent means the first attempt landed: the queue is read back instead of failing.
- */
-export async function createQueueOnce(
-  service: Client<typeof QueueService>,
-  org: string,
-  name: string,
-  spec: QueueSpec,
-  retried: boolean,
-): Promise<{ queue?: Queue | undefined }> {
-  const id = { organization: org, name };
-  try {
-    return await service.createQueue({ id, spec: queueSpecToPb(spec), state: QueueState.ACTIVE });
-  } catch (err) {
-    if (retried && isCode(err, 'AlreadyExists')) {
-      const got = await service.getQueue({ id });
-      if (sameSpec(queueSpecFromPb(got.queue?.spec), spec)) return got;
-    }
-    throw err;
-  }
-}
-
-function sameSpec(a: QueueSpec, b: QueueSpec): boolean {
-  return sorted(a) === sorted(b);
-}
-
-/** JSON with object keys sorted (caps maps included): equal specs give equal text. */
-function sorted(v: unknown): string {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return JSON.stringify(v);
-  const o = v as Record<string, unknown>;
-  const keys = Object.keys(o)
-    .filter((k) => o[k] !== undefined)
-    .sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${sorted(o[k])}`).join(',')}}`;
-}
-
-/**
- * Q7 through QueueService/WatchQueueMetrics: the first message of the stream for one queue,
- * then the stream is closed. Union leaves drained queues out of the stream: nothing is in
- * flight there.
- */
-export async function firstQueueMetrics(
-  queues: Client<typeof QueueService>,
-  org: string,
-  queue: LiveQueue,
-): Promise<QueueMetrics> {
-  const addr = address('Queue', queue.name);
-  const abort = new AbortController();
-  try {
-    const stream = queues.watchQueueMetrics(
-      { poolId: { organization: org, name: queue.pool }, queueNames: [queue.name] },
-      { signal: abort.signal },
-    );
-    for await (const msg of stream) {
-      const m = msg.metrics.find((x) => x.id?.name === queue.name);
-      if (m)
-        return {
-          runs_in_flight: m.runsInFlight,
-          actions_in_flight: m.actionsInFlight,
-          depth: m.currentDepth,
-        };
-      if (queue.state === 'drained') return { runs_in_flight: 0, actions_in_flight: 0, depth: 0 };
-      break;
-    }
-    throw new ControlPlaneError(
-      'NOT_FOUND',
-      `${addr}: WatchQueueMetrics of pool "${queue.pool}" sent no metrics for the queue`,
-      addr,
-    );
-  } finally {
-    abort.abort();
+    return this.live(res.queue, name);
   }
 }

@@ -226,7 +226,7 @@ const S = 'flyteidl2.settings.SettingsService';
 export const RPC = {
   listQueues: `${Q}/ListQueues`,
   getQueue: `${Q}/GetQueue`,
-  // A retry meeting ALREADY_EXISTS reads the queue (queues.ts createQueueOnce).
+  // A retry meeting ALREADY_EXISTS reads the queue (queues.ts createQueue).
   createQueue: `${Q}/CreateQueue`,
   // The whole spec: sent again, the same queue.
   updateQueue: `${Q}/UpdateQueue`,

@@ -14,8 +14,7 @@
  */
 import { createClient, type Transport } from '@connectrpc/connect';
 import { ClusterPoolService } from '../../gen/cloudidl/clusterpool/clusterpool_pb.js';
-import type { Capabilities, PoolContract } from '../../model/common.js';
-import type { LiveCluster, LivePool, LiveQueue } from '../../model/live.js';
+import type { Capabilities } from '../../model/common.js';
 import { ClusterService } from '../../gen/cloudidl/cluster/cluster_pb.js';
 import { QueueService, QueueState } from '../../gen/cloudidl/queue/queue_pb.js';
 import { ProjectService } from '../../gen/flyteidl2/project/project_service_pb.js';
@@ -25,7 +24,6 @@ import { UnionPools } from './pools.js';
 import { UnionQueues } from './queues.js';
 import {
   type Call,
-  type CallState,
   createUnionTransport,
   RPC,
   type UnionProtocol,
@@ -76,89 +74,60 @@ export const UNION_CAPABILITIES: Readonly<Capabilities> = Object.freeze({
 });
 
 export class UnionControlPlane implements ControlPlane {
-  readonly backend: BackendProfile;
   // Union v2 has no pool assignments (a DefaultQueue per project/domain replaces them:
   // backend.replacedKinds) and no execution cluster labels (flyteadmin attributes).
+  readonly backend: BackendProfile = {
+    name: 'union',
+    queueCaps: true,
+    replacedKinds: { PoolAssignment: 'DefaultQueue' },
+  };
   readonly pools: UnionPools;
   readonly clusters: UnionClusters;
   readonly queues: UnionQueues;
   readonly defaultQueues: DefaultQueueSettings;
-  readonly capabilityCalls: CapabilityCalls = this;
-  readonly org: string;
-  readonly url: string;
+  // The capability calls belong to the parts of their kinds.
+  readonly capabilityCalls: CapabilityCalls = {
+    capabilities: async () => ({ ...UNION_CAPABILITIES }),
+    updatePool: (name, contract) => this.pools.updatePool(name, contract),
+    moveCluster: (name, pool) => this.clusters.moveCluster(name, pool),
+    drainQueue: (name) => this.queues.setState(name, QueueState.DRAINING),
+    activateQueue: (name) => this.queues.setState(name, QueueState.ACTIVE),
+    deleteQueue: (name) => this.queues.deleteQueue(name),
+  };
   readonly organization: string;
-  private readonly retry: UnionRetry;
+  readonly url: string;
   private readonly onClose: (() => void) | undefined;
 
   constructor(opts: UnionControlPlaneOptions) {
-    this.backend = {
-      name: 'union',
-      queueCaps: true,
-      replacedKinds: { PoolAssignment: 'DefaultQueue' },
-    };
-    this.org = this.organization = opts.org;
+    const org = (this.organization = opts.org);
     this.url = opts.url;
-    this.retry = opts.retry;
     this.onClose = opts.onClose;
-    const call: Call = (rpc, addr, fn) => this.call(rpc, addr, fn);
+    /** One RPC with retries (transport.ts). */
+    const call: Call = (rpc, addr, fn) =>
+      withRetry({ rpc: RPC[rpc], address: addr, org }, opts.retry, fn);
     const client = <S extends Parameters<typeof createClient>[0]>(service: S) =>
       createClient(service, opts.transport);
-    this.pools = new UnionPools(client(ClusterPoolService), this.org, call, opts.pageSize);
+    this.pools = new UnionPools(client(ClusterPoolService), org, call, opts.pageSize);
     // Each kind's list needs the other's (a queue is cluster-managed when a cluster has its
     // name; a cluster's bound queues name it): both share their sweeps.
-    this.queues = new UnionQueues(client(QueueService), this.org, call, opts.pageSize, () =>
+    this.queues = new UnionQueues(client(QueueService), org, call, opts.pageSize, () =>
       this.clusters.raw(),
     );
     this.clusters = new UnionClusters(
       client(ClusterService),
-      this.org,
+      org,
       call,
       opts.pageSize,
       this.queues,
     );
     this.defaultQueues = new DefaultQueueSettings({
-      org: this.org,
+      org,
       transport: opts.transport,
       projects: client(ProjectService),
       call,
       pageSize: opts.pageSize,
       parallelism: opts.parallelism,
     });
-  }
-
-  /** One RPC with retries (transport.ts). */
-  private call<T>(
-    rpc: keyof typeof RPC,
-    addr: string | null,
-    fn: (s: CallState) => Promise<T>,
-  ): Promise<T> {
-    return withRetry({ rpc: RPC[rpc], address: addr, org: this.org }, this.retry, fn);
-  }
-
-  async capabilities(): Promise<Capabilities> {
-    return { ...UNION_CAPABILITIES };
-  }
-
-  // The capability calls belong to the parts of their kinds.
-
-  updatePool(name: string, contract: PoolContract): Promise<LivePool> {
-    return this.pools.updatePool(name, contract);
-  }
-
-  moveCluster(name: string, pool: string): Promise<LiveCluster> {
-    return this.clusters.moveCluster(name, pool);
-  }
-
-  drainQueue(name: string): Promise<LiveQueue> {
-    return this.queues.setState(name, QueueState.DRAINING);
-  }
-
-  activateQueue(name: string): Promise<LiveQueue> {
-    return this.queues.setState(name, QueueState.ACTIVE);
-  }
-
-  deleteQueue(name: string): Promise<void> {
-    return this.queues.deleteQueue(name);
   }
 
   async close(): Promise<void> {

@@ -11,12 +11,12 @@
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ChangeBrief } from '../approvals.js';
+import type { ApprovalStatus, ChangeBrief } from '../approvals.js';
 import type { DaemonStatus, RecentRun } from '../status.js';
 import { SCRIPT, STYLE } from './assets.js';
-import { ansiToHtml, inlineAsset, markup, type SafeHtml, withIdPrefix } from './html.js';
-import { ACTION_STYLE, closingLine, renderText, SYMBOL } from '../../render/index.js';
-import { plural, warningText } from '../../render/common.js';
+import { ansiToHtml, type HtmlValue, inlineAsset, markup, SafeHtml, withIdPrefix } from './html.js';
+import { ACTION_STYLE, renderText } from '../../render/text.js';
+import { closingLine, plural, SYMBOL, warningText } from '../../render/common.js';
 import { runbookLines } from '../../render/runbook.js';
 
 const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
@@ -35,18 +35,7 @@ export const CONTENT_SECURITY_POLICY = [
 /** The part of the page that changes; what `?part=live` returns. */
 export function liveHtml(s: DaemonStatus, page: PageContext): SafeHtml {
   if (s.environments) return environmentsHtml(s, s.environments, page);
-  return markup`${[
-    overviewSection(s, page),
-    heldSection(s, page),
-    manualSection(s),
-    driftSection(s),
-    renderedSection(s),
-    problemsSection(s),
-    runsSection(s.runs),
-    managedSection(s),
-    replicasSection(s),
-    connectionsSection(s),
-  ]}`;
+  return markup`${SECTIONS.map((entry) => section(entry, s, page))}`;
 }
 
 /**
@@ -59,7 +48,7 @@ function environmentsHtml(
   page: PageContext,
 ): SafeHtml {
   const entries = Object.entries(environments);
-  return markup`${overviewSection(s, page)}
+  return markup`${section(SECTIONS[0]!, s, page)}
 <nav class="environments" aria-label="Environments">${entries.map(
     ([name, e]) => markup`<a href="#env-${name}">${name} ${resultBadge(e.outcome)}</a> `,
   )}</nav>
@@ -241,12 +230,23 @@ function changeLine(c: Pick<ChangeBrief, 'address' | 'action'>): SafeHtml {
   return markup`<span class="t-${style}">${symbol.padStart(3)}</span> <span class="t-bold">${c.address}</span> <span class="t-dim">(${c.action})</span>`;
 }
 
-function section(
+/** A section's content, and the note shown under its title; '' leaves the section out. */
+type Content = SafeHtml | HtmlValue[] | { note: SafeHtml | undefined; body: SafeHtml | SafeHtml[] };
+type SectionEntry = [
   id: string,
   title: string,
-  body: SafeHtml | SafeHtml[],
-  note?: SafeHtml,
-): SafeHtml {
+  content: (s: DaemonStatus, page: PageContext) => Content | '',
+];
+
+function section(
+  [id, title, content]: SectionEntry,
+  s: DaemonStatus,
+  page: PageContext,
+): SafeHtml | '' {
+  const c = content(s, page);
+  if (c === '') return '';
+  const { note, body } =
+    c instanceof SafeHtml || Array.isArray(c) ? { note: undefined, body: c } : c;
   return markup`<section id="${id}" aria-labelledby="${id}-h"><h2 id="${id}-h">${title}</h2>${note ?? ''}${body}</section>`;
 }
 
@@ -270,93 +270,76 @@ function changeBlock(changes: readonly ChangeBrief[]): SafeHtml {
   )}</pre>`;
 }
 
-export function heldSection(s: DaemonStatus, page: PageContext): SafeHtml {
-  const a = s.approval;
-  const pending = a?.pending ?? null;
-  const parts: SafeHtml[] = [];
+function held(s: DaemonStatus, page: PageContext): HtmlValue[] {
+  const {
+    pending,
+    granted = [],
+    lastApplied: l,
+    lastRefused: r,
+  }: Partial<ApprovalStatus> = s.approval ?? {};
+  let now: SafeHtml;
   if (pending) {
     const n = plural(pending.changes.length, 'change');
     const daemon = page.daemonUrl ?? 'http://<this daemon>';
     const action = page.approvals
       ? markup`<p class="js-only"><button type="button" class="approve" data-fingerprint="${pending.fingerprint}">Approve exactly these ${n}</button></p>`
       : markup`<p class="muted">Approving needs the daemon admin token, which is not set (<code>POOLSYNC_ADMIN_TOKEN</code> or <code>--admin-token-file</code>).</p>`;
-    parts.push(markup`<div class="held">
+    now = markup`<div class="held">
 <p>${n} held since ${when(pending.since)} (commit ${commitRef(pending.commit)}), fingerprint <code class="fp">${pending.fingerprint}</code>:</p>
 ${changeBlock(pending.changes)}
 ${action}
 <p class="muted">Or from a shell: <code>poolsync approve ${pending.fingerprint} --daemon ${daemon}</code>, or comment <code>poolsync apply</code> on the pull request.</p>
-</div>`);
+</div>`;
   } else if (s.waitingForApproval.length > 0) {
     // A follower sees the held changes in the plan; the leader holds their approval.
-    parts.push(markup`${changeBlock(s.waitingForApproval)}
-<p class="muted">The leader holds the approval of these: approve on its page or with <code>poolsync approve</code>.</p>`);
+    now = markup`${changeBlock(s.waitingForApproval)}
+<p class="muted">The leader holds the approval of these: approve on its page or with <code>poolsync approve</code>.</p>`;
   } else {
     const why =
       s.policy === 'safe' ? '' : markup` (policy <code>${s.policy}</code> holds nothing back)`;
-    parts.push(markup`<p class="muted">Nothing is held${why}.</p>`);
+    now = markup`<p class="muted">Nothing is held${why}.</p>`;
   }
-  for (const g of a?.granted ?? []) {
-    parts.push(
-      markup`<p class="granted">Approved by <b>${g.approver}</b> (${g.via}) ${when(g.at)}: <code class="fp">${g.fingerprint}</code>, applied once the daemon holds exactly these changes.</p>`,
-    );
-  }
-  if (a?.lastApplied) {
-    const l = a.lastApplied;
-    const source = l.source ? ` ${l.source}` : '';
-    parts.push(
-      markup`<p class="last-applied">Last approval applied ${when(l.appliedAt)}: approved by <b>${l.approver}</b> (${l.via}${source}), <code class="fp">${l.fingerprint}</code>, commit ${commitRef(l.commit)}.</p>`,
-    );
-  }
-  if (a?.lastRefused) {
-    const r = a.lastRefused;
-    parts.push(
+  return [
+    now,
+    granted.map(
+      (g) =>
+        markup`<p class="granted">Approved by <b>${g.approver}</b> (${g.via}) ${when(g.at)}: <code class="fp">${g.fingerprint}</code>, applied once the daemon holds exactly these changes.</p>`,
+    ),
+    l &&
+      markup`<p class="last-applied">Last approval applied ${when(l.appliedAt)}: approved by <b>${l.approver}</b> (${l.via}${l.source ? ` ${l.source}` : ''}), <code class="fp">${l.fingerprint}</code>, commit ${commitRef(l.commit)}.</p>`,
+    r &&
       markup`<p class="last-refused">Last refusal ${when(r.at)} (${r.approver}, ${r.via}): ${r.reason}</p>`,
-    );
-  }
-  return section('held', 'Held for approval', parts);
+  ];
 }
 
-export function manualSection(s: DaemonStatus): SafeHtml | '' {
+function manual(s: DaemonStatus): Content | '' {
   const n = s.manualSteps.length;
   if (n === 0) return '';
   const lines = runbookLines(s.manualSteps, { indent: '' });
-  return section(
-    'manual',
-    'Manual steps waiting',
-    markup`<pre class="plan runbook">${ansiToHtml(lines.join('\n'))}</pre>`,
-    markup`<p>The control plane has no public API for ${n === 1 ? 'this step' : 'these steps'}: a person runs ${n === 1 ? 'it' : 'them'} (or <code>poolsync apply --flyte-cli PATH</code>); the daemon never does.</p>`,
-  );
+  return {
+    body: markup`<pre class="plan runbook">${ansiToHtml(lines.join('\n'))}</pre>`,
+    note: markup`<p>The control plane has no public API for ${n === 1 ? 'this step' : 'these steps'}: a person runs ${n === 1 ? 'it' : 'them'} (or <code>poolsync apply --flyte-cli PATH</code>); the daemon never does.</p>`,
+  };
 }
 
-export function driftSection(s: DaemonStatus): SafeHtml {
+function drift(s: DaemonStatus): SafeHtml {
   const d = s.lastDrift;
-  if (!d) {
-    return section(
-      'drift',
-      'Drift',
-      markup`<p class="muted">No drift found: nothing was changed on the control plane behind the repository's back.</p>`,
-    );
-  }
+  if (!d)
+    return markup`<p class="muted">No drift found: nothing was changed on the control plane behind the repository's back.</p>`;
   const fixed = d.changes.filter((c) => c.corrected).length;
   const put = fixed === d.changes.length ? 'all were put back' : `${fixed} put back`;
   const state = (corrected: boolean) =>
     corrected
       ? markup`<span class="t-green">corrected</span>`
       : markup`<span class="t-red">not corrected</span>`;
-  return section(
-    'drift',
-    'Drift',
-    markup`<p>Run #${d.run} (${when(d.at)}, commit ${commitRef(d.commit)}) found ${plural(d.changes.length, 'change')} made on the control plane while the repository had not moved; ${put}.</p>
-<pre class="plan">${d.changes.map((c) => markup`${changeLine(c)}  ${state(c.corrected)}\n`)}</pre>`,
-  );
+  return markup`<p>Run #${d.run} (${when(d.at)}, commit ${commitRef(d.commit)}) found ${plural(d.changes.length, 'change')} made on the control plane while the repository had not moved; ${put}.</p>
+<pre class="plan">${d.changes.map((c) => markup`${changeLine(c)}  ${state(c.corrected)}\n`)}</pre>`;
 }
 
-export function renderedSection(s: DaemonStatus): SafeHtml | '' {
+function rendered(s: DaemonStatus): Content | '' {
   if (s.renderedFiles.length === 0) return '';
-  return section(
-    'rendered',
-    'Rendered files that differ',
-    s.renderedFiles.map((f) => {
+  return {
+    body: s.renderedFiles.map((f) => {
       const what =
         f.status === 'missing'
           ? 'not committed yet'
@@ -367,8 +350,8 @@ export function renderedSection(s: DaemonStatus): SafeHtml | '' {
 <pre class="plan">${diffLines(f.diff)}</pre>
 </details>`;
     }),
-    markup`<p>What Helm / Argo CD / Flux deploy is the committed file: run <code>poolsync render</code> and commit it, or run the daemon with <code>--commit-rendered</code>.</p>`,
-  );
+    note: markup`<p>What Helm / Argo CD / Flux deploy is the committed file: run <code>poolsync render</code> and commit it, or run the daemon with <code>--commit-rendered</code>.</p>`,
+  };
 }
 
 /** A unified diff coloured as git colours it. */
@@ -388,7 +371,7 @@ function diffLines(diff: string): SafeHtml[] {
   });
 }
 
-export function problemsSection(s: DaemonStatus): SafeHtml | '' {
+function problems(s: DaemonStatus): SafeHtml | '' {
   if (s.errors.length + s.blocked.length + s.warnings.length === 0) return '';
   const errors = s.errors.map(
     (e) =>
@@ -401,16 +384,12 @@ export function problemsSection(s: DaemonStatus): SafeHtml | '' {
     (w) =>
       markup`<li><span class="t-yellow">warning</span> <code>${w.code}</code> <b>${w.address}</b>: ${warningText(w)}</li>`,
   );
-  return section(
-    'problems',
-    'Errors, blocked changes and warnings',
-    markup`${errors.length > 0 ? markup`<ul class="errors">${errors}</ul>` : ''}${
-      blocked.length > 0 ? markup`<ul class="blocked">${blocked}</ul>` : ''
-    }${warnings.length > 0 ? markup`<ul class="warnings">${warnings}</ul>` : ''}`,
-  );
+  return markup`${errors.length > 0 ? markup`<ul class="errors">${errors}</ul>` : ''}${
+    blocked.length > 0 ? markup`<ul class="blocked">${blocked}</ul>` : ''
+  }${warnings.length > 0 ? markup`<ul class="warnings">${warnings}</ul>` : ''}`;
 }
 
-export function overviewSection(s: DaemonStatus, page?: PageContext): SafeHtml {
+function overview(s: DaemonStatus, page: PageContext): Content {
   const inLine = s.commit !== null && s.commit === s.appliedCommit;
   // Counted as the terminal counts: the closing line of the plan text.
   const planned = s.runs.find((r) => r.plan !== null);
@@ -431,7 +410,7 @@ export function overviewSection(s: DaemonStatus, page?: PageContext): SafeHtml {
   const lastPlan = planned
     ? markup`<a href="#run-${planned.id}">run #${planned.id}</a>: ${closingLine(planned.plan!)}`
     : markup`<span class="muted">none</span>`;
-  const follower = page?.relayedBy
+  const follower = page.relayedBy
     ? markup`<p class="notice">Served by <code>${page.relayedBy}</code>, a follower: this is the state of the leader <code>${
         s.leader?.identity ?? ''
       }</code>, read from its /status; an approval made here is handed to it.</p>`
@@ -440,10 +419,9 @@ export function overviewSection(s: DaemonStatus, page?: PageContext): SafeHtml {
           s.leader.leader ? markup`the leader <code>${s.leader.leader}</code>` : 'no leader yet'
         }: only the leader reconciles, applies and holds approvals, so runs and held changes are on its page.</p>`
       : undefined;
-  return section(
-    'overview',
-    'Overview',
-    markup`<dl class="facts">
+  return {
+    note: follower,
+    body: markup`<dl class="facts">
 <div><dt>Outcome</dt><dd id="outcome">${resultBadge(s.outcome)}</dd></div>
 <div><dt>Ready</dt><dd>${yesNo(s.ready, 'ready', 'not ready')}</dd></div>
 <div><dt>Policy</dt><dd><code>${s.policy}</code></dd></div>
@@ -453,19 +431,13 @@ export function overviewSection(s: DaemonStatus, page?: PageContext): SafeHtml {
 <div><dt>Last success</dt><dd>${when(s.lastSuccessAt)}</dd></div>
 <div><dt>Last plan</dt><dd>${lastPlan}</dd></div>
 </dl>`,
-    follower,
-  );
+  };
 }
 
-export function replicasSection(s: DaemonStatus): SafeHtml {
+function replicas(s: DaemonStatus): SafeHtml {
   const l = s.leader;
-  if (!l || !l.enabled) {
-    return section(
-      'replicas',
-      'Replicas',
-      markup`<p>One replica (no <code>--leader-elect</code>): this daemon reconciles and applies.</p>`,
-    );
-  }
+  if (!l || !l.enabled)
+    return markup`<p>One replica (no <code>--leader-elect</code>): this daemon reconciles and applies.</p>`;
   const role = l.isLeader
     ? markup`<span class="badge ok">leader</span>`
     : markup`<span class="badge info">follower</span>`;
@@ -476,10 +448,7 @@ export function replicasSection(s: DaemonStatus): SafeHtml {
           ? markup`<code>${l.leader}</code>`
           : markup`<span class="muted">none elected yet</span>`
       }</td><td>${l.leader ? markup`<span class="badge ok">leader</span>` : ''}</td><td></td></tr>`;
-  return section(
-    'replicas',
-    'Replicas',
-    markup`<table>
+  return markup`<table>
 <thead><tr><th>Replica</th><th>Role</th><th>Since</th></tr></thead>
 <tbody>
 <tr><td><code>${l.identity}</code> <span class="muted">(this page)</span></td><td>${role}</td><td>${when(l.lastTransitionAt)}</td></tr>
@@ -487,12 +456,11 @@ ${leaderRow}
 </tbody>
 </table>
 <p class="muted">Elected through the Kubernetes Lease <code>${l.lease}</code>, which names only its holder: other followers are not listed.${
-      l.isLeader ? '' : ' Only the leader reconciles, applies and holds approvals.'
-    }</p>`,
-  );
+    l.isLeader ? '' : ' Only the leader reconciles, applies and holds approvals.'
+  }</p>`;
 }
 
-export function connectionsSection(s: DaemonStatus): SafeHtml {
+function connections(s: DaemonStatus): SafeHtml {
   const cp = s.controlPlane;
   const g = s.git;
   const rows: SafeHtml[] = [
@@ -527,27 +495,18 @@ export function connectionsSection(s: DaemonStatus): SafeHtml {
 <td></td>
 </tr>`);
   }
-  return section(
-    'connections',
-    'Connections',
-    markup`<table>
+  return markup`<table>
 <thead><tr><th>System</th><th>Where</th><th>State</th><th>Last answered</th><th>Last error</th></tr></thead>
 <tbody>${rows}</tbody>
-</table>`,
-  );
+</table>`;
 }
 
 /** What poolsync manages here, each with its live status (`poolsync state list` prints the same). */
-export function managedSection(s: DaemonStatus): SafeHtml {
+function managed(s: DaemonStatus): Content {
   const m = s.managed;
-  const title = 'Managed objects';
-  if (m === null) return section('managed', title, markup`<p class="muted">Not read yet.</p>`);
+  if (m === null) return markup`<p class="muted">Not read yet.</p>`;
   if (!m.recorded)
-    return section(
-      'managed',
-      title,
-      markup`<p class="muted">No inventory yet: poolsync has applied nothing to this control plane.</p>`,
-    );
+    return markup`<p class="muted">No inventory yet: poolsync has applied nothing to this control plane.</p>`;
   const rows = m.objects.map(
     (o) =>
       markup`<tr><td><code>${o.address}</code></td><td>${o.status ?? markup`<span class="badge bad">missing</span>`}</td></tr>`,
@@ -557,32 +516,40 @@ export function managedSection(s: DaemonStatus): SafeHtml {
     m.forgotten.length > 0
       ? markup`<p class="muted">Forgotten (never pruned): ${m.forgotten.map((a, i) => markup`${i > 0 ? ', ' : ''}<code>${a}</code>`)}</p>`
       : '';
-  return section(
-    'managed',
-    title,
-    markup`<details${m.count <= 50 ? markup` open` : ''}><summary>${plural(m.count, 'object')}${m.missing > 0 ? markup` <span class="badge bad">${m.missing} missing</span>` : ''}</summary>
+  return {
+    body: markup`<details${m.count <= 50 ? markup` open` : ''}><summary>${plural(m.count, 'object')}${m.missing > 0 ? markup` <span class="badge bad">${m.missing} missing</span>` : ''}</summary>
 <table>
 <thead><tr><th>Object</th><th>Live</th></tr></thead>
 <tbody>${rows}</tbody>
 </table>${more > 0 ? markup`<p class="muted">${plural(more, 'more object')}: <code>poolsync state list</code> lists them all.</p>` : ''}</details>
 ${forgotten}`,
-    markup`<p class="muted">What poolsync applied here (its inventory), as the last read of the control plane found it; <code>poolsync state list</code> prints the same.</p>`,
-  );
+    note: markup`<p class="muted">What poolsync applied here (its inventory), as the last read of the control plane found it; <code>poolsync state list</code> prints the same.</p>`,
+  };
 }
 
 const BAR_WIDTH = 240;
 
-export function runsSection(runs: readonly RecentRun[]): SafeHtml {
-  if (runs.length === 0) {
-    return section('runs', 'Recent runs', markup`<p class="muted">No run has finished yet.</p>`);
-  }
-  return section(
-    'runs',
-    'Recent runs',
-    runs.map((run, i) => runEntry(run, i === 0)),
-    markup`<p class="muted">The last ${plural(runs.length, 'run')} that evaluated the repository, newest first (polls that found no new commit are left out), kept across restarts; <code>poolsync history</code> lists them.</p>`,
-  );
+function runs({ runs }: DaemonStatus): Content {
+  if (runs.length === 0) return markup`<p class="muted">No run has finished yet.</p>`;
+  return {
+    body: runs.map((run, i) => runEntry(run, i === 0)),
+    note: markup`<p class="muted">The last ${plural(runs.length, 'run')} that evaluated the repository, newest first (polls that found no new commit are left out), kept across restarts; <code>poolsync history</code> lists them.</p>`,
+  };
 }
+
+/** The sections of the live part, in order. */
+const SECTIONS: SectionEntry[] = [
+  ['overview', 'Overview', overview],
+  ['held', 'Held for approval', held],
+  ['manual', 'Manual steps waiting', manual],
+  ['drift', 'Drift', drift],
+  ['rendered', 'Rendered files that differ', rendered],
+  ['problems', 'Errors, blocked changes and warnings', problems],
+  ['runs', 'Recent runs', runs],
+  ['managed', 'Managed objects', managed],
+  ['replicas', 'Replicas', replicas],
+  ['connections', 'Connections', connections],
+];
 
 function runEntry(run: RecentRun, newest: boolean): SafeHtml {
   const drift = run.drift

@@ -8,10 +8,10 @@ import type { ApplyEvent, ApplyResult } from '../../apply/types.js';
 import { applyOutcome } from '../../apply/report.js';
 import type { ControlPlane } from '../../controlplane/types.js';
 import { ACTIONABLE_ACTIONS } from '../../model/plan.js';
-import { countsText, heldForApproval } from '../../render/index.js';
+import { countsText, heldForApproval } from '../../render/common.js';
 import { runWords, stopWords } from '../../render/daemon-words.js';
 import { countPlan } from '../../plan/counts.js';
-import { errorCode, type RunContext, type Staged } from './context.js';
+import { errorCode, problem, type RunContext, type Staged } from './context.js';
 import type { GateDecision } from './plan.js';
 import { applyRun, type ApplyPhase, type ApplyRecording } from '../../ops/apply-run.js';
 
@@ -39,15 +39,9 @@ export async function applyStage(
   const { o } = ctx;
   const notLeading = o.leadership?.notLeading() ?? null;
   if (notLeading !== null)
-    return {
-      value: { result: 'failed', commit, message: runWords.notApplied(notLeading) },
-      status: {},
-    };
+    return { value: { result: 'failed', commit, message: runWords.notApplied(notLeading) } };
   if (ctx.signal.aborted)
-    return {
-      value: { result: 'failed', commit, message: runWords.shuttingDown() },
-      status: {},
-    };
+    return { value: { result: 'failed', commit, message: runWords.shuttingDown() } };
   let lost!: AbortSignal;
   let phase: ApplyPhase | null = null;
   let result: ApplyResult;
@@ -84,16 +78,7 @@ export async function applyStage(
         message: locked ? runWords.notApplied(message) : runWords.applyRefused(message),
         transient: true,
       },
-      status: {
-        errors: [
-          {
-            code: locked ? 'LOCKED' : errorCode(err, 'APPLY'),
-            message,
-            location: null,
-            address: null,
-          },
-        ],
-      },
+      status: { errors: [problem(locked ? 'LOCKED' : errorCode(err, 'APPLY'), message)] },
     };
   }
   const products = {
@@ -115,7 +100,7 @@ export async function applyStage(
     const summaryText = countsText(countPlan(decision.plan));
     if (decision.held.length > 0 && decision.heldFingerprint !== null) {
       const message = `applied: ${summaryText}; ${heldForApproval(decision.held, decision.heldFingerprint)}`;
-      return { value: { result: 'waiting_for_approval', message, ...done }, status: {}, products };
+      return { value: { result: 'waiting_for_approval', message, ...done }, products };
     }
     const message = runWords.applied(summaryText, decision.approval?.approver ?? null);
     return {
@@ -129,12 +114,9 @@ export async function applyStage(
     // What has an API is done; the daemon never runs manual commands: a person runs the
     // runbook (`poolsync apply`).
     const manual = decision.plan.steps.filter((s) => result.manual.includes(s.id));
-    const errors = manual.map((s) => ({
-      code: 'MANUAL_STEP',
-      message: runWords.manualStep(s.op, s.manual?.command),
-      location: null,
-      address: s.target,
-    }));
+    const errors = manual.map((s) =>
+      problem('MANUAL_STEP', runWords.manualStep(s.op, s.manual?.command), s.target),
+    );
     const waiting = result.steps.filter((s) => s.status === 'waiting').length;
     const message = runWords.manualSteps(manual.length, waiting);
     return { value: { result: 'failed', message, ...done }, status: { errors }, products };
@@ -142,12 +124,13 @@ export async function applyStage(
   // Steps failed, or the run was stopped: the next run continues from the live state.
   const failed = result.steps.filter((s) => s.status === 'failed');
   const notRun = result.steps.filter((s) => s.status === 'not_run').length;
-  const errors = failed.map((s) => ({
-    code: s.error?.code ?? 'APPLY',
-    message: o.redactor.scrub(runWords.stepFailed(s.op, s.error?.message)),
-    location: null,
-    address: s.target,
-  }));
+  const errors = failed.map((s) =>
+    problem(
+      s.error?.code ?? 'APPLY',
+      o.redactor.scrub(runWords.stepFailed(s.op, s.error?.message)),
+      s.target,
+    ),
+  );
   const stopped = result.aborted ? stopReason(ctx, lost) : null;
   return {
     value: {

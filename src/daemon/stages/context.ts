@@ -153,7 +153,7 @@ export class RunContext {
    * lost between stages. Unrounded; `phaseTotals()` gives whole milliseconds.
    */
   private readonly spent: Record<string, number> = {};
-  private phase: string;
+  private phase = 'fetch';
   private mark = performance.now();
 
   constructor(
@@ -164,10 +164,7 @@ export class RunContext {
     private readonly remembered: () => Readonly<RunMemory>,
     readonly reasons: ReadonlySet<TriggerReason>,
     readonly signal: AbortSignal,
-    firstPhase = 'fetch',
-  ) {
-    this.phase = firstPhase;
-  }
+  ) {}
 
   /** What outlives runs, as the loop holds it now (frozen: a stage returns `remember` instead). */
   get memory(): Readonly<RunMemory> {
@@ -237,7 +234,7 @@ export class RunContext {
  */
 export interface Staged<T> {
   value: T | Outcome;
-  status: StatusUpdate;
+  status?: StatusUpdate;
   /** What the stage produced for later stages and the record (also when it ends the run). */
   products?: Partial<RunProducts>;
   /** What later runs (and later stages of this one) read in `RunContext.memory`. */
@@ -261,12 +258,13 @@ export interface RunProducts {
   inventoryWritten?: boolean;
 }
 
-export function noProducts(): RunProducts {
-  return { plan: null, liveInventory: undefined, drift: [], applied: null };
-}
-
 export function isOutcome(x: unknown): x is Outcome {
   return typeof x === 'object' && x !== null && 'result' in x && 'message' in x;
+}
+
+/** A problem that is not in a manifest (fetch, control plane, apply), for /status `errors`. */
+export function problem(code: string, message: string, address: string | null = null): StatusError {
+  return { code, message, location: null, address };
 }
 
 export function errorCode(err: unknown, fallback: string): string {
@@ -305,6 +303,19 @@ export function mergeUpdates(...updates: StatusUpdate[]): StatusUpdate {
 export function problemsUpdate(errors: StatusError[]): StatusUpdate {
   // Keep blocked/waiting of the last plan: they still describe the control plane.
   return { errors, summary: null, counts: null, warnings: [] };
+}
+
+/** The control plane could not be opened or read (`backend`: it was opened): it and the error. */
+export function unreachedUpdate(
+  backend: string | null,
+  err: unknown,
+  message: string,
+  now: Date,
+): StatusUpdate {
+  return mergeUpdates(
+    reachedUpdate(backend, message, now),
+    problemsUpdate([problem(errorCode(err, 'CONTROL_PLANE'), message)]),
+  );
 }
 
 /** Whether the control plane answered this run (/status `controlPlane`). */

@@ -17,12 +17,11 @@ import { deepFreeze } from '../../util/deep-freeze.js';
 import { MANAGED_LISTED } from '../status.js';
 import { managedObjects } from '../../plan/inventory.js';
 import { runWords } from '../../render/daemon-words.js';
-import { countsText, heldForApproval, plural, whyText } from '../../render/index.js';
+import { countsText, heldForApproval, plural, whyText } from '../../render/common.js';
 import {
-  errorCode,
   mergeUpdates,
-  problemsUpdate,
   reachedUpdate,
+  unreachedUpdate,
   type RunContext,
   type RunProducts,
   type Staged,
@@ -64,12 +63,7 @@ export async function planStage(
     const message = runWords.liveStateUnreadable(o.redactor.errorMessage(error));
     return {
       value: { result: 'failed', commit, message, transient: true },
-      status: mergeUpdates(
-        reachedUpdate(cp.backend.name, message, ctx.now()),
-        problemsUpdate([
-          { code: errorCode(error, 'CONTROL_PLANE'), message, location: null, address: null },
-        ]),
-      ),
+      status: unreachedUpdate(cp.backend.name, error, message, ctx.now()),
       products: { liveInventory },
     };
   }

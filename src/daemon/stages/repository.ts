@@ -11,6 +11,7 @@ import type { RunResult } from '../metrics.js';
 import { runWords } from '../../render/daemon-words.js';
 import {
   mergeUpdates,
+  problem,
   problemsUpdate,
   type RunContext,
   type RunMemory,
@@ -58,10 +59,7 @@ export async function fetchStage(ctx: RunContext): Promise<Staged<SourceSnapshot
           commit: state.commit,
           message: runWords.fetchFailed(failures, message),
         },
-        status: mergeUpdates(
-          { git },
-          problemsUpdate([{ code: 'GIT_FETCH', message, location: null, address: null }]),
-        ),
+        status: mergeUpdates({ git }, problemsUpdate([problem('GIT_FETCH', message)])),
       };
     }
     o.logger.warn(
@@ -107,17 +105,10 @@ export async function loadStage(
     load = await ctx.o.pipeline.loadRepository(dir, { commit, root });
     remember = { loaded: commit === null ? null : { commit, result: load } };
   }
-  if (load !== null && load.valid) return { value: load.desired, status: {}, remember };
+  if (load !== null && load.valid) return { value: load.desired, remember };
   const errors: StatusError[] =
     load === null
-      ? [
-          {
-            code: 'IO',
-            message: runWords.noFolder(ctx.repoPath, commit),
-            location: null,
-            address: null,
-          },
-        ]
+      ? [problem('IO', runWords.noFolder(ctx.repoPath, commit))]
       : load.errors.map((e) => ({
           code: e.code,
           message: e.message,
@@ -165,7 +156,7 @@ export async function renderStage(
   if (!desired.config.render) return { value: null, status: { renderedFiles: [] } };
   const { commit, dir } = snapshot;
   // A commit's files never change: compared once (a folder on disk, every run).
-  if (commit !== null && ctx.memory.renderedCommit === commit) return { value: null, status: {} };
+  if (commit !== null && ctx.memory.renderedCommit === commit) return { value: null };
   const { changed, contents } = await compared(ctx, dir, desired, commit);
   const status = { renderedFiles: changed };
   if (changed.length === 0 || !o.config.commitRendered || !o.source.commitFiles)

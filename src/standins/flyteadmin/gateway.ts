@@ -1,30 +1,19 @@
 /**
  * The stand-in flyteadmin's HTTP side: flyteadmin's REST gateway (grpc-gateway over
- * service/admin.proto) for the calls poolsync makes, served on the embedded control plane's
- * port so the flyteadmin backend runs end to end over real sockets (real-apis.md §2, §4):
- *
- *   PUT|GET|DELETE /api/v1/project_domain_attributes/{project}/{domain}
- *   PUT|GET|DELETE /api/v1/workflow_attributes/{project}/{domain}/{workflow}
- *   GET            /api/v1/matchable_attributes?resource_type=…[&org=…]
- *   GET|POST       /api/v1/projects          GET|PUT /api/v1/projects/{id}
- *   GET            /api/v1/domains
- *
- * plus the OAuth2 endpoints (standins/oauth/server.ts, as flyteadmin's authorization server
- * serves them: client_secret_basic, the `flyte-authorization` header). What each call does is flyteadmin's
- * (flyteadminApi below, over FlyteadminStore, each behaviour citing its upstream file):
- * deletes take the narrower rows along, unregistered or archived projects are refused. Errors
- * are grpc-gateway's `{code, message, details}` with its HTTP status per gRPC code.
+ * service/admin.proto) for the calls poolsync makes (ROUTES below), served on the embedded
+ * control plane's port so the flyteadmin backend runs end to end over real sockets
+ * (real-apis.md §2, §4), plus the OAuth2 endpoints (standins/oauth/server.ts, as flyteadmin's
+ * authorization server serves them: client_secret_basic, the `flyte-authorization` header).
+ * What each call does is flyteadmin's (the handlers below, over FlyteadminStore, each behaviour
+ * citing its upstream file): deletes take the narrower rows along, unregistered or archived
+ * projects are refused. Errors are grpc-gateway's `{code, message, details}` with its HTTP
+ * status per gRPC code.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { posix } from 'node:path';
 import { ControlPlaneError, type ControlPlaneErrorCode } from '../../controlplane/errors.js';
 import { readLimitedBody } from '../../util/request-body.js';
-import {
-  gatewayAuthorization,
-  OAUTH_PATHS,
-  OAuthStandIn,
-  type OAuthStandInOptions,
-} from '../oauth/server.js';
+import { OAUTH_PATHS, OAuthStandIn, type OAuthStandInOptions } from '../oauth/server.js';
 import type { ProjectState } from '../../model/flyte.js';
 
 /** flyteadmin's default `httpAuthorizationHeader` (auth/config/config.go). */
@@ -38,14 +27,17 @@ export type FlyteOAuthOptions = Pick<
 
 /**
  * Whether a request carries a token `oauth` issued, read as flyteadmin's HTTP gateway reads it
- * (its header, else `Authorization`): null when it does, else why not.
+ * (its `httpAuthorizationHeader`, else `Authorization`: auth/handlers.go
+ * IdentityContextFromRequest): null when it does, else why not.
  */
 export function flyteadminAuth(
   oauth: OAuthStandIn,
   header: string = FLYTE_AUTHORIZATION_HEADER,
 ): (req: IncomingMessage) => string | null {
+  const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v) ?? '';
   return (req) => {
-    const checked = oauth.check(gatewayAuthorization(req, header));
+    const value = first(req.headers[header.toLowerCase()]) || first(req.headers.authorization);
+    const checked = oauth.check(value);
     if (checked === 'ok') return null;
     return checked === 'missing'
       ? `missing 'Authorization: Bearer <token>' (or '${header}') header`
@@ -118,23 +110,28 @@ export function flyteadminGateway(opts: FlyteadminGatewayOptions = {}): GatewayH
       res.end(`<a href="${clean}">Temporary Redirect</a>.\n`);
       return true;
     }
-    const isApi = isApiPath(path);
+    const route = ROUTES.find(([pattern]) => pattern.test(path));
     const isAuth = (OAUTH_PATHS as readonly string[]).includes(path);
-    if (!isApi && !isAuth) return false;
+    if (!route && !isAuth) return false;
     try {
-      if (isAuth) {
-        if (!oauth) throw new FlyteadminError('NOT_FOUND', 'authentication is not configured');
+      if (!route) {
+        if (!oauth) throw new ControlPlaneError('NOT_FOUND', 'authentication is not configured');
         oauth.handle(req, res);
         return true;
       }
       const denied = checkAuth(req);
-      if (denied) throw new FlyteadminError('UNAUTHENTICATED', `authentication failed: ${denied}`);
+      if (denied)
+        throw new ControlPlaneError('UNAUTHENTICATED', `authentication failed: ${denied}`);
+      const params = route[0].exec(path)!.slice(1).map(decode);
+      const handler = route[1][method];
+      if (!handler) throw notServed();
       const body = () => readJson(req, limit);
-      const answer = await flyteadminApi(store, { method, path, query: url.searchParams, body });
+      const answer = await handler(store, { query: url.searchParams, body }, params);
       send(res, 200, protoNames(req) ? answer : lowerCamel(answer));
     } catch (err) {
+      // A flyteadmin error carries the gRPC code the gateway maps to an HTTP status.
       const [code, message] =
-        err instanceof ControlPlaneError || err instanceof FlyteadminError
+        err instanceof ControlPlaneError
           ? [err.code, err.message]
           : (['INTERNAL', 'internal error of the embedded flyteadmin gateway'] as const);
       const [grpc, http] = GRPC[code];
@@ -173,31 +170,26 @@ function lowerCamel(value: unknown): unknown {
 }
 
 async function readJson(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
-  const raw = await readBody(req, limit);
+  const raw = await readLimitedBody(
+    req,
+    limit,
+    (message) => new ControlPlaneError('INVALID_ARGUMENT', message),
+  );
   if (raw.length === 0) return {};
   let value: unknown;
   try {
     value = JSON.parse(raw.toString('utf8'));
   } catch (err) {
-    throw new FlyteadminError('INVALID_ARGUMENT', `invalid JSON body: ${(err as Error).message}`);
+    throw new ControlPlaneError('INVALID_ARGUMENT', `invalid JSON body: ${(err as Error).message}`);
   }
   if (!isMap(value))
-    throw new FlyteadminError('INVALID_ARGUMENT', 'the body must be a JSON object');
+    throw new ControlPlaneError('INVALID_ARGUMENT', 'the body must be a JSON object');
   return value;
 }
 
-const readBody = (req: IncomingMessage, limit: number): Promise<Buffer> =>
-  readLimitedBody(req, limit, (message) => new FlyteadminError('INVALID_ARGUMENT', message));
-
-function send(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
+function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
-    ...headers,
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(text),
   });
@@ -211,26 +203,23 @@ function send(
  * manager/impl/resources/resource_manager.go (attributes), manager/impl/project_manager.go
  * (projects, domains), manager/impl/validation/attributes_validator.go (which attribute).
  */
-export const ATTRIBUTE_PATHS = {
-  projectDomain: /^\/api\/v1\/project_domain_attributes\/([^/]+)\/([^/]+)$/,
-  workflow: /^\/api\/v1\/workflow_attributes\/([^/]+)\/([^/]+)\/([^/]+)$/,
-  list: '/api/v1/matchable_attributes',
-  projects: '/api/v1/projects',
-  project: /^\/api\/v1\/projects\/([^/]+)$/,
-  domains: '/api/v1/domains',
-};
+type Handler = (store: FlyteadminStore, req: ApiRequest, params: string[]) => unknown;
 
-export function isApiPath(path: string): boolean {
-  const p = ATTRIBUTE_PATHS;
-  return (
-    path === p.list ||
-    path === p.projects ||
-    path === p.domains ||
-    p.projectDomain.test(path) ||
-    p.workflow.test(path) ||
-    p.project.test(path)
-  );
-}
+/** The attribute calls, at project/domain (2 params) or workflow (3) level. */
+const ATTRIBUTES = { PUT: putAttributes, GET: getAttributes, DELETE: deleteAttributes };
+
+/** Each path the gateway serves (its params percent-decoded) and its calls by verb. */
+const ROUTES: [RegExp, Partial<Record<string, Handler>>][] = [
+  [/^\/api\/v1\/matchable_attributes$/, { GET: listAttributes }],
+  [/^\/api\/v1\/domains$/, { GET: getDomains }],
+  [/^\/api\/v1\/projects$/, { GET: listProjects, POST: registerProject }],
+  [
+    /^\/api\/v1\/projects\/([^/]+)$/,
+    { GET: (store, _, [id]) => projectJson(store, store.getProject(id!)), PUT: updateProject },
+  ],
+  [/^\/api\/v1\/project_domain_attributes\/([^/]+)\/([^/]+)$/, ATTRIBUTES],
+  [/^\/api\/v1\/workflow_attributes\/([^/]+)\/([^/]+)\/([^/]+)$/, ATTRIBUTES],
+];
 
 /** validateMatchingAttributes: the one attribute a MatchingAttributes carries → its type. */
 const ATTRIBUTE_TYPES: [string, ResourceType][] = [
@@ -248,40 +237,23 @@ export const isMap = (v: unknown): v is Json =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
-export interface ApiRequest {
-  method: string;
-  path: string;
+interface ApiRequest {
   query: URLSearchParams;
   body: () => Promise<Json>;
 }
 
-export async function flyteadminApi(store: FlyteadminStore, req: ApiRequest): Promise<unknown> {
-  const { method, path, query } = req;
-  const p = ATTRIBUTE_PATHS;
-  if (path === p.list && method === 'GET') {
-    // ValidateListAllMatchableAttributesRequest: the type must be a MatchableResource.
-    const type = resourceType(query.get('resource_type'));
-    return {
-      configurations: store.listAll(type, query.get('org') ?? '').map(configuration),
-    };
-  }
-  if (path === p.domains && method === 'GET' && store.getDomains)
-    return { domains: store.domains.map((d) => ({ id: d, name: d })) };
-  if (path === p.projects && method === 'GET') return listProjects(store, query);
-  if (path === p.projects && method === 'POST') return registerProject(store, req);
-  const projectPath = p.project.exec(path);
-  if (projectPath) {
-    const id = decode(projectPath[1]!);
-    if (method === 'GET') return projectJson(store, store.getProject(id));
-    if (method === 'PUT') return updateProject(store, id, req);
-  }
-  const pd = p.projectDomain.exec(path);
-  const wf = pd ? null : p.workflow.exec(path);
-  if (!pd && !wf) throw notServed();
-  return attributesCall(store, req, (pd ?? wf)!, wf !== null);
+/** ValidateListAllMatchableAttributesRequest: the type must be a MatchableResource. */
+function listAttributes(store: FlyteadminStore, { query }: ApiRequest): Json {
+  const type = resourceType(query.get('resource_type'));
+  return { configurations: store.listAll(type, query.get('org') ?? '').map(configuration) };
 }
 
-function listProjects(store: FlyteadminStore, query: URLSearchParams): Json {
+function getDomains(store: FlyteadminStore): Json {
+  if (!store.getDomains) throw notServed();
+  return { domains: store.domains.map((d) => ({ id: d, name: d })) };
+}
+
+function listProjects(store: FlyteadminStore, { query }: ApiRequest): Json {
   const limit = Number(query.get('limit') ?? '0');
   const page = store.listProjects({
     limit: Number.isInteger(limit) && limit >= 0 ? limit : 0,
@@ -293,7 +265,7 @@ function listProjects(store: FlyteadminStore, query: URLSearchParams): Json {
 
 async function registerProject(store: FlyteadminStore, req: ApiRequest): Promise<Json> {
   const project = (await req.body())['project'];
-  if (!isMap(project)) throw new FlyteadminError('INVALID_ARGUMENT', 'missing project');
+  if (!isMap(project)) throw new ControlPlaneError('INVALID_ARGUMENT', 'missing project');
   store.registerProject({
     id: str(project['id']),
     name: str(project['name']),
@@ -304,84 +276,69 @@ async function registerProject(store: FlyteadminStore, req: ApiRequest): Promise
 }
 
 /** UpdateProject: flytectl update project --archive / --activate sends the state. */
-async function updateProject(store: FlyteadminStore, id: string, req: ApiRequest): Promise<Json> {
+async function updateProject(store: FlyteadminStore, req: ApiRequest, [id]: string[]) {
   const body = await req.body();
   const state = str(body['state']) || 'ACTIVE';
-  if (!['ACTIVE', 'ARCHIVED', 'SYSTEM_GENERATED', 'SYSTEM_ARCHIVED'].includes(state))
-    throw new FlyteadminError('INVALID_ARGUMENT', `invalid value for enum field state: "${state}"`);
-  store.setProjectState(id, state as ProjectState);
+  if (!(PROJECT_STATES as readonly string[]).includes(state))
+    throw new ControlPlaneError(
+      'INVALID_ARGUMENT',
+      `invalid value for enum field state: "${state}"`,
+    );
+  store.setProjectState(id!, state as ProjectState);
   return {};
 }
 
-/** A project/domain (`m` of projectDomain) or workflow (`m` of workflow) attributes call. */
-async function attributesCall(
-  store: FlyteadminStore,
-  req: ApiRequest,
-  m: RegExpExecArray,
-  isWorkflow: boolean,
-): Promise<unknown> {
-  const { method, query } = req;
-  const project = decode(m[1]!);
-  const domain = decode(m[2]!);
-  const workflow = isWorkflow ? decode(m[3]!) : '';
-  if (method === 'PUT') {
-    const attributes = (await req.body())['attributes'];
-    if (!isMap(attributes)) throw new FlyteadminError('INVALID_ARGUMENT', 'missing attributes');
-    store.validateProjectAndDomain(project, domain);
-    const matching = attributes['matching_attributes'];
-    const type = matchingType(matching, [project, domain, workflow].filter(Boolean).join('-'));
-    const id = rowId(project, domain, workflow, type, str(attributes['org']));
-    store.createOrUpdate(id, matching as Json);
-    return {};
-  }
-  if (method === 'GET') {
-    store.validateProjectAndDomain(project, domain);
-    const id = rowId(project, domain, workflow, resourceType(query.get('resource_type')), '');
-    const row = store.get({ ...id, org: query.get('org') ?? '' });
-    if (!row)
-      throw new FlyteadminError(
-        'NOT_FOUND',
-        `Resource [{Project:${project} Domain:${domain} Workflow:${workflow} LaunchPlan: ResourceType:${id.resource_type}}] not found`,
-      );
-    const attributes: Json = { project: row.project, domain: row.domain };
-    if (isWorkflow) attributes['workflow'] = row.workflow;
-    return { attributes: { ...attributes, matching_attributes: row.attributes, org: row.org } };
-  }
-  if (method === 'DELETE') {
-    const body = await req.body();
-    store.validateProjectAndDomain(project, domain);
-    // The struct condition: a project/domain delete takes every narrower row along.
-    store.delete(
-      rowId(project, domain, workflow, resourceType(str(body['resource_type'])), str(body['org'])),
+async function putAttributes(store: FlyteadminStore, req: ApiRequest, params: string[]) {
+  const attributes = (await req.body())['attributes'];
+  if (!isMap(attributes)) throw new ControlPlaneError('INVALID_ARGUMENT', 'missing attributes');
+  store.validateProjectAndDomain(params[0]!, params[1]!);
+  const matching = attributes['matching_attributes'];
+  const type = matchingType(matching, params.join('-'));
+  store.createOrUpdate(rowId(params, type, str(attributes['org'])), matching as Json);
+  return {};
+}
+
+function getAttributes(store: FlyteadminStore, { query }: ApiRequest, params: string[]) {
+  const [project, domain, workflow = ''] = params as [string, string, string?];
+  store.validateProjectAndDomain(project, domain);
+  const id = rowId(params, resourceType(query.get('resource_type')), query.get('org') ?? '');
+  const row = store.get(id);
+  if (!row)
+    throw new ControlPlaneError(
+      'NOT_FOUND',
+      `Resource [{Project:${project} Domain:${domain} Workflow:${workflow} LaunchPlan: ResourceType:${id.resource_type}}] not found`,
     );
-    return {};
-  }
-  throw notServed();
+  const attributes: Json = { project: row.project, domain: row.domain };
+  if (params.length === 3) attributes['workflow'] = row.workflow;
+  return { attributes: { ...attributes, matching_attributes: row.attributes, org: row.org } };
+}
+
+async function deleteAttributes(store: FlyteadminStore, req: ApiRequest, params: string[]) {
+  const body = await req.body();
+  store.validateProjectAndDomain(params[0]!, params[1]!);
+  // The struct condition: a project/domain delete takes every narrower row along.
+  store.delete(rowId(params, resourceType(str(body['resource_type'])), str(body['org'])));
+  return {};
 }
 
 /** What grpc-gateway answers for a path or verb no rule serves (runtime.ErrNotMatch → NotFound). */
-const notServed = () => new FlyteadminError('NOT_FOUND', 'Not Found');
+const notServed = () => new ControlPlaneError('NOT_FOUND', 'Not Found');
 
-function rowId(
-  project: string,
-  domain: string,
-  workflow: string,
-  type: ResourceType,
-  org: string,
-): ResourceId {
-  return { project, domain, workflow, launch_plan: '', resource_type: type, org };
+/** The row `[project, domain, workflow?]` of a path names. */
+function rowId([project, domain, workflow]: string[], type: ResourceType, org: string): ResourceId {
+  return {
+    project: project!,
+    domain: domain!,
+    workflow: workflow ?? '',
+    launch_plan: '',
+    resource_type: type,
+    org,
+  };
 }
 
 /** MatchableAttributesConfiguration, every field present. */
-function configuration(row: ResourceRow): Json {
-  return {
-    attributes: row.attributes,
-    domain: row.domain,
-    project: row.project,
-    workflow: row.workflow,
-    launch_plan: row.launch_plan,
-    org: row.org,
-  };
+function configuration({ attributes, domain, project, workflow, launch_plan, org }: ResourceRow) {
+  return { attributes, domain, project, workflow, launch_plan, org };
 }
 
 function projectJson(store: FlyteadminStore, p: ReturnType<FlyteadminStore['getProject']>): Json {
@@ -398,9 +355,9 @@ function projectJson(store: FlyteadminStore, p: ReturnType<FlyteadminStore['getP
 
 function matchingType(matching: unknown, identifier: string): ResourceType {
   if (!isMap(matching))
-    throw new FlyteadminError('INVALID_ARGUMENT', 'missing matching_attributes');
+    throw new ControlPlaneError('INVALID_ARGUMENT', 'missing matching_attributes');
   for (const [field, type] of ATTRIBUTE_TYPES) if (isMap(matching[field])) return type;
-  throw new FlyteadminError(
+  throw new ControlPlaneError(
     'INVALID_ARGUMENT',
     `Unrecognized matching attributes type for request ${identifier}`,
   );
@@ -412,7 +369,7 @@ export function resourceType(raw: string | null | undefined): ResourceType {
   for (const [name, n] of Object.entries(MATCHABLE_RESOURCES)) {
     if (raw === name || raw === String(n)) return name as ResourceType;
   }
-  throw new FlyteadminError(
+  throw new ControlPlaneError(
     'INVALID_ARGUMENT',
     `invalid value for enum field resource_type: "${raw}"`,
   );
@@ -422,7 +379,7 @@ function decode(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {
-    throw new FlyteadminError('INVALID_ARGUMENT', `malformed path segment "${segment}"`);
+    throw new ControlPlaneError('INVALID_ARGUMENT', `malformed path segment "${segment}"`);
   }
 }
 
@@ -461,6 +418,9 @@ export const MATCHABLE_RESOURCES = {
 } as const;
 export type ResourceType = keyof typeof MATCHABLE_RESOURCES;
 
+/** The id columns that say a row's level, broadest first ('' where the row is broader). */
+const LEVELS = ['project', 'domain', 'workflow', 'launch_plan'] as const;
+
 /** repositories/models/resource.go ResourcePriority. */
 const PRIORITY = { project: 5, projectDomain: 10, workflow: 100, launchPlan: 1000 } as const;
 
@@ -486,16 +446,6 @@ export interface StoredProject {
   description: string;
   state: ProjectState;
   org: string;
-}
-
-/** A flyteadmin error: the gRPC code the gateway maps to an HTTP status. */
-export class FlyteadminError extends Error {
-  constructor(
-    readonly code: 'INVALID_ARGUMENT' | 'NOT_FOUND' | 'ALREADY_EXISTS' | 'UNAUTHENTICATED',
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 export const DEFAULT_DOMAINS = ['development', 'staging', 'production'];
@@ -542,10 +492,10 @@ export class FlyteadminStore {
 
   registerProject(p: { id: string; name: string; description?: string; org?: string }): void {
     if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(p.id) || p.id.length > 63)
-      throw new FlyteadminError('INVALID_ARGUMENT', `invalid project id [${p.id}]`);
-    if (p.name === '') throw new FlyteadminError('INVALID_ARGUMENT', 'missing project_name');
+      throw new ControlPlaneError('INVALID_ARGUMENT', `invalid project id [${p.id}]`);
+    if (p.name === '') throw new ControlPlaneError('INVALID_ARGUMENT', 'missing project_name');
     if (this.projects.has(p.id))
-      throw new FlyteadminError('ALREADY_EXISTS', `value with matching already exists (${p.id})`);
+      throw new ControlPlaneError('ALREADY_EXISTS', `value with matching already exists (${p.id})`);
     this.projects.set(p.id, {
       id: p.id,
       name: p.name,
@@ -563,7 +513,7 @@ export class FlyteadminStore {
 
   getProject(id: string): StoredProject {
     const p = this.projects.get(id);
-    if (!p) throw new FlyteadminError('NOT_FOUND', `project [${id}] not found`);
+    if (!p) throw new ControlPlaneError('NOT_FOUND', `project [${id}] not found`);
     return p;
   }
 
@@ -578,7 +528,7 @@ export class FlyteadminStore {
   } {
     const offset = q.token === '' ? 0 : Number(q.token);
     if (!Number.isInteger(offset) || offset < 0)
-      throw new FlyteadminError(
+      throw new ControlPlaneError(
         'INVALID_ARGUMENT',
         `invalid pagination token ${q.token} for ListProjects`,
       );
@@ -587,7 +537,7 @@ export class FlyteadminStore {
       const m = /^eq\(state,\s?(\d+)\)$/.exec(q.filters);
       const state = m ? PROJECT_STATES[Number(m[1])] : undefined;
       if (!state)
-        throw new FlyteadminError(
+        throw new ControlPlaneError(
           'INVALID_ARGUMENT',
           `this flyteadmin stand-in understands the filter eq(state,N) only, not ${q.filters}`,
         );
@@ -602,14 +552,17 @@ export class FlyteadminStore {
   validateProjectAndDomain(project: string, domain: string): void {
     const p = this.projects.get(project);
     if (!p)
-      throw new FlyteadminError(
+      throw new ControlPlaneError(
         'INVALID_ARGUMENT',
         `failed to validate that project [${project}] and domain [${domain}] are registered, err: [project [${project}] not found]`,
       );
     if (p.state !== 'ACTIVE')
-      throw new FlyteadminError('INVALID_ARGUMENT', `project [${project}] is not active`);
+      throw new ControlPlaneError('INVALID_ARGUMENT', `project [${project}] is not active`);
     if (!this.domains.includes(domain))
-      throw new FlyteadminError('INVALID_ARGUMENT', `domain [${domain}] is unrecognized by system`);
+      throw new ControlPlaneError(
+        'INVALID_ARGUMENT',
+        `domain [${domain}] is unrecognized by system`,
+      );
   }
 
   // Resources (resource_repo.go).
@@ -623,7 +576,10 @@ export class FlyteadminStore {
   createOrUpdate(given: ResourceId, attributes: Record<string, unknown>): void {
     const id = this.keyed(given);
     if (!validInput(id))
-      throw new FlyteadminError('INVALID_ARGUMENT', `invalid resource input ${JSON.stringify(id)}`);
+      throw new ControlPlaneError(
+        'INVALID_ARGUMENT',
+        `invalid resource input ${JSON.stringify(id)}`,
+      );
     const priority = priorityOf(id);
     const at = this.rows.findIndex((r) => sameKey(r, id) && r.priority === priority);
     const row: ResourceRow = { ...id, priority, attributes };
@@ -639,11 +595,7 @@ export class FlyteadminStore {
     const id = this.keyed(given);
     const matches = (r: ResourceRow) =>
       r.resource_type === id.resource_type &&
-      (id.project === '' || r.project === id.project) &&
-      (id.domain === '' || r.domain === id.domain) &&
-      (id.workflow === '' || r.workflow === id.workflow) &&
-      (id.launch_plan === '' || r.launch_plan === id.launch_plan) &&
-      (id.org === '' || r.org === id.org);
+      [...LEVELS, 'org' as const].every((f) => id[f] === '' || r[f] === id[f]);
     const gone = this.rows.filter(matches);
     this.rows = this.rows.filter((r) => !matches(r));
     return gone;
@@ -652,16 +604,12 @@ export class FlyteadminStore {
   /** Get: the most specific row among '' and the given value of each field, or null. */
   get(given: ResourceId): ResourceRow | null {
     const id = this.keyed(given);
-    const fits = (field: string, wanted: string) => field === '' || field === wanted;
     const found = this.rows
       .filter(
         (r) =>
           r.resource_type === id.resource_type &&
           r.org === id.org &&
-          fits(r.project, id.project) &&
-          fits(r.domain, id.domain) &&
-          fits(r.workflow, id.workflow) &&
-          fits(r.launch_plan, id.launch_plan),
+          LEVELS.every((f) => r[f] === '' || r[f] === id[f]),
       )
       .sort((a, b) => b.priority - a.priority);
     return found[0] ?? null;
@@ -691,12 +639,7 @@ function priorityOf(id: ResourceId): number {
 
 function sameKey(a: ResourceId, b: ResourceId): boolean {
   return (
-    a.project === b.project &&
-    a.domain === b.domain &&
-    a.workflow === b.workflow &&
-    a.launch_plan === b.launch_plan &&
-    a.resource_type === b.resource_type &&
-    a.org === b.org
+    a.resource_type === b.resource_type && a.org === b.org && LEVELS.every((f) => a[f] === b[f])
   );
 }
 

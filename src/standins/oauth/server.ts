@@ -69,8 +69,10 @@ export class OAuthStandIn {
     const path = (req.url ?? '').split('?')[0];
     const issuer = `http://${req.headers.host ?? 'localhost'}`;
     const method = req.method ?? 'GET';
-    if (path === METADATA_PATH && method === 'GET') send(res, this.metadata(issuer));
-    else if (path === CLIENT_CONFIG_PATH && method === 'GET') send(res, this.clientConfig(issuer));
+    if (path === METADATA_PATH && method === 'GET')
+      send(res, { status: 200, body: this.metadata(issuer) });
+    else if (path === CLIENT_CONFIG_PATH && method === 'GET')
+      send(res, { status: 200, body: this.clientConfig(issuer) });
     else if (path === TOKEN_PATH && method === 'POST') void this.tokenRequest(req, res);
     else if ((OAUTH_PATHS as readonly string[]).includes(path ?? ''))
       send(res, { status: 405, body: { error: 'invalid_request' } });
@@ -79,39 +81,33 @@ export class OAuthStandIn {
   }
 
   /** flyteadmin's OAuth2MetadataResponse (service/auth.proto), proto field names. */
-  metadata(issuer: string): OAuthReply {
+  private metadata(issuer: string) {
     return {
-      status: 200,
-      body: {
-        issuer,
-        authorization_endpoint: `${issuer}/oauth2/authorize`,
-        token_endpoint: `${issuer}${TOKEN_PATH}`,
-        response_types_supported: ['code', 'token', 'code token'],
-        scopes_supported: this.opts.scopes ?? ['all'],
-        token_endpoint_auth_methods_supported: this.opts.authMethods ?? [
-          'client_secret_basic',
-          'client_secret_post',
-        ],
-        jwks_uri: `${issuer}/oauth2/jwks`,
-        code_challenge_methods_supported: ['S256'],
-        grant_types_supported: ['client_credentials', 'refresh_token', 'authorization_code'],
-        device_authorization_endpoint: '',
-      },
+      issuer,
+      authorization_endpoint: `${issuer}/oauth2/authorize`,
+      token_endpoint: `${issuer}${TOKEN_PATH}`,
+      response_types_supported: ['code', 'token', 'code token'],
+      scopes_supported: this.opts.scopes ?? ['all'],
+      token_endpoint_auth_methods_supported: this.opts.authMethods ?? [
+        'client_secret_basic',
+        'client_secret_post',
+      ],
+      jwks_uri: `${issuer}/oauth2/jwks`,
+      code_challenge_methods_supported: ['S256'],
+      grant_types_supported: ['client_credentials', 'refresh_token', 'authorization_code'],
+      device_authorization_endpoint: '',
     };
   }
 
   /** flyteadmin's PublicClientAuthConfigResponse. */
-  clientConfig(issuer: string): OAuthReply {
+  private clientConfig(issuer: string) {
     return {
-      status: 200,
-      body: {
-        client_id: 'flytectl',
-        redirect_uri: 'http://localhost:53593/callback',
-        scopes: this.opts.scopes ?? ['all'],
-        authorization_metadata_key: this.authorizationMetadataKey,
-        service_http_endpoint: '',
-        audience: this.opts.audience ?? issuer,
-      },
+      client_id: 'flytectl',
+      redirect_uri: 'http://localhost:53593/callback',
+      scopes: this.opts.scopes ?? ['all'],
+      authorization_metadata_key: this.authorizationMetadataKey,
+      service_http_endpoint: '',
+      audience: this.opts.audience ?? issuer,
     };
   }
 
@@ -183,21 +179,6 @@ export class OAuthStandIn {
     }
     send(res, this.token(req, new URLSearchParams(raw)));
   }
-}
-
-/**
- * The authorization value flyteadmin's HTTP gateway reads: its `httpAuthorizationHeader`
- * (default `flyte-authorization`), else the standard `Authorization` header
- * (auth/handlers.go IdentityContextFromRequest).
- */
-export function gatewayAuthorization(
-  req: IncomingMessage,
-  httpAuthorizationHeader: string = 'flyte-authorization',
-): string | null {
-  const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v) ?? '';
-  const custom = first(req.headers[httpAuthorizationHeader.toLowerCase()]);
-  const value = custom !== '' ? custom : first(req.headers.authorization);
-  return value === '' ? null : value;
 }
 
 function send(res: ServerResponse, reply: OAuthReply): void {

@@ -15,12 +15,7 @@
  *  - a pool is created and updated with its data plane contract (ClusterPoolConfig).
  */
 import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
-import {
-  SECRET_STORE_TYPES,
-  WILDCARD,
-  type PoolContract,
-  type SecretStoreType,
-} from '../../model/common.js';
+import { SECRET_STORE_TYPES, WILDCARD, type PoolContract } from '../../model/common.js';
 import type { LiveCluster, LivePool } from '../../model/live.js';
 import { ClusterService } from '../../gen/cloudidl/cluster/cluster_pb.js';
 import { ClusterState } from '../../gen/cloudidl/cluster/definition_pb.js';
@@ -29,6 +24,7 @@ import {
   SecretStore_SecretStoreType,
   type ClusterPoolConfig,
 } from '../../gen/cloudidl/common/cluster_pb.js';
+import { configToPb, contractFromPb } from '../../controlplane/union/pools.js';
 import { listsDeleted } from './lifecycle.js';
 import {
   alreadyExists,
@@ -45,30 +41,17 @@ import type * as PoolPb from '../../gen/cloudidl/clusterpool/payload_pb.js';
 const ckey = (name: string) => `Cluster/${name}`;
 const pkey = (name: string) => `ClusterPool/${name}`;
 
+/** A Create's or Update's contract, refused without its two required fields. */
 function contractFromConfig(c: ClusterPoolConfig | undefined): PoolContract {
-  const type = SECRET_STORE_TYPES.find(
-    (t) => SecretStore_SecretStoreType[t] === c?.secretStore?.type,
-  );
-  if (!c?.objectStoreRef?.uri || !type)
+  const type = c?.secretStore?.type;
+  if (
+    !c?.objectStoreRef?.uri ||
+    !SECRET_STORE_TYPES.some((t) => SecretStore_SecretStoreType[t] === type)
+  )
     throw invalidArgument(
       'a cluster pool needs config.object_store_ref.uri and config.secret_store.type',
     );
-  return {
-    object_store_ref: { uri: c.objectStoreRef.uri, endpoint: c.objectStoreRef.endpoint },
-    secret_store: { type, locator: c.secretStore?.locator ?? '' },
-    image_registry: c.imageRegistry?.locator ? { locator: c.imageRegistry.locator } : null,
-  };
-}
-
-function configOf(c: PoolContract) {
-  return {
-    objectStoreRef: c.object_store_ref,
-    secretStore: {
-      type: SecretStore_SecretStoreType[c.secret_store.type as SecretStoreType],
-      locator: c.secret_store.locator,
-    },
-    imageRegistry: c.image_registry ? { locator: c.image_registry.locator } : undefined,
-  };
+  return contractFromPb(c);
 }
 
 /** The names of the live queues, read once per answer (a cluster's view asks for its own). */
@@ -126,7 +109,7 @@ function poolView(
       organization: org,
       name,
     })),
-    config: configOf(p.contract),
+    config: configToPb(p.contract),
     deletedAt: deleted ? life.deletedTimestamp(pkey(p.name)) : undefined,
   };
 }
@@ -249,9 +232,8 @@ async function deleteCluster(x: ServiceContext, req: ClusterPb.DeleteRequest) {
     (q) => q.name !== name && q.clusters[0] !== WILDCARD && q.clusters.includes(name),
   );
   if (pins.length > 0)
-    throw new ConnectError(
+    throw failedPrecondition(
       `cluster "${name}" cannot be deleted: queues ${pins.map((q) => `"${q.name}"`).join(', ')} pin it explicitly; unpin it first (remote/_cluster.py)`,
-      Code.FailedPrecondition,
     );
   life.deletingClusters.set(name, { cluster: c, until: Date.now() + life.deletingMs });
   life.bump(ckey(name));

@@ -63,16 +63,8 @@ export class Lifecycle {
 
   /** When `key` was deleted (a timestamp message), or undefined while it is live. */
   deletedTimestamp(key: string): { seconds: bigint; nanos: number } | undefined {
-    const at = this.deletedAt.get(key) ?? (this.deletedAtUnknown(key) ? new Date(0) : undefined);
+    const at = this.deletedAt.get(key);
     return at ? { seconds: BigInt(Math.floor(at.getTime() / 1000)), nanos: 0 } : undefined;
-  }
-
-  private deletedAtUnknown(key: string): boolean {
-    const [kind, name] = key.split('/');
-    return (
-      (kind === 'Cluster' && this.deletedClusters.has(name!)) ||
-      (kind === 'ClusterPool' && this.deletedPools.has(name!))
-    );
   }
 }
 
@@ -152,17 +144,6 @@ export class QueueExtras {
     spec.scheduling = c.scheduling;
     spec.maxAccelerators = c.maxAccelerators;
     if (e.unknown.length > 0) spec.$unknown = [...e.unknown];
-  }
-
-  forget(name: string): void {
-    this.byQueue.delete(name);
-  }
-
-  /** Moves a queue's extras to another key (a soft-deleted queue keeps them). */
-  rename(from: string, to: string): void {
-    const e = this.byQueue.get(from);
-    this.byQueue.delete(from);
-    if (e) this.byQueue.set(to, e);
   }
 
   /** The extras of a queue (tests, inspection), or null. */

@@ -1,56 +1,26 @@
 /** The stand-in's objects as Union's messages (src/gen/, from the flyteplugins-union wheel). */
 import { create } from '@bufbuild/protobuf';
-import {
-  type Fairness,
-  type Priority,
-  QUEUE_DEFAULTS,
-  type QueueSpec,
-} from '../../model/common.js';
+import type { QueueSpec } from '../../model/common.js';
 import type { LiveCluster, LiveQueue } from '../../model/live.js';
+import { ClusterSchema, ClusterState, State } from '../../gen/cloudidl/cluster/definition_pb.js';
 import {
-  ClusterSchema,
-  ClusterState,
-  State,
-  Status_Health,
-} from '../../gen/cloudidl/cluster/definition_pb.js';
-import {
-  FairnessAlgorithm,
-  Priority as PbPriority,
   type QueueSpec as PbQueueSpec,
   QueueSchema,
   QueueState,
 } from '../../gen/cloudidl/queue/queue_pb.js';
 import { Code, ConnectError } from '@connectrpc/connect';
+import {
+  HEALTH_TO_PB,
+  managedFromPb,
+  managedToPb,
+  QUEUE_STATE_TO_PB,
+} from '../../controlplane/union/mapping.js';
 
-const PRIORITY: Record<Priority, PbPriority> = {
-  min: PbPriority.MIN,
-  medium: PbPriority.MEDIUM,
-  max: PbPriority.MAX,
-};
-const FAIRNESS: Record<Fairness, FairnessAlgorithm> = {
-  round_robin: FairnessAlgorithm.ROUND_ROBIN,
-  shuffle_interleave: FairnessAlgorithm.SHUFFLE_INTERLEAVE,
-};
-const QUEUE_STATE = {
-  active: QueueState.ACTIVE,
-  draining: QueueState.DRAINING,
-  drained: QueueState.DRAINED,
-} as const;
-
+/** poolsync's 7 fields of a Create or Update, read as Union's client writes them (mapping.ts). */
 export function specFromPb(s: PbQueueSpec | undefined, requirePool: boolean): QueueSpec {
   if (requirePool && !s?.clusterPoolName)
     throw invalidArgument('UpdateQueue replaces the whole spec: cluster_pool_name is required');
-  const priority = (Object.keys(PRIORITY) as Priority[]).find((k) => PRIORITY[k] === s?.priority);
-  const fairness = (Object.keys(FAIRNESS) as Fairness[]).find((k) => FAIRNESS[k] === s?.fairness);
-  return {
-    pool: s?.clusterPoolName || 'default',
-    clusters: [...(s?.clusters ?? [])],
-    run_concurrency: s?.runConcurrency ?? 0,
-    action_concurrency: s?.actionConcurrency ?? 0,
-    depth: s?.depth ?? 0,
-    priority: priority ?? QUEUE_DEFAULTS.priority,
-    fairness: fairness ?? QUEUE_DEFAULTS.fairness,
-  };
+  return managedFromPb(s);
 }
 
 export interface QueueStatusExtras {
@@ -61,17 +31,9 @@ export interface QueueStatusExtras {
 export function queueToPb(q: LiveQueue, org: string, x: QueueStatusExtras) {
   return create(QueueSchema, {
     id: { organization: org, name: q.name },
-    spec: {
-      runConcurrency: q.run_concurrency,
-      actionConcurrency: q.action_concurrency,
-      depth: q.depth,
-      priority: PRIORITY[q.priority],
-      fairness: FAIRNESS[q.fairness],
-      clusters: q.clusters,
-      clusterPoolName: q.pool,
-    },
+    spec: managedToPb(q),
     status: {
-      state: x.deletedAt ? QueueState.DELETED : QUEUE_STATE[q.state ?? 'active'],
+      state: x.deletedAt ? QueueState.DELETED : QUEUE_STATE_TO_PB[q.state ?? 'active'],
       availableClusters: q.available_clusters.map((name) => ({ organization: org, name })),
       clusterManaged: q.cluster_managed,
       stateGeneration: x.generation,
@@ -96,12 +58,7 @@ export function clusterToPb(
   return create(ClusterSchema, {
     spec: { id: { organization: org, name: c.name }, state: State.ENABLED },
     status: {
-      health:
-        c.health === 'healthy'
-          ? Status_Health.HEALTHY
-          : c.health === 'unhealthy'
-            ? Status_Health.UNHEALTHY
-            : Status_Health.UNKNOWN,
+      health: HEALTH_TO_PB[c.health],
       state: State.ENABLED,
       unhealthyReasons: c.unhealthy_reasons,
     },

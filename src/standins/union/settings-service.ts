@@ -110,21 +110,16 @@ async function record(l: Levels, s: Scope): Promise<SettingsRecord> {
     domain: s.level === ScopeLevel.ORG ? '' : s.domain,
     project: s.level === ScopeLevel.PROJECT ? s.project : '',
   };
-  let queue: string | null = null;
-  let version = 0n;
+  let level = broad.get(broadId(s));
   if (s.level === ScopeLevel.PROJECT) {
     const id = `${s.project}/${s.domain}`;
     const dq = (await cp.listDefaultQueues()).find(
       (d) => d.project === s.project && d.domain === s.domain,
     );
     if (dq && !versions.has(id)) versions.set(id, 1n);
-    queue = dq?.queue ?? null;
-    version = versions.get(id) ?? 0n;
-  } else {
-    const b = broad.get(broadId(s));
-    queue = b?.queue ?? null;
-    version = b?.version ?? 0n;
+    level = { queue: dq?.queue ?? null, version: versions.get(id) ?? 0n };
   }
+  const { queue = null, version = 0n } = level ?? {};
   const settings =
     queue === null
       ? {}

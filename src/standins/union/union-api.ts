@@ -68,18 +68,8 @@ export interface UnionApiOptions {
   acceptUnauthenticated?: boolean;
 }
 
-export interface UnionApi {
-  /** Serves an HTTP/1.1 request when it is for the Union API or OAuth; false otherwise. */
-  handle(req: IncomingMessage, res: ServerResponse, url?: URL): boolean;
-  /** The listener for the port: HTTP/2 connections here, the rest to `http1`. */
-  listener(http1: Server): NetServer;
-  /** Ends every connection of the port (HTTP/2 sessions and HTTP/1.1 sockets). */
-  close(): void;
-  /** The queue fields beyond poolsync's 7 that this API keeps (lifecycle.ts). */
-  queueExtras: QueueExtras;
-  /** What it keeps beside the embedded store: generations, soft deletes, apps (lifecycle.ts). */
-  lifecycle: Lifecycle;
-}
+/** What createUnionApi serves: a mount of the embedded control plane's port (server.ts). */
+export type UnionApi = ReturnType<typeof createUnionApi>;
 
 const PREFIXES = [
   '/cloudidl.queue.QueueService/',
@@ -145,7 +135,7 @@ function sniffer(h2: Http2Server, http1: Server, sockets: Set<Socket>): NetServe
   });
 }
 
-export function createUnionApi(opts: UnionApiOptions): UnionApi {
+export function createUnionApi(opts: UnionApiOptions) {
   const queueExtras = opts.queueExtras ?? new QueueExtras();
   const lifecycle = opts.lifecycle ?? new Lifecycle(opts.deletingMs ?? 0);
   const rpc = connectNodeAdapter({
@@ -167,19 +157,23 @@ export function createUnionApi(opts: UnionApiOptions): UnionApi {
     s.on('close', () => sessions.delete(s));
   });
   return {
+    /** The queue fields beyond poolsync's 7, and generations, soft deletes, apps (lifecycle.ts). */
     queueExtras,
     lifecycle,
-    handle(req, res) {
+    /** Serves an HTTP/1.1 request when it is for the Union API or OAuth; false otherwise. */
+    handle(req: IncomingMessage, res: ServerResponse): boolean {
       if (isRpc(req.url)) {
         rpc(req, res);
         return true;
       }
       return opts.oauth.handle(req, res);
     },
-    listener(http1) {
+    /** The listener for the port: HTTP/2 connections here, the rest to `http1`. */
+    listener(http1: Server): NetServer {
       return sniffer(h2, http1, sockets);
     },
-    close() {
+    /** Ends every connection of the port (HTTP/2 sessions and HTTP/1.1 sockets). */
+    close(): void {
       for (const s of sessions) s.destroy();
       for (const s of sockets) s.destroy();
     },

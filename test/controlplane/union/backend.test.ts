@@ -178,9 +178,9 @@ describe.each(['connect', 'grpc'] as const)('union backend over %s', (protocol) 
     // (remote/_queue.py:934-938, 1011-1012): FAILED_PRECONDITION with the server's reason.
     await s.embedded.createQueue({ name: 'batch', run_concurrency: 1, action_concurrency: 1 });
     await s.embedded.setDefaultQueue('ml', 'production', 'batch');
-    expect((await cp.drainQueue('batch')).state).toBe('drained');
-    const del = await rejection(cp.deleteQueue('batch'));
-    expect((await cp.drainQueue('default')).state).toBe('drained');
+    expect((await cp.capabilityCalls.drainQueue('batch')).state).toBe('drained');
+    const del = await rejection(cp.capabilityCalls.deleteQueue('batch'));
+    expect((await cp.capabilityCalls.drainQueue('default')).state).toBe('drained');
     await cp.close();
     expect(del.code).toBe('FAILED_PRECONDITION');
     expect(del.message).toContain('cannot be deleted');
@@ -198,7 +198,7 @@ describe.each(['connect', 'grpc'] as const)('union backend over %s', (protocol) 
     };
     expect(await cp.pools.createPool('gpu', contract)).toMatchObject({ name: 'gpu', contract });
     expect(rec.count('Create')).toBe(1);
-    await cp.updatePool('gpu', { ...contract, image_registry: null });
+    await cp.capabilityCalls.updatePool('gpu', { ...contract, image_registry: null });
     expect((await cp.pools.getPool('gpu')).contract.image_registry).toBeNull();
     expect(await cp.clusters.registerCluster({ name: 'g1', pool: 'gpu' })).toMatchObject({
       pool: 'gpu',
@@ -213,13 +213,15 @@ describe.each(['connect', 'grpc'] as const)('union backend over %s', (protocol) 
     expect(state.expectedGeneration).toBe(1n);
     expect((await cp.clusters.updateCluster('g1', { enabled: true })).enabled).toBe(true);
     expect((await cp.queues.getQueue('g1')).cluster_managed).toBe(true);
-    await cp.drainQueue('g1');
-    expect((await cp.moveCluster('g1', 'default')).pool).toBe('default');
+    await cp.capabilityCalls.drainQueue('g1');
+    expect((await cp.capabilityCalls.moveCluster('g1', 'default')).pool).toBe('default');
     // A queue: drained, then deleted; its name stays reserved until undeleted.
     await cp.queues.createQueue({ name: 'batch', run_concurrency: 1, action_concurrency: 1 });
-    await expect(cp.deleteQueue('batch')).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
-    await cp.drainQueue('batch');
-    await cp.deleteQueue('batch');
+    await expect(cp.capabilityCalls.deleteQueue('batch')).rejects.toMatchObject({
+      code: 'FAILED_PRECONDITION',
+    });
+    await cp.capabilityCalls.drainQueue('batch');
+    await cp.capabilityCalls.deleteQueue('batch');
     expect((await cp.queues.listQueues()).map((q) => q.name)).not.toContain('batch');
     expect((await cp.queues.listDeletedQueues()).map((q) => q.name)).toEqual(['batch']);
     const again = await rejection(

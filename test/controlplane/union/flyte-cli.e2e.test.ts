@@ -156,7 +156,7 @@ describe.skipIf(typeof venv === 'string')(
       const k1 = k1Read as Record<string, unknown>;
       expect(JSON.stringify(k1)).toMatch(/cpu/);
       expect(JSON.stringify(k1)).toMatch(/drain/);
-      await cp.drainQueue('k1');
+      await cp.capabilityCalls.drainQueue('k1');
       await cp.clusters.deleteCluster('k1');
       const gone = (await remote(s, home, ['cluster:--deleted']))[0];
       // Cluster.to_dict() is the message itself: the deleted cluster, with deleted_at.

@@ -154,7 +154,7 @@ describe.each(['connect', 'grpc'] as const)('queue updates over %s', (protocol) 
       code: 'FAILED_PRECONDITION',
       message: expect.stringMatching(/is active: drain it first/),
     });
-    await cp.drainQueue('batch');
+    await cp.capabilityCalls.drainQueue('batch');
     const moved = await cp.queues.updateQueue('batch', to);
     await cp.close();
     expect(moved).toMatchObject({ pool: 'gpu', state: 'drained' });

@@ -184,8 +184,8 @@ const PB = {
 /** A queue drained and deleted through poolsync's backend (Union's soft delete). */
 async function deletedQueue(cp: UnionControlPlane, name: string, clusters = ['*']) {
   await cp.queues.createQueue({ name, run_concurrency: 1, action_concurrency: 1, clusters });
-  await cp.drainQueue(name);
-  await cp.deleteQueue(name);
+  await cp.capabilityCalls.drainQueue(name);
+  await cp.capabilityCalls.deleteQueue(name);
 }
 
 const SCENARIOS: Record<string, () => Promise<void>> = {
@@ -349,7 +349,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   async U13() {
     const { cp } = await fresh();
     await deletedQueue(cp, 'old');
-    await expect(cp.drainQueue('old')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(cp.capabilityCalls.drainQueue('old')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     const plan = await applies(cp, await repo([queue('old')]));
     expect(plan.steps.some((x) => x.op === 'drain_queue')).toBe(false);
   },
@@ -357,7 +357,9 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
     const { cp } = await fresh();
     await cp.clusters.registerCluster({ name: 'c1' });
     await cp.clusters.updateCluster('c1', { enabled: false });
-    await expect(cp.activateQueue('c1')).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
+    await expect(cp.capabilityCalls.activateQueue('c1')).rejects.toMatchObject({
+      code: 'FAILED_PRECONDITION',
+    });
     const plan = await applies(
       cp,
       await repo([cluster('c1', 'default', false), queue('c1', '', 3)]),

@@ -108,17 +108,17 @@ describe.each(['connect', 'grpc'] as const)('settings at every scope over %s', (
         { queue: 'web' },
         { domain: 'production', queue: 'default' },
       ]);
-      await cp.drainQueue('web');
-      const refused = await rejection(cp.deleteQueue('web'));
+      await cp.capabilityCalls.drainQueue('web');
+      const refused = await rejection(cp.capabilityCalls.deleteQueue('web'));
       expect(refused.code).toBe('FAILED_PRECONDITION');
       expect(refused.message).toContain('default queue of the organisation');
-      await cp.drainQueue('default');
-      const del = await rejection(cp.deleteQueue('default'));
+      await cp.capabilityCalls.drainQueue('default');
+      const del = await rejection(cp.capabilityCalls.deleteQueue('default'));
       expect(del.message).toContain('default queue of domain production');
-      await cp.activateQueue('default');
+      await cp.capabilityCalls.activateQueue('default');
       // The organisation's setting unset (INHERIT): web may go now.
       await client.updateSettings({ key: { org }, settings: {}, version: 1n });
-      await cp.deleteQueue('web');
+      await cp.capabilityCalls.deleteQueue('web');
       const after = await readLiveState(cp);
       expect(after.default_queue_scopes).toEqual([{ domain: 'production', queue: 'default' }]);
     } finally {
