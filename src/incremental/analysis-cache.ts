@@ -22,8 +22,8 @@ import {
   type AnalysisPort,
   type FileAnalysis,
   type FolderInput,
-  type LoadResult,
 } from '../manifests/index.js';
+import type { LoadResult } from '../manifests/types.js';
 import { deepFreeze } from '../util/deep-freeze.js';
 import { off } from './off.js';
 

@@ -22,7 +22,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { userCacheDir } from '../util/user-cache.js';
 import { DiskCache } from './disk-cache.js';
@@ -341,21 +341,17 @@ export function fingerprintOf(codeRoot: string): string {
   } catch {
     hash.update('no package.json');
   }
-  const walk = (dir: string, rel: string): void => {
-    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
-      a.name < b.name ? -1 : 1,
-    )) {
-      const path = join(dir, e.name);
-      if (e.isDirectory()) walk(path, `${rel}${e.name}/`);
-      else if (CODE.test(e.name) && !e.name.endsWith('.d.ts')) {
-        const s = statSync(path);
-        hash.update(`${rel}${e.name} ${s.size} ${s.mtimeMs} ${s.ino}\n`);
-      }
-    }
-  };
   const buildId = readBuildId(codeRoot);
   if (buildId !== null) hash.update(buildId);
-  else walk(codeRoot, '');
+  else {
+    const files = readdirSync(codeRoot, { recursive: true, withFileTypes: true })
+      .filter((e) => !e.isDirectory() && CODE.test(e.name) && !e.name.endsWith('.d.ts'))
+      .map((e) => relative(codeRoot, join(e.parentPath, e.name)));
+    for (const path of files.sort()) {
+      const s = statSync(join(codeRoot, path));
+      hash.update(`${path} ${s.size} ${s.mtimeMs} ${s.ino}\n`);
+    }
+  }
   return hash.digest('hex').slice(0, 32);
 }
 

@@ -6,24 +6,21 @@ import {
   WILDCARD,
   assignmentKeyString,
   defaultQueueKeyString,
-  type ObjectKind,
   type QueueCaps,
 } from '../model/common.js';
 import { canonicalSelector } from '../gen/union/accelerators.js';
 import type {
   DesiredAssignment,
   DesiredCluster,
-  DesiredClusterLabel,
   DesiredDefaultQueue,
-  DesiredExecutionCluster,
-  DesiredExecutionClusterLabel,
   DesiredPool,
   DesiredQueue,
   DesiredState,
   RepoConfig,
 } from '../model/desired.js';
 import type { QueueManifest } from './documents.js';
-import type { FlyteGrouped, Grouped } from './rules.js';
+import type { Grouped } from './rules.js';
+import { MANIFEST_KINDS } from './schema.js';
 import { comparePaths } from './walk.js';
 
 const byName = <T extends { name: string }>(a: T, b: T): number => comparePaths(a.name, b.name);
@@ -33,13 +30,13 @@ export function buildDesiredState(
   config: RepoConfig,
   commit: string | null,
 ): DesiredState {
-  const pools: DesiredPool[] = g.pools.map(({ name, contract, annotations, source }) => ({
+  const pools: DesiredPool[] = g.ClusterPool.map(({ name, contract, annotations, source }) => ({
     name,
     contract,
     annotations,
     source,
   }));
-  const clusters: DesiredCluster[] = g.clusters.map((c): DesiredCluster => ({
+  const clusters: DesiredCluster[] = g.Cluster.map((c): DesiredCluster => ({
     name: c.name,
     pool: c.pools?.[0] ?? c.pool ?? DEFAULT_POOL,
     ...(c.pools && new Set(c.pools).size > 1 ? { pools: [...new Set(c.pools)] } : {}),
@@ -49,15 +46,15 @@ export function buildDesiredState(
     source: c.source,
   }));
   const clusterPool = new Map(clusters.map((c) => [c.name, c.pool]));
-  const queues: DesiredQueue[] = g.queues.map((q) => desiredQueue(q, clusterPool.get(q.name)));
-  const assignments: DesiredAssignment[] = g.assignments.map((a) => ({
+  const queues: DesiredQueue[] = g.Queue.map((q) => desiredQueue(q, clusterPool.get(q.name)));
+  const assignments: DesiredAssignment[] = g.PoolAssignment.map((a) => ({
     ...a.key,
     pool: a.pool,
     name: a.name,
     annotations: a.annotations,
     source: a.source,
   }));
-  const default_queues: DesiredDefaultQueue[] = g.defaultQueues.map((d) => ({
+  const default_queues: DesiredDefaultQueue[] = g.DefaultQueue.map((d) => ({
     project: d.project,
     domain: d.domain,
     queue: d.queue,
@@ -70,26 +67,15 @@ export function buildDesiredState(
   clusters.sort(byName);
   queues.sort(byName);
   assignments.sort((a, b) => comparePaths(assignmentKeyString(a), assignmentKeyString(b)));
-  const flyte = g.flyte ? buildFlyteDesired(g.flyte) : null;
   // The prune scope when poolsync.yaml has no `manage:` (plan/prune-scope.ts).
-  const declared: [ObjectKind, number][] = [
-    ['ClusterPool', pools.length],
-    ['Cluster', clusters.length],
-    ['Queue', queues.length],
-    ['PoolAssignment', assignments.length],
-    ['DefaultQueue', default_queues.length],
-    ['ExecutionCluster', flyte?.execution_clusters.length ?? 0],
-    ['ClusterLabel', flyte?.cluster_labels.length ?? 0],
-    ['ExecutionClusterLabel', flyte?.execution_cluster_labels.length ?? 0],
-  ];
-  const declared_kinds = declared.filter(([, n]) => n > 0).map(([k]) => k);
+  const declared_kinds = MANIFEST_KINDS.filter((k) => g[k].length > 0);
   return {
     pools,
     clusters,
     queues,
     assignments,
     default_queues,
-    ...flyte,
+    ...buildFlyteDesired(g),
     config: { ...config, declared_kinds },
     commit,
   };
@@ -137,39 +123,31 @@ function canonicalCaps(caps: QueueCaps): QueueCaps {
 }
 
 /** Valid Flyte OSS manifests → the DesiredState lists, defaults applied and sorted. */
-function buildFlyteDesired(g: FlyteGrouped): {
-  execution_clusters: DesiredExecutionCluster[];
-  cluster_labels: DesiredClusterLabel[];
-  execution_cluster_labels: DesiredExecutionClusterLabel[];
-} {
+function buildFlyteDesired(
+  g: Grouped,
+): Pick<DesiredState, 'execution_clusters' | 'cluster_labels' | 'execution_cluster_labels'> {
   return {
-    execution_clusters: g.executionClusters
-      .map((c) => ({
-        name: c.name,
-        endpoint: c.auth?.type === 'in_cluster' ? null : c.endpoint,
-        enabled: c.enabled ?? true,
-        auth: c.auth ?? { type: 'in_cluster' as const },
-        annotations: c.annotations,
-        source: c.source,
-      }))
-      .sort(byName),
-    cluster_labels: g.labels
-      .map((l) => ({
-        name: l.name,
-        clusters: l.clusters.map((e) => ({ cluster: e.cluster, weight: e.weight })),
-        ...(l.isDefault ? { default: true } : {}),
-        annotations: l.annotations,
-        source: l.source,
-      }))
-      .sort(byName),
-    execution_cluster_labels: g.executionClusterLabels
-      .map((e) => ({
-        ...e.key,
-        label: e.label,
-        name: e.name,
-        annotations: e.annotations,
-        source: e.source,
-      }))
-      .sort((a, b) => comparePaths(assignmentKeyString(a), assignmentKeyString(b))),
+    execution_clusters: g.ExecutionCluster.map((c) => ({
+      name: c.name,
+      endpoint: c.auth?.type === 'in_cluster' ? null : c.endpoint,
+      enabled: c.enabled ?? true,
+      auth: c.auth ?? { type: 'in_cluster' as const },
+      annotations: c.annotations,
+      source: c.source,
+    })).sort(byName),
+    cluster_labels: g.ClusterLabel.map((l) => ({
+      name: l.name,
+      clusters: l.clusters.map((e) => ({ cluster: e.cluster, weight: e.weight })),
+      ...(l.isDefault ? { default: true } : {}),
+      annotations: l.annotations,
+      source: l.source,
+    })).sort(byName),
+    execution_cluster_labels: g.ExecutionClusterLabel.map((e) => ({
+      ...e.key,
+      label: e.label,
+      name: e.name,
+      annotations: e.annotations,
+      source: e.source,
+    })).sort((a, b) => comparePaths(assignmentKeyString(a), assignmentKeyString(b))),
   };
 }

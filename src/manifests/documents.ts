@@ -14,7 +14,7 @@ import {
   type PoolContract,
   type Priority,
   type QueueCaps,
-  type QueueScheduling,
+  type SecretStoreType,
 } from '../model/common.js';
 import {
   CONTRACT_ANNOTATION,
@@ -28,7 +28,6 @@ import {
   schemaAccepts,
   show,
   validateAgainstSchema,
-  type FlyteManifestKind,
   type ManifestKind,
 } from './schema.js';
 import { didYouMean } from './suggest.js';
@@ -114,6 +113,33 @@ export interface DefaultQueueManifest extends ManifestBase {
   queue: string;
 }
 
+/** The Flyte open source kinds (docs/flyte-oss.md). */
+export interface ExecutionClusterManifest extends ManifestBase {
+  kind: 'ExecutionCluster';
+  endpoint: string | null;
+  enabled: boolean | null;
+  /** null when neither auth nor inCluster is given (a SCHEMA error of the rules pass). */
+  auth: ExecutionClusterAuth | null;
+  /** Both auth and inCluster: true were written (a SCHEMA error of the rules pass). */
+  authConflict: boolean;
+}
+
+export interface ClusterLabelManifest extends ManifestBase {
+  kind: 'ClusterLabel';
+  clusters: ClusterLabelEntry[];
+  /** `spec.default: true`: flyte-core's defaultExecutionLabel. */
+  isDefault: boolean;
+}
+
+export interface ExecutionClusterLabelManifest extends ManifestBase {
+  kind: 'ExecutionClusterLabel';
+  key: AssignmentKey;
+  label: string;
+}
+
+export type FlyteManifest =
+  ExecutionClusterManifest | ClusterLabelManifest | ExecutionClusterLabelManifest;
+
 export type Manifest =
   | PoolManifest
   | ClusterManifest
@@ -161,7 +187,7 @@ export function readDocument(file: string, root: YNode): DocumentResult {
       name: typeof name === 'string' ? name : null,
       // All errors are reported together (manifests.md): the cross-document rules still
       // see what this document got right.
-      manifest: partial(
+      manifest: manifestOf(
         kind,
         value,
         origin,
@@ -170,7 +196,7 @@ export function readDocument(file: string, root: YNode): DocumentResult {
       errors: issues.map((i) => err(i.message, i.pos, addr)),
     };
   }
-  return { kind, manifest: typed(kind, value, origin), errors: [] };
+  return { kind, manifest: manifestOf(kind, value, origin), errors: [] };
 }
 
 /**
@@ -188,7 +214,7 @@ export function readPlainDocument(
   if (!isManifestKind(kind) || !schemaAccepts(kind, value) || credentialsIn(kind, value).length > 0)
     return null;
   const origin: Origin = { file, root, source, address: addressOf(kind, value) };
-  return { kind, manifest: typed(kind, value, origin), errors: [] };
+  return { kind, manifest: manifestOf(kind, value, origin), errors: [] };
 }
 
 /** Where a manifest comes from: its file, the position tree it keeps, where it starts. */
@@ -228,42 +254,11 @@ function manifestKindOf(root: YNode): ManifestKind | { message: string; pos: Pos
   return { message: `kind must be one of ${MANIFEST_KINDS.join(', ')}; got ${got}${hint}`, pos };
 }
 
-const NO_FAULTS: readonly string[] = [];
-
 type Plain = Record<string, unknown>;
 const isMap = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/**
- * A document that failed its schema, as a manifest the rules can read: the fields free of
- * errors keep their values, every other one gets a placeholder of the right type and stays
- * in `faults`. Without a well-formed name there is nothing to refer to: no manifest.
- */
-function partial(
-  kind: ManifestKind,
-  value: Plain,
-  origin: Origin,
-  faults: readonly string[],
-): Manifest | null {
-  const ok = (pointer: string): boolean => usable({ faults }, pointer);
-  const metadata = isMap(value['metadata']) ? value['metadata'] : {};
-  if (!ok('/metadata/name') || typeof metadata['name'] !== 'string') return null;
-  const spec = isMap(value['spec']) ? value['spec'] : {};
-  const get = (pointer: string, read: (v: unknown) => unknown): unknown => {
-    let v: unknown = value;
-    for (const seg of pointer.slice(1).split('/')) v = isMap(v) ? v[seg] : undefined;
-    return ok(pointer) ? read(v) : undefined;
-  };
-  const clean: Plain = {
-    metadata: {
-      name: metadata['name'],
-      annotations: get('/metadata/annotations', (v) => (isMap(v) ? v : undefined)),
-    },
-  };
-  if (kind === 'ExecutionCluster' || kind === 'ClusterLabel' || kind === 'ExecutionClusterLabel')
-    return flyteManifest(kind, value, baseOf(clean, origin, faults), ok);
-  clean['spec'] = PARTIAL_SPECS[kind]({ get, spec, faults });
-  return typed(kind, clean, origin, faults);
-}
+const NO_FAULTS: readonly string[] = [];
+const isObject = (v: unknown): v is Plain => typeof v === 'object' && v !== null;
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 /** `<Kind>/<name>` when the document says enough to know it (assignments: the key). */
 function addressOf(kind: ManifestKind, value: Plain): string | null {
@@ -278,275 +273,195 @@ function addressOf(kind: ManifestKind, value: Plain): string | null {
   return typeof name === 'string' ? address(kind, name) : null;
 }
 
-/** The spec of a core kind, as its schema (or `partial`'s placeholders) guarantees it. */
-interface RawSpec {
-  pool?: string;
-  pools?: string[];
-  enabled?: boolean;
-  data_plane?: ClusterDataPlane;
-  clusters?: string[];
-  run_concurrency: number;
-  action_concurrency: number;
-  depth?: number;
-  priority?: Priority;
-  fairness?: Fairness;
-  max_resources?: Record<string, string | number>;
-  max_accelerators?: Record<string, number>;
-  scheduling?: QueueScheduling;
-  project: string;
-  domain: string;
-  workflow?: string;
-  queue: string;
+/**
+ * A document's spec as a kind's reader reads it: `get('pool')` is spec.pool, undefined when the
+ * field is at fault (`usable`); `text` is a text field, '' when absent or at fault.
+ */
+class SpecReader {
+  constructor(
+    readonly spec: Plain,
+    readonly faults: readonly string[],
+    readonly base: ManifestBase,
+  ) {}
+  get(a: string, b?: string, c?: string): unknown {
+    if (this.faults.length > 0) {
+      const pointer = [a, b, c].filter((seg) => seg !== undefined).join('/');
+      if (!usable(this, `/spec/${pointer}`)) return undefined;
+    }
+    let v: unknown = this.spec[a];
+    if (b !== undefined) v = isObject(v) ? v[b] : undefined;
+    if (c !== undefined) v = isObject(v) ? v[c] : undefined;
+    return v;
+  }
+  text(a: string, b?: string): string {
+    return str(this.get(a, b)) ?? '';
+  }
 }
 
-function typed(
+/**
+ * A document as its typed manifest. One that failed its schema (`faults`) is partial: every
+ * field at fault reads as a placeholder of the right type. Without a well-formed name there is
+ * nothing to refer to: no manifest.
+ */
+function manifestOf(
   kind: ManifestKind,
   value: Plain,
   origin: Origin,
   faults: readonly string[] = NO_FAULTS,
-): Manifest {
-  const base = baseOf(value, origin, faults);
-  const spec = (value['spec'] ?? {}) as RawSpec;
-  switch (kind) {
-    case 'ClusterPool':
-      return { ...base, kind, contract: poolContract(value['spec'], base.annotations) };
-    case 'Cluster':
-      return {
-        ...base,
-        kind,
-        pool: spec.pool ?? null,
-        pools: spec.pools ?? null,
-        enabled: spec.enabled ?? null,
-        data_plane: spec.data_plane ?? null,
-      };
-    case 'Queue':
-      return {
-        ...base,
-        kind,
-        pool: spec.pool ?? null,
-        clusters: spec.clusters ?? null,
-        run_concurrency: spec.run_concurrency,
-        action_concurrency: spec.action_concurrency,
-        depth: spec.depth ?? null,
-        priority: spec.priority ?? null,
-        fairness: spec.fairness ?? null,
-        caps: queueCaps(spec),
-      };
-    case 'PoolAssignment': {
-      const key = { project: spec.project, domain: spec.domain, workflow: spec.workflow ?? null };
-      return { ...base, kind, key, pool: spec.pool! };
-    }
-    case 'DefaultQueue':
-      return { ...base, kind, project: spec.project, domain: spec.domain, queue: spec.queue };
-    default:
-      return flyteManifest(kind, value, base);
-  }
-}
-
-function baseOf(value: Plain, origin: Origin, faults: readonly string[]): ManifestBase {
-  const metadata = value['metadata'] as { name: string; annotations?: Annotations };
-  return {
-    name: metadata.name,
-    annotations: metadata.annotations ? { ...metadata.annotations } : {},
+): Manifest | null {
+  const metadata = isMap(value['metadata']) ? value['metadata'] : {};
+  const name = metadata['name'];
+  if (typeof name !== 'string' || !usable({ faults }, '/metadata/name')) return null;
+  const written = metadata['annotations'];
+  const base: ManifestBase = {
+    name,
+    annotations:
+      isMap(written) && usable({ faults }, '/metadata/annotations')
+        ? ({ ...written } as Annotations)
+        : {},
     source: { file: origin.file, line: origin.source.line, column: origin.source.column },
     root: origin.root,
     faults,
     address: origin.address,
   };
+  return READERS[kind](new SpecReader(isMap(value['spec']) ? value['spec'] : {}, faults, base));
 }
 
-/** Union's caps as declared; a quantity written as a YAML number is kept as its text. */
-function queueCaps(spec: RawSpec): QueueCaps {
-  const caps: QueueCaps = {};
-  if (spec.max_resources) {
-    caps.max_resources = Object.fromEntries(
-      Object.entries(spec.max_resources).map(([k, v]) => [k, String(v)]),
-    );
-  }
-  if (spec.max_accelerators) caps.max_accelerators = { ...spec.max_accelerators };
-  if (spec.scheduling) caps.scheduling = spec.scheduling;
-  return caps;
+/** The key of an assignment as written (for messages; the key rules need it usable). */
+function keyAsWritten(spec: Plain): AssignmentKey {
+  return {
+    project: str(spec['project']) ?? '',
+    domain: str(spec['domain']) ?? '',
+    workflow: str(spec['workflow']) ?? null,
+  };
 }
 
-/** The Flyte open source kinds (docs/flyte-oss.md). */
-export interface ExecutionClusterManifest extends ManifestBase {
-  kind: 'ExecutionCluster';
-  endpoint: string | null;
-  enabled: boolean | null;
-  /** null when neither auth nor inCluster is given (a SCHEMA error of the rules pass). */
-  auth: ExecutionClusterAuth | null;
-  /** Both auth and inCluster: true were written (a SCHEMA error of the rules pass). */
-  authConflict: boolean;
-}
-
-export interface ClusterLabelManifest extends ManifestBase {
-  kind: 'ClusterLabel';
-  clusters: ClusterLabelEntry[];
-  /** `spec.default: true`: flyte-core's defaultExecutionLabel. */
-  isDefault: boolean;
-}
-
-export interface ExecutionClusterLabelManifest extends ManifestBase {
-  kind: 'ExecutionClusterLabel';
-  key: AssignmentKey;
-  label: string;
-}
-
-export type FlyteManifest =
-  ExecutionClusterManifest | ClusterLabelManifest | ExecutionClusterLabelManifest;
-
-const textOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : null);
-
-/** `ok(pointer)`: the field is free of schema errors (always true for a valid document). */
-function flyteManifest(
-  kind: FlyteManifestKind,
-  value: Plain,
-  base: ManifestBase,
-  ok: (pointer: string) => boolean = () => true,
-): FlyteManifest {
-  const spec = isMap(value['spec']) ? value['spec'] : {};
-  const get = (field: string): unknown => (ok(`/spec/${field}`) ? spec[field] : undefined);
-  switch (kind) {
-    case 'ExecutionCluster': {
-      const rawAuth = get('auth');
-      const inCluster = get('inCluster') === true;
-      const auth: ExecutionClusterAuth | null = isMap(rawAuth)
-        ? {
-            type: 'file_path',
-            tokenPath: textOrNull(rawAuth['tokenPath']) ?? '',
-            certPath: textOrNull(rawAuth['certPath']) ?? '',
-          }
-        : inCluster
-          ? { type: 'in_cluster' }
-          : null;
-      return {
-        ...base,
-        kind,
-        endpoint: textOrNull(get('endpoint')),
-        enabled: typeof get('enabled') === 'boolean' ? (get('enabled') as boolean) : null,
-        auth,
-        authConflict: isMap(rawAuth) && inCluster,
-      };
-    }
-    case 'ClusterLabel': {
-      const raw = Array.isArray(spec['clusters']) ? (spec['clusters'] as unknown[]) : [];
-      const clusters = raw.map((e, i) => {
-        const item = isMap(e) ? e : {};
-        const cluster = ok(`/spec/clusters/${i}/cluster`) ? textOrNull(item['cluster']) : null;
-        const weight = ok(`/spec/clusters/${i}/weight`) ? item['weight'] : null;
-        return { cluster: cluster ?? '', weight: typeof weight === 'number' ? weight : NaN };
-      });
-      return { ...base, kind, clusters, isDefault: get('default') === true };
-    }
-    case 'ExecutionClusterLabel':
-      return {
-        ...base,
-        kind,
-        key: {
-          project: textOrNull(spec['project']) ?? '',
-          domain: textOrNull(spec['domain']) ?? '',
-          workflow: textOrNull(spec['workflow']),
-        },
-        label: textOrNull(get('label')) ?? '',
-      };
-  }
-}
-
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-
-/** What a kind's spec is read with. */
-interface PartialReader {
-  /** The value at a JSON pointer, read by `read`; undefined when the field is at fault. */
-  get: (pointer: string, read: (v: unknown) => unknown) => unknown;
-  /** The spec as written (a mapping, or empty). */
-  spec: Plain;
-  faults: readonly string[];
-}
-
-/** The spec of a core kind's document that failed its schema, for `partial`. */
-const PARTIAL_SPECS: Record<
-  Exclude<ManifestKind, FlyteManifestKind>,
-  (r: PartialReader) => Plain
-> = {
-  ClusterPool: ({ get, spec }) => {
-    const text = (pointer: string) => (get(pointer, str) as string | undefined) ?? '';
-    return {
-      object_store_ref: {
-        uri: text('/spec/object_store_ref/uri'),
-        endpoint: get('/spec/object_store_ref/endpoint', str),
-      },
-      secret_store: {
-        type: text('/spec/secret_store/type'),
-        locator: text('/spec/secret_store/locator'),
-      },
-      // Absent when not written; a broken one is a fault and is never compared (V6).
-      image_registry:
-        spec['image_registry'] !== undefined
-          ? { locator: text('/spec/image_registry/locator') }
-          : undefined,
-    };
-  },
-  Cluster: ({ get, spec }) => ({
-    pool: get('/spec/pool', str),
-    pools: get('/spec/pools', (v) => v as string[]),
-    enabled: get('/spec/enabled', (v) => (typeof v === 'boolean' ? v : undefined)),
-    data_plane: isMap(spec['data_plane'])
-      ? {
-          object_store_uri: get('/spec/data_plane/object_store_uri', str),
-          image_registry: get('/spec/data_plane/image_registry', str),
-          secret_store: {
-            type: get('/spec/data_plane/secret_store/type', str),
-            locator: get('/spec/data_plane/secret_store/locator', str),
+/** Each kind's manifest, from its spec. */
+const READERS: { [K in ManifestKind]: (r: SpecReader) => Extract<Manifest, { kind: K }> } = {
+  ClusterPool: (r) => ({
+    ...r.base,
+    kind: 'ClusterPool',
+    // P2, normalised: endpoint "" and image_registry null when absent; null when the document
+    // marks the contract unknown (`poolsync/contract: unknown`, the schema enforces `spec: {}`).
+    contract:
+      r.base.annotations[CONTRACT_ANNOTATION] === CONTRACT_UNKNOWN
+        ? null
+        : {
+            object_store_ref: {
+              uri: r.text('object_store_ref', 'uri'),
+              endpoint: r.text('object_store_ref', 'endpoint'),
+            },
+            secret_store: {
+              type: r.text('secret_store', 'type') as SecretStoreType,
+              locator: r.text('secret_store', 'locator'),
+            },
+            // A broken one is a fault and is never compared (V6).
+            image_registry:
+              r.spec['image_registry'] !== undefined
+                ? { locator: r.text('image_registry', 'locator') }
+                : null,
           },
-        }
-      : undefined,
   }),
-  Queue: ({ get, spec, faults }) => {
+  Cluster: (r) => ({
+    ...r.base,
+    kind: 'Cluster',
+    pool: str(r.get('pool')) ?? null,
+    pools: (r.get('pools') as string[] | undefined) ?? null,
+    enabled: boolOrNull(r.get('enabled')),
+    // As written: V6 and V13 read only its fields free of faults.
+    data_plane: isMap(r.spec['data_plane']) ? (r.spec['data_plane'] as ClusterDataPlane) : null,
+  }),
+  Queue: (r) => {
     // Intact, not usable: one bad entry does not hide the others from V3 and V4.
-    const clusters = intact({ faults }, '/spec/clusters') ? spec['clusters'] : undefined;
+    const clusters = intact(r, '/spec/clusters') ? r.spec['clusters'] : undefined;
     return {
-      pool: get('/spec/pool', str),
-      clusters: Array.isArray(clusters)
-        ? clusters.map((c) => (typeof c === 'string' ? c : ''))
-        : undefined,
-      run_concurrency: 0,
-      action_concurrency: 0,
+      ...r.base,
+      kind: 'Queue',
+      pool: str(r.get('pool')) ?? null,
+      // A bad entry (of a partial manifest) reads as ''.
+      clusters: !Array.isArray(clusters)
+        ? null
+        : r.faults.length === 0
+          ? clusters
+          : clusters.map((c) => (typeof c === 'string' ? c : '')),
+      run_concurrency: (r.get('run_concurrency') as number | undefined) ?? 0,
+      action_concurrency: (r.get('action_concurrency') as number | undefined) ?? 0,
+      depth: (r.get('depth') as number | undefined) ?? null,
+      priority: (r.get('priority') as Priority | undefined) ?? null,
+      fairness: (r.get('fairness') as Fairness | undefined) ?? null,
+      // V15 checks the caps of a queue that passed its schema only.
+      caps: r.faults.length > 0 ? {} : queueCaps(r.spec),
     };
   },
-  PoolAssignment: ({ get, spec }) => ({
-    // The key as written, for messages; V8's duplicate-key check needs it usable.
-    project: str(spec['project']) ?? '',
-    domain: str(spec['domain']) ?? '',
-    workflow: str(spec['workflow']),
-    pool: get('/spec/pool', str) ?? '',
+  PoolAssignment: (r) => ({
+    ...r.base,
+    kind: 'PoolAssignment',
+    key: keyAsWritten(r.spec),
+    pool: r.text('pool'),
   }),
-  DefaultQueue: ({ get, spec }) => ({
+  DefaultQueue: (r) => ({
+    ...r.base,
+    kind: 'DefaultQueue',
     // As for assignments: the key as written, for messages and the V12 duplicate check.
-    project: str(spec['project']) ?? '',
-    domain: str(spec['domain']) ?? '',
-    queue: get('/spec/queue', str) ?? '',
+    project: str(r.spec['project']) ?? '',
+    domain: str(r.spec['domain']) ?? '',
+    queue: r.text('queue'),
+  }),
+  ExecutionCluster: (r) => {
+    const rawAuth = r.get('auth');
+    const inCluster = r.get('inCluster') === true;
+    const auth: ExecutionClusterAuth | null = isMap(rawAuth)
+      ? {
+          type: 'file_path',
+          tokenPath: str(rawAuth['tokenPath']) ?? '',
+          certPath: str(rawAuth['certPath']) ?? '',
+        }
+      : inCluster
+        ? { type: 'in_cluster' }
+        : null;
+    return {
+      ...r.base,
+      kind: 'ExecutionCluster',
+      endpoint: str(r.get('endpoint')) ?? null,
+      enabled: boolOrNull(r.get('enabled')),
+      auth,
+      authConflict: isMap(rawAuth) && inCluster,
+    };
+  },
+  ClusterLabel: (r) => ({
+    ...r.base,
+    kind: 'ClusterLabel',
+    clusters: (Array.isArray(r.spec['clusters']) ? r.spec['clusters'] : []).map((_: unknown, i) => {
+      const weight = r.get('clusters', `${i}`, 'weight');
+      const cluster = str(r.get('clusters', `${i}`, 'cluster')) ?? '';
+      return { cluster, weight: typeof weight === 'number' ? weight : NaN };
+    }),
+    isDefault: r.get('default') === true,
+  }),
+  ExecutionClusterLabel: (r) => ({
+    ...r.base,
+    kind: 'ExecutionClusterLabel',
+    key: keyAsWritten(r.spec),
+    label: r.text('label'),
   }),
 };
 
-/**
- * A ClusterPool document's contract (P2, normalised: endpoint "" and image_registry null when
- * absent), or null when the document marks it unknown (`poolsync/contract: unknown`, with
- * `spec: {}`; the schema enforces the pair). The spec's shape is guaranteed by the schema.
- */
-interface RawPoolSpec {
-  object_store_ref: { uri: string; endpoint?: string };
-  secret_store: PoolContract['secret_store'];
-  image_registry?: { locator: string };
-}
+const boolOrNull = (v: unknown): boolean | null => (typeof v === 'boolean' ? v : null);
 
-function poolContract(spec: unknown, annotations: Annotations): PoolContract | null {
-  if (annotations[CONTRACT_ANNOTATION] === CONTRACT_UNKNOWN) return null;
-  const s = spec as RawPoolSpec;
-  return {
-    object_store_ref: { uri: s.object_store_ref.uri, endpoint: s.object_store_ref.endpoint ?? '' },
-    secret_store: { type: s.secret_store.type, locator: s.secret_store.locator },
-    image_registry: s.image_registry ? { locator: s.image_registry.locator } : null,
+/** Union's caps as declared; a quantity written as a YAML number is kept as its text. */
+function queueCaps(spec: Plain): QueueCaps {
+  const { max_resources, max_accelerators, scheduling } = spec as QueueCaps & {
+    max_resources?: Record<string, string | number>;
   };
+  const caps: QueueCaps = {};
+  if (max_resources) {
+    caps.max_resources = Object.fromEntries(
+      Object.entries(max_resources).map(([k, v]) => [k, String(v)]),
+    );
+  }
+  if (max_accelerators) caps.max_accelerators = { ...max_accelerators };
+  if (scheduling) caps.scheduling = scheduling;
+  return caps;
 }
 
 /**

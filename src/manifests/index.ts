@@ -31,11 +31,11 @@ import {
   type PatchSet,
 } from './environments.js';
 import { formatBytes, heapBudget, overBudget, type InputLimits } from './limits.js';
+import { compareErrors } from './report.js';
 import { checkAbsent, checkRules, groupManifests } from './rules.js';
 import type { LoadCounts, LoadOptions, LoadResult, ValidationError } from './types.js';
 import {
   checkFolder,
-  comparePaths,
   findManifestFiles,
   readWalkedManifestText,
   MAX_FOLDER_DEPTH,
@@ -44,7 +44,6 @@ import {
 } from './walk.js';
 import {
   parseYamlFull,
-  plainScalarValue,
   type ParsedFile,
   type Position,
   type YDocument,
@@ -52,17 +51,6 @@ import {
   type YMapEntry,
 } from './yaml.js';
 import { parseSimplePlain, parseSimpleYaml, parseYamlFile } from './yaml-simple.js';
-
-export type {
-  LoadCounts,
-  LoadOptions,
-  LoadResult,
-  SkippedEntry,
-  ValidationCode,
-  ValidationError,
-} from './types.js';
-export { formatValidationText, formatSummary, formatSkipped, toJsonReport } from './report.js';
-export { LIMITS, type InputLimits } from './limits.js';
 
 /** Everything the loader learns from one file on its own: the parse, each document read. */
 export type FileAnalysis = Omit<ParsedFile, 'documents'> & { documents: DocumentResult[] };
@@ -115,18 +103,27 @@ export interface LoaderOptions extends LoadOptions {
   shared?: FolderRead;
 }
 
-/** One file on its own: parse, then each document's envelope and schema. */
-export function analyseFile(file: string, text: string, limits: InputLimits): FileAnalysis {
-  const { file: parsed, results } = readYamlFile(text, limits, (doc) =>
-    readDocument(file, doc.root),
-  );
-  return {
-    issues: parsed.issues,
-    documentCount: parsed.documentCount,
-    aliasExpansion: parsed.aliasExpansion,
-    aliasBytes: parsed.aliasBytes,
-    documents: results,
-  };
+/**
+ * One file on its own: parse, then each document's envelope and schema (`read`: of each
+ * document as parsed; analysePatched's merges the environment's patch in first). Documents are
+ * read one at a time (issue 25): each is turned into what the caller keeps as soon as it is
+ * parsed, so its tree dies young. Whole files' trees (~14 bytes of heap per byte of YAML) used
+ * to live long enough to be promoted to V8's old generation and pile up there as garbage: most
+ * of the peak memory of a 100,000-object load.
+ */
+export function analyseFile(
+  file: string,
+  text: string,
+  limits: InputLimits,
+  read = (doc: YDocument): DocumentResult => readDocument(file, doc.root),
+): FileAnalysis {
+  let documents: DocumentResult[] = [];
+  const simple = parseSimpleYaml(text, limits, (doc) => documents.push(read(doc)));
+  // The fast path gave up part-way: what it read is read again by the full parser.
+  const parsed = simple ?? parseYamlFull(text, limits);
+  if (simple === null) documents = parsed.documents.map(read);
+  const { issues, documentCount, aliasExpansion, aliasBytes } = parsed;
+  return { issues, documentCount, aliasExpansion, aliasBytes, documents };
 }
 
 /**
@@ -142,36 +139,13 @@ export function analyseFileLean(
 ): FileAnalysis {
   const plain = analysePlain(file, text, limits, onRebuild);
   if (plain) return plain;
-  const lean = withoutRoots(analyseFile(file, text, limits));
+  // Made now, not shared: its trees are replaced by ones parsed again when read.
+  const lean = analyseFile(file, text, limits);
   const rootAt = rootsOnDemand(text, limits, onRebuild);
   lean.documents.forEach((d, i) => {
     if (d.manifest) d.manifest.root = rootAt(i);
   });
   return lean;
-}
-
-/**
- * A file's documents read one at a time (issue 25): each document is turned into what the
- * caller keeps (`read(doc)`) as soon as it is parsed, so its tree dies young. Whole files'
- * trees (~14 bytes of heap per byte of YAML) used to live long enough to be promoted to V8's
- * old generation and pile up there as garbage: most of the peak memory of a 100,000-object
- * load.
- */
-function readYamlFile<R>(
-  text: string,
-  limits: Readonly<InputLimits>,
-  read: (doc: YDocument) => R,
-): { file: ParsedFile; results: R[] } {
-  const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  let results: R[] = [];
-  const simple = parseSimpleYaml(source, limits, plainScalarValue, (doc) =>
-    results.push(read(doc)),
-  );
-  if (simple) return { file: simple, results };
-  // The fast path gave up part-way: what it read is read again by the full parser.
-  const file = parseYamlFull(text, limits);
-  results = file.documents.map(read);
-  return { file, results };
 }
 
 /**
@@ -186,11 +160,10 @@ export function analysePlain(
   limits: Readonly<InputLimits>,
   onRebuild?: () => void,
 ): FileAnalysis | null {
-  const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const rootAt = rootsOnDemand(text, limits, onRebuild);
   const documents: DocumentResult[] = [];
   let clean = true;
-  const count = parseSimplePlain(source, limits, plainScalarValue, (value, _index, pos) => {
+  const count = parseSimplePlain(text, limits, (value, _index, pos) => {
     if (!clean) return;
     const read = readPlainDocument(file, value, rootAt(documents.length), pos);
     if (read === null) clean = false;
@@ -248,7 +221,7 @@ class LazyRoot implements YMap {
   }
 }
 /** Whether any of the file's documents is patched. */
-export function isPatched(analysis: FileAnalysis, patches: PatchSet): boolean {
+function isPatched(analysis: FileAnalysis, patches: PatchSet): boolean {
   return analysis.documents.some((d) => {
     const name = d.manifest?.name ?? d.name;
     return (
@@ -261,27 +234,20 @@ export function isPatched(analysis: FileAnalysis, patches: PatchSet): boolean {
  * The file read again with its patched documents merged (never cached: the result depends on
  * the patch too). `used` collects the addresses patched, for the patches that patch nothing.
  */
-export function analysePatched(
+function analysePatched(
   file: string,
   text: string,
   limits: Readonly<InputLimits>,
   patches: PatchSet,
   used: Set<string>,
 ): FileAnalysis {
-  const parsed = parseYamlFile(text, limits);
-  return {
-    issues: parsed.issues,
-    documentCount: parsed.documentCount,
-    aliasExpansion: parsed.aliasExpansion,
-    aliasBytes: parsed.aliasBytes,
-    documents: parsed.documents.map((doc) => {
-      const address = documentAddress(doc.root);
-      const patch = address !== null ? patches.byAddress.get(address) : undefined;
-      if (!patch) return readDocument(file, doc.root);
-      used.add(address!);
-      return readDocument(file, mergePatch(doc.root, patch.root, patch.file));
-    }),
-  };
+  return analyseFile(file, text, limits, (doc) => {
+    const address = documentAddress(doc.root);
+    const patch = address !== null ? patches.byAddress.get(address) : undefined;
+    if (!patch) return readDocument(file, doc.root);
+    used.add(address!);
+    return readDocument(file, mergePatch(doc.root, patch.root, patch.file));
+  });
 }
 
 /**
@@ -400,19 +366,12 @@ const SAFE =
   /^[^\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]*$/;
 /* eslint-enable no-control-regex */
 
-/** By file, line, column, then code and message, so output is stable. */
-export function sortErrors(errors: ValidationError[]): ValidationError[] {
+/** Sorted (compareErrors), so output is stable. */
+function sortErrors(errors: ValidationError[]): ValidationError[] {
   // Messages quote YAML values: a newline or ESC inside one must not break the one-line rule.
   return errors
     .map((e) => (SAFE.test(e.message) ? e : { ...e, message: escapeTerminal(e.message) }))
-    .sort(
-      (a, b) =>
-        comparePaths(a.file, b.file) ||
-        a.line - b.line ||
-        a.column - b.column ||
-        comparePaths(a.code, b.code) ||
-        comparePaths(a.message, b.message),
-    );
+    .sort(compareErrors);
 }
 
 /** A load: its setup and what reading the files gathers; the loader finishes with it. */

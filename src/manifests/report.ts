@@ -20,6 +20,17 @@ export interface TextOptions {
   baseDir?: string;
 }
 
+/** By file, line, column, then code and message, so output is stable. */
+export function compareErrors(a: ValidationError, b: ValidationError): number {
+  return (
+    comparePaths(a.file, b.file) ||
+    a.line - b.line ||
+    a.column - b.column ||
+    comparePaths(a.code, b.code) ||
+    comparePaths(a.message, b.message)
+  );
+}
+
 /**
  * One line per error, `path:line:col: CODE message`, sorted by file and line, then a count.
  * File names and messages (which quote YAML values) are escaped for the terminal.
@@ -27,13 +38,7 @@ export interface TextOptions {
 export function formatValidationText(errors: ValidationError[], opts: TextOptions = {}): string {
   const shown = (file: string): string =>
     opts.baseDir === undefined ? file : join(opts.baseDir, file);
-  const sorted = [...errors].sort(
-    (a, b) =>
-      comparePaths(a.file, b.file) ||
-      a.line - b.line ||
-      a.column - b.column ||
-      comparePaths(a.code, b.code),
-  );
+  const sorted = [...errors].sort(compareErrors);
   const lines: string[] = [];
   // Per file, code and object: the first error and how many there are.
   const hidden = new Map<string, { e: ValidationError; n: number }>();

@@ -28,44 +28,16 @@ import {
   type PoolManifest,
   type QueueManifest,
 } from './documents.js';
+import { MANIFEST_KINDS, type ManifestKind } from './schema.js';
 import { didYouMean } from './suggest.js';
 import type { ValidationCode, ValidationError } from './types.js';
 
-export interface FlyteGrouped {
-  executionClusters: ExecutionClusterManifest[];
-  labels: ClusterLabelManifest[];
-  executionClusterLabels: ExecutionClusterLabelManifest[];
-}
-
-export interface Grouped {
-  pools: PoolManifest[];
-  clusters: ClusterManifest[];
-  queues: QueueManifest[];
-  assignments: AssignmentManifest[];
-  defaultQueues: DefaultQueueManifest[];
-  flyte: FlyteGrouped;
-}
+/** The manifests of each kind, in the order read. */
+export type Grouped = { [K in ManifestKind]: Extract<Manifest, { kind: K }>[] };
 
 export function groupManifests(manifests: readonly Manifest[]): Grouped {
-  const flyte: FlyteGrouped = { executionClusters: [], labels: [], executionClusterLabels: [] };
-  const g: Grouped = {
-    pools: [],
-    clusters: [],
-    queues: [],
-    assignments: [],
-    defaultQueues: [],
-    flyte,
-  };
-  for (const m of manifests) {
-    if (m.kind === 'ClusterPool') g.pools.push(m);
-    else if (m.kind === 'Cluster') g.clusters.push(m);
-    else if (m.kind === 'Queue') g.queues.push(m);
-    else if (m.kind === 'DefaultQueue') g.defaultQueues.push(m);
-    else if (m.kind === 'PoolAssignment') g.assignments.push(m);
-    else if (m.kind === 'ExecutionCluster') flyte.executionClusters.push(m);
-    else if (m.kind === 'ClusterLabel') flyte.labels.push(m);
-    else flyte.executionClusterLabels.push(m);
-  }
+  const g = Object.fromEntries(MANIFEST_KINDS.map((k) => [k, []])) as unknown as Grouped;
+  for (const m of manifests) (g[m.kind] as Manifest[]).push(m);
   return g;
 }
 
@@ -138,13 +110,13 @@ interface Declared {
 export function checkRules(g: Grouped, broken: BrokenNames): ValidationError[] {
   const errors: ValidationError[] = [];
   const add = collect(errors);
-  const pools = firstByName(g.pools, add);
+  const pools = firstByName(g.ClusterPool, add);
   // Built on the first unknown pool only: a clean repository pays nothing for it.
   let names: string[] | null = null;
   const d: Declared = {
     pools,
-    clusters: firstByName(g.clusters, add),
-    queues: firstByName(g.queues, add),
+    clusters: firstByName(g.Cluster, add),
+    queues: firstByName(g.Queue, add),
     broken,
     poolExists: (name) => name === DEFAULT_POOL || pools.has(name) || broken.pools.has(name),
     unknownPool: (name) => {
@@ -153,15 +125,15 @@ export function checkRules(g: Grouped, broken: BrokenNames): ValidationError[] {
       return `pool '${name}' is not declared${hint} (declared: ${names.length > 0 ? names.join(', ') + ', ' : ''}default)`;
     },
   };
-  firstByName(g.assignments, add);
-  firstByName(g.defaultQueues, add);
-  for (const c of g.clusters) checkCluster(c, d, add);
-  for (const q of g.queues) checkQueue(q, d, add);
-  checkAssignments(g.assignments, d, add);
-  checkDefaultQueues(g.defaultQueues, d, add);
-  checkObjectStores(pools, g.clusters, add);
-  checkFlyteRules(g.flyte, add);
-  checkQueueCaps(g.queues, add);
+  firstByName(g.PoolAssignment, add);
+  firstByName(g.DefaultQueue, add);
+  for (const c of g.Cluster) checkCluster(c, d, add);
+  for (const q of g.Queue) checkQueue(q, d, add);
+  checkAssignments(g.PoolAssignment, d, add);
+  checkDefaultQueues(g.DefaultQueue, d, add);
+  checkObjectStores(pools, g.Cluster, add);
+  checkFlyteRules(g, add);
+  checkQueueCaps(g.Queue, add);
   return errors;
 }
 
@@ -582,7 +554,7 @@ export function checkAbsent(g: Grouped, config: RepoConfig): ValidationError[] {
   const errors: ValidationError[] = [];
   if (absent.size === 0) return errors;
   const add = collect(errors);
-  for (const m of [...g.queues, ...g.pools])
+  for (const m of [...g.Queue, ...g.ClusterPool])
     if (absent.has(m.address ?? `${m.kind}/${m.name}`))
       add(
         'V16',
@@ -594,10 +566,10 @@ export function checkAbsent(g: Grouped, config: RepoConfig): ValidationError[] {
   // Union refuses to register a cluster without a pool while `default` is deleted
   // (remote/_cluster.py:299-301), and no queue can live in a deleted pool.
   // A co-named queue without a pool is in its cluster's pool (Q4): judged by that cluster.
-  const clusters = new Set(g.clusters.map((c) => c.name));
+  const clusters = new Set(g.Cluster.map((c) => c.name));
   for (const m of [
-    ...g.clusters,
-    ...g.queues.filter((q) => q.pool !== null || !clusters.has(q.name)),
+    ...g.Cluster,
+    ...g.Queue.filter((q) => q.pool !== null || !clusters.has(q.name)),
   ])
     if (m.name !== 'default' && (m.pool ?? 'default') === 'default')
       add(
@@ -616,14 +588,14 @@ export function checkAbsent(g: Grouped, config: RepoConfig): ValidationError[] {
  * most is the default. V11: an ExecutionClusterLabel names a declared ClusterLabel, one per key.
  * V14: credentials where the chart mounts them. SCHEMA: auth (with endpoint) or inCluster: true.
  */
-function checkFlyteRules(g: FlyteGrouped, add: Add): void {
-  const clusters = firstByName(g.executionClusters, add);
-  const labels = firstByName(g.labels, add);
-  firstByName(g.executionClusterLabels, add);
-  for (const c of g.executionClusters) checkClusterAuth(c, add);
+function checkFlyteRules(g: Grouped, add: Add): void {
+  const clusters = firstByName(g.ExecutionCluster, add);
+  const labels = firstByName(g.ClusterLabel, add);
+  firstByName(g.ExecutionClusterLabel, add);
+  for (const c of g.ExecutionCluster) checkClusterAuth(c, add);
   const clusterNames = [...clusters.keys()].sort();
   let defaultLabel: ClusterLabelManifest | null = null;
-  for (const l of g.labels) {
+  for (const l of g.ClusterLabel) {
     // V10: one default label.
     if (l.isDefault && defaultLabel)
       add(
@@ -635,8 +607,8 @@ function checkFlyteRules(g: FlyteGrouped, add: Add): void {
     else if (l.isDefault) defaultLabel = l;
     checkLabelEntries(l, clusters, clusterNames, add);
   }
-  checkChartCredentials(g.executionClusters, g.labels.length > 0, add);
-  checkExecutionClusterLabels(g.executionClusterLabels, labels, add);
+  checkChartCredentials(g.ExecutionCluster, g.ClusterLabel.length > 0, add);
+  checkExecutionClusterLabels(g.ExecutionClusterLabel, labels, add);
 }
 
 /** SCHEMA: either auth (with an endpoint) or inCluster: true. */

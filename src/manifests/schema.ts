@@ -10,26 +10,19 @@ import { closest, didYouMean } from './suggest.js';
 import * as generated from '../gen/manifests/validators.js';
 import { entry, type Position, type YMapEntry, type YNode } from './yaml.js';
 
-/** The Flyte open source manifest kinds (docs/flyte-oss.md). */
-export const FLYTE_MANIFEST_KINDS = [
-  'ExecutionCluster',
-  'ClusterLabel',
-  'ExecutionClusterLabel',
-] as const;
-export type FlyteManifestKind = (typeof FLYTE_MANIFEST_KINDS)[number];
-
 export const MANIFEST_KINDS = [
   'ClusterPool',
   'Cluster',
   'Queue',
   'PoolAssignment',
   'DefaultQueue',
-  ...FLYTE_MANIFEST_KINDS,
+  // The Flyte open source kinds (docs/flyte-oss.md).
+  'ExecutionCluster',
+  'ClusterLabel',
+  'ExecutionClusterLabel',
 ] as const;
 export type ManifestKind = (typeof MANIFEST_KINDS)[number];
 export type SchemaKind = ManifestKind | 'RepoConfig';
-
-export const API_VERSION = 'poolsync/v1';
 
 export interface SchemaIssue {
   message: string;

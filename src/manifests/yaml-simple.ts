@@ -30,8 +30,7 @@ import {
  * that manifests use take the fast path; the rest, and every file with an error, the full parser.
  */
 export function parseYamlFile(text: string, limits: Readonly<InputLimits> = LIMITS): ParsedFile {
-  const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  return parseSimpleYaml(source, limits, plainScalarValue) ?? parseYamlFull(text, limits);
+  return parseSimpleYaml(text, limits) ?? parseYamlFull(text, limits);
 }
 
 /** Thrown inside the parser when the input leaves the subset; never escapes yaml-simple.ts. */
@@ -43,11 +42,12 @@ const STR_TAG = 'tag:yaml.org,2002:str';
 // eslint-disable-next-line no-control-regex
 const UNSIMPLE_CHARS = /[\x00-\x09\x0B-\x1F\x7F-\x9F\uD800-\uDFFF\uFEFF\uFFFE\uFFFF]/;
 
-/** `read()`'s result, or null when `source` leaves the subset (GIVE_UP) anywhere. */
-function inSubset<T>(read: () => T, source: string): T | null {
+/** `read(source)`'s result (BOM removed), or null when the text leaves the subset (GIVE_UP) anywhere. */
+function inSubset<T>(text: string, read: (source: string) => T): T | null {
+  const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   if (UNSIMPLE_CHARS.test(source)) return null;
   try {
-    return read();
+    return read(source);
   } catch (err) {
     if (err === GIVE_UP) return null;
     throw err;
@@ -101,19 +101,15 @@ class SeenKeys {
 const BLANK = -1;
 const DOCUMENT_START = -2;
 
-/** The value a plain scalar resolves to (YAML 1.2 core schema), or undefined when unsure. */
-type PlainResolver = (text: string) => Scalar | undefined;
-
 const PLAIN_NEVER_STARTS = '&*!|>%@`?:,]}[{#"\'';
 
-/** Parses `source` (BOM removed) when it is in the subset; null when the full parser must. */
+/** Parses `text` when it is in the subset; null when the full parser must. */
 export function parseSimpleYaml(
-  source: string,
+  text: string,
   limits: Readonly<InputLimits>,
-  resolvePlain: PlainResolver,
   each?: (doc: YDocument) => void,
 ): ParsedFile | null {
-  return inSubset(() => new TreeParser(source, limits, resolvePlain).file(each), source);
+  return inSubset(text, (source) => new TreeParser(source, limits).file(each));
 }
 
 /**
@@ -136,7 +132,6 @@ abstract class SimpleReader<N, M extends N, S extends N> {
   constructor(
     protected readonly text: string,
     protected readonly limits: Readonly<InputLimits>,
-    private readonly resolvePlain: PlainResolver,
   ) {
     this.splitLines();
   }
@@ -414,7 +409,7 @@ abstract class SimpleReader<N, M extends N, S extends N> {
     // `a:b` is a plain scalar in a block (`gs://bucket`); `a: b` or `a:` would be a key.
     if (inFlow ? /[[\]{},#:]/.test(raw) : raw.includes(': ') || raw.endsWith(':')) throw GIVE_UP;
     this.addBytes(raw.length);
-    const value = this.resolvePlain(raw);
+    const value = plainScalarValue(raw);
     if (value === undefined) throw GIVE_UP;
     const flat = typeof value === 'string' ? flatString(value) : value;
     return this.scalarAt(flat, line, at);
@@ -572,16 +567,15 @@ type PlainValue = Scalar | PlainMap | PlainValue[];
 type PlainMap = { [key: string]: PlainValue };
 
 /**
- * Reads `source` (BOM removed), each document going to `take` as soon as read; the number of
- * documents, or null when the full parser must read the file (documents already taken stay so).
+ * Reads `text`, each document going to `take` as soon as read; the number of documents, or
+ * null when the full parser must read the file (documents already taken stay so).
  */
 export function parseSimplePlain(
-  source: string,
+  text: string,
   limits: Readonly<InputLimits>,
-  resolvePlain: PlainResolver,
   take: (root: PlainMap, index: number, pos: Position) => void,
 ): number | null {
-  return inSubset(() => new PlainParser(source, limits, resolvePlain).documents(take), source);
+  return inSubset(text, (source) => new PlainParser(source, limits).documents(take));
 }
 
 class PlainParser extends SimpleReader<PlainValue, PlainMap, PlainValue[]> {

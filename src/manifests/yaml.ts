@@ -253,7 +253,7 @@ class DocumentBuilder {
     let node: YNode;
     switch (ev.type) {
       case EVENT_ID.ALIAS:
-        return this.alias(this.source.slice(ev.anchorStart, ev.anchorEnd), ev, fallback);
+        return this.alias(this.source.slice(ev.anchorStart, ev.anchorEnd), ev.anchorStart);
       case EVENT_ID.SCALAR:
         this.nodes++;
         node = this.scalar(ev, fallback);
@@ -338,9 +338,9 @@ class DocumentBuilder {
     return entries;
   }
 
-  private alias(anchor: string, ev: Event, fallback: Position): YNode {
-    const pos =
-      ev.type === EVENT_ID.ALIAS ? this.lines.at(Math.max(0, ev.anchorStart - 1)) : fallback;
+  /** The anchor's node again, at the `*` (just before `anchorStart`). */
+  private alias(anchor: string, anchorStart: number): YNode {
+    const pos = this.lines.at(Math.max(0, anchorStart - 1));
     const target = this.anchors.get(anchor);
     if (!target) {
       this.nodes++;
@@ -545,11 +545,6 @@ function parserIssue(
   return { code: 'YAML', message: `syntax error: ${err.reason}`, line, column };
 }
 
-interface Open {
-  offset: number;
-  message: (line: number, column: number) => string;
-}
-
 const DESCRIBE = {
   '"': { what: 'double-quoted string', close: '"' },
   "'": { what: 'single-quoted string', close: "'" },
@@ -562,131 +557,107 @@ const DESCRIBE = {
  * YAML's lexical rules (comments, block scalars, quotes only where a scalar starts). Null when
  * everything opened before `end` was closed: the error is then js-yaml's as it stands.
  */
-export function openConstruct(source: string, end: number): Open | null {
-  const s: Scan = {
-    source,
-    flows: [],
-    quote: null,
-    i: 0,
-    lineStart: 0,
-    blockIndent: -1,
-    prev: '',
-    wordFirst: '',
-    inWord: false,
-  };
-  while (s.i < end && s.i < source.length) {
-    const c = source[s.i]!;
-    if (s.quote) inQuote(s, c);
-    else if (!skipsBlockLine(s)) step(s, c);
-  }
-  const describe = (offset: number, char: keyof typeof DESCRIBE): Open => ({
-    offset,
-    message: (line, column) =>
-      `syntax error: ${DESCRIBE[char].what} opened here is never closed (the parser gave up at line ${line}, column ${column}); add the closing ${DESCRIBE[char].close}`,
-  });
-  if (s.quote) return describe(s.quote.offset, s.quote.char);
-  const last = s.flows.at(-1);
-  return last === undefined ? null : describe(last, source[last] as '[' | '{');
-}
-
-/** openConstruct's scan: where it is and what is open. */
-interface Scan {
-  readonly source: string;
-  readonly flows: number[];
-  quote: { char: '"' | "'"; offset: number } | null;
-  i: number;
-  lineStart: number;
+export function openConstruct(
+  source: string,
+  end: number,
+): { offset: number; message: (line: number, column: number) => string } | null {
+  const flows: number[] = [];
+  let quote: { char: '"' | "'"; offset: number } | null = null;
+  let i = 0;
+  let lineStart = 0;
   /** Inside a block scalar: lines indented more than this belong to it; -1 outside. */
-  blockIndent: number;
+  let blockIndent = -1;
   // What the current character follows on its line: the last non-blank character, and the
   // first character of the last word (a tag `!x` or anchor `&a` may come before a scalar).
-  prev: string;
-  wordFirst: string;
-  inWord: boolean;
-}
-
-function newLine(s: Scan, at: number): void {
-  s.i = at;
-  s.lineStart = at;
-  s.prev = '';
-  s.wordFirst = '';
-  s.inWord = false;
-}
-
-/** One character inside a quoted scalar: an escape, a doubled single quote, the closing quote. */
-function inQuote(s: Scan, c: string): void {
-  const quote = s.quote!;
-  if (quote.char === '"' && c === '\\') s.i += 2;
-  else if (quote.char === "'" && c === "'" && s.source[s.i + 1] === "'") s.i += 2;
-  else {
-    if (c === quote.char) {
-      s.quote = null;
-      s.prev = c;
+  let prev = '';
+  let wordFirst = '';
+  let inWord = false;
+  const newLine = (at: number): void => {
+    i = lineStart = at;
+    prev = wordFirst = '';
+    inWord = false;
+  };
+  const lineEnd = (from: number): number => {
+    const nl = source.indexOf('\n', from);
+    return nl === -1 ? source.length : nl;
+  };
+  const nextLine = (from: number): number => Math.min(source.length, lineEnd(from) + 1);
+  const spaces = (from: number): number => {
+    let n = 0;
+    while (source[from + n] === ' ') n++;
+    return n;
+  };
+  while (i < end && i < source.length) {
+    const c = source[i]!;
+    if (quote) {
+      // An escape, a doubled single quote, the closing quote.
+      const twice = quote.char === '"' ? c === '\\' : c === "'" && source[i + 1] === "'";
+      if (twice) i += 2;
+      else {
+        if (c === quote.char) {
+          quote = null;
+          prev = c;
+        }
+        i++;
+      }
+      continue;
     }
-    s.i++;
+    if (i === lineStart && blockIndent >= 0) {
+      // A line of the block scalar is skipped; the first that is not ends it.
+      const indent = spaces(i);
+      if (/[\r\n]/.test(source[i + indent] ?? '\n') || indent > blockIndent) {
+        newLine(nextLine(i));
+        continue;
+      }
+      blockIndent = -1;
+    }
+    if (c === '\n') {
+      newLine(i + 1);
+      continue;
+    }
+    const blankBefore = i === lineStart || /\s/.test(source[i - 1]!);
+    if (c === '#' && blankBefore) {
+      newLine(nextLine(i));
+      continue;
+    }
+    if (/\s/.test(c)) {
+      inWord = false;
+      i++;
+      continue;
+    }
+    const startsScalar =
+      prev === '' || ':-?[{,'.includes(prev) || wordFirst === '!' || wordFirst === '&';
+    if (
+      (c === '"' || c === "'") &&
+      startsScalar &&
+      (blankBefore || '[{,'.includes(source[i - 1]!))
+    ) {
+      quote = { char: c, offset: i++ };
+      continue;
+    }
+    if ((c === '[' || c === '{') && (flows.length > 0 || startsScalar)) flows.push(i);
+    else if ((c === ']' || c === '}') && flows.length > 0) flows.pop();
+    else if (
+      (c === '|' || c === '>') &&
+      flows.length === 0 &&
+      startsScalar &&
+      /^[|>][-+0-9]*\s*(#.*)?$/.test(source.slice(i, lineEnd(i)).replace(/\r$/, ''))
+    ) {
+      blockIndent = spaces(lineStart);
+      newLine(nextLine(i));
+      continue;
+    }
+    if (!inWord) wordFirst = c;
+    inWord = true;
+    prev = c;
+    i++;
   }
-}
-
-/** At a line's start inside a block scalar: true when the line is the scalar's (and skipped). */
-function skipsBlockLine(s: Scan): boolean {
-  if (s.i !== s.lineStart || s.blockIndent < 0) return false;
-  const indent = leadingSpaces(s.source, s.i);
-  const blank = /[\r\n]/.test(s.source[s.i + indent] ?? '\n');
-  if (blank || indent > s.blockIndent) {
-    newLine(s, nextLine(s.source, s.i));
-    return true;
-  }
-  s.blockIndent = -1;
-  return false;
-}
-
-/** One character outside quotes and block scalars. */
-function step(s: Scan, c: string): void {
-  const { source, i } = s;
-  if (c === '\n') return newLine(s, i + 1);
-  const blankBefore = i === s.lineStart || /\s/.test(source[i - 1]!);
-  if (c === '#' && blankBefore) return newLine(s, nextLine(source, i));
-  if (/\s/.test(c)) {
-    s.inWord = false;
-    s.i++;
-    return;
-  }
-  const startsScalar =
-    s.prev === '' || ':-?[{,'.includes(s.prev) || s.wordFirst === '!' || s.wordFirst === '&';
-  if ((c === '"' || c === "'") && startsScalar && (blankBefore || '[{,'.includes(source[i - 1]!))) {
-    s.quote = { char: c, offset: i };
-    s.i++;
-    return;
-  }
-  if ((c === '[' || c === '{') && (s.flows.length > 0 || startsScalar)) s.flows.push(i);
-  else if ((c === ']' || c === '}') && s.flows.length > 0) s.flows.pop();
-  else if (
-    (c === '|' || c === '>') &&
-    s.flows.length === 0 &&
-    startsScalar &&
-    /^[|>][-+0-9]*\s*(#.*)?$/.test(restOfLine(source, i))
-  ) {
-    s.blockIndent = leadingSpaces(source, s.lineStart);
-    return newLine(s, nextLine(source, i));
-  }
-  if (!s.inWord) s.wordFirst = c;
-  s.inWord = true;
-  s.prev = c;
-  s.i++;
-}
-
-function leadingSpaces(source: string, from: number): number {
-  let n = 0;
-  while (source[from + n] === ' ') n++;
-  return n;
-}
-
-function nextLine(source: string, from: number): number {
-  const nl = source.indexOf('\n', from);
-  return nl === -1 ? source.length : nl + 1;
-}
-
-function restOfLine(source: string, from: number): string {
-  const nl = source.indexOf('\n', from);
-  return source.slice(from, nl === -1 ? source.length : nl).replace(/\r$/, '');
+  const open = quote ?? (flows.length > 0 ? { offset: flows.at(-1)!, char: '' } : null);
+  if (open === null) return null;
+  const { what, close } = DESCRIBE[(open.char || source[open.offset]) as keyof typeof DESCRIBE];
+  return {
+    offset: open.offset,
+    message: (line, column) =>
+      `syntax error: ${what} opened here is never closed (the parser gave up at line ${line}, column ${column}); add the closing ${close}`,
+  };
 }

@@ -39,7 +39,7 @@ import {
   embeddedStateIsNew,
   planControlPlane,
 } from '../controlplane/identity.js';
-import { formatValidationText } from '../manifests/index.js';
+import { formatValidationText } from '../manifests/report.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
 import { SYSTEM_CLOCK } from '../util/clock.js';

@@ -7,7 +7,7 @@
  */
 import { posix } from 'node:path';
 import type { LiveState, SettingsNeed } from '../model/live.js';
-import { formatValidationText } from '../manifests/index.js';
+import { formatValidationText } from '../manifests/report.js';
 import type { ValidationError } from '../manifests/types.js';
 import type { Plan, PlanControlPlane } from '../model/plan.js';
 import { planRun } from '../ops/plan-run.js';

@@ -10,7 +10,8 @@ import {
   keyOf,
   type Encoders,
 } from '../../src/incremental/analysis-cache.js';
-import { LIMITS, type AnalysisInput, type FolderInput } from '../../src/manifests/index.js';
+import { type AnalysisInput, type FolderInput } from '../../src/manifests/index.js';
+import { LIMITS } from '../../src/manifests/limits.js';
 
 const input: AnalysisInput = { file: 'q.yaml', text: 'a: 1\n', limits: LIMITS };
 const fileKey = (i: AnalysisInput) => keyOf(ANALYSIS_KEY, i, undefined);

@@ -15,7 +15,7 @@ import { writeRepository } from '../../bench/lib/yaml-writer.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { AnalysisCache } from '../../src/incremental/analysis-cache.js';
 import { loadDesired } from '../../src/ops/plan-run.js';
-import { LIMITS } from '../../src/manifests/index.js';
+import { LIMITS } from '../../src/manifests/limits.js';
 import { cacheTestFolder, renderedPlan } from './cache-setup.js';
 import { runInProcess } from '../support/memory-io.js';
 

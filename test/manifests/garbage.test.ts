@@ -5,7 +5,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { LIMITS, loadRepository, type LoadResult } from '../../src/manifests/index.js';
+import { loadRepository } from '../../src/manifests/index.js';
+import { LIMITS } from '../../src/manifests/limits.js';
+import type { LoadResult } from '../../src/manifests/types.js';
 import { parseYamlFile } from '../../src/manifests/yaml-simple.js';
 import { CLUSTER, writeRepo } from './helpers.js';
 

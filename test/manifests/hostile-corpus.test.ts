@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hostileCorpus, writeHostileRepo, type HostileRepo } from '../../scripts/hostile-corpus.js';
-import { formatValidationText, loadRepository } from '../../src/manifests/index.js';
+import { loadRepository } from '../../src/manifests/index.js';
+import { formatValidationText } from '../../src/manifests/report.js';
 
 const corpus = hostileCorpus();
 const root = await mkdtemp(join(tmpdir(), 'poolsync-hostile-'));

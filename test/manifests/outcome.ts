@@ -4,7 +4,7 @@
  * tests (issue 25) compare it between a cold run and the incremental paths, byte for byte.
  */
 import type { PlanReuse } from '../../src/incremental/plan-reuse.js';
-import type { LoadResult } from '../../src/manifests/index.js';
+import type { LoadResult } from '../../src/manifests/types.js';
 import type { LiveState } from '../../src/model/live.js';
 import { planDesired } from '../../src/ops/plan-run.js';
 import { renderJson } from '../../src/render/json.js';

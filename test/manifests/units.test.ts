@@ -1,6 +1,6 @@
 /** Pure pieces: "did you mean", positions of the YAML layer, text/JSON reports. */
 import { describe, expect, it } from 'vitest';
-import { formatSummary, formatValidationText } from '../../src/manifests/index.js';
+import { formatSummary, formatValidationText } from '../../src/manifests/report.js';
 import { closest, editDistance } from '../../src/manifests/suggest.js';
 import { parseYamlFile } from '../../src/manifests/yaml-simple.js';
 import { LineIndex, toPlain } from '../../src/manifests/yaml.js';

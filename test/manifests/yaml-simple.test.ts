@@ -11,7 +11,7 @@ import { renderRepository } from '../../bench/lib/yaml-writer.js';
 import { LIMITS } from '../../src/manifests/limits.js';
 import { parseSimpleYaml } from '../../src/manifests/yaml-simple.js';
 import { parseSimplePlain } from '../../src/manifests/yaml-simple.js';
-import { parseYamlFull, plainScalarValue, toPlain } from '../../src/manifests/yaml.js';
+import { parseYamlFull, toPlain } from '../../src/manifests/yaml.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -27,12 +27,12 @@ function yamlFiles(dir: string): string[] {
   return out;
 }
 
-const simple = (text: string) => parseSimpleYaml(text, LIMITS, plainScalarValue);
+const simple = (text: string) => parseSimpleYaml(text, LIMITS);
 
 /** The plain-value mode's documents (yaml-simple.ts parseSimplePlain), or null when it gave up. */
 function plain(text: string) {
   const docs: { root: unknown; index: number; pos: unknown }[] = [];
-  const count = parseSimplePlain(text, LIMITS, plainScalarValue, (root, index, pos) =>
+  const count = parseSimplePlain(text, LIMITS, (root, index, pos) =>
     docs.push({ root, index, pos }),
   );
   return count === null ? null : { docs, count };

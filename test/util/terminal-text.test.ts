@@ -4,7 +4,8 @@
  */
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { formatValidationText, loadRepository } from '../../src/manifests/index.js';
+import { loadRepository } from '../../src/manifests/index.js';
+import { formatValidationText } from '../../src/manifests/report.js';
 import { createLogger } from '../../src/daemon/logger.js';
 import {
   escapeJsonForTerminal,

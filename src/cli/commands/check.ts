@@ -24,7 +24,7 @@ import {
   formatSummary,
   formatValidationText,
   toJsonReport,
-} from '../../manifests/index.js';
+} from '../../manifests/report.js';
 import { nothingDeclared } from '../../render/cli-output.js';
 import { readFolderOnce, type FolderRead } from '../../manifests/config.js';
 

@@ -19,7 +19,7 @@ import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { resolveToken } from '../../controlplane/open.js';
-import { formatValidationText } from '../../manifests/index.js';
+import { formatValidationText } from '../../manifests/report.js';
 import { readRepoConfig } from '../../manifests/config.js';
 import { underFolder } from '../../manifests/environments.js';
 import { LIMITS } from '../../manifests/limits.js';

@@ -12,7 +12,8 @@ import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { readUserFile, writeRepoFile } from '../../util/safe-file.js';
 import { basename, dirname, join, resolve } from 'node:path';
-import { formatValidationText, loadRepository } from '../../manifests/index.js';
+import { loadRepository } from '../../manifests/index.js';
+import { formatValidationText } from '../../manifests/report.js';
 import { cleanCommit } from '../../ops/plan-run.js';
 import {
   RenderInputError,
