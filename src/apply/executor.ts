@@ -45,7 +45,27 @@ export async function executePlan(
   checkPlan(plan);
 
   const started = performance.now();
-  const run = startRun(plan, cp, opts, waitTimeoutMs);
+  const { waiting, dependents } = stepGraph(plan);
+  const ready = new MinHeap();
+  waiting.forEach((n, i) => n === 0 && ready.push(i));
+  const run: Run = {
+    plan,
+    cp,
+    opts,
+    waitTimeoutMs,
+    emit: (e) => {
+      try {
+        opts.onEvent?.(e);
+      } catch {
+        // An observer's failure (e.g. a closed stdout) must not stop or corrupt the apply.
+      }
+    },
+    results: new Map(plan.steps.map((s) => [s.id, notRun(s)])),
+    waiting,
+    dependents,
+    ready,
+    stopping: null,
+  };
   const onAbort = () => stop(run, 'aborted');
   if (opts.signal?.aborted) onAbort();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -83,44 +103,8 @@ interface Run {
   stopping: 'failure' | 'aborted' | null;
 }
 
-function startRun(plan: Plan, cp: ControlPlane, opts: ExecuteOptions, waitTimeoutMs: number): Run {
-  // An observer's failure (e.g. a closed stdout) must not stop or corrupt the apply itself.
-  const emit = (e: ApplyEvent) => {
-    try {
-      opts.onEvent?.(e);
-    } catch {
-      // ignored on purpose
-    }
-  };
-  const results = new Map<string, StepResult>(
-    plan.steps.map((s) => [
-      s.id,
-      {
-        id: s.id,
-        op: s.op,
-        target: s.target,
-        status: 'not_run',
-        duration_ms: null,
-        error: null,
-        note: null,
-      },
-    ]),
-  );
-  const { waiting, dependents } = stepGraph(plan);
-  const ready = new MinHeap();
-  waiting.forEach((n, i) => n === 0 && ready.push(i));
-  return {
-    plan,
-    cp,
-    opts,
-    waitTimeoutMs,
-    emit,
-    results,
-    waiting,
-    dependents,
-    ready,
-    stopping: null,
-  };
+function notRun({ id, op, target }: Step): StepResult {
+  return { id, op, target, status: 'not_run', duration_ms: null, error: null, note: null };
 }
 
 /** Each step's count of distinct dependencies, and the dependents of each step id (by index). */

@@ -6,15 +6,12 @@
  * lock share the inventory; `--inventory state-dir`, or no Lease, keeps it in the state folder.
  * Pure: the ConfigMap is src/lease/k8s-lease.ts, the choice src/apply/inventory.ts.
  */
+import { parseK8sPlace, type K8sPlace } from '../util/k8s-place.js';
 import { UserError } from '../util/user-error.js';
 
-export interface InventoryPlace {
-  namespace: string;
-  name: string;
-}
+export type InventoryPlace = K8sPlace;
 
-export const DEFAULT_INVENTORY_CONFIGMAP = 'poolsync-inventory';
-const REF = /^k8s:([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/;
+const DEFAULT_INVENTORY_CONFIGMAP = 'poolsync-inventory';
 
 /**
  * The ConfigMap named by `text` (`--inventory`), else the default beside `lease` (the Lease
@@ -29,17 +26,11 @@ export function inventoryPlace(
   if (value === 'state-dir') return null;
   if (value === '')
     return lease ? { namespace: lease.namespace, name: DEFAULT_INVENTORY_CONFIGMAP } : null;
-  const m = REF.exec(value);
-  if (!m) {
+  const place = parseK8sPlace(value);
+  if (!place) {
     throw new UserError(
       `${origin}: "${text}" is not a Kubernetes ConfigMap; write k8s:NAMESPACE/NAME (for example k8s:poolsync/${DEFAULT_INVENTORY_CONFIGMAP}), or state-dir to keep it in the state folder`,
     );
   }
-  return { namespace: m[1]!, name: m[3]! };
-}
-
-/** The namespace of a `k8s:NAMESPACE/NAME` --lock value, when it is one (else left to --lock to refuse). */
-export function leaseNamespace(lock: string | null | undefined): { namespace: string } | null {
-  const m = REF.exec(lock?.trim() ?? '');
-  return m ? { namespace: m[1]! } : null;
+  return place;
 }

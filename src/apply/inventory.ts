@@ -1,26 +1,15 @@
 /**
  * Where the inventory lives, and how an apply records it (docs/plan.md, Prune by inventory).
- *
- * One inventory per control plane, kept where every reader of that control plane finds it:
- *   - a control plane that can hold it keeps it itself (`ControlPlane.inventory`): the embedded
- *     control plane beside its state (`PATH.inventory.json`), which `poolsync control-plane
- *     serve` serves (GET/PUT /v1/inventory) to the CLI in CI and to every daemon replica;
- *   - Union and flyteadmin have no place for poolsync's data: a Kubernetes ConfigMap when one
- *     is set (`--inventory k8s:NAMESPACE/NAME`, by default `poolsync-inventory` beside the
- *     `--lock` Lease: apply/inventory-place.ts), one key per control plane, shared by every
- *     replica and CI job (src/lease/k8s-lease.ts); else a file keyed by the control plane's
- *     identity (`inventory/<sha256 of backend, endpoint, organisation>.json`) in the user's state
- *     folder (`$XDG_STATE_HOME/poolsync`, else `~/.local/state/poolsync`), or under `--state-dir`
- *     when one is given: never in the working folder by default, which in CI is the checkout of
- *     the pull request being judged (docs/security.md, "Files poolsync keeps"). A ConfigMap with
- *     no entry yet for a control plane reads that file (the next write moves it there).
- * An inventory kept outside its control plane (a file, a ConfigMap entry) is bound to the
- * control plane it was recorded for (`control_plane`): one that names another (copied, or
- * planted) is refused, never used to decide what prune deletes. One the control plane keeps
- * itself is bound by where it is (a state served over HTTP is still the state of its file).
- * Read beside the live state (`readLiveWithInventory`: `live.inventory`, part of the live
- * fingerprint, so a saved plan is stale once the inventory moved); written after an apply
- * (`recordInventory`), and by `export` and `import` for the objects they adopt.
+ * One per control plane, where every reader of it finds it: the control plane's own when it can
+ * hold one (`ControlPlane.inventory`: the embedded state's `PATH.inventory.json`, served by
+ * `control-plane serve`); else (Union, flyteadmin) a Kubernetes ConfigMap when one is set
+ * (apply/inventory-place.ts, src/lease/k8s-lease.ts), else a file keyed by the control plane's
+ * identity in the user's state folder or `--state-dir`, never the working folder by default (in
+ * CI the pull request's checkout: docs/security.md, "Files poolsync keeps"). One kept outside its
+ * control plane is bound to the one it was recorded for (`control_plane`): another's (copied, or
+ * planted) is refused, never used to decide what prune deletes. Read beside the live state
+ * (`live.inventory`, part of the live fingerprint), written after an apply and by `export` and
+ * `import` for the objects they adopt.
  */
 import { createHash } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -65,10 +54,7 @@ export interface SharedInventory {
   kubeConfig?: KubeConfig;
 }
 
-/**
- * The inventory of the control plane `cp` opened from `url`: the control plane's own, else
- * the ConfigMap of `shared`, else the state folder.
- */
+/** The inventory of `cp` (opened from `url`): its own, else `shared`'s ConfigMap, else a file. */
 export function inventoryStore(
   cp: ControlPlane,
   url: string,
@@ -125,9 +111,9 @@ function bound(
 }
 
 /**
- * The inventory's old default place, `.poolsync/inventory/` in the working folder, is never read
- * (in CI it is the pull request's checkout); one found there is an error, not silence: without
- * it prune would fall back to the kinds rule and delete more.
+ * The old default place, `.poolsync/inventory/` in the working folder, is never read (in CI it
+ * is the pull request's checkout); one found there is an error, since without it prune would
+ * fall back to the kinds rule and delete more.
  */
 async function refuseOldPlace(stateDir: string, path: string, key: string): Promise<null> {
   const old = join(resolve(stateDir), 'inventory', `${key}.json`);
@@ -202,7 +188,6 @@ export async function recordInventory(
   store: InventoryStore,
   plan: Plan,
   deleted: ReadonlySet<string>,
-  now: Date = new Date(),
 ): Promise<string[] | null> {
   if (!plan.inventory) return null;
   const current = await store.read();
@@ -211,7 +196,7 @@ export async function recordInventory(
   await store.write({
     format: INVENTORY_FORMAT,
     addresses: next,
-    updated_at: now.toISOString(),
+    updated_at: new Date().toISOString(),
     commit: plan.commit,
     control_plane: store.controlPlane,
     ...(current?.forgotten ? { forgotten: current.forgotten } : {}),
@@ -223,7 +208,6 @@ export async function recordInventory(
 export async function adoptIntoInventory(
   store: InventoryStore,
   addresses: readonly string[],
-  now: Date = new Date(),
 ): Promise<number> {
   const current = await store.read();
   const have = new Set(current?.addresses ?? []);
@@ -239,7 +223,7 @@ export async function adoptIntoInventory(
   await store.write({
     format: INVENTORY_FORMAT,
     addresses: [...new Set([...have, ...added])].sort(),
-    updated_at: now.toISOString(),
+    updated_at: new Date().toISOString(),
     commit: current?.commit ?? null,
     control_plane: store.controlPlane,
     ...(forgotten.length > 0 ? { forgotten } : {}),
@@ -251,16 +235,12 @@ export async function adoptIntoInventory(
  * `poolsync state forget`: the address leaves the inventory and is marked forgotten, so no
  * later prune deletes it (whatever `manage:` claims). Nothing is sent to the control plane.
  */
-export async function forgetInInventory(
-  store: InventoryStore,
-  address: string,
-  now: Date = new Date(),
-): Promise<void> {
+export async function forgetInInventory(store: InventoryStore, address: string): Promise<void> {
   const current = await store.read();
   await store.write({
     format: INVENTORY_FORMAT,
     addresses: (current?.addresses ?? []).filter((a) => a !== address),
-    updated_at: now.toISOString(),
+    updated_at: new Date().toISOString(),
     commit: current?.commit ?? null,
     control_plane: store.controlPlane,
     forgotten: [...new Set([...(current?.forgotten ?? []), address])].sort(),

@@ -25,11 +25,10 @@ export async function writeLastApplied(
   path: string,
   live: LiveState,
   commit: string | null,
-  now: Date = new Date(),
 ): Promise<void> {
   const record: LastApplied = {
     format_version: '1',
-    applied_at: now.toISOString(),
+    applied_at: new Date().toISOString(),
     commit,
     live,
   };

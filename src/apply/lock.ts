@@ -1,13 +1,10 @@
 /**
- * The locks of an apply (docs/apply.md#lock), taken by src/ops/apply-run.ts: this machine's
- * lock file, one apply at a time per control plane (util/lock-file.ts), and the lock across
- * machines, held for a whole apply: the control plane's own lease-style lock when it has one
- * (ApplyLockProvider: the poolsync REST API, the embedded control plane), else a Kubernetes
- * Lease (`--lock k8s:NAMESPACE/NAME`), else a warning that only this machine's applies are
- * excluded. The lease is renewed every third of its TTL; when a renewal is refused (another
- * holder took it over after it expired) or none succeeded for a whole TTL, `lost` aborts: the
- * executor starts no new step, steps in flight finish. A held lock, whichever, is one error:
- * LockHeldError, whose message names the holder.
+ * The locks of an apply (docs/apply.md#lock), taken by src/ops/apply-run.ts: this machine's lock
+ * file (util/lock-file.ts), and the lock across machines for the whole apply: the control
+ * plane's own (ApplyLockProvider) when it has one, else a Kubernetes Lease (`--lock`), else a
+ * warning. The lease is renewed every third of its TTL; a refused renewal (taken over after it
+ * expired) or none for a whole TTL aborts `lost`: no new step starts. A held lock, whichever, is
+ * one error: LockHeldError, naming the holder.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
@@ -37,10 +34,9 @@ export const isLockHeld = (err: unknown): boolean =>
 export const DEFAULT_STATE_DIR = '.poolsync';
 
 /**
- * Where a file of apply's state for `url` lives: `file:PATH` → `<PATH>.<beside>` beside the
- * embedded state; any other URL → `<stateDir>/<sub>/<sha256 of its endpoint><ext>`
- * (controlPlaneEndpoint: every spelling of one control plane has one file; the URL may carry
- * credentials and never appears).
+ * Where a file of apply's state for `url` lives: `<PATH>.<beside>` beside an embedded state,
+ * else `<stateDir>/<sub>/<sha256 of its endpoint><ext>` (one file per control plane, however
+ * spelled; the URL, which may carry credentials, never appears).
  */
 export function statePathFor(
   url: string,
@@ -57,9 +53,8 @@ export function lockPathFor(url: string, stateDir: string = DEFAULT_STATE_DIR): 
 }
 
 /**
- * The folder poolsync owns a file of its state in (safe-file.ts checks every folder below it):
- * the state dir for `<stateDir>/<sub>/<file>` (locks, last-applied records), else the file's
- * own folder (beside an embedded state).
+ * The folder poolsync owns a state file in (safe-file.ts checks every folder below it): the
+ * state dir for `<stateDir>/<sub>/<file>`, else the file's own folder (an embedded state's).
  */
 export function stateRootOf(path: string, sub: string): string {
   const folder = dirname(resolve(path));
@@ -128,30 +123,7 @@ export function holderName(who: string): string {
   return `${who} (${user}@${hostname()}, pid ${process.pid})`;
 }
 
-/** The lock file of this machine, then the lock across machines. */
-export async function holdApplyLock(opts: HoldApplyLockOptions): Promise<HeldApplyLock> {
-  const file = await acquireApplyLock(lockPathFor(opts.url, opts.stateDir));
-  let remote: HeldApplyLock;
-  try {
-    remote = await holdSharedApplyLock({ ...opts, lockFile: file.path });
-  } catch (err) {
-    await file.release();
-    throw err;
-  }
-  return {
-    lost: remote.lost,
-    scope: remote.scope,
-    release: async () => {
-      try {
-        await remote.release();
-      } finally {
-        await file.release();
-      }
-    },
-  };
-}
-
-/** The lock across machines only (the caller holds this machine's lock file already). */
+/** The lock across machines (the caller holds this machine's lock file already). */
 export async function holdSharedApplyLock(opts: HoldApplyLockOptions): Promise<HeldApplyLock> {
   const ttlMs = opts.ttlMs ?? DEFAULT_LOCK_TTL_MS;
   const seed = opts.shareWith ?? (opts.lockFile ? `${hostname()}\u0000${opts.lockFile}` : null);
@@ -167,27 +139,46 @@ export async function holdSharedApplyLock(opts: HoldApplyLockOptions): Promise<H
     const lost = new AbortController().signal;
     return { lost, scope: 'this machine only', release: async () => {} };
   }
-  await lease.renew(false);
+  const refused = await lease.take();
+  if (refused !== null) throw new LockHeldError(refused);
+  // Renewed every third of its TTL; `lost` aborts when a renewal is refused or none succeeded
+  // for a whole TTL.
   const lost = new AbortController();
-  const renewal = keepRenewed(lease, ttlMs, lost);
+  const stop = new AbortController();
+  const renewal = (async () => {
+    let lastRenewed = performance.now();
+    for (;;) {
+      await SYSTEM_CLOCK.sleep(ttlMs / 3, stop.signal);
+      if (stop.signal.aborted) return;
+      try {
+        if ((await lease.take()) !== null)
+          return lost.abort(
+            new Error(`the apply lock (${lease.scope}) was taken over by another apply`),
+          );
+        lastRenewed = performance.now();
+      } catch {
+        if (performance.now() - lastRenewed >= ttlMs)
+          return lost.abort(
+            new Error(`the apply lock (${lease.scope}) could not be renewed for ${ttlMs} ms`),
+          );
+      }
+    }
+  })();
   return {
     lost: lost.signal,
     scope: lease.scope,
     release: async () => {
-      await renewal.stop();
+      stop.abort();
+      await renewal;
       if (!lost.signal.aborted) await lease.free();
     },
   };
 }
 
-/** A lease across machines: taken or renewed by `renew`, given back by `free`. */
+/** A lease across machines: `take` takes or renews it (null, else who holds it), `free` gives it back. */
 interface Lease {
   scope: string;
-  /**
-   * Takes or renews it. Refused: the first acquisition (`renewing` false) throws a
-   * LockHeldError naming the holder; a renewal says `refused`.
-   */
-  renew(renewing: boolean): Promise<'held' | 'refused'>;
+  take(): Promise<string | null>;
   free(): Promise<void>;
 }
 
@@ -203,14 +194,13 @@ async function leaseOf(
     const ttl_seconds = Math.max(1, Math.round(ttlMs / 1000));
     return {
       scope: 'control plane',
-      renew: async (renewing) => {
+      take: async () => {
         try {
           await provider.acquireApplyLock({ id, holder, ttl_seconds });
-          return 'held';
+          return null;
         } catch (err) {
           if (!isControlPlaneError(err, 'FAILED_PRECONDITION')) throw err;
-          if (!renewing) throw new LockHeldError(err.message);
-          return 'refused';
+          return err.message;
         }
       },
       free: () => provider.releaseApplyLock(id),
@@ -229,71 +219,12 @@ async function leaseOf(
   );
   return {
     scope: lease.where,
-    renew: async (renewing) => {
+    take: async () => {
       const obs = await lease.tryAcquireOrRenew();
-      if (obs.held) return 'held';
-      if (!renewing)
-        throw new LockHeldError(
-          `the apply lock (${lease.where}) is held by ${obs.holder ?? 'another apply'}; wait for it to finish`,
-        );
-      return 'refused';
+      return obs.held
+        ? null
+        : `the apply lock (${lease.where}) is held by ${obs.holder ?? 'another apply'}; wait for it to finish`;
     },
     free: () => lease.release(),
-  };
-}
-
-/**
- * Renews `lease` every third of its TTL until stopped; aborts `lost` when a renewal is refused
- * or none succeeded for a whole TTL.
- */
-function keepRenewed(
-  lease: Lease,
-  ttlMs: number,
-  lost: AbortController,
-): { stop(): Promise<void> } {
-  let lastRenewed = performance.now();
-  const stop = new AbortController();
-  const loop = (async () => {
-    while (!stop.signal.aborted) {
-      await SYSTEM_CLOCK.sleep(ttlMs / 3, stop.signal);
-      if (stop.signal.aborted) return;
-      try {
-        if ((await lease.renew(true)) === 'refused') {
-          lost.abort(new Error(`the apply lock (${lease.scope}) was taken over by another apply`));
-          return;
-        }
-        lastRenewed = performance.now();
-      } catch {
-        if (performance.now() - lastRenewed >= ttlMs) {
-          lost.abort(
-            new Error(`the apply lock (${lease.scope}) could not be renewed for ${ttlMs} ms`),
-          );
-          return;
-        }
-      }
-    }
-  })();
-  return {
-    stop: async () => {
-      stop.abort();
-      await loop;
-    },
-  };
-}
-
-// Waiting for a held lock (--lock-timeout).
-
-export interface LockWait {
-  /** Absolute deadline (performance.now() ms); null: do not wait (fail at once). */
-  deadline: number | null;
-  /** Told once, the first time a lock is found held, with the holder's message. */
-  onWait?(message: string, remainingMs: number): void;
-}
-
-/** A deadline `timeoutMs` from now (0: no waiting). */
-export function lockWait(timeoutMs: number, onWait?: LockWait['onWait']): LockWait {
-  return {
-    deadline: timeoutMs > 0 ? performance.now() + timeoutMs : null,
-    onWait,
   };
 }

@@ -1,13 +1,9 @@
 /**
- * What `poolsync apply` prints: one line when a step starts and one when it ends (with its
- * duration), throttled progress of waits, and the closing summary or failure report.
- * Pure formatting: event in, lines out. Every name (a target, a queue, a command, a line a
- * manual command printed) is escaped for the terminal as the plan's text is (issue 38, item 6):
- * a live name holding ESC or a newline shows as `\x1b`, `\n`, never as a forged line.
- *
- * `--output json`: the one JSON document apply prints on stdout when it is done
- * (schemas/apply-result.schema.json, docs/apply.md#json-output). Built from the plan and the
- * executor's result only; the exit code is part of it, so a script reads one value.
+ * What `poolsync apply` prints: a line when a step starts and one when it ends, throttled
+ * progress of waits, and the closing summary or failure report; every name escaped for the
+ * terminal (issue 38, item 6: a live name holding ESC or a newline never forges a line). And
+ * `--output json`'s one document (schemas/apply-result.schema.json, docs/apply.md#json-output),
+ * exit code included, built from the plan and the executor's result only.
  */
 import {
   escapeJsonForTerminal,
@@ -16,7 +12,7 @@ import {
 } from '../util/terminal-text.js';
 import type { Plan, Step } from '../model/plan.js';
 import { emptyCounts, type PlanCounts } from '../plan/counts.js';
-import type { ApplyEvent, ApplyResult, StepStatus } from './types.js';
+import type { ApplyEvent, ApplyResult, StepError, StepStatus } from './types.js';
 import { formatDuration } from '../util/duration.js';
 
 const VERB: Record<Step['op'], [progressive: string, noun: string]> = {
@@ -46,25 +42,12 @@ const VERB: Record<Step['op'], [progressive: string, noun: string]> = {
   delete_execution_cluster_label: ['Deleting', 'Deletion'],
 };
 
-export interface Colors {
-  green(s: string): string;
-  red(s: string): string;
-  yellow(s: string): string;
-  bold(s: string): string;
-}
+export type Colors = Record<'green' | 'red' | 'yellow' | 'bold', (s: string) => string>;
 
-export const NO_COLOR: Colors = {
-  green: (s) => s,
-  red: (s) => s,
-  yellow: (s) => s,
-  bold: (s) => s,
-};
-export const ANSI: Colors = {
-  green: (s) => `\u001b[32m${s}\u001b[0m`,
-  red: (s) => `\u001b[31m${s}\u001b[0m`,
-  yellow: (s) => `\u001b[33m${s}\u001b[0m`,
-  bold: (s) => `\u001b[1m${s}\u001b[0m`,
-};
+const same = (s: string) => s;
+export const NO_COLOR: Colors = { green: same, red: same, yellow: same, bold: same };
+const sgr = (code: number) => (s: string) => `\u001b[${code}m${s}\u001b[0m`;
+export const ANSI: Colors = { green: sgr(32), red: sgr(31), yellow: sgr(33), bold: sgr(1) };
 
 /** Turns executor events into lines; waits report at most every `waitEveryMs` per queue. */
 export function progressPrinter(
@@ -129,11 +112,14 @@ function finishedLine(e: EventOf<'step_finished'>, colors: Colors): string {
       `${esc(e.step.target)}: ${noun} complete after ${after}${note} [${e.step.id}]`,
     );
   }
-  const err = e.error!;
-  const rule = err.rule ? ` (${err.rule})` : '';
   return colors.red(
-    `${esc(e.step.target)}: ${noun} failed after ${after} [${e.step.id}]: ${err.code}${rule}: ${escapeTerminal(err.message)}`,
+    `${esc(e.step.target)}: ${noun} failed after ${after} [${e.step.id}]: ${errorWords(e.error!)}`,
   );
+}
+
+/** `CODE (RULE): message`. */
+function errorWords(err: StepError): string {
+  return `${err.code}${err.rule ? ` (${err.rule})` : ''}: ${escapeTerminal(err.message)}`;
 }
 
 function waitLine(e: EventOf<'wait_progress'>): string {
@@ -159,54 +145,42 @@ export function renderApplyResult(result: ApplyResult, colors: Colors = NO_COLOR
       : '.');
   if (result.ok) return `${colors.bold(colors.green(`Apply complete: ${tally}`))}\n`;
 
-  const failed = result.steps.filter((s) => s.status === 'failed');
-  const notRun = result.steps.filter((s) => s.status === 'not_run');
-  const manual = result.steps.filter((s) => s.status === 'manual');
-  const waiting = result.steps.filter((s) => s.status === 'waiting');
-  const done = result.steps.filter((s) => s.status === 'done').length;
-  const leftForPerson = (lines: string[]) => {
-    for (const s of manual) lines.push(`  ✋ ${s.id} ${s.op} ${esc(s.target)}: manual step`);
-    for (const s of waiting)
-      lines.push(
-        `  … ${s.id} ${s.op} ${esc(s.target)}: ${esc(s.note ?? 'waiting on a manual step')}`,
-      );
-  };
-  if (failed.length === 0 && notRun.length === 0 && !result.aborted && manual.length > 0) {
-    const lines = [
-      colors.bold(
-        colors.yellow(
-          `Apply stopped at ${manual.length} manual step(s): ${done} of ${result.steps.length} steps done, ` +
-            `${waiting.length} waiting on a manual step.`,
-        ),
-      ),
-    ];
-    leftForPerson(lines);
-    lines.push(`Applied so far: ${tally}`);
-    return `${lines.join('\n')}\n`;
-  }
-  const head = result.aborted ? 'Apply interrupted' : 'Apply failed';
-  const lines = [
-    colors.bold(
-      colors.red(
-        `${head}: ${done} of ${result.steps.length} steps done, ${failed.length} failed, ${notRun.length} not run${manual.length + waiting.length > 0 ? `, ${manual.length + waiting.length} left for manual steps` : ''}.`,
-      ),
+  const of = (status: StepStatus) => result.steps.filter((s) => s.status === status);
+  const failed = of('failed');
+  const notRun = of('not_run');
+  const manual = of('manual');
+  const waiting = of('waiting');
+  const done = of('done').length;
+  const total = result.steps.length;
+  const leftForPerson = [
+    ...manual.map((s) => `  ✋ ${s.id} ${s.op} ${esc(s.target)}: manual step`),
+    ...waiting.map(
+      (s) => `  … ${s.id} ${s.op} ${esc(s.target)}: ${esc(s.note ?? 'waiting on a manual step')}`,
     ),
   ];
-  for (const s of failed) {
-    const rule = s.error!.rule ? ` (${s.error!.rule})` : '';
-    lines.push(
-      colors.red(
-        `  ✗ ${s.id} ${s.op} ${esc(s.target)}: ${s.error!.code}${rule}: ${escapeTerminal(s.error!.message)}`,
+  let lines: string[];
+  if (failed.length === 0 && notRun.length === 0 && !result.aborted && manual.length > 0) {
+    const head =
+      `Apply stopped at ${manual.length} manual step(s): ${done} of ${total} steps done, ` +
+      `${waiting.length} waiting on a manual step.`;
+    lines = [colors.bold(colors.yellow(head)), ...leftForPerson, `Applied so far: ${tally}`];
+  } else {
+    const left = leftForPerson.length;
+    const head =
+      `${result.aborted ? 'Apply interrupted' : 'Apply failed'}: ${done} of ${total} steps done, ` +
+      `${failed.length} failed, ${notRun.length} not run${left > 0 ? `, ${left} left for manual steps` : ''}.`;
+    lines = [
+      colors.bold(colors.red(head)),
+      ...failed.map((s) =>
+        colors.red(`  ✗ ${s.id} ${s.op} ${esc(s.target)}: ${errorWords(s.error!)}`),
       ),
-    );
+      ...notRun.map((s) => `  - ${s.id} ${s.op} ${esc(s.target)}: not run`),
+      ...leftForPerson,
+      `Applied so far: ${tally}`,
+      'Nothing was rolled back. Fix the cause and apply again: every step recognises work already done, ' +
+        'so the next apply continues from here.',
+    ];
   }
-  for (const s of notRun) lines.push(`  - ${s.id} ${s.op} ${esc(s.target)}: not run`);
-  leftForPerson(lines);
-  lines.push(`Applied so far: ${tally}`);
-  lines.push(
-    'Nothing was rolled back. Fix the cause and apply again: every step recognises work already done, ' +
-      'so the next apply continues from here.',
-  );
   return `${lines.join('\n')}\n`;
 }
 
@@ -214,17 +188,15 @@ export function renderApplyResult(result: ApplyResult, colors: Colors = NO_COLOR
 
 export const APPLY_RESULT_FORMAT_VERSION = '1';
 
-/** What happened, as one word; `exit_code` follows from it (docs/apply.md, Exit status). */
-export type ApplyOutcome =
-  'applied' | 'no_changes' | 'manual_steps_left' | 'failed' | 'interrupted';
-
-const EXIT_CODE: Record<ApplyOutcome, 0 | 1 | 2> = {
+/** What happened, as one word, and the exit code that follows (docs/apply.md, Exit status). */
+export const APPLY_EXIT_CODE = {
   applied: 0,
   no_changes: 0,
   manual_steps_left: 2,
   failed: 1,
   interrupted: 1,
-};
+} as const satisfies Record<string, 0 | 1 | 2>;
+export type ApplyOutcome = keyof typeof APPLY_EXIT_CODE;
 
 /** The outcome of a finished apply; null result: there was no step to run. */
 export function applyOutcome(result: ApplyResult | null): ApplyOutcome {
@@ -233,10 +205,6 @@ export function applyOutcome(result: ApplyResult | null): ApplyOutcome {
   if (result.aborted) return 'interrupted';
   const stopped = result.steps.some((s) => s.status === 'failed' || s.status === 'not_run');
   return stopped || result.manual.length === 0 ? 'failed' : 'manual_steps_left';
-}
-
-export function applyExitCode(outcome: ApplyOutcome): 0 | 1 | 2 {
-  return EXIT_CODE[outcome];
 }
 
 /** The document, members in this order; `result` null when the plan had no step. */
@@ -260,7 +228,7 @@ export function applyResultDocument(
   return {
     format_version: APPLY_RESULT_FORMAT_VERSION,
     outcome,
-    exit_code: applyExitCode(outcome),
+    exit_code: APPLY_EXIT_CODE[outcome],
     control_plane: plan.control_plane ?? null,
     commit: plan.commit,
     // The plan's one count (src/plan/counts.ts), in the past tense: what the done steps changed.
@@ -273,15 +241,8 @@ export function applyResultDocument(
       side_effects: counts.side_effects,
     },
     steps_by_status: byStatus,
-    steps: (result?.steps ?? []).map((s) => ({
-      id: s.id,
-      op: s.op,
-      target: s.target,
-      status: s.status,
-      duration_ms: s.duration_ms,
-      error: s.error,
-      note: s.note,
-    })),
+    // The executor builds each result with exactly these members, in this order.
+    steps: result?.steps ?? [],
     applied: result?.applied ?? [],
     manual: result?.manual ?? [],
     duration_ms: result?.duration_ms ?? 0,

@@ -53,10 +53,7 @@ interface Poll<T> {
   timedOut: (busy: [string, T][]) => string;
 }
 
-/**
- * Polls every queue until all are settled in the same poll, with backoff between polls,
- * reporting progress, bounded by the timeout and ended early by the signal.
- */
+/** Polls every queue, backing off, until all settle in one poll; bounded, ended by the signal. */
 async function pollQueues<T>(
   cp: ControlPlane,
   queues: string[],

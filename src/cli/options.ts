@@ -21,7 +21,8 @@ import { ControlPlaneError } from '../controlplane/errors.js';
 import { openControlPlane, resolveToken } from '../controlplane/open.js';
 import type { ControlPlane } from '../controlplane/types.js';
 import type { SharedInventory } from '../apply/inventory.js';
-import { inventoryPlace, leaseNamespace } from '../apply/inventory-place.js';
+import { inventoryPlace } from '../apply/inventory-place.js';
+import { parseK8sPlace } from '../util/k8s-place.js';
 import { parseDuration } from '../util/duration.js';
 import { controlPlaneUrl, type Args } from './define.js';
 import type { Io } from './io.js';
@@ -32,7 +33,7 @@ export function sharedInventoryOf(
   env: NodeJS.ProcessEnv,
 ): SharedInventory | null {
   const lock = args.lock ?? env.POOLSYNC_LOCK;
-  const place = inventoryPlace(args.inventory ?? env.POOLSYNC_INVENTORY, leaseNamespace(lock));
+  const place = inventoryPlace(args.inventory ?? env.POOLSYNC_INVENTORY, parseK8sPlace(lock));
   return place ? { place } : null;
 }
 

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { dump } from '../util/js-yaml.js';
 import {
+  type AssignmentKey,
   assignmentKeyString,
   DEFAULT_POOL,
   DEFAULT_QUEUE,
@@ -17,14 +18,7 @@ import {
   type QueueCaps,
 } from '../model/common.js';
 import { CONTRACT_ANNOTATION, CONTRACT_UNKNOWN } from '../model/desired.js';
-import type {
-  LiveAssignment,
-  LiveCluster,
-  LiveDefaultQueue,
-  LivePool,
-  LiveQueue,
-  LiveState,
-} from '../model/live.js';
+import type { LiveCluster, LivePool, LiveQueue, LiveState } from '../model/live.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 import { attributeRowKey, MATCHABLE_KIND } from '../model/flyte.js';
 
@@ -130,7 +124,7 @@ function hasDefaultSettings(q: LiveQueue): boolean {
 }
 
 /** metadata.name of an assignment: its key made a valid name (N1), unique among the exported ones. */
-export function assignmentManifestName(a: LiveAssignment, taken: Set<string>): string {
+export function assignmentManifestName(a: AssignmentKey, taken: Set<string>): string {
   const raw = [a.project, a.domain, a.workflow ?? '']
     .filter(Boolean)
     .join('-')
@@ -165,26 +159,40 @@ export function exportManifests(live: LiveState): ExportResult {
     files.push(file);
     counts[key] = (counts[key] ?? 0) + 1;
   };
+  // N1: a live name that is not a valid manifest name is left out, said.
+  const named = <T extends { name: string }>(
+    kind: ObjectKind,
+    key: keyof ExportResult['counts'],
+    list: readonly T[],
+    file: (o: T) => ExportedFile | null,
+  ) => {
+    for (const o of list)
+      if (isValidName(o.name)) add(key, file(o));
+      else warnings.push(invalidNameWarning(kind, o.name));
+  };
   const clusters = new Map<string, LiveCluster>(live.clusters.map((c) => [c.name, c]));
-  for (const p of live.pools) add('pools', poolFile(p, warnings));
-  for (const c of live.clusters) add('clusters', clusterFile(c, warnings));
-  for (const q of live.queues) add('queues', queueFile(q, clusters, warnings));
+  named('ClusterPool', 'pools', live.pools, (p) => poolFile(p, warnings));
+  // data_plane is reported by the cluster itself (C5), not declared here.
+  named('Cluster', 'clusters', live.clusters, (c) =>
+    manifestFile('Cluster', c.name, { pool: c.pool, enabled: c.enabled }),
+  );
+  named('Queue', 'queues', live.queues, (q) => queueFile(q, clusters, warnings));
   const taken = new Set<string>();
-  for (const a of live.assignments) add('assignments', assignmentFile(a, taken));
+  for (const a of live.assignments)
+    add('assignments', keyedFile('PoolAssignment', a, { pool: a.pool }, taken));
   // Union v2: project/domain → default queue.
   const dqNames = new Set<string>();
   if (live.default_queues) counts.default_queues = 0;
-  for (const d of live.default_queues ?? []) add('default_queues', defaultQueueFile(d, dqNames));
+  for (const d of live.default_queues ?? []) {
+    const key = { project: d.project, domain: d.domain, workflow: null };
+    add('default_queues', keyedFile('DefaultQueue', key, { queue: d.queue }, dqNames));
+  }
   return { files, counts, warnings };
 }
 
 function poolFile(p: LivePool, warnings: string[]): ExportedFile | null {
   // P1: the default pool exists everywhere and is set when the control plane is provisioned.
   if (p.name === DEFAULT_POOL) return null;
-  if (!isValidName(p.name)) {
-    warnings.push(invalidNameWarning('ClusterPool', p.name));
-    return null;
-  }
   if (p.contract_known === false) {
     // Union's public API does not return a pool's contract (docs/union.md): the pool is
     // written with its contract marked unknown (never a made-up one), which validates (V7
@@ -205,24 +213,11 @@ function poolFile(p: LivePool, warnings: string[]): ExportedFile | null {
   return manifestFile('ClusterPool', p.name, poolSpec(p));
 }
 
-function clusterFile(c: LiveCluster, warnings: string[]): ExportedFile | null {
-  if (!isValidName(c.name)) {
-    warnings.push(invalidNameWarning('Cluster', c.name));
-    return null;
-  }
-  // data_plane is reported by the cluster itself (C5), not declared here.
-  return manifestFile('Cluster', c.name, { pool: c.pool, enabled: c.enabled });
-}
-
 function queueFile(
   q: LiveQueue,
   clusters: Map<string, LiveCluster>,
   warnings: string[],
 ): ExportedFile | null {
-  if (!isValidName(q.name)) {
-    warnings.push(invalidNameWarning('Queue', q.name));
-    return null;
-  }
   const owner = q.cluster_managed ? clusters.get(q.name) : undefined;
   if (q.name === DEFAULT_QUEUE || owner) return managedQueueFile(q, owner, warnings);
   return manifestFile('Queue', q.name, {
@@ -255,21 +250,19 @@ function managedQueueFile(
   return manifestFile('Queue', q.name, { ...settingsOf(q) }, q.name, comment);
 }
 
-function assignmentFile(a: LiveAssignment, taken: Set<string>): ExportedFile {
-  const name = assignmentManifestName(a, taken);
-  const spec = {
-    project: a.project,
-    domain: a.domain,
-    workflow: a.workflow ?? undefined,
-    pool: a.pool,
-  };
-  return manifestFile('PoolAssignment', name, spec, assignmentKeyString(a));
-}
-
-function defaultQueueFile(d: LiveDefaultQueue, taken: Set<string>): ExportedFile {
-  const name = assignmentManifestName({ ...d, workflow: null, pool: '' }, taken);
-  const spec = { project: d.project, domain: d.domain, queue: d.queue };
-  return manifestFile('DefaultQueue', name, spec, `${d.project}/${d.domain}`);
+/**
+ * The manifest of an object named by its key (assignments, default-queue settings, labels):
+ * the key's parts, then `spec`; its name made from the key, unique among `taken`.
+ */
+function keyedFile(
+  kind: ObjectKind,
+  key: AssignmentKey,
+  spec: Record<string, unknown>,
+  taken: Set<string>,
+): ExportedFile {
+  const { project, domain } = key;
+  const fields = { project, domain, workflow: key.workflow ?? undefined, ...spec };
+  return manifestFile(kind, assignmentManifestName(key, taken), fields, assignmentKeyString(key));
 }
 
 /**
@@ -285,16 +278,7 @@ export function exportExecutionClusterLabels(live: LiveState): {
 } {
   const labels = live.execution_cluster_labels ?? [];
   const taken = new Set<string>();
-  const files = labels.map((l) => {
-    const name = assignmentManifestName({ ...l, pool: l.label }, taken);
-    const spec = {
-      project: l.project,
-      domain: l.domain,
-      workflow: l.workflow ?? undefined,
-      label: l.label,
-    };
-    return manifestFile('ExecutionClusterLabel', name, spec, assignmentKeyString(l));
-  });
+  const files = labels.map((l) => keyedFile('ExecutionClusterLabel', l, { label: l.label }, taken));
   const named = [...new Set(labels.map((l) => l.label))].sort();
   const warnings =
     named.length > 0

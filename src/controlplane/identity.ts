@@ -7,7 +7,8 @@
  */
 import { existsSync } from 'node:fs';
 import { controlPlaneEndpoint } from '../util/control-plane-endpoint.js';
-import { DEFAULT_CONTROL_PLANE_URL, embeddedStatePath } from './open.js';
+import { DEFAULT_CONTROL_PLANE_URL } from './default-url.js';
+import { embeddedStatePath } from './embedded/opener.js';
 import type { ControlPlane } from './types.js';
 import type { PlanControlPlane } from '../model/plan.js';
 

@@ -53,6 +53,7 @@ type Json = Record<string, unknown>;
 
 /** Discovery found nothing a token can be asked of. */
 const refused = (message: string) => new ControlPlaneError('UNAUTHENTICATED', message);
+const unavailable = (message: string) => new ControlPlaneError('UNAVAILABLE', message);
 
 async function readJson(res: Response, url: string, what: string, o: DiscoveryOptions) {
   if (!res.ok) {
@@ -67,8 +68,7 @@ async function readJson(res: Response, url: string, what: string, o: DiscoveryOp
     text = await res.text();
   } catch (err) {
     // Cut off after its headers: transient, like no answer at all.
-    throw new ControlPlaneError(
-      'UNAVAILABLE',
+    throw unavailable(
       `${o.service} ${what}: the answer of ${url} was cut off (${(err as Error).message})`,
     );
   }
@@ -334,24 +334,17 @@ export class TokenSource {
       // A body cut off after its headers fails to parse with a TypeError, not a SyntaxError:
       // transient, like no answer at all.
       if (err.code === oauth.PARSE_ERROR && !(err.cause instanceof SyntaxError))
-        return new ControlPlaneError(
-          'UNAVAILABLE',
+        return unavailable(
           `${service} token request: the answer of ${d.tokenEndpoint} was cut off (${(err.cause as Error | undefined)?.message ?? 'unreadable'})`,
         );
       const what = /access_token/.test(err.message)
         ? 'without an access_token'
         : `a token response poolsync cannot use (${err.message})`;
-      return new ControlPlaneError(
-        'UNAUTHENTICATED',
-        `${service} token request: ${d.tokenEndpoint} answered ${what}`,
-      );
+      return refused(`${service} token request: ${d.tokenEndpoint} answered ${what}`);
     }
     return err instanceof ControlPlaneError
       ? err
-      : new ControlPlaneError(
-          'UNAUTHENTICATED',
-          `${service} token request: ${(err as Error).message}`,
-        );
+      : refused(`${service} token request: ${(err as Error).message}`);
   }
 }
 
@@ -434,8 +427,7 @@ export function retryingFetch(
         error: (attempts) =>
           failure
             ? unreachable(`${service} ${what}`, service, origin, failure, attempts, advice)
-            : new ControlPlaneError(
-                'UNAVAILABLE',
+            : unavailable(
                 `${service} ${what}: cannot reach ${url} (${cause}; ${attempts} attempts)`,
               ),
       };

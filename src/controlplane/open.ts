@@ -5,7 +5,7 @@
  */
 import { readUserFile, SECRET_FILE_BYTES } from '../util/safe-file.js';
 import { UserError } from '../util/user-error.js';
-import { embeddedOpener } from './embedded/opener.js';
+import { checkStateFolder, embeddedOpener, embeddedStatePath } from './embedded/opener.js';
 import { flyteadminOpener } from './flyteadmin/opener.js';
 import type { BackendOpener, OpenOptions } from './opener.js';
 import { restOpener } from './rest/opener.js';
@@ -16,12 +16,7 @@ import { checkBound, parseSecretFile, type SecretFile } from '../util/bound-secr
 import { controlPlaneEndpoint } from '../util/control-plane-endpoint.js';
 
 export type { OpenOptions } from './opener.js';
-export {
-  DEFAULT_CONTROL_PLANE_URL,
-  checkStateFolder,
-  embeddedStatePath,
-  embeddedUrlCapabilities,
-} from './embedded/opener.js';
+export { checkStateFolder, embeddedStatePath };
 
 /** Every backend, in the order URLs are matched. */
 const BACKENDS: readonly BackendOpener[] = [

@@ -73,30 +73,28 @@ export interface ControlPlane {
   close(): Promise<void>;
 }
 
-/** The parts of a ControlPlane (each optional). */
-export type PartName =
-  | 'pools'
-  | 'clusters'
-  | 'queues'
-  | 'assignments'
-  | 'defaultQueues'
-  | 'executionClusterLabels'
-  | 'capabilityCalls'
-  | 'applyLock';
+/** The manifest kind each kind part of a ControlPlane manages, in the order kinds are listed. */
+const KIND_PARTS = {
+  pools: 'ClusterPool',
+  clusters: 'Cluster',
+  queues: 'Queue',
+  assignments: 'PoolAssignment',
+  defaultQueues: 'DefaultQueue',
+  executionClusterLabels: 'ExecutionClusterLabel',
+} as const satisfies { [P in keyof ControlPlane]?: ObjectKind };
 
-/** The manifest kind each kind part manages, in the order kinds are listed. */
-const KIND_PARTS: readonly (readonly [PartName, ObjectKind])[] = [
-  ['pools', 'ClusterPool'],
-  ['clusters', 'Cluster'],
-  ['queues', 'Queue'],
-  ['assignments', 'PoolAssignment'],
-  ['defaultQueues', 'DefaultQueue'],
-  ['executionClusterLabels', 'ExecutionClusterLabel'],
-];
+/** The other parts (each optional, as the kind parts), and what they are, for messages. */
+const OTHER_PARTS = {
+  capabilityCalls: 'capability calls (drain, queue delete, cluster move, pool update)',
+  applyLock: 'an apply lock of its own',
+} as const;
+
+export type PartName = keyof typeof KIND_PARTS | keyof typeof OTHER_PARTS;
 
 /** The kinds a control plane manages: those whose part it provides. */
 export function managedKinds(cp: ControlPlane): ObjectKind[] {
-  return KIND_PARTS.filter(([part]) => cp[part] !== undefined).map(([, kind]) => kind);
+  const parts = Object.keys(KIND_PARTS) as (keyof typeof KIND_PARTS)[];
+  return parts.filter((part) => cp[part] !== undefined).map((part) => KIND_PARTS[part]);
 }
 
 /** The backend as the planner sees it: its profile, the kinds its parts manage, its manual steps. */
@@ -104,17 +102,6 @@ export function backendInfo(cp: ControlPlane): BackendInfo {
   const manualStep = cp.manual?.instruction;
   return { ...cp.backend, kinds: managedKinds(cp), ...(manualStep ? { manualStep } : {}) };
 }
-
-const PART_SUBJECT: Record<PartName, string> = {
-  pools: 'ClusterPool objects',
-  clusters: 'Cluster objects',
-  queues: 'Queue objects',
-  assignments: 'PoolAssignment objects',
-  defaultQueues: 'DefaultQueue objects',
-  executionClusterLabels: 'ExecutionClusterLabel objects',
-  capabilityCalls: 'capability calls (drain, queue delete, cluster move, pool update)',
-  applyLock: 'an apply lock of its own',
-};
 
 /**
  * The part a step's call goes through. The planner plans no step for a part the backend does
@@ -127,9 +114,13 @@ export function partOf<P extends PartName>(
 ): NonNullable<ControlPlane[P]> {
   const calls = cp[part];
   if (calls === undefined) {
+    const subject =
+      part in KIND_PARTS
+        ? `${KIND_PARTS[part as keyof typeof KIND_PARTS]} objects`
+        : OTHER_PARTS[part as keyof typeof OTHER_PARTS];
     throw new ControlPlaneError(
       'FAILED_PRECONDITION',
-      `${objectAddress ? `${objectAddress}: ` : ''}the ${cp.backend.name} control plane does not manage ${PART_SUBJECT[part]}; run \`poolsync plan\` against it again`,
+      `${objectAddress ? `${objectAddress}: ` : ''}the ${cp.backend.name} control plane does not manage ${subject}; run \`poolsync plan\` against it again`,
       objectAddress,
     );
   }
@@ -197,14 +188,11 @@ export async function readLiveState(
   const { pools, clusters, queues, assignments, defaultQueues, labels, deletedQueues } = lists;
   const { deletedPools, deletedClusters } = lists;
   const scopes = lists.defaultQueueScopes ?? [];
-  for (const [what, list] of Object.entries({ pools, clusters, queues, assignments, labels }))
+  const checked = { pools, clusters, queues, assignments, labels, default_queues: defaultQueues };
+  const deleted = { deleted_queues: deletedQueues, deleted_pools: deletedPools };
+  const more = { deleted_clusters: deletedClusters, default_queue_scopes: scopes, flyteadmin };
+  for (const [what, list] of Object.entries({ ...checked, ...deleted, ...more }))
     checkLiveStrings(what, list);
-  if (defaultQueues) checkLiveStrings('default_queues', defaultQueues);
-  if (deletedQueues) checkLiveStrings('deleted_queues', deletedQueues);
-  if (deletedPools) checkLiveStrings('deleted_pools', deletedPools);
-  if (deletedClusters) checkLiveStrings('deleted_clusters', deletedClusters);
-  checkLiveStrings('default_queue_scopes', scopes);
-  if (flyteadmin) checkLiveStrings('flyteadmin', flyteadmin);
   const byName = <T extends { name: string }>(a: T, b: T) =>
     a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
   const read = settings !== 'all' && cp.defaultQueues?.settingsByKey === true;
@@ -213,17 +201,12 @@ export async function readLiveState(
     pools: sortedCopy(pools, byName),
     clusters: sortedCopy(clusters, byName),
     queues: sortedCopy(queues, byName),
-    assignments: sortedCopy(
-      assignments,
-      (a, b) =>
-        compareStrings(a.project, b.project) ||
-        compareStrings(a.domain, b.domain) ||
-        compareStrings(a.workflow ?? '', b.workflow ?? ''),
-    ),
-    ...(defaultQueues ? { default_queues: sortDefaultQueues(defaultQueues) } : {}),
+    assignments: sortedCopy(assignments, byKey),
+    ...(defaultQueues ? { default_queues: [...defaultQueues].sort(byKey) } : {}),
     ...(scopes.length ? { default_queue_scopes: sortedCopy(scopes, byScope) } : {}),
-    ...(read ? { default_queues_read: sortDefaultQueues(settings) } : {}),
-    ...labelsField(labels ?? []),
+    ...(read ? { default_queues_read: [...settings].sort(byKey) } : {}),
+    // Only when there are labels, so live states of backends without them stay as they were.
+    ...(labels?.length ? { execution_cluster_labels: [...labels].sort(byKey) } : {}),
     ...(deletedQueues?.length ? { deleted_queues: sortedCopy(deletedQueues, byName) } : {}),
     ...(deletedPools?.length ? { deleted_pools: sortedCopy(deletedPools, byName) } : {}),
     ...(deletedClusters?.length ? { deleted_clusters: sortedCopy(deletedClusters, byName) } : {}),
@@ -252,41 +235,20 @@ export async function readLists(
   cp: LiveReader,
   settings: DefaultQueueScope = 'all',
 ): Promise<LiveLists> {
-  const [
-    pools,
-    clusters,
-    queues,
-    assignments,
-    defaultQueues,
-    labels,
-    deleted,
-    scopes,
-    dPools,
-    dClusters,
-  ] = await Promise.all([
-    cp.pools?.listPools() ?? [],
-    cp.clusters?.listClusters() ?? [],
-    cp.queues?.listQueues() ?? [],
-    cp.assignments?.listAssignments() ?? [],
-    cp.defaultQueues?.listDefaultQueues(settings) ?? null,
-    cp.executionClusterLabels?.listExecutionClusterLabels() ?? null,
-    cp.queues?.listDeletedQueues?.() ?? null,
-    cp.defaultQueues?.listScopedDefaultQueues?.(settings) ?? null,
-    cp.pools?.listDeletedPools?.() ?? null,
-    cp.clusters?.listDeletedClusters?.() ?? null,
-  ]);
-  return {
-    pools,
-    clusters,
-    queues,
-    assignments,
-    defaultQueues,
-    labels,
-    deletedQueues: deleted ?? undefined,
-    defaultQueueScopes: scopes ?? undefined,
-    deletedPools: dPools ?? undefined,
-    deletedClusters: dClusters ?? undefined,
-  };
+  const reads = {
+    pools: cp.pools?.listPools() ?? [],
+    clusters: cp.clusters?.listClusters() ?? [],
+    queues: cp.queues?.listQueues() ?? [],
+    assignments: cp.assignments?.listAssignments() ?? [],
+    defaultQueues: cp.defaultQueues?.listDefaultQueues(settings) ?? null,
+    labels: cp.executionClusterLabels?.listExecutionClusterLabels() ?? null,
+    deletedQueues: cp.queues?.listDeletedQueues?.(),
+    defaultQueueScopes: cp.defaultQueues?.listScopedDefaultQueues?.(settings),
+    deletedPools: cp.pools?.listDeletedPools?.(),
+    deletedClusters: cp.clusters?.listDeletedClusters?.(),
+  } satisfies { [K in keyof Required<LiveLists>]: LiveLists[K] | Promise<LiveLists[K]> };
+  const read = Object.entries(reads).map(async ([list, got]) => [list, await got] as const);
+  return Object.fromEntries(await Promise.all(read)) as unknown as LiveLists;
 }
 
 /** The organisation first, then by domain. */
@@ -294,25 +256,16 @@ function byScope(a: LiveScopedDefaultQueue, b: LiveScopedDefaultQueue): number {
   return compareStrings(a.domain ?? '', b.domain ?? '');
 }
 
-/** By project, then domain. */
-export function sortDefaultQueues<T extends { project: string; domain: string }>(
-  list: readonly T[],
-): T[] {
-  const key = (d: T) => `${d.project}\u0000${d.domain}`;
-  return [...list].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+/** By project, domain, then workflow: assignments, default-queue settings, labels. */
+function byKey(a: KeyParts, b: KeyParts): number {
+  return (
+    compareStrings(a.project, b.project) ||
+    compareStrings(a.domain, b.domain) ||
+    compareStrings(a.workflow ?? '', b.workflow ?? '')
+  );
 }
 
-function sortByKey<T extends AssignmentKey>(items: readonly T[]): T[] {
-  const k = (a: T) => [a.project, a.domain, a.workflow ?? ''].join('\u0000');
-  return [...items].sort((a, b) => (k(a) < k(b) ? -1 : k(a) > k(b) ? 1 : 0));
-}
-
-/** Present only when there are labels, so live states of backends without them stay as they were. */
-function labelsField(labels: readonly ExecutionClusterLabel[]): {
-  execution_cluster_labels?: ExecutionClusterLabel[];
-} {
-  return labels.length > 0 ? { execution_cluster_labels: sortByKey(labels) } : {};
-}
+type KeyParts = { project: string; domain: string; workflow?: string | null };
 
 // ---------------------------------------------------------------- the parts
 
@@ -522,12 +475,12 @@ const SHOWN = 40;
  */
 export function checkLiveStrings(what: string, value: unknown): void {
   if (Object.isFrozen(value) && Array.isArray(value)) return;
-  const path = find(value, what, 0);
-  if (path === null) return;
+  const hit = findIn(value, 0);
+  if (hit === null) return;
   throw new ControlPlaneError(
     'INVALID_ARGUMENT',
-    `it reported a value of ${path.length.toLocaleString('en-US')} characters at ${path.at}` +
-      ` (${JSON.stringify(path.start)}…): more than ${MAX_LIVE_STRING} characters, which no name, label or setting needs;` +
+    `it reported a value of ${hit.length.toLocaleString('en-US')} characters at ${what}${hit.at}` +
+      ` (${JSON.stringify(hit.start)}…): more than ${MAX_LIVE_STRING} characters, which no name, label or setting needs;` +
       ` poolsync does not plan, render or export it. Fix or remove that object with the control plane's own tool`,
   );
 }
@@ -539,16 +492,11 @@ interface Found {
 }
 
 /**
- * The first string over the bound in `value`, or null. The path to it (`queues[3].spec.x`) is
- * built only for the one found, on the way back up: a walk of a 10,000-object state built a
- * path string for every node it passed (~20 ms of a cold plan, and its garbage).
+ * The first string over the bound in `value`, or null; `at` is relative to `value`
+ * (`[3].spec.x`). The path is built only for the one found, on the way back up: a walk of a
+ * 10,000-object state built a path string for every node it passed (~20 ms of a cold plan,
+ * and its garbage).
  */
-function find(value: unknown, at: string, depth: number): Found | null {
-  const hit = findIn(value, depth);
-  return hit === null ? null : { ...hit, at: at + hit.at };
-}
-
-/** As find, `at` relative to `value` (`[3].spec.x`). */
 function findIn(value: unknown, depth: number): Found | null {
   if (typeof value === 'string')
     return value.length > MAX_LIVE_STRING

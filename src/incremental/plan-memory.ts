@@ -45,7 +45,7 @@ import {
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
 import { VISIBLE_CHANGES, type Change, type Plan } from '../model/plan.js';
-import type { PlanShapeOptions } from '../plan/index.js';
+import type { PlanOptions } from '../plan/index.js';
 
 const FORMAT = 'poolsync-plan-memory-4';
 /** The bound on a record's bytes: a plan of 100,000 objects is ~100 MB of JSON. */
@@ -72,7 +72,7 @@ export type RememberedResult =
       reused: boolean;
     };
 
-export interface MemoryOptions extends PlanShapeOptions, LoaderOptions {
+export interface MemoryOptions extends PlanOptions, LoaderOptions {
   /** The cache folder (manifestCacheDir()); null: no memory, the pipeline as it is. */
   memoryDir: string | null;
   /**

@@ -7,14 +7,14 @@
  * Exact by construction: the key is the desired state object itself (the loader returns the same
  * frozen result while nothing changed: analysis-cache.ts), the whole live state (the same frozen
  * objects, or else equal JSON: not its fingerprint, which leaves out what warnings read), every
- * option of `PlanShapeOptions` (`SHAPE` names each one) and the backend's data and `manualStep`
+ * option of `PlanOptions` (`SHAPE` names each one) and the backend's data and `manualStep`
  * function. A new desired state (a new commit) costs nothing: no key is computed for it.
  */
 import { createHash } from 'node:crypto';
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
-import { planAgainst, type PlanShapeOptions } from '../plan/index.js';
+import { planAgainst, type PlanOptions } from '../plan/index.js';
 
 /** What a plan was made with besides the desired state. */
 interface MemoKey {
@@ -35,7 +35,7 @@ interface Entry extends MemoKey {
 
 /**
  * Whether each option of a plan shapes it (then it is in the key) — one entry per field of
- * PlanShapeOptions, so a new option cannot be left out of the key.
+ * PlanOptions, so a new option cannot be left out of the key.
  */
 const SHAPE = {
   commit: true,
@@ -44,14 +44,14 @@ const SHAPE = {
   targets: true,
   // Its data and its manualStep function are keyed apart (planMemoKey).
   backend: false,
-} as const satisfies Record<keyof PlanShapeOptions, boolean>;
+} as const satisfies Record<keyof PlanOptions, boolean>;
 
 /** The key of a plan of `live` with these options. */
-function planMemoKey(live: LiveState, opts: PlanShapeOptions): MemoKey {
+function planMemoKey(live: LiveState, opts: PlanOptions): MemoKey {
   const { manualStep, ...data } = opts.backend ?? {};
   const shaping: unknown[] = [];
   for (const [name, shapes] of Object.entries(SHAPE))
-    if (shapes) shaping.push(opts[name as keyof PlanShapeOptions] ?? null);
+    if (shapes) shaping.push(opts[name as keyof PlanOptions] ?? null);
   return { live, options: JSON.stringify(shaping), backend: JSON.stringify(data), manualStep };
 }
 
@@ -147,7 +147,7 @@ export class PlanReuse {
     return createHash('sha256').update(parts.join('\n')).digest('hex');
   });
 
-  plan(desired: DesiredState, live: LiveState, opts: PlanShapeOptions = {}): Plan {
+  plan(desired: DesiredState, live: LiveState, opts: PlanOptions = {}): Plan {
     const key = planMemoKey(live, opts);
     const reused = this.remembered(desired, key);
     if (reused) return reused;

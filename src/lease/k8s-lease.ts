@@ -1,20 +1,16 @@
 /**
  * The Kubernetes objects poolsync keeps, through @kubernetes/client-node.
  *
- * A Lease (coordination.k8s.io/v1) as a lock, for `daemon --leader-elect` and `--lock
- * k8s:NAMESPACE/NAME`: client-go's leaderelection.LeaseLock. A lease held by another identity is
- * taken over only once it has not changed for its lease duration as seen by this process's clock
- * (never by comparing two machines' clocks); every write is a PUT carrying the resourceVersion
- * read, so of two candidates one gets 409 Conflict and loses.
+ * A Lease as a lock (`daemon --leader-elect`, `--lock k8s:NAMESPACE/NAME`), as client-go's
+ * LeaseLock: another identity's lease is taken over only once it has not changed for its
+ * duration by this process's clock (never comparing two machines' clocks); every write is a PUT
+ * carrying the resourceVersion read, so of two candidates one gets 409 Conflict and loses.
  *
- * The inventory in a ConfigMap (`--inventory k8s:NAMESPACE/NAME`, by default
- * `poolsync-inventory` beside the `--lock` Lease), for control planes that cannot keep it
- * (Union, flyteadmin): one data key per control plane (the state-folder file's name); every
- * other key, label and annotation is kept. A write is a PUT carrying the resourceVersion read;
- * on 409 the ConfigMap is read again and what this writer added and removed since its read is
- * applied to the entry there now. A ConfigMap over the API server's 1 MiB is refused before it
- * is sent; an entry that is not an inventory is an error naming the ConfigMap and key, never
- * overwritten.
+ * The inventory in a ConfigMap (`--inventory`) for control planes that cannot keep it: one data
+ * key per control plane, every other key, label and annotation kept. On 409 the ConfigMap is
+ * read again and this writer's additions and removals are applied to the entry there now. Over
+ * the API server's 1 MiB is refused before sending; an entry that is not an inventory is an
+ * error naming the ConfigMap and key, never overwritten.
  */
 import {
   CoordinationV1Api,
@@ -26,17 +22,12 @@ import {
 import { parseInventory, type InventoryRecord } from '../model/inventory.js';
 import { backoffDelay } from '../util/backoff.js';
 import { SYSTEM_CLOCK, type Clock } from '../util/clock.js';
+import { parseK8sPlace, type K8sPlace } from '../util/k8s-place.js';
 import { UserError } from '../util/user-error.js';
 
-export interface LeaseRef {
-  namespace: string;
-  name: string;
-}
+export type LeaseRef = K8sPlace;
 
-/**
- * An election's timings; the daemon's flags default to controller-runtime's (LeaseDuration 15s,
- * RenewDeadline 10s, RetryPeriod 2s).
- */
+/** An election's timings; the daemon's default to controller-runtime's (15 s, 10 s, 2 s). */
 export interface LeaseTiming {
   leaseDurationMs: number;
   renewDeadlineMs: number;
@@ -45,21 +36,16 @@ export interface LeaseTiming {
 
 /** `k8s:NAMESPACE/NAME` (the --lock value) → the Lease it names. */
 export function parseLeaseRef(text: string, origin: string): LeaseRef {
-  const m = /^k8s:([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/.exec(
-    text.trim(),
-  );
-  if (!m) {
+  const ref = parseK8sPlace(text);
+  if (!ref) {
     throw new UserError(
       `${origin}: "${text}" is not a Kubernetes Lease; write k8s:NAMESPACE/NAME (for example k8s:poolsync/apply-lock)`,
     );
   }
-  return { namespace: m[1]!, name: m[3]! };
+  return ref;
 }
 
-/**
- * In a pod: the service account (KUBERNETES_SERVICE_HOST is set); else KUBECONFIG or
- * ~/.kube/config, as kubectl does.
- */
+/** In a pod (KUBERNETES_SERVICE_HOST) its service account; else KUBECONFIG or ~/.kube/config. */
 export function loadKubeConfig(env: Record<string, string | undefined> = process.env): KubeConfig {
   const kc = new KubeConfig();
   try {
@@ -79,11 +65,10 @@ export function loadKubeConfig(env: Record<string, string | undefined> = process
 }
 
 export interface LeaseObservation {
-  /** This identity holds the lease now. */
+  /** Held by this identity now. */
   held: boolean;
-  /** Holder as last read (null: nobody). */
+  /** As last read (null: nobody), with the address it published (ADDRESS_ANNOTATION). */
   holder: string | null;
-  /** The address the holder published with it (ADDRESS_ANNOTATION), when it did. */
   holderAddress?: string | null;
 }
 
@@ -92,7 +77,7 @@ export interface LeaseObservation {
  * leader's status server, for requests a follower hands to it). Written by the holder with
  * every acquire and renewal, so it always belongs to the current holderIdentity.
  */
-export const ADDRESS_ANNOTATION = 'poolsync.dev/holder-address';
+const ADDRESS_ANNOTATION = 'poolsync.dev/holder-address';
 
 function withAddress(lease: V1Lease, address: string | null): V1Lease['metadata'] {
   const annotations = { ...(lease.metadata?.annotations ?? {}) };
@@ -101,9 +86,9 @@ function withAddress(lease: V1Lease, address: string | null): V1Lease['metadata'
   return { ...lease.metadata, annotations };
 }
 
-/** RFC 3339 with microseconds, as the API server's MicroTime wants (it rejects milliseconds). */
-function microTime(d: Date): string {
-  return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+/** Now in RFC 3339 with microseconds, as the API server's MicroTime wants (not milliseconds). */
+function microTime(): Date {
+  return new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z') as unknown as Date;
 }
 
 /** The HTTP status of a failed @kubernetes/client-node call, or null (no answer). */
@@ -112,10 +97,7 @@ export function statusOf(err: unknown): number | null {
   return typeof code === 'number' ? code : null;
 }
 
-/**
- * A short message for an API failure (client-node's own message carries the whole response);
- * a refusal (403) names the objects the service account needs rights on.
- */
+/** A short message for an API failure (client-node's holds the response); 403 names the rights. */
 function describe(err: unknown, what: string, objects: string): Error {
   const status = statusOf(err);
   if (status === 403) {
@@ -133,6 +115,7 @@ export class LeaseLock {
   private readonly api: CoordinationV1Api;
   private observed: { key: string; at: number } | null = null;
   private lastHolder: string | null = null;
+  private readonly durationSeconds: number;
   /** Published with the lease while this identity holds it (ADDRESS_ANNOTATION); null: none. */
   address: string | null = null;
 
@@ -140,7 +123,7 @@ export class LeaseLock {
     kc: KubeConfig,
     readonly ref: LeaseRef,
     readonly identity: string,
-    private readonly leaseDurationMs: number,
+    leaseDurationMs: number,
     /** Judges how long a renewal has gone unchanged (never the holder's clock). */
     private readonly clock: Clock = SYSTEM_CLOCK,
     /**
@@ -150,10 +133,7 @@ export class LeaseLock {
     private readonly trustRenewTime = false,
   ) {
     this.api = kc.makeApiClient(CoordinationV1Api);
-  }
-
-  get holder(): string | null {
-    return this.lastHolder;
+    this.durationSeconds = Math.max(1, Math.ceil(leaseDurationMs / 1000));
   }
 
   get where(): string {
@@ -162,25 +142,22 @@ export class LeaseLock {
 
   /** One attempt (client-go tryAcquireOrRenew). Conflicts are a lost race, not an error. */
   async tryAcquireOrRenew(): Promise<LeaseObservation> {
-    const { namespace, name } = this.ref;
-    const durationSeconds = Math.max(1, Math.ceil(this.leaseDurationMs / 1000));
-    const nowDate = new Date();
     const lease = await this.read();
-    if (lease === null) return this.create(durationSeconds, nowDate);
-    const { holder, holderAddress, valid } = this.observe(lease, durationSeconds);
+    if (lease === null) return this.create();
+    const { holder, holderAddress, valid } = this.observe(lease);
     if (holder !== null && holder !== this.identity && valid)
       return { held: false, holder, holderAddress };
-    const body = this.takenOver(lease, holder === this.identity, durationSeconds, nowDate);
+    const body = this.takenOver(lease, holder === this.identity);
     try {
-      await this.api.replaceNamespacedLease({ name, namespace, body });
+      await this.api.replaceNamespacedLease({ ...this.ref, body });
     } catch (err) {
       if (statusOf(err) !== 409) throw describe(err, `updating ${this.where}`, LEASES);
       // Lost: another candidate wrote since the read, or the Lease was deleted since (the API
       // server fails the write's UID precondition). A Lease that is gone is created now, so its
       // holder keeps it; else whoever holds it now is the answer.
       const now = await this.read();
-      if (now === null) return this.create(durationSeconds, nowDate);
-      const seen = this.observe(now, durationSeconds);
+      if (now === null) return this.create();
+      const seen = this.observe(now);
       return { held: false, holder: seen.holder, holderAddress: seen.holderAddress };
     }
     return this.won();
@@ -194,9 +171,8 @@ export class LeaseLock {
 
   /** The Lease, or null when there is none. */
   private async read(): Promise<V1Lease | null> {
-    const { namespace, name } = this.ref;
     try {
-      return await this.api.readNamespacedLease({ name, namespace });
+      return await this.api.readNamespacedLease(this.ref);
     } catch (err) {
       if (statusOf(err) === 404) return null;
       throw describe(err, `reading ${this.where}`, LEASES);
@@ -204,7 +180,7 @@ export class LeaseLock {
   }
 
   /** No lease yet: create it, held by this identity (409: another candidate was first). */
-  private async create(durationSeconds: number, nowDate: Date): Promise<LeaseObservation> {
+  private async create(): Promise<LeaseObservation> {
     const { namespace, name } = this.ref;
     try {
       await this.api.createNamespacedLease({
@@ -219,9 +195,9 @@ export class LeaseLock {
           },
           spec: {
             holderIdentity: this.identity,
-            leaseDurationSeconds: durationSeconds,
-            acquireTime: microTime(nowDate) as unknown as Date,
-            renewTime: microTime(nowDate) as unknown as Date,
+            leaseDurationSeconds: this.durationSeconds,
+            acquireTime: microTime(),
+            renewTime: microTime(),
             leaseTransitions: 0,
           },
         },
@@ -237,10 +213,11 @@ export class LeaseLock {
    * The lease as read: its holder, and whether it is still valid, judged by when this process
    * first saw its current renewal (client-go's observedTime), not by the holder's clock.
    */
-  private observe(
-    lease: V1Lease,
-    durationSeconds: number,
-  ): { holder: string | null; holderAddress: string | null; valid: boolean } {
+  private observe(lease: V1Lease): {
+    holder: string | null;
+    holderAddress: string | null;
+    valid: boolean;
+  } {
     const spec = lease.spec ?? {};
     const holder = spec.holderIdentity ? spec.holderIdentity : null;
     const holderAddress = holder
@@ -261,18 +238,13 @@ export class LeaseLock {
           : 0;
       this.observed = { key, at: this.clock.now() - age };
     }
-    const duration = (spec.leaseDurationSeconds ?? durationSeconds) * 1000;
+    const duration = (spec.leaseDurationSeconds ?? this.durationSeconds) * 1000;
     const valid = this.observed.at + duration > this.clock.now();
     return { holder, holderAddress, valid };
   }
 
   /** The lease renewed (`mine`) or taken over by this identity. */
-  private takenOver(
-    lease: V1Lease,
-    mine: boolean,
-    durationSeconds: number,
-    nowDate: Date,
-  ): V1Lease {
+  private takenOver(lease: V1Lease, mine: boolean): V1Lease {
     const spec = lease.spec ?? {};
     return {
       ...lease,
@@ -280,9 +252,9 @@ export class LeaseLock {
       spec: {
         ...spec,
         holderIdentity: this.identity,
-        leaseDurationSeconds: durationSeconds,
-        acquireTime: (mine && spec.acquireTime ? spec.acquireTime : microTime(nowDate)) as Date,
-        renewTime: microTime(nowDate) as unknown as Date,
+        leaseDurationSeconds: this.durationSeconds,
+        acquireTime: mine && spec.acquireTime ? spec.acquireTime : microTime(),
+        renewTime: microTime(),
         leaseTransitions: mine ? (spec.leaseTransitions ?? 0) : (spec.leaseTransitions ?? 0) + 1,
       },
     };
@@ -290,14 +262,12 @@ export class LeaseLock {
 
   /** Gives the lease up at once (client-go ReleaseOnCancel): the next candidate need not wait. */
   async release(): Promise<void> {
-    const { namespace, name } = this.ref;
     const lease = await this.read();
     // Gone, or another's: nothing to give up.
     if (lease === null || lease.spec?.holderIdentity !== this.identity) return;
     try {
       await this.api.replaceNamespacedLease({
-        name,
-        namespace,
+        ...this.ref,
         body: {
           ...lease,
           metadata: withAddress(lease, null),
@@ -305,7 +275,7 @@ export class LeaseLock {
             ...lease.spec,
             holderIdentity: '',
             leaseDurationSeconds: 1,
-            renewTime: microTime(new Date()) as unknown as Date,
+            renewTime: microTime(),
           },
         },
       });
@@ -323,9 +293,6 @@ export class LeaseLock {
 export const CONFIGMAP_MAX_BYTES = 1024 * 1024;
 /** Writes attempted before a run of conflicts is an error. */
 const ATTEMPTS = 10;
-
-/** `namespace/name`, as a Lease is named. */
-export type ConfigMapRef = LeaseRef;
 
 /**
  * The bytes the API server counts for a ConfigMap's size: the values of data, and of binaryData
@@ -369,7 +336,7 @@ export class ConfigMapInventory {
 
   constructor(
     kc: KubeConfig,
-    readonly ref: ConfigMapRef,
+    readonly ref: K8sPlace,
     /** The data key of this control plane's entry. */
     readonly key: string,
     /**

@@ -5,6 +5,7 @@
  * never from a flag value, and never appear in logs or errors.
  */
 import type { InferredOptionTypes, Options } from 'yargs';
+import type { PlanCounts } from '../plan/counts.js';
 import { readUserFile, SECRET_FILE_BYTES } from '../util/safe-file.js';
 import { rememberSecret } from '../util/redact.js';
 import { UserError } from '../util/user-error.js';
@@ -33,13 +34,7 @@ export interface NotifyEvent {
   run: number;
   at: string;
   /** The plan's one count of what the run applied (src/plan/counts.ts). */
-  applied: {
-    create: number;
-    update: number;
-    replace: number;
-    delete: number;
-    side_effects: number;
-  };
+  applied: Omit<PlanCounts, 'blocked'>;
   /**
    * applied, drift-corrected: the objects changed (`update Queue/batch`; a side effect the
    * control plane made ends `(side effect)`), the first LISTED_OBJECTS.

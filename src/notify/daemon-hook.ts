@@ -1,12 +1,9 @@
 /**
- * The daemon's one notification hook: wraps the reconcile loop's run function, and after each
- * run turns the run's record (the /status document) into the events it is worth. Reads only
- * what /status shows, so it depends on no daemon internals.
- *
- * Repeats are said once, by identity, not by text (a retry count or a URL in a message must
- * not make an outage a message every retry): a failure is the same failure while its errors
- * (code and place) and commit are; a hold is the same hold while the same changes wait. The
- * first good run after a failure sends `recovered`, once.
+ * The daemon's one notification hook: wraps the reconcile loop's run function and turns each
+ * run's /status record into the events it is worth (so it depends on no daemon internals).
+ * Repeats are said once, by identity, not text (a retry count must not make an outage a message
+ * per retry): a failure is the same while its errors (code, place) and commit are; a hold while
+ * the same changes wait. The first good run after a failure sends `recovered`, once.
  */
 import { LISTED_OBJECTS, type NotifyEvent, type NotifyEventKind } from './config.js';
 

@@ -56,10 +56,6 @@ export class Notifier {
     this.events = new Set(o.events ?? NOTIFY_EVENTS);
   }
 
-  get enabled(): boolean {
-    return this.channels.length > 0;
-  }
-
   /** Queues the event for every destination; returns at once. */
   notify(event: NotifyEvent): void {
     // Repeats were left out by the daemon hook (RunNotifications: by failure identity).

@@ -1,15 +1,11 @@
 /**
- * One apply (docs/apply.md), for `poolsync apply` and the daemon's apply stage. With `locks:
- * acquire` (the CLI) it takes the lock file of this machine, opens the control plane for writing
- * (waiting while another process has an embedded state open) and takes the lock across
- * machines; with `locks: held` (the daemon, which holds its apply lock across its cycle) the
- * caller gives the open control plane and the held lock. Then the plan (a saved plan checked
- * against the control plane it names and the live state it was made on, a folder planned now,
- * or a plan the caller made), its steps executed under the locks and the record of what was
- * applied (inventory, last-applied state). What a person sees and answers
- * (the plan, the confirmation, progress, the result) and how signals stop the steps are the
- * caller's, through the hooks; locks taken here are released and the control plane closed
- * whatever happens.
+ * One apply (docs/apply.md), for `poolsync apply` (`locks: acquire`: this machine's lock file,
+ * the control plane opened for writing, the lock across machines) and the daemon's apply stage
+ * (`locks: daemon`: its open control plane). Then the plan (a saved plan checked against what
+ * it was made on, a folder planned now, or the caller's), its steps executed under the locks
+ * and the record of what was applied (inventory, last-applied state). What a person sees and
+ * answers is the caller's, through the hooks; locks taken here are released and the control
+ * plane closed whatever happens.
  */
 import type { ApplyResult } from '../apply/types.js';
 import {
@@ -22,13 +18,10 @@ import {
 import { lastAppliedPathFor, writeLastApplied } from '../apply/last-applied.js';
 import {
   acquireApplyLock,
-  holdApplyLock,
   holdSharedApplyLock,
   isLockHeld,
   LockHeldError,
   lockPathFor,
-  lockWait,
-  type LockWait,
   type HeldApplyLock,
   type HoldApplyLockOptions,
 } from '../apply/lock.js';
@@ -43,7 +36,7 @@ import { formatValidationText } from '../manifests/report.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
 import { SYSTEM_CLOCK } from '../util/clock.js';
-import type { PlanShapeOptions } from '../plan/index.js';
+import type { PlanOptions } from '../plan/index.js';
 import { UserError } from '../util/user-error.js';
 import { appliedState } from '../plan/inventory.js';
 import { classify, cleanCommit, planRepository, type ControlPlaneAccess } from './plan-run.js';
@@ -62,7 +55,7 @@ export type ApplySource =
       path: string;
       environment?: string;
       /** `--target`, `--replace`, `--accept-cascade`. */
-      shape: Pick<PlanShapeOptions, 'targets' | 'replace' | 'acceptCascade'>;
+      shape: Pick<PlanOptions, 'targets' | 'replace' | 'acceptCascade'>;
     }
   | {
       /**
@@ -90,7 +83,7 @@ export interface AcquireLocks extends ControlPlaneAccess {
 export interface DaemonLocks {
   kind: 'daemon';
   cp: ControlPlane;
-  /** How the lock is held (src/apply/lock.ts holdApplyLock), less the control plane. */
+  /** How the lock is held (src/apply/lock.ts holdSharedApplyLock), less the control plane. */
   lock: Omit<HoldApplyLockOptions, 'cp'>;
   /** Where the record goes (the daemon keeps the inventory only). */
   record: ApplyRecording;
@@ -116,7 +109,7 @@ export interface ApplyRunOptions {
 }
 
 /** The plan applied, and what running its steps did (null: it had none). */
-export interface ApplyRunResult {
+interface ApplyRunResult {
   plan: Plan;
   result: ApplyResult | null;
 }
@@ -136,13 +129,22 @@ export async function applyRun(source: ApplySource, o: ApplyRunOptions): Promise
   if (locks.kind === 'acquire') return acquiring(source, o, locks);
   const { cp, record } = locks;
   o.phase?.('lock');
-  const held = await holdApplyLock({ ...locks.lock, cp });
+  // This machine's lock file, then the lock across machines.
+  const file = await acquireApplyLock(lockPathFor(locks.lock.url, locks.lock.stateDir));
+  let held: HeldApplyLock;
+  try {
+    held = await holdSharedApplyLock({ ...locks.lock, cp, lockFile: file.path });
+  } catch (err) {
+    await file.release();
+    throw err;
+  }
   o.phase?.('apply');
   try {
     return await underLocks(source, o, { cp, lost: held.lost, record, url: null });
   } finally {
     o.phase?.('unlock');
     await release(held, o);
+    await file.release();
   }
 }
 
@@ -170,11 +172,8 @@ async function acquiring(
         ? source.plan.control_plane?.environment
         : undefined;
   const token = await resolveToken(locks.tokenFile, url, environment ?? null);
-  const wait = lockWait(locks.lockTimeoutMs, (message, remainingMs) =>
-    o.stderr(
-      `Waiting up to ${Math.ceil(remainingMs / 1000)}s (--lock-timeout) for the lock: ${message}\n`,
-    ),
-  );
+  const deadline = locks.lockTimeoutMs > 0 ? performance.now() + locks.lockTimeoutMs : null;
+  const wait: LockWait = { deadline, stderr: o.stderr };
   const lock = await untilFree(wait, () => acquireApplyLock(lockPathFor(url, locks.stateDir)));
   let cp: ControlPlane | null = null;
   let shared: HeldApplyLock | null = null;
@@ -244,10 +243,7 @@ async function underLocks(
   return { plan, result };
 }
 
-/**
- * The plan to apply: checked (saved), made now (folder), or the caller's; with the live state it
- * was made against, when read here.
- */
+/** The plan to apply (checked, made now or the caller's), and the live state read for it. */
 async function planOf(
   source: ApplySource,
   o: ApplyRunOptions,
@@ -303,12 +299,17 @@ async function planOf(
 // Taking the locks (docs/apply.md#lock): with `--lock-timeout D` each is waited for up to D in
 // all, instead of failing at once while another apply (or `control-plane serve`) holds it.
 
+/** `--lock-timeout`'s deadline (performance.now() ms; null: fail at once), and who hears of a wait. */
+interface LockWait {
+  deadline: number | null;
+  stderr: (text: string) => void;
+}
+
 /**
- * `attempt()` until it succeeds, or fails with something other than a held lock, or the
- * deadline passes: then a held lock (LockHeldError) is refused with the --lock-timeout hint.
- * Polls back off from 0.5 s to 5 s.
+ * `attempt()` until it succeeds or fails other than on a held lock, polling from 0.5 s to 5 s;
+ * past the deadline a held lock is refused with the --lock-timeout hint.
  */
-export async function untilFree<T>(wait: LockWait, attempt: () => Promise<T>): Promise<T> {
+async function untilFree<T>(wait: LockWait, attempt: () => Promise<T>): Promise<T> {
   let told = false;
   for (let n = 0; ; n++) {
     try {
@@ -316,7 +317,10 @@ export async function untilFree<T>(wait: LockWait, attempt: () => Promise<T>): P
     } catch (err) {
       const remaining = wait.deadline === null ? 0 : wait.deadline - performance.now();
       if (isLockHeld(err) && remaining > 0) {
-        if (!told) wait.onWait?.((err as Error).message, remaining);
+        if (!told)
+          wait.stderr(
+            `Waiting up to ${Math.ceil(remaining / 1000)}s (--lock-timeout) for the lock: ${(err as Error).message}\n`,
+          );
         told = true;
         await SYSTEM_CLOCK.sleep(Math.min(remaining, 500 * 2 ** Math.min(n, 3), 5_000));
         continue;
@@ -352,28 +356,19 @@ export async function underApplyLock<T>(
 // itself is done. `poolsync apply` keeps both; the daemon keeps the inventory (also after an
 // in-sync run).
 
-/** A record that could not be written: which, where, and why. */
-export interface RecordWarning {
-  record: 'inventory' | 'last-applied';
-  where: string;
-  err: unknown;
-}
-
-/** Where an apply's record goes, and who hears about it. */
+/** Where an apply's record goes (null: not kept), and who hears about it. */
 export interface ApplyRecording {
-  /** The inventory; null: none is kept. */
   inventory: InventoryStore | null;
-  /** The last-applied record's file; null: none is kept. */
   lastApplied: string | null;
-  warn: (warning: RecordWarning) => void;
+  /** A record that could not be written: which, where, and why. */
+  warn: (warning: { record: 'inventory' | 'last-applied'; where: string; err: unknown }) => void;
   /** The inventory's addresses, when this record changed it. */
   recorded?: (addresses: string[]) => void;
 }
 
 /**
- * Records `plan` applied with `result` (null when there was nothing to run); `live`: the state
- * the plan was made against, which the plan's changes turn into the state the apply left
- * (plan/inventory.ts: no second read of the control plane).
+ * Records `plan` applied with `result` (null: nothing ran); `live`, the state it was made
+ * against, with the plan's changes is the state the apply left (no second read).
  */
 export async function recordApply(
   rec: ApplyRecording,

@@ -1,17 +1,11 @@
 /**
- * One plan, for `poolsync plan`, the daemon's plan stage and pull-request comments. Its inputs
- * say what the caller already holds:
- * - the control plane: `acquire` (the CLI) opens it read-only (no writer lock, no snapshot
- *   rewrite), reads the live state with the inventory and closes it as soon as it is read;
- *   `open` (the daemon, pull requests) reads through the caller's control plane;
- * - the desired state: a folder loaded here (with the CLI's plan memory when `memory` is given,
- *   src/incremental/plan-memory.ts) or one the caller loaded (the daemon keeps it per commit;
- *   `plans`: its unit's reuse, src/incremental/plan-reuse.ts).
- * The plan names the control plane it was made against (`apply PLANFILE` refuses it on any
- * other) and is classified here only; rendering, comments, /status and exit codes are the
+ * One plan, for `poolsync plan`, the daemon's plan stage and pull-request comments: of a folder
+ * loaded here (with the CLI's plan memory, src/incremental/plan-memory.ts) or a desired state
+ * the caller loaded, against a control plane opened read-only here (`acquire`: closed as soon
+ * as the live state is read) or the caller's (`open`). The plan names the control plane it was
+ * made against and is classified here only; rendering, comments and exit codes are the
  * caller's. Below it, the I/O edge around the pure planner (`planRepository`: load, validate,
- * read live, plan), which apply, tests and benches also use, and the commit a folder's plan
- * records (`git status`).
+ * read live, plan) and the commit a folder's plan records (`git status`).
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -34,7 +28,7 @@ import type { LoadCounts, LoadResult, ValidationError } from '../manifests/types
 import type { FolderRead } from '../manifests/config.js';
 import type { DesiredState } from '../model/desired.js';
 import { planWith, type Plan, type PlanControlPlane } from '../model/plan.js';
-import type { PlanShapeOptions } from '../plan/index.js';
+import type { PlanOptions } from '../plan/index.js';
 import { driftSince, type LastApplied, type RefreshReport } from '../plan/refresh.js';
 import type { PaceListener } from '../util/pacer.js';
 import { off } from '../incremental/off.js';
@@ -57,12 +51,9 @@ export interface ControlPlaneAccess {
   apiKeyFile?: string;
 }
 
-/** Where the live state comes from. */
 export type PlanSource =
-  /** `poolsync plan`: opened read-only here, closed as soon as the live state is read. */
   | ({ kind: 'acquire'; token?: string } & ControlPlaneAccess)
   | {
-      /** The daemon and pull-request comments: the caller's control plane, read through it. */
       kind: 'open';
       /** Told which default-queue settings the plan needs (src/plan/fingerprint.ts). */
       readLive: LiveReading;
@@ -74,7 +65,6 @@ export type PlanSource =
 
 type AcquireSource = Extract<PlanSource, { kind: 'acquire' }>;
 
-/** What is planned. */
 export type PlanDesired =
   | {
       kind: 'folder';
@@ -94,12 +84,11 @@ export type PlanDesired =
 export interface PlanRunInput {
   source: PlanSource;
   desired: PlanDesired;
-  /** The commit the plan records. */
   commit: string | null;
   /** The environment of poolsync.yaml planned (docs/environments.md); null without one. */
   environment: string | null;
   /** `--target`, `--replace`, `--accept-cascade`. */
-  shape?: Pick<PlanShapeOptions, 'targets' | 'replace' | 'acceptCascade'>;
+  shape?: Pick<PlanOptions, 'targets' | 'replace' | 'acceptCascade'>;
 }
 
 /** A plan made: what the caller maps to an exit code, a status or a comment. */
@@ -120,18 +109,10 @@ export type PlanOutcome =
   | { kind: 'unreadable'; error: unknown }
   | Planned;
 
-/** A failure to read live state, told apart from other failures of planning. */
 class LiveStateUnreadable extends Error {
   constructor(readonly failure: unknown) {
     super('live state unreadable');
   }
-}
-
-function marking(readLive: LiveReading): LiveReading {
-  return (need) =>
-    readLive(need).catch((err: unknown) => {
-      throw new LiveStateUnreadable(err);
-    });
 }
 
 /** A plan made or the repository's errors, before naming and classification. */
@@ -152,7 +133,7 @@ export async function planRun(input: PlanRunInput): Promise<PlanOutcome> {
       source.kind === 'acquire'
         ? await acquired(input, source)
         : {
-            result: await planned(input, marking(source.readLive), { backend: source.backend }),
+            result: await planned(input, source.readLive, { backend: source.backend }),
             controlPlane: source.controlPlane,
           };
   } catch (err) {
@@ -167,17 +148,13 @@ export async function planRun(input: PlanRunInput): Promise<PlanOutcome> {
   return { kind: classify(plan), plan, counts, facts, desired };
 }
 
-/**
- * The one classification of a plan: errors, changes to apply (steps to send), or none; the
- * one answer to "is there anything to do" of `plan`, `apply` and the daemon's gate.
- */
+/** The one answer to "is there anything to do" (`plan`, `apply`, the daemon's gate). */
 export function classify(plan: Plan): Planned['kind'] {
   if (plan.errors.length > 0) return 'errors';
   // Blocked and unmanaged objects alone are not changes: nothing would be sent.
   return plan.steps.length > 0 ? 'changes' : 'no_changes';
 }
 
-/** `acquire`: open read-only, plan, close; the control plane the plan names. */
 async function acquired(
   input: PlanRunInput,
   source: AcquireSource,
@@ -197,15 +174,18 @@ async function acquired(
     // the plan itself never needs (one with some settings only stays open: the plan may need
     // every one, plan/fingerprint.ts). The inventory (what poolsync applied) is read with it.
     const store = inventoryStore(cp, source.url, source.stateDir, source.sharedInventory);
-    const readLive = marking(async (need) => {
+    const readLive: LiveReading = async (need) => {
       const live = await readLiveWithInventory(cp, store, need);
       if (live.default_queues_read === undefined) await close();
       return live;
-    });
-    const result = await planned(input, readLive, {
-      backend: backendInfo(cp),
-      ...(await stateKeyOf(source.url, cp)),
-    });
+    };
+    // The plan memory's key of an embedded state: equal keys spare reading it (embedded/store.ts).
+    const embedded =
+      source.url.startsWith('file:') && !off('state-key')
+        ? (await import('../controlplane/embedded/embedded.js')).EmbeddedControlPlane
+        : null;
+    const stateKey = embedded && cp instanceof embedded ? cp.stateKey : undefined;
+    const result = await planned(input, readLive, { backend: backendInfo(cp), stateKey });
     return { result, controlPlane };
   } finally {
     await close();
@@ -213,21 +193,8 @@ async function acquired(
 }
 
 /**
- * The plan memory's key of an embedded state opened read-only, when it has one: equal keys
- * spare reading the live state (embedded/store.ts, readOnly).
- */
-async function stateKeyOf(
-  url: string,
-  cp: ControlPlane,
-): Promise<{ stateKey?: () => Promise<string | null> }> {
-  if (!url.startsWith('file:') || off('state-key')) return {};
-  const { EmbeddedControlPlane } = await import('../controlplane/embedded/embedded.js');
-  return cp instanceof EmbeddedControlPlane ? { stateKey: cp.stateKey } : {};
-}
-
-/**
- * `acquire`'s control plane, opened to read: no writer lock, no snapshot rewrite (a plan only
- * reads), read when first needed (a remembered plan needs only the files' key).
+ * `acquire`'s control plane, opened to read (no writer lock, no snapshot rewrite), read when
+ * first needed (a remembered plan needs only the files' key).
  */
 function openReading(source: AcquireSource): Promise<ControlPlane> {
   return openControlPlane(source.url, {
@@ -244,9 +211,8 @@ function openReading(source: AcquireSource): Promise<ControlPlane> {
 }
 
 /**
- * `plan --refresh-only`: the drift of the control plane since the `last` apply (docs/plan.md),
- * read through the same read-only open as a plan. Drift compares pools, clusters, queues,
- * assignments and labels: no default-queue setting is read.
+ * `plan --refresh-only`: the drift since the `last` apply (docs/plan.md), through the same
+ * read-only open as a plan; drift reads no default-queue setting.
  */
 export async function refreshRun(source: AcquireSource, last: LastApplied): Promise<RefreshReport> {
   const cp = await openReading(source);
@@ -257,13 +223,17 @@ export async function refreshRun(source: AcquireSource, last: LastApplied): Prom
   }
 }
 
-/** The plan of the desired state, loaded here (with the memory or without) or given. */
 async function planned(
   input: PlanRunInput,
-  readLive: LiveReading,
-  cp: { backend?: BackendInfo; stateKey?: () => Promise<string | null> },
+  read: LiveReading,
+  cp: { backend?: BackendInfo; stateKey?: (() => Promise<string | null>) | undefined },
 ): Promise<Made> {
   const { desired } = input;
+  // A failure to read live state, told apart from other failures of planning.
+  const readLive: LiveReading = (need) =>
+    read(need).catch((err: unknown) => {
+      throw new LiveStateUnreadable(err);
+    });
   const common = {
     commit: input.commit,
     backend: cp.backend,
@@ -303,27 +273,15 @@ export type PipelineResult =
       desired: DesiredState;
       live: LiveState;
       counts: LoadCounts;
-      timings: PipelineTimings;
+      timings: { load_ms: number; live_ms: number; plan_ms: number };
     };
 
-export interface PipelineTimings {
-  load_ms: number;
-  live_ms: number;
-  plan_ms: number;
-}
-
-/**
- * Where the live state comes from: a control plane, or a reader of one the caller manages,
- * told which default-queue settings the plan needs (src/plan/fingerprint.ts).
- */
+/** A control plane, or a reader of one the caller manages, told the settings the plan needs. */
 export type LiveSource = ControlPlane | LiveReading;
 export type LiveReading = (need: SettingsNeed) => Promise<LiveState>;
 
-/**
- * The loader's options and the planner's: what shapes a plan of a folder. `analyses`: the
- * daemon unit's memory layer (src/incremental/analysis-cache.ts); absent, a one-shot load.
- */
-export interface PipelineOptions extends PlanShapeOptions, LoaderOptions {
+/** The loader's options and the planner's: what shapes a plan of a folder. */
+export interface PipelineOptions extends PlanOptions, LoaderOptions {
   /** Each file's analysis as the loader reads it (loadRepository's onAnalysed): src/incremental/. */
   onAnalysed?: (file: string, analysis: FileAnalysis) => void;
   /**
@@ -355,16 +313,15 @@ export async function planRepository(
   };
 }
 
-/** First half of planRepository: load and validate DIR (the daemon keeps it per commit). */
+/** Load and validate DIR (the daemon keeps it per commit). */
 export function loadDesired(dir: string, opts: PipelineOptions = {}): Promise<LoadResult> {
   return loadRepository(dir, opts, opts.onAnalysed);
 }
 
 /**
- * Second half of planRepository: read the live state (the settings the plan needs: plan/fingerprint.ts)
- * and plan a valid desired state against it; again with every setting when the plan drains,
- * deletes or moves a queue (which a setting of any scope may forbid). `first`: a live state
- * read already, planned against when it holds the settings the plan needs.
+ * Read the live state (the settings the plan needs: plan/fingerprint.ts, which reads again with
+ * every setting when the plan drains, deletes or moves a queue) and plan a valid desired state
+ * against it. `first`: a live state read already, used when it holds the settings needed.
  */
 export async function planDesired(
   desired: DesiredState,
@@ -403,10 +360,7 @@ export async function planDesired(
   return { ...out, live_ms, plan_ms };
 }
 
-/**
- * The commit to record in a plan of DIR: the HEAD commit when DIR is in a Git work tree
- * without local changes under DIR; else null (the plan would not be that commit's).
- */
+/** The commit a plan of DIR records: HEAD, unless DIR has local changes (or is not in Git). */
 export async function cleanCommit(dir: string): Promise<string | null> {
   // One git process: porcelain v2 with --branch prints "# branch.oid <HEAD>" and then one line
   // per changed or untracked path under DIR.

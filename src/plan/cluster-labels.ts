@@ -7,12 +7,16 @@ import { address, assignmentKeyString } from '../model/common.js';
 import type { DesiredState } from '../model/desired.js';
 import { LABEL_WEIGHT_TOLERANCE, type ExecutionClusterLabel } from '../model/flyte.js';
 import type { PlanWarning } from '../model/plan.js';
-import { makeChange, diffForms, type Form } from './forms.js';
-import type { PlanContext, LabelDecision, PlanIndex } from './context.js';
+import type { Form } from './forms.js';
+import {
+  keyed,
+  upsertChange,
+  type PlanContext,
+  type LabelDecision,
+  type PlanIndex,
+} from './context.js';
 import { warning } from './reasons.js';
 import { stepKey, type StepGraph } from './graph.js';
-
-export type { LabelDecision } from './context.js';
 
 export function labelForm(l: ExecutionClusterLabel): Form {
   return { project: l.project, domain: l.domain, workflow: l.workflow, label: l.label };
@@ -27,27 +31,22 @@ interface LabelPass {
 /** The label pass; no decisions when neither state has labels. */
 export function planExecutionClusterLabels(ctx: PlanIndex): LabelPass {
   const labels = new Map<string, LabelDecision>();
-  const desired = ctx.desired.execution_cluster_labels ?? [];
-  const live = ctx.live.execution_cluster_labels ?? [];
-  const dByKey = new Map(desired.map((d) => [assignmentKeyString(d), d]));
-  const lByKey = new Map(live.map((l) => [assignmentKeyString(l), l]));
-  const keys = [...new Set([...dByKey.keys(), ...lByKey.keys()])].sort();
-  for (const key of keys) {
-    const d = dByKey.get(key);
-    const l = lByKey.get(key);
+  const byKey = (list: readonly ExecutionClusterLabel[] | undefined) =>
+    new Map((list ?? []).map((l) => [assignmentKeyString(l), l]));
+  const desired = byKey(ctx.desired.execution_cluster_labels);
+  const live = byKey(ctx.live.execution_cluster_labels);
+  for (const [key, d, l] of keyed(desired, live)) {
     const before = l ? labelForm(l) : null;
     if (!d) {
       const change = ctx.undeclaredChange('ExecutionClusterLabel', key, before);
       labels.set(key, { change, key: l!, set: false, remove: change.action === 'delete' });
       continue;
     }
-    const after = labelForm(d);
-    const diff = diffForms(before, after);
-    const action = !l ? 'create' : diff.length > 0 ? 'update' : 'noop';
+    const change = upsertChange('ExecutionClusterLabel', key, before, labelForm(d));
     labels.set(key, {
-      change: makeChange('ExecutionClusterLabel', key, action, before, after, diff),
+      change,
       key: { project: d.project, domain: d.domain, workflow: d.workflow, label: d.label },
-      set: action !== 'noop',
+      set: change.action !== 'noop',
       remove: false,
     });
   }
@@ -64,20 +63,14 @@ export function planExecutionClusterLabels(ctx: PlanIndex): LabelPass {
  */
 export function addLabelSteps(g: StepGraph, ctx: PlanContext): void {
   for (const [key, d] of ctx.labels) {
-    const target = address('ExecutionClusterLabel', key);
     const { project, domain, workflow } = d.key;
     if (d.remove)
-      g.add(
-        stepKey.deleteLabel(key),
-        { op: 'delete_execution_cluster_label', args: { project, domain, workflow } },
-        target,
-      );
-    if (d.set)
-      g.add(
-        stepKey.setLabel(key),
-        { op: 'set_execution_cluster_label', args: { ...d.key } },
-        target,
-      );
+      g.add(stepKey.deleteLabel(key), 'delete_execution_cluster_label', {
+        project,
+        domain,
+        workflow,
+      });
+    if (d.set) g.add(stepKey.setLabel(key), 'set_execution_cluster_label', { ...d.key });
   }
 }
 

@@ -93,7 +93,7 @@ export interface AssignmentDecision {
   finalPool: string | null;
 }
 
-/** The live clusters that leave their pool: the cluster pass's (ClusterPass) sets. */
+/** The live clusters that leave their pool: the cluster pass's sets. */
 export interface Leaving {
   /** Deleted (delete or replace): C8 removes them from selectors. */
   readonly deletedClusters: ReadonlySet<string>;
@@ -225,23 +225,32 @@ export class PlanIndex {
     this.absentDefault = desired.config.absent?.includes(address('Queue', DEFAULT_QUEUE)) ?? false;
     this.dAssignments = new Map(desired.assignments.map((a) => [assignmentKeyString(a), a]));
     this.lAssignments = new Map(live.assignments.map((a) => [assignmentKeyString(a), a]));
-    const clustersByPool = new Map<string, string[]>();
-    const queuesByPool = new Map<string, string[]>();
-    const queuesByCluster = new Map<string, string[]>();
-    const wildcardQueuesByPool = new Map<string, string[]>();
-    const assignmentsByPool = new Map<string, string[]>();
-    for (const c of live.clusters) push(clustersByPool, c.pool, c.name);
-    for (const q of live.queues) {
-      push(queuesByPool, q.pool, q.name);
-      if (isWildcard(q.clusters)) push(wildcardQueuesByPool, q.pool, q.name);
-      else for (const c of q.clusters) push(queuesByCluster, c, q.name);
-    }
-    for (const [key, a] of this.lAssignments) push(assignmentsByPool, a.pool, key);
-    this.lClustersByPool = clustersByPool;
-    this.lQueuesByPool = queuesByPool;
-    this.lQueuesByCluster = queuesByCluster;
-    this.lWildcardQueuesByPool = wildcardQueuesByPool;
-    this.lAssignmentsByPool = assignmentsByPool;
+    const wildcard = live.queues.filter((q) => isWildcard(q.clusters));
+    this.lClustersByPool = groupBy(
+      live.clusters,
+      (c) => [c.pool],
+      (c) => c.name,
+    );
+    this.lQueuesByPool = groupBy(
+      live.queues,
+      (q) => [q.pool],
+      (q) => q.name,
+    );
+    this.lQueuesByCluster = groupBy(
+      live.queues,
+      (q) => (isWildcard(q.clusters) ? [] : q.clusters),
+      (q) => q.name,
+    );
+    this.lWildcardQueuesByPool = groupBy(
+      wildcard,
+      (q) => [q.pool],
+      (q) => q.name,
+    );
+    this.lAssignmentsByPool = groupBy(
+      this.lAssignments,
+      ([, a]) => [a.pool],
+      ([key]) => key,
+    );
     this.caps = live.capabilities;
     this.settingQueues = this.finalSettings();
     const { deleted, leaving } = this.leavingLiveQueues();
@@ -338,15 +347,9 @@ export class PlanIndex {
 
   /** A live object absent from the repository, left alone: unchanged, with the reason. */
   unmanagedChange(kind: ObjectKind, name: string, before: Form | null): Change {
-    return makeChange(
-      kind,
-      name,
-      'unmanaged',
-      before,
-      before,
-      [],
-      this.unmanagedReason(kind, name),
-    );
+    return makeChange(kind, name, 'unmanaged', before, before, [], {
+      why: this.unmanagedReason(kind, name),
+    });
   }
 
   /** A live object absent from the repository: deleted when prune reaches it, else unmanaged. */
@@ -403,11 +406,39 @@ export function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** Each key of both maps, sorted, with the desired and the live object of that key. */
+export function* keyed<D, L>(
+  desired: ReadonlyMap<string, D>,
+  live: ReadonlyMap<string, L>,
+): Generator<[string, D | undefined, L | undefined]> {
+  for (const key of PlanIndex.union(desired.keys(), live.keys()))
+    yield [key, desired.get(key), live.get(key)];
+}
+
+/** A declared object set by an upsert (assignment, setting, label): created, updated or kept. */
+export function upsertChange(kind: ObjectKind, key: string, before: Form | null, after: Form) {
+  const diff = diffForms(before, after);
+  const action = !before ? 'create' : diff.length ? 'update' : 'noop';
+  return makeChange(kind, key, action, before, after, diff);
+}
+
 function byName<T extends { name: string }>(items: readonly T[]): Map<string, T> {
   return new Map(items.map((i) => [i.name, i]));
 }
 
-function push(map: Map<string, string[]>, key: string, value: string): void {
+/** Each item's value, under each of its keys, in the order of the items. */
+function groupBy<T>(
+  items: Iterable<T>,
+  keys: (item: T) => readonly string[],
+  value: (item: T) => string,
+): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const item of items) for (const k of keys(item)) push(out, k, value(item));
+  return out;
+}
+
+/** Appends `value` to the list `map` holds under `key`. */
+export function push<T>(map: Map<string, T[]>, key: string, value: T): void {
   const list = map.get(key);
   if (list) list.push(value);
   else map.set(key, [value]);

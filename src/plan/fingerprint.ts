@@ -15,7 +15,7 @@ import {
   address,
   defaultQueueKeyString,
 } from '../model/common.js';
-import { capsForm, sha256 } from './forms.js';
+import { capsForm, settingsOf, sha256 } from './forms.js';
 import type { Annotations, DesiredState } from '../model/desired.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { ExecutionClusterLabel, FlyteadminLive } from '../model/flyte.js';
@@ -50,11 +50,7 @@ const capsKey = (s: QueueSpec) => {
 const specKey = (s: QueueSpec) => [
   s.pool,
   s.clusters,
-  s.run_concurrency,
-  s.action_concurrency,
-  s.depth,
-  s.priority,
-  s.fairness,
+  ...Object.values(settingsOf(s)),
   ...capsKey(s),
 ];
 
@@ -100,44 +96,40 @@ function objectsKey(desired: DesiredState): unknown[] {
 
 /** Kinds and settings keyed only when present, so older fingerprints are unchanged. */
 function optionalKeys(desired: DesiredState): unknown[] {
+  const { config } = desired;
   return [
-    // Only when present, so the fingerprints of repositories without the kind are unchanged.
-    ...(desired.default_queues?.length
-      ? [
-          desired.default_queues.map((d) => [
-            d.project,
-            d.domain,
-            d.queue,
-            annotationsKey(d.annotations),
-          ]),
-        ]
-      : []),
+    ...when(desired.default_queues?.length, () =>
+      desired.default_queues!.map((d) => [
+        d.project,
+        d.domain,
+        d.queue,
+        annotationsKey(d.annotations),
+      ]),
+    ),
     ...labelsKey(desired.execution_cluster_labels),
     // What prune may delete and which cascades are accepted, when they matter.
-    ...(desired.config.prune ? [['prune_scope', pruneScope(desired.config)]] : []),
-    ...(desired.config.absent?.length ? [['absent', [...desired.config.absent].sort()]] : []),
-    ...(desired.config.accept_cascade?.length
-      ? [['accept_cascade', [...desired.config.accept_cascade].sort()]]
-      : []),
+    ...when(config.prune, () => ['prune_scope', pruneScope(config)]),
+    ...when(config.absent?.length, () => ['absent', [...config.absent!].sort()]),
+    ...when(config.accept_cascade?.length, () => [
+      'accept_cascade',
+      [...config.accept_cascade!].sort(),
+    ]),
     // The labels' weights decide whether a label is deployed (flyteadmin.ts).
-    ...(desired.cluster_labels?.length
-      ? [
-          [
-            'cluster_labels',
-            desired.cluster_labels.map((l) => [
-              l.name,
-              l.clusters.map((e) => [e.cluster, e.weight]),
-              l.default === true,
-            ]),
-          ],
-        ]
-      : []),
+    ...when(desired.cluster_labels?.length, () => [
+      'cluster_labels',
+      desired.cluster_labels!.map((l) => [
+        l.name,
+        l.clusters.map((e) => [e.cluster, e.weight]),
+        l.default === true,
+      ]),
+    ]),
   ];
 }
 
 /** The live state's fingerprint. Pure. */
 export function liveFingerprint(live: LiveState): string {
   const caps = live.capabilities;
+  const deletedPoolsOrClusters = live.deleted_pools?.length || live.deleted_clusters?.length;
   return sha256(
     JSON.stringify([
       'live/1',
@@ -146,36 +138,39 @@ export function liveFingerprint(live: LiveState): string {
       live.clusters.map((c) => [c.name, c.pool, c.enabled]),
       live.queues.map((q) => [q.name, specKey(q), q.cluster_managed]),
       live.assignments.map((a) => [a.project, a.domain, a.workflow, a.pool]),
-      ...(live.default_queues?.length
-        ? [live.default_queues.map((d) => [d.project, d.domain, d.queue])]
-        : []),
+      ...when(live.default_queues?.length, () =>
+        live.default_queues!.map((d) => [d.project, d.domain, d.queue]),
+      ),
       // Broader-scope settings block drains and deletes. Only when read, so other fingerprints stay.
-      ...(live.default_queue_scopes?.length
-        ? [['scopes', live.default_queue_scopes.map((d) => [d.domain ?? null, d.queue])]]
-        : []),
+      ...when(live.default_queue_scopes?.length, () => [
+        'scopes',
+        live.default_queue_scopes!.map((d) => [d.domain ?? null, d.queue]),
+      ]),
       ...labelsKey(live.execution_cluster_labels),
-      ...(live.flyteadmin ? [['flyteadmin', flyteadminKey(live.flyteadmin)]] : []),
+      ...when(live.flyteadmin, () => ['flyteadmin', flyteadminKey(live.flyteadmin!)]),
       // What prune may delete depends on it; only when read, so other fingerprints stay as they were.
-      ...(live.inventory !== undefined ? [['inventory', live.inventory]] : []),
-      ...(live.forgotten?.length ? [['forgotten', live.forgotten]] : []),
+      ...when(live.inventory !== undefined, () => ['inventory', live.inventory]),
+      ...when(live.forgotten?.length, () => ['forgotten', live.forgotten]),
       // soft_delete: a reserved name plans an undelete, not a create. Only when on.
-      ...(caps.soft_delete
-        ? [['deleted', (live.deleted_queues ?? []).map((q) => [q.name, specKey(q)])]]
-        : []),
+      ...when(caps.soft_delete, () => [
+        'deleted',
+        (live.deleted_queues ?? []).map((q) => [q.name, specKey(q)]),
+      ]),
       // Deleted pools and clusters: only when listed, so other fingerprints stay as they were.
-      ...(caps.soft_delete && (live.deleted_pools?.length || live.deleted_clusters?.length)
-        ? [
-            [
-              'deleted_pools_clusters',
-              (live.deleted_pools ?? []).map((p) => [p.name, contractKey(p.contract)]),
-              (live.deleted_clusters ?? []).map((c) => [c.name, c.pool, c.deleting ?? false]),
-            ],
-          ]
-        : []),
+      ...when(caps.soft_delete && deletedPoolsOrClusters, () => [
+        'deleted_pools_clusters',
+        (live.deleted_pools ?? []).map((p) => [p.name, contractKey(p.contract)]),
+        (live.deleted_clusters ?? []).map((c) => [c.name, c.pool, c.deleting ?? false]),
+      ]),
       // default_delete: `absent: [Queue/default]` plans its delete. Only when on.
-      ...(caps.default_delete ? [['default_delete']] : []),
+      ...when(caps.default_delete, () => ['default_delete']),
     ]),
   );
+}
+
+/** `[value()]` when `cond` holds, else nothing: a key only some states have. */
+function when(cond: unknown, value: () => unknown): unknown[] {
+  return cond ? [value()] : [];
 }
 
 /** What the flyteadmin passes read (plan/flyteadmin.ts): a change in any makes a saved plan stale. */
@@ -208,9 +203,10 @@ function flyteadminKey(f: FlyteadminLive): unknown[] {
 
 /** Execution cluster labels, only when there are any (fingerprints of states without them stay as they were). */
 function labelsKey(labels: readonly ExecutionClusterLabel[] | undefined): unknown[] {
-  return labels && labels.length > 0
-    ? [['execution_cluster_labels', labels.map((l) => [l.project, l.domain, l.workflow, l.label])]]
-    : [];
+  return when(labels?.length, () => [
+    'execution_cluster_labels',
+    labels!.map((l) => [l.project, l.domain, l.workflow, l.label]),
+  ]);
 }
 
 /**

@@ -20,9 +20,14 @@ import {
 import type { Change, PlanWarning, Reason, ReasonParams } from '../model/plan.js';
 import { reasonOf, warning } from './reasons.js';
 import { makeChange, diffForms, type Form } from './forms.js';
-import type { AssignmentDecision, LabelDecision, PlanIndex } from './context.js';
-import type { DesiredAssignment, DesiredState } from '../model/desired.js';
-import type { LiveAssignment, LiveState } from '../model/live.js';
+import {
+  push,
+  type AssignmentDecision,
+  type LabelDecision,
+  type PlanContext,
+  type PlanIndex,
+} from './context.js';
+import type { DesiredState } from '../model/desired.js';
 import { stepKey, type StepGraph } from './graph.js';
 
 /** The labels and assignments once flyteadmin's rules are applied, the rows of other levels, warnings. */
@@ -82,7 +87,7 @@ function addOtherRows(ctx: AttributeWork, fa: FlyteadminLive): void {
     const before = rowForm(r);
     ctx.otherRows.set(
       address(kind, name),
-      makeChange(kind, name, 'unmanaged', before, before, [], otherRowReason(r)),
+      makeChange(kind, name, 'unmanaged', before, before, [], { why: otherRowReason(r) }),
     );
   }
 }
@@ -131,14 +136,10 @@ interface AttributeView {
 }
 
 /** What attribute views are read from: the states and the label and assignment decisions. */
-interface AttributeSource {
-  readonly desired: DesiredState;
-  readonly live: LiveState;
-  readonly dAssignments: ReadonlyMap<string, DesiredAssignment>;
-  readonly lAssignments: ReadonlyMap<string, LiveAssignment>;
-  readonly labels: ReadonlyMap<string, LabelDecision>;
-  readonly assignments: ReadonlyMap<string, AssignmentDecision>;
-}
+type AttributeSource = Pick<
+  PlanContext,
+  'desired' | 'live' | 'dAssignments' | 'lAssignments' | 'labels' | 'assignments'
+>;
 
 /** The flyteadmin pass's own copies of the decisions it edits, and what it adds (returned). */
 interface AttributeWork extends AttributeSource {
@@ -214,15 +215,10 @@ function update(
 }
 
 /** Nothing is sent for it; the reason says why and what to do. */
-export function block(ctx: AttributeWork, v: AttributeView, reason: Reason): void {
-  const c = v.change;
-  update(
-    ctx,
-    v,
-    makeChange(v.kind, v.name, 'blocked', c.before, c.before, c.diff, reason),
-    false,
-    false,
-  );
+function block(ctx: AttributeWork, v: AttributeView, reason: Reason): void {
+  const { before, diff } = v.change;
+  const change = makeChange(v.kind, v.name, 'blocked', before, before, diff, { why: reason });
+  update(ctx, v, change, false, false);
 }
 
 /**
@@ -239,7 +235,7 @@ function takenAlong(
   const before = v.change.before;
   const after = action === 'replace' ? v.change.after : null;
   const diff = diffForms(before, after);
-  const change = makeChange(v.kind, v.name, action, before, after, diff, null, causedBy);
+  const change = makeChange(v.kind, v.name, action, before, after, diff, { caused_by: causedBy });
   update(ctx, v, change, action === 'replace', false);
 }
 
@@ -249,11 +245,7 @@ function annotate(
   v: AttributeView,
   field: Partial<Pick<Change, 'note' | 'unverified'>>,
 ): void {
-  const change = { ...v.change, ...field };
-  v.change = change;
-  if (v.kind === 'ExecutionClusterLabel')
-    ctx.labels.set(v.name, { ...ctx.labels.get(v.name)!, change });
-  else ctx.assignments.set(v.name, { ...ctx.assignments.get(v.name)!, change });
+  update(ctx, v, { ...v.change, ...field }, v.set, v.remove);
 }
 
 /** A row as plans and export show it ('' levels as null). */
@@ -292,6 +284,7 @@ function checkLabelDeployment(ctx: AttributeWork, fa: FlyteadminLive): void {
   const wanted = wantedRouting(ctx);
   const unknown = new Map<string, string[]>();
   const elsewhere = new Map<string, string[]>();
+  const routings = new Map<string, Routing>();
   for (const v of attributeViews(ctx)) {
     if (v.kind !== 'ExecutionClusterLabel' || v.desired === null) continue;
     const label = v.desired;
@@ -299,14 +292,14 @@ function checkLabelDeployment(ctx: AttributeWork, fa: FlyteadminLive): void {
     if (deployed.labels === null) {
       if (!changed) continue;
       annotate(ctx, v, { unverified: reasonOf('LABEL_UNVERIFIED', { label }) });
-      unknown.set(label, [...(unknown.get(label) ?? []), address(v.kind, v.name)]);
+      push(unknown, label, address(v.kind, v.name));
       continue;
     }
     const why = mismatch(deployed, label, wanted.get(label) ?? null);
     if (why === null) continue;
+    routings.set(label, why);
     if (changed) block(ctx, v, reasonOf('LABEL_NOT_DEPLOYED', { ...routingParams(why), file }));
-    else if (!v.set && !v.remove)
-      elsewhere.set(label, [...(elsewhere.get(label) ?? []), address(v.kind, v.name)]);
+    else if (!v.set && !v.remove) push(elsewhere, label, address(v.kind, v.name));
   }
   for (const [label, addresses] of unknown)
     ctx.warnings.push(
@@ -318,10 +311,9 @@ function checkLabelDeployment(ctx: AttributeWork, fa: FlyteadminLive): void {
       }),
     );
   for (const [label, addresses] of elsewhere) {
-    const why = mismatch(deployed, label, wanted.get(label) ?? null)!;
     ctx.warnings.push(
       warning('LABEL_ROUTED_ELSEWHERE', address('ClusterLabel', label), {
-        ...routingParams(why),
+        ...routingParams(routings.get(label)!),
         addresses,
         file,
       }),
@@ -449,13 +441,6 @@ function sameWeights(a: readonly ClusterLabelEntry[], b: readonly ClusterLabelEn
  * Writes at a narrower level are ordered after a broader delete of the same type in the same
  * project/domain (addCascadeOrder).
  */
-function deletePath(v: AttributeView): string {
-  const { project, domain, workflow } = v.key;
-  return workflow === null
-    ? `DELETE project_domain_attributes/${project}/${domain}`
-    : `DELETE workflow_attributes/${project}/${domain}/${workflow}`;
-}
-
 function planCascades(ctx: AttributeWork, accepted: ReadonlySet<string>): void {
   const views = attributeViews(ctx);
   const others = ctx.live.flyteadmin?.other_rows ?? [];
@@ -554,15 +539,14 @@ function planCascade(
 }
 
 /** What a delete's words say of the delete itself: its call, type, scope and kind. */
-function deleteWords(v: AttributeView): {
-  path: string;
-  type: string;
-  scope: string;
-  kind: string;
-} {
+function deleteWords(v: AttributeView) {
   const { project, domain, workflow } = v.key;
+  const path =
+    workflow === null
+      ? `DELETE project_domain_attributes/${project}/${domain}`
+      : `DELETE workflow_attributes/${project}/${domain}/${workflow}`;
   const scope = `${project}/${domain}${workflow === null ? '' : `/${workflow}`}`;
-  return { path: deletePath(v), type: v.type, scope, kind: v.kind };
+  return { path, type: v.type, scope, kind: v.kind };
 }
 
 /** The launch-plan rows a delete takes along: each a delete caused by `by`. */
@@ -572,7 +556,7 @@ function deleteRowsAlong(ctx: AttributeWork, rows: readonly AttributeRow[], by: 
     const name = attributeRowKey(r);
     ctx.otherRows.set(
       address(kind, name),
-      makeChange(kind, name, 'delete', rowForm(r), null, [], null, by),
+      makeChange(kind, name, 'delete', rowForm(r), null, [], { caused_by: by }),
     );
   }
 }

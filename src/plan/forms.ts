@@ -8,6 +8,7 @@ import {
   type PoolContract,
   type QueueSpec,
   QUEUE_CAP_FIELDS,
+  QUEUE_DEFAULTS,
   type QueueCaps,
   address,
   type ObjectKind,
@@ -26,17 +27,22 @@ export function clusterForm(pool: string, enabled: boolean): Form {
 
 /** Q3: the whole settable spec, in a fixed field order (a copy: its selector is its own). */
 export function queueForm(spec: QueueSpec): QueueSpec & Form {
+  return { pool: spec.pool, clusters: [...spec.clusters], ...settingsOf(spec), ...capsForm(spec) };
+}
+
+/** A queue's settings besides its pool, selector and caps, in a fixed field order. */
+export function settingsOf(spec: QueueSettings): QueueSettings {
   return {
-    pool: spec.pool,
-    clusters: [...spec.clusters],
     run_concurrency: spec.run_concurrency,
     action_concurrency: spec.action_concurrency,
     depth: spec.depth,
     priority: spec.priority,
     fairness: spec.fairness,
-    ...capsForm(spec),
   };
 }
+
+type QueueSettings = Omit<QueueSpec, 'pool' | 'clusters' | keyof QueueCaps>;
+const SETTINGS = Object.keys(QUEUE_DEFAULTS) as (keyof QueueSettings)[];
 
 export function assignmentForm(a: Assignment): Form {
   return { project: a.project, domain: a.domain, workflow: a.workflow, pool: a.pool };
@@ -115,11 +121,7 @@ export function sameQueueSpec(a: QueueSpec, b: QueueSpec): boolean {
   return (
     a.pool === b.pool &&
     sameSelector(a.clusters, b.clusters) &&
-    a.run_concurrency === b.run_concurrency &&
-    a.action_concurrency === b.action_concurrency &&
-    a.depth === b.depth &&
-    a.priority === b.priority &&
-    a.fairness === b.fairness &&
+    SETTINGS.every((f) => a[f] === b[f]) &&
     sameCaps(a, b)
   );
 }
@@ -131,8 +133,8 @@ export function sameQueueSpec(a: QueueSpec, b: QueueSpec): boolean {
  * read-modify-write sends it back as read. Declared, it is compared as a whole: a map by its
  * entries (absent and `{}` are both "no caps"), scheduling by value (unset is not strict_fifo:
  * Union's client shows it as "unspecified").
+ * `target` with the caps it does not declare taken from `live` (null: nothing to take).
  */
-/** `target` with the caps it does not declare taken from `live` (null: nothing to take). */
 export function inheritCaps<T extends QueueSpec>(target: T, live: QueueCaps | null): T {
   if (!live) return target;
   let out: T | null = null;
@@ -179,10 +181,11 @@ export function declaresCaps(s: QueueCaps): boolean {
 }
 
 /**
- * What a pass decides of a change beside its reason, given when the change is made (in the
- * order the pass decided them: the JSON lists a change's members in the order they were set).
+ * What a pass decides of a change beside its action and forms: why (`why`, data; renderers word
+ * it), the step that causes it, and the rest in the order the pass decided them (the JSON lists
+ * a change's members in the order they were set).
  */
-type ChangeExtras = Pick<Change, 'caused_after' | 'cause' | 'note'>;
+type ChangeMore = Partial<Pick<Change, 'why' | 'caused_by' | 'caused_after' | 'cause' | 'note'>>;
 
 /**
  * A change, whole: no pass writes to a change once it is made (a pass that learns more of it
@@ -195,10 +198,7 @@ export function makeChange(
   before: Form | null,
   after: Form | null,
   diff: FieldDiff[],
-  /** Why, as data (`why`; renderers word it). */
-  why: Reason | null = null,
-  causedBy: string | null = null,
-  extras?: ChangeExtras,
+  { why, caused_by = null, ...extras }: ChangeMore = {},
 ): Change {
   return {
     address: address(kind, name),
@@ -209,7 +209,7 @@ export function makeChange(
     after,
     diff,
     destructive: action === 'delete' || action === 'replace',
-    caused_by: causedBy,
+    caused_by,
     ...(why ? { why } : {}),
     ...extras,
   };

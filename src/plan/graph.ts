@@ -2,7 +2,8 @@
  * The step graph (plan.md, "Steps and order"): steps are added under a stable key, edges say
  * "runs after", and `finalize` numbers them s1, s2 … in a deterministic topological order.
  */
-import type { Step, StepOp } from '../model/plan.js';
+import { address, assignmentKeyString, defaultQueueKeyString } from '../model/common.js';
+import type { ChangeAction, Step, StepKind, StepOp } from '../model/plan.js';
 
 /** Each step's key in the graph, by what it does and to which object. */
 export const stepKey = {
@@ -29,6 +30,63 @@ export const stepKey = {
   activate: (q: string) => `activate_queue:${q}`,
 };
 
+type ArgsOf<K extends StepKind> = Extract<StepOp, { op: K }>['args'];
+type ActionSet = ReadonlySet<ChangeAction>;
+const actions = (...a: ChangeAction[]): ActionSet => new Set(a);
+const REMOVES = actions('delete', 'replace');
+const MAKES = actions('create', 'replace');
+const WRITES = actions('create', 'update', 'replace');
+const MOVES = actions('update', 'replace');
+/** Drains, activations and waits watch queues and clusters that other steps change. */
+const WATCHES = actions('create', 'update', 'replace', 'delete', 'blocked', 'unmanaged', 'noop');
+
+type Named = (args: never) => string;
+const pool: Named = (a: { name: string }) => address('ClusterPool', a.name);
+const cluster: Named = (a: { name: string }) => address('Cluster', a.name);
+const queue: Named = (a: { name: string }) => address('Queue', a.name);
+const assignment: Named = (a: Parameters<typeof assignmentKeyString>[0]) =>
+  address('PoolAssignment', assignmentKeyString(a));
+const label: Named = (a: Parameters<typeof assignmentKeyString>[0]) =>
+  address('ExecutionClusterLabel', assignmentKeyString(a));
+const setting: Named = (a: Parameters<typeof defaultQueueKeyString>[0]) =>
+  address('DefaultQueue', defaultQueueKeyString(a));
+
+/**
+ * Per op: the actions of the change a step of it realises (unaccountedStep, steps.ts), and the
+ * address its arguments name, which is the step's target (wait_drained names queues only).
+ */
+export const STEP_OPS: Record<StepKind, readonly [ActionSet, Named | null]> = {
+  create_pool: [MAKES, pool],
+  delete_pool: [REMOVES, pool],
+  update_pool: [MOVES, pool],
+  undelete_pool: [MAKES, pool],
+  register_cluster: [MAKES, cluster],
+  update_cluster: [WRITES, cluster],
+  delete_cluster: [REMOVES, cluster],
+  move_cluster: [MOVES, cluster],
+  undelete_cluster: [MAKES, cluster],
+  wait_idle: [WATCHES, (a: { cluster: string }) => address('Cluster', a.cluster)],
+  create_queue: [MAKES, queue],
+  update_queue: [WRITES, queue],
+  delete_queue: [REMOVES, queue],
+  undelete_queue: [MAKES, queue],
+  move_queue: [MOVES, queue],
+  drain_queue: [WATCHES, queue],
+  activate_queue: [WATCHES, queue],
+  wait_drained: [WATCHES, null],
+  set_assignment: [WRITES, assignment],
+  delete_assignment: [REMOVES, assignment],
+  set_default_queue: [WRITES, setting],
+  delete_default_queue: [REMOVES, setting],
+  set_execution_cluster_label: [WRITES, label],
+  delete_execution_cluster_label: [REMOVES, label],
+};
+
+/** The address a step's arguments name, where they name one. */
+export function argsAddress(step: StepOp): string | null {
+  return STEP_OPS[step.op][1]?.(step.args as never) ?? null;
+}
+
 interface Node {
   key: string;
   op: StepOp;
@@ -40,9 +98,11 @@ interface Node {
 export class StepGraph {
   private readonly nodes = new Map<string, Node>();
 
-  /** Adds a step (idempotent per key) and returns its key. */
-  add(key: string, op: StepOp, target: string): string {
-    if (!this.nodes.has(key)) this.nodes.set(key, { key, op, target, after: null });
+  /** Adds a step (idempotent per key) on the object its arguments name, and returns its key. */
+  add<K extends StepKind>(key: string, op: K, args: ArgsOf<K>, target?: string): string {
+    const step = { op, args } as StepOp;
+    target ??= argsAddress(step)!;
+    if (!this.nodes.has(key)) this.nodes.set(key, { key, op: step, target, after: null });
     return key;
   }
 
@@ -63,6 +123,7 @@ export class StepGraph {
    */
   finalize(): Step[] {
     const state = new Map<string, 'visiting' | 'done'>();
+    const rank = new Map([...this.nodes.keys()].map((k, i) => [k, i]));
     const ordered: Node[] = [];
     const visit = (node: Node, path: string[]) => {
       const s = state.get(node.key);
@@ -70,7 +131,7 @@ export class StepGraph {
       if (s === 'visiting')
         throw new Error(`step graph has a cycle: ${[...path, node.key].join(' -> ')}`);
       state.set(node.key, 'visiting');
-      for (const dep of [...(node.after ?? [])].sort((a, b) => this.rank(a) - this.rank(b))) {
+      for (const dep of [...(node.after ?? [])].sort((a, b) => rank.get(a)! - rank.get(b)!)) {
         visit(this.nodes.get(dep)!, [...path, node.key]);
       }
       state.set(node.key, 'done');
@@ -92,12 +153,6 @@ export class StepGraph {
           execution: 'api',
         }) as Step,
     );
-  }
-
-  private rankCache: Map<string, number> | null = null;
-  private rank(key: string): number {
-    if (!this.rankCache) this.rankCache = new Map([...this.nodes.keys()].map((k, i) => [k, i]));
-    return this.rankCache.get(key) ?? 0;
   }
 }
 

@@ -10,17 +10,14 @@ import { summarizeChanges, sha256 } from './forms.js';
 
 const DRAINING_OPS = new Set<string>(['drain_queue', 'wait_drained', 'delete_queue']);
 
-/** What `safe` holds: the planner's own classification (Change.destructive), replace and delete. */
-function isDestructive(change: Change): boolean {
-  return change.destructive || change.action === 'replace' || change.action === 'delete';
-}
-
 /**
- * Also held: a change the plan could not verify (Change.unverified, e.g. a label whose
- * deployment poolsync cannot read, plan/flyteadmin.ts).
+ * What `safe` holds: the planner's own classification (Change.destructive), replace and delete;
+ * and a change the plan could not verify (Change.unverified, e.g. a label whose deployment
+ * poolsync cannot read, plan/flyteadmin.ts).
  */
 function holdsForSafe(change: Change): boolean {
-  return isDestructive(change) || Boolean(change.unverified);
+  const { destructive, action, unverified } = change;
+  return destructive || action === 'replace' || action === 'delete' || Boolean(unverified);
 }
 
 interface HeldSplit {

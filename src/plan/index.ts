@@ -13,37 +13,32 @@ import {
   QUEUE_CAP_FIELDS,
   defaultQueueKeyString,
 } from '../model/common.js';
-import type { DesiredState, DesiredAssignment } from '../model/desired.js';
-import type { LiveState, LiveAssignment } from '../model/live.js';
+import type { DesiredState, SourceLocation } from '../model/desired.js';
+import type { LiveState } from '../model/live.js';
 import {
   PLAN_FORMAT_VERSION,
   type Change,
   type Plan,
-  type PlanInventory,
   type PlanError,
   type PlanWarning,
   type Reason,
 } from '../model/plan.js';
-import {
-  summarizeChanges,
-  makeChange,
-  assignmentForm,
-  diffForms,
-  type Form,
-  declaresCaps,
-} from './forms.js';
+import { summarizeChanges, makeChange, assignmentForm, diffForms, declaresCaps } from './forms.js';
 import { planExecutionClusterLabels } from './cluster-labels.js';
+import type { PlanIndex } from './context.js';
 import {
   PlanContext,
   compare,
   type ClusterDecision,
   type QueueDecision,
-  PlanIndex,
   type AssignmentDecision,
   type PoolDecision,
   locationOf,
   preventsDestroy,
   isWildcard,
+  keyed,
+  push,
+  upsertChange,
 } from './context.js';
 import { planFlyteadmin } from './flyteadmin.js';
 import { planDefaultQueues } from './default-queues.js';
@@ -56,24 +51,34 @@ import { planError, reasonOf, warning } from './reasons.js';
 import type { BackendInfo } from '../model/backend.js';
 import { checkReplaceAddresses, targetPlan } from './target.js';
 
+/** What shapes a plan besides the desired and live states: one request down the plan path. */
 export interface PlanOptions {
   /** Git commit of the desired state; defaults to `desired.commit`. */
   commit?: string | null;
   /** `--replace`: addresses to delete and create again (checked by target.ts checkReplaceAddresses). */
   replace?: readonly string[];
   /**
-   * Pools that exist outside the control plane's API (a backend whose pools are config only,
-   * e.g. Union self-managed's pool → clusters mapping): assignments may name them.
-   */
-  configOnlyPools?: readonly string[];
-  /**
    * `--accept-cascade ADDRESS`: deletes that may take flyteadmin rows poolsync does not manage
    * along (flyteadmin.ts); added to poolsync.yaml `acceptCascade:`.
    */
   acceptCascade?: readonly string[];
+  /** `--target ADDRESS`: only these and what they depend on (a partial plan, target.ts). */
+  targets?: readonly string[];
+  /** The backend (planAgainst): its kinds are checked, its `manualStep`: the steps a person runs. */
+  backend?: BackendInfo;
 }
 
-export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOptions = {}): Plan {
+/**
+ * The plan of `desired` against `live`. `configOnlyPools`: pools that exist outside the control
+ * plane's API (a backend whose pools are config only, e.g. Union self-managed's pool → clusters
+ * mapping), which assignments may name (planForBackend).
+ */
+export function computePlan(
+  desired: DesiredState,
+  live: LiveState,
+  opts: PlanOptions = {},
+  configOnlyPools: readonly string[] = [],
+): Plan {
   const commit = opts.commit !== undefined ? opts.commit : desired.commit;
   const replace = new Set(opts.replace ?? []);
   let ctx = new PlanContext(desired, live, replace);
@@ -97,7 +102,7 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
   const warnings = [...pc.warnings, ...labels.warnings, ...fa.warnings];
   const errors = [
     ...pc.errors,
-    ...checkReferences(ctx, new Set(opts.configOnlyPools ?? [])),
+    ...checkReferences(ctx, new Set(configOnlyPools)),
     ...checkPreventDestroy(ctx),
   ];
 
@@ -113,6 +118,8 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
   warnings.push(...queueWarnings(ctx, warnings));
   // Each pass visits names in sorted order, so changes are sorted by kind then name.
   const summary = summarizeChanges(changes);
+  // `inventory` when the live state carries one (read, or known to be absent).
+  const inventory = planInventory(desired, live);
   const order = (w: { address: string | null; code: string }) =>
     `${w.address ?? ''}\u0000${w.code}`;
   return {
@@ -127,7 +134,7 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
     errors,
     capabilities: { ...live.capabilities },
     ...(ctx.pruneScope ? { prune_scope: ctx.pruneScope } : {}),
-    ...inventoryField(desired, live),
+    ...(inventory ? { inventory } : {}),
     ...(live.default_queues_read ? { default_queues_read: live.default_queues_read } : {}),
   };
 }
@@ -183,12 +190,6 @@ function stuckPins(
   return stuck;
 }
 
-/** `inventory` when the live state carries one (read, or known to be absent). */
-function inventoryField(desired: DesiredState, live: LiveState): { inventory?: PlanInventory } {
-  const inventory = planInventory(desired, live);
-  return inventory ? { inventory } : {};
-}
-
 /** A kind's changes with the flyteadmin rows of other levels among them, by name. */
 function withOtherRows(
   ctx: PlanContext,
@@ -210,128 +211,67 @@ function planAssignments(
   pools: ReadonlyMap<string, PoolDecision>,
 ): ReadonlyMap<string, AssignmentDecision> {
   const out = new Map<string, AssignmentDecision>();
-  for (const key of PlanIndex.union(ctx.dAssignments.keys(), ctx.lAssignments.keys())) {
-    const d = ctx.dAssignments.get(key);
-    const l = ctx.lAssignments.get(key);
+  for (const [key, d, l] of keyed(ctx.dAssignments, ctx.lAssignments)) {
     const before = l ? assignmentForm(l) : null;
     const livePool = l?.pool ?? null;
     if (!d) {
-      if (!l) continue;
-      out.set(key, undeclaredAssignment(ctx, key, before, livePool));
+      const change = ctx.undeclaredChange('PoolAssignment', key, before);
+      const remove = change.action === 'delete';
+      out.set(key, { change, set: false, remove, livePool, finalPool: remove ? null : livePool });
       continue;
     }
+    const change = upsertChange('PoolAssignment', key, before, assignmentForm(d));
     const poolReplaced = pools.get(d.pool)?.change.action === 'replace';
-    out.set(key, declaredAssignment(ctx, key, d, l, before, livePool, poolReplaced));
+    const forced = ctx.forceReplace.has(address('PoolAssignment', key));
+    const decision = { change, set: change.action !== 'noop', remove: false, livePool };
+    if (change.action === 'noop' && (poolReplaced || forced)) {
+      // A3: the pool's delete needs the assignment gone; it is set again once the pool exists.
+      const by = poolReplaced ? address('ClusterPool', d.pool) : null;
+      const { before: was, after } = change;
+      const replace = makeChange('PoolAssignment', key, 'replace', was, after, [], {
+        caused_by: by,
+      });
+      out.set(key, { ...decision, change: replace, set: true, remove: true, finalPool: d.pool });
+    } else out.set(key, { ...decision, finalPool: d.pool });
   }
   return out;
 }
 
-/** A live assignment nothing declares: deleted with prune, otherwise left unmanaged. */
-function undeclaredAssignment(
-  ctx: PlanIndex,
-  key: string,
-  before: Form | null,
-  livePool: string | null,
-): AssignmentDecision {
-  const change = ctx.undeclaredChange('PoolAssignment', key, before);
-  const remove = change.action === 'delete';
-  return {
-    change,
-    set: false,
-    remove,
-    livePool,
-    finalPool: remove ? null : livePool,
-  };
-}
-
-/** A declared assignment: replaced around its pool's replacement (A3), otherwise set or kept. */
-function declaredAssignment(
-  ctx: PlanIndex,
-  key: string,
-  d: DesiredAssignment,
-  l: LiveAssignment | undefined,
-  before: Form | null,
-  livePool: string | null,
-  /** Its pool is replaced by this plan (A3). */
-  poolReplaced: boolean,
-): AssignmentDecision {
-  const after = assignmentForm(d);
-  const diff = diffForms(before, after);
-  const forced = ctx.forceReplace.has(address('PoolAssignment', key));
-  if (l && diff.length === 0 && (poolReplaced || forced)) {
-    // A3: the pool's delete needs the assignment gone; it is set again once the pool exists.
-    return {
-      change: makeChange(
-        'PoolAssignment',
-        key,
-        'replace',
-        before,
-        after,
-        [],
-        null,
-        poolReplaced ? address('ClusterPool', d.pool) : null,
-      ),
-      set: true,
-      remove: true,
-      livePool,
-      finalPool: d.pool,
-    };
-  }
-  return {
-    change: makeChange(
-      'PoolAssignment',
-      key,
-      !l ? 'create' : diff.length ? 'update' : 'noop',
-      before,
-      after,
-      diff,
-    ),
-    set: !l || diff.length > 0,
-    remove: false,
-    livePool,
-    finalPool: d.pool,
-  };
-}
-
 /** Plan errors: a desired or would-be-destroyed object annotated prevent-destroy (Terraform's prevent_destroy). */
 function checkPreventDestroy(ctx: PlanContext): PlanError[] {
+  type Declared = { annotations: Record<string, string>; source: SourceLocation };
+  const kinds: [
+    ObjectKind,
+    ReadonlyMap<string, { change: Change }>,
+    ReadonlyMap<string, Declared>,
+  ][] = [
+    ['ClusterPool', ctx.pools, ctx.dPools],
+    ['Cluster', ctx.clusters, ctx.dClusters],
+    ['PoolAssignment', ctx.assignments, ctx.dAssignments],
+  ];
   const errors: PlanError[] = [];
-  const check = (
-    kind: 'ClusterPool' | 'Cluster' | 'PoolAssignment',
-    name: string,
-    change: Change,
-    obj: Parameters<typeof preventsDestroy>[0] & { source: Parameters<typeof locationOf>[0] },
-  ) => {
-    if (!change.destructive || !preventsDestroy(obj)) return;
-    const forcing = change.diff.filter((d) => d.forces_replacement);
-    const addr = address(kind, name);
-    errors.push(
-      planError(
-        'PREVENT_DESTROY',
-        addr,
-        {
-          address: addr,
-          action: change.action,
-          fields: forcing.map((d) => d.path),
-          before: forcing.map((d) => JSON.stringify(d.before)),
-          after: forcing.map((d) => JSON.stringify(d.after)),
-          caused_by: change.caused_by ?? null,
-        },
-        locationOf(obj?.source),
-      ),
-    );
-  };
-  for (const [name, d] of ctx.pools) {
-    const obj = ctx.dPools.get(name);
-    if (obj) check('ClusterPool', name, d.change, obj);
-  }
-  for (const [name, d] of ctx.clusters) {
-    const obj = ctx.dClusters.get(name);
-    if (obj) check('Cluster', name, d.change, obj);
-  }
-  for (const [k, d] of ctx.assignments) {
-    const obj = ctx.dAssignments.get(k);
-    if (obj) check('PoolAssignment', k, d.change, obj);
+  for (const [kind, decisions, declared] of kinds) {
+    for (const [name, { change }] of decisions) {
+      const obj = declared.get(name);
+      if (!obj || !change.destructive || !preventsDestroy(obj)) continue;
+      const forcing = change.diff.filter((d) => d.forces_replacement);
+      const addr = address(kind, name);
+      errors.push(
+        planError(
+          'PREVENT_DESTROY',
+          addr,
+          {
+            address: addr,
+            action: change.action,
+            fields: forcing.map((d) => d.path),
+            before: forcing.map((d) => JSON.stringify(d.before)),
+            after: forcing.map((d) => JSON.stringify(d.after)),
+            caused_by: change.caused_by ?? null,
+          },
+          locationOf(obj.source),
+        ),
+      );
+    }
   }
   return errors;
 }
@@ -341,38 +281,34 @@ function checkPreventDestroy(ctx: PlanContext): PlanError[] {
  * not exist would only fail at apply time; fail the plan instead.
  */
 function checkReferences(ctx: PlanContext, configOnlyPools: ReadonlySet<string>): PlanError[] {
-  const errors: PlanError[] = [];
   // A declared pool the plan cannot create (contract marked unknown) has its own error.
   const exists = (pool: string) =>
     configOnlyPools.has(pool) ||
     Boolean(ctx.pools.get(pool)?.finalContract) ||
     ctx.dPools.get(pool)?.contract === null;
-  for (const c of ctx.desired.clusters) {
-    if (!exists(c.pool)) {
-      const cluster = address('Cluster', c.name);
-      errors.push(
-        planError(
-          'UNKNOWN_POOL',
-          cluster,
-          { cluster, assignment: null, pool: c.pool },
-          locationOf(c.source),
-        ),
-      );
-    }
-  }
-  for (const a of ctx.desired.assignments) {
-    if (!exists(a.pool)) {
-      errors.push(
-        planError(
-          'UNKNOWN_POOL',
-          address('PoolAssignment', assignmentKeyString(a)),
-          { cluster: null, assignment: a.name, pool: a.pool },
-          locationOf(a.source),
-        ),
-      );
-    }
-  }
-  return errors;
+  // What names a pool: clusters and assignments (`assignment`: the assignment's name).
+  const naming = [
+    ...ctx.desired.clusters.map((c) => ({
+      ...c,
+      at: address('Cluster', c.name),
+      assignment: null,
+    })),
+    ...ctx.desired.assignments.map((a) => ({
+      ...a,
+      at: address('PoolAssignment', assignmentKeyString(a)),
+      assignment: a.name,
+    })),
+  ];
+  return naming
+    .filter((o) => !exists(o.pool))
+    .map(({ at, assignment, pool, source }) =>
+      planError(
+        'UNKNOWN_POOL',
+        at,
+        { cluster: assignment === null ? at : null, assignment, pool },
+        locationOf(source),
+      ),
+    );
 }
 
 /** Queue warnings computed on the state the plan leads to: QUEUE_ROUTES_NOWHERE, QUEUE_NO_HEALTHY_CLUSTER. */
@@ -408,12 +344,7 @@ function queueWarnings(ctx: PlanContext, earlier: readonly PlanWarning[]): PlanW
   );
   const wildcardVerdicts = new Map<string, Reason | null>();
   const members = new Map<string, Member[]>();
-  for (const [name, d] of ctx.clusters) {
-    if (!d.final) continue;
-    const list = members.get(d.final.pool);
-    if (list) list.push([name, d.final]);
-    else members.set(d.final.pool, [[name, d.final]]);
-  }
+  for (const [name, d] of ctx.clusters) if (d.final) push(members, d.final.pool, [name, d.final]);
 
   for (const [name, q] of ctx.queues) {
     const final = q.final;
@@ -472,27 +403,12 @@ function queueWarnings(ctx: PlanContext, earlier: readonly PlanWarning[]): PlanW
 }
 
 /**
- * What shapes a plan besides the desired and live states: the planner's options
- * (src/plan/index.ts; the backend's config-only pools are planForBackend's), `--target` and
- * the backend (its kinds are checked, its `manualStep`: the steps a person runs).
- */
-export interface PlanShapeOptions extends Omit<PlanOptions, 'configOnlyPools'> {
-  /** `--target ADDRESS`: only these and what they depend on (a partial plan, target.ts). */
-  targets?: readonly string[];
-  backend?: BackendInfo;
-}
-
-/**
  * The planner as one call, without I/O: a valid desired state planned against a live state the
  * caller has read, with the options that shape a plan (`--replace`, `--accept-cascade`,
  * `--target`) and the backend's manual steps. The edge that loads a repository and reads the
  * live state is src/ops/plan-run.ts; the CLI's disk memory (src/incremental/) calls this too.
  */
-export function planAgainst(
-  desired: DesiredState,
-  live: LiveState,
-  opts: PlanShapeOptions = {},
-): Plan {
+export function planAgainst(desired: DesiredState, live: LiveState, opts: PlanOptions = {}): Plan {
   if (opts.replace?.length) checkReplaceAddresses(opts.replace, desired, live);
   const { backend } = opts;
   const planned = planForBackend(desired, live, backend, opts);
@@ -572,10 +488,7 @@ export function planForBackend(
 ): Plan {
   if (!backend) return computePlan(desired, live, opts);
   const view = plannableState(desired, backend);
-  const plan = computePlan(view.desired, live, {
-    ...opts,
-    configOnlyPools: view.configOnlyPools,
-  });
+  const plan = computePlan(view.desired, live, opts, view.configOnlyPools);
   const replaced = replacedAssignments(desired, backend);
   if (replaced.length > 0) {
     // Changes are sorted by kind: assignments come before the settings and labels.
@@ -601,8 +514,7 @@ export function planForBackend(
 function replacedAssignments(desired: DesiredState, backend: BackendInfo): Change[] {
   if (backend.replacedKinds?.PoolAssignment !== 'DefaultQueue') return [];
   const queuesOf = new Map<string, string[]>();
-  for (const q of desired.queues)
-    (queuesOf.get(q.spec.pool) ?? queuesOf.set(q.spec.pool, []).get(q.spec.pool)!).push(q.name);
+  for (const q of desired.queues) push(queuesOf, q.spec.pool, q.name);
   const settings = new Set((desired.default_queues ?? []).map(defaultQueueKeyString));
   return desired.assignments.map((a) => {
     const after = assignmentForm(a);
@@ -617,7 +529,9 @@ function replacedAssignments(desired: DesiredState, backend: BackendInfo): Chang
       declared: settings.has(setting) ? address('DefaultQueue', setting) : null,
     });
     const key = assignmentKeyString(a);
-    return makeChange('PoolAssignment', key, 'blocked', null, after, diffForms(null, after), why);
+    return makeChange('PoolAssignment', key, 'blocked', null, after, diffForms(null, after), {
+      why,
+    });
   });
 }
 

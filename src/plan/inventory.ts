@@ -31,35 +31,24 @@ type Declared = { address: string; source: SourceLocation }[];
 
 /** The objects of each kind in a desired state, with their addresses. */
 export function declaredByKind(desired: DesiredState): [ObjectKind, Declared][] {
-  const named = (kind: ObjectKind, list: { name: string; source: SourceLocation }[] | undefined) =>
-    (list ?? []).map((o) => ({ address: address(kind, o.name), source: o.source }));
+  const of = <T extends { source: SourceLocation }>(
+    kind: ObjectKind,
+    list: readonly T[] | undefined,
+    key: (o: T) => string,
+  ): [ObjectKind, Declared] => [
+    kind,
+    (list ?? []).map((o) => ({ address: address(kind, key(o)), source: o.source })),
+  ];
+  const name = (o: { name: string }) => o.name;
   return [
-    ['ClusterPool', named('ClusterPool', desired.pools)],
-    ['Cluster', named('Cluster', desired.clusters)],
-    ['Queue', named('Queue', desired.queues)],
-    [
-      'PoolAssignment',
-      desired.assignments.map((a) => ({
-        address: address('PoolAssignment', assignmentKeyString(a)),
-        source: a.source,
-      })),
-    ],
-    [
-      'DefaultQueue',
-      (desired.default_queues ?? []).map((d) => ({
-        address: address('DefaultQueue', defaultQueueKeyString(d)),
-        source: d.source,
-      })),
-    ],
-    ['ExecutionCluster', named('ExecutionCluster', desired.execution_clusters)],
-    ['ClusterLabel', named('ClusterLabel', desired.cluster_labels)],
-    [
-      'ExecutionClusterLabel',
-      (desired.execution_cluster_labels ?? []).map((l) => ({
-        address: address('ExecutionClusterLabel', assignmentKeyString(l)),
-        source: l.source,
-      })),
-    ],
+    of('ClusterPool', desired.pools, name),
+    of('Cluster', desired.clusters, name),
+    of('Queue', desired.queues, name),
+    of('PoolAssignment', desired.assignments, assignmentKeyString),
+    of('DefaultQueue', desired.default_queues, defaultQueueKeyString),
+    of('ExecutionCluster', desired.execution_clusters, name),
+    of('ClusterLabel', desired.cluster_labels, name),
+    of('ExecutionClusterLabel', desired.execution_cluster_labels, assignmentKeyString),
   ];
 }
 
@@ -185,14 +174,6 @@ export function nextInventory(
   return same ? null : sorted;
 }
 
-/**
- * The live state a plan leaves once every step of it is done, from the state it was made
- * against and its changes' `after` forms: what `apply` records for `plan --refresh-only`
- * (src/apply/last-applied.ts) without reading the control plane again. A plan is a promise:
- * what it shows is what the apply did. Only the settable fields come from the plan (the ones
- * drift compares, src/plan/refresh.ts); reports (health, members, available clusters) stay as
- * read, and are unknown for the objects the apply created. Pure.
- */
 /** `live` with `changes` of one kind applied: updated in place, created, or gone. */
 function applied<T>(
   live: readonly T[] | undefined,
@@ -211,6 +192,13 @@ function applied<T>(
 const name = (t: { name: string }) => t.name;
 const DONE: ReadonlySet<Change['action']> = new Set(['create', 'update', 'replace', 'delete']);
 
+/**
+ * The live state a plan leaves once every step of it is done, from the state it was made
+ * against and its changes' `after` forms: what `apply` records for `plan --refresh-only`
+ * (src/apply/last-applied.ts) without reading the control plane again. A plan is a promise:
+ * what it shows is what the apply did. Only the settable fields come from the plan (the ones
+ * drift compares, src/plan/refresh.ts); reports (health, members, available clusters) stay as
+ */
 export function appliedState(live: LiveState, plan: Plan): LiveState {
   // A side effect happens with its cause's step, whatever else blocks (a co-named queue left
   // behind by a re-registered cluster, C7).

@@ -15,7 +15,7 @@ import {
   type PoolContract,
   type ClusterDataPlane,
 } from '../model/common.js';
-import type { PlanError, PlanWarning, Change, Reason, FieldDiff } from '../model/plan.js';
+import type { PlanError, PlanWarning, Reason, FieldDiff } from '../model/plan.js';
 import {
   type PoolsAndClusters,
   locationOf,
@@ -23,7 +23,6 @@ import {
   type QueueDecision,
   knownContract,
   type ClusterDecision,
-  type Leaving,
   PlanIndex,
 } from './context.js';
 import { CONTRACT_UNKNOWN, type DesiredPool, type DesiredCluster } from '../model/desired.js';
@@ -53,8 +52,7 @@ export interface PoolClusterPass extends PoolsAndClusters {
  *   repeats an earlier assumption (both passes are functions of the assumption, so no further
  *   round leaves that cycle), and after |live clusters| + 1 rounds in any case, with the last
  *   round's decisions.
- */
-/**
+ *
  * `stuck`: declared queues whose repointing the queue pass blocked, so their live pins stay
  * (unpin_first: pinnedReason; index.ts plans again with them once).
  */
@@ -70,17 +68,8 @@ export function planPoolsAndClusters(
     const clusters = planClusters(ix, pools.pools, stuck);
     const leaving = new Set([...clusters.deletedClusters, ...clusters.movedClusters]);
     tried.push(assumed);
-    if (round >= limit || tried.some((s) => sameSet(s, leaving))) {
-      return {
-        pools: pools.pools,
-        clusters: clusters.clusters,
-        deletedClusters: clusters.deletedClusters,
-        movedClusters: clusters.movedClusters,
-        warnings: clusters.warnings,
-        errors: pools.errors,
-        rounds: round,
-      };
-    }
+    if (round >= limit || tried.some((s) => sameSet(s, leaving)))
+      return { ...pools, ...clusters, rounds: round };
     assumed = leaving;
   }
 }
@@ -106,13 +95,6 @@ function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
   return true;
 }
 
-/** Pool changes: create, replace (P4) or blocked (P1, P5, A3), prune (delete / unmanaged). */
-/** What the pool pass returns: its decisions, and the errors it found. */
-interface PoolPass {
-  readonly pools: ReadonlyMap<string, PoolDecision>;
-  readonly errors: readonly PlanError[];
-}
-
 /**
  * What the pool pass reads: the index, and the live clusters it may take as gone (deleted,
  * replaced or moved by the cluster pass: P5 rule 5; index.ts planPoolsAndClusters settles it).
@@ -120,11 +102,12 @@ interface PoolPass {
 interface PoolInput {
   readonly ix: PlanIndex;
   readonly leavingClusters: ReadonlySet<string>;
-  /** Where the errors found go (returned in PoolPass). */
+  /** Where the errors found go (returned by planPools). */
   readonly errors: PlanError[];
 }
 
-function planPools(ix: PlanIndex, leavingClusters: ReadonlySet<string>): PoolPass {
+/** The pool pass: its decisions, and the errors it found. */
+function planPools(ix: PlanIndex, leavingClusters: ReadonlySet<string>) {
   const errors: PlanError[] = [];
   const input: PoolInput = { ix, leavingClusters, errors };
   const pools = new Map<string, PoolDecision>();
@@ -140,7 +123,7 @@ function planPool(ctx: PoolInput, name: string): PoolDecision | undefined {
   const declared = ix.dPools.get(name);
   const l = ix.lPools.get(name);
   // soft_delete: a declared name of a deleted pool is undeleted, never created.
-  const deleted = declared && !l ? deletedPool(ix, name) : undefined;
+  const deleted = declared && !l && ix.caps.soft_delete ? ix.lDeletedPools.get(name) : undefined;
   if (declared && deleted) return planPoolUndelete(ix, declared, deleted);
   if (declared && declared.contract === null) return planUnknownContract(ctx, declared, l);
   const d = declared as (DesiredPool & { contract: PoolContract }) | undefined;
@@ -169,17 +152,16 @@ function planDeclaredLivePool(
   // contract cannot be compared, so it is taken as the live one (no change planned).
   if (l.contract_known === false) {
     const known = poolForm(d.contract);
-    return keep(d.contract, makeChange('ClusterPool', name, 'noop', known, known, []));
+    return keep(name, d.contract, known);
   }
   const before = poolForm(l.contract);
   const after = poolForm(d.contract);
   // P4: every contract field is immutable.
   const diff = diffForms(before, after, () => true);
-  if (diff.length === 0 && !ctx.ix.forceReplace.has(addr))
-    return keep(l.contract, makeChange('ClusterPool', name, 'noop', before, before, []));
+  if (diff.length === 0 && !ctx.ix.forceReplace.has(addr)) return keep(name, l.contract, before);
   if (ctx.ix.caps.pool_update) return planPoolUpdate(ctx, name, l.contract, d.contract);
   const reason = replaceBlockedReason(ctx, name);
-  if (reason) return blockedPool(name, l.contract, before, diff, reason);
+  if (reason) return keep(name, l.contract, before, reason, diff);
   return {
     change: makeChange('ClusterPool', name, 'replace', before, after, diff),
     creates: true,
@@ -194,29 +176,21 @@ function planUndeclaredPool(ctx: PoolInput, name: string, l: LivePool): PoolDeci
   const before = poolForm(l.contract);
   // P1: the default pool is a system object: never deleted nor reported as unmanaged, unless
   // poolsync.yaml lists it absent (Union deletes it like any empty pool: default_delete).
-  if (name === DEFAULT_POOL && !ctx.ix.absent(addr))
-    return keep(l.contract, makeChange('ClusterPool', name, 'noop', before, before, []));
+  if (name === DEFAULT_POOL && !ctx.ix.absent(addr)) return keep(name, l.contract, before);
+  if (name !== DEFAULT_POOL && !ctx.ix.prunes('ClusterPool', name))
+    return {
+      change: ctx.ix.unmanagedChange('ClusterPool', name, before),
+      finalContract: l.contract,
+    };
   const gone = diffForms(before, null);
-  if (name === DEFAULT_POOL && !ctx.ix.caps.default_delete)
-    return blockedPool(
-      name,
-      l.contract,
-      before,
-      gone,
-      reasonOf('DEFAULT_POOL_ABSENT_NO_DELETE', {}),
-    );
-  if (name !== DEFAULT_POOL && !ctx.ix.prunes('ClusterPool', name)) {
-    return keep(l.contract, ctx.ix.unmanagedChange('ClusterPool', name, before));
-  }
   const refs = liveReferences(ctx, name);
-  if (refs.length > 0)
-    return blockedPool(
-      name,
-      l.contract,
-      before,
-      gone,
-      reasonOf('POOL_REFERENCED', { pool: addr, refs }),
-    );
+  const why =
+    name === DEFAULT_POOL && !ctx.ix.caps.default_delete
+      ? reasonOf('DEFAULT_POOL_ABSENT_NO_DELETE', {})
+      : refs.length > 0
+        ? reasonOf('POOL_REFERENCED', { pool: addr, refs })
+        : null;
+  if (why) return keep(name, l.contract, before, why, gone);
   return {
     change: makeChange('ClusterPool', name, 'delete', before, null, gone),
     deletes: true,
@@ -240,29 +214,30 @@ function planUnknownContract(
     const why = reasonOf('POOL_CONTRACT_UNKNOWN', { pool: addr });
     ctx.errors.push(planError('POOL_CONTRACT_UNKNOWN', addr, { pool: addr }, locationOf(d.source)));
     return {
-      change: makeChange('ClusterPool', d.name, 'blocked', null, unknown, [], why),
+      change: makeChange('ClusterPool', d.name, 'blocked', null, unknown, [], { why }),
       finalContract: null,
     };
   }
   const form = l.contract_known === false ? unknown : poolForm(l.contract);
-  const kept = keep(l.contract, makeChange('ClusterPool', d.name, 'noop', form, form, []));
+  const kept = keep(d.name, l.contract, form);
   return l.contract_known === false ? { ...kept, contractKnown: false } : kept;
 }
 
-/** The pool stays as it is (noop, blocked, unmanaged): nothing is created or deleted. */
-function keep(contract: PoolContract, change: Change): PoolDecision {
-  return { change, finalContract: contract };
-}
-
-/** The pool stays as it is, its change blocked for `reason`. */
-function blockedPool(
+/**
+ * The pool stays as it is (its form on both sides): unchanged, or blocked for `why` (with the
+ * diff it asked for). Nothing is created or deleted.
+ */
+function keep(
   name: string,
   contract: PoolContract,
-  before: Form | null,
-  diff: FieldDiff[],
-  reason: Reason,
+  form: Form | null,
+  why?: Reason,
+  diff: FieldDiff[] = [],
 ): PoolDecision {
-  return keep(contract, makeChange('ClusterPool', name, 'blocked', before, before, diff, reason));
+  const change = makeChange('ClusterPool', name, why ? 'blocked' : 'noop', form, form, diff, {
+    why,
+  });
+  return { change, finalContract: contract };
 }
 
 /**
@@ -301,27 +276,23 @@ function planPoolUpdate(
   const before = poolForm(live);
   const after = poolForm(desired);
   const diff = diffForms(before, after);
-  // Each cluster whose reported data plane differs, with how many of the fields (in order) are its.
-  const clusters: string[] = [];
-  const counts: number[] = [];
-  const fields: string[] = [];
-  const declared: string[] = [];
-  for (const c of ix.lClustersByPool.get(name) ?? []) {
-    if (leavingClusters.has(c)) continue;
-    const reported = ix.reported(c);
+  // Each staying member whose reported data plane differs, with its mismatches.
+  const mismatched = (ix.lClustersByPool.get(name) ?? []).flatMap((c) => {
+    const reported = leavingClusters.has(c) ? null : ix.reported(c);
     const m = reported ? dataPlaneMismatches(desired, reported) : [];
-    if (m.length > 0) {
-      clusters.push(address('Cluster', c));
-      counts.push(m.length);
-      fields.push(...m.map((x) => x.field));
-      declared.push(...m.map((x) => x.declared));
-    }
+    return m.length > 0 ? [{ cluster: address('Cluster', c), m }] : [];
+  });
+  if (mismatched.length > 0) {
+    const reason = reasonOf('POOL_UPDATE_MISMATCH', {
+      clusters: mismatched.map((x) => x.cluster),
+      // How many of the fields (in order) are each cluster's.
+      counts: mismatched.map((x) => x.m.length),
+      fields: mismatched.flatMap((x) => x.m.map((y) => y.field)),
+      declared: mismatched.flatMap((x) => x.m.map((y) => y.declared)),
+    });
+    return keep(name, live, before, reason, diff);
   }
-  if (clusters.length > 0) {
-    const reason = reasonOf('POOL_UPDATE_MISMATCH', { clusters, counts, fields, declared });
-    return blockedPool(name, live, before, diff, reason);
-  }
-  const change = makeChange('ClusterPool', name, 'update', before, after, diff, null, null, {
+  const change = makeChange('ClusterPool', name, 'update', before, after, diff, {
     note: [reasonOf('POOL_UPDATED_IN_PLACE', {})],
   });
   return { change, updates: true, finalContract: desired };
@@ -352,13 +323,7 @@ function replaceBlockedReason(ctx: PoolInput, name: string): Reason | null {
  * It is undeleted instead: `ClusterPoolService/Undelete` brings it back with the contract it had
  * (`undelete`), then, when the repository's contract differs, `update_pool` (pool_update) changes
  * it in place. Undelete has no precondition but the pool being deleted (same docstring).
- */
-/** The deleted pool of this declared name, when the control plane has soft deletes. */
-function deletedPool(ctx: PlanIndex, name: string): LivePool | undefined {
-  return ctx.caps.soft_delete ? ctx.lDeletedPools.get(name) : undefined;
-}
-
-/**
+ *
  * Plans the undelete of `deleted` for the declared pool `d` (its contract null: marked unknown,
  * so it comes back with whatever contract it had).
  */
@@ -368,7 +333,7 @@ function planPoolUndelete(ctx: PlanIndex, d: DesiredPool, deleted: LivePool): Po
   const want: PoolContract | null = d.contract;
   // Unknown on either side: nothing to compare, the pool comes back as it was.
   if (want === null || deleted.contract_known === false) {
-    const change = makeChange('ClusterPool', name, 'create', null, before, [], null, null, {
+    const change = makeChange('ClusterPool', name, 'create', null, before, [], {
       note: [reasonOf('POOL_UNDELETED', { name, updated: false })],
     });
     return {
@@ -381,18 +346,12 @@ function planPoolUndelete(ctx: PlanIndex, d: DesiredPool, deleted: LivePool): Po
   const after = poolForm(want);
   const diff = diffForms(before, after);
   if (diff.length > 0 && !ctx.caps.pool_update) {
-    const change = makeChange(
-      'ClusterPool',
-      name,
-      'blocked',
-      null,
-      null,
-      diffForms(null, after),
-      reasonOf('POOL_UNDELETE_CONTRACT_DIFFERS', { name, pool: address('ClusterPool', name) }),
-    );
+    const change = makeChange('ClusterPool', name, 'blocked', null, null, diffForms(null, after), {
+      why: reasonOf('POOL_UNDELETE_CONTRACT_DIFFERS', { name, pool: address('ClusterPool', name) }),
+    });
     return { change, finalContract: null };
   }
-  const change = makeChange('ClusterPool', name, 'create', null, after, diff, null, null, {
+  const change = makeChange('ClusterPool', name, 'create', null, after, diff, {
     note: [reasonOf('POOL_UNDELETED', { name, updated: diff.length > 0 })],
   });
   return {
@@ -427,20 +386,9 @@ export function finalPools(
     const held = stay.map((q) => address('Queue', q));
     const why = reasonOf('POOL_KEPT_BY_REFUSED_MOVES', { queues: held });
     const { before, diff } = d.change;
-    out.set(name, blockedPool(name, ix.lPools.get(name)!.contract, before, diff, why));
+    out.set(name, keep(name, ix.lPools.get(name)!.contract, before, why, diff));
   }
   return out ?? pools;
-}
-
-/**
- * Cluster changes: register (C1, C2, C4, N2), enable/disable in place (C6), replace when the
- * pool changes (C7), prune (delete / unmanaged). Warns CONAMED_QUEUE_ORPHANED (C7) and
- * DATA_PLANE_UNVERIFIED (a move that no data-plane report can confirm).
- */
-/** What the cluster pass returns: its decisions, the clusters that leave their pool, its warnings. */
-interface ClusterPass extends Leaving {
-  readonly clusters: ReadonlyMap<string, ClusterDecision>;
-  readonly warnings: readonly PlanWarning[];
 }
 
 /** What the cluster pass reads: the index and the pool pass's decisions (C4, undelete). */
@@ -449,15 +397,21 @@ interface ClusterInput {
   readonly pools: ReadonlyMap<string, PoolDecision>;
   /** Declared queues whose repointing is blocked: their pins stay (pinnedReason). */
   readonly stuck: ReadonlySet<string>;
-  /** Where the warnings found go (returned in ClusterPass). */
+  /** Where the warnings found go (returned by planClusters). */
   readonly warnings: PlanWarning[];
 }
 
+/**
+ * Cluster changes: register (C1, C2, C4, N2), enable/disable in place (C6), replace when the
+ * pool changes (C7), prune (delete / unmanaged). Warns CONAMED_QUEUE_ORPHANED (C7) and
+ * DATA_PLANE_UNVERIFIED (a move that no data-plane report can confirm). Returns its decisions,
+ * the clusters that leave their pool, its warnings.
+ */
 function planClusters(
   ix: PlanIndex,
   pools: ReadonlyMap<string, PoolDecision>,
   stuck: ReadonlySet<string> = new Set(),
-): ClusterPass {
+) {
   const input: ClusterInput = { ix, pools, stuck, warnings: [] };
   const clusters = new Map<string, ClusterDecision>();
   const deletedClusters = new Set<string>();
@@ -481,7 +435,7 @@ function planCluster(ctx: ClusterInput, name: string): ClusterDecision | undefin
   if (!d && l) return planUndeclaredCluster(ctx, name, l, before);
   if (!d) return undefined;
   // soft_delete: a declared name of a deleted cluster is undeleted (planClusterUndelete).
-  const deleted = l ? undefined : deletedCluster(ix, name);
+  const deleted = !l && ix.caps.soft_delete ? ix.lDeletedClusters.get(name) : undefined;
   if (deleted) return planClusterUndelete(ix, ctx.pools, d, deleted);
 
   const after = clusterForm(d.pool, d.enabled);
@@ -492,20 +446,17 @@ function planCluster(ctx: ClusterInput, name: string): ClusterDecision | undefin
     if (pinned) return leftAsItIs(name, l, before, after, diff, pinned);
     // Union refuses a drain while apps are assigned to the cluster, which no read shows.
     const note = drains && ix.caps.unpin_first ? reasonOf('CLUSTER_DRAIN_APPS', {}) : null;
-    return {
-      change: makeChange(
-        'Cluster',
-        name,
-        diff.length ? 'update' : 'noop',
-        before,
-        after,
-        diff,
-        null,
-        null,
-        note ? { note: [note] } : undefined,
-      ),
-      final: { pool: d.pool, enabled: d.enabled, health: l.health },
-    };
+    const more = note ? { note: [note] } : {};
+    const change = makeChange(
+      'Cluster',
+      name,
+      diff.length ? 'update' : 'noop',
+      before,
+      after,
+      diff,
+      more,
+    );
+    return { change, final: { pool: d.pool, enabled: d.enabled, health: l.health } };
   }
   if (l && ix.caps.cluster_move) return planMove(ctx, name, l, d.pool, d.enabled, d.data_plane);
   return planRegistration(ctx, name, d, l, before, after);
@@ -586,9 +537,7 @@ function planMove(
     drain: ctx.ix.caps.drain,
     queue: address('Queue', name),
   });
-  const change = makeChange('Cluster', name, 'update', before, after, diff, null, null, {
-    note: [note],
-  });
+  const change = makeChange('Cluster', name, 'update', before, after, diff, { note: [note] });
   if (!reported) warnUnverified(ctx, l, pool, contract, declared);
   return {
     change,
@@ -640,7 +589,7 @@ function leftAsItIs(
   reason: Reason,
 ): ClusterDecision {
   return {
-    change: makeChange('Cluster', name, 'blocked', before, after ?? before, diff, reason),
+    change: makeChange('Cluster', name, 'blocked', before, after ?? before, diff, { why: reason }),
     final: l ? { pool: l.pool, enabled: l.enabled, health: l.health } : null,
   };
 }
@@ -767,13 +716,9 @@ function warnOrphanedQueue(
  *   stays deleted blocks the cluster's undelete;
  * - a cluster declared in another pool is moved there once back (UpdateCluster, `cluster_move`:
  *   its co-named queue is DRAINED then, as a move requires).
+ *
+ * Why the deleted cluster cannot come back as the repository declares it, or null.
  */
-/** The deleted cluster of this declared name, when the control plane has soft deletes. */
-function deletedCluster(ctx: PlanIndex, name: string): LiveCluster | undefined {
-  return ctx.caps.soft_delete ? ctx.lDeletedClusters.get(name) : undefined;
-}
-
-/** Why the deleted cluster cannot come back as the repository declares it, or null. */
 function clusterUndeleteBlockedReason(
   ctx: PlanIndex,
   pools: ReadonlyMap<string, PoolDecision>,
@@ -817,12 +762,12 @@ function planClusterUndelete(
   const after = clusterForm(d.pool, d.enabled);
   // It comes back DRAINED (enabled false) in the pool it had.
   const diff = diffForms(clusterForm(deleted.pool, false), after);
-  const reason = clusterUndeleteBlockedReason(ctx, pools, d, deleted);
-  if (reason) {
-    return {
-      change: makeChange('Cluster', name, 'blocked', null, null, diffForms(null, after), reason),
-      final: null,
-    };
+  const why = clusterUndeleteBlockedReason(ctx, pools, d, deleted);
+  if (why) {
+    const change = makeChange('Cluster', name, 'blocked', null, null, diffForms(null, after), {
+      why,
+    });
+    return { change, final: null };
   }
   const moves = d.pool !== deleted.pool;
   const note = reasonOf('CLUSTER_UNDELETED', {
@@ -831,9 +776,7 @@ function planClusterUndelete(
     to: moves ? d.pool : null,
     enabled: d.enabled,
   });
-  const change = makeChange('Cluster', name, 'create', null, after, diff, null, null, {
-    note: [note],
-  });
+  const change = makeChange('Cluster', name, 'create', null, after, diff, { note: [note] });
   return {
     change,
     undeletes: { pool: deleted.pool },

@@ -32,14 +32,10 @@ const PRUNABLE_KINDS: readonly ObjectKind[] = [
  */
 export function pruneScope(config: RepoConfig): PruneScope | undefined {
   if (!config.prune) return undefined;
-  if (config.manage)
-    return { kinds: PRUNABLE_KINDS.filter((k) => config.manage!.includes(k)), source: 'manage' };
-  if (config.declared_kinds)
-    return {
-      kinds: PRUNABLE_KINDS.filter((k) => config.declared_kinds!.includes(k)),
-      source: 'declared',
-    };
-  return { kinds: [...PRUNABLE_KINDS], source: 'all' };
+  const listed = config.manage ?? config.declared_kinds;
+  if (!listed) return { kinds: [...PRUNABLE_KINDS], source: 'all' };
+  const kinds = PRUNABLE_KINDS.filter((k) => listed.includes(k));
+  return { kinds, source: config.manage ? 'manage' : 'declared' };
 }
 
 /**

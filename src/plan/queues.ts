@@ -22,6 +22,7 @@ import {
   type ClusterDecision,
   isWildcard,
   leaves,
+  push,
   type Leaving,
   type PlanIndex,
 } from './context.js';
@@ -31,6 +32,7 @@ import {
   sameQueueSpec,
   sameSelector,
   inheritCaps,
+  settingsOf,
   changeWith,
   withNote,
   makeChange,
@@ -51,10 +53,17 @@ export function planQueues(
     if (ix.dClusters.has(name) && d.change.action !== 'blocked') names.add(name);
   if (firstRegistration) names.add(DEFAULT_QUEUE);
 
-  const frame: QueueFrame = { ix, pc, drainedBy: drainedForLeaving(ix, pc), firstRegistration };
+  const frame: QueueFrame = {
+    ix,
+    pc,
+    drainedBy: drainedFor(ix, waitSets(ix, pc)),
+    firstRegistration,
+  };
   const queues = new Map<string, QueueDecision>();
   for (const name of [...names].sort()) {
-    const d = planQueue(frame, queueOwn(ix, name));
+    const desired = ix.dQueues.get(name);
+    const own = { name, desired, live: ix.lQueues.get(name), deleted: ix.lDeletedQueues.get(name) };
+    const d = planQueue(frame, own);
     if (d) queues.set(name, d);
   }
   return queues;
@@ -64,7 +73,8 @@ export function planQueues(
 function planQueue(f: QueueFrame, own: QueueOwn): QueueDecision | null {
   const l = own.live ?? null;
   const target = targetSpec(f, own, l);
-  const missing = () => planMissingQueue(f, own, target);
+  // A missing queue (or the one a registration creates again) has no live record of its own.
+  const missing = () => planMissingQueue(f, { ...own, live: undefined }, target);
   const d = !l
     ? missing()
     : deletedWithCluster(f, l) // and created again when its cluster registers again
@@ -92,7 +102,9 @@ function withActivation(
   // activates it with it (remote/_cluster.py:361-363, 397-398), and refuses to activate it
   // while the cluster is drained (remote/_queue.py:965-966): never activated on its own then.
   const owner = l.cluster_managed ? f.pc.clusters.get(l.name) : undefined;
-  if (owner?.final?.enabled === false || activates(owner)) return d;
+  // Drained live and enabled by the plan: the cluster's activation activates it.
+  const withOwner = owner?.change.before?.['enabled'] === false && owner.final?.enabled === true;
+  if (owner?.final?.enabled === false || withOwner) return d;
   const inactive = l.state !== undefined && l.state !== 'active';
   const wanted =
     d.declared || l.name === DEFAULT_QUEUE || (l.cluster_managed && f.ix.dClusters.has(l.name));
@@ -140,19 +152,16 @@ function planMissingQueue(
       : null);
   if (reason) return blockedCreate(own, target, reason);
   return decision(own, {
-    ...NONE,
     action: 'create',
     call: { op: 'create_queue', spec: target },
     final: target,
   });
 }
 
-const NONE = { live: null, call: null, createdBy: null } as const;
-
 /** A queue the control plane does not have, whose create (or undelete) is refused. */
 function blockedCreate(own: QueueOwn, target: QueueSpec, reason: Reason): QueueDecision {
   const diff = diffForms(null, queueForm(target));
-  return decision(own, { ...NONE, action: 'blocked', final: null, diff, reason });
+  return decision(own, { action: 'blocked', final: null, diff, reason });
 }
 
 /** A missing `default` queue: blocked until a registration recreates it (C3). */
@@ -167,14 +176,17 @@ function planMissingDefault(
   }
   // C3: any registration recreates the org-wide queue with the defaults.
   const created: QueueSpec = { pool: DEFAULT_POOL, clusters: [WILDCARD], ...QUEUE_DEFAULTS };
-  const want = target ?? created;
+  return createdWith(own, firstRegistration, created, target ?? created);
+}
+
+/** Created by `cluster`'s registration as `created` (C2, C3), then updated to `want` if it differs. */
+function createdWith(own: QueueOwn, cluster: string, created: QueueSpec, want: QueueSpec) {
   return decision(own, {
-    ...NONE,
     action: 'create',
-    createdBy: firstRegistration,
+    createdBy: cluster,
     call: sameQueueSpec(want, created) ? null : { op: 'update_queue', spec: want },
     final: want,
-    causedBy: address('Cluster', firstRegistration),
+    causedBy: address('Cluster', cluster),
     createdAs: created,
   });
 }
@@ -189,7 +201,6 @@ function planRegisteredConamed(
   const created: QueueSpec = { pool: cluster.pool, clusters: [name], ...QUEUE_DEFAULTS };
   if (target.pool !== created.pool || !sameSelector(target.clusters, created.clusters)) {
     return decision(own, {
-      ...NONE,
       action: 'blocked',
       final: created,
       diff: diffForms(queueForm(created), queueForm(target)),
@@ -197,15 +208,7 @@ function planRegisteredConamed(
       causedBy: address('Cluster', name),
     });
   }
-  return decision(own, {
-    ...NONE,
-    action: 'create',
-    createdBy: name,
-    call: sameQueueSpec(target, created) ? null : { op: 'update_queue', spec: target },
-    final: target,
-    causedBy: address('Cluster', name),
-    createdAs: created,
-  });
+  return createdWith(own, name, created, target);
 }
 
 /** The queue pass's input: the planner's index with the pool and cluster passes' decisions. */
@@ -227,26 +230,16 @@ interface QueueOwn {
   readonly deleted: LiveQueue | undefined;
 }
 
-/** A queue's own objects, from the planner's index. */
-function queueOwn(ix: PlanIndex, name: string): QueueOwn {
-  return {
-    name,
-    desired: ix.dQueues.get(name),
-    live: ix.lQueues.get(name),
-    deleted: ix.lDeletedQueues.get(name),
-  };
-}
-
-/** Drained live, enabled by the plan: the cluster's activation activates its co-named queue. */
-function activates(d: ClusterDecision | undefined): boolean {
-  return d?.change.before?.['enabled'] === false && d.final?.enabled === true;
-}
-
-/** A queue decision with its change (the queue pass and its capability parts). */
-export function decision(
+/**
+ * A queue decision with its change (the queue pass and its capability parts). The live queue
+ * is `own`'s (none for a queue planned as missing); nothing is sent unless `call` says so.
+ */
+function decision(
   own: QueueOwn,
-  fields: Omit<QueueDecision, 'declared' | 'change'> & {
+  fields: Omit<QueueDecision, 'declared' | 'change' | 'live' | 'call' | 'createdBy'> & {
     action: QueueDecision['change']['action'];
+    call?: QueueDecision['call'];
+    createdBy?: string | null;
     diff?: FieldDiff[];
     reason?: Reason | null;
     causedBy?: string | null;
@@ -258,11 +251,13 @@ export function decision(
     note?: Reason[];
   },
 ): QueueDecision {
-  const before = fields.live ? queueForm(fields.live) : null;
+  const { final, deletes, activates, moves, undeletes } = fields;
+  const live = own.live ?? null;
+  const call = fields.call ?? null;
+  const before = live ? queueForm(live) : null;
   // Most queues of a big organisation are unchanged: share the form, skip the diff.
-  const unchanged =
-    fields.live !== null && fields.final !== null && sameQueueSpec(fields.live, fields.final);
-  const after = unchanged ? before : fields.final ? queueForm(fields.final) : null;
+  const unchanged = live !== null && final !== null && sameQueueSpec(live, final);
+  const after = unchanged ? before : final ? queueForm(final) : null;
   const change = makeChange(
     'Queue',
     own.name,
@@ -270,17 +265,17 @@ export function decision(
     before,
     after,
     fields.diff ?? (unchanged ? [] : diffForms(before, after)),
-    fields.reason ?? null,
-    fields.causedBy ?? null,
     {
-      ...(fields.createdAs && fields.call && fields.causedBy
+      why: fields.reason ?? null,
+      caused_by: fields.causedBy ?? null,
+      ...(fields.createdAs && call && fields.causedBy
         ? { caused_after: queueForm(fields.createdAs) }
         : {}),
       ...(fields.cause ? { cause: fields.cause } : {}),
       ...(fields.note !== undefined ? { note: fields.note } : {}),
     },
   );
-  const { call, createdBy, final, live, deletes, activates, moves, undeletes } = fields;
+  const createdBy = fields.createdBy ?? null;
   const declared = own.desired !== undefined;
   return { change, call, createdBy, final, live, declared, deletes, activates, moves, undeletes };
 }
@@ -322,21 +317,6 @@ function queueDeleteBlockedReason(f: QueueFrame, name: string, absent = false): 
 }
 
 /**
- * What the repository wants for a queue: its Queue document, or the implicit spec
- * of a system queue (a co-named queue, C2; `default`, P1), with the caps it does not declare
- * kept as they are (forms.ts).
- */
-function settingsOf(spec: Omit<QueueSpec, 'pool' | 'clusters'>) {
-  return {
-    run_concurrency: spec.run_concurrency,
-    action_concurrency: spec.action_concurrency,
-    depth: spec.depth,
-    priority: spec.priority,
-    fairness: spec.fairness,
-  };
-}
-
-/**
  * What the repository wants for a queue, or null when it says nothing about it. A system
  * queue without a Queue document follows its owner: with prune on the repository is the
  * whole truth, so its settings are the defaults (C2); with prune off its live settings are
@@ -370,9 +350,9 @@ function declaredSpec(f: QueueFrame, own: QueueOwn, l: LiveQueue | null): QueueS
  * Q3 on a control plane whose queues carry more than poolsync manages (Union: caps and
  * scheduling a Queue document does not declare, and fields the .proto does not declare,
  * `LiveQueue.unknown_fields`): the backend's update is a read-modify-write, and the plan says
- * which fields it leaves alone.
+ * which fields it leaves alone. NAMES: Union's QueueSpec (proto/cloudidl/queue/queue.proto)
+ * fields that are caps poolsync manages when declared.
  */
-/** Union's QueueSpec (proto/cloudidl/queue/queue.proto): the caps poolsync manages when declared. */
 const NAMES: Record<number, keyof QueueCaps> = {
   8: 'max_resources',
   9: 'scheduling',
@@ -394,11 +374,6 @@ function noteUnmanagedFields(own: QueueOwn, d: QueueDecision): QueueDecision {
   return { ...d, change: withNote(d.change, why) };
 }
 
-/**
- * The decision for a queue the control plane has: deleted, left alone or blocked
- * when the repository does not want it; otherwise updated, moved or replaced into the pool and
- * selector the repository asks for, or refused with the rule that forbids it.
- */
 /** What the live queue is, and what it becomes if nothing is sent for it (C8, cluster_move). */
 interface LiveView {
   readonly own: QueueOwn;
@@ -410,9 +385,13 @@ interface LiveView {
   readonly changedByC8: boolean;
   /** The cluster whose step changes it, when that is all that changes it. */
   readonly sideEffect: string | null;
-  readonly base: { readonly live: LiveQueue; readonly call: null; readonly createdBy: null };
 }
 
+/**
+ * The decision for a queue the control plane has: deleted, left alone or blocked
+ * when the repository does not want it; otherwise updated, moved or replaced into the pool and
+ * selector the repository asks for, or refused with the rule that forbids it.
+ */
 function planLiveQueue(
   f: QueueFrame,
   own: QueueOwn,
@@ -441,13 +420,12 @@ function liveView(f: QueueFrame, own: QueueOwn, l: LiveQueue): LiveView {
   const kept = pruned(f, live.clusters, movedTo ? name : null);
   const untouched: QueueSpec = kept === live.clusters ? live : { ...live, clusters: kept };
   const changedByC8 = movedTo !== null || !sameSelector(untouched.clusters, l.clusters);
-  const base = { live: l, call: null, createdBy: null } as const;
   const sideEffect = movedTo
     ? address('Cluster', name)
     : changedByC8
       ? deletedIn(f, l.clusters)
       : null;
-  return { own, l, live, untouched, changedByC8, sideEffect, base };
+  return { own, l, live, untouched, changedByC8, sideEffect };
 }
 
 /** A live queue the repository does not declare (nor implies, as a system queue's owner does). */
@@ -479,7 +457,6 @@ function leftAsItIs(
   diff?: FieldDiff[],
 ): QueueDecision {
   return decision(v.own, {
-    ...v.base,
     action: action ?? (v.changedByC8 ? 'update' : 'noop'),
     final: v.untouched,
     diff,
@@ -490,11 +467,10 @@ function leftAsItIs(
 
 /** Q6 lifted: a queue deleted (queue_delete), or the `default` queue listed absent that cannot be. */
 function plannedRemoval(f: QueueFrame, v: LiveView): QueueDecision | null {
-  const { own, base } = v;
+  const { own } = v;
   const { name } = own;
   if (f.ix.deletedQueues.has(name)) {
     return decision(own, {
-      ...base,
       action: 'delete',
       final: null,
       deletes: true,
@@ -525,7 +501,7 @@ function planPoolChange(
   target: QueueSpec,
   refuse: Refuse,
 ): QueueDecision | null {
-  const { own, l, live, base } = v;
+  const { own, l, live } = v;
   const { name } = own;
   if (
     target.pool !== live.pool &&
@@ -542,7 +518,6 @@ function planPoolChange(
         : selectorBlockedReason(f, target);
     if (blocked) return refuse(blocked);
     return decision(own, {
-      ...base,
       action: 'replace',
       call: { op: 'create_queue', spec: target },
       final: target,
@@ -552,10 +527,7 @@ function planPoolChange(
     });
   }
   if (target.pool !== live.pool) {
-    const missing = [
-      ...(f.ix.caps.drain ? [] : ['drain']),
-      ...(f.ix.caps.queue_delete ? [] : ['queue_delete']),
-    ];
+    const missing = (['drain', 'queue_delete'] as const).filter((c) => !f.ix.caps[c]);
     if (l.cluster_managed) {
       return refuse(
         reasonOf('CONAMED_QUEUE_POOL_FIXED', {
@@ -612,7 +584,6 @@ function planSameGroupUpdate(
   const call = sameQueueSpec(send, live) ? null : ({ op: 'update_queue', spec: send } as const);
   const action = call || changedByC8 ? 'update' : 'noop';
   return decision(own, {
-    ...v.base,
     action,
     call,
     final,
@@ -641,8 +612,7 @@ function deletedIn(f: QueueFrame, selector: readonly string[]): string | null {
  * everything that targets it: drain → wait until DRAINED → move (the update naming the new
  * pool) → activate, like the other capabilities. poolsync moves only drained queues, so no work
  * is lost; without `drain` the move is blocked.
- */
-/**
+ *
  * The decision for a live queue the repository puts in another pool (`target.pool`), or null
  * when queue_move does not apply (capability off, a co-named or the default queue: Q4, Q5).
  * `refuse` makes the blocked decision (the queue stays as it is).
@@ -654,14 +624,15 @@ function planQueueMove(
   refuse: Refuse,
 ): QueueDecision | null {
   const { own, l, live } = v;
-  if (!f.ix.caps.queue_move || target.pool === live.pool || !movable(l)) return null;
+  // Never `default` (Q5) nor a co-named queue (Q4).
+  const movable = l.name !== DEFAULT_QUEUE && !l.cluster_managed;
+  if (!f.ix.caps.queue_move || target.pool === live.pool || !movable) return null;
   const from = live.pool;
   if (!f.ix.caps.drain) return refuse(reasonOf('QUEUE_MOVE_NO_DRAIN', { pool: target.pool }));
   const blocked = selectorBlockedReason(f, target);
   if (blocked) return refuse(blocked);
   const activates = routesSomewhere(f, target);
   return decision(own, {
-    ...v.base,
     action: 'update',
     call: { op: 'move_queue', spec: target },
     final: target,
@@ -679,19 +650,14 @@ function planQueueMove(
   });
 }
 
-/** Whether queue_move can ever move this queue: not `default` (Q5), not a co-named queue (Q4). */
-function movable(l: LiveQueue): boolean {
-  return l.name !== DEFAULT_QUEUE && !l.cluster_managed;
-}
-
 /**
  * Soft deletes (capability `soft_delete`, Union today): a queue the repository declares whose
  * name belongs to a deleted queue cannot be created (its name stays reserved: CreateQueue is
  * ALREADY_EXISTS until UndeleteQueue, Union's client, remote/_queue.py). It is undeleted
  * instead: UndeleteQueue (back DRAINED, with the spec it had), then UpdateQueue to the
- * repository's spec, then activated (docs/union.md, "Soft deletes").
+ * repository's spec, then activated (docs/union.md, "Soft deletes"). This: why the deleted
+ * queue cannot come back as it was deleted, or null (Union's undelete rules).
  */
-/** Why the deleted queue cannot come back as it was deleted, or null (Union's undelete rules). */
 function undeleteBlockedReason(f: QueueFrame, name: string, deleted: LiveQueue): Reason | null {
   if (deleted.cluster_managed && !f.ix.lClusters.has(name))
     return reasonOf('QUEUE_UNDELETE_CONAMED', { name });
@@ -726,7 +692,6 @@ function planUndelete(
     selectorBlockedReason(f, target);
   if (reason) return blockedCreate(own, target, reason);
   return decision(own, {
-    ...NONE,
     call: { op: moves ? 'move_queue' : 'update_queue', spec: target },
     action: 'create',
     final: target,
@@ -744,8 +709,8 @@ function planUndelete(
  * side effect of the cluster's delete_cluster step (`caused_by`), so no delete_queue step (and
  * no `flyte delete queue` runbook line) is planned for it; a cluster registered again under its
  * name (replace) gets a new co-named queue (C2), so nothing is orphaned (no C7 trap).
+ * This: whether this plan deletes the live co-named queue `l` with its cluster.
  */
-/** Whether this plan deletes the live co-named queue `l` with its cluster. */
 function deletedWithCluster(f: QueueFrame, l: LiveQueue): boolean {
   return f.ix.conamedCascades(l.name) && f.pc.deletedClusters.has(l.name);
 }
@@ -762,8 +727,6 @@ function cascadeDecision(
   const by = address('Cluster', l.name);
   if (!recreated) {
     return decision(own, {
-      ...NONE,
-      live: l,
       action: 'delete',
       final: null,
       causedBy: by,
@@ -773,7 +736,8 @@ function cascadeDecision(
   const before = queueForm(l);
   const after = recreated.change.after;
   const diff = diffForms(before, after, (path) => path === 'pool');
-  const change = makeChange('Queue', l.name, 'replace', before, after, diff, null, by, {
+  const change = makeChange('Queue', l.name, 'replace', before, after, diff, {
+    caused_by: by,
     ...(recreated.change.caused_after ? { caused_after: recreated.change.caused_after } : {}),
     cause: reasonOf('REPLACED_WITH_CLUSTER', { by, pool: l.pool }),
   });
@@ -785,8 +749,7 @@ function cascadeDecision(
  * planner from what it planned for that object (moved in place, deleted, registered again),
  * never guessed by a renderer from the change's fields: the plan cannot say "moves with the
  * cluster" in one place and "stays in its pool" in another (docs/plan.md, One voice).
- */
-/**
+ *
  * The changes, each with a `caused_by` whose deciding pass did not give it a `cause` made again
  * with one (changeWith: no change is written after it is made); the others as they are. The
  * queue pass gives its own (withCause), so only the other kinds' causes are decided here.
@@ -853,8 +816,7 @@ function queueCause(f: QueueFrame, own: QueueOwn, change: Change, by: string): R
  * plan.md rule 4 / C9 (wait on metrics), or with capability `drain` drained and waited for
  * until DRAINED. Shared by the queue pass (which queues are re-activated afterwards) and the
  * step graph.
- */
-/**
+ *
  * Before cluster c leaves: every live queue whose work can only be running on clusters this
  * plan takes away (an explicit selector made only of leaving clusters that names c, or `*`
  * in c's pool when every member of that pool leaves).
@@ -898,16 +860,14 @@ export function splitWaits(
   };
 }
 
-/** Queues this plan drains because a cluster they route to leaves (capability `drain`). */
-function drainedForLeaving(ctx: PlanIndex, gone: Leaving): Map<string, string[]> {
+/** Queues this plan drains because a cluster they route to leaves (`waits`: waitSets), with those clusters. */
+export function drainedFor(
+  ctx: PlanIndex,
+  waits: ReadonlyMap<string, readonly string[]>,
+): Map<string, string[]> {
   const byQueue = new Map<string, string[]>();
-  for (const [cluster, queues] of waitSets(ctx, gone)) {
-    for (const q of splitWaits(ctx, queues).drain) {
-      const list = byQueue.get(q);
-      if (list) list.push(cluster);
-      else byQueue.set(q, [cluster]);
-    }
-  }
+  for (const [cluster, queues] of waits)
+    for (const q of splitWaits(ctx, queues).drain) push(byQueue, q, cluster);
   return byQueue;
 }
 
@@ -933,7 +893,6 @@ function planConamedUndelete(
   const back: QueueSpec = { ...deleted, pool: cluster.final!.pool, clusters: [name] };
   const call = sameQueueSpec(back, target) ? null : ({ op: 'update_queue', spec: target } as const);
   return decision(own, {
-    ...NONE,
     call,
     action: 'create',
     final: target,

@@ -56,32 +56,15 @@ export function driftSince(last: LastApplied, now: LiveState): RefreshReport {
       });
     }
   };
-  compare(
-    'ClusterPool',
-    last.live.pools,
-    now.pools,
-    (p) => p.name,
-    (p) => poolForm(p.contract),
-  );
-  compare(
-    'Cluster',
-    last.live.clusters,
-    now.clusters,
-    (c) => c.name,
-    (c) => clusterForm(c.pool, c.enabled),
-  );
-  compare('Queue', last.live.queues, now.queues, (q) => q.name, queueForm);
-  compare('PoolAssignment', last.live.assignments, now.assignments, assignmentKeyString, (a) =>
-    assignmentForm(a),
-  );
+  const name = (o: { name: string }) => o.name;
+  const { live: was } = last;
+  compare('ClusterPool', was.pools, now.pools, name, (p) => poolForm(p.contract));
+  compare('Cluster', was.clusters, now.clusters, name, (c) => clusterForm(c.pool, c.enabled));
+  compare('Queue', was.queues, now.queues, name, queueForm);
+  compare('PoolAssignment', was.assignments, now.assignments, assignmentKeyString, assignmentForm);
   // flyteadmin's labels (flytectl update execution-cluster-label by hand) drift like the rest.
-  compare(
-    'ExecutionClusterLabel',
-    last.live.execution_cluster_labels ?? [],
-    now.execution_cluster_labels ?? [],
-    assignmentKeyString,
-    labelForm,
-  );
+  const labels = (s: LiveState) => s.execution_cluster_labels ?? [];
+  compare('ExecutionClusterLabel', labels(was), labels(now), assignmentKeyString, labelForm);
   return {
     format_version: '1',
     kind: 'refresh-only',

@@ -14,18 +14,16 @@ import {
   type QueueSpec,
   dataPlaneMismatches,
   type PoolContract,
-  assignmentKeyString,
-  defaultQueueKeyString,
 } from '../model/common.js';
-import type { Step, ManualInstruction, Plan, ChangeAction, StepKind } from '../model/plan.js';
+import type { Step, ManualInstruction, Plan, StepKind } from '../model/plan.js';
 import {
   leaves,
   type AssignmentDecision,
   type PlanContext,
   type QueueDecision,
 } from './context.js';
-import { splitWaits, waitSets } from './queues.js';
-import { StepGraph, stepKey as key } from './graph.js';
+import { drainedFor, splitWaits, waitSets } from './queues.js';
+import { StepGraph, STEP_OPS, argsAddress, stepKey as key } from './graph.js';
 import { addDefaultQueueSteps } from './default-queues.js';
 import { addLabelSteps } from './cluster-labels.js';
 import { addCascadeOrder } from './flyteadmin.js';
@@ -33,19 +31,16 @@ import { addCascadeOrder } from './flyteadmin.js';
 export function buildSteps(ctx: PlanContext): Step[] {
   const g = new StepGraph();
   // Most objects of a big organisation have no step: every pass below visits the others only.
-  const queues: [string, QueueDecision][] = [];
-  ctx.queues.forEach((q, name) => {
-    if (q.call || q.deletes || q.activates || q.moves || q.undeletes) queues.push([name, q]);
-  });
-  const assignments: [string, AssignmentDecision][] = [];
-  ctx.assignments.forEach((a, k) => {
-    if (a.set || a.remove) assignments.push([k, a]);
-  });
+  const queues = [...ctx.queues].filter(
+    ([, q]) => q.call || q.deletes || q.activates || q.moves || q.undeletes,
+  );
+  const assignments = [...ctx.assignments].filter(([, a]) => a.set || a.remove);
   const replaced = (c: string) => {
     const d = ctx.clusters.get(c);
     return d?.registers === true && d.deletes === true;
   };
 
+  const waitFor = waitSets(ctx, ctx);
   const b: StepBuild = {
     g,
     ctx,
@@ -53,7 +48,8 @@ export function buildSteps(ctx: PlanContext): Step[] {
     assignments,
     replaced,
     removalStep: new Map<string, string>(),
-    waitFor: waitSets(ctx, ctx),
+    waitFor,
+    drainedBy: drainedFor(ctx, waitFor),
     leave: (c) => (ctx.movedClusters.has(c) ? key.move(c) : key.deleteCluster(c)),
   };
   // Nodes, in the order a reader expects when nothing forces another.
@@ -70,8 +66,8 @@ export function buildSteps(ctx: PlanContext): Step[] {
   orderMovedClusters(b);
   orderClusters(b);
   orderQueueCalls(b);
-  const drainedBy = orderLeaving(b);
-  orderQueueLifecycle(b, drainedBy);
+  orderLeaving(b);
+  orderQueueLifecycle(b);
   orderPins(b);
   orderAssignments(b);
   addCascadeOrder(g, ctx);
@@ -83,22 +79,12 @@ export function buildSteps(ctx: PlanContext): Step[] {
 function addPoolNodes(b: StepBuild): void {
   const { g, ctx } = b;
   for (const [name, d] of ctx.pools) {
-    const target = address('ClusterPool', name);
+    const contract = d.finalContract!;
     // soft_delete: an undelete takes the place of the create (its key), so every step that
     // waits for the pool to exist waits for it.
-    if (d.undeletes) g.add(key.createPool(name), { op: 'undelete_pool', args: { name } }, target);
-    if (d.creates)
-      g.add(
-        key.createPool(name),
-        { op: 'create_pool', args: { name, contract: d.finalContract! } },
-        target,
-      );
-    if (d.updates)
-      g.add(
-        key.updatePool(name),
-        { op: 'update_pool', args: { name, contract: d.finalContract! } },
-        target,
-      );
+    if (d.undeletes) g.add(key.createPool(name), 'undelete_pool', { name });
+    if (d.creates) g.add(key.createPool(name), 'create_pool', { name, contract });
+    if (d.updates) g.add(key.updatePool(name), 'update_pool', { name, contract });
   }
 }
 
@@ -106,34 +92,27 @@ function addPoolNodes(b: StepBuild): void {
 function addClusterNodes(b: StepBuild): void {
   const { g, ctx } = b;
   for (const [name, d] of ctx.clusters) {
-    const target = address('Cluster', name);
     const dc = ctx.dClusters.get(name);
-    if (d.undeletes && dc) {
-      addClusterUndelete(g, name, dc.pool, dc.enabled, d.moves === true);
-    } else if (d.registers && dc) {
-      const args = { name, pool: dc.pool, ...(dc.data_plane ? { data_plane: dc.data_plane } : {}) };
-      g.add(key.register(name), { op: 'register_cluster', args }, target);
+    if (!dc) continue;
+    const { pool, enabled } = dc;
+    if (d.undeletes) {
+      // soft_delete (pools-and-clusters.ts): the undelete takes the registration's key, so every
+      // step that waits for the cluster to exist waits for it; it comes back DRAINED in its old
+      // pool, is moved (cluster_move) when declared elsewhere, and activated when declared enabled.
+      g.add(key.register(name), 'undelete_cluster', { name });
+      if (d.moves) g.add(key.move(name), 'move_cluster', { name, pool });
+      if (enabled) g.add(key.updateCluster(name), 'update_cluster', { name, enabled: true });
+    } else if (d.registers) {
+      const args = { name, pool, ...(dc.data_plane ? { data_plane: dc.data_plane } : {}) };
+      g.add(key.register(name), 'register_cluster', args);
       // C6: a registration enables the cluster; disabling is a second call.
-      if (!dc.enabled)
-        g.add(
-          key.updateCluster(name),
-          { op: 'update_cluster', args: { name, enabled: false } },
-          target,
-        );
-    } else if (d.moves && dc) {
-      g.add(key.move(name), { op: 'move_cluster', args: { name, pool: dc.pool } }, target);
-      if (dc.enabled !== ctx.lClusters.get(name)?.enabled)
-        g.add(
-          key.updateCluster(name),
-          { op: 'update_cluster', args: { name, enabled: dc.enabled } },
-          target,
-        );
-    } else if (d.change.action === 'update' && dc) {
-      g.add(
-        key.updateCluster(name),
-        { op: 'update_cluster', args: { name, enabled: dc.enabled } },
-        target,
-      );
+      if (!enabled) g.add(key.updateCluster(name), 'update_cluster', { name, enabled: false });
+    } else if (d.moves) {
+      g.add(key.move(name), 'move_cluster', { name, pool });
+      if (enabled !== ctx.lClusters.get(name)?.enabled)
+        g.add(key.updateCluster(name), 'update_cluster', { name, enabled });
+    } else if (d.change.action === 'update') {
+      g.add(key.updateCluster(name), 'update_cluster', { name, enabled });
     }
   }
 }
@@ -143,7 +122,7 @@ function addQueueCallNodes(b: StepBuild): void {
   const { g, ctx, queues, replaced, removalStep } = b;
   for (const [name, q] of queues) {
     if (!q.undeletes) continue;
-    g.add(key.undelete(name), { op: 'undelete_queue', args: { name } }, address('Queue', name));
+    g.add(key.undelete(name), 'undelete_queue', { name });
     // Its pool and clusters back first, when this plan undeletes them (queues.ts).
     const deleted = ctx.lDeletedQueues.get(name);
     if (!deleted) continue;
@@ -152,9 +131,8 @@ function addQueueCallNodes(b: StepBuild): void {
   }
   for (const [name, q] of queues) {
     if (!q.call) continue;
-    const target = address('Queue', name);
     const spec = q.call.spec;
-    const k = g.add(key.queue(name), { op: q.call.op, args: { name, ...spec } }, target);
+    const k = g.add(key.queue(name), q.call.op, { name, ...spec });
     removalStep.set(name, k);
     // A moved queue (queue_move) is drained first: it needs no repointing before a delete.
     const removes =
@@ -166,10 +144,7 @@ function addQueueCallNodes(b: StepBuild): void {
       // The new selector names a cluster that is re-registered only after some delete, while
       // the old one names a cluster to delete: repoint in two calls so neither waits on the other.
       const first: QueueSpec = { ...spec, clusters: spec.clusters.filter((c) => !replaced(c)) };
-      removalStep.set(
-        name,
-        g.add(key.queueFirst(name), { op: 'update_queue', args: { name, ...first } }, target),
-      );
+      removalStep.set(name, g.add(key.queueFirst(name), 'update_queue', { name, ...first }));
     }
   }
 }
@@ -179,93 +154,50 @@ function addLeavingNodes(b: StepBuild): void {
   const { g, ctx, waitFor } = b;
   const leaving = [...ctx.deletedClusters, ...ctx.movedClusters].sort();
   for (const name of leaving) {
-    const target = address('Cluster', name);
     // With `drain`, queues are drained and waited for until DRAINED; the others (never
     // drained: `default`, default-queue settings) are watched on their metrics (C9).
     const { drain, idle } = splitWaits(ctx, waitFor.get(name) ?? []);
-    if (idle.length > 0) {
-      g.add(key.wait(name), { op: 'wait_idle', args: { queues: idle, cluster: name } }, target);
-    }
-    for (const q of drain)
-      g.add(key.drain(q), { op: 'drain_queue', args: { name: q } }, address('Queue', q));
+    if (idle.length > 0) g.add(key.wait(name), 'wait_idle', { queues: idle, cluster: name });
+    for (const q of drain) g.add(key.drain(q), 'drain_queue', { name: q });
     if (drain.length > 0)
-      g.add(key.waitDrained(name), { op: 'wait_drained', args: { queues: drain } }, target);
-    if (ctx.deletedClusters.has(name))
-      g.add(key.deleteCluster(name), { op: 'delete_cluster', args: { name } }, target);
+      g.add(key.waitDrained(name), 'wait_drained', { queues: drain }, address('Cluster', name));
+    if (ctx.deletedClusters.has(name)) g.add(key.deleteCluster(name), 'delete_cluster', { name });
   }
 }
 
 /** Queue moves and deletes (drain, wait, delete) and activations. */
 function addQueueLifecycleNodes(b: StepBuild): void {
   const { g, queues } = b;
-  for (const [name, q] of queues) {
-    if (!q.moves) continue;
+  const drain = (name: string) => {
+    g.add(key.drain(name), 'drain_queue', { name });
     const target = address('Queue', name);
-    g.add(key.drain(name), { op: 'drain_queue', args: { name } }, target);
-    g.add(key.waitQueueDrained(name), { op: 'wait_drained', args: { queues: [name] } }, target);
-  }
+    g.add(key.waitQueueDrained(name), 'wait_drained', { queues: [name] }, target);
+  };
+  for (const [name, q] of queues) if (q.moves) drain(name);
   for (const [name, q] of queues) {
     if (!q.deletes) continue;
-    const target = address('Queue', name);
-    g.add(key.drain(name), { op: 'drain_queue', args: { name } }, target);
-    g.add(key.waitQueueDrained(name), { op: 'wait_drained', args: { queues: [name] } }, target);
-    g.add(key.deleteQueue(name), { op: 'delete_queue', args: { name } }, target);
+    drain(name);
+    g.add(key.deleteQueue(name), 'delete_queue', { name });
   }
-  for (const [name, q] of queues) {
-    if (q.activates)
-      g.add(key.activate(name), { op: 'activate_queue', args: { name } }, address('Queue', name));
-  }
+  for (const [name, q] of queues)
+    if (q.activates) g.add(key.activate(name), 'activate_queue', { name });
 }
 
 /** Assignments removed and set. */
 function addAssignmentNodes(b: StepBuild): void {
   const { g, ctx, assignments } = b;
   for (const [k, a] of assignments) {
-    const target = address('PoolAssignment', k);
-    const l = ctx.lAssignments.get(k);
-    const d = ctx.dAssignments.get(k);
-    const id = (l ?? d)!;
-    const akey = { project: id.project, domain: id.domain, workflow: id.workflow };
-    if (a.remove) g.add(key.deleteAssignment(k), { op: 'delete_assignment', args: akey }, target);
-    if (a.set)
-      g.add(
-        key.setAssignment(k),
-        { op: 'set_assignment', args: { ...akey, pool: a.finalPool! } },
-        target,
-      );
+    const { project, domain, workflow } = (ctx.lAssignments.get(k) ?? ctx.dAssignments.get(k))!;
+    const akey = { project, domain, workflow };
+    if (a.remove) g.add(key.deleteAssignment(k), 'delete_assignment', akey);
+    if (a.set) g.add(key.setAssignment(k), 'set_assignment', { ...akey, pool: a.finalPool! });
   }
 }
 
 /** Pool deletes, last. */
 function addPoolDeletes(b: StepBuild): void {
-  const { g, ctx } = b;
-  for (const [name, d] of ctx.pools) {
-    if (d.deletes)
-      g.add(
-        key.deletePool(name),
-        { op: 'delete_pool', args: { name } },
-        address('ClusterPool', name),
-      );
-  }
-}
-
-/**
- * soft_delete (pools-and-clusters.ts): the undelete takes the registration's key, so every step
- * that waits for the cluster to exist waits for it; it comes back DRAINED in its old pool, is
- * moved (cluster_move) when declared elsewhere, and activated when declared enabled.
- */
-function addClusterUndelete(
-  g: StepGraph,
-  name: string,
-  pool: string,
-  enabled: boolean,
-  moves: boolean,
-): void {
-  const target = address('Cluster', name);
-  g.add(key.register(name), { op: 'undelete_cluster', args: { name } }, target);
-  if (moves) g.add(key.move(name), { op: 'move_cluster', args: { name, pool } }, target);
-  if (enabled)
-    g.add(key.updateCluster(name), { op: 'update_cluster', args: { name, enabled: true } }, target);
+  for (const [name, d] of b.ctx.pools)
+    if (d.deletes) b.g.add(key.deletePool(name), 'delete_pool', { name });
 }
 
 /** What every part of one build reads: the graph, the decisions, and a few derived views. */
@@ -281,13 +213,12 @@ interface StepBuild {
   readonly removalStep: Map<string, string>;
   /** Before each leaving cluster goes: the queues to drain or watch (queues.ts). */
   readonly waitFor: ReadonlyMap<string, string[]>;
+  /** Each queue drained for leaving clusters, with those clusters (queues.ts drainedFor). */
+  readonly drainedBy: ReadonlyMap<string, readonly string[]>;
   /** The step that takes a cluster out of its live pool. */
   readonly leave: (cluster: string) => string;
 }
 
-/**
- * The edges of the step graph (plan.md "Steps and order"): what must run before what.
- */
 /** C4/C5: the cluster's reported data plane (if any) matches this contract. */
 function matchesContract(ctx: PlanContext, cluster: string, contract: PoolContract): boolean {
   const reported = ctx.reported(cluster);
@@ -397,26 +328,20 @@ function orderQueueCalls(b: StepBuild): void {
   }
 }
 
-/** Waits before a leave; each queue drained for a leaving cluster, with those clusters. */
-function orderLeaving(b: StepBuild): Map<string, string[]> {
-  const { g, ctx, waitFor, leave } = b;
-  const drainedBy = new Map<string, string[]>();
+/** Waits before a leave; each queue drained for a leaving cluster, before that cluster's wait. */
+function orderLeaving(b: StepBuild): void {
+  const { g, ctx, drainedBy, leave } = b;
   for (const c of [...ctx.deletedClusters, ...ctx.movedClusters]) {
     g.order(key.wait(c), leave(c));
     g.order(key.waitDrained(c), leave(c));
-    for (const q of splitWaits(ctx, waitFor.get(c) ?? []).drain) {
-      g.order(key.drain(q), key.waitDrained(c));
-      const list = drainedBy.get(q);
-      if (list) list.push(c);
-      else drainedBy.set(q, [c]);
-    }
   }
-  return drainedBy;
+  for (const [q, clusters] of drainedBy)
+    for (const c of clusters) g.order(key.drain(q), key.waitDrained(c));
 }
 
 /** Queue deletes after their drain (and their cluster, Q4); activations last. */
-function orderQueueLifecycle(b: StepBuild, drainedBy: ReadonlyMap<string, string[]>): void {
-  const { g, queues, leave } = b;
+function orderQueueLifecycle(b: StepBuild): void {
+  const { g, queues, leave, drainedBy } = b;
   for (const [name, q] of queues) {
     if (q.deletes) {
       g.order(key.drain(name), key.waitQueueDrained(name));
@@ -534,96 +459,19 @@ export function waitingOnManual(steps: readonly Step[]): Map<string, string> {
 }
 
 /**
+ * Every op the planner can emit, in one list (STEP_OPS is a record over StepKind): saved-plan
+ * readers accept exactly these, and test/apply/planfile-ops.test.ts walks them all.
+ */
+export const STEP_KINDS = Object.keys(STEP_OPS) as StepKind[];
+
+/**
  * Every step of a plan is accounted for by its changes (docs/plan.md, Saved plans): a step acts
  * on an object the plan shows a change for, with an op that change can need, and its arguments
  * name that object. A reviewer reads the changes; a step they do not account for (a
  * `delete_cluster` added by hand to a saved plan) would run unseen, so a plan file carrying one
  * is refused (src/render/plan-file.ts). The planner's own plans always pass: every step it
  * builds realises a change (test/apply/planfile-ops.test.ts walks every op).
- */
-type ActionSet = ReadonlySet<ChangeAction>;
-const actions = (...a: ChangeAction[]): ActionSet => new Set(a);
-
-const REMOVES = actions('delete', 'replace');
-const MAKES = actions('create', 'replace');
-const WRITES = actions('create', 'update', 'replace');
-const MOVES = actions('update', 'replace');
-/** Drains, activations and waits watch queues and clusters that other steps change. */
-const WATCHES = actions('create', 'update', 'replace', 'delete', 'blocked', 'unmanaged', 'noop');
-
-/** The actions of the change a step of each op realises. */
-const ACCOUNTED_BY: Record<StepKind, ActionSet> = {
-  create_pool: MAKES,
-  delete_pool: REMOVES,
-  update_pool: MOVES,
-  register_cluster: MAKES,
-  update_cluster: WRITES,
-  delete_cluster: REMOVES,
-  move_cluster: MOVES,
-  create_queue: MAKES,
-  update_queue: WRITES,
-  delete_queue: REMOVES,
-  undelete_queue: MAKES,
-  undelete_pool: MAKES,
-  undelete_cluster: MAKES,
-  move_queue: MOVES,
-  drain_queue: WATCHES,
-  activate_queue: WATCHES,
-  wait_drained: WATCHES,
-  wait_idle: WATCHES,
-  set_assignment: WRITES,
-  delete_assignment: REMOVES,
-  set_default_queue: WRITES,
-  delete_default_queue: REMOVES,
-  set_execution_cluster_label: WRITES,
-  delete_execution_cluster_label: REMOVES,
-};
-
-/**
- * Every op the planner can emit, in one list (ACCOUNTED_BY is a record over StepKind): saved-plan
- * readers accept exactly these, and test/apply/planfile-ops.test.ts walks them all.
- */
-export const STEP_KINDS = Object.keys(ACCOUNTED_BY) as StepKind[];
-
-/** The address a step's arguments name, where they name one (wait_drained names queues only). */
-function argsAddress(step: Step): string | null {
-  switch (step.op) {
-    case 'create_pool':
-    case 'delete_pool':
-    case 'update_pool':
-    case 'undelete_pool':
-      return `ClusterPool/${step.args.name}`;
-    case 'register_cluster':
-    case 'update_cluster':
-    case 'delete_cluster':
-    case 'move_cluster':
-    case 'undelete_cluster':
-      return `Cluster/${step.args.name}`;
-    case 'wait_idle':
-      return `Cluster/${step.args.cluster}`;
-    case 'create_queue':
-    case 'update_queue':
-    case 'delete_queue':
-    case 'undelete_queue':
-    case 'move_queue':
-    case 'drain_queue':
-    case 'activate_queue':
-      return `Queue/${step.args.name}`;
-    case 'set_assignment':
-    case 'delete_assignment':
-      return `PoolAssignment/${assignmentKeyString(step.args)}`;
-    case 'set_execution_cluster_label':
-    case 'delete_execution_cluster_label':
-      return `ExecutionClusterLabel/${assignmentKeyString(step.args)}`;
-    case 'set_default_queue':
-    case 'delete_default_queue':
-      return `DefaultQueue/${defaultQueueKeyString(step.args)}`;
-    case 'wait_drained':
-      return null;
-  }
-}
-
-/**
+ *
  * Why a step of the plan is not accounted for by its changes (the first one found), or null
  * when every step is.
  */
@@ -633,8 +481,7 @@ export function unaccountedStep(plan: Pick<Plan, 'changes' | 'steps'>): string |
     const what = `step ${step.id} (${step.op} ${step.target})`;
     const action = byAddress.get(step.target);
     if (action === undefined) return `${what} acts on an object the plan shows no change for`;
-    const allowed = ACCOUNTED_BY[step.op];
-    if (!allowed.has(action))
+    if (!STEP_OPS[step.op][0].has(action))
       return `${what} does not realise the change the plan shows for it (${action})`;
     const named = argsAddress(step);
     if (named !== null && named !== step.target)

@@ -10,14 +10,12 @@
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { Change, Plan, PlanError, PlanWarning, Step } from '../model/plan.js';
-import { address, assignmentKeyString, type ObjectKind } from '../model/common.js';
+import type { ObjectKind } from '../model/common.js';
 import { UserError } from '../util/user-error.js';
 import { summarizeChanges, diffForms } from './forms.js';
 import { closestNames } from '../manifests/suggest.js';
 import { reasonOf, warning } from './reasons.js';
-import { isLive } from './inventory.js';
-
-export const PARTIAL_PLAN = 'PARTIAL_PLAN';
+import { declaredByKind, isLive } from './inventory.js';
 
 /** Every kind a plan can name; a type error here means a new kind needs adding. */
 const KINDS = Object.keys({
@@ -145,7 +143,12 @@ export function checkReplaceAddresses(
           `change a ${kind} in the repository and it is updated in place`,
       );
     }
-    const inRepo = desiredAddresses(desired);
+    // The repository's pools, clusters, queues and assignments (in that order).
+    const inRepo = new Set(
+      declaredByKind(desired)
+        .filter(([k]) => ['ClusterPool', 'Cluster', 'Queue', 'PoolAssignment'].includes(k))
+        .flatMap(([, objects]) => objects.map((o) => o.address)),
+    );
     if (!inRepo.has(addr)) {
       throw new UserError(
         `--replace ${addr}: not in the repository, so there is nothing to create again` +
@@ -158,16 +161,6 @@ export function checkReplaceAddresses(
       );
     }
   }
-}
-
-/** The addresses of the repository's pools, clusters, queues and assignments (in that order). */
-function desiredAddresses(d: DesiredState): Set<string> {
-  return new Set([
-    ...d.pools.map((p) => address('ClusterPool', p.name)),
-    ...d.clusters.map((c) => address('Cluster', c.name)),
-    ...d.queues.map((q) => address('Queue', q.name)),
-    ...d.assignments.map((a) => address('PoolAssignment', assignmentKeyString(a))),
-  ]);
 }
 
 /** The closest known addresses (typos, another kind of the same name, a partial name). */

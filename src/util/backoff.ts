@@ -41,16 +41,3 @@ export function retryAfterMs(
   const date = Date.parse(raw);
   return Number.isNaN(date) ? null : Math.max(0, date - now);
 }
-
-/** Delay before retry number `retry` (1-based): Retry-After if given (and > 0), else backoff with jitter. */
-export function retryDelayMs(
-  retry: number,
-  retryAfter: string | undefined,
-  minMs: number,
-  maxMs: number,
-  random: () => number = Math.random,
-): number {
-  const asked = retryAfterMs(retryAfter);
-  if (asked !== null && asked > 0) return Math.min(asked, maxMs);
-  return backoffDelay(retry, minMs, maxMs, random);
-}

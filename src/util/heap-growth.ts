@@ -1,21 +1,13 @@
 /**
- * Caps how far V8 lets a large heap grow between full collections.
- *
- * V8 sizes the old generation at up to 4× what survived the last full collection before it
- * collects again. poolsync's runs keep little (the desired and live states, the plan) but
- * pass a lot through (each file's parse tree, each object's checks), so at 100,000 objects the
- * resident set of a plan peaked at ~540 MB over a live heap of ~175 MB. A fixed factor of 1.5
- * collects sooner: 353 MB for the same plan (bench/README.md). On a small heap the extra
- * collections cost time (+7 % on a 10,000-object plan, whose heap stays under 40 MB) for no
- * memory worth having, so a command sets the cap only once the heap passes `LARGE_HEAP_BYTES`
- * (64 MB): V8 reads the flag at each collection that sizes the heap again.
- *
- * The daemon caps from the start: it lives for weeks, and without the cap each run's garbage
- * piled up in the old generation until V8's limit, far above what the daemon keeps, so its
- * resident set crept up run after run (bench's "daemon resident set" row).
- *
- * Started first thing in src/cli/main.ts. A `--heap-growing-percent` given to node itself
- * (command line) wins; node refuses it in NODE_OPTIONS, checked anyway.
+ * Caps how far V8 lets a large heap grow between full collections. V8 lets the old generation
+ * grow to 4x what survived the last full collection; poolsync keeps little (the states, the
+ * plan) but passes a lot through (parse trees, checks), so a 100,000-object plan peaked at
+ * ~540 MB resident over a ~175 MB live heap, and 353 MB with a factor of 1.5 (bench/README.md).
+ * On a small heap the extra collections only cost time (+7 % at 10,000 objects), so a command
+ * sets the cap once the heap passes `LARGE_HEAP_BYTES` (V8 reads the flag at each resizing).
+ * The daemon caps from the start: without it each run's garbage piled up in the old generation
+ * run after run (bench's "daemon resident set" row). Started first thing in src/cli/main.ts; a
+ * `--heap-growing-percent` given to node itself wins.
  */
 import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';

@@ -1,15 +1,9 @@
 /**
- * Exclusive lock files (one holder per path across processes on this host), used by the
- * apply lock and by the embedded control plane's single-writer lock.
- *
- * The lock is created atomically: its content is written to a private temp file first and
- * then hard-linked to the lock path, which fails with EEXIST like O_EXCL but never exposes a
- * half-written lock. A lock whose holder is a process of this host that no longer runs is
- * taken over, serialised so that of several processes doing so at once only one wins.
- *
- * Lock files live in a folder poolsync owns (`root`), through the safe-file layer: folders
- * checked, the temporary file created exclusively under an unguessable name, the lock read
- * bounded and never through a link.
+ * Exclusive lock files (one holder per path across this host's processes), for the apply lock
+ * and the embedded control plane's single writer. The lock is written to a private temporary
+ * file and hard-linked into place (EEXIST like O_EXCL, never a half-written lock), in a folder
+ * poolsync owns, through safe-file.ts. A lock whose holder is a process of this host that no
+ * longer runs is taken over, serialised so that of several takers only one wins.
  */
 import { lstat, readFile, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -121,9 +115,9 @@ interface Taking {
 }
 
 /**
- * One attempt: the lock when it was created; null to try again (released meanwhile, a stale or
- * old unreadable one taken over or lost to another taker, an unreadable one still young).
- * Throws the refusal when a live holder has it.
+ * One attempt: the lock when created; null to try again (released meanwhile, a stale one taken
+ * over or lost to another taker, an unreadable one still young); the refusal when a live holder
+ * has it.
  */
 async function attemptLock(t: Taking): Promise<HeldLockFile | null> {
   const { root, path, opts } = t;
@@ -191,10 +185,9 @@ function parseHolder(raw: string): LockHolder | null {
 }
 
 /**
- * Only a holder on this host can be checked. It is dead when the machine rebooted since,
- * when its pid is ours but this process does not hold the lock (a restarted container's
- * pid 1), when no process has its pid, or when the process with its pid started at
- * another time (the pid was reused).
+ * Only a holder on this host can be checked. It is dead when the machine rebooted since, when
+ * its pid is ours but this process does not hold the lock (a restarted container's pid 1), when
+ * no process has its pid, or when the one that has it started at another time (reused pid).
  */
 async function isStale(holder: LockHolder, raw: string): Promise<boolean> {
   if (holder.host !== hostname()) return false;
@@ -233,11 +226,10 @@ async function startTicks(pid: number): Promise<string | null> {
 }
 
 /**
- * Removes a lock judged stale, safely against other processes doing the same: removal
- * happens only under a second lock (`<path>.takeover`, created the same atomic way), and
- * only if the lock still has the content judged stale (null: still unreadable). Without
- * that, one process could delete the fresh lock another had just taken. Returns false when
- * another process is taking over right now (the caller retries).
+ * Removes a lock judged stale, only under a second lock (`<path>.takeover`, taken the same
+ * atomic way) and only if it still has the content judged stale (null: still unreadable), so
+ * one process never deletes the fresh lock another just took. False: another process is taking
+ * over right now (the caller retries).
  */
 async function takeOverStale(t: Taking, staleRaw: string | null): Promise<boolean> {
   const mutex = `${t.path}.takeover`;

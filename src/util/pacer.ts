@@ -1,17 +1,10 @@
 /**
- * The calls a client has in flight to one server, paced as the server asks (quality.md: the
- * server's throttling obeyed):
- *
- * - a delay the server gives (gRPC RESOURCE_EXHAUSTED with google.rpc.RetryInfo, HTTP 429 with
- *   Retry-After) holds every call of the client, not only the one throttled: no call is sent
- *   before it has passed;
- * - the calls in flight follow additive increase, multiplicative decrease (TCP's AIMD): halved
- *   when the server throttles (once per hold: the calls of one burst answered together halve
- *   it once), raised by one per round of calls answered since, back up to `max` (the user's
- *   --parallelism).
- *
- * Both are told (`onPace`): the apply prints them among its progress. The clock is injected,
- * so tests run on virtual time, never on sleeps.
+ * The calls a client has in flight to one server, paced as the server asks (quality.md): a
+ * delay the server gives (RESOURCE_EXHAUSTED with RetryInfo, HTTP 429 with Retry-After) holds
+ * every call of the client, and the calls in flight follow TCP's AIMD: halved when the server
+ * throttles (once per hold: a burst answered together halves it once), raised by one per round
+ * answered since, back up to `max` (--parallelism). Both are told (`onPace`); the clock is
+ * injected, so tests run on virtual time.
  */
 import { SYSTEM_CLOCK, type Clock } from './clock.js';
 

@@ -1,14 +1,11 @@
 /**
  * Fast, clear failures when nothing answers (issue 35), for every backend's transport and the
- * OAuth2 requests before their calls, and what an HTTP client may try again (quality.md).
- *
- * A failure to connect at all (nothing listens, no such host, no route, a failed TLS handshake,
- * a connect timeout) is told apart from a connection lost mid-call: nothing was sent, so any
- * call may be retried, and it says what happened in words. Until an endpoint has answered once
- * (`Reach.answered`), a failure to connect gets at most CONNECT_RETRIES retries (about 0.3 s),
- * a TLS failure or a connect timeout none: a wrong URL or a stopped server is reported within
- * a second, not after the whole --max-retries backoff. Once it has answered, failures get the
- * full budget: then they are a restart or a rolling update, worth riding out.
+ * OAuth2 requests, and what an HTTP client may try again (quality.md). A failure to connect at
+ * all (nothing listens, no such host, no route, TLS, connect timeout) is told apart from a
+ * connection lost mid-call: nothing was sent, any call may be retried. Until an endpoint has
+ * answered once (`Reach.answered`) it gets at most CONNECT_RETRIES retries (TLS and timeouts
+ * none): a wrong URL is reported within a second. Once it has answered, failures (a restart, a
+ * rolling update) get the whole --max-retries budget.
  */
 
 /** Statuses that say "later": rate limited, or a server or gateway failing. */

@@ -62,11 +62,6 @@ export type RepoFileRead = { ok: true; bytes: Buffer } | ({ ok: false } & RepoFi
 export interface RepoFileOptions {
   /** The bound on the bytes read. */
   maxBytes: number;
-  /**
-   * Check that every folder between root and file is a real folder. The manifest walk turns
-   * it off: it only descends into folders it saw as real folders.
-   */
-  checkParents?: boolean;
   /** Read only the first `prefix` bytes (what a file starts with); a longer file is no failure. */
   prefix?: number;
   /** Read a file with several names too (lock files are, for a moment, util/lock-file.ts). */
@@ -82,20 +77,14 @@ export function entryKind(st: Stats): EntryKind | null {
   return 'device';
 }
 
-/**
- * `rel`'s parts when it is a plain relative path (forward slashes, no `.`, `..` or empty
- * part), else null.
- */
+/** `rel`'s parts when it is a plain relative path (`/`, no `.`, `..` or empty part), else null. */
 export function relativeParts(rel: string): string[] | null {
   if (rel === '' || rel.startsWith('/') || rel.includes('\0')) return null;
   const parts = rel.split('/');
   return parts.every((p) => p !== '' && p !== '.' && p !== '..') ? parts : null;
 }
 
-/**
- * Every folder between `root` and `rel`'s last part is a real folder: null, or why not
- * (`missing` when one does not exist).
- */
+/** Null when every folder between `root` and `rel`'s last part is a real folder, else why not. */
 export async function checkParentFolders(
   root: string,
   rel: string,
@@ -128,26 +117,22 @@ export async function checkParentFolders(
 // libuv adds O_CLOEXEC itself.
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
-const ioCode = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? 'EIO';
+const errCode = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? 'EIO';
 
 export async function readRepoFile(
   root: string,
   rel: string,
   options: RepoFileOptions,
 ): Promise<RepoFileRead> {
-  if (options.checkParents !== false) {
-    const parents = await checkParentFolders(root, rel);
-    if (parents) return { ok: false, ...parents };
-  }
-  return readRepoFileSync(root, rel, options);
+  const parents = await checkParentFolders(root, rel);
+  return parents ? { ok: false, ...parents } : readRepoFileSync(root, rel, options);
 }
 
 /**
- * readRepoFile without its parents check (the manifest walk only descends into folders it saw
- * as real folders), in synchronous calls: a folder of small manifests read this way costs a
- * quarter of the CPU of the promise calls (117 files of a 10,000-object folder: ~8 against
- * ~30 ms), and the loader parses each file as soon as it is read anyway. Nothing blocks: a
- * FIFO or a device is refused before it is opened, and the open never waits (O_NONBLOCK).
+ * readRepoFile without its parents check (the manifest walk descends only into real folders),
+ * in synchronous calls: a quarter of the CPU of the promise calls for a folder of small
+ * manifests (117 files of 10,000 objects: ~8 against ~30 ms). Nothing blocks: a FIFO or a
+ * device is refused before the open, which never waits.
  */
 export function readRepoFileSync(
   root: string,
@@ -162,7 +147,7 @@ export function readRepoFileSync(
   try {
     before = lstatSync(path);
   } catch (err) {
-    const code = ioCode(err);
+    const code = errCode(err);
     return fail(
       code === 'ENOENT' || code === 'ENOTDIR' ? { reason: 'missing' } : { reason: 'io', code },
     );
@@ -173,7 +158,7 @@ export function readRepoFileSync(
   try {
     fd = openSync(path, OPEN_FLAGS);
   } catch (err) {
-    const code = ioCode(err);
+    const code = errCode(err);
     if (code === 'ELOOP') return fail({ reason: 'not-regular', kind: 'symbolic link' });
     return fail(code === 'ENOENT' ? { reason: 'missing' } : { reason: 'io', code });
   }
@@ -187,7 +172,7 @@ export function readRepoFileSync(
     }
     return readBounded(fd, Math.min(st.size, options.maxBytes), options.maxBytes);
   } catch (err) {
-    return fail({ reason: 'io', code: ioCode(err) });
+    return fail({ reason: 'io', code: errCode(err) });
   } finally {
     closeQuietly(fd);
   }
@@ -243,10 +228,9 @@ export function readBounded(fd: number, expected: number, maxBytes: number): Rep
 }
 
 /**
- * Writes `rel` under `root` without ever writing outside it: every folder on the way is a real
- * folder (missing ones are created), an existing entry must be a regular file, and the content
- * goes to a new file renamed over the old one (replaceFile), so a link put there meanwhile is
- * replaced, never followed. Throws an Error that names `rel` and the reason.
+ * Writes `rel` under `root`, never outside it: every folder on the way a real folder (missing
+ * ones made), an existing entry a regular file, replaced whole (replaceFile: a link put there
+ * meanwhile is replaced, never followed). Throws an Error naming `rel` and the reason.
  */
 export async function writeRepoFile(root: string, rel: string, content: string): Promise<void> {
   const parts = relativeParts(rel);
@@ -280,11 +264,10 @@ export interface PlaceOptions {
 }
 
 /**
- * The one way poolsync puts a whole file in place (manifest-side files, its own state, cache
- * entries, locks): `write` fills a new file created exclusively under an unguessable name
- * beside `path` (`O_CREAT | O_EXCL | O_NOFOLLOW`: neither a planted link nor a guessed name
- * receives anything), which is then renamed over `path` (a link there is replaced, never
- * followed). The temporary name never outlives the call. Callers check the folders first.
+ * The one way poolsync puts a whole file in place: `write` fills a new file created exclusively
+ * under an unguessable name beside `path` (neither a planted link nor a guessed name receives
+ * anything), renamed over `path` (a link there is replaced, never followed). The temporary name
+ * never outlives the call. Callers check the folders first.
  */
 export async function replaceFile(
   path: string,
@@ -295,9 +278,8 @@ export async function replaceFile(
 }
 
 /**
- * As replaceFile, but only when `path` does not exist yet (the new file is hard-linked into
- * place, which fails with EEXIST like O_EXCL but never shows a half-written file): false when
- * something was there already.
+ * As replaceFile, only when `path` does not exist yet (hard-linked into place: EEXIST like
+ * O_EXCL, never a half-written file); false when something was there already.
  */
 export async function createFileOnce(
   path: string,
@@ -390,8 +372,6 @@ export function ioWords(code: string): string {
   }
 }
 
-const errCode = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? 'EIO';
-
 /** `path` relative to `root` with forward slashes; refused when it is not strictly inside. */
 function inside(root: string, path: string): string {
   const rel = relative(root, path);
@@ -453,28 +433,15 @@ function folderError(folder: string, why: string): UnsafeFileError {
   return new UnsafeFileError(`cannot use the folder ${folder}: ${why}`);
 }
 
-export interface OwnReadOptions {
-  /** The bound on the bytes read. */
-  maxBytes: number;
-  /** What the file is, for messages ("control-plane state", "apply lock"). */
-  what: string;
-  /** Lock files are briefly hard-linked while they are taken (util/lock-file.ts). */
-  allowHardLink?: boolean;
-}
-
 /** The bytes of `path` (inside `root`), or null when it does not exist. */
 export async function readOwnFile(
   root: string,
   path: string,
-  options: OwnReadOptions,
+  options: UserFileOptions & Pick<RepoFileOptions, 'allowHardLink'>,
 ): Promise<Buffer | null> {
   const rel = inside(root, path);
   await ownFolders(root, path, false);
-  const readOnce = () =>
-    readRepoFile(root, rel, {
-      maxBytes: options.maxBytes,
-      allowHardLink: options.allowHardLink === true,
-    });
+  const readOnce = () => readRepoFile(root, rel, options);
   let read = await readOnce();
   // A writer renamed a new version into place between lstat and open: read that one.
   for (let i = 0; i < 5 && !read.ok && read.reason === 'replaced'; i++) read = await readOnce();
@@ -488,25 +455,15 @@ export async function readOwnFile(
   );
 }
 
-export interface OwnWriteOptions {
-  /** File mode of a new file (default 0600). */
-  mode?: number;
-  /** fsync the file before the rename and the folder after it (the control plane's state). */
-  durable?: boolean;
-  what: string;
-}
-
 /**
- * Replaces `path` (inside `root`) whole: folders checked (missing ones made), the content
- * written to an exclusive temporary name and renamed over the file (replaceFile).
- * An existing entry that is not a regular file is refused. `data` may come in parts
- * (util/json-parts.ts).
+ * Replaces `path` (inside `root`) whole through replaceFile, folders checked (missing ones made);
+ * an entry there that is not a regular file is refused. `data` may come in parts (json-parts.ts).
  */
 export async function writeOwnFile(
   root: string,
   path: string,
   data: string | Buffer | Iterable<string>,
-  options: OwnWriteOptions,
+  options: PlaceOptions & { what: string },
 ): Promise<void> {
   await ownFolders(root, path, true);
   const existing = await lstat(path).catch(() => null);
@@ -519,7 +476,7 @@ export async function writeOwnFile(
     else for (const batch of batches(data)) await fh.write(batch);
   };
   try {
-    await replaceFile(path, write, { mode: options.mode ?? 0o600, durable: options.durable });
+    await replaceFile(path, write, options);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === undefined) throw err;
@@ -563,10 +520,8 @@ export async function openOwnAppend(
   return fh;
 }
 
-/** A token, key or secret file: a line of text, with room for a certificate chain. */
+/** A token, key or secret file (a line, with room for a certificate chain); a config file. */
 export const SECRET_FILE_BYTES = 1024 * 1024;
-
-/** A configuration file (the daemon's, a pool contract, an OAuth client file). */
 export const CONFIG_FILE_BYTES = 1024 * 1024;
 
 export interface UserFileOptions {

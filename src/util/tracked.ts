@@ -1,16 +1,11 @@
 /**
- * poolsync never takes its state from a commit (docs/security.md, "Files poolsync keeps"). Its
- * state folder (`.poolsync/` by default) sits in the working folder, which in CI is a checkout
- * of a pull request's code: a committed `.poolsync/control-plane.json.journal`, lock or
- * last-applied record would be hostile input. Before a state file is read or written, Git is
- * asked whether it tracks it; a tracked one is refused with what to do.
- *
- * Asked only when one of the files exists and a `.git` is found above the folder (a fresh
- * checkout without committed state, or a folder outside any repository, costs no `git` at all),
- * and once per file per process. `git ls-files` runs no hooks; the file system monitor is
- * turned off and the repository's ownership is not held against it (a CI container often runs
- * as another user). When Git cannot answer (not installed), nothing is refused: the safe-file
- * layer (safe-file.ts) still refuses links and anything but regular files.
+ * poolsync never takes its state from a commit (docs/security.md, "Files poolsync keeps"): its
+ * state folder sits in the working folder, in CI a pull request's checkout, where a committed
+ * journal, lock or last-applied record would be hostile input. Git is asked whether it tracks
+ * a state file before it is used, only when the file exists and a `.git` is above it, once per
+ * file per process; `git ls-files` runs no hooks, with fsmonitor off and ownership not held
+ * against the repository (CI containers run as other users). When Git cannot answer, nothing is
+ * refused: the safe-file layer still refuses links and anything but regular files.
  */
 import { execFile } from 'node:child_process';
 import { lstat } from 'node:fs/promises';

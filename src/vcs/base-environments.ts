@@ -1,15 +1,11 @@
 /**
- * A pull request cannot steer credentials (docs/security.md, "Environments"). In pull-request
- * mode poolsync.yaml is the pull request's, so what an environment sends its credentials to is
- * not: its `controlPlane`, `tokenFile` and `apiKeyFile` must be what the base branch says.
- * poolsync reads the base's poolsync.yaml from Git and refuses an environment whose values
- * differ, or that the base branch does not have, before any credential is read or any
- * connection made. The rest (folders, patches, prune, policy …) is the pull request's to change:
- * that is what its plan shows.
- *
- * Pull-request mode: `plan --comment`, a GitHub Actions `pull_request` / `pull_request_target`
- * run, a GitLab merge-request pipeline, or POOLSYNC_BASE_REF set (any other CI: the commit the
- * pull request is merged into). The base commit comes from the same place.
+ * A pull request cannot steer credentials (docs/security.md, "Environments"): in pull-request
+ * mode poolsync.yaml is the pull request's, so an environment's `controlPlane`, `tokenFile` and
+ * `apiKeyFile` must be what the base branch's poolsync.yaml (read from Git) says; an environment
+ * whose values differ, or that the base lacks, is refused before any credential is read or
+ * connection made. The rest is the pull request's to change: its plan shows it. Pull-request
+ * mode, and the base commit: `plan --comment`, a GitHub Actions `pull_request[_target]` run, a
+ * GitLab merge-request pipeline, or POOLSYNC_BASE_REF (any other CI).
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';

@@ -18,8 +18,6 @@ import {
   type PullRequestRef,
 } from './types.js';
 
-export { pullRequestCommentOptions, type CommentArgs } from './comment-options.js';
-
 export interface CommentTarget extends PullRequestRef {
   commit: string;
   /** The folder inside the Git repository ('' for its root): one comment per folder. */

@@ -1,15 +1,10 @@
 /**
- * The body of the sticky pull-request comment: a hidden marker that finds it again, the
- * commit it was made for, and the plan (or the validation errors). Provider limits are
- * hard, and count characters (code points), not bytes: a body that would exceed one is
- * shortened (summary, errors, warnings and blocked first, then as many changes as fit, with a
- * count of what was left out), never refused.
- *
- * A repository with environments (docs/environments.md) gets one comment, one collapsible
- * section per environment with its counts in the summary line, so a reviewer sees at a glance
- * what the change does everywhere and opens the environment to read its plan. The size limit
- * is shared: each environment gets an equal part, and an environment whose plan does not fit
- * its part is shortened on its own (the short forms), never the others.
+ * The body of the sticky pull-request comment: a hidden marker that finds it again, the commit
+ * it was made for, and the plan (or the validation errors). The forges' limits count code
+ * points; a body over one is shortened (summary, errors, warnings and blocked first, then as
+ * many changes as fit, with a count of what was left out), never refused. With environments
+ * (docs/environments.md) one comment holds a collapsible section per environment, its counts
+ * in the summary line; each gets an equal part of the limit and is shortened on its own.
  */
 import type { Change, Plan } from '../model/plan.js';
 import {
@@ -34,10 +29,7 @@ export const COMMENT_LIMITS: Record<Provider, number> = {
 
 const MARKER_PREFIX = '<!-- poolsync:plan';
 
-/**
- * The hidden marker that identifies poolsync's comment. Keyed by the folder inside the
- * repository when given, so two poolsync folders of one repository keep two comments.
- */
+/** The hidden marker of poolsync's comment, keyed by its folder (two folders, two comments). */
 export function commentMarker(key?: string | null): string {
   const k = commentKey(key);
   // `--` would end the HTML comment early; `>` is harmless but kept out for clarity.
@@ -125,16 +117,18 @@ export function buildCommentBody(input: CommentInput): string {
 function fullSection(outcome: EnvironmentOutcome): string {
   switch (outcome.kind) {
     case 'plan':
-      return (
-        (outcome.plan.errors.length > 0
-          ? '**The plan failed: nothing can be applied from this commit.**\n\n'
-          : '') + outcome.markdown.trim()
-      );
+      return failedLine(outcome.plan) + outcome.markdown.trim();
     case 'invalid':
       return `${invalidIntro(outcome.errorCount)}\n\n${fence(outcome.errorsText.trimEnd(), 'text')}`;
     case 'error':
       return `**poolsync could not plan this commit.**\n\n${fence(escapeLines(outcome.message), 'text')}`;
   }
+}
+
+function failedLine(plan: Plan): string {
+  return plan.errors.length > 0
+    ? '**The plan failed: nothing can be applied from this commit.**\n\n'
+    : '';
 }
 
 /** A server's message in a text fence: its lines kept, their control characters escaped. */
@@ -209,10 +203,7 @@ function changeLines(c: Change): string {
   return lines.join('\n');
 }
 
-/**
- * The plan in a bounded size: closing line, errors, warnings and blocked changes first
- * (what a reviewer must see), then changes until the budget runs out.
- */
+/** The plan within `budget`: what a reviewer must see first, then changes while they fit. */
 function shortPlan(plan: Plan, budget: number): string {
   const b: Budgeted = { out: [], left: budget };
   push(b, shortIntro(plan));
@@ -258,9 +249,7 @@ function push(b: Budgeted, text: string): void {
 
 function shortIntro(plan: Plan): string {
   return (
-    (plan.errors.length > 0
-      ? '**The plan failed: nothing can be applied from this commit.**\n\n'
-      : '') +
+    failedLine(plan) +
     `**${closingLine(plan)}**${plan.summary.unmanaged ? ` ${plan.summary.unmanaged} unmanaged.` : ''}\n\n` +
     (sideEffectLine(plan) ? `${sideEffectLine(plan)}\n\n` : '') +
     '_The full plan is larger than a comment can hold: it is shortened here. Run `poolsync plan` for all of it._'

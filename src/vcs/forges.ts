@@ -1,36 +1,22 @@
 /**
  * The forges' REST APIs, for exactly what poolsync does on a pull request (through http.ts):
- * - the sticky plan comment: list, create and update the issue comments of a GitHub pull
- *   request (https://docs.github.com/rest/issues/comments) or the notes of a GitLab merge
- *   request (https://docs.gitlab.com/api/notes/#merge-requests), and set the `poolsync/plan`
- *   commit status (https://docs.github.com/rest/commits/statuses,
- *   https://docs.gitlab.com/api/commits/#set-the-pipeline-status-of-a-commit);
- * - who poolsync is, learned from its token once per process, and the one test of "poolsync's
- *   own comment": its author is that identity AND its body opens with the marker (a pull
- *   request is untrusted input: anyone who can comment can write the marker). GitHub: `GET
- *   /user`; an installation token (a GitHub App, the Actions GITHUB_TOKEN) may not read it
- *   (403): its comments are the app's bot's, `<slug>[bot]`, the slug from
- *   POOLSYNC_GITHUB_APP_SLUG, or `github-actions` inside GitHub Actions (as Atlantis'
- *   --gh-app-slug, server/events/vcs/github/credentials.go: GitHub names no bot login an
- *   installation may read). GitLab: `GET /user` (project and group access tokens are bot users
- *   of their own);
- * - who may approve a held plan (docs/daemon.md#approvals), with the pull request's head
- *   commit and state and the reply comment. GitHub: the collaborator permission API; `admin`,
- *   `maintain` or `write` may approve
- *   (https://docs.github.com/rest/collaborators/collaborators#get-repository-permissions-for-a-user).
- *   GitLab: the project member's access level (inherited members included); Developer (30) or
- *   above may approve (https://docs.gitlab.com/api/members/#get-a-member-of-a-group-or-project-including-inherited-and-invited-members).
+ * - the sticky plan comment: a GitHub pull request's issue comments or a GitLab merge request's
+ *   notes (https://docs.github.com/rest/issues/comments, https://docs.gitlab.com/api/notes/),
+ *   and the `poolsync/plan` commit status;
+ * - who poolsync is, from its token (`GET /user`), for the one test of "poolsync's own comment":
+ *   its author is that identity AND its body opens with the marker (anyone who can comment can
+ *   write the marker). A GitHub installation token may not read /user (403): its comments are
+ *   `<slug>[bot]`'s, the slug from POOLSYNC_GITHUB_APP_SLUG or `github-actions` in Actions (as
+ *   Atlantis' --gh-app-slug: GitHub names no bot login an installation may read);
+ * - who may approve a held plan (docs/daemon.md#approvals): GitHub's collaborator permission
+ *   (`admin`, `maintain` or `write`), GitLab's member access level, inherited included
+ *   (Developer, 30, or above): docs.github.com/rest/collaborators/collaborators,
+ *   docs.gitlab.com/api/members (statuses: docs.github.com/rest/commits/statuses,
+ *   docs.gitlab.com/api/commits).
  */
 import { plural } from '../render/common.js';
 import { clip } from './comment.js';
-import {
-  ApiClient,
-  listPages,
-  nextLink,
-  parseApiUrl,
-  type ApiCall,
-  type ErrorMapper,
-} from './http.js';
+import { ApiClient, listPages, nextLink, parseApiUrl, type ErrorMapper } from './http.js';
 import {
   PROVIDER_NAMES,
   STATUS_CONTEXT,
@@ -104,11 +90,6 @@ export function forgeApi(
     mapError,
   });
 }
-
-export const createGitHubClient = (opts: Omit<PullRequestRef, 'provider'>) =>
-  createPullRequestApi({ ...opts, provider: 'github' });
-export const createGitLabClient = (opts: Omit<PullRequestRef, 'provider'>) =>
-  createPullRequestApi({ ...opts, provider: 'gitlab' });
 
 const GITLAB_STATES: Record<StatusState, string> = {
   pending: 'running',
@@ -263,13 +244,6 @@ function checkOptions(opts: PullRequestRef): void {
   }
 }
 
-/** The scope a GitHub token needs for an operation, for 403 messages. */
-function neededPermission(call: ApiCall): string {
-  return call.path.includes('/statuses/')
-    ? 'permission `statuses: write` (fine-grained token or the Actions GITHUB_TOKEN; a classic token needs scope `repo`, or `repo:status`)'
-    : 'permission `pull-requests: write` (fine-grained token or the Actions GITHUB_TOKEN; a classic token needs scope `repo`, or `public_repo` for a public repository)';
-}
-
 /** What each failed call says: what went wrong and what to do. */
 function errorMessages(opts: ForgeRepository & { number?: number }): ErrorMapper {
   const github = opts.provider === 'github';
@@ -286,10 +260,11 @@ function errorMessages(opts: ForgeRepository & { number?: number }): ErrorMapper
       return `GitHub rate limit exceeded while trying to ${call.operation} (${status}${detail}), still after ${plural(attempts, 'attempt')}. Try again later, or use a token with a higher limit.`;
     }
     if (status === 403) {
-      const role = call.path.includes('/statuses/') ? 'Developer' : 'Reporter';
+      // What the token needs for the operation.
+      const statuses = call.path.includes('/statuses/');
       return github
-        ? `GitHub refused to ${call.operation} in ${opts.repository} (403${detail}). The token needs ${neededPermission(call)}.`
-        : `GitLab refused to ${call.operation} in ${opts.repository} (403${detail}). The token needs the \`api\` scope and at least the ${role} role in the project.`;
+        ? `GitHub refused to ${call.operation} in ${opts.repository} (403${detail}). The token needs ${statuses ? 'permission `statuses: write` (fine-grained token or the Actions GITHUB_TOKEN; a classic token needs scope `repo`, or `repo:status`)' : 'permission `pull-requests: write` (fine-grained token or the Actions GITHUB_TOKEN; a classic token needs scope `repo`, or `public_repo` for a public repository)'}.`
+        : `GitLab refused to ${call.operation} in ${opts.repository} (403${detail}). The token needs the \`api\` scope and at least the ${statuses ? 'Developer' : 'Reporter'} role in the project.`;
     }
     if (status === 404) {
       return github
@@ -314,14 +289,10 @@ function errorMessages(opts: ForgeRepository & { number?: number }): ErrorMapper
 const known = new Map<string, Promise<ForgeUser>>();
 
 /** The token's identity on the forge of `api`, asked once per process (a failure is asked again). */
-export function tokenIdentity(
-  api: ApiClient,
-  provider: Provider,
-  env: Record<string, string | undefined> = process.env,
-): Promise<ForgeUser> {
+function tokenIdentity(api: ApiClient, provider: Provider): Promise<ForgeUser> {
   let identity = known.get(api.tokenKey);
   if (!identity) {
-    identity = askIdentity(api, provider, env);
+    identity = askIdentity(api, provider);
     known.set(api.tokenKey, identity);
     identity.catch(() => known.delete(api.tokenKey));
   }
@@ -335,11 +306,7 @@ export function sameUser(a: ForgeUser | null, b: ForgeUser): boolean {
   return a.login.toLowerCase() === b.login.toLowerCase();
 }
 
-async function askIdentity(
-  api: ApiClient,
-  provider: Provider,
-  env: Record<string, string | undefined>,
-): Promise<ForgeUser> {
+async function askIdentity(api: ApiClient, provider: Provider): Promise<ForgeUser> {
   try {
     const user = (
       await api.call({ method: 'GET', path: '/user', operation: 'read who the token is' })
@@ -350,6 +317,7 @@ async function askIdentity(
     const refused = err instanceof VcsApiError && err.status === 403 && err.retryAt === null;
     if (provider !== 'github' || !refused) throw err;
   }
+  const env = process.env;
   const slug =
     env.POOLSYNC_GITHUB_APP_SLUG?.trim() || (env.GITHUB_ACTIONS === 'true' ? 'github-actions' : '');
   if (!slug) {

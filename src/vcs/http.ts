@@ -1,16 +1,11 @@
 /**
  * The one HTTP path of the pull-request integrations: JSON in and out, retries of what is
- * transient, the forges' rate-limit rules, and errors that never carry the token.
- *
- * Rate limits, as the forges ask (docs/pull-request-comments.md#rate-limits):
- * - GitHub (https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api#exceeding-the-rate-limit):
- *   `Retry-After` waited in full; else, with `x-ratelimit-remaining: 0`, until `x-ratelimit-reset`;
- *   else (a secondary limit saying neither) at least a minute, doubling each time.
- * - GitLab (https://docs.gitlab.com/administration/settings/user_and_ip_rate_limits/#response-headers):
- *   429 with `Retry-After` or `RateLimit-Reset`.
- * A limit used up (remaining 0, from any answer) holds every request of that token in this
- * process until its reset. No call waits longer than its deadline (POOLSYNC_RATE_LIMIT_WAIT):
- * one that would have to stops at once and says when the limit resets.
+ * transient, the forges' rate-limit rules (docs/pull-request-comments.md#rate-limits), and
+ * errors that never carry the token. GitHub: `Retry-After` waited in full, else with
+ * `x-ratelimit-remaining: 0` until `x-ratelimit-reset`, else (a secondary limit) at least a
+ * minute, doubling; GitLab: 429 with `Retry-After` or `RateLimit-Reset`. A limit used up holds
+ * every request of that token in this process until its reset. No call waits past its deadline
+ * (POOLSYNC_RATE_LIMIT_WAIT): one that would have to stops at once and says when it resets.
  */
 import { Agent, request, type Dispatcher } from 'undici';
 import { backoffDelay, retryAfterMs } from '../util/backoff.js';
@@ -50,7 +45,6 @@ export interface ApiCall {
 }
 
 export interface ApiResponse {
-  status: number;
   headers: Record<string, string | string[] | undefined>;
   json: unknown;
 }
@@ -187,7 +181,7 @@ export class ApiClient {
         // Not JSON: the text itself.
       }
       if (res.statusCode >= 200 && res.statusCode < 300) {
-        return { status: res.statusCode, headers, json };
+        return { headers, json };
       }
       const server = this.redact(describeServerBody(json)).slice(0, 500);
       const limit = limitWait(res.statusCode, headers, server, clock.now(), secondary);

@@ -6,12 +6,10 @@
  * commit validated and planned against live state (planOutcome); never applied.
  */
 import { posix } from 'node:path';
-import type { LiveState, SettingsNeed } from '../model/live.js';
 import { formatValidationText } from '../manifests/report.js';
 import type { ValidationError } from '../manifests/types.js';
-import type { Plan, PlanControlPlane } from '../model/plan.js';
-import { planRun } from '../ops/plan-run.js';
-import type { BackendInfo } from '../controlplane/types.js';
+import type { Plan } from '../model/plan.js';
+import { planRun, type PlanSource } from '../ops/plan-run.js';
 import { renderMarkdown } from '../render/markdown.js';
 import {
   buildCommentBody,
@@ -47,12 +45,9 @@ export interface PublishOptions extends PullRequestRef {
 
 export interface PublishResult {
   comment: 'created' | 'updated' | 'unchanged';
-  commentId: number;
   commentUrl: string | null;
   status: StatusState;
   description: string;
-  /** Characters (UTF-16 units) of the posted body, after any shortening. */
-  bodyLength: number;
 }
 
 export function statusState(outcome: PublishOutcome): StatusState {
@@ -154,21 +149,16 @@ export async function publishPlan(opts: PublishOptions): Promise<PublishResult> 
     await api.setStatus(opts.commit, { state, description, targetUrl: result.comment.url });
     return {
       comment: result.action,
-      commentId: result.comment.id,
       commentUrl: result.comment.url,
       status: state,
       description,
-      bodyLength: body.length,
     };
   } finally {
     if (!opts.api) await api.close();
   }
 }
 
-/**
- * Sets the commit's status alone: `pending` while the daemon plans, or the final status owed
- * after a rate limit held every request (pull-request-handler.ts).
- */
+/** The commit's status alone: `pending` while planning, or the one owed after a rate limit. */
 export async function publishStatus(
   opts: Omit<PublishOptions, 'outcome'>,
   state: StatusState,
@@ -182,36 +172,24 @@ export async function publishStatus(
   }
 }
 
-export interface PlanOutcomeOptions {
-  /** The folder to plan (inside the checkout). */
+/** A folder of a checkout, planned against the daemon's control plane (planRun's `open`). */
+export interface PlanOutcomeOptions extends Omit<PlanOpenSource, 'kind' | 'readLive'> {
   dir: string;
   commit: string | null;
-  /** Reads the control plane's live state (the daemon opens its control plane per use). */
-  readLiveState: (need?: SettingsNeed) => Promise<LiveState>;
-  /** What that control plane manages (BACKEND_KIND errors, config-only kinds). */
-  backend?: BackendInfo;
-  /** The folder's path inside the repository, prefixed to error locations so reviewers can find them. */
+  readLiveState: PlanOpenSource['readLive'];
+  /** The folder inside the repository, prefixed to error locations so reviewers find them. */
   repoPath?: string;
-  /** The control plane the plan names in its header (docs/plan.md). */
-  controlPlane?: PlanControlPlane;
-  /** The environment of poolsync.yaml to plan (docs/environments.md). */
   environment?: string;
-  /** Markdown renderer (plan.md); the real one by default. */
-  render?: (plan: Plan) => string;
 }
+
+type PlanOpenSource = Extract<PlanSource, { kind: 'open' }>;
 
 /** The outcome of a computed plan (for `poolsync plan --comment`). */
-export function outcomeForPlan(
-  plan: Plan,
-  render: (plan: Plan) => string = renderMarkdown,
-): EnvironmentOutcome {
-  return { kind: 'plan', plan, markdown: render(plan) };
+export function outcomeForPlan(plan: Plan): EnvironmentOutcome {
+  return { kind: 'plan', plan, markdown: renderMarkdown(plan) };
 }
 
-/**
- * The outcome of an invalid repository. `repoPath` (the folder inside the repository) is
- * prefixed to each file so reviewers find it from the repository root.
- */
+/** The outcome of an invalid repository, files from the repository root (`repoPath` prefixed). */
 export function outcomeForInvalid(
   errors: ValidationError[],
   repoPath?: string,
@@ -241,5 +219,5 @@ export async function planOutcome(opts: PlanOutcomeOptions): Promise<Environment
     return { kind: 'error', message: `cannot read live state from the control plane: ${message}` };
   }
   if (outcome.kind === 'invalid') return outcomeForInvalid(outcome.errors, opts.repoPath);
-  return outcomeForPlan(outcome.plan, opts.render);
+  return outcomeForPlan(outcome.plan);
 }

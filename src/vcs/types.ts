@@ -107,10 +107,7 @@ export class VcsApiError extends Error {
   }
 }
 
-/**
- * A pull/merge request event as the daemon parses it from a GitHub `pull_request` or
- * GitLab `merge_request` webhook (`{ provider, repository, number, headSha, headRef, action }`).
- */
+/** A pull/merge request event as the daemon parses it from a GitHub or GitLab webhook. */
 export interface PullRequestEvent {
   provider: Provider;
   /** `owner/name` (GitHub) or `group/project` (GitLab). */

@@ -9,7 +9,6 @@ import {
   defaultQueueInUse,
   initialState,
   applyOp,
-  isDefaultQueueTarget,
   DEFAULT_POOL_CONTRACT,
 } from '../../src/controlplane/embedded/state.js';
 import { ControlPlaneError } from '../../src/controlplane/errors.js';
@@ -108,13 +107,11 @@ describe('embedded default-queue settings', () => {
     await again.close();
   });
 
-  it('isDefaultQueueTarget / defaultQueueInUse: the check a queue delete makes', () => {
+  it('defaultQueueInUse: the check a queue delete makes', () => {
     const state = initialState(DEFAULT_POOL_CONTRACT);
-    expect(isDefaultQueueTarget(state, 'default')).toBe(false);
     expect(defaultQueueInUse(state, 'default', 'deleted')).toBeNull();
     applyOp(state, { op: 'set_default_queue', project: 'ml', domain: 'prod', queue: 'default' });
     applyOp(state, { op: 'set_default_queue', project: 'etl', domain: 'dev', queue: 'default' });
-    expect(isDefaultQueueTarget(state, 'default')).toBe(true);
     const err = defaultQueueInUse(state, 'default', 'deleted')!;
     expect(err.code).toBe('FAILED_PRECONDITION');
     expect(err.address).toBe('Queue/default');

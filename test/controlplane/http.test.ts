@@ -7,7 +7,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { ControlPlaneError } from '../../src/controlplane/errors.js';
 import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
-import { retryDelayMs } from '../../src/util/backoff.js';
 import { openControlPlane, resolveToken } from '../../src/controlplane/open.js';
 import {
   shardOf,
@@ -499,15 +498,6 @@ describe('HTTP client transport', () => {
     } finally {
       await new Promise((r) => srv.close(r));
     }
-  });
-
-  it('backoff grows exponentially with jitter, capped, and Retry-After wins', () => {
-    expect(retryDelayMs(1, undefined, 100, 10_000, () => 0)).toBe(50);
-    expect(retryDelayMs(1, undefined, 100, 10_000, () => 1)).toBe(100);
-    expect(retryDelayMs(4, undefined, 100, 10_000, () => 1)).toBe(800);
-    expect(retryDelayMs(20, undefined, 100, 10_000, () => 1)).toBe(10_000);
-    expect(retryDelayMs(1, '3', 100, 10_000, () => 0)).toBe(3000);
-    expect(retryDelayMs(1, '120', 100, 10_000, () => 0)).toBe(10_000);
   });
 });
 

@@ -11,7 +11,8 @@
  */
 import { KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inventoryPlace, leaseNamespace } from '../../src/apply/inventory-place.js';
+import { inventoryPlace } from '../../src/apply/inventory-place.js';
+import { parseK8sPlace } from '../../src/util/k8s-place.js';
 import { ConfigMapInventory, mergeAddresses } from '../../src/lease/k8s-lease.js';
 import { INVENTORY_FORMAT, type InventoryRecord } from '../../src/model/inventory.js';
 import { VirtualClock } from '../support/virtual-clock.js';
@@ -202,14 +203,14 @@ describe('mergeAddresses (three-way)', () => {
 
 describe('inventoryPlace (--inventory, its default beside the Lease)', () => {
   it('names the ConfigMap, defaults beside a Lease, keeps the state folder on request or without one', () => {
-    const lease = leaseNamespace('k8s:ci/apply-lock');
+    const lease = parseK8sPlace('k8s:ci/apply-lock');
     expect(inventoryPlace(undefined, lease)).toEqual({
       namespace: 'ci',
       name: 'poolsync-inventory',
     });
     expect(inventoryPlace('k8s:ops/inv', lease)).toEqual({ namespace: 'ops', name: 'inv' });
     expect(inventoryPlace('state-dir', lease)).toBeNull();
-    expect(inventoryPlace(undefined, leaseNamespace(undefined))).toBeNull();
+    expect(inventoryPlace(undefined, parseK8sPlace(undefined))).toBeNull();
     expect(() => inventoryPlace('ops/inv', null)).toThrow(
       '--inventory: "ops/inv" is not a Kubernetes ConfigMap; write k8s:NAMESPACE/NAME',
     );

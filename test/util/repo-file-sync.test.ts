@@ -42,7 +42,7 @@ describe('readRepoFileSync', () => {
     ];
     for (const [rel, maxBytes] of cases) {
       const sync = readRepoFileSync(d, rel, { maxBytes });
-      const promised = await readRepoFile(d, rel, { maxBytes, checkParents: false });
+      const promised = await readRepoFile(d, rel, { maxBytes });
       expect({ rel, maxBytes, read: sync }).toEqual({ rel, maxBytes, read: promised });
     }
     expect(readRepoFileSync(d, 'a.yaml', { maxBytes: 12_000 })).toMatchObject({ ok: true });

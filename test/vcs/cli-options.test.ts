@@ -9,9 +9,9 @@ import { commentMarker } from '../../src/vcs/comment.js';
 import {
   describePublish,
   publishFromCliArgs,
-  pullRequestCommentOptions,
   resolveCommentTarget,
 } from '../../src/vcs/cli-options.js';
+import { pullRequestCommentOptions } from '../../src/vcs/comment-options.js';
 import { FakeForge } from '../support/fake-forge.js';
 import { makePlan, markdownOf } from './plan-fixture.js';
 

@@ -12,7 +12,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import formats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApprovalForge } from '../../src/vcs/forges.js';
-import { createGitHubClient } from '../../src/vcs/forges.js';
+import { createPullRequestApi } from '../../src/vcs/forges.js';
 import { publishPlan } from '../../src/vcs/publish.js';
 import { fakeClock } from './fake-clock.js';
 import { FakeForge, type GitHubAnswer } from '../support/fake-forge.js';
@@ -130,7 +130,7 @@ beforeAll(async () => {
     retry: fast,
   });
   // Errors: a body too long (422), an invalid status (422), not found (404), bad credentials (401).
-  const api = createGitHubClient({ ...base, retry: fast });
+  const api = createPullRequestApi({ ...base, retry: fast });
   await api.createComment('x'.repeat(70_000)).catch(() => undefined);
   await api.setStatus(SHA, { state: 'bogus' as 'error', description: 'x' }).catch(() => undefined);
   await api.updateComment(1, 'nothing here').catch(() => undefined);

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { forgeTargetFromRemote } from '../../src/daemon/pull-requests.js';
 import { commentMarker } from '../../src/vcs/comment.js';
-import { createGitHubClient, normalizeGitHubApiUrl } from '../../src/vcs/forges.js';
+import { createPullRequestApi, normalizeGitHubApiUrl } from '../../src/vcs/forges.js';
 import { publishPlan } from '../../src/vcs/publish.js';
 import { VcsApiError, VcsConfigError, type PublishOutcome } from '../../src/vcs/types.js';
 import { fakeClock } from './fake-clock.js';
@@ -269,16 +269,17 @@ describe('GitHub client configuration', () => {
   });
 
   it('rejects a malformed repository or number before any request', () => {
-    expect(() => createGitHubClient({ repository: 'acme', number: 1, token: 't' })).toThrow(
-      /owner\/name/,
-    );
-    expect(() => createGitHubClient({ repository: 'acme/cfg', number: 0, token: 't' })).toThrow(
-      /--pr/,
-    );
+    expect(() =>
+      createPullRequestApi({ provider: 'github', repository: 'acme', number: 1, token: 't' }),
+    ).toThrow(/owner\/name/);
+    expect(() =>
+      createPullRequestApi({ provider: 'github', repository: 'acme/cfg', number: 0, token: 't' }),
+    ).toThrow(/--pr/);
   });
 
   it('never follows a pagination link to another host with the token', async () => {
-    const api = createGitHubClient({
+    const api = createPullRequestApi({
+      provider: 'github',
       apiUrl: forge.url,
       repository: 'acme/cfg',
       number: 7,

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { commentMarker } from '../../src/vcs/comment.js';
-import { createGitLabClient, normalizeGitLabApiUrl } from '../../src/vcs/forges.js';
+import { createPullRequestApi, normalizeGitLabApiUrl } from '../../src/vcs/forges.js';
 import { publishPlan, publishStatus } from '../../src/vcs/publish.js';
 import { VcsApiError, type PublishOutcome } from '../../src/vcs/types.js';
 import { fakeClock } from './fake-clock.js';
@@ -130,7 +130,8 @@ describe("poolsync's own note (issue 47)", () => {
 
   it('the forge refuses to let anyone but the author edit a note', async () => {
     forge.seed('gitlab:acme/infra/cfg!12', [{ body: 'mine', author: MALLORY }]);
-    const api = createGitLabClient({
+    const api = createPullRequestApi({
+      provider: 'gitlab',
       apiUrl: forge.url,
       repository: 'acme/infra/cfg',
       number: 12,
@@ -217,9 +218,11 @@ describe('GitLab client configuration', () => {
   });
 
   it('accepts a project id or path, rejects anything else', () => {
-    expect(() => createGitLabClient({ repository: 'cfg', number: 1, token: 't' })).toThrow(
-      /project/,
-    );
-    expect(() => createGitLabClient({ repository: '12', number: 1, token: 't' })).not.toThrow();
+    expect(() =>
+      createPullRequestApi({ provider: 'gitlab', repository: 'cfg', number: 1, token: 't' }),
+    ).toThrow(/project/);
+    expect(() =>
+      createPullRequestApi({ provider: 'gitlab', repository: '12', number: 1, token: 't' }),
+    ).not.toThrow();
   });
 });

@@ -14,7 +14,7 @@ import { readSavedPlanFor } from '../saved-plan.js';
 import { applyRun, type ApplySource } from '../../ops/apply-run.js';
 import {
   ANSI,
-  applyExitCode,
+  APPLY_EXIT_CODE,
   applyOutcome,
   NO_COLOR,
   progressPrinter,
@@ -146,7 +146,7 @@ export async function apply(
       await printRunbook(plan, result, out, target.kind === 'file' ? target.path : null);
     lines.flush();
     if (json) io.stdout.write(renderApplyJson(plan, result));
-    return applyExitCode(outcome);
+    return APPLY_EXIT_CODE[outcome];
   } finally {
     lines.flush();
   }

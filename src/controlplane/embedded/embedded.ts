@@ -23,7 +23,6 @@ import type {
   LiveDefaultQueue,
   LivePool,
   LiveQueue,
-  QueueMetrics,
 } from '../../model/live.js';
 import type {
   ApplyLockLease,
@@ -44,19 +43,15 @@ import type {
 } from '../types.js';
 import { ControlPlaneError } from '../errors.js';
 import * as core from './state.js';
-import {
-  checkCapabilities,
-  listDeletedQueues,
-  listExecutionClusterLabels,
-  validateDefaultQueueKey,
-  withQueueState,
-} from './state.js';
+import { checkCapabilities, listDeletedQueues, withQueueState } from './state.js';
 import type { ExecutionClusterLabel } from '../../model/flyte.js';
 import {
   validateActivity,
   validateAssignment,
   validateAssignmentKey,
   validateContract,
+  validateDefaultQueueKey,
+  validateExecutionClusterLabel,
   validateDataPlane,
   validateName,
   validateQueueSpec,
@@ -92,9 +87,7 @@ export class EmbeddedControlPlane implements ControlPlane {
     private state: core.State,
     private readonly store: StateStore | null,
     private readonly now: () => number,
-    /** The state file when opened read-only (writes are refused). */
-    private readonly readOnlyPath: string | null = null,
-    /** Read-only: the state read (at open, or lazily: store.ts readOnly). */
+    /** Read-only (writes are refused): the state read (at open, or lazily: store.ts readOnly). */
     private readonly reader: ReadOnlyState | null = null,
     /** Reads shared through a state cache (EmbeddedOptions.stateCache): frozen list views. */
     private readonly shareReads = false,
@@ -108,24 +101,22 @@ export class EmbeddedControlPlane implements ControlPlane {
     const init = () => core.initialState(contract, opts.capabilities);
     const now = opts.now ?? Date.now;
     if (opts.path === null) return new EmbeddedControlPlane(init(), null, now);
-    const cache = opts.stateCache;
-    const storeOptions = { compactAfter: opts.compactAfter, keepJournal: opts.keepJournal, cache };
+    const shareReads = opts.stateCache !== undefined;
     const accept = (state: core.State) => checkCapabilities(opts.path!, opts.capabilities, state);
     if (opts.readOnly) {
-      const lazy = opts.lazy === true;
-      const reader = await ReadOnlyState.open(opts.path, init, { cache, lazy, accept });
+      const reader = await ReadOnlyState.open(opts.path, init, { ...opts, accept });
       // Lazy: `init()` stands until the first read (read() below) replaces it.
-      const state = lazy ? init() : await reader.state();
-      return new EmbeddedControlPlane(state, null, now, opts.path, reader, cache !== undefined);
+      const state = opts.lazy ? init() : await reader.state();
+      return new EmbeddedControlPlane(state, null, now, reader, shareReads);
     }
-    const { store, state } = await StateStore.open(opts.path, init, storeOptions);
+    const { store, state } = await StateStore.open(opts.path, init, opts);
     try {
       accept(state);
     } catch (err) {
       await store.close();
       throw err;
     }
-    return new EmbeddedControlPlane(state, store, now, null, null, cache !== undefined);
+    return new EmbeddedControlPlane(state, store, now, null, shareReads);
   }
 
   /** Changes the stored capabilities (journaled); turning drain off needs every queue active. */
@@ -137,7 +128,7 @@ export class EmbeddedControlPlane implements ControlPlane {
 
   /** Where the state lives (null in memory). */
   get path(): string | null {
-    return this.store?.path ?? this.readOnlyPath;
+    return this.store?.path ?? this.reader?.path ?? null;
   }
 
   private check(): void {
@@ -146,17 +137,17 @@ export class EmbeddedControlPlane implements ControlPlane {
   }
 
   /** Applies `op` (all or nothing), takes the result view, then waits until the op is durable. */
-  private async write<T>(op: core.Op, view: () => T): Promise<T> {
+  private async write<T = void>(op: core.Op, view?: () => T): Promise<T> {
     this.check();
-    if (this.readOnlyPath !== null) {
+    if (this.reader) {
       throw new ControlPlaneError(
         'FAILED_PRECONDITION',
-        `control-plane state ${this.readOnlyPath} was opened read-only (for a plan); open it for writing (apply) to ${op.op.replace(/_/g, ' ')}`,
+        `control-plane state ${this.reader.path} was opened read-only (for a plan); open it for writing (apply) to ${op.op.replace(/_/g, ' ')}`,
       );
     }
     staleListViews(this.state);
     core.applyOp(this.state, op);
-    const result = view();
+    const result = view?.() as T;
     if (this.store) await this.store.append(op);
     return result;
   }
@@ -170,52 +161,33 @@ export class EmbeddedControlPlane implements ControlPlane {
     return view();
   }
 
-  /** readLiveState's shared lists: with a state cache, frozen views, the same while the state is. */
-  sharedLists(): Promise<LiveLists | null> {
-    return this.read(() => (this.shareReads ? sharedLists(this.state, this.now()) : null));
+  /** One of state.ts's views (`make`), of the state as read now. */
+  private view<A extends unknown[], T>(make: (state: core.State, ...args: A) => T) {
+    return (...args: A): Promise<T> => this.read(() => make(this.state, ...args));
   }
+
+  /** readLiveState's shared lists: with a state cache, frozen views, the same while the state is. */
+  readonly sharedLists = this.view((s) => (this.shareReads ? sharedLists(s, this.now()) : null));
 
   /** The plan memory's state key: opened read-only, the identity of the files. */
   readonly stateKey = async () => (this.reader ? this.reader.key() : null);
 
-  capabilities(): Promise<Capabilities> {
-    return this.read(() => core.capabilities(this.state));
-  }
-
-  listPools(): Promise<LivePool[]> {
-    return this.read(() => core.listPools(this.state));
-  }
-
-  getPool(name: string): Promise<LivePool> {
-    return this.read(() => core.getPool(this.state, name));
-  }
-
-  listClusters(): Promise<LiveCluster[]> {
-    return this.read(() => core.listClusters(this.state));
-  }
-
-  getCluster(name: string): Promise<LiveCluster> {
-    return this.read(() => core.getCluster(this.state, name));
-  }
-
-  listQueues(): Promise<LiveQueue[]> {
-    return this.read(() => queueViews(this.state, this.now()));
-  }
-
-  getQueue(name: string): Promise<LiveQueue> {
-    return this.read(() => this.queueView(name));
-  }
+  readonly capabilities = this.view(core.capabilities);
+  readonly listPools = this.view(core.listPools);
+  readonly getPool = this.view(core.getPool);
+  readonly listClusters = this.view(core.listClusters);
+  readonly getCluster = this.view(core.getCluster);
+  readonly listQueues = this.view((s) => queueViews(s, this.now()));
+  readonly getQueue = this.view((_, name: string) => this.queueView(name));
+  readonly queueMetrics = this.view((s, name: string) => core.queueMetrics(s, name, this.now()));
+  /** Capability `soft_delete`: the deleted queues (their names stay reserved). */
+  readonly listDeletedQueues = this.view(listDeletedQueues);
+  readonly listAssignments = this.view((s) => core.byKey(s.assignments));
+  readonly listDefaultQueues = this.view((s) => core.byKey(s.default_queues));
+  readonly listExecutionClusterLabels = this.view((s) => core.byKey(s.execution_cluster_labels));
 
   private queueView(name: string): LiveQueue {
     return withQueueState(this.state, core.getQueue(this.state, name), this.now());
-  }
-
-  listAssignments(): Promise<LiveAssignment[]> {
-    return this.read(() => core.listAssignments(this.state));
-  }
-
-  queueMetrics(name: string): Promise<QueueMetrics> {
-    return this.read(() => core.queueMetrics(this.state, name, this.now()));
   }
 
   async createPool(name: string, contract: PoolContract): Promise<LivePool> {
@@ -228,10 +200,7 @@ export class EmbeddedControlPlane implements ControlPlane {
   }
 
   async deletePool(name: string): Promise<void> {
-    await this.write(
-      { op: 'delete_pool', name: validateName('ClusterPool', name) },
-      () => undefined,
-    );
+    await this.write({ op: 'delete_pool', name: validateName('ClusterPool', name) });
   }
 
   async registerCluster(request: RegisterClusterRequest): Promise<LiveCluster> {
@@ -255,10 +224,7 @@ export class EmbeddedControlPlane implements ControlPlane {
   }
 
   async deleteCluster(name: string): Promise<void> {
-    await this.write(
-      { op: 'delete_cluster', name: validateName('Cluster', name) },
-      () => undefined,
-    );
+    await this.write({ op: 'delete_cluster', name: validateName('Cluster', name) });
   }
 
   async createQueue(request: CreateQueueRequest): Promise<LiveQueue> {
@@ -275,29 +241,21 @@ export class EmbeddedControlPlane implements ControlPlane {
     );
   }
 
-  async drainQueue(name: string): Promise<LiveQueue> {
-    validateName('Queue', name);
-    return this.write({ op: 'drain_queue', name }, () => this.queueView(name));
-  }
+  readonly drainQueue = (name: string) => this.queueOp({ op: 'drain_queue', name });
+  readonly activateQueue = (name: string) => this.queueOp({ op: 'activate_queue', name });
+  readonly undeleteQueue = (name: string) => this.queueOp({ op: 'undelete_queue', name });
 
-  async activateQueue(name: string): Promise<LiveQueue> {
-    validateName('Queue', name);
-    return this.write({ op: 'activate_queue', name }, () => this.queueView(name));
+  /** An op on one queue, by name; answers with the queue's view. */
+  private async queueOp(
+    op: Extract<core.Op, { op: 'drain_queue' | 'activate_queue' | 'undelete_queue' }>,
+  ) {
+    validateName('Queue', op.name);
+    return this.write(op, () => this.queueView(op.name));
   }
 
   async deleteQueue(name: string): Promise<void> {
     validateName('Queue', name);
-    await this.write({ op: 'delete_queue', name, at: this.now() }, () => undefined);
-  }
-
-  /** Capability `soft_delete`: the deleted queues (their names stay reserved). */
-  async listDeletedQueues(): Promise<LiveQueue[]> {
-    return this.read(() => listDeletedQueues(this.state));
-  }
-
-  async undeleteQueue(name: string): Promise<LiveQueue> {
-    validateName('Queue', name);
-    return this.write({ op: 'undelete_queue', name }, () => this.queueView(name));
+    await this.write({ op: 'delete_queue', name, at: this.now() });
   }
 
   async moveCluster(name: string, pool: string): Promise<LiveCluster> {
@@ -328,11 +286,7 @@ export class EmbeddedControlPlane implements ControlPlane {
   }
 
   async deleteAssignment(key: AssignmentKey): Promise<void> {
-    await this.write({ op: 'delete_assignment', key: validateAssignmentKey(key) }, () => undefined);
-  }
-
-  listDefaultQueues(): Promise<LiveDefaultQueue[]> {
-    return this.read(() => core.listDefaultQueues(this.state));
+    await this.write({ op: 'delete_assignment', key: validateAssignmentKey(key) });
   }
 
   async setDefaultQueue(project: string, domain: string, queue: string): Promise<LiveDefaultQueue> {
@@ -346,24 +300,17 @@ export class EmbeddedControlPlane implements ControlPlane {
 
   async deleteDefaultQueue(project: string, domain: string): Promise<void> {
     const key = validateDefaultQueueKey(project, domain);
-    await this.write({ op: 'delete_default_queue', ...key }, () => undefined);
-  }
-
-  listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]> {
-    return this.read(() => core.listExecutionClusterLabels(this.state));
+    await this.write({ op: 'delete_default_queue', ...key });
   }
 
   async setExecutionClusterLabel(label: ExecutionClusterLabel): Promise<ExecutionClusterLabel> {
     const key = validateAssignmentKey(label);
-    const valid = core.validateExecutionClusterLabel(label, key);
+    const valid = validateExecutionClusterLabel(label, key);
     return this.write({ op: 'set_execution_cluster_label', label: valid }, () => ({ ...valid }));
   }
 
   async deleteExecutionClusterLabel(key: AssignmentKey): Promise<void> {
-    await this.write(
-      { op: 'delete_execution_cluster_label', key: validateAssignmentKey(key) },
-      () => undefined,
-    );
+    await this.write({ op: 'delete_execution_cluster_label', key: validateAssignmentKey(key) });
   }
 
   // ------------------------------------------------------------ simulation (not in ControlPlane)
@@ -381,7 +328,7 @@ export class EmbeddedControlPlane implements ControlPlane {
   async setQueueActivity(name: string, activity: QueueActivity): Promise<void> {
     validateName('Queue', name);
     const a = validateActivity(activity, address('Queue', name));
-    await this.write({ op: 'set_queue_activity', name, ...a, at: this.now() }, () => undefined);
+    await this.write({ op: 'set_queue_activity', name, ...a, at: this.now() });
   }
 
   async close(): Promise<void> {
@@ -448,15 +395,17 @@ export function sharedLists(state: core.State, now: number): LiveLists {
       ? shared(state, 'queues', byName, () => queueViews(state, now))
       : queueViews(state, now),
     assignments: shared(state, 'assignments', assignmentKeyString, () =>
-      core.listAssignments(state),
+      core.byKey(state.assignments),
     ),
     defaultQueues: shared(
       state,
       'default_queues',
       (d) => `${d.project}/${d.domain}`,
-      () => core.listDefaultQueues(state),
+      () => core.byKey(state.default_queues),
     ),
-    labels: shared(state, 'labels', assignmentKeyString, () => listExecutionClusterLabels(state)),
+    labels: shared(state, 'labels', assignmentKeyString, () =>
+      core.byKey(state.execution_cluster_labels),
+    ),
   };
 }
 
@@ -476,7 +425,7 @@ export function staleListViews(state: core.State): void {
 const MAX_TTL_SECONDS = 3600;
 
 export class EmbeddedApplyLock implements ApplyLockProvider {
-  private lease: (ApplyLockLease & { id: string }) | null = null;
+  private held: { id: string; lease: ApplyLockLease } | null = null;
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -486,63 +435,48 @@ export class EmbeddedApplyLock implements ApplyLockProvider {
     ttl_seconds: number;
   }): Promise<ApplyLockLease> {
     const { id, holder, ttl_seconds: ttl } = request;
-    if (typeof id !== 'string' || !/^[A-Za-z0-9_-]{16,128}$/.test(id)) {
-      throw new ControlPlaneError(
-        'INVALID_ARGUMENT',
-        'id must be 16 to 128 characters of A-Z, a-z, 0-9, _ or -',
-      );
-    }
-    if (typeof holder !== 'string' || holder.trim() === '' || holder.length > 256) {
-      throw new ControlPlaneError(
-        'INVALID_ARGUMENT',
-        'holder must be a non-empty string of at most 256 characters',
-      );
-    }
-    if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TTL_SECONDS) {
-      throw new ControlPlaneError(
-        'INVALID_ARGUMENT',
-        `ttl_seconds must be a whole number from 1 to ${MAX_TTL_SECONDS}`,
-      );
-    }
+    const invalid = (message: string) => new ControlPlaneError('INVALID_ARGUMENT', message);
+    if (typeof id !== 'string' || !/^[A-Za-z0-9_-]{16,128}$/.test(id))
+      throw invalid('id must be 16 to 128 characters of A-Z, a-z, 0-9, _ or -');
+    if (typeof holder !== 'string' || holder.trim() === '' || holder.length > 256)
+      throw invalid('holder must be a non-empty string of at most 256 characters');
+    if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TTL_SECONDS)
+      throw invalid(`ttl_seconds must be a whole number from 1 to ${MAX_TTL_SECONDS}`);
     const now = this.now();
     const iso = (ms: number) => new Date(ms).toISOString();
-    const current = this.lease;
+    const current = this.held?.lease ?? null;
+    const mine = this.held?.id === id;
     const expired = current !== null && Date.parse(current.expires_at) <= now;
-    if (current !== null && current.id !== id && !expired) {
+    if (current !== null && !mine && !expired) {
       throw new ControlPlaneError(
         'FAILED_PRECONDITION',
         `the apply lock is held by ${current.holder} since ${current.acquired_at} (lease until ${current.expires_at}, renewed while it applies); wait for it to finish`,
       );
     }
-    const renewing = current !== null && current.id === id && !expired;
-    this.lease = {
-      id,
+    const renewing = current !== null && mine && !expired;
+    const lease: ApplyLockLease = {
       holder,
       acquired_at: renewing ? current.acquired_at : iso(now),
       renewed_at: iso(now),
       expires_at: iso(now + ttl * 1000),
       taken_over_from: renewing
         ? current.taken_over_from
-        : current !== null && current.id !== id
+        : current !== null && !mine
           ? current.holder
           : null,
     };
-    return Promise.resolve(publicLease(this.lease));
+    this.held = { id, lease };
+    return Promise.resolve({ ...lease });
   }
 
   releaseApplyLock(id: string): Promise<void> {
-    if (this.lease?.id === id) this.lease = null;
+    if (this.held?.id === id) this.held = null;
     return Promise.resolve();
   }
 
   getApplyLock(): Promise<ApplyLockLease | null> {
-    const lease = this.lease;
-    if (lease === null || Date.parse(lease.expires_at) <= this.now()) return Promise.resolve(null);
-    return Promise.resolve(publicLease(lease));
+    const lease = this.held?.lease;
+    if (!lease || Date.parse(lease.expires_at) <= this.now()) return Promise.resolve(null);
+    return Promise.resolve({ ...lease });
   }
-}
-
-function publicLease(lease: ApplyLockLease & { id: string }): ApplyLockLease {
-  const { id: _id, ...rest } = lease;
-  return rest;
 }

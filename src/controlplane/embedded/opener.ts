@@ -5,36 +5,28 @@
  */
 import { statSync } from 'node:fs';
 import { dirname, sep } from 'node:path';
-import type { Capabilities, PoolContract } from '../../model/common.js';
+import type { Capabilities } from '../../model/common.js';
 import { parseCapabilities } from '../../model/capabilities.js';
 import { UserError } from '../../util/user-error.js';
 import { fileUrlPath } from '../../util/control-plane-endpoint.js';
 import type { BackendOpener, OpenOptions } from '../opener.js';
 import { EmbeddedControlPlane } from './embedded.js';
-import type { EmbeddedStateCache } from './store.js';
+import type { EmbeddedOptions } from './store.js';
 import { DEFAULT_CONTROL_PLANE_URL } from '../default-url.js';
-
-export { DEFAULT_CONTROL_PLANE_URL };
 
 /** The folder poolsync keeps its state in (`.poolsync/`): created when a `file:` state under it is first used. */
 const STATE_FOLDER = '.poolsync';
 
 declare module '../opener.js' {
-  interface OpenOptions {
+  /** `file:` only: as the embedded control plane is opened (store.ts EmbeddedOptions). */
+  interface OpenOptions extends Pick<
+    EmbeddedOptions,
+    'defaultPoolContract' | 'readOnly' | 'stateCache'
+  > {
     /** Base folder for a relative `file:` path (default: the working folder). */
     stateDir?: string;
-    /** P1: contract of the `default` pool when an embedded state is first created. */
-    defaultPoolContract?: PoolContract;
-    /** `file:` only: read the state without the writer lock or any write (plan, export). */
-    readOnly?: boolean;
     /** `file:` only, with readOnly: read the state on first use (EmbeddedOptions.lazy). */
     lazyRead?: boolean;
-    /**
-     * `file:` only, for a long-running process that opens the same state again and again (the
-     * daemon): its cache of the states read (src/incremental/state-cache.ts), so an unchanged
-     * state file is not read again and its reads share frozen objects (EmbeddedOptions.stateCache).
-     */
-    stateCache?: EmbeddedStateCache;
     /**
      * `file:` only: create the state's folder when it does not exist. Off by default: a path
      * whose folder is missing is a typo, not a new organisation (a path under `.poolsync/`, the

@@ -10,6 +10,7 @@
  * Other systems' protocols (the stand-ins of src/standins/: Union's Connect API, flyteadmin's
  * gateway) can share the port as mounts; this module knows none of them.
  */
+import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Logger } from 'pino';
@@ -69,44 +70,26 @@ function tokenMatches(expected: string, header: string | undefined): boolean {
   return constantTimeEqual(match?.[1] ?? '', expected) && match !== null;
 }
 
-const readBody = (req: IncomingMessage, limit: number): Promise<Buffer> =>
-  readLimitedBody(req, limit, (message) => new HttpError(413, 'INVALID_ARGUMENT', message));
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** What every request is served with. */
-interface Serving {
-  table: Route[];
-  /** The bearer token every /v1 call needs, or null. */
-  expected: string | null;
-  limit: number;
-  mounts: ProtocolMount[];
-  faults: Faults;
-}
 
 export async function startControlPlaneServer(
   opts: ControlPlaneServerOptions,
 ): Promise<ControlPlaneServer> {
   const faults: Faults = { latency_ms: 0, fault_rate: 0, lost_response_rate: 0 };
-  const serving: Serving = {
-    table: routes(opts.controlPlane, faults).filter((r) => opts.simulate || !r.sim),
-    expected: opts.token ? opts.token : null,
-    limit: opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT,
-    mounts: opts.mounts ?? [],
-    faults,
-  };
+  const table = routes(opts.controlPlane, faults).filter((r) => opts.simulate || !r.sim);
   const log = opts.logger;
   const server = createServer((req, res) => {
     logRequest(req, res, log);
-    handle(serving, req, res).catch((err: unknown) => sendError(res, err, log));
+    handle(opts, table, faults, req, res).catch((err: unknown) => sendError(res, err, log));
   });
   server.keepAliveTimeout = 60_000;
   server.requestTimeout = 120_000;
 
-  const mounts = serving.mounts;
+  const mounts = opts.mounts ?? [];
   const own = mounts.find((m) => m.listener);
   const listener = own?.listener?.(server) ?? server;
-  await listen(listener, opts.port ?? 0, opts.host ?? '127.0.0.1');
+  listener.listen(opts.port ?? 0, opts.host ?? '127.0.0.1');
+  await once(listener, 'listening');
   const addr = listener.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {
@@ -118,16 +101,6 @@ export async function startControlPlaneServer(
         for (const mount of mounts) mount.close?.();
       }),
   };
-}
-
-function listen(listener: NetServer, port: number, host: string): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    listener.once('error', reject);
-    listener.listen(port, host, () => {
-      listener.off('error', reject);
-      resolve();
-    });
-  });
 }
 
 function send(
@@ -187,12 +160,18 @@ function sendError(res: ServerResponse, err: unknown, log: Logger | undefined): 
   }
 }
 
-async function handle(s: Serving, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(
+  o: ControlPlaneServerOptions,
+  table: Route[],
+  faults: Faults,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const method = req.method ?? 'GET';
-  for (const mount of s.mounts) if (await mount.handle(req, res, url)) return;
+  for (const mount of o.mounts ?? []) if (await mount.handle(req, res, url)) return;
   if (url.pathname === '/healthz' && method === 'GET') return send(res, 200, { status: 'ok' });
-  if (s.expected && !tokenMatches(s.expected, req.headers.authorization)) {
+  if (o.token && !tokenMatches(o.token, req.headers.authorization)) {
     throw new HttpError(
       401,
       'UNAUTHENTICATED',
@@ -200,14 +179,14 @@ async function handle(s: Serving, req: IncomingMessage, res: ServerResponse): Pr
       { 'www-authenticate': 'Bearer' },
     );
   }
-  const found = findRoute(s.table, method, url.pathname);
-  const lostResponse = found.sim ? false : await simulatedFaults(s.faults);
+  const found = findRoute(table, method, url.pathname);
+  const lostResponse = found.sim ? false : await simulatedFaults(faults);
   const reply = await found.handler({
     method,
     path: url.pathname,
     query: url.searchParams,
     params: pathParams(found, url.pathname),
-    body: () => jsonBody(req, s.limit),
+    body: () => jsonBody(req, o.bodyLimitBytes ?? DEFAULT_BODY_LIMIT),
   });
   if (lostResponse)
     throw unavailable('simulated fault: the call was carried out but its answer was lost');
@@ -251,7 +230,7 @@ function pathParams(found: Route, pathname: string): string[] {
 }
 
 async function jsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
-  const raw = await readBody(req, limit);
+  const raw = await readLimitedBody(req, limit, (m) => new HttpError(413, 'INVALID_ARGUMENT', m));
   if (raw.length === 0) throw invalid('the request needs a JSON body');
   try {
     return JSON.parse(raw.toString('utf8')) as unknown;
@@ -260,11 +239,7 @@ async function jsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
   }
 }
 
-/**
- * The endpoints of the control-plane REST API (schemas/control-plane.openapi.yaml) over an
- * embedded control plane: each route's method, path and handler, pagination (`page_token`,
- * `shards`/`shard`) and the simulation endpoints. server.ts serves them over HTTP.
- */
+/** Page sizes of the lists (`limit`). */
 export const DEFAULT_PAGE_SIZE = 500;
 export const MAX_PAGE_SIZE = 5000;
 
@@ -295,6 +270,12 @@ export const invalid = (message: string) => new HttpError(400, 'INVALID_ARGUMENT
 /** The keys of a request body beyond those of its kind. */
 const unknownKeys = (body: Record<string, unknown>, ...known: string[]) =>
   Object.keys(body).filter((k) => !known.includes(k));
+
+/** Refuses a body with keys beyond `known`; `takes` says what it takes. */
+function takeOnly(body: Record<string, unknown>, takes: string, ...known: string[]): void {
+  const unknown = unknownKeys(body, ...known);
+  if (unknown.length > 0) throw invalid(`${takes}; unknown: ${unknown.join(', ')}`);
+}
 
 interface Request {
   method: string;
@@ -384,22 +365,15 @@ function paginate<T>(items: T[], keyOf: (item: T) => string, query: URLSearchPar
     }
     start = lo;
   }
-  let page: T[];
-  let more: boolean;
-  if (shards === null || shard === null) {
-    page = items.slice(start, start + limit);
-    more = start + limit < items.length;
-  } else {
-    page = [];
-    more = false;
-    for (let i = start; i < items.length; i++) {
-      if (shardOf(keyOf(items[i]!), shards) !== shard) continue;
-      if (page.length === limit) {
-        more = true;
-        break;
-      }
-      page.push(items[i]!);
+  const page: T[] = [];
+  let more = false;
+  for (let i = start; i < items.length; i++) {
+    if (shards !== null && shardOf(keyOf(items[i]!), shards) !== shard) continue;
+    if (page.length === limit) {
+      more = true;
+      break;
     }
+    page.push(items[i]!);
   }
   const next = more
     ? Buffer.from(keyOf(page[page.length - 1]!), 'utf8').toString('base64url')
@@ -431,9 +405,7 @@ export function routes(cp: EmbeddedControlPlane, faults: Faults): Route[] {
     route('GET', '/v1/pools', async (r) => paginate(await cp.listPools(), byName, r.query)),
     route('POST', '/v1/pools', async (r) => {
       const b = await obj(r);
-      const unknown = unknownKeys(b, 'name', 'contract');
-      if (unknown.length > 0)
-        throw invalid(`a pool takes name and contract; unknown: ${unknown.join(', ')}`);
+      takeOnly(b, 'a pool takes name and contract', 'name', 'contract');
       return created(await cp.createPool(b.name as string, b.contract as never));
     }),
     route('GET', '/v1/pools/{name}', async (r) => ok(await cp.getPool(nameOf(r)))),
@@ -441,9 +413,7 @@ export function routes(cp: EmbeddedControlPlane, faults: Faults): Route[] {
     // Capability `pool_update` (P4 when off): replaces the contract in place.
     route('PUT', '/v1/pools/{name}', async (r) => {
       const b = await obj(r);
-      const unknown = unknownKeys(b, 'contract');
-      if (unknown.length > 0)
-        throw invalid(`a pool update takes contract only; unknown: ${unknown.join(', ')}`);
+      takeOnly(b, 'a pool update takes contract only', 'contract');
       return ok(await cp.updatePool(nameOf(r), b.contract as never));
     }),
     route('GET', '/v1/clusters', async (r) => paginate(await cp.listClusters(), byName, r.query)),

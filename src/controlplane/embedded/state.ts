@@ -26,7 +26,6 @@ import {
 } from '../../model/common.js';
 import type {
   ConfigDriftEntry,
-  LiveAssignment,
   LiveCluster,
   LiveDefaultQueue,
   LivePool,
@@ -101,8 +100,7 @@ function checkSelectorMembers(state: State, queue: string, spec: QueueSpec): voi
       );
     }
     if (cluster.pool !== spec.pool) {
-      throw fail(
-        'FAILED_PRECONDITION',
+      throw precondition(
         `queue "${queue}" is in pool "${spec.pool}" but selects cluster "${name}" of pool "${cluster.pool}" (Q1)`,
         addr,
         'Q1',
@@ -130,8 +128,8 @@ const OPS: { [K in Op['op']]: (state: State, op: OpOf<K>) => void } = {
   delete_assignment: deleteAssignment,
   report_cluster_status: reportClusterStatus,
   set_queue_activity: setQueueActivity,
-  set_default_queue: applyDefaultQueueOp,
-  delete_default_queue: applyDefaultQueueOp,
+  set_default_queue: setDefaultQueue,
+  delete_default_queue: deleteDefaultQueue,
   set_capabilities: setCapabilities,
   drain_queue: (state, op) => drainQueue(state, op.name),
   activate_queue: (state, op) => activateQueue(state, op.name),
@@ -139,8 +137,8 @@ const OPS: { [K in Op['op']]: (state: State, op: OpOf<K>) => void } = {
   undelete_queue: (state, op) => undeleteQueue(state, op.name),
   move_cluster: moveCluster,
   update_pool: updatePool,
-  set_execution_cluster_label: applyClusterLabelOp,
-  delete_execution_cluster_label: applyClusterLabelOp,
+  set_execution_cluster_label: setClusterLabel,
+  delete_execution_cluster_label: deleteClusterLabel,
 };
 
 /** Validates `op` against the state and applies it; throws (changing nothing) when a rule rejects it. */
@@ -158,10 +156,9 @@ function deletePool(state: State, op: OpOf<'delete_pool'>): void {
   const addr = address('ClusterPool', op.name);
   // P5, unless default_delete (Union: remote/_cluster_pool.py:270-274) lets it go like any pool.
   if (op.name === DEFAULT_POOL && !state.capabilities.default_delete) {
-    throw fail('FAILED_PRECONDITION', 'the "default" pool can never be deleted (P5)', addr, 'P5');
+    throw precondition('the "default" pool can never be deleted (P5)', addr, 'P5');
   }
-  if (!state.pools.has(op.name))
-    throw fail('NOT_FOUND', `pool "${op.name}" does not exist`, addr, null);
+  findPool(state, op.name);
   const refs = poolReferences(state, op.name);
   if (refs.clusters.length + refs.queues.length > 0) {
     const what = [
@@ -175,8 +172,7 @@ function deletePool(state: State, op: OpOf<'delete_pool'>): void {
     );
   }
   if (refs.assignments.length > 0) {
-    throw fail(
-      'FAILED_PRECONDITION',
+    throw precondition(
       `pool "${op.name}" is named by assignments ${listNames(refs.assignments)}; delete them first (A3)`,
       addr,
       'A3',
@@ -198,7 +194,7 @@ function registerCluster(state: State, op: OpOf<'register_cluster'>): void {
   });
   // C2 (and the C7 trap): an existing co-named queue is left exactly as it is.
   if (!queue) {
-    forgetDeleted(state, op.name);
+    state.deleted_queues?.delete(op.name); // soft_delete: a deleted record under the name goes
     putQueue(state, {
       name: op.name,
       spec: { pool: op.pool, clusters: [op.name], ...QUEUE_DEFAULTS },
@@ -225,8 +221,7 @@ function checkRegistration(state: State, op: OpOf<'register_cluster'>, addr: str
     );
   }
   if (existing)
-    throw fail(
-      'ALREADY_EXISTS',
+    throw exists(
       `cluster "${op.name}" is already registered in pool "${op.pool}" (C7)`,
       addr,
       'C7',
@@ -234,8 +229,7 @@ function checkRegistration(state: State, op: OpOf<'register_cluster'>, addr: str
   const pool = requirePool(state, op.pool, addr, 'C1');
   const queue = state.queues.get(op.name);
   if (queue && !queue.cluster_managed) {
-    throw fail(
-      'ALREADY_EXISTS',
+    throw exists(
       `the name "${op.name}" is taken by queue "${op.name}"; clusters and queues share one namespace (N2)`,
       addr,
       'N2',
@@ -243,8 +237,7 @@ function checkRegistration(state: State, op: OpOf<'register_cluster'>, addr: str
   }
   const drift = op.data_plane ? dataPlaneDrift(pool.contract, op.data_plane) : [];
   if (drift.length > 0) {
-    throw fail(
-      'FAILED_PRECONDITION',
+    throw precondition(
       `cluster "${op.name}" declares a data plane that does not match pool "${op.pool}" (C4): ${drift.map(describeDrift).join('; ')}`,
       addr,
       'C4',
@@ -284,15 +277,9 @@ function createQueue(state: State, op: OpOf<'create_queue'>): void {
     );
   }
   if (state.clusters.has(op.name)) {
-    throw fail(
-      'ALREADY_EXISTS',
-      `the name "${op.name}" is taken by cluster "${op.name}" (Q2)`,
-      addr,
-      'Q2',
-    );
+    throw exists(`the name "${op.name}" is taken by cluster "${op.name}" (Q2)`, addr, 'Q2');
   }
-  if (state.queues.has(op.name))
-    throw fail('ALREADY_EXISTS', `queue "${op.name}" already exists (N2)`, addr, 'N2');
+  if (state.queues.has(op.name)) throw exists(`queue "${op.name}" already exists (N2)`, addr, 'N2');
   checkNotReserved(state, op.name);
   requirePool(state, op.spec.pool, addr, 'Q1');
   checkSelectorMembers(state, op.name, op.spec);
@@ -315,8 +302,7 @@ function updateQueue(state: State, op: OpOf<'update_queue'>): void {
     throw precondition('the selector of the "default" queue cannot change (Q5)', addr, 'Q5');
   }
   if (queue.cluster_managed && !sameSelector) {
-    throw fail(
-      'FAILED_PRECONDITION',
+    throw precondition(
       `queue "${op.name}" is the co-named queue of cluster "${op.name}"; its selector is managed by the cluster (Q4)`,
       addr,
       'Q4',
@@ -356,8 +342,9 @@ function setQueueActivity(state: State, op: OpOf<'set_queue_activity'>): void {
   state.activity.set(op.name, { runs_in_flight, actions_in_flight, at, finish_over_ms });
 }
 
-function listNames(names: string[]): string {
-  const shown = names.slice(0, 5).map((n) => `"${n}"`);
+/** The first five names (quoted unless `quote` is ''), then how many more. */
+function listNames(names: string[], quote = '"'): string {
+  const shown = names.slice(0, 5).map((n) => `${quote}${n}${quote}`);
   return names.length > 5 ? `${shown.join(', ')} and ${names.length - 5} more` : shown.join(', ');
 }
 
@@ -476,6 +463,13 @@ export function requirePool(state: State, name: string, from: string, rule: stri
   const pool = state.pools.get(name);
   if (!pool)
     throw fail('NOT_FOUND', `${from}: pool "${name}" does not exist (${rule})`, from, rule);
+  return pool;
+}
+
+function findPool(state: State, name: string): PoolRecord {
+  const pool = state.pools.get(name);
+  if (!pool)
+    throw fail('NOT_FOUND', `pool "${name}" does not exist`, address('ClusterPool', name), null);
   return pool;
 }
 
@@ -662,10 +656,7 @@ export function listPools(state: State): LivePool[] {
 }
 
 export function getPool(state: State, name: string): LivePool {
-  const pool = state.pools.get(name);
-  if (!pool)
-    throw fail('NOT_FOUND', `pool "${name}" does not exist`, address('ClusterPool', name), null);
-  return poolView(pool, [...indexOf(state).members(name)]);
+  return poolView(findPool(state, name), [...indexOf(state).members(name)]);
 }
 
 export function listClusters(state: State): LiveCluster[] {
@@ -693,24 +684,34 @@ export function getQueue(state: State, name: string): LiveQueue {
   return queueView(state, requireQueue(state, name));
 }
 
-export function listAssignments(state: State): LiveAssignment[] {
-  return [...state.assignments.entries()]
+/**
+ * A keyed list's values (assignments, default-queue settings, labels), each a copy, sorted by
+ * their key string.
+ */
+export function byKey<V extends object>(map: Map<string, V> | undefined): V[] {
+  return [...(map?.entries() ?? [])]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([, a]) => ({ ...a }));
+    .map(([, v]) => ({ ...v }));
 }
 
 /** Q7: in-flight counts at `now`; depth is in flight plus waiting (nothing waits in the simulation). */
 export function queueMetrics(state: State, name: string, now: number): QueueMetrics {
   requireQueue(state, name);
-  const a = state.activity.get(name);
-  if (!a) return { runs_in_flight: 0, actions_in_flight: 0, depth: 0 };
+  const { runs, actions } = countsAt(state.activity.get(name), now);
+  return { runs_in_flight: runs, actions_in_flight: actions, depth: runs };
+}
+
+/** Q7: recorded in-flight counts at `now`, falling linearly to 0 over finish_over_ms when set. */
+function countsAt(a: ActivityRecord | undefined, now: number) {
+  if (!a) return { runs: 0, actions: 0 };
   let remaining = 1;
   if (a.finish_over_ms !== null) {
     remaining = a.finish_over_ms === 0 ? 0 : Math.max(0, 1 - (now - a.at) / a.finish_over_ms);
   }
-  const runs = Math.ceil(a.runs_in_flight * remaining);
-  const actions = Math.ceil(a.actions_in_flight * remaining);
-  return { runs_in_flight: runs, actions_in_flight: actions, depth: runs };
+  return {
+    runs: Math.ceil(a.runs_in_flight * remaining),
+    actions: Math.ceil(a.actions_in_flight * remaining),
+  };
 }
 
 /** The JSON form of a state (snapshots): plain sorted arrays, stable across versions. */
@@ -733,19 +734,19 @@ export interface StateJson {
 
 export function stateToJson(state: State): StateJson {
   // The lists added since the first format only when not empty: older snapshots keep their form.
-  const labels = listExecutionClusterLabels(state);
+  const labels = byKey(state.execution_cluster_labels);
   const deleted = [...(state.deleted_queues?.values() ?? [])].sort(byName);
   return {
     pools: [...state.pools.values()].sort(byName),
     clusters: [...state.clusters.values()].sort(byName),
     queues: [...state.queues.values()].sort(byName),
-    assignments: listAssignments(state),
+    assignments: byKey(state.assignments),
     activity: [...state.activity.entries()]
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([name, a]) => ({ name, ...a })),
     capabilities: { ...state.capabilities },
     draining: [...state.draining].sort(),
-    ...(state.default_queues.size > 0 ? { default_queues: listDefaultQueues(state) } : {}),
+    ...(state.default_queues.size > 0 ? { default_queues: byKey(state.default_queues) } : {}),
     ...(labels.length > 0 ? { execution_cluster_labels: labels } : {}),
     ...(deleted.length > 0 ? { deleted_queues: deleted } : {}),
   };
@@ -763,16 +764,10 @@ export function stateFromJson(json: StateJson): State {
     default_queues: new Map(
       (json.default_queues ?? []).map((d) => [`${d.project}/${d.domain}`, d]),
     ),
-    ...(json.execution_cluster_labels?.length
-      ? {
-          execution_cluster_labels: new Map(
-            json.execution_cluster_labels.map((l) => [assignmentKeyString(l), { ...l }]),
-          ),
-        }
-      : {}),
-    ...(json.deleted_queues
-      ? { deleted_queues: new Map(json.deleted_queues.map((q) => [q.name, q])) }
-      : {}),
+    execution_cluster_labels: new Map(
+      (json.execution_cluster_labels ?? []).map((l) => [assignmentKeyString(l), { ...l }]),
+    ),
+    deleted_queues: new Map((json.deleted_queues ?? []).map((q) => [q.name, q])),
   };
 }
 
@@ -836,20 +831,10 @@ export type CapabilityOp =
   | { op: 'move_cluster'; name: string; pool: string; at: number }
   | { op: 'update_pool'; name: string; contract: PoolContract };
 
-/** Q7 in-flight work at `now` (the same linear model as queueMetrics). */
-export function inFlight(activity: ActivityRecord | undefined, now: number): number {
-  if (!activity) return 0;
-  let remaining = 1;
-  if (activity.finish_over_ms !== null) {
-    remaining =
-      activity.finish_over_ms === 0
-        ? 0
-        : Math.max(0, 1 - (now - activity.at) / activity.finish_over_ms);
-  }
-  return (
-    Math.ceil(activity.runs_in_flight * remaining) +
-    Math.ceil(activity.actions_in_flight * remaining)
-  );
+/** Q7 in-flight work at `now` (runs and actions). */
+function inFlight(activity: ActivityRecord | undefined, now: number): number {
+  const { runs, actions } = countsAt(activity, now);
+  return runs + actions;
 }
 
 /** A queue's drain state at `now`: DRAINING until its in-flight work is done, then DRAINED. */
@@ -878,10 +863,7 @@ function settled(state: State, name: string, at: number): string | null {
   return n === 0 ? null : `still has ${n} runs and actions in flight (Q7): wait until it is idle`;
 }
 
-function setCapabilities(
-  state: State,
-  op: Extract<CapabilityOp, { op: 'set_capabilities' }>,
-): void {
+function setCapabilities(state: State, op: OpOf<'set_capabilities'>): void {
   if (state.capabilities.drain && !op.capabilities.drain) {
     const inactive = [...state.draining].sort();
     if (inactive.length > 0) {
@@ -925,11 +907,7 @@ function activateQueue(state: State, name: string): void {
   state.draining.delete(name);
 }
 
-function deleteQueue(
-  state: State,
-  name: string,
-  at: Extract<CapabilityOp, { op: 'delete_queue' }>['at'],
-): void {
+function deleteQueue(state: State, name: string, at: number): void {
   const addr = address('Queue', name);
   if (!state.capabilities.queue_delete) throw capabilityOff('queue_delete', addr);
   const queue = requireQueue(state, name);
@@ -951,22 +929,13 @@ function deleteQueue(
   dropQueue(state, name);
 }
 
-type MoveOp = Extract<CapabilityOp, { op: 'move_cluster' }>;
+type MoveOp = OpOf<'move_cluster'>;
 
 function moveCluster(state: State, op: MoveOp): void {
   const addr = address('Cluster', op.name);
   if (!state.capabilities.cluster_move) throw capabilityOff('cluster_move', addr);
-  const cluster = state.clusters.get(op.name);
-  if (!cluster)
-    throw new ControlPlaneError('NOT_FOUND', `cluster "${op.name}" does not exist`, addr, null);
-  const pool = state.pools.get(op.pool);
-  if (!pool)
-    throw new ControlPlaneError(
-      'NOT_FOUND',
-      `${addr}: pool "${op.pool}" does not exist (C1)`,
-      addr,
-      'C1',
-    );
+  const cluster = requireCluster(state, op.name);
+  const pool = requirePool(state, op.pool, addr, 'C1');
   if (cluster.pool === op.pool) return;
   refusePinned(state, op.name, 'moved');
   checkMoveSettled(state, op, addr);
@@ -1029,12 +998,10 @@ function queuesAfterMove(state: State, op: MoveOp): QueueRecord[] {
   return changed;
 }
 
-function updatePool(state: State, op: Extract<CapabilityOp, { op: 'update_pool' }>): void {
+function updatePool(state: State, op: OpOf<'update_pool'>): void {
   const addr = address('ClusterPool', op.name);
   if (!state.capabilities.pool_update) throw capabilityOff('pool_update', addr);
-  const pool = state.pools.get(op.name);
-  if (!pool)
-    throw new ControlPlaneError('NOT_FOUND', `pool "${op.name}" does not exist`, addr, null);
+  const pool = findPool(state, op.name);
   const members = [...state.clusters.values()].filter((c) => c.pool === op.name);
   const bad: string[] = [];
   const next = members.map((c) => {
@@ -1204,11 +1171,6 @@ export function checkNotReserved(state: State, name: string): void {
   );
 }
 
-/** A registration under this name creates its co-named queue anew: the deleted record goes. */
-export function forgetDeleted(state: State, name: string): void {
-  state.deleted_queues?.delete(name);
-}
-
 export function listDeletedQueues(state: State): LiveQueue[] {
   return [...(state.deleted_queues?.values() ?? [])].sort(byName).map((q) => ({
     name: q.name,
@@ -1255,28 +1217,25 @@ export type DefaultQueueOp =
   | { op: 'set_default_queue'; project: string; domain: string; queue: string }
   | { op: 'delete_default_queue'; project: string; domain: string };
 
-export function applyDefaultQueueOp(state: State, op: DefaultQueueOp): void {
+function setDefaultQueue(state: State, op: OpOf<'set_default_queue'>): void {
   const key = defaultQueueKeyString(op);
   const addr = address('DefaultQueue', key);
-  if (op.op === 'set_default_queue') {
-    if (!state.queues.has(op.queue))
-      throw fail(
-        'NOT_FOUND',
-        `${addr}: queue "${op.queue}" does not exist; create it first`,
-        addr,
-        null,
-      );
-    state.default_queues.set(key, { project: op.project, domain: op.domain, queue: op.queue });
-    return;
-  }
-  if (!state.default_queues.delete(key))
-    throw fail('NOT_FOUND', `default-queue setting "${key}" does not exist`, addr, null);
+  if (!state.queues.has(op.queue))
+    throw fail(
+      'NOT_FOUND',
+      `${addr}: queue "${op.queue}" does not exist; create it first`,
+      addr,
+      null,
+    );
+  state.default_queues.set(key, { project: op.project, domain: op.domain, queue: op.queue });
 }
 
-export function listDefaultQueues(state: State): LiveDefaultQueue[] {
-  return [...state.default_queues.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([, d]) => ({ ...d }));
+function deleteDefaultQueue(state: State, op: OpOf<'delete_default_queue'>): void {
+  const key = defaultQueueKeyString(op);
+  if (!state.default_queues.delete(key)) {
+    const addr = address('DefaultQueue', key);
+    throw fail('NOT_FOUND', `default-queue setting "${key}" does not exist`, addr, null);
+  }
 }
 
 /**
@@ -1290,12 +1249,6 @@ export function defaultQueueTargets(state: State, queue: string): string[] {
   return keys.sort();
 }
 
-/** True when some project/domain setting names `queue`. */
-export function isDefaultQueueTarget(state: State, queue: string): boolean {
-  for (const d of state.default_queues.values()) if (d.queue === queue) return true;
-  return false;
-}
-
 /** The FAILED_PRECONDITION a queue drain or delete answers while settings name the queue. */
 export function defaultQueueInUse(
   state: State,
@@ -1304,33 +1257,12 @@ export function defaultQueueInUse(
 ): ControlPlaneError | null {
   const keys = defaultQueueTargets(state, queue);
   if (keys.length === 0) return null;
-  const shown =
-    keys.slice(0, 5).join(', ') + (keys.length > 5 ? ` and ${keys.length - 5} more` : '');
   const addr = address('Queue', queue);
   return precondition(
-    `queue "${queue}" is the default queue of ${shown}; it cannot be ${action} until those settings name another queue or are deleted`,
+    `queue "${queue}" is the default queue of ${listNames(keys, '')}; it cannot be ${action} until those settings name another queue or are deleted`,
     addr,
     null,
   );
-}
-
-/** A setting's key as the calls receive it: non-empty strings without spaces or "/". */
-export function validateDefaultQueueKey(
-  project: unknown,
-  domain: unknown,
-): { project: string; domain: string } {
-  const shown = [project, domain].filter((v) => typeof v === 'string' && v !== '').join('/');
-  const addr = address('DefaultQueue', shown || '?');
-  const part = (what: string, v: unknown): string => {
-    if (typeof v === 'string' && v !== '' && !/[\s/]/.test(v)) return v;
-    throw new ControlPlaneError(
-      'INVALID_ARGUMENT',
-      `default-queue ${what} must be a non-empty string without spaces or "/", got ${JSON.stringify(v) ?? 'nothing'}`,
-      addr,
-      null,
-    );
-  };
-  return { project: part('project', project), domain: part('domain', domain) };
 }
 
 /**
@@ -1342,59 +1274,16 @@ export type ClusterLabelOp =
   | { op: 'set_execution_cluster_label'; label: ExecutionClusterLabel }
   | { op: 'delete_execution_cluster_label'; key: AssignmentKey };
 
-function labels(state: State): Map<string, ExecutionClusterLabel> {
-  return (state.execution_cluster_labels ??= new Map());
+function setClusterLabel(state: State, op: OpOf<'set_execution_cluster_label'>): void {
+  const { project, domain, workflow, label } = op.label;
+  const labels = (state.execution_cluster_labels ??= new Map());
+  labels.set(assignmentKeyString(op.label), { project, domain, workflow, label });
 }
 
-export function applyClusterLabelOp(state: State, op: ClusterLabelOp): void {
-  if (op.op === 'set_execution_cluster_label') {
-    const { project, domain, workflow, label } = op.label;
-    labels(state).set(assignmentKeyString(op.label), { project, domain, workflow, label });
-    return;
-  }
+function deleteClusterLabel(state: State, op: OpOf<'delete_execution_cluster_label'>): void {
   const key = assignmentKeyString(op.key);
-  if (!labels(state).delete(key)) {
-    throw new ControlPlaneError(
-      'NOT_FOUND',
-      `no execution cluster label is set for ${key}`,
-      address('ExecutionClusterLabel', key),
-    );
+  if (!state.execution_cluster_labels?.delete(key)) {
+    const addr = address('ExecutionClusterLabel', key);
+    throw fail('NOT_FOUND', `no execution cluster label is set for ${key}`, addr, null);
   }
-}
-
-/** Sorted by key string. */
-export function listExecutionClusterLabels(state: State): ExecutionClusterLabel[] {
-  return [...(state.execution_cluster_labels?.entries() ?? [])]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([, l]) => ({ ...l }));
-}
-
-const LABEL_PATTERN = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
-
-/** A label write as the store accepts it: a valid key and a non-empty label value. */
-export function validateExecutionClusterLabel(
-  value: unknown,
-  key: AssignmentKey,
-): ExecutionClusterLabel {
-  const v = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
-  const unknown = Object.keys(v).filter(
-    (k) => !['project', 'domain', 'workflow', 'label'].includes(k),
-  );
-  const addr = address('ExecutionClusterLabel', assignmentKeyString(key));
-  if (unknown.length > 0) {
-    throw new ControlPlaneError(
-      'INVALID_ARGUMENT',
-      `an execution cluster label takes project, domain, workflow and label; unknown: ${unknown.join(', ')}`,
-      addr,
-    );
-  }
-  const label = v['label'];
-  if (typeof label !== 'string' || !LABEL_PATTERN.test(label) || label.length > 63) {
-    throw new ControlPlaneError(
-      'INVALID_ARGUMENT',
-      `execution cluster label value must be a label name (letters, digits, '-', '_', '.'), got ${JSON.stringify(label)}`,
-      addr,
-    );
-  }
-  return { ...key, label };
 }

@@ -39,20 +39,10 @@ import {
 } from './state.js';
 import type { Capabilities, PoolContract } from '../../model/common.js';
 
-export interface StoreOptions {
-  /** Compact once the journal holds this many ops (default 20,000). */
-  compactAfter?: number;
-  /**
-   * Opening and closing compact only a journal of at least this many ops (default 1,000): a
-   * session that wrote a few (a daemon applying one change) leaves them journaled rather than
-   * rewriting the whole snapshot, which costs the whole state's JSON and two fsyncs.
-   */
-  keepJournal?: number;
-  /** Take the state from, and give it back to, this state cache (EmbeddedOptions.stateCache). */
-  cache?: EmbeddedStateCache;
-}
+type StoreOptions = Pick<EmbeddedOptions, 'compactAfter' | 'keepJournal' | 'stateCache'>;
 
 const KEEP_JOURNAL = 1_000;
+const COMPACT_AFTER = 20_000;
 
 export class StateStore {
   private seq: number;
@@ -70,7 +60,7 @@ export class StateStore {
     private readonly lock: HeldLockFile,
     private readonly state: State,
     seq: number,
-    private readonly opts: Required<Omit<StoreOptions, 'cache'>> & Pick<StoreOptions, 'cache'>,
+    private readonly opts: StoreOptions,
   ) {
     this.seq = seq;
   }
@@ -88,27 +78,18 @@ export class StateStore {
       // Under the lock nobody else writes: files identical to a state this process read (or
       // left) hold exactly that state.
       const identity = await stateFilesIdentity(path);
-      const cached = opts.cache?.take(identity) ?? null;
-      let state: State;
-      let seq: number;
-      let journaled: JournalShape;
-      if (cached) ({ state, seq, journal: journaled } = cached);
-      else {
-        const snapshot = await readSnapshot(path);
-        state = snapshot ? stateFromJson(snapshot.state) : init();
-        ({ seq, ...journaled } = await replayJournal(`${path}.journal`, state, snapshot?.seq ?? 0));
-      }
+      const {
+        state,
+        seq,
+        journal: journaled,
+      } = opts.stateCache?.take(identity) ?? (await readFiles(path, init));
       const journal = await openOwnAppend(
         stateRoot(path),
         `${path}.journal`,
         'control-plane journal',
       );
       const keep = opts.keepJournal ?? KEEP_JOURNAL;
-      const store = new StateStore(path, journal, lock, state, seq, {
-        compactAfter: opts.compactAfter ?? 20_000,
-        keepJournal: keep,
-        cache: opts.cache,
-      });
+      const store = new StateStore(path, journal, lock, state, seq, opts);
       store.journalOps = journaled.lines;
       // A torn last line (a call that never returned) must go before anything is appended after
       // it; a missing snapshot is written now; a long journal is folded into a new snapshot.
@@ -143,7 +124,7 @@ export class StateStore {
         await this.journal.write(batch.map((p) => p.line).join(''));
         await this.journal.datasync();
         this.journalOps += batch.length;
-        if (this.journalOps >= this.opts.compactAfter) await this.compact();
+        if (this.journalOps >= (this.opts.compactAfter ?? COMPACT_AFTER)) await this.compact();
         for (const p of batch) p.resolve();
       } catch (err) {
         // The in-memory state now holds ops that may not be durable: refuse all further writes.
@@ -180,13 +161,17 @@ export class StateStore {
     while (this.draining) await this.draining;
     try {
       try {
-        if (!this.failure && this.seq !== this.openedAt && this.journalOps >= this.opts.keepJournal)
+        if (
+          !this.failure &&
+          this.seq !== this.openedAt &&
+          this.journalOps >= (this.opts.keepJournal ?? KEEP_JOURNAL)
+        )
           await this.compact();
       } finally {
         await this.journal.close();
       }
       // Still under the lock: the files are exactly this state.
-      const cache = this.opts.cache;
+      const cache = this.opts.stateCache;
       if (cache && this.failure) cache.forget(this.path);
       else if (cache) {
         const identity = await stateFilesIdentity(this.path);
@@ -206,43 +191,28 @@ export class StateStore {
  * With a cache, files unchanged since it last saw them give the same state object, shared with
  * other readers (StateCachePort): the caller never changes it, and calls `release` when done.
  */
-export interface HeldRead {
-  state: State;
-  release: () => void;
-  /** EmbeddedControlPlane.stateKey of this read (readStateKey). */
-  stateKey: () => Promise<string | null>;
-}
-
-export async function readStateOnce(
+async function readStateOnce(
   path: string,
   init: () => State,
   cache?: EmbeddedStateCache,
-): Promise<HeldRead> {
+): Promise<{ state: State; release: () => void; identity: FilesIdentity }> {
   await checkStateFiles(path);
   for (let attempt = 0; ; attempt++) {
+    // Of the files before the read: the state read is that one or a later one.
     const identity = await stateFilesIdentity(path);
-    // `identity` is of the files before the read: the state read is that one or a later one.
-    const stateKey = (state: State) => () => readStateKey(identity, state);
     const held = cache?.hold(identity);
-    if (held) return heldRead(held, stateKey(held.value.state));
-    const before = await snapshotIdentity(path);
-    const snapshot = await readSnapshot(path);
-    const state = snapshot ? stateFromJson(snapshot.state) : init();
+    if (held) return { state: held.value.state, release: held.release, identity };
+    const before = await fileStamp(path);
     try {
-      const { seq, ...journal } = await replayJournal(
-        `${path}.journal`,
-        state,
-        snapshot?.seq ?? 0,
-        true,
-      );
-      if ((await snapshotIdentity(path)) !== before) throw new ReadRace();
+      const read = await readFiles(path, init, true);
+      if ((await fileStamp(path)) !== before) throw new ReadRace();
       // Kept for the next reader only when nothing moved while it was read.
-      if (!cache || (await stateFilesIdentity(path)).key !== identity.key)
-        return { state, release: () => undefined, stateKey: stateKey(state) };
-      cache.keep(identity, { state, seq, journal });
-      const kept = cache.hold(identity);
-      if (kept) return heldRead(kept, stateKey(kept.value.state));
-      return { state, release: () => undefined, stateKey: stateKey(state) };
+      if (cache && (await stateFilesIdentity(path)).key === identity.key) {
+        cache.keep(identity, read);
+        const kept = cache.hold(identity);
+        if (kept) return { state: kept.value.state, release: kept.release, identity };
+      }
+      return { state: read.state, release: () => undefined, identity };
     } catch (err) {
       if (!(err instanceof ReadRace)) throw err;
       // Compactions are rare (every 20,000 ops by default); back off a little and read again.
@@ -256,13 +226,6 @@ export async function readStateOnce(
       await sleep(backoffDelay(attempt + 1, 2, 100));
     }
   }
-}
-
-function heldRead(
-  held: { value: StateRead; release: () => void },
-  stateKey: () => Promise<string | null>,
-): HeldRead {
-  return { state: held.value.state, release: held.release, stateKey };
 }
 
 /**
@@ -316,11 +279,9 @@ function* jsonLine(value: unknown): Generator<string> {
 }
 
 /**
- * The two files of an embedded control plane's state (store.ts): the JSON snapshot, replaced
- * only whole (write-temp + fsync + rename + fsync of the folder), and the journal of ops after
- * it, one numbered JSON line each. Both live in the state's folder and go through the
- * safe-file layer (util/safe-file.ts): never through a link, bounded, written under an
- * exclusive unguessable temporary name. Nothing of their content is ever quoted in a message.
+ * Both files go through the safe-file layer (util/safe-file.ts): never through a link, bounded,
+ * written under an exclusive unguessable temporary name. Nothing of their content is ever
+ * quoted in a message.
  */
 export const FORMAT = 'poolsync-control-plane';
 export const VERSION = 1;
@@ -395,18 +356,20 @@ export async function readSnapshot(path: string): Promise<Snapshot | null> {
   return s as Snapshot;
 }
 
+/**
+ * The state in the files at `path` (without a snapshot, the one `init` makes), its last op
+ * number and what its journal held; `contiguous`: as replayJournal.
+ */
+async function readFiles(path: string, init: () => State, contiguous = false): Promise<StateRead> {
+  const snapshot = await readSnapshot(path);
+  const state = snapshot ? stateFromJson(snapshot.state) : init();
+  const at = snapshot?.seq ?? 0;
+  const { seq, ...journal } = await replayJournal(`${path}.journal`, state, at, contiguous);
+  return { state, seq, journal };
+}
+
 /** The snapshot was replaced, or journal lines are missing, while a reader read them. */
 export class ReadRace extends Error {}
-
-export async function snapshotIdentity(path: string): Promise<string> {
-  try {
-    const s = await lstat(path, { bigint: true });
-    return `${s.ino}:${s.mtimeNs}:${s.size}`;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
-    throw err;
-  }
-}
 
 /**
  * Applies journal lines newer than `seq`; returns the last op number and how many lines the
@@ -471,8 +434,6 @@ function escapeName(name: string): string {
  * process hands to the embedded control plane (EmbeddedOptions.stateCache,
  * src/incremental/state-cache.ts), which gives back a state read from files of the same
  * identity instead of reading them again.
- * The keys are derived from the typed records here, field by field: a new field of a record is
- * a compile error until its key covers it.
  */
 /** What the journal held when the state was read: whole lines, and whether a torn one followed. */
 export interface JournalShape {
@@ -480,68 +441,19 @@ export interface JournalShape {
   torn: boolean;
 }
 
-/** One file's identity: equal stamps, equal content (see above). */
-export interface FileStamp {
-  ino: bigint;
-  size: bigint;
-  mtimeNs: bigint;
-  ctimeNs: bigint;
-}
-
-/** The fields of a FileStamp in its key, in this order; a field left out does not compile. */
-const STAMP_KEY: Record<keyof FileStamp, true> = {
-  ino: true,
-  size: true,
-  mtimeNs: true,
-  ctimeNs: true,
-};
-const STAMP_FIELDS = Object.keys(STAMP_KEY) as (keyof FileStamp)[];
-
-/** The files of one state, as they are now. */
-export interface StateFiles {
+export interface FilesIdentity {
   /** The snapshot's path (absolute: embeddedStatePath resolves it). */
   path: string;
-  /** Null when absent. */
-  snapshot: FileStamp | null;
-  journal: FileStamp | null;
-}
-
-/** How each field of StateFiles enters the key; a field left out does not compile. */
-const FILES_KEY: { [K in keyof StateFiles]: (files: StateFiles) => string } = {
-  path: (f) => f.path,
-  snapshot: (f) => stampKey(f.snapshot),
-  journal: (f) => stampKey(f.journal),
-};
-
-export interface FilesIdentity extends StateFiles {
-  /** Equal keys, equal files (the path included). */
+  /** Equal keys, equal files (the path included): the path, then each file's stamp. */
   key: string;
   hasSnapshot: boolean;
-  /** The journal is absent or empty: the snapshot holds the whole state. */
-  journalEmpty: boolean;
 }
 
 /** The identity of the snapshot at `path` and of its journal. */
 export async function stateFilesIdentity(path: string): Promise<FilesIdentity> {
-  const files: StateFiles = {
-    path,
-    snapshot: await fileStamp(path),
-    journal: await fileStamp(`${path}.journal`),
-  };
-  return {
-    ...files,
-    key: filesKey(files),
-    hasSnapshot: files.snapshot !== null,
-    journalEmpty: files.journal === null || files.journal.size === 0n,
-  };
-}
-
-function filesKey(files: StateFiles): string {
-  return (Object.keys(FILES_KEY) as (keyof StateFiles)[]).map((k) => FILES_KEY[k](files)).join('|');
-}
-
-function stampKey(stamp: FileStamp | null): string {
-  return stamp === null ? 'absent' : STAMP_FIELDS.map((k) => String(stamp[k])).join(':');
+  const snapshot = await fileStamp(path);
+  const key = [path, snapshot, await fileStamp(`${path}.journal`)].join('|');
+  return { path, key, hasSnapshot: snapshot !== ABSENT };
 }
 
 /**
@@ -563,16 +475,18 @@ export async function readStateKey(identity: FilesIdentity, state: State): Promi
  */
 export async function filesStateKey(identity: FilesIdentity): Promise<string | null> {
   if (!identity.hasSnapshot) return null;
-  const inventory = stampKey(await fileStamp(`${identity.path}.inventory.json`));
-  return `${identity.key}|${inventory}`;
+  return `${identity.key}|${await fileStamp(`${identity.path}.inventory.json`)}`;
 }
 
-async function fileStamp(path: string): Promise<FileStamp | null> {
+const ABSENT = 'absent';
+
+/** One file's identity (see above): equal stamps, equal content; ABSENT when there is none. */
+async function fileStamp(path: string): Promise<string> {
   try {
     const s = await lstat(path, { bigint: true });
-    return { ino: s.ino, size: s.size, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs };
+    return `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return ABSENT;
     throw err;
   }
 }
@@ -586,23 +500,20 @@ async function fileStamp(path: string): Promise<FileStamp | null> {
  * parses the snapshot. After a read it is the read's key (readStateKey, which also knows
  * whether the state drains with time), kept when the control plane is closed.
  */
-export interface ReadOnlyOptions {
-  /** Share unchanged reads with other readers through this cache (EmbeddedOptions.stateCache). */
-  cache?: EmbeddedStateCache;
-  /** Read on first use rather than at open. */
-  lazy: boolean;
+type ReadOnlyOptions = Pick<EmbeddedOptions, 'stateCache' | 'lazy'> & {
   /** Throws when the state read cannot be used (capabilities other than asked for). */
   accept: (state: State) => void;
-}
+};
 
 export class ReadOnlyState {
-  private reading: Promise<HeldRead> | null = null;
-  private held: HeldRead | null = null;
+  private reading: Promise<State> | null = null;
+  /** Lets go of the state read (shared through the cache), once read. */
+  private releaseRead: (() => void) | null = null;
   private keyOfRead: string | null = null;
   private released = false;
 
   private constructor(
-    private readonly path: string,
+    readonly path: string,
     private readonly init: () => State,
     private readonly opts: ReadOnlyOptions,
   ) {}
@@ -620,9 +531,8 @@ export class ReadOnlyState {
   }
 
   /** The state, read once. */
-  async state(): Promise<State> {
-    this.reading ??= this.read();
-    return (await this.reading).state;
+  state(): Promise<State> {
+    return (this.reading ??= this.read());
   }
 
   /** EmbeddedControlPlane.stateKey: of the files now before a read, of the read after it. */
@@ -640,21 +550,25 @@ export class ReadOnlyState {
 
   release(): void {
     this.released = true;
-    this.held?.release();
+    this.releaseRead?.();
   }
 
-  private async read(): Promise<HeldRead> {
-    const held = await readStateOnce(this.path, this.init, this.opts.cache);
+  private async read(): Promise<State> {
+    const { state, release, identity } = await readStateOnce(
+      this.path,
+      this.init,
+      this.opts.stateCache,
+    );
     try {
-      this.opts.accept(held.state);
-      this.keyOfRead = await held.stateKey();
+      this.opts.accept(state);
+      this.keyOfRead = await readStateKey(identity, state);
     } catch (err) {
-      held.release();
+      release();
       throw err;
     }
-    this.held = held;
-    if (this.released) held.release();
-    return held;
+    this.releaseRead = release;
+    if (this.released) release();
+    return state;
   }
 }
 
@@ -666,10 +580,14 @@ export interface EmbeddedOptions {
   defaultPoolContract?: PoolContract;
   /** Clock for Q7 activity (tests). */
   now?: () => number;
-  /** Ops journaled before the store compacts into a new snapshot. */
-  compactAfter?: number;
-  /** Opening and closing leave a journal shorter than this as it is (StoreOptions). */
-  keepJournal?: number;
+  /** Compact once the journal holds this many ops (default 20,000). */
+  compactAfter?: number | undefined;
+  /**
+   * Opening and closing compact only a journal of at least this many ops (default 1,000): a
+   * session that wrote a few (a daemon applying one change) leaves them journaled rather than
+   * rewriting the whole snapshot, which costs the whole state's JSON and two fsyncs.
+   */
+  keepJournal?: number | undefined;
   /**
    * Opened again and again (the daemon): the process's cache of states read (or left by a
    * writer), so unchanged files are not read again and reads share frozen objects

@@ -23,7 +23,8 @@ import {
 } from '../../model/common.js';
 import { ControlPlaneError } from '../errors.js';
 import type { RegisterClusterRequest } from '../types.js';
-import type { Op } from './state.js';
+import type { ExecutionClusterLabel } from '../../model/flyte.js';
+import type { ActivityRecord, Op } from './state.js';
 
 /** P2: the object store schemes a pool contract accepts. */
 export const OBJECT_STORE_SCHEMES = ['s3', 'gs', 'abfs', 'oci', 'file'] as const;
@@ -150,20 +151,19 @@ export function validateContract(value: unknown, addr: string): PoolContract {
   };
 }
 
+/** Refuses fields beyond `known`: `what` (`… takes a, b; unknown:`), then the unknown ones. */
+function takeOnly(obj: object, known: readonly string[], what: string, addr: string): void {
+  const unknown = Object.keys(obj).filter((k) => !known.includes(k));
+  if (unknown.length > 0) throw invalid(`${what} ${unknown.join(', ')}`, addr, null);
+}
+
 /** A cluster registration (name, pool, data_plane; nothing else) as the op that records it. */
 export function validateRegistration(
   request: RegisterClusterRequest,
 ): Extract<Op, { op: 'register_cluster' }> {
   const name = validateName('Cluster', request?.name);
-  const unknown = Object.keys(request).filter((k) => !['name', 'pool', 'data_plane'].includes(k));
-  if (unknown.length > 0) {
-    throw new ControlPlaneError(
-      'INVALID_ARGUMENT',
-      `a cluster registration takes name, pool and data_plane; unknown: ${unknown.join(', ')}`,
-      address('Cluster', name),
-      null,
-    );
-  }
+  const what = 'a cluster registration takes name, pool and data_plane; unknown:';
+  takeOnly(request, ['name', 'pool', 'data_plane'], what, address('Cluster', name));
   const pool =
     request.pool === undefined || request.pool === null
       ? DEFAULT_POOL
@@ -216,10 +216,13 @@ function validateCount(obj: Obj, key: string, addr: string, fallback?: number): 
   const value = obj[key] ?? fallback;
   if (value === undefined)
     throw invalid(`queue ${key} is required (an integer >= 0, 0 = no limit) (Q1)`, addr, 'Q1');
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw invalid(`queue ${key} must be an integer >= 0, got ${describe(value)} (Q1)`, addr, 'Q1');
-  }
-  return value;
+  return count(value, `queue ${key}`, addr, 'Q1');
+}
+
+/** A count (an integer >= 0), else INVALID_ARGUMENT citing `rule`. */
+function count(value: unknown, what: string, addr: string, rule: string): number {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
+  throw invalid(`${what} must be an integer >= 0, got ${describe(value)} (${rule})`, addr, rule);
 }
 
 /** Q1: the shape of a selector (membership is a state rule). */
@@ -343,31 +346,53 @@ export function validateAssignment(value: unknown): Assignment {
 }
 
 /** Q7 simulation input. */
-export function validateActivity(
-  value: unknown,
-  addr: string,
-): { runs_in_flight: number; actions_in_flight: number; finish_over_ms: number | null } {
+export function validateActivity(value: unknown, addr: string): Omit<ActivityRecord, 'at'> {
   const a = requireObject(value, 'queue activity', addr);
-  rejectUnknown(
-    a,
-    ['runs_in_flight', 'actions_in_flight', 'finish_over_ms'],
-    'queue activity',
-    addr,
-  );
-  const count = (key: string): number => {
-    const v = a[key];
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
-      throw invalid(`${key} must be an integer >= 0, got ${describe(v)} (Q7)`, addr, 'Q7');
-    }
-    return v;
-  };
-  let finish: number | null = null;
-  if (a.finish_over_ms !== undefined && a.finish_over_ms !== null) {
-    finish = count('finish_over_ms');
-  }
+  const known = ['runs_in_flight', 'actions_in_flight', 'finish_over_ms'];
+  rejectUnknown(a, known, 'queue activity', addr);
+  const finish = a.finish_over_ms ?? null;
+  const finish_over_ms = finish === null ? null : count(finish, 'finish_over_ms', addr, 'Q7');
   return {
-    runs_in_flight: count('runs_in_flight'),
-    actions_in_flight: count('actions_in_flight'),
-    finish_over_ms: finish,
+    runs_in_flight: count(a.runs_in_flight, 'runs_in_flight', addr, 'Q7'),
+    actions_in_flight: count(a.actions_in_flight, 'actions_in_flight', addr, 'Q7'),
+    finish_over_ms,
   };
+}
+
+/** A setting's key as the calls receive it: non-empty strings without spaces or "/". */
+export function validateDefaultQueueKey(
+  project: unknown,
+  domain: unknown,
+): { project: string; domain: string } {
+  const shown = [project, domain].filter((v) => typeof v === 'string' && v !== '').join('/');
+  const addr = address('DefaultQueue', shown || '?');
+  const part = (what: string, v: unknown): string => {
+    if (typeof v === 'string' && v !== '' && !/[\s/]/.test(v)) return v;
+    const got = JSON.stringify(v) ?? 'nothing';
+    const why = `default-queue ${what} must be a non-empty string without spaces or "/", got ${got}`;
+    throw invalid(why, addr, null);
+  };
+  return { project: part('project', project), domain: part('domain', domain) };
+}
+
+const LABEL_PATTERN = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+
+/** A label write as the store accepts it: a valid key and a non-empty label value. */
+export function validateExecutionClusterLabel(
+  value: unknown,
+  key: AssignmentKey,
+): ExecutionClusterLabel {
+  const v = (typeof value === 'object' && value !== null ? value : {}) as Obj;
+  const addr = address('ExecutionClusterLabel', assignmentKeyString(key));
+  const what = 'an execution cluster label takes project, domain, workflow and label; unknown:';
+  takeOnly(v, ['project', 'domain', 'workflow', 'label'], what, addr);
+  const label = v['label'];
+  if (typeof label !== 'string' || !LABEL_PATTERN.test(label) || label.length > 63) {
+    throw invalid(
+      `execution cluster label value must be a label name (letters, digits, '-', '_', '.'), got ${JSON.stringify(label)}`,
+      addr,
+      null,
+    );
+  }
+  return { ...key, label };
 }

@@ -495,17 +495,6 @@ export async function listDomains(http: JsonHttp): Promise<string[] | null> {
 }
 
 /**
- * OAuth2 client credentials for flyteadmin, as flytectl does it (real-apis.md §2), on the one
- * OAuth2 client of every backend (controlplane/oauth.ts): discovery at
- * `/.well-known/oauth-authorization-server` (token_endpoint) and `/config/v1/flyte_client`
- * (scopes, audience), then a client-credentials token sent as `Authorization: Bearer …`,
- * fetched again before it expires or when the server rejects it. flyteadmin's HTTP gateway
- * reads `Authorization` in every configuration (auth/handlers.go IdentityContextFromRequest);
- * `authorization_metadata_key` names the header of its gRPC port, which poolsync does not use.
- * The secret is never logged or put in an error.
- */
-
-/**
  * Credentials from the environment: POOLSYNC_FLYTE_CLIENT_ID, and the secret from the file
  * named by POOLSYNC_FLYTE_CLIENT_SECRET_FILE or from POOLSYNC_FLYTE_CLIENT_SECRET. None set:
  * null (flyteadmin without auth). Never from a flag value. A secret file that names its
@@ -545,7 +534,16 @@ export async function credentialsFromEnv(
   return { clientId, clientSecret: secret };
 }
 
-/** The tokens of flyteadmin at `origin`, discovered on the first call. */
+/**
+ * OAuth2 client credentials for flyteadmin, as flytectl does it (real-apis.md §2), on the one
+ * OAuth2 client of every backend (controlplane/oauth.ts): discovery at
+ * `/.well-known/oauth-authorization-server` (token_endpoint) and `/config/v1/flyte_client`
+ * (scopes, audience), then a client-credentials token sent as `Authorization: Bearer …`,
+ * fetched again before it expires or when the server rejects it. flyteadmin's HTTP gateway
+ * reads `Authorization` in every configuration (auth/handlers.go IdentityContextFromRequest);
+ * `authorization_metadata_key` names the header of its gRPC port, which poolsync does not use.
+ * The secret is never logged or put in an error. Discovered on the first call.
+ */
 export function flyteTokenSource(
   origin: string,
   credentials: ClientCredentials,

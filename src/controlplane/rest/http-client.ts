@@ -29,6 +29,7 @@ import type { InventoryRecord } from '../../model/inventory.js';
 import { ControlPlaneError, ERROR_CODES, type ControlPlaneErrorCode } from '../errors.js';
 import { JsonHttp, type ErrorBody } from '../json-http.js';
 import { retryPolicy, type ClientTuning } from '../opener.js';
+import { sameJson } from '../../util/same-json.js';
 import type {
   ApplyLockLease,
   ApplyLockProvider,
@@ -390,8 +391,4 @@ function normaliseContract(c: PoolContract): PoolContract {
     secret_store: { type: c.secret_store.type, locator: c.secret_store.locator },
     image_registry: c.image_registry ? { locator: c.image_registry.locator } : null,
   };
-}
-
-function sameJson(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
 }

@@ -52,11 +52,6 @@ export class TokenSource extends ClientCredentialsTokens {
   }
 }
 
-/**
- * What a refused token request means, by OAuth2 error code (RFC 6749 5.2), said so that the
- * person knows what to change. Only the fixed code is shown, never `error_description` (a
- * server may echo request values in it) and never the key or the secret.
- */
 /** What discovery gave the token request (controlplane/oauth.ts Discovery). */
 interface Asked {
   tokenEndpoint: string;
@@ -85,7 +80,11 @@ const MEANING: Record<string, (answered: string, scopes: string, d: Asked) => st
     `Union's token endpoint denied the API key's application a token (token endpoint ${answered}): its role may not use this organisation; check the key's org and role`,
 };
 
-/** The error for a token endpoint's answer `status` with RFC 6749 `error` code `error`. */
+/**
+ * The error for a token endpoint's answer `status` with RFC 6749 `error` code `error` (5.2),
+ * said so that the person knows what to change. Only the fixed code is shown, never
+ * `error_description` (a server may echo request values in it) and never the key or the secret.
+ */
 export function tokenRefusal(status: number, error: string | null, d: Asked): ControlPlaneError {
   const answered = `${d.tokenEndpoint} answered HTTP ${status}${error ? ` ${error}` : ''}`;
   const scopes = d.scopes.length > 0 ? `"${d.scopes.join(' ')}"` : 'none';

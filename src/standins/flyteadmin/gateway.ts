@@ -48,15 +48,16 @@ export function flyteadminAuth(
 }
 
 /** gRPC status codes and grpc-gateway's HTTP status for each (runtime.HTTPStatusFromCode). */
-const GRPC: Record<ControlPlaneErrorCode | 'INTERNAL', [code: number, http: number]> = {
-  INVALID_ARGUMENT: [3, 400],
-  NOT_FOUND: [5, 404],
-  ALREADY_EXISTS: [6, 409],
-  FAILED_PRECONDITION: [9, 400],
-  UNAUTHENTICATED: [16, 401],
-  UNAVAILABLE: [14, 503],
-  INTERNAL: [13, 500],
-};
+export const GRPC_STATUS: Record<ControlPlaneErrorCode | 'INTERNAL', [code: number, http: number]> =
+  {
+    INVALID_ARGUMENT: [3, 400],
+    NOT_FOUND: [5, 404],
+    ALREADY_EXISTS: [6, 409],
+    FAILED_PRECONDITION: [9, 400],
+    UNAUTHENTICATED: [16, 401],
+    UNAVAILABLE: [14, 503],
+    INTERNAL: [13, 500],
+  };
 
 export interface FlyteadminGatewayOptions {
   /** OAuth2 client credentials clients must present; absent: the API is open (flyteadmin with useAuth off). */
@@ -134,7 +135,7 @@ export function flyteadminGateway(opts: FlyteadminGatewayOptions = {}): GatewayH
         err instanceof ControlPlaneError
           ? [err.code, err.message]
           : (['INTERNAL', 'internal error of the embedded flyteadmin gateway'] as const);
-      const [grpc, http] = GRPC[code];
+      const [grpc, http] = GRPC_STATUS[code];
       send(res, http, { code: grpc, message, details: [] });
     }
     return true;

@@ -14,6 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { constantTimeEqual } from '../../util/constant-time.js';
+import { readLimitedBody } from '../../util/request-body.js';
 
 export const METADATA_PATH = '/.well-known/oauth-authorization-server';
 export const CLIENT_CONFIG_PATH = '/config/v1/flyte_client';
@@ -171,13 +172,9 @@ export class OAuthStandIn {
   }
 
   private async tokenRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let raw = '';
-    for await (const chunk of req) {
-      raw += String(chunk);
-      if (raw.length > BODY_LIMIT)
-        return send(res, { status: 413, body: { error: 'invalid_request' } });
-    }
-    send(res, this.token(req, new URLSearchParams(raw)));
+    const raw = await readLimitedBody(req, BODY_LIMIT, (m) => new Error(m)).catch(() => null);
+    if (raw === null) return send(res, { status: 413, body: { error: 'invalid_request' } });
+    send(res, this.token(req, new URLSearchParams(raw.toString('utf8'))));
   }
 }
 

@@ -75,10 +75,7 @@ interface SettingsContext {
 }
 
 /** The routes' state: the context, and versions of project/domain levels (in memory). */
-interface Levels extends SettingsContext {
-  /** Versions of project/domain levels, for optimistic locking (in memory). */
-  versions: Map<string, bigint>;
-}
+type Levels = SettingsContext & { versions: Map<string, bigint> };
 
 export function settingsRoutes(x: SettingsContext): (router: ConnectRouter) => void {
   const l: Levels = { ...x, versions: new Map<string, bigint>() };

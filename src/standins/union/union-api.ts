@@ -30,7 +30,8 @@ import type { Logger } from 'pino';
 import type { OAuthStandIn } from '../oauth/server.js';
 import { Lifecycle, QueueExtras } from './lifecycle.js';
 import { ProjectService } from '../../gen/flyteidl2/project/project_service_pb.js';
-import { ControlPlaneError, type ControlPlaneErrorCode } from '../../controlplane/errors.js';
+import { ControlPlaneError } from '../../controlplane/errors.js';
+import { GRPC_STATUS } from '../flyteadmin/gateway.js';
 import type { EmbeddedControlPlane } from '../../controlplane/embedded/embedded.js';
 import { page } from './pb-views.js';
 import { queueRoutes, type ServiceContext } from './queue-service.js';
@@ -180,21 +181,13 @@ export function createUnionApi(opts: UnionApiOptions) {
   };
 }
 
-const CODES: Record<ControlPlaneErrorCode, Code> = {
-  INVALID_ARGUMENT: Code.InvalidArgument,
-  NOT_FOUND: Code.NotFound,
-  ALREADY_EXISTS: Code.AlreadyExists,
-  FAILED_PRECONDITION: Code.FailedPrecondition,
-  UNAUTHENTICATED: Code.Unauthenticated,
-  UNAVAILABLE: Code.Unavailable,
-};
-
 /** ControlPlaneError → the gRPC status Union would answer, with the same message. */
 const errorInterceptor: Interceptor = (next) => async (req) => {
   try {
     return await next(req);
   } catch (err) {
-    if (err instanceof ControlPlaneError) throw new ConnectError(err.message, CODES[err.code]);
+    if (err instanceof ControlPlaneError)
+      throw new ConnectError(err.message, GRPC_STATUS[err.code][0] as Code);
     throw err;
   }
 };
