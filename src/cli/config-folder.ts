@@ -10,6 +10,7 @@ import { constants } from 'node:fs';
 import { lstat, open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DesiredState } from '../model/desired.js';
+import { declaredByKind } from '../plan/inventory.js';
 import { UserError } from '../util/user-error.js';
 
 /** Files or folders that only a code project has at its root, never a config repository. */
@@ -130,15 +131,5 @@ async function isManifest(path: string): Promise<boolean> {
 
 /** Nothing declared: no object of any kind (poolsync.yaml alone declares none). */
 export function declaresNothing(desired: DesiredState): boolean {
-  return (
-    desired.pools.length +
-      desired.clusters.length +
-      desired.queues.length +
-      desired.assignments.length +
-      (desired.default_queues?.length ?? 0) +
-      (desired.execution_clusters?.length ?? 0) +
-      (desired.cluster_labels?.length ?? 0) +
-      (desired.execution_cluster_labels?.length ?? 0) ===
-    0
-  );
+  return declaredByKind(desired).every(([, objects]) => objects.length === 0);
 }

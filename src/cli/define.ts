@@ -209,14 +209,12 @@ const lockTimeout = {
 } as const;
 
 /** `--env NAME` / `-e NAME` (docs/environments.md), resolved in ./options.ts. */
-function envOption(all: boolean) {
+function envOption(orAll = '') {
   return {
     alias: 'e',
     type: 'string',
     requiresArg: true,
-    describe: all
-      ? 'The environment of poolsync.yaml to run for (its control plane, folders, patches), or all'
-      : 'The environment of poolsync.yaml to run for (its control plane, folders, patches)',
+    describe: `The environment of poolsync.yaml to run for (its control plane, folders, patches)${orAll}`,
   } as const;
 }
 
@@ -266,7 +264,6 @@ const init = {
         'Adopt what an organisation already has',
       ),
 } satisfies Command;
-export type InitArgs = ArgsOf<typeof init.builder>;
 
 const validate = {
   command: 'validate [dir]',
@@ -275,10 +272,7 @@ const validate = {
   builder: (y: Argv) =>
     y
       .positional('dir', configDir)
-      .option('env', {
-        ...envOption(true),
-        describe: `${envOption(true).describe} (default: all of them)`,
-      })
+      .option('env', envOption(', or all (default: all of them)'))
       .option(
         'output',
         output(['text', 'json'], 'text: one line per error; json: {valid, errors, counts}'),
@@ -286,7 +280,6 @@ const validate = {
       .example('$0 validate examples/config-repo', 'Validate the bundled example')
       .example('$0 validate . --output json', 'Machine-readable result for CI'),
 } satisfies Command;
-export type ValidateArgs = ArgsOf<typeof validate.builder>;
 
 const check = {
   command: 'check [dir]',
@@ -311,7 +304,6 @@ const check = {
         'Before the first plan against Union',
       ),
 } satisfies Command;
-export type CheckArgs = ArgsOf<typeof check.builder>;
 
 /**
  * Calls in flight while `plan` reads a network control plane: a plan only reads, and Union
@@ -325,7 +317,7 @@ const plan = {
   builder: (y: Argv, env: NodeJS.ProcessEnv) =>
     y
       .positional('dir', configDir)
-      .option('env', envOption(true))
+      .option('env', envOption(', or all'))
       .options(credentials(env))
       .option('max-retries', maxRetries)
       .option('parallelism', {
@@ -383,7 +375,6 @@ const plan = {
         ],
       ]),
 } satisfies Command;
-export type PlanArgs = ArgsOf<typeof plan.builder>;
 
 const apply = {
   command: 'apply [path]',
@@ -396,7 +387,7 @@ const apply = {
         describe:
           'A config repository folder, or a plan saved with `plan --output json --out FILE`',
       })
-      .option('env', envOption(false))
+      .option('env', envOption())
       .option('config-dir', configDirOption)
       .option('control-plane', controlPlane(env))
       .option('auto-approve', {
@@ -448,7 +439,6 @@ const apply = {
         ['$0 apply . --replace Cluster/prod-1', 'Delete and register a cluster again'],
       ]),
 } satisfies Command;
-export type ApplyArgs = ArgsOf<typeof apply.builder>;
 
 const promote = {
   command: 'promote <from> [dir]',
@@ -499,7 +489,6 @@ const promote = {
         'Make the change (then commit it and open a pull request)',
       ),
 } satisfies Command;
-export type PromoteArgs = ArgsOf<typeof promote.builder>;
 
 const show = {
   command: 'show <planfile>',
@@ -515,7 +504,6 @@ const show = {
       .option('color', color())
       .example('$0 show plan.json', 'Review a saved plan'),
 } satisfies Command;
-export type ShowArgs = ArgsOf<typeof show.builder>;
 
 /**
  * `poolsync state list|show|forget` (Terraform's `state list` / `show` / `rm`): the control
@@ -524,7 +512,7 @@ export type ShowArgs = ArgsOf<typeof show.builder>;
 function stateOptions(y: Argv, env: NodeJS.ProcessEnv) {
   return y
     .positional('dir', configDir)
-    .option('env', envOption(false))
+    .option('env', envOption())
     .options(credentials(env))
     .option('max-retries', maxRetries)
     .option('state-dir', inventoryStateDir)
@@ -586,7 +574,7 @@ const render = {
         describe: 'flyte-core-values | union-cluster-pools',
       })
       .positional('dir', configDir)
-      .option('env', envOption(false))
+      .option('env', envOption())
       .option('out', {
         type: 'string',
         describe:
@@ -623,14 +611,13 @@ const render = {
         'The mapping to hand to Union',
       ),
 } satisfies Command;
-export type RenderArgs = ArgsOf<typeof render.builder>;
 
 const exportCommand = {
   command: 'export',
   describe: 'Write the live control-plane state as manifests (to adopt poolsync)',
   builder: (y: Argv, env: NodeJS.ProcessEnv) =>
     y
-      .option('env', envOption(false))
+      .option('env', envOption())
       .option('config-dir', configDirOption)
       .option('control-plane', controlPlane(env))
       .option('dir', {
@@ -652,7 +639,6 @@ const exportCommand = {
         'adopt an existing organisation',
       ),
 } satisfies Command;
-export type ExportArgs = ArgsOf<typeof exportCommand.builder>;
 
 const importCommand = {
   command: 'import <address>',
@@ -682,7 +668,6 @@ const importCommand = {
         'Adopt one assignment (project/domain[/workflow])',
       ),
 } satisfies Command;
-export type ImportArgs = ArgsOf<typeof importCommand.builder>;
 
 /** `poolsync daemon`: one option per daemon setting (src/daemon/config-options.ts). */
 const daemon = {
@@ -922,7 +907,7 @@ const completion = {
 } satisfies Command;
 
 /** By name, in the order `--help` lists them. */
-export const COMMANDS: Record<string, Command> = {
+const BY_NAME = {
   init,
   validate,
   check,
@@ -942,3 +927,9 @@ export const COMMANDS: Record<string, Command> = {
   'control-plane': controlPlaneCommand,
   completion,
 };
+export const COMMANDS: Record<string, Command> = BY_NAME;
+
+/** The arguments of command N, as its options declare them. */
+export type Args<N extends keyof typeof BY_NAME> = ArgsOf<
+  NonNullable<(typeof BY_NAME)[N]['builder']>
+>;

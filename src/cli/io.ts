@@ -11,7 +11,6 @@
  * error) goes through here too.
  */
 import { once, type EventEmitter } from 'node:events';
-import { open } from 'node:fs/promises';
 import { ControlPlaneError } from '../controlplane/errors.js';
 import { batches } from '../util/batched-lines.js';
 import { processRedactor } from '../util/redact.js';
@@ -117,16 +116,6 @@ export async function writeParts(out: Output, parts: Iterable<string>): Promise<
       },
     );
     if (!drained) return;
-  }
-}
-
-/** The parts written to a file (created or truncated), batch by batch. */
-export async function writePartsToFile(path: string, parts: Iterable<string>): Promise<void> {
-  const file = await open(path, 'w');
-  try {
-    for (const batch of batches(parts)) await file.write(batch);
-  } finally {
-    await file.close();
   }
 }
 

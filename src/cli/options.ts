@@ -24,7 +24,7 @@ import type { SharedInventory } from '../apply/inventory.js';
 import { inventoryPlace } from '../apply/inventory-place.js';
 import { parseK8sPlace } from '../util/k8s-place.js';
 import { parseDuration } from '../util/duration.js';
-import { controlPlaneUrl, type PlanArgs } from './define.js';
+import { controlPlaneUrl, type Args } from './define.js';
 import type { Io } from './io.js';
 
 /** The ConfigMap of --inventory (env POOLSYNC_INVENTORY), by default beside --lock's Lease (env POOLSYNC_LOCK). */
@@ -57,7 +57,7 @@ export function durationFlag(flag: string, value: string | undefined, examples: 
 }
 
 /** What shapes a plan: `--target`, `--replace`, `--accept-cascade` (plan and apply DIR). */
-type PlanShapeArgs = Pick<PlanArgs, 'target' | 'replace' | 'accept-cascade'>;
+type PlanShapeArgs = Pick<Args<'plan'>, 'target' | 'replace' | 'accept-cascade'>;
 
 /** The shaping flags as pipeline options (planRepository). */
 export function planShape(args: PlanShapeArgs) {
@@ -91,33 +91,39 @@ export interface EnvTarget {
 }
 
 /** As yargs gives them: `control-plane` only when written on the command line. */
-type EnvArgs = Pick<PlanArgs, 'env' | 'control-plane' | 'token-file' | 'api-key-file'>;
+type EnvArgs = Pick<Args<'plan'>, 'env' | 'control-plane' | 'token-file' | 'api-key-file'>;
 
-/** A command's arguments once its control plane is known. */
-export type Targeted<A> = A & { 'control-plane': string };
-
-/** The control plane ARGS name, opened to read only, with their credentials and retries. */
-export async function openToRead(
-  args: Targeted<EnvArgs> & { 'max-retries'?: number },
-  environment: string | null,
-): Promise<ControlPlane> {
-  const url = args['control-plane'];
-  return openControlPlane(url, {
+/** The control plane of T, opened to read only, with its credentials and retries. */
+export async function openToRead(t: EnvTarget, maxRetries?: number): Promise<ControlPlane> {
+  return openControlPlane(t.url, {
     readOnly: true,
-    http: { maxRetries: args['max-retries'] },
-    token: await resolveToken(args['token-file'], url, environment),
-    apiKeyFile: args['api-key-file'],
+    http: { maxRetries },
+    token: await resolveToken(t.tokenFile, t.url, t.name),
+    apiKeyFile: t.apiKeyFile,
   });
 }
 
-/** The target of one environment: its control plane, its credentials (docs/environments.md). */
+/**
+ * The target of one environment: its control plane, its credentials (docs/environments.md); a
+ * credential given on the command line wins over the environment's reference.
+ */
 export function environmentTarget(
   dir: string,
   env: Environment,
+  args: EnvArgs,
   vars: NodeJS.ProcessEnv,
 ): EnvTarget {
   const { from, ...files } = environmentCredentials(dir, env, vars);
-  return { name: env.name, url: environmentUrl(dir, env), ...files, env, from };
+  const t: EnvTarget = { name: env.name, url: environmentUrl(dir, env), ...files, env, from };
+  if (args['token-file'] !== undefined) {
+    t.tokenFile = args['token-file'];
+    delete from.tokenFile;
+  }
+  if (args['api-key-file'] !== undefined) {
+    t.apiKeyFile = args['api-key-file'];
+    delete from.apiKeyFile;
+  }
+  return t;
 }
 
 /**
@@ -133,17 +139,10 @@ export async function resolveTargets(
   const shared = await readFolderOnce(dir);
   const { config, errors } = shared.config;
   const envs = errors.length > 0 ? undefined : config.environments;
-  const plain: EnvTarget = {
-    name: null,
-    url: controlPlaneUrl(args, env),
-    tokenFile: args['token-file'],
-    apiKeyFile: args['api-key-file'],
-    env: null,
-  };
-  if (errors.length > 0) return [plain];
+  if (errors.length > 0) return [plainTarget(args, env)];
   const names = (envs ?? []).map((e) => e.name).join(', ');
   if (!envs) {
-    if (args.env === undefined) return [plain];
+    if (args.env === undefined) return [plainTarget(args, env)];
     throw new UserError(
       `--env ${args.env}: poolsync.yaml in ${dir} declares no environments; leave out --env, or declare them (docs/environments.md)`,
     );
@@ -163,53 +162,39 @@ export async function resolveTargets(
         ? `\`${command}\` runs for one environment at a time: name one with --env NAME (${names})`
         : `no environment '${args.env}' in poolsync.yaml; its environments: ${names}`,
     );
-  return chosen.map((e) =>
-    commandLineCredentials({ ...environmentTarget(dir, e, env), shared }, args),
-  );
+  return chosen.map((e) => ({ ...environmentTarget(dir, e, args, env), shared }));
+}
+
+/** Without environments: `--control-plane` (else its default) and the credentials' flags. */
+function plainTarget(args: EnvArgs, env: NodeJS.ProcessEnv): EnvTarget {
+  const url = controlPlaneUrl(args, env);
+  return {
+    name: null,
+    url,
+    tokenFile: args['token-file'],
+    apiKeyFile: args['api-key-file'],
+    env: null,
+  };
 }
 
 /**
- * The arguments of a command that runs for one target, with its control plane and credentials
- * in place: the environment `--env` names in DIR's poolsync.yaml (DIR null: --config-dir's,
- * read only with --env), else `--control-plane` as always.
+ * The target of a command that runs for one: the environment `--env` names in DIR's
+ * poolsync.yaml (DIR null: --config-dir's, read only with --env), else `--control-plane` as
+ * always.
  */
-export async function oneTarget<A extends EnvArgs & { 'config-dir'?: string }>(
+export async function oneTarget(
   dir: string | null,
-  args: A,
+  args: EnvArgs & { 'config-dir'?: string },
   command: string,
   env: NodeJS.ProcessEnv,
-): Promise<{ args: Targeted<A>; name: string | null }> {
-  if (dir === null && args.env === undefined)
-    return { args: { ...args, 'control-plane': controlPlaneUrl(args, env) }, name: null };
+): Promise<EnvTarget> {
+  if (dir === null && args.env === undefined) return plainTarget(args, env);
   const [t] = await resolveTargets(dir ?? args['config-dir'] ?? '.', args, {
     allowAll: false,
     command,
     env,
   });
-  return { args: withTarget(args, t!), name: t!.name };
-}
-
-/** A credential given on the command line wins over the environment's reference. */
-export function commandLineCredentials(t: EnvTarget, args: EnvArgs): EnvTarget {
-  if (args['token-file'] !== undefined) {
-    t.tokenFile = args['token-file'];
-    delete t.from?.tokenFile;
-  }
-  if (args['api-key-file'] !== undefined) {
-    t.apiKeyFile = args['api-key-file'];
-    delete t.from?.apiKeyFile;
-  }
-  return t;
-}
-
-/** The arguments of a command with the target's control plane and credentials in place. */
-export function withTarget<A extends EnvArgs>(args: A, t: EnvTarget): Targeted<A> {
-  const out = { ...args, 'control-plane': t.url };
-  delete out['token-file'];
-  delete out['api-key-file'];
-  if (t.tokenFile !== undefined) out['token-file'] = t.tokenFile;
-  if (t.apiKeyFile !== undefined) out['api-key-file'] = t.apiKeyFile;
-  return out;
+  return t!;
 }
 
 /**

@@ -85,16 +85,16 @@ type Work = (args: never, io: Io) => Promise<number>;
 
 /** Each command's work by its words, its module loaded when it runs. */
 const WORK: Record<string, Work> = {
-  init: async (a, io) => (await import('./commands/init.js')).init(a, io),
-  validate: async (a, io) => (await import('./commands/validate.js')).validate(a, io),
+  init: async (a, io) => (await import('./commands/export.js')).init(a, io),
+  validate: async (a, io) => (await import('./commands/check.js')).validate(a, io),
   check: async (a, io) => (await import('./commands/check.js')).check(a, io),
   plan: async (a, io) => (await import('./commands/plan.js')).plan(a, io),
   apply: async (a, io) => (await import('./commands/apply.js')).apply(a, io),
-  promote: async (a, io) => (await import('./commands/promote.js')).promote(a, io),
+  promote: async (a, io) => (await import('./commands/plan.js')).promote(a, io),
   show: async (a, io) => (await import('./commands/plan.js')).show(a, io),
-  'state list': async (a, io) => (await import('./commands/state.js')).list(a, io),
-  'state show': async (a, io) => (await import('./commands/state.js')).show(a, io),
-  'state forget': async (a, io) => (await import('./commands/state.js')).forget(a, io),
+  'state list': async (a, io) => (await import('./commands/export.js')).list(a, io),
+  'state show': async (a, io) => (await import('./commands/export.js')).show(a, io),
+  'state forget': async (a, io) => (await import('./commands/export.js')).forget(a, io),
   render: async (a, io) => (await import('./commands/render.js')).render(a, io),
   export: async (a, io) => (await import('./commands/export.js')).exportTo(a, io),
   import: async (a, io) => (await import('./commands/export.js')).importObject(a, io),

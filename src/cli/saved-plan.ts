@@ -74,12 +74,12 @@ export async function readSavedPlan(path: string, env: NodeJS.ProcessEnv): Promi
  */
 export async function readSavedPlanFor(
   path: string,
-  target: { env?: string; 'control-plane': string },
+  env: string | undefined,
+  url: string,
   vars: NodeJS.ProcessEnv,
 ): Promise<Plan> {
   const plan = await readSavedPlan(path, vars);
   const made = plan.control_plane?.environment;
-  const env = target.env;
   if (made !== env)
     throw new UserError(
       made === undefined
@@ -89,7 +89,7 @@ export async function readSavedPlanFor(
           : `${path} was made for environment ${made}, not ${env}: nothing was applied; apply it with --env ${made}, or plan it with --env ${env}`,
     );
   if (!plan.control_plane) return plan;
-  const endpoint = controlPlaneEndpoint(target['control-plane']);
+  const endpoint = controlPlaneEndpoint(url);
   if (endpoint !== controlPlaneEndpoint(plan.control_plane.endpoint))
     throw new UserError(madeElsewhere(path, plan, endpoint));
   return plan;

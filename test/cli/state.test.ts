@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { adoptIntoInventory, inventoryStore } from '../../src/apply/inventory.js';
 import { executePlan } from '../../src/apply/executor.js';
-import { forget, list, show } from '../../src/cli/commands/state.js';
+import { forget, list, show } from '../../src/cli/commands/export.js';
 import type { StateArgs } from '../../src/cli/define.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { applyRun } from '../../src/ops/apply-run.js';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { history, status, sync } from '../../src/cli/commands/daemon-client.js';
 import type { DaemonClientArgs } from '../../src/cli/define.js';
-import { list } from '../../src/cli/commands/state.js';
+import { list } from '../../src/cli/commands/export.js';
 import { exitOf, memoryIo } from '../support/memory-io.js';
 import { manifests } from './fixtures.js';
 import { startOwnTestDaemon, type OwnTestDaemon } from './harness.js';

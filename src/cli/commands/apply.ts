@@ -38,7 +38,7 @@ import {
   useColor,
 } from '../options.js';
 import { requireConfigFolder } from '../config-folder.js';
-import type { ApplyArgs } from '../define.js';
+import type { Args } from '../define.js';
 import { writeParts, type Io } from '../io.js';
 import { letYoungGenerationGrow } from '../young-generation.js';
 
@@ -50,13 +50,13 @@ const GATHER_FROM_STEPS = 1000;
  * backend manual steps, as the union backend has).
  */
 export async function apply(
-  given: ApplyArgs,
+  args: Args<'apply'>,
   io: Io,
   open: typeof openControlPlane = openControlPlane,
 ): Promise<number> {
-  const isDir = (await stat(given.path).catch(() => null))?.isDirectory() ?? false;
-  const { args } = await oneTarget(isDir ? given.path : null, given, 'apply', io.env);
-  const url = args['control-plane'];
+  const isDir = (await stat(args.path).catch(() => null))?.isDirectory() ?? false;
+  const to = await oneTarget(isDir ? args.path : null, args, 'apply', io.env);
+  const url = to.url;
   const parallelism = args.parallelism ?? defaultParallelism(url);
   const waitTimeoutMs = durationFlag('wait-timeout', args['wait-timeout'], '90s, 30m or 1h');
   const lockTimeoutMs = durationFlag('lock-timeout', args['lock-timeout'], '0s, 30s or 5m');
@@ -82,7 +82,11 @@ export async function apply(
   // A bad plan file is refused before the lock is taken or the control plane opened.
   const source: ApplySource =
     target.kind === 'file'
-      ? { ...target, kind: 'saved', plan: await readSavedPlanFor(target.path, args, io.env) }
+      ? {
+          ...target,
+          kind: 'saved',
+          plan: await readSavedPlanFor(target.path, args.env, url, io.env),
+        }
       : { ...target, environment: args.env, shape: planShape(args) };
   try {
     const { plan, result } = await applyRun(source, {
@@ -97,8 +101,8 @@ export async function apply(
         maxRetries: args['max-retries'],
         // A throttling server is told among the progress lines.
         onPace: (e) => out(paceLine(e)),
-        tokenFile: args['token-file'],
-        apiKeyFile: args['api-key-file'],
+        tokenFile: to.tokenFile,
+        apiKeyFile: to.apiKeyFile,
         open,
       },
       // What a person sees and answers: the plan, the confirmation, progress, the result.

@@ -1,4 +1,7 @@
 /**
+ * `poolsync validate [DIR] [--output text|json]`: checks a config folder (schemas, V1–V8,
+ * input limits) without contacting a control plane. Exit 0 when valid, 1 when not.
+ *
  * `poolsync check [DIR]`: the setup step of docs/union.md and docs/flyte-oss.md. One line per
  * check, ✓ or ✗ with what to do: the config folder validates; the control plane's URL is
  * understood and its credentials can be read; with the probe (default), each kind the backend
@@ -10,12 +13,66 @@ import { isControlPlaneError } from '../../controlplane/errors.js';
 import type { ControlPlane } from '../../controlplane/types.js';
 import { loadDesired } from '../../ops/plan-run.js';
 import { UserError } from '../../util/user-error.js';
-import { escapeTerminal } from '../../util/terminal-text.js';
-import { requireConfigFolder } from '../config-folder.js';
-import { controlPlaneUrl, type CheckArgs } from '../define.js';
+import { escapeJsonForTerminal, escapeTerminal } from '../../util/terminal-text.js';
+import { declaresNothing, requireConfigFolder } from '../config-folder.js';
+import type { Args } from '../define.js';
 import type { Io } from '../io.js';
-import { openToRead } from '../options.js';
+import { ENV_ALL, oneTarget, openToRead } from '../options.js';
 import { plural } from '../../render/common.js';
+import {
+  formatSkipped,
+  formatSummary,
+  formatValidationText,
+  toJsonReport,
+} from '../../manifests/report.js';
+import { nothingDeclared } from '../../render/cli-output.js';
+import { readFolderOnce, type FolderRead } from '../../manifests/config.js';
+
+export async function validate(args: Args<'validate'>, io: Io): Promise<number> {
+  const note = await requireConfigFolder(args.dir);
+  if (note !== null) io.stderr.write(note);
+  const shared = await readFolderOnce(args.dir);
+  const names = environmentNames(args, shared);
+  // Each environment is its own desired state: every one is checked, each report named.
+  const reports: Record<string, unknown> = {};
+  let code = 0;
+  for (const environment of names.length === 0 ? [undefined] : names) {
+    if (environment !== undefined && args.output === 'text')
+      io.stdout.write(`Environment ${environment}:\n`);
+    const result = await loadDesired(args.dir, { shared, environment });
+    if (!result.valid) code = 1;
+    if (args.output === 'json') reports[environment ?? ''] = toJsonReport(result);
+    else if (result.valid) {
+      io.stdout.write(formatSummary(result.counts));
+      if (declaresNothing(result.desired))
+        io.stdout.write(nothingDeclared(args.dir, result.desired.config.prune));
+    } else io.stdout.write(formatValidationText(result.errors, { baseDir: args.dir }));
+    // On stderr, so the one-line summary on stdout keeps its form.
+    if (args.output === 'text')
+      io.stderr.write(formatSkipped(result.skipped, { baseDir: args.dir }));
+  }
+  if (args.output === 'json') {
+    const json = names.length === 0 ? reports[''] : { valid: code === 0, environments: reports };
+    io.stdout.write(escapeJsonForTerminal(JSON.stringify(json, null, 2)) + '\n');
+  }
+  return code;
+}
+
+/** The environments to validate: none without environments, else --env's (default all). */
+function environmentNames(args: Args<'validate'>, { config }: FolderRead): string[] {
+  const envs =
+    config.errors.length > 0 ? [] : (config.config.environments ?? []).map((e) => e.name);
+  if (args.env === undefined || args.env === ENV_ALL) return envs;
+  if (envs.length === 0)
+    throw new UserError(
+      `--env ${args.env}: poolsync.yaml in ${args.dir} declares no environments; leave out --env (docs/environments.md)`,
+    );
+  if (!envs.includes(args.env))
+    throw new UserError(
+      `no environment '${args.env}' in poolsync.yaml; its environments: ${envs.join(', ')}`,
+    );
+  return [args.env];
+}
 
 interface Line {
   ok: boolean;
@@ -24,12 +81,13 @@ interface Line {
   unreachable?: boolean;
 }
 
-export async function check(args: CheckArgs, io: Io): Promise<number> {
+export async function check(args: Args<'check'>, io: Io): Promise<number> {
   const lines: Line[] = [await folderLine(args.dir)];
-  const url = controlPlaneUrl(args, io.env);
+  const target = await oneTarget(null, args, 'check', io.env);
+  const url = target.url;
   let cp: ControlPlane | null = null;
   try {
-    cp = await openToRead({ ...args, 'control-plane': url }, null);
+    cp = await openToRead(target, args['max-retries']);
     const probed = args.probe
       ? await probeKinds(cp)
       : [{ ok: true, text: 'not probed (--no-probe): nothing was read from it' }];

@@ -9,7 +9,6 @@
  * exactly that is approved (POST /approve); a stale fingerprint is refused with the reason.
  */
 import { hostname, userInfo } from 'node:os';
-import type { ApprovalStatus } from '../../daemon/approvals.js';
 import { renderText } from '../../render/text.js';
 import { countsText } from '../../render/common.js';
 import type { DaemonStatus, RecentRun, RunRecord } from '../../daemon/status.js';
@@ -22,35 +21,29 @@ import type { Io } from '../io.js';
 
 export async function approve(args: DaemonClientArgs, io: Io): Promise<number> {
   const base = daemonUrl(args, io.env);
-  const status = await daemonRequest(`${base}/status`, { method: 'GET' });
-  const { approval, leader, environments } = status.json as {
-    approval?: ApprovalStatus;
-    leader?: { isLeader: boolean; identity: string; leader: string | null };
-    /** A daemon with environments (docs/environments.md): each holds its own. */
-    environments?: Record<string, { approval?: ApprovalStatus }>;
-  };
+  const s = (await daemonRequest(`${base}/status`, { method: 'GET' })).json as DaemonStatus;
   // A follower answers with the leader's status; its own only when the leader is out of
   // reach, and then what waits is the leader's to say, not this replica's.
-  if (leader && !leader.isLeader) {
+  if (s.leader && !s.leader.isLeader) {
     throw new UserError(
-      `${base} is answered by ${leader.identity}, which is not the leader and could not reach it (leader: ${leader.leader ?? 'none yet'}): ` +
+      `${base} is answered by ${s.leader.identity}, which is not the leader and could not reach it (leader: ${s.leader.leader ?? 'none yet'}): ` +
         'what waits for approval is not known here; retry in a few seconds',
     );
   }
-  const held = environments
-    ? Object.entries(environments).map(([name, e]) => [name, e.approval?.pending ?? null] as const)
-    : [[null, approval?.pending ?? null] as const];
   if (!args.fingerprint) {
-    const waiting = held.filter(([, p]) => p !== null);
+    // With environments (docs/environments.md) each holds its own.
+    const waiting = sections(s, undefined).flatMap(([name, e]) =>
+      e.approval?.pending ? [[name, e.approval.pending] as const] : [],
+    );
     if (waiting.length === 0) {
       io.stdout.write('Nothing is waiting for approval.\n');
       return 0;
     }
     for (const [name, pending] of waiting)
       io.stdout.write(
-        `${name !== null ? `Environment ${name}: ` : ''}${pending!.changes.length} change(s) held since ${pending!.since}${pending!.commit ? ` (commit ${pending!.commit.slice(0, 12)})` : ''}:\n` +
-          pending!.changes.map((c) => `  ${c.action} ${c.address}\n`).join('') +
-          `\nApprove exactly these: poolsync approve ${pending!.fingerprint} --daemon ${base}\n`,
+        `${name !== null ? `Environment ${name}: ` : ''}${pending.changes.length} change(s) held since ${pending.since}${pending.commit ? ` (commit ${pending.commit.slice(0, 12)})` : ''}:\n` +
+          pending.changes.map((c) => `  ${c.action} ${c.address}\n`).join('') +
+          `\nApprove exactly these: poolsync approve ${pending.fingerprint} --daemon ${base}\n`,
       );
     return 0;
   }

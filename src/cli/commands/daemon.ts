@@ -115,41 +115,27 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
     });
   }
 
-  if (config.once) return runOnce(daemon, notifier, io);
-
-  const signal = await nextSignal(io);
-  logger.info({ signal }, `received ${signal}: stopping triggers, letting running steps finish`);
-  const finished = await daemon.stop();
-  await flushNotifications(notifier);
-  // Timed out: steps were cut off; say so with the status (the next start converges).
-  return finished ? 0 : 1;
-}
-
-/** --once: the first run, then stop; exit 1 unless every run converged. */
-async function runOnce(
-  daemon: Awaited<ReturnType<typeof startDaemon>>,
-  notifier: Notifier | null,
-  io: Io,
-): Promise<number> {
-  await daemon.firstRun;
-  const status = daemon.status();
-  // With environments, every one must have converged (docs/environments.md).
-  const results = status.environments
-    ? Object.values(status.environments).map((s) => s.lastRun?.result)
-    : [status.lastRun?.result];
-  await daemon.stop();
-  await flushNotifications(notifier);
-  for (const e of status.errors) {
-    const env = e.environment !== undefined ? `[${e.environment}] ` : '';
-    io.stderr.write(`${env}${e.location ?? e.address ?? 'error'}: ${e.code}: ${e.message}\n`);
+  // --once: the first run, then stop; exit 1 unless every run converged.
+  const once = config.once ? await daemon.firstRun.then(() => daemon.status()) : null;
+  if (once === null) {
+    const signal = await nextSignal(io);
+    logger.info({ signal }, `received ${signal}: stopping triggers, letting running steps finish`);
   }
-  return results.some((r) => !r || !['applied', 'in_sync', 'planned'].includes(r)) ? 1 : 0;
-}
-
-/** On exit: messages still being sent get a few seconds, not the whole retry budget. */
-async function flushNotifications(notifier: Notifier | null): Promise<void> {
+  const finished = await daemon.stop();
+  // Messages still being sent get a few seconds, not the whole retry budget.
   const ac = new AbortController();
   if (notifier)
     await Promise.race([notifier.flush(), sleep(10_000, null, { ref: false, signal: ac.signal })]);
   ac.abort();
+  // Timed out: steps were cut off; say so with the status (the next start converges).
+  if (once === null) return finished ? 0 : 1;
+  for (const e of once.errors) {
+    const env = e.environment !== undefined ? `[${e.environment}] ` : '';
+    io.stderr.write(`${env}${e.location ?? e.address ?? 'error'}: ${e.code}: ${e.message}\n`);
+  }
+  // With environments, every one must have converged (docs/environments.md).
+  const results = once.environments
+    ? Object.values(once.environments).map((s) => s.lastRun?.result)
+    : [once.lastRun?.result];
+  return results.some((r) => !r || !['applied', 'in_sync', 'planned'].includes(r)) ? 1 : 0;
 }

@@ -6,6 +6,15 @@
  * manifest in the config repository, in the file `export` would write, so the next plan
  * shows no change for it. Refuses an object the repository already declares.
  *
+ * `poolsync init [DIR] [--from-live]`: the first step of docs/getting-started.md. Writes a
+ * poolsync.yaml whose comments say what each setting does (prune off: nothing is ever deleted
+ * until the repository says so), and with --from-live exports the live state beside it.
+ *
+ * `poolsync state list|show|forget` (docs/plan.md#what-poolsync-manages): the inventory of the
+ * control plane `plan` would use (its --env or --control-plane), each object with what the
+ * control plane shows of it now; `forget` takes an object out of management without a call
+ * about it: out of the inventory, and marked so that no later prune deletes it.
+ *
  * How `export`, `import` and `init --from-live` write manifests under `--dir`, and adopt what
  * they wrote. Never outside `--dir`, whatever a live object's name (docs/security.md, "What is
  * written"): the paths come from names the control plane gave; export leaves out names that
@@ -14,8 +23,14 @@
  * inventory (src/apply/inventory.ts), so that once they leave the repository `prune: true`
  * deletes them as it would what `poolsync apply` created (docs/plan.md, Prune by inventory).
  */
-import { mkdir } from 'node:fs/promises';
-import { adoptIntoInventory, inventoryStore } from '../../apply/inventory.js';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import {
+  adoptIntoInventory,
+  forgetInInventory,
+  inventoryStore,
+  withInventory,
+  type InventoryStore,
+} from '../../apply/inventory.js';
 import { join, resolve } from 'node:path';
 import {
   exportExecutionClusterLabels,
@@ -23,27 +38,31 @@ import {
   otherRowWarnings,
   type ExportedFile,
 } from '../../controlplane/export.js';
+import { controlPlaneIdentity } from '../../controlplane/identity.js';
 import { openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
 import { loadRepository } from '../../manifests/index.js';
 import { address, assignmentKeyString, DEFAULT_POOL, isValidName } from '../../model/common.js';
+import type { InventoryRecord } from '../../model/inventory.js';
 import type { LiveState } from '../../model/live.js';
-import { isLive } from '../../plan/inventory.js';
+import { declaredAddresses, declaredByKind, isLive, managedObjects } from '../../plan/inventory.js';
 import { checkAddressSyntax } from '../../plan/target.js';
-import { plural } from '../../render/common.js';
+import { controlPlaneName, plural } from '../../render/common.js';
+import { managedStatus } from '../../render/cli-output.js';
+import { underApplyLock } from '../../ops/apply-run.js';
 import { relativeParts, writeRepoFile } from '../../util/safe-file.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
-import { exists, requireFolder } from '../config-folder.js';
-import { controlPlaneUrl, type ExportArgs, type ImportArgs } from '../define.js';
-import { oneTarget, openToRead, sharedInventoryOf } from '../options.js';
+import { exists, refuseCodeProject, requireFolder } from '../config-folder.js';
+import { controlPlaneUrl, type Args, type StateArgs } from '../define.js';
+import { oneTarget, openToRead, sharedInventoryOf, type EnvTarget } from '../options.js';
 import type { Io } from '../io.js';
 
-export async function exportTo(given: ExportArgs, io: Io): Promise<number> {
+export async function exportTo(args: Args<'export'>, io: Io): Promise<number> {
   // --env: the environment's control plane and credentials (docs/environments.md).
-  const { args, name } = await oneTarget(null, given, 'export', io.env);
+  const target = await oneTarget(null, args, 'export', io.env);
   if (args.dir.trim() === '') throw new UserError('--dir is empty: name the folder to write into');
-  const cp = await openToRead(args, name);
+  const cp = await openToRead(target);
   // The live state as manifests under --dir, and the objects adopted into the inventory.
   try {
     const live = await readLiveState(cp);
@@ -77,27 +96,22 @@ export async function exportTo(given: ExportArgs, io: Io): Promise<number> {
       `Exported ${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]} to ${out}\n`,
     );
     const adopted = result.files.flatMap((f) => (f.address ? [f.address] : []));
-    await adopt(cp, args, adopted, io);
+    await adopt(cp, target.url, args, adopted, io);
   } finally {
     await cp.close();
   }
   return 0;
 }
 
-const FOLDER = {
-  ClusterPool: 'pools',
-  Cluster: 'clusters',
-  Queue: 'queues',
-  PoolAssignment: 'assignments',
-} as const;
+const IMPORTABLE = ['ClusterPool', 'Cluster', 'Queue', 'PoolAssignment'];
 
-export async function importObject(given: ImportArgs, io: Io): Promise<number> {
-  const args = { ...given, 'control-plane': controlPlaneUrl(given, io.env) };
+export async function importObject(args: Args<'import'>, io: Io): Promise<number> {
+  const url = controlPlaneUrl(args, io.env);
   checkAddressSyntax('import', args.address);
   const kind = args.address.slice(0, args.address.indexOf('/'));
-  if (!(kind in FOLDER)) {
+  if (!IMPORTABLE.includes(kind)) {
     throw new UserError(
-      `import writes ${Object.keys(FOLDER).join(', ')} objects; ${kind} objects are not read back from the control plane one by one: declare it in the repository (see docs/manifests.md)`,
+      `import writes ${IMPORTABLE.join(', ')} objects; ${kind} objects are not read back from the control plane one by one: declare it in the repository (see docs/manifests.md)`,
     );
   }
   const name = args.address.slice(kind.length + 1);
@@ -107,8 +121,8 @@ export async function importObject(given: ImportArgs, io: Io): Promise<number> {
     );
   await requireFolder(args.dir);
   await refuseIfDeclared(args.dir, args.address);
-  const token = await resolveToken(args['token-file'], args['control-plane'], null);
-  const cp = await openControlPlane(args['control-plane'], { token });
+  const token = await resolveToken(args['token-file'], url, null);
+  const cp = await openControlPlane(url, { token });
   try {
     const file = manifestOf(await readLiveState(cp), args.address);
     checkExportedPath(file.path);
@@ -121,7 +135,7 @@ export async function importObject(given: ImportArgs, io: Io): Promise<number> {
     io.stdout.write(
       `Imported ${args.address} into ${path}. Commit it; \`poolsync plan\` now shows no change for it.\n`,
     );
-    await adopt(cp, args, [args.address], io);
+    await adopt(cp, url, args, [args.address], io);
   } finally {
     await cp.close();
   }
@@ -130,7 +144,7 @@ export async function importObject(given: ImportArgs, io: Io): Promise<number> {
 
 /** The manifest `export` writes for this one object; a UserError when it is not live or not declarable. */
 function manifestOf(live: LiveState, addr: string): { path: string; content: string } {
-  const kind = addr.slice(0, addr.indexOf('/')) as keyof typeof FOLDER;
+  const kind = addr.slice(0, addr.indexOf('/'));
   const name = addr.slice(addr.indexOf('/') + 1);
   const one: LiveState = {
     ...live,
@@ -164,7 +178,7 @@ function manifestOf(live: LiveState, addr: string): { path: string; content: str
     );
   }
   const result = exportManifests(one);
-  const file = result.files.find((f) => f.path.startsWith(`${FOLDER[kind]}/`));
+  const file = result.files.find((f) => f.address === addr);
   if (!file) {
     throw new UserError(
       `${addr} needs no manifest: ${result.warnings[0] ?? "it is a system queue (the default queue, or a cluster's co-named queue) at its default settings; its pool and selector follow its owner (Q4, Q5)"}`,
@@ -177,17 +191,11 @@ function manifestOf(live: LiveState, addr: string): { path: string; content: str
 async function refuseIfDeclared(dir: string, addr: string): Promise<void> {
   const loaded = await loadRepository(dir);
   if (!loaded.valid) return; // an unfinished repository may still take an import
-  const d = loaded.desired;
-  const declared = [
-    ...d.pools.map((o) => [address('ClusterPool', o.name), o.source] as const),
-    ...d.clusters.map((o) => [address('Cluster', o.name), o.source] as const),
-    ...d.queues.map((o) => [address('Queue', o.name), o.source] as const),
-    ...d.assignments.map(
-      (o) => [address('PoolAssignment', assignmentKeyString(o)), o.source] as const,
-    ),
-  ].find(([a]) => a === addr);
+  const declared = declaredByKind(loaded.desired)
+    .flatMap(([, objects]) => objects)
+    .find((o) => o.address === addr);
   if (declared) {
-    const s = declared[1];
+    const s = declared.source;
     throw new UserError(
       `${addr} is already in the repository at ${join(dir, s.file)}:${s.line}:${s.column}: poolsync manages it; nothing to import`,
     );
@@ -216,18 +224,19 @@ export async function writeExported(out: string, file: ExportedFile): Promise<st
 }
 
 /**
- * ADDRESSES recorded in the inventory of the control plane of ARGS, and a line saying so (a
+ * ADDRESSES recorded in the inventory of the control plane at URL, and a line saying so (a
  * warning on stderr when the inventory cannot be written).
  */
 export async function adopt(
   cp: ControlPlane,
-  args: { 'control-plane': string; 'state-dir': string; inventory?: string },
+  url: string,
+  args: { 'state-dir': string; inventory?: string },
   addresses: readonly string[],
   io: Io,
 ): Promise<void> {
   if (addresses.length === 0) return;
   const shared = sharedInventoryOf(args, io.env);
-  const store = inventoryStore(cp, args['control-plane'], args['state-dir'], shared);
+  const store = inventoryStore(cp, url, args['state-dir'], shared);
   try {
     const added = await adoptIntoInventory(store, addresses);
     io.stdout.write(
@@ -240,4 +249,214 @@ export async function adopt(
       `Warning: could not record the adopted objects in the inventory (${store.where}): ${(err as Error).message}\n`,
     );
   }
+}
+
+const REPO_CONFIG_TEMPLATE = `# poolsync configuration of this config repository (docs/manifests.md).
+# Every other YAML file under this folder is a manifest: ClusterPool, Cluster, Queue,
+# PoolAssignment, DefaultQueue (examples/config-repo has one of each).
+# Its schema: schemas/repo-config.schema.json of the poolsync package.
+apiVersion: poolsync/v1
+kind: RepoConfig
+
+# false: live objects the repository does not declare are listed as unmanaged, never deleted.
+# true: they are deleted, for the kinds in the prune scope (manage:, else the declared kinds).
+prune: false
+
+# The kinds this repository owns, hence the kinds prune may delete (docs/plan.md, Prune scope).
+# manage: [ClusterPool, Cluster, Queue, PoolAssignment]
+
+# Files to skip (globs relative to this folder): drafts, CI files, anything not a manifest.
+ignore:
+  - drafts/**
+  - .github/**
+  - .gitlab-ci.yml
+`;
+
+export async function init(args: Args<'init'>, io: Io): Promise<number> {
+  const dir = resolve(args.dir);
+  if (await exists(join(dir, 'poolsync.yaml')))
+    throw new UserError(
+      `${join(dir, 'poolsync.yaml')} already exists: this is a config repository already (\`poolsync validate ${args.dir}\` checks it)`,
+    );
+  try {
+    await refuseCodeProject(dir);
+  } catch {
+    throw new UserError(
+      `${dir} is a code project's root (package.json, go.mod, …): start the config repository in a folder of its own, e.g. \`poolsync init ${join(args.dir, 'pools')}\``,
+    );
+  }
+  await mkdir(dir, { recursive: true });
+  await writeExported(dir, { path: 'poolsync.yaml', content: REPO_CONFIG_TEMPLATE });
+  io.stdout.write(`Wrote ${join(dir, 'poolsync.yaml')}\n`);
+  if (await ignoreStateFolder(dir))
+    io.stdout.write(
+      `Added .poolsync/ to ${join(dir, '.gitignore')}: poolsync's state, never part of a commit.\n`,
+    );
+  if (args['from-live']) await exportTo({ ...args, dir, force: false, 'config-dir': '.' }, io);
+  io.stdout.write(
+    `Next: \`poolsync validate ${args.dir}\`, then \`poolsync plan ${args.dir}\` (docs/getting-started.md).\n`,
+  );
+  return 0;
+}
+
+/** `.poolsync/` in DIR's .gitignore (made or appended to), so `git add .` never commits the state. */
+async function ignoreStateFolder(dir: string): Promise<boolean> {
+  const path = join(dir, '.gitignore');
+  const text = await readFile(path, 'utf8').catch(() => '');
+  if (/^\/?\.poolsync(\/|\/\*\*)?[ \t]*$/m.test(text)) return false;
+  const sep = text === '' || text.endsWith('\n') ? '' : '\n';
+  await writeFile(
+    path,
+    `${text}${sep}# poolsync's state: the embedded control plane, locks, records\n.poolsync/\n`,
+  );
+  return true;
+}
+
+/** The control plane of the command, with its inventory and live state read together. */
+interface Read {
+  target: EnvTarget;
+  cp: ControlPlane;
+  store: InventoryStore;
+  record: InventoryRecord | null;
+  live: LiveState;
+}
+
+export function list(args: StateArgs, io: Io): Promise<number> {
+  return withState(args, io, async ({ target, cp, store, record, live }) => {
+    const managed = managedObjects(live);
+    if (args.output === 'json') {
+      const objects = managed.objects.map(({ address, status }) => ({ address, status }));
+      const inventory = record && {
+        where: store.where,
+        updated_at: record.updated_at,
+        commit: record.commit,
+      };
+      const json = {
+        environment: target.name,
+        control_plane: controlPlaneIdentity(target.url, cp),
+        inventory,
+        objects,
+        forgotten: managed.forgotten,
+      };
+      io.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+      return 0;
+    }
+    io.stdout.write(header(target, cp));
+    if (!managed.recorded) {
+      io.stdout.write(
+        `No inventory yet (${store.where}): poolsync has applied nothing here. \`poolsync apply\` records what it applies; \`poolsync export\` and \`poolsync import\` adopt what exists.\n`,
+      );
+      return 0;
+    }
+    io.stdout.write(
+      `Inventory: ${store.where} (updated ${record!.updated_at}${record!.commit ? `, commit ${record!.commit.slice(0, 12)}` : ''})\n\n`,
+    );
+    const width = Math.min(40, Math.max(0, ...managed.objects.map((o) => o.address.length)));
+    for (const o of managed.objects)
+      io.stdout.write(`${escapeTerminal(o.address.padEnd(width))}  ${managedStatus(o)}\n`);
+    const { count, missing } = managed;
+    io.stdout.write(
+      `\n${plural(count, 'managed object')}${missing > 0 ? ` (${missing} missing from the control plane: the next apply creates ${missing === 1 ? 'it' : 'them'} again if declared)` : ''}.\n`,
+    );
+    if (managed.forgotten.length > 0)
+      io.stdout.write(
+        `Forgotten (never pruned; \`poolsync import\` adopts one again): ${managed.forgotten.map(escapeTerminal).join(', ')}\n`,
+      );
+    return 0;
+  });
+}
+
+export async function show(args: StateArgs, io: Io): Promise<number> {
+  const address = checkedAddress('state show', args.address);
+  return withState(args, io, async ({ target, cp, live }) => {
+    const managed = managedObjects(live);
+    const object = managed.objects.find((o) => o.address === address);
+    if (!object) throw notManaged(address, managed.forgotten, live);
+    if (args.output === 'json') {
+      io.stdout.write(`${JSON.stringify({ environment: target.name, ...object }, null, 2)}\n`);
+      return 0;
+    }
+    io.stdout.write(header(target, cp));
+    io.stdout.write(`${escapeTerminal(address)}: ${managedStatus(object)}\n`);
+    if (object.live) {
+      const fields = Object.entries(object.live);
+      const width = Math.max(...fields.map(([k]) => k.length));
+      for (const [k, v] of fields)
+        io.stdout.write(`  ${k.padEnd(width)} = ${escapeTerminal(JSON.stringify(v))}\n`);
+    }
+    return 0;
+  });
+}
+
+export async function forget(args: StateArgs, io: Io): Promise<number> {
+  const address = checkedAddress('state forget', args.address);
+  return withState(args, io, async ({ target, store, record, live }) => {
+    if (record?.forgotten?.includes(address)) {
+      io.stdout.write(`${address} is already forgotten: poolsync leaves it alone.\n`);
+      return 0;
+    }
+    if (!record?.addresses.includes(address) && !isLive(live, address))
+      throw new UserError(
+        `${address} is neither in the inventory (${store.where}) nor on the control plane: nothing to forget (\`poolsync state list\` lists what is managed)`,
+      );
+    // Under the apply lock: an apply recording the inventory meanwhile would undo this.
+    await underApplyLock(target.url, args['state-dir'], () => forgetInInventory(store, address));
+    io.stdout.write(
+      `Forgot ${address}: it left the inventory (${store.where}), and no later prune deletes it. Nothing was sent to the control plane about it.\n`,
+    );
+    if (await stillDeclared(args, address))
+      io.stdout.write(
+        `${address} is still declared in ${args.dir}: the next apply keeps updating it as declared (never deleting it); remove its manifest to leave it entirely alone.\n`,
+      );
+    return 0;
+  });
+}
+
+function checkedAddress(command: string, address: string | undefined): string {
+  if (address === undefined)
+    throw new UserError(`${command} needs an address, e.g. Queue/training`);
+  checkAddressSyntax(command, address);
+  return address;
+}
+
+/** Opens the control plane `plan` would use (read only), reads its inventory and live state, runs `fn`. */
+async function withState(
+  args: StateArgs,
+  io: Io,
+  fn: (read: Read) => Promise<number>,
+): Promise<number> {
+  await requireFolder(args.dir);
+  const target = await oneTarget(args.dir, args, 'state', io.env);
+  const cp = await openToRead(target, args['max-retries']);
+  try {
+    const shared = sharedInventoryOf(args, io.env);
+    const store = inventoryStore(cp, target.url, args['state-dir'], shared);
+    const [live, record] = await Promise.all([readLiveState(cp), store.read()]);
+    return await fn({ target, cp, store, record, live: withInventory(live, record) });
+  } finally {
+    await cp.close();
+  }
+}
+
+function header({ name, url }: EnvTarget, cp: ControlPlane): string {
+  const id = controlPlaneIdentity(url, cp);
+  return `${name !== null ? `Environment: ${name}\n` : ''}Control plane: ${escapeTerminal(controlPlaneName(id))}\n`;
+}
+
+function notManaged(address: string, forgotten: readonly string[], live: LiveState): UserError {
+  if (forgotten.includes(address))
+    return new UserError(
+      `${address} was forgotten (\`poolsync state forget\`): poolsync does not manage it; \`poolsync import ${address}\` adopts it again`,
+    );
+  return new UserError(
+    isLive(live, address)
+      ? `${address} is on the control plane, but poolsync does not manage it (it is not in the inventory): \`poolsync import ${address}\` adopts it`
+      : `${address} is not managed by poolsync and not on the control plane (\`poolsync state list\` lists what is managed)`,
+  );
+}
+
+/** DIR (as the environment reads it) declares the address; false when it does not load. */
+async function stillDeclared(args: StateArgs, address: string): Promise<boolean> {
+  const loaded = await loadRepository(args.dir, { environment: args.env });
+  return loaded.valid && declaredAddresses(loaded.desired).includes(address);
 }

@@ -4,38 +4,63 @@
  * plane), 2 with --detailed-exitcode when there are changes to apply (plan.md). `poolsync show
  * PLANFILE`: a plan saved with `plan --out FILE`, rendered as plan renders it once its seal
  * verifies.
+ *
+ * `poolsync promote FROM [DIR]` (docs/environments.md, Promotion): what promoting FROM's own
+ * manifests to the next environment would plan there, before the change is made. An
+ * environment's own folder (the one of its folders the next environment does not share) holds
+ * what it runs on top of the shared base; promoting it makes the next environment's own folder
+ * hold the same manifests (patch files are each environment's own values and are never
+ * promoted). The folder is copied to a temporary one, the change made there, and that planned
+ * against the next environment's control plane. `--write` then makes the change in DIR, for a
+ * commit and a pull request (whose comment plans every environment). Exit 0, 1 on error, 2
+ * with --detailed-exitcode when the plan has changes.
  */
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { resolveToken } from '../../controlplane/open.js';
 import { formatValidationText } from '../../manifests/report.js';
+import { readRepoConfig } from '../../manifests/config.js';
+import { underFolder } from '../../manifests/environments.js';
+import { LIMITS } from '../../manifests/limits.js';
+import { findManifestFiles } from '../../manifests/walk.js';
+import type { Environment } from '../../model/desired.js';
+import { describeFailure, readRepoFile, writeRepoFile } from '../../util/safe-file.js';
 import { cleanCommit, planRun, refreshRun, type PlanOutcome } from '../../ops/plan-run.js';
 import { planFileParts, type PlanKey } from '../../render/plan-file.js';
-import { nothingDeclared, renderedFileChanges, renderParts } from '../../render/cli-output.js';
+import {
+  describePromotion,
+  nothingDeclared,
+  renderedFileChanges,
+  renderParts,
+} from '../../render/cli-output.js';
+import { plural } from '../../render/common.js';
 import { readSavedPlan, resolvePlanKey } from '../saved-plan.js';
 import type { EnvironmentOutcome, PublishOutcome } from '../../vcs/types.js';
 import { paceLine } from '../../util/pacer.js';
+import { batches } from '../../util/batched-lines.js';
 import { UserError } from '../../util/user-error.js';
 import {
   durationFlag,
+  environmentTarget,
   inEnvironment,
   planShape,
   resolveTargets,
   sharedInventoryOf,
   useColor,
-  withTarget,
   type EnvTarget,
-  type Targeted,
 } from '../options.js';
-import { reportError, writeParts, writePartsToFile, type Io } from '../io.js';
+import { reportError, writeParts, type Io } from '../io.js';
 import { baseEnvironments, baseRefusal, pullRequestBase } from '../../vcs/base-environments.js';
 import { declaresNothing, requireConfigFolder, requireFolder } from '../config-folder.js';
-import type { PlanArgs, ShowArgs } from '../define.js';
+import type { Args } from '../define.js';
 
 /**
  * The plan of each environment asked for (docs/environments.md), one after the other; without
  * environments, the one plan of `--control-plane`. Exit: 1 when any failed, else 2 (with
  * --detailed-exitcode) when any has changes.
  */
-export async function plan(args: PlanArgs, io: Io): Promise<number> {
+export async function plan(args: Args<'plan'>, io: Io): Promise<number> {
   // Only the folder: --refresh-only reads no manifests, and planFor checks the rest.
   await requireFolder(args.dir);
   const targets = await resolveTargets(args.dir, args, {
@@ -43,14 +68,13 @@ export async function plan(args: PlanArgs, io: Io): Promise<number> {
     command: 'plan',
     env: io.env,
   });
+  if (targets[0]!.name === null) return planFor(args, targets[0]!, io);
   // A pull request's poolsync.yaml may not choose where credentials go (docs/security.md).
-  const base =
-    targets[0]!.name === null ? null : pullRequestBase(io.env, args.comment !== undefined);
+  const base = pullRequestBase(io.env, args.comment !== undefined);
   if (base) {
     const pins = await baseEnvironments(args.dir, base);
     for (const t of targets) t.refused = baseRefusal(t.env!, pins) ?? undefined;
   }
-  if (targets[0]!.name === null) return planFor(withTarget(args, targets[0]!), targets[0]!, io);
   if (targets.length > 1 && (args.out !== undefined || args.output === 'json'))
     throw new UserError(
       `--env all plans ${targets.length} environments: ${args.out !== undefined ? '--out' : '--output json'} takes one plan; name one environment with --env NAME`,
@@ -64,7 +88,7 @@ export async function plan(args: PlanArgs, io: Io): Promise<number> {
     const collect = (outcome: EnvironmentOutcome) => sections.push({ name: t.name!, outcome });
     let c: number;
     try {
-      c = await planFor(withTarget(args, t), t, io, collect);
+      c = await planFor(args, t, io, collect);
     } catch (err) {
       const named = await inEnvironment(err, args.dir, t);
       if (targets.length === 1) throw named;
@@ -88,7 +112,7 @@ export async function plan(args: PlanArgs, io: Io): Promise<number> {
   return code;
 }
 
-export async function show(args: ShowArgs, io: Io): Promise<number> {
+export async function show(args: Args<'show'>, io: Io): Promise<number> {
   const plan = await readSavedPlan(args.planfile, io.env);
   // JSON: the plan as read, its seal included, so the output is again a plan file.
   await writeParts(io.stdout, renderParts(plan, args.output, useColor(args.color, io)));
@@ -96,11 +120,11 @@ export async function show(args: ShowArgs, io: Io): Promise<number> {
 }
 
 /** What the plan of one target reads: plan's arguments, or promote's (no parallelism of theirs). */
-type PlanOptions = Omit<PlanArgs, 'parallelism'> & { parallelism?: number };
+type PlanOptions = Omit<Args<'plan'>, 'parallelism'> & { parallelism?: number };
 
 /** The plan of one target (the plan `promote` shows too); its exit code. */
-export async function planFor(
-  args: Targeted<PlanOptions>,
+async function planFor(
+  args: PlanOptions,
   target: EnvTarget,
   io: Io,
   collect?: (outcome: EnvironmentOutcome) => void,
@@ -115,7 +139,7 @@ export async function planFor(
     );
     if (other)
       throw new UserError(`--refresh-only shows drift only: it cannot be combined with --${other}`);
-    return refreshOnly(args, target.name, io);
+    return refreshOnly(args, target, io);
   }
   const { result, key, commit } = await planOf(args, target, io);
   // An unreachable control plane is the command's error (exit 1), as any other failure.
@@ -153,7 +177,8 @@ export async function planFor(
   }
   if (args.out) {
     const out = args.out;
-    await writePartsToFile(out, planFileParts(plan, key ?? null)).catch(
+    // In batches: a plan of 100,000 changes is written without its whole text in memory.
+    await writeFile(out, batches(planFileParts(plan, key ?? null))).catch(
       (err: NodeJS.ErrnoException) => {
         throw new UserError(`cannot save the plan to ${out}: ${err.code ?? String(err)}`);
       },
@@ -166,29 +191,23 @@ export async function planFor(
 
 /** Credentials, plan key and commit, then the plan of `target` (or the repository's errors). */
 async function planOf(
-  args: Targeted<PlanOptions>,
+  args: PlanOptions,
   target: EnvTarget,
   io: Io,
 ): Promise<{ result: PlanOutcome; key: PlanKey | undefined; commit: string | null }> {
   const note = await requireConfigFolder(args.dir);
   if (note !== null) io.stderr.write(note);
-  const url = args['control-plane'];
-  const token = await resolveToken(args['token-file'], url, target.name);
+  const source = await acquire(args, target);
   // The JSON plan is a plan file: sealed (render/plan-file.ts), with the key when one is set.
   const key: PlanKey | undefined =
     args.out !== undefined || args.output === 'json' ? await resolvePlanKey(io.env) : undefined;
   const commit = await planCommit(args, io);
   const result = await planRun({
     source: {
-      kind: 'acquire',
-      url,
-      stateDir: args['state-dir'],
+      ...source,
       sharedInventory: sharedInventoryOf(args, io.env),
-      maxRetries: args['max-retries'],
       parallelism: args.parallelism,
       onPace: (e) => io.stderr.write(`${paceLine(e)}\n`),
-      token,
-      apiKeyFile: args['api-key-file'],
     },
     desired: {
       kind: 'folder',
@@ -208,30 +227,24 @@ async function planOf(
   return { result, key, commit };
 }
 
+/**
+ * The control plane a plan reads (only), with the target's credentials: the Union API key of
+ * --api-key-file too.
+ */
+async function acquire(args: PlanOptions, target: EnvTarget) {
+  const { url, tokenFile, apiKeyFile, name } = target;
+  const token = await resolveToken(tokenFile, url, name);
+  const { 'state-dir': stateDir, 'max-retries': maxRetries } = args;
+  const kind = 'acquire' as const;
+  return { kind, url, stateDir, sharedInventory: null, maxRetries, token, apiKeyFile };
+}
+
 /** `--refresh-only`: drift since the last apply; exit 2 with --detailed-exitcode when there is some. */
-async function refreshOnly(
-  args: Targeted<PlanOptions>,
-  environment: string | null,
-  io: Io,
-): Promise<number> {
+async function refreshOnly(args: PlanOptions, target: EnvTarget, io: Io): Promise<number> {
   const { lastAppliedPathFor, readLastApplied } = await import('../../apply/last-applied.js');
   const render = await import('../../render/refresh.js');
-  const url = args['control-plane'];
-  const last = await readLastApplied(lastAppliedPathFor(url, args['state-dir']));
-  const token = await resolveToken(args['token-file'], url, environment);
-  // Reads only, with the credentials a plan takes (the Union API key of --api-key-file).
-  const report = await refreshRun(
-    {
-      kind: 'acquire',
-      url,
-      stateDir: args['state-dir'],
-      sharedInventory: null,
-      maxRetries: args['max-retries'],
-      token,
-      apiKeyFile: args['api-key-file'],
-    },
-    last,
-  );
+  const last = await readLastApplied(lastAppliedPathFor(target.url, args['state-dir']));
+  const report = await refreshRun(await acquire(args, target), last);
   io.stdout.write(
     args.output === 'json'
       ? render.renderRefreshJson(report)
@@ -260,4 +273,136 @@ async function publishComment(args: PlanOptions, outcome: PublishOutcome, io: Io
   const { describePublish, publishFromCliArgs } = await import('../../vcs/cli-options.js');
   const posted = await publishFromCliArgs(args, outcome, io.env);
   if (posted) io.stderr.write(`${describePublish(posted)}\n`);
+}
+
+export async function promote(args: Args<'promote'>, io: Io): Promise<number> {
+  await requireFolder(args.dir);
+  const { config, errors } = await readRepoConfig(args.dir);
+  const envs = config.environments ?? [];
+  if (errors.length > 0)
+    throw new UserError(`poolsync.yaml in ${args.dir} is invalid: run \`poolsync validate\``);
+  const names = envs.map((e) => e.name).join(', ');
+  if (envs.length === 0)
+    throw new UserError(
+      `promote moves a change between environments, and poolsync.yaml in ${args.dir} declares none (docs/environments.md)`,
+    );
+  const from = envs.find((e) => e.name === args.from);
+  if (!from)
+    throw new UserError(
+      `no environment '${args.from}' in poolsync.yaml; its environments: ${names}`,
+    );
+  const toName = args.to ?? from.promotesTo;
+  if (toName === undefined)
+    throw new UserError(
+      `environment ${from.name} promotes to no environment: set its promotesTo in poolsync.yaml, or pass --to NAME`,
+    );
+  const to = envs.find((e) => e.name === toName);
+  if (!to || to === from)
+    throw new UserError(`--to ${toName}: not another environment of poolsync.yaml (${names})`);
+  const fromFolder = ownFolder(from, to);
+  const toFolder = ownFolder(to, from);
+  const changes = await promotionChanges(args.dir, fromFolder, toFolder, config.ignore);
+  io.stderr.write(describePromotion(from.name, to.name, changes));
+  // The plan of `to` with the changes made in a copy of the folder.
+  let code: number;
+  const copy = await mkdtemp(join(tmpdir(), 'poolsync-promote-'));
+  try {
+    const folder = join(copy, basename(args.dir) || 'repo');
+    // Manifests and poolsync.yaml only: dot-entries (.git, .poolsync state) are never read.
+    await cp(args.dir, folder, {
+      recursive: true,
+      filter: (src) => !basename(src).startsWith('.') || src === args.dir,
+    });
+    await applyChanges(folder, changes);
+    // The control plane and credentials are the real folder's (a file: path is relative to it).
+    // A credential on the command line wins over the environment's, as for `plan --env`.
+    const target = environmentTarget(args.dir, to, args, io.env);
+    const planArgs = {
+      ...args,
+      dir: folder,
+      env: to.name,
+      'refresh-only': false,
+      'lock-timeout': '0s',
+    };
+    code = await planFor(planArgs, target, io).catch(async (err: unknown) => {
+      throw await inEnvironment(err, args.dir, target);
+    });
+  } finally {
+    await rm(copy, { recursive: true, force: true });
+  }
+  if (args.write && code !== 1 && changes.length > 0) {
+    await applyChanges(args.dir, changes);
+    io.stderr.write(
+      `Wrote the ${plural(changes.length, 'file change')} into ${toFolder}: commit them and open a pull request.\n`,
+    );
+  }
+  return code;
+}
+
+async function applyChanges(dir: string, changes: FileChange[]): Promise<void> {
+  for (const c of changes) {
+    if (c.action === 'remove') await rm(join(dir, c.path), { force: true });
+    else
+      await writeRepoFile(dir, c.path, c.content!).catch((err: Error) => {
+        throw new UserError(`cannot write ${c.path}: ${err.message}`);
+      });
+  }
+}
+
+interface FileChange {
+  /** Path relative to the config folder, in the next environment's folder. */
+  path: string;
+  action: 'add' | 'change' | 'remove';
+  /** The promoted content (absent for a remove). */
+  content?: string;
+}
+
+/**
+ * The folder promotion copies: the first of `env`'s folders that `other` does not read. Later
+ * folders of its own (e.g. `clusters/production`) hold what only that environment has and are
+ * never promoted; nor are patch files.
+ */
+function ownFolder(env: Environment, other: Environment): string {
+  const own = env.folders.filter((f) => !other.folders.includes(f));
+  if (own.length > 0) return own[0]!;
+  throw new UserError(
+    `environment ${env.name} reads no folder that ${other.name} does not: promotion copies the first folder of its own to the other's first (docs/environments.md, Promotion)`,
+  );
+}
+
+/** The manifests of `folder` (relative to it), without patch files, as the walk finds them. */
+async function manifestsIn(
+  dir: string,
+  folder: string,
+  skip: readonly string[],
+): Promise<Map<string, string>> {
+  const walk = await findManifestFiles(dir, skip);
+  const out = new Map<string, string>();
+  for (const file of walk.files) {
+    if (!underFolder(file, folder)) continue;
+    const read = await readRepoFile(dir, file, { maxBytes: LIMITS.maxFileBytes });
+    if (!read.ok) throw new UserError(`${file}: ${describeFailure(read)}`);
+    out.set(file.slice(folder.length + 1), read.bytes.toString('utf8'));
+  }
+  return out;
+}
+
+/** What promoting fromFolder's manifests changes in toFolder, sorted by path. */
+async function promotionChanges(
+  dir: string,
+  fromFolder: string,
+  toFolder: string,
+  ignore: readonly string[],
+): Promise<FileChange[]> {
+  const source = await manifestsIn(dir, fromFolder, ignore);
+  const target = await manifestsIn(dir, toFolder, ignore);
+  const changes: FileChange[] = [];
+  for (const rel of [...new Set([...source.keys(), ...target.keys()])].sort()) {
+    const [content, now] = [source.get(rel), target.get(rel)];
+    const path = `${toFolder}/${rel}`;
+    if (content === undefined) changes.push({ path, action: 'remove' });
+    else if (content !== now)
+      changes.push({ path, action: now === undefined ? 'add' : 'change', content });
+  }
+  return changes;
 }

@@ -26,17 +26,11 @@ import { credentialsSecretMessage } from '../../manifests/config.js';
 import { CHART_CREDENTIALS_SECRET } from '../../manifests/rules.js';
 import { UserError } from '../../util/user-error.js';
 import { requireFolder } from '../config-folder.js';
-import type { RenderArgs } from '../define.js';
+import type { Args } from '../define.js';
 import type { Io } from '../io.js';
+import type { RenderConfig } from '../../model/desired.js';
 
-/** What poolsync.yaml `render` says of the file asked for. */
-interface Configured {
-  path: string;
-  credentialsSecret?: string;
-  base?: string;
-}
-
-export async function render(args: RenderArgs, io: Io): Promise<number> {
+export async function render(args: Args<'render'>, io: Io): Promise<number> {
   await requireFolder(args.dir);
   const commit = await cleanCommit(args.dir);
   const loaded = await loadRepository(args.dir, { commit, environment: args.env });
@@ -44,7 +38,8 @@ export async function render(args: RenderArgs, io: Io): Promise<number> {
     io.stdout.write(formatValidationText(loaded.errors, { baseDir: args.dir }));
     return 1;
   }
-  const configured = loaded.desired.config.render?.[args.what] as Configured | undefined;
+  // What poolsync.yaml `render` says of the file asked for.
+  const configured: RenderConfig['flyte-core-values'] = loaded.desired.config.render?.[args.what];
   const secret = args['credentials-secret'] ?? configured?.credentialsSecret;
   if (secret !== undefined && secret !== CHART_CREDENTIALS_SECRET)
     throw new UserError(credentialsSecretMessage(secret));

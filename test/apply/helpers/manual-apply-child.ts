@@ -5,12 +5,12 @@
  */
 import { openControlPlane } from '../../../src/controlplane/open.js';
 import { apply } from '../../../src/cli/commands/apply.js';
-import type { ApplyArgs } from '../../../src/cli/define.js';
+import type { Args } from '../../../src/cli/define.js';
 import { processIo, reportError } from '../../../src/cli/io.js';
 import type { StepKind } from '../../../src/model/plan.js';
 import { withManualSteps } from './manual-backend.js';
 
-const args = JSON.parse(process.argv[2]!) as ApplyArgs;
+const args = JSON.parse(process.argv[2]!) as Args<'apply'>;
 const ops = new Set((process.argv[3] ?? '').split(',').filter(Boolean) as StepKind[]);
 const io = processIo();
 try {
