@@ -347,26 +347,25 @@ export function fingerprintOf(codeRoot: string): string {
     const files = readdirSync(codeRoot, { recursive: true, withFileTypes: true })
       .filter((e) => !e.isDirectory() && CODE.test(e.name) && !e.name.endsWith('.d.ts'))
       .map((e) => relative(codeRoot, join(e.parentPath, e.name)));
-    for (const path of files.sort()) {
-      const s = statSync(join(codeRoot, path));
-      hash.update(`${path} ${s.size} ${s.mtimeMs} ${s.ino}\n`);
-    }
+    for (const path of files.sort()) hash.update(`${path} ${stamp(join(codeRoot, path))}\n`);
   }
   return hash.digest('hex').slice(0, 32);
 }
 
 /** dist/build-id with its stamps and main.js's, or null (from source, or an older build). */
-export function readBuildId(codeRoot: string): string | null {
+function readBuildId(codeRoot: string): string | null {
   const path = join(codeRoot, 'build-id');
   try {
-    const stamp = (p: string) => {
-      const s = statSync(p);
-      return `${s.size} ${s.mtimeMs} ${s.ino}`;
-    };
     return `build-id ${readFileSync(path, 'utf8').trim()} ${stamp(path)} ${stamp(join(codeRoot, 'cli', 'main.js'))}\n`;
   } catch {
     return null;
   }
+}
+
+/** A file's stamps: size, mtime and inode. */
+function stamp(path: string): string {
+  const s = statSync(path);
+  return `${s.size} ${s.mtimeMs} ${s.ino}`;
 }
 
 /**

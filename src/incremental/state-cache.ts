@@ -42,7 +42,15 @@ export function createStateCache<V>(): StateCachePort<V> & { readonly size: numb
     },
     hold(files) {
       const e = matching(files);
-      return e === null ? null : { value: e.value, release: holder(e) };
+      if (e === null) return null;
+      // Counts one reader until released (once).
+      e.readers++;
+      let held = true;
+      const release = () => {
+        if (held) e.readers--;
+        held = false;
+      };
+      return { value: e.value, release };
     },
     keep(files, value) {
       entries.delete(files.path);
@@ -61,15 +69,5 @@ export function createStateCache<V>(): StateCachePort<V> & { readonly size: numb
     forget(path) {
       entries.delete(path);
     },
-  };
-}
-
-/** Counts one reader of `e` until the returned release is called (once). */
-function holder(e: Entry<unknown>): () => void {
-  e.readers++;
-  let released = false;
-  return () => {
-    if (!released) e.readers--;
-    released = true;
   };
 }

@@ -20,6 +20,10 @@ export interface TextOptions {
   baseDir?: string;
 }
 
+/** A path as the user names it (joined to `baseDir`), escaped for the terminal. */
+const shown = (file: string, { baseDir }: TextOptions): string =>
+  escapeTerminal(baseDir === undefined ? file : join(baseDir, file));
+
 /** By file, line, column, then code and message, so output is stable. */
 export function compareErrors(a: ValidationError, b: ValidationError): number {
   return (
@@ -36,8 +40,6 @@ export function compareErrors(a: ValidationError, b: ValidationError): number {
  * File names and messages (which quote YAML values) are escaped for the terminal.
  */
 export function formatValidationText(errors: ValidationError[], opts: TextOptions = {}): string {
-  const shown = (file: string): string =>
-    opts.baseDir === undefined ? file : join(opts.baseDir, file);
   const sorted = [...errors].sort(compareErrors);
   const lines: string[] = [];
   // Per file, code and object: the first error and how many there are.
@@ -48,14 +50,14 @@ export function formatValidationText(errors: ValidationError[], opts: TextOption
     hidden.set(key, group);
     if (++group.n > REPEATS_SHOWN) continue;
     lines.push(
-      `${escapeTerminal(shown(e.file))}:${e.line}:${e.column}: ${e.code} ${escapeTerminal(e.message)}`,
+      `${shown(e.file, opts)}:${e.line}:${e.column}: ${e.code} ${escapeTerminal(e.message)}`,
     );
   }
   for (const { e, n } of hidden.values()) {
     if (n <= REPEATS_SHOWN) continue;
     const more = (n - REPEATS_SHOWN).toLocaleString('en-US');
     lines.push(
-      `${escapeTerminal(shown(e.file))}: ${more} more ${e.code} errors${e.address ? ` of ${escapeTerminal(e.address)}` : ''} not shown (--output json lists every error)`,
+      `${shown(e.file, opts)}: ${more} more ${e.code} errors${e.address ? ` of ${escapeTerminal(e.address)}` : ''} not shown (--output json lists every error)`,
     );
   }
   const files = new Set(errors.map((e) => e.file)).size;
@@ -89,9 +91,7 @@ export function formatSkipped(
   opts: TextOptions = {},
 ): string {
   if (!skipped || skipped.length === 0) return '';
-  const shown = (file: string): string =>
-    escapeTerminal(opts.baseDir === undefined ? file : join(opts.baseDir, file));
-  const list = skipped.slice(0, 5).map((s) => `${shown(s.path)} (${s.reason})`);
+  const list = skipped.slice(0, 5).map((s) => `${shown(s.path, opts)} (${s.reason})`);
   if (skipped.length > 5) list.push(`and ${skipped.length - 5} more`);
   return (
     `Skipped ${plural(skipped.length, 'entry').replace('entrys', 'entries')} that ${skipped.length === 1 ? 'is' : 'are'} not a regular file or folder: ${list.join(', ')}. ` +

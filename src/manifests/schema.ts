@@ -46,12 +46,12 @@ const VALIDATORS: Record<SchemaKind, Validator> = generated;
 /** Schema errors described per document; the rest are counted in one more. */
 const MAX_ISSUES = 100;
 
-/** Validates one document's plain value against its kind's schema; `root` gives positions. */
 /** True when `value` passes its kind's schema (the plain-value load: its errors come from a re-read). */
 export function schemaAccepts(kind: SchemaKind, value: unknown): boolean {
   return VALIDATORS[kind](value);
 }
 
+/** Validates one document's plain value against its kind's schema; `root` gives positions. */
 export function validateAgainstSchema(
   kind: SchemaKind,
   value: unknown,

@@ -8,7 +8,6 @@
  * reads the file, so every error comes from one place. test/manifests/yaml-simple.test.ts holds
  * both parsers to the same output on every YAML file of the repository and thousands of mutations.
  */
-import { CORE_SCHEMA } from '../util/js-yaml.js';
 import { flatString } from '../util/flat-string.js';
 import { LIMITS, type InputLimits } from './limits.js';
 import {
@@ -36,7 +35,6 @@ export function parseYamlFile(text: string, limits: Readonly<InputLimits> = LIMI
 /** Thrown inside the parser when the input leaves the subset; never escapes yaml-simple.ts. */
 export const GIVE_UP = new Error('outside the simple subset');
 
-const STR_TAG = 'tag:yaml.org,2002:str';
 // Characters js-yaml refuses or treats specially anywhere in the input: control characters,
 // C1 controls, surrogates (emoji are valid but rare: the full parser handles them), BOM, noncharacters.
 // eslint-disable-next-line no-control-regex
@@ -52,21 +50,6 @@ function inSubset<T>(text: string, read: (source: string) => T): T | null {
     if (err === GIVE_UP) return null;
     throw err;
   }
-}
-
-const stringKeys = new Map<string, boolean>();
-
-/** True when a plain key reads as a string in the core schema (`1`, `true`, `null` do not). */
-function isStringKey(key: string): boolean {
-  // A letter other than n, t, f cannot start null, true or false: the only core words.
-  const c = key.charCodeAt(0) | 0x20;
-  if (c >= 97 && c <= 122 && c !== 110 && c !== 116 && c !== 102) return true;
-  let ok = stringKeys.get(key);
-  if (ok === undefined) {
-    ok = CORE_SCHEMA.resolveImplicitScalarTag(key).tag.tagName === STR_TAG;
-    if (stringKeys.size < 10_000) stringKeys.set(key, ok);
-  }
-  return ok;
 }
 
 /** `[A-Za-z0-9_]`: what a plain key may start with. */
@@ -316,7 +299,7 @@ abstract class SimpleReader<N, M extends N, S extends N> {
   /** The plain key from `at` to its `:`: a string in the core schema, not `seen` in its mapping. */
   private key(at: number, colon: number, seen: SeenKeys): string {
     const key = this.text.slice(at, colon);
-    if (!isStringKey(key)) throw GIVE_UP;
+    if (typeof plainScalarValue(key) !== 'string') throw GIVE_UP;
     if (!seen.add(key)) throw GIVE_UP;
     this.addBytes(key.length);
     return key;

@@ -442,6 +442,8 @@ const NOT_NUMERIC = /[^0-9a-fA-FoxX.+-]/;
 export function plainScalarValue(text: string): Scalar | undefined {
   const c = text.charCodeAt(0) | 0x20; // lower case of an ASCII letter
   if (c >= 97 && c <= 122) {
+    // Only null, true and false (n, t, f) are not strings.
+    if (c !== 110 && c !== 116 && c !== 102) return text;
     const word = LETTER_WORDS.get(text);
     return word === undefined ? text : word;
   }
