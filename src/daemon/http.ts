@@ -302,15 +302,14 @@ async function webhook(
   h: HttpHandlers,
   provider: 'github' | 'gitlab',
 ): Promise<void> {
-  const limit = BODY_LIMIT;
   let body: Buffer;
   try {
-    body = await readBody(req, limit);
+    body = await readBody(req, BODY_LIMIT);
   } catch (err) {
     if (!(err instanceof TooLarge)) throw err;
     h.metrics.webhookDeliveries.inc({ provider, result: 'too_large' });
     res.setHeader('connection', 'close');
-    return send(res, 413, { error: `body larger than ${limit} bytes` });
+    return send(res, 413, { error: `body larger than ${BODY_LIMIT} bytes` });
   }
   const secret = provider === 'github' ? h.githubWebhookSecret : h.gitlabWebhookToken;
   if (secret === null) {

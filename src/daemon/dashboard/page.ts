@@ -573,10 +573,7 @@ function phases(run: RecentRun): SafeHtml {
   const rest = Math.max(0, run.durationMs - named);
   if (rest > 0) entries.push(['other', rest]);
   if (entries.length === 0) return markup``;
-  const total = Math.max(
-    1,
-    entries.reduce((sum, [, ms]) => sum + ms, 0),
-  );
+  const total = Math.max(1, named + rest);
   const colour = (name: string, i: number) => (name === 'other' ? 'other' : String(i % 6));
   let x = 0;
   const rects = entries.map(([name, ms], i) => {

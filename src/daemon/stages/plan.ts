@@ -19,7 +19,6 @@ import { managedObjects } from '../../plan/inventory.js';
 import { runWords } from '../../render/daemon-words.js';
 import { countsText, heldForApproval, plural, whyText } from '../../render/common.js';
 import {
-  mergeUpdates,
   reachedUpdate,
   unreachedUpdate,
   type RunContext,
@@ -69,11 +68,12 @@ export async function planStage(
   }
   const { plan } = outcome;
   const remember = { controlPlaneAnswered: true, lastEvaluatedCommit: commit };
-  const status = mergeUpdates(
-    reachedUpdate(cp.backend.name, null, ctx.now()),
-    shownOf(ctx, plan),
-    live === null ? {} : managedUpdate(live),
-  );
+  // Only the first of these sets the control plane's fields.
+  const status = {
+    ...reachedUpdate(cp.backend.name, null, ctx.now()),
+    ...shownOf(ctx, plan),
+    ...(live === null ? {} : managedUpdate(live)),
+  };
   if (outcome.kind === 'errors') {
     const message = runWords.planErrors(plan.errors.length);
     return {
