@@ -30,13 +30,6 @@ export type AppliedCounts = Omit<PlanCounts, 'blocked'>;
 /** At most this many objects are listed in a run's `changed` (`changedTotal` counts them all). */
 export const CHANGED_LISTED = 100;
 
-export interface ChangedObject {
-  address: string;
-  action: string;
-  /** Made by the control plane itself as the effect of another object's step. */
-  sideEffect: boolean;
-}
-
 export interface RunRecord {
   id: number;
   trigger: TriggerReason[];
@@ -48,7 +41,12 @@ export interface RunRecord {
   message: string;
   applied: AppliedCounts;
   /** The objects the run changed, in plan order (the first CHANGED_LISTED). */
-  changed: ChangedObject[];
+  changed: {
+    address: string;
+    action: string;
+    /** Made by the control plane itself as the effect of another object's step. */
+    sideEffect: boolean;
+  }[];
   /** How many objects the run changed in all. */
   changedTotal: number;
   /** Time spent in each phase: fetch, load, live, plan, apply (those that ran). */
