@@ -7,8 +7,7 @@
  * An approval of anything else is refused with the reason (stale: the live state or the commit
  * moved since it was planned).
  */
-import type { commentWords } from '../render/daemon-words.js';
-import { approvalWords } from '../render/daemon-words.js';
+import { approvalWords, type commentWords } from '../render/daemon-words.js';
 
 /** One change as /status and the approvals list it: its address, action and why it waits. */
 export interface ChangeBrief {

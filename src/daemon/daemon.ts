@@ -17,7 +17,7 @@ import { pullRequestSide } from './pull-requests.js';
 import type { DaemonStatus } from './status.js';
 import { startTimer, watchFolder, type Trigger } from './triggers.js';
 import { environmentsStatus, sectionsFromLeaders, startUnits, type UnitDeps } from './unit.js';
-import type { PullRequestEvent } from './webhooks.js';
+import type { PullRequestEvent } from '../vcs/types.js';
 
 export interface DaemonDeps extends Omit<UnitDeps, 'candidacy'> {
   /**

@@ -21,13 +21,8 @@ import type { DashboardHandler } from './dashboard/page.js';
 import type { TriggerReason } from './loop.js';
 import type { DaemonMetrics } from './metrics.js';
 import type { DaemonStatus } from './status.js';
-import {
-  type CommentEvent,
-  handleGithubWebhook,
-  handleGitlabWebhook,
-  type PullRequestEvent,
-  type WebhookOutcome,
-} from './webhooks.js';
+import { handleGithubWebhook, handleGitlabWebhook, type WebhookOutcome } from './webhooks.js';
+import type { CommentEvent, PullRequestEvent } from '../vcs/types.js';
 import { createHash, createHmac } from 'node:crypto';
 import { request } from 'undici';
 import { leaderWords } from '../render/daemon-words.js';

@@ -315,6 +315,18 @@ export async function readHistory(stateDir: string): Promise<KeptHistory | null>
   return { runs: kept.runs.slice(0, RECENT_RUNS), lastDrift: kept.lastDrift ?? null };
 }
 
+/** The history kept in `stateDir`; a file that is not one is said (`warn`), then replaced. */
+export async function keptHistory(
+  stateDir: string,
+  warn: (err: string) => void,
+): Promise<{ kept: KeptHistory | null; save(history: KeptHistory): Promise<void> }> {
+  const kept = await readHistory(stateDir).catch((err: unknown) => {
+    warn((err as Error).message);
+    return null;
+  });
+  return { kept, save: (history) => writeHistory(stateDir, history) };
+}
+
 export async function writeHistory(stateDir: string, history: KeptHistory): Promise<void> {
   await writeOwnFile(
     stateDir,

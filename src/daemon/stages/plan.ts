@@ -160,15 +160,15 @@ export function gateStage(
   commit: string | null,
 ): Staged<GateDecision> {
   const { o } = ctx;
+  const nothingHeld = holding(ctx, [], null, commit);
   if (classify(plan) === 'no_changes') {
     const blocked = plan.summary.blocked > 0 ? ` (${plan.summary.blocked} blocked)` : '';
     return {
       value: { result: 'in_sync', commit, message: `in sync${blocked}` },
-      status: { ...holding(ctx, [], null, commit), appliedCommit: commit },
+      status: { ...nothingHeld, appliedCommit: commit },
       remember: { converged: true },
     };
   }
-  const nothingHeld = holding(ctx, [], null, commit);
   if (o.config.policy === 'none') {
     const message = `policy none: planned only: ${countsText(countPlan(plan))}`;
     return { value: { result: 'planned', commit, message }, status: nothingHeld };
@@ -181,7 +181,6 @@ export function gateStage(
   // Policy `safe` with a destructive part: applied when approved, else held.
   const approval = o.approvals.take(fingerprint, commit);
   if (approval) {
-    const status = holding(ctx, [], null, commit);
     o.logger.info(
       {
         fingerprint: approval.fingerprint,
@@ -191,7 +190,8 @@ export function gateStage(
       },
       `approved by ${approval.approver}: applying the held changes`,
     );
-    return { value: { plan, held: [], heldFingerprint: fingerprint, approval }, status };
+    const value = { plan, held: [], heldFingerprint: fingerprint, approval };
+    return { value, status: nothingHeld };
   }
   const status = holding(ctx, split.held, fingerprint, commit);
   const heldText = `policy safe: ${heldForApproval(split.held, fingerprint)} with \`poolsync approve\` or a \`poolsync apply\` comment on the pull request`;
