@@ -44,6 +44,11 @@ export interface ApprovalStatus {
   lastRefused: (Omit<ApprovalRecord, 'source'> & { reason: string }) | null;
 }
 
+/** What the log says of an approval applied. */
+export function approvalFields(a: ApprovalRecord): Omit<ApprovalRecord, 'at'> {
+  return { fingerprint: a.fingerprint, approver: a.approver, via: a.via, source: a.source };
+}
+
 export type ApprovalAnswer = { ok: true; record: ApprovalRecord } | { ok: false; reason: string };
 
 /**

@@ -43,6 +43,7 @@ import {
   withRecentRun,
 } from './status.js';
 import { deepFreeze } from '../util/deep-freeze.js';
+import { approvalFields } from './approvals.js';
 import { runWords } from '../render/daemon-words.js';
 export class Reconciler {
   private readonly state: DaemonStatus;
@@ -338,12 +339,7 @@ function logRun(ctx: RunContext, outcome: Outcome, run: RunRecord, startedAt: Da
     heldFingerprint: held ? (pending?.fingerprint ?? null) : undefined,
     approval:
       lastApplied && lastApplied.appliedAt >= startedAt.toISOString()
-        ? {
-            fingerprint: lastApplied.fingerprint,
-            approver: lastApplied.approver,
-            via: lastApplied.via,
-            source: lastApplied.source,
-          }
+        ? approvalFields(lastApplied)
         : undefined,
   };
   const level = outcome.result === 'failed' || outcome.result === 'invalid' ? 'warn' : 'info';

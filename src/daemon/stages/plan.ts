@@ -27,7 +27,7 @@ import {
   type StatusUpdate,
 } from './context.js';
 import { splitHeld } from '../../plan/hold.js';
-import type { ApprovalRecord, ChangeBrief } from '../approvals.js';
+import { approvalFields, type ApprovalRecord, type ChangeBrief } from '../approvals.js';
 
 export async function planStage(
   ctx: RunContext,
@@ -181,15 +181,8 @@ export function gateStage(
   // Policy `safe` with a destructive part: applied when approved, else held.
   const approval = o.approvals.take(fingerprint, commit);
   if (approval) {
-    o.logger.info(
-      {
-        fingerprint: approval.fingerprint,
-        approver: approval.approver,
-        via: approval.via,
-        source: approval.source,
-      },
-      `approved by ${approval.approver}: applying the held changes`,
-    );
+    const applying = `approved by ${approval.approver}: applying the held changes`;
+    o.logger.info(approvalFields(approval), applying);
     const value = { plan, held: [], heldFingerprint: fingerprint, approval };
     return { value, status: nothingHeld };
   }
