@@ -417,12 +417,8 @@ function crossSiteRequest(headers: IncomingHttpHeaders): string | null {
   }
   const origin = headers.origin;
   if (typeof origin === 'string' && origin !== '') {
-    let host: string | null = null;
-    try {
-      host = new URL(origin).host;
-    } catch {
-      // `null` (a sandboxed or file: page) or garbage: not this daemon's page
-    }
+    // `null` (a sandboxed or file: page) or garbage: not this daemon's page
+    const host = URL.canParse(origin) ? new URL(origin).host : null;
     if (host === null || host !== headers.host) return `it comes from the page at ${origin}`;
   }
   return null;

@@ -57,12 +57,8 @@ export function forgeTargetFromRemote(
   let scheme = 'https:';
   const scp = /^(?:[^@/\s]+@)?([^:/\s]+):(?!\/)(.+)$/.exec(remote);
   if (/^(https?|ssh|git):\/\//i.test(remote)) {
-    let url: URL;
-    try {
-      url = new URL(remote);
-    } catch {
-      return null;
-    }
+    if (!URL.canParse(remote)) return null;
+    const url = new URL(remote);
     host = url.hostname;
     path = url.pathname;
     if (url.protocol === 'http:') scheme = 'http:';
