@@ -502,6 +502,7 @@ export function signForward(
   return `identity=${id}; t=${t}; sig=${signature(secret, identity, t, method, path, body)}`;
 }
 
+/** The forward's fields, `identity` decoded (left out when it is not decodable). */
 function parse(headers: IncomingHttpHeaders): Record<string, string> | null {
   const raw = headers[FORWARDED_HEADER];
   const value = Array.isArray(raw) ? raw[0] : raw;
@@ -511,18 +512,18 @@ function parse(headers: IncomingHttpHeaders): Record<string, string> | null {
     const eq = part.indexOf('=');
     if (eq > 0) fields[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
   }
+  try {
+    if (fields.identity !== undefined) fields.identity = decodeURIComponent(fields.identity);
+  } catch {
+    delete fields.identity;
+  }
   return fields;
 }
 
 /** The replica that handed this request on, or null when it came from a client. */
 export function forwardedBy(headers: IncomingHttpHeaders): string | null {
   const f = parse(headers);
-  if (f === null) return null;
-  try {
-    return decodeURIComponent(f.identity ?? '') || 'unknown';
-  } catch {
-    return 'unknown';
-  }
+  return f === null ? null : f.identity || 'unknown';
 }
 
 /** True when the request carries a valid, recent forward signature made with `secret`. */
@@ -538,13 +539,7 @@ export function verifyForward(
   if (!f?.t || !f.sig || f.identity === undefined) return false;
   const t = Number(f.t);
   if (!Number.isFinite(t) || Math.abs(now - t) > MAX_SKEW_MS) return false;
-  let identity: string;
-  try {
-    identity = decodeURIComponent(f.identity);
-  } catch {
-    return false;
-  }
-  return constantTimeEqual(f.sig, signature(secret, identity, f.t, method, path, body));
+  return constantTimeEqual(f.sig, signature(secret, f.identity, f.t, method, path, body));
 }
 
 /**
