@@ -7,8 +7,7 @@
  * An approval of anything else is refused with the reason (stale: the live state or the commit
  * moved since it was planned).
  */
-import type { commentWords } from '../render/daemon-words.js';
-import { approvalWords } from '../render/daemon-words.js';
+import { approvalWords, type commentWords } from '../render/daemon-words.js';
 
 /** One change as /status and the approvals list it: its address, action and why it waits. */
 export interface ChangeBrief {
@@ -43,6 +42,11 @@ export interface ApprovalStatus {
   granted: ApprovalRecord[];
   lastApplied: (ApprovalRecord & { commit: string | null; appliedAt: string }) | null;
   lastRefused: (Omit<ApprovalRecord, 'source'> & { reason: string }) | null;
+}
+
+/** What the log says of an approval applied. */
+export function approvalFields(a: ApprovalRecord): Omit<ApprovalRecord, 'at'> {
+  return { fingerprint: a.fingerprint, approver: a.approver, via: a.via, source: a.source };
 }
 
 export type ApprovalAnswer = { ok: true; record: ApprovalRecord } | { ok: false; reason: string };

@@ -422,12 +422,7 @@ function leaderElection(r: Readers, env: ConfigInput['env']): LeaderElectionConf
 /** --advertise-address: an http(s) URL without credentials, path or query. */
 function advertiseAddressOption(text: string | null): string | null {
   if (text === null || text.trim() === '') return null;
-  let url: URL;
-  try {
-    url = new URL(text.trim());
-  } catch {
-    url = new URL('invalid:');
-  }
+  const url = new URL(URL.canParse(text.trim()) ? text.trim() : 'invalid:');
   if (
     !/^https?:$/.test(url.protocol) ||
     url.username ||

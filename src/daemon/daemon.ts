@@ -9,8 +9,7 @@ import { approvalWords } from '../render/daemon-words.js';
 import { approvalTarget } from './approvals.js';
 import type { DaemonConfig } from './config.js';
 import { dashboardHandler } from './dashboard/page.js';
-import { leaderStatus } from './http.js';
-import { startStatusServer, type StatusServer } from './http.js';
+import { leaderStatus, startStatusServer, type StatusServer } from './http.js';
 import { advertiseAddress, followerOf } from './leader.js';
 import type { TriggerReason } from './loop.js';
 import { DaemonMetrics } from './metrics.js';
@@ -18,7 +17,7 @@ import { pullRequestSide } from './pull-requests.js';
 import type { DaemonStatus } from './status.js';
 import { startTimer, watchFolder, type Trigger } from './triggers.js';
 import { environmentsStatus, sectionsFromLeaders, startUnits, type UnitDeps } from './unit.js';
-import type { PullRequestEvent } from './webhooks.js';
+import type { PullRequestEvent } from '../vcs/types.js';
 
 export interface DaemonDeps extends Omit<UnitDeps, 'candidacy'> {
   /**
@@ -67,12 +66,13 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
           );
   let server: StatusServer;
   try {
+    // The configuration's secrets (HttpHandlers picks them) and what only the daemon knows.
     server = await startStatusServer(config.listen, {
+      ...config,
       status,
       fullStatus,
       ready,
       metrics,
-      adminToken: config.adminToken,
       approve: (r) => {
         // Without a name, the environment whose held changes have the fingerprint (they differ).
         const target = approvalTarget(units, r.environment, approvalWords, (names) => {
@@ -87,9 +87,6 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
       follower,
       replica: election?.identity,
       requestReconcile: requestAll,
-      githubWebhookSecret: config.githubWebhookSecret,
-      gitlabWebhookToken: config.gitlabWebhookToken,
-      reconcileToken: config.reconcileToken,
       branch: config.source.kind === 'git' ? config.source.branch : null,
       onPullRequest: prs.onPullRequest,
       onComment: prs.onComment,

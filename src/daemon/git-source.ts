@@ -78,9 +78,9 @@ export class GitSource implements Source {
   }
 
   async commitFiles(files: { path: string; content: string }[], message: string): Promise<string> {
-    const { checkoutDir, branch, repo } = this.options;
+    const { checkoutDir, branch, repo, path } = this.options;
     const git = await this.git();
-    const dir = this.options.path === '.' ? checkoutDir : join(checkoutDir, this.options.path);
+    const dir = join(checkoutDir, path);
     try {
       for (const f of files) {
         // Never through a committed link, never outside the checkout (src/util/safe-file.ts).
@@ -108,7 +108,7 @@ export class GitSource implements Source {
   }
 
   async sync(): Promise<SourceSnapshot> {
-    const { checkoutDir, branch, repo } = this.options;
+    const { checkoutDir, branch, repo, path } = this.options;
     const remoteRef = `refs/remotes/origin/${branch}`;
     try {
       const git = await this.git();
@@ -138,13 +138,8 @@ export class GitSource implements Source {
         await git.raw(['checkout', '--quiet', '--force', '--detach', remoteRef]);
         await git.raw(['clean', '-ffdxq']);
       }
-      const snapshot = {
-        dir: this.options.path === '.' ? checkoutDir : join(checkoutDir, this.options.path),
-        commit,
-        root: checkoutDir,
-      };
-      this.last = snapshot;
-      return snapshot;
+      this.last = { dir: join(checkoutDir, path), commit, root: checkoutDir };
+      return this.last;
     } catch (err) {
       throw new SourceError(
         `cannot fetch branch ${branch} of ${scrubUrlUserinfo(repo)}: ${gitError(this.redactor, err, 4)}`,

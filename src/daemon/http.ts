@@ -21,13 +21,8 @@ import type { DashboardHandler } from './dashboard/page.js';
 import type { TriggerReason } from './loop.js';
 import type { DaemonMetrics } from './metrics.js';
 import type { DaemonStatus } from './status.js';
-import {
-  type CommentEvent,
-  handleGithubWebhook,
-  handleGitlabWebhook,
-  type PullRequestEvent,
-  type WebhookOutcome,
-} from './webhooks.js';
+import { handleGithubWebhook, handleGitlabWebhook, type WebhookOutcome } from './webhooks.js';
+import type { CommentEvent, PullRequestEvent } from '../vcs/types.js';
 import { createHash, createHmac } from 'node:crypto';
 import { request } from 'undici';
 import { leaderWords } from '../render/daemon-words.js';
@@ -302,15 +297,14 @@ async function webhook(
   h: HttpHandlers,
   provider: 'github' | 'gitlab',
 ): Promise<void> {
-  const limit = BODY_LIMIT;
   let body: Buffer;
   try {
-    body = await readBody(req, limit);
+    body = await readBody(req, BODY_LIMIT);
   } catch (err) {
     if (!(err instanceof TooLarge)) throw err;
     h.metrics.webhookDeliveries.inc({ provider, result: 'too_large' });
     res.setHeader('connection', 'close');
-    return send(res, 413, { error: `body larger than ${limit} bytes` });
+    return send(res, 413, { error: `body larger than ${BODY_LIMIT} bytes` });
   }
   const secret = provider === 'github' ? h.githubWebhookSecret : h.gitlabWebhookToken;
   if (secret === null) {
@@ -423,12 +417,8 @@ function crossSiteRequest(headers: IncomingHttpHeaders): string | null {
   }
   const origin = headers.origin;
   if (typeof origin === 'string' && origin !== '') {
-    let host: string | null = null;
-    try {
-      host = new URL(origin).host;
-    } catch {
-      // `null` (a sandboxed or file: page) or garbage: not this daemon's page
-    }
+    // `null` (a sandboxed or file: page) or garbage: not this daemon's page
+    const host = URL.canParse(origin) ? new URL(origin).host : null;
     if (host === null || host !== headers.host) return `it comes from the page at ${origin}`;
   }
   return null;
@@ -512,6 +502,7 @@ export function signForward(
   return `identity=${id}; t=${t}; sig=${signature(secret, identity, t, method, path, body)}`;
 }
 
+/** The forward's fields, `identity` decoded (left out when it is not decodable). */
 function parse(headers: IncomingHttpHeaders): Record<string, string> | null {
   const raw = headers[FORWARDED_HEADER];
   const value = Array.isArray(raw) ? raw[0] : raw;
@@ -521,18 +512,18 @@ function parse(headers: IncomingHttpHeaders): Record<string, string> | null {
     const eq = part.indexOf('=');
     if (eq > 0) fields[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
   }
+  try {
+    if (fields.identity !== undefined) fields.identity = decodeURIComponent(fields.identity);
+  } catch {
+    delete fields.identity;
+  }
   return fields;
 }
 
 /** The replica that handed this request on, or null when it came from a client. */
 export function forwardedBy(headers: IncomingHttpHeaders): string | null {
   const f = parse(headers);
-  if (f === null) return null;
-  try {
-    return decodeURIComponent(f.identity ?? '') || 'unknown';
-  } catch {
-    return 'unknown';
-  }
+  return f === null ? null : f.identity || 'unknown';
 }
 
 /** True when the request carries a valid, recent forward signature made with `secret`. */
@@ -548,13 +539,7 @@ export function verifyForward(
   if (!f?.t || !f.sig || f.identity === undefined) return false;
   const t = Number(f.t);
   if (!Number.isFinite(t) || Math.abs(now - t) > MAX_SKEW_MS) return false;
-  let identity: string;
-  try {
-    identity = decodeURIComponent(f.identity);
-  } catch {
-    return false;
-  }
-  return constantTimeEqual(f.sig, signature(secret, identity, f.t, method, path, body));
+  return constantTimeEqual(f.sig, signature(secret, f.identity, f.t, method, path, body));
 }
 
 /**

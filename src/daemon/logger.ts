@@ -36,10 +36,8 @@ export async function createLogger(options: {
       // Log injection: messages and fields carry file names, YAML values and server text;
       // control and bidi characters are escaped before JSON or the pretty printer see them.
       logMethod(args: unknown[], method: (...a: unknown[]) => void): void {
-        method.apply(
-          this,
-          args.map((a) => escapeLogValue(a)),
-        );
+        const escaped = args.map((a) => escapeLogValue(a));
+        method.apply(this, escaped);
       },
     },
   };

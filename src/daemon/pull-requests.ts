@@ -57,12 +57,8 @@ export function forgeTargetFromRemote(
   let scheme = 'https:';
   const scp = /^(?:[^@/\s]+@)?([^:/\s]+):(?!\/)(.+)$/.exec(remote);
   if (/^(https?|ssh|git):\/\//i.test(remote)) {
-    let url: URL;
-    try {
-      url = new URL(remote);
-    } catch {
-      return null;
-    }
+    if (!URL.canParse(remote)) return null;
+    const url = new URL(remote);
     host = url.hostname;
     path = url.pathname;
     if (url.protocol === 'http:') scheme = 'http:';
@@ -91,46 +87,6 @@ export function forgeTargetFromRemote(
 
 const TOKEN_ENV: Record<Provider, string> = { github: 'GITHUB_TOKEN', gitlab: 'GITLAB_TOKEN' };
 const API_ENV: Record<Provider, string> = { github: 'GITHUB_API_URL', gitlab: 'GITLAB_API_URL' };
-
-/**
- * The forges plan comments are on, by provider: the repository, its API (undefined for
- * github.com / gitlab.com), the token and its rate-limit deadline (POOLSYNC_RATE_LIMIT_WAIT).
- * `notForge` hears of a provider left off because the remote is no forge URL.
- */
-export function forgeTargets(
-  config: DaemonConfig,
-  env: Record<string, string | undefined> = process.env,
-  notForge: (provider: Provider) => void = () => {},
-): Map<Provider, ForgeRepository> {
-  const out = new Map<Provider, ForgeRepository>();
-  if (config.source.kind !== 'git') return out;
-  let retry: RetryTuning;
-  try {
-    retry = { deadlineMs: rateLimitWait(env) };
-  } catch (err) {
-    throw new UserError((err as Error).message);
-  }
-  const enabled: [Provider, boolean][] = [
-    ['github', config.githubWebhookSecret !== null],
-    ['gitlab', config.gitlabWebhookToken !== null],
-  ];
-  for (const [provider, webhook] of enabled) {
-    const token = env[TOKEN_ENV[provider]]?.trim();
-    if (!webhook || !token) continue;
-    // A mirror or a local path is not a forge URL: POOLSYNC_COMMENT_REPOSITORY names the repository.
-    const named = env.POOLSYNC_COMMENT_REPOSITORY?.trim();
-    const target = named
-      ? { repository: named, apiUrl: undefined }
-      : forgeTargetFromRemote(config.source.repo, provider);
-    if (!target) {
-      notForge(provider);
-      continue;
-    }
-    const apiUrl = env[API_ENV[provider]]?.trim() || target.apiUrl;
-    out.set(provider, { provider, repository: target.repository, apiUrl, token, retry });
-  }
-  return out;
-}
 
 /** What the pull-request side reads of a unit: how to plan its environment (or the one control plane). */
 export type PlannedUnit = Pick<Unit, 'name' | 'config' | 'readLive' | 'backend' | 'identity'>;
@@ -183,18 +139,42 @@ export function pullRequestHandlerForDaemon(
   if (config.source.kind !== 'git') return null;
   const source = config.source;
   const handlers = new Map<Provider, PullRequestHandler>();
-  const targets = forgeTargets(config, env, (provider) =>
-    logger.warn(
-      { provider },
-      `plan comments are off: the repository URL is not a ${provider === 'github' ? 'GitHub' : 'GitLab'} repository URL (set POOLSYNC_COMMENT_REPOSITORY)`,
-    ),
-  );
-  for (const [provider, target] of targets) {
-    const { apiUrl, repository } = target;
+  // By provider: the repository, its API (undefined for github.com / gitlab.com), the token
+  // and its rate-limit deadline (POOLSYNC_RATE_LIMIT_WAIT).
+  const targets = new Map<Provider, ForgeRepository>();
+  let retry: RetryTuning;
+  try {
+    retry = { deadlineMs: rateLimitWait(env) };
+  } catch (err) {
+    throw new UserError((err as Error).message);
+  }
+  const enabled: [Provider, boolean][] = [
+    ['github', config.githubWebhookSecret !== null],
+    ['gitlab', config.gitlabWebhookToken !== null],
+  ];
+  for (const [provider, webhook] of enabled) {
+    const token = env[TOKEN_ENV[provider]]?.trim();
+    if (!webhook || !token) continue;
+    // A mirror or a local path is not a forge URL: POOLSYNC_COMMENT_REPOSITORY names the repository.
+    const named = env.POOLSYNC_COMMENT_REPOSITORY?.trim();
+    const target = named
+      ? { repository: named, apiUrl: undefined }
+      : forgeTargetFromRemote(source.repo, provider);
+    if (!target) {
+      logger.warn(
+        { provider },
+        `plan comments are off: the repository URL is not a ${provider === 'github' ? 'GitHub' : 'GitLab'} repository URL (set POOLSYNC_COMMENT_REPOSITORY)`,
+      );
+      continue;
+    }
+    const { repository } = target;
+    const apiUrl = env[API_ENV[provider]]?.trim() || target.apiUrl;
+    const forge = { provider, repository, apiUrl, token, retry };
+    targets.set(provider, forge);
     handlers.set(
       provider,
       createPullRequestHandler({
-        ...target,
+        ...forge,
         apiUrl: apiUrl && apiUrl !== GITHUB_API_URL ? apiUrl : undefined,
         git: {
           repo: source.repo,

@@ -16,7 +16,6 @@ import { recordApply } from '../ops/apply-run.js';
 import { nextInventory } from '../plan/inventory.js';
 import { recheckPlan } from '../ops/stale-plan.js';
 import type { ControlPlane } from '../controlplane/types.js';
-import type { Plan } from '../model/plan.js';
 import { fetchStage, loadStage, renderStage } from './stages/repository.js';
 import {
   applyStatusUpdate,
@@ -44,6 +43,7 @@ import {
   withRecentRun,
 } from './status.js';
 import { deepFreeze } from '../util/deep-freeze.js';
+import { approvalFields } from './approvals.js';
 import { runWords } from '../render/daemon-words.js';
 export class Reconciler {
   private readonly state: DaemonStatus;
@@ -206,7 +206,12 @@ export class Reconciler {
         outcome = decision;
         // In sync, and the inventory does not list yet what the repository declares (objects
         // applied before the inventory existed, or by another tool): record it.
-        if (decision.result === 'in_sync' && inventoryBehind(products.liveInventory, plan)) {
+        const { liveInventory } = products;
+        const behind =
+          liveInventory !== undefined &&
+          plan.inventory !== undefined &&
+          nextInventory(liveInventory, plan.inventory, new Set()) !== null;
+        if (decision.result === 'in_sync' && behind) {
           opened = false;
           await access.use(async (cp) => {
             opened = true;
@@ -239,12 +244,6 @@ export class Reconciler {
       // said by the next run, which reads the live state first
     }
   }
-}
-
-/** The inventory a plan was made with would change if recorded now. */
-function inventoryBehind(current: readonly string[] | null | undefined, plan: Plan): boolean {
-  if (current === undefined || !plan.inventory) return false;
-  return nextInventory(current, plan.inventory, new Set()) !== null;
 }
 
 /**
@@ -340,12 +339,7 @@ function logRun(ctx: RunContext, outcome: Outcome, run: RunRecord, startedAt: Da
     heldFingerprint: held ? (pending?.fingerprint ?? null) : undefined,
     approval:
       lastApplied && lastApplied.appliedAt >= startedAt.toISOString()
-        ? {
-            fingerprint: lastApplied.fingerprint,
-            approver: lastApplied.approver,
-            via: lastApplied.via,
-            source: lastApplied.source,
-          }
+        ? approvalFields(lastApplied)
         : undefined,
   };
   const level = outcome.result === 'failed' || outcome.result === 'invalid' ? 'warn' : 'info';

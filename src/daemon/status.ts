@@ -30,13 +30,6 @@ export type AppliedCounts = Omit<PlanCounts, 'blocked'>;
 /** At most this many objects are listed in a run's `changed` (`changedTotal` counts them all). */
 export const CHANGED_LISTED = 100;
 
-export interface ChangedObject {
-  address: string;
-  action: string;
-  /** Made by the control plane itself as the effect of another object's step. */
-  sideEffect: boolean;
-}
-
 export interface RunRecord {
   id: number;
   trigger: TriggerReason[];
@@ -48,7 +41,12 @@ export interface RunRecord {
   message: string;
   applied: AppliedCounts;
   /** The objects the run changed, in plan order (the first CHANGED_LISTED). */
-  changed: ChangedObject[];
+  changed: {
+    address: string;
+    action: string;
+    /** Made by the control plane itself as the effect of another object's step. */
+    sideEffect: boolean;
+  }[];
   /** How many objects the run changed in all. */
   changedTotal: number;
   /** Time spent in each phase: fetch, load, live, plan, apply (those that ran). */
@@ -315,6 +313,18 @@ export async function readHistory(stateDir: string): Promise<KeptHistory | null>
     throw new Error(`${path} is not a poolsync run history (${problem ?? 'another format'})`);
   const kept = data as KeptHistory;
   return { runs: kept.runs.slice(0, RECENT_RUNS), lastDrift: kept.lastDrift ?? null };
+}
+
+/** The history kept in `stateDir`; a file that is not one is said (`warn`), then replaced. */
+export async function keptHistory(
+  stateDir: string,
+  warn: (err: string) => void,
+): Promise<{ kept: KeptHistory | null; save(history: KeptHistory): Promise<void> }> {
+  const kept = await readHistory(stateDir).catch((err: unknown) => {
+    warn((err as Error).message);
+    return null;
+  });
+  return { kept, save: (history) => writeHistory(stateDir, history) };
 }
 
 export async function writeHistory(stateDir: string, history: KeptHistory): Promise<void> {

@@ -43,14 +43,8 @@ import { leaderStatus } from './http.js';
 import { ReconcileLoop, type TriggerReason } from './loop.js';
 import { DaemonMetrics, type RunResult } from './metrics.js';
 import { Reconciler } from './reconcile.js';
-import type { ControlPlaneAccess, Pipeline, ReconcilerOptions } from './stages/context.js';
-import {
-  type DaemonStatus,
-  initialStatus,
-  readHistory,
-  type StatusError,
-  writeHistory,
-} from './status.js';
+import type { ControlPlaneAccess, Pipeline } from './stages/context.js';
+import { type DaemonStatus, initialStatus, keptHistory, type StatusError } from './status.js';
 import { OneShot, startTimer, type Trigger } from './triggers.js';
 import { mkdirSync } from 'node:fs';
 import { readRepoConfig } from '../manifests/config.js';
@@ -165,7 +159,9 @@ async function startUnit(
       },
       cancel: () => retry.cancel(),
     },
-    history: await keptHistory(config.stateDir, logger),
+    history: await keptHistory(config.stateDir, (err) =>
+      logger.warn({ err }, 'the run history is not readable: starting a new one'),
+    ),
     clock,
   });
   const loop = new ReconcileLoop(
@@ -371,23 +367,6 @@ async function unitPipeline(
     },
     ...deps.pipeline,
   };
-}
-
-/** The run history kept in the unit's state folder (readHistory); a bad file is said, then replaced. */
-async function keptHistory(
-  stateDir: string,
-  logger: Logger,
-): Promise<ReconcilerOptions['history']> {
-  let kept = null;
-  try {
-    kept = await readHistory(stateDir);
-  } catch (err) {
-    logger.warn(
-      { err: (err as Error).message },
-      'the run history is not readable: starting a new one',
-    );
-  }
-  return { kept, save: (history) => writeHistory(stateDir, history) };
 }
 
 /**

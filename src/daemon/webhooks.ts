@@ -10,9 +10,6 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { constantTimeEqual } from '../util/constant-time.js';
 import type { CommentEvent, PullRequestEvent } from '../vcs/types.js';
 
-/** A pull/merge request opened or updated, for the plan-comment feature (src/vcs). */
-export type { CommentEvent, PullRequestEvent } from '../vcs/types.js';
-
 export type WebhookOutcome =
   | { status: 401; result: 'unauthorized'; message: string }
   | { status: 400; result: 'bad_request'; message: string }

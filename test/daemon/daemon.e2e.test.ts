@@ -8,7 +8,7 @@ import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.j
 import type { DaemonDeps, RunningDaemon } from '../../src/daemon/daemon.js';
 import { loadRepository } from '../../src/manifests/index.js';
 import { acquireApplyLock, lockPathFor } from '../../src/apply/lock.js';
-import type { PullRequestEvent } from '../../src/daemon/webhooks.js';
+import type { PullRequestEvent } from '../../src/vcs/types.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { githubSignature } from '../../src/daemon/webhooks.js';
 import { manifests, setRunConcurrency } from './fixtures.js';

@@ -15,9 +15,9 @@ import { commentApprovalHandler, PostedPlans } from '../../src/daemon/pull-reque
 import {
   handleGithubWebhook,
   handleGitlabWebhook,
-  type CommentEvent,
   type WebhookOutcome,
 } from '../../src/daemon/webhooks.js';
+import type { CommentEvent } from '../../src/vcs/types.js';
 import { createApprovalForge } from '../../src/vcs/forges.js';
 import { FakeForge } from '../support/fake-forge.js';
 import { issueCommentPayload, pullRequestPayload, recordedPayloads } from '../vcs/recorded.js';

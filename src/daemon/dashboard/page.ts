@@ -555,8 +555,12 @@ function runEntry(run: RecentRun, newest: boolean): SafeHtml {
   const drift = run.drift
     ? markup`<span class="badge warn">drift: ${plural(run.drift.changes.length, 'change')}</span>`
     : '';
+  const omitted =
+    run.planChangesOmitted > 0
+      ? markup`\n<span class="t-dim">… ${plural(run.planChangesOmitted, 'more change')} not kept here: \`poolsync plan\` shows them all.</span>`
+      : '';
   const plan = run.plan
-    ? planBlock(run)
+    ? markup`<pre class="plan">${ansiToHtml(renderText(run.plan, { color: true }))}${omitted}</pre>`
     : markup`<p class="muted">No plan: the run ended before planning.</p>`;
   return markup`<details class="run" id="run-${run.id}"${newest ? markup` open` : ''}>
 <summary><span class="run-id">#${run.id}</span> ${resultBadge(run.result)} <span class="trigger">${run.trigger.join(', ')}</span> <span class="muted">${when(run.startedAt)}</span> <span class="dur">${duration(run.durationMs)}</span> ${commitRef(run.commit)} ${drift}</summary>
@@ -573,10 +577,7 @@ function phases(run: RecentRun): SafeHtml {
   const rest = Math.max(0, run.durationMs - named);
   if (rest > 0) entries.push(['other', rest]);
   if (entries.length === 0) return markup``;
-  const total = Math.max(
-    1,
-    entries.reduce((sum, [, ms]) => sum + ms, 0),
-  );
+  const total = Math.max(1, named + rest);
   const colour = (name: string, i: number) => (name === 'other' ? 'other' : String(i % 6));
   let x = 0;
   const rects = entries.map(([name, ms], i) => {
@@ -590,13 +591,4 @@ function phases(run: RecentRun): SafeHtml {
       markup`<li><span class="key ph-${colour(name, i)}"></span>${name} ${duration(ms)}</li>`,
   );
   return markup`<div class="phases"><svg width="${BAR_WIDTH}" height="10" role="img" aria-label="duration by phase">${rects}</svg><ul>${items}</ul></div>`;
-}
-
-function planBlock(run: RecentRun): SafeHtml {
-  const text = renderText(run.plan!, { color: true });
-  const omitted =
-    run.planChangesOmitted > 0
-      ? markup`\n<span class="t-dim">… ${plural(run.planChangesOmitted, 'more change')} not kept here: \`poolsync plan\` shows them all.</span>`
-      : '';
-  return markup`<pre class="plan">${ansiToHtml(text)}${omitted}</pre>`;
 }

@@ -289,16 +289,6 @@ export function applyStatusUpdate(state: DaemonStatus, update: StatusUpdate): vo
   if (controlPlane !== undefined) Object.assign(state.controlPlane, controlPlane);
 }
 
-/** Updates one after another, as one (the control plane's fields merged). */
-export function mergeUpdates(...updates: StatusUpdate[]): StatusUpdate {
-  let out: StatusUpdate = {};
-  for (const { controlPlane, ...fields } of updates) {
-    out = { ...out, ...fields };
-    if (controlPlane !== undefined) out.controlPlane = { ...out.controlPlane, ...controlPlane };
-  }
-  return out;
-}
-
 /** Validation, fetch or control-plane problems: there is no plan to show. */
 export function problemsUpdate(errors: StatusError[]): StatusUpdate {
   // Keep blocked/waiting of the last plan: they still describe the control plane.
@@ -312,10 +302,10 @@ export function unreachedUpdate(
   message: string,
   now: Date,
 ): StatusUpdate {
-  return mergeUpdates(
-    reachedUpdate(backend, message, now),
-    problemsUpdate([problem(errorCode(err, 'CONTROL_PLANE'), message)]),
-  );
+  return {
+    ...reachedUpdate(backend, message, now),
+    ...problemsUpdate([problem(errorCode(err, 'CONTROL_PLANE'), message)]),
+  };
 }
 
 /** Whether the control plane answered this run (/status `controlPlane`). */

@@ -19,7 +19,6 @@ import { managedObjects } from '../../plan/inventory.js';
 import { runWords } from '../../render/daemon-words.js';
 import { countsText, heldForApproval, plural, whyText } from '../../render/common.js';
 import {
-  mergeUpdates,
   reachedUpdate,
   unreachedUpdate,
   type RunContext,
@@ -28,7 +27,7 @@ import {
   type StatusUpdate,
 } from './context.js';
 import { splitHeld } from '../../plan/hold.js';
-import type { ApprovalRecord, ChangeBrief } from '../approvals.js';
+import { approvalFields, type ApprovalRecord, type ChangeBrief } from '../approvals.js';
 
 export async function planStage(
   ctx: RunContext,
@@ -69,11 +68,12 @@ export async function planStage(
   }
   const { plan } = outcome;
   const remember = { controlPlaneAnswered: true, lastEvaluatedCommit: commit };
-  const status = mergeUpdates(
-    reachedUpdate(cp.backend.name, null, ctx.now()),
-    shownOf(ctx, plan),
-    live === null ? {} : managedUpdate(live),
-  );
+  // Only the first of these sets the control plane's fields.
+  const status = {
+    ...reachedUpdate(cp.backend.name, null, ctx.now()),
+    ...shownOf(ctx, plan),
+    ...(live === null ? {} : managedUpdate(live)),
+  };
   if (outcome.kind === 'errors') {
     const message = runWords.planErrors(plan.errors.length);
     return {
@@ -160,15 +160,15 @@ export function gateStage(
   commit: string | null,
 ): Staged<GateDecision> {
   const { o } = ctx;
+  const nothingHeld = holding(ctx, [], null, commit);
   if (classify(plan) === 'no_changes') {
     const blocked = plan.summary.blocked > 0 ? ` (${plan.summary.blocked} blocked)` : '';
     return {
       value: { result: 'in_sync', commit, message: `in sync${blocked}` },
-      status: { ...holding(ctx, [], null, commit), appliedCommit: commit },
+      status: { ...nothingHeld, appliedCommit: commit },
       remember: { converged: true },
     };
   }
-  const nothingHeld = holding(ctx, [], null, commit);
   if (o.config.policy === 'none') {
     const message = `policy none: planned only: ${countsText(countPlan(plan))}`;
     return { value: { result: 'planned', commit, message }, status: nothingHeld };
@@ -181,17 +181,10 @@ export function gateStage(
   // Policy `safe` with a destructive part: applied when approved, else held.
   const approval = o.approvals.take(fingerprint, commit);
   if (approval) {
-    const status = holding(ctx, [], null, commit);
-    o.logger.info(
-      {
-        fingerprint: approval.fingerprint,
-        approver: approval.approver,
-        via: approval.via,
-        source: approval.source,
-      },
-      `approved by ${approval.approver}: applying the held changes`,
-    );
-    return { value: { plan, held: [], heldFingerprint: fingerprint, approval }, status };
+    const applying = `approved by ${approval.approver}: applying the held changes`;
+    o.logger.info(approvalFields(approval), applying);
+    const value = { plan, held: [], heldFingerprint: fingerprint, approval };
+    return { value, status: nothingHeld };
   }
   const status = holding(ctx, split.held, fingerprint, commit);
   const heldText = `policy safe: ${heldForApproval(split.held, fingerprint)} with \`poolsync approve\` or a \`poolsync apply\` comment on the pull request`;

@@ -10,7 +10,6 @@ import type { TriggerReason } from '../loop.js';
 import type { RunResult } from '../metrics.js';
 import { runWords } from '../../render/daemon-words.js';
 import {
-  mergeUpdates,
   problem,
   problemsUpdate,
   type RunContext,
@@ -59,7 +58,7 @@ export async function fetchStage(ctx: RunContext): Promise<Staged<SourceSnapshot
           commit: state.commit,
           message: runWords.fetchFailed(failures, message),
         },
-        status: mergeUpdates({ git }, problemsUpdate([problem('GIT_FETCH', message)])),
+        status: { git, ...problemsUpdate([problem('GIT_FETCH', message)]) },
       };
     }
     o.logger.warn(
