@@ -258,6 +258,12 @@ describe('POST /approve (the daemon admin token)', () => {
     let st = await status(daemon);
     expect(st.outcome).toBe('waiting_for_approval');
     const held = st.approval!.pending!.fingerprint;
+    // Another run holding the same changes keeps when they were first held (the dashboard's
+    // "held since").
+    const since = st.approval!.pending!.since;
+    await reconcile(daemon);
+    st = await status(daemon);
+    expect(st.approval!.pending).toMatchObject({ fingerprint: held, since });
     const approve = (body: unknown, token = ADMIN) =>
       fetch(`${daemon.url}/approve`, {
         method: 'POST',

@@ -160,31 +160,32 @@ export function gateStage(
   commit: string | null,
 ): Staged<GateDecision> {
   const { o } = ctx;
-  const nothingHeld = holding(ctx, [], null, commit);
+  // Cleared only where nothing is held: holding the same changes again keeps their `since`.
+  const nothingHeld = () => holding(ctx, [], null, commit);
   if (classify(plan) === 'no_changes') {
     const blocked = plan.summary.blocked > 0 ? ` (${plan.summary.blocked} blocked)` : '';
     return {
       value: { result: 'in_sync', commit, message: `in sync${blocked}` },
-      status: { ...nothingHeld, appliedCommit: commit },
+      status: { ...nothingHeld(), appliedCommit: commit },
       remember: { converged: true },
     };
   }
   if (o.config.policy === 'none') {
     const message = `policy none: planned only: ${countsText(countPlan(plan))}`;
-    return { value: { result: 'planned', commit, message }, status: nothingHeld };
+    return { value: { result: 'planned', commit, message }, status: nothingHeld() };
   }
   const whole = { plan, held: [], heldFingerprint: null, approval: null };
-  if (o.config.policy === 'all') return { value: whole, status: nothingHeld };
+  if (o.config.policy === 'all') return { value: whole, status: nothingHeld() };
   const split = splitHeld(plan);
   const { fingerprint } = split;
-  if (fingerprint === null) return { value: whole, status: nothingHeld };
+  if (fingerprint === null) return { value: whole, status: nothingHeld() };
   // Policy `safe` with a destructive part: applied when approved, else held.
   const approval = o.approvals.take(fingerprint, commit);
   if (approval) {
     const applying = `approved by ${approval.approver}: applying the held changes`;
     o.logger.info(approvalFields(approval), applying);
     const value = { plan, held: [], heldFingerprint: fingerprint, approval };
-    return { value, status: nothingHeld };
+    return { value, status: nothingHeld() };
   }
   const status = holding(ctx, split.held, fingerprint, commit);
   const heldText = `policy safe: ${heldForApproval(split.held, fingerprint)} with \`poolsync approve\` or a \`poolsync apply\` comment on the pull request`;
