@@ -469,28 +469,19 @@ const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 export function nodeFetch(input: string | URL, init: RequestInit = {}): Promise<Response> {
   const url = new URL(input);
   const headers = new Headers(init.headers);
-  const body =
-    init.body === undefined || init.body === null
-      ? undefined
-      : init.body instanceof URLSearchParams
-        ? init.body.toString()
-        : typeof init.body === 'string'
-          ? init.body
-          : null;
-  if (body === null) return Promise.reject(new TypeError('nodeFetch sends string bodies only'));
-  if (body !== undefined && init.body instanceof URLSearchParams && !headers.has('content-type'))
+  const form = init.body instanceof URLSearchParams;
+  const body = init.body === null || form ? init.body?.toString() : init.body;
+  if (body !== undefined && typeof body !== 'string')
+    return Promise.reject(new TypeError('nodeFetch sends string bodies only'));
+  if (form && !headers.has('content-type'))
     headers.set('content-type', 'application/x-www-form-urlencoded;charset=UTF-8');
-  const sent: Record<string, string> = {};
-  headers.forEach((value, key) => {
-    sent[key] = value;
-  });
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const req = request(
       url,
       {
         method: init.method ?? 'GET',
-        headers: sent,
+        headers: Object.fromEntries(headers),
         // A few requests per run: no pooled socket left to keep a CLI process alive.
         agent: false,
         signal: init.signal ?? undefined,

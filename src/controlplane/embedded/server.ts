@@ -303,14 +303,9 @@ export interface Route {
 
 const NAME = '([^/]+)';
 
-function route(method: string, path: string, handler: Handler, sim = false): Route {
-  return {
-    method,
-    path,
-    pattern: new RegExp(`^${path.replaceAll('{name}', NAME)}$`),
-    sim,
-    handler,
-  };
+function route(method: string, path: string, handler: Handler): Route {
+  const pattern = new RegExp(`^${path.replaceAll('{name}', NAME)}$`);
+  return { method, path, pattern, sim: path.startsWith('/v1/sim/'), handler };
 }
 
 /** Most shards a list may be split into (`shards`), so parallel readers stay bounded. */
@@ -398,7 +393,7 @@ const obj = async (req: Request): Promise<Record<string, unknown>> => {
 /** The `{name}` of the path. */
 const nameOf = (req: Request) => req.params[0]!;
 
-/** Every endpoint of the API, one table (`sim`: only with `simulate`). */
+/** Every endpoint of the API, one table (those under /v1/sim/: only with `simulate`). */
 export function routes(cp: EmbeddedControlPlane, faults: Faults): Route[] {
   return [
     route('GET', '/v1/capabilities', async () => ok(await cp.capabilities())),
@@ -490,23 +485,15 @@ export function routes(cp: EmbeddedControlPlane, faults: Faults): Route[] {
       await cp.applyLock.releaseApplyLock(b.id as string);
       return none;
     }),
-    route(
-      'POST',
-      '/v1/sim/clusters/{name}/status',
-      async (r) => ok(await cp.reportClusterStatus(nameOf(r), (await obj(r)) as never)),
-      true,
+    route('POST', '/v1/sim/clusters/{name}/status', async (r) =>
+      ok(await cp.reportClusterStatus(nameOf(r), (await obj(r)) as never)),
     ),
-    route(
-      'POST',
-      '/v1/sim/queues/{name}/activity',
-      async (r) => {
-        await cp.setQueueActivity(nameOf(r), (await obj(r)) as never);
-        return ok(await cp.queueMetrics(nameOf(r)));
-      },
-      true,
-    ),
-    route('GET', '/v1/sim/faults', async () => ok({ ...faults }), true),
-    route('PUT', '/v1/sim/faults', async (r) => ok(setFaults(faults, await obj(r))), true),
+    route('POST', '/v1/sim/queues/{name}/activity', async (r) => {
+      await cp.setQueueActivity(nameOf(r), (await obj(r)) as never);
+      return ok(await cp.queueMetrics(nameOf(r)));
+    }),
+    route('GET', '/v1/sim/faults', async () => ok({ ...faults })),
+    route('PUT', '/v1/sim/faults', async (r) => ok(setFaults(faults, await obj(r)))),
   ];
 }
 

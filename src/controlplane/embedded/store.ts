@@ -457,23 +457,13 @@ export async function stateFilesIdentity(path: string): Promise<FilesIdentity> {
 }
 
 /**
- * EmbeddedControlPlane.stateKey of a state read from files whose identity was `identity`
- * before the read: every write changes the snapshot's or the journal's identity (rename,
+ * EmbeddedControlPlane.stateKey of the state in files whose identity was `identity` (before a
+ * read of them): every write changes the snapshot's or the journal's identity (rename,
  * append), and the inventory beside them is in the key too. Null without a snapshot (the
- * state is made from the opening options) and when the live state depends on the clock: with
- * `drain`, a queue with recorded activity drains over time (Q7).
+ * state is made from the opening options). Before any read (a lazy open) it cannot know
+ * whether the state drains with time; after one, ReadOnlyState makes it null when it does.
  */
-export async function readStateKey(identity: FilesIdentity, state: State): Promise<string | null> {
-  if (state.capabilities.drain && state.activity.size > 0) return null;
-  return filesStateKey(identity);
-}
-
-/**
- * readStateKey from the files alone, before any read (a lazy open): equal to
- * the key of a state read from files of this identity, except that it cannot know whether that
- * state drains with time. It is compared with keys taken after a read, which can.
- */
-export async function filesStateKey(identity: FilesIdentity): Promise<string | null> {
+async function filesStateKey(identity: FilesIdentity): Promise<string | null> {
   if (!identity.hasSnapshot) return null;
   return `${identity.key}|${await fileStamp(`${identity.path}.inventory.json`)}`;
 }
@@ -497,8 +487,8 @@ async function fileStamp(path: string): Promise<string> {
  * the state's key (EmbeddedControlPlane.stateKey) and, when its remembered plan has that key
  * (src/incremental/plan-memory.ts), nothing else: before a read the key is computed from the
  * files' metadata alone (filesStateKey), so a remembered replan never reads or
- * parses the snapshot. After a read it is the read's key (readStateKey, which also knows
- * whether the state drains with time), kept when the control plane is closed.
+ * parses the snapshot. After a read it is the read's key (which also knows whether the state
+ * drains with time), kept when the control plane is closed.
  */
 type ReadOnlyOptions = Pick<EmbeddedOptions, 'stateCache' | 'lazy'> & {
   /** Throws when the state read cannot be used (capabilities other than asked for). */
@@ -561,7 +551,9 @@ export class ReadOnlyState {
     );
     try {
       this.opts.accept(state);
-      this.keyOfRead = await readStateKey(identity, state);
+      // With `drain`, a queue with recorded activity drains over time (Q7): no key.
+      const drains = state.capabilities.drain && state.activity.size > 0;
+      this.keyOfRead = drains ? null : await filesStateKey(identity);
     } catch (err) {
       release();
       throw err;

@@ -58,15 +58,9 @@ function rejectUnknown(
   what: string,
   addr: string | null,
 ): void {
-  for (const key of Object.keys(obj)) {
-    if (!known.includes(key)) {
-      throw invalid(
-        `${what} has an unknown field "${key}" (known: ${known.join(', ')})`,
-        addr,
-        null,
-      );
-    }
-  }
+  const key = Object.keys(obj).find((k) => !known.includes(k));
+  if (key === undefined) return;
+  throw invalid(`${what} has an unknown field "${key}" (known: ${known.join(', ')})`, addr, null);
 }
 
 /** N1. */
