@@ -234,12 +234,6 @@ export interface TokenOptions {
   http?: OAuthHttp;
 }
 
-interface Cached {
-  token: string;
-  /** When to fetch the next one (before the real expiry). */
-  refreshAt: number;
-}
-
 /** An RFC 6749 error code as given, or null: never free text from the server. */
 const errorCode = (code: unknown): string | null =>
   typeof code === 'string' && /^[\w.-]{1,64}$/.test(code) ? code : null;
@@ -250,7 +244,8 @@ async function codeOfBody(res: Response): Promise<string | null> {
 }
 
 export class TokenSource {
-  private cached: Cached | null = null;
+  /** The token, and when to fetch the next one (before the real expiry). */
+  private cached: { token: string; refreshAt: number } | null = null;
   private inflight: Promise<string> | null = null;
   private found: Promise<Discovery> | null = null;
   /** Tokens fetched so far (tests, `--log-level debug`). */
@@ -475,13 +470,17 @@ export function nodeFetch(input: string | URL, init: RequestInit = {}): Promise<
     return Promise.reject(new TypeError('nodeFetch sends string bodies only'));
   if (form && !headers.has('content-type'))
     headers.set('content-type', 'application/x-www-form-urlencoded;charset=UTF-8');
+  const sent: Record<string, string> = {};
+  headers.forEach((value, key) => {
+    sent[key] = value;
+  });
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const req = request(
       url,
       {
         method: init.method ?? 'GET',
-        headers: Object.fromEntries(headers),
+        headers: sent,
         // A few requests per run: no pooled socket left to keep a CLI process alive.
         agent: false,
         signal: init.signal ?? undefined,

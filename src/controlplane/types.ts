@@ -266,6 +266,12 @@ export interface ApplyLockLease {
   taken_over_from: string | null;
 }
 
+export interface ApplyLockRequest {
+  id: string;
+  holder: string;
+  ttl_seconds: number;
+}
+
 /**
  * Capability of control planes with a server-side, lease-style apply lock (the poolsync REST
  * API and the embedded control plane), so one apply at a time holds across machines. Others
@@ -276,11 +282,7 @@ export interface ApplyLockProvider {
    * Takes the lock for `id` (random, chosen by the caller), or renews it when `id` holds it.
    * Refused with FAILED_PRECONDITION naming the holder while another unexpired lease holds it.
    */
-  acquireApplyLock(request: {
-    id: string;
-    holder: string;
-    ttl_seconds: number;
-  }): Promise<ApplyLockLease>;
+  acquireApplyLock(request: ApplyLockRequest): Promise<ApplyLockLease>;
   /** Frees the lock when `id` holds it (else a no-op). */
   releaseApplyLock(id: string): Promise<void>;
   getApplyLock(): Promise<ApplyLockLease | null>;

@@ -511,13 +511,3 @@ function setFaults(faults: Faults, b: Record<string, unknown>): Faults {
   Object.assign(faults, next);
   return { ...faults };
 }
-
-/** Every endpoint the server has (for the OpenAPI document's test and the docs). */
-export function apiRoutes(): { method: string; path: string; sim: boolean }[] {
-  const faults: Faults = { latency_ms: 0, fault_rate: 0, lost_response_rate: 0 };
-  return routes(null as unknown as EmbeddedControlPlane, faults).map(({ method, path, sim }) => ({
-    method,
-    path,
-    sim,
-  }));
-}

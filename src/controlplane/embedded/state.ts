@@ -66,9 +66,19 @@ export type Op =
   | { op: 'delete_assignment'; key: AssignmentKey }
   | { op: 'report_cluster_status'; name: string; report: ClusterDataPlane }
   | ({ op: 'set_queue_activity'; name: string } & ActivityRecord)
-  | CapabilityOp
-  | DefaultQueueOp
-  | ClusterLabelOp;
+  // The capabilities' ops (their rules: below).
+  | { op: 'set_capabilities'; capabilities: Capabilities }
+  | { op: 'drain_queue'; name: string }
+  | { op: 'activate_queue'; name: string }
+  | { op: 'delete_queue'; name: string; at: number }
+  | { op: 'undelete_queue'; name: string }
+  | { op: 'move_cluster'; name: string; pool: string; at: number }
+  | { op: 'update_pool'; name: string; contract: PoolContract }
+  // Union v2's default-queue settings and flyteadmin's execution cluster labels.
+  | { op: 'set_default_queue'; project: string; domain: string; queue: string }
+  | { op: 'delete_default_queue'; project: string; domain: string }
+  | { op: 'set_execution_cluster_label'; label: ExecutionClusterLabel }
+  | { op: 'delete_execution_cluster_label'; key: AssignmentKey };
 
 // ---------------------------------------------------------------- data plane (C4, C5)
 
@@ -815,14 +825,6 @@ export function stateJsonProblem(value: unknown): string | null {
  *   deleted (Union today: remote/_cluster.py:330-331, 363-365, 450-451); without it a move or
  *   delete drops it from those selectors (C8).
  */
-export type CapabilityOp =
-  | { op: 'set_capabilities'; capabilities: Capabilities }
-  | { op: 'drain_queue'; name: string }
-  | { op: 'activate_queue'; name: string }
-  | { op: 'delete_queue'; name: string; at: number }
-  | { op: 'undelete_queue'; name: string }
-  | { op: 'move_cluster'; name: string; pool: string; at: number }
-  | { op: 'update_pool'; name: string; contract: PoolContract };
 
 /** Q7 in-flight work at `now` (runs and actions). */
 function inFlight(activity: ActivityRecord | undefined, now: number): number {
@@ -1201,10 +1203,6 @@ export function undeleteQueue(state: State, name: string): void {
 // Union v2's project/domain → default queue settings: a setting names a queue that must exist,
 // and a queue a setting names cannot go away (see `defaultQueueInUse`).
 
-export type DefaultQueueOp =
-  | { op: 'set_default_queue'; project: string; domain: string; queue: string }
-  | { op: 'delete_default_queue'; project: string; domain: string };
-
 function setDefaultQueue(state: State, op: OpOf<'set_default_queue'>): void {
   const key = defaultQueueKeyString(op);
   const addr = address('DefaultQueue', key);
@@ -1241,14 +1239,9 @@ export function defaultQueueInUse(state: State, queue: string): ControlPlaneErro
   );
 }
 
-/**
- * flyteadmin's EXECUTION_CLUSTER_LABEL attributes. Like flyteadmin, the label value is not
- * checked against labelClusterMap (a config file the control plane reads at execution time);
- * poolsync's V11 checks it before anything is sent.
- */
-export type ClusterLabelOp =
-  | { op: 'set_execution_cluster_label'; label: ExecutionClusterLabel }
-  | { op: 'delete_execution_cluster_label'; key: AssignmentKey };
+// flyteadmin's EXECUTION_CLUSTER_LABEL attributes. Like flyteadmin, the label value is not
+// checked against labelClusterMap (a config file the control plane reads at execution time);
+// poolsync's V11 checks it before anything is sent.
 
 function setClusterLabel(state: State, op: OpOf<'set_execution_cluster_label'>): void {
   const { project, domain, workflow, label } = op.label;
