@@ -178,8 +178,7 @@ export async function readLiveState(
   const more = { deleted_clusters: deletedClusters, default_queue_scopes: scopes, flyteadmin };
   for (const [what, list] of Object.entries({ ...checked, ...deleted, ...more }))
     checkLiveStrings(what, list);
-  const byName = <T extends { name: string }>(a: T, b: T) =>
-    a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+  const byName = (a: { name: string }, b: { name: string }) => compareStrings(a.name, b.name);
   const read = settings !== 'all' && cp.defaultQueues?.settingsByKey === true;
   return {
     capabilities,

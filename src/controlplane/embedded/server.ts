@@ -15,7 +15,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Logger } from 'pino';
 import { constantTimeEqual } from '../../util/constant-time.js';
-import { ControlPlaneError, type ControlPlaneErrorCode } from '../errors.js';
+import { ControlPlaneError, ERROR_STATUS } from '../errors.js';
 import type { EmbeddedControlPlane } from './embedded.js';
 import { readLimitedBody } from '../../util/request-body.js';
 import { assignmentKeyString } from '../../model/common.js';
@@ -54,15 +54,6 @@ export interface ControlPlaneServer {
 }
 
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
-
-const STATUS: Record<ControlPlaneErrorCode, number> = {
-  INVALID_ARGUMENT: 400,
-  UNAUTHENTICATED: 401,
-  NOT_FOUND: 404,
-  ALREADY_EXISTS: 409,
-  FAILED_PRECONDITION: 412,
-  UNAVAILABLE: 503,
-};
 
 function tokenMatches(expected: string, header: string | undefined): boolean {
   const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header ?? '');
@@ -145,7 +136,7 @@ function sendError(res: ServerResponse, err: unknown, log: Logger | undefined): 
     if (err.status === 413) res.setHeader('connection', 'close');
     send(res, err.status, { code: err.code, message: err.message }, err.headers);
   } else if (err instanceof ControlPlaneError) {
-    send(res, STATUS[err.code], {
+    send(res, ERROR_STATUS[err.code], {
       code: err.code,
       message: err.message,
       address: err.address,
@@ -476,10 +467,9 @@ export function routes(cp: EmbeddedControlPlane, faults: Faults): Route[] {
       return none;
     }),
     route('GET', '/v1/apply-lock', async () => ok({ lock: await cp.applyLock.getApplyLock() })),
-    route('PUT', '/v1/apply-lock', async (r) => {
-      const b = await obj(r);
-      return ok(await cp.applyLock.acquireApplyLock(b as never));
-    }),
+    route('PUT', '/v1/apply-lock', async (r) =>
+      ok(await cp.applyLock.acquireApplyLock((await obj(r)) as never)),
+    ),
     route('DELETE', '/v1/apply-lock', async (r) => {
       const b = await obj(r);
       await cp.applyLock.releaseApplyLock(b.id as string);

@@ -544,10 +544,7 @@ const indexes = new WeakMap<State, StateIndex>();
 
 export function indexOf(state: State): StateIndex {
   let idx = indexes.get(state);
-  if (!idx) {
-    idx = new StateIndex(state);
-    indexes.set(state, idx);
-  }
+  if (!idx) indexes.set(state, (idx = new StateIndex(state)));
   return idx;
 }
 
