@@ -14,7 +14,7 @@
  * state it was planned against (src/ops/stale-plan.ts, checked under the lock). Each refusal
  * says which of these differs; nothing is applied.
  */
-import { controlPlaneEndpoint } from '../controlplane/identity.js';
+import { controlPlaneEndpoint } from '../util/control-plane-endpoint.js';
 import type { Plan } from '../model/plan.js';
 import { madeElsewhere } from '../ops/stale-plan.js';
 import { PlanFileError, readPlanFile, type PlanKey } from '../render/plan-file.js';

@@ -1,15 +1,17 @@
 /** Typed control-plane errors (domain.md, Errors). */
 import { describeConnectFailure, type ConnectFailure } from '../util/reach.js';
 
-export const ERROR_CODES = [
-  'INVALID_ARGUMENT',
-  'NOT_FOUND',
-  'ALREADY_EXISTS',
-  'FAILED_PRECONDITION',
-  'UNAUTHENTICATED',
-  'UNAVAILABLE',
-] as const;
-export type ControlPlaneErrorCode = (typeof ERROR_CODES)[number];
+/** Each error code and the HTTP status of poolsync's REST API for it (embedded/server.ts). */
+export const ERROR_STATUS = {
+  INVALID_ARGUMENT: 400,
+  NOT_FOUND: 404,
+  ALREADY_EXISTS: 409,
+  FAILED_PRECONDITION: 412,
+  UNAUTHENTICATED: 401,
+  UNAVAILABLE: 503,
+} as const;
+export type ControlPlaneErrorCode = keyof typeof ERROR_STATUS;
+export const ERROR_CODES = Object.keys(ERROR_STATUS) as ControlPlaneErrorCode[];
 
 export class ControlPlaneError extends Error {
   override readonly name = 'ControlPlaneError';

@@ -12,8 +12,6 @@ import { embeddedStatePath } from './embedded/opener.js';
 import type { ControlPlane } from './types.js';
 import type { PlanControlPlane } from '../model/plan.js';
 
-export { controlPlaneEndpoint };
-
 export interface ControlPlaneIdentity {
   /** `embedded`, `poolsync REST API`, `union`, `flyteadmin` (BackendInfo.name). */
   backend: string;

@@ -234,12 +234,6 @@ export interface TokenOptions {
   http?: OAuthHttp;
 }
 
-interface Cached {
-  token: string;
-  /** When to fetch the next one (before the real expiry). */
-  refreshAt: number;
-}
-
 /** An RFC 6749 error code as given, or null: never free text from the server. */
 const errorCode = (code: unknown): string | null =>
   typeof code === 'string' && /^[\w.-]{1,64}$/.test(code) ? code : null;
@@ -250,7 +244,8 @@ async function codeOfBody(res: Response): Promise<string | null> {
 }
 
 export class TokenSource {
-  private cached: Cached | null = null;
+  /** The token, and when to fetch the next one (before the real expiry). */
+  private cached: { token: string; refreshAt: number } | null = null;
   private inflight: Promise<string> | null = null;
   private found: Promise<Discovery> | null = null;
   /** Tokens fetched so far (tests, `--log-level debug`). */
@@ -469,16 +464,11 @@ const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 export function nodeFetch(input: string | URL, init: RequestInit = {}): Promise<Response> {
   const url = new URL(input);
   const headers = new Headers(init.headers);
-  const body =
-    init.body === undefined || init.body === null
-      ? undefined
-      : init.body instanceof URLSearchParams
-        ? init.body.toString()
-        : typeof init.body === 'string'
-          ? init.body
-          : null;
-  if (body === null) return Promise.reject(new TypeError('nodeFetch sends string bodies only'));
-  if (body !== undefined && init.body instanceof URLSearchParams && !headers.has('content-type'))
+  const form = init.body instanceof URLSearchParams;
+  const body = init.body === null || form ? init.body?.toString() : init.body;
+  if (body !== undefined && typeof body !== 'string')
+    return Promise.reject(new TypeError('nodeFetch sends string bodies only'));
+  if (form && !headers.has('content-type'))
     headers.set('content-type', 'application/x-www-form-urlencoded;charset=UTF-8');
   const sent: Record<string, string> = {};
   headers.forEach((value, key) => {

@@ -15,7 +15,6 @@ import { rememberSecret } from '../util/redact.js';
 import { checkBound, parseSecretFile, type SecretFile } from '../util/bound-secret.js';
 import { controlPlaneEndpoint } from '../util/control-plane-endpoint.js';
 
-export type { OpenOptions } from './opener.js';
 export { checkStateFolder, embeddedStatePath };
 
 /** Every backend, in the order URLs are matched. */

@@ -127,23 +127,8 @@ export function partOf<P extends PartName>(
   return calls as NonNullable<ControlPlane[P]>;
 }
 
-/**
- * What reading a live state asks of a control plane: the reads of its parts (every ControlPlane
- * is one).
- */
-export interface LiveReader {
-  readonly pools?: PoolReads;
-  readonly clusters?: ClusterReads;
-  readonly queues?: QueueReads;
-  readonly assignments?: AssignmentReads;
-  readonly defaultQueues?: DefaultQueueReads;
-  readonly executionClusterLabels?: ExecutionClusterLabelReads;
-  readonly capabilityCalls?: CapabilityReads;
-  flyteadminState?(): Promise<FlyteadminLive>;
-}
-
 /** The capabilities a control plane reports; the baseline (all off) without capability calls. */
-export async function readCapabilities(cp: LiveReader): Promise<Capabilities> {
+export async function readCapabilities(cp: ControlPlane): Promise<Capabilities> {
   return cp.capabilityCalls ? cp.capabilityCalls.capabilities() : { ...BASELINE_CAPABILITIES };
 }
 
@@ -175,7 +160,7 @@ export interface LiveLists {
  * incremental/plan-reuse.ts).
  */
 export async function readLiveState(
-  cp: LiveReader,
+  cp: ControlPlane,
   settings: DefaultQueueScope = 'all',
   shared?: () => Promise<LiveLists | null>,
 ): Promise<LiveState> {
@@ -193,8 +178,7 @@ export async function readLiveState(
   const more = { deleted_clusters: deletedClusters, default_queue_scopes: scopes, flyteadmin };
   for (const [what, list] of Object.entries({ ...checked, ...deleted, ...more }))
     checkLiveStrings(what, list);
-  const byName = <T extends { name: string }>(a: T, b: T) =>
-    a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+  const byName = (a: { name: string }, b: { name: string }) => compareStrings(a.name, b.name);
   const read = settings !== 'all' && cp.defaultQueues?.settingsByKey === true;
   return {
     capabilities,
@@ -232,7 +216,7 @@ function compareStrings(a: string, b: string): number {
 
 /** The lists of every kind the control plane has a part for, read in parallel. */
 export async function readLists(
-  cp: LiveReader,
+  cp: ControlPlane,
   settings: DefaultQueueScope = 'all',
 ): Promise<LiveLists> {
   const reads = {
@@ -281,6 +265,12 @@ export interface ApplyLockLease {
   taken_over_from: string | null;
 }
 
+export interface ApplyLockRequest {
+  id: string;
+  holder: string;
+  ttl_seconds: number;
+}
+
 /**
  * Capability of control planes with a server-side, lease-style apply lock (the poolsync REST
  * API and the embedded control plane), so one apply at a time holds across machines. Others
@@ -291,23 +281,13 @@ export interface ApplyLockProvider {
    * Takes the lock for `id` (random, chosen by the caller), or renews it when `id` holds it.
    * Refused with FAILED_PRECONDITION naming the holder while another unexpired lease holds it.
    */
-  acquireApplyLock(request: {
-    id: string;
-    holder: string;
-    ttl_seconds: number;
-  }): Promise<ApplyLockLease>;
+  acquireApplyLock(request: ApplyLockRequest): Promise<ApplyLockLease>;
   /** Frees the lock when `id` holds it (else a no-op). */
   releaseApplyLock(id: string): Promise<void>;
   getApplyLock(): Promise<ApplyLockLease | null>;
 }
 
-/*
- * Each kind's part is its reads and its writes (`PoolCalls` extends `PoolReads` …): what
- * reads a live state (readLiveState, the planner's edge) asks only for the reads
- * (`LiveReader`), the executor for the part a step's call goes through (partOf).
- */
-
-export interface PoolReads {
+export interface PoolCalls {
   listPools(): Promise<LivePool[]>;
   getPool(name: string): Promise<LivePool>;
   /**
@@ -315,23 +295,17 @@ export interface PoolReads {
    * Absent on control planes whose deletes are final.
    */
   listDeletedPools?(): Promise<LivePool[]>;
-}
-
-export interface PoolCalls extends PoolReads {
   createPool(name: string, contract: PoolContract): Promise<LivePool>;
   deletePool(name: string): Promise<void>;
   /** Soft deletes (Union): brings a deleted pool back with the contract it had. */
   undeletePool?(name: string): Promise<LivePool>;
 }
 
-export interface ClusterReads {
+export interface ClusterCalls {
   listClusters(): Promise<LiveCluster[]>;
   getCluster(name: string): Promise<LiveCluster>;
   /** Soft deletes (Union): the deleted clusters. Absent on control planes whose deletes are final. */
   listDeletedClusters?(): Promise<LiveCluster[]>;
-}
-
-export interface ClusterCalls extends ClusterReads {
   registerCluster(request: RegisterClusterRequest): Promise<LiveCluster>;
   /** C6: only `enabled` can change in place. */
   updateCluster(name: string, update: { enabled: boolean }): Promise<LiveCluster>;
@@ -343,7 +317,7 @@ export interface ClusterCalls extends ClusterReads {
   undeleteCluster?(name: string): Promise<LiveCluster>;
 }
 
-export interface QueueReads {
+export interface QueueCalls {
   listQueues(): Promise<LiveQueue[]>;
   getQueue(name: string): Promise<LiveQueue>;
   /** Q7. */
@@ -353,9 +327,6 @@ export interface QueueReads {
    * Absent on control planes whose deletes are final.
    */
   listDeletedQueues?(): Promise<LiveQueue[]>;
-}
-
-export interface QueueCalls extends QueueReads {
   createQueue(request: CreateQueueRequest): Promise<LiveQueue>;
   /** Q3: replaces the whole spec (with `queue_move`, a new pool moves a drained queue). */
   updateQueue(name: string, spec: QueueSpec): Promise<LiveQueue>;
@@ -363,18 +334,15 @@ export interface QueueCalls extends QueueReads {
   undeleteQueue?(name: string): Promise<LiveQueue>;
 }
 
-export interface AssignmentReads {
+export interface AssignmentCalls {
   listAssignments(): Promise<LiveAssignment[]>;
-}
-
-export interface AssignmentCalls extends AssignmentReads {
   /** A1: upsert. */
   setAssignment(assignment: Assignment): Promise<LiveAssignment>;
   deleteAssignment(key: AssignmentKey): Promise<void>;
 }
 
 /** DefaultQueue (Union v2 project/domain → default queue settings). */
-export interface DefaultQueueReads {
+export interface DefaultQueueCalls {
   /**
    * True when a read of some project/domains reads only theirs, one call each (Union: no call
    * lists settings); a live state read so says which it read (`default_queues_read`).
@@ -387,28 +355,17 @@ export interface DefaultQueueReads {
    * least those above the project/domains of `scope`.
    */
   listScopedDefaultQueues?(scope?: DefaultQueueScope): Promise<LiveScopedDefaultQueue[]>;
-}
-
-export interface DefaultQueueCalls extends DefaultQueueReads {
   /** Upsert; the queue must exist (NOT_FOUND otherwise). */
   setDefaultQueue(project: string, domain: string, queue: string): Promise<LiveDefaultQueue>;
   deleteDefaultQueue(project: string, domain: string): Promise<void>;
 }
 
 /** ExecutionClusterLabel (flyteadmin EXECUTION_CLUSTER_LABEL, project/domain[/workflow]). */
-export interface ExecutionClusterLabelReads {
+export interface ExecutionClusterLabelCalls {
   listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]>;
-}
-
-export interface ExecutionClusterLabelCalls extends ExecutionClusterLabelReads {
   /** Upsert. */
   setExecutionClusterLabel(label: ExecutionClusterLabel): Promise<ExecutionClusterLabel>;
   deleteExecutionClusterLabel(key: AssignmentKey): Promise<void>;
-}
-
-/** The capabilities a control plane reports (domain.md): the read of the capability part. */
-export interface CapabilityReads {
-  capabilities(): Promise<Capabilities>;
 }
 
 /**
@@ -416,7 +373,8 @@ export interface CapabilityReads {
  * one is off). A control plane without this part reports the baseline (every capability off),
  * so no capability step is ever planned for it.
  */
-export interface CapabilityCalls extends CapabilityReads {
+export interface CapabilityCalls {
+  capabilities(): Promise<Capabilities>;
   /** Capability `drain`: ACTIVE → DRAINING (→ DRAINED once idle). */
   drainQueue(name: string): Promise<LiveQueue>;
   /** Capability `drain`: DRAINING/DRAINED → ACTIVE. */

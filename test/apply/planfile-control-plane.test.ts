@@ -11,12 +11,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
-import {
-  controlPlaneEndpoint,
-  controlPlaneIdentity,
-  sameControlPlane,
-} from '../../src/controlplane/identity.js';
+import { controlPlaneIdentity, sameControlPlane } from '../../src/controlplane/identity.js';
 import type { Plan } from '../../src/model/plan.js';
+import { controlPlaneEndpoint } from '../../src/util/control-plane-endpoint.js';
 import { runCli, startCli } from '../support/cli.js';
 
 const REPO = 'examples/config-repo';

@@ -109,10 +109,10 @@ describe('embedded default-queue settings', () => {
 
   it('defaultQueueInUse: the check a queue delete makes', () => {
     const state = initialState(DEFAULT_POOL_CONTRACT);
-    expect(defaultQueueInUse(state, 'default', 'deleted')).toBeNull();
+    expect(defaultQueueInUse(state, 'default')).toBeNull();
     applyOp(state, { op: 'set_default_queue', project: 'ml', domain: 'prod', queue: 'default' });
     applyOp(state, { op: 'set_default_queue', project: 'etl', domain: 'dev', queue: 'default' });
-    const err = defaultQueueInUse(state, 'default', 'deleted')!;
+    const err = defaultQueueInUse(state, 'default')!;
     expect(err.code).toBe('FAILED_PRECONDITION');
     expect(err.address).toBe('Queue/default');
     expect(err.message).toBe(

@@ -5,7 +5,7 @@ import { load } from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import {
-  apiRoutes,
+  routes,
   startControlPlaneServer,
   type ControlPlaneServer,
 } from '../../src/controlplane/embedded/server.js';
@@ -40,7 +40,8 @@ describe('schemas/control-plane.openapi.yaml', () => {
       )
       .filter((r) => r !== 'GET /healthz')
       .sort();
-    const served = apiRoutes()
+    const noFaults = { latency_ms: 0, fault_rate: 0, lost_response_rate: 0 };
+    const served = routes(null as never, noFaults)
       .map((r) => `${r.method} ${r.path}`)
       .sort();
     expect(documented).toEqual(served);

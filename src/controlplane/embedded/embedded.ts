@@ -14,6 +14,7 @@ import {
   type Capabilities,
   type ClusterDataPlane,
   DEFAULT_POOL,
+  defaultQueueKeyString,
   type PoolContract,
   type QueueSpec,
 } from '../../model/common.js';
@@ -27,6 +28,7 @@ import type {
 import type {
   ApplyLockLease,
   ApplyLockProvider,
+  ApplyLockRequest,
   AssignmentCalls,
   BackendProfile,
   CapabilityCalls,
@@ -43,7 +45,6 @@ import type {
 } from '../types.js';
 import { ControlPlaneError } from '../errors.js';
 import * as core from './state.js';
-import { checkCapabilities, listDeletedQueues, withQueueState } from './state.js';
 import type { ExecutionClusterLabel } from '../../model/flyte.js';
 import {
   validateActivity,
@@ -102,7 +103,8 @@ export class EmbeddedControlPlane implements ControlPlane {
     const now = opts.now ?? Date.now;
     if (opts.path === null) return new EmbeddedControlPlane(init(), null, now);
     const shareReads = opts.stateCache !== undefined;
-    const accept = (state: core.State) => checkCapabilities(opts.path!, opts.capabilities, state);
+    const accept = (state: core.State) =>
+      core.checkCapabilities(opts.path!, opts.capabilities, state);
     if (opts.readOnly) {
       const reader = await ReadOnlyState.open(opts.path, init, { ...opts, accept });
       // Lazy: `init()` stands until the first read (read() below) replaces it.
@@ -181,13 +183,13 @@ export class EmbeddedControlPlane implements ControlPlane {
   readonly getQueue = this.view((_, name: string) => this.queueView(name));
   readonly queueMetrics = this.view((s, name: string) => core.queueMetrics(s, name, this.now()));
   /** Capability `soft_delete`: the deleted queues (their names stay reserved). */
-  readonly listDeletedQueues = this.view(listDeletedQueues);
+  readonly listDeletedQueues = this.view(core.listDeletedQueues);
   readonly listAssignments = this.view((s) => core.byKey(s.assignments));
   readonly listDefaultQueues = this.view((s) => core.byKey(s.default_queues));
   readonly listExecutionClusterLabels = this.view((s) => core.byKey(s.execution_cluster_labels));
 
   private queueView(name: string): LiveQueue {
-    return withQueueState(this.state, core.getQueue(this.state, name), this.now());
+    return core.withQueueState(this.state, core.getQueue(this.state, name), this.now());
   }
 
   async createPool(name: string, contract: PoolContract): Promise<LivePool> {
@@ -380,7 +382,7 @@ function shared<T extends object>(
 
 /** The queue views at `now` (the drain state of a draining queue depends on the clock, Q7). */
 export function queueViews(state: core.State, now: number) {
-  return core.listQueues(state).map((q) => withQueueState(state, q, now));
+  return core.listQueues(state).map((q) => core.withQueueState(state, q, now));
 }
 
 const byName = (o: { name: string }) => o.name;
@@ -397,11 +399,8 @@ export function sharedLists(state: core.State, now: number): LiveLists {
     assignments: shared(state, 'assignments', assignmentKeyString, () =>
       core.byKey(state.assignments),
     ),
-    defaultQueues: shared(
-      state,
-      'default_queues',
-      (d) => `${d.project}/${d.domain}`,
-      () => core.byKey(state.default_queues),
+    defaultQueues: shared(state, 'default_queues', defaultQueueKeyString, () =>
+      core.byKey(state.default_queues),
     ),
     labels: shared(state, 'labels', assignmentKeyString, () =>
       core.byKey(state.execution_cluster_labels),
@@ -429,11 +428,7 @@ export class EmbeddedApplyLock implements ApplyLockProvider {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  acquireApplyLock(request: {
-    id: string;
-    holder: string;
-    ttl_seconds: number;
-  }): Promise<ApplyLockLease> {
+  acquireApplyLock(request: ApplyLockRequest): Promise<ApplyLockLease> {
     const { id, holder, ttl_seconds: ttl } = request;
     const invalid = (message: string) => new ControlPlaneError('INVALID_ARGUMENT', message);
     if (typeof id !== 'string' || !/^[A-Za-z0-9_-]{16,128}$/.test(id))

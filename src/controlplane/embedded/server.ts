@@ -15,7 +15,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Logger } from 'pino';
 import { constantTimeEqual } from '../../util/constant-time.js';
-import { ControlPlaneError, type ControlPlaneErrorCode } from '../errors.js';
+import { ControlPlaneError, ERROR_STATUS } from '../errors.js';
 import type { EmbeddedControlPlane } from './embedded.js';
 import { readLimitedBody } from '../../util/request-body.js';
 import { assignmentKeyString } from '../../model/common.js';
@@ -54,15 +54,6 @@ export interface ControlPlaneServer {
 }
 
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
-
-const STATUS: Record<ControlPlaneErrorCode, number> = {
-  INVALID_ARGUMENT: 400,
-  UNAUTHENTICATED: 401,
-  NOT_FOUND: 404,
-  ALREADY_EXISTS: 409,
-  FAILED_PRECONDITION: 412,
-  UNAVAILABLE: 503,
-};
 
 function tokenMatches(expected: string, header: string | undefined): boolean {
   const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header ?? '');
@@ -145,7 +136,7 @@ function sendError(res: ServerResponse, err: unknown, log: Logger | undefined): 
     if (err.status === 413) res.setHeader('connection', 'close');
     send(res, err.status, { code: err.code, message: err.message }, err.headers);
   } else if (err instanceof ControlPlaneError) {
-    send(res, STATUS[err.code], {
+    send(res, ERROR_STATUS[err.code], {
       code: err.code,
       message: err.message,
       address: err.address,
@@ -303,14 +294,9 @@ export interface Route {
 
 const NAME = '([^/]+)';
 
-function route(method: string, path: string, handler: Handler, sim = false): Route {
-  return {
-    method,
-    path,
-    pattern: new RegExp(`^${path.replaceAll('{name}', NAME)}$`),
-    sim,
-    handler,
-  };
+function route(method: string, path: string, handler: Handler): Route {
+  const pattern = new RegExp(`^${path.replaceAll('{name}', NAME)}$`);
+  return { method, path, pattern, sim: path.startsWith('/v1/sim/'), handler };
 }
 
 /** Most shards a list may be split into (`shards`), so parallel readers stay bounded. */
@@ -398,7 +384,7 @@ const obj = async (req: Request): Promise<Record<string, unknown>> => {
 /** The `{name}` of the path. */
 const nameOf = (req: Request) => req.params[0]!;
 
-/** Every endpoint of the API, one table (`sim`: only with `simulate`). */
+/** Every endpoint of the API, one table (those under /v1/sim/: only with `simulate`). */
 export function routes(cp: EmbeddedControlPlane, faults: Faults): Route[] {
   return [
     route('GET', '/v1/capabilities', async () => ok(await cp.capabilities())),
@@ -481,32 +467,23 @@ export function routes(cp: EmbeddedControlPlane, faults: Faults): Route[] {
       return none;
     }),
     route('GET', '/v1/apply-lock', async () => ok({ lock: await cp.applyLock.getApplyLock() })),
-    route('PUT', '/v1/apply-lock', async (r) => {
-      const b = await obj(r);
-      return ok(await cp.applyLock.acquireApplyLock(b as never));
-    }),
+    route('PUT', '/v1/apply-lock', async (r) =>
+      ok(await cp.applyLock.acquireApplyLock((await obj(r)) as never)),
+    ),
     route('DELETE', '/v1/apply-lock', async (r) => {
       const b = await obj(r);
       await cp.applyLock.releaseApplyLock(b.id as string);
       return none;
     }),
-    route(
-      'POST',
-      '/v1/sim/clusters/{name}/status',
-      async (r) => ok(await cp.reportClusterStatus(nameOf(r), (await obj(r)) as never)),
-      true,
+    route('POST', '/v1/sim/clusters/{name}/status', async (r) =>
+      ok(await cp.reportClusterStatus(nameOf(r), (await obj(r)) as never)),
     ),
-    route(
-      'POST',
-      '/v1/sim/queues/{name}/activity',
-      async (r) => {
-        await cp.setQueueActivity(nameOf(r), (await obj(r)) as never);
-        return ok(await cp.queueMetrics(nameOf(r)));
-      },
-      true,
-    ),
-    route('GET', '/v1/sim/faults', async () => ok({ ...faults }), true),
-    route('PUT', '/v1/sim/faults', async (r) => ok(setFaults(faults, await obj(r))), true),
+    route('POST', '/v1/sim/queues/{name}/activity', async (r) => {
+      await cp.setQueueActivity(nameOf(r), (await obj(r)) as never);
+      return ok(await cp.queueMetrics(nameOf(r)));
+    }),
+    route('GET', '/v1/sim/faults', async () => ok({ ...faults })),
+    route('PUT', '/v1/sim/faults', async (r) => ok(setFaults(faults, await obj(r)))),
   ];
 }
 
@@ -523,14 +500,4 @@ function setFaults(faults: Faults, b: Record<string, unknown>): Faults {
   }
   Object.assign(faults, next);
   return { ...faults };
-}
-
-/** Every endpoint the server has (for the OpenAPI document's test and the docs). */
-export function apiRoutes(): { method: string; path: string; sim: boolean }[] {
-  const faults: Faults = { latency_ms: 0, fault_rate: 0, lost_response_rate: 0 };
-  return routes(null as unknown as EmbeddedControlPlane, faults).map(({ method, path, sim }) => ({
-    method,
-    path,
-    sim,
-  }));
 }

@@ -19,6 +19,7 @@ import {
   DEFAULT_POOL,
   DEFAULT_QUEUE,
   defaultQueueKeyString,
+  type ObjectKind,
   type PoolContract,
   QUEUE_DEFAULTS,
   type QueueSpec,
@@ -65,9 +66,19 @@ export type Op =
   | { op: 'delete_assignment'; key: AssignmentKey }
   | { op: 'report_cluster_status'; name: string; report: ClusterDataPlane }
   | ({ op: 'set_queue_activity'; name: string } & ActivityRecord)
-  | CapabilityOp
-  | DefaultQueueOp
-  | ClusterLabelOp;
+  // The capabilities' ops (their rules: below).
+  | { op: 'set_capabilities'; capabilities: Capabilities }
+  | { op: 'drain_queue'; name: string }
+  | { op: 'activate_queue'; name: string }
+  | { op: 'delete_queue'; name: string; at: number }
+  | { op: 'undelete_queue'; name: string }
+  | { op: 'move_cluster'; name: string; pool: string; at: number }
+  | { op: 'update_pool'; name: string; contract: PoolContract }
+  // Union v2's default-queue settings and flyteadmin's execution cluster labels.
+  | { op: 'set_default_queue'; project: string; domain: string; queue: string }
+  | { op: 'delete_default_queue'; project: string; domain: string }
+  | { op: 'set_execution_cluster_label'; label: ExecutionClusterLabel }
+  | { op: 'delete_execution_cluster_label'; key: AssignmentKey };
 
 // ---------------------------------------------------------------- data plane (C4, C5)
 
@@ -466,26 +477,18 @@ export function requirePool(state: State, name: string, from: string, rule: stri
   return pool;
 }
 
-function findPool(state: State, name: string): PoolRecord {
-  const pool = state.pools.get(name);
-  if (!pool)
-    throw fail('NOT_FOUND', `pool "${name}" does not exist`, address('ClusterPool', name), null);
-  return pool;
+/** The record of `name` in `map`, else NOT_FOUND: `${what} "name" does not exist`. */
+function found<R>(map: Map<string, R>, name: string, kind: ObjectKind, what: string): R {
+  const record = map.get(name);
+  if (!record)
+    throw fail('NOT_FOUND', `${what} "${name}" does not exist`, address(kind, name), null);
+  return record;
 }
 
-export function requireCluster(state: State, name: string): ClusterRecord {
-  const cluster = state.clusters.get(name);
-  if (!cluster)
-    throw fail('NOT_FOUND', `cluster "${name}" does not exist`, address('Cluster', name), null);
-  return cluster;
-}
-
-export function requireQueue(state: State, name: string): QueueRecord {
-  const queue = state.queues.get(name);
-  if (!queue)
-    throw fail('NOT_FOUND', `queue "${name}" does not exist`, address('Queue', name), null);
-  return queue;
-}
+const findPool = (state: State, name: string) => found(state.pools, name, 'ClusterPool', 'pool');
+const requireCluster = (state: State, name: string) =>
+  found(state.clusters, name, 'Cluster', 'cluster');
+const requireQueue = (state: State, name: string) => found(state.queues, name, 'Queue', 'queue');
 
 // ---------------------------------------------------------------- the index (see the header)
 
@@ -541,10 +544,7 @@ const indexes = new WeakMap<State, StateIndex>();
 
 export function indexOf(state: State): StateIndex {
   let idx = indexes.get(state);
-  if (!idx) {
-    idx = new StateIndex(state);
-    indexes.set(state, idx);
-  }
+  if (!idx) indexes.set(state, (idx = new StateIndex(state)));
   return idx;
 }
 
@@ -822,14 +822,6 @@ export function stateJsonProblem(value: unknown): string | null {
  *   deleted (Union today: remote/_cluster.py:330-331, 363-365, 450-451); without it a move or
  *   delete drops it from those selectors (C8).
  */
-export type CapabilityOp =
-  | { op: 'set_capabilities'; capabilities: Capabilities }
-  | { op: 'drain_queue'; name: string }
-  | { op: 'activate_queue'; name: string }
-  | { op: 'delete_queue'; name: string; at: number }
-  | { op: 'undelete_queue'; name: string }
-  | { op: 'move_cluster'; name: string; pool: string; at: number }
-  | { op: 'update_pool'; name: string; contract: PoolContract };
 
 /** Q7 in-flight work at `now` (runs and actions). */
 function inFlight(activity: ActivityRecord | undefined, now: number): number {
@@ -921,7 +913,7 @@ function deleteQueue(state: State, name: string, at: number): void {
       'Q4',
     );
   }
-  const named = defaultQueueInUse(state, name, 'deleted');
+  const named = defaultQueueInUse(state, name);
   if (named) throw named;
   const why = settled(state, name, at);
   if (why) throw precondition(`queue "${name}" ${why}, then delete it`, addr, 'Q6');
@@ -1067,11 +1059,6 @@ export function dropQueue(state: State, name: string): void {
   state.activity.delete(name);
 }
 
-/** For messages: how a stored capability set is changed. */
-export function capabilitiesChangeHint(path: string, wanted: Capabilities): string {
-  return `poolsync control-plane capabilities --state ${path} --set ${formatCapabilities(wanted)}`;
-}
-
 /** A state created with other capabilities than `asked` is refused, with the command that changes them. */
 export function checkCapabilities(
   path: string,
@@ -1082,7 +1069,7 @@ export function checkCapabilities(
     throw new UserError(
       `control-plane state ${path} was created with capabilities ${formatCapabilities(state.capabilities)}, ` +
         `not ${formatCapabilities(asked)}: capabilities are stored with the state. Leave them out ` +
-        `to use the stored ones, or change them with \`${capabilitiesChangeHint(path, asked)}\``,
+        `to use the stored ones, or change them with \`poolsync control-plane capabilities --state ${path} --set ${formatCapabilities(asked)}\``,
     );
 }
 
@@ -1130,7 +1117,7 @@ export function refusePinned(
 export function conamedQueueDeletedWith(state: State, cluster: string): string | null {
   const queue = state.queues.get(cluster);
   if (!state.capabilities.queue_delete || !queue?.cluster_managed) return null;
-  const named = defaultQueueInUse(state, cluster, 'deleted');
+  const named = defaultQueueInUse(state, cluster);
   if (named) {
     throw precondition(
       `cluster "${cluster}" cannot be deleted: its co-named queue would be deleted with it, but ${named.message}`,
@@ -1211,11 +1198,7 @@ export function undeleteQueue(state: State, name: string): void {
 }
 
 // Union v2's project/domain → default queue settings: a setting names a queue that must exist,
-// and a queue a setting names cannot go away (see `defaultQueueTargets`).
-
-export type DefaultQueueOp =
-  | { op: 'set_default_queue'; project: string; domain: string; queue: string }
-  | { op: 'delete_default_queue'; project: string; domain: string };
+// and a queue a setting names cannot go away (see `defaultQueueInUse`).
 
 function setDefaultQueue(state: State, op: OpOf<'set_default_queue'>): void {
   const key = defaultQueueKeyString(op);
@@ -1239,40 +1222,23 @@ function deleteDefaultQueue(state: State, op: OpOf<'delete_default_queue'>): voi
 }
 
 /**
- * The `project/domain` keys of the settings that name `queue`, sorted; empty when none.
- * A queue named by a setting cannot be deleted (it can be drained, remote/_queue.py:934-938): callers
- * reject with `defaultQueueInUse` when this is not empty.
+ * The FAILED_PRECONDITION a queue delete answers while settings name the queue (their
+ * `project/domain` keys, sorted), or null. Such a queue can be drained (remote/_queue.py:934-938).
  */
-export function defaultQueueTargets(state: State, queue: string): string[] {
+export function defaultQueueInUse(state: State, queue: string): ControlPlaneError | null {
   const keys: string[] = [];
   for (const [key, d] of state.default_queues) if (d.queue === queue) keys.push(key);
-  return keys.sort();
-}
-
-/** The FAILED_PRECONDITION a queue drain or delete answers while settings name the queue. */
-export function defaultQueueInUse(
-  state: State,
-  queue: string,
-  action: 'deleted',
-): ControlPlaneError | null {
-  const keys = defaultQueueTargets(state, queue);
   if (keys.length === 0) return null;
-  const addr = address('Queue', queue);
   return precondition(
-    `queue "${queue}" is the default queue of ${listNames(keys, '')}; it cannot be ${action} until those settings name another queue or are deleted`,
-    addr,
+    `queue "${queue}" is the default queue of ${listNames(keys.sort(), '')}; it cannot be deleted until those settings name another queue or are deleted`,
+    address('Queue', queue),
     null,
   );
 }
 
-/**
- * flyteadmin's EXECUTION_CLUSTER_LABEL attributes. Like flyteadmin, the label value is not
- * checked against labelClusterMap (a config file the control plane reads at execution time);
- * poolsync's V11 checks it before anything is sent.
- */
-export type ClusterLabelOp =
-  | { op: 'set_execution_cluster_label'; label: ExecutionClusterLabel }
-  | { op: 'delete_execution_cluster_label'; key: AssignmentKey };
+// flyteadmin's EXECUTION_CLUSTER_LABEL attributes. Like flyteadmin, the label value is not
+// checked against labelClusterMap (a config file the control plane reads at execution time);
+// poolsync's V11 checks it before anything is sent.
 
 function setClusterLabel(state: State, op: OpOf<'set_execution_cluster_label'>): void {
   const { project, domain, workflow, label } = op.label;

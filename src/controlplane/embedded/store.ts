@@ -45,7 +45,6 @@ const KEEP_JOURNAL = 1_000;
 const COMPACT_AFTER = 20_000;
 
 export class StateStore {
-  private seq: number;
   private journalOps = 0;
   private pending: { line: string; resolve: () => void; reject: (e: unknown) => void }[] = [];
   private draining: Promise<void> | null = null;
@@ -59,11 +58,10 @@ export class StateStore {
     private readonly journal: FileHandle,
     private readonly lock: HeldLockFile,
     private readonly state: State,
-    seq: number,
+    /** The number of the last op the state holds. */
+    private seq: number,
     private readonly opts: StoreOptions,
-  ) {
-    this.seq = seq;
-  }
+  ) {}
 
   /** Opens (creating when absent) the state at `path`; `init` makes the first state (P1). */
   static async open(
@@ -71,25 +69,21 @@ export class StateStore {
     init: () => State,
     opts: StoreOptions = {},
   ): Promise<{ store: StateStore; state: State }> {
-    await ownFolders(stateRoot(path), path, true);
-    await refuseStateFromGit(path);
+    await checkStateFiles(path, true);
     const lock = await lockState(path);
     try {
       // Under the lock nobody else writes: files identical to a state this process read (or
       // left) hold exactly that state.
       const identity = await stateFilesIdentity(path);
-      const {
-        state,
-        seq,
-        journal: journaled,
-      } = opts.stateCache?.take(identity) ?? (await readFiles(path, init));
+      const read = opts.stateCache?.take(identity) ?? (await readFiles(path, init));
+      const { state, journal: journaled } = read;
       const journal = await openOwnAppend(
         stateRoot(path),
         `${path}.journal`,
         'control-plane journal',
       );
       const keep = opts.keepJournal ?? KEEP_JOURNAL;
-      const store = new StateStore(path, journal, lock, state, seq, opts);
+      const store = new StateStore(path, journal, lock, state, read.seq, opts);
       store.journalOps = journaled.lines;
       // A torn last line (a call that never returned) must go before anything is appended after
       // it; a missing snapshot is written now; a long journal is folded into a new snapshot.
@@ -229,11 +223,12 @@ async function readStateOnce(
 }
 
 /**
- * What a reader checks before it reads (at open, before a lazy read): the
- * state's folders are real folders it may enter, and Git tracks none of its files.
+ * What a reader checks before it reads (at open, before a lazy read), and a writer before it
+ * opens (`create`: making the folders): the state's folders are real folders it may enter, and
+ * Git tracks none of its files.
  */
-export async function checkStateFiles(path: string): Promise<void> {
-  await ownFolders(stateRoot(path), path, false);
+export async function checkStateFiles(path: string, create = false): Promise<void> {
+  await ownFolders(stateRoot(path), path, create);
   await refuseStateFromGit(path);
 }
 
@@ -457,23 +452,13 @@ export async function stateFilesIdentity(path: string): Promise<FilesIdentity> {
 }
 
 /**
- * EmbeddedControlPlane.stateKey of a state read from files whose identity was `identity`
- * before the read: every write changes the snapshot's or the journal's identity (rename,
+ * EmbeddedControlPlane.stateKey of the state in files whose identity was `identity` (before a
+ * read of them): every write changes the snapshot's or the journal's identity (rename,
  * append), and the inventory beside them is in the key too. Null without a snapshot (the
- * state is made from the opening options) and when the live state depends on the clock: with
- * `drain`, a queue with recorded activity drains over time (Q7).
+ * state is made from the opening options). Before any read (a lazy open) it cannot know
+ * whether the state drains with time; after one, ReadOnlyState makes it null when it does.
  */
-export async function readStateKey(identity: FilesIdentity, state: State): Promise<string | null> {
-  if (state.capabilities.drain && state.activity.size > 0) return null;
-  return filesStateKey(identity);
-}
-
-/**
- * readStateKey from the files alone, before any read (a lazy open): equal to
- * the key of a state read from files of this identity, except that it cannot know whether that
- * state drains with time. It is compared with keys taken after a read, which can.
- */
-export async function filesStateKey(identity: FilesIdentity): Promise<string | null> {
+async function filesStateKey(identity: FilesIdentity): Promise<string | null> {
   if (!identity.hasSnapshot) return null;
   return `${identity.key}|${await fileStamp(`${identity.path}.inventory.json`)}`;
 }
@@ -497,8 +482,8 @@ async function fileStamp(path: string): Promise<string> {
  * the state's key (EmbeddedControlPlane.stateKey) and, when its remembered plan has that key
  * (src/incremental/plan-memory.ts), nothing else: before a read the key is computed from the
  * files' metadata alone (filesStateKey), so a remembered replan never reads or
- * parses the snapshot. After a read it is the read's key (readStateKey, which also knows
- * whether the state drains with time), kept when the control plane is closed.
+ * parses the snapshot. After a read it is the read's key (which also knows whether the state
+ * drains with time), kept when the control plane is closed.
  */
 type ReadOnlyOptions = Pick<EmbeddedOptions, 'stateCache' | 'lazy'> & {
   /** Throws when the state read cannot be used (capabilities other than asked for). */
@@ -537,13 +522,11 @@ export class ReadOnlyState {
 
   /** EmbeddedControlPlane.stateKey: of the files now before a read, of the read after it. */
   async key(): Promise<string | null> {
-    if (this.reading !== null) {
-      const read = await this.reading.then(
-        () => true,
-        () => false,
+    if (this.reading !== null)
+      return this.reading.then(
+        () => this.keyOfRead,
+        () => null,
       );
-      return read ? this.keyOfRead : null;
-    }
     if (this.released) return null;
     return filesStateKey(await stateFilesIdentity(this.path));
   }
@@ -561,7 +544,9 @@ export class ReadOnlyState {
     );
     try {
       this.opts.accept(state);
-      this.keyOfRead = await readStateKey(identity, state);
+      // With `drain`, a queue with recorded activity drains over time (Q7): no key.
+      const drains = state.capabilities.drain && state.activity.size > 0;
+      this.keyOfRead = drains ? null : await filesStateKey(identity);
     } catch (err) {
       release();
       throw err;

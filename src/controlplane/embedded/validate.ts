@@ -58,15 +58,9 @@ function rejectUnknown(
   what: string,
   addr: string | null,
 ): void {
-  for (const key of Object.keys(obj)) {
-    if (!known.includes(key)) {
-      throw invalid(
-        `${what} has an unknown field "${key}" (known: ${known.join(', ')})`,
-        addr,
-        null,
-      );
-    }
-  }
+  const key = Object.keys(obj).find((k) => !known.includes(k));
+  if (key === undefined) return;
+  throw invalid(`${what} has an unknown field "${key}" (known: ${known.join(', ')})`, addr, null);
 }
 
 /** N1. */
@@ -164,18 +158,10 @@ export function validateRegistration(
   const name = validateName('Cluster', request?.name);
   const what = 'a cluster registration takes name, pool and data_plane; unknown:';
   takeOnly(request, ['name', 'pool', 'data_plane'], what, address('Cluster', name));
-  const pool =
-    request.pool === undefined || request.pool === null
-      ? DEFAULT_POOL
-      : validateName('ClusterPool', request.pool);
-  const dp = request.data_plane;
-  return {
-    op: 'register_cluster',
-    name,
-    pool,
-    data_plane:
-      dp === undefined || dp === null ? null : validateDataPlane(dp, address('Cluster', name)),
-  };
+  const pool = validateName('ClusterPool', request.pool ?? DEFAULT_POOL);
+  const dp = request.data_plane ?? null;
+  const data_plane = dp === null ? null : validateDataPlane(dp, address('Cluster', name));
+  return { op: 'register_cluster', name, pool, data_plane };
 }
 
 /** C4/C5: a declared or reported data plane; every field optional, given ones well-formed. */
@@ -287,20 +273,10 @@ export function validateQueueSpec(value: unknown, name: string, complete: boolea
   if (typeof pool !== 'string')
     throw invalid(`queue pool must be a pool name, got ${describe(pool)} (Q1)`, addr, 'Q1');
   validateName('ClusterPool', pool);
-  const priority = oneOf(
-    s.priority ?? QUEUE_DEFAULTS.priority,
-    PRIORITIES,
-    'queue priority',
-    addr,
-    'Q1',
-  );
-  const fairness = oneOf(
-    s.fairness ?? QUEUE_DEFAULTS.fairness,
-    FAIRNESS_POLICIES,
-    'queue fairness',
-    addr,
-    'Q1',
-  );
+  const q1 = <T extends string>(value: unknown, allowed: readonly T[], what: string) =>
+    oneOf(value, allowed, what, addr, 'Q1');
+  const priority = q1(s.priority ?? QUEUE_DEFAULTS.priority, PRIORITIES, 'queue priority');
+  const fairness = q1(s.fairness ?? QUEUE_DEFAULTS.fairness, FAIRNESS_POLICIES, 'queue fairness');
   return {
     pool,
     clusters: validateSelector(s.clusters ?? [WILDCARD], addr),
