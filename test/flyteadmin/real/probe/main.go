@@ -59,7 +59,13 @@ import (
 	"github.com/flyteorg/flyte/flytestdlib/promutils"
 )
 
+// results is where the probe's JSON lines go. flyteadmin's gorm logger writes to whatever
+// os.Stdout is when the database opens (flytestdlib database/gorm.go: "SLOW SQL >= 200ms" on a
+// loaded machine), so os.Stdout is pointed at stderr and only the results reach stdout.
+var results = os.Stdout
+
 func main() {
+	os.Stdout = os.Stderr
 	if len(os.Args) < 2 {
 		fail(1, "usage: flyteadmin-probe resolve|insert-row|credentials ...")
 	}
@@ -129,7 +135,7 @@ func resolve(ctx context.Context, args []string) {
 		fail(2, "flyteadmin refuses the cluster configuration: %v", err)
 	}
 	manager := resources.NewResourceManager(repo, cfg.ApplicationConfiguration())
-	out := json.NewEncoder(os.Stdout)
+	out := json.NewEncoder(results)
 	for _, query := range fs.Args() {
 		parts := strings.Split(query, "/")
 		if len(parts) < 2 || len(parts) > 3 {
