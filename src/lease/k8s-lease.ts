@@ -22,7 +22,7 @@ import {
 import { parseInventory, type InventoryRecord } from '../model/inventory.js';
 import { backoffDelay } from '../util/backoff.js';
 import { SYSTEM_CLOCK, type Clock } from '../util/clock.js';
-import { parseK8sPlace, type K8sPlace } from '../util/k8s-place.js';
+import type { K8sPlace } from '../util/k8s-place.js';
 import { UserError } from '../util/user-error.js';
 
 export type LeaseRef = K8sPlace;
@@ -32,17 +32,6 @@ export interface LeaseTiming {
   leaseDurationMs: number;
   renewDeadlineMs: number;
   retryPeriodMs: number;
-}
-
-/** `k8s:NAMESPACE/NAME` (the --lock value) → the Lease it names. */
-export function parseLeaseRef(text: string, origin: string): LeaseRef {
-  const ref = parseK8sPlace(text);
-  if (!ref) {
-    throw new UserError(
-      `${origin}: "${text}" is not a Kubernetes Lease; write k8s:NAMESPACE/NAME (for example k8s:poolsync/apply-lock)`,
-    );
-  }
-  return ref;
 }
 
 /** In a pod (KUBERNETES_SERVICE_HOST) its service account; else KUBECONFIG or ~/.kube/config. */

@@ -37,6 +37,7 @@ import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
 import { SYSTEM_CLOCK } from '../util/clock.js';
 import type { PlanOptions } from '../plan/index.js';
+import { requireK8sPlace } from '../util/k8s-place.js';
 import { UserError } from '../util/user-error.js';
 import { appliedState } from '../plan/inventory.js';
 import { classify, cleanCommit, planRepository, type ControlPlaneAccess } from './plan-run.js';
@@ -196,8 +197,8 @@ async function acquiring(
     // `--lock k8s:NAMESPACE/NAME`: the Lease and the cluster's configuration.
     let k8s: HoldApplyLockOptions['k8s'] = null;
     if (locks.lockFlag !== undefined && locks.lockFlag.trim() !== '') {
-      const { parseLeaseRef, loadKubeConfig } = await import('../lease/k8s-lease.js');
-      k8s = { ref: parseLeaseRef(locks.lockFlag, '--lock'), kubeConfig: loadKubeConfig() };
+      const ref = requireK8sPlace(locks.lockFlag, '--lock', ['Lease', 'apply-lock']);
+      k8s = { ref, kubeConfig: (await import('../lease/k8s-lease.js')).loadKubeConfig() };
     }
     const warn = (m: string) => o.stderr(`warning: ${m}\n`);
     const who = 'poolsync apply';
