@@ -167,11 +167,7 @@ async function acquiring(
   const stateWasNew = embeddedStateIsNew(url);
   // The token never comes from a flag value (it would show in `ps` and shell history).
   const environment =
-    source.kind === 'dir'
-      ? source.environment
-      : source.kind === 'saved'
-        ? source.plan.control_plane?.environment
-        : undefined;
+    source.kind === 'dir' ? source.environment : source.plan.control_plane?.environment;
   const token = await resolveToken(locks.tokenFile, url, environment ?? null);
   const deadline = locks.lockTimeoutMs > 0 ? performance.now() + locks.lockTimeoutMs : null;
   const wait: LockWait = { deadline, stderr: o.stderr };
