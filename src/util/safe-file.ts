@@ -79,10 +79,10 @@ export function relativeParts(rel: string): string[] | null {
   return parts.every((p) => p !== '' && p !== '.' && p !== '..') ? parts : null;
 }
 
-const NOT_RELATIVE: RepoFileFailure = {
+const NOT_RELATIVE: RepoFileFailure = Object.freeze({
   reason: 'outside',
   detail: 'not a relative path inside the folder',
-};
+});
 
 /** Null when every folder between `root` and `rel`'s last part is a real folder, else why not. */
 export function checkParentFolders(root: string, rel: string): Promise<RepoFileFailure | null> {
