@@ -114,15 +114,10 @@ export function buildCommentBody(input: CommentInput): string {
   return codePointLength(body) <= input.limit ? body : takeCodePoints(body, input.limit);
 }
 
+/** The whole section: a plan's rendering, or an error or invalid section with room for all. */
 function fullSection(outcome: EnvironmentOutcome): string {
-  switch (outcome.kind) {
-    case 'plan':
-      return failedLine(outcome.plan) + outcome.markdown.trim();
-    case 'invalid':
-      return `${invalidIntro(outcome.errorCount)}\n\n${fence(outcome.errorsText.trimEnd(), 'text')}`;
-    case 'error':
-      return `**poolsync could not plan this commit.**\n\n${fence(escapeLines(outcome.message), 'text')}`;
-  }
+  if (outcome.kind !== 'plan') return shortSection(outcome, Infinity);
+  return failedLine(outcome.plan) + outcome.markdown.trim();
 }
 
 function failedLine(plan: Plan): string {
