@@ -3,7 +3,7 @@
  * One per control plane, where every reader of it finds it: the control plane's own when it can
  * hold one (`ControlPlane.inventory`: the embedded state's `PATH.inventory.json`, served by
  * `control-plane serve`); else (Union, flyteadmin) a Kubernetes ConfigMap when one is set
- * (apply/inventory-place.ts, src/lease/k8s-lease.ts), else a file keyed by the control plane's
+ * (util/k8s-place.ts, src/lease/k8s-lease.ts), else a file keyed by the control plane's
  * identity in the user's state folder or `--state-dir`, never the working folder by default (in
  * CI the pull request's checkout: docs/security.md, "Files poolsync keeps"). One kept outside its
  * control plane is bound to the one it was recorded for (`control_plane`): another's (copied, or
@@ -34,7 +34,7 @@ import type { Plan } from '../model/plan.js';
 import { nextInventory } from '../plan/inventory.js';
 import type { ApplyResult } from './types.js';
 import { DEFAULT_STATE_DIR } from './lock.js';
-import type { InventoryPlace } from './inventory-place.js';
+import type { K8sPlace } from '../util/k8s-place.js';
 import { userStateDir } from '../util/user-cache.js';
 import { UserError } from '../util/user-error.js';
 
@@ -47,9 +47,9 @@ export interface InventoryStore {
   readonly controlPlane: InventoryRecord['control_plane'];
 }
 
-/** A ConfigMap for the inventory (inventory-place.ts), and the cluster it is in. */
+/** A ConfigMap for the inventory (util/k8s-place.ts), and the cluster it is in. */
 export interface SharedInventory {
-  place: InventoryPlace;
+  place: K8sPlace;
   /** Default: the in-cluster service account, else KUBECONFIG (loaded when first used). */
   kubeConfig?: KubeConfig;
 }

@@ -70,24 +70,19 @@ export function progressPrinter(
         return write(waitLine(e));
       }
       case 'step_manual':
-        write(
+        return write(
           colors.yellow(
             `${esc(e.step.target)}: manual step, left for you (no public API) [${e.step.id}]: ${esc(e.step.manual?.command ?? '')}`,
           ),
         );
-        return;
       case 'manual_output':
-        write(`${esc(e.step.target)}: | ${esc(e.line)}`);
-        return;
+        return write(`${esc(e.step.target)}: | ${esc(e.line)}`);
       case 'stopping':
-        write(
+        return write(
           colors.yellow(
-            e.reason === 'aborted'
-              ? 'Interrupted: starting no new step; waiting for the running ones to finish...'
-              : 'A step failed: starting no new step; waiting for the running ones to finish...',
+            `${e.reason === 'aborted' ? 'Interrupted' : 'A step failed'}: starting no new step; waiting for the running ones to finish...`,
           ),
         );
-        return;
     }
   };
 }

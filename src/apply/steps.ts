@@ -70,27 +70,22 @@ const CALLS: { [K in CallStep['op']]: Call<K> } = {
     ),
   activate_queue: (cp, step) =>
     done(partOf(cp, 'capabilityCalls', step.target).activateQueue(step.args.name)),
-  undelete_queue: async (cp, step) => {
-    const queues = partOf(cp, 'queues', step.target);
-    if (!queues.undeleteQueue) throw noSoftDeletes(cp, step.target, 'queues');
-    return done(queues.undeleteQueue(step.args.name));
-  },
-  undelete_pool: async (cp, step) => {
-    const pools = partOf(cp, 'pools', step.target);
-    if (!pools.undeletePool) throw noSoftDeletes(cp, step.target, 'pools');
-    return done(pools.undeletePool(step.args.name));
-  },
-  undelete_cluster: async (cp, step) => {
-    const clusters = partOf(cp, 'clusters', step.target);
-    if (!clusters.undeleteCluster) throw noSoftDeletes(cp, step.target, 'clusters');
-    return done(clusters.undeleteCluster(step.args.name));
-  },
+  undelete_queue: (cp, { target, args }) =>
+    undelete(cp, target, 'queues', (part) => part.undeleteQueue?.(args.name)),
+  undelete_pool: (cp, { target, args }) =>
+    undelete(cp, target, 'pools', (part) => part.undeletePool?.(args.name)),
+  undelete_cluster: (cp, { target, args }) =>
+    undelete(cp, target, 'clusters', (part) => part.undeleteCluster?.(args.name)),
   delete_queue: (cp, step) =>
     ignoreNotFound(() => partOf(cp, 'capabilityCalls', step.target).deleteQueue(step.args.name)),
-  move_cluster: moveCluster,
+  move_cluster: (cp, { target, args: { name, pool } }) =>
+    moved(target, partOf(cp, 'capabilityCalls', target).moveCluster(name, pool), pool),
   update_pool: (cp, step) =>
     done(partOf(cp, 'capabilityCalls', step.target).updatePool(step.args.name, step.args.contract)),
-  move_queue: moveQueue,
+  // queue_move: the update naming the new pool, on the DRAINED queue (a re-run after the
+  // move landed sends the same spec again: nothing changes).
+  move_queue: (cp, { target, args: { name, ...spec } }) =>
+    moved(target, partOf(cp, 'queues', target).updateQueue(name, spec), spec.pool),
   // An upsert, like an assignment.
   set_default_queue: (cp, { target, args: { project, domain, queue } }) =>
     done(partOf(cp, 'defaultQueues', target).setDefaultQueue(project, domain, queue)),
@@ -168,30 +163,13 @@ async function createQueue(cp: ControlPlane, step: StepOf<'create_queue'>): Prom
   }
 }
 
-async function moveCluster(cp: ControlPlane, step: StepOf<'move_cluster'>): Promise<StepOutcome> {
-  const live = await partOf(cp, 'capabilityCalls', step.target).moveCluster(
-    step.args.name,
-    step.args.pool,
+/** A move is done when the object the control plane answers is in the pool moved to. */
+async function moved(target: string, call: Promise<{ pool: string }>, pool: string) {
+  const live = await call;
+  if (live.pool === pool) return DONE;
+  throw new StepConflictError(
+    `${target} is in pool "${live.pool}" after the move to "${pool}"; run \`poolsync plan\` again`,
   );
-  if (live.pool !== step.args.pool) {
-    throw new StepConflictError(
-      `${step.target} is in pool "${live.pool}" after the move to "${step.args.pool}"; run \`poolsync plan\` again`,
-    );
-  }
-  return DONE;
-}
-
-async function moveQueue(cp: ControlPlane, step: StepOf<'move_queue'>): Promise<StepOutcome> {
-  // queue_move: the update naming the new pool, on the DRAINED queue (a re-run after the
-  // move landed sends the same spec again: nothing changes).
-  const { name, ...spec } = step.args;
-  const live = await partOf(cp, 'queues', step.target).updateQueue(name, spec);
-  if (live.pool !== spec.pool) {
-    throw new StepConflictError(
-      `${step.target} is in pool "${live.pool}" after the move to "${spec.pool}"; run \`poolsync plan\` again`,
-    );
-  }
-  return DONE;
 }
 
 /** Every delete: a call that finds the object already gone is done ("already deleted"). */
@@ -234,8 +212,16 @@ export function queueSpecDiff(live: QueueSpec, want: QueueSpec): string[] {
   return out;
 }
 
-function noSoftDeletes(cp: ControlPlane, target: string, what: string): StepConflictError {
-  return new StepConflictError(
+/** `call` on `what`'s part, undefined where the control plane keeps no soft-deleted `what`. */
+async function undelete<P extends 'queues' | 'pools' | 'clusters'>(
+  cp: ControlPlane,
+  target: string,
+  what: P,
+  call: (part: NonNullable<ControlPlane[P]>) => Promise<unknown> | undefined,
+): Promise<StepOutcome> {
+  const undone = call(partOf(cp, what, target));
+  if (undone) return done(undone);
+  throw new StepConflictError(
     `${target}: the ${cp.backend.name} control plane has no soft-deleted ${what}; run \`poolsync plan\` again`,
   );
 }

@@ -17,7 +17,7 @@ import { parseDuration } from '../util/duration.js';
 import type { GitAuth } from '../util/git-env.js';
 import { rememberSecret } from '../util/redact.js';
 import { refuseUrlCredentials } from '../util/url-credentials.js';
-import { inventoryPlace, type InventoryPlace } from '../apply/inventory-place.js';
+import { inventoryPlace, type K8sPlace } from '../util/k8s-place.js';
 import type { LeaseRef, LeaseTiming } from '../lease/k8s-lease.js';
 import { OPTIONS, type ApplyPolicy, type LogFormat } from './config-options.js';
 
@@ -63,8 +63,8 @@ export interface DaemonConfig {
   lock: LeaseRef | null;
   /** `--leader-elect` (docs/daemon.md#high-availability); null when off. */
   leaderElection: LeaderElectionConfig | null;
-  /** `--inventory k8s:NAMESPACE/NAME` (or its default beside a Lease): apply/inventory-place.ts. */
-  inventory: InventoryPlace | null;
+  /** `--inventory k8s:NAMESPACE/NAME` (or its default beside a Lease): util/k8s-place.ts. */
+  inventory: K8sPlace | null;
   /** Commit and push the files poolsync.yaml `render` names when they would change (Git only). */
   commitRendered?: boolean;
   /** Serve the dashboard page at `/` (docs/daemon.md#dashboard). */
@@ -380,7 +380,7 @@ export interface LeaderElectionConfig extends LeaseTiming {
   advertiseAddress: string | null;
 }
 
-/** `k8s:NAMESPACE/NAME` (the same syntax as src/lease's parseLeaseRef, without loading it). */
+/** `k8s:NAMESPACE/NAME` (the syntax of util/k8s-place.ts's requireK8sPlace). */
 function leaseOption(text: string | null, r: { origin: string } | undefined): LeaseRef | null {
   if (text === null || text.trim() === '') return null;
   const m = /^k8s:([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/.exec(

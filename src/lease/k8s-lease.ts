@@ -22,7 +22,7 @@ import {
 import { parseInventory, type InventoryRecord } from '../model/inventory.js';
 import { backoffDelay } from '../util/backoff.js';
 import { SYSTEM_CLOCK, type Clock } from '../util/clock.js';
-import { parseK8sPlace, type K8sPlace } from '../util/k8s-place.js';
+import type { K8sPlace } from '../util/k8s-place.js';
 import { UserError } from '../util/user-error.js';
 
 export type LeaseRef = K8sPlace;
@@ -32,17 +32,6 @@ export interface LeaseTiming {
   leaseDurationMs: number;
   renewDeadlineMs: number;
   retryPeriodMs: number;
-}
-
-/** `k8s:NAMESPACE/NAME` (the --lock value) → the Lease it names. */
-export function parseLeaseRef(text: string, origin: string): LeaseRef {
-  const ref = parseK8sPlace(text);
-  if (!ref) {
-    throw new UserError(
-      `${origin}: "${text}" is not a Kubernetes Lease; write k8s:NAMESPACE/NAME (for example k8s:poolsync/apply-lock)`,
-    );
-  }
-  return ref;
 }
 
 /** In a pod (KUBERNETES_SERVICE_HOST) its service account; else KUBECONFIG or ~/.kube/config. */
@@ -79,11 +68,13 @@ export interface LeaseObservation {
  */
 const ADDRESS_ANNOTATION = 'poolsync.dev/holder-address';
 
-function withAddress(lease: V1Lease, address: string | null): V1Lease['metadata'] {
+/** `lease` rewritten: `spec` over its own, renewed now, `address` published (null: removed). */
+function rewritten(lease: V1Lease, address: string | null, spec: V1Lease['spec']): V1Lease {
   const annotations = { ...(lease.metadata?.annotations ?? {}) };
   if (address) annotations[ADDRESS_ANNOTATION] = address;
   else delete annotations[ADDRESS_ANNOTATION];
-  return { ...lease.metadata, annotations };
+  const metadata = { ...lease.metadata, annotations };
+  return { ...lease, metadata, spec: { ...lease.spec, ...spec, renewTime: microTime() } };
 }
 
 /** Now in RFC 3339 with microseconds, as the API server's MicroTime wants (not milliseconds). */
@@ -144,10 +135,9 @@ export class LeaseLock {
   async tryAcquireOrRenew(): Promise<LeaseObservation> {
     const lease = await this.read();
     if (lease === null) return this.create();
-    const { holder, holderAddress, valid } = this.observe(lease);
-    if (holder !== null && holder !== this.identity && valid)
-      return { held: false, holder, holderAddress };
-    const body = this.takenOver(lease, holder === this.identity);
+    const seen = this.observe(lease);
+    if (seen.holder !== null && seen.holder !== this.identity && seen.valid) return seen;
+    const body = this.takenOver(lease, seen.holder === this.identity);
     try {
       await this.api.replaceNamespacedLease({ ...this.ref, body });
     } catch (err) {
@@ -156,9 +146,7 @@ export class LeaseLock {
       // server fails the write's UID precondition). A Lease that is gone is created now, so its
       // holder keeps it; else whoever holds it now is the answer.
       const now = await this.read();
-      if (now === null) return this.create();
-      const seen = this.observe(now);
-      return { held: false, holder: seen.holder, holderAddress: seen.holderAddress };
+      return now === null ? this.create() : this.observe(now);
     }
     return this.won();
   }
@@ -213,11 +201,7 @@ export class LeaseLock {
    * The lease as read: its holder, and whether it is still valid, judged by when this process
    * first saw its current renewal (client-go's observedTime), not by the holder's clock.
    */
-  private observe(lease: V1Lease): {
-    holder: string | null;
-    holderAddress: string | null;
-    valid: boolean;
-  } {
+  private observe(lease: V1Lease): LeaseObservation & { valid: boolean } {
     const spec = lease.spec ?? {};
     const holder = spec.holderIdentity ? spec.holderIdentity : null;
     const holderAddress = holder
@@ -240,24 +224,19 @@ export class LeaseLock {
     }
     const duration = (spec.leaseDurationSeconds ?? this.durationSeconds) * 1000;
     const valid = this.observed.at + duration > this.clock.now();
-    return { holder, holderAddress, valid };
+    return { held: false, holder, holderAddress, valid };
   }
 
   /** The lease renewed (`mine`) or taken over by this identity. */
   private takenOver(lease: V1Lease, mine: boolean): V1Lease {
     const spec = lease.spec ?? {};
-    return {
-      ...lease,
-      metadata: withAddress(lease, this.address),
-      spec: {
-        ...spec,
-        holderIdentity: this.identity,
-        leaseDurationSeconds: this.durationSeconds,
-        acquireTime: mine && spec.acquireTime ? spec.acquireTime : microTime(),
-        renewTime: microTime(),
-        leaseTransitions: mine ? (spec.leaseTransitions ?? 0) : (spec.leaseTransitions ?? 0) + 1,
-      },
-    };
+    const transitions = spec.leaseTransitions ?? 0;
+    return rewritten(lease, this.address, {
+      holderIdentity: this.identity,
+      leaseDurationSeconds: this.durationSeconds,
+      acquireTime: mine && spec.acquireTime ? spec.acquireTime : microTime(),
+      leaseTransitions: mine ? transitions : transitions + 1,
+    });
   }
 
   /** Gives the lease up at once (client-go ReleaseOnCancel): the next candidate need not wait. */
@@ -268,16 +247,7 @@ export class LeaseLock {
     try {
       await this.api.replaceNamespacedLease({
         ...this.ref,
-        body: {
-          ...lease,
-          metadata: withAddress(lease, null),
-          spec: {
-            ...lease.spec,
-            holderIdentity: '',
-            leaseDurationSeconds: 1,
-            renewTime: microTime(),
-          },
-        },
+        body: rewritten(lease, null, { holderIdentity: '', leaseDurationSeconds: 1 }),
       });
       this.lastHolder = null;
     } catch (err) {

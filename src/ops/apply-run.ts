@@ -37,6 +37,7 @@ import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
 import { SYSTEM_CLOCK } from '../util/clock.js';
 import type { PlanOptions } from '../plan/index.js';
+import { requireK8sPlace } from '../util/k8s-place.js';
 import { UserError } from '../util/user-error.js';
 import { appliedState } from '../plan/inventory.js';
 import { classify, cleanCommit, planRepository, type ControlPlaneAccess } from './plan-run.js';
@@ -166,11 +167,7 @@ async function acquiring(
   const stateWasNew = embeddedStateIsNew(url);
   // The token never comes from a flag value (it would show in `ps` and shell history).
   const environment =
-    source.kind === 'dir'
-      ? source.environment
-      : source.kind === 'saved'
-        ? source.plan.control_plane?.environment
-        : undefined;
+    source.kind === 'dir' ? source.environment : source.plan.control_plane?.environment;
   const token = await resolveToken(locks.tokenFile, url, environment ?? null);
   const deadline = locks.lockTimeoutMs > 0 ? performance.now() + locks.lockTimeoutMs : null;
   const wait: LockWait = { deadline, stderr: o.stderr };
@@ -196,8 +193,8 @@ async function acquiring(
     // `--lock k8s:NAMESPACE/NAME`: the Lease and the cluster's configuration.
     let k8s: HoldApplyLockOptions['k8s'] = null;
     if (locks.lockFlag !== undefined && locks.lockFlag.trim() !== '') {
-      const { parseLeaseRef, loadKubeConfig } = await import('../lease/k8s-lease.js');
-      k8s = { ref: parseLeaseRef(locks.lockFlag, '--lock'), kubeConfig: loadKubeConfig() };
+      const ref = requireK8sPlace(locks.lockFlag, '--lock', ['Lease', 'apply-lock']);
+      k8s = { ref, kubeConfig: (await import('../lease/k8s-lease.js')).loadKubeConfig() };
     }
     const warn = (m: string) => o.stderr(`warning: ${m}\n`);
     const who = 'poolsync apply';

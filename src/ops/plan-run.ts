@@ -64,6 +64,7 @@ export type PlanSource =
     };
 
 type AcquireSource = Extract<PlanSource, { kind: 'acquire' }>;
+type OpenSource = Extract<PlanSource, { kind: 'open' }>;
 
 export type PlanDesired =
   | {
@@ -127,25 +128,13 @@ export function planRun(
 export function planRun(input: PlanRunInput): Promise<PlanOutcome>;
 export async function planRun(input: PlanRunInput): Promise<PlanOutcome> {
   const { source } = input;
-  let made: { result: Made; controlPlane?: PlanControlPlane | undefined };
   try {
-    made =
-      source.kind === 'acquire'
-        ? await acquired(input, source)
-        : {
-            result: await planned(input, source.readLive, { backend: source.backend }),
-            controlPlane: source.controlPlane,
-          };
+    if (source.kind === 'acquire') return await acquired(input, source);
+    return await planned(input, source.readLive, source);
   } catch (err) {
     if (err instanceof LiveStateUnreadable) return { kind: 'unreadable', error: err.failure };
     throw err;
   }
-  const { result, controlPlane } = made;
-  if (!result.ok) return { kind: 'invalid', errors: result.errors, counts: result.counts };
-  // The plan names the control plane it is about (its header).
-  const plan = controlPlane ? planWith(result.plan, { control_plane: controlPlane }) : result.plan;
-  const { counts, facts, desired } = result;
-  return { kind: classify(plan), plan, counts, facts, desired };
 }
 
 /** The one answer to "is there anything to do" (`plan`, `apply`, the daemon's gate). */
@@ -155,10 +144,7 @@ export function classify(plan: Plan): Planned['kind'] {
   return plan.steps.length > 0 ? 'changes' : 'no_changes';
 }
 
-async function acquired(
-  input: PlanRunInput,
-  source: AcquireSource,
-): Promise<{ result: Made; controlPlane: PlanControlPlane }> {
+async function acquired(input: PlanRunInput, source: AcquireSource): Promise<PlanOutcome> {
   // Asked before opening: the header warns when this is a new, empty embedded state.
   const stateWasNew = embeddedStateIsNew(source.url);
   const cp = await openReading(source);
@@ -185,8 +171,7 @@ async function acquired(
         ? (await import('../controlplane/embedded/embedded.js')).EmbeddedControlPlane
         : null;
     const stateKey = embedded && cp instanceof embedded ? cp.stateKey : undefined;
-    const result = await planned(input, readLive, { backend: backendInfo(cp), stateKey });
-    return { result, controlPlane };
+    return await planned(input, readLive, { backend: backendInfo(cp), stateKey, controlPlane });
   } finally {
     await close();
   }
@@ -226,8 +211,10 @@ export async function refreshRun(source: AcquireSource, last: LastApplied): Prom
 async function planned(
   input: PlanRunInput,
   read: LiveReading,
-  cp: { backend?: BackendInfo; stateKey?: (() => Promise<string | null>) | undefined },
-): Promise<Made> {
+  cp: Pick<OpenSource, 'backend' | 'controlPlane'> & {
+    stateKey?: (() => Promise<string | null>) | undefined;
+  },
+): Promise<PlanOutcome> {
   const { desired } = input;
   // A failure to read live state, told apart from other failures of planning.
   const readLive: LiveReading = (need) =>
@@ -241,25 +228,34 @@ async function planned(
     shared: desired.kind === 'folder' ? desired.shared : undefined,
     ...input.shape,
   };
+  let made: Made;
   if (desired.kind === 'loaded') {
-    const out = await planDesired(desired.desired, readLive, {
-      ...common,
-      plans: desired.plans,
-    });
-    return { ok: true, plan: out.plan, counts: null, facts: null, desired: desired.desired };
-  }
-  if (desired.memory && !off('plan-memory')) {
-    return planRemembering(desired.dir, readLive, {
+    const opts = { ...common, plans: desired.plans };
+    const { plan } = await planDesired(desired.desired, readLive, opts);
+    made = { ok: true, plan, counts: null, facts: null, desired: desired.desired };
+  } else if (desired.memory && !off('plan-memory')) {
+    made = await planRemembering(desired.dir, readLive, {
       ...common,
       memoryDir: manifestCacheDir(),
       facts: desired.memory.facts,
       planFolder: planRepository,
       stateKey: cp.stateKey,
     });
+  } else {
+    const out = await planRepository(desired.dir, readLive, common);
+    made = out.ok ? { ...out, facts: null } : out;
   }
-  const out = await planRepository(desired.dir, readLive, common);
-  if (!out.ok) return out;
-  return { ok: true, plan: out.plan, counts: out.counts, facts: null, desired: out.desired };
+  if (!made.ok) return { kind: 'invalid', errors: made.errors, counts: made.counts };
+  const { controlPlane } = cp;
+  // The plan names the control plane it is about (its header).
+  const plan = controlPlane ? planWith(made.plan, { control_plane: controlPlane }) : made.plan;
+  return {
+    kind: classify(plan),
+    plan,
+    counts: made.counts,
+    facts: made.facts,
+    desired: made.desired,
+  };
 }
 
 // The pipeline: load, read live, plan.

@@ -12,7 +12,7 @@
 import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 
-export const HEAP_GROWING_PERCENT = 50;
+const HEAP_GROWING_PERCENT = 50;
 export const LARGE_HEAP_BYTES = 64 * 1024 * 1024;
 /** YAML read past which a repository is large (the bench's 10,000 objects are 2 MB, 100,000 are 20 MB). */
 export const LARGE_INPUT_BYTES = 4 * 1024 * 1024;
@@ -31,25 +31,14 @@ export function growthGiven(
 let threshold: number | null = null;
 let observer: PerformanceObserver | null = null;
 
-/**
- * Caps the growth now (`fromBytes` 0) or from the first collection that finds the heap past
- * `fromBytes`. The collections' reports arrive between tasks, so a long synchronous step (the
- * planner at 100,000 objects runs ~2 s) calls `capHeapGrowthIfLarge` before it starts: the
- * cap then never depends on when a report happened to arrive (it did: 350-490 MB at 100k).
- */
+/** Caps the growth now (`fromBytes` 0) or from the first collection that finds the heap past it. */
 export function capHeapGrowthWhenLarge(fromBytes = LARGE_HEAP_BYTES): void {
   if (growthGiven()) return;
   threshold = fromBytes;
-  if (capHeapGrowthIfLarge()) return;
-  observer = new PerformanceObserver(() => capHeapGrowthIfLarge());
+  const large = () => getHeapStatistics().used_heap_size >= fromBytes;
+  if (large()) return void capHeapGrowthNow();
+  observer = new PerformanceObserver(() => large() && capHeapGrowthNow());
   observer.observe({ entryTypes: ['gc'] });
-}
-
-/** Sets the cap when it is wanted and the heap is past the threshold; whether it is set. */
-export function capHeapGrowthIfLarge(): boolean {
-  if (threshold === null) return false;
-  if (threshold > 0 && getHeapStatistics().used_heap_size < threshold) return false;
-  return capHeapGrowthNow();
 }
 
 /**

@@ -1,8 +1,16 @@
 /**
  * The one parser of `k8s:NAMESPACE/NAME`, the way poolsync names a namespaced Kubernetes object
  * (the `--lock` Lease, the `--inventory` ConfigMap): a DNS-1123 label, a slash, a DNS-1123
- * subdomain. Pure: callers word their own errors.
+ * subdomain. And where the inventory of a control plane that cannot keep it (Union,
+ * flyteadmin) lives (docs/plan.md, Prune by inventory): `--inventory k8s:NAMESPACE/NAME` (env
+ * POOLSYNC_INVENTORY), a ConfigMap every daemon replica and CI job reads; by default
+ * `poolsync-inventory` in the namespace of the `--lock` Lease (or of the daemon's leader Lease),
+ * since those who share a lock share the inventory; `--inventory state-dir`, or no Lease, keeps
+ * it in the state folder. Pure: the ConfigMap is src/lease/k8s-lease.ts, the choice
+ * src/apply/inventory.ts.
  */
+import { UserError } from './user-error.js';
+
 export interface K8sPlace {
   namespace: string;
   name: string;
@@ -14,4 +22,36 @@ const PLACE = /^(k8s:)?([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)\/([a-z0-9](?:[-.a-z0-9]
 export function parseK8sPlace(text: string | null | undefined, bare = false): K8sPlace | null {
   const m = PLACE.exec(text?.trim() ?? '');
   return m && (bare || m[1]) ? { namespace: m[2]!, name: m[3]! } : null;
+}
+
+/** The `kind` that `text` (the value of `origin`) names, else a UserError with an example. */
+export function requireK8sPlace(
+  text: string,
+  origin: string,
+  [kind, example, orElse = '']: [string, string, string?],
+): K8sPlace {
+  const place = parseK8sPlace(text);
+  if (place) return place;
+  throw new UserError(
+    `${origin}: "${text}" is not a Kubernetes ${kind}; write k8s:NAMESPACE/NAME (for example k8s:poolsync/${example})${orElse}`,
+  );
+}
+
+const DEFAULT_INVENTORY_CONFIGMAP = 'poolsync-inventory';
+
+/**
+ * The ConfigMap named by `text` (`--inventory`), else the default beside `lease` (the Lease
+ * of --lock or --leader-elect), else null: the state folder.
+ */
+export function inventoryPlace(
+  text: string | null | undefined,
+  lease: { namespace: string } | null,
+  origin = '--inventory',
+): K8sPlace | null {
+  const value = text?.trim() ?? '';
+  if (value === 'state-dir') return null;
+  if (value === '')
+    return lease ? { namespace: lease.namespace, name: DEFAULT_INVENTORY_CONFIGMAP } : null;
+  const orElse = ', or state-dir to keep it in the state folder';
+  return requireK8sPlace(value, origin, ['ConfigMap', DEFAULT_INVENTORY_CONFIGMAP, orElse]);
 }

@@ -18,15 +18,8 @@
  *   place at `file:1:1`, or an `UnsafeFileError` (a `UserError`: one line, no stack trace).
  */
 import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  constants,
-  fstatSync,
-  lstatSync,
-  openSync,
-  readSync,
-  type Stats,
-} from 'node:fs';
+import type { Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 import {
   access,
   link,
@@ -68,6 +61,8 @@ export interface RepoFileOptions {
   allowHardLink?: boolean;
 }
 
+const kindWords = (st: Stats): string => entryKind(st) ?? 'file';
+
 export function entryKind(st: Stats): EntryKind | null {
   if (st.isFile()) return null;
   if (st.isSymbolicLink()) return 'symbolic link';
@@ -84,31 +79,36 @@ export function relativeParts(rel: string): string[] | null {
   return parts.every((p) => p !== '' && p !== '.' && p !== '..') ? parts : null;
 }
 
+const NOT_RELATIVE: RepoFileFailure = Object.freeze({
+  reason: 'outside',
+  detail: 'not a relative path inside the folder',
+});
+
 /** Null when every folder between `root` and `rel`'s last part is a real folder, else why not. */
-export async function checkParentFolders(
-  root: string,
-  rel: string,
-): Promise<RepoFileFailure | null> {
+export function checkParentFolders(root: string, rel: string): Promise<RepoFileFailure | null> {
   const parts = relativeParts(rel);
-  if (parts === null) return { reason: 'outside', detail: 'not a relative path inside the folder' };
+  return parts === null ? Promise.resolve(NOT_RELATIVE) : parentFolders(root, parts, false);
+}
+
+/**
+ * One part at a time, checked before going down (`create`: a missing folder is made, so never
+ * through a link).
+ */
+async function parentFolders(
+  root: string,
+  parts: string[],
+  create: boolean,
+): Promise<RepoFileFailure | null> {
   let at = root;
   for (let i = 0; i < parts.length - 1; i++) {
     at = join(at, parts[i]!);
-    let st: Stats;
-    try {
-      st = await lstat(at);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
-      return code === 'ENOENT' || code === 'ENOTDIR'
-        ? { reason: 'missing' }
-        : { reason: 'io', code };
-    }
-    if (!st.isDirectory()) {
-      const kind = entryKind(st) ?? 'file';
-      return {
-        reason: 'outside',
-        detail: `${parts.slice(0, i + 1).join('/')} is a ${kind}, not a folder`,
-      };
+    const st = await lstat(at).catch(missingOr);
+    if ('reason' in st) {
+      if (!create || st.reason !== 'missing') return st;
+      await mkdir(at);
+    } else if (!st.isDirectory()) {
+      const detail = `${parts.slice(0, i + 1).join('/')} is a ${kindWords(st)}, not a folder`;
+      return { reason: 'outside', detail };
     }
   }
   return null;
@@ -118,6 +118,12 @@ export async function checkParentFolders(
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 const errCode = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? 'EIO';
+
+/** A failed lstat or open: missing (or a file where a folder was), else its errno code. */
+function missingOr(err: unknown): RepoFileFailure {
+  const code = errCode(err);
+  return code === 'ENOENT' || code === 'ENOTDIR' ? { reason: 'missing' } : { reason: 'io', code };
+}
 
 export async function readRepoFile(
   root: string,
@@ -140,17 +146,13 @@ export function readRepoFileSync(
   options: RepoFileOptions,
 ): RepoFileRead {
   const fail = (f: RepoFileFailure): RepoFileRead => ({ ok: false, ...f });
-  if (relativeParts(rel) === null)
-    return fail({ reason: 'outside', detail: 'not a relative path inside the folder' });
+  if (relativeParts(rel) === null) return fail(NOT_RELATIVE);
   const path = join(root, rel);
   let before: Stats;
   try {
     before = lstatSync(path);
   } catch (err) {
-    const code = errCode(err);
-    return fail(
-      code === 'ENOENT' || code === 'ENOTDIR' ? { reason: 'missing' } : { reason: 'io', code },
-    );
+    return fail(missingOr(err));
   }
   const refused = refusedBeforeOpen(before, options);
   if (refused) return fail(refused);
@@ -158,14 +160,14 @@ export function readRepoFileSync(
   try {
     fd = openSync(path, OPEN_FLAGS);
   } catch (err) {
-    const code = errCode(err);
-    if (code === 'ELOOP') return fail({ reason: 'not-regular', kind: 'symbolic link' });
-    return fail(code === 'ENOENT' ? { reason: 'missing' } : { reason: 'io', code });
+    if (errCode(err) === 'ELOOP') return fail({ reason: 'not-regular', kind: 'symbolic link' });
+    return fail(missingOr(err));
   }
   try {
     const st = fstatSync(fd);
-    const swapped = refusedOpened(st, before);
-    if (swapped) return fail(swapped);
+    if (!st.isFile()) return fail({ reason: 'not-regular', kind: entryKind(st)! });
+    // O_NOFOLLOW opened a regular file, but not the one lstat saw: replaced in between.
+    if (st.ino !== before.ino || st.dev !== before.dev) return fail({ reason: 'replaced' });
     if (options.prefix !== undefined) {
       const buf = Buffer.alloc(options.prefix);
       return { ok: true, bytes: buf.subarray(0, readSync(fd, buf, 0, options.prefix, 0)) };
@@ -198,14 +200,6 @@ function refusedBeforeOpen(before: Stats, options: RepoFileOptions): RepoFileFai
   return null;
 }
 
-/** The opened file (`fstat`) is not the regular file `lstat` saw: replaced in between. */
-function refusedOpened(st: Stats, before: Stats): RepoFileFailure | null {
-  if (!st.isFile()) return { reason: 'not-regular', kind: entryKind(st)! };
-  // O_NOFOLLOW opened a regular file, but not the one lstat saw: replaced in between.
-  if (st.ino !== before.ino || st.dev !== before.dev) return { reason: 'replaced' };
-  return null;
-}
-
 /** Reads `fd` to the end, but never more than `maxBytes + 1` bytes, whatever the size said. */
 export function readBounded(fd: number, expected: number, maxBytes: number): RepoFileRead {
   const tooLarge: RepoFileRead = { ok: false, reason: 'too-large', limit: maxBytes, size: null };
@@ -235,17 +229,8 @@ export function readBounded(fd: number, expected: number, maxBytes: number): Rep
 export async function writeRepoFile(root: string, rel: string, content: string): Promise<void> {
   const parts = relativeParts(rel);
   if (parts === null) throw new Error(`${rel} is not a relative path inside the folder`);
-  let at = root;
-  // One part at a time, checked before going down: a folder is never created through a link.
-  for (const [i, part] of parts.slice(0, -1).entries()) {
-    at = join(at, part);
-    const st = await lstat(at).catch(() => null);
-    if (st === null) await mkdir(at);
-    else if (!st.isDirectory())
-      throw new Error(
-        `cannot write ${rel}: ${parts.slice(0, i + 1).join('/')} is a ${entryKind(st) ?? 'file'}, not a folder`,
-      );
-  }
+  const bad = await parentFolders(root, parts, true);
+  if (bad) throw new Error(`cannot write ${rel}: ${describeFailure(bad)}`);
   const path = join(root, rel);
   const existing = await lstat(path).catch(() => null);
   const kind = existing ? entryKind(existing) : null;
@@ -355,22 +340,17 @@ export function describeFailure(f: RepoFileFailure): string {
 
 export class UnsafeFileError extends UserError {}
 
+const DENIED = 'permission denied: give the user running poolsync read and write access to it';
+const IO_WORDS: Record<string, string> = {
+  EACCES: DENIED,
+  EPERM: DENIED,
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'the disk quota is exhausted',
+};
+
 /** errno codes as words a user acts on. */
-export function ioWords(code: string): string {
-  switch (code) {
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied: give the user running poolsync read and write access to it';
-    case 'EROFS':
-      return 'the file system is read-only';
-    case 'ENOSPC':
-      return 'no space left on the device';
-    case 'EDQUOT':
-      return 'the disk quota is exhausted';
-    default:
-      return code;
-  }
-}
+export const ioWords = (code: string): string => IO_WORDS[code] ?? code;
 
 /** `path` relative to `root` with forward slashes; refused when it is not strictly inside. */
 function inside(root: string, path: string): string {
@@ -378,10 +358,6 @@ function inside(root: string, path: string): string {
   if (rel === '' || rel.startsWith('..') || isAbsolute(rel))
     throw new UnsafeFileError(`${path} is not inside poolsync's folder ${root}`);
   return rel.split(sep).join('/');
-}
-
-function kindWords(st: Stats): string {
-  return entryKind(st) ?? 'file';
 }
 
 /**

@@ -46,15 +46,13 @@ export function pullRequestBase(env: Env, commenting: boolean): PullRequestBase 
   return commenting ? { commit: null, from: '--comment' } : null;
 }
 
+type EventPullRequest = { number?: number; head?: { sha?: unknown }; base?: { sha?: unknown } };
+
 /** The pull request of the GitHub Actions event being run (GITHUB_EVENT_PATH), or null. */
-export function githubEventPullRequest(env: Env): {
-  number?: number;
-  head?: { sha?: unknown };
-  base?: { sha?: unknown };
-} | null {
+export function githubEventPullRequest(env: Env): EventPullRequest | null {
   try {
     const event = JSON.parse(readFileSync(env.GITHUB_EVENT_PATH?.trim() ?? '', 'utf8')) as {
-      pull_request?: { number?: number; head?: { sha?: unknown }; base?: { sha?: unknown } };
+      pull_request?: EventPullRequest;
     };
     return event.pull_request ?? null;
   } catch {

@@ -114,15 +114,10 @@ export function buildCommentBody(input: CommentInput): string {
   return codePointLength(body) <= input.limit ? body : takeCodePoints(body, input.limit);
 }
 
+/** The whole section: a plan's rendering, or an error or invalid section with room for all. */
 function fullSection(outcome: EnvironmentOutcome): string {
-  switch (outcome.kind) {
-    case 'plan':
-      return failedLine(outcome.plan) + outcome.markdown.trim();
-    case 'invalid':
-      return `${invalidIntro(outcome.errorCount)}\n\n${fence(outcome.errorsText.trimEnd(), 'text')}`;
-    case 'error':
-      return `**poolsync could not plan this commit.**\n\n${fence(escapeLines(outcome.message), 'text')}`;
-  }
+  if (outcome.kind !== 'plan') return shortSection(outcome, Infinity);
+  return failedLine(outcome.plan) + outcome.markdown.trim();
 }
 
 function failedLine(plan: Plan): string {
@@ -393,34 +388,24 @@ export function worstState(states: StatusState[]): StatusState {
 
 // Text measuring.
 
-/** Number of code points (a surrogate pair counts once), without allocating. */
-export function codePointLength(text: string): number {
-  let n = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      const d = text.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        n--;
-        i++;
-      }
-    }
-  }
-  return n;
-}
-
-/** The first `max` code points of `text` (never splitting a surrogate pair). */
-function takeCodePoints(text: string, max: number): string {
-  if (max <= 0) return '';
+/** Where `text`'s first `max` code points end (a surrogate pair counts once), and how many. */
+function codePoints(text: string, max = Infinity): { end: number; count: number } {
   let count = 0;
   let i = 0;
-  while (i < text.length && count < max) {
+  for (; i < text.length && count < max; count++) {
     const c = text.charCodeAt(i);
-    i += c >= 0xd800 && c <= 0xdbff && i + 1 < text.length ? 2 : 1;
-    count++;
+    const d = text.charCodeAt(i + 1); // NaN past the end
+    i += c >= 0xd800 && c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff ? 2 : 1;
   }
-  return text.slice(0, i);
+  return { end: i, count };
 }
+
+/** Number of code points (a surrogate pair counts once). */
+export const codePointLength = (text: string): number => codePoints(text).count;
+
+/** The first `max` code points of `text` (never splitting a surrogate pair). */
+const takeCodePoints = (text: string, max: number): string =>
+  text.slice(0, codePoints(text, max).end);
 
 /** Shortens to at most `max` code points, marking the cut with an ellipsis. */
 export function clip(text: string, max: number): string {

@@ -11,8 +11,7 @@
  */
 import { KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inventoryPlace } from '../../src/apply/inventory-place.js';
-import { parseK8sPlace } from '../../src/util/k8s-place.js';
+import { inventoryPlace, parseK8sPlace } from '../../src/util/k8s-place.js';
 import { parseConfigMapRef } from '../../src/controlplane/flyteadmin/client.js';
 import { ConfigMapInventory, mergeAddresses } from '../../src/lease/k8s-lease.js';
 import { INVENTORY_FORMAT, type InventoryRecord } from '../../src/model/inventory.js';
