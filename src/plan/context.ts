@@ -225,32 +225,17 @@ export class PlanIndex {
     this.absentDefault = desired.config.absent?.includes(address('Queue', DEFAULT_QUEUE)) ?? false;
     this.dAssignments = new Map(desired.assignments.map((a) => [assignmentKeyString(a), a]));
     this.lAssignments = new Map(live.assignments.map((a) => [assignmentKeyString(a), a]));
+    const name = (o: { name: string }) => o.name;
     const wildcard = live.queues.filter((q) => isWildcard(q.clusters));
-    this.lClustersByPool = groupBy(
-      live.clusters,
-      (c) => [c.pool],
-      (c) => c.name,
-    );
-    this.lQueuesByPool = groupBy(
-      live.queues,
-      (q) => [q.pool],
-      (q) => q.name,
-    );
+    this.lClustersByPool = groupBy(live.clusters, (c) => [c.pool], name);
+    this.lQueuesByPool = groupBy(live.queues, (q) => [q.pool], name);
     this.lQueuesByCluster = groupBy(
       live.queues,
       (q) => (isWildcard(q.clusters) ? [] : q.clusters),
-      (q) => q.name,
+      name,
     );
-    this.lWildcardQueuesByPool = groupBy(
-      wildcard,
-      (q) => [q.pool],
-      (q) => q.name,
-    );
-    this.lAssignmentsByPool = groupBy(
-      this.lAssignments,
-      ([, a]) => [a.pool],
-      ([key]) => key,
-    );
+    this.lWildcardQueuesByPool = groupBy(wildcard, (q) => [q.pool], name);
+    this.lAssignmentsByPool = groupBy(live.assignments, (a) => [a.pool], assignmentKeyString);
     this.caps = live.capabilities;
     this.settingQueues = this.finalSettings();
     const { deleted, leaving } = this.leavingLiveQueues();

@@ -62,12 +62,13 @@ export function planFlyteadmin(
     otherRows: new Map(),
     warnings: [],
   };
+  // One view per label and assignment, which each edit below keeps up to date (update).
+  const views = attributeViews(work);
   addOtherRows(work, fa);
-  checkProjects(work, fa);
-  checkLabelDeployment(work, fa);
-  planCascades(work, accepted);
-  const { labels, assignments, otherRows, warnings } = work;
-  return { labels, assignments, otherRows, warnings };
+  checkProjects(work, views, fa);
+  checkLabelDeployment(work, views, fa);
+  for (const v of views) if (v.remove) planCascade(work, v, views, fa.other_rows, accepted);
+  return work;
 }
 
 /** Why poolsync never writes a row at this level. */
@@ -92,10 +93,10 @@ function addOtherRows(ctx: AttributeWork, fa: FlyteadminLive): void {
   }
 }
 
-function checkProjects(ctx: AttributeWork, fa: FlyteadminLive): void {
+function checkProjects(ctx: AttributeWork, views: AttributeView[], fa: FlyteadminLive): void {
   const projects = new Map(fa.projects.map((p) => [p.id, p.state]));
   const domains = new Set(fa.domains);
-  for (const v of attributeViews(ctx)) {
+  for (const v of views) {
     if (!v.set && !v.remove) continue;
     const { project, domain } = v.key;
     const state = projects.get(project);
@@ -278,14 +279,14 @@ function rowForm(r: AttributeRow): Form {
  */
 type Deployed = FlyteadminLive['deployed'];
 
-function checkLabelDeployment(ctx: AttributeWork, fa: FlyteadminLive): void {
+function checkLabelDeployment(ctx: AttributeWork, views: AttributeView[], fa: FlyteadminLive) {
   const deployed = fa.deployed;
   const file = renderedFile(ctx);
   const wanted = wantedRouting(ctx);
   const unknown = new Map<string, string[]>();
   const elsewhere = new Map<string, string[]>();
   const routings = new Map<string, Routing>();
-  for (const v of attributeViews(ctx)) {
+  for (const v of views) {
     if (v.kind !== 'ExecutionClusterLabel' || v.desired === null) continue;
     const label = v.desired;
     const changed = v.set && v.desired !== v.live;
@@ -440,22 +441,17 @@ function sameWeights(a: readonly ClusterLabelEntry[], b: readonly ClusterLabelEn
  *    as deleted along (a side effect with `caused_by`).
  * Writes at a narrower level are ordered after a broader delete of the same type in the same
  * project/domain (addCascadeOrder).
+ *
+ * One delete (`v`): blocked (unaccepted unmanaged rows, or rows that cannot be set again), or
+ * its cascade.
  */
-function planCascades(ctx: AttributeWork, accepted: ReadonlySet<string>): void {
-  const views = attributeViews(ctx);
-  const others = ctx.live.flyteadmin?.other_rows ?? [];
-  for (const v of views) {
-    if (!v.remove) continue;
-    planCascade(ctx, v, views, others, accepted);
-  }
-}
-
-/** The rows one delete takes along: managed-level views and rows poolsync does not manage. */
-function takenBy(
+function planCascade(
+  ctx: AttributeWork,
   v: AttributeView,
   views: readonly AttributeView[],
   others: readonly AttributeRow[],
-): { managed: AttributeView[]; rows: AttributeRow[] } {
+  accepted: ReadonlySet<string>,
+): void {
   const { project, domain, workflow } = v.key;
   const sameScope = (p: string, d: string) => p === project && d === domain;
   // Managed-level rows the delete takes: the workflow rows of P/D, for a project/domain delete.
@@ -469,6 +465,7 @@ function takenBy(
             sameScope(w.key.project, w.key.domain),
         )
       : [];
+  // Rows at levels poolsync does not manage that it takes.
   const rows = others.filter(
     (r) =>
       r.resource_type === v.type &&
@@ -477,18 +474,6 @@ function takenBy(
         ? r.workflow !== '' || r.launch_plan !== ''
         : r.workflow === workflow && r.launch_plan !== ''),
   );
-  return { managed, rows };
-}
-
-/** One delete: blocked (unaccepted unmanaged rows, or rows that cannot be set again), or its cascade. */
-function planCascade(
-  ctx: AttributeWork,
-  v: AttributeView,
-  views: readonly AttributeView[],
-  others: readonly AttributeRow[],
-  accepted: ReadonlySet<string>,
-): void {
-  const { managed, rows } = takenBy(v, views, others);
   const restore = managed.filter((w) => !w.remove && w.desired !== null);
   const unmanaged = managed.filter((w) => !w.remove && w.desired === null);
   // A row the repository wants but cannot set now (blocked) would be lost.
@@ -570,14 +555,10 @@ export function addCascadeOrder(g: StepGraph, ctx: AttributeSource): void {
   if (!ctx.live.flyteadmin) return;
   const views = attributeViews(ctx);
   const broad = new Map<string, AttributeView[]>();
-  for (const v of views) {
-    if (!v.remove || v.key.workflow !== null) continue;
-    const k = `${v.type}\u0000${v.key.project}\u0000${v.key.domain}`;
-    broad.set(k, [...(broad.get(k) ?? []), v]);
-  }
+  const scope = (v: AttributeView) => `${v.type}\u0000${v.key.project}\u0000${v.key.domain}`;
+  for (const v of views) if (v.remove && v.key.workflow === null) push(broad, scope(v), v);
   for (const w of views) {
     if (!w.set || w.key.workflow === null) continue;
-    for (const v of broad.get(`${w.type}\u0000${w.key.project}\u0000${w.key.domain}`) ?? [])
-      g.order(remove(v), set(w));
+    for (const v of broad.get(scope(w)) ?? []) g.order(remove(v), set(w));
   }
 }
