@@ -41,7 +41,7 @@ export interface PoolDecision {
   /** Capability `pool_update`: an update_pool step exists. */
   updates?: boolean;
   /** false: `finalContract` is the control plane's placeholder, known to no one (knownContract). */
-  contractKnown?: false;
+  contractKnown?: boolean;
   /** Soft deletes: an undelete_pool step brings back the deleted pool of its name (pools-and-clusters.ts). */
   undeletes?: boolean;
 }

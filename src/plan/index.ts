@@ -13,7 +13,7 @@ import {
   QUEUE_CAP_FIELDS,
   defaultQueueKeyString,
 } from '../model/common.js';
-import type { DesiredState, SourceLocation } from '../model/desired.js';
+import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import {
   PLAN_FORMAT_VERSION,
@@ -239,18 +239,12 @@ function planAssignments(
 
 /** Plan errors: a desired or would-be-destroyed object annotated prevent-destroy (Terraform's prevent_destroy). */
 function checkPreventDestroy(ctx: PlanContext): PlanError[] {
-  type Declared = { annotations: Record<string, string>; source: SourceLocation };
-  const kinds: [
-    ObjectKind,
-    ReadonlyMap<string, { change: Change }>,
-    ReadonlyMap<string, Declared>,
-  ][] = [
+  const errors: PlanError[] = [];
+  for (const [kind, decisions, declared] of [
     ['ClusterPool', ctx.pools, ctx.dPools],
     ['Cluster', ctx.clusters, ctx.dClusters],
     ['PoolAssignment', ctx.assignments, ctx.dAssignments],
-  ];
-  const errors: PlanError[] = [];
-  for (const [kind, decisions, declared] of kinds) {
+  ] as const) {
     for (const [name, { change }] of decisions) {
       const obj = declared.get(name);
       if (!obj || !change.destructive || !preventsDestroy(obj)) continue;
