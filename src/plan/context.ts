@@ -24,7 +24,7 @@ import {
   type DesiredQueue,
   type DesiredState,
 } from '../model/desired.js';
-import type { Change, PruneScope, Reason } from '../model/plan.js';
+import type { Change, PruneScope } from '../model/plan.js';
 import type { ExecutionClusterLabel } from '../model/flyte.js';
 import { makeChange, diffForms, type Form } from './forms.js';
 import { reportedDataPlane } from '../model/capabilities.js';
@@ -325,15 +325,10 @@ export class PlanIndex {
     return prunes(this.pruneScope, this.inventory, kind, name);
   }
 
-  /** Why a live object of this kind absent from the repository is left alone. */
-  unmanagedReason(kind: ObjectKind, name: string): Reason {
-    return unmanagedReason(this.pruneScope, kind, name);
-  }
-
   /** A live object absent from the repository, left alone: unchanged, with the reason. */
   unmanagedChange(kind: ObjectKind, name: string, before: Form | null): Change {
     return makeChange(kind, name, 'unmanaged', before, before, [], {
-      why: this.unmanagedReason(kind, name),
+      why: unmanagedReason(this.pruneScope, kind, name),
     });
   }
 

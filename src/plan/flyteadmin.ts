@@ -64,33 +64,34 @@ export function planFlyteadmin(
   };
   // One view per label and assignment, which each edit below keeps up to date (update).
   const views = attributeViews(work);
-  addOtherRows(work, fa);
+  for (const r of fa.other_rows) {
+    // Why poolsync never writes a row at this level.
+    const { launch_plan, workflow, project, domain } = r;
+    otherRow(work, r, {
+      why: reasonOf('OTHER_LEVEL_ROW', { launch_plan, workflow, project, domain }),
+    });
+  }
   checkProjects(work, views, fa);
   checkLabelDeployment(work, views, fa);
   for (const v of views) if (v.remove) planCascade(work, v, views, fa.other_rows, accepted);
   return work;
 }
 
-/** Why poolsync never writes a row at this level. */
-function otherRowReason(r: AttributeRow): Reason {
-  return reasonOf('OTHER_LEVEL_ROW', {
-    launch_plan: r.launch_plan,
-    workflow: r.workflow,
-    project: r.project,
-    domain: r.domain,
-  });
-}
-
-function addOtherRows(ctx: AttributeWork, fa: FlyteadminLive): void {
-  for (const r of fa.other_rows) {
-    const kind = MATCHABLE_KIND[r.resource_type];
-    const name = attributeRowKey(r);
-    const before = rowForm(r);
-    ctx.otherRows.set(
-      address(kind, name),
-      makeChange(kind, name, 'unmanaged', before, before, [], { why: otherRowReason(r) }),
-    );
-  }
+/**
+ * A row at a level poolsync never writes, as a change: shown unmanaged (`why`), or deleted along
+ * with a broader row (`caused_by`).
+ */
+function otherRow(
+  ctx: AttributeWork,
+  r: AttributeRow,
+  more: { why: Reason } | { caused_by: string },
+) {
+  const kind = MATCHABLE_KIND[r.resource_type];
+  const name = attributeRowKey(r);
+  const before = rowForm(r);
+  const [action, after] =
+    'why' in more ? (['unmanaged', before] as const) : (['delete', null] as const);
+  ctx.otherRows.set(address(kind, name), makeChange(kind, name, action, before, after, [], more));
 }
 
 function checkProjects(ctx: AttributeWork, views: AttributeView[], fa: FlyteadminLive): void {
@@ -508,7 +509,7 @@ function planCascade(
   }
   for (const w of restore) takenAlong(ctx, w, addr, 'replace');
   for (const w of unmanaged) takenAlong(ctx, w, addr, 'delete');
-  deleteRowsAlong(ctx, rows, addr);
+  for (const r of rows) otherRow(ctx, r, { caused_by: addr });
   if (takes.length + restore.length === 0) return;
   const restored = restore.map((w) => address(w.kind, w.name));
   const note = reasonOf('CASCADE_TAKES_ALONG', {
@@ -532,18 +533,6 @@ function deleteWords(v: AttributeView) {
       : `DELETE workflow_attributes/${project}/${domain}/${workflow}`;
   const scope = `${project}/${domain}${workflow === null ? '' : `/${workflow}`}`;
   return { path, type: v.type, scope, kind: v.kind };
-}
-
-/** The launch-plan rows a delete takes along: each a delete caused by `by`. */
-function deleteRowsAlong(ctx: AttributeWork, rows: readonly AttributeRow[], by: string): void {
-  for (const r of rows) {
-    const kind = MATCHABLE_KIND[r.resource_type];
-    const name = attributeRowKey(r);
-    ctx.otherRows.set(
-      address(kind, name),
-      makeChange(kind, name, 'delete', rowForm(r), null, [], { caused_by: by }),
-    );
-  }
 }
 
 /** A set at the workflow level waits for a project/domain delete of the same type (same project/domain). */

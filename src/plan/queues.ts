@@ -38,6 +38,7 @@ import {
   makeChange,
 } from './forms.js';
 import { reasonOf } from './reasons.js';
+import { unmanagedReason } from './prune-scope.js';
 import type { DesiredQueue } from '../model/desired.js';
 import type { FieldDiff, Reason, Change } from '../model/plan.js';
 
@@ -432,7 +433,7 @@ function planUndeclaredQueue(f: QueueFrame, v: LiveView): QueueDecision {
   // A system queue follows its owner (an unmanaged or deleted cluster): never reported on its own.
   if (ownerIsLive || name === DEFAULT_QUEUE) return leftAsItIs(v);
   if (!f.ix.prunes('Queue', name))
-    return leftAsItIs(v, 'unmanaged', f.ix.unmanagedReason('Queue', name));
+    return leftAsItIs(v, 'unmanaged', unmanagedReason(f.ix.pruneScope, 'Queue', name));
   // Already retired (or retired now by C8): nothing more the repository could ask for (Q6).
   if (untouched.clusters.length === 0) return leftAsItIs(v);
   const reason = queueDeleteBlockedReason(f, name) ?? reasonOf('QUEUE_NOT_DELETABLE', {});
