@@ -9,6 +9,7 @@ import { LABEL_WEIGHT_TOLERANCE, type ExecutionClusterLabel } from '../model/fly
 import type { PlanWarning } from '../model/plan.js';
 import type { Form } from './forms.js';
 import {
+  indexBy,
   keyed,
   upsertChange,
   type PlanContext,
@@ -31,10 +32,8 @@ interface LabelPass {
 /** The label pass; no decisions when neither state has labels. */
 export function planExecutionClusterLabels(ctx: PlanIndex): LabelPass {
   const labels = new Map<string, LabelDecision>();
-  const byKey = (list: readonly ExecutionClusterLabel[] | undefined) =>
-    new Map((list ?? []).map((l) => [assignmentKeyString(l), l]));
-  const desired = byKey(ctx.desired.execution_cluster_labels);
-  const live = byKey(ctx.live.execution_cluster_labels);
+  const desired = indexBy(ctx.desired.execution_cluster_labels, assignmentKeyString);
+  const live = indexBy(ctx.live.execution_cluster_labels, assignmentKeyString);
   for (const [key, d, l] of keyed(desired, live)) {
     const before = l ? labelForm(l) : null;
     if (!d) {

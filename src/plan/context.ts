@@ -213,19 +213,19 @@ export class PlanIndex {
   ) {
     this.pruneScope = scopeWithInventory(desired.config, live.inventory, live.forgotten);
     this.inventory = live.inventory ? new Set(live.inventory) : null;
-    this.dPools = byName(desired.pools);
-    this.lPools = byName(live.pools);
-    this.dClusters = byName(desired.clusters);
-    this.lClusters = byName(live.clusters);
-    this.dQueues = byName(desired.queues);
-    this.lQueues = byName(live.queues);
-    this.lDeletedQueues = byName(live.deleted_queues ?? []);
-    this.lDeletedPools = byName(live.deleted_pools ?? []);
-    this.lDeletedClusters = byName(live.deleted_clusters ?? []);
-    this.absentDefault = desired.config.absent?.includes(address('Queue', DEFAULT_QUEUE)) ?? false;
-    this.dAssignments = new Map(desired.assignments.map((a) => [assignmentKeyString(a), a]));
-    this.lAssignments = new Map(live.assignments.map((a) => [assignmentKeyString(a), a]));
     const name = (o: { name: string }) => o.name;
+    this.dPools = indexBy(desired.pools, name);
+    this.lPools = indexBy(live.pools, name);
+    this.dClusters = indexBy(desired.clusters, name);
+    this.lClusters = indexBy(live.clusters, name);
+    this.dQueues = indexBy(desired.queues, name);
+    this.lQueues = indexBy(live.queues, name);
+    this.lDeletedQueues = indexBy(live.deleted_queues, name);
+    this.lDeletedPools = indexBy(live.deleted_pools, name);
+    this.lDeletedClusters = indexBy(live.deleted_clusters, name);
+    this.absentDefault = desired.config.absent?.includes(address('Queue', DEFAULT_QUEUE)) ?? false;
+    this.dAssignments = indexBy(desired.assignments, assignmentKeyString);
+    this.lAssignments = indexBy(live.assignments, assignmentKeyString);
     const wildcard = live.queues.filter((q) => isWildcard(q.clusters));
     this.lClustersByPool = groupBy(live.clusters, (c) => [c.pool], name);
     this.lQueuesByPool = groupBy(live.queues, (q) => [q.pool], name);
@@ -402,8 +402,9 @@ export function upsertChange(kind: ObjectKind, key: string, before: Form | null,
   return makeChange(kind, key, action, before, after, diff);
 }
 
-function byName<T extends { name: string }>(items: readonly T[]): Map<string, T> {
-  return new Map(items.map((i) => [i.name, i]));
+/** Each item under its key. */
+export function indexBy<T>(items: readonly T[] | undefined, key: (i: T) => string): Map<string, T> {
+  return new Map((items ?? []).map((i) => [key(i), i]));
 }
 
 /** Each item's value, under each of its keys, in the order of the items. */

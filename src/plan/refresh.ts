@@ -9,7 +9,7 @@ import type { LiveState } from '../model/live.js';
 import type { FieldDiff } from '../model/plan.js';
 import { assignmentForm, clusterForm, diffForms, poolForm, queueForm, type Form } from './forms.js';
 import { labelForm } from './cluster-labels.js';
-import { keyed } from './context.js';
+import { indexBy, keyed } from './context.js';
 
 type DriftKind = 'changed' | 'appeared' | 'gone';
 
@@ -43,8 +43,7 @@ export function driftSince(last: LastApplied, now: LiveState): RefreshReport {
     key: (x: T) => string,
     form: (x: T) => Form,
   ) => {
-    const byKey = (list: readonly T[]) => new Map(list.map((x) => [key(x), x]));
-    for (const [k, was, is] of keyed(byKey(before), byKey(after))) {
+    for (const [k, was, is] of keyed(indexBy(before, key), indexBy(after, key))) {
       const diff = diffForms(was ? form(was) : null, is ? form(is) : null);
       if (diff.length === 0) continue;
       drift.push({
