@@ -54,12 +54,8 @@ export function planQueues(
     if (ix.dClusters.has(name) && d.change.action !== 'blocked') names.add(name);
   if (firstRegistration) names.add(DEFAULT_QUEUE);
 
-  const frame: QueueFrame = {
-    ix,
-    pc,
-    drainedBy: drainedFor(ix, waitSets(ix, pc)),
-    firstRegistration,
-  };
+  const drainedBy = drainedFor(ix, waitSets(ix, pc));
+  const frame: QueueFrame = { ix, pc, drainedBy, firstRegistration };
   const queues = new Map<string, QueueDecision>();
   for (const name of [...names].sort()) {
     const desired = ix.dQueues.get(name);
