@@ -23,14 +23,8 @@ export function labelForm(l: ExecutionClusterLabel): Form {
   return { project: l.project, domain: l.domain, workflow: l.workflow, label: l.label };
 }
 
-/** What the label pass returns: its decisions (sorted by key) and its warnings. */
-interface LabelPass {
-  readonly labels: ReadonlyMap<string, LabelDecision>;
-  readonly warnings: readonly PlanWarning[];
-}
-
-/** The label pass; no decisions when neither state has labels. */
-export function planExecutionClusterLabels(ctx: PlanIndex): LabelPass {
+/** The label pass: its decisions (by key, sorted; none without labels) and its warnings. */
+export function planExecutionClusterLabels(ctx: PlanIndex) {
   const labels = new Map<string, LabelDecision>();
   const desired = indexBy(ctx.desired.execution_cluster_labels, assignmentKeyString);
   const live = indexBy(ctx.live.execution_cluster_labels, assignmentKeyString);

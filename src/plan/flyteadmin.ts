@@ -30,17 +30,10 @@ import {
 import type { DesiredState } from '../model/desired.js';
 import { stepKey, type StepGraph } from './graph.js';
 
-/** The labels and assignments once flyteadmin's rules are applied, the rows of other levels, warnings. */
-interface FlyteadminPass {
-  readonly labels: ReadonlyMap<string, LabelDecision>;
-  readonly assignments: ReadonlyMap<string, AssignmentDecision>;
-  readonly otherRows: ReadonlyMap<string, Change>;
-  readonly warnings: readonly PlanWarning[];
-}
-
 /**
  * The flyteadmin pass: takes the label and assignment passes' decisions and returns them decided
- * again (blocked, taken along by a delete, annotated), on copies; the inputs are not changed.
+ * again (blocked, taken along by a delete, annotated), on copies (the inputs are not changed),
+ * with the rows of other levels and its warnings.
  */
 export function planFlyteadmin(
   ix: PlanIndex,
@@ -49,9 +42,10 @@ export function planFlyteadmin(
     assignments: ReadonlyMap<string, AssignmentDecision>;
   },
   accepted: ReadonlySet<string>,
-): FlyteadminPass {
+) {
   const fa = ix.live.flyteadmin;
-  if (!fa) return { ...decided, otherRows: new Map(), warnings: [] };
+  if (!fa)
+    return { ...decided, otherRows: new Map<string, Change>(), warnings: [] as PlanWarning[] };
   const work: AttributeWork = {
     desired: ix.desired,
     live: ix.live,

@@ -43,7 +43,7 @@ import {
 import { planFlyteadmin } from './flyteadmin.js';
 import { planDefaultQueues } from './default-queues.js';
 import { desiredFingerprint, liveFingerprint } from './fingerprint.js';
-import { finalPools, planPoolsAndClusters, type PoolClusterPass } from './pools-and-clusters.js';
+import { finalPools, planPoolsAndClusters } from './pools-and-clusters.js';
 import { planQueues, withCauses } from './queues.js';
 import { buildSteps, withExecution } from './steps.js';
 import { declaredByKind, planInventory } from './inventory.js';
@@ -140,7 +140,7 @@ export function computePlan(
 }
 
 /** The passes up to the default-queue settings, into `ctx`; the pool and cluster pass. */
-function decide(ctx: PlanContext): PoolClusterPass {
+function decide(ctx: PlanContext) {
   // Each pass reads the index and the decisions of the passes before it, and returns its own.
   let pc = planPoolsAndClusters(ctx);
   let queues = planQueues(ctx, pc);

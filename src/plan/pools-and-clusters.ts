@@ -17,7 +17,6 @@ import {
 } from '../model/common.js';
 import type { PlanError, PlanWarning, Reason, FieldDiff } from '../model/plan.js';
 import {
-  type PoolsAndClusters,
   locationOf,
   type PoolDecision,
   type QueueDecision,
@@ -29,14 +28,6 @@ import { CONTRACT_UNKNOWN, type DesiredPool, type DesiredCluster } from '../mode
 import type { LivePool, LiveCluster } from '../model/live.js';
 import { makeChange, diffForms, poolForm, clusterForm, type Form } from './forms.js';
 import { planError, reasonOf, warning } from './reasons.js';
-
-/** The agreed pool and cluster decisions, with what both passes found. */
-export interface PoolClusterPass extends PoolsAndClusters {
-  readonly warnings: readonly PlanWarning[];
-  readonly errors: readonly PlanError[];
-  /** How many rounds it took (1: the first assumption was right). */
-  readonly rounds: number;
-}
 
 /**
  * Starts from the clusters that can leave their pool (canLeave) and plans again with the clusters that do leave until the two sets
@@ -56,10 +47,7 @@ export interface PoolClusterPass extends PoolsAndClusters {
  * `stuck`: declared queues whose repointing the queue pass blocked, so their live pins stay
  * (unpin_first: pinnedReason; index.ts plans again with them once).
  */
-export function planPoolsAndClusters(
-  ix: PlanIndex,
-  stuck: ReadonlySet<string> = new Set(),
-): PoolClusterPass {
+export function planPoolsAndClusters(ix: PlanIndex, stuck: ReadonlySet<string> = new Set()) {
   const limit = ix.lClusters.size + 1;
   const tried: ReadonlySet<string>[] = [];
   let assumed: ReadonlySet<string> = canLeave(ix);
@@ -68,6 +56,7 @@ export function planPoolsAndClusters(
     const clusters = planClusters(ix, pools.pools, stuck);
     const leaving = new Set([...clusters.deletedClusters, ...clusters.movedClusters]);
     tried.push(assumed);
+    // The agreed decisions, with what both passes found and how many rounds it took.
     if (round >= limit || tried.some((s) => sameSet(s, leaving)))
       return { ...pools, ...clusters, rounds: round };
     assumed = leaving;
