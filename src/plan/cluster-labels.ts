@@ -9,6 +9,7 @@ import { LABEL_WEIGHT_TOLERANCE, type ExecutionClusterLabel } from '../model/fly
 import type { PlanWarning } from '../model/plan.js';
 import type { Form } from './forms.js';
 import {
+  indexBy,
   keyed,
   upsertChange,
   type PlanContext,
@@ -22,19 +23,11 @@ export function labelForm(l: ExecutionClusterLabel): Form {
   return { project: l.project, domain: l.domain, workflow: l.workflow, label: l.label };
 }
 
-/** What the label pass returns: its decisions (sorted by key) and its warnings. */
-interface LabelPass {
-  readonly labels: ReadonlyMap<string, LabelDecision>;
-  readonly warnings: readonly PlanWarning[];
-}
-
-/** The label pass; no decisions when neither state has labels. */
-export function planExecutionClusterLabels(ctx: PlanIndex): LabelPass {
+/** The label pass: its decisions (by key, sorted; none without labels) and its warnings. */
+export function planExecutionClusterLabels(ctx: PlanIndex) {
   const labels = new Map<string, LabelDecision>();
-  const byKey = (list: readonly ExecutionClusterLabel[] | undefined) =>
-    new Map((list ?? []).map((l) => [assignmentKeyString(l), l]));
-  const desired = byKey(ctx.desired.execution_cluster_labels);
-  const live = byKey(ctx.live.execution_cluster_labels);
+  const desired = indexBy(ctx.desired.execution_cluster_labels, assignmentKeyString);
+  const live = indexBy(ctx.live.execution_cluster_labels, assignmentKeyString);
   for (const [key, d, l] of keyed(desired, live)) {
     const before = l ? labelForm(l) : null;
     if (!d) {

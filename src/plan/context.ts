@@ -24,7 +24,7 @@ import {
   type DesiredQueue,
   type DesiredState,
 } from '../model/desired.js';
-import type { Change, PruneScope, Reason } from '../model/plan.js';
+import type { Change, PruneScope } from '../model/plan.js';
 import type { ExecutionClusterLabel } from '../model/flyte.js';
 import { makeChange, diffForms, type Form } from './forms.js';
 import { reportedDataPlane } from '../model/capabilities.js';
@@ -41,7 +41,7 @@ export interface PoolDecision {
   /** Capability `pool_update`: an update_pool step exists. */
   updates?: boolean;
   /** false: `finalContract` is the control plane's placeholder, known to no one (knownContract). */
-  contractKnown?: false;
+  contractKnown?: boolean;
   /** Soft deletes: an undelete_pool step brings back the deleted pool of its name (pools-and-clusters.ts). */
   undeletes?: boolean;
 }
@@ -213,44 +213,29 @@ export class PlanIndex {
   ) {
     this.pruneScope = scopeWithInventory(desired.config, live.inventory, live.forgotten);
     this.inventory = live.inventory ? new Set(live.inventory) : null;
-    this.dPools = byName(desired.pools);
-    this.lPools = byName(live.pools);
-    this.dClusters = byName(desired.clusters);
-    this.lClusters = byName(live.clusters);
-    this.dQueues = byName(desired.queues);
-    this.lQueues = byName(live.queues);
-    this.lDeletedQueues = byName(live.deleted_queues ?? []);
-    this.lDeletedPools = byName(live.deleted_pools ?? []);
-    this.lDeletedClusters = byName(live.deleted_clusters ?? []);
+    const name = (o: { name: string }) => o.name;
+    this.dPools = indexBy(desired.pools, name);
+    this.lPools = indexBy(live.pools, name);
+    this.dClusters = indexBy(desired.clusters, name);
+    this.lClusters = indexBy(live.clusters, name);
+    this.dQueues = indexBy(desired.queues, name);
+    this.lQueues = indexBy(live.queues, name);
+    this.lDeletedQueues = indexBy(live.deleted_queues, name);
+    this.lDeletedPools = indexBy(live.deleted_pools, name);
+    this.lDeletedClusters = indexBy(live.deleted_clusters, name);
     this.absentDefault = desired.config.absent?.includes(address('Queue', DEFAULT_QUEUE)) ?? false;
-    this.dAssignments = new Map(desired.assignments.map((a) => [assignmentKeyString(a), a]));
-    this.lAssignments = new Map(live.assignments.map((a) => [assignmentKeyString(a), a]));
+    this.dAssignments = indexBy(desired.assignments, assignmentKeyString);
+    this.lAssignments = indexBy(live.assignments, assignmentKeyString);
     const wildcard = live.queues.filter((q) => isWildcard(q.clusters));
-    this.lClustersByPool = groupBy(
-      live.clusters,
-      (c) => [c.pool],
-      (c) => c.name,
-    );
-    this.lQueuesByPool = groupBy(
-      live.queues,
-      (q) => [q.pool],
-      (q) => q.name,
-    );
+    this.lClustersByPool = groupBy(live.clusters, (c) => [c.pool], name);
+    this.lQueuesByPool = groupBy(live.queues, (q) => [q.pool], name);
     this.lQueuesByCluster = groupBy(
       live.queues,
       (q) => (isWildcard(q.clusters) ? [] : q.clusters),
-      (q) => q.name,
+      name,
     );
-    this.lWildcardQueuesByPool = groupBy(
-      wildcard,
-      (q) => [q.pool],
-      (q) => q.name,
-    );
-    this.lAssignmentsByPool = groupBy(
-      this.lAssignments,
-      ([, a]) => [a.pool],
-      ([key]) => key,
-    );
+    this.lWildcardQueuesByPool = groupBy(wildcard, (q) => [q.pool], name);
+    this.lAssignmentsByPool = groupBy(live.assignments, (a) => [a.pool], assignmentKeyString);
     this.caps = live.capabilities;
     this.settingQueues = this.finalSettings();
     const { deleted, leaving } = this.leavingLiveQueues();
@@ -340,15 +325,10 @@ export class PlanIndex {
     return prunes(this.pruneScope, this.inventory, kind, name);
   }
 
-  /** Why a live object of this kind absent from the repository is left alone. */
-  unmanagedReason(kind: ObjectKind, name: string): Reason {
-    return unmanagedReason(this.pruneScope, kind, name);
-  }
-
   /** A live object absent from the repository, left alone: unchanged, with the reason. */
   unmanagedChange(kind: ObjectKind, name: string, before: Form | null): Change {
     return makeChange(kind, name, 'unmanaged', before, before, [], {
-      why: this.unmanagedReason(kind, name),
+      why: unmanagedReason(this.pruneScope, kind, name),
     });
   }
 
@@ -422,8 +402,9 @@ export function upsertChange(kind: ObjectKind, key: string, before: Form | null,
   return makeChange(kind, key, action, before, after, diff);
 }
 
-function byName<T extends { name: string }>(items: readonly T[]): Map<string, T> {
-  return new Map(items.map((i) => [i.name, i]));
+/** Each item under its key. */
+export function indexBy<T>(items: readonly T[] | undefined, key: (i: T) => string): Map<string, T> {
+  return new Map((items ?? []).map((i) => [key(i), i]));
 }
 
 /** Each item's value, under each of its keys, in the order of the items. */

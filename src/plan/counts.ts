@@ -20,11 +20,6 @@ export interface PlanCounts {
   side_effects: number;
 }
 
-/** Addresses that some step of the plan acts on. */
-function stepTargets(plan: Pick<Plan, 'steps'>): Set<string> {
-  return new Set(plan.steps.map((s) => s.target));
-}
-
 /** A change the control plane makes itself as the effect of another object's step. */
 export function isSideEffect(change: Change, targets: ReadonlySet<string>): boolean {
   return Boolean(change.caused_by) && !targets.has(change.address) && isActionable(change.action);
@@ -32,7 +27,7 @@ export function isSideEffect(change: Change, targets: ReadonlySet<string>): bool
 
 /** The plan's side effects (see isSideEffect), in plan order. */
 export function sideEffects(plan: Pick<Plan, 'steps' | 'changes'>): Change[] {
-  const targets = stepTargets(plan);
+  const targets = new Set(plan.steps.map((s) => s.target));
   // A noop is never a side effect: the visible changes are all (a remembered plan reads no more).
   return visibleChanges(plan).filter((c) => isSideEffect(c, targets));
 }
@@ -43,7 +38,7 @@ export function emptyCounts(): PlanCounts {
 
 /** What the plan does: changes with steps by action, blocked ones, and side effects. */
 export function countPlan(plan: Pick<Plan, 'steps' | 'changes'>): PlanCounts {
-  const targets = stepTargets(plan);
+  const targets = new Set(plan.steps.map((s) => s.target));
   const counts = emptyCounts();
   // Noops count nowhere: the visible changes are all (a remembered plan reads no more).
   for (const c of visibleChanges(plan)) {

@@ -12,6 +12,7 @@ import {
   type QueueDecision,
   type PlanIndex,
   type DefaultQueueDecision,
+  indexBy,
   keyed,
   upsertChange,
 } from './context.js';
@@ -27,10 +28,8 @@ export function planDefaultQueues(
   queues: ReadonlyMap<string, QueueDecision>,
 ): ReadonlyMap<string, DefaultQueueDecision> {
   const out = new Map<string, DefaultQueueDecision>();
-  const byKey = <T extends { project: string; domain: string }>(list: readonly T[] | undefined) =>
-    new Map((list ?? []).map((d) => [defaultQueueKeyString(d), d]));
-  const desired = byKey(ctx.desired.default_queues);
-  const live = byKey(ctx.live.default_queues);
+  const desired = indexBy(ctx.desired.default_queues, defaultQueueKeyString);
+  const live = indexBy(ctx.live.default_queues, defaultQueueKeyString);
   for (const [key, d, l] of keyed(desired, live)) {
     const before = l ? form(l) : null;
     if (!d) {

@@ -30,17 +30,10 @@ import {
 import type { DesiredState } from '../model/desired.js';
 import { stepKey, type StepGraph } from './graph.js';
 
-/** The labels and assignments once flyteadmin's rules are applied, the rows of other levels, warnings. */
-interface FlyteadminPass {
-  readonly labels: ReadonlyMap<string, LabelDecision>;
-  readonly assignments: ReadonlyMap<string, AssignmentDecision>;
-  readonly otherRows: ReadonlyMap<string, Change>;
-  readonly warnings: readonly PlanWarning[];
-}
-
 /**
  * The flyteadmin pass: takes the label and assignment passes' decisions and returns them decided
- * again (blocked, taken along by a delete, annotated), on copies; the inputs are not changed.
+ * again (blocked, taken along by a delete, annotated), on copies (the inputs are not changed),
+ * with the rows of other levels and its warnings.
  */
 export function planFlyteadmin(
   ix: PlanIndex,
@@ -49,9 +42,10 @@ export function planFlyteadmin(
     assignments: ReadonlyMap<string, AssignmentDecision>;
   },
   accepted: ReadonlySet<string>,
-): FlyteadminPass {
+) {
   const fa = ix.live.flyteadmin;
-  if (!fa) return { ...decided, otherRows: new Map(), warnings: [] };
+  if (!fa)
+    return { ...decided, otherRows: new Map<string, Change>(), warnings: [] as PlanWarning[] };
   const work: AttributeWork = {
     desired: ix.desired,
     live: ix.live,
@@ -62,40 +56,42 @@ export function planFlyteadmin(
     otherRows: new Map(),
     warnings: [],
   };
-  addOtherRows(work, fa);
-  checkProjects(work, fa);
-  checkLabelDeployment(work, fa);
-  planCascades(work, accepted);
-  const { labels, assignments, otherRows, warnings } = work;
-  return { labels, assignments, otherRows, warnings };
-}
-
-/** Why poolsync never writes a row at this level. */
-function otherRowReason(r: AttributeRow): Reason {
-  return reasonOf('OTHER_LEVEL_ROW', {
-    launch_plan: r.launch_plan,
-    workflow: r.workflow,
-    project: r.project,
-    domain: r.domain,
-  });
-}
-
-function addOtherRows(ctx: AttributeWork, fa: FlyteadminLive): void {
+  // One view per label and assignment, which each edit below keeps up to date (update).
+  const views = attributeViews(work);
   for (const r of fa.other_rows) {
-    const kind = MATCHABLE_KIND[r.resource_type];
-    const name = attributeRowKey(r);
-    const before = rowForm(r);
-    ctx.otherRows.set(
-      address(kind, name),
-      makeChange(kind, name, 'unmanaged', before, before, [], { why: otherRowReason(r) }),
-    );
+    // Why poolsync never writes a row at this level.
+    const { launch_plan, workflow, project, domain } = r;
+    otherRow(work, r, {
+      why: reasonOf('OTHER_LEVEL_ROW', { launch_plan, workflow, project, domain }),
+    });
   }
+  checkProjects(work, views, fa);
+  checkLabelDeployment(work, views, fa);
+  for (const v of views) if (v.remove) planCascade(work, v, views, fa.other_rows, accepted);
+  return work;
 }
 
-function checkProjects(ctx: AttributeWork, fa: FlyteadminLive): void {
+/**
+ * A row at a level poolsync never writes, as a change: shown unmanaged (`why`), or deleted along
+ * with a broader row (`caused_by`).
+ */
+function otherRow(
+  ctx: AttributeWork,
+  r: AttributeRow,
+  more: { why: Reason } | { caused_by: string },
+) {
+  const kind = MATCHABLE_KIND[r.resource_type];
+  const name = attributeRowKey(r);
+  const before = rowForm(r);
+  const [action, after] =
+    'why' in more ? (['unmanaged', before] as const) : (['delete', null] as const);
+  ctx.otherRows.set(address(kind, name), makeChange(kind, name, action, before, after, [], more));
+}
+
+function checkProjects(ctx: AttributeWork, views: AttributeView[], fa: FlyteadminLive): void {
   const projects = new Map(fa.projects.map((p) => [p.id, p.state]));
   const domains = new Set(fa.domains);
-  for (const v of attributeViews(ctx)) {
+  for (const v of views) {
     if (!v.set && !v.remove) continue;
     const { project, domain } = v.key;
     const state = projects.get(project);
@@ -278,14 +274,14 @@ function rowForm(r: AttributeRow): Form {
  */
 type Deployed = FlyteadminLive['deployed'];
 
-function checkLabelDeployment(ctx: AttributeWork, fa: FlyteadminLive): void {
+function checkLabelDeployment(ctx: AttributeWork, views: AttributeView[], fa: FlyteadminLive) {
   const deployed = fa.deployed;
   const file = renderedFile(ctx);
   const wanted = wantedRouting(ctx);
   const unknown = new Map<string, string[]>();
   const elsewhere = new Map<string, string[]>();
   const routings = new Map<string, Routing>();
-  for (const v of attributeViews(ctx)) {
+  for (const v of views) {
     if (v.kind !== 'ExecutionClusterLabel' || v.desired === null) continue;
     const label = v.desired;
     const changed = v.set && v.desired !== v.live;
@@ -440,22 +436,17 @@ function sameWeights(a: readonly ClusterLabelEntry[], b: readonly ClusterLabelEn
  *    as deleted along (a side effect with `caused_by`).
  * Writes at a narrower level are ordered after a broader delete of the same type in the same
  * project/domain (addCascadeOrder).
+ *
+ * One delete (`v`): blocked (unaccepted unmanaged rows, or rows that cannot be set again), or
+ * its cascade.
  */
-function planCascades(ctx: AttributeWork, accepted: ReadonlySet<string>): void {
-  const views = attributeViews(ctx);
-  const others = ctx.live.flyteadmin?.other_rows ?? [];
-  for (const v of views) {
-    if (!v.remove) continue;
-    planCascade(ctx, v, views, others, accepted);
-  }
-}
-
-/** The rows one delete takes along: managed-level views and rows poolsync does not manage. */
-function takenBy(
+function planCascade(
+  ctx: AttributeWork,
   v: AttributeView,
   views: readonly AttributeView[],
   others: readonly AttributeRow[],
-): { managed: AttributeView[]; rows: AttributeRow[] } {
+  accepted: ReadonlySet<string>,
+): void {
   const { project, domain, workflow } = v.key;
   const sameScope = (p: string, d: string) => p === project && d === domain;
   // Managed-level rows the delete takes: the workflow rows of P/D, for a project/domain delete.
@@ -469,6 +460,7 @@ function takenBy(
             sameScope(w.key.project, w.key.domain),
         )
       : [];
+  // Rows at levels poolsync does not manage that it takes.
   const rows = others.filter(
     (r) =>
       r.resource_type === v.type &&
@@ -477,18 +469,6 @@ function takenBy(
         ? r.workflow !== '' || r.launch_plan !== ''
         : r.workflow === workflow && r.launch_plan !== ''),
   );
-  return { managed, rows };
-}
-
-/** One delete: blocked (unaccepted unmanaged rows, or rows that cannot be set again), or its cascade. */
-function planCascade(
-  ctx: AttributeWork,
-  v: AttributeView,
-  views: readonly AttributeView[],
-  others: readonly AttributeRow[],
-  accepted: ReadonlySet<string>,
-): void {
-  const { managed, rows } = takenBy(v, views, others);
   const restore = managed.filter((w) => !w.remove && w.desired !== null);
   const unmanaged = managed.filter((w) => !w.remove && w.desired === null);
   // A row the repository wants but cannot set now (blocked) would be lost.
@@ -523,7 +503,7 @@ function planCascade(
   }
   for (const w of restore) takenAlong(ctx, w, addr, 'replace');
   for (const w of unmanaged) takenAlong(ctx, w, addr, 'delete');
-  deleteRowsAlong(ctx, rows, addr);
+  for (const r of rows) otherRow(ctx, r, { caused_by: addr });
   if (takes.length + restore.length === 0) return;
   const restored = restore.map((w) => address(w.kind, w.name));
   const note = reasonOf('CASCADE_TAKES_ALONG', {
@@ -549,18 +529,6 @@ function deleteWords(v: AttributeView) {
   return { path, type: v.type, scope, kind: v.kind };
 }
 
-/** The launch-plan rows a delete takes along: each a delete caused by `by`. */
-function deleteRowsAlong(ctx: AttributeWork, rows: readonly AttributeRow[], by: string): void {
-  for (const r of rows) {
-    const kind = MATCHABLE_KIND[r.resource_type];
-    const name = attributeRowKey(r);
-    ctx.otherRows.set(
-      address(kind, name),
-      makeChange(kind, name, 'delete', rowForm(r), null, [], { caused_by: by }),
-    );
-  }
-}
-
 /** A set at the workflow level waits for a project/domain delete of the same type (same project/domain). */
 export function addCascadeOrder(g: StepGraph, ctx: AttributeSource): void {
   const set = (v: AttributeView) =>
@@ -570,14 +538,10 @@ export function addCascadeOrder(g: StepGraph, ctx: AttributeSource): void {
   if (!ctx.live.flyteadmin) return;
   const views = attributeViews(ctx);
   const broad = new Map<string, AttributeView[]>();
-  for (const v of views) {
-    if (!v.remove || v.key.workflow !== null) continue;
-    const k = `${v.type}\u0000${v.key.project}\u0000${v.key.domain}`;
-    broad.set(k, [...(broad.get(k) ?? []), v]);
-  }
+  const scope = (v: AttributeView) => `${v.type}\u0000${v.key.project}\u0000${v.key.domain}`;
+  for (const v of views) if (v.remove && v.key.workflow === null) push(broad, scope(v), v);
   for (const w of views) {
     if (!w.set || w.key.workflow === null) continue;
-    for (const v of broad.get(`${w.type}\u0000${w.key.project}\u0000${w.key.domain}`) ?? [])
-      g.order(remove(v), set(w));
+    for (const v of broad.get(scope(w)) ?? []) g.order(remove(v), set(w));
   }
 }

@@ -13,7 +13,7 @@ import {
   QUEUE_CAP_FIELDS,
   defaultQueueKeyString,
 } from '../model/common.js';
-import type { DesiredState, SourceLocation } from '../model/desired.js';
+import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import {
   PLAN_FORMAT_VERSION,
@@ -43,7 +43,7 @@ import {
 import { planFlyteadmin } from './flyteadmin.js';
 import { planDefaultQueues } from './default-queues.js';
 import { desiredFingerprint, liveFingerprint } from './fingerprint.js';
-import { finalPools, planPoolsAndClusters, type PoolClusterPass } from './pools-and-clusters.js';
+import { finalPools, planPoolsAndClusters } from './pools-and-clusters.js';
 import { planQueues, withCauses } from './queues.js';
 import { buildSteps, withExecution } from './steps.js';
 import { declaredByKind, planInventory } from './inventory.js';
@@ -140,7 +140,7 @@ export function computePlan(
 }
 
 /** The passes up to the default-queue settings, into `ctx`; the pool and cluster pass. */
-function decide(ctx: PlanContext): PoolClusterPass {
+function decide(ctx: PlanContext) {
   // Each pass reads the index and the decisions of the passes before it, and returns its own.
   let pc = planPoolsAndClusters(ctx);
   let queues = planQueues(ctx, pc);
@@ -239,18 +239,12 @@ function planAssignments(
 
 /** Plan errors: a desired or would-be-destroyed object annotated prevent-destroy (Terraform's prevent_destroy). */
 function checkPreventDestroy(ctx: PlanContext): PlanError[] {
-  type Declared = { annotations: Record<string, string>; source: SourceLocation };
-  const kinds: [
-    ObjectKind,
-    ReadonlyMap<string, { change: Change }>,
-    ReadonlyMap<string, Declared>,
-  ][] = [
+  const errors: PlanError[] = [];
+  for (const [kind, decisions, declared] of [
     ['ClusterPool', ctx.pools, ctx.dPools],
     ['Cluster', ctx.clusters, ctx.dClusters],
     ['PoolAssignment', ctx.assignments, ctx.dAssignments],
-  ];
-  const errors: PlanError[] = [];
-  for (const [kind, decisions, declared] of kinds) {
+  ] as const) {
     for (const [name, { change }] of decisions) {
       const obj = declared.get(name);
       if (!obj || !change.destructive || !preventsDestroy(obj)) continue;

@@ -29,27 +29,34 @@ import type { ExecutionClusterLabel } from '../model/flyte.js';
 /** Declared objects of one kind: their addresses, and where each is declared. */
 type Declared = { address: string; source: SourceLocation }[];
 
+const name = (t: { name: string }) => t.name;
+
+/** Where a desired state lists a kind's objects, and the name of each (as its address says it). */
+type Listed = (d: DesiredState) => [readonly { source: SourceLocation }[] | undefined, Named];
+type Named = (o: never) => string;
+const LISTED: Record<ObjectKind, Listed> = {
+  ClusterPool: (d) => [d.pools, name],
+  Cluster: (d) => [d.clusters, name],
+  Queue: (d) => [d.queues, name],
+  PoolAssignment: (d) => [d.assignments, assignmentKeyString],
+  DefaultQueue: (d) => [d.default_queues, defaultQueueKeyString],
+  ExecutionCluster: (d) => [d.execution_clusters, name],
+  ClusterLabel: (d) => [d.cluster_labels, name],
+  ExecutionClusterLabel: (d) => [d.execution_cluster_labels, assignmentKeyString],
+};
+
+/** Every kind a plan can name (a type error in LISTED: a new kind needs adding). */
+export const OBJECT_KINDS = Object.keys(LISTED) as ObjectKind[];
+
 /** The objects of each kind in a desired state, with their addresses. */
 export function declaredByKind(desired: DesiredState): [ObjectKind, Declared][] {
-  const of = <T extends { source: SourceLocation }>(
-    kind: ObjectKind,
-    list: readonly T[] | undefined,
-    key: (o: T) => string,
-  ): [ObjectKind, Declared] => [
-    kind,
-    (list ?? []).map((o) => ({ address: address(kind, key(o)), source: o.source })),
-  ];
-  const name = (o: { name: string }) => o.name;
-  return [
-    of('ClusterPool', desired.pools, name),
-    of('Cluster', desired.clusters, name),
-    of('Queue', desired.queues, name),
-    of('PoolAssignment', desired.assignments, assignmentKeyString),
-    of('DefaultQueue', desired.default_queues, defaultQueueKeyString),
-    of('ExecutionCluster', desired.execution_clusters, name),
-    of('ClusterLabel', desired.cluster_labels, name),
-    of('ExecutionClusterLabel', desired.execution_cluster_labels, assignmentKeyString),
-  ];
+  return OBJECT_KINDS.map((kind) => {
+    const [list, key] = LISTED[kind](desired);
+    return [
+      kind,
+      (list ?? []).map((o) => ({ address: address(kind, key(o as never)), source: o.source })),
+    ];
+  });
 }
 
 /** Every address the repository declares of a kind poolsync can delete, sorted. */
@@ -189,7 +196,6 @@ function applied<T>(
   return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, t]) => t);
 }
 
-const name = (t: { name: string }) => t.name;
 const DONE: ReadonlySet<Change['action']> = new Set(['create', 'update', 'replace', 'delete']);
 
 /**

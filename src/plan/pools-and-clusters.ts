@@ -17,7 +17,6 @@ import {
 } from '../model/common.js';
 import type { PlanError, PlanWarning, Reason, FieldDiff } from '../model/plan.js';
 import {
-  type PoolsAndClusters,
   locationOf,
   type PoolDecision,
   type QueueDecision,
@@ -29,14 +28,6 @@ import { CONTRACT_UNKNOWN, type DesiredPool, type DesiredCluster } from '../mode
 import type { LivePool, LiveCluster } from '../model/live.js';
 import { makeChange, diffForms, poolForm, clusterForm, type Form } from './forms.js';
 import { planError, reasonOf, warning } from './reasons.js';
-
-/** The agreed pool and cluster decisions, with what both passes found. */
-export interface PoolClusterPass extends PoolsAndClusters {
-  readonly warnings: readonly PlanWarning[];
-  readonly errors: readonly PlanError[];
-  /** How many rounds it took (1: the first assumption was right). */
-  readonly rounds: number;
-}
 
 /**
  * Starts from the clusters that can leave their pool (canLeave) and plans again with the clusters that do leave until the two sets
@@ -56,10 +47,7 @@ export interface PoolClusterPass extends PoolsAndClusters {
  * `stuck`: declared queues whose repointing the queue pass blocked, so their live pins stay
  * (unpin_first: pinnedReason; index.ts plans again with them once).
  */
-export function planPoolsAndClusters(
-  ix: PlanIndex,
-  stuck: ReadonlySet<string> = new Set(),
-): PoolClusterPass {
+export function planPoolsAndClusters(ix: PlanIndex, stuck: ReadonlySet<string> = new Set()) {
   const limit = ix.lClusters.size + 1;
   const tried: ReadonlySet<string>[] = [];
   let assumed: ReadonlySet<string> = canLeave(ix);
@@ -68,6 +56,7 @@ export function planPoolsAndClusters(
     const clusters = planClusters(ix, pools.pools, stuck);
     const leaving = new Set([...clusters.deletedClusters, ...clusters.movedClusters]);
     tried.push(assumed);
+    // The agreed decisions, with what both passes found and how many rounds it took.
     if (round >= limit || tried.some((s) => sameSet(s, leaving)))
       return { ...pools, ...clusters, rounds: round };
     assumed = leaving;
@@ -150,10 +139,7 @@ function planDeclaredLivePool(
   const addr = address('ClusterPool', name);
   // A control plane that does not show contracts (Union, docs/union.md): the declared
   // contract cannot be compared, so it is taken as the live one (no change planned).
-  if (l.contract_known === false) {
-    const known = poolForm(d.contract);
-    return keep(name, d.contract, known);
-  }
+  if (l.contract_known === false) return keep(name, d.contract, poolForm(d.contract));
   const before = poolForm(l.contract);
   const after = poolForm(d.contract);
   // P4: every contract field is immutable.
@@ -218,9 +204,9 @@ function planUnknownContract(
       finalContract: null,
     };
   }
-  const form = l.contract_known === false ? unknown : poolForm(l.contract);
-  const kept = keep(d.name, l.contract, form);
-  return l.contract_known === false ? { ...kept, contractKnown: false } : kept;
+  const contractKnown = l.contract_known !== false;
+  const kept = keep(d.name, l.contract, contractKnown ? poolForm(l.contract) : unknown);
+  return { ...kept, contractKnown };
 }
 
 /**
@@ -336,12 +322,8 @@ function planPoolUndelete(ctx: PlanIndex, d: DesiredPool, deleted: LivePool): Po
     const change = makeChange('ClusterPool', name, 'create', null, before, [], {
       note: [reasonOf('POOL_UNDELETED', { name, updated: false })],
     });
-    return {
-      change,
-      undeletes: true,
-      finalContract: deleted.contract,
-      ...(deleted.contract_known === false ? { contractKnown: false as const } : {}),
-    };
+    const contractKnown = deleted.contract_known !== false;
+    return { change, undeletes: true, finalContract: deleted.contract, contractKnown };
   }
   const after = poolForm(want);
   const diff = diffForms(before, after);
@@ -354,12 +336,7 @@ function planPoolUndelete(ctx: PlanIndex, d: DesiredPool, deleted: LivePool): Po
   const change = makeChange('ClusterPool', name, 'create', null, after, diff, {
     note: [reasonOf('POOL_UNDELETED', { name, updated: diff.length > 0 })],
   });
-  return {
-    change,
-    undeletes: true,
-    ...(diff.length > 0 ? { updates: true } : {}),
-    finalContract: want,
-  };
+  return { change, undeletes: true, updates: diff.length > 0, finalContract: want };
 }
 
 /**
@@ -446,16 +423,10 @@ function planCluster(ctx: ClusterInput, name: string): ClusterDecision | undefin
     if (pinned) return leftAsItIs(name, l, before, after, diff, pinned);
     // Union refuses a drain while apps are assigned to the cluster, which no read shows.
     const note = drains && ix.caps.unpin_first ? reasonOf('CLUSTER_DRAIN_APPS', {}) : null;
-    const more = note ? { note: [note] } : {};
-    const change = makeChange(
-      'Cluster',
-      name,
-      diff.length ? 'update' : 'noop',
-      before,
-      after,
-      diff,
-      more,
-    );
+    const action = diff.length ? 'update' : 'noop';
+    const change = makeChange('Cluster', name, action, before, after, diff, {
+      ...(note ? { note: [note] } : {}),
+    });
     return { change, final: { pool: d.pool, enabled: d.enabled, health: l.health } };
   }
   if (l && ix.caps.cluster_move) return planMove(ctx, name, l, d.pool, d.enabled, d.data_plane);
@@ -539,11 +510,7 @@ function planMove(
   });
   const change = makeChange('Cluster', name, 'update', before, after, diff, { note: [note] });
   if (!reported) warnUnverified(ctx, l, pool, contract, declared);
-  return {
-    change,
-    moves: true,
-    final: { pool, enabled, health: l.health },
-  };
+  return { change, moves: true, final: { pool, enabled, health: l.health } };
 }
 
 /**
@@ -763,12 +730,11 @@ function planClusterUndelete(
   // It comes back DRAINED (enabled false) in the pool it had.
   const diff = diffForms(clusterForm(deleted.pool, false), after);
   const why = clusterUndeleteBlockedReason(ctx, pools, d, deleted);
-  if (why) {
-    const change = makeChange('Cluster', name, 'blocked', null, null, diffForms(null, after), {
-      why,
-    });
-    return { change, final: null };
-  }
+  if (why)
+    return {
+      change: makeChange('Cluster', name, 'blocked', null, null, diffForms(null, after), { why }),
+      final: null,
+    };
   const moves = d.pool !== deleted.pool;
   const note = reasonOf('CLUSTER_UNDELETED', {
     name,
@@ -777,10 +743,6 @@ function planClusterUndelete(
     enabled: d.enabled,
   });
   const change = makeChange('Cluster', name, 'create', null, after, diff, { note: [note] });
-  return {
-    change,
-    undeletes: { pool: deleted.pool },
-    ...(moves ? { moves: true } : {}),
-    final: { pool: d.pool, enabled: d.enabled, health: deleted.health },
-  };
+  const final = { pool: d.pool, enabled: d.enabled, health: deleted.health };
+  return { change, undeletes: { pool: deleted.pool }, moves, final };
 }

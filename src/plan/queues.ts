@@ -38,6 +38,7 @@ import {
   makeChange,
 } from './forms.js';
 import { reasonOf } from './reasons.js';
+import { unmanagedReason } from './prune-scope.js';
 import type { DesiredQueue } from '../model/desired.js';
 import type { FieldDiff, Reason, Change } from '../model/plan.js';
 
@@ -53,12 +54,8 @@ export function planQueues(
     if (ix.dClusters.has(name) && d.change.action !== 'blocked') names.add(name);
   if (firstRegistration) names.add(DEFAULT_QUEUE);
 
-  const frame: QueueFrame = {
-    ix,
-    pc,
-    drainedBy: drainedFor(ix, waitSets(ix, pc)),
-    firstRegistration,
-  };
+  const drainedBy = drainedFor(ix, waitSets(ix, pc));
+  const frame: QueueFrame = { ix, pc, drainedBy, firstRegistration };
   const queues = new Map<string, QueueDecision>();
   for (const name of [...names].sort()) {
     const desired = ix.dQueues.get(name);
@@ -72,7 +69,9 @@ export function planQueues(
 /** One queue's decision from the frame and its own objects (null: nothing to say about it). */
 function planQueue(f: QueueFrame, own: QueueOwn): QueueDecision | null {
   const l = own.live ?? null;
-  const target = targetSpec(f, own, l);
+  // Caps a document does not declare (and a system queue's) are not managed: kept as they are.
+  const wanted = declaredSpec(f, own, l);
+  const target = wanted && inheritCaps(wanted, l);
   // A missing queue (or the one a registration creates again) has no live record of its own.
   const missing = () => planMissingQueue(f, { ...own, live: undefined }, target);
   const d = !l
@@ -322,16 +321,9 @@ function queueDeleteBlockedReason(f: QueueFrame, name: string, absent = false): 
  * whole truth, so its settings are the defaults (C2); with prune off its live settings are
  * left as they are.
  */
-function targetSpec(f: QueueFrame, own: QueueOwn, l: LiveQueue | null): QueueSpec | null {
-  // Caps a document does not declare (and a system queue's) are not managed: kept as they are.
-  const t = declaredSpec(f, own, l);
-  return t && inheritCaps(t, l);
-}
-
 function declaredSpec(f: QueueFrame, own: QueueOwn, l: LiveQueue | null): QueueSpec | null {
   const { name } = own;
-  const doc = own.desired;
-  if (doc) return doc.spec;
+  if (own.desired) return own.desired.spec;
   // `default` listed absent (poolsync.yaml) is wanted gone: planned as a delete (or blocked).
   if (name === DEFAULT_QUEUE && f.ix.absentDefault) return null;
   // `default` undeclared is left as it is, prune or not: never an update of its settings.
@@ -342,7 +334,6 @@ function declaredSpec(f: QueueFrame, own: QueueOwn, l: LiveQueue | null): QueueS
   if (ownerPool !== undefined && f.pc.clusters.get(name)?.change.action !== 'blocked') {
     return { pool: ownerPool, clusters: [name], ...settings };
   }
-  if (name === DEFAULT_QUEUE && l) return { pool: DEFAULT_POOL, clusters: [WILDCARD], ...settings };
   return null;
 }
 
@@ -438,7 +429,7 @@ function planUndeclaredQueue(f: QueueFrame, v: LiveView): QueueDecision {
   // A system queue follows its owner (an unmanaged or deleted cluster): never reported on its own.
   if (ownerIsLive || name === DEFAULT_QUEUE) return leftAsItIs(v);
   if (!f.ix.prunes('Queue', name))
-    return leftAsItIs(v, 'unmanaged', f.ix.unmanagedReason('Queue', name));
+    return leftAsItIs(v, 'unmanaged', unmanagedReason(f.ix.pruneScope, 'Queue', name));
   // Already retired (or retired now by C8): nothing more the repository could ask for (Q6).
   if (untouched.clusters.length === 0) return leftAsItIs(v);
   const reason = queueDeleteBlockedReason(f, name) ?? reasonOf('QUEUE_NOT_DELETABLE', {});
@@ -503,40 +494,13 @@ function planPoolChange(
 ): QueueDecision | null {
   const { own, l, live } = v;
   const { name } = own;
-  if (
-    target.pool !== live.pool &&
-    !l.cluster_managed &&
-    f.ix.caps.drain &&
-    f.ix.caps.queue_delete
-  ) {
-    const settings = f.ix.undeletableSettings(name);
-    // Soft deletes keep the name reserved (remote/_queue.py:1006-1008): no create of it after.
-    const blocked = settings
-      ? reasonOf('QUEUE_POOL_CHANGE_UNDELETABLE', { settings })
-      : f.ix.caps.soft_delete
-        ? reasonOf('QUEUE_POOL_CHANGE_NAME_RESERVED', { pool: target.pool, live_pool: live.pool })
-        : selectorBlockedReason(f, target);
-    if (blocked) return refuse(blocked);
-    return decision(own, {
-      action: 'replace',
-      call: { op: 'create_queue', spec: target },
-      final: target,
-      diff: diffForms(queueForm(live), queueForm(target), (path) => path === 'pool'),
-      deletes: true,
-      note: [reasonOf('QUEUE_REPLACED_DRAINED', { from: live.pool, to: target.pool })],
-    });
+  if (target.pool === live.pool) return null;
+  if (l.cluster_managed) {
+    const queue = address('Queue', name);
+    return refuse(reasonOf('CONAMED_QUEUE_POOL_FIXED', { queue, cluster: name, pool: live.pool }));
   }
-  if (target.pool !== live.pool) {
+  if (!f.ix.caps.drain || !f.ix.caps.queue_delete) {
     const missing = (['drain', 'queue_delete'] as const).filter((c) => !f.ix.caps[c]);
-    if (l.cluster_managed) {
-      return refuse(
-        reasonOf('CONAMED_QUEUE_POOL_FIXED', {
-          queue: address('Queue', name),
-          cluster: name,
-          pool: live.pool,
-        }),
-      );
-    }
     return refuse(
       reasonOf('QUEUE_POOL_FIXED', {
         pool: target.pool,
@@ -546,7 +510,22 @@ function planPoolChange(
       }),
     );
   }
-  return null;
+  const settings = f.ix.undeletableSettings(name);
+  // Soft deletes keep the name reserved (remote/_queue.py:1006-1008): no create of it after.
+  const blocked = settings
+    ? reasonOf('QUEUE_POOL_CHANGE_UNDELETABLE', { settings })
+    : f.ix.caps.soft_delete
+      ? reasonOf('QUEUE_POOL_CHANGE_NAME_RESERVED', { pool: target.pool, live_pool: live.pool })
+      : selectorBlockedReason(f, target);
+  if (blocked) return refuse(blocked);
+  return decision(own, {
+    action: 'replace',
+    call: { op: 'create_queue', spec: target },
+    final: target,
+    diff: diffForms(queueForm(live), queueForm(target), (path) => path === 'pool'),
+    deletes: true,
+    note: [reasonOf('QUEUE_REPLACED_DRAINED', { from: live.pool, to: target.pool })],
+  });
 }
 
 /** The queue stays in its pool: its update, or the selector rule (Q1, Q4, Q5) that refuses it. */
@@ -570,9 +549,7 @@ function planSameGroupUpdate(
     );
   }
   const blocked = selectorBlockedReason(f, target);
-  if (blocked) {
-    return refuse(blocked);
-  }
+  if (blocked) return refuse(blocked);
   // Q4/Q5: a managed queue's update resends the selector it has when the call runs (before
   // its cluster's delete, if any); C8 then prunes it.
   const send: QueueSpec = managed
@@ -837,11 +814,7 @@ export function waitSets(ctx: PlanIndex, gone: Leaving): Map<string, string[]> {
         emptied = (ctx.lClustersByPool.get(pool) ?? []).every((n) => leaves(gone, n));
         poolEmptied.set(pool, emptied);
       }
-      if (emptied) {
-        for (const q of ctx.lWildcardQueuesByPool.get(pool) ?? []) {
-          if (isWildcard(ctx.lQueues.get(q)!.clusters)) queues.push(q);
-        }
-      }
+      if (emptied) for (const q of ctx.lWildcardQueuesByPool.get(pool) ?? []) queues.push(q);
     }
     out.set(c, [...new Set(queues)].sort());
   }

@@ -9,6 +9,7 @@ import type { LiveState } from '../model/live.js';
 import type { FieldDiff } from '../model/plan.js';
 import { assignmentForm, clusterForm, diffForms, poolForm, queueForm, type Form } from './forms.js';
 import { labelForm } from './cluster-labels.js';
+import { indexBy, keyed } from './context.js';
 
 type DriftKind = 'changed' | 'appeared' | 'gone';
 
@@ -42,11 +43,7 @@ export function driftSince(last: LastApplied, now: LiveState): RefreshReport {
     key: (x: T) => string,
     form: (x: T) => Form,
   ) => {
-    const b = new Map(before.map((x) => [key(x), x]));
-    const a = new Map(after.map((x) => [key(x), x]));
-    for (const k of [...new Set([...b.keys(), ...a.keys()])].sort()) {
-      const was = b.get(k);
-      const is = a.get(k);
+    for (const [k, was, is] of keyed(indexBy(before, key), indexBy(after, key))) {
       const diff = diffForms(was ? form(was) : null, is ? form(is) : null);
       if (diff.length === 0) continue;
       drift.push({

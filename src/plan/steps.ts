@@ -16,12 +16,7 @@ import {
   type PoolContract,
 } from '../model/common.js';
 import type { Step, ManualInstruction, Plan, StepKind } from '../model/plan.js';
-import {
-  leaves,
-  type AssignmentDecision,
-  type PlanContext,
-  type QueueDecision,
-} from './context.js';
+import { leaves, type PlanContext } from './context.js';
 import { drainedFor, splitWaits, waitSets } from './queues.js';
 import { StepGraph, STEP_OPS, argsAddress, stepKey as key } from './graph.js';
 import { addDefaultQueueSteps } from './default-queues.js';
@@ -29,29 +24,7 @@ import { addLabelSteps } from './cluster-labels.js';
 import { addCascadeOrder } from './flyteadmin.js';
 
 export function buildSteps(ctx: PlanContext): Step[] {
-  const g = new StepGraph();
-  // Most objects of a big organisation have no step: every pass below visits the others only.
-  const queues = [...ctx.queues].filter(
-    ([, q]) => q.call || q.deletes || q.activates || q.moves || q.undeletes,
-  );
-  const assignments = [...ctx.assignments].filter(([, a]) => a.set || a.remove);
-  const replaced = (c: string) => {
-    const d = ctx.clusters.get(c);
-    return d?.registers === true && d.deletes === true;
-  };
-
-  const waitFor = waitSets(ctx, ctx);
-  const b: StepBuild = {
-    g,
-    ctx,
-    queues,
-    assignments,
-    replaced,
-    removalStep: new Map<string, string>(),
-    waitFor,
-    drainedBy: drainedFor(ctx, waitFor),
-    leave: (c) => (ctx.movedClusters.has(c) ? key.move(c) : key.deleteCluster(c)),
-  };
+  const b = stepBuild(ctx);
   // Nodes, in the order a reader expects when nothing forces another.
   addPoolNodes(b);
   addClusterNodes(b);
@@ -59,7 +32,7 @@ export function buildSteps(ctx: PlanContext): Step[] {
   addLeavingNodes(b);
   addQueueLifecycleNodes(b);
   addAssignmentNodes(b);
-  addLabelSteps(g, ctx);
+  addLabelSteps(b.g, ctx);
   addPoolDeletes(b);
   // Edges.
   orderPools(b);
@@ -70,10 +43,40 @@ export function buildSteps(ctx: PlanContext): Step[] {
   orderQueueLifecycle(b);
   orderPins(b);
   orderAssignments(b);
-  addCascadeOrder(g, ctx);
-  addDefaultQueueSteps(ctx, g);
-  return g.finalize();
+  addCascadeOrder(b.g, ctx);
+  addDefaultQueueSteps(ctx, b.g);
+  return b.g.finalize();
 }
+
+/** What every part of one build reads: the graph, the decisions, and a few derived views. */
+function stepBuild(ctx: PlanContext) {
+  const waitFor = waitSets(ctx, ctx);
+  return {
+    g: new StepGraph(),
+    ctx,
+    // The queues and assignments with a step (most objects of a big organisation have none):
+    // every pass below visits the others only.
+    queues: [...ctx.queues].filter(
+      ([, q]) => q.call || q.deletes || q.activates || q.moves || q.undeletes,
+    ),
+    assignments: [...ctx.assignments].filter(([, a]) => a.set || a.remove),
+    /** The cluster is deleted and registered again. */
+    replaced: (c: string) => {
+      const d = ctx.clusters.get(c);
+      return d?.registers === true && d.deletes === true;
+    },
+    /** Per queue with a call, the step that takes leaving clusters out of its selector (rule 4). */
+    removalStep: new Map<string, string>(),
+    /** Before each leaving cluster goes: the queues to drain or watch (queues.ts). */
+    waitFor,
+    /** Each queue drained for leaving clusters, with those clusters (queues.ts drainedFor). */
+    drainedBy: drainedFor(ctx, waitFor),
+    /** The step that takes a cluster out of its live pool. */
+    leave: (c: string) => (ctx.movedClusters.has(c) ? key.move(c) : key.deleteCluster(c)),
+  };
+}
+
+type StepBuild = ReturnType<typeof stepBuild>;
 
 /** Pools: undelete, create, update. */
 function addPoolNodes(b: StepBuild): void {
@@ -198,25 +201,6 @@ function addAssignmentNodes(b: StepBuild): void {
 function addPoolDeletes(b: StepBuild): void {
   for (const [name, d] of b.ctx.pools)
     if (d.deletes) b.g.add(key.deletePool(name), 'delete_pool', { name });
-}
-
-/** What every part of one build reads: the graph, the decisions, and a few derived views. */
-interface StepBuild {
-  readonly g: StepGraph;
-  readonly ctx: PlanContext;
-  /** The queues and assignments with a step (most objects of a big organisation have none). */
-  readonly queues: readonly [string, QueueDecision][];
-  readonly assignments: readonly [string, AssignmentDecision][];
-  /** The cluster is deleted and registered again. */
-  readonly replaced: (cluster: string) => boolean;
-  /** Per queue with a call, the step that takes leaving clusters out of its selector (rule 4). */
-  readonly removalStep: Map<string, string>;
-  /** Before each leaving cluster goes: the queues to drain or watch (queues.ts). */
-  readonly waitFor: ReadonlyMap<string, string[]>;
-  /** Each queue drained for leaving clusters, with those clusters (queues.ts drainedFor). */
-  readonly drainedBy: ReadonlyMap<string, readonly string[]>;
-  /** The step that takes a cluster out of its live pool. */
-  readonly leave: (cluster: string) => string;
 }
 
 /** C4/C5: the cluster's reported data plane (if any) matches this contract. */

@@ -10,32 +10,19 @@
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { Change, Plan, PlanError, PlanWarning, Step } from '../model/plan.js';
-import type { ObjectKind } from '../model/common.js';
 import { UserError } from '../util/user-error.js';
 import { summarizeChanges, diffForms } from './forms.js';
 import { closestNames } from '../manifests/suggest.js';
 import { reasonOf, warning } from './reasons.js';
-import { declaredByKind, isLive } from './inventory.js';
-
-/** Every kind a plan can name; a type error here means a new kind needs adding. */
-const KINDS = Object.keys({
-  ClusterPool: 1,
-  Cluster: 1,
-  Queue: 1,
-  PoolAssignment: 1,
-  DefaultQueue: 1,
-  ExecutionCluster: 1,
-  ClusterLabel: 1,
-  ExecutionClusterLabel: 1,
-} satisfies Record<ObjectKind, 1>);
+import { OBJECT_KINDS, declaredByKind, isLive } from './inventory.js';
 
 /** `Kind/name` with a kind poolsync knows; the message says the accepted form otherwise. */
 export function checkAddressSyntax(flag: string, addr: string): void {
   const slash = addr.indexOf('/');
   const kind = slash > 0 ? addr.slice(0, slash) : '';
-  if (!KINDS.includes(kind) || slash === addr.length - 1) {
+  if (!(OBJECT_KINDS as string[]).includes(kind) || slash === addr.length - 1) {
     throw new UserError(
-      `${flag} ${JSON.stringify(addr)}: an address is Kind/name with Kind one of ${KINDS.join(', ')} ` +
+      `${flag} ${JSON.stringify(addr)}: an address is Kind/name with Kind one of ${OBJECT_KINDS.join(', ')} ` +
         `(e.g. Cluster/prod-1, PoolAssignment/project/domain): see the addresses in \`poolsync plan\``,
     );
   }
