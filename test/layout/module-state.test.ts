@@ -13,8 +13,6 @@ import { moduleState } from './module-state.js';
 
 /** `file what` (no line: edits above it move it) → why it is no state of the loader's or the planner's. */
 const ALLOWED: Record<string, string> = {
-  'manifests/yaml-simple.ts top-level collection stringKeys changed (mutator)':
-    'a memo of a pure function of its key (whether a plain key reads as a string in the core schema), bounded at 10,000 keys: no result depends on what was loaded before',
   'manifests/yaml.ts top-level collection keyIndexes changed (mutator)':
     "a lookup index of one mapping node's own entries, held weakly by the node: part of the value, gone with it",
   'incremental/plan-memory.ts top-level let/var cached':
