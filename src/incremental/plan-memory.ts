@@ -167,7 +167,14 @@ export async function planRemembering(
   const made = await opts.planFolder(
     dir,
     readLive,
-    { ...opts, onAnalysed: inputs ? (file, a) => analyses.set(file, a) : undefined },
+    inputs
+      ? {
+          ...opts,
+          // The loader reads nothing again: the record's key is of what the plan is made from.
+          shared: { config: inputs.config, walk: async () => inputs.walk, texts: inputs.files },
+          onAnalysed: (file, a) => analyses.set(file, a),
+        }
+      : opts,
     live,
   );
   if (!made.ok) return { ok: false, errors: made.errors, counts: made.counts };

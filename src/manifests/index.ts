@@ -402,7 +402,7 @@ const nextTurn = () => new Promise<void>((done) => setImmediate(done));
 async function readFiles(
   dir: string,
   s: Load,
-  { analyses, heapLimit }: LoaderOptions,
+  { analyses, heapLimit, shared }: LoaderOptions,
   onAnalysed: ((file: string, analysis: FileAnalysis) => void) | undefined,
 ): Promise<void> {
   const { walk, limits, patches, reads } = s;
@@ -416,7 +416,10 @@ async function readFiles(
     const file = walk.files[i]!;
     if (i > 0 && i % FILES_PER_TURN === 0) await nextTurn();
     // The walk reaches files through real folders only: their parents are not checked again.
-    const read = readWalkedManifestText(dir, file, limits);
+    const known = shared?.texts?.get(file);
+    const read = known
+      ? { ok: true as const, text: known.text }
+      : readWalkedManifestText(dir, file, limits);
     s.counts.files++;
     if (!read.ok) {
       s.errors.push(read.error);

@@ -99,6 +99,22 @@ describe('plan memory', () => {
     expect(JSON.stringify(commented.plan)).toBe(await cold());
   });
 
+  it("plans from the texts it keyed: a file written after its read is the next run's miss", async () => {
+    const path = join(repo, 'queues.yaml');
+    const text = await readFile(path, 'utf8');
+    // Written between the memory's read and the load: the loader reads nothing again.
+    const planFolder: MemoryOptions['planFolder'] = async (...args) => {
+      await writeFile(path, text.replace('run_concurrency: 10', 'run_concurrency: 11'));
+      return planRepository(...args);
+    };
+    const first = await remembered({ planFolder });
+    expect(first.reused).toBe(false);
+    expect(JSON.stringify(first.plan)).not.toContain('"run_concurrency":11');
+    const next = await remembered();
+    expect(next.reused).toBe(false);
+    expect(JSON.stringify(next.plan)).toContain('"run_concurrency":11');
+  });
+
   it('misses on every input that changed: a value, the positions, the live state, the options, the commit', async () => {
     await remembered();
     const text = await readFile(join(repo, 'queues.yaml'), 'utf8');
