@@ -1,7 +1,7 @@
 /**
  * What the stages of one reconcile run share: the daemon's wiring (options), the status they
  * fill in, what outlives a run (memory) and the run's own trigger, signal and phase timings.
- * A stage returns its product or an Outcome, which ends the run (record.ts writes it down),
+ * A stage returns its product or an Outcome, which ends the run (reconcile.ts writes it down),
  * with what it found for /status and what it learnt for later runs (Staged); no stage writes
  * the status or the memory itself: both are read-only views here.
  */
