@@ -2,6 +2,8 @@
  * The daemon's plain settings, one table (OPTIONS) that drives its CLI flags, the POOLSYNC_*
  * environment lookup, the config-file keys and the docs (config.ts resolves them).
  */
+import { UserError } from '../util/user-error.js';
+
 export const APPLY_POLICIES = ['none', 'safe', 'all'] as const;
 export type ApplyPolicy = (typeof APPLY_POLICIES)[number];
 
@@ -9,6 +11,14 @@ export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export const DEFAULT_DAEMON_CONTROL_PLANE = 'file:.poolsync/control-plane.json';
+
+/** `HOST:PORT`, `[v6]:PORT` or `:PORT` (loopback): every --listen's syntax; else `refusal`. */
+export function parseListen(text: string, refusal: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text);
+  const port = Number(m?.[3]);
+  if (!m || port > 65535) throw new UserError(refusal);
+  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
+}
 
 export type Kind = 'string' | 'duration' | 'int' | 'bool' | 'path';
 

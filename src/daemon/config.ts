@@ -17,9 +17,9 @@ import { parseDuration } from '../util/duration.js';
 import type { GitAuth } from '../util/git-env.js';
 import { rememberSecret } from '../util/redact.js';
 import { refuseUrlCredentials } from '../util/url-credentials.js';
-import { inventoryPlace, type K8sPlace } from '../util/k8s-place.js';
+import { inventoryPlace, parseK8sPlace, type K8sPlace } from '../util/k8s-place.js';
 import type { LeaseRef, LeaseTiming } from '../lease/k8s-lease.js';
-import { OPTIONS, type ApplyPolicy, type LogFormat } from './config-options.js';
+import { OPTIONS, parseListen, type ApplyPolicy, type LogFormat } from './config-options.js';
 
 export type SourceConfig =
   | { kind: 'git'; repo: string; branch: string; path: string; auth: GitAuth }
@@ -100,6 +100,7 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
   const secrets = await readSecrets(input, raw);
   const source = sourceConfig(r, secrets);
   const lock = leaseOption(str('lock'), get('lock'));
+  const listen = get('listen') as Raw;
   const leader = bool('leader-elect') ? leaderElection(r, input.env) : null;
   // Who shares a Lease shares the inventory: by default a ConfigMap beside it.
   const inventory = inventoryPlace(
@@ -119,7 +120,10 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
       ),
       token: secrets.token ?? null,
     },
-    listen: parseListen(str('listen') as string, get('listen') as Raw),
+    listen: parseListen(
+      String(listen.value).trim(),
+      `${listen.origin}: "${String(listen.value)}" is not HOST:PORT (for example 127.0.0.1:8080, or 0.0.0.0:8080 to listen on every interface).`,
+    ),
     githubWebhookSecret: secrets['github-webhook-secret'] ?? null,
     gitlabWebhookToken: secrets['gitlab-webhook-token'] ?? null,
     reconcileToken: secrets['reconcile-token'] ?? null,
@@ -343,18 +347,6 @@ interface Raw {
   origin: string;
 }
 
-function parseListen(text: string, r: Raw): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text.trim());
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) {
-    throw new UserError(
-      `${r.origin}: "${text}" is not HOST:PORT (for example 127.0.0.1:8080, or 0.0.0.0:8080 to listen on every interface).`,
-    );
-  }
-  const host = m[1] ?? m[2] ?? '';
-  return { host: host === '' ? '127.0.0.1' : host, port };
-}
-
 function checkBranch(branch: string, r: Raw): string {
   if (!/^[A-Za-z0-9._/-]+$/.test(branch) || branch.startsWith('-') || branch.includes('..')) {
     throw new UserError(`${r.origin}: "${branch}" is not a valid branch name.`);
@@ -380,18 +372,14 @@ export interface LeaderElectionConfig extends LeaseTiming {
   advertiseAddress: string | null;
 }
 
-/** `k8s:NAMESPACE/NAME` (the syntax of util/k8s-place.ts's requireK8sPlace). */
+/** `k8s:NAMESPACE/NAME`: util/k8s-place.ts's syntax, with this message's final period. */
 function leaseOption(text: string | null, r: { origin: string } | undefined): LeaseRef | null {
   if (text === null || text.trim() === '') return null;
-  const m = /^k8s:([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/.exec(
-    text.trim(),
+  const place = parseK8sPlace(text);
+  if (place) return place;
+  throw new UserError(
+    `${r?.origin ?? 'lock'}: "${text}" is not a Kubernetes Lease; write k8s:NAMESPACE/NAME (for example k8s:poolsync/poolsync-leader).`,
   );
-  if (!m) {
-    throw new UserError(
-      `${r?.origin ?? 'lock'}: "${text}" is not a Kubernetes Lease; write k8s:NAMESPACE/NAME (for example k8s:poolsync/poolsync-leader).`,
-    );
-  }
-  return { namespace: m[1]!, name: m[3]! };
 }
 
 /** `--leader-elect`: the election's Lease, this replica's identity and the timings. */

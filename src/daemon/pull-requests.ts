@@ -234,7 +234,7 @@ function planUnit(
     dir,
     commit,
     environment: unit.name ?? undefined,
-    readLiveState: unit.readLive,
+    readLive: unit.readLive,
     repoPath,
     backend: unit.backend(),
     controlPlane: unit.identity(),

@@ -109,22 +109,17 @@ export async function renderedFileChanges(
   commit: string | null,
 ): Promise<string> {
   if (!desired.config.render) return '';
-  const { renderTargets, compareTarget, readTarget } = await import('./values.js');
+  const { renderTargets } = await import('./values.js');
   const out: string[] = [];
   for (const target of await renderTargets(dir, desired, commit)) {
-    if ('error' in target) {
+    if ('unreadable' in target) throw new UserError(target.error);
+    if ('error' in target)
       out.push(`\nRendered file ${target.path} cannot be rendered: ${target.error}\n`);
-      continue;
-    }
-    const current = await readTarget(dir, target.path).catch((err: Error) => {
-      throw new UserError(err.message);
-    });
-    const cmp = compareTarget(target, current);
-    if (cmp.status === 'same') continue;
-    out.push(
-      `\nRendered file ${target.path} ${cmp.status === 'missing' ? 'does not exist yet' : 'would change'} ` +
-        `(run \`poolsync render ${target.kind}\`, or let the daemon commit it):\n${cmp.diff}`,
-    );
+    else if (target.status !== 'same')
+      out.push(
+        `\nRendered file ${target.path} ${target.status === 'missing' ? 'does not exist yet' : 'would change'} ` +
+          `(run \`poolsync render ${target.kind}\`, or let the daemon commit it):\n${target.diff}`,
+      );
   }
   return out.join('');
 }

@@ -81,28 +81,41 @@ export interface RenderedTarget {
   content: string;
 }
 
-/** The targets of poolsync.yaml `render`, reading their base values under `dir`. */
+type TargetResult =
+  | ReturnType<typeof compareTarget>
+  | { kind: RenderKind; path: string; error: string; unreadable?: true };
+
+/**
+ * The targets of poolsync.yaml `render` (their base values read under `dir`), each compared
+ * with its file under `dir`; `error` when it cannot be rendered or (`unreadable`) read.
+ */
 export async function renderTargets(
   dir: string,
   desired: DesiredState,
   commit: string | null,
-): Promise<(RenderedTarget | { kind: RenderKind; path: string; error: string })[]> {
+): Promise<TargetResult[]> {
   const config = desired.config.render ?? {};
-  const out: Awaited<ReturnType<typeof renderTargets>> = [];
+  const out: TargetResult[] = [];
   for (const kind of Object.keys(RENDERERS) as RenderKind[]) {
     const settings = config[kind] as
       { path: string; credentialsSecret?: string; base?: string } | undefined;
     if (!settings) continue;
+    const { path, credentialsSecret } = settings;
     try {
       const base = settings.base
         ? await readBaseValues({ root: dir, path: settings.base })
         : undefined;
-      const { credentialsSecret } = settings;
       const content = renderKind(kind, desired, { commit, credentialsSecret, base });
-      out.push({ kind, path: settings.path, content });
+      // Read as every repository file is: never through a link (validation refuses those).
+      const current = await readTarget(dir, path).catch((err: Error) => err);
+      out.push(
+        current instanceof Error
+          ? { kind, path, error: current.message, unreadable: true }
+          : compareTarget({ kind, path, content }, current),
+      );
     } catch (err) {
       if (!(err instanceof RenderInputError)) throw err;
-      out.push({ kind, path: settings.path, error: err.message });
+      out.push({ kind, path, error: err.message });
     }
   }
   return out;

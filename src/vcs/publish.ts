@@ -173,10 +173,9 @@ export async function publishStatus(
 }
 
 /** A folder of a checkout, planned against the daemon's control plane (planRun's `open`). */
-export interface PlanOutcomeOptions extends Omit<PlanOpenSource, 'kind' | 'readLive'> {
+export interface PlanOutcomeOptions extends Omit<PlanOpenSource, 'kind'> {
   dir: string;
   commit: string | null;
-  readLiveState: PlanOpenSource['readLive'];
   /** The folder inside the repository, prefixed to error locations so reviewers find them. */
   repoPath?: string;
   environment?: string;
@@ -201,16 +200,12 @@ export function outcomeForInvalid(
 
 /** The pull request's adapter over planRun (src/ops/plan-run.ts): its outcome as a comment's. */
 export async function planOutcome(opts: PlanOutcomeOptions): Promise<EnvironmentOutcome> {
+  const { dir, commit, repoPath, environment, ...source } = opts;
   const outcome = await planRun({
-    source: {
-      kind: 'open',
-      readLive: opts.readLiveState,
-      backend: opts.backend,
-      controlPlane: opts.controlPlane,
-    },
-    desired: { kind: 'folder', dir: opts.dir },
-    commit: opts.commit,
-    environment: opts.environment ?? null,
+    source: { kind: 'open', ...source },
+    desired: { kind: 'folder', dir },
+    commit,
+    environment: environment ?? null,
   });
   // plan.md: unreadable live state makes the plan fail; the reason goes in the comment.
   if (outcome.kind === 'unreadable') {
@@ -218,6 +213,6 @@ export async function planOutcome(opts: PlanOutcomeOptions): Promise<Environment
     const message = err instanceof Error ? err.message : String(err);
     return { kind: 'error', message: `cannot read live state from the control plane: ${message}` };
   }
-  if (outcome.kind === 'invalid') return outcomeForInvalid(outcome.errors, opts.repoPath);
+  if (outcome.kind === 'invalid') return outcomeForInvalid(outcome.errors, repoPath);
   return outcomeForPlan(outcome.plan);
 }

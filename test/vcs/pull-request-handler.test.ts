@@ -121,7 +121,7 @@ function handlerFor(over: Partial<PullRequestHandlerOptions> = {}) {
     git: { repo: origin, workDir: join(root, 'pr-work') },
     path: 'pools',
     plan: (dir, commit) =>
-      planOutcome({ dir, commit, readLiveState: () => readLiveState(cp), repoPath: 'pools' }),
+      planOutcome({ dir, commit, readLive: () => readLiveState(cp), repoPath: 'pools' }),
     logger,
     retry: { maxRetries: 1, minDelayMs: 5, maxDelayMs: 20 },
     ...over,

@@ -14,23 +14,13 @@ import { formatCapabilities, parseCapabilities } from '../../model/capabilities.
 import { UserError } from '../../util/user-error.js';
 import type { ProtocolMount } from '../../controlplane/embedded/server.js';
 import { nextSignal, type Io } from '../io.js';
+import { parseListen } from '../../daemon/config-options.js';
 import {
   DEFAULT_LISTEN,
   DEFAULT_STATE_FILE,
   type CapabilitiesArgs,
   type ServeArgs,
 } from '../define.js';
-
-/** `HOST:PORT`, `[v6]:PORT` or `:PORT` (loopback). */
-function parseListen(value: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value);
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535)
-    throw new UserError(
-      `--listen "${value}" is not HOST:PORT (e.g. ${DEFAULT_LISTEN}, or 0.0.0.0:7480 to accept remote clients)`,
-    );
-  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
-}
 
 /** P2 contract from a YAML/JSON file: a bare contract, or a ClusterPool manifest (its spec). */
 async function readContractFile(path: string): Promise<PoolContract> {
@@ -67,7 +57,10 @@ export async function serve(args: ServeArgs, io: Io): Promise<number> {
     import('../../standins/union/oauth-client-file.js'),
     import('../../standins/flyteadmin/gateway.js'),
   ]);
-  const { host, port } = parseListen(args.listen);
+  const { host, port } = parseListen(
+    args.listen,
+    `--listen "${args.listen}" is not HOST:PORT (e.g. ${DEFAULT_LISTEN}, or 0.0.0.0:7480 to accept remote clients)`,
+  );
   const token = args['token-file'] ? (await readTokenFile(args['token-file'])).secret : undefined;
   const contractFile = args['default-pool-contract'];
   const defaultPoolContract = contractFile ? await readContractFile(contractFile) : undefined;

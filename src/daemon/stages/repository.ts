@@ -186,36 +186,26 @@ async function compared(
   commit: string | null,
 ): Promise<{ changed: RenderedFileStatus[]; contents: Map<string, string> }> {
   const { o } = ctx;
-  const { renderTargets, compareTarget, readTarget } = await import('../../render/values.js');
+  const { renderTargets } = await import('../../render/values.js');
   const changed: RenderedFileStatus[] = [];
   const contents = new Map<string, string>();
   for (const target of await renderTargets(dir, desired, commit)) {
     if ('error' in target) {
-      o.logger.warn({ file: target.path, err: target.error }, 'cannot render');
+      const err = o.redactor.errorMessage(target.error);
+      const what = 'unreadable' in target ? 'cannot read the rendered file' : 'cannot render';
+      o.logger.warn({ file: target.path, err }, what);
       continue;
     }
-    // Read as every repository file is: never through a link (validation refuses those).
-    let current: string | null;
-    try {
-      current = await readTarget(dir, target.path);
-    } catch (err) {
-      o.logger.warn(
-        { file: target.path, err: o.redactor.errorMessage(err) },
-        'cannot read the rendered file',
-      );
-      continue;
-    }
-    const cmp = compareTarget(target, current);
-    if (cmp.status === 'same') continue;
+    if (target.status === 'same') continue;
     contents.set(target.path, target.content);
     changed.push({
       kind: target.kind,
       path: target.path,
-      status: cmp.status,
+      status: target.status,
       diff:
-        cmp.diff.length > DIFF_LIMIT
-          ? `${cmp.diff.slice(0, DIFF_LIMIT)}\n… (diff cut at ${DIFF_LIMIT} bytes)\n`
-          : cmp.diff,
+        target.diff.length > DIFF_LIMIT
+          ? `${target.diff.slice(0, DIFF_LIMIT)}\n… (diff cut at ${DIFF_LIMIT} bytes)\n`
+          : target.diff,
       committed: null,
     });
   }
