@@ -37,7 +37,7 @@ import {
 } from '../../model/flyte.js';
 import type { LiveAssignment } from '../../model/live.js';
 import { Reach } from '../../util/reach.js';
-import { ControlPlaneError, type ControlPlaneErrorCode } from '../errors.js';
+import { ControlPlaneError, withAddress, type ControlPlaneErrorCode } from '../errors.js';
 import { type ErrorBody, JsonHttp } from '../json-http.js';
 import { type ClientTuning, type OpenOptions, retryPolicy } from '../opener.js';
 import { refuseUrlCredentials } from '../../util/url-credentials.js';
@@ -191,19 +191,9 @@ export class FlyteadminControlPlane implements ControlPlane {
   }
 
   async deleteExecutionClusterLabel(key: AssignmentKey): Promise<void> {
-    try {
-      await this.attributes.remove(key, 'EXECUTION_CLUSTER_LABEL');
-    } catch (err) {
-      if (err instanceof ControlPlaneError && err.address === null) {
-        throw new ControlPlaneError(
-          err.code,
-          err.message,
-          address('ExecutionClusterLabel', assignmentKeyString(key)),
-          err.rule,
-        );
-      }
-      throw err;
-    }
+    await this.attributes
+      .remove(key, 'EXECUTION_CLUSTER_LABEL')
+      .catch(withAddress(address('ExecutionClusterLabel', assignmentKeyString(key))));
   }
 
   async close(): Promise<void> {
