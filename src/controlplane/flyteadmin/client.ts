@@ -33,6 +33,8 @@ import {
   type ExecutionClusterLabel,
   type FlyteadminLive,
   type MatchableResourceType,
+  isMap,
+  PROJECT_STATES,
   type ProjectState,
 } from '../../model/flyte.js';
 import type { LiveAssignment } from '../../model/live.js';
@@ -407,13 +409,6 @@ function seg(value: string): string {
  * of ListProjects carries, which flyteadmin fills from the same configured list
  * (manager/impl/project_manager.go getDomains).
  */
-const STATES: readonly ProjectState[] = [
-  'ACTIVE',
-  'ARCHIVED',
-  'SYSTEM_GENERATED',
-  'SYSTEM_ARCHIVED',
-];
-
 interface ProjectsPage {
   projects?: {
     id?: string;
@@ -466,8 +461,8 @@ async function listAll(http: JsonHttp, org: string, filters: string) {
 /** An enum by name (protojson) or number; absent is 0, ACTIVE; one this version does not know is not active. */
 function projectState(raw: string | number | undefined): ProjectState {
   if (raw === undefined || raw === '') return 'ACTIVE';
-  if (typeof raw === 'number') return STATES[raw] ?? 'ARCHIVED';
-  return (STATES as readonly string[]).includes(raw) ? (raw as ProjectState) : 'ARCHIVED';
+  if (typeof raw === 'number') return PROJECT_STATES[raw] ?? 'ARCHIVED';
+  return (PROJECT_STATES as readonly string[]).includes(raw) ? (raw as ProjectState) : 'ARCHIVED';
 }
 
 /** GetDomains, or null where this flyteadmin has no such route (before v1.13.0). */
@@ -649,8 +644,4 @@ function reason(err: unknown): string {
   if (code === 404) return 'not found';
   if (code === 401) return 'unauthorized';
   return typeof code === 'number' ? `HTTP ${code}` : ((err as Error).message ?? String(err));
-}
-
-function isMap(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
