@@ -41,6 +41,7 @@ import type { LiveAssignment } from '../../model/live.js';
 import { Reach } from '../../util/reach.js';
 import { ControlPlaneError, withAddress, type ControlPlaneErrorCode } from '../errors.js';
 import { type ErrorBody, JsonHttp } from '../json-http.js';
+import { SharedReads } from '../shared-reads.js';
 import { type ClientTuning, type OpenOptions, retryPolicy } from '../opener.js';
 import { refuseUrlCredentials } from '../../util/url-credentials.js';
 import type {
@@ -299,7 +300,7 @@ export interface ManagedRow extends AssignmentKey {
 
 export class FlyteadminAttributes {
   /** One list call per type at a time: a live-state read asks for each type twice. */
-  private readonly inFlight = new Map<MatchableResourceType, Promise<AttributeRow[]>>();
+  private readonly reads = new SharedReads();
 
   constructor(
     private readonly http: JsonHttp,
@@ -308,12 +309,7 @@ export class FlyteadminAttributes {
 
   /** Every row of the type (of this org), whatever its level. */
   rows(type: MatchableResourceType): Promise<AttributeRow[]> {
-    let pending = this.inFlight.get(type);
-    if (!pending) {
-      pending = this.list(type).finally(() => this.inFlight.delete(type));
-      this.inFlight.set(type, pending);
-    }
-    return pending;
+    return this.reads.get(type, () => this.list(type));
   }
 
   private async list(type: MatchableResourceType): Promise<AttributeRow[]> {
