@@ -515,10 +515,7 @@ export class FlyteadminStore {
    * `eq(state,N)` only state N; `token` is the offset, a next token is given when a full page
    * came back.
    */
-  listProjects(q: { limit: number; token: string; filters: string }): {
-    projects: StoredProject[];
-    token: string;
-  } {
+  listProjects(q: { limit: number; token: string; filters: string }) {
     const offset = q.token === '' ? 0 : Number(q.token);
     if (!Number.isInteger(offset) || offset < 0)
       throw new ControlPlaneError(
