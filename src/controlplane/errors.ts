@@ -72,6 +72,15 @@ export function unreachable(
   );
 }
 
+/** Rethrows `err` with `objectAddress` when it has none (the server's body may have lost it). */
+export function withAddress(objectAddress: string): (err: unknown) => never {
+  return (err) => {
+    if (err instanceof ControlPlaneError && err.address === null)
+      throw new ControlPlaneError(err.code, err.message, objectAddress, err.rule);
+    throw err;
+  };
+}
+
 export function isControlPlaneError(
   err: unknown,
   code?: ControlPlaneErrorCode,

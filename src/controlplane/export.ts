@@ -272,10 +272,7 @@ function keyedFile(
  * Rows at levels poolsync never writes (project-wide, domain-wide, launch plan) have no
  * manifest: each is named in a warning, as the plan shows it unmanaged.
  */
-export function exportExecutionClusterLabels(live: LiveState): {
-  files: ExportedFile[];
-  warnings: string[];
-} {
+export function exportExecutionClusterLabels(live: LiveState) {
   const labels = live.execution_cluster_labels ?? [];
   const taken = new Set<string>();
   const files = labels.map((l) => keyedFile('ExecutionClusterLabel', l, { label: l.label }, taken));

@@ -76,8 +76,18 @@ export function attributeRowKey(row: Omit<AttributeRow, 'resource_type' | 'value
   return parts.join('/');
 }
 
-/** Admin's Project.ProjectState (project.proto). */
-export type ProjectState = 'ACTIVE' | 'ARCHIVED' | 'SYSTEM_GENERATED' | 'SYSTEM_ARCHIVED';
+/** Admin's Project.ProjectState (project.proto), in its enum's order. */
+export const PROJECT_STATES = [
+  'ACTIVE',
+  'ARCHIVED',
+  'SYSTEM_GENERATED',
+  'SYSTEM_ARCHIVED',
+] as const;
+export type ProjectState = (typeof PROJECT_STATES)[number];
+
+/** A JSON or YAML mapping: an object, not null, not a list. */
+export const isMap = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * The cluster configuration flyteadmin runs with, read from its ConfigMap (flyte-core

@@ -33,12 +33,15 @@ import {
   type ExecutionClusterLabel,
   type FlyteadminLive,
   type MatchableResourceType,
+  isMap,
+  PROJECT_STATES,
   type ProjectState,
 } from '../../model/flyte.js';
 import type { LiveAssignment } from '../../model/live.js';
 import { Reach } from '../../util/reach.js';
-import { ControlPlaneError, type ControlPlaneErrorCode } from '../errors.js';
+import { ControlPlaneError, withAddress, type ControlPlaneErrorCode } from '../errors.js';
 import { type ErrorBody, JsonHttp } from '../json-http.js';
+import { SharedReads } from '../shared-reads.js';
 import { type ClientTuning, type OpenOptions, retryPolicy } from '../opener.js';
 import { refuseUrlCredentials } from '../../util/url-credentials.js';
 import type {
@@ -191,19 +194,9 @@ export class FlyteadminControlPlane implements ControlPlane {
   }
 
   async deleteExecutionClusterLabel(key: AssignmentKey): Promise<void> {
-    try {
-      await this.attributes.remove(key, 'EXECUTION_CLUSTER_LABEL');
-    } catch (err) {
-      if (err instanceof ControlPlaneError && err.address === null) {
-        throw new ControlPlaneError(
-          err.code,
-          err.message,
-          address('ExecutionClusterLabel', assignmentKeyString(key)),
-          err.rule,
-        );
-      }
-      throw err;
-    }
+    await this.attributes
+      .remove(key, 'EXECUTION_CLUSTER_LABEL')
+      .catch(withAddress(address('ExecutionClusterLabel', assignmentKeyString(key))));
   }
 
   async close(): Promise<void> {
@@ -307,7 +300,7 @@ export interface ManagedRow extends AssignmentKey {
 
 export class FlyteadminAttributes {
   /** One list call per type at a time: a live-state read asks for each type twice. */
-  private readonly inFlight = new Map<MatchableResourceType, Promise<AttributeRow[]>>();
+  private readonly reads = new SharedReads();
 
   constructor(
     private readonly http: JsonHttp,
@@ -316,12 +309,7 @@ export class FlyteadminAttributes {
 
   /** Every row of the type (of this org), whatever its level. */
   rows(type: MatchableResourceType): Promise<AttributeRow[]> {
-    let pending = this.inFlight.get(type);
-    if (!pending) {
-      pending = this.list(type).finally(() => this.inFlight.delete(type));
-      this.inFlight.set(type, pending);
-    }
-    return pending;
+    return this.reads.get(type, () => this.list(type));
   }
 
   private async list(type: MatchableResourceType): Promise<AttributeRow[]> {
@@ -417,13 +405,6 @@ function seg(value: string): string {
  * of ListProjects carries, which flyteadmin fills from the same configured list
  * (manager/impl/project_manager.go getDomains).
  */
-const STATES: readonly ProjectState[] = [
-  'ACTIVE',
-  'ARCHIVED',
-  'SYSTEM_GENERATED',
-  'SYSTEM_ARCHIVED',
-];
-
 interface ProjectsPage {
   projects?: {
     id?: string;
@@ -476,8 +457,8 @@ async function listAll(http: JsonHttp, org: string, filters: string) {
 /** An enum by name (protojson) or number; absent is 0, ACTIVE; one this version does not know is not active. */
 function projectState(raw: string | number | undefined): ProjectState {
   if (raw === undefined || raw === '') return 'ACTIVE';
-  if (typeof raw === 'number') return STATES[raw] ?? 'ARCHIVED';
-  return (STATES as readonly string[]).includes(raw) ? (raw as ProjectState) : 'ARCHIVED';
+  if (typeof raw === 'number') return PROJECT_STATES[raw] ?? 'ARCHIVED';
+  return (PROJECT_STATES as readonly string[]).includes(raw) ? (raw as ProjectState) : 'ARCHIVED';
 }
 
 /** GetDomains, or null where this flyteadmin has no such route (before v1.13.0). */
@@ -659,8 +640,4 @@ function reason(err: unknown): string {
   if (code === 404) return 'not found';
   if (code === 401) return 'unauthorized';
   return typeof code === 'number' ? `HTTP ${code}` : ((err as Error).message ?? String(err));
-}
-
-function isMap(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

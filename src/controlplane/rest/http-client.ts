@@ -26,7 +26,12 @@ import type {
   QueueMetrics,
 } from '../../model/live.js';
 import type { InventoryRecord } from '../../model/inventory.js';
-import { ControlPlaneError, ERROR_CODES, type ControlPlaneErrorCode } from '../errors.js';
+import {
+  ControlPlaneError,
+  ERROR_CODES,
+  withAddress,
+  type ControlPlaneErrorCode,
+} from '../errors.js';
 import { JsonHttp, type ErrorBody } from '../json-http.js';
 import { retryPolicy, type ClientTuning } from '../opener.js';
 import { sameJson } from '../../util/same-json.js';
@@ -279,18 +284,10 @@ export class HttpControlPlane implements ControlPlane {
   deleteAssignment(key: AssignmentKey): Promise<void> {
     const q = new URLSearchParams({ project: key.project, domain: key.domain });
     if (key.workflow !== null && key.workflow !== undefined) q.set('workflow', key.workflow);
-    return this.remove(`/v1/assignments?${q.toString()}`).catch((err: unknown) => {
-      // Keep the key in the message even when the server's body was lost.
-      if (err instanceof ControlPlaneError && err.address === null) {
-        throw new ControlPlaneError(
-          err.code,
-          err.message,
-          `PoolAssignment/${assignmentKeyString(key)}`,
-          err.rule,
-        );
-      }
-      throw err;
-    });
+    // Keep the key in the message even when the server's body was lost.
+    return this.remove(`/v1/assignments?${q.toString()}`).catch(
+      withAddress(`PoolAssignment/${assignmentKeyString(key)}`),
+    );
   }
 
   private apiError(method: string, path: string, status: number, payload: ErrorBody) {

@@ -27,7 +27,8 @@ import {
   selfSelecting,
 } from './mapping.js';
 import type { UnionQueues } from './queues.js';
-import { Latest, SharedReads, fromLatest, sweep } from './sweeps.js';
+import { SharedReads } from '../shared-reads.js';
+import { Latest, fromLatest, sweep } from './sweeps.js';
 
 /** How long a cluster delete waits for Union to finish a DELETING cluster (10 minutes). */
 export const DELETING_WAIT_MS = 600_000;

@@ -36,7 +36,8 @@ import {
   withManagedFields,
 } from './mapping.js';
 import { type Call, isCode } from './transport.js';
-import { fromLatest, Latest, SharedReads, sweep } from './sweeps.js';
+import { SharedReads } from '../shared-reads.js';
+import { fromLatest, Latest, sweep } from './sweeps.js';
 
 export class UnionQueues implements QueueCalls {
   /** Each queue as Union last sent it: what the next write starts from. */

@@ -43,7 +43,8 @@ import {
 import { mapLimit } from '../../util/map-limit.js';
 import type { DefaultQueueCalls } from '../types.js';
 import type { Call } from './transport.js';
-import { SharedReads, sweep } from './sweeps.js';
+import { SharedReads } from '../shared-reads.js';
+import { sweep } from './sweeps.js';
 
 /** Writes retried after a version conflict (another writer between our read and write). */
 const CONFLICT_RETRIES = 3;

@@ -35,19 +35,6 @@ export async function sweep<T>(
   return out;
 }
 
-/** Reads in flight, by key: a read asked for while the same one runs shares its result. */
-export class SharedReads {
-  private readonly inflight = new Map<string, Promise<unknown>>();
-
-  get<T>(key: string, read: () => Promise<T>): Promise<T> {
-    const running = this.inflight.get(key) as Promise<T> | undefined;
-    if (running) return running;
-    const p = read().finally(() => this.inflight.delete(key));
-    this.inflight.set(key, p);
-    return p;
-  }
-}
-
 /**
  * Each object as Union last sent it (a list, a get, a write's answer), by name: what a write
  * starts from, so a write is one call (an update from the state already read: Union has no

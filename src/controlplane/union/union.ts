@@ -22,14 +22,7 @@ import type { BackendProfile, CapabilityCalls, ControlPlane } from '../types.js'
 import { UnionClusters } from './clusters.js';
 import { UnionPools } from './pools.js';
 import { UnionQueues } from './queues.js';
-import {
-  type Call,
-  createUnionTransport,
-  RPC,
-  type UnionProtocol,
-  type UnionRetry,
-  withRetry,
-} from './transport.js';
+import { type Call, createUnionTransport, RPC, type UnionRetry, withRetry } from './transport.js';
 import { DefaultQueueSettings } from './settings.js';
 import { Pacer } from '../../util/pacer.js';
 import { Reach } from '../../util/reach.js';
@@ -141,11 +134,7 @@ export class UnionControlPlane implements ControlPlane {
  * client secret is only ever sent to the endpoint of the key), discovers the OAuth2 endpoints
  * and builds the transport.
  */
-export function parseUnionUrl(url: string): {
-  baseUrl: string;
-  host: string;
-  protocol: UnionProtocol;
-} {
+function parseUnionUrl(url: string) {
   let parsed: URL;
   try {
     parsed = new URL(url.slice('union+'.length));
@@ -174,7 +163,7 @@ export function parseUnionUrl(url: string): {
       `control plane "${url}": a Union URL is union+https://HOST[:PORT][?protocol=grpc], without a path or other parameters`,
     );
   }
-  return { baseUrl: parsed.origin, host: parsed.host, protocol };
+  return { baseUrl: parsed.origin, host: parsed.host, protocol } as const;
 }
 
 /**

@@ -14,7 +14,7 @@ import { posix } from 'node:path';
 import { ControlPlaneError, type ControlPlaneErrorCode } from '../../controlplane/errors.js';
 import { readLimitedBody } from '../../util/request-body.js';
 import { OAUTH_PATHS, OAuthStandIn, type OAuthStandInOptions } from '../oauth/server.js';
-import type { ProjectState } from '../../model/flyte.js';
+import { isMap, PROJECT_STATES, type ProjectState } from '../../model/flyte.js';
 
 /** flyteadmin's default `httpAuthorizationHeader` (auth/config/config.go). */
 export const FLYTE_AUTHORIZATION_HEADER = 'flyte-authorization';
@@ -234,8 +234,6 @@ const ATTRIBUTE_TYPES: [string, ResourceType][] = [
 ];
 
 type Json = Record<string, unknown>;
-export const isMap = (v: unknown): v is Json =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
 interface ApiRequest {
@@ -450,12 +448,6 @@ export interface StoredProject {
 }
 
 export const DEFAULT_DOMAINS = ['development', 'staging', 'production'];
-const PROJECT_STATES: readonly ProjectState[] = [
-  'ACTIVE',
-  'ARCHIVED',
-  'SYSTEM_GENERATED',
-  'SYSTEM_ARCHIVED',
-];
 
 export interface FlyteadminStoreOptions {
   /** Projects registered at start (flyteadmin's `migrate seed-projects`); ACTIVE unless said. */
@@ -523,10 +515,7 @@ export class FlyteadminStore {
    * `eq(state,N)` only state N; `token` is the offset, a next token is given when a full page
    * came back.
    */
-  listProjects(q: { limit: number; token: string; filters: string }): {
-    projects: StoredProject[];
-    token: string;
-  } {
+  listProjects(q: { limit: number; token: string; filters: string }) {
     const offset = q.token === '' ? 0 : Number(q.token);
     if (!Number.isInteger(offset) || offset < 0)
       throw new ControlPlaneError(

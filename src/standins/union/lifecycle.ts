@@ -73,10 +73,7 @@ export class Lifecycle {
  * `--deleted` (`EXISTS deleted_at`); any other filter but `EQUAL state` is refused, so a
  * client relying on one is caught.
  */
-export function listsDeleted(filters: readonly (Filter | CloudFilter)[]): {
-  deleted: boolean;
-  state: string | null;
-} {
+export function listsDeleted(filters: readonly (Filter | CloudFilter)[]) {
   let deleted = false;
   let state: string | null = null;
   for (const f of filters) {
