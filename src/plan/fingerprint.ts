@@ -15,7 +15,7 @@ import {
   address,
   defaultQueueKeyString,
 } from '../model/common.js';
-import { capsForm, settingsOf, sha256 } from './forms.js';
+import { capsForm, sha256 } from './forms.js';
 import type { Annotations, DesiredState } from '../model/desired.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { ExecutionClusterLabel, FlyteadminLive } from '../model/flyte.js';
@@ -50,7 +50,13 @@ const capsKey = (s: QueueSpec) => {
 const specKey = (s: QueueSpec) => [
   s.pool,
   s.clusters,
-  ...Object.values(settingsOf(s)),
+  // Field by field, not Object.values(settingsOf(s)): two objects a queue, 69,500 queues at
+  // 100,000 objects, raised the plan's peak RSS by 25-35 MB.
+  s.run_concurrency,
+  s.action_concurrency,
+  s.depth,
+  s.priority,
+  s.fairness,
   ...capsKey(s),
 ];
 
