@@ -226,16 +226,24 @@ export class PlanIndex {
     this.absentDefault = desired.config.absent?.includes(address('Queue', DEFAULT_QUEUE)) ?? false;
     this.dAssignments = indexBy(desired.assignments, assignmentKeyString);
     this.lAssignments = indexBy(live.assignments, assignmentKeyString);
-    const wildcard = live.queues.filter((q) => isWildcard(q.clusters));
-    this.lClustersByPool = groupBy(live.clusters, (c) => [c.pool], name);
-    this.lQueuesByPool = groupBy(live.queues, (q) => [q.pool], name);
-    this.lQueuesByCluster = groupBy(
-      live.queues,
-      (q) => (isWildcard(q.clusters) ? [] : q.clusters),
-      name,
-    );
-    this.lWildcardQueuesByPool = groupBy(wildcard, (q) => [q.pool], name);
-    this.lAssignmentsByPool = groupBy(live.assignments, (a) => [a.pool], assignmentKeyString);
+    // One pass over the live queues, no key array an item: the 100,000-object plan's peak RSS.
+    const clustersByPool = new Map<string, string[]>();
+    const queuesByPool = new Map<string, string[]>();
+    const queuesByCluster = new Map<string, string[]>();
+    const wildcardQueuesByPool = new Map<string, string[]>();
+    const assignmentsByPool = new Map<string, string[]>();
+    for (const c of live.clusters) push(clustersByPool, c.pool, c.name);
+    for (const q of live.queues) {
+      push(queuesByPool, q.pool, q.name);
+      if (isWildcard(q.clusters)) push(wildcardQueuesByPool, q.pool, q.name);
+      else for (const c of q.clusters) push(queuesByCluster, c, q.name);
+    }
+    for (const [key, a] of this.lAssignments) push(assignmentsByPool, a.pool, key);
+    this.lClustersByPool = clustersByPool;
+    this.lQueuesByPool = queuesByPool;
+    this.lQueuesByCluster = queuesByCluster;
+    this.lWildcardQueuesByPool = wildcardQueuesByPool;
+    this.lAssignmentsByPool = assignmentsByPool;
     this.caps = live.capabilities;
     this.settingQueues = this.finalSettings();
     const { deleted, leaving } = this.leavingLiveQueues();
@@ -405,17 +413,6 @@ export function upsertChange(kind: ObjectKind, key: string, before: Form | null,
 /** Each item under its key. */
 export function indexBy<T>(items: readonly T[] | undefined, key: (i: T) => string): Map<string, T> {
   return new Map((items ?? []).map((i) => [key(i), i]));
-}
-
-/** Each item's value, under each of its keys, in the order of the items. */
-function groupBy<T>(
-  items: Iterable<T>,
-  keys: (item: T) => readonly string[],
-  value: (item: T) => string,
-): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const item of items) for (const k of keys(item)) push(out, k, value(item));
-  return out;
 }
 
 /** Appends `value` to the list `map` holds under `key`. */

@@ -56,10 +56,11 @@ function stepBuild(ctx: PlanContext) {
     ctx,
     // The queues and assignments with a step (most objects of a big organisation have none):
     // every pass below visits the others only.
-    queues: [...ctx.queues].filter(
-      ([, q]) => q.call || q.deletes || q.activates || q.moves || q.undeletes,
+    queues: entriesWhere(
+      ctx.queues,
+      (q) => q.call || q.deletes || q.activates || q.moves || q.undeletes,
     ),
-    assignments: [...ctx.assignments].filter(([, a]) => a.set || a.remove),
+    assignments: entriesWhere(ctx.assignments, (a) => a.set || a.remove),
     /** The cluster is deleted and registered again. */
     replaced: (c: string) => {
       const d = ctx.clusters.get(c);
@@ -474,4 +475,16 @@ export function unaccountedStep(plan: Pick<Plan, 'changes' | 'steps'>): string |
       return `${what} waits on something that is neither a cluster nor a queue`;
   }
   return null;
+}
+
+/**
+ * The entries `keep` accepts, copying only those: spreading every entry first (and the live
+ * indexes' key arrays, context.ts) cost the 100,000-object plan about 10 MB of peak RSS.
+ */
+function entriesWhere<K, V>(map: ReadonlyMap<K, V>, keep: (v: V) => unknown): [K, V][] {
+  const out: [K, V][] = [];
+  map.forEach((v, k) => {
+    if (keep(v)) out.push([k, v]);
+  });
+  return out;
 }
