@@ -17,7 +17,7 @@ import { parseDuration } from '../util/duration.js';
 import type { GitAuth } from '../util/git-env.js';
 import { rememberSecret } from '../util/redact.js';
 import { refuseUrlCredentials } from '../util/url-credentials.js';
-import { inventoryPlace, parseK8sPlace, type K8sPlace } from '../util/k8s-place.js';
+import { inventoryPlace, requireK8sPlace, type K8sPlace } from '../util/k8s-place.js';
 import type { LeaseRef, LeaseTiming } from '../lease/k8s-lease.js';
 import { OPTIONS, parseListen, type ApplyPolicy, type LogFormat } from './config-options.js';
 
@@ -375,11 +375,7 @@ export interface LeaderElectionConfig extends LeaseTiming {
 /** `k8s:NAMESPACE/NAME`: util/k8s-place.ts's syntax, with this message's final period. */
 function leaseOption(text: string | null, r: { origin: string } | undefined): LeaseRef | null {
   if (text === null || text.trim() === '') return null;
-  const place = parseK8sPlace(text);
-  if (place) return place;
-  throw new UserError(
-    `${r?.origin ?? 'lock'}: "${text}" is not a Kubernetes Lease; write k8s:NAMESPACE/NAME (for example k8s:poolsync/poolsync-leader).`,
-  );
+  return requireK8sPlace(text, r?.origin ?? 'lock', ['Lease', 'poolsync-leader', '.']);
 }
 
 /** `--leader-elect`: the election's Lease, this replica's identity and the timings. */

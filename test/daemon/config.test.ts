@@ -133,6 +133,11 @@ describe('resolveDaemonConfig', () => {
     await expect(
       resolveDaemonConfig({ ...base, flags: { repo: 'r', parallelism: '0' } }),
     ).rejects.toThrow(/--parallelism/);
+    await expect(
+      resolveDaemonConfig({ ...base, flags: { repo: 'r', lock: 'ci/apply-lock' } }),
+    ).rejects.toThrow(
+      '--lock: "ci/apply-lock" is not a Kubernetes Lease; write k8s:NAMESPACE/NAME (for example k8s:poolsync/poolsync-leader).',
+    );
   });
 
   it('refuses credentials in the repository URL, without echoing them', async () => {
