@@ -64,7 +64,7 @@ export interface FlyteadminOptions extends ClientTuning {
   /** flyteidl's `org`, sent on every call and matched on every row read ('' or absent: none). */
   org?: string | undefined;
   /** Where flyteadmin's cluster configuration is read from (null or absent: not read). */
-  clustersConfigMap?: ConfigMapRef | null | undefined;
+  clustersConfigMap?: K8sPlace | null | undefined;
   /** The Kubernetes credentials for it (default: in-cluster service account or KUBECONFIG). */
   kubeConfig?: (() => Promise<KubeConfig>) | undefined;
 }
@@ -91,7 +91,7 @@ export class FlyteadminControlPlane implements ControlPlane {
   private readonly http: JsonHttp;
   private readonly attributes: FlyteadminAttributes;
   private readonly org: string;
-  private readonly clustersConfigMap: ConfigMapRef | null;
+  private readonly clustersConfigMap: K8sPlace | null;
   private readonly kubeConfig: () => Promise<KubeConfig>;
   private kube: Promise<KubeConfig> | null = null;
 
@@ -165,11 +165,8 @@ export class FlyteadminControlPlane implements ControlPlane {
     return { other_rows, projects, domains: domains ?? listed.domains, deployed };
   }
 
-  async listAssignments(): Promise<LiveAssignment[]> {
-    return (await this.attributes.managed('CLUSTER_ASSIGNMENT')).map(({ value, ...key }) => ({
-      ...key,
-      pool: value,
-    }));
+  listAssignments(): Promise<LiveAssignment[]> {
+    return this.attributes.managed('CLUSTER_ASSIGNMENT', 'pool');
   }
 
   async setAssignment(assignment: Assignment): Promise<LiveAssignment> {
@@ -181,11 +178,8 @@ export class FlyteadminControlPlane implements ControlPlane {
     await this.attributes.remove(key, 'CLUSTER_ASSIGNMENT');
   }
 
-  async listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]> {
-    return (await this.attributes.managed('EXECUTION_CLUSTER_LABEL')).map(({ value, ...key }) => ({
-      ...key,
-      label: value,
-    }));
+  listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]> {
+    return this.attributes.managed('EXECUTION_CLUSTER_LABEL', 'label');
   }
 
   async setExecutionClusterLabel(label: ExecutionClusterLabel): Promise<ExecutionClusterLabel> {
@@ -269,14 +263,6 @@ function apiError(method: string, path: string, status: number, payload: ErrorBo
   return new ControlPlaneError(code, `flyteadmin ${method} ${path}: ${detail}${hint}`);
 }
 
-/**
- * flyteadmin's matchable attributes as poolsync reads and writes them (real-apis.md §2):
- * `GET /api/v1/matchable_attributes?resource_type=…` lists every row of a type, at every level;
- * `PUT|DELETE /api/v1/project_domain_attributes/{project}/{domain}` and
- * `/api/v1/workflow_attributes/{project}/{domain}/{workflow}` write the two levels poolsync
- * manages. `org` (flyteidl's admin protos) is sent on every call and read from every row: a row
- * of another org is not this repository's and is left out; '' is a flyteadmin that keeps no org.
- */
 /** MatchableAttributesConfiguration (matchable_resource.proto) as the gateway writes it. */
 interface Configuration {
   attributes?: Partial<Record<string, Partial<Record<string, string>>>>;
@@ -293,11 +279,14 @@ const VALUE_AT = {
   CLUSTER_ASSIGNMENT: ['cluster_assignment', 'cluster_pool_name'],
 } as const satisfies Record<MatchableResourceType, readonly [string, string]>;
 
-/** A row at a level poolsync writes: project/domain[/workflow]. */
-export interface ManagedRow extends AssignmentKey {
-  value: string;
-}
-
+/**
+ * flyteadmin's matchable attributes as poolsync reads and writes them (real-apis.md §2):
+ * `GET /api/v1/matchable_attributes?resource_type=…` lists every row of a type, at every level;
+ * `PUT|DELETE /api/v1/project_domain_attributes/{project}/{domain}` and
+ * `/api/v1/workflow_attributes/{project}/{domain}/{workflow}` write the two levels poolsync
+ * manages. `org` (flyteidl's admin protos) is sent on every call and read from every row: a row
+ * of another org is not this repository's and is left out; '' is a flyteadmin that keeps no org.
+ */
 export class FlyteadminAttributes {
   /** One list call per type at a time: a live-state read asks for each type twice. */
   private readonly reads = new SharedReads();
@@ -331,14 +320,18 @@ export class FlyteadminAttributes {
       .filter((r) => r.value !== '');
   }
 
-  /** The rows at the levels poolsync manages (project/domain and workflow). */
-  async managed(type: MatchableResourceType): Promise<ManagedRow[]> {
-    return (await this.rows(type)).filter(isManagedLevel).map((r) => ({
-      project: r.project,
-      domain: r.domain,
-      workflow: r.workflow === '' ? null : r.workflow,
-      value: r.value,
-    }));
+  /** The rows at the levels poolsync manages (project/domain and workflow), the value as `field`. */
+  async managed<F extends string>(type: MatchableResourceType, field: F) {
+    type Row = AssignmentKey & Record<F, string>;
+    return (await this.rows(type)).filter(isManagedLevel).map(
+      (r): Row =>
+        ({
+          project: r.project,
+          domain: r.domain,
+          workflow: r.workflow === '' ? null : r.workflow,
+          [field]: r.value,
+        }) as Row,
+    );
   }
 
   /** The rows at other levels (project-wide, domain-wide, launch plan): never written. */
@@ -394,17 +387,6 @@ function seg(value: string): string {
   return encodeURIComponent(value);
 }
 
-/**
- * The projects and domains flyteadmin knows, read so the plan can refuse an attribute that
- * flyteadmin would refuse (manager/impl/validation/project_validator.go: an unregistered or
- * archived project, an unknown domain is InvalidArgument): `GET /api/v1/projects` (ListProjects,
- * all in one answer without a limit; without filters flyteadmin leaves archived projects out, so
- * they are listed again with `filters=eq(state,1)`, gormimpl/project_repo.go) and `GET /api/v1/domains`
- * (GetDomains, added in flyteadmin v1.13.0, flyteorg/flyte #5443). Before v1.13 the route is
- * absent (the gateway answers 404, code 5 NotFound): the domains are then the ones every project
- * of ListProjects carries, which flyteadmin fills from the same configured list
- * (manager/impl/project_manager.go getDomains).
- */
 interface ProjectsPage {
   projects?: {
     id?: string;
@@ -421,6 +403,17 @@ export interface ProjectList {
   domains: string[];
 }
 
+/**
+ * The projects and domains flyteadmin knows, read so the plan can refuse an attribute that
+ * flyteadmin would refuse (manager/impl/validation/project_validator.go: an unregistered or
+ * archived project, an unknown domain is InvalidArgument): `GET /api/v1/projects` (ListProjects,
+ * all in one answer without a limit; without filters flyteadmin leaves archived projects out, so
+ * they are listed again with `filters=eq(state,1)`, gormimpl/project_repo.go) and `GET /api/v1/domains`
+ * (GetDomains, added in flyteadmin v1.13.0, flyteorg/flyte #5443). Before v1.13 the route is
+ * absent (the gateway answers 404, code 5 NotFound): the domains are then the ones every project
+ * of ListProjects carries, which flyteadmin fills from the same configured list
+ * (manager/impl/project_manager.go getDomains).
+ */
 export async function listProjects(http: JsonHttp, org: string): Promise<ProjectList> {
   const lists = await Promise.all(['', 'eq(state,1)'].map((f) => listAll(http, org, f)));
   const byId = new Map<string, ProjectState>();
@@ -545,22 +538,10 @@ export function flyteTokenSource(
   });
 }
 
-/**
- * The cluster configuration flyteadmin runs with, read from the cluster: flyte-core renders
- * `configmap.clusters` into ConfigMap `flyte-admin-clusters-config`, key `clusters.yaml`
- * (charts/flyte-core/templates/admin/configmap.yaml), and flyteadmin reads it at start-up only
- * (executioncluster/impl/random_cluster_selector.go NewRandomClusterSelector). The flyteadmin
- * Deployment carries that ConfigMap's checksum (templates/admin/deployment.yaml), so a `helm
- * upgrade` that changes it restarts flyteadmin: once the ConfigMap holds a label, flyteadmin
- * routes it. Read through @kubernetes/client-node with the operator's credentials (in a pod its
- * service account, else KUBECONFIG); never fatal: what cannot be read is reported as such.
- */
-export type ConfigMapRef = K8sPlace;
-
 export const CLUSTERS_KEY = 'clusters.yaml';
 
 /** `NAMESPACE/NAME` (optionally `k8s:NAMESPACE/NAME`), e.g. `flyte/flyte-admin-clusters-config`. */
-export function parseConfigMapRef(text: string, origin: string): ConfigMapRef {
+export function parseConfigMapRef(text: string, origin: string): K8sPlace {
   const ref = parseK8sPlace(text, true);
   if (!ref)
     throw new UserError(
@@ -572,8 +553,18 @@ export function parseConfigMapRef(text: string, origin: string): ConfigMapRef {
 export const NOT_CONFIGURED =
   'poolsync is not configured to read it: give the flyteadmin URL clusters-configmap=NAMESPACE/NAME (or set POOLSYNC_FLYTE_CLUSTERS_CONFIGMAP), e.g. flyte/flyte-admin-clusters-config';
 
+/**
+ * The cluster configuration flyteadmin runs with, read from the cluster: flyte-core renders
+ * `configmap.clusters` into ConfigMap `flyte-admin-clusters-config`, key `clusters.yaml`
+ * (charts/flyte-core/templates/admin/configmap.yaml), and flyteadmin reads it at start-up only
+ * (executioncluster/impl/random_cluster_selector.go NewRandomClusterSelector). The flyteadmin
+ * Deployment carries that ConfigMap's checksum (templates/admin/deployment.yaml), so a `helm
+ * upgrade` that changes it restarts flyteadmin: once the ConfigMap holds a label, flyteadmin
+ * routes it. Read through @kubernetes/client-node with the operator's credentials (in a pod its
+ * service account, else KUBECONFIG); never fatal: what cannot be read is reported as such.
+ */
 export async function readDeployedConfig(
-  ref: ConfigMapRef | null,
+  ref: K8sPlace | null,
   kubeConfig: () => Promise<KubeConfig>,
 ): Promise<DeployedClusterConfig> {
   const unread = (source: string | null, why: string): DeployedClusterConfig => ({

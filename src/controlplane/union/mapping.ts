@@ -82,7 +82,11 @@ export function queueSpecToPb(spec: QueueSpec): PbQueueSpec {
 
 /** poolsync's 7 fields of a spec (the stand-in writes them as Union's server would keep them). */
 export function managedToPb(spec: QueueSpec): PbQueueSpec {
-  return create(QueueSpecSchema, {
+  return create(QueueSpecSchema, managedFields(spec));
+}
+
+function managedFields(spec: QueueSpec) {
+  return {
     runConcurrency: spec.run_concurrency,
     actionConcurrency: spec.action_concurrency,
     depth: spec.depth,
@@ -90,7 +94,7 @@ export function managedToPb(spec: QueueSpec): PbQueueSpec {
     fairness: FAIRNESS_TO_PB[spec.fairness],
     clusters: [...spec.clusters],
     clusterPoolName: spec.pool,
-  });
+  };
 }
 
 /**
@@ -102,15 +106,7 @@ export function managedToPb(spec: QueueSpec): PbQueueSpec {
 export function withManagedFields(current: PbQueueSpec | undefined, spec: QueueSpec): PbQueueSpec {
   const out = current ? clone(QueueSpecSchema, current) : create(QueueSpecSchema);
   setCaps(out, spec);
-  const managed = managedToPb(spec);
-  out.runConcurrency = managed.runConcurrency;
-  out.actionConcurrency = managed.actionConcurrency;
-  out.depth = managed.depth;
-  out.priority = managed.priority;
-  out.fairness = managed.fairness;
-  out.clusters = managed.clusters;
-  out.clusterPoolName = managed.clusterPoolName;
-  return out;
+  return Object.assign(out, managedFields(spec));
 }
 
 export function queueSpecFromPb(spec: PbQueueSpec | undefined): QueueSpec {

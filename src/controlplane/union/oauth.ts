@@ -7,7 +7,7 @@
  * error code gets Union's own message (tokenRefusal).
  */
 import {
-  TokenSource as ClientCredentialsTokens,
+  TokenSource,
   discover as discoverOAuth,
   type Discovery,
   type OAuthHttp,
@@ -31,25 +31,8 @@ export function discover(baseUrl: string, http: OAuthHttp = {}): Promise<Discove
 }
 
 /** Client-credentials tokens for one API key against one discovered token endpoint. */
-export class TokenSource extends ClientCredentialsTokens {
-  constructor(
-    key: UnionApiKey,
-    private readonly foundDiscovery: Discovery,
-    http: OAuthHttp = {},
-    now: () => number = Date.now,
-  ) {
-    super(
-      { clientId: key.clientId, clientSecret: key.clientSecret },
-      foundDiscovery,
-      { service: SERVICE, refusal: tokenRefusal, http },
-      now,
-    );
-  }
-
-  /** The header the token is sent in, as discovery found it. */
-  get headerName(): string {
-    return this.foundDiscovery.headerName;
-  }
+export function unionTokens(key: UnionApiKey, discovery: Discovery, http: OAuthHttp = {}) {
+  return new TokenSource(key, discovery, { service: SERVICE, refusal: tokenRefusal, http });
 }
 
 /** What discovery gave the token request (controlplane/oauth.ts Discovery). */

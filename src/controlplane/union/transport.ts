@@ -25,7 +25,7 @@ import {
 } from '@connectrpc/connect-node';
 import { connectFailure, connectionLost, Reach } from '../../util/reach.js';
 import { ControlPlaneError, type ControlPlaneErrorCode, unreachable } from '../errors.js';
-import type { TokenSource } from './oauth.js';
+import type { TokenSource } from '../oauth.js';
 import type { RetryPolicy } from '../../util/backoff.js';
 import type { Clock } from '../../util/clock.js';
 import type { Pacer } from '../../util/pacer.js';
@@ -38,20 +38,20 @@ export type UnionProtocol = 'connect' | 'grpc';
 const RETRIED = new Set([Code.Unavailable, Code.ResourceExhausted, Code.DeadlineExceeded]);
 
 /**
- * Sends the token in the discovered header (`<authorization_metadata_key>: Bearer …`). A unary
- * call answered UNAUTHENTICATED is sent once more with a new token: the server may have
+ * Sends the token in the discovered `header` (`<authorization_metadata_key>: Bearer …`). A
+ * unary call answered UNAUTHENTICATED is sent once more with a new token: the server may have
  * revoked or rotated it while it was still unexpired here (flyte-sdk-ts does the same).
  */
-export function authInterceptor(tokens: TokenSource): Interceptor {
+export function authInterceptor(tokens: TokenSource, header: string): Interceptor {
   return (next) => async (req) => {
-    req.header.set(tokens.headerName, `Bearer ${await tokens.token()}`);
+    req.header.set(header, `Bearer ${await tokens.token()}`);
     try {
       return await next(req);
     } catch (err) {
       if (req.stream || !(err instanceof ConnectError) || err.code !== Code.Unauthenticated)
         throw err;
       tokens.invalidate();
-      req.header.set(tokens.headerName, `Bearer ${await tokens.token()}`);
+      req.header.set(header, `Bearer ${await tokens.token()}`);
       return next(req);
     }
   };
@@ -61,9 +61,11 @@ export function createUnionTransport(opts: {
   baseUrl: string;
   protocol: UnionProtocol;
   tokens: TokenSource;
+  /** The header the token is sent in, as discovery found it. */
+  header: string;
   timeoutMs: number;
 }): { transport: Transport; close: () => void } {
-  const interceptors = [authInterceptor(opts.tokens)];
+  const interceptors = [authInterceptor(opts.tokens, opts.header)];
   const common = { baseUrl: opts.baseUrl, interceptors, defaultTimeoutMs: opts.timeoutMs };
   // Our own HTTP/2 session, so close() ends it instead of leaving it to its idle timeout.
   const session = new Http2SessionManager(opts.baseUrl);

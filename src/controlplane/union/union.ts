@@ -30,7 +30,7 @@ import { DEFAULT_RETRY } from '../../util/backoff.js';
 import { UserError } from '../../util/user-error.js';
 import { type ClientTuning, retryPolicy } from '../opener.js';
 import { isLoopback } from '../oauth.js';
-import { discover, resolveApiKey, TokenSource } from './oauth.js';
+import { discover, resolveApiKey, unionTokens } from './oauth.js';
 
 export interface UnionControlPlaneOptions {
   transport: Transport;
@@ -189,11 +189,11 @@ export async function openUnion(
   const reach = new Reach();
   const http = { retry, reach };
   const discovery = await discover(baseUrl, http);
-  const tokens = new TokenSource(key, discovery, http);
   const { transport, close } = createUnionTransport({
     baseUrl,
     protocol,
-    tokens,
+    tokens: unionTokens(key, discovery, http),
+    header: discovery.headerName,
     timeoutMs: tuning.requestTimeoutMs ?? 30_000,
   });
   const parallelism = tuning.connections || 32;

@@ -78,14 +78,8 @@ export interface FlyteadminGatewayOptions {
   seed?: FlyteadminStoreOptions;
 }
 
-export type GatewayHandler = (
-  req: IncomingMessage,
-  res: ServerResponse,
-  url: URL,
-) => Promise<boolean>;
-
 /** Returns a handler that answers (true) the gateway's paths and leaves every other path (false). */
-export function flyteadminGateway(opts: FlyteadminGatewayOptions = {}): GatewayHandler {
+export function flyteadminGateway(opts: FlyteadminGatewayOptions = {}) {
   const store = opts.store ?? new FlyteadminStore(opts.seed);
   const oauth = opts.oauth
     ? new OAuthStandIn({
@@ -99,7 +93,7 @@ export function flyteadminGateway(opts: FlyteadminGatewayOptions = {}): GatewayH
   const checkAuth =
     opts.sharedAuth ?? (oauth ? flyteadminAuth(oauth, opts.httpAuthorizationHeader) : () => null);
   const limit = opts.bodyLimitBytes ?? 1024 * 1024;
-  return async (req, res, url) => {
+  return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
     // The path as sent: WHATWG's URL takes `%2E` for a dot segment too, Go does not.
     const raw = (req.url ?? '/').split('?', 1)[0]!;
     const path = raw.startsWith('/') ? raw : url.pathname;

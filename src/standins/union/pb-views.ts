@@ -1,27 +1,10 @@
 /** The stand-in's objects as Union's messages (src/gen/, from the flyteplugins-union wheel). */
 import { create } from '@bufbuild/protobuf';
-import type { QueueSpec } from '../../model/common.js';
 import type { LiveCluster, LiveQueue } from '../../model/live.js';
 import { ClusterSchema, ClusterState, State } from '../../gen/cloudidl/cluster/definition_pb.js';
-import {
-  type QueueSpec as PbQueueSpec,
-  QueueSchema,
-  QueueState,
-} from '../../gen/cloudidl/queue/queue_pb.js';
+import { QueueSchema, QueueState } from '../../gen/cloudidl/queue/queue_pb.js';
 import { Code, ConnectError } from '@connectrpc/connect';
-import {
-  HEALTH_TO_PB,
-  managedFromPb,
-  managedToPb,
-  QUEUE_STATE_TO_PB,
-} from '../../controlplane/union/mapping.js';
-
-/** poolsync's 7 fields of a Create or Update, read as Union's client writes them (mapping.ts). */
-export function specFromPb(s: PbQueueSpec | undefined, requirePool: boolean): QueueSpec {
-  if (requirePool && !s?.clusterPoolName)
-    throw invalidArgument('UpdateQueue replaces the whole spec: cluster_pool_name is required');
-  return managedFromPb(s);
-}
+import { HEALTH_TO_PB, managedToPb, QUEUE_STATE_TO_PB } from '../../controlplane/union/mapping.js';
 
 export interface QueueStatusExtras {
   generation: bigint;

@@ -29,15 +29,9 @@ import {
 import type { EmbeddedControlPlane } from '../../controlplane/embedded/embedded.js';
 import { ControlPlaneError } from '../../controlplane/errors.js';
 import { type Lifecycle, listsDeleted, type QueueExtras } from './lifecycle.js';
-import {
-  byName,
-  failedPrecondition,
-  invalidArgument,
-  page,
-  queueToPb,
-  specFromPb,
-} from './pb-views.js';
+import { byName, failedPrecondition, invalidArgument, page, queueToPb } from './pb-views.js';
 import type { BroadScopeSettings } from './settings-service.js';
+import { managedFromPb } from '../../controlplane/union/mapping.js';
 import { CANONICAL_ACCELERATORS, canonicalDevice } from '../../gen/union/accelerators.js';
 import { ACCELERATOR_CLASSES } from '../../model/common.js';
 import {
@@ -130,7 +124,7 @@ async function createQueue(x: ServiceContext, req: CreateQueueRequest) {
       'only organization-scoped queues can be created (no project or domain in the id)',
     );
   checkQueueCaps(req.spec);
-  const q = await x.cp.createQueue({ name, ...specFromPb(req.spec, false) });
+  const q = await x.cp.createQueue({ name, ...managedFromPb(req.spec) });
   x.extras.replace(q.name, req.spec);
   return { queue: view(x, q) };
 }
@@ -141,7 +135,9 @@ async function updateQueue(x: ServiceContext, req: UpdateQueueRequest) {
     throw failedPrecondition(`queue "${name}" is deleted: undelete it first`);
   // Union replaces the whole spec: the fields beyond 7 become exactly what was sent.
   checkQueueCaps(req.spec);
-  const q = await x.cp.updateQueue(name, specFromPb(req.spec, true));
+  if (!req.spec?.clusterPoolName)
+    throw invalidArgument('UpdateQueue replaces the whole spec: cluster_pool_name is required');
+  const q = await x.cp.updateQueue(name, managedFromPb(req.spec));
   x.extras.replace(q.name, req.spec);
   return { queue: view(x, q) };
 }

@@ -20,7 +20,7 @@ import { startControlPlaneServer } from '../../../src/controlplane/embedded/serv
 import { createUnionApi, type UnionApi } from '../../../src/standins/union/union-api.js';
 import { openControlPlane } from '../../../src/controlplane/open.js';
 import type { ControlPlane } from '../../../src/controlplane/types.js';
-import { discover, parseApiKey, TokenSource } from '../../../src/controlplane/union/oauth.js';
+import { discover, parseApiKey, unionTokens } from '../../../src/controlplane/union/oauth.js';
 import { createUnionTransport } from '../../../src/controlplane/union/transport.js';
 import {
   UNION_CAPABILITIES,
@@ -145,11 +145,12 @@ export async function rawClient<S extends DescService>(
 ): Promise<{ client: Client<S>; close: () => void }> {
   const key = parseApiKey(apiKey(server.host), 'test');
   const baseUrl = `http://${server.host}`;
-  const tokens = new TokenSource(key, await discover(baseUrl));
+  const discovery = await discover(baseUrl);
   const { transport, close } = createUnionTransport({
     baseUrl,
     protocol,
-    tokens,
+    tokens: unionTokens(key, discovery),
+    header: discovery.headerName,
     timeoutMs: 10_000,
   });
   return { client: createClient(service, transport), close };

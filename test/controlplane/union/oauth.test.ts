@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { discover, parseApiKey, TokenSource } from '../../../src/controlplane/union/oauth.js';
+import { discover, parseApiKey, unionTokens } from '../../../src/controlplane/union/oauth.js';
 import { apiKey, openUnion, rejection, startUnionServer, type UnionServer } from './helpers.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
@@ -64,7 +64,7 @@ describe('the token endpoint', () => {
       if (status) return json(res, status, {});
       json(res, 200, { access_token: 'tok-1', token_type: 'Bearer', expires_in: 3600 });
     });
-    const tokens = new TokenSource(KEY, discovery(base), {
+    const tokens = unionTokens(KEY, discovery(base), {
       ...FAST,
       sleep: async (ms) => void delays.push(ms),
     });
@@ -76,7 +76,7 @@ describe('the token endpoint', () => {
 
   it('gives up after the retry budget: UNAVAILABLE naming the status', async () => {
     const { base, seen } = await serve((_req, res) => json(res, 503, {}));
-    const err = await rejection(new TokenSource(KEY, discovery(base), FAST).token());
+    const err = await rejection(unionTokens(KEY, discovery(base), FAST).token());
     expect(err.code).toBe('UNAVAILABLE');
     expect(err.message).toContain('answered HTTP 503');
     expect(seen).toHaveLength(4); // the first attempt and 3 retries
@@ -99,7 +99,7 @@ describe('the token endpoint', () => {
       const { base, seen } = await serve((_req, res) =>
         json(res, status, { error: code, error_description: `echo ${SECRET}` }),
       );
-      const err = await rejection(new TokenSource(KEY, discovery(base), FAST).token());
+      const err = await rejection(unionTokens(KEY, discovery(base), FAST).token());
       expect(err.code, code).toBe('UNAUTHENTICATED');
       expect(err.message, code).toMatch(pattern);
       expect(err.message, code).toContain(`HTTP ${status} ${code}`);
@@ -117,7 +117,7 @@ describe('the token endpoint', () => {
       auth = req.headers.authorization ?? '';
       json(res, 200, { access_token: 'tok', token_type: 'Bearer', expires_in: 60 });
     });
-    await new TokenSource(KEY, discovery(base), FAST).token();
+    await unionTokens(KEY, discovery(base), FAST).token();
     const decoded = Buffer.from(auth.replace(/^Basic /, ''), 'base64').toString();
     const at = decoded.indexOf(':');
     expect(decodeURIComponent(decoded.slice(0, at))).toBe('poolsync-app');
@@ -165,7 +165,7 @@ describe('discovery', () => {
       audience: '',
       headerName: 'authorization',
     });
-    expect(await new TokenSource(KEY, d, FAST).token()).toBe('from-idp');
+    expect(await unionTokens(KEY, d, FAST).token()).toBe('from-idp');
   });
 
   it('an issuer whose document names another issuer is refused', async () => {
