@@ -54,10 +54,8 @@ export class UnionClusters implements ClusterCalls {
 
   /** ListClusters page after page: all clusters, or (`deleted`) those with `deleted_at`. */
   private sweep(deleted: boolean): Promise<Cluster[]> {
-    return sweep(this.pageSize, deleted, async (request) => {
-      const res = await this.call('listClusters', null, () =>
-        this.service.listClusters({ organization: this.org, request }),
-      );
+    return sweep(this.call, 'listClusters', this.pageSize, deleted, async (request) => {
+      const res = await this.service.listClusters({ organization: this.org, request });
       return { items: res.clusters, token: res.token };
     });
   }

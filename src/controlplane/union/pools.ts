@@ -80,10 +80,8 @@ export class UnionPools implements PoolCalls {
   }
 
   private sweep(deleted: boolean): Promise<ClusterPool[]> {
-    return sweep(this.pageSize, deleted, async (request) => {
-      const res = await this.call('listPools', null, () =>
-        this.service.list({ organization: this.org, request }),
-      );
+    return sweep(this.call, 'listPools', this.pageSize, deleted, async (request) => {
+      const res = await this.service.list({ organization: this.org, request });
       return { items: res.clusterPools, token: res.token };
     });
   }

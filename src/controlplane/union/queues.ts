@@ -55,10 +55,8 @@ export class UnionQueues implements QueueCalls {
 
   /** ListQueues page after page: the live queues, or (`deleted`) those with `deleted_at`. */
   private sweep(deleted: boolean): Promise<Queue[]> {
-    return sweep(this.pageSize, deleted, async (request) => {
-      const res = await this.call('listQueues', null, () =>
-        this.service.listQueues({ organization: this.org, request }),
-      );
+    return sweep(this.call, 'listQueues', this.pageSize, deleted, async (request) => {
+      const res = await this.service.listQueues({ organization: this.org, request });
       return { items: res.queues, token: res.token };
     });
   }

@@ -139,13 +139,12 @@ export class DefaultQueueSettings implements DefaultQueueCalls {
 
   /** Every project/domain of the org's projects (archived ones left out). */
   private async projectPairs(): Promise<Pair[]> {
-    const projects = await sweep(this.opts.pageSize, false, async ({ limit, token }) => {
-      const res = await this.opts.call('listProjects', null, () =>
-        this.opts.projects.listProjects({ org: this.opts.org, limit, token }),
-      );
+    const { call, pageSize, org, projects } = this.opts;
+    const all = await sweep(call, 'listProjects', pageSize, false, async ({ limit, token }) => {
+      const res = await projects.listProjects({ org, limit, token });
       return { items: res.projects?.projects ?? [], token: res.projects?.token ?? '' };
     });
-    return projects
+    return all
       .filter((p) => p.state !== ProjectState.ARCHIVED && p.state !== ProjectState.SYSTEM_ARCHIVED)
       .flatMap((p) => p.domains.map((d) => ({ project: p.id, domain: d.id })));
   }

@@ -5,6 +5,7 @@
  * same ListClusters and ListQueues), and the objects as Union last sent them (`Latest`).
  */
 import { ControlPlaneError } from '../errors.js';
+import type { Call, RpcName } from './transport.js';
 
 /** A list request: a page of `limit` from `token`, of the soft-deleted objects or the live ones. */
 interface ListRequest {
@@ -14,11 +15,13 @@ interface ListRequest {
 }
 
 /**
- * Every item of a paged list call (`page(request)` answers the items and the next token): the
+ * Every item of a paged list call `rpc` (`page(request)` answers the items and the next token): the
  * live objects, or (`deleted`) those with `deleted_at` (the filter `EXISTS deleted_at`, as
  * Union's client lists them).
  */
 export async function sweep<T>(
+  call: Call,
+  rpc: RpcName,
   limit: number,
   deleted: boolean,
   page: (request: ListRequest) => Promise<{ items: T[]; token: string }>,
@@ -28,7 +31,7 @@ export async function sweep<T>(
   const out: T[] = [];
   let token = '';
   do {
-    const res = await page({ limit, token, filters });
+    const res = await call(rpc, null, () => page({ limit, token, filters }));
     out.push(...res.items);
     token = res.token;
   } while (token !== '');

@@ -95,7 +95,6 @@ export class UnionControlPlane implements ControlPlane {
     const org = (this.organization = opts.org);
     this.url = opts.url;
     this.onClose = opts.onClose;
-    /** One RPC with retries (transport.ts). */
     const call: Call = (rpc, addr, fn) =>
       withRetry({ rpc: RPC[rpc], address: addr, org }, opts.retry, fn);
     const client = <S extends Parameters<typeof createClient>[0]>(service: S) =>
