@@ -424,9 +424,7 @@ export async function listProjects(http: JsonHttp, org: string): Promise<Project
     for (const d of p.domains ?? []) if (d.id) domains.add(d.id);
   }
   return {
-    projects: [...byId.entries()]
-      .map(([id, state]) => ({ id, state }))
-      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+    projects: [...byId.keys()].sort().map((id) => ({ id, state: byId.get(id)! })),
     domains: [...domains].sort(),
   };
 }

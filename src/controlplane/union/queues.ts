@@ -159,7 +159,6 @@ export class UnionQueues implements QueueCalls {
     return this.live(res.queue, name);
   }
 
-  /** UpdateQueueState: drain (DRAINING) or activate (ACTIVE). */
   async setState(name: string, state: QueueState.DRAINING | QueueState.ACTIVE): Promise<LiveQueue> {
     const res = await this.call('updateQueueState', address('Queue', name), () =>
       this.service.updateQueueState({ id: { organization: this.org, name }, state }),

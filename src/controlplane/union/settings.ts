@@ -97,7 +97,6 @@ export class DefaultQueueSettings implements DefaultQueueCalls {
     return mine;
   }
 
-  /** Project/domain settings of `scope`. */
   async listDefaultQueues(scope: DefaultQueueScope = 'all'): Promise<LiveDefaultQueue[]> {
     return (await this.readShared(scope)).own;
   }

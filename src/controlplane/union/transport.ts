@@ -98,7 +98,6 @@ const CODES: Partial<Record<Code, ControlPlaneErrorCode>> = {
   [Code.PermissionDenied]: 'UNAUTHENTICATED',
 };
 
-/** Whether `err` is a ConnectError with this code. */
 export function isCode(err: unknown, code: 'NotFound' | 'AlreadyExists'): boolean {
   return err instanceof ConnectError && err.code === Code[code];
 }

@@ -39,7 +39,6 @@ export interface UnionControlPlaneOptions {
   url: string;
   /** The retries, what is known of the endpoint and the pace of every call (transport.ts). */
   retry: UnionRetry;
-  /** Items per list page. */
   pageSize: number;
   /** Calls in flight at once where a read fans out (default-queue settings). */
   parallelism: number;
@@ -78,7 +77,6 @@ export class UnionControlPlane implements ControlPlane {
   readonly clusters: UnionClusters;
   readonly queues: UnionQueues;
   readonly defaultQueues: DefaultQueueSettings;
-  // The capability calls belong to the parts of their kinds.
   readonly capabilityCalls: CapabilityCalls = {
     capabilities: async () => ({ ...UNION_CAPABILITIES }),
     updatePool: (name, contract) => this.pools.updatePool(name, contract),

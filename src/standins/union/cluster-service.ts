@@ -146,21 +146,12 @@ export function clusterRoutes(x: ServiceContext): (router: ConnectRouter) => voi
   };
 }
 
-/** One page of named objects, in name order, as a List request's limit and token ask. */
-function pageByName<T extends { name: string }>(
-  x: ServiceContext,
-  all: T[],
-  request: { limit?: number; token?: string } | undefined,
-) {
-  return page(all.sort(byName), (o) => o.name, request?.limit ?? 0, request?.token ?? '', x.max);
-}
-
 async function listClusters(x: ServiceContext, req: ClusterPb.ListRequest) {
   const { cp, life } = x;
   x.checkOrg(req.organization);
   const { deleted } = listsDeleted(req.request?.filters ?? []);
   const all = deleted ? [...life.deletedClusters.values()] : await cp.listClusters();
-  const p = pageByName(x, all, req.request);
+  const p = page(all.sort(byName), (o) => o.name, req.request, x.max);
   const queues = deleted ? new Set<string>() : await queueNames(x);
   return { clusters: p.items.map((c) => view(x, c, queues, deleted)), token: p.token };
 }
@@ -276,7 +267,7 @@ async function listPools(x: ServiceContext, req: PoolPb.ListRequest) {
   const all = deleted
     ? [...life.deletedPools.entries()].map(([name, contract]) => ({ name, contract }))
     : await cp.listPools();
-  const p = pageByName(x, all, req.request);
+  const p = page(all.sort(byName), (o) => o.name, req.request, x.max);
   return { clusterPools: p.items.map((q) => poolView(x, q, deleted)), token: p.token };
 }
 

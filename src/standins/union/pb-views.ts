@@ -52,12 +52,11 @@ export function clusterToPb(
   });
 }
 
-/** Page after `token` (the last name of the previous page). */
+/** The page a List request's `limit` asks for after `token` (the last name of the page before). */
 export function page<T>(
   items: T[],
   nameOf: (t: T) => string,
-  limit: number,
-  token: string,
+  { limit = 0, token = '' }: { limit?: number; token?: string } = {},
   max: number,
 ) {
   const size = Math.min(limit > 0 ? limit : 100, max);

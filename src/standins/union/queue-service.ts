@@ -101,7 +101,7 @@ async function listQueues(x: ServiceContext, req: ListQueuesRequest) {
     ? all.filter((q) => stateOf(q) === f.state?.replace(/^QUEUE_STATE_/, ''))
     : all;
   // Paged first, then viewed: an answer costs its page, not the organisation.
-  const p = page(wanted, (q) => q.name, req.request?.limit ?? 0, req.request?.token ?? '', x.max);
+  const p = page(wanted, (q) => q.name, req.request, x.max);
   return { queues: p.items.map((q) => view(x, q, f.deleted)), token: p.token };
 }
 

@@ -233,7 +233,7 @@ function unionRoutes(
             domains: [...ds].sort().map((d) => ({ id: d, name: d })),
           }))
           .sort((a, b) => (a.id < b.id ? -1 : 1));
-        const p = page(all, (x) => x.id, req.limit, req.token, max);
+        const p = page(all, (x) => x.id, req, max);
         return { projects: { projects: p.items, token: p.token } };
       },
     });
