@@ -35,18 +35,11 @@ export function unionTokens(key: UnionApiKey, discovery: Discovery, http: OAuthH
   return new TokenSource(key, discovery, { service: SERVICE, refusal: tokenRefusal, http });
 }
 
-/** What discovery gave the token request (controlplane/oauth.ts Discovery). */
-interface Asked {
-  tokenEndpoint: string;
-  scopes: string[];
-  audience: string;
-}
-
 const NEW_KEY =
   'create one with `flyte create api-key --name poolsync` and put it in POOLSYNC_UNION_API_KEY or --api-key-file';
 
 /** What each RFC 6749 error code means for a Union API key, given what was answered and asked. */
-const MEANING: Record<string, (answered: string, scopes: string, d: Asked) => string> = {
+const MEANING: Record<string, (answered: string, scopes: string, d: Discovery) => string> = {
   invalid_client: (answered) =>
     `Union refused the API key's client credentials (token endpoint ${answered}): the key is revoked, expired or mistyped; ${NEW_KEY}`,
   invalid_scope: (answered, scopes) =>
@@ -68,7 +61,7 @@ const MEANING: Record<string, (answered: string, scopes: string, d: Asked) => st
  * said so that the person knows what to change. Only the fixed code is shown, never
  * `error_description` (a server may echo request values in it) and never the key or the secret.
  */
-export function tokenRefusal(status: number, error: string | null, d: Asked): ControlPlaneError {
+export function tokenRefusal(status: number, error: string | null, d: Discovery) {
   const answered = `${d.tokenEndpoint} answered HTTP ${status}${error ? ` ${error}` : ''}`;
   const scopes = d.scopes.length > 0 ? `"${d.scopes.join(' ')}"` : 'none';
   const meaning =

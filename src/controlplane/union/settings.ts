@@ -60,7 +60,6 @@ export interface DefaultQueueSettingsOptions {
   parallelism: number;
 }
 
-type Pair = { project: string; domain: string };
 type Read = { own: LiveDefaultQueue[]; scoped: LiveScopedDefaultQueue[] };
 
 export class DefaultQueueSettings implements DefaultQueueCalls {
@@ -137,7 +136,7 @@ export class DefaultQueueSettings implements DefaultQueueCalls {
   }
 
   /** Every project/domain of the org's projects (archived ones left out). */
-  private async projectPairs(): Promise<Pair[]> {
+  private async projectPairs() {
     const { call, pageSize, org, projects } = this.opts;
     const all = await sweep(call, 'listProjects', pageSize, false, async ({ limit, token }) => {
       const res = await projects.listProjects({ org, limit, token });
