@@ -213,12 +213,9 @@ export async function openFlyteadmin(url: string, opts: OpenOptions): Promise<Co
     'the control plane URL',
     'set POOLSYNC_FLYTE_CLIENT_ID and POOLSYNC_FLYTE_CLIENT_SECRET_FILE',
   );
-  let parsed: URL;
-  try {
-    parsed = new URL(inner);
-  } catch {
+  if (!URL.canParse(inner))
     throw new UserError(`control plane "${url}" is not a valid URL; use flyteadmin+https://HOST`);
-  }
+  const parsed = new URL(inner);
   if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
     throw new UserError(
       `control plane "${url}": use flyteadmin+https://HOST (or flyteadmin+http:// for a local flyteadmin)`,

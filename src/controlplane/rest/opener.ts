@@ -19,14 +19,9 @@ export const restOpener: BackendOpener = {
       'the control plane URL',
       'put the token in POOLSYNC_TOKEN or a --token-file',
     );
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      throw new UserError(`control plane "${url}" is not a valid URL`);
-    }
+    if (!URL.canParse(url)) throw new UserError(`control plane "${url}" is not a valid URL`);
     // Loaded on demand: undici costs ~90 ms at start-up that file: control planes never need.
     const { HttpControlPlane } = await import('./http-client.js');
-    return new HttpControlPlane(parsed.toString(), { ...opts.http, token: opts.token });
+    return new HttpControlPlane(new URL(url).toString(), { ...opts.http, token: opts.token });
   },
 };

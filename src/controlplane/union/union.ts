@@ -132,12 +132,10 @@ export class UnionControlPlane implements ControlPlane {
  * and builds the transport.
  */
 function parseUnionUrl(url: string) {
-  let parsed: URL;
-  try {
-    parsed = new URL(url.slice('union+'.length));
-  } catch {
+  const inner = url.slice('union+'.length);
+  if (!URL.canParse(inner))
     throw new UserError(`control plane "${url}" is not a valid URL (expected union+https://HOST)`);
-  }
+  const parsed = new URL(inner);
   if (parsed.username || parsed.password) {
     throw new UserError(
       'control plane URL must not carry credentials; put the Union API key in POOLSYNC_UNION_API_KEY or an --api-key-file',

@@ -13,6 +13,7 @@ import type { Filter as CloudFilter } from '../../gen/cloudidl/common/list_pb.js
 import { failedPrecondition, invalidArgument } from './pb-views.js';
 import { clone, create, type UnknownField } from '@bufbuild/protobuf';
 import { type QueueSpec, QueueSpecSchema } from '../../gen/cloudidl/queue/queue_pb.js';
+import { unmanagedFields } from '../../controlplane/union/mapping.js';
 
 export class Lifecycle {
   private readonly generations = new Map<string, bigint>();
@@ -104,22 +105,10 @@ export type QueueSpecExtras = Pick<QueueSpec, 'maxResources' | 'scheduling' | 'm
 
 /** The extras of `spec`, or null when it has none. */
 export function extrasOf(spec: QueueSpec | undefined): QueueSpecExtras | null {
-  if (!spec) return null;
-  const c = clone(QueueSpecSchema, spec);
-  const unknown = (c.$unknown ?? []).map((f) => ({ ...f, data: f.data.slice() }));
-  const none =
-    c.maxResources.length === 0 &&
-    c.scheduling === 0 &&
-    c.maxAccelerators.length === 0 &&
-    unknown.length === 0;
-  return none
-    ? null
-    : {
-        maxResources: c.maxResources,
-        scheduling: c.scheduling,
-        maxAccelerators: c.maxAccelerators,
-        unknown,
-      };
+  if (unmanagedFields(spec).length === 0) return null;
+  const { maxResources, scheduling, maxAccelerators, $unknown } = clone(QueueSpecSchema, spec!);
+  const unknown = ($unknown ?? []).map((f) => ({ ...f, data: f.data.slice() }));
+  return { maxResources, scheduling, maxAccelerators, unknown };
 }
 
 export class QueueExtras {
