@@ -156,13 +156,12 @@ export class FlyteadminControlPlane implements ControlPlane {
       listDomains(this.http),
       readDeployedConfig(this.clustersConfigMap, () => (this.kube ??= this.kubeConfig())),
     ]);
-    const projects = listed.projects;
     const key = (r: AttributeRow) => `${r.resource_type}\u0000${attributeRowKey(r)}`;
     const other_rows = [...labels, ...assignments].sort((a, b) =>
       key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0,
     );
     // Before flyteadmin v1.13.0 there is no GetDomains: the projects carry the same list.
-    return { other_rows, projects, domains: domains ?? listed.domains, deployed };
+    return { other_rows, projects: listed.projects, domains: domains ?? listed.domains, deployed };
   }
 
   listAssignments(): Promise<LiveAssignment[]> {

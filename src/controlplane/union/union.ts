@@ -90,6 +90,7 @@ export class UnionControlPlane implements ControlPlane {
   private readonly onClose: (() => void) | undefined;
 
   constructor(opts: UnionControlPlaneOptions) {
+    const { pageSize } = opts;
     const org = (this.organization = opts.org);
     this.url = opts.url;
     this.onClose = opts.onClose;
@@ -97,25 +98,19 @@ export class UnionControlPlane implements ControlPlane {
       withRetry({ rpc: RPC[rpc], address: addr, org }, opts.retry, fn);
     const client = <S extends Parameters<typeof createClient>[0]>(service: S) =>
       createClient(service, opts.transport);
-    this.pools = new UnionPools(client(ClusterPoolService), org, call, opts.pageSize);
+    this.pools = new UnionPools(client(ClusterPoolService), org, call, pageSize);
     // Each kind's list needs the other's (a queue is cluster-managed when a cluster has its
     // name; a cluster's bound queues name it): both share their sweeps.
-    this.queues = new UnionQueues(client(QueueService), org, call, opts.pageSize, () =>
+    this.queues = new UnionQueues(client(QueueService), org, call, pageSize, () =>
       this.clusters.raw(),
     );
-    this.clusters = new UnionClusters(
-      client(ClusterService),
-      org,
-      call,
-      opts.pageSize,
-      this.queues,
-    );
+    this.clusters = new UnionClusters(client(ClusterService), org, call, pageSize, this.queues);
     this.defaultQueues = new DefaultQueueSettings({
       org,
       transport: opts.transport,
       projects: client(ProjectService),
       call,
-      pageSize: opts.pageSize,
+      pageSize,
       parallelism: opts.parallelism,
     });
   }
