@@ -3,13 +3,13 @@ import { clone, create } from '@bufbuild/protobuf';
 import {
   ACCELERATOR_CLASSES,
   DEFAULT_POOL,
-  type Fairness,
-  type Priority,
+  FAIRNESS_POLICIES,
+  PRIORITIES,
   QUEUE_DEFAULTS,
   QUEUE_RESOURCE_NAMES,
   type QueueCaps,
   type QueueResourceName,
-  type QueueScheduling,
+  QUEUE_SCHEDULING,
   type QueueSpec,
   WILDCARD,
 } from '../../model/common.js';
@@ -43,26 +43,25 @@ import {
 } from '../../gen/cloudidl/cluster/accelerator_definition_pb.js';
 import { canonicalDevice } from '../../gen/union/accelerators.js';
 
-const PRIORITY_TO_PB: Record<Priority, PbPriority> = {
-  min: PbPriority.MIN,
-  medium: PbPriority.MEDIUM,
-  max: PbPriority.MAX,
-};
-const FAIRNESS_TO_PB: Record<Fairness, FairnessAlgorithm> = {
-  round_robin: FairnessAlgorithm.ROUND_ROBIN,
-  shuffle_interleave: FairnessAlgorithm.SHUFFLE_INTERLEAVE,
-};
+/** Each of `names` → the member of `pbEnum` its upper case names (`min` → Priority.MIN). */
+export function toPbTable<K extends string, T extends Record<Uppercase<K>, unknown>>(
+  names: readonly K[],
+  pbEnum: T,
+) {
+  const entries = names.map((n) => [n, pbEnum[n.toUpperCase() as Uppercase<K>]]);
+  return Object.fromEntries(entries) as Record<K, T[Uppercase<K>]>;
+}
 
-export const QUEUE_STATE_TO_PB: Record<QueueState, PbQueueState> = {
-  active: PbQueueState.ACTIVE,
-  draining: PbQueueState.DRAINING,
-  drained: PbQueueState.DRAINED,
-};
-export const HEALTH_TO_PB: Record<ClusterHealth, Status_Health> = {
-  healthy: Status_Health.HEALTHY,
-  unhealthy: Status_Health.UNHEALTHY,
-  unknown: Status_Health.UNKNOWN,
-};
+const PRIORITY_TO_PB = toPbTable(PRIORITIES, PbPriority);
+const FAIRNESS_TO_PB = toPbTable(FAIRNESS_POLICIES, FairnessAlgorithm);
+export const QUEUE_STATE_TO_PB: Record<QueueState, PbQueueState> = toPbTable(
+  ['active', 'draining', 'drained'],
+  PbQueueState,
+);
+export const HEALTH_TO_PB: Record<ClusterHealth, Status_Health> = toPbTable(
+  ['healthy', 'unhealthy', 'unknown'],
+  Status_Health,
+);
 
 /** The key of `table` whose message value is `value`, else `otherwise` (an unset or newer value). */
 export function fromPb<K extends string, V, O extends K | undefined>(
@@ -244,11 +243,7 @@ function capsOf(r: QueueCaps): QueueCaps {
  * `class[/device[/partition]]` (`format_accelerator_selector`), scheduling by its enum's name.
  * Pure.
  */
-const RESOURCE_TO_PB: Record<QueueResourceName, ResourceName> = {
-  cpu: ResourceName.CPU,
-  memory: ResourceName.MEMORY,
-  ephemeral_storage: ResourceName.EPHEMERAL_STORAGE,
-};
+const RESOURCE_TO_PB = toPbTable(QUEUE_RESOURCE_NAMES, ResourceName);
 const RESOURCE_FROM_PB = new Map<ResourceName, QueueResourceName>(
   QUEUE_RESOURCE_NAMES.map((n) => [RESOURCE_TO_PB[n], n]),
 );
@@ -257,10 +252,7 @@ const CLASS_TO_PB = new Map<string, DeviceClass>(
   ACCELERATOR_CLASSES.map((c, i) => [c, i as DeviceClass]),
 );
 
-const SCHEDULING_TO_PB: Record<QueueScheduling, SchedulingAlgorithm> = {
-  strict_fifo: SchedulingAlgorithm.STRICT_FIFO,
-  greedy_capacity: SchedulingAlgorithm.GREEDY_CAPACITY,
-};
+const SCHEDULING_TO_PB = toPbTable(QUEUE_SCHEDULING, SchedulingAlgorithm);
 
 /** Union's `format_accelerator_selector` (remote/_queue.py:349-359): `class[/device[/partition]]`, the device canonical. */
 export function acceleratorSelector(a: GPUAccelerator | undefined): string {

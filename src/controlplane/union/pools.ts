@@ -14,7 +14,6 @@ import {
   SECRET_STORE_TYPES,
   address,
   type PoolContract,
-  type SecretStoreType,
 } from '../../model/common.js';
 import type { LivePool } from '../../model/live.js';
 import type { ClusterPoolService } from '../../gen/cloudidl/clusterpool/clusterpool_pb.js';
@@ -28,11 +27,9 @@ import { ControlPlaneError } from '../errors.js';
 import type { PoolCalls } from '../types.js';
 import { type Call, isCode } from './transport.js';
 import { Latest, sweep } from './sweeps.js';
-import { fromPb } from './mapping.js';
+import { fromPb, toPbTable } from './mapping.js';
 
-const TYPE_TO_PB = Object.fromEntries(
-  SECRET_STORE_TYPES.map((t) => [t, SecretStore_SecretStoreType[t]]),
-) as Record<SecretStoreType, SecretStore_SecretStoreType>;
+const TYPE_TO_PB = toPbTable(SECRET_STORE_TYPES, SecretStore_SecretStoreType);
 
 export function configToPb(c: PoolContract): ClusterPoolConfig {
   return create(ClusterPoolConfigSchema, {
