@@ -117,14 +117,8 @@ async function record(l: Levels, s: Scope): Promise<SettingsRecord> {
     level = { queue: dq?.queue ?? null, version: versions.get(id) ?? 0n };
   }
   const { queue = null, version = 0n } = level ?? {};
-  const settings =
-    queue === null
-      ? {}
-      : {
-          run: {
-            defaultQueue: { state: SettingState.VALUE, stringValue: queue, scopeLevel: s.level },
-          },
-        };
+  const defaultQueue = { state: SettingState.VALUE, stringValue: queue ?? '', scopeLevel: s.level };
+  const settings = queue === null ? {} : { run: { defaultQueue } };
   return create(SettingsRecordSchema, { key, settings, version });
 }
 
