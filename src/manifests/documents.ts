@@ -3,7 +3,7 @@
  * validation, then a typed record that still points at its source nodes. Defaults are
  * not applied here (the co-named queue rules of V5 need to know what was written).
  */
-import type { ClusterLabelEntry, ExecutionClusterAuth } from '../model/flyte.js';
+import { isMap, type ClusterLabelEntry, type ExecutionClusterAuth } from '../model/flyte.js';
 import {
   address,
   assignmentKeyString,
@@ -255,7 +255,6 @@ function manifestKindOf(root: YNode): ManifestKind | { message: string; pos: Pos
 }
 
 type Plain = Record<string, unknown>;
-const isMap = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v);
 const NO_FAULTS: readonly string[] = [];
 const isObject = (v: unknown): v is Plain => typeof v === 'object' && v !== null;
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);

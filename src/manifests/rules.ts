@@ -119,11 +119,8 @@ export function checkRules(g: Grouped, broken: BrokenNames): ValidationError[] {
     queues: firstByName(g.Queue, add),
     broken,
     poolExists: (name) => name === DEFAULT_POOL || pools.has(name) || broken.pools.has(name),
-    unknownPool: (name) => {
-      names ??= [...pools.keys()].sort();
-      const hint = didYouMean(name, [...names, DEFAULT_POOL]);
-      return `pool '${name}' is not declared${hint} (declared: ${names.length > 0 ? names.join(', ') + ', ' : ''}default)`;
-    },
+    unknownPool: (name) =>
+      notDeclared('pool', name, (names ??= [...[...pools.keys()].sort(), DEFAULT_POOL])),
   };
   firstByName(g.PoolAssignment, add);
   firstByName(g.DefaultQueue, add);
@@ -135,6 +132,12 @@ export function checkRules(g: Grouped, broken: BrokenNames): ValidationError[] {
   checkFlyteRules(g, add);
   checkQueueCaps(g.Queue, add);
   return errors;
+}
+
+/** `<what> 'name' is not declared`, with a suggestion and the names declared (sorted). */
+function notDeclared(what: string, name: string, declared: readonly string[]): string {
+  const list = declared.length > 0 ? declared.join(', ') : 'none';
+  return `${what} '${name}' is not declared${didYouMean(name, declared)} (declared: ${list})`;
 }
 
 /** Every pool a cluster is in (`pools`, else `pool`, else `default`). */
@@ -669,7 +672,7 @@ function checkLabelEntries(
         'V10',
         l,
         at,
-        `ClusterLabel '${l.name}': ExecutionCluster '${entry.cluster}' is not declared${didYouMean(entry.cluster, clusterNames)} (declared: ${clusterNames.length > 0 ? clusterNames.join(', ') : 'none'})`,
+        `ClusterLabel '${l.name}': ${notDeclared('ExecutionCluster', entry.cluster, clusterNames)}`,
       );
   });
 }
@@ -688,7 +691,7 @@ function checkExecutionClusterLabels(
         'V11',
         e,
         ['spec', 'label'],
-        `ExecutionClusterLabel ${keyLabel(e)}: ClusterLabel '${e.label}' is not declared${didYouMean(e.label, labelNames)} (declared: ${labelNames.length > 0 ? labelNames.join(', ') : 'none'})`,
+        `ExecutionClusterLabel ${keyLabel(e)}: ${notDeclared('ClusterLabel', e.label, labelNames)}`,
       );
     if (!keyUsable(e) || e.key.project === '' || e.key.domain === '') continue;
     const key = assignmentKeyString(e.key);

@@ -312,15 +312,7 @@ abstract class SimpleReader<N, M extends N, S extends N> {
     let c = at + 1;
     for (; c < end; c++) {
       const ch = text.charCodeAt(c);
-      const nameChar =
-        (ch >= 97 && ch <= 122) ||
-        (ch >= 65 && ch <= 90) ||
-        (ch >= 48 && ch <= 57) ||
-        ch === 95 ||
-        ch === 45 ||
-        ch === 46 ||
-        ch === 47; // _ - . /
-      if (!nameChar) break;
+      if (!isKeyStart(ch) && ch !== 45 && ch !== 46 && ch !== 47) break; // - . /
     }
     if (text.charCodeAt(c) !== 58 /* : */) throw GIVE_UP;
     if (c + 1 < end && text.charCodeAt(c + 1) !== 32) throw GIVE_UP;
