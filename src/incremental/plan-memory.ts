@@ -237,8 +237,7 @@ class PlanMemory {
       // not a record of this format: a miss
     }
     if (record?.format !== FORMAT || record.slot !== this.slot) return null;
-    const names = Object.keys(record.files);
-    if (names.length !== inputs.files.size) return null;
+    if (Object.keys(record.files).length !== inputs.files.size) return null;
     for (const [file, entry] of inputs.files) {
       const was = record.files[file];
       if (was === undefined) return null;
@@ -394,12 +393,8 @@ interface ChangesHead {
   visible: Change[];
 }
 
-export interface RecordWithPlan {
-  result: { plan: Plan };
-}
-
 /** RECORD as the two lines of its entry. */
-export function encodeRecord(record: RecordWithPlan): string {
+export function encodeRecord(record: { result: { plan: Plan } }): string {
   const { plan } = record.result;
   const at: number[] = [];
   const visible: Change[] = [];
@@ -421,7 +416,7 @@ export function encodeRecord(record: RecordWithPlan): string {
  * The record of BODY (encodeRecord's), its plan's noops parsed when first asked for; null when
  * BODY is not one. BODY is a verified cache entry (DiskCache): the rest parses as written.
  */
-export function decodeRecord<R extends RecordWithPlan>(body: string): R | null {
+export function decodeRecord<R extends { result: { plan: Plan } }>(body: string): R | null {
   const newline = body.indexOf('\n');
   if (newline < 0) return null;
   const { head, changes } = JSON.parse(body.slice(0, newline)) as { head: R; changes: ChangesHead };

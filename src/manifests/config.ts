@@ -207,10 +207,8 @@ export async function checkRenderConfig(
   ][]) {
     const node = renderNode ? entry(renderNode, target)?.value : undefined;
     const posOf = (field: string) => (node ? entry(node, field)?.value.pos : undefined) ?? root.pos;
-    const refuse = (field: 'path' | 'base', why: string): void => {
-      const pos = posOf(field);
-      add('SCHEMA', `render.${target}.${field} '${settings[field]}' ${why}`, pos);
-    };
+    const refuse = (field: 'path' | 'base', why: string): void =>
+      add('SCHEMA', `render.${target}.${field} '${settings[field]}' ${why}`, posOf(field));
     const problem = await fileProblem(dir, settings.path, false);
     if (problem !== null) refuse('path', problem);
     else {
@@ -226,10 +224,8 @@ export async function checkRenderConfig(
       else seen.set(settings.base, `render.${target}.base`);
     }
     const secret = settings.credentialsSecret;
-    if (secret !== undefined && secret !== CHART_CREDENTIALS_SECRET) {
-      const pos = posOf('credentialsSecret');
-      add('V14', credentialsSecretMessage(secret), pos);
-    }
+    if (secret !== undefined && secret !== CHART_CREDENTIALS_SECRET)
+      add('V14', credentialsSecretMessage(secret), posOf('credentialsSecret'));
   }
   return render;
 }

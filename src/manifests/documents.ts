@@ -182,17 +182,13 @@ export function readDocument(file: string, root: YNode): DocumentResult {
   const origin: Origin = { file, root: positionTree(root), source: root.pos, address: addr };
   if (issues.length > 0) {
     const name = (value['metadata'] as Record<string, unknown> | undefined)?.['name'];
+    const faults = issues.map((i) => i.path);
     return {
       kind,
       name: typeof name === 'string' ? name : null,
       // All errors are reported together (manifests.md): the cross-document rules still
       // see what this document got right.
-      manifest: manifestOf(
-        kind,
-        value,
-        origin,
-        issues.map((i) => i.path),
-      ),
+      manifest: manifestOf(kind, value, origin, faults),
       errors: issues.map((i) => err(i.message, i.pos, addr)),
     };
   }

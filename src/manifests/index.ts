@@ -279,7 +279,7 @@ export async function loadRepository(
     counts,
     errors,
     manifests: [],
-    broken: { pools: new Set(), clusters: new Set(), queues: new Set() },
+    broken: new Set(),
     patched: new Set(),
     stopped: false,
     // The port reuses whole folders (the daemon's memory layer): each file as read, for its key.
@@ -379,8 +379,8 @@ interface Load extends Setup {
   counts: LoadCounts;
   errors: ValidationError[];
   manifests: Manifest[];
-  /** Names of objects whose document did not validate (the rules do not call them missing). */
-  broken: { pools: Set<string>; clusters: Set<string>; queues: Set<string> };
+  /** `Kind/name` of objects whose document did not validate (the rules do not call them missing). */
+  broken: Set<string>;
   /** Addresses the environment's patches were applied to. */
   patched: Set<string>;
   /** A folder-wide limit stopped the reading: the files after it were never read. */
@@ -471,9 +471,7 @@ function collectDocuments(s: Load, parsed: FileAnalysis): void {
     if (r.errors.length > 0) s.errors.push(...r.errors);
     if (r.kind !== null) countKind(s.counts, r.kind);
     if (r.manifest) s.manifests.push(r.manifest);
-    else if (r.name && r.kind === 'ClusterPool') s.broken.pools.add(r.name);
-    else if (r.name && r.kind === 'Cluster') s.broken.clusters.add(r.name);
-    else if (r.name && r.kind === 'Queue') s.broken.queues.add(r.name);
+    else if (r.name && r.kind !== null) s.broken.add(`${r.kind}/${r.name}`);
   }
 }
 

@@ -207,11 +207,10 @@ export async function readManifestText(
   rel: string,
   limits: Readonly<InputLimits> = LIMITS,
 ): Promise<ReadResult> {
-  const read = await readRepoFile(root, rel, { maxBytes: limits.maxFileBytes });
-  return manifestText(rel, read);
+  return manifestText(rel, await readRepoFile(root, rel, { maxBytes: limits.maxFileBytes }));
 }
 
-/** A file the manifest walk found (src/manifests/walk.ts), read in synchronous calls. */
+/** A file the manifest walk found, read in synchronous calls. */
 export function readWalkedManifestText(
   root: string,
   rel: string,

@@ -92,7 +92,14 @@ export function parseSimpleYaml(
   limits: Readonly<InputLimits>,
   each?: (doc: YDocument) => void,
 ): ParsedFile | null {
-  return inSubset(text, (source) => new TreeParser(source, limits).file(each));
+  return inSubset(text, (source) => {
+    const documents: YDocument[] = [];
+    // Given `each` (index.ts analyseFile), each document goes to it as soon as read, unkept.
+    const documentCount = new TreeParser(source, limits).documents((root, index) =>
+      each ? each({ root, index }) : documents.push({ root, index }),
+    );
+    return { documents, documentCount, issues: [], aliasExpansion: 0, aliasBytes: 0 };
+  });
 }
 
 /**
@@ -502,17 +509,6 @@ abstract class SimpleReader<N, M extends N, S extends N> {
 
 /** The tree parseYamlFile builds, positions included. */
 class TreeParser extends SimpleReader<YNode, YMap, YSeq> {
-  /**
-   * The documents; given `each` (index.ts readYamlFile), each goes to it as soon as read,
-   * unkept.
-   */
-  file(each?: (doc: YDocument) => void): ParsedFile {
-    const documents: YDocument[] = [];
-    const documentCount = this.documents((root, index) =>
-      each ? each({ root, index }) : documents.push({ root, index }),
-    );
-    return { documents, documentCount, issues: [], aliasExpansion: 0, aliasBytes: 0 };
-  }
   protected scalarAt(value: Scalar, line: number, offset: number): YScalar {
     return { kind: 'scalar', value, pos: this.pos(line, offset) };
   }
