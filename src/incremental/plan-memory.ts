@@ -134,12 +134,9 @@ interface MemoryRecord {
  * working folder: in CI that is a checkout of a pull request's code (docs/security.md).
  */
 export function manifestCacheDir(env: NodeJS.ProcessEnv = process.env): string | null {
-  const v = env.POOLSYNC_CACHE_DIR;
-  if (v !== undefined) {
-    const t = v.trim();
-    return t === '' || t === 'off' ? null : resolve(t);
-  }
-  return userCacheDir('manifests', env);
+  const v = env.POOLSYNC_CACHE_DIR?.trim();
+  if (v === undefined) return userCacheDir('manifests', env);
+  return v === '' || v === 'off' ? null : resolve(v);
 }
 
 export async function planRemembering(
@@ -184,11 +181,8 @@ export async function planRemembering(
     // Asked again after the read: a lazy open's first key is of the files alone, and a state
     // that drains with time has none (ControlPlane.stateKey); kept only when both agree.
     const keyAfter = stateKey !== null ? await opts.stateKey!() : null;
-    await memory!.remember(inputs, analyses, liveNow, keyAfter === stateKey ? stateKey : null, {
-      plan,
-      counts,
-      facts,
-    });
+    const kept = keyAfter === stateKey ? stateKey : null;
+    await memory!.remember(inputs, analyses, liveNow, kept, { plan, counts, facts });
   }
   return { ok: true, plan, counts, facts, desired, reused: false };
 }

@@ -522,13 +522,12 @@ const URL_FIELDS: Partial<Record<ManifestKind, string[][]>> = {
   ExecutionCluster: [['spec', 'endpoint']],
 };
 
-const CREDENTIALS_INSTEAD: Partial<Record<ManifestKind, string>> = {
-  ExecutionCluster:
-    "flyteadmin reads the cluster's credentials from the files of spec.auth (tokenPath, certPath), not the URL",
-};
-
 function credentialMessage(kind: ManifestKind, path: string[], found: 'user' | 'password') {
-  return `${path.slice(1).join('.')} carries ${found === 'password' ? 'a password or key (user:secret@)' : 'a user part (name@)'}: manifests live in Git and are shown in plans; ${CREDENTIALS_INSTEAD[kind] ?? "give the object store its credentials through the data plane's secret store, not the URL"}`;
+  const instead =
+    kind === 'ExecutionCluster'
+      ? "flyteadmin reads the cluster's credentials from the files of spec.auth (tokenPath, certPath), not the URL"
+      : "give the object store its credentials through the data plane's secret store, not the URL";
+  return `${path.slice(1).join('.')} carries ${found === 'password' ? 'a password or key (user:secret@)' : 'a user part (name@)'}: manifests live in Git and are shown in plans; ${instead}`;
 }
 
 /** What credential a URL field's value carries, or null. */

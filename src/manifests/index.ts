@@ -8,6 +8,7 @@
  * YAML instead of ~5 bytes of trees, most of what a load of 100,000 objects held live (issue 25).
  */
 import { resolve } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Environment, RepoConfig } from '../model/desired.js';
 import { LARGE_INPUT_BYTES, capHeapGrowthNow } from '../util/heap-growth.js';
 import { escapeTerminal } from '../util/terminal-text.js';
@@ -33,7 +34,7 @@ import {
 import { formatBytes, heapBudget, overBudget, type InputLimits } from './limits.js';
 import { compareErrors } from './report.js';
 import { checkAbsent, checkRules, groupManifests } from './rules.js';
-import type { LoadCounts, LoadOptions, LoadResult, ValidationError } from './types.js';
+import type { LoadCounts, LoadResult, ValidationError } from './types.js';
 import {
   checkFolder,
   findManifestFiles,
@@ -96,8 +97,23 @@ export interface AnalysisPort {
   folder?(input: FolderInput, finish: () => LoadResult): LoadResult;
 }
 
-/** The loader's options with the port it reuses work through. */
-export interface LoaderOptions extends LoadOptions {
+/** The loader's options, with the port it reuses work through. */
+export interface LoaderOptions {
+  /**
+   * The environment of poolsync.yaml `environments:` to load (docs/environments.md): its
+   * folders, its patches. Required when the file declares environments, refused when not.
+   */
+  environment?: string;
+  /** Git commit the folder was read from, recorded in the DesiredState. */
+  commit?: string | null;
+  /** The heap limit the memory budget assumes (limits.ts heapBudget), bytes; default V8's own. */
+  heapLimit?: number;
+  /**
+   * The repository the folder belongs to (the daemon: its checkout): the folder must be
+   * reached from it through real folders, no symbolic link. Default: the nearest folder up
+   * from the folder's path that holds `.git`, else the folder itself (src/manifests/walk.ts checkFolder).
+   */
+  root?: string;
   analyses?: AnalysisPort;
   /** poolsync.yaml and the walk, read once for the loads of several environments. */
   shared?: FolderRead;
@@ -395,8 +411,6 @@ interface Load extends Setup {
  * (the daemon) still answers its HTTP requests while a large folder loads.
  */
 const FILES_PER_TURN = 16;
-
-const nextTurn = () => new Promise<void>((done) => setImmediate(done));
 
 /** Reads every walked file into `s`, in order, until a folder-wide limit stops it. */
 async function readFiles(

@@ -93,8 +93,7 @@ export async function findManifestFiles(
         result.files.push(path);
       } else if (!e.isFile() && !e.isDirectory() && !isIgnored(path)) {
         // A link could pull in files from outside the folder; a FIFO would block the read.
-        const manifestName = /\.ya?ml$/.test(e.name);
-        if (manifestName || e.isSymbolicLink())
+        if (/\.ya?ml$/.test(e.name) || e.isSymbolicLink())
           result.skipped.push({ path, reason: specialKind(e) });
       }
     }
