@@ -133,8 +133,7 @@ export class AnalysisCache implements AnalysisPort {
   }
 
   private folderResult(input: FolderInput, finish: () => LoadResult): LoadResult {
-    const fileKey = (i: AnalysisInput) => this.keyOf(i);
-    const key = keyOf(FOLDER_KEY, input, { fileKey });
+    const key = keyOf(FOLDER_KEY, input, { fileKey: (i) => this.keyOf(i) });
     const slot = `${input.dir}\u0000${input.environment ?? ''}`;
     const { lastFolders } = this;
     const last = lastFolders.get(slot);

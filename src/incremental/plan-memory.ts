@@ -362,7 +362,6 @@ function readBuildId(codeRoot: string): string | null {
   }
 }
 
-/** A file's stamps: size, mtime and inode. */
 function stamp(path: string): string {
   const s = statSync(path);
   return `${s.size} ${s.mtimeMs} ${s.ino}`;

@@ -461,7 +461,12 @@ async function readFiles(
     totals.aliasBytes += parsed.aliasBytes;
     const over = folderLimit(limits, s.counts.documents, totals);
     if (over !== null) return stop(file, over);
-    collectDocuments(s, parsed);
+    for (const r of parsed.documents) {
+      if (r.errors.length > 0) s.errors.push(...r.errors);
+      if (r.kind !== null) countKind(s.counts, r.kind);
+      if (r.manifest) s.manifests.push(r.manifest);
+      else if (r.name && r.kind !== null) s.broken.add(`${r.kind}/${r.name}`);
+    }
   }
 }
 
@@ -478,15 +483,6 @@ function folderLimit(
   if (totals.aliasBytes > limits.maxAliasBytesTotal)
     return `aliases expand to more than ${formatBytes(limits.maxAliasBytesTotal)} of text across the folder; reading stopped here: write the values out instead of aliasing them`;
   return null;
-}
-
-function collectDocuments(s: Load, parsed: FileAnalysis): void {
-  for (const r of parsed.documents) {
-    if (r.errors.length > 0) s.errors.push(...r.errors);
-    if (r.kind !== null) countKind(s.counts, r.kind);
-    if (r.manifest) s.manifests.push(r.manifest);
-    else if (r.name && r.kind !== null) s.broken.add(`${r.kind}/${r.name}`);
-  }
 }
 
 function countKind(counts: LoadCounts, kind: string): void {

@@ -200,10 +200,7 @@ function describeKey({ err, params, where, node, pos }: Fault): Described {
       : err.keyword === 'maxLength'
         ? `must be at most ${limit} characters`
         : err.keyword === 'pattern'
-          ? patternMessage(String(params['pattern']), propertyName, undefined).replace(
-              `${name} `,
-              '',
-            )
+          ? patternMessage(String(params['pattern']), propertyName).replace(`${name} `, '')
           : (err.message ?? 'is invalid');
   return { message: `key ${name} in ${where} ${why}`, pos: at?.keyPos ?? pos };
 }
@@ -307,7 +304,7 @@ const BY_KEYWORD: Record<string, (f: Fault) => Described> = {
       : otherKeyword(f),
 };
 
-function patternMessage(pattern: string, value: unknown, field: string | undefined): string {
+function patternMessage(pattern: string, value: unknown, field?: string): string {
   const got = show(value);
   if (pattern === NAME_PATTERN.source && (field === 'project' || field === 'domain'))
     return `${got} is not a valid ${field} id: use lowercase letters, digits and '-', starting and ending with a letter or digit`;

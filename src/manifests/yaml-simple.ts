@@ -374,8 +374,7 @@ abstract class SimpleReader<N, M extends N, S extends N> {
     }
     if (ch === 91 /* [ */) return this.flowSequence(line, at, end, depth);
     if (ch === 123 /* { */) return this.flowMapping(line, at, end, depth);
-    const stop = this.contentEnd(at, end);
-    return this.plain(line, at, stop, false);
+    return this.plain(line, at, this.contentEnd(at, end), false);
   }
 
   private plain(line: number, at: number, stop: number, inFlow: boolean): N {
