@@ -47,9 +47,8 @@ export async function readRepoConfig(root: string): Promise<ConfigResult> {
     if (!read.missing) errors.push(read.error);
     return defaults();
   }
-  const add: AddError = (code, message, { line, column }) => {
+  const add: AddError = (code, message, { line, column }) =>
     errors.push({ code, message, file, line, column, address: null });
-  };
   const doc = readConfigDocument(read.text, add);
   if (doc === null) return defaults();
   if (errors.length > 0) return defaults(entry(doc.root, 'environments') ? true : undefined);
