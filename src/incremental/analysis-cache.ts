@@ -73,31 +73,6 @@ const MEMORY_BYTES = Math.min(
 /** Heap an analysis takes per byte of its YAML (measured: ~11 at 10,000 objects), with a margin. */
 const HEAP_PER_TEXT_BYTE = 14;
 
-class MemoryLayer {
-  private readonly entries = new Map<string, { analysis: FileAnalysis; bytes: number }>();
-  private bytes = 0;
-  constructor(private readonly maxBytes: number) {}
-
-  get(key: string): FileAnalysis | null {
-    const entry = this.entries.get(key);
-    if (entry === undefined) return null;
-    this.entries.delete(key); // re-inserted: most recently used last
-    this.entries.set(key, entry);
-    return entry.analysis;
-  }
-
-  set(key: string, analysis: FileAnalysis, bytes: number): void {
-    if (this.entries.has(key) || bytes > this.maxBytes) return;
-    this.entries.set(key, { analysis: deepFreeze(analysis), bytes });
-    this.bytes += bytes;
-    for (const [k, v] of this.entries) {
-      if (this.bytes <= this.maxBytes) break;
-      this.entries.delete(k);
-      this.bytes -= v.bytes;
-    }
-  }
-}
-
 /** A bound on the folders kept (a daemon unit has one per folder it loads). */
 const MAX_FOLDERS = 64;
 
@@ -112,7 +87,9 @@ export class AnalysisCache implements AnalysisPort {
   readonly folder?: (input: FolderInput, finish: () => LoadResult) => LoadResult;
   /** Hits and misses of the analyses (tests, benchmarks). */
   readonly stats = { hits: 0, misses: 0 };
-  private readonly memory = new MemoryLayer(MEMORY_BYTES);
+  /** The analyses by key, least recently used first, and their heap estimate in all. */
+  private readonly analyses = new Map<string, { analysis: FileAnalysis; bytes: number }>();
+  private bytes = 0;
   private readonly lastFolders = new Map<string, { key: string; result: LoadResult }>();
   /** Each load's file keys, by input (the folder's key reuses them). */
   private readonly keys = new WeakMap<AnalysisInput, string>();
@@ -124,14 +101,25 @@ export class AnalysisCache implements AnalysisPort {
   /** AnalysisPort.analyse: from the memory layer, or analysed now and kept. */
   analyse(input: AnalysisInput): FileAnalysis {
     const key = this.keyOf(input);
-    const hit = this.memory.get(key);
+    const { analyses } = this;
+    const hit = analyses.get(key);
     if (hit) {
       this.stats.hits++;
-      return hit;
+      analyses.delete(key); // re-inserted: most recently used last
+      analyses.set(key, hit);
+      return hit.analysis;
     }
     this.stats.misses++;
     const fresh = analyseFile(input.file, input.text, input.limits);
-    this.memory.set(key, fresh, input.text.length * HEAP_PER_TEXT_BYTE);
+    const bytes = input.text.length * HEAP_PER_TEXT_BYTE;
+    if (bytes > MEMORY_BYTES) return fresh;
+    analyses.set(key, { analysis: deepFreeze(fresh), bytes });
+    this.bytes += bytes;
+    for (const [k, v] of analyses) {
+      if (this.bytes <= MEMORY_BYTES) break;
+      analyses.delete(k);
+      this.bytes -= v.bytes;
+    }
     return fresh;
   }
 
@@ -145,8 +133,7 @@ export class AnalysisCache implements AnalysisPort {
   }
 
   private folderResult(input: FolderInput, finish: () => LoadResult): LoadResult {
-    const fileKey = (i: AnalysisInput) => this.keyOf(i);
-    const key = keyOf(FOLDER_KEY, input, { fileKey });
+    const key = keyOf(FOLDER_KEY, input, { fileKey: (i) => this.keyOf(i) });
     const slot = `${input.dir}\u0000${input.environment ?? ''}`;
     const { lastFolders } = this;
     const last = lastFolders.get(slot);

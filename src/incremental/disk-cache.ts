@@ -52,11 +52,8 @@ export class DiskCache {
       const bytes = await readOwnFile(this.root, this.entryPath(key), { maxBytes, what });
       const newline = bytes?.indexOf(0x0a) ?? -1;
       if (bytes === null || newline < 0) return null;
-      const header = JSON.parse(bytes.subarray(0, newline).toString('utf8')) as {
-        format?: unknown;
-        key?: unknown;
-        mac?: unknown;
-      };
+      const head = bytes.subarray(0, newline).toString('utf8');
+      const header = JSON.parse(head) as { format?: unknown; key?: unknown; mac?: unknown };
       if (header?.format !== ENTRY_FORMAT || header.key !== key || typeof header.mac !== 'string')
         return null;
       const body = bytes.subarray(newline + 1);

@@ -134,12 +134,9 @@ interface MemoryRecord {
  * working folder: in CI that is a checkout of a pull request's code (docs/security.md).
  */
 export function manifestCacheDir(env: NodeJS.ProcessEnv = process.env): string | null {
-  const v = env.POOLSYNC_CACHE_DIR;
-  if (v !== undefined) {
-    const t = v.trim();
-    return t === '' || t === 'off' ? null : resolve(t);
-  }
-  return userCacheDir('manifests', env);
+  const v = env.POOLSYNC_CACHE_DIR?.trim();
+  if (v === undefined) return userCacheDir('manifests', env);
+  return v === '' || v === 'off' ? null : resolve(v);
 }
 
 export async function planRemembering(
@@ -184,11 +181,8 @@ export async function planRemembering(
     // Asked again after the read: a lazy open's first key is of the files alone, and a state
     // that drains with time has none (ControlPlane.stateKey); kept only when both agree.
     const keyAfter = stateKey !== null ? await opts.stateKey!() : null;
-    await memory!.remember(inputs, analyses, liveNow, keyAfter === stateKey ? stateKey : null, {
-      plan,
-      counts,
-      facts,
-    });
+    const kept = keyAfter === stateKey ? stateKey : null;
+    await memory!.remember(inputs, analyses, liveNow, kept, { plan, counts, facts });
   }
   return { ok: true, plan, counts, facts, desired, reused: false };
 }
@@ -237,8 +231,7 @@ class PlanMemory {
       // not a record of this format: a miss
     }
     if (record?.format !== FORMAT || record.slot !== this.slot) return null;
-    const names = Object.keys(record.files);
-    if (names.length !== inputs.files.size) return null;
+    if (Object.keys(record.files).length !== inputs.files.size) return null;
     for (const [file, entry] of inputs.files) {
       const was = record.files[file];
       if (was === undefined) return null;
@@ -369,7 +362,6 @@ function readBuildId(codeRoot: string): string | null {
   }
 }
 
-/** A file's stamps: size, mtime and inode. */
 function stamp(path: string): string {
   const s = statSync(path);
   return `${s.size} ${s.mtimeMs} ${s.ino}`;
@@ -394,12 +386,8 @@ interface ChangesHead {
   visible: Change[];
 }
 
-export interface RecordWithPlan {
-  result: { plan: Plan };
-}
-
 /** RECORD as the two lines of its entry. */
-export function encodeRecord(record: RecordWithPlan): string {
+export function encodeRecord(record: { result: { plan: Plan } }): string {
   const { plan } = record.result;
   const at: number[] = [];
   const visible: Change[] = [];
@@ -421,7 +409,7 @@ export function encodeRecord(record: RecordWithPlan): string {
  * The record of BODY (encodeRecord's), its plan's noops parsed when first asked for; null when
  * BODY is not one. BODY is a verified cache entry (DiskCache): the rest parses as written.
  */
-export function decodeRecord<R extends RecordWithPlan>(body: string): R | null {
+export function decodeRecord<R extends { result: { plan: Plan } }>(body: string): R | null {
   const newline = body.indexOf('\n');
   if (newline < 0) return null;
   const { head, changes } = JSON.parse(body.slice(0, newline)) as { head: R; changes: ChangesHead };

@@ -87,27 +87,6 @@ function allFrozen(state: object): boolean {
 }
 
 /**
- * `compute(state)`, or an earlier result when `state` holds the same objects as one of the last
- * `slots` states (a daemon reads one state per environment in turn; a state of other objects
- * fails the comparison at its first element).
- */
-function lastSame<S extends object, V>(compute: (state: S) => V, slots = 16): (state: S) => V {
-  const recent: { state: S; value: V }[] = [];
-  return (state) => {
-    const hit = recent.findIndex((r) => sameObjects(r.state, state));
-    if (hit >= 0) {
-      const [r] = recent.splice(hit, 1);
-      recent.unshift(r!);
-      return r!.value;
-    }
-    const value = compute(state);
-    recent.unshift({ state, value });
-    if (recent.length > slots) recent.pop();
-    return value;
-  };
-}
-
-/**
  * One daemon unit's plans (made in src/daemon/unit.ts, handed to its plan stage):
  * planAgainst (src/plan/index.ts), reusing the last plan of a desired state when the
  * live state and the options are the same.
@@ -119,12 +98,24 @@ export class PlanReuse {
   /** The JSON of each frozen object of a live state, made once (the objects of an unchanged state are shared). */
   private readonly objectJson = new WeakMap<object, string>();
 
+  /** The last live states' keys, most recently used first (liveStateKey). */
+  private readonly recentKeys: { live: LiveState; key: string }[] = [];
+
   /**
    * The digest of everything in `live`: equal states built the same way give equal keys. A state
-   * of the same frozen objects as a recent one has its key without hashing;
-   * otherwise each frozen object's JSON is made once and only the digest is taken again.
+   * of the same frozen objects as one of the last 16 has its key without hashing (a daemon reads
+   * one state per environment in turn; a state of other objects fails the comparison at its
+   * first element); otherwise each frozen object's JSON is made once and only the digest is
+   * taken again.
    */
-  readonly liveStateKey: (live: LiveState) => string = lastSame((live) => {
+  private liveStateKey(live: LiveState): string {
+    const recent = this.recentKeys;
+    const hit = recent.findIndex((r) => sameObjects(r.live, live));
+    if (hit >= 0) {
+      const [r] = recent.splice(hit, 1);
+      recent.unshift(r!);
+      return r!.key;
+    }
     // JSON never holds a raw newline: one between values keeps the text unambiguous.
     const parts: string[] = [];
     for (const [key, value] of Object.entries(live)) {
@@ -144,8 +135,11 @@ export class PlanReuse {
         parts.push(json);
       }
     }
-    return createHash('sha256').update(parts.join('\n')).digest('hex');
-  });
+    const key = createHash('sha256').update(parts.join('\n')).digest('hex');
+    recent.unshift({ live, key });
+    if (recent.length > 16) recent.pop();
+    return key;
+  }
 
   plan(desired: DesiredState, live: LiveState, opts: PlanOptions = {}): Plan {
     const key = planMemoKey(live, opts);

@@ -7,11 +7,7 @@
  * path, snapshot and journal stamps). Readers share a kept value; a writer takes it over only
  * when no reader holds it, and gives its state back after closing, under its lock.
  */
-import type {
-  EmbeddedStateCache,
-  FilesIdentity,
-  StateCachePort,
-} from '../controlplane/embedded/store.js';
+import type { FilesIdentity, StateCachePort, StateRead } from '../controlplane/embedded/store.js';
 
 interface Entry<V> {
   /** FilesIdentity.key of the files the value was read from (or left as). */
@@ -24,13 +20,13 @@ interface Entry<V> {
 /** A few state files per process (a daemon reaches one). */
 const MAX_ENTRIES = 4;
 
-/** The cache of an embedded control plane's states (EmbeddedOptions.stateCache). */
-export function createEmbeddedStateCache(): EmbeddedStateCache & { readonly size: number } {
-  return createStateCache();
-}
-
-/** A new, empty cache; it lives as long as its owner keeps it. */
-export function createStateCache<V>(): StateCachePort<V> & { readonly size: number } {
+/**
+ * A new, empty cache of an embedded control plane's states (EmbeddedOptions.stateCache); it
+ * lives as long as its owner keeps it.
+ */
+export function createEmbeddedStateCache<V = StateRead>(): StateCachePort<V> & {
+  readonly size: number;
+} {
   const entries = new Map<string, Entry<V>>();
   const matching = (files: FilesIdentity) => {
     const e = entries.get(files.path);

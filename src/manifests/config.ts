@@ -47,45 +47,13 @@ export async function readRepoConfig(root: string): Promise<ConfigResult> {
     if (!read.missing) errors.push(read.error);
     return defaults();
   }
-  const add: AddError = (code, message, { line, column }) => {
+  const add: AddError = (code, message, { line, column }) =>
     errors.push({ code, message, file, line, column, address: null });
-  };
   const doc = readConfigDocument(read.text, add);
   if (doc === null) return defaults();
   if (errors.length > 0) return defaults(entry(doc.root, 'environments') ? true : undefined);
-  return readValidConfig(root, doc, errors, add);
-}
-
-/**
- * The one document, checked against the RepoConfig schema (its problems told to `add`); null
- * when the file is empty or not YAML.
- */
-function readConfigDocument(text: string, add: AddError): { root: YNode; value: unknown } | null {
-  const parsed = parseYamlFile(text);
-  for (const i of parsed.issues) add(i.code, i.message, i);
-  if (parsed.issues.length > 0 || parsed.documents.length === 0) return null;
-  if (parsed.documents.length > 1)
-    add(
-      'SCHEMA',
-      `${REPO_CONFIG_FILE} holds one RepoConfig document, found ${parsed.documents.length}`,
-      parsed.documents[1]!.root.pos,
-    );
-  const root = parsed.documents[0]!.root;
-  const value = toPlain(root);
-  for (const issue of validateAgainstSchema('RepoConfig', value, root))
-    add('SCHEMA', issue.message, issue.pos);
-  return { root, value };
-}
-
-/** A schema-valid document: its globs, limits, render targets and environments. */
-async function readValidConfig(
-  dir: string,
-  doc: { root: YNode; value: unknown },
-  errors: ValidationError[],
-  add: AddError,
-): Promise<ConfigResult> {
-  const { root: root0, value } = doc;
-  const raw = value as {
+  // Schema-valid: its globs, limits, render targets and environments.
+  const raw = doc.value as {
     prune?: boolean;
     ignore?: string[];
     manage?: ObjectKind[];
@@ -93,10 +61,10 @@ async function readValidConfig(
     absent?: string[];
   };
   const ignore = raw.ignore ?? [];
-  checkIgnoreGlobs(root0, ignore, add);
-  const limits = readLimits(root0, add);
-  const render = await checkRenderConfig(dir, value, root0, add);
-  const environments = await readEnvironments(dir, root0, add);
+  checkIgnoreGlobs(doc.root, ignore, add);
+  const limits = readLimits(doc.root, add);
+  const render = await checkRenderConfig(root, doc.value, doc.root, add);
+  const environments = await readEnvironments(root, doc.root, add);
   // Rendered files and the values they merge with are not manifests: the loader skips them;
   // so are the environments' patch files (environments.ts).
   const skip = [
@@ -119,6 +87,27 @@ async function readValidConfig(
     limits,
     ...(environments ? { declaresEnvironments: true } : {}),
   };
+}
+
+/**
+ * The one document, checked against the RepoConfig schema (its problems told to `add`); null
+ * when the file is empty or not YAML.
+ */
+function readConfigDocument(text: string, add: AddError): { root: YNode; value: unknown } | null {
+  const parsed = parseYamlFile(text);
+  for (const i of parsed.issues) add(i.code, i.message, i);
+  if (parsed.issues.length > 0 || parsed.documents.length === 0) return null;
+  if (parsed.documents.length > 1)
+    add(
+      'SCHEMA',
+      `${REPO_CONFIG_FILE} holds one RepoConfig document, found ${parsed.documents.length}`,
+      parsed.documents[1]!.root.pos,
+    );
+  const root = parsed.documents[0]!.root;
+  const value = toPlain(root);
+  for (const issue of validateAgainstSchema('RepoConfig', value, root))
+    add('SCHEMA', issue.message, issue.pos);
+  return { root, value };
 }
 
 function checkIgnoreGlobs(root: YNode, ignore: string[], add: AddError): void {
@@ -217,10 +206,8 @@ export async function checkRenderConfig(
   ][]) {
     const node = renderNode ? entry(renderNode, target)?.value : undefined;
     const posOf = (field: string) => (node ? entry(node, field)?.value.pos : undefined) ?? root.pos;
-    const refuse = (field: 'path' | 'base', why: string): void => {
-      const pos = posOf(field);
-      add('SCHEMA', `render.${target}.${field} '${settings[field]}' ${why}`, pos);
-    };
+    const refuse = (field: 'path' | 'base', why: string): void =>
+      add('SCHEMA', `render.${target}.${field} '${settings[field]}' ${why}`, posOf(field));
     const problem = await fileProblem(dir, settings.path, false);
     if (problem !== null) refuse('path', problem);
     else {
@@ -236,10 +223,8 @@ export async function checkRenderConfig(
       else seen.set(settings.base, `render.${target}.base`);
     }
     const secret = settings.credentialsSecret;
-    if (secret !== undefined && secret !== CHART_CREDENTIALS_SECRET) {
-      const pos = posOf('credentialsSecret');
-      add('V14', credentialsSecretMessage(secret), pos);
-    }
+    if (secret !== undefined && secret !== CHART_CREDENTIALS_SECRET)
+      add('V14', credentialsSecretMessage(secret), posOf('credentialsSecret'));
   }
   return render;
 }

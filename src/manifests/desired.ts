@@ -6,6 +6,7 @@ import {
   WILDCARD,
   assignmentKeyString,
   defaultQueueKeyString,
+  type AssignmentKey,
   type QueueCaps,
 } from '../model/common.js';
 import { canonicalSelector } from '../gen/union/accelerators.js';
@@ -24,6 +25,8 @@ import { MANIFEST_KINDS } from './schema.js';
 import { comparePaths } from './walk.js';
 
 const byName = <T extends { name: string }>(a: T, b: T): number => comparePaths(a.name, b.name);
+const byKey = (a: AssignmentKey, b: AssignmentKey): number =>
+  comparePaths(assignmentKeyString(a), assignmentKeyString(b));
 
 export function buildDesiredState(
   g: Grouped,
@@ -66,7 +69,7 @@ export function buildDesiredState(
   pools.sort(byName);
   clusters.sort(byName);
   queues.sort(byName);
-  assignments.sort((a, b) => comparePaths(assignmentKeyString(a), assignmentKeyString(b)));
+  assignments.sort(byKey);
   // The prune scope when poolsync.yaml has no `manage:` (plan/prune-scope.ts).
   const declared_kinds = MANIFEST_KINDS.filter((k) => g[k].length > 0);
   return {
@@ -75,7 +78,29 @@ export function buildDesiredState(
     queues,
     assignments,
     default_queues,
-    ...buildFlyteDesired(g),
+    // The Flyte open source kinds (docs/flyte-oss.md), defaults applied.
+    execution_clusters: g.ExecutionCluster.map((c) => ({
+      name: c.name,
+      endpoint: c.auth?.type === 'in_cluster' ? null : c.endpoint,
+      enabled: c.enabled ?? true,
+      auth: c.auth ?? { type: 'in_cluster' as const },
+      annotations: c.annotations,
+      source: c.source,
+    })).sort(byName),
+    cluster_labels: g.ClusterLabel.map((l) => ({
+      name: l.name,
+      clusters: l.clusters.map((e) => ({ cluster: e.cluster, weight: e.weight })),
+      ...(l.isDefault ? { default: true } : {}),
+      annotations: l.annotations,
+      source: l.source,
+    })).sort(byName),
+    execution_cluster_labels: g.ExecutionClusterLabel.map((e) => ({
+      ...e.key,
+      label: e.label,
+      name: e.name,
+      annotations: e.annotations,
+      source: e.source,
+    })).sort(byKey),
     config: { ...config, declared_kinds },
     commit,
   };
@@ -120,34 +145,4 @@ function canonicalCaps(caps: QueueCaps): QueueCaps {
     accelerators['selector' in read ? read.selector : selector] = count;
   }
   return { ...caps, max_accelerators: accelerators };
-}
-
-/** Valid Flyte OSS manifests → the DesiredState lists, defaults applied and sorted. */
-function buildFlyteDesired(
-  g: Grouped,
-): Pick<DesiredState, 'execution_clusters' | 'cluster_labels' | 'execution_cluster_labels'> {
-  return {
-    execution_clusters: g.ExecutionCluster.map((c) => ({
-      name: c.name,
-      endpoint: c.auth?.type === 'in_cluster' ? null : c.endpoint,
-      enabled: c.enabled ?? true,
-      auth: c.auth ?? { type: 'in_cluster' as const },
-      annotations: c.annotations,
-      source: c.source,
-    })).sort(byName),
-    cluster_labels: g.ClusterLabel.map((l) => ({
-      name: l.name,
-      clusters: l.clusters.map((e) => ({ cluster: e.cluster, weight: e.weight })),
-      ...(l.isDefault ? { default: true } : {}),
-      annotations: l.annotations,
-      source: l.source,
-    })).sort(byName),
-    execution_cluster_labels: g.ExecutionClusterLabel.map((e) => ({
-      ...e.key,
-      label: e.label,
-      name: e.name,
-      annotations: e.annotations,
-      source: e.source,
-    })).sort((a, b) => comparePaths(assignmentKeyString(a), assignmentKeyString(b))),
-  };
 }

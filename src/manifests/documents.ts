@@ -3,7 +3,7 @@
  * validation, then a typed record that still points at its source nodes. Defaults are
  * not applied here (the co-named queue rules of V5 need to know what was written).
  */
-import type { ClusterLabelEntry, ExecutionClusterAuth } from '../model/flyte.js';
+import { isMap, type ClusterLabelEntry, type ExecutionClusterAuth } from '../model/flyte.js';
 import {
   address,
   assignmentKeyString,
@@ -182,17 +182,13 @@ export function readDocument(file: string, root: YNode): DocumentResult {
   const origin: Origin = { file, root: positionTree(root), source: root.pos, address: addr };
   if (issues.length > 0) {
     const name = (value['metadata'] as Record<string, unknown> | undefined)?.['name'];
+    const faults = issues.map((i) => i.path);
     return {
       kind,
       name: typeof name === 'string' ? name : null,
       // All errors are reported together (manifests.md): the cross-document rules still
       // see what this document got right.
-      manifest: manifestOf(
-        kind,
-        value,
-        origin,
-        issues.map((i) => i.path),
-      ),
+      manifest: manifestOf(kind, value, origin, faults),
       errors: issues.map((i) => err(i.message, i.pos, addr)),
     };
   }
@@ -255,7 +251,6 @@ function manifestKindOf(root: YNode): ManifestKind | { message: string; pos: Pos
 }
 
 type Plain = Record<string, unknown>;
-const isMap = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v);
 const NO_FAULTS: readonly string[] = [];
 const isObject = (v: unknown): v is Plain => typeof v === 'object' && v !== null;
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
@@ -527,13 +522,12 @@ const URL_FIELDS: Partial<Record<ManifestKind, string[][]>> = {
   ExecutionCluster: [['spec', 'endpoint']],
 };
 
-const CREDENTIALS_INSTEAD: Partial<Record<ManifestKind, string>> = {
-  ExecutionCluster:
-    "flyteadmin reads the cluster's credentials from the files of spec.auth (tokenPath, certPath), not the URL",
-};
-
 function credentialMessage(kind: ManifestKind, path: string[], found: 'user' | 'password') {
-  return `${path.slice(1).join('.')} carries ${found === 'password' ? 'a password or key (user:secret@)' : 'a user part (name@)'}: manifests live in Git and are shown in plans; ${CREDENTIALS_INSTEAD[kind] ?? "give the object store its credentials through the data plane's secret store, not the URL"}`;
+  const instead =
+    kind === 'ExecutionCluster'
+      ? "flyteadmin reads the cluster's credentials from the files of spec.auth (tokenPath, certPath), not the URL"
+      : "give the object store its credentials through the data plane's secret store, not the URL";
+  return `${path.slice(1).join('.')} carries ${found === 'password' ? 'a password or key (user:secret@)' : 'a user part (name@)'}: manifests live in Git and are shown in plans; ${instead}`;
 }
 
 /** What credential a URL field's value carries, or null. */

@@ -8,6 +8,7 @@
  * YAML instead of ~5 bytes of trees, most of what a load of 100,000 objects held live (issue 25).
  */
 import { resolve } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Environment, RepoConfig } from '../model/desired.js';
 import { LARGE_INPUT_BYTES, capHeapGrowthNow } from '../util/heap-growth.js';
 import { escapeTerminal } from '../util/terminal-text.js';
@@ -33,7 +34,7 @@ import {
 import { formatBytes, heapBudget, overBudget, type InputLimits } from './limits.js';
 import { compareErrors } from './report.js';
 import { checkAbsent, checkRules, groupManifests } from './rules.js';
-import type { LoadCounts, LoadOptions, LoadResult, ValidationError } from './types.js';
+import type { LoadCounts, LoadResult, ValidationError } from './types.js';
 import {
   checkFolder,
   findManifestFiles,
@@ -96,8 +97,23 @@ export interface AnalysisPort {
   folder?(input: FolderInput, finish: () => LoadResult): LoadResult;
 }
 
-/** The loader's options with the port it reuses work through. */
-export interface LoaderOptions extends LoadOptions {
+/** The loader's options, with the port it reuses work through. */
+export interface LoaderOptions {
+  /**
+   * The environment of poolsync.yaml `environments:` to load (docs/environments.md): its
+   * folders, its patches. Required when the file declares environments, refused when not.
+   */
+  environment?: string;
+  /** Git commit the folder was read from, recorded in the DesiredState. */
+  commit?: string | null;
+  /** The heap limit the memory budget assumes (limits.ts heapBudget), bytes; default V8's own. */
+  heapLimit?: number;
+  /**
+   * The repository the folder belongs to (the daemon: its checkout): the folder must be
+   * reached from it through real folders, no symbolic link. Default: the nearest folder up
+   * from the folder's path that holds `.git`, else the folder itself (src/manifests/walk.ts checkFolder).
+   */
+  root?: string;
   analyses?: AnalysisPort;
   /** poolsync.yaml and the walk, read once for the loads of several environments. */
   shared?: FolderRead;
@@ -279,7 +295,7 @@ export async function loadRepository(
     counts,
     errors,
     manifests: [],
-    broken: { pools: new Set(), clusters: new Set(), queues: new Set() },
+    broken: new Set(),
     patched: new Set(),
     stopped: false,
     // The port reuses whole folders (the daemon's memory layer): each file as read, for its key.
@@ -379,8 +395,8 @@ interface Load extends Setup {
   counts: LoadCounts;
   errors: ValidationError[];
   manifests: Manifest[];
-  /** Names of objects whose document did not validate (the rules do not call them missing). */
-  broken: { pools: Set<string>; clusters: Set<string>; queues: Set<string> };
+  /** `Kind/name` of objects whose document did not validate (the rules do not call them missing). */
+  broken: Set<string>;
   /** Addresses the environment's patches were applied to. */
   patched: Set<string>;
   /** A folder-wide limit stopped the reading: the files after it were never read. */
@@ -395,8 +411,6 @@ interface Load extends Setup {
  * (the daemon) still answers its HTTP requests while a large folder loads.
  */
 const FILES_PER_TURN = 16;
-
-const nextTurn = () => new Promise<void>((done) => setImmediate(done));
 
 /** Reads every walked file into `s`, in order, until a folder-wide limit stops it. */
 async function readFiles(
@@ -447,7 +461,12 @@ async function readFiles(
     totals.aliasBytes += parsed.aliasBytes;
     const over = folderLimit(limits, s.counts.documents, totals);
     if (over !== null) return stop(file, over);
-    collectDocuments(s, parsed);
+    for (const r of parsed.documents) {
+      if (r.errors.length > 0) s.errors.push(...r.errors);
+      if (r.kind !== null) countKind(s.counts, r.kind);
+      if (r.manifest) s.manifests.push(r.manifest);
+      else if (r.name && r.kind !== null) s.broken.add(`${r.kind}/${r.name}`);
+    }
   }
 }
 
@@ -464,17 +483,6 @@ function folderLimit(
   if (totals.aliasBytes > limits.maxAliasBytesTotal)
     return `aliases expand to more than ${formatBytes(limits.maxAliasBytesTotal)} of text across the folder; reading stopped here: write the values out instead of aliasing them`;
   return null;
-}
-
-function collectDocuments(s: Load, parsed: FileAnalysis): void {
-  for (const r of parsed.documents) {
-    if (r.errors.length > 0) s.errors.push(...r.errors);
-    if (r.kind !== null) countKind(s.counts, r.kind);
-    if (r.manifest) s.manifests.push(r.manifest);
-    else if (r.name && r.kind === 'ClusterPool') s.broken.pools.add(r.name);
-    else if (r.name && r.kind === 'Cluster') s.broken.clusters.add(r.name);
-    else if (r.name && r.kind === 'Queue') s.broken.queues.add(r.name);
-  }
 }
 
 function countKind(counts: LoadCounts, kind: string): void {

@@ -87,27 +87,23 @@ function firstByName<T extends Manifest>(list: readonly T[], add: Add): Map<stri
 }
 
 /**
- * Names declared by documents that failed their schema: they count as declared, so one
- * broken pool does not also make every cluster and queue in it an error.
+ * Objects (`Kind/name`) declared by documents that failed their schema: they count as declared,
+ * so one broken pool does not also make every cluster and queue in it an error.
  */
-interface BrokenNames {
-  pools: ReadonlySet<string>;
-  clusters: ReadonlySet<string>;
-  queues: ReadonlySet<string>;
-}
+type Broken = ReadonlySet<string>;
 
 /** What the checks of one kind read of the others. */
 interface Declared {
   pools: Map<string, PoolManifest>;
   clusters: Map<string, ClusterManifest>;
   queues: Map<string, QueueManifest>;
-  broken: BrokenNames;
+  broken: Broken;
   poolExists: (name: string) => boolean;
   /** Why an undeclared pool is an error, with the pools declared. */
   unknownPool: (name: string) => string;
 }
 
-export function checkRules(g: Grouped, broken: BrokenNames): ValidationError[] {
+export function checkRules(g: Grouped, broken: Broken): ValidationError[] {
   const errors: ValidationError[] = [];
   const add = collect(errors);
   const pools = firstByName(g.ClusterPool, add);
@@ -118,12 +114,10 @@ export function checkRules(g: Grouped, broken: BrokenNames): ValidationError[] {
     clusters: firstByName(g.Cluster, add),
     queues: firstByName(g.Queue, add),
     broken,
-    poolExists: (name) => name === DEFAULT_POOL || pools.has(name) || broken.pools.has(name),
-    unknownPool: (name) => {
-      names ??= [...pools.keys()].sort();
-      const hint = didYouMean(name, [...names, DEFAULT_POOL]);
-      return `pool '${name}' is not declared${hint} (declared: ${names.length > 0 ? names.join(', ') + ', ' : ''}default)`;
-    },
+    poolExists: (name) =>
+      name === DEFAULT_POOL || pools.has(name) || broken.has(`ClusterPool/${name}`),
+    unknownPool: (name) =>
+      notDeclared('pool', name, (names ??= [...[...pools.keys()].sort(), DEFAULT_POOL])),
   };
   firstByName(g.PoolAssignment, add);
   firstByName(g.DefaultQueue, add);
@@ -135,6 +129,12 @@ export function checkRules(g: Grouped, broken: BrokenNames): ValidationError[] {
   checkFlyteRules(g, add);
   checkQueueCaps(g.Queue, add);
   return errors;
+}
+
+/** `<what> 'name' is not declared`, with a suggestion and the names declared (sorted). */
+function notDeclared(what: string, name: string, declared: readonly string[]): string {
+  const list = declared.length > 0 ? declared.join(', ') : 'none';
+  return `${what} '${name}' is not declared${didYouMean(name, declared)} (declared: ${list})`;
 }
 
 /** Every pool a cluster is in (`pools`, else `pool`, else `default`). */
@@ -252,7 +252,7 @@ function checkQueue(q: QueueManifest, d: Declared, add: Add): void {
     const c = d.clusters.get(name);
     const at = ['spec', 'clusters', i];
     if (!c) {
-      if (!d.broken.clusters.has(name))
+      if (!d.broken.has(`Cluster/${name}`))
         add('V3', q, at, `queue '${q.name}': cluster '${name}' is not declared`);
     } else if (poolKnown && usable(c, '/spec/pool') && clusterPools(c)[0] !== poolName)
       add(
@@ -303,8 +303,8 @@ function checkDefaultQueues(list: readonly DefaultQueueManifest[], d: Declared, 
     name === DEFAULT_QUEUE ||
     queues.has(name) ||
     clusters.has(name) ||
-    broken.clusters.has(name) ||
-    broken.queues.has(name);
+    broken.has(`Cluster/${name}`) ||
+    broken.has(`Queue/${name}`);
   let declared: string[] | null = null;
   const byKey = new Map<string, DefaultQueueManifest>();
   for (const q of list) {
@@ -465,7 +465,9 @@ function checkSharedBuckets(placed: readonly Placed[], reported: Set<Manifest>, 
     else byBucket.set(x.bucket, [x]);
   }
   for (const [bucket, group] of byBucket) {
-    if (group.length < 2 || commonPool(group)) continue;
+    // Clusters that all share a pool may share its bucket.
+    if (group.length < 2 || group[0]!.pools.some((p) => group.every((x) => x.pools.includes(p))))
+      continue;
     // One representative per distinct pool set keeps this short for large groups.
     const seen: Placed[] = [];
     for (const x of group) {
@@ -484,12 +486,6 @@ function checkSharedBuckets(placed: readonly Placed[], reported: Set<Manifest>, 
       if (!seen.some((e) => [...e.pools].sort().join('|') === sig)) seen.push(x);
     }
   }
-}
-
-function commonPool(group: readonly Placed[]): boolean {
-  const counts = new Map<string, number>();
-  for (const x of group) for (const p of new Set(x.pools)) counts.set(p, (counts.get(p) ?? 0) + 1);
-  return [...counts.values()].some((n) => n === group.length);
 }
 
 /** At the cluster's own object store, or at the pool's when the bucket comes from it. */
@@ -669,7 +665,7 @@ function checkLabelEntries(
         'V10',
         l,
         at,
-        `ClusterLabel '${l.name}': ExecutionCluster '${entry.cluster}' is not declared${didYouMean(entry.cluster, clusterNames)} (declared: ${clusterNames.length > 0 ? clusterNames.join(', ') : 'none'})`,
+        `ClusterLabel '${l.name}': ${notDeclared('ExecutionCluster', entry.cluster, clusterNames)}`,
       );
   });
 }
@@ -688,7 +684,7 @@ function checkExecutionClusterLabels(
         'V11',
         e,
         ['spec', 'label'],
-        `ExecutionClusterLabel ${keyLabel(e)}: ClusterLabel '${e.label}' is not declared${didYouMean(e.label, labelNames)} (declared: ${labelNames.length > 0 ? labelNames.join(', ') : 'none'})`,
+        `ExecutionClusterLabel ${keyLabel(e)}: ${notDeclared('ClusterLabel', e.label, labelNames)}`,
       );
     if (!keyUsable(e) || e.key.project === '' || e.key.domain === '') continue;
     const key = assignmentKeyString(e.key);

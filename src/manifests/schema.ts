@@ -66,13 +66,7 @@ export function validateAgainstSchema(
   const misspelt = new Set<string>();
   for (const err of errors) {
     if (err.keyword !== 'additionalProperties') continue;
-    const known = Object.keys(
-      ((err.parentSchema ?? {}) as { properties?: object }).properties ?? {},
-    );
-    const hit = closest(
-      String((err.params as Record<string, unknown>)['additionalProperty']),
-      known,
-    );
+    const hit = closest(...unknownField(err));
     if (hit !== null) misspelt.add(`${err.instancePath}/${hit}`);
   }
   const issues: SchemaIssue[] = [];
@@ -95,6 +89,15 @@ export function validateAgainstSchema(
     });
   }
   return issues;
+}
+
+/** An additionalProperties error's unknown field, and the fields its mapping has. */
+function unknownField(err: ErrorObject): [field: string, known: string[]] {
+  const { properties } = (err.parentSchema ?? {}) as { properties?: object };
+  return [
+    String((err.params as Record<string, unknown>)['additionalProperty']),
+    Object.keys(properties ?? {}),
+  ];
 }
 
 function faultPath(err: ErrorObject): string {
@@ -197,10 +200,7 @@ function describeKey({ err, params, where, node, pos }: Fault): Described {
       : err.keyword === 'maxLength'
         ? `must be at most ${limit} characters`
         : err.keyword === 'pattern'
-          ? patternMessage(String(params['pattern']), propertyName, undefined).replace(
-              `${name} `,
-              '',
-            )
+          ? patternMessage(String(params['pattern']), propertyName).replace(`${name} `, '')
           : (err.message ?? 'is invalid');
   return { message: `key ${name} in ${where} ${why}`, pos: at?.keyPos ?? pos };
 }
@@ -210,9 +210,8 @@ function otherKeyword({ err, where, pos }: Fault): Described {
 }
 
 const BY_KEYWORD: Record<string, (f: Fault) => Described> = {
-  additionalProperties: ({ params, parent, path, where, node, pos }) => {
-    const field = String(params['additionalProperty']);
-    const known = Object.keys((parent['properties'] as object | undefined) ?? {});
+  additionalProperties: ({ err, path, where, node, pos }) => {
+    const [field, known] = unknownField(err);
     const at = entry(node, field);
     const inside = path.length === 0 ? '' : ` in ${where}`;
     const hint = didYouMean(field, known) || ` (known fields: ${known.join(', ')})`;
@@ -305,7 +304,7 @@ const BY_KEYWORD: Record<string, (f: Fault) => Described> = {
       : otherKeyword(f),
 };
 
-function patternMessage(pattern: string, value: unknown, field: string | undefined): string {
+function patternMessage(pattern: string, value: unknown, field?: string): string {
   const got = show(value);
   if (pattern === NAME_PATTERN.source && (field === 'project' || field === 'domain'))
     return `${got} is not a valid ${field} id: use lowercase letters, digits and '-', starting and ending with a letter or digit`;

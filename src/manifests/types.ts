@@ -61,21 +61,3 @@ export type LoadResult = (
   /** Symbolic links, FIFOs, sockets and devices skipped (absent when there were none). */
   skipped?: SkippedEntry[];
 };
-
-export interface LoadOptions {
-  /**
-   * The environment of poolsync.yaml `environments:` to load (docs/environments.md): its
-   * folders, its patches. Required when the file declares environments, refused when not.
-   */
-  environment?: string;
-  /** Git commit the folder was read from, recorded in the DesiredState. */
-  commit?: string | null;
-  /** The heap limit the memory budget assumes (limits.ts heapBudget), bytes; default V8's own. */
-  heapLimit?: number;
-  /**
-   * The repository the folder belongs to (the daemon: its checkout): the folder must be
-   * reached from it through real folders, no symbolic link. Default: the nearest folder up
-   * from the folder's path that holds `.git`, else the folder itself (src/manifests/walk.ts checkFolder).
-   */
-  root?: string;
-}

@@ -93,8 +93,7 @@ export async function findManifestFiles(
         result.files.push(path);
       } else if (!e.isFile() && !e.isDirectory() && !isIgnored(path)) {
         // A link could pull in files from outside the folder; a FIFO would block the read.
-        const manifestName = /\.ya?ml$/.test(e.name);
-        if (manifestName || e.isSymbolicLink())
+        if (/\.ya?ml$/.test(e.name) || e.isSymbolicLink())
           result.skipped.push({ path, reason: specialKind(e) });
       }
     }
@@ -207,11 +206,10 @@ export async function readManifestText(
   rel: string,
   limits: Readonly<InputLimits> = LIMITS,
 ): Promise<ReadResult> {
-  const read = await readRepoFile(root, rel, { maxBytes: limits.maxFileBytes });
-  return manifestText(rel, read);
+  return manifestText(rel, await readRepoFile(root, rel, { maxBytes: limits.maxFileBytes }));
 }
 
-/** A file the manifest walk found (src/manifests/walk.ts), read in synchronous calls. */
+/** A file the manifest walk found, read in synchronous calls. */
 export function readWalkedManifestText(
   root: string,
   rel: string,

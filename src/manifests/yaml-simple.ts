@@ -92,7 +92,14 @@ export function parseSimpleYaml(
   limits: Readonly<InputLimits>,
   each?: (doc: YDocument) => void,
 ): ParsedFile | null {
-  return inSubset(text, (source) => new TreeParser(source, limits).file(each));
+  return inSubset(text, (source) => {
+    const documents: YDocument[] = [];
+    // Given `each` (index.ts analyseFile), each document goes to it as soon as read, unkept.
+    const documentCount = new TreeParser(source, limits).documents((root, index) =>
+      each ? each({ root, index }) : documents.push({ root, index }),
+    );
+    return { documents, documentCount, issues: [], aliasExpansion: 0, aliasBytes: 0 };
+  });
 }
 
 /**
@@ -312,15 +319,7 @@ abstract class SimpleReader<N, M extends N, S extends N> {
     let c = at + 1;
     for (; c < end; c++) {
       const ch = text.charCodeAt(c);
-      const nameChar =
-        (ch >= 97 && ch <= 122) ||
-        (ch >= 65 && ch <= 90) ||
-        (ch >= 48 && ch <= 57) ||
-        ch === 95 ||
-        ch === 45 ||
-        ch === 46 ||
-        ch === 47; // _ - . /
-      if (!nameChar) break;
+      if (!isKeyStart(ch) && ch !== 45 && ch !== 46 && ch !== 47) break; // - . /
     }
     if (text.charCodeAt(c) !== 58 /* : */) throw GIVE_UP;
     if (c + 1 < end && text.charCodeAt(c + 1) !== 32) throw GIVE_UP;
@@ -375,8 +374,7 @@ abstract class SimpleReader<N, M extends N, S extends N> {
     }
     if (ch === 91 /* [ */) return this.flowSequence(line, at, end, depth);
     if (ch === 123 /* { */) return this.flowMapping(line, at, end, depth);
-    const stop = this.contentEnd(at, end);
-    return this.plain(line, at, stop, false);
+    return this.plain(line, at, this.contentEnd(at, end), false);
   }
 
   private plain(line: number, at: number, stop: number, inFlow: boolean): N {
@@ -510,17 +508,6 @@ abstract class SimpleReader<N, M extends N, S extends N> {
 
 /** The tree parseYamlFile builds, positions included. */
 class TreeParser extends SimpleReader<YNode, YMap, YSeq> {
-  /**
-   * The documents; given `each` (index.ts readYamlFile), each goes to it as soon as read,
-   * unkept.
-   */
-  file(each?: (doc: YDocument) => void): ParsedFile {
-    const documents: YDocument[] = [];
-    const documentCount = this.documents((root, index) =>
-      each ? each({ root, index }) : documents.push({ root, index }),
-    );
-    return { documents, documentCount, issues: [], aliasExpansion: 0, aliasBytes: 0 };
-  }
   protected scalarAt(value: Scalar, line: number, offset: number): YScalar {
     return { kind: 'scalar', value, pos: this.pos(line, offset) };
   }

@@ -86,27 +86,18 @@ export class LineIndex {
   at(offset: number): Position {
     const starts = this.starts;
     let l = this.last;
-    if (starts[l]! <= offset) {
-      // Forward a few lines from the last lookup before falling back to a binary search.
-      for (let n = 0; n < 4 && l + 1 < starts.length && starts[l + 1]! <= offset; n++) l++;
-      if (l + 1 === starts.length || starts[l + 1]! > offset) {
-        this.last = l;
-        return { line: l + 1, column: offset - starts[l]! + 1 };
+    // Forward a few lines from the last lookup before falling back to a binary search.
+    for (let n = 0; n < 4 && l + 1 < starts.length && starts[l + 1]! <= offset; n++) l++;
+    if (starts[l]! > offset || (l + 1 < starts.length && starts[l + 1]! <= offset)) {
+      let hi = starts.length - 1;
+      for (l = 0; l < hi;) {
+        const mid = (l + hi + 1) >> 1;
+        if (starts[mid]! <= offset) l = mid;
+        else hi = mid - 1;
       }
     }
-    l = this.search(offset);
     this.last = l;
     return { line: l + 1, column: offset - starts[l]! + 1 };
-  }
-  private search(offset: number): number {
-    let lo = 0;
-    let hi = this.starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (this.starts[mid]! <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
   }
 }
 

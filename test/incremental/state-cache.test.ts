@@ -19,7 +19,7 @@ import { readLiveState } from '../../src/controlplane/types.js';
 import { sharedListsOf } from '../../src/daemon/unit.js';
 import type { LiveState } from '../../src/model/live.js';
 import { sameObjects } from '../../src/incremental/plan-reuse.js';
-import { createEmbeddedStateCache, createStateCache } from '../../src/incremental/state-cache.js';
+import { createEmbeddedStateCache } from '../../src/incremental/state-cache.js';
 import { retuneQueue } from '../support/retune-queue.js';
 
 let dir: string;
@@ -153,7 +153,7 @@ describe('the embedded state cache (src/incremental/state-cache.ts)', () => {
   });
 
   it('matches by path and identity; a held value is not taken; forget drops it; a few files at most', async () => {
-    const cache = createStateCache<string>();
+    const cache = createEmbeddedStateCache<string>();
     const files = await stateFilesIdentity(path);
     cache.keep(files, 'v1');
     const held = cache.hold(files)!;
