@@ -26,8 +26,6 @@ export function soleLeadership(): DaemonLeadership {
     notLeading: () => null,
     termSignal: never,
     isLeader: () => true,
-    leader: () => null,
-    leaderAddress: () => null,
     status: () => undefined,
     start: () => {},
     stop: async () => {},
@@ -62,10 +60,6 @@ export function electedLeadership(
       return elector?.termSignal ?? notYet;
     },
     isLeader: () => elector?.isLeader ?? false,
-    /** The leader's identity as last seen (this replica's when it leads). */
-    leader: () => elector?.leader ?? null,
-    /** Where the leader's status server is reached, as it published it in the Lease (or null). */
-    leaderAddress: () => elector?.leaderAddress ?? null,
     status: (): LeaderStatus | undefined => ({
       enabled: true,
       identity: election.identity,
@@ -139,11 +133,13 @@ export function followerOf(
   leadership: DaemonLeadership,
   election: DaemonConfig['leaderElection'],
 ): Follower | null {
-  if (election === null || leadership.isLeader()) return null;
+  const s = leadership.status();
+  if (election === null || !s || s.isLeader) return null;
+  const { identity, leader, leaderAddress } = s;
   return {
-    identity: election.identity,
-    leader: leadership.leader(),
-    leaderAddress: leadership.leaderAddress(),
+    identity,
+    leader,
+    leaderAddress,
     retryAfterSeconds: Math.ceil(election.leaseDurationMs / 1000),
   };
 }
@@ -155,10 +151,10 @@ export function followerOf(
  * leader). A rolling update then never waits on a follower.
  */
 export function readiness(leadership: DaemonLeadership, reconciled: () => boolean): () => boolean {
-  return () =>
-    !leadership.elected || leadership.isLeader()
-      ? reconciled()
-      : leadership.leader() !== null && leadership.leaderAddress() !== null;
+  return () => {
+    const s = leadership.status();
+    return !s || s.isLeader ? reconciled() : s.leader !== null && s.leaderAddress !== null;
+  };
 }
 
 /**

@@ -27,7 +27,7 @@ import { PlanReuse } from '../incremental/plan-reuse.js';
 import { createEmbeddedStateCache } from '../incremental/state-cache.js';
 import { type Candidacy, sharedCandidacy } from '../lease/leader-elector.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
-import type { Plan, PlanControlPlane } from '../model/plan.js';
+import type { PlanControlPlane } from '../model/plan.js';
 import { notifyingRun } from '../notify/daemon-hook.js';
 import type { NotifyEvent } from '../notify/config.js';
 import { loadDesired } from '../ops/plan-run.js';
@@ -43,7 +43,7 @@ import { leaderStatus } from './http.js';
 import { ReconcileLoop, type TriggerReason } from './loop.js';
 import { DaemonMetrics, type RunResult } from './metrics.js';
 import { Reconciler } from './reconcile.js';
-import type { ControlPlaneAccess, Pipeline } from './stages/context.js';
+import type { ControlPlaneAccess, Pipeline, ReconcilerOptions } from './stages/context.js';
 import { type DaemonStatus, initialStatus, keptHistory, type StatusError } from './status.js';
 import { OneShot, startTimer, type Trigger } from './triggers.js';
 import { mkdirSync } from 'node:fs';
@@ -52,14 +52,11 @@ import { environmentCredentials } from '../manifests/environments.js';
 import type { Environment } from '../model/desired.js';
 import { UserError } from '../util/user-error.js';
 
-export interface UnitDeps {
-  logger: Logger;
+export interface UnitDeps extends Pick<ReconcilerOptions, 'logger' | 'onApplyPlan'> {
   /** A control plane to use instead of opening the unit's URL (tests, quickstart). */
   controlPlane?: ControlPlane;
   /** Replace parts of the pipeline (tests); the rest are the real modules. */
   pipeline?: Partial<Pipeline>;
-  /** Called with each plan that is about to be applied (quickstart prints it). */
-  onApplyPlan?: (plan: Plan) => void;
   /** First retry delay after a failed fetch or run (doubles up to the poll interval). */
   retryBaseMs?: number;
   /** Where the apply lock lives for http(s) control planes (default: the state dir's parent). */
