@@ -106,9 +106,13 @@ export async function startStatusServer(listen: { host: string; port: number }, 
 /** The endpoints a POST goes to; the others are GET and HEAD. */
 const POSTED = ['/reconcile', '/approve', '/webhooks/github', '/webhooks/gitlab'];
 
+/** A request to an endpoint, and what answers it. */
+type Call = { req: IncomingMessage; res: ServerResponse; url: URL; h: HttpHandlers };
+
 async function route(req: IncomingMessage, res: ServerResponse, h: HttpHandlers): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const key = `${req.method} ${url.pathname}`;
+  const call = { req, res, url, h };
   if (h.replica) res.setHeader(REPLICA_HEADER, h.replica);
   if (h.dashboard && (key === 'GET /' || key === 'HEAD /')) return h.dashboard(req, res, url);
   switch (key) {
@@ -130,15 +134,15 @@ async function route(req: IncomingMessage, res: ServerResponse, h: HttpHandlers)
       return;
     }
     case 'GET /status':
-      return statusAnswer(req, res, url, h);
+      return statusAnswer(call);
     case 'POST /reconcile':
-      return manualReconcile(req, res, url, h);
+      return manualReconcile(call);
     case 'POST /approve':
-      return approve(req, res, h);
+      return approve(call);
     case 'POST /webhooks/github':
-      return webhook(req, res, h, 'github');
+      return webhook(call, 'github');
     case 'POST /webhooks/gitlab':
-      return webhook(req, res, h, 'gitlab');
+      return webhook(call, 'gitlab');
   }
   // 405 for a known path asked with another method, else 404 with the endpoints.
   const known = [
@@ -155,12 +159,7 @@ async function route(req: IncomingMessage, res: ServerResponse, h: HttpHandlers)
   return send(res, 405, { error: `${req.method} is not allowed on ${url.pathname}` });
 }
 
-async function statusAnswer(
-  req: IncomingMessage,
-  res: ServerResponse,
-  url: URL,
-  h: HttpHandlers,
-): Promise<void> {
+async function statusAnswer({ req, res, url, h }: Call): Promise<void> {
   // A follower answers with the leader's status (`?local=1`: its own).
   if (!url.searchParams.has('local')) {
     const off = await handOff(req, Buffer.alloc(0), h.follower(), null, 5_000);
@@ -170,12 +169,7 @@ async function statusAnswer(
   return send(res, 200, h.status());
 }
 
-async function manualReconcile(
-  req: IncomingMessage,
-  res: ServerResponse,
-  url: URL,
-  h: HttpHandlers,
-): Promise<void> {
+async function manualReconcile({ req, res, url, h }: Call): Promise<void> {
   // Drain (and bound) any body so the connection stays usable.
   const body = (await readBody(req, 64 * 1024).catch(() => null)) ?? Buffer.alloc(0);
   // The reconcile token (webhook-like callers), or the admin token (`poolsync sync`, the
@@ -196,7 +190,7 @@ async function manualReconcile(
   return send(res, 200, { queued: true, lastRun: h.status().lastRun });
 }
 
-async function approve(req: IncomingMessage, res: ServerResponse, h: HttpHandlers): Promise<void> {
+async function approve({ req, res, h }: Call): Promise<void> {
   let body: Buffer;
   try {
     body = await readBody(req, 64 * 1024);
@@ -291,12 +285,7 @@ function admitted(
 }
 
 /** POST /webhooks/github and /webhooks/gitlab: verified (webhooks.ts), counted and answered. */
-async function webhook(
-  req: IncomingMessage,
-  res: ServerResponse,
-  h: HttpHandlers,
-  provider: 'github' | 'gitlab',
-): Promise<void> {
+async function webhook({ req, res, h }: Call, provider: 'github' | 'gitlab'): Promise<void> {
   let body: Buffer;
   try {
     body = await readBody(req, BODY_LIMIT);
