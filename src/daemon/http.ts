@@ -30,11 +30,16 @@ import { leaderWords } from '../render/daemon-words.js';
 /** Largest webhook body read. */
 const BODY_LIMIT = 2 * 1024 * 1024;
 
-/** What the HTTP surface asks of the daemon: its state, triggers and secrets (as configured). */
-export interface HttpHandlers extends Pick<
-  DaemonConfig,
-  'githubWebhookSecret' | 'gitlabWebhookToken' | 'reconcileToken' | 'adminToken'
-> {
+/** The daemon's secrets the HTTP surface checks requests with (as configured). */
+export const HTTP_SECRETS = [
+  'githubWebhookSecret',
+  'gitlabWebhookToken',
+  'reconcileToken',
+  'adminToken',
+] as const;
+
+/** What the HTTP surface asks of the daemon: its state, triggers and secrets. */
+export interface HttpHandlers extends Pick<DaemonConfig, (typeof HTTP_SECRETS)[number]> {
   status(): DaemonStatus;
   /**
    * GET /status without `?local=1`, when it needs more than this replica's state (with
@@ -223,12 +228,7 @@ async function approve({ req, res, h }: Call): Promise<void> {
   }
   // The approver is shown in /status and the log: a token pasted there (the admin token
   // itself, a webhook secret) is refused, never recorded.
-  const secrets = new Redactor([
-    h.adminToken,
-    h.reconcileToken,
-    h.githubWebhookSecret,
-    h.gitlabWebhookToken,
-  ]);
+  const secrets = new Redactor(HTTP_SECRETS.map((name) => h[name]));
   if (secrets.scrub(approver) !== approver) {
     return send(res, 400, {
       error:
