@@ -21,7 +21,7 @@ import type { DashboardHandler } from './dashboard/page.js';
 import type { TriggerReason } from './loop.js';
 import type { DaemonMetrics } from './metrics.js';
 import type { DaemonStatus } from './status.js';
-import { handleGithubWebhook, handleGitlabWebhook, type WebhookOutcome } from './webhooks.js';
+import { handleGithubWebhook, handleGitlabWebhook } from './webhooks.js';
 import type { CommentEvent, PullRequestEvent } from '../vcs/types.js';
 import { createHash, createHmac } from 'node:crypto';
 import { request } from 'undici';
@@ -306,11 +306,8 @@ async function webhook({ req, res, h }: Call, provider: 'github' | 'gitlab'): Pr
   }
   // A delivery a follower verified and handed on carries the follower's signature instead.
   const verified = verifyForward(secret, req.headers, 'POST', req.url ?? '', body);
-  const request = { headers: req.headers, body };
-  const outcome: WebhookOutcome =
-    provider === 'github'
-      ? handleGithubWebhook(request, { secret, branch: h.branch, verified })
-      : handleGitlabWebhook(request, { token: secret, branch: h.branch, verified });
+  const receive = provider === 'github' ? handleGithubWebhook : handleGitlabWebhook;
+  const outcome = receive({ headers: req.headers, body }, { secret, branch: h.branch, verified });
   h.metrics.webhookDeliveries.inc({ provider, result: outcome.result });
   const delivery = req.headers['x-github-delivery'] ?? req.headers['x-gitlab-event-uuid'] ?? null;
   h.logger.info(
