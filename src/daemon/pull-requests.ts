@@ -310,11 +310,6 @@ export interface CommentApprovalOptions {
   logger: Logger;
 }
 
-/**
- * Approves the held part of the plan posted (or, with environments, recovered from another
- * replica's comment) for the commit the pull request is at and the live state it was made on;
- * anything else is refused with the reason (a reply, /status, the log).
- */
 export function commentApprovalHandler(
   o: CommentApprovalOptions,
 ): (e: CommentEvent) => Promise<void> {

@@ -212,14 +212,7 @@ export function initialStatus(source: Record<string, string>, policy: ApplyPolic
   };
 }
 
-/*
- * What /status keeps of past runs for people (the dashboard, docs/daemon.md#dashboard): the
- * last runs that evaluated the repository, each with the commit and the plan it made and the
- * drift it found, and for each drifted object whether the run put it back. The record stage
- * hands it the run's facts. Bounded: RECENT_RUNS runs, RECENT_PLAN_CHANGES changes per plan.
- * Kept across restarts in `<state-dir>/history.json` (`readHistory`, `writeHistory`), as Argo
- * CD keeps an application's history.
- */
+/* Past runs, kept for people (the dashboard) as Argo CD keeps an application's history. */
 /**
  * The plan without its `noop` changes (its summary still counts them), cut to `max` changes
  * (with only the steps of the changes kept); `omitted` counts the changes left out.

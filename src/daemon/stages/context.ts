@@ -227,11 +227,7 @@ export class RunContext {
   }
 }
 
-/**
- * What a stage produced: its product (or the Outcome that ends the run), what it found for
- * /status, which the reconcile loop hands to the one writer (applyStatusUpdate), and what it
- * learnt that outlives the run, which the loop puts in its memory in the same place.
- */
+/** What a stage returns (the loop keeps each part: Reconciler.take). */
 export interface Staged<T> {
   value: T | Outcome;
   status?: StatusUpdate;
@@ -273,11 +269,9 @@ export function errorCode(err: unknown, fallback: string): string {
 }
 
 /**
- * The one writer of the daemon's `/status` document during a run: each stage returns what it
- * produced for it as a StatusUpdate (the top-level fields it sets, and the control plane's
- * fields it learnt), the reconcile loop (reconcile.ts) hands it here, and only this function
- * puts it in the document. A field keeps its place in the document (the JSON's key order is
- * that of `initialStatus`).
+ * What a stage found for `/status`: the top-level fields it sets and the control plane's fields
+ * it learnt. applyStatusUpdate is the document's one writer during a run; a field keeps its
+ * place in the document (the JSON's key order is that of `initialStatus`).
  */
 export type StatusUpdate = Partial<
   Omit<DaemonStatus, 'controlPlane' | 'source' | 'policy' | 'approval' | 'leader' | 'environments'>
