@@ -11,11 +11,10 @@ import type { DaemonConfig } from './config.js';
 import { dashboardHandler } from './dashboard/page.js';
 import { HTTP_SECRETS, leaderStatus, startStatusServer, type StatusServer } from './http.js';
 import { advertiseAddress, followerOf } from './leader.js';
-import type { TriggerReason } from './loop.js';
 import { DaemonMetrics } from './metrics.js';
 import { pullRequestSide } from './pull-requests.js';
 import type { DaemonStatus } from './status.js';
-import { startTimer, watchFolder, type Trigger } from './triggers.js';
+import { startTimer, watchFolder, type Trigger, type TriggerReason } from './loop.js';
 import { environmentsStatus, sectionsFromLeaders, startUnits, type UnitDeps } from './unit.js';
 import type { PullRequestEvent } from '../vcs/types.js';
 
