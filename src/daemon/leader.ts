@@ -22,7 +22,6 @@ type DaemonLeadership = ReturnType<typeof electedLeadership>;
 export function soleLeadership(): DaemonLeadership {
   const never = new AbortController().signal;
   return {
-    elected: false as boolean,
     notLeading: () => null,
     termSignal: never,
     isLeader: () => true,
@@ -53,7 +52,6 @@ export function electedLeadership(
   let starting: Promise<void> | null = null;
   const notYet = AbortSignal.abort();
   return {
-    elected: true as boolean,
     notLeading: (): string | null =>
       elector?.isLeader ? null : leaderWords.notLeader(election.identity, elector?.leader ?? null),
     get termSignal(): AbortSignal {

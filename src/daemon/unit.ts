@@ -86,19 +86,12 @@ async function startUnit(
 ) {
   const logger = name === null ? deps.logger : deps.logger.child({ environment: name });
   const clock = deps.clock ?? SYSTEM_CLOCK;
-  const injected = deps.controlPlane;
-  // An injected control plane (tests, quickstart) is used as it is, never closed here.
-  const controlPlane: ControlPlaneAccess = injected
-    ? {
-        use: (fn) => fn(injected),
-        read: (fn) => fn(injected),
-        separateReads: false,
-        close: async () => {},
-      }
-    : // A server that throttles: logged as the apply prints it (util/pacer.ts).
-      controlPlaneAccess(config, (e) =>
-        logger[e.throttled ? 'warn' : 'info']({ pace: e }, paceLine(e)),
-      );
+  const controlPlane = controlPlaneAccess(
+    config,
+    // A server that throttles: logged as the apply prints it (util/pacer.ts).
+    (e) => logger[e.throttled ? 'warn' : 'info']({ pace: e }, paceLine(e)),
+    deps.controlPlane,
+  );
   // The backend and the control plane every plan names: known at start, or from the first run
   // that opened it.
   let known: { backend: BackendInfo; identity: PlanControlPlane } | null = null;
@@ -199,7 +192,7 @@ async function startUnit(
     start: (address: string | null, electAfterMs = 0): Promise<void> => {
       triggers.push(startTimer(config.driftIntervalMs, () => void request('drift')));
       let firstRunDone = () => {};
-      const firstRun = leadership.elected
+      const firstRun = config.leaderElection
         ? new Promise<void>((resolve) => (firstRunDone = resolve))
         : request('startup');
       const elect = () =>
@@ -233,11 +226,13 @@ async function startUnit(
 
 /**
  * A remote API is opened once and kept; an embedded state file (`file:`) is opened per run so
- * `poolsync apply` can use it between runs.
+ * `poolsync apply` can use it between runs; an injected control plane (tests, quickstart) is
+ * used as it is, never closed here.
  */
 function controlPlaneAccess(
   config: DaemonConfig,
   onPace: (e: Parameters<typeof paceLine>[0]) => void,
+  injected: ControlPlane | undefined,
 ): ControlPlaneAccess {
   const { url, token, tokenFile, apiKeyFile, environment } = config.controlPlane;
   // Opened for every run: an unchanged state is neither read again nor copied.
@@ -259,7 +254,7 @@ function controlPlaneAccess(
       readOnly,
       stateCache,
     });
-  if (url.startsWith('file:')) {
+  if (!injected && url.startsWith('file:')) {
     const opened =
       (readOnly: boolean) =>
       async <T>(fn: (cp: ControlPlane) => Promise<T>): Promise<T> => {
@@ -272,7 +267,7 @@ function controlPlaneAccess(
       };
     return { use: opened(false), read: opened(true), separateReads: true, close: async () => {} };
   }
-  let shared: Promise<ControlPlane> | null = null;
+  let shared: Promise<ControlPlane> | null = injected ? Promise.resolve(injected) : null;
   const use = async <T>(fn: (cp: ControlPlane) => Promise<T>): Promise<T> => {
     shared ??= open(false).catch((err: unknown) => {
       shared = null;
@@ -285,7 +280,7 @@ function controlPlaneAccess(
     read: use,
     separateReads: false,
     close: async () => {
-      if (shared) await (await shared.catch(() => null))?.close();
+      if (shared && !injected) await (await shared.catch(() => null))?.close();
       shared = null;
     },
   };
