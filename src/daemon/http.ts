@@ -20,7 +20,7 @@ import type { DaemonConfig } from './config.js';
 import type { DashboardHandler } from './dashboard/page.js';
 import type { TriggerReason } from './loop.js';
 import type { DaemonMetrics } from './metrics.js';
-import type { DaemonStatus } from './status.js';
+import type { DaemonStatus, LeaderStatus } from './status.js';
 import { handleGithubWebhook, handleGitlabWebhook } from './webhooks.js';
 import type { CommentEvent, PullRequestEvent } from '../vcs/types.js';
 import { createHash, createHmac } from 'node:crypto';
@@ -442,13 +442,8 @@ const PASSED_HEADERS = [
 /** Of the leader's answer, what the client should see. */
 const ANSWER_HEADERS = ['content-type', 'retry-after', 'www-authenticate', REPLICA_HEADER];
 
-export interface Follower {
-  /** This replica. */
-  identity: string;
-  /** The leader as last observed in the Lease (null: none yet). */
-  leader: string | null;
-  /** Where the leader published it can be reached (null: unknown). */
-  leaderAddress: string | null;
+/** A follower replica (its identity) and the leader as it last observed it in the Lease. */
+export interface Follower extends Pick<LeaderStatus, 'identity' | 'leader' | 'leaderAddress'> {
   /** Retry-After of a refusal: by then a leader is elected. */
   retryAfterSeconds: number;
 }

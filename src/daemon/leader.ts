@@ -133,13 +133,7 @@ export function followerOf(
 ): Follower | null {
   const s = leadership.status();
   if (election === null || !s || s.isLeader) return null;
-  const { identity, leader, leaderAddress } = s;
-  return {
-    identity,
-    leader,
-    leaderAddress,
-    retryAfterSeconds: Math.ceil(election.leaseDurationMs / 1000),
-  };
+  return { ...s, retryAfterSeconds: Math.ceil(election.leaseDurationMs / 1000) };
 }
 
 /**
