@@ -102,7 +102,6 @@ export function pullRequestSide(
   logger: Logger,
   onPullRequest?: (event: PullRequestEvent) => Promise<void>,
 ) {
-  const single = units.length === 1 && units[0]!.name === null ? units[0]! : null;
   const posted = new PostedPlans();
   const own = onPullRequest ? null : pullRequestHandlerForDaemon(config, units, logger, posted);
   // Approval by `poolsync apply` comments: on the forges of plan comments (their token and repository).
@@ -116,7 +115,8 @@ export function pullRequestSide(
     forges.size > 0
       ? commentApprovalHandler({
           posted,
-          recover: own && !single ? own.recover : undefined,
+          // With environments: a plan another replica posted.
+          recover: own && units[0]!.name !== null ? own.recover : undefined,
           forges,
           units,
           logger,

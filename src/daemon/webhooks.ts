@@ -186,15 +186,14 @@ export function handleGitlabWebhook(req: WebhookRequest, options: WebhookOptions
     if (str(attrs.action) === 'update' && attrs.oldrev === undefined) {
       return ignored('merge request update without new commits (no oldrev): nothing to plan');
     }
-    const parsed: PullRequestEvent = {
+    return pullRequestOutcome({
       provider: 'gitlab',
       repository: str(obj(payload.project).path_with_namespace) ?? '',
       number: typeof attrs.iid === 'number' ? attrs.iid : NaN,
       headSha: str(obj(attrs.last_commit).id) ?? '',
       headRef: str(attrs.source_branch) ?? '',
       action: str(attrs.action) ?? '',
-    };
-    return pullRequestOutcome(parsed);
+    });
   }
   if (kind === 'note' || kind === 'Note Hook') {
     const attrs = obj(payload.object_attributes);
