@@ -6,7 +6,7 @@
  * the status or the memory itself: both are read-only views here.
  */
 import type { Logger } from 'pino';
-import type { ApplyResult, ExecuteOptions } from '../../apply/types.js';
+import type { AppliedChange, ApplyResult, ExecuteOptions } from '../../apply/types.js';
 import type { InventoryStore } from '../../apply/inventory.js';
 import type { HoldApplyLockOptions } from '../../apply/lock.js';
 import type { ControlPlane } from '../../controlplane/types.js';
@@ -125,8 +125,8 @@ export interface Outcome {
   commit: string | null;
   message: string;
   applied?: AppliedCounts;
-  /** The objects applied (AppliedChange of the executor). */
-  changed?: { address: string; action: string; side_effect: boolean }[];
+  /** The objects applied. */
+  changed?: AppliedChange[];
   /** A failure that may pass: the run is tried again with backoff. */
   transient?: boolean;
 }
