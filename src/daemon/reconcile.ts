@@ -60,9 +60,7 @@ export class Reconciler {
 
   constructor(private readonly o: ReconcilerOptions) {
     this.state = initialStatus(o.source.describe(), o.config.policy);
-    applyStatusUpdate(this.state, {
-      controlPlane: { url: o.redactor.scrub(o.config.controlPlane.url) },
-    });
+    this.state.controlPlane.url = o.redactor.scrub(o.config.controlPlane.url);
     const kept = o.history?.kept;
     if (kept) {
       applyStatusUpdate(this.state, { runs: deepFreeze(kept.runs), lastDrift: kept.lastDrift });

@@ -104,7 +104,7 @@ ${panel}
 `.text;
 }
 
-export interface DashboardOptions {
+export interface DashboardOptions extends Pick<PageContext, 'approvals'> {
   /** The /status document (the one source of the page). */
   status(): DaemonStatus;
   /**
@@ -112,8 +112,6 @@ export interface DashboardOptions {
    * leads or the leader cannot be reached (then the page is this replica's own, which says so).
    */
   leaderStatus?: () => Promise<{ status: DaemonStatus; relayedBy: string } | null>;
-  /** POST /approve is on (an admin token is configured): the page offers to approve. */
-  approvals: boolean;
 }
 
 export type DashboardHandler = (
@@ -241,7 +239,7 @@ function section(
 }
 
 export interface PageContext {
-  /** POST /approve is on (the daemon has an admin token). */
+  /** POST /approve is on (the daemon has an admin token): the page offers to approve. */
   approvals: boolean;
   /** `http://host:port` for the `poolsync approve --daemon` command shown; null: unknown. */
   daemonUrl: string | null;
