@@ -141,10 +141,7 @@ export class Approvals {
   }
 
   /** A refusal decided outside (a comment from a user without permission, a stale PR plan). */
-  refuse(
-    request: { fingerprint: string; approver: string; via: ApprovalVia },
-    reason: string,
-  ): void {
+  refuse(request: Pick<ApprovalRecord, 'fingerprint' | 'approver' | 'via'>, reason: string): void {
     const { fingerprint, approver, via } = request;
     this.lastRefused = { fingerprint, approver, via, reason, at: this.now().toISOString() };
     this.onEvent('refused', via);

@@ -9,13 +9,12 @@ import { approvalWords } from '../render/daemon-words.js';
 import { approvalTarget } from './approvals.js';
 import type { DaemonConfig } from './config.js';
 import { dashboardHandler } from './dashboard/page.js';
-import { leaderStatus, startStatusServer, type StatusServer } from './http.js';
+import { HTTP_SECRETS, leaderStatus, startStatusServer, type StatusServer } from './http.js';
 import { advertiseAddress, followerOf } from './leader.js';
-import type { TriggerReason } from './loop.js';
 import { DaemonMetrics } from './metrics.js';
 import { pullRequestSide } from './pull-requests.js';
 import type { DaemonStatus } from './status.js';
-import { startTimer, watchFolder, type Trigger } from './triggers.js';
+import { startTimer, watchFolder, type Trigger, type TriggerReason } from './loop.js';
 import { environmentsStatus, sectionsFromLeaders, startUnits, type UnitDeps } from './unit.js';
 import type { PullRequestEvent } from '../vcs/types.js';
 
@@ -34,10 +33,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
   const redactor = new Redactor([
     config.controlPlane.token,
     config.source.kind === 'git' ? config.source.auth.token : null,
-    config.githubWebhookSecret,
-    config.gitlabWebhookToken,
-    config.reconcileToken,
-    config.adminToken,
+    ...HTTP_SECRETS.map((name) => config[name]),
   ]);
   const metrics = new DaemonMetrics();
   const { source, units } = await startUnits(config, deps, metrics, redactor);

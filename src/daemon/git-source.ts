@@ -40,6 +40,8 @@ export interface Source {
 }
 
 const runGit = promisify(execFile);
+/** Who the rendered files' commits are by (--commit-rendered). */
+const COMMITTER = ['-c', 'user.name=poolsync', '-c', 'user.email=poolsync@localhost'];
 
 export class SourceError extends Error {
   override readonly name = 'SourceError';
@@ -87,16 +89,7 @@ export class GitSource implements Source {
         await writeRepoFile(dir, f.path, f.content);
         await git.raw(['add', '--', join(dir, f.path)]);
       }
-      await git.raw([
-        '-c',
-        'user.name=poolsync',
-        '-c',
-        'user.email=poolsync@localhost',
-        'commit',
-        '-q',
-        '-m',
-        message,
-      ]);
+      await git.raw([...COMMITTER, 'commit', '-q', '-m', message]);
       // A push that is not a fast-forward fails: the next sync fetches, re-renders and tries again.
       await git.raw(['push', 'origin', `HEAD:refs/heads/${branch}`]);
       return (await git.revparse(['HEAD'])).trim();

@@ -20,8 +20,8 @@ import type { DaemonConfig } from './config.js';
 import type { DashboardHandler } from './dashboard/page.js';
 import type { TriggerReason } from './loop.js';
 import type { DaemonMetrics } from './metrics.js';
-import type { DaemonStatus } from './status.js';
-import { handleGithubWebhook, handleGitlabWebhook, type WebhookOutcome } from './webhooks.js';
+import type { DaemonStatus, LeaderStatus } from './status.js';
+import { handleGithubWebhook, handleGitlabWebhook } from './webhooks.js';
 import type { CommentEvent, PullRequestEvent } from '../vcs/types.js';
 import { createHash, createHmac } from 'node:crypto';
 import { request } from 'undici';
@@ -30,11 +30,16 @@ import { leaderWords } from '../render/daemon-words.js';
 /** Largest webhook body read. */
 const BODY_LIMIT = 2 * 1024 * 1024;
 
-/** What the HTTP surface asks of the daemon: its state, triggers and secrets (as configured). */
-export interface HttpHandlers extends Pick<
-  DaemonConfig,
-  'githubWebhookSecret' | 'gitlabWebhookToken' | 'reconcileToken' | 'adminToken'
-> {
+/** The daemon's secrets the HTTP surface checks requests with (as configured). */
+export const HTTP_SECRETS = [
+  'githubWebhookSecret',
+  'gitlabWebhookToken',
+  'reconcileToken',
+  'adminToken',
+] as const;
+
+/** What the HTTP surface asks of the daemon: its state, triggers and secrets. */
+export interface HttpHandlers extends Pick<DaemonConfig, (typeof HTTP_SECRETS)[number]> {
   status(): DaemonStatus;
   /**
    * GET /status without `?local=1`, when it needs more than this replica's state (with
@@ -106,9 +111,13 @@ export async function startStatusServer(listen: { host: string; port: number }, 
 /** The endpoints a POST goes to; the others are GET and HEAD. */
 const POSTED = ['/reconcile', '/approve', '/webhooks/github', '/webhooks/gitlab'];
 
+/** A request to an endpoint, and what answers it. */
+type Call = { req: IncomingMessage; res: ServerResponse; url: URL; h: HttpHandlers };
+
 async function route(req: IncomingMessage, res: ServerResponse, h: HttpHandlers): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const key = `${req.method} ${url.pathname}`;
+  const call = { req, res, url, h };
   if (h.replica) res.setHeader(REPLICA_HEADER, h.replica);
   if (h.dashboard && (key === 'GET /' || key === 'HEAD /')) return h.dashboard(req, res, url);
   switch (key) {
@@ -130,15 +139,15 @@ async function route(req: IncomingMessage, res: ServerResponse, h: HttpHandlers)
       return;
     }
     case 'GET /status':
-      return statusAnswer(req, res, url, h);
+      return statusAnswer(call);
     case 'POST /reconcile':
-      return manualReconcile(req, res, url, h);
+      return manualReconcile(call);
     case 'POST /approve':
-      return approve(req, res, h);
+      return approve(call);
     case 'POST /webhooks/github':
-      return webhook(req, res, h, 'github');
+      return webhook(call, 'github');
     case 'POST /webhooks/gitlab':
-      return webhook(req, res, h, 'gitlab');
+      return webhook(call, 'gitlab');
   }
   // 405 for a known path asked with another method, else 404 with the endpoints.
   const known = [
@@ -155,12 +164,7 @@ async function route(req: IncomingMessage, res: ServerResponse, h: HttpHandlers)
   return send(res, 405, { error: `${req.method} is not allowed on ${url.pathname}` });
 }
 
-async function statusAnswer(
-  req: IncomingMessage,
-  res: ServerResponse,
-  url: URL,
-  h: HttpHandlers,
-): Promise<void> {
+async function statusAnswer({ req, res, url, h }: Call): Promise<void> {
   // A follower answers with the leader's status (`?local=1`: its own).
   if (!url.searchParams.has('local')) {
     const off = await handOff(req, Buffer.alloc(0), h.follower(), null, 5_000);
@@ -170,12 +174,7 @@ async function statusAnswer(
   return send(res, 200, h.status());
 }
 
-async function manualReconcile(
-  req: IncomingMessage,
-  res: ServerResponse,
-  url: URL,
-  h: HttpHandlers,
-): Promise<void> {
+async function manualReconcile({ req, res, url, h }: Call): Promise<void> {
   // Drain (and bound) any body so the connection stays usable.
   const body = (await readBody(req, 64 * 1024).catch(() => null)) ?? Buffer.alloc(0);
   // The reconcile token (webhook-like callers), or the admin token (`poolsync sync`, the
@@ -196,7 +195,7 @@ async function manualReconcile(
   return send(res, 200, { queued: true, lastRun: h.status().lastRun });
 }
 
-async function approve(req: IncomingMessage, res: ServerResponse, h: HttpHandlers): Promise<void> {
+async function approve({ req, res, h }: Call): Promise<void> {
   let body: Buffer;
   try {
     body = await readBody(req, 64 * 1024);
@@ -229,12 +228,7 @@ async function approve(req: IncomingMessage, res: ServerResponse, h: HttpHandler
   }
   // The approver is shown in /status and the log: a token pasted there (the admin token
   // itself, a webhook secret) is refused, never recorded.
-  const secrets = new Redactor([
-    h.adminToken,
-    h.reconcileToken,
-    h.githubWebhookSecret,
-    h.gitlabWebhookToken,
-  ]);
+  const secrets = new Redactor(HTTP_SECRETS.map((name) => h[name]));
   if (secrets.scrub(approver) !== approver) {
     return send(res, 400, {
       error:
@@ -291,12 +285,7 @@ function admitted(
 }
 
 /** POST /webhooks/github and /webhooks/gitlab: verified (webhooks.ts), counted and answered. */
-async function webhook(
-  req: IncomingMessage,
-  res: ServerResponse,
-  h: HttpHandlers,
-  provider: 'github' | 'gitlab',
-): Promise<void> {
+async function webhook({ req, res, h }: Call, provider: 'github' | 'gitlab'): Promise<void> {
   let body: Buffer;
   try {
     body = await readBody(req, BODY_LIMIT);
@@ -317,11 +306,8 @@ async function webhook(
   }
   // A delivery a follower verified and handed on carries the follower's signature instead.
   const verified = verifyForward(secret, req.headers, 'POST', req.url ?? '', body);
-  const request = { headers: req.headers, body };
-  const outcome: WebhookOutcome =
-    provider === 'github'
-      ? handleGithubWebhook(request, { secret, branch: h.branch, verified })
-      : handleGitlabWebhook(request, { token: secret, branch: h.branch, verified });
+  const receive = provider === 'github' ? handleGithubWebhook : handleGitlabWebhook;
+  const outcome = receive({ headers: req.headers, body }, { secret, branch: h.branch, verified });
   h.metrics.webhookDeliveries.inc({ provider, result: outcome.result });
   const delivery = req.headers['x-github-delivery'] ?? req.headers['x-gitlab-event-uuid'] ?? null;
   h.logger.info(
@@ -456,13 +442,8 @@ const PASSED_HEADERS = [
 /** Of the leader's answer, what the client should see. */
 const ANSWER_HEADERS = ['content-type', 'retry-after', 'www-authenticate', REPLICA_HEADER];
 
-export interface Follower {
-  /** This replica. */
-  identity: string;
-  /** The leader as last observed in the Lease (null: none yet). */
-  leader: string | null;
-  /** Where the leader published it can be reached (null: unknown). */
-  leaderAddress: string | null;
+/** A follower replica (its identity) and the leader as it last observed it in the Lease. */
+export interface Follower extends Pick<LeaderStatus, 'identity' | 'leader' | 'leaderAddress'> {
   /** Retry-After of a refusal: by then a leader is elected. */
   retryAfterSeconds: number;
 }

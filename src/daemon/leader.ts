@@ -22,12 +22,9 @@ type DaemonLeadership = ReturnType<typeof electedLeadership>;
 export function soleLeadership(): DaemonLeadership {
   const never = new AbortController().signal;
   return {
-    elected: false as boolean,
     notLeading: () => null,
     termSignal: never,
     isLeader: () => true,
-    leader: () => null,
-    leaderAddress: () => null,
     status: () => undefined,
     start: () => {},
     stop: async () => {},
@@ -55,17 +52,12 @@ export function electedLeadership(
   let starting: Promise<void> | null = null;
   const notYet = AbortSignal.abort();
   return {
-    elected: true as boolean,
     notLeading: (): string | null =>
       elector?.isLeader ? null : leaderWords.notLeader(election.identity, elector?.leader ?? null),
     get termSignal(): AbortSignal {
       return elector?.termSignal ?? notYet;
     },
     isLeader: () => elector?.isLeader ?? false,
-    /** The leader's identity as last seen (this replica's when it leads). */
-    leader: () => elector?.leader ?? null,
-    /** Where the leader's status server is reached, as it published it in the Lease (or null). */
-    leaderAddress: () => elector?.leaderAddress ?? null,
     status: (): LeaderStatus | undefined => ({
       enabled: true,
       identity: election.identity,
@@ -139,13 +131,9 @@ export function followerOf(
   leadership: DaemonLeadership,
   election: DaemonConfig['leaderElection'],
 ): Follower | null {
-  if (election === null || leadership.isLeader()) return null;
-  return {
-    identity: election.identity,
-    leader: leadership.leader(),
-    leaderAddress: leadership.leaderAddress(),
-    retryAfterSeconds: Math.ceil(election.leaseDurationMs / 1000),
-  };
+  const s = leadership.status();
+  if (election === null || !s || s.isLeader) return null;
+  return { ...s, retryAfterSeconds: Math.ceil(election.leaseDurationMs / 1000) };
 }
 
 /**
@@ -155,10 +143,10 @@ export function followerOf(
  * leader). A rolling update then never waits on a follower.
  */
 export function readiness(leadership: DaemonLeadership, reconciled: () => boolean): () => boolean {
-  return () =>
-    !leadership.elected || leadership.isLeader()
-      ? reconciled()
-      : leadership.leader() !== null && leadership.leaderAddress() !== null;
+  return () => {
+    const s = leadership.status();
+    return !s || s.isLeader ? reconciled() : s.leader !== null && s.leaderAddress !== null;
+  };
 }
 
 /**

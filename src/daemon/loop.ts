@@ -1,8 +1,14 @@
 /**
- * The reconcile loop's scheduling core: one run at a time; every trigger that arrives while a
- * run is in progress is folded into ONE follow-up run (a burst of webhooks, a poll and a drift
- * tick all become a single extra run). The run itself is injected, so this is testable alone.
+ * What starts runs and the loop that runs them. The loop's scheduling core: one run at a time;
+ * every trigger that arrives while a run is in progress is folded into ONE follow-up run (a
+ * burst of webhooks, a poll and a drift tick all become a single extra run). The run itself is
+ * injected, so this is testable alone. The time- and file-based triggers each return a
+ * `stop()` so shutdown can silence them.
  */
+import { relative } from 'node:path';
+import { watch as chokidarWatch } from 'chokidar';
+import { MAX_FOLDER_DEPTH } from '../manifests/walk.js';
+import type { Clock } from '../util/clock.js';
 
 export const TRIGGER_REASONS = [
   'startup',
@@ -104,4 +110,123 @@ export class ReconcileLoop {
     }
     this.current = null;
   }
+}
+
+export interface Trigger {
+  stop(): Promise<void>;
+}
+
+/**
+ * Fires `fire` every `intervalMs`, each wait stretched or shrunk by up to `jitter` (0.1 = ±10%)
+ * so that many daemons polling one Git host do not hit it in lockstep.
+ */
+export function startTimer(
+  intervalMs: number,
+  fire: () => void,
+  options: { jitter?: number; random?: () => number } = {},
+): Trigger {
+  const jitter = options.jitter ?? 0.1;
+  const random = options.random ?? Math.random;
+  let timer: NodeJS.Timeout | null = null;
+  let stopped = false;
+  const arm = () => {
+    const delay = Math.max(1, Math.round(intervalMs * (1 + jitter * (2 * random() - 1))));
+    timer = setTimeout(() => {
+      if (stopped) return;
+      fire();
+      arm();
+    }, delay);
+    timer.unref?.();
+  };
+  arm();
+  return {
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    },
+  };
+}
+
+/** A single re-armable wait on the clock (for retries): scheduling again replaces the previous one. */
+export class OneShot implements Trigger {
+  private pending: AbortController | null = null;
+  private stopped = false;
+  constructor(
+    private readonly clock: Clock,
+    private readonly fire: () => void,
+  ) {}
+
+  schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.cancel();
+    const pending = (this.pending = new AbortController());
+    void this.clock.sleep(delayMs, pending.signal).then(() => {
+      if (pending.signal.aborted) return;
+      this.pending = null;
+      this.fire();
+    });
+  }
+
+  cancel(): void {
+    this.pending?.abort();
+    this.pending = null;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.cancel();
+  }
+}
+
+/**
+ * `--watch DIR`: fires once things have been quiet for `debounceMs` after any change under
+ * `dir` (an editor saving several files, or `git checkout`, becomes one run). Dot-files and
+ * dot-folders are skipped, as the manifest loader skips them; symbolic links are not followed
+ * (the loader never follows them either, and a link loop would be walked until ELOOP); folders
+ * deeper than the loader reads (MAX_FOLDER_DEPTH) are not watched (3,000 nested folders took a
+ * watcher past 256 MB; the run reports them at the first folder too deep). A
+ * folder that cannot be watched (unreadable) is told to `onError` and the rest is watched:
+ * each run's load reports it too, so nothing is silent and nothing stops the daemon.
+ */
+export async function watchFolder(
+  dir: string,
+  debounceMs: number,
+  fire: (changedPaths: string[]) => void,
+  onError: (message: string) => void = () => {},
+): Promise<Trigger> {
+  let timer: NodeJS.Timeout | null = null;
+  let changed = new Set<string>();
+  const watcher = chokidarWatch(dir, {
+    ignoreInitial: true,
+    ignored: (path: string) => /(^|[/\\])\.[^/\\]/.test(path.slice(dir.length)),
+    awaitWriteFinish: false,
+    followSymlinks: false,
+    depth: MAX_FOLDER_DEPTH, // chokidar's depth N: the files of folders up to N levels down
+  });
+  // Always listened to: an 'error' event nobody listens to is an uncaught exception.
+  watcher.on('error', (err: unknown) => {
+    const e = err as NodeJS.ErrnoException;
+    const where = e.path ? relative(dir, e.path) || '.' : '.';
+    onError(
+      `cannot watch ${where}: ${e.code ?? e.message}${e.code === 'EACCES' || e.code === 'EPERM' ? ' (not readable: its changes are not seen, and every run reports it until it is)' : ''}`,
+    );
+  });
+  const onChange = (path: string) => {
+    changed.add(path);
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = null;
+      const paths = [...changed];
+      changed = new Set();
+      fire(paths);
+    }, debounceMs);
+  };
+  watcher.on('all', (_event, path) => onChange(path));
+  await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+  return {
+    async stop() {
+      if (timer) clearTimeout(timer);
+      await watcher.close();
+    },
+  };
 }

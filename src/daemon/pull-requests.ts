@@ -102,21 +102,21 @@ export function pullRequestSide(
   logger: Logger,
   onPullRequest?: (event: PullRequestEvent) => Promise<void>,
 ) {
-  const single = units.length === 1 && units[0]!.name === null ? units[0]! : null;
   const posted = new PostedPlans();
   const own = onPullRequest ? null : pullRequestHandlerForDaemon(config, units, logger, posted);
   // Approval by `poolsync apply` comments: on the forges of plan comments (their token and repository).
   const forges = new Map(
-    [...(own?.targets ?? [])].map(([provider, t]) => [
+    [...(own?.forges ?? [])].map(([provider, { target }]) => [
       provider,
-      { repository: t.repository, forge: createApprovalForge(t) },
+      { repository: target.repository, forge: createApprovalForge(target) },
     ]),
   );
   const onComment =
     forges.size > 0
       ? commentApprovalHandler({
           posted,
-          recover: own && !single ? own.recover : undefined,
+          // With environments: a plan another replica posted.
+          recover: own && units[0]!.name !== null ? own.recover : undefined,
           forges,
           units,
           logger,
@@ -138,10 +138,9 @@ export function pullRequestHandlerForDaemon(
 ) {
   if (config.source.kind !== 'git') return null;
   const source = config.source;
-  const handlers = new Map<Provider, PullRequestHandler>();
   // By provider: the repository, its API (undefined for github.com / gitlab.com), the token
-  // and its rate-limit deadline (POOLSYNC_RATE_LIMIT_WAIT).
-  const targets = new Map<Provider, ForgeRepository>();
+  // and its rate-limit deadline (POOLSYNC_RATE_LIMIT_WAIT); and the handler.
+  const forges = new Map<Provider, { target: ForgeRepository; handler: PullRequestHandler }>();
   let retry: RetryTuning;
   try {
     retry = { deadlineMs: rateLimitWait(env) };
@@ -157,24 +156,23 @@ export function pullRequestHandlerForDaemon(
     if (!webhook || !token) continue;
     // A mirror or a local path is not a forge URL: POOLSYNC_COMMENT_REPOSITORY names the repository.
     const named = env.POOLSYNC_COMMENT_REPOSITORY?.trim();
-    const target = named
+    const remote = named
       ? { repository: named, apiUrl: undefined }
       : forgeTargetFromRemote(source.repo, provider);
-    if (!target) {
+    if (!remote) {
       logger.warn(
         { provider },
         `plan comments are off: the repository URL is not a ${provider === 'github' ? 'GitHub' : 'GitLab'} repository URL (set POOLSYNC_COMMENT_REPOSITORY)`,
       );
       continue;
     }
-    const { repository } = target;
-    const apiUrl = env[API_ENV[provider]]?.trim() || target.apiUrl;
-    const forge = { provider, repository, apiUrl, token, retry };
-    targets.set(provider, forge);
-    handlers.set(
-      provider,
-      createPullRequestHandler({
-        ...forge,
+    const { repository } = remote;
+    const apiUrl = env[API_ENV[provider]]?.trim() || remote.apiUrl;
+    const target = { provider, repository, apiUrl, token, retry };
+    forges.set(provider, {
+      target,
+      handler: createPullRequestHandler({
+        ...target,
         apiUrl: apiUrl && apiUrl !== GITHUB_API_URL ? apiUrl : undefined,
         git: {
           repo: source.repo,
@@ -188,12 +186,12 @@ export function pullRequestHandlerForDaemon(
         // a `poolsync apply` comment in between was refused as "no plan posted".
         onPosted: (e) => posted.settle(e.provider, e.number, e.headSha),
       }),
-    );
+    });
     logger.info({ provider, repository }, 'plan comments on pull requests are on');
   }
-  if (handlers.size === 0) return null;
+  if (forges.size === 0) return null;
   const onEvent = async (e: PullRequestEvent) => {
-    const handler = handlers.get(e.provider);
+    const handler = forges.get(e.provider)?.handler;
     if (!handler) {
       logger.debug({ provider: e.provider }, 'no plan-comment handler for this provider: ignored');
       return;
@@ -203,11 +201,10 @@ export function pullRequestHandlerForDaemon(
   // A plan another replica posted: its record in poolsync's own comment (author and marker:
   // anyone can write a record into theirs), with that environment's plan of `head` re-made here.
   const recover: RecoverPlan = async (provider, number, environment, head) => {
-    const handler = handlers.get(provider);
-    const target = targets.get(provider);
+    const forge = forges.get(provider);
     const unit = units.find((u) => u.name === environment);
-    if (!handler || !target || !unit) return null;
-    const api = createPullRequestApi({ ...target, number });
+    if (!forge || !unit) return null;
+    const api = createPullRequestApi({ ...forge.target, number });
     let record: PlanRecord | null;
     try {
       const comment = await ownComment(api, commentMarker(source.path));
@@ -216,12 +213,12 @@ export function pullRequestHandlerForDaemon(
       await api.close();
     }
     if (!record || record.commit !== head) return record && { record, plan: null };
-    const outcome = await handler.atCommit(number, head, (dir) =>
+    const outcome = await forge.handler.atCommit(number, head, (dir) =>
       planUnit(unit, dir, head, source.path),
     );
     return { record, plan: outcome.kind === 'plan' ? outcome.plan : null };
   };
-  return Object.assign(onEvent, { recover, targets });
+  return Object.assign(onEvent, { recover, forges });
 }
 
 function planUnit(
@@ -313,11 +310,6 @@ export interface CommentApprovalOptions {
   logger: Logger;
 }
 
-/**
- * Approves the held part of the plan posted (or, with environments, recovered from another
- * replica's comment) for the commit the pull request is at and the live state it was made on;
- * anything else is refused with the reason (a reply, /status, the log).
- */
 export function commentApprovalHandler(
   o: CommentApprovalOptions,
 ): (e: CommentEvent) => Promise<void> {

@@ -60,9 +60,7 @@ export class Reconciler {
 
   constructor(private readonly o: ReconcilerOptions) {
     this.state = initialStatus(o.source.describe(), o.config.policy);
-    applyStatusUpdate(this.state, {
-      controlPlane: { url: o.redactor.scrub(o.config.controlPlane.url) },
-    });
+    this.state.controlPlane.url = o.redactor.scrub(o.config.controlPlane.url);
     const kept = o.history?.kept;
     if (kept) {
       applyStatusUpdate(this.state, { runs: deepFreeze(kept.runs), lastDrift: kept.lastDrift });
@@ -130,11 +128,7 @@ export class Reconciler {
     }
   };
 
-  /**
-   * A stage's product or the Outcome that ends the run; its /status update written, what it
-   * produced for later stages kept in the run's products and what it learnt for later runs
-   * put in the memory (a new frozen object: the stages hold only read-only views of it).
-   */
+  /** A stage's product or Outcome; what it returned for /status, the run and the memory kept. */
   private take<T>(staged: Staged<T>, products?: RunProducts): T | Outcome {
     if (staged.status) applyStatusUpdate(this.state, staged.status);
     if (products && staged.products) Object.assign(products, staged.products);
@@ -347,11 +341,7 @@ function logRun(ctx: RunContext, outcome: Outcome, run: RunRecord, startedAt: Da
   else o.logger[level](line, outcome.message);
 }
 
-/**
- * /status `runs` and `lastDrift` (status.ts): what the dashboard shows of past runs. The
- * records are frozen: /status shares them instead of copying ten runs' plans per answer
- * (Reconciler.status; issue 23 item 11).
- */
+/** /status `runs` and `lastDrift`, frozen: /status shares them (Reconciler.status). */
 function keptRun(
   ctx: RunContext,
   products: RunProducts,

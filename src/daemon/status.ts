@@ -4,6 +4,7 @@
  */
 import type { Change, Plan, PlanSummary, PlanWarning, Step } from '../model/plan.js';
 import type { PlanCounts } from '../plan/counts.js';
+import type { ManagedObject, managedObjects } from '../plan/inventory.js';
 import type { ApprovalStatus, ChangeBrief } from './approvals.js';
 import type { ApplyPolicy } from './config-options.js';
 import type { TriggerReason } from './loop.js';
@@ -109,17 +110,10 @@ export interface DaemonStatus {
 /** At most this many managed objects are listed in /status `managed` (`count` counts them all). */
 export const MANAGED_LISTED = 500;
 
-export interface ManagedStatus {
-  /** False: the control plane has no inventory yet (nothing applied or adopted). */
-  recorded: boolean;
-  count: number;
-  /** Managed objects the control plane does not have (deleted outside poolsync). */
-  missing: number;
-  /** The first MANAGED_LISTED, by address; `status` null: missing. */
-  objects: { address: string; status: string | null }[];
-  /** What `poolsync state forget` took out of management. */
-  forgotten: string[];
-}
+/** managedObjects (src/plan/inventory.ts) without the live objects: `status` null is missing. */
+export type ManagedStatus = Omit<ReturnType<typeof managedObjects>, 'objects'> & {
+  objects: Pick<ManagedObject, 'address' | 'status'>[];
+};
 
 export interface ControlPlaneStatus {
   /** `embedded`, `union`, `flyteadmin`, … (null before the first run opened it). */
@@ -212,14 +206,7 @@ export function initialStatus(source: Record<string, string>, policy: ApplyPolic
   };
 }
 
-/*
- * What /status keeps of past runs for people (the dashboard, docs/daemon.md#dashboard): the
- * last runs that evaluated the repository, each with the commit and the plan it made and the
- * drift it found, and for each drifted object whether the run put it back. The record stage
- * hands it the run's facts. Bounded: RECENT_RUNS runs, RECENT_PLAN_CHANGES changes per plan.
- * Kept across restarts in `<state-dir>/history.json` (`readHistory`, `writeHistory`), as Argo
- * CD keeps an application's history.
- */
+/* Past runs, kept for people (the dashboard) as Argo CD keeps an application's history. */
 /**
  * The plan without its `noop` changes (its summary still counts them), cut to `max` changes
  * (with only the steps of the changes kept); `omitted` counts the changes left out.

@@ -27,7 +27,7 @@ import { PlanReuse } from '../incremental/plan-reuse.js';
 import { createEmbeddedStateCache } from '../incremental/state-cache.js';
 import { type Candidacy, sharedCandidacy } from '../lease/leader-elector.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
-import type { Plan, PlanControlPlane } from '../model/plan.js';
+import type { PlanControlPlane } from '../model/plan.js';
 import { notifyingRun } from '../notify/daemon-hook.js';
 import type { NotifyEvent } from '../notify/config.js';
 import { loadDesired } from '../ops/plan-run.js';
@@ -40,26 +40,22 @@ import type { DaemonConfig } from './config.js';
 import { FolderSource, GitSource, type Source, type SourceSnapshot } from './git-source.js';
 import { electedLeadership, followerOf, readiness, soleLeadership } from './leader.js';
 import { leaderStatus } from './http.js';
-import { ReconcileLoop, type TriggerReason } from './loop.js';
 import { DaemonMetrics, type RunResult } from './metrics.js';
 import { Reconciler } from './reconcile.js';
-import type { ControlPlaneAccess, Pipeline } from './stages/context.js';
+import type { ControlPlaneAccess, Pipeline, ReconcilerOptions } from './stages/context.js';
 import { type DaemonStatus, initialStatus, keptHistory, type StatusError } from './status.js';
-import { OneShot, startTimer, type Trigger } from './triggers.js';
+import { OneShot, ReconcileLoop, startTimer, type Trigger, type TriggerReason } from './loop.js';
 import { mkdirSync } from 'node:fs';
 import { readRepoConfig } from '../manifests/config.js';
 import { environmentCredentials } from '../manifests/environments.js';
 import type { Environment } from '../model/desired.js';
 import { UserError } from '../util/user-error.js';
 
-export interface UnitDeps {
-  logger: Logger;
+export interface UnitDeps extends Pick<ReconcilerOptions, 'logger' | 'onApplyPlan'> {
   /** A control plane to use instead of opening the unit's URL (tests, quickstart). */
   controlPlane?: ControlPlane;
   /** Replace parts of the pipeline (tests); the rest are the real modules. */
   pipeline?: Partial<Pipeline>;
-  /** Called with each plan that is about to be applied (quickstart prints it). */
-  onApplyPlan?: (plan: Plan) => void;
   /** First retry delay after a failed fetch or run (doubles up to the poll interval). */
   retryBaseMs?: number;
   /** Where the apply lock lives for http(s) control planes (default: the state dir's parent). */
@@ -90,19 +86,12 @@ async function startUnit(
 ) {
   const logger = name === null ? deps.logger : deps.logger.child({ environment: name });
   const clock = deps.clock ?? SYSTEM_CLOCK;
-  const injected = deps.controlPlane;
-  // An injected control plane (tests, quickstart) is used as it is, never closed here.
-  const controlPlane: ControlPlaneAccess = injected
-    ? {
-        use: (fn) => fn(injected),
-        read: (fn) => fn(injected),
-        separateReads: false,
-        close: async () => {},
-      }
-    : // A server that throttles: logged as the apply prints it (util/pacer.ts).
-      controlPlaneAccess(config, (e) =>
-        logger[e.throttled ? 'warn' : 'info']({ pace: e }, paceLine(e)),
-      );
+  const controlPlane = controlPlaneAccess(
+    config,
+    // A server that throttles: logged as the apply prints it (util/pacer.ts).
+    (e) => logger[e.throttled ? 'warn' : 'info']({ pace: e }, paceLine(e)),
+    deps.controlPlane,
+  );
   // The backend and the control plane every plan names: known at start, or from the first run
   // that opened it.
   let known: { backend: BackendInfo; identity: PlanControlPlane } | null = null;
@@ -203,7 +192,7 @@ async function startUnit(
     start: (address: string | null, electAfterMs = 0): Promise<void> => {
       triggers.push(startTimer(config.driftIntervalMs, () => void request('drift')));
       let firstRunDone = () => {};
-      const firstRun = leadership.elected
+      const firstRun = config.leaderElection
         ? new Promise<void>((resolve) => (firstRunDone = resolve))
         : request('startup');
       const elect = () =>
@@ -237,11 +226,13 @@ async function startUnit(
 
 /**
  * A remote API is opened once and kept; an embedded state file (`file:`) is opened per run so
- * `poolsync apply` can use it between runs.
+ * `poolsync apply` can use it between runs; an injected control plane (tests, quickstart) is
+ * used as it is, never closed here.
  */
 function controlPlaneAccess(
   config: DaemonConfig,
   onPace: (e: Parameters<typeof paceLine>[0]) => void,
+  injected: ControlPlane | undefined,
 ): ControlPlaneAccess {
   const { url, token, tokenFile, apiKeyFile, environment } = config.controlPlane;
   // Opened for every run: an unchanged state is neither read again nor copied.
@@ -263,7 +254,7 @@ function controlPlaneAccess(
       readOnly,
       stateCache,
     });
-  if (url.startsWith('file:')) {
+  if (!injected && url.startsWith('file:')) {
     const opened =
       (readOnly: boolean) =>
       async <T>(fn: (cp: ControlPlane) => Promise<T>): Promise<T> => {
@@ -276,7 +267,7 @@ function controlPlaneAccess(
       };
     return { use: opened(false), read: opened(true), separateReads: true, close: async () => {} };
   }
-  let shared: Promise<ControlPlane> | null = null;
+  let shared: Promise<ControlPlane> | null = injected ? Promise.resolve(injected) : null;
   const use = async <T>(fn: (cp: ControlPlane) => Promise<T>): Promise<T> => {
     shared ??= open(false).catch((err: unknown) => {
       shared = null;
@@ -289,7 +280,7 @@ function controlPlaneAccess(
     read: use,
     separateReads: false,
     close: async () => {
-      if (shared) await (await shared.catch(() => null))?.close();
+      if (shared && !injected) await (await shared.catch(() => null))?.close();
       shared = null;
     },
   };

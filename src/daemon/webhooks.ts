@@ -49,9 +49,7 @@ function parseJson(
       : body.toString('utf8');
     if (text === null) return null;
     const v: unknown = JSON.parse(text);
-    return v !== null && typeof v === 'object' && !Array.isArray(v)
-      ? (v as Record<string, unknown>)
-      : null;
+    return isRecord(v) ? v : null;
   } catch {
     return null;
   }
@@ -62,23 +60,23 @@ const unauthorized = (message: string) =>
 const badRequest = (message: string) => ({ status: 400, result: 'bad_request', message }) as const;
 const ignored = (message: string): WebhookOutcome => ({ status: 202, result: 'ignored', message });
 
-const obj = (v: unknown): Record<string, unknown> =>
-  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
+const obj = (v: unknown): Record<string, unknown> => (isRecord(v) ? v : {});
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
 /**
- * `verified`: a follower replica verified the delivery and handed it on, signed (http.ts), so
- * it carries that signature instead of the sender's credential.
+ * `secret`: GitHub's webhook secret, GitLab's webhook token. `verified`: a follower replica
+ * verified the delivery and handed it on, signed (http.ts), so it carries that signature
+ * instead of the sender's credential.
  */
 interface WebhookOptions {
+  secret: string;
   branch: string | null;
   verified?: boolean;
 }
 
-export function handleGithubWebhook(
-  req: WebhookRequest,
-  options: WebhookOptions & { secret: string },
-): WebhookOutcome {
+export function handleGithubWebhook(req: WebhookRequest, options: WebhookOptions): WebhookOutcome {
   // Verify before looking at anything else in the request: unauthenticated input changes nothing.
   if (!options.verified) {
     const signature = header(req.headers, 'x-hub-signature-256');
@@ -170,14 +168,11 @@ function shown(text: string): string {
     : `${text.slice(0, SHOWN)}… (${text.length.toLocaleString('en-US')} characters)`;
 }
 
-export function handleGitlabWebhook(
-  req: WebhookRequest,
-  options: WebhookOptions & { token: string },
-): WebhookOutcome {
+export function handleGitlabWebhook(req: WebhookRequest, options: WebhookOptions): WebhookOutcome {
   if (!options.verified) {
     const token = header(req.headers, 'x-gitlab-token');
     if (token === null) return unauthorized('missing X-Gitlab-Token header');
-    if (!constantTimeEqual(token, options.token))
+    if (!constantTimeEqual(token, options.secret))
       return unauthorized('X-Gitlab-Token does not match; check the webhook token');
   }
   const payload = parseJson(req.body);
@@ -191,15 +186,14 @@ export function handleGitlabWebhook(
     if (str(attrs.action) === 'update' && attrs.oldrev === undefined) {
       return ignored('merge request update without new commits (no oldrev): nothing to plan');
     }
-    const parsed: PullRequestEvent = {
+    return pullRequestOutcome({
       provider: 'gitlab',
       repository: str(obj(payload.project).path_with_namespace) ?? '',
       number: typeof attrs.iid === 'number' ? attrs.iid : NaN,
       headSha: str(obj(attrs.last_commit).id) ?? '',
       headRef: str(attrs.source_branch) ?? '',
       action: str(attrs.action) ?? '',
-    };
-    return pullRequestOutcome(parsed);
+    });
   }
   if (kind === 'note' || kind === 'Note Hook') {
     const attrs = obj(payload.object_attributes);

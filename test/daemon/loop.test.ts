@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ReconcileLoop, type TriggerReason } from '../../src/daemon/loop.js';
-import { startTimer } from '../../src/daemon/triggers.js';
+import { ReconcileLoop, startTimer, type TriggerReason } from '../../src/daemon/loop.js';
 import { backoffDelay } from '../../src/util/backoff.js';
 
 function deferred() {

@@ -40,7 +40,7 @@ function gitlab(f: Fixture, branch = 'master'): WebhookOutcome {
   const headers = { 'x-gitlab-token': SECRET, 'x-gitlab-event': f.headers['X-Gitlab-Event']! };
   return handleGitlabWebhook(
     { headers, body: Buffer.from(JSON.stringify(f.payload)) },
-    { token: SECRET, branch },
+    { secret: SECRET, branch },
   );
 }
 

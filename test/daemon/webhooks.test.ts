@@ -93,7 +93,7 @@ describe('GitLab webhooks', () => {
     if (token !== null) headers['x-gitlab-token'] = token;
     return handleGitlabWebhook(
       { headers, body: Buffer.from(JSON.stringify(payload)) },
-      { token: 'gl-token', branch: 'main' },
+      { secret: 'gl-token', branch: 'main' },
     );
   };
 
@@ -197,7 +197,7 @@ describe('issue 38, item 12: webhook deliveries as GitHub can send them, and as 
         headers: { 'x-gitlab-token': 'tok' },
         body: Buffer.from(JSON.stringify({ object_kind: 'k'.repeat(512 * 1024) })),
       },
-      { token: 'tok', branch: 'main' },
+      { secret: 'tok', branch: 'main' },
     );
     expect(gl.message.length).toBeLessThan(300);
   });

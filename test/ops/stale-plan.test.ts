@@ -126,7 +126,7 @@ describe('a stale plan', () => {
         headers: { 'x-gitlab-token': 's', 'x-gitlab-event': note.headers['X-Gitlab-Event']! },
         body: Buffer.from(JSON.stringify(note.payload)),
       },
-      { token: 's', branch: 'master' },
+      { secret: 's', branch: 'master' },
     );
     if (event.result !== 'comment') throw new Error(event.message);
     const head = event.event.headSha!;

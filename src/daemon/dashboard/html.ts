@@ -91,17 +91,13 @@ export function withIdPrefix(html: SafeHtml, prefix: string): SafeHtml {
  * made harmless for a terminal (escapeTerminal), so every ESC in it is the renderer's own; any
  * other control character left is shown as an escape, never passed on.
  */
+/** SGR 31 to 36, in order. */
+const COLOURS = ['red', 'green', 'yellow', 'blue', 'magenta', 'cyan'];
 const STYLE_OF: Record<number, string> = {
   1: 'bold',
   2: 'dim',
-  31: 'red',
-  32: 'green',
-  33: 'yellow',
-  34: 'blue',
-  35: 'magenta',
-  36: 'cyan',
+  ...Object.fromEntries(COLOURS.map((colour, i) => [31 + i, colour])),
 };
-const COLOURS = new Set(['red', 'green', 'yellow', 'blue', 'magenta', 'cyan']);
 
 // eslint-disable-next-line no-control-regex -- the SGR sequences are what is parsed here
 const SGR = /\x1b\[([0-9;]*)m/g;
@@ -140,7 +136,7 @@ function applySgr(current: Set<string>, params: string): Set<string> {
     else {
       const style = STYLE_OF[code];
       if (!style) continue;
-      if (COLOURS.has(style)) for (const c of COLOURS) next.delete(c);
+      if (COLOURS.includes(style)) for (const c of COLOURS) next.delete(c);
       next.add(style);
     }
   }

@@ -104,7 +104,7 @@ ${panel}
 `.text;
 }
 
-export interface DashboardOptions {
+export interface DashboardOptions extends Pick<PageContext, 'approvals'> {
   /** The /status document (the one source of the page). */
   status(): DaemonStatus;
   /**
@@ -112,8 +112,6 @@ export interface DashboardOptions {
    * leads or the leader cannot be reached (then the page is this replica's own, which says so).
    */
   leaderStatus?: () => Promise<{ status: DaemonStatus; relayedBy: string } | null>;
-  /** POST /approve is on (an admin token is configured): the page offers to approve. */
-  approvals: boolean;
 }
 
 export type DashboardHandler = (
@@ -165,16 +163,8 @@ export function dashboardHandler(o: DashboardOptions): DashboardHandler {
 }
 
 /*
- * The dashboard's sections, each rendered from one /status document (DaemonStatus):
- * - where things stand: the outcome, the commits seen and applied, the replicas and who leads,
- *   and whether each system the daemon talks to answers;
- * - what waits or went wrong: changes held for approval (the only thing a person can act on
- *   from the page), manual steps (the runbook), drift and what was put back, generated files
- *   that differ from the committed ones, and the last plan's problems;
- * - the last runs: trigger, outcome, duration by phase (whatever phases the run recorded, in
- *   its order) and the plan each made, rendered by the terminal's renderer (src/render/text.ts)
- *   and shown with its colours (ansiToHtml);
- * and the small pieces they share: commits, times, durations, result badges, changes.
+ * The sections (SECTIONS, below), and the small pieces they share. A run's plan is shown as
+ * the terminal renders it (src/render/text.ts), colours included (ansiToHtml).
  */
 /** A commit as 12 hex digits, the full one on hover; `—` when there is none. */
 function commitRef(commit: string | null | undefined): SafeHtml {
@@ -208,18 +198,16 @@ const RESULT_TONE: Record<string, 'ok' | 'warn' | 'bad' | 'info'> = {
   failed: 'bad',
 };
 
+const badge = (tone: string, text: HtmlValue) => markup`<span class="badge ${tone}">${text}</span>`;
+
 /** A run result as a coloured badge: `waiting for approval`. */
 export function resultBadge(result: string | null | undefined): SafeHtml {
-  if (!result) return markup`<span class="badge info">no run yet</span>`;
-  const tone = RESULT_TONE[result] ?? 'info';
-  return markup`<span class="badge ${tone}">${result.replace(/_/g, ' ')}</span>`;
+  if (!result) return badge('info', 'no run yet');
+  return badge(RESULT_TONE[result] ?? 'info', result.replace(/_/g, ' '));
 }
 
 function yesNo(ok: boolean | null, yes: string, no: string, unknown = 'unknown'): SafeHtml {
-  if (ok === null) return markup`<span class="badge info">${unknown}</span>`;
-  return ok
-    ? markup`<span class="badge ok">${yes}</span>`
-    : markup`<span class="badge bad">${no}</span>`;
+  return ok === null ? badge('info', unknown) : ok ? badge('ok', yes) : badge('bad', no);
 }
 
 /** `  - Cluster/prod-2 (delete)` with the terminal's symbol and colour for the action. */
@@ -251,7 +239,7 @@ function section(
 }
 
 export interface PageContext {
-  /** POST /approve is on (the daemon has an admin token). */
+  /** POST /approve is on (the daemon has an admin token): the page offers to approve. */
   approvals: boolean;
   /** `http://host:port` for the `poolsync approve --daemon` command shown; null: unknown. */
   daemonUrl: string | null;
@@ -354,19 +342,18 @@ function rendered(s: DaemonStatus): Content | '' {
   };
 }
 
-/** A unified diff coloured as git colours it. */
+/** How git colours a unified diff's lines, by how they start (the first that matches). */
+const DIFF_STYLE = {
+  '+++': 't-bold',
+  '---': 't-bold',
+  '+': 't-green',
+  '-': 't-red',
+  '@@': 't-cyan',
+};
+
 function diffLines(diff: string): SafeHtml[] {
   return diff.split('\n').map((line) => {
-    const style =
-      line.startsWith('+++') || line.startsWith('---')
-        ? 't-bold'
-        : line.startsWith('+')
-          ? 't-green'
-          : line.startsWith('-')
-            ? 't-red'
-            : line.startsWith('@@')
-              ? 't-cyan'
-              : null;
+    const style = Object.entries(DIFF_STYLE).find(([start]) => line.startsWith(start))?.[1];
     return style ? markup`<span class="${style}">${line}</span>\n` : markup`${line}\n`;
   });
 }
@@ -405,8 +392,8 @@ function overview(s: DaemonStatus, page: PageContext): Content {
     s.commit === null
       ? ''
       : inLine
-        ? markup` <span class="badge ok">= seen</span>`
-        : markup` <span class="badge warn">behind the commit seen</span>`;
+        ? markup` ${badge('ok', '= seen')}`
+        : markup` ${badge('warn', 'behind the commit seen')}`;
   const lastPlan = planned
     ? markup`<a href="#run-${planned.id}">run #${planned.id}</a>: ${closingLine(planned.plan!)}`
     : markup`<span class="muted">none</span>`;
@@ -438,16 +425,14 @@ function replicas(s: DaemonStatus): SafeHtml {
   const l = s.leader;
   if (!l || !l.enabled)
     return markup`<p>One replica (no <code>--leader-elect</code>): this daemon reconciles and applies.</p>`;
-  const role = l.isLeader
-    ? markup`<span class="badge ok">leader</span>`
-    : markup`<span class="badge info">follower</span>`;
+  const role = l.isLeader ? badge('ok', 'leader') : badge('info', 'follower');
   const leaderRow = l.isLeader
     ? ''
     : markup`<tr><td>${
         l.leader
           ? markup`<code>${l.leader}</code>`
           : markup`<span class="muted">none elected yet</span>`
-      }</td><td>${l.leader ? markup`<span class="badge ok">leader</span>` : ''}</td><td></td></tr>`;
+      }</td><td>${l.leader ? badge('ok', 'leader') : ''}</td><td></td></tr>`;
   return markup`<table>
 <thead><tr><th>Replica</th><th>Role</th><th>Since</th></tr></thead>
 <tbody>
@@ -509,7 +494,7 @@ function managed(s: DaemonStatus): Content {
     return markup`<p class="muted">No inventory yet: poolsync has applied nothing to this control plane.</p>`;
   const rows = m.objects.map(
     (o) =>
-      markup`<tr><td><code>${o.address}</code></td><td>${o.status ?? markup`<span class="badge bad">missing</span>`}</td></tr>`,
+      markup`<tr><td><code>${o.address}</code></td><td>${o.status ?? badge('bad', 'missing')}</td></tr>`,
   );
   const more = m.count - m.objects.length;
   const forgotten =
@@ -517,7 +502,7 @@ function managed(s: DaemonStatus): Content {
       ? markup`<p class="muted">Forgotten (never pruned): ${m.forgotten.map((a, i) => markup`${i > 0 ? ', ' : ''}<code>${a}</code>`)}</p>`
       : '';
   return {
-    body: markup`<details${m.count <= 50 ? markup` open` : ''}><summary>${plural(m.count, 'object')}${m.missing > 0 ? markup` <span class="badge bad">${m.missing} missing</span>` : ''}</summary>
+    body: markup`<details${m.count <= 50 ? markup` open` : ''}><summary>${plural(m.count, 'object')}${m.missing > 0 ? markup` ${badge('bad', `${m.missing} missing`)}` : ''}</summary>
 <table>
 <thead><tr><th>Object</th><th>Live</th></tr></thead>
 <tbody>${rows}</tbody>
@@ -553,7 +538,7 @@ const SECTIONS: SectionEntry[] = [
 
 function runEntry(run: RecentRun, newest: boolean): SafeHtml {
   const drift = run.drift
-    ? markup`<span class="badge warn">drift: ${plural(run.drift.changes.length, 'change')}</span>`
+    ? badge('warn', `drift: ${plural(run.drift.changes.length, 'change')}`)
     : '';
   const omitted =
     run.planChangesOmitted > 0

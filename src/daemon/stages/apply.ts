@@ -1,8 +1,11 @@
 /**
- * Stage apply: take the apply lock (the same one `poolsync apply` takes: the control plane's
- * own lease when it has one, a Kubernetes Lease with --lock, a file on this machine), run the
- * gate's plan through the executor and keep the lock renewed while it runs. No new step starts
- * once the daemon shuts down, loses leadership or loses the lock; a step in flight finishes.
+ * Stage apply: the gate's plan applied by the operation `poolsync apply` runs
+ * (src/ops/apply-run.ts), under the apply lock it takes (the control plane's own lease when it
+ * has one, a Kubernetes Lease with --lock, a file on this machine), renewed while it runs; it
+ * records the inventory (what prune may delete). No new step starts once the daemon shuts down,
+ * loses leadership or loses the lock; a step in flight finishes. The lock held elsewhere, or
+ * the executor refusing the plan, fail the run for a retry; else the result is classified as
+ * `poolsync apply` classifies it.
  */
 import type { ApplyEvent, ApplyResult } from '../../apply/types.js';
 import { applyOutcome } from '../../apply/report.js';
@@ -24,12 +27,6 @@ const TRANSIENT_CODES = new Set([
   'ABORTED',
 ]);
 
-/**
- * The gate's plan applied by the operation `poolsync apply` runs (src/ops/apply-run.ts), under
- * the apply lock it takes, which records the inventory (what this apply made poolsync's, and
- * what it deleted: prune reads it). The lock held elsewhere, or the executor refusing the plan,
- * fail the run for a retry; else the result is classified as `poolsync apply` classifies it.
- */
 export async function applyStage(
   ctx: RunContext,
   cp: ControlPlane,

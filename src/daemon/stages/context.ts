@@ -6,7 +6,7 @@
  * the status or the memory itself: both are read-only views here.
  */
 import type { Logger } from 'pino';
-import type { ApplyResult, ExecuteOptions } from '../../apply/types.js';
+import type { AppliedChange, ApplyResult, ExecuteOptions } from '../../apply/types.js';
 import type { InventoryStore } from '../../apply/inventory.js';
 import type { HoldApplyLockOptions } from '../../apply/lock.js';
 import type { ControlPlane } from '../../controlplane/types.js';
@@ -125,8 +125,8 @@ export interface Outcome {
   commit: string | null;
   message: string;
   applied?: AppliedCounts;
-  /** The objects applied (AppliedChange of the executor). */
-  changed?: { address: string; action: string; side_effect: boolean }[];
+  /** The objects applied. */
+  changed?: AppliedChange[];
   /** A failure that may pass: the run is tried again with backoff. */
   transient?: boolean;
 }
@@ -227,11 +227,7 @@ export class RunContext {
   }
 }
 
-/**
- * What a stage produced: its product (or the Outcome that ends the run), what it found for
- * /status, which the reconcile loop hands to the one writer (applyStatusUpdate), and what it
- * learnt that outlives the run, which the loop puts in its memory in the same place.
- */
+/** What a stage returns (the loop keeps each part: Reconciler.take). */
 export interface Staged<T> {
   value: T | Outcome;
   status?: StatusUpdate;
@@ -273,11 +269,9 @@ export function errorCode(err: unknown, fallback: string): string {
 }
 
 /**
- * The one writer of the daemon's `/status` document during a run: each stage returns what it
- * produced for it as a StatusUpdate (the top-level fields it sets, and the control plane's
- * fields it learnt), the reconcile loop (reconcile.ts) hands it here, and only this function
- * puts it in the document. A field keeps its place in the document (the JSON's key order is
- * that of `initialStatus`).
+ * What a stage found for `/status`: the top-level fields it sets and the control plane's fields
+ * it learnt. applyStatusUpdate is the document's one writer during a run; a field keeps its
+ * place in the document (the JSON's key order is that of `initialStatus`).
  */
 export type StatusUpdate = Partial<
   Omit<DaemonStatus, 'controlPlane' | 'source' | 'policy' | 'approval' | 'leader' | 'environments'>

@@ -19,6 +19,7 @@ import { managedObjects } from '../../plan/inventory.js';
 import { runWords } from '../../render/daemon-words.js';
 import { countsText, heldForApproval, plural, whyText } from '../../render/common.js';
 import {
+  type Outcome,
   reachedUpdate,
   unreachedUpdate,
   type RunContext,
@@ -74,17 +75,12 @@ export async function planStage(
     ...shownOf(ctx, plan),
     ...(live === null ? {} : managedUpdate(live)),
   };
-  if (outcome.kind === 'errors') {
-    const message = runWords.planErrors(plan.errors.length);
-    return {
-      value: { result: 'failed', commit, message },
-      status,
-      products: { plan, liveInventory },
-      remember,
-    };
-  }
-  const drift = driftOf(ctx, plan, commit);
-  return { value: plan, status, products: { plan, liveInventory, drift }, remember };
+  const value: Plan | Outcome =
+    outcome.kind === 'errors'
+      ? { result: 'failed', commit, message: runWords.planErrors(plan.errors.length) }
+      : plan;
+  const drift = value === plan ? driftOf(ctx, plan, commit) : [];
+  return { value, status, products: { plan, liveInventory, drift }, remember };
 }
 
 /** /status `managed`: the inventory with live status, as `poolsync state list` shows it. */
