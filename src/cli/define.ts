@@ -83,7 +83,7 @@ export const DEFAULT_STATE_FILE = '.poolsync/control-plane.json';
 const stateDir = { type: 'string', default: '.poolsync' } as const;
 
 /** A flag that is off unless given. */
-const OFF = { type: 'boolean', default: false } as const;
+const flag = (describe: string) => ({ type: 'boolean', default: false, describe }) as const;
 
 const configDir = {
   type: 'string',
@@ -251,11 +251,12 @@ const init = {
         ...configDir,
         describe: 'Folder to start it in (created if missing; must have no poolsync.yaml)',
       })
-      .option('from-live', {
-        ...OFF,
-        describe:
+      .option(
+        'from-live',
+        flag(
           'Also write the control plane’s pools, clusters, queues and assignments as manifests (as `poolsync export`), so the first plan shows no changes',
-      })
+        ),
+      )
       .options(credentials(env))
       .option('state-dir', inventoryStateDir)
       .example('$0 init pools', 'A new, empty config repository in ./pools')
@@ -332,17 +333,18 @@ const plan = {
         type: 'string',
         describe: 'Also save the plan (JSON) to FILE, for `apply FILE` and `show FILE`',
       })
-      .option('detailed-exitcode', {
-        ...OFF,
-        describe: 'Exit 0 when there is nothing to apply, 2 when there are changes, 1 on error',
-      })
+      .option(
+        'detailed-exitcode',
+        flag('Exit 0 when there is nothing to apply, 2 when there are changes, 1 on error'),
+      )
       .option('color', color())
       .options(planShape)
-      .option('refresh-only', {
-        ...OFF,
-        describe:
+      .option(
+        'refresh-only',
+        flag(
           'Show only what changed on the control plane since the last apply (drift), proposing nothing',
-      })
+        ),
+      )
       .option('lock-timeout', {
         ...lockTimeout,
         describe:
@@ -390,10 +392,7 @@ const apply = {
       .option('env', envOption())
       .option('config-dir', configDirOption)
       .option('control-plane', controlPlane(env))
-      .option('auto-approve', {
-        ...OFF,
-        describe: 'Apply without asking for confirmation',
-      })
+      .option('auto-approve', flag('Apply without asking for confirmation'))
       .option('parallelism', {
         type: 'string',
         coerce: wholeNumber('parallelism', 1),
@@ -457,14 +456,14 @@ const promote = {
         requiresArg: true,
         describe: 'The environment promoted to (default: the promotesTo of FROM in poolsync.yaml)',
       })
-      .option('write', {
-        ...OFF,
-        describe: "Also make the change: copy the manifests into the next environment's folder",
-      })
-      .option('detailed-exitcode', {
-        ...OFF,
-        describe: 'Exit 0 when promoting changes nothing, 2 when it would, 1 on error',
-      })
+      .option(
+        'write',
+        flag("Also make the change: copy the manifests into the next environment's folder"),
+      )
+      .option(
+        'detailed-exitcode',
+        flag('Exit 0 when promoting changes nothing, 2 when it would, 1 on error'),
+      )
       .option(
         'output',
         output(['text', 'markdown'], 'text, or markdown for a pull-request comment'),
@@ -580,14 +579,11 @@ const render = {
         describe:
           'File to write (- for stdout); default: the path in poolsync.yaml render (written only when it changes, never over uncommitted edits), else stdout',
       })
-      .option('stdout', {
-        ...OFF,
-        describe: 'Print to stdout even when poolsync.yaml names a file',
-      })
-      .option('check', {
-        ...OFF,
-        describe: 'Write nothing; exit 1 when the file differs from what would be rendered',
-      })
+      .option('stdout', flag('Print to stdout even when poolsync.yaml names a file'))
+      .option(
+        'check',
+        flag('Write nothing; exit 1 when the file differs from what would be rendered'),
+      )
       .option('credentials-secret', {
         type: 'string',
         describe:
@@ -630,10 +626,7 @@ const exportCommand = {
       .option('api-key-file', apiKeyFile)
       .option('state-dir', inventoryStateDir)
       .option('inventory', inventory)
-      .option('force', {
-        ...OFF,
-        describe: 'Overwrite manifest files that already exist',
-      })
+      .option('force', flag('Overwrite manifest files that already exist'))
       .example(
         '$0 export --control-plane https://cp.example.com --dir ./config',
         'adopt an existing organisation',
@@ -658,10 +651,7 @@ const importCommand = {
       .option('token-file', tokenFile)
       .option('state-dir', inventoryStateDir)
       .option('inventory', inventory)
-      .option('force', {
-        ...OFF,
-        describe: 'Overwrite the manifest file when it exists',
-      })
+      .option('force', flag('Overwrite the manifest file when it exists'))
       .example('$0 import Cluster/legacy-1 --dir ./config', 'Adopt one unmanaged cluster')
       .example(
         '$0 import PoolAssignment/flytesnacks/development',
@@ -812,19 +802,20 @@ const serve = {
         describe:
           'State file (created when absent; its folder must exist, except the default .poolsync/ or with --create-folder)',
       })
-      .option('create-folder', {
-        ...OFF,
-        describe:
+      .option(
+        'create-folder',
+        flag(
           "Create the --state file's folder when it does not exist (a new control plane on purpose)",
-      })
+        ),
+      )
       .option('token-file', {
         type: 'string',
         describe: 'Require this bearer token (file holding it)',
       })
-      .option('simulate', {
-        ...OFF,
-        describe: 'Enable /v1/sim/: cluster reports, in-flight work, latency and fault injection',
-      })
+      .option(
+        'simulate',
+        flag('Enable /v1/sim/: cluster reports, in-flight work, latency and fault injection'),
+      )
       .option('default-pool-contract', {
         type: 'string',
         describe:

@@ -10,7 +10,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { posix } from 'node:path';
 import { CHART_CREDENTIALS_DIR, CHART_CREDENTIALS_SECRET } from '../manifests/rules.js';
 import { DEFAULT_POOL } from '../model/common.js';
-import { bucketOf } from '../model/flyte.js';
+import { bucketOf, isMap } from '../model/flyte.js';
 
 /** A generated file larger than this is not read (a hostile commit could put anything there). */
 const TARGET_MAX_BYTES = 64 * 1024 * 1024;
@@ -238,7 +238,6 @@ export class RenderInputError extends Error {
 }
 
 type Entry = Record<string, unknown>;
-const isMap = (v: unknown): v is Entry => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function list(base: unknown, ...path: string[]): Entry[] {
   let node = base;

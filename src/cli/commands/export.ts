@@ -212,15 +212,14 @@ export function checkExportedPath(path: string): void {
     );
 }
 
-/** Writes `file` under `out` (checked first); returns its full path. */
-export async function writeExported(out: string, file: ExportedFile): Promise<string> {
+/** Writes `file` under `out` (checked first). */
+async function writeExported(out: string, file: ExportedFile): Promise<void> {
   checkExportedPath(file.path);
   try {
     await writeRepoFile(out, file.path, file.content);
   } catch (err) {
     throw new UserError(`${(err as Error).message} (under ${out})`);
   }
-  return join(out, file.path);
 }
 
 /**

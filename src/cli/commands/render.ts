@@ -1,7 +1,6 @@
 /**
  * `poolsync render flyte-core-values|union-cluster-pools [DIR] [--out FILE | --stdout] [--check]
- * [--base FILE]`: writes
- * a generated configuration file from the manifests (docs/flyte-oss.md,
+ * [--base FILE]`: writes a generated configuration file from the manifests (docs/flyte-oss.md,
  * docs/union-self-managed.md). Without --out it writes where poolsync.yaml `render` says, or to
  * stdout when it says nothing; --stdout forces stdout. --check writes nothing and exits 1 when
  * the file in the folder differs from what would be rendered (for CI). --base names the
