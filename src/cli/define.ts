@@ -80,7 +80,8 @@ export const logFormatOption = {
 export const DEFAULT_LISTEN = '127.0.0.1:7480';
 export const DEFAULT_STATE_FILE = '.poolsync/control-plane.json';
 /** `--state-dir`: where apply keeps its lock, last-applied state and inventory. */
-const stateDir = { type: 'string', default: '.poolsync' } as const;
+const stateDir = (describe: string) =>
+  ({ type: 'string', default: '.poolsync', describe }) as const;
 
 /** A flag that is off unless given. */
 const flag = (describe: string) => ({ type: 'boolean', default: false, describe }) as const;
@@ -88,11 +89,9 @@ const flag = (describe: string) => ({ type: 'boolean', default: false, describe 
 /** A string option with no default. */
 const text = (describe: string) => ({ type: 'string', describe }) as const;
 
-const configDir = {
-  type: 'string',
-  default: '.',
-  describe: 'Config folder (a Git checkout or any folder of it)',
-} as const;
+function configDir(describe = 'Config folder (a Git checkout or any folder of it)') {
+  return { type: 'string', default: '.', describe } as const;
+}
 
 /**
  * `--control-plane URL`: where plans read from and applies write to. No value of its own, so a
@@ -145,11 +144,9 @@ function color(what = 'the text output') {
   } as const;
 }
 
-const inventoryStateDir = {
-  ...stateDir,
-  describe:
-    'Where the inventory of a control plane that cannot keep it (Union, flyteadmin) is kept, as for apply',
-} as const;
+const inventoryStateDir = stateDir(
+  'Where the inventory of a control plane that cannot keep it (Union, flyteadmin) is kept, as for apply',
+);
 
 const inventory = text(
   'k8s:NAMESPACE/NAME: keep the inventory of a control plane that cannot keep it (Union, flyteadmin) in this ConfigMap, shared by every CI job and daemon replica (env POOLSYNC_INVENTORY; default: k8s:<namespace of --lock>/poolsync-inventory when --lock names a Lease, else the state folder; state-dir: the state folder)',
@@ -199,12 +196,11 @@ const planShape = {
  * apply holds before giving up. `plan` takes no lock (it reads only) and accepts the flag so
  * Terraform habits and scripts keep working.
  */
-const lockTimeout = {
-  type: 'string',
-  default: '0s',
-  describe:
-    'How long to wait for a lock held by another apply (or an embedded state open elsewhere) before failing, e.g. 30s, 5m',
-} as const;
+function lockTimeout(
+  describe = 'How long to wait for a lock held by another apply (or an embedded state open elsewhere) before failing, e.g. 30s, 5m',
+) {
+  return { type: 'string', default: '0s', describe } as const;
+}
 
 /** `--env NAME` / `-e NAME` (docs/environments.md), resolved in ./options.ts. */
 function envOption(orAll = '') {
@@ -217,11 +213,9 @@ function envOption(orAll = '') {
 }
 
 /** `--config-dir DIR` where the positional is not the config folder (apply PLANFILE, export). */
-const configDirOption = {
-  type: 'string',
-  default: '.',
-  describe: 'With --env: the config folder whose poolsync.yaml declares the environment',
-} as const;
+const configDirOption = configDir(
+  'With --env: the config folder whose poolsync.yaml declares the environment',
+);
 
 function daemonOption(env: NodeJS.ProcessEnv) {
   return {
@@ -243,10 +237,10 @@ const init = {
     'Start a config repository: a commented poolsync.yaml, and with --from-live the manifests of what the control plane holds',
   builder: (y: Argv, env: NodeJS.ProcessEnv) =>
     y
-      .positional('dir', {
-        ...configDir,
-        describe: 'Folder to start it in (created if missing; must have no poolsync.yaml)',
-      })
+      .positional(
+        'dir',
+        configDir('Folder to start it in (created if missing; must have no poolsync.yaml)'),
+      )
       .options({
         'from-live': flag(
           'Also write the control plane’s pools, clusters, queues and assignments as manifests (as `poolsync export`), so the first plan shows no changes',
@@ -267,7 +261,7 @@ const validate = {
     'Check the manifests of a config folder and report every error with its file:line:column',
   builder: (y: Argv) =>
     y
-      .positional('dir', configDir)
+      .positional('dir', configDir())
       .options({
         env: envOption(', or all (default: all of them)'),
         output: output(['text', 'json'], 'text: one line per error; json: {valid, errors, counts}'),
@@ -282,10 +276,7 @@ const check = {
     'Check the setup before the first plan: the config folder, the control plane’s endpoint and credentials, and what poolsync may do there per kind',
   builder: (y: Argv, env: NodeJS.ProcessEnv) =>
     y
-      .positional('dir', {
-        ...configDir,
-        describe: 'Config folder to validate too',
-      })
+      .positional('dir', configDir('Config folder to validate too'))
       .options({
         ...credentials(env),
         'max-retries': { ...maxRetries, default: 0 },
@@ -313,7 +304,7 @@ const plan = {
   describe: 'Show what apply would change on the control plane, without changing anything',
   builder: (y: Argv, env: NodeJS.ProcessEnv) =>
     y
-      .positional('dir', configDir)
+      .positional('dir', configDir())
       .options({
         env: envOption(', or all'),
         ...credentials(env),
@@ -335,16 +326,12 @@ const plan = {
         'refresh-only': flag(
           'Show only what changed on the control plane since the last apply (drift), proposing nothing',
         ),
-        'lock-timeout': {
-          ...lockTimeout,
-          describe:
-            "Accepted as Terraform's plan takes it: a plan takes no lock (it only reads), so it never waits",
-        },
-        'state-dir': {
-          ...stateDir,
-          describe:
-            'Where apply recorded the last applied state of an HTTP control plane (--refresh-only), and the inventory of a control plane that cannot keep it (Union, flyteadmin)',
-        },
+        'lock-timeout': lockTimeout(
+          "Accepted as Terraform's plan takes it: a plan takes no lock (it only reads), so it never waits",
+        ),
+        'state-dir': stateDir(
+          'Where apply recorded the last applied state of an HTTP control plane (--refresh-only), and the inventory of a control plane that cannot keep it (Union, flyteadmin)',
+        ),
         lock: text(
           'The --lock of the apply this plan is for (env POOLSYNC_LOCK): a plan takes no lock, but reads the inventory kept beside that Lease (see --inventory)',
         ),
@@ -394,15 +381,13 @@ const apply = {
           describe:
             'How long to wait for in-flight work before deleting a cluster (e.g. 90s, 30m, 1h)',
         },
-        'lock-timeout': lockTimeout,
+        'lock-timeout': lockTimeout(),
         'max-retries': maxRetries,
         'token-file': tokenFile,
         'api-key-file': apiKeyFile,
-        'state-dir': {
-          ...stateDir,
-          describe:
-            'Where apply locks and the last applied state of HTTP control planes are kept (file: ones: beside the state file)',
-        },
+        'state-dir': stateDir(
+          'Where apply locks and the last applied state of HTTP control planes are kept (file: ones: beside the state file)',
+        ),
         lock: text(
           'k8s:NAMESPACE/NAME: hold this Kubernetes Lease while applying, for control planes with no apply lock of their own (env POOLSYNC_LOCK)',
         ),
@@ -434,7 +419,7 @@ const promote = {
         demandOption: true,
         describe: 'The environment whose own folder is promoted',
       })
-      .positional('dir', configDir)
+      .positional('dir', configDir())
       .options({
         to: {
           type: 'string',
@@ -449,19 +434,13 @@ const promote = {
         output: output(['text', 'markdown'], 'text, or markdown for a pull-request comment'),
         color: color(),
         'max-retries': maxRetries,
-        'token-file': {
-          ...tokenFile,
-          describe: "The next environment's token file, over its tokenFile in poolsync.yaml",
-        },
-        'api-key-file': {
-          ...apiKeyFile,
-          describe:
-            "The next environment's Union API key file, over its apiKeyFile in poolsync.yaml",
-        },
-        'state-dir': {
-          ...stateDir,
-          describe: 'Where the inventory of a control plane that cannot keep it is kept',
-        },
+        'token-file': text(
+          "The next environment's token file, over its tokenFile in poolsync.yaml",
+        ),
+        'api-key-file': text(
+          "The next environment's Union API key file, over its apiKeyFile in poolsync.yaml",
+        ),
+        'state-dir': stateDir('Where the inventory of a control plane that cannot keep it is kept'),
       })
       .example('$0 promote staging', 'What promoting staging to production would plan there')
       .example(
@@ -489,7 +468,7 @@ const show = {
  * plane is chosen as `plan` chooses it (--env, --control-plane).
  */
 function stateOptions(y: Argv, env: NodeJS.ProcessEnv) {
-  return y.positional('dir', configDir).options({
+  return y.positional('dir', configDir()).options({
     env: envOption(),
     ...credentials(env),
     'max-retries': maxRetries,
@@ -549,7 +528,7 @@ const render = {
         demandOption: true,
         describe: 'flyte-core-values | union-cluster-pools',
       })
-      .positional('dir', configDir)
+      .positional('dir', configDir())
       .options({
         env: envOption(),
         out: text(
@@ -616,10 +595,7 @@ const importCommand = {
         describe: 'Kind/name, e.g. Cluster/prod-1, Queue/batch, PoolAssignment/project/domain',
       })
       .options({
-        dir: {
-          ...configDir,
-          describe: 'Config folder to write the manifest into (<kind folder>/<name>.yaml)',
-        },
+        dir: configDir('Config folder to write the manifest into (<kind folder>/<name>.yaml)'),
         'control-plane': controlPlane(env),
         'token-file': tokenFile,
         'state-dir': inventoryStateDir,
