@@ -162,34 +162,26 @@ const planOutput = output(
   'text: Terraform-like; json: the plan.md format; markdown: for a pull-request comment',
 );
 
+/** An address option (`Kind/name`), repeatable. */
+const addresses = (describe: string) =>
+  ({ type: 'string', array: true, requiresArg: true, describe }) as const;
+
 /**
  * What shapes a plan (plan and apply DIR): `--target ADDRESS` (Terraform's -target),
  * `--replace ADDRESS` (Terraform's -replace), `--accept-cascade ADDRESS` (docs/flyte-oss.md,
  * What a delete takes along); each repeatable.
  */
 const planShape = {
-  target: {
-    type: 'string',
-    array: true,
-    requiresArg: true,
-    describe:
-      'Plan only this object (Kind/name, repeatable) and what it depends on; the plan says it is partial',
-  },
-  replace: {
-    type: 'string',
-    array: true,
-    requiresArg: true,
-    describe:
-      'Delete and create again this object (Kind/name, repeatable) though nothing differs; not for queues (Q6)',
-  },
-  'accept-cascade': {
-    type: 'string',
-    array: true,
-    requiresArg: true,
-    describe:
-      'flyteadmin: let this delete (ExecutionClusterLabel/P/D, PoolAssignment/P/D[/W], repeatable) take along the narrower rows poolsync does not manage; else it is blocked. poolsync.yaml acceptCascade: does the same for every run',
-  },
-} as const;
+  target: addresses(
+    'Plan only this object (Kind/name, repeatable) and what it depends on; the plan says it is partial',
+  ),
+  replace: addresses(
+    'Delete and create again this object (Kind/name, repeatable) though nothing differs; not for queues (Q6)',
+  ),
+  'accept-cascade': addresses(
+    'flyteadmin: let this delete (ExecutionClusterLabel/P/D, PoolAssignment/P/D[/W], repeatable) take along the narrower rows poolsync does not manage; else it is blocked. poolsync.yaml acceptCascade: does the same for every run',
+  ),
+};
 
 /**
  * `--lock-timeout D` (Terraform's -lock-timeout): how long apply waits for a lock another
