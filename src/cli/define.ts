@@ -89,6 +89,9 @@ const flag = (describe: string) => ({ type: 'boolean', default: false, describe 
 /** A string option with no default. */
 const text = (describe: string) => ({ type: 'string', describe }) as const;
 
+/** A positional that must be given. */
+const required = (describe: string) => ({ type: 'string', demandOption: true, describe }) as const;
+
 function configDir(describe = 'Config folder (a Git checkout or any folder of it)') {
   return { type: 'string', default: '.', describe } as const;
 }
@@ -406,11 +409,7 @@ const promote = {
     "Show what promoting an environment's own manifests to the next environment would plan there (docs/environments.md)",
   builder: (y: Argv) =>
     y
-      .positional('from', {
-        type: 'string',
-        demandOption: true,
-        describe: 'The environment whose own folder is promoted',
-      })
+      .positional('from', required('The environment whose own folder is promoted'))
       .positional('dir', configDir())
       .options({
         to: {
@@ -446,11 +445,7 @@ const show = {
   describe: 'Render a plan saved with `poolsync plan --out FILE`',
   builder: (y: Argv) =>
     y
-      .positional('planfile', {
-        type: 'string',
-        demandOption: true,
-        describe: 'A plan file (JSON)',
-      })
+      .positional('planfile', required('A plan file (JSON)'))
       .options({ output: planOutput, color: color() })
       .example('$0 show plan.json', 'Review a saved plan'),
 } satisfies Command;
@@ -472,11 +467,7 @@ function stateOptions(y: Argv, env: NodeJS.ProcessEnv) {
 }
 export type StateArgs = ArgsOf<typeof stateOptions> & { address?: string };
 
-const address = {
-  type: 'string',
-  demandOption: true,
-  describe: 'Kind/name, e.g. Queue/training',
-} as const;
+const address = required('Kind/name, e.g. Queue/training');
 
 const state: Command = {
   command: 'state',
@@ -581,11 +572,10 @@ const importCommand = {
   describe: 'Write one live object (Kind/name) as a manifest in the config repository',
   builder: (y: Argv, env: NodeJS.ProcessEnv) =>
     y
-      .positional('address', {
-        type: 'string',
-        demandOption: true,
-        describe: 'Kind/name, e.g. Cluster/prod-1, Queue/batch, PoolAssignment/project/domain',
-      })
+      .positional(
+        'address',
+        required('Kind/name, e.g. Cluster/prod-1, Queue/batch, PoolAssignment/project/domain'),
+      )
       .options({
         dir: configDir('Config folder to write the manifest into (<kind folder>/<name>.yaml)'),
         'control-plane': controlPlane(env),
