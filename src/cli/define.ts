@@ -79,9 +79,6 @@ export const logFormatOption = {
 
 export const DEFAULT_LISTEN = '127.0.0.1:7480';
 export const DEFAULT_STATE_FILE = '.poolsync/control-plane.json';
-/** `--state-dir`: where apply keeps its lock, last-applied state and inventory. */
-const stateDir = (describe: string) =>
-  ({ type: 'string', default: '.poolsync', describe }) as const;
 
 /** A flag that is off unless given. */
 const flag = (describe: string) => ({ type: 'boolean', default: false, describe }) as const;
@@ -89,11 +86,18 @@ const flag = (describe: string) => ({ type: 'boolean', default: false, describe 
 /** A string option with no default. */
 const text = (describe: string) => ({ type: 'string', describe }) as const;
 
+/** A string option that is `value` unless given. */
+const defaulted = (value: string, describe: string) =>
+  ({ type: 'string', default: value, describe }) as const;
+
 /** A positional that must be given. */
 const required = (describe: string) => ({ type: 'string', demandOption: true, describe }) as const;
 
+/** `--state-dir`: where apply keeps its lock, last-applied state and inventory. */
+const stateDir = (describe: string) => defaulted('.poolsync', describe);
+
 function configDir(describe = 'Config folder (a Git checkout or any folder of it)') {
-  return { type: 'string', default: '.', describe } as const;
+  return defaulted('.', describe);
 }
 
 /**
@@ -194,7 +198,7 @@ const planShape = {
 function lockTimeout(
   describe = 'How long to wait for a lock held by another apply (or an embedded state open elsewhere) before failing, e.g. 30s, 5m',
 ) {
-  return { type: 'string', default: '0s', describe } as const;
+  return defaulted('0s', describe);
 }
 
 /** `--env NAME` / `-e NAME` (docs/environments.md), resolved in ./options.ts. */
@@ -354,12 +358,13 @@ const apply = {
   describe: 'Apply the changes of a config repository (DIR) or of a saved JSON plan (PLANFILE)',
   builder: (y: Argv, env: NodeJS.ProcessEnv) =>
     y
-      .positional('path', {
-        type: 'string',
-        default: '.',
-        describe:
+      .positional(
+        'path',
+        defaulted(
+          '.',
           'A config repository folder, or a plan saved with `plan --output json --out FILE`',
-      })
+        ),
+      )
       .options({
         env: envOption(),
         'config-dir': configDirOption,
@@ -370,12 +375,10 @@ const apply = {
           coerce: wholeNumber('parallelism', 1),
           describe: `Most steps running at once (default ${DEFAULT_PARALLELISM}; ${FILE_PARALLELISM} for a file: control plane, whose calls share fsyncs)`,
         },
-        'wait-timeout': {
-          type: 'string',
-          default: '30m',
-          describe:
-            'How long to wait for in-flight work before deleting a cluster (e.g. 90s, 30m, 1h)',
-        },
+        'wait-timeout': defaulted(
+          '30m',
+          'How long to wait for in-flight work before deleting a cluster (e.g. 90s, 30m, 1h)',
+        ),
         'lock-timeout': lockTimeout(),
         'max-retries': maxRetries,
         'token-file': tokenFile,
@@ -717,17 +720,11 @@ const serve = {
     'Serve an embedded control plane over the REST API (schemas/control-plane.openapi.yaml)',
   builder: (y: Argv) =>
     y.options({
-      listen: {
-        type: 'string',
-        default: DEFAULT_LISTEN,
-        describe: 'HOST:PORT to listen on (loopback by default)',
-      },
-      state: {
-        type: 'string',
-        default: DEFAULT_STATE_FILE,
-        describe:
-          'State file (created when absent; its folder must exist, except the default .poolsync/ or with --create-folder)',
-      },
+      listen: defaulted(DEFAULT_LISTEN, 'HOST:PORT to listen on (loopback by default)'),
+      state: defaulted(
+        DEFAULT_STATE_FILE,
+        'State file (created when absent; its folder must exist, except the default .poolsync/ or with --create-folder)',
+      ),
       'create-folder': flag(
         "Create the --state file's folder when it does not exist (a new control plane on purpose)",
       ),
@@ -766,11 +763,10 @@ const capabilities = {
   describe: 'Show or change (--set) the capabilities stored with an embedded control-plane state',
   builder: (y: Argv) =>
     y.options({
-      state: {
-        type: 'string',
-        default: DEFAULT_STATE_FILE,
-        describe: 'State file (it must exist: this command never creates one)',
-      },
+      state: defaulted(
+        DEFAULT_STATE_FILE,
+        'State file (it must exist: this command never creates one)',
+      ),
       set: text(`Comma-separated ${CAPABILITY_NAMES.join(', ')}, or none`),
     }),
 } satisfies Command;
