@@ -109,11 +109,10 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
   const url = controlPlaneUrl(args, io.env);
   checkAddressSyntax('import', args.address);
   const kind = args.address.slice(0, args.address.indexOf('/'));
-  if (!IMPORTABLE.includes(kind)) {
+  if (!IMPORTABLE.includes(kind))
     throw new UserError(
       `import writes ${IMPORTABLE.join(', ')} objects; ${kind} objects are not read back from the control plane one by one: declare it in the repository (see docs/manifests.md)`,
     );
-  }
   const name = args.address.slice(kind.length + 1);
   if (kind !== 'PoolAssignment' && !isValidName(name))
     throw new UserError(
