@@ -37,11 +37,6 @@ interface RenderOptions {
   base?: BaseValues | undefined;
 }
 
-/** Throws RenderInputError when the base values cannot be combined with the rendered ones. */
-export function renderKind(kind: RenderKind, desired: DesiredState, opts: RenderOptions): string {
-  return RENDERERS[kind](desired, opts);
-}
-
 /**
  * Reads and parses base values: a file of the repository (`root` and `path`, read as every
  * repository file is: never through a link, bounded) or a file the user named (`--base FILE`,
@@ -105,7 +100,7 @@ export async function renderTargets(
       const base = settings.base
         ? await readBaseValues({ root: dir, path: settings.base })
         : undefined;
-      const content = renderKind(kind, desired, { commit, credentialsSecret, base });
+      const content = RENDERERS[kind](desired, { commit, credentialsSecret, base });
       // Read as every repository file is: never through a link (validation refuses those).
       const current = await readTarget(dir, path).catch((err: Error) => err);
       out.push(
@@ -421,7 +416,8 @@ export function renderUnionClusterPools(desired: DesiredState, opts: RenderOptio
   return header(opts.commit, 'poolsync render union-cluster-pools', extra) + out.join('\n') + '\n';
 }
 
-const RENDERERS: Record<RenderKind, (desired: DesiredState, opts: RenderOptions) => string> = {
+/** Each generated file's renderer (a RenderInputError when the base values do not combine). */
+export const RENDERERS = {
   'flyte-core-values': renderFlyteCoreValues,
   'union-cluster-pools': renderUnionClusterPools,
-};
+} satisfies Record<RenderKind, (desired: DesiredState, opts: RenderOptions) => string>;

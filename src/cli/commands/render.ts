@@ -15,11 +15,11 @@ import { loadRepository } from '../../manifests/index.js';
 import { formatValidationText } from '../../manifests/report.js';
 import { cleanCommit } from '../../ops/plan-run.js';
 import {
+  RENDERERS,
   RenderInputError,
   compareTarget,
   readBaseValues,
   readTarget,
-  renderKind,
 } from '../../render/values.js';
 import { credentialsSecretMessage } from '../../manifests/config.js';
 import { CHART_CREDENTIALS_SECRET } from '../../manifests/rules.js';
@@ -53,7 +53,7 @@ export async function render(args: Args<'render'>, io: Io): Promise<number> {
         : configured?.base
           ? await readBaseValues({ root, path: configured.base })
           : undefined;
-    content = renderKind(args.what, loaded.desired, { commit, credentialsSecret: secret, base });
+    content = RENDERERS[args.what](loaded.desired, { commit, credentialsSecret: secret, base });
   } catch (err) {
     if (err instanceof RenderInputError) throw new UserError(err.message);
     throw err;
