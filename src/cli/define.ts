@@ -79,17 +79,26 @@ export const logFormatOption = {
 
 export const DEFAULT_LISTEN = '127.0.0.1:7480';
 export const DEFAULT_STATE_FILE = '.poolsync/control-plane.json';
-/** `--state-dir`: where apply keeps its lock, last-applied state and inventory. */
-const stateDir = { type: 'string', default: '.poolsync' } as const;
 
 /** A flag that is off unless given. */
-const OFF = { type: 'boolean', default: false } as const;
+const flag = (describe: string) => ({ type: 'boolean', default: false, describe }) as const;
 
-const configDir = {
-  type: 'string',
-  default: '.',
-  describe: 'Config folder (a Git checkout or any folder of it)',
-} as const;
+/** A string option with no default. */
+const text = (describe: string) => ({ type: 'string', describe }) as const;
+
+/** A string option that is `value` unless given. */
+const defaulted = (value: string, describe: string) =>
+  ({ type: 'string', default: value, describe }) as const;
+
+/** A positional that must be given. */
+const required = (describe: string) => ({ type: 'string', demandOption: true, describe }) as const;
+
+/** `--state-dir`: where apply keeps its lock, last-applied state and inventory. */
+const stateDir = (describe: string) => defaulted('.poolsync', describe);
+
+function configDir(describe = 'Config folder (a Git checkout or any folder of it)') {
+  return defaulted('.', describe);
+}
 
 /**
  * `--control-plane URL`: where plans read from and applies write to. No value of its own, so a
@@ -105,16 +114,13 @@ function controlPlane(env: NodeJS.ProcessEnv) {
 }
 
 /** `--token-file FILE`: the token never comes from a flag value (it would show in `ps` and shell history). */
-const tokenFile = {
-  type: 'string',
-  describe: 'File holding the control-plane token (or env POOLSYNC_TOKEN_FILE / POOLSYNC_TOKEN)',
-} as const;
+const tokenFile = text(
+  'File holding the control-plane token (or env POOLSYNC_TOKEN_FILE / POOLSYNC_TOKEN)',
+);
 
-const apiKeyFile = {
-  type: 'string',
-  describe:
-    'File holding the Union API key, for union+https:// control planes (or env POOLSYNC_UNION_API_KEY)',
-} as const;
+const apiKeyFile = text(
+  'File holding the Union API key, for union+https:// control planes (or env POOLSYNC_UNION_API_KEY)',
+);
 
 /**
  * `--max-retries N`: retries of one control-plane call (connection errors, timeouts, 429 and
@@ -145,17 +151,13 @@ function color(what = 'the text output') {
   } as const;
 }
 
-const inventoryStateDir = {
-  ...stateDir,
-  describe:
-    'Where the inventory of a control plane that cannot keep it (Union, flyteadmin) is kept, as for apply',
-} as const;
+const inventoryStateDir = stateDir(
+  'Where the inventory of a control plane that cannot keep it (Union, flyteadmin) is kept, as for apply',
+);
 
-const inventory = {
-  type: 'string',
-  describe:
-    'k8s:NAMESPACE/NAME: keep the inventory of a control plane that cannot keep it (Union, flyteadmin) in this ConfigMap, shared by every CI job and daemon replica (env POOLSYNC_INVENTORY; default: k8s:<namespace of --lock>/poolsync-inventory when --lock names a Lease, else the state folder; state-dir: the state folder)',
-} as const;
+const inventory = text(
+  'k8s:NAMESPACE/NAME: keep the inventory of a control plane that cannot keep it (Union, flyteadmin) in this ConfigMap, shared by every CI job and daemon replica (env POOLSYNC_INVENTORY; default: k8s:<namespace of --lock>/poolsync-inventory when --lock names a Lease, else the state folder; state-dir: the state folder)',
+);
 
 /** `--output FORMAT` / `-o FORMAT`, the first of its choices by default. */
 function output<const C extends readonly [string, ...string[]]>(choices: C, describe: string) {
@@ -167,46 +169,37 @@ const planOutput = output(
   'text: Terraform-like; json: the plan.md format; markdown: for a pull-request comment',
 );
 
+/** An address option (`Kind/name`), repeatable. */
+const addresses = (describe: string) =>
+  ({ type: 'string', array: true, requiresArg: true, describe }) as const;
+
 /**
  * What shapes a plan (plan and apply DIR): `--target ADDRESS` (Terraform's -target),
  * `--replace ADDRESS` (Terraform's -replace), `--accept-cascade ADDRESS` (docs/flyte-oss.md,
  * What a delete takes along); each repeatable.
  */
 const planShape = {
-  target: {
-    type: 'string',
-    array: true,
-    requiresArg: true,
-    describe:
-      'Plan only this object (Kind/name, repeatable) and what it depends on; the plan says it is partial',
-  },
-  replace: {
-    type: 'string',
-    array: true,
-    requiresArg: true,
-    describe:
-      'Delete and create again this object (Kind/name, repeatable) though nothing differs; not for queues (Q6)',
-  },
-  'accept-cascade': {
-    type: 'string',
-    array: true,
-    requiresArg: true,
-    describe:
-      'flyteadmin: let this delete (ExecutionClusterLabel/P/D, PoolAssignment/P/D[/W], repeatable) take along the narrower rows poolsync does not manage; else it is blocked. poolsync.yaml acceptCascade: does the same for every run',
-  },
-} as const;
+  target: addresses(
+    'Plan only this object (Kind/name, repeatable) and what it depends on; the plan says it is partial',
+  ),
+  replace: addresses(
+    'Delete and create again this object (Kind/name, repeatable) though nothing differs; not for queues (Q6)',
+  ),
+  'accept-cascade': addresses(
+    'flyteadmin: let this delete (ExecutionClusterLabel/P/D, PoolAssignment/P/D[/W], repeatable) take along the narrower rows poolsync does not manage; else it is blocked. poolsync.yaml acceptCascade: does the same for every run',
+  ),
+};
 
 /**
  * `--lock-timeout D` (Terraform's -lock-timeout): how long apply waits for a lock another
  * apply holds before giving up. `plan` takes no lock (it reads only) and accepts the flag so
  * Terraform habits and scripts keep working.
  */
-const lockTimeout = {
-  type: 'string',
-  default: '0s',
-  describe:
-    'How long to wait for a lock held by another apply (or an embedded state open elsewhere) before failing, e.g. 30s, 5m',
-} as const;
+function lockTimeout(
+  describe = 'How long to wait for a lock held by another apply (or an embedded state open elsewhere) before failing, e.g. 30s, 5m',
+) {
+  return defaulted('0s', describe);
+}
 
 /** `--env NAME` / `-e NAME` (docs/environments.md), resolved in ./options.ts. */
 function envOption(orAll = '') {
@@ -219,11 +212,9 @@ function envOption(orAll = '') {
 }
 
 /** `--config-dir DIR` where the positional is not the config folder (apply PLANFILE, export). */
-const configDirOption = {
-  type: 'string',
-  default: '.',
-  describe: 'With --env: the config folder whose poolsync.yaml declares the environment',
-} as const;
+const configDirOption = configDir(
+  'With --env: the config folder whose poolsync.yaml declares the environment',
+);
 
 function daemonOption(env: NodeJS.ProcessEnv) {
   return {
@@ -235,11 +226,9 @@ function daemonOption(env: NodeJS.ProcessEnv) {
 }
 
 /** `--admin-token-file FILE`: the daemon admin token, never a flag value. */
-const adminTokenFile = {
-  type: 'string',
-  describe:
-    'File holding the daemon admin token (or env POOLSYNC_ADMIN_TOKEN_FILE / POOLSYNC_ADMIN_TOKEN)',
-} as const;
+const adminTokenFile = text(
+  'File holding the daemon admin token (or env POOLSYNC_ADMIN_TOKEN_FILE / POOLSYNC_ADMIN_TOKEN)',
+);
 
 const init = {
   command: 'init [dir]',
@@ -247,17 +236,17 @@ const init = {
     'Start a config repository: a commented poolsync.yaml, and with --from-live the manifests of what the control plane holds',
   builder: (y: Argv, env: NodeJS.ProcessEnv) =>
     y
-      .positional('dir', {
-        ...configDir,
-        describe: 'Folder to start it in (created if missing; must have no poolsync.yaml)',
-      })
-      .option('from-live', {
-        ...OFF,
-        describe:
+      .positional(
+        'dir',
+        configDir('Folder to start it in (created if missing; must have no poolsync.yaml)'),
+      )
+      .options({
+        'from-live': flag(
           'Also write the control plane’s pools, clusters, queues and assignments as manifests (as `poolsync export`), so the first plan shows no changes',
+        ),
+        ...credentials(env),
+        'state-dir': inventoryStateDir,
       })
-      .options(credentials(env))
-      .option('state-dir', inventoryStateDir)
       .example('$0 init pools', 'A new, empty config repository in ./pools')
       .example(
         '$0 init pools --from-live --control-plane union+https://acme.hosted.unionai.cloud',
@@ -271,12 +260,11 @@ const validate = {
     'Check the manifests of a config folder and report every error with its file:line:column',
   builder: (y: Argv) =>
     y
-      .positional('dir', configDir)
-      .option('env', envOption(', or all (default: all of them)'))
-      .option(
-        'output',
-        output(['text', 'json'], 'text: one line per error; json: {valid, errors, counts}'),
-      )
+      .positional('dir', configDir())
+      .options({
+        env: envOption(', or all (default: all of them)'),
+        output: output(['text', 'json'], 'text: one line per error; json: {valid, errors, counts}'),
+      })
       .example('$0 validate examples/config-repo', 'Validate the bundled example')
       .example('$0 validate . --output json', 'Machine-readable result for CI'),
 } satisfies Command;
@@ -287,17 +275,16 @@ const check = {
     'Check the setup before the first plan: the config folder, the control plane’s endpoint and credentials, and what poolsync may do there per kind',
   builder: (y: Argv, env: NodeJS.ProcessEnv) =>
     y
-      .positional('dir', {
-        ...configDir,
-        describe: 'Config folder to validate too',
-      })
-      .options(credentials(env))
-      .option('max-retries', { ...maxRetries, default: 0 })
-      .option('probe', {
-        type: 'boolean',
-        default: true,
-        describe:
-          'Read every kind the control plane manages (reads only, never writes); --no-probe checks the folder, the URL and that the credentials can be read',
+      .positional('dir', configDir('Config folder to validate too'))
+      .options({
+        ...credentials(env),
+        'max-retries': { ...maxRetries, default: 0 },
+        probe: {
+          type: 'boolean',
+          default: true,
+          describe:
+            'Read every kind the control plane manages (reads only, never writes); --no-probe checks the folder, the URL and that the credentials can be read',
+        },
       })
       .example(
         '$0 check pools --control-plane union+https://acme.hosted.unionai.cloud --api-key-file key',
@@ -316,50 +303,40 @@ const plan = {
   describe: 'Show what apply would change on the control plane, without changing anything',
   builder: (y: Argv, env: NodeJS.ProcessEnv) =>
     y
-      .positional('dir', configDir)
-      .option('env', envOption(', or all'))
-      .options(credentials(env))
-      .option('max-retries', maxRetries)
-      .option('parallelism', {
-        type: 'string',
-        coerce: wholeNumber('parallelism', 1),
-        default: PLAN_PARALLELISM,
-        describe:
-          'Most calls to a network control plane in flight while reading (lowered while it throttles); Union reads one default-queue setting per call',
-      })
-      .option('output', planOutput)
-      .option('out', {
-        type: 'string',
-        describe: 'Also save the plan (JSON) to FILE, for `apply FILE` and `show FILE`',
-      })
-      .option('detailed-exitcode', {
-        ...OFF,
-        describe: 'Exit 0 when there is nothing to apply, 2 when there are changes, 1 on error',
-      })
-      .option('color', color())
-      .options(planShape)
-      .option('refresh-only', {
-        ...OFF,
-        describe:
+      .positional('dir', configDir())
+      .options({
+        env: envOption(', or all'),
+        ...credentials(env),
+        'max-retries': maxRetries,
+        parallelism: {
+          type: 'string',
+          coerce: wholeNumber('parallelism', 1),
+          default: PLAN_PARALLELISM,
+          describe:
+            'Most calls to a network control plane in flight while reading (lowered while it throttles); Union reads one default-queue setting per call',
+        },
+        output: planOutput,
+        out: text('Also save the plan (JSON) to FILE, for `apply FILE` and `show FILE`'),
+        'detailed-exitcode': flag(
+          'Exit 0 when there is nothing to apply, 2 when there are changes, 1 on error',
+        ),
+        color: color(),
+        ...planShape,
+        'refresh-only': flag(
           'Show only what changed on the control plane since the last apply (drift), proposing nothing',
-      })
-      .option('lock-timeout', {
-        ...lockTimeout,
-        describe:
+        ),
+        'lock-timeout': lockTimeout(
           "Accepted as Terraform's plan takes it: a plan takes no lock (it only reads), so it never waits",
-      })
-      .option('state-dir', {
-        ...stateDir,
-        describe:
+        ),
+        'state-dir': stateDir(
           'Where apply recorded the last applied state of an HTTP control plane (--refresh-only), and the inventory of a control plane that cannot keep it (Union, flyteadmin)',
-      })
-      .option('lock', {
-        type: 'string',
-        describe:
+        ),
+        lock: text(
           'The --lock of the apply this plan is for (env POOLSYNC_LOCK): a plan takes no lock, but reads the inventory kept beside that Lease (see --inventory)',
+        ),
+        inventory,
+        ...pullRequestCommentOptions,
       })
-      .option('inventory', inventory)
-      .options(pullRequestCommentOptions)
       .example([
         [
           '$0 plan examples/config-repo',
@@ -381,59 +358,48 @@ const apply = {
   describe: 'Apply the changes of a config repository (DIR) or of a saved JSON plan (PLANFILE)',
   builder: (y: Argv, env: NodeJS.ProcessEnv) =>
     y
-      .positional('path', {
-        type: 'string',
-        default: '.',
-        describe:
+      .positional(
+        'path',
+        defaulted(
+          '.',
           'A config repository folder, or a plan saved with `plan --output json --out FILE`',
-      })
-      .option('env', envOption())
-      .option('config-dir', configDirOption)
-      .option('control-plane', controlPlane(env))
-      .option('auto-approve', {
-        ...OFF,
-        describe: 'Apply without asking for confirmation',
-      })
-      .option('parallelism', {
-        type: 'string',
-        coerce: wholeNumber('parallelism', 1),
-        describe: `Most steps running at once (default ${DEFAULT_PARALLELISM}; ${FILE_PARALLELISM} for a file: control plane, whose calls share fsyncs)`,
-      })
-      .option('wait-timeout', {
-        type: 'string',
-        default: '30m',
-        describe:
+        ),
+      )
+      .options({
+        env: envOption(),
+        'config-dir': configDirOption,
+        'control-plane': controlPlane(env),
+        'auto-approve': flag('Apply without asking for confirmation'),
+        parallelism: {
+          type: 'string',
+          coerce: wholeNumber('parallelism', 1),
+          describe: `Most steps running at once (default ${DEFAULT_PARALLELISM}; ${FILE_PARALLELISM} for a file: control plane, whose calls share fsyncs)`,
+        },
+        'wait-timeout': defaulted(
+          '30m',
           'How long to wait for in-flight work before deleting a cluster (e.g. 90s, 30m, 1h)',
-      })
-      .option('lock-timeout', lockTimeout)
-      .option('max-retries', maxRetries)
-      .option('token-file', tokenFile)
-      .option('api-key-file', apiKeyFile)
-      .option('state-dir', {
-        ...stateDir,
-        describe:
+        ),
+        'lock-timeout': lockTimeout(),
+        'max-retries': maxRetries,
+        'token-file': tokenFile,
+        'api-key-file': apiKeyFile,
+        'state-dir': stateDir(
           'Where apply locks and the last applied state of HTTP control planes are kept (file: ones: beside the state file)',
-      })
-      .option('lock', {
-        type: 'string',
-        describe:
+        ),
+        lock: text(
           'k8s:NAMESPACE/NAME: hold this Kubernetes Lease while applying, for control planes with no apply lock of their own (env POOLSYNC_LOCK)',
-      })
-      .option('inventory', inventory)
-      .option('flyte-cli', {
-        type: 'string',
-        describe:
+        ),
+        inventory,
+        'flyte-cli': text(
           'Run the manual steps (no public API) with this flyte CLI binary instead of stopping at them',
-      })
-      .option('color', color('the output'))
-      .option(
-        'output',
-        output(
+        ),
+        color: color('the output'),
+        output: output(
           ['text', 'json'],
           'text: the plan, progress and summary; json: one document on stdout when done (progress on stderr)',
         ),
-      )
-      .options(planShape)
+        ...planShape,
+      })
       .example([
         ['$0 apply . --target Cluster/prod-1', 'Apply one cluster and what it depends on'],
         ['$0 apply . --replace Cluster/prod-1', 'Delete and register a cluster again'],
@@ -446,42 +412,29 @@ const promote = {
     "Show what promoting an environment's own manifests to the next environment would plan there (docs/environments.md)",
   builder: (y: Argv) =>
     y
-      .positional('from', {
-        type: 'string',
-        demandOption: true,
-        describe: 'The environment whose own folder is promoted',
-      })
-      .positional('dir', configDir)
-      .option('to', {
-        type: 'string',
-        requiresArg: true,
-        describe: 'The environment promoted to (default: the promotesTo of FROM in poolsync.yaml)',
-      })
-      .option('write', {
-        ...OFF,
-        describe: "Also make the change: copy the manifests into the next environment's folder",
-      })
-      .option('detailed-exitcode', {
-        ...OFF,
-        describe: 'Exit 0 when promoting changes nothing, 2 when it would, 1 on error',
-      })
-      .option(
-        'output',
-        output(['text', 'markdown'], 'text, or markdown for a pull-request comment'),
-      )
-      .option('color', color())
-      .option('max-retries', maxRetries)
-      .option('token-file', {
-        ...tokenFile,
-        describe: "The next environment's token file, over its tokenFile in poolsync.yaml",
-      })
-      .option('api-key-file', {
-        ...apiKeyFile,
-        describe: "The next environment's Union API key file, over its apiKeyFile in poolsync.yaml",
-      })
-      .option('state-dir', {
-        ...stateDir,
-        describe: 'Where the inventory of a control plane that cannot keep it is kept',
+      .positional('from', required('The environment whose own folder is promoted'))
+      .positional('dir', configDir())
+      .options({
+        to: {
+          type: 'string',
+          requiresArg: true,
+          describe:
+            'The environment promoted to (default: the promotesTo of FROM in poolsync.yaml)',
+        },
+        write: flag("Also make the change: copy the manifests into the next environment's folder"),
+        'detailed-exitcode': flag(
+          'Exit 0 when promoting changes nothing, 2 when it would, 1 on error',
+        ),
+        output: output(['text', 'markdown'], 'text, or markdown for a pull-request comment'),
+        color: color(),
+        'max-retries': maxRetries,
+        'token-file': text(
+          "The next environment's token file, over its tokenFile in poolsync.yaml",
+        ),
+        'api-key-file': text(
+          "The next environment's Union API key file, over its apiKeyFile in poolsync.yaml",
+        ),
+        'state-dir': stateDir('Where the inventory of a control plane that cannot keep it is kept'),
       })
       .example('$0 promote staging', 'What promoting staging to production would plan there')
       .example(
@@ -495,13 +448,8 @@ const show = {
   describe: 'Render a plan saved with `poolsync plan --out FILE`',
   builder: (y: Argv) =>
     y
-      .positional('planfile', {
-        type: 'string',
-        demandOption: true,
-        describe: 'A plan file (JSON)',
-      })
-      .option('output', planOutput)
-      .option('color', color())
+      .positional('planfile', required('A plan file (JSON)'))
+      .options({ output: planOutput, color: color() })
       .example('$0 show plan.json', 'Review a saved plan'),
 } satisfies Command;
 
@@ -510,26 +458,19 @@ const show = {
  * plane is chosen as `plan` chooses it (--env, --control-plane).
  */
 function stateOptions(y: Argv, env: NodeJS.ProcessEnv) {
-  return y
-    .positional('dir', configDir)
-    .option('env', envOption())
-    .options(credentials(env))
-    .option('max-retries', maxRetries)
-    .option('state-dir', inventoryStateDir)
-    .option('lock', {
-      type: 'string',
-      describe: 'The --lock of your applies (env POOLSYNC_LOCK): the inventory is kept beside it',
-    })
-    .option('inventory', inventory)
-    .option('output', { ...output(['text', 'json'], 'text, or JSON'), type: 'string' });
+  return y.positional('dir', configDir()).options({
+    env: envOption(),
+    ...credentials(env),
+    'max-retries': maxRetries,
+    'state-dir': inventoryStateDir,
+    lock: text('The --lock of your applies (env POOLSYNC_LOCK): the inventory is kept beside it'),
+    inventory,
+    output: { ...output(['text', 'json'], 'text, or JSON'), type: 'string' },
+  });
 }
 export type StateArgs = ArgsOf<typeof stateOptions> & { address?: string };
 
-const address = {
-  type: 'string',
-  demandOption: true,
-  describe: 'Kind/name, e.g. Queue/training',
-} as const;
+const address = required('Kind/name, e.g. Queue/training');
 
 const state: Command = {
   command: 'state',
@@ -573,30 +514,20 @@ const render = {
         demandOption: true,
         describe: 'flyte-core-values | union-cluster-pools',
       })
-      .positional('dir', configDir)
-      .option('env', envOption())
-      .option('out', {
-        type: 'string',
-        describe:
+      .positional('dir', configDir())
+      .options({
+        env: envOption(),
+        out: text(
           'File to write (- for stdout); default: the path in poolsync.yaml render (written only when it changes, never over uncommitted edits), else stdout',
-      })
-      .option('stdout', {
-        ...OFF,
-        describe: 'Print to stdout even when poolsync.yaml names a file',
-      })
-      .option('check', {
-        ...OFF,
-        describe: 'Write nothing; exit 1 when the file differs from what would be rendered',
-      })
-      .option('credentials-secret', {
-        type: 'string',
-        describe:
+        ),
+        stdout: flag('Print to stdout even when poolsync.yaml names a file'),
+        check: flag('Write nothing; exit 1 when the file differs from what would be rendered'),
+        'credentials-secret': text(
           'flyte-core-values: the Secret with the data-plane credentials; the chart mounts only cluster-credentials (V14)',
-      })
-      .option('base', {
-        type: 'string',
-        describe:
+        ),
+        base: text(
           'flyte-core-values: your own values file; its flyteadmin.additionalVolumes and additionalVolumeMounts are kept in the rendered lists (Helm replaces lists). Default: poolsync.yaml render.flyte-core-values.base',
+        ),
       })
       .example(
         '$0 render flyte-core-values examples/flyte-oss --out values-clusters.yaml',
@@ -617,22 +548,21 @@ const exportCommand = {
   describe: 'Write the live control-plane state as manifests (to adopt poolsync)',
   builder: (y: Argv, env: NodeJS.ProcessEnv) =>
     y
-      .option('env', envOption())
-      .option('config-dir', configDirOption)
-      .option('control-plane', controlPlane(env))
-      .option('dir', {
-        type: 'string',
-        // Required: writing into whatever folder the shell is in scattered four folders there.
-        demandOption: 'name the folder to write into, e.g. --dir ./config (created if missing)',
-        describe: 'Folder to write pools/, clusters/, queues/, assignments/ into (required)',
-      })
-      .option('token-file', tokenFile)
-      .option('api-key-file', apiKeyFile)
-      .option('state-dir', inventoryStateDir)
-      .option('inventory', inventory)
-      .option('force', {
-        ...OFF,
-        describe: 'Overwrite manifest files that already exist',
+      .options({
+        env: envOption(),
+        'config-dir': configDirOption,
+        'control-plane': controlPlane(env),
+        dir: {
+          type: 'string',
+          // Required: writing into whatever folder the shell is in scattered four folders there.
+          demandOption: 'name the folder to write into, e.g. --dir ./config (created if missing)',
+          describe: 'Folder to write pools/, clusters/, queues/, assignments/ into (required)',
+        },
+        'token-file': tokenFile,
+        'api-key-file': apiKeyFile,
+        'state-dir': inventoryStateDir,
+        inventory,
+        force: flag('Overwrite manifest files that already exist'),
       })
       .example(
         '$0 export --control-plane https://cp.example.com --dir ./config',
@@ -645,22 +575,17 @@ const importCommand = {
   describe: 'Write one live object (Kind/name) as a manifest in the config repository',
   builder: (y: Argv, env: NodeJS.ProcessEnv) =>
     y
-      .positional('address', {
-        type: 'string',
-        demandOption: true,
-        describe: 'Kind/name, e.g. Cluster/prod-1, Queue/batch, PoolAssignment/project/domain',
-      })
-      .option('dir', {
-        ...configDir,
-        describe: 'Config folder to write the manifest into (<kind folder>/<name>.yaml)',
-      })
-      .option('control-plane', controlPlane(env))
-      .option('token-file', tokenFile)
-      .option('state-dir', inventoryStateDir)
-      .option('inventory', inventory)
-      .option('force', {
-        ...OFF,
-        describe: 'Overwrite the manifest file when it exists',
+      .positional(
+        'address',
+        required('Kind/name, e.g. Cluster/prod-1, Queue/batch, PoolAssignment/project/domain'),
+      )
+      .options({
+        dir: configDir('Config folder to write the manifest into (<kind folder>/<name>.yaml)'),
+        'control-plane': controlPlane(env),
+        'token-file': tokenFile,
+        'state-dir': inventoryStateDir,
+        inventory,
+        force: flag('Overwrite the manifest file when it exists'),
       })
       .example('$0 import Cluster/legacy-1 --dir ./config', 'Adopt one unmanaged cluster')
       .example(
@@ -684,27 +609,24 @@ const daemon = {
         defaultDescription: opt.default === undefined ? undefined : String(opt.default),
         choices: opt.choices && [...opt.choices],
       };
-    return (
-      y
-        .option('config', {
-          type: 'string',
-          describe: 'YAML file of settings (keys are the flag names); flags and env win over it',
-        })
-        .option('quickstart', {
+    return y
+      .options({
+        config: text('YAML file of settings (keys are the flag names); flags and env win over it'),
+        quickstart: {
           type: 'boolean',
           describe:
             'Demo: embedded control plane (file:.poolsync/control-plane.json), watch examples/config-repo, policy all, print each applied plan, serve on 127.0.0.1:8080 (or --listen / POOLSYNC_LISTEN)',
-        })
+        },
         // Typed by name in DaemonArgs: the settings' names are data.
-        .options(settings as Record<never, Options>)
-        .options(notifyOptions)
-        .example('$0 daemon --quickstart', 'Local demo on the embedded control plane')
-        .example(
-          'POOLSYNC_GITHUB_WEBHOOK_SECRET_FILE=/run/secrets/gh $0 daemon --repo https://github.com/acme/pools.git --control-plane https://cp.example.com',
-          'Follow main of a repository and apply it to a control plane',
-        )
-        .example('$0 daemon --watch ./pools --policy none', 'Plan every change of a folder on disk')
-    );
+        ...(settings as Record<never, Options>),
+        ...notifyOptions,
+      })
+      .example('$0 daemon --quickstart', 'Local demo on the embedded control plane')
+      .example(
+        'POOLSYNC_GITHUB_WEBHOOK_SECRET_FILE=/run/secrets/gh $0 daemon --repo https://github.com/acme/pools.git --control-plane https://cp.example.com',
+        'Follow main of a repository and apply it to a control plane',
+      )
+      .example('$0 daemon --watch ./pools --policy none', 'Plan every change of a folder on disk');
   },
 } satisfies Command;
 export type DaemonArgs = ArgsOf<typeof daemon.builder> & Record<string, unknown>;
@@ -732,9 +654,7 @@ const status = {
   describe: 'What a running daemon reports: outcome, commit, control plane, last run, held changes',
   builder: (y: Argv, env: NodeJS.ProcessEnv) =>
     y
-      .option('daemon', daemonOption(env))
-      .option('env', oneEnvironment)
-      .option('output', daemonOutput)
+      .options({ daemon: daemonOption(env), env: oneEnvironment, output: daemonOutput })
       .example('$0 status --daemon http://poolsync:8080', 'Is the control plane in sync?'),
 } satisfies Command;
 
@@ -743,14 +663,16 @@ const sync = {
   describe: 'Ask a running daemon to fetch and reconcile now, and show what the run did',
   builder: (y: Argv, env: NodeJS.ProcessEnv) =>
     y
-      .option('daemon', daemonOption(env))
-      .option('admin-token-file', adminTokenFile)
-      .option('wait', {
-        type: 'boolean',
-        default: true,
-        describe: 'Wait for the run and show its result (--no-wait: only ask)',
+      .options({
+        daemon: daemonOption(env),
+        'admin-token-file': adminTokenFile,
+        wait: {
+          type: 'boolean',
+          default: true,
+          describe: 'Wait for the run and show its result (--no-wait: only ask)',
+        },
+        output: daemonOutput,
       })
-      .option('output', daemonOutput)
       .example('$0 sync --daemon http://poolsync:8080', 'Apply the newest commit now'),
 } satisfies Command;
 
@@ -760,9 +682,7 @@ const history = {
   builder: (y: Argv, env: NodeJS.ProcessEnv) =>
     y
       .positional('run', { type: 'number', describe: 'A run’s number: its plan' })
-      .option('daemon', daemonOption(env))
-      .option('env', oneEnvironment)
-      .option('output', daemonOutput)
+      .options({ daemon: daemonOption(env), env: oneEnvironment, output: daemonOutput })
       .example('$0 history --daemon http://poolsync:8080', 'The last runs, newest first')
       .example('$0 history 12 --daemon http://poolsync:8080', 'What run 12 planned'),
 } satisfies Command;
@@ -773,15 +693,14 @@ const approve = {
     'Approve the destructive changes a daemon holds under policy safe (exactly their fingerprint)',
   builder: (y: Argv, env: NodeJS.ProcessEnv) =>
     y
-      .positional('fingerprint', {
-        type: 'string',
-        describe: 'sha256:… of the held changes (GET /status approval.pending); omit to see them',
-      })
-      .option('daemon', daemonOption(env))
-      .option('admin-token-file', adminTokenFile)
-      .option('as', {
-        type: 'string',
-        describe: 'Approver name recorded in /status and the run log (default: user@host)',
+      .positional(
+        'fingerprint',
+        text('sha256:… of the held changes (GET /status approval.pending); omit to see them'),
+      )
+      .options({
+        daemon: daemonOption(env),
+        'admin-token-file': adminTokenFile,
+        as: text('Approver name recorded in /status and the run log (default: user@host)'),
       })
       .example('$0 approve --daemon http://poolsync:8080', 'Show what waits for approval')
       .example(
@@ -800,57 +719,41 @@ const serve = {
   describe:
     'Serve an embedded control plane over the REST API (schemas/control-plane.openapi.yaml)',
   builder: (y: Argv) =>
-    y
-      .option('listen', {
-        type: 'string',
-        default: DEFAULT_LISTEN,
-        describe: 'HOST:PORT to listen on (loopback by default)',
-      })
-      .option('state', {
-        type: 'string',
-        default: DEFAULT_STATE_FILE,
-        describe:
-          'State file (created when absent; its folder must exist, except the default .poolsync/ or with --create-folder)',
-      })
-      .option('create-folder', {
-        ...OFF,
-        describe:
-          "Create the --state file's folder when it does not exist (a new control plane on purpose)",
-      })
-      .option('token-file', {
-        type: 'string',
-        describe: 'Require this bearer token (file holding it)',
-      })
-      .option('simulate', {
-        ...OFF,
-        describe: 'Enable /v1/sim/: cluster reports, in-flight work, latency and fault injection',
-      })
-      .option('default-pool-contract', {
-        type: 'string',
-        describe:
-          'YAML/JSON file with the `default` pool contract, used when the state is first created',
-      })
-      .option('capabilities', {
-        type: 'string',
-        describe: `Capabilities a new state is created with: comma-separated ${CAPABILITY_NAMES.join(', ')} (or none); for an existing state they must match the stored ones`,
-      })
-      .option('oauth-client-file', {
-        type: 'string',
-        describe:
-          "Also serve Union's Connect/gRPC API on this port, with OAuth2 client credentials for the client in this YAML file (client_id, client_secret, org, token_ttl_seconds, authorization_metadata_key); see docs/union.md",
-      })
-      .option('flyte-project', {
+    y.options({
+      listen: defaulted(DEFAULT_LISTEN, 'HOST:PORT to listen on (loopback by default)'),
+      state: defaulted(
+        DEFAULT_STATE_FILE,
+        'State file (created when absent; its folder must exist, except the default .poolsync/ or with --create-folder)',
+      ),
+      'create-folder': flag(
+        "Create the --state file's folder when it does not exist (a new control plane on purpose)",
+      ),
+      'token-file': text('Require this bearer token (file holding it)'),
+      simulate: flag(
+        'Enable /v1/sim/: cluster reports, in-flight work, latency and fault injection',
+      ),
+      'default-pool-contract': text(
+        'YAML/JSON file with the `default` pool contract, used when the state is first created',
+      ),
+      capabilities: text(
+        `Capabilities a new state is created with: comma-separated ${CAPABILITY_NAMES.join(', ')} (or none); for an existing state they must match the stored ones`,
+      ),
+      'oauth-client-file': text(
+        "Also serve Union's Connect/gRPC API on this port, with OAuth2 client credentials for the client in this YAML file (client_id, client_secret, org, token_ttl_seconds, authorization_metadata_key); see docs/union.md",
+      ),
+      'flyte-project': {
         type: 'string',
         array: true,
         describe:
           "A project the flyteadmin stand-in has registered (repeatable; as flyteadmin's seed-projects): attributes of other projects are refused, as flyteadmin refuses them",
-      })
-      .option('log-level', {
+      },
+      'log-level': {
         type: 'string',
         default: 'info',
         choices: ['fatal', 'error', 'warn', 'info', 'debug', 'silent'] as const,
         describe: 'Request log level (logs go to stderr)',
-      }),
+      },
+    }),
 } satisfies Command;
 export type ServeArgs = ArgsOf<typeof serve.builder>;
 
@@ -859,16 +762,13 @@ const capabilities = {
   command: 'capabilities',
   describe: 'Show or change (--set) the capabilities stored with an embedded control-plane state',
   builder: (y: Argv) =>
-    y
-      .option('state', {
-        type: 'string',
-        default: DEFAULT_STATE_FILE,
-        describe: 'State file (it must exist: this command never creates one)',
-      })
-      .option('set', {
-        type: 'string',
-        describe: `Comma-separated ${CAPABILITY_NAMES.join(', ')}, or none`,
-      }),
+    y.options({
+      state: defaulted(
+        DEFAULT_STATE_FILE,
+        'State file (it must exist: this command never creates one)',
+      ),
+      set: text(`Comma-separated ${CAPABILITY_NAMES.join(', ')}, or none`),
+    }),
 } satisfies Command;
 export type CapabilitiesArgs = ArgsOf<typeof capabilities.builder>;
 

@@ -166,10 +166,9 @@ export async function resolveTargets(
 
 /** Without environments: `--control-plane` (else its default) and the credentials' flags. */
 function plainTarget(args: EnvArgs, env: NodeJS.ProcessEnv): EnvTarget {
-  const url = controlPlaneUrl(args, env);
   return {
     name: null,
-    url,
+    url: controlPlaneUrl(args, env),
     tokenFile: args['token-file'],
     apiKeyFile: args['api-key-file'],
     env: null,

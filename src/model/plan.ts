@@ -278,12 +278,5 @@ export function planWith(plan: Plan, fields: Partial<Plan>): Plan {
   if (typeof Object.getOwnPropertyDescriptor(plan, 'changes')?.get !== 'function')
     return { ...plan, ...fields };
   const out = Object.defineProperties({}, Object.getOwnPropertyDescriptors(plan)) as Plan;
-  for (const [key, value] of Object.entries(fields))
-    Object.defineProperty(out, key, {
-      value,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-  return out;
+  return Object.defineProperties(out, Object.getOwnPropertyDescriptors(fields));
 }

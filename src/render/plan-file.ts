@@ -102,12 +102,11 @@ export function parsePlanFile(text: string, where: string, opts: { key: PlanKey 
   const version = doc.format_version;
   if (version === undefined)
     throw new PlanFileError(`${where} is not a plan: it has no format_version; ${PLAN_AGAIN}`);
-  if (version !== PLAN_FORMAT_VERSION) {
+  if (version !== PLAN_FORMAT_VERSION)
     throw new PlanFileError(
       `${where} is a plan of format_version ${JSON.stringify(version)}; this poolsync reads format_version ` +
         `"${PLAN_FORMAT_VERSION}": plan again with this version`,
     );
-  }
   verifySeal(doc, where, opts.key);
   // Without it the plan would apply to any control plane (a seal without a key can be made again).
   if (doc.control_plane === undefined)
@@ -124,11 +123,10 @@ export function parsePlanFile(text: string, where: string, opts: { key: PlanKey 
   }
   const plan = doc as unknown as Plan;
   const unaccounted = unaccountedStep(plan);
-  if (unaccounted !== null) {
+  if (unaccounted !== null)
     throw new PlanFileError(
       `${where} is refused: ${unaccounted}. A plan runs only steps its changes show; ${PLAN_AGAIN}`,
     );
-  }
   return plan;
 }
 

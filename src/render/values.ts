@@ -10,7 +10,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { posix } from 'node:path';
 import { CHART_CREDENTIALS_DIR, CHART_CREDENTIALS_SECRET } from '../manifests/rules.js';
 import { DEFAULT_POOL } from '../model/common.js';
-import { bucketOf } from '../model/flyte.js';
+import { bucketOf, isMap } from '../model/flyte.js';
 
 /** A generated file larger than this is not read (a hostile commit could put anything there). */
 const TARGET_MAX_BYTES = 64 * 1024 * 1024;
@@ -35,11 +35,6 @@ interface RenderOptions {
   credentialsSecret?: string | undefined;
   /** flyte-core-values: the operator's own values, parsed (readBaseValues), whose volume lists are kept. */
   base?: BaseValues | undefined;
-}
-
-/** Throws RenderInputError when the base values cannot be combined with the rendered ones. */
-export function renderKind(kind: RenderKind, desired: DesiredState, opts: RenderOptions): string {
-  return RENDERERS[kind](desired, opts);
 }
 
 /**
@@ -105,7 +100,7 @@ export async function renderTargets(
       const base = settings.base
         ? await readBaseValues({ root: dir, path: settings.base })
         : undefined;
-      const content = renderKind(kind, desired, { commit, credentialsSecret, base });
+      const content = RENDERERS[kind](desired, { commit, credentialsSecret, base });
       // Read as every repository file is: never through a link (validation refuses those).
       const current = await readTarget(dir, path).catch((err: Error) => err);
       out.push(
@@ -238,7 +233,6 @@ export class RenderInputError extends Error {
 }
 
 type Entry = Record<string, unknown>;
-const isMap = (v: unknown): v is Entry => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function list(base: unknown, ...path: string[]): Entry[] {
   let node = base;
@@ -422,7 +416,8 @@ export function renderUnionClusterPools(desired: DesiredState, opts: RenderOptio
   return header(opts.commit, 'poolsync render union-cluster-pools', extra) + out.join('\n') + '\n';
 }
 
-const RENDERERS: Record<RenderKind, (desired: DesiredState, opts: RenderOptions) => string> = {
+/** Each generated file's renderer (a RenderInputError when the base values do not combine). */
+export const RENDERERS = {
   'flyte-core-values': renderFlyteCoreValues,
   'union-cluster-pools': renderUnionClusterPools,
-};
+} satisfies Record<RenderKind, (desired: DesiredState, opts: RenderOptions) => string>;

@@ -24,12 +24,11 @@ export async function approve(args: DaemonClientArgs, io: Io): Promise<number> {
   const s = (await daemonRequest(`${base}/status`, { method: 'GET' })).json as DaemonStatus;
   // A follower answers with the leader's status; its own only when the leader is out of
   // reach, and then what waits is the leader's to say, not this replica's.
-  if (s.leader && !s.leader.isLeader) {
+  if (s.leader && !s.leader.isLeader)
     throw new UserError(
       `${base} is answered by ${s.leader.identity}, which is not the leader and could not reach it (leader: ${s.leader.leader ?? 'none yet'}): ` +
         'what waits for approval is not known here; retry in a few seconds',
     );
-  }
   if (!args.fingerprint) {
     // With environments (docs/environments.md) each holds its own.
     const waiting = sections(s, undefined).flatMap(([name, e]) =>
@@ -63,11 +62,10 @@ export async function approve(args: DaemonClientArgs, io: Io): Promise<number> {
   }
   if (res.status === 409)
     throw new UserError(`Approval refused: ${body.reason ?? 'unknown reason'}`);
-  if (res.status === 503) {
+  if (res.status === 503)
     throw new UserError(
       `${base}: ${body.error ?? 'not the leader'}${body.leader ? ` (the leader is ${body.leader})` : ''}; nothing was approved`,
     );
-  }
   throw new UserError(
     `${base}/approve answered HTTP ${res.status}: ${body.error ?? body.reason ?? ''}`,
   );

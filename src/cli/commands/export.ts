@@ -109,11 +109,10 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
   const url = controlPlaneUrl(args, io.env);
   checkAddressSyntax('import', args.address);
   const kind = args.address.slice(0, args.address.indexOf('/'));
-  if (!IMPORTABLE.includes(kind)) {
+  if (!IMPORTABLE.includes(kind))
     throw new UserError(
       `import writes ${IMPORTABLE.join(', ')} objects; ${kind} objects are not read back from the control plane one by one: declare it in the repository (see docs/manifests.md)`,
     );
-  }
   const name = args.address.slice(kind.length + 1);
   if (kind !== 'PoolAssignment' && !isValidName(name))
     throw new UserError(
@@ -212,15 +211,14 @@ export function checkExportedPath(path: string): void {
     );
 }
 
-/** Writes `file` under `out` (checked first); returns its full path. */
-export async function writeExported(out: string, file: ExportedFile): Promise<string> {
+/** Writes `file` under `out` (checked first). */
+async function writeExported(out: string, file: ExportedFile): Promise<void> {
   checkExportedPath(file.path);
   try {
     await writeRepoFile(out, file.path, file.content);
   } catch (err) {
     throw new UserError(`${(err as Error).message} (under ${out})`);
   }
-  return join(out, file.path);
 }
 
 /**

@@ -1,7 +1,6 @@
 /**
  * `poolsync render flyte-core-values|union-cluster-pools [DIR] [--out FILE | --stdout] [--check]
- * [--base FILE]`: writes
- * a generated configuration file from the manifests (docs/flyte-oss.md,
+ * [--base FILE]`: writes a generated configuration file from the manifests (docs/flyte-oss.md,
  * docs/union-self-managed.md). Without --out it writes where poolsync.yaml `render` says, or to
  * stdout when it says nothing; --stdout forces stdout. --check writes nothing and exits 1 when
  * the file in the folder differs from what would be rendered (for CI). --base names the
@@ -16,11 +15,11 @@ import { loadRepository } from '../../manifests/index.js';
 import { formatValidationText } from '../../manifests/report.js';
 import { cleanCommit } from '../../ops/plan-run.js';
 import {
+  RENDERERS,
   RenderInputError,
   compareTarget,
   readBaseValues,
   readTarget,
-  renderKind,
 } from '../../render/values.js';
 import { credentialsSecretMessage } from '../../manifests/config.js';
 import { CHART_CREDENTIALS_SECRET } from '../../manifests/rules.js';
@@ -54,7 +53,7 @@ export async function render(args: Args<'render'>, io: Io): Promise<number> {
         : configured?.base
           ? await readBaseValues({ root, path: configured.base })
           : undefined;
-    content = renderKind(args.what, loaded.desired, { commit, credentialsSecret: secret, base });
+    content = RENDERERS[args.what](loaded.desired, { commit, credentialsSecret: secret, base });
   } catch (err) {
     if (err instanceof RenderInputError) throw new UserError(err.message);
     throw err;
