@@ -84,11 +84,15 @@ export interface QueueDecision {
   undeletes?: boolean;
 }
 
-export interface AssignmentDecision {
+/** An object set by an upsert (assignment, setting, label): whether its set and delete steps exist. */
+interface Upserted {
   change: Change;
   set: boolean;
-  /** delete_assignment step (prune, or removed around a pool replacement, A3). */
+  /** Deleted: by prune, or (an assignment) around the replacement of its pool (A3). */
   remove: boolean;
+}
+
+export interface AssignmentDecision extends Upserted {
   livePool: string | null;
   finalPool: string | null;
 }
@@ -137,21 +141,13 @@ export function locationOf(source: SourceLocation | undefined): string | null {
  * What the planner decided for a default-queue setting (default-queues.ts) and an execution
  * cluster label (cluster-labels.ts), kept on the PlanContext for the passes that run after.
  */
-export interface DefaultQueueDecision {
-  change: Change;
-  /** A set_default_queue step exists. */
-  set: boolean;
-  /** A delete_default_queue step exists (prune). */
-  remove: boolean;
+export interface DefaultQueueDecision extends Upserted {
   /** The queue the setting names once the plan is applied; null when it is deleted. */
   finalQueue: string | null;
 }
 
-export interface LabelDecision {
-  change: Change;
+export interface LabelDecision extends Upserted {
   key: ExecutionClusterLabel;
-  set: boolean;
-  remove: boolean;
 }
 
 /**

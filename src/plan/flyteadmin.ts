@@ -115,10 +115,8 @@ function checkProjects(ctx: AttributeWork, views: AttributeView[], fa: Flyteadmi
  * again with the edits below, on its own copies of the label and assignment decisions
  * (AttributeWork), which it returns.
  */
-type AttributeKind = 'ExecutionClusterLabel' | 'PoolAssignment';
-
 interface AttributeView {
-  kind: AttributeKind;
+  kind: 'ExecutionClusterLabel' | 'PoolAssignment';
   type: MatchableResourceType;
   /** `project/domain[/workflow]`. */
   name: string;

@@ -3,6 +3,7 @@
  * the planner compares them, and changes (makeChange). Pure helpers shared by the passes.
  */
 import { createHash } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import {
   type Assignment,
   type PoolContract,
@@ -52,20 +53,6 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Structural equality of JSON values (arrays compared in order). */
-function sameValue(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) && Array.isArray(b)) {
-    return a.length === b.length && a.every((v, i) => sameValue(v, b[i]));
-  }
-  if (isPlainObject(a) && isPlainObject(b)) {
-    const ka = Object.keys(a);
-    const kb = Object.keys(b);
-    return ka.length === kb.length && ka.every((k) => k in b && sameValue(a[k], b[k]));
-  }
-  return false;
-}
-
 /**
  * Leaf-level differences between two forms (either may be null: create / delete). Objects
  * are walked; arrays and scalars are leaves. `forces(path)` marks immutable fields.
@@ -96,7 +83,8 @@ export function diffForms(
       }
       return;
     }
-    if (!sameValue(a, b)) {
+    // Leaves: scalars, and arrays of names (a selector).
+    if (a !== b && !(Array.isArray(a) && Array.isArray(b) && isDeepStrictEqual(a, b))) {
       out.push({
         path: prefix,
         before: a ?? null,

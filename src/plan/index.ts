@@ -13,7 +13,7 @@ import {
   QUEUE_CAP_FIELDS,
   defaultQueueKeyString,
 } from '../model/common.js';
-import type { DesiredState } from '../model/desired.js';
+import type { DesiredCluster, DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import {
   PLAN_FORMAT_VERSION,
@@ -281,28 +281,25 @@ function checkReferences(ctx: PlanContext, configOnlyPools: ReadonlySet<string>)
     Boolean(ctx.pools.get(pool)?.finalContract) ||
     ctx.dPools.get(pool)?.contract === null;
   // What names a pool: clusters and assignments (`assignment`: the assignment's name).
-  const naming = [
-    ...ctx.desired.clusters.map((c) => ({
-      ...c,
-      at: address('Cluster', c.name),
-      assignment: null,
-    })),
-    ...ctx.desired.assignments.map((a) => ({
-      ...a,
-      at: address('PoolAssignment', assignmentKeyString(a)),
-      assignment: a.name,
-    })),
-  ];
-  return naming
-    .filter((o) => !exists(o.pool))
-    .map(({ at, assignment, pool, source }) =>
-      planError(
-        'UNKNOWN_POOL',
-        at,
-        { cluster: assignment === null ? at : null, assignment, pool },
-        locationOf(source),
-      ),
+  const unknownPool = (
+    at: string,
+    assignment: string | null,
+    o: Pick<DesiredCluster, 'pool' | 'source'>,
+  ) =>
+    planError(
+      'UNKNOWN_POOL',
+      at,
+      { cluster: assignment === null ? at : null, assignment, pool: o.pool },
+      locationOf(o.source),
     );
+  return [
+    ...ctx.desired.clusters
+      .filter((c) => !exists(c.pool))
+      .map((c) => unknownPool(address('Cluster', c.name), null, c)),
+    ...ctx.desired.assignments
+      .filter((a) => !exists(a.pool))
+      .map((a) => unknownPool(address('PoolAssignment', assignmentKeyString(a)), a.name, a)),
+  ];
 }
 
 /** Queue warnings computed on the state the plan leads to: QUEUE_ROUTES_NOWHERE, QUEUE_NO_HEALTHY_CLUSTER. */

@@ -145,7 +145,31 @@ function planDeclaredLivePool(
   // P4: every contract field is immutable.
   const diff = diffForms(before, after, () => true);
   if (diff.length === 0 && !ctx.ix.forceReplace.has(addr)) return keep(name, l.contract, before);
-  if (ctx.ix.caps.pool_update) return planPoolUpdate(ctx, name, l.contract, d.contract);
+  // Capability `pool_update` (P4 lifted): the contract changes in place, no delete, so no P5.
+  // Every cluster that stays a member must still match it (C4): its reported data plane (C5).
+  if (ctx.ix.caps.pool_update) {
+    const update = diffForms(before, after);
+    // Each staying member whose reported data plane differs, with its mismatches.
+    const mismatched = (ctx.ix.lClustersByPool.get(name) ?? []).flatMap((c) => {
+      const reported = ctx.leavingClusters.has(c) ? null : ctx.ix.reported(c);
+      const m = reported ? dataPlaneMismatches(d.contract, reported) : [];
+      return m.length > 0 ? [{ cluster: address('Cluster', c), m }] : [];
+    });
+    if (mismatched.length > 0) {
+      const reason = reasonOf('POOL_UPDATE_MISMATCH', {
+        clusters: mismatched.map((x) => x.cluster),
+        // How many of the fields (in order) are each cluster's.
+        counts: mismatched.map((x) => x.m.length),
+        fields: mismatched.flatMap((x) => x.m.map((y) => y.field)),
+        declared: mismatched.flatMap((x) => x.m.map((y) => y.declared)),
+      });
+      return keep(name, l.contract, before, reason, update);
+    }
+    const change = makeChange('ClusterPool', name, 'update', before, after, update, {
+      note: [reasonOf('POOL_UPDATED_IN_PLACE', {})],
+    });
+    return { change, updates: true, finalContract: d.contract };
+  }
   const reason = replaceBlockedReason(ctx, name);
   if (reason) return keep(name, l.contract, before, reason, diff);
   return {
@@ -247,41 +271,6 @@ function liveReferences({ ix, leavingClusters }: PoolInput, pool: string): strin
       .map((n) => address('Cluster', n)),
     ...(ix.lQueuesByPool.get(pool) ?? []).filter((n) => !goes(n)).map((n) => address('Queue', n)),
   ];
-}
-
-/**
- * Capability `pool_update` (P4 lifted): the contract changes in place, no delete, so no P5.
- * Every cluster that stays a member must still match it (C4): its reported data plane (C5).
- */
-function planPoolUpdate(
-  { ix, leavingClusters }: PoolInput,
-  name: string,
-  live: PoolContract,
-  desired: PoolContract,
-): PoolDecision {
-  const before = poolForm(live);
-  const after = poolForm(desired);
-  const diff = diffForms(before, after);
-  // Each staying member whose reported data plane differs, with its mismatches.
-  const mismatched = (ix.lClustersByPool.get(name) ?? []).flatMap((c) => {
-    const reported = leavingClusters.has(c) ? null : ix.reported(c);
-    const m = reported ? dataPlaneMismatches(desired, reported) : [];
-    return m.length > 0 ? [{ cluster: address('Cluster', c), m }] : [];
-  });
-  if (mismatched.length > 0) {
-    const reason = reasonOf('POOL_UPDATE_MISMATCH', {
-      clusters: mismatched.map((x) => x.cluster),
-      // How many of the fields (in order) are each cluster's.
-      counts: mismatched.map((x) => x.m.length),
-      fields: mismatched.flatMap((x) => x.m.map((y) => y.field)),
-      declared: mismatched.flatMap((x) => x.m.map((y) => y.declared)),
-    });
-    return keep(name, live, before, reason, diff);
-  }
-  const change = makeChange('ClusterPool', name, 'update', before, after, diff, {
-    note: [reasonOf('POOL_UPDATED_IN_PLACE', {})],
-  });
-  return { change, updates: true, finalContract: desired };
 }
 
 /** Why a contract change cannot be realised as delete + create, or null when it can. */

@@ -392,11 +392,7 @@ function planLiveQueue(
   const v = liveView(f, own, l);
   if (!target) return planUndeclaredQueue(f, v);
   const refuse = refusal(v, target);
-  return (
-    planQueueMove(f, v, target, refuse) ??
-    planPoolChange(f, v, target, refuse) ??
-    planSameGroupUpdate(f, v, target, refuse)
-  );
+  return planPoolChange(f, v, target, refuse) ?? planSameGroupUpdate(f, v, target, refuse);
 }
 
 function liveView(f: QueueFrame, own: QueueOwn, l: LiveQueue): LiveView {
@@ -485,7 +481,17 @@ function refusal(v: LiveView, target: QueueSpec): Refuse {
   return (reason: Reason) => leftAsItIs(v, 'blocked', reason, requested());
 }
 
-/** The repository puts the queue in another pool: replaced (drain, queue_delete) or refused (Q3). */
+/**
+ * The repository puts the queue in another pool: moved in place (queue_move), replaced (drain,
+ * queue_delete) or refused (Q3); null when its pool stays. `refuse` makes the blocked decision
+ * (the queue stays as it is).
+ *
+ * Capability `queue_move` (Q3 lifted; Union today: "a drained queue may move to another pool",
+ * real-apis.md): a queue whose pool differs moves in place, keeping its name, its settings and
+ * everything that targets it: drain → wait until DRAINED → move (the update naming the new
+ * pool) → activate, like the other capabilities. poolsync moves only drained queues, so no work
+ * is lost; without `drain` the move is blocked. Never `default` (Q5) nor a co-named queue (Q4).
+ */
 function planPoolChange(
   f: QueueFrame,
   v: LiveView,
@@ -495,6 +501,24 @@ function planPoolChange(
   const { own, l, live } = v;
   const { name } = own;
   if (target.pool === live.pool) return null;
+  if (f.ix.caps.queue_move && name !== DEFAULT_QUEUE && !l.cluster_managed) {
+    if (!f.ix.caps.drain) return refuse(reasonOf('QUEUE_MOVE_NO_DRAIN', { pool: target.pool }));
+    const blocked = selectorBlockedReason(f, target);
+    if (blocked) return refuse(blocked);
+    const activates = routesSomewhere(f, target);
+    const queue = address('Queue', name);
+    return decision(own, {
+      action: 'update',
+      call: { op: 'move_queue', spec: target },
+      final: target,
+      diff: diffForms(queueForm(live), queueForm(target)),
+      moves: true,
+      activates,
+      note: [
+        reasonOf('QUEUE_MOVED_IN_PLACE', { from: live.pool, to: target.pool, queue, activates }),
+      ],
+    });
+  }
   if (l.cluster_managed) {
     const queue = address('Queue', name);
     return refuse(reasonOf('CONAMED_QUEUE_POOL_FIXED', { queue, cluster: name, pool: live.pool }));
@@ -581,50 +605,6 @@ function pruned(f: QueueFrame, selector: readonly string[], self: string | null 
 function deletedIn(f: QueueFrame, selector: readonly string[]): string | null {
   const c = selector.find((n) => leaves(f.pc, n));
   return c ? address('Cluster', c) : null;
-}
-
-/**
- * Capability `queue_move` (Q3 lifted; Union today: "a drained queue may move to another pool",
- * real-apis.md): a queue whose pool differs moves in place, keeping its name, its settings and
- * everything that targets it: drain → wait until DRAINED → move (the update naming the new
- * pool) → activate, like the other capabilities. poolsync moves only drained queues, so no work
- * is lost; without `drain` the move is blocked.
- *
- * The decision for a live queue the repository puts in another pool (`target.pool`), or null
- * when queue_move does not apply (capability off, a co-named or the default queue: Q4, Q5).
- * `refuse` makes the blocked decision (the queue stays as it is).
- */
-function planQueueMove(
-  f: QueueFrame,
-  v: LiveView,
-  target: QueueSpec,
-  refuse: Refuse,
-): QueueDecision | null {
-  const { own, l, live } = v;
-  // Never `default` (Q5) nor a co-named queue (Q4).
-  const movable = l.name !== DEFAULT_QUEUE && !l.cluster_managed;
-  if (!f.ix.caps.queue_move || target.pool === live.pool || !movable) return null;
-  const from = live.pool;
-  if (!f.ix.caps.drain) return refuse(reasonOf('QUEUE_MOVE_NO_DRAIN', { pool: target.pool }));
-  const blocked = selectorBlockedReason(f, target);
-  if (blocked) return refuse(blocked);
-  const activates = routesSomewhere(f, target);
-  return decision(own, {
-    action: 'update',
-    call: { op: 'move_queue', spec: target },
-    final: target,
-    diff: diffForms(queueForm(live), queueForm(target)),
-    moves: true,
-    activates,
-    note: [
-      reasonOf('QUEUE_MOVED_IN_PLACE', {
-        from,
-        to: target.pool,
-        queue: address('Queue', l.name),
-        activates,
-      }),
-    ],
-  });
 }
 
 /**
