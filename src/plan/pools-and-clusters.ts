@@ -418,7 +418,7 @@ function planCluster(ctx: ClusterInput, name: string): ClusterDecision | undefin
     });
     return { change, final: { pool: d.pool, enabled: d.enabled, health: l.health } };
   }
-  if (l && ix.caps.cluster_move) return planMove(ctx, name, l, d.pool, d.enabled, d.data_plane);
+  if (l && ix.caps.cluster_move) return planMove(ctx, l, d);
   return planRegistration(ctx, name, d, l, before, after);
 }
 
@@ -454,12 +454,10 @@ function planRegistration(
   before: Form | null,
   after: Form,
 ): ClusterDecision {
-  const blocked =
-    registrationBlockedReason(ctx, name, d.pool, d.data_plane) ??
-    (l ? deleteBlockedReason(ctx, name) : null);
+  const blocked = registrationBlockedReason(ctx, d) ?? (l ? deleteBlockedReason(ctx, name) : null);
   const diff = diffForms(before, after, (path) => path === 'pool');
   if (blocked) return leftAsItIs(name, l, before, before, diff, blocked);
-  warnOrphanedQueue(ctx, name, d.pool, l?.pool ?? null);
+  warnOrphanedQueue(ctx, d, l?.pool ?? null);
   return {
     change: makeChange('Cluster', name, l ? 'replace' : 'create', before, after, diff),
     registers: true,
@@ -475,14 +473,8 @@ function planRegistration(
  * plane that is reported or declared and differs from the destination's contract (C4); one
  * that is not reported is not a mismatch: the move is planned with DATA_PLANE_UNVERIFIED.
  */
-function planMove(
-  ctx: ClusterInput,
-  name: string,
-  l: LiveCluster,
-  pool: string,
-  enabled: boolean,
-  declared: ClusterDataPlane | null,
-): ClusterDecision {
+function planMove(ctx: ClusterInput, l: LiveCluster, d: DesiredCluster): ClusterDecision {
+  const { name, pool, enabled, data_plane: declared } = d;
   const before = clusterForm(l.pool, l.enabled);
   const after = clusterForm(pool, enabled);
   const diff = diffForms(before, after);
@@ -498,7 +490,7 @@ function planMove(
     queue: address('Queue', name),
   });
   const change = makeChange('Cluster', name, 'update', before, after, diff, { note: [note] });
-  if (!reported) warnUnverified(ctx, l, pool, contract, declared);
+  if (!reported) warnUnverified(ctx, l, d, contract);
   return { change, moves: true, final: { pool, enabled, health: l.health } };
 }
 
@@ -576,9 +568,8 @@ function moveBlockedReason(
 function warnUnverified(
   ctx: ClusterInput,
   l: LiveCluster,
-  pool: string,
+  { pool, data_plane: declared }: DesiredCluster,
   contract: PoolContract | null,
-  declared: ClusterDataPlane | null,
 ): void {
   const addr = address('Cluster', l.name);
   ctx.warnings.push(
@@ -600,12 +591,8 @@ function warnUnverified(
 }
 
 /** N2 and C4: what would make the control plane reject the registration. */
-function registrationBlockedReason(
-  ctx: ClusterInput,
-  name: string,
-  pool: string,
-  dataPlane: ClusterDataPlane | null,
-): Reason | null {
+function registrationBlockedReason(ctx: ClusterInput, d: DesiredCluster): Reason | null {
+  const { name, pool, data_plane: dataPlane } = d;
   const queue = ctx.ix.lQueues.get(name);
   if (queue && !queue.cluster_managed)
     return reasonOf('CLUSTER_NAME_TAKEN', {
@@ -637,12 +624,8 @@ function registrationBlockedReason(
  * C7: re-registering a name whose co-named queue survives (a replace now, or an earlier
  * delete) creates no queue (C2); the old one keeps its pool and an empty selector (C8).
  */
-function warnOrphanedQueue(
-  ctx: ClusterInput,
-  name: string,
-  pool: string,
-  livePool: string | null,
-): void {
+function warnOrphanedQueue(ctx: ClusterInput, d: DesiredCluster, livePool: string | null): void {
+  const { name, pool } = d;
   const queue = ctx.ix.lQueues.get(name);
   // With queue_delete the delete takes the old co-named queue with it (queues.ts).
   if (!queue || !queue.cluster_managed || ctx.ix.conamedCascades(name)) return;

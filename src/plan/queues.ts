@@ -76,9 +76,9 @@ function planQueue(f: QueueFrame, own: QueueOwn): QueueDecision | null {
   const missing = () => planMissingQueue(f, { ...own, live: undefined }, target);
   const d = !l
     ? missing()
-    : deletedWithCluster(f, l) // and created again when its cluster registers again
+    : f.ix.conamedCascades(l.name) && f.pc.deletedClusters.has(l.name) // goes with its cluster
       ? cascadeDecision(own, l, f.pc.clusters.get(own.name)?.registers ? missing() : null)
-      : withActivation(f, l, planLiveQueue(f, own, l, target), f.drainedBy.get(own.name));
+      : withActivation(f, l, planLiveQueue(liveView(f, own, l, target)));
   return d ? noteUnmanagedFields(own, withCause(f, own, d)) : null;
 }
 
@@ -90,12 +90,7 @@ function planQueue(f: QueueFrame, own: QueueOwn): QueueDecision | null {
  * even when the rest of its change is blocked: a drain left by a half-done apply is drift, never
  * the state the plan settles on.
  */
-function withActivation(
-  f: QueueFrame,
-  l: LiveQueue,
-  d: QueueDecision,
-  drainedBy: readonly string[] | undefined,
-): QueueDecision {
+function withActivation(f: QueueFrame, l: LiveQueue, d: QueueDecision): QueueDecision {
   if (!f.ix.caps.drain || d.deletes || d.final === null || !routesSomewhere(f, d.final)) return d;
   // A disabled cluster's co-named queue stays as it is: Union drains it with its cluster and
   // activates it with it (remote/_cluster.py:361-363, 397-398), and refuses to activate it
@@ -108,6 +103,7 @@ function withActivation(
   const wanted =
     d.declared || l.name === DEFAULT_QUEUE || (l.cluster_managed && f.ix.dClusters.has(l.name));
   const settled = d.change.action === 'unmanaged' || (d.change.action === 'blocked' && !wanted);
+  const drainedBy = f.drainedBy.get(l.name);
   if (drainedBy === undefined && (!inactive || settled)) return d;
   const activated = inactive
     ? changeWith(d.change, {
@@ -365,8 +361,12 @@ function noteUnmanagedFields(own: QueueOwn, d: QueueDecision): QueueDecision {
   return { ...d, change: withNote(d.change, why) };
 }
 
-/** What the live queue is, and what it becomes if nothing is sent for it (C8, cluster_move). */
+/**
+ * What the live queue is, what it becomes if nothing is sent for it (C8, cluster_move), and what
+ * the repository wants of it (`target`, null: nothing).
+ */
 interface LiveView {
+  readonly f: QueueFrame;
   readonly own: QueueOwn;
   readonly l: LiveQueue;
   /** Its spec, with the pool and selector of its moved cluster (cluster_move). */
@@ -376,6 +376,7 @@ interface LiveView {
   readonly changedByC8: boolean;
   /** The cluster whose step changes it, when that is all that changes it. */
   readonly sideEffect: string | null;
+  readonly target: QueueSpec | null;
 }
 
 /**
@@ -383,19 +384,13 @@ interface LiveView {
  * when the repository does not want it; otherwise updated, moved or replaced into the pool and
  * selector the repository asks for, or refused with the rule that forbids it.
  */
-function planLiveQueue(
-  f: QueueFrame,
-  own: QueueOwn,
-  l: LiveQueue,
-  target: QueueSpec | null,
-): QueueDecision {
-  const v = liveView(f, own, l);
-  if (!target) return planUndeclaredQueue(f, v);
-  const refuse = refusal(v, target);
-  return planPoolChange(f, v, target, refuse) ?? planSameGroupUpdate(f, v, target, refuse);
+function planLiveQueue(v: LiveView): QueueDecision {
+  const { target } = v;
+  if (!target) return planUndeclaredQueue(v);
+  return planPoolChange(v, target) ?? planSameGroupUpdate(v, target);
 }
 
-function liveView(f: QueueFrame, own: QueueOwn, l: LiveQueue): LiveView {
+function liveView(f: QueueFrame, own: QueueOwn, l: LiveQueue, target: QueueSpec | null): LiveView {
   const { name } = own;
   // cluster_move: the co-named queue of a moved cluster moves with it (pool and selector).
   const movedTo =
@@ -412,14 +407,14 @@ function liveView(f: QueueFrame, own: QueueOwn, l: LiveQueue): LiveView {
     : changedByC8
       ? deletedIn(f, l.clusters)
       : null;
-  return { own, l, live, untouched, changedByC8, sideEffect };
+  return { f, own, l, live, untouched, changedByC8, sideEffect, target };
 }
 
 /** A live queue the repository does not declare (nor implies, as a system queue's owner does). */
-function planUndeclaredQueue(f: QueueFrame, v: LiveView): QueueDecision {
-  const removal = plannedRemoval(f, v);
+function planUndeclaredQueue(v: LiveView): QueueDecision {
+  const removal = plannedRemoval(v);
   if (removal) return removal;
-  const { own, l, untouched } = v;
+  const { f, own, l, untouched } = v;
   const { name } = own;
   const ownerIsLive = l.cluster_managed && f.ix.lClusters.has(name);
   // A system queue follows its owner (an unmanaged or deleted cluster): never reported on its own.
@@ -453,8 +448,8 @@ function leftAsItIs(
 }
 
 /** Q6 lifted: a queue deleted (queue_delete), or the `default` queue listed absent that cannot be. */
-function plannedRemoval(f: QueueFrame, v: LiveView): QueueDecision | null {
-  const { own } = v;
+function plannedRemoval(v: LiveView): QueueDecision | null {
+  const { f, own } = v;
   const { name } = own;
   if (f.ix.deletedQueues.has(name)) {
     return decision(own, {
@@ -472,19 +467,15 @@ function plannedRemoval(f: QueueFrame, v: LiveView): QueueDecision | null {
   return null;
 }
 
-type Refuse = (reason: Reason) => QueueDecision;
-
-function refusal(v: LiveView, target: QueueSpec): Refuse {
-  const requested = () =>
-    diffForms(queueForm(v.live), queueForm(target), (path) => path === 'pool');
-  // A requested change the rules forbid: shown with its diff, the queue stays as it is.
-  return (reason: Reason) => leftAsItIs(v, 'blocked', reason, requested());
+/** A requested change the rules forbid: shown with its diff, the queue stays as it is. */
+function refuse(v: LiveView, target: QueueSpec, reason: Reason): QueueDecision {
+  const requested = diffForms(queueForm(v.live), queueForm(target), (path) => path === 'pool');
+  return leftAsItIs(v, 'blocked', reason, requested);
 }
 
 /**
  * The repository puts the queue in another pool: moved in place (queue_move), replaced (drain,
- * queue_delete) or refused (Q3); null when its pool stays. `refuse` makes the blocked decision
- * (the queue stays as it is).
+ * queue_delete) or refused (Q3); null when its pool stays.
  *
  * Capability `queue_move` (Q3 lifted; Union today: "a drained queue may move to another pool",
  * real-apis.md): a queue whose pool differs moves in place, keeping its name, its settings and
@@ -492,19 +483,15 @@ function refusal(v: LiveView, target: QueueSpec): Refuse {
  * pool) → activate, like the other capabilities. poolsync moves only drained queues, so no work
  * is lost; without `drain` the move is blocked. Never `default` (Q5) nor a co-named queue (Q4).
  */
-function planPoolChange(
-  f: QueueFrame,
-  v: LiveView,
-  target: QueueSpec,
-  refuse: Refuse,
-): QueueDecision | null {
-  const { own, l, live } = v;
+function planPoolChange(v: LiveView, target: QueueSpec): QueueDecision | null {
+  const { f, own, l, live } = v;
   const { name } = own;
   if (target.pool === live.pool) return null;
   if (f.ix.caps.queue_move && name !== DEFAULT_QUEUE && !l.cluster_managed) {
-    if (!f.ix.caps.drain) return refuse(reasonOf('QUEUE_MOVE_NO_DRAIN', { pool: target.pool }));
+    if (!f.ix.caps.drain)
+      return refuse(v, target, reasonOf('QUEUE_MOVE_NO_DRAIN', { pool: target.pool }));
     const blocked = selectorBlockedReason(f, target);
-    if (blocked) return refuse(blocked);
+    if (blocked) return refuse(v, target, blocked);
     const activates = routesSomewhere(f, target);
     const queue = address('Queue', name);
     return decision(own, {
@@ -521,11 +508,17 @@ function planPoolChange(
   }
   if (l.cluster_managed) {
     const queue = address('Queue', name);
-    return refuse(reasonOf('CONAMED_QUEUE_POOL_FIXED', { queue, cluster: name, pool: live.pool }));
+    return refuse(
+      v,
+      target,
+      reasonOf('CONAMED_QUEUE_POOL_FIXED', { queue, cluster: name, pool: live.pool }),
+    );
   }
   if (!f.ix.caps.drain || !f.ix.caps.queue_delete) {
     const missing = (['drain', 'queue_delete'] as const).filter((c) => !f.ix.caps[c]);
     return refuse(
+      v,
+      target,
       reasonOf('QUEUE_POOL_FIXED', {
         pool: target.pool,
         live_pool: live.pool,
@@ -541,7 +534,7 @@ function planPoolChange(
     : f.ix.caps.soft_delete
       ? reasonOf('QUEUE_POOL_CHANGE_NAME_RESERVED', { pool: target.pool, live_pool: live.pool })
       : selectorBlockedReason(f, target);
-  if (blocked) return refuse(blocked);
+  if (blocked) return refuse(v, target, blocked);
   return decision(own, {
     action: 'replace',
     call: { op: 'create_queue', spec: target },
@@ -553,27 +546,25 @@ function planPoolChange(
 }
 
 /** The queue stays in its pool: its update, or the selector rule (Q1, Q4, Q5) that refuses it. */
-function planSameGroupUpdate(
-  f: QueueFrame,
-  v: LiveView,
-  target: QueueSpec,
-  refuse: Refuse,
-): QueueDecision {
-  const { own, l, live, untouched, changedByC8, sideEffect } = v;
+function planSameGroupUpdate(v: LiveView, target: QueueSpec): QueueDecision {
+  const { f, own, l, live, untouched, changedByC8, sideEffect } = v;
   const { name } = own;
   const managed = l.cluster_managed || name === DEFAULT_QUEUE;
   if (managed && !sameSelector(target.clusters, untouched.clusters)) {
-    if (name === DEFAULT_QUEUE) return refuse(reasonOf('DEFAULT_QUEUE_SELECTOR_FIXED', {}));
+    if (name === DEFAULT_QUEUE)
+      return refuse(v, target, reasonOf('DEFAULT_QUEUE_SELECTOR_FIXED', {}));
     if (f.ix.lClusters.has(name) || f.pc.clusters.get(name)?.registers) {
       const emptied = untouched.clusters.length === 0;
-      return refuse(reasonOf('CONAMED_SELECTOR_FIXED', { name, emptied }));
+      return refuse(v, target, reasonOf('CONAMED_SELECTOR_FIXED', { name, emptied }));
     }
     return refuse(
+      v,
+      target,
       reasonOf('CREATED_QUEUE_SELECTOR_FIXED', { name, clusters: [...untouched.clusters] }),
     );
   }
   const blocked = selectorBlockedReason(f, target);
-  if (blocked) return refuse(blocked);
+  if (blocked) return refuse(v, target, blocked);
   // Q4/Q5: a managed queue's update resends the selector it has when the call runs (before
   // its cluster's delete, if any); C8 then prunes it.
   const send: QueueSpec = managed
@@ -666,13 +657,7 @@ function planUndelete(
  * side effect of the cluster's delete_cluster step (`caused_by`), so no delete_queue step (and
  * no `flyte delete queue` runbook line) is planned for it; a cluster registered again under its
  * name (replace) gets a new co-named queue (C2), so nothing is orphaned (no C7 trap).
- * This: whether this plan deletes the live co-named queue `l` with its cluster.
- */
-function deletedWithCluster(f: QueueFrame, l: LiveQueue): boolean {
-  return f.ix.conamedCascades(l.name) && f.pc.deletedClusters.has(l.name);
-}
-
-/**
+ *
  * The decision for such a queue: deleted with its cluster, or (`recreated`: the decision for
  * the co-named queue a registration under the same name creates) replaced by a new one.
  */
