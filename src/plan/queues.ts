@@ -132,10 +132,17 @@ function planMissingQueue(
     // Soft-deleted (default_delete): its name stays reserved, so C3 does not bring it back.
     return target ? planUndelete(f, own, inheritCaps(target, deleted), deleted) : null;
   }
-  if (name === DEFAULT_QUEUE) return planMissingDefault(f, own, target);
+  if (name === DEFAULT_QUEUE) {
+    // Missing: blocked until a registration recreates it (C3), with the defaults.
+    const by = f.firstRegistration;
+    if (!by) return target && blockedCreate(own, target, reasonOf('DEFAULT_QUEUE_MISSING', {}));
+    const created: QueueSpec = { pool: DEFAULT_POOL, clusters: [WILDCARD], ...QUEUE_DEFAULTS };
+    return createdWith(own, by, created, target ?? created);
+  }
   if (!target) return null;
   const cluster = f.pc.clusters.get(name);
-  if (cluster?.registers && cluster.final) return planRegisteredConamed(own, target, cluster.final);
+  if (cluster?.registers && cluster.final)
+    return planRegisteredConamed(own, target, cluster.final.pool);
   // soft_delete: a deleted co-named queue comes back with its cluster's undelete.
   if (deleted?.cluster_managed && cluster?.undeletes)
     return planConamedUndelete(own, inheritCaps(target, deleted), deleted, cluster);
@@ -159,21 +166,6 @@ function blockedCreate(own: QueueOwn, target: QueueSpec, reason: Reason): QueueD
   return decision(own, { action: 'blocked', final: null, diff, reason });
 }
 
-/** A missing `default` queue: blocked until a registration recreates it (C3). */
-function planMissingDefault(
-  f: QueueFrame,
-  own: QueueOwn,
-  target: QueueSpec | null,
-): QueueDecision | null {
-  const { firstRegistration } = f;
-  if (!firstRegistration) {
-    return target && blockedCreate(own, target, reasonOf('DEFAULT_QUEUE_MISSING', {}));
-  }
-  // C3: any registration recreates the org-wide queue with the defaults.
-  const created: QueueSpec = { pool: DEFAULT_POOL, clusters: [WILDCARD], ...QUEUE_DEFAULTS };
-  return createdWith(own, firstRegistration, created, target ?? created);
-}
-
 /** Created by `cluster`'s registration as `created` (C2, C3), then updated to `want` if it differs. */
 function createdWith(own: QueueOwn, cluster: string, created: QueueSpec, want: QueueSpec) {
   return decision(own, {
@@ -187,13 +179,9 @@ function createdWith(own: QueueOwn, cluster: string, created: QueueSpec, want: Q
 }
 
 /** C2: the registration of its cluster creates the co-named queue with default settings. */
-function planRegisteredConamed(
-  own: QueueOwn,
-  target: QueueSpec,
-  cluster: { pool: string },
-): QueueDecision {
+function planRegisteredConamed(own: QueueOwn, target: QueueSpec, pool: string): QueueDecision {
   const { name } = own;
-  const created: QueueSpec = { pool: cluster.pool, clusters: [name], ...QUEUE_DEFAULTS };
+  const created: QueueSpec = { pool, clusters: [name], ...QUEUE_DEFAULTS };
   if (target.pool !== created.pool || !sameSelector(target.clusters, created.clusters)) {
     return decision(own, {
       action: 'blocked',
