@@ -180,7 +180,6 @@ export class PlanIndex {
   readonly lAssignmentsByPool: ReadonlyMap<string, readonly string[]>;
   /** Live queues whose selector names a cluster explicitly, by cluster (C8). */
   readonly lQueuesByCluster: ReadonlyMap<string, readonly string[]>;
-  /** Live `*` queues, by pool. */
   readonly lWildcardQueuesByPool: ReadonlyMap<string, readonly string[]>;
   /** domain.md, Capabilities: what the planner may use beyond the baseline rules. */
   readonly caps: Capabilities;
@@ -406,12 +405,10 @@ export function upsertChange(kind: ObjectKind, key: string, before: Form | null,
   return makeChange(kind, key, action, before, after, diff);
 }
 
-/** Each item under its key. */
 export function indexBy<T>(items: readonly T[] | undefined, key: (i: T) => string): Map<string, T> {
   return new Map((items ?? []).map((i) => [key(i), i]));
 }
 
-/** Appends `value` to the list `map` holds under `key`. */
 export function push<T>(map: Map<string, T[]>, key: string, value: T): void {
   const list = map.get(key);
   if (list) list.push(value);

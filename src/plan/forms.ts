@@ -217,7 +217,6 @@ export function withNote(change: Change, note: Reason): Change {
   return changeWith(change, { note: [...notes, note] });
 }
 
-/** The plan's summary: how many changes of each action. */
 export function summarizeChanges(changes: readonly Change[]): PlanSummary {
   const summary: PlanSummary = {
     create: 0,

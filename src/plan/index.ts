@@ -302,7 +302,6 @@ function checkReferences(ctx: PlanContext, configOnlyPools: ReadonlySet<string>)
   ];
 }
 
-/** Queue warnings computed on the state the plan leads to: QUEUE_ROUTES_NOWHERE, QUEUE_NO_HEALTHY_CLUSTER. */
 type Member = [string, NonNullable<ClusterDecision['final']>];
 
 /**
@@ -323,7 +322,7 @@ function noRoute(routed: readonly Member[]): Reason | null {
   return reasonOf('NO_ROUTE', { clusters, states, more: dead.length - shown.length });
 }
 
-/** The queue warnings of the assembled decisions, given the warnings of the passes (`earlier`). */
+/** The queues' routing warnings on the planned state, given the passes' warnings (`earlier`). */
 function queueWarnings(ctx: PlanContext, earlier: readonly PlanWarning[]): PlanWarning[] {
   const out: PlanWarning[] = [];
   // A co-named queue a re-registration leaves behind is told once, by CONAMED_QUEUE_ORPHANED

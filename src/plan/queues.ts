@@ -47,39 +47,43 @@ export function planQueues(
   ix: PlanIndex,
   pc: PoolsAndClusters,
 ): ReadonlyMap<string, QueueDecision> {
-  const registering = [...pc.clusters.entries()].filter(([, d]) => d.registers).map(([n]) => n);
-  const firstRegistration = registering[0] ?? null;
+  const firstRegistration = [...pc.clusters].find(([, d]) => d.registers)?.[0] ?? null;
   const names = new Set([...ix.dQueues.keys(), ...ix.lQueues.keys()]);
   for (const [name, d] of pc.clusters)
     if (ix.dClusters.has(name) && d.change.action !== 'blocked') names.add(name);
   if (firstRegistration) names.add(DEFAULT_QUEUE);
 
   const drainedBy = drainedFor(ix, waitSets(ix, pc));
-  const frame: QueueFrame = { ix, pc, drainedBy, firstRegistration };
+  const f: QueueFrame = { ix, pc, drainedBy, firstRegistration };
   const queues = new Map<string, QueueDecision>();
   for (const name of [...names].sort()) {
-    const desired = ix.dQueues.get(name);
-    const own = { name, desired, live: ix.lQueues.get(name), deleted: ix.lDeletedQueues.get(name) };
-    const d = planQueue(frame, own);
+    const d = planQueue({
+      f,
+      name,
+      desired: ix.dQueues.get(name),
+      live: ix.lQueues.get(name),
+      deleted: ix.lDeletedQueues.get(name),
+    });
     if (d) queues.set(name, d);
   }
   return queues;
 }
 
-/** One queue's decision from the frame and its own objects (null: nothing to say about it). */
-function planQueue(f: QueueFrame, own: QueueOwn): QueueDecision | null {
+/** One queue's decision (null: nothing to say about it). */
+function planQueue(own: QueueOwn): QueueDecision | null {
+  const { f } = own;
   const l = own.live ?? null;
   // Caps a document does not declare (and a system queue's) are not managed: kept as they are.
-  const wanted = declaredSpec(f, own, l);
+  const wanted = declaredSpec(own, l);
   const target = wanted && inheritCaps(wanted, l);
   // A missing queue (or the one a registration creates again) has no live record of its own.
-  const missing = () => planMissingQueue(f, { ...own, live: undefined }, target);
+  const missing = () => planMissingQueue({ ...own, live: undefined }, target);
   const d = !l
     ? missing()
     : f.ix.conamedCascades(l.name) && f.pc.deletedClusters.has(l.name) // goes with its cluster
       ? cascadeDecision(own, l, f.pc.clusters.get(own.name)?.registers ? missing() : null)
-      : withActivation(f, l, planLiveQueue(liveView(f, own, l, target)));
-  return d ? noteUnmanagedFields(own, withCause(f, own, d)) : null;
+      : withActivation(f, l, planLiveQueue(liveView(own, l, target)));
+  return d ? noteUnmanagedFields(own, withCause(own, d)) : null;
 }
 
 /**
@@ -121,16 +125,12 @@ function withActivation(f: QueueFrame, l: LiveQueue, d: QueueDecision): QueueDec
   return { ...d, activates: true, change: withNote(activated, why) };
 }
 
-function planMissingQueue(
-  f: QueueFrame,
-  own: QueueOwn,
-  target: QueueSpec | null,
-): QueueDecision | null {
-  const { name } = own;
+function planMissingQueue(own: QueueOwn, target: QueueSpec | null): QueueDecision | null {
+  const { f, name } = own;
   const deleted = f.ix.caps.soft_delete ? own.deleted : undefined;
   if (name === DEFAULT_QUEUE && deleted) {
     // Soft-deleted (default_delete): its name stays reserved, so C3 does not bring it back.
-    return target ? planUndelete(f, own, inheritCaps(target, deleted), deleted) : null;
+    return target ? planUndelete(own, inheritCaps(target, deleted), deleted) : null;
   }
   if (name === DEFAULT_QUEUE) {
     // Missing: blocked until a registration recreates it (C3), with the defaults.
@@ -146,7 +146,7 @@ function planMissingQueue(
   // soft_delete: a deleted co-named queue comes back with its cluster's undelete.
   if (deleted?.cluster_managed && cluster?.undeletes)
     return planConamedUndelete(own, inheritCaps(target, deleted), deleted, cluster);
-  if (deleted) return planUndelete(f, own, inheritCaps(target, deleted), deleted);
+  if (deleted) return planUndelete(own, inheritCaps(target, deleted), deleted);
   const reason =
     selectorBlockedReason(f, target) ??
     (f.ix.lClusters.has(name)
@@ -204,8 +204,9 @@ interface QueueFrame {
   readonly firstRegistration: string | null;
 }
 
-/** A queue's own objects. */
+/** A queue's own objects, in the queue pass's frame. */
 interface QueueOwn {
+  readonly f: QueueFrame;
   readonly name: string;
   readonly desired: DesiredQueue | undefined;
   readonly live: LiveQueue | undefined;
@@ -305,8 +306,8 @@ function queueDeleteBlockedReason(f: QueueFrame, name: string, absent = false): 
  * whole truth, so its settings are the defaults (C2); with prune off its live settings are
  * left as they are.
  */
-function declaredSpec(f: QueueFrame, own: QueueOwn, l: LiveQueue | null): QueueSpec | null {
-  const { name } = own;
+function declaredSpec(own: QueueOwn, l: LiveQueue | null): QueueSpec | null {
+  const { f, name } = own;
   if (own.desired) return own.desired.spec;
   // `default` listed absent (poolsync.yaml) is wanted gone: planned as a delete (or blocked).
   if (name === DEFAULT_QUEUE && f.ix.absentDefault) return null;
@@ -354,7 +355,6 @@ function noteUnmanagedFields(own: QueueOwn, d: QueueDecision): QueueDecision {
  * the repository wants of it (`target`, null: nothing).
  */
 interface LiveView {
-  readonly f: QueueFrame;
   readonly own: QueueOwn;
   readonly l: LiveQueue;
   /** Its spec, with the pool and selector of its moved cluster (cluster_move). */
@@ -378,8 +378,8 @@ function planLiveQueue(v: LiveView): QueueDecision {
   return planPoolChange(v, target) ?? planSameGroupUpdate(v, target);
 }
 
-function liveView(f: QueueFrame, own: QueueOwn, l: LiveQueue, target: QueueSpec | null): LiveView {
-  const { name } = own;
+function liveView(own: QueueOwn, l: LiveQueue, target: QueueSpec | null): LiveView {
+  const { f, name } = own;
   // cluster_move: the co-named queue of a moved cluster moves with it (pool and selector).
   const movedTo =
     l.cluster_managed && f.pc.movedClusters.has(name) ? f.pc.clusters.get(name)!.final!.pool : null;
@@ -395,15 +395,15 @@ function liveView(f: QueueFrame, own: QueueOwn, l: LiveQueue, target: QueueSpec 
     : changedByC8
       ? deletedIn(f, l.clusters)
       : null;
-  return { f, own, l, live, untouched, changedByC8, sideEffect, target };
+  return { own, l, live, untouched, changedByC8, sideEffect, target };
 }
 
 /** A live queue the repository does not declare (nor implies, as a system queue's owner does). */
 function planUndeclaredQueue(v: LiveView): QueueDecision {
   const removal = plannedRemoval(v);
   if (removal) return removal;
-  const { f, own, l, untouched } = v;
-  const { name } = own;
+  const { own, l, untouched } = v;
+  const { f, name } = own;
   const ownerIsLive = l.cluster_managed && f.ix.lClusters.has(name);
   // A system queue follows its owner (an unmanaged or deleted cluster): never reported on its own.
   if (ownerIsLive || name === DEFAULT_QUEUE) return leftAsItIs(v);
@@ -437,8 +437,8 @@ function leftAsItIs(
 
 /** Q6 lifted: a queue deleted (queue_delete), or the `default` queue listed absent that cannot be. */
 function plannedRemoval(v: LiveView): QueueDecision | null {
-  const { f, own } = v;
-  const { name } = own;
+  const { own } = v;
+  const { f, name } = own;
   if (f.ix.deletedQueues.has(name)) {
     return decision(own, {
       action: 'delete',
@@ -472,8 +472,8 @@ function refuse(v: LiveView, target: QueueSpec, reason: Reason): QueueDecision {
  * is lost; without `drain` the move is blocked. Never `default` (Q5) nor a co-named queue (Q4).
  */
 function planPoolChange(v: LiveView, target: QueueSpec): QueueDecision | null {
-  const { f, own, l, live } = v;
-  const { name } = own;
+  const { own, l, live } = v;
+  const { f, name } = own;
   if (target.pool === live.pool) return null;
   if (f.ix.caps.queue_move && name !== DEFAULT_QUEUE && !l.cluster_managed) {
     if (!f.ix.caps.drain)
@@ -535,8 +535,8 @@ function planPoolChange(v: LiveView, target: QueueSpec): QueueDecision | null {
 
 /** The queue stays in its pool: its update, or the selector rule (Q1, Q4, Q5) that refuses it. */
 function planSameGroupUpdate(v: LiveView, target: QueueSpec): QueueDecision {
-  const { f, own, l, live, untouched, changedByC8, sideEffect } = v;
-  const { name } = own;
+  const { own, l, live, untouched, changedByC8, sideEffect } = v;
+  const { f, name } = own;
   const managed = l.cluster_managed || name === DEFAULT_QUEUE;
   if (managed && !sameSelector(target.clusters, untouched.clusters)) {
     if (name === DEFAULT_QUEUE)
@@ -612,13 +612,8 @@ function undeleteBlockedReason(f: QueueFrame, name: string, deleted: LiveQueue):
   return null;
 }
 
-function planUndelete(
-  f: QueueFrame,
-  own: QueueOwn,
-  target: QueueSpec,
-  deleted: LiveQueue,
-): QueueDecision {
-  const { name } = own;
+function planUndelete(own: QueueOwn, target: QueueSpec, deleted: LiveQueue): QueueDecision {
+  const { f, name } = own;
   const moves = target.pool !== deleted.pool;
   const reason =
     undeleteBlockedReason(f, name, deleted) ??
@@ -696,12 +691,10 @@ export function withCauses(changes: readonly Change[]): Change[] {
  * A queue decision whose change has a `caused_by` and no `cause` made again with its change's
  * cause (in the queue pass, before it is kept); else the decision as it is.
  */
-function withCause<D extends { change: Change }>(f: QueueFrame, own: QueueOwn, d: D): D {
+function withCause<D extends { change: Change }>(own: QueueOwn, d: D): D {
   const by = d.change.caused_by;
   if (!by || d.change.cause) return d;
-  const cause = by.startsWith('Cluster/')
-    ? queueCause(f, own, d.change, by)
-    : causeOf(d.change, by);
+  const cause = by.startsWith('Cluster/') ? queueCause(own, d.change, by) : causeOf(d.change, by);
   return { ...d, change: changeWith(d.change, { cause }) };
 }
 
@@ -717,8 +710,9 @@ function causeOf(change: Change, by: string): Reason {
 }
 
 /** What a cluster's step does to a queue: C2/C3, cluster_move, C7 or C8. */
-function queueCause(f: QueueFrame, own: QueueOwn, change: Change, by: string): Reason {
+function queueCause(own: QueueOwn, change: Change, by: string): Reason {
   const cluster = by.slice('Cluster/'.length);
+  const { f, live } = own;
   // No live queue: the registration creates it (C2), or recreates `default` (C3).
   if (change.before === null) {
     return reasonOf(
@@ -733,7 +727,6 @@ function queueCause(f: QueueFrame, own: QueueOwn, change: Change, by: string): R
       pool: decided.final.pool,
     });
   }
-  const live = own.live;
   if (change.name === cluster && decided?.registers && decided.final && live?.cluster_managed) {
     // C7: registered again under its name, the cluster leaves its old co-named queue behind.
     return reasonOf('CONAMED_LEFT_BEHIND', { by, pool: live.pool, to: decided.final.pool });

@@ -34,7 +34,6 @@ export function buildSteps(ctx: PlanContext): Step[] {
   addAssignmentNodes(b);
   addLabelSteps(b.g, ctx);
   addPoolDeletes(b);
-  // Edges.
   orderPools(b);
   orderMovedClusters(b);
   orderClusters(b);
@@ -187,7 +186,6 @@ function addQueueLifecycleNodes(b: StepBuild): void {
     if (q.activates) g.add(key.activate(name), 'activate_queue', { name });
 }
 
-/** Assignments removed and set. */
 function addAssignmentNodes(b: StepBuild): void {
   const { g, ctx, assignments } = b;
   for (const [k, a] of assignments) {
