@@ -21,6 +21,7 @@ import type { Change, PlanWarning, Reason, ReasonParams } from '../model/plan.js
 import { reasonOf, warning } from './reasons.js';
 import { makeChange, diffForms, type Form } from './forms.js';
 import {
+  indexBy,
   push,
   type AssignmentDecision,
   type LabelDecision,
@@ -146,12 +147,8 @@ interface AttributeWork extends AttributeSource {
 
 function attributeViews(ctx: AttributeSource): AttributeView[] {
   const out: AttributeView[] = [];
-  const liveLabels = new Map(
-    (ctx.live.execution_cluster_labels ?? []).map((l) => [assignmentKeyString(l), l.label]),
-  );
-  const desiredLabels = new Map(
-    (ctx.desired.execution_cluster_labels ?? []).map((l) => [assignmentKeyString(l), l.label]),
-  );
+  const liveLabels = indexBy(ctx.live.execution_cluster_labels, assignmentKeyString);
+  const desiredLabels = indexBy(ctx.desired.execution_cluster_labels, assignmentKeyString);
   for (const [name, d] of ctx.labels) {
     const { project, domain, workflow } = d.key;
     out.push({
@@ -159,8 +156,8 @@ function attributeViews(ctx: AttributeSource): AttributeView[] {
       type: 'EXECUTION_CLUSTER_LABEL',
       name,
       key: { project, domain, workflow },
-      live: liveLabels.get(name) ?? null,
-      desired: desiredLabels.get(name) ?? null,
+      live: liveLabels.get(name)?.label ?? null,
+      desired: desiredLabels.get(name)?.label ?? null,
       change: d.change,
       set: d.set,
       remove: d.remove,

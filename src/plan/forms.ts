@@ -67,20 +67,13 @@ export function diffForms(
   const marks = before !== null && after !== null ? forces : () => false;
   const walk = (prefix: string, a: unknown, b: unknown) => {
     if (isPlainObject(a) || isPlainObject(b)) {
-      if (isPlainObject(a) && isPlainObject(b)) {
-        const keys = [...Object.keys(a), ...Object.keys(b).filter((k) => !(k in a))];
-        for (const key of keys) walk(prefix ? `${prefix}.${key}` : key, a[key], b[key]);
-        return;
-      }
-      // One side absent (create, delete, or an optional block such as image_registry).
-      const present = (isPlainObject(a) ? a : b) as Record<string, unknown>;
-      for (const key of Object.keys(present)) {
-        walk(
-          prefix ? `${prefix}.${key}` : key,
-          isPlainObject(a) ? a[key] : null,
-          isPlainObject(b) ? b[key] : null,
-        );
-      }
+      // One side may be absent (create, delete, or an optional block such as image_registry).
+      const from = isPlainObject(a) ? a : null;
+      const to = isPlainObject(b) ? b : null;
+      const keys = Object.keys(from ?? {});
+      for (const k of Object.keys(to ?? {})) if (!from || !(k in from)) keys.push(k);
+      for (const key of keys)
+        walk(prefix ? `${prefix}.${key}` : key, from ? from[key] : null, to ? to[key] : null);
       return;
     }
     // Leaves: scalars, and arrays of names (a selector).

@@ -116,17 +116,15 @@ function planPool(ctx: PoolInput, name: string): PoolDecision | undefined {
   if (declared && deleted) return planPoolUndelete(ix, declared, deleted);
   if (declared && declared.contract === null) return planUnknownContract(ctx, declared, l);
   const d = declared as (DesiredPool & { contract: PoolContract }) | undefined;
-  if (d && !l) {
-    const after = poolForm(d.contract);
-    return {
-      change: makeChange('ClusterPool', name, 'create', null, after, diffForms(null, after)),
-      creates: true,
-      finalContract: d.contract,
-    };
-  }
   if (d && l) return planDeclaredLivePool(ctx, name, d, l);
   if (l) return planUndeclaredPool(ctx, name, l);
-  return undefined;
+  if (!d) return undefined;
+  const after = poolForm(d.contract);
+  return {
+    change: makeChange('ClusterPool', name, 'create', null, after, diffForms(null, after)),
+    creates: true,
+    finalContract: d.contract,
+  };
 }
 
 /** A pool both declared and live: kept, updated (pool_update), replaced or blocked (P4). */
@@ -398,8 +396,7 @@ function planCluster(ctx: ClusterInput, name: string): ClusterDecision | undefin
   const l = ix.lClusters.get(name);
   const before = l ? clusterForm(l.pool, l.enabled) : null;
 
-  if (!d && l) return planUndeclaredCluster(ctx, name, l, before);
-  if (!d) return undefined;
+  if (!d) return l && planUndeclaredCluster(ctx, name, l, before);
   // soft_delete: a declared name of a deleted cluster is undeleted (planClusterUndelete).
   const deleted = !l && ix.caps.soft_delete ? ix.lDeletedClusters.get(name) : undefined;
   if (deleted) return planClusterUndelete(ix, ctx.pools, d, deleted);

@@ -242,23 +242,16 @@ function decision(
   // Most queues of a big organisation are unchanged: share the form, skip the diff.
   const unchanged = live !== null && final !== null && sameQueueSpec(live, final);
   const after = unchanged ? before : final ? queueForm(final) : null;
-  const change = makeChange(
-    'Queue',
-    own.name,
-    fields.action,
-    before,
-    after,
-    fields.diff ?? (unchanged ? [] : diffForms(before, after)),
-    {
-      why: fields.reason ?? null,
-      caused_by: fields.causedBy ?? null,
-      ...(fields.createdAs && call && fields.causedBy
-        ? { caused_after: queueForm(fields.createdAs) }
-        : {}),
-      ...(fields.cause ? { cause: fields.cause } : {}),
-      ...(fields.note !== undefined ? { note: fields.note } : {}),
-    },
-  );
+  const diff = fields.diff ?? (unchanged ? [] : diffForms(before, after));
+  const change = makeChange('Queue', own.name, fields.action, before, after, diff, {
+    why: fields.reason ?? null,
+    caused_by: fields.causedBy ?? null,
+    ...(fields.createdAs && call && fields.causedBy
+      ? { caused_after: queueForm(fields.createdAs) }
+      : {}),
+    ...(fields.cause ? { cause: fields.cause } : {}),
+    ...(fields.note !== undefined ? { note: fields.note } : {}),
+  });
   const createdBy = fields.createdBy ?? null;
   const declared = own.desired !== undefined;
   return { change, call, createdBy, final, live, declared, deletes, activates, moves, undeletes };
