@@ -280,10 +280,7 @@ export class PlanIndex {
       const deletable = this.undeletableSettings(q.name) === null;
       if (q.name === DEFAULT_QUEUE) {
         // Only when the repository says so (absent), and the control plane allows it.
-        if (this.absentDefault && this.caps.queue_delete && deletable) {
-          deleted.add(q.name);
-          leaving.add(q.name);
-        }
+        if (this.absentDefault && this.caps.queue_delete && deletable) deleted.add(q.name);
         continue;
       }
       const d = this.dQueues.get(q.name);
@@ -298,8 +295,8 @@ export class PlanIndex {
       if (q.cluster_managed && (this.dClusters.has(q.name) || this.conamedCascades(q.name)))
         continue;
       deleted.add(q.name);
-      leaving.add(q.name);
     }
+    for (const q of deleted) leaving.add(q);
     return { deleted, leaving };
   }
 
@@ -420,14 +417,12 @@ export function push<T>(map: Map<string, T[]>, key: string, value: T): void {
  * decisions computePlan assembled from what each pass returned, for
  * the steps, causes and warnings that read them all. No pass writes it.
  */
-export class PlanContext extends PlanIndex {
+export class PlanContext extends PlanIndex implements PoolsAndClusters {
   /** Pool decisions (pools-and-clusters.ts, finalised by finalPools). */
   pools: ReadonlyMap<string, PoolDecision> = new Map();
   /** Cluster decisions (pools-and-clusters.ts). */
   clusters: ReadonlyMap<string, ClusterDecision> = new Map();
-  /** Clusters whose record is deleted by the plan (delete or replace): C8 removes them from selectors. */
   deletedClusters: ReadonlySet<string> = new Set();
-  /** Clusters moved to another pool in place by this plan (capability `cluster_move`). */
   movedClusters: ReadonlySet<string> = new Set();
   /** Queue decisions (queues.ts). */
   queues: ReadonlyMap<string, QueueDecision> = new Map();

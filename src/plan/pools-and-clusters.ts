@@ -78,11 +78,8 @@ function canLeave(ix: PlanIndex): Set<string> {
   return out;
 }
 
-function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
-  if (a.size !== b.size) return false;
-  for (const x of a) if (!b.has(x)) return false;
-  return true;
-}
+const sameSet = (a: ReadonlySet<string>, b: ReadonlySet<string>) =>
+  a.size === b.size && [...a].every((x) => b.has(x));
 
 /**
  * What the pool pass reads: the index, and the live clusters it may take as gone (deleted,
