@@ -121,10 +121,7 @@ export interface PoolsAndClusters extends Leaving {
  * will not exist, or when neither the repository nor the control plane knows its contract
  * (marked unknown, on Union). Use this, not `finalContract`, to compare a data plane with it.
  */
-export function knownContract(
-  pools: ReadonlyMap<string, PoolDecision>,
-  pool: string,
-): PoolContract | null {
+export function knownContract(pools: ReadonlyMap<string, PoolDecision>, pool: string) {
   const d = pools.get(pool);
   return d && d.contractKnown !== false ? d.finalContract : null;
 }

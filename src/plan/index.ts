@@ -206,10 +206,7 @@ function withOtherRows(
  * pool decisions: set (upsert) to create or update, deleted with prune, and removed then set
  * again around the replacement of the pool they name (A3).
  */
-function planAssignments(
-  ctx: PlanIndex,
-  pools: ReadonlyMap<string, PoolDecision>,
-): ReadonlyMap<string, AssignmentDecision> {
+function planAssignments(ctx: PlanIndex, pools: ReadonlyMap<string, PoolDecision>) {
   const out = new Map<string, AssignmentDecision>();
   for (const [key, d, l] of keyed(ctx.dAssignments, ctx.lAssignments)) {
     const before = l ? assignmentForm(l) : null;
@@ -447,10 +444,7 @@ function backendKindErrors(desired: DesiredState, backend: BackendInfo): PlanErr
  * kinds are rendered instead; kinds it cannot manage at all are BACKEND_KIND errors, and are
  * kept out of the plan too, so it shows no steps or blocked changes for them.
  */
-function plannableState(
-  desired: DesiredState,
-  backend: BackendInfo,
-): { desired: DesiredState; configOnlyPools: string[] } {
+function plannableState(desired: DesiredState, backend: BackendInfo) {
   const managed = new Set(backend.kinds);
   const keep = <T>(kind: ObjectKind, list: T[]): T[] => (managed.has(kind) ? list : []);
   const view: DesiredState = {

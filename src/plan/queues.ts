@@ -43,10 +43,7 @@ import type { DesiredQueue } from '../model/desired.js';
 import type { FieldDiff, Reason, Change } from '../model/plan.js';
 
 /** The queue pass: each queue's decision (by name, sorted), from the index and the pool and cluster decisions. */
-export function planQueues(
-  ix: PlanIndex,
-  pc: PoolsAndClusters,
-): ReadonlyMap<string, QueueDecision> {
+export function planQueues(ix: PlanIndex, pc: PoolsAndClusters) {
   const firstRegistration = [...pc.clusters].find(([, d]) => d.registers)?.[0] ?? null;
   const names = new Set([...ix.dQueues.keys(), ...ix.lQueues.keys()]);
   for (const [name, d] of pc.clusters)
@@ -773,10 +770,7 @@ export function splitWaits(
 }
 
 /** Queues this plan drains because a cluster they route to leaves (`waits`: waitSets), with those clusters. */
-export function drainedFor(
-  ctx: PlanIndex,
-  waits: ReadonlyMap<string, readonly string[]>,
-): Map<string, string[]> {
+export function drainedFor(ctx: PlanIndex, waits: ReadonlyMap<string, readonly string[]>) {
   const byQueue = new Map<string, string[]>();
   for (const [cluster, queues] of waits)
     for (const q of splitWaits(ctx, queues).drain) push(byQueue, q, cluster);
