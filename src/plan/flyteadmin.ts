@@ -38,10 +38,7 @@ import { stepKey, type StepGraph } from './graph.js';
  */
 export function planFlyteadmin(
   ix: PlanIndex,
-  decided: {
-    labels: ReadonlyMap<string, LabelDecision>;
-    assignments: ReadonlyMap<string, AssignmentDecision>;
-  },
+  decided: Pick<PlanContext, 'labels' | 'assignments'>,
   accepted: ReadonlySet<string>,
 ) {
   const fa = ix.live.flyteadmin;

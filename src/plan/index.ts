@@ -191,11 +191,7 @@ function stuckPins(
 }
 
 /** A kind's changes with the flyteadmin rows of other levels among them, by name. */
-function withOtherRows(
-  ctx: PlanContext,
-  kind: ObjectKind,
-  decided: { change: Change }[],
-): Change[] {
+function withOtherRows(ctx: PlanContext, kind: ObjectKind, decided: { change: Change }[]) {
   const others = [...ctx.otherRows.values()].filter((c) => c.kind === kind);
   const all = [...decided.map((d) => d.change), ...others];
   return others.length === 0 ? all : all.sort((a, b) => compare(a.name, b.name));
@@ -513,9 +509,8 @@ function replacedAssignments(desired: DesiredState, backend: BackendInfo): Chang
       declared: settings.has(setting) ? address('DefaultQueue', setting) : null,
     });
     const key = assignmentKeyString(a);
-    return makeChange('PoolAssignment', key, 'blocked', null, after, diffForms(null, after), {
-      why,
-    });
+    const diff = diffForms(null, after);
+    return makeChange('PoolAssignment', key, 'blocked', null, after, diff, { why });
   });
 }
 
