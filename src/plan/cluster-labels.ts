@@ -57,12 +57,8 @@ export function planExecutionClusterLabels(ctx: PlanIndex) {
 export function addLabelSteps(g: StepGraph, ctx: PlanContext): void {
   for (const [key, d] of ctx.labels) {
     const { project, domain, workflow } = d.key;
-    if (d.remove)
-      g.add(stepKey.deleteLabel(key), 'delete_execution_cluster_label', {
-        project,
-        domain,
-        workflow,
-      });
+    const where = { project, domain, workflow };
+    if (d.remove) g.add(stepKey.deleteLabel(key), 'delete_execution_cluster_label', where);
     if (d.set) g.add(stepKey.setLabel(key), 'set_execution_cluster_label', { ...d.key });
   }
 }

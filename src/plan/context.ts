@@ -84,11 +84,15 @@ export interface QueueDecision {
   undeletes?: boolean;
 }
 
-export interface AssignmentDecision {
+/** An object set by an upsert (assignment, setting, label): whether its set and delete steps exist. */
+interface Upserted {
   change: Change;
   set: boolean;
-  /** delete_assignment step (prune, or removed around a pool replacement, A3). */
+  /** Deleted: by prune, or (an assignment) around the replacement of its pool (A3). */
   remove: boolean;
+}
+
+export interface AssignmentDecision extends Upserted {
   livePool: string | null;
   finalPool: string | null;
 }
@@ -117,10 +121,7 @@ export interface PoolsAndClusters extends Leaving {
  * will not exist, or when neither the repository nor the control plane knows its contract
  * (marked unknown, on Union). Use this, not `finalContract`, to compare a data plane with it.
  */
-export function knownContract(
-  pools: ReadonlyMap<string, PoolDecision>,
-  pool: string,
-): PoolContract | null {
+export function knownContract(pools: ReadonlyMap<string, PoolDecision>, pool: string) {
   const d = pools.get(pool);
   return d && d.contractKnown !== false ? d.finalContract : null;
 }
@@ -137,21 +138,13 @@ export function locationOf(source: SourceLocation | undefined): string | null {
  * What the planner decided for a default-queue setting (default-queues.ts) and an execution
  * cluster label (cluster-labels.ts), kept on the PlanContext for the passes that run after.
  */
-export interface DefaultQueueDecision {
-  change: Change;
-  /** A set_default_queue step exists. */
-  set: boolean;
-  /** A delete_default_queue step exists (prune). */
-  remove: boolean;
+export interface DefaultQueueDecision extends Upserted {
   /** The queue the setting names once the plan is applied; null when it is deleted. */
   finalQueue: string | null;
 }
 
-export interface LabelDecision {
-  change: Change;
+export interface LabelDecision extends Upserted {
   key: ExecutionClusterLabel;
-  set: boolean;
-  remove: boolean;
 }
 
 /**
@@ -184,7 +177,6 @@ export class PlanIndex {
   readonly lAssignmentsByPool: ReadonlyMap<string, readonly string[]>;
   /** Live queues whose selector names a cluster explicitly, by cluster (C8). */
   readonly lQueuesByCluster: ReadonlyMap<string, readonly string[]>;
-  /** Live `*` queues, by pool. */
   readonly lWildcardQueuesByPool: ReadonlyMap<string, readonly string[]>;
   /** domain.md, Capabilities: what the planner may use beyond the baseline rules. */
   readonly caps: Capabilities;
@@ -285,10 +277,7 @@ export class PlanIndex {
       const deletable = this.undeletableSettings(q.name) === null;
       if (q.name === DEFAULT_QUEUE) {
         // Only when the repository says so (absent), and the control plane allows it.
-        if (this.absentDefault && this.caps.queue_delete && deletable) {
-          deleted.add(q.name);
-          leaving.add(q.name);
-        }
+        if (this.absentDefault && this.caps.queue_delete && deletable) deleted.add(q.name);
         continue;
       }
       const d = this.dQueues.get(q.name);
@@ -303,8 +292,8 @@ export class PlanIndex {
       if (q.cluster_managed && (this.dClusters.has(q.name) || this.conamedCascades(q.name)))
         continue;
       deleted.add(q.name);
-      leaving.add(q.name);
     }
+    for (const q of deleted) leaving.add(q);
     return { deleted, leaving };
   }
 
@@ -410,12 +399,10 @@ export function upsertChange(kind: ObjectKind, key: string, before: Form | null,
   return makeChange(kind, key, action, before, after, diff);
 }
 
-/** Each item under its key. */
 export function indexBy<T>(items: readonly T[] | undefined, key: (i: T) => string): Map<string, T> {
   return new Map((items ?? []).map((i) => [key(i), i]));
 }
 
-/** Appends `value` to the list `map` holds under `key`. */
 export function push<T>(map: Map<string, T[]>, key: string, value: T): void {
   const list = map.get(key);
   if (list) list.push(value);
@@ -427,14 +414,12 @@ export function push<T>(map: Map<string, T[]>, key: string, value: T): void {
  * decisions computePlan assembled from what each pass returned, for
  * the steps, causes and warnings that read them all. No pass writes it.
  */
-export class PlanContext extends PlanIndex {
+export class PlanContext extends PlanIndex implements PoolsAndClusters {
   /** Pool decisions (pools-and-clusters.ts, finalised by finalPools). */
   pools: ReadonlyMap<string, PoolDecision> = new Map();
   /** Cluster decisions (pools-and-clusters.ts). */
   clusters: ReadonlyMap<string, ClusterDecision> = new Map();
-  /** Clusters whose record is deleted by the plan (delete or replace): C8 removes them from selectors. */
   deletedClusters: ReadonlySet<string> = new Set();
-  /** Clusters moved to another pool in place by this plan (capability `cluster_move`). */
   movedClusters: ReadonlySet<string> = new Set();
   /** Queue decisions (queues.ts). */
   queues: ReadonlyMap<string, QueueDecision> = new Map();

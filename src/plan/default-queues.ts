@@ -23,10 +23,7 @@ function form(d: { project: string; domain: string; queue: string }): Form {
 }
 
 /** Every setting's decision (by `project/domain`, sorted), given the queue decisions. */
-export function planDefaultQueues(
-  ctx: PlanIndex,
-  queues: ReadonlyMap<string, QueueDecision>,
-): ReadonlyMap<string, DefaultQueueDecision> {
+export function planDefaultQueues(ctx: PlanIndex, queues: ReadonlyMap<string, QueueDecision>) {
   const out = new Map<string, DefaultQueueDecision>();
   const desired = indexBy(ctx.desired.default_queues, defaultQueueKeyString);
   const live = indexBy(ctx.live.default_queues, defaultQueueKeyString);

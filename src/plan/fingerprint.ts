@@ -132,7 +132,6 @@ function optionalKeys(desired: DesiredState): unknown[] {
   ];
 }
 
-/** The live state's fingerprint. Pure. */
 export function liveFingerprint(live: LiveState): string {
   const caps = live.capabilities;
   const deletedPoolsOrClusters = live.deleted_pools?.length || live.deleted_clusters?.length;
@@ -302,6 +301,5 @@ export async function planWithSettings(
   return { plan: made, live };
 }
 
-/** The project/domains of a scope, in order, as one string. */
 const keysOf = (scope: readonly { project: string; domain: string }[]) =>
   scope.map(defaultQueueKeyString).sort().join('\n');

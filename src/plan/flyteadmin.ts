@@ -21,6 +21,7 @@ import type { Change, PlanWarning, Reason, ReasonParams } from '../model/plan.js
 import { reasonOf, warning } from './reasons.js';
 import { makeChange, diffForms, type Form } from './forms.js';
 import {
+  indexBy,
   push,
   type AssignmentDecision,
   type LabelDecision,
@@ -37,10 +38,7 @@ import { stepKey, type StepGraph } from './graph.js';
  */
 export function planFlyteadmin(
   ix: PlanIndex,
-  decided: {
-    labels: ReadonlyMap<string, LabelDecision>;
-    assignments: ReadonlyMap<string, AssignmentDecision>;
-  },
+  decided: Pick<PlanContext, 'labels' | 'assignments'>,
   accepted: ReadonlySet<string>,
 ) {
   const fa = ix.live.flyteadmin;
@@ -115,10 +113,8 @@ function checkProjects(ctx: AttributeWork, views: AttributeView[], fa: Flyteadmi
  * again with the edits below, on its own copies of the label and assignment decisions
  * (AttributeWork), which it returns.
  */
-type AttributeKind = 'ExecutionClusterLabel' | 'PoolAssignment';
-
 interface AttributeView {
-  kind: AttributeKind;
+  kind: 'ExecutionClusterLabel' | 'PoolAssignment';
   type: MatchableResourceType;
   /** `project/domain[/workflow]`. */
   name: string;
@@ -148,12 +144,8 @@ interface AttributeWork extends AttributeSource {
 
 function attributeViews(ctx: AttributeSource): AttributeView[] {
   const out: AttributeView[] = [];
-  const liveLabels = new Map(
-    (ctx.live.execution_cluster_labels ?? []).map((l) => [assignmentKeyString(l), l.label]),
-  );
-  const desiredLabels = new Map(
-    (ctx.desired.execution_cluster_labels ?? []).map((l) => [assignmentKeyString(l), l.label]),
-  );
+  const liveLabels = indexBy(ctx.live.execution_cluster_labels, assignmentKeyString);
+  const desiredLabels = indexBy(ctx.desired.execution_cluster_labels, assignmentKeyString);
   for (const [name, d] of ctx.labels) {
     const { project, domain, workflow } = d.key;
     out.push({
@@ -161,8 +153,8 @@ function attributeViews(ctx: AttributeSource): AttributeView[] {
       type: 'EXECUTION_CLUSTER_LABEL',
       name,
       key: { project, domain, workflow },
-      live: liveLabels.get(name) ?? null,
-      desired: desiredLabels.get(name) ?? null,
+      live: liveLabels.get(name)?.label ?? null,
+      desired: desiredLabels.get(name)?.label ?? null,
       change: d.change,
       set: d.set,
       remove: d.remove,

@@ -3,6 +3,7 @@
  * the planner compares them, and changes (makeChange). Pure helpers shared by the passes.
  */
 import { createHash } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import {
   type Assignment,
   type PoolContract,
@@ -52,20 +53,6 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Structural equality of JSON values (arrays compared in order). */
-function sameValue(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) && Array.isArray(b)) {
-    return a.length === b.length && a.every((v, i) => sameValue(v, b[i]));
-  }
-  if (isPlainObject(a) && isPlainObject(b)) {
-    const ka = Object.keys(a);
-    const kb = Object.keys(b);
-    return ka.length === kb.length && ka.every((k) => k in b && sameValue(a[k], b[k]));
-  }
-  return false;
-}
-
 /**
  * Leaf-level differences between two forms (either may be null: create / delete). Objects
  * are walked; arrays and scalars are leaves. `forces(path)` marks immutable fields.
@@ -80,23 +67,17 @@ export function diffForms(
   const marks = before !== null && after !== null ? forces : () => false;
   const walk = (prefix: string, a: unknown, b: unknown) => {
     if (isPlainObject(a) || isPlainObject(b)) {
-      if (isPlainObject(a) && isPlainObject(b)) {
-        const keys = [...Object.keys(a), ...Object.keys(b).filter((k) => !(k in a))];
-        for (const key of keys) walk(prefix ? `${prefix}.${key}` : key, a[key], b[key]);
-        return;
-      }
-      // One side absent (create, delete, or an optional block such as image_registry).
-      const present = (isPlainObject(a) ? a : b) as Record<string, unknown>;
-      for (const key of Object.keys(present)) {
-        walk(
-          prefix ? `${prefix}.${key}` : key,
-          isPlainObject(a) ? a[key] : null,
-          isPlainObject(b) ? b[key] : null,
-        );
-      }
+      // One side may be absent (create, delete, or an optional block such as image_registry).
+      const from = isPlainObject(a) ? a : null;
+      const to = isPlainObject(b) ? b : null;
+      const keys = Object.keys(from ?? {});
+      for (const k of Object.keys(to ?? {})) if (!from || !(k in from)) keys.push(k);
+      for (const key of keys)
+        walk(prefix ? `${prefix}.${key}` : key, from ? from[key] : null, to ? to[key] : null);
       return;
     }
-    if (!sameValue(a, b)) {
+    // Leaves: scalars, and arrays of names (a selector).
+    if (a !== b && !(Array.isArray(a) && Array.isArray(b) && isDeepStrictEqual(a, b))) {
       out.push({
         path: prefix,
         before: a ?? null,
@@ -229,7 +210,6 @@ export function withNote(change: Change, note: Reason): Change {
   return changeWith(change, { note: [...notes, note] });
 }
 
-/** The plan's summary: how many changes of each action. */
 export function summarizeChanges(changes: readonly Change[]): PlanSummary {
   const summary: PlanSummary = {
     create: 0,

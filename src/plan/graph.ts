@@ -82,7 +82,6 @@ export const STEP_OPS: Record<StepKind, readonly [ActionSet, Named | null]> = {
   delete_execution_cluster_label: [REMOVES, label],
 };
 
-/** The address a step's arguments name, where they name one. */
 export function argsAddress(step: StepOp): string | null {
   return STEP_OPS[step.op][1]?.(step.args as never) ?? null;
 }

@@ -13,7 +13,7 @@ import {
   QUEUE_CAP_FIELDS,
   defaultQueueKeyString,
 } from '../model/common.js';
-import type { DesiredState } from '../model/desired.js';
+import type { DesiredCluster, DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import {
   PLAN_FORMAT_VERSION,
@@ -191,11 +191,7 @@ function stuckPins(
 }
 
 /** A kind's changes with the flyteadmin rows of other levels among them, by name. */
-function withOtherRows(
-  ctx: PlanContext,
-  kind: ObjectKind,
-  decided: { change: Change }[],
-): Change[] {
+function withOtherRows(ctx: PlanContext, kind: ObjectKind, decided: { change: Change }[]) {
   const others = [...ctx.otherRows.values()].filter((c) => c.kind === kind);
   const all = [...decided.map((d) => d.change), ...others];
   return others.length === 0 ? all : all.sort((a, b) => compare(a.name, b.name));
@@ -206,10 +202,7 @@ function withOtherRows(
  * pool decisions: set (upsert) to create or update, deleted with prune, and removed then set
  * again around the replacement of the pool they name (A3).
  */
-function planAssignments(
-  ctx: PlanIndex,
-  pools: ReadonlyMap<string, PoolDecision>,
-): ReadonlyMap<string, AssignmentDecision> {
+function planAssignments(ctx: PlanIndex, pools: ReadonlyMap<string, PoolDecision>) {
   const out = new Map<string, AssignmentDecision>();
   for (const [key, d, l] of keyed(ctx.dAssignments, ctx.lAssignments)) {
     const before = l ? assignmentForm(l) : null;
@@ -281,31 +274,27 @@ function checkReferences(ctx: PlanContext, configOnlyPools: ReadonlySet<string>)
     Boolean(ctx.pools.get(pool)?.finalContract) ||
     ctx.dPools.get(pool)?.contract === null;
   // What names a pool: clusters and assignments (`assignment`: the assignment's name).
-  const naming = [
-    ...ctx.desired.clusters.map((c) => ({
-      ...c,
-      at: address('Cluster', c.name),
-      assignment: null,
-    })),
-    ...ctx.desired.assignments.map((a) => ({
-      ...a,
-      at: address('PoolAssignment', assignmentKeyString(a)),
-      assignment: a.name,
-    })),
-  ];
-  return naming
-    .filter((o) => !exists(o.pool))
-    .map(({ at, assignment, pool, source }) =>
-      planError(
-        'UNKNOWN_POOL',
-        at,
-        { cluster: assignment === null ? at : null, assignment, pool },
-        locationOf(source),
-      ),
+  const unknownPool = (
+    at: string,
+    assignment: string | null,
+    o: Pick<DesiredCluster, 'pool' | 'source'>,
+  ) =>
+    planError(
+      'UNKNOWN_POOL',
+      at,
+      { cluster: assignment === null ? at : null, assignment, pool: o.pool },
+      locationOf(o.source),
     );
+  return [
+    ...ctx.desired.clusters
+      .filter((c) => !exists(c.pool))
+      .map((c) => unknownPool(address('Cluster', c.name), null, c)),
+    ...ctx.desired.assignments
+      .filter((a) => !exists(a.pool))
+      .map((a) => unknownPool(address('PoolAssignment', assignmentKeyString(a)), a.name, a)),
+  ];
 }
 
-/** Queue warnings computed on the state the plan leads to: QUEUE_ROUTES_NOWHERE, QUEUE_NO_HEALTHY_CLUSTER. */
 type Member = [string, NonNullable<ClusterDecision['final']>];
 
 /**
@@ -326,7 +315,7 @@ function noRoute(routed: readonly Member[]): Reason | null {
   return reasonOf('NO_ROUTE', { clusters, states, more: dead.length - shown.length });
 }
 
-/** The queue warnings of the assembled decisions, given the warnings of the passes (`earlier`). */
+/** The queues' routing warnings on the planned state, given the passes' warnings (`earlier`). */
 function queueWarnings(ctx: PlanContext, earlier: readonly PlanWarning[]): PlanWarning[] {
   const out: PlanWarning[] = [];
   // A co-named queue a re-registration leaves behind is told once, by CONAMED_QUEUE_ORPHANED
@@ -451,10 +440,7 @@ function backendKindErrors(desired: DesiredState, backend: BackendInfo): PlanErr
  * kinds are rendered instead; kinds it cannot manage at all are BACKEND_KIND errors, and are
  * kept out of the plan too, so it shows no steps or blocked changes for them.
  */
-function plannableState(
-  desired: DesiredState,
-  backend: BackendInfo,
-): { desired: DesiredState; configOnlyPools: string[] } {
+function plannableState(desired: DesiredState, backend: BackendInfo) {
   const managed = new Set(backend.kinds);
   const keep = <T>(kind: ObjectKind, list: T[]): T[] => (managed.has(kind) ? list : []);
   const view: DesiredState = {
@@ -523,9 +509,8 @@ function replacedAssignments(desired: DesiredState, backend: BackendInfo): Chang
       declared: settings.has(setting) ? address('DefaultQueue', setting) : null,
     });
     const key = assignmentKeyString(a);
-    return makeChange('PoolAssignment', key, 'blocked', null, after, diffForms(null, after), {
-      why,
-    });
+    const diff = diffForms(null, after);
+    return makeChange('PoolAssignment', key, 'blocked', null, after, diff, { why });
   });
 }
 

@@ -48,7 +48,6 @@ const LISTED: Record<ObjectKind, Listed> = {
 /** Every kind a plan can name (a type error in LISTED: a new kind needs adding). */
 export const OBJECT_KINDS = Object.keys(LISTED) as ObjectKind[];
 
-/** The objects of each kind in a desired state, with their addresses. */
 export function declaredByKind(desired: DesiredState): [ObjectKind, Declared][] {
   return OBJECT_KINDS.map((kind) => {
     const [list, key] = LISTED[kind](desired);
@@ -73,7 +72,6 @@ interface Found {
   status: () => string;
 }
 
-/** Every live object by address. */
 function liveObjects(live: LiveState): Map<string, Found> {
   const out = new Map<string, Found>();
   const put = (kind: ObjectKind, name: string, o: object, status: () => string) =>

@@ -78,11 +78,8 @@ function canLeave(ix: PlanIndex): Set<string> {
   return out;
 }
 
-function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
-  if (a.size !== b.size) return false;
-  for (const x of a) if (!b.has(x)) return false;
-  return true;
-}
+const sameSet = (a: ReadonlySet<string>, b: ReadonlySet<string>) =>
+  a.size === b.size && [...a].every((x) => b.has(x));
 
 /**
  * What the pool pass reads: the index, and the live clusters it may take as gone (deleted,
@@ -116,17 +113,15 @@ function planPool(ctx: PoolInput, name: string): PoolDecision | undefined {
   if (declared && deleted) return planPoolUndelete(ix, declared, deleted);
   if (declared && declared.contract === null) return planUnknownContract(ctx, declared, l);
   const d = declared as (DesiredPool & { contract: PoolContract }) | undefined;
-  if (d && !l) {
-    const after = poolForm(d.contract);
-    return {
-      change: makeChange('ClusterPool', name, 'create', null, after, diffForms(null, after)),
-      creates: true,
-      finalContract: d.contract,
-    };
-  }
   if (d && l) return planDeclaredLivePool(ctx, name, d, l);
   if (l) return planUndeclaredPool(ctx, name, l);
-  return undefined;
+  if (!d) return undefined;
+  const after = poolForm(d.contract);
+  return {
+    change: makeChange('ClusterPool', name, 'create', null, after, diffForms(null, after)),
+    creates: true,
+    finalContract: d.contract,
+  };
 }
 
 /** A pool both declared and live: kept, updated (pool_update), replaced or blocked (P4). */
@@ -145,7 +140,31 @@ function planDeclaredLivePool(
   // P4: every contract field is immutable.
   const diff = diffForms(before, after, () => true);
   if (diff.length === 0 && !ctx.ix.forceReplace.has(addr)) return keep(name, l.contract, before);
-  if (ctx.ix.caps.pool_update) return planPoolUpdate(ctx, name, l.contract, d.contract);
+  // Capability `pool_update` (P4 lifted): the contract changes in place, no delete, so no P5.
+  // Every cluster that stays a member must still match it (C4): its reported data plane (C5).
+  if (ctx.ix.caps.pool_update) {
+    const update = diffForms(before, after);
+    // Each staying member whose reported data plane differs, with its mismatches.
+    const mismatched = (ctx.ix.lClustersByPool.get(name) ?? []).flatMap((c) => {
+      const reported = ctx.leavingClusters.has(c) ? null : ctx.ix.reported(c);
+      const m = reported ? dataPlaneMismatches(d.contract, reported) : [];
+      return m.length > 0 ? [{ cluster: address('Cluster', c), m }] : [];
+    });
+    if (mismatched.length > 0) {
+      const reason = reasonOf('POOL_UPDATE_MISMATCH', {
+        clusters: mismatched.map((x) => x.cluster),
+        // How many of the fields (in order) are each cluster's.
+        counts: mismatched.map((x) => x.m.length),
+        fields: mismatched.flatMap((x) => x.m.map((y) => y.field)),
+        declared: mismatched.flatMap((x) => x.m.map((y) => y.declared)),
+      });
+      return keep(name, l.contract, before, reason, update);
+    }
+    const change = makeChange('ClusterPool', name, 'update', before, after, update, {
+      note: [reasonOf('POOL_UPDATED_IN_PLACE', {})],
+    });
+    return { change, updates: true, finalContract: d.contract };
+  }
   const reason = replaceBlockedReason(ctx, name);
   if (reason) return keep(name, l.contract, before, reason, diff);
   return {
@@ -247,41 +266,6 @@ function liveReferences({ ix, leavingClusters }: PoolInput, pool: string): strin
       .map((n) => address('Cluster', n)),
     ...(ix.lQueuesByPool.get(pool) ?? []).filter((n) => !goes(n)).map((n) => address('Queue', n)),
   ];
-}
-
-/**
- * Capability `pool_update` (P4 lifted): the contract changes in place, no delete, so no P5.
- * Every cluster that stays a member must still match it (C4): its reported data plane (C5).
- */
-function planPoolUpdate(
-  { ix, leavingClusters }: PoolInput,
-  name: string,
-  live: PoolContract,
-  desired: PoolContract,
-): PoolDecision {
-  const before = poolForm(live);
-  const after = poolForm(desired);
-  const diff = diffForms(before, after);
-  // Each staying member whose reported data plane differs, with its mismatches.
-  const mismatched = (ix.lClustersByPool.get(name) ?? []).flatMap((c) => {
-    const reported = leavingClusters.has(c) ? null : ix.reported(c);
-    const m = reported ? dataPlaneMismatches(desired, reported) : [];
-    return m.length > 0 ? [{ cluster: address('Cluster', c), m }] : [];
-  });
-  if (mismatched.length > 0) {
-    const reason = reasonOf('POOL_UPDATE_MISMATCH', {
-      clusters: mismatched.map((x) => x.cluster),
-      // How many of the fields (in order) are each cluster's.
-      counts: mismatched.map((x) => x.m.length),
-      fields: mismatched.flatMap((x) => x.m.map((y) => y.field)),
-      declared: mismatched.flatMap((x) => x.m.map((y) => y.declared)),
-    });
-    return keep(name, live, before, reason, diff);
-  }
-  const change = makeChange('ClusterPool', name, 'update', before, after, diff, {
-    note: [reasonOf('POOL_UPDATED_IN_PLACE', {})],
-  });
-  return { change, updates: true, finalContract: desired };
 }
 
 /** Why a contract change cannot be realised as delete + create, or null when it can. */
@@ -409,8 +393,7 @@ function planCluster(ctx: ClusterInput, name: string): ClusterDecision | undefin
   const l = ix.lClusters.get(name);
   const before = l ? clusterForm(l.pool, l.enabled) : null;
 
-  if (!d && l) return planUndeclaredCluster(ctx, name, l, before);
-  if (!d) return undefined;
+  if (!d) return l && planUndeclaredCluster(ctx, name, l, before);
   // soft_delete: a declared name of a deleted cluster is undeleted (planClusterUndelete).
   const deleted = !l && ix.caps.soft_delete ? ix.lDeletedClusters.get(name) : undefined;
   if (deleted) return planClusterUndelete(ix, ctx.pools, d, deleted);
@@ -429,7 +412,7 @@ function planCluster(ctx: ClusterInput, name: string): ClusterDecision | undefin
     });
     return { change, final: { pool: d.pool, enabled: d.enabled, health: l.health } };
   }
-  if (l && ix.caps.cluster_move) return planMove(ctx, name, l, d.pool, d.enabled, d.data_plane);
+  if (l && ix.caps.cluster_move) return planMove(ctx, l, d);
   return planRegistration(ctx, name, d, l, before, after);
 }
 
@@ -465,12 +448,10 @@ function planRegistration(
   before: Form | null,
   after: Form,
 ): ClusterDecision {
-  const blocked =
-    registrationBlockedReason(ctx, name, d.pool, d.data_plane) ??
-    (l ? deleteBlockedReason(ctx, name) : null);
+  const blocked = registrationBlockedReason(ctx, d) ?? (l ? deleteBlockedReason(ctx, name) : null);
   const diff = diffForms(before, after, (path) => path === 'pool');
   if (blocked) return leftAsItIs(name, l, before, before, diff, blocked);
-  warnOrphanedQueue(ctx, name, d.pool, l?.pool ?? null);
+  warnOrphanedQueue(ctx, d, l?.pool ?? null);
   return {
     change: makeChange('Cluster', name, l ? 'replace' : 'create', before, after, diff),
     registers: true,
@@ -486,14 +467,8 @@ function planRegistration(
  * plane that is reported or declared and differs from the destination's contract (C4); one
  * that is not reported is not a mismatch: the move is planned with DATA_PLANE_UNVERIFIED.
  */
-function planMove(
-  ctx: ClusterInput,
-  name: string,
-  l: LiveCluster,
-  pool: string,
-  enabled: boolean,
-  declared: ClusterDataPlane | null,
-): ClusterDecision {
+function planMove(ctx: ClusterInput, l: LiveCluster, d: DesiredCluster): ClusterDecision {
+  const { name, pool, enabled, data_plane: declared } = d;
   const before = clusterForm(l.pool, l.enabled);
   const after = clusterForm(pool, enabled);
   const diff = diffForms(before, after);
@@ -509,7 +484,7 @@ function planMove(
     queue: address('Queue', name),
   });
   const change = makeChange('Cluster', name, 'update', before, after, diff, { note: [note] });
-  if (!reported) warnUnverified(ctx, l, pool, contract, declared);
+  if (!reported) warnUnverified(ctx, l, d, contract);
   return { change, moves: true, final: { pool, enabled, health: l.health } };
 }
 
@@ -587,9 +562,8 @@ function moveBlockedReason(
 function warnUnverified(
   ctx: ClusterInput,
   l: LiveCluster,
-  pool: string,
+  { pool, data_plane: declared }: DesiredCluster,
   contract: PoolContract | null,
-  declared: ClusterDataPlane | null,
 ): void {
   const addr = address('Cluster', l.name);
   ctx.warnings.push(
@@ -611,12 +585,8 @@ function warnUnverified(
 }
 
 /** N2 and C4: what would make the control plane reject the registration. */
-function registrationBlockedReason(
-  ctx: ClusterInput,
-  name: string,
-  pool: string,
-  dataPlane: ClusterDataPlane | null,
-): Reason | null {
+function registrationBlockedReason(ctx: ClusterInput, d: DesiredCluster): Reason | null {
+  const { name, pool, data_plane: dataPlane } = d;
   const queue = ctx.ix.lQueues.get(name);
   if (queue && !queue.cluster_managed)
     return reasonOf('CLUSTER_NAME_TAKEN', {
@@ -648,12 +618,8 @@ function registrationBlockedReason(
  * C7: re-registering a name whose co-named queue survives (a replace now, or an earlier
  * delete) creates no queue (C2); the old one keeps its pool and an empty selector (C8).
  */
-function warnOrphanedQueue(
-  ctx: ClusterInput,
-  name: string,
-  pool: string,
-  livePool: string | null,
-): void {
+function warnOrphanedQueue(ctx: ClusterInput, d: DesiredCluster, livePool: string | null): void {
+  const { name, pool } = d;
   const queue = ctx.ix.lQueues.get(name);
   // With queue_delete the delete takes the old co-named queue with it (queues.ts).
   if (!queue || !queue.cluster_managed || ctx.ix.conamedCascades(name)) return;

@@ -43,43 +43,44 @@ import type { DesiredQueue } from '../model/desired.js';
 import type { FieldDiff, Reason, Change } from '../model/plan.js';
 
 /** The queue pass: each queue's decision (by name, sorted), from the index and the pool and cluster decisions. */
-export function planQueues(
-  ix: PlanIndex,
-  pc: PoolsAndClusters,
-): ReadonlyMap<string, QueueDecision> {
-  const registering = [...pc.clusters.entries()].filter(([, d]) => d.registers).map(([n]) => n);
-  const firstRegistration = registering[0] ?? null;
+export function planQueues(ix: PlanIndex, pc: PoolsAndClusters) {
+  const firstRegistration = [...pc.clusters].find(([, d]) => d.registers)?.[0] ?? null;
   const names = new Set([...ix.dQueues.keys(), ...ix.lQueues.keys()]);
   for (const [name, d] of pc.clusters)
     if (ix.dClusters.has(name) && d.change.action !== 'blocked') names.add(name);
   if (firstRegistration) names.add(DEFAULT_QUEUE);
 
   const drainedBy = drainedFor(ix, waitSets(ix, pc));
-  const frame: QueueFrame = { ix, pc, drainedBy, firstRegistration };
+  const f: QueueFrame = { ix, pc, drainedBy, firstRegistration };
   const queues = new Map<string, QueueDecision>();
   for (const name of [...names].sort()) {
-    const desired = ix.dQueues.get(name);
-    const own = { name, desired, live: ix.lQueues.get(name), deleted: ix.lDeletedQueues.get(name) };
-    const d = planQueue(frame, own);
+    const d = planQueue({
+      f,
+      name,
+      desired: ix.dQueues.get(name),
+      live: ix.lQueues.get(name),
+      deleted: ix.lDeletedQueues.get(name),
+    });
     if (d) queues.set(name, d);
   }
   return queues;
 }
 
-/** One queue's decision from the frame and its own objects (null: nothing to say about it). */
-function planQueue(f: QueueFrame, own: QueueOwn): QueueDecision | null {
+/** One queue's decision (null: nothing to say about it). */
+function planQueue(own: QueueOwn): QueueDecision | null {
+  const { f } = own;
   const l = own.live ?? null;
   // Caps a document does not declare (and a system queue's) are not managed: kept as they are.
-  const wanted = declaredSpec(f, own, l);
+  const wanted = declaredSpec(own, l);
   const target = wanted && inheritCaps(wanted, l);
   // A missing queue (or the one a registration creates again) has no live record of its own.
-  const missing = () => planMissingQueue(f, { ...own, live: undefined }, target);
+  const missing = () => planMissingQueue({ ...own, live: undefined }, target);
   const d = !l
     ? missing()
-    : deletedWithCluster(f, l) // and created again when its cluster registers again
+    : f.ix.conamedCascades(l.name) && f.pc.deletedClusters.has(l.name) // goes with its cluster
       ? cascadeDecision(own, l, f.pc.clusters.get(own.name)?.registers ? missing() : null)
-      : withActivation(f, l, planLiveQueue(f, own, l, target), f.drainedBy.get(own.name));
-  return d ? noteUnmanagedFields(own, withCause(f, own, d)) : null;
+      : withActivation(f, l, planLiveQueue(liveView(own, l, target)));
+  return d ? noteUnmanagedFields(own, withCause(own, d)) : null;
 }
 
 /**
@@ -90,12 +91,7 @@ function planQueue(f: QueueFrame, own: QueueOwn): QueueDecision | null {
  * even when the rest of its change is blocked: a drain left by a half-done apply is drift, never
  * the state the plan settles on.
  */
-function withActivation(
-  f: QueueFrame,
-  l: LiveQueue,
-  d: QueueDecision,
-  drainedBy: readonly string[] | undefined,
-): QueueDecision {
+function withActivation(f: QueueFrame, l: LiveQueue, d: QueueDecision): QueueDecision {
   if (!f.ix.caps.drain || d.deletes || d.final === null || !routesSomewhere(f, d.final)) return d;
   // A disabled cluster's co-named queue stays as it is: Union drains it with its cluster and
   // activates it with it (remote/_cluster.py:361-363, 397-398), and refuses to activate it
@@ -108,6 +104,7 @@ function withActivation(
   const wanted =
     d.declared || l.name === DEFAULT_QUEUE || (l.cluster_managed && f.ix.dClusters.has(l.name));
   const settled = d.change.action === 'unmanaged' || (d.change.action === 'blocked' && !wanted);
+  const drainedBy = f.drainedBy.get(l.name);
   if (drainedBy === undefined && (!inactive || settled)) return d;
   const activated = inactive
     ? changeWith(d.change, {
@@ -125,25 +122,28 @@ function withActivation(
   return { ...d, activates: true, change: withNote(activated, why) };
 }
 
-function planMissingQueue(
-  f: QueueFrame,
-  own: QueueOwn,
-  target: QueueSpec | null,
-): QueueDecision | null {
-  const { name } = own;
+function planMissingQueue(own: QueueOwn, target: QueueSpec | null): QueueDecision | null {
+  const { f, name } = own;
   const deleted = f.ix.caps.soft_delete ? own.deleted : undefined;
   if (name === DEFAULT_QUEUE && deleted) {
     // Soft-deleted (default_delete): its name stays reserved, so C3 does not bring it back.
-    return target ? planUndelete(f, own, inheritCaps(target, deleted), deleted) : null;
+    return target ? planUndelete(own, inheritCaps(target, deleted), deleted) : null;
   }
-  if (name === DEFAULT_QUEUE) return planMissingDefault(f, own, target);
+  if (name === DEFAULT_QUEUE) {
+    // Missing: blocked until a registration recreates it (C3), with the defaults.
+    const by = f.firstRegistration;
+    if (!by) return target && blockedCreate(own, target, reasonOf('DEFAULT_QUEUE_MISSING', {}));
+    const created: QueueSpec = { pool: DEFAULT_POOL, clusters: [WILDCARD], ...QUEUE_DEFAULTS };
+    return createdWith(own, by, created, target ?? created);
+  }
   if (!target) return null;
   const cluster = f.pc.clusters.get(name);
-  if (cluster?.registers && cluster.final) return planRegisteredConamed(own, target, cluster.final);
+  if (cluster?.registers && cluster.final)
+    return planRegisteredConamed(own, target, cluster.final.pool);
   // soft_delete: a deleted co-named queue comes back with its cluster's undelete.
   if (deleted?.cluster_managed && cluster?.undeletes)
     return planConamedUndelete(own, inheritCaps(target, deleted), deleted, cluster);
-  if (deleted) return planUndelete(f, own, inheritCaps(target, deleted), deleted);
+  if (deleted) return planUndelete(own, inheritCaps(target, deleted), deleted);
   const reason =
     selectorBlockedReason(f, target) ??
     (f.ix.lClusters.has(name)
@@ -163,21 +163,6 @@ function blockedCreate(own: QueueOwn, target: QueueSpec, reason: Reason): QueueD
   return decision(own, { action: 'blocked', final: null, diff, reason });
 }
 
-/** A missing `default` queue: blocked until a registration recreates it (C3). */
-function planMissingDefault(
-  f: QueueFrame,
-  own: QueueOwn,
-  target: QueueSpec | null,
-): QueueDecision | null {
-  const { firstRegistration } = f;
-  if (!firstRegistration) {
-    return target && blockedCreate(own, target, reasonOf('DEFAULT_QUEUE_MISSING', {}));
-  }
-  // C3: any registration recreates the org-wide queue with the defaults.
-  const created: QueueSpec = { pool: DEFAULT_POOL, clusters: [WILDCARD], ...QUEUE_DEFAULTS };
-  return createdWith(own, firstRegistration, created, target ?? created);
-}
-
 /** Created by `cluster`'s registration as `created` (C2, C3), then updated to `want` if it differs. */
 function createdWith(own: QueueOwn, cluster: string, created: QueueSpec, want: QueueSpec) {
   return decision(own, {
@@ -191,13 +176,9 @@ function createdWith(own: QueueOwn, cluster: string, created: QueueSpec, want: Q
 }
 
 /** C2: the registration of its cluster creates the co-named queue with default settings. */
-function planRegisteredConamed(
-  own: QueueOwn,
-  target: QueueSpec,
-  cluster: { pool: string },
-): QueueDecision {
+function planRegisteredConamed(own: QueueOwn, target: QueueSpec, pool: string): QueueDecision {
   const { name } = own;
-  const created: QueueSpec = { pool: cluster.pool, clusters: [name], ...QUEUE_DEFAULTS };
+  const created: QueueSpec = { pool, clusters: [name], ...QUEUE_DEFAULTS };
   if (target.pool !== created.pool || !sameSelector(target.clusters, created.clusters)) {
     return decision(own, {
       action: 'blocked',
@@ -220,8 +201,9 @@ interface QueueFrame {
   readonly firstRegistration: string | null;
 }
 
-/** A queue's own objects. */
+/** A queue's own objects, in the queue pass's frame. */
 interface QueueOwn {
+  readonly f: QueueFrame;
   readonly name: string;
   readonly desired: DesiredQueue | undefined;
   readonly live: LiveQueue | undefined;
@@ -257,23 +239,16 @@ function decision(
   // Most queues of a big organisation are unchanged: share the form, skip the diff.
   const unchanged = live !== null && final !== null && sameQueueSpec(live, final);
   const after = unchanged ? before : final ? queueForm(final) : null;
-  const change = makeChange(
-    'Queue',
-    own.name,
-    fields.action,
-    before,
-    after,
-    fields.diff ?? (unchanged ? [] : diffForms(before, after)),
-    {
-      why: fields.reason ?? null,
-      caused_by: fields.causedBy ?? null,
-      ...(fields.createdAs && call && fields.causedBy
-        ? { caused_after: queueForm(fields.createdAs) }
-        : {}),
-      ...(fields.cause ? { cause: fields.cause } : {}),
-      ...(fields.note !== undefined ? { note: fields.note } : {}),
-    },
-  );
+  const diff = fields.diff ?? (unchanged ? [] : diffForms(before, after));
+  const change = makeChange('Queue', own.name, fields.action, before, after, diff, {
+    why: fields.reason ?? null,
+    caused_by: fields.causedBy ?? null,
+    ...(fields.createdAs && call && fields.causedBy
+      ? { caused_after: queueForm(fields.createdAs) }
+      : {}),
+    ...(fields.cause ? { cause: fields.cause } : {}),
+    ...(fields.note !== undefined ? { note: fields.note } : {}),
+  });
   const createdBy = fields.createdBy ?? null;
   const declared = own.desired !== undefined;
   return { change, call, createdBy, final, live, declared, deletes, activates, moves, undeletes };
@@ -321,8 +296,8 @@ function queueDeleteBlockedReason(f: QueueFrame, name: string, absent = false): 
  * whole truth, so its settings are the defaults (C2); with prune off its live settings are
  * left as they are.
  */
-function declaredSpec(f: QueueFrame, own: QueueOwn, l: LiveQueue | null): QueueSpec | null {
-  const { name } = own;
+function declaredSpec(own: QueueOwn, l: LiveQueue | null): QueueSpec | null {
+  const { f, name } = own;
   if (own.desired) return own.desired.spec;
   // `default` listed absent (poolsync.yaml) is wanted gone: planned as a delete (or blocked).
   if (name === DEFAULT_QUEUE && f.ix.absentDefault) return null;
@@ -365,7 +340,10 @@ function noteUnmanagedFields(own: QueueOwn, d: QueueDecision): QueueDecision {
   return { ...d, change: withNote(d.change, why) };
 }
 
-/** What the live queue is, and what it becomes if nothing is sent for it (C8, cluster_move). */
+/**
+ * What the live queue is, what it becomes if nothing is sent for it (C8, cluster_move), and what
+ * the repository wants of it (`target`, null: nothing).
+ */
 interface LiveView {
   readonly own: QueueOwn;
   readonly l: LiveQueue;
@@ -376,6 +354,7 @@ interface LiveView {
   readonly changedByC8: boolean;
   /** The cluster whose step changes it, when that is all that changes it. */
   readonly sideEffect: string | null;
+  readonly target: QueueSpec | null;
 }
 
 /**
@@ -383,24 +362,14 @@ interface LiveView {
  * when the repository does not want it; otherwise updated, moved or replaced into the pool and
  * selector the repository asks for, or refused with the rule that forbids it.
  */
-function planLiveQueue(
-  f: QueueFrame,
-  own: QueueOwn,
-  l: LiveQueue,
-  target: QueueSpec | null,
-): QueueDecision {
-  const v = liveView(f, own, l);
-  if (!target) return planUndeclaredQueue(f, v);
-  const refuse = refusal(v, target);
-  return (
-    planQueueMove(f, v, target, refuse) ??
-    planPoolChange(f, v, target, refuse) ??
-    planSameGroupUpdate(f, v, target, refuse)
-  );
+function planLiveQueue(v: LiveView): QueueDecision {
+  const { target } = v;
+  if (!target) return planUndeclaredQueue(v);
+  return planPoolChange(v, target) ?? planSameGroupUpdate(v, target);
 }
 
-function liveView(f: QueueFrame, own: QueueOwn, l: LiveQueue): LiveView {
-  const { name } = own;
+function liveView(own: QueueOwn, l: LiveQueue, target: QueueSpec | null): LiveView {
+  const { f, name } = own;
   // cluster_move: the co-named queue of a moved cluster moves with it (pool and selector).
   const movedTo =
     l.cluster_managed && f.pc.movedClusters.has(name) ? f.pc.clusters.get(name)!.final!.pool : null;
@@ -416,15 +385,15 @@ function liveView(f: QueueFrame, own: QueueOwn, l: LiveQueue): LiveView {
     : changedByC8
       ? deletedIn(f, l.clusters)
       : null;
-  return { own, l, live, untouched, changedByC8, sideEffect };
+  return { own, l, live, untouched, changedByC8, sideEffect, target };
 }
 
 /** A live queue the repository does not declare (nor implies, as a system queue's owner does). */
-function planUndeclaredQueue(f: QueueFrame, v: LiveView): QueueDecision {
-  const removal = plannedRemoval(f, v);
+function planUndeclaredQueue(v: LiveView): QueueDecision {
+  const removal = plannedRemoval(v);
   if (removal) return removal;
   const { own, l, untouched } = v;
-  const { name } = own;
+  const { f, name } = own;
   const ownerIsLive = l.cluster_managed && f.ix.lClusters.has(name);
   // A system queue follows its owner (an unmanaged or deleted cluster): never reported on its own.
   if (ownerIsLive || name === DEFAULT_QUEUE) return leftAsItIs(v);
@@ -457,9 +426,9 @@ function leftAsItIs(
 }
 
 /** Q6 lifted: a queue deleted (queue_delete), or the `default` queue listed absent that cannot be. */
-function plannedRemoval(f: QueueFrame, v: LiveView): QueueDecision | null {
+function plannedRemoval(v: LiveView): QueueDecision | null {
   const { own } = v;
-  const { name } = own;
+  const { f, name } = own;
   if (f.ix.deletedQueues.has(name)) {
     return decision(own, {
       action: 'delete',
@@ -476,32 +445,58 @@ function plannedRemoval(f: QueueFrame, v: LiveView): QueueDecision | null {
   return null;
 }
 
-type Refuse = (reason: Reason) => QueueDecision;
-
-function refusal(v: LiveView, target: QueueSpec): Refuse {
-  const requested = () =>
-    diffForms(queueForm(v.live), queueForm(target), (path) => path === 'pool');
-  // A requested change the rules forbid: shown with its diff, the queue stays as it is.
-  return (reason: Reason) => leftAsItIs(v, 'blocked', reason, requested());
+/** A requested change the rules forbid: shown with its diff, the queue stays as it is. */
+function refuse(v: LiveView, target: QueueSpec, reason: Reason): QueueDecision {
+  const requested = diffForms(queueForm(v.live), queueForm(target), (path) => path === 'pool');
+  return leftAsItIs(v, 'blocked', reason, requested);
 }
 
-/** The repository puts the queue in another pool: replaced (drain, queue_delete) or refused (Q3). */
-function planPoolChange(
-  f: QueueFrame,
-  v: LiveView,
-  target: QueueSpec,
-  refuse: Refuse,
-): QueueDecision | null {
+/**
+ * The repository puts the queue in another pool: moved in place (queue_move), replaced (drain,
+ * queue_delete) or refused (Q3); null when its pool stays.
+ *
+ * Capability `queue_move` (Q3 lifted; Union today: "a drained queue may move to another pool",
+ * real-apis.md): a queue whose pool differs moves in place, keeping its name, its settings and
+ * everything that targets it: drain → wait until DRAINED → move (the update naming the new
+ * pool) → activate, like the other capabilities. poolsync moves only drained queues, so no work
+ * is lost; without `drain` the move is blocked. Never `default` (Q5) nor a co-named queue (Q4).
+ */
+function planPoolChange(v: LiveView, target: QueueSpec): QueueDecision | null {
   const { own, l, live } = v;
-  const { name } = own;
+  const { f, name } = own;
   if (target.pool === live.pool) return null;
+  if (f.ix.caps.queue_move && name !== DEFAULT_QUEUE && !l.cluster_managed) {
+    if (!f.ix.caps.drain)
+      return refuse(v, target, reasonOf('QUEUE_MOVE_NO_DRAIN', { pool: target.pool }));
+    const blocked = selectorBlockedReason(f, target);
+    if (blocked) return refuse(v, target, blocked);
+    const activates = routesSomewhere(f, target);
+    const queue = address('Queue', name);
+    return decision(own, {
+      action: 'update',
+      call: { op: 'move_queue', spec: target },
+      final: target,
+      diff: diffForms(queueForm(live), queueForm(target)),
+      moves: true,
+      activates,
+      note: [
+        reasonOf('QUEUE_MOVED_IN_PLACE', { from: live.pool, to: target.pool, queue, activates }),
+      ],
+    });
+  }
   if (l.cluster_managed) {
     const queue = address('Queue', name);
-    return refuse(reasonOf('CONAMED_QUEUE_POOL_FIXED', { queue, cluster: name, pool: live.pool }));
+    return refuse(
+      v,
+      target,
+      reasonOf('CONAMED_QUEUE_POOL_FIXED', { queue, cluster: name, pool: live.pool }),
+    );
   }
   if (!f.ix.caps.drain || !f.ix.caps.queue_delete) {
     const missing = (['drain', 'queue_delete'] as const).filter((c) => !f.ix.caps[c]);
     return refuse(
+      v,
+      target,
       reasonOf('QUEUE_POOL_FIXED', {
         pool: target.pool,
         live_pool: live.pool,
@@ -517,7 +512,7 @@ function planPoolChange(
     : f.ix.caps.soft_delete
       ? reasonOf('QUEUE_POOL_CHANGE_NAME_RESERVED', { pool: target.pool, live_pool: live.pool })
       : selectorBlockedReason(f, target);
-  if (blocked) return refuse(blocked);
+  if (blocked) return refuse(v, target, blocked);
   return decision(own, {
     action: 'replace',
     call: { op: 'create_queue', spec: target },
@@ -529,27 +524,25 @@ function planPoolChange(
 }
 
 /** The queue stays in its pool: its update, or the selector rule (Q1, Q4, Q5) that refuses it. */
-function planSameGroupUpdate(
-  f: QueueFrame,
-  v: LiveView,
-  target: QueueSpec,
-  refuse: Refuse,
-): QueueDecision {
+function planSameGroupUpdate(v: LiveView, target: QueueSpec): QueueDecision {
   const { own, l, live, untouched, changedByC8, sideEffect } = v;
-  const { name } = own;
+  const { f, name } = own;
   const managed = l.cluster_managed || name === DEFAULT_QUEUE;
   if (managed && !sameSelector(target.clusters, untouched.clusters)) {
-    if (name === DEFAULT_QUEUE) return refuse(reasonOf('DEFAULT_QUEUE_SELECTOR_FIXED', {}));
+    if (name === DEFAULT_QUEUE)
+      return refuse(v, target, reasonOf('DEFAULT_QUEUE_SELECTOR_FIXED', {}));
     if (f.ix.lClusters.has(name) || f.pc.clusters.get(name)?.registers) {
       const emptied = untouched.clusters.length === 0;
-      return refuse(reasonOf('CONAMED_SELECTOR_FIXED', { name, emptied }));
+      return refuse(v, target, reasonOf('CONAMED_SELECTOR_FIXED', { name, emptied }));
     }
     return refuse(
+      v,
+      target,
       reasonOf('CREATED_QUEUE_SELECTOR_FIXED', { name, clusters: [...untouched.clusters] }),
     );
   }
   const blocked = selectorBlockedReason(f, target);
-  if (blocked) return refuse(blocked);
+  if (blocked) return refuse(v, target, blocked);
   // Q4/Q5: a managed queue's update resends the selector it has when the call runs (before
   // its cluster's delete, if any); C8 then prunes it.
   const send: QueueSpec = managed
@@ -584,50 +577,6 @@ function deletedIn(f: QueueFrame, selector: readonly string[]): string | null {
 }
 
 /**
- * Capability `queue_move` (Q3 lifted; Union today: "a drained queue may move to another pool",
- * real-apis.md): a queue whose pool differs moves in place, keeping its name, its settings and
- * everything that targets it: drain → wait until DRAINED → move (the update naming the new
- * pool) → activate, like the other capabilities. poolsync moves only drained queues, so no work
- * is lost; without `drain` the move is blocked.
- *
- * The decision for a live queue the repository puts in another pool (`target.pool`), or null
- * when queue_move does not apply (capability off, a co-named or the default queue: Q4, Q5).
- * `refuse` makes the blocked decision (the queue stays as it is).
- */
-function planQueueMove(
-  f: QueueFrame,
-  v: LiveView,
-  target: QueueSpec,
-  refuse: Refuse,
-): QueueDecision | null {
-  const { own, l, live } = v;
-  // Never `default` (Q5) nor a co-named queue (Q4).
-  const movable = l.name !== DEFAULT_QUEUE && !l.cluster_managed;
-  if (!f.ix.caps.queue_move || target.pool === live.pool || !movable) return null;
-  const from = live.pool;
-  if (!f.ix.caps.drain) return refuse(reasonOf('QUEUE_MOVE_NO_DRAIN', { pool: target.pool }));
-  const blocked = selectorBlockedReason(f, target);
-  if (blocked) return refuse(blocked);
-  const activates = routesSomewhere(f, target);
-  return decision(own, {
-    action: 'update',
-    call: { op: 'move_queue', spec: target },
-    final: target,
-    diff: diffForms(queueForm(live), queueForm(target)),
-    moves: true,
-    activates,
-    note: [
-      reasonOf('QUEUE_MOVED_IN_PLACE', {
-        from,
-        to: target.pool,
-        queue: address('Queue', l.name),
-        activates,
-      }),
-    ],
-  });
-}
-
-/**
  * Soft deletes (capability `soft_delete`, Union today): a queue the repository declares whose
  * name belongs to a deleted queue cannot be created (its name stays reserved: CreateQueue is
  * ALREADY_EXISTS until UndeleteQueue, Union's client, remote/_queue.py). It is undeleted
@@ -653,13 +602,8 @@ function undeleteBlockedReason(f: QueueFrame, name: string, deleted: LiveQueue):
   return null;
 }
 
-function planUndelete(
-  f: QueueFrame,
-  own: QueueOwn,
-  target: QueueSpec,
-  deleted: LiveQueue,
-): QueueDecision {
-  const { name } = own;
+function planUndelete(own: QueueOwn, target: QueueSpec, deleted: LiveQueue): QueueDecision {
+  const { f, name } = own;
   const moves = target.pool !== deleted.pool;
   const reason =
     undeleteBlockedReason(f, name, deleted) ??
@@ -686,13 +630,7 @@ function planUndelete(
  * side effect of the cluster's delete_cluster step (`caused_by`), so no delete_queue step (and
  * no `flyte delete queue` runbook line) is planned for it; a cluster registered again under its
  * name (replace) gets a new co-named queue (C2), so nothing is orphaned (no C7 trap).
- * This: whether this plan deletes the live co-named queue `l` with its cluster.
- */
-function deletedWithCluster(f: QueueFrame, l: LiveQueue): boolean {
-  return f.ix.conamedCascades(l.name) && f.pc.deletedClusters.has(l.name);
-}
-
-/**
+ *
  * The decision for such a queue: deleted with its cluster, or (`recreated`: the decision for
  * the co-named queue a registration under the same name creates) replaced by a new one.
  */
@@ -743,12 +681,10 @@ export function withCauses(changes: readonly Change[]): Change[] {
  * A queue decision whose change has a `caused_by` and no `cause` made again with its change's
  * cause (in the queue pass, before it is kept); else the decision as it is.
  */
-function withCause<D extends { change: Change }>(f: QueueFrame, own: QueueOwn, d: D): D {
+function withCause<D extends { change: Change }>(own: QueueOwn, d: D): D {
   const by = d.change.caused_by;
   if (!by || d.change.cause) return d;
-  const cause = by.startsWith('Cluster/')
-    ? queueCause(f, own, d.change, by)
-    : causeOf(d.change, by);
+  const cause = by.startsWith('Cluster/') ? queueCause(own, d.change, by) : causeOf(d.change, by);
   return { ...d, change: changeWith(d.change, { cause }) };
 }
 
@@ -764,8 +700,9 @@ function causeOf(change: Change, by: string): Reason {
 }
 
 /** What a cluster's step does to a queue: C2/C3, cluster_move, C7 or C8. */
-function queueCause(f: QueueFrame, own: QueueOwn, change: Change, by: string): Reason {
+function queueCause(own: QueueOwn, change: Change, by: string): Reason {
   const cluster = by.slice('Cluster/'.length);
+  const { f, live } = own;
   // No live queue: the registration creates it (C2), or recreates `default` (C3).
   if (change.before === null) {
     return reasonOf(
@@ -780,7 +717,6 @@ function queueCause(f: QueueFrame, own: QueueOwn, change: Change, by: string): R
       pool: decided.final.pool,
     });
   }
-  const live = own.live;
   if (change.name === cluster && decided?.registers && decided.final && live?.cluster_managed) {
     // C7: registered again under its name, the cluster leaves its old co-named queue behind.
     return reasonOf('CONAMED_LEFT_BEHIND', { by, pool: live.pool, to: decided.final.pool });
@@ -834,10 +770,7 @@ export function splitWaits(
 }
 
 /** Queues this plan drains because a cluster they route to leaves (`waits`: waitSets), with those clusters. */
-export function drainedFor(
-  ctx: PlanIndex,
-  waits: ReadonlyMap<string, readonly string[]>,
-): Map<string, string[]> {
+export function drainedFor(ctx: PlanIndex, waits: ReadonlyMap<string, readonly string[]>) {
   const byQueue = new Map<string, string[]>();
   for (const [cluster, queues] of waits)
     for (const q of splitWaits(ctx, queues).drain) push(byQueue, q, cluster);

@@ -11,11 +11,9 @@ import { assignmentForm, clusterForm, diffForms, poolForm, queueForm, type Form 
 import { labelForm } from './cluster-labels.js';
 import { indexBy, keyed } from './context.js';
 
-type DriftKind = 'changed' | 'appeared' | 'gone';
-
 interface DriftEntry {
   address: string;
-  drift: DriftKind;
+  drift: 'changed' | 'appeared' | 'gone';
   diff: FieldDiff[];
 }
 

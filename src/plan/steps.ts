@@ -34,7 +34,6 @@ export function buildSteps(ctx: PlanContext): Step[] {
   addAssignmentNodes(b);
   addLabelSteps(b.g, ctx);
   addPoolDeletes(b);
-  // Edges.
   orderPools(b);
   orderMovedClusters(b);
   orderClusters(b);
@@ -187,7 +186,6 @@ function addQueueLifecycleNodes(b: StepBuild): void {
     if (q.activates) g.add(key.activate(name), 'activate_queue', { name });
 }
 
-/** Assignments removed and set. */
 function addAssignmentNodes(b: StepBuild): void {
   const { g, ctx, assignments } = b;
   for (const [k, a] of assignments) {
@@ -397,14 +395,15 @@ function orderAssignments(b: StepBuild): void {
 }
 
 /**
+ * The plan with every step's `execution` set: `manual` (+ `manual`) where the backend says so.
  * Which steps a person runs (plan.md, "Manual steps"): the backend names, step by step, the
  * command to run where it has no public API. Pure: the pipeline passes the backend's
  * `manualStep`, the planner itself never sees a backend.
  */
-type ManualStepFn = (step: Step) => ManualInstruction | null;
-
-/** The plan with every step's `execution` set: `manual` (+ `manual`) where the backend says so. */
-export function withExecution(plan: Plan, manualStep: ManualStepFn | undefined): Plan {
+export function withExecution(
+  plan: Plan,
+  manualStep: ((step: Step) => ManualInstruction | null) | undefined,
+): Plan {
   if (!manualStep) {
     if (plan.steps.every((s) => s.execution !== undefined)) return plan;
     return { ...plan, steps: plan.steps.map((s) => ({ ...s, execution: s.execution ?? 'api' })) };
