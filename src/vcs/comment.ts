@@ -69,7 +69,6 @@ export interface CommentInput {
 
 /** The one-line status description for the commit. */
 export function statusDescription(outcome: PublishOutcome): string {
-  // Each environment's summary, in order.
   if (outcome.kind === 'environments')
     return outcome.environments
       .map((e) => `${e.name}: ${environmentSummary(e.outcome)}`)
@@ -138,27 +137,22 @@ function invalidIntro(count: number | undefined): string {
 
 const OMISSION_RESERVE = 200;
 
-/** Adds items while they fit in `budget`, reserving room for the omission note. */
-function fitItems(
-  items: string[],
-  budget: number,
-  separator: string,
-  omitted: (n: number) => string,
-): string {
+/** Items, a line apart, while they fit in `budget`, reserving room for the omission note. */
+function fitItems(items: string[], budget: number, omitted: (n: number) => string): string {
   const parts: string[] = [];
   let used = 0;
   for (let i = 0; i < items.length; i++) {
     const item = items[i] ?? '';
-    const cost = codePointLength(item) + (parts.length > 0 ? codePointLength(separator) : 0);
+    const cost = codePointLength(item) + (parts.length > 0 ? 1 : 0);
     const reserve = i < items.length - 1 ? OMISSION_RESERVE : 0;
     if (used + cost + reserve > budget) {
       const note = omitted(items.length - i);
-      return parts.length > 0 ? parts.join(separator) + separator + note : note;
+      return parts.length > 0 ? `${parts.join('\n')}\n${note}` : note;
     }
     parts.push(item);
     used += cost;
   }
-  return parts.join(separator);
+  return parts.join('\n');
 }
 
 function shortSection(outcome: EnvironmentOutcome, budget: number): string {
@@ -172,7 +166,6 @@ function shortSection(outcome: EnvironmentOutcome, budget: number): string {
     const fit = fitItems(
       lines,
       budget - codePointLength(intro) - 40,
-      '\n',
       (n) =>
         `… ${plural(n, 'more line')} omitted (the comment size limit); run \`poolsync validate\` for all.`,
     );
@@ -257,7 +250,6 @@ function section(b: Budgeted, title: string, items: string[], noun: string): voi
   const fit = fitItems(
     items,
     b.left - codePointLength(header) - 2,
-    '\n',
     (n) => `- … ${plural(n, `more ${noun}`)} omitted`,
   );
   push(b, header + fit);
@@ -275,7 +267,6 @@ function changesSection(b: Budgeted, plan: Plan): void {
     const fit = fitItems(
       blocks,
       room,
-      '\n',
       (n) => `# … ${plural(n, 'more change')} omitted (the comment size limit)`,
     );
     push(b, header + fence(fit, 'diff'));
@@ -288,7 +279,6 @@ function changesSection(b: Budgeted, plan: Plan): void {
 
 type Sections = Extract<PublishOutcome, { kind: 'environments' }>;
 
-/** The one-line summary of an environment's outcome. */
 export function environmentSummary(outcome: EnvironmentOutcome): string {
   if (outcome.kind === 'error') return 'could not plan';
   if (outcome.kind === 'invalid') {
