@@ -73,10 +73,8 @@ export function statusDescription(outcome: PublishOutcome): string {
     return outcome.environments
       .map((e) => `${e.name}: ${environmentSummary(e.outcome)}`)
       .join('; ');
-  if (outcome.kind === 'invalid') {
-    const n = outcome.errorCount;
-    return `Invalid configuration${n ? ` (${plural(n, 'error')})` : ''}: nothing can be applied`;
-  }
+  if (outcome.kind === 'invalid')
+    return `Invalid configuration${errorsNote(outcome.errorCount)}: nothing can be applied`;
   if (outcome.kind === 'error') return `Could not plan: ${outcome.message}`;
   const { plan } = outcome;
   if (plan.errors.length > 0) {
@@ -130,10 +128,8 @@ function escapeLines(text: string): string {
   return text.split('\n').map(escapeTerminal).join('\n');
 }
 
-function invalidIntro(count: number | undefined): string {
-  const n = count ? ` (${plural(count, 'error')})` : '';
-  return `**The repository is invalid${n}: nothing can be applied from this commit.** Fix these and push again:`;
-}
+/** ` (N errors)`, or nothing when the count is not known. */
+const errorsNote = (n: number | undefined) => (n ? ` (${plural(n, 'error')})` : '');
 
 const OMISSION_RESERVE = 200;
 
@@ -160,7 +156,7 @@ function shortSection(outcome: EnvironmentOutcome, budget: number): string {
     return `**poolsync could not plan this commit.**\n\n${fence(escapeLines(clip(outcome.message, Math.max(0, budget - 100))), 'text')}`;
   }
   if (outcome.kind === 'invalid') {
-    const intro = `${invalidIntro(outcome.errorCount)}\n\n`;
+    const intro = `**The repository is invalid${errorsNote(outcome.errorCount)}: nothing can be applied from this commit.** Fix these and push again:\n\n`;
     const lines = outcome.errorsText.trimEnd().split('\n');
     // Fence and note overhead; a line containing backticks may lengthen the fence a little.
     const fit = fitItems(
@@ -281,10 +277,7 @@ type Sections = Extract<PublishOutcome, { kind: 'environments' }>;
 
 export function environmentSummary(outcome: EnvironmentOutcome): string {
   if (outcome.kind === 'error') return 'could not plan';
-  if (outcome.kind === 'invalid') {
-    const n = outcome.errorCount;
-    return `invalid${n ? ` (${plural(n, 'error')})` : ''}`;
-  }
+  if (outcome.kind === 'invalid') return `invalid${errorsNote(outcome.errorCount)}`;
   if (outcome.plan.errors.length > 0) return `plan failed (${outcome.plan.errors.length} errors)`;
   return closingLine(outcome.plan);
 }
