@@ -119,10 +119,7 @@ export interface PullRequestEvent {
 }
 
 /** A new comment on a pull/merge request (GitHub `issue_comment`, GitLab `Note Hook`). */
-export interface CommentEvent {
-  provider: Provider;
-  repository: string;
-  number: number;
+export interface CommentEvent extends Pick<PullRequestEvent, 'provider' | 'repository' | 'number'> {
   body: string;
   /** GitHub login / GitLab username, and GitLab's numeric user id (for the members API). */
   user: ForgeUser;
