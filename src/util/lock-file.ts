@@ -268,8 +268,7 @@ function heldLock({ root, path, holder, content }: Taking): HeldLockFile {
       released = true;
       inProcess.delete(path);
       ownContents.delete(content);
-      const now = await readLock(root, path).catch(() => null);
-      if (now === content) await unlink(path).catch(() => {});
+      await removeIfUnchanged(root, path, content);
     },
   };
 }
