@@ -123,11 +123,6 @@ function failedLine(plan: Plan): string {
     : '';
 }
 
-/** A server's message in a text fence: its lines kept, their control characters escaped. */
-function escapeLines(text: string): string {
-  return text.split('\n').map(escapeTerminal).join('\n');
-}
-
 /** ` (N errors)`, or nothing when the count is not known. */
 const errorsNote = (n: number | undefined) => (n ? ` (${plural(n, 'error')})` : '');
 
@@ -153,7 +148,9 @@ function fitItems(items: string[], budget: number, omitted: (n: number) => strin
 
 function shortSection(outcome: EnvironmentOutcome, budget: number): string {
   if (outcome.kind === 'error') {
-    return `**poolsync could not plan this commit.**\n\n${fence(escapeLines(clip(outcome.message, Math.max(0, budget - 100))), 'text')}`;
+    // A server's message: its lines kept, their control characters escaped.
+    const lines = clip(outcome.message, Math.max(0, budget - 100)).split('\n');
+    return `**poolsync could not plan this commit.**\n\n${fence(lines.map(escapeTerminal).join('\n'), 'text')}`;
   }
   if (outcome.kind === 'invalid') {
     const intro = `**The repository is invalid${errorsNote(outcome.errorCount)}: nothing can be applied from this commit.** Fix these and push again:\n\n`;
@@ -282,14 +279,11 @@ export function environmentSummary(outcome: EnvironmentOutcome): string {
   return closingLine(outcome.plan);
 }
 
-/** Whether the section opens by default: what needs a reviewer (failures) is shown open. */
-function opens(outcome: EnvironmentOutcome): boolean {
-  return outcome.kind !== 'plan' || outcome.plan.errors.length > 0;
-}
-
 function environmentSection(name: string, outcome: EnvironmentOutcome, body: string): string {
   const summary = `<b>${markdownText(name)}</b>: ${markdownText(environmentSummary(outcome))}`;
-  return `<details${opens(outcome) ? ' open' : ''}><summary>${summary}</summary>\n\n${record(name, outcome)}${body.trim()}\n\n</details>`;
+  // What needs a reviewer (a failure) is shown open.
+  const open = outcome.kind !== 'plan' || outcome.plan.errors.length > 0 ? ' open' : '';
+  return `<details${open}><summary>${summary}</summary>\n\n${record(name, outcome)}${body.trim()}\n\n</details>`;
 }
 
 /**
