@@ -131,22 +131,16 @@ export async function applyRun(source: ApplySource, o: ApplyRunOptions): Promise
   const { cp, record } = locks;
   o.phase?.('lock');
   // This machine's lock file, then the lock across machines.
-  const file = await acquireApplyLock(lockPathFor(locks.lock.url, locks.lock.stateDir));
-  let held: HeldApplyLock;
-  try {
-    held = await holdSharedApplyLock({ ...locks.lock, cp, lockFile: file.path });
-  } catch (err) {
-    await file.release();
-    throw err;
-  }
-  o.phase?.('apply');
-  try {
-    return await underLocks(source, o, { cp, lost: held.lost, record, url: null });
-  } finally {
-    o.phase?.('unlock');
-    await release(held, o);
-    await file.release();
-  }
+  return underApplyLock(locks.lock.url, locks.lock.stateDir, async (lockFile) => {
+    const held = await holdSharedApplyLock({ ...locks.lock, cp, lockFile });
+    o.phase?.('apply');
+    try {
+      return await underLocks(source, o, { cp, lost: held.lost, record, url: null });
+    } finally {
+      o.phase?.('unlock');
+      await release(held, o);
+    }
+  });
 }
 
 async function release(held: HeldApplyLock | null, o: ApplyRunOptions): Promise<void> {
@@ -190,7 +184,6 @@ async function acquiring(
       }),
     );
     const opened = cp;
-    // `--lock k8s:NAMESPACE/NAME`: the Lease and the cluster's configuration.
     let k8s: HoldApplyLockOptions['k8s'] = null;
     if (locks.lockFlag !== undefined && locks.lockFlag.trim() !== '') {
       const ref = requireK8sPlace(locks.lockFlag, '--lock', ['Lease', 'apply-lock']);
@@ -331,17 +324,18 @@ async function untilFree<T>(wait: LockWait, attempt: () => Promise<T>): Promise<
 }
 
 /**
- * `write` under this machine's apply lock for `url`, without waiting: a write of apply's records
- * (`state forget`) that an apply recording the inventory meanwhile would undo.
+ * `write` under this machine's apply lock for `url` (its path given), without waiting: the
+ * daemon's apply, or a write of apply's records (`state forget`) that an apply recording the
+ * inventory meanwhile would undo.
  */
 export async function underApplyLock<T>(
   url: string,
   stateDir: string | undefined,
-  write: () => Promise<T>,
+  write: (lockPath: string) => Promise<T>,
 ): Promise<T> {
   const lock = await acquireApplyLock(lockPathFor(url, stateDir));
   try {
-    return await write();
+    return await write(lock.path);
   } finally {
     await lock.release();
   }

@@ -247,7 +247,6 @@ async function planned(
   }
   if (!made.ok) return { kind: 'invalid', errors: made.errors, counts: made.counts };
   const { controlPlane } = cp;
-  // The plan names the control plane it is about (its header).
   const plan = controlPlane ? planWith(made.plan, { control_plane: controlPlane }) : made.plan;
   return {
     kind: classify(plan),

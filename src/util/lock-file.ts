@@ -106,7 +106,6 @@ export async function acquireLockFile(
 
 /** One taking of a lock: where, by whom, the content written. */
 interface Taking {
-  /** The folder poolsync owns the lock in. */
   root: string;
   path: string;
   holder: LockHolder;

@@ -83,7 +83,6 @@ export interface PullRequestApi {
   listComments(): Promise<IssueComment[]>;
   createComment(body: string): Promise<IssueComment>;
   updateComment(id: number, body: string): Promise<IssueComment>;
-  /** Sets the `poolsync/plan` status of a commit. */
   setStatus(
     sha: string,
     status: { state: StatusState; description: string; targetUrl?: string | null },
