@@ -40,7 +40,13 @@ import type { PlanOptions } from '../plan/index.js';
 import { requireK8sPlace } from '../util/k8s-place.js';
 import { UserError } from '../util/user-error.js';
 import { appliedState } from '../plan/inventory.js';
-import { classify, cleanCommit, planRepository, type ControlPlaneAccess } from './plan-run.js';
+import {
+  classify,
+  cleanCommit,
+  openOptions,
+  planRepository,
+  type ControlPlaneAccess,
+} from './plan-run.js';
 import { recheckPlan, stalePlanError } from './stale-plan.js';
 
 /** What is applied: a reviewed plan file, a folder planned now, or a plan the caller made. */
@@ -170,19 +176,10 @@ async function acquiring(
   let shared: HeldApplyLock | null = null;
   try {
     const open = locks.open ?? openControlPlane;
+    // One connection per call in flight (P=128 is not capped at a fixed pool size).
+    const options = openOptions(locks, Math.max(locks.parallelism, 8), token);
     // Opening an embedded state for writing waits while another process has it open.
-    cp = await untilFree(wait, () =>
-      open(url, {
-        // One connection per call in flight (P=128 is not capped at a fixed pool size).
-        http: {
-          connections: Math.max(locks.parallelism, 8),
-          maxRetries: locks.maxRetries,
-          onPace: locks.onPace,
-        },
-        token,
-        apiKeyFile: locks.apiKeyFile,
-      }),
-    );
+    cp = await untilFree(wait, () => open(url, options));
     const opened = cp;
     let k8s: HoldApplyLockOptions['k8s'] = null;
     if (locks.lockFlag !== undefined && locks.lockFlag.trim() !== '') {
