@@ -34,12 +34,8 @@ export interface ForgeRepository {
 export interface PullRequestRef extends ForgeRepository {
   number: number;
 }
-export type ProviderName = 'GitHub' | 'GitLab';
-
-export const PROVIDER_NAMES: Record<Provider, ProviderName> = {
-  github: 'GitHub',
-  gitlab: 'GitLab',
-};
+export const PROVIDER_NAMES = { github: 'GitHub', gitlab: 'GitLab' } as const;
+export type ProviderName = (typeof PROVIDER_NAMES)[Provider];
 
 /** The commit status context (GitHub) / name (GitLab) poolsync reports under. */
 export const STATUS_CONTEXT = 'poolsync/plan';
