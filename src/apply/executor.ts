@@ -209,19 +209,10 @@ async function runStep(run: Run, step: Step): Promise<void> {
   emit({ type: 'step_started', step });
   const t0 = performance.now();
   const { note, error } = await performStep(run, step);
-  const duration = Math.round(performance.now() - t0);
-  result.duration_ms = duration;
-  result.status = error === null ? 'done' : 'failed';
-  result.error = error;
-  result.note = note;
-  emit({
-    type: 'step_finished',
-    step,
-    status: result.status,
-    duration_ms: duration,
-    error,
-    note,
-  });
+  const status = error === null ? 'done' : 'failed';
+  const duration_ms = Math.round(performance.now() - t0);
+  run.results.set(step.id, { ...result, status, duration_ms, error, note });
+  emit({ type: 'step_finished', step, status, duration_ms, error, note });
   // A refusal the plan could not foresee (FAILED_PRECONDITION: an app assigned to a cluster,
   // a writer beside poolsync) stops only what depends on the step; any other failure, all.
   if (error !== null) {

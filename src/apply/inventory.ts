@@ -133,9 +133,8 @@ function configMapStore(
   let made: Promise<InventoryCalls> | null = null;
   const store = () =>
     (made ??= (async () => {
-      const lease = await import('../lease/k8s-lease.js');
-      const { ConfigMapInventory } = lease;
-      const kc = shared.kubeConfig ?? lease.loadKubeConfig();
+      const { ConfigMapInventory, loadKubeConfig } = await import('../lease/k8s-lease.js');
+      const kc = shared.kubeConfig ?? loadKubeConfig();
       return new ConfigMapInventory(kc, shared.place, key, before);
     })());
   const where = `ConfigMap ${shared.place.namespace}/${shared.place.name}`;

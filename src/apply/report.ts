@@ -5,11 +5,7 @@
  * `--output json`'s one document (schemas/apply-result.schema.json, docs/apply.md#json-output),
  * exit code included, built from the plan and the executor's result only.
  */
-import {
-  escapeJsonForTerminal,
-  escapeTerminal,
-  escapeTerminal as esc,
-} from '../util/terminal-text.js';
+import { escapeJsonForTerminal, escapeTerminal as esc } from '../util/terminal-text.js';
 import type { Plan, Step } from '../model/plan.js';
 import { emptyCounts, type PlanCounts } from '../plan/counts.js';
 import type { ApplyEvent, ApplyResult, StepError, StepStatus } from './types.js';
@@ -102,7 +98,7 @@ function finishedLine(e: EventOf<'step_finished'>, colors: Colors): string {
   const [, noun] = VERB[e.step.op];
   const after = formatDuration(e.duration_ms);
   if (e.status === 'done') {
-    const note = e.note ? ` (${escapeTerminal(e.note)})` : '';
+    const note = e.note ? ` (${esc(e.note)})` : '';
     return colors.green(
       `${esc(e.step.target)}: ${noun} complete after ${after}${note} [${e.step.id}]`,
     );
@@ -114,7 +110,7 @@ function finishedLine(e: EventOf<'step_finished'>, colors: Colors): string {
 
 /** `CODE (RULE): message`. */
 function errorWords(err: StepError): string {
-  return `${err.code}${err.rule ? ` (${err.rule})` : ''}: ${escapeTerminal(err.message)}`;
+  return `${err.code}${err.rule ? ` (${err.rule})` : ''}: ${esc(err.message)}`;
 }
 
 function waitLine(e: EventOf<'wait_progress'>): string {

@@ -5,7 +5,6 @@
  */
 import { partOf, type ControlPlane } from '../controlplane/types.js';
 import { isControlPlaneError } from '../controlplane/errors.js';
-import type { QueueMetrics } from '../model/live.js';
 import { SYSTEM_CLOCK } from '../util/clock.js';
 import { formatDuration } from '../util/duration.js';
 
@@ -43,14 +42,27 @@ const BACKOFF_FACTOR = 1.5;
 interface Poll<T> {
   /** "become idle": the end of "interrupted while waiting for queues to …". */
   goal: string;
+  /** A queue's value; NOT_FOUND reads as `gone` (a queue no longer there), UNAVAILABLE as null. */
   probe: (cp: ControlPlane, queue: string) => Promise<T>;
-  settled: (value: T) => boolean;
+  gone: T;
+  settled: (value: T | null) => boolean;
   /** Throws when the wait cannot end well, given the queues not settled yet. */
-  check?: (busy: [string, T][]) => void;
+  check?: (busy: [string, T | null][]) => void;
   /** What was measured of a queue not settled yet. */
-  progress: (value: T) => Omit<WaitProgress, 'queue' | 'elapsed_ms'>;
+  progress: (value: T | null) => Omit<WaitProgress, 'queue' | 'elapsed_ms'>;
   /** The timeout's message, given the queues not settled yet. */
-  timedOut: (busy: [string, T][]) => string;
+  timedOut: (busy: [string, T | null][]) => string;
+}
+
+/** Transient errors (UNAVAILABLE) count as "still busy" and polling goes on; others end the wait. */
+async function probe<T>(cp: ControlPlane, queue: string, poll: Poll<T>): Promise<T | null> {
+  try {
+    return await poll.probe(cp, queue);
+  } catch (err) {
+    if (isControlPlaneError(err, 'NOT_FOUND')) return poll.gone;
+    if (isControlPlaneError(err, 'UNAVAILABLE')) return null;
+    throw err;
+  }
 }
 
 /** Polls every queue, backing off, until all settle in one poll; bounded, ended by the signal. */
@@ -66,7 +78,7 @@ async function pollQueues<T>(
     if (opts.signal?.aborted)
       throw new WaitAbortedError(`interrupted while waiting for queues to ${poll.goal}`);
     const polled = await Promise.all(
-      queues.map(async (q) => [q, await poll.probe(cp, q)] as [string, T]),
+      queues.map(async (q) => [q, await probe(cp, q, poll)] as [string, T | null]),
     );
     const elapsed = performance.now() - started;
     const busy = polled.filter(([, v]) => !poll.settled(v));
@@ -84,13 +96,13 @@ async function pollQueues<T>(
 /**
  * Resolves once every queue reports 0 runs and 0 actions in flight in the same poll (a
  * queue can receive new work until then). A queue that does not exist has nothing in
- * flight. Transient errors (UNAVAILABLE) count as "still busy" and polling goes on;
- * permanent ones end the wait.
+ * flight.
  */
 export function waitIdle(cp: ControlPlane, queues: string[], opts: WaitIdleOptions): Promise<void> {
   return pollQueues(cp, queues, opts, {
     goal: 'become idle',
-    probe: pollQueue,
+    probe: (cp, queue) => partOf(cp, 'queues').queueMetrics(queue),
+    gone: { runs_in_flight: 0, actions_in_flight: 0, depth: 0 },
     settled: (m) => m !== null && m.runs_in_flight === 0 && m.actions_in_flight === 0,
     progress: (m) => ({
       runs_in_flight: m?.runs_in_flight ?? null,
@@ -108,18 +120,6 @@ export function waitIdle(cp: ControlPlane, queues: string[], opts: WaitIdleOptio
   });
 }
 
-/** Metrics, `{0,0}` for a missing queue, or null when the control plane is unavailable right now. */
-async function pollQueue(cp: ControlPlane, queue: string): Promise<QueueMetrics | null> {
-  try {
-    return await partOf(cp, 'queues').queueMetrics(queue);
-  } catch (err) {
-    if (isControlPlaneError(err, 'NOT_FOUND'))
-      return { runs_in_flight: 0, actions_in_flight: 0, depth: 0 };
-    if (isControlPlaneError(err, 'UNAVAILABLE')) return null;
-    throw err;
-  }
-}
-
 /**
  * `wait_drained` (capability `drain`): resolves once every queue reports DRAINED (a drained
  * queue has nothing in flight, and takes no new work). A queue that no longer exists counts as
@@ -132,7 +132,14 @@ export function waitDrained(
 ): Promise<void> {
   return pollQueues(cp, queues, opts, {
     goal: 'be drained',
-    probe: pollState,
+    probe: async (cp, queue) => {
+      const { state } = await partOf(cp, 'queues').getQueue(queue);
+      if (state !== undefined) return state;
+      throw new WaitTimeoutError(
+        `queue ${queue} reports no drain state: the control plane does not support drain (capability off, C9); run \`poolsync plan\` again`,
+      );
+    },
+    gone: 'drained',
     settled: (state) => state === 'drained',
     check: (busy) => {
       const active = busy.filter(([, state]) => state === 'active');
@@ -151,21 +158,4 @@ export function waitDrained(
           ', ',
         )}; nothing was deleted or moved. Wait for their work to finish (or raise --wait-timeout) and apply again: draining resumes where it stopped`,
   });
-}
-
-/** A queue's drain state; `drained` for a queue that no longer exists; null while unavailable. */
-async function pollState(cp: ControlPlane, queue: string): Promise<string | null> {
-  try {
-    const q = await partOf(cp, 'queues').getQueue(queue);
-    if (q.state === undefined) {
-      throw new WaitTimeoutError(
-        `queue ${queue} reports no drain state: the control plane does not support drain (capability off, C9); run \`poolsync plan\` again`,
-      );
-    }
-    return q.state;
-  } catch (err) {
-    if (isControlPlaneError(err, 'NOT_FOUND')) return 'drained';
-    if (isControlPlaneError(err, 'UNAVAILABLE')) return null;
-    throw err;
-  }
 }

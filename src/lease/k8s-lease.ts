@@ -107,6 +107,7 @@ export class LeaseLock {
   private observed: { key: string; at: number } | null = null;
   private lastHolder: string | null = null;
   private readonly durationSeconds: number;
+  readonly where: string;
   /** Published with the lease while this identity holds it (ADDRESS_ANNOTATION); null: none. */
   address: string | null = null;
 
@@ -125,10 +126,7 @@ export class LeaseLock {
   ) {
     this.api = kc.makeApiClient(CoordinationV1Api);
     this.durationSeconds = Math.max(1, Math.ceil(leaseDurationMs / 1000));
-  }
-
-  get where(): string {
-    return `Lease ${this.ref.namespace}/${this.ref.name}`;
+    this.where = `Lease ${ref.namespace}/${ref.name}`;
   }
 
   /** One attempt (client-go tryAcquireOrRenew). Conflicts are a lost race, not an error. */
@@ -157,7 +155,6 @@ export class LeaseLock {
     return { held: true, holder: this.identity, holderAddress: this.address };
   }
 
-  /** The Lease, or null when there is none. */
   private async read(): Promise<V1Lease | null> {
     try {
       return await this.api.readNamespacedLease(this.ref);
@@ -242,7 +239,6 @@ export class LeaseLock {
   /** Gives the lease up at once (client-go ReleaseOnCancel): the next candidate need not wait. */
   async release(): Promise<void> {
     const lease = await this.read();
-    // Gone, or another's: nothing to give up.
     if (lease === null || lease.spec?.holderIdentity !== this.identity) return;
     try {
       await this.api.replaceNamespacedLease({
@@ -303,6 +299,7 @@ export class ConfigMapInventory {
   private seen: V1ConfigMap | null | undefined = undefined;
   /** Writes refused with 409 Conflict and retried (for tests and logs). */
   conflicts = 0;
+  readonly where: string;
 
   constructor(
     kc: KubeConfig,
@@ -318,10 +315,7 @@ export class ConfigMapInventory {
     private readonly clock: Clock = SYSTEM_CLOCK,
   ) {
     this.api = kc.makeApiClient(CoreV1Api);
-  }
-
-  get where(): string {
-    return `ConfigMap ${this.ref.namespace}/${this.ref.name}`;
+    this.where = `ConfigMap ${ref.namespace}/${ref.name}`;
   }
 
   async readInventory(): Promise<InventoryRecord | null> {
@@ -378,7 +372,6 @@ export class ConfigMapInventory {
     });
   }
 
-  /** The ConfigMap, or null when there is none. */
   private async get(): Promise<V1ConfigMap | null> {
     try {
       return await this.api.readNamespacedConfigMap(this.ref);

@@ -48,10 +48,8 @@ export interface NotifyEvent {
   errors: string[];
 }
 
-export type DestinationKind = 'slack' | 'webhook';
-
 export interface Destination {
-  kind: DestinationKind;
+  kind: 'slack' | 'webhook';
   /** A secret: never logged, never in an error message. */
   url: string;
   /** Where the URL came from (`env POOLSYNC_NOTIFY_SLACK_URL`, `file /run/secrets/slack`): what logs name. */
@@ -128,7 +126,7 @@ export async function resolveNotifyConfig(args: NotifyArgs, env: Env): Promise<N
 }
 
 async function destination(
-  kind: DestinationKind,
+  kind: Destination['kind'],
   flagFile: string | undefined,
   env: Env,
   envName: string,

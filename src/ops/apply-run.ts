@@ -40,7 +40,13 @@ import type { PlanOptions } from '../plan/index.js';
 import { requireK8sPlace } from '../util/k8s-place.js';
 import { UserError } from '../util/user-error.js';
 import { appliedState } from '../plan/inventory.js';
-import { classify, cleanCommit, planRepository, type ControlPlaneAccess } from './plan-run.js';
+import {
+  classify,
+  cleanCommit,
+  openOptions,
+  planRepository,
+  type ControlPlaneAccess,
+} from './plan-run.js';
 import { recheckPlan, stalePlanError } from './stale-plan.js';
 
 /** What is applied: a reviewed plan file, a folder planned now, or a plan the caller made. */
@@ -131,22 +137,16 @@ export async function applyRun(source: ApplySource, o: ApplyRunOptions): Promise
   const { cp, record } = locks;
   o.phase?.('lock');
   // This machine's lock file, then the lock across machines.
-  const file = await acquireApplyLock(lockPathFor(locks.lock.url, locks.lock.stateDir));
-  let held: HeldApplyLock;
-  try {
-    held = await holdSharedApplyLock({ ...locks.lock, cp, lockFile: file.path });
-  } catch (err) {
-    await file.release();
-    throw err;
-  }
-  o.phase?.('apply');
-  try {
-    return await underLocks(source, o, { cp, lost: held.lost, record, url: null });
-  } finally {
-    o.phase?.('unlock');
-    await release(held, o);
-    await file.release();
-  }
+  return underApplyLock(locks.lock.url, locks.lock.stateDir, async (lockFile) => {
+    const held = await holdSharedApplyLock({ ...locks.lock, cp, lockFile });
+    o.phase?.('apply');
+    try {
+      return await underLocks(source, o, { cp, lost: held.lost, record, url: null });
+    } finally {
+      o.phase?.('unlock');
+      await release(held, o);
+    }
+  });
 }
 
 async function release(held: HeldApplyLock | null, o: ApplyRunOptions): Promise<void> {
@@ -176,21 +176,11 @@ async function acquiring(
   let shared: HeldApplyLock | null = null;
   try {
     const open = locks.open ?? openControlPlane;
+    // One connection per call in flight (P=128 is not capped at a fixed pool size).
+    const options = openOptions(locks, Math.max(locks.parallelism, 8), token);
     // Opening an embedded state for writing waits while another process has it open.
-    cp = await untilFree(wait, () =>
-      open(url, {
-        // One connection per call in flight (P=128 is not capped at a fixed pool size).
-        http: {
-          connections: Math.max(locks.parallelism, 8),
-          maxRetries: locks.maxRetries,
-          onPace: locks.onPace,
-        },
-        token,
-        apiKeyFile: locks.apiKeyFile,
-      }),
-    );
+    cp = await untilFree(wait, () => open(url, options));
     const opened = cp;
-    // `--lock k8s:NAMESPACE/NAME`: the Lease and the cluster's configuration.
     let k8s: HoldApplyLockOptions['k8s'] = null;
     if (locks.lockFlag !== undefined && locks.lockFlag.trim() !== '') {
       const ref = requireK8sPlace(locks.lockFlag, '--lock', ['Lease', 'apply-lock']);
@@ -331,17 +321,18 @@ async function untilFree<T>(wait: LockWait, attempt: () => Promise<T>): Promise<
 }
 
 /**
- * `write` under this machine's apply lock for `url`, without waiting: a write of apply's records
- * (`state forget`) that an apply recording the inventory meanwhile would undo.
+ * `write` under this machine's apply lock for `url` (its path given), without waiting: the
+ * daemon's apply, or a write of apply's records (`state forget`) that an apply recording the
+ * inventory meanwhile would undo.
  */
 export async function underApplyLock<T>(
   url: string,
   stateDir: string | undefined,
-  write: () => Promise<T>,
+  write: (lockPath: string) => Promise<T>,
 ): Promise<T> {
   const lock = await acquireApplyLock(lockPathFor(url, stateDir));
   try {
-    return await write();
+    return await write(lock.path);
   } finally {
     await lock.release();
   }

@@ -182,17 +182,18 @@ async function acquired(input: PlanRunInput, source: AcquireSource): Promise<Pla
  * first needed (a remembered plan needs only the files' key).
  */
 function openReading(source: AcquireSource): Promise<ControlPlane> {
-  return openControlPlane(source.url, {
-    readOnly: true,
-    lazyRead: true,
-    http: {
-      maxRetries: source.maxRetries,
-      ...(source.parallelism ? { connections: source.parallelism } : {}),
-      onPace: source.onPace,
-    },
-    ...(source.token ? { token: source.token } : {}),
-    apiKeyFile: source.apiKeyFile,
-  });
+  const options = openOptions(source, source.parallelism, source.token);
+  return openControlPlane(source.url, { readOnly: true, lazyRead: true, ...options });
+}
+
+/** openControlPlane's options for `access` (its flags): `connections` calls at once, `token`. */
+export function openOptions(
+  access: ControlPlaneAccess,
+  connections: number | undefined,
+  token: string | undefined,
+) {
+  const { maxRetries, onPace, apiKeyFile } = access;
+  return { http: { connections: connections || undefined, maxRetries, onPace }, token, apiKeyFile };
 }
 
 /**
@@ -247,7 +248,6 @@ async function planned(
   }
   if (!made.ok) return { kind: 'invalid', errors: made.errors, counts: made.counts };
   const { controlPlane } = cp;
-  // The plan names the control plane it is about (its header).
   const plan = controlPlane ? planWith(made.plan, { control_plane: controlPlane }) : made.plan;
   return {
     kind: classify(plan),

@@ -106,7 +106,6 @@ export async function acquireLockFile(
 
 /** One taking of a lock: where, by whom, the content written. */
 interface Taking {
-  /** The folder poolsync owns the lock in. */
   root: string;
   path: string;
   holder: LockHolder;
@@ -268,8 +267,7 @@ function heldLock({ root, path, holder, content }: Taking): HeldLockFile {
       released = true;
       inProcess.delete(path);
       ownContents.delete(content);
-      const now = await readLock(root, path).catch(() => null);
-      if (now === content) await unlink(path).catch(() => {});
+      await removeIfUnchanged(root, path, content);
     },
   };
 }

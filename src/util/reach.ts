@@ -34,10 +34,8 @@ export const CONNECTION_LOST_CODES: readonly string[] = [
 /** Retries of a failure to connect before the endpoint has answered once. */
 export const CONNECT_RETRIES = 2;
 
-export type ConnectFailureKind = 'refused' | 'dns' | 'unreachable' | 'tls' | 'timeout';
-
 export interface ConnectFailure {
-  kind: ConnectFailureKind;
+  kind: 'refused' | 'dns' | 'unreachable' | 'tls' | 'timeout';
   /** The system's code: ECONNREFUSED, ENOTFOUND, ERR_SSL_WRONG_VERSION_NUMBER… */
   code: string;
 }

@@ -53,7 +53,6 @@ export type RepoFileFailure =
 export type RepoFileRead = { ok: true; bytes: Buffer } | ({ ok: false } & RepoFileFailure);
 
 export interface RepoFileOptions {
-  /** The bound on the bytes read. */
   maxBytes: number;
   /** Read only the first `prefix` bytes (what a file starts with); a longer file is no failure. */
   prefix?: number;
@@ -209,7 +208,6 @@ export function readBounded(fd: number, expected: number, maxBytes: number): Rep
   for (;;) {
     if (total === buf.length) {
       if (total > maxBytes) return tooLarge;
-      // Doubled (at least 4 KiB) up to `maxBytes + 1`.
       const bigger = Buffer.allocUnsafe(Math.min(Math.max(buf.length * 2, 4096), maxBytes + 1));
       buf.copy(bigger, 0, 0, total);
       buf = bigger;

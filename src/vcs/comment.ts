@@ -69,15 +69,12 @@ export interface CommentInput {
 
 /** The one-line status description for the commit. */
 export function statusDescription(outcome: PublishOutcome): string {
-  // Each environment's summary, in order.
   if (outcome.kind === 'environments')
     return outcome.environments
       .map((e) => `${e.name}: ${environmentSummary(e.outcome)}`)
       .join('; ');
-  if (outcome.kind === 'invalid') {
-    const n = outcome.errorCount;
-    return `Invalid configuration${n ? ` (${plural(n, 'error')})` : ''}: nothing can be applied`;
-  }
+  if (outcome.kind === 'invalid')
+    return `Invalid configuration${errorsNote(outcome.errorCount)}: nothing can be applied`;
   if (outcome.kind === 'error') return `Could not plan: ${outcome.message}`;
   const { plan } = outcome;
   if (plan.errors.length > 0) {
@@ -126,53 +123,42 @@ function failedLine(plan: Plan): string {
     : '';
 }
 
-/** A server's message in a text fence: its lines kept, their control characters escaped. */
-function escapeLines(text: string): string {
-  return text.split('\n').map(escapeTerminal).join('\n');
-}
-
-function invalidIntro(count: number | undefined): string {
-  const n = count ? ` (${plural(count, 'error')})` : '';
-  return `**The repository is invalid${n}: nothing can be applied from this commit.** Fix these and push again:`;
-}
+/** ` (N errors)`, or nothing when the count is not known. */
+const errorsNote = (n: number | undefined) => (n ? ` (${plural(n, 'error')})` : '');
 
 const OMISSION_RESERVE = 200;
 
-/** Adds items while they fit in `budget`, reserving room for the omission note. */
-function fitItems(
-  items: string[],
-  budget: number,
-  separator: string,
-  omitted: (n: number) => string,
-): string {
+/** Items, a line apart, while they fit in `budget`, reserving room for the omission note. */
+function fitItems(items: string[], budget: number, omitted: (n: number) => string): string {
   const parts: string[] = [];
   let used = 0;
   for (let i = 0; i < items.length; i++) {
     const item = items[i] ?? '';
-    const cost = codePointLength(item) + (parts.length > 0 ? codePointLength(separator) : 0);
+    const cost = codePointLength(item) + (parts.length > 0 ? 1 : 0);
     const reserve = i < items.length - 1 ? OMISSION_RESERVE : 0;
     if (used + cost + reserve > budget) {
       const note = omitted(items.length - i);
-      return parts.length > 0 ? parts.join(separator) + separator + note : note;
+      return parts.length > 0 ? `${parts.join('\n')}\n${note}` : note;
     }
     parts.push(item);
     used += cost;
   }
-  return parts.join(separator);
+  return parts.join('\n');
 }
 
 function shortSection(outcome: EnvironmentOutcome, budget: number): string {
   if (outcome.kind === 'error') {
-    return `**poolsync could not plan this commit.**\n\n${fence(escapeLines(clip(outcome.message, Math.max(0, budget - 100))), 'text')}`;
+    // A server's message: its lines kept, their control characters escaped.
+    const lines = clip(outcome.message, Math.max(0, budget - 100)).split('\n');
+    return `**poolsync could not plan this commit.**\n\n${fence(lines.map(escapeTerminal).join('\n'), 'text')}`;
   }
   if (outcome.kind === 'invalid') {
-    const intro = `${invalidIntro(outcome.errorCount)}\n\n`;
+    const intro = `**The repository is invalid${errorsNote(outcome.errorCount)}: nothing can be applied from this commit.** Fix these and push again:\n\n`;
     const lines = outcome.errorsText.trimEnd().split('\n');
     // Fence and note overhead; a line containing backticks may lengthen the fence a little.
     const fit = fitItems(
       lines,
       budget - codePointLength(intro) - 40,
-      '\n',
       (n) =>
         `… ${plural(n, 'more line')} omitted (the comment size limit); run \`poolsync validate\` for all.`,
     );
@@ -257,7 +243,6 @@ function section(b: Budgeted, title: string, items: string[], noun: string): voi
   const fit = fitItems(
     items,
     b.left - codePointLength(header) - 2,
-    '\n',
     (n) => `- … ${plural(n, `more ${noun}`)} omitted`,
   );
   push(b, header + fit);
@@ -275,7 +260,6 @@ function changesSection(b: Budgeted, plan: Plan): void {
     const fit = fitItems(
       blocks,
       room,
-      '\n',
       (n) => `# … ${plural(n, 'more change')} omitted (the comment size limit)`,
     );
     push(b, header + fence(fit, 'diff'));
@@ -288,25 +272,18 @@ function changesSection(b: Budgeted, plan: Plan): void {
 
 type Sections = Extract<PublishOutcome, { kind: 'environments' }>;
 
-/** The one-line summary of an environment's outcome. */
 export function environmentSummary(outcome: EnvironmentOutcome): string {
   if (outcome.kind === 'error') return 'could not plan';
-  if (outcome.kind === 'invalid') {
-    const n = outcome.errorCount;
-    return `invalid${n ? ` (${plural(n, 'error')})` : ''}`;
-  }
+  if (outcome.kind === 'invalid') return `invalid${errorsNote(outcome.errorCount)}`;
   if (outcome.plan.errors.length > 0) return `plan failed (${outcome.plan.errors.length} errors)`;
   return closingLine(outcome.plan);
 }
 
-/** Whether the section opens by default: what needs a reviewer (failures) is shown open. */
-function opens(outcome: EnvironmentOutcome): boolean {
-  return outcome.kind !== 'plan' || outcome.plan.errors.length > 0;
-}
-
 function environmentSection(name: string, outcome: EnvironmentOutcome, body: string): string {
   const summary = `<b>${markdownText(name)}</b>: ${markdownText(environmentSummary(outcome))}`;
-  return `<details${opens(outcome) ? ' open' : ''}><summary>${summary}</summary>\n\n${record(name, outcome)}${body.trim()}\n\n</details>`;
+  // What needs a reviewer (a failure) is shown open.
+  const open = outcome.kind !== 'plan' || outcome.plan.errors.length > 0 ? ' open' : '';
+  return `<details${open}><summary>${summary}</summary>\n\n${record(name, outcome)}${body.trim()}\n\n</details>`;
 }
 
 /**

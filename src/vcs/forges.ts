@@ -16,7 +16,7 @@
  */
 import { plural } from '../render/common.js';
 import { clip } from './comment.js';
-import { ApiClient, listPages, nextLink, parseApiUrl, type ErrorMapper } from './http.js';
+import { ApiClient, header, listPages, nextLink, parseApiUrl, type ErrorMapper } from './http.js';
 import {
   PROVIDER_NAMES,
   STATUS_CONTEXT,
@@ -105,27 +105,21 @@ const GITLAB_STATES: Record<StatusState, string> = {
  */
 export function createPullRequestApi(opts: PullRequestRef): PullRequestApi {
   checkOptions(opts);
-  const { provider, number } = opts;
+  const { provider } = opts;
   const github = provider === 'github';
   const api = forgeApi(opts);
-  const project = `/projects/${encodeURIComponent(opts.repository)}`;
-  const issue = `/repos/${opts.repository}/issues`;
-  const comments = github
-    ? `${issue}/${number}/comments`
-    : `${project}/merge_requests/${number}/notes`;
-  const pr = github ? `pull request #${number}` : `merge request !${number}`;
+  const pr = pullRequestOf(opts, opts.number);
   const word = github ? 'comment' : 'note';
-  const read = github ? async (json: unknown) => toComment(json) : noteReader(api, project, opts);
-  const first = `${comments}?per_page=100${github ? '' : '&sort=asc&order_by=created_at'}`;
+  const read = github ? async (json: unknown) => toComment(json) : noteReader(api, opts, pr);
+  const first = `${pr.comments}?per_page=100${github ? '' : '&sort=asc&order_by=created_at'}`;
   return {
     provider,
     self: () => tokenIdentity(api, provider),
     async listComments() {
-      const all = await listPages(api, first, `list the ${word}s of ${pr}`, (res) => {
-        const nextPage = github ? undefined : res.headers['x-next-page'];
-        const next = Array.isArray(nextPage) ? nextPage[0] : nextPage;
+      const all = await listPages(api, first, `list the ${word}s of ${pr.name}`, (res) => {
         // GitLab's offset pagination names the next page; keyset pagination and GitHub only
         // send a Link header.
+        const next = github ? undefined : header(res.headers, 'x-next-page');
         return next ? `${first}&page=${encodeURIComponent(next)}` : nextLink(res.headers.link);
       });
       return Promise.all((all as { system?: boolean }[]).filter((n) => !n.system).map(read));
@@ -133,9 +127,9 @@ export function createPullRequestApi(opts: PullRequestRef): PullRequestApi {
     async createComment(body) {
       const res = await api.call({
         method: 'POST',
-        path: comments,
+        path: pr.comments,
         body: { body },
-        operation: `comment on ${pr}`,
+        operation: `comment on ${pr.name}`,
         nonIdempotent: true,
       });
       return read(res.json);
@@ -143,9 +137,9 @@ export function createPullRequestApi(opts: PullRequestRef): PullRequestApi {
     async updateComment(id, body) {
       const res = await api.call({
         method: github ? 'PATCH' : 'PUT',
-        path: github ? `${issue}/comments/${id}` : `${comments}/${id}`,
+        path: github ? `${pr.repo}/issues/comments/${id}` : `${pr.comments}/${id}`,
         body: { body },
-        operation: `update the poolsync ${word} on ${pr}`,
+        operation: `update the poolsync ${word} on ${pr.name}`,
       });
       return read(res.json);
     },
@@ -153,7 +147,7 @@ export function createPullRequestApi(opts: PullRequestRef): PullRequestApi {
       try {
         await api.call({
           method: 'POST',
-          path: `${github ? `/repos/${opts.repository}` : project}/statuses/${encodeURIComponent(sha)}`,
+          path: `${pr.repo}/statuses/${encodeURIComponent(sha)}`,
           body: {
             state: github ? status.state : GITLAB_STATES[status.state],
             [github ? 'context' : 'name']: STATUS_CONTEXT,
@@ -176,6 +170,23 @@ export function createPullRequestApi(opts: PullRequestRef): PullRequestApi {
   };
 }
 
+/** The repository's API path: `/repos/OWNER/NAME` (GitHub), `/projects/ID` (GitLab). */
+const repoPath = ({ provider, repository }: ForgeRepository) =>
+  provider === 'github' ? `/repos/${repository}` : `/projects/${encodeURIComponent(repository)}`;
+
+/** Pull request `number`'s name in messages and its API paths. */
+function pullRequestOf(opts: ForgeRepository, number: number) {
+  const github = opts.provider === 'github';
+  const repo = repoPath(opts);
+  const path = `${repo}/${github ? 'pulls' : 'merge_requests'}/${number}`;
+  return {
+    name: github ? `pull request #${number}` : `merge request !${number}`,
+    repo,
+    path,
+    comments: github ? `${repo}/issues/${number}/comments` : `${path}/notes`,
+  };
+}
+
 function toComment(json: unknown): IssueComment {
   const c = json as {
     id: number;
@@ -194,8 +205,8 @@ function toComment(json: unknown): IssueComment {
  */
 function noteReader(
   api: ApiClient,
-  project: string,
   opts: PullRequestRef,
+  pr: ReturnType<typeof pullRequestOf>,
 ): (json: unknown) => Promise<IssueComment> {
   const base = api.baseUrl.href.replace(/\/+$/, '');
   let page: Promise<string | null> | null =
@@ -206,11 +217,7 @@ function noteReader(
       : null;
   const webUrl = () =>
     (page ??= api
-      .call({
-        method: 'GET',
-        path: `${project}/merge_requests/${opts.number}`,
-        operation: `read merge request !${opts.number}`,
-      })
+      .call({ method: 'GET', path: pr.path, operation: `read ${pr.name}` })
       .then((res) => (res.json as { web_url?: string }).web_url ?? null));
   return async (json) => {
     const n = json as {
@@ -363,19 +370,12 @@ export function createApprovalForge(opts: ForgeRepository): ApprovalForge {
     (status, server, call) =>
       `${name} answered HTTP ${status} when trying to ${call.operation} in ${opts.repository}${server ? `: ${server}` : ''}.`,
   );
-  const project = `/projects/${encodeURIComponent(opts.repository)}`;
-  const pr = (number: number) => `${github ? 'pull request #' : 'merge request !'}${number}`;
+  const repo = repoPath(opts);
   return {
-    permission: (user) =>
-      github ? githubPermission(api, opts.repository, user) : gitlabPermission(api, project, user),
+    permission: (user) => (github ? githubPermission : gitlabPermission)(api, repo, user),
     async pullRequest(number) {
-      const res = await api.call({
-        method: 'GET',
-        path: github
-          ? `/repos/${opts.repository}/pulls/${number}`
-          : `${project}/merge_requests/${number}`,
-        operation: `read ${pr(number)}`,
-      });
+      const pr = pullRequestOf(opts, number);
+      const res = await api.call({ method: 'GET', path: pr.path, operation: `read ${pr.name}` });
       const body = res.json as { head?: { sha?: string }; sha?: string; state?: string };
       const sha = github ? body.head?.sha : body.sha;
       if (!sha) throw new Error(`${name} returned no head commit for ${number}`);
@@ -383,13 +383,12 @@ export function createApprovalForge(opts: ForgeRepository): ApprovalForge {
       return { headSha: sha, open: body.state === 'open' || body.state === 'opened' };
     },
     async reply(number, body) {
+      const pr = pullRequestOf(opts, number);
       await api.call({
         method: 'POST',
-        path: github
-          ? `/repos/${opts.repository}/issues/${number}/comments`
-          : `${project}/merge_requests/${number}/notes`,
+        path: pr.comments,
         body: { body },
-        operation: `reply on ${pr(number)}`,
+        operation: `reply on ${pr.name}`,
         nonIdempotent: true,
       });
     },
@@ -402,13 +401,13 @@ const notFound = (err: unknown) => err instanceof VcsApiError && err.status === 
 /** GitHub: the collaborator's permission; `admin`, `maintain` or `write` may approve. */
 async function githubPermission(
   api: ApiClient,
-  repository: string,
+  repo: string,
   user: ForgeUser,
 ): Promise<ApproverCheck> {
   try {
     const res = await api.call({
       method: 'GET',
-      path: `/repos/${repository}/collaborators/${encodeURIComponent(user.login)}/permission`,
+      path: `${repo}/collaborators/${encodeURIComponent(user.login)}/permission`,
       operation: `read the permission of ${user.login}`,
     });
     const body = res.json as { permission?: string; role_name?: string };
@@ -429,14 +428,14 @@ async function githubPermission(
 /** GitLab: the member's access level (inherited included); Developer (30) or above may approve. */
 async function gitlabPermission(
   api: ApiClient,
-  project: string,
+  repo: string,
   user: ForgeUser,
 ): Promise<ApproverCheck> {
   if (user.id === null) return { allowed: false, level: 'unknown (no user id in the event)' };
   try {
     const res = await api.call({
       method: 'GET',
-      path: `${project}/members/all/${user.id}`,
+      path: `${repo}/members/all/${user.id}`,
       operation: `read the access level of ${user.login}`,
     });
     const n = (res.json as { access_level?: number }).access_level ?? 0;

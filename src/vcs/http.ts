@@ -62,7 +62,7 @@ const NOT_SENT_CODES = [...CONNECT_FAILURE_CODES, 'EAI_AGAIN'];
 
 type Headers = ApiResponse['headers'];
 
-function header(headers: Headers, name: string): string | undefined {
+export function header(headers: Headers, name: string): string | undefined {
   const v = headers[name];
   return Array.isArray(v) ? v[0] : v;
 }

@@ -173,15 +173,13 @@ export async function publishStatus(
 }
 
 /** A folder of a checkout, planned against the daemon's control plane (planRun's `open`). */
-export interface PlanOutcomeOptions extends Omit<PlanOpenSource, 'kind'> {
+export interface PlanOutcomeOptions extends Omit<Extract<PlanSource, { kind: 'open' }>, 'kind'> {
   dir: string;
   commit: string | null;
   /** The folder inside the repository, prefixed to error locations so reviewers find them. */
   repoPath?: string;
   environment?: string;
 }
-
-type PlanOpenSource = Extract<PlanSource, { kind: 'open' }>;
 
 /** The outcome of a computed plan (for `poolsync plan --comment`). */
 export function outcomeForPlan(plan: Plan): EnvironmentOutcome {

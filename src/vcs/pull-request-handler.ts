@@ -144,16 +144,8 @@ export function createPullRequestHandler(opts: PullRequestHandlerOptions): PullR
 
   const atCommit = <T>(number: number, headSha: string, run: (dir: string) => Promise<T>) =>
     inTurn(async () => {
-      const e: PullRequestEvent = {
-        provider: opts.provider,
-        repository: opts.repository,
-        number,
-        headSha,
-        headRef: '',
-        action: 'comment',
-      };
       try {
-        return await run(await checkedOut(e));
+        return await run(await checkedOut({ provider: opts.provider, number, headSha }));
       } catch (err) {
         throw new Error(redactor.errorMessage(err));
       }
@@ -213,6 +205,9 @@ export interface CheckoutGit extends Omit<GitRemote, 'auth'> {
   workDir: string;
 }
 
+/** What a checkout of a pull request's head needs of its event. */
+type Checked = Pick<PullRequestEvent, 'provider' | 'number' | 'headSha'>;
+
 /**
  * The handler's own checkout: `checkedOut(e)` fetches a pull request's head commit (the
  * forge's pull-request ref first, then the SHA itself), checks it out detached and cleaned,
@@ -222,7 +217,7 @@ function pullRequestCheckout(
   git: CheckoutGit,
   repoPath: string,
   redactor: Redactor,
-): (e: PullRequestEvent) => Promise<string> {
+): (e: Checked) => Promise<string> {
   const checkout = join(git.workDir, 'checkout');
   let client: SimpleGit | null = null;
   const auth = git.auth ?? {
@@ -233,15 +228,13 @@ function pullRequestCheckout(
   };
 
   // Events run one at a time: the client is made by the first that needs it.
-  async function checkedOut(e: PullRequestEvent): Promise<string> {
+  return async (e) => {
     client ??= (await checkoutClient({ ...git, dir: checkout, auth })).git;
     const g = await fetchHead(client, e, git.repo, redactor);
     await g.raw(['checkout', '--quiet', '--force', '--detach', e.headSha]);
     await g.raw(['clean', '-ffdxq']);
     return repoPath === '.' ? checkout : join(checkout, repoPath);
-  }
-
-  return checkedOut;
+  };
 }
 
 function hasCommit(g: SimpleGit, sha: string): Promise<boolean> {
@@ -254,7 +247,7 @@ function hasCommit(g: SimpleGit, sha: string): Promise<boolean> {
 /** Brings the head commit in: the forge's pull-request ref first, then the SHA itself. */
 async function fetchHead(
   g: SimpleGit,
-  e: PullRequestEvent,
+  e: Checked,
   repo: string,
   redactor: Redactor,
 ): Promise<SimpleGit> {

@@ -34,12 +34,8 @@ export interface ForgeRepository {
 export interface PullRequestRef extends ForgeRepository {
   number: number;
 }
-export type ProviderName = 'GitHub' | 'GitLab';
-
-export const PROVIDER_NAMES: Record<Provider, ProviderName> = {
-  github: 'GitHub',
-  gitlab: 'GitLab',
-};
+export const PROVIDER_NAMES = { github: 'GitHub', gitlab: 'GitLab' } as const;
+export type ProviderName = (typeof PROVIDER_NAMES)[Provider];
 
 /** The commit status context (GitHub) / name (GitLab) poolsync reports under. */
 export const STATUS_CONTEXT = 'poolsync/plan';
@@ -83,7 +79,6 @@ export interface PullRequestApi {
   listComments(): Promise<IssueComment[]>;
   createComment(body: string): Promise<IssueComment>;
   updateComment(id: number, body: string): Promise<IssueComment>;
-  /** Sets the `poolsync/plan` status of a commit. */
   setStatus(
     sha: string,
     status: { state: StatusState; description: string; targetUrl?: string | null },
@@ -119,10 +114,7 @@ export interface PullRequestEvent {
 }
 
 /** A new comment on a pull/merge request (GitHub `issue_comment`, GitLab `Note Hook`). */
-export interface CommentEvent {
-  provider: Provider;
-  repository: string;
-  number: number;
+export interface CommentEvent extends Pick<PullRequestEvent, 'provider' | 'repository' | 'number'> {
   body: string;
   /** GitHub login / GitLab username, and GitLab's numeric user id (for the members API). */
   user: ForgeUser;
