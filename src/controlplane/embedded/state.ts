@@ -195,7 +195,7 @@ function deletePool(state: State, op: OpOf<'delete_pool'>): void {
 function registerCluster(state: State, op: OpOf<'register_cluster'>): void {
   const addr = address('Cluster', op.name);
   const queue = checkRegistration(state, op, addr);
-  putCluster(state, {
+  put(state, {
     name: op.name,
     pool: op.pool,
     enabled: true,
@@ -206,7 +206,7 @@ function registerCluster(state: State, op: OpOf<'register_cluster'>): void {
   // C2 (and the C7 trap): an existing co-named queue is left exactly as it is.
   if (!queue) {
     state.deleted_queues?.delete(op.name); // soft_delete: a deleted record under the name goes
-    putQueue(state, {
+    put(state, {
       name: op.name,
       spec: { pool: op.pool, clusters: [op.name], ...QUEUE_DEFAULTS },
       cluster_managed: true,
@@ -215,7 +215,7 @@ function registerCluster(state: State, op: OpOf<'register_cluster'>): void {
   // C3: the org-wide default queue comes back if it is missing; not a soft-deleted one
   // (default_delete): its name stays reserved until it is undeleted.
   if (!state.queues.has(DEFAULT_QUEUE) && !state.deleted_queues?.has(DEFAULT_QUEUE))
-    putQueue(state, defaultQueue());
+    put(state, defaultQueue());
 }
 
 /** C1, C7, N2, C4 for a new cluster; returns its co-named queue, if any. */
@@ -266,12 +266,12 @@ function deleteCluster(state: State, op: OpOf<'delete_cluster'>): void {
   // C8: the name leaves every explicit selector; wildcard queues are unaffected.
   for (const name of indexOf(state).boundQueues(op.name)) {
     const queue = state.queues.get(name)!;
-    putQueue(state, {
+    put(state, {
       ...queue,
       spec: { ...queue.spec, clusters: queue.spec.clusters.filter((c) => c !== op.name) },
     });
   }
-  removeCluster(state, op.name);
+  remove(state, 'clusters', op.name);
   if (conamed) {
     keepDeleted(state, conamedRecord!);
     dropQueue(state, conamed);
@@ -294,7 +294,7 @@ function createQueue(state: State, op: OpOf<'create_queue'>): void {
   checkNotReserved(state, op.name);
   requirePool(state, op.spec.pool, addr, 'Q1');
   checkSelectorMembers(state, op.name, op.spec);
-  putQueue(state, { name: op.name, spec: structuredClone(op.spec), cluster_managed: false });
+  put(state, { name: op.name, spec: structuredClone(op.spec), cluster_managed: false });
 }
 
 function updateQueue(state: State, op: OpOf<'update_queue'>): void {
@@ -320,7 +320,7 @@ function updateQueue(state: State, op: OpOf<'update_queue'>): void {
     );
   }
   checkSelectorMembers(state, op.name, op.spec);
-  putQueue(state, { ...queue, spec: structuredClone(op.spec) });
+  put(state, { ...queue, spec: structuredClone(op.spec) });
 }
 
 function setAssignment(state: State, op: OpOf<'set_assignment'>): void {
@@ -375,12 +375,11 @@ function poolReferences(state: State, pool: string) {
  * object — a pool's member clusters, the queues whose selectors name a cluster — come from
  * an index built once per state (on the first read) and kept current by the writers below,
  * so a write and a get cost the same at 10 objects and at 100,000. The rule is one line:
- *   **never write `state.clusters` or `state.queues` directly; call `putCluster`,
- *   `removeCluster`, `putQueue` or `removeQueue`** (replacing a queue's `spec` is a write:
- *   `putQueue(state, { ...queue, spec })`). Changing a cluster's `enabled`, `health`,
- *   reasons or drift in place is fine: those are not indexed (availability is derived on
- *   read from the indexed members). Pools, assignments and activity are not indexed; a new
- *   indexed view belongs in `StateIndex` together with its upkeep in the four writers.
+ *   **never write `state.clusters` or `state.queues` directly; call `put` or `remove`**
+ *   (replacing a queue's `spec` is a write: `put(state, { ...queue, spec })`). Changing a
+ *   cluster's `enabled`, `health`, reasons or drift in place is fine: those are not indexed
+ *   (availability is derived on read from the indexed members). Pools, assignments and activity are not indexed; a new
+ *   indexed view belongs in `StateIndex` together with its upkeep in `add` and `drop`.
  */
 export interface PoolRecord {
   name: string;
@@ -502,8 +501,8 @@ class StateIndex {
   private readonly sortedMembers = new Map<string, string[]>();
 
   constructor(state: State) {
-    for (const c of state.clusters.values()) this.addCluster(c);
-    for (const q of state.queues.values()) this.addQueue(q);
+    for (const c of state.clusters.values()) this.add(c);
+    for (const q of state.queues.values()) this.add(q);
   }
 
   /** A pool's member clusters, sorted by name (shared: callers copy before handing it out). */
@@ -521,22 +520,23 @@ class StateIndex {
     return [...(this.boundByCluster.get(cluster) ?? [])].sort();
   }
 
-  addCluster(c: ClusterRecord): void {
-    addTo(this.membersByPool, c.pool, c.name);
-    this.sortedMembers.delete(c.pool);
+  /** Files a record: a cluster among its pool's members, a queue under each cluster it names. */
+  add(r: ClusterRecord | QueueRecord): void {
+    if ('spec' in r) {
+      for (const c of r.spec.clusters) if (c !== WILDCARD) addTo(this.boundByCluster, c, r.name);
+      return;
+    }
+    addTo(this.membersByPool, r.pool, r.name);
+    this.sortedMembers.delete(r.pool);
   }
 
-  dropCluster(c: ClusterRecord): void {
-    this.membersByPool.get(c.pool)?.delete(c.name);
-    this.sortedMembers.delete(c.pool);
-  }
-
-  addQueue(q: QueueRecord): void {
-    for (const c of q.spec.clusters) if (c !== WILDCARD) addTo(this.boundByCluster, c, q.name);
-  }
-
-  dropQueue(q: QueueRecord): void {
-    for (const c of q.spec.clusters) this.boundByCluster.get(c)?.delete(q.name);
+  drop(r: ClusterRecord | QueueRecord): void {
+    if ('spec' in r) {
+      for (const c of r.spec.clusters) this.boundByCluster.get(c)?.delete(r.name);
+      return;
+    }
+    this.membersByPool.get(r.pool)?.delete(r.name);
+    this.sortedMembers.delete(r.pool);
   }
 }
 
@@ -554,38 +554,22 @@ function addTo(map: Map<string, Set<string>>, key: string, value: string): void 
   else map.set(key, new Set([value]));
 }
 
-/** Adds or replaces a cluster record, keeping the index current. */
-export function putCluster(state: State, record: ClusterRecord): void {
+/** Adds or replaces a cluster or queue record (also for a new spec), keeping the index current. */
+function put(state: State, record: ClusterRecord | QueueRecord): void {
+  const records: Map<string, typeof record> = 'spec' in record ? state.queues : state.clusters;
   const idx = indexes.get(state);
-  const old = state.clusters.get(record.name);
-  if (idx && old) idx.dropCluster(old);
-  state.clusters.set(record.name, record);
-  idx?.addCluster(record);
+  const old = records.get(record.name);
+  if (idx && old) idx.drop(old);
+  records.set(record.name, record);
+  idx?.add(record);
 }
 
-/** Removes a cluster record (no-op when absent), keeping the index current. */
-export function removeCluster(state: State, name: string): void {
-  const old = state.clusters.get(name);
+/** Removes a cluster or queue record (no-op when absent), keeping the index current. */
+function remove(state: State, kind: 'clusters' | 'queues', name: string): void {
+  const old = state[kind].get(name);
   if (!old) return;
-  indexes.get(state)?.dropCluster(old);
-  state.clusters.delete(name);
-}
-
-/** Adds or replaces a queue record (also for a new spec), keeping the index current. */
-export function putQueue(state: State, record: QueueRecord): void {
-  const idx = indexes.get(state);
-  const old = state.queues.get(record.name);
-  if (idx && old) idx.dropQueue(old);
-  state.queues.set(record.name, record);
-  idx?.addQueue(record);
-}
-
-/** Removes a queue record (no-op when absent), keeping the index current. */
-export function removeQueue(state: State, name: string): void {
-  const old = state.queues.get(name);
-  if (!old) return;
-  indexes.get(state)?.dropQueue(old);
-  state.queues.delete(name);
+  indexes.get(state)?.drop(old);
+  state[kind].delete(name);
 }
 
 // ---------------------------------------------------------------- read views (domain.md's Live*)
@@ -947,12 +931,8 @@ function moveCluster(state: State, op: MoveOp): void {
   }
   // Through the index writers (state.ts): pool membership and selectors are indexed. A
   // reporting cluster matches the new contract (checked above): healthy there (C5).
-  putCluster(state, {
-    ...cluster,
-    pool: op.pool,
-    ...(reported ? { health: 'healthy' as const, unhealthy_reasons: [], config_drift: [] } : {}),
-  });
-  for (const q of queuesAfterMove(state, op)) putQueue(state, q);
+  put(state, { ...cluster, pool: op.pool, ...(reported ? healthy() : {}) });
+  for (const q of queuesAfterMove(state, op)) put(state, q);
 }
 
 /** The queues that route only to the moving cluster must have nothing left running there. */
@@ -1014,13 +994,11 @@ function updatePool(state: State, op: OpOf<'update_pool'>): void {
   }
   pool.contract = structuredClone(op.contract);
   // C5 against the new contract: every reporting member matches it now.
-  for (const { cluster, reported } of next) {
-    if (!reported) continue;
-    cluster.health = 'healthy';
-    cluster.unhealthy_reasons = [];
-    cluster.config_drift = [];
-  }
+  for (const { cluster, reported } of next) if (reported) Object.assign(cluster, healthy());
 }
+
+/** C5: what a cluster whose reported data plane matches its pool's contract reports. */
+const healthy = () => ({ health: 'healthy' as const, unhealthy_reasons: [], config_drift: [] });
 
 /**
  * Why a queue's pool cannot change to `pool` now, or null: never (Q3; Q4 for a co-named
@@ -1054,7 +1032,7 @@ export function poolChangeRefusal(
 
 /** Removes a queue and what the capabilities keep of it (drain state, activity). */
 export function dropQueue(state: State, name: string): void {
-  removeQueue(state, name); // keeps the state's index current (state.ts header)
+  remove(state, 'queues', name);
   state.draining.delete(name);
   state.activity.delete(name);
 }
@@ -1192,7 +1170,7 @@ export function undeleteQueue(state: State, name: string): void {
       );
   }
   state.deleted_queues!.delete(name);
-  putQueue(state, q);
+  put(state, q);
   // It comes back DRAINED: it takes no work until activated.
   if (state.capabilities.drain) state.draining.add(name);
 }
