@@ -260,21 +260,22 @@ function checkRegistration(state: State, op: OpOf<'register_cluster'>, addr: str
 function deleteCluster(state: State, op: OpOf<'delete_cluster'>): void {
   requireCluster(state, op.name);
   refusePinned(state, op.name, 'deleted');
-  const conamed = conamedQueueDeletedWith(state, op.name); // queue_delete: Union today
-  // Kept as it was (soft_delete), before C8 empties its own selector below.
-  const conamedRecord = conamed ? state.queues.get(conamed) : undefined;
-  // C8: the name leaves every explicit selector; wildcard queues are unaffected.
-  for (const name of indexOf(state).boundQueues(op.name)) {
-    const queue = state.queues.get(name)!;
-    put(state, {
-      ...queue,
-      spec: { ...queue.spec, clusters: queue.spec.clusters.filter((c) => c !== op.name) },
-    });
-  }
+  // queue_delete (Union today): kept as it was (soft_delete), before C8 empties its selector.
+  const conamed = conamedQueueDeletedWith(state, op.name);
+  unselect(state, op.name);
   remove(state, 'clusters', op.name);
   if (conamed) {
-    keepDeleted(state, conamedRecord!);
-    dropQueue(state, conamed);
+    keepDeleted(state, conamed);
+    dropQueue(state, op.name);
+  }
+}
+
+/** C8: `cluster` leaves every explicit selector; wildcard queues are unaffected. */
+function unselect(state: State, cluster: string): void {
+  for (const name of indexOf(state).boundQueues(cluster)) {
+    const queue = state.queues.get(name)!;
+    const clusters = queue.spec.clusters.filter((c) => c !== cluster);
+    put(state, { ...queue, spec: { ...queue.spec, clusters } });
   }
 }
 
@@ -932,7 +933,12 @@ function moveCluster(state: State, op: MoveOp): void {
   // Through the index writers (state.ts): pool membership and selectors are indexed. A
   // reporting cluster matches the new contract (checked above): healthy there (C5).
   put(state, { ...cluster, pool: op.pool, ...(reported ? healthy() : {}) });
-  for (const q of queuesAfterMove(state, op)) put(state, q);
+  const conamed = state.queues.get(op.name);
+  // As C8: the cluster is no longer a member of the other queues' pools (Q1).
+  unselect(state, op.name);
+  // C2: the co-named queue follows its cluster (no delete, so no orphan, C7).
+  if (conamed?.cluster_managed)
+    put(state, { ...conamed, spec: { ...conamed.spec, pool: op.pool, clusters: [op.name] } });
 }
 
 /** The queues that route only to the moving cluster must have nothing left running there. */
@@ -950,24 +956,6 @@ function checkMoveSettled(state: State, op: MoveOp, addr: string): void {
       );
     }
   }
-}
-
-/** The queues a cluster's move changes: its co-named queue follows, others stop naming it. */
-function queuesAfterMove(state: State, op: MoveOp): QueueRecord[] {
-  const changed: QueueRecord[] = [];
-  for (const q of state.queues.values()) {
-    if (q.cluster_managed && q.name === op.name) {
-      // C2: the co-named queue follows its cluster (no delete, so no orphan, C7).
-      changed.push({ ...q, spec: { ...q.spec, pool: op.pool, clusters: [op.name] } });
-    } else if (q.spec.clusters.includes(op.name) && q.spec.clusters[0] !== WILDCARD) {
-      // As C8: the cluster is no longer a member of the queue's pool (Q1).
-      changed.push({
-        ...q,
-        spec: { ...q.spec, clusters: q.spec.clusters.filter((c) => c !== op.name) },
-      });
-    }
-  }
-  return changed;
 }
 
 function updatePool(state: State, op: OpOf<'update_pool'>): void {
@@ -1092,7 +1080,7 @@ export function refusePinned(
  * with it, or null (none, or queue_delete off: C8 leaves it with an empty selector). Refused
  * while a default-queue setting names it, as deleting that queue is.
  */
-export function conamedQueueDeletedWith(state: State, cluster: string): string | null {
+export function conamedQueueDeletedWith(state: State, cluster: string): QueueRecord | null {
   const queue = state.queues.get(cluster);
   if (!state.capabilities.queue_delete || !queue?.cluster_managed) return null;
   const named = defaultQueueInUse(state, cluster);
@@ -1103,7 +1091,7 @@ export function conamedQueueDeletedWith(state: State, cluster: string): string |
       named.rule ?? 'Q4',
     );
   }
-  return cluster;
+  return queue;
 }
 
 /**
