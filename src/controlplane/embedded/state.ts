@@ -52,6 +52,7 @@ import {
   sameCapabilities,
 } from '../../model/capabilities.js';
 import { UserError } from '../../util/user-error.js';
+import { sameJson } from '../../util/same-json.js';
 
 /** Accepted writes, as journaled. Inputs are already validated (validate.ts). */
 export type Op =
@@ -307,9 +308,7 @@ function updateQueue(state: State, op: OpOf<'update_queue'>): void {
     if (refused) throw refused;
     requirePool(state, op.spec.pool, addr, 'Q1');
   }
-  const sameSelector =
-    op.spec.clusters.length === queue.spec.clusters.length &&
-    op.spec.clusters.every((c, i) => c === queue.spec.clusters[i]);
+  const sameSelector = sameJson(op.spec.clusters, queue.spec.clusters);
   if (op.name === DEFAULT_QUEUE && !sameSelector) {
     throw precondition('the selector of the "default" queue cannot change (Q5)', addr, 'Q5');
   }
