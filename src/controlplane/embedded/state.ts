@@ -905,9 +905,7 @@ function deleteQueue(state: State, name: string, at: number): void {
   dropQueue(state, name);
 }
 
-type MoveOp = OpOf<'move_cluster'>;
-
-function moveCluster(state: State, op: MoveOp): void {
+function moveCluster(state: State, op: OpOf<'move_cluster'>): void {
   const addr = address('Cluster', op.name);
   if (!state.capabilities.cluster_move) throw capabilityOff('cluster_move', addr);
   const cluster = requireCluster(state, op.name);
@@ -941,7 +939,7 @@ function moveCluster(state: State, op: MoveOp): void {
 }
 
 /** The queues that route only to the moving cluster must have nothing left running there. */
-function checkMoveSettled(state: State, op: MoveOp, addr: string): void {
+function checkMoveSettled(state: State, op: OpOf<'move_cluster'>, addr: string): void {
   const only = [...state.queues.values()].filter(
     (q) => q.spec.clusters.length === 1 && q.spec.clusters[0] === op.name,
   );
