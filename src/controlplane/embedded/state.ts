@@ -222,7 +222,8 @@ function registerCluster(state: State, op: OpOf<'register_cluster'>): void {
 /** C1, C7, N2, C4 for a new cluster; returns its co-named queue, if any. */
 function checkRegistration(state: State, op: OpOf<'register_cluster'>, addr: string) {
   if (op.name === DEFAULT_POOL) {
-    throw fail('INVALID_ARGUMENT', 'the cluster name "default" is reserved (C1)', addr, 'C1');
+    const reserved = 'the cluster name "default" is reserved (C1)';
+    throw new ControlPlaneError('INVALID_ARGUMENT', reserved, addr, 'C1');
   }
   const existing = state.clusters.get(op.name);
   if (existing && existing.pool !== op.pool) {
@@ -331,10 +332,8 @@ function setAssignment(state: State, op: OpOf<'set_assignment'>): void {
 
 function deleteAssignment(state: State, op: OpOf<'delete_assignment'>): void {
   const key = assignmentKeyString(op.key);
-  if (!state.assignments.delete(key)) {
-    const addr = address('PoolAssignment', key);
-    throw fail('NOT_FOUND', `assignment "${key}" does not exist`, addr, 'A1');
-  }
+  if (!state.assignments.delete(key))
+    throw notFound(`assignment "${key}" does not exist`, address('PoolAssignment', key), 'A1');
 }
 
 function reportClusterStatus(state: State, op: OpOf<'report_cluster_status'>): void {
@@ -429,18 +428,14 @@ export const DEFAULT_POOL_CONTRACT: PoolContract = {
   image_registry: null,
 };
 
-export const fail = (
-  code: ControlPlaneError['code'],
-  message: string,
-  addr: string | null,
-  rule: string | null,
-): ControlPlaneError => new ControlPlaneError(code, message, addr, rule);
-
 const precondition = (message: string, addr: string | null, rule: string | null) =>
-  fail('FAILED_PRECONDITION', message, addr, rule);
+  new ControlPlaneError('FAILED_PRECONDITION', message, addr, rule);
 
 const exists = (message: string, addr: string | null, rule: string | null) =>
-  fail('ALREADY_EXISTS', message, addr, rule);
+  new ControlPlaneError('ALREADY_EXISTS', message, addr, rule);
+
+const notFound = (message: string, addr: string, rule: string | null = null) =>
+  new ControlPlaneError('NOT_FOUND', message, addr, rule);
 
 export function defaultQueue(): QueueRecord {
   return {
@@ -471,16 +466,14 @@ export function initialState(
 
 export function requirePool(state: State, name: string, from: string, rule: string): PoolRecord {
   const pool = state.pools.get(name);
-  if (!pool)
-    throw fail('NOT_FOUND', `${from}: pool "${name}" does not exist (${rule})`, from, rule);
+  if (!pool) throw notFound(`${from}: pool "${name}" does not exist (${rule})`, from, rule);
   return pool;
 }
 
 /** The record of `name` in `map`, else NOT_FOUND: `${what} "name" does not exist`. */
 function found<R>(map: Map<string, R>, name: string, kind: ObjectKind, what: string): R {
   const record = map.get(name);
-  if (!record)
-    throw fail('NOT_FOUND', `${what} "${name}" does not exist`, address(kind, name), null);
+  if (!record) throw notFound(`${what} "${name}" does not exist`, address(kind, name));
   return record;
 }
 
@@ -1167,21 +1160,14 @@ function setDefaultQueue(state: State, op: OpOf<'set_default_queue'>): void {
   const key = defaultQueueKeyString(op);
   const addr = address('DefaultQueue', key);
   if (!state.queues.has(op.queue))
-    throw fail(
-      'NOT_FOUND',
-      `${addr}: queue "${op.queue}" does not exist; create it first`,
-      addr,
-      null,
-    );
+    throw notFound(`${addr}: queue "${op.queue}" does not exist; create it first`, addr);
   state.default_queues.set(key, { project: op.project, domain: op.domain, queue: op.queue });
 }
 
 function deleteDefaultQueue(state: State, op: OpOf<'delete_default_queue'>): void {
   const key = defaultQueueKeyString(op);
-  if (!state.default_queues.delete(key)) {
-    const addr = address('DefaultQueue', key);
-    throw fail('NOT_FOUND', `default-queue setting "${key}" does not exist`, addr, null);
-  }
+  if (!state.default_queues.delete(key))
+    throw notFound(`default-queue setting "${key}" does not exist`, address('DefaultQueue', key));
 }
 
 /**
@@ -1213,6 +1199,6 @@ function deleteClusterLabel(state: State, op: OpOf<'delete_execution_cluster_lab
   const key = assignmentKeyString(op.key);
   if (!state.execution_cluster_labels?.delete(key)) {
     const addr = address('ExecutionClusterLabel', key);
-    throw fail('NOT_FOUND', `no execution cluster label is set for ${key}`, addr, null);
+    throw notFound(`no execution cluster label is set for ${key}`, addr);
   }
 }
