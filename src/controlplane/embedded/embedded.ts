@@ -179,8 +179,8 @@ export class EmbeddedControlPlane implements ControlPlane {
   readonly getPool = this.view(core.getPool);
   readonly listClusters = this.view(core.listClusters);
   readonly getCluster = this.view(core.getCluster);
-  readonly listQueues = this.view((s) => queueViews(s, this.now()));
-  readonly getQueue = this.view((_, name: string) => this.queueView(name));
+  readonly listQueues = this.view((s) => core.listQueues(s, this.now()));
+  readonly getQueue = this.view((s, name: string) => core.getQueue(s, name, this.now()));
   readonly queueMetrics = this.view((s, name: string) => core.queueMetrics(s, name, this.now()));
   /** Capability `soft_delete`: the deleted queues (their names stay reserved). */
   readonly listDeletedQueues = this.view(core.listDeletedQueues);
@@ -189,7 +189,7 @@ export class EmbeddedControlPlane implements ControlPlane {
   readonly listExecutionClusterLabels = this.view((s) => core.byKey(s.execution_cluster_labels));
 
   private queueView(name: string): LiveQueue {
-    return core.withQueueState(this.state, core.getQueue(this.state, name), this.now());
+    return core.getQueue(this.state, name, this.now());
   }
 
   async createPool(name: string, contract: PoolContract): Promise<LivePool> {
@@ -380,11 +380,6 @@ function shared<T extends object>(
   return list;
 }
 
-/** The queue views at `now` (the drain state of a draining queue depends on the clock, Q7). */
-export function queueViews(state: core.State, now: number) {
-  return core.listQueues(state).map((q) => core.withQueueState(state, q, now));
-}
-
 const byName = (o: { name: string }) => o.name;
 
 export function sharedLists(state: core.State, now: number): LiveLists {
@@ -394,8 +389,8 @@ export function sharedLists(state: core.State, now: number): LiveLists {
     pools: shared(state, 'pools', byName, () => core.listPools(state)),
     clusters: shared(state, 'clusters', byName, () => core.listClusters(state)),
     queues: timeless
-      ? shared(state, 'queues', byName, () => queueViews(state, now))
-      : queueViews(state, now),
+      ? shared(state, 'queues', byName, () => core.listQueues(state, now))
+      : core.listQueues(state, now),
     assignments: shared(state, 'assignments', assignmentKeyString, () =>
       core.byKey(state.assignments),
     ),

@@ -603,9 +603,11 @@ function clusterView(c: ClusterRecord, bound: string[]): LiveCluster {
   };
 }
 
+/** The queue at `now`: with `drain`, its drain state changes with time alone (Q7). */
 function queueView(
   state: State,
   q: QueueRecord,
+  now: number,
   availableOf: (pool: string) => string[] = (pool) => availableInPool(state, pool),
 ): LiveQueue {
   // Q8: the selector's enabled, healthy clusters (for "*": those of the queue's pool).
@@ -624,6 +626,7 @@ function queueView(
     clusters: [...q.spec.clusters],
     cluster_managed: q.cluster_managed,
     available_clusters: available,
+    ...(state.capabilities.drain ? { state: queueStateAt(state, q.name, now) } : {}),
   };
 }
 
@@ -647,18 +650,18 @@ export function getCluster(state: State, name: string): LiveCluster {
   return clusterView(requireCluster(state, name), indexOf(state).boundQueues(name));
 }
 
-export function listQueues(state: State): LiveQueue[] {
+export function listQueues(state: State, now: number): LiveQueue[] {
   const byPool = new Map<string, string[]>();
   const available = (pool: string): string[] => {
     let list = byPool.get(pool);
     if (!list) byPool.set(pool, (list = availableInPool(state, pool)));
     return list;
   };
-  return [...state.queues.values()].sort(byName).map((q) => queueView(state, q, available));
+  return [...state.queues.values()].sort(byName).map((q) => queueView(state, q, now, available));
 }
 
-export function getQueue(state: State, name: string): LiveQueue {
-  return queueView(state, requireQueue(state, name));
+export function getQueue(state: State, name: string, now: number): LiveQueue {
+  return queueView(state, requireQueue(state, name), now);
 }
 
 /**
@@ -810,12 +813,6 @@ function inFlight(activity: ActivityRecord | undefined, now: number): number {
 export function queueStateAt(state: State, name: string, now: number): QueueState {
   if (!state.draining.has(name)) return 'active';
   return inFlight(state.activity.get(name), now) === 0 ? 'drained' : 'draining';
-}
-
-/** The queue view with its drain state, on control planes with `drain` (absent otherwise). */
-export function withQueueState(state: State, queue: LiveQueue, now: number): LiveQueue {
-  if (!state.capabilities.drain) return queue;
-  return { ...queue, state: queueStateAt(state, queue.name, now) };
 }
 
 /** Drained (with `drain`) or idle (without): nothing can still be running on the queue. */
