@@ -123,9 +123,7 @@ export class EmbeddedControlPlane implements ControlPlane {
 
   /** Changes the stored capabilities (journaled); turning drain off needs every queue active. */
   async setCapabilities(caps: Capabilities): Promise<Capabilities> {
-    return this.write({ op: 'set_capabilities', capabilities: { ...caps } }, () =>
-      core.capabilities(this.state),
-    );
+    return this.write({ op: 'set_capabilities', capabilities: { ...caps } }, core.capabilities);
   }
 
   /** Where the state lives (null in memory). */
@@ -139,7 +137,7 @@ export class EmbeddedControlPlane implements ControlPlane {
   }
 
   /** Applies `op` (all or nothing), takes the result view, then waits until the op is durable. */
-  private async write<T = void>(op: core.Op, view?: () => T): Promise<T> {
+  private async write<T = void>(op: core.Op, view?: (state: core.State) => T): Promise<T> {
     this.check();
     if (this.reader) {
       throw new ControlPlaneError(
@@ -149,7 +147,7 @@ export class EmbeddedControlPlane implements ControlPlane {
     }
     staleListViews(this.state);
     core.applyOp(this.state, op);
-    const result = view?.() as T;
+    const result = view?.(this.state) as T;
     if (this.store) await this.store.append(op);
     return result;
   }
@@ -198,7 +196,7 @@ export class EmbeddedControlPlane implements ControlPlane {
       name: validateName('ClusterPool', name),
       contract: validateContract(contract, address('ClusterPool', String(name))),
     };
-    return this.write(op, () => core.getPool(this.state, name));
+    return this.write(op, (s) => core.getPool(s, name));
   }
 
   async deletePool(name: string): Promise<void> {
@@ -207,7 +205,7 @@ export class EmbeddedControlPlane implements ControlPlane {
 
   async registerCluster(request: RegisterClusterRequest): Promise<LiveCluster> {
     const op = validateRegistration(request);
-    return this.write(op, () => core.getCluster(this.state, op.name));
+    return this.write(op, (s) => core.getCluster(s, op.name));
   }
 
   async updateCluster(name: string, update: { enabled: boolean }): Promise<LiveCluster> {
@@ -220,8 +218,8 @@ export class EmbeddedControlPlane implements ControlPlane {
         'C6',
       );
     }
-    return this.write({ op: 'update_cluster', name, enabled: update.enabled }, () =>
-      core.getCluster(this.state, name),
+    return this.write({ op: 'update_cluster', name, enabled: update.enabled }, (s) =>
+      core.getCluster(s, name),
     );
   }
 
@@ -268,23 +266,18 @@ export class EmbeddedControlPlane implements ControlPlane {
       pool: validateName('ClusterPool', pool),
       at: this.now(),
     };
-    return this.write(op, () => core.getCluster(this.state, name));
+    return this.write(op, (s) => core.getCluster(s, name));
   }
 
   async updatePool(name: string, contract: PoolContract): Promise<LivePool> {
     validateName('ClusterPool', name);
     const valid = validateContract(contract, address('ClusterPool', String(name)));
-    return this.write({ op: 'update_pool', name, contract: valid }, () =>
-      core.getPool(this.state, name),
-    );
+    return this.write({ op: 'update_pool', name, contract: valid }, (s) => core.getPool(s, name));
   }
 
   async setAssignment(assignment: Assignment): Promise<LiveAssignment> {
     const valid = validateAssignment(assignment);
-    const key = assignmentKeyString(valid);
-    return this.write({ op: 'set_assignment', assignment: valid }, () => ({
-      ...this.state.assignments.get(key)!,
-    }));
+    return this.write({ op: 'set_assignment', assignment: valid }, () => ({ ...valid }));
   }
 
   async deleteAssignment(key: AssignmentKey): Promise<void> {
@@ -321,8 +314,8 @@ export class EmbeddedControlPlane implements ControlPlane {
   async reportClusterStatus(name: string, report: ClusterDataPlane): Promise<LiveCluster> {
     validateName('Cluster', name);
     const valid = validateDataPlane(report, address('Cluster', name));
-    return this.write({ op: 'report_cluster_status', name, report: valid }, () =>
-      core.getCluster(this.state, name),
+    return this.write({ op: 'report_cluster_status', name, report: valid }, (s) =>
+      core.getCluster(s, name),
     );
   }
 
