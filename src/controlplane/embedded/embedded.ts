@@ -234,8 +234,7 @@ export class EmbeddedControlPlane implements ControlPlane {
   }
 
   async updateQueue(name: string, spec: QueueSpec): Promise<LiveQueue> {
-    validateName('Queue', name);
-    const valid = validateQueueSpec(spec, name, true);
+    const valid = validateQueueSpec(spec, validateName('Queue', name), true);
     return this.write({ op: 'update_queue', name, spec: valid, at: this.now() }, () =>
       this.queueView(name),
     );
@@ -254,15 +253,13 @@ export class EmbeddedControlPlane implements ControlPlane {
   }
 
   async deleteQueue(name: string): Promise<void> {
-    validateName('Queue', name);
-    await this.write({ op: 'delete_queue', name, at: this.now() });
+    await this.write({ op: 'delete_queue', name: validateName('Queue', name), at: this.now() });
   }
 
   async moveCluster(name: string, pool: string): Promise<LiveCluster> {
-    validateName('Cluster', name);
     const op: core.Op = {
       op: 'move_cluster',
-      name,
+      name: validateName('Cluster', name),
       pool: validateName('ClusterPool', pool),
       at: this.now(),
     };
@@ -312,8 +309,7 @@ export class EmbeddedControlPlane implements ControlPlane {
 
   /** C5: a cluster reports the data plane it really runs with. */
   async reportClusterStatus(name: string, report: ClusterDataPlane): Promise<LiveCluster> {
-    validateName('Cluster', name);
-    const valid = validateDataPlane(report, address('Cluster', name));
+    const valid = validateDataPlane(report, address('Cluster', validateName('Cluster', name)));
     return this.write({ op: 'report_cluster_status', name, report: valid }, (s) =>
       core.getCluster(s, name),
     );
@@ -321,8 +317,7 @@ export class EmbeddedControlPlane implements ControlPlane {
 
   /** Q7: sets a queue's in-flight work, optionally finishing linearly over `finish_over_ms`. */
   async setQueueActivity(name: string, activity: QueueActivity): Promise<void> {
-    validateName('Queue', name);
-    const a = validateActivity(activity, address('Queue', name));
+    const a = validateActivity(activity, address('Queue', validateName('Queue', name)));
     await this.write({ op: 'set_queue_activity', name, ...a, at: this.now() });
   }
 

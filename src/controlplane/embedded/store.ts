@@ -141,8 +141,6 @@ export class StateStore {
       seq: this.seq,
       state: stateToJson(this.state),
     };
-    // In parts: at 100,000 objects the snapshot is ~30 MB of JSON, written while apply's plan
-    // is still in memory.
     await writeFileAtomic(this.path, jsonLine(snapshot));
     await this.journal.truncate(0);
     await this.journal.datasync();
@@ -302,7 +300,8 @@ async function readStateText(path: string, what: string): Promise<string | null>
 
 /**
  * Replaces PATH whole (write-temp + fsync + rename + fsync of the folder). `data` may come in
- * parts (util/json-parts.ts): a 100,000-object state is ~30 MB of JSON, never held whole.
+ * parts (util/json-parts.ts): a 100,000-object state is ~30 MB of JSON, never held whole (a
+ * snapshot is written while apply's plan is still in memory).
  */
 export async function writeFileAtomic(
   path: string,
