@@ -305,8 +305,7 @@ function updateQueue(state: State, op: OpOf<'update_queue'>): void {
   const queue = requireQueue(state, op.name);
   if (op.spec.pool !== queue.spec.pool) {
     // Q3 (Q4, Q5), or capability queue_move: a drained queue moves to an existing pool.
-    const refused = poolChangeRefusal(state, queue, op.spec.pool, op.at ?? 0);
-    if (refused) throw refused;
+    checkPoolChange(state, queue, op.spec.pool, op.at ?? 0);
     requirePool(state, op.spec.pool, addr, 'Q1');
   }
   const sameSelector = sameJson(op.spec.clusters, queue.spec.clusters);
@@ -976,33 +975,28 @@ function updatePool(state: State, op: OpOf<'update_pool'>): void {
 const healthy = () => ({ health: 'healthy' as const, unhealthy_reasons: [], config_drift: [] });
 
 /**
- * Why a queue's pool cannot change to `pool` now, or null: never (Q3; Q4 for a co-named
- * queue, Q5 for `default`), except with `queue_move` for another queue once nothing can still
- * run on it, like a cluster move: drained with `drain`, idle without.
+ * Refuses to change a queue's pool to `pool` now: never (Q3; Q4 for a co-named queue, Q5 for
+ * `default`), except with `queue_move` for another queue once nothing can still run on it,
+ * like a cluster move: drained with `drain`, idle without.
  */
-export function poolChangeRefusal(
-  state: State,
-  queue: QueueRecord,
-  pool: string,
-  at: number,
-): ControlPlaneError | null {
+function checkPoolChange(state: State, queue: QueueRecord, pool: string, at: number): void {
   const addr = address('Queue', queue.name);
   const rule = queue.name === DEFAULT_QUEUE ? 'Q5' : queue.cluster_managed ? 'Q4' : 'Q3';
   if (rule !== 'Q3' || !state.capabilities.queue_move) {
-    return precondition(
+    throw precondition(
       `queue "${queue.name}" is in pool "${queue.spec.pool}"; a queue's pool can never change (${rule}): create a new queue in "${pool}"`,
       addr,
       rule,
     );
   }
   const why = settled(state, queue.name, at);
-  return why
-    ? precondition(
-        `queue "${queue.name}" cannot move to pool "${pool}" (queue_move): it ${why}, then move it`,
-        addr,
-        'Q3',
-      )
-    : null;
+  if (why) {
+    throw precondition(
+      `queue "${queue.name}" cannot move to pool "${pool}" (queue_move): it ${why}, then move it`,
+      addr,
+      'Q3',
+    );
+  }
 }
 
 /** Removes a queue and what the capabilities keep of it (drain state, activity). */
