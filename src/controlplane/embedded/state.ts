@@ -829,15 +829,13 @@ function settled(state: State, name: string, at: number): string | null {
 }
 
 function setCapabilities(state: State, op: OpOf<'set_capabilities'>): void {
-  if (state.capabilities.drain && !op.capabilities.drain) {
+  if (state.capabilities.drain && !op.capabilities.drain && state.draining.size > 0) {
     const inactive = [...state.draining].sort();
-    if (inactive.length > 0) {
-      throw precondition(
-        `cannot turn drain off while queues ${inactive.map((n) => `"${n}"`).join(', ')} are draining or drained: activate or delete them first`,
-        'capabilities',
-        'C9',
-      );
-    }
+    throw precondition(
+      `cannot turn drain off while queues ${inactive.map((n) => `"${n}"`).join(', ')} are draining or drained: activate or delete them first`,
+      'capabilities',
+      'C9',
+    );
   }
   state.capabilities = { ...op.capabilities };
 }
@@ -929,11 +927,9 @@ function moveCluster(state: State, op: OpOf<'move_cluster'>): void {
 
 /** The queues that route only to the moving cluster must have nothing left running there. */
 function checkMoveSettled(state: State, op: OpOf<'move_cluster'>, addr: string): void {
-  const only = [...state.queues.values()].filter(
-    (q) => q.spec.clusters.length === 1 && q.spec.clusters[0] === op.name,
-  );
-  for (const q of only) {
-    const why = settled(state, q.name, op.at);
+  for (const q of state.queues.values()) {
+    const only = q.spec.clusters.length === 1 && q.spec.clusters[0] === op.name;
+    const why = only && settled(state, q.name, op.at);
     if (why) {
       throw precondition(
         `cluster "${op.name}" cannot move to pool "${op.pool}": queue "${q.name}" routes only to it and ${why}`,
