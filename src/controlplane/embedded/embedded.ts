@@ -409,8 +409,6 @@ const MAX_TTL_SECONDS = 3600;
 export class EmbeddedApplyLock implements ApplyLockProvider {
   private held: { id: string; lease: ApplyLockLease } | null = null;
 
-  constructor(private readonly now: () => number = Date.now) {}
-
   acquireApplyLock(request: ApplyLockRequest): Promise<ApplyLockLease> {
     const { id, holder, ttl_seconds: ttl } = request;
     const invalid = (message: string) => new ControlPlaneError('INVALID_ARGUMENT', message);
@@ -420,7 +418,7 @@ export class EmbeddedApplyLock implements ApplyLockProvider {
       throw invalid('holder must be a non-empty string of at most 256 characters');
     if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TTL_SECONDS)
       throw invalid(`ttl_seconds must be a whole number from 1 to ${MAX_TTL_SECONDS}`);
-    const now = this.now();
+    const now = Date.now();
     const iso = (ms: number) => new Date(ms).toISOString();
     const current = this.held?.lease ?? null;
     const mine = this.held?.id === id;
@@ -454,7 +452,7 @@ export class EmbeddedApplyLock implements ApplyLockProvider {
 
   getApplyLock(): Promise<ApplyLockLease | null> {
     const lease = this.held?.lease;
-    if (!lease || Date.parse(lease.expires_at) <= this.now()) return Promise.resolve(null);
+    if (!lease || Date.parse(lease.expires_at) <= Date.now()) return Promise.resolve(null);
     return Promise.resolve({ ...lease });
   }
 }
