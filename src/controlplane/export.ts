@@ -92,10 +92,7 @@ function poolSpec(p: LivePool): Record<string, unknown> {
   };
 }
 
-type Settings = Pick<
-  LiveQueue,
-  'run_concurrency' | 'action_concurrency' | 'depth' | 'priority' | 'fairness'
->;
+type Settings = Pick<LiveQueue, keyof typeof QUEUE_DEFAULTS>;
 
 /** The settings, and Union's caps and scheduling where the queue has them (QueueCaps). */
 function settingsOf(q: LiveQueue): Settings & QueueCaps {

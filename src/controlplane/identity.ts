@@ -73,8 +73,6 @@ export function planControlPlane(
   return {
     ...id,
     new_state: true,
-    ...((url || DEFAULT_CONTROL_PLANE_URL) === DEFAULT_CONTROL_PLANE_URL
-      ? { default_state: true }
-      : {}),
+    ...(!url || url === DEFAULT_CONTROL_PLANE_URL ? { default_state: true } : {}),
   };
 }

@@ -101,8 +101,7 @@ export class JsonHttp {
     const payload = body === undefined ? null : JSON.stringify(body);
     const loop = { ...this.o.retry, reach: this.reach, pacer: this.pacer, clock: this.o.clock };
     return retrying({ ...loop, signal: this.closing.signal }, async (n) => {
-      if (this.closing.signal.aborted)
-        throw new ControlPlaneError('UNAVAILABLE', `${label}: the client was closed`);
+      if (this.closing.signal.aborted) throw unavailable(`${label}: the client was closed`);
       if (n > 0) sent.retried = true;
       return this.attempt<T>(method, path, label, payload);
     });

@@ -3,7 +3,7 @@
  * flyteadmin/): discovery, the token cache, and the requests' transport and retries.
  */
 import * as oauth from 'oauth4webapi';
-import { ControlPlaneError, unreachable, UnreachableError } from './errors.js';
+import { ControlPlaneError, isControlPlaneError, unreachable, UnreachableError } from './errors.js';
 import { connectFailure, Reach } from '../util/reach.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../util/backoff.js';
 import { type Attempt, retrying, type RetryLoop } from './retry.js';
@@ -184,9 +184,6 @@ async function openIdMetadata(base: string, o: DiscoveryOptions): Promise<Discov
   };
 }
 
-const asControlPlaneError = (err: unknown): ControlPlaneError =>
-  err instanceof ControlPlaneError ? err : refused((err as Error).message);
-
 /** The service's metadata, else OpenID Connect's; both failing: one error naming both. */
 export async function discover(baseUrl: string, o: DiscoveryOptions): Promise<Discovery> {
   const base = baseUrl.replace(/\/+$/, '');
@@ -199,10 +196,10 @@ export async function discover(baseUrl: string, o: DiscoveryOptions): Promise<Di
     try {
       return await openIdMetadata(base, o);
     } catch (oidcErr) {
-      const first = asControlPlaneError(serviceErr);
+      const { message } = serviceErr as Error;
       throw new ControlPlaneError(
-        first.code === 'UNAVAILABLE' ? 'UNAVAILABLE' : 'UNAUTHENTICATED',
-        `${first.message}; the fallback failed too (${(oidcErr as Error).message})${o.hint?.(first.message) ?? ''}`,
+        isControlPlaneError(serviceErr, 'UNAVAILABLE') ? 'UNAVAILABLE' : 'UNAUTHENTICATED',
+        `${message}; the fallback failed too (${(oidcErr as Error).message})${o.hint?.(message) ?? ''}`,
       );
     }
   }

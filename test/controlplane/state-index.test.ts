@@ -21,11 +21,11 @@ function views(state: State) {
   return {
     pools: listPools(state),
     clusters: listClusters(state),
-    queues: listQueues(state),
+    queues: listQueues(state, 0),
     gets: [
       ...[...state.pools.keys()].sort().map((n) => getPool(state, n)),
       ...[...state.clusters.keys()].sort().map((n) => getCluster(state, n)),
-      ...[...state.queues.keys()].sort().map((n) => getQueue(state, n)),
+      ...[...state.queues.keys()].sort().map((n) => getQueue(state, n, 0)),
     ],
   };
 }

@@ -123,9 +123,7 @@ export class EmbeddedControlPlane implements ControlPlane {
 
   /** Changes the stored capabilities (journaled); turning drain off needs every queue active. */
   async setCapabilities(caps: Capabilities): Promise<Capabilities> {
-    return this.write({ op: 'set_capabilities', capabilities: { ...caps } }, () =>
-      core.capabilities(this.state),
-    );
+    return this.write({ op: 'set_capabilities', capabilities: { ...caps } }, core.capabilities);
   }
 
   /** Where the state lives (null in memory). */
@@ -139,7 +137,7 @@ export class EmbeddedControlPlane implements ControlPlane {
   }
 
   /** Applies `op` (all or nothing), takes the result view, then waits until the op is durable. */
-  private async write<T = void>(op: core.Op, view?: () => T): Promise<T> {
+  private async write<T = void>(op: core.Op, view?: (state: core.State) => T): Promise<T> {
     this.check();
     if (this.reader) {
       throw new ControlPlaneError(
@@ -149,7 +147,7 @@ export class EmbeddedControlPlane implements ControlPlane {
     }
     staleListViews(this.state);
     core.applyOp(this.state, op);
-    const result = view?.() as T;
+    const result = view?.(this.state) as T;
     if (this.store) await this.store.append(op);
     return result;
   }
@@ -179,8 +177,8 @@ export class EmbeddedControlPlane implements ControlPlane {
   readonly getPool = this.view(core.getPool);
   readonly listClusters = this.view(core.listClusters);
   readonly getCluster = this.view(core.getCluster);
-  readonly listQueues = this.view((s) => queueViews(s, this.now()));
-  readonly getQueue = this.view((_, name: string) => this.queueView(name));
+  readonly listQueues = this.view((s) => core.listQueues(s, this.now()));
+  readonly getQueue = this.view((s, name: string) => core.getQueue(s, name, this.now()));
   readonly queueMetrics = this.view((s, name: string) => core.queueMetrics(s, name, this.now()));
   /** Capability `soft_delete`: the deleted queues (their names stay reserved). */
   readonly listDeletedQueues = this.view(core.listDeletedQueues);
@@ -189,7 +187,7 @@ export class EmbeddedControlPlane implements ControlPlane {
   readonly listExecutionClusterLabels = this.view((s) => core.byKey(s.execution_cluster_labels));
 
   private queueView(name: string): LiveQueue {
-    return core.withQueueState(this.state, core.getQueue(this.state, name), this.now());
+    return core.getQueue(this.state, name, this.now());
   }
 
   async createPool(name: string, contract: PoolContract): Promise<LivePool> {
@@ -198,7 +196,7 @@ export class EmbeddedControlPlane implements ControlPlane {
       name: validateName('ClusterPool', name),
       contract: validateContract(contract, address('ClusterPool', String(name))),
     };
-    return this.write(op, () => core.getPool(this.state, name));
+    return this.write(op, (s) => core.getPool(s, name));
   }
 
   async deletePool(name: string): Promise<void> {
@@ -207,7 +205,7 @@ export class EmbeddedControlPlane implements ControlPlane {
 
   async registerCluster(request: RegisterClusterRequest): Promise<LiveCluster> {
     const op = validateRegistration(request);
-    return this.write(op, () => core.getCluster(this.state, op.name));
+    return this.write(op, (s) => core.getCluster(s, op.name));
   }
 
   async updateCluster(name: string, update: { enabled: boolean }): Promise<LiveCluster> {
@@ -220,8 +218,8 @@ export class EmbeddedControlPlane implements ControlPlane {
         'C6',
       );
     }
-    return this.write({ op: 'update_cluster', name, enabled: update.enabled }, () =>
-      core.getCluster(this.state, name),
+    return this.write({ op: 'update_cluster', name, enabled: update.enabled }, (s) =>
+      core.getCluster(s, name),
     );
   }
 
@@ -236,8 +234,7 @@ export class EmbeddedControlPlane implements ControlPlane {
   }
 
   async updateQueue(name: string, spec: QueueSpec): Promise<LiveQueue> {
-    validateName('Queue', name);
-    const valid = validateQueueSpec(spec, name, true);
+    const valid = validateQueueSpec(spec, validateName('Queue', name), true);
     return this.write({ op: 'update_queue', name, spec: valid, at: this.now() }, () =>
       this.queueView(name),
     );
@@ -256,35 +253,28 @@ export class EmbeddedControlPlane implements ControlPlane {
   }
 
   async deleteQueue(name: string): Promise<void> {
-    validateName('Queue', name);
-    await this.write({ op: 'delete_queue', name, at: this.now() });
+    await this.write({ op: 'delete_queue', name: validateName('Queue', name), at: this.now() });
   }
 
   async moveCluster(name: string, pool: string): Promise<LiveCluster> {
-    validateName('Cluster', name);
     const op: core.Op = {
       op: 'move_cluster',
-      name,
+      name: validateName('Cluster', name),
       pool: validateName('ClusterPool', pool),
       at: this.now(),
     };
-    return this.write(op, () => core.getCluster(this.state, name));
+    return this.write(op, (s) => core.getCluster(s, name));
   }
 
   async updatePool(name: string, contract: PoolContract): Promise<LivePool> {
     validateName('ClusterPool', name);
     const valid = validateContract(contract, address('ClusterPool', String(name)));
-    return this.write({ op: 'update_pool', name, contract: valid }, () =>
-      core.getPool(this.state, name),
-    );
+    return this.write({ op: 'update_pool', name, contract: valid }, (s) => core.getPool(s, name));
   }
 
   async setAssignment(assignment: Assignment): Promise<LiveAssignment> {
     const valid = validateAssignment(assignment);
-    const key = assignmentKeyString(valid);
-    return this.write({ op: 'set_assignment', assignment: valid }, () => ({
-      ...this.state.assignments.get(key)!,
-    }));
+    return this.write({ op: 'set_assignment', assignment: valid }, () => ({ ...valid }));
   }
 
   async deleteAssignment(key: AssignmentKey): Promise<void> {
@@ -319,17 +309,15 @@ export class EmbeddedControlPlane implements ControlPlane {
 
   /** C5: a cluster reports the data plane it really runs with. */
   async reportClusterStatus(name: string, report: ClusterDataPlane): Promise<LiveCluster> {
-    validateName('Cluster', name);
-    const valid = validateDataPlane(report, address('Cluster', name));
-    return this.write({ op: 'report_cluster_status', name, report: valid }, () =>
-      core.getCluster(this.state, name),
+    const valid = validateDataPlane(report, address('Cluster', validateName('Cluster', name)));
+    return this.write({ op: 'report_cluster_status', name, report: valid }, (s) =>
+      core.getCluster(s, name),
     );
   }
 
   /** Q7: sets a queue's in-flight work, optionally finishing linearly over `finish_over_ms`. */
   async setQueueActivity(name: string, activity: QueueActivity): Promise<void> {
-    validateName('Queue', name);
-    const a = validateActivity(activity, address('Queue', name));
+    const a = validateActivity(activity, address('Queue', validateName('Queue', name)));
     await this.write({ op: 'set_queue_activity', name, ...a, at: this.now() });
   }
 
@@ -380,11 +368,6 @@ function shared<T extends object>(
   return list;
 }
 
-/** The queue views at `now` (the drain state of a draining queue depends on the clock, Q7). */
-export function queueViews(state: core.State, now: number) {
-  return core.listQueues(state).map((q) => core.withQueueState(state, q, now));
-}
-
 const byName = (o: { name: string }) => o.name;
 
 export function sharedLists(state: core.State, now: number): LiveLists {
@@ -394,8 +377,8 @@ export function sharedLists(state: core.State, now: number): LiveLists {
     pools: shared(state, 'pools', byName, () => core.listPools(state)),
     clusters: shared(state, 'clusters', byName, () => core.listClusters(state)),
     queues: timeless
-      ? shared(state, 'queues', byName, () => queueViews(state, now))
-      : queueViews(state, now),
+      ? shared(state, 'queues', byName, () => core.listQueues(state, now))
+      : core.listQueues(state, now),
     assignments: shared(state, 'assignments', assignmentKeyString, () =>
       core.byKey(state.assignments),
     ),
@@ -426,8 +409,6 @@ const MAX_TTL_SECONDS = 3600;
 export class EmbeddedApplyLock implements ApplyLockProvider {
   private held: { id: string; lease: ApplyLockLease } | null = null;
 
-  constructor(private readonly now: () => number = Date.now) {}
-
   acquireApplyLock(request: ApplyLockRequest): Promise<ApplyLockLease> {
     const { id, holder, ttl_seconds: ttl } = request;
     const invalid = (message: string) => new ControlPlaneError('INVALID_ARGUMENT', message);
@@ -437,7 +418,7 @@ export class EmbeddedApplyLock implements ApplyLockProvider {
       throw invalid('holder must be a non-empty string of at most 256 characters');
     if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TTL_SECONDS)
       throw invalid(`ttl_seconds must be a whole number from 1 to ${MAX_TTL_SECONDS}`);
-    const now = this.now();
+    const now = Date.now();
     const iso = (ms: number) => new Date(ms).toISOString();
     const current = this.held?.lease ?? null;
     const mine = this.held?.id === id;
@@ -471,7 +452,7 @@ export class EmbeddedApplyLock implements ApplyLockProvider {
 
   getApplyLock(): Promise<ApplyLockLease | null> {
     const lease = this.held?.lease;
-    if (!lease || Date.parse(lease.expires_at) <= this.now()) return Promise.resolve(null);
+    if (!lease || Date.parse(lease.expires_at) <= Date.now()) return Promise.resolve(null);
     return Promise.resolve({ ...lease });
   }
 }

@@ -173,8 +173,6 @@ async function handle(
   const found = findRoute(table, method, url.pathname);
   const lostResponse = found.sim ? false : await simulatedFaults(faults);
   const reply = await found.handler({
-    method,
-    path: url.pathname,
     query: url.searchParams,
     params: pathParams(found, url.pathname),
     body: () => jsonBody(req, o.bodyLimitBytes ?? DEFAULT_BODY_LIMIT),
@@ -269,8 +267,6 @@ function takeOnly(body: Record<string, unknown>, takes: string, ...known: string
 }
 
 interface Request {
-  method: string;
-  path: string;
   query: URLSearchParams;
   params: string[];
   body: () => Promise<unknown>;

@@ -52,6 +52,7 @@ import {
   sameCapabilities,
 } from '../../model/capabilities.js';
 import { UserError } from '../../util/user-error.js';
+import { sameJson } from '../../util/same-json.js';
 
 /** Accepted writes, as journaled. Inputs are already validated (validate.ts). */
 export type Op =
@@ -195,7 +196,7 @@ function deletePool(state: State, op: OpOf<'delete_pool'>): void {
 function registerCluster(state: State, op: OpOf<'register_cluster'>): void {
   const addr = address('Cluster', op.name);
   const queue = checkRegistration(state, op, addr);
-  putCluster(state, {
+  put(state, {
     name: op.name,
     pool: op.pool,
     enabled: true,
@@ -206,7 +207,7 @@ function registerCluster(state: State, op: OpOf<'register_cluster'>): void {
   // C2 (and the C7 trap): an existing co-named queue is left exactly as it is.
   if (!queue) {
     state.deleted_queues?.delete(op.name); // soft_delete: a deleted record under the name goes
-    putQueue(state, {
+    put(state, {
       name: op.name,
       spec: { pool: op.pool, clusters: [op.name], ...QUEUE_DEFAULTS },
       cluster_managed: true,
@@ -215,13 +216,14 @@ function registerCluster(state: State, op: OpOf<'register_cluster'>): void {
   // C3: the org-wide default queue comes back if it is missing; not a soft-deleted one
   // (default_delete): its name stays reserved until it is undeleted.
   if (!state.queues.has(DEFAULT_QUEUE) && !state.deleted_queues?.has(DEFAULT_QUEUE))
-    putQueue(state, defaultQueue());
+    put(state, defaultQueue());
 }
 
 /** C1, C7, N2, C4 for a new cluster; returns its co-named queue, if any. */
 function checkRegistration(state: State, op: OpOf<'register_cluster'>, addr: string) {
   if (op.name === DEFAULT_POOL) {
-    throw fail('INVALID_ARGUMENT', 'the cluster name "default" is reserved (C1)', addr, 'C1');
+    const reserved = 'the cluster name "default" is reserved (C1)';
+    throw new ControlPlaneError('INVALID_ARGUMENT', reserved, addr, 'C1');
   }
   const existing = state.clusters.get(op.name);
   if (existing && existing.pool !== op.pool) {
@@ -260,21 +262,22 @@ function checkRegistration(state: State, op: OpOf<'register_cluster'>, addr: str
 function deleteCluster(state: State, op: OpOf<'delete_cluster'>): void {
   requireCluster(state, op.name);
   refusePinned(state, op.name, 'deleted');
-  const conamed = conamedQueueDeletedWith(state, op.name); // queue_delete: Union today
-  // Kept as it was (soft_delete), before C8 empties its own selector below.
-  const conamedRecord = conamed ? state.queues.get(conamed) : undefined;
-  // C8: the name leaves every explicit selector; wildcard queues are unaffected.
-  for (const name of indexOf(state).boundQueues(op.name)) {
-    const queue = state.queues.get(name)!;
-    putQueue(state, {
-      ...queue,
-      spec: { ...queue.spec, clusters: queue.spec.clusters.filter((c) => c !== op.name) },
-    });
-  }
-  removeCluster(state, op.name);
+  // queue_delete (Union today): kept as it was (soft_delete), before C8 empties its selector.
+  const conamed = conamedQueueDeletedWith(state, op.name);
+  unselect(state, op.name);
+  remove(state, 'clusters', op.name);
   if (conamed) {
-    keepDeleted(state, conamedRecord!);
-    dropQueue(state, conamed);
+    keepDeleted(state, conamed);
+    dropQueue(state, op.name);
+  }
+}
+
+/** C8: `cluster` leaves every explicit selector; wildcard queues are unaffected. */
+function unselect(state: State, cluster: string): void {
+  for (const name of indexOf(state).boundQueues(cluster)) {
+    const queue = state.queues.get(name)!;
+    const clusters = queue.spec.clusters.filter((c) => c !== cluster);
+    put(state, { ...queue, spec: { ...queue.spec, clusters } });
   }
 }
 
@@ -294,7 +297,7 @@ function createQueue(state: State, op: OpOf<'create_queue'>): void {
   checkNotReserved(state, op.name);
   requirePool(state, op.spec.pool, addr, 'Q1');
   checkSelectorMembers(state, op.name, op.spec);
-  putQueue(state, { name: op.name, spec: structuredClone(op.spec), cluster_managed: false });
+  put(state, { name: op.name, spec: structuredClone(op.spec), cluster_managed: false });
 }
 
 function updateQueue(state: State, op: OpOf<'update_queue'>): void {
@@ -302,13 +305,10 @@ function updateQueue(state: State, op: OpOf<'update_queue'>): void {
   const queue = requireQueue(state, op.name);
   if (op.spec.pool !== queue.spec.pool) {
     // Q3 (Q4, Q5), or capability queue_move: a drained queue moves to an existing pool.
-    const refused = poolChangeRefusal(state, queue, op.spec.pool, op.at ?? 0);
-    if (refused) throw refused;
+    checkPoolChange(state, queue, op.spec.pool, op.at ?? 0);
     requirePool(state, op.spec.pool, addr, 'Q1');
   }
-  const sameSelector =
-    op.spec.clusters.length === queue.spec.clusters.length &&
-    op.spec.clusters.every((c, i) => c === queue.spec.clusters[i]);
+  const sameSelector = sameJson(op.spec.clusters, queue.spec.clusters);
   if (op.name === DEFAULT_QUEUE && !sameSelector) {
     throw precondition('the selector of the "default" queue cannot change (Q5)', addr, 'Q5');
   }
@@ -320,7 +320,7 @@ function updateQueue(state: State, op: OpOf<'update_queue'>): void {
     );
   }
   checkSelectorMembers(state, op.name, op.spec);
-  putQueue(state, { ...queue, spec: structuredClone(op.spec) });
+  put(state, { ...queue, spec: structuredClone(op.spec) });
 }
 
 function setAssignment(state: State, op: OpOf<'set_assignment'>): void {
@@ -331,10 +331,8 @@ function setAssignment(state: State, op: OpOf<'set_assignment'>): void {
 
 function deleteAssignment(state: State, op: OpOf<'delete_assignment'>): void {
   const key = assignmentKeyString(op.key);
-  if (!state.assignments.delete(key)) {
-    const addr = address('PoolAssignment', key);
-    throw fail('NOT_FOUND', `assignment "${key}" does not exist`, addr, 'A1');
-  }
+  if (!state.assignments.delete(key))
+    throw notFound(`assignment "${key}" does not exist`, address('PoolAssignment', key), 'A1');
 }
 
 function reportClusterStatus(state: State, op: OpOf<'report_cluster_status'>): void {
@@ -375,12 +373,11 @@ function poolReferences(state: State, pool: string) {
  * object — a pool's member clusters, the queues whose selectors name a cluster — come from
  * an index built once per state (on the first read) and kept current by the writers below,
  * so a write and a get cost the same at 10 objects and at 100,000. The rule is one line:
- *   **never write `state.clusters` or `state.queues` directly; call `putCluster`,
- *   `removeCluster`, `putQueue` or `removeQueue`** (replacing a queue's `spec` is a write:
- *   `putQueue(state, { ...queue, spec })`). Changing a cluster's `enabled`, `health`,
- *   reasons or drift in place is fine: those are not indexed (availability is derived on
- *   read from the indexed members). Pools, assignments and activity are not indexed; a new
- *   indexed view belongs in `StateIndex` together with its upkeep in the four writers.
+ *   **never write `state.clusters` or `state.queues` directly; call `put` or `remove`**
+ *   (replacing a queue's `spec` is a write: `put(state, { ...queue, spec })`). Changing a
+ *   cluster's `enabled`, `health`, reasons or drift in place is fine: those are not indexed
+ *   (availability is derived on read from the indexed members). Pools, assignments and activity are not indexed; a new
+ *   indexed view belongs in `StateIndex` together with its upkeep in `add` and `drop`.
  */
 export interface PoolRecord {
   name: string;
@@ -430,18 +427,14 @@ export const DEFAULT_POOL_CONTRACT: PoolContract = {
   image_registry: null,
 };
 
-export const fail = (
-  code: ControlPlaneError['code'],
-  message: string,
-  addr: string | null,
-  rule: string | null,
-): ControlPlaneError => new ControlPlaneError(code, message, addr, rule);
-
 const precondition = (message: string, addr: string | null, rule: string | null) =>
-  fail('FAILED_PRECONDITION', message, addr, rule);
+  new ControlPlaneError('FAILED_PRECONDITION', message, addr, rule);
 
 const exists = (message: string, addr: string | null, rule: string | null) =>
-  fail('ALREADY_EXISTS', message, addr, rule);
+  new ControlPlaneError('ALREADY_EXISTS', message, addr, rule);
+
+const notFound = (message: string, addr: string, rule: string | null = null) =>
+  new ControlPlaneError('NOT_FOUND', message, addr, rule);
 
 export function defaultQueue(): QueueRecord {
   return {
@@ -472,16 +465,14 @@ export function initialState(
 
 export function requirePool(state: State, name: string, from: string, rule: string): PoolRecord {
   const pool = state.pools.get(name);
-  if (!pool)
-    throw fail('NOT_FOUND', `${from}: pool "${name}" does not exist (${rule})`, from, rule);
+  if (!pool) throw notFound(`${from}: pool "${name}" does not exist (${rule})`, from, rule);
   return pool;
 }
 
 /** The record of `name` in `map`, else NOT_FOUND: `${what} "name" does not exist`. */
 function found<R>(map: Map<string, R>, name: string, kind: ObjectKind, what: string): R {
   const record = map.get(name);
-  if (!record)
-    throw fail('NOT_FOUND', `${what} "${name}" does not exist`, address(kind, name), null);
+  if (!record) throw notFound(`${what} "${name}" does not exist`, address(kind, name));
   return record;
 }
 
@@ -502,8 +493,8 @@ class StateIndex {
   private readonly sortedMembers = new Map<string, string[]>();
 
   constructor(state: State) {
-    for (const c of state.clusters.values()) this.addCluster(c);
-    for (const q of state.queues.values()) this.addQueue(q);
+    for (const c of state.clusters.values()) this.add(c);
+    for (const q of state.queues.values()) this.add(q);
   }
 
   /** A pool's member clusters, sorted by name (shared: callers copy before handing it out). */
@@ -521,22 +512,23 @@ class StateIndex {
     return [...(this.boundByCluster.get(cluster) ?? [])].sort();
   }
 
-  addCluster(c: ClusterRecord): void {
-    addTo(this.membersByPool, c.pool, c.name);
-    this.sortedMembers.delete(c.pool);
+  /** Files a record: a cluster among its pool's members, a queue under each cluster it names. */
+  add(r: ClusterRecord | QueueRecord): void {
+    if ('spec' in r) {
+      for (const c of r.spec.clusters) if (c !== WILDCARD) addTo(this.boundByCluster, c, r.name);
+      return;
+    }
+    addTo(this.membersByPool, r.pool, r.name);
+    this.sortedMembers.delete(r.pool);
   }
 
-  dropCluster(c: ClusterRecord): void {
-    this.membersByPool.get(c.pool)?.delete(c.name);
-    this.sortedMembers.delete(c.pool);
-  }
-
-  addQueue(q: QueueRecord): void {
-    for (const c of q.spec.clusters) if (c !== WILDCARD) addTo(this.boundByCluster, c, q.name);
-  }
-
-  dropQueue(q: QueueRecord): void {
-    for (const c of q.spec.clusters) this.boundByCluster.get(c)?.delete(q.name);
+  drop(r: ClusterRecord | QueueRecord): void {
+    if ('spec' in r) {
+      for (const c of r.spec.clusters) this.boundByCluster.get(c)?.delete(r.name);
+      return;
+    }
+    this.membersByPool.get(r.pool)?.delete(r.name);
+    this.sortedMembers.delete(r.pool);
   }
 }
 
@@ -554,38 +546,22 @@ function addTo(map: Map<string, Set<string>>, key: string, value: string): void 
   else map.set(key, new Set([value]));
 }
 
-/** Adds or replaces a cluster record, keeping the index current. */
-export function putCluster(state: State, record: ClusterRecord): void {
+/** Adds or replaces a cluster or queue record (also for a new spec), keeping the index current. */
+function put(state: State, record: ClusterRecord | QueueRecord): void {
+  const records: Map<string, typeof record> = 'spec' in record ? state.queues : state.clusters;
   const idx = indexes.get(state);
-  const old = state.clusters.get(record.name);
-  if (idx && old) idx.dropCluster(old);
-  state.clusters.set(record.name, record);
-  idx?.addCluster(record);
+  const old = records.get(record.name);
+  if (idx && old) idx.drop(old);
+  records.set(record.name, record);
+  idx?.add(record);
 }
 
-/** Removes a cluster record (no-op when absent), keeping the index current. */
-export function removeCluster(state: State, name: string): void {
-  const old = state.clusters.get(name);
+/** Removes a cluster or queue record (no-op when absent), keeping the index current. */
+function remove(state: State, kind: 'clusters' | 'queues', name: string): void {
+  const old = state[kind].get(name);
   if (!old) return;
-  indexes.get(state)?.dropCluster(old);
-  state.clusters.delete(name);
-}
-
-/** Adds or replaces a queue record (also for a new spec), keeping the index current. */
-export function putQueue(state: State, record: QueueRecord): void {
-  const idx = indexes.get(state);
-  const old = state.queues.get(record.name);
-  if (idx && old) idx.dropQueue(old);
-  state.queues.set(record.name, record);
-  idx?.addQueue(record);
-}
-
-/** Removes a queue record (no-op when absent), keeping the index current. */
-export function removeQueue(state: State, name: string): void {
-  const old = state.queues.get(name);
-  if (!old) return;
-  indexes.get(state)?.dropQueue(old);
-  state.queues.delete(name);
+  indexes.get(state)?.drop(old);
+  state[kind].delete(name);
 }
 
 // ---------------------------------------------------------------- read views (domain.md's Live*)
@@ -626,9 +602,11 @@ function clusterView(c: ClusterRecord, bound: string[]): LiveCluster {
   };
 }
 
+/** The queue at `now`: with `drain`, its drain state changes with time alone (Q7). */
 function queueView(
   state: State,
   q: QueueRecord,
+  now: number,
   availableOf: (pool: string) => string[] = (pool) => availableInPool(state, pool),
 ): LiveQueue {
   // Q8: the selector's enabled, healthy clusters (for "*": those of the queue's pool).
@@ -647,6 +625,7 @@ function queueView(
     clusters: [...q.spec.clusters],
     cluster_managed: q.cluster_managed,
     available_clusters: available,
+    ...(state.capabilities.drain ? { state: queueStateAt(state, q.name, now) } : {}),
   };
 }
 
@@ -670,18 +649,18 @@ export function getCluster(state: State, name: string): LiveCluster {
   return clusterView(requireCluster(state, name), indexOf(state).boundQueues(name));
 }
 
-export function listQueues(state: State): LiveQueue[] {
+export function listQueues(state: State, now: number): LiveQueue[] {
   const byPool = new Map<string, string[]>();
   const available = (pool: string): string[] => {
     let list = byPool.get(pool);
     if (!list) byPool.set(pool, (list = availableInPool(state, pool)));
     return list;
   };
-  return [...state.queues.values()].sort(byName).map((q) => queueView(state, q, available));
+  return [...state.queues.values()].sort(byName).map((q) => queueView(state, q, now, available));
 }
 
-export function getQueue(state: State, name: string): LiveQueue {
-  return queueView(state, requireQueue(state, name));
+export function getQueue(state: State, name: string, now: number): LiveQueue {
+  return queueView(state, requireQueue(state, name), now);
 }
 
 /**
@@ -835,12 +814,6 @@ export function queueStateAt(state: State, name: string, now: number): QueueStat
   return inFlight(state.activity.get(name), now) === 0 ? 'drained' : 'draining';
 }
 
-/** The queue view with its drain state, on control planes with `drain` (absent otherwise). */
-export function withQueueState(state: State, queue: LiveQueue, now: number): LiveQueue {
-  if (!state.capabilities.drain) return queue;
-  return { ...queue, state: queueStateAt(state, queue.name, now) };
-}
-
 /** Drained (with `drain`) or idle (without): nothing can still be running on the queue. */
 function settled(state: State, name: string, at: number): string | null {
   if (state.capabilities.drain) {
@@ -856,15 +829,13 @@ function settled(state: State, name: string, at: number): string | null {
 }
 
 function setCapabilities(state: State, op: OpOf<'set_capabilities'>): void {
-  if (state.capabilities.drain && !op.capabilities.drain) {
+  if (state.capabilities.drain && !op.capabilities.drain && state.draining.size > 0) {
     const inactive = [...state.draining].sort();
-    if (inactive.length > 0) {
-      throw precondition(
-        `cannot turn drain off while queues ${inactive.map((n) => `"${n}"`).join(', ')} are draining or drained: activate or delete them first`,
-        'capabilities',
-        'C9',
-      );
-    }
+    throw precondition(
+      `cannot turn drain off while queues ${inactive.map((n) => `"${n}"`).join(', ')} are draining or drained: activate or delete them first`,
+      'capabilities',
+      'C9',
+    );
   }
   state.capabilities = { ...op.capabilities };
 }
@@ -921,9 +892,7 @@ function deleteQueue(state: State, name: string, at: number): void {
   dropQueue(state, name);
 }
 
-type MoveOp = OpOf<'move_cluster'>;
-
-function moveCluster(state: State, op: MoveOp): void {
+function moveCluster(state: State, op: OpOf<'move_cluster'>): void {
   const addr = address('Cluster', op.name);
   if (!state.capabilities.cluster_move) throw capabilityOff('cluster_move', addr);
   const cluster = requireCluster(state, op.name);
@@ -947,21 +916,20 @@ function moveCluster(state: State, op: MoveOp): void {
   }
   // Through the index writers (state.ts): pool membership and selectors are indexed. A
   // reporting cluster matches the new contract (checked above): healthy there (C5).
-  putCluster(state, {
-    ...cluster,
-    pool: op.pool,
-    ...(reported ? { health: 'healthy' as const, unhealthy_reasons: [], config_drift: [] } : {}),
-  });
-  for (const q of queuesAfterMove(state, op)) putQueue(state, q);
+  put(state, { ...cluster, pool: op.pool, ...(reported ? healthy() : {}) });
+  const conamed = state.queues.get(op.name);
+  // As C8: the cluster is no longer a member of the other queues' pools (Q1).
+  unselect(state, op.name);
+  // C2: the co-named queue follows its cluster (no delete, so no orphan, C7).
+  if (conamed?.cluster_managed)
+    put(state, { ...conamed, spec: { ...conamed.spec, pool: op.pool, clusters: [op.name] } });
 }
 
 /** The queues that route only to the moving cluster must have nothing left running there. */
-function checkMoveSettled(state: State, op: MoveOp, addr: string): void {
-  const only = [...state.queues.values()].filter(
-    (q) => q.spec.clusters.length === 1 && q.spec.clusters[0] === op.name,
-  );
-  for (const q of only) {
-    const why = settled(state, q.name, op.at);
+function checkMoveSettled(state: State, op: OpOf<'move_cluster'>, addr: string): void {
+  for (const q of state.queues.values()) {
+    const only = q.spec.clusters.length === 1 && q.spec.clusters[0] === op.name;
+    const why = only && settled(state, q.name, op.at);
     if (why) {
       throw precondition(
         `cluster "${op.name}" cannot move to pool "${op.pool}": queue "${q.name}" routes only to it and ${why}`,
@@ -970,24 +938,6 @@ function checkMoveSettled(state: State, op: MoveOp, addr: string): void {
       );
     }
   }
-}
-
-/** The queues a cluster's move changes: its co-named queue follows, others stop naming it. */
-function queuesAfterMove(state: State, op: MoveOp): QueueRecord[] {
-  const changed: QueueRecord[] = [];
-  for (const q of state.queues.values()) {
-    if (q.cluster_managed && q.name === op.name) {
-      // C2: the co-named queue follows its cluster (no delete, so no orphan, C7).
-      changed.push({ ...q, spec: { ...q.spec, pool: op.pool, clusters: [op.name] } });
-    } else if (q.spec.clusters.includes(op.name) && q.spec.clusters[0] !== WILDCARD) {
-      // As C8: the cluster is no longer a member of the queue's pool (Q1).
-      changed.push({
-        ...q,
-        spec: { ...q.spec, clusters: q.spec.clusters.filter((c) => c !== op.name) },
-      });
-    }
-  }
-  return changed;
 }
 
 function updatePool(state: State, op: OpOf<'update_pool'>): void {
@@ -1014,47 +964,40 @@ function updatePool(state: State, op: OpOf<'update_pool'>): void {
   }
   pool.contract = structuredClone(op.contract);
   // C5 against the new contract: every reporting member matches it now.
-  for (const { cluster, reported } of next) {
-    if (!reported) continue;
-    cluster.health = 'healthy';
-    cluster.unhealthy_reasons = [];
-    cluster.config_drift = [];
-  }
+  for (const { cluster, reported } of next) if (reported) Object.assign(cluster, healthy());
 }
 
+/** C5: what a cluster whose reported data plane matches its pool's contract reports. */
+const healthy = () => ({ health: 'healthy' as const, unhealthy_reasons: [], config_drift: [] });
+
 /**
- * Why a queue's pool cannot change to `pool` now, or null: never (Q3; Q4 for a co-named
- * queue, Q5 for `default`), except with `queue_move` for another queue once nothing can still
- * run on it, like a cluster move: drained with `drain`, idle without.
+ * Refuses to change a queue's pool to `pool` now: never (Q3; Q4 for a co-named queue, Q5 for
+ * `default`), except with `queue_move` for another queue once nothing can still run on it,
+ * like a cluster move: drained with `drain`, idle without.
  */
-export function poolChangeRefusal(
-  state: State,
-  queue: QueueRecord,
-  pool: string,
-  at: number,
-): ControlPlaneError | null {
+function checkPoolChange(state: State, queue: QueueRecord, pool: string, at: number): void {
   const addr = address('Queue', queue.name);
   const rule = queue.name === DEFAULT_QUEUE ? 'Q5' : queue.cluster_managed ? 'Q4' : 'Q3';
   if (rule !== 'Q3' || !state.capabilities.queue_move) {
-    return precondition(
+    throw precondition(
       `queue "${queue.name}" is in pool "${queue.spec.pool}"; a queue's pool can never change (${rule}): create a new queue in "${pool}"`,
       addr,
       rule,
     );
   }
   const why = settled(state, queue.name, at);
-  return why
-    ? precondition(
-        `queue "${queue.name}" cannot move to pool "${pool}" (queue_move): it ${why}, then move it`,
-        addr,
-        'Q3',
-      )
-    : null;
+  if (why) {
+    throw precondition(
+      `queue "${queue.name}" cannot move to pool "${pool}" (queue_move): it ${why}, then move it`,
+      addr,
+      'Q3',
+    );
+  }
 }
 
 /** Removes a queue and what the capabilities keep of it (drain state, activity). */
 export function dropQueue(state: State, name: string): void {
-  removeQueue(state, name); // keeps the state's index current (state.ts header)
+  remove(state, 'queues', name);
   state.draining.delete(name);
   state.activity.delete(name);
 }
@@ -1114,7 +1057,7 @@ export function refusePinned(
  * with it, or null (none, or queue_delete off: C8 leaves it with an empty selector). Refused
  * while a default-queue setting names it, as deleting that queue is.
  */
-export function conamedQueueDeletedWith(state: State, cluster: string): string | null {
+export function conamedQueueDeletedWith(state: State, cluster: string): QueueRecord | null {
   const queue = state.queues.get(cluster);
   if (!state.capabilities.queue_delete || !queue?.cluster_managed) return null;
   const named = defaultQueueInUse(state, cluster);
@@ -1125,7 +1068,7 @@ export function conamedQueueDeletedWith(state: State, cluster: string): string |
       named.rule ?? 'Q4',
     );
   }
-  return cluster;
+  return queue;
 }
 
 /**
@@ -1192,7 +1135,7 @@ export function undeleteQueue(state: State, name: string): void {
       );
   }
   state.deleted_queues!.delete(name);
-  putQueue(state, q);
+  put(state, q);
   // It comes back DRAINED: it takes no work until activated.
   if (state.capabilities.drain) state.draining.add(name);
 }
@@ -1204,21 +1147,14 @@ function setDefaultQueue(state: State, op: OpOf<'set_default_queue'>): void {
   const key = defaultQueueKeyString(op);
   const addr = address('DefaultQueue', key);
   if (!state.queues.has(op.queue))
-    throw fail(
-      'NOT_FOUND',
-      `${addr}: queue "${op.queue}" does not exist; create it first`,
-      addr,
-      null,
-    );
+    throw notFound(`${addr}: queue "${op.queue}" does not exist; create it first`, addr);
   state.default_queues.set(key, { project: op.project, domain: op.domain, queue: op.queue });
 }
 
 function deleteDefaultQueue(state: State, op: OpOf<'delete_default_queue'>): void {
   const key = defaultQueueKeyString(op);
-  if (!state.default_queues.delete(key)) {
-    const addr = address('DefaultQueue', key);
-    throw fail('NOT_FOUND', `default-queue setting "${key}" does not exist`, addr, null);
-  }
+  if (!state.default_queues.delete(key))
+    throw notFound(`default-queue setting "${key}" does not exist`, address('DefaultQueue', key));
 }
 
 /**
@@ -1250,6 +1186,6 @@ function deleteClusterLabel(state: State, op: OpOf<'delete_execution_cluster_lab
   const key = assignmentKeyString(op.key);
   if (!state.execution_cluster_labels?.delete(key)) {
     const addr = address('ExecutionClusterLabel', key);
-    throw fail('NOT_FOUND', `no execution cluster label is set for ${key}`, addr, null);
+    throw notFound(`no execution cluster label is set for ${key}`, addr);
   }
 }

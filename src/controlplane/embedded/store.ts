@@ -141,8 +141,6 @@ export class StateStore {
       seq: this.seq,
       state: stateToJson(this.state),
     };
-    // In parts: at 100,000 objects the snapshot is ~30 MB of JSON, written while apply's plan
-    // is still in memory.
     await writeFileAtomic(this.path, jsonLine(snapshot));
     await this.journal.truncate(0);
     await this.journal.datasync();
@@ -209,14 +207,13 @@ async function readStateOnce(
       return { state: read.state, release: () => undefined, identity };
     } catch (err) {
       if (!(err instanceof ReadRace)) throw err;
-      // Compactions are rare (every 20,000 ops by default); back off a little and read again.
-      await new Promise((r) => setTimeout(r, Math.min(50, 1 + attempt * 2)));
       if (attempt >= 200) {
         throw new UserError(
           `control-plane state ${path} kept changing while it was read (a writer is compacting it); try again`,
         );
       }
-      // A jittered pause lets the reader land between two compactions of a busy writer.
+      // Compactions are rare (every 20,000 ops by default): a short jittered pause lets the
+      // reader land between two compactions of a busy writer.
       await sleep(backoffDelay(attempt + 1, 2, 100));
     }
   }
@@ -229,16 +226,12 @@ async function readStateOnce(
  */
 export async function checkStateFiles(path: string, create = false): Promise<void> {
   await ownFolders(stateRoot(path), path, create);
-  await refuseStateFromGit(path);
+  const files = [path, `${path}.journal`, `${path}.lock`, `${path}.apply.lock`];
+  await refuseTrackedFiles(stateRoot(path), files, 'control-plane state');
 }
 
 /** The state file is open for writing in another process (apply --lock-timeout waits on it). */
 export class StateInUseError extends UserError {}
-/** The state's files, when Git tracks one of them (util/tracked.ts). */
-function refuseStateFromGit(path: string): Promise<void> {
-  const files = [path, `${path}.journal`, `${path}.lock`, `${path}.apply.lock`];
-  return refuseTrackedFiles(stateRoot(path), files, 'control-plane state');
-}
 
 /** The single-writer lock, with messages that say which state file is in use and what to do. */
 function lockState(statePath: string): Promise<HeldLockFile> {
@@ -307,7 +300,8 @@ async function readStateText(path: string, what: string): Promise<string | null>
 
 /**
  * Replaces PATH whole (write-temp + fsync + rename + fsync of the folder). `data` may come in
- * parts (util/json-parts.ts): a 100,000-object state is ~30 MB of JSON, never held whole.
+ * parts (util/json-parts.ts): a 100,000-object state is ~30 MB of JSON, never held whole (a
+ * snapshot is written while apply's plan is still in memory).
  */
 export async function writeFileAtomic(
   path: string,

@@ -238,15 +238,8 @@ export function validateSelector(value: unknown, addr: string): string[] {
   return [...selector];
 }
 
-const SPEC_FIELDS = [
-  'pool',
-  'clusters',
-  'run_concurrency',
-  'action_concurrency',
-  'depth',
-  'priority',
-  'fairness',
-];
+/** A queue spec's fields: its pool, its selector and the settings that have defaults. */
+const SPEC_FIELDS = ['pool', 'clusters', ...Object.keys(QUEUE_DEFAULTS)];
 
 /**
  * Q1 (create, defaults applied) and Q3 (update, `complete`: every field required because an
