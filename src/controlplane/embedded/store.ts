@@ -528,6 +528,10 @@ export class ReadOnlyState {
   release(): void {
     this.released = true;
     this.releaseRead?.();
+    // A closed control plane stays referenced while its plan is made (stateKey, for the plan
+    // memory): the state read does not stay with it (~20 MB of a 100,000-object plan's peak RSS).
+    // A failed read is settled too: key() answered null for it and still does (no keyOfRead).
+    this.reading &&= this.reading.then(this.init, this.init);
   }
 
   private async read(): Promise<State> {
