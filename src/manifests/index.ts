@@ -461,12 +461,18 @@ async function readFiles(
     totals.aliasBytes += parsed.aliasBytes;
     const over = folderLimit(limits, s.counts.documents, totals);
     if (over !== null) return stop(file, over);
-    for (const r of parsed.documents) {
-      if (r.errors.length > 0) s.errors.push(...r.errors);
-      if (r.kind !== null) countKind(s.counts, r.kind);
-      if (r.manifest) s.manifests.push(r.manifest);
-      else if (r.name && r.kind !== null) s.broken.add(`${r.kind}/${r.name}`);
-    }
+    collectDocuments(s, parsed);
+  }
+}
+
+// Its own (synchronous) function, not a loop inside readFiles: inside the async function the
+// loop cost `validate` of 10,000 objects 20-30 ms of CPU (5-7 %; 31 and 41 interleaved runs).
+function collectDocuments(s: Load, parsed: FileAnalysis): void {
+  for (const r of parsed.documents) {
+    if (r.errors.length > 0) s.errors.push(...r.errors);
+    if (r.kind !== null) countKind(s.counts, r.kind);
+    if (r.manifest) s.manifests.push(r.manifest);
+    else if (r.name && r.kind !== null) s.broken.add(`${r.kind}/${r.name}`);
   }
 }
 
