@@ -116,7 +116,7 @@ export function pullRequestSide(
       ? commentApprovalHandler({
           posted,
           // With environments: a plan another replica posted.
-          recover: own && units[0]!.name !== null ? own.recover : undefined,
+          recover: own && units.some((u) => u.name !== null) ? own.recover : undefined,
           forges,
           units,
           logger,

@@ -280,7 +280,9 @@ function controlPlaneAccess(
     read: use,
     separateReads: false,
     close: async () => {
-      if (shared && !injected) await (await shared.catch(() => null))?.close();
+      // An injected control plane stays: a run still going after the shutdown timeout keeps it.
+      if (injected) return;
+      await (await shared?.catch(() => null))?.close();
       shared = null;
     },
   };

@@ -9,6 +9,7 @@ import { createHmac } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { constantTimeEqual } from '../util/constant-time.js';
 import type { CommentEvent, PullRequestEvent } from '../vcs/types.js';
+import { isMap } from '../model/flyte.js';
 
 export type WebhookOutcome =
   | { status: 401; result: 'unauthorized'; message: string }
@@ -49,7 +50,7 @@ function parseJson(
       : body.toString('utf8');
     if (text === null) return null;
     const v: unknown = JSON.parse(text);
-    return isRecord(v) ? v : null;
+    return isMap(v) ? v : null;
   } catch {
     return null;
   }
@@ -60,9 +61,7 @@ const unauthorized = (message: string) =>
 const badRequest = (message: string) => ({ status: 400, result: 'bad_request', message }) as const;
 const ignored = (message: string): WebhookOutcome => ({ status: 202, result: 'ignored', message });
 
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  v !== null && typeof v === 'object' && !Array.isArray(v);
-const obj = (v: unknown): Record<string, unknown> => (isRecord(v) ? v : {});
+const obj = (v: unknown): Record<string, unknown> => (isMap(v) ? v : {});
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
 /**

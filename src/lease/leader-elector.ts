@@ -40,15 +40,13 @@ export function sharedCandidacy(leading: () => number, perLeaseMs: number): Cand
 }
 
 export class LeaderElector {
-  /** The holder as last observed (this identity while leading); set by the elector only. */
-  leader: string | null = null;
-  /** Where the leader as last observed can be reached (published in the Lease), or null. */
-  leaderAddress: string | null = null;
-  lastTransitionAt: Date | null = null;
   private readonly stopping = new AbortController();
   private term: AbortController | null = null;
   private lastRenew = 0;
+  private leaderSeen: string | null = null;
+  private leaderAddressSeen: string | null = null;
   private running: Promise<void> | null = null;
+  private transitionAt: Date | null = null;
 
   constructor(
     readonly lock: LeaseLock,
@@ -80,8 +78,22 @@ export class LeaderElector {
     return this.term !== null && !this.term.signal.aborted;
   }
 
+  /** The holder as last observed (this identity while leading). */
+  get leader(): string | null {
+    return this.leaderSeen;
+  }
+
+  /** Where the leader as last observed can be reached (published in the Lease), or null. */
+  get leaderAddress(): string | null {
+    return this.leaderAddressSeen;
+  }
+
   get identity(): string {
     return this.lock.identity;
+  }
+
+  get lastTransitionAt(): Date | null {
+    return this.transitionAt;
   }
 
   /** Aborted once the current term ends; an aborted signal while not leading. */
@@ -151,12 +163,12 @@ export class LeaderElector {
       const obs = await this.lock.tryAcquireOrRenew();
       if (late) return;
       this.observe(obs.holder);
-      this.leaderAddress = obs.holder === null ? null : (obs.holderAddress ?? null);
+      this.leaderAddressSeen = obs.holder === null ? null : (obs.holderAddress ?? null);
       if (obs.held) {
         this.lastRenew = this.clock.now();
         if (!this.term) {
           this.term = new AbortController();
-          this.lastTransitionAt = new Date(this.clock.now());
+          this.transitionAt = new Date(this.clock.now());
           this.events.onStartedLeading(this.term.signal);
         }
       } else if (this.term) {
@@ -170,8 +182,8 @@ export class LeaderElector {
   }
 
   private observe(holder: string | null): void {
-    if (holder !== this.leader) {
-      this.leader = holder;
+    if (holder !== this.leaderSeen) {
+      this.leaderSeen = holder;
       this.events.onNewLeader?.(holder);
     }
   }
@@ -180,7 +192,7 @@ export class LeaderElector {
     const term = this.term;
     if (!term) return;
     this.term = null;
-    this.lastTransitionAt = new Date(this.clock.now());
+    this.transitionAt = new Date(this.clock.now());
     term.abort(new Error(reason));
     this.events.onStoppedLeading(reason);
   }

@@ -155,8 +155,9 @@ export class EmbeddedControlPlane implements ControlPlane {
   private async read<T>(view: () => T): Promise<T> {
     this.check();
     if (this.reader) {
-      this.state = await this.reader.state();
-      this.check();
+      const state = await this.reader.state();
+      this.check(); // closed meanwhile: the state read is not taken back (close let it go)
+      this.state = state;
     }
     return view();
   }

@@ -207,13 +207,14 @@ async function readStateOnce(
       return { state: read.state, release: () => undefined, identity };
     } catch (err) {
       if (!(err instanceof ReadRace)) throw err;
+      // Compactions are rare (every 20,000 ops by default); back off a little and read again.
+      await new Promise((r) => setTimeout(r, Math.min(50, 1 + attempt * 2)));
       if (attempt >= 200) {
         throw new UserError(
           `control-plane state ${path} kept changing while it was read (a writer is compacting it); try again`,
         );
       }
-      // Compactions are rare (every 20,000 ops by default): a short jittered pause lets the
-      // reader land between two compactions of a busy writer.
+      // A jittered pause lets the reader land between two compactions of a busy writer.
       await sleep(backoffDelay(attempt + 1, 2, 100));
     }
   }

@@ -83,14 +83,6 @@ export function withIdPrefix(html: SafeHtml, prefix: string): SafeHtml {
   );
 }
 
-/**
- * The terminal's plan text (src/render/text.ts with colour) as HTML: the same symbols, the same
- * words and the same colours, because it is the same rendering. SGR sequences become spans
- * with a class per style (`t-green`, `t-bold`, …; the page's stylesheet gives them the
- * terminal's palette); the text between them is escaped. Values in the plan text were already
- * made harmless for a terminal (escapeTerminal), so every ESC in it is the renderer's own; any
- * other control character left is shown as an escape, never passed on.
- */
 /** SGR 31 to 36, in order. */
 const COLOURS = ['red', 'green', 'yellow', 'blue', 'magenta', 'cyan'];
 const STYLE_OF: Record<number, string> = {
@@ -102,6 +94,14 @@ const STYLE_OF: Record<number, string> = {
 // eslint-disable-next-line no-control-regex -- the SGR sequences are what is parsed here
 const SGR = /\x1b\[([0-9;]*)m/g;
 
+/**
+ * The terminal's plan text (src/render/text.ts with colour) as HTML: the same symbols, the same
+ * words and the same colours, because it is the same rendering. SGR sequences become spans
+ * with a class per style (`t-green`, `t-bold`, …; the page's stylesheet gives them the
+ * terminal's palette); the text between them is escaped. Values in the plan text were already
+ * made harmless for a terminal (escapeTerminal), so every ESC in it is the renderer's own; any
+ * other control character left is shown as an escape, never passed on.
+ */
 export function ansiToHtml(text: string): SafeHtml {
   const parts: SafeHtml[] = [];
   let styles = new Set<string>();
