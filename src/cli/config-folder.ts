@@ -9,8 +9,6 @@
 import { constants } from 'node:fs';
 import { lstat, open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DesiredState } from '../model/desired.js';
-import { declaredByKind } from '../plan/inventory.js';
 import { UserError } from '../util/user-error.js';
 
 /** Files or folders that only a code project has at its root, never a config repository. */
@@ -127,9 +125,4 @@ async function isManifest(path: string): Promise<boolean> {
   } finally {
     await fh.close();
   }
-}
-
-/** Nothing declared: no object of any kind (poolsync.yaml alone declares none). */
-export function declaresNothing(desired: DesiredState): boolean {
-  return declaredByKind(desired).every(([, objects]) => objects.length === 0);
 }

@@ -62,9 +62,13 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
           );
   let server: StatusServer;
   try {
-    // The configuration's secrets (HttpHandlers picks them) and what only the daemon knows.
+    // The configuration's secrets the HTTP side checks (HTTP_SECRETS), not the rest of it (the
+    // control plane's token among them), and what only the daemon knows.
     server = await startStatusServer(config.listen, {
-      ...config,
+      githubWebhookSecret: config.githubWebhookSecret,
+      gitlabWebhookToken: config.gitlabWebhookToken,
+      reconcileToken: config.reconcileToken,
+      adminToken: config.adminToken,
       status,
       fullStatus,
       ready,

@@ -234,6 +234,10 @@ function controlPlaneAccess(
   onPace: (e: Parameters<typeof paceLine>[0]) => void,
   injected: ControlPlane | undefined,
 ): ControlPlaneAccess {
+  if (injected) {
+    const given = <T>(fn: (cp: ControlPlane) => Promise<T>) => fn(injected);
+    return { use: given, read: given, separateReads: false, close: async () => {} };
+  }
   const { url, token, tokenFile, apiKeyFile, environment } = config.controlPlane;
   // Opened for every run: an unchanged state is neither read again nor copied.
   const stateCache = off('state-cache') ? undefined : createEmbeddedStateCache();
@@ -254,7 +258,7 @@ function controlPlaneAccess(
       readOnly,
       stateCache,
     });
-  if (!injected && url.startsWith('file:')) {
+  if (url.startsWith('file:')) {
     const opened =
       (readOnly: boolean) =>
       async <T>(fn: (cp: ControlPlane) => Promise<T>): Promise<T> => {
@@ -267,7 +271,7 @@ function controlPlaneAccess(
       };
     return { use: opened(false), read: opened(true), separateReads: true, close: async () => {} };
   }
-  let shared: Promise<ControlPlane> | null = injected ? Promise.resolve(injected) : null;
+  let shared: Promise<ControlPlane> | null = null;
   const use = async <T>(fn: (cp: ControlPlane) => Promise<T>): Promise<T> => {
     shared ??= open(false).catch((err: unknown) => {
       shared = null;
@@ -280,8 +284,6 @@ function controlPlaneAccess(
     read: use,
     separateReads: false,
     close: async () => {
-      // An injected control plane stays: a run still going after the shutdown timeout keeps it.
-      if (injected) return;
       await (await shared?.catch(() => null))?.close();
       shared = null;
     },

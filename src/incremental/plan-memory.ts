@@ -55,7 +55,7 @@ const MAX_MEMORY_BYTES = 1024 * 1024 * 1024;
 
 /** What the CLI reads of the desired state besides the plan. */
 export interface DesiredFacts {
-  /** The folder declares no object (cli/config-folder.ts declaresNothing). */
+  /** The folder declares no object (plan/inventory.ts declaresNothing). */
   declaresNothing: boolean;
   prune: boolean;
 }

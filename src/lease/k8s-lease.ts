@@ -68,13 +68,16 @@ export interface LeaseObservation {
  */
 const ADDRESS_ANNOTATION = 'poolsync.dev/holder-address';
 
-/** `lease` rewritten: `spec` over its own, renewed now, `address` published (null: removed). */
+/**
+ * `lease` rewritten: `spec` over its own, renewed now (unless `spec` says when), `address`
+ * published (null: removed).
+ */
 function rewritten(lease: V1Lease, address: string | null, spec: V1Lease['spec']): V1Lease {
   const annotations = { ...(lease.metadata?.annotations ?? {}) };
   if (address) annotations[ADDRESS_ANNOTATION] = address;
   else delete annotations[ADDRESS_ANNOTATION];
   const metadata = { ...lease.metadata, annotations };
-  return { ...lease, metadata, spec: { ...lease.spec, ...spec, renewTime: microTime() } };
+  return { ...lease, metadata, spec: { ...lease.spec, renewTime: microTime(), ...spec } };
 }
 
 /** Now in RFC 3339 with microseconds, as the API server's MicroTime wants (not milliseconds). */
@@ -167,6 +170,7 @@ export class LeaseLock {
   /** No lease yet: create it, held by this identity (409: another candidate was first). */
   private async create(): Promise<LeaseObservation> {
     const { namespace, name } = this.ref;
+    const now = microTime(); // a new Lease is acquired as it is renewed: one instant
     try {
       await this.api.createNamespacedLease({
         namespace,
@@ -181,8 +185,8 @@ export class LeaseLock {
           spec: {
             holderIdentity: this.identity,
             leaseDurationSeconds: this.durationSeconds,
-            acquireTime: microTime(),
-            renewTime: microTime(),
+            acquireTime: now,
+            renewTime: now,
             leaseTransitions: 0,
           },
         },
@@ -228,10 +232,12 @@ export class LeaseLock {
   private takenOver(lease: V1Lease, mine: boolean): V1Lease {
     const spec = lease.spec ?? {};
     const transitions = spec.leaseTransitions ?? 0;
+    const now = microTime();
     return rewritten(lease, this.address, {
       holderIdentity: this.identity,
       leaseDurationSeconds: this.durationSeconds,
-      acquireTime: mine && spec.acquireTime ? spec.acquireTime : microTime(),
+      acquireTime: mine && spec.acquireTime ? spec.acquireTime : now,
+      renewTime: now,
       leaseTransitions: mine ? transitions : transitions + 1,
     });
   }

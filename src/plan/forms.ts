@@ -15,6 +15,7 @@ import {
   type ObjectKind,
 } from '../model/common.js';
 import type { FieldDiff, Change, ChangeAction, PlanSummary, Reason } from '../model/plan.js';
+import { isMap } from '../model/flyte.js';
 
 export type Form = Record<string, unknown>;
 
@@ -49,10 +50,6 @@ export function assignmentForm(a: Assignment): Form {
   return { project: a.project, domain: a.domain, workflow: a.workflow, pool: a.pool };
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /**
  * Leaf-level differences between two forms (either may be null: create / delete). Objects
  * are walked; arrays and scalars are leaves. `forces(path)` marks immutable fields.
@@ -66,10 +63,10 @@ export function diffForms(
   // Creating or deleting replaces nothing: only a change of an existing object can force it.
   const marks = before !== null && after !== null ? forces : () => false;
   const walk = (prefix: string, a: unknown, b: unknown) => {
-    if (isPlainObject(a) || isPlainObject(b)) {
+    if (isMap(a) || isMap(b)) {
       // One side may be absent (create, delete, or an optional block such as image_registry).
-      const from = isPlainObject(a) ? a : null;
-      const to = isPlainObject(b) ? b : null;
+      const from = isMap(a) ? a : null;
+      const to = isMap(b) ? b : null;
       const keys = Object.keys(from ?? {});
       for (const k of Object.keys(to ?? {})) if (!from || !(k in from)) keys.push(k);
       for (const key of keys)

@@ -58,6 +58,11 @@ export function declaredByKind(desired: DesiredState): [ObjectKind, Declared][] 
   });
 }
 
+/** Nothing declared: no object of any kind (poolsync.yaml alone declares none). */
+export function declaresNothing(desired: DesiredState): boolean {
+  return OBJECT_KINDS.every((kind) => !LISTED[kind](desired)[0]?.length);
+}
+
 /** Every address the repository declares of a kind poolsync can delete, sorted. */
 export function declaredAddresses(desired: DesiredState): string[] {
   return declaredByKind(desired)
@@ -202,6 +207,7 @@ const DONE: ReadonlySet<Change['action']> = new Set(['create', 'update', 'replac
  * (src/apply/last-applied.ts) without reading the control plane again. A plan is a promise:
  * what it shows is what the apply did. Only the settable fields come from the plan (the ones
  * drift compares, src/plan/refresh.ts); reports (health, members, available clusters) stay as
+ * read, and are unknown for the objects the apply created. Pure.
  */
 export function appliedState(live: LiveState, plan: Plan): LiveState {
   // A side effect happens with its cause's step, whatever else blocks (a co-named queue left

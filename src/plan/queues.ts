@@ -73,8 +73,9 @@ function planQueue(own: QueueOwn): QueueDecision | null {
   // Caps a document does not declare (and a system queue's) are not managed: kept as they are.
   const wanted = declaredSpec(own, l);
   const target = wanted && inheritCaps(wanted, l);
-  // A missing queue (or the one a registration creates again) has no live record of its own.
-  const missing = () => planMissingQueue({ ...own, live: undefined }, target);
+  // A missing queue has no live record; the one a registration creates again is planned without
+  // its own (a copy only then: most queues of a cold plan are missing).
+  const missing = () => planMissingQueue(l ? { ...own, live: undefined } : own, target);
   const d = !l
     ? missing()
     : f.ix.conamedCascades(l.name) && f.pc.deletedClusters.has(l.name) // goes with its cluster

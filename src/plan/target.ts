@@ -115,6 +115,7 @@ export function checkReplaceAddresses(
   desired: DesiredState,
   live: LiveState,
 ): void {
+  let inRepo: Set<string> | undefined;
   for (const addr of addresses) {
     checkAddressSyntax('--replace', addr);
     const kind = addr.slice(0, addr.indexOf('/'));
@@ -130,8 +131,8 @@ export function checkReplaceAddresses(
           `change a ${kind} in the repository and it is updated in place`,
       );
     }
-    // The repository's pools, clusters, queues and assignments (in that order).
-    const inRepo = new Set(
+    // The repository's pools, clusters, queues and assignments (in that order), made once.
+    inRepo ??= new Set(
       declaredByKind(desired)
         .filter(([k]) => ['ClusterPool', 'Cluster', 'Queue', 'PoolAssignment'].includes(k))
         .flatMap(([, objects]) => objects.map((o) => o.address)),

@@ -11,7 +11,7 @@ import { watchingOpens } from '../support/watching-opens.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { backendInfo, readLiveState } from '../../src/controlplane/types.js';
 import { planRemembering, type MemoryOptions } from '../../src/incremental/plan-memory.js';
-import { declaresNothing } from '../../src/cli/config-folder.js';
+import { declaresNothing } from '../../src/plan/inventory.js';
 import { planRepository } from '../../src/ops/plan-run.js';
 import { inventoryStore, readLiveWithInventory } from '../../src/apply/inventory.js';
 import { parseCapabilities } from '../../src/model/capabilities.js';

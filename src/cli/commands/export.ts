@@ -49,7 +49,6 @@ import { declaredAddresses, declaredByKind, isLive, managedObjects } from '../..
 import { checkAddressSyntax } from '../../plan/target.js';
 import { controlPlaneName, plural } from '../../render/common.js';
 import { managedStatus } from '../../render/cli-output.js';
-import { underApplyLock } from '../../ops/apply-run.js';
 import { relativeParts, writeRepoFile } from '../../util/safe-file.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
@@ -397,7 +396,9 @@ export async function forget(args: StateArgs, io: Io): Promise<number> {
       throw new UserError(
         `${address} is neither in the inventory (${store.where}) nor on the control plane: nothing to forget (\`poolsync state list\` lists what is managed)`,
       );
-    // Under the apply lock: an apply recording the inventory meanwhile would undo this.
+    // Under the apply lock: an apply recording the inventory meanwhile would undo this. Loaded
+    // here: it brings the planner, which export, import, init and the other state commands skip.
+    const { underApplyLock } = await import('../../ops/apply-run.js');
     await underApplyLock(target.url, args['state-dir'], () => forgetInInventory(store, address));
     io.stdout.write(
       `Forgot ${address}: it left the inventory (${store.where}), and no later prune deletes it. Nothing was sent to the control plane about it.\n`,

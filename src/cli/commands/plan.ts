@@ -52,7 +52,8 @@ import {
 } from '../options.js';
 import { reportError, writeParts, type Io } from '../io.js';
 import { baseEnvironments, baseRefusal, pullRequestBase } from '../../vcs/base-environments.js';
-import { declaresNothing, requireConfigFolder, requireFolder } from '../config-folder.js';
+import { requireConfigFolder, requireFolder } from '../config-folder.js';
+import { declaresNothing } from '../../plan/inventory.js';
 import type { Args } from '../define.js';
 
 /**
