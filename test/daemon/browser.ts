@@ -1,7 +1,7 @@
 /**
  * Headless Chromium for the dashboard's browser tests: Debian's `chromium` (installed by
  * scripts/install-browser.sh, which .ci/run calls before the tests) driven by puppeteer-core,
- * which brings no browser of its own. POOLSYNC_CHROMIUM names another binary. Where there is
+ * which brings no browser of its own. POOLSYNC_CHROMIUM names another binary (the only one looked for). Where there is
  * none, `browserMissing` says why and the tests skip with that message.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -9,12 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer, { type Browser } from 'puppeteer-core';
 
-const CANDIDATES = [
-  process.env.POOLSYNC_CHROMIUM,
-  '/usr/bin/chromium',
-  '/usr/bin/chromium-browser',
-  '/usr/bin/google-chrome',
-].filter((p): p is string => !!p);
+// POOLSYNC_CHROMIUM, when set, is the only candidate: .ci/run hides the browser by naming a path
+// that does not exist, to check that these tests skip on a machine without one.
+const CANDIDATES = process.env.POOLSYNC_CHROMIUM
+  ? [process.env.POOLSYNC_CHROMIUM]
+  : ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
 
 export const chromiumPath: string | null = CANDIDATES.find((p) => existsSync(p)) ?? null;
 

@@ -165,9 +165,11 @@ const refusedByCli = async (s: UnionServer, args: string[], said: RegExp) => {
     expect(r.out).toMatch(said);
   }
 };
+/** Whether Union's CLI ran (and succeeded): without the venv there is no effect to check. */
 const acceptedByCli = async (s: UnionServer, args: string[]) => {
   const r = await cli(s, args);
   if (r) expect(r.code, r.out).toBe(0);
+  return r !== null;
 };
 
 /** `flyte create queue NAME` with the settings every queue needs. */
@@ -439,8 +441,8 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
       action: 'create',
       caused_by: 'Cluster/c1',
     });
-    await acceptedByCli(s, ['create', 'cluster', 'c2']);
-    expect((await cp.queues.getQueue('c2')).cluster_managed).toBe(true);
+    if (await acceptedByCli(s, ['create', 'cluster', 'c2']))
+      expect((await cp.queues.getQueue('c2')).cluster_managed).toBe(true);
   },
   async U21() {
     const { s, cp } = await fresh();
@@ -498,9 +500,11 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
     const plan = await applies(cp, await repo([cluster('c1', 'default', false)]));
     expect(plan.steps.map((x) => x.op)).toEqual(['update_cluster']);
     expect((await cp.queues.getQueue('c1')).state).toBe('drained');
-    await acceptedByCli(s, ['create', 'cluster', 'c2']);
-    await acceptedByCli(s, ['update', 'cluster', 'c2', '--drain']);
-    expect((await cp.queues.getQueue('c2')).state).not.toBe('active');
+    if (
+      (await acceptedByCli(s, ['create', 'cluster', 'c2'])) &&
+      (await acceptedByCli(s, ['update', 'cluster', 'c2', '--drain']))
+    )
+      expect((await cp.queues.getQueue('c2')).state).not.toBe('active');
   },
   async U26() {
     const { s, cp } = await fresh();
