@@ -163,6 +163,13 @@ export const OPTIONS: readonly OptionSpec[] = withEnv([
     default: '.poolsync/daemon',
   },
   {
+    name: 'history-limit',
+    kind: 'int',
+    describe:
+      'Runs kept in the history (/status runs, `poolsync history`, <state-dir>/history.json); runs that find nothing new are folded into one',
+    default: 20,
+  },
+  {
     name: 'shutdown-timeout',
     kind: 'duration',
     describe: 'On SIGTERM, how long running steps may take to finish',

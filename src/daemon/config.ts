@@ -49,6 +49,8 @@ export interface DaemonConfig {
   maxRetries: number;
   waitTimeoutMs: number;
   stateDir: string;
+  /** Runs kept in the history (status.ts withRecentRun). */
+  historyLimit: number;
   shutdownTimeoutMs: number;
   watchDebounceMs: number;
   logLevel: string;
@@ -132,6 +134,7 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
     maxRetries: int('max-retries', 0, 100),
     waitTimeoutMs: duration('wait-timeout', 0),
     stateDir: path('state-dir') as string,
+    historyLimit: int('history-limit', 1, 1000),
     shutdownTimeoutMs: duration('shutdown-timeout', 0),
     watchDebounceMs: duration('watch-debounce', 0),
     logLevel: choice('log-level'),

@@ -43,6 +43,7 @@ import {
   withRecentRun,
 } from './status.js';
 import { deepFreeze } from '../util/deep-freeze.js';
+import { countPlan } from '../plan/counts.js';
 import { approvalFields } from './approvals.js';
 import { runWords } from '../render/daemon-words.js';
 export class Reconciler {
@@ -54,7 +55,7 @@ export class Reconciler {
   private memory: Readonly<RunMemory> = Object.freeze({
     lastEvaluatedCommit: null,
     loaded: null,
-    converged: false,
+    converged: null,
     controlPlaneAnswered: false,
   });
 
@@ -63,7 +64,8 @@ export class Reconciler {
     this.state.controlPlane.url = o.redactor.scrub(o.config.controlPlane.url);
     const kept = o.history?.kept;
     if (kept) {
-      applyStatusUpdate(this.state, { runs: deepFreeze(kept.runs), lastDrift: kept.lastDrift });
+      const runs = kept.runs.slice(0, o.config.historyLimit);
+      applyStatusUpdate(this.state, { runs: deepFreeze(runs), lastDrift: kept.lastDrift });
       this.runId = Math.max(0, ...kept.runs.map((r) => r.id));
     }
   }
@@ -183,7 +185,7 @@ export class Reconciler {
       );
       if (isOutcome(plan)) return plan;
       ctx.enter('gate');
-      const decision = this.take(gateStage(ctx, plan, commit));
+      const decision = this.take(gateStage(ctx, plan, desired, commit));
       let outcome: Outcome;
       if (!isOutcome(decision)) {
         outcome = await open('use', async (cp) => {
@@ -348,17 +350,18 @@ function keptRun(
   run: RunRecord,
 ): Pick<StatusUpdate, 'lastDrift' | 'runs'> {
   // A frozen copy of the plan's digest (the plan itself stays as the planner made it).
-  const digest = products.plan ? deepFreeze(structuredClone(planDigest(products.plan))) : null;
+  const { plan } = products;
+  const digest = plan ? deepFreeze(structuredClone(planDigest(plan))) : null;
   const drift = driftRecord(run, products.drift, products.applied);
+  const recent = {
+    ...run,
+    plan: digest?.plan ?? null,
+    planChangesOmitted: digest?.omitted ?? 0,
+    counts: plan ? countPlan(plan) : null,
+    drift,
+  };
   return {
     ...(drift ? { lastDrift: drift } : {}),
-    runs: deepFreeze(
-      withRecentRun(ctx.state.runs, {
-        ...run,
-        plan: digest?.plan ?? null,
-        planChangesOmitted: digest?.omitted ?? 0,
-        drift,
-      }),
-    ),
+    runs: deepFreeze(withRecentRun(ctx.state.runs, recent, ctx.o.config.historyLimit)),
   };
 }

@@ -11,7 +11,12 @@
 import { hostname, userInfo } from 'node:os';
 import { renderText } from '../../render/text.js';
 import { countsText } from '../../render/common.js';
-import type { DaemonStatus, RecentRun, RunRecord } from '../../daemon/status.js';
+import {
+  findKeptRun,
+  type DaemonStatus,
+  type RecentRun,
+  type RunRecord,
+} from '../../daemon/status.js';
 import { readUserFile, SECRET_FILE_BYTES } from '../../util/safe-file.js';
 import { rememberSecret } from '../../util/redact.js';
 import { UserError } from '../../util/user-error.js';
@@ -127,12 +132,14 @@ export async function history(args: DaemonClientArgs, io: Io): Promise<number> {
   const s = await readStatus(daemonUrl(args, io.env));
   const envs = sections(s, args.env);
   if (args.run !== undefined) {
-    const found = envs.flatMap(([name, e]) =>
-      e.runs.filter((r) => r.id === args.run).map((r) => [name, r] as const),
-    );
+    const id = args.run;
+    const found = envs.flatMap(([name, e]) => {
+      const run = findKeptRun(e.runs, id);
+      return run ? [[name, run] as const] : [];
+    });
     if (found.length === 0)
       throw new UserError(
-        `the daemon keeps no run #${args.run} (it keeps the last ${envs[0]?.[1].runs.length ?? 0}: \`poolsync history\` lists them)`,
+        `the daemon keeps no run #${id} (it keeps ${envs[0]?.[1].runs.length ?? 0}: \`poolsync history\` lists them)`,
       );
     if (found.length > 1)
       throw new UserError(`run #${args.run} exists in several environments: name one with --env`);
@@ -186,12 +193,20 @@ function sourceText(s: DaemonStatus): string {
 
 const short = (commit: string | null | undefined): string => (commit ? commit.slice(0, 12) : '—');
 
-/** `#12 applied 2026-11-22 12:00:01 (manual, 340 ms) commit 3f2a…: Applied 2 changes.` */
-function runLine(run: RunRecord): string {
-  const at = run.finishedAt.slice(0, 19).replace('T', ' ');
-  return escapeTerminal(
-    `#${run.id} ${run.result.replace(/_/g, ' ')} ${at} (${run.trigger.join(', ')}, ${run.durationMs} ms) commit ${short(run.commit)}: ${run.message}`,
-  );
+const at = (iso: string) => iso.slice(0, 19).replace('T', ' ');
+
+/**
+ * `#12 applied 2026-11-22 12:00:01 (manual, 340 ms) commit 3f2a…: applied: …`; a kept run with
+ * the runs folded into it: `#3–#28 in sync since 2026-11-22 12:00:01, last 12:25:01 (26 runs:
+ * drift, manual, startup) commit —: in sync`.
+ */
+function runLine(run: RunRecord & Pick<RecentRun, 'repeats'>): string {
+  const result = run.result.replace(/_/g, ' ');
+  const r = run.repeats;
+  const head = r
+    ? `#${run.id}–#${r.lastId} ${result} since ${at(run.finishedAt)}, last ${at(r.lastFinishedAt)} (${r.runs + 1} runs: ${r.trigger.join(', ')})`
+    : `#${run.id} ${result} ${at(run.finishedAt)} (${run.trigger.join(', ')}, ${run.durationMs} ms)`;
+  return escapeTerminal(`${head} commit ${short(run.commit)}: ${run.message}`);
 }
 
 function statusText(s: DaemonStatus, name: string | null, base: string): string {
@@ -218,8 +233,9 @@ function statusText(s: DaemonStatus, name: string | null, base: string): string 
 
 /** One kept run: its line and the plan it made. */
 function runText(run: RecentRun): string {
+  const counts = run.counts ?? undefined;
   const plan = run.plan
-    ? `\n${renderText(run.plan, { color: false })}${run.planChangesOmitted > 0 ? `(${run.planChangesOmitted} more changes were not kept)\n` : ''}`
+    ? `\n${renderText(run.plan, { color: false, counts })}${run.planChangesOmitted > 0 ? `(${run.planChangesOmitted} more changes were not kept: \`poolsync plan\` shows them all)\n` : ''}`
     : 'No plan: the run ended before planning.\n';
   return `${runLine(run)}\n${plan}`;
 }

@@ -395,7 +395,7 @@ function overview(s: DaemonStatus, page: PageContext): Content {
         ? markup` ${badge('ok', '= seen')}`
         : markup` ${badge('warn', 'behind the commit seen')}`;
   const lastPlan = planned
-    ? markup`<a href="#run-${planned.id}">run #${planned.id}</a>: ${closingLine(planned.plan!)}`
+    ? markup`<a href="#run-${planned.id}">run #${planned.id}</a>: ${closingLine(planned.plan!, planned.counts ?? undefined)}`
     : markup`<span class="muted">none</span>`;
   const follower = page.relayedBy
     ? markup`<p class="notice">Served by <code>${page.relayedBy}</code>, a follower: this is the state of the leader <code>${
@@ -518,7 +518,7 @@ function runs({ runs }: DaemonStatus): Content {
   if (runs.length === 0) return markup`<p class="muted">No run has finished yet.</p>`;
   return {
     body: runs.map((run, i) => runEntry(run, i === 0)),
-    note: markup`<p class="muted">The last ${plural(runs.length, 'run')} that evaluated the repository, newest first (polls that found no new commit are left out), kept across restarts; <code>poolsync history</code> lists them.</p>`,
+    note: markup`<p class="muted">What the runs that evaluated the repository did, newest first, kept across restarts (polls that found no new commit are left out; runs that found nothing new are folded into one line); <code>poolsync history</code> lists them.</p>`,
   };
 }
 
@@ -544,11 +544,17 @@ function runEntry(run: RecentRun, newest: boolean): SafeHtml {
     run.planChangesOmitted > 0
       ? markup`\n<span class="t-dim">… ${plural(run.planChangesOmitted, 'more change')} not kept here: \`poolsync plan\` shows them all.</span>`
       : '';
+  const counts = run.counts ?? undefined;
   const plan = run.plan
-    ? markup`<pre class="plan">${ansiToHtml(renderText(run.plan, { color: true }))}${omitted}</pre>`
+    ? markup`<pre class="plan">${ansiToHtml(renderText(run.plan, { color: true, counts }))}${omitted}</pre>`
     : markup`<p class="muted">No plan: the run ended before planning.</p>`;
+  const r = run.repeats;
+  // Runs that said the same again: one line, `in sync since …` (status.ts withRecentRun).
+  const head = r
+    ? markup`<span class="run-id">#${run.id}–#${r.lastId}</span> ${resultBadge(run.result)} <span class="muted">since ${when(run.finishedAt)}, last ${when(r.lastFinishedAt)}</span> <span class="trigger">${plural(r.runs + 1, 'run')}: ${r.trigger.join(', ')}</span>`
+    : markup`<span class="run-id">#${run.id}</span> ${resultBadge(run.result)} <span class="trigger">${run.trigger.join(', ')}</span> <span class="muted">${when(run.startedAt)}</span> <span class="dur">${duration(run.durationMs)}</span>`;
   return markup`<details class="run" id="run-${run.id}"${newest ? markup` open` : ''}>
-<summary><span class="run-id">#${run.id}</span> ${resultBadge(run.result)} <span class="trigger">${run.trigger.join(', ')}</span> <span class="muted">${when(run.startedAt)}</span> <span class="dur">${duration(run.durationMs)}</span> ${commitRef(run.commit)} ${drift}</summary>
+<summary>${head} ${commitRef(run.commit)} ${drift}</summary>
 <p class="message">${run.message}</p>
 ${phases(run)}
 ${plan}

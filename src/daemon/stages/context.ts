@@ -12,6 +12,7 @@ import type { HoldApplyLockOptions } from '../../apply/lock.js';
 import type { ControlPlane } from '../../controlplane/types.js';
 import type { PlanReuse } from '../../incremental/plan-reuse.js';
 import type { LoadResult } from '../../manifests/types.js';
+import type { DesiredState } from '../../model/desired.js';
 import type { LiveState, SettingsNeed } from '../../model/live.js';
 import type { Change, Plan, PlanControlPlane } from '../../model/plan.js';
 import type { Clock } from '../../util/clock.js';
@@ -139,8 +140,11 @@ export interface RunMemory {
   readonly lastEvaluatedCommit: string | null;
   /** The validated manifests of the last commit (a commit's manifests never change). */
   readonly loaded: { readonly commit: string; readonly result: LoadResult } | null;
-  /** The control plane was equal to the repository at least once (drift is measured from there). */
-  readonly converged: boolean;
+  /**
+   * The repository's state the control plane was last found equal to (in sync, or all of it
+   * applied); null before that. Drift is measured from there (plan stage).
+   */
+  readonly converged: DesiredState | null;
   readonly controlPlaneAnswered: boolean;
   /** The commit whose rendered files /status `renderedFiles` describes (render stage). */
   readonly renderedCommit?: string | null;
