@@ -20,6 +20,7 @@ import { refuseUrlCredentials } from '../util/url-credentials.js';
 import { inventoryPlace, requireK8sPlace, type K8sPlace } from '../util/k8s-place.js';
 import type { LeaseRef, LeaseTiming } from '../lease/k8s-lease.js';
 import { OPTIONS, parseListen, type ApplyPolicy, type LogFormat } from './config-options.js';
+import { parseSyncWindows, type SyncWindow } from './freeze.js';
 
 export type SourceConfig =
   | { kind: 'git'; repo: string; branch: string; path: string; auth: GitAuth }
@@ -71,6 +72,8 @@ export interface DaemonConfig {
   commitRendered?: boolean;
   /** Serve the dashboard page at `/` (docs/daemon.md#dashboard). */
   dashboard: boolean;
+  /** `--sync-windows`: when applies may run (freeze.ts). */
+  syncWindows: SyncWindow[];
 }
 
 /** Secrets (`token`, `git-token` …): env var with the value, or the file their option names. */
@@ -147,6 +150,7 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
     inventory,
     commitRendered: bool('commit-rendered'),
     dashboard: bool('dashboard'),
+    syncWindows: parseSyncWindows(str('sync-windows') ?? '', get('sync-windows')?.origin ?? ''),
   };
 }
 
@@ -311,7 +315,9 @@ async function readConfigFile(
         `${path}: unknown setting "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}. Known settings: see docs/daemon.md.`,
       );
     }
-    if (value !== null && typeof value === 'object') {
+    if (key === 'sync-windows' && Array.isArray(value) && value.every((w) => typeof w === 'string'))
+      (doc as Record<string, unknown>)[key] = value.join('; ');
+    else if (value !== null && typeof value === 'object') {
       throw new UserError(`${path}: "${key}" must be a single value, not a list or mapping.`);
     }
   }

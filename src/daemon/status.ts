@@ -7,6 +7,7 @@ import type { PlanCounts } from '../plan/counts.js';
 import type { ManagedObject, managedObjects } from '../plan/inventory.js';
 import type { ApprovalStatus, ChangeBrief } from './approvals.js';
 import type { ApplyPolicy } from './config-options.js';
+import type { FreezeStatus } from './freeze.js';
 import type { TriggerReason } from './loop.js';
 import type { RunResult } from './metrics.js';
 import { join } from 'node:path';
@@ -83,6 +84,8 @@ export interface DaemonStatus {
   errors: StatusError[];
   /** Policy `safe`: what is held, approved, applied or refused (docs/daemon.md#approvals). */
   approval?: ApprovalStatus;
+  /** Whether applies wait now, and why: `poolsync suspend`, or a sync window (freeze.ts). */
+  freeze: FreezeStatus;
   /** With --leader-elect: who leads (docs/daemon.md#high-availability). */
   leader?: LeaderStatus;
   /** The control plane as the last run found it (reachability; no credentials). */
@@ -209,6 +212,7 @@ export function initialStatus(source: Record<string, string>, policy: ApplyPolic
     blocked: [],
     warnings: [],
     errors: [],
+    freeze: { frozen: false, why: null, suspended: null, windows: [] },
     controlPlane: {
       backend: null,
       url: null,

@@ -8,7 +8,10 @@
  * FINGERPRINT what a daemon holds under policy `safe` and the command to approve it; with it,
  * exactly that is approved (POST /approve); a stale fingerprint is refused with the reason.
  */
+import { existsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
+import { LOCAL_ADMIN_TOKEN_FILE } from '../../daemon/config-options.js';
+import type { FreezeStatus } from '../../daemon/freeze.js';
 import { renderText } from '../../render/text.js';
 import { countsText } from '../../render/common.js';
 import {
@@ -51,7 +54,7 @@ export async function approve(args: DaemonClientArgs, io: Io): Promise<number> {
       );
     return 0;
   }
-  const token = await adminToken(args['admin-token-file'], 'approving', io.env);
+  const token = await adminToken(args['admin-token-file'], 'approving', io.env, base);
   const approver = args.as?.trim() || defaultApprover();
   const res = await daemonRequest(`${base}/approve`, {
     method: 'POST',
@@ -98,10 +101,13 @@ export async function status(args: DaemonClientArgs, io: Io): Promise<number> {
 
 export async function sync(args: DaemonClientArgs, io: Io): Promise<number> {
   const base = daemonUrl(args, io.env);
-  const token = await adminToken(args['admin-token-file'], 'syncing', io.env);
+  const token = await adminToken(args['admin-token-file'], 'syncing', io.env, base);
   const before = Date.now();
+  const query = [args.wait && 'wait=1', args['override-freeze'] && 'override=freeze'].filter(
+    Boolean,
+  );
   const res = await daemonRequest(
-    `${base}/reconcile${args.wait ? '?wait=1' : ''}`,
+    `${base}/reconcile${query.length > 0 ? `?${query.join('&')}` : ''}`,
     { method: 'POST', headers: { authorization: `Bearer ${token}` } },
     // A run takes as long as its apply: waited for as `POST /reconcile?wait=1` does.
     args.wait ? 3_600_000 : 15_000,
@@ -218,6 +224,7 @@ function statusText(s: DaemonStatus, name: string | null, base: string): string 
     `Control plane: ${cp.backend ?? '?'} ${cp.url ?? ''}${cp.reachable === null ? '' : cp.reachable ? ', reachable' : `, not reachable: ${cp.lastError ?? ''}`}`,
   );
   if (s.counts) out.push(`Last plan: ${countsText(s.counts)}`);
+  if (s.freeze?.why) out.push(`Applies frozen: ${s.freeze.why}`);
   if (s.lastRun) out.push(`Last run: ${runLine(s.lastRun)}`);
   const pending = s.approval?.pending;
   if (pending)
@@ -264,13 +271,23 @@ async function daemonRequest(
   }
 }
 
-/** The daemon admin token: --admin-token-file, else POOLSYNC_ADMIN_TOKEN_FILE, else POOLSYNC_ADMIN_TOKEN. */
+/**
+ * The daemon admin token: --admin-token-file, else POOLSYNC_ADMIN_TOKEN_FILE, else
+ * POOLSYNC_ADMIN_TOKEN, else for a daemon on this machine (a loopback address) the one the
+ * quickstart made in this folder (LOCAL_ADMIN_TOKEN_FILE); never sent elsewhere.
+ */
 async function adminToken(
   file: string | undefined,
   what: string,
   env: NodeJS.ProcessEnv,
+  base: string,
 ): Promise<string> {
-  const path = file ?? env.POOLSYNC_ADMIN_TOKEN_FILE;
+  const onThisMachine = URL.canParse(base) && LOOPBACK.test(new URL(base).hostname);
+  const quickstart =
+    !env.POOLSYNC_ADMIN_TOKEN && onThisMachine && existsSync(LOCAL_ADMIN_TOKEN_FILE)
+      ? LOCAL_ADMIN_TOKEN_FILE
+      : undefined;
+  const path = file ?? env.POOLSYNC_ADMIN_TOKEN_FILE ?? quickstart;
   if (path) {
     const text = (
       await readUserFile(path, { maxBytes: SECRET_FILE_BYTES, what: 'the admin token file' })
@@ -282,6 +299,48 @@ async function adminToken(
   const token = env.POOLSYNC_ADMIN_TOKEN?.trim();
   if (token) return token;
   throw new UserError(
-    `${what} needs the daemon admin token: set POOLSYNC_ADMIN_TOKEN or pass --admin-token-file FILE`,
+    `${what} needs the daemon admin token: set POOLSYNC_ADMIN_TOKEN or pass --admin-token-file FILE (\`poolsync daemon --quickstart\` makes ${LOCAL_ADMIN_TOKEN_FILE}, read here when the daemon is on this machine)`,
   );
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
+
+/**
+ * `poolsync suspend` / `resume`: POST /suspend or /resume with the admin token, for one
+ * environment or all; says what waits now and what lifts it.
+ */
+export async function freeze(args: DaemonClientArgs, io: Io, suspend: boolean): Promise<number> {
+  const base = daemonUrl(args, io.env);
+  const token = await adminToken(
+    args['admin-token-file'],
+    suspend ? 'suspending' : 'resuming',
+    io.env,
+    base,
+  );
+  const res = await daemonRequest(`${base}/${suspend ? 'suspend' : 'resume'}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      environment: args.env,
+      by: args.as?.trim() || defaultApprover(),
+      reason: args.reason,
+    }),
+  });
+  const body = res.json as { error?: string; freeze?: FreezeStatus };
+  if (res.status !== 200 || !body.freeze)
+    throw new UserError(
+      `${base}/${suspend ? 'suspend' : 'resume'} answered HTTP ${res.status}: ${body.error ?? ''}`,
+    );
+  const where = args.env ? ` in environment ${args.env}` : '';
+  io.stdout.write(
+    `${escapeTerminal(
+      suspend
+        ? `Applies suspended${where}: the daemon still plans and detects drift, and applies nothing until \`poolsync resume\`.`
+        : `Applies resumed${where}: the daemon runs now and applies what waited.`,
+    )}\n`,
+  );
+  // A sync window may still hold them (or, with environments, another environment's suspension).
+  if (!suspend && body.freeze.why)
+    io.stdout.write(`${escapeTerminal(`Still frozen: ${body.freeze.why}`)}\n`);
+  return 0;
 }

@@ -194,6 +194,7 @@ const RESULT_TONE: Record<string, 'ok' | 'warn' | 'bad' | 'info'> = {
   planned: 'info',
   unchanged: 'info',
   waiting_for_approval: 'warn',
+  frozen: 'warn',
   invalid: 'bad',
   failed: 'bad',
 };
@@ -406,10 +407,16 @@ function overview(s: DaemonStatus, page: PageContext): Content {
           s.leader.leader ? markup`the leader <code>${s.leader.leader}</code>` : 'no leader yet'
         }: only the leader reconciles, applies and holds approvals, so runs and held changes are on its page.</p>`
       : undefined;
+  // Applies frozen: what waits is in the last plan; plans and drift detection go on.
+  const f = s.freeze;
+  const frozen =
+    f?.why &&
+    markup`<p class="notice" id="frozen">Applies are frozen${f.frozen ? '' : ' in some environments'}: ${f.why}. The daemon still plans and detects drift; what waits is in the last run below. <code>poolsync sync --override-freeze</code> applies it now${f.suspended ? markup`; <code>poolsync resume</code> lifts the suspension` : ''}.</p>`;
   return {
-    note: follower,
+    note: markup`${follower}${frozen}`,
     body: markup`<dl class="facts">
 <div><dt>Outcome</dt><dd id="outcome">${resultBadge(s.outcome)}</dd></div>
+<div><dt>Applies</dt><dd id="applies">${f?.frozen ? badge('warn', f.suspended ? 'suspended' : 'outside sync window') : badge('ok', 'allowed')}${f?.windows.length ? markup` <span class="muted">windows: ${f.windows.join('; ')}</span>` : ''}</dd></div>
 <div><dt>Ready</dt><dd>${yesNo(s.ready, 'ready', 'not ready')}</dd></div>
 <div><dt>Policy</dt><dd><code>${s.policy}</code></dd></div>
 <div><dt>Source</dt><dd>${source}</dd></div>

@@ -118,6 +118,8 @@ export interface ReconcilerOptions {
    * (readHistory, status.ts). Absent: the history lives in memory only (tests).
    */
   history?: { kept: KeptHistory | null; save(history: KeptHistory): Promise<void> };
+  /** Why applies wait now (suspended, a sync window: freeze.ts); absent or null: they may go. */
+  freeze?: { why(): string | null };
   clock?: Clock;
 }
 
@@ -278,7 +280,10 @@ export function errorCode(err: unknown, fallback: string): string {
  * place in the document (the JSON's key order is that of `initialStatus`).
  */
 export type StatusUpdate = Partial<
-  Omit<DaemonStatus, 'controlPlane' | 'source' | 'policy' | 'approval' | 'leader' | 'environments'>
+  Omit<
+    DaemonStatus,
+    'controlPlane' | 'source' | 'policy' | 'approval' | 'leader' | 'environments' | 'freeze'
+  >
 > & { controlPlane?: Partial<ControlPlaneStatus> };
 
 export function applyStatusUpdate(state: DaemonStatus, update: StatusUpdate): void {

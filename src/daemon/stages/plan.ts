@@ -17,7 +17,7 @@ import { deepFreeze } from '../../util/deep-freeze.js';
 import { MANAGED_LISTED } from '../status.js';
 import { declaredObjects, managedObjects } from '../../plan/inventory.js';
 import { sameJson } from '../../util/same-json.js';
-import { runWords } from '../../render/daemon-words.js';
+import { freezeWords, runWords } from '../../render/daemon-words.js';
 import { countsText, heldForApproval, plural, whyText } from '../../render/common.js';
 import {
   type Outcome,
@@ -194,11 +194,19 @@ export function gateStage(
     const message = `policy none: planned only: ${countsText(countPlan(plan))}`;
     return { value: { result: 'planned', commit, message }, status: nothingHeld() };
   }
+  const frozen = ctx.reasons.has('override') ? null : (o.freeze?.why() ?? null);
   const whole = { plan, desired, held: [], heldFingerprint: null, approval: null };
-  if (o.config.policy === 'all') return { value: whole, status: nothingHeld() };
-  const split = splitHeld(plan);
-  const { fingerprint } = split;
-  if (fingerprint === null) return { value: whole, status: nothingHeld() };
+  if (o.config.policy === 'all' && frozen === null) return { value: whole, status: nothingHeld() };
+  const split = o.config.policy === 'safe' ? splitHeld(plan) : null;
+  const fingerprint = split?.fingerprint ?? null;
+  if (frozen !== null) {
+    // Nothing applied; what policy safe holds is held still, so it can be approved meanwhile.
+    const message = freezeWords.frozen(frozen, countsText(countPlan(plan)));
+    const status =
+      fingerprint === null ? nothingHeld() : holding(ctx, split!.held, fingerprint, commit);
+    return { value: { result: 'frozen', commit, message }, status };
+  }
+  if (split === null || fingerprint === null) return { value: whole, status: nothingHeld() };
   // Policy `safe` with a destructive part: applied when approved, else held.
   const approval = o.approvals.take(fingerprint, commit);
   if (approval) {
