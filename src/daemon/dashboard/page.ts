@@ -76,10 +76,10 @@ export function pageHtml(s: DaemonStatus, page: PageContext, renderedAt: Date): 
 <label>Your name (recorded as the approver)<input id="approver" name="approver" maxlength="200" autocomplete="username"></label>
 <label>Daemon admin token<input id="admin-token" name="admin-token" type="password" autocomplete="off"></label>
 <button type="button" id="sync" class="sync">Sync now</button>
-<p class="muted">The token goes only with an approval or a sync, to <code>POST /approve</code> or <code>POST /reconcile</code>; the page keeps it nowhere.</p>
+<p class="muted">The token the daemon was started with (<code>POOLSYNC_ADMIN_TOKEN</code>, <code>--admin-token-file</code>; <code>npm start</code> keeps its own in <code>.poolsync/admin-token</code>) goes only with an approval or a sync, to <code>POST /approve</code> or <code>POST /reconcile</code>; the page keeps it nowhere.</p>
 <p id="approve-result" role="status" aria-live="polite"></p>
 </section>`
-    : '';
+    : markup`<p class="muted" id="no-actions">No Sync now or Approve here: they need the daemon admin token, and this daemon was started without one (<code>POOLSYNC_ADMIN_TOKEN</code> or <code>--admin-token-file</code>).</p>`;
   return markup`<!doctype html>
 <html lang="en">
 <head>
