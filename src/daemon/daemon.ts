@@ -111,6 +111,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
                   ? { status: await fullStatus(), relayedBy: '' }
                   : null,
             approvals: config.adminToken !== null,
+            objects: (environment) => units.find((u) => u.name === environment)?.objects() ?? null,
           })
         : undefined,
       logger,

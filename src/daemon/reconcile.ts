@@ -46,6 +46,8 @@ import { deepFreeze } from '../util/deep-freeze.js';
 import { countPlan } from '../plan/counts.js';
 import { approvalFields } from './approvals.js';
 import { runWords } from '../render/daemon-words.js';
+import type { LiveState } from '../model/live.js';
+import { ObjectsView } from './objects.js';
 export class Reconciler {
   private readonly state: DaemonStatus;
   private runId = 0;
@@ -91,6 +93,12 @@ export class Reconciler {
     return this.state.ready;
   }
 
+  /** The objects of the last run that planned (the dashboard's objects), or null before one. */
+  private objectsView: ObjectsView | null = null;
+  objects(): ObjectsView | null {
+    return this.objectsView;
+  }
+
   /** The loop's run function. Never throws: every failure becomes a recorded result. */
   run = async (reasons: ReadonlySet<TriggerReason>, signal: AbortSignal): Promise<void> => {
     const id = ++this.runId;
@@ -115,6 +123,23 @@ export class Reconciler {
     this.scheduleRetry(ctx, outcome);
     const recorded = recordStage(ctx, products, id, outcome, startedAt);
     applyStatusUpdate(this.state, recorded);
+    const { plan, desired, live, applied } = products;
+    if (plan && desired) {
+      const held = new Set(this.state.waitingForApproval.map((c) => c.address));
+      const repoRelative = (file: string) => ctx.repoRelative(file);
+      const { commit } = outcome;
+      const snapshot = {
+        run: id,
+        commit,
+        plan,
+        desired,
+        live: live ?? null,
+        held,
+        applied,
+        repoRelative,
+      };
+      this.objectsView = new ObjectsView(snapshot);
+    }
     const history = this.o.history;
     if (history && recorded.runs) {
       const kept = { runs: this.state.runs, lastDrift: this.state.lastDrift };
@@ -217,7 +242,8 @@ export class Reconciler {
         }
       }
       // What is managed moved with this run's writes: read again for /status `managed`.
-      if (products.inventoryWritten || outcome.result === 'applied') await this.rereadManaged(ctx);
+      if (products.inventoryWritten || outcome.result === 'applied')
+        products.live = (await this.rereadManaged(ctx)) ?? products.live;
       return outcome;
     } catch (err) {
       if (opened) throw err;
@@ -228,16 +254,20 @@ export class Reconciler {
     }
   }
 
-  /** /status `managed` after a run that wrote; a failed read leaves the last one (the next run reads again). */
-  private async rereadManaged(ctx: RunContext): Promise<void> {
+  /**
+   * /status `managed` after a run that wrote, and the live state read for it; a failed read
+   * leaves the last one (the next run reads again).
+   */
+  private async rereadManaged(ctx: RunContext): Promise<LiveState | null> {
     const { controlPlane, pipeline } = this.o;
     try {
-      const update = await ctx.timed('live', () =>
-        controlPlane.read(async (cp) => managedUpdate(await pipeline.readLiveState(cp))),
+      const live = await ctx.timed('live', () =>
+        controlPlane.read((cp) => pipeline.readLiveState(cp)),
       );
-      applyStatusUpdate(this.state, update);
+      applyStatusUpdate(this.state, managedUpdate(live));
+      return live;
     } catch {
-      // said by the next run, which reads the live state first
+      return null; // said by the next run, which reads the live state first
     }
   }
 }

@@ -184,6 +184,8 @@ async function startUnit(
     readLive: (need?: SettingsNeed): Promise<LiveState> =>
       controlPlane.read((cp) => pipeline.readLiveState(cp, need)),
     ready,
+    /** The objects of the last run that planned (the dashboard's Objects). */
+    objects: () => reconciler.objects(),
     /** The unit's /status section (`ready` included, `leader` when elected). */
     status: (): DaemonStatus => {
       const st = { ...reconciler.status(), ready: ready(), freeze: freeze.status() };

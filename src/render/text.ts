@@ -73,9 +73,7 @@ export interface TextOptions {
 }
 
 export function* renderTextParts(plan: Plan, opts: TextOptions): Generator<string> {
-  const paint: Paint = opts.color
-    ? (style, text) => `${ANSI[style]}${text}${ANSI.reset}`
-    : (_s, text) => text;
+  const paint = painter(opts.color);
   const out: string[] = [];
   const changes = visibleChanges(plan);
   const actionable = changes.filter((c) => c.action !== 'unmanaged');
@@ -195,6 +193,14 @@ function pushClosing(out: string[], plan: Plan, paint: Paint, counts: PlanCounts
 function flush(out: string[]): string {
   return out.splice(0).join('\n') + '\n';
 }
+
+/** One change as the plan text shows it (the dashboard's diff of an object). */
+export function renderChangeText(change: Change, opts: { color: boolean }): string {
+  return renderChange(change, painter(opts.color), false).join('\n');
+}
+
+const painter = (color: boolean): Paint =>
+  color ? (style, text) => `${ANSI[style]}${text}${ANSI.reset}` : (_s, text) => text;
 
 function renderChange(change: Change, paint: Paint, manual: boolean): string[] {
   const style = ACTION_STYLE[change.action];

@@ -250,6 +250,9 @@ export interface Staged<T> {
 export interface RunProducts {
   /** The plan this run made (the record stage keeps it in /status `runs`). */
   plan: Plan | null;
+  /** What it was made from: the repository's state and the live state read (the objects view). */
+  desired?: DesiredState;
+  live?: LiveState | null;
   /** The inventory the plan was made with (live.inventory): whether an in-sync run records it. */
   liveInventory: readonly string[] | null | undefined;
   /** Changes found although the repository has not moved since it was applied (plan stage). */

@@ -16,6 +16,7 @@ import { manualSteps } from '../../render/runbook.js';
 import { deepFreeze } from '../../util/deep-freeze.js';
 import { MANAGED_LISTED } from '../status.js';
 import { declaredObjects, managedObjects } from '../../plan/inventory.js';
+import { liveStatusWords } from '../../render/live-status.js';
 import { sameJson } from '../../util/same-json.js';
 import { freezeWords, runWords } from '../../render/daemon-words.js';
 import { countsText, heldForApproval, plural, whyText } from '../../render/common.js';
@@ -81,17 +82,18 @@ export async function planStage(
       ? { result: 'failed', commit, message: runWords.planErrors(plan.errors.length) }
       : plan;
   const drift = value === plan ? driftOf(ctx, plan, desired, commit) : [];
-  return { value, status, products: { plan, liveInventory, drift }, remember };
+  return { value, status, products: { plan, desired, live, liveInventory, drift }, remember };
 }
 
 /** /status `managed`: the inventory with live status, as `poolsync state list` shows it. */
 export function managedUpdate(live: LiveState): StatusUpdate {
   if (live.inventory === undefined) return {};
   const { objects, ...m } = managedObjects(live, MANAGED_LISTED);
+  const words = liveStatusWords(live);
   return {
     managed: deepFreeze({
       ...m,
-      objects: objects.map(({ address, status }) => ({ address, status })),
+      objects: objects.map((o) => ({ address: o.address, status: o.live && words(o) })),
     }),
   };
 }
