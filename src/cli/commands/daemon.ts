@@ -129,13 +129,11 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
     io.stdout.write(quickstartBanner(daemon.url, watched, token && { path, made: token.made }));
     void daemon.firstRun.then(() => {
       const run = daemon.status().lastRun;
-      // Applied, held or failed, the run's line is said already (quickstartRunLine).
-      const first =
-        run && ['in_sync', 'planned', 'frozen'].includes(run.result)
-          ? `Run #${run.id} ${run.result.replace(/_/g, ' ')}: ${run.message}. `
-          : '';
+      if (!run) return;
+      // What it applied, holds or failed at is said already (quickstartRunLine).
+      const why = ['planned', 'frozen'].includes(run.result) ? `: ${run.message}` : '';
       io.stdout.write(
-        `${first}What poolsync manages now: \`poolsync state list ${relative(process.cwd(), watched) || '.'}\`.\n`,
+        `First run ${run.result.replace(/_/g, ' ')}${why}. What poolsync manages now: \`poolsync state list ${relative(process.cwd(), watched) || '.'}\`.\n`,
       );
     });
   }
