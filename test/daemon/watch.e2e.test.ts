@@ -192,7 +192,9 @@ describe('--quickstart', () => {
     expect(st.policy).toBe('all');
     expect(d.out()).toMatch(/Plan: \d+ to create/);
     // In brief, a line per kind and action: the whole plan (494 lines) scrolled the addresses away.
-    await until('the first run said', () => d.out().includes('First run applied. What poolsync manages now'));
+    await until('the first run said', () =>
+      d.out().includes('First run applied. What poolsync manages now'),
+    );
     expect(d.out()).toMatch(/^ {2}\+ ClusterPool \(3\): dev, prod, research$/m);
     expect(d.out()).toMatch(/^Run #1: applied: \d+ to create/m);
     expect(d.out().split('\n').length).toBeLessThan(32);
