@@ -37,6 +37,7 @@ import { DEFAULT_STATE_DIR } from './lock.js';
 import type { K8sPlace } from '../util/k8s-place.js';
 import { userStateDir } from '../util/user-cache.js';
 import { UserError } from '../util/user-error.js';
+import type { Env } from '../util/env.js';
 
 export interface InventoryStore {
   /** Where it is kept, for messages and docs: a file, or the control plane's API. */
@@ -50,17 +51,18 @@ export interface InventoryStore {
 /** A ConfigMap for the inventory (util/k8s-place.ts), and the cluster it is in. */
 export interface SharedInventory {
   place: K8sPlace;
-  /** Default: the in-cluster service account, else KUBECONFIG (loaded when first used). */
+  /** Default: the in-cluster service account, else `env`'s KUBECONFIG (loaded when first used). */
   kubeConfig?: KubeConfig;
+  env: Env;
 }
 
 /** The inventory of `cp` (opened from `url`): its own, else `shared`'s ConfigMap, else a file. */
 export function inventoryStore(
   cp: ControlPlane,
   url: string,
-  stateDir: string = DEFAULT_STATE_DIR,
-  shared: SharedInventory | null = null,
+  at: { stateDir?: string; shared?: SharedInventory | null; env: Env },
 ): InventoryStore {
+  const { stateDir = DEFAULT_STATE_DIR, shared = null } = at;
   const id = controlPlaneIdentity(url, cp);
   const part = cp.inventory;
   if (part) {
@@ -77,7 +79,7 @@ export function inventoryStore(
     .update(JSON.stringify([id.backend, id.endpoint, id.organization]))
     .digest('hex');
   const given = resolve(stateDir) !== resolve(DEFAULT_STATE_DIR);
-  const root = given ? resolve(stateDir) : (userStateDir('') ?? resolve(stateDir));
+  const root = given ? resolve(stateDir) : (userStateDir('', at.env) ?? resolve(stateDir));
   const path = join(root, 'inventory', `${key}.json`);
   const file = new InventoryFile(() => ({ root, path }));
   const read = async () =>
@@ -134,7 +136,7 @@ function configMapStore(
   const store = () =>
     (made ??= (async () => {
       const { ConfigMapInventory, loadKubeConfig } = await import('../lease/k8s-lease.js');
-      const kc = shared.kubeConfig ?? loadKubeConfig();
+      const kc = shared.kubeConfig ?? loadKubeConfig(shared.env);
       return new ConfigMapInventory(kc, shared.place, key, before);
     })());
   const where = `ConfigMap ${shared.place.namespace}/${shared.place.name}`;

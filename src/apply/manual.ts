@@ -10,6 +10,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Step } from '../model/plan.js';
+import type { Env } from '../util/env.js';
 
 export class ManualCommandError extends Error {
   override readonly name = 'ManualCommandError';
@@ -101,10 +102,11 @@ export interface ManualCredentials {
 }
 
 /** A `runManual` for the executor that runs each manual step's command with `cliPath`. */
-export function flyteCliRunner(cliPath: string, credentials: ManualCredentials = {}) {
+/** `env`: the CLI's environment, which the command inherits (its KUBECONFIG, its config file). */
+export function flyteCliRunner(cliPath: string, env: Env, credentials: ManualCredentials = {}) {
   // A command that runs longer is killed.
   const timeoutMs = 10 * 60 * 1000;
-  const env = credentials.commandEnv?.() ?? {};
+  const childEnv = { ...env, ...credentials.commandEnv?.() };
   return async (
     step: Step,
     onOutput: (stream: 'stdout' | 'stderr', line: string) => void,
@@ -118,7 +120,7 @@ export function flyteCliRunner(cliPath: string, credentials: ManualCredentials =
         await writeFile(filePath, file.content, { mode: 0o600 });
       }
       const [bin, ...args] = manualArgv(step, cliPath, filePath);
-      await runChild(bin!, args, timeoutMs, onOutput, env);
+      await runChild(bin!, args, timeoutMs, onOutput, childEnv);
       return { note: `ran ${[cliPath, ...shellWords(step.manual!.command).slice(1)].join(' ')}` };
     } finally {
       if (dir) await rm(dir, { recursive: true, force: true });
@@ -131,14 +133,14 @@ function runChild(
   args: string[],
   timeoutMs: number,
   onOutput: (stream: 'stdout' | 'stderr', line: string) => void,
-  env: Record<string, string>,
+  env: Env,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     // No terminal (stdin closed): a command that would prompt fails instead of hanging.
     const child = spawn(bin, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: timeoutMs,
-      env: { ...process.env, ...env },
+      env,
     });
     const tail: string[] = [];
     const lines = (stream: 'stdout' | 'stderr') => {

@@ -25,7 +25,7 @@ declare const POOLSYNC_BUNDLED: boolean | undefined;
 function enableCompileCache(): void {
   const enable = (module as { enableCompileCache?: (dir?: string) => unknown }).enableCompileCache;
   if (enable === undefined) return;
-  const dir = process.env.NODE_COMPILE_CACHE || userCacheDir('compile');
+  const dir = process.env.NODE_COMPILE_CACHE || userCacheDir('compile', process.env);
   if (dir === null) return;
   try {
     enable(dir);
@@ -97,6 +97,7 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
   ]);
   // The daemon caps from the start; any other command once its heap is large.
   const daemon = argv.find((a) => !a.startsWith('-')) === 'daemon';
-  heap.capHeapGrowthWhenLarge(daemon ? 0 : heap.LARGE_HEAP_BYTES);
+  const nodeOptions = process.env.NODE_OPTIONS ?? '';
+  heap.capHeapGrowthWhenLarge(daemon ? 0 : heap.LARGE_HEAP_BYTES, process.execArgv, nodeOptions);
   process.exitCode = await main(argv, processIo());
 }

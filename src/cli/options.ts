@@ -34,7 +34,7 @@ export function sharedInventoryOf(
 ): SharedInventory | null {
   const lock = args.lock ?? env.POOLSYNC_LOCK;
   const place = inventoryPlace(args.inventory ?? env.POOLSYNC_INVENTORY, parseK8sPlace(lock));
-  return place ? { place } : null;
+  return place ? { place, env } : null;
 }
 
 /** The --color flag when given, else colour only on a terminal and when NO_COLOR is not set. */
@@ -108,12 +108,17 @@ export interface EnvTarget {
 type EnvArgs = Pick<Args<'plan'>, 'env' | 'control-plane' | 'token-file' | 'api-key-file'>;
 
 /** The control plane of T, opened to read only, with its credentials and retries. */
-export async function openToRead(t: EnvTarget, maxRetries?: number): Promise<ControlPlane> {
+export async function openToRead(
+  t: EnvTarget,
+  env: Io['env'],
+  maxRetries?: number,
+): Promise<ControlPlane> {
   return openControlPlane(t.url, {
     readOnly: true,
     http: { maxRetries },
-    token: await resolveToken(t.tokenFile, t.url, t.name),
+    token: await resolveToken(t.tokenFile, t.url, t.name, env),
     apiKeyFile: t.apiKeyFile,
+    env,
   });
 }
 

@@ -14,6 +14,7 @@ import { unionOpener } from './union/opener.js';
 import { rememberSecret } from '../util/redact.js';
 import { checkBound, parseSecretFile, type SecretFile } from '../util/bound-secret.js';
 import { controlPlaneEndpoint } from '../util/control-plane-endpoint.js';
+import type { Env } from '../util/env.js';
 
 export { checkStateFolder, embeddedStatePath };
 
@@ -56,12 +57,13 @@ export async function readTokenFile(path: string): Promise<SecretFile> {
 export async function resolveToken(
   tokenFile: string | undefined,
   url: string,
-  environment: string | null = null,
+  environment: string | null,
+  vars: Env,
 ): Promise<string | undefined> {
   if (!/^https?:\/\//.test(url)) return undefined;
-  const file = tokenFile || (environment === null ? process.env.POOLSYNC_TOKEN_FILE?.trim() : '');
+  const file = tokenFile || (environment === null ? vars.POOLSYNC_TOKEN_FILE?.trim() : '');
   if (!file) {
-    const env = environment === null ? process.env.POOLSYNC_TOKEN?.trim() : '';
+    const env = environment === null ? vars.POOLSYNC_TOKEN?.trim() : '';
     return env ? env : undefined;
   }
   const { secret, endpoint } = await readTokenFile(file);

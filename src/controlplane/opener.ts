@@ -5,6 +5,7 @@
  * libraries (undici, connect, protobuf) at start-up.
  */
 import type { Clock } from '../util/clock.js';
+import type { Env } from '../util/env.js';
 import type { PaceListener } from '../util/pacer.js';
 import type { RetryPolicy } from '../util/backoff.js';
 import type { ControlPlane } from './types.js';
@@ -18,6 +19,12 @@ import type { ControlPlane } from './types.js';
 export interface OpenOptions {
   /** Tuning of the network clients (rest, union, flyteadmin: each reads what applies). */
   http?: ClientTuning;
+  /**
+   * The variables a backend reads its credentials and settings from (POOLSYNC_UNION_API_KEY,
+   * POOLSYNC_FLYTE_*, KUBECONFIG): the CLI's or the daemon's environment, passed down; none when
+   * not given.
+   */
+  env?: Env;
 }
 
 /** Timeouts, retries and connections of a network client. */

@@ -41,7 +41,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
   const requestAll = async (reason: TriggerReason): Promise<void> => {
     await Promise.all(units.map((u) => u.request(reason)));
   };
-  const prs = pullRequestSide(config, units, logger, deps.onPullRequest);
+  const prs = pullRequestSide(config, units, logger, deps.env, deps.onPullRequest);
   const ready = () => units.every((u) => u.ready());
   metrics.readyProbe = ready;
   const status = (): DaemonStatus =>
@@ -151,7 +151,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
     },
     `poolsync daemon listening on ${server.url}${config.dashboard ? `; dashboard at ${server.url}/` : ''}`,
   );
-  const address = advertiseAddress(election, server.url);
+  const address = advertiseAddress(election, server.url, deps.env);
   // A replica tries its Leases one after the other (with the candidate delay: they spread).
   const firstRun = Promise.all(
     units.map((u, i) => u.start(address, single ? 0 : i * (election?.retryPeriodMs ?? 0))),

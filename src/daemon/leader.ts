@@ -16,6 +16,7 @@ import type { Candidacy, ElectorEvents, LeaderElector } from '../lease/leader-el
 import { hostname } from 'node:os';
 import { leaderWords } from '../render/daemon-words.js';
 import type { Follower } from './http.js';
+import type { Env } from '../util/env.js';
 
 type DaemonLeadership = ReturnType<typeof electedLeadership>;
 
@@ -41,6 +42,7 @@ export function electedLeadership(
     logger: Logger;
     metrics: DaemonMetrics;
     kubeConfig?: KubeConfig;
+    env: Env;
     /** Several Leases (one per environment): how their candidates take turns (leader-elector.ts). */
     candidacy?: Candidacy;
   },
@@ -76,7 +78,7 @@ export function electedLeadership(
         const { LeaseLock, loadKubeConfig } = await import('../lease/k8s-lease.js');
         const { LeaderElector } = await import('../lease/leader-elector.js');
         const lock = new LeaseLock(
-          deps.kubeConfig ?? loadKubeConfig(),
+          deps.kubeConfig ?? loadKubeConfig(deps.env),
           election.lease,
           election.identity,
           election.leaseDurationMs,
@@ -157,7 +159,7 @@ export function readiness(leadership: DaemonLeadership, reconciled: () => boolea
 export function advertiseAddress(
   election: DaemonConfig['leaderElection'],
   boundUrl: string,
-  env: Record<string, string | undefined> = process.env,
+  env: Env,
 ): string | null {
   if (election === null) return null;
   if (election.advertiseAddress) return election.advertiseAddress;

@@ -15,6 +15,7 @@ import { plural } from '../render/common.js';
 import { UserError } from '../util/user-error.js';
 import { commentMarker, planRecord, type PlanRecord } from '../vcs/comment.js';
 import {
+  appSlugOf,
   createApprovalForge,
   createPullRequestApi,
   GHE_COM,
@@ -42,6 +43,7 @@ import type { Unit } from './unit.js';
 import { recheckPlan } from '../ops/stale-plan.js';
 import { commentWords } from '../render/daemon-words.js';
 import { approvalTarget } from './approvals.js';
+import type { Env } from '../util/env.js';
 
 /**
  * The forge repository behind a clone URL: `https://host/owner/name(.git)`,
@@ -100,10 +102,13 @@ export function pullRequestSide(
   config: DaemonConfig,
   units: Unit[],
   logger: Logger,
+  env: Env,
   onPullRequest?: (event: PullRequestEvent) => Promise<void>,
 ) {
   const posted = new PostedPlans();
-  const own = onPullRequest ? null : pullRequestHandlerForDaemon(config, units, logger, posted);
+  const own = onPullRequest
+    ? null
+    : pullRequestHandlerForDaemon(config, units, logger, env, posted);
   // Approval by `poolsync apply` comments: on the forges of plan comments (their token and repository).
   const forges = new Map(
     [...(own?.forges ?? [])].map(([provider, { target }]) => [
@@ -133,8 +138,8 @@ export function pullRequestHandlerForDaemon(
   config: DaemonConfig,
   units: PlannedUnit[],
   logger: HandlerLogger,
+  env: Env,
   posted = new PostedPlans(),
-  env: Record<string, string | undefined> = process.env,
 ) {
   if (config.source.kind !== 'git') return null;
   const source = config.source;
@@ -168,7 +173,7 @@ export function pullRequestHandlerForDaemon(
     }
     const { repository } = remote;
     const apiUrl = env[API_ENV[provider]]?.trim() || remote.apiUrl;
-    const target = { provider, repository, apiUrl, token, retry };
+    const target = { provider, repository, apiUrl, token, retry, appSlug: appSlugOf(env) };
     forges.set(provider, {
       target,
       handler: createPullRequestHandler({
@@ -178,6 +183,7 @@ export function pullRequestHandlerForDaemon(
           repo: source.repo,
           auth: source.auth,
           workDir: join(config.stateDir, `pull-requests-${provider}`),
+          env,
         },
         path: source.path,
         logger,

@@ -21,7 +21,7 @@ import {
   type ControlPlane,
   type LiveLists,
 } from '../controlplane/types.js';
-import { off } from '../incremental/off.js';
+import { cachesOff } from '../incremental/off.js';
 import { AnalysisCache } from '../incremental/analysis-cache.js';
 import { PlanReuse } from '../incremental/plan-reuse.js';
 import { createEmbeddedStateCache } from '../incremental/state-cache.js';
@@ -51,6 +51,7 @@ import { readRepoConfig } from '../manifests/config.js';
 import { environmentCredentials } from '../manifests/environments.js';
 import type { Environment } from '../model/desired.js';
 import { UserError } from '../util/user-error.js';
+import type { Env } from '../util/env.js';
 
 export interface UnitDeps extends Pick<ReconcilerOptions, 'logger' | 'onApplyPlan'> {
   /** A control plane to use instead of opening the unit's URL (tests, quickstart). */
@@ -61,8 +62,13 @@ export interface UnitDeps extends Pick<ReconcilerOptions, 'logger' | 'onApplyPla
   retryBaseMs?: number;
   /** Where the apply lock lives for http(s) control planes (default: the state dir's parent). */
   lockDir?: string;
-  /** Kubernetes API access for --leader-elect / --lock (default: in-cluster or KUBECONFIG). */
+  /** Kubernetes API access for --leader-elect / --lock (default: in-cluster or `env`'s KUBECONFIG). */
   kubeConfig?: KubeConfig;
+  /**
+   * The daemon's environment (the CLI's `Io.env`): credentials, KUBECONFIG, POD_IP, the forges'
+   * settings, POOLSYNC_CACHE_OFF.
+   */
+  env: Env;
   /** TTL of the apply lock's lease on the control plane (default 30 s; renewed every third). */
   lockTtlMs?: number;
   /** Told the outcome of every run (src/notify: Slack / JSON webhooks). */
@@ -92,6 +98,7 @@ async function startUnit(
     // A server that throttles: logged as the apply prints it (util/pacer.ts).
     (e) => logger[e.throttled ? 'warn' : 'info']({ pace: e }, paceLine(e)),
     deps.controlPlane,
+    deps.env,
   );
   // The backend and the control plane every plan names: known at start, or from the first run
   // that opened it.
@@ -120,6 +127,7 @@ async function startUnit(
         logger,
         metrics,
         kubeConfig: deps.kubeConfig,
+        env: deps.env,
         candidacy: deps.candidacy,
       })
     : soleLeadership();
@@ -243,6 +251,7 @@ function controlPlaneAccess(
   config: DaemonConfig,
   onPace: (e: Parameters<typeof paceLine>[0]) => void,
   injected: ControlPlane | undefined,
+  env: Env,
 ): ControlPlaneAccess {
   if (injected) {
     const given = <T>(fn: (cp: ControlPlane) => Promise<T>) => fn(injected);
@@ -250,15 +259,16 @@ function controlPlaneAccess(
   }
   const { url, token, tokenFile, apiKeyFile, environment } = config.controlPlane;
   // Opened for every run: an unchanged state is neither read again nor copied.
-  const stateCache = off('state-cache') ? undefined : createEmbeddedStateCache();
+  const stateCache = cachesOff(env)('state-cache') ? undefined : createEmbeddedStateCache();
   const open = async (readOnly: boolean) =>
     openControlPlane(url, {
       // An environment's token file is read again at every open (a rotated token is used from
       // the next run); it must name this control plane (resolveToken, docs/security.md).
       token: tokenFile
-        ? await resolveToken(tokenFile, url, environment ?? null)
+        ? await resolveToken(tokenFile, url, environment ?? null, env)
         : (token ?? undefined),
       apiKeyFile,
+      env,
       // One connection per step in flight, as `apply` sizes its pool.
       http: {
         connections: Math.max(config.parallelism, 8),
@@ -313,10 +323,11 @@ async function unitPipeline(
 ): Promise<Pipeline> {
   const lockDir = deps.lockDir ?? dirname(config.stateDir);
   const election = config.leaderElection;
+  const off = cachesOff(deps.env);
   // --lock: a Kubernetes Lease as the apply lock.
   const k8s = config.lock && {
     ref: config.lock,
-    kubeConfig: deps.kubeConfig ?? (await import('../lease/k8s-lease.js')).loadKubeConfig(),
+    kubeConfig: deps.kubeConfig ?? (await import('../lease/k8s-lease.js')).loadKubeConfig(deps.env),
   };
   // The inventory of what poolsync applied (src/apply/inventory.ts): the control plane's own
   // when it keeps one, else the ConfigMap of --inventory (by default beside the Lease), else the
@@ -324,11 +335,16 @@ async function unitPipeline(
   const sharedInventory = config.inventory && {
     place: config.inventory,
     kubeConfig: deps.kubeConfig,
+    env: deps.env,
   };
   const inventoryOf = (cp: ControlPlane) =>
-    inventoryStore(cp, config.controlPlane.url, lockDir, sharedInventory);
+    inventoryStore(cp, config.controlPlane.url, {
+      stateDir: lockDir,
+      shared: sharedInventory,
+      env: deps.env,
+    });
   let warnedLock = false;
-  const analyses = off('analysis') ? undefined : new AnalysisCache();
+  const analyses = off('analysis') ? undefined : new AnalysisCache(!off('folder'));
   return {
     // The environment's part of the repository.
     loadRepository: async (dir, opts) => {
@@ -350,9 +366,11 @@ async function unitPipeline(
       return { ...loaded, errors };
     },
     plans: off('plan-reuse') ? undefined : new PlanReuse(),
+    reloadEveryRun: off('loaded'),
     readLiveState: (cp, need) => {
       learn(cp);
-      return readLiveWithInventory(cp, inventoryOf(cp), need, sharedListsOf(cp));
+      const shared = off('shared-lists') ? undefined : sharedListsOf(cp);
+      return readLiveWithInventory(cp, inventoryOf(cp), need, shared);
     },
     inventoryOf,
     executePlan,
@@ -381,7 +399,7 @@ async function unitPipeline(
  * another backend never pays for its modules.
  */
 export function sharedListsOf(cp: ControlPlane): (() => Promise<LiveLists | null>) | undefined {
-  if (cp.backend.name !== 'embedded' || off('shared-lists')) return undefined;
+  if (cp.backend.name !== 'embedded') return undefined;
   return async () => {
     const { EmbeddedControlPlane } = await import('../controlplane/embedded/embedded.js');
     return cp instanceof EmbeddedControlPlane ? cp.sharedLists() : null;
@@ -421,7 +439,7 @@ export function environmentDaemonConfig(
   config: DaemonConfig,
   dir: string,
   env: Environment,
-  vars: Record<string, string | undefined> = process.env,
+  vars: Env,
 ): DaemonConfig {
   const credentials = environmentCredentials(dir, env, vars);
   if (config.commitRendered)
@@ -544,7 +562,7 @@ export async function startUnits(
   metrics: DaemonMetrics,
   redactor: Redactor,
 ): Promise<{ source: Source; units: Unit[] }> {
-  const source = sourceOf(config);
+  const source = sourceOf(config, deps.env);
   const found = await discoverEnvironments(source, deps.logger);
   const lockDir = deps.lockDir ?? dirname(config.stateDir);
   if (found === null) {
@@ -558,11 +576,11 @@ export async function startUnits(
   const candidacy = election ? sharedCandidacy(leading, election.leaseDurationMs) : undefined;
   try {
     for (const env of found.environments) {
-      const envConfig = environmentDaemonConfig(config, found.snapshot.dir, env);
+      const envConfig = environmentDaemonConfig(config, found.snapshot.dir, env, deps.env);
       const envMetrics = new DaemonMetrics({ processMetrics: false, environment: env.name });
       // Each environment opens its own control plane: an injected one is never shared.
       const unitDeps = { ...deps, controlPlane: undefined, lockDir, candidacy };
-      const source = sourceOf(envConfig);
+      const source = sourceOf(envConfig, deps.env);
       const unit = await startUnit(env.name, envConfig, source, envMetrics, redactor, unitDeps);
       envMetrics.readyProbe = unit.ready;
       units.push(unit);
@@ -579,8 +597,9 @@ export async function startUnits(
   return { source, units };
 }
 
-function sourceOf(config: DaemonConfig): Source {
+function sourceOf(config: DaemonConfig, env: Env): Source {
+  const checkoutDir = join(config.stateDir, 'checkout');
   return config.source.kind === 'git'
-    ? new GitSource({ ...config.source, checkoutDir: join(config.stateDir, 'checkout') })
+    ? new GitSource({ ...config.source, checkoutDir, env })
     : new FolderSource(config.source.dir);
 }

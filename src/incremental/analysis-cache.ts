@@ -25,7 +25,6 @@ import {
 } from '../manifests/index.js';
 import type { LoadResult } from '../manifests/types.js';
 import { deepFreeze } from '../util/deep-freeze.js';
-import { off } from './off.js';
 
 /** One encoder per field of T, none optional; `c`: what an encoder may need besides the value. */
 export type Encoders<T, C = void> = { readonly [K in keyof T]-?: (value: T[K], c: C) => string };
@@ -94,8 +93,9 @@ export class AnalysisCache implements AnalysisPort {
   /** Each load's file keys, by input (the folder's key reuses them). */
   private readonly keys = new WeakMap<AnalysisInput, string>();
 
-  constructor() {
-    if (!off('folder')) this.folder = (input, finish) => this.folderResult(input, finish);
+  /** `folders`: whether a folder's whole result is reused too (POOLSYNC_CACHE_OFF=folder: not). */
+  constructor(folders = true) {
+    if (folders) this.folder = (input, finish) => this.folderResult(input, finish);
   }
 
   /** AnalysisPort.analyse: from the memory layer, or analysed now and kept. */

@@ -1,11 +1,15 @@
 /**
- * The one switch that turns caches of the plan path off, for the bench that measures what each
- * saves (bench/caches.ts): `POOLSYNC_CACHE_OFF=name,name`. Read here only; each cache asks
- * `off(its name)` where it would be used. Nothing else reads the variable.
+ * The one switch that turns caches of the daemon's plan path off, for the bench that measures
+ * what each saves (bench/caches.ts): `POOLSYNC_CACHE_OFF=name,name` in the daemon's environment.
+ * Read here only; each cache asks where it would be used. Nothing else reads the variable.
  */
+import type { Env } from '../util/env.js';
+
 export type CacheName =
   'analysis' | 'folder' | 'plan-reuse' | 'state-cache' | 'shared-lists' | 'loaded';
 
-/** True when `POOLSYNC_CACHE_OFF` names this cache. */
-export const off = (name: CacheName): boolean =>
-  (process.env.POOLSYNC_CACHE_OFF ?? '').split(',').includes(name);
+/** Whether `POOLSYNC_CACHE_OFF` in `env` names a cache. */
+export function cachesOff(env: Env): (name: CacheName) => boolean {
+  const names = new Set((env.POOLSYNC_CACHE_OFF ?? '').split(','));
+  return (name) => names.has(name);
+}

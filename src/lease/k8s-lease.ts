@@ -19,11 +19,13 @@ import {
   type V1ConfigMap,
   type V1Lease,
 } from '@kubernetes/client-node';
+import { delimiter, join } from 'node:path';
 import { parseInventory, type InventoryRecord } from '../model/inventory.js';
 import { backoffDelay } from '../util/backoff.js';
 import { SYSTEM_CLOCK, type Clock } from '../util/clock.js';
 import type { K8sPlace } from '../util/k8s-place.js';
 import { UserError } from '../util/user-error.js';
+import type { Env } from '../util/env.js';
 
 export type LeaseRef = K8sPlace;
 
@@ -34,12 +36,26 @@ export interface LeaseTiming {
   retryPeriodMs: number;
 }
 
-/** In a pod (KUBERNETES_SERVICE_HOST) its service account; else KUBECONFIG or ~/.kube/config. */
-export function loadKubeConfig(env: Record<string, string | undefined> = process.env): KubeConfig {
+/**
+ * In a pod (KUBERNETES_SERVICE_HOST) its service account; else the files of KUBECONFIG (merged,
+ * as kubectl does) or ~/.kube/config.
+ */
+export function loadKubeConfig(env: Env): KubeConfig {
   const kc = new KubeConfig();
+  const files = (env.KUBECONFIG ?? '').split(delimiter).filter((f) => f !== '');
   try {
-    if (env.KUBERNETES_SERVICE_HOST && !env.KUBECONFIG) kc.loadFromCluster();
-    else kc.loadFromDefault();
+    if (env.KUBERNETES_SERVICE_HOST && files.length === 0) kc.loadFromCluster();
+    else {
+      if (files.length === 0 && env.HOME) files.push(join(env.HOME, '.kube', 'config'));
+      for (const [i, file] of files.entries()) {
+        if (i === 0) kc.loadFromFile(file);
+        else {
+          const more = new KubeConfig();
+          more.loadFromFile(file);
+          kc.mergeConfig(more);
+        }
+      }
+    }
   } catch (err) {
     throw new UserError(
       `cannot load a Kubernetes configuration (in-cluster service account or KUBECONFIG): ${(err as Error).message}`,

@@ -167,7 +167,7 @@ async function acquiring(
   // The token never comes from a flag value (it would show in `ps` and shell history).
   const environment =
     source.kind === 'dir' ? source.environment : source.plan.control_plane?.environment;
-  const token = await resolveToken(locks.tokenFile, url, environment ?? null);
+  const token = await resolveToken(locks.tokenFile, url, environment ?? null, locks.env);
   const deadline = locks.lockTimeoutMs > 0 ? performance.now() + locks.lockTimeoutMs : null;
   const wait: LockWait = { deadline, stderr: o.stderr };
   const lock = await untilFree(wait, () => acquireApplyLock(lockPathFor(url, locks.stateDir)));
@@ -183,7 +183,7 @@ async function acquiring(
     let k8s: HoldApplyLockOptions['k8s'] = null;
     if (locks.lockFlag !== undefined && locks.lockFlag.trim() !== '') {
       const ref = requireK8sPlace(locks.lockFlag, '--lock', ['Lease', 'apply-lock']);
-      k8s = { ref, kubeConfig: (await import('../lease/k8s-lease.js')).loadKubeConfig() };
+      k8s = { ref, kubeConfig: (await import('../lease/k8s-lease.js')).loadKubeConfig(locks.env) };
     }
     const warn = (m: string) => o.stderr(`warning: ${m}\n`);
     const who = 'poolsync apply';
@@ -192,7 +192,7 @@ async function acquiring(
     );
     // `poolsync apply` records the inventory and the last-applied state, warnings as whole lines.
     const record: ApplyRecording = {
-      inventory: inventoryStore(cp, url, locks.stateDir, locks.sharedInventory),
+      inventory: inventoryStore(cp, url, { ...locks, shared: locks.sharedInventory }),
       lastApplied: lastAppliedPathFor(url, locks.stateDir),
       warn: ({ record, where, err }) =>
         o.stderr(

@@ -27,6 +27,7 @@ import { driftSince, type LastApplied, type RefreshReport } from '../plan/refres
 import type { PaceListener } from '../util/pacer.js';
 import { loadRepository, type FileAnalysis, type LoaderOptions } from '../manifests/index.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
+import type { Env } from '../util/env.js';
 
 /** How `poolsync plan` and `poolsync apply` reach the control plane they open (their flags). */
 export interface ControlPlaneAccess {
@@ -42,6 +43,8 @@ export interface ControlPlaneAccess {
   /** Told when the control plane throttles and when it stops (progress). */
   onPace?: PaceListener;
   apiKeyFile?: string;
+  /** The environment credentials and settings are read from (the CLI's `Io.env`). */
+  env: Env;
 }
 
 export type PlanSource =
@@ -146,7 +149,7 @@ async function acquired(input: PlanRunInput, source: AcquireSource): Promise<Pla
     // Closed as soon as the live state is read whole: a state of 100,000 objects is ~40 MB that
     // the plan itself never needs (one with some settings only stays open: the plan may need
     // every one, plan/fingerprint.ts). The inventory (what poolsync applied) is read with it.
-    const store = inventoryStore(cp, source.url, source.stateDir, source.sharedInventory);
+    const store = inventoryStore(cp, source.url, { ...source, shared: source.sharedInventory });
     const readLive: LiveReading = async (need) => {
       const live = await readLiveWithInventory(cp, store, need);
       if (live.default_queues_read === undefined) await close();
@@ -173,8 +176,9 @@ export function openOptions(
   connections: number | undefined,
   token: string | undefined,
 ) {
-  const { maxRetries, onPace, apiKeyFile } = access;
-  return { http: { connections: connections || undefined, maxRetries, onPace }, token, apiKeyFile };
+  const { maxRetries, onPace, apiKeyFile, env } = access;
+  const http = { connections: connections || undefined, maxRetries, onPace };
+  return { http, token, apiKeyFile, env };
 }
 
 /**

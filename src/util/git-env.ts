@@ -10,6 +10,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import type { Redactor } from './redact.js';
+import type { Env } from './env.js';
 
 export interface GitAuth {
   /** HTTPS token, sent as an `Authorization: Basic` header (never in the URL). */
@@ -29,7 +30,8 @@ export interface GitRemote {
   auth: GitAuth;
   /** Bound on each git command (default 2 minutes). */
   timeoutMs?: number;
-  env?: Record<string, string | undefined>;
+  /** The environment git's allow-listed variables (PASSTHROUGH_ENV) are taken from. */
+  env: Env;
 }
 
 /** Environment passed to git: a short allow-list, so a stray GIT_* or PAGER of the host cannot interfere. */
@@ -103,7 +105,7 @@ export async function checkoutClient(
   o: GitRemote & { dir: string },
 ): Promise<{ git: SimpleGit; env: Record<string, string> }> {
   await mkdir(o.dir, { recursive: true });
-  const env = gitEnvironment(o.repo, o.auth, o.env ?? process.env, o.dir);
+  const env = gitEnvironment(o.repo, o.auth, o.env, o.dir);
   const git = simpleGit({
     baseDir: o.dir,
     timeout: { block: o.timeoutMs ?? 120_000 },

@@ -20,10 +20,7 @@ export const LARGE_INPUT_BYTES = 4 * 1024 * 1024;
 const FLAG = '--heap-growing-percent';
 
 /** Whether node was given its own growing factor (then it is left alone). */
-export function growthGiven(
-  execArgv: readonly string[] = process.execArgv,
-  nodeOptions: string = process.env.NODE_OPTIONS ?? '',
-): boolean {
+export function growthGiven(execArgv: readonly string[], nodeOptions: string): boolean {
   const given = (a: string) => a.startsWith(FLAG) || a.startsWith('--heap_growing_percent');
   return execArgv.some(given) || nodeOptions.split(/\s+/).some(given);
 }
@@ -31,9 +28,16 @@ export function growthGiven(
 let threshold: number | null = null;
 let observer: PerformanceObserver | null = null;
 
-/** Caps the growth now (`fromBytes` 0) or from the first collection that finds the heap past it. */
-export function capHeapGrowthWhenLarge(fromBytes = LARGE_HEAP_BYTES): void {
-  if (growthGiven()) return;
+/**
+ * Caps the growth now (`fromBytes` 0) or from the first collection that finds the heap past it,
+ * unless node's flags (`execArgv`, NODE_OPTIONS) set their own factor.
+ */
+export function capHeapGrowthWhenLarge(
+  fromBytes: number,
+  execArgv: readonly string[],
+  nodeOptions: string,
+): void {
+  if (growthGiven(execArgv, nodeOptions)) return;
   threshold = fromBytes;
   const large = () => getHeapStatistics().used_heap_size >= fromBytes;
   if (large()) return void capHeapGrowthNow();

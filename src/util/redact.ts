@@ -5,6 +5,7 @@
  * values of the secret environment variables, and every secret read from a file (token files,
  * API keys, client secrets) as it is read.
  */
+import type { Env } from './env.js';
 
 /** `https://user:token@host/x` → `https://***@host/x`; also `user@` alone, which may hold a token. */
 export function scrubUrlUserinfo(text: string): string {
@@ -79,7 +80,7 @@ export function rememberSecret(value: string | null | undefined): void {
 }
 
 /** A Redactor of every secret known now (rebuilt only when one was added). */
-export function processRedactor(env: NodeJS.ProcessEnv = process.env): Redactor {
+export function processRedactor(env: Env): Redactor {
   const fromEnv = SECRET_ENV.map((k) => env[k]?.trim() ?? '');
   const envKey = fromEnv.join('\0');
   if (cached === null || cached.size !== remembered.size || cached.env !== envKey)

@@ -5,9 +5,10 @@
  */
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
+import type { Env } from './env.js';
 
 /** `<user cache>/poolsync/<sub>`, or null when there is no absolute home to put it in. */
-export function userCacheDir(sub: string, env: NodeJS.ProcessEnv = process.env): string | null {
+export function userCacheDir(sub: string, env: Env): string | null {
   return userDir('XDG_CACHE_HOME', '.cache', sub, env);
 }
 
@@ -16,16 +17,11 @@ export function userCacheDir(sub: string, env: NodeJS.ProcessEnv = process.env):
  * cache wipe and never be in a checkout (the inventory of Union and flyteadmin control planes,
  * src/apply/inventory.ts); null when there is no absolute home.
  */
-export function userStateDir(sub: string, env: NodeJS.ProcessEnv = process.env): string | null {
+export function userStateDir(sub: string, env: Env): string | null {
   return userDir('XDG_STATE_HOME', join('.local', 'state'), sub, env);
 }
 
-function userDir(
-  variable: string,
-  below: string,
-  sub: string,
-  env: NodeJS.ProcessEnv,
-): string | null {
+function userDir(variable: string, below: string, sub: string, env: Env): string | null {
   const xdg = env[variable];
   if (xdg !== undefined && isAbsolute(xdg)) return join(xdg, 'poolsync', sub);
   let home = env.HOME;

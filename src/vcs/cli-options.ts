@@ -6,6 +6,9 @@
  */
 import { simpleGit } from 'simple-git';
 import { UserError } from '../util/user-error.js';
+import type { Env } from '../util/env.js';
+import { appSlugOf } from './forges.js';
+import { rateLimitWait } from './http.js';
 import { githubEventPullRequest } from './base-environments.js';
 import type { CommentArgs } from './comment-options.js';
 import { publishPlan, type PublishResult } from './publish.js';
@@ -23,8 +26,6 @@ export interface CommentTarget extends PullRequestRef {
   /** The folder inside the Git repository ('' for its root): one comment per folder. */
   key: string;
 }
-
-type Env = Record<string, string | undefined>;
 
 const TOKEN_ENV: Record<Provider, string> = { github: 'GITHUB_TOKEN', gitlab: 'GITLAB_TOKEN' };
 
@@ -76,10 +77,7 @@ async function gitFacts(dir: string): Promise<{ head: string; prefix: string } |
 }
 
 /** Resolves flags, CI environment and Git into a complete target, or a UserError saying what is missing. */
-export async function resolveCommentTarget(
-  argv: CommentArgs,
-  env: Env = process.env,
-): Promise<CommentTarget> {
+export async function resolveCommentTarget(argv: CommentArgs, env: Env): Promise<CommentTarget> {
   const provider = argv.comment;
   if (provider !== 'github' && provider !== 'gitlab') {
     throw new UserError(`--comment must be github or gitlab, got ${JSON.stringify(provider)}.`);
@@ -118,6 +116,12 @@ export async function resolveCommentTarget(
       `--commit must be a commit SHA (hexadecimal), got ${JSON.stringify(commit)}.`,
     );
   }
+  let deadlineMs: number;
+  try {
+    deadlineMs = rateLimitWait(env);
+  } catch (err) {
+    throw new UserError((err as Error).message);
+  }
   return {
     provider,
     repository,
@@ -126,6 +130,8 @@ export async function resolveCommentTarget(
     commit,
     key: git?.prefix ?? '',
     token,
+    retry: { deadlineMs },
+    appSlug: appSlugOf(env),
   };
 }
 
@@ -136,7 +142,7 @@ export async function resolveCommentTarget(
 export async function publishFromCliArgs(
   argv: CommentArgs,
   outcome: PublishOutcome,
-  env: Env = process.env,
+  env: Env,
 ): Promise<PublishResult | null> {
   if (argv.comment === undefined) return null;
   const target = await resolveCommentTarget(argv, env);

@@ -30,6 +30,7 @@ import {
   type PullRequestRef,
   type StatusState,
 } from './types.js';
+import type { Env } from '../util/env.js';
 
 export const GITHUB_API_URL = 'https://api.github.com';
 export const GITLAB_API_URL = 'https://gitlab.com/api/v4';
@@ -114,7 +115,7 @@ export function createPullRequestApi(opts: PullRequestRef): PullRequestApi {
   const first = `${pr.comments}?per_page=100${github ? '' : '&sort=asc&order_by=created_at'}`;
   return {
     provider,
-    self: () => tokenIdentity(api, provider),
+    self: () => tokenIdentity(api, provider, opts.appSlug),
     async listComments() {
       const all = await listPages(api, first, `list the ${word}s of ${pr.name}`, (res) => {
         // GitLab's offset pagination names the next page; keyset pagination and GitHub only
@@ -296,10 +297,14 @@ function errorMessages(opts: ForgeRepository & { number?: number }): ErrorMapper
 const known = new Map<string, Promise<ForgeUser>>();
 
 /** The token's identity on the forge of `api`, asked once per process (a failure is asked again). */
-function tokenIdentity(api: ApiClient, provider: Provider): Promise<ForgeUser> {
+function tokenIdentity(
+  api: ApiClient,
+  provider: Provider,
+  appSlug: string | undefined,
+): Promise<ForgeUser> {
   let identity = known.get(api.tokenKey);
   if (!identity) {
-    identity = askIdentity(api, provider);
+    identity = askIdentity(api, provider, appSlug);
     known.set(api.tokenKey, identity);
     identity.catch(() => known.delete(api.tokenKey));
   }
@@ -313,7 +318,17 @@ export function sameUser(a: ForgeUser | null, b: ForgeUser): boolean {
   return a.login.toLowerCase() === b.login.toLowerCase();
 }
 
-async function askIdentity(api: ApiClient, provider: Provider): Promise<ForgeUser> {
+/** The GitHub App slug `env` names (ForgeRepository.appSlug); undefined when none. */
+export function appSlugOf(env: Env): string | undefined {
+  const slug = env.POOLSYNC_GITHUB_APP_SLUG?.trim();
+  return slug || (env.GITHUB_ACTIONS === 'true' ? 'github-actions' : undefined);
+}
+
+async function askIdentity(
+  api: ApiClient,
+  provider: Provider,
+  slug: string | undefined,
+): Promise<ForgeUser> {
   try {
     const user = (
       await api.call({ method: 'GET', path: '/user', operation: 'read who the token is' })
@@ -324,9 +339,6 @@ async function askIdentity(api: ApiClient, provider: Provider): Promise<ForgeUse
     const refused = err instanceof VcsApiError && err.status === 403 && err.retryAt === null;
     if (provider !== 'github' || !refused) throw err;
   }
-  const env = process.env;
-  const slug =
-    env.POOLSYNC_GITHUB_APP_SLUG?.trim() || (env.GITHUB_ACTIONS === 'true' ? 'github-actions' : '');
   if (!slug) {
     throw new VcsConfigError(
       "The GitHub token is an installation token (a GitHub App: GET /user is refused): set POOLSYNC_GITHUB_APP_SLUG to the app's slug, so poolsync knows its own comments (they are by <slug>[bot]).",

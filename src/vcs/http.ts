@@ -14,11 +14,12 @@ import { formatDuration, parseDuration } from '../util/duration.js';
 import { SYSTEM_CLOCK } from '../util/clock.js';
 import { CONNECT_FAILURE_CODES, CONNECTION_LOST_CODES, TRANSIENT_STATUS } from '../util/reach.js';
 import { VcsApiError, VcsConfigError, type ProviderName, type RetryTuning } from './types.js';
+import type { Env } from '../util/env.js';
 
 export const DEFAULT_RATE_LIMIT_WAIT_MS = 10 * 60_000;
 
 /** POOLSYNC_RATE_LIMIT_WAIT (`10m`, `1h`, `0s`): how long a forge call may wait for limits. */
-export function rateLimitWait(env: Record<string, string | undefined> = process.env): number {
+export function rateLimitWait(env: Env): number {
   const raw = env.POOLSYNC_RATE_LIMIT_WAIT?.trim();
   if (!raw) return DEFAULT_RATE_LIMIT_WAIT_MS;
   const ms = parseDuration(raw);
@@ -127,7 +128,7 @@ export class ApiClient {
       maxRetries: opts.retry?.maxRetries ?? 4,
       minDelayMs: opts.retry?.minDelayMs ?? 500,
       maxDelayMs: opts.retry?.maxDelayMs ?? 30_000,
-      deadlineMs: opts.retry?.deadlineMs ?? rateLimitWait(),
+      deadlineMs: opts.retry?.deadlineMs ?? DEFAULT_RATE_LIMIT_WAIT_MS,
       clock: opts.retry?.clock ?? SYSTEM_CLOCK,
     };
     this.tokenKey = `${this.baseUrl.href}\0${opts.secrets.join('\0')}`;

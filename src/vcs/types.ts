@@ -28,6 +28,11 @@ export interface ForgeRepository {
   /** From GITHUB_TOKEN / GITLAB_TOKEN; never logged, never in errors. */
   token: string;
   retry?: RetryTuning;
+  /**
+   * The GitHub App whose installation token `token` may be (its comments are by `<slug>[bot]`):
+   * POOLSYNC_GITHUB_APP_SLUG, else `github-actions` inside GitHub Actions (forges.ts appSlugOf).
+   */
+  appSlug?: string;
 }
 
 /** A pull request: its number (GitHub) or merge request iid (GitLab, the `!12` of the web UI). */

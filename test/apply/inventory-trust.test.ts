@@ -37,15 +37,17 @@ describe('the inventory of a control plane that cannot keep it', () => {
   it("lives in the user's state folder by default, never in the working folder", async () => {
     const work = tempFolder('poolsync-inv-work-');
     process.chdir(work);
-    const store = inventoryStore(union('acme'), URL);
+    const store = inventoryStore(union('acme'), URL, { env: process.env });
     expect(store.where.startsWith(join(process.env.XDG_STATE_HOME!, 'poolsync', 'inventory'))).toBe(
       true,
     );
     expect(await recordInventory(store, planOf(['Queue/q']), new Set())).toEqual(['Queue/q']);
-    expect((await inventoryStore(union('acme'), URL).read())?.addresses).toEqual(['Queue/q']);
+    expect(
+      (await inventoryStore(union('acme'), URL, { env: process.env }).read())?.addresses,
+    ).toEqual(['Queue/q']);
     // Under --state-dir when one is given.
     const given = tempFolder('poolsync-inv-state-');
-    expect(inventoryStore(union('acme'), URL, given).where).toMatch(
+    expect(inventoryStore(union('acme'), URL, { stateDir: given, env: process.env }).where).toMatch(
       new RegExp(`^${given}/inventory/[0-9a-f]{64}\\.json$`),
     );
   });
@@ -54,21 +56,23 @@ describe('the inventory of a control plane that cannot keep it', () => {
     const checkout = tempFolder('poolsync-inv-tarball-');
     process.chdir(checkout);
     const other = union('someone-else');
-    const key = /([0-9a-f]{64})\.json$/.exec(inventoryStore(other, URL).where)![1]!;
+    const key = /([0-9a-f]{64})\.json$/.exec(
+      inventoryStore(other, URL, { env: process.env }).where,
+    )![1]!;
     mkdirSync(join(checkout, '.poolsync', 'inventory'), { recursive: true });
     const planted = join(checkout, '.poolsync', 'inventory', `${key}.json`);
     writeFileSync(
       planted,
       JSON.stringify(record('union+https://acme.unionai.cloud', ['Queue/hand-made'])),
     );
-    await expect(inventoryStore(other, URL).read()).rejects.toThrow(
+    await expect(inventoryStore(other, URL, { env: process.env }).read()).rejects.toThrow(
       `found an inventory at ${planted}, where poolsync kept it before: it is no longer read from the working folder, which in CI is the checkout of the pull request being judged`,
     );
   });
 
   it('one recorded for another control plane is refused, naming both; nothing is planned from it', async () => {
     const state = tempFolder('poolsync-inv-copied-');
-    const store = inventoryStore(union('acme'), URL, state);
+    const store = inventoryStore(union('acme'), URL, { stateDir: state, env: process.env });
     mkdirSync(join(state, 'inventory'));
     writeFileSync(
       store.where,
@@ -97,14 +101,28 @@ describe('the inventory in a ConfigMap entry', () => {
   afterAll(() => kube.close());
 
   it('recorded for another control plane is refused', async () => {
-    const shared = { place: { namespace: 'poolsync', name: 'poolsync-inventory' }, kubeConfig: kc };
+    const shared = {
+      place: { namespace: 'poolsync', name: 'poolsync-inventory' },
+      kubeConfig: kc,
+      env: {},
+    };
     const state = tempFolder('poolsync-inv-cm-');
-    const acme = inventoryStore(union('acme'), URL, state, shared);
+    const acme = inventoryStore(union('acme'), URL, {
+      stateDir: state,
+      shared: shared,
+      env: process.env,
+    });
     await recordInventory(acme, planOf(['Queue/q']), new Set());
     const key = Object.keys(kube.configMaps.get('poolsync/poolsync-inventory')!.data!)[0]!;
     const cm = kube.configMaps.get('poolsync/poolsync-inventory')!;
     cm.data![key] = JSON.stringify(record('union+https://other.unionai.cloud', ['Queue/theirs']));
-    await expect(inventoryStore(union('acme'), URL, state, shared).read()).rejects.toThrow(
+    await expect(
+      inventoryStore(union('acme'), URL, {
+        stateDir: state,
+        shared: shared,
+        env: process.env,
+      }).read(),
+    ).rejects.toThrow(
       /^the inventory in ConfigMap poolsync\/poolsync-inventory names union union\+https:\/\/other\.unionai\.cloud/,
     );
   });

@@ -143,7 +143,7 @@ describe('apply', () => {
       const p = await plan();
       const output: string[] = [];
       const result = await executePlan(p, cp, {
-        runManual: flyteCliRunner(bin),
+        runManual: flyteCliRunner(bin, process.env),
         onEvent: (e) => {
           if (e.type === 'manual_output') output.push(`${e.stream}: ${e.line}`);
         },
@@ -178,7 +178,7 @@ describe('apply', () => {
     process.env.FAKE_FLYTE_FAIL = 'not logged in: run flyte login';
     try {
       const p = await plan();
-      const result = await executePlan(p, cp, { runManual: flyteCliRunner(bin) });
+      const result = await executePlan(p, cp, { runManual: flyteCliRunner(bin, process.env) });
       const pool = result.steps.find((s) => s.op === 'create_pool')!;
       expect(pool.status).toBe('failed');
       expect(pool.error).toMatchObject({ code: 'MANUAL_COMMAND_FAILED' });
@@ -218,7 +218,7 @@ describe('apply', () => {
       expect(disable.manual?.command).toBe('# disable cluster gpu-1 in the console');
       expect(isCliCommand(disable)).toBe(false);
       const result = await executePlan(r.plan, mixed, {
-        runManual: flyteCliRunner(bin),
+        runManual: flyteCliRunner(bin, process.env),
         canRunManual: isCliCommand,
       });
       const statusOf = (op: string) => result.steps.find((s) => s.op === op)?.status;
@@ -236,7 +236,7 @@ describe('apply', () => {
   it('--flyte-cli with a path that does not exist is a clear step failure', async () => {
     const p = await plan();
     const result = await executePlan(p, cp, {
-      runManual: flyteCliRunner(join(root, 'no-such-flyte')),
+      runManual: flyteCliRunner(join(root, 'no-such-flyte'), process.env),
     });
     const pool = result.steps.find((s) => s.op === 'create_pool')!;
     expect(pool.error?.message).toContain('no such program');

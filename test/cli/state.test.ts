@@ -32,6 +32,7 @@ async function applyFolder(dir: string, cpUrl: string, environment?: string): Pr
         url: cpUrl,
         stateDir: join(root, 'state'),
         sharedInventory: null,
+        env: {},
         lockFlag: undefined,
         lockTimeoutMs: 0,
         parallelism: 8,
@@ -153,6 +154,7 @@ describe('poolsync state forget', () => {
         stateDir: join(root, 'state'),
         sharedInventory: null,
         maxRetries: 0,
+        env: {},
       },
       desired: { kind: 'folder', dir: repo },
       environment: null,
@@ -169,7 +171,7 @@ describe('poolsync state forget', () => {
     try {
       expect((await cp.listQueues()).map((q) => q.name)).toContain('training');
       // `import` (export's adoption) takes it back: the mark goes.
-      const store = inventoryStore(cp, url, join(root, 'state'));
+      const store = inventoryStore(cp, url, { stateDir: join(root, 'state'), env: {} });
       await adoptIntoInventory(store, ['Queue/training']);
       expect((await store.read())!.forgotten).toBeUndefined();
     } finally {

@@ -519,7 +519,7 @@ describe('openControlPlane', () => {
     process.env.POOLSYNC_TOKEN = TOKEN;
     try {
       await expect(readCapabilities(await openControlPlane(server!.url))).rejects.toThrow();
-      const token = await resolveToken(undefined, server!.url);
+      const token = await resolveToken(undefined, server!.url, null, process.env);
       const cp = await openControlPlane(server!.url, { ...(token ? { token } : {}) });
       expect(await readCapabilities(cp)).toMatchObject({ drain: false });
       await cp.close();

@@ -13,41 +13,43 @@ const file = (name: string, text: string) => {
 afterEach(() => vi.unstubAllEnvs());
 const URL = 'https://cp.example.com';
 
+/** resolveToken under this process's environment (vi.stubEnv sets it). */
+const token = (file: string | undefined, url: string, environment: string | null = null) =>
+  resolveToken(file, url, environment, process.env);
+
 describe('resolveToken: --token-file > POOLSYNC_TOKEN_FILE > POOLSYNC_TOKEN', () => {
   it('reads the first line of --token-file, trimmed', async () => {
     vi.stubEnv('POOLSYNC_TOKEN', 'from-env');
-    expect(await resolveToken(file('a', 'from-flag-file\nignored\n'), URL)).toBe('from-flag-file');
+    expect(await token(file('a', 'from-flag-file\nignored\n'), URL)).toBe('from-flag-file');
   });
   it('falls back to the file named by POOLSYNC_TOKEN_FILE, then POOLSYNC_TOKEN', async () => {
     vi.stubEnv('POOLSYNC_TOKEN', 'from-env');
     vi.stubEnv('POOLSYNC_TOKEN_FILE', file('b', 'from-env-file\n'));
-    expect(await resolveToken(undefined, URL)).toBe('from-env-file');
+    expect(await token(undefined, URL)).toBe('from-env-file');
     vi.stubEnv('POOLSYNC_TOKEN_FILE', '');
-    expect(await resolveToken(undefined, URL)).toBe('from-env');
+    expect(await token(undefined, URL)).toBe('from-env');
     vi.stubEnv('POOLSYNC_TOKEN', '');
-    expect(await resolveToken(undefined, URL)).toBeUndefined();
+    expect(await token(undefined, URL)).toBeUndefined();
   });
   it('names a missing or empty file, never a token', async () => {
-    await expect(resolveToken(join(dir, 'missing'), URL)).rejects.toThrow(
+    await expect(token(join(dir, 'missing'), URL)).rejects.toThrow(
       /token file .*missing does not exist/,
     );
-    await expect(resolveToken(file('empty', '\n'), URL)).rejects.toThrow(
-      /token file .*empty is empty/,
-    );
+    await expect(token(file('empty', '\n'), URL)).rejects.toThrow(/token file .*empty is empty/);
   });
 });
 
 describe('a token file bound to its control plane (docs/security.md, "Environments")', () => {
   const bound = file('bound', 'endpoint: https://CP.example.com:443/\ntoken: bound-secret\n');
   it('goes to that control plane, under any spelling of it, and nowhere else', async () => {
-    expect(await resolveToken(bound, URL)).toBe('bound-secret');
-    expect(await resolveToken(bound, 'https://cp.example.com/.', 'prod')).toBe('bound-secret');
+    expect(await token(bound, URL)).toBe('bound-secret');
+    expect(await token(bound, 'https://cp.example.com/.', 'prod')).toBe('bound-secret');
     for (const elsewhere of [
       'https://catcher.example.com',
       'http://cp.example.com',
       'https://cp.example.com:8443',
     ])
-      await expect(resolveToken(bound, elsewhere)).rejects.toThrow(
+      await expect(token(bound, elsewhere)).rejects.toThrow(
         /^the token file .*bound is for the control plane https:\/\/cp\.example\.com, not .*: nothing was sent/,
       );
   });
@@ -55,15 +57,15 @@ describe('a token file bound to its control plane (docs/security.md, "Environmen
     vi.stubEnv('POOLSYNC_TOKEN', 'from-env');
     vi.stubEnv('POOLSYNC_TOKEN_FILE', bound);
     const plain = file('plain', 'plain-secret\n');
-    await expect(resolveToken(plain, URL, 'prod')).rejects.toThrow(
+    await expect(token(plain, URL, 'prod')).rejects.toThrow(
       `environment prod: the token file ${plain} does not name its control plane, so nothing was sent to https://cp.example.com`,
     );
-    expect(await resolveToken(undefined, URL, 'prod')).toBeUndefined();
-    expect(await resolveToken(undefined, URL)).toBe('bound-secret');
+    expect(await token(undefined, URL, 'prod')).toBeUndefined();
+    expect(await token(undefined, URL)).toBe('bound-secret');
   });
   it("is read only for poolsync's REST API; a bound file without a token is refused", async () => {
-    expect(await resolveToken(bound, 'union+https://cp.example.com')).toBeUndefined();
-    await expect(resolveToken(file('notoken', 'endpoint: https://x\n'), URL)).rejects.toThrow(
+    expect(await token(bound, 'union+https://cp.example.com')).toBeUndefined();
+    await expect(token(file('notoken', 'endpoint: https://x\n'), URL)).rejects.toThrow(
       /token file .*notoken has no token: line/,
     );
   });

@@ -86,7 +86,14 @@ describe.skipIf(!existsSync(BACKEND))('GitSource over HTTPS-style auth (smart HT
       sshKnownHostsFile: null,
     };
     const checkoutDir = join(tempDir(), 'co');
-    const src = new GitSource({ repo: url, branch: 'main', path: '.', auth, checkoutDir });
+    const src = new GitSource({
+      repo: url,
+      branch: 'main',
+      path: '.',
+      auth,
+      checkoutDir,
+      env: process.env,
+    });
     expect((await src.sync()).commit).toBe(c1);
     expect(seen.length).toBeGreaterThan(0);
     expect(seen.every((r) => !r.url.includes(TOKEN))).toBe(true);
@@ -105,6 +112,7 @@ describe.skipIf(!existsSync(BACKEND))('GitSource over HTTPS-style auth (smart HT
     const base = await gitHttpServer(dirname(repo.bare), []);
     const wrong = 'ghp_wrongToken_000000000000';
     const src = new GitSource({
+      env: process.env,
       repo: `${base}/remote.git`,
       branch: 'main',
       path: '.',

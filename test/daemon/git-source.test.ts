@@ -19,6 +19,7 @@ describe('GitSource', () => {
     cleanup.add(() => repo.cleanup());
     const c1 = repo.commit({ 'pools/a.yaml': 'one\n' });
     const src = new GitSource({
+      env: process.env,
       repo: repo.bare,
       branch: 'main',
       path: 'pools',
@@ -42,6 +43,7 @@ describe('GitSource', () => {
     const c1 = repo.commit({ 'a.yaml': 'base\n' });
     repo.commit({ 'a.yaml': 'bad\n', 'junk.yaml': 'x\n' });
     const src = new GitSource({
+      env: process.env,
       repo: repo.bare,
       branch: 'main',
       path: '.',
@@ -67,6 +69,7 @@ describe('GitSource', () => {
     repo.commit({ 'a.yaml': 'x\n' });
     const checkoutDir = join(tempDir(), 'co');
     const ok = new GitSource({
+      env: process.env,
       repo: repo.bare,
       branch: 'main',
       path: '.',
@@ -86,6 +89,7 @@ describe('GitSource', () => {
     cleanup.add(() => repo.cleanup());
     repo.commit({ 'a.yaml': 'x\n' });
     const src = new GitSource({
+      env: process.env,
       repo: repo.bare,
       branch: 'nope',
       path: '.',
@@ -98,6 +102,7 @@ describe('GitSource', () => {
   it('an HTTPS token never appears in errors, and URL userinfo is scrubbed', async () => {
     const token = 'ghp_SuperSecretToken123456';
     const src = new GitSource({
+      env: process.env,
       repo: 'http://someone@127.0.0.1:1/org/repo.git',
       branch: 'main',
       path: '.',
@@ -122,6 +127,7 @@ describe.skipIf(!existsSync('/usr/bin/ssh'))('GitSource over SSH', () => {
     const key = join(dir, 'id_test');
     writeFileSync(key, 'not really a key\n', { mode: 0o600 });
     const src = new GitSource({
+      env: process.env,
       repo: 'ssh://git@127.0.0.1:1/acme/pools.git',
       branch: 'main',
       path: '.',

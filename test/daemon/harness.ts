@@ -98,6 +98,8 @@ async function launch(
     },
   });
   const daemon = await startDaemon(config, {
+    // What the daemon's command passes: the process's environment (git's PATH) with the test's.
+    env: { ...process.env, ...opts.env },
     logger: pino({ level: opts.logLevel ?? 'debug' }, sink),
     ...(cp === null ? {} : { controlPlane: cp }),
     ...opts.deps,

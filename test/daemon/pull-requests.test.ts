@@ -90,7 +90,6 @@ describe('pullRequestHandlerForDaemon', () => {
           },
         ],
         logger,
-        undefined,
         env,
       );
     expect(handlerFor(config({}), {})).toBeNull();

@@ -111,6 +111,7 @@ describe('examples/three-backends', () => {
       },
     });
     const daemon: RunningDaemon = await startDaemon(config, {
+      env: process.env,
       logger: pino({ level: 'info' }, new Writable({ write: (_c, _e, cb) => cb() })),
     });
     try {

@@ -51,7 +51,7 @@ cpSync('examples/config-repo', repo, { recursive: true });
 /** The plan of the example against the state as it is now. */
 async function planNow(): Promise<Plan> {
   const made = await planRun({
-    source: { kind: 'acquire', url, stateDir: dir, sharedInventory: null, maxRetries: 0 },
+    source: { kind: 'acquire', url, stateDir: dir, sharedInventory: null, maxRetries: 0, env: {} },
     desired: { kind: 'folder', dir: repo },
     commit: null,
     environment: null,
@@ -84,6 +84,7 @@ async function cliRefusal(plan: Plan): Promise<Staleness> {
         url,
         stateDir: dir,
         sharedInventory: null,
+        env: {},
         lockFlag: undefined,
         lockTimeoutMs: 0,
         parallelism: 1,
@@ -188,7 +189,11 @@ describe('a stale plan', () => {
 async function readNow(need?: SettingsNeed) {
   const cp = await EmbeddedControlPlane.open({ path: statePath, readOnly: true });
   try {
-    return await readLiveWithInventory(cp, inventoryStore(cp, url, dir), need);
+    return await readLiveWithInventory(
+      cp,
+      inventoryStore(cp, url, { stateDir: dir, env: {} }),
+      need,
+    );
   } finally {
     await cp.close();
   }

@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { forgeTargetFromRemote } from '../../src/daemon/pull-requests.js';
 import { commentMarker } from '../../src/vcs/comment.js';
-import { createPullRequestApi, normalizeGitHubApiUrl } from '../../src/vcs/forges.js';
+import { appSlugOf, createPullRequestApi, normalizeGitHubApiUrl } from '../../src/vcs/forges.js';
 import { publishPlan } from '../../src/vcs/publish.js';
 import { VcsApiError, VcsConfigError, type PublishOutcome } from '../../src/vcs/types.js';
 import { fakeClock } from './fake-clock.js';
@@ -327,14 +327,11 @@ describe("poolsync's own comment (issue 47)", () => {
     expect(outside).toBeInstanceOf(VcsConfigError);
     expect((outside as Error).message).toMatch(/installation token.*POOLSYNC_GITHUB_APP_SLUG/);
 
-    vi.stubEnv('GITHUB_ACTIONS', 'true');
-    try {
-      expect((await publish({ token })).comment).toBe('created');
-      forge.seed('github:acme/cfg#8', [{ body: `${commentMarker()}\nold`, author: bot }]);
-      expect((await publish({ token, number: 8 })).comment).toBe('updated');
-    } finally {
-      vi.unstubAllEnvs();
-    }
+    // Inside Actions (appSlugOf: GITHUB_ACTIONS=true).
+    const appSlug = appSlugOf({ GITHUB_ACTIONS: 'true' });
+    expect((await publish({ token, appSlug })).comment).toBe('created');
+    forge.seed('github:acme/cfg#8', [{ body: `${commentMarker()}\nold`, author: bot }]);
+    expect((await publish({ token, appSlug, number: 8 })).comment).toBe('updated');
     // /user was asked once for this token and API: the identity is the process's.
     const asked = forge.requests.filter(
       (q) => q.url === '/api/v3/user' && q.headers.authorization === `Bearer ${token}`,
@@ -349,15 +346,11 @@ describe("poolsync's own comment (issue 47)", () => {
       type: 'Bot',
       installation: true,
     });
-    vi.stubEnv('POOLSYNC_GITHUB_APP_SLUG', 'other-app');
-    try {
-      const err = await publish({ token }).catch((e: unknown) => e);
-      expect((err as Error).message).toMatch(
-        /posted as acme-poolsync\[bot\], not as other-app\[bot\]/,
-      );
-    } finally {
-      vi.unstubAllEnvs();
-    }
+    const appSlug = appSlugOf({ POOLSYNC_GITHUB_APP_SLUG: 'other-app', GITHUB_ACTIONS: 'true' });
+    const err = await publish({ token, appSlug }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(
+      /posted as acme-poolsync\[bot\], not as other-app\[bot\]/,
+    );
   });
 });
 

@@ -118,7 +118,7 @@ function handlerFor(over: Partial<PullRequestHandlerOptions> = {}) {
     apiUrl: forge.url,
     repository: 'acme/cfg',
     token: forge.token,
-    git: { repo: origin, workDir: join(root, 'pr-work') },
+    git: { repo: origin, workDir: join(root, 'pr-work'), env: process.env },
     path: 'pools',
     plan: (dir, commit) =>
       planOutcome({ dir, commit, readLive: () => readLiveState(cp), repoPath: 'pools' }),
@@ -203,7 +203,7 @@ describe('pull-request handler (daemon path), end to end with a real Git reposit
 
   it('a head that cannot be fetched gives an error comment and status, without credentials', async () => {
     const handle = handlerFor({
-      git: { repo: origin, workDir: join(root, 'pr-work') },
+      git: { repo: origin, workDir: join(root, 'pr-work'), env: process.env },
     });
     await handle(event({ headSha: 'f'.repeat(40) }));
     const c = forge.list('github:acme/cfg#7')[0]!;

@@ -103,6 +103,7 @@ export async function apply(
         onPace: (e) => out(paceLine(e)),
         tokenFile: to.tokenFile,
         apiKeyFile: to.apiKeyFile,
+        env: io.env,
         open,
       },
       // What a person sees and answers: the plan, the confirmation, progress, the result.
@@ -126,7 +127,8 @@ export async function apply(
           parallelism,
           waitTimeoutMs,
           onEvent: progressPrinter(out, colors),
-          runManual: flyteCli === undefined ? undefined : flyteCliRunner(flyteCli, cp.manual),
+          runManual:
+            flyteCli === undefined ? undefined : flyteCliRunner(flyteCli, io.env, cp.manual),
           canRunManual: isCliCommand,
         }),
       executed: (_plan, result) => {

@@ -110,6 +110,7 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
     : null;
   const daemon = await startDaemon(config, {
     logger,
+    env: io.env,
     notifier:
       said && notifier
         ? { notify: (e: NotifyEvent) => (said.notify(e), notifier.notify(e)) }

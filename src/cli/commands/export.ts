@@ -61,7 +61,7 @@ export async function exportTo(args: Args<'export'>, io: Io): Promise<number> {
   // --env: the environment's control plane and credentials (docs/environments.md).
   const target = await oneTarget(null, args, 'export', io.env);
   if (args.dir.trim() === '') throw new UserError('--dir is empty: name the folder to write into');
-  const cp = await openToRead(target);
+  const cp = await openToRead(target, io.env);
   // The live state as manifests under --dir, and the objects adopted into the inventory.
   try {
     const live = await readLiveState(cp);
@@ -119,8 +119,8 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
     );
   await requireFolder(args.dir);
   await refuseIfDeclared(args.dir, args.address);
-  const token = await resolveToken(args['token-file'], url, null);
-  const cp = await openControlPlane(url, { token });
+  const token = await resolveToken(args['token-file'], url, null, io.env);
+  const cp = await openControlPlane(url, { token, env: io.env });
   try {
     const file = manifestOf(await readLiveState(cp), args.address);
     checkExportedPath(file.path);
@@ -233,7 +233,7 @@ export async function adopt(
 ): Promise<void> {
   if (addresses.length === 0) return;
   const shared = sharedInventoryOf(args, io.env);
-  const store = inventoryStore(cp, url, args['state-dir'], shared);
+  const store = inventoryStore(cp, url, { stateDir: args['state-dir'], shared, env: io.env });
   try {
     const added = await adoptIntoInventory(store, addresses);
     io.stdout.write(
@@ -426,10 +426,14 @@ async function withState(
 ): Promise<number> {
   await requireFolder(args.dir);
   const target = await oneTarget(args.dir, args, 'state', io.env);
-  const cp = await openToRead(target, args['max-retries']);
+  const cp = await openToRead(target, io.env, args['max-retries']);
   try {
     const shared = sharedInventoryOf(args, io.env);
-    const store = inventoryStore(cp, target.url, args['state-dir'], shared);
+    const store = inventoryStore(cp, target.url, {
+      stateDir: args['state-dir'],
+      shared,
+      env: io.env,
+    });
     const [live, record] = await Promise.all([readLiveState(cp), store.read()]);
     return await fn({ target, cp, store, record, live: withInventory(live, record) });
   } finally {

@@ -198,7 +198,7 @@ async function planOf(
 ): Promise<{ result: PlanOutcome; key: PlanKey | undefined; commit: string | null }> {
   const note = await requireConfigFolder(args.dir);
   if (note !== null) io.stderr.write(note);
-  const source = await acquire(args, target);
+  const source = await acquire(args, target, io.env);
   // The JSON plan is a plan file: sealed (render/plan-file.ts), with the key when one is set.
   const key: PlanKey | undefined =
     args.out !== undefined || args.output === 'json' ? await resolvePlanKey(io.env) : undefined;
@@ -226,12 +226,12 @@ async function planOf(
  * The control plane a plan reads (only), with the target's credentials: the Union API key of
  * --api-key-file too.
  */
-async function acquire(args: PlanOptions, target: EnvTarget) {
+async function acquire(args: PlanOptions, target: EnvTarget, env: Io['env']) {
   const { url, tokenFile, apiKeyFile, name } = target;
-  const token = await resolveToken(tokenFile, url, name);
+  const token = await resolveToken(tokenFile, url, name, env);
   const { 'state-dir': stateDir, 'max-retries': maxRetries } = args;
   const kind = 'acquire' as const;
-  return { kind, url, stateDir, sharedInventory: null, maxRetries, token, apiKeyFile };
+  return { kind, url, stateDir, sharedInventory: null, maxRetries, token, apiKeyFile, env };
 }
 
 /** `--refresh-only`: drift since the last apply; exit 2 with --detailed-exitcode when there is some. */
@@ -239,7 +239,7 @@ async function refreshOnly(args: PlanOptions, target: EnvTarget, io: Io): Promis
   const { lastAppliedPathFor, readLastApplied } = await import('../../apply/last-applied.js');
   const render = await import('../../render/refresh.js');
   const last = await readLastApplied(lastAppliedPathFor(target.url, args['state-dir']));
-  const report = await refreshRun(await acquire(args, target), last);
+  const report = await refreshRun(await acquire(args, target, io.env), last);
   io.stdout.write(
     args.output === 'json'
       ? render.renderRefreshJson(report)

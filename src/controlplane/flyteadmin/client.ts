@@ -57,6 +57,7 @@ import { rememberSecret } from '../../util/redact.js';
 import { checkBound, parseSecretFile } from '../../util/bound-secret.js';
 import { type ClientCredentials, discover, type OAuthHttp, TokenSource } from '../oauth.js';
 import { load } from '../../util/js-yaml.js';
+import type { Env } from '../../util/env.js';
 
 export interface FlyteadminOptions extends ClientTuning {
   /** OAuth2 client credentials; null or absent: no auth (flyteadmin with useAuth off). */
@@ -65,7 +66,7 @@ export interface FlyteadminOptions extends ClientTuning {
   org?: string | undefined;
   /** Where flyteadmin's cluster configuration is read from (null or absent: not read). */
   clustersConfigMap?: K8sPlace | null | undefined;
-  /** The Kubernetes credentials for it (default: in-cluster service account or KUBECONFIG). */
+  /** The Kubernetes credentials for it (openFlyteadmin: from its environment's KUBECONFIG; default none). */
   kubeConfig?: (() => Promise<KubeConfig>) | undefined;
 }
 
@@ -132,7 +133,8 @@ export class FlyteadminControlPlane implements ControlPlane {
     this.attributes = new FlyteadminAttributes(this.http, this.org);
     this.clustersConfigMap = opts.clustersConfigMap ?? null;
     this.kubeConfig =
-      opts.kubeConfig ?? (async () => (await import('../../lease/k8s-lease.js')).loadKubeConfig());
+      opts.kubeConfig ??
+      (async () => (await import('../../lease/k8s-lease.js')).loadKubeConfig({}));
   }
 
   get url(): string {
@@ -219,20 +221,21 @@ export async function openFlyteadmin(url: string, opts: OpenOptions): Promise<Co
     throw new UserError(
       `control plane "${url}": use flyteadmin+https://HOST (or flyteadmin+http:// for a local flyteadmin)`,
     );
+  const env = opts.env ?? {};
   const params = parsed.searchParams;
   const unknown = [...params.keys()].filter((k) => k !== 'org' && k !== 'clusters-configmap');
   if (unknown.length > 0)
     throw new UserError(
       `control plane "${url}": unknown parameter ${unknown.map((k) => `"${k}"`).join(', ')}; a flyteadmin+ URL takes org=ORG and clusters-configmap=NAMESPACE/NAME`,
     );
-  const org = params.get('org') ?? process.env.POOLSYNC_FLYTE_ORG ?? '';
-  const configMap =
-    params.get('clusters-configmap') ?? process.env.POOLSYNC_FLYTE_CLUSTERS_CONFIGMAP ?? '';
+  const org = params.get('org') ?? env.POOLSYNC_FLYTE_ORG ?? '';
+  const configMap = params.get('clusters-configmap') ?? env.POOLSYNC_FLYTE_CLUSTERS_CONFIGMAP ?? '';
   parsed.search = '';
   return new FlyteadminControlPlane(parsed.toString(), {
     ...opts.http,
-    credentials: await credentialsFromEnv(url),
+    credentials: await credentialsFromEnv(url, env),
     org: org.trim(),
+    kubeConfig: async () => (await import('../../lease/k8s-lease.js')).loadKubeConfig(env),
     clustersConfigMap:
       configMap.trim() === '' ? null : parseConfigMapRef(configMap, 'clusters-configmap'),
   });
@@ -470,10 +473,7 @@ export async function listDomains(http: JsonHttp): Promise<string[] | null> {
  * flyteadmin (`endpoint:` and `secret:` lines, util/bound-secret.ts) is refused for any other
  * `url`, before discovery asks it for a token endpoint.
  */
-export async function credentialsFromEnv(
-  url: string,
-  env: Record<string, string | undefined> = process.env,
-): Promise<ClientCredentials | null> {
+export async function credentialsFromEnv(url: string, env: Env): Promise<ClientCredentials | null> {
   const clientId = env.POOLSYNC_FLYTE_CLIENT_ID?.trim() ?? '';
   const file = env.POOLSYNC_FLYTE_CLIENT_SECRET_FILE?.trim() ?? '';
   let secret = env.POOLSYNC_FLYTE_CLIENT_SECRET?.trim() ?? '';

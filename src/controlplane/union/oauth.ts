@@ -16,6 +16,7 @@ import { ControlPlaneError } from '../errors.js';
 import { readUserFile, SECRET_FILE_BYTES } from '../../util/safe-file.js';
 import { UserError } from '../../util/user-error.js';
 import { rememberSecret } from '../../util/redact.js';
+import type { Env } from '../../util/env.js';
 
 const SERVICE = 'Union';
 
@@ -160,15 +161,15 @@ export function parseApiKey(
  * The key from --api-key-file, else the file named by env POOLSYNC_UNION_API_KEY_FILE, else env
  * POOLSYNC_UNION_API_KEY; a clear error when none.
  */
-export async function resolveApiKey(flagFile: string | undefined): Promise<UnionApiKey> {
-  const file = flagFile || process.env[API_KEY_FILE_ENV]?.trim();
+export async function resolveApiKey(flagFile: string | undefined, vars: Env): Promise<UnionApiKey> {
+  const file = flagFile || vars[API_KEY_FILE_ENV]?.trim();
   if (file) {
     const text = (
       await readUserFile(file, { maxBytes: SECRET_FILE_BYTES, what: '--api-key-file' })
     ).toString('utf8');
     return parseApiKey(text.split(/\r?\n/)[0] ?? '', file, { file });
   }
-  const env = process.env[API_KEY_ENV];
+  const env = vars[API_KEY_ENV];
   if (env && env.trim() !== '') return parseApiKey(env, API_KEY_ENV, { env: API_KEY_ENV });
   throw new UserError(
     `a union+ control plane needs a Union API key: set ${API_KEY_ENV} (or ${API_KEY_FILE_ENV}) or pass --api-key-file FILE (${FORMAT})`,

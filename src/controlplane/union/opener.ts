@@ -13,6 +13,6 @@ export const unionOpener: BackendOpener = {
   matches: (url) => /^union\+https?:\/\//.test(url),
   async open(url, opts) {
     const { openUnion } = await import('./union.js');
-    return openUnion(url, opts.apiKeyFile, opts.http);
+    return openUnion(url, opts.apiKeyFile, opts.env ?? {}, opts.http);
   },
 };

@@ -28,6 +28,7 @@ import { Pacer } from '../../util/pacer.js';
 import { Reach } from '../../util/reach.js';
 import { DEFAULT_RETRY } from '../../util/backoff.js';
 import { UserError } from '../../util/user-error.js';
+import type { Env } from '../../util/env.js';
 import { type ClientTuning, retryPolicy } from '../opener.js';
 import { isLoopback } from '../oauth.js';
 import { discover, resolveApiKey, unionTokens } from './oauth.js';
@@ -164,10 +165,11 @@ function parseUnionUrl(url: string) {
 export async function openUnion(
   url: string,
   apiKeyFile: string | undefined,
+  env: Env,
   tuning: ClientTuning = {},
 ): Promise<UnionControlPlane> {
   const { baseUrl, host, protocol } = parseUnionUrl(url);
-  const key = await resolveApiKey(apiKeyFile);
+  const key = await resolveApiKey(apiKeyFile, env);
   if (key.endpoint.toLowerCase() !== host.toLowerCase()) {
     throw new UserError(
       `the Union API key was issued for ${key.endpoint}, but the control plane is ${host}: use --control-plane union+https://${key.endpoint} or the key of ${host}`,

@@ -49,6 +49,8 @@ export interface Pipeline {
   inventoryOf?(cp: ControlPlane): InventoryStore;
   /** The unit's reuse of plans (src/incremental/plan-reuse.ts); absent: every run plans anew. */
   plans?: PlanReuse;
+  /** A commit's manifests are loaded again on every run (POOLSYNC_CACHE_OFF=loaded). */
+  reloadEveryRun?: boolean;
 }
 
 /**

@@ -21,7 +21,6 @@ import { readCapabilities } from '../../controlplane/types.js';
 import type { LoadResult } from '../../manifests/types.js';
 import type { DesiredState } from '../../model/desired.js';
 import type { DaemonStatus, RenderedFileStatus, StatusError } from '../status.js';
-import { off } from '../../incremental/off.js';
 
 const GIT_ONLY = new Set<TriggerReason>(['poll', 'retry', 'webhook']);
 /** Outcomes that a re-run of the same commit would only repeat (drift is the drift timer's job). */
@@ -98,7 +97,8 @@ export async function loadStage(
   let remember: Partial<RunMemory> = {};
   let load: LoadResult | null = null;
   if (!existsSync(dir)) load = null;
-  else if (!off('loaded') && commit !== null && loaded?.commit === commit) load = loaded.result;
+  else if (!ctx.o.pipeline.reloadEveryRun && commit !== null && loaded?.commit === commit)
+    load = loaded.result;
   else {
     // The checkout is the boundary: a --path that is (or sits under) a link is refused.
     load = await ctx.o.pipeline.loadRepository(dir, { commit, root });
