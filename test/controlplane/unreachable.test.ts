@@ -39,7 +39,9 @@ describe('an unreachable control plane', () => {
     );
     try {
       const before = timers();
-      const cp = await openControlPlane(url(port), { readOnly: true }).catch((e: Error) => e);
+      const cp = await openControlPlane(url(port), { readOnly: true, env: process.env }).catch(
+        (e: Error) => e,
+      );
       if (cp instanceof Error) {
         // Union discovers its OAuth2 endpoints when it opens: that is the call that fails.
         expect(cp.message).toMatch(/nothing accepts connections at http:\/\/127\.0\.0\.1/);

@@ -34,18 +34,13 @@ export interface CliResult {
   stderr: string;
 }
 
-let running: {
-  env: NodeJS.ProcessEnv;
-  cwd: string;
-  count: number;
-  saved: { env: NodeJS.ProcessEnv; cwd: string };
-} | null = null;
+let running: { cwd: string; count: number; saved: string } | null = null;
 
 /**
  * `poolsync ARGS` run in this process (src/cli/run.ts's main on a memoryIo): `env` is the whole
- * environment, given to the command as its Io's and, while it runs, as process.env (the layers
- * under the CLI read their credentials and folders there); `cwd` its working folder while it
- * runs. Runs at once share one environment and one folder.
+ * environment the command is given (its Io's; nothing below the CLI reads the process's,
+ * test/layout/process-env.test.ts), `cwd` its working folder while it runs: runs at once need
+ * one folder.
  */
 export async function runInProcess(
   args: string[],
@@ -53,12 +48,11 @@ export async function runInProcess(
   cwd: string = process.cwd(),
 ): Promise<CliResult> {
   const { main } = await import('../../src/cli/run.js');
-  if (running && (running.cwd !== cwd || (running.env !== env && !sameEnv(running.env, env))))
-    throw new Error('poolsync runs in this process at once need one environment and folder');
+  if (running && running.cwd !== cwd)
+    throw new Error('poolsync runs in this process at once need one working folder');
   if (running) running.count++;
   else {
-    running = { env, cwd, count: 1, saved: { env: { ...process.env }, cwd: process.cwd() } };
-    replaceEnv(env);
+    running = { cwd, count: 1, saved: process.cwd() };
     process.chdir(cwd);
   }
   const io = memoryIo(env);
@@ -66,19 +60,8 @@ export async function runInProcess(
     return { code: await main(args, io), stdout: io.out(), stderr: io.err() };
   } finally {
     if (--running.count === 0) {
-      replaceEnv(running.saved.env);
-      process.chdir(running.saved.cwd);
+      process.chdir(running.saved);
       running = null;
     }
   }
-}
-
-function sameEnv(a: NodeJS.ProcessEnv, b: NodeJS.ProcessEnv): boolean {
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  return [...keys].every((k) => a[k] === b[k]);
-}
-
-function replaceEnv(env: NodeJS.ProcessEnv): void {
-  for (const k of Object.keys(process.env)) if (env[k] === undefined) delete process.env[k];
-  for (const [k, v] of Object.entries(env)) if (v !== undefined) process.env[k] = v;
 }

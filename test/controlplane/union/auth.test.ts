@@ -226,7 +226,9 @@ describe('OAuth2 discovery', () => {
     const host = new URL(server.url).host;
     process.env.POOLSYNC_UNION_API_KEY = apiKey(host);
     try {
-      const err = (await failure(openControlPlane(`union+http://${host}`))) as ControlPlaneError;
+      const err = (await failure(
+        openControlPlane(`union+http://${host}`, { env: process.env }),
+      )) as ControlPlaneError;
       expect(err).toBeInstanceOf(ControlPlaneError);
       expect(err.code).toBe('UNAUTHENTICATED');
       expect(err.message).toContain(`GET http://${host}/.well-known/oauth-authorization-server`);

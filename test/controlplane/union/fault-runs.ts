@@ -37,6 +37,7 @@ async function open(url: string, host: string): Promise<ControlPlane> {
   process.env.POOLSYNC_UNION_API_KEY = apiKey(host);
   try {
     return await openControlPlane(url, {
+      env: process.env,
       http: { maxRetries: 6, minRetryDelayMs: 2, maxRetryDelayMs: 20 },
     });
   } finally {

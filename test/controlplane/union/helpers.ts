@@ -105,17 +105,11 @@ export async function openUnion(
   key = apiKey(s.host),
   tuning: { pageSize?: number } = {},
 ): Promise<UnionControlPlane> {
-  const before = process.env.POOLSYNC_UNION_API_KEY;
-  process.env.POOLSYNC_UNION_API_KEY = key;
-  try {
-    const cp: ControlPlane = await openControlPlane(s.url(protocol), {
-      http: { maxRetries: 4, minRetryDelayMs: 5, maxRetryDelayMs: 20, ...tuning },
-    });
-    return cp as UnionControlPlane;
-  } finally {
-    if (before === undefined) delete process.env.POOLSYNC_UNION_API_KEY;
-    else process.env.POOLSYNC_UNION_API_KEY = before;
-  }
+  const cp: ControlPlane = await openControlPlane(s.url(protocol), {
+    http: { maxRetries: 4, minRetryDelayMs: 5, maxRetryDelayMs: 20, ...tuning },
+    env: { POOLSYNC_UNION_API_KEY: key },
+  });
+  return cp as UnionControlPlane;
 }
 
 /** stderr less apply's warning that this backend has no apply lock of its own (apply-lock.ts). */

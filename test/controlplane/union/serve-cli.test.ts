@@ -45,7 +45,9 @@ describe('control-plane serve --oauth-client-file', () => {
     );
     try {
       for (const suffix of ['', '?protocol=grpc']) {
-        const cp = (await openControlPlane(`union+${url}${suffix}`)) as UnionControlPlane;
+        const cp = (await openControlPlane(`union+${url}${suffix}`, {
+          env: process.env,
+        })) as UnionControlPlane;
         expect((await cp.queues.listQueues()).map((q) => q.name)).toEqual(['default']);
         await cp.close();
       }

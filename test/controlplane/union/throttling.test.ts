@@ -73,6 +73,7 @@ it('obeys RESOURCE_EXHAUSTED with a delay: no call before it, fewer calls at onc
   let cp: ControlPlane;
   try {
     cp = await openControlPlane(s.url('connect'), {
+      env: process.env,
       http: {
         connections: 8,
         onPace: (e) => events.push(e),
