@@ -19,6 +19,7 @@ import { rememberSecret } from '../util/redact.js';
 import { refuseUrlCredentials } from '../util/url-credentials.js';
 import { inventoryPlace, requireK8sPlace, type K8sPlace } from '../util/k8s-place.js';
 import type { LeaseRef, LeaseTiming } from '../lease/k8s-lease.js';
+import { termTimings } from '../lease/leader-elector.js';
 import { OPTIONS, parseListen, type ApplyPolicy, type LogFormat } from './config-options.js';
 
 export type SourceConfig =
@@ -385,10 +386,10 @@ function leaderElection(r: Readers, env: ConfigInput['env']): LeaderElectionConf
   const leaseDurationMs = duration('leader-election-lease-duration', 1000);
   const renewDeadlineMs = duration('leader-election-renew-deadline', 100);
   const retryPeriodMs = duration('leader-election-retry-period', 50);
-  // controller-runtime's constraint: a leader must give up before the others may take over.
-  if (!(renewDeadlineMs < leaseDurationMs) || !(retryPeriodMs < renewDeadlineMs)) {
+  // A leader's calls must have ended before the others may take over (termTimings).
+  if ('problem' in termTimings({ leaseDurationMs, renewDeadlineMs, retryPeriodMs })) {
     throw new UserError(
-      `--leader-election-retry-period (${retryPeriodMs}ms) < --leader-election-renew-deadline (${renewDeadlineMs}ms) < --leader-election-lease-duration (${leaseDurationMs}ms) must hold, so a leader stops applying before another replica can take over.`,
+      `--leader-election-retry-period (${retryPeriodMs}ms) < --leader-election-renew-deadline (${renewDeadlineMs}ms) < --leader-election-lease-duration (${leaseDurationMs}ms) must hold, so a leader's calls have ended before another replica can take over (docs/daemon.md, "Nothing runs twice").`,
     );
   }
   const namespace = env.POD_NAMESPACE?.trim() || serviceAccountNamespace() || 'default';

@@ -219,14 +219,16 @@ async function underLocks(
   const { plan, live } = await planOf(source, o, locked);
   if (plan.errors.length > 0)
     throw new UserError(`the plan has ${plan.errors.length} error(s); nothing was applied`);
+  // Once the lock is lost (another apply took it, the daemon's term ended) nothing more is
+  // written, not even the record: the next apply reads what this one did.
   if (classify(plan) === 'no_changes' && source.kind !== 'planned') {
-    await recordApply(record, live, plan, null);
+    if (!locked.lost.aborted) await recordApply(record, live, plan, null);
     return { plan, result: null };
   }
   await o.approve?.(plan);
   const result = await o.execute(plan, locked.cp, locked.lost);
   await o.executed?.(plan, result);
-  await recordApply(record, live, plan, result);
+  if (!locked.lost.aborted) await recordApply(record, live, plan, result);
   return { plan, result };
 }
 

@@ -31,6 +31,8 @@ export const runWords = {
   cannotOpen: (error: string) => `cannot open the control plane: ${error}`,
   notApplied: (why: string) => `not applied: ${why}`,
   shuttingDown: () => 'shutting down: nothing applied',
+  deposed: (why: string) =>
+    `${why}: the run ended with the term and wrote nothing more; the new leader plans from the live state`,
   applyRefused: (error: string) => `apply refused: ${error}`,
   applied: (counts: string, approver: string | null) =>
     `applied: ${counts}${approver === null ? '' : ` (approved by ${approver})`}`,

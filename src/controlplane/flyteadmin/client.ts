@@ -106,6 +106,7 @@ export class FlyteadminControlPlane implements ControlPlane {
           timeoutMs: requestTimeoutMs,
           retry: { maxRetries: 0, minDelayMs: 0, maxDelayMs: 0 },
           reach,
+          signal: opts.signal,
         })
       : null;
     this.http = new JsonHttp(baseUrl, {
@@ -127,6 +128,7 @@ export class FlyteadminControlPlane implements ControlPlane {
       onPace: opts.onPace,
       clock: opts.clock,
       reach,
+      signal: opts.signal,
     });
     this.org = opts.org ?? '';
     this.attributes = new FlyteadminAttributes(this.http, this.org);
