@@ -14,6 +14,7 @@ import type { ControlPlane } from '../../src/controlplane/types.js';
 import { startFakeKubeApi } from '../support/fake-kube-api.js';
 import { runCli, startCli } from '../support/cli.js';
 import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
+import { until } from '../support/until.js';
 
 const REPO: RepoSpec = {
   pools: ['prod'],
@@ -80,6 +81,34 @@ describe('the control plane apply lock (PUT/GET/DELETE /v1/apply-lock)', () => {
     expect(held.lost.aborted).toBe(true);
     expect(String((held.lost.reason as Error).message)).toMatch(/could not be renewed/);
     await held.release();
+  });
+
+  it('a leadership term holds the lock under its own id: another term is refused; once the term ends `lost` aborts at once and the lock is neither renewed nor released: it lapses, then the next term takes it', async () => {
+    const { server } = await served();
+    const options = (term: { signal: AbortSignal; id: string }) => ({
+      cp: new HttpControlPlane(server.url, { signal: term.signal }),
+      url: server.url,
+      who: 'poolsync daemon',
+      ttlMs: 1000,
+      warn: () => {},
+      term,
+    });
+    const first = new AbortController();
+    const held = await holdSharedApplyLock(options({ signal: first.signal, id: 'term-1' }));
+    const second = { signal: new AbortController().signal, id: 'term-2' };
+    await expect(holdSharedApplyLock(options(second))).rejects.toBeInstanceOf(LockHeldError);
+    const lock = new HttpControlPlane(server.url).applyLock;
+    const before = (await lock.getApplyLock())!;
+    first.abort(new Error('stopped leading: test'));
+    expect(held.lost.aborted).toBe(true);
+    await held.release();
+    // Not released, and not renewed since: the term's lock lapses on its own.
+    expect(await lock.getApplyLock()).toEqual(before);
+    await until('the lock lapsed', async () => (await lock.getApplyLock()) === null);
+    const next = await holdSharedApplyLock(options(second));
+    expect((await lock.getApplyLock())?.taken_over_from).toBe(before.holder);
+    await next.release();
+    expect(await lock.getApplyLock()).toBeNull();
   });
 
   it("two `poolsync apply` from separate state dirs on one HTTP control plane: the second is refused with the holder's name", async () => {

@@ -1,6 +1,7 @@
 /**
  * Replicas share the environments (docs/environments.md, Several replicas): three
- * `poolsync daemon --leader-elect` processes on the test Lease server, a repository with three
+ * `poolsync daemon --leader-elect` processes on the real kube-apiserver (scripts/kube-go.sh;
+ * skipped, saying why, without it), a repository with three
  * environments, each its own control plane over HTTP. One Lease per environment: the
  * environments spread across the replicas; SIGKILL of a replica moves its environments to the
  * others, which converge them; no environment ever has two leaders, and no step runs twice.
@@ -10,7 +11,7 @@ import { cleanup } from '../support/cleanup.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
-import { startFakeKubeApi } from '../support/fake-kube-api.js';
+import { kubeMissing, startRealKube } from '../lease/real/kube.js';
 import { cluster, POOL, QUEUE } from '../environments/helpers.js';
 import { TestRepo, tempDir } from './helpers.js';
 import { until } from '../support/until.js';
@@ -64,9 +65,9 @@ ${ENVS.map((e) => `  ${e}:\n    controlPlane: ${urls[e]}\n    folders: [base, ${
   return files;
 }
 
-describe('daemon --leader-elect with environments', () => {
+describe.skipIf(kubeMissing !== null)('daemon --leader-elect with environments', () => {
   it('one Lease per environment: they spread over three replicas; SIGKILL of one moves its environments to the others; never two leaders, no step twice', async () => {
-    const kube = await startFakeKubeApi();
+    const kube = await startRealKube();
     cleanup.add(() => kube.close());
     // Each environment's control plane; registrations counted (and slowed) where they land.
     const registered: Record<string, Map<string, number>> = {};

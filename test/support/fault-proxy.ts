@@ -23,8 +23,11 @@ export interface FaultProxy {
   url: string;
   /** `127.0.0.1:PORT` */
   host: string;
-  /** Requests seen, how many got each fault, and how many held ones were dropped. */
-  readonly counts: Record<Fault, number> & { requests: number; dropped: number };
+  /**
+   * Requests seen, how many got each fault, how many held ones their client left before their
+   * answer, and how many were dropped.
+   */
+  readonly counts: Record<Fault, number> & { requests: number; left: number; dropped: number };
   /** Forwards the requests held so far whose client is still there; drops the others. */
   release(): void;
   close(): Promise<void>;
@@ -45,15 +48,22 @@ export async function startFaultProxy(
     cut: 0,
     reset: 0,
     hold: 0,
+    left: 0,
     dropped: 0,
   };
-  let held: (() => void)[] = [];
+  /** Held requests: whether their client went away, and what forwards them once read whole. */
+  let held: { gone: boolean; released: boolean; send: (() => void) | null }[] = [];
   const server = await listenLoopback((req, res) => {
     const n = ++counts.requests;
     const fault = decide(n, req.method ?? 'GET', req.url ?? '/');
     counts[fault]++;
-    let gone = false;
-    res.on('close', () => (gone ||= !res.writableFinished));
+    const hold = { gone: false, released: false, send: null as (() => void) | null };
+    if (fault === 'hold') held.push(hold);
+    res.on('close', () => {
+      if (res.writableFinished || hold.gone) return;
+      hold.gone = true;
+      if (fault === 'hold') counts.left++;
+    });
     const failPage = () =>
       res
         .writeHead(500, { 'content-type': 'text/plain', connection: 'close' })
@@ -68,11 +78,8 @@ export async function startFaultProxy(
           const mode = fault === 'cut' || fault === 'reset' ? fault : 'pass';
           answer(res, up, whole, whole.length < 2 ? 'pass' : mode);
         });
-      if (fault !== 'hold') return send();
-      held.push(() => {
-        if (gone) counts.dropped++;
-        else send();
-      });
+      if (fault !== 'hold' || hold.released) return send();
+      hold.send = send;
     });
   });
   return {
@@ -80,9 +87,12 @@ export async function startFaultProxy(
     host: `127.0.0.1:${server.port}`,
     counts,
     release: () => {
-      const now = held;
+      for (const h of held) {
+        if (h.gone) counts.dropped++;
+        else if (h.send) h.send();
+        else h.released = true;
+      }
       held = [];
-      for (const go of now) go();
     },
     close: server.close,
   };
