@@ -233,12 +233,6 @@ async function startUnit(
   };
 }
 
-/** The longest call of a term (termTimings; the election's timings were checked by the config). */
-function longestCallMs(election: NonNullable<DaemonConfig['leaderElection']>): number {
-  const timings = termTimings(election);
-  return 'problem' in timings ? 0 : timings.longestCallMs;
-}
-
 /**
  * A remote API is opened once and kept, and once per leadership term whose calls it carries
  * (closed when the term ends); an embedded state file (`file:`) is opened per run so
@@ -335,6 +329,7 @@ async function unitPipeline(
 ): Promise<Pipeline> {
   const lockDir = deps.lockDir ?? dirname(config.stateDir);
   const election = config.leaderElection;
+  const timings = election && termTimings(election);
   // --lock: a Kubernetes Lease as the apply lock.
   const k8s = config.lock && {
     ref: config.lock,
@@ -383,8 +378,10 @@ async function unitPipeline(
       stateDir: lockDir,
       k8s,
       who: `poolsync daemon${election ? ` ${election.identity}` : ''}`,
-      // A term's lock lapses within the longest call, before the next term can start (termTimings).
-      ttlMs: deps.lockTtlMs || (election ? longestCallMs(election) : undefined),
+      // A term's lock lapses within the longest call, before the next term can start.
+      ttlMs:
+        deps.lockTtlMs ||
+        (timings && 'longestCallMs' in timings ? timings.longestCallMs : undefined),
       warn: (message) => {
         if (!warnedLock) logger.warn(message);
         warnedLock = true;

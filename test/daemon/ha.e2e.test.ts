@@ -31,7 +31,8 @@ import {
 const RECONCILE_TOKEN = 'reconcile-token-ha-0123456789';
 const ADMIN_TOKEN = 'admin-token-ha-0123456789';
 const WEBHOOK_SECRET = 'webhook-secret-ha-0123456789';
-const SHORT: LeaseTimings = { leaseMs: 2000, renewDeadlineMs: 1500 };
+// A renewal may take 3 s on a loaded machine; the 2 s between is each term's apply-lock TTL.
+const SHORT: LeaseTimings = { leaseMs: 5000, renewDeadlineMs: 3000 };
 const say = (line: string) =>
   process.env.POOLSYNC_TEST_TIMINGS && process.stderr.write(`${line}\n`);
 
