@@ -138,7 +138,7 @@ export class Reconciler {
     const recorded = recordStage(ctx, products, id, outcome, startedAt);
     applyStatusUpdate(this.state, recorded);
     const { plan, desired, live, applied } = products;
-    if (plan && desired) {
+    if (plan && desired && !ctx.term.signal.aborted) {
       const held = new Set(this.state.waitingForApproval.map((c) => c.address));
       const repoRelative = (file: string) => ctx.repoRelative(file);
       const { commit } = outcome;

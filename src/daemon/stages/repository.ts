@@ -118,7 +118,7 @@ export async function loadStage(
   // asked again once it has; a failure is reported by the next run that reads live state).
   const answered =
     !ctx.memory.controlPlaneAnswered &&
-    (await ctx.o.controlPlane.read(readCapabilities).then(
+    (await ctx.o.controlPlane.read(readCapabilities, ctx.term).then(
       () => true,
       () => false,
     ));
