@@ -17,11 +17,12 @@ import { TestRepo, tempDir } from './helpers.js';
 import { until } from '../support/until.js';
 import { startReplica as startReplicaProcess, type Replica } from './replicas.js';
 
-const LEASE_MS = 3000;
 const ENVS = ['blue', 'green', 'red'] as const;
 
+// A leader steps down when a renewal is not answered within the renew deadline (one took over
+// 1.5 s on a loaded 2-core machine): 8 s, so only the SIGKILL moves an environment.
 function startReplica(id: string, args: string[], env: Record<string, string>): Replica {
-  return startReplicaProcess(id, args, env, { leaseMs: LEASE_MS, renewDeadlineMs: 2000 });
+  return startReplicaProcess(id, args, env, { leaseMs: 10_000, renewDeadlineMs: 8000 });
 }
 
 /** `step done` lines: `environment op target`. */

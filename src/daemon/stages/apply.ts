@@ -190,12 +190,23 @@ function stopReason(ctx: RunContext, lost: AbortSignal): string {
 
 /**
  * Where the daemon's apply records (src/ops/apply-run.ts): the inventory only (no
- * last-applied state); a failure to write it is logged, not fatal.
+ * last-applied state); a failure to write it is logged, not fatal. No write starts once the
+ * run's term ended, though reading the inventory first took long (a ConfigMap's API server
+ * cut off: its calls do not carry the term).
  */
 export function recording(ctx: RunContext, cp: ControlPlane): ApplyRecording {
   const { o } = ctx;
+  const store = o.pipeline.inventoryOf?.(cp) ?? null;
   return {
-    inventory: o.pipeline.inventoryOf?.(cp) ?? null,
+    inventory: store && {
+      where: store.where,
+      controlPlane: store.controlPlane,
+      read: () => store.read(),
+      write: (record) => {
+        ctx.term.signal.throwIfAborted();
+        return store.write(record);
+      },
+    },
     lastApplied: null,
     warn: ({ err }) =>
       o.logger.warn(
