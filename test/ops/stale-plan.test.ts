@@ -51,7 +51,14 @@ cpSync('examples/config-repo', repo, { recursive: true });
 /** The plan of the example against the state as it is now. */
 async function planNow(): Promise<Plan> {
   const made = await planRun({
-    source: { kind: 'acquire', url, stateDir: dir, sharedInventory: null, maxRetries: 0 },
+    source: {
+      kind: 'acquire',
+      target: { name: null, url, env: null },
+      opening: { vars: {} },
+      stateDir: dir,
+      sharedInventory: null,
+      maxRetries: 0,
+    },
     desired: { kind: 'folder', dir: repo },
     commit: null,
     environment: null,
@@ -81,14 +88,14 @@ async function cliRefusal(plan: Plan): Promise<Staleness> {
     {
       locks: {
         kind: 'acquire',
-        url,
+        target: { name: null, url, env: null },
+        opening: { vars: {} },
         stateDir: dir,
         sharedInventory: null,
         lockFlag: undefined,
         lockTimeoutMs: 0,
         parallelism: 1,
         maxRetries: 0,
-        tokenFile: undefined,
       },
       stderr: () => undefined,
       execute: () => Promise.reject(new Error('a stale plan never runs')),
