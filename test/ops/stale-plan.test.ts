@@ -136,11 +136,15 @@ describe('a stale plan', () => {
       { secret: 's', branch: 'master' },
     );
     if (event.result !== 'comment') throw new Error(event.message);
-    const head = event.event.headSha!;
+    // The merge request as the API reads it, at the head the note event names.
+    const head = note.payload.merge_request.last_commit.id as string;
+    forge.heads.set(`gitlab:gitlab-org/gitlab-test!${event.event.number}`, head);
     forge.gitlabAccess.set(event.event.user.id!, 30);
     const posted = new PostedPlans();
     posted.planned('gitlab', head, plan);
-    posted.settle('gitlab', event.event.number, head);
+    // Posted a minute before the note was written.
+    const at = event.event.createdAt! - 60_000;
+    posted.settle('gitlab', event.event.number, head, { at, shown: new Map() });
     const approvals = new Approvals();
     const forgeApi = createApprovalForge({
       provider: 'gitlab',

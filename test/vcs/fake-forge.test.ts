@@ -88,6 +88,9 @@ function validatorOf(op: Operation, status: number): ValidateFunction {
 
 function problems(a: GitHubAnswer): string[] {
   const { op } = operationOf(a);
+  // 204 No Content: GitHub documents no body, and none was sent.
+  if (a.status === 204 && op.responses['204'] && !op.responses['204'].content)
+    return a.json === null ? [] : [`${a.method} ${a.path} 204 with a body`];
   const validate = validatorOf(op, a.status);
   if (validate(a.json)) return [];
   return (validate.errors ?? []).map(
@@ -134,6 +137,8 @@ beforeAll(async () => {
   await api.createComment('x'.repeat(70_000)).catch(() => undefined);
   await api.setStatus(SHA, { state: 'bogus' as 'error', description: 'x' }).catch(() => undefined);
   await api.updateComment(1, 'nothing here').catch(() => undefined);
+  await api.deleteComment((await api.createComment('to delete')).id);
+  await api.deleteComment(1).catch(() => undefined);
   await api.close();
   await publishPlan({
     ...base,
@@ -155,6 +160,8 @@ beforeAll(async () => {
     token: forge.token,
     retry: fast,
   });
+  await approvers.pullRequest(7);
+  forge.authors.set('github:acme/cfg#7', { login: 'alice', id: 3, type: 'User' });
   await approvers.pullRequest(7);
   await approvers.pullRequest(8).catch(() => undefined);
   await approvers.permission({ login: 'alice', id: null });
@@ -204,6 +211,8 @@ describe('the test forge answers as GitHub documents (@octokit/openapi)', () => 
       'issues/create-comment 422',
       'issues/update-comment 200',
       'issues/update-comment 404',
+      'issues/delete-comment 204',
+      'issues/delete-comment 404',
       'repos/create-commit-status 201',
       'repos/create-commit-status 422',
       'pulls/get 200',
@@ -224,6 +233,22 @@ describe('the test forge answers as GitHub documents (@octokit/openapi)', () => 
     expect(problems({ ...comment, json: withoutUser })).toEqual([
       expect.stringMatching(/must have required property 'user'/),
     ]);
+    // A comment posted through an app names it (performed_via_github_app), as GitHub's do.
+    const viaApp = forge.githubAnswers.find(
+      (a) =>
+        a.status === 201 &&
+        (a.json as { performed_via_github_app?: unknown }).performed_via_github_app,
+    )!;
+    expect(problems(viaApp)).toEqual([]);
+    const app = (viaApp.json as { performed_via_github_app: Record<string, unknown> })
+      .performed_via_github_app;
+    const { owner: _owner, ...withoutOwner } = app;
+    expect(
+      problems({
+        ...viaApp,
+        json: { ...(viaApp.json as object), performed_via_github_app: withoutOwner },
+      }).join('\n'),
+    ).toMatch(/required property 'owner'/);
     const pr = forge.githubAnswers.find((a) => a.path.includes('/pulls/') && a.status === 200)!;
     const { head: _head, ...withoutHead } = pr.json as Record<string, unknown>;
     expect(problems({ ...pr, json: withoutHead }).join('\n')).toMatch(/required property 'head'/);
