@@ -10,8 +10,6 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Plan } from '../model/plan.js';
 import { splitHeld } from '../plan/hold.js';
-import { code } from '../render/markdown.js';
-import { plural } from '../render/common.js';
 import { UserError } from '../util/user-error.js';
 import { commentMarker, planRecord, type PlanRecord } from '../vcs/comment.js';
 import {
@@ -104,15 +102,17 @@ export function pullRequestSide(
   onPullRequest?: (event: PullRequestEvent) => Promise<void>,
 ) {
   const posted = new PostedPlans();
-  const own = onPullRequest ? null : pullRequestHandlerForDaemon(config, units, logger, posted);
-  // Approval by `poolsync apply` comments: on the forges of plan comments (their token and repository).
-  const forges = new Map(
-    [...(own?.forges ?? [])].map(([provider, { target }]) => [
-      provider,
-      { repository: target.repository, forge: createApprovalForge(target) },
-    ]),
-  );
-  const onComment =
+  // Approval by `poolsync apply` comments: on the forges of plan comments (their token and
+  // repository, also once a GitLab event shows its relative URL root).
+  const forges = new Map<Provider, { repository: string; forge: ApprovalForge }>();
+  const approvalsOn = (provider: Provider, target: ForgeRepository) => {
+    void forges.get(provider)?.forge.close();
+    forges.set(provider, { repository: target.repository, forge: createApprovalForge(target) });
+  };
+  const own = onPullRequest
+    ? null
+    : pullRequestHandlerForDaemon(config, units, logger, posted, process.env, approvalsOn);
+  const approve =
     forges.size > 0
       ? commentApprovalHandler({
           posted,
@@ -124,6 +124,12 @@ export function pullRequestSide(
           allowSelfApproval: config.allowSelfApproval,
         })
       : undefined;
+  const onComment =
+    approve &&
+    ((e: CommentEvent) => {
+      own?.learn(e);
+      return approve(e);
+    });
   return { onPullRequest: onPullRequest ?? own ?? undefined, onComment, forges };
 }
 
@@ -137,12 +143,32 @@ export function pullRequestHandlerForDaemon(
   logger: HandlerLogger,
   posted = new PostedPlans(),
   env: Record<string, string | undefined> = process.env,
+  /** Told the target of each forge, and again when a GitLab event shows its relative URL root. */
+  onTarget: (provider: Provider, target: ForgeRepository) => void = () => {},
 ) {
   if (config.source.kind !== 'git') return null;
   const source = config.source;
   // By provider: the repository, its API (undefined for github.com / gitlab.com), the token
   // and its rate-limit deadline (POOLSYNC_RATE_LIMIT_WAIT); and the handler.
   const forges = new Map<Provider, { target: ForgeRepository; handler: PullRequestHandler }>();
+  /** Where the API of a GitLab remote without a named API is: its origin (the root may follow). */
+  let gitlabOrigin: string | null = null;
+  const handlerOf = (target: ForgeRepository) =>
+    createPullRequestHandler({
+      ...target,
+      apiUrl: target.apiUrl && target.apiUrl !== GITHUB_API_URL ? target.apiUrl : undefined,
+      git: {
+        repo: source.repo,
+        auth: source.auth,
+        workDir: join(config.stateDir, `pull-requests-${target.provider}`),
+      },
+      path: source.path,
+      logger,
+      plan: unitsPlanner(target.provider, units, posted, source.path),
+      // Recorded as posted once its comment is readable, not after the commit status too:
+      // a `poolsync apply` comment in between was refused as "no plan posted".
+      onPosted: (e, shown) => posted.settle(e.provider, e.number, e.headSha, shown),
+    });
   let retry: RetryTuning;
   try {
     retry = { deadlineMs: rateLimitWait(env) };
@@ -169,30 +195,42 @@ export function pullRequestHandlerForDaemon(
       continue;
     }
     const { repository } = remote;
-    const apiUrl = env[API_ENV[provider]]?.trim() || remote.apiUrl;
+    const namedApi = env[API_ENV[provider]]?.trim();
+    const apiUrl = namedApi || remote.apiUrl;
+    if (provider === 'gitlab' && !named && !namedApi && remote.apiUrl)
+      gitlabOrigin = new URL(remote.apiUrl).origin;
     const target = { provider, repository, apiUrl, token, retry };
-    forges.set(provider, {
-      target,
-      handler: createPullRequestHandler({
-        ...target,
-        apiUrl: apiUrl && apiUrl !== GITHUB_API_URL ? apiUrl : undefined,
-        git: {
-          repo: source.repo,
-          auth: source.auth,
-          workDir: join(config.stateDir, `pull-requests-${provider}`),
-        },
-        path: source.path,
-        logger,
-        plan: unitsPlanner(provider, units, posted, source.path),
-        // Recorded as posted once its comment is readable, not after the commit status too:
-        // a `poolsync apply` comment in between was refused as "no plan posted".
-        onPosted: (e, shown) => posted.settle(e.provider, e.number, e.headSha, shown),
-      }),
-    });
+    forges.set(provider, { target, handler: handlerOf(target) });
+    onTarget(provider, target);
     logger.info({ provider, repository }, 'plan comments on pull requests are on');
   }
   if (forges.size === 0) return null;
+  /**
+   * GitLab under a relative URL root (`https://host/gitlab`): a clone URL's path is
+   * ROOT/NAMESPACE/PROJECT, and the API is at ROOT/api/v4. GitLab's events name the project
+   * (`path_with_namespace`) and its page (`web_url`): on the remote's host (the token goes
+   * nowhere else), the page's path less the project's is the root.
+   */
+  const learn = (e: Pick<PullRequestEvent, 'provider' | 'repository' | 'webUrl'>) => {
+    const forge = forges.get(e.provider);
+    if (e.provider !== 'gitlab' || !forge || gitlabOrigin === null || !e.webUrl) return;
+    if (!URL.canParse(e.webUrl)) return;
+    const page = new URL(e.webUrl);
+    const path = page.pathname.replace(/\/+$/, '');
+    const project = `/${e.repository}`;
+    if (page.origin !== gitlabOrigin || !path.toLowerCase().endsWith(project.toLowerCase())) return;
+    const apiUrl = `${gitlabOrigin}${path.slice(0, -project.length)}/api/v4`;
+    if (apiUrl === forge.target.apiUrl && e.repository === forge.target.repository) return;
+    forge.target = { ...forge.target, repository: e.repository, apiUrl };
+    forge.handler = handlerOf(forge.target);
+    onTarget(e.provider, forge.target);
+    logger.info(
+      { provider: e.provider, repository: e.repository, apiUrl },
+      'GitLab project and API as its events name them',
+    );
+  };
   const onEvent = async (e: PullRequestEvent) => {
+    learn(e);
     const handler = forges.get(e.provider)?.handler;
     if (!handler) {
       logger.debug({ provider: e.provider }, 'no plan-comment handler for this provider: ignored');
@@ -222,7 +260,7 @@ export function pullRequestHandlerForDaemon(
     );
     return { record, plan: outcome.kind === 'plan' ? outcome.plan : null, at };
   };
-  return Object.assign(onEvent, { recover, forges });
+  return Object.assign(onEvent, { recover, forges, learn });
 }
 
 function planUnit(
@@ -376,14 +414,15 @@ export function commentApprovalHandler(
       return refuse(commentWords.writtenBefore(posted.commit, e.createdAt, posted.at));
     if (pr.headSha !== posted.commit)
       return refuse(commentWords.headMoved(posted.commit, pr.headSha));
+    // Nobody saw a list too long for the pull request's comments: no comment approves it.
+    if (fingerprint !== null && posted.shown !== fingerprint)
+      return refuse(commentWords.unlisted(splitHeld(posted.plan).held.length));
     const { stale } = await recheckPlan(posted.plan, to.readLive);
     if (stale) return refuse(commentWords.liveMoved);
     if (fingerprint === null) {
       await forge.reply(e.number, commentWords.nothingHeld(to.name));
       return;
     }
-    if (posted.shown !== fingerprint)
-      return refuse(commentWords.unlisted(splitHeld(posted.plan).held.length));
     const source = `${e.provider}:${e.repository}${e.provider === 'github' ? `#${e.number}` : `!${e.number}`}`;
     const answer = to.approvals.approve(
       { fingerprint, approver: e.user.login, via: e.provider, source },

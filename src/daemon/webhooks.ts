@@ -190,6 +190,7 @@ export function handleGitlabWebhook(req: WebhookRequest, options: WebhookOptions
     return pullRequestOutcome({
       provider: 'gitlab',
       repository: str(obj(payload.project).path_with_namespace) ?? '',
+      webUrl: str(obj(payload.project).web_url),
       number: typeof attrs.iid === 'number' ? attrs.iid : NaN,
       headSha: str(obj(attrs.last_commit).id) ?? '',
       headRef: str(attrs.source_branch) ?? '',
@@ -209,6 +210,7 @@ export function handleGitlabWebhook(req: WebhookRequest, options: WebhookOptions
     return commentOutcome({
       provider: 'gitlab',
       repository: str(obj(payload.project).path_with_namespace) ?? '',
+      webUrl: str(obj(payload.project).web_url),
       number: typeof mr.iid === 'number' ? mr.iid : NaN,
       body: str(attrs.note) ?? '',
       user: { login: str(user.username) ?? '', id: num(user.id) },

@@ -89,7 +89,7 @@ export const commentWords = {
   writtenBefore: (commit: string, written: number | null, shown: number | null) =>
     written === null || shown === null
       ? `the forge did not say when the comment or the plan comment was written, so poolsync cannot tell which plan was on screen. ${COMMENT_AGAIN}`
-      : `the comment was written at ${time(written)}, and the plan comment has shown the plan for commit ${short(commit)} since ${time(shown)}: the comment approves what was on screen when it was written, another plan or none. Review the plan comment, then comment again.`,
+      : `the comment was written at ${time(written)}, and the plan comment has shown the plan for commit ${short(commit)} only since ${time(shown)}: a comment approves the plan on screen when it was written, and this one was not. Review the plan comment, then comment again.`,
   unlisted: (held: number) =>
     `the ${plural(held, 'held change')} of this plan are more than the pull request's comments can list, so no comment approves them (nobody could see them all): after merge, review them where the daemon holds them (its dashboard, or \`poolsync approve\`) and approve their fingerprint there.`,
   mayNotApprove: (user: string, github: boolean, level: string) =>

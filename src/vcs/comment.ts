@@ -63,11 +63,11 @@ export function isPoolsyncComment(body: string, marker: string): boolean {
   return body.trimStart().startsWith(marker);
 }
 
-/** The plan comment, and the second comment holding the held lists too long for it. */
+/** The plan comment, and the comments after it holding the held lists too long for it. */
 export interface Comments {
   body: string;
-  /** The held lists that did not fit in `body`, each whole; null when none is left over. */
-  heldList: string | null;
+  /** The held lists that did not fit in `body`, each whole, in comments of their own (part 1, 2…). */
+  heldLists: string[];
   /**
    * Per section ('' without environments) with held changes: the fingerprint the pull request
    * shows with every one of its changes listed, or null when they are too many to list (then no
@@ -108,17 +108,22 @@ export function buildCommentBody(input: CommentInput): string {
   return buildComments(input).body;
 }
 
-/** The hidden marker of the comment holding the held lists too long for the plan comment. */
-export function heldListMarker(key?: string | null): string {
-  return commentMarker(key).replace('poolsync:plan', 'poolsync:held');
+/** The hidden marker of comment `part` (1, 2…) of the held lists too long for the plan comment. */
+export function heldListMarker(key: string | null | undefined, part: number): string {
+  return commentMarker(key)
+    .replace('poolsync:plan', 'poolsync:held')
+    .replace(' -->', ` part="${part}" -->`);
 }
 
+/** Comments of held lists after a plan comment, at most: beyond, a list is shown nowhere. */
+export const HELD_LIST_COMMENTS = 10;
+
 /**
- * The plan comment and, when a list of held changes is too long for it, a second comment with
+ * The plan comment and, when a list of held changes is too long for it, comments after it with
  * that list whole. A held list is never shortened away: it is in the plan comment when it takes
- * at most half its section's room, else in the second comment while that has room (the plan
- * comment then shows its count, fingerprint and first changes, and says where the rest is),
- * else nowhere, and the plan comment says that no comment can approve it.
+ * at most half its section's room, else in the comments after it while they have room (at most
+ * HELD_LIST_COMMENTS; the plan comment then shows its count, fingerprint and first changes, and
+ * says where the rest is), else nowhere, and the plan comment says that no comment approves it.
  */
 export function buildComments(input: CommentInput): Comments {
   const key = commentKey(input.key);
@@ -137,25 +142,14 @@ export function buildComments(input: CommentInput): Comments {
 
   const outcome = input.outcome;
   const sections = outcome.kind === 'environments' ? outcome.environments : [{ name: '', outcome }];
-  const listHead = `${heldListMarker(key)}\n### poolsync: changes held for approval${title}\n\nFor commit \`${input.commit}\`: every change the plan comment holds for approval whose list is too long for it.`;
   const where = new Map<string, HeldPlace>();
-  const parts: string[] = [];
-  let room = input.limit - codePointLength(listHead);
+  const lists = new HeldLists(input, key, title);
   const share = Math.floor(budget / sections.length / 2);
   for (const { name, outcome: o } of sections) {
     const held = o.kind === 'plan' ? o.held : undefined;
     if (!held) continue;
-    if (codePointLength(heldSection(held, 'here')) <= share) {
-      where.set(name, 'here');
-      continue;
-    }
-    const part = `${name ? `#### \`${name}\`: ` : '#### '}${plural(held.changes.length, 'change')}, fingerprint \`${held.fingerprint}\`\n\n${held.changes.map(heldLine).join('\n')}`;
-    const fits = codePointLength(part) + 2 <= room;
-    if (fits) {
-      parts.push(part);
-      room -= codePointLength(part) + 2;
-    }
-    where.set(name, fits ? 'next' : 'nowhere');
+    if (codePointLength(heldSection(held, 'here')) <= share) where.set(name, 'here');
+    else where.set(name, lists.add(name, held) ? 'next' : 'nowhere');
   }
   const heldText = (name: string, o: EnvironmentOutcome) =>
     o.kind === 'plan' && o.held ? `${heldSection(o.held, where.get(name)!)}\n\n` : '';
@@ -179,12 +173,52 @@ export function buildComments(input: CommentInput): Comments {
       shown.set(name, where.get(name) === 'nowhere' ? null : o.held.fingerprint);
   return {
     body: codePointLength(body) <= input.limit ? body : takeCodePoints(body, input.limit),
-    heldList: parts.length > 0 ? [listHead, ...parts].join('\n\n') + '\n' : null,
+    heldLists: lists.comments(),
     shown,
   };
 }
 
-/** Where a held list is: in the plan comment, in the next one, or too long for either. */
+/** The held lists too long for the plan comment, packed line by line into comments of the limit. */
+class HeldLists {
+  /** Each comment's lines (its head first). */
+  private readonly parts: string[][] = [];
+  private left = 0;
+
+  constructor(
+    private readonly input: CommentInput,
+    private readonly key: string,
+    private readonly title: string,
+  ) {}
+
+  /** Adds `held`'s whole list, or nothing (false) when it would take more than the comments allowed. */
+  add(name: string, held: HeldNote): boolean {
+    const saved = { parts: this.parts.map((p) => [...p]), left: this.left };
+    const header = `\n#### ${name ? `\`${name}\`: ` : ''}${plural(held.changes.length, 'change')}, fingerprint \`${held.fingerprint}\`\n`;
+    for (const line of [header, ...held.changes.map(heldLine)]) {
+      const cost = codePointLength(line) + 1;
+      if (cost > this.left) {
+        if (this.parts.length === HELD_LIST_COMMENTS) {
+          this.parts.splice(0, this.parts.length, ...saved.parts);
+          this.left = saved.left;
+          return false;
+        }
+        const n = this.parts.length + 1;
+        const top = `${heldListMarker(this.key, n)}\n### poolsync: changes held for approval${this.title} (${n})\n\nFor commit \`${this.input.commit}\`: the held changes too many for the plan comment, every one.\n`;
+        this.parts.push([top]);
+        this.left = this.input.limit - codePointLength(top) - 1;
+      }
+      this.parts.at(-1)!.push(line);
+      this.left -= cost;
+    }
+    return true;
+  }
+
+  comments(): string[] {
+    return this.parts.map((p) => `${p.join('\n')}\n`);
+  }
+}
+
+/** Where a held list is: in the plan comment, in the ones after it, or too long for them. */
 type HeldPlace = 'here' | 'next' | 'nowhere';
 
 /** How many held changes the plan comment shows when the list is elsewhere. */
@@ -201,7 +235,7 @@ function heldSection(h: HeldNote, place: HeldPlace): string {
   const first = h.changes.slice(0, HELD_PREVIEW).map(heldLine);
   const more = `- … ${plural(n - first.length, 'more change')}`;
   if (place === 'next')
-    return `${intro}. They are more than this comment holds: all ${n} are listed in the next comment (_poolsync: changes held for approval_). The first ${first.length}:\n${first.join('\n')}\n${more}\n\n${approve}`;
+    return `${intro}. They are more than this comment holds: all ${n} are listed in the comments after it (_poolsync: changes held for approval_). The first ${first.length}:\n${first.join('\n')}\n${more}\n\n${approve}`;
   return `${intro}. They are more than the pull request's comments hold, so no comment approves them: after merge, review them where the daemon holds them (its dashboard, or \`poolsync approve\`, which lists them) and approve that fingerprint there. The first ${first.length}:\n${first.join('\n')}\n${more}`;
 }
 

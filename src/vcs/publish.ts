@@ -16,6 +16,7 @@ import {
   type Comments,
   COMMENT_LIMITS,
   commentMarker,
+  HELD_LIST_COMMENTS,
   heldListMarker,
   isPoolsyncComment,
   statusDescription,
@@ -118,8 +119,8 @@ async function upsertComment(
 }
 
 /**
- * The plan comment, then the comment of held lists too long for it (removed when none is): what
- * the pull request shows, and since when.
+ * The plan comment, then the comments of held lists too long for it (those no longer needed
+ * removed): what the pull request shows, and since when.
  */
 async function upsertComments(
   api: PullRequestApi,
@@ -130,11 +131,14 @@ async function upsertComments(
   const marker = commentMarker(key);
   const main = await upsertComment(api, marker, comments.body, own(marker));
   const times = [main.comment.updatedAt];
-  const listMarker = heldListMarker(key);
-  const list = own(listMarker);
-  if (comments.heldList !== null)
-    times.push((await upsertComment(api, listMarker, comments.heldList, list)).comment.updatedAt);
-  else if (list) await api.deleteComment(list.id);
+  for (let part = 1; part <= HELD_LIST_COMMENTS; part++) {
+    const partMarker = heldListMarker(key, part);
+    const body = comments.heldLists[part - 1];
+    const existing = own(partMarker);
+    if (body !== undefined)
+      times.push((await upsertComment(api, partMarker, body, existing)).comment.updatedAt);
+    else if (existing) await api.deleteComment(existing.id);
+  }
   const at = times.includes(null) ? null : Math.max(...(times as number[]));
   return [main, { at, shown: comments.shown }];
 }

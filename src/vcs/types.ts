@@ -132,10 +132,15 @@ export interface PullRequestEvent {
   headSha: string;
   headRef: string;
   action: string;
+  /** GitLab: the project's page (`project.web_url`), which shows a relative URL root. */
+  webUrl?: string | null;
 }
 
 /** A new comment on a pull/merge request (GitHub `issue_comment`, GitLab `Note Hook`). */
-export interface CommentEvent extends Pick<PullRequestEvent, 'provider' | 'repository' | 'number'> {
+export interface CommentEvent extends Pick<
+  PullRequestEvent,
+  'provider' | 'repository' | 'number' | 'webUrl'
+> {
   body: string;
   /** GitHub login / GitLab username, and the numeric user id. */
   user: ForgeUser;

@@ -113,6 +113,8 @@ export class FakeForge {
   authors = new Map<string, Pick<Account, 'login' | 'id' | 'type'>>();
   /** Pull/merge requests (same keys) that are closed. */
   closed = new Set<string>();
+  /** GitLab's relative URL root (`/gitlab`: the API is at /gitlab/api/v4, nothing at /api/v4). */
+  gitlabRoot = '';
   /** The forge's clock (ms); a test with an injected clock shares it. */
   now: () => number = () => Date.now();
   /** GitHub's primary rate limit per token: requests left and the reset (epoch ms). */
@@ -206,7 +208,7 @@ export class FakeForge {
     const url = new URL(req.url ?? '/', this.url);
     const route = `${req.method} ${url.pathname}`;
     for (const h of this.holds) if (h.matches(route, body)) await h.until;
-    const github = !url.pathname.startsWith('/api/v4/');
+    const github = !/^(\/[^/]+)*\/api\/v4\//.test(url.pathname);
     const send: Reply = (status, json, headers = {}) => {
       if (github) {
         this.githubAnswers.push({ method: req.method ?? '', path: url.pathname, status, json });
@@ -263,7 +265,10 @@ export class FakeForge {
   }
 
   private route(req: IncomingMessage, url: URL, body: unknown, reply: Reply): void {
-    if (url.pathname.startsWith('/api/v4/')) return this.gitlab(req, url, body, reply);
+    if (url.pathname.startsWith(`${this.gitlabRoot}/api/v4/`))
+      return this.gitlab(req, url, body, reply);
+    // Not GitLab's root (docs.gitlab.com "Install GitLab under a relative URL"): another server.
+    if (/\/api\/v4\//.test(url.pathname)) return reply(404, { error: 'not GitLab' });
     const token = this.githubToken(req);
     if (token === null)
       return reply(401, {
@@ -614,7 +619,7 @@ export class FakeForge {
     const me = this.accounts.get(String(req.headers['private-token'] ?? ''));
     if (!me) return reply(401, { message: '401 Unauthorized' });
     const method = req.method;
-    const path = url.pathname.slice('/api/v4'.length);
+    const path = url.pathname.slice(`${this.gitlabRoot}/api/v4`.length);
     if (path === '/user' && method === 'GET') return reply(200, this.gitlabUser(me));
     const m = /^\/projects\/([^/]+)\/(.+)$/.exec(path);
     if (!m) return reply(404, { message: '404 Not found' });

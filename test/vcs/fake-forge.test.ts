@@ -1,102 +1,19 @@
 /**
  * The test forge answers as GitHub does (issue 47): every GitHub answer it sends, success or
- * error, is validated with Ajv against the response schema GitHub's OpenAPI description gives
- * for that operation and status (npm @octokit/openapi, api.github.com.json); an error status the
- * operation does not list is checked against GitHub's `basic-error`. The answers come from
+ * error, is validated against the response schema GitHub's OpenAPI description gives for that
+ * operation and status, and every request poolsync sends it against the request body
+ * (test/support/github-openapi.ts). The answers come from
  * driving every endpoint poolsync calls through poolsync's own clients, and each of those
  * operations must have been seen.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { Ajv, type ValidateFunction } from 'ajv';
-import formats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApprovalForge } from '../../src/vcs/forges.js';
 import { createPullRequestApi } from '../../src/vcs/forges.js';
 import { publishPlan } from '../../src/vcs/publish.js';
 import { fakeClock } from './fake-clock.js';
-import { FakeForge, type GitHubAnswer } from '../support/fake-forge.js';
+import { FakeForge } from '../support/fake-forge.js';
+import { operationOf, problems, requestProblems } from '../support/github-openapi.js';
 import { makePlan, markdownOf } from './plan-fixture.js';
-
-interface Operation {
-  operationId: string;
-  responses: Record<string, { $ref?: string; content?: Record<string, { schema: unknown }> }>;
-}
-interface Spec {
-  paths: Record<string, Record<string, Operation>>;
-  components: { responses: Record<string, { content?: Record<string, { schema: unknown }> }> };
-}
-
-const SPEC_ID = 'https://poolsync.test/api.github.com.json';
-const spec = JSON.parse(
-  readFileSync(
-    createRequire(import.meta.url).resolve('@octokit/openapi/generated/api.github.com.json'),
-    'utf8',
-  ),
-) as Spec;
-const ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false });
-// ajv-formats is CommonJS: its function is the default export's `default` under NodeNext types.
-(formats as unknown as { default: (a: Ajv) => void }).default(ajv);
-ajv.addSchema({ $id: SPEC_ID, components: spec.components });
-
-/** The operations poolsync calls: the templates the forge's paths are matched against. */
-const TEMPLATES = [
-  '/user',
-  '/repos/{owner}/{repo}/issues/{issue_number}/comments',
-  '/repos/{owner}/{repo}/issues/comments/{comment_id}',
-  '/repos/{owner}/{repo}/statuses/{sha}',
-  '/repos/{owner}/{repo}/pulls/{pull_number}',
-  '/repos/{owner}/{repo}/collaborators/{username}/permission',
-];
-
-function operationOf(a: GitHubAnswer): { template: string; op: Operation } {
-  // GitHub's Link headers name /repositories/{id}/…, the same operation under another path.
-  const path = a.path.replace(/^\/api\/v3/, '').replace(/^\/repositories\/\d+\//, '/repos/o/r/');
-  for (const template of TEMPLATES) {
-    const re = new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`);
-    const op = spec.paths[template]?.[a.method.toLowerCase()];
-    if (re.test(path) && op) return { template, op };
-  }
-  throw new Error(`the forge answered ${a.method} ${a.path}, an operation this test does not know`);
-}
-
-const compiled = new Map<string, ValidateFunction>();
-
-/** The validator of the JSON body GitHub documents for `op` answering `status`. */
-function validatorOf(op: Operation, status: number): ValidateFunction {
-  const key = `${op.operationId} ${status}`;
-  let validate = compiled.get(key);
-  if (validate) return validate;
-  let response = op.responses[String(status)];
-  if (!response && status >= 400) response = { $ref: '#/components/responses/basic' };
-  if (!response) throw new Error(`GitHub documents no ${status} answer for ${op.operationId}`);
-  const named = response.$ref?.replace('#/components/responses/', '');
-  const content =
-    named === 'basic'
-      ? { 'application/json': { schema: { $ref: '#/components/schemas/basic-error' } } }
-      : named
-        ? spec.components.responses[named]!.content
-        : response.content;
-  const schema = content?.['application/json']?.schema;
-  if (!schema) throw new Error(`${key}: GitHub documents no JSON body`);
-  validate = ajv.compile(
-    JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', `"${SPEC_ID}#/components/`)),
-  );
-  compiled.set(key, validate);
-  return validate;
-}
-
-function problems(a: GitHubAnswer): string[] {
-  const { op } = operationOf(a);
-  // 204 No Content: GitHub documents no body, and none was sent.
-  if (a.status === 204 && op.responses['204'] && !op.responses['204'].content)
-    return a.json === null ? [] : [`${a.method} ${a.path} 204 with a body`];
-  const validate = validatorOf(op, a.status);
-  if (validate(a.json)) return [];
-  return (validate.errors ?? []).map(
-    (e) => `${a.method} ${a.path} ${a.status} (${op.operationId}): ${e.instancePath} ${e.message}`,
-  );
-}
 
 let forge: FakeForge;
 const SHA = 'd'.repeat(40);
@@ -195,6 +112,17 @@ describe('the test forge answers as GitHub documents (@octokit/openapi)', () => 
   it('every GitHub answer it sent is valid against its operation’s response schema', () => {
     expect(forge.githubAnswers.length).toBeGreaterThan(20);
     expect(forge.githubAnswers.flatMap(problems)).toEqual([]);
+  });
+
+  it('every request poolsync sent it is valid against its operation’s request body', () => {
+    // But the one sent invalid on purpose, for the 422 above.
+    expect(forge.requests.flatMap(requestProblems)).toEqual([
+      expect.stringMatching(/create-commit-status request\): \/state must be equal to one of/),
+    ]);
+    const create = forge.requests.find((q) => q.method === 'POST' && q.url.endsWith('/comments'))!;
+    expect(requestProblems({ ...create, body: { text: 'x' } }).join('\n')).toMatch(
+      /required property 'body'/,
+    );
   });
 
   it('every operation poolsync calls was answered, with its errors', () => {
