@@ -96,7 +96,7 @@ async function pushPlan(daemon: RunningDaemon, repo: TestRepo, number: number, h
 }
 
 describe('an approval approves exactly what the approver saw (issue 59)', () => {
-  it('1,500 held deletes: the comment shows their count and fingerprint and where they are; a second comment lists all; the approval reply lands', async () => {
+  it('1,500 held deletes: the comment shows their count and fingerprint and where they are; the comments after it list all; the approval reply lands', async () => {
     const gpus = Array.from({ length: 1500 }, (_, i) => `gpu-${String(i).padStart(4, '0')}`);
     const repo = new TestRepo();
     const base = repo.commit(manifests({ clusters: ['keep-1', ...gpus] }));
