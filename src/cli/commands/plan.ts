@@ -44,6 +44,7 @@ import {
   environmentTarget,
   inEnvironment,
   planShape,
+  SHAPE_FLAGS,
   resolveTargets,
   sharedInventoryOf,
   useColor,
@@ -126,7 +127,7 @@ async function planFor(
     collect ? (collect(outcome), Promise.resolve()) : publishComment(args, outcome, io);
   durationFlag('lock-timeout', args['lock-timeout'], '0s, 30s or 5m');
   if (args['refresh-only']) {
-    const other = (['target', 'replace', 'out', 'comment', 'accept-cascade'] as const).find(
+    const other = (['out', 'comment', ...Object.values(SHAPE_FLAGS)] as const).find(
       (k) => args[k] !== undefined,
     );
     if (other)
