@@ -8,10 +8,14 @@
  *   (npm @octokit/webhooks-examples); Link headers name `/repositories/{id}/…` as GitHub does;
  *   every answer carries the x-ratelimit-* headers, and a used-up limit answers 403 until its
  *   reset (docs.github.com, "Rate limits for the REST API"); an installation token may not read
- *   `GET /user` (403 "Resource not accessible by integration") and comments as `<slug>[bot]`.
+ *   `GET /user` (403 "Resource not accessible by integration") and comments as `<slug>[bot]`,
+ *   through its app (`performed_via_github_app`); a deleted comment answers 204. Every request
+ *   and answer can be checked against the description: test/support/github-openapi.ts.
  * - GitLab (docs.gitlab.com/api/notes, /api/merge_requests, /api/users, /api/commits, REST
- *   pagination): notes carry their `author`, and only the author edits a note (403);
- *   X-Next-Page and Link pagination.
+ *   pagination): notes carry their `author`, and only the author edits or deletes a note (403);
+ *   a merge request its `author`; X-Next-Page and Link pagination; under a relative URL root
+ *   (`gitlabRoot`, docs.gitlab.com "Install GitLab under a relative URL") the API is only at
+ *   ROOT/api/v4.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
