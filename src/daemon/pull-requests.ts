@@ -327,8 +327,10 @@ function withHeld(
  * - the plan comment was last changed before the comment was written (the forge's clock), so
  *   the plan it approves is the one on screen then, for the commit the pull request is at now,
  * - that comment listed every held change (else nobody saw what would be approved),
- * - the live state is still the one that plan was made against.
- * Anything else is refused with the reason, in a reply on the pull request and in /status.
+ * - the live state is still the one that plan was made against,
+ * - the reply that announces it lands (it is posted before the approval is granted).
+ * Anything else, a check that fails included, is refused with the reason, in a reply on the
+ * pull request and in /status.
  * The approval names the held changes' fingerprint the comment showed; the daemon applies them
  * only while they are exactly those changes (approvals.ts, stages/plan.ts).
  */
@@ -377,69 +379,90 @@ export function commentApprovalHandler(
           reason,
         );
       o.logger.warn({ ...log, fingerprint, reason }, 'approval by comment refused');
-      await forge.reply(e.number, commentWords.refused(e.user.login, reason));
+      await forge
+        .reply(e.number, commentWords.refused(e.user.login, reason))
+        .catch((err: unknown) =>
+          o.logger.warn({ ...log, err: messageOf(err) }, 'the refusal could not be posted'),
+        );
     };
-
-    if (typeof to === 'string') return refuse(to);
-    if (!e.open) return refuse(commentWords.notOpen);
-    const check = await forge.permission(e.user);
-    if (!check.allowed) {
-      return refuse(commentWords.mayNotApprove(e.user.login, e.provider === 'github', check.level));
-    }
-    // The pull request as the API reads it now (the events' copies may be older).
-    const pr = await forge.pullRequest(e.number);
-    if (!pr.open) return refuse(commentWords.notOpen);
-    if (!o.allowSelfApproval && sameUser(pr.author, e.user))
-      return refuse(commentWords.ownPullRequest(e.user.login));
-    // The plan the comment approves (posted here, or recovered), and when it was put on screen.
-    let posted = o.posted.get(e.provider, e.number, env ?? '');
-    if (!posted && env !== null && o.recover) {
-      const found = await o.recover(e.provider, e.number, env, pr.headSha);
-      const reason = found && recoveredRefusal(found, pr.headSha);
-      if (reason) return refuse(reason);
-      if (found?.plan) {
-        const held = found.record.held;
-        posted = {
-          commit: pr.headSha,
-          plan: found.plan,
-          at: found.at,
-          shown: held === '-' ? undefined : held,
-        };
+    const decide = async (): Promise<void> => {
+      if (typeof to === 'string') return refuse(to);
+      if (!e.open) return refuse(commentWords.notOpen);
+      const check = await forge.permission(e.user);
+      if (!check.allowed) {
+        return refuse(
+          commentWords.mayNotApprove(e.user.login, e.provider === 'github', check.level),
+        );
       }
+      // The pull request as the API reads it now (the events' copies may be older).
+      const pr = await forge.pullRequest(e.number);
+      if (!pr.open) return refuse(commentWords.notOpen);
+      if (!o.allowSelfApproval && sameUser(pr.author, e.user))
+        return refuse(commentWords.ownPullRequest(e.user.login));
+      // The plan the comment approves (posted here, or recovered), and when it was put on screen.
+      let posted = o.posted.get(e.provider, e.number, env ?? '');
+      if (!posted && env !== null && o.recover) {
+        const found = await o.recover(e.provider, e.number, env, pr.headSha);
+        const reason = found && recoveredRefusal(found, pr.headSha);
+        if (reason) return refuse(reason);
+        if (found?.plan) {
+          const held = found.record.held;
+          posted = {
+            commit: pr.headSha,
+            plan: found.plan,
+            at: found.at,
+            shown: held === '-' ? undefined : held,
+          };
+        }
+      }
+      if (!posted) return refuse(commentWords.notPosted(env));
+      fingerprint = splitHeld(posted.plan).fingerprint;
+      // Written before the plan comment showed this plan: its author saw another (or none).
+      if (e.createdAt === null || posted.at === null || e.createdAt <= posted.at)
+        return refuse(commentWords.writtenBefore(posted.commit, e.createdAt, posted.at));
+      if (pr.headSha !== posted.commit)
+        return refuse(commentWords.headMoved(posted.commit, pr.headSha));
+      // Nobody saw a list too long for the pull request's comments: no comment approves it.
+      if (fingerprint !== null && posted.shown !== fingerprint)
+        return refuse(commentWords.unlisted(splitHeld(posted.plan).held.length));
+      const { stale } = await recheckPlan(posted.plan, to.readLive);
+      if (stale) return refuse(commentWords.liveMoved);
+      if (fingerprint === null) {
+        await forge.reply(e.number, commentWords.nothingHeld(to.name));
+        return;
+      }
+      const held = splitHeld(posted.plan).held;
+      const by = { user: e.user.login, level: check.level };
+      // The reply first: an approval its approver is not told of is not granted (a reply the
+      // forge refused left the approval standing, silently).
+      try {
+        await forge.reply(
+          e.number,
+          commentWords.approved(by, held, to.name, posted.commit, fingerprint),
+        );
+      } catch (err) {
+        return refuse(commentWords.replyFailed(messageOf(err)));
+      }
+      const source = `${e.provider}:${e.repository}${e.provider === 'github' ? `#${e.number}` : `!${e.number}`}`;
+      const answer = to.approvals.approve(
+        { fingerprint, approver: e.user.login, via: e.provider, source },
+        true,
+      );
+      if (!answer.ok) return refuse(answer.reason);
+      o.logger.info({ ...log, fingerprint }, 'approval by comment accepted');
+      // The approved changes may be held already: a run applies them.
+      void to.request('manual');
+    };
+    try {
+      await decide();
+    } catch (err) {
+      // A check the forge or the control plane could not answer approves nothing, visibly.
+      await refuse(commentWords.notChecked(messageOf(err)));
     }
-    if (!posted) return refuse(commentWords.notPosted(env));
-    fingerprint = splitHeld(posted.plan).fingerprint;
-    // Written before the plan comment showed this plan: its author saw another (or none).
-    if (e.createdAt === null || posted.at === null || e.createdAt <= posted.at)
-      return refuse(commentWords.writtenBefore(posted.commit, e.createdAt, posted.at));
-    if (pr.headSha !== posted.commit)
-      return refuse(commentWords.headMoved(posted.commit, pr.headSha));
-    // Nobody saw a list too long for the pull request's comments: no comment approves it.
-    if (fingerprint !== null && posted.shown !== fingerprint)
-      return refuse(commentWords.unlisted(splitHeld(posted.plan).held.length));
-    const { stale } = await recheckPlan(posted.plan, to.readLive);
-    if (stale) return refuse(commentWords.liveMoved);
-    if (fingerprint === null) {
-      await forge.reply(e.number, commentWords.nothingHeld(to.name));
-      return;
-    }
-    const source = `${e.provider}:${e.repository}${e.provider === 'github' ? `#${e.number}` : `!${e.number}`}`;
-    const answer = to.approvals.approve(
-      { fingerprint, approver: e.user.login, via: e.provider, source },
-      true,
-    );
-    if (!answer.ok) return refuse(answer.reason);
-    const held = splitHeld(posted.plan).held;
-    o.logger.info({ ...log, fingerprint }, 'approval by comment accepted');
-    const by = { user: e.user.login, level: check.level };
-    await forge.reply(
-      e.number,
-      commentWords.approved(by, held, to.name, posted.commit, fingerprint),
-    );
-    // The approved changes may be held already: a run applies them.
-    void to.request('manual');
   };
 }
+
+const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /** Why a plan found in another replica's comment is not the one to approve, or null. */
 function recoveredRefusal(

@@ -206,4 +206,57 @@ describe('an approval approves exactly what the approver saw (issue 59)', () => 
     expect(sevenHeld).not.toBe(threeHeld);
     expect(forgeProblems(forge)).toEqual([]);
   }, 120_000);
+
+  it('a reply the forge does not take grants nothing, and a check the forge cannot answer approves nothing: both say so', async () => {
+    const repo = new TestRepo();
+    const all = ['a', 'b', 'c', 'd'].map((c) => `prod-${c}`);
+    const base = repo.commit(manifests({ clusters: all }));
+    const head = repo.commit(manifests({ clusters: all.slice(1) }), 'drop 1', {
+      replaceAll: true,
+    });
+    git(repo.work, 'push', '--quiet', '--force', 'origin', `${base}:main`);
+    const { daemon } = await start(repo);
+    const fingerprint = FINGERPRINT.exec(await pushPlan(daemon, repo, 9, head))![1]!;
+    now += 60_000;
+
+    // GitHub refuses the approving reply (its answer for a body it will not take).
+    forge.faults.push({
+      match: /^POST .*\/repos\/acme\/cfg\/issues\/9\/comments$/,
+      status: 422,
+      body: {
+        message: 'Validation Failed',
+        errors: [
+          { resource: 'IssueComment', code: 'custom', field: 'body', message: 'body is too long' },
+        ],
+        documentation_url: 'https://docs.github.com/rest/issues/comments#create-an-issue-comment',
+      },
+    });
+    await comment(daemon, 9, 'alice', 'poolsync apply');
+    await until('the refusal', () => replies(9).length === 1);
+    expect(replies(9)[0]!.body).toMatch(
+      /^\*\*poolsync\*\*: approval by @alice refused: the forge did not take the reply that announces it \(GitHub answered HTTP 422 [^)]*Validation Failed[^)]*\), and an approval nobody is told of is not granted/,
+    );
+    let st = await status(daemon);
+    expect(st.approval!.granted).toEqual([]);
+    expect(st.approval!.lastRefused).toMatchObject({ approver: 'alice', fingerprint });
+
+    // The pull request cannot be read: refused, not left unanswered.
+    forge.faults.push({ match: /^GET .*\/repos\/acme\/cfg\/pulls\/9$/, status: 404 });
+    now += 60_000;
+    await comment(daemon, 9, 'alice', 'poolsync apply');
+    await until('the second refusal', () => replies(9).length === 2);
+    expect(replies(9)[1]!.body).toMatch(
+      /approval by @alice refused: it could not be checked \(GitHub answered HTTP 404 [^)]*\), and an unchecked comment approves nothing/,
+    );
+    expect((await status(daemon)).approval!.granted).toEqual([]);
+
+    // Once the forge answers, the same comment approves, and the reply says so.
+    now += 60_000;
+    await comment(daemon, 9, 'alice', 'poolsync apply');
+    await until('the approval', () => replies(9).length === 3);
+    expect(replies(9)[2]!.body).toContain(`approved by @alice (write)`);
+    st = await status(daemon);
+    expect(st.approval!.granted.map((g) => g.fingerprint)).toEqual([fingerprint]);
+    expect(forgeProblems(forge)).toEqual([]);
+  }, 120_000);
 });
