@@ -27,14 +27,15 @@ import {
   type HandlerLogger,
   type PullRequestHandler,
 } from '../vcs/pull-request-handler.js';
-import type {
-  CommentEvent,
-  EnvironmentOutcome,
-  ForgeRepository,
-  Provider,
-  PublishOutcome,
-  PullRequestEvent,
-  RetryTuning,
+import {
+  VcsApiError,
+  type CommentEvent,
+  type EnvironmentOutcome,
+  type ForgeRepository,
+  type Provider,
+  type PublishOutcome,
+  type PullRequestEvent,
+  type RetryTuning,
 } from '../vcs/types.js';
 import type { DaemonConfig } from './config.js';
 import type { Unit } from './unit.js';
@@ -379,12 +380,14 @@ export function commentApprovalHandler(
           reason,
         );
       o.logger.warn({ ...log, fingerprint, reason }, 'approval by comment refused');
-      await forge
-        .reply(e.number, commentWords.refused(e.user.login, reason))
-        .catch((err: unknown) =>
-          o.logger.warn({ ...log, err: messageOf(err) }, 'the refusal could not be posted'),
-        );
+      await tell(commentWords.refused(e.user.login, reason));
     };
+    const tell = (body: string) =>
+      forge
+        .reply(e.number, body)
+        .catch((err: unknown) =>
+          o.logger.warn({ ...log, err: messageOf(err) }, 'the reply could not be posted'),
+        );
     const decide = async (): Promise<void> => {
       if (typeof to === 'string') return refuse(to);
       if (!e.open) return refuse(commentWords.notOpen);
@@ -427,10 +430,7 @@ export function commentApprovalHandler(
         return refuse(commentWords.unlisted(splitHeld(posted.plan).held.length));
       const { stale } = await recheckPlan(posted.plan, to.readLive);
       if (stale) return refuse(commentWords.liveMoved);
-      if (fingerprint === null) {
-        await forge.reply(e.number, commentWords.nothingHeld(to.name));
-        return;
-      }
+      if (fingerprint === null) return tell(commentWords.nothingHeld(to.name));
       const held = splitHeld(posted.plan).held;
       const by = { user: e.user.login, level: check.level };
       // The reply first: an approval its approver is not told of is not granted (a reply the
@@ -456,8 +456,10 @@ export function commentApprovalHandler(
     try {
       await decide();
     } catch (err) {
-      // A check the forge or the control plane could not answer approves nothing, visibly.
-      await refuse(commentWords.notChecked(messageOf(err)));
+      // A check the forge or the control plane could not answer approves nothing, visibly; a
+      // control plane's error stays in the log (the pull request is read by more people).
+      o.logger.warn({ ...log, err: messageOf(err) }, 'approval by comment not checked');
+      await refuse(commentWords.notChecked(err instanceof VcsApiError ? err.message : null));
     }
   };
 }

@@ -115,8 +115,8 @@ export const commentWords = {
     `the plan of environment ${environment} for ${short(head)} could not be made again here (invalid, or the control plane unreadable): nothing to approve.`,
   commentDiffers: (environment: string, head: string) =>
     `stale: the plan of environment ${environment} for ${short(head)} is not the one in the plan comment (its desired state or held changes differ). ${REPLAN}`,
-  notChecked: (why: string) =>
-    `it could not be checked (${why}), and an unchecked comment approves nothing. Comment again.`,
+  notChecked: (forgeError: string | null) =>
+    `it could not be checked (${forgeError ?? "the control plane could not be read: the daemon's log says why"}), and an unchecked comment approves nothing. Comment again.`,
   replyFailed: (why: string) =>
     `the forge did not take the reply that announces it (${why}), and an approval nobody is told of is not granted: whatever a reply above says, nothing is approved. Comment again.`,
   nothingHeld: (environment: string | null) =>

@@ -18,6 +18,7 @@ import { manifests } from './fixtures.js';
 import { TestRepo, git } from './helpers.js';
 import { until } from '../support/until.js';
 import { startTestDaemon } from './harness.js';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 
 const SECRET = 'gh-webhook-secret-shown-012345678';
 const GITHUB_LIMIT = 65_536;
@@ -38,9 +39,10 @@ beforeEach(async () => {
   forge.githubPermissions.set('carol', 'write');
 });
 
-async function start(repo: TestRepo) {
+async function start(repo: TestRepo, controlPlane?: EmbeddedControlPlane) {
   const { cp, daemon, stop } = await startTestDaemon({
     repo,
+    cp: controlPlane,
     env: { POOLSYNC_GITHUB_WEBHOOK_SECRET: SECRET },
     flags: { policy: 'safe' },
   });
@@ -207,7 +209,7 @@ describe('an approval approves exactly what the approver saw (issue 59)', () => 
     expect(forgeProblems(forge)).toEqual([]);
   }, 120_000);
 
-  it('a reply the forge does not take grants nothing, and a check the forge cannot answer approves nothing: both say so', async () => {
+  it('a reply the forge does not take grants nothing, and a check the forge or the control plane cannot answer approves nothing: each says so', async () => {
     const repo = new TestRepo();
     const all = ['a', 'b', 'c', 'd'].map((c) => `prod-${c}`);
     const base = repo.commit(manifests({ clusters: all }));
@@ -215,7 +217,24 @@ describe('an approval approves exactly what the approver saw (issue 59)', () => 
       replaceAll: true,
     });
     git(repo.work, 'push', '--quiet', '--force', 'origin', `${base}:main`);
-    const { daemon } = await start(repo);
+    // A control plane whose cluster list fails while `unreadable` (part of the live state).
+    const embedded = await EmbeddedControlPlane.open({ path: null });
+    cleanup.add(() => embedded.close());
+    let unreadable = false;
+    const bound = <T extends object>(target: T, key: string | symbol): unknown => {
+      const value: unknown = Reflect.get(target, key);
+      return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+    };
+    const clusters = new Proxy(embedded.clusters!, {
+      get: (target, key) =>
+        unreadable && key === 'listClusters'
+          ? () => Promise.reject(new Error('connect ECONNREFUSED 10.20.30.40:443'))
+          : bound(target, key),
+    });
+    const cp = new Proxy(embedded, {
+      get: (target, key) => (key === 'clusters' ? clusters : bound(target, key)),
+    });
+    const { daemon } = await start(repo, cp);
     const fingerprint = FINGERPRINT.exec(await pushPlan(daemon, repo, 9, head))![1]!;
     now += 60_000;
 
@@ -250,11 +269,24 @@ describe('an approval approves exactly what the approver saw (issue 59)', () => 
     );
     expect((await status(daemon)).approval!.granted).toEqual([]);
 
+    // The control plane cannot be read to check the plan is current: refused, its error only
+    // in the log (the pull request is read by more people than the daemon's operators).
+    unreadable = true;
+    now += 60_000;
+    await comment(daemon, 9, 'alice', 'poolsync apply');
+    await until('the third refusal', () => replies(9).length === 3);
+    unreadable = false;
+    expect(replies(9)[2]!.body).toContain(
+      "refused: it could not be checked (the control plane could not be read: the daemon's log says why)",
+    );
+    expect(replies(9)[2]!.body).not.toContain('10.20.30.40');
+    expect((await status(daemon)).approval!.granted).toEqual([]);
+
     // Once the forge answers, the same comment approves, and the reply says so.
     now += 60_000;
     await comment(daemon, 9, 'alice', 'poolsync apply');
-    await until('the approval', () => replies(9).length === 3);
-    expect(replies(9)[2]!.body).toContain(`approved by @alice (write)`);
+    await until('the approval', () => replies(9).length === 4);
+    expect(replies(9)[3]!.body).toContain(`approved by @alice (write)`);
     st = await status(daemon);
     expect(st.approval!.granted.map((g) => g.fingerprint)).toEqual([fingerprint]);
     expect(forgeProblems(forge)).toEqual([]);
