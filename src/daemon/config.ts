@@ -60,6 +60,8 @@ export interface DaemonConfig {
   gitlabWebhookToken: string | null;
   reconcileToken: string | null;
   policy: ApplyPolicy;
+  /** A pull request's author may approve it by comment (--allow-self-approval). */
+  allowSelfApproval: boolean;
   parallelism: number;
   /** Retries per control-plane call of the HTTP client. */
   maxRetries: number;
@@ -148,6 +150,7 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
     gitlabWebhookToken: secrets['gitlab-webhook-token'] ?? null,
     reconcileToken: secrets['reconcile-token'] ?? null,
     policy: choice<ApplyPolicy>('policy'),
+    allowSelfApproval: bool('allow-self-approval'),
     parallelism: int('parallelism', 1, 256),
     maxRetries: int('max-retries', 0, 100),
     waitTimeoutMs: duration('wait-timeout', 0),
