@@ -12,6 +12,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { executePlan } from '../apply/executor.js';
+import { READ_PARALLELISM } from '../apply/types.js';
 import { inventoryStore, readLiveWithInventory } from '../apply/inventory.js';
 import { controlPlaneIdentity } from '../controlplane/identity.js';
 import { openControlPlane, resolveToken } from '../controlplane/open.js';
@@ -249,9 +250,9 @@ function controlPlaneAccess(
         ? await resolveToken(tokenFile, url, environment ?? null)
         : (token ?? undefined),
       apiKeyFile,
-      // One connection per step in flight, as `apply` sizes its pool.
+      // Reads at read width, the steps --parallelism at a time, as `apply` sizes its pool.
       http: {
-        connections: Math.max(config.parallelism, 8),
+        connections: Math.max(config.parallelism, READ_PARALLELISM),
         maxRetries: config.maxRetries,
         onPace,
       },

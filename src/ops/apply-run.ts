@@ -7,7 +7,7 @@
  * answers is the caller's, through the hooks; locks taken here are released and the control
  * plane closed whatever happens.
  */
-import type { ApplyResult } from '../apply/types.js';
+import { READ_PARALLELISM, type ApplyResult } from '../apply/types.js';
 import {
   deletedBy,
   inventoryStore,
@@ -176,8 +176,9 @@ async function acquiring(
   let shared: HeldApplyLock | null = null;
   try {
     const open = locks.open ?? openControlPlane;
-    // One connection per call in flight (P=128 is not capped at a fixed pool size).
-    const options = openOptions(locks, Math.max(locks.parallelism, 8), token);
+    // Reads at read width, the steps `parallelism` at a time (the executor's bound); one
+    // connection per call in flight.
+    const options = openOptions(locks, Math.max(locks.parallelism, READ_PARALLELISM), token);
     // Opening an embedded state for writing waits while another process has it open.
     cp = await untilFree(wait, () => open(url, options));
     const opened = cp;
