@@ -27,7 +27,7 @@
  * include the quiet times; the throttling rows keep the timed proxy).
  *
  *   npm run bench:remote -- [--latency 50] [--quick] [--rounds 250]
- *     [--only union-plan,union-apply,flyteadmin,whole-apply,throttle]
+ *     [--only union-plan,union-apply,flyteadmin,whole-plan,whole-apply,throttle]
  */
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -326,6 +326,54 @@ async function flyteadminRows(dir: string): Promise<void> {
   }
 }
 
+// A whole plan as `poolsync plan` runs it (in this process): the repository loads while the
+// token is asked for.
+
+/**
+ * `poolsync plan` of `objects` against the Union stand-in, run twice in this process (the first
+ * compiles the modules): the wall time of the command, and where the token went: asked right
+ * after discovery, it is answered while the repository loads, and the lists follow the load.
+ */
+async function wholePlanRows(dir: string): Promise<void> {
+  const objects = QUICK ? 2_000 : 10_000;
+  const model = generateScaleModel(objects);
+  const server = await startUnionStandIn(join(dir, 'whole-plan'), model, 0);
+  const proxy = await startLatencyProxy(server.url, ONE_WAY, ROUNDS);
+  try {
+    const repo = await unionRepo(join(dir, 'whole-plan-repo'), model);
+    const env = {
+      ...process.env,
+      POOLSYNC_UNION_API_KEY: server.apiKey(proxy.host),
+      POOLSYNC_CACHE_DIR: 'off',
+    };
+    const args = ['plan', repo, '--control-plane', `union+${proxy.url}`];
+    for (let run = 0; run < 2; run++) {
+      proxy.reset();
+      const t0 = performance.now();
+      const r = await runInProcess([...args, '--state-dir', join(dir, 'whole-plan-state')], env);
+      const wall = performance.now() - t0;
+      if (r.code !== 0) throw new Error(`poolsync plan: exit ${r.code}\n${r.stderr}`);
+      if (run === 0) continue;
+      const at = (path: RegExp) => proxy.log.find((e) => path.test(e.path));
+      const token = at(/\/token$/)!;
+      const firstList = proxy.log
+        .filter((e) => /\/List/.test(e.path))
+        .reduce((a, b) => (a.start < b.start ? a : b));
+      row(
+        `whole plan, Union, ${objects} objects (poolsync plan, in process)`,
+        proxy.log,
+        wall,
+        // Discovery, the token, then the longest list's pages (the load not counted).
+        2 + Math.ceil(Math.max(model.queues.length, model.clusters.length) / PAGE),
+        `the token asked ${formatMs(token.start - t0)} after the start, answered ${formatMs(firstList.start - token.end)} before the first list (the load meanwhile); wall includes the load`,
+      );
+    }
+  } finally {
+    await proxy.close();
+    await server.stop();
+  }
+}
+
 // A whole apply, reads and writes, as `poolsync apply` runs it (in this process).
 
 /**
@@ -547,6 +595,7 @@ try {
   if (wants('union-apply')) await unionApplyRows(dir);
   if (wants('flyteadmin')) await flyteadminRows(dir);
   if (wants('whole-apply')) await wholeApplyRows(dir);
+  if (wants('whole-plan')) await wholePlanRows(dir);
   if (wants('throttle')) {
     await unionThrottleRows(dir);
     await flyteadminThrottleRows(dir);

@@ -341,9 +341,9 @@ async function unitPipeline(
       return { ...loaded, errors };
     },
     plans: off('plan-reuse') ? undefined : new PlanReuse(),
-    readLiveState: (cp, need) => {
+    readLiveState: (cp, need, before) => {
       learn(cp);
-      return readLiveWithInventory(cp, inventoryOf(cp), need, sharedListsOf(cp));
+      return readLiveWithInventory(cp, inventoryOf(cp), need, sharedListsOf(cp), before);
     },
     inventoryOf,
     executePlan,

@@ -46,6 +46,7 @@ import {
   openOptions,
   planRepository,
   type ControlPlaneAccess,
+  type LiveReading,
 } from './plan-run.js';
 import { recheckPlan, stalePlanError } from './stale-plan.js';
 
@@ -260,7 +261,9 @@ async function planOf(
   // load → validate → read live → plan, recording the commit like `plan` does. An invalid
   // repository is never applied.
   const dir = source.path;
-  const made = await planRepository(dir, (need) => readLiveWithInventory(cp, inventory, need), {
+  const read: LiveReading = (need, before) =>
+    readLiveWithInventory(cp, inventory, need, undefined, before);
+  const made = await planRepository(dir, read, {
     commit: await cleanCommit(dir),
     environment: source.environment,
     // What the backend manages and which steps are manual (given a closure, not the control plane).
