@@ -544,8 +544,12 @@ export async function startUnits(
       const envMetrics = new DaemonMetrics({ processMetrics: false, environment: env.name });
       // Each environment opens its own control plane: an injected one is never shared.
       const unitDeps = { ...deps, controlPlane: undefined, lockDir, candidacy };
-      const source = sourceOf(envConfig);
-      const unit = await startUnit(env.name, envConfig, source, envMetrics, redactor, unitDeps);
+      // One fetch for every environment of the repository: each reads its own worktree.
+      const envSource =
+        source instanceof GitSource
+          ? source.environment(join(envConfig.stateDir, 'checkout'))
+          : sourceOf(envConfig);
+      const unit = await startUnit(env.name, envConfig, envSource, envMetrics, redactor, unitDeps);
       envMetrics.readyProbe = unit.ready;
       units.push(unit);
     }
