@@ -176,9 +176,6 @@ export class EmbeddedControlPlane implements ControlPlane {
    */
   readonly pagedLists = this.view((s) => sharedLists(s, this.now()));
 
-  /** The plan memory's state key: opened read-only, the identity of the files. */
-  readonly stateKey = async () => (this.reader ? this.reader.key() : null);
-
   readonly capabilities = this.view(core.capabilities);
   readonly listPools = this.view(core.listPools);
   readonly getPool = this.view(core.getPool);
