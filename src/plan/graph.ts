@@ -180,17 +180,20 @@ export class StepGraph {
     };
     for (const node of this.inOrder) visit(node);
     ordered.forEach((n, i) => (n.mark = i + 1));
+    // One string per id, shared by every step that depends on it (~300,000 dependencies at
+    // 100,000 objects, each a string of its own before).
+    const ids = ordered.map((n) => `s${n.mark}`);
     return ordered.map(
       (n) =>
         ({
-          id: `s${n.mark}`,
+          id: ids[n.mark - 1]!,
           op: n.op.op,
           target: n.target,
           depends_on: n.after
             ? [...n.after]
                 .map((d) => d.mark)
                 .sort((a, b) => a - b)
-                .map((i) => `s${i}`)
+                .map((i) => ids[i - 1]!)
             : [],
           args: n.op.args,
           // The pipeline marks the steps its backend has no API for (plan/steps.ts).
