@@ -7,9 +7,8 @@
 import { simpleGit } from 'simple-git';
 import { UserError } from '../util/user-error.js';
 import type { Env } from '../util/env.js';
-import { appSlugOf } from './forges.js';
 import { rateLimitWait } from './http.js';
-import { githubEventPullRequest } from './base-environments.js';
+import { githubEventPullRequest } from '../ops/open-target.js';
 import type { CommentArgs } from './comment-options.js';
 import { publishPlan, type PublishResult } from './publish.js';
 import {
@@ -131,7 +130,6 @@ export async function resolveCommentTarget(argv: CommentArgs, env: Env): Promise
     key: git?.prefix ?? '',
     token,
     retry: { deadlineMs },
-    appSlug: appSlugOf(env),
   };
 }
 

@@ -4,6 +4,7 @@ import { readLiveState } from '../../src/controlplane/types.js';
 import type { DaemonConfig } from '../../src/daemon/config.js';
 import {
   forgeTargetFromRemote,
+  PostedPlans,
   pullRequestHandlerForDaemon,
 } from '../../src/daemon/pull-requests.js';
 
@@ -90,6 +91,7 @@ describe('pullRequestHandlerForDaemon', () => {
           },
         ],
         logger,
+        new PostedPlans(),
         env,
       );
     expect(handlerFor(config({}), {})).toBeNull();
