@@ -36,20 +36,10 @@ async function behindProxy(
   );
   cleanup.add(() => proxy.close());
   const term = new AbortController();
-  const before = { ...process.env };
-  const env = envFor(proxy.host);
-  Object.assign(process.env, env);
-  let cp: ControlPlane;
-  try {
-    cp = await openControlPlane(url(proxy.url), {
-      http: { maxRetries: 4, minRetryDelayMs: 5, maxRetryDelayMs: 20, signal: term.signal },
-    });
-  } finally {
-    for (const k of Object.keys(env)) {
-      if (before[k] === undefined) delete process.env[k];
-      else process.env[k] = before[k];
-    }
-  }
+  const cp: ControlPlane = await openControlPlane(url(proxy.url), {
+    http: { maxRetries: 4, minRetryDelayMs: 5, maxRetryDelayMs: 20, signal: term.signal },
+    env: { ...process.env, ...envFor(proxy.host) },
+  });
   cleanup.add(() => cp.close());
   return { cp, proxy, term, stopHolding: () => (holding = false) };
 }
