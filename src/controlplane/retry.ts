@@ -9,7 +9,9 @@
  *   gets the fast-fail budget (util/reach.ts), so a wrong URL is said within a second;
  * - the wait: backoff with jitter on the injected clock, ended at once by `signal` (a client
  *   closing); a delay the server gives holds every call of the client through its pacer
- *   (util/pacer.ts), which also bounds the calls in flight and lowers them while it throttles.
+ *   (util/pacer.ts), which also bounds the calls in flight and lowers them while it throttles;
+ * - the time: no wait goes past the call's `deadline` (util/transport-limits.ts): a failure
+ *   whose retry would end after it is the last, said with the deadline that stopped it.
  */
 import { backoffDelay } from '../util/backoff.js';
 import { SYSTEM_CLOCK, type Clock } from '../util/clock.js';
@@ -38,6 +40,8 @@ export interface RetryLoop extends RetryPolicy {
   clock?: Clock | undefined;
   /** Aborted when the client closes: a wait ends at once. */
   signal?: AbortSignal | undefined;
+  /** The call's time budget: whether a wait fits in it, and the last error once it does not. */
+  deadline?: { allows(ms: number): boolean; stopped(last: Error): Error } | undefined;
 }
 
 /** Runs `attempt` (0, 1, …) until it answers, a failure is permanent or the budget is spent. */
@@ -56,6 +60,8 @@ export async function retrying<T>(
       throw got.error(n + 1);
     const backoff = backoffDelay(n + 1, loop.minDelayMs, loop.maxDelayMs);
     const asked = got.throttled ? (got.throttled.delayMs ?? backoff) : null;
+    if (loop.deadline && !loop.deadline.allows(asked ?? backoff))
+      throw loop.deadline.stopped(got.error(n + 1));
     // The server's own delay, uncapped; with a pacer it holds every call, not only this one.
     if (asked !== null && pacer) pacer.throttled(asked, got.throttled!.said);
     else await clock.sleep(asked ?? backoff, loop.signal);

@@ -16,12 +16,14 @@ import { readUserFile, SECRET_FILE_BYTES } from '../../util/safe-file.js';
 import { rememberSecret } from '../../util/redact.js';
 import { UserError } from '../../util/user-error.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
+import { Agent, request } from 'undici';
+import { CallDeadline, limitOf, limitWords, transportLimits } from '../../util/transport-limits.js';
 import { daemonUrl, type DaemonClientArgs } from '../define.js';
 import type { Io } from '../io.js';
 
 export async function approve(args: DaemonClientArgs, io: Io): Promise<number> {
   const base = daemonUrl(args, io.env);
-  const s = (await daemonRequest(`${base}/status`, { method: 'GET' })).json as DaemonStatus;
+  const s = (await daemonRequest(`${base}/status`, { method: 'GET' }, io.env)).json as DaemonStatus;
   // A follower answers with the leader's status; its own only when the leader is out of
   // reach, and then what waits is the leader's to say, not this replica's.
   if (s.leader && !s.leader.isLeader)
@@ -48,11 +50,15 @@ export async function approve(args: DaemonClientArgs, io: Io): Promise<number> {
   }
   const token = await adminToken(args['admin-token-file'], 'approving', io.env);
   const approver = args.as?.trim() || defaultApprover();
-  const res = await daemonRequest(`${base}/approve`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ fingerprint: args.fingerprint.trim(), approver }),
-  });
+  const res = await daemonRequest(
+    `${base}/approve`,
+    {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ fingerprint: args.fingerprint.trim(), approver }),
+    },
+    io.env,
+  );
   const body = res.json as { reason?: string; error?: string; leader?: string | null };
   if (res.status === 200) {
     io.stdout.write(
@@ -81,7 +87,7 @@ function defaultApprover(): string {
 
 export async function status(args: DaemonClientArgs, io: Io): Promise<number> {
   const base = daemonUrl(args, io.env);
-  const s = await readStatus(base);
+  const s = await readStatus(base, io.env);
   if (args.output === 'json') {
     io.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
     return 0;
@@ -98,8 +104,9 @@ export async function sync(args: DaemonClientArgs, io: Io): Promise<number> {
   const res = await daemonRequest(
     `${base}/reconcile${args.wait ? '?wait=1' : ''}`,
     { method: 'POST', headers: { authorization: `Bearer ${token}` } },
+    io.env,
     // A run takes as long as its apply: waited for as `POST /reconcile?wait=1` does.
-    args.wait ? 3_600_000 : 15_000,
+    args.wait ? 3_600_000 : undefined,
   );
   const body = res.json as { error?: string; lastRun?: RunRecord | null };
   if (res.status !== 200 && res.status !== 202)
@@ -109,7 +116,7 @@ export async function sync(args: DaemonClientArgs, io: Io): Promise<number> {
     return 0;
   }
   // With environments every one ran: each one's run of this sync.
-  const s = await readStatus(base);
+  const s = await readStatus(base, io.env);
   const runs = sections(s, undefined)
     .map(([name, e]) => [name, e.lastRun] as const)
     .filter(([, run]) => run !== null && Date.parse(run.finishedAt) >= before - 1000);
@@ -124,7 +131,7 @@ export async function sync(args: DaemonClientArgs, io: Io): Promise<number> {
 }
 
 export async function history(args: DaemonClientArgs, io: Io): Promise<number> {
-  const s = await readStatus(daemonUrl(args, io.env));
+  const s = await readStatus(daemonUrl(args, io.env), io.env);
   const envs = sections(s, args.env);
   if (args.run !== undefined) {
     const found = envs.flatMap(([name, e]) =>
@@ -155,8 +162,8 @@ export async function history(args: DaemonClientArgs, io: Io): Promise<number> {
   return 0;
 }
 
-async function readStatus(base: string): Promise<DaemonStatus> {
-  const res = await daemonRequest(`${base}/status`, { method: 'GET' });
+async function readStatus(base: string, env: NodeJS.ProcessEnv): Promise<DaemonStatus> {
+  const res = await daemonRequest(`${base}/status`, { method: 'GET' }, env);
   if (res.status !== 200) throw new UserError(`${base}/status answered HTTP ${res.status}`);
   return res.json as DaemonStatus;
 }
@@ -224,28 +231,62 @@ function runText(run: RecentRun): string {
   return `${runLine(run)}\n${plan}`;
 }
 
-/** One request; a daemon that does not answer, or answers with something else than JSON, is a UserError. */
+/**
+ * One request, bounded as every client is (util/transport-limits.ts, from the environment:
+ * POOLSYNC_CONNECT_TIMEOUT…; `callTimeoutMs` over the call and read timeouts, for `sync --wait`), never
+ * decompressed; a daemon that does not answer, or answers with something else than JSON, is a
+ * UserError.
+ */
 async function daemonRequest(
   url: string,
-  init: RequestInit,
-  timeoutMs = 15_000,
+  init: { method: string; headers?: Record<string, string>; body?: string },
+  env: NodeJS.ProcessEnv,
+  callTimeoutMs?: number,
 ): Promise<{ status: number; json: unknown }> {
-  let res: Response;
-  try {
-    res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
-  } catch (err) {
-    throw new UserError(
-      `cannot reach the daemon at ${url}: ${(err as Error).message}; check --daemon (its status address)`,
+  const limits = transportLimits({}, env);
+  // The daemon answers a waited run when it ends: nothing is sent before.
+  if (callTimeoutMs !== undefined) limits.callTimeoutMs = limits.readTimeoutMs = callTimeoutMs;
+  const dispatcher = new Agent({
+    connect: { timeout: limits.connectTimeoutMs },
+    headersTimeout: limits.readTimeoutMs,
+    bodyTimeout: limits.readTimeoutMs,
+    maxResponseSize: limits.maxResponseBytes,
+  });
+  const deadline = new CallDeadline(limits);
+  const failed = (err: unknown) => {
+    const limit = limitOf(err);
+    const why = limit ? limitWords(limit, limits) : connectWords(err);
+    return new UserError(
+      `cannot read the daemon's answer at ${url}: ${why}; check --daemon (its status address)`,
     );
-  }
-  const text = await res.text();
+  };
   try {
-    return { status: res.status, json: JSON.parse(text) as unknown };
-  } catch {
-    throw new UserError(
-      `${url} answered HTTP ${res.status} with a body that is not JSON: is --daemon a poolsync daemon?`,
-    );
+    let res;
+    try {
+      res = await request(url, { ...init, dispatcher, signal: deadline.signal });
+    } catch (err) {
+      throw failed(err);
+    }
+    const text = await res.body.text().catch((err: unknown) => Promise.reject(failed(err)));
+    try {
+      return { status: res.statusCode, json: JSON.parse(text) as unknown };
+    } catch {
+      throw new UserError(
+        `${url} answered HTTP ${res.statusCode} with a body that is not JSON: is --daemon a poolsync daemon?`,
+      );
+    }
+  } finally {
+    deadline.done();
+    void dispatcher.destroy();
   }
+}
+
+/** Why a connection failed, in words: `nothing accepts connections at …`, else the code. */
+function connectWords(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  return e.code === 'ECONNREFUSED'
+    ? 'nothing accepts connections there'
+    : `${e.code ?? e.message ?? String(err)}`;
 }
 
 /** The daemon admin token: --admin-token-file, else POOLSYNC_ADMIN_TOKEN_FILE, else POOLSYNC_ADMIN_TOKEN. */

@@ -33,7 +33,7 @@ import {
   type ControlPlaneErrorCode,
 } from '../errors.js';
 import { JsonHttp, type ErrorBody } from '../json-http.js';
-import { retryPolicy, type ClientTuning } from '../opener.js';
+import { limitsOf, retryPolicy, type ClientTuning } from '../opener.js';
 import { sameJson } from '../../util/same-json.js';
 import type {
   ApplyLockLease,
@@ -106,8 +106,7 @@ export class HttpControlPlane implements ControlPlane {
       plainHttpHint: (plain) =>
         `if it is a plain-HTTP server (\`poolsync control-plane serve\` is), use --control-plane ${plain}`,
       retry: retryPolicy(opts, { maxRetries: 8, minDelayMs: 100, maxDelayMs: 10_000 }),
-      requestTimeoutMs: opts.requestTimeoutMs ?? 30_000,
-      connectTimeoutMs: opts.connectTimeoutMs ?? 5_000,
+      limits: limitsOf(opts),
       connections,
       onPace: opts.onPace,
       clock: opts.clock,

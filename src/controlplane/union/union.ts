@@ -28,7 +28,9 @@ import { Pacer } from '../../util/pacer.js';
 import { Reach } from '../../util/reach.js';
 import { DEFAULT_RETRY } from '../../util/backoff.js';
 import { UserError } from '../../util/user-error.js';
-import { type ClientTuning, retryPolicy } from '../opener.js';
+import { type ClientTuning, limitsOf, retryPolicy } from '../opener.js';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { CallDeadline } from '../../util/transport-limits.js';
 import { isLoopback } from '../oauth.js';
 import { discover, resolveApiKey, unionTokens } from './oauth.js';
 
@@ -158,7 +160,7 @@ function parseUnionUrl(url: string) {
 
 /**
  * `apiKeyFile`: --api-key-file, else env POOLSYNC_UNION_API_KEY. Of `tuning`: the retries, the
- * page size, the deadline of a call (default 30 s), the calls in flight (--parallelism, default
+ * page size, the limits (util/transport-limits.ts), the calls in flight (--parallelism, default
  * 32), the pace listener and the clock.
  */
 export async function openUnion(
@@ -177,14 +179,17 @@ export async function openUnion(
   // answered once, a failure to connect fails fast (util/reach.ts), for discovery and RPCs alike.
   const retry = retryPolicy(tuning, DEFAULT_RETRY);
   const reach = new Reach();
-  const http = { retry, reach };
+  const limits = limitsOf(tuning);
+  const http = { retry, reach, limits };
   const discovery = await discover(baseUrl, http);
+  const deadlines = new AsyncLocalStorage<CallDeadline>();
   const { transport, close } = createUnionTransport({
     baseUrl,
     protocol,
     tokens: unionTokens(key, discovery, http),
     header: discovery.headerName,
-    timeoutMs: tuning.requestTimeoutMs ?? 30_000,
+    limits,
+    deadlines,
   });
   const parallelism = tuning.connections || 32;
   const { clock } = tuning;
@@ -199,6 +204,8 @@ export async function openUnion(
       pacer: new Pacer('Union', parallelism, clock, tuning.onPace),
       clock,
       origin: baseUrl,
+      limits,
+      deadlines,
     },
     parallelism,
     pageSize: tuning.pageSize || 1000,

@@ -151,7 +151,6 @@ export async function rawClient<S extends DescService>(
     protocol,
     tokens: unionTokens(key, discovery),
     header: discovery.headerName,
-    timeoutMs: 10_000,
   });
   return { client: createClient(service, transport), close };
 }
