@@ -135,6 +135,32 @@ const maxRetries = {
     'Retries per control-plane call on connection errors, timeouts, 429 and 5xx (backoff 0.1 s doubling to 10 s, with jitter); 0 = none',
 } as const;
 
+/**
+ * The limits of every call to a control plane (util/transport-limits.ts; docs/control-plane.md,
+ * Limits): each flag, else its POOLSYNC_* variable, else the default (read by networkOf).
+ */
+const limitFlag = (describe: string) => ({ type: 'string', requiresArg: true, describe }) as const;
+const limitFlags = {
+  'connect-timeout': limitFlag(
+    'Give up a connection not made within this long, e.g. 5s (env POOLSYNC_CONNECT_TIMEOUT; default 5s)',
+  ),
+  'read-timeout': limitFlag(
+    'Give up an attempt when the server sends nothing for this long (env POOLSYNC_READ_TIMEOUT; default 10s)',
+  ),
+  'call-timeout': limitFlag(
+    'Give up one call, its retries included, after this long (env POOLSYNC_CALL_TIMEOUT; default 60s)',
+  ),
+  'max-response-size': limitFlag(
+    'Refuse an answer larger than this, e.g. 32MiB (env POOLSYNC_MAX_RESPONSE_SIZE; default 32MiB)',
+  ),
+};
+
+/** `--max-retries` (default `retries`) and the limits of every call. */
+const network = (retries: typeof maxRetries | { default: number } = maxRetries) => ({
+  'max-retries': { ...maxRetries, ...retries },
+  ...limitFlags,
+});
+
 function credentials(env: NodeJS.ProcessEnv) {
   return {
     'control-plane': controlPlane(env),
@@ -278,7 +304,7 @@ const check = {
       .positional('dir', configDir('Config folder to validate too'))
       .options({
         ...credentials(env),
-        'max-retries': { ...maxRetries, default: 0 },
+        ...network({ default: 0 }),
         probe: {
           type: 'boolean',
           default: true,
@@ -307,7 +333,7 @@ const plan = {
       .options({
         env: envOption(', or all'),
         ...credentials(env),
-        'max-retries': maxRetries,
+        ...network(),
         parallelism: {
           type: 'string',
           coerce: wholeNumber('parallelism', 1),
@@ -380,7 +406,7 @@ const apply = {
           'How long to wait for in-flight work before deleting a cluster (e.g. 90s, 30m, 1h)',
         ),
         'lock-timeout': lockTimeout(),
-        'max-retries': maxRetries,
+        ...network(),
         'token-file': tokenFile,
         'api-key-file': apiKeyFile,
         'state-dir': stateDir(
@@ -427,7 +453,7 @@ const promote = {
         ),
         output: output(['text', 'markdown'], 'text, or markdown for a pull-request comment'),
         color: color(),
-        'max-retries': maxRetries,
+        ...network(),
         'token-file': text(
           "The next environment's token file, over its tokenFile in poolsync.yaml",
         ),
@@ -461,7 +487,7 @@ function stateOptions(y: Argv, env: NodeJS.ProcessEnv) {
   return y.positional('dir', configDir()).options({
     env: envOption(),
     ...credentials(env),
-    'max-retries': maxRetries,
+    ...network(),
     'state-dir': inventoryStateDir,
     lock: text('The --lock of your applies (env POOLSYNC_LOCK): the inventory is kept beside it'),
     inventory,
@@ -563,6 +589,7 @@ const exportCommand = {
         'state-dir': inventoryStateDir,
         inventory,
         force: flag('Overwrite manifest files that already exist'),
+        ...limitFlags,
       })
       .example(
         '$0 export --control-plane https://cp.example.com --dir ./config',
@@ -586,6 +613,7 @@ const importCommand = {
         'state-dir': inventoryStateDir,
         inventory,
         force: flag('Overwrite the manifest file when it exists'),
+        ...limitFlags,
       })
       .example('$0 import Cluster/legacy-1 --dir ./config', 'Adopt one unmanaged cluster')
       .example(

@@ -23,6 +23,7 @@ import type { ControlPlane } from '../controlplane/types.js';
 import type { SharedInventory } from '../apply/inventory.js';
 import { inventoryPlace, parseK8sPlace } from '../util/k8s-place.js';
 import { parseDuration } from '../util/duration.js';
+import { transportLimits, type TransportLimits } from '../util/transport-limits.js';
 import { controlPlaneUrl, type Args } from './define.js';
 import type { Io } from './io.js';
 
@@ -92,11 +93,38 @@ export interface EnvTarget {
 /** As yargs gives them: `control-plane` only when written on the command line. */
 type EnvArgs = Pick<Args<'plan'>, 'env' | 'control-plane' | 'token-file' | 'api-key-file'>;
 
-/** The control plane of T, opened to read only, with its credentials and retries. */
-export async function openToRead(t: EnvTarget, maxRetries?: number): Promise<ControlPlane> {
+type NetworkArgs = Partial<
+  Record<'connect-timeout' | 'read-timeout' | 'call-timeout' | 'max-response-size', string>
+> & { 'max-retries'?: number };
+
+/**
+ * A command's `--max-retries` and the limits of every call (util/transport-limits.ts): each
+ * limit from its flag, else its POOLSYNC_* variable in `env`, else the default.
+ */
+export function networkOf(
+  args: NetworkArgs,
+  env: NodeJS.ProcessEnv,
+): { maxRetries?: number; limits: TransportLimits } {
+  const limits = transportLimits(
+    {
+      connect: args['connect-timeout'],
+      read: args['read-timeout'],
+      call: args['call-timeout'],
+      size: args['max-response-size'],
+    },
+    env,
+  );
+  return { maxRetries: args['max-retries'], limits };
+}
+
+/** The control plane of T, opened to read only, with its credentials, retries and limits. */
+export async function openToRead(
+  t: EnvTarget,
+  network: { maxRetries?: number; limits?: TransportLimits } = {},
+): Promise<ControlPlane> {
   return openControlPlane(t.url, {
     readOnly: true,
-    http: { maxRetries },
+    http: network,
     token: await resolveToken(t.tokenFile, t.url, t.name),
     apiKeyFile: t.apiKeyFile,
   });

@@ -14,6 +14,7 @@ import { load as loadYaml } from '../util/js-yaml.js';
 import { closest } from '../manifests/suggest.js';
 import { UserError } from '../util/user-error.js';
 import { parseDuration } from '../util/duration.js';
+import { transportLimits, type TransportLimits } from '../util/transport-limits.js';
 import type { GitAuth } from '../util/git-env.js';
 import { rememberSecret } from '../util/redact.js';
 import { refuseUrlCredentials } from '../util/url-credentials.js';
@@ -47,6 +48,8 @@ export interface DaemonConfig {
   parallelism: number;
   /** Retries per control-plane call of the HTTP client. */
   maxRetries: number;
+  /** Connect, read and call timeouts and the answer's size (util/transport-limits.ts). */
+  limits: TransportLimits;
   waitTimeoutMs: number;
   stateDir: string;
   shutdownTimeoutMs: number;
@@ -130,6 +133,12 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
     policy: choice<ApplyPolicy>('policy'),
     parallelism: int('parallelism', 1, 256),
     maxRetries: int('max-retries', 0, 100),
+    limits: transportLimits({
+      connect: duration('connect-timeout', 1),
+      read: duration('read-timeout', 1),
+      call: duration('call-timeout', 1),
+      size: str('max-response-size') ?? undefined,
+    }),
     waitTimeoutMs: duration('wait-timeout', 0),
     stateDir: path('state-dir') as string,
     shutdownTimeoutMs: duration('shutdown-timeout', 0),

@@ -253,6 +253,7 @@ function controlPlaneAccess(
       http: {
         connections: Math.max(config.parallelism, 8),
         maxRetries: config.maxRetries,
+        limits: config.limits,
         onPace,
       },
       readOnly,

@@ -34,6 +34,7 @@ import type { PaceListener } from '../util/pacer.js';
 import { off } from '../incremental/off.js';
 import { loadRepository, type FileAnalysis, type LoaderOptions } from '../manifests/index.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
+import type { TransportLimits } from '../util/transport-limits.js';
 
 /** How `poolsync plan` and `poolsync apply` reach the control plane they open (their flags). */
 export interface ControlPlaneAccess {
@@ -44,6 +45,8 @@ export interface ControlPlaneAccess {
   /** The inventory shared across machines (`--inventory`, `--lock`), or null. */
   sharedInventory: SharedInventory | null;
   maxRetries: number;
+  /** Connect, read and call timeouts and the answer's size (util/transport-limits.ts). */
+  limits?: TransportLimits;
   /** Calls in flight (`--parallelism`). */
   parallelism?: number;
   /** Told when the control plane throttles and when it stops (progress). */
@@ -192,8 +195,9 @@ export function openOptions(
   connections: number | undefined,
   token: string | undefined,
 ) {
-  const { maxRetries, onPace, apiKeyFile } = access;
-  return { http: { connections: connections || undefined, maxRetries, onPace }, token, apiKeyFile };
+  const { maxRetries, limits, onPace, apiKeyFile } = access;
+  const http = { connections: connections || undefined, maxRetries, limits, onPace };
+  return { http, token, apiKeyFile };
 }
 
 /**

@@ -18,7 +18,7 @@ import { requireConfigFolder } from '../config-folder.js';
 import { declaresNothing } from '../../plan/inventory.js';
 import type { Args } from '../define.js';
 import type { Io } from '../io.js';
-import { ENV_ALL, oneTarget, openToRead } from '../options.js';
+import { ENV_ALL, networkOf, oneTarget, openToRead } from '../options.js';
 import { plural } from '../../render/common.js';
 import {
   formatSkipped,
@@ -88,7 +88,7 @@ export async function check(args: Args<'check'>, io: Io): Promise<number> {
   const url = target.url;
   let cp: ControlPlane | null = null;
   try {
-    cp = await openToRead(target, args['max-retries']);
+    cp = await openToRead(target, networkOf(args, io.env));
     const probed = args.probe
       ? await probeKinds(cp)
       : [{ ok: true, text: 'not probed (--no-probe): nothing was read from it' }];

@@ -255,9 +255,10 @@ async function daemonRequest(
   const deadline = new CallDeadline(limits);
   const failed = (err: unknown) => {
     const limit = limitOf(err);
-    const why = limit ? limitWords(limit, limits) : connectWords(err);
     return new UserError(
-      `cannot read the daemon's answer at ${url}: ${why}; check --daemon (its status address)`,
+      limit
+        ? `the daemon at ${url}: ${limitWords(limit, limits)}; check --daemon (its status address)`
+        : `cannot reach the daemon at ${url}: ${connectWords(err)}; check --daemon (its status address)`,
     );
   };
   try {

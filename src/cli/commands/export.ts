@@ -54,14 +54,14 @@ import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
 import { exists, refuseCodeProject, requireFolder } from '../config-folder.js';
 import { controlPlaneUrl, type Args, type StateArgs } from '../define.js';
-import { oneTarget, openToRead, sharedInventoryOf, type EnvTarget } from '../options.js';
+import { networkOf, oneTarget, openToRead, sharedInventoryOf, type EnvTarget } from '../options.js';
 import type { Io } from '../io.js';
 
 export async function exportTo(args: Args<'export'>, io: Io): Promise<number> {
   // --env: the environment's control plane and credentials (docs/environments.md).
   const target = await oneTarget(null, args, 'export', io.env);
   if (args.dir.trim() === '') throw new UserError('--dir is empty: name the folder to write into');
-  const cp = await openToRead(target);
+  const cp = await openToRead(target, networkOf(args, io.env));
   // The live state as manifests under --dir, and the objects adopted into the inventory.
   try {
     const live = await readLiveState(cp);
@@ -120,7 +120,7 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
   await requireFolder(args.dir);
   await refuseIfDeclared(args.dir, args.address);
   const token = await resolveToken(args['token-file'], url, null);
-  const cp = await openControlPlane(url, { token });
+  const cp = await openControlPlane(url, { token, http: networkOf(args, io.env) });
   try {
     const file = manifestOf(await readLiveState(cp), args.address);
     checkExportedPath(file.path);
@@ -426,7 +426,7 @@ async function withState(
 ): Promise<number> {
   await requireFolder(args.dir);
   const target = await oneTarget(args.dir, args, 'state', io.env);
-  const cp = await openToRead(target, args['max-retries']);
+  const cp = await openToRead(target, networkOf(args, io.env));
   try {
     const shared = sharedInventoryOf(args, io.env);
     const store = inventoryStore(cp, target.url, args['state-dir'], shared);

@@ -41,6 +41,7 @@ import { paceLine } from '../../util/pacer.js';
 import { batches } from '../../util/batched-lines.js';
 import { UserError } from '../../util/user-error.js';
 import {
+  networkOf,
   durationFlag,
   environmentTarget,
   inEnvironment,
@@ -198,7 +199,7 @@ async function planOf(
 ): Promise<{ result: PlanOutcome; key: PlanKey | undefined; commit: string | null }> {
   const note = await requireConfigFolder(args.dir);
   if (note !== null) io.stderr.write(note);
-  const source = await acquire(args, target);
+  const source = await acquire(args, target, io.env);
   // The JSON plan is a plan file: sealed (render/plan-file.ts), with the key when one is set.
   const key: PlanKey | undefined =
     args.out !== undefined || args.output === 'json' ? await resolvePlanKey(io.env) : undefined;
@@ -232,12 +233,13 @@ async function planOf(
  * The control plane a plan reads (only), with the target's credentials: the Union API key of
  * --api-key-file too.
  */
-async function acquire(args: PlanOptions, target: EnvTarget) {
+async function acquire(args: PlanOptions, target: EnvTarget, env: NodeJS.ProcessEnv) {
   const { url, tokenFile, apiKeyFile, name } = target;
   const token = await resolveToken(tokenFile, url, name);
   const { 'state-dir': stateDir, 'max-retries': maxRetries } = args;
+  const { limits } = networkOf(args, env);
   const kind = 'acquire' as const;
-  return { kind, url, stateDir, sharedInventory: null, maxRetries, token, apiKeyFile };
+  return { kind, url, stateDir, sharedInventory: null, maxRetries, limits, token, apiKeyFile };
 }
 
 /** `--refresh-only`: drift since the last apply; exit 2 with --detailed-exitcode when there is some. */
@@ -245,7 +247,7 @@ async function refreshOnly(args: PlanOptions, target: EnvTarget, io: Io): Promis
   const { lastAppliedPathFor, readLastApplied } = await import('../../apply/last-applied.js');
   const render = await import('../../render/refresh.js');
   const last = await readLastApplied(lastAppliedPathFor(target.url, args['state-dir']));
-  const report = await refreshRun(await acquire(args, target), last);
+  const report = await refreshRun(await acquire(args, target, io.env), last);
   io.stdout.write(
     args.output === 'json'
       ? render.renderRefreshJson(report)
