@@ -24,6 +24,8 @@ import type { SharedInventory } from '../apply/inventory.js';
 import { inventoryPlace, parseK8sPlace } from '../util/k8s-place.js';
 import { parseDuration } from '../util/duration.js';
 import { transportLimits, type TransportLimits } from '../util/transport-limits.js';
+import { lookupHost } from '../util/control-plane-endpoint.js';
+import type { ValidationError } from '../manifests/types.js';
 import { controlPlaneUrl, type Args } from './define.js';
 import type { Io } from './io.js';
 
@@ -163,10 +165,14 @@ export async function resolveTargets(
   args: EnvArgs,
   { allowAll, command, env }: { allowAll: boolean; command: string; env: NodeJS.ProcessEnv },
 ): Promise<EnvTarget[]> {
-  const shared = await readFolderOnce(dir);
+  const shared = await readFolderOnce(dir, lookupHost());
   const { config, errors } = shared.config;
   const envs = errors.length > 0 ? undefined : config.environments;
-  if (errors.length > 0) return [plainTarget(args, env)];
+  if (errors.length > 0) {
+    // Which control plane --env names is not known: never the default one instead.
+    if (args.env !== undefined) throw invalidConfig(dir, args.env, errors);
+    return [plainTarget(args, env)];
+  }
   const names = (envs ?? []).map((e) => e.name).join(', ');
   if (!envs) {
     if (args.env === undefined) return [plainTarget(args, env)];
@@ -190,6 +196,15 @@ export async function resolveTargets(
         : `no environment '${args.env}' in poolsync.yaml; its environments: ${names}`,
     );
   return chosen.map((e) => ({ ...environmentTarget(dir, e, args, env), shared }));
+}
+
+/** `--env NAME` with a poolsync.yaml that does not read: what is wrong with it, and where. */
+function invalidConfig(dir: string, name: string, errors: ValidationError[]): UserError {
+  const [e] = errors;
+  const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
+  return new UserError(
+    `--env ${name}: poolsync.yaml in ${dir} is not valid, so environment ${name} is not known: ${e!.file}:${e!.line}:${e!.column}: ${e!.message}${more}; \`poolsync validate ${dir}\` lists every error`,
+  );
 }
 
 /** Without environments: `--control-plane` (else its default) and the credentials' flags. */

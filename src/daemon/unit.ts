@@ -8,6 +8,7 @@
  * the others; with --leader-elect one Lease per environment (`<lease>-<environment>`), so
  * environments spread across replicas. The environments are read when the daemon starts.
  */
+import { lookupHost } from '../util/control-plane-endpoint.js';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -320,6 +321,8 @@ async function unitPipeline(
     inventoryStore(cp, config.controlPlane.url, lockDir, sharedInventory);
   let warnedLock = false;
   const analyses = off('analysis') ? undefined : new AnalysisCache();
+  // Environments reaching one control plane under two names are refused (manifests/environments.ts).
+  const resolveHost = environment !== null ? lookupHost() : undefined;
   return {
     // The environment's part of the repository.
     loadRepository: async (dir, opts) => {
@@ -327,6 +330,7 @@ async function unitPipeline(
         ...opts,
         environment: environment ?? undefined,
         analyses,
+        resolveHost,
       });
       if (environment !== null || loaded.valid) return loaded;
       // Started while the repository could not be read (discoverEnvironments): say what to do.

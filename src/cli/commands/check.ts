@@ -28,11 +28,12 @@ import {
 } from '../../manifests/report.js';
 import { nothingDeclared } from '../../render/cli-output.js';
 import { readFolderOnce, type FolderRead } from '../../manifests/config.js';
+import { lookupHost } from '../../util/control-plane-endpoint.js';
 
 export async function validate(args: Args<'validate'>, io: Io): Promise<number> {
   const note = await requireConfigFolder(args.dir);
   if (note !== null) io.stderr.write(note);
-  const shared = await readFolderOnce(args.dir);
+  const shared = await readFolderOnce(args.dir, lookupHost());
   const names = environmentNames(args, shared);
   // Each environment is its own desired state: every one is checked, each report named.
   const reports: Record<string, unknown> = {};
@@ -61,8 +62,9 @@ export async function validate(args: Args<'validate'>, io: Io): Promise<number> 
 
 /** The environments to validate: none without environments, else --env's (default all). */
 function environmentNames(args: Args<'validate'>, { config }: FolderRead): string[] {
-  const envs =
-    config.errors.length > 0 ? [] : (config.config.environments ?? []).map((e) => e.name);
+  // A poolsync.yaml that does not read: its errors are the report, whatever --env names.
+  if (config.errors.length > 0) return [];
+  const envs = (config.config.environments ?? []).map((e) => e.name);
   if (args.env === undefined || args.env === ENV_ALL) return envs;
   if (envs.length === 0)
     throw new UserError(
