@@ -278,6 +278,11 @@ export const OPTIONS: readonly OptionSpec[] = withEnv([
     default: false,
   },
   {
+    name: 'external-url',
+    describe:
+      'Where people and tools reach this daemon (an ingress, a Service name), comma-separated URLs or host names: the host names /status, the dashboard and /metrics answer to besides loopback names and IP addresses (DNS rebinding)',
+  },
+  {
     name: 'dashboard',
     kind: 'bool',
     describe:

@@ -18,6 +18,7 @@ import { transportLimits, type TransportLimits } from '../util/transport-limits.
 import type { GitAuth } from '../util/git-env.js';
 import { rememberSecret } from '../util/redact.js';
 import { refuseUrlCredentials } from '../util/url-credentials.js';
+import { resolveToken } from '../controlplane/open.js';
 import { inventoryPlace, requireK8sPlace, type K8sPlace } from '../util/k8s-place.js';
 import type { LeaseRef, LeaseTiming } from '../lease/k8s-lease.js';
 import { OPTIONS, parseListen, type ApplyPolicy, type LogFormat } from './config-options.js';
@@ -72,6 +73,8 @@ export interface DaemonConfig {
   commitRendered?: boolean;
   /** Serve the dashboard page at `/` (docs/daemon.md#dashboard). */
   dashboard: boolean;
+  /** The host names of --external-url (http.ts foreignHost). */
+  externalHosts: string[];
 }
 
 /** Secrets (`token`, `git-token` …): env var with the value, or the file their option names. */
@@ -102,6 +105,15 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
   const { get, str, path, duration, int, bool, choice } = r;
   const secrets = await readSecrets(input, raw);
   const source = sourceConfig(r, secrets);
+  const url = r.url(
+    'control-plane',
+    'the control plane URL',
+    'put the token in POOLSYNC_TOKEN or --token-file',
+  );
+  // The control-plane token file is read as the CLI reads it (a bound one names its control
+  // plane: controlplane/open.ts), again at every open; refused at start when it is not this one's.
+  const tokenFile = path('token-file') ?? undefined;
+  if (tokenFile !== undefined) await resolveToken(tokenFile, url);
   const lock = leaseOption(str('lock'), get('lock'));
   const listen = get('listen') as Raw;
   const leader = bool('leader-elect') ? leaderElection(r, input.env) : null;
@@ -116,12 +128,9 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
     pollIntervalMs: duration('poll-interval', 100),
     driftIntervalMs: duration('drift-interval', 100),
     controlPlane: {
-      url: r.url(
-        'control-plane',
-        'the control plane URL',
-        'put the token in POOLSYNC_TOKEN or --token-file',
-      ),
-      token: secrets.token ?? null,
+      url,
+      token: tokenFile === undefined ? (secrets.token ?? null) : null,
+      ...(tokenFile !== undefined ? { tokenFile } : {}),
     },
     listen: parseListen(
       String(listen.value).trim(),
@@ -153,7 +162,25 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
     inventory,
     commitRendered: bool('commit-rendered'),
     dashboard: bool('dashboard'),
+    externalHosts: externalHosts(str('external-url'), get('external-url')?.origin),
   };
+}
+
+/** --external-url: URLs or host names, comma-separated; their host names, lower case. */
+function externalHosts(text: string | null, origin = '--external-url'): string[] {
+  if (text === null) return [];
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map((s) => {
+      const url = s.includes('://') ? s : `http://${s}`;
+      if (!URL.canParse(url) || new URL(url).hostname === '')
+        throw new UserError(
+          `${origin}: "${s}" is not a URL or a host name (for example https://poolsync.example.com)`,
+        );
+      return new URL(url).hostname.replace(/^\[|\]$/g, '');
+    });
 }
 
 /** Each option's value and where it came from: flag, quickstart, environment, file, default. */
@@ -330,6 +357,8 @@ async function readSecrets(
 ): Promise<Record<string, string | null>> {
   const out: Record<string, string | null> = {};
   for (const s of SECRETS) {
+    // The control plane's token file: read as the CLI reads it (resolveDaemonConfig).
+    if (s.name === 'token' && raw.has(s.fileOption)) continue;
     const fileSetting = raw.get(s.fileOption);
     const envValue = input.env[s.env];
     // A file named explicitly (flag or env *_FILE) wins over an inherited env value.

@@ -13,7 +13,8 @@ import {
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { constantTimeEqual } from '../util/constant-time.js';
-import { Redactor } from '../util/redact.js';
+import { processRedactor, Redactor } from '../util/redact.js';
+import { isIP } from 'node:net';
 import { readLimitedBody } from '../util/request-body.js';
 import type { ApprovalAnswer } from './approvals.js';
 import type { DaemonConfig } from './config.js';
@@ -68,6 +69,11 @@ export interface HttpHandlers extends Pick<DaemonConfig, (typeof HTTP_SECRETS)[n
   logger: Logger;
   /** GET / (docs/daemon.md#dashboard); absent: the page is off (--dashboard=false). */
   dashboard?: DashboardHandler;
+  /**
+   * Host names the status, dashboard and metrics answer to besides loopback names and IP
+   * addresses (foreignHost): --external-url's, --advertise-address's, --listen's.
+   */
+  allowedHosts?: readonly string[];
 }
 
 export type StatusServer = Awaited<ReturnType<typeof startStatusServer>>;
@@ -119,6 +125,10 @@ async function route(req: IncomingMessage, res: ServerResponse, h: HttpHandlers)
   const key = `${req.method} ${url.pathname}`;
   const call = { req, res, url, h };
   if (h.replica) res.setHeader(REPLICA_HEADER, h.replica);
+  if (READ_BY_PEOPLE.has(key)) {
+    const foreign = foreignHost(req.headers, h.allowedHosts ?? []);
+    if (foreign !== null) return send(res, 403, { error: foreign });
+  }
   if (h.dashboard && (key === 'GET /' || key === 'HEAD /')) return h.dashboard(req, res, url);
   switch (key) {
     case 'GET /healthz':
@@ -133,7 +143,7 @@ async function route(req: IncomingMessage, res: ServerResponse, h: HttpHandlers)
             reason: 'the first reconcile has not finished or the control plane has not answered',
           });
     case 'GET /metrics': {
-      const text = await h.metrics.text();
+      const text = processRedactor().scrubSecrets(await h.metrics.text());
       res.writeHead(200, { 'content-type': h.metrics.contentType });
       res.end(text);
       return;
@@ -227,9 +237,12 @@ async function approve({ req, res, h }: Call): Promise<void> {
     });
   }
   // The approver is shown in /status and the log: a token pasted there (the admin token
-  // itself, a webhook secret) is refused, never recorded.
+  // itself, a webhook secret, the control plane's token) is refused, never recorded.
   const secrets = new Redactor(HTTP_SECRETS.map((name) => h[name]));
-  if (secrets.scrub(approver) !== approver) {
+  if (
+    secrets.scrub(approver) !== approver ||
+    processRedactor().scrubSecrets(approver) !== approver
+  ) {
     return send(res, 400, {
       error:
         '"approver" holds a token (the admin token or another secret of this daemon): name who approves, e.g. a user name; nothing was approved',
@@ -379,8 +392,9 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return readLimitedBody(req, limit, () => new TooLarge());
 }
 
+/** A JSON answer, every secret this process knows scrubbed from it (util/redact.ts). */
 function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = `${JSON.stringify(body, null, 2)}\n`;
+  const text = processRedactor().scrubSecrets(`${JSON.stringify(body, null, 2)}\n`);
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'cache-control': 'no-store',
@@ -406,6 +420,42 @@ function crossSiteRequest(headers: IncomingHttpHeaders): string | null {
     // `null` (a sandboxed or file: page) or garbage: not this daemon's page
     const host = URL.canParse(origin) ? new URL(origin).host : null;
     if (host === null || host !== headers.host) return `it comes from the page at ${origin}`;
+  }
+  return null;
+}
+
+/** What a person's browser reads (status, dashboard, metrics): answered to known Hosts only. */
+const READ_BY_PEOPLE = new Set(['GET /', 'HEAD /', 'GET /status', 'HEAD /status', 'GET /metrics']);
+
+/**
+ * Why a request for what the daemon shows names a Host (or comes from an Origin) it does not
+ * answer to, or null. DNS rebinding: a page at attacker.example whose name is made to resolve
+ * to this daemon's address reads it as its own origin, and the browser sends
+ * `Host: attacker.example`. Answered: loopback names (`localhost`, `*.localhost`), IP
+ * addresses (a page reaching one by address is its own origin, no rebinding), and `allowed`.
+ */
+export function foreignHost(
+  headers: IncomingHttpHeaders,
+  allowed: readonly string[],
+): string | null {
+  const known = (authority: string): boolean => {
+    if (!URL.canParse(`http://${authority}`)) return false;
+    const name = new URL(`http://${authority}`).hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '');
+    return (
+      isIP(name) !== 0 ||
+      name === 'localhost' ||
+      name.endsWith('.localhost') ||
+      allowed.includes(name)
+    );
+  };
+  const host = headers.host;
+  if (host !== undefined && !known(host))
+    return `this daemon does not answer to the host name in the request (${JSON.stringify(host)}): add it to --external-url (env POOLSYNC_EXTERNAL_URL) if people reach the daemon by it`;
+  const origin = headers.origin;
+  if (typeof origin === 'string' && origin !== '' && origin !== 'null') {
+    const from = URL.canParse(origin) ? new URL(origin).host : '';
+    if (!known(from))
+      return `this daemon does not answer to pages of another site (Origin ${JSON.stringify(origin)}): add its host to --external-url (env POOLSYNC_EXTERNAL_URL) if it is yours`;
   }
   return null;
 }

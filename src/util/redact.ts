@@ -54,6 +54,16 @@ export class Redactor {
   }
 }
 
+/**
+ * `secrets` and, at each use, every secret the process knows by then (processRedactor): the
+ * daemon's, whose units read token files at every open (an environment's, a rotated one).
+ */
+export class LiveRedactor extends Redactor {
+  override scrubSecrets(text: string): string {
+    return processRedactor().scrubSecrets(super.scrubSecrets(text));
+  }
+}
+
 /** Environment variables whose value is a secret (docs/security.md). */
 export const SECRET_ENV = [
   'POOLSYNC_TOKEN',

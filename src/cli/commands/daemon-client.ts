@@ -18,6 +18,8 @@ import { UserError } from '../../util/user-error.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { Agent, request } from 'undici';
 import { CallDeadline, limitOf, limitWords, transportLimits } from '../../util/transport-limits.js';
+import { RECENT_RUN_SHAPE } from '../../daemon/status.js';
+import { listOf, nullable, record, shapeProblem, type Shape } from '../../util/json-shape.js';
 import { daemonUrl, type DaemonClientArgs } from '../define.js';
 import type { Io } from '../io.js';
 
@@ -165,7 +167,36 @@ export async function history(args: DaemonClientArgs, io: Io): Promise<number> {
 async function readStatus(base: string, env: NodeJS.ProcessEnv): Promise<DaemonStatus> {
   const res = await daemonRequest(`${base}/status`, { method: 'GET' }, env);
   if (res.status !== 200) throw new UserError(`${base}/status answered HTTP ${res.status}`);
+  // What is read of it checked first: a network answer, whatever it holds, is never a TypeError.
+  const problem = shapeProblem('status', STATUS_SHAPE, res.json);
+  if (problem !== null)
+    throw new UserError(
+      `${base}/status is not a poolsync daemon's status (${problem}): is --daemon a poolsync daemon, of this version?`,
+    );
   return res.json as DaemonStatus;
+}
+
+const SECTION_SHAPE = record(
+  { runs: listOf(RECENT_RUN_SHAPE), source: record({}) },
+  { lastRun: nullable(RECENT_RUN_SHAPE) },
+);
+/** One section, or with environments one per environment. */
+const STATUS_SHAPE: Shape = (v) =>
+  typeof v === 'object' && v !== null && 'environments' in v && v.environments
+    ? record({ environments: mapOf(SECTION_SHAPE) })(v)
+    : SECTION_SHAPE(v);
+
+/** An object whose every value has `shape`. */
+function mapOf(shape: Shape): Shape {
+  return (v) => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v))
+      return { path: '', what: 'is not an object' };
+    for (const [k, e] of Object.entries(v)) {
+      const p = shape(e);
+      if (p) return { path: `.${k}${p.path}`, what: p.what };
+    }
+    return null;
+  };
 }
 
 /** Each environment's document by name, or the one document (name null). */
