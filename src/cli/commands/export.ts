@@ -81,7 +81,7 @@ export async function exportTo(args: Args<'export'>, io: Io): Promise<number> {
     }
     await mkdir(out, { recursive: true });
     for (const f of result.files) await writeExported(out, f);
-    for (const w of result.warnings) io.stderr.write(`Warning: ${w}\n`);
+    for (const w of result.warnings) io.stderr.write(`Warning: ${escapeTerminal(w)}\n`);
     const c = result.counts;
     const parts = [
       `${c.pools} pools`,
