@@ -269,9 +269,12 @@ export class ApiClient {
       const e = err as Error & { code?: string };
       const code = e.code ?? '';
       // Never sent: always again; sent and lost: only a call that may repeat.
+      // A connection that timed out is not tried again (packets dropped: each try is the whole
+      // connect timeout; util/reach.ts fails it fast the same way).
       const again =
-        NOT_SENT_CODES.includes(code) ||
-        (!call.nonIdempotent && CONNECTION_LOST_CODES.includes(code));
+        limitOf(err) !== 'connect' &&
+        (NOT_SENT_CODES.includes(code) ||
+          (!call.nonIdempotent && CONNECTION_LOST_CODES.includes(code)));
       if (again && retriesLeft) return 'again';
       const timedOut = this.limited(call, err, true);
       if (timedOut) throw timedOut;
