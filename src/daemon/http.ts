@@ -264,13 +264,7 @@ async function approve({ req, res, h }: Call): Promise<void> {
         'the body needs "fingerprint" (of the held changes, GET /status approval.pending) and "approver" (who approves)',
     });
   }
-  // The approver is shown in /status and the log: a token pasted there (the admin token
-  // itself, a webhook secret, the control plane's token) is refused, never recorded.
-  const secrets = new Redactor(HTTP_SECRETS.map((name) => h[name]));
-  if (
-    secrets.scrub(approver) !== approver ||
-    processRedactor().scrubSecrets(approver) !== approver
-  ) {
+  if (holdsSecret(h, approver)) {
     return send(res, 400, {
       error:
         '"approver" holds a token (the admin token or another secret of this daemon): name who approves, e.g. a user name; nothing was approved',
@@ -292,6 +286,16 @@ async function approve({ req, res, h }: Call): Promise<void> {
   );
   void h.requestReconcile('manual');
   return send(res, 200, { approved: true, approval: answer.record });
+}
+
+/**
+ * Whether `text`, shown in /status and the log (an approver, who suspended and why), holds a
+ * secret of this daemon (the admin token, a webhook secret) or of the process (the control
+ * plane's token): refused, never recorded.
+ */
+function holdsSecret(h: HttpHandlers, text: string): boolean {
+  const secrets = new Redactor(HTTP_SECRETS.map((name) => h[name]));
+  return secrets.scrub(text) !== text || processRedactor().scrubSecrets(text) !== text;
 }
 
 /**
@@ -325,9 +329,7 @@ async function suspendOrResume({ req, res, url, h }: Call, suspend: boolean): Pr
   const { environment, by, reason } = parsed as Record<string, unknown>;
   const named = text(environment, 200);
   const said = { by: text(by, 200) ?? 'unknown', reason: text(reason, 500) ?? null };
-  // Shown in /status and the log: a token pasted there is refused, never recorded.
-  const secrets = new Redactor(HTTP_SECRETS.map((name) => h[name]));
-  if (Object.values(said).some((v) => v !== null && secrets.scrub(v) !== v))
+  if (Object.values(said).some((v) => v !== null && holdsSecret(h, v)))
     return send(res, 400, { error: '"by" or "reason" holds a token of this daemon: nothing done' });
   const off = await handOff(req, body, h.follower({ environment: named }), token, 15_000);
   if (off.kind !== 'local')

@@ -128,7 +128,7 @@ async function startUnit(
   const pipeline = await unitPipeline(name, config, deps, logger, learn);
   const approvals = new Approvals((result, via) => metrics.approvals.inc({ result, via }));
   const freeze = await Freeze.open(config.syncWindows, clock, config.stateDir, (err) =>
-    logger.warn({ err }, 'the suspension is not readable: applies are not suspended'),
+    logger.warn({ err }, 'the suspension did not read: applies stay suspended until resumed'),
   );
   metrics.frozenProbe = () => freeze.why() !== null;
   // A failed fetch, or a run failing past the client's retries: back off and resume, capped like fetches.

@@ -21,6 +21,7 @@ import { startOwnTestDaemon } from './harness.js';
 import { tempDir, TestRepo } from './helpers.js';
 
 const TOKEN = 'cp-token-5f2a9c7e1b3d';
+const ADMIN = 'admin-token-exposure-0123';
 
 /** A GET with the Host (and Origin) a browser would send: `fetch` cannot set them. */
 function get(url: string, path: string, headers: Record<string, string> = {}) {
@@ -64,6 +65,7 @@ describe('a daemon on a REST control plane with a bound token file', () => {
       repo,
       state,
       flags: { 'control-plane': url, 'token-file': tokenFile, ...flags },
+      env: { POOLSYNC_ADMIN_TOKEN: ADMIN },
     });
     cleanup.add(d.stop);
     await d.daemon.firstRun;
@@ -111,13 +113,23 @@ describe('a daemon on a REST control plane with a bound token file', () => {
     const shown = await get(at, '/status');
     expect(shown.body).toContain('bad token ***');
     expect(d.logs.join('')).not.toContain(TOKEN);
-    // An approver's name holding the control plane's token is refused, never recorded.
-    const approve = await fetch(`${at}/approve`, {
-      method: 'POST',
-      headers: { authorization: 'Bearer none', 'content-type': 'application/json' },
-      body: JSON.stringify({ fingerprint: 'x', approver: `ops ${TOKEN}` }),
-    });
+    // An approver's name, or who suspends and why, holding the control plane's token is
+    // refused, never recorded.
+    const asked = (path: string, body: object) =>
+      fetch(`${at}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const approve = await asked('/approve', { fingerprint: 'x', approver: `ops ${TOKEN}` });
+    expect(approve.status).toBe(400);
     expect(await approve.text()).not.toContain(TOKEN);
+    for (const said of [{ by: `ops ${TOKEN}` }, { reason: `ops ${TOKEN}` }]) {
+      const suspend = await asked('/suspend', said);
+      expect(suspend.status).toBe(400);
+      expect(await suspend.text()).not.toContain(TOKEN);
+    }
+    expect(d.daemon.status().freeze.frozen).toBe(false);
   });
 });
 
@@ -160,5 +172,31 @@ describe('a corrupt run history', () => {
     expect(io.err()).toBe(
       `Error: ${url}/status is not a poolsync daemon's status (status.runs[0].trigger is missing): is --daemon a poolsync daemon, of this version?\n`,
     );
+  });
+
+  it.each([
+    [
+      'approve',
+      '{"source": {}, "runs": [], "leader": {"isLeader": false}}',
+      /status\.leader\.identity is missing/,
+    ],
+    [
+      'approve',
+      '{"source": {}, "runs": [], "approval": {"pending": {"changes": 1}}}',
+      /status\.approval\.pending\.fingerprint is missing/,
+    ],
+    ['approve', 'null', /\/status answered HTTP 200 with a body that is not a JSON object/],
+    ['suspend', '[]', /\/suspend answered HTTP 200 with a body that is not a JSON object/],
+  ])('%s, answered %s: one line, no stack trace', async (command, answer, said) => {
+    const fake = await listenLoopback((_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end(answer),
+    );
+    cleanup.add(fake.close);
+    const io = memoryIo({ POOLSYNC_ADMIN_TOKEN: ADMIN });
+    const { main } = await import('../../src/cli/run.js');
+    const url = `http://127.0.0.1:${fake.port}`;
+    expect(await exitOf(io, main([command, '--daemon', url], io))).toBe(1);
+    expect(io.err()).toMatch(said);
+    expect(io.err().trim().split('\n')).toHaveLength(1);
   });
 });

@@ -27,13 +27,21 @@ import { escapeTerminal } from '../../util/terminal-text.js';
 import { Agent, request } from 'undici';
 import { CallDeadline, limitOf, limitWords, transportLimits } from '../../util/transport-limits.js';
 import { RECENT_RUN_SHAPE } from '../../daemon/status.js';
-import { listOf, nullable, record, shapeProblem, type Shape } from '../../util/json-shape.js';
+import {
+  bool,
+  listOf,
+  nullable,
+  record,
+  shapeProblem,
+  str,
+  type Shape,
+} from '../../util/json-shape.js';
 import { daemonUrl, type DaemonClientArgs } from '../define.js';
 import type { Io } from '../io.js';
 
 export async function approve(args: DaemonClientArgs, io: Io): Promise<number> {
   const base = daemonUrl(args, io.env);
-  const s = (await daemonRequest(`${base}/status`, { method: 'GET' }, io.env)).json as DaemonStatus;
+  const s = await readStatus(base, io.env);
   // A follower answers with the leader's status; its own only when the leader is out of
   // reach, and then what waits is the leader's to say, not this replica's.
   if (s.leader && !s.leader.isLeader)
@@ -189,15 +197,24 @@ async function readStatus(base: string, env: NodeJS.ProcessEnv): Promise<DaemonS
   return res.json as DaemonStatus;
 }
 
+const PENDING_SHAPE = record(
+  { fingerprint: str, since: str, changes: listOf(record({ address: str, action: str })) },
+  { commit: nullable(str) },
+);
 const SECTION_SHAPE = record(
   { runs: listOf(RECENT_RUN_SHAPE), source: record({}) },
-  { lastRun: nullable(RECENT_RUN_SHAPE) },
+  {
+    lastRun: nullable(RECENT_RUN_SHAPE),
+    approval: record({}, { pending: nullable(PENDING_SHAPE) }),
+  },
 );
-/** One section, or with environments one per environment. */
+const LEADER_SHAPE = record({ isLeader: bool, identity: str }, { leader: nullable(str) });
+/** One section, or with environments one per environment; `leader` as `approve` reads it. */
 const STATUS_SHAPE: Shape = (v) =>
-  typeof v === 'object' && v !== null && 'environments' in v && v.environments
+  record({}, { leader: LEADER_SHAPE })(v) ??
+  (typeof v === 'object' && v !== null && 'environments' in v && v.environments
     ? record({ environments: mapOf(SECTION_SHAPE) })(v)
-    : SECTION_SHAPE(v);
+    : SECTION_SHAPE(v));
 
 /** An object whose every value has `shape`. */
 function mapOf(shape: Shape): Shape {
@@ -323,13 +340,18 @@ async function daemonRequest(
       throw failed(err);
     }
     const text = await res.body.text().catch((err: unknown) => Promise.reject(failed(err)));
+    let json: unknown;
     try {
-      return { status: res.statusCode, json: JSON.parse(text) as unknown };
+      json = JSON.parse(text);
     } catch {
-      throw new UserError(
-        `${url} answered HTTP ${res.statusCode} with a body that is not JSON: is --daemon a poolsync daemon?`,
-      );
+      // as below
     }
+    // Every answer of the daemon is a JSON object: its fields are read without a TypeError.
+    if (typeof json !== 'object' || json === null || Array.isArray(json))
+      throw new UserError(
+        `${url} answered HTTP ${res.statusCode} with a body that is not a JSON object: is --daemon a poolsync daemon?`,
+      );
+    return { status: res.statusCode, json };
   } finally {
     deadline.done();
     void dispatcher.destroy();
