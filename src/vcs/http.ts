@@ -300,6 +300,8 @@ export class ApiClient {
     return this.fail(
       null,
       `${this.opts.provider} API at ${this.baseUrl.origin}, to ${call.operation}: ${words}`,
+      null,
+      limit !== 'size',
     );
   }
 
@@ -316,8 +318,13 @@ export class ApiClient {
   }
 
   /** The error of a call, its message without the token. */
-  private fail(status: number | null, message: string, retryAt: number | null = null) {
-    return new VcsApiError(this.opts.provider, status, this.redact(message), retryAt);
+  private fail(
+    status: number | null,
+    message: string,
+    retryAt: number | null = null,
+    outOfTime = false,
+  ) {
+    return new VcsApiError(this.opts.provider, status, this.redact(message), retryAt, outOfTime);
   }
 
   private redact(text: string): string {

@@ -136,10 +136,13 @@ export async function publishPlan(opts: PublishOptions): Promise<PublishResult> 
         result = await upsertComment(api, marker, body);
       }
     } catch (err) {
-      // The status ends even so: a required check never stays "Planning…".
-      await api
-        .setStatus(opts.commit, { state: 'error', description: notPosted(err) })
-        .catch(() => undefined);
+      // The status ends even so: a required check never stays "Planning…"; but not on a forge
+      // that let a call run out of time, which would hold this one as long (the command ends
+      // within one call's deadline; the next run sets the status).
+      if (!(err instanceof VcsApiError && err.outOfTime))
+        await api
+          .setStatus(opts.commit, { state: 'error', description: notPosted(err) })
+          .catch(() => undefined);
       throw err;
     }
 

@@ -100,6 +100,8 @@ export class VcsApiError extends Error {
     readonly status: number | null,
     message: string,
     readonly retryAt: number | null = null,
+    /** A time limit fired (util/transport-limits.ts): the forge let the call run out of time. */
+    readonly outOfTime = false,
   ) {
     super(message);
   }
