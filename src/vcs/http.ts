@@ -206,6 +206,13 @@ export class ApiClient {
         // Not JSON: the text itself.
       }
       if (res.statusCode >= 200 && res.statusCode < 300) {
+        // The forges answer JSON or nothing: anything else (a proxy's page, a compressed body)
+        // would be read as an answer with no field.
+        if (typeof json === 'string')
+          throw this.fail(
+            res.statusCode,
+            `${this.opts.provider} API at ${this.baseUrl.origin} answered HTTP ${res.statusCode} to ${call.operation} with a body that is not JSON: is --api-url the forge's API?`,
+          );
         return { headers, json };
       }
       const server = this.redact(describeServerBody(json)).slice(0, 500);

@@ -233,6 +233,22 @@ describe('the forge client', () => {
       ),
     ).toMatch(said);
   });
+
+  it('a gzip bomb is never inflated, nor read as an answer', async () => {
+    const s = await hostile('bomb');
+    const api = new ApiClient({
+      provider: 'GitHub',
+      baseUrl: s.url,
+      headers: {},
+      secrets: [],
+      mapError: (status) => `HTTP ${status}`,
+      retry: { limits: limits('bomb'), maxRetries: 1, minDelayMs: 1, maxDelayMs: 5 },
+    });
+    cleanup.add(() => api.close());
+    expect(
+      await failure(api.call({ method: 'GET', path: '/user', operation: 'read who the token is' })),
+    ).toMatch(/answered HTTP 200 to read who the token is with a body that is not JSON/);
+  });
 });
 
 describe('the daemon client', () => {
