@@ -5,10 +5,11 @@
  * through the one retry loop (retry.ts) and the client's pacer (util/pacer.ts).
  *
  * Transient, and retried: a failure to connect, a connection lost or timed out, 429 and 5xx
- * (the server's Retry-After holding every call), a body cut off after its headers (a reset, a
+ * (the refused call waiting the server's Retry-After), a body cut off after its headers (a reset, a
  * connection closed short of its Content-Length, a body timeout) and a 2xx body that is not
  * JSON. The whole call is made again, never a resumed (Range) request, which would repeat a
- * write; `sent.retried` tells a write's "may have landed" check. close() ends every wait.
+ * write; `sent.retried` tells a write's "may have landed" check. close() ends every wait; so
+ * does the caller's `signal` (a daemon's leadership term), which also abandons calls in flight.
  *
  * Bounded as every client is (util/transport-limits.ts), by undici's own options: the connect
  * timeout, the read timeout (headersTimeout and bodyTimeout: time without a byte), the answer's
@@ -45,7 +46,7 @@ const RETRY_ERROR_CODES = [
   'UND_ERR_CLOSED',
 ];
 
-export interface JsonHttpOptions extends Pick<ClientTuning, 'onPace'> {
+export interface JsonHttpOptions extends Pick<ClientTuning, 'onPace' | 'signal'> {
   /** Who answers, in messages and pace events: `the control plane`, `flyteadmin`. */
   service: string;
   /** A call as messages name it: `GET http://host/v1/pools`, `flyteadmin GET /api/v1/…`. */
@@ -77,6 +78,8 @@ export class JsonHttp {
   private readonly reach: Reach;
   private readonly pacer: Pacer;
   private readonly closing = new AbortController();
+  /** Ends every call: the client closing, or the caller's signal. */
+  private readonly stop: AbortSignal;
 
   constructor(
     baseUrl: string,
@@ -86,6 +89,7 @@ export class JsonHttp {
     this.origin = url.origin;
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.reach = o.reach ?? new Reach();
+    this.stop = o.signal ? AbortSignal.any([this.closing.signal, o.signal]) : this.closing.signal;
     this.pacer = new Pacer(o.service, o.connections, o.clock, o.onPace);
     this.pool = new Pool(this.origin, {
       connections: o.connections,
@@ -113,19 +117,19 @@ export class JsonHttp {
     const payload = body === undefined ? null : JSON.stringify(body);
     const { clock, limits } = this.o;
     const deadline = new CallDeadline(limits, clock ? () => clock.now() : undefined, label);
-    const { signal } = deadline;
+    const signal = AbortSignal.any([deadline.signal, this.stop]);
     const loop = { ...this.o.retry, reach: this.reach, pacer: this.pacer, clock };
     return retrying(
       {
         ...loop,
-        signal: this.closing.signal,
+        signal: this.stop,
+        label,
         deadline: {
           allows: (ms) => deadline.allows(ms),
           stopped: (last) => unavailable(`${last.message}; stopped: ${limitWords('call', limits)}`),
         },
       },
       async (n) => {
-        if (this.closing.signal.aborted) throw unavailable(`${label}: the client was closed`);
         if (n > 0) sent.retried = true;
         return this.attempt<T>(method, path, label, payload, signal);
       },
@@ -275,7 +279,7 @@ export class JsonHttp {
   }
 
   close(): Promise<void> {
-    this.closing.abort();
+    this.closing.abort(new Error('the client was closed'));
     return this.pool.close();
   }
 }

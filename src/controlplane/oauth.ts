@@ -374,6 +374,8 @@ export interface OAuthHttp {
    * fetcher starts knowing nothing.
    */
   reach?: Reach;
+  /** Ends the requests (a daemon's leadership term): none starts once it aborted. */
+  signal?: AbortSignal | undefined;
 }
 
 /** Loopback hosts may use plain http (tests, a local control plane); nothing else may. */
@@ -406,6 +408,8 @@ export function retryingFetch(
     ...(http.retry ?? DEFAULT_RETRY),
     reach: http.reach ?? new Reach(),
     clock: http.sleep ? { now: Date.now, sleep: http.sleep } : undefined,
+    signal: http.signal,
+    label: `${service} ${what}`,
   };
   return async (url, init) => {
     const deadline = new CallDeadline(limits, Date.now, `${service} ${what} ${url}`);
@@ -437,7 +441,8 @@ export function retryingFetch(
   ): Promise<Attempt<Response>> {
     let res: Response;
     try {
-      const signal = init.signal ? AbortSignal.any([init.signal, deadline]) : deadline;
+      const bounds = [init.signal, deadline, http.signal];
+      const signal = AbortSignal.any(bounds.filter((b): b is AbortSignal => b != null));
       res = await fetchFn(url, { ...init, signal });
       base.reach.answered = true;
     } catch (err) {

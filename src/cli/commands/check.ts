@@ -90,7 +90,7 @@ export async function check(args: Args<'check'>, io: Io): Promise<number> {
   const url = target.url;
   let cp: ControlPlane | null = null;
   try {
-    cp = await openToRead(target, networkOf(args, io.env));
+    cp = await openToRead(target, io, networkOf(args, io.env));
     const probed = args.probe
       ? await probeKinds(cp)
       : [{ ok: true, text: 'not probed (--no-probe): nothing was read from it' }];

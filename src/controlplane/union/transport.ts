@@ -13,9 +13,9 @@
  *   included): every call, as each write is idempotent or reads its effect back on a retry
  *   (RPC below says which; issue 46, item 9).
  *
- * Every call goes through the client's pacer (util/pacer.ts): RESOURCE_EXHAUSTED holds every
- * call for the delay Union gives (google.rpc.RetryInfo in the error's details; else the
- * backoff) and halves the calls in flight, which grow back as calls are answered.
+ * Every call goes through the client's pacer (util/pacer.ts): a call answered RESOURCE_EXHAUSTED
+ * waits the delay Union gives (google.rpc.RetryInfo in the error's details; else the backoff);
+ * sustained refusals halve the calls in flight, which grow back as calls are answered.
  *
  * Never retried: a token the token endpoint refused (the same credentials are refused again;
  * its own requests were retried already, controlplane/oauth.ts), and a limit that ended the call
@@ -80,9 +80,16 @@ export function createUnionTransport(opts: {
   limits?: TransportLimits;
   /** The deadline of the call each RPC is an attempt of (withRetry). */
   deadlines?: AsyncLocalStorage<CallDeadline>;
+  /** Ends every call (a daemon's leadership term): those in flight are abandoned. */
+  signal?: AbortSignal | undefined;
 }): { transport: Transport; close: () => void } {
   const limits = opts.limits ?? DEFAULT_LIMITS;
-  const interceptors = [authInterceptor(opts.tokens, opts.header)];
+  const { signal } = opts;
+  const interceptors: Interceptor[] = [authInterceptor(opts.tokens, opts.header)];
+  if (signal)
+    interceptors.push(
+      (next) => (req) => next({ ...req, signal: AbortSignal.any([req.signal, signal]) }),
+    );
   const common = {
     baseUrl: opts.baseUrl,
     interceptors,
@@ -174,6 +181,8 @@ export interface UnionRetry extends RetryPolicy {
   limits?: TransportLimits;
   /** Where each RPC finds its call's deadline (createUnionTransport's). */
   deadlines?: AsyncLocalStorage<CallDeadline>;
+  /** Ends every call (a daemon's leadership term): no attempt or retry starts once it aborted. */
+  signal?: AbortSignal | undefined;
 }
 
 /** The delay Union asks for (google.rpc.RetryInfo in the error's details), in ms, or null. */
@@ -234,11 +243,8 @@ export function withRetry<T>(
   const reach = policy.reach ?? new Reach();
   const limits = policy.limits ?? DEFAULT_LIMITS;
   const now = policy.clock ? () => policy.clock!.now() : Date.now;
-  const deadline = new CallDeadline(
-    limits,
-    now,
-    `${call.address ? `${call.address}: ` : ''}${call.rpc}`,
-  );
+  const label = `${call.address ? `${call.address}: ` : ''}${call.rpc}`;
+  const deadline = new CallDeadline(limits, now, label);
   const send = (n: number) => fn({ retried: n > 0 });
   const attempt = policy.deadlines
     ? (n: number) => policy.deadlines!.run(deadline, () => send(n))
@@ -246,6 +252,7 @@ export function withRetry<T>(
   const loop = {
     ...policy,
     reach,
+    label,
     deadline: {
       allows: (ms: number) => deadline.allows(ms),
       stopped: (last: Error) =>

@@ -179,20 +179,25 @@ export async function openUnion(
   // answered once, a failure to connect fails fast (util/reach.ts), for discovery and RPCs alike.
   const retry = retryPolicy(tuning, DEFAULT_RETRY);
   const reach = new Reach();
+  const { clock, signal } = tuning;
   const limits = limitsOf(tuning);
-  const http = { retry, reach, limits };
+  const http = { retry, reach, limits, signal };
   const discovery = await discover(baseUrl, http);
+  const tokens = unionTokens(key, discovery, http);
+  // Asked for now, not at the first call: a plan loads its repository meanwhile (the token needs
+  // nothing of it). A failure here is met again, and told, by the first call.
+  tokens.token().catch(() => {});
   const deadlines = new AsyncLocalStorage<CallDeadline>();
   const { transport, close } = createUnionTransport({
     baseUrl,
     protocol,
-    tokens: unionTokens(key, discovery, http),
+    tokens,
     header: discovery.headerName,
     limits,
     deadlines,
+    signal,
   });
   const parallelism = tuning.connections || 32;
-  const { clock } = tuning;
   return new UnionControlPlane({
     transport,
     org: key.org,
@@ -206,6 +211,7 @@ export async function openUnion(
       origin: baseUrl,
       limits,
       deadlines,
+      signal,
     },
     parallelism,
     pageSize: tuning.pageSize || 1000,
