@@ -203,31 +203,30 @@ export async function recordInventory(
   return next;
 }
 
-/** `export` and `import` adopt live objects: their addresses join the inventory. */
+/**
+ * `export` and `import` adopt live objects: their addresses join the inventory, and a forgotten
+ * one is managed again. Returns how many were not managed before.
+ */
 export async function adoptIntoInventory(
   store: InventoryStore,
   addresses: readonly string[],
 ): Promise<number> {
   const current = await store.read();
   const have = new Set(current?.addresses ?? []);
-  const added = addresses.filter((a) => !have.has(a));
+  const wasForgotten = new Set(current?.forgotten ?? []);
+  const adopted = [...new Set(addresses)].filter((a) => !have.has(a) || wasForgotten.has(a));
+  if (adopted.length === 0 && current !== null) return 0;
   // Adopting a forgotten object takes it back into management.
-  const forgotten = (current?.forgotten ?? []).filter((a) => !addresses.includes(a));
-  if (
-    added.length === 0 &&
-    current !== null &&
-    forgotten.length === (current.forgotten?.length ?? 0)
-  )
-    return 0;
+  const forgotten = [...wasForgotten].filter((a) => !adopted.includes(a));
   await store.write({
     format: INVENTORY_FORMAT,
-    addresses: [...new Set([...have, ...added])].sort(),
+    addresses: [...new Set([...have, ...adopted])].sort(),
     updated_at: new Date().toISOString(),
     commit: current?.commit ?? null,
     control_plane: store.controlPlane,
     ...(forgotten.length > 0 ? { forgotten } : {}),
   });
-  return added.length;
+  return adopted.length;
 }
 
 /**

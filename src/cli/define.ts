@@ -20,6 +20,8 @@ export interface Command {
   command: string;
   describe: string;
   builder?: (y: Argv, env: NodeJS.ProcessEnv) => Argv;
+  /** Other names of it (Terraform's `state rm` for `state forget`). */
+  aliases?: string[];
   /** A command of commands (`state list`): each one its own. */
   subcommands?: Command[];
 }
@@ -454,8 +456,8 @@ const show = {
 } satisfies Command;
 
 /**
- * `poolsync state list|show|forget` (Terraform's `state list` / `show` / `rm`): the control
- * plane is chosen as `plan` chooses it (--env, --control-plane).
+ * `poolsync state list|show|forget` (Terraform's `state list` / `show` / `rm`, which is also a
+ * name of `forget`): the control plane is chosen as `plan` chooses it (--env, --control-plane).
  */
 function stateOptions(y: Argv, env: NodeJS.ProcessEnv) {
   return y.positional('dir', configDir()).options({
@@ -468,7 +470,7 @@ function stateOptions(y: Argv, env: NodeJS.ProcessEnv) {
     output: { ...output(['text', 'json'], 'text, or JSON'), type: 'string' },
   });
 }
-export type StateArgs = ArgsOf<typeof stateOptions> & { address?: string };
+export type StateArgs = ArgsOf<typeof stateOptions> & { address?: string; filter?: string[] };
 
 const address = required('Kind/name, e.g. Queue/training');
 
@@ -477,9 +479,15 @@ const state: Command = {
   describe: 'What poolsync manages: list, show, forget',
   subcommands: [
     {
-      command: 'list [dir]',
-      describe: 'What poolsync manages on the control plane (its inventory), with live status',
-      builder: stateOptions,
+      command: 'list [dir] [filter..]',
+      describe:
+        'What poolsync manages on the control plane (its inventory), with live status; filters: Kind, Kind/name, Kind/prefix-*',
+      builder: (y, env) =>
+        stateOptions(y, env).positional('filter', {
+          type: 'string',
+          array: true,
+          describe: 'Only these addresses: Queue (every queue), Queue/batch, Cluster/prod-*',
+        }),
     },
     {
       command: 'show <address> [dir]',
@@ -488,8 +496,9 @@ const state: Command = {
     },
     {
       command: 'forget <address> [dir]',
+      aliases: ['rm'],
       describe:
-        'Take an object out of management without deleting it: nothing is sent, and no later prune deletes it',
+        'Take an object out of management without deleting it: nothing is sent, and no later prune deletes it (Terraform: state rm)',
       builder: (y, env) => stateOptions(y.positional('address', address), env),
     },
   ],
@@ -497,10 +506,14 @@ const state: Command = {
     y
       .demandCommand(
         1,
-        'Name a subcommand: `poolsync state list`, `state show ADDRESS` or `state forget ADDRESS`.',
+        'Name a subcommand: `poolsync state list`, `state show ADDRESS` or `state forget ADDRESS` (`state rm`).',
       )
       .example('$0 state list', 'Everything poolsync applied here, and how it is now')
-      .example('$0 state forget Queue/legacy', 'Leave Queue/legacy alone from now on'),
+      .example('$0 state list Queue', 'Only the queues (also Queue/batch, Cluster/prod-*)')
+      .example(
+        '$0 state forget Queue/legacy',
+        'Leave Queue/legacy alone from now on (or: state rm)',
+      ),
 };
 
 const render = {
@@ -572,7 +585,8 @@ const exportCommand = {
 
 const importCommand = {
   command: 'import <address>',
-  describe: 'Write one live object (Kind/name) as a manifest in the config repository',
+  describe:
+    'Write one live object (Kind/name) as a manifest in the config repository and manage it; a declared object forgotten by `state forget` is managed again',
   builder: (y: Argv, env: NodeJS.ProcessEnv) =>
     y
       .positional(
@@ -581,13 +595,17 @@ const importCommand = {
       )
       .options({
         dir: configDir('Config folder to write the manifest into (<kind folder>/<name>.yaml)'),
-        'control-plane': controlPlane(env),
-        'token-file': tokenFile,
+        env: envOption(),
+        ...credentials(env),
         'state-dir': inventoryStateDir,
         inventory,
         force: flag('Overwrite the manifest file when it exists'),
       })
       .example('$0 import Cluster/legacy-1 --dir ./config', 'Adopt one unmanaged cluster')
+      .example(
+        '$0 import Queue/legacy --dir ./config',
+        'Manage again what `state forget` left alone (its manifest stays as it is)',
+      )
       .example(
         '$0 import PoolAssignment/flytesnacks/development',
         'Adopt one assignment (project/domain[/workflow])',

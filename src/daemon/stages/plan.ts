@@ -16,6 +16,7 @@ import { manualSteps } from '../../render/runbook.js';
 import { deepFreeze } from '../../util/deep-freeze.js';
 import { MANAGED_LISTED } from '../status.js';
 import { managedObjects } from '../../plan/inventory.js';
+import { liveStatusWords } from '../../render/live-status.js';
 import { runWords } from '../../render/daemon-words.js';
 import { countsText, heldForApproval, plural, whyText } from '../../render/common.js';
 import {
@@ -87,10 +88,11 @@ export async function planStage(
 export function managedUpdate(live: LiveState): StatusUpdate {
   if (live.inventory === undefined) return {};
   const { objects, ...m } = managedObjects(live, MANAGED_LISTED);
+  const words = liveStatusWords(live);
   return {
     managed: deepFreeze({
       ...m,
-      objects: objects.map(({ address, status }) => ({ address, status })),
+      objects: objects.map((o) => ({ address: o.address, status: o.live && words(o) })),
     }),
   };
 }
