@@ -17,6 +17,7 @@ import { entry } from '../manifests/yaml.js';
 import { parseYamlFile } from '../manifests/yaml-simple.js';
 import type { Environment } from '../model/desired.js';
 import { UserError } from '../util/user-error.js';
+import { didYouMean } from '../manifests/suggest.js';
 import { ControlPlaneError } from '../controlplane/errors.js';
 import { openControlPlane, resolveToken } from '../controlplane/open.js';
 import type { ControlPlane } from '../controlplane/types.js';
@@ -159,7 +160,10 @@ export async function resolveTargets(
     throw new UserError(
       args.env === ENV_ALL
         ? `\`${command}\` runs for one environment at a time: name one with --env NAME (${names})`
-        : `no environment '${args.env}' in poolsync.yaml; its environments: ${names}`,
+        : `no environment '${args.env}' in poolsync.yaml${didYouMean(
+            args.env,
+            envs.map((e) => e.name),
+          )}; its environments: ${names}`,
     );
   return chosen.map((e) => ({ ...environmentTarget(dir, e, args, env), shared }));
 }

@@ -297,5 +297,15 @@ describe('poolsync state --env', () => {
       1,
     );
     expect(none.err()).toMatch(/declares environments \(dev, prod\): name one with --env NAME/);
+    const typo = memoryIo();
+    expect(
+      await exitOf(
+        typo,
+        list(args({ dir: envRepo, env: 'dve', 'control-plane': undefined }), typo),
+      ),
+    ).toBe(1);
+    expect(typo.err()).toBe(
+      "Error: no environment 'dve' in poolsync.yaml (did you mean 'dev'?); its environments: dev, prod\n",
+    );
   });
 });

@@ -15,6 +15,7 @@ import type { DaemonStatus, RecentRun, RunRecord } from '../../daemon/status.js'
 import { readUserFile, SECRET_FILE_BYTES } from '../../util/safe-file.js';
 import { rememberSecret } from '../../util/redact.js';
 import { UserError } from '../../util/user-error.js';
+import { didYouMean } from '../../manifests/suggest.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { daemonUrl, type DaemonClientArgs } from '../define.js';
 import type { Io } from '../io.js';
@@ -172,7 +173,10 @@ function sections(s: DaemonStatus, only: string | undefined): [string | null, Da
   const one = all.filter(([name]) => name === only);
   if (one.length === 0)
     throw new UserError(
-      `the daemon has no environment '${only}'; its environments: ${all.map(([n]) => n).join(', ')}`,
+      `the daemon has no environment '${only}'${didYouMean(
+        only,
+        all.map(([n]) => n),
+      )}; its environments: ${all.map(([n]) => n).join(', ')}`,
     );
   return one;
 }
