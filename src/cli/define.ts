@@ -672,8 +672,16 @@ const status = {
   describe: 'What a running daemon reports: outcome, commit, control plane, last run, held changes',
   builder: (y: Argv, env: NodeJS.ProcessEnv) =>
     y
-      .options({ daemon: daemonOption(env), env: oneEnvironment, output: daemonOutput })
-      .example('$0 status --daemon http://poolsync:8080', 'Is the control plane in sync?'),
+      .options({
+        daemon: daemonOption(env),
+        env: oneEnvironment,
+        output: daemonOutput,
+        'exit-code': flag(
+          'Exit 1 when the outcome (of any environment shown) is failed or invalid, as `sync` does',
+        ),
+      })
+      .example('$0 status --daemon http://poolsync:8080', 'Is the control plane in sync?')
+      .example('$0 status --exit-code', 'In a script: fail when the last run failed'),
 } satisfies Command;
 
 const sync = {
@@ -683,6 +691,7 @@ const sync = {
     y
       .options({
         daemon: daemonOption(env),
+        env: { ...oneEnvironment, describe: 'With environments: reconcile only this one' },
         'admin-token-file': adminTokenFile,
         wait: {
           type: 'boolean',

@@ -83,21 +83,29 @@ function defaultApprover(): string {
 export async function status(args: DaemonClientArgs, io: Io): Promise<number> {
   const base = daemonUrl(args, io.env);
   const s = await readStatus(base);
-  if (args.output === 'json') {
-    io.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
-    return 0;
-  }
-  io.stdout.write(`Daemon ${base}: ${sourceText(s)}, policy ${s.policy}\n`);
-  for (const [name, e] of sections(s, args.env)) io.stdout.write(statusText(e, name, base));
-  return 0;
+  const shown = sections(s, args.env);
+  if (args.output !== 'json') {
+    io.stdout.write(`Daemon ${base}: ${sourceText(s)}, policy ${s.policy}\n`);
+    for (const [name, e] of shown) io.stdout.write(statusText(e, name, base));
+  } else io.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+  return args['exit-code'] && shown.some(([, e]) => failed(e.outcome)) ? 1 : 0;
 }
+
+const failed = (result: RunRecord['result'] | null | undefined): boolean =>
+  result === 'failed' || result === 'invalid';
 
 export async function sync(args: DaemonClientArgs, io: Io): Promise<number> {
   const base = daemonUrl(args, io.env);
   const token = await adminToken(args['admin-token-file'], 'syncing', io.env);
+  // --env: a name the daemon does not have is refused here, with the closest one.
+  if (args.env !== undefined) sections(await readStatus(base), args.env);
+  const query = new URLSearchParams({
+    ...(args.wait ? { wait: '1' } : {}),
+    ...(args.env !== undefined ? { environment: args.env } : {}),
+  }).toString();
   const before = Date.now();
   const res = await daemonRequest(
-    `${base}/reconcile${args.wait ? '?wait=1' : ''}`,
+    `${base}/reconcile${query ? `?${query}` : ''}`,
     { method: 'POST', headers: { authorization: `Bearer ${token}` } },
     // A run takes as long as its apply: waited for as `POST /reconcile?wait=1` does.
     args.wait ? 3_600_000 : 15_000,
@@ -111,7 +119,7 @@ export async function sync(args: DaemonClientArgs, io: Io): Promise<number> {
   }
   // With environments every one ran: each one's run of this sync.
   const s = await readStatus(base);
-  const runs = sections(s, undefined)
+  const runs = sections(s, args.env)
     .map(([name, e]) => [name, e.lastRun] as const)
     .filter(([, run]) => run !== null && Date.parse(run.finishedAt) >= before - 1000);
   if (args.output === 'json')
@@ -121,7 +129,7 @@ export async function sync(args: DaemonClientArgs, io: Io): Promise<number> {
   else
     for (const [name, run] of runs)
       io.stdout.write(`${name !== null ? `${name}: ` : ''}${runLine(run!)}\n`);
-  return runs.some(([, run]) => run!.result === 'failed' || run!.result === 'invalid') ? 1 : 0;
+  return runs.some(([, run]) => failed(run!.result)) ? 1 : 0;
 }
 
 export async function history(args: DaemonClientArgs, io: Io): Promise<number> {
