@@ -105,7 +105,7 @@ function bound(
       ? describeControlPlane(record.control_plane)
       : 'no control plane';
     throw new UserError(
-      `the inventory in ${where} names ${other}, not ${describeControlPlane(id)}: poolsync uses an inventory only for the control plane it was recorded for (a copied or planted one would choose what prune deletes). Nothing was planned or applied. If this control plane was moved or renamed, set its control_plane.endpoint in the inventory to ${id.endpoint}; otherwise remove the inventory: prune then keeps to the kinds rule until the next apply records it again (docs/plan.md, Prune by inventory)`,
+      `the inventory in ${where} names ${other}, not ${describeControlPlane(id)}: poolsync uses an inventory only for the control plane it was recorded for (a copied or planted one would choose what prune deletes). Nothing was planned or applied. If this control plane was moved or renamed, set its control_plane.endpoint in the inventory to ${id.endpoint}; otherwise remove the inventory: prune then deletes nothing poolsync did not apply until the next apply records it again (docs/plan.md, Prune by inventory)`,
     );
   };
 }
