@@ -8,7 +8,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -38,8 +38,7 @@ export function sourceHash(root) {
 
 /** Why dist/ under `root` needs a build, or null when it was built from these sources. */
 export function staleness(root, hash = sourceHash(root)) {
-  if (!existsSync(join(root, 'dist/cli/main.js')) || !existsSync(join(root, 'dist/build-id')))
-    return 'dist/ has not been built';
+  if (!existsSync(join(root, 'dist/cli/main.js'))) return 'dist/ has not been built';
   const stamp = existsSync(join(root, STAMP)) ? readFileSync(join(root, STAMP), 'utf8').trim() : '';
   if (stamp === '') return 'dist/ was not built by `npm start`';
   return stamp === hash ? null : 'the sources changed since dist/ was built';
@@ -53,6 +52,8 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     process.stdout.write('dist/ is up to date with the sources: no build.\n');
   } else {
     process.stdout.write(`Building: ${why}.\n`);
+    // A build that fails part-way leaves no stamp: whatever the sources then, the next builds.
+    rmSync(join(root, STAMP), { force: true });
     const npm = process.env.npm_execpath
       ? [process.execPath, [process.env.npm_execpath, 'run', 'build']]
       : ['npm', ['run', 'build']];

@@ -37,7 +37,6 @@ function project(): string {
 function built(root: string): void {
   mkdirSync(join(root, 'dist/cli'), { recursive: true });
   writeFileSync(join(root, 'dist/cli/main.js'), '\n');
-  writeFileSync(join(root, 'dist/build-id'), 'b\n');
   writeFileSync(join(root, 'dist/source-hash'), `${hashOf(root)}\n`);
 }
 
