@@ -113,7 +113,7 @@ function bound(
 /**
  * The old default place, `.poolsync/inventory/` in the working folder, is never read (in CI it
  * is the pull request's checkout); one found there is an error, since without it prune would
- * fall back to the kinds rule and delete more.
+ * silently stop deleting what poolsync applied.
  */
 async function refuseOldPlace(stateDir: string, path: string, key: string): Promise<null> {
   const old = join(resolve(stateDir), 'inventory', `${key}.json`);

@@ -46,8 +46,8 @@ export class InventoryFile implements InventoryCalls {
     }
     if (typeof parsed === 'string') {
       throw new UserError(
-        `${path} is not a poolsync inventory: ${parsed}. Restore it, or delete it: prune then falls ` +
-          'back to the kinds rule until the next apply records the inventory again (docs/plan.md, Prune by inventory)',
+        `${path} is not a poolsync inventory: ${parsed}. Restore it, or delete it: prune then ` +
+          'deletes nothing poolsync did not apply until the next apply records the inventory again (docs/plan.md, Prune by inventory)',
       );
     }
     return parsed;
