@@ -41,6 +41,7 @@ import {
   type ExportedFile,
 } from '../../controlplane/export.js';
 import { controlPlaneIdentity } from '../../controlplane/identity.js';
+import { openTarget } from '../../ops/open-target.js';
 import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
 import { loadRepository } from '../../manifests/index.js';
 import { address, assignmentKeyString, DEFAULT_POOL, isValidName } from '../../model/common.js';
@@ -62,7 +63,7 @@ export async function exportTo(args: Args<'export'>, io: Io): Promise<number> {
   // --env: the environment's control plane and credentials (docs/environments.md).
   const target = await oneTarget(null, args, 'export', io.env);
   if (args.dir.trim() === '') throw new UserError('--dir is empty: name the folder to write into');
-  const cp = await openToRead(target);
+  const cp = await openToRead(target, io);
   // The live state as manifests under --dir, and the objects adopted into the inventory.
   try {
     const live = await readLiveState(cp);
@@ -118,9 +119,10 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
       `import ${escapeTerminal(args.address)}: ${escapeTerminal(name)} is not a valid manifest name (N1: at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit); an object with such a name cannot be a manifest: rename it on the control plane`,
     );
   await requireFolder(args.dir);
+  // --env: the environment's control plane and credentials; else --control-plane as always.
+  const target = await oneTarget(args.env === undefined ? null : args.dir, args, 'import', io.env);
   const declared = await declaredAt(args.dir, args.address, args.env);
-  const target = await oneTarget(args.dir, args, 'import', io.env);
-  const cp = await openToRead(target);
+  const cp = await openTarget(target, { vars: io.env });
   try {
     if (declared) return await adoptDeclared(cp, target.url, args, declared, io);
     const file = manifestOf(await readLiveState(cp), args.address);
@@ -501,7 +503,7 @@ async function withState(
 ): Promise<number> {
   await requireFolder(args.dir);
   const target = await oneTarget(args.dir, args, 'state', io.env);
-  const cp = await openToRead(target, args['max-retries']);
+  const cp = await openToRead(target, io, args['max-retries']);
   try {
     const shared = sharedInventoryOf(args, io.env);
     const store = inventoryStore(cp, target.url, args['state-dir'], shared);
