@@ -20,6 +20,8 @@ export interface Command {
   command: string;
   describe: string;
   builder?: (y: Argv, env: NodeJS.ProcessEnv) => Argv;
+  /** Other names of it (Terraform's `state rm` for `state forget`). */
+  aliases?: string[];
   /** A command of commands (`state list`): each one its own. */
   subcommands?: Command[];
 }
@@ -474,8 +476,8 @@ const show = {
 } satisfies Command;
 
 /**
- * `poolsync state list|show|forget` (Terraform's `state list` / `show` / `rm`): the control
- * plane is chosen as `plan` chooses it (--env, --control-plane).
+ * `poolsync state list|show|forget` (Terraform's `state list` / `show` / `rm`, which is also a
+ * name of `forget`): the control plane is chosen as `plan` chooses it (--env, --control-plane).
  */
 function stateOptions(y: Argv, env: NodeJS.ProcessEnv) {
   return y.positional('dir', configDir()).options({
@@ -488,7 +490,7 @@ function stateOptions(y: Argv, env: NodeJS.ProcessEnv) {
     output: { ...output(['text', 'json'], 'text, or JSON'), type: 'string' },
   });
 }
-export type StateArgs = ArgsOf<typeof stateOptions> & { address?: string };
+export type StateArgs = ArgsOf<typeof stateOptions> & { address?: string; filter?: string[] };
 
 const address = required('Kind/name, e.g. Queue/training');
 
@@ -497,9 +499,15 @@ const state: Command = {
   describe: 'What poolsync manages: list, show, forget',
   subcommands: [
     {
-      command: 'list [dir]',
-      describe: 'What poolsync manages on the control plane (its inventory), with live status',
-      builder: stateOptions,
+      command: 'list [dir] [filter..]',
+      describe:
+        'What poolsync manages on the control plane (its inventory), with live status; filters: Kind, Kind/name, Kind/prefix-*',
+      builder: (y, env) =>
+        stateOptions(y, env).positional('filter', {
+          type: 'string',
+          array: true,
+          describe: 'Only these addresses: Queue (every queue), Queue/batch, Cluster/prod-*',
+        }),
     },
     {
       command: 'show <address> [dir]',
@@ -508,8 +516,9 @@ const state: Command = {
     },
     {
       command: 'forget <address> [dir]',
+      aliases: ['rm'],
       describe:
-        'Take an object out of management without deleting it: nothing is sent, and no later prune deletes it',
+        'Take an object out of management without deleting it: nothing is sent, and no later prune deletes it (Terraform: state rm)',
       builder: (y, env) => stateOptions(y.positional('address', address), env),
     },
   ],
@@ -517,10 +526,14 @@ const state: Command = {
     y
       .demandCommand(
         1,
-        'Name a subcommand: `poolsync state list`, `state show ADDRESS` or `state forget ADDRESS`.',
+        'Name a subcommand: `poolsync state list`, `state show ADDRESS` or `state forget ADDRESS` (`state rm`).',
       )
       .example('$0 state list', 'Everything poolsync applied here, and how it is now')
-      .example('$0 state forget Queue/legacy', 'Leave Queue/legacy alone from now on'),
+      .example('$0 state list Queue', 'Only the queues (also Queue/batch, Cluster/prod-*)')
+      .example(
+        '$0 state forget Queue/legacy',
+        'Leave Queue/legacy alone from now on (or: state rm)',
+      ),
 };
 
 const render = {
@@ -593,7 +606,8 @@ const exportCommand = {
 
 const importCommand = {
   command: 'import <address>',
-  describe: 'Write one live object (Kind/name) as a manifest in the config repository',
+  describe:
+    'Write one live object (Kind/name) as a manifest in the config repository and manage it; a declared object forgotten by `state forget` is managed again',
   builder: (y: Argv, env: NodeJS.ProcessEnv) =>
     y
       .positional(
@@ -610,6 +624,10 @@ const importCommand = {
         ...limitFlags,
       })
       .example('$0 import Cluster/legacy-1 --dir ./config', 'Adopt one unmanaged cluster')
+      .example(
+        '$0 import Queue/legacy --dir ./config',
+        'Manage again what `state forget` left alone (its manifest stays as it is)',
+      )
       .example(
         '$0 import PoolAssignment/flytesnacks/development',
         'Adopt one assignment (project/domain[/workflow])',
@@ -676,8 +694,18 @@ const status = {
   describe: 'What a running daemon reports: outcome, commit, control plane, last run, held changes',
   builder: (y: Argv, env: NodeJS.ProcessEnv) =>
     y
-      .options({ daemon: daemonOption(env), env: oneEnvironment, output: daemonOutput })
-      .example('$0 status --daemon http://poolsync:8080', 'Is the control plane in sync?'),
+      .options({
+        daemon: daemonOption(env),
+        env: oneEnvironment,
+        output: daemonOutput,
+        'exit-code': {
+          type: 'boolean',
+          describe:
+            'Exit 1 when the outcome (of any environment shown) is failed or invalid, as `sync` does',
+        },
+      })
+      .example('$0 status --daemon http://poolsync:8080', 'Is the control plane in sync?')
+      .example('$0 status --exit-code', 'In a script: fail when the last run failed'),
 } satisfies Command;
 
 const sync = {
@@ -687,6 +715,7 @@ const sync = {
     y
       .options({
         daemon: daemonOption(env),
+        env: { ...oneEnvironment, describe: 'With environments: reconcile only this one' },
         'admin-token-file': adminTokenFile,
         wait: {
           type: 'boolean',

@@ -18,6 +18,7 @@ import { parseYamlFile } from '../manifests/yaml-simple.js';
 import type { Environment } from '../model/desired.js';
 import type { PlanShape } from '../plan/index.js';
 import { UserError } from '../util/user-error.js';
+import { didYouMean } from '../manifests/suggest.js';
 import { ControlPlaneError } from '../controlplane/errors.js';
 import { openTarget, type Target } from '../ops/open-target.js';
 import type { SharedInventory } from '../apply/inventory.js';
@@ -196,7 +197,10 @@ export async function resolveTargets(
     throw new UserError(
       args.env === ENV_ALL
         ? `\`${command}\` runs for one environment at a time: name one with --env NAME (${names})`
-        : `no environment '${args.env}' in poolsync.yaml; its environments: ${names}`,
+        : `no environment '${args.env}' in poolsync.yaml${didYouMean(
+            args.env,
+            envs.map((e) => e.name),
+          )}; its environments: ${names}`,
     );
   return chosen.map((e) => ({ ...environmentTarget(dir, e, args, env), shared }));
 }

@@ -125,6 +125,7 @@ function yargsCommand(
   const words = `${parent}${c.command.split(' ')[0]!}`;
   return {
     command: c.command,
+    ...(c.aliases ? { aliases: c.aliases } : {}),
     describe: c.describe,
     builder: (y: Argv) => {
       const out = c.builder?.(y, io.env) ?? y;

@@ -20,7 +20,7 @@ import type { InventoryCalls } from './types.js';
  */
 const MAX_INVENTORY_BYTES = 16 * 1024 * 1024;
 const RESTORE =
-  'Restore it, or delete it: prune then falls back to the kinds rule until the next apply records the inventory again (docs/plan.md, Prune by inventory)';
+  'Restore it, or delete it: prune then deletes nothing poolsync did not apply until the next apply records the inventory again (docs/plan.md, Prune by inventory)';
 const WHAT = 'inventory';
 
 /** The file, inside `root`: the folder poolsync owns there (util/safe-file.ts). */

@@ -101,7 +101,11 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
       },
       follower,
       replica: election?.identity,
-      requestReconcile: requestAll,
+      requestReconcile: (reason, environment) => {
+        if (environment === undefined) return requestAll(reason);
+        const target = approvalTarget(units, environment, approvalWords, () => units[0]!);
+        return typeof target === 'string' ? target : target.request(reason);
+      },
       branch: config.source.kind === 'git' ? config.source.branch : null,
       onPullRequest: prs.onPullRequest,
       onComment: prs.onComment,

@@ -50,8 +50,11 @@ export interface HttpHandlers extends Pick<DaemonConfig, (typeof HTTP_SECRETS)[n
   fullStatus?(): Promise<DaemonStatus>;
   ready(): boolean;
   metrics: DaemonMetrics;
-  /** Asks the loop for a run; resolves when that run finished. */
-  requestReconcile(reason: TriggerReason): Promise<void>;
+  /**
+   * Asks the loop for a run (of every environment, or of the one named); resolves when that run
+   * finished. A string: why there is no such environment, nothing asked.
+   */
+  requestReconcile(reason: TriggerReason, environment?: string): Promise<void> | string;
   /** The followed branch (null in --watch mode: pushes are ignored). */
   branch: string | null;
   onPullRequest?: (event: PullRequestEvent) => Promise<void>;
@@ -227,7 +230,11 @@ async function manualReconcile({ req, res, url, h }: Call): Promise<void> {
   const off = await handOff(req, body, h.follower(), token, wait ? 3_600_000 : 15_000);
   if (off.kind !== 'local') return answerHandOff(res, h, off, 'run a reconcile');
   if (override) h.logger.warn('a sync overrides the freeze: its run applies what waits');
-  const done = h.requestReconcile(override ? 'override' : 'manual');
+  const done = h.requestReconcile(
+    override ? 'override' : 'manual',
+    url.searchParams.get('environment') ?? undefined,
+  );
+  if (typeof done === 'string') return send(res, 404, { error: done });
   if (!wait) return send(res, 202, { queued: true });
   await done;
   return send(res, 200, { queued: true, lastRun: h.status().lastRun });

@@ -126,9 +126,12 @@ export interface DaemonStatus {
 /** At most this many managed objects are listed in /status `managed` (`count` counts them all). */
 export const MANAGED_LISTED = 500;
 
-/** managedObjects (src/plan/inventory.ts) without the live objects: `status` null is missing. */
+/**
+ * managedObjects (src/plan/inventory.ts), each object's state in words (src/render/live-status.ts)
+ * instead of the object: `status` null is missing.
+ */
 export type ManagedStatus = Omit<ReturnType<typeof managedObjects>, 'objects'> & {
-  objects: Pick<ManagedObject, 'address' | 'status'>[];
+  objects: (Pick<ManagedObject, 'address'> & { status: string | null })[];
 };
 
 export interface ControlPlaneStatus {

@@ -18,6 +18,7 @@ import {
 import { parseDuration } from '../util/duration.js';
 import { urlCredentials } from '../util/url-credentials.js';
 import type { InputLimits } from './limits.js';
+import { didYouMean } from './suggest.js';
 import type { AddError, ValidationError } from './types.js';
 import { REPO_CONFIG_FILE, firstNonFolder, readManifestText } from './walk.js';
 import { entry, toPlain, type Position, type YMap, type YMapEntry, type YNode } from './yaml.js';
@@ -288,7 +289,10 @@ export function selectEnvironment(
         ? `environment '${name}' was asked for, but ${REPO_CONFIG_FILE} declares no environments: leave out --env, or declare environments (docs/environments.md)`
         : name === undefined
           ? `${REPO_CONFIG_FILE} declares environments (${environmentNames(config)}): name one with --env NAME (or --env all where a command takes it)`
-          : `no environment '${name}' in ${REPO_CONFIG_FILE}; its environments: ${environmentNames(config)}`;
+          : `no environment '${name}' in ${REPO_CONFIG_FILE}${didYouMean(
+              name,
+              envs.map((e) => e.name),
+            )}; its environments: ${environmentNames(config)}`;
   return { env, error: why === null ? null : configError(why) };
 }
 

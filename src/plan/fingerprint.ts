@@ -221,7 +221,7 @@ function labelsKey(labels: readonly ExecutionClusterLabel[] | undefined): unknow
  * - the ones the repository declares (their create, update or no-op);
  * - with prune, the ones the inventory lists (what poolsync applied, which prune deletes), and
  *   every one when prune may delete settings poolsync did not apply (`manage:` claims
- *   DefaultQueue, or no inventory is recorded and the rule falls back to the kinds: prune-scope.ts);
+ *   DefaultQueue, or the inventory was not read and the kinds rule holds: prune-scope.ts);
  * - every one when the plan drains, deletes or moves a live queue (`needsEverySetting`): Union
  *   refuses that for a queue a setting of any scope names, and only every project/domain's
  *   answer (which carries the organisation's and its domain's level too) tells which.
@@ -241,7 +241,7 @@ export function settingsNeed(desired: DesiredState): SettingsNeed {
   return (inventory) => {
     if (prune === undefined) return declared;
     const claimed = desired.config.manage?.includes('DefaultQueue') === true;
-    if (claimed || (inventory == null && prune.kinds.includes('DefaultQueue'))) return 'all';
+    if (claimed || (inventory === undefined && prune.kinds.includes('DefaultQueue'))) return 'all';
     const keys = new Map(declared.map((k) => [defaultQueueKeyString(k), k]));
     for (const a of inventory ?? []) {
       if (!a.startsWith(PREFIX)) continue;

@@ -13,6 +13,7 @@ import { isControlPlaneError } from '../../controlplane/errors.js';
 import type { ControlPlane } from '../../controlplane/types.js';
 import { loadDesired } from '../../ops/plan-run.js';
 import { UserError } from '../../util/user-error.js';
+import { didYouMean } from '../../manifests/suggest.js';
 import { escapeJsonForTerminal, escapeTerminal } from '../../util/terminal-text.js';
 import { requireConfigFolder } from '../config-folder.js';
 import { declaresNothing } from '../../plan/inventory.js';
@@ -72,7 +73,7 @@ function environmentNames(args: Args<'validate'>, { config }: FolderRead): strin
     );
   if (!envs.includes(args.env))
     throw new UserError(
-      `no environment '${args.env}' in poolsync.yaml; its environments: ${envs.join(', ')}`,
+      `no environment '${args.env}' in poolsync.yaml${didYouMean(args.env, envs)}; its environments: ${envs.join(', ')}`,
     );
   return [args.env];
 }

@@ -23,6 +23,7 @@ import {
 import { readUserFile, SECRET_FILE_BYTES } from '../../util/safe-file.js';
 import { rememberSecret } from '../../util/redact.js';
 import { UserError } from '../../util/user-error.js';
+import { didYouMean } from '../../manifests/suggest.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { Agent, request } from 'undici';
 import { CallDeadline, limitOf, limitWords, transportLimits } from '../../util/transport-limits.js';
@@ -106,22 +107,28 @@ function defaultApprover(): string {
 export async function status(args: DaemonClientArgs, io: Io): Promise<number> {
   const base = daemonUrl(args, io.env);
   const s = await readStatus(base, io.env);
-  if (args.output === 'json') {
-    io.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
-    return 0;
-  }
-  io.stdout.write(`Daemon ${base}: ${sourceText(s)}, policy ${s.policy}\n`);
-  for (const [name, e] of sections(s, args.env)) io.stdout.write(statusText(e, name, base));
-  return 0;
+  const shown = sections(s, args.env);
+  if (args.output !== 'json') {
+    io.stdout.write(`Daemon ${base}: ${sourceText(s)}, policy ${s.policy}\n`);
+    for (const [name, e] of shown) io.stdout.write(statusText(e, name, base));
+  } else io.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+  return args['exit-code'] && shown.some(([, e]) => failed(e.outcome)) ? 1 : 0;
 }
+
+const failed = (result: RunRecord['result'] | null | undefined): boolean =>
+  result === 'failed' || result === 'invalid';
 
 export async function sync(args: DaemonClientArgs, io: Io): Promise<number> {
   const base = daemonUrl(args, io.env);
   const token = await adminToken(args['admin-token-file'], 'syncing', io.env, base);
+  // --env: a name the daemon does not have is refused here, with the closest one.
+  if (args.env !== undefined) sections(await readStatus(base, io.env), args.env);
   const before = Date.now();
-  const query = [args.wait && 'wait=1', args['override-freeze'] && 'override=freeze'].filter(
-    Boolean,
-  );
+  const query = [
+    args.wait && 'wait=1',
+    args['override-freeze'] && 'override=freeze',
+    args.env !== undefined && `environment=${encodeURIComponent(args.env)}`,
+  ].filter(Boolean);
   const res = await daemonRequest(
     `${base}/reconcile${query.length > 0 ? `?${query.join('&')}` : ''}`,
     { method: 'POST', headers: { authorization: `Bearer ${token}` } },
@@ -138,7 +145,7 @@ export async function sync(args: DaemonClientArgs, io: Io): Promise<number> {
   }
   // With environments every one ran: each one's run of this sync.
   const s = await readStatus(base, io.env);
-  const runs = sections(s, undefined)
+  const runs = sections(s, args.env)
     .map(([name, e]) => [name, e.lastRun] as const)
     .filter(([, run]) => run !== null && Date.parse(run.finishedAt) >= before - 1000);
   if (args.output === 'json')
@@ -148,7 +155,7 @@ export async function sync(args: DaemonClientArgs, io: Io): Promise<number> {
   else
     for (const [name, run] of runs)
       io.stdout.write(`${name !== null ? `${name}: ` : ''}${runLine(run!)}\n`);
-  return runs.some(([, run]) => run!.result === 'failed' || run!.result === 'invalid') ? 1 : 0;
+  return runs.some(([, run]) => failed(run!.result)) ? 1 : 0;
 }
 
 export async function history(args: DaemonClientArgs, io: Io): Promise<number> {
@@ -240,7 +247,10 @@ function sections(s: DaemonStatus, only: string | undefined): [string | null, Da
   const one = all.filter(([name]) => name === only);
   if (one.length === 0)
     throw new UserError(
-      `the daemon has no environment '${only}'; its environments: ${all.map(([n]) => n).join(', ')}`,
+      `the daemon has no environment '${only}'${didYouMean(
+        only,
+        all.map(([n]) => n),
+      )}; its environments: ${all.map(([n]) => n).join(', ')}`,
     );
   return one;
 }

@@ -39,6 +39,7 @@ import type { EnvironmentOutcome, PublishOutcome } from '../../vcs/types.js';
 import { paceLine } from '../../util/pacer.js';
 import { batches } from '../../util/batched-lines.js';
 import { UserError } from '../../util/user-error.js';
+import { didYouMean } from '../../manifests/suggest.js';
 import {
   networkOf,
   durationFlag,
@@ -273,7 +274,10 @@ export async function promote(args: Args<'promote'>, io: Io): Promise<number> {
   const from = envs.find((e) => e.name === args.from);
   if (!from)
     throw new UserError(
-      `no environment '${args.from}' in poolsync.yaml; its environments: ${names}`,
+      `no environment '${args.from}' in poolsync.yaml${didYouMean(
+        args.from,
+        envs.map((e) => e.name),
+      )}; its environments: ${names}`,
     );
   const toName = args.to ?? from.promotesTo;
   if (toName === undefined)
