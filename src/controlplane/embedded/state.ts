@@ -789,7 +789,8 @@ export function stateJsonProblem(value: unknown): string | null {
  *   run and no action in flight (the Q7 activity model); `activate_queue` makes it ACTIVE
  *   again. The `default` queue is never drained (Q5: always active) unless `default_delete`.
  * - `queue_delete`: deletes a DRAINED queue (without `drain`: one with nothing in flight).
- *   Never `default`, never the co-named queue of a registered cluster (Q4: it follows it).
+ *   Never `default`, never the co-named queue of a registered cluster (Q4: it follows it)
+ *   unless deletes are soft (`soft_delete`: Union undeletes it while the cluster is live).
  * - `cluster_move`: moves a cluster to another pool in place, once the queues that route only
  *   to it are drained; its co-named queue moves with it, other selectors drop it (as C8).
  * - `pool_update`: replaces a pool's contract, refused when a member cluster's reported data
@@ -877,7 +878,9 @@ function deleteQueue(state: State, name: string, at: number): void {
   if (name === DEFAULT_QUEUE && !state.capabilities.default_delete) {
     throw precondition('the "default" queue can never be deleted (P1, C3)', addr, 'P1');
   }
-  if (queue.cluster_managed && state.clusters.has(name)) {
+  // With soft deletes (Union) a co-named queue goes like any other and undeletes while its
+  // cluster is live (remote/_queue.py:1051-1053); deleted for good, Q4 keeps it.
+  if (queue.cluster_managed && state.clusters.has(name) && !state.capabilities.soft_delete) {
     throw precondition(
       `queue "${name}" is the co-named queue of cluster "${name}" and follows it (Q4): delete or move the cluster instead`,
       addr,

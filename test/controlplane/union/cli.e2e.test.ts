@@ -119,7 +119,7 @@ describe('poolsync against union+http:// : everything by API, soft deletes, Defa
     expect((await s.embedded.listPools()).map((p) => p.name)).toEqual(['default', 'gpu']);
     expect(await s.embedded.getCluster('g1')).toMatchObject({ pool: 'gpu', enabled: true });
     expect(await s.embedded.getQueue('train')).toMatchObject({ pool: 'gpu', run_concurrency: 3 });
-    expect(await s.embedded.listDefaultQueues()).toEqual([
+    expect(s.api.settings.defaultQueues()).toEqual([
       { project: 'ml', domain: 'development', queue: 'web' },
     ]);
     await noChanges();
