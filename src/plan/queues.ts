@@ -160,8 +160,16 @@ function planMissingQueue(own: QueueOwn, target: QueueSpec | null): QueueDecisio
   }
   if (!target) return null;
   const cluster = f.pc.clusters.get(name);
-  if (cluster?.registers && cluster.final)
-    return planRegisteredConamed(own, target, cluster.final.pool);
+  if (cluster?.registers && cluster.final) {
+    const d = planRegisteredConamed(own, target, cluster.final.pool);
+    // Registered disabled (drain): the second call drains it with its cluster (U25).
+    if (!f.ix.caps.drain || cluster.final.enabled || d.change.action === 'blocked') return d;
+    const why = reasonOf('CONAMED_STATE_FOLLOWS_CLUSTER', {
+      by: address('Cluster', name),
+      state: 'draining',
+    });
+    return { ...d, change: withNote(d.change, why) };
+  }
   // soft_delete: a deleted co-named queue comes back with its cluster's undelete.
   if (deleted?.cluster_managed && cluster?.undeletes)
     return planConamedUndelete(own, inheritCaps(target, deleted), deleted, cluster);
@@ -821,7 +829,11 @@ function planConamedUndelete(
     diff: diffForms(queueForm(back), queueForm(target)),
     causedBy: address('Cluster', name),
     note: [
-      reasonOf('CONAMED_QUEUE_UNDELETED', { cluster: address('Cluster', name), updated: !!call }),
+      reasonOf('CONAMED_QUEUE_UNDELETED', {
+        cluster: address('Cluster', name),
+        updated: !!call,
+        enabled: cluster.final!.enabled,
+      }),
     ],
   });
 }

@@ -385,10 +385,14 @@ export const CATALOG: Readonly<Record<string, Words>> = {
     `DRAINED in pool "${s(p, 'from')}", its co-named queue with it)` +
     (p.to !== null ? `, moved to pool "${s(p, 'to')}" (cluster_move)` : '') +
     (p.enabled === true ? ', then activated' : '; it stays drained (enabled: false)'),
-  /** A note (Change.note): the co-named queue back with its `cluster`; `updated`: then set to the repository's spec. */
+  /**
+   * A note (Change.note): the co-named queue back with its `cluster`; `updated`: then set to the
+   * repository's spec; `enabled` false: the cluster stays drained, and so does the queue.
+   */
   CONAMED_QUEUE_UNDELETED: (p) =>
     `the deleted co-named queue comes back with ${s(p, 'cluster')}'s undelete (DRAINED, with its old ` +
-    `settings)${p.updated === true ? ", is updated to the repository's spec" : ''}, and is activated with its cluster`,
+    `settings)${p.updated === true ? ", is updated to the repository's spec" : ''}, and ` +
+    (p.enabled === false ? 'stays drained with its cluster' : 'is activated with its cluster'),
   CLUSTER_MOVE_DATA_PLANE_MISMATCH: (p) =>
     `the cluster can move in place (cluster_move), but ${moveMismatches(p)}. Redeploy it with the destination pool's values first.`,
   /**
