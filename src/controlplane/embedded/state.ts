@@ -791,8 +791,8 @@ export function stateJsonProblem(value: unknown): string | null {
  * - `queue_delete`: deletes a DRAINED queue (without `drain`: one with nothing in flight).
  *   Never `default`, never the co-named queue of a registered cluster (Q4: it follows it)
  *   unless deletes are soft (`soft_delete`: Union undeletes it while the cluster is live).
- * - `cluster_move`: moves a cluster to another pool in place, once the queues that route only
- *   to it are drained; its co-named queue moves with it, other selectors drop it (as C8).
+ * - `cluster_move`: moves a cluster to another pool in place, once its co-named queue, which
+ *   moves with it, is drained (remote/_cluster.py:328-331); other selectors drop it (as C8).
  * - `pool_update`: replaces a pool's contract, refused when a member cluster's reported data
  *   plane would not match it (C4); the members' health is re-evaluated (C5).
  * - `queue_move`: an update_queue may change the pool of a drained queue (idle without
@@ -928,18 +928,20 @@ function moveCluster(state: State, op: OpOf<'move_cluster'>): void {
     put(state, { ...conamed, spec: { ...conamed.spec, pool: op.pool, clusters: [op.name] } });
 }
 
-/** The queues that route only to the moving cluster must have nothing left running there. */
+/**
+ * The moving cluster's co-named queue moves with it, so it must be drained first (Union:
+ * remote/_cluster.py:328-331, "that queue must be ``drained`` first"; idle without `drain`).
+ * No other queue is asked anything: Union asks nothing of them.
+ */
 function checkMoveSettled(state: State, op: OpOf<'move_cluster'>, addr: string): void {
-  for (const q of state.queues.values()) {
-    const only = q.spec.clusters.length === 1 && q.spec.clusters[0] === op.name;
-    const why = only && settled(state, q.name, op.at);
-    if (why) {
-      throw precondition(
-        `cluster "${op.name}" cannot move to pool "${op.pool}": queue "${q.name}" routes only to it and ${why}`,
-        addr,
-        'C7',
-      );
-    }
+  const conamed = state.queues.get(op.name);
+  const why = conamed?.cluster_managed && settled(state, op.name, op.at);
+  if (why) {
+    throw precondition(
+      `cluster "${op.name}" cannot move to pool "${op.pool}": its co-named queue "${op.name}" moves with it and ${why}`,
+      addr,
+      'C7',
+    );
   }
 }
 
