@@ -7,18 +7,29 @@
  * After a counterexample the backend goes on with the cases left, from the next seed, so one run
  * counts the distinct failures (the same first complaint, names aside, is counted once).
  *
- *   node --import tsx bench/property-outside.ts [--cases 1000] [--backends file,rest,union]
+ * flyteadmin runs on the real one (scripts/flyte-go.sh; skipped, saying why, where it is not
+ * built), `flyteadmin-stand-in` on src/standins/flyteadmin.
+ *
+ *   node --import tsx bench/property-outside.ts [--cases 1000] [--backends file,rest,union,flyteadmin]
  *       [--seed N] [--path P] [--no-shrink] [--max-failures 10]
  */
 import { parseArgs } from 'node:util';
 import fc from 'fast-check';
+import { flyteadminTargets, type FlyteadminUnderTest } from '../test/flyteadmin/targets.js';
+import { flyteadminTarget } from '../test/plan/property/outside/flyteadmin.js';
 import { runCase, SHAPES, type Outcome } from '../test/plan/property/outside/outside.js';
-import { caseArb, type Case } from '../test/plan/property/outside/world.js';
+import type { Target } from '../test/plan/property/outside/targets.js';
+import {
+  caseArb,
+  PROJECTS,
+  type BackendName,
+  type Case,
+} from '../test/plan/property/outside/world.js';
 
 const { values } = parseArgs({
   options: {
     cases: { type: 'string', default: '1000' },
-    backends: { type: 'string', default: Object.keys(SHAPES).join(',') },
+    backends: { type: 'string', default: 'file,rest,union,flyteadmin' },
     seed: { type: 'string' },
     path: { type: 'string' },
     'no-shrink': { type: 'boolean', default: false },
@@ -26,13 +37,31 @@ const { values } = parseArgs({
   },
 });
 const total = Number(values.cases);
-const backends = values.backends.split(',') as (keyof typeof SHAPES)[];
+const backends = values.backends.split(',');
+const flyteadmins = flyteadminTargets();
 
 /** A complaint with names and numbers taken out, so the same failure counts once. */
 const signature = (line: string) => line.replace(/\b[a-z]{1,3}\d\b|\d+/g, '#');
 
 let failures = 0;
-for (const backend of backends) {
+for (const name of backends) {
+  const backend = (name.startsWith('flyteadmin') ? 'flyteadmin' : name) as BackendName;
+  if (!(backend in SHAPES))
+    throw new Error(`no backend ${name}: ${Object.keys(SHAPES).join(', ')}`);
+  let fa: FlyteadminUnderTest | null = null;
+  let start: (() => Promise<Target>) | undefined;
+  if (backend === 'flyteadmin') {
+    const t = flyteadmins.list.find(
+      (x) => x.name.startsWith('flyteadmin v') === (name === 'flyteadmin'),
+    )!;
+    if (t.missing) {
+      console.log(`${name}: skipped: ${t.missing}`);
+      continue;
+    }
+    const started = await t.start({ projects: PROJECTS });
+    fa = started;
+    start = async () => flyteadminTarget(started);
+  }
   const tally = { applied: 0, refused: 0, steps: 0, changed: 0 };
   const refusals = new Map<string, number>();
   const found = new Map<string, { seed: number; path: string; first: string; c: Case }>();
@@ -45,7 +74,7 @@ for (const backend of backends) {
     // Once a case fails, the runs that follow are shrinking it: counted apart.
     let shrinking = false;
     const prop = fc.asyncProperty(caseArb(SHAPES[backend]), async (c) => {
-      const out: Outcome = await runCase(backend, c);
+      const out: Outcome = await runCase(backend, c, start);
       if (shrinking) shrinks++;
       if (out.wrong.length > 0) {
         shrinking = true;
@@ -69,18 +98,25 @@ for (const backend of backends) {
     const message = String((details.errorInstance as Error | null)?.message ?? '');
     const first = message.split('\n')[0]!;
     const sig = signature(first);
-    if (!found.has(sig))
-      found.set(sig, {
+    if (!found.has(sig)) {
+      const f = {
         seed: details.seed,
         path: details.counterexamplePath ?? '',
         first: message,
         c: details.counterexample![0] as Case,
-      });
+      };
+      found.set(sig, f);
+      // Printed as found: a long run cut short keeps what it found.
+      console.log(
+        `${name}: counterexample after ${run} cases (seed ${f.seed}, path ${f.path}):\n    ${f.first.split('\n').join('\n    ')}\n    case: ${JSON.stringify(f.c)}`,
+      );
+    }
     seed = (seed + 7919) % 2 ** 31;
   }
   const s = (performance.now() - t0) / 1000;
+  await fa?.close();
   console.log(
-    `${backend}: ${run} cases (${tally.applied} applied, ${tally.refused} refused; ${tally.steps} steps, ${tally.changed} changes shown), ${found.size} counterexamples (${shrinks} runs shrinking them); ${s.toFixed(1)} s, ${((s * 1000) / Math.max(1, run + shrinks)).toFixed(0)} ms a run`,
+    `${name}: ${run} cases (${tally.applied} applied, ${tally.refused} refused; ${tally.steps} steps, ${tally.changed} changes shown), ${found.size} counterexamples (${shrinks} runs shrinking them); ${s.toFixed(1)} s, ${((s * 1000) / Math.max(1, run + shrinks)).toFixed(0)} ms a run`,
   );
   if (refusals.size > 0)
     console.log(
@@ -89,12 +125,7 @@ for (const backend of backends) {
         .map(([r, n]) => `${r} ${n}`)
         .join(', ')}`,
     );
-  for (const f of found.values()) {
-    failures++;
-    console.log(
-      `  counterexample (seed ${f.seed}, path ${f.path}):\n    ${f.first.split('\n').join('\n    ')}`,
-    );
-    console.log(`    case: ${JSON.stringify(f.c)}`);
-  }
+  failures += found.size;
 }
+await flyteadmins.close();
 process.exit(failures > 0 ? 1 : 0);

@@ -270,11 +270,13 @@ async function check(t: Target, c: Case, root: string): Promise<Outcome> {
         wrong.push(`${address} changed though the plan was refused`);
     // A refusal is a user's error: one line, no stack trace.
     if (/\n\s+at /.test(planned.stderr)) wrong.push(`plan failed: ${planned.stderr}`);
-    const reason = /\b(V\d+|SCHEMA|[A-Z][A-Z_]{3,})\b/.exec(planned.stderr + planned.stdout)?.[1];
+    const reason =
+      /\b(V\d+|SCHEMA|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)\b/.exec(planned.stderr)?.[1] ??
+      planned.stderr.trim().split('\n')[0]!.slice(0, 80);
     return {
       wrong,
       result: 'refused',
-      refusal: reason ?? planned.stderr.split('\n')[0]!,
+      refusal: reason,
       steps: 0,
       changed: 0,
     };

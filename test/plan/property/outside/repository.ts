@@ -177,7 +177,7 @@ export function repositoryFiles(r: RepoSpec): { files: Map<string, string>; addr
     for (const label of LABELS) {
       files.set(
         `flyte/cluster-${label}.yaml`,
-        doc('ExecutionCluster', `${label}-1`, `  endpoint: ${label}-1.example.com:443\n`),
+        doc('ExecutionCluster', `${label}-1`, '  inCluster: true\n'),
       );
       files.set(
         `flyte/label-${label}.yaml`,

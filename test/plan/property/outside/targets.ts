@@ -50,7 +50,10 @@ import {
 import { SettingsService } from '../../../../src/gen/flyteidl2/settings/settings_service_pb.js';
 import { serviceAccountOf, withServiceAccount } from '../../../support/union-settings.js';
 import { contractOf } from './repository.js';
+import { AcceleratorCapacitySchema } from '../../../../src/gen/cloudidl/cluster/accelerator_definition_pb.js';
+import { canonicalDevice } from '../../../../src/gen/union/accelerators.js';
 import {
+  ACCELERATORS,
   CLUSTERS,
   DOMAINS,
   POOLS,
@@ -222,6 +225,7 @@ interface RestCalls {
 }
 
 const PRIORITY_NAMES = ['min', 'medium', 'max'];
+const FAIRNESS_NAMES = ['round_robin', 'shuffle_interleave'];
 
 /** The cluster names a selector picks among `pool`'s members now (wildcard: `*`). */
 async function selectorOf(
@@ -280,14 +284,17 @@ async function restEdit(c: RestCalls, e: Edit): Promise<void> {
     case 'update_queue': {
       const name = QUEUE_TARGETS[e.queue]!;
       const q = await c.getQueue(name);
+      const pool = e.pool === null ? (q.pool as string) : poolName(e.pool);
       const spec = {
-        pool: e.pool === null ? q.pool : poolName(e.pool),
-        clusters: q.clusters,
+        pool,
+        clusters: e.selector
+          ? await selectorOf(c, pool, e.selector.wildcard, e.selector.pick)
+          : q.clusters,
         run_concurrency: e.run,
         action_concurrency: e.run * 10,
-        depth: q.depth,
+        depth: e.depth ? 500 : q.depth,
         priority: PRIORITY_NAMES[e.priority],
-        fairness: q.fairness,
+        fairness: FAIRNESS_NAMES[e.fairness],
       };
       await c.updateQueue(name, spec as never);
       return;
@@ -538,6 +545,13 @@ async function unionTarget(): Promise<Target> {
   const settings = c(SettingsService);
   const projects = c(ProjectService);
   const id = (name: string) => ({ organization: ORG, name });
+  const listedClusters = async () =>
+    (await clusters.listClusters({ organization: ORG, request: { limit: 1000 } })).clusters.map(
+      (x) => ({
+        name: x.spec!.id!.name,
+        pool: x.pool?.name ?? '',
+      }),
+    );
 
   const observe = async (): Promise<Snapshot> => {
     const s: Snapshot = new Map();
@@ -595,24 +609,23 @@ async function unionTarget(): Promise<Target> {
       const res = await settings.getSettingsForEdit({ key: { org: ORG } });
       for (const l of res.levels) levels.set('/', l.settings);
     }
+    // A project/domain's run.default_queue is poolsync's DefaultQueue; the rest of every level
+    // (the broader levels' default queue, every level's service account) is not: it never changes.
     for (const [key, st] of levels) {
       const [domain, project] = key.split('/') as [string, string];
       const dq = st?.run?.defaultQueue;
       const queue = dq?.state === SettingState.VALUE ? dq.stringValue : null;
-      const account = serviceAccountOf(st);
-      if (project !== '') {
-        if (queue === null && account === null) continue;
-        s.set(`DefaultQueue/${project}/${domain}`, {
-          project,
-          domain,
-          queue,
-          service_account: account,
-        });
-      } else
-        s.set(domain === '' ? 'Settings/org' : `Settings/domain/${domain}`, {
-          queue,
-          service_account: account,
-        });
+      const scope =
+        project !== ''
+          ? `project/${project}/${domain}`
+          : domain !== ''
+            ? `domain/${domain}`
+            : 'org';
+      if (project !== '' && queue !== null)
+        s.set(`DefaultQueue/${project}/${domain}`, { project, domain, queue });
+      const rest = { ...(project === '' ? { queue } : {}), service_account: serviceAccountOf(st) };
+      // A level with nothing set is no record of its own (its version alone changes).
+      if (Object.values(rest).some((v) => v !== null)) s.set(`Settings/${scope}`, rest);
     }
     return s;
   };
@@ -677,18 +690,11 @@ async function unionTarget(): Promise<Target> {
         return;
       case 'create_queue': {
         const pool = poolName(e.pool);
-        const listed = async () =>
-          (
-            await clusters.listClusters({ organization: ORG, request: { limit: 1000 } })
-          ).clusters.map((x) => ({
-            name: x.spec!.id!.name,
-            pool: x.pool?.name ?? '',
-          }));
         await queues.createQueue({
           id: id(QUEUES[e.queue]!),
           spec: {
             clusterPoolName: pool,
-            clusters: await selectorOf({ listClusters: listed }, pool, e.wildcard, e.pick),
+            clusters: await selectorOf({ listClusters: listedClusters }, pool, e.wildcard, e.pick),
             runConcurrency: e.run,
             actionConcurrency: e.run * 10,
             depth: 10000,
@@ -707,7 +713,37 @@ async function unionTarget(): Promise<Target> {
         spec.runConcurrency = e.run;
         spec.actionConcurrency = e.run * 10;
         spec.priority = [Priority.MIN, Priority.MEDIUM, Priority.MAX][e.priority]!;
+        spec.fairness = [FairnessAlgorithm.ROUND_ROBIN, FairnessAlgorithm.SHUFFLE_INTERLEAVE][
+          e.fairness
+        ]!;
+        if (e.depth) spec.depth = 500;
         if (e.pool !== null) spec.clusterPoolName = poolName(e.pool);
+        if (e.selector)
+          spec.clusters = await selectorOf(
+            { listClusters: listedClusters },
+            spec.clusterPoolName,
+            e.selector.wildcard,
+            e.selector.pick,
+          );
+        if (e.caps) {
+          // As Union's client writes `--max-accelerators SELECTOR=2 --scheduling POLICY`.
+          const [cls, device] = ACCELERATORS[e.caps.accelerator]!.split('/') as [string, string?];
+          spec.maxAccelerators = [
+            create(AcceleratorCapacitySchema, {
+              accelerator: {
+                deviceClass: DeviceClass[
+                  cls.toUpperCase() as keyof typeof DeviceClass
+                ] as DeviceClass,
+                device: device ? (canonicalDevice(device) ?? device) : '',
+                partitionSizeValue: { case: 'unpartitioned', value: true },
+              },
+              count: 2n,
+            }),
+          ];
+          spec.scheduling = [SchedulingAlgorithm.STRICT_FIFO, SchedulingAlgorithm.GREEDY_CAPACITY][
+            e.caps.scheduling
+          ]!;
+        }
         await queues.updateQueue({ id: q.id, spec });
         return;
       }

@@ -88,7 +88,20 @@ export type Edit =
       run: number;
     }
   /** A queue of QUEUE_TARGETS: its settings (and with `pool`, a move). */
-  | { op: 'update_queue'; queue: number; run: number; priority: number; pool: number | null }
+  | {
+      op: 'update_queue';
+      queue: number;
+      run: number;
+      priority: number;
+      fairness: number;
+      depth: boolean;
+      /** A new selector: the picked members of its pool (or `*`), or the one it has. */
+      selector: { wildcard: boolean; pick: number[] } | null;
+      /** Another pool (a move), or its own. */
+      pool: number | null;
+      /** Union: an accelerator cap (an index into ACCELERATORS) and a scheduling policy, or none. */
+      caps: { accelerator: number; scheduling: number } | null;
+    }
   | { op: 'drain'; queue: number }
   | { op: 'activate'; queue: number }
   | { op: 'delete_queue'; queue: number }
@@ -171,16 +184,17 @@ export function repoArb(shape: Shape): fc.Arbitrary<RepoSpec> {
           { weight: 1, arbitrary: fc.uniqueArray(n(1), { minLength: 1, maxLength: 2 }) },
         )
       : fc.constant([]),
-    pools: org
-      ? fc.uniqueArray(
-          fc.record({
-            name: n(POOLS.length - 1),
-            version: fc.constantFrom(1, 1, 2),
-            guard: sometimes,
-          }),
-          { selector: (p) => p.name, maxLength: 2 },
-        )
-      : fc.constant([]),
+    pools:
+      org || shape.assignments
+        ? fc.uniqueArray(
+            fc.record({
+              name: n(POOLS.length - 1),
+              version: fc.constantFrom(1, 1, 2),
+              guard: sometimes,
+            }),
+            { selector: (p) => p.name, maxLength: 2 },
+          )
+        : fc.constant([]),
     clusters: org
       ? fc.uniqueArray(
           fc.record({
@@ -261,7 +275,23 @@ function editArb(shape: Shape): fc.Arbitrary<Edit> {
       queue,
       run: n(3),
       priority: n(2),
+      fairness: n(1),
+      depth: fc.boolean(),
+      selector: fc.option<{ wildcard: boolean; pick: number[] }>(
+        fc.record({ wildcard: fc.boolean(), pick: fc.array(n(2), { maxLength: 2 }) }),
+        {
+          freq: 3,
+        },
+      ),
       pool: fc.option<number>(pool, { freq: 4 }),
+      caps: shape.caps
+        ? fc.option<{ accelerator: number; scheduling: number }>(
+            fc.record({ accelerator: n(ACCELERATORS.length - 1), scheduling: n(1) }),
+            {
+              freq: 2,
+            },
+          )
+        : fc.constant(null),
     }),
     drain: fc.record({ op: fc.constant('drain'), queue }),
     activate: fc.record({ op: fc.constant('activate'), queue }),
