@@ -160,7 +160,8 @@ async function planFor(
   const { plan } = result;
   if (outcomes) await publish(outcomes.outcomeForPlan(plan));
   const notes = args.output === 'text' ? io.stdout : io.stderr;
-  if (result.facts?.declaresNothing) notes.write(nothingDeclared(args.dir, result.facts.prune));
+  if (declaresNothing(result.desired))
+    notes.write(nothingDeclared(args.dir, result.desired.config.prune));
   await writeParts(
     io.stdout,
     key !== undefined && args.output === 'json'
@@ -168,9 +169,7 @@ async function planFor(
       : renderParts(plan, args.output, useColor(args.color, io)),
   );
   // Generated files (poolsync.yaml render) are not control-plane changes: shown, not counted.
-  // (A folder with `render:` is never remembered: its desired state is always loaded.)
-  const rendered =
-    result.desired === null ? '' : await renderedFileChanges(args.dir, result.desired, commit);
+  const rendered = await renderedFileChanges(args.dir, result.desired, commit);
   if (rendered !== '') notes.write(rendered);
   if (result.kind === 'errors') {
     if (args.out) io.stderr.write(`The plan has errors: not saved to ${args.out}.\n`);
@@ -214,12 +213,6 @@ async function planOf(
       kind: 'folder',
       dir: args.dir,
       shared: target.shared,
-      memory: {
-        facts: (desired) => ({
-          declaresNothing: declaresNothing(desired),
-          prune: desired.config.prune,
-        }),
-      },
     },
     environment: target.name,
     commit,
