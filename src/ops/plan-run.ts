@@ -22,7 +22,7 @@ import type { LoadCounts, LoadResult, ValidationError } from '../manifests/types
 import type { FolderRead } from '../manifests/config.js';
 import type { DesiredState } from '../model/desired.js';
 import type { Plan, PlanControlPlane } from '../model/plan.js';
-import type { PlanOptions } from '../plan/index.js';
+import type { PlanOptions, PlanShape } from '../plan/index.js';
 import { driftSince, type LastApplied, type RefreshReport } from '../plan/refresh.js';
 import type { PaceListener } from '../util/pacer.js';
 import { loadRepository, type FileAnalysis, type LoaderOptions } from '../manifests/index.js';
@@ -79,8 +79,7 @@ export interface PlanRunInput {
   commit: string | null;
   /** The environment of poolsync.yaml planned (docs/environments.md); null without one. */
   environment: string | null;
-  /** `--target`, `--replace`, `--accept-cascade`. */
-  shape?: Pick<PlanOptions, 'targets' | 'replace' | 'acceptCascade'>;
+  shape?: PlanShape;
 }
 
 /** A plan made: what the caller maps to an exit code, a status or a comment. */
@@ -204,10 +203,9 @@ async function planned(
     });
   const common = {
     commit: input.commit,
-    backend: cp.backend,
     environment: input.environment ?? undefined,
     shared: desired.kind === 'folder' ? desired.shared : undefined,
-    ...input.shape,
+    plan: { commit: input.commit, backend: cp.backend, ...input.shape },
   };
   let made: Made;
   if (desired.kind === 'loaded') {
@@ -242,7 +240,9 @@ export type LiveSource = ControlPlane | LiveReading;
 export type LiveReading = (need: SettingsNeed) => Promise<LiveState>;
 
 /** The loader's options and the planner's: what shapes a plan of a folder. */
-export interface PipelineOptions extends PlanOptions, LoaderOptions {
+export interface PipelineOptions extends LoaderOptions {
+  /** What the planner is asked: the one request, handed to it (and to `plans`' key) whole. */
+  plan?: PlanOptions;
   /** Each file's analysis as the loader reads it (loadRepository's onAnalysed): src/incremental/. */
   onAnalysed?: (file: string, analysis: FileAnalysis) => void;
   /**
@@ -292,7 +292,10 @@ export async function planDesired(
 ): Promise<{ plan: Plan; live: LiveState; live_ms: number; plan_ms: number }> {
   const read: LiveReading =
     typeof source === 'function' ? source : (need) => readLiveState(source, need(undefined));
-  const backend = opts.backend ?? (typeof source === 'function' ? undefined : backendInfo(source));
+  const request: PlanOptions = {
+    ...opts.plan,
+    backend: opts.plan?.backend ?? (typeof source === 'function' ? undefined : backendInfo(source)),
+  };
   // Loaded when first needed: a command that fails before planning never loads the planner.
   const [{ planAgainst }, scope] = await Promise.all([
     import('../plan/index.js'),
@@ -312,7 +315,7 @@ export async function planDesired(
     },
     (live) => {
       const t0 = performance.now();
-      const plan = planner(desired, live, { ...opts, backend });
+      const plan = planner(desired, live, request);
       plan_ms += performance.now() - t0;
       return plan;
     },

@@ -45,6 +45,7 @@ import {
   environmentTarget,
   inEnvironment,
   planShape,
+  SHAPE_FLAGS,
   resolveTargets,
   sharedInventoryOf,
   useColor,
@@ -135,7 +136,7 @@ async function planFor(
   durationFlag('lock-timeout', args['lock-timeout'], '0s, 30s or 5m');
   if (target.refused !== undefined) throw new UserError(target.refused);
   if (args['refresh-only']) {
-    const other = (['target', 'replace', 'out', 'comment', 'accept-cascade'] as const).find(
+    const other = (['out', 'comment', ...Object.values(SHAPE_FLAGS)] as const).find(
       (k) => args[k] !== undefined,
     );
     if (other)
