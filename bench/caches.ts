@@ -1,22 +1,17 @@
 /**
- * `npm run bench:caches`: what each cache on the plan path saves. Each cache is turned off by the
- * one switch (`POOLSYNC_CACHE_OFF=<name>`, src/incremental/off.ts) and the same cases are
- * measured with it off and with every cache on, in the cases users meet, on the generated
- * repository (bench/lib/scale.ts) against its converged `file:` state:
+ * `npm run bench:caches`: what each cache on the daemon's plan path saves (the CLI keeps none).
+ * Each cache is turned off by the one switch (`POOLSYNC_CACHE_OFF=<name>`,
+ * src/incremental/off.ts) and the same cases are measured with it off and with every cache on,
+ * in the cases users meet, on the generated repository (bench/lib/scale.ts) against its
+ * converged `file:` state: `poolsync daemon --repo <git repo>` and POST /reconcile?wait=1: its
+ * first run (cold: one sample per daemon started), nothing changed (the same commit; 5 × runs),
+ * the same with `--watch <folder>` (loaded again every run), one file changed (a commit changing
+ * one queue, applied).
  *
- * - CLI, `poolsync plan <folder> --control-plane file:<state>` (the built CLI): a cold plan (an
- *   empty cache folder), nothing changed (a warm cache folder), one file changed (one queue's
- *   `run_concurrency`, a new value each run);
- * - daemon, `poolsync daemon --repo <git repo>` and POST /reconcile?wait=1: its first run (cold:
- *   one sample per daemon started), nothing changed (the same commit; 5 × runs), the same with
- *   `--watch <folder>` (loaded again every run), one file changed (a commit changing one queue,
- *   applied).
- *
- * Printed: median wall time and CPU time (ms: the CLI's median, the daemon's mean, since /proc
- * counts in 10 ms ticks) of each case, every cache on and this one off (back to back), and the
- * share of the CPU time the cache saves (1 − on/off; the machine is shared: CPU is steadier than
- * wall time; the daemon's cold run has wall time only, one sample: noise).
- * A cache is measured on the path it is used on only (the CLI's or the daemon's).
+ * Printed: median wall time and mean CPU time (ms; the mean, since /proc counts in 10 ms ticks)
+ * of each case, every cache on and this one off (back to back), and the share of the CPU time
+ * the cache saves (1 − on/off; the machine is shared: CPU is steadier than wall time; the
+ * daemon's cold run has wall time only, one sample: noise).
  *
  *   npm run bench:caches -- [--objects 10000] [--runs 5] [--only name,name]
  */
@@ -29,7 +24,7 @@ import type { CacheName } from '../src/incremental/off.js';
 import { resolveCli, type Cli } from './lib/cli.js';
 import { measureDaemon } from './lib/daemon.js';
 import { commitAll } from './lib/git.js';
-import { median, runProcess } from './lib/measure.js';
+import { median } from './lib/measure.js';
 import { generateScaleModel } from './lib/scale.js';
 import { copyStateFile, seedStateFile } from './lib/seed.js';
 import { writeRepository } from './lib/yaml-writer.js';
@@ -45,8 +40,7 @@ const OBJECTS = Number(arg('objects') ?? 10_000);
 const RUNS = Number(arg('runs') ?? 5);
 const ONLY = arg('only')?.split(',');
 
-/** The caches each path uses (src/incremental/off.ts names them; docs in bench/README.md). */
-const CLI_CACHES: CacheName[] = ['plan-memory', 'state-key', 'lazy-record'];
+/** The daemon's caches (src/incremental/off.ts names them; docs in bench/README.md). */
 const DAEMON_CACHES: CacheName[] = [
   'analysis',
   'folder',
@@ -74,45 +68,6 @@ const changed = (s: Setup, i: number) => {
   if (text === s.original) throw new Error(`no run_concurrency in ${s.file}`);
   return text;
 };
-
-async function cliCases(s: Setup, offName: string): Promise<Cases> {
-  const cacheDir = join(s.dir, 'cli-cache');
-  const env = { POOLSYNC_CACHE_OFF: offName, POOLSYNC_CACHE_DIR: cacheDir };
-  const plan = async () => {
-    const args = [...s.cli.prefix, 'plan', s.repo, '--control-plane', `file:${s.state}`];
-    const r = await runProcess(s.cli.command, [...args, '--no-color'], {
-      env,
-      okExitCodes: [0, 2],
-    });
-    return { ms: r.ms, cpu: r.cpuMs ?? NaN };
-  };
-  const medians = (xs: { ms: number; cpu: number }[]) => ({
-    ms: median(xs.map((x) => x.ms)),
-    cpu: median(xs.map((x) => x.cpu)),
-  });
-  const cold = [];
-  for (let i = 0; i < RUNS; i++) {
-    await rm(cacheDir, { recursive: true, force: true });
-    cold.push(await plan());
-  }
-  const nothing = [];
-  for (let i = 0; i < RUNS; i++) nothing.push(await plan());
-  const one = [];
-  try {
-    for (let i = 0; i < RUNS; i++) {
-      await writeFile(s.file, changed(s, i));
-      one.push(await plan());
-    }
-  } finally {
-    await writeFile(s.file, s.original);
-    await rm(cacheDir, { recursive: true, force: true });
-  }
-  return {
-    cold: medians(cold),
-    'nothing changed': medians(nothing),
-    'one file changed': medians(one),
-  };
-}
 
 async function commit(repo: string, message: string): Promise<void> {
   const id = ['-c', 'user.name=poolsync bench', '-c', 'user.email=bench@poolsync.invalid'];
@@ -211,19 +166,11 @@ async function main(): Promise<void> {
     console.log('');
     console.log('| cache off | path | case | on ms | off ms | on CPU ms | off CPU ms | saves |');
     console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
-    const paths = [
-      { path: 'CLI', caches: CLI_CACHES, measure: cliCases },
-      { path: 'daemon', caches: DAEMON_CACHES, measure: daemonCases },
-    ];
-    for (const { path, caches, measure } of paths) {
-      const chosen = caches.filter((c) => !ONLY || ONLY.includes(c));
-      if (chosen.length === 0) continue;
-      for (const name of chosen) {
-        // On and off back to back: the machine's load weighs on both alike.
-        log(`${path}: ${name} on, then off`);
-        const on = await measure(s, '');
-        print(path, name, on, await measure(s, name));
-      }
+    for (const name of DAEMON_CACHES.filter((c) => !ONLY || ONLY.includes(c))) {
+      // On and off back to back: the machine's load weighs on both alike.
+      log(`daemon: ${name} on, then off`);
+      const on = await daemonCases(s, '');
+      print('daemon', name, on, await daemonCases(s, name));
     }
     console.log('');
     console.log(`load average at the end: ${load()}`);

@@ -8,11 +8,8 @@
  * Left outside the bundle: pino and pino-pretty (pino starts worker threads by file name), and
  * @kubernetes/client-node (loaded on demand, large). yargs' `string-width` is the lazy copy
  * (src/cli/lazy-string-width.ts), as main.ts's resolve hook gives it to the tsc build.
- * Then dist/build-id: a hash of everything emitted, the code fingerprint of a built CLI
- * (src/incremental/code-fingerprint.ts).
  */
-import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -55,17 +52,3 @@ await build({
   plugins: [lazyStringWidth],
   logLevel: 'warning',
 });
-
-/** Every emitted file, by path and content. */
-const hash = createHash('sha256');
-const walk = (dir, rel) => {
-  for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
-    a.name < b.name ? -1 : 1,
-  )) {
-    if (e.isDirectory()) walk(join(dir, e.name), `${rel}${e.name}/`);
-    else if (e.name !== 'build-id')
-      hash.update(`${rel}${e.name}\0`).update(readFileSync(join(dir, e.name)));
-  }
-};
-walk(join(ROOT, 'dist'), '');
-writeFileSync(join(ROOT, 'dist/build-id'), `${hash.digest('hex').slice(0, 32)}\n`);

@@ -1,9 +1,9 @@
 /**
  * The whole-process rows of loading and planning: `validate`, `plan` with no changes and with
- * 10% changed, `plan` with the disk cache warm and one file changed, and `apply` of N creates
+ * 10% changed, and `apply` of N creates
  * against an empty `file:` control plane, with the issue-25 targets judged on them.
  */
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { formatBytes, formatMs } from './measure.js';
 import { MB, cpuRatio, repeat, rssTarget, type SizeContext } from './rows.js';
@@ -79,7 +79,7 @@ export async function planRow(ctx: SizeContext): Promise<void> {
       ms: r.ms,
       measured: formatMs(r.ms),
       met: ctx.floorMs === undefined ? null : r.ms <= 1.5 * ctx.floorMs,
-      notes: `Node ${process.version}; the analysis cache off (POOLSYNC_CACHE_DIR=off), Node's compile cache on.`,
+      notes: `Node ${process.version}; Node's compile cache on.`,
     });
     sink.target({
       target: 'peak RSS of `plan` at 10k ≤ 150 MB',
@@ -140,72 +140,6 @@ export async function driftRow(
     ...underOneSecond(n, r),
     notes: `${s.queuesChanged} queues retuned, ${s.clustersMoved} clusters moved live; text plan written to a pipe.`,
   });
-}
-
-/** `plan` with the on-disk cache warm and one file changed since the last run. */
-export async function warmPlanRow(ctx: SizeContext): Promise<void> {
-  const { n, o, repo } = ctx;
-  const cacheDir = join(ctx.work, `cache-${n}`);
-  const file = join(repo, 'queues', (await readdir(join(repo, 'queues'))).sort()[0]!);
-  const original = await readFile(file, 'utf8');
-  const env = { POOLSYNC_CACHE_DIR: cacheDir };
-  const args = ['plan', repo, '--control-plane', `file:${ctx.noopState}`, '--detailed-exitcode'];
-  try {
-    await ctx.poolsync([...args, '--no-color'], { env }); // fills the cache
-    const r = await repeat(o.runs, async (i) => {
-      await writeFile(file, `${original}# edit ${i}\n`);
-      return ctx.poolsync([...args, '--no-color'], { env });
-    });
-    ctx.sink.add({
-      n,
-      name: '`plan`, cache warm, one file changed',
-      ms: r.ms,
-      cpuMs: r.cpuMs,
-      runs: o.runs,
-      peakRss: r.peakRss,
-      target: '',
-      met: null,
-      notes: `A comment appended to one file before each run: the remembered plan (docs/plan.md#remembered-plans) and the analysis cache under POOLSYNC_CACHE_DIR; the changed file is parsed again.`,
-    });
-    if (n === 10_000) {
-      const floor = ctx.floorMs;
-      ctx.sink.target({
-        target: '`plan` with one file changed (10k) ≤ 0.25 s and ≤ 0.3× the floor',
-        n,
-        ms: r.ms,
-        measured: formatMs(r.ms),
-        met: r.ms <= 250 && (floor === undefined || r.ms <= 0.3 * floor),
-        notes: `CPU ${cpuRatio(r.cpuMs, ctx.floorCpuMs)}.`,
-      });
-    }
-    // The same with a value changed: the plan differs, so nothing remembered applies; what the
-    // analysis cache saves is all that is saved (issue 35: reported beside the target).
-    const first = /run_concurrency: (\d+)/.exec(original);
-    if (first) {
-      const v = await repeat(o.runs, async (i) => {
-        await writeFile(
-          file,
-          original.replace(first[0], `run_concurrency: ${Number(first[1]) + i + 1}`),
-        );
-        return ctx.poolsync([...args, '--no-color'], { env, okExitCodes: [2] });
-      });
-      ctx.sink.add({
-        n,
-        name: '`plan`, cache warm, one value changed',
-        ms: v.ms,
-        cpuMs: v.cpuMs,
-        runs: o.runs,
-        peakRss: v.peakRss,
-        target: '',
-        met: null,
-        notes:
-          "One queue's run_concurrency edited before each run: a plan with one update, loaded and planned again (only the analysis cache helps).",
-      });
-    }
-  } finally {
-    await writeFile(file, original);
-    await rm(cacheDir, { recursive: true, force: true });
-  }
 }
 
 /** `apply` of N creates from an empty `file:` control plane, whole process. */

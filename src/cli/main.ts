@@ -19,9 +19,8 @@ const argv = process.argv.slice(2);
 declare const POOLSYNC_BUNDLED: boolean | undefined;
 
 /**
- * Node's code cache of poolsync's modules (not of any input: POOLSYNC_CACHE_DIR=off, the
- * manifest cache, leaves it on). Node's own NODE_COMPILE_CACHE names another folder,
- * NODE_DISABLE_COMPILE_CACHE=1 turns it off.
+ * Node's code cache of poolsync's modules (never of any input). Node's own NODE_COMPILE_CACHE
+ * names another folder, NODE_DISABLE_COMPILE_CACHE=1 turns it off.
  */
 function enableCompileCache(): void {
   const enable = (module as { enableCompileCache?: (dir?: string) => unknown }).enableCompileCache;

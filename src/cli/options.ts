@@ -16,6 +16,7 @@ import { readFolderOnce, type FolderRead } from '../manifests/config.js';
 import { entry } from '../manifests/yaml.js';
 import { parseYamlFile } from '../manifests/yaml-simple.js';
 import type { Environment } from '../model/desired.js';
+import type { PlanShape } from '../plan/index.js';
 import { UserError } from '../util/user-error.js';
 import { ControlPlaneError } from '../controlplane/errors.js';
 import { openControlPlane, resolveToken } from '../controlplane/open.js';
@@ -55,20 +56,34 @@ export function durationFlag(flag: string, value: string | undefined, examples: 
   return ms;
 }
 
-/** What shapes a plan: `--target`, `--replace`, `--accept-cascade` (plan and apply DIR). */
-type PlanShapeArgs = Pick<Args<'plan'>, 'target' | 'replace' | 'accept-cascade'>;
+/**
+ * The flag (define.ts planShape) that sets each option of a PlanShape: one entry per option, so
+ * the compiler names a new option until its flag is here.
+ */
+export const SHAPE_FLAGS = {
+  targets: 'target',
+  replace: 'replace',
+  acceptCascade: 'accept-cascade',
+} as const satisfies Record<keyof PlanShape, keyof Args<'plan'>>;
 
-/** The shaping flags as pipeline options (planRepository). */
-export function planShape(args: PlanShapeArgs) {
-  return { targets: args.target, replace: args.replace, acceptCascade: args['accept-cascade'] };
+type PlanShapeArgs = Pick<Args<'plan'>, (typeof SHAPE_FLAGS)[keyof PlanShape]>;
+
+/** The shaping flags as the plan's options (planRun, applyRun). */
+export function planShape(args: PlanShapeArgs): PlanShape {
+  const shape: Record<string, readonly string[] | undefined> = {};
+  for (const [option, flag] of Object.entries(SHAPE_FLAGS)) shape[option] = args[flag];
+  return shape;
 }
 
 /** A saved plan is applied exactly as it is: shaping flags belong to `plan --out`. */
 export function refuseShapingSavedPlan(args: PlanShapeArgs, path: string): void {
-  if (args.target?.length || args.replace?.length || args['accept-cascade']?.length)
+  const flags = Object.values(SHAPE_FLAGS);
+  if (flags.some((flag) => args[flag]?.length)) {
+    const named = flags.map((f) => `--${f}`);
     throw new UserError(
-      `--target, --replace and --accept-cascade shape a plan: give them to \`poolsync plan … --out ${path}\` (a saved plan is applied exactly as it is)`,
+      `${named.slice(0, -1).join(', ')} and ${named.at(-1)} shape a plan: give them to \`poolsync plan … --out ${path}\` (a saved plan is applied exactly as it is)`,
     );
+  }
 }
 
 /** `--env all`: every environment, where a command allows it. */

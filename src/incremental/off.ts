@@ -4,15 +4,7 @@
  * `off(its name)` where it would be used. Nothing else reads the variable.
  */
 export type CacheName =
-  | 'analysis'
-  | 'folder'
-  | 'plan-memory'
-  | 'state-key'
-  | 'lazy-record'
-  | 'plan-reuse'
-  | 'state-cache'
-  | 'shared-lists'
-  | 'loaded';
+  'analysis' | 'folder' | 'plan-reuse' | 'state-cache' | 'shared-lists' | 'loaded';
 
 /** True when `POOLSYNC_CACHE_OFF` names this cache. */
 export const off = (name: CacheName): boolean =>

@@ -7,8 +7,7 @@
  * Exact by construction: the key is the desired state object itself (the loader returns the same
  * frozen result while nothing changed: analysis-cache.ts), the whole live state (the same frozen
  * objects, or else equal JSON: not its fingerprint, which leaves out what warnings read), every
- * option of `PlanOptions` (`SHAPE` names each one) and the backend's data and `manualStep`
- * function. A new desired state (a new commit) costs nothing: no key is computed for it.
+ * option of `PlanOptions` and the backend's data and `manualStep` function. A new desired state (a new commit) costs nothing: no key is computed for it.
  */
 import { createHash } from 'node:crypto';
 import type { DesiredState } from '../model/desired.js';
@@ -34,24 +33,12 @@ interface Entry extends MemoKey {
 }
 
 /**
- * Whether each option of a plan shapes it (then it is in the key) — one entry per field of
- * PlanOptions, so a new option cannot be left out of the key.
+ * The key of a plan of `live` with these options: every option but the backend, whose data and
+ * `manualStep` function are keyed apart; a new option is in the key by construction.
  */
-const SHAPE = {
-  commit: true,
-  replace: true,
-  acceptCascade: true,
-  targets: true,
-  // Its data and its manualStep function are keyed apart (planMemoKey).
-  backend: false,
-} as const satisfies Record<keyof PlanOptions, boolean>;
-
-/** The key of a plan of `live` with these options. */
 function planMemoKey(live: LiveState, opts: PlanOptions): MemoKey {
-  const { manualStep, ...data } = opts.backend ?? {};
-  const shaping: unknown[] = [];
-  for (const [name, shapes] of Object.entries(SHAPE))
-    if (shapes) shaping.push(opts[name as keyof PlanOptions] ?? null);
+  const { backend, ...shaping } = opts;
+  const { manualStep, ...data } = backend ?? {};
   return { live, options: JSON.stringify(shaping), backend: JSON.stringify(data), manualStep };
 }
 

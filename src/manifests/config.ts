@@ -167,11 +167,6 @@ export interface FolderRead {
   config: ConfigResult;
   /** The walk of the whole folder, made when first asked for. */
   walk(): Promise<WalkResult>;
-  /**
-   * The walked files, read already (the plan memory's key is of these bytes: the plan it
-   * remembers is then made from the same ones, not from a later read).
-   */
-  texts?: ReadonlyMap<string, { readonly text: string }>;
 }
 
 export async function readFolderOnce(dir: string): Promise<FolderRead> {

@@ -189,16 +189,6 @@ export function analysePlain(
   return { issues: [], documentCount: count, aliasExpansion: 0, aliasBytes: 0, documents };
 }
 
-/** The analysis with every manifest's `root` left out (null), as a disk entry stores it. */
-export function withoutRoots(analysis: FileAnalysis): FileAnalysis {
-  return {
-    ...analysis,
-    documents: analysis.documents.map((d) =>
-      d.manifest ? { ...d, manifest: { ...d.manifest, root: null as unknown as YMap } } : d,
-    ),
-  };
-}
-
 /**
  * Position trees on demand: the i-th root made is the i-th document the parser kept, all of the
  * file's parsed again from `text` the first time one is read.
@@ -416,7 +406,7 @@ const FILES_PER_TURN = 16;
 async function readFiles(
   dir: string,
   s: Load,
-  { analyses, heapLimit, shared }: LoaderOptions,
+  { analyses, heapLimit }: LoaderOptions,
   onAnalysed: ((file: string, analysis: FileAnalysis) => void) | undefined,
 ): Promise<void> {
   const { walk, limits, patches, reads } = s;
@@ -430,10 +420,7 @@ async function readFiles(
     const file = walk.files[i]!;
     if (i > 0 && i % FILES_PER_TURN === 0) await nextTurn();
     // The walk reaches files through real folders only: their parents are not checked again.
-    const known = shared?.texts?.get(file);
-    const read = known
-      ? { ok: true as const, text: known.text }
-      : readWalkedManifestText(dir, file, limits);
+    const read = readWalkedManifestText(dir, file, limits);
     s.counts.files++;
     if (!read.ok) {
       s.errors.push(read.error);

@@ -255,28 +255,7 @@ export interface PlanInventory {
   gone: string[];
 }
 
-/**
- * A plan read back from the plan memory (src/incremental/plan-memory.ts) reads its `changes`
- * only when first asked for; it carries its visible changes (every change but noop, in order)
- * under this key, not enumerable, so output that shows only those (text, Markdown) never
- * reads the rest (ten thousand noops of a converged repository).
- */
-export const VISIBLE_CHANGES: unique symbol = Symbol('poolsync.visibleChanges');
-
 /** Every change but the noops, in order. */
 export function visibleChanges(plan: Pick<Plan, 'changes'>): Change[] {
-  const known = (plan as { [VISIBLE_CHANGES]?: readonly Change[] })[VISIBLE_CHANGES];
-  return known ? [...known] : plan.changes.filter((c) => c.action !== 'noop');
-}
-
-/**
- * The plan with FIELDS set, the plan itself untouched: `{ ...plan, ...fields }`, except that a
- * plan whose `changes` are read when first asked for stays so (its accessors are copied, not
- * called).
- */
-export function planWith(plan: Plan, fields: Partial<Plan>): Plan {
-  if (typeof Object.getOwnPropertyDescriptor(plan, 'changes')?.get !== 'function')
-    return { ...plan, ...fields };
-  const out = Object.defineProperties({}, Object.getOwnPropertyDescriptors(plan)) as Plan;
-  return Object.defineProperties(out, Object.getOwnPropertyDescriptors(fields));
+  return plan.changes.filter((c) => c.action !== 'noop');
 }

@@ -36,7 +36,7 @@ import { formatValidationText } from '../manifests/report.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
 import { SYSTEM_CLOCK } from '../util/clock.js';
-import type { PlanOptions } from '../plan/index.js';
+import type { PlanShape } from '../plan/index.js';
 import { requireK8sPlace } from '../util/k8s-place.js';
 import { UserError } from '../util/user-error.js';
 import { appliedState } from '../plan/inventory.js';
@@ -61,8 +61,7 @@ export type ApplySource =
       kind: 'dir';
       path: string;
       environment?: string;
-      /** `--target`, `--replace`, `--accept-cascade`. */
-      shape: Pick<PlanOptions, 'targets' | 'replace' | 'acceptCascade'>;
+      shape: PlanShape;
     }
   | {
       /**
@@ -263,8 +262,7 @@ async function planOf(
     commit: await cleanCommit(dir),
     environment: source.environment,
     // What the backend manages and which steps are manual (given a closure, not the control plane).
-    backend: backendInfo(cp),
-    ...source.shape,
+    plan: { backend: backendInfo(cp), ...source.shape },
   });
   if (!made.ok) {
     o.stderr(formatValidationText(made.errors, { baseDir: dir }));

@@ -1,7 +1,6 @@
 /**
  * One plan, for `poolsync plan`, the daemon's plan stage and pull-request comments: of a folder
- * loaded here (with the CLI's plan memory, src/incremental/plan-memory.ts) or a desired state
- * the caller loaded, against a control plane opened read-only here (`acquire`: closed as soon
+ * loaded here or a desired state the caller loaded, against a control plane opened read-only here (`acquire`: closed as soon
  * as the live state is read) or the caller's (`open`). The plan names the control plane it was
  * made against and is classified here only; rendering, comments and exit codes are the
  * caller's. Below it, the I/O edge around the pure planner (`planRepository`: load, validate,
@@ -18,20 +17,14 @@ import {
 } from '../controlplane/types.js';
 import { embeddedStateIsNew, planControlPlane } from '../controlplane/identity.js';
 import { inventoryStore, readLiveWithInventory, type SharedInventory } from '../apply/inventory.js';
-import {
-  manifestCacheDir,
-  planRemembering,
-  type DesiredFacts,
-} from '../incremental/plan-memory.js';
 import type { PlanReuse } from '../incremental/plan-reuse.js';
 import type { LoadCounts, LoadResult, ValidationError } from '../manifests/types.js';
 import type { FolderRead } from '../manifests/config.js';
 import type { DesiredState } from '../model/desired.js';
-import { planWith, type Plan, type PlanControlPlane } from '../model/plan.js';
-import type { PlanOptions } from '../plan/index.js';
+import type { Plan, PlanControlPlane } from '../model/plan.js';
+import type { PlanOptions, PlanShape } from '../plan/index.js';
 import { driftSince, type LastApplied, type RefreshReport } from '../plan/refresh.js';
 import type { PaceListener } from '../util/pacer.js';
-import { off } from '../incremental/off.js';
 import { loadRepository, type FileAnalysis, type LoaderOptions } from '../manifests/index.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
 
@@ -70,8 +63,6 @@ export type PlanDesired =
   | {
       kind: 'folder';
       dir: string;
-      /** The CLI's plan memory between runs, and what it keeps of the desired state. */
-      memory?: { facts: (desired: DesiredState) => DesiredFacts };
       /** poolsync.yaml and the walk, read once for several environments (manifests/config.ts). */
       shared?: FolderRead;
     }
@@ -88,8 +79,7 @@ export interface PlanRunInput {
   commit: string | null;
   /** The environment of poolsync.yaml planned (docs/environments.md); null without one. */
   environment: string | null;
-  /** `--target`, `--replace`, `--accept-cascade`. */
-  shape?: Pick<PlanOptions, 'targets' | 'replace' | 'acceptCascade'>;
+  shape?: PlanShape;
 }
 
 /** A plan made: what the caller maps to an exit code, a status or a comment. */
@@ -97,10 +87,7 @@ export interface Planned {
   kind: 'errors' | 'changes' | 'no_changes';
   plan: Plan;
   counts: LoadCounts | null;
-  /** Kept with a remembered plan (`memory`); null without the memory. */
-  facts: DesiredFacts | null;
-  /** Null when the plan was remembered (nothing was loaded). */
-  desired: DesiredState | null;
+  desired: DesiredState;
 }
 
 export type PlanOutcome =
@@ -165,13 +152,7 @@ async function acquired(input: PlanRunInput, source: AcquireSource): Promise<Pla
       if (live.default_queues_read === undefined) await close();
       return live;
     };
-    // The plan memory's key of an embedded state: equal keys spare reading it (embedded/store.ts).
-    const embedded =
-      source.url.startsWith('file:') && !off('state-key')
-        ? (await import('../controlplane/embedded/embedded.js')).EmbeddedControlPlane
-        : null;
-    const stateKey = embedded && cp instanceof embedded ? cp.stateKey : undefined;
-    return await planned(input, readLive, { backend: backendInfo(cp), stateKey, controlPlane });
+    return await planned(input, readLive, { backend: backendInfo(cp), controlPlane });
   } finally {
     await close();
   }
@@ -179,7 +160,7 @@ async function acquired(input: PlanRunInput, source: AcquireSource): Promise<Pla
 
 /**
  * `acquire`'s control plane, opened to read (no writer lock, no snapshot rewrite), read when
- * first needed (a remembered plan needs only the files' key).
+ * first needed (an invalid repository is reported without reading it).
  */
 function openReading(source: AcquireSource): Promise<ControlPlane> {
   const options = openOptions(source, source.parallelism, source.token);
@@ -212,9 +193,7 @@ export async function refreshRun(source: AcquireSource, last: LastApplied): Prom
 async function planned(
   input: PlanRunInput,
   read: LiveReading,
-  cp: Pick<OpenSource, 'backend' | 'controlPlane'> & {
-    stateKey?: (() => Promise<string | null>) | undefined;
-  },
+  cp: Pick<OpenSource, 'backend' | 'controlPlane'>,
 ): Promise<PlanOutcome> {
   const { desired } = input;
   // A failure to read live state, told apart from other failures of planning.
@@ -224,38 +203,22 @@ async function planned(
     });
   const common = {
     commit: input.commit,
-    backend: cp.backend,
     environment: input.environment ?? undefined,
     shared: desired.kind === 'folder' ? desired.shared : undefined,
-    ...input.shape,
+    plan: { commit: input.commit, backend: cp.backend, ...input.shape },
   };
   let made: Made;
   if (desired.kind === 'loaded') {
     const opts = { ...common, plans: desired.plans };
     const { plan } = await planDesired(desired.desired, readLive, opts);
-    made = { ok: true, plan, counts: null, facts: null, desired: desired.desired };
-  } else if (desired.memory && !off('plan-memory')) {
-    made = await planRemembering(desired.dir, readLive, {
-      ...common,
-      memoryDir: manifestCacheDir(),
-      facts: desired.memory.facts,
-      planFolder: planRepository,
-      stateKey: cp.stateKey,
-    });
+    made = { ok: true, plan, counts: null, desired: desired.desired };
   } else {
-    const out = await planRepository(desired.dir, readLive, common);
-    made = out.ok ? { ...out, facts: null } : out;
+    made = await planRepository(desired.dir, readLive, common);
   }
   if (!made.ok) return { kind: 'invalid', errors: made.errors, counts: made.counts };
   const { controlPlane } = cp;
-  const plan = controlPlane ? planWith(made.plan, { control_plane: controlPlane }) : made.plan;
-  return {
-    kind: classify(plan),
-    plan,
-    counts: made.counts,
-    facts: made.facts,
-    desired: made.desired,
-  };
+  const plan = controlPlane ? { ...made.plan, control_plane: controlPlane } : made.plan;
+  return { kind: classify(plan), plan, counts: made.counts, desired: made.desired };
 }
 
 // The pipeline: load, read live, plan.
@@ -277,7 +240,9 @@ export type LiveSource = ControlPlane | LiveReading;
 export type LiveReading = (need: SettingsNeed) => Promise<LiveState>;
 
 /** The loader's options and the planner's: what shapes a plan of a folder. */
-export interface PipelineOptions extends PlanOptions, LoaderOptions {
+export interface PipelineOptions extends LoaderOptions {
+  /** What the planner is asked: the one request, handed to it (and to `plans`' key) whole. */
+  plan?: PlanOptions;
   /** Each file's analysis as the loader reads it (loadRepository's onAnalysed): src/incremental/. */
   onAnalysed?: (file: string, analysis: FileAnalysis) => void;
   /**
@@ -327,8 +292,11 @@ export async function planDesired(
 ): Promise<{ plan: Plan; live: LiveState; live_ms: number; plan_ms: number }> {
   const read: LiveReading =
     typeof source === 'function' ? source : (need) => readLiveState(source, need(undefined));
-  const backend = opts.backend ?? (typeof source === 'function' ? undefined : backendInfo(source));
-  // Loaded when first needed: `plan` given a remembered result never loads the planner.
+  const request: PlanOptions = {
+    ...opts.plan,
+    backend: opts.plan?.backend ?? (typeof source === 'function' ? undefined : backendInfo(source)),
+  };
+  // Loaded when first needed: a command that fails before planning never loads the planner.
   const [{ planAgainst }, scope] = await Promise.all([
     import('../plan/index.js'),
     import('../plan/fingerprint.js'),
@@ -347,7 +315,7 @@ export async function planDesired(
     },
     (live) => {
       const t0 = performance.now();
-      const plan = planner(desired, live, { ...opts, backend });
+      const plan = planner(desired, live, request);
       plan_ms += performance.now() - t0;
       return plan;
     },

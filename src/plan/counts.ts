@@ -28,7 +28,7 @@ export function isSideEffect(change: Change, targets: ReadonlySet<string>): bool
 /** The plan's side effects (see isSideEffect), in plan order. */
 export function sideEffects(plan: Pick<Plan, 'steps' | 'changes'>): Change[] {
   const targets = new Set(plan.steps.map((s) => s.target));
-  // A noop is never a side effect: the visible changes are all (a remembered plan reads no more).
+  // A noop is never a side effect.
   return visibleChanges(plan).filter((c) => isSideEffect(c, targets));
 }
 
@@ -40,7 +40,7 @@ export function emptyCounts(): PlanCounts {
 export function countPlan(plan: Pick<Plan, 'steps' | 'changes'>): PlanCounts {
   const targets = new Set(plan.steps.map((s) => s.target));
   const counts = emptyCounts();
-  // Noops count nowhere: the visible changes are all (a remembered plan reads no more).
+  // Noops count nowhere.
   for (const c of visibleChanges(plan)) {
     if (c.action === 'blocked') counts.blocked++;
     else if (!isActionable(c.action)) continue;

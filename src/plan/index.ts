@@ -69,6 +69,13 @@ export interface PlanOptions {
 }
 
 /**
+ * What a user shapes a plan with (`plan` and `apply DIR` flags, cli/options.ts SHAPE_FLAGS):
+ * every option but what the run itself supplies. The one request type from the CLI to the
+ * planner; a new option is a new field here.
+ */
+export type PlanShape = Omit<PlanOptions, 'commit' | 'backend'>;
+
+/**
  * The plan of `desired` against `live`. `configOnlyPools`: pools that exist outside the control
  * plane's API (a backend whose pools are config only, e.g. Union self-managed's pool → clusters
  * mapping), which assignments may name (planForBackend).

@@ -132,8 +132,12 @@ function followsCluster(f: QueueFrame, l: LiveQueue, d: QueueDecision): QueueDec
   const by = address('Cluster', l.name);
   const why = reasonOf('CONAMED_STATE_FOLLOWS_CLUSTER', { by, state: to });
   const change = withState(d.change, state, to);
-  if (d.change.action !== 'noop') return { ...d, change: withNote(change, why) };
-  return { ...d, change: changeWith(change, { caused_by: by, cause: why }) };
+  // Already caused by its cluster (moved with it): said beside that cause.
+  if (d.change.caused_by) return { ...d, change: withNote(change, why) };
+  // With a call of its own too: what the cluster's step alone leaves (a --target plan of the
+  // cluster keeps this change, not that call: target.ts).
+  const alone = d.call ? { caused_after: change.before } : {};
+  return { ...d, change: changeWith(change, { caused_by: by, cause: why, ...alone }) };
 }
 
 /** The change with the queue's drain state going `from` → `to` (an update when it was a noop). */
@@ -442,8 +446,16 @@ function leftAsItIs(
   v: LiveView,
   action?: 'unmanaged' | 'blocked',
   reason?: Reason,
-  diff?: FieldDiff[],
+  requested?: FieldDiff[],
 ): QueueDecision {
+  // What C8 (or its cluster's move) does to it happens all the same: in the diff beside what
+  // was asked, a field the request names shown once, as asked.
+  const happens =
+    requested && v.changedByC8 ? diffForms(queueForm(v.l), queueForm(v.untouched)) : [];
+  const diff = requested && [
+    ...requested,
+    ...happens.filter((h) => !requested.some((r) => r.path === h.path)),
+  ];
   return decision(v.own, {
     action: action ?? (v.changedByC8 ? 'update' : 'noop'),
     final: v.untouched,
@@ -498,7 +510,9 @@ function planPoolChange(v: LiveView, target: QueueSpec): QueueDecision | null {
       return refuse(v, target, reasonOf('QUEUE_MOVE_NO_DRAIN', { pool: target.pool }));
     const blocked = selectorBlockedReason(f, target);
     if (blocked) return refuse(v, target, blocked);
-    const activates = routesSomewhere(f, target);
+    // Drained only for the move: active again after it, as it was (even routing nowhere, an
+    // active queue takes runs; a drained one rejects them, remote/_queue.py:934-937).
+    const activates = routesSomewhere(f, target) || (l.state ?? 'active') === 'active';
     const queue = address('Queue', name);
     return decision(own, {
       action: 'update',

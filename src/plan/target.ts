@@ -1,8 +1,9 @@
 /**
  * `--target ADDRESS` (Terraform's -target): a filter over a computed plan, not a different
  * planner. The plan keeps the targets' changes and steps, every step they depend on (and
- * that step's change), and the side effects of the kept steps; it says it is partial with a
- * PARTIAL_PLAN warning. Pure: no I/O.
+ * that step's change, with all its steps: a change is realised whole), the steps of the cause
+ * of each change it keeps, and the side effects of the kept steps; it says it is partial with
+ * a PARTIAL_PLAN warning. Pure: no I/O.
  *
  * And `--replace ADDRESS`: which addresses may be forced to delete-and-recreate (the
  * planner does the rest, PlanOptions.replace).
@@ -42,17 +43,32 @@ export function targetPlan(plan: Plan, targets: readonly string[]): Plan {
     }
   }
   const byId = new Map(plan.steps.map((s) => [s.id, s]));
+  const stepsOf = new Map<string, Step[]>();
+  for (const s of plan.steps) stepsOf.set(s.target, [...(stepsOf.get(s.target) ?? []), s]);
+  const causeOf = new Map(plan.changes.map((c) => [c.address, c.caused_by ?? null]));
   const keptSteps = new Set<string>();
+  const shown = new Set<string>();
+  // An object's change is realised whole (every step of it: an undelete with its activation, a
+  // registration with its disable), with every step those wait for, and with its cause's steps
+  // (a change another object's step makes happens only with that step).
+  const show = (address: string) => {
+    if (shown.has(address)) return;
+    shown.add(address);
+    for (const s of stepsOf.get(address) ?? []) visit(s);
+    const by = causeOf.get(address);
+    if (by) show(by);
+  };
   const visit = (step: Step) => {
     if (keptSteps.has(step.id)) return;
     keptSteps.add(step.id);
+    show(step.target);
     for (const dep of step.depends_on) visit(byId.get(dep)!);
   };
   const wanted = new Set(targets);
-  for (const s of plan.steps) if (wanted.has(s.target)) visit(s);
+  for (const t of targets) show(t);
 
   const steps = plan.steps.filter((s) => keptSteps.has(s.id));
-  const addresses = new Set([...targets, ...steps.map((s) => s.target)]);
+  const addresses = new Set(shown);
   // Side effects of kept steps (C2 queues of a registration, C8 selectors of a delete).
   for (const c of plan.changes)
     if (c.caused_by && addresses.has(c.caused_by)) addresses.add(c.address);
@@ -96,7 +112,8 @@ function asLeftByCause(change: Change, steps: readonly Step[], kept: ReadonlySet
   return {
     ...rest,
     after,
-    diff: diffForms(change.before, after),
+    // A queue's drain state is not in its form: what the cause does to it stays in the diff.
+    diff: [...diffForms(change.before, after), ...change.diff.filter((d) => d.path === 'state')],
     note: [
       reasonOf('TARGET_SETTINGS_NOT_APPLIED', {
         by: change.caused_by ?? null,

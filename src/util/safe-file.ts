@@ -252,7 +252,7 @@ export interface PlaceOptions {
  * anything), renamed over `path` (a link there is replaced, never followed). The temporary name
  * never outlives the call. Callers check the folders first.
  */
-export async function replaceFile(
+async function replaceFile(
   path: string,
   write: (fh: FileHandle) => Promise<unknown>,
   options: PlaceOptions = {},
@@ -396,11 +396,6 @@ export async function ownFolders(root: string, path: string, create: boolean): P
       throw folderError(folder, ioWords(errCode(err)));
     });
   }
-}
-
-/** `root` itself is a real folder (made when missing and `create`). */
-export function ownRoot(root: string, create: boolean): Promise<void> {
-  return ownFolders(root, join(root, 'entry'), create);
 }
 
 function folderError(folder: string, why: string): UnsafeFileError {

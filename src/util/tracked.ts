@@ -31,7 +31,7 @@ export async function refuseTrackedFiles(
 }
 
 /** Whether Git tracks `path` (inside `root`); false outside a work tree or when Git cannot say. */
-export async function trackedByGit(root: string, path: string): Promise<boolean> {
+async function trackedByGit(root: string, path: string): Promise<boolean> {
   if (!(await exists(path)) || !(await insideWorkTree(root))) return false;
   let answer = answers.get(path);
   if (answer === undefined) answers.set(path, (answer = isTracked(root, path)));

@@ -1,7 +1,7 @@
 /**
  * The user's cache folder for poolsync: `$XDG_CACHE_HOME/poolsync`, else `~/.cache/poolsync`;
  * never the working folder (in CI that is a checkout of a pull request's code,
- * docs/security.md). The manifest cache and Node's compile cache live under it.
+ * docs/security.md). Node's compile cache lives under it.
  */
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';

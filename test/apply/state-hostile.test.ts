@@ -221,7 +221,7 @@ describe('item 4: devices, secrets and files of the wrong shape give one clear l
     chmodRecursive(tmp); // the child runs as another user when this runs as root
     chmodSync(join(dir, '.poolsync'), 0o000);
     const asUser = process.getuid?.() === 0 ? { uid: 65534 } : {};
-    const env = { HOME: tmp, POOLSYNC_CACHE_DIR: 'off' };
+    const env = { HOME: tmp };
     for (const args of [apply, ['plan', '.']]) {
       const r = cli(dir, args, { ...asUser, env });
       expectClearError(r, /\.poolsync.*permission denied/);

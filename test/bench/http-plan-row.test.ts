@@ -72,11 +72,7 @@ describe('bench rows on a copy of the seeded state', () => {
       repo,
       noopState,
       // As run.ts: --detailed-exitcode makes any change (exit 2) a failure of the row.
-      poolsync: (args, options = {}) =>
-        runProcess(cli.command, [...cli.prefix, ...args], {
-          ...options,
-          env: { POOLSYNC_CACHE_DIR: 'off', ...options.env },
-        }),
+      poolsync: (args, options = {}) => runProcess(cli.command, [...cli.prefix, ...args], options),
       medians: new Map(),
       floorMs: undefined,
       floorCpuMs: undefined,

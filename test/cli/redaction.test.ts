@@ -45,7 +45,6 @@ describe('CLI errors never show a secret', () => {
   it('a token from POOLSYNC_TOKEN, echoed raw, as a Bearer header and in base64, is ***', async () => {
     const r = await runCli(['plan', EXAMPLE, '--control-plane', url, '--max-retries', '0'], {
       POOLSYNC_TOKEN: TOKEN,
-      POOLSYNC_CACHE_DIR: 'off',
     });
     expect(r.code).toBe(1);
     const out = r.stdout + r.stderr;
@@ -62,7 +61,7 @@ describe('CLI errors never show a secret', () => {
     writeFileSync(file, `${TOKEN}\n`);
     const r = await runCli(
       ['plan', EXAMPLE, '--control-plane', url, '--token-file', file, '--max-retries', '0'],
-      { POOLSYNC_CACHE_DIR: 'off' },
+      {},
     );
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/token \*\*\* \(base64 \*\*\*\) is revoked/);

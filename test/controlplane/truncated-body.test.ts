@@ -97,9 +97,7 @@ describe('REST client: a body cut off after its headers is retried', () => {
     const all = await embeddedBehind(() => 'cut');
     const plan = await runCli(
       ['plan', EXAMPLE, '--control-plane', all.proxy.url, '--max-retries', '2'],
-      {
-        POOLSYNC_CACHE_DIR: 'off',
-      },
+      {},
     );
     expect(plan.code).toBe(1);
     expect(plan.stderr).not.toMatch(STACK);

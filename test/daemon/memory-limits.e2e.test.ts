@@ -56,7 +56,7 @@ function runCli(args: string[], heapMb: number): Promise<{ code: number | null; 
     ],
     {
       cwd: ROOT,
-      env: { ...process.env, POOLSYNC_CACHE_DIR: 'off' },
+      env: process.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );

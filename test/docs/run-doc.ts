@@ -172,7 +172,6 @@ export async function runDoc(page: string): Promise<DocRun> {
   }
   const env = {
     ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('POOLSYNC_'))),
-    POOLSYNC_CACHE_DIR: process.env.POOLSYNC_CACHE_DIR ?? 'off',
     GIT_AUTHOR_NAME: 'reader',
     GIT_AUTHOR_EMAIL: 'reader@example.com',
     GIT_COMMITTER_NAME: 'reader',

@@ -181,7 +181,9 @@ describe.each(targets.list)('flyteadmin $name: what a delete takes along', (targ
     ]);
 
     // Accepted by flag (one run) or in poolsync.yaml (every run): the same plan.
-    const byFlag = await plan({ acceptCascade: ['ExecutionClusterLabel/team1/development'] });
+    const byFlag = await plan({
+      plan: { acceptCascade: ['ExecutionClusterLabel/team1/development'] },
+    });
     await repo(
       { 'flyte.yaml': FLYTE_CONFIG },
       'prune: true\nmanage: [ExecutionClusterLabel]\nacceptCascade: [ExecutionClusterLabel/team1/development]',
@@ -236,7 +238,7 @@ describe.each(targets.list)('flyteadmin $name: what a delete takes along', (targ
       },
     });
     expect(put.status).toBe(200);
-    const replaced = await plan({ replace: ['PoolAssignment/flytesnacks/development'] });
+    const replaced = await plan({ plan: { replace: ['PoolAssignment/flytesnacks/development'] } });
     const pd = replaced.changes.find(
       (c) => c.address === 'PoolAssignment/flytesnacks/development',
     )!;

@@ -15,8 +15,6 @@ import { moduleState } from './module-state.js';
 const ALLOWED: Record<string, string> = {
   'manifests/yaml.ts top-level collection keyIndexes changed (mutator)':
     "a lookup index of one mapping node's own entries, held weakly by the node: part of the value, gone with it",
-  'incremental/plan-memory.ts top-level let/var cached':
-    "the fingerprint of poolsync's code, read once: a constant of the installed poolsync, the same for every caller",
   'controlplane/embedded/embedded.ts top-level collection views changed (mutator)':
     'the frozen list views of one embedded state, held weakly by the state and made stale by its every write: part of the state, gone with it',
   'controlplane/embedded/state.ts top-level collection indexes changed (mutator)':

@@ -1,8 +1,8 @@
 /**
  * The in-memory cache of per-file analyses and folder results (src/incremental/analysis-cache.ts,
  * the daemon's): a hit gives byte-identical load results, errors and plans to a cold run; a
- * one-shot load (the CLI) keeps nothing; the CLI keeps its cache folder (its remembered plans)
- * out of the work tree.
+ * one-shot load (the CLI) keeps nothing, in memory or on disk, and writes nothing into the work
+ * tree.
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync } from 'node:fs';
@@ -82,7 +82,7 @@ describe('manifest analysis cache', () => {
     await cp.close();
   });
 
-  it('the CLI keeps its cache out of the work tree (the user cache folder): a plan in a clean work tree still records the commit', async () => {
+  it('the CLI keeps no plan cache, in the work tree or the user cache folder: a plan in a clean work tree records the commit', async () => {
     const repo = join(tmp, 'git-repo');
     cpSync('examples/config-repo', repo, { recursive: true });
     const git = (...args: string[]) =>
@@ -94,10 +94,8 @@ describe('manifest analysis cache', () => {
     git('add', '.');
     git('commit', '-q', '-m', 'initial');
     const cli = async (...args: string[]) => {
-      // The default cache folder: the user's, never the work tree.
       const env = {
         ...process.env,
-        POOLSYNC_CACHE_DIR: undefined,
         XDG_CACHE_HOME: join(tmp, 'xdg'),
         NO_COLOR: '1',
       };
@@ -114,7 +112,7 @@ describe('manifest analysis cache', () => {
       'json',
     ];
     const first = await cli(...args);
-    expect(existsSync(join(tmp, 'xdg', 'poolsync', 'manifests', 'plans'))).toBe(true);
+    expect(existsSync(join(tmp, 'xdg', 'poolsync', 'manifests'))).toBe(false);
     expect(existsSync(join(repo, '.poolsync'))).toBe(false);
     expect(git('status', '--porcelain')).toBe('');
     const second = await cli(...args);

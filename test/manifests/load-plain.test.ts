@@ -14,7 +14,6 @@ import {
   analyseFile,
   analyseFileLean,
   analysePlain,
-  withoutRoots,
   type FileAnalysis,
 } from '../../src/manifests/index.js';
 import type { YMap } from '../../src/manifests/yaml.js';
@@ -32,7 +31,10 @@ function split(a: FileAnalysis) {
   const trees = a.documents.map((d) =>
     d.manifest ? { entries: d.manifest.root.entries, pos: d.manifest.root.pos } : null,
   );
-  return { lean: JSON.stringify(withoutRoots(a)), trees };
+  const documents = a.documents.map((d) =>
+    d.manifest ? { ...d, manifest: { ...d.manifest, root: null } } : d,
+  );
+  return { lean: JSON.stringify({ ...a, documents }), trees };
 }
 
 /** analyseFileLean against analyseFile: same analysis, same positions. */

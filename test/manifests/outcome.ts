@@ -17,7 +17,7 @@ export async function outcome(
 ): Promise<string> {
   if (!result.valid) return JSON.stringify(result);
   const { plan } = await planDesired(result.desired, async () => live, {
-    commit: null,
+    plan: { commit: null },
     plans,
   });
   return [

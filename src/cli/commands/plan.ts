@@ -45,6 +45,7 @@ import {
   environmentTarget,
   inEnvironment,
   planShape,
+  SHAPE_FLAGS,
   resolveTargets,
   sharedInventoryOf,
   useColor,
@@ -135,7 +136,7 @@ async function planFor(
   durationFlag('lock-timeout', args['lock-timeout'], '0s, 30s or 5m');
   if (target.refused !== undefined) throw new UserError(target.refused);
   if (args['refresh-only']) {
-    const other = (['target', 'replace', 'out', 'comment', 'accept-cascade'] as const).find(
+    const other = (['out', 'comment', ...Object.values(SHAPE_FLAGS)] as const).find(
       (k) => args[k] !== undefined,
     );
     if (other)
@@ -160,7 +161,8 @@ async function planFor(
   const { plan } = result;
   if (outcomes) await publish(outcomes.outcomeForPlan(plan));
   const notes = args.output === 'text' ? io.stdout : io.stderr;
-  if (result.facts?.declaresNothing) notes.write(nothingDeclared(args.dir, result.facts.prune));
+  if (declaresNothing(result.desired))
+    notes.write(nothingDeclared(args.dir, result.desired.config.prune));
   await writeParts(
     io.stdout,
     key !== undefined && args.output === 'json'
@@ -168,9 +170,7 @@ async function planFor(
       : renderParts(plan, args.output, useColor(args.color, io)),
   );
   // Generated files (poolsync.yaml render) are not control-plane changes: shown, not counted.
-  // (A folder with `render:` is never remembered: its desired state is always loaded.)
-  const rendered =
-    result.desired === null ? '' : await renderedFileChanges(args.dir, result.desired, commit);
+  const rendered = await renderedFileChanges(args.dir, result.desired, commit);
   if (rendered !== '') notes.write(rendered);
   if (result.kind === 'errors') {
     if (args.out) io.stderr.write(`The plan has errors: not saved to ${args.out}.\n`);
@@ -214,12 +214,6 @@ async function planOf(
       kind: 'folder',
       dir: args.dir,
       shared: target.shared,
-      memory: {
-        facts: (desired) => ({
-          declaresNothing: declaresNothing(desired),
-          prune: desired.config.prune,
-        }),
-      },
     },
     environment: target.name,
     commit,

@@ -170,9 +170,6 @@ export class EmbeddedControlPlane implements ControlPlane {
   /** readLiveState's shared lists: with a state cache, frozen views, the same while the state is. */
   readonly sharedLists = this.view((s) => (this.shareReads ? sharedLists(s, this.now()) : null));
 
-  /** The plan memory's state key: opened read-only, the identity of the files. */
-  readonly stateKey = async () => (this.reader ? this.reader.key() : null);
-
   readonly capabilities = this.view(core.capabilities);
   readonly listPools = this.view(core.listPools);
   readonly getPool = this.view(core.getPool);

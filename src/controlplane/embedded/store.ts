@@ -187,13 +187,13 @@ async function readStateOnce(
   path: string,
   init: () => State,
   cache?: EmbeddedStateCache,
-): Promise<{ state: State; release: () => void; identity: FilesIdentity }> {
+): Promise<{ state: State; release: () => void }> {
   await checkStateFiles(path);
   for (let attempt = 0; ; attempt++) {
     // Of the files before the read: the state read is that one or a later one.
     const identity = await stateFilesIdentity(path);
     const held = cache?.hold(identity);
-    if (held) return { state: held.value.state, release: held.release, identity };
+    if (held) return { state: held.value.state, release: held.release };
     const before = await fileStamp(path);
     try {
       const read = await readFiles(path, init, true);
@@ -202,9 +202,9 @@ async function readStateOnce(
       if (cache && (await stateFilesIdentity(path)).key === identity.key) {
         cache.keep(identity, read);
         const kept = cache.hold(identity);
-        if (kept) return { state: kept.value.state, release: kept.release, identity };
+        if (kept) return { state: kept.value.state, release: kept.release };
       }
-      return { state: read.state, release: () => undefined, identity };
+      return { state: read.state, release: () => undefined };
     } catch (err) {
       if (!(err instanceof ReadRace)) throw err;
       // Compactions are rare (every 20,000 ops by default); back off a little and read again.
@@ -420,10 +420,9 @@ function escapeName(name: string): string {
  * inode) and only ever appends to the journal or truncates it (size, mtime), and nothing can
  * set a file's ctime back; so a file that was written since never has the same identity.
  *
- * Two things key on it: EmbeddedControlPlane.stateKey (below), and a state cache a long-running
- * process hands to the embedded control plane (EmbeddedOptions.stateCache,
- * src/incremental/state-cache.ts), which gives back a state read from files of the same
- * identity instead of reading them again.
+ * A state cache a long-running process hands to the embedded control plane
+ * (EmbeddedOptions.stateCache, src/incremental/state-cache.ts) keys on it: it gives back a
+ * state read from files of the same identity instead of reading them again.
  */
 /** What the journal held when the state was read: whole lines, and whether a torn one followed. */
 export interface JournalShape {
@@ -446,18 +445,6 @@ export async function stateFilesIdentity(path: string): Promise<FilesIdentity> {
   return { path, key, hasSnapshot: snapshot !== ABSENT };
 }
 
-/**
- * EmbeddedControlPlane.stateKey of the state in files whose identity was `identity` (before a
- * read of them): every write changes the snapshot's or the journal's identity (rename,
- * append), and the inventory beside them is in the key too. Null without a snapshot (the
- * state is made from the opening options). Before any read (a lazy open) it cannot know
- * whether the state drains with time; after one, ReadOnlyState makes it null when it does.
- */
-async function filesStateKey(identity: FilesIdentity): Promise<string | null> {
-  if (!identity.hasSnapshot) return null;
-  return `${identity.key}|${await fileStamp(`${identity.path}.inventory.json`)}`;
-}
-
 const ABSENT = 'absent';
 
 /** One file's identity (see above): equal stamps, equal content; ABSENT when there is none. */
@@ -473,12 +460,8 @@ async function fileStamp(path: string): Promise<string> {
 
 /**
  * The state of a `file:` control plane opened read-only (plan, export, the daemon), read at
- * open or, with `lazy` (plan), by the first call that needs it. `poolsync plan` asks first for
- * the state's key (EmbeddedControlPlane.stateKey) and, when its remembered plan has that key
- * (src/incremental/plan-memory.ts), nothing else: before a read the key is computed from the
- * files' metadata alone (filesStateKey), so a remembered replan never reads or
- * parses the snapshot. After a read it is the read's key (which also knows whether the state
- * drains with time), kept when the control plane is closed.
+ * open or, with `lazy` (plan), by the first call that needs it: a repository found invalid
+ * first never has the state read.
  */
 type ReadOnlyOptions = Pick<EmbeddedOptions, 'stateCache' | 'lazy'> & {
   /** Throws when the state read cannot be used (capabilities other than asked for). */
@@ -489,7 +472,6 @@ export class ReadOnlyState {
   private reading: Promise<State> | null = null;
   /** Lets go of the state read (shared through the cache), once read. */
   private releaseRead: (() => void) | null = null;
-  private keyOfRead: string | null = null;
   private released = false;
 
   private constructor(
@@ -515,37 +497,19 @@ export class ReadOnlyState {
     return (this.reading ??= this.read());
   }
 
-  /** EmbeddedControlPlane.stateKey: of the files now before a read, of the read after it. */
-  async key(): Promise<string | null> {
-    if (this.reading !== null)
-      return this.reading.then(
-        () => this.keyOfRead,
-        () => null,
-      );
-    if (this.released) return null;
-    return filesStateKey(await stateFilesIdentity(this.path));
-  }
-
   release(): void {
     this.released = true;
     this.releaseRead?.();
-    // A closed control plane stays referenced while its plan is made (stateKey, for the plan
-    // memory): the state read does not stay with it (~20 MB of a 100,000-object plan's peak RSS).
-    // A failed read is settled too: key() answered null for it and still does (no keyOfRead).
+    // A closed control plane stays referenced while its plan is made (plan-run.ts keeps its
+    // reader in scope): the state read does not stay with it (~20 MB of a 100,000-object plan's
+    // peak RSS). A failed read is settled too.
     this.reading &&= this.reading.then(this.init, this.init);
   }
 
   private async read(): Promise<State> {
-    const { state, release, identity } = await readStateOnce(
-      this.path,
-      this.init,
-      this.opts.stateCache,
-    );
+    const { state, release } = await readStateOnce(this.path, this.init, this.opts.stateCache);
     try {
       this.opts.accept(state);
-      // With `drain`, a queue with recorded activity drains over time (Q7): no key.
-      const drains = state.capabilities.drain && state.activity.size > 0;
-      this.keyOfRead = drains ? null : await filesStateKey(identity);
     } catch (err) {
       release();
       throw err;
@@ -589,8 +553,8 @@ export interface EmbeddedOptions {
    */
   readOnly?: boolean;
   /**
-   * With readOnly: read the state on its first use, not at open; until then stateKey is of the
-   * files alone. `plan` opens so: a remembered plan needs no read.
+   * With readOnly: read the state on its first use, not at open. `plan` opens so: an invalid
+   * repository is reported without reading it.
    */
   lazy?: boolean;
 }

@@ -50,7 +50,7 @@ it('plans the bundled example and 900 default queues in at most 10 round trips i
       );
   await writeFile(join(repo, 'default-queues.yaml'), docs.join('---\n'));
 
-  const env = { POOLSYNC_UNION_API_KEY: apiKey(proxy.host), POOLSYNC_CACHE_DIR: 'off' };
+  const env = { POOLSYNC_UNION_API_KEY: apiKey(proxy.host) };
   const plan = await runCli(['plan', repo, '--control-plane', `union+${proxy.url}`], env);
   expect(plan.stderr).toBe('');
   expect(plan.code).toBe(0);
