@@ -143,9 +143,14 @@ function followsCluster(f: QueueFrame, l: LiveQueue, d: QueueDecision): QueueDec
 /** The change with the queue's drain state going `from` → `to` (an update when it was a noop). */
 function withState(change: Change, from: string, to: string): Change {
   return changeWith(change, {
-    diff: [...change.diff, { path: 'state', before: from, after: to, forces_replacement: false }],
+    diff: [...change.diff, stateDiff(from, to)],
     ...(change.action === 'noop' ? { action: 'update' as const } : {}),
   });
+}
+
+/** A queue's drain state (capability `drain`), which is not in its form, as a field of a diff. */
+function stateDiff(from: string, to: string): FieldDiff {
+  return { path: 'state', before: from, after: to, forces_replacement: false };
 }
 
 function planMissingQueue(own: QueueOwn, target: QueueSpec | null): QueueDecision | null {
@@ -555,11 +560,13 @@ function planPoolChange(v: LiveView, target: QueueSpec): QueueDecision | null {
       ? reasonOf('QUEUE_POOL_CHANGE_NAME_RESERVED', { pool: target.pool, live_pool: live.pool })
       : selectorBlockedReason(f, target);
   if (blocked) return refuse(v, target, blocked);
+  // The queue created in its place is active, whatever state the old one was left in.
+  const state = l.state !== undefined && l.state !== 'active' ? [stateDiff(l.state, 'active')] : [];
   return decision(own, {
     action: 'replace',
     call: { op: 'create_queue', spec: target },
     final: target,
-    diff: diffForms(queueForm(live), queueForm(target), (path) => path === 'pool'),
+    diff: [...diffForms(queueForm(live), queueForm(target), (path) => path === 'pool'), ...state],
     deletes: true,
     note: [reasonOf('QUEUE_REPLACED_DRAINED', { from: live.pool, to: target.pool })],
   });
@@ -692,7 +699,14 @@ function cascadeDecision(
   }
   const before = queueForm(l);
   const after = recreated.change.after;
-  const diff = diffForms(before, after, (path) => path === 'pool');
+  // The new queue is active, or drained with its cluster when registered disabled (U25).
+  const enabled = own.f.pc.clusters.get(l.name)?.final?.enabled !== false;
+  const to = enabled ? 'active' : 'draining';
+  const drain = own.f.ix.caps.drain && (l.state ?? 'active') !== to;
+  const diff = [
+    ...diffForms(before, after, (path) => path === 'pool'),
+    ...(drain ? [stateDiff(l.state ?? 'active', to)] : []),
+  ];
   const change = makeChange('Queue', l.name, 'replace', before, after, diff, {
     caused_by: by,
     ...(recreated.change.caused_after ? { caused_after: recreated.change.caused_after } : {}),

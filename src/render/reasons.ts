@@ -326,6 +326,15 @@ export const CATALOG: Readonly<Record<string, Words>> = {
     `a pool's contract cannot change in place (P4), and replacing the pool needs a delete, which is rejected ` +
     `while anything references it (P5): ${listAddresses(list(p, 'refs'))}. Queues can never be deleted (Q6), so declare a ` +
     `new pool with the new contract and register new clusters there.`,
+  /** A3: an undeclared pool named by `assignments` prune may not touch. */
+  POOL_DELETE_UNMANAGED_ASSIGNMENTS: (p) => {
+    const n = list(p, 'assignments').length;
+    return (
+      `${s(p, 'pool')} is not in the repository, but a pool is deleted only once no assignment names it (A3), and ` +
+      `${listAddresses(list(p, 'assignments'))} ${isAre(n)} not in the repository and outside what prune may ` +
+      `delete: declare the pool again, or remove ${itThem(n)} first`
+    );
+  },
   /** A3: `assignments` name the pool and prune may not touch them. */
   POOL_REPLACE_UNMANAGED_ASSIGNMENTS: (p) => {
     const n = list(p, 'assignments').length;
