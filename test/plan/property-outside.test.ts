@@ -1,0 +1,49 @@
+/**
+ * The plan is what happens, seen from outside (issue 58; test/plan/property/outside/outside.ts):
+ * generated repositories, live states seeded by applying another and edited out of band through
+ * each control plane's own API, every capability set, run through the CLI as a user runs it and
+ * held to the saved plan by reading the control plane through its own API. Cases per backend:
+ * CASES (times PROPERTY_CASES); bench/property-outside.ts runs thousands. A failing case prints
+ * its seed and path (fast-check's replay), shrunk; each one found is kept in
+ * test/plan/property-outside-regressions.test.ts.
+ */
+import fc from 'fast-check';
+import { afterAll, describe, it } from 'vitest';
+import { flyteadminTargets, type FlyteadminUnderTest } from '../flyteadmin/targets.js';
+import { flyteadminTarget } from './property/outside/flyteadmin.js';
+import { property } from './property/outside/outside.js';
+import { PROJECTS } from './property/outside/world.js';
+
+const CASES = { file: 80, rest: 60, union: 60, flyteadmin: 30 };
+const scale = Number(process.env.PROPERTY_CASES ?? 1);
+const runs = (n: number) => ({
+  numRuns: Math.max(1, Math.round(n * scale)),
+  endOnFailure: process.env.CI === 'true',
+});
+
+describe('the plan is what happens, seen from outside (fast-check)', () => {
+  for (const backend of ['file', 'rest', 'union'] as const)
+    it(`${backend}: ${runs(CASES[backend]).numRuns} generated cases`, async () => {
+      await fc.assert(property(backend), runs(CASES[backend]));
+    }, 600_000);
+
+  // flyteadmin: the real one (skipped, saying why, where it is not built) and its stand-in.
+  const targets = flyteadminTargets();
+  afterAll(() => targets.close());
+  for (const t of targets.list)
+    it.skipIf(t.missing !== null)(
+      `flyteadmin (${t.name}): ${runs(CASES.flyteadmin).numRuns} generated cases${t.missing ? ` (skipped: ${t.missing})` : ''}`,
+      async () => {
+        const fa: FlyteadminUnderTest = await t.start({ projects: PROJECTS });
+        try {
+          await fc.assert(
+            property('flyteadmin', async () => flyteadminTarget(fa)),
+            runs(CASES.flyteadmin),
+          );
+        } finally {
+          await fa.close();
+        }
+      },
+      600_000,
+    );
+});
