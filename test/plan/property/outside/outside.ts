@@ -270,9 +270,14 @@ async function check(t: Target, c: Case, root: string): Promise<Outcome> {
         wrong.push(`${address} changed though the plan was refused`);
     // A refusal is a user's error: one line, no stack trace.
     if (/\n\s+at /.test(planned.stderr)) wrong.push(`plan failed: ${planned.stderr}`);
+    // Its code: the loader's rule (V16 …) or the plan's error, printed on stdout beside the text.
+    const code =
+      /\b(V\d+|SCHEMA|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)\b/.exec(planned.stderr) ??
+      /\b(V\d+)\b|\berror ([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)\b/.exec(planned.stdout);
     const reason =
-      /\b(V\d+|SCHEMA|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)\b/.exec(planned.stderr)?.[1] ??
-      planned.stderr.trim().split('\n')[0]!.slice(0, 80);
+      code?.[1] ??
+      code?.[2] ??
+      planned.stderr.trim().split('\n')[0]!.replace(/\/\S+/g, 'PATH').slice(0, 80);
     return {
       wrong,
       result: 'refused',
