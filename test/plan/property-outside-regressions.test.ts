@@ -3,6 +3,13 @@
  * bench/property-outside.ts), each kept as a named case: generated, seeded, edited, planned with
  * `plan --out`, applied with `apply FILE` and planned again, as the property does. `found`: what
  * the property saw; `fixed`: where it was fixed.
+ *
+ * Found and not fixed yet (bench/property-outside.ts --seed 5858, on i58-plan 47d34f25), kept
+ * out of here until the planner fixes them, then added like the rest:
+ *  - a cluster replaced into another pool and disabled: its blocked co-named queue is drained
+ *    (U25) and its diff does not show `state: active → drained` (file, rest);
+ *  - `--target Cluster/c` replacing a cluster: the selectors its delete empties (C8) are not in
+ *    the partial plan, though the full plan shows them as caused_by (file).
  */
 import { describe, expect, it } from 'vitest';
 import { flyteadminTargets } from '../flyteadmin/targets.js';
