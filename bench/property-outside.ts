@@ -40,8 +40,9 @@ const total = Number(values.cases);
 const backends = values.backends.split(',');
 const flyteadmins = flyteadminTargets();
 
-/** A complaint with names and numbers taken out, so the same failure counts once. */
-const signature = (line: string) => line.replace(/\b[a-z]{1,3}\d\b|\d+/g, '#');
+/** A complaint with names, numbers and lists taken out, so the same failure counts once. */
+const signature = (line: string) =>
+  line.replace(/\[[^\]]*\]/g, '[…]').replace(/\b[a-z]{1,3}\d\b|\d+/g, '#');
 
 let failures = 0;
 for (const name of backends) {
