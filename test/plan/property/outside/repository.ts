@@ -204,9 +204,18 @@ export function repositoryFiles(r: RepoSpec): { files: Map<string, string>; addr
   return { files, addresses };
 }
 
-/** Writes `r` under `dir`; the `--target` address it asks for, if any. */
-export async function writeRepository(dir: string, r: RepoSpec): Promise<string | null> {
-  const { files, addresses } = repositoryFiles(r);
+/**
+ * Writes `r` under `dir`; the `--target` address it asks for, if any, among the addresses
+ * `planned` keeps (flyteadmin plans no ClusterPool: there it is configuration only).
+ */
+export async function writeRepository(
+  dir: string,
+  r: RepoSpec,
+  planned: (address: string) => boolean = () => true,
+): Promise<string | null> {
+  const written = repositoryFiles(r);
+  const { files } = written;
+  const addresses = written.addresses.filter(planned);
   for (const [path, text] of files) {
     await mkdir(join(dir, path, '..'), { recursive: true });
     await writeFile(join(dir, path), text);
