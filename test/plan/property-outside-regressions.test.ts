@@ -4,11 +4,8 @@
  * `plan --out`, applied with `apply FILE` and planned again, as the property does. `found`: what
  * the property saw; `fixed`: where it was fixed.
  *
- * Found and not fixed yet (bench/property-outside.ts --seed 5858; still so on i58-plan e57e3ca7),
- * kept out of here until the planner fixes them, then added like the rest:
- *  - a cluster replaced into another pool and disabled: its blocked co-named queue is drained
- *    (U25) and its diff does not show `state: active → drained` (file, rest; seed: c2 enabled in
- *    default, capability drain; repository: pool pa, c2 in pa disabled);
+ * Found and not fixed yet (bench/property-outside.ts --seed 5858; still so on i58-plan 34a8f318),
+ * kept out of here until the planner fixes it, then added like the rest:
  *  - `--target Cluster/c1` undeleting a soft-deleted cluster shows its co-named queue created
  *    with the repository's settings, but keeps no step that sends them (union; seed: c1 disabled,
  *    then DeleteCluster c1; repository: c1 disabled, its co-named queue with run 10).
@@ -233,6 +230,23 @@ const REGRESSIONS: Regression[] = [
         defaultQueue: { run: 0 },
         settings: [{ project: 0, domain: 0, queue: 0 }],
         target: 2,
+      }),
+    },
+  },
+  {
+    name: 'a cluster replaced into another pool and disabled: its co-named queue is drained with it (U25)',
+    backends: ['file', 'rest'],
+    pending: 'i58-plan 34a8f318',
+    found: 'Queue/c2: state: "active" → "drained" is not in the plan\'s diff (blocked)',
+    fixed:
+      "plan (i58-plan 34a8f318): a queue's drain state a kept step changes is shown with a state diff",
+    case: {
+      caps: ['drain'],
+      seed: repo({ clusters: [cluster(2, 0, true)] }),
+      edits: [],
+      repo: repo({
+        pools: [{ name: 0, version: 1, guard: false }],
+        clusters: [cluster(2, 1, false)],
       }),
     },
   },
