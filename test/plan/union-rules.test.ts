@@ -12,6 +12,7 @@ import type { DesiredState } from '../../src/model/desired.js';
 import type { LiveState } from '../../src/model/live.js';
 import { computePlan } from '../../src/plan/index.js';
 import { desired, live } from './build.js';
+import { expectWellFormed } from './helpers.js';
 
 const withCaps = (l: LiveState, caps: Capabilities): LiveState => ({ ...l, capabilities: caps });
 const change = (plan: ReturnType<typeof computePlan>, address: string) =>
@@ -131,5 +132,31 @@ describe('a cluster whose co-named queue a setting names (queue_delete: it goes 
     expect(order.indexOf('set_default_queue DefaultQueue/ml/production')).toBeLessThan(
       order.indexOf('delete_cluster Cluster/c1'),
     );
+  });
+});
+
+describe('unpin_first: a pin whose delete waits for the cluster it pins', () => {
+  it('a queue deleted only once a setting names a queue that needs the cluster moved first: the move is blocked, no cycle', () => {
+    const pb = live().pools[0]!.contract;
+    const l = withCaps(
+      live({ pools: { pb }, clusters: { c: {} }, queues: { old: { clusters: ['c'] } } }),
+      UNION_CAPABILITIES,
+    );
+    l.default_queues = [{ project: 'ml', domain: 'production', queue: 'old' }];
+    // c moves to pb; `new` (in pb, selecting c) replaces `old` (pinning c) in the setting: old
+    // goes only after the setting names new, new exists only after c's move, and Union moves c
+    // only once old no longer pins it.
+    const d = desired({
+      pools: { pb },
+      clusters: { c: { pool: 'pb' } },
+      queues: { new: { pool: 'pb', clusters: ['c'] }, c: { pool: 'pb', clusters: ['c'] } },
+      prune: true,
+    });
+    const plan = computePlan(withSettings(d, setting('ml', 'production', 'new')), l);
+    expectWellFormed(plan);
+    expect(change(plan, 'Cluster/c')?.why?.code).toBe('CLUSTER_PINNED');
+    expect(change(plan, 'Cluster/c')?.why?.params).toMatchObject({ queues: ['Queue/old'] });
+    expect(change(plan, 'Queue/old')?.action).toBe('blocked');
+    expect(plan.steps).toEqual([]);
   });
 });
