@@ -11,7 +11,7 @@ import type { Capabilities } from '../../src/model/common.js';
 import type { DesiredState } from '../../src/model/desired.js';
 import type { LiveState } from '../../src/model/live.js';
 import { computePlan } from '../../src/plan/index.js';
-import { desired, live } from './build.js';
+import { contract, desired, live } from './build.js';
 import { expectWellFormed } from './helpers.js';
 
 const withCaps = (l: LiveState, caps: Capabilities): LiveState => ({ ...l, capabilities: caps });
@@ -158,5 +158,37 @@ describe('unpin_first: a pin whose delete waits for the cluster it pins', () => 
     expect(change(plan, 'Cluster/c')?.why?.params).toMatchObject({ queues: ['Queue/old'] });
     expect(change(plan, 'Queue/old')?.action).toBe('blocked');
     expect(plan.steps).toEqual([]);
+  });
+});
+
+describe('issue 58: the plan shows what happens', () => {
+  it('an undeclared pool an unmanaged assignment names is kept (A3), not deleted', () => {
+    const pa = contract('pa-bucket');
+    const l = withCaps(
+      live({ pools: { pa }, assignments: [{ project: 'ml', domain: 'production', pool: 'pa' }] }),
+      UNION_CAPABILITIES,
+    );
+    // prune within what poolsync applied: the pool, not the assignment another team made.
+    l.inventory = ['ClusterPool/pa'];
+    const plan = computePlan(desired({ prune: true }), l);
+    expect(change(plan, 'ClusterPool/pa')?.why?.code).toBe('POOL_DELETE_UNMANAGED_ASSIGNMENTS');
+    expect(whyText(change(plan, 'ClusterPool/pa')!)).toContain('PoolAssignment/ml/production');
+    expect(plan.steps).toEqual([]);
+  });
+
+  it('a drained queue replaced in another pool: the new one is active, and the diff says so', () => {
+    const pb = contract('pb-bucket');
+    const l = withCaps(live({ pools: { pb }, queues: { q: {} } }), {
+      ...UNION_CAPABILITIES,
+      soft_delete: false,
+      queue_move: false,
+    });
+    l.queues = l.queues.map((q) => (q.name === 'q' ? { ...q, state: 'drained' } : q));
+    const plan = computePlan(desired({ pools: { pb }, queues: { q: { pool: 'pb' } } }), l);
+    expectWellFormed(plan);
+    expect(change(plan, 'Queue/q')?.action).toBe('replace');
+    expect(change(plan, 'Queue/q')?.diff).toContainEqual(
+      expect.objectContaining({ path: 'state', before: 'drained', after: 'active' }),
+    );
   });
 });
