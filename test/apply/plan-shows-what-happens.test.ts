@@ -353,6 +353,26 @@ describe.each(Object.keys(BACKENDS) as (keyof typeof BACKENDS)[])(
       expect(after?.clusters).toEqual([]);
     });
 
+    it('a cluster replaced into another pool, registered disabled: its co-named queue goes with it and comes back drained, as its diff says (U25)', async () => {
+      const { root, repo, b } = await start('drain,queue_delete');
+      await applyDir(b, await writeDocs(repo, [pool('pa'), cluster('c0', 'pa')], keep()));
+      const plan = await githubActionsFlow(
+        b,
+        await writeDocs(repo, [pool('pa'), cluster('c0', 'default', false)], keep()),
+        root,
+      );
+      expect(changeOf(plan, 'Queue/c0')).toMatchObject({
+        action: 'replace',
+        caused_by: 'Cluster/c0',
+      });
+      const state = changeOf(plan, 'Queue/c0')!.diff.find((d) => d.path === 'state');
+      const after = await b.queue('c0');
+      expect(after).toMatchObject({ pool: 'default', clusters: ['c0'] });
+      // Asked to drain with its cluster: draining, drained once idle.
+      expect(state).toMatchObject({ before: 'active', after: 'draining' });
+      expect(after?.state).not.toBe('active');
+    });
+
     it('--target Queue/q0 keeps the disable of the cluster it registers (CX-3)', async () => {
       const { root, repo, b } = await start('none');
       const docs = [
