@@ -671,9 +671,44 @@ const sync = {
           default: true,
           describe: 'Wait for the run and show its result (--no-wait: only ask)',
         },
+        'override-freeze': {
+          type: 'boolean',
+          describe:
+            'Apply although applies are frozen (poolsync suspend, a sync window): this run only',
+        },
         output: daemonOutput,
       })
       .example('$0 sync --daemon http://poolsync:8080', 'Apply the newest commit now'),
+} satisfies Command;
+
+/** `poolsync suspend` and `resume`: a daemon's applies frozen and thawed, per environment. */
+const freezeOptions = (env: NodeJS.ProcessEnv) => ({
+  daemon: daemonOption(env),
+  env: { ...oneEnvironment, describe: 'With environments: only this one (default: all)' },
+  'admin-token-file': adminTokenFile,
+});
+
+const suspend = {
+  command: 'suspend',
+  describe:
+    'Freeze a daemon’s applies (an incident, a change freeze): it still plans and detects drift, and applies nothing until `poolsync resume`',
+  builder: (y: Argv, env: NodeJS.ProcessEnv) =>
+    y
+      .options({
+        ...freezeOptions(env),
+        reason: text('Why, shown in /status, on the dashboard and in each run’s message'),
+        as: text('Who suspends, recorded with it (default: user@host)'),
+      })
+      .example('$0 suspend --reason "incident 42" --daemon http://poolsync:8080', 'Apply nothing'),
+} satisfies Command;
+
+const resume = {
+  command: 'resume',
+  describe: 'Lift `poolsync suspend`: the daemon runs at once and applies what waited',
+  builder: (y: Argv, env: NodeJS.ProcessEnv) =>
+    y
+      .options(freezeOptions(env))
+      .example('$0 resume --env prod --daemon http://poolsync:8080', 'Apply again in prod'),
 } satisfies Command;
 
 const history = {
@@ -712,7 +747,8 @@ const approve = {
 export type DaemonClientArgs = ArgsOf<typeof status.builder> &
   ArgsOf<typeof sync.builder> &
   ArgsOf<typeof history.builder> &
-  ArgsOf<typeof approve.builder>;
+  ArgsOf<typeof approve.builder> &
+  Partial<ArgsOf<typeof suspend.builder>>;
 
 const serve = {
   command: 'serve',
@@ -824,6 +860,8 @@ const BY_NAME = {
   sync,
   history,
   approve,
+  suspend,
+  resume,
   'control-plane': controlPlaneCommand,
   completion,
 };

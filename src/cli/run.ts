@@ -103,6 +103,8 @@ const WORK: Record<string, Work> = {
   sync: async (a, io) => (await import('./commands/daemon-client.js')).sync(a, io),
   history: async (a, io) => (await import('./commands/daemon-client.js')).history(a, io),
   approve: async (a, io) => (await import('./commands/daemon-client.js')).approve(a, io),
+  suspend: async (a, io) => (await import('./commands/daemon-client.js')).freeze(a, io, true),
+  resume: async (a, io) => (await import('./commands/daemon-client.js')).freeze(a, io, false),
   'control-plane serve': async (a, io) =>
     (await import('./commands/control-plane.js')).serve(a, io),
   'control-plane capabilities': async (a, io) =>

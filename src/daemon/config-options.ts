@@ -12,6 +12,12 @@ export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export const DEFAULT_DAEMON_CONTROL_PLANE = 'file:.poolsync/control-plane.json';
 
+/**
+ * The admin token `daemon --quickstart` makes on its first start (mode 0600) unless one is
+ * given; the daemon's CLI client reads it when it asks a daemon on this machine.
+ */
+export const LOCAL_ADMIN_TOKEN_FILE = '.poolsync/admin-token';
+
 /** `HOST:PORT`, `[v6]:PORT` or `:PORT` (loopback): every --listen's syntax; else `refusal`. */
 export function parseListen(text: string, refusal: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text);
@@ -161,6 +167,18 @@ export const OPTIONS: readonly OptionSpec[] = withEnv([
     kind: 'path',
     describe: 'Where the daemon keeps its Git checkout',
     default: '.poolsync/daemon',
+  },
+  {
+    name: 'sync-windows',
+    describe:
+      'When applies may run: windows separated by ; (a list in the config file), each allow|deny DAYS HH:MM-HH:MM [TIME_ZONE], e.g. "deny Sat,Sun 00:00-24:00; deny Mon-Fri 18:00-08:00 Europe/Berlin"; outside them plans and drift detection go on',
+  },
+  {
+    name: 'history-limit',
+    kind: 'int',
+    describe:
+      'Runs kept in the history (/status runs, `poolsync history`, <state-dir>/history.json); runs that find nothing new are folded into one',
+    default: 20,
   },
   {
     name: 'shutdown-timeout',

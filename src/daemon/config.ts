@@ -8,8 +8,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { isAbsolute, posix, resolve } from 'node:path';
-import { CONFIG_FILE_BYTES, readUserFile, SECRET_FILE_BYTES } from '../util/safe-file.js';
+import { randomBytes } from 'node:crypto';
+import { dirname, isAbsolute, posix, resolve } from 'node:path';
+import {
+  CONFIG_FILE_BYTES,
+  createFileOnce,
+  ownFolders,
+  readOwnFile,
+  readUserFile,
+  SECRET_FILE_BYTES,
+} from '../util/safe-file.js';
 import { load as loadYaml } from '../util/js-yaml.js';
 import { closest } from '../manifests/suggest.js';
 import { UserError } from '../util/user-error.js';
@@ -19,7 +27,14 @@ import { rememberSecret } from '../util/redact.js';
 import { refuseUrlCredentials } from '../util/url-credentials.js';
 import { inventoryPlace, requireK8sPlace, type K8sPlace } from '../util/k8s-place.js';
 import type { LeaseRef, LeaseTiming } from '../lease/k8s-lease.js';
-import { OPTIONS, parseListen, type ApplyPolicy, type LogFormat } from './config-options.js';
+import {
+  LOCAL_ADMIN_TOKEN_FILE,
+  OPTIONS,
+  parseListen,
+  type ApplyPolicy,
+  type LogFormat,
+} from './config-options.js';
+import { parseSyncWindows, type SyncWindow } from './freeze.js';
 
 export type SourceConfig =
   | { kind: 'git'; repo: string; branch: string; path: string; auth: GitAuth }
@@ -49,6 +64,8 @@ export interface DaemonConfig {
   maxRetries: number;
   waitTimeoutMs: number;
   stateDir: string;
+  /** Runs kept in the history (status.ts withRecentRun). */
+  historyLimit: number;
   shutdownTimeoutMs: number;
   watchDebounceMs: number;
   logLevel: string;
@@ -69,6 +86,8 @@ export interface DaemonConfig {
   commitRendered?: boolean;
   /** Serve the dashboard page at `/` (docs/daemon.md#dashboard). */
   dashboard: boolean;
+  /** `--sync-windows`: when applies may run (freeze.ts). */
+  syncWindows: SyncWindow[];
 }
 
 /** Secrets (`token`, `git-token` …): env var with the value, or the file their option names. */
@@ -132,6 +151,7 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
     maxRetries: int('max-retries', 0, 100),
     waitTimeoutMs: duration('wait-timeout', 0),
     stateDir: path('state-dir') as string,
+    historyLimit: int('history-limit', 1, 1000),
     shutdownTimeoutMs: duration('shutdown-timeout', 0),
     watchDebounceMs: duration('watch-debounce', 0),
     logLevel: choice('log-level'),
@@ -144,7 +164,32 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
     inventory,
     commitRendered: bool('commit-rendered'),
     dashboard: bool('dashboard'),
+    syncWindows: parseSyncWindows(str('sync-windows') ?? '', get('sync-windows')?.origin ?? ''),
   };
+}
+
+/**
+ * The quickstart's admin token (LOCAL_ADMIN_TOKEN_FILE under `cwd`): read when it is there, else
+ * made (32 random bytes, mode 0600, created once: two starts at once share one). `made`: the
+ * token when this call made it (shown once), else null.
+ */
+export async function localAdminToken(
+  cwd: string,
+): Promise<{ token: string; made: string | null }> {
+  const path = resolve(cwd, LOCAL_ADMIN_TOKEN_FILE);
+  const root = dirname(path);
+  const what = 'admin token';
+  await ownFolders(root, path, true);
+  const read = async () =>
+    (await readOwnFile(root, path, { maxBytes: SECRET_FILE_BYTES, what }))?.toString().trim();
+  const kept = await read();
+  if (kept) return { token: kept, made: null };
+  const token = randomBytes(32).toString('base64url');
+  const made = await createFileOnce(path, (fh) => fh.writeFile(`${token}\n`), { mode: 0o600 });
+  if (made) return { token, made: token };
+  const other = await read();
+  if (!other) throw new UserError(`${path} is empty: remove it, and the next start makes a token`);
+  return { token: other, made: null };
 }
 
 /** Each option's value and where it came from: flag, quickstart, environment, file, default. */
@@ -308,7 +353,9 @@ async function readConfigFile(
         `${path}: unknown setting "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}. Known settings: see docs/daemon.md.`,
       );
     }
-    if (value !== null && typeof value === 'object') {
+    if (key === 'sync-windows' && Array.isArray(value) && value.every((w) => typeof w === 'string'))
+      (doc as Record<string, unknown>)[key] = value.join('; ');
+    else if (value !== null && typeof value === 'object') {
       throw new UserError(`${path}: "${key}" must be a single value, not a list or mapping.`);
     }
   }

@@ -84,6 +84,17 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
         if (typeof target === 'string') return { ok: false, reason: target };
         return target.approvals.approve({ ...r, via: 'api' });
       },
+      freeze: async (r) => {
+        // Without a name, every environment.
+        const target =
+          r.environment === undefined
+            ? units
+            : approvalTarget(units, r.environment, approvalWords, () => '');
+        if (typeof target === 'string') return { ok: false, reason: target };
+        for (const u of Array.isArray(target) ? target : [target])
+          await (r.suspend ? u.freeze.suspend(r.by, r.reason) : u.freeze.resume());
+        return { ok: true, freeze: status().freeze };
+      },
       follower,
       replica: election?.identity,
       requestReconcile: requestAll,
@@ -100,6 +111,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
                   ? { status: await fullStatus(), relayedBy: '' }
                   : null,
             approvals: config.adminToken !== null,
+            objects: (environment) => units.find((u) => u.name === environment)?.objects() ?? null,
           })
         : undefined,
       logger,

@@ -21,6 +21,7 @@ import type { DashboardHandler } from './dashboard/page.js';
 import type { TriggerReason } from './loop.js';
 import type { DaemonMetrics } from './metrics.js';
 import type { DaemonStatus, LeaderStatus } from './status.js';
+import type { FreezeStatus } from './freeze.js';
 import { handleGithubWebhook, handleGitlabWebhook } from './webhooks.js';
 import type { CommentEvent, PullRequestEvent } from '../vcs/types.js';
 import { createHash, createHmac } from 'node:crypto';
@@ -57,6 +58,10 @@ export interface HttpHandlers extends Pick<DaemonConfig, (typeof HTTP_SECRETS)[n
   onComment?: (event: CommentEvent) => Promise<void>;
   /** POST /approve: approve exactly this fingerprint (approvals.ts). */
   approve(request: { fingerprint: string; approver: string; environment?: string }): ApprovalAnswer;
+  /** POST /suspend and /resume: each environment's freeze after it (freeze.ts), or why not. */
+  freeze(
+    request: FreezeRequest,
+  ): Promise<{ ok: true; freeze: FreezeStatus } | { ok: false; reason: string }>;
   /**
    * With --leader-elect: null while this replica leads; else the leader as last observed and
    * where it is reached, for handing requests to it (handOff). With environments, the leader
@@ -108,8 +113,23 @@ export async function startStatusServer(listen: { host: string; port: number }, 
   };
 }
 
+/** POST /suspend (`suspend`) or /resume: one environment (all without a name), who and why. */
+export interface FreezeRequest {
+  suspend: boolean;
+  environment?: string;
+  by: string;
+  reason: string | null;
+}
+
 /** The endpoints a POST goes to; the others are GET and HEAD. */
-const POSTED = ['/reconcile', '/approve', '/webhooks/github', '/webhooks/gitlab'];
+const POSTED = [
+  '/reconcile',
+  '/approve',
+  '/suspend',
+  '/resume',
+  '/webhooks/github',
+  '/webhooks/gitlab',
+];
 
 /** A request to an endpoint, and what answers it. */
 type Call = { req: IncomingMessage; res: ServerResponse; url: URL; h: HttpHandlers };
@@ -144,6 +164,9 @@ async function route(req: IncomingMessage, res: ServerResponse, h: HttpHandlers)
       return manualReconcile(call);
     case 'POST /approve':
       return approve(call);
+    case 'POST /suspend':
+    case 'POST /resume':
+      return suspendOrResume(call, url.pathname === '/suspend');
     case 'POST /webhooks/github':
       return webhook(call, 'github');
     case 'POST /webhooks/gitlab':
@@ -186,10 +209,15 @@ async function manualReconcile({ req, res, url, h }: Call): Promise<void> {
   });
   if (token === null) return;
   const wait = ['1', 'true', 'yes'].includes(url.searchParams.get('wait') ?? '');
+  // Applying through a freeze is the admin's call, never a webhook-like caller's.
+  const override = url.searchParams.get('override') === 'freeze';
+  if (override && token !== h.adminToken)
+    return send(res, 403, { error: 'overriding the freeze needs the daemon admin token' });
   // ?wait=1 answers when the run has finished: as long as that takes.
   const off = await handOff(req, body, h.follower(), token, wait ? 3_600_000 : 15_000);
   if (off.kind !== 'local') return answerHandOff(res, h, off, 'run a reconcile');
-  const done = h.requestReconcile('manual');
+  if (override) h.logger.warn('a sync overrides the freeze: its run applies what waits');
+  const done = h.requestReconcile(override ? 'override' : 'manual');
   if (!wait) return send(res, 202, { queued: true });
   await done;
   return send(res, 200, { queued: true, lastRun: h.status().lastRun });
@@ -251,6 +279,54 @@ async function approve({ req, res, h }: Call): Promise<void> {
   );
   void h.requestReconcile('manual');
   return send(res, 200, { approved: true, approval: answer.record });
+}
+
+/**
+ * POST /suspend and /resume with the admin token, body `{"environment"?, "by"?, "reason"?}`:
+ * applies wait (plans and drift detection go on) until resumed; resuming runs at once, so what
+ * waited is applied.
+ */
+async function suspendOrResume({ req, res, url, h }: Call, suspend: boolean): Promise<void> {
+  let body: Buffer;
+  try {
+    body = await readBody(req, 64 * 1024);
+  } catch {
+    return send(res, 413, { error: 'body larger than 64 KiB' });
+  }
+  const token = admitted(req, res, body, [h.adminToken], {
+    off: `POST ${url.pathname} is disabled: set POOLSYNC_ADMIN_TOKEN (or --admin-token-file) to enable it`,
+    crossSite: "not this daemon's own page",
+    wrong: 'missing or wrong bearer token (the daemon admin token)',
+  });
+  if (token === null) return;
+  let parsed: unknown = {};
+  try {
+    if (body.length > 0) parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    parsed = null;
+  }
+  if (typeof parsed !== 'object' || parsed === null)
+    return send(res, 400, { error: 'the body must be JSON: {"environment"?, "by"?, "reason"?}' });
+  const text = (v: unknown, max: number) =>
+    typeof v === 'string' && v.trim() !== '' ? v.trim().slice(0, max) : undefined;
+  const { environment, by, reason } = parsed as Record<string, unknown>;
+  const named = text(environment, 200);
+  const said = { by: text(by, 200) ?? 'unknown', reason: text(reason, 500) ?? null };
+  // Shown in /status and the log: a token pasted there is refused, never recorded.
+  const secrets = new Redactor(HTTP_SECRETS.map((name) => h[name]));
+  if (Object.values(said).some((v) => v !== null && secrets.scrub(v) !== v))
+    return send(res, 400, { error: '"by" or "reason" holds a token of this daemon: nothing done' });
+  const off = await handOff(req, body, h.follower({ environment: named }), token, 15_000);
+  if (off.kind !== 'local')
+    return answerHandOff(res, h, off, suspend ? 'suspend its applies' : 'resume its applies');
+  const answer = await h.freeze({ suspend, environment: named, ...said });
+  if (!answer.ok) return send(res, 409, { error: answer.reason });
+  h.logger.warn(
+    { environment: named ?? null, ...said },
+    suspend ? 'applies suspended' : 'applies resumed',
+  );
+  if (!suspend) void h.requestReconcile('manual');
+  return send(res, 200, { freeze: answer.freeze });
 }
 
 /**

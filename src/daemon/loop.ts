@@ -20,6 +20,8 @@ export const TRIGGER_REASONS = [
   'retry',
   /** This replica became the leader (--leader-elect). */
   'leader',
+  /** A sync asked to apply although applies are frozen (`poolsync sync --override-freeze`). */
+  'override',
 ] as const;
 export type TriggerReason = (typeof TRIGGER_REASONS)[number];
 

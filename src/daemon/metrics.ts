@@ -14,6 +14,8 @@ export const RUN_RESULTS = [
   'in_sync',
   'planned',
   'waiting_for_approval',
+  /** Changes planned, not applied: applies are frozen (suspended, or a sync window). */
+  'frozen',
   'invalid',
   'failed',
   'unchanged',
@@ -95,6 +97,11 @@ export class DaemonMetrics {
     labelNames: ['provider', 'result'] as const,
     registers: [this.registry],
   });
+  readonly frozen = new Gauge({
+    name: 'poolsync_applies_frozen',
+    help: '1 while applies are frozen (poolsync suspend, or a sync window): plans and drift detection go on, nothing is applied.',
+    registers: [this.registry],
+  });
   readonly up = new Gauge({
     name: 'poolsync_ready',
     help: '1 once a first reconcile finished and the control plane answered.',
@@ -125,16 +132,18 @@ export class DaemonMetrics {
 
   /** `poolsync_ready` follows this (the daemon's one readiness, as /readyz and /status say). */
   readyProbe: (() => boolean) | null = null;
+  /** `poolsync_applies_frozen` follows this (the unit's freeze, read at each scrape: windows open and close). */
+  frozenProbe: (() => boolean) | null = null;
 
   /** Each environment's series (labelled), which replace this daemon's own of the same names. */
   environments: DaemonMetrics[] = [];
 
   async text(): Promise<string> {
-    if (this.readyProbe) this.up.set(this.readyProbe() ? 1 : 0);
+    this.probe();
     if (this.environments.length === 0) return this.registry.metrics();
     const parts = await Promise.all(
       this.environments.map((m) => {
-        if (m.readyProbe) m.up.set(m.readyProbe() ? 1 : 0);
+        m.probe();
         return m.registry.getMetricsAsJSON();
       }),
     );
@@ -144,6 +153,11 @@ export class DaemonMetrics {
     );
     // Different label sets (one environment each): aggregating is putting them side by side.
     return AggregatorRegistry.aggregate([own, ...parts]).metrics();
+  }
+
+  private probe(): void {
+    if (this.readyProbe) this.up.set(this.readyProbe() ? 1 : 0);
+    if (this.frozenProbe) this.frozen.set(this.frozenProbe() ? 1 : 0);
   }
 
   get contentType(): string {

@@ -43,8 +43,11 @@ import {
   withRecentRun,
 } from './status.js';
 import { deepFreeze } from '../util/deep-freeze.js';
+import { countPlan } from '../plan/counts.js';
 import { approvalFields } from './approvals.js';
 import { runWords } from '../render/daemon-words.js';
+import type { LiveState } from '../model/live.js';
+import { ObjectsView } from './objects.js';
 export class Reconciler {
   private readonly state: DaemonStatus;
   private runId = 0;
@@ -54,7 +57,7 @@ export class Reconciler {
   private memory: Readonly<RunMemory> = Object.freeze({
     lastEvaluatedCommit: null,
     loaded: null,
-    converged: false,
+    converged: null,
     controlPlaneAnswered: false,
   });
 
@@ -63,7 +66,8 @@ export class Reconciler {
     this.state.controlPlane.url = o.redactor.scrub(o.config.controlPlane.url);
     const kept = o.history?.kept;
     if (kept) {
-      applyStatusUpdate(this.state, { runs: deepFreeze(kept.runs), lastDrift: kept.lastDrift });
+      const runs = kept.runs.slice(0, o.config.historyLimit);
+      applyStatusUpdate(this.state, { runs: deepFreeze(runs), lastDrift: kept.lastDrift });
       this.runId = Math.max(0, ...kept.runs.map((r) => r.id));
     }
   }
@@ -87,6 +91,12 @@ export class Reconciler {
 
   get ready(): boolean {
     return this.state.ready;
+  }
+
+  /** The objects of the last run that planned (the dashboard's objects), or null before one. */
+  private objectsView: ObjectsView | null = null;
+  objects(): ObjectsView | null {
+    return this.objectsView;
   }
 
   /** The loop's run function. Never throws: every failure becomes a recorded result. */
@@ -113,6 +123,23 @@ export class Reconciler {
     this.scheduleRetry(ctx, outcome);
     const recorded = recordStage(ctx, products, id, outcome, startedAt);
     applyStatusUpdate(this.state, recorded);
+    const { plan, desired, live, applied } = products;
+    if (plan && desired) {
+      const held = new Set(this.state.waitingForApproval.map((c) => c.address));
+      const repoRelative = (file: string) => ctx.repoRelative(file);
+      const { commit } = outcome;
+      const snapshot = {
+        run: id,
+        commit,
+        plan,
+        desired,
+        live: live ?? null,
+        held,
+        applied,
+        repoRelative,
+      };
+      this.objectsView = new ObjectsView(snapshot);
+    }
     const history = this.o.history;
     if (history && recorded.runs) {
       const kept = { runs: this.state.runs, lastDrift: this.state.lastDrift };
@@ -183,7 +210,7 @@ export class Reconciler {
       );
       if (isOutcome(plan)) return plan;
       ctx.enter('gate');
-      const decision = this.take(gateStage(ctx, plan, commit));
+      const decision = this.take(gateStage(ctx, plan, desired, commit));
       let outcome: Outcome;
       if (!isOutcome(decision)) {
         outcome = await open('use', async (cp) => {
@@ -215,7 +242,8 @@ export class Reconciler {
         }
       }
       // What is managed moved with this run's writes: read again for /status `managed`.
-      if (products.inventoryWritten || outcome.result === 'applied') await this.rereadManaged(ctx);
+      if (products.inventoryWritten || outcome.result === 'applied')
+        products.live = (await this.rereadManaged(ctx)) ?? products.live;
       return outcome;
     } catch (err) {
       if (opened) throw err;
@@ -226,16 +254,20 @@ export class Reconciler {
     }
   }
 
-  /** /status `managed` after a run that wrote; a failed read leaves the last one (the next run reads again). */
-  private async rereadManaged(ctx: RunContext): Promise<void> {
+  /**
+   * /status `managed` after a run that wrote, and the live state read for it; a failed read
+   * leaves the last one (the next run reads again).
+   */
+  private async rereadManaged(ctx: RunContext): Promise<LiveState | null> {
     const { controlPlane, pipeline } = this.o;
     try {
-      const update = await ctx.timed('live', () =>
-        controlPlane.read(async (cp) => managedUpdate(await pipeline.readLiveState(cp))),
+      const live = await ctx.timed('live', () =>
+        controlPlane.read((cp) => pipeline.readLiveState(cp)),
       );
-      applyStatusUpdate(this.state, update);
+      applyStatusUpdate(this.state, managedUpdate(live));
+      return live;
     } catch {
-      // said by the next run, which reads the live state first
+      return null; // said by the next run, which reads the live state first
     }
   }
 }
@@ -348,17 +380,18 @@ function keptRun(
   run: RunRecord,
 ): Pick<StatusUpdate, 'lastDrift' | 'runs'> {
   // A frozen copy of the plan's digest (the plan itself stays as the planner made it).
-  const digest = products.plan ? deepFreeze(structuredClone(planDigest(products.plan))) : null;
+  const { plan } = products;
+  const digest = plan ? deepFreeze(structuredClone(planDigest(plan))) : null;
   const drift = driftRecord(run, products.drift, products.applied);
+  const recent = {
+    ...run,
+    plan: digest?.plan ?? null,
+    planChangesOmitted: digest?.omitted ?? 0,
+    counts: plan ? countPlan(plan) : null,
+    drift,
+  };
   return {
     ...(drift ? { lastDrift: drift } : {}),
-    runs: deepFreeze(
-      withRecentRun(ctx.state.runs, {
-        ...run,
-        plan: digest?.plan ?? null,
-        planChangesOmitted: digest?.omitted ?? 0,
-        drift,
-      }),
-    ),
+    runs: deepFreeze(withRecentRun(ctx.state.runs, recent, ctx.o.config.historyLimit)),
   };
 }

@@ -7,6 +7,7 @@ import type { PlanCounts } from '../plan/counts.js';
 import type { ManagedObject, managedObjects } from '../plan/inventory.js';
 import type { ApprovalStatus, ChangeBrief } from './approvals.js';
 import type { ApplyPolicy } from './config-options.js';
+import type { FreezeStatus } from './freeze.js';
 import type { TriggerReason } from './loop.js';
 import type { RunResult } from './metrics.js';
 import { join } from 'node:path';
@@ -83,6 +84,8 @@ export interface DaemonStatus {
   errors: StatusError[];
   /** Policy `safe`: what is held, approved, applied or refused (docs/daemon.md#approvals). */
   approval?: ApprovalStatus;
+  /** Whether applies wait now, and why: `poolsync suspend`, or a sync window (freeze.ts). */
+  freeze: FreezeStatus;
   /** With --leader-elect: who leads (docs/daemon.md#high-availability). */
   leader?: LeaderStatus;
   /** The control plane as the last run found it (reachability; no credentials). */
@@ -126,8 +129,8 @@ export interface ControlPlaneStatus {
   lastError: string | null;
 }
 
-/** How many runs `runs` keeps, and how many changes of each run's plan. */
-export const RECENT_RUNS = 10;
+/** How many runs `runs` keeps by default (`--history-limit`), and how many changes of each run's plan. */
+export const RECENT_RUNS = 20;
 export const RECENT_PLAN_CHANGES = 200;
 
 export interface RecentRun extends RunRecord {
@@ -138,8 +141,26 @@ export interface RecentRun extends RunRecord {
   plan: Plan | null;
   /** Changes of the plan left out of `plan.changes` beyond RECENT_PLAN_CHANGES. */
   planChangesOmitted: number;
+  /** The whole plan's one count (src/plan/counts.ts), whatever `plan` kept; null without a plan. */
+  counts?: PlanCounts | null;
   /** Drift this run found (null: none). */
   drift: DriftRecord | null;
+  /** The later runs that said the same again, folded into this one (absent: none). */
+  repeats?: RunRepeats;
+}
+
+/**
+ * Runs folded into the kept run before them because they said nothing new: in sync again, the
+ * same changes still held, the same failure, at the same commit, applying nothing (repeats).
+ */
+export interface RunRepeats {
+  /** How many runs were folded in. */
+  runs: number;
+  /** The id and end of the last of them. */
+  lastId: number;
+  lastFinishedAt: string;
+  /** Every trigger of the kept run and of the folded ones, sorted. */
+  trigger: TriggerReason[];
 }
 
 export interface DriftRecord {
@@ -191,6 +212,7 @@ export function initialStatus(source: Record<string, string>, policy: ApplyPolic
     blocked: [],
     warnings: [],
     errors: [],
+    freeze: { frozen: false, why: null, suspended: null, windows: [] },
     controlPlane: {
       backend: null,
       url: null,
@@ -259,9 +281,54 @@ export function driftRecord(
   };
 }
 
-/** `runs` with `run` first, at most RECENT_RUNS long. */
-export function withRecentRun(runs: readonly RecentRun[], run: RecentRun): RecentRun[] {
-  return [run, ...runs].slice(0, RECENT_RUNS);
+/**
+ * `runs` with `run` first, at most `limit` long: a run that repeats the newest (repeats) is
+ * folded into it; past the limit the oldest in-sync run goes first, then the oldest, so what
+ * was applied, held or failed outlasts the runs that found nothing to do.
+ */
+export function withRecentRun(
+  runs: readonly RecentRun[],
+  run: RecentRun,
+  limit = RECENT_RUNS,
+): RecentRun[] {
+  const [newest, ...older] = runs;
+  if (newest && repeats(newest, run)) {
+    const folded = newest.repeats;
+    const trigger = new Set([...(folded?.trigger ?? newest.trigger), ...run.trigger]);
+    const more = { lastId: run.id, lastFinishedAt: run.finishedAt, trigger: [...trigger].sort() };
+    return [{ ...newest, repeats: { runs: (folded?.runs ?? 0) + 1, ...more } }, ...older];
+  }
+  const kept = [run, ...runs];
+  while (kept.length > Math.max(1, limit)) {
+    const quiet = kept.findLastIndex((r, i) => i > 0 && r.result === 'in_sync');
+    kept.splice(quiet > 0 ? quiet : kept.length - 1, 1);
+  }
+  return kept;
+}
+
+/**
+ * `run` says nothing `newest` did not: the same result and message (a retry's count aside) at
+ * the same commit with the same drift, and neither changed anything. A drift tick or a sync
+ * that finds the control plane in sync, a run while the same changes wait for approval, the
+ * same failure again.
+ */
+function repeats(newest: RecentRun, run: RecentRun): boolean {
+  const gist = (r: RecentRun) => r.message.replace(/; retrying in .*$/, '');
+  const driftOf = (r: RecentRun) =>
+    JSON.stringify(r.drift?.changes.map((c) => [c.address, c.action, c.corrected]) ?? null);
+  return (
+    newest.changedTotal === 0 &&
+    run.changedTotal === 0 &&
+    newest.result === run.result &&
+    newest.commit === run.commit &&
+    gist(newest) === gist(run) &&
+    driftOf(newest) === driftOf(run)
+  );
+}
+
+/** The kept run that `id` names: its own, or one of the runs folded into it. */
+export function findKeptRun(runs: readonly RecentRun[], id: number): RecentRun | undefined {
+  return runs.find((r) => r.id === id || (r.repeats && r.id < id && id <= r.repeats.lastId));
 }
 
 /** The runs and the last drift a daemon keeps across restarts. */
@@ -299,7 +366,7 @@ export async function readHistory(stateDir: string): Promise<KeptHistory | null>
   if (problem !== null || (data as { format: number }).format !== HISTORY_FORMAT)
     throw new Error(`${path} is not a poolsync run history (${problem ?? 'another format'})`);
   const kept = data as KeptHistory;
-  return { runs: kept.runs.slice(0, RECENT_RUNS), lastDrift: kept.lastDrift ?? null };
+  return { runs: kept.runs, lastDrift: kept.lastDrift ?? null };
 }
 
 /** The history kept in `stateDir`; a file that is not one is said (`warn`), then replaced. */

@@ -36,6 +36,7 @@ import { type Clock, SYSTEM_CLOCK } from '../util/clock.js';
 import { paceLine } from '../util/pacer.js';
 import type { Redactor } from '../util/redact.js';
 import { Approvals } from './approvals.js';
+import { Freeze } from './freeze.js';
 import type { DaemonConfig } from './config.js';
 import { FolderSource, GitSource, type Source, type SourceSnapshot } from './git-source.js';
 import { electedLeadership, followerOf, readiness, soleLeadership } from './leader.js';
@@ -125,6 +126,10 @@ async function startUnit(
   if (!config.leaderElection) metrics.leader.set(1);
   const pipeline = await unitPipeline(name, config, deps, logger, learn);
   const approvals = new Approvals((result, via) => metrics.approvals.inc({ result, via }));
+  const freeze = await Freeze.open(config.syncWindows, clock, config.stateDir, (err) =>
+    logger.warn({ err }, 'the suspension is not readable: applies are not suspended'),
+  );
+  metrics.frozenProbe = () => freeze.why() !== null;
   // A failed fetch, or a run failing past the client's retries: back off and resume, capped like fetches.
   const retry = new OneShot(clock, () => void loop.request('retry'));
   const retryBase = deps.retryBaseMs ?? 5000;
@@ -151,6 +156,7 @@ async function startUnit(
     history: await keptHistory(config.stateDir, (err) =>
       logger.warn({ err }, 'the run history is not readable: starting a new one'),
     ),
+    freeze,
     clock,
   });
   const loop = new ReconcileLoop(
@@ -169,6 +175,8 @@ async function startUnit(
     metrics,
     leadership,
     approvals,
+    /** `poolsync suspend` / `resume`, and the sync windows. */
+    freeze,
     /** Known once the control plane was opened (at start, or by the first run that reached it). */
     backend: () => known?.backend,
     identity: () => known?.identity,
@@ -176,9 +184,11 @@ async function startUnit(
     readLive: (need?: SettingsNeed): Promise<LiveState> =>
       controlPlane.read((cp) => pipeline.readLiveState(cp, need)),
     ready,
+    /** The objects of the last run that planned (the dashboard's Objects). */
+    objects: () => reconciler.objects(),
     /** The unit's /status section (`ready` included, `leader` when elected). */
     status: (): DaemonStatus => {
-      const st = { ...reconciler.status(), ready: ready() };
+      const st = { ...reconciler.status(), ready: ready(), freeze: freeze.status() };
       const leader = leadership.status();
       return leader ? { ...st, leader } : st;
     },
@@ -453,6 +463,7 @@ const WORST_FIRST: RunResult[] = [
   'failed',
   'invalid',
   'waiting_for_approval',
+  'frozen',
   'planned',
   'applied',
   'in_sync',
@@ -505,6 +516,7 @@ export function environmentsStatus(
   const successes = all.map((s) => s.lastSuccessAt);
   const commits = new Set(all.map((s) => s.commit));
   const failing = all.find((s) => s.git.lastError !== null);
+  const frozen = Object.entries(environments).filter(([, s]) => s.freeze.frozen);
   return {
     ...initialStatus(source, config.policy),
     ready: all.every((s) => s.ready),
@@ -514,6 +526,13 @@ export function environmentsStatus(
     lastSuccessAt: successes.includes(null) ? null : (successes.sort()[0] ?? null),
     git: failing?.git ?? all[0]!.git,
     errors,
+    // Frozen when every environment is; `why` names each one that is.
+    freeze: {
+      frozen: frozen.length === all.length,
+      why: frozen.length === 0 ? null : frozen.map(([n, s]) => `${n}: ${s.freeze.why}`).join('; '),
+      suspended: null,
+      windows: all[0]?.freeze.windows ?? [],
+    },
     environments,
   };
 }

@@ -58,6 +58,16 @@ export function declaredByKind(desired: DesiredState): [ObjectKind, Declared][] 
   });
 }
 
+/** Every declared object by its address. */
+export function declaredObjects(desired: DesiredState): Map<string, { source: SourceLocation }> {
+  const out = new Map<string, { source: SourceLocation }>();
+  for (const kind of OBJECT_KINDS) {
+    const [list, key] = LISTED[kind](desired);
+    for (const o of list ?? []) out.set(address(kind, key(o as never)), o);
+  }
+  return out;
+}
+
 /** Nothing declared: no object of any kind (poolsync.yaml alone declares none). */
 export function declaresNothing(desired: DesiredState): boolean {
   return OBJECT_KINDS.every((kind) => !LISTED[kind](desired)[0]?.length);

@@ -30,13 +30,73 @@ export function managedStatus(o: ManagedObject): string {
   return o.status === null ? 'missing: not on the control plane' : escapeTerminal(o.status);
 }
 
-/** What `daemon --quickstart` says once it listens: where to look, and what to do. */
-export function quickstartBanner(url: string, watching: string): string {
+/**
+ * What `daemon --quickstart` says once it listens: where to look, what to do, and the admin
+ * token it works with (`token.made`: just made, shown this once; else where it is kept).
+ */
+export function quickstartBanner(
+  url: string,
+  watching: string,
+  token: { path: string; made: string | null } | null,
+): string {
+  const admin =
+    token === null
+      ? ''
+      : token.made !== null
+        ? `Admin token, made now and shown only this once (kept in ${token.path}, mode 0600):\n  ${token.made}\n` +
+          `  Paste it into the dashboard's "Daemon admin token" for Sync now and Approve; \`poolsync sync\`,\n` +
+          `  \`approve\` and \`suspend\` run in this folder read it from ${token.path} by themselves.\n`
+        : `Admin token: ${token.path} (paste it into the dashboard for Sync now and Approve; \`poolsync sync\` here reads it).\n`;
   return (
     `poolsync daemon (quickstart) listening on ${url}, watching ${watching}\n` +
     `  dashboard ${url}/\n  status    ${url}/status\n  metrics   ${url}/metrics\n` +
+    admin +
     `Edit a file under the example folder to see the plan applied. Ctrl-C to stop.\n`
   );
+}
+
+/** The quickstart's words on Ctrl-C: once when asked, once when stopped. */
+export const quickstartStop = {
+  stopping: (signal: string) =>
+    `\nStopping (${signal}): no new run starts, a running apply finishes its steps...\n`,
+  stopped: (finished: boolean, state: string) =>
+    finished
+      ? `Stopped. The control plane keeps its state in ${state}; \`npm start\` goes on from there.\n`
+      : `Stopped before every running step finished; the next start picks up from the live state (${state}).\n`,
+};
+
+/**
+ * A quickstart run worth a line (the notifications' events, src/notify: each said once): what
+ * was applied, what was put back, what waits for approval, what failed.
+ */
+export function quickstartRunLine(e: {
+  event: string;
+  run: number;
+  message: string;
+  changed: readonly string[];
+  changed_total: number;
+  errors: readonly string[];
+}): string {
+  // An applied run's message starts `applied: …`, and its plan was printed before it (briefPlan).
+  const said: Record<string, string> = {
+    applied: '',
+    'drift-corrected': ' put back what was changed on the control plane',
+    'held-for-approval': ' waits for approval',
+    failed: ' failed',
+    recovered: ' recovered',
+  };
+  const shown = e.event === 'drift-corrected' ? e.changed.slice(0, 5) : [];
+  const more = e.changed_total - shown.length;
+  const details = [
+    ...shown,
+    ...(shown.length > 0 && more > 0 ? [`… ${more} more`] : []),
+    ...e.errors.slice(0, 3),
+  ];
+  const lines = [
+    `Run #${e.run}${said[e.event] ?? ` ${e.event}`}: ${e.message}`,
+    ...details.map((d) => `  ${d}`),
+  ];
+  return lines.map((l) => `${escapeTerminal(l)}\n`).join('');
 }
 
 /**

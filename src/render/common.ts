@@ -76,13 +76,13 @@ export function countsText(c: PlanCounts): string {
  * poolsync does (countPlan): side effects are said by sideEffectLine. `plan.summary` (the
  * JSON) keeps counting every change by action; `counts` is this count.
  */
-export function closingLine(plan: Plan): string {
-  return `Plan: ${summaryCounts(countPlan(plan))}.`;
+export function closingLine(plan: Plan, counts = countPlan(plan)): string {
+  return `Plan: ${summaryCounts(counts)}.`;
 }
 
 /** The line after the closing line when some changes are side effects; null otherwise. */
-export function sideEffectLine(plan: Plan): string | null {
-  const n = countPlan(plan).side_effects;
+export function sideEffectLine(plan: Plan, counts = countPlan(plan)): string | null {
+  const n = counts.side_effects;
   if (n === 0) return null;
   return `${n === 1 ? '1 more change follows' : `${n} more changes follow`} from these steps (marked #): the control plane makes ${n === 1 ? 'it' : 'them'} itself, nothing is sent.`;
 }
@@ -184,7 +184,7 @@ export function capabilitiesOn(plan: Plan): string | null {
  * they are left alone, the prune scope (docs/plan.md, Prune scope); each only when it has
  * something to say.
  */
-export function footnotes(plan: Plan): string[] {
+export function footnotes(plan: Plan, counts = countPlan(plan)): string[] {
   const unmanaged = plan.summary.unmanaged;
   const scope = plan.prune_scope;
   const why = scope ? 'outside the prune scope, or not poolsync’s to change' : 'prune is off';
@@ -194,7 +194,7 @@ export function footnotes(plan: Plan): string[] {
       ? ' This control plane has no inventory of what poolsync applied yet (a first apply, or adoption): prune falls back to these kinds until an apply records one.'
       : '';
   return [
-    sideEffectLine(plan),
+    sideEffectLine(plan, counts),
     unmanaged > 0 ? `${plural(unmanaged, 'object')} unmanaged (${why}).` : null,
     scope ? `Prune scope: ${describeScope(scope)}; ${others} are never deleted.${fallback}` : null,
   ].filter((l): l is string => l !== null);

@@ -47,6 +47,18 @@ export const runWords = {
     `poolsync: render ${paths.join(', ')}${commit ? ` from ${short(commit)}` : ''}`,
 };
 
+/** Why a unit's applies wait (src/daemon/freeze.ts), and the run that planned only because of it. */
+export const freezeWords = {
+  suspended: (s: { since: string; by: string; reason: string | null }) =>
+    `suspended by ${s.by} since ${s.since}${s.reason ? ` (${s.reason})` : ''}: \`poolsync resume\` lifts it`,
+  denyWindow: (window: string) => `inside the sync window "${window}"`,
+  outsideAllowWindows: (windows: string[]) =>
+    `outside every allow window (${windows.map((w) => `"${w}"`).join(', ')})`,
+  /** A run that found changes while frozen: what waits, and why. */
+  frozen: (why: string, counts: string) =>
+    `applies frozen, ${why}; planned only: ${counts}; \`poolsync sync --override-freeze\` applies it now`,
+};
+
 /** Why an apply stopped before its last step. */
 export const stopWords = {
   shutdown: 'shutdown',

@@ -1,5 +1,6 @@
 /** Terraform-style text rendering of a plan; ANSI colour only when asked. */
 import { visibleChanges, type Change, type Plan } from '../model/plan.js';
+import { countPlan, type PlanCounts } from '../plan/counts.js';
 import {
   SYMBOL,
   capabilitiesOn,
@@ -50,7 +51,7 @@ const HEADLINE: Partial<Record<Change['action'], string>> = {
 };
 
 /** The whole text at once; `renderTextParts` for output that may run to tens of megabytes. */
-export function renderText(plan: Plan, opts: { color: boolean }): string {
+export function renderText(plan: Plan, opts: TextOptions): string {
   return [...renderTextParts(plan, opts)].join('');
 }
 
@@ -62,10 +63,17 @@ const PART_LINES = 2048;
  * `renderText`. A writer hands each on as it comes, so the text of a large plan is never built
  * whole (at 100,000 creates it is ~32 MB, and its lines several times that while joined).
  */
-export function* renderTextParts(plan: Plan, opts: { color: boolean }): Generator<string> {
-  const paint: Paint = opts.color
-    ? (style, text) => `${ANSI[style]}${text}${ANSI.reset}`
-    : (_s, text) => text;
+export interface TextOptions {
+  color: boolean;
+  /**
+   * The whole plan's count, for a plan cut short (the daemon's kept digest of a run): the
+   * closing line says what the run planned, not what was kept. Default: counted from `plan`.
+   */
+  counts?: PlanCounts;
+}
+
+export function* renderTextParts(plan: Plan, opts: TextOptions): Generator<string> {
+  const paint = painter(opts.color);
   const out: string[] = [];
   const changes = visibleChanges(plan);
   const actionable = changes.filter((c) => c.action !== 'unmanaged');
@@ -91,7 +99,7 @@ export function* renderTextParts(plan: Plan, opts: { color: boolean }): Generato
     yield* changeParts(out, unmanaged, paint);
   }
   pushProblems(out, plan, changes, paint);
-  pushClosing(out, plan, paint);
+  pushClosing(out, plan, paint, opts.counts ?? countPlan(plan));
   if (out.length > 0) yield flush(out);
 }
 
@@ -175,9 +183,9 @@ function pushProblems(out: string[], plan: Plan, changes: readonly Change[], pai
 }
 
 /** The closing line, side effects, unmanaged count, prune scope and the failure line. */
-function pushClosing(out: string[], plan: Plan, paint: Paint): void {
-  if (!hasNoChanges(plan)) out.push(paint('bold', closingLine(plan)));
-  out.push(...footnotes(plan));
+function pushClosing(out: string[], plan: Plan, paint: Paint, counts: PlanCounts): void {
+  if (!hasNoChanges(plan)) out.push(paint('bold', closingLine(plan, counts)));
+  out.push(...footnotes(plan, counts));
   if (plan.errors.length > 0) out.push(paint('red', failedLine(plan)));
 }
 
@@ -185,6 +193,14 @@ function pushClosing(out: string[], plan: Plan, paint: Paint): void {
 function flush(out: string[]): string {
   return out.splice(0).join('\n') + '\n';
 }
+
+/** One change as the plan text shows it (the dashboard's diff of an object). */
+export function renderChangeText(change: Change, opts: { color: boolean }): string {
+  return renderChange(change, painter(opts.color), false).join('\n');
+}
+
+const painter = (color: boolean): Paint =>
+  color ? (style, text) => `${ANSI[style]}${text}${ANSI.reset}` : (_s, text) => text;
 
 function renderChange(change: Change, paint: Paint, manual: boolean): string[] {
   const style = ACTION_STYLE[change.action];

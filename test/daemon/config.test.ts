@@ -114,6 +114,29 @@ describe('resolveDaemonConfig', () => {
     );
   });
 
+  it('sync windows: a string of windows, or a list in the config file; a bad one names where it came from', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'c.yaml');
+    writeFileSync(
+      file,
+      'repo: r\nsync-windows:\n  - deny Sat,Sun 00:00-24:00\n  - allow * 09:00-17:00 Europe/Berlin\n',
+    );
+    const c = await resolveDaemonConfig({ ...base, configFile: file, flags: {} });
+    expect(c.syncWindows.map((w) => w.text)).toEqual([
+      'deny Sat,Sun 00:00-24:00 UTC',
+      'allow * 09:00-17:00 Europe/Berlin',
+    ]);
+    await expect(
+      resolveDaemonConfig({
+        ...base,
+        env: { POOLSYNC_SYNC_WINDOWS: 'deny * 22:00-06:00; allow Mon-Fry 09:00-17:00' },
+        flags: { repo: 'r' },
+      }),
+    ).rejects.toThrow(
+      /^environment variable POOLSYNC_SYNC_WINDOWS: sync window "allow Mon-Fry 09:00-17:00": "Mon-Fry" is not a day/,
+    );
+  });
+
   it('bad values say where they came from and what to write', async () => {
     await expect(
       resolveDaemonConfig({

@@ -126,7 +126,7 @@ describe('the dashboard over HTTP', () => {
     expect((await h.status()).approval!.granted.map((g) => g.fingerprint)).toEqual([fingerprint]);
   });
 
-  it('without an admin token the page offers no approval and says why', async () => {
+  it('without an admin token the page offers no approval nor Sync now, and says why', async () => {
     const repo = new TestRepo();
     repo.commit(manifests({ clusters: ['prod-1', 'prod-2'] }), 'two clusters');
     const h = await startDashboardDaemon({ repo, noAdminToken: true });
@@ -137,5 +137,8 @@ describe('the dashboard over HTTP', () => {
     expect(page).not.toContain('class="approve"');
     expect(page).not.toContain('id="admin-token"');
     expect(page).toContain('Approving needs the daemon admin token');
+    expect(page).toContain(
+      '<p class="muted" id="no-actions">No Sync now or Approve here: they need the daemon admin token',
+    );
   });
 });

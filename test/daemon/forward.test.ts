@@ -17,6 +17,7 @@ import {
   verifyForward,
   startStatusServer,
   type Follower,
+  type FreezeRequest,
   type HttpHandlers,
   type StatusServer,
 } from '../../src/daemon/http.js';
@@ -34,13 +35,20 @@ interface Seen {
   approvals: { fingerprint: string; approver: string }[];
   comments: number[];
   pullRequests: number[];
+  freezes: FreezeRequest[];
 }
 
 async function replica(
   identity: string,
   follower: () => Follower | null,
 ): Promise<{ server: StatusServer; seen: Seen }> {
-  const seen: Seen = { reconciles: [], approvals: [], comments: [], pullRequests: [] };
+  const seen: Seen = {
+    reconciles: [],
+    approvals: [],
+    comments: [],
+    pullRequests: [],
+    freezes: [],
+  };
   const h: HttpHandlers = {
     status: () => ({ ...initialStatus({ kind: 'watch' }, 'safe'), ready: true, commit: identity }),
     ready: () => true,
@@ -65,6 +73,10 @@ async function replica(
         ok: true,
         record: { ...r, via: 'api', source: null, at: 'now' },
       };
+    },
+    freeze: async (r) => {
+      seen.freezes.push(r);
+      return { ok: true, freeze: initialStatus({ kind: 'watch' }, 'safe').freeze };
     },
     follower,
     replica: identity,
@@ -151,6 +163,12 @@ describe('a follower hands requests to the leader', () => {
     });
     expect(approve.status).toBe(200);
     expect(((await approve.json()) as { approved: boolean }).approved).toBe(true);
+    const suspend = await fetch(`${f}/suspend`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ by: 'alice', reason: 'incident 42' }),
+    });
+    expect(suspend.status).toBe(200);
 
     // /status is the leader's; ?local=1 the follower's own.
     const status = (await (await fetch(`${f}/status`)).json()) as { commit: string };
@@ -167,11 +185,13 @@ describe('a follower hands requests to the leader', () => {
     expect(leader.seen.comments).toEqual([7]);
     expect(leader.seen.pullRequests).toEqual([8]);
     expect(leader.seen.approvals).toEqual([{ fingerprint: 'sha256:abc', approver: 'alice' }]);
+    expect(leader.seen.freezes).toEqual([{ suspend: true, by: 'alice', reason: 'incident 42' }]);
     expect(follower.seen).toEqual({
       reconciles: [],
       approvals: [],
       comments: [],
       pullRequests: [],
+      freezes: [],
     });
   });
 

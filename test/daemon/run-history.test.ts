@@ -5,13 +5,18 @@ import { join } from 'node:path';
 import { tempFolder } from '../support/temp-folder.js';
 import {
   driftRecord,
+  findKeptRun,
+  planDigest,
   readHistory,
+  RECENT_PLAN_CHANGES,
   RECENT_RUNS,
   withRecentRun,
   writeHistory,
   type RecentRun,
 } from '../../src/daemon/status.js';
-import type { Change } from '../../src/model/plan.js';
+import type { Change, Plan } from '../../src/model/plan.js';
+import { countPlan } from '../../src/plan/counts.js';
+import { renderText } from '../../src/render/text.js';
 
 const change = (address: string, action: Change['action'], caused_by?: string): Change => ({
   address,
@@ -60,18 +65,110 @@ describe('driftRecord', () => {
   });
 });
 
+/** A kept run: `applied` ones changed an object, the others nothing. */
+const kept = (id: number, result: RecentRun['result'], message = result as string) =>
+  ({
+    id,
+    trigger: ['drift'],
+    finishedAt: `2026-11-22T12:00:${String(id).padStart(2, '0')}.000Z`,
+    result,
+    commit: null,
+    message,
+    changedTotal: result === 'applied' ? 1 : 0,
+    drift: null,
+  }) as unknown as RecentRun;
+
 describe('withRecentRun', () => {
-  it(`keeps the newest ${RECENT_RUNS} runs, newest first`, () => {
+  it(`keeps the newest ${RECENT_RUNS} runs by default, newest first`, () => {
     let runs: RecentRun[] = [];
-    for (let id = 1; id <= RECENT_RUNS + 3; id++) runs = withRecentRun(runs, { id } as RecentRun);
+    for (let id = 1; id <= RECENT_RUNS + 3; id++) runs = withRecentRun(runs, kept(id, 'applied'));
     expect(runs.map((r) => r.id)).toEqual(
       Array.from({ length: RECENT_RUNS }, (_, i) => RECENT_RUNS + 3 - i),
     );
   });
+
+  it('folds the runs that say nothing new into the one before them; findKeptRun finds each', () => {
+    let runs: RecentRun[] = [kept(1, 'applied')];
+    const failure = (n: number) =>
+      `cannot read live state: ECONNREFUSED; retrying in ${5 * n}s (transient failure ${n} in a row)`;
+    const steps: [RecentRun['result'], string?][] = [
+      ['in_sync'],
+      ['in_sync'],
+      ['in_sync'],
+      ['failed', failure(1)],
+      ['failed', failure(2)],
+      ['in_sync'],
+    ];
+    steps.forEach(
+      ([result, message], i) => (runs = withRecentRun(runs, kept(i + 2, result, message))),
+    );
+    expect(runs.map((r) => [r.id, r.result, r.repeats?.lastId ?? null])).toEqual([
+      [7, 'in_sync', null],
+      [5, 'failed', 6],
+      [2, 'in_sync', 4],
+      [1, 'applied', null],
+    ]);
+    expect(findKeptRun(runs, 3)?.id).toBe(2);
+    expect(findKeptRun(runs, 6)?.id).toBe(5);
+    expect(findKeptRun(runs, 8)).toBeUndefined();
+    // An applied run is never folded, nor is a run that folds into one.
+    expect(withRecentRun(runs, kept(8, 'applied'))).toHaveLength(5);
+  });
+
+  it('past the limit, drops the oldest in-sync line before anything applied, held or failed', () => {
+    let runs: RecentRun[] = [];
+    for (const [id, result] of [
+      [1, 'applied'],
+      [2, 'in_sync'],
+      [3, 'waiting_for_approval'],
+      [4, 'in_sync'],
+      [5, 'failed'],
+    ] as const)
+      runs = withRecentRun(runs, kept(id, result), 3);
+    expect(runs.map((r) => r.id)).toEqual([5, 3, 1]);
+  });
+});
+
+describe('a kept plan cut to RECENT_PLAN_CHANGES counts the whole plan', () => {
+  it('a run of 6,950 updates says 6950 to update, not 200', () => {
+    const changes = Array.from({ length: 6950 }, (_, i) =>
+      change(`Queue/q${String(i).padStart(4, '0')}`, 'update'),
+    );
+    const plan = {
+      format_version: '1',
+      desired_fingerprint: 'd',
+      live_fingerprint: 'l',
+      commit: null,
+      summary: {
+        create: 0,
+        update: 6950,
+        replace: 0,
+        delete: 0,
+        blocked: 0,
+        unmanaged: 0,
+        noop: 0,
+      },
+      changes,
+      steps: changes.map((c, i) => ({
+        id: `s${i}`,
+        op: 'update_queue',
+        target: c.address,
+        depends_on: [],
+        params: {},
+      })),
+      warnings: [],
+      errors: [],
+    } as unknown as Plan;
+    const digest = planDigest(plan);
+    expect(digest.plan.changes).toHaveLength(RECENT_PLAN_CHANGES);
+    const text = renderText(digest.plan, { color: false, counts: countPlan(plan) });
+    expect(text).toContain('Plan: 0 to create, 6950 to update, 0 to replace, 0 to delete');
+    expect(renderText(digest.plan, { color: false })).toContain('200 to update');
+  });
 });
 
 describe('the history kept across restarts', () => {
-  it('reads back what it wrote, bounded; a file that is not a history is said, never half read', async () => {
+  it('reads back what it wrote; a file that is not a history is said, never half read', async () => {
     const dir = tempFolder('poolsync-history-');
     expect(await readHistory(dir)).toBeNull();
     const recent = (id: number) =>
@@ -95,7 +192,7 @@ describe('the history kept across restarts', () => {
     const runs = Array.from({ length: RECENT_RUNS + 3 }, (_, i) => recent(20 - i));
     await writeHistory(dir, { runs, lastDrift: null });
     const back = await readHistory(dir);
-    expect(back!.runs.map((r) => r.id)).toEqual(runs.slice(0, RECENT_RUNS).map((r) => r.id));
+    expect(back!.runs.map((r) => r.id)).toEqual(runs.map((r) => r.id));
     writeFileSync(join(dir, 'history.json'), '{"format": 1, "runs": [{"id": "x"}]}');
     await expect(readHistory(dir)).rejects.toThrow(
       /is not a poolsync run history \(history\.runs\[0\]\.id is not a number\)/,

@@ -3,7 +3,7 @@
  * on disk, the embedded control plane persisted in a temp dir, the status server on 127.0.0.1.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cleanup } from '../support/cleanup.js';
@@ -13,6 +13,7 @@ import { manifests } from './fixtures.js';
 import { tempDir } from './helpers.js';
 import { until } from '../support/until.js';
 import { cliFromSource } from '../support/cli-from-source.js';
+import { runInProcess } from '../support/memory-io.js';
 
 function run(args: string[], cwd: string, env: Record<string, string> = {}) {
   const child = spawn(process.execPath, cliFromSource(...args), {
@@ -176,7 +177,7 @@ describe('policy safe on an embedded control plane', () => {
 });
 
 describe('--quickstart', () => {
-  it('applies the bundled example to the embedded default control plane, printing the plan; listens where POOLSYNC_LISTEN says (the Docker image sets 0.0.0.0:8080)', async () => {
+  it("applies the bundled example to the embedded default control plane, printing the plan; makes and prints an admin token that `poolsync sync` and the dashboard's Sync now work with; says what each run did and something on Ctrl-C; listens where POOLSYNC_LISTEN says (the Docker image sets 0.0.0.0:8080)", async () => {
     const work = tempDir();
     // Watches the repository's examples/config-repo (read only); the state goes under `work`.
     const d = run(['daemon', '--quickstart', '--log-format', 'json'], work, {
@@ -191,14 +192,53 @@ describe('--quickstart', () => {
     expect(st.policy).toBe('all');
     expect(d.out()).toMatch(/Plan: \d+ to create/);
     // In brief, a line per kind and action: the whole plan (494 lines) scrolled the addresses away.
-    await until('the first run said', () => d.out().includes('First run applied'));
+    await until('the first run said', () =>
+      d.out().includes('First run applied. What poolsync manages now'),
+    );
     expect(d.out()).toMatch(/^ {2}\+ ClusterPool \(3\): dev, prod, research$/m);
-    expect(d.out().split('\n').length).toBeLessThan(20);
+    expect(d.out()).toMatch(/^Run #1: applied: \d+ to create/m);
+    expect(d.out().split('\n').length).toBeLessThan(32);
+
+    // The admin token: made on the first start, mode 0600, printed this once.
+    const token =
+      /made now and shown only this once \(kept in \.poolsync\/admin-token, mode 0600\):\n {2}(\S+)\n/.exec(
+        d.out(),
+      )?.[1];
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const file = join(work, '.poolsync/admin-token');
+    expect(readFileSync(file, 'utf8').trim()).toBe(token);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    // `poolsync sync` in the quickstart's folder finds it by itself.
+    const synced = await runInProcess(['sync', '--daemon', url], { PATH: process.env.PATH }, work);
+    expect(synced.stderr).toBe('');
+    expect(synced.stdout).toMatch(/^#\d+ in sync .*\(manual, /);
+    // The dashboard offers Sync now, and POST /reconcile takes the printed token from its page.
+    const page = await (await fetch(`${url}/`)).text();
+    expect(page).toContain('<button type="button" id="sync" class="sync">Sync now</button>');
+    const sync = await fetch(`${url}/reconcile`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'sec-fetch-site': 'same-origin' },
+    });
+    expect(sync.status).toBe(202);
+
     d.child.kill('SIGINT');
     expect(await d.exit).toBe(0);
+    expect(d.out()).toMatch(/Stopping \(SIGINT\): no new run starts/);
+    expect(d.out()).toMatch(
+      /Stopped\. The control plane keeps its state in \S+control-plane\.json/,
+    );
     // The default control plane: file:.poolsync/control-plane.json under the working folder.
     expect(readFileSync(join(work, '.poolsync/control-plane.json'), 'utf8').length).toBeGreaterThan(
       0,
     );
+    // A second start reads the token it made, and does not print it again.
+    const again = run(['daemon', '--quickstart', '--log-format', 'json'], work, {
+      POOLSYNC_LISTEN: '127.0.0.1:0',
+    });
+    await until('listening again', () => urlFrom(again.out()));
+    expect(again.out()).toContain('Admin token: .poolsync/admin-token (paste it');
+    expect(again.out()).not.toContain(token);
+    again.child.kill('SIGINT');
+    expect(await again.exit).toBe(0);
   });
 });

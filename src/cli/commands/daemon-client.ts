@@ -8,10 +8,18 @@
  * FINGERPRINT what a daemon holds under policy `safe` and the command to approve it; with it,
  * exactly that is approved (POST /approve); a stale fingerprint is refused with the reason.
  */
+import { existsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
+import { LOCAL_ADMIN_TOKEN_FILE } from '../../daemon/config-options.js';
+import type { FreezeStatus } from '../../daemon/freeze.js';
 import { renderText } from '../../render/text.js';
 import { countsText } from '../../render/common.js';
-import type { DaemonStatus, RecentRun, RunRecord } from '../../daemon/status.js';
+import {
+  findKeptRun,
+  type DaemonStatus,
+  type RecentRun,
+  type RunRecord,
+} from '../../daemon/status.js';
 import { readUserFile, SECRET_FILE_BYTES } from '../../util/safe-file.js';
 import { rememberSecret } from '../../util/redact.js';
 import { UserError } from '../../util/user-error.js';
@@ -46,7 +54,7 @@ export async function approve(args: DaemonClientArgs, io: Io): Promise<number> {
       );
     return 0;
   }
-  const token = await adminToken(args['admin-token-file'], 'approving', io.env);
+  const token = await adminToken(args['admin-token-file'], 'approving', io.env, base);
   const approver = args.as?.trim() || defaultApprover();
   const res = await daemonRequest(`${base}/approve`, {
     method: 'POST',
@@ -93,10 +101,13 @@ export async function status(args: DaemonClientArgs, io: Io): Promise<number> {
 
 export async function sync(args: DaemonClientArgs, io: Io): Promise<number> {
   const base = daemonUrl(args, io.env);
-  const token = await adminToken(args['admin-token-file'], 'syncing', io.env);
+  const token = await adminToken(args['admin-token-file'], 'syncing', io.env, base);
   const before = Date.now();
+  const query = [args.wait && 'wait=1', args['override-freeze'] && 'override=freeze'].filter(
+    Boolean,
+  );
   const res = await daemonRequest(
-    `${base}/reconcile${args.wait ? '?wait=1' : ''}`,
+    `${base}/reconcile${query.length > 0 ? `?${query.join('&')}` : ''}`,
     { method: 'POST', headers: { authorization: `Bearer ${token}` } },
     // A run takes as long as its apply: waited for as `POST /reconcile?wait=1` does.
     args.wait ? 3_600_000 : 15_000,
@@ -127,12 +138,14 @@ export async function history(args: DaemonClientArgs, io: Io): Promise<number> {
   const s = await readStatus(daemonUrl(args, io.env));
   const envs = sections(s, args.env);
   if (args.run !== undefined) {
-    const found = envs.flatMap(([name, e]) =>
-      e.runs.filter((r) => r.id === args.run).map((r) => [name, r] as const),
-    );
+    const id = args.run;
+    const found = envs.flatMap(([name, e]) => {
+      const run = findKeptRun(e.runs, id);
+      return run ? [[name, run] as const] : [];
+    });
     if (found.length === 0)
       throw new UserError(
-        `the daemon keeps no run #${args.run} (it keeps the last ${envs[0]?.[1].runs.length ?? 0}: \`poolsync history\` lists them)`,
+        `the daemon keeps no run #${id} (it keeps ${envs[0]?.[1].runs.length ?? 0}: \`poolsync history\` lists them)`,
       );
     if (found.length > 1)
       throw new UserError(`run #${args.run} exists in several environments: name one with --env`);
@@ -186,12 +199,20 @@ function sourceText(s: DaemonStatus): string {
 
 const short = (commit: string | null | undefined): string => (commit ? commit.slice(0, 12) : '—');
 
-/** `#12 applied 2026-11-22 12:00:01 (manual, 340 ms) commit 3f2a…: Applied 2 changes.` */
-function runLine(run: RunRecord): string {
-  const at = run.finishedAt.slice(0, 19).replace('T', ' ');
-  return escapeTerminal(
-    `#${run.id} ${run.result.replace(/_/g, ' ')} ${at} (${run.trigger.join(', ')}, ${run.durationMs} ms) commit ${short(run.commit)}: ${run.message}`,
-  );
+const at = (iso: string) => iso.slice(0, 19).replace('T', ' ');
+
+/**
+ * `#12 applied 2026-11-22 12:00:01 (manual, 340 ms) commit 3f2a…: applied: …`; a kept run with
+ * the runs folded into it: `#3–#28 in sync since 2026-11-22 12:00:01, last 12:25:01 (26 runs:
+ * drift, manual, startup) commit —: in sync`.
+ */
+function runLine(run: RunRecord & Pick<RecentRun, 'repeats'>): string {
+  const result = run.result.replace(/_/g, ' ');
+  const r = run.repeats;
+  const head = r
+    ? `#${run.id}–#${r.lastId} ${result} since ${at(run.finishedAt)}, last ${at(r.lastFinishedAt)} (${r.runs + 1} runs: ${r.trigger.join(', ')})`
+    : `#${run.id} ${result} ${at(run.finishedAt)} (${run.trigger.join(', ')}, ${run.durationMs} ms)`;
+  return escapeTerminal(`${head} commit ${short(run.commit)}: ${run.message}`);
 }
 
 function statusText(s: DaemonStatus, name: string | null, base: string): string {
@@ -203,6 +224,7 @@ function statusText(s: DaemonStatus, name: string | null, base: string): string 
     `Control plane: ${cp.backend ?? '?'} ${cp.url ?? ''}${cp.reachable === null ? '' : cp.reachable ? ', reachable' : `, not reachable: ${cp.lastError ?? ''}`}`,
   );
   if (s.counts) out.push(`Last plan: ${countsText(s.counts)}`);
+  if (s.freeze?.why) out.push(`Applies frozen: ${s.freeze.why}`);
   if (s.lastRun) out.push(`Last run: ${runLine(s.lastRun)}`);
   const pending = s.approval?.pending;
   if (pending)
@@ -218,8 +240,9 @@ function statusText(s: DaemonStatus, name: string | null, base: string): string 
 
 /** One kept run: its line and the plan it made. */
 function runText(run: RecentRun): string {
+  const counts = run.counts ?? undefined;
   const plan = run.plan
-    ? `\n${renderText(run.plan, { color: false })}${run.planChangesOmitted > 0 ? `(${run.planChangesOmitted} more changes were not kept)\n` : ''}`
+    ? `\n${renderText(run.plan, { color: false, counts })}${run.planChangesOmitted > 0 ? `(${run.planChangesOmitted} more changes were not kept: \`poolsync plan\` shows them all)\n` : ''}`
     : 'No plan: the run ended before planning.\n';
   return `${runLine(run)}\n${plan}`;
 }
@@ -248,13 +271,23 @@ async function daemonRequest(
   }
 }
 
-/** The daemon admin token: --admin-token-file, else POOLSYNC_ADMIN_TOKEN_FILE, else POOLSYNC_ADMIN_TOKEN. */
+/**
+ * The daemon admin token: --admin-token-file, else POOLSYNC_ADMIN_TOKEN_FILE, else
+ * POOLSYNC_ADMIN_TOKEN, else for a daemon on this machine (a loopback address) the one the
+ * quickstart made in this folder (LOCAL_ADMIN_TOKEN_FILE); never sent elsewhere.
+ */
 async function adminToken(
   file: string | undefined,
   what: string,
   env: NodeJS.ProcessEnv,
+  base: string,
 ): Promise<string> {
-  const path = file ?? env.POOLSYNC_ADMIN_TOKEN_FILE;
+  const onThisMachine = URL.canParse(base) && LOOPBACK.test(new URL(base).hostname);
+  const quickstart =
+    !env.POOLSYNC_ADMIN_TOKEN && onThisMachine && existsSync(LOCAL_ADMIN_TOKEN_FILE)
+      ? LOCAL_ADMIN_TOKEN_FILE
+      : undefined;
+  const path = file ?? env.POOLSYNC_ADMIN_TOKEN_FILE ?? quickstart;
   if (path) {
     const text = (
       await readUserFile(path, { maxBytes: SECRET_FILE_BYTES, what: 'the admin token file' })
@@ -266,6 +299,48 @@ async function adminToken(
   const token = env.POOLSYNC_ADMIN_TOKEN?.trim();
   if (token) return token;
   throw new UserError(
-    `${what} needs the daemon admin token: set POOLSYNC_ADMIN_TOKEN or pass --admin-token-file FILE`,
+    `${what} needs the daemon admin token: set POOLSYNC_ADMIN_TOKEN or pass --admin-token-file FILE (\`poolsync daemon --quickstart\` makes ${LOCAL_ADMIN_TOKEN_FILE}, read here when the daemon is on this machine)`,
   );
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
+
+/**
+ * `poolsync suspend` / `resume`: POST /suspend or /resume with the admin token, for one
+ * environment or all; says what waits now and what lifts it.
+ */
+export async function freeze(args: DaemonClientArgs, io: Io, suspend: boolean): Promise<number> {
+  const base = daemonUrl(args, io.env);
+  const token = await adminToken(
+    args['admin-token-file'],
+    suspend ? 'suspending' : 'resuming',
+    io.env,
+    base,
+  );
+  const res = await daemonRequest(`${base}/${suspend ? 'suspend' : 'resume'}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      environment: args.env,
+      by: args.as?.trim() || defaultApprover(),
+      reason: args.reason,
+    }),
+  });
+  const body = res.json as { error?: string; freeze?: FreezeStatus };
+  if (res.status !== 200 || !body.freeze)
+    throw new UserError(
+      `${base}/${suspend ? 'suspend' : 'resume'} answered HTTP ${res.status}: ${body.error ?? ''}`,
+    );
+  const where = args.env ? ` in environment ${args.env}` : '';
+  io.stdout.write(
+    `${escapeTerminal(
+      suspend
+        ? `Applies suspended${where}: the daemon still plans and detects drift, and applies nothing until \`poolsync resume\`.`
+        : `Applies resumed${where}: the daemon runs now and applies what waited.`,
+    )}\n`,
+  );
+  // A sync window may still hold them (or, with environments, another environment's suspension).
+  if (!suspend && body.freeze.why)
+    io.stdout.write(`${escapeTerminal(`Still frozen: ${body.freeze.why}`)}\n`);
+  return 0;
 }

@@ -7,10 +7,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OPTIONS } from '../../daemon/config-options.js';
-import { resolveDaemonConfig } from '../../daemon/config.js';
+import { localAdminToken, resolveDaemonConfig } from '../../daemon/config.js';
 import { startDaemon } from '../../daemon/daemon.js';
 import { createLogger } from '../../daemon/logger.js';
-import { briefPlan, quickstartBanner } from '../../render/cli-output.js';
+import {
+  briefPlan,
+  quickstartBanner,
+  quickstartRunLine,
+  quickstartStop,
+} from '../../render/cli-output.js';
+import { LOCAL_ADMIN_TOKEN_FILE } from '../../daemon/config-options.js';
+import type { NotifyEvent } from '../../notify/config.js';
 import type { Plan } from '../../model/plan.js';
 import { UserError } from '../../util/user-error.js';
 import { resolveNotifyConfig } from '../../notify/config.js';
@@ -69,6 +76,11 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
     configFile: args.config ?? null,
     overrides,
   });
+  // The quickstart does all the README shows: syncs and approvals need an admin token, so it
+  // makes one on its first start (unless one is given) and says where it is.
+  const token =
+    quickstart && config.adminToken === null ? await localAdminToken(process.cwd()) : null;
+  if (token) config.adminToken = token.token;
   const logger = await createLogger({
     level: config.logLevel,
     format: config.logFormat,
@@ -91,9 +103,17 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
           rateLimit: { max: notify.maxPerMinute, windowMs: 60_000 },
           logger,
         });
+  // The quickstart says in the terminal what each run applied, put back, holds or failed: the
+  // notifications' events (each said once), beside any configured destination.
+  const said = quickstart
+    ? { notify: (e: NotifyEvent) => void io.stdout.write(quickstartRunLine(e)) }
+    : null;
   const daemon = await startDaemon(config, {
     logger,
-    notifier: notifier ?? undefined,
+    notifier:
+      said && notifier
+        ? { notify: (e: NotifyEvent) => (said.notify(e), notifier.notify(e)) }
+        : (said ?? notifier ?? undefined),
     onApplyPlan: quickstart ? (plan: Plan) => io.stdout.write(briefPlan(plan)) : undefined,
   }).catch((err: unknown) => {
     throw err instanceof UserError
@@ -105,13 +125,16 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
     io.stderr.write(`poolsync daemon listening on ${daemon.url}\n`);
   if (quickstart) {
     const watched = config.source.kind === 'watch' ? config.source.dir : '';
-    io.stdout.write(quickstartBanner(daemon.url, watched));
+    const path = relative(process.cwd(), resolve(LOCAL_ADMIN_TOKEN_FILE));
+    io.stdout.write(quickstartBanner(daemon.url, watched, token && { path, made: token.made }));
     void daemon.firstRun.then(() => {
       const run = daemon.status().lastRun;
-      if (run)
-        io.stdout.write(
-          `First run ${run.result.replace(/_/g, ' ')}: ${run.message}. What poolsync manages now: \`poolsync state list ${relative(process.cwd(), config.source.kind === 'watch' ? config.source.dir : '.') || '.'}\`.\n`,
-        );
+      if (!run) return;
+      // What it applied, holds or failed at is said already (quickstartRunLine).
+      const why = ['planned', 'frozen'].includes(run.result) ? `: ${run.message}` : '';
+      io.stdout.write(
+        `First run ${run.result.replace(/_/g, ' ')}${why}. What poolsync manages now: \`poolsync state list ${relative(process.cwd(), watched) || '.'}\`.\n`,
+      );
     });
   }
 
@@ -120,8 +143,13 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
   if (once === null) {
     const signal = await nextSignal(io);
     logger.info({ signal }, `received ${signal}: stopping triggers, letting running steps finish`);
+    if (quickstart) io.stdout.write(quickstartStop.stopping(signal));
   }
   const finished = await daemon.stop();
+  if (quickstart && once === null)
+    io.stdout.write(
+      quickstartStop.stopped(finished, config.controlPlane.url.replace(/^file:/, '')),
+    );
   // Messages still being sent get a few seconds, not the whole retry budget.
   const ac = new AbortController();
   if (notifier)

@@ -43,6 +43,17 @@ th { font-size: .75rem; text-transform: uppercase; letter-spacing: .05em; color:
 .badge { display: inline-block; padding: 0 .5rem; border-radius: 999px; font-size: .8rem; font-weight: 600; white-space: nowrap; }
 .badge.ok { background: #dafbe1; color: #116329; } .badge.warn { background: #fff8c5; color: #7d4e00; }
 .badge.bad { background: #ffebe9; color: #a40e26; } .badge.info { background: #ddf4ff; color: #0a3069; }
+.badge.none { background: #eaeef2; color: #57606a; font-weight: 500; }
+form.filter { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; margin: .5rem 0; }
+form.filter input, form.filter select, form.filter button { font: inherit; padding: .25rem .4rem; border: 1px solid var(--line); border-radius: 4px; }
+form.filter input { min-width: 18rem; }
+a.count { text-decoration: none; }
+ul.objects, ul.objects ul { list-style: none; margin: 0; padding-left: 1.2rem; border-left: 1px solid var(--line); }
+ul.objects { padding-left: 0; border-left: 0; }
+ul.objects li { margin: .15rem 0; }
+details.object > summary { cursor: pointer; }
+details.object code.address { font-weight: 600; }
+code.source { color: var(--muted); }
 details.run { border-top: 1px solid var(--line); padding: .4rem 0; }
 details.run > summary { cursor: pointer; display: flex; flex-wrap: wrap; gap: .6rem; align-items: baseline; }
 .run-id { font-weight: 700; } .trigger { font-family: ui-monospace, monospace; }
@@ -83,10 +94,13 @@ export const SCRIPT = `
     result.textContent = text;
     result.className = ok ? 'ok' : 'bad';
   }
+  // The live part as the page's address asks for it (the Objects filter and page kept).
+  var query = new URLSearchParams(location.search);
+  query.set('part', 'live');
   function refresh() {
     if (busy) return Promise.resolve();
     busy = true;
-    return fetch('?part=live', { headers: { 'if-none-match': etag }, cache: 'no-store', credentials: 'omit' })
+    return fetch('?' + query.toString(), { headers: { 'if-none-match': etag }, cache: 'no-store', credentials: 'omit' })
       .then(function (res) {
         if (res.status === 304) return null;
         if (!res.ok) throw new Error('HTTP ' + res.status);

@@ -78,10 +78,22 @@ export function withIdPrefix(html: SafeHtml, prefix: string): SafeHtml {
   return new SafeHtml(
     html.text.replace(
       / (id|aria-labelledby|href)="(#?)/g,
-      (_m, attr: string, hash: string) => ` ${attr}="${hash}${prefix}-`,
+      // A link to another address of the page (`?status=…`) names no id.
+      (m, attr: string, hash: string) =>
+        attr === 'href' && hash === '' ? m : ` ${attr}="${hash}${prefix}-`,
     ),
   );
 }
+
+/** A commit as 12 hex digits, the full one on hover; `—` when there is none. */
+export function commitRef(commit: string | null | undefined): SafeHtml {
+  if (!commit) return markup`<span class="muted">—</span>`;
+  return markup`<code title="${commit}">${commit.slice(0, 12)}</code>`;
+}
+
+/** A coloured label: `ok` green, `warn` yellow, `bad` red, `info` blue, `none` grey. */
+export const badge = (tone: string, text: HtmlValue) =>
+  markup`<span class="badge ${tone}">${text}</span>`;
 
 /** SGR 31 to 36, in order. */
 const COLOURS = ['red', 'green', 'yellow', 'blue', 'magenta', 'cyan'];

@@ -14,10 +14,21 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApprovalStatus, ChangeBrief } from '../approvals.js';
 import type { DaemonStatus, RecentRun } from '../status.js';
 import { SCRIPT, STYLE } from './assets.js';
-import { ansiToHtml, type HtmlValue, inlineAsset, markup, SafeHtml, withIdPrefix } from './html.js';
+import {
+  ansiToHtml,
+  badge,
+  commitRef,
+  type HtmlValue,
+  inlineAsset,
+  markup,
+  SafeHtml,
+  withIdPrefix,
+} from './html.js';
 import { ACTION_STYLE, renderText } from '../../render/text.js';
 import { closingLine, plural, SYMBOL, warningText } from '../../render/common.js';
 import { runbookLines } from '../../render/runbook.js';
+import type { ObjectsView } from '../objects.js';
+import { ALL_OBJECTS, objectsQuery, objectsSection, type ObjectsQuery } from './objects.js';
 
 const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
 
@@ -28,7 +39,8 @@ export const CONTENT_SECURITY_POLICY = [
   'img-src data:',
   "connect-src 'self'",
   "base-uri 'none'",
-  "form-action 'none'",
+  // The Objects filter: a GET form of the page itself.
+  "form-action 'self'",
   "frame-ancestors 'none'",
 ].join('; ');
 
@@ -55,7 +67,7 @@ function environmentsHtml(
 ${entries.map(
   ([name, e]) =>
     markup`<section class="environment" id="env-${name}" aria-labelledby="env-${name}-h"><h2 id="env-${name}-h">Environment <code>${name}</code></h2>
-${withIdPrefix(liveHtml(e, page), `env-${name}`)}</section>
+${withIdPrefix(liveHtml(e, { ...page, environment: name }), `env-${name}`)}</section>
 `,
 )}`;
 }
@@ -76,10 +88,10 @@ export function pageHtml(s: DaemonStatus, page: PageContext, renderedAt: Date): 
 <label>Your name (recorded as the approver)<input id="approver" name="approver" maxlength="200" autocomplete="username"></label>
 <label>Daemon admin token<input id="admin-token" name="admin-token" type="password" autocomplete="off"></label>
 <button type="button" id="sync" class="sync">Sync now</button>
-<p class="muted">The token goes only with an approval or a sync, to <code>POST /approve</code> or <code>POST /reconcile</code>; the page keeps it nowhere.</p>
+<p class="muted">The token the daemon was started with (<code>POOLSYNC_ADMIN_TOKEN</code>, <code>--admin-token-file</code>; <code>npm start</code> keeps its own in <code>.poolsync/admin-token</code>) goes only with an approval or a sync, to <code>POST /approve</code> or <code>POST /reconcile</code>; the page keeps it nowhere.</p>
 <p id="approve-result" role="status" aria-live="polite"></p>
 </section>`
-    : '';
+    : markup`<p class="muted" id="no-actions">No Sync now or Approve here: they need the daemon admin token, and this daemon was started without one (<code>POOLSYNC_ADMIN_TOKEN</code> or <code>--admin-token-file</code>).</p>`;
   return markup`<!doctype html>
 <html lang="en">
 <head>
@@ -104,7 +116,7 @@ ${panel}
 `.text;
 }
 
-export interface DashboardOptions extends Pick<PageContext, 'approvals'> {
+export interface DashboardOptions extends Pick<PageContext, 'approvals' | 'objects'> {
   /** The /status document (the one source of the page). */
   status(): DaemonStatus;
   /**
@@ -129,6 +141,8 @@ export function dashboardHandler(o: DashboardOptions): DashboardHandler {
     const status = leader?.status ?? o.status();
     const page = {
       approvals: o.approvals,
+      objects: o.objects,
+      query: objectsQuery(url),
       daemonUrl: HOST.test(host) ? `http://${host}` : null,
       relayedBy: leader?.relayedBy ?? null,
     };
@@ -166,12 +180,6 @@ export function dashboardHandler(o: DashboardOptions): DashboardHandler {
  * The sections (SECTIONS, below), and the small pieces they share. A run's plan is shown as
  * the terminal renders it (src/render/text.ts), colours included (ansiToHtml).
  */
-/** A commit as 12 hex digits, the full one on hover; `—` when there is none. */
-function commitRef(commit: string | null | undefined): SafeHtml {
-  if (!commit) return markup`<span class="muted">—</span>`;
-  return markup`<code title="${commit}">${commit.slice(0, 12)}</code>`;
-}
-
 /** An ISO time as `2026-11-22 12:01:07 UTC` (the machine-readable value in a <time>). */
 function when(iso: string | null | undefined): SafeHtml {
   if (!iso) return markup`<span class="muted">never</span>`;
@@ -194,11 +202,10 @@ const RESULT_TONE: Record<string, 'ok' | 'warn' | 'bad' | 'info'> = {
   planned: 'info',
   unchanged: 'info',
   waiting_for_approval: 'warn',
+  frozen: 'warn',
   invalid: 'bad',
   failed: 'bad',
 };
-
-const badge = (tone: string, text: HtmlValue) => markup`<span class="badge ${tone}">${text}</span>`;
 
 /** A run result as a coloured badge: `waiting for approval`. */
 export function resultBadge(result: string | null | undefined): SafeHtml {
@@ -241,6 +248,12 @@ function section(
 export interface PageContext {
   /** POST /approve is on (the daemon has an admin token): the page offers to approve. */
   approvals: boolean;
+  /** Each environment's objects (null: the daemon without environments); absent: none listed. */
+  objects?: (environment: string | null) => ObjectsView | null;
+  /** The Objects section's filter and page, from the page's address. */
+  query?: ObjectsQuery;
+  /** The environment whose sections are rendered (with environments). */
+  environment?: string | null;
   /** `http://host:port` for the `poolsync approve --daemon` command shown; null: unknown. */
   daemonUrl: string | null;
   /**
@@ -395,7 +408,7 @@ function overview(s: DaemonStatus, page: PageContext): Content {
         ? markup` ${badge('ok', '= seen')}`
         : markup` ${badge('warn', 'behind the commit seen')}`;
   const lastPlan = planned
-    ? markup`<a href="#run-${planned.id}">run #${planned.id}</a>: ${closingLine(planned.plan!)}`
+    ? markup`<a href="#run-${planned.id}">run #${planned.id}</a>: ${closingLine(planned.plan!, planned.counts ?? undefined)}`
     : markup`<span class="muted">none</span>`;
   const follower = page.relayedBy
     ? markup`<p class="notice">Served by <code>${page.relayedBy}</code>, a follower: this is the state of the leader <code>${
@@ -406,10 +419,16 @@ function overview(s: DaemonStatus, page: PageContext): Content {
           s.leader.leader ? markup`the leader <code>${s.leader.leader}</code>` : 'no leader yet'
         }: only the leader reconciles, applies and holds approvals, so runs and held changes are on its page.</p>`
       : undefined;
+  // Applies frozen: what waits is in the last plan; plans and drift detection go on.
+  const f = s.freeze;
+  const frozen =
+    f?.why &&
+    markup`<p class="notice" id="frozen">Applies are frozen${f.frozen ? '' : ' in some environments'}: ${f.why}. The daemon still plans and detects drift; what waits is in the last run below. <code>poolsync sync --override-freeze</code> applies it now.</p>`;
   return {
-    note: follower,
+    note: markup`${follower}${frozen}`,
     body: markup`<dl class="facts">
 <div><dt>Outcome</dt><dd id="outcome">${resultBadge(s.outcome)}</dd></div>
+<div><dt>Applies</dt><dd id="applies">${f?.frozen ? badge('warn', f.suspended ? 'suspended' : 'outside sync window') : badge('ok', 'allowed')}${f?.windows.length ? markup` <span class="muted">windows: ${f.windows.join('; ')}</span>` : ''}</dd></div>
 <div><dt>Ready</dt><dd>${yesNo(s.ready, 'ready', 'not ready')}</dd></div>
 <div><dt>Policy</dt><dd><code>${s.policy}</code></dd></div>
 <div><dt>Source</dt><dd>${source}</dd></div>
@@ -486,29 +505,15 @@ function connections(s: DaemonStatus): SafeHtml {
 </table>`;
 }
 
-/** What poolsync manages here, each with its live status (`poolsync state list` prints the same). */
-function managed(s: DaemonStatus): Content {
-  const m = s.managed;
-  if (m === null) return markup`<p class="muted">Not read yet.</p>`;
-  if (!m.recorded)
-    return markup`<p class="muted">No inventory yet: poolsync has applied nothing to this control plane.</p>`;
-  const rows = m.objects.map(
-    (o) =>
-      markup`<tr><td><code>${o.address}</code></td><td>${o.status ?? badge('bad', 'missing')}</td></tr>`,
-  );
-  const more = m.count - m.objects.length;
-  const forgotten =
-    m.forgotten.length > 0
-      ? markup`<p class="muted">Forgotten (never pruned): ${m.forgotten.map((a, i) => markup`${i > 0 ? ', ' : ''}<code>${a}</code>`)}</p>`
-      : '';
+/** Every object of the last plan: status, health, tree, filter, diff (objects.ts). */
+function objects(s: DaemonStatus, page: PageContext): Content {
+  const note = markup`<p class="muted">Each object the last plan names, with its sync status and its live state as the control plane reports it, under its pool and the clusters its queues route to; open one for where it is declared and its change.</p>`;
+  if (page.relayedBy)
+    return { note, body: markup`<p class="muted">Listed on the leader's page.</p>` };
+  const view = page.objects?.(page.environment ?? null) ?? null;
   return {
-    body: markup`<details${m.count <= 50 ? markup` open` : ''}><summary>${plural(m.count, 'object')}${m.missing > 0 ? markup` ${badge('bad', `${m.missing} missing`)}` : ''}</summary>
-<table>
-<thead><tr><th>Object</th><th>Live</th></tr></thead>
-<tbody>${rows}</tbody>
-</table>${more > 0 ? markup`<p class="muted">${plural(more, 'more object')}: <code>poolsync state list</code> lists them all.</p>` : ''}</details>
-${forgotten}`,
-    note: markup`<p class="muted">What poolsync applied here (its inventory), as the last read of the control plane found it; <code>poolsync state list</code> prints the same.</p>`,
+    note,
+    body: objectsSection(view, page.query ?? ALL_OBJECTS, s.managed),
   };
 }
 
@@ -518,7 +523,7 @@ function runs({ runs }: DaemonStatus): Content {
   if (runs.length === 0) return markup`<p class="muted">No run has finished yet.</p>`;
   return {
     body: runs.map((run, i) => runEntry(run, i === 0)),
-    note: markup`<p class="muted">The last ${plural(runs.length, 'run')} that evaluated the repository, newest first (polls that found no new commit are left out), kept across restarts; <code>poolsync history</code> lists them.</p>`,
+    note: markup`<p class="muted">What the runs that evaluated the repository did, newest first, kept across restarts (polls that found no new commit are left out; runs that found nothing new are folded into one line); <code>poolsync history</code> lists them.</p>`,
   };
 }
 
@@ -531,7 +536,7 @@ const SECTIONS: SectionEntry[] = [
   ['rendered', 'Rendered files that differ', rendered],
   ['problems', 'Errors, blocked changes and warnings', problems],
   ['runs', 'Recent runs', runs],
-  ['managed', 'Managed objects', managed],
+  ['objects', 'Objects', objects],
   ['replicas', 'Replicas', replicas],
   ['connections', 'Connections', connections],
 ];
@@ -544,11 +549,17 @@ function runEntry(run: RecentRun, newest: boolean): SafeHtml {
     run.planChangesOmitted > 0
       ? markup`\n<span class="t-dim">… ${plural(run.planChangesOmitted, 'more change')} not kept here: \`poolsync plan\` shows them all.</span>`
       : '';
+  const counts = run.counts ?? undefined;
   const plan = run.plan
-    ? markup`<pre class="plan">${ansiToHtml(renderText(run.plan, { color: true }))}${omitted}</pre>`
+    ? markup`<pre class="plan">${ansiToHtml(renderText(run.plan, { color: true, counts }))}${omitted}</pre>`
     : markup`<p class="muted">No plan: the run ended before planning.</p>`;
+  const r = run.repeats;
+  // Runs that said the same again: one line, `in sync since …` (status.ts withRecentRun).
+  const head = r
+    ? markup`<span class="run-id">#${run.id}–#${r.lastId}</span> ${resultBadge(run.result)} <span class="muted">since ${when(run.finishedAt)}, last ${when(r.lastFinishedAt)}</span> <span class="trigger">${plural(r.runs + 1, 'run')}: ${r.trigger.join(', ')}</span>`
+    : markup`<span class="run-id">#${run.id}</span> ${resultBadge(run.result)} <span class="trigger">${run.trigger.join(', ')}</span> <span class="muted">${when(run.startedAt)}</span> <span class="dur">${duration(run.durationMs)}</span>`;
   return markup`<details class="run" id="run-${run.id}"${newest ? markup` open` : ''}>
-<summary><span class="run-id">#${run.id}</span> ${resultBadge(run.result)} <span class="trigger">${run.trigger.join(', ')}</span> <span class="muted">${when(run.startedAt)}</span> <span class="dur">${duration(run.durationMs)}</span> ${commitRef(run.commit)} ${drift}</summary>
+<summary>${head} ${commitRef(run.commit)} ${drift}</summary>
 <p class="message">${run.message}</p>
 ${phases(run)}
 ${plan}

@@ -103,7 +103,7 @@ export async function applyStage(
     return {
       value: { result: 'applied', message, ...done },
       status: { appliedCommit: commit },
-      remember: { converged: true },
+      remember: { converged: decision.desired },
       products,
     };
   }

@@ -12,6 +12,7 @@ import type { HoldApplyLockOptions } from '../../apply/lock.js';
 import type { ControlPlane } from '../../controlplane/types.js';
 import type { PlanReuse } from '../../incremental/plan-reuse.js';
 import type { LoadResult } from '../../manifests/types.js';
+import type { DesiredState } from '../../model/desired.js';
 import type { LiveState, SettingsNeed } from '../../model/live.js';
 import type { Change, Plan, PlanControlPlane } from '../../model/plan.js';
 import type { Clock } from '../../util/clock.js';
@@ -117,6 +118,8 @@ export interface ReconcilerOptions {
    * (readHistory, status.ts). Absent: the history lives in memory only (tests).
    */
   history?: { kept: KeptHistory | null; save(history: KeptHistory): Promise<void> };
+  /** Why applies wait now (suspended, a sync window: freeze.ts); absent or null: they may go. */
+  freeze?: { why(): string | null };
   clock?: Clock;
 }
 
@@ -139,8 +142,11 @@ export interface RunMemory {
   readonly lastEvaluatedCommit: string | null;
   /** The validated manifests of the last commit (a commit's manifests never change). */
   readonly loaded: { readonly commit: string; readonly result: LoadResult } | null;
-  /** The control plane was equal to the repository at least once (drift is measured from there). */
-  readonly converged: boolean;
+  /**
+   * The repository's state the control plane was last found equal to (in sync, or all of it
+   * applied); null before that. Drift is measured from there (plan stage).
+   */
+  readonly converged: DesiredState | null;
   readonly controlPlaneAnswered: boolean;
   /** The commit whose rendered files /status `renderedFiles` describes (render stage). */
   readonly renderedCommit?: string | null;
@@ -244,6 +250,9 @@ export interface Staged<T> {
 export interface RunProducts {
   /** The plan this run made (the record stage keeps it in /status `runs`). */
   plan: Plan | null;
+  /** What it was made from: the repository's state and the live state read (the objects view). */
+  desired?: DesiredState;
+  live?: LiveState | null;
   /** The inventory the plan was made with (live.inventory): whether an in-sync run records it. */
   liveInventory: readonly string[] | null | undefined;
   /** Changes found although the repository has not moved since it was applied (plan stage). */
@@ -274,7 +283,10 @@ export function errorCode(err: unknown, fallback: string): string {
  * place in the document (the JSON's key order is that of `initialStatus`).
  */
 export type StatusUpdate = Partial<
-  Omit<DaemonStatus, 'controlPlane' | 'source' | 'policy' | 'approval' | 'leader' | 'environments'>
+  Omit<
+    DaemonStatus,
+    'controlPlane' | 'source' | 'policy' | 'approval' | 'leader' | 'environments' | 'freeze'
+  >
 > & { controlPlane?: Partial<ControlPlaneStatus> };
 
 export function applyStatusUpdate(state: DaemonStatus, update: StatusUpdate): void {

@@ -15,8 +15,10 @@ import { warningDocument } from '../../render/json.js';
 import { manualSteps } from '../../render/runbook.js';
 import { deepFreeze } from '../../util/deep-freeze.js';
 import { MANAGED_LISTED } from '../status.js';
-import { managedObjects } from '../../plan/inventory.js';
-import { runWords } from '../../render/daemon-words.js';
+import { declaredObjects, managedObjects } from '../../plan/inventory.js';
+import { liveStatusWords } from '../../render/live-status.js';
+import { sameJson } from '../../util/same-json.js';
+import { freezeWords, runWords } from '../../render/daemon-words.js';
 import { countsText, heldForApproval, plural, whyText } from '../../render/common.js';
 import {
   type Outcome,
@@ -79,18 +81,19 @@ export async function planStage(
     outcome.kind === 'errors'
       ? { result: 'failed', commit, message: runWords.planErrors(plan.errors.length) }
       : plan;
-  const drift = value === plan ? driftOf(ctx, plan, commit) : [];
-  return { value, status, products: { plan, liveInventory, drift }, remember };
+  const drift = value === plan ? driftOf(ctx, plan, desired, commit) : [];
+  return { value, status, products: { plan, desired, live, liveInventory, drift }, remember };
 }
 
 /** /status `managed`: the inventory with live status, as `poolsync state list` shows it. */
 export function managedUpdate(live: LiveState): StatusUpdate {
   if (live.inventory === undefined) return {};
   const { objects, ...m } = managedObjects(live, MANAGED_LISTED);
+  const words = liveStatusWords(live);
   return {
     managed: deepFreeze({
       ...m,
-      objects: objects.map(({ address, status }) => ({ address, status })),
+      objects: objects.map((o) => ({ address: o.address, status: o.live && words(o) })),
     }),
   };
 }
@@ -114,21 +117,41 @@ function shownOf(ctx: RunContext, plan: Plan): StatusUpdate {
   return { summary: { ...plan.summary }, ...view };
 }
 
-/** The changes found although the repository has not moved since it was applied, counted and logged. */
-function driftOf(ctx: RunContext, plan: Plan, commit: string | null): Change[] {
+/**
+ * Drift: the changes made outside Git. A change is drift when the repository declares its
+ * object (and what causes it) as it did when the control plane was last equal to it: the live
+ * object moved, not the repository. An edit of the repository held for approval, approved, or
+ * failed to apply is never drift, in any source mode (a watched folder has no commit to tell
+ * by). Counted and logged.
+ */
+function driftOf(
+  ctx: RunContext,
+  plan: Plan,
+  desired: DesiredState,
+  commit: string | null,
+): Change[] {
+  const converged = ctx.memory.converged;
   const actionable = plan.changes.filter((c) => isActionable(c.action));
-  // A folder on disk has no commit: it moved when the watcher (or startup) says so.
-  const repoMoved =
-    commit === null
-      ? ctx.reasons.has('watch') || ctx.reasons.has('startup')
-      : commit !== ctx.state.appliedCommit;
-  if (actionable.length === 0 || !ctx.memory.converged || repoMoved) return [];
-  ctx.o.metrics.driftDetected.inc(actionable.length);
-  ctx.o.logger.warn(
-    { commit, drift: actionable.map((c) => `${c.action} ${c.address}`) },
-    `drift: ${plural(actionable.length, 'object')} differ from the repository`,
+  if (actionable.length === 0 || converged === null) return [];
+  const before = declaredObjects(converged);
+  const now = converged === desired ? before : declaredObjects(desired);
+  // poolsync.yaml changed (prune, manage, absent): what it now deletes is the repository's doing.
+  const sameConfig = sameJson(converged.config, desired.config);
+  const unmoved = (address: string): boolean => {
+    const [a, b] = [before.get(address), now.get(address)];
+    if (a === undefined || b === undefined) return a === b && sameConfig;
+    return sameJson({ ...a, source: null }, { ...b, source: null });
+  };
+  const drift = actionable.filter(
+    (c) => unmoved(c.address) && (!c.caused_by || unmoved(c.caused_by)),
   );
-  return actionable;
+  if (drift.length === 0) return [];
+  ctx.o.metrics.driftDetected.inc(drift.length);
+  ctx.o.logger.warn(
+    { commit, drift: drift.map((c) => `${c.action} ${c.address}`) },
+    `drift: ${plural(drift.length, 'object')} differ from the repository`,
+  );
+  return drift;
 }
 
 /**
@@ -140,6 +163,8 @@ function driftOf(ctx: RunContext, plan: Plan, commit: string | null): Change[] {
 export interface GateDecision {
   /** What to apply now (the whole plan, or the part not held). */
   plan: Plan;
+  /** The repository's state the control plane equals once all of `plan` is applied and nothing is held. */
+  desired: DesiredState;
   held: Change[];
   heldFingerprint: string | null;
   approval: ApprovalRecord | null;
@@ -153,6 +178,7 @@ export function briefOf(c: Change): ChangeBrief {
 export function gateStage(
   ctx: RunContext,
   plan: Plan,
+  desired: DesiredState,
   commit: string | null,
 ): Staged<GateDecision> {
   const { o } = ctx;
@@ -163,24 +189,32 @@ export function gateStage(
     return {
       value: { result: 'in_sync', commit, message: `in sync${blocked}` },
       status: { ...nothingHeld(), appliedCommit: commit },
-      remember: { converged: true },
+      remember: { converged: desired },
     };
   }
   if (o.config.policy === 'none') {
     const message = `policy none: planned only: ${countsText(countPlan(plan))}`;
     return { value: { result: 'planned', commit, message }, status: nothingHeld() };
   }
-  const whole = { plan, held: [], heldFingerprint: null, approval: null };
-  if (o.config.policy === 'all') return { value: whole, status: nothingHeld() };
-  const split = splitHeld(plan);
-  const { fingerprint } = split;
-  if (fingerprint === null) return { value: whole, status: nothingHeld() };
+  const frozen = ctx.reasons.has('override') ? null : (o.freeze?.why() ?? null);
+  const whole = { plan, desired, held: [], heldFingerprint: null, approval: null };
+  if (o.config.policy === 'all' && frozen === null) return { value: whole, status: nothingHeld() };
+  const split = o.config.policy === 'safe' ? splitHeld(plan) : null;
+  const fingerprint = split?.fingerprint ?? null;
+  if (frozen !== null) {
+    // Nothing applied; what policy safe holds is held still, so it can be approved meanwhile.
+    const message = freezeWords.frozen(frozen, countsText(countPlan(plan)));
+    const status =
+      fingerprint === null ? nothingHeld() : holding(ctx, split!.held, fingerprint, commit);
+    return { value: { result: 'frozen', commit, message }, status };
+  }
+  if (split === null || fingerprint === null) return { value: whole, status: nothingHeld() };
   // Policy `safe` with a destructive part: applied when approved, else held.
   const approval = o.approvals.take(fingerprint, commit);
   if (approval) {
     const applying = `approved by ${approval.approver}: applying the held changes`;
     o.logger.info(approvalFields(approval), applying);
-    const value = { plan, held: [], heldFingerprint: fingerprint, approval };
+    const value = { plan, desired, held: [], heldFingerprint: fingerprint, approval };
     return { value, status: nothingHeld() };
   }
   const status = holding(ctx, split.held, fingerprint, commit);
@@ -190,7 +224,13 @@ export function gateStage(
     return { value: { result: 'waiting_for_approval', commit, message }, status };
   }
   return {
-    value: { plan: split.now, held: split.held, heldFingerprint: fingerprint, approval: null },
+    value: {
+      plan: split.now,
+      desired,
+      held: split.held,
+      heldFingerprint: fingerprint,
+      approval: null,
+    },
     status,
   };
 }

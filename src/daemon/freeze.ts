@@ -1,0 +1,194 @@
+/**
+ * Whether a unit may apply now: a person suspended it (`poolsync suspend`, kept in
+ * `<state-dir>/suspended.json` across restarts) or a sync window of the configuration denies
+ * it, as Argo CD's sync windows and `flux suspend` do. A frozen unit still plans and detects
+ * drift; its gate applies nothing (stages/plan.ts) unless a run was asked to override the
+ * freeze (`poolsync sync --override-freeze`). Windows are read on the injected clock.
+ */
+import { join } from 'node:path';
+import { freezeWords } from '../render/daemon-words.js';
+import type { Clock } from '../util/clock.js';
+import { nullable, record, shapeProblem, str } from '../util/json-shape.js';
+import { readOwnFile, writeOwnFile } from '../util/safe-file.js';
+import { UserError } from '../util/user-error.js';
+
+/**
+ * `allow|deny DAYS HH:MM-HH:MM [TIME_ZONE]`: DAYS is `*` or days and ranges (`Mon-Fri,Sun`);
+ * an end at or before the start runs past midnight into the next day; the zone is an IANA name
+ * (default UTC).
+ */
+export interface SyncWindow {
+  kind: 'allow' | 'deny';
+  /** As written (the words /status and the dashboard show). */
+  text: string;
+  /** Whether the window is open at `ms` (epoch milliseconds). */
+  openAt(ms: number): boolean;
+}
+
+const DAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
+/** A day's index, by its name or first three letters (any case); -1 for anything else. */
+const dayIndex = (d: string) =>
+  DAYS.findIndex((n) => d.toLowerCase() === n || d.toLowerCase() === n.slice(0, 3));
+const MINUTES = (h: string, m: string) => Number(h) * 60 + Number(m);
+
+/** The windows of `--sync-windows`, separated by `;`; a mistake names where it came from. */
+export function parseSyncWindows(text: string, origin: string): SyncWindow[] {
+  return text
+    .split(';')
+    .map((w) => w.trim())
+    .filter((w) => w !== '')
+    .map((w) => parseWindow(w, origin));
+}
+
+function parseWindow(text: string, origin: string): SyncWindow {
+  const bad = (why: string) =>
+    new UserError(
+      `${origin}: sync window "${text}": ${why}; write it like "deny Mon-Fri 18:00-08:00 Europe/Berlin" or "allow * 09:00-17:00" (docs/daemon.md#freeze-and-resume)`,
+    );
+  const m = /^(allow|deny)\s+(\S+)\s+(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})(?:\s+(\S+))?$/i.exec(text);
+  if (!m) throw bad('not KIND DAYS HH:MM-HH:MM [TIME_ZONE]');
+  const [, kind, daysText, h1, m1, h2, m2, zone = 'UTC'] = m as unknown as string[];
+  const start = MINUTES(h1!, m1!);
+  const end = MINUTES(h2!, m2!);
+  if (start >= 24 * 60 || end > 24 * 60 || Number(m1) > 59 || Number(m2) > 59)
+    throw bad('a time is from 00:00 to 24:00');
+  const days = new Set<number>();
+  for (const part of daysText!.split(',')) {
+    if (part === '*') DAYS.forEach((_, i) => days.add(i));
+    else {
+      const [from, to = from] = part.split('-').map(dayIndex);
+      if (from === undefined || from < 0 || to! < 0 || part.split('-').length > 2)
+        throw bad(`"${part}" is not a day (Mon … Sun), a range of days (Mon-Fri) or *`);
+      for (let d = from; ; d = (d + 1) % 7) {
+        days.add(d);
+        if (d === to) break;
+      }
+    }
+  }
+  let local: Intl.DateTimeFormat;
+  try {
+    local = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      weekday: 'short',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    });
+  } catch {
+    throw bad(`"${zone}" is not a time zone (an IANA name such as UTC or Europe/Berlin)`);
+  }
+  return {
+    kind: kind!.toLowerCase() as SyncWindow['kind'],
+    text: `${kind!.toLowerCase()} ${daysText} ${h1}:${m1}-${h2}:${m2} ${zone}`,
+    openAt(ms) {
+      const parts = Object.fromEntries(local.formatToParts(ms).map((p) => [p.type, p.value]));
+      const day = dayIndex(String(parts.weekday));
+      const minute = MINUTES(parts.hour!, parts.minute!);
+      // The part of a window that runs past midnight belongs to the day it started.
+      if (start < end) return days.has(day) && start <= minute && minute < end;
+      return (days.has(day) && minute >= start) || (days.has((day + 6) % 7) && minute < end);
+    },
+  };
+}
+
+/** Who suspended the unit's applies, when and why (`poolsync suspend`). */
+export interface Suspension {
+  since: string;
+  by: string;
+  reason: string | null;
+}
+
+/** /status `freeze`: whether applies wait now, and why. */
+export interface FreezeStatus {
+  frozen: boolean;
+  /** Why applies wait (the suspension or the window), in words; null when they do not. */
+  why: string | null;
+  suspended: Suspension | null;
+  /** The configured sync windows, as written. */
+  windows: string[];
+}
+
+const FILE = 'suspended.json';
+const WHAT = 'suspension';
+const SHAPE = record({
+  suspended: nullable(record({ since: str, by: str, reason: nullable(str) })),
+});
+
+export class Freeze {
+  private constructor(
+    private readonly windows: readonly SyncWindow[],
+    private readonly clock: Clock,
+    private readonly stateDir: string,
+    private suspension: Suspension | null,
+  ) {}
+
+  /** The unit's freeze: its windows and the suspension kept in `stateDir` (a bad file is said, then ignored). */
+  static async open(
+    windows: readonly SyncWindow[],
+    clock: Clock,
+    stateDir: string,
+    warn: (err: string) => void,
+  ): Promise<Freeze> {
+    let suspension: Suspension | null = null;
+    try {
+      const bytes = await readOwnFile(stateDir, join(stateDir, FILE), {
+        maxBytes: 64 * 1024,
+        what: WHAT,
+      });
+      if (bytes !== null) {
+        const data: unknown = JSON.parse(bytes.toString('utf8'));
+        const problem = shapeProblem('suspension', SHAPE, data);
+        if (problem !== null) throw new Error(`${join(stateDir, FILE)}: ${problem}`);
+        suspension = (data as { suspended: Suspension | null }).suspended;
+      }
+    } catch (err) {
+      warn((err as Error).message);
+    }
+    return new Freeze(windows, clock, stateDir, suspension);
+  }
+
+  /** Suspends applies (kept across restarts) until `resume`; a second suspend keeps the first's time. */
+  async suspend(by: string, reason: string | null): Promise<void> {
+    const since = this.suspension?.since ?? new Date(this.clock.now()).toISOString();
+    await this.keep({ since, by, reason });
+  }
+
+  async resume(): Promise<void> {
+    await this.keep(null);
+  }
+
+  private async keep(suspension: Suspension | null): Promise<void> {
+    await writeOwnFile(
+      this.stateDir,
+      join(this.stateDir, FILE),
+      JSON.stringify({ suspended: suspension }),
+      {
+        what: WHAT,
+        mode: 0o600,
+      },
+    );
+    this.suspension = suspension;
+  }
+
+  /** Why applies wait now (the suspension first, then a deny window, then no allow window open); null: they may go. */
+  why(): string | null {
+    if (this.suspension) return freezeWords.suspended(this.suspension);
+    const now = this.clock.now();
+    const deny = this.windows.find((w) => w.kind === 'deny' && w.openAt(now));
+    if (deny) return freezeWords.denyWindow(deny.text);
+    const allow = this.windows.filter((w) => w.kind === 'allow');
+    if (allow.length > 0 && !allow.some((w) => w.openAt(now)))
+      return freezeWords.outsideAllowWindows(allow.map((w) => w.text));
+    return null;
+  }
+
+  status(): FreezeStatus {
+    const why = this.why();
+    return {
+      frozen: why !== null,
+      why,
+      suspended: this.suspension,
+      windows: this.windows.map((w) => w.text),
+    };
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * The dashboard's objects (docs/daemon.md#dashboard): every object the last plan names (what the
+ * repository declares and what it finds live beside it), each with its sync status, its live
+ * state, its place in the pool → clusters → queues tree, where it is declared and its change.
+ * Kept per run that planned as references to what the run had anyway (its plan, live read and
+ * desired state); the rows are made on the first request after the run, and a filter reads them
+ * all: any number of objects, listed a page at a time.
+ */
+import { WILDCARD } from '../model/common.js';
+import type { DesiredState } from '../model/desired.js';
+import type { LiveState } from '../model/live.js';
+import type { Change, Plan } from '../model/plan.js';
+import { declaredObjects } from '../plan/inventory.js';
+import { liveStatusOf, type LiveStatus } from '../render/live-status.js';
+import type { ApplyOutcome } from './status.js';
+
+/** Argo CD's sync statuses, and poolsync's own two: held for approval, blocked. */
+export const SYNC_STATUSES = ['out_of_sync', 'held', 'blocked', 'synced', 'unmanaged'] as const;
+export type SyncStatus = (typeof SYNC_STATUSES)[number];
+
+export interface ObjectRow {
+  address: string;
+  kind: string;
+  name: string;
+  sync: SyncStatus;
+  /** Applied by the run that made this view (its change is what it did). */
+  appliedNow: boolean;
+  /** As the control plane has it (null: the run read no live state). */
+  live(): LiveStatus | null;
+  /** The pool of a cluster, queue or assignment; a pool's own name. */
+  pool: string | null;
+  /** A queue's clusters: those it routes to, else those its selector names. */
+  clusters: readonly string[];
+  /** `file:line`, relative to the repository; null for an object it does not declare. */
+  source: string | null;
+  change: Change;
+}
+
+/** What a run that planned leaves for the objects view. */
+export interface ObjectsSnapshot {
+  run: number;
+  commit: string | null;
+  plan: Plan;
+  desired: DesiredState;
+  live: LiveState | null;
+  /** Addresses held for approval. */
+  held: ReadonlySet<string>;
+  /** What the run's apply left undone; null when it applied nothing. */
+  applied: ApplyOutcome | null;
+  /** A manifest's path as the repository names it (a --path folder in front). */
+  repoRelative(file: string): string;
+}
+
+export interface ObjectFilter {
+  /** Words every address must contain (any case), or '' for all. */
+  q: string;
+  status: SyncStatus | 'all';
+  kind: string;
+}
+
+export interface ObjectsPage {
+  total: number;
+  /** How many objects have each status (all of them, the filter aside). */
+  counts: Record<SyncStatus, number>;
+  kinds: string[];
+  matched: number;
+  offset: number;
+  rows: ObjectRow[];
+}
+
+export class ObjectsView {
+  private rows: ObjectRow[] | null = null;
+
+  constructor(readonly snapshot: ObjectsSnapshot) {}
+
+  /** The page of `limit` rows from `offset` of the objects `filter` matches, in plan order. */
+  page(filter: ObjectFilter, offset: number, limit: number): ObjectsPage {
+    const all = (this.rows ??= rowsOf(this.snapshot));
+    const words = filter.q.toLowerCase().split(/\s+/).filter(Boolean);
+    const matching = all.filter(
+      (r) =>
+        (filter.status === 'all' || r.sync === filter.status) &&
+        (filter.kind === 'all' || r.kind === filter.kind) &&
+        words.every((w) => r.address.toLowerCase().includes(w)),
+    );
+    const counts = Object.fromEntries(SYNC_STATUSES.map((s) => [s, 0])) as Record<
+      SyncStatus,
+      number
+    >;
+    for (const r of all) counts[r.sync]++;
+    const start = Math.max(0, Math.min(offset, matching.length - 1));
+    return {
+      total: all.length,
+      counts,
+      kinds: [...new Set(all.map((r) => r.kind))],
+      matched: matching.length,
+      offset: start,
+      rows: matching.slice(start, start + limit),
+    };
+  }
+}
+
+function rowsOf(s: ObjectsSnapshot): ObjectRow[] {
+  const declared = declaredObjects(s.desired);
+  const statusOf = s.live && liveStatusOf(s.live);
+  const byName: Record<string, Map<string, object>> = {
+    ClusterPool: new Map(s.live?.pools.map((p) => [p.name, p])),
+    Cluster: new Map(s.live?.clusters.map((c) => [c.name, c])),
+    Queue: new Map(s.live?.queues.map((q) => [q.name, q])),
+  };
+  const form = (c: Change) => (c.after ?? c.before ?? {}) as { pool?: string; clusters?: string[] };
+  // A pool's clusters, for the queues whose selector is `*`.
+  const members = new Map<string, string[]>();
+  for (const c of s.plan.changes)
+    if (c.kind === 'Cluster' && form(c).pool)
+      members.set(form(c).pool!, [...(members.get(form(c).pool!) ?? []), c.name]);
+  const notDone = (address: string) => s.applied!.notDone.has(address);
+  return s.plan.changes.map((c): ObjectRow => {
+    const held = s.held.has(c.address);
+    const appliedNow =
+      s.applied !== null &&
+      !held &&
+      c.action !== 'noop' &&
+      c.action !== 'blocked' &&
+      c.action !== 'unmanaged' &&
+      !notDone(c.address) &&
+      !(c.caused_by && notDone(c.caused_by));
+    const sync: SyncStatus =
+      c.action === 'noop' || appliedNow
+        ? 'synced'
+        : c.action === 'blocked' || c.action === 'unmanaged'
+          ? c.action
+          : held
+            ? 'held'
+            : 'out_of_sync';
+    const live = byName[c.kind]?.get(c.name) ?? (c.kind in byName ? null : c.before);
+    const queue = c.kind === 'Queue' ? (live as { available_clusters?: string[] } | null) : null;
+    const selector = form(c).clusters ?? [];
+    const where = declared.get(c.address)?.source;
+    return {
+      address: c.address,
+      kind: c.kind,
+      name: c.name,
+      sync,
+      appliedNow,
+      live: () => (statusOf ? statusOf({ address: c.address, live: live ?? null }) : null),
+      pool: c.kind === 'ClusterPool' ? c.name : (form(c).pool ?? null),
+      clusters: queue?.available_clusters?.length
+        ? queue.available_clusters
+        : selector.includes(WILDCARD)
+          ? (members.get(form(c).pool ?? '') ?? [])
+          : selector,
+      source: where ? `${s.repoRelative(where.file)}:${where.line}` : null,
+      change: c,
+    };
+  });
+}

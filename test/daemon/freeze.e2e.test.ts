@@ -1,0 +1,231 @@
+/**
+ * Freeze and resume (issue 61 item 5; docs/daemon.md#freeze-and-resume): a suspended daemon, or
+ * one outside its sync windows, plans and detects drift but applies nothing until resumed or
+ * inside its window; /status, the dashboard and the metrics say why; an explicit override
+ * applies anyway. The windows are read on an injected clock.
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { freeze, status, sync } from '../../src/cli/commands/daemon-client.js';
+import type { DaemonClientArgs } from '../../src/cli/define.js';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import { parseSyncWindows } from '../../src/daemon/freeze.js';
+import { cleanup } from '../support/cleanup.js';
+import { exitOf, memoryIo } from '../support/memory-io.js';
+import { ManualClock } from '../support/virtual-clock.js';
+import { manifests, setRunConcurrency } from './fixtures.js';
+import { startTestDaemon } from './harness.js';
+import { tempDir } from './helpers.js';
+
+const ADMIN = 'admin-token-freeze-0123456789';
+const env = { POOLSYNC_ADMIN_TOKEN: ADMIN };
+
+function writeFolder(dir: string, files: Record<string, string | null>): void {
+  for (const [path, content] of Object.entries(files)) {
+    const full = join(dir, path);
+    if (content === null) rmSync(full, { force: true });
+    else {
+      mkdirSync(dirname(full), { recursive: true });
+      writeFileSync(full, content);
+    }
+  }
+}
+
+async function watching(
+  folder: string,
+  flags: Record<string, unknown> = {},
+  deps: { clock?: ManualClock; cp?: EmbeddedControlPlane } = {},
+) {
+  const h = await startTestDaemon({
+    ...(deps.cp ? { cp: deps.cp } : {}),
+    flags: { watch: folder, 'watch-debounce': '1h', ...flags },
+    env,
+    logLevel: 'silent',
+    deps: deps.clock ? { clock: deps.clock } : {},
+    state: join(folder, '..', 'state'),
+  });
+  cleanup.add(h.stop);
+  await h.daemon.firstRun;
+  return h;
+}
+
+const args = (url: string, over: Partial<DaemonClientArgs> = {}): DaemonClientArgs => ({
+  daemon: url,
+  output: 'text',
+  wait: true,
+  ...over,
+});
+
+/** Midnight UTC of Monday 2026-11-23, in epoch milliseconds. */
+const MONDAY = Date.UTC(2026, 10, 23);
+
+describe('sync windows', () => {
+  it('are allow or deny, by day and time in a time zone, past midnight included', () => {
+    const [night, weekend, office] = parseSyncWindows(
+      'deny Mon-Fri 18:00-08:00 Europe/Berlin; deny sat,SUN 00:00-24:00; allow * 09:00-17:00',
+      '--sync-windows',
+    );
+    const at = (day: number, hh: number, mm = 0) =>
+      MONDAY + day * 86_400_000 + (hh * 60 + mm) * 60_000;
+    // Berlin is UTC+1 in November: 18:00 there is 17:00 UTC.
+    expect(night!.openAt(at(0, 16, 59))).toBe(false);
+    expect(night!.openAt(at(0, 17, 0))).toBe(true);
+    // Friday night runs into Saturday morning; Sunday night is not a window of its own.
+    expect(night!.openAt(at(5, 6, 59))).toBe(true);
+    expect(night!.openAt(at(6, 23, 0))).toBe(false);
+    expect(night!.openAt(at(0, 6, 0))).toBe(false);
+    expect(weekend!.openAt(at(5, 0, 0))).toBe(true);
+    expect(weekend!.openAt(at(6, 23, 59))).toBe(true);
+    expect(weekend!.openAt(at(0, 0, 0))).toBe(false);
+    expect(office).toMatchObject({ kind: 'allow', text: 'allow * 09:00-17:00 UTC' });
+    expect(office!.openAt(at(2, 16, 59))).toBe(true);
+    expect(office!.openAt(at(2, 17, 0))).toBe(false);
+  });
+
+  it('a mistake is one line naming the window and what to write', () => {
+    for (const [text, why] of [
+      ['deny Mon-Fri 18:00', /not KIND DAYS HH:MM-HH:MM/],
+      ['deny Mondays 18:00-19:00', /"Mondays" is not a day/],
+      ['allow * 25:00-26:00', /a time is from 00:00 to 24:00/],
+      ['deny * 01:00-02:00 Mars/Olympus', /"Mars\/Olympus" is not a time zone/],
+    ] as const)
+      expect(() => parseSyncWindows(text, 'poolsync-daemon.yaml: sync-windows')).toThrow(
+        new RegExp(
+          `^poolsync-daemon\\.yaml: sync-windows: sync window "[^"]+": ${why.source}.*write it like`,
+        ),
+      );
+  });
+});
+
+describe('poolsync suspend and resume', () => {
+  it('a suspended daemon plans and detects drift but applies nothing; /status, the page and the metrics say why; an override and resume apply', async () => {
+    const folder = join(tempDir(), 'repo');
+    writeFolder(folder, manifests());
+    const h = await watching(folder);
+    const url = h.daemon.url;
+
+    const suspended = memoryIo(env);
+    expect(await freeze(args(url, { reason: 'incident 42', as: 'alice' }), suspended, true)).toBe(
+      0,
+    );
+    expect(suspended.out()).toMatch(/^Applies suspended: the daemon still plans and detects drift/);
+
+    // Drift is still found, and left as it is; the run says what waits and why.
+    await setRunConcurrency(h.cp, 'batch', 3);
+    await h.daemon.reconcile('drift');
+    let s = h.daemon.status();
+    expect(s.lastDrift?.changes).toEqual([
+      expect.objectContaining({ address: 'Queue/batch', corrected: false }),
+    ]);
+    expect(s.lastRun).toMatchObject({ result: 'frozen', applied: { update: 0 } });
+    expect(s.lastRun!.message).toMatch(
+      /^applies frozen, suspended by alice since \S+ \(incident 42\): `poolsync resume` lifts it; planned only: 0 to create, 1 to update/,
+    );
+    expect((await h.cp.getQueue('batch')).run_concurrency).toBe(3);
+    // A repository edit is planned, not applied.
+    writeFolder(folder, manifests({ batchRunConcurrency: 70 }));
+    await h.daemon.reconcile('watch');
+    s = h.daemon.status();
+    expect(s.lastRun!.result).toBe('frozen');
+    expect((await h.cp.getQueue('batch')).run_concurrency).toBe(3);
+
+    const body = (await (await fetch(`${url}/status`)).json()) as typeof s;
+    expect(body.freeze).toMatchObject({
+      frozen: true,
+      suspended: { by: 'alice', reason: 'incident 42' },
+      why: expect.stringMatching(/^suspended by alice/),
+    });
+    const page = await (await fetch(`${url}/`)).text();
+    expect(page).toMatch(
+      /<p class="notice" id="frozen">Applies are frozen: suspended by alice since/,
+    );
+    expect(page).toContain('<span class="badge warn">suspended</span>');
+    expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/^poolsync_applies_frozen 1$/m);
+    const st = memoryIo(env);
+    await status(args(url), st);
+    expect(st.out()).toMatch(/^Applies frozen: suspended by alice/m);
+
+    // An override applies what waits, this once.
+    const override = memoryIo(env);
+    expect(await sync(args(url, { 'override-freeze': true }), override)).toBe(0);
+    expect(override.out()).toMatch(/^#\d+ applied .*\(override, /);
+    expect((await h.cp.getQueue('batch')).run_concurrency).toBe(70);
+    writeFolder(folder, manifests({ batchRunConcurrency: 80 }));
+    await h.daemon.reconcile('watch');
+    expect(h.daemon.status().lastRun!.result).toBe('frozen');
+
+    // Resumed: the daemon runs at once and applies what waited.
+    const resumed = memoryIo(env);
+    expect(await freeze(args(url), resumed, false)).toBe(0);
+    expect(resumed.out()).toBe('Applies resumed: the daemon runs now and applies what waited.\n');
+    await h.daemon.reconcile('manual');
+    expect((await h.cp.getQueue('batch')).run_concurrency).toBe(80);
+    expect(h.daemon.status().freeze).toMatchObject({ frozen: false, why: null, suspended: null });
+    expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/^poolsync_applies_frozen 0$/m);
+  });
+
+  it('the suspension outlives a restart; suspend and resume need the admin token; an override needs it too', async () => {
+    const folder = join(tempDir(), 'repo');
+    writeFolder(folder, manifests());
+    const cp = await EmbeddedControlPlane.open({ path: null });
+    cleanup.add(() => cp.close());
+    let h = await watching(folder, {}, { cp });
+    expect(await freeze(args(h.daemon.url), memoryIo(env), true)).toBe(0);
+    const noToken = memoryIo({});
+    expect(await exitOf(noToken, freeze(args(h.daemon.url), noToken, false))).toBe(1);
+    expect(noToken.err()).toMatch(/resuming needs the daemon admin token/);
+    const reconcileToken = await fetch(`${h.daemon.url}/reconcile?override=freeze`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer nope' },
+    });
+    expect(reconcileToken.status).toBe(401);
+    await h.daemon.stop();
+
+    // The state folder's suspended.json is read back.
+    h = await watching(folder, {}, { cp });
+    expect(h.daemon.status().freeze.suspended).not.toBeNull();
+    writeFolder(folder, manifests({ batchRunConcurrency: 60 }));
+    await h.daemon.reconcile('watch');
+    expect(h.daemon.status().lastRun!.result).toBe('frozen');
+    expect((await h.cp.getQueue('batch')).run_concurrency).toBe(50);
+  });
+});
+
+describe('sync windows in the configuration', () => {
+  it('outside its allow window or inside a deny window a daemon plans only; inside, it applies', async () => {
+    const clock = new ManualClock();
+    // Monday 12:00 UTC: inside the office window, outside the deny window.
+    clock.advance(MONDAY + 12 * 3600_000 - clock.now());
+    const folder = join(tempDir(), 'repo');
+    writeFolder(folder, manifests());
+    const h = await watching(
+      folder,
+      { 'sync-windows': 'allow Mon-Fri 09:00-17:00 UTC; deny * 12:30-13:00 UTC' },
+      { clock },
+    );
+    expect(h.daemon.status().lastRun!.result).toBe('applied');
+    expect(h.daemon.status().freeze).toMatchObject({ frozen: false, why: null });
+
+    clock.advance(40 * 60_000); // 12:40: the deny window
+    writeFolder(folder, manifests({ batchRunConcurrency: 65 }));
+    await h.daemon.reconcile('watch');
+    let s = h.daemon.status();
+    expect(s.lastRun!.result).toBe('frozen');
+    expect(s.freeze.why).toBe('inside the sync window "deny * 12:30-13:00 UTC"');
+    expect((await h.cp.getQueue('batch')).run_concurrency).toBe(50);
+
+    clock.advance(5 * 3600_000); // 17:40: outside every allow window
+    await h.daemon.reconcile('drift');
+    s = h.daemon.status();
+    expect(s.freeze.why).toBe('outside every allow window ("allow Mon-Fri 09:00-17:00 UTC")');
+    const page = await (await fetch(`${h.daemon.url}/`)).text();
+    expect(page).toContain('<span class="badge warn">outside sync window</span>');
+    expect((await h.cp.getQueue('batch')).run_concurrency).toBe(50);
+
+    clock.advance(16 * 3600_000); // Tuesday 09:40
+    await h.daemon.reconcile('drift');
+    expect(h.daemon.status().lastRun!.result).toBe('applied');
+    expect((await h.cp.getQueue('batch')).run_concurrency).toBe(65);
+  });
+});

@@ -1,0 +1,199 @@
+/**
+ * An operator's day with the daemon, in process (issue 61 items 1 and 3): the history keeps what
+ * was applied, held or failed while runs that find nothing new fold into one line, and drift
+ * is only what changed outside Git: a repository edit held for approval, approved, or failed to
+ * apply is never drift, whether the daemon watches a folder or follows a Git branch.
+ */
+import { writeFileSync, mkdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { executePlan } from '../../src/apply/executor.js';
+import type { ControlPlane } from '../../src/controlplane/types.js';
+import { history } from '../../src/cli/commands/daemon-client.js';
+import type { DaemonStatus } from '../../src/daemon/status.js';
+import { cleanup } from '../support/cleanup.js';
+import { memoryIo } from '../support/memory-io.js';
+import { manifests, setRunConcurrency } from './fixtures.js';
+import { startTestDaemon } from './harness.js';
+import { TestRepo, tempDir } from './helpers.js';
+
+const ADMIN = 'admin-token-history-drift-0123456789';
+
+function writeFolder(dir: string, files: Record<string, string | null>): void {
+  for (const [path, content] of Object.entries(files)) {
+    const full = join(dir, path);
+    if (content === null) rmSync(full, { force: true });
+    else {
+      mkdirSync(dirname(full), { recursive: true });
+      writeFileSync(full, content);
+    }
+  }
+}
+
+/** A control plane whose queue updates fail while `failing.on` (a step the server refuses). */
+function refusingUpdates(cp: ControlPlane, failing: { on: boolean }): ControlPlane {
+  if (!failing.on) return cp;
+  const refused = () =>
+    Promise.reject(Object.assign(new Error('refused by the test'), { code: 'INVALID' }));
+  const queues = new Proxy(cp.queues!, {
+    get: (target, key) => (key === 'updateQueue' ? refused : Reflect.get(target, key)),
+  });
+  return new Proxy(cp, {
+    get: (target, key) => (key === 'queues' ? queues : Reflect.get(target, key)),
+  });
+}
+
+async function startOn(source: { repo: TestRepo } | { watch: string }, policy: string) {
+  const failing = { on: false };
+  const h = await startTestDaemon({
+    ...('repo' in source ? { repo: source.repo } : {}),
+    // The test says when the folder changed: its watcher waits an hour.
+    flags: {
+      policy,
+      ...('watch' in source ? { watch: source.watch, 'watch-debounce': '1h' } : {}),
+    },
+    env: { POOLSYNC_ADMIN_TOKEN: ADMIN },
+    logLevel: 'silent',
+    deps: {
+      pipeline: {
+        executePlan: (plan, cp, options) =>
+          executePlan(plan, refusingUpdates(cp, failing), options),
+      },
+    },
+  });
+  cleanup.add(h.stop);
+  await h.daemon.firstRun;
+  return { ...h, failing };
+}
+
+const approve = async (url: string, fingerprint: string) =>
+  fetch(`${url}/approve`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ fingerprint, approver: 'alice' }),
+  });
+
+describe('the history keeps what happened', () => {
+  it('after 20 drift ticks and 5 empty syncs `poolsync history` still lists the first apply, and every run it lists can be shown', async () => {
+    const folder = tempDir();
+    writeFolder(folder, manifests());
+    const h = await startOn({ watch: folder }, 'all');
+    for (let i = 0; i < 20; i++) await h.daemon.reconcile('drift');
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(`${h.daemon.url}/reconcile?wait=1`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN}` },
+      });
+      expect(res.status).toBe(200);
+    }
+    const listed = memoryIo();
+    expect(await history({ daemon: h.daemon.url, output: 'text', wait: true }, listed)).toBe(0);
+    const lines = listed.out().trimEnd().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(
+      /^#2–#26 in sync since \S+ \S+, last \S+ \S+ \(25 runs: drift, manual\) commit —: in sync$/,
+    );
+    expect(lines[1]).toMatch(/^#1 applied .*\(startup, \d+ ms\) commit —: applied: 4 to create/);
+    // Any run of the folded line, and the first apply with its plan.
+    for (const run of [1, 2, 14, 26]) {
+      const shown = memoryIo();
+      expect(await history({ daemon: h.daemon.url, output: 'text', wait: true, run }, shown)).toBe(
+        0,
+      );
+      expect(shown.out().split('\n')[0]).toMatch(run === 1 ? /^#1 applied/ : /^#2–#26 in sync/);
+    }
+    const first = memoryIo();
+    await history({ daemon: h.daemon.url, output: 'text', wait: true, run: 1 }, first);
+    expect(first.out()).toContain('+ Queue/batch');
+    expect(first.out()).toContain('Plan: 4 to create, 0 to update, 0 to replace, 0 to delete');
+  });
+
+  it('a new change after the quiet runs is kept beside them; past the limit the in-sync lines go first', async () => {
+    const folder = tempDir();
+    writeFolder(folder, manifests());
+    const h = await startTestDaemon({
+      flags: { watch: folder, 'watch-debounce': '1h', 'history-limit': '3' },
+      logLevel: 'silent',
+    });
+    cleanup.add(h.stop);
+    await h.daemon.firstRun;
+    for (const n of [60, 70, 80]) {
+      await h.daemon.reconcile('drift');
+      writeFolder(folder, manifests({ batchRunConcurrency: n }));
+      await h.daemon.reconcile('watch');
+    }
+    const results = h.daemon.status().runs.map((r) => `${r.id} ${r.result}`);
+    // Applied runs outlast the in-sync lines between them; the newest in-sync line stays.
+    expect(results).toEqual(['7 applied', '5 applied', '3 applied']);
+    await h.daemon.reconcile('drift');
+    expect(h.daemon.status().runs.map((r) => `${r.id} ${r.result}`)).toEqual([
+      '8 in_sync',
+      '7 applied',
+      '5 applied',
+    ]);
+  });
+});
+
+/** Drift as /status tells it: the last drift found, and each kept run's. */
+function driftOf(s: DaemonStatus): string[] {
+  return [
+    ...(s.lastDrift?.changes.map((c) => `lastDrift ${c.action} ${c.address}`) ?? []),
+    ...s.runs.flatMap((r) => r.drift?.changes.map((c) => `run ${r.id} ${c.address}`) ?? []),
+  ];
+}
+
+describe('drift means a change made outside Git', () => {
+  for (const mode of ['watch', 'git'] as const) {
+    it(`${mode}: held, approved and failed repository edits are not drift; a change on the control plane is`, async () => {
+      const repo = mode === 'git' ? new TestRepo() : null;
+      const folder = mode === 'watch' ? tempDir() : null;
+      const edit = async (files: Record<string, string | null>) => {
+        if (repo) repo.commit(files, 'edit', { replaceAll: true });
+        else writeFolder(folder!, files);
+        // A Git daemon learns of a push by its webhook; a watched folder by its watcher.
+        await h.daemon.reconcile(repo ? 'webhook' : 'watch');
+      };
+      if (repo) repo.commit(manifests());
+      else writeFolder(folder!, manifests());
+      const h = await startOn(repo ? { repo } : { watch: folder! }, 'safe');
+      expect(h.daemon.status().outcome).toBe('applied');
+
+      // A cluster deleted in the repository: held; drift ticks find it again, and it is no drift.
+      await edit({ ...manifests({ clusters: ['prod-1'] }), 'clusters/prod-2.yaml': null });
+      expect(h.daemon.status().outcome).toBe('waiting_for_approval');
+      await h.daemon.reconcile('drift');
+      await h.daemon.reconcile('drift');
+      expect(driftOf(h.daemon.status())).toEqual([]);
+      // Approved: the run that applies it finds no drift either.
+      const pending = h.daemon.status().approval!.pending!;
+      expect((await approve(h.daemon.url, pending.fingerprint)).status).toBe(200);
+      // (the approval asks for that run itself; this one waits for it and runs after)
+      await h.daemon.reconcile('manual');
+      const approved = h.daemon.status().runs.find((r) => r.message.includes('approved by alice'));
+      expect(approved?.result).toBe('applied');
+      expect((await h.cp.listClusters()).map((c) => c.name)).toEqual(['prod-1']);
+      expect(driftOf(h.daemon.status())).toEqual([]);
+
+      // An edit the control plane refuses: failed, and still no drift on the next ticks.
+      h.failing.on = true;
+      await edit({ ...manifests({ clusters: ['prod-1'], batchRunConcurrency: 90 }) });
+      expect(h.daemon.status().outcome).toBe('failed');
+      await h.daemon.reconcile('drift');
+      expect(h.daemon.status().outcome).toBe('failed');
+      expect(driftOf(h.daemon.status())).toEqual([]);
+      h.failing.on = false;
+      await h.daemon.reconcile('drift');
+      expect(h.daemon.status().outcome).toBe('applied');
+      expect(driftOf(h.daemon.status())).toEqual([]);
+
+      // A change made on the control plane, behind Git's back: drift, put back.
+      await setRunConcurrency(h.cp, 'batch', 1);
+      await h.daemon.reconcile('drift');
+      const s = h.daemon.status();
+      expect(s.lastDrift?.changes).toEqual([
+        expect.objectContaining({ address: 'Queue/batch', action: 'update', corrected: true }),
+      ]);
+      expect((await h.cp.getQueue('batch')).run_concurrency).toBe(90);
+    });
+  }
+});
