@@ -22,6 +22,8 @@ import {
 import type { DesiredCluster, DesiredQueue, DesiredState } from '../../src/model/desired.js';
 import { computePlan } from '../../src/plan/index.js';
 import { assertTopological } from '../../src/plan/graph.js';
+import { unaccountedStep } from '../../src/plan/steps.js';
+import { targetPlan } from '../../src/plan/target.js';
 import { runSteps } from './runner.js';
 
 function rng(seed: number) {
@@ -241,6 +243,12 @@ describe('convergence: plan → apply → plan shows only noop, blocked, unmanag
         const plan = computePlan(desired, await readLiveState(cp));
         assertTopological(plan.steps);
         expect(plan.errors).toEqual([]);
+        // Every partial plan of it (`--target`) is one `apply FILE` accepts.
+        for (const c of plan.changes.filter((x) => x.action !== 'noop')) {
+          const part = targetPlan(plan, [c.address]);
+          assertTopological(part.steps);
+          expect(unaccountedStep(part), `--target ${c.address}`).toBeNull();
+        }
         if (process.env.DEBUG_SEED === String(seed))
           console.log(
             generation,
