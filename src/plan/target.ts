@@ -11,6 +11,7 @@
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { Change, Plan, PlanError, PlanWarning, Step } from '../model/plan.js';
+import { address } from '../model/common.js';
 import { UserError } from '../util/user-error.js';
 import { summarizeChanges, diffForms } from './forms.js';
 import { closestNames } from '../manifests/suggest.js';
@@ -46,6 +47,7 @@ export function targetPlan(plan: Plan, targets: readonly string[]): Plan {
   const stepsOf = new Map<string, Step[]>();
   for (const s of plan.steps) stepsOf.set(s.target, [...(stepsOf.get(s.target) ?? []), s]);
   const causeOf = new Map(plan.changes.map((c) => [c.address, c.caused_by ?? null]));
+  const lostBy = new Map(plan.changes.map((c) => [c.address, selectorLostBy(c)]));
   const keptSteps = new Set<string>();
   const shown = new Set<string>();
   // An object's change is realised whole (every step of it: an undelete with its activation, a
@@ -57,6 +59,7 @@ export function targetPlan(plan: Plan, targets: readonly string[]): Plan {
     for (const s of stepsOf.get(address) ?? []) visit(s);
     const by = causeOf.get(address);
     if (by) show(by);
+    for (const c of lostBy.get(address) ?? []) if (stepsOf.has(c)) show(c);
   };
   const visit = (step: Step) => {
     if (keptSteps.has(step.id)) return;
@@ -97,6 +100,20 @@ export function targetPlan(plan: Plan, targets: readonly string[]): Plan {
     warnings: [partial, ...plan.warnings.filter(keep)],
     errors: plan.errors.filter(keep),
   };
+}
+
+/**
+ * C8: the clusters whose names a queue's selector loses as a side effect. Each leaves by its
+ * own cluster's delete or move, and `caused_by` names only one of them.
+ */
+function selectorLostBy(c: Change): string[] {
+  if (!c.caused_by || c.kind !== 'Queue') return [];
+  const names = (f: Record<string, unknown> | null) =>
+    Array.isArray(f?.clusters) ? (f.clusters as string[]) : [];
+  const kept = new Set(names(c.after));
+  return names(c.before)
+    .filter((n) => !kept.has(n))
+    .map((n) => address('Cluster', n));
 }
 
 /**

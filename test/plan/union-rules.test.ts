@@ -11,6 +11,7 @@ import type { Capabilities } from '../../src/model/common.js';
 import type { DesiredState } from '../../src/model/desired.js';
 import type { LiveState } from '../../src/model/live.js';
 import { computePlan } from '../../src/plan/index.js';
+import { targetPlan } from '../../src/plan/target.js';
 import { contract, desired, live } from './build.js';
 import { expectWellFormed } from './helpers.js';
 
@@ -189,6 +190,27 @@ describe('issue 58: the plan shows what happens', () => {
     expect(change(plan, 'Queue/q')?.action).toBe('replace');
     expect(change(plan, 'Queue/q')?.diff).toContainEqual(
       expect.objectContaining({ path: 'state', before: 'drained', after: 'active' }),
+    );
+  });
+});
+
+describe('--target of a queue whose selector loses several clusters (C8)', () => {
+  it('keeps the delete of every cluster it loses, not only the one its caused_by names', () => {
+    const l = withCaps(
+      live({ clusters: { c1: {}, c2: {} }, queues: { q: { clusters: ['c1', 'c2'] } } }),
+      {
+        ...UNION_CAPABILITIES,
+        queue_delete: false,
+        unpin_first: false,
+      },
+    );
+    const plan = targetPlan(computePlan(desired({ prune: true }), l), ['Queue/q']);
+    expectWellFormed(plan);
+    expect(change(plan, 'Queue/q')?.diff).toContainEqual(
+      expect.objectContaining({ path: 'clusters', before: ['c1', 'c2'], after: [] }),
+    );
+    expect(ops(plan)).toEqual(
+      expect.arrayContaining(['delete_cluster Cluster/c1', 'delete_cluster Cluster/c2']),
     );
   });
 });
