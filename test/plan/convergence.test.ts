@@ -20,6 +20,7 @@ import {
   type QueueSpec,
 } from '../../src/model/common.js';
 import type { DesiredCluster, DesiredQueue, DesiredState } from '../../src/model/desired.js';
+import type { LiveState } from '../../src/model/live.js';
 import { computePlan } from '../../src/plan/index.js';
 import { assertTopological } from '../../src/plan/graph.js';
 import { unaccountedStep } from '../../src/plan/steps.js';
@@ -289,7 +290,21 @@ describe('convergence: plan → apply → plan shows only noop, blocked, unmanag
   });
 });
 
-describe('partial convergence: plan --target X → apply → plan --target X shows nothing to do', () => {
+/** Each pool, cluster, queue and assignment as the control plane has it, by address. */
+function objectsOf(l: LiveState): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const p of l.pools) m.set(`ClusterPool/${p.name}`, JSON.stringify(p.contract));
+  for (const c of l.clusters)
+    m.set(`Cluster/${c.name}`, JSON.stringify({ pool: c.pool, enabled: c.enabled }));
+  // available_clusters is derived (a `*` selector's members), not written.
+  for (const q of l.queues)
+    m.set(`Queue/${q.name}`, JSON.stringify({ ...q, available_clusters: [] }));
+  for (const a of l.assignments)
+    m.set(`PoolAssignment/${assignmentKeyString(a)}`, JSON.stringify(a));
+  return m;
+}
+
+describe('partial convergence: plan --target X → apply changes only what it shows → plan --target X shows nothing to do', () => {
   const seeds = Array.from(
     { length: Number(process.env.CONVERGENCE_SEEDS ?? 100) },
     (_, i) => i + 1,
@@ -307,13 +322,30 @@ describe('partial convergence: plan --target X → apply → plan --target X sho
     };
     const first = await seeded();
     const desired = randomDesired(first.r, (await first.cp.getPool(DEFAULT_POOL)).contract);
-    const plan = computePlan(desired, await readLiveState(first.cp));
+    const live = await readLiveState(first.cp);
+    const before = objectsOf(live);
+    const plan = computePlan(desired, live);
     await first.cp.close();
     for (const c of plan.changes.filter((x) => !SETTLED.has(x.action))) {
       const { cp } = await seeded();
       try {
-        await runSteps(targetPlan(plan, [c.address]), cp);
-        const again = computePlan(desired, await readLiveState(cp));
+        const partial = targetPlan(plan, [c.address]);
+        await runSteps(partial, cp);
+        const after = await readLiveState(cp);
+        // Nothing changes that the partial plan does not show changing.
+        const shown = new Set(
+          partial.changes.filter((x) => x.diff.length > 0).map((x) => x.address),
+        );
+        const changed = [...objectsOf(after)].filter(([k, v]) => before.get(k) !== v);
+        const unshown = [
+          ...changed.map(([k]) => k),
+          ...[...before.keys()].filter((k) => !objectsOf(after).has(k)),
+        ];
+        expect(
+          unshown.filter((k) => !shown.has(k)),
+          `--target ${c.address}`,
+        ).toEqual([]);
+        const again = computePlan(desired, after);
         // Deleted: nothing left to target.
         if (!again.changes.some((x) => x.address === c.address)) continue;
         const left = targetPlan(again, [c.address])
