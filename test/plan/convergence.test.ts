@@ -21,6 +21,7 @@ import {
 } from '../../src/model/common.js';
 import type { DesiredCluster, DesiredQueue, DesiredState } from '../../src/model/desired.js';
 import type { LiveState } from '../../src/model/live.js';
+import type { Plan } from '../../src/model/plan.js';
 import { computePlan } from '../../src/plan/index.js';
 import { assertTopological } from '../../src/plan/graph.js';
 import { unaccountedStep } from '../../src/plan/steps.js';
@@ -262,8 +263,10 @@ describe('convergence: plan → apply → plan shows only noop, blocked, unmanag
             ),
             plan.steps.map((s) => `${s.id} ${s.op} ${s.target} <- ${s.depends_on.join(',')}`),
           );
+        const before = await readLiveState(cp);
         await runSteps(plan, cp);
         const after = await readLiveState(cp);
+        expect(unshownChanges(plan, before, after), `generation ${generation}`).toEqual([]);
         const again = computePlan(desired, after);
         const unsettled = again.changes
           .filter((c) => !SETTLED.has(c.action))
@@ -304,6 +307,30 @@ function objectsOf(l: LiveState): Map<string, string> {
   return m;
 }
 
+/**
+ * What changed on the control plane that the plan does not show: objects whose change has no
+ * diff, and queues whose drain state changed without a `state` diff.
+ */
+function unshownChanges(plan: Plan, before: LiveState, after: LiveState): string[] {
+  const shown = new Set(plan.changes.filter((x) => x.diff.length > 0).map((x) => x.address));
+  const b = objectsOf(before);
+  const a = objectsOf(after);
+  const changed = [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k));
+  const stateShown = new Set(
+    plan.changes.filter((x) => x.diff.some((d) => d.path === 'state')).map((x) => x.address),
+  );
+  const active = (l: LiveState, q: string) =>
+    (l.queues.find((x) => x.name === q)?.state ?? 'active') === 'active';
+  const drainFlipped = after.queues
+    .filter((q) => before.queues.some((x) => x.name === q.name))
+    .filter((q) => active(before, q.name) !== active(after, q.name))
+    .map((q) => `Queue/${q.name}`);
+  return [
+    ...changed.filter((k) => !shown.has(k)),
+    ...drainFlipped.filter((k) => !stateShown.has(k)),
+  ];
+}
+
 describe('partial convergence: plan --target X → apply changes only what it shows → plan --target X shows nothing to do', () => {
   const seeds = Array.from(
     { length: Number(process.env.CONVERGENCE_SEEDS ?? 100) },
@@ -323,7 +350,6 @@ describe('partial convergence: plan --target X → apply changes only what it sh
     const first = await seeded();
     const desired = randomDesired(first.r, (await first.cp.getPool(DEFAULT_POOL)).contract);
     const live = await readLiveState(first.cp);
-    const before = objectsOf(live);
     const plan = computePlan(desired, live);
     await first.cp.close();
     for (const c of plan.changes.filter((x) => !SETTLED.has(x.action))) {
@@ -332,34 +358,7 @@ describe('partial convergence: plan --target X → apply changes only what it sh
         const partial = targetPlan(plan, [c.address]);
         await runSteps(partial, cp);
         const after = await readLiveState(cp);
-        // Nothing changes that the partial plan does not show changing.
-        const shown = new Set(
-          partial.changes.filter((x) => x.diff.length > 0).map((x) => x.address),
-        );
-        const changed = [...objectsOf(after)].filter(([k, v]) => before.get(k) !== v);
-        const unshown = [
-          ...changed.map(([k]) => k),
-          ...[...before.keys()].filter((k) => !objectsOf(after).has(k)),
-        ];
-        // A queue's drain state changes only where a diff shows its `state`.
-        const stateShown = new Set(
-          partial.changes
-            .filter((x) => x.diff.some((d) => d.path === 'state'))
-            .map((x) => x.address),
-        );
-        const active = (l: LiveState, q: string) =>
-          (l.queues.find((x) => x.name === q)?.state ?? 'active') === 'active';
-        const drainFlipped = after.queues
-          .filter((q) => live.queues.some((x) => x.name === q.name))
-          .filter((q) => active(live, q.name) !== active(after, q.name))
-          .map((q) => `Queue/${q.name}`);
-        expect(
-          [
-            ...unshown.filter((k) => !shown.has(k)),
-            ...drainFlipped.filter((k) => !stateShown.has(k)),
-          ],
-          `--target ${c.address}`,
-        ).toEqual([]);
+        expect(unshownChanges(partial, live, after), `--target ${c.address}`).toEqual([]);
         const again = computePlan(desired, after);
         // Deleted: nothing left to target.
         if (!again.changes.some((x) => x.address === c.address)) continue;
