@@ -177,17 +177,22 @@ export async function openUnion(
   // answered once, a failure to connect fails fast (util/reach.ts), for discovery and RPCs alike.
   const retry = retryPolicy(tuning, DEFAULT_RETRY);
   const reach = new Reach();
-  const http = { retry, reach };
+  const { clock, signal } = tuning;
+  const http = { retry, reach, signal };
   const discovery = await discover(baseUrl, http);
+  const tokens = unionTokens(key, discovery, http);
+  // Asked for now, not at the first call: a plan loads its repository meanwhile (the token needs
+  // nothing of it). A failure here is met again, and told, by the first call.
+  tokens.token().catch(() => {});
   const { transport, close } = createUnionTransport({
     baseUrl,
     protocol,
-    tokens: unionTokens(key, discovery, http),
+    tokens,
     header: discovery.headerName,
     timeoutMs: tuning.requestTimeoutMs ?? 30_000,
+    signal,
   });
   const parallelism = tuning.connections || 32;
-  const { clock } = tuning;
   return new UnionControlPlane({
     transport,
     org: key.org,
@@ -199,6 +204,7 @@ export async function openUnion(
       pacer: new Pacer('Union', parallelism, clock, tuning.onPace),
       clock,
       origin: baseUrl,
+      signal,
     },
     parallelism,
     pageSize: tuning.pageSize || 1000,
