@@ -120,13 +120,17 @@ function withActivation(f: QueueFrame, l: LiveQueue, d: QueueDecision): QueueDec
 function followsCluster(f: QueueFrame, l: LiveQueue, d: QueueDecision): QueueDecision | null {
   const owner = l.cluster_managed ? f.pc.clusters.get(l.name) : undefined;
   const cluster = f.ix.lClusters.get(l.name);
-  if (!owner?.final || owner.deletes || !cluster) return null;
+  if (!owner?.final || (owner.deletes && !owner.registers) || !(cluster || owner.registers))
+    return null;
   const enabled = owner.final.enabled;
-  if (enabled && cluster.enabled) return null;
+  // Registered by this plan (new, or again after its delete: C7 leaves this queue behind):
+  // enabled until the update_cluster that disables it, which drains the queue named like it.
+  const wasEnabled = owner.registers ? true : cluster!.enabled;
+  if (enabled && wasEnabled) return null;
   const state = l.state ?? 'active';
   // Disabled by this plan (or drained for its move): drained with it. Enabled: activated with it.
   const drains = !enabled && state === 'active';
-  const drainedBy = cluster.enabled || drainedWithCluster(f.ix, f.pc, l.name);
+  const drainedBy = wasEnabled || drainedWithCluster(f.ix, f.pc, l.name);
   const to = enabled ? 'active' : drains && drainedBy ? 'draining' : null;
   if (to === null || to === state) return d;
   const by = address('Cluster', l.name);

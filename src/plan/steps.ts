@@ -18,7 +18,15 @@ import {
 import type { Step, ManualInstruction, Plan, StepKind } from '../model/plan.js';
 import { leaves, type PlanContext } from './context.js';
 import { drainedWithCluster, waitSets } from './queues.js';
-import { AFTER_UNDELETE, StepGraph, STEP_OPS, argsAddress, stepKey as key } from './graph.js';
+import {
+  AFTER_UNDELETE,
+  StepGraph,
+  STEP_OPS,
+  argsAddress,
+  sameKey,
+  stepKey as key,
+  type StepKey,
+} from './graph.js';
 import { addDefaultQueueSteps } from './default-queues.js';
 import { addLabelSteps } from './cluster-labels.js';
 import { addCascadeOrder } from './flyteadmin.js';
@@ -66,7 +74,7 @@ function stepBuild(ctx: PlanContext) {
       return d?.registers === true && d.deletes === true;
     },
     /** Per queue with a call, the step that takes leaving clusters out of its selector (rule 4). */
-    removalStep: new Map<string, string>(),
+    removalStep: new Map<string, StepKey>(),
     /** Before each leaving cluster goes: the queues to watch (queues.ts). */
     waitFor,
     /** The cluster is moved once its co-named queue is drained (queues.ts). */
@@ -292,7 +300,7 @@ function orderQueueCalls(b: StepBuild): void {
     g.order(key.undelete(name), k);
     if (q.createdBy) g.order(key.register(q.createdBy), k);
     const removal = removalStep.get(name)!;
-    if (removal !== k) {
+    if (!sameKey(removal, k)) {
       g.order(removal, k);
       for (const c of spec.clusters) if (!replaced(c)) g.order(key.register(c), removal);
     }

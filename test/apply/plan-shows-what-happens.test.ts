@@ -126,6 +126,10 @@ const queue = (name: string, pool: string, clusters: string[], run = 10) =>
 
 /** poolsync.yaml: prune within what poolsync applied (its inventory), plus `extra` lines. */
 const config = (extra = '') => `apiVersion: poolsync/v1\nkind: RepoConfig\nprune: true\n${extra}`;
+/** poolsync.yaml with prune off: nothing undeclared is deleted. */
+const keep = (extra = '') => `apiVersion: poolsync/v1\nkind: RepoConfig\nprune: false\n${extra}`;
+const defaultQueue = (project: string, domain: string, queue: string) =>
+  `apiVersion: poolsync/v1\nkind: DefaultQueue\nmetadata: {name: ${project}-${domain}}\nspec: {project: ${project}, domain: ${domain}, queue: ${queue}}\n`;
 
 async function writeDocs(dir: string, docs: string[], poolsyncYaml = config()): Promise<string> {
   await rm(dir, { recursive: true, force: true });
@@ -161,6 +165,24 @@ async function githubActionsFlow(b: Backend, repo: string, root: string): Promis
   expect(applied.stderr).toBe('');
   expect(applied.code, applied.stdout).toBe(0);
   const again = await runCli(['plan', repo, '--detailed-exitcode'], env);
+  expect(again.code, again.stdout).toBe(0);
+  return JSON.parse(shown.stdout) as Plan;
+}
+
+/**
+ * The same flow for `--target ADDRESS` (a partial plan): what it keeps is done whole, so the
+ * next partial plan of the same target finds nothing left.
+ */
+async function targetFlow(b: Backend, repo: string, root: string, target: string): Promise<Plan> {
+  const env = { POOLSYNC_CONTROL_PLANE: b.url, POOLSYNC_PLAN_KEY: KEY };
+  const file = join(root, 'plan.json');
+  const planned = await runCli(['plan', repo, '--target', target, '--out', file], env);
+  expect(planned.code, planned.stdout + planned.stderr).toBe(0);
+  const shown = await runCli(['show', file, '--output', 'json'], env);
+  expect(shown.code, shown.stderr).toBe(0);
+  const applied = await runCli(['apply', file], env);
+  expect(applied.code, applied.stdout + applied.stderr).toBe(0);
+  const again = await runCli(['plan', repo, '--target', target, '--detailed-exitcode'], env);
   expect(again.code, again.stdout).toBe(0);
   return JSON.parse(shown.stdout) as Plan;
 }
@@ -289,6 +311,115 @@ describe.each(Object.keys(BACKENDS) as (keyof typeof BACKENDS)[])('%s backend', 
   });
 });
 
+// The counterexamples the outside-observer property (issue 58 item 5) found, each as its CLI run.
+describe.each(Object.keys(BACKENDS) as (keyof typeof BACKENDS)[])(
+  '%s backend: partial and saved plans',
+  (kind) => {
+    const start = async (caps: string) => {
+      const root = await tempDir('poolsync-i58-');
+      return { root, repo: join(root, 'repo'), b: await BACKENDS[kind](root, caps) };
+    };
+
+    it("--target Queue/c0 of a co-named queue keeps its cause's registration (CX-1)", async () => {
+      const { root, repo, b } = await start('none');
+      const plan = await targetFlow(
+        b,
+        await writeDocs(repo, [cluster('c0', 'default', false)], keep()),
+        root,
+        'Queue/c0',
+      );
+      expect(changeOf(plan, 'Queue/c0')).toMatchObject({
+        action: 'create',
+        caused_by: 'Cluster/c0',
+      });
+      expect(touched(plan).has('Cluster/c0')).toBe(true);
+      expect(await b.cluster('c0')).toMatchObject({ pool: 'default', enabled: false });
+      expect(await b.queue('c0')).toMatchObject({ clusters: ['c0'] });
+    });
+
+    it("a cluster replaced into another pool: its co-named queue's lost selector is in the diff (CX-2, C8)", async () => {
+      const { root, repo, b } = await start('none');
+      await applyDir(b, await writeDocs(repo, [pool('pa'), cluster('c0', 'pa', false)], keep()));
+      const plan = await githubActionsFlow(
+        b,
+        await writeDocs(repo, [pool('pa'), cluster('c0', 'default', false)], keep()),
+        root,
+      );
+      const after = await b.queue('c0');
+      const shown = changeOf(plan, 'Queue/c0')!;
+      expect(shown.diff).toContainEqual(
+        expect.objectContaining({ path: 'clusters', before: ['c0'], after: after?.clusters }),
+      );
+      expect(after?.clusters).toEqual([]);
+    });
+
+    it('a cluster replaced into another pool, registered disabled: its co-named queue goes with it and comes back drained, as its diff says (U25)', async () => {
+      const { root, repo, b } = await start('drain,queue_delete');
+      await applyDir(b, await writeDocs(repo, [pool('pa'), cluster('c0', 'pa')], keep()));
+      const plan = await githubActionsFlow(
+        b,
+        await writeDocs(repo, [pool('pa'), cluster('c0', 'default', false)], keep()),
+        root,
+      );
+      expect(changeOf(plan, 'Queue/c0')).toMatchObject({
+        action: 'replace',
+        caused_by: 'Cluster/c0',
+      });
+      const state = changeOf(plan, 'Queue/c0')!.diff.find((d) => d.path === 'state');
+      const after = await b.queue('c0');
+      expect(after).toMatchObject({ pool: 'default', clusters: ['c0'] });
+      // Asked to drain with its cluster: draining, drained once idle.
+      expect(state).toMatchObject({ before: 'active', after: 'draining' });
+      expect(after?.state).not.toBe('active');
+    });
+
+    it('--target Queue/q0 keeps the disable of the cluster it registers (CX-3)', async () => {
+      const { root, repo, b } = await start('none');
+      const docs = [
+        cluster('c0', 'default', false),
+        queue('q1', 'default', []),
+        queue('q0', 'default', ['c0']),
+      ];
+      const plan = await targetFlow(b, await writeDocs(repo, docs, keep()), root, 'Queue/q0');
+      expect(changeOf(plan, 'Cluster/c0')).toMatchObject({ action: 'create' });
+      expect(changeOf(plan, 'Queue/q1')).toBeUndefined();
+      expect(await b.cluster('c0')).toMatchObject({ enabled: false });
+      expect(await b.queue('q0')).toMatchObject({ clusters: ['c0'] });
+    });
+
+    it('a queue that routes nowhere, moved to another pool, is active again after its move (CX-4)', async () => {
+      const { root, repo, b } = await start('drain,queue_move');
+      await applyDir(b, await writeDocs(repo, [queue('q0', 'default', [])], keep()));
+      const plan = await githubActionsFlow(
+        b,
+        await writeDocs(repo, [pool('pa'), queue('q0', 'pa', [])], keep()),
+        root,
+      );
+      expect(plan.steps.filter((s) => s.target === 'Queue/q0').map((s) => s.op)).toContain(
+        'activate_queue',
+      );
+      expect(await b.queue('q0')).toMatchObject({ pool: 'pa', state: 'active' });
+    });
+
+    it('--target Cluster/c1 enabling a cluster lists the co-named queue it activates (CX-5, U27)', async () => {
+      const { root, repo, b } = await start('drain');
+      await applyDir(b, await writeDocs(repo, [cluster('c1', 'default', false)], keep()));
+      expect((await b.queue('c1'))?.state).not.toBe('active');
+      const plan = await targetFlow(
+        b,
+        await writeDocs(repo, [cluster('c1', 'default'), queue('c1', 'default', ['c1'])], keep()),
+        root,
+        'Cluster/c1',
+      );
+      expect(changeOf(plan, 'Queue/c1')).toMatchObject({ caused_by: 'Cluster/c1' });
+      expect(changeOf(plan, 'Queue/c1')?.diff).toContainEqual(
+        expect.objectContaining({ path: 'state', after: 'active' }),
+      );
+      expect(await b.queue('c1')).toMatchObject({ state: 'active' });
+    });
+  },
+);
+
 describe('embedded backend: default-queue settings', () => {
   it("a project's default queue whose delete is blocked is never drained when its pool's last cluster goes", async () => {
     const root = await tempDir('poolsync-i58-');
@@ -308,5 +439,29 @@ describe('embedded backend: default-queue settings', () => {
     expect(touched(plan).has('Queue/dq')).toBe(false);
     expect(await b.cluster('c1')).toBeNull();
     expect(await b.queue('dq')).toMatchObject({ state: 'active', clusters: ['*'] });
+  });
+
+  it('--target DefaultQueue/ml/development keeps the activation of the default queue it undeletes (CX-6)', async () => {
+    const root = await tempDir('poolsync-i58-');
+    const repo = join(root, 'repo');
+    const b = await embedded(root, UNION);
+    const absent = keep('absent: [Queue/default]\n');
+    await applyDir(b, await writeDocs(repo, [pool('pa')], absent));
+    expect(await b.deletedQueues()).toEqual(['default']);
+    const docs = [
+      pool('pa'),
+      queue('default', 'default', ['*'], 0),
+      defaultQueue('ml', 'development', 'default'),
+    ];
+    const plan = await targetFlow(
+      b,
+      await writeDocs(repo, docs, keep()),
+      root,
+      'DefaultQueue/ml/development',
+    );
+    expect(plan.steps.filter((s) => s.target === 'Queue/default').map((s) => s.op)).toContain(
+      'activate_queue',
+    );
+    expect(await b.queue('default')).toMatchObject({ state: 'active' });
   });
 });

@@ -4,7 +4,7 @@
  * `plan --out`, applied with `apply FILE` and planned again, as the property does. `found`: what
  * the property saw; `fixed`: where it was fixed.
  *
- * Found and not fixed yet (bench/property-outside.ts --seed 5858; still so on i58-plan 34a8f318),
+ * Found and not fixed yet (bench/property-outside.ts --seed 5858; still so on i58-plan 180d02e0),
  * kept out of here until the planner fixes it, then added like the rest:
  *  - `--target Cluster/c1` undeleting a soft-deleted cluster shows its co-named queue created
  *    with the repository's settings, but keeps no step that sends them (union; seed: c1 disabled,
@@ -63,11 +63,6 @@ interface Regression {
   backends: BackendName[];
   found: string;
   fixed: string;
-  /**
-   * Fixed on the branch named, not yet merged here: the case fails here (it.fails) until that
-   * merge, which makes it pass; then drop `pending`.
-   */
-  pending?: string;
   case: Case;
 }
 
@@ -236,7 +231,6 @@ const REGRESSIONS: Regression[] = [
   {
     name: 'a cluster replaced into another pool and disabled: its co-named queue is drained with it (U25)',
     backends: ['file', 'rest'],
-    pending: 'i58-plan 34a8f318',
     found: 'Queue/c2: state: "active" → "drained" is not in the plan\'s diff (blocked)',
     fixed:
       "plan (i58-plan 34a8f318): a queue's drain state a kept step changes is shown with a state diff",
@@ -253,7 +247,6 @@ const REGRESSIONS: Regression[] = [
   {
     name: 'a partial plan replacing a cluster shows the selectors its delete empties (C8)',
     backends: ['file', 'rest'],
-    pending: 'i58-plan 6a070146',
     found:
       'Queue/q1 changed (clusters: ["c2"] → []), but the plan does not list it (--target Cluster/c2)',
     fixed:
@@ -275,7 +268,7 @@ const flyteadmin = flyteadminTargets();
 
 describe('the plan is what happens, seen from outside: shrunk counterexamples', () => {
   for (const r of REGRESSIONS)
-    (r.pending ? it.fails : it).each(r.backends)(`${r.name} (%s)`, async (backend) => {
+    it.each(r.backends)(`${r.name} (%s)`, async (backend) => {
       if (backend !== 'flyteadmin') {
         expect((await runCase(backend, r.case)).wrong).toEqual([]);
         return;
