@@ -832,7 +832,7 @@ const serve = {
         type: 'string',
         array: true,
         describe:
-          "A project the flyteadmin stand-in has registered (repeatable; as flyteadmin's seed-projects): attributes of other projects are refused, as flyteadmin refuses them",
+          "A project the stand-ins have registered (repeatable; as flyteadmin's seed-projects): flyteadmin's refuses attributes of other projects, as flyteadmin does; Union's lists it (ListProjects) with every domain",
       },
       'log-level': {
         type: 'string',

@@ -162,6 +162,23 @@ export class HttpControlPlane implements ControlPlane {
     return this.http.call('GET', `/v1/queues/${seg(name)}`);
   }
 
+  /**
+   * soft_delete: the deleted queues, whose names stay reserved (so the planner undeletes one the
+   * repository declares again). A server older than this endpoint lists none, as before.
+   */
+  async listDeletedQueues(): Promise<LiveQueue[]> {
+    try {
+      return await this.list<LiveQueue>('/v1/deleted/queues', byName);
+    } catch (err) {
+      if (err instanceof ControlPlaneError && err.code === 'NOT_FOUND') return [];
+      throw err;
+    }
+  }
+
+  undeleteQueue(name: string): Promise<LiveQueue> {
+    return this.http.call('POST', `/v1/queues/${seg(name)}/undelete`, {});
+  }
+
   listAssignments(): Promise<LiveAssignment[]> {
     return this.list<LiveAssignment>('/v1/assignments', assignmentKeyString);
   }

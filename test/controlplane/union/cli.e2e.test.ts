@@ -50,18 +50,18 @@ describe.each(['connect', 'grpc'] as const)('poolsync against union+http:// (%s)
     expect(plan.stdout).toContain('Cluster/c2');
 
     const applying = runCli(['apply', repo, ...cp, '--auto-approve'], env);
-    // The apply drains c2's queue and waits: c2 stays while its work runs, whatever the time.
+    // The apply waits on c2's queue (wait_idle) and never drains it (a delete waits for nothing,
+    // remote/_cluster.py:433, and a drained queue rejects runs): c2 stays while its work runs.
     const server = s;
-    await until('the apply drains c2', async () => {
-      const c2 = await server.embedded.getQueue('c2');
-      return c2.state === 'draining';
-    });
+    await until('the apply creates web', async () =>
+      (await server.embedded.listQueues()).some((q) => q.name === 'web'),
+    );
     expect((await s.embedded.listClusters()).map((c) => c.name)).toEqual(['c1', 'c2']);
+    expect((await s.embedded.getQueue('c2')).state).toBe('active');
     await s.embedded.setQueueActivity('c2', { runs_in_flight: 0, actions_in_flight: 0 });
     const apply = await applying;
     expect(unexpectedStderr(apply.stderr)).toBe('');
-    // Union drains by API (c2's queue is drained and waited for before the delete), and the
-    // cluster delete takes its co-named queue with it (Union today): no manual step is left.
+    // The cluster delete takes its co-named queue with it (Union today): no manual step is left.
     expect(apply.code).toBe(0);
     expect(apply.stdout).not.toContain('flyte delete queue');
     expect(plan.stdout).toMatch(/Queue\/c2[^\n]*\n[^]*deleted with Cluster\/c2/);
@@ -128,7 +128,7 @@ describe('poolsync against union+http:// : everything by API, soft deletes, Defa
     expect((await s.embedded.listPools()).map((p) => p.name)).toEqual(['default', 'gpu']);
     expect(await s.embedded.getCluster('g1')).toMatchObject({ pool: 'gpu', enabled: true });
     expect(await s.embedded.getQueue('train')).toMatchObject({ pool: 'gpu', run_concurrency: 3 });
-    expect(await s.embedded.listDefaultQueues()).toEqual([
+    expect(s.api.settings.defaultQueues()).toEqual([
       { project: 'ml', domain: 'development', queue: 'web' },
     ]);
     await noChanges();
