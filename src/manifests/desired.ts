@@ -3,6 +3,8 @@ import {
   DEFAULT_POOL,
   DEFAULT_QUEUE,
   QUEUE_DEFAULTS,
+  QUEUE_SETTINGS,
+  type QueueSettings,
   WILDCARD,
   assignmentKeyString,
   defaultQueueKeyString,
@@ -19,7 +21,7 @@ import type {
   DesiredState,
   RepoConfig,
 } from '../model/desired.js';
-import type { QueueManifest } from './documents.js';
+import type { QueueManifest, WrittenSettings } from './documents.js';
 import type { Grouped } from './rules.js';
 import { MANIFEST_KINDS } from './schema.js';
 import { comparePaths } from './walk.js';
@@ -120,16 +122,19 @@ function desiredQueue(q: QueueManifest, owner: string | undefined): DesiredQueue
     spec: {
       pool: managed?.pool ?? q.pool ?? DEFAULT_POOL,
       clusters: managed?.clusters ?? q.clusters ?? [WILDCARD],
-      run_concurrency: q.run_concurrency,
-      action_concurrency: q.action_concurrency,
-      depth: q.depth ?? QUEUE_DEFAULTS.depth,
-      priority: q.priority ?? QUEUE_DEFAULTS.priority,
-      fairness: q.fairness ?? QUEUE_DEFAULTS.fairness,
+      ...settingsWithDefaults(q),
       ...canonicalCaps(q.caps),
     },
     annotations: q.annotations,
     source: q.source,
   };
+}
+
+/** The settings `q` writes, each it leaves out as its default (Q1, C2). */
+function settingsWithDefaults(q: WrittenSettings): QueueSettings {
+  const out: Record<string, unknown> = {};
+  for (const f of QUEUE_SETTINGS) out[f] = q[f] ?? QUEUE_DEFAULTS[f];
+  return out as QueueSettings;
 }
 
 /**

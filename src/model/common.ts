@@ -131,7 +131,7 @@ export function pick<T extends object, K extends keyof T>(from: T, keys: readonl
 
 /** Q1: a create request's spec, each field it leaves out as the schema's default (pool default, selector *) or C2's. */
 export function queueSpecWithDefaults(
-  request: Partial<QueueSpec> & Pick<QueueSpec, RequiredSetting>,
+  request: Partial<QueueSpec>,
 ): Required<Omit<QueueSpec, CapField>> {
   const out = {} as Record<string, unknown>;
   for (const f of QUEUE_SPEC_FIELDS) {
