@@ -7,7 +7,8 @@
  *   the schemas (~110 ms) at start-up;
  * - src/gen/manifests/kinds.ts: the manifest kinds, each kind's spec fields as a table (type,
  *   required, default, enum values, nested fields) and as TypeScript types, from which the
- *   model derives its types, defaults and field lists (src/model/common.ts, kinds.ts).
+ *   model derives its types, defaults and field lists (src/model/common.ts, kinds.ts);
+ * - schemas/plan.schema.json's `queueSpec`, from the Queue schema's fields.
  *
  *   npm run generate:validators            write the files
  *   npm run generate:validators -- --check exit 1 if a committed file is out of date
@@ -111,6 +112,7 @@ export async function generateValidatorsSource(): Promise<string> {
 
 /** A JSON Schema node, as far as the field tables read it. */
 interface Node {
+  description?: string;
   type?: string | string[];
   enum?: unknown[];
   const?: unknown;
@@ -252,12 +254,41 @@ ${types.join('\n')}
 }
 
 export const KINDS_FILE = new URL('src/gen/manifests/kinds.ts', ROOT);
+export const PLAN_SCHEMA_FILE = new URL('schemas/plan.schema.json', ROOT);
+
+/**
+ * schemas/plan.schema.json with its `queueSpec` (a step's queue spec: a name and every Queue
+ * field but Union's caps, defaults applied) derived from the Queue schema.
+ */
+export async function generatePlanSchemaSource(): Promise<string> {
+  const plan = JSON.parse(await readFile(PLAN_SCHEMA_FILE, 'utf8')) as {
+    $defs: Record<string, Node>;
+  };
+  const queue = (await readSchemas()).Queue as unknown as Node;
+  const spec = queue.properties?.['spec'] ?? {};
+  const fields = Object.entries(spec.properties ?? {}).filter(
+    ([name, f]) => f.default !== undefined || spec.required?.includes(name),
+  );
+  plan.$defs['queueSpec'] = {
+    type: 'object',
+    required: ['name', ...fields.map(([name]) => name)],
+    properties: {
+      name: { $ref: '#/$defs/name' },
+      ...Object.fromEntries(
+        fields.map(([name, { description: _d, default: _default, ...rest }]) => [name, rest]),
+      ),
+    },
+  };
+  const config = (await resolveConfig(fileURLToPath(PLAN_SCHEMA_FILE))) ?? {};
+  return format(JSON.stringify(plan), { ...config, parser: 'json' });
+}
 
 /** Each generated file and its text. */
 export async function generatedFiles(): Promise<[URL, string][]> {
   return [
     [GENERATED_FILE, await generateValidatorsSource()],
     [KINDS_FILE, await generateKindsSource()],
+    [PLAN_SCHEMA_FILE, await generatePlanSchemaSource()],
   ];
 }
 
