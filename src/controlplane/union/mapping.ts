@@ -123,7 +123,6 @@ export function managedFromPb(spec: PbQueueSpec | undefined): QueueSpec {
     depth: spec?.depth ?? 0,
     priority: fromPb(PRIORITY_TO_PB, spec?.priority, QUEUE_DEFAULTS.priority),
     fairness: fromPb(FAIRNESS_TO_PB, spec?.fairness, QUEUE_DEFAULTS.fairness),
-    spare: QUEUE_DEFAULTS.spare, // throwaway: Union has no such field
   };
 }
 

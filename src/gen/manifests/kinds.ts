@@ -117,7 +117,6 @@ export const SPEC_FIELDS = {
       default: 'round_robin',
       values: ['round_robin', 'shuffle_interleave'],
     },
-    spare: { type: 'integer', required: false, default: 1 },
     max_resources: {
       type: 'object',
       required: false,
@@ -222,7 +221,6 @@ export interface ManifestSpecs {
     depth?: number;
     priority?: 'min' | 'medium' | 'max';
     fairness?: 'round_robin' | 'shuffle_interleave';
-    spare?: number;
     max_resources?: {
       cpu?: number | string;
       memory?: number | string;

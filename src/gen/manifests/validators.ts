@@ -2685,7 +2685,6 @@ const schema33 = {
         },
         priority: { enum: ['min', 'medium', 'max'], default: 'medium' },
         fairness: { enum: ['round_robin', 'shuffle_interleave'], default: 'round_robin' },
-        spare: { type: 'integer', minimum: 0, description: 'Throwaway.', default: 1 },
         max_resources: {
           type: 'object',
           description:
@@ -3629,58 +3628,17 @@ function validate22(
             errors++;
           }
         }
-        if (data7.spare !== undefined) {
-          let data16 = data7.spare;
-          if (!(typeof data16 == 'number' && !(data16 % 1) && !isNaN(data16) && isFinite(data16))) {
-            const err42 = {
-              instancePath: instancePath + '/spec/spare',
-              schemaPath: '#/properties/spec/properties/spare/type',
-              keyword: 'type',
-              params: { type: 'integer' },
-              message: 'must be integer',
-              schema: schema33.properties.spec.properties.spare.type,
-              parentSchema: schema33.properties.spec.properties.spare,
-              data: data16,
-            };
-            if (vErrors === null) {
-              vErrors = [err42];
-            } else {
-              vErrors.push(err42);
-            }
-            errors++;
-          }
-          if (typeof data16 == 'number' && isFinite(data16)) {
-            if (data16 < 0 || isNaN(data16)) {
-              const err43 = {
-                instancePath: instancePath + '/spec/spare',
-                schemaPath: '#/properties/spec/properties/spare/minimum',
-                keyword: 'minimum',
-                params: { comparison: '>=', limit: 0 },
-                message: 'must be >= 0',
-                schema: 0,
-                parentSchema: schema33.properties.spec.properties.spare,
-                data: data16,
-              };
-              if (vErrors === null) {
-                vErrors = [err43];
-              } else {
-                vErrors.push(err43);
-              }
-              errors++;
-            }
-          }
-        }
         if (data7.max_resources !== undefined) {
-          let data17 = data7.max_resources;
-          if (data17 && typeof data17 == 'object' && !Array.isArray(data17)) {
-            for (const key5 in data17) {
+          let data16 = data7.max_resources;
+          if (data16 && typeof data16 == 'object' && !Array.isArray(data16)) {
+            for (const key5 in data16) {
               if (!(
                 key5 === 'cpu' ||
                 key5 === 'memory' ||
                 key5 === 'ephemeral_storage' ||
                 key5 === 'gpu'
               )) {
-                const err44 = {
+                const err42 = {
                   instancePath: instancePath + '/spec/max_resources',
                   schemaPath: '#/properties/spec/properties/max_resources/additionalProperties',
                   keyword: 'additionalProperties',
@@ -3688,45 +3646,45 @@ function validate22(
                   message: 'must NOT have additional properties',
                   schema: false,
                   parentSchema: schema33.properties.spec.properties.max_resources,
-                  data: data17,
+                  data: data16,
                 };
                 if (vErrors === null) {
-                  vErrors = [err44];
+                  vErrors = [err42];
                 } else {
-                  vErrors.push(err44);
+                  vErrors.push(err42);
                 }
                 errors++;
               }
             }
-            if (data17.cpu !== undefined) {
-              let data18 = data17.cpu;
-              const _errs41 = errors;
+            if (data16.cpu !== undefined) {
+              let data17 = data16.cpu;
+              const _errs39 = errors;
               let valid11 = true;
-              const _errs42 = errors;
-              if (!(typeof data18 == 'number' && isFinite(data18))) {
-                const err45 = {};
+              const _errs40 = errors;
+              if (!(typeof data17 == 'number' && isFinite(data17))) {
+                const err43 = {};
                 if (vErrors === null) {
-                  vErrors = [err45];
+                  vErrors = [err43];
                 } else {
-                  vErrors.push(err45);
+                  vErrors.push(err43);
                 }
                 errors++;
               }
-              var _valid0 = _errs42 === errors;
-              errors = _errs41;
+              var _valid0 = _errs40 === errors;
+              errors = _errs39;
               if (vErrors !== null) {
-                if (_errs41) {
-                  vErrors.length = _errs41;
+                if (_errs39) {
+                  vErrors.length = _errs39;
                 } else {
                   vErrors = null;
                 }
               }
               let ifClause0;
               if (_valid0) {
-                const _errs44 = errors;
-                if (typeof data18 == 'number' && isFinite(data18)) {
-                  if (data18 < 0 || isNaN(data18)) {
-                    const err46 = {
+                const _errs42 = errors;
+                if (typeof data17 == 'number' && isFinite(data17)) {
+                  if (data17 < 0 || isNaN(data17)) {
+                    const err44 = {
                       instancePath: instancePath + '/spec/max_resources/cpu',
                       schemaPath: '#/$defs/quantity/then/minimum',
                       keyword: 'minimum',
@@ -3734,7 +3692,49 @@ function validate22(
                       message: 'must be >= 0',
                       schema: 0,
                       parentSchema: schema34.then,
-                      data: data18,
+                      data: data17,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err44];
+                    } else {
+                      vErrors.push(err44);
+                    }
+                    errors++;
+                  }
+                } else {
+                  const err45 = {
+                    instancePath: instancePath + '/spec/max_resources/cpu',
+                    schemaPath: '#/$defs/quantity/then/type',
+                    keyword: 'type',
+                    params: { type: 'number' },
+                    message: 'must be number',
+                    schema: schema34.then.type,
+                    parentSchema: schema34.then,
+                    data: data17,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err45];
+                  } else {
+                    vErrors.push(err45);
+                  }
+                  errors++;
+                }
+                var _valid0 = _errs42 === errors;
+                valid11 = _valid0;
+                ifClause0 = 'then';
+              } else {
+                const _errs44 = errors;
+                if (typeof data17 === 'string') {
+                  if (func1(data17) > 64) {
+                    const err46 = {
+                      instancePath: instancePath + '/spec/max_resources/cpu',
+                      schemaPath: '#/$defs/quantity/else/maxLength',
+                      keyword: 'maxLength',
+                      params: { limit: 64 },
+                      message: 'must NOT have more than 64 characters',
+                      schema: 64,
+                      parentSchema: schema34.else,
+                      data: data17,
                     };
                     if (vErrors === null) {
                       vErrors = [err46];
@@ -3743,50 +3743,8 @@ function validate22(
                     }
                     errors++;
                   }
-                } else {
-                  const err47 = {
-                    instancePath: instancePath + '/spec/max_resources/cpu',
-                    schemaPath: '#/$defs/quantity/then/type',
-                    keyword: 'type',
-                    params: { type: 'number' },
-                    message: 'must be number',
-                    schema: schema34.then.type,
-                    parentSchema: schema34.then,
-                    data: data18,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err47];
-                  } else {
-                    vErrors.push(err47);
-                  }
-                  errors++;
-                }
-                var _valid0 = _errs44 === errors;
-                valid11 = _valid0;
-                ifClause0 = 'then';
-              } else {
-                const _errs46 = errors;
-                if (typeof data18 === 'string') {
-                  if (func1(data18) > 64) {
-                    const err48 = {
-                      instancePath: instancePath + '/spec/max_resources/cpu',
-                      schemaPath: '#/$defs/quantity/else/maxLength',
-                      keyword: 'maxLength',
-                      params: { limit: 64 },
-                      message: 'must NOT have more than 64 characters',
-                      schema: 64,
-                      parentSchema: schema34.else,
-                      data: data18,
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err48];
-                    } else {
-                      vErrors.push(err48);
-                    }
-                    errors++;
-                  }
-                  if (!pattern14.test(data18)) {
-                    const err49 = {
+                  if (!pattern14.test(data17)) {
+                    const err47 = {
                       instancePath: instancePath + '/spec/max_resources/cpu',
                       schemaPath: '#/$defs/quantity/else/pattern',
                       keyword: 'pattern',
@@ -3801,17 +3759,17 @@ function validate22(
                       schema:
                         '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$',
                       parentSchema: schema34.else,
-                      data: data18,
+                      data: data17,
                     };
                     if (vErrors === null) {
-                      vErrors = [err49];
+                      vErrors = [err47];
                     } else {
-                      vErrors.push(err49);
+                      vErrors.push(err47);
                     }
                     errors++;
                   }
                 } else {
-                  const err50 = {
+                  const err48 = {
                     instancePath: instancePath + '/spec/max_resources/cpu',
                     schemaPath: '#/$defs/quantity/else/type',
                     keyword: 'type',
@@ -3819,21 +3777,21 @@ function validate22(
                     message: 'must be string',
                     schema: schema34.else.type,
                     parentSchema: schema34.else,
-                    data: data18,
+                    data: data17,
                   };
                   if (vErrors === null) {
-                    vErrors = [err50];
+                    vErrors = [err48];
                   } else {
-                    vErrors.push(err50);
+                    vErrors.push(err48);
                   }
                   errors++;
                 }
-                var _valid0 = _errs46 === errors;
+                var _valid0 = _errs44 === errors;
                 valid11 = _valid0;
                 ifClause0 = 'else';
               }
               if (!valid11) {
-                const err51 = {
+                const err49 = {
                   instancePath: instancePath + '/spec/max_resources/cpu',
                   schemaPath: '#/$defs/quantity/if',
                   keyword: 'if',
@@ -3841,45 +3799,45 @@ function validate22(
                   message: 'must match "' + ifClause0 + '" schema',
                   schema: schema34.if,
                   parentSchema: schema34,
-                  data: data18,
+                  data: data17,
                 };
                 if (vErrors === null) {
-                  vErrors = [err51];
+                  vErrors = [err49];
                 } else {
-                  vErrors.push(err51);
+                  vErrors.push(err49);
                 }
                 errors++;
               }
             }
-            if (data17.memory !== undefined) {
-              let data19 = data17.memory;
-              const _errs50 = errors;
+            if (data16.memory !== undefined) {
+              let data18 = data16.memory;
+              const _errs48 = errors;
               let valid13 = true;
-              const _errs51 = errors;
-              if (!(typeof data19 == 'number' && isFinite(data19))) {
-                const err52 = {};
+              const _errs49 = errors;
+              if (!(typeof data18 == 'number' && isFinite(data18))) {
+                const err50 = {};
                 if (vErrors === null) {
-                  vErrors = [err52];
+                  vErrors = [err50];
                 } else {
-                  vErrors.push(err52);
+                  vErrors.push(err50);
                 }
                 errors++;
               }
-              var _valid1 = _errs51 === errors;
-              errors = _errs50;
+              var _valid1 = _errs49 === errors;
+              errors = _errs48;
               if (vErrors !== null) {
-                if (_errs50) {
-                  vErrors.length = _errs50;
+                if (_errs48) {
+                  vErrors.length = _errs48;
                 } else {
                   vErrors = null;
                 }
               }
               let ifClause1;
               if (_valid1) {
-                const _errs53 = errors;
-                if (typeof data19 == 'number' && isFinite(data19)) {
-                  if (data19 < 0 || isNaN(data19)) {
-                    const err53 = {
+                const _errs51 = errors;
+                if (typeof data18 == 'number' && isFinite(data18)) {
+                  if (data18 < 0 || isNaN(data18)) {
+                    const err51 = {
                       instancePath: instancePath + '/spec/max_resources/memory',
                       schemaPath: '#/$defs/quantity/then/minimum',
                       keyword: 'minimum',
@@ -3887,7 +3845,49 @@ function validate22(
                       message: 'must be >= 0',
                       schema: 0,
                       parentSchema: schema34.then,
-                      data: data19,
+                      data: data18,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err51];
+                    } else {
+                      vErrors.push(err51);
+                    }
+                    errors++;
+                  }
+                } else {
+                  const err52 = {
+                    instancePath: instancePath + '/spec/max_resources/memory',
+                    schemaPath: '#/$defs/quantity/then/type',
+                    keyword: 'type',
+                    params: { type: 'number' },
+                    message: 'must be number',
+                    schema: schema34.then.type,
+                    parentSchema: schema34.then,
+                    data: data18,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err52];
+                  } else {
+                    vErrors.push(err52);
+                  }
+                  errors++;
+                }
+                var _valid1 = _errs51 === errors;
+                valid13 = _valid1;
+                ifClause1 = 'then';
+              } else {
+                const _errs53 = errors;
+                if (typeof data18 === 'string') {
+                  if (func1(data18) > 64) {
+                    const err53 = {
+                      instancePath: instancePath + '/spec/max_resources/memory',
+                      schemaPath: '#/$defs/quantity/else/maxLength',
+                      keyword: 'maxLength',
+                      params: { limit: 64 },
+                      message: 'must NOT have more than 64 characters',
+                      schema: 64,
+                      parentSchema: schema34.else,
+                      data: data18,
                     };
                     if (vErrors === null) {
                       vErrors = [err53];
@@ -3896,50 +3896,8 @@ function validate22(
                     }
                     errors++;
                   }
-                } else {
-                  const err54 = {
-                    instancePath: instancePath + '/spec/max_resources/memory',
-                    schemaPath: '#/$defs/quantity/then/type',
-                    keyword: 'type',
-                    params: { type: 'number' },
-                    message: 'must be number',
-                    schema: schema34.then.type,
-                    parentSchema: schema34.then,
-                    data: data19,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err54];
-                  } else {
-                    vErrors.push(err54);
-                  }
-                  errors++;
-                }
-                var _valid1 = _errs53 === errors;
-                valid13 = _valid1;
-                ifClause1 = 'then';
-              } else {
-                const _errs55 = errors;
-                if (typeof data19 === 'string') {
-                  if (func1(data19) > 64) {
-                    const err55 = {
-                      instancePath: instancePath + '/spec/max_resources/memory',
-                      schemaPath: '#/$defs/quantity/else/maxLength',
-                      keyword: 'maxLength',
-                      params: { limit: 64 },
-                      message: 'must NOT have more than 64 characters',
-                      schema: 64,
-                      parentSchema: schema34.else,
-                      data: data19,
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err55];
-                    } else {
-                      vErrors.push(err55);
-                    }
-                    errors++;
-                  }
-                  if (!pattern14.test(data19)) {
-                    const err56 = {
+                  if (!pattern14.test(data18)) {
+                    const err54 = {
                       instancePath: instancePath + '/spec/max_resources/memory',
                       schemaPath: '#/$defs/quantity/else/pattern',
                       keyword: 'pattern',
@@ -3954,17 +3912,17 @@ function validate22(
                       schema:
                         '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$',
                       parentSchema: schema34.else,
-                      data: data19,
+                      data: data18,
                     };
                     if (vErrors === null) {
-                      vErrors = [err56];
+                      vErrors = [err54];
                     } else {
-                      vErrors.push(err56);
+                      vErrors.push(err54);
                     }
                     errors++;
                   }
                 } else {
-                  const err57 = {
+                  const err55 = {
                     instancePath: instancePath + '/spec/max_resources/memory',
                     schemaPath: '#/$defs/quantity/else/type',
                     keyword: 'type',
@@ -3972,21 +3930,21 @@ function validate22(
                     message: 'must be string',
                     schema: schema34.else.type,
                     parentSchema: schema34.else,
-                    data: data19,
+                    data: data18,
                   };
                   if (vErrors === null) {
-                    vErrors = [err57];
+                    vErrors = [err55];
                   } else {
-                    vErrors.push(err57);
+                    vErrors.push(err55);
                   }
                   errors++;
                 }
-                var _valid1 = _errs55 === errors;
+                var _valid1 = _errs53 === errors;
                 valid13 = _valid1;
                 ifClause1 = 'else';
               }
               if (!valid13) {
-                const err58 = {
+                const err56 = {
                   instancePath: instancePath + '/spec/max_resources/memory',
                   schemaPath: '#/$defs/quantity/if',
                   keyword: 'if',
@@ -3994,45 +3952,45 @@ function validate22(
                   message: 'must match "' + ifClause1 + '" schema',
                   schema: schema34.if,
                   parentSchema: schema34,
-                  data: data19,
+                  data: data18,
                 };
                 if (vErrors === null) {
-                  vErrors = [err58];
+                  vErrors = [err56];
                 } else {
-                  vErrors.push(err58);
+                  vErrors.push(err56);
                 }
                 errors++;
               }
             }
-            if (data17.ephemeral_storage !== undefined) {
-              let data20 = data17.ephemeral_storage;
-              const _errs59 = errors;
+            if (data16.ephemeral_storage !== undefined) {
+              let data19 = data16.ephemeral_storage;
+              const _errs57 = errors;
               let valid15 = true;
-              const _errs60 = errors;
-              if (!(typeof data20 == 'number' && isFinite(data20))) {
-                const err59 = {};
+              const _errs58 = errors;
+              if (!(typeof data19 == 'number' && isFinite(data19))) {
+                const err57 = {};
                 if (vErrors === null) {
-                  vErrors = [err59];
+                  vErrors = [err57];
                 } else {
-                  vErrors.push(err59);
+                  vErrors.push(err57);
                 }
                 errors++;
               }
-              var _valid2 = _errs60 === errors;
-              errors = _errs59;
+              var _valid2 = _errs58 === errors;
+              errors = _errs57;
               if (vErrors !== null) {
-                if (_errs59) {
-                  vErrors.length = _errs59;
+                if (_errs57) {
+                  vErrors.length = _errs57;
                 } else {
                   vErrors = null;
                 }
               }
               let ifClause2;
               if (_valid2) {
-                const _errs62 = errors;
-                if (typeof data20 == 'number' && isFinite(data20)) {
-                  if (data20 < 0 || isNaN(data20)) {
-                    const err60 = {
+                const _errs60 = errors;
+                if (typeof data19 == 'number' && isFinite(data19)) {
+                  if (data19 < 0 || isNaN(data19)) {
+                    const err58 = {
                       instancePath: instancePath + '/spec/max_resources/ephemeral_storage',
                       schemaPath: '#/$defs/quantity/then/minimum',
                       keyword: 'minimum',
@@ -4040,7 +3998,49 @@ function validate22(
                       message: 'must be >= 0',
                       schema: 0,
                       parentSchema: schema34.then,
-                      data: data20,
+                      data: data19,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err58];
+                    } else {
+                      vErrors.push(err58);
+                    }
+                    errors++;
+                  }
+                } else {
+                  const err59 = {
+                    instancePath: instancePath + '/spec/max_resources/ephemeral_storage',
+                    schemaPath: '#/$defs/quantity/then/type',
+                    keyword: 'type',
+                    params: { type: 'number' },
+                    message: 'must be number',
+                    schema: schema34.then.type,
+                    parentSchema: schema34.then,
+                    data: data19,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err59];
+                  } else {
+                    vErrors.push(err59);
+                  }
+                  errors++;
+                }
+                var _valid2 = _errs60 === errors;
+                valid15 = _valid2;
+                ifClause2 = 'then';
+              } else {
+                const _errs62 = errors;
+                if (typeof data19 === 'string') {
+                  if (func1(data19) > 64) {
+                    const err60 = {
+                      instancePath: instancePath + '/spec/max_resources/ephemeral_storage',
+                      schemaPath: '#/$defs/quantity/else/maxLength',
+                      keyword: 'maxLength',
+                      params: { limit: 64 },
+                      message: 'must NOT have more than 64 characters',
+                      schema: 64,
+                      parentSchema: schema34.else,
+                      data: data19,
                     };
                     if (vErrors === null) {
                       vErrors = [err60];
@@ -4049,50 +4049,8 @@ function validate22(
                     }
                     errors++;
                   }
-                } else {
-                  const err61 = {
-                    instancePath: instancePath + '/spec/max_resources/ephemeral_storage',
-                    schemaPath: '#/$defs/quantity/then/type',
-                    keyword: 'type',
-                    params: { type: 'number' },
-                    message: 'must be number',
-                    schema: schema34.then.type,
-                    parentSchema: schema34.then,
-                    data: data20,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err61];
-                  } else {
-                    vErrors.push(err61);
-                  }
-                  errors++;
-                }
-                var _valid2 = _errs62 === errors;
-                valid15 = _valid2;
-                ifClause2 = 'then';
-              } else {
-                const _errs64 = errors;
-                if (typeof data20 === 'string') {
-                  if (func1(data20) > 64) {
-                    const err62 = {
-                      instancePath: instancePath + '/spec/max_resources/ephemeral_storage',
-                      schemaPath: '#/$defs/quantity/else/maxLength',
-                      keyword: 'maxLength',
-                      params: { limit: 64 },
-                      message: 'must NOT have more than 64 characters',
-                      schema: 64,
-                      parentSchema: schema34.else,
-                      data: data20,
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err62];
-                    } else {
-                      vErrors.push(err62);
-                    }
-                    errors++;
-                  }
-                  if (!pattern14.test(data20)) {
-                    const err63 = {
+                  if (!pattern14.test(data19)) {
+                    const err61 = {
                       instancePath: instancePath + '/spec/max_resources/ephemeral_storage',
                       schemaPath: '#/$defs/quantity/else/pattern',
                       keyword: 'pattern',
@@ -4107,17 +4065,17 @@ function validate22(
                       schema:
                         '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$',
                       parentSchema: schema34.else,
-                      data: data20,
+                      data: data19,
                     };
                     if (vErrors === null) {
-                      vErrors = [err63];
+                      vErrors = [err61];
                     } else {
-                      vErrors.push(err63);
+                      vErrors.push(err61);
                     }
                     errors++;
                   }
                 } else {
-                  const err64 = {
+                  const err62 = {
                     instancePath: instancePath + '/spec/max_resources/ephemeral_storage',
                     schemaPath: '#/$defs/quantity/else/type',
                     keyword: 'type',
@@ -4125,21 +4083,21 @@ function validate22(
                     message: 'must be string',
                     schema: schema34.else.type,
                     parentSchema: schema34.else,
-                    data: data20,
+                    data: data19,
                   };
                   if (vErrors === null) {
-                    vErrors = [err64];
+                    vErrors = [err62];
                   } else {
-                    vErrors.push(err64);
+                    vErrors.push(err62);
                   }
                   errors++;
                 }
-                var _valid2 = _errs64 === errors;
+                var _valid2 = _errs62 === errors;
                 valid15 = _valid2;
                 ifClause2 = 'else';
               }
               if (!valid15) {
-                const err65 = {
+                const err63 = {
                   instancePath: instancePath + '/spec/max_resources/ephemeral_storage',
                   schemaPath: '#/$defs/quantity/if',
                   keyword: 'if',
@@ -4147,45 +4105,45 @@ function validate22(
                   message: 'must match "' + ifClause2 + '" schema',
                   schema: schema34.if,
                   parentSchema: schema34,
-                  data: data20,
+                  data: data19,
                 };
                 if (vErrors === null) {
-                  vErrors = [err65];
+                  vErrors = [err63];
                 } else {
-                  vErrors.push(err65);
+                  vErrors.push(err63);
                 }
                 errors++;
               }
             }
-            if (data17.gpu !== undefined) {
-              let data21 = data17.gpu;
-              const _errs68 = errors;
+            if (data16.gpu !== undefined) {
+              let data20 = data16.gpu;
+              const _errs66 = errors;
               let valid17 = true;
-              const _errs69 = errors;
-              if (!(typeof data21 == 'number' && isFinite(data21))) {
-                const err66 = {};
+              const _errs67 = errors;
+              if (!(typeof data20 == 'number' && isFinite(data20))) {
+                const err64 = {};
                 if (vErrors === null) {
-                  vErrors = [err66];
+                  vErrors = [err64];
                 } else {
-                  vErrors.push(err66);
+                  vErrors.push(err64);
                 }
                 errors++;
               }
-              var _valid3 = _errs69 === errors;
-              errors = _errs68;
+              var _valid3 = _errs67 === errors;
+              errors = _errs66;
               if (vErrors !== null) {
-                if (_errs68) {
-                  vErrors.length = _errs68;
+                if (_errs66) {
+                  vErrors.length = _errs66;
                 } else {
                   vErrors = null;
                 }
               }
               let ifClause3;
               if (_valid3) {
-                const _errs71 = errors;
-                if (typeof data21 == 'number' && isFinite(data21)) {
-                  if (data21 < 0 || isNaN(data21)) {
-                    const err67 = {
+                const _errs69 = errors;
+                if (typeof data20 == 'number' && isFinite(data20)) {
+                  if (data20 < 0 || isNaN(data20)) {
+                    const err65 = {
                       instancePath: instancePath + '/spec/max_resources/gpu',
                       schemaPath: '#/$defs/quantity/then/minimum',
                       keyword: 'minimum',
@@ -4193,7 +4151,49 @@ function validate22(
                       message: 'must be >= 0',
                       schema: 0,
                       parentSchema: schema34.then,
-                      data: data21,
+                      data: data20,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err65];
+                    } else {
+                      vErrors.push(err65);
+                    }
+                    errors++;
+                  }
+                } else {
+                  const err66 = {
+                    instancePath: instancePath + '/spec/max_resources/gpu',
+                    schemaPath: '#/$defs/quantity/then/type',
+                    keyword: 'type',
+                    params: { type: 'number' },
+                    message: 'must be number',
+                    schema: schema34.then.type,
+                    parentSchema: schema34.then,
+                    data: data20,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err66];
+                  } else {
+                    vErrors.push(err66);
+                  }
+                  errors++;
+                }
+                var _valid3 = _errs69 === errors;
+                valid17 = _valid3;
+                ifClause3 = 'then';
+              } else {
+                const _errs71 = errors;
+                if (typeof data20 === 'string') {
+                  if (func1(data20) > 64) {
+                    const err67 = {
+                      instancePath: instancePath + '/spec/max_resources/gpu',
+                      schemaPath: '#/$defs/quantity/else/maxLength',
+                      keyword: 'maxLength',
+                      params: { limit: 64 },
+                      message: 'must NOT have more than 64 characters',
+                      schema: 64,
+                      parentSchema: schema34.else,
+                      data: data20,
                     };
                     if (vErrors === null) {
                       vErrors = [err67];
@@ -4202,50 +4202,8 @@ function validate22(
                     }
                     errors++;
                   }
-                } else {
-                  const err68 = {
-                    instancePath: instancePath + '/spec/max_resources/gpu',
-                    schemaPath: '#/$defs/quantity/then/type',
-                    keyword: 'type',
-                    params: { type: 'number' },
-                    message: 'must be number',
-                    schema: schema34.then.type,
-                    parentSchema: schema34.then,
-                    data: data21,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err68];
-                  } else {
-                    vErrors.push(err68);
-                  }
-                  errors++;
-                }
-                var _valid3 = _errs71 === errors;
-                valid17 = _valid3;
-                ifClause3 = 'then';
-              } else {
-                const _errs73 = errors;
-                if (typeof data21 === 'string') {
-                  if (func1(data21) > 64) {
-                    const err69 = {
-                      instancePath: instancePath + '/spec/max_resources/gpu',
-                      schemaPath: '#/$defs/quantity/else/maxLength',
-                      keyword: 'maxLength',
-                      params: { limit: 64 },
-                      message: 'must NOT have more than 64 characters',
-                      schema: 64,
-                      parentSchema: schema34.else,
-                      data: data21,
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err69];
-                    } else {
-                      vErrors.push(err69);
-                    }
-                    errors++;
-                  }
-                  if (!pattern14.test(data21)) {
-                    const err70 = {
+                  if (!pattern14.test(data20)) {
+                    const err68 = {
                       instancePath: instancePath + '/spec/max_resources/gpu',
                       schemaPath: '#/$defs/quantity/else/pattern',
                       keyword: 'pattern',
@@ -4260,17 +4218,17 @@ function validate22(
                       schema:
                         '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$',
                       parentSchema: schema34.else,
-                      data: data21,
+                      data: data20,
                     };
                     if (vErrors === null) {
-                      vErrors = [err70];
+                      vErrors = [err68];
                     } else {
-                      vErrors.push(err70);
+                      vErrors.push(err68);
                     }
                     errors++;
                   }
                 } else {
-                  const err71 = {
+                  const err69 = {
                     instancePath: instancePath + '/spec/max_resources/gpu',
                     schemaPath: '#/$defs/quantity/else/type',
                     keyword: 'type',
@@ -4278,21 +4236,21 @@ function validate22(
                     message: 'must be string',
                     schema: schema34.else.type,
                     parentSchema: schema34.else,
-                    data: data21,
+                    data: data20,
                   };
                   if (vErrors === null) {
-                    vErrors = [err71];
+                    vErrors = [err69];
                   } else {
-                    vErrors.push(err71);
+                    vErrors.push(err69);
                   }
                   errors++;
                 }
-                var _valid3 = _errs73 === errors;
+                var _valid3 = _errs71 === errors;
                 valid17 = _valid3;
                 ifClause3 = 'else';
               }
               if (!valid17) {
-                const err72 = {
+                const err70 = {
                   instancePath: instancePath + '/spec/max_resources/gpu',
                   schemaPath: '#/$defs/quantity/if',
                   keyword: 'if',
@@ -4300,18 +4258,18 @@ function validate22(
                   message: 'must match "' + ifClause3 + '" schema',
                   schema: schema34.if,
                   parentSchema: schema34,
-                  data: data21,
+                  data: data20,
                 };
                 if (vErrors === null) {
-                  vErrors = [err72];
+                  vErrors = [err70];
                 } else {
-                  vErrors.push(err72);
+                  vErrors.push(err70);
                 }
                 errors++;
               }
             }
           } else {
-            const err73 = {
+            const err71 = {
               instancePath: instancePath + '/spec/max_resources',
               schemaPath: '#/properties/spec/properties/max_resources/type',
               keyword: 'type',
@@ -4319,24 +4277,24 @@ function validate22(
               message: 'must be object',
               schema: schema33.properties.spec.properties.max_resources.type,
               parentSchema: schema33.properties.spec.properties.max_resources,
-              data: data17,
+              data: data16,
             };
             if (vErrors === null) {
-              vErrors = [err73];
+              vErrors = [err71];
             } else {
-              vErrors.push(err73);
+              vErrors.push(err71);
             }
             errors++;
           }
         }
         if (data7.max_accelerators !== undefined) {
-          let data22 = data7.max_accelerators;
-          if (data22 && typeof data22 == 'object' && !Array.isArray(data22)) {
-            for (const key6 in data22) {
-              const _errs77 = errors;
+          let data21 = data7.max_accelerators;
+          if (data21 && typeof data21 == 'object' && !Array.isArray(data21)) {
+            for (const key6 in data21) {
+              const _errs75 = errors;
               if (typeof key6 === 'string') {
                 if (func1(key6) > 253) {
-                  const err74 = {
+                  const err72 = {
                     instancePath: instancePath + '/spec/max_accelerators',
                     schemaPath:
                       '#/properties/spec/properties/max_accelerators/propertyNames/maxLength',
@@ -4350,14 +4308,14 @@ function validate22(
                     propertyName: key6,
                   };
                   if (vErrors === null) {
-                    vErrors = [err74];
+                    vErrors = [err72];
                   } else {
-                    vErrors.push(err74);
+                    vErrors.push(err72);
                   }
                   errors++;
                 }
                 if (!pattern18.test(key6)) {
-                  const err75 = {
+                  const err73 = {
                     instancePath: instancePath + '/spec/max_accelerators',
                     schemaPath:
                       '#/properties/spec/properties/max_accelerators/propertyNames/pattern',
@@ -4378,16 +4336,16 @@ function validate22(
                     propertyName: key6,
                   };
                   if (vErrors === null) {
-                    vErrors = [err75];
+                    vErrors = [err73];
                   } else {
-                    vErrors.push(err75);
+                    vErrors.push(err73);
                   }
                   errors++;
                 }
               }
-              var valid18 = _errs77 === errors;
+              var valid18 = _errs75 === errors;
               if (!valid18) {
-                const err76 = {
+                const err74 = {
                   instancePath: instancePath + '/spec/max_accelerators',
                   schemaPath: '#/properties/spec/properties/max_accelerators/propertyNames',
                   keyword: 'propertyNames',
@@ -4395,25 +4353,25 @@ function validate22(
                   message: 'property name must be valid',
                   schema: schema33.properties.spec.properties.max_accelerators.propertyNames,
                   parentSchema: schema33.properties.spec.properties.max_accelerators,
-                  data: data22,
+                  data: data21,
                 };
                 if (vErrors === null) {
-                  vErrors = [err76];
+                  vErrors = [err74];
                 } else {
-                  vErrors.push(err76);
+                  vErrors.push(err74);
                 }
                 errors++;
               }
             }
-            for (const key7 in data22) {
-              let data23 = data22[key7];
+            for (const key7 in data21) {
+              let data22 = data21[key7];
               if (!(
-                typeof data23 == 'number' &&
-                !(data23 % 1) &&
-                !isNaN(data23) &&
-                isFinite(data23)
+                typeof data22 == 'number' &&
+                !(data22 % 1) &&
+                !isNaN(data22) &&
+                isFinite(data22)
               )) {
-                const err77 = {
+                const err75 = {
                   instancePath:
                     instancePath +
                     '/spec/max_accelerators/' +
@@ -4427,18 +4385,18 @@ function validate22(
                     schema33.properties.spec.properties.max_accelerators.additionalProperties.type,
                   parentSchema:
                     schema33.properties.spec.properties.max_accelerators.additionalProperties,
-                  data: data23,
+                  data: data22,
                 };
                 if (vErrors === null) {
-                  vErrors = [err77];
+                  vErrors = [err75];
                 } else {
-                  vErrors.push(err77);
+                  vErrors.push(err75);
                 }
                 errors++;
               }
-              if (typeof data23 == 'number' && isFinite(data23)) {
-                if (data23 > 9223372036854776000 || isNaN(data23)) {
-                  const err78 = {
+              if (typeof data22 == 'number' && isFinite(data22)) {
+                if (data22 > 9223372036854776000 || isNaN(data22)) {
+                  const err76 = {
                     instancePath:
                       instancePath +
                       '/spec/max_accelerators/' +
@@ -4451,17 +4409,17 @@ function validate22(
                     schema: 9223372036854776000,
                     parentSchema:
                       schema33.properties.spec.properties.max_accelerators.additionalProperties,
-                    data: data23,
+                    data: data22,
                   };
                   if (vErrors === null) {
-                    vErrors = [err78];
+                    vErrors = [err76];
                   } else {
-                    vErrors.push(err78);
+                    vErrors.push(err76);
                   }
                   errors++;
                 }
-                if (data23 < 1 || isNaN(data23)) {
-                  const err79 = {
+                if (data22 < 1 || isNaN(data22)) {
+                  const err77 = {
                     instancePath:
                       instancePath +
                       '/spec/max_accelerators/' +
@@ -4474,19 +4432,19 @@ function validate22(
                     schema: 1,
                     parentSchema:
                       schema33.properties.spec.properties.max_accelerators.additionalProperties,
-                    data: data23,
+                    data: data22,
                   };
                   if (vErrors === null) {
-                    vErrors = [err79];
+                    vErrors = [err77];
                   } else {
-                    vErrors.push(err79);
+                    vErrors.push(err77);
                   }
                   errors++;
                 }
               }
             }
           } else {
-            const err80 = {
+            const err78 = {
               instancePath: instancePath + '/spec/max_accelerators',
               schemaPath: '#/properties/spec/properties/max_accelerators/type',
               keyword: 'type',
@@ -4494,20 +4452,20 @@ function validate22(
               message: 'must be object',
               schema: schema33.properties.spec.properties.max_accelerators.type,
               parentSchema: schema33.properties.spec.properties.max_accelerators,
-              data: data22,
+              data: data21,
             };
             if (vErrors === null) {
-              vErrors = [err80];
+              vErrors = [err78];
             } else {
-              vErrors.push(err80);
+              vErrors.push(err78);
             }
             errors++;
           }
         }
         if (data7.scheduling !== undefined) {
-          let data24 = data7.scheduling;
-          if (!(data24 === 'strict_fifo' || data24 === 'greedy_capacity')) {
-            const err81 = {
+          let data23 = data7.scheduling;
+          if (!(data23 === 'strict_fifo' || data23 === 'greedy_capacity')) {
+            const err79 = {
               instancePath: instancePath + '/spec/scheduling',
               schemaPath: '#/properties/spec/properties/scheduling/enum',
               keyword: 'enum',
@@ -4515,18 +4473,18 @@ function validate22(
               message: 'must be equal to one of the allowed values',
               schema: schema33.properties.spec.properties.scheduling.enum,
               parentSchema: schema33.properties.spec.properties.scheduling,
-              data: data24,
+              data: data23,
             };
             if (vErrors === null) {
-              vErrors = [err81];
+              vErrors = [err79];
             } else {
-              vErrors.push(err81);
+              vErrors.push(err79);
             }
             errors++;
           }
         }
       } else {
-        const err82 = {
+        const err80 = {
           instancePath: instancePath + '/spec',
           schemaPath: '#/properties/spec/type',
           keyword: 'type',
@@ -4537,15 +4495,15 @@ function validate22(
           data: data7,
         };
         if (vErrors === null) {
-          vErrors = [err82];
+          vErrors = [err80];
         } else {
-          vErrors.push(err82);
+          vErrors.push(err80);
         }
         errors++;
       }
     }
   } else {
-    const err83 = {
+    const err81 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -4556,9 +4514,9 @@ function validate22(
       data,
     };
     if (vErrors === null) {
-      vErrors = [err83];
+      vErrors = [err81];
     } else {
-      vErrors.push(err83);
+      vErrors.push(err81);
     }
     errors++;
   }
