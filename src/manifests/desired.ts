@@ -2,9 +2,7 @@
 import {
   DEFAULT_POOL,
   DEFAULT_QUEUE,
-  QUEUE_DEFAULTS,
-  QUEUE_SETTINGS,
-  type QueueSettings,
+  queueSpecWithDefaults,
   WILDCARD,
   assignmentKeyString,
   defaultQueueKeyString,
@@ -21,7 +19,7 @@ import type {
   DesiredState,
   RepoConfig,
 } from '../model/desired.js';
-import type { QueueManifest, WrittenSettings } from './documents.js';
+import type { QueueManifest } from './documents.js';
 import type { Grouped } from './rules.js';
 import { MANIFEST_KINDS } from './schema.js';
 import { comparePaths } from './walk.js';
@@ -120,21 +118,12 @@ function desiredQueue(q: QueueManifest, owner: string | undefined): DesiredQueue
   return {
     name: q.name,
     spec: {
-      pool: managed?.pool ?? q.pool ?? DEFAULT_POOL,
-      clusters: managed?.clusters ?? q.clusters ?? [WILDCARD],
-      ...settingsWithDefaults(q),
+      ...queueSpecWithDefaults({ ...q, ...managed }),
       ...canonicalCaps(q.caps),
     },
     annotations: q.annotations,
     source: q.source,
   };
-}
-
-/** The settings `q` writes, each it leaves out as its default (Q1, C2). */
-function settingsWithDefaults(q: WrittenSettings): QueueSettings {
-  const out: Record<string, unknown> = {};
-  for (const f of QUEUE_SETTINGS) out[f] = q[f] ?? QUEUE_DEFAULTS[f];
-  return out as QueueSettings;
 }
 
 /**

@@ -129,10 +129,10 @@ export function pick<T extends object, K extends keyof T>(from: T, keys: readonl
   return out;
 }
 
-/** Q1: a create request's spec, each field it leaves out as the schema's default (pool default, selector *) or C2's. */
-export function queueSpecWithDefaults(
-  request: Partial<QueueSpec>,
-): Required<Omit<QueueSpec, CapField>> {
+/** Q1: a spec, each field left out (or null) as the schema's default (pool default, selector *) or C2's. */
+export function queueSpecWithDefaults(request: {
+  [K in keyof QueueSpec]?: QueueSpec[K] | null;
+}): Required<Omit<QueueSpec, CapField>> {
   const out = {} as Record<string, unknown>;
   for (const f of QUEUE_SPEC_FIELDS) {
     const given = request[f];
