@@ -16,6 +16,7 @@ import { embeddedStatePath } from '../controlplane/open.js';
 import { controlPlaneEndpoint } from '../util/control-plane-endpoint.js';
 import type { ControlPlane } from '../controlplane/types.js';
 import type { LeaseRef } from '../lease/k8s-lease.js';
+import type { Term } from '../lease/leader-elector.js';
 import { acquireLockFile, type HeldLockFile } from '../util/lock-file.js';
 import { refuseTrackedFiles } from '../util/tracked.js';
 import { SYSTEM_CLOCK } from '../util/clock.js';
@@ -105,10 +106,11 @@ export interface HoldApplyLockOptions {
    */
   lockFile?: string;
   /**
-   * Replicas that exclude each other already (the leader-elected daemon: one Lease) share one
-   * lease id, so a new leader takes the apply lock over from a killed one at once.
+   * The leader-elected daemon's term: the lease id is the term's own (a fencing token, so a
+   * deposed leader's lock covers nothing and it can release no other term's), and once the term
+   * ended the lock is neither renewed nor released (it lapses after its TTL).
    */
-  shareWith?: string;
+  term?: Term;
   ttlMs?: number;
   warn(message: string): void;
 }
@@ -126,7 +128,9 @@ export function holderName(who: string): string {
 /** The lock across machines (the caller holds this machine's lock file already). */
 export async function holdSharedApplyLock(opts: HoldApplyLockOptions): Promise<HeldApplyLock> {
   const ttlMs = opts.ttlMs ?? DEFAULT_LOCK_TTL_MS;
-  const seed = opts.shareWith ?? (opts.lockFile ? `${hostname()}\u0000${opts.lockFile}` : null);
+  const term = opts.term?.id ? opts.term : null;
+  term?.signal.throwIfAborted();
+  const seed = term?.id ?? (opts.lockFile ? `${hostname()}\u0000${opts.lockFile}` : null);
   const id = seed
     ? createHash('sha256').update(seed).digest('base64url').slice(0, 32)
     : randomBytes(18).toString('base64url');
@@ -136,20 +140,23 @@ export async function holdSharedApplyLock(opts: HoldApplyLockOptions): Promise<H
       opts.warn(
         `the ${opts.cp.backend.name} control plane has no apply lock of its own: only applies from this machine are excluded; pass --lock k8s:NAMESPACE/NAME to exclude applies from other machines too`,
       );
-    const lost = new AbortController().signal;
+    const lost = term?.signal ?? new AbortController().signal;
     return { lost, scope: 'this machine only', release: async () => {} };
   }
   const refused = await lease.take();
   if (refused !== null) throw new LockHeldError(refused);
-  // Renewed every third of its TTL; `lost` aborts when a renewal is refused or none succeeded
-  // for a whole TTL.
+  // Renewed every third of its TTL; `lost` aborts when a renewal is refused, none succeeded for
+  // a whole TTL, or the term ended (then the lock is neither renewed nor released: it lapses).
   const lost = new AbortController();
   const stop = new AbortController();
+  const ended = () => lost.abort(term!.signal.reason);
+  term?.signal.addEventListener('abort', ended, { once: true });
+  if (term?.signal.aborted) ended();
   const renewal = (async () => {
     let lastRenewed = performance.now();
     for (;;) {
-      await SYSTEM_CLOCK.sleep(ttlMs / 3, stop.signal);
-      if (stop.signal.aborted) return;
+      await SYSTEM_CLOCK.sleep(ttlMs / 3, AbortSignal.any([stop.signal, lost.signal]));
+      if (stop.signal.aborted || lost.signal.aborted) return;
       try {
         if ((await lease.take()) !== null)
           return lost.abort(
@@ -170,6 +177,7 @@ export async function holdSharedApplyLock(opts: HoldApplyLockOptions): Promise<H
     release: async () => {
       stop.abort();
       await renewal;
+      term?.signal.removeEventListener('abort', ended);
       if (!lost.signal.aborted) await lease.free();
     },
   };

@@ -581,8 +581,8 @@ const importCommand = {
       )
       .options({
         dir: configDir('Config folder to write the manifest into (<kind folder>/<name>.yaml)'),
-        'control-plane': controlPlane(env),
-        'token-file': tokenFile,
+        env: envOption(),
+        ...credentials(env),
         'state-dir': inventoryStateDir,
         inventory,
         force: flag('Overwrite the manifest file when it exists'),

@@ -19,8 +19,7 @@ import type { Environment } from '../model/desired.js';
 import type { PlanShape } from '../plan/index.js';
 import { UserError } from '../util/user-error.js';
 import { ControlPlaneError } from '../controlplane/errors.js';
-import { openControlPlane, resolveToken } from '../controlplane/open.js';
-import type { ControlPlane } from '../controlplane/types.js';
+import { openTarget, type Target } from '../ops/open-target.js';
 import type { SharedInventory } from '../apply/inventory.js';
 import { inventoryPlace, parseK8sPlace } from '../util/k8s-place.js';
 import { parseDuration } from '../util/duration.js';
@@ -89,32 +88,20 @@ export function refuseShapingSavedPlan(args: PlanShapeArgs, path: string): void 
 /** `--env all`: every environment, where a command allows it. */
 export const ENV_ALL = 'all';
 
-/** What a command runs against: one environment (name null without environments). */
-export interface EnvTarget {
-  name: string | null;
-  url: string;
-  tokenFile?: string;
-  apiKeyFile?: string;
-  env: Environment | null;
+/** What a command runs against (ops/open-target.ts), as the command line and poolsync.yaml say. */
+export interface EnvTarget extends Target {
   /** Credentials not given on the command line: their variable, or poolsync.yaml. */
   from?: EnvironmentCredentials['from'];
   /** poolsync.yaml and the walk, read once for every environment of the command. */
   shared?: FolderRead;
-  /** Why it is not run (a pull request changed where its credentials go: vcs/base-environments.ts). */
-  refused?: string;
 }
 
 /** As yargs gives them: `control-plane` only when written on the command line. */
 type EnvArgs = Pick<Args<'plan'>, 'env' | 'control-plane' | 'token-file' | 'api-key-file'>;
 
 /** The control plane of T, opened to read only, with its credentials and retries. */
-export async function openToRead(t: EnvTarget, maxRetries?: number): Promise<ControlPlane> {
-  return openControlPlane(t.url, {
-    readOnly: true,
-    http: { maxRetries },
-    token: await resolveToken(t.tokenFile, t.url, t.name),
-    apiKeyFile: t.apiKeyFile,
-  });
+export function openToRead(t: EnvTarget, io: Pick<Io, 'env'>, maxRetries?: number) {
+  return openTarget(t, { vars: io.env }, { readOnly: true, http: { maxRetries } });
 }
 
 /**
@@ -128,7 +115,7 @@ export function environmentTarget(
   vars: NodeJS.ProcessEnv,
 ): EnvTarget {
   const { from, ...files } = environmentCredentials(dir, env, vars);
-  const t: EnvTarget = { name: env.name, url: environmentUrl(dir, env), ...files, env, from };
+  const t: EnvTarget = { name: env.name, url: environmentUrl(dir, env), ...files, env, from, dir };
   if (args['token-file'] !== undefined) {
     t.tokenFile = args['token-file'];
     delete from.tokenFile;
@@ -234,6 +221,8 @@ export async function inEnvironment(err: unknown, dir: string, t: EnvTarget): Pr
   const key = from('apiKeyFile');
   if (key !== null) message = message.replace(/--api-key-file/g, key);
   const code = err instanceof ControlPlaneError ? `control plane: ${err.code}: ` : '';
+  // A message that names its environment already (a pull-request refusal) is kept as it is.
+  if (code === '' && message.startsWith(`environment ${t.name} `)) return new UserError(message);
   return new UserError(`environment ${t.name}: ${code}${message}`);
 }
 

@@ -8,7 +8,8 @@
  * (the server's Retry-After holding every call), a body cut off after its headers (a reset, a
  * connection closed short of its Content-Length, a body timeout) and a 2xx body that is not
  * JSON. The whole call is made again, never a resumed (Range) request, which would repeat a
- * write; `sent.retried` tells a write's "may have landed" check. close() ends every wait.
+ * write; `sent.retried` tells a write's "may have landed" check. close() ends every wait; so
+ * does the caller's `signal` (a daemon's leadership term), which also abandons calls in flight.
  */
 import { Pool, type Dispatcher } from 'undici';
 import { retryAfterMs } from '../util/backoff.js';
@@ -34,7 +35,10 @@ const RETRY_ERROR_CODES = [
   'UND_ERR_CLOSED',
 ];
 
-export interface JsonHttpOptions extends Pick<ClientTuning, 'connectTimeoutMs' | 'onPace'> {
+export interface JsonHttpOptions extends Pick<
+  ClientTuning,
+  'connectTimeoutMs' | 'onPace' | 'signal'
+> {
   /** Who answers, in messages and pace events: `the control plane`, `flyteadmin`. */
   service: string;
   /** A call as messages name it: `GET http://host/v1/pools`, `flyteadmin GET /api/v1/…`. */
@@ -66,6 +70,8 @@ export class JsonHttp {
   private readonly reach: Reach;
   private readonly pacer: Pacer;
   private readonly closing = new AbortController();
+  /** Ends every call: the client closing, or the caller's signal. */
+  private readonly stop: AbortSignal;
 
   constructor(
     baseUrl: string,
@@ -75,6 +81,7 @@ export class JsonHttp {
     this.origin = url.origin;
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.reach = o.reach ?? new Reach();
+    this.stop = o.signal ? AbortSignal.any([this.closing.signal, o.signal]) : this.closing.signal;
     this.pacer = new Pacer(o.service, o.connections, o.clock, o.onPace);
     this.pool = new Pool(this.origin, {
       connections: o.connections,
@@ -100,8 +107,7 @@ export class JsonHttp {
     const label = this.o.label(method, path);
     const payload = body === undefined ? null : JSON.stringify(body);
     const loop = { ...this.o.retry, reach: this.reach, pacer: this.pacer, clock: this.o.clock };
-    return retrying({ ...loop, signal: this.closing.signal }, async (n) => {
-      if (this.closing.signal.aborted) throw unavailable(`${label}: the client was closed`);
+    return retrying({ ...loop, signal: this.stop, label }, async (n) => {
       if (n > 0) sent.retried = true;
       return this.attempt<T>(method, path, label, payload);
     });
@@ -134,6 +140,7 @@ export class JsonHttp {
           method,
           headers,
           body: payload,
+          signal: this.stop,
         });
       } catch (err) {
         return this.transportFailure(err, label);
@@ -206,7 +213,7 @@ export class JsonHttp {
   }
 
   close(): Promise<void> {
-    this.closing.abort();
+    this.closing.abort(new Error('the client was closed'));
     return this.pool.close();
   }
 }

@@ -359,6 +359,8 @@ export interface OAuthHttp {
    * fetcher starts knowing nothing.
    */
   reach?: Reach;
+  /** Ends the requests (a daemon's leadership term): none starts once it aborted. */
+  signal?: AbortSignal | undefined;
 }
 
 /** Loopback hosts may use plain http (tests, a local control plane); nothing else may. */
@@ -388,6 +390,8 @@ export function retryingFetch(
     ...(http.retry ?? DEFAULT_RETRY),
     reach: http.reach ?? new Reach(),
     clock: http.sleep ? { now: Date.now, sleep: http.sleep } : undefined,
+    signal: http.signal,
+    label: `${service} ${what}`,
   };
   return async (url, init) => {
     try {
@@ -401,7 +405,11 @@ export function retryingFetch(
   async function attempt(n: number, url: string, init: RequestInit): Promise<Attempt<Response>> {
     let res: Response;
     try {
-      const signal = http.timeoutMs ? AbortSignal.timeout(http.timeoutMs) : init.signal;
+      const bounds = [
+        http.timeoutMs ? AbortSignal.timeout(http.timeoutMs) : init.signal,
+        http.signal,
+      ];
+      const signal = AbortSignal.any(bounds.filter((b): b is AbortSignal => b != null));
       res = await fetchFn(url, { ...init, signal });
       loop.reach.answered = true;
     } catch (err) {

@@ -49,7 +49,7 @@ export async function readTokenFile(path: string): Promise<SecretFile> {
 /**
  * The bearer token of poolsync's REST API at `url` (other backends take their own credentials):
  * --token-file, else the file named by env POOLSYNC_TOKEN_FILE, else env POOLSYNC_TOKEN. A token
- * file that names its control plane is sent there only. For an environment's control plane
+ * (file or variable) that names its control plane is sent there only. For an environment's control plane
  * (its URL is poolsync.yaml's, which a pull request may change) only a token file that names
  * it is used, and the process's own token never (docs/security.md, "Environments").
  */
@@ -62,10 +62,13 @@ export async function resolveToken(
   const file = tokenFile || (environment === null ? process.env.POOLSYNC_TOKEN_FILE?.trim() : '');
   if (!file) {
     const env = environment === null ? process.env.POOLSYNC_TOKEN?.trim() : '';
-    return env ? env : undefined;
+    if (!env) return undefined;
+    const { secret, endpoint } = parseSecretFile(env, 'token');
+    checkBound('POOLSYNC_TOKEN', endpoint, url);
+    return secret || undefined;
   }
   const { secret, endpoint } = await readTokenFile(file);
-  checkBound(file, 'the token file', endpoint, url);
+  checkBound(`the token file ${file}`, endpoint, url);
   if (endpoint === null && environment !== null) {
     const here = controlPlaneEndpoint(url);
     throw new UserError(

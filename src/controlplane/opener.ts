@@ -46,6 +46,11 @@ export interface ClientTuning {
   listShards?: number;
   /** Tests: virtual time for backoff and the server's delays. */
   clock?: Clock;
+  /**
+   * Ends every call of the client (a daemon's leadership term): no attempt or retry starts
+   * once it aborted, and the calls in flight are abandoned.
+   */
+  signal?: AbortSignal;
 }
 
 /** The retry policy `tuning` asks for, else the backend's own. */

@@ -9,8 +9,12 @@
  *   gets the fast-fail budget (util/reach.ts), so a wrong URL is said within a second;
  * - the wait: backoff with jitter on the injected clock, ended at once by `signal` (a client
  *   closing); a delay the server gives holds every call of the client through its pacer
- *   (util/pacer.ts), which also bounds the calls in flight and lowers them while it throttles.
+ *   (util/pacer.ts), which also bounds the calls in flight and lowers them while it throttles;
+ * - the end: once `signal` aborts (the client closing, a daemon's leadership term over) no
+ *   attempt starts, and an attempt it cut short is not retried (docs/daemon.md, "Nothing runs
+ *   twice").
  */
+import { ControlPlaneError } from './errors.js';
 import { backoffDelay } from '../util/backoff.js';
 import { SYSTEM_CLOCK, type Clock } from '../util/clock.js';
 import type { Pacer } from '../util/pacer.js';
@@ -36,8 +40,10 @@ export interface RetryLoop extends RetryPolicy {
   reach: Reach;
   pacer?: Pacer | undefined;
   clock?: Clock | undefined;
-  /** Aborted when the client closes: a wait ends at once. */
+  /** Aborted when the client closes or its caller's term ends: nothing more is sent. */
   signal?: AbortSignal | undefined;
+  /** The call, for the message when `signal` ended it: `PUT http://host/v1/clusters/a`. */
+  label?: string | undefined;
 }
 
 /** Runs `attempt` (0, 1, …) until it answers, a failure is permanent or the budget is spent. */
@@ -47,11 +53,17 @@ export async function retrying<T>(
 ): Promise<T> {
   const { pacer, reach, clock = SYSTEM_CLOCK } = loop;
   for (let n = 0; ; n++) {
-    const got = pacer ? await pacer.run(() => attempt(n)) : await attempt(n);
+    // Checked as the attempt goes, after any wait for the pacer.
+    const send = async () => {
+      if (loop.signal?.aborted) throw abandoned(loop, n);
+      return attempt(n);
+    };
+    const got = pacer ? await pacer.run(send) : await send();
     if (got.ok) {
       pacer?.answered();
       return got.value;
     }
+    if (loop.signal?.aborted) throw abandoned(loop, n, true);
     if (!got.transient || n >= reach.budget(loop.maxRetries, got.failure ?? null))
       throw got.error(n + 1);
     const backoff = backoffDelay(n + 1, loop.minDelayMs, loop.maxDelayMs);
@@ -60,4 +72,17 @@ export async function retrying<T>(
     if (asked !== null && pacer) pacer.throttled(asked, got.throttled!.said);
     else await clock.sleep(asked ?? backoff, loop.signal);
   }
+}
+
+/**
+ * A call its signal ended before attempt `n` (`inFlight`: during it, so it may have been
+ * carried out).
+ */
+function abandoned({ signal, label }: RetryLoop, n: number, inFlight = false): ControlPlaneError {
+  const reason: unknown = signal!.reason;
+  const why = reason instanceof Error ? reason.message : String(reason);
+  const said = inFlight
+    ? `abandoned in flight (${why}); it may have been carried out: the next plan reads what it did`
+    : `${n === 0 ? 'not sent' : 'not retried'} (${why})`;
+  return new ControlPlaneError('UNAVAILABLE', label ? `${label}: ${said}` : said);
 }

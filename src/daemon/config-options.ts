@@ -144,6 +144,13 @@ export const OPTIONS: readonly OptionSpec[] = withEnv([
     choices: APPLY_POLICIES,
   },
   {
+    name: 'allow-self-approval',
+    kind: 'bool',
+    describe:
+      "Let a pull request's author approve its held changes with a `poolsync apply` comment (off: another user must, as Atlantis requires)",
+    default: false,
+  },
+  {
     name: 'parallelism',
     kind: 'int',
     describe: 'Steps applied concurrently',

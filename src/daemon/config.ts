@@ -27,6 +27,7 @@ import { rememberSecret } from '../util/redact.js';
 import { refuseUrlCredentials } from '../util/url-credentials.js';
 import { inventoryPlace, requireK8sPlace, type K8sPlace } from '../util/k8s-place.js';
 import type { LeaseRef, LeaseTiming } from '../lease/k8s-lease.js';
+import { termTimings } from '../lease/leader-elector.js';
 import {
   LOCAL_ADMIN_TOKEN_FILE,
   OPTIONS,
@@ -59,6 +60,8 @@ export interface DaemonConfig {
   gitlabWebhookToken: string | null;
   reconcileToken: string | null;
   policy: ApplyPolicy;
+  /** A pull request's author may approve it by comment (--allow-self-approval). */
+  allowSelfApproval: boolean;
   parallelism: number;
   /** Retries per control-plane call of the HTTP client. */
   maxRetries: number;
@@ -147,6 +150,7 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
     gitlabWebhookToken: secrets['gitlab-webhook-token'] ?? null,
     reconcileToken: secrets['reconcile-token'] ?? null,
     policy: choice<ApplyPolicy>('policy'),
+    allowSelfApproval: bool('allow-self-approval'),
     parallelism: int('parallelism', 1, 256),
     maxRetries: int('max-retries', 0, 100),
     waitTimeoutMs: duration('wait-timeout', 0),
@@ -432,10 +436,10 @@ function leaderElection(r: Readers, env: ConfigInput['env']): LeaderElectionConf
   const leaseDurationMs = duration('leader-election-lease-duration', 1000);
   const renewDeadlineMs = duration('leader-election-renew-deadline', 100);
   const retryPeriodMs = duration('leader-election-retry-period', 50);
-  // controller-runtime's constraint: a leader must give up before the others may take over.
-  if (!(renewDeadlineMs < leaseDurationMs) || !(retryPeriodMs < renewDeadlineMs)) {
+  // A leader's calls must have ended before the others may take over (termTimings).
+  if ('problem' in termTimings({ leaseDurationMs, renewDeadlineMs, retryPeriodMs })) {
     throw new UserError(
-      `--leader-election-retry-period (${retryPeriodMs}ms) < --leader-election-renew-deadline (${renewDeadlineMs}ms) < --leader-election-lease-duration (${leaseDurationMs}ms) must hold, so a leader stops applying before another replica can take over.`,
+      `--leader-election-retry-period (${retryPeriodMs}ms) < --leader-election-renew-deadline (${renewDeadlineMs}ms) < --leader-election-lease-duration (${leaseDurationMs}ms) must hold, so a leader's calls have ended before another replica can take over (docs/daemon.md, "Nothing runs twice").`,
     );
   }
   const namespace = env.POD_NAMESPACE?.trim() || serviceAccountNamespace() || 'default';

@@ -2,7 +2,7 @@
  * Leadership among daemon replicas (`--leader-elect`, docs/daemon.md#high-availability): a
  * Kubernetes Lease through src/lease. Only the leader runs the reconcile loop; a replica that
  * becomes leader runs at once (its first run converges from the live state); losing the lease
- * aborts the term's signal, so no new step starts while a step in flight finishes. Followers
+ * ends the term: every control-plane call of its runs ends with it. Followers
  * keep serving /healthz, /readyz, /status (naming the leader) and /metrics.
  *
  * Without --leader-elect, `soleLeadership()` says this daemon always leads.
@@ -12,7 +12,13 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { DaemonConfig } from './config.js';
 import type { DaemonMetrics } from './metrics.js';
 import type { LeaderStatus } from './status.js';
-import type { Candidacy, ElectorEvents, LeaderElector } from '../lease/leader-elector.js';
+import {
+  SOLE_TERM,
+  type Candidacy,
+  type ElectorEvents,
+  type LeaderElector,
+  type Term,
+} from '../lease/leader-elector.js';
 import { hostname } from 'node:os';
 import { leaderWords } from '../render/daemon-words.js';
 import type { Follower } from './http.js';
@@ -20,10 +26,9 @@ import type { Follower } from './http.js';
 type DaemonLeadership = ReturnType<typeof electedLeadership>;
 
 export function soleLeadership(): DaemonLeadership {
-  const never = new AbortController().signal;
   return {
     notLeading: () => null,
-    termSignal: never,
+    term: SOLE_TERM,
     isLeader: () => true,
     status: () => undefined,
     start: () => {},
@@ -50,12 +55,13 @@ export function electedLeadership(
   const where = `Lease ${election.lease.namespace}/${election.lease.name}`;
   let elector: LeaderElector | null = null;
   let starting: Promise<void> | null = null;
-  const notYet = AbortSignal.abort();
+  const none: Term = { signal: AbortSignal.abort(new Error('not leading')), id: null };
   return {
     notLeading: (): string | null =>
       elector?.isLeader ? null : leaderWords.notLeader(election.identity, elector?.leader ?? null),
-    get termSignal(): AbortSignal {
-      return elector?.termSignal ?? notYet;
+    /** The current term (an ended one while not leading). */
+    get term(): Term {
+      return elector?.currentTerm ?? none;
     },
     isLeader: () => elector?.isLeader ?? false,
     status: (): LeaderStatus | undefined => ({
@@ -95,7 +101,7 @@ export function electedLeadership(
             metrics.leadershipLosses.inc();
             logger.warn(
               { identity, lease: where, reason },
-              'stopped leading: no new steps start; a step in flight finishes',
+              'stopped leading: every control-plane call of the term is ended, nothing more is written',
             );
           },
           onNewLeader: (leader) => {

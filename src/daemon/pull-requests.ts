@@ -10,8 +10,6 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Plan } from '../model/plan.js';
 import { splitHeld } from '../plan/hold.js';
-import { code } from '../render/markdown.js';
-import { plural } from '../render/common.js';
 import { UserError } from '../util/user-error.js';
 import { commentMarker, planRecord, type PlanRecord } from '../vcs/comment.js';
 import {
@@ -19,23 +17,25 @@ import {
   createPullRequestApi,
   GHE_COM,
   GITHUB_API_URL,
+  sameUser,
   type ApprovalForge,
 } from '../vcs/forges.js';
 import { rateLimitWait } from '../vcs/http.js';
-import { ownComment, planOutcome } from '../vcs/publish.js';
+import { ownComment, planOutcome, type Posted } from '../vcs/publish.js';
 import {
   createPullRequestHandler,
   type HandlerLogger,
   type PullRequestHandler,
 } from '../vcs/pull-request-handler.js';
-import type {
-  CommentEvent,
-  EnvironmentOutcome,
-  ForgeRepository,
-  Provider,
-  PublishOutcome,
-  PullRequestEvent,
-  RetryTuning,
+import {
+  VcsApiError,
+  type CommentEvent,
+  type EnvironmentOutcome,
+  type ForgeRepository,
+  type Provider,
+  type PublishOutcome,
+  type PullRequestEvent,
+  type RetryTuning,
 } from '../vcs/types.js';
 import type { DaemonConfig } from './config.js';
 import type { Unit } from './unit.js';
@@ -103,15 +103,17 @@ export function pullRequestSide(
   onPullRequest?: (event: PullRequestEvent) => Promise<void>,
 ) {
   const posted = new PostedPlans();
-  const own = onPullRequest ? null : pullRequestHandlerForDaemon(config, units, logger, posted);
-  // Approval by `poolsync apply` comments: on the forges of plan comments (their token and repository).
-  const forges = new Map(
-    [...(own?.forges ?? [])].map(([provider, { target }]) => [
-      provider,
-      { repository: target.repository, forge: createApprovalForge(target) },
-    ]),
-  );
-  const onComment =
+  // Approval by `poolsync apply` comments: on the forges of plan comments (their token and
+  // repository, also once a GitLab event shows its relative URL root).
+  const forges = new Map<Provider, { repository: string; forge: ApprovalForge }>();
+  const approvalsOn = (provider: Provider, target: ForgeRepository) => {
+    void forges.get(provider)?.forge.close();
+    forges.set(provider, { repository: target.repository, forge: createApprovalForge(target) });
+  };
+  const own = onPullRequest
+    ? null
+    : pullRequestHandlerForDaemon(config, units, logger, posted, process.env, approvalsOn);
+  const approve =
     forges.size > 0
       ? commentApprovalHandler({
           posted,
@@ -120,8 +122,15 @@ export function pullRequestSide(
           forges,
           units,
           logger,
+          allowSelfApproval: config.allowSelfApproval,
         })
       : undefined;
+  const onComment =
+    approve &&
+    ((e: CommentEvent) => {
+      own?.learn(e);
+      return approve(e);
+    });
   return { onPullRequest: onPullRequest ?? own ?? undefined, onComment, forges };
 }
 
@@ -135,12 +144,32 @@ export function pullRequestHandlerForDaemon(
   logger: HandlerLogger,
   posted = new PostedPlans(),
   env: Record<string, string | undefined> = process.env,
+  /** Told the target of each forge, and again when a GitLab event shows its relative URL root. */
+  onTarget: (provider: Provider, target: ForgeRepository) => void = () => {},
 ) {
   if (config.source.kind !== 'git') return null;
   const source = config.source;
   // By provider: the repository, its API (undefined for github.com / gitlab.com), the token
   // and its rate-limit deadline (POOLSYNC_RATE_LIMIT_WAIT); and the handler.
   const forges = new Map<Provider, { target: ForgeRepository; handler: PullRequestHandler }>();
+  /** Where the API of a GitLab remote without a named API is: its origin (the root may follow). */
+  let gitlabOrigin: string | null = null;
+  const handlerOf = (target: ForgeRepository) =>
+    createPullRequestHandler({
+      ...target,
+      apiUrl: target.apiUrl && target.apiUrl !== GITHUB_API_URL ? target.apiUrl : undefined,
+      git: {
+        repo: source.repo,
+        auth: source.auth,
+        workDir: join(config.stateDir, `pull-requests-${target.provider}`),
+      },
+      path: source.path,
+      logger,
+      plan: unitsPlanner(target.provider, units, posted, source.path),
+      // Recorded as posted once its comment is readable, not after the commit status too:
+      // a `poolsync apply` comment in between was refused as "no plan posted".
+      onPosted: (e, shown) => posted.settle(e.provider, e.number, e.headSha, shown),
+    });
   let retry: RetryTuning;
   try {
     retry = { deadlineMs: rateLimitWait(env) };
@@ -167,30 +196,42 @@ export function pullRequestHandlerForDaemon(
       continue;
     }
     const { repository } = remote;
-    const apiUrl = env[API_ENV[provider]]?.trim() || remote.apiUrl;
+    const namedApi = env[API_ENV[provider]]?.trim();
+    const apiUrl = namedApi || remote.apiUrl;
+    if (provider === 'gitlab' && !named && !namedApi && remote.apiUrl)
+      gitlabOrigin = new URL(remote.apiUrl).origin;
     const target = { provider, repository, apiUrl, token, retry };
-    forges.set(provider, {
-      target,
-      handler: createPullRequestHandler({
-        ...target,
-        apiUrl: apiUrl && apiUrl !== GITHUB_API_URL ? apiUrl : undefined,
-        git: {
-          repo: source.repo,
-          auth: source.auth,
-          workDir: join(config.stateDir, `pull-requests-${provider}`),
-        },
-        path: source.path,
-        logger,
-        plan: unitsPlanner(provider, units, posted, source.path),
-        // Recorded as posted once its comment is readable, not after the commit status too:
-        // a `poolsync apply` comment in between was refused as "no plan posted".
-        onPosted: (e) => posted.settle(e.provider, e.number, e.headSha),
-      }),
-    });
+    forges.set(provider, { target, handler: handlerOf(target) });
+    onTarget(provider, target);
     logger.info({ provider, repository }, 'plan comments on pull requests are on');
   }
   if (forges.size === 0) return null;
+  /**
+   * GitLab under a relative URL root (`https://host/gitlab`): a clone URL's path is
+   * ROOT/NAMESPACE/PROJECT, and the API is at ROOT/api/v4. GitLab's events name the project
+   * (`path_with_namespace`) and its page (`web_url`): on the remote's host (the token goes
+   * nowhere else), the page's path less the project's is the root.
+   */
+  const learn = (e: Pick<PullRequestEvent, 'provider' | 'repository' | 'webUrl'>) => {
+    const forge = forges.get(e.provider);
+    if (e.provider !== 'gitlab' || !forge || gitlabOrigin === null || !e.webUrl) return;
+    if (!URL.canParse(e.webUrl)) return;
+    const page = new URL(e.webUrl);
+    const path = page.pathname.replace(/\/+$/, '');
+    const project = `/${e.repository}`;
+    if (page.origin !== gitlabOrigin || !path.toLowerCase().endsWith(project.toLowerCase())) return;
+    const apiUrl = `${gitlabOrigin}${path.slice(0, -project.length)}/api/v4`;
+    if (apiUrl === forge.target.apiUrl && e.repository === forge.target.repository) return;
+    forge.target = { ...forge.target, repository: e.repository, apiUrl };
+    forge.handler = handlerOf(forge.target);
+    onTarget(e.provider, forge.target);
+    logger.info(
+      { provider: e.provider, repository: e.repository, apiUrl },
+      'GitLab project and API as its events name them',
+    );
+  };
   const onEvent = async (e: PullRequestEvent) => {
+    learn(e);
     const handler = forges.get(e.provider)?.handler;
     if (!handler) {
       logger.debug({ provider: e.provider }, 'no plan-comment handler for this provider: ignored');
@@ -206,19 +247,21 @@ export function pullRequestHandlerForDaemon(
     if (!forge || !unit) return null;
     const api = createPullRequestApi({ ...forge.target, number });
     let record: PlanRecord | null;
+    let at: number | null = null;
     try {
       const comment = await ownComment(api, commentMarker(source.path));
       record = comment ? planRecord(comment.body, environment) : null;
+      at = comment?.updatedAt ?? null;
     } finally {
       await api.close();
     }
-    if (!record || record.commit !== head) return record && { record, plan: null };
+    if (!record || record.commit !== head) return record && { record, plan: null, at };
     const outcome = await forge.handler.atCommit(number, head, (dir) =>
       planUnit(unit, dir, head, source.path),
     );
-    return { record, plan: outcome.kind === 'plan' ? outcome.plan : null };
+    return { record, plan: outcome.kind === 'plan' ? outcome.plan : null, at };
   };
-  return Object.assign(onEvent, { recover, forges });
+  return Object.assign(onEvent, { recover, forges, learn });
 }
 
 function planUnit(
@@ -255,7 +298,7 @@ function unitsPlanner(
         if (outcome.kind !== 'plan') return { name: u.name ?? '', outcome };
         posted.planned(provider, commit, outcome.plan, u.name ?? '');
         const command = u.name === null ? 'poolsync apply' : `poolsync apply -e ${u.name}`;
-        return { name: u.name ?? '', outcome: withHeldNote(outcome, u.config.policy, command) };
+        return { name: u.name ?? '', outcome: withHeld(outcome, u.config.policy, command) };
       }),
     );
     if (units.length === 1 && units[0]!.name === null) return sections[0]!.outcome;
@@ -263,35 +306,34 @@ function unitsPlanner(
   };
 }
 
-/** Under policy `safe`, the plan's comment lists what the daemon will hold and how to approve it. */
-function withHeldNote<O extends { plan: Plan; markdown: string }>(
-  outcome: O,
+/** Under policy `safe`, the plan's comment shows what the daemon will hold and how to approve it (vcs/comment.ts). */
+function withHeld(
+  outcome: Extract<EnvironmentOutcome, { kind: 'plan' }>,
   policy: DaemonConfig['policy'],
   command: string,
-): O {
-  const split = splitHeld(outcome.plan);
-  if (policy !== 'safe' || split.fingerprint === null) return outcome;
-  const list = split.held.map((c) => `- ${code(`${c.action} ${c.address}`)}`).join('\n');
-  return {
-    ...outcome,
-    markdown:
-      `${outcome.markdown}\n\n**Held for approval** (policy \`safe\`): after merge the daemon applies the rest ` +
-      `and holds these ${plural(split.held.length, 'change')}:\n${list}\n\n` +
-      `Fingerprint \`${split.fingerprint}\`. A user with write permission approves exactly them by commenting \`${command}\`.`,
-  };
+): EnvironmentOutcome {
+  const { fingerprint, held } = splitHeld(outcome.plan);
+  if (policy !== 'safe' || fingerprint === null) return outcome;
+  return { ...outcome, held: { fingerprint, changes: held, command } };
 }
 
 /*
- * Approval by pull-request comment (docs/daemon.md#approvals): a `poolsync apply` comment
- * approves the held part of the plan poolsync posted on that pull request, when
+ * Approval by pull-request comment (docs/daemon.md#approvals): a `poolsync apply` comment (its
+ * whole first line, comment.ts) approves the held part of the plan poolsync's comment showed
+ * when it was written, when
  * - it was just written (an edited comment or note never reaches here: webhooks.ts),
- * - the pull request is open,
- * - the author may (GitHub: write permission or more; GitLab: Developer or more),
- * - a plan was posted on that pull request, for the commit the pull request is at now,
- * - the live state is still the one that plan was made against.
- * Anything else is refused with the reason, in a reply on the pull request and in /status.
- * The approval names the held changes' fingerprint; the daemon applies them only while they
- * are exactly those changes (approvals.ts, stages/plan.ts).
+ * - the pull request is open (as the API reads it now, on both forges),
+ * - the author may (GitHub: write permission or more; GitLab: Developer or more) and did not
+ *   open the pull request (unless --allow-self-approval),
+ * - the plan comment was last changed before the comment was written (the forge's clock), so
+ *   the plan it approves is the one on screen then, for the commit the pull request is at now,
+ * - that comment listed every held change (else nobody saw what would be approved),
+ * - the live state is still the one that plan was made against,
+ * - the reply that announces it lands (it is posted before the approval is granted).
+ * Anything else, a check that fails included, is refused with the reason, in a reply on the
+ * pull request and in /status.
+ * The approval names the held changes' fingerprint the comment showed; the daemon applies them
+ * only while they are exactly those changes (approvals.ts, stages/plan.ts).
  */
 /** Where an approval goes: the daemon's one control plane, or the environment `-e` names. */
 export type ApprovalUnit = Pick<Unit, 'name' | 'approvals' | 'readLive' | 'request'>;
@@ -308,6 +350,8 @@ export interface CommentApprovalOptions {
   /** The daemon's units: a comment approves in the one `-e NAME` names (with environments). */
   units: readonly ApprovalUnit[];
   logger: Logger;
+  /** The pull request's author may approve it (--allow-self-approval; off by default). */
+  allowSelfApproval?: boolean;
 }
 
 export function commentApprovalHandler(
@@ -328,9 +372,7 @@ export function commentApprovalHandler(
     const { forge } = target;
     const to = approvalTarget(o.units, e.environment, commentWords, commentWords.environmentNeeded);
     const env = typeof to === 'string' ? null : to.name;
-    // The plan the comment approves (posted here, or recovered), and its held changes' fingerprint.
-    let posted = typeof to === 'string' ? null : o.posted.get(e.provider, e.number, env ?? '');
-    let fingerprint = posted ? splitHeld(posted.plan).fingerprint : null;
+    let fingerprint: string | null = null;
     const refuse = async (reason: string) => {
       if (typeof to !== 'string')
         to.approvals.refuse(
@@ -338,60 +380,91 @@ export function commentApprovalHandler(
           reason,
         );
       o.logger.warn({ ...log, fingerprint, reason }, 'approval by comment refused');
-      await forge.reply(e.number, commentWords.refused(e.user.login, reason));
+      await tell(commentWords.refused(e.user.login, reason));
     };
-
-    if (typeof to === 'string') return refuse(to);
-    if (!e.open) return refuse(commentWords.notOpen);
-    const check = await forge.permission(e.user);
-    if (!check.allowed) {
-      return refuse(commentWords.mayNotApprove(e.user.login, e.provider === 'github', check.level));
-    }
-    // GitLab's note event names the head; GitHub's comment event does not: the API then.
-    let pr: { headSha: string; open: boolean } | null =
-      e.headSha === null ? null : { headSha: e.headSha, open: e.open };
-    const current = async () => (pr ??= await forge.pullRequest(e.number));
-    if (!posted && env !== null && o.recover) {
-      const head = (await current()).headSha;
-      const found = await o.recover(e.provider, e.number, env, head);
-      const reason = found && recoveredRefusal(found, head);
-      if (reason) return refuse(reason);
-      if (found?.plan) {
-        posted = { commit: head, plan: found.plan };
-        fingerprint = splitHeld(found.plan).fingerprint;
+    const tell = (body: string) =>
+      forge
+        .reply(e.number, body)
+        .catch((err: unknown) =>
+          o.logger.warn({ ...log, err: messageOf(err) }, 'the reply could not be posted'),
+        );
+    const decide = async (): Promise<void> => {
+      if (typeof to === 'string') return refuse(to);
+      if (!e.open) return refuse(commentWords.notOpen);
+      const check = await forge.permission(e.user);
+      if (!check.allowed) {
+        return refuse(
+          commentWords.mayNotApprove(e.user.login, e.provider === 'github', check.level),
+        );
       }
-    }
-    if (!posted) return refuse(commentWords.notPosted(env));
-    const { headSha: head, open } = await current();
-    if (!open) return refuse(commentWords.notOpen);
-    if (head !== posted.commit) return refuse(commentWords.headMoved(posted.commit, head));
-    const { stale } = await recheckPlan(posted.plan, to.readLive);
-    if (stale) {
-      return refuse(
-        'stale: the control plane changed since the plan was posted, so the plan may not be what would be applied. Push a commit (or ask for a re-plan), review the new plan, then comment again.',
+      // The pull request as the API reads it now (the events' copies may be older).
+      const pr = await forge.pullRequest(e.number);
+      if (!pr.open) return refuse(commentWords.notOpen);
+      if (!o.allowSelfApproval && sameUser(pr.author, e.user))
+        return refuse(commentWords.ownPullRequest(e.user.login));
+      // The plan the comment approves (posted here, or recovered), and when it was put on screen.
+      let posted = o.posted.get(e.provider, e.number, env ?? '');
+      if (!posted && env !== null && o.recover) {
+        const found = await o.recover(e.provider, e.number, env, pr.headSha);
+        const reason = found && recoveredRefusal(found, pr.headSha);
+        if (reason) return refuse(reason);
+        if (found?.plan) {
+          const held = found.record.held;
+          posted = {
+            commit: pr.headSha,
+            plan: found.plan,
+            at: found.at,
+            shown: held === '-' ? undefined : held,
+          };
+        }
+      }
+      if (!posted) return refuse(commentWords.notPosted(env));
+      fingerprint = splitHeld(posted.plan).fingerprint;
+      // Written before the plan comment showed this plan: its author saw another (or none).
+      if (e.createdAt === null || posted.at === null || e.createdAt <= posted.at)
+        return refuse(commentWords.writtenBefore(posted.commit, e.createdAt, posted.at));
+      if (pr.headSha !== posted.commit)
+        return refuse(commentWords.headMoved(posted.commit, pr.headSha));
+      // Nobody saw a list too long for the pull request's comments: no comment approves it.
+      if (fingerprint !== null && posted.shown !== fingerprint)
+        return refuse(commentWords.unlisted(splitHeld(posted.plan).held.length));
+      const { stale } = await recheckPlan(posted.plan, to.readLive);
+      if (stale) return refuse(commentWords.liveMoved);
+      if (fingerprint === null) return tell(commentWords.nothingHeld(to.name));
+      const held = splitHeld(posted.plan).held;
+      const by = { user: e.user.login, level: check.level };
+      // The reply first: an approval its approver is not told of is not granted (a reply the
+      // forge refused left the approval standing, silently).
+      try {
+        await forge.reply(
+          e.number,
+          commentWords.approved(by, held, to.name, posted.commit, fingerprint),
+        );
+      } catch (err) {
+        return refuse(commentWords.replyFailed(messageOf(err)));
+      }
+      const source = `${e.provider}:${e.repository}${e.provider === 'github' ? `#${e.number}` : `!${e.number}`}`;
+      const answer = to.approvals.approve(
+        { fingerprint, approver: e.user.login, via: e.provider, source },
+        true,
       );
+      if (!answer.ok) return refuse(answer.reason);
+      o.logger.info({ ...log, fingerprint }, 'approval by comment accepted');
+      // The approved changes may be held already: a run applies them.
+      void to.request('manual');
+    };
+    try {
+      await decide();
+    } catch (err) {
+      // A check the forge or the control plane could not answer approves nothing, visibly; a
+      // control plane's error stays in the log (the pull request is read by more people).
+      o.logger.warn({ ...log, err: messageOf(err) }, 'approval by comment not checked');
+      await refuse(commentWords.notChecked(err instanceof VcsApiError ? err.message : null));
     }
-    if (fingerprint === null) {
-      await forge.reply(e.number, commentWords.nothingHeld(to.name));
-      return;
-    }
-    const source = `${e.provider}:${e.repository}${e.provider === 'github' ? `#${e.number}` : `!${e.number}`}`;
-    const answer = to.approvals.approve(
-      { fingerprint, approver: e.user.login, via: e.provider, source },
-      true,
-    );
-    if (!answer.ok) return refuse(answer.reason);
-    const held = splitHeld(posted.plan).held;
-    o.logger.info({ ...log, fingerprint }, 'approval by comment accepted');
-    const by = { user: e.user.login, level: check.level };
-    await forge.reply(
-      e.number,
-      commentWords.approved(by, held, to.name, posted.commit, fingerprint),
-    );
-    // The approved changes may be held already: a run applies them.
-    void to.request('manual');
   };
 }
+
+const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /** Why a plan found in another replica's comment is not the one to approve, or null. */
 function recoveredRefusal(
@@ -401,6 +474,7 @@ function recoveredRefusal(
   const { record, plan } = found;
   if (record.commit !== head) return commentWords.headMoved(record.commit, head);
   if (!plan) return commentWords.notReplanned(record.environment, head);
+  if (record.held === 'unlisted') return commentWords.unlisted(splitHeld(plan).held.length);
   if (
     plan.desired_fingerprint !== record.desired ||
     (splitHeld(plan).fingerprint ?? '-') !== record.held
@@ -421,16 +495,19 @@ export type RecoverPlan = (
   number: number,
   environment: string,
   head: string,
-) => Promise<{ record: PlanRecord; plan: Plan | null } | null>;
+) => Promise<{ record: PlanRecord; plan: Plan | null; at: number | null } | null>;
 
 /**
  * The plans posted on pull requests, by provider and number: what a `poolsync apply` comment
- * approves. Only the last plan of each pull request counts.
+ * approves. Only the last plan of each pull request counts, from when its comment showed it.
  */
 export class PostedPlans {
   /** Per commit, the plan of each environment ('' without environments). */
   private readonly byCommit = new Map<string, Map<string, Plan>>();
-  private readonly byNumber = new Map<string, { commit: string; plans: Map<string, Plan> }>();
+  private readonly byNumber = new Map<
+    string,
+    { commit: string; plans: Map<string, Plan> } & Posted
+  >();
 
   planned(provider: Provider, commit: string, plan: Plan, environment = ''): void {
     const key = `${provider}:${commit}`;
@@ -439,15 +516,28 @@ export class PostedPlans {
     this.byCommit.set(key, plans);
   }
 
-  /** The handler published the plan of `commit` on pull request `number`. */
-  settle(provider: Provider, number: number, commit: string): void {
+  /** The handler published the plan of `commit` on pull request `number`, showing `posted`. */
+  settle(provider: Provider, number: number, commit: string, posted: Posted): void {
     const plans = this.byCommit.get(`${provider}:${commit}`);
-    if (plans) this.byNumber.set(`${provider}#${number}`, { commit, plans });
+    if (plans) this.byNumber.set(`${provider}#${number}`, { commit, plans, ...posted });
   }
 
-  get(provider: Provider, number: number, environment = ''): { commit: string; plan: Plan } | null {
+  /** The last plan posted on `number` for `environment`, when it was shown, and the fingerprint it showed (undefined: nothing held). */
+  get(provider: Provider, number: number, environment = ''): PostedPlan | null {
     const posted = this.byNumber.get(`${provider}#${number}`);
     const plan = posted?.plans.get(environment);
-    return posted && plan ? { commit: posted.commit, plan } : null;
+    if (!posted || !plan) return null;
+    const shown = posted.shown.has(environment) ? posted.shown.get(environment)! : undefined;
+    return { commit: posted.commit, plan, at: posted.at, shown };
   }
+}
+
+/** A plan on a pull request, as a `poolsync apply` comment approves it. */
+interface PostedPlan {
+  commit: string;
+  plan: Plan;
+  /** When the plan comment started showing it (the forge's clock, epoch ms). */
+  at: number | null;
+  /** The held fingerprint it showed with every held change; null: too many to list; undefined: none held. */
+  shown: string | null | undefined;
 }

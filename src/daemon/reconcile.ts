@@ -46,6 +46,7 @@ import { deepFreeze } from '../util/deep-freeze.js';
 import { countPlan } from '../plan/counts.js';
 import { approvalFields } from './approvals.js';
 import { runWords } from '../render/daemon-words.js';
+import { SOLE_TERM, type Term } from '../lease/leader-elector.js';
 import type { LiveState } from '../model/live.js';
 import { ObjectsView } from './objects.js';
 export class Reconciler {
@@ -93,6 +94,9 @@ export class Reconciler {
     return this.state.ready;
   }
 
+  /** The leadership term of the run in progress: once it ended the run writes nothing more. */
+  private term: Term = SOLE_TERM;
+
   /** The objects of the last run that planned (the dashboard's objects), or null before one. */
   private objectsView: ObjectsView | null = null;
   objects(): ObjectsView | null {
@@ -103,6 +107,7 @@ export class Reconciler {
   run = async (reasons: ReadonlySet<TriggerReason>, signal: AbortSignal): Promise<void> => {
     const id = ++this.runId;
     const ctx = new RunContext(this.o, this.state, () => this.memory, reasons, signal);
+    this.term = ctx.term;
     const products: RunProducts = {
       plan: null,
       liveInventory: undefined,
@@ -116,15 +121,24 @@ export class Reconciler {
     } catch (err) {
       // A bug or an unexpected failure of a module: recorded, never fatal to the daemon.
       const message = this.o.redactor.errorMessage(err);
-      applyStatusUpdate(this.state, problemsUpdate([problem('INTERNAL', message)]));
+      if (!ctx.term.signal.aborted)
+        applyStatusUpdate(this.state, problemsUpdate([problem('INTERNAL', message)]));
       outcome = { result: 'failed', commit: this.state.commit, message };
     }
+    // A term that ended during the run: what the run did is the next leader's to read, never
+    // said here as done (the steps' results, the status they would set, are not kept).
+    if (ctx.term.signal.aborted)
+      outcome = {
+        result: 'failed',
+        commit: outcome.commit,
+        message: runWords.deposed(this.o.redactor.errorMessage(ctx.term.signal.reason)),
+      };
     ctx.enter('record');
     this.scheduleRetry(ctx, outcome);
     const recorded = recordStage(ctx, products, id, outcome, startedAt);
     applyStatusUpdate(this.state, recorded);
     const { plan, desired, live, applied } = products;
-    if (plan && desired) {
+    if (plan && desired && !ctx.term.signal.aborted) {
       const held = new Set(this.state.waitingForApproval.map((c) => c.address));
       const repoRelative = (file: string) => ctx.repoRelative(file);
       const { commit } = outcome;
@@ -157,6 +171,7 @@ export class Reconciler {
 
   /** A stage's product or Outcome; what it returned for /status, the run and the memory kept. */
   private take<T>(staged: Staged<T>, products?: RunProducts): T | Outcome {
+    if (this.term.signal.aborted) return staged.value;
     if (staged.status) applyStatusUpdate(this.state, staged.status);
     if (products && staged.products) Object.assign(products, staged.products);
     if (staged.remember) this.memory = Object.freeze({ ...this.memory, ...staged.remember });
@@ -193,6 +208,7 @@ export class Reconciler {
     ctx.enter('render');
     this.take(await renderStage(ctx, snapshot, desired));
     const { controlPlane: access, pipeline } = this.o;
+    const { term } = ctx;
     let opened = false;
     const open = <T>(how: 'read' | 'use', fn: (cp: ControlPlane) => Promise<T>): Promise<T> => {
       opened = false;
@@ -202,7 +218,7 @@ export class Reconciler {
         const value = await fn(cp);
         ctx.enter('close');
         return value;
-      });
+      }, term);
     };
     try {
       const plan = await open('read', async (cp) =>
@@ -237,7 +253,7 @@ export class Reconciler {
           await access.use(async (cp) => {
             opened = true;
             await recordApply(recording(ctx, cp), null, plan, null);
-          });
+          }, term);
           products.inventoryWritten = true;
         }
       }
@@ -246,7 +262,7 @@ export class Reconciler {
         products.live = (await this.rereadManaged(ctx)) ?? products.live;
       return outcome;
     } catch (err) {
-      if (opened) throw err;
+      if (opened || term.signal.aborted) throw err;
       // Opening the control plane failed (unreachable, embedded state in use by `poolsync apply`).
       const message = runWords.cannotOpen(this.o.redactor.errorMessage(err));
       applyStatusUpdate(this.state, unreachedUpdate(null, err, message, ctx.now()));
@@ -262,9 +278,9 @@ export class Reconciler {
     const { controlPlane, pipeline } = this.o;
     try {
       const live = await ctx.timed('live', () =>
-        controlPlane.read((cp) => pipeline.readLiveState(cp)),
+        controlPlane.read((cp) => pipeline.readLiveState(cp), ctx.term),
       );
-      applyStatusUpdate(this.state, managedUpdate(live));
+      if (!ctx.term.signal.aborted) applyStatusUpdate(this.state, managedUpdate(live));
       return live;
     } catch {
       return null; // said by the next run, which reads the live state first

@@ -25,7 +25,12 @@ import { off } from '../incremental/off.js';
 import { AnalysisCache } from '../incremental/analysis-cache.js';
 import { PlanReuse } from '../incremental/plan-reuse.js';
 import { createEmbeddedStateCache } from '../incremental/state-cache.js';
-import { type Candidacy, sharedCandidacy } from '../lease/leader-elector.js';
+import {
+  type Candidacy,
+  sharedCandidacy,
+  type Term,
+  termTimings,
+} from '../lease/leader-elector.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { PlanControlPlane } from '../model/plan.js';
 import { notifyingRun } from '../notify/daemon-hook.js';
@@ -159,8 +164,12 @@ async function startUnit(
     freeze,
     clock,
   });
+  const notified = notifyingRun(reconciler.run, () => reconciler.status(), deps.notifier, name);
   const loop = new ReconcileLoop(
-    notifyingRun(reconciler.run, () => reconciler.status(), deps.notifier, name),
+    // A run asked for in a term that has ended since is not made: it could write nothing.
+    async (reasons, signal) => {
+      if (!leadership.term.signal.aborted) await notified(reasons, signal);
+    },
     (err) => logger.error({ err: redactor.errorMessage(err) }, 'reconcile run crashed'),
   );
   const ready = readiness(leadership, () => reconciler.ready);
@@ -235,7 +244,8 @@ async function startUnit(
 }
 
 /**
- * A remote API is opened once and kept; an embedded state file (`file:`) is opened per run so
+ * A remote API is opened once and kept, and once per leadership term whose calls it carries
+ * (closed when the term ends); an embedded state file (`file:`) is opened per run so
  * `poolsync apply` can use it between runs; an injected control plane (tests, quickstart) is
  * used as it is, never closed here.
  */
@@ -245,13 +255,16 @@ function controlPlaneAccess(
   injected: ControlPlane | undefined,
 ): ControlPlaneAccess {
   if (injected) {
-    const given = <T>(fn: (cp: ControlPlane) => Promise<T>) => fn(injected);
+    const given = <T>(fn: (cp: ControlPlane) => Promise<T>, term?: Term) => {
+      term?.signal.throwIfAborted();
+      return fn(injected);
+    };
     return { use: given, read: given, separateReads: false, close: async () => {} };
   }
   const { url, token, tokenFile, apiKeyFile, environment } = config.controlPlane;
   // Opened for every run: an unchanged state is neither read again nor copied.
   const stateCache = off('state-cache') ? undefined : createEmbeddedStateCache();
-  const open = async (readOnly: boolean) =>
+  const open = async (readOnly: boolean, signal?: AbortSignal) =>
     openControlPlane(url, {
       // An environment's token file is read again at every open (a rotated token is used from
       // the next run); it must name this control plane (resolveToken, docs/security.md).
@@ -264,6 +277,7 @@ function controlPlaneAccess(
         connections: Math.max(config.parallelism, 8),
         maxRetries: config.maxRetries,
         onPace,
+        signal,
       },
       readOnly,
       stateCache,
@@ -271,7 +285,8 @@ function controlPlaneAccess(
   if (url.startsWith('file:')) {
     const opened =
       (readOnly: boolean) =>
-      async <T>(fn: (cp: ControlPlane) => Promise<T>): Promise<T> => {
+      async <T>(fn: (cp: ControlPlane) => Promise<T>, term?: Term): Promise<T> => {
+        term?.signal.throwIfAborted();
         const cp = await open(readOnly);
         try {
           return await fn(cp);
@@ -281,21 +296,32 @@ function controlPlaneAccess(
       };
     return { use: opened(false), read: opened(true), separateReads: true, close: async () => {} };
   }
-  let shared: Promise<ControlPlane> | null = null;
-  const use = async <T>(fn: (cp: ControlPlane) => Promise<T>): Promise<T> => {
-    shared ??= open(false).catch((err: unknown) => {
-      shared = null;
-      throw err;
-    });
-    return fn(await shared);
+  // One client outside terms (pull-request plans, approvals; a daemon without election), and
+  // one per term until it ends.
+  const clients = new Map<string | null, Promise<ControlPlane>>();
+  const closeClient = async (id: string | null) => {
+    const cp = clients.get(id);
+    clients.delete(id);
+    await (await cp?.catch(() => null))?.close();
+  };
+  const use = async <T>(fn: (cp: ControlPlane) => Promise<T>, term?: Term) => {
+    term?.signal.throwIfAborted();
+    const id = term?.id ?? null;
+    let cp = clients.get(id);
+    if (!cp) {
+      cp = open(false, id === null ? undefined : term!.signal);
+      clients.set(id, cp);
+      cp.catch(() => clients.delete(id));
+      if (id !== null) term!.signal.addEventListener('abort', () => void closeClient(id));
+    }
+    return fn(await cp);
   };
   return {
     use,
     read: use,
     separateReads: false,
     close: async () => {
-      await (await shared?.catch(() => null))?.close();
-      shared = null;
+      await Promise.all([...clients.keys()].map(closeClient));
     },
   };
 }
@@ -313,6 +339,7 @@ async function unitPipeline(
 ): Promise<Pipeline> {
   const lockDir = deps.lockDir ?? dirname(config.stateDir);
   const election = config.leaderElection;
+  const timings = election && termTimings(election);
   // --lock: a Kubernetes Lease as the apply lock.
   const k8s = config.lock && {
     ref: config.lock,
@@ -361,10 +388,10 @@ async function unitPipeline(
       stateDir: lockDir,
       k8s,
       who: `poolsync daemon${election ? ` ${election.identity}` : ''}`,
-      shareWith: election
-        ? `leader Lease ${election.lease.namespace}/${election.lease.name}`
-        : undefined,
-      ttlMs: deps.lockTtlMs || undefined,
+      // A term's lock lapses within the longest call, before the next term can start.
+      ttlMs:
+        deps.lockTtlMs ||
+        (timings && 'longestCallMs' in timings ? timings.longestCallMs : undefined),
       warn: (message) => {
         if (!warnedLock) logger.warn(message);
         warnedLock = true;

@@ -10,6 +10,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { constantTimeEqual } from '../util/constant-time.js';
 import type { CommentEvent, PullRequestEvent } from '../vcs/types.js';
 import { isMap } from '../model/flyte.js';
+import { forgeTime } from '../vcs/forges.js';
 
 export type WebhookOutcome =
   | { status: 401; result: 'unauthorized'; message: string }
@@ -63,6 +64,7 @@ const ignored = (message: string): WebhookOutcome => ({ status: 202, result: 'ig
 
 const obj = (v: unknown): Record<string, unknown> => (isMap(v) ? v : {});
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
 
 /**
  * `secret`: GitHub's webhook secret, GitLab's webhook token. `verified`: a follower replica
@@ -125,8 +127,8 @@ function githubComment(payload: Record<string, unknown>): WebhookOutcome {
     repository: str(obj(payload.repository).full_name) ?? '',
     number: typeof issue.number === 'number' ? issue.number : NaN,
     body: str(comment.body) ?? '',
-    user: { login: str(obj(comment.user).login) ?? '', id: null },
-    headSha: null,
+    user: { login: str(obj(comment.user).login) ?? '', id: num(obj(comment.user).id) },
+    createdAt: forgeTime(comment.created_at),
     open: str(issue.state) === 'open',
   });
 }
@@ -188,6 +190,7 @@ export function handleGitlabWebhook(req: WebhookRequest, options: WebhookOptions
     return pullRequestOutcome({
       provider: 'gitlab',
       repository: str(obj(payload.project).path_with_namespace) ?? '',
+      webUrl: str(obj(payload.project).web_url),
       number: typeof attrs.iid === 'number' ? attrs.iid : NaN,
       headSha: str(obj(attrs.last_commit).id) ?? '',
       headRef: str(attrs.source_branch) ?? '',
@@ -207,10 +210,11 @@ export function handleGitlabWebhook(req: WebhookRequest, options: WebhookOptions
     return commentOutcome({
       provider: 'gitlab',
       repository: str(obj(payload.project).path_with_namespace) ?? '',
+      webUrl: str(obj(payload.project).web_url),
       number: typeof mr.iid === 'number' ? mr.iid : NaN,
       body: str(attrs.note) ?? '',
-      user: { login: str(user.username) ?? '', id: typeof user.id === 'number' ? user.id : null },
-      headSha: str(obj(mr.last_commit).id),
+      user: { login: str(user.username) ?? '', id: num(user.id) },
+      createdAt: forgeTime(attrs.created_at),
       open: str(mr.state) === 'opened',
     });
   }

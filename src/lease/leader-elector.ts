@@ -1,16 +1,50 @@
 /**
  * Leader election on a Lease (client-go / controller-runtime semantics): candidates retry every
  * retry period; the leader renews every retry period and steps down when it could not renew
- * within the renew deadline (before its lease can expire for the others: renew deadline <
- * lease duration). Stepping down aborts the term's signal at once, so no new step starts; a
- * step in flight finishes. Unlike controller-runtime, which exits the process, the replica
- * goes back to being a candidate.
+ * within the renew deadline, counted from when it sent its last renewal (before its lease can
+ * expire for the others: termTimings). Stepping down aborts the term's signal at once, which
+ * ends every control-plane call of the term. Unlike controller-runtime, which exits the
+ * process, the replica goes back to being a candidate.
  */
+import { randomUUID } from 'node:crypto';
 import { SYSTEM_CLOCK, type Clock } from '../util/clock.js';
 import type { LeaseLock, LeaseTiming } from './k8s-lease.js';
 
+/**
+ * The timings of an election related in one place: what makes "nothing runs twice" true
+ * (docs/daemon.md, "Nothing runs twice"), or what is wrong with them.
+ *
+ * A leader's term ends at the renew deadline after the last renewal it sent, and every
+ * control-plane call of the term ends with it: none starts or is retried after, those in flight
+ * are abandoned (src/controlplane/retry.ts). No other replica takes the Lease before the lease
+ * duration after that renewal, by its own clock. So
+ *
+ *     retry period < renew deadline,   renew deadline + longest call = lease duration
+ *
+ * where the longest call is how long a call abandoned at the renew deadline may still go on: the
+ * control plane carrying out a request it received before its client left. A term's apply lock
+ * lives as long unrenewed, so a killed leader's lock has lapsed when the next term applies.
+ */
+export function termTimings(t: LeaseTiming): { longestCallMs: number } | { problem: string } {
+  if (!(t.retryPeriodMs < t.renewDeadlineMs && t.renewDeadlineMs < t.leaseDurationMs))
+    return {
+      problem: `retry period (${t.retryPeriodMs}ms) < renew deadline (${t.renewDeadlineMs}ms) < lease duration (${t.leaseDurationMs}ms) must hold, so a leader's calls have ended before another replica can take over`,
+    };
+  return { longestCallMs: t.leaseDurationMs - t.renewDeadlineMs };
+}
+
+/** A leader's term: aborted when it ends; its own id, the fencing token of the locks it takes. */
+export interface Term {
+  readonly signal: AbortSignal;
+  /** Unique to this term; null for a daemon without election (the only replica). */
+  readonly id: string | null;
+}
+
+/** The term of a daemon without election, the only replica: it never ends. */
+export const SOLE_TERM: Term = { signal: new AbortController().signal, id: null };
+
 export interface ElectorEvents {
-  onStartedLeading(term: AbortSignal): void;
+  onStartedLeading(term: Term): void;
   onStoppedLeading(reason: string): void;
   /** The observed holder changed (null: nobody). */
   onNewLeader?(leader: string | null): void;
@@ -41,8 +75,9 @@ export function sharedCandidacy(leading: () => number, perLeaseMs: number): Cand
 
 export class LeaderElector {
   private readonly stopping = new AbortController();
-  private term: AbortController | null = null;
-  private lastRenew = 0;
+  private term: { abort: AbortController; id: string } | null = null;
+  /** Ends the wait for the current renew deadline (a renewal sets the next one). */
+  private deadline = new AbortController();
   private leaderSeen: string | null = null;
   private leaderAddressSeen: string | null = null;
   private running: Promise<void> | null = null;
@@ -66,16 +101,12 @@ export class LeaderElector {
      */
     private readonly clock: Clock = SYSTEM_CLOCK,
   ) {
-    if (!(timing.renewDeadlineMs < timing.leaseDurationMs)) {
-      throw new Error('the renew deadline must be shorter than the lease duration');
-    }
-    if (!(timing.retryPeriodMs < timing.renewDeadlineMs)) {
-      throw new Error('the retry period must be shorter than the renew deadline');
-    }
+    const checked = termTimings(timing);
+    if ('problem' in checked) throw new Error(checked.problem);
   }
 
   get isLeader(): boolean {
-    return this.term !== null && !this.term.signal.aborted;
+    return this.term !== null;
   }
 
   /** The holder as last observed (this identity while leading). */
@@ -96,9 +127,9 @@ export class LeaderElector {
     return this.transitionAt;
   }
 
-  /** Aborted once the current term ends; an aborted signal while not leading. */
-  get termSignal(): AbortSignal {
-    return this.term?.signal ?? AbortSignal.abort();
+  /** The current term; null while not leading. */
+  get currentTerm(): Term | null {
+    return this.term && { signal: this.term.abort.signal, id: this.term.id };
   }
 
   start(): void {
@@ -119,11 +150,6 @@ export class LeaderElector {
     const stop = this.stopping.signal;
     while (!stop.aborted) {
       await this.attemptInTurn(stop);
-      if (this.term && this.clock.now() - this.lastRenew > this.timing.renewDeadlineMs) {
-        this.stepDown(
-          `the lease was not renewed within the renew deadline (${this.timing.renewDeadlineMs} ms)`,
-        );
-      }
       // Candidates jitter (client-go: JitterFactor 1.2) so they do not hit the API together.
       const wait = this.term
         ? this.timing.retryPeriodMs
@@ -146,39 +172,40 @@ export class LeaderElector {
   }
 
   private async attempt(): Promise<void> {
-    // A hanging request must not keep a leader leading past its renew deadline.
-    const answered = new AbortController();
-    let late = false;
-    if (this.term) {
-      const left = this.lastRenew + this.timing.renewDeadlineMs - this.clock.now();
-      void this.clock.sleep(Math.max(0, left), answered.signal).then(() => {
-        if (answered.signal.aborted) return;
-        late = true;
-        this.stepDown(
-          `renewing the lease took longer than the renew deadline (${this.timing.renewDeadlineMs} ms)`,
-        );
-      });
-    }
+    const term = this.term;
+    // Before the request: the others count the lease duration from no earlier than this.
+    const sent = this.clock.now();
     try {
       const obs = await this.lock.tryAcquireOrRenew();
-      if (late) return;
+      // The term ended meanwhile (its renew deadline passed): a renewal this late starts none.
+      if (term !== this.term) return;
       this.observe(obs.holder);
       this.leaderAddressSeen = obs.holder === null ? null : (obs.holderAddress ?? null);
       if (obs.held) {
-        this.lastRenew = this.clock.now();
+        this.expireAt(sent + this.timing.renewDeadlineMs);
         if (!this.term) {
-          this.term = new AbortController();
+          this.term = { abort: new AbortController(), id: randomUUID() };
           this.transitionAt = new Date(this.clock.now());
-          this.events.onStartedLeading(this.term.signal);
+          this.events.onStartedLeading(this.currentTerm!);
         }
       } else if (this.term) {
         this.stepDown(`the lease is held by ${obs.holder ?? 'another replica'}`);
       }
     } catch (err) {
       this.events.onError?.(err);
-    } finally {
-      answered.abort();
     }
+  }
+
+  /** The term ends at `at` unless a renewal sets a later deadline first, however long requests hang. */
+  private expireAt(at: number): void {
+    this.deadline.abort();
+    const deadline = (this.deadline = new AbortController());
+    void this.clock.sleep(Math.max(0, at - this.clock.now()), deadline.signal).then(() => {
+      if (deadline.signal.aborted) return;
+      this.stepDown(
+        `the lease was not renewed within the renew deadline (${this.timing.renewDeadlineMs} ms)`,
+      );
+    });
   }
 
   private observe(holder: string | null): void {
@@ -192,8 +219,9 @@ export class LeaderElector {
     const term = this.term;
     if (!term) return;
     this.term = null;
+    this.deadline.abort();
     this.transitionAt = new Date(this.clock.now());
-    term.abort(new Error(reason));
+    term.abort.abort(new Error(`stopped leading: ${reason}`));
     this.events.onStoppedLeading(reason);
   }
 }

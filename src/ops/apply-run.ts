@@ -25,7 +25,8 @@ import {
   type HeldApplyLock,
   type HoldApplyLockOptions,
 } from '../apply/lock.js';
-import { checkStateFolder, openControlPlane, resolveToken } from '../controlplane/open.js';
+import { checkStateFolder, type openControlPlane } from '../controlplane/open.js';
+import { openTarget } from './open-target.js';
 import { backendInfo, readLiveState, type ControlPlane } from '../controlplane/types.js';
 import {
   controlPlaneIdentity,
@@ -80,7 +81,6 @@ export interface AcquireLocks extends ControlPlaneAccess {
   /** `--lock-timeout`: one deadline for every lock (0: fail at once). */
   lockTimeoutMs: number;
   parallelism: number;
-  tokenFile: string | undefined;
   /** How the control plane is opened (tests wrap it). */
   open?: typeof openControlPlane;
 }
@@ -159,26 +159,21 @@ async function acquiring(
   o: ApplyRunOptions,
   locks: AcquireLocks,
 ): Promise<ApplyRunResult> {
-  const { url } = locks;
+  const { url } = locks.target;
   // A file: state in a folder that does not exist is a typo: refused before the lock is made.
   checkStateFolder(url);
   // Asked before opening (which creates it): the plan's header warns about a new, empty state.
   const stateWasNew = embeddedStateIsNew(url);
-  // The token never comes from a flag value (it would show in `ps` and shell history).
-  const environment =
-    source.kind === 'dir' ? source.environment : source.plan.control_plane?.environment;
-  const token = await resolveToken(locks.tokenFile, url, environment ?? null);
   const deadline = locks.lockTimeoutMs > 0 ? performance.now() + locks.lockTimeoutMs : null;
   const wait: LockWait = { deadline, stderr: o.stderr };
   const lock = await untilFree(wait, () => acquireApplyLock(lockPathFor(url, locks.stateDir)));
   let cp: ControlPlane | null = null;
   let shared: HeldApplyLock | null = null;
   try {
-    const open = locks.open ?? openControlPlane;
     // One connection per call in flight (P=128 is not capped at a fixed pool size).
-    const options = openOptions(locks, Math.max(locks.parallelism, 8), token);
+    const options = openOptions(locks, Math.max(locks.parallelism, 8));
     // Opening an embedded state for writing waits while another process has it open.
-    cp = await untilFree(wait, () => open(url, options));
+    cp = await untilFree(wait, () => openTarget(locks.target, locks.opening, options, locks.open));
     const opened = cp;
     let k8s: HoldApplyLockOptions['k8s'] = null;
     if (locks.lockFlag !== undefined && locks.lockFlag.trim() !== '') {
@@ -218,14 +213,16 @@ async function underLocks(
   const { plan, live } = await planOf(source, o, locked);
   if (plan.errors.length > 0)
     throw new UserError(`the plan has ${plan.errors.length} error(s); nothing was applied`);
+  // Once the lock is lost (another apply took it, the daemon's term ended) nothing more is
+  // written, not even the record: the next apply reads what this one did.
   if (classify(plan) === 'no_changes' && source.kind !== 'planned') {
-    await recordApply(record, live, plan, null);
+    if (!locked.lost.aborted) await recordApply(record, live, plan, null);
     return { plan, result: null };
   }
   await o.approve?.(plan);
   const result = await o.execute(plan, locked.cp, locked.lost);
   await o.executed?.(plan, result);
-  await recordApply(record, live, plan, result);
+  if (!locked.lost.aborted) await recordApply(record, live, plan, result);
   return { plan, result };
 }
 

@@ -8,7 +8,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { openControlPlane } from '../controlplane/open.js';
+import { openTarget, type Opening, type Target } from './open-target.js';
 import {
   backendInfo,
   readLiveState,
@@ -30,8 +30,10 @@ import type { LiveState, SettingsNeed } from '../model/live.js';
 
 /** How `poolsync plan` and `poolsync apply` reach the control plane they open (their flags). */
 export interface ControlPlaneAccess {
-  /** The `--control-plane` URL. */
-  url: string;
+  /** The control plane and its credentials (`--env`, `--control-plane`, the credentials' flags). */
+  target: Target;
+  /** Where the command runs: pull-request mode (ops/open-target.ts). */
+  opening: Opening;
   /** Where this machine keeps apply's records (`--state-dir`): the inventory's file. */
   stateDir: string;
   /** The inventory shared across machines (`--inventory`, `--lock`), or null. */
@@ -41,11 +43,10 @@ export interface ControlPlaneAccess {
   parallelism?: number;
   /** Told when the control plane throttles and when it stops (progress). */
   onPace?: PaceListener;
-  apiKeyFile?: string;
 }
 
 export type PlanSource =
-  | ({ kind: 'acquire'; token?: string } & ControlPlaneAccess)
+  | ({ kind: 'acquire' } & ControlPlaneAccess)
   | {
       kind: 'open';
       /** Told which default-queue settings the plan needs (src/plan/fingerprint.ts). */
@@ -132,13 +133,14 @@ export function classify(plan: Plan): Planned['kind'] {
 }
 
 async function acquired(input: PlanRunInput, source: AcquireSource): Promise<PlanOutcome> {
+  const { url } = source.target;
   // Asked before opening: the header warns when this is a new, empty embedded state.
-  const stateWasNew = embeddedStateIsNew(source.url);
+  const stateWasNew = embeddedStateIsNew(url);
   const cp = await openReading(source);
   // Recorded in the plan and named in its header: `apply PLANFILE` refuses it on any other.
   const controlPlane = {
     ...(input.environment !== null ? { environment: input.environment } : {}),
-    ...planControlPlane(source.url, cp, stateWasNew),
+    ...planControlPlane(url, cp, stateWasNew),
   };
   let closing: Promise<void> | null = null;
   const close = () => (closing ??= cp.close());
@@ -146,7 +148,7 @@ async function acquired(input: PlanRunInput, source: AcquireSource): Promise<Pla
     // Closed as soon as the live state is read whole: a state of 100,000 objects is ~40 MB that
     // the plan itself never needs (one with some settings only stays open: the plan may need
     // every one, plan/fingerprint.ts). The inventory (what poolsync applied) is read with it.
-    const store = inventoryStore(cp, source.url, source.stateDir, source.sharedInventory);
+    const store = inventoryStore(cp, url, source.stateDir, source.sharedInventory);
     const readLive: LiveReading = async (need) => {
       const live = await readLiveWithInventory(cp, store, need);
       if (live.default_queues_read === undefined) await close();
@@ -163,18 +165,14 @@ async function acquired(input: PlanRunInput, source: AcquireSource): Promise<Pla
  * first needed (an invalid repository is reported without reading it).
  */
 function openReading(source: AcquireSource): Promise<ControlPlane> {
-  const options = openOptions(source, source.parallelism, source.token);
-  return openControlPlane(source.url, { readOnly: true, lazyRead: true, ...options });
+  const options = { readOnly: true, lazyRead: true, ...openOptions(source, source.parallelism) };
+  return openTarget(source.target, source.opening, options);
 }
 
-/** openControlPlane's options for `access` (its flags): `connections` calls at once, `token`. */
-export function openOptions(
-  access: ControlPlaneAccess,
-  connections: number | undefined,
-  token: string | undefined,
-) {
-  const { maxRetries, onPace, apiKeyFile } = access;
-  return { http: { connections: connections || undefined, maxRetries, onPace }, token, apiKeyFile };
+/** openControlPlane's options for `access` (its flags): `connections` calls at once. */
+export function openOptions(access: ControlPlaneAccess, connections: number | undefined) {
+  const { maxRetries, onPace } = access;
+  return { http: { connections: connections || undefined, maxRetries, onPace } };
 }
 
 /**

@@ -31,6 +31,8 @@ export const runWords = {
   cannotOpen: (error: string) => `cannot open the control plane: ${error}`,
   notApplied: (why: string) => `not applied: ${why}`,
   shuttingDown: () => 'shutting down: nothing applied',
+  deposed: (why: string) =>
+    `${why}: the run ended with the term and wrote nothing more; the new leader plans from the live state`,
   applyRefused: (error: string) => `apply refused: ${error}`,
   applied: (counts: string, approver: string | null) =>
     `applied: ${counts}${approver === null ? '' : ` (approved by ${approver})`}`,
@@ -67,6 +69,16 @@ export const stopWords = {
   failure: 'failure',
 } as const;
 
+/** Changes a reply names; the plan comment lists them all. */
+const REPLY_CHANGES = 10;
+
+/** A forge's time as a reply names it: `2024-05-17 18:08:09 UTC`. */
+const time = (ms: number) =>
+  new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' UTC');
+
 const COMMENT_AGAIN = 'Wait for the new plan comment, review it, then comment again.';
 const REPLAN = 'Push a commit (or ask for a re-plan), review the new plan, then comment again.';
 
@@ -86,6 +98,14 @@ export const commentWords = {
     `no environment '${environment}' here (environments: ${names.join(', ')}).`,
   notOpen:
     'the pull request is not open: only a comment on an open pull request approves its plan.',
+  ownPullRequest: (user: string) =>
+    `@${user} opened this pull request, and its author may not approve it: another user with the permission to approve must (the daemon's --allow-self-approval allows it).`,
+  writtenBefore: (commit: string, written: number | null, shown: number | null) =>
+    written === null || shown === null
+      ? `the forge did not say when the comment or the plan comment was written, so poolsync cannot tell which plan was on screen. ${COMMENT_AGAIN}`
+      : `the comment was written at ${time(written)}, and the plan comment has shown the plan for commit ${short(commit)} only since ${time(shown)}: a comment approves the plan on screen when it was written, and this one was not. Review the plan comment, then comment again.`,
+  unlisted: (held: number) =>
+    `the ${plural(held, 'held change')} of this plan are more than the pull request's comments can list, so no comment approves them (nobody could see them all): after merge, review them where the daemon holds them (its dashboard, or \`poolsync approve\`) and approve their fingerprint there.`,
   mayNotApprove: (user: string, github: boolean, level: string) =>
     `@${user} may not approve: approving needs ${github ? 'write permission on the repository' : 'the Developer role or higher in the project'} (has ${level}).`,
   notPosted: (environment: string | null) =>
@@ -97,6 +117,10 @@ export const commentWords = {
     `the plan of environment ${environment} for ${short(head)} could not be made again here (invalid, or the control plane unreadable): nothing to approve.`,
   commentDiffers: (environment: string, head: string) =>
     `stale: the plan of environment ${environment} for ${short(head)} is not the one in the plan comment (its desired state or held changes differ). ${REPLAN}`,
+  notChecked: (forgeError: string | null) =>
+    `it could not be checked (${forgeError ?? "the control plane could not be read: the daemon's log says why"}), and an unchecked comment approves nothing. Comment again.`,
+  replyFailed: (why: string) =>
+    `the forge did not take the reply that announces it (${why}), and an approval nobody is told of is not granted: whatever a reply above says, nothing is approved. Comment again.`,
   nothingHeld: (environment: string | null) =>
     `**poolsync**: nothing in this plan${ofEnvironment(environment)} waits for approval; the daemon applies it after merge.`,
   approved: (
@@ -107,7 +131,12 @@ export const commentWords = {
     fingerprint: string,
   ) =>
     `**poolsync**: approved by @${by.user} (${by.level}): the ${plural(held.length, 'held change')} of the plan${ofEnvironment(environment)} for ${short(commit)} ` +
-    `(${held.map((c) => code(`${c.action} ${c.address}`)).join(', ')}), fingerprint \`${fingerprint}\`. ` +
+    `(${held
+      .slice(0, REPLY_CHANGES)
+      .map((c) => code(`${c.action} ${c.address}`))
+      .join(
+        ', ',
+      )}${held.length > REPLY_CHANGES ? ` and ${plural(held.length - REPLY_CHANGES, 'more')}, as the plan comment lists them` : ''}), fingerprint \`${fingerprint}\`. ` +
     'The daemon applies them once they are exactly the changes it holds (after merge); if the plan changes, approve again.',
 };
 

@@ -1,10 +1,11 @@
 /**
- * Secret files bound to the control plane they are for (docs/security.md, "Environments"), as a
+ * Secrets bound to the control plane they are for (docs/security.md, "Environments"), as a
  * Union API key names its endpoint: `endpoint: URL` and `KEY: SECRET` lines (`token:` for a
- * bearer token, `secret:` for a flyteadmin client secret). poolsync sends a bound secret to that
- * control plane only, under any spelling of it (`controlPlaneEndpoint`), so whoever chooses the
- * URL (a pull request's poolsync.yaml) cannot choose where the secret goes. A file of one line
- * is the secret alone (unbound).
+ * bearer token, `secret:` for a flyteadmin client secret), in a file or a variable
+ * (POOLSYNC_TOKEN, POOLSYNC_FLYTE_CLIENT_SECRET). poolsync sends a bound secret to that control
+ * plane only, under any spelling of it (`controlPlaneEndpoint`), so whoever chooses the URL (a
+ * pull request's poolsync.yaml) cannot choose where the secret goes. One line is the secret
+ * alone (unbound).
  */
 import { controlPlaneEndpoint } from './control-plane-endpoint.js';
 import { UserError } from './user-error.js';
@@ -28,13 +29,16 @@ export function parseSecretFile(text: string, key: string): SecretFile {
   return { secret: field(key) ?? '', endpoint };
 }
 
-/** Refuses to send the secret of `file` to `url` when the file names another control plane. */
-export function checkBound(file: string, what: string, endpoint: string | null, url: string): void {
+/**
+ * Refuses to send the secret `source` holds (`the token file PATH`, a variable's name) to `url`
+ * when it names another control plane.
+ */
+export function checkBound(source: string, endpoint: string | null, url: string): void {
   if (endpoint === null) return;
   const here = controlPlaneEndpoint(url);
   const named = controlPlaneEndpoint(endpoint);
   if (named !== here)
     throw new UserError(
-      `${what} ${file} is for the control plane ${named}, not ${here}: nothing was sent. A secret goes only to the control plane its file names (docs/security.md, "Environments")`,
+      `${source} is for the control plane ${named}, not ${here}: nothing was sent. A secret goes only to the control plane it names (docs/security.md, "Environments")`,
     );
 }

@@ -6,7 +6,7 @@
  */
 import { simpleGit } from 'simple-git';
 import { UserError } from '../util/user-error.js';
-import { githubEventPullRequest } from './base-environments.js';
+import { githubEventPullRequest } from '../ops/open-target.js';
 import type { CommentArgs } from './comment-options.js';
 import { publishPlan, type PublishResult } from './publish.js';
 import {

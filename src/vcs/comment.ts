@@ -19,7 +19,13 @@ import { code, markdownText } from '../render/markdown.js';
 import { splitHeld } from '../plan/hold.js';
 import { errorText } from '../render/reasons.js';
 import { escapeTerminal } from '../util/terminal-text.js';
-import type { EnvironmentOutcome, Provider, PublishOutcome, StatusState } from './types.js';
+import type {
+  EnvironmentOutcome,
+  HeldNote,
+  Provider,
+  PublishOutcome,
+  StatusState,
+} from './types.js';
 
 /** Characters a comment may hold: GitHub issue comments, GitLab notes. */
 export const COMMENT_LIMITS: Record<Provider, number> = {
@@ -57,6 +63,19 @@ export function isPoolsyncComment(body: string, marker: string): boolean {
   return body.trimStart().startsWith(marker);
 }
 
+/** The plan comment, and the comments after it holding the held lists too long for it. */
+export interface Comments {
+  body: string;
+  /** The held lists that did not fit in `body`, each whole, in comments of their own (part 1, 2…). */
+  heldLists: string[];
+  /**
+   * Per section ('' without environments) with held changes: the fingerprint the pull request
+   * shows with every one of its changes listed, or null when they are too many to list (then no
+   * comment may approve them: an approval approves what its author saw).
+   */
+  shown: Map<string, string | null>;
+}
+
 export interface CommentInput {
   outcome: PublishOutcome;
   /** The commit the plan was made for. */
@@ -84,11 +103,34 @@ export function statusDescription(outcome: PublishOutcome): string {
   return closingLine(plan);
 }
 
+/** The plan comment's body (buildComments). */
 export function buildCommentBody(input: CommentInput): string {
+  return buildComments(input).body;
+}
+
+/** The hidden marker of comment `part` (1, 2…) of the held lists too long for the plan comment. */
+export function heldListMarker(key: string | null | undefined, part: number): string {
+  return commentMarker(key)
+    .replace('poolsync:plan', 'poolsync:held')
+    .replace(' -->', ` part="${part}" -->`);
+}
+
+/** Comments of held lists after a plan comment, at most: beyond, a list is shown nowhere. */
+export const HELD_LIST_COMMENTS = 10;
+
+/**
+ * The plan comment and, when a list of held changes is too long for it, comments after it with
+ * that list whole. A held list is never shortened away: it is in the plan comment when it takes
+ * at most half its section's room, else in the comments after it while they have room (at most
+ * HELD_LIST_COMMENTS; the plan comment then shows its count, fingerprint and first changes, and
+ * says where the rest is), else nowhere, and the plan comment says that no comment approves it.
+ */
+export function buildComments(input: CommentInput): Comments {
   const key = commentKey(input.key);
+  const title = key ? ` for \`${key.replace(/`/g, '')}\`` : '';
   const head = [
     commentMarker(key),
-    `### poolsync plan${key ? ` for \`${key.replace(/`/g, '')}\`` : ''}`,
+    `### poolsync plan${title}`,
     '',
     `For commit \`${input.commit}\`.`,
     '',
@@ -99,16 +141,102 @@ export function buildCommentBody(input: CommentInput): string {
   const budget = input.limit - codePointLength(head) - codePointLength(foot);
 
   const outcome = input.outcome;
-  const full =
-    outcome.kind === 'environments' ? environmentSections(outcome, budget) : fullSection(outcome);
-  let section =
-    codePointLength(full) <= budget || outcome.kind === 'environments'
-      ? full
-      : shortSection(outcome, Math.max(0, budget));
+  const sections = outcome.kind === 'environments' ? outcome.environments : [{ name: '', outcome }];
+  const where = new Map<string, HeldPlace>();
+  const lists = new HeldLists(input, key, title);
+  const share = Math.floor(budget / sections.length / 2);
+  for (const { name, outcome: o } of sections) {
+    const held = o.kind === 'plan' ? o.held : undefined;
+    if (!held) continue;
+    if (codePointLength(heldSection(held, 'here')) <= share) where.set(name, 'here');
+    else where.set(name, lists.add(name, held) ? 'next' : 'nowhere');
+  }
+  const heldText = (name: string, o: EnvironmentOutcome) =>
+    o.kind === 'plan' && o.held ? `${heldSection(o.held, where.get(name)!)}\n\n` : '';
+
+  let section: string;
+  if (outcome.kind === 'environments')
+    section = environmentSections(outcome, budget, heldText, where);
+  else {
+    const held = heldText('', outcome);
+    const full = held + fullSection(outcome);
+    const left = budget - codePointLength(held);
+    section =
+      codePointLength(full) <= budget ? full : held + shortSection(outcome, Math.max(0, left));
+  }
   // The short forms are built to fit; this cut only guards against a tiny limit.
   if (codePointLength(section) > budget) section = takeCodePoints(section, Math.max(0, budget));
   const body = head + section + foot;
-  return codePointLength(body) <= input.limit ? body : takeCodePoints(body, input.limit);
+  const shown = new Map<string, string | null>();
+  for (const { name, outcome: o } of sections)
+    if (o.kind === 'plan' && o.held)
+      shown.set(name, where.get(name) === 'nowhere' ? null : o.held.fingerprint);
+  return {
+    body: codePointLength(body) <= input.limit ? body : takeCodePoints(body, input.limit),
+    heldLists: lists.comments(),
+    shown,
+  };
+}
+
+/** The held lists too long for the plan comment, packed line by line into comments of the limit. */
+class HeldLists {
+  /** Each comment's lines (its head first). */
+  private readonly parts: string[][] = [];
+  private left = 0;
+
+  constructor(
+    private readonly input: CommentInput,
+    private readonly key: string,
+    private readonly title: string,
+  ) {}
+
+  /** Adds `held`'s whole list, or nothing (false) when it would take more than the comments allowed. */
+  add(name: string, held: HeldNote): boolean {
+    const saved = { parts: this.parts.map((p) => [...p]), left: this.left };
+    const header = `\n#### ${name ? `\`${name}\`: ` : ''}${plural(held.changes.length, 'change')}, fingerprint \`${held.fingerprint}\`\n`;
+    for (const line of [header, ...held.changes.map(heldLine)]) {
+      const cost = codePointLength(line) + 1;
+      if (cost > this.left) {
+        if (this.parts.length === HELD_LIST_COMMENTS) {
+          this.parts.splice(0, this.parts.length, ...saved.parts);
+          this.left = saved.left;
+          return false;
+        }
+        const n = this.parts.length + 1;
+        const top = `${heldListMarker(this.key, n)}\n### poolsync: changes held for approval${this.title} (${n})\n\nFor commit \`${this.input.commit}\`: the held changes too many for the plan comment, every one.\n`;
+        this.parts.push([top]);
+        this.left = this.input.limit - codePointLength(top) - 1;
+      }
+      this.parts.at(-1)!.push(line);
+      this.left -= cost;
+    }
+    return true;
+  }
+
+  comments(): string[] {
+    return this.parts.map((p) => `${p.join('\n')}\n`);
+  }
+}
+
+/** Where a held list is: in the plan comment, in the ones after it, or too long for them. */
+type HeldPlace = 'here' | 'next' | 'nowhere';
+
+/** How many held changes the plan comment shows when the list is elsewhere. */
+const HELD_PREVIEW = 10;
+
+const heldLine = (c: Pick<Change, 'action' | 'address'>) => `- ${code(`${c.action} ${c.address}`)}`;
+
+/** The held changes, their fingerprint and how to approve them: never shortened away. */
+function heldSection(h: HeldNote, place: HeldPlace): string {
+  const n = h.changes.length;
+  const intro = `**Held for approval** (policy \`safe\`): after merge the daemon applies the rest and holds these ${plural(n, 'change')}, fingerprint \`${h.fingerprint}\``;
+  const approve = `A user with write permission approves exactly them by commenting \`${h.command}\` (the comment's whole first line; not the pull request's author).`;
+  if (place === 'here') return `${intro}:\n${h.changes.map(heldLine).join('\n')}\n\n${approve}`;
+  const first = h.changes.slice(0, HELD_PREVIEW).map(heldLine);
+  const more = `- … ${plural(n - first.length, 'more change')}`;
+  if (place === 'next')
+    return `${intro}. They are more than this comment holds: all ${n} are listed in the comments after it (_poolsync: changes held for approval_). The first ${first.length}:\n${first.join('\n')}\n${more}\n\n${approve}`;
+  return `${intro}. They are more than the pull request's comments hold, so no comment approves them: after merge, review them where the daemon holds them (its dashboard, or \`poolsync approve\`, which lists them) and approve that fingerprint there. The first ${first.length}:\n${first.join('\n')}\n${more}`;
 }
 
 /** The whole section: a plan's rendering, or an error or invalid section with room for all. */
@@ -279,11 +407,16 @@ export function environmentSummary(outcome: EnvironmentOutcome): string {
   return closingLine(outcome.plan);
 }
 
-function environmentSection(name: string, outcome: EnvironmentOutcome, body: string): string {
+function environmentSection(
+  name: string,
+  outcome: EnvironmentOutcome,
+  body: string,
+  listed: boolean,
+): string {
   const summary = `<b>${markdownText(name)}</b>: ${markdownText(environmentSummary(outcome))}`;
   // What needs a reviewer (a failure) is shown open.
   const open = outcome.kind !== 'plan' || outcome.plan.errors.length > 0 ? ' open' : '';
-  return `<details${open}><summary>${summary}</summary>\n\n${record(name, outcome)}${body.trim()}\n\n</details>`;
+  return `<details${open}><summary>${summary}</summary>\n\n${record(name, outcome, listed)}${body.trim()}\n\n</details>`;
 }
 
 /**
@@ -297,7 +430,7 @@ export interface PlanRecord {
   commit: string;
   desired: string;
   live: string;
-  /** `-` when nothing is held. */
+  /** `-` when nothing is held; `unlisted` when the held changes are too many to list. */
   held: string;
 }
 
@@ -305,14 +438,14 @@ const RECORD = /<!-- poolsync:environment ((?:[a-z]+="[^"<>]*" ?)+)-->/g;
 /** `--` would end the HTML comment; `"`, `<` and `>` would end the attribute or the record. */
 const attribute = (v: string) => v.replace(/-{2,}|["<>]/g, '_');
 
-function record(name: string, outcome: EnvironmentOutcome): string {
+function record(name: string, outcome: EnvironmentOutcome, listed: boolean): string {
   if (outcome.kind !== 'plan') return '';
   const p = outcome.plan;
   const fields: Omit<PlanRecord, 'environment'> = {
     commit: p.commit ?? '-',
     desired: p.desired_fingerprint,
     live: p.live_fingerprint,
-    held: splitHeld(p).fingerprint ?? '-',
+    held: listed ? (splitHeld(p).fingerprint ?? '-') : 'unlisted',
   };
   const attrs = Object.entries({ name, ...fields }).map(([k, v]) => `${k}="${attribute(v)}"`);
   return `<!-- poolsync:environment ${attrs.join(' ')} -->\n`;
@@ -334,12 +467,24 @@ export function planRecord(body: string, environment: string): PlanRecord | null
 
 const OVERHEAD = 200;
 
-/** Every environment's section, each within its part of `budget`. */
-function environmentSections(outcome: Sections, budget: number): string {
+/** Every environment's section, each within its part of `budget`, its held changes first. */
+function environmentSections(
+  outcome: Sections,
+  budget: number,
+  heldText: (name: string, outcome: EnvironmentOutcome) => string,
+  where: Map<string, HeldPlace>,
+): string {
   const intro = `${outcome.environments.length} environments: ${outcome.environments.map((e) => `\`${e.name}\``).join(', ')}.`;
-  const fulls = outcome.environments.map((e) =>
-    environmentSection(e.name, e.outcome, fullSection(e.outcome)),
-  );
+  const section = (e: Sections['environments'][number], body: (held: string) => string) => {
+    const held = heldText(e.name, e.outcome);
+    return environmentSection(
+      e.name,
+      e.outcome,
+      held + body(held),
+      where.get(e.name) !== 'nowhere',
+    );
+  };
+  const fulls = outcome.environments.map((e) => section(e, () => fullSection(e.outcome)));
   const all = [intro, ...fulls].join('\n\n');
   if (codePointLength(all) <= budget) return all;
   const part = Math.floor((budget - codePointLength(intro)) / outcome.environments.length);
@@ -348,10 +493,8 @@ function environmentSections(outcome: Sections, budget: number): string {
     ...outcome.environments.map((e, i) =>
       codePointLength(fulls[i]!) <= part
         ? fulls[i]!
-        : environmentSection(
-            e.name,
-            e.outcome,
-            shortSection(e.outcome, Math.max(0, part - OVERHEAD)),
+        : section(e, (held) =>
+            shortSection(e.outcome, Math.max(0, part - OVERHEAD - codePointLength(held))),
           ),
     ),
   ].join('\n\n');
@@ -408,13 +551,17 @@ export interface CommentCommand {
   environment: string | null;
 }
 
-const COMMAND = /^\s*poolsync\s+apply(?:\s+(?:-e|--env)(?:\s+|=)(\S+))?\s*$/im;
+/**
+ * The command: the whole first line, at most 3 spaces in (4 make it code in Markdown). A
+ * command on any other line is inside text, code or a quote, and approves nothing (issue 59).
+ */
+const COMMAND = /^ {0,3}poolsync[ \t]+apply(?:[ \t]+(?:-e|--env)(?:[ \t]+|=)(\S+))?[ \t]*$/;
 /** An environment's name as poolsync.yaml allows it (lower case, case-sensitive). */
 const NAME = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$/;
 
-/** The first poolsync command of a comment (a line of its own), or null when it has none. */
+/** The poolsync command a comment's first line is, or null when it is none. */
 export function parseCommentCommand(body: string): CommentCommand | null {
-  const m = COMMAND.exec(body);
+  const m = COMMAND.exec(body.split(/\r?\n/, 1)[0]!);
   if (!m || (m[1] !== undefined && !NAME.test(m[1]))) return null;
   return { command: 'apply', environment: m[1] ?? null };
 }

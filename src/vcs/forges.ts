@@ -5,9 +5,10 @@
  *   and the `poolsync/plan` commit status;
  * - who poolsync is, from its token (`GET /user`), for the one test of "poolsync's own comment":
  *   its author is that identity AND its body opens with the marker (anyone who can comment can
- *   write the marker). A GitHub installation token may not read /user (403): its comments are
- *   `<slug>[bot]`'s, the slug from POOLSYNC_GITHUB_APP_SLUG or `github-actions` in Actions (as
- *   Atlantis' --gh-app-slug: GitHub names no bot login an installation may read);
+ *   write the marker). A GitHub App's installation token may not read /user (403), and GitHub
+ *   names no bot login it may read: its own comments are those posted through an app
+ *   (`performed_via_github_app`, which no user can set) by that app's bot, and once it has
+ *   posted one, that comment's author (isOwnComment). No setting names it;
  * - who may approve a held plan (docs/daemon.md#approvals): GitHub's collaborator permission
  *   (`admin`, `maintain` or `write`), GitLab's member access level, inherited included
  *   (Developer, 30, or above): docs.github.com/rest/collaborators/collaborators,
@@ -15,7 +16,7 @@
  *   docs.gitlab.com/api/commits).
  */
 import { plural } from '../render/common.js';
-import { clip } from './comment.js';
+import { clip, COMMENT_LIMITS } from './comment.js';
 import { ApiClient, header, listPages, nextLink, parseApiUrl, type ErrorMapper } from './http.js';
 import {
   PROVIDER_NAMES,
@@ -132,7 +133,18 @@ export function createPullRequestApi(opts: PullRequestRef): PullRequestApi {
         operation: `comment on ${pr.name}`,
         nonIdempotent: true,
       });
-      return read(res.json);
+      const comment = await read(res.json);
+      // A GitHub App's token learns who it is from the comment it posted.
+      if (comment.author && (await tokenIdentity(api, provider)) === null)
+        known.set(api.tokenKey, Promise.resolve(comment.author));
+      return comment;
+    },
+    async deleteComment(id) {
+      await api.call({
+        method: 'DELETE',
+        path: github ? `${pr.repo}/issues/comments/${id}` : `${pr.comments}/${id}`,
+        operation: `delete the poolsync ${word} ${id} on ${pr.name}`,
+      });
     },
     async updateComment(id, body) {
       const res = await api.call({
@@ -193,9 +205,29 @@ function toComment(json: unknown): IssueComment {
     body?: string | null;
     html_url?: string;
     user?: { login: string; id: number } | null;
+    performed_via_github_app?: { slug?: string } | null;
+    updated_at?: string;
   };
   const author = c.user ? { login: c.user.login, id: c.user.id } : null;
-  return { id: c.id, body: c.body ?? '', url: c.html_url ?? null, author };
+  const app = c.performed_via_github_app?.slug ?? null;
+  const updatedAt = forgeTime(c.updated_at);
+  return { id: c.id, body: c.body ?? '', url: c.html_url ?? null, author, app, updatedAt };
+}
+
+/** A forge timestamp (ISO 8601; GitLab's webhooks also `2024-05-17 18:08:09 UTC`) as epoch ms, or null. */
+export function forgeTime(text: unknown): number | null {
+  if (typeof text !== 'string') return null;
+  const ms = Date.parse(text.replace(/^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d) UTC$/, '$1T$2Z'));
+  return Number.isFinite(ms) ? ms : null;
+}
+
+/**
+ * Whether `c` is poolsync's (`self`, the token's identity): its author is `self`; with a GitHub
+ * App token not known yet (null), it was posted through an app by that app's bot.
+ */
+export function isOwnComment(c: IssueComment, self: ForgeUser | null): boolean {
+  if (self !== null) return sameUser(c.author, self);
+  return c.app !== null && c.author?.login.toLowerCase() === `${c.app}[bot]`.toLowerCase();
 }
 
 /**
@@ -224,10 +256,19 @@ function noteReader(
       id: number;
       body?: string | null;
       author?: { username: string; id: number } | null;
+      updated_at?: string;
     };
     const author = n.author ? { login: n.author.username, id: n.author.id } : null;
     const web = await webUrl().catch(() => null);
-    return { id: n.id, body: n.body ?? '', url: web && `${web}#note_${n.id}`, author };
+    const url = web && `${web}#note_${n.id}`;
+    return {
+      id: n.id,
+      body: n.body ?? '',
+      url,
+      author,
+      app: null,
+      updatedAt: forgeTime(n.updated_at),
+    };
   };
 }
 
@@ -293,10 +334,13 @@ function errorMessages(opts: ForgeRepository & { number?: number }): ErrorMapper
 
 // Who the token is.
 
-const known = new Map<string, Promise<ForgeUser>>();
+const known = new Map<string, Promise<ForgeUser | null>>();
 
-/** The token's identity on the forge of `api`, asked once per process (a failure is asked again). */
-function tokenIdentity(api: ApiClient, provider: Provider): Promise<ForgeUser> {
+/**
+ * The token's identity on the forge of `api`, asked once per process (a failure is asked
+ * again); null for a GitHub App's installation token that has not posted a comment yet.
+ */
+function tokenIdentity(api: ApiClient, provider: Provider): Promise<ForgeUser | null> {
   let identity = known.get(api.tokenKey);
   if (!identity) {
     identity = askIdentity(api, provider);
@@ -313,26 +357,18 @@ export function sameUser(a: ForgeUser | null, b: ForgeUser): boolean {
   return a.login.toLowerCase() === b.login.toLowerCase();
 }
 
-async function askIdentity(api: ApiClient, provider: Provider): Promise<ForgeUser> {
+async function askIdentity(api: ApiClient, provider: Provider): Promise<ForgeUser | null> {
   try {
     const user = (
       await api.call({ method: 'GET', path: '/user', operation: 'read who the token is' })
     ).json as { login: string; username: string; id: number };
     return { login: provider === 'github' ? user.login : user.username, id: user.id };
   } catch (err) {
-    // GitHub refused, not rate-limited: an installation token.
+    // GitHub refused, not rate-limited: an installation token, whose bot GitHub does not name.
     const refused = err instanceof VcsApiError && err.status === 403 && err.retryAt === null;
     if (provider !== 'github' || !refused) throw err;
+    return null;
   }
-  const env = process.env;
-  const slug =
-    env.POOLSYNC_GITHUB_APP_SLUG?.trim() || (env.GITHUB_ACTIONS === 'true' ? 'github-actions' : '');
-  if (!slug) {
-    throw new VcsConfigError(
-      "The GitHub token is an installation token (a GitHub App: GET /user is refused): set POOLSYNC_GITHUB_APP_SLUG to the app's slug, so poolsync knows its own comments (they are by <slug>[bot]).",
-    );
-  }
-  return { login: `${slug}[bot]`, id: null };
 }
 
 // Who may approve.
@@ -345,8 +381,11 @@ export interface ApproverCheck {
 
 export interface ApprovalForge {
   permission(user: ForgeUser): Promise<ApproverCheck>;
-  /** The pull request's head commit, and whether it is open. */
-  pullRequest(number: number): Promise<{ headSha: string; open: boolean }>;
+  /** The pull request's head commit, whether it is open, and who opened it. */
+  pullRequest(
+    number: number,
+  ): Promise<{ headSha: string; open: boolean; author: ForgeUser | null }>;
+  /** A reply, shortened to the forge's limit: it always lands. */
   reply(number: number, body: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -376,18 +415,31 @@ export function createApprovalForge(opts: ForgeRepository): ApprovalForge {
     async pullRequest(number) {
       const pr = pullRequestOf(opts, number);
       const res = await api.call({ method: 'GET', path: pr.path, operation: `read ${pr.name}` });
-      const body = res.json as { head?: { sha?: string }; sha?: string; state?: string };
+      type User = { login?: string; username?: string; id?: number } | null;
+      const body = res.json as {
+        head?: { sha?: string };
+        sha?: string;
+        state?: string;
+        user?: User;
+        author?: User;
+      };
       const sha = github ? body.head?.sha : body.sha;
       if (!sha) throw new Error(`${name} returned no head commit for ${number}`);
+      const by = github ? body.user : body.author;
+      const login = by?.login ?? by?.username;
       // GitHub: open | closed; GitLab: opened | closed | locked | merged.
-      return { headSha: sha, open: body.state === 'open' || body.state === 'opened' };
+      return {
+        headSha: sha,
+        open: body.state === 'open' || body.state === 'opened',
+        author: login ? { login, id: by?.id ?? null } : null,
+      };
     },
     async reply(number, body) {
       const pr = pullRequestOf(opts, number);
       await api.call({
         method: 'POST',
         path: pr.comments,
-        body: { body },
+        body: { body: clip(body, COMMENT_LIMITS[opts.provider]) },
         operation: `reply on ${pr.name}`,
         nonIdempotent: true,
       });

@@ -3,8 +3,8 @@
  * transient, the forges' rate-limit rules (docs/pull-request-comments.md#rate-limits), and
  * errors that never carry the token. GitHub: `Retry-After` waited in full, else with
  * `x-ratelimit-remaining: 0` until `x-ratelimit-reset`, else (a secondary limit) at least a
- * minute, doubling; GitLab: 429 with `Retry-After` or `RateLimit-Reset`. A limit used up holds
- * every request of that token in this process until its reset. No call waits past its deadline
+ * minute, doubling; GitLab: 429 with `Retry-After` or `RateLimit-Reset`. A limit, used up or
+ * secondary, holds every request of that token in this process until its end. No call waits past its deadline
  * (POOLSYNC_RATE_LIMIT_WAIT): one that would have to stops at once and says when it resets.
  */
 import { Agent, request, type Dispatcher } from 'undici';
@@ -31,7 +31,7 @@ export function rateLimitWait(env: Record<string, string | undefined> = process.
 }
 
 export interface ApiCall {
-  method: 'GET' | 'POST' | 'PATCH' | 'PUT';
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
   /** Path below the API base URL (`/repos/o/r/...`), or an absolute URL on the same origin (pagination links). */
   path: string;
   body?: unknown;
@@ -186,6 +186,13 @@ export class ApiClient {
       const server = this.redact(describeServerBody(json)).slice(0, 500);
       const limit = limitWait(res.statusCode, headers, server, clock.now(), secondary);
       if (limit?.secondary) secondary++;
+      // Every limit holds the token, a secondary one too (GitHub: "do not make requests until
+      // the retry-after time"): no request of it goes out before then, from any client.
+      if (limit !== null)
+        heldUntil.set(
+          this.tokenKey,
+          Math.max(heldUntil.get(this.tokenKey) ?? 0, clock.now() + limit.ms),
+        );
       const transient = !call.nonIdempotent && TRANSIENT_STATUS.includes(res.statusCode);
       if (attempt > maxRetries || (limit === null && !transient)) {
         const message = this.opts.mapError(res.statusCode, server, call, attempt);

@@ -12,17 +12,19 @@ import type { Plan } from '../model/plan.js';
 import { planRun, type PlanSource } from '../ops/plan-run.js';
 import { renderMarkdown } from '../render/markdown.js';
 import {
-  buildCommentBody,
+  buildComments,
+  type Comments,
   COMMENT_LIMITS,
   commentMarker,
+  HELD_LIST_COMMENTS,
+  heldListMarker,
   isPoolsyncComment,
   statusDescription,
   worstState,
 } from './comment.js';
-import { createPullRequestApi, sameUser } from './forges.js';
+import { createPullRequestApi, isOwnComment } from './forges.js';
 import {
   VcsApiError,
-  VcsConfigError,
   type EnvironmentOutcome,
   type IssueComment,
   type PublishOutcome,
@@ -39,8 +41,16 @@ export interface PublishOptions extends PullRequestRef {
   key?: string | null;
   /** A ready client (tests, or a caller reusing connections); closed by its owner. */
   api?: PullRequestApi;
-  /** Called once the comment is on the pull request, before the commit status is set. */
-  onCommentPosted?: () => void;
+  /** Called once the comments are on the pull request, before the commit status is set. */
+  onCommentPosted?: (posted: Posted) => void;
+}
+
+/** What the pull request shows from now on: what an approval by comment may approve. */
+export interface Posted {
+  /** When it was shown (the forge's clock: its comments' `updated_at`, epoch ms); null if unsaid. */
+  at: number | null;
+  /** Per section, the held changes' fingerprint shown with all of them (comment.ts Comments). */
+  shown: Map<string, string | null>;
 }
 
 export interface PublishResult {
@@ -71,10 +81,15 @@ export async function ownComment(
   api: PullRequestApi,
   marker: string,
 ): Promise<IssueComment | undefined> {
+  return (await ownComments(api))(marker);
+}
+
+/** poolsync's own comments as they are now: the first with a marker. */
+async function ownComments(api: PullRequestApi) {
   const self = await api.self();
-  return (await api.listComments()).find(
-    (c) => sameUser(c.author, self) && isPoolsyncComment(c.body, marker),
-  );
+  const all = await api.listComments();
+  return (marker: string) =>
+    all.find((c) => isOwnComment(c, self) && isPoolsyncComment(c.body, marker));
 }
 
 /** The sticky comment created, updated or left as it is; a create of unclear outcome is looked for. */
@@ -82,34 +97,50 @@ async function upsertComment(
   api: PullRequestApi,
   marker: string,
   body: string,
+  existing: IssueComment | undefined,
 ): Promise<{ comment: IssueComment; action: PublishResult['comment'] }> {
-  const find = () => ownComment(api, marker);
-  const existing = await find();
   if (existing) {
     if (existing.body === body) return { comment: existing, action: 'unchanged' };
     return { comment: await api.updateComment(existing.id, body), action: 'updated' };
   }
   try {
-    const comment = await api.createComment(body);
-    const self = await api.self();
-    if (comment.author && !sameUser(comment.author, self)) {
-      // The next run could not find it as poolsync's own and would post another.
-      throw new VcsConfigError(
-        `the plan comment was posted as ${comment.author.login}, not as ${self.login}, whom poolsync took the token for: set POOLSYNC_GITHUB_APP_SLUG to the app's slug.`,
-      );
-    }
-    return { comment, action: 'created' };
+    return { comment: await api.createComment(body), action: 'created' };
   } catch (err) {
     // A create that failed without a clear answer (unavailable, unanswered) may have landed:
     // look before reporting, so that a retry by the caller can never make a second comment.
     if (!(err instanceof VcsApiError && (err.status === null || err.status >= 500))) throw err;
-    const landed = await find();
+    const landed = await ownComment(api, marker);
     if (!landed) throw err;
     return {
       comment: landed.body === body ? landed : await api.updateComment(landed.id, body),
       action: 'created',
     };
   }
+}
+
+/**
+ * The plan comment, then the comments of held lists too long for it (those no longer needed
+ * removed): what the pull request shows, and since when.
+ */
+async function upsertComments(
+  api: PullRequestApi,
+  key: string | null | undefined,
+  comments: Comments,
+): Promise<[Awaited<ReturnType<typeof upsertComment>>, Posted]> {
+  const own = await ownComments(api);
+  const marker = commentMarker(key);
+  const main = await upsertComment(api, marker, comments.body, own(marker));
+  const times = [main.comment.updatedAt];
+  for (let part = 1; part <= HELD_LIST_COMMENTS; part++) {
+    const partMarker = heldListMarker(key, part);
+    const body = comments.heldLists[part - 1];
+    const existing = own(partMarker);
+    if (body !== undefined)
+      times.push((await upsertComment(api, partMarker, body, existing)).comment.updatedAt);
+    else if (existing) await api.deleteComment(existing.id);
+  }
+  const at = times.includes(null) ? null : Math.max(...(times as number[]));
+  return [main, { at, shown: comments.shown }];
 }
 
 /** The one-line status of a comment that could not be posted. */
@@ -120,30 +151,34 @@ export function notPosted(err: unknown): string {
 export async function publishPlan(opts: PublishOptions): Promise<PublishResult> {
   const api = opts.api ?? createPullRequestApi(opts);
   try {
-    const marker = commentMarker(opts.key);
     const build = (limit: number) =>
-      buildCommentBody({ outcome: opts.outcome, commit: opts.commit, key: opts.key, limit });
-    let body = build(COMMENT_LIMITS[opts.provider]);
-
+      buildComments({ outcome: opts.outcome, commit: opts.commit, key: opts.key, limit });
     let result: Awaited<ReturnType<typeof upsertComment>>;
+    let posted: Posted;
     try {
       try {
-        result = await upsertComment(api, marker, body);
+        [result, posted] = await upsertComments(
+          api,
+          opts.key,
+          build(COMMENT_LIMITS[opts.provider]),
+        );
       } catch (err) {
-        // The provider counted differently than its documented limit: post a much shorter body.
+        // The provider counted differently than its documented limit: post much shorter bodies.
         if (!tooLong(err)) throw err;
-        body = build(Math.floor(COMMENT_LIMITS[opts.provider] / 4));
-        result = await upsertComment(api, marker, body);
+        const shorter = build(Math.floor(COMMENT_LIMITS[opts.provider] / 4));
+        [result, posted] = await upsertComments(api, opts.key, shorter);
       }
     } catch (err) {
-      // The status ends even so: a required check never stays "Planning…".
-      await api
-        .setStatus(opts.commit, { state: 'error', description: notPosted(err) })
-        .catch(() => undefined);
+      // The status ends even so: a required check never stays "Planning…". Not while a rate
+      // limit holds the token: the caller sets it once the limit ends (pull-request-handler.ts).
+      if (!(err instanceof VcsApiError && err.retryAt !== null))
+        await api
+          .setStatus(opts.commit, { state: 'error', description: notPosted(err) })
+          .catch(() => undefined);
       throw err;
     }
 
-    opts.onCommentPosted?.();
+    opts.onCommentPosted?.(posted);
     const state = statusState(opts.outcome);
     const description = statusDescription(opts.outcome);
     await api.setStatus(opts.commit, { state, description, targetUrl: result.comment.url });

@@ -12,7 +12,13 @@ import type { SimpleGit } from 'simple-git';
 import { checkoutClient, gitError, type GitAuth, type GitRemote } from '../util/git-env.js';
 import { Redactor, scrubUrlUserinfo } from '../util/redact.js';
 import { commentKey } from './comment.js';
-import { notPosted, publishPlan, publishStatus, type PublishResult } from './publish.js';
+import {
+  notPosted,
+  publishPlan,
+  publishStatus,
+  type Posted,
+  type PublishResult,
+} from './publish.js';
 import {
   VcsApiError,
   type ForgeRepository,
@@ -38,9 +44,9 @@ export interface PullRequestHandlerOptions extends ForgeRepository {
   plan: (dir: string, commit: string) => Promise<PublishOutcome>;
   /**
    * The plan comment of `e` is on the pull request (before its commit status is set): from
-   * now on a reviewer can read it, so approvals by comment may name it.
+   * now on a reviewer can read it, so approvals by comment may name what it shows.
    */
-  onPosted?: (e: PullRequestEvent) => void;
+  onPosted?: (e: PullRequestEvent, posted: Posted) => void;
 }
 
 /** Events that mean "the head of this pull request may have changed". */
@@ -99,7 +105,8 @@ export function createPullRequestHandler(opts: PullRequestHandlerOptions): PullR
       outcome = { kind: 'error', message: redactor.errorMessage(err) };
     }
     try {
-      return await publishPlan({ ...pr, outcome, onCommentPosted: () => opts.onPosted?.(e) });
+      const onCommentPosted = (posted: Posted) => opts.onPosted?.(e, posted);
+      return await publishPlan({ ...pr, outcome, onCommentPosted });
     } catch (err) {
       // A rate limit holds every request of the token: the status the failure owes is set at its reset.
       if (err instanceof VcsApiError && err.retryAt !== null)

@@ -1,5 +1,5 @@
 /** Vocabulary shared by the pull-request integrations (GitHub, GitLab). */
-import type { Plan } from '../model/plan.js';
+import type { Change, Plan } from '../model/plan.js';
 import type { RetryPolicy } from '../util/backoff.js';
 import type { Clock } from '../util/clock.js';
 
@@ -46,9 +46,21 @@ export type PublishOutcome =
   /** One outcome per environment (docs/environments.md): one comment, a section each. */
   | { kind: 'environments'; environments: { name: string; outcome: EnvironmentOutcome }[] };
 
+/**
+ * What a plan holds for a person's approval (the daemon's policy `safe`, plan/hold.ts) and the
+ * comment that approves it.
+ */
+export interface HeldNote {
+  fingerprint: string;
+  changes: readonly Pick<Change, 'action' | 'address'>[];
+  /** `poolsync apply`, or `poolsync apply -e NAME`. */
+  command: string;
+}
+
 /** The outcome of one plan (of a repository, or of one of its environments). */
 export type EnvironmentOutcome =
-  | { kind: 'plan'; plan: Plan; markdown: string }
+  /** `held`: what the daemon will hold for approval (policy `safe`), shown first in the comment. */
+  | { kind: 'plan'; plan: Plan; markdown: string; held?: HeldNote }
   | { kind: 'invalid'; errorsText: string; errorCount?: number }
   /** Planning failed for a reason outside the repository (live state unreadable, fetch failed). */
   | { kind: 'error'; message: string };
@@ -68,17 +80,26 @@ export interface IssueComment {
   url: string | null;
   /** GitHub's `user`, GitLab's `author`; null when the forge names none (a deleted user). */
   author: ForgeUser | null;
+  /** GitHub: the slug of the app it was posted through (`performed_via_github_app`), else null. */
+  app: string | null;
+  /** Its `updated_at` (the forge's clock), epoch ms; null when the forge did not say. */
+  updatedAt: number | null;
 }
 
 /** The endpoints a sticky plan comment needs, identical for both providers. */
 export interface PullRequestApi {
   readonly provider: Provider;
-  /** Who the token is (identity.ts): the author of poolsync's own comments. */
-  self(): Promise<ForgeUser>;
+  /**
+   * Who the token is: the author of poolsync's own comments. Null for a GitHub App's
+   * installation token until it has posted a comment (GitHub names no bot to it): its own
+   * comments are then those posted through an app by that app's bot (forges.ts isOwnComment).
+   */
+  self(): Promise<ForgeUser | null>;
   /** Every comment (GitHub) / note (GitLab) of the pull request, oldest first, all pages. */
   listComments(): Promise<IssueComment[]>;
   createComment(body: string): Promise<IssueComment>;
   updateComment(id: number, body: string): Promise<IssueComment>;
+  deleteComment(id: number): Promise<void>;
   setStatus(
     sha: string,
     status: { state: StatusState; description: string; targetUrl?: string | null },
@@ -111,17 +132,22 @@ export interface PullRequestEvent {
   headSha: string;
   headRef: string;
   action: string;
+  /** GitLab: the project's page (`project.web_url`), which shows a relative URL root. */
+  webUrl?: string | null;
 }
 
 /** A new comment on a pull/merge request (GitHub `issue_comment`, GitLab `Note Hook`). */
-export interface CommentEvent extends Pick<PullRequestEvent, 'provider' | 'repository' | 'number'> {
+export interface CommentEvent extends Pick<
+  PullRequestEvent,
+  'provider' | 'repository' | 'number' | 'webUrl'
+> {
   body: string;
-  /** GitHub login / GitLab username, and GitLab's numeric user id (for the members API). */
+  /** GitHub login / GitLab username, and the numeric user id. */
   user: ForgeUser;
+  /** When it was written (its `created_at`, epoch ms): what the pull request showed then counts. */
+  createdAt: number | null;
   /** Whether the pull request was open when the comment was written (`issue.state`, `merge_request.state`). */
   open: boolean;
-  /** GitLab sends the merge request's head; GitHub's comment event does not (null). */
-  headSha: string | null;
   /** `poolsync apply -e NAME`: the environment the approval is for (comment.ts parseCommentCommand). */
   environment?: string;
 }

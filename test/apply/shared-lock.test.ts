@@ -14,6 +14,7 @@ import type { ControlPlane } from '../../src/controlplane/types.js';
 import { startFakeKubeApi } from '../support/fake-kube-api.js';
 import { runCli, startCli } from '../support/cli.js';
 import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
+import { until } from '../support/until.js';
 
 const REPO: RepoSpec = {
   pools: ['prod'],
@@ -80,6 +81,51 @@ describe('the control plane apply lock (PUT/GET/DELETE /v1/apply-lock)', () => {
     expect(held.lost.aborted).toBe(true);
     expect(String((held.lost.reason as Error).message)).toMatch(/could not be renewed/);
     await held.release();
+  });
+
+  it('a leadership term holds the lock under its own id: another term is refused; once the term ends `lost` aborts at once and the lock is neither renewed nor released: it lapses, then the next term takes it', async () => {
+    const { cp, server } = await served();
+    // What reaches the lock after the first term ended; it ends as a renewal of it is answered
+    // (none other is in flight then), once `ending`.
+    const first = new AbortController();
+    let ending = false;
+    const after: string[] = [];
+    const { applyLock } = cp;
+    const acquire = applyLock.acquireApplyLock.bind(applyLock);
+    const release = applyLock.releaseApplyLock.bind(applyLock);
+    applyLock.acquireApplyLock = async (request) => {
+      if (first.signal.aborted) after.push(`acquire ${request.holder}`);
+      const lease = await acquire(request);
+      if (ending) first.abort(new Error('stopped leading: test'));
+      return lease;
+    };
+    applyLock.releaseApplyLock = async (id) => {
+      if (first.signal.aborted) after.push('release');
+      return release(id);
+    };
+    const options = (term: { signal: AbortSignal; id: string }) => ({
+      cp: new HttpControlPlane(server.url, { signal: term.signal }),
+      url: server.url,
+      who: 'poolsync daemon',
+      ttlMs: 1000,
+      warn: () => {},
+      term,
+    });
+    const held = await holdSharedApplyLock(options({ signal: first.signal, id: 'term-1' }));
+    const second = { signal: new AbortController().signal, id: 'term-2' };
+    await expect(holdSharedApplyLock(options(second))).rejects.toBeInstanceOf(LockHeldError);
+    const lock = new HttpControlPlane(server.url).applyLock;
+    const before = (await lock.getApplyLock())!;
+    ending = true;
+    await until('the term ended', () => held.lost.aborted);
+    await held.release();
+    // Neither renewed nor released since: the term's lock lapses on its own.
+    await until('the lock lapsed', async () => (await lock.getApplyLock()) === null);
+    expect(after).toEqual([]);
+    const next = await holdSharedApplyLock(options(second));
+    expect((await lock.getApplyLock())?.taken_over_from).toBe(before.holder);
+    await next.release();
+    expect(await lock.getApplyLock()).toBeNull();
   });
 
   it("two `poolsync apply` from separate state dirs on one HTTP control plane: the second is refused with the holder's name", async () => {

@@ -29,14 +29,14 @@ async function applyFolder(dir: string, cpUrl: string, environment?: string): Pr
     {
       locks: {
         kind: 'acquire',
-        url: cpUrl,
+        target: { name: environment ?? null, url: cpUrl, env: null },
+        opening: { vars: {} },
         stateDir: join(root, 'state'),
         sharedInventory: null,
         lockFlag: undefined,
         lockTimeoutMs: 0,
         parallelism: 8,
         maxRetries: 0,
-        tokenFile: undefined,
       },
       stderr: () => {},
       execute: (plan, cp) => executePlan(plan, cp, { parallelism: 8, waitTimeoutMs: 1000 }),
@@ -149,7 +149,8 @@ describe('poolsync state forget', () => {
     const planned = await planRun({
       source: {
         kind: 'acquire',
-        url,
+        target: { name: null, url, env: null },
+        opening: { vars: {} },
         stateDir: join(root, 'state'),
         sharedInventory: null,
         maxRetries: 0,

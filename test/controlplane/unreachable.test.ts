@@ -75,7 +75,9 @@ describe('an unreachable control plane', () => {
     const call = t.call('GET', '/api/v1/domains').catch((e: Error) => e);
     await until('the first answer', () => requests === 1);
     await t.close();
-    expect(String(await call)).toContain('flyteadmin GET /api/v1/domains: the client was closed');
+    expect(String(await call)).toContain(
+      'flyteadmin GET /api/v1/domains: not retried (the client was closed)',
+    );
     expect(requests).toBe(1);
   });
 });

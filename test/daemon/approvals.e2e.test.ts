@@ -129,7 +129,7 @@ describe('approval by pull-request comment', () => {
     forge.githubPermissions.set('bob', 'read');
     const plan = await postPlan(daemon, 7, head);
     expect(plan.body).toContain('`delete Cluster/prod-2`');
-    const fingerprint = /Fingerprint `(sha256:[0-9a-f]{64})`/.exec(plan.body)![1]!;
+    const fingerprint = /fingerprint `(sha256:[0-9a-f]{64})`/.exec(plan.body)![1]!;
 
     expect((await comment(daemon, 7, 'bob')).status).toBe(202);
     await until('a refusal reply', () => replies(7).length === 1);
@@ -205,7 +205,7 @@ describe('approval by pull-request comment', () => {
     const release = forge.hold((route, body) => isFinalStatus(head, route, body));
     try {
       const plan = await postPlan(daemon, 9, head);
-      const fingerprint = /Fingerprint `(sha256:[0-9a-f]{64})`/.exec(plan.body)![1]!;
+      const fingerprint = /fingerprint `(sha256:[0-9a-f]{64})`/.exec(plan.body)![1]!;
       // postPlan saw the comment and the status request, which the forge holds unanswered.
       await comment(daemon, 9, 'alice');
       await until('a reply', () => replies(9).length === 1);

@@ -515,6 +515,7 @@ describe('daemon end to end', () => {
       {
         provider: 'gitlab',
         repository: 'group/pools',
+        webUrl: null, // the project's page, absent from this event
         number: 9,
         headSha: 'def456',
         headRef: 'f',

@@ -20,7 +20,12 @@ import {
 import type { CommentEvent } from '../../src/vcs/types.js';
 import { createApprovalForge } from '../../src/vcs/forges.js';
 import { FakeForge } from '../support/fake-forge.js';
-import { issueCommentPayload, pullRequestPayload, recordedPayloads } from '../vcs/recorded.js';
+import {
+  issueCommentPayload,
+  pullRequestPayload,
+  recordedPayloads,
+  userId,
+} from '../vcs/recorded.js';
 
 const SECRET = 'recorded-webhooks-secret-0123456';
 
@@ -91,9 +96,17 @@ describe("GitHub's recorded deliveries", () => {
       login: 'Codertocat',
       body: 'poolsync apply',
     };
-    expect(await github('issue_comment', issueCommentPayload(on))).toMatchObject({
+    const at = '2019-05-15T15:20:21Z';
+    expect(
+      await github('issue_comment', issueCommentPayload({ ...on, createdAt: at })),
+    ).toMatchObject({
       result: 'comment',
-      event: { number: 2, user: { login: 'Codertocat' }, open: true, headSha: null },
+      event: {
+        number: 2,
+        user: { login: 'Codertocat', id: userId('Codertocat') },
+        open: true,
+        createdAt: Date.parse(at),
+      },
     });
     expect(
       await github('issue_comment', issueCommentPayload({ ...on, action: 'edited' })),
@@ -172,7 +185,8 @@ describe("GitLab's documented deliveries", () => {
         repository: 'gitlab-org/gitlab-test',
         number: 1,
         user: { login: 'root', id: 1 },
-        headSha: '562e173be03b8ff2efb05345d12df18815438a4b',
+        // GitLab's note events write `2015-05-17 18:21:36 UTC`.
+        createdAt: Date.parse('2015-05-17T18:21:36Z'),
         open: true,
       },
     });

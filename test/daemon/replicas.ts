@@ -1,6 +1,6 @@
 /**
  * The HA end-to-end tests' daemon replicas (ha.e2e.test.ts, environments-ha.e2e.test.ts):
- * `poolsync daemon --leader-elect` from source in a child process on the test Lease server,
+ * `poolsync daemon --leader-elect` from source in a child process on a Kubernetes API server,
  * its output kept, killed after the test (test/support/cleanup.ts) if still running.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -18,10 +18,13 @@ export interface Replica {
   lines: () => Record<string, unknown>[];
 }
 
-/** Lease timings (short, for tests). */
+/** Lease timings (short, for tests), and the Lease (default `poolsync-leader`). */
 export interface LeaseTimings {
   leaseMs: number;
   renewDeadlineMs: number;
+  /** Default 200 ms. */
+  retryPeriodMs?: number;
+  lease?: string;
 }
 
 export function startReplica(
@@ -39,13 +42,13 @@ export function startReplica(
       '--leader-election-id',
       id,
       '--leader-election-lease',
-      'k8s:poolsync/poolsync-leader',
+      `k8s:poolsync/${timings.lease ?? 'poolsync-leader'}`,
       '--leader-election-lease-duration',
       `${timings.leaseMs}ms`,
       '--leader-election-renew-deadline',
       `${timings.renewDeadlineMs}ms`,
       '--leader-election-retry-period',
-      '200ms',
+      `${timings.retryPeriodMs ?? 200}ms`,
     ),
     {
       cwd: ROOT,

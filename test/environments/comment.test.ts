@@ -108,7 +108,7 @@ describe('comment commands', () => {
   it('take an environment with -e or --env, as Atlantis takes -p', async () => {
     const { parseCommentCommand } = await import('../../src/vcs/comment.js');
     expect(parseCommentCommand('poolsync apply')).toEqual({ command: 'apply', environment: null });
-    expect(parseCommentCommand('LGTM\npoolsync apply -e prod\n')).toEqual({
+    expect(parseCommentCommand('poolsync apply -e prod\nLGTM\n')).toEqual({
       command: 'apply',
       environment: 'prod',
     });
@@ -116,6 +116,25 @@ describe('comment commands', () => {
     expect(parseCommentCommand('poolsync apply -e Prod')).toBeNull();
     expect(parseCommentCommand('poolsync apply -e prod now')).toBeNull();
     expect(parseCommentCommand('please poolsync apply')).toBeNull();
+  });
+
+  it('count only as the whole first line: never inside code, a quote or other text (issue 59)', async () => {
+    const { parseCommentCommand } = await import('../../src/vcs/comment.js');
+    for (const body of [
+      'do not apply yet\n\n```\npoolsync apply\n```',
+      'do not apply yet:\npoolsync apply',
+      '> poolsync apply\n\nnot yet',
+      '    poolsync apply',
+      '\tpoolsync apply',
+      '```\npoolsync apply\n```',
+      '`poolsync apply`',
+      '\npoolsync apply',
+    ])
+      expect(parseCommentCommand(body), JSON.stringify(body)).toBeNull();
+    expect(parseCommentCommand('   poolsync apply  \r\nreviewed the held deletes')).toEqual({
+      command: 'apply',
+      environment: null,
+    });
   });
 });
 

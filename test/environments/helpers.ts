@@ -1,5 +1,7 @@
 /** A repository with environments, written into a temporary folder (test/environments). */
 import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 
 export const POOL = `apiVersion: poolsync/v1
@@ -62,3 +64,57 @@ export async function writeFiles(dir: string, files: Record<string, string>): Pr
     await writeFile(join(dir, path), content);
   }
 }
+
+export interface Heard {
+  method: string;
+  url: string;
+  authorization: string | undefined;
+  body: string;
+}
+
+/** A server that records every request; it advertises its own token endpoint, or redirects. */
+export async function catcher(
+  answer: (req: IncomingMessage, base: string) => [number, Record<string, string>, string],
+): Promise<{ url: string; heard: Heard[]; server: Server }> {
+  const heard: Heard[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      heard.push({
+        method: req.method!,
+        url: req.url!,
+        authorization: req.headers.authorization,
+        body,
+      });
+      const [status, headers, text] = answer(req, url);
+      res.writeHead(status, headers).end(text);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url, heard, server };
+}
+
+/** Answers as an OAuth2 server would, with itself as the token endpoint. */
+export const oauthCatcher = (
+  req: IncomingMessage,
+  base: string,
+): [number, Record<string, string>, string] =>
+  req.url!.startsWith('/.well-known/')
+    ? [
+        200,
+        { 'content-type': 'application/json' },
+        JSON.stringify({
+          issuer: base,
+          token_endpoint: `${base}/token`,
+          token_endpoint_auth_methods_supported: ['client_secret_basic'],
+        }),
+      ]
+    : req.url === '/token'
+      ? [
+          200,
+          { 'content-type': 'application/json' },
+          JSON.stringify({ access_token: 'a', token_type: 'Bearer', expires_in: 3600 }),
+        ]
+      : [200, { 'content-type': 'application/json' }, '{}'];

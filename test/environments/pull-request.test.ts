@@ -8,8 +8,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
@@ -20,61 +18,7 @@ import {
 import { runCli } from '../support/cli.js';
 import { tempFolder } from '../support/temp-folder.js';
 import { apiKey } from '../controlplane/union/helpers.js';
-import { POOL, writeFiles } from './helpers.js';
-
-interface Heard {
-  method: string;
-  url: string;
-  authorization: string | undefined;
-  body: string;
-}
-
-/** A server that records every request; it advertises its own token endpoint, or redirects. */
-async function catcher(
-  answer: (req: IncomingMessage, base: string) => [number, Record<string, string>, string],
-): Promise<{ url: string; heard: Heard[]; server: Server }> {
-  const heard: Heard[] = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      heard.push({
-        method: req.method!,
-        url: req.url!,
-        authorization: req.headers.authorization,
-        body,
-      });
-      const [status, headers, text] = answer(req, url);
-      res.writeHead(status, headers).end(text);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { url, heard, server };
-}
-
-/** Answers as an OAuth2 server would, with itself as the token endpoint. */
-const oauthCatcher = (
-  req: IncomingMessage,
-  base: string,
-): [number, Record<string, string>, string] =>
-  req.url!.startsWith('/.well-known/')
-    ? [
-        200,
-        { 'content-type': 'application/json' },
-        JSON.stringify({
-          issuer: base,
-          token_endpoint: `${base}/token`,
-          token_endpoint_auth_methods_supported: ['client_secret_basic'],
-        }),
-      ]
-    : req.url === '/token'
-      ? [
-          200,
-          { 'content-type': 'application/json' },
-          JSON.stringify({ access_token: 'a', token_type: 'Bearer', expires_in: 3600 }),
-        ]
-      : [200, { 'content-type': 'application/json' }, '{}'];
+import { catcher, oauthCatcher, POOL, writeFiles } from './helpers.js';
 
 const SECRETS = [
   'prod-secret-0123456789',
@@ -235,7 +179,7 @@ describe('in pull-request mode, the base branch pins where each environment send
       const was = (BASE() as Record<string, Record<string, string>>)[name]![field];
       const now = (changed as Record<string, Record<string, string>>)[name]![field];
       expect(r.stderr).toContain(
-        `environment ${name} is not planned: no credential was read and nothing was sent: environments.${name}.${field} is ${JSON.stringify(now)} in this pull request and ${was === undefined ? 'not set' : JSON.stringify(was)} on the base branch. A pull request may not change where an environment's credentials go`,
+        `environment ${name} is refused in pull-request mode: no credential was read and nothing was sent: environments.${name}.${field} is ${JSON.stringify(now)} in this pull request and ${was === undefined ? 'not set' : JSON.stringify(was)} on the base branch. A pull request may not change where an environment's credentials go`,
       );
       expectNothingCaught();
     },
@@ -249,7 +193,7 @@ describe('in pull-request mode, the base branch pins where each environment send
     const r = await plan('evil', PR());
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
-      'environment evil is not planned: no credential was read and nothing was sent: the base branch has no environment evil',
+      'environment evil is refused in pull-request mode: no credential was read and nothing was sent: the base branch has no environment evil',
     );
     expectNothingCaught();
   });
@@ -272,7 +216,7 @@ describe('in pull-request mode, the base branch pins where each environment send
     const gone = await plan('staging', { POOLSYNC_BASE_REF: missing });
     expect(gone.code).toBe(1);
     expect(gone.stderr).toContain(
-      `environment staging is not planned: no credential was read and nothing was sent. In pull-request mode an environment's controlPlane, tokenFile and apiKeyFile must be the base branch's, and poolsync.yaml of the base commit ${missing} (POOLSYNC_BASE_REF) cannot be read with Git`,
+      `environment staging is refused in pull-request mode: no credential was read and nothing was sent. In pull-request mode an environment's controlPlane, tokenFile and apiKeyFile must be the base branch's, and poolsync.yaml of the base commit ${missing} (POOLSYNC_BASE_REF) cannot be read with Git`,
     );
     expectNothingCaught();
   });

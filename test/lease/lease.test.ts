@@ -9,7 +9,7 @@ import { getEventListeners } from 'node:events';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cleanup } from '../support/cleanup.js';
 import { LeaseLock } from '../../src/lease/k8s-lease.js';
-import { LeaderElector } from '../../src/lease/leader-elector.js';
+import { LeaderElector, type Term } from '../../src/lease/leader-elector.js';
 import { until } from '../support/until.js';
 import { ManualClock } from '../support/virtual-clock.js';
 import { KUBE_SERVERS, LEASES, type KubeServer } from './kube-servers.js';
@@ -125,12 +125,17 @@ for (const kind of KUBE_SERVERS) {
         };
         return lock;
       };
-      /** Moves time on by `ms`, 10 ms at a time, each once the `electing` electors wait on it. */
-      const pass = async (ms: number, electing: number) => {
+      /**
+       * Moves time on by `ms`, 10 ms at a time, each once the `electing` electors wait on it
+       * (each for its next attempt, a leader also for its renew deadline).
+       */
+      const pass = async (ms: number, electing: LeaderElector[]) => {
         const settled = () =>
           until(
             'the electors to wait on the clock',
-            () => inFlight === 0 && clock.sleeping === electing,
+            () =>
+              inFlight === 0 &&
+              clock.sleeping === electing.length + electing.filter((e) => e.isLeader).length,
             { intervalMs: 1 },
           );
         for (let t = 0; t < ms; t += 10) {
@@ -162,7 +167,7 @@ for (const kind of KUBE_SERVERS) {
         cleanup.add(async () => {
           for (const e of electors) await e.stop();
         });
-        await pass(800, 3);
+        await pass(800, electors);
         expect(electors.filter((e) => e.isLeader)).toHaveLength(1);
         const first = electors.find((e) => e.isLeader)!;
         for (const e of electors) expect(e.leader).toBe(first.identity);
@@ -170,7 +175,7 @@ for (const kind of KUBE_SERVERS) {
         const killedAt = clock.now();
         (first.lock as unknown as { tryAcquireOrRenew: () => Promise<never> }).tryAcquireOrRenew =
           () => Promise.reject(new Error('connection refused'));
-        await pass(timing.leaseDurationMs + 600, 3);
+        await pass(timing.leaseDurationMs + 600, electors);
         expect(stopped).toContain(first.identity);
         expect(first.isLeader).toBe(false);
         const next = electors.filter((e) => e.isLeader);
@@ -198,11 +203,11 @@ for (const kind of KUBE_SERVERS) {
         cleanup.add(async () => {
           for (const e of electors) await e.stop();
         });
-        await pass(500, 2);
+        await pass(500, electors);
         const first = electors.find((e) => e.isLeader)!;
         const other = electors.find((e) => e !== first)!;
         await first.stop();
-        await pass(1500, 1);
+        await pass(1500, [other]);
         expect(other.isLeader).toBe(true);
       });
 
@@ -233,9 +238,9 @@ for (const kind of KUBE_SERVERS) {
         cleanup.add(async () => {
           for (const e of electors) await e.stop();
         });
-        while (renewals < 30) await pass(10, 1);
+        while (renewals < 30) await pass(10, [electors[0]!]);
         electors[1]!.start();
-        while (electors[1]!.leader !== 'a') await pass(10, 2);
+        while (electors[1]!.leader !== 'a') await pass(10, electors);
         expect(electors[1]!.leaderAddress).toBe('http://10.0.0.1:8080');
         expect((await stored(REF))!.metadata!.annotations).toEqual({
           'poolsync.dev/holder-address': 'http://10.0.0.1:8080',
@@ -248,6 +253,60 @@ for (const kind of KUBE_SERVERS) {
         // map out of its answer).
         await electors[0]!.stop();
         expect((await stored(REF))!.metadata!.annotations ?? {}).toEqual({});
+      });
+
+      it('a term ends at the renew deadline after the last renewal sent, however long the next hangs; a renewal answered after it starts no term; each term has its own id', async () => {
+        const REF = newRef();
+        const timing = { leaseDurationMs: 1000, renewDeadlineMs: 600, retryPeriodMs: 100 };
+        const lock = lockOf(REF, 'a', timing.leaseDurationMs);
+        const terms: Term[] = [];
+        const stopped: [number, string][] = [];
+        const elector = new LeaderElector(
+          lock,
+          timing,
+          {
+            onStartedLeading: (t) => terms.push(t),
+            onStoppedLeading: (why) => stopped.push([clock.now(), why]),
+          },
+          null,
+          clock,
+        );
+        const t0 = clock.now();
+        elector.start();
+        cleanup.add(() => elector.stop());
+        await pass(250, [elector]); // acquired at 0, renewed at 100 and 200
+        expect(terms).toHaveLength(1);
+        expect(terms[0]!.signal.aborted).toBe(false);
+        // From 300 on the renewal is sent and not answered (the API server cut off).
+        const renew = lock.tryAcquireOrRenew.bind(lock);
+        let answer!: () => void;
+        lock.tryAcquireOrRenew = () =>
+          new Promise((resolve) => (answer = () => void renew().then(resolve)));
+        await pass(40, [elector]);
+        clock.advance(10); // 300: the renewal is sent
+        while (clock.now() < t0 + 900) {
+          // The renewal in flight; only the term's deadline waits on the clock.
+          const waiting = () => clock.sleeping === (elector.isLeader ? 1 : 0);
+          await until('the deadline to wait', waiting, { intervalMs: 1 });
+          clock.advance(10);
+        }
+        // Sent at 200: the term ended at 200 + 600, not 600 after an answer.
+        expect(stopped).toEqual([
+          [t0 + 800, expect.stringMatching(/not renewed within the renew deadline/)],
+        ]);
+        expect(terms[0]!.signal.aborted).toBe(true);
+        expect((terms[0]!.signal.reason as Error).message).toMatch(/^stopped leading: /);
+        // The hung renewal is answered now (it renews the Lease): no term from it.
+        lock.tryAcquireOrRenew = renew;
+        answer();
+        await until('the late answer handled', () => inFlight === 0 && clock.sleeping === 1);
+        expect(terms).toHaveLength(1);
+        expect(elector.isLeader).toBe(false);
+        // The next attempt leads again: a new term, with an id of its own.
+        await pass(200, [elector]);
+        expect(terms).toHaveLength(2);
+        expect(terms[1]!.id).not.toBe(terms[0]!.id);
+        expect(terms[1]!.signal.aborted).toBe(false);
       });
     });
   });

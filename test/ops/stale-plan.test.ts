@@ -51,7 +51,14 @@ cpSync('examples/config-repo', repo, { recursive: true });
 /** The plan of the example against the state as it is now. */
 async function planNow(): Promise<Plan> {
   const made = await planRun({
-    source: { kind: 'acquire', url, stateDir: dir, sharedInventory: null, maxRetries: 0 },
+    source: {
+      kind: 'acquire',
+      target: { name: null, url, env: null },
+      opening: { vars: {} },
+      stateDir: dir,
+      sharedInventory: null,
+      maxRetries: 0,
+    },
     desired: { kind: 'folder', dir: repo },
     commit: null,
     environment: null,
@@ -81,14 +88,14 @@ async function cliRefusal(plan: Plan): Promise<Staleness> {
     {
       locks: {
         kind: 'acquire',
-        url,
+        target: { name: null, url, env: null },
+        opening: { vars: {} },
         stateDir: dir,
         sharedInventory: null,
         lockFlag: undefined,
         lockTimeoutMs: 0,
         parallelism: 1,
         maxRetries: 0,
-        tokenFile: undefined,
       },
       stderr: () => undefined,
       execute: () => Promise.reject(new Error('a stale plan never runs')),
@@ -129,11 +136,15 @@ describe('a stale plan', () => {
       { secret: 's', branch: 'master' },
     );
     if (event.result !== 'comment') throw new Error(event.message);
-    const head = event.event.headSha!;
+    // The merge request as the API reads it, at the head the note event names.
+    const head = note.payload.merge_request.last_commit.id as string;
+    forge.heads.set(`gitlab:gitlab-org/gitlab-test!${event.event.number}`, head);
     forge.gitlabAccess.set(event.event.user.id!, 30);
     const posted = new PostedPlans();
     posted.planned('gitlab', head, plan);
-    posted.settle('gitlab', event.event.number, head);
+    // Posted a minute before the note was written.
+    const at = event.event.createdAt! - 60_000;
+    posted.settle('gitlab', event.event.number, head, { at, shown: new Map() });
     const approvals = new Approvals();
     const forgeApi = createApprovalForge({
       provider: 'gitlab',

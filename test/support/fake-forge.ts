@@ -8,14 +8,18 @@
  *   (npm @octokit/webhooks-examples); Link headers name `/repositories/{id}/…` as GitHub does;
  *   every answer carries the x-ratelimit-* headers, and a used-up limit answers 403 until its
  *   reset (docs.github.com, "Rate limits for the REST API"); an installation token may not read
- *   `GET /user` (403 "Resource not accessible by integration") and comments as `<slug>[bot]`.
+ *   `GET /user` (403 "Resource not accessible by integration") and comments as `<slug>[bot]`,
+ *   through its app (`performed_via_github_app`); a deleted comment answers 204. Every request
+ *   and answer can be checked against the description: test/support/github-openapi.ts.
  * - GitLab (docs.gitlab.com/api/notes, /api/merge_requests, /api/users, /api/commits, REST
- *   pagination): notes carry their `author`, and only the author edits a note (403);
- *   X-Next-Page and Link pagination.
+ *   pagination): notes carry their `author`, and only the author edits or deletes a note (403);
+ *   a merge request its `author`; X-Next-Page and Link pagination; under a relative URL root
+ *   (`gitlabRoot`, docs.gitlab.com "Install GitLab under a relative URL") the API is only at
+ *   ROOT/api/v4.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { recordedPayloads } from '../vcs/recorded.js';
+import { recordedPayloads, userId } from '../vcs/recorded.js';
 
 export interface LoggedRequest {
   method: string;
@@ -78,6 +82,7 @@ export const POOLSYNC: Account = { login: 'poolsync-bot', id: 9001, type: 'User'
 type Reply = (status: number, json: unknown, headers?: Record<string, string>) => void;
 
 const GITHUB_DOCS = 'https://docs.github.com/rest';
+let forges = 0;
 const recordedPullRequest = recordedPayloads('pull_request', 'opened')[0]!.pull_request as Record<
   string,
   unknown
@@ -92,8 +97,12 @@ export class FakeForge {
   /** Every GitHub answer sent (method, path, status, JSON): test/vcs/fake-forge.test.ts. */
   readonly githubAnswers: GitHubAnswer[] = [];
   pageSize = 100;
-  /** poolsync's token (POOLSYNC's); `tokenOf` makes others. */
-  token = 'test-token-s3cr3t';
+  /**
+   * poolsync's token (POOLSYNC's); `tokenOf` makes others. One per forge: a rate limit holds a
+   * token in the client's process (src/vcs/http.ts), and a later forge may reuse a port.
+   */
+  private readonly serial = ++forges;
+  token = `test-token-s3cr3t-${this.serial}`;
   readonly accounts = new Map<string, Account>([[this.token, POOLSYNC]]);
   /** Limit enforced on bodies (code points), like the real services. */
   limits = { github: 65_536, gitlab: 1_000_000 };
@@ -104,8 +113,12 @@ export class FakeForge {
   gitlabAccess = new Map<number, number>();
   /** Head commit per pull/merge request key (`github:acme/cfg#7`, `gitlab:group/proj!7`). */
   heads = new Map<string, string>();
+  /** Who opened each pull/merge request (same keys); absent: the recorded payload's user. */
+  authors = new Map<string, Pick<Account, 'login' | 'id' | 'type'>>();
   /** Pull/merge requests (same keys) that are closed. */
   closed = new Set<string>();
+  /** GitLab's relative URL root (`/gitlab`: the API is at /gitlab/api/v4, nothing at /api/v4). */
+  gitlabRoot = '';
   /** The forge's clock (ms); a test with an injected clock shares it. */
   now: () => number = () => Date.now();
   /** GitHub's primary rate limit per token: requests left and the reset (epoch ms). */
@@ -129,7 +142,7 @@ export class FakeForge {
 
   /** A token of `account` (a user, or with `installation` a GitHub App's bot). */
   tokenOf(account: Account): string {
-    const token = `token-of-${account.login.replace(/\W/g, '-')}`;
+    const token = `token-of-${account.login.replace(/\W/g, '-')}-${this.serial}`;
     this.accounts.set(token, account);
     return token;
   }
@@ -199,12 +212,13 @@ export class FakeForge {
     const url = new URL(req.url ?? '/', this.url);
     const route = `${req.method} ${url.pathname}`;
     for (const h of this.holds) if (h.matches(route, body)) await h.until;
-    const github = !url.pathname.startsWith('/api/v4/');
+    const github = !/^(\/[^/]+)*\/api\/v4\//.test(url.pathname);
     const send: Reply = (status, json, headers = {}) => {
       if (github) {
         this.githubAnswers.push({ method: req.method ?? '', path: url.pathname, status, json });
         headers = { ...this.rateHeaders(req), ...headers };
       }
+      if (status === 204) return void res.writeHead(204, headers).end();
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
       res.end(JSON.stringify(json));
     };
@@ -255,7 +269,10 @@ export class FakeForge {
   }
 
   private route(req: IncomingMessage, url: URL, body: unknown, reply: Reply): void {
-    if (url.pathname.startsWith('/api/v4/')) return this.gitlab(req, url, body, reply);
+    if (url.pathname.startsWith(`${this.gitlabRoot}/api/v4/`))
+      return this.gitlab(req, url, body, reply);
+    // Not GitLab's root (docs.gitlab.com "Install GitLab under a relative URL"): another server.
+    if (/\/api\/v4\//.test(url.pathname)) return reply(404, { error: 'not GitLab' });
     const token = this.githubToken(req);
     if (token === null)
       return reply(401, {
@@ -335,7 +352,7 @@ export class FakeForge {
       const legacy =
         permission === 'maintain' ? 'write' : permission === 'triage' ? 'read' : permission;
       const user = {
-        ...this.user(api, { login, id: 7000 + login.length, type: 'User' }),
+        ...this.user(api, { login, id: userId(login), type: 'User' }),
         role_name: permission,
       };
       return reply(200, { permission: legacy, role_name: permission, user });
@@ -344,7 +361,9 @@ export class FakeForge {
       const key = `github:${repo}#${m[1]}`;
       const head = this.heads.get(key);
       if (!head) return notFound();
-      return reply(200, this.pullRequest(api, repo, Number(m[1]), head, !this.closed.has(key)));
+      const author = this.authors.get(key);
+      const pr = this.pullRequest(api, repo, Number(m[1]), head, !this.closed.has(key));
+      return reply(200, author ? { ...pr, user: this.user(api, author) } : pr);
     }
     if ((m = /^statuses\/([^/]+)$/.exec(rest)) && method === 'POST') {
       const b = body as Record<string, unknown>;
@@ -388,6 +407,18 @@ export class FakeForge {
         this.comments.set(key, [...this.list(key), c]);
         return reply(201, this.githubComment(api, repo, number, c));
       }
+    }
+    if ((m = /^issues\/comments\/(\d+)$/.exec(rest)) && method === 'DELETE') {
+      const id = Number(m[1]);
+      for (const [key, list] of this.comments)
+        if (key.startsWith(`github:${repo}#`) && list.some((c) => c.id === id)) {
+          this.comments.set(
+            key,
+            list.filter((c) => c.id !== id),
+          );
+          return reply(204, null);
+        }
+      return notFound();
     }
     if ((m = /^issues\/comments\/(\d+)$/.exec(rest)) && method === 'PATCH') {
       const id = Number(m[1]);
@@ -514,7 +545,29 @@ export class FakeForge {
       updated_at: c.updated_at,
       issue_url: `${api}/repos/${repo}/issues/${number}`,
       author_association: c.author === POOLSYNC ? 'MEMBER' : 'NONE',
-      performed_via_github_app: null,
+      // A comment posted with a GitHub App's installation token names the app; no user can.
+      performed_via_github_app: c.author.installation ? this.app(api, c.author) : null,
+    };
+  }
+
+  /** integration: the app whose bot `a` (`SLUG[bot]`) is. */
+  private app(api: string, a: Account): Record<string, unknown> {
+    const slug = a.login.replace(/\[bot\]$/, '');
+    const id = 300_000 + a.id;
+    return {
+      id,
+      slug,
+      node_id: `A_${id}`,
+      client_id: `Iv1.${id}`,
+      owner: this.user(api, { login: 'acme', id: 1, type: 'User' }),
+      name: slug,
+      description: `The ${slug} app`,
+      external_url: `https://${slug}.example`,
+      html_url: `https://github.com/apps/${slug}`,
+      created_at: '2020-01-01T00:00:00Z',
+      updated_at: '2020-01-01T00:00:00Z',
+      permissions: { issues: 'write', pull_requests: 'write', statuses: 'write', metadata: 'read' },
+      events: [],
     };
   }
 
@@ -525,7 +578,7 @@ export class FakeForge {
     number: number,
     head: string,
     open: boolean,
-  ): unknown {
+  ): Record<string, unknown> {
     const pr = structuredClone(recordedPullRequest) as Record<string, unknown> & {
       head: Record<string, unknown>;
     };
@@ -570,7 +623,7 @@ export class FakeForge {
     const me = this.accounts.get(String(req.headers['private-token'] ?? ''));
     if (!me) return reply(401, { message: '401 Unauthorized' });
     const method = req.method;
-    const path = url.pathname.slice('/api/v4'.length);
+    const path = url.pathname.slice(`${this.gitlabRoot}/api/v4`.length);
     if (path === '/user' && method === 'GET') return reply(200, this.gitlabUser(me));
     const m = /^\/projects\/([^/]+)\/(.+)$/.exec(path);
     if (!m) return reply(404, { message: '404 Not found' });
@@ -599,6 +652,9 @@ export class FakeForge {
         state: this.closed.has(key) ? 'closed' : 'opened',
         sha: head,
         web_url: `${web}/-/merge_requests/${n[1]}`,
+        author: this.gitlabUser(
+          this.authors.get(key) ?? { login: 'mr-author', id: 4242, type: 'User' },
+        ),
       });
     }
     if ((n = /^merge_requests\/(\d+)\/notes$/.exec(rest))) {
@@ -613,6 +669,18 @@ export class FakeForge {
         this.comments.set(key, [...this.list(key), c]);
         return reply(201, this.gitlabNote(c, Number(n[1])));
       }
+    }
+    if ((n = /^merge_requests\/(\d+)\/notes\/(\d+)$/.exec(rest)) && method === 'DELETE') {
+      const key = `gitlab:${project}!${n[1]}`;
+      const c = this.list(key).find((x) => x.id === Number(n![2]));
+      if (!c) return reply(404, { message: '404 Not found' });
+      // Only a note's author (or a maintainer) may delete it.
+      if (c.author.id !== me.id) return reply(403, { message: '403 Forbidden' });
+      this.comments.set(
+        key,
+        this.list(key).filter((x) => x !== c),
+      );
+      return reply(204, null);
     }
     if ((n = /^merge_requests\/(\d+)\/notes\/(\d+)$/.exec(rest)) && method === 'PUT') {
       const c = this.list(`gitlab:${project}!${n[1]}`).find((x) => x.id === Number(n![2]));

@@ -7,32 +7,63 @@
  * - `fail`: answered 500 `text/plain` without forwarding (a proxy's error page: no Connect code);
  * - `fail-after`: forwarded (the server carried it out), then answered 500 `text/plain`;
  * - `cut`: forwarded, half the body sent after headers announcing all of it, then closed;
- * - `reset`: the same, then the connection reset.
+ * - `reset`: the same, then the connection reset;
+ * - `hold`: held until `release()` (a slow write), then forwarded; unless its client went away
+ *   meanwhile: then it is dropped, never forwarded (`dropped`), as a proxy drops a request whose
+ *   client left.
+ *
+ * `landed` hears of each request the server answered (it was carried out), in that order.
  */
 import { answer, forward, listenLoopback, readRequest } from './forwarding.js';
 
-export type Fault = 'pass' | 'refuse' | 'fail' | 'fail-after' | 'cut' | 'reset';
+export type Fault = 'pass' | 'refuse' | 'fail' | 'fail-after' | 'cut' | 'reset' | 'hold';
 
 export interface FaultProxy {
   /** `http://127.0.0.1:PORT` */
   url: string;
   /** `127.0.0.1:PORT` */
   host: string;
-  /** Requests seen, and how many got each fault. */
-  readonly counts: Record<Fault, number> & { requests: number };
+  /**
+   * Requests seen, how many got each fault, how many held ones their client left before their
+   * answer, and how many were dropped.
+   */
+  readonly counts: Record<Fault, number> & { requests: number; left: number; dropped: number };
+  /** Forwards the requests held so far whose client is still there; drops the others. */
+  release(): void;
   close(): Promise<void>;
 }
 
 export async function startFaultProxy(
   upstream: string,
   decide: (n: number, method: string, path: string) => Fault,
+  landed?: (method: string, path: string, status: number) => void,
 ): Promise<FaultProxy> {
   const target = new URL(upstream);
-  const counts = { requests: 0, pass: 0, refuse: 0, fail: 0, 'fail-after': 0, cut: 0, reset: 0 };
+  const counts = {
+    requests: 0,
+    pass: 0,
+    refuse: 0,
+    fail: 0,
+    'fail-after': 0,
+    cut: 0,
+    reset: 0,
+    hold: 0,
+    left: 0,
+    dropped: 0,
+  };
+  /** Held requests: whether their client went away, and what forwards them once read whole. */
+  let held: { gone: boolean; released: boolean; send: (() => void) | null }[] = [];
   const server = await listenLoopback((req, res) => {
     const n = ++counts.requests;
     const fault = decide(n, req.method ?? 'GET', req.url ?? '/');
     counts[fault]++;
+    const hold = { gone: false, released: false, send: null as (() => void) | null };
+    if (fault === 'hold') held.push(hold);
+    res.on('close', () => {
+      if (res.writableFinished || hold.gone) return;
+      hold.gone = true;
+      if (fault === 'hold') counts.left++;
+    });
     const failPage = () =>
       res
         .writeHead(500, { 'content-type': 'text/plain', connection: 'close' })
@@ -40,16 +71,29 @@ export async function startFaultProxy(
     readRequest(req, (body) => {
       if (fault === 'refuse') return req.socket.resetAndDestroy();
       if (fault === 'fail') return failPage();
-      forward(target, req, body, res, (up, whole) => {
-        if (fault === 'fail-after') return failPage();
-        answer(res, up, whole, fault === 'pass' || whole.length < 2 ? 'pass' : fault);
-      });
+      const send = () =>
+        forward(target, req, body, res, (up, whole) => {
+          landed?.(req.method ?? 'GET', req.url ?? '/', up.statusCode ?? 0);
+          if (fault === 'fail-after') return failPage();
+          const mode = fault === 'cut' || fault === 'reset' ? fault : 'pass';
+          answer(res, up, whole, whole.length < 2 ? 'pass' : mode);
+        });
+      if (fault !== 'hold' || hold.released) return send();
+      hold.send = send;
     });
   });
   return {
     url: `http://127.0.0.1:${server.port}`,
     host: `127.0.0.1:${server.port}`,
     counts,
+    release: () => {
+      for (const h of held) {
+        if (h.gone) counts.dropped++;
+        else if (h.send) h.send();
+        else h.released = true;
+      }
+      held = [];
+    },
     close: server.close,
   };
 }

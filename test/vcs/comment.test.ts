@@ -1,7 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   buildCommentBody,
+  buildComments,
   COMMENT_LIMITS,
+  heldListMarker,
+  planRecord,
   commentKey,
   commentMarker,
   isPoolsyncComment,
@@ -204,5 +207,102 @@ describe('size limits end to end', () => {
     expect(codePointLength(forge.list('github:acme/cfg#1')[0]!.body)).toBeLessThanOrEqual(
       GITHUB / 4,
     );
+  });
+});
+
+describe('held changes: the plan comment always carries them and their fingerprint (issue 59)', () => {
+  const FP = `sha256:${'ab'.repeat(32)}`;
+  /** A plan of `n` held cluster deletes, as the daemon's comment carries it (policy safe). */
+  const heldOutcome = (n: number, command = 'poolsync apply') => {
+    const plan = makePlan({ queueUpdates: n });
+    const changes = Array.from({ length: n }, (_, i) => ({
+      action: 'delete' as const,
+      address: `Cluster/gpu-${String(i).padStart(5, '0')}`,
+    }));
+    return {
+      kind: 'plan' as const,
+      plan,
+      markdown: markdownOf(plan),
+      held: { fingerprint: FP, changes, command },
+    };
+  };
+  const lines = (...texts: string[]) =>
+    texts.flatMap((t) => t.match(/^- `delete Cluster\/gpu-\d+`$/gm) ?? []);
+
+  it('a short list is in the plan comment, whole, before the plan', () => {
+    const c = buildComments({ outcome: heldOutcome(3), commit: SHA, limit: GITHUB });
+    expect(lines(c.body)).toHaveLength(3);
+    expect(c.body).toContain(`holds these 3 changes, fingerprint \`${FP}\``);
+    expect(c.body.indexOf('Held for approval')).toBeLessThan(c.body.indexOf('Plan:'));
+    expect(c.heldLists).toEqual([]);
+    expect(c.shown).toEqual(new Map([['', FP]]));
+  });
+
+  it('1,500 held deletes: the comment says how many, the fingerprint and where the rest is; the comment after it lists every one', () => {
+    const c = buildComments({ outcome: heldOutcome(1500), commit: SHA, limit: GITHUB });
+    expect(codePointLength(c.body)).toBeLessThanOrEqual(GITHUB);
+    expect(c.body).toContain(`holds these 1500 changes, fingerprint \`${FP}\``);
+    expect(c.body).toContain('all 1500 are listed in the comments after it');
+    expect(c.body).toContain('by commenting `poolsync apply`');
+    expect(lines(c.body)).toHaveLength(10);
+    expect(c.body).toContain('- … 1490 more changes');
+    expect(c.heldLists).toHaveLength(1);
+    expect(codePointLength(c.heldLists[0]!)).toBeLessThanOrEqual(GITHUB);
+    expect(c.heldLists[0]!.startsWith(heldListMarker('', 1))).toBe(true);
+    expect(c.heldLists[0]).toContain(`1500 changes, fingerprint \`${FP}\``);
+    expect(lines(c.heldLists[0]!)).toHaveLength(1500);
+    expect(c.shown).toEqual(new Map([['', FP]]));
+  });
+
+  it('6,000: as many comments after it as the list takes, each within the limit, every change once', () => {
+    const c = buildComments({ outcome: heldOutcome(6000), commit: SHA, limit: GITHUB });
+    expect(c.heldLists.length).toBeGreaterThan(2);
+    c.heldLists.forEach((list, i) => {
+      expect(codePointLength(list)).toBeLessThanOrEqual(GITHUB);
+      expect(list.startsWith(heldListMarker('', i + 1))).toBe(true);
+    });
+    const all = lines(...c.heldLists);
+    expect(all).toHaveLength(6000);
+    expect(new Set(all).size).toBe(6000);
+    expect(c.shown).toEqual(new Map([['', FP]]));
+  });
+
+  it('a list too long for the comments allowed: shown nowhere, so no comment approves it, and the comment says so', () => {
+    const c = buildComments({ outcome: heldOutcome(30_000), commit: SHA, limit: GITHUB });
+    expect(codePointLength(c.body)).toBeLessThanOrEqual(GITHUB);
+    expect(c.body).toContain(`holds these 30000 changes, fingerprint \`${FP}\``);
+    expect(c.body).toContain('so no comment approves them');
+    expect(c.body).not.toContain('by commenting');
+    expect(c.heldLists).toEqual([]);
+    expect(c.shown).toEqual(new Map([['', null]]));
+  });
+
+  it('with environments, each section carries its held part; the record says which lists are shown', () => {
+    const outcome: PublishOutcome = {
+      kind: 'environments',
+      environments: [
+        { name: 'dev', outcome: heldOutcome(2, 'poolsync apply -e dev') },
+        { name: 'prod', outcome: heldOutcome(1500, 'poolsync apply -e prod') },
+        { name: 'eu', outcome: heldOutcome(30_000, 'poolsync apply -e eu') },
+      ],
+    };
+    const c = buildComments({ outcome, commit: SHA, limit: GITHUB });
+    expect(codePointLength(c.body)).toBeLessThanOrEqual(GITHUB);
+    // prod's list goes to the comments after it; eu's is too long for them.
+    expect(c.shown).toEqual(
+      new Map([
+        ['dev', FP],
+        ['prod', FP],
+        ['eu', null],
+      ]),
+    );
+    expect(c.heldLists.join('')).toContain('#### `prod`: 1500 changes');
+    expect(c.heldLists.join('')).not.toContain('`eu`');
+    expect(c.body).toContain('`poolsync apply -e dev`');
+    expect(c.body).toContain('`poolsync apply -e prod`');
+    expect(c.body).not.toContain('`poolsync apply -e eu`');
+    // A replica reading the comment refuses eu's approval too (pull-requests.ts recover).
+    expect(planRecord(c.body, 'eu')!.held).toBe('unlisted');
+    expect(planRecord(c.body, 'prod')!.held).not.toBe('unlisted');
   });
 });

@@ -1,99 +1,19 @@
 /**
  * The test forge answers as GitHub does (issue 47): every GitHub answer it sends, success or
- * error, is validated with Ajv against the response schema GitHub's OpenAPI description gives
- * for that operation and status (npm @octokit/openapi, api.github.com.json); an error status the
- * operation does not list is checked against GitHub's `basic-error`. The answers come from
+ * error, is validated against the response schema GitHub's OpenAPI description gives for that
+ * operation and status, and every request poolsync sends it against the request body
+ * (test/support/github-openapi.ts). The answers come from
  * driving every endpoint poolsync calls through poolsync's own clients, and each of those
  * operations must have been seen.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { Ajv, type ValidateFunction } from 'ajv';
-import formats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApprovalForge } from '../../src/vcs/forges.js';
 import { createPullRequestApi } from '../../src/vcs/forges.js';
 import { publishPlan } from '../../src/vcs/publish.js';
 import { fakeClock } from './fake-clock.js';
-import { FakeForge, type GitHubAnswer } from '../support/fake-forge.js';
+import { FakeForge } from '../support/fake-forge.js';
+import { operationOf, problems, requestProblems } from '../support/github-openapi.js';
 import { makePlan, markdownOf } from './plan-fixture.js';
-
-interface Operation {
-  operationId: string;
-  responses: Record<string, { $ref?: string; content?: Record<string, { schema: unknown }> }>;
-}
-interface Spec {
-  paths: Record<string, Record<string, Operation>>;
-  components: { responses: Record<string, { content?: Record<string, { schema: unknown }> }> };
-}
-
-const SPEC_ID = 'https://poolsync.test/api.github.com.json';
-const spec = JSON.parse(
-  readFileSync(
-    createRequire(import.meta.url).resolve('@octokit/openapi/generated/api.github.com.json'),
-    'utf8',
-  ),
-) as Spec;
-const ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false });
-// ajv-formats is CommonJS: its function is the default export's `default` under NodeNext types.
-(formats as unknown as { default: (a: Ajv) => void }).default(ajv);
-ajv.addSchema({ $id: SPEC_ID, components: spec.components });
-
-/** The operations poolsync calls: the templates the forge's paths are matched against. */
-const TEMPLATES = [
-  '/user',
-  '/repos/{owner}/{repo}/issues/{issue_number}/comments',
-  '/repos/{owner}/{repo}/issues/comments/{comment_id}',
-  '/repos/{owner}/{repo}/statuses/{sha}',
-  '/repos/{owner}/{repo}/pulls/{pull_number}',
-  '/repos/{owner}/{repo}/collaborators/{username}/permission',
-];
-
-function operationOf(a: GitHubAnswer): { template: string; op: Operation } {
-  // GitHub's Link headers name /repositories/{id}/…, the same operation under another path.
-  const path = a.path.replace(/^\/api\/v3/, '').replace(/^\/repositories\/\d+\//, '/repos/o/r/');
-  for (const template of TEMPLATES) {
-    const re = new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`);
-    const op = spec.paths[template]?.[a.method.toLowerCase()];
-    if (re.test(path) && op) return { template, op };
-  }
-  throw new Error(`the forge answered ${a.method} ${a.path}, an operation this test does not know`);
-}
-
-const compiled = new Map<string, ValidateFunction>();
-
-/** The validator of the JSON body GitHub documents for `op` answering `status`. */
-function validatorOf(op: Operation, status: number): ValidateFunction {
-  const key = `${op.operationId} ${status}`;
-  let validate = compiled.get(key);
-  if (validate) return validate;
-  let response = op.responses[String(status)];
-  if (!response && status >= 400) response = { $ref: '#/components/responses/basic' };
-  if (!response) throw new Error(`GitHub documents no ${status} answer for ${op.operationId}`);
-  const named = response.$ref?.replace('#/components/responses/', '');
-  const content =
-    named === 'basic'
-      ? { 'application/json': { schema: { $ref: '#/components/schemas/basic-error' } } }
-      : named
-        ? spec.components.responses[named]!.content
-        : response.content;
-  const schema = content?.['application/json']?.schema;
-  if (!schema) throw new Error(`${key}: GitHub documents no JSON body`);
-  validate = ajv.compile(
-    JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', `"${SPEC_ID}#/components/`)),
-  );
-  compiled.set(key, validate);
-  return validate;
-}
-
-function problems(a: GitHubAnswer): string[] {
-  const { op } = operationOf(a);
-  const validate = validatorOf(op, a.status);
-  if (validate(a.json)) return [];
-  return (validate.errors ?? []).map(
-    (e) => `${a.method} ${a.path} ${a.status} (${op.operationId}): ${e.instancePath} ${e.message}`,
-  );
-}
 
 let forge: FakeForge;
 const SHA = 'd'.repeat(40);
@@ -134,6 +54,8 @@ beforeAll(async () => {
   await api.createComment('x'.repeat(70_000)).catch(() => undefined);
   await api.setStatus(SHA, { state: 'bogus' as 'error', description: 'x' }).catch(() => undefined);
   await api.updateComment(1, 'nothing here').catch(() => undefined);
+  await api.deleteComment((await api.createComment('to delete')).id);
+  await api.deleteComment(1).catch(() => undefined);
   await api.close();
   await publishPlan({
     ...base,
@@ -155,6 +77,8 @@ beforeAll(async () => {
     token: forge.token,
     retry: fast,
   });
+  await approvers.pullRequest(7);
+  forge.authors.set('github:acme/cfg#7', { login: 'alice', id: 3, type: 'User' });
   await approvers.pullRequest(7);
   await approvers.pullRequest(8).catch(() => undefined);
   await approvers.permission({ login: 'alice', id: null });
@@ -190,6 +114,17 @@ describe('the test forge answers as GitHub documents (@octokit/openapi)', () => 
     expect(forge.githubAnswers.flatMap(problems)).toEqual([]);
   });
 
+  it('every request poolsync sent it is valid against its operation’s request body', () => {
+    // But the one sent invalid on purpose, for the 422 above.
+    expect(forge.requests.flatMap(requestProblems)).toEqual([
+      expect.stringMatching(/create-commit-status request\): \/state must be equal to one of/),
+    ]);
+    const create = forge.requests.find((q) => q.method === 'POST' && q.url.endsWith('/comments'))!;
+    expect(requestProblems({ ...create, body: { text: 'x' } }).join('\n')).toMatch(
+      /required property 'body'/,
+    );
+  });
+
   it('every operation poolsync calls was answered, with its errors', () => {
     const seen = new Set(
       forge.githubAnswers.map((a) => `${operationOf(a).op.operationId} ${a.status}`),
@@ -204,6 +139,8 @@ describe('the test forge answers as GitHub documents (@octokit/openapi)', () => 
       'issues/create-comment 422',
       'issues/update-comment 200',
       'issues/update-comment 404',
+      'issues/delete-comment 204',
+      'issues/delete-comment 404',
       'repos/create-commit-status 201',
       'repos/create-commit-status 422',
       'pulls/get 200',
@@ -224,6 +161,22 @@ describe('the test forge answers as GitHub documents (@octokit/openapi)', () => 
     expect(problems({ ...comment, json: withoutUser })).toEqual([
       expect.stringMatching(/must have required property 'user'/),
     ]);
+    // A comment posted through an app names it (performed_via_github_app), as GitHub's do.
+    const viaApp = forge.githubAnswers.find(
+      (a) =>
+        a.status === 201 &&
+        (a.json as { performed_via_github_app?: unknown }).performed_via_github_app,
+    )!;
+    expect(problems(viaApp)).toEqual([]);
+    const app = (viaApp.json as { performed_via_github_app: Record<string, unknown> })
+      .performed_via_github_app;
+    const { owner: _owner, ...withoutOwner } = app;
+    expect(
+      problems({
+        ...viaApp,
+        json: { ...(viaApp.json as object), performed_via_github_app: withoutOwner },
+      }).join('\n'),
+    ).toMatch(/required property 'owner'/);
     const pr = forge.githubAnswers.find((a) => a.path.includes('/pulls/') && a.status === 200)!;
     const { head: _head, ...withoutHead } = pr.json as Record<string, unknown>;
     expect(problems({ ...pr, json: withoutHead }).join('\n')).toMatch(/required property 'head'/);

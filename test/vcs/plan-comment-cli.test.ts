@@ -68,7 +68,7 @@ describe('poolsync plan --comment', () => {
       body: { state: 'success', context: 'poolsync/plan' },
     });
     const auth = forge.requests.find((r) => r.method === 'POST')!.headers.authorization;
-    expect(auth).toMatch(/^(Bearer|token) test-token-s3cr3t$/);
+    expect(auth).toMatch(/^(Bearer|token) test-token-s3cr3t-\d+$/);
 
     const second = await plan(args, env);
     expect(second.code, second.stderr).toBe(0);

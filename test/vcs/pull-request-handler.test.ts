@@ -292,4 +292,32 @@ describe('every failure after pending ends in a final status (issue 47)', () => 
     // Between the pending status and the reset, nothing was sent.
     expect(forge.requests.filter((q) => q.at < reset)).toHaveLength(2);
   });
+
+  it('a secondary limit it will not wait for: no request inside the window GitHub names, then the status ends with error (issue 59)', async () => {
+    const sha = pushPullRequest('refs/pull/7/head', { 'pools/batch.yaml': QUEUE }, 'secondary');
+    const clock = fakeClock();
+    forge.now = clock.now;
+    forge.faults.push({
+      match: /^POST .*\/issues\/7\/comments$/,
+      status: 403,
+      headers: { 'retry-after': '3600' },
+      body: {
+        message:
+          'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+        documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api',
+      },
+    });
+    const handle = handlerFor({ retry: { maxRetries: 1, minDelayMs: 5, maxDelayMs: 20, clock } });
+    await expect(handle(event({ headSha: sha }))).rejects.toThrow(
+      /rate limit: no request may be sent until/,
+    );
+    const limited = forge.requests.find((q) => q.method === 'POST' && q.url.endsWith('/comments'))!;
+    const window = limited.at + 3_600_000;
+    await until('the final status', () => forge.statuses.length === 2);
+    expect(forge.statuses.map((s) => s.body.state)).toEqual(['pending', 'error']);
+    // Inside the window nothing after the limited request; the error status once it ended.
+    const after = forge.requests.slice(forge.requests.indexOf(limited) + 1);
+    expect(after.length).toBeGreaterThan(0);
+    expect(after.filter((q) => q.at < window).map((q) => `${q.method} ${q.url}`)).toEqual([]);
+  });
 });

@@ -33,6 +33,11 @@ export function issueCommentPayload(o: {
   body: string;
   action?: 'created' | 'edited';
   state?: 'open' | 'closed';
+  /**
+   * Its `created_at` (ISO 8601). By default the next whole second: after anything the local
+   * forge (whose timestamps are whole seconds, rounded down) has stamped until now.
+   */
+  createdAt?: string;
 }): Payload {
   const p: Payload = recordedPayloads('issue_comment', o.action ?? 'created')[0]!;
   const html = `https://github.com/${o.repository}/pull/${o.number}`;
@@ -48,7 +53,17 @@ export function issueCommentPayload(o: {
   };
   p.comment.body = o.body;
   p.comment.user.login = o.login;
+  p.comment.user.id = userId(o.login);
+  p.comment.created_at = p.comment.updated_at =
+    o.createdAt ?? new Date(Math.ceil((Date.now() + 1) / 1000) * 1000).toISOString();
   return p;
+}
+
+/** The numeric id of GitHub user `login` in these payloads and the local forge. */
+export function userId(login: string): number {
+  let h = 7;
+  for (const c of login) h = (h * 31 + c.charCodeAt(0)) % 1_000_000;
+  return 10_000 + h;
 }
 
 /** A recorded `pull_request` delivery of `action`, at pull request `number` and its head. */

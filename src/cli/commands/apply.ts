@@ -92,7 +92,8 @@ export async function apply(
     const { plan, result } = await applyRun(source, {
       locks: {
         kind: 'acquire',
-        url,
+        target: to,
+        opening: { vars: io.env },
         stateDir: args['state-dir'],
         sharedInventory: sharedInventoryOf(args, io.env),
         lockFlag: args.lock ?? io.env.POOLSYNC_LOCK,
@@ -101,8 +102,6 @@ export async function apply(
         maxRetries: args['max-retries'],
         // A throttling server is told among the progress lines.
         onPace: (e) => out(paceLine(e)),
-        tokenFile: to.tokenFile,
-        apiKeyFile: to.apiKeyFile,
         open,
       },
       // What a person sees and answers: the plan, the confirmation, progress, the result.

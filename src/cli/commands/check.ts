@@ -88,7 +88,7 @@ export async function check(args: Args<'check'>, io: Io): Promise<number> {
   const url = target.url;
   let cp: ControlPlane | null = null;
   try {
-    cp = await openToRead(target, args['max-retries']);
+    cp = await openToRead(target, io, args['max-retries']);
     const probed = args.probe
       ? await probeKinds(cp)
       : [{ ok: true, text: 'not probed (--no-probe): nothing was read from it' }];

@@ -39,7 +39,7 @@ import {
   type ExportedFile,
 } from '../../controlplane/export.js';
 import { controlPlaneIdentity } from '../../controlplane/identity.js';
-import { openControlPlane, resolveToken } from '../../controlplane/open.js';
+import { openTarget } from '../../ops/open-target.js';
 import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
 import { loadRepository } from '../../manifests/index.js';
 import { address, assignmentKeyString, DEFAULT_POOL, isValidName } from '../../model/common.js';
@@ -53,7 +53,7 @@ import { relativeParts, writeRepoFile } from '../../util/safe-file.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
 import { exists, refuseCodeProject, requireFolder } from '../config-folder.js';
-import { controlPlaneUrl, type Args, type StateArgs } from '../define.js';
+import type { Args, StateArgs } from '../define.js';
 import { oneTarget, openToRead, sharedInventoryOf, type EnvTarget } from '../options.js';
 import type { Io } from '../io.js';
 
@@ -61,7 +61,7 @@ export async function exportTo(args: Args<'export'>, io: Io): Promise<number> {
   // --env: the environment's control plane and credentials (docs/environments.md).
   const target = await oneTarget(null, args, 'export', io.env);
   if (args.dir.trim() === '') throw new UserError('--dir is empty: name the folder to write into');
-  const cp = await openToRead(target);
+  const cp = await openToRead(target, io);
   // The live state as manifests under --dir, and the objects adopted into the inventory.
   try {
     const live = await readLiveState(cp);
@@ -105,7 +105,6 @@ export async function exportTo(args: Args<'export'>, io: Io): Promise<number> {
 const IMPORTABLE = ['ClusterPool', 'Cluster', 'Queue', 'PoolAssignment'];
 
 export async function importObject(args: Args<'import'>, io: Io): Promise<number> {
-  const url = controlPlaneUrl(args, io.env);
   checkAddressSyntax('import', args.address);
   const kind = args.address.slice(0, args.address.indexOf('/'));
   if (!IMPORTABLE.includes(kind))
@@ -118,9 +117,11 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
       `import ${escapeTerminal(args.address)}: ${escapeTerminal(name)} is not a valid manifest name (N1: at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit); an object with such a name cannot be a manifest: rename it on the control plane`,
     );
   await requireFolder(args.dir);
-  await refuseIfDeclared(args.dir, args.address);
-  const token = await resolveToken(args['token-file'], url, null);
-  const cp = await openControlPlane(url, { token });
+  // --env: the environment's control plane and credentials; else --control-plane as always.
+  const target = await oneTarget(args.env === undefined ? null : args.dir, args, 'import', io.env);
+  const url = target.url;
+  await refuseIfDeclared(args.dir, args.address, args.env);
+  const cp = await openTarget(target, { vars: io.env });
   try {
     const file = manifestOf(await readLiveState(cp), args.address);
     checkExportedPath(file.path);
@@ -186,8 +187,12 @@ function manifestOf(live: LiveState, addr: string): { path: string; content: str
 }
 
 /** Terraform refuses to import what it already manages; so does this, naming the file. */
-async function refuseIfDeclared(dir: string, addr: string): Promise<void> {
-  const loaded = await loadRepository(dir);
+async function refuseIfDeclared(
+  dir: string,
+  addr: string,
+  environment: string | undefined,
+): Promise<void> {
+  const loaded = await loadRepository(dir, { environment });
   if (!loaded.valid) return; // an unfinished repository may still take an import
   const declared = declaredByKind(loaded.desired)
     .flatMap(([, objects]) => objects)
@@ -426,7 +431,7 @@ async function withState(
 ): Promise<number> {
   await requireFolder(args.dir);
   const target = await oneTarget(args.dir, args, 'state', io.env);
-  const cp = await openToRead(target, args['max-retries']);
+  const cp = await openToRead(target, io, args['max-retries']);
   try {
     const shared = sharedInventoryOf(args, io.env);
     const store = inventoryStore(cp, target.url, args['state-dir'], shared);

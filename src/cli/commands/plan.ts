@@ -18,7 +18,6 @@
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { resolveToken } from '../../controlplane/open.js';
 import { formatValidationText } from '../../manifests/report.js';
 import { readRepoConfig } from '../../manifests/config.js';
 import { underFolder } from '../../manifests/environments.js';
@@ -52,7 +51,6 @@ import {
   type EnvTarget,
 } from '../options.js';
 import { reportError, writeParts, type Io } from '../io.js';
-import { baseEnvironments, baseRefusal, pullRequestBase } from '../../vcs/base-environments.js';
 import { requireConfigFolder, requireFolder } from '../config-folder.js';
 import { declaresNothing } from '../../plan/inventory.js';
 import type { Args } from '../define.js';
@@ -71,12 +69,6 @@ export async function plan(args: Args<'plan'>, io: Io): Promise<number> {
     env: io.env,
   });
   if (targets[0]!.name === null) return planFor(args, targets[0]!, io);
-  // A pull request's poolsync.yaml may not choose where credentials go (docs/security.md).
-  const base = pullRequestBase(io.env, args.comment !== undefined);
-  if (base) {
-    const pins = await baseEnvironments(args.dir, base);
-    for (const t of targets) t.refused = baseRefusal(t.env!, pins) ?? undefined;
-  }
   if (targets.length > 1 && (args.out !== undefined || args.output === 'json'))
     throw new UserError(
       `--env all plans ${targets.length} environments: ${args.out !== undefined ? '--out' : '--output json'} takes one plan; name one environment with --env NAME`,
@@ -134,7 +126,6 @@ async function planFor(
   const publish = (outcome: EnvironmentOutcome) =>
     collect ? (collect(outcome), Promise.resolve()) : publishComment(args, outcome, io);
   durationFlag('lock-timeout', args['lock-timeout'], '0s, 30s or 5m');
-  if (target.refused !== undefined) throw new UserError(target.refused);
   if (args['refresh-only']) {
     const other = (['out', 'comment', ...Object.values(SHAPE_FLAGS)] as const).find(
       (k) => args[k] !== undefined,
@@ -198,7 +189,7 @@ async function planOf(
 ): Promise<{ result: PlanOutcome; key: PlanKey | undefined; commit: string | null }> {
   const note = await requireConfigFolder(args.dir);
   if (note !== null) io.stderr.write(note);
-  const source = await acquire(args, target);
+  const source = acquire(args, target, io);
   // The JSON plan is a plan file: sealed (render/plan-file.ts), with the key when one is set.
   const key: PlanKey | undefined =
     args.out !== undefined || args.output === 'json' ? await resolvePlanKey(io.env) : undefined;
@@ -222,16 +213,11 @@ async function planOf(
   return { result, key, commit };
 }
 
-/**
- * The control plane a plan reads (only), with the target's credentials: the Union API key of
- * --api-key-file too.
- */
-async function acquire(args: PlanOptions, target: EnvTarget) {
-  const { url, tokenFile, apiKeyFile, name } = target;
-  const token = await resolveToken(tokenFile, url, name);
+/** The control plane a plan reads (only), with the target's credentials (ops/open-target.ts). */
+function acquire(args: PlanOptions, target: EnvTarget, io: Io) {
   const { 'state-dir': stateDir, 'max-retries': maxRetries } = args;
-  const kind = 'acquire' as const;
-  return { kind, url, stateDir, sharedInventory: null, maxRetries, token, apiKeyFile };
+  const opening = { vars: io.env, commenting: args.comment !== undefined };
+  return { kind: 'acquire' as const, target, opening, stateDir, sharedInventory: null, maxRetries };
 }
 
 /** `--refresh-only`: drift since the last apply; exit 2 with --detailed-exitcode when there is some. */
@@ -239,7 +225,7 @@ async function refreshOnly(args: PlanOptions, target: EnvTarget, io: Io): Promis
   const { lastAppliedPathFor, readLastApplied } = await import('../../apply/last-applied.js');
   const render = await import('../../render/refresh.js');
   const last = await readLastApplied(lastAppliedPathFor(target.url, args['state-dir']));
-  const report = await refreshRun(await acquire(args, target), last);
+  const report = await refreshRun(acquire(args, target, io), last);
   io.stdout.write(
     args.output === 'json'
       ? render.renderRefreshJson(report)

@@ -106,6 +106,7 @@ export class FlyteadminControlPlane implements ControlPlane {
           timeoutMs: requestTimeoutMs,
           retry: { maxRetries: 0, minDelayMs: 0, maxDelayMs: 0 },
           reach,
+          signal: opts.signal,
         })
       : null;
     this.http = new JsonHttp(baseUrl, {
@@ -127,6 +128,7 @@ export class FlyteadminControlPlane implements ControlPlane {
       onPace: opts.onPace,
       clock: opts.clock,
       reach,
+      signal: opts.signal,
     });
     this.org = opts.org ?? '';
     this.attributes = new FlyteadminAttributes(this.http, this.org);
@@ -466,9 +468,9 @@ export async function listDomains(http: JsonHttp): Promise<string[] | null> {
 /**
  * Credentials from the environment: POOLSYNC_FLYTE_CLIENT_ID, and the secret from the file
  * named by POOLSYNC_FLYTE_CLIENT_SECRET_FILE or from POOLSYNC_FLYTE_CLIENT_SECRET. None set:
- * null (flyteadmin without auth). Never from a flag value. A secret file that names its
- * flyteadmin (`endpoint:` and `secret:` lines, util/bound-secret.ts) is refused for any other
- * `url`, before discovery asks it for a token endpoint.
+ * null (flyteadmin without auth). Never from a flag value. A secret (file or variable) that
+ * names its flyteadmin (`endpoint:` and `secret:` lines, util/bound-secret.ts) is refused for
+ * any other `url`, before discovery asks it for a token endpoint.
  */
 export async function credentialsFromEnv(
   url: string,
@@ -476,19 +478,19 @@ export async function credentialsFromEnv(
 ): Promise<ClientCredentials | null> {
   const clientId = env.POOLSYNC_FLYTE_CLIENT_ID?.trim() ?? '';
   const file = env.POOLSYNC_FLYTE_CLIENT_SECRET_FILE?.trim() ?? '';
-  let secret = env.POOLSYNC_FLYTE_CLIENT_SECRET?.trim() ?? '';
+  let secret = '';
   if (file !== '') {
     const what = 'POOLSYNC_FLYTE_CLIENT_SECRET_FILE';
     const bytes = await readUserFile(file, { maxBytes: SECRET_FILE_BYTES, what });
     const read = parseSecretFile(bytes.toString('utf8'), 'secret');
     secret = read.secret;
     if (secret === '') throw new UserError(`POOLSYNC_FLYTE_CLIENT_SECRET_FILE ${file} is empty`);
-    checkBound(
-      file,
-      'the client secret file (POOLSYNC_FLYTE_CLIENT_SECRET_FILE)',
-      read.endpoint,
-      url,
-    );
+    checkBound(`the client secret file (${what}) ${file}`, read.endpoint, url);
+  } else if (env.POOLSYNC_FLYTE_CLIENT_SECRET?.trim()) {
+    // Bound like a file when it names its flyteadmin (`endpoint:` and `secret:` lines).
+    const read = parseSecretFile(env.POOLSYNC_FLYTE_CLIENT_SECRET.trim(), 'secret');
+    secret = read.secret;
+    checkBound('POOLSYNC_FLYTE_CLIENT_SECRET', read.endpoint, url);
   }
   rememberSecret(secret);
   if (clientId === '' && secret === '') return null;

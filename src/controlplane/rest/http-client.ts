@@ -112,6 +112,7 @@ export class HttpControlPlane implements ControlPlane {
       connections,
       onPace: opts.onPace,
       clock: opts.clock,
+      signal: opts.signal,
     });
   }
 

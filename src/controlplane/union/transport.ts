@@ -64,8 +64,15 @@ export function createUnionTransport(opts: {
   /** The header the token is sent in, as discovery found it. */
   header: string;
   timeoutMs: number;
+  /** Ends every call (a daemon's leadership term): those in flight are abandoned. */
+  signal?: AbortSignal | undefined;
 }): { transport: Transport; close: () => void } {
-  const interceptors = [authInterceptor(opts.tokens, opts.header)];
+  const { signal } = opts;
+  const interceptors: Interceptor[] = [authInterceptor(opts.tokens, opts.header)];
+  if (signal)
+    interceptors.push(
+      (next) => (req) => next({ ...req, signal: AbortSignal.any([req.signal, signal]) }),
+    );
   const common = { baseUrl: opts.baseUrl, interceptors, defaultTimeoutMs: opts.timeoutMs };
   // Our own HTTP/2 session, so close() ends it instead of leaving it to its idle timeout.
   const session = new Http2SessionManager(opts.baseUrl);
@@ -123,6 +130,8 @@ export interface UnionRetry extends RetryPolicy {
   pacer?: Pacer;
   /** Where backoff waits are slept (tests: virtual time). */
   clock?: Clock;
+  /** Ends every call (a daemon's leadership term): no attempt or retry starts once it aborted. */
+  signal?: AbortSignal | undefined;
 }
 
 /** The delay Union asks for (google.rpc.RetryInfo in the error's details), in ms, or null. */
@@ -181,7 +190,8 @@ export function withRetry<T>(
   fn: (state: CallState) => Promise<T>,
 ): Promise<T> {
   const reach = policy.reach ?? new Reach();
-  return retrying({ ...policy, reach }, async (n): Promise<Attempt<T>> => {
+  const label = `${call.address ? `${call.address}: ` : ''}${call.rpc}`;
+  return retrying({ ...policy, reach, label }, async (n): Promise<Attempt<T>> => {
     try {
       const value = await fn({ retried: n > 0 });
       reach.answered = true;

@@ -177,7 +177,8 @@ export async function openUnion(
   // answered once, a failure to connect fails fast (util/reach.ts), for discovery and RPCs alike.
   const retry = retryPolicy(tuning, DEFAULT_RETRY);
   const reach = new Reach();
-  const http = { retry, reach };
+  const { clock, signal } = tuning;
+  const http = { retry, reach, signal };
   const discovery = await discover(baseUrl, http);
   const { transport, close } = createUnionTransport({
     baseUrl,
@@ -185,9 +186,9 @@ export async function openUnion(
     tokens: unionTokens(key, discovery, http),
     header: discovery.headerName,
     timeoutMs: tuning.requestTimeoutMs ?? 30_000,
+    signal,
   });
   const parallelism = tuning.connections || 32;
-  const { clock } = tuning;
   return new UnionControlPlane({
     transport,
     org: key.org,
@@ -199,6 +200,7 @@ export async function openUnion(
       pacer: new Pacer('Union', parallelism, clock, tuning.onPace),
       clock,
       origin: baseUrl,
+      signal,
     },
     parallelism,
     pageSize: tuning.pageSize || 1000,

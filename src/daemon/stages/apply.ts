@@ -2,8 +2,9 @@
  * Stage apply: the gate's plan applied by the operation `poolsync apply` runs
  * (src/ops/apply-run.ts), under the apply lock it takes (the control plane's own lease when it
  * has one, a Kubernetes Lease with --lock, a file on this machine), renewed while it runs; it
- * records the inventory (what prune may delete). No new step starts once the daemon shuts down,
- * loses leadership or loses the lock; a step in flight finishes. The lock held elsewhere, or
+ * records the inventory (what prune may delete). No new step starts once the daemon shuts down
+ * or loses the lock, and a step in flight finishes; once the leadership term ends its calls in
+ * flight are abandoned too, and nothing more is recorded. The lock held elsewhere, or
  * the executor refusing the plan, fail the run for a retry; else the result is classified as
  * `poolsync apply` classifies it.
  */
@@ -46,17 +47,21 @@ export async function applyStage(
     const ran = await applyRun(
       { kind: 'planned', plan: decision.plan },
       {
-        locks: { kind: 'daemon', cp, lock: o.pipeline.applyLock, record: recording(ctx, cp) },
+        locks: {
+          kind: 'daemon',
+          cp,
+          lock: { ...o.pipeline.applyLock, term: ctx.term },
+          record: recording(ctx, cp),
+        },
         phase: (p) => ctx.enter((phase = p)),
         stderr: (text) => o.logger.warn(o.redactor.scrub(text.trimEnd())),
         execute: (p, on, lockLost) => {
           lost = lockLost;
           o.onApplyPlan?.(p);
-          const stops = [ctx.signal, lockLost, o.leadership?.termSignal];
           return o.pipeline.executePlan(p, on, {
             parallelism: o.config.parallelism,
             waitTimeoutMs: o.config.waitTimeoutMs,
-            signal: AbortSignal.any(stops.filter((s): s is AbortSignal => !!s)),
+            signal: AbortSignal.any([ctx.signal, lockLost, ctx.term.signal]),
             onEvent: (e) => logEvent(ctx, lockLost, e),
           });
         },
@@ -178,19 +183,30 @@ function logEvent(ctx: RunContext, lost: AbortSignal, e: ApplyEvent): void {
 
 function stopReason(ctx: RunContext, lost: AbortSignal): string {
   if (ctx.signal.aborted) return stopWords.shutdown;
-  if (ctx.o.leadership?.termSignal.aborted) return stopWords.leadership;
+  if (ctx.term.signal.aborted) return stopWords.leadership;
   if (lost.aborted) return stopWords.lock;
   return stopWords.failure;
 }
 
 /**
  * Where the daemon's apply records (src/ops/apply-run.ts): the inventory only (no
- * last-applied state); a failure to write it is logged, not fatal.
+ * last-applied state); a failure to write it is logged, not fatal. No write starts once the
+ * run's term ended, though reading the inventory first took long (a ConfigMap's API server
+ * cut off: its calls do not carry the term).
  */
 export function recording(ctx: RunContext, cp: ControlPlane): ApplyRecording {
   const { o } = ctx;
+  const store = o.pipeline.inventoryOf?.(cp) ?? null;
   return {
-    inventory: o.pipeline.inventoryOf?.(cp) ?? null,
+    inventory: store && {
+      where: store.where,
+      controlPlane: store.controlPlane,
+      read: () => store.read(),
+      write: (record) => {
+        ctx.term.signal.throwIfAborted();
+        return store.write(record);
+      },
+    },
     lastApplied: null,
     warn: ({ err }) =>
       o.logger.warn(

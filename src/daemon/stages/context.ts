@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { AppliedChange, ApplyResult, ExecuteOptions } from '../../apply/types.js';
 import type { InventoryStore } from '../../apply/inventory.js';
 import type { HoldApplyLockOptions } from '../../apply/lock.js';
+import { SOLE_TERM, type Term } from '../../lease/leader-elector.js';
 import type { ControlPlane } from '../../controlplane/types.js';
 import type { PlanReuse } from '../../incremental/plan-reuse.js';
 import type { LoadResult } from '../../manifests/types.js';
@@ -57,13 +58,16 @@ export interface Pipeline {
  * the held changes of policy `safe` against the same file (the store has a single writer).
  */
 export interface ControlPlaneAccess {
-  /** The control plane for writing (an embedded state: under its writer lock). */
-  use<T>(fn: (cp: ControlPlane) => Promise<T>): Promise<T>;
+  /**
+   * The control plane for writing (an embedded state: under its writer lock); with `term`, a
+   * client whose every call ends with it (refused at once when it has ended).
+   */
+  use<T>(fn: (cp: ControlPlane) => Promise<T>, term?: Term): Promise<T>;
   /**
    * The control plane for reading only. An embedded state is read without its writer lock,
    * its journal replay and its compaction (a snapshot rewritten with fsync on every run).
    */
-  read<T>(fn: (cp: ControlPlane) => Promise<T>): Promise<T>;
+  read<T>(fn: (cp: ControlPlane) => Promise<T>, term?: Term): Promise<T>;
   /**
    * True when `read` and `use` open the control plane separately (embedded states), so another
    * writer may come between them: a plan made through `read` is checked again under `use`.
@@ -72,12 +76,12 @@ export interface ControlPlaneAccess {
   close(): Promise<void>;
 }
 
-/** Leadership as the apply stage sees it (leader.ts); absent: this daemon is the only one. */
+/** Leadership as a run sees it (leader.ts); absent: this daemon is the only one. */
 export interface Leadership {
   /** Null when this replica leads; else why it may not apply (names the leader). */
   notLeading(): string | null;
-  /** Aborts when the current term ends (lease lost): no new step starts. */
-  readonly termSignal: AbortSignal;
+  /** The current term: a run belongs to the one it started in, and ends with it. */
+  readonly term: Term;
 }
 
 export interface ReconcilerOptions {
@@ -169,7 +173,10 @@ export class RunContext {
     /** The memory as the stages before left it (read only: stages return what to remember). */
     private readonly remembered: () => Readonly<RunMemory>,
     readonly reasons: ReadonlySet<TriggerReason>,
+    /** Aborted when the daemon shuts down. */
     readonly signal: AbortSignal,
+    /** The leadership term the run started in: every control-plane call of the run carries it. */
+    readonly term: Term = o.leadership?.term ?? SOLE_TERM,
   ) {}
 
   /** What outlives runs, as the loop holds it now (frozen: a stage returns `remember` instead). */

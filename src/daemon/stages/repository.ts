@@ -118,7 +118,7 @@ export async function loadStage(
   // asked again once it has; a failure is reported by the next run that reads live state).
   const answered =
     !ctx.memory.controlPlaneAnswered &&
-    (await ctx.o.controlPlane.read(readCapabilities).then(
+    (await ctx.o.controlPlane.read(readCapabilities, ctx.term).then(
       () => true,
       () => false,
     ));
@@ -158,7 +158,13 @@ export async function renderStage(
   if (commit !== null && ctx.memory.renderedCommit === commit) return { value: null };
   const { changed, contents } = await compared(ctx, dir, desired, commit);
   const status = { renderedFiles: changed };
-  if (changed.length === 0 || !o.config.commitRendered || !o.source.commitFiles)
+  // A run whose leadership term ended pushes nothing (the new leader renders the same).
+  if (
+    changed.length === 0 ||
+    !o.config.commitRendered ||
+    !o.source.commitFiles ||
+    ctx.term.signal.aborted
+  )
     return { value: null, status, remember: { renderedCommit: commit } };
   // --commit-rendered: the files that differ committed and pushed (`committed` set on each).
   const paths = changed.map((f) => f.path);

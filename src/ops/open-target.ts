@@ -1,17 +1,70 @@
 /**
- * A pull request cannot steer credentials (docs/security.md, "Environments"): in pull-request
- * mode poolsync.yaml is the pull request's, so an environment's `controlPlane`, `tokenFile` and
- * `apiKeyFile` must be what the base branch's poolsync.yaml (read from Git) says; an environment
- * whose values differ, or that the base lacks, is refused before any credential is read or
- * connection made. The rest is the pull request's to change: its plan shows it. Pull-request
- * mode, and the base commit: `plan --comment`, a GitHub Actions `pull_request[_target]` run, a
- * GitLab merge-request pipeline, or POOLSYNC_BASE_REF (any other CI).
+ * The one way a command opens a control plane with credentials (docs/security.md,
+ * "Environments"): every command that opens one (plan, promote, apply, export, import, state,
+ * check) calls `openTarget`, so pull-request mode is decided here, once, for all of them.
+ *
+ * A pull request cannot steer credentials: in pull-request mode poolsync.yaml is the pull
+ * request's, so an environment's `controlPlane`, `tokenFile` and `apiKeyFile` must be what the
+ * base branch's poolsync.yaml (read from Git) says; an environment whose values differ, or that
+ * the base lacks, is refused before any credential is read or connection made. The rest is the
+ * pull request's to change: its plan shows it. Pull-request mode, and the base commit: `plan
+ * --comment`, a GitHub Actions `pull_request[_target]` run, a GitLab merge-request pipeline, or
+ * POOLSYNC_BASE_REF (any other CI). Outside it, a secret that names its control plane
+ * (util/bound-secret.ts) still goes nowhere else.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
+import { openControlPlane, resolveToken } from '../controlplane/open.js';
+import type { OpenOptions } from '../controlplane/opener.js';
+import type { ControlPlane } from '../controlplane/types.js';
 import type { Environment } from '../model/desired.js';
 import { CORE_SCHEMA, load } from '../util/js-yaml.js';
+import { UserError } from '../util/user-error.js';
+
+/** What a command runs against: one environment of poolsync.yaml (name null without one). */
+export interface Target {
+  name: string | null;
+  url: string;
+  tokenFile?: string;
+  apiKeyFile?: string;
+  env: Environment | null;
+  /** The folder whose poolsync.yaml declares the environment: its base is read there. */
+  dir?: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Where a command runs: the process's variables, and whether it comments on a pull request. */
+export interface Opening {
+  vars: Env;
+  /** `plan --comment`: pull-request mode even where no CI system says so. */
+  commenting?: boolean;
+}
+
+/**
+ * T's control plane opened with T's credentials, once pull-request mode allows it; `open` is
+ * how (tests wrap it).
+ */
+export async function openTarget(
+  t: Target,
+  opening: Opening,
+  options: OpenOptions = {},
+  open: typeof openControlPlane = openControlPlane,
+): Promise<ControlPlane> {
+  await refuseInPullRequest(t, opening);
+  const token = await resolveToken(t.tokenFile, t.url, t.name);
+  return open(t.url, { ...options, token, apiKeyFile: t.apiKeyFile });
+}
+
+/** In pull-request mode, a UserError when the base branch does not pin T's environment as it is. */
+export async function refuseInPullRequest(t: Target, opening: Opening): Promise<void> {
+  if (t.env === null) return;
+  const base = pullRequestBase(opening.vars, opening.commenting ?? false);
+  if (!base) return;
+  const refusal = baseRefusal(t.env, await baseEnvironments(t.dir ?? '.', base));
+  if (refusal !== null) throw new UserError(refusal);
+}
 
 /** What only the base branch (the operator) decides of an environment. */
 const PINNED = ['controlPlane', 'tokenFile', 'apiKeyFile'] as const;
@@ -22,8 +75,6 @@ export interface PullRequestBase {
   /** Where pull-request mode and the commit come from, for messages. */
   from: string;
 }
-
-type Env = Record<string, string | undefined>;
 
 /** The base of the pull request this run is for; null when the run is not for one. */
 export function pullRequestBase(env: Env, commenting: boolean): PullRequestBase | null {
@@ -61,9 +112,9 @@ export function githubEventPullRequest(env: Env): EventPullRequest | null {
 }
 
 /** The pinned values of each environment of DIR's poolsync.yaml on the base commit, or why they cannot be read. */
-export type BaseEnvironments = Map<string, Partial<Record<(typeof PINNED)[number], unknown>>>;
+type BaseEnvironments = Map<string, Partial<Record<(typeof PINNED)[number], unknown>>>;
 
-export async function baseEnvironments(
+async function baseEnvironments(
   dir: string,
   base: PullRequestBase,
 ): Promise<BaseEnvironments | string> {
@@ -95,18 +146,18 @@ export async function baseEnvironments(
   return out;
 }
 
-/** Why `env` of the pull request is not planned, or null when the base branch pins it as it is. */
-export function baseRefusal(env: Environment, base: BaseEnvironments | string): string | null {
-  const not = `environment ${env.name} is not planned: no credential was read and nothing was sent`;
+/** Why `env` of the pull request is not opened, or null when the base branch pins it as it is. */
+function baseRefusal(env: Environment, base: BaseEnvironments | string): string | null {
+  const not = `environment ${env.name} is refused in pull-request mode: no credential was read and nothing was sent`;
   if (typeof base === 'string')
     return `${not}. In pull-request mode an environment's controlPlane, tokenFile and apiKeyFile must be the base branch's, and ${base}`;
   const was = base.get(env.name);
   if (was === undefined)
-    return `${not}: the base branch has no environment ${env.name}, and a pull request may not choose where an environment's credentials go (controlPlane, tokenFile, apiKeyFile); it is planned once the change is merged`;
+    return `${not}: the base branch has no environment ${env.name}, and a pull request may not choose where an environment's credentials go (controlPlane, tokenFile, apiKeyFile); it can be used once the change is merged`;
   for (const field of PINNED) {
     if (env[field] === was[field]) continue;
     const show = (v: unknown) => (v === undefined ? 'not set' : JSON.stringify(v));
-    return `${not}: environments.${env.name}.${field} is ${show(env[field])} in this pull request and ${show(was[field])} on the base branch. A pull request may not change where an environment's credentials go; the change is planned once merged`;
+    return `${not}: environments.${env.name}.${field} is ${show(env[field])} in this pull request and ${show(was[field])} on the base branch. A pull request may not change where an environment's credentials go; it can be used once the change is merged`;
   }
   return null;
 }
