@@ -133,13 +133,10 @@ export function pick<T extends object, K extends keyof T>(from: T, keys: readonl
 export function queueSpecWithDefaults(request: {
   [K in keyof QueueSpec]?: QueueSpec[K] | null;
 }): Required<Omit<QueueSpec, CapField>> {
-  const out = {} as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
   for (const f of QUEUE_SPEC_FIELDS) {
-    const given = request[f];
-    const fallback = Object.hasOwn(QUEUE_DEFAULTS, f)
-      ? QUEUE_DEFAULTS[f as SettingField]
-      : queueField(f).default;
-    out[f] = given ?? (Array.isArray(fallback) ? [...fallback] : fallback);
+    const d = QUEUE_DEFAULTS[f as SettingField] ?? queueField(f).default;
+    out[f] = request[f] ?? (Array.isArray(d) ? [...d] : d); // a default selector of its own
   }
   return out as Required<Omit<QueueSpec, CapField>>;
 }
