@@ -6,9 +6,12 @@
  * read live state, plan, nothing to apply. The two daemons run side by side and are reconciled
  * in turn, so the machine's load weighs on both alike. Reported: the median run time per
  * environment (what each environment's /status says), the wall time of a reconcile of all of
- * them, and the daemon's resident set (VmRSS after the runs, VmHWM: its peak).
+ * them, and the daemon's resident set (VmRSS after the runs, VmHWM: its peak). With `--repo`,
+ * both repositories are Git repositories the daemons follow (`--repo file://…`) instead of
+ * folders they watch: every reconcile then asks the remote for its head (issue 63: one remote
+ * read per reconcile for every environment of the repository).
  *
- *   npm run bench:environments -- [--runs 11] [--environments 10] [--objects 1000]
+ *   npm run bench:environments -- [--runs 11] [--environments 10] [--objects 1000] [--repo]
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -17,6 +20,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { request } from 'undici';
 import { formatBytes, formatMs, median } from './lib/measure.js';
+import { commitAll } from './lib/git.js';
 import { generateScaleModel } from './lib/scale.js';
 import { seedStateFile } from './lib/seed.js';
 import { renderRepository, writeRepository } from './lib/yaml-writer.js';
@@ -30,6 +34,7 @@ const arg = (name: string, fallback: number) => {
 const RUNS = arg('runs', 11);
 const ENVIRONMENTS = arg('environments', 10);
 const OBJECTS = arg('objects', 1000);
+const REPO = process.argv.includes('--repo');
 
 interface Status {
   lastRun: { durationMs: number; result: string; phasesMs?: Record<string, number> } | null;
@@ -66,8 +71,7 @@ async function startDaemon(dir: string, controlPlane: string, stateDir: string):
       'tsx',
       join(ROOT, 'src/cli/main.ts'),
       'daemon',
-      '--watch',
-      dir,
+      ...(REPO ? ['--repo', `file://${dir}`, '--branch', 'main'] : ['--watch', dir]),
       '--control-plane',
       controlPlane,
       '--listen',
@@ -166,6 +170,10 @@ async function main(): Promise<void> {
       config += `  ${name}:\n    controlPlane: file:${cp}\n    folders: [${name}]\n`;
     }
     await writeFile(join(repo, 'poolsync.yaml'), config);
+    if (REPO) {
+      await commitAll(join(dir, 'single'), 'one environment');
+      await commitAll(repo, 'environments');
+    }
 
     // Both daemons run side by side, reconciled in turn: the machine's load weighs on both alike.
     log('starting the daemons ...');
@@ -204,7 +212,7 @@ async function main(): Promise<void> {
       `| ratio (environments / one) | ${ratio(envRun, oneRun)} | ${ratio(median(many.wall), median(one.wall))} | ${ratio(many.rss, one.rss)} | ${ratio(many.peakRss, one.peakRss)} |`,
     ];
     process.stdout.write(
-      `${rows.join('\n')}\n\n${RUNS} manual reconciles each, after the first runs; ${cpus().length} CPUs, load ${loadavg()[0]!.toFixed(1)} at the end; Node ${process.version}.\n`,
+      `${rows.join('\n')}\n\n${REPO ? 'Followed in Git (--repo); ' : 'Watched folders (--watch); '}${RUNS} manual reconciles each, after the first runs; ${cpus().length} CPUs, load ${loadavg()[0]!.toFixed(1)} at the end; Node ${process.version}.\n`,
     );
   } finally {
     await rm(dir, { recursive: true, force: true });

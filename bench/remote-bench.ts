@@ -15,7 +15,19 @@
  * the longest list's pages one after another), with what depends on nothing in the same wave;
  * for an apply, ⌈writes ÷ parallelism⌉.
  *
- *   npm run bench:remote -- [--latency 50] [--quick] [--only union-plan,union-apply,flyteadmin]
+ * The throttling rows (`throttle`): the same apply through a proxy that refuses calls as a
+ * throttling server does (bench/lib/throttle.ts: 5 % at random, a cap on the calls at once, a
+ * rate), beside the reference: the requests that apply sent, replayed by a client with a fixed
+ * number in flight that sends each refused one again after its own delay and holds nothing else
+ * (bench/lib/fixed-client.ts). Each pair runs `--throttle-runs` times, alternating two changes so
+ * every apply has its steps; the medians are compared.
+ *
+ * `--rounds MS` counts the round trips in rounds (requests held until none came for MS, then
+ * sent together): what the client waited for, however loaded the machine (the wall times then
+ * include the quiet times; the throttling rows keep the timed proxy).
+ *
+ *   npm run bench:remote -- [--latency 50] [--quick] [--rounds 250]
+ *     [--only union-plan,union-apply,flyteadmin,whole-plan,whole-apply,throttle]
  */
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -27,8 +39,11 @@ import type { ControlPlane } from '../src/controlplane/types.js';
 import type { LiveState } from '../src/model/live.js';
 import type { Plan } from '../src/model/plan.js';
 import { planRepository } from '../src/ops/plan-run.js';
+import { replayFixed } from './lib/fixed-client.js';
 import { roundTripsInARow, spanMs, startLatencyProxy, type Exchange } from './lib/latency-proxy.js';
 import { formatMs } from './lib/measure.js';
+import { capped, randomly, rated, type Throttle } from './lib/throttle.js';
+import { runInProcess } from '../test/support/memory-io.js';
 import {
   DOMAINS,
   startRealFlyteadmin,
@@ -44,6 +59,9 @@ const { values } = parseArgs({
     latency: { type: 'string', default: '50' },
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
+    'throttle-runs': { type: 'string', default: '3' },
+    rounds: { type: 'string' },
+    'throttle-parallelism': { type: 'string', default: '16' },
   },
 });
 const ONE_WAY = Number(values.latency);
@@ -51,6 +69,10 @@ const RTT = 2 * ONE_WAY;
 const QUICK = values.quick;
 const ONLY = values.only?.split(',') ?? null;
 const PAGE = 1000;
+const THROTTLE_RUNS = Number(values['throttle-runs']);
+/** `--rounds MS`: round trips counted in rounds (bench/lib/latency-proxy.ts), whatever the load. */
+const ROUNDS = values.rounds === undefined ? {} : { rounds: { quietMs: Number(values.rounds) } };
+const THROTTLE_P = Number(values['throttle-parallelism']);
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 const wants = (group: string) => ONLY === null || ONLY.includes(group);
 
@@ -68,7 +90,8 @@ const rows: Row[] = [];
 async function open(url: string, key: string, connections: number): Promise<ControlPlane> {
   process.env.POOLSYNC_UNION_API_KEY = key;
   try {
-    return await openControlPlane(url, { http: { connections } });
+    // `apply`'s default retries (--max-retries 8).
+    return await openControlPlane(url, { http: { connections, maxRetries: 8 } });
   } finally {
     delete process.env.POOLSYNC_UNION_API_KEY;
   }
@@ -82,7 +105,7 @@ async function measure(
   plan: { what: string; floorTrips: number | ((live: LiveState) => number); notes: string },
   apply?: { what: string; parallelism: number; notes: string },
 ): Promise<void> {
-  const proxy = await startLatencyProxy(server.url, ONE_WAY);
+  const proxy = await startLatencyProxy(server.url, ONE_WAY, ROUNDS);
   try {
     const client = await open(
       `${scheme}+${proxy.url}`,
@@ -97,7 +120,7 @@ async function measure(
         throw new Error(`plan errors: ${JSON.stringify(made.plan.errors.slice(0, 3))}`);
       const trips =
         typeof plan.floorTrips === 'number' ? plan.floorTrips : plan.floorTrips(made.live);
-      row(plan.what, proxy.log, made.timings.live_ms, trips, plan.notes);
+      row(plan.what, proxy.log, made.timings.live_ms, trips, withPageTime(plan.notes, proxy.log));
       if (!apply) return;
       const writes = stepsOf(made.plan);
       proxy.reset();
@@ -112,6 +135,23 @@ async function measure(
   } finally {
     await proxy.close();
   }
+}
+
+/**
+ * `notes` with how long the server took over each ListQueues page (the exchange less the round
+ * trip, median and most): the stand-in answers a page in time of the page, not of the
+ * organisation (issue 63 item 6).
+ */
+function withPageTime(notes: string, log: readonly Exchange[]): string {
+  const pages = log
+    .filter((e) => e.path.endsWith('/ListQueues'))
+    .map((e) => Math.max(0, e.end - e.start - RTT))
+    .sort((a, b) => a - b);
+  if (pages.length === 0) return notes;
+  const median = pages[Math.floor((pages.length - 1) / 2)]!;
+  const most = pages[pages.length - 1]!;
+  const said = `${pages.length} ListQueues pages answered in ${formatMs(median)} (most ${formatMs(most)}) beyond the round trip`;
+  return notes === '' ? said : `${notes}; ${said}`;
 }
 
 const READ =
@@ -260,6 +300,20 @@ async function unionApplyRows(dir: string): Promise<void> {
   }
 }
 
+/** The flyte-oss example with `label` for each of `projects` × 3 domains. */
+async function labelsRepo(repo: string, projects: number, label: string): Promise<string> {
+  await cp(join(ROOT, 'examples', 'flyte-oss'), repo, { recursive: true });
+  await rm(join(repo, 'execution-cluster-labels'), { recursive: true });
+  const docs = Array.from({ length: projects }, (_, p) =>
+    DOMAINS.map(
+      (domain) =>
+        `apiVersion: poolsync/v1\nkind: ExecutionClusterLabel\nmetadata:\n  name: p${p}-${domain}\nspec:\n  project: p${p}\n  domain: ${domain}\n  label: ${label}\n`,
+    ),
+  ).flat();
+  await writeFile(join(repo, 'labels-bench.yaml'), docs.join('---\n'));
+  return repo;
+}
+
 async function flyteadminRows(dir: string): Promise<void> {
   const projects = QUICK ? 100 : 1000;
   const server = await startRealFlyteadmin(projects);
@@ -268,16 +322,7 @@ async function flyteadminRows(dir: string): Promise<void> {
     return;
   }
   try {
-    const repo = join(dir, 'flyte-repo');
-    await cp(join(ROOT, 'examples', 'flyte-oss'), repo, { recursive: true });
-    await rm(join(repo, 'execution-cluster-labels'), { recursive: true });
-    const docs = Array.from({ length: projects }, (_, p) =>
-      DOMAINS.map(
-        (domain) =>
-          `apiVersion: poolsync/v1\nkind: ExecutionClusterLabel\nmetadata:\n  name: p${p}-${domain}\nspec:\n  project: p${p}\n  domain: ${domain}\n  label: label1\n`,
-      ),
-    ).flat();
-    await writeFile(join(repo, 'labels-bench.yaml'), docs.join('---\n'));
+    const repo = await labelsRepo(join(dir, 'flyte-repo'), projects, 'label1');
     await measure(
       server,
       'flyteadmin',
@@ -288,11 +333,273 @@ async function flyteadminRows(dir: string): Promise<void> {
         notes: 'every list at once; projects in one call',
       },
       {
-        what: `apply, flyteadmin, ${docs.length} label updates, --parallelism 32`,
+        what: `apply, flyteadmin, ${projects * DOMAINS.length} label updates, --parallelism 32`,
         parallelism: 32,
         notes: '32 connections',
       },
     );
+  } finally {
+    await server.stop();
+  }
+}
+
+// A whole plan as `poolsync plan` runs it (in this process): the repository loads while the
+// token is asked for.
+
+/**
+ * `poolsync plan` of `objects` against the Union stand-in, run twice in this process (the first
+ * compiles the modules): the wall time of the command, and where the token went: asked right
+ * after discovery, it is answered while the repository loads, and the lists follow the load.
+ */
+async function wholePlanRows(dir: string): Promise<void> {
+  const objects = QUICK ? 2_000 : 10_000;
+  const model = generateScaleModel(objects);
+  const server = await startUnionStandIn(join(dir, 'whole-plan'), model, 0);
+  const proxy = await startLatencyProxy(server.url, ONE_WAY, ROUNDS);
+  try {
+    const repo = await unionRepo(join(dir, 'whole-plan-repo'), model);
+    const env = {
+      ...process.env,
+      POOLSYNC_UNION_API_KEY: server.apiKey(proxy.host),
+      POOLSYNC_CACHE_DIR: 'off',
+    };
+    const args = ['plan', repo, '--control-plane', `union+${proxy.url}`];
+    for (let run = 0; run < 2; run++) {
+      proxy.reset();
+      const t0 = performance.now();
+      const r = await runInProcess([...args, '--state-dir', join(dir, 'whole-plan-state')], env);
+      const wall = performance.now() - t0;
+      if (r.code !== 0) throw new Error(`poolsync plan: exit ${r.code}\n${r.stderr}`);
+      if (run === 0) continue;
+      const at = (path: RegExp) => proxy.log.find((e) => path.test(e.path));
+      const token = at(/\/token$/)!;
+      const firstList = proxy.log
+        .filter((e) => /\/List/.test(e.path))
+        .reduce((a, b) => (a.start < b.start ? a : b));
+      row(
+        `whole plan, Union, ${objects} objects (poolsync plan, in process)`,
+        proxy.log,
+        wall,
+        // Discovery, the token, then the longest list's pages (the load not counted).
+        2 + Math.ceil(Math.max(model.queues.length, model.clusters.length) / PAGE),
+        `the token asked ${formatMs(token.start - t0)} after the start, answered ${formatMs(firstList.start - token.end)} before the first list (the load meanwhile); wall includes the load`,
+      );
+    }
+  } finally {
+    await proxy.close();
+    await server.stop();
+  }
+}
+
+// A whole apply, reads and writes, as `poolsync apply` runs it (in this process).
+
+/**
+ * `poolsync apply` of a folder and of a saved plan (`plan --out`, then `apply PLANFILE`) at
+ * parallelism 8 and 32, each changing the default queue of `projects` × 3 domains (one
+ * setDefaultQueue each), beside the floor of the whole apply: ⌈writes ÷ P⌉ + the plan's floor
+ * (the token, then the lists and the settings in one wave).
+ */
+async function wholeApplyRows(dir: string): Promise<void> {
+  const projects = QUICK ? 30 : 300;
+  const server = await startUnionStandIn(join(dir, 'whole'), null, projects);
+  const proxy = await startLatencyProxy(server.url, ONE_WAY, ROUNDS);
+  const state = join(dir, 'whole-state');
+  const env = {
+    ...process.env,
+    POOLSYNC_UNION_API_KEY: server.apiKey(proxy.host),
+    POOLSYNC_CACHE_DIR: 'off',
+  };
+  const url = `union+${proxy.url}`;
+  const poolsync = async (...args: string[]) => {
+    const r = await runInProcess([...args, '--control-plane', url, '--state-dir', state], env);
+    if (r.code !== 0 && r.code !== 2)
+      throw new Error(`poolsync ${args.join(' ')}: exit ${r.code}\n${r.stderr}`);
+  };
+  try {
+    const repos = await Promise.all(
+      ['default', 'shared-batch'].map((queue) =>
+        defaultQueuesRepo(join(dir, `whole-${queue}`), projects, queue),
+      ),
+    );
+    // The example's pools, clusters and queues first: every apply below changes settings only.
+    await poolsync('apply', repos[0]!, '--auto-approve');
+    const writes = projects * DOMAINS.length;
+    let turn = 1;
+    for (const saved of [false, true])
+      for (const parallelism of [8, 32]) {
+        const repo = repos[turn++ % 2]!;
+        const p = ['--parallelism', String(parallelism)];
+        const planFile = join(dir, `whole-${turn}.plan.json`);
+        if (saved) await poolsync('plan', repo, '--out', planFile);
+        proxy.reset();
+        await poolsync('apply', saved ? planFile : repo, '--auto-approve', ...p);
+        const floor = Math.ceil(writes / parallelism) + 2;
+        row(
+          `whole apply${saved ? ' PLANFILE' : ''}, Union, ${writes} DefaultQueue updates, P ${parallelism}`,
+          proxy.log,
+          spanMs(proxy.log),
+          floor,
+          `⌈${writes} ÷ ${parallelism}⌉ + 2 (the plan's floor); ${saved ? 'the saved plan checked' : 'planned'} at read width`,
+        );
+      }
+  } finally {
+    await proxy.close();
+    await server.stop();
+  }
+}
+
+/** The bundled example (no assignments: Union has none) with `queue` for `projects` × 3 domains. */
+async function defaultQueuesRepo(repo: string, projects: number, queue: string): Promise<string> {
+  await cp(join(ROOT, 'examples', 'config-repo'), repo, { recursive: true });
+  await rm(join(repo, 'assignments'), { recursive: true });
+  const docs = Array.from({ length: projects }, (_, p) =>
+    DOMAINS.map(
+      (domain) =>
+        `apiVersion: poolsync/v1\nkind: DefaultQueue\nmetadata:\n  name: p${p}-${domain}\nspec:\n  project: p${p}\n  domain: ${domain}\n  queue: ${queue}\n`,
+    ),
+  ).flat();
+  await writeFile(join(repo, 'default-queues.yaml'), docs.join('---\n'));
+  return repo;
+}
+
+// Throttling: poolsync's apply beside the fixed client, on the same refusals.
+
+interface ThrottleRow {
+  server: string;
+  throttle: string;
+  client: 'poolsync' | 'fixed client';
+  requests: number[];
+  refused: number[];
+  wallMs: number[];
+}
+const throttleRows: ThrottleRow[] = [];
+
+/** The ways a server throttles, each made anew per apply (the same refusals for both clients). */
+function throttles(): (() => Throttle | null)[] {
+  return [
+    () => null,
+    () => randomly(0.05, 1000),
+    () => capped(Math.max(1, THROTTLE_P / 4), 1000),
+    () => rated(Math.max(1, (THROTTLE_P / 4) * (1000 / RTT)), Math.max(1, THROTTLE_P / 4)),
+  ];
+}
+
+/**
+ * `runs` applies of `repos` in turn (each changes what the last applied) by poolsync through
+ * `server`, each then replayed by the fixed client, under each throttle.
+ */
+async function throttled(
+  server: Served,
+  scheme: 'union' | 'flyteadmin',
+  name: string,
+  repos: readonly [string, string],
+): Promise<void> {
+  const proxy = await startLatencyProxy(server.url, ONE_WAY, { record: true });
+  let turn = 0;
+  try {
+    for (const make of throttles()) {
+      const what = make()?.what ?? 'none';
+      const mine = { server: name, throttle: what, client: 'poolsync' as const };
+      const ours: ThrottleRow = { ...mine, requests: [], refused: [], wallMs: [] };
+      const fixed: ThrottleRow = {
+        ...ours,
+        client: 'fixed client',
+        requests: [],
+        refused: [],
+        wallMs: [],
+      };
+      throttleRows.push(ours, fixed);
+      for (let run = 0; run < THROTTLE_RUNS; run++) {
+        proxy.throttle(null);
+        // A client of its own per apply: no pace learned from the apply before.
+        const client = await open(`${scheme}+${proxy.url}`, server.apiKey(proxy.host), THROTTLE_P);
+        try {
+          const made = await planRepository(repos[turn++ % 2]!, client);
+          if (!made.ok || made.plan.steps.length === 0)
+            throw new Error(`${name}: no steps to apply`);
+          proxy.reset();
+          proxy.throttle(make());
+          const result = await executePlan(made.plan, client, { parallelism: THROTTLE_P });
+          if (!result.ok) throw new Error(`${name}, ${what}: the apply failed`);
+        } finally {
+          await client.close();
+        }
+        const sent = proxy.log.filter((e) => !e.refused);
+        tally(ours, proxy.log);
+        proxy.reset();
+        proxy.throttle(make());
+        const requests = sent.map((e) => ({ method: e.method, path: e.path, ...e.sent! }));
+        await replayFixed(proxy.url, requests, THROTTLE_P);
+        tally(fixed, proxy.log);
+        log(
+          `${name}, ${what}, run ${run + 1}: poolsync ${formatMs(ours.wallMs.at(-1)!)} (${ours.refused.at(-1)} refused), fixed ${formatMs(fixed.wallMs.at(-1)!)} (${fixed.refused.at(-1)} refused)`,
+        );
+      }
+    }
+  } finally {
+    await proxy.close();
+  }
+}
+
+function tally(row: ThrottleRow, exchanges: readonly Exchange[]) {
+  row.requests.push(exchanges.length);
+  row.refused.push(exchanges.filter((e) => e.refused).length);
+  row.wallMs.push(spanMs(exchanges));
+}
+
+/** Two repositories of `model` with `count` of its own queues retuned, by +1 and by +2. */
+async function retunedRepos(
+  dir: string,
+  model: ScaleModel,
+  count: number,
+): Promise<[string, string]> {
+  const own = new Set(
+    model.queues
+      .filter((q) => !q.coNamed)
+      .slice(0, count)
+      .map((q) => q.name),
+  );
+  const repo = (by: number) =>
+    unionRepo(join(dir, `retuned-${by}`), {
+      ...model,
+      queues: model.queues.map((q) =>
+        own.has(q.name)
+          ? { ...q, spec: { ...q.spec, run_concurrency: q.spec.run_concurrency + by } }
+          : q,
+      ),
+    });
+  return [await repo(1), await repo(2)];
+}
+
+async function unionThrottleRows(dir: string): Promise<void> {
+  const model = generateScaleModel(QUICK ? 1_000 : 2_000);
+  const server = await startUnionStandIn(join(dir, 'throttle'), model, 0);
+  try {
+    const updates = QUICK ? 200 : 1000;
+    const repos = await retunedRepos(join(dir, 'throttle-repos'), model, updates);
+    await throttled(server, 'union', `Union, ${updates} queue updates`, repos);
+  } finally {
+    await server.stop();
+  }
+}
+
+async function flyteadminThrottleRows(dir: string): Promise<void> {
+  const projects = QUICK ? 70 : 340;
+  const server = await startRealFlyteadmin(projects);
+  if (typeof server === 'string') {
+    log(`flyteadmin throttling rows skipped: ${server}`);
+    return;
+  }
+  try {
+    const repos = await Promise.all(
+      ['label1', 'label2'].map((label) =>
+        labelsRepo(join(dir, `throttle-${label}`), projects, label),
+      ),
+    );
+    await throttled(server, 'flyteadmin', `flyteadmin, ${projects * 3} label updates`, [
+      repos[0]!,
+      repos[1]!,
+    ]);
   } finally {
     await server.stop();
   }
@@ -304,6 +611,12 @@ try {
   if (wants('union-plan')) await unionRows(dir);
   if (wants('union-apply')) await unionApplyRows(dir);
   if (wants('flyteadmin')) await flyteadminRows(dir);
+  if (wants('whole-apply')) await wholeApplyRows(dir);
+  if (wants('whole-plan')) await wholePlanRows(dir);
+  if (wants('throttle')) {
+    await unionThrottleRows(dir);
+    await flyteadminThrottleRows(dir);
+  }
 } finally {
   await rm(dir, { recursive: true, force: true });
 }
@@ -316,7 +629,29 @@ const lines = [
     .filter((r) => !r.what.startsWith('('))
     .map((r) => {
       const floor = r.floorTrips * RTT;
-      return `| ${r.what} | ${r.requests} | ${r.chain} | ${formatMs(r.wallMs)} | ${formatMs(floor)} (${r.floorTrips} round trips) | ${(r.wallMs / floor).toFixed(2)}× | ${r.notes} |`;
+      // In rounds, the ratio is of round trips (the wall then holds the quiet times).
+      const ratio = values.rounds === undefined ? r.wallMs / floor : r.chain / r.floorTrips;
+      return `| ${r.what} | ${r.requests} | ${r.chain} | ${formatMs(r.wallMs)} | ${formatMs(floor)} (${r.floorTrips} round trips) | ${ratio.toFixed(2)}× | ${r.notes} |`;
     }),
 ];
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+if (throttleRows.length > 0) {
+  const fixedWall = (r: ThrottleRow) =>
+    median(
+      throttleRows.find(
+        (f) => f.client === 'fixed client' && f.server === r.server && f.throttle === r.throttle,
+      )!.wallMs,
+    );
+  lines.push(
+    '',
+    `Throttling: parallelism ${THROTTLE_P}, median of ${THROTTLE_RUNS} applies each (wall: first request to last answer)`,
+    '',
+    '| apply | server throttles | client | requests | refused | wall | to the fixed client |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: |',
+    ...throttleRows.map(
+      (r) =>
+        `| ${r.server} | ${r.throttle} | ${r.client} | ${median(r.requests)} | ${median(r.refused)} | ${formatMs(median(r.wallMs))} (${r.wallMs.map((w) => (w / 1000).toFixed(1)).join(', ')}) | ${(median(r.wallMs) / fixedWall(r)).toFixed(2)}× |`,
+    ),
+  );
+}
 process.stdout.write(`${lines.join('\n')}\n`);

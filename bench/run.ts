@@ -26,7 +26,7 @@ import { executorRow, httpPlanRow } from './lib/http-plan-rows.js';
 import { formatBytes, formatMs, rssSource, runProcess } from './lib/measure.js';
 import { wideMappingRow } from './lib/mapping-rows.js';
 import { environmentsRows } from './lib/environments-rows.js';
-import { applyFileRow, driftRow, planRow, validateRow } from './lib/plan-rows.js';
+import { applyFileRow, driftRow, planCreatesRow, planRow, validateRow } from './lib/plan-rows.js';
 import {
   loadNow,
   parseOptions,
@@ -180,6 +180,7 @@ class Bench implements Sink {
     if (this.wants('mapping') && n === this.o.sizes[0]) await wideMappingRow(ctx);
     if (this.wants('environments') && n === this.o.sizes[0]) await environmentsRows(ctx);
     if (this.wants('plan')) await planRow(ctx);
+    if (this.wants('plan-creates')) await planCreatesRow(ctx);
     if (this.wants('apply-file')) await applyFileRow(ctx, slowRuns);
     if (this.wants('drift')) await driftRow(ctx, driftState, drift.summary);
 

@@ -17,9 +17,15 @@
  * last came back; each such round is one round trip in a row, however long the machine took
  * (the test's mode). A quiet time longer than the client's pauses while it sends (a loaded
  * machine's) never merges two rounds: nothing that waits for an answer can come before it.
+ *
+ * A server that throttles (`throttle`, bench/lib/throttle.ts): a request it refuses is answered
+ * by the proxy a round trip after it came, without reaching the server, as the server would
+ * refuse it (Union's RESOURCE_EXHAUSTED with RetryInfo over Connect, else 429 with Retry-After).
+ * With `record`, the log keeps each request's headers and body (a reference client replays them).
  */
 import { createServer, request, Agent, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { refusal, type Throttle } from './throttle.js';
 
 export interface Exchange {
   method: string;
@@ -29,6 +35,10 @@ export interface Exchange {
   end: number;
   /** `rounds` mode: the round it went in (1, 2, …). */
   round?: number;
+  /** Refused by the throttle (never reached the server). */
+  refused?: boolean;
+  /** With `record`: what was sent, for a replay. */
+  sent?: { headers: Record<string, string | string[]>; body: Buffer };
 }
 
 export interface LatencyProxy {
@@ -40,6 +50,8 @@ export interface LatencyProxy {
   readonly log: readonly Exchange[];
   /** Forgets the log (the next measurement starts here). */
   reset(): void;
+  /** From now on, requests refused as `throttle` decides (null: none). */
+  throttle(throttle: Throttle | null): void;
   close(): Promise<void>;
 }
 
@@ -67,7 +79,7 @@ interface Holding {
 export async function startLatencyProxy(
   upstream: string,
   oneWayMs: number,
-  opts: { rounds?: { quietMs: number } } = {},
+  opts: { rounds?: { quietMs: number }; record?: boolean } = {},
 ): Promise<LatencyProxy> {
   const target = new URL(upstream);
   const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
@@ -75,12 +87,29 @@ export async function startLatencyProxy(
     ? inRounds(Math.max(oneWayMs, opts.rounds.quietMs), oneWayMs)
     : { request: () => hold(oneWayMs).then(() => 0), answer: () => hold(oneWayMs) };
   let log: Exchange[] = [];
+  let throttle: Throttle | null = null;
+  /** Admitted and not yet answered (what a concurrency cap counts). */
+  let admitted = 0;
   const server = createServer(async (req, res) => {
     const start = performance.now();
     const sent = await body(req).catch(() => Buffer.alloc(0));
     const round = await holding.request();
     const headers = { ...req.headers };
     delete headers.connection;
+    const recorded = opts.record
+      ? { sent: { headers: headers as Record<string, string | string[]>, body: sent } }
+      : {};
+    const delayMs = throttle?.refuse(admitted, performance.now()) ?? null;
+    if (delayMs !== null) {
+      await holding.answer(round);
+      const answer = refusal(req.headers['content-type'], delayMs);
+      res.writeHead(429, { ...answer.headers, 'content-length': answer.body.length });
+      res.end(answer.body);
+      const end = performance.now();
+      log.push({ method: req.method ?? '', path: req.url ?? '', start, end, refused: true });
+      return;
+    }
+    admitted++;
     const answered = new Promise<{ up: IncomingMessage; answer: Buffer }>((resolve, reject) => {
       const out = request(
         {
@@ -98,6 +127,7 @@ export async function startLatencyProxy(
     }).catch(() => null);
     const got = await answered;
     await holding.answer(round);
+    admitted--;
     if (got === null) res.destroy();
     else {
       const back: Record<string, string | string[]> = {};
@@ -113,6 +143,7 @@ export async function startLatencyProxy(
       start,
       end,
       ...(round ? { round } : {}),
+      ...recorded,
     });
   });
   server.keepAliveTimeout = 60_000;
@@ -126,6 +157,9 @@ export async function startLatencyProxy(
     },
     reset: () => {
       log = [];
+    },
+    throttle: (t) => {
+      throttle = t;
     },
     close: () =>
       new Promise<void>((resolve) => {
@@ -190,8 +224,11 @@ function inRounds(quietMs: number, answerMs: number): Holding {
 
 /** Round trips in a row of `exchanges`: the longest chain of one waiting on another's answer. */
 export function roundTripsInARow(exchanges: readonly Exchange[]): number {
-  if (exchanges.length > 0 && exchanges.every((e) => e.round !== undefined))
-    return exchanges.reduce((most, e) => Math.max(most, e.round!), 0);
+  if (exchanges.length > 0 && exchanges.every((e) => e.round !== undefined)) {
+    // Rounds are numbered from the proxy's start: these span from their first to their last.
+    const rounds = exchanges.map((e) => e.round!);
+    return Math.max(...rounds) - Math.min(...rounds) + 1;
+  }
   // Answers first at equal times: a request sent the moment an answer came waited for it.
   const events = exchanges.flatMap((e, i) => [
     { t: e.start, kind: 1, i },

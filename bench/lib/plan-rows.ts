@@ -110,6 +110,57 @@ export async function planRow(ctx: SizeContext): Promise<void> {
   }
 }
 
+/**
+ * `plan` of every object as a create (an empty `file:` control plane), the plan `apply` of N
+ * creates makes: its CPU beside the parse floor's (quality.md: at most 3× at 100,000, the
+ * ratio flat from 10,000) and its peak RSS (at most 400 MB at 100,000).
+ */
+export async function planCreatesRow(ctx: SizeContext): Promise<void> {
+  const { n, o, sink, dir, medians } = ctx;
+  const r = await repeat(o.runs, async (i) => {
+    const state = join(dir, `cp-plan-creates-${i}`, 'state.json');
+    await mkdir(dirname(state), { recursive: true });
+    try {
+      return await ctx.poolsync(
+        ['plan', ctx.repo, '--control-plane', `file:${state}`, '--detailed-exitcode', '--no-color'],
+        { okExitCodes: [2] },
+      );
+    } finally {
+      await rm(dirname(state), { recursive: true, force: true });
+    }
+  });
+  const ratio =
+    r.cpuMs !== null && ctx.floorCpuMs !== undefined ? r.cpuMs / ctx.floorCpuMs : undefined;
+  if (ratio !== undefined) medians.set(`plan-creates-cpu-ratio/${n}`, ratio);
+  sink.add({
+    n,
+    name: '`plan`, every object created (empty `file:` control plane)',
+    ms: r.ms,
+    cpuMs: r.cpuMs,
+    runs: o.runs,
+    peakRss: r.peakRss,
+    target: '',
+    met: null,
+    notes: `Whole process; the plan \`apply\` of N creates makes. CPU ${cpuRatio(r.cpuMs, ctx.floorCpuMs)}.`,
+  });
+  if (n !== 100_000) return;
+  const ten = medians.get('plan-creates-cpu-ratio/10000');
+  sink.target({
+    target: '`plan` of 100k creates: CPU ≤ 3× the floor, the ratio flat from 10k',
+    n,
+    measured: ratio === undefined ? 'n/a' : `${ratio.toFixed(2)}× the floor's CPU`,
+    met: ratio === undefined ? null : ratio <= 3 && (ten === undefined || ratio <= 1.1 * ten),
+    notes: `CPU ${cpuRatio(r.cpuMs, ctx.floorCpuMs)}${ten === undefined ? '' : `; at 10k ${ten.toFixed(2)}×`}.`,
+  });
+  sink.target({
+    target: 'peak RSS of `plan` of 100k creates ≤ 400 MB',
+    n,
+    measured: r.peakRss === null ? 'n/a' : formatBytes(r.peakRss),
+    met: r.peakRss === null ? null : r.peakRss <= 400 * MB,
+    notes: '',
+  });
+}
+
 /** `plan` against a control plane where 10% of the objects drifted (exit code 2: changes). */
 export async function driftRow(
   ctx: SizeContext,
@@ -178,10 +229,10 @@ export async function applyFileRow(ctx: SizeContext, runs: number): Promise<void
   });
   if (n === 100_000) {
     sink.target({
-      target: 'peak RSS of `apply` at 100k ≤ 500 MB',
+      target: 'peak RSS of `apply` at 100k ≤ 400 MB',
       n,
       measured: r.peakRss === null ? 'n/a' : formatBytes(r.peakRss),
-      met: r.peakRss === null ? null : r.peakRss <= 500 * MB,
+      met: r.peakRss === null ? null : r.peakRss <= 400 * MB,
       notes: '`apply` of 100,000 creates against an empty `file:` control plane.',
     });
   }

@@ -24,6 +24,7 @@ import {
 import { InventoryFile } from '../controlplane/inventory-file.js';
 import {
   readLiveState,
+  readSettingsAgain,
   type ControlPlane,
   type InventoryCalls,
   type LiveLists,
@@ -149,14 +150,17 @@ function configMapStore(
 /**
  * The live state with the inventory (null when none is recorded): read together, or, when the
  * settings to read depend on it (`need`, src/plan/fingerprint.ts), the inventory first.
- * `shared`: readLiveState's shared lists (the daemon's).
+ * `shared`: readLiveState's shared lists (the daemon's). `before`: a state read already, of
+ * which only the settings are read again (readSettingsAgain).
  */
 export async function readLiveWithInventory(
   cp: ControlPlane,
   store: InventoryStore,
   need?: SettingsNeed,
   shared?: () => Promise<LiveLists | null>,
+  before?: LiveState,
 ): Promise<LiveState> {
+  if (before) return readSettingsAgain(cp, before, need?.(before.inventory) ?? 'all');
   if (need === undefined || cp.defaultQueues?.settingsByKey !== true) {
     const [live, record] = await Promise.all([readLiveState(cp, 'all', shared), store.read()]);
     return withInventory(live, record);

@@ -110,6 +110,13 @@ export class ApplyRefusedError extends Error {
 
 export const DEFAULT_PARALLELISM = 8;
 /**
+ * Calls in flight while poolsync reads a network control plane (`plan`, and the reads of
+ * `apply` and the daemon before their steps, which run `--parallelism` at a time): reads change
+ * nothing, and Union answers each default-queue setting in a call of its own (docs/union.md,
+ * Round trips).
+ */
+export const READ_PARALLELISM = 256;
+/**
  * Against an embedded (`file:`) control plane a call costs nothing but its share of the
  * journal's fsync, and calls in flight together share one (group commit): more at once means
  * fewer fsyncs. 8 at a time made 2,500 fsyncs for 11,650 steps; 256, under 100.

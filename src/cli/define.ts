@@ -7,7 +7,7 @@
  * them, and a command loads only its own.
  */
 import type { Argv, Options } from 'yargs';
-import { DEFAULT_PARALLELISM, FILE_PARALLELISM } from '../apply/types.js';
+import { DEFAULT_PARALLELISM, FILE_PARALLELISM, READ_PARALLELISM } from '../apply/types.js';
 import { OPTIONS as DAEMON_OPTIONS, LOG_FORMATS } from '../daemon/config-options.js';
 import { CAPABILITY_NAMES } from '../model/capabilities.js';
 import { notifyOptions } from '../notify/config.js';
@@ -292,12 +292,6 @@ const check = {
       ),
 } satisfies Command;
 
-/**
- * Calls in flight while `plan` reads a network control plane: a plan only reads, and Union
- * answers each default-queue setting in a call of its own (docs/union.md, Round trips).
- */
-const PLAN_PARALLELISM = 256;
-
 const plan = {
   command: 'plan [dir]',
   describe: 'Show what apply would change on the control plane, without changing anything',
@@ -311,7 +305,7 @@ const plan = {
         parallelism: {
           type: 'string',
           coerce: wholeNumber('parallelism', 1),
-          default: PLAN_PARALLELISM,
+          default: READ_PARALLELISM,
           describe:
             'Most calls to a network control plane in flight while reading (lowered while it throttles); Union reads one default-queue setting per call',
         },

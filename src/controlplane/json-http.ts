@@ -5,7 +5,7 @@
  * through the one retry loop (retry.ts) and the client's pacer (util/pacer.ts).
  *
  * Transient, and retried: a failure to connect, a connection lost or timed out, 429 and 5xx
- * (the server's Retry-After holding every call), a body cut off after its headers (a reset, a
+ * (the refused call waiting the server's Retry-After), a body cut off after its headers (a reset, a
  * connection closed short of its Content-Length, a body timeout) and a 2xx body that is not
  * JSON. The whole call is made again, never a resumed (Range) request, which would repeat a
  * write; `sent.retried` tells a write's "may have landed" check. close() ends every wait; so

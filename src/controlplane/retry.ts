@@ -7,9 +7,10 @@
  *
  * - the budget: `maxRetries`, but a failure to connect before the server has answered once
  *   gets the fast-fail budget (util/reach.ts), so a wrong URL is said within a second;
- * - the wait: backoff with jitter on the injected clock, ended at once by `signal` (a client
- *   closing); a delay the server gives holds every call of the client through its pacer
- *   (util/pacer.ts), which also bounds the calls in flight and lowers them while it throttles;
+ * - the wait: the delay the server gives (uncapped), else backoff with jitter, slept by the
+ *   refused call alone on the injected clock, ended at once by `signal`; the client's pacer
+ *   (util/pacer.ts) bounds the calls in flight and lowers them only while the server keeps
+ *   refusing;
  * - the end: once `signal` aborts (the client closing, a daemon's leadership term over) no
  *   attempt starts, and an attempt it cut short is not retried (docs/daemon.md, "Nothing runs
  *   twice").
@@ -17,7 +18,7 @@
 import { ControlPlaneError } from './errors.js';
 import { backoffDelay } from '../util/backoff.js';
 import { SYSTEM_CLOCK, type Clock } from '../util/clock.js';
-import type { Pacer } from '../util/pacer.js';
+import type { Answer, Pacer } from '../util/pacer.js';
 import type { ConnectFailure, Reach } from '../util/reach.js';
 import type { RetryPolicy } from '../util/backoff.js';
 
@@ -58,19 +59,14 @@ export async function retrying<T>(
       if (loop.signal?.aborted) throw abandoned(loop, n);
       return attempt(n);
     };
-    const got = pacer ? await pacer.run(send) : await send();
-    if (got.ok) {
-      pacer?.answered();
-      return got.value;
-    }
+    const backoff = backoffDelay(n + 1, loop.minDelayMs, loop.maxDelayMs);
+    const got = pacer ? await pacer.run(send, (g) => answer(g, backoff)) : await send();
+    if (got.ok) return got.value;
     if (loop.signal?.aborted) throw abandoned(loop, n, true);
     if (!got.transient || n >= reach.budget(loop.maxRetries, got.failure ?? null))
       throw got.error(n + 1);
-    const backoff = backoffDelay(n + 1, loop.minDelayMs, loop.maxDelayMs);
-    const asked = got.throttled ? (got.throttled.delayMs ?? backoff) : null;
-    // The server's own delay, uncapped; with a pacer it holds every call, not only this one.
-    if (asked !== null && pacer) pacer.throttled(asked, got.throttled!.said);
-    else await clock.sleep(asked ?? backoff, loop.signal);
+    // The server's own delay, uncapped, for this call only.
+    await clock.sleep(got.throttled?.delayMs ?? backoff, loop.signal);
   }
 }
 
@@ -85,4 +81,11 @@ function abandoned({ signal, label }: RetryLoop, n: number, inFlight = false): C
     ? `abandoned in flight (${why}); it may have been carried out: the next plan reads what it did`
     : `${n === 0 ? 'not sent' : 'not retried'} (${why})`;
   return new ControlPlaneError('UNAVAILABLE', label ? `${label}: ${said}` : said);
+}
+
+/** What an attempt tells the pacer: answered, refused (with the delay it waits), or neither. */
+function answer(got: Attempt<unknown>, backoff: number): Answer {
+  if (got.ok) return { refused: false };
+  const t = got.throttled;
+  return t ? { refused: true, delayMs: t.delayMs ?? backoff, said: t.said } : null;
 }

@@ -179,16 +179,13 @@ export async function readLiveState(
   for (const [what, list] of Object.entries({ ...checked, ...deleted, ...more }))
     checkLiveStrings(what, list);
   const byName = (a: { name: string }, b: { name: string }) => compareStrings(a.name, b.name);
-  const read = settings !== 'all' && cp.defaultQueues?.settingsByKey === true;
   return {
     capabilities,
     pools: sortedCopy(pools, byName),
     clusters: sortedCopy(clusters, byName),
     queues: sortedCopy(queues, byName),
     assignments: sortedCopy(assignments, byKey),
-    ...(defaultQueues ? { default_queues: [...defaultQueues].sort(byKey) } : {}),
-    ...(scopes.length ? { default_queue_scopes: sortedCopy(scopes, byScope) } : {}),
-    ...(read ? { default_queues_read: [...settings].sort(byKey) } : {}),
+    ...settingsRead(cp, settings, defaultQueues, scopes),
     // Only when there are labels, so live states of backends without them stay as they were.
     ...(labels?.length ? { execution_cluster_labels: [...labels].sort(byKey) } : {}),
     ...(deletedQueues?.length ? { deleted_queues: sortedCopy(deletedQueues, byName) } : {}),
@@ -212,6 +209,47 @@ function sortedCopy<T>(list: readonly T[], compare: (a: T, b: T) => number): T[]
 /** Code-unit order, as `<` (the order every list of a live state is in). */
 function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** A live state's default-queue settings as read, those of `settings`. */
+function settingsRead(
+  cp: ControlPlane,
+  settings: DefaultQueueScope,
+  defaultQueues: readonly LiveDefaultQueue[] | null,
+  scopes: readonly LiveScopedDefaultQueue[],
+): Pick<LiveState, 'default_queues' | 'default_queue_scopes' | 'default_queues_read'> {
+  const read = settings !== 'all' && cp.defaultQueues?.settingsByKey === true;
+  return {
+    ...(defaultQueues ? { default_queues: [...defaultQueues].sort(byKey) } : {}),
+    ...(scopes.length ? { default_queue_scopes: sortedCopy(scopes, byScope) } : {}),
+    ...(read ? { default_queues_read: [...settings].sort(byKey) } : {}),
+  };
+}
+
+/**
+ * `before` with its default-queue settings read again, those of `settings`: the lists stand, so
+ * a plan that needs every setting after a first plan with some sweeps each list once. A change
+ * between the two reads makes the plan's live fingerprint one no state had: `apply` then refuses
+ * it as stale, never applies it.
+ */
+export async function readSettingsAgain(
+  cp: ControlPlane,
+  before: LiveState,
+  settings: DefaultQueueScope,
+): Promise<LiveState> {
+  const [defaultQueues, scopes] = await Promise.all([
+    cp.defaultQueues?.listDefaultQueues(settings) ?? null,
+    cp.defaultQueues?.listScopedDefaultQueues?.(settings) ?? [],
+  ]);
+  checkLiveStrings('default_queues', defaultQueues);
+  checkLiveStrings('default_queue_scopes', scopes);
+  const {
+    default_queues: _,
+    default_queue_scopes: __,
+    default_queues_read: ___,
+    ...lists
+  } = before;
+  return { ...lists, ...settingsRead(cp, settings, defaultQueues, scopes) };
 }
 
 /** The lists of every kind the control plane has a part for, read in parallel. */

@@ -1,14 +1,18 @@
 /**
  * Where the manifests come from. `GitSource` keeps a checkout of one branch in the state
  * directory and, on every sync, fetches and hard-moves to the remote head: a force-push is
- * followed, never merged. `FolderSource` (`--watch`) reads a folder on disk as it is.
+ * followed, never merged. The environments of one repository share it (`environment`): each
+ * reads its own worktree of that checkout, and environments syncing at once (a daemon's tick)
+ * share one remote read and at most one fetch. `FolderSource` (`--watch`) reads a folder on
+ * disk as it is.
  *
  * Credentials never touch the URL, the argv or .git/config: an HTTPS token travels in an
  * `http.<origin>/.extraHeader` set through GIT_CONFIG_* environment variables, an SSH key
  * through GIT_SSH_COMMAND. Every error message is scrubbed before it leaves this module.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, lstatSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { SimpleGit } from 'simple-git';
@@ -60,6 +64,10 @@ export class GitSource implements Source {
   private readonly redactor: Redactor;
   /** The checkout's client (its `origin` checked once per process) and its git environment. */
   private client: { git: SimpleGit; env: Record<string, string> } | null = null;
+  /** The sync in flight: callers at once share it. */
+  private syncing: Promise<SourceSnapshot> | null = null;
+  /** Worktrees are added one at a time (git records each in the checkout). */
+  private adding: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: GitSourceOptions) {
     this.redactor = new Redactor([options.auth.token]);
@@ -100,7 +108,48 @@ export class GitSource implements Source {
     }
   }
 
-  async sync(): Promise<SourceSnapshot> {
+  /** Brings the checkout to the remote head; calls while one runs share it. */
+  sync(): Promise<SourceSnapshot> {
+    return (this.syncing ??= this.fetch().finally(() => (this.syncing = null)));
+  }
+
+  /**
+   * The source of one environment of this repository: a worktree of this checkout at
+   * `checkoutDir` (its own, so a run reads its commit whatever the others check out), moved to
+   * the commit this source's sync fetched.
+   */
+  environment(checkoutDir: string): Source {
+    return new WorktreeSource(this, checkoutDir, this.options.path);
+  }
+
+  /** Checks `commit` out in the worktree at `dir` (added, or made again from an old clone). */
+  async checkOut(dir: string, commit: string): Promise<void> {
+    const git = await this.git();
+    const env = this.client!.env;
+    try {
+      // A worktree's .git is a file; a folder (an environment's own clone, before) is replaced.
+      const worktree = existsSync(dir) && lstatSync(join(dir, '.git'), { throwIfNoEntry: false });
+      if (!worktree || !worktree.isFile()) {
+        await rm(dir, { recursive: true, force: true });
+        const add = this.adding.then(async () => {
+          await git.raw(['worktree', 'prune']);
+          await git.raw(['worktree', 'add', '--quiet', '--force', '--detach', dir, commit]);
+        });
+        this.adding = add.catch(() => {});
+        await add;
+        return;
+      }
+      const opts = { cwd: dir, env, timeout: this.options.timeoutMs ?? 120_000 };
+      await runGit('git', ['checkout', '--quiet', '--force', '--detach', commit], opts);
+      await runGit('git', ['clean', '-ffdxq'], opts);
+    } catch (err) {
+      throw new SourceError(
+        `cannot check out ${commit} of branch ${this.options.branch} in ${dir}: ${gitError(this.redactor, err, 4)}`,
+      );
+    }
+  }
+
+  private async fetch(): Promise<SourceSnapshot> {
     const { checkoutDir, branch, repo, path } = this.options;
     const remoteRef = `refs/remotes/origin/${branch}`;
     try {
@@ -168,6 +217,29 @@ export class GitSource implements Source {
     });
     const line = stdout.split('\n').find((l) => l.endsWith(`\t${ref}`));
     return line ? line.slice(0, line.indexOf('\t')) : null;
+  }
+}
+
+/** One environment's worktree of a GitSource's checkout (GitSource.environment). */
+class WorktreeSource implements Source {
+  last: SourceSnapshot | null = null;
+
+  constructor(
+    private readonly fetcher: GitSource,
+    private readonly checkoutDir: string,
+    private readonly path: string,
+  ) {}
+
+  describe(): Record<string, string> {
+    return this.fetcher.describe();
+  }
+
+  async sync(): Promise<SourceSnapshot> {
+    const { commit } = await this.fetcher.sync();
+    if (commit !== null && commit !== this.last?.commit)
+      await this.fetcher.checkOut(this.checkoutDir, commit);
+    this.last = { dir: join(this.checkoutDir, this.path), commit, root: this.checkoutDir };
+    return this.last;
   }
 }
 

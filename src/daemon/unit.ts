@@ -12,6 +12,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { executePlan } from '../apply/executor.js';
+import { READ_PARALLELISM } from '../apply/types.js';
 import { inventoryStore, readLiveWithInventory } from '../apply/inventory.js';
 import { controlPlaneIdentity } from '../controlplane/identity.js';
 import { openControlPlane, resolveToken } from '../controlplane/open.js';
@@ -272,9 +273,9 @@ function controlPlaneAccess(
         ? await resolveToken(tokenFile, url, environment ?? null)
         : (token ?? undefined),
       apiKeyFile,
-      // One connection per step in flight, as `apply` sizes its pool.
+      // Reads at read width, the steps --parallelism at a time, as `apply` sizes its pool.
       http: {
-        connections: Math.max(config.parallelism, 8),
+        connections: Math.max(config.parallelism, READ_PARALLELISM),
         maxRetries: config.maxRetries,
         onPace,
         signal,
@@ -377,9 +378,9 @@ async function unitPipeline(
       return { ...loaded, errors };
     },
     plans: off('plan-reuse') ? undefined : new PlanReuse(),
-    readLiveState: (cp, need) => {
+    readLiveState: (cp, need, before) => {
       learn(cp);
-      return readLiveWithInventory(cp, inventoryOf(cp), need, sharedListsOf(cp));
+      return readLiveWithInventory(cp, inventoryOf(cp), need, sharedListsOf(cp), before);
     },
     inventoryOf,
     executePlan,
@@ -589,8 +590,12 @@ export async function startUnits(
       const envMetrics = new DaemonMetrics({ processMetrics: false, environment: env.name });
       // Each environment opens its own control plane: an injected one is never shared.
       const unitDeps = { ...deps, controlPlane: undefined, lockDir, candidacy };
-      const source = sourceOf(envConfig);
-      const unit = await startUnit(env.name, envConfig, source, envMetrics, redactor, unitDeps);
+      // One fetch for every environment of the repository: each reads its own worktree.
+      const envSource =
+        source instanceof GitSource
+          ? source.environment(join(envConfig.stateDir, 'checkout'))
+          : sourceOf(envConfig);
+      const unit = await startUnit(env.name, envConfig, envSource, envMetrics, redactor, unitDeps);
       envMetrics.readyProbe = unit.ready;
       units.push(unit);
     }

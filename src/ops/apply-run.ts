@@ -7,7 +7,7 @@
  * answers is the caller's, through the hooks; locks taken here are released and the control
  * plane closed whatever happens.
  */
-import type { ApplyResult } from '../apply/types.js';
+import { READ_PARALLELISM, type ApplyResult } from '../apply/types.js';
 import {
   deletedBy,
   inventoryStore,
@@ -47,6 +47,7 @@ import {
   openOptions,
   planRepository,
   type ControlPlaneAccess,
+  type LiveReading,
 } from './plan-run.js';
 import { recheckPlan, stalePlanError } from './stale-plan.js';
 
@@ -170,8 +171,9 @@ async function acquiring(
   let cp: ControlPlane | null = null;
   let shared: HeldApplyLock | null = null;
   try {
-    // One connection per call in flight (P=128 is not capped at a fixed pool size).
-    const options = openOptions(locks, Math.max(locks.parallelism, 8));
+    // Reads at read width, the steps `parallelism` at a time (the executor's bound); one
+    // connection per call in flight.
+    const options = openOptions(locks, Math.max(locks.parallelism, READ_PARALLELISM));
     // Opening an embedded state for writing waits while another process has it open.
     cp = await untilFree(wait, () => openTarget(locks.target, locks.opening, options, locks.open));
     const opened = cp;
@@ -255,7 +257,9 @@ async function planOf(
   // load → validate → read live → plan, recording the commit like `plan` does. An invalid
   // repository is never applied.
   const dir = source.path;
-  const made = await planRepository(dir, (need) => readLiveWithInventory(cp, inventory, need), {
+  const read: LiveReading = (need, before) =>
+    readLiveWithInventory(cp, inventory, need, undefined, before);
+  const made = await planRepository(dir, read, {
     commit: await cleanCommit(dir),
     environment: source.environment,
     // What the backend manages and which steps are manual (given a closure, not the control plane).

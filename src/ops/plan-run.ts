@@ -12,6 +12,7 @@ import { openTarget, type Opening, type Target } from './open-target.js';
 import {
   backendInfo,
   readLiveState,
+  readSettingsAgain,
   type BackendInfo,
   type ControlPlane,
 } from '../controlplane/types.js';
@@ -149,8 +150,8 @@ async function acquired(input: PlanRunInput, source: AcquireSource): Promise<Pla
     // the plan itself never needs (one with some settings only stays open: the plan may need
     // every one, plan/fingerprint.ts). The inventory (what poolsync applied) is read with it.
     const store = inventoryStore(cp, url, source.stateDir, source.sharedInventory);
-    const readLive: LiveReading = async (need) => {
-      const live = await readLiveWithInventory(cp, store, need);
+    const readLive: LiveReading = async (need, before) => {
+      const live = await readLiveWithInventory(cp, store, need, undefined, before);
       if (live.default_queues_read === undefined) await close();
       return live;
     };
@@ -195,8 +196,8 @@ async function planned(
 ): Promise<PlanOutcome> {
   const { desired } = input;
   // A failure to read live state, told apart from other failures of planning.
-  const readLive: LiveReading = (need) =>
-    read(need).catch((err: unknown) => {
+  const readLive: LiveReading = (need, before) =>
+    read(need, before).catch((err: unknown) => {
       throw new LiveStateUnreadable(err);
     });
   const common = {
@@ -235,7 +236,8 @@ export type PipelineResult =
 
 /** A control plane, or a reader of one the caller manages, told the settings the plan needs. */
 export type LiveSource = ControlPlane | LiveReading;
-export type LiveReading = (need: SettingsNeed) => Promise<LiveState>;
+/** Told the settings the plan needs; `before`, a state read already: only its settings again. */
+export type LiveReading = (need: SettingsNeed, before?: LiveState) => Promise<LiveState>;
 
 /** The loader's options and the planner's: what shapes a plan of a folder. */
 export interface PipelineOptions extends LoaderOptions {
@@ -289,7 +291,12 @@ export async function planDesired(
   first: LiveState | null = null,
 ): Promise<{ plan: Plan; live: LiveState; live_ms: number; plan_ms: number }> {
   const read: LiveReading =
-    typeof source === 'function' ? source : (need) => readLiveState(source, need(undefined));
+    typeof source === 'function'
+      ? source
+      : (need, before) =>
+          before
+            ? readSettingsAgain(source, before, need(undefined))
+            : readLiveState(source, need(undefined));
   const request: PlanOptions = {
     ...opts.plan,
     backend: opts.plan?.backend ?? (typeof source === 'function' ? undefined : backendInfo(source)),
@@ -305,9 +312,9 @@ export async function planDesired(
   let plan_ms = 0;
   const out = await scope.planWithSettings(
     desired,
-    async (need) => {
+    async (need, before) => {
       const t0 = performance.now();
-      const live = await read(need);
+      const live = await read(need, before);
       live_ms += performance.now() - t0;
       return live;
     },

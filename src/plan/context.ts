@@ -400,7 +400,10 @@ export function upsertChange(kind: ObjectKind, key: string, before: Form | null,
 }
 
 export function indexBy<T>(items: readonly T[] | undefined, key: (i: T) => string): Map<string, T> {
-  return new Map((items ?? []).map((i) => [key(i), i]));
+  // A loop, not new Map(items.map(…)): no [key, item] pair per item (100,000 at 100k objects).
+  const map = new Map<string, T>();
+  for (const i of items ?? []) map.set(key(i), i);
+  return map;
 }
 
 export function push<T>(map: Map<string, T[]>, key: string, value: T): void {

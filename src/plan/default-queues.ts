@@ -16,7 +16,7 @@ import {
   keyed,
   upsertChange,
 } from './context.js';
-import { stepKey, type StepGraph } from './graph.js';
+import { stepKey, type StepGraph, type StepKey } from './graph.js';
 
 function form(d: { project: string; domain: string; queue: string }): Form {
   return { project: d.project, domain: d.domain, queue: d.queue };
@@ -63,17 +63,21 @@ export function addDefaultQueueSteps(ctx: PlanContext, g: StepGraph): void {
     // A queue a setting names can be drained but not deleted (remote/_queue.py:934-938,
     // 1011-1012): the setting moves off it before its delete, or its cluster's.
     const liveQueue = dq.change.before ? String(dq.change.before['queue']) : null;
-    const leave = (step: string) => {
+    const leave = (step: StepKey) => {
       if (liveQueue === null || liveQueue === dq.finalQueue) return;
       // Its delete step (drain, queue_delete), or its cluster's, which takes it along.
       g.order(step, stepKey.deleteQueue(liveQueue));
       g.order(step, stepKey.deleteCluster(liveQueue));
     };
     if (dq.remove)
-      leave(g.add(`delete_default_queue:${key}`, 'delete_default_queue', { project, domain }));
+      leave(g.add(stepKey.deleteDefaultQueue(key), 'delete_default_queue', { project, domain }));
     if (!dq.set || dq.finalQueue === null) continue;
     const queue = dq.finalQueue;
-    const step = g.add(`set_default_queue:${key}`, 'set_default_queue', { project, domain, queue });
+    const step = g.add(stepKey.setDefaultQueue(key), 'set_default_queue', {
+      project,
+      domain,
+      queue,
+    });
     leave(step);
     g.order(stepKey.queue(queue), step);
     const createdBy = ctx.queues.get(queue)?.createdBy;

@@ -272,11 +272,12 @@ export function settingsOfPlan(plan: Plan): SettingsNeed {
 /**
  * The plan of `desired` with the settings it needs: `read(need)` (or `first`, a state read
  * already, when it holds just those), planned; read again with every setting when that plan
- * needs them (`needsEverySetting`). The reads are the caller's; nothing is kept.
+ * needs them (`needsEverySetting`), the first state given as `before` (its lists stand). The
+ * reads are the caller's; nothing is kept.
  */
 export async function planWithSettings(
   desired: DesiredState,
-  read: (need: SettingsNeed) => Promise<LiveState>,
+  read: (need: SettingsNeed, before?: LiveState) => Promise<LiveState>,
   plan: (live: LiveState) => Plan,
   first: LiveState | null = null,
 ): Promise<{ plan: Plan; live: LiveState }> {
@@ -290,7 +291,7 @@ export async function planWithSettings(
   let live = fits ? first : await read(need);
   let made = plan(live);
   if (needsEverySetting(made)) {
-    live = await read(() => 'all');
+    live = await read(() => 'all', live);
     made = plan(live);
   }
   return { plan: made, live };

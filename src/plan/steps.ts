@@ -18,7 +18,14 @@ import {
 import type { Step, ManualInstruction, Plan, StepKind } from '../model/plan.js';
 import { leaves, type PlanContext } from './context.js';
 import { drainedFor, splitWaits, waitSets } from './queues.js';
-import { StepGraph, STEP_OPS, argsAddress, stepKey as key } from './graph.js';
+import {
+  StepGraph,
+  STEP_OPS,
+  argsAddress,
+  sameKey,
+  stepKey as key,
+  type StepKey,
+} from './graph.js';
 import { addDefaultQueueSteps } from './default-queues.js';
 import { addLabelSteps } from './cluster-labels.js';
 import { addCascadeOrder } from './flyteadmin.js';
@@ -66,7 +73,7 @@ function stepBuild(ctx: PlanContext) {
       return d?.registers === true && d.deletes === true;
     },
     /** Per queue with a call, the step that takes leaving clusters out of its selector (rule 4). */
-    removalStep: new Map<string, string>(),
+    removalStep: new Map<string, StepKey>(),
     /** Before each leaving cluster goes: the queues to drain or watch (queues.ts). */
     waitFor,
     /** Each queue drained for leaving clusters, with those clusters (queues.ts drainedFor). */
@@ -288,7 +295,7 @@ function orderQueueCalls(b: StepBuild): void {
     g.order(key.undelete(name), k);
     if (q.createdBy) g.order(key.register(q.createdBy), k);
     const removal = removalStep.get(name)!;
-    if (removal !== k) {
+    if (!sameKey(removal, k)) {
       g.order(removal, k);
       for (const c of spec.clusters) if (!replaced(c)) g.order(key.register(c), removal);
     }

@@ -104,8 +104,10 @@ export function fieldLines(
   change: Pick<Change, 'action' | 'diff'>,
 ): { text: string; forces: boolean }[] {
   if (change.action === 'delete') return [];
-  const width = Math.max(0, ...change.diff.map((d) => d.path.length));
-  return change.diff.map((d: FieldDiff) => {
+  const { diff } = change;
+  let width = 0;
+  for (const d of diff) width = Math.max(width, d.path.length);
+  return diff.map((d: FieldDiff) => {
     const text =
       change.action === 'create'
         ? `${d.path.padEnd(width)} = ${formatValue(d.after)}`

@@ -206,6 +206,9 @@ function renderChange(change: Change, paint: Paint, manual: boolean): string[] {
   const style = ACTION_STYLE[change.action];
   const symbol = SYMBOL[change.action].padStart(3);
   const why = unmanagedReason(change);
+  const comment = (style: keyof typeof ANSI, text: string | null) => {
+    if (text) lines.push(paint(style, `      # ${esc(text)}`));
+  };
   const headline = manual
     ? 'manual: no public API, see Manual steps below'
     : why
@@ -215,13 +218,10 @@ function renderChange(change: Change, paint: Paint, manual: boolean): string[] {
     `${paint(style, symbol)} ${paint('bold', esc(change.address))}${headline ? paint('dim', `  (${headline})`) : ''}`,
   ];
   const unverified = inWords(change.unverified);
-  const comments: [keyof typeof ANSI, string | null][] = [
-    ['dim', causeText(change)],
-    ['dim', why],
-    ['yellow', unverified && `unverified: ${unverified}`],
-    ['dim', noteText(change)],
-  ];
-  for (const [style, text] of comments) if (text) lines.push(paint(style, `      # ${esc(text)}`));
+  comment('dim', causeText(change));
+  comment('dim', why);
+  comment('yellow', unverified && `unverified: ${unverified}`);
+  comment('dim', noteText(change));
   for (const f of fieldLines(change))
     lines.push(`      ${esc(f.text)}${f.forces ? paint('red', '  # forces replacement') : ''}`);
   return lines;

@@ -1,22 +1,34 @@
 /**
- * The calls a client has in flight to one server, paced as the server asks (quality.md): a
- * delay the server gives (RESOURCE_EXHAUSTED with RetryInfo, HTTP 429 with Retry-After) holds
- * every call of the client, and the calls in flight follow TCP's AIMD: halved when the server
- * throttles (once per hold: a burst answered together halves it once), raised by one per round
- * answered since, back up to `max` (--parallelism). Both are told (`onPace`); the clock is
- * injected, so tests run on virtual time.
+ * The calls a client has in flight to one server, paced by what the server signals
+ * (quality.md, throttling):
+ *
+ * - a refused call (RESOURCE_EXHAUSTED with RetryInfo, HTTP 429 with Retry-After) waits its own
+ *   delay (the retry loop sleeps it); the other calls go on, so one refusal stalls nothing else;
+ * - the calls in flight follow TCP's AIMD, but on sustained throttling only: halved when a
+ *   sixth of the last `WINDOW` calls answered (of those sent since the last change) were
+ *   refused, which random refusals at a few percent almost never reach and a concurrency cap
+ *   or rate limit reaches within a few rounds. Halved is half the calls that were in flight (TCP's
+ *   flight size), not half of `max`: a client allowed 256 calls for its reads that runs 8
+ *   steps at once goes to 4. Raised by one per round answered since, until back to as many as
+ *   were in flight when the throttling began, when `max` is allowed again;
+ * - at one call in flight and still refused, the server refuses everything: new calls wait the
+ *   delay it gave too.
+ *
+ * Each change of pace is told (`onPace`); the clock is injected, so tests run on virtual time.
  */
 import { SYSTEM_CLOCK, type Clock } from './clock.js';
 
-/** A change of pace: throttled (lowered, holding calls for `waitMs`) or back to `max`. */
+/** A change of pace: throttled (lowered) or back to `max`. */
 export interface PaceEvent {
   server: string;
   throttled: boolean;
-  /** Calls in flight allowed now, and at most. */
+  /** Calls in flight allowed now, and as many as were in flight when the throttling began. */
   limit: number;
   max: number;
-  /** How long calls are held (the server's delay), when throttled. */
+  /** The delay the server gave the refusal that lowered the pace (each refused call waits it). */
   waitMs: number;
+  /** At one call in flight and still refused: new calls are held for `waitMs` too. */
+  held: boolean;
   /** What the server said: `RESOURCE_EXHAUSTED`, `HTTP 429`. */
   said: string;
 }
@@ -26,16 +38,41 @@ export type PaceListener = (e: PaceEvent) => void;
 /** A pace event as one line of progress. */
 export function paceLine(e: PaceEvent): string {
   if (!e.throttled) return `${e.server} no longer throttles: back to ${e.max} calls at once`;
-  const wait = e.waitMs > 0 ? `, the next call in ${(e.waitMs / 1000).toFixed(1)}s` : '';
+  const s = (e.waitMs / 1000).toFixed(1);
+  const wait = e.held ? `, the next call in ${s}s` : `, each refused call retried after ${s}s`;
   return `${e.server} asked to slow down (${e.said}): ${e.limit} of ${e.max} calls at once${wait}`;
 }
+
+/** What the server answered a call, for the pace (the retry loop tells it). */
+export type Answer =
+  | { refused: false }
+  | { refused: true; delayMs: number; said: string }
+  /** Neither (a transient failure that is not a refusal): no sign of the server's capacity. */
+  | null;
+
+/**
+ * The last calls answered that a decrease is judged on, and how many refusals among them: a
+ * sixth. Random refusals at 5 % reach it about once in 7,000 answers (2.4 expected of 48, 8 is
+ * 3.7 standard deviations above); a cap exceeded by a fifth reaches it within a few rounds.
+ */
+const WINDOW = 48;
+const REFUSED_OF_WINDOW = 8;
 
 export class Pacer {
   private limit: number;
   private active = 0;
-  /** No call is sent before this time (the server's delay). */
+  /** No call is sent before this time (held at the floor). */
   private until = 0;
   private readonly waiting: (() => void)[] = [];
+  /** Decreases so far: a call's answer counts only toward the epoch it was sent in. */
+  private epoch = 0;
+  /** This epoch's last answers, refused or not (a ring of WINDOW). */
+  private readonly recent: boolean[] = [];
+  private refusedInRecent = 0;
+  /** The most calls in flight this epoch (the flight size a decrease halves). */
+  private peak = 0;
+  /** Calls in flight when the throttling began (null: the server does not throttle). */
+  private wanted: number | null = null;
 
   constructor(
     private readonly server: string,
@@ -51,8 +88,11 @@ export class Pacer {
     return Math.floor(this.limit);
   }
 
-  /** `send` once a call may go: no earlier than the server's delay, within the calls allowed. */
-  async run<T>(send: () => Promise<T>): Promise<T> {
+  /**
+   * `send` once a call may go (within the calls allowed, never while held); `answer` says what
+   * the server answered, which sets the pace.
+   */
+  async run<T>(send: () => Promise<T>, answer: (got: T) => Answer): Promise<T> {
     for (;;) {
       const hold = this.until - this.clock.now();
       if (hold > 0) await this.clock.sleep(hold);
@@ -60,12 +100,17 @@ export class Pacer {
       else await new Promise<void>((resolve) => this.waiting.push(resolve));
     }
     this.active++;
+    this.peak = Math.max(this.peak, this.active);
+    const sentIn = this.epoch;
+    let got: T;
     try {
-      return await send();
+      got = await send();
     } finally {
       this.active--;
       this.wake();
     }
+    this.heard(sentIn, answer(got));
+    return got;
   }
 
   private wake(): void {
@@ -73,32 +118,49 @@ export class Pacer {
       this.waiting.shift()!();
   }
 
-  /** An answer that was not a throttle: one more call in flight per round answered. */
-  answered(): void {
-    if (this.limit >= this.max) return;
-    this.limit = Math.min(this.max, this.limit + 1 / this.limit);
-    if (this.limit === this.max) this.tell(false, 0, '');
-    this.wake();
+  private heard(sentIn: number, a: Answer): void {
+    if (a === null) return;
+    if (!a.refused && this.wanted !== null) {
+      // Additive increase: one more call in flight per round answered.
+      this.limit += 1 / this.limit;
+      if (this.limit >= this.wanted) {
+        this.tell(false, 0, false, '');
+        this.limit = this.max;
+        this.wanted = null;
+      }
+      this.wake();
+    }
+    // Answers to calls sent before the last decrease were judged by it already.
+    if (sentIn !== this.epoch) return;
+    this.recent.push(a.refused);
+    if (a.refused) this.refusedInRecent++;
+    if (this.recent.length > WINDOW && this.recent.shift()) this.refusedInRecent--;
+    if (a.refused && this.refusedInRecent >= REFUSED_OF_WINDOW) this.decrease(a.delayMs, a.said);
   }
 
-  /** The server throttled: hold every call `delayMs`, and halve the calls in flight once per hold. */
-  throttled(delayMs: number, said: string): void {
-    const now = this.clock.now();
-    const holding = now < this.until;
-    this.until = Math.max(this.until, now + delayMs);
-    if (holding) return;
-    this.limit = Math.max(1, this.limit / 2);
-    this.tell(true, this.until - now, said);
+  /** Sustained throttling: halve the calls in flight, or at one, hold new calls the delay too. */
+  private decrease(delayMs: number, said: string): void {
+    const flight = Math.min(this.limit, this.peak);
+    this.wanted ??= flight;
+    this.epoch++;
+    this.recent.length = 0;
+    this.refusedInRecent = 0;
+    this.peak = this.active;
+    const held = this.allowed === 1;
+    if (held) this.until = Math.max(this.until, this.clock.now() + delayMs);
+    this.limit = Math.max(1, flight / 2);
+    this.tell(true, delayMs, held, said);
   }
 
-  private tell(throttled: boolean, waitMs: number, said: string): void {
+  private tell(throttled: boolean, waitMs: number, held: boolean, said: string): void {
     try {
       this.onPace?.({
         server: this.server,
         throttled,
         limit: this.allowed,
-        max: this.max,
+        max: Math.floor(this.wanted ?? this.max),
         waitMs,
+        held,
         said,
       });
     } catch {

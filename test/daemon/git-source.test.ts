@@ -1,10 +1,10 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cleanup } from '../support/cleanup.js';
 import { GitSource, SourceError } from '../../src/daemon/git-source.js';
 import { gitEnvironment } from '../../src/util/git-env.js';
-import { TestRepo, tempDir } from './helpers.js';
+import { git, TestRepo, tempDir } from './helpers.js';
 
 const noAuth = {
   token: null,
@@ -79,6 +79,53 @@ describe('GitSource', () => {
     await expect(ok.sync()).rejects.toThrow(/cannot fetch branch main/);
     expect(ok.last).toEqual(good);
     expect(readFileSync(join(good.dir, 'a.yaml'), 'utf8')).toBe('x\n');
+  });
+
+  it('environments of one repository share a remote read and a fetch, each in its own worktree', async () => {
+    const repo = new TestRepo();
+    cleanup.add(() => repo.cleanup());
+    repo.commit({ 'a/x.yaml': 'a1\n', 'b/x.yaml': 'b1\n' });
+    const root = tempDir();
+    const src = new GitSource({
+      repo: repo.bare,
+      branch: 'main',
+      path: '.',
+      auth: noAuth,
+      checkoutDir: join(root, 'checkout'),
+    });
+    await src.sync();
+    // Every contact with the remote (ls-remote, fetch) runs its upload-pack: counted.
+    const contacts = join(root, 'contacts');
+    const pack = join(root, 'upload-pack');
+    writeFileSync(pack, `#!/bin/sh\necho x >> '${contacts}'\nexec git-upload-pack "$@"\n`, {
+      mode: 0o755,
+    });
+    git(join(root, 'checkout'), 'config', 'remote.origin.uploadpack', pack);
+    const count = () => (existsSync(contacts) ? readFileSync(contacts, 'utf8').length / 2 : 0);
+    // Environment b had a clone of its own (as before): it becomes a worktree.
+    git(root, 'clone', '--quiet', repo.bare, join(root, 'b', 'checkout'));
+    const a = src.environment(join(root, 'a', 'checkout'));
+    const b = src.environment(join(root, 'b', 'checkout'));
+
+    const c2 = repo.commit({ 'a/x.yaml': 'a2\n', 'b/x.yaml': 'b2\n' });
+    const [sa, sb] = await Promise.all([a.sync(), b.sync()]);
+    expect([sa.commit, sb.commit]).toEqual([c2, c2]);
+    expect(count()).toBe(2); // one ls-remote, one fetch: for both
+    expect(sa.root).toBe(join(root, 'a', 'checkout'));
+    expect(readFileSync(join(sa.dir, 'a', 'x.yaml'), 'utf8')).toBe('a2\n');
+    expect(readFileSync(join(sb.dir, 'b', 'x.yaml'), 'utf8')).toBe('b2\n');
+    expect(statSync(join(sb.root!, '.git')).isFile()).toBe(true);
+    // Nothing pushed: one remote read for both.
+    await Promise.all([a.sync(), b.sync()]);
+    expect(count()).toBe(3);
+
+    // Each its own: a moves on while b, not synced, keeps reading its commit.
+    writeFileSync(join(sa.dir, 'stray.yaml'), 'stray\n');
+    const c3 = repo.commit({ 'a/x.yaml': 'a3\n' });
+    expect((await a.sync()).commit).toBe(c3);
+    expect(readFileSync(join(sa.dir, 'a', 'x.yaml'), 'utf8')).toBe('a3\n');
+    expect(existsSync(join(sa.dir, 'stray.yaml'))).toBe(false);
+    expect(readFileSync(join(sb.dir, 'a', 'x.yaml'), 'utf8')).toBe('a2\n');
   });
 
   it('a missing branch is a clear error', async () => {

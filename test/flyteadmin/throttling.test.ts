@@ -1,8 +1,8 @@
 /**
  * flyteadmin throttling: a gateway in front of the flyteadmin stand-in answers 429 with
  * `Retry-After: 30` (longer than the 10 s the client used to cap it at) to the first write of
- * each attribute row. The client waits the whole 30 s before that row's next call, holds its
- * other calls meanwhile, lowers its calls in flight, and every write lands. Virtual time.
+ * each attribute row. The client waits the whole 30 s before that row's next call, lowers its
+ * calls in flight (every call refused: sustained throttling), and every write lands. Virtual time.
  */
 import { createServer, request, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -30,7 +30,7 @@ const read = (m: IncomingMessage) =>
     m.on('end', () => resolve(Buffer.concat(chunks)));
   });
 
-it('waits as long as 429 Retry-After says, holding every call, and every write lands', async () => {
+it('waits as long as 429 Retry-After says, fewer calls at once, and every write lands', async () => {
   admin = await startFlyteadmin(null, { projects: ['p0', 'p1', 'p2', 'p3', 'p4', 'p5'] });
   const upstream = new URL(admin.server.url);
   const clock = new VirtualClock();

@@ -1,12 +1,40 @@
 /**
- * The pacer (src/util/pacer.ts): a server's delay holds every call, the calls in flight halve
- * once per hold and grow back by one per round answered, and both are told. Virtual time.
+ * The pacer (src/util/pacer.ts): a refusal now and then changes nothing (the refused call waits
+ * its own delay in the retry loop); sustained refusals halve the calls in flight once per round,
+ * which grow back by one per round answered; at one call in flight still refused, new calls wait
+ * the server's delay. Virtual time.
  */
 import { describe, expect, it } from 'vitest';
-import { Pacer, paceLine, type PaceEvent } from '../../src/util/pacer.js';
+import { Pacer, paceLine, type Answer, type PaceEvent } from '../../src/util/pacer.js';
 import { VirtualClock } from '../support/virtual-clock.js';
 
-/** A call that stays in flight until `release()`; `started` tells when it went out. */
+const ok: Answer = { refused: false };
+const refused = (delayMs = 1_000): Answer => ({ refused: true, delayMs, said: 'HTTP 429' });
+
+/** One call through `pacer` answered `a` at once; when it was sent. */
+function call(pacer: Pacer, clock: VirtualClock, a: Answer): Promise<number> {
+  return pacer.run(
+    async () => clock.now(),
+    () => a,
+  );
+}
+
+/** `n` calls through `pacer` out together (as many as it allows), each answered `a`. */
+async function together(pacer: Pacer, n: number, a: Answer): Promise<void> {
+  let release!: () => void;
+  const done = new Promise<void>((r) => (release = r));
+  const out = Array.from({ length: n }, () =>
+    pacer.run(
+      () => done,
+      () => a,
+    ),
+  );
+  await new Promise((r) => setImmediate(r));
+  release();
+  await Promise.all(out);
+}
+
+/** A call that stays in flight until `release()`. */
 function pending() {
   let release!: () => void;
   const done = new Promise<void>((r) => (release = r));
@@ -14,47 +42,59 @@ function pending() {
 }
 
 describe('Pacer', () => {
-  it('holds every call until the delay the server asked for has passed', async () => {
+  it('keeps its pace through refusals now and then: no call held, none fewer in flight', async () => {
     const clock = new VirtualClock();
-    const pacer = new Pacer('Union', 8, clock);
+    const events: PaceEvent[] = [];
+    const pacer = new Pacer('Union', 8, clock, (e) => events.push(e));
     const t0 = clock.now();
-    pacer.throttled(2_000, 'RESOURCE_EXHAUSTED');
-    const sentAt: number[] = [];
-    await Promise.all([1, 2, 3].map(() => pacer.run(async () => sentAt.push(clock.now()))));
-    expect(sentAt.every((t) => t >= t0 + 2_000)).toBe(true);
+    // One refusal in 20 answers, for 400 answers: 8 of the last 48 is never reached.
+    for (let i = 0; i < 400; i++) await call(pacer, clock, i % 20 === 0 ? refused(30_000) : ok);
+    expect(pacer.allowed).toBe(8);
+    expect(events).toEqual([]);
+    expect(clock.now()).toBe(t0);
   });
 
-  it('halves the calls in flight once per hold, and grows back to the maximum', async () => {
+  it('halves the calls in flight once per round of sustained refusals, and grows back', async () => {
     const clock = new VirtualClock();
     const events: PaceEvent[] = [];
     const pacer = new Pacer('flyteadmin', 8, clock, (e) => events.push(e));
-    // A burst answered together: one halving.
-    for (let i = 0; i < 8; i++) pacer.throttled(1_000, 'HTTP 429');
+    // Eight calls out together, all refused: 8 of the window at the 8th answer.
+    const calls = Array.from({ length: 8 }, () => pending());
+    const out = calls.map((c) =>
+      pacer.run(
+        () => c.done,
+        () => refused(),
+      ),
+    );
+    for (const c of calls) c.release();
+    await Promise.all(out);
     expect(pacer.allowed).toBe(4);
     expect(events).toHaveLength(1);
     expect(paceLine(events[0]!)).toBe(
-      'flyteadmin asked to slow down (HTTP 429): 4 of 8 calls at once, the next call in 1.0s',
+      'flyteadmin asked to slow down (HTTP 429): 4 of 8 calls at once, each refused call retried after 1.0s',
     );
     // Four calls go, a fifth waits for a free one.
-    const calls = Array.from({ length: 5 }, () => pending());
+    const next = Array.from({ length: 5 }, () => pending());
     let started = 0;
-    const running = calls.map((c) =>
-      pacer.run(async () => {
-        started++;
-        await c.done;
-      }),
+    const running = next.map((c) =>
+      pacer.run(
+        async () => {
+          started++;
+          await c.done;
+        },
+        () => ok,
+      ),
     );
-    await new Promise((r) => setImmediate(r));
     while (started < 4) await new Promise((r) => setImmediate(r));
-    expect(started).toBe(4);
-    calls[0]!.release();
-    await running[0];
     await new Promise((r) => setImmediate(r));
-    expect(started).toBe(5);
-    for (const c of calls) c.release();
+    expect(started).toBe(4);
+    next[0]!.release();
+    await running[0];
+    while (started < 5) await new Promise((r) => setImmediate(r));
+    for (const c of next) c.release();
     await Promise.all(running);
     // Additive increase: one more per round of answers, back to 8 with a last event.
-    for (let i = 0; i < 40 && pacer.allowed < 8; i++) pacer.answered();
+    for (let i = 0; i < 40 && pacer.allowed < 8; i++) await call(pacer, clock, ok);
     expect(pacer.allowed).toBe(8);
     expect(events.at(-1)).toMatchObject({ throttled: false, limit: 8 });
     expect(paceLine(events.at(-1)!)).toBe(
@@ -62,17 +102,60 @@ describe('Pacer', () => {
     );
   });
 
-  it('never goes below one call in flight', () => {
+  it('judges answers to calls sent before a decrease by it: one halving per round', async () => {
     const clock = new VirtualClock();
-    const pacer = new Pacer('Union', 2, clock);
-    pacer.throttled(10, 'RESOURCE_EXHAUSTED');
-    void clock.sleep(20);
-    return new Promise<void>((resolve) =>
-      setImmediate(() => {
-        pacer.throttled(10, 'RESOURCE_EXHAUSTED');
-        expect(pacer.allowed).toBe(1);
-        resolve();
-      }),
+    const pacer = new Pacer('Union', 32, clock);
+    // 32 calls out at once, all refused: halved at the 8th answer; the other 24 were sent before.
+    const calls = Array.from({ length: 32 }, () => pending());
+    const out = calls.map((c) =>
+      pacer.run(
+        () => c.done,
+        () => refused(),
+      ),
     );
+    for (const c of calls) c.release();
+    await Promise.all(out);
+    expect(pacer.allowed).toBe(16);
+  });
+
+  it('at one call in flight and still refused, holds new calls for the delay too', async () => {
+    const clock = new VirtualClock();
+    const events: PaceEvent[] = [];
+    const pacer = new Pacer('Union', 2, clock, (e) => events.push(e));
+    for (let i = 0; i < 4; i++) await together(pacer, 2, refused(5_000));
+    expect(pacer.allowed).toBe(1);
+    expect(events.at(-1)).toMatchObject({ limit: 1, max: 2, held: false });
+    const t0 = clock.now();
+    for (let i = 0; i < 8; i++) await call(pacer, clock, refused(5_000));
+    expect(pacer.allowed).toBe(1);
+    expect(events.at(-1)).toMatchObject({ limit: 1, held: true, waitMs: 5_000 });
+    expect(paceLine(events.at(-1)!)).toBe(
+      'Union asked to slow down (HTTP 429): 1 of 2 calls at once, the next call in 5.0s',
+    );
+    expect(await call(pacer, clock, ok)).toBeGreaterThanOrEqual(t0 + 5_000);
+  });
+
+  it('counts failures that are not refusals toward neither', async () => {
+    const clock = new VirtualClock();
+    const pacer = new Pacer('Union', 4, clock);
+    await together(pacer, 4, refused());
+    await together(pacer, 3, refused());
+    for (let i = 0; i < 50; i++) await together(pacer, 4, null);
+    expect(pacer.allowed).toBe(4);
+    await together(pacer, 1, refused());
+    expect(pacer.allowed).toBe(2);
+  });
+
+  it('halves the calls that were in flight, not its most: 8 steps of 256 allowed go to 4', async () => {
+    const clock = new VirtualClock();
+    const events: PaceEvent[] = [];
+    const pacer = new Pacer('Union', 256, clock, (e) => events.push(e));
+    await together(pacer, 8, refused());
+    expect(pacer.allowed).toBe(4);
+    expect(events).toMatchObject([{ throttled: true, limit: 4, max: 8 }]);
+    // Back to the 8 wanted: every call allowed again, and told so.
+    for (let i = 0; i < 10 && events.length < 2; i++) await together(pacer, 8, ok);
+    expect(events[1]).toMatchObject({ throttled: false, max: 8 });
+    expect(pacer.allowed).toBe(256);
   });
 });

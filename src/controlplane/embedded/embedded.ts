@@ -170,6 +170,12 @@ export class EmbeddedControlPlane implements ControlPlane {
   /** readLiveState's shared lists: with a state cache, frozen views, the same while the state is. */
   readonly sharedLists = this.view((s) => (this.shareReads ? sharedLists(s, this.now()) : null));
 
+  /**
+   * The same lists, whatever the open: a server answering them page by page (the Union
+   * stand-in) makes them once per state written, so each page costs its size, not the state's.
+   */
+  readonly pagedLists = this.view((s) => sharedLists(s, this.now()));
+
   readonly capabilities = this.view(core.capabilities);
   readonly listPools = this.view(core.listPools);
   readonly getPool = this.view(core.getPool);

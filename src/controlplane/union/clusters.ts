@@ -20,7 +20,9 @@ import type { ClusterCalls } from '../types.js';
 import { type Call, isCode } from './transport.js';
 import {
   clusterEnabled,
+  boundQueues,
   clusterFromPb,
+  clusterWithBound,
   clusterName,
   clusterPool,
   queueFromPb,
@@ -70,7 +72,8 @@ export class UnionClusters implements ClusterCalls {
     const [queues, clusters] = await Promise.all([this.queues.raw(), this.raw()]);
     const names = new Set(clusters.map(clusterName));
     const live = queues.map((q) => queueFromPb(q, names));
-    return clusters.filter((c) => !isDeleting(c)).map((c) => clusterFromPb(c, live));
+    const boundOf = boundQueues(live);
+    return clusters.filter((c) => !isDeleting(c)).map((c) => clusterWithBound(c, boundOf));
   }
 
   async getCluster(name: string): Promise<LiveCluster> {

@@ -191,7 +191,25 @@ export function clusterEnabled(c: Cluster): boolean {
   return s !== ClusterState.DRAINING && s !== ClusterState.DRAINED;
 }
 
+/** Each cluster's bound queues (C7: the queues whose selector names it), sorted. */
+export function boundQueues(queues: readonly LiveQueue[]): (cluster: string) => string[] {
+  const bound = new Map<string, string[]>();
+  for (const q of queues)
+    for (const c of new Set(q.clusters)) {
+      const names = bound.get(c);
+      if (names) names.push(q.name);
+      else bound.set(c, [q.name]);
+    }
+  for (const names of bound.values()) names.sort();
+  return (cluster) => [...(bound.get(cluster) ?? [])];
+}
+
 export function clusterFromPb(c: Cluster, queues: readonly LiveQueue[]): LiveCluster {
+  return clusterWithBound(c, boundQueues(queues));
+}
+
+/** `clusterFromPb` with the bound queues indexed once for many clusters (`boundQueues`). */
+export function clusterWithBound(c: Cluster, boundOf: (cluster: string) => string[]): LiveCluster {
   const name = clusterName(c);
   return {
     name,
@@ -203,10 +221,7 @@ export function clusterFromPb(c: Cluster, queues: readonly LiveQueue[]): LiveClu
     // what the data plane is (model/capabilities.ts reportedDataPlane).
     config_drift: [],
     data_plane_reported: false,
-    bound_queues: queues
-      .filter((q) => q.clusters.includes(name))
-      .map((q) => q.name)
-      .sort(),
+    bound_queues: boundOf(name),
   };
 }
 

@@ -13,9 +13,9 @@
  *   included): every call, as each write is idempotent or reads its effect back on a retry
  *   (RPC below says which; issue 46, item 9).
  *
- * Every call goes through the client's pacer (util/pacer.ts): RESOURCE_EXHAUSTED holds every
- * call for the delay Union gives (google.rpc.RetryInfo in the error's details; else the
- * backoff) and halves the calls in flight, which grow back as calls are answered.
+ * Every call goes through the client's pacer (util/pacer.ts): a call answered RESOURCE_EXHAUSTED
+ * waits the delay Union gives (google.rpc.RetryInfo in the error's details; else the backoff);
+ * sustained refusals halve the calls in flight, which grow back as calls are answered.
  */
 import { Code, ConnectError, type Interceptor, type Transport } from '@connectrpc/connect';
 import {

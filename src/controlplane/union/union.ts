@@ -180,10 +180,14 @@ export async function openUnion(
   const { clock, signal } = tuning;
   const http = { retry, reach, signal };
   const discovery = await discover(baseUrl, http);
+  const tokens = unionTokens(key, discovery, http);
+  // Asked for now, not at the first call: a plan loads its repository meanwhile (the token needs
+  // nothing of it). A failure here is met again, and told, by the first call.
+  tokens.token().catch(() => {});
   const { transport, close } = createUnionTransport({
     baseUrl,
     protocol,
-    tokens: unionTokens(key, discovery, http),
+    tokens,
     header: discovery.headerName,
     timeoutMs: tuning.requestTimeoutMs ?? 30_000,
     signal,

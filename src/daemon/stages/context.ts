@@ -38,8 +38,11 @@ export interface Pipeline {
     dir: string,
     options: { commit: string | null; root?: string },
   ): Promise<LoadResult>;
-  /** With the default-queue settings `need` names (all without it: src/plan/fingerprint.ts). */
-  readLiveState(cp: ControlPlane, need?: SettingsNeed): Promise<LiveState>;
+  /**
+   * With the default-queue settings `need` names (all without it: src/plan/fingerprint.ts);
+   * `before`: a state read already, of which only the settings are read again.
+   */
+  readLiveState(cp: ControlPlane, need?: SettingsNeed, before?: LiveState): Promise<LiveState>;
   executePlan(plan: Plan, cp: ControlPlane, options: ExecuteOptions): Promise<ApplyResult>;
   /** How the apply lock is held (src/apply/lock.ts), less the control plane: src/ops takes it. */
   applyLock: Omit<HoldApplyLockOptions, 'cp'>;

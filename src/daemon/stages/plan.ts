@@ -42,9 +42,9 @@ export async function planStage(
   ctx.enter('plan');
   let liveInventory: RunProducts['liveInventory'] = undefined;
   let live: LiveState | null = null;
-  const readLive = (need: SettingsNeed) =>
+  const readLive = (need: SettingsNeed, before?: LiveState) =>
     ctx.timed('live', async () => {
-      live = await o.pipeline.readLiveState(cp, need);
+      live = await o.pipeline.readLiveState(cp, need, before);
       liveInventory = live.inventory;
       return live;
     });

@@ -38,6 +38,7 @@ import {
   clusterToPb,
   failedPrecondition,
   invalidArgument,
+  hasNamed,
   page,
 } from './pb-views.js';
 import { nameOf, type ServiceContext } from './queue-service.js';
@@ -60,15 +61,23 @@ function contractFromConfig(c: ClusterPoolConfig | undefined): PoolContract {
   return contractFromPb(c);
 }
 
-/** The names of the live queues, read once per answer (a cluster's view asks for its own). */
-async function queueNames(x: ServiceContext): Promise<ReadonlySet<string>> {
-  return new Set((await x.cp.listQueues()).map((q) => q.name));
+/** Whether a live queue has the name, read once per answer (a cluster's view asks for its own). */
+async function queueNames(x: ServiceContext): Promise<(name: string) => boolean> {
+  const { queues } = await x.cp.pagedLists();
+  return (name) => hasNamed(queues, name);
 }
 
+const noQueue = () => false;
+
 /** The stand-in's view of a cluster (its generation, deletion and co-named queue). */
-function view(x: ServiceContext, c: LiveCluster, queues: ReadonlySet<string>, deleted = false) {
+function view(
+  x: ServiceContext,
+  c: LiveCluster,
+  queueNamed: (name: string) => boolean,
+  deleted = false,
+) {
   const { org, life } = x;
-  const hasQueue = !deleted && queues.has(c.name);
+  const hasQueue = !deleted && queueNamed(c.name);
   return clusterToPb(c, org, {
     generation: life.generation(ckey(c.name)),
     deletedAt: deleted ? life.deletedTimestamp(ckey(c.name)) : undefined,
@@ -156,16 +165,18 @@ async function listClusters(x: ServiceContext, req: ClusterPb.ListRequest) {
   const { cp, life } = x;
   x.checkOrg(req.organization);
   const { deleted } = listsDeleted(req.request?.filters ?? []);
-  const all = deleted ? [...life.deletedClusters.values()] : await cp.listClusters();
-  const p = page(all.sort(byName), (o) => o.name, req.request, x.max);
-  const queues = deleted ? new Set<string>() : await queueNames(x);
+  const all = deleted
+    ? [...life.deletedClusters.values()].sort(byName)
+    : (await cp.pagedLists()).clusters;
+  const p = page(all, (o) => o.name, req.request, x.max);
+  const queues = deleted ? noQueue : await queueNames(x);
   return { clusters: p.items.map((c) => view(x, c, queues, deleted)), token: p.token };
 }
 
 async function getCluster(x: ServiceContext, req: ClusterPb.GetRequest) {
   const name = nameOf(x, req.clusterId);
   const gone = x.life.deletedClusters.get(name);
-  if (gone && req.includeDeleted) return { cluster: view(x, gone, new Set(), true) };
+  if (gone && req.includeDeleted) return { cluster: view(x, gone, noQueue, true) };
   return { cluster: view(x, await x.cp.getCluster(name), await queueNames(x)) };
 }
 
@@ -221,7 +232,7 @@ async function deleteCluster(x: ServiceContext, req: ClusterPb.DeleteRequest) {
   if (!c.enabled) {
     // Drained: nothing runs there, so it is deleted at once (remote/_cluster.py `delete`).
     await softDelete(x, c);
-    return { cluster: view(x, c, new Set(), true) };
+    return { cluster: view(x, c, noQueue, true) };
   }
   // Active (or draining): DELETING until its work is moved off, then deleted; a pinned one is
   // refused now, as the embedded control plane refuses it at once (unpin_first).
@@ -269,9 +280,9 @@ async function listPools(x: ServiceContext, req: PoolPb.ListRequest) {
   x.checkOrg(req.organization);
   const { deleted } = listsDeleted(req.request?.filters ?? []);
   const all = deleted
-    ? [...life.deletedPools.entries()].map(([name, contract]) => ({ name, contract }))
-    : await cp.listPools();
-  const p = page(all.sort(byName), (o) => o.name, req.request, x.max);
+    ? [...life.deletedPools.entries()].map(([name, contract]) => ({ name, contract })).sort(byName)
+    : (await cp.pagedLists()).pools;
+  const p = page(all, (o) => o.name, req.request, x.max);
   return { clusterPools: p.items.map((q) => poolView(x, q, deleted)), token: p.token };
 }
 

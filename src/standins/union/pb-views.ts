@@ -52,19 +52,39 @@ export function clusterToPb(
   });
 }
 
-/** The page a List request's `limit` asks for after `token` (the last name of the page before). */
+/**
+ * The page a List request's `limit` asks for after `token` (the last name of the page before),
+ * of `items` sorted by name: found by bisection, so a page costs its size, not the list's.
+ */
 export function page<T>(
-  items: T[],
+  items: readonly T[],
   nameOf: (t: T) => string,
   { limit = 0, token = '' }: { limit?: number; token?: string } = {},
   max: number,
 ) {
   const size = Math.min(limit > 0 ? limit : 100, max);
-  const start = token === '' ? 0 : items.findIndex((i) => nameOf(i) > token);
-  const from = start < 0 ? items.length : start;
+  const from = token === '' ? 0 : firstAfter(items, nameOf, token);
   const slice = items.slice(from, from + size);
   const more = from + size < items.length;
   return { items: slice, token: more ? nameOf(slice[slice.length - 1]!) : '' };
+}
+
+/** The index of the first of `items` (sorted by name) named after `name`. */
+function firstAfter<T>(items: readonly T[], nameOf: (t: T) => string, name: string): number {
+  let lo = 0;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (nameOf(items[mid]!) > name) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/** Whether `items` (sorted by name) holds one named `name`. */
+export function hasNamed(items: readonly { name: string }[], name: string): boolean {
+  const i = firstAfter(items, (o) => o.name, name) - 1;
+  return i >= 0 && items[i]!.name === name;
 }
 
 export const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : 1);

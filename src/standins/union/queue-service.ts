@@ -94,13 +94,16 @@ async function listQueues(x: ServiceContext, req: ListQueuesRequest) {
   const { cp } = x;
   x.checkOrg(req.organization);
   const f = listsDeleted(req.request?.filters ?? []);
-  const all = (f.deleted ? await cp.listDeletedQueues() : await cp.listQueues()).sort(byName);
+  const all = f.deleted
+    ? (await cp.listDeletedQueues()).sort(byName)
+    : (await cp.pagedLists()).queues;
   // A state filter names Union's enum (QUEUE_STATE_DRAINED); a deleted queue's state is DELETED.
   const stateOf = (q: LiveQueue) => (f.deleted ? 'DELETED' : (q.state ?? 'active').toUpperCase());
   const wanted = f.state
     ? all.filter((q) => stateOf(q) === f.state?.replace(/^QUEUE_STATE_/, ''))
     : all;
-  // Paged first, then viewed: an answer costs its page, not the organisation.
+  // Paged first, then viewed: an answer costs its page, not the organisation (the lists are
+  // made once per state written: EmbeddedControlPlane.pagedLists).
   const p = page(wanted, (q) => q.name, req.request, x.max);
   return { queues: p.items.map((q) => view(x, q, f.deleted)), token: p.token };
 }

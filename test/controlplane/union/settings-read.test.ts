@@ -2,8 +2,8 @@
  * A plan reads the default-queue settings it needs and no more (src/plan/fingerprint.ts): the
  * declared project/domains only, ListProjects never, while nothing is drained or deleted; when
  * the plan drains or deletes a queue, every project/domain's setting is read and the plan made
- * again, so a queue an undeclared setting names is blocked, not drained. A check of the plan's
- * live fingerprint reads the same settings as the plan.
+ * again (its lists as first read: each swept once), so a queue an undeclared setting names is
+ * blocked, not drained. A check of the plan's live fingerprint reads the same settings as the plan.
  */
 import { whyText } from '../../../src/render/common.js';
 import { writeFile } from 'node:fs/promises';
@@ -77,8 +77,15 @@ it('reads only the declared settings, and every one when the plan would drain a 
   const drained = await planRepository(repo, cp);
   if (!drained.ok) throw new Error('invalid');
   expect(rpc.count('ListProjects')).toBe(1);
-  // The first read (1), then every project/domain (ml/production, ops/development).
+  // The first read (1), then every project/domain (ml/production, ops/development); the lists
+  // of the first read stand: each is swept once (live and deleted: two ListQueues).
   expect(rpc.count('GetSettingsForEdit')).toBe(3);
+  expect([rpc.count('ListQueues'), rpc.count('ListClusters'), rpc.count('List')]).toEqual([
+    2, 2, 2,
+  ]);
+  // The plan is of the state as read: its check finds the same fingerprint.
+  const checked = await readLiveState(cp, settingsOfPlan(drained.plan)(undefined));
+  expect(liveFingerprint(checked)).toBe(drained.plan.live_fingerprint);
   expect(drained.plan.default_queues_read).toBeUndefined();
   const old = drained.plan.changes.find((c) => c.address === 'Queue/old')!;
   expect(old.action).toBe('blocked');

@@ -1,8 +1,10 @@
 /**
  * Union throttling: a stand-in that answers RESOURCE_EXHAUSTED with a delay
- * (google.rpc.RetryInfo) to the first UpdateQueue of each queue. The apply obeys it (no queue's
- * call comes again before the delay it was given), lowers its calls in flight while throttled and
- * says so, and completes. Virtual time (test/support/virtual-clock.ts): the 2 s delays cost none.
+ * (google.rpc.RetryInfo) to the first UpdateQueue of some queues. Refusing every queue's first
+ * call, the apply obeys it (no queue's call comes again before the delay it was given), lowers
+ * its calls in flight while throttled and says so, and completes. Refusing one queue's, that
+ * call alone waits: every other update lands meanwhile, the pace unchanged. Injected clocks
+ * (test/support/virtual-clock.ts): the 2 s delays cost none.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,7 +17,9 @@ import { RetryInfoSchema } from '../../../src/gen/google/rpc/error_details_pb.js
 import { planRepository } from '../../../src/ops/plan-run.js';
 import type { PaceEvent } from '../../../src/util/pacer.js';
 import { tempDir, writeRepo } from '../../support/repo.js';
-import { VirtualClock } from '../../support/virtual-clock.js';
+import type { Clock } from '../../../src/util/clock.js';
+import { until } from '../../support/until.js';
+import { ManualClock, VirtualClock } from '../../support/virtual-clock.js';
 import { apiKey, startUnionServer, type UnionServer } from './helpers.js';
 
 let s: UnionServer | undefined;
@@ -27,8 +31,11 @@ afterEach(async () => {
 const DELAY_MS = 2_000;
 const QUEUES = 24;
 
-/** Throttles each queue's first UpdateQueue; counts a call of that queue before its delay. */
-function throttling(clock: VirtualClock) {
+/**
+ * Throttles the first UpdateQueue of each queue `refuses` (all by default); counts a call of
+ * that queue before its delay.
+ */
+function throttling(clock: Clock, refuses: (queue: string) => boolean = () => true) {
   const heldUntil = new Map<string, number>();
   const seen = { throttled: 0, early: 0, inFlight: 0, mostInFlightAfter: 0 };
   const interceptor: Interceptor = (next) => async (req) => {
@@ -36,7 +43,7 @@ function throttling(clock: VirtualClock) {
     const name = (req.message as { id?: { name?: string } }).id?.name ?? '';
     const hold = heldUntil.get(name);
     if (hold !== undefined && clock.now() < hold) seen.early++;
-    if (hold === undefined || clock.now() < hold) {
+    if (refuses(name) && (hold === undefined || clock.now() < hold)) {
       seen.throttled++;
       heldUntil.set(name, clock.now() + DELAY_MS);
       throw new ConnectError('rate limited', Code.ResourceExhausted, undefined, [
@@ -54,9 +61,8 @@ function throttling(clock: VirtualClock) {
   return { interceptor, seen };
 }
 
-it('obeys RESOURCE_EXHAUSTED with a delay: no call before it, fewer calls at once, and the apply completes', async () => {
-  const clock = new VirtualClock();
-  const t = throttling(clock);
+/** QUEUES queues on the stand-in (`t` in front), a repository retuning each, and a plan of it. */
+async function planned(t: ReturnType<typeof throttling>, clock: Clock, events: PaceEvent[]) {
   s = await startUnionServer({ interceptors: [t.interceptor] });
   const queues: Record<string, { pool: string; clusters: string[]; run_concurrency: number }> = {};
   for (let i = 0; i < QUEUES; i++) {
@@ -68,7 +74,6 @@ it('obeys RESOURCE_EXHAUSTED with a delay: no call before it, fewer calls at onc
     queues,
   });
   await writeFile(join(repo, 'poolsync.yaml'), 'apiVersion: poolsync/v1\nkind: RepoConfig\n');
-  const events: PaceEvent[] = [];
   process.env.POOLSYNC_UNION_API_KEY = apiKey(s.host);
   let cp: ControlPlane;
   try {
@@ -85,21 +90,50 @@ it('obeys RESOURCE_EXHAUSTED with a delay: no call before it, fewer calls at onc
   } finally {
     delete process.env.POOLSYNC_UNION_API_KEY;
   }
-  const planned = await planRepository(repo, cp);
-  if (!planned.ok) throw new Error('invalid');
-  expect(planned.plan.steps.filter((st) => st.op === 'update_queue')).toHaveLength(QUEUES);
+  const made = await planRepository(repo, cp);
+  if (!made.ok) throw new Error('invalid');
+  expect(made.plan.steps.filter((st) => st.op === 'update_queue')).toHaveLength(QUEUES);
+  return { cp, plan: made.plan };
+}
+
+it('obeys RESOURCE_EXHAUSTED with a delay: no call before it, fewer calls at once, and the apply completes', async () => {
+  const clock = new VirtualClock();
+  const t = throttling(clock);
+  const events: PaceEvent[] = [];
+  const { cp, plan } = await planned(t, clock, events);
   const started = clock.now();
-  const result = await executePlan(planned.plan, cp, { parallelism: 8 });
+  const result = await executePlan(plan, cp, { parallelism: 8 });
   await cp.close();
 
   expect(result.ok).toBe(true);
   expect(t.seen.throttled).toBe(QUEUES);
   expect(t.seen.early).toBe(0);
   expect(clock.now() - started).toBeGreaterThanOrEqual(DELAY_MS);
-  for (const q of await s.embedded.listQueues())
+  for (const q of await s!.embedded.listQueues())
     if (q.name !== 'default') expect(q.run_concurrency).toBe(7);
-  // Told: throttled to fewer calls at once, waiting for Union's delay.
+  // Told: throttled to fewer calls at once, each refused call waiting Union's delay.
   expect(events[0]).toMatchObject({ server: 'Union', throttled: true, max: 8, waitMs: DELAY_MS });
   expect(events[0]!.limit).toBeLessThan(8);
   expect(t.seen.mostInFlightAfter).toBeLessThanOrEqual(8);
+});
+
+it('one refused call waits its delay alone: the other updates land meanwhile, the pace unchanged', async () => {
+  const clock = new ManualClock();
+  const t = throttling(clock, (name) => name === 'q0');
+  const events: PaceEvent[] = [];
+  const { cp, plan } = await planned(t, clock, events);
+  const applying = executePlan(plan, cp, { parallelism: 8 });
+  // Time stands still: q0 sleeps its 2 s while every other queue is updated.
+  const updated = async () =>
+    (await s!.embedded.listQueues()).filter((q) => q.run_concurrency === 7).length;
+  await until('the other queues updated', async () => (await updated()) === QUEUES - 1);
+  expect(clock.sleeping).toBe(1);
+  clock.advance(DELAY_MS);
+  const result = await applying;
+  await cp.close();
+
+  expect(result.ok).toBe(true);
+  expect(await updated()).toBe(QUEUES);
+  expect(t.seen).toMatchObject({ throttled: 1, early: 0 });
+  expect(events).toEqual([]);
 });
