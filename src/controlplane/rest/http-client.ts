@@ -9,8 +9,9 @@
  */
 import {
   DEFAULT_POOL,
-  QUEUE_DEFAULTS,
-  WILDCARD,
+  QUEUE_SPEC_FIELDS,
+  pick,
+  queueSpecWithDefaults,
   assignmentKeyString,
   type Assignment,
   type AssignmentKey,
@@ -252,15 +253,7 @@ export class HttpControlPlane implements ControlPlane {
   }
 
   createQueue(request: CreateQueueRequest): Promise<LiveQueue> {
-    const wanted: QueueSpec = {
-      pool: request.pool ?? DEFAULT_POOL,
-      clusters: request.clusters ?? [WILDCARD],
-      run_concurrency: request.run_concurrency,
-      action_concurrency: request.action_concurrency,
-      depth: request.depth ?? QUEUE_DEFAULTS.depth,
-      priority: request.priority ?? QUEUE_DEFAULTS.priority,
-      fairness: request.fairness ?? QUEUE_DEFAULTS.fairness,
-    };
+    const wanted: QueueSpec = queueSpecWithDefaults(request);
     return this.create(
       '/v1/queues',
       request,
@@ -395,8 +388,7 @@ function seg(name: string): string {
 }
 
 function specOf(q: LiveQueue): QueueSpec {
-  const { pool, clusters, run_concurrency, action_concurrency, depth, priority, fairness } = q;
-  return { pool, clusters, run_concurrency, action_concurrency, depth, priority, fairness };
+  return pick(q, QUEUE_SPEC_FIELDS);
 }
 
 function normaliseContract(c: PoolContract): PoolContract {

@@ -15,7 +15,13 @@
  *  - a pool is created and updated with its data plane contract (ClusterPoolConfig).
  */
 import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
-import { SECRET_STORE_TYPES, WILDCARD, type PoolContract } from '../../model/common.js';
+import {
+  QUEUE_SETTINGS,
+  SECRET_STORE_TYPES,
+  WILDCARD,
+  pick,
+  type PoolContract,
+} from '../../model/common.js';
 import type { LiveCluster, LivePool } from '../../model/live.js';
 import { ClusterService } from '../../gen/cloudidl/cluster/cluster_pb.js';
 import { ClusterState } from '../../gen/cloudidl/cluster/definition_pb.js';
@@ -272,9 +278,7 @@ async function undeleteCluster(x: ServiceContext, req: ClusterPb.UndeleteRequest
   const own = (await cp.listDeletedQueues()).find((q) => q.name === name && q.cluster_managed);
   await cp.registerCluster({ name, pool: c.pool });
   if (own) {
-    const { run_concurrency, action_concurrency, depth, priority, fairness } = own;
-    const settings = { run_concurrency, action_concurrency, depth, priority, fairness };
-    await cp.updateQueue(name, { ...settings, pool: c.pool, clusters: [name] });
+    await cp.updateQueue(name, { ...pick(own, QUEUE_SETTINGS), pool: c.pool, clusters: [name] });
   }
   // Both come back drained: activating the cluster gives them work.
   const back = await cp.updateCluster(name, { enabled: false });
