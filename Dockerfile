@@ -12,15 +12,19 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY scripts/bundle.mjs ./scripts/
-RUN npm run build && npm prune --omit=dev --ignore-scripts
+# No audit or funding request over the network: the build sends nothing but the registry's own.
+RUN npm run build && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 # --- runtime -----------------------------------------------------------------------------
 FROM node:${NODE_VERSION}-slim
 # git for the config repository, openssh-client for ssh:// remotes, tini as PID 1 so
-# SIGTERM reaches node and zombies (git children) are reaped.
+# SIGTERM reaches node and zombies (git children) are reaped. A repository mounted into the
+# container belongs to the host's uid, not 10001: git refuses it ("dubious ownership") unless
+# the system configuration trusts it; the container runs nothing but poolsync.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends git openssh-client ca-certificates tini \
  && rm -rf /var/lib/apt/lists/* \
+ && git config --system --add safe.directory '*' \
  && groupadd --system --gid 10001 poolsync \
  && useradd --system --uid 10001 --gid poolsync --home-dir /var/lib/poolsync --shell /usr/sbin/nologin poolsync \
  && mkdir -p /var/lib/poolsync \
@@ -32,6 +36,10 @@ COPY --from=build /src/dist ./dist
 COPY package.json ./
 COPY schemas ./schemas
 COPY examples ./examples
+COPY scripts/healthcheck.mjs ./healthcheck.mjs
+# `poolsync` on the PATH, as `npm install -g` links it: the commands the daemon and the docs
+# print (`poolsync state list`, `docker exec … poolsync status`) run as printed.
+RUN chmod 0755 /app/dist/cli/main.js && ln -s /app/dist/cli/main.js /usr/local/bin/poolsync
 
 # Inside a container the server must be reachable from outside it: listen on every interface.
 # The state (Git checkout, apply lock, an embedded control plane if used) lives in the volume.
@@ -48,8 +56,11 @@ WORKDIR /var/lib/poolsync
 VOLUME ["/var/lib/poolsync"]
 EXPOSE 8080
 
+# Kept only in the Docker image format: an OCI-format build (podman and buildah by default)
+# drops it; there, `--format docker`, or `podman run --health-cmd 'node /app/healthcheck.mjs'`.
+# Kubernetes ignores it: its probes are httpGet /healthz and /readyz (docs/daemon.md, Docker).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "const p=(process.env.POOLSYNC_LISTEN||'').split(':').pop()||'8080';fetch('http://127.0.0.1:'+p+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "/app/healthcheck.mjs"]
 
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/dist/cli/main.js"]
+ENTRYPOINT ["/usr/bin/tini", "--", "poolsync"]
 CMD ["daemon"]

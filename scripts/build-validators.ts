@@ -1,13 +1,19 @@
 /**
- * Generates src/gen/manifests/validators.ts: the manifest JSON Schemas
- * (schemas/*.schema.json) compiled once by ajv into standalone ESM validation code, so that
- * no poolsync process pays for loading ajv's compiler and compiling the schemas (~110 ms)
- * at start-up.
+ * Generates from the manifest JSON Schemas (schemas/*.schema.json), each kind's one
+ * declaration of its fields:
  *
- *   npm run generate:validators            write the file
- *   npm run generate:validators -- --check exit 1 if the committed file is out of date
+ * - src/gen/manifests/validators.ts: the schemas compiled once by ajv into standalone ESM
+ *   validation code, so that no poolsync process pays for loading ajv's compiler and compiling
+ *   the schemas (~110 ms) at start-up;
+ * - src/gen/manifests/kinds.ts: the manifest kinds, each kind's spec fields as a table (type,
+ *   required, default, enum values, nested fields) and as TypeScript types, from which the
+ *   model derives its types, defaults and field lists (src/model/common.ts, kinds.ts);
+ * - schemas/plan.schema.json's `queueSpec`, from the Queue schema's fields.
  *
- * test/manifests/generated-validators.test.ts fails when the committed file differs from
+ *   npm run generate:validators            write the files
+ *   npm run generate:validators -- --check exit 1 if a committed file is out of date
+ *
+ * test/manifests/generated-validators.test.ts fails when a committed file differs from
  * what this script produces, and checks the generated validators report exactly the
  * errors the ajv-compiled ones do.
  */
@@ -104,19 +110,202 @@ export async function generateValidatorsSource(): Promise<string> {
   return format(HEADER + code, { ...config, parser: 'typescript' });
 }
 
-async function main(): Promise<void> {
-  const source = await generateValidatorsSource();
-  const path = fileURLToPath(GENERATED_FILE);
-  if (process.argv.includes('--check')) {
-    const current = await readFile(path, 'utf8').catch(() => '');
-    if (current !== source) {
-      process.stderr.write(`${path} is out of date: run \`${REGENERATE_COMMAND}\`\n`);
-      process.exitCode = 1;
-    }
-    return;
+/** A JSON Schema node, as far as the field tables read it. */
+interface Node {
+  description?: string;
+  type?: string | string[];
+  enum?: unknown[];
+  const?: unknown;
+  default?: unknown;
+  required?: string[];
+  properties?: Record<string, Node>;
+  additionalProperties?: boolean | Node;
+  items?: Node;
+  $ref?: string;
+  if?: Node;
+  then?: Node;
+  else?: Node;
+}
+
+const MANIFEST_KINDS = Object.keys(SCHEMAS).filter((k) => k !== 'RepoConfig');
+
+/** A field's row of the table: its type, whether it must be written, its default, its values. */
+function fieldRow(node: Node, required: boolean, defs: Record<string, Node>): string {
+  node = resolve(node, defs);
+  const type =
+    node.enum !== undefined
+      ? 'enum'
+      : node.const !== undefined
+        ? 'const'
+        : typeof node.type === 'string'
+          ? node.type
+          : 'any';
+  const parts = [`type: ${JSON.stringify(type)}`, `required: ${required}`];
+  if (node.default !== undefined) parts.push(`default: ${JSON.stringify(node.default)}`);
+  if (node.enum !== undefined) parts.push(`values: ${JSON.stringify(node.enum)}`);
+  if (node.items !== undefined) parts.push(`items: ${fieldRow(node.items, false, defs)}`);
+  if (node.properties !== undefined) parts.push(`fields: ${fieldsTable(node, defs)}`);
+  return `{ ${parts.join(', ')} }`;
+}
+
+function fieldsTable(node: Node, defs: Record<string, Node>): string {
+  const required = new Set(node.required ?? []);
+  const rows = Object.entries(node.properties ?? {}).map(
+    ([name, child]) => `${JSON.stringify(name)}: ${fieldRow(child, required.has(name), defs)}`,
+  );
+  return `{ ${rows.join(', ')} }`;
+}
+
+function resolve(node: Node, defs: Record<string, Node>): Node {
+  const ref = node.$ref?.match(/^#\/\$defs\/(.+)$/)?.[1];
+  return ref !== undefined && defs[ref] ? { ...defs[ref], ...node, $ref: undefined } : node;
+}
+
+/** The TypeScript type of the values a schema node accepts (the subset the manifests use). */
+function typeOf(node: Node, defs: Record<string, Node>): string {
+  node = resolve(node, defs);
+  if (node.enum !== undefined) return node.enum.map((v) => JSON.stringify(v)).join(' | ');
+  if (node.const !== undefined) return JSON.stringify(node.const);
+  if (node.then !== undefined && node.else !== undefined)
+    return `${typeOf(node.then, defs)} | ${typeOf(node.else, defs)}`;
+  switch (node.type) {
+    case 'string':
+      return 'string';
+    case 'integer':
+    case 'number':
+      return 'number';
+    case 'boolean':
+      return 'boolean';
+    case 'array':
+      return `(${node.items ? typeOf(node.items, defs) : 'unknown'})[]`;
+    case 'object':
+      return objectType(node, defs);
+    default:
+      return 'unknown';
   }
-  await writeFile(path, source);
-  process.stdout.write(`wrote ${path}\n`);
+}
+
+function objectType(node: Node, defs: Record<string, Node>): string {
+  const required = new Set(node.required ?? []);
+  const fields = Object.entries(node.properties ?? {}).map(
+    ([name, child]) =>
+      `${JSON.stringify(name)}${required.has(name) ? '' : '?'}: ${typeOf(child, defs)};`,
+  );
+  const extra = node.additionalProperties;
+  if (fields.length === 0 && typeof extra === 'object') {
+    return `Record<string, ${typeOf(extra, defs)}>`;
+  }
+  return `{ ${fields.join(' ')} }`;
+}
+
+const KINDS_HEADER = `// GENERATED by scripts/build-validators.ts from schemas/*.schema.json: do not edit.
+// Regenerate with \`${REGENERATE_COMMAND}\` after changing a schema.
+`;
+
+/**
+ * The generated module of the kinds: their names, and each kind's spec fields as a table and as
+ * a type, in the order of the schema's \`properties\`.
+ */
+export async function generateKindsSource(): Promise<string> {
+  const schemas = (await readSchemas()) as unknown as Record<
+    GeneratedKind,
+    Node & { $defs?: Record<string, Node> }
+  >;
+  const tables: string[] = [];
+  const types: string[] = [];
+  for (const kind of MANIFEST_KINDS as GeneratedKind[]) {
+    const schema = schemas[kind];
+    const written = schema.properties?.['spec'] ?? {};
+    // ClusterPool: what its spec requires unless the contract is marked unknown (the `else`).
+    const unlessUnknown = schema.else?.properties?.['spec']?.required ?? [];
+    const spec = { ...written, required: [...(written.required ?? []), ...unlessUnknown] };
+    const defs = schema.$defs ?? {};
+    tables.push(`${kind}: ${fieldsTable(spec, defs)},`);
+    types.push(`${kind}: ${objectType(spec, defs)};`);
+  }
+  const code = `${KINDS_HEADER}
+/** The kinds of manifest, in the order messages list them (schemas/<kind>.schema.json each). */
+export const MANIFEST_KINDS = ${JSON.stringify(MANIFEST_KINDS)} as const;
+export type ManifestKind = (typeof MANIFEST_KINDS)[number];
+
+/** A field of a kind's spec as its schema declares it: nested \`fields\` for a mapping with properties. */
+export interface SpecField {
+  readonly type: 'string' | 'integer' | 'number' | 'boolean' | 'array' | 'object' | 'enum' | 'const' | 'any';
+  /** The manifest must write it. */
+  readonly required: boolean;
+  readonly default?: unknown;
+  readonly values?: readonly unknown[];
+  readonly items?: SpecField;
+  readonly fields?: Readonly<Record<string, SpecField>>;
+}
+
+/** Each kind's spec fields, in the schema's order. */
+export const SPEC_FIELDS = {
+${tables.join('\n')}
+} as const satisfies Record<ManifestKind, Readonly<Record<string, SpecField>>>;
+
+/** Each kind's spec as a manifest writes it (before defaults). */
+export interface ManifestSpecs {
+${types.join('\n')}
+}
+`;
+  const config = (await resolveConfig(fileURLToPath(KINDS_FILE))) ?? {};
+  return format(code, { ...config, parser: 'typescript' });
+}
+
+export const KINDS_FILE = new URL('src/gen/manifests/kinds.ts', ROOT);
+export const PLAN_SCHEMA_FILE = new URL('schemas/plan.schema.json', ROOT);
+
+/**
+ * schemas/plan.schema.json with its `queueSpec` (a step's queue spec: a name and every Queue
+ * field but Union's caps, defaults applied) derived from the Queue schema.
+ */
+export async function generatePlanSchemaSource(): Promise<string> {
+  const plan = JSON.parse(await readFile(PLAN_SCHEMA_FILE, 'utf8')) as {
+    $defs: Record<string, Node>;
+  };
+  const queue = (await readSchemas()).Queue as unknown as Node;
+  const spec = queue.properties?.['spec'] ?? {};
+  const fields = Object.entries(spec.properties ?? {}).filter(
+    ([name, f]) => f.default !== undefined || spec.required?.includes(name),
+  );
+  plan.$defs['queueSpec'] = {
+    type: 'object',
+    required: ['name', ...fields.map(([name]) => name)],
+    properties: {
+      name: { $ref: '#/$defs/name' },
+      ...Object.fromEntries(
+        fields.map(([name, { description: _d, default: _default, ...rest }]) => [name, rest]),
+      ),
+    },
+  };
+  const config = (await resolveConfig(fileURLToPath(PLAN_SCHEMA_FILE))) ?? {};
+  return format(JSON.stringify(plan), { ...config, parser: 'json' });
+}
+
+/** Each generated file and its text. */
+export async function generatedFiles(): Promise<[URL, string][]> {
+  return [
+    [GENERATED_FILE, await generateValidatorsSource()],
+    [KINDS_FILE, await generateKindsSource()],
+    [PLAN_SCHEMA_FILE, await generatePlanSchemaSource()],
+  ];
+}
+
+async function main(): Promise<void> {
+  for (const [file, source] of await generatedFiles()) {
+    const path = fileURLToPath(file);
+    if (process.argv.includes('--check')) {
+      const current = await readFile(path, 'utf8').catch(() => '');
+      if (current !== source) {
+        process.stderr.write(`${path} is out of date: run \`${REGENERATE_COMMAND}\`\n`);
+        process.exitCode = 1;
+      }
+      continue;
+    }
+    await writeFile(path, source);
+    process.stdout.write(`wrote ${path}\n`);
+  }
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -108,7 +108,7 @@ function bound(
       ? describeControlPlane(record.control_plane)
       : 'no control plane';
     throw new UserError(
-      `the inventory in ${where} names ${other}, not ${describeControlPlane(id)}: poolsync uses an inventory only for the control plane it was recorded for (a copied or planted one would choose what prune deletes). Nothing was planned or applied. If this control plane was moved or renamed, set its control_plane.endpoint in the inventory to ${id.endpoint}; otherwise remove the inventory: prune then keeps to the kinds rule until the next apply records it again (docs/plan.md, Prune by inventory)`,
+      `the inventory in ${where} names ${other}, not ${describeControlPlane(id)}: poolsync uses an inventory only for the control plane it was recorded for (a copied or planted one would choose what prune deletes). Nothing was planned or applied. If this control plane was moved or renamed, set its control_plane.endpoint in the inventory to ${id.endpoint}; otherwise remove the inventory: prune then deletes nothing poolsync did not apply until the next apply records it again (docs/plan.md, Prune by inventory)`,
     );
   };
 }
@@ -116,7 +116,7 @@ function bound(
 /**
  * The old default place, `.poolsync/inventory/` in the working folder, is never read (in CI it
  * is the pull request's checkout); one found there is an error, since without it prune would
- * fall back to the kinds rule and delete more.
+ * silently stop deleting what poolsync applied.
  */
 async function refuseOldPlace(stateDir: string, path: string, key: string): Promise<null> {
   const old = join(resolve(stateDir), 'inventory', `${key}.json`);
@@ -209,31 +209,30 @@ export async function recordInventory(
   return next;
 }
 
-/** `export` and `import` adopt live objects: their addresses join the inventory. */
+/**
+ * `export` and `import` adopt live objects: their addresses join the inventory, and a forgotten
+ * one is managed again. Returns how many were not managed before.
+ */
 export async function adoptIntoInventory(
   store: InventoryStore,
   addresses: readonly string[],
 ): Promise<number> {
   const current = await store.read();
   const have = new Set(current?.addresses ?? []);
-  const added = addresses.filter((a) => !have.has(a));
+  const wasForgotten = new Set(current?.forgotten ?? []);
+  const adopted = [...new Set(addresses)].filter((a) => !have.has(a) || wasForgotten.has(a));
+  if (adopted.length === 0 && current !== null) return 0;
   // Adopting a forgotten object takes it back into management.
-  const forgotten = (current?.forgotten ?? []).filter((a) => !addresses.includes(a));
-  if (
-    added.length === 0 &&
-    current !== null &&
-    forgotten.length === (current.forgotten?.length ?? 0)
-  )
-    return 0;
+  const forgotten = [...wasForgotten].filter((a) => !adopted.includes(a));
   await store.write({
     format: INVENTORY_FORMAT,
-    addresses: [...new Set([...have, ...added])].sort(),
+    addresses: [...new Set([...have, ...adopted])].sort(),
     updated_at: new Date().toISOString(),
     commit: current?.commit ?? null,
     control_plane: store.controlPlane,
     ...(forgotten.length > 0 ? { forgotten } : {}),
   });
-  return added.length;
+  return adopted.length;
 }
 
 /**

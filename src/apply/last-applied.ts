@@ -8,7 +8,8 @@ import { resolve } from 'node:path';
 import type { LiveState } from '../model/live.js';
 import type { LastApplied } from '../plan/refresh.js';
 import { jsonParts } from '../util/json-parts.js';
-import { readOwnFile, writeOwnFile } from '../util/safe-file.js';
+import { writeOwnFile } from '../util/safe-file.js';
+import { readStateBytes } from '../util/state-file.js';
 import { refuseTrackedFiles } from '../util/tracked.js';
 import { UserError } from '../util/user-error.js';
 import { DEFAULT_STATE_DIR, statePathFor, stateRootOf } from './lock.js';
@@ -51,7 +52,10 @@ function* jsonLine(record: LastApplied): Generator<string> {
 export async function readLastApplied(path: string): Promise<LastApplied> {
   const root = stateRootOf(path, 'last-applied');
   await refuseTrackedFiles(root, [resolve(path)], WHAT);
-  const bytes = await readOwnFile(root, resolve(path), { maxBytes: MAX_RECORD_BYTES, what: WHAT });
+  const bytes = await readStateBytes(root, resolve(path), {
+    maxBytes: MAX_RECORD_BYTES,
+    what: WHAT,
+  });
   if (bytes === null) {
     throw new UserError(
       `--refresh-only compares with the state the last \`poolsync apply\` left, recorded in ${path}, ` +

@@ -125,6 +125,9 @@ function waitLine(e: EventOf<'wait_progress'>): string {
   return `${esc(e.step.target)}: still waiting: queue ${esc(e.queue)} ${what} (${formatDuration(e.elapsed_ms)} elapsed)`;
 }
 
+/** How many failed or not-run steps the failure report names one by one, at most. */
+const LISTED = 20;
+
 /** `Apply complete: N created, …` on success; otherwise the failure report, every step accounted for. */
 export function renderApplyResult(result: ApplyResult, colors: Colors = NO_COLOR): string {
   const c = result.counts;
@@ -160,12 +163,24 @@ export function renderApplyResult(result: ApplyResult, colors: Colors = NO_COLOR
     const head =
       `${result.aborted ? 'Apply interrupted' : 'Apply failed'}: ${done} of ${total} steps done, ` +
       `${failed.length} failed, ${notRun.length} not run${left > 0 ? `, ${left} left for manual steps` : ''}.`;
+    // A few steps each; thousands (a control plane gone mid-apply) would scroll the reason
+    // away: the first failures, and what did not run as one count.
+    const shownFailed = failed.length <= LISTED ? failed : failed.slice(0, LISTED - 1);
     lines = [
       colors.bold(colors.red(head)),
-      ...failed.map((s) =>
+      ...shownFailed.map((s) =>
         colors.red(`  ✗ ${s.id} ${s.op} ${esc(s.target)}: ${errorWords(s.error!)}`),
       ),
-      ...notRun.map((s) => `  - ${s.id} ${s.op} ${esc(s.target)}: not run`),
+      ...(shownFailed.length < failed.length
+        ? [
+            colors.red(
+              `  ✗ ${failed.length - shownFailed.length} more failed (\`--output json\` lists every step)`,
+            ),
+          ]
+        : []),
+      ...(notRun.length <= LISTED
+        ? notRun.map((s) => `  - ${s.id} ${s.op} ${esc(s.target)}: not run`)
+        : [`  - ${notRun.length} steps not run (\`poolsync plan\` shows what is left)`]),
       ...leftForPerson,
       `Applied so far: ${tally}`,
       'Nothing was rolled back. Fix the cause and apply again: every step recognises work already done, ' +

@@ -7,7 +7,7 @@
  */
 import { partOf, type ControlPlane } from '../controlplane/types.js';
 import { isControlPlaneError } from '../controlplane/errors.js';
-import type { PoolContract, QueueSpec } from '../model/common.js';
+import { QUEUE_SPEC_FIELDS, type PoolContract, type QueueSpec } from '../model/common.js';
 import type { Step } from '../model/plan.js';
 
 /** A step's work was found already done; the note says how. */
@@ -196,15 +196,8 @@ export function sameContract(a: PoolContract, b: PoolContract): boolean {
 /** Names of the fields where the live queue differs from the spec; the selector compared as a set. */
 export function queueSpecDiff(live: QueueSpec, want: QueueSpec): string[] {
   const out: string[] = [];
-  for (const field of [
-    'pool',
-    'run_concurrency',
-    'action_concurrency',
-    'depth',
-    'priority',
-    'fairness',
-  ] as const) {
-    if (live[field] !== want[field]) out.push(field);
+  for (const field of QUEUE_SPEC_FIELDS) {
+    if (field !== 'clusters' && live[field] !== want[field]) out.push(field);
   }
   const a = [...live.clusters].sort();
   const b = [...want.clusters].sort();

@@ -3,8 +3,9 @@
  * the root of a code project would read every YAML file under it (12-17 s and 8,266 errors in
  * a home folder); an empty folder would plan "No changes". A folder is a config repository
  * when it has poolsync.yaml, or poolsync manifests in its top levels (the folder and two levels
- * of subfolders); anything else gets one line saying what it is and how to make one. Without
- * poolsync.yaml the defaults are in use, said in one line.
+ * of subfolders); anything else gets one line saying what it is and how to make one, and a
+ * folder above config repositories names them (issue 61). Without poolsync.yaml the defaults
+ * are in use, said in one line.
  */
 import { constants } from 'node:fs';
 import { lstat, open, readdir, stat } from 'node:fs/promises';
@@ -72,7 +73,14 @@ export async function requireConfigFolder(dir: string): Promise<string | null> {
       throw new UserError(
         `${dir} has ${nearMiss} but no poolsync.yaml: poolsync reads its settings only from poolsync.yaml; rename it`,
       );
-  if (!(await holdsManifest(dir)))
+  const below = await lookBelow(dir);
+  if (below.repositories.length > 0) {
+    const [first] = below.repositories;
+    throw new UserError(
+      `${dir} is not a poolsync config repository, but folders below it are: ${below.repositories.join(', ')}; point poolsync at one of them (e.g. \`poolsync validate ${first}\`).`,
+    );
+  }
+  if (!below.manifest)
     throw new UserError(
       `${dir} is not a poolsync config repository: it has no poolsync.yaml and no poolsync manifest (apiVersion: poolsync/v1) in it or the two levels of folders below; ${WAY_OUT}.`,
     );
@@ -87,28 +95,36 @@ const MAX_FOLDERS = 400;
 const MAX_FILES = 400;
 const HEAD_BYTES = 4096;
 
-/** A YAML file in DIR or the two levels of folders below it whose head is a poolsync manifest. */
-async function holdsManifest(dir: string): Promise<boolean> {
+/**
+ * What DIR and the two levels of folders below it hold: a YAML file whose head is a poolsync
+ * manifest, and the folders with a poolsync.yaml (config repositories: one folder too high
+ * names them, instead of reading them all as one and reporting every clash).
+ */
+async function lookBelow(dir: string): Promise<{ manifest: boolean; repositories: string[] }> {
   let level = [dir];
   let folders = 0;
   let files = 0;
+  let manifest = false;
+  const repositories: string[] = [];
   for (let depth = 0; depth <= 2 && level.length > 0; depth++) {
     const next: string[] = [];
     for (const folder of level) {
-      if (++folders > MAX_FOLDERS) return false;
+      if (++folders > MAX_FOLDERS) return { manifest, repositories };
       const entries = await readdir(folder, { withFileTypes: true }).catch(() => []);
+      if (depth > 0 && entries.some((e) => e.name === 'poolsync.yaml' && e.isFile())) {
+        repositories.push(folder);
+        continue;
+      }
       for (const e of entries) {
         if (e.name.startsWith('.') || e.name === 'node_modules') continue;
         if (e.isDirectory()) next.push(join(folder, e.name));
-        else if (e.isFile() && /\.ya?ml$/.test(e.name)) {
-          if (++files > MAX_FILES) return false;
-          if (await isManifest(join(folder, e.name))) return true;
-        }
+        else if (!manifest && e.isFile() && /\.ya?ml$/.test(e.name) && ++files <= MAX_FILES)
+          manifest = await isManifest(join(folder, e.name));
       }
     }
     level = next;
   }
-  return false;
+  return { manifest, repositories: repositories.sort() };
 }
 
 async function isManifest(path: string): Promise<boolean> {

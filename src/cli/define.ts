@@ -20,6 +20,8 @@ export interface Command {
   command: string;
   describe: string;
   builder?: (y: Argv, env: NodeJS.ProcessEnv) => Argv;
+  /** Other names of it (Terraform's `state rm` for `state forget`). */
+  aliases?: string[];
   /** A command of commands (`state list`): each one its own. */
   subcommands?: Command[];
 }
@@ -134,6 +136,32 @@ const maxRetries = {
   describe:
     'Retries per control-plane call on connection errors, timeouts, 429 and 5xx (backoff 0.1 s doubling to 10 s, with jitter); 0 = none',
 } as const;
+
+/**
+ * The limits of every call to a control plane (util/transport-limits.ts; docs/control-plane.md,
+ * Limits): each flag, else its POOLSYNC_* variable, else the default (read by networkOf).
+ */
+const limitFlag = (describe: string) => ({ type: 'string', requiresArg: true, describe }) as const;
+const limitFlags = {
+  'connect-timeout': limitFlag(
+    'Give up a connection not made within this long, e.g. 5s (env POOLSYNC_CONNECT_TIMEOUT; default 5s)',
+  ),
+  'read-timeout': limitFlag(
+    'Give up an attempt when the server sends nothing for this long (env POOLSYNC_READ_TIMEOUT; default 10s)',
+  ),
+  'call-timeout': limitFlag(
+    'Give up one call, its retries included, after this long (env POOLSYNC_CALL_TIMEOUT; default 60s)',
+  ),
+  'max-response-size': limitFlag(
+    'Refuse an answer larger than this, e.g. 32MiB (env POOLSYNC_MAX_RESPONSE_SIZE; default 32MiB)',
+  ),
+};
+
+/** `--max-retries` (default `retries`) and the limits of every call. */
+const network = (retries: typeof maxRetries | { default: number } = maxRetries) => ({
+  'max-retries': { ...maxRetries, ...retries },
+  ...limitFlags,
+});
 
 function credentials(env: NodeJS.ProcessEnv) {
   return {
@@ -278,7 +306,7 @@ const check = {
       .positional('dir', configDir('Config folder to validate too'))
       .options({
         ...credentials(env),
-        'max-retries': { ...maxRetries, default: 0 },
+        ...network({ default: 0 }),
         probe: {
           type: 'boolean',
           default: true,
@@ -301,7 +329,7 @@ const plan = {
       .options({
         env: envOption(', or all'),
         ...credentials(env),
-        'max-retries': maxRetries,
+        ...network(),
         parallelism: {
           type: 'string',
           coerce: wholeNumber('parallelism', 1),
@@ -374,7 +402,7 @@ const apply = {
           'How long to wait for in-flight work before deleting a cluster (e.g. 90s, 30m, 1h)',
         ),
         'lock-timeout': lockTimeout(),
-        'max-retries': maxRetries,
+        ...network(),
         'token-file': tokenFile,
         'api-key-file': apiKeyFile,
         'state-dir': stateDir(
@@ -421,7 +449,7 @@ const promote = {
         ),
         output: output(['text', 'markdown'], 'text, or markdown for a pull-request comment'),
         color: color(),
-        'max-retries': maxRetries,
+        ...network(),
         'token-file': text(
           "The next environment's token file, over its tokenFile in poolsync.yaml",
         ),
@@ -448,21 +476,21 @@ const show = {
 } satisfies Command;
 
 /**
- * `poolsync state list|show|forget` (Terraform's `state list` / `show` / `rm`): the control
- * plane is chosen as `plan` chooses it (--env, --control-plane).
+ * `poolsync state list|show|forget` (Terraform's `state list` / `show` / `rm`, which is also a
+ * name of `forget`): the control plane is chosen as `plan` chooses it (--env, --control-plane).
  */
 function stateOptions(y: Argv, env: NodeJS.ProcessEnv) {
   return y.positional('dir', configDir()).options({
     env: envOption(),
     ...credentials(env),
-    'max-retries': maxRetries,
+    ...network(),
     'state-dir': inventoryStateDir,
     lock: text('The --lock of your applies (env POOLSYNC_LOCK): the inventory is kept beside it'),
     inventory,
     output: { ...output(['text', 'json'], 'text, or JSON'), type: 'string' },
   });
 }
-export type StateArgs = ArgsOf<typeof stateOptions> & { address?: string };
+export type StateArgs = ArgsOf<typeof stateOptions> & { address?: string; filter?: string[] };
 
 const address = required('Kind/name, e.g. Queue/training');
 
@@ -471,9 +499,15 @@ const state: Command = {
   describe: 'What poolsync manages: list, show, forget',
   subcommands: [
     {
-      command: 'list [dir]',
-      describe: 'What poolsync manages on the control plane (its inventory), with live status',
-      builder: stateOptions,
+      command: 'list [dir] [filter..]',
+      describe:
+        'What poolsync manages on the control plane (its inventory), with live status; filters: Kind, Kind/name, Kind/prefix-*',
+      builder: (y, env) =>
+        stateOptions(y, env).positional('filter', {
+          type: 'string',
+          array: true,
+          describe: 'Only these addresses: Queue (every queue), Queue/batch, Cluster/prod-*',
+        }),
     },
     {
       command: 'show <address> [dir]',
@@ -482,8 +516,9 @@ const state: Command = {
     },
     {
       command: 'forget <address> [dir]',
+      aliases: ['rm'],
       describe:
-        'Take an object out of management without deleting it: nothing is sent, and no later prune deletes it',
+        'Take an object out of management without deleting it: nothing is sent, and no later prune deletes it (Terraform: state rm)',
       builder: (y, env) => stateOptions(y.positional('address', address), env),
     },
   ],
@@ -491,10 +526,14 @@ const state: Command = {
     y
       .demandCommand(
         1,
-        'Name a subcommand: `poolsync state list`, `state show ADDRESS` or `state forget ADDRESS`.',
+        'Name a subcommand: `poolsync state list`, `state show ADDRESS` or `state forget ADDRESS` (`state rm`).',
       )
       .example('$0 state list', 'Everything poolsync applied here, and how it is now')
-      .example('$0 state forget Queue/legacy', 'Leave Queue/legacy alone from now on'),
+      .example('$0 state list Queue', 'Only the queues (also Queue/batch, Cluster/prod-*)')
+      .example(
+        '$0 state forget Queue/legacy',
+        'Leave Queue/legacy alone from now on (or: state rm)',
+      ),
 };
 
 const render = {
@@ -557,6 +596,7 @@ const exportCommand = {
         'state-dir': inventoryStateDir,
         inventory,
         force: flag('Overwrite manifest files that already exist'),
+        ...limitFlags,
       })
       .example(
         '$0 export --control-plane https://cp.example.com --dir ./config',
@@ -566,7 +606,8 @@ const exportCommand = {
 
 const importCommand = {
   command: 'import <address>',
-  describe: 'Write one live object (Kind/name) as a manifest in the config repository',
+  describe:
+    'Write one live object (Kind/name) as a manifest in the config repository and manage it; a declared object forgotten by `state forget` is managed again',
   builder: (y: Argv, env: NodeJS.ProcessEnv) =>
     y
       .positional(
@@ -580,8 +621,13 @@ const importCommand = {
         'state-dir': inventoryStateDir,
         inventory,
         force: flag('Overwrite the manifest file when it exists'),
+        ...limitFlags,
       })
       .example('$0 import Cluster/legacy-1 --dir ./config', 'Adopt one unmanaged cluster')
+      .example(
+        '$0 import Queue/legacy --dir ./config',
+        'Manage again what `state forget` left alone (its manifest stays as it is)',
+      )
       .example(
         '$0 import PoolAssignment/flytesnacks/development',
         'Adopt one assignment (project/domain[/workflow])',
@@ -648,8 +694,18 @@ const status = {
   describe: 'What a running daemon reports: outcome, commit, control plane, last run, held changes',
   builder: (y: Argv, env: NodeJS.ProcessEnv) =>
     y
-      .options({ daemon: daemonOption(env), env: oneEnvironment, output: daemonOutput })
-      .example('$0 status --daemon http://poolsync:8080', 'Is the control plane in sync?'),
+      .options({
+        daemon: daemonOption(env),
+        env: oneEnvironment,
+        output: daemonOutput,
+        'exit-code': {
+          type: 'boolean',
+          describe:
+            'Exit 1 when the outcome (of any environment shown) is failed or invalid, as `sync` does',
+        },
+      })
+      .example('$0 status --daemon http://poolsync:8080', 'Is the control plane in sync?')
+      .example('$0 status --exit-code', 'In a script: fail when the last run failed'),
 } satisfies Command;
 
 const sync = {
@@ -659,6 +715,7 @@ const sync = {
     y
       .options({
         daemon: daemonOption(env),
+        env: { ...oneEnvironment, describe: 'With environments: reconcile only this one' },
         'admin-token-file': adminTokenFile,
         wait: {
           type: 'boolean',
@@ -775,7 +832,7 @@ const serve = {
         type: 'string',
         array: true,
         describe:
-          "A project the flyteadmin stand-in has registered (repeatable; as flyteadmin's seed-projects): attributes of other projects are refused, as flyteadmin refuses them",
+          "A project the stand-ins have registered (repeatable; as flyteadmin's seed-projects): flyteadmin's refuses attributes of other projects, as flyteadmin does; Union's lists it (ListProjects) with every domain",
       },
       'log-level': {
         type: 'string',

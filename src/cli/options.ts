@@ -18,11 +18,15 @@ import { parseYamlFile } from '../manifests/yaml-simple.js';
 import type { Environment } from '../model/desired.js';
 import type { PlanShape } from '../plan/index.js';
 import { UserError } from '../util/user-error.js';
+import { didYouMean } from '../manifests/suggest.js';
 import { ControlPlaneError } from '../controlplane/errors.js';
 import { openTarget, type Target } from '../ops/open-target.js';
 import type { SharedInventory } from '../apply/inventory.js';
 import { inventoryPlace, parseK8sPlace } from '../util/k8s-place.js';
 import { parseDuration } from '../util/duration.js';
+import { transportLimits, type TransportLimits } from '../util/transport-limits.js';
+import { lookupHost } from '../util/control-plane-endpoint.js';
+import type { ValidationError } from '../manifests/types.js';
 import { controlPlaneUrl, type Args } from './define.js';
 import type { Io } from './io.js';
 
@@ -99,9 +103,37 @@ export interface EnvTarget extends Target {
 /** As yargs gives them: `control-plane` only when written on the command line. */
 type EnvArgs = Pick<Args<'plan'>, 'env' | 'control-plane' | 'token-file' | 'api-key-file'>;
 
-/** The control plane of T, opened to read only, with its credentials and retries. */
-export function openToRead(t: EnvTarget, io: Pick<Io, 'env'>, maxRetries?: number) {
-  return openTarget(t, { vars: io.env }, { readOnly: true, http: { maxRetries } });
+type NetworkArgs = Partial<
+  Record<'connect-timeout' | 'read-timeout' | 'call-timeout' | 'max-response-size', string>
+> & { 'max-retries'?: number };
+
+/**
+ * A command's `--max-retries` and the limits of every call (util/transport-limits.ts): each
+ * limit from its flag, else its POOLSYNC_* variable in `env`, else the default.
+ */
+export function networkOf(
+  args: NetworkArgs,
+  env: NodeJS.ProcessEnv,
+): { maxRetries?: number; limits: TransportLimits } {
+  const limits = transportLimits(
+    {
+      connect: args['connect-timeout'],
+      read: args['read-timeout'],
+      call: args['call-timeout'],
+      size: args['max-response-size'],
+    },
+    env,
+  );
+  return { maxRetries: args['max-retries'], limits };
+}
+
+/** The control plane of T, opened to read only, with its credentials, retries and limits. */
+export function openToRead(
+  t: EnvTarget,
+  io: Pick<Io, 'env'>,
+  network: { maxRetries?: number; limits?: TransportLimits } = {},
+) {
+  return openTarget(t, { vars: io.env }, { readOnly: true, http: network });
 }
 
 /**
@@ -137,10 +169,14 @@ export async function resolveTargets(
   args: EnvArgs,
   { allowAll, command, env }: { allowAll: boolean; command: string; env: NodeJS.ProcessEnv },
 ): Promise<EnvTarget[]> {
-  const shared = await readFolderOnce(dir);
+  const shared = await readFolderOnce(dir, lookupHost());
   const { config, errors } = shared.config;
   const envs = errors.length > 0 ? undefined : config.environments;
-  if (errors.length > 0) return [plainTarget(args, env)];
+  if (errors.length > 0) {
+    // Which control plane --env names is not known: never the default one instead.
+    if (args.env !== undefined) throw invalidConfig(dir, args.env, errors);
+    return [plainTarget(args, env)];
+  }
   const names = (envs ?? []).map((e) => e.name).join(', ');
   if (!envs) {
     if (args.env === undefined) return [plainTarget(args, env)];
@@ -161,9 +197,21 @@ export async function resolveTargets(
     throw new UserError(
       args.env === ENV_ALL
         ? `\`${command}\` runs for one environment at a time: name one with --env NAME (${names})`
-        : `no environment '${args.env}' in poolsync.yaml; its environments: ${names}`,
+        : `no environment '${args.env}' in poolsync.yaml${didYouMean(
+            args.env,
+            envs.map((e) => e.name),
+          )}; its environments: ${names}`,
     );
   return chosen.map((e) => ({ ...environmentTarget(dir, e, args, env), shared }));
+}
+
+/** `--env NAME` with a poolsync.yaml that does not read: what is wrong with it, and where. */
+function invalidConfig(dir: string, name: string, errors: ValidationError[]): UserError {
+  const [e] = errors;
+  const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
+  return new UserError(
+    `--env ${name}: poolsync.yaml in ${dir} is not valid, so environment ${name} is not known: ${e!.file}:${e!.line}:${e!.column}: ${e!.message}${more}; \`poolsync validate ${dir}\` lists every error`,
+  );
 }
 
 /** Without environments: `--control-plane` (else its default) and the credentials' flags. */

@@ -10,6 +10,7 @@ import { jsonStderr, reportError, rewriting, wantsJsonLogs, type Io } from './io
 import { singleDashError, usageError } from './usage-error.js';
 import { packageVersion } from './version.js';
 import { processRedactor } from '../util/redact.js';
+import { escapeStrayControls } from '../util/terminal-text.js';
 
 /** Runs one command line on `given`'s streams, environment and signals; its exit code. */
 export async function main(given: string[], processIo: Io): Promise<number> {
@@ -20,10 +21,12 @@ export async function main(given: string[], processIo: Io): Promise<number> {
   // The daemon logs through pino (stdout), scrubbed by its own redactor; every other
   // command's output is scrubbed here. The daemon's stderr (configuration errors, before the
   // logger exists) is JSON here like every command's.
-  if (command !== 'daemon') {
-    const scrub = (text: string): string => processRedactor(io.env).scrubSecrets(text);
-    io = { ...io, stdout: rewriting(io.stdout, scrub), stderr: rewriting(io.stderr, scrub) };
-  }
+  // Whatever a value held that its renderer missed, no control character reaches the terminal.
+  const shown =
+    command !== 'daemon'
+      ? (text: string): string => escapeStrayControls(processRedactor(io.env).scrubSecrets(text))
+      : escapeStrayControls;
+  io = { ...io, stdout: rewriting(io.stdout, shown), stderr: rewriting(io.stderr, shown) };
   const json = wantsJsonLogs(argv, io.env) ? jsonStderr(io.stderr, command) : null;
   if (json) io = { ...io, stderr: json.stderr };
   let exitCode = 0;
@@ -122,6 +125,7 @@ function yargsCommand(
   const words = `${parent}${c.command.split(' ')[0]!}`;
   return {
     command: c.command,
+    ...(c.aliases ? { aliases: c.aliases } : {}),
     describe: c.describe,
     builder: (y: Argv) => {
       const out = c.builder?.(y, io.env) ?? y;

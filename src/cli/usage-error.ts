@@ -19,7 +19,7 @@ const OTHER_TOOLS: Record<string, string> = {
   diff: 'the diff is the plan: `poolsync plan`',
   refresh: 'drift since the last apply: `poolsync plan --refresh-only`',
   get: 'the daemon: `poolsync status --daemon URL`; what is managed: `poolsync state list`',
-  rm: 'leave an object alone without deleting it: `poolsync state forget ADDRESS`',
+  rm: 'leave an object alone without deleting it: `poolsync state rm ADDRESS` (`state forget`)',
   reconcile: 'ask the daemon to run now: `poolsync sync --daemon URL`',
 };
 

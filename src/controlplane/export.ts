@@ -15,7 +15,10 @@ import {
   type ObjectKind,
   QUEUE_CAP_FIELDS,
   QUEUE_DEFAULTS,
+  QUEUE_SETTINGS,
+  pick,
   type QueueCaps,
+  type QueueSettings,
 } from '../model/common.js';
 import { CONTRACT_ANNOTATION, CONTRACT_UNKNOWN } from '../model/desired.js';
 import type { LiveCluster, LivePool, LiveQueue, LiveState } from '../model/live.js';
@@ -92,31 +95,23 @@ function poolSpec(p: LivePool): Record<string, unknown> {
   };
 }
 
-type Settings = Pick<LiveQueue, keyof typeof QUEUE_DEFAULTS>;
-
-/** The settings, and Union's caps and scheduling where the queue has them (QueueCaps). */
-function settingsOf(q: LiveQueue): Settings & QueueCaps {
-  return {
-    run_concurrency: q.run_concurrency,
-    action_concurrency: q.action_concurrency,
-    depth: q.depth,
-    priority: q.priority,
-    fairness: q.fairness,
-    max_resources: nonEmpty(q.max_resources),
-    max_accelerators: nonEmpty(q.max_accelerators),
-    scheduling: q.scheduling ?? undefined,
-  };
+/** The settings, and Union's caps and scheduling where the queue has them (no empty map). */
+function settingsOf(q: LiveQueue): QueueSettings & QueueCaps {
+  const caps = QUEUE_CAP_FIELDS.map((f) => {
+    const v: unknown = q[f];
+    return [
+      f,
+      v === null || (typeof v === 'object' && Object.keys(v).length === 0) ? undefined : v,
+    ];
+  });
+  return { ...pick(q, QUEUE_SETTINGS), ...Object.fromEntries(caps) };
 }
-
-/** A map with entries, else nothing (no empty map in a manifest). */
-const nonEmpty = <T extends object>(map: T | undefined): T | undefined =>
-  map && Object.keys(map).length > 0 ? map : undefined;
 
 function hasDefaultSettings(q: LiveQueue): boolean {
   const s = settingsOf(q);
   return (
     QUEUE_CAP_FIELDS.every((k) => s[k] === undefined) &&
-    (Object.keys(QUEUE_DEFAULTS) as (keyof Settings)[]).every((k) => s[k] === QUEUE_DEFAULTS[k])
+    QUEUE_SETTINGS.every((k) => s[k] === QUEUE_DEFAULTS[k])
   );
 }
 

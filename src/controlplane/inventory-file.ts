@@ -7,13 +7,20 @@
  * an inventory is an error naming it and what to do, never read as "none".
  */
 import { parseInventory, type InventoryRecord } from '../model/inventory.js';
-import { readOwnFile, writeOwnFile } from '../util/safe-file.js';
+import { UnsafeFileError, writeOwnFile } from '../util/safe-file.js';
+import { readStateBytes } from '../util/state-file.js';
 import { refuseTrackedFiles } from '../util/tracked.js';
 import { UserError } from '../util/user-error.js';
 import type { InventoryCalls } from './types.js';
 
-/** An inventory lists every object poolsync applied: at 100,000 objects, ~3 MB. */
-const MAX_INVENTORY_BYTES = 64 * 1024 * 1024;
+/**
+ * An inventory lists every object poolsync applied: at 100,000 objects, ~3 MB. Five times that
+ * is no inventory poolsync wrote, and parsing it could take the heap (a 60 MB one aborted V8 at
+ * --max-old-space-size=256): refused, saying what to do.
+ */
+const MAX_INVENTORY_BYTES = 16 * 1024 * 1024;
+const RESTORE =
+  'Restore it, or delete it: prune then deletes nothing poolsync did not apply until the next apply records the inventory again (docs/plan.md, Prune by inventory)';
 const WHAT = 'inventory';
 
 /** The file, inside `root`: the folder poolsync owns there (util/safe-file.ts). */
@@ -35,7 +42,15 @@ export class InventoryFile implements InventoryCalls {
     const { root, path } = at;
     // A committed inventory would let a pull request choose what prune deletes.
     await refuseTrackedFiles(root, [path], WHAT);
-    const bytes = await readOwnFile(root, path, { maxBytes: MAX_INVENTORY_BYTES, what: WHAT });
+    // Bounded, and refused when parsing it would not fit the heap (util/state-file.ts).
+    const bytes = await readStateBytes(root, path, {
+      maxBytes: MAX_INVENTORY_BYTES,
+      what: WHAT,
+    }).catch((err: unknown) => {
+      throw err instanceof UnsafeFileError
+        ? new UnsafeFileError(`${err.message}. ${RESTORE}`)
+        : err;
+    });
     if (bytes === null) return null;
     let parsed: InventoryRecord | string;
     try {
@@ -45,10 +60,7 @@ export class InventoryFile implements InventoryCalls {
       parsed = 'not JSON';
     }
     if (typeof parsed === 'string') {
-      throw new UserError(
-        `${path} is not a poolsync inventory: ${parsed}. Restore it, or delete it: prune then falls ` +
-          'back to the kinds rule until the next apply records the inventory again (docs/plan.md, Prune by inventory)',
-      );
+      throw new UserError(`${path} is not a poolsync inventory: ${parsed}. ${RESTORE}`);
     }
     return parsed;
   }

@@ -10,6 +10,11 @@
  * JSON. The whole call is made again, never a resumed (Range) request, which would repeat a
  * write; `sent.retried` tells a write's "may have landed" check. close() ends every wait; so
  * does the caller's `signal` (a daemon's leadership term), which also abandons calls in flight.
+ *
+ * Bounded as every client is (util/transport-limits.ts), by undici's own options: the connect
+ * timeout, the read timeout (headersTimeout and bodyTimeout: time without a byte), the answer's
+ * size (maxResponseSize; undici's request never decompresses), and the call's deadline, which
+ * aborts the request in flight and stops the retries.
  */
 import { Pool, type Dispatcher } from 'undici';
 import { retryAfterMs } from '../util/backoff.js';
@@ -23,6 +28,12 @@ import {
   Reach,
 } from '../util/reach.js';
 import type { RetryPolicy } from '../util/backoff.js';
+import {
+  CallDeadline,
+  limitOf,
+  limitWords,
+  type TransportLimits,
+} from '../util/transport-limits.js';
 import { ControlPlaneError, UnreachableError, unreachable } from './errors.js';
 import type { ClientTuning } from './opener.js';
 import { retrying, type Attempt, type Failed } from './retry.js';
@@ -35,10 +46,7 @@ const RETRY_ERROR_CODES = [
   'UND_ERR_CLOSED',
 ];
 
-export interface JsonHttpOptions extends Pick<
-  ClientTuning,
-  'connectTimeoutMs' | 'onPace' | 'signal'
-> {
+export interface JsonHttpOptions extends Pick<ClientTuning, 'onPace' | 'signal'> {
   /** Who answers, in messages and pace events: `the control plane`, `flyteadmin`. */
   service: string;
   /** A call as messages name it: `GET http://host/v1/pools`, `flyteadmin GET /api/v1/…`. */
@@ -53,7 +61,7 @@ export interface JsonHttpOptions extends Pick<
   /** What to say when https:// meets a plain-HTTP server, given the URL to use instead. */
   plainHttpHint?: ((plain: string) => string) | undefined;
   retry: RetryPolicy;
-  requestTimeoutMs: number;
+  limits: TransportLimits;
   connections: number;
   clock?: Clock | undefined;
   /** Whether the server has answered yet, shared with its token requests (util/reach.ts). */
@@ -85,9 +93,10 @@ export class JsonHttp {
     this.pacer = new Pacer(o.service, o.connections, o.clock, o.onPace);
     this.pool = new Pool(this.origin, {
       connections: o.connections,
-      connectTimeout: o.connectTimeoutMs,
-      headersTimeout: o.requestTimeoutMs,
-      bodyTimeout: o.requestTimeoutMs,
+      connectTimeout: o.limits.connectTimeoutMs,
+      headersTimeout: o.limits.readTimeoutMs,
+      bodyTimeout: o.limits.readTimeoutMs,
+      maxResponseSize: o.limits.maxResponseBytes,
       keepAliveTimeout: 30_000,
     });
   }
@@ -106,11 +115,25 @@ export class JsonHttp {
   ): Promise<T> {
     const label = this.o.label(method, path);
     const payload = body === undefined ? null : JSON.stringify(body);
-    const loop = { ...this.o.retry, reach: this.reach, pacer: this.pacer, clock: this.o.clock };
-    return retrying({ ...loop, signal: this.stop, label }, async (n) => {
-      if (n > 0) sent.retried = true;
-      return this.attempt<T>(method, path, label, payload);
-    });
+    const { clock, limits } = this.o;
+    const deadline = new CallDeadline(limits, clock ? () => clock.now() : undefined, label);
+    const signal = AbortSignal.any([deadline.signal, this.stop]);
+    const loop = { ...this.o.retry, reach: this.reach, pacer: this.pacer, clock };
+    return retrying(
+      {
+        ...loop,
+        signal: this.stop,
+        label,
+        deadline: {
+          allows: (ms) => deadline.allows(ms),
+          stopped: (last) => unavailable(`${last.message}; stopped: ${limitWords('call', limits)}`),
+        },
+      },
+      async (n) => {
+        if (n > 0) sent.retried = true;
+        return this.attempt<T>(method, path, label, payload, signal);
+      },
+    ).finally(() => deadline.done());
   }
 
   private async attempt<T>(
@@ -118,6 +141,7 @@ export class JsonHttp {
     path: string,
     label: string,
     payload: string | null,
+    signal: AbortSignal,
   ): Promise<Attempt<T>> {
     const { service } = this.o;
     const again = (why: string): Failed => ({
@@ -130,7 +154,7 @@ export class JsonHttp {
       const headers: Record<string, string> = { accept: 'application/json' };
       if (payload !== null) headers['content-type'] = 'application/json';
       try {
-        if (this.o.auth) headers.authorization = await this.o.auth.header();
+        if (this.o.auth) headers.authorization = await untilAborted(this.o.auth.header(), signal);
       } catch (err) {
         return this.authFailure(err, label);
       }
@@ -140,7 +164,7 @@ export class JsonHttp {
           method,
           headers,
           body: payload,
-          signal: this.stop,
+          signal,
         });
       } catch (err) {
         return this.transportFailure(err, label);
@@ -156,7 +180,10 @@ export class JsonHttp {
       text = await res.body.text();
     } catch (err) {
       const e = err as { code?: string; message: string };
-      return again(`${service}'s answer could not be read (body cut off: ${e.code ?? e.message})`);
+      return (
+        this.limitFailure(err, label) ??
+        again(`${service}'s answer could not be read (body cut off: ${e.code ?? e.message})`)
+      );
     }
     if (TRANSIENT_STATUS.includes(status)) {
       const asked = retryAfterMs(res.headers['retry-after']);
@@ -177,20 +204,51 @@ export class JsonHttp {
     }
   }
 
+  /**
+   * A limit fired (util/transport-limits.ts): the call's deadline and the answer's size end the
+   * call; a read timeout is retried (the connection may have stalled), said as such at the end.
+   */
+  private limitFailure(err: unknown, label: string): Failed | null {
+    const limit = limitOf(err);
+    if (limit === null || limit === 'connect') return null;
+    const { limits } = this.o;
+    return {
+      ok: false,
+      transient: limit === 'read',
+      error: (n) =>
+        limit === 'call'
+          ? unavailable((err as Error).message)
+          : unavailable(
+              `${label}: ${limitWords(limit, limits)}${limit === 'read' ? ` (${n} attempt${n === 1 ? '' : 's'})` : ''}`,
+            ),
+    };
+  }
+
   /** The token endpoint failed: transient when it did not answer (UNAVAILABLE). */
   private authFailure(err: unknown, label: string): Failed {
+    const limited = this.limitFailure(err, label);
+    if (limited) return limited;
     const failure = err instanceof UnreachableError ? err.failure : null;
     return {
       ok: false,
       transient: err instanceof ControlPlaneError && err.code === 'UNAVAILABLE',
       failure,
       error: (n) =>
-        failure ? unreachable(label, this.o.service, this.origin, failure, n) : (err as Error),
+        failure
+          ? unreachable(label, this.o.service, this.origin, failure, n, this.timedOut(failure))
+          : (err as Error),
     };
+  }
+
+  /** What to say of a connection that timed out: the limit that fired (else the default advice). */
+  private timedOut(failure: { kind: string }): string | undefined {
+    return failure.kind === 'timeout' ? limitWords('connect', this.o.limits) : undefined;
   }
 
   /** No answer at all: retried when it is a failure to connect or a connection lost. */
   private transportFailure(err: unknown, label: string): Failed {
+    const limited = this.limitFailure(err, label);
+    if (limited) return limited;
     const e = err as { code?: string; message?: string };
     const code = e.code ?? e.message ?? String(err);
     const failure = connectFailure(err);
@@ -205,7 +263,15 @@ export class JsonHttp {
           return unavailable(
             `${label}: the TLS handshake failed (${code}): the server does not speak HTTPS; ${hint(plain)}`,
           );
-        if (failure) return unreachable(label, this.o.service, this.origin, failure, n);
+        if (failure)
+          return unreachable(
+            label,
+            this.o.service,
+            this.origin,
+            failure,
+            n,
+            this.timedOut(failure),
+          );
         const tries = `${n} attempt${n === 1 ? '' : 's'}`;
         return unavailable(`${label}: cannot reach ${this.o.service} (${code}, ${tries})`);
       },
@@ -219,6 +285,16 @@ export class JsonHttp {
 }
 
 const unavailable = (message: string) => new ControlPlaneError('UNAVAILABLE', message);
+
+/** `promise`, or the signal's reason once it aborts first. */
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const stop = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', stop, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', stop));
+  });
+}
 
 function errorBody(text: string): ErrorBody {
   try {

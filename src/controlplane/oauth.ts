@@ -6,6 +6,15 @@ import * as oauth from 'oauth4webapi';
 import { ControlPlaneError, isControlPlaneError, unreachable, UnreachableError } from './errors.js';
 import { connectFailure, Reach } from '../util/reach.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../util/backoff.js';
+import {
+  ANSWER_BYTES,
+  CallDeadline,
+  DEFAULT_LIMITS,
+  LimitError,
+  limitOf,
+  limitWords,
+  type TransportLimits,
+} from '../util/transport-limits.js';
 import { type Attempt, retrying, type RetryLoop } from './retry.js';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -245,6 +254,8 @@ export class TokenSource {
   private cached: { token: string; refreshAt: number } | null = null;
   private inflight: Promise<string> | null = null;
   private found: Promise<Discovery> | null = null;
+  /** The token endpoint refused the credentials: no request can succeed, none is sent again. */
+  private refusedWith: ControlPlaneError | null = null;
   /** Tokens fetched so far (tests, `--log-level debug`). */
   fetched = 0;
 
@@ -257,6 +268,7 @@ export class TokenSource {
   ) {}
 
   async token(): Promise<string> {
+    if (this.refusedWith) throw this.refusedWith;
     if (this.cached && this.now() < this.cached.refreshAt) return this.cached.token;
     this.inflight ??= this.fetchToken().finally(() => {
       this.inflight = null;
@@ -303,7 +315,10 @@ export class TokenSource {
     try {
       answer = await oauth.processClientCredentialsResponse(as, client, res);
     } catch (err) {
-      throw await this.refused(err, d);
+      const refused = await this.refused(err, d);
+      // 401, invalid_client, invalid_grant…: the same credentials are refused again.
+      if (refused.code === 'UNAUTHENTICATED') this.refusedWith = refused;
+      throw refused;
     }
     const lifetimeMs = (answer.expires_in ?? 3600) * 1000;
     // Refresh a quarter of the lifetime (at most a minute, as flyte-sdk-ts) before expiry, so
@@ -351,8 +366,8 @@ export interface OAuthHttp {
   fetch?: typeof fetch;
   retry?: RetryPolicy;
   sleep?: (ms: number) => Promise<void>;
-  /** Per attempt; absent: no bound beyond the server's. */
-  timeoutMs?: number;
+  /** Connect, read and call timeouts (util/transport-limits.ts); the size is ANSWER_BYTES.oauth. */
+  limits?: TransportLimits;
   /**
    * Whether the server has answered yet (util/reach.ts): before it has, a failure to connect
    * gets the fast-fail budget. Shared with the backend's own calls when given; else each
@@ -376,17 +391,20 @@ export const insecureAllowed = (url: string): boolean =>
   new URL(url).protocol === 'http:' && isLoopback(new URL(url).hostname);
 
 /**
- * A `fetch` that retries what is transient (the one retry loop, ../retry.ts). Returns the last
- * answer; throws UNAVAILABLE naming the URL and the cause (never a header or a body) when none
- * came: an UnreachableError when nothing answered at all, after the fast-fail budget.
+ * A `fetch` that retries what is transient (the one retry loop, ../retry.ts) within the call's
+ * deadline. Returns the last answer; throws UNAVAILABLE naming the URL and the cause (never a
+ * header or a body) when none came: an UnreachableError when nothing answered at all, after the
+ * fast-fail budget; the limit that fired when one did (util/transport-limits.ts).
  */
 export function retryingFetch(
   service: string,
   what: string,
   http: OAuthHttp,
 ): (url: string, init: RequestInit) => Promise<Response> {
-  const fetchFn = http.fetch ?? nodeFetch;
-  const loop: RetryLoop = {
+  const limits = http.limits ?? DEFAULT_LIMITS;
+  const fetchFn: typeof fetch =
+    http.fetch ?? ((url, init) => nodeFetch(url as string | URL, init, limits));
+  const base: RetryLoop = {
     ...(http.retry ?? DEFAULT_RETRY),
     reach: http.reach ?? new Reach(),
     clock: http.sleep ? { now: Date.now, sleep: http.sleep } : undefined,
@@ -394,31 +412,62 @@ export function retryingFetch(
     label: `${service} ${what}`,
   };
   return async (url, init) => {
+    const deadline = new CallDeadline(limits, Date.now, `${service} ${what} ${url}`);
+    const loop: RetryLoop = {
+      ...base,
+      deadline: {
+        allows: (ms) => deadline.allows(ms),
+        stopped: (last) =>
+          last instanceof LastAnswer
+            ? last
+            : unavailable(`${last.message}; stopped: ${limitWords('call', limits)}`),
+      },
+    };
     try {
-      return await retrying(loop, (n) => attempt(n, url, init));
+      return await retrying(loop, (n) => attempt(n, url, init, deadline.signal));
     } catch (err) {
       if (err instanceof LastAnswer) return err.response;
       throw err;
+    } finally {
+      deadline.done();
     }
   };
 
-  async function attempt(n: number, url: string, init: RequestInit): Promise<Attempt<Response>> {
+  async function attempt(
+    n: number,
+    url: string,
+    init: RequestInit,
+    deadline: AbortSignal,
+  ): Promise<Attempt<Response>> {
     let res: Response;
     try {
-      const bounds = [
-        http.timeoutMs ? AbortSignal.timeout(http.timeoutMs) : init.signal,
-        http.signal,
-      ];
+      const bounds = [init.signal, deadline, http.signal];
       const signal = AbortSignal.any(bounds.filter((b): b is AbortSignal => b != null));
       res = await fetchFn(url, { ...init, signal });
-      loop.reach.answered = true;
+      base.reach.answered = true;
     } catch (err) {
+      const limit = limitOf(err);
+      if (limit === 'call' || limit === 'size' || limit === 'read')
+        return {
+          ok: false,
+          // Stalled: retried; too large or out of time: the same again would not help.
+          transient: limit === 'read',
+          error: (attempts) =>
+            limit === 'call'
+              ? unavailable((err as Error).message)
+              : unavailable(
+                  `${service} ${what}: ${url}: ${(err as Error).message}${limit === 'read' ? ` (${attempts} attempt${attempts === 1 ? '' : 's'})` : ''}`,
+                ),
+        };
       const failure = connectFailure(err);
       const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
       // The token endpoint is what discovery named, not --control-plane.
-      const advice = /token/.test(what)
-        ? `the token endpoint is the one ${service}'s OAuth2 discovery names; is it running?`
-        : undefined;
+      const advice =
+        failure?.kind === 'timeout'
+          ? limitWords('connect', limits)
+          : /token/.test(what)
+            ? `the token endpoint is the one ${service}'s OAuth2 discovery names; is it running?`
+            : undefined;
       const origin = new URL(url).origin;
       return {
         ok: false,
@@ -436,11 +485,11 @@ export function retryingFetch(
     const retryAfter = Number(res.headers.get('retry-after'));
     const asked = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : null;
     // The last answer is returned as it is: its caller says what it means.
-    if (n < loop.reach.budget(loop.maxRetries, null)) await res.body?.cancel();
+    if (n < base.reach.budget(base.maxRetries, null)) await res.body?.cancel();
     return {
       ok: false,
       transient: true,
-      throttled: { said: `HTTP ${res.status}`, delayMs: asked && Math.min(asked, loop.maxDelayMs) },
+      throttled: { said: `HTTP ${res.status}`, delayMs: asked && Math.min(asked, base.maxDelayMs) },
       error: () => new LastAnswer(res),
     };
   }
@@ -461,12 +510,17 @@ class LastAnswer extends Error {
  * backends' own calls (connect-node, undici's Pool) reach any port. Errors keep Node's codes
  * (ECONNREFUSED, ENOTFOUND, ERR_SSL_…) for util/reach.ts; a body cut off after its headers is
  * an error of the request (ECONNRESET), like no answer at all. No redirect is followed
- * (oauth4webapi asks for none).
+ * (oauth4webapi asks for none), nothing is decompressed (none is asked for), and the limits hold
+ * (util/transport-limits.ts): the connect and read timeouts, and ANSWER_BYTES.oauth.
  */
 /** Answers without a body (fetch's Response refuses one for them). */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
-export function nodeFetch(input: string | URL, init: RequestInit = {}): Promise<Response> {
+export function nodeFetch(
+  input: string | URL,
+  init: RequestInit = {},
+  limits: TransportLimits = DEFAULT_LIMITS,
+): Promise<Response> {
   const url = new URL(input);
   const headers = new Headers(init.headers);
   const form = init.body instanceof URLSearchParams;
@@ -492,7 +546,13 @@ export function nodeFetch(input: string | URL, init: RequestInit = {}): Promise<
       },
       (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > ANSWER_BYTES.oauth)
+            return fail(new LimitError('size', limitWords('size', limits, ANSWER_BYTES.oauth)));
+          chunks.push(c);
+        });
         res.on('error', reject);
         res.on('aborted', () =>
           reject(Object.assign(new Error('aborted'), { code: 'ECONNRESET' })),
@@ -516,6 +576,25 @@ export function nodeFetch(input: string | URL, init: RequestInit = {}): Promise<
           );
         });
       },
+    );
+    /** Ends the request with `err`, the first error being the one said. */
+    const fail = (err: Error) => {
+      reject(err);
+      req.destroy(err);
+    };
+    req.on('socket', (socket) => {
+      if (!socket.connecting) return;
+      const timer = setTimeout(
+        () => fail(new LimitError('connect', limitWords('connect', limits))),
+        limits.connectTimeoutMs,
+      );
+      socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () =>
+        clearTimeout(timer),
+      );
+      socket.once('close', () => clearTimeout(timer));
+    });
+    req.setTimeout(limits.readTimeoutMs, () =>
+      fail(new LimitError('read', limitWords('read', limits))),
     );
     req.on('error', reject);
     req.end(body);

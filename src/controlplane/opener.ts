@@ -8,6 +8,7 @@ import type { Clock } from '../util/clock.js';
 import type { Env } from '../util/env.js';
 import type { PaceListener } from '../util/pacer.js';
 import type { RetryPolicy } from '../util/backoff.js';
+import { DEFAULT_LIMITS, type TransportLimits } from '../util/transport-limits.js';
 import type { ControlPlane } from './types.js';
 
 /**
@@ -29,9 +30,8 @@ export interface OpenOptions {
 
 /** Timeouts, retries and connections of a network client. */
 export interface ClientTuning {
-  connectTimeoutMs?: number;
-  /** Per attempt: time to response headers and between body chunks. */
-  requestTimeoutMs?: number;
+  /** Connect, read and call timeouts and the answer's size (default: DEFAULT_LIMITS). */
+  limits?: TransportLimits | undefined;
   /** Retries after the first attempt. */
   maxRetries?: number;
   /** Backoff: first delay; doubles per retry, capped at maxRetryDelayMs, with jitter. */
@@ -59,6 +59,9 @@ export interface ClientTuning {
    */
   signal?: AbortSignal;
 }
+
+/** The limits `tuning` asks for, else the defaults. */
+export const limitsOf = (tuning: ClientTuning): TransportLimits => tuning.limits ?? DEFAULT_LIMITS;
 
 /** The retry policy `tuning` asks for, else the backend's own. */
 export function retryPolicy(tuning: ClientTuning, defaults: RetryPolicy): RetryPolicy {

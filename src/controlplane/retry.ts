@@ -11,6 +11,8 @@
  *   refused call alone on the injected clock, ended at once by `signal`; the client's pacer
  *   (util/pacer.ts) bounds the calls in flight and lowers them only while the server keeps
  *   refusing;
+ * - the time: no wait goes past the call's `deadline` (util/transport-limits.ts): a failure
+ *   whose retry would end after it is the last, said with the deadline that stopped it;
  * - the end: once `signal` aborts (the client closing, a daemon's leadership term over) no
  *   attempt starts, and an attempt it cut short is not retried (docs/daemon.md, "Nothing runs
  *   twice").
@@ -43,6 +45,8 @@ export interface RetryLoop extends RetryPolicy {
   clock?: Clock | undefined;
   /** Aborted when the client closes or its caller's term ends: nothing more is sent. */
   signal?: AbortSignal | undefined;
+  /** The call's time budget: whether a wait fits in it, and the last error once it does not. */
+  deadline?: { allows(ms: number): boolean; stopped(last: Error): Error } | undefined;
   /** The call, for the message when `signal` ended it: `PUT http://host/v1/clusters/a`. */
   label?: string | undefined;
 }
@@ -65,8 +69,10 @@ export async function retrying<T>(
     if (loop.signal?.aborted) throw abandoned(loop, n, true);
     if (!got.transient || n >= reach.budget(loop.maxRetries, got.failure ?? null))
       throw got.error(n + 1);
-    // The server's own delay, uncapped, for this call only.
-    await clock.sleep(got.throttled?.delayMs ?? backoff, loop.signal);
+    // The server's own delay, uncapped, for this call only; never past the call's deadline.
+    const wait = got.throttled?.delayMs ?? backoff;
+    if (loop.deadline && !loop.deadline.allows(wait)) throw loop.deadline.stopped(got.error(n + 1));
+    await clock.sleep(wait, loop.signal);
   }
 }
 

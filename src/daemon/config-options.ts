@@ -164,6 +164,29 @@ export const OPTIONS: readonly OptionSpec[] = withEnv([
     default: 8,
   },
   {
+    name: 'connect-timeout',
+    kind: 'duration',
+    describe: 'Give up a connection to the control plane not made within this long',
+    default: '5s',
+  },
+  {
+    name: 'read-timeout',
+    kind: 'duration',
+    describe: 'Give up an attempt when the control plane sends nothing for this long',
+    default: '10s',
+  },
+  {
+    name: 'call-timeout',
+    kind: 'duration',
+    describe: 'Give up one control-plane call, its retries included, after this long',
+    default: '60s',
+  },
+  {
+    name: 'max-response-size',
+    describe: 'Refuse a control-plane answer larger than this (e.g. 32MiB)',
+    default: '32MiB',
+  },
+  {
     name: 'wait-timeout',
     kind: 'duration',
     describe: 'Bound on waiting for in-flight work before a cluster delete',
@@ -278,6 +301,11 @@ export const OPTIONS: readonly OptionSpec[] = withEnv([
     describe:
       'Commit and push the generated files poolsync.yaml render names (flyte-core values, Union pool mapping) when they would change',
     default: false,
+  },
+  {
+    name: 'external-url',
+    describe:
+      'Where people and tools reach this daemon (an ingress, a Service name), comma-separated URLs or host names: the host names /status, the dashboard and /metrics answer to besides loopback names and IP addresses (DNS rebinding)',
   },
   {
     name: 'dashboard',

@@ -22,9 +22,11 @@ import { load as loadYaml } from '../util/js-yaml.js';
 import { closest } from '../manifests/suggest.js';
 import { UserError } from '../util/user-error.js';
 import { parseDuration } from '../util/duration.js';
+import { transportLimits, type TransportLimits } from '../util/transport-limits.js';
 import type { GitAuth } from '../util/git-env.js';
 import { rememberSecret } from '../util/redact.js';
 import { refuseUrlCredentials } from '../util/url-credentials.js';
+import { resolveToken } from '../controlplane/open.js';
 import { inventoryPlace, requireK8sPlace, type K8sPlace } from '../util/k8s-place.js';
 import type { LeaseRef, LeaseTiming } from '../lease/k8s-lease.js';
 import { termTimings } from '../lease/leader-elector.js';
@@ -65,6 +67,8 @@ export interface DaemonConfig {
   parallelism: number;
   /** Retries per control-plane call of the HTTP client. */
   maxRetries: number;
+  /** Connect, read and call timeouts and the answer's size (util/transport-limits.ts). */
+  limits: TransportLimits;
   waitTimeoutMs: number;
   stateDir: string;
   /** Runs kept in the history (status.ts withRecentRun). */
@@ -89,6 +93,8 @@ export interface DaemonConfig {
   commitRendered?: boolean;
   /** Serve the dashboard page at `/` (docs/daemon.md#dashboard). */
   dashboard: boolean;
+  /** The host names of --external-url (http.ts foreignHost). */
+  externalHosts: string[];
   /** `--sync-windows`: when applies may run (freeze.ts). */
   syncWindows: SyncWindow[];
 }
@@ -121,6 +127,15 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
   const { get, str, path, duration, int, bool, choice } = r;
   const secrets = await readSecrets(input, raw);
   const source = sourceConfig(r, secrets);
+  const url = r.url(
+    'control-plane',
+    'the control plane URL',
+    'put the token in POOLSYNC_TOKEN or --token-file',
+  );
+  // The control-plane token file is read as the CLI reads it (a bound one names its control
+  // plane: controlplane/open.ts), again at every open; refused at start when it is not this one's.
+  const tokenFile = path('token-file') ?? undefined;
+  if (tokenFile !== undefined) await resolveToken(tokenFile, url, null, input.env);
   const lock = leaseOption(str('lock'), get('lock'));
   const listen = get('listen') as Raw;
   const leader = bool('leader-elect') ? leaderElection(r, input.env) : null;
@@ -135,12 +150,9 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
     pollIntervalMs: duration('poll-interval', 100),
     driftIntervalMs: duration('drift-interval', 100),
     controlPlane: {
-      url: r.url(
-        'control-plane',
-        'the control plane URL',
-        'put the token in POOLSYNC_TOKEN or --token-file',
-      ),
-      token: secrets.token ?? null,
+      url,
+      token: tokenFile === undefined ? (secrets.token ?? null) : null,
+      ...(tokenFile !== undefined ? { tokenFile } : {}),
     },
     listen: parseListen(
       String(listen.value).trim(),
@@ -153,6 +165,15 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
     allowSelfApproval: bool('allow-self-approval'),
     parallelism: int('parallelism', 1, 256),
     maxRetries: int('max-retries', 0, 100),
+    limits: transportLimits(
+      {
+        connect: duration('connect-timeout', 1),
+        read: duration('read-timeout', 1),
+        call: duration('call-timeout', 1),
+        size: str('max-response-size') ?? undefined,
+      },
+      input.env,
+    ),
     waitTimeoutMs: duration('wait-timeout', 0),
     stateDir: path('state-dir') as string,
     historyLimit: int('history-limit', 1, 1000),
@@ -168,6 +189,7 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
     inventory,
     commitRendered: bool('commit-rendered'),
     dashboard: bool('dashboard'),
+    externalHosts: externalHosts(str('external-url'), get('external-url')?.origin),
     syncWindows: parseSyncWindows(str('sync-windows') ?? '', get('sync-windows')?.origin ?? ''),
   };
 }
@@ -194,6 +216,23 @@ export async function localAdminToken(
   const other = await read();
   if (!other) throw new UserError(`${path} is empty: remove it, and the next start makes a token`);
   return { token: other, made: null };
+}
+
+/** --external-url: URLs or host names, comma-separated; their host names, lower case. */
+function externalHosts(text: string | null, origin = '--external-url'): string[] {
+  if (text === null) return [];
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map((s) => {
+      const url = s.includes('://') ? s : `http://${s}`;
+      if (!URL.canParse(url) || new URL(url).hostname === '')
+        throw new UserError(
+          `${origin}: "${s}" is not a URL or a host name (for example https://poolsync.example.com)`,
+        );
+      return new URL(url).hostname.replace(/^\[|\]$/g, '');
+    });
 }
 
 /** Each option's value and where it came from: flag, quickstart, environment, file, default. */
@@ -372,6 +411,8 @@ async function readSecrets(
 ): Promise<Record<string, string | null>> {
   const out: Record<string, string | null> = {};
   for (const s of SECRETS) {
+    // The control plane's token file: read as the CLI reads it (resolveDaemonConfig).
+    if (s.name === 'token' && raw.has(s.fileOption)) continue;
     const fileSetting = raw.get(s.fileOption);
     const envValue = input.env[s.env];
     // A file named explicitly (flag or env *_FILE) wins over an inherited env value.

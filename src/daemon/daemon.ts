@@ -4,7 +4,7 @@
  * run has been requested; `stop()` is the SIGTERM path: triggers off, no new steps, running
  * steps finish (bounded).
  */
-import { Redactor } from '../util/redact.js';
+import { LiveRedactor } from '../util/redact.js';
 import { approvalWords } from '../render/daemon-words.js';
 import { approvalTarget } from './approvals.js';
 import type { DaemonConfig } from './config.js';
@@ -30,7 +30,7 @@ export type RunningDaemon = Awaited<ReturnType<typeof startDaemon>>;
 
 export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
   const { logger } = deps;
-  const redactor = new Redactor([
+  const redactor = new LiveRedactor([
     config.controlPlane.token,
     config.source.kind === 'git' ? config.source.auth.token : null,
     ...HTTP_SECRETS.map((name) => config[name]),
@@ -44,8 +44,10 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
   const prs = pullRequestSide(config, units, logger, deps.env, deps.onPullRequest);
   const ready = () => units.every((u) => u.ready());
   metrics.readyProbe = ready;
+  // Every string it shows without a secret (an approver's name, a server's message).
+  const shown = <T>(value: T): T => JSON.parse(redactor.scrubSecrets(JSON.stringify(value))) as T;
   const status = (): DaemonStatus =>
-    single ? single.status() : environmentsStatus(units, source.describe(), config);
+    shown(single ? single.status() : environmentsStatus(units, source.describe(), config));
   const election = config.leaderElection;
   // With environments each replica answers itself: the leaders of its environments are several.
   const follower = () => (single ? followerOf(single.leadership, election) : null);
@@ -54,11 +56,13 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
     single || !election
       ? undefined
       : async () =>
-          environmentsStatus(
-            units,
-            source.describe(),
-            config,
-            await sectionsFromLeaders(units, 5_000),
+          shown(
+            environmentsStatus(
+              units,
+              source.describe(),
+              config,
+              await sectionsFromLeaders(units, 5_000),
+            ),
           );
   let server: StatusServer;
   try {
@@ -97,7 +101,11 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
       },
       follower,
       replica: election?.identity,
-      requestReconcile: requestAll,
+      requestReconcile: (reason, environment) => {
+        if (environment === undefined) return requestAll(reason);
+        const target = approvalTarget(units, environment, approvalWords, () => units[0]!);
+        return typeof target === 'string' ? target : target.request(reason);
+      },
       branch: config.source.kind === 'git' ? config.source.branch : null,
       onPullRequest: prs.onPullRequest,
       onComment: prs.onComment,
@@ -106,7 +114,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
             status,
             leaderStatus: async () =>
               single
-                ? leaderStatus<DaemonStatus>(follower(), 5_000)
+                ? shown(await leaderStatus<DaemonStatus>(follower(), 5_000))
                 : fullStatus
                   ? { status: await fullStatus(), relayedBy: '' }
                   : null,
@@ -115,6 +123,12 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
           })
         : undefined,
       logger,
+      allowedHosts: [
+        ...config.externalHosts,
+        ...[election?.advertiseAddress, `http://${config.listen.host}`].flatMap((u) =>
+          u && URL.canParse(u) ? [new URL(u).hostname.replace(/^\[|\]$/g, '')] : [],
+        ),
+      ],
     });
   } catch (err) {
     for (const u of units) await u.close();

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { freezeWords } from '../render/daemon-words.js';
 import type { Clock } from '../util/clock.js';
 import { nullable, record, shapeProblem, str } from '../util/json-shape.js';
-import { readOwnFile, writeOwnFile } from '../util/safe-file.js';
+import { writeOwnFile } from '../util/safe-file.js';
+import { readKeptFile } from '../util/state-file.js';
 import { UserError } from '../util/user-error.js';
 
 /**
@@ -122,29 +123,38 @@ export class Freeze {
     private suspension: Suspension | null,
   ) {}
 
-  /** The unit's freeze: its windows and the suspension kept in `stateDir` (a bad file is said, then ignored). */
+  /**
+   * The unit's freeze: its windows and the suspension kept in `stateDir`. A file that does not
+   * read is set aside (util/state-file.ts) and said to `warn`, and applies stay suspended until
+   * `poolsync resume`: what it held may have been a suspension.
+   */
   static async open(
     windows: readonly SyncWindow[],
     clock: Clock,
     stateDir: string,
     warn: (err: string) => void,
   ): Promise<Freeze> {
-    let suspension: Suspension | null = null;
-    try {
-      const bytes = await readOwnFile(stateDir, join(stateDir, FILE), {
-        maxBytes: 64 * 1024,
-        what: WHAT,
+    const path = join(stateDir, FILE);
+    let unread: string | null = null;
+    const kept = await readKeptFile(stateDir, path, {
+      maxBytes: 64 * 1024,
+      what: WHAT,
+      warn: (m) => (unread = m),
+      parse: (data) =>
+        shapeProblem('suspension', SHAPE, data) ?? (data as { suspended: Suspension | null }),
+    }).catch((err: unknown) => {
+      unread = (err as Error).message;
+      return null;
+    });
+    const freeze = new Freeze(windows, clock, stateDir, kept?.suspended ?? null);
+    if (unread !== null) {
+      warn(`${unread}; applies stay suspended until \`poolsync resume\``);
+      const reason = `${FILE} could not be read`;
+      await freeze.suspend('poolsync', reason).catch(() => {
+        freeze.suspension = { since: new Date(clock.now()).toISOString(), by: 'poolsync', reason };
       });
-      if (bytes !== null) {
-        const data: unknown = JSON.parse(bytes.toString('utf8'));
-        const problem = shapeProblem('suspension', SHAPE, data);
-        if (problem !== null) throw new Error(`${join(stateDir, FILE)}: ${problem}`);
-        suspension = (data as { suspended: Suspension | null }).suspended;
-      }
-    } catch (err) {
-      warn((err as Error).message);
     }
-    return new Freeze(windows, clock, stateDir, suspension);
+    return freeze;
   }
 
   /** Suspends applies (kept across restarts) until `resume`; a second suspend keeps the first's time. */

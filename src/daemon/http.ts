@@ -13,7 +13,8 @@ import {
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { constantTimeEqual } from '../util/constant-time.js';
-import { Redactor } from '../util/redact.js';
+import { processRedactor, Redactor } from '../util/redact.js';
+import { isIP } from 'node:net';
 import { readLimitedBody } from '../util/request-body.js';
 import type { ApprovalAnswer } from './approvals.js';
 import type { DaemonConfig } from './config.js';
@@ -49,8 +50,11 @@ export interface HttpHandlers extends Pick<DaemonConfig, (typeof HTTP_SECRETS)[n
   fullStatus?(): Promise<DaemonStatus>;
   ready(): boolean;
   metrics: DaemonMetrics;
-  /** Asks the loop for a run; resolves when that run finished. */
-  requestReconcile(reason: TriggerReason): Promise<void>;
+  /**
+   * Asks the loop for a run (of every environment, or of the one named); resolves when that run
+   * finished. A string: why there is no such environment, nothing asked.
+   */
+  requestReconcile(reason: TriggerReason, environment?: string): Promise<void> | string;
   /** The followed branch (null in --watch mode: pushes are ignored). */
   branch: string | null;
   onPullRequest?: (event: PullRequestEvent) => Promise<void>;
@@ -73,6 +77,11 @@ export interface HttpHandlers extends Pick<DaemonConfig, (typeof HTTP_SECRETS)[n
   logger: Logger;
   /** GET / (docs/daemon.md#dashboard); absent: the page is off (--dashboard=false). */
   dashboard?: DashboardHandler;
+  /**
+   * Host names the status, dashboard and metrics answer to besides loopback names and IP
+   * addresses (foreignHost): --external-url's, --advertise-address's, --listen's.
+   */
+  allowedHosts?: readonly string[];
 }
 
 export type StatusServer = Awaited<ReturnType<typeof startStatusServer>>;
@@ -139,6 +148,10 @@ async function route(req: IncomingMessage, res: ServerResponse, h: HttpHandlers)
   const key = `${req.method} ${url.pathname}`;
   const call = { req, res, url, h };
   if (h.replica) res.setHeader(REPLICA_HEADER, h.replica);
+  if (READ_BY_PEOPLE.has(key)) {
+    const foreign = foreignHost(req.headers, h.allowedHosts ?? []);
+    if (foreign !== null) return send(res, 403, { error: foreign });
+  }
   if (h.dashboard && (key === 'GET /' || key === 'HEAD /')) return h.dashboard(req, res, url);
   switch (key) {
     case 'GET /healthz':
@@ -153,7 +166,7 @@ async function route(req: IncomingMessage, res: ServerResponse, h: HttpHandlers)
             reason: 'the first reconcile has not finished or the control plane has not answered',
           });
     case 'GET /metrics': {
-      const text = await h.metrics.text();
+      const text = processRedactor().scrubSecrets(await h.metrics.text());
       res.writeHead(200, { 'content-type': h.metrics.contentType });
       res.end(text);
       return;
@@ -217,7 +230,11 @@ async function manualReconcile({ req, res, url, h }: Call): Promise<void> {
   const off = await handOff(req, body, h.follower(), token, wait ? 3_600_000 : 15_000);
   if (off.kind !== 'local') return answerHandOff(res, h, off, 'run a reconcile');
   if (override) h.logger.warn('a sync overrides the freeze: its run applies what waits');
-  const done = h.requestReconcile(override ? 'override' : 'manual');
+  const done = h.requestReconcile(
+    override ? 'override' : 'manual',
+    url.searchParams.get('environment') ?? undefined,
+  );
+  if (typeof done === 'string') return send(res, 404, { error: done });
   if (!wait) return send(res, 202, { queued: true });
   await done;
   return send(res, 200, { queued: true, lastRun: h.status().lastRun });
@@ -254,10 +271,7 @@ async function approve({ req, res, h }: Call): Promise<void> {
         'the body needs "fingerprint" (of the held changes, GET /status approval.pending) and "approver" (who approves)',
     });
   }
-  // The approver is shown in /status and the log: a token pasted there (the admin token
-  // itself, a webhook secret) is refused, never recorded.
-  const secrets = new Redactor(HTTP_SECRETS.map((name) => h[name]));
-  if (secrets.scrub(approver) !== approver) {
+  if (holdsSecret(h, approver)) {
     return send(res, 400, {
       error:
         '"approver" holds a token (the admin token or another secret of this daemon): name who approves, e.g. a user name; nothing was approved',
@@ -279,6 +293,16 @@ async function approve({ req, res, h }: Call): Promise<void> {
   );
   void h.requestReconcile('manual');
   return send(res, 200, { approved: true, approval: answer.record });
+}
+
+/**
+ * Whether `text`, shown in /status and the log (an approver, who suspended and why), holds a
+ * secret of this daemon (the admin token, a webhook secret) or of the process (the control
+ * plane's token): refused, never recorded.
+ */
+function holdsSecret(h: HttpHandlers, text: string): boolean {
+  const secrets = new Redactor(HTTP_SECRETS.map((name) => h[name]));
+  return secrets.scrub(text) !== text || processRedactor().scrubSecrets(text) !== text;
 }
 
 /**
@@ -312,9 +336,7 @@ async function suspendOrResume({ req, res, url, h }: Call, suspend: boolean): Pr
   const { environment, by, reason } = parsed as Record<string, unknown>;
   const named = text(environment, 200);
   const said = { by: text(by, 200) ?? 'unknown', reason: text(reason, 500) ?? null };
-  // Shown in /status and the log: a token pasted there is refused, never recorded.
-  const secrets = new Redactor(HTTP_SECRETS.map((name) => h[name]));
-  if (Object.values(said).some((v) => v !== null && secrets.scrub(v) !== v))
+  if (Object.values(said).some((v) => v !== null && holdsSecret(h, v)))
     return send(res, 400, { error: '"by" or "reason" holds a token of this daemon: nothing done' });
   const off = await handOff(req, body, h.follower({ environment: named }), token, 15_000);
   if (off.kind !== 'local')
@@ -455,8 +477,9 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return readLimitedBody(req, limit, () => new TooLarge());
 }
 
+/** A JSON answer, every secret this process knows scrubbed from it (util/redact.ts). */
 function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = `${JSON.stringify(body, null, 2)}\n`;
+  const text = processRedactor().scrubSecrets(`${JSON.stringify(body, null, 2)}\n`);
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'cache-control': 'no-store',
@@ -482,6 +505,42 @@ function crossSiteRequest(headers: IncomingHttpHeaders): string | null {
     // `null` (a sandboxed or file: page) or garbage: not this daemon's page
     const host = URL.canParse(origin) ? new URL(origin).host : null;
     if (host === null || host !== headers.host) return `it comes from the page at ${origin}`;
+  }
+  return null;
+}
+
+/** What a person's browser reads (status, dashboard, metrics): answered to known Hosts only. */
+const READ_BY_PEOPLE = new Set(['GET /', 'HEAD /', 'GET /status', 'HEAD /status', 'GET /metrics']);
+
+/**
+ * Why a request for what the daemon shows names a Host (or comes from an Origin) it does not
+ * answer to, or null. DNS rebinding: a page at attacker.example whose name is made to resolve
+ * to this daemon's address reads it as its own origin, and the browser sends
+ * `Host: attacker.example`. Answered: loopback names (`localhost`, `*.localhost`), IP
+ * addresses (a page reaching one by address is its own origin, no rebinding), and `allowed`.
+ */
+export function foreignHost(
+  headers: IncomingHttpHeaders,
+  allowed: readonly string[],
+): string | null {
+  const known = (authority: string): boolean => {
+    if (!URL.canParse(`http://${authority}`)) return false;
+    const name = new URL(`http://${authority}`).hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '');
+    return (
+      isIP(name) !== 0 ||
+      name === 'localhost' ||
+      name.endsWith('.localhost') ||
+      allowed.includes(name)
+    );
+  };
+  const host = headers.host;
+  if (host !== undefined && !known(host))
+    return `this daemon does not answer to the host name in the request (${JSON.stringify(host)}): add it to --external-url (env POOLSYNC_EXTERNAL_URL) if people reach the daemon by it`;
+  const origin = headers.origin;
+  if (typeof origin === 'string' && origin !== '' && origin !== 'null') {
+    const from = URL.canParse(origin) ? new URL(origin).host : '';
+    if (!known(from))
+      return `this daemon does not answer to pages of another site (Origin ${JSON.stringify(origin)}): add its host to --external-url (env POOLSYNC_EXTERNAL_URL) if it is yours`;
   }
   return null;
 }

@@ -1,11 +1,13 @@
 /**
  * pino logger of the daemon: JSON lines (one per run, plus warnings), pretty on a terminal.
  * Secrets are never put in log fields, and the usual places they could hide are redacted
- * as a second line of defence.
+ * as a second line of defence; every line is scrubbed of the secrets the process knows
+ * (util/redact.ts: an approver's name, a server's message may hold one).
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { LogFormat } from './config-options.js';
 import { escapeLogValue } from '../util/terminal-text.js';
+import { processRedactor } from '../util/redact.js';
 
 export const REDACT_PATHS = [
   'token',
@@ -39,6 +41,7 @@ export async function createLogger(options: {
         const escaped = args.map((a) => escapeLogValue(a));
         method.apply(this, escaped);
       },
+      streamWrite: (line: string): string => processRedactor().scrubSecrets(line),
     },
   };
   if (options.destination) return pino(base, options.destination);

@@ -175,7 +175,7 @@ export function pullRequestHandlerForDaemon(
     });
   let retry: RetryTuning;
   try {
-    retry = { deadlineMs: rateLimitWait(env) };
+    retry = { deadlineMs: rateLimitWait(env), limits: config.limits };
   } catch (err) {
     throw new UserError((err as Error).message);
   }

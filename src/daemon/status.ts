@@ -12,8 +12,21 @@ import type { TriggerReason } from './loop.js';
 import type { RunResult } from './metrics.js';
 import { join } from 'node:path';
 import { whyText } from '../render/common.js';
-import { listOf, nullable, num, record, shapeProblem, str } from '../util/json-shape.js';
-import { readOwnFile, writeOwnFile } from '../util/safe-file.js';
+import {
+  bool,
+  listOf,
+  nullable,
+  num,
+  oneOf,
+  record,
+  shapeProblem,
+  str,
+  type Shape,
+} from '../util/json-shape.js';
+import { writeOwnFile } from '../util/safe-file.js';
+import { readKeptFile } from '../util/state-file.js';
+import { planValidator } from '../render/plan-file.js';
+import { planDocument } from '../render/json.js';
 
 export interface StatusError {
   /** `V3`, `SCHEMA`, `GIT_FETCH`, `CONTROL_PLANE`, a control-plane code, … */
@@ -113,9 +126,12 @@ export interface DaemonStatus {
 /** At most this many managed objects are listed in /status `managed` (`count` counts them all). */
 export const MANAGED_LISTED = 500;
 
-/** managedObjects (src/plan/inventory.ts) without the live objects: `status` null is missing. */
+/**
+ * managedObjects (src/plan/inventory.ts), each object's state in words (src/render/live-status.ts)
+ * instead of the object: `status` null is missing.
+ */
 export type ManagedStatus = Omit<ReturnType<typeof managedObjects>, 'objects'> & {
-  objects: Pick<ManagedObject, 'address' | 'status'>[];
+  objects: (Pick<ManagedObject, 'address'> & { status: string | null })[];
 };
 
 export interface ControlPlaneStatus {
@@ -341,40 +357,76 @@ const HISTORY_FORMAT = 1;
 const HISTORY_BYTES = 64 * 1024 * 1024;
 const WHAT = 'run history';
 
-const RUN_SHAPE = record({
-  id: num,
-  startedAt: str,
-  finishedAt: str,
-  result: str,
+const CHANGE_SHAPE = record({ address: str, action: str });
+const DRIFT_SHAPE = record({
+  run: num,
+  at: str,
   commit: nullable(str),
-  message: str,
+  changes: listOf(record({ address: str, action: str, corrected: bool })),
 });
-const HISTORY_SHAPE = record({ format: num, runs: listOf(RUN_SHAPE) });
-
-/** `<state-dir>/history.json`: null when there is none yet; a file that is not one throws. */
-export async function readHistory(stateDir: string): Promise<KeptHistory | null> {
-  const path = join(stateDir, 'history.json');
-  const bytes = await readOwnFile(stateDir, path, { maxBytes: HISTORY_BYTES, what: WHAT });
-  if (bytes === null) return null;
-  let data: unknown;
+/** A plan whose JSON document is one plan.md's schema takes (render/plan-file.ts: ajv, compiled once). */
+const PLAN_SHAPE: Shape = (v) => {
+  let valid: boolean;
   try {
-    data = JSON.parse(bytes.toString('utf8'));
+    valid = planValidator()(planDocument(v as Plan));
   } catch {
-    data = null;
+    valid = false;
   }
-  const problem = shapeProblem('history', HISTORY_SHAPE, data);
-  if (problem !== null || (data as { format: number }).format !== HISTORY_FORMAT)
-    throw new Error(`${path} is not a poolsync run history (${problem ?? 'another format'})`);
-  const kept = data as KeptHistory;
-  return { runs: kept.runs, lastDrift: kept.lastDrift ?? null };
+  return valid ? null : { path: '', what: 'is not a plan' };
+};
+
+/** A run as every reader reads it (the dashboard, `poolsync status` and `history`). */
+export const RECENT_RUN_SHAPE = record(
+  {
+    id: num,
+    trigger: listOf(str),
+    startedAt: str,
+    finishedAt: str,
+    durationMs: num,
+    result: str,
+    commit: nullable(str),
+    message: str,
+    applied: record({}),
+    changed: listOf(CHANGE_SHAPE),
+    changedTotal: num,
+    phasesMs: record({}),
+  },
+  {
+    plan: nullable(PLAN_SHAPE),
+    planChangesOmitted: num,
+    counts: nullable(record({})),
+    drift: nullable(DRIFT_SHAPE),
+    repeats: record({ runs: num, lastId: num, lastFinishedAt: str, trigger: listOf(str) }),
+  },
+);
+const HISTORY_SHAPE = record(
+  { format: oneOf(HISTORY_FORMAT), runs: listOf(RECENT_RUN_SHAPE) },
+  { lastDrift: nullable(DRIFT_SHAPE) },
+);
+
+/**
+ * `<state-dir>/history.json`: null when there is none yet; a file that is not one (too large,
+ * not JSON, not its shape) is set aside with a warning and read as none (util/state-file.ts).
+ */
+export async function readHistory(
+  stateDir: string,
+  warn: (message: string) => void,
+): Promise<KeptHistory | null> {
+  const kept = await readKeptFile(stateDir, join(stateDir, 'history.json'), {
+    maxBytes: HISTORY_BYTES,
+    what: WHAT,
+    warn,
+    parse: (data) => shapeProblem('history', HISTORY_SHAPE, data) ?? (data as KeptHistory),
+  });
+  return kept && { runs: kept.runs, lastDrift: kept.lastDrift ?? null };
 }
 
-/** The history kept in `stateDir`; a file that is not one is said (`warn`), then replaced. */
+/** The history kept in `stateDir` (one that is not is set aside, said to `warn`) and its writer. */
 export async function keptHistory(
   stateDir: string,
   warn: (err: string) => void,
 ): Promise<{ kept: KeptHistory | null; save(history: KeptHistory): Promise<void> }> {
-  const kept = await readHistory(stateDir).catch((err: unknown) => {
+  const kept = await readHistory(stateDir, warn).catch((err: unknown) => {
     warn((err as Error).message);
     return null;
   });

@@ -8,6 +8,7 @@
  * the others; with --leader-elect one Lease per environment (`<lease>-<environment>`), so
  * environments spread across replicas. The environments are read when the daemon starts.
  */
+import { lookupHost } from '../util/control-plane-endpoint.js';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -141,7 +142,7 @@ async function startUnit(
   const pipeline = await unitPipeline(name, config, deps, logger, learn);
   const approvals = new Approvals((result, via) => metrics.approvals.inc({ result, via }));
   const freeze = await Freeze.open(config.syncWindows, clock, config.stateDir, (err) =>
-    logger.warn({ err }, 'the suspension is not readable: applies are not suspended'),
+    logger.warn({ err }, 'the suspension did not read: applies stay suspended until resumed'),
   );
   metrics.frozenProbe = () => freeze.why() !== null;
   // A failed fetch, or a run failing past the client's retries: back off and resume, capped like fetches.
@@ -287,6 +288,7 @@ function controlPlaneAccess(
       http: {
         connections: Math.max(config.parallelism, READ_PARALLELISM),
         maxRetries: config.maxRetries,
+        limits: config.limits,
         onPace,
         signal,
       },
@@ -373,6 +375,8 @@ async function unitPipeline(
   let warnedLock = false;
   const off = cachesOff(deps.env);
   const analyses = off('analysis') ? undefined : new AnalysisCache(!off('folder'));
+  // Environments reaching one control plane under two names are refused (manifests/environments.ts).
+  const resolveHost = environment !== null ? lookupHost() : undefined;
   return {
     // The environment's part of the repository.
     loadRepository: async (dir, opts) => {
@@ -380,6 +384,7 @@ async function unitPipeline(
         ...opts,
         environment: environment ?? undefined,
         analyses,
+        resolveHost,
       });
       if (environment !== null || loaded.valid) return loaded;
       // Started while the repository could not be read (discoverEnvironments): say what to do.

@@ -417,8 +417,8 @@ export class ConfigMapInventory {
       const { namespace, name } = this.ref;
       throw new UserError(
         `${this.where}, key ${this.key}, is not a poolsync inventory: ${parsed}. Nothing was written. ` +
-          `Restore it (kubectl -n ${namespace} edit configmap ${name}), or remove that key: prune then falls ` +
-          'back to the kinds rule until the next apply records the inventory again (docs/plan.md, Prune by inventory)',
+          `Restore it (kubectl -n ${namespace} edit configmap ${name}), or remove that key: prune then ` +
+          'deletes nothing poolsync did not apply until the next apply records the inventory again (docs/plan.md, Prune by inventory)',
       );
     }
     return parsed;

@@ -1,4 +1,5 @@
 /** poolsync.yaml: the optional RepoConfig at the root of the config folder (manifests.md). */
+import type { HostResolver } from '../util/control-plane-endpoint.js';
 import picomatch from 'picomatch';
 import type { RenderConfig, RepoConfig } from '../model/desired.js';
 import { checkParentFolders, readRepoFile, relativeParts } from '../util/safe-file.js';
@@ -31,7 +32,10 @@ export interface ConfigResult {
   declaresEnvironments?: boolean;
 }
 
-export async function readRepoConfig(root: string): Promise<ConfigResult> {
+export async function readRepoConfig(
+  root: string,
+  resolveHost?: HostResolver,
+): Promise<ConfigResult> {
   const file = REPO_CONFIG_FILE;
   const errors: ValidationError[] = [];
   const defaults = (declaresEnvironments?: true): ConfigResult => ({
@@ -64,7 +68,7 @@ export async function readRepoConfig(root: string): Promise<ConfigResult> {
   checkIgnoreGlobs(doc.root, ignore, add);
   const limits = readLimits(doc.root, add);
   const render = await checkRenderConfig(root, doc.value, doc.root, add);
-  const environments = await readEnvironments(root, doc.root, add);
+  const environments = await readEnvironments(root, doc.root, add, resolveHost);
   // Rendered files and the values they merge with are not manifests: the loader skips them;
   // so are the environments' patch files (environments.ts).
   const skip = [
@@ -169,8 +173,9 @@ export interface FolderRead {
   walk(): Promise<WalkResult>;
 }
 
-export async function readFolderOnce(dir: string): Promise<FolderRead> {
-  const config = await readRepoConfig(dir);
+/** `resolveHost`: environments reaching one address are refused too (readEnvironments). */
+export async function readFolderOnce(dir: string, resolveHost?: HostResolver): Promise<FolderRead> {
+  const config = await readRepoConfig(dir, resolveHost);
   let walk: Promise<WalkResult> | undefined;
   return { config, walk: () => (walk ??= findManifestFiles(dir, config.config.ignore)) };
 }

@@ -2,7 +2,7 @@
 import {
   DEFAULT_POOL,
   DEFAULT_QUEUE,
-  QUEUE_DEFAULTS,
+  queueSpecWithDefaults,
   WILDCARD,
   assignmentKeyString,
   defaultQueueKeyString,
@@ -118,13 +118,7 @@ function desiredQueue(q: QueueManifest, owner: string | undefined): DesiredQueue
   return {
     name: q.name,
     spec: {
-      pool: managed?.pool ?? q.pool ?? DEFAULT_POOL,
-      clusters: managed?.clusters ?? q.clusters ?? [WILDCARD],
-      run_concurrency: q.run_concurrency,
-      action_concurrency: q.action_concurrency,
-      depth: q.depth ?? QUEUE_DEFAULTS.depth,
-      priority: q.priority ?? QUEUE_DEFAULTS.priority,
-      fairness: q.fairness ?? QUEUE_DEFAULTS.fairness,
+      ...queueSpecWithDefaults({ ...q, ...managed }),
       ...canonicalCaps(q.caps),
     },
     annotations: q.annotations,

@@ -10,9 +10,10 @@ import {
   defaultQueueKeyString,
   type AssignmentKey,
   type ClusterDataPlane,
-  type Fairness,
   type PoolContract,
-  type Priority,
+  QUEUE_CAP_FIELDS,
+  QUEUE_SETTINGS,
+  type QueueSettings,
   type QueueCaps,
   type SecretStoreType,
 } from '../model/common.js';
@@ -85,16 +86,14 @@ export interface ClusterManifest extends ManifestBase {
   data_plane: ClusterDataPlane | null;
 }
 
-export interface QueueManifest extends ManifestBase {
+/** A queue's settings as written: null when omitted (or, in a partial manifest, not read). */
+export type WrittenSettings = { [K in keyof QueueSettings]: QueueSettings[K] | null };
+
+export interface QueueManifest extends ManifestBase, WrittenSettings {
   kind: 'Queue';
   /** null when omitted: the default depends on whether the queue is managed (C2, P1). */
   pool: string | null;
   clusters: string[] | null;
-  run_concurrency: number;
-  action_concurrency: number;
-  depth: number | null;
-  priority: Priority | null;
-  fairness: Fairness | null;
   /** Union's caps and scheduling as written (quantities as text); absent when omitted. */
   caps: QueueCaps;
 }
@@ -379,11 +378,7 @@ const READERS: { [K in ManifestKind]: (r: SpecReader) => Extract<Manifest, { kin
         : r.faults.length === 0
           ? clusters
           : clusters.map((c) => (typeof c === 'string' ? c : '')),
-      run_concurrency: (r.get('run_concurrency') as number | undefined) ?? 0,
-      action_concurrency: (r.get('action_concurrency') as number | undefined) ?? 0,
-      depth: (r.get('depth') as number | undefined) ?? null,
-      priority: (r.get('priority') as Priority | undefined) ?? null,
-      fairness: (r.get('fairness') as Fairness | undefined) ?? null,
+      ...(Object.fromEntries(QUEUE_SETTINGS.map((f) => [f, r.get(f) ?? null])) as WrittenSettings),
       // V15 checks the caps of a queue that passed its schema only.
       caps: r.faults.length > 0 ? {} : queueCaps(r.spec),
     };
@@ -445,18 +440,17 @@ const boolOrNull = (v: unknown): boolean | null => (typeof v === 'boolean' ? v :
 
 /** Union's caps as declared; a quantity written as a YAML number is kept as its text. */
 function queueCaps(spec: Plain): QueueCaps {
-  const { max_resources, max_accelerators, scheduling } = spec as QueueCaps & {
-    max_resources?: Record<string, string | number>;
-  };
-  const caps: QueueCaps = {};
-  if (max_resources) {
-    caps.max_resources = Object.fromEntries(
-      Object.entries(max_resources).map(([k, v]) => [k, String(v)]),
-    );
+  const caps: Record<string, unknown> = {};
+  for (const f of QUEUE_CAP_FIELDS) {
+    const v = spec[f];
+    if (!v) continue;
+    caps[f] = !isMap(v)
+      ? v
+      : Object.fromEntries(
+          Object.entries(v).map(([k, n]) => [k, f === 'max_resources' ? String(n) : n]),
+        );
   }
-  if (max_accelerators) caps.max_accelerators = { ...max_accelerators };
-  if (scheduling) caps.scheduling = scheduling;
-  return caps;
+  return caps as QueueCaps;
 }
 
 /**

@@ -9,10 +9,16 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import type { Environment, RepoConfig } from '../model/desired.js';
-import { controlPlaneEndpoint, fileUrlPath } from '../util/control-plane-endpoint.js';
+import {
+  addressReached,
+  controlPlaneEndpoint,
+  fileUrlPath,
+  type HostResolver,
+} from '../util/control-plane-endpoint.js';
 import { parseDuration } from '../util/duration.js';
 import { urlCredentials } from '../util/url-credentials.js';
 import type { InputLimits } from './limits.js';
+import { didYouMean } from './suggest.js';
 import type { AddError, ValidationError } from './types.js';
 import { REPO_CONFIG_FILE, firstNonFolder, readManifestText } from './walk.js';
 import { entry, toPlain, type Position, type YMap, type YMapEntry, type YNode } from './yaml.js';
@@ -50,11 +56,24 @@ export function environmentUrl(dir: string, env: Pick<Environment, 'controlPlane
 /** Names the command line gives a meaning of its own where an environment is named: never an environment's. */
 const RESERVED_NAMES = new Map([['all', '`--env all` means every environment']]);
 
-/** `environments:` read and checked; undefined when poolsync.yaml has none. */
+/** Where an environment's control plane is named in poolsync.yaml, for "the other line". */
+interface Named {
+  name: string;
+  pos: Position;
+}
+
+const lineOf = ({ pos }: Named) => `${REPO_CONFIG_FILE}:${pos.line}:${pos.column}`;
+
+/**
+ * `environments:` read and checked; undefined when poolsync.yaml has none. With `resolveHost`
+ * (the commands' and the daemon's: the loader itself reaches no network), two environments
+ * whose plain-HTTP control planes resolve to one address and port are refused too.
+ */
 export async function readEnvironments(
   dir: string,
   root: YNode,
   add: AddError,
+  resolveHost?: HostResolver,
 ): Promise<Environment[] | undefined> {
   const node = entry(root, 'environments')?.value;
   if (node?.kind !== 'map') return undefined;
@@ -68,16 +87,61 @@ export async function readEnvironments(
   }
   const envs: Environment[] = [];
   // Each control plane's environment: two environments on one would prune each other's objects.
-  const byControlPlane = new Map<string, string>();
+  const byControlPlane = new Map<string, Named>();
   for (const e of node.entries) envs.push(await readEnvironment(dir, e, byControlPlane, add));
+  if (resolveHost) await checkAddresses(envs, node, resolveHost, add);
   checkPromotion(envs, node, add);
   return envs;
+}
+
+const SHARED =
+  'each environment has a control plane of its own (its own inventory and apply lock); two environments on one control plane would prune each other’s objects';
+
+/**
+ * Two environments whose control planes are reached at one address and port (addressReached:
+ * `http://127.0.0.1:P` and `http://vm:P`, vm an /etc/hosts alias) are one control plane
+ * under two names, refused at the second one's line naming the first one's.
+ */
+async function checkAddresses(
+  envs: Environment[],
+  node: YNode,
+  resolveHost: HostResolver,
+  add: AddError,
+): Promise<void> {
+  const reached = await Promise.all(
+    envs.map(async (env) => {
+      const at = addressReached(env.controlPlane);
+      const addresses = at ? await resolveHost(at.host) : [];
+      // Keyed by backend too: one server may speak several, each a control plane of its own.
+      return addresses.map((a) => [at!.backend, `${a.includes(':') ? `[${a}]` : a}:${at!.port}`]);
+    }),
+  );
+  const first = new Map<string, { env: Environment; named: Named }>();
+  for (const [i, env] of envs.entries()) {
+    const pos = entry(entry(node, env.name)?.value, 'controlPlane')?.value.pos ?? node.pos;
+    for (const [backend, address] of reached[i]!) {
+      const other = first.get(`${backend}${address}`);
+      if (other === undefined) {
+        first.set(`${backend}${address}`, { env, named: { name: env.name, pos } });
+        continue;
+      }
+      // One spelling: said already (readEnvironment).
+      const same = (e: Environment) => controlPlaneEndpoint(e.controlPlane);
+      if (other.env.name === env.name || same(other.env) === same(env)) continue;
+      add(
+        'SCHEMA',
+        `environments.${env.name}.controlPlane reaches environment ${other.env.name}'s control plane (${lineOf(other.named)}): ${env.controlPlane} and ${other.env.controlPlane} are both ${address}; ${SHARED}`,
+        pos,
+      );
+      break;
+    }
+  }
 }
 
 async function readEnvironment(
   dir: string,
   { key: name, keyPos, value }: YMapEntry,
-  byControlPlane: Map<string, string>,
+  byControlPlane: Map<string, Named>,
   add: AddError,
 ): Promise<Environment> {
   const raw = toPlain(value) as RawEnvironment;
@@ -105,10 +169,10 @@ async function readEnvironment(
   if (same !== undefined)
     add(
       'SCHEMA',
-      `${where}.controlPlane is also environment ${same}'s (both name ${endpoint}): each environment has a control plane of its own (its own inventory and apply lock); two environments on one control plane would prune each other's objects`,
+      `${where}.controlPlane is also environment ${same.name}'s (${lineOf(same)}; both name ${endpoint}): ${SHARED}`,
       at('controlPlane'),
     );
-  else byControlPlane.set(endpoint, name);
+  else byControlPlane.set(endpoint, { name, pos: at('controlPlane') });
   const folders: string[] = [];
   for (const [i, folder] of raw.folders.entries()) {
     const rel = relativeConfigPath(folder);
@@ -225,7 +289,10 @@ export function selectEnvironment(
         ? `environment '${name}' was asked for, but ${REPO_CONFIG_FILE} declares no environments: leave out --env, or declare environments (docs/environments.md)`
         : name === undefined
           ? `${REPO_CONFIG_FILE} declares environments (${environmentNames(config)}): name one with --env NAME (or --env all where a command takes it)`
-          : `no environment '${name}' in ${REPO_CONFIG_FILE}; its environments: ${environmentNames(config)}`;
+          : `no environment '${name}' in ${REPO_CONFIG_FILE}${didYouMean(
+              name,
+              envs.map((e) => e.name),
+            )}; its environments: ${environmentNames(config)}`;
   return { env, error: why === null ? null : configError(why) };
 }
 

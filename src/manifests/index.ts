@@ -7,6 +7,7 @@
  * parsed again from the text only when a rule has an error to locate: ~1 byte kept per byte of
  * YAML instead of ~5 bytes of trees, most of what a load of 100,000 objects held live (issue 25).
  */
+import type { HostResolver } from '../util/control-plane-endpoint.js';
 import { resolve } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Environment, RepoConfig } from '../model/desired.js';
@@ -117,6 +118,8 @@ export interface LoaderOptions {
   analyses?: AnalysisPort;
   /** poolsync.yaml and the walk, read once for the loads of several environments. */
   shared?: FolderRead;
+  /** Resolves control planes' host names: environments reaching one address are refused. */
+  resolveHost?: HostResolver;
 }
 
 /**
@@ -326,7 +329,7 @@ async function readSetup(
   opts: LoaderOptions,
   errors: ValidationError[],
 ): Promise<Setup | null> {
-  const read = opts.shared?.config ?? (await readRepoConfig(dir));
+  const read = opts.shared?.config ?? (await readRepoConfig(dir, opts.resolveHost));
   const { config: repoConfig, errors: configErrors, limits } = read;
   errors.push(...configErrors);
   // An environment's files are not known while its poolsync.yaml is wrong: none is read.

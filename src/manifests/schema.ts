@@ -10,18 +10,8 @@ import { closest, didYouMean } from './suggest.js';
 import * as generated from '../gen/manifests/validators.js';
 import { entry, type Position, type YMapEntry, type YNode } from './yaml.js';
 
-export const MANIFEST_KINDS = [
-  'ClusterPool',
-  'Cluster',
-  'Queue',
-  'PoolAssignment',
-  'DefaultQueue',
-  // The Flyte open source kinds (docs/flyte-oss.md).
-  'ExecutionCluster',
-  'ClusterLabel',
-  'ExecutionClusterLabel',
-] as const;
-export type ManifestKind = (typeof MANIFEST_KINDS)[number];
+import type { ManifestKind } from '../gen/manifests/kinds.js';
+export { MANIFEST_KINDS, type ManifestKind } from '../gen/manifests/kinds.js';
 export type SchemaKind = ManifestKind | 'RepoConfig';
 
 export interface SchemaIssue {

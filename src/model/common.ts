@@ -1,19 +1,23 @@
-/** Shared vocabulary of the control plane (domain.md). Plain data, JSON-serialisable. */
+/**
+ * Shared vocabulary of the control plane (domain.md). Plain data, JSON-serialisable. Each kind's
+ * fields are declared once, by its schema (schemas/<kind>.schema.json): their types, defaults,
+ * values and lists here are derived from it (src/gen/manifests/kinds.ts, `npm run
+ * generate:validators`).
+ */
+import {
+  SPEC_FIELDS,
+  type ManifestKind,
+  type ManifestSpecs,
+  type SpecField,
+} from '../gen/manifests/kinds.js';
 
-export const SECRET_STORE_TYPES = [
-  'AWS_SECRETS_MANAGER',
-  'GCP_SECRET_MANAGER',
-  'AZURE_KEY_VAULT',
-  'KUBERNETES',
-  'VAULT',
-  'OCI_VAULT',
-] as const;
+export const SECRET_STORE_TYPES = SPEC_FIELDS.ClusterPool.secret_store.fields.type.values;
 export type SecretStoreType = (typeof SECRET_STORE_TYPES)[number];
 
-export const PRIORITIES = ['min', 'medium', 'max'] as const;
+export const PRIORITIES = SPEC_FIELDS.Queue.priority.values;
 export type Priority = (typeof PRIORITIES)[number];
 
-export const FAIRNESS_POLICIES = ['round_robin', 'shuffle_interleave'] as const;
+export const FAIRNESS_POLICIES = SPEC_FIELDS.Queue.fairness.values;
 export type Fairness = (typeof FAIRNESS_POLICIES)[number];
 
 /** N1. */
@@ -42,42 +46,59 @@ export interface ClusterDataPlane {
   image_registry?: string;
 }
 
-/**
- * Q1: the whole settable spec of a queue (an update replaces all of it, Q3). A type, not an
- * interface, so a spec is also a plain record (plan forms, plan/forms.ts).
- */
-export type QueueSpec = {
-  pool: string;
-  /** The selector: ["*"], a list of cluster names, or [] (routes nowhere). */
-  clusters: string[];
-  run_concurrency: number;
-  action_concurrency: number;
-  depth: number;
-  priority: Priority;
-  fairness: Fairness;
-} & QueueCaps;
+type QueueFields = typeof SPEC_FIELDS.Queue;
+type QueueField = keyof QueueFields;
+type WrittenQueue = ManifestSpecs['Queue'];
 
 /**
  * Union's queue caps and scheduling (QueueSpec fields 8-10, proto/cloudidl/queue/queue.proto,
- * from the flyteplugins-union wheel), in the spelling Union's client uses (remote/_queue.py).
- * Each is optional: absent means "not managed", and a queue update writes the live value back
- * unchanged (read-modify-write); declared, it is compared and written as a whole.
+ * from the flyteplugins-union wheel), in the spelling Union's client uses (remote/_queue.py): the
+ * Queue fields a manifest may omit that have no default. Each is optional: absent means "not
+ * managed", and a queue update writes the live value back unchanged (read-modify-write);
+ * declared, it is compared and written as a whole.
  */
+type CapField = {
+  [K in QueueField]: QueueFields[K] extends { default: unknown } | { required: true } ? never : K;
+}[QueueField];
+
+/** Q1: where a queue is (its pool and its selector); the other fields are its settings and caps. */
+export const QUEUE_PLACEMENT = ['pool', 'clusters'] as const;
+
+/**
+ * Q1: the whole settable spec of a queue (an update replaces all of it, Q3), defaults applied. A
+ * type, not an interface, so a spec is also a plain record (plan forms, plan/forms.ts).
+ */
+export type QueueSpec = Required<Omit<WrittenQueue, CapField>> & QueueCaps;
+
+/** Caps of the summed requests of dispatched actions (name → Kubernetes quantity, as text); {} = none. */
 export type QueueCaps = {
-  /** Caps of the summed requests of dispatched actions: name → Kubernetes quantity. {} = none. */
-  max_resources?: Partial<Record<QueueResourceName, string>>;
-  /** In-flight devices per accelerator: `class[/device[/partition]]` → count. {} = none. */
-  max_accelerators?: Record<string, number>;
-  scheduling?: QueueScheduling;
+  [K in CapField]?: K extends 'max_resources'
+    ? Partial<Record<QueueResourceName, string>>
+    : WrittenQueue[K];
 };
+
+const queueFields = Object.keys(SPEC_FIELDS.Queue) as QueueField[];
+const queueField = (f: QueueField): SpecField => SPEC_FIELDS.Queue[f];
+const isCap = (f: QueueField): boolean => !queueField(f).required && !('default' in queueField(f));
+export const QUEUE_CAP_FIELDS = queueFields.filter(isCap) as CapField[];
+/** The fields every queue has (QueueSpec without its caps), in the schema's order. */
+export const QUEUE_SPEC_FIELDS = queueFields.filter((f) => !isCap(f)) as Exclude<
+  QueueField,
+  CapField
+>[];
+type SettingField = Exclude<QueueField, CapField | (typeof QUEUE_PLACEMENT)[number]>;
+/** A queue's settings: its fields besides its placement and its caps. */
+export type QueueSettings = Pick<QueueSpec, SettingField>;
+export const QUEUE_SETTINGS = QUEUE_SPEC_FIELDS.filter(
+  (f) => !(QUEUE_PLACEMENT as readonly string[]).includes(f),
+) as SettingField[];
 
 /** The resources a queue may cap (Union's `MAX_RESOURCE_NAMES`: what its leasor accounts for). */
 export const QUEUE_RESOURCE_NAMES = ['cpu', 'memory', 'ephemeral_storage'] as const;
 export type QueueResourceName = (typeof QUEUE_RESOURCE_NAMES)[number];
 /** `strict_fifo` is also what Union does for a queue with none set. */
-export const QUEUE_SCHEDULING = ['strict_fifo', 'greedy_capacity'] as const;
+export const QUEUE_SCHEDULING = SPEC_FIELDS.Queue.scheduling.values;
 export type QueueScheduling = (typeof QUEUE_SCHEDULING)[number];
-export const QUEUE_CAP_FIELDS = ['max_resources', 'max_accelerators', 'scheduling'] as const;
 /** Accelerator classes of a cap selector (Union's client `_CLASS_TOKENS`, GPUAccelerator.DeviceClass). */
 export const ACCELERATOR_CLASSES = [
   'nvidia_gpu',
@@ -87,14 +108,45 @@ export const ACCELERATOR_CLASSES = [
   'habana_gaudi',
 ] as const;
 
+/** C2: the settings a registration creates a queue with, where the schema has no default. */
+const CREATED: Pick<QueueSettings, RequiredSetting> = { run_concurrency: 0, action_concurrency: 0 };
+export type RequiredSetting = {
+  [K in SettingField]: QueueFields[K] extends { required: true } ? K : never;
+}[SettingField];
+
 /** C2: the settings of a queue created by registration, and Q1 defaults. */
-export const QUEUE_DEFAULTS = {
-  run_concurrency: 0,
-  action_concurrency: 0,
-  depth: 10000,
-  priority: 'medium',
-  fairness: 'round_robin',
-} as const satisfies Omit<QueueSpec, 'pool' | 'clusters'>;
+export const QUEUE_DEFAULTS: Readonly<QueueSettings> = Object.fromEntries(
+  QUEUE_SETTINGS.map((f) => [
+    f,
+    Object.hasOwn(CREATED, f) ? CREATED[f as RequiredSetting] : queueField(f).default,
+  ]),
+) as QueueSettings;
+
+/** The fields `keys` of `from`, in that order (a spec's settings, its fields without caps). */
+export function pick<T extends object, K extends keyof T>(from: T, keys: readonly K[]): Pick<T, K> {
+  const out = {} as Pick<T, K>;
+  for (const k of keys) out[k] = from[k];
+  return out;
+}
+
+/** Q1: a spec, each field left out (or null) as the schema's default (pool default, selector *) or C2's. */
+export function queueSpecWithDefaults(request: {
+  [K in keyof QueueSpec]?: QueueSpec[K] | null;
+}): Required<Omit<QueueSpec, CapField>> {
+  const out: Record<string, unknown> = {};
+  for (const f of QUEUE_SPEC_FIELDS) {
+    const d = QUEUE_DEFAULTS[f as SettingField] ?? queueField(f).default;
+    out[f] = request[f] ?? (Array.isArray(d) ? [...d] : d); // a default selector of its own
+  }
+  return out as Required<Omit<QueueSpec, CapField>>;
+}
+
+/** The caps `spec` declares, as given (the absent ones left out). */
+export function capsOf(spec: QueueCaps): QueueCaps {
+  const out: Record<string, unknown> = {};
+  for (const f of QUEUE_CAP_FIELDS) if (spec[f] !== undefined) out[f] = spec[f];
+  return out as QueueCaps;
+}
 
 /** A1: the identity of a pool assignment. `workflow` null for a project-domain assignment. */
 export interface AssignmentKey {
@@ -114,15 +166,7 @@ export function assignmentKeyString(key: AssignmentKey): string {
     : `${key.project}/${key.domain}/${key.workflow}`;
 }
 
-export type ObjectKind =
-  | 'ClusterPool'
-  | 'Cluster'
-  | 'Queue'
-  | 'PoolAssignment'
-  | 'DefaultQueue'
-  | 'ExecutionCluster'
-  | 'ClusterLabel'
-  | 'ExecutionClusterLabel';
+export type ObjectKind = ManifestKind;
 
 /** Union v2: the identity of a default-queue setting (`DefaultQueue/<project>/<domain>`). */
 export function defaultQueueKeyString(key: { project: string; domain: string }): string {

@@ -232,13 +232,13 @@ export interface PruneScope {
   kinds: ObjectKind[];
   /**
    * `manage`: listed in poolsync.yaml `manage:`; `declared`: the kinds the repository declares
-   * (no inventory); `inventory`: only what the inventory lists (no `manage:`).
+   * (a live state built in-process); `inventory`: only what the inventory lists (no `manage:`).
    */
   source: 'manage' | 'declared' | 'all' | 'inventory';
   /**
    * True: objects in the inventory (what poolsync applied) are deleted too. False: the control
-   * plane has no inventory yet, so `kinds` is the fallback rule. Absent: not read (a live state
-   * built in-process).
+   * plane has no inventory yet, so only `kinds` (`manage:`) is deleted, nothing else. Absent: not
+   * read (a live state built in-process; `kinds` is then the kinds rule).
    */
   inventory?: boolean;
   /** Addresses `poolsync state forget` took out of management: never deleted, whatever the kinds. */

@@ -1,5 +1,5 @@
 /** Arguments of control-plane writes that plan steps carry (model/plan.ts) and backends take. */
-import type { ClusterDataPlane, QueueSpec } from './common.js';
+import type { ClusterDataPlane, QueueSpec, RequiredSetting } from './common.js';
 
 export interface RegisterClusterRequest {
   name: string;
@@ -9,8 +9,6 @@ export interface RegisterClusterRequest {
   data_plane?: ClusterDataPlane | null;
 }
 
-export interface CreateQueueRequest extends Partial<QueueSpec> {
-  name: string;
-  run_concurrency: number;
-  action_concurrency: number;
-}
+/** Q1: the settings a manifest must write are required, the rest defaulted. */
+export type CreateQueueRequest = Partial<QueueSpec> &
+  Pick<QueueSpec, RequiredSetting> & { name: string };

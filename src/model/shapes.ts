@@ -14,24 +14,51 @@ import {
   str,
   type Shape,
 } from '../util/json-shape.js';
+import { SPEC_FIELDS, type SpecField } from '../gen/manifests/kinds.js';
 import { CAPABILITY_NAMES } from './capabilities.js';
-import { FAIRNESS_POLICIES, PRIORITIES, SECRET_STORE_TYPES } from './common.js';
+import { QUEUE_SPEC_FIELDS } from './common.js';
 
-export const poolContractShape: Shape = record({
-  object_store_ref: record({ uri: str, endpoint: str }),
-  secret_store: record({ type: oneOf(...SECRET_STORE_TYPES), locator: str }),
-  image_registry: nullable(record({ locator: str })),
-});
+/** A value of a field as the model keeps it (schemas/<kind>.schema.json declares the field). */
+function shapeOf(f: SpecField): Shape {
+  switch (f.type) {
+    case 'string':
+      return str;
+    case 'integer':
+    case 'number':
+      return num;
+    case 'boolean':
+      return bool;
+    case 'enum':
+      return oneOf(...f.values!);
+    case 'array':
+      return listOf(shapeOf(f.items!));
+    case 'object':
+      return f.fields ? recordOf(f.fields) : anything;
+    default:
+      return anything;
+  }
+}
 
-export const queueSpecShape: Shape = record({
-  pool: str,
-  clusters: listOf(str),
-  run_concurrency: num,
-  action_concurrency: num,
-  depth: num,
-  priority: oneOf(...PRIORITIES),
-  fairness: oneOf(...FAIRNESS_POLICIES),
-});
+/**
+ * The record of `fields` (the `names` of them) as the model keeps it: every field present, one a
+ * manifest may omit that has no default as null (an assignment's workflow, a pool's registry).
+ */
+function recordOf(
+  fields: Readonly<Record<string, SpecField>>,
+  names: readonly string[] = Object.keys(fields),
+): Shape {
+  const shapes = names.map((n) => {
+    const f = fields[n]!;
+    const shape = shapeOf(f);
+    return [n, f.required || 'default' in f ? shape : nullable(shape)] as const;
+  });
+  return record(Object.fromEntries(shapes));
+}
+
+export const poolContractShape: Shape = recordOf(SPEC_FIELDS.ClusterPool);
+
+/** A queue's spec without its caps (Union's, which the embedded control plane has none of). */
+export const queueSpecShape: Shape = recordOf(SPEC_FIELDS.Queue, QUEUE_SPEC_FIELDS);
 
 const clusterFields = {
   name: str,
@@ -45,12 +72,7 @@ const clusterFields = {
 /** A cluster as the embedded control plane stores it (its bound queues are derived). */
 export const storedClusterShape: Shape = record(clusterFields);
 
-export const assignmentShape: Shape = record({
-  project: str,
-  domain: str,
-  workflow: nullable(str),
-  pool: str,
-});
+export const assignmentShape: Shape = recordOf(SPEC_FIELDS.PoolAssignment);
 
 /** Every capability optional: a record written before one existed lacks it. */
 export const capabilitiesShape: Shape = record(
@@ -58,14 +80,9 @@ export const capabilitiesShape: Shape = record(
   Object.fromEntries(CAPABILITY_NAMES.map((n) => [n, bool])),
 );
 
-export const defaultQueueShape: Shape = record({ project: str, domain: str, queue: str });
+export const defaultQueueShape: Shape = recordOf(SPEC_FIELDS.DefaultQueue);
 
-export const executionClusterLabelShape: Shape = record({
-  project: str,
-  domain: str,
-  workflow: nullable(str),
-  label: str,
-});
+export const executionClusterLabelShape: Shape = recordOf(SPEC_FIELDS.ExecutionClusterLabel);
 
 const liveStateShape: Shape = record(
   {

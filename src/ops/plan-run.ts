@@ -28,6 +28,7 @@ import { driftSince, type LastApplied, type RefreshReport } from '../plan/refres
 import type { PaceListener } from '../util/pacer.js';
 import { loadRepository, type FileAnalysis, type LoaderOptions } from '../manifests/index.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
+import type { TransportLimits } from '../util/transport-limits.js';
 
 /** How `poolsync plan` and `poolsync apply` reach the control plane they open (their flags). */
 export interface ControlPlaneAccess {
@@ -40,6 +41,8 @@ export interface ControlPlaneAccess {
   /** The inventory shared across machines (`--inventory`, `--lock`), or null. */
   sharedInventory: SharedInventory | null;
   maxRetries: number;
+  /** Connect, read and call timeouts and the answer's size (util/transport-limits.ts). */
+  limits?: TransportLimits;
   /** Calls in flight (`--parallelism`). */
   parallelism?: number;
   /** Told when the control plane throttles and when it stops (progress). */
@@ -176,8 +179,8 @@ function openReading(source: AcquireSource): Promise<ControlPlane> {
 
 /** openControlPlane's options for `access` (its flags): `connections` calls at once. */
 export function openOptions(access: ControlPlaneAccess, connections: number | undefined) {
-  const { maxRetries, onPace } = access;
-  return { http: { connections: connections || undefined, maxRetries, onPace } };
+  const { maxRetries, limits, onPace } = access;
+  return { http: { connections: connections || undefined, maxRetries, limits, onPace } };
 }
 
 /**

@@ -306,9 +306,26 @@ export class PlanIndex {
   pinsLeft(cluster: string, stuck: ReadonlySet<string> = new Set()): string[] {
     if (!this.caps.unpin_first) return [];
     return (this.lQueuesByCluster.get(cluster) ?? []).filter((q) => {
-      if (q === cluster || this.deletedQueues.has(q)) return false;
+      if (q === cluster) return false;
+      if (this.deletedQueues.has(q)) return this.deleteWaitsFor(q, cluster);
       const d = this.dQueues.get(q);
       return d === undefined || stuck.has(q) || d.spec.clusters.includes(cluster);
+    });
+  }
+
+  /**
+   * A queue this plan deletes is deleted only once the project settings naming it live name
+   * another queue (Union refuses it before, remote/_queue.py:1011-1012): when that queue selects
+   * `cluster`, it is created or repointed only after the cluster's drain, move or delete, which
+   * waits for this queue's unpinning: the delete cannot come first, so the queue still pins it.
+   */
+  private deleteWaitsFor(queue: string, cluster: string): boolean {
+    const declared = new Map(
+      (this.desired.default_queues ?? []).map((d) => [defaultQueueKeyString(d), d.queue]),
+    );
+    return (this.live.default_queues ?? []).some((s) => {
+      const next = s.queue === queue ? declared.get(defaultQueueKeyString(s)) : undefined;
+      return next !== undefined && this.dQueues.get(next)?.spec.clusters.includes(cluster) === true;
     });
   }
 

@@ -12,6 +12,7 @@ import {
   type ClusterDataPlane,
   type PoolContract,
   type QueueSpec,
+  QUEUE_SPEC_FIELDS,
   address,
   defaultQueueKeyString,
 } from '../model/common.js';
@@ -42,23 +43,17 @@ const annotationsKey = (a: Annotations) =>
   Object.keys(a)
     .sort()
     .map((k) => [k, a[k]]);
-/** Caps only when some are declared or live: a repository without them keeps its fingerprints. */
-const capsKey = (s: QueueSpec) => {
+/**
+ * A queue's spec field by field (not Object.values(settingsOf(s)): two objects a queue, 69,500
+ * queues at 100,000 objects, raised the plan's peak RSS by 25-35 MB); its caps only when some
+ * are declared or live, so a repository without them keeps its fingerprints.
+ */
+const specKey = (s: QueueSpec) => {
+  const key: unknown[] = QUEUE_SPEC_FIELDS.map((f) => s[f]);
   const caps = capsForm(s);
-  return Object.keys(caps).length === 0 ? [] : [caps];
+  if (Object.keys(caps).length > 0) key.push(caps);
+  return key;
 };
-const specKey = (s: QueueSpec) => [
-  s.pool,
-  s.clusters,
-  // Field by field, not Object.values(settingsOf(s)): two objects a queue, 69,500 queues at
-  // 100,000 objects, raised the plan's peak RSS by 25-35 MB.
-  s.run_concurrency,
-  s.action_concurrency,
-  s.depth,
-  s.priority,
-  s.fairness,
-  ...capsKey(s),
-];
 
 export function desiredFingerprint(desired: DesiredState, commit: string | null): string {
   return sha256(
@@ -221,7 +216,7 @@ function labelsKey(labels: readonly ExecutionClusterLabel[] | undefined): unknow
  * - the ones the repository declares (their create, update or no-op);
  * - with prune, the ones the inventory lists (what poolsync applied, which prune deletes), and
  *   every one when prune may delete settings poolsync did not apply (`manage:` claims
- *   DefaultQueue, or no inventory is recorded and the rule falls back to the kinds: prune-scope.ts);
+ *   DefaultQueue, or the inventory was not read and the kinds rule holds: prune-scope.ts);
  * - every one when the plan drains, deletes or moves a live queue (`needsEverySetting`): Union
  *   refuses that for a queue a setting of any scope names, and only every project/domain's
  *   answer (which carries the organisation's and its domain's level too) tells which.
@@ -241,7 +236,7 @@ export function settingsNeed(desired: DesiredState): SettingsNeed {
   return (inventory) => {
     if (prune === undefined) return declared;
     const claimed = desired.config.manage?.includes('DefaultQueue') === true;
-    if (claimed || (inventory == null && prune.kinds.includes('DefaultQueue'))) return 'all';
+    if (claimed || (inventory === undefined && prune.kinds.includes('DefaultQueue'))) return 'all';
     const keys = new Map(declared.map((k) => [defaultQueueKeyString(k), k]));
     for (const a of inventory ?? []) {
       if (!a.startsWith(PREFIX)) continue;

@@ -6,11 +6,15 @@ import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import {
   type Assignment,
+  capsOf,
+  pick,
   type PoolContract,
   type QueueSpec,
   QUEUE_CAP_FIELDS,
-  QUEUE_DEFAULTS,
+  QUEUE_SETTINGS,
+  QUEUE_SPEC_FIELDS,
   type QueueCaps,
+  type QueueSettings,
   address,
   type ObjectKind,
 } from '../model/common.js';
@@ -29,22 +33,18 @@ export function clusterForm(pool: string, enabled: boolean): Form {
 
 /** Q3: the whole settable spec, in a fixed field order (a copy: its selector is its own). */
 export function queueForm(spec: QueueSpec): QueueSpec & Form {
-  return { pool: spec.pool, clusters: [...spec.clusters], ...settingsOf(spec), ...capsForm(spec) };
+  const form: Form = {};
+  for (const f of QUEUE_SPEC_FIELDS) {
+    const v = spec[f];
+    form[f] = Array.isArray(v) ? [...v] : v;
+  }
+  return Object.assign(form, capsForm(spec)) as QueueSpec & Form;
 }
 
 /** A queue's settings besides its pool, selector and caps, in a fixed field order. */
 export function settingsOf(spec: QueueSettings): QueueSettings {
-  return {
-    run_concurrency: spec.run_concurrency,
-    action_concurrency: spec.action_concurrency,
-    depth: spec.depth,
-    priority: spec.priority,
-    fairness: spec.fairness,
-  };
+  return pick(spec, QUEUE_SETTINGS);
 }
-
-type QueueSettings = Omit<QueueSpec, 'pool' | 'clusters' | keyof QueueCaps>;
-const SETTINGS = Object.keys(QUEUE_DEFAULTS) as (keyof QueueSettings)[];
 
 export function assignmentForm(a: Assignment): Form {
   return { project: a.project, domain: a.domain, workflow: a.workflow, pool: a.pool };
@@ -96,12 +96,14 @@ export function sameSelector(a: readonly string[], b: readonly string[]): boolea
 }
 
 export function sameQueueSpec(a: QueueSpec, b: QueueSpec): boolean {
-  return (
-    a.pool === b.pool &&
-    sameSelector(a.clusters, b.clusters) &&
-    SETTINGS.every((f) => a[f] === b[f]) &&
-    sameCaps(a, b)
-  );
+  return QUEUE_SPEC_FIELDS.every((f) => same(a[f], b[f])) && sameCaps(a, b);
+}
+
+/** A field's values: a selector by its names in order, a map by its entries, others by value. */
+function same(a: unknown, b: unknown): boolean {
+  if (Array.isArray(a) && Array.isArray(b)) return sameSelector(a, b);
+  if (isMap(a) || isMap(b)) return sameMap(isMap(a) ? a : undefined, isMap(b) ? b : undefined);
+  return a === b;
 }
 
 /**
@@ -131,19 +133,13 @@ function sameMap(a: Record<string, unknown> | undefined, b: Record<string, unkno
 }
 
 function sameCaps(a: QueueCaps, b: QueueCaps): boolean {
-  return (
-    a.scheduling === b.scheduling &&
-    sameMap(a.max_resources, b.max_resources) &&
-    sameMap(a.max_accelerators, b.max_accelerators)
-  );
+  return QUEUE_CAP_FIELDS.every((f) => same(a[f], b[f]));
 }
 
 /** The caps a spec declares, in a fixed order, for forms and fingerprints (absent: left out). */
 export function capsForm(s: QueueCaps): QueueCaps {
-  const out: QueueCaps = {};
-  if (s.max_resources !== undefined) out.max_resources = sortedCopy(s.max_resources);
-  if (s.max_accelerators !== undefined) out.max_accelerators = sortedCopy(s.max_accelerators);
-  if (s.scheduling !== undefined) out.scheduling = s.scheduling;
+  const out: Record<string, unknown> = capsOf(s);
+  for (const [f, v] of Object.entries(out)) if (isMap(v)) out[f] = sortedCopy(v);
   return out;
 }
 

@@ -56,7 +56,11 @@ const REMOVES = actions('delete', 'replace');
 const MAKES = actions('create', 'replace');
 const WRITES = actions('create', 'update', 'replace');
 const MOVES = actions('update', 'replace');
-/** Drains, activations and waits watch queues and clusters that other steps change. */
+/** A drain stops new work: only for a queue the plan deletes, replaces or moves (its own change). */
+const DRAINS = actions('update', 'replace', 'delete');
+/** An activation: a queue undeleted, moved, or left drained (blocked: its `state` diff says so). */
+const ACTIVATES = actions('create', 'update', 'blocked');
+/** Waits only read: they watch queues and clusters that other steps change. */
 const WATCHES = actions('create', 'update', 'replace', 'delete', 'blocked', 'unmanaged', 'noop');
 
 type Named = (args: never) => string;
@@ -90,8 +94,8 @@ export const STEP_OPS: Record<StepKind, readonly [ActionSet, Named | null]> = {
   delete_queue: [REMOVES, queue],
   undelete_queue: [MAKES, queue],
   move_queue: [MOVES, queue],
-  drain_queue: [WATCHES, queue],
-  activate_queue: [WATCHES, queue],
+  drain_queue: [DRAINS, queue],
+  activate_queue: [ACTIVATES, queue],
   wait_drained: [WATCHES, null],
   set_assignment: [WRITES, assignment],
   delete_assignment: [REMOVES, assignment],
@@ -100,6 +104,17 @@ export const STEP_OPS: Record<StepKind, readonly [ActionSet, Named | null]> = {
   set_execution_cluster_label: [WRITES, label],
   delete_execution_cluster_label: [REMOVES, label],
 };
+
+/**
+ * soft_delete: an undelete shows as a `create` (the object is back, made what the repository
+ * declares), realised by the undelete and the steps that follow it on the same object: its move
+ * (cluster_move, queue_move) and its contract update (pool_update).
+ */
+export const AFTER_UNDELETE: ReadonlySet<StepKind> = new Set([
+  'move_cluster',
+  'move_queue',
+  'update_pool',
+]);
 
 export function argsAddress(step: StepOp): string | null {
   return STEP_OPS[step.op][1]?.(step.args as never) ?? null;

@@ -2,8 +2,8 @@
  * What a plan records in the inventory (docs/plan.md, Prune by inventory): the addresses the
  * repository declares (applying the plan makes them poolsync's), and the inventory's addresses
  * whose objects are neither live nor declared any more (deleted outside poolsync: forgotten, so
- * a hand-made object given that name later is not pruned); what it lists, each with its live
- * status (`managedObjects`: `poolsync state`, the dashboard); and the live state an applied
+ * a hand-made object given that name later is not pruned); what it lists, each as live
+ * (`managedObjects`: `poolsync state`, the dashboard); and the live state an applied
  * plan leaves (`appliedState`: apply's record). Pure; the store is src/apply/inventory.ts.
  */
 import {
@@ -81,38 +81,16 @@ export function declaredAddresses(desired: DesiredState): string[] {
     .sort();
 }
 
-/** A live object, and a few words of its state (made only when asked for). */
-interface Found {
-  o: object;
-  status: () => string;
-}
-
-function liveObjects(live: LiveState): Map<string, Found> {
-  const out = new Map<string, Found>();
-  const put = (kind: ObjectKind, name: string, o: object, status: () => string) =>
-    out.set(address(kind, name), { o, status });
-  for (const p of live.pools)
-    put('ClusterPool', p.name, p, () => `${p.member_clusters.length} cluster(s)`);
-  for (const c of live.clusters)
-    put('Cluster', c.name, c, () =>
-      [`pool ${c.pool}`, c.enabled ? 'enabled' : 'disabled', `health ${c.health}`]
-        .concat(c.deleting ? ['deleting'] : [])
-        .join(', '),
-    );
-  for (const q of live.queues)
-    put('Queue', q.name, q, () =>
-      [
-        `pool ${q.pool}`,
-        q.state ?? 'active',
-        `routes to ${q.available_clusters.length} healthy cluster(s)`,
-      ].join(', '),
-    );
-  for (const a of live.assignments)
-    put('PoolAssignment', assignmentKeyString(a), a, () => `pool ${a.pool}`);
-  for (const d of live.default_queues ?? [])
-    put('DefaultQueue', defaultQueueKeyString(d), d, () => `queue ${d.queue}`);
+function liveObjects(live: LiveState): Map<string, object> {
+  const out = new Map<string, object>();
+  const put = (kind: ObjectKind, name: string, o: object) => out.set(address(kind, name), o);
+  for (const p of live.pools) put('ClusterPool', p.name, p);
+  for (const c of live.clusters) put('Cluster', c.name, c);
+  for (const q of live.queues) put('Queue', q.name, q);
+  for (const a of live.assignments) put('PoolAssignment', assignmentKeyString(a), a);
+  for (const d of live.default_queues ?? []) put('DefaultQueue', defaultQueueKeyString(d), d);
   for (const l of live.execution_cluster_labels ?? [])
-    put('ExecutionClusterLabel', assignmentKeyString(l), l, () => `label ${l.label}`);
+    put('ExecutionClusterLabel', assignmentKeyString(l), l);
   return out;
 }
 
@@ -121,11 +99,12 @@ export function isLive(live: LiveState, addr: string): boolean {
   return liveObjects(live).has(addr);
 }
 
-/** One object poolsync manages (in the inventory), as the control plane shows it now. */
+/**
+ * One object poolsync manages (in the inventory), as the control plane shows it now; its state
+ * in words is src/render/live-status.ts's.
+ */
 export interface ManagedObject {
   address: string;
-  /** A few words of its live state; null when the control plane does not have it. */
-  status: string | null;
   /** The live object, as read (null: missing). */
   live: object | null;
 }
@@ -142,7 +121,7 @@ interface ManagedObjects {
   forgotten: string[];
 }
 
-/** What the inventory lists, each with its live status (`poolsync state list`, the dashboard). */
+/** What the inventory lists, each as live (`poolsync state list`, the dashboard). */
 export function managedObjects(live: LiveState, limit = Infinity): ManagedObjects {
   const found = liveObjects(live);
   const forgotten = new Set(live.forgotten ?? []);
@@ -151,10 +130,7 @@ export function managedObjects(live: LiveState, limit = Infinity): ManagedObject
     recorded: live.inventory !== null && live.inventory !== undefined,
     count: managed.length,
     missing: managed.filter((a) => !found.has(a)).length,
-    objects: managed.slice(0, limit).map((a) => {
-      const f = found.get(a);
-      return { address: a, status: f?.status() ?? null, live: f?.o ?? null };
-    }),
+    objects: managed.slice(0, limit).map((a) => ({ address: a, live: found.get(a) ?? null })),
     forgotten: [...forgotten],
   };
 }

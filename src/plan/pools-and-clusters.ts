@@ -189,12 +189,15 @@ function planUndeclaredPool(ctx: PoolInput, name: string, l: LivePool): PoolDeci
     };
   const gone = diffForms(before, null);
   const refs = liveReferences(ctx, name);
+  const assignments = unmanagedAssignments(ctx.ix, name);
   const why =
     name === DEFAULT_POOL && !ctx.ix.caps.default_delete
       ? reasonOf('DEFAULT_POOL_ABSENT_NO_DELETE', {})
       : refs.length > 0
         ? reasonOf('POOL_REFERENCED', { pool: addr, refs })
-        : null;
+        : assignments.length > 0
+          ? reasonOf('POOL_DELETE_UNMANAGED_ASSIGNMENTS', { pool: addr, assignments })
+          : null;
   if (why) return keep(name, l.contract, before, why, gone);
   return {
     change: makeChange('ClusterPool', name, 'delete', before, null, gone),
@@ -276,14 +279,20 @@ function replaceBlockedReason(ctx: PoolInput, name: string): Reason | null {
   if (refs.length > 0) return reasonOf('POOL_REPLACE_REFERENCED', { refs });
   // A3: replacing removes the assignments naming the pool and sets them again; one that is
   // not in the repository (prune off) must not be touched.
-  const unmanaged = (ix.lAssignmentsByPool.get(name) ?? []).filter(
-    (k) => !ix.dAssignments.has(k) && !ix.prunes('PoolAssignment', k),
-  );
-  if (unmanaged.length > 0) {
-    const assignments = unmanaged.map((k) => address('PoolAssignment', k));
+  const assignments = unmanagedAssignments(ix, name);
+  if (assignments.length > 0)
     return reasonOf('POOL_REPLACE_UNMANAGED_ASSIGNMENTS', { assignments });
-  }
   return null;
+}
+
+/**
+ * A3: the live assignments naming the pool that the plan may not remove (not declared, outside
+ * what prune deletes), by address: a delete of the pool is refused while they name it.
+ */
+function unmanagedAssignments(ix: PlanIndex, pool: string): string[] {
+  return (ix.lAssignmentsByPool.get(pool) ?? [])
+    .filter((k) => !ix.dAssignments.has(k) && !ix.prunes('PoolAssignment', k))
+    .map((k) => address('PoolAssignment', k));
 }
 
 /**

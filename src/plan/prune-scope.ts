@@ -7,9 +7,11 @@
  * queue beside the repository's is never touched, and removing the last Queue document of a
  * repository deletes the queue poolsync applied.
  *
- * Without one (a first apply, adoption, or a state built by hand): the kinds `manage:` lists,
- * else the kinds the repository declares at least one document of — and the plan says it fell
- * back. Hand-built states (no loader) keep every kind in scope.
+ * Without one recorded yet (the first run against a control plane): the same rule over an empty
+ * inventory, so nothing poolsync did not apply is deleted unless the user adopted it (`import`,
+ * `export`, or `manage:` claiming its kind), as Terraform, Flux and Argo CD never prune what they
+ * did not create; the plan says the inventory is missing. A live state built in-process (not
+ * read, `undefined`) keeps the kinds rule: `manage:`, else the declared kinds, else every kind.
  */
 import { address, type ObjectKind } from '../model/common.js';
 import type { RepoConfig } from '../model/desired.js';
@@ -39,9 +41,9 @@ export function pruneScope(config: RepoConfig): PruneScope | undefined {
 }
 
 /**
- * The scope of a plan: with an inventory, what it lists plus the kinds `manage:` claims; with
- * none recorded (`null`), the kinds rule, marked as a fallback; not read (`undefined`, a live
- * state built in-process), the kinds rule as it is.
+ * The scope of a plan: what the inventory lists (none when `null`: nothing recorded yet) plus
+ * the kinds `manage:` claims; not read (`undefined`, a live state built in-process), the kinds
+ * rule as it is.
  */
 export function scopeWithInventory(
   config: RepoConfig,
@@ -52,10 +54,10 @@ export function scopeWithInventory(
   if (!byKinds || inventory === undefined) return byKinds;
   // `poolsync state forget`: out of every scope, the kinds of manage: included.
   const out = forgotten.length > 0 ? { forgotten: [...forgotten] } : {};
-  if (inventory === null) return { ...byKinds, inventory: false, ...out };
-  return config.manage
-    ? { kinds: byKinds.kinds, source: 'manage', inventory: true, ...out }
-    : { kinds: [], source: 'inventory', inventory: true, ...out };
+  const claimed = config.manage
+    ? { kinds: byKinds.kinds, source: 'manage' as const }
+    : { kinds: [], source: 'inventory' as const };
+  return { ...claimed, inventory: inventory !== null, ...out };
 }
 
 /** A live object absent from the repository is deleted (prune on, and in scope). */
@@ -78,6 +80,6 @@ export function unmanagedReason(
 ): Reason {
   if (!scope) return reasonOf('PRUNE_OFF', {});
   if (scope.forgotten?.includes(address(kind, name))) return reasonOf('FORGOTTEN', {});
-  if (scope.inventory === true) return reasonOf('NOT_IN_INVENTORY', { kind });
+  if (scope.inventory !== undefined) return reasonOf('NOT_IN_INVENTORY', { kind });
   return reasonOf('OUTSIDE_PRUNE_SCOPE', { kind, ...scopeParams(scope) });
 }

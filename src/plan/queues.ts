@@ -22,7 +22,6 @@ import {
   type ClusterDecision,
   isWildcard,
   leaves,
-  push,
   type Leaving,
   type PlanIndex,
 } from './context.js';
@@ -50,8 +49,7 @@ export function planQueues(ix: PlanIndex, pc: PoolsAndClusters) {
     if (ix.dClusters.has(name) && d.change.action !== 'blocked') names.add(name);
   if (firstRegistration) names.add(DEFAULT_QUEUE);
 
-  const drainedBy = drainedFor(ix, waitSets(ix, pc));
-  const f: QueueFrame = { ix, pc, drainedBy, firstRegistration };
+  const f: QueueFrame = { ix, pc, firstRegistration };
   const queues = new Map<string, QueueDecision>();
   for (const name of [...names].sort()) {
     const d = planQueue({
@@ -86,41 +84,77 @@ function planQueue(own: QueueOwn): QueueDecision | null {
 
 /**
  * Capability `drain`: a queue left DRAINING/DRAINED (an earlier apply cut short, or drained by
- * hand), or drained by this plan while a cluster it routes to leaves, is re-activated once the
- * plan is done, when it still routes somewhere. One that routes nowhere stays drained. A queue
- * the repository wants (declared, `default`, a declared cluster's co-named queue) is activated
- * even when the rest of its change is blocked: a drain left by a half-done apply is drift, never
- * the state the plan settles on.
+ * hand), or drained by this plan for its cluster's move, is re-activated once the plan is done,
+ * when it still routes somewhere. One that routes nowhere stays drained. A queue the repository
+ * wants (declared, `default`, a declared cluster's co-named queue) is activated even when the
+ * rest of its change is blocked: a drain left by a half-done apply is drift, never the state the
+ * plan settles on. A co-named queue's state follows its cluster's (followsCluster).
  */
 function withActivation(f: QueueFrame, l: LiveQueue, d: QueueDecision): QueueDecision {
-  if (!f.ix.caps.drain || d.deletes || d.final === null || !routesSomewhere(f, d.final)) return d;
-  // A disabled cluster's co-named queue stays as it is: Union drains it with its cluster and
-  // activates it with it (remote/_cluster.py:361-363, 397-398), and refuses to activate it
-  // while the cluster is drained (remote/_queue.py:965-966): never activated on its own then.
-  const owner = l.cluster_managed ? f.pc.clusters.get(l.name) : undefined;
-  // Drained live and enabled by the plan: the cluster's activation activates it.
-  const withOwner = owner?.change.before?.['enabled'] === false && owner.final?.enabled === true;
-  if (owner?.final?.enabled === false || withOwner) return d;
+  if (!f.ix.caps.drain || d.deletes || d.final === null) return d;
+  const followed = followsCluster(f, l, d);
+  if (followed) return followed;
+  if (!routesSomewhere(f, d.final)) return d;
   const inactive = l.state !== undefined && l.state !== 'active';
   const wanted =
     d.declared || l.name === DEFAULT_QUEUE || (l.cluster_managed && f.ix.dClusters.has(l.name));
   const settled = d.change.action === 'unmanaged' || (d.change.action === 'blocked' && !wanted);
-  const drainedBy = f.drainedBy.get(l.name);
-  if (drainedBy === undefined && (!inactive || settled)) return d;
-  const activated = inactive
-    ? changeWith(d.change, {
-        diff: [
-          ...d.change.diff,
-          { path: 'state', before: l.state, after: 'active', forces_replacement: false },
-        ],
-        ...(d.change.action === 'noop' ? { action: 'update' as const } : {}),
-      })
-    : d.change;
+  const drained = drainedWithCluster(f.ix, f.pc, l.name);
+  if (!drained && (!inactive || settled)) return d;
   const why = reasonOf('QUEUE_REACTIVATED', {
     state: l.state ?? null,
-    drained_by: drainedBy?.map((c) => address('Cluster', c)) ?? null,
+    drained_by: drained ? [address('Cluster', l.name)] : null,
   });
-  return { ...d, activates: true, change: withNote(activated, why) };
+  const change = inactive ? withState(d.change, l.state!, 'active') : d.change;
+  return { ...d, activates: true, change: withNote(change, why) };
+}
+
+/**
+ * A co-named queue's drain state follows its cluster's (capability `drain`): Union drains it with
+ * its cluster and activates it with it (remote/_cluster.py:361-363, 397-398, U25, U27), and
+ * refuses to activate it on its own while the cluster is drained (remote/_queue.py:965-966,
+ * U14). The decision with what this plan's cluster steps do to it shown (its `state`, caused by
+ * the cluster when nothing else changes it), or null when its cluster stays enabled and the
+ * queue's own state is what counts.
+ */
+function followsCluster(f: QueueFrame, l: LiveQueue, d: QueueDecision): QueueDecision | null {
+  const owner = l.cluster_managed ? f.pc.clusters.get(l.name) : undefined;
+  const cluster = f.ix.lClusters.get(l.name);
+  if (!owner?.final || (owner.deletes && !owner.registers) || !(cluster || owner.registers))
+    return null;
+  const enabled = owner.final.enabled;
+  // Registered by this plan (new, or again after its delete: C7 leaves this queue behind):
+  // enabled until the update_cluster that disables it, which drains the queue named like it.
+  const wasEnabled = owner.registers ? true : cluster!.enabled;
+  if (enabled && wasEnabled) return null;
+  const state = l.state ?? 'active';
+  // Disabled by this plan (or drained for its move): drained with it. Enabled: activated with it.
+  const drains = !enabled && state === 'active';
+  const drainedBy = wasEnabled || drainedWithCluster(f.ix, f.pc, l.name);
+  const to = enabled ? 'active' : drains && drainedBy ? 'draining' : null;
+  if (to === null || to === state) return d;
+  const by = address('Cluster', l.name);
+  const why = reasonOf('CONAMED_STATE_FOLLOWS_CLUSTER', { by, state: to });
+  const change = withState(d.change, state, to);
+  // Already caused by its cluster (moved with it): said beside that cause.
+  if (d.change.caused_by) return { ...d, change: withNote(change, why) };
+  // With a call of its own too: what the cluster's step alone leaves (a --target plan of the
+  // cluster keeps this change, not that call: target.ts).
+  const alone = d.call ? { caused_after: change.before } : {};
+  return { ...d, change: changeWith(change, { caused_by: by, cause: why, ...alone }) };
+}
+
+/** The change with the queue's drain state going `from` → `to` (an update when it was a noop). */
+function withState(change: Change, from: string, to: string): Change {
+  return changeWith(change, {
+    diff: [...change.diff, stateDiff(from, to)],
+    ...(change.action === 'noop' ? { action: 'update' as const } : {}),
+  });
+}
+
+/** A queue's drain state (capability `drain`), which is not in its form, as a field of a diff. */
+function stateDiff(from: string, to: string): FieldDiff {
+  return { path: 'state', before: from, after: to, forces_replacement: false };
 }
 
 function planMissingQueue(own: QueueOwn, target: QueueSpec | null): QueueDecision | null {
@@ -139,8 +173,16 @@ function planMissingQueue(own: QueueOwn, target: QueueSpec | null): QueueDecisio
   }
   if (!target) return null;
   const cluster = f.pc.clusters.get(name);
-  if (cluster?.registers && cluster.final)
-    return planRegisteredConamed(own, target, cluster.final.pool);
+  if (cluster?.registers && cluster.final) {
+    const d = planRegisteredConamed(own, target, cluster.final.pool);
+    // Registered disabled (drain): the second call drains it with its cluster (U25).
+    if (!f.ix.caps.drain || cluster.final.enabled || d.change.action === 'blocked') return d;
+    const why = reasonOf('CONAMED_STATE_FOLLOWS_CLUSTER', {
+      by: address('Cluster', name),
+      state: 'draining',
+    });
+    return { ...d, change: withNote(d.change, why) };
+  }
   // soft_delete: a deleted co-named queue comes back with its cluster's undelete.
   if (deleted?.cluster_managed && cluster?.undeletes)
     return planConamedUndelete(own, inheritCaps(target, deleted), deleted, cluster);
@@ -196,8 +238,6 @@ function planRegisteredConamed(own: QueueOwn, target: QueueSpec, pool: string): 
 interface QueueFrame {
   readonly ix: PlanIndex;
   readonly pc: PoolsAndClusters;
-  /** Queues this plan drains while clusters they route to leave, with those clusters. */
-  readonly drainedBy: ReadonlyMap<string, readonly string[]>;
   /** The first cluster this plan registers (C3 recreates `default` with it), or null. */
   readonly firstRegistration: string | null;
 }
@@ -415,8 +455,16 @@ function leftAsItIs(
   v: LiveView,
   action?: 'unmanaged' | 'blocked',
   reason?: Reason,
-  diff?: FieldDiff[],
+  requested?: FieldDiff[],
 ): QueueDecision {
+  // What C8 (or its cluster's move) does to it happens all the same: in the diff beside what
+  // was asked, a field the request names shown once, as asked.
+  const happens =
+    requested && v.changedByC8 ? diffForms(queueForm(v.l), queueForm(v.untouched)) : [];
+  const diff = requested && [
+    ...requested,
+    ...happens.filter((h) => !requested.some((r) => r.path === h.path)),
+  ];
   return decision(v.own, {
     action: action ?? (v.changedByC8 ? 'update' : 'noop'),
     final: v.untouched,
@@ -471,7 +519,9 @@ function planPoolChange(v: LiveView, target: QueueSpec): QueueDecision | null {
       return refuse(v, target, reasonOf('QUEUE_MOVE_NO_DRAIN', { pool: target.pool }));
     const blocked = selectorBlockedReason(f, target);
     if (blocked) return refuse(v, target, blocked);
-    const activates = routesSomewhere(f, target);
+    // Drained only for the move: active again after it, as it was (even routing nowhere, an
+    // active queue takes runs; a drained one rejects them, remote/_queue.py:934-937).
+    const activates = routesSomewhere(f, target) || (l.state ?? 'active') === 'active';
     const queue = address('Queue', name);
     return decision(own, {
       action: 'update',
@@ -514,11 +564,13 @@ function planPoolChange(v: LiveView, target: QueueSpec): QueueDecision | null {
       ? reasonOf('QUEUE_POOL_CHANGE_NAME_RESERVED', { pool: target.pool, live_pool: live.pool })
       : selectorBlockedReason(f, target);
   if (blocked) return refuse(v, target, blocked);
+  // The queue created in its place is active, whatever state the old one was left in.
+  const state = l.state !== undefined && l.state !== 'active' ? [stateDiff(l.state, 'active')] : [];
   return decision(own, {
     action: 'replace',
     call: { op: 'create_queue', spec: target },
     final: target,
-    diff: diffForms(queueForm(live), queueForm(target), (path) => path === 'pool'),
+    diff: [...diffForms(queueForm(live), queueForm(target), (path) => path === 'pool'), ...state],
     deletes: true,
     note: [reasonOf('QUEUE_REPLACED_DRAINED', { from: live.pool, to: target.pool })],
   });
@@ -651,7 +703,14 @@ function cascadeDecision(
   }
   const before = queueForm(l);
   const after = recreated.change.after;
-  const diff = diffForms(before, after, (path) => path === 'pool');
+  // The new queue is active, or drained with its cluster when registered disabled (U25).
+  const enabled = own.f.pc.clusters.get(l.name)?.final?.enabled !== false;
+  const to = enabled ? 'active' : 'draining';
+  const drain = own.f.ix.caps.drain && (l.state ?? 'active') !== to;
+  const diff = [
+    ...diffForms(before, after, (path) => path === 'pool'),
+    ...(drain ? [stateDiff(l.state ?? 'active', to)] : []),
+  ];
   const change = makeChange('Queue', l.name, 'replace', before, after, diff, {
     caused_by: by,
     ...(recreated.change.caused_after ? { caused_after: recreated.change.caused_after } : {}),
@@ -727,19 +786,19 @@ function queueCause(own: QueueOwn, change: Change, by: string): Reason {
 
 /**
  * Which queues must be quiet before a cluster leaves its pool (deleted, replaced or moved):
- * plan.md rule 4 / C9 (wait on metrics), or with capability `drain` drained and waited for
- * until DRAINED. Shared by the queue pass (which queues are re-activated afterwards) and the
- * step graph.
+ * plan.md rule 4 / C9, watched on their metrics (wait_idle, which changes nothing). Shared by the
+ * queue pass and the step graph.
  *
  * Before cluster c leaves: every live queue whose work can only be running on clusters this
  * plan takes away (an explicit selector made only of leaving clusters that names c, or `*`
- * in c's pool when every member of that pool leaves).
+ * in c's pool when every member of that pool leaves), and a moved cluster's co-named queue.
  */
 export function waitSets(ctx: PlanIndex, gone: Leaving): Map<string, string[]> {
   const out = new Map<string, string[]>();
   const poolEmptied = new Map<string, boolean>();
   for (const c of [...gone.deletedClusters, ...gone.movedClusters]) {
     const queues: string[] = [];
+    if (gone.movedClusters.has(c) && ctx.lQueues.get(c)?.cluster_managed) queues.push(c);
     for (const q of ctx.lQueuesByCluster.get(c) ?? []) {
       const live = ctx.lQueues.get(q)!;
       if (live.clusters.every((n) => leaves(gone, n))) queues.push(q);
@@ -758,24 +817,20 @@ export function waitSets(ctx: PlanIndex, gone: Leaving): Map<string, string[]> {
   return out;
 }
 
-/** With `drain`: the queues a leaving cluster's wait drains (the rest are watched, wait_idle). */
-export function splitWaits(
-  ctx: PlanIndex,
-  queues: readonly string[],
-): { drain: string[]; idle: string[] } {
-  if (!ctx.caps.drain) return { drain: [], idle: [...queues] };
-  return {
-    drain: queues.filter((q) => ctx.drainable(q)),
-    idle: queues.filter((q) => !ctx.drainable(q)),
-  };
-}
-
-/** Queues this plan drains because a cluster they route to leaves (`waits`: waitSets), with those clusters. */
-export function drainedFor(ctx: PlanIndex, waits: ReadonlyMap<string, readonly string[]>) {
-  const byQueue = new Map<string, string[]>();
-  for (const [cluster, queues] of waits)
-    for (const q of splitWaits(ctx, queues).drain) push(byQueue, q, cluster);
-  return byQueue;
+/**
+ * The one queue poolsync drains for a cluster's sake (capability `drain`): the co-named queue of
+ * a cluster moved in place, which Union moves only drained (remote/_cluster.py:328-331, U23).
+ * A cluster's delete needs no drain (it does not wait for running work, :433; only a queue
+ * pinning the cluster blocks it, :450-451), so no other queue is drained for a leaving cluster:
+ * a drained queue rejects every run sent to it (remote/_queue.py:934-937), and the plan shows
+ * no such change.
+ */
+export function drainedWithCluster(ctx: PlanIndex, gone: Leaving, cluster: string): boolean {
+  return (
+    ctx.caps.drain &&
+    gone.movedClusters.has(cluster) &&
+    ctx.lQueues.get(cluster)?.cluster_managed === true
+  );
 }
 
 /** Whether a queue with this final spec will route anywhere (so a drained one is re-activated). */
@@ -806,7 +861,11 @@ function planConamedUndelete(
     diff: diffForms(queueForm(back), queueForm(target)),
     causedBy: address('Cluster', name),
     note: [
-      reasonOf('CONAMED_QUEUE_UNDELETED', { cluster: address('Cluster', name), updated: !!call }),
+      reasonOf('CONAMED_QUEUE_UNDELETED', {
+        cluster: address('Cluster', name),
+        updated: !!call,
+        enabled: cluster.final!.enabled,
+      }),
     ],
   });
 }

@@ -17,8 +17,9 @@ import {
 } from '../model/common.js';
 import type { Step, ManualInstruction, Plan, StepKind } from '../model/plan.js';
 import { leaves, type PlanContext } from './context.js';
-import { drainedFor, splitWaits, waitSets } from './queues.js';
+import { drainedWithCluster, waitSets } from './queues.js';
 import {
+  AFTER_UNDELETE,
   StepGraph,
   STEP_OPS,
   argsAddress,
@@ -74,10 +75,10 @@ function stepBuild(ctx: PlanContext) {
     },
     /** Per queue with a call, the step that takes leaving clusters out of its selector (rule 4). */
     removalStep: new Map<string, StepKey>(),
-    /** Before each leaving cluster goes: the queues to drain or watch (queues.ts). */
+    /** Before each leaving cluster goes: the queues to watch (queues.ts). */
     waitFor,
-    /** Each queue drained for leaving clusters, with those clusters (queues.ts drainedFor). */
-    drainedBy: drainedFor(ctx, waitFor),
+    /** The cluster is moved once its co-named queue is drained (queues.ts). */
+    drainedWith: (c: string) => drainedWithCluster(ctx, ctx, c),
     /** The step that takes a cluster out of its live pool. */
     leave: (c: string) => (ctx.movedClusters.has(c) ? key.move(c) : key.deleteCluster(c)),
   };
@@ -159,18 +160,22 @@ function addQueueCallNodes(b: StepBuild): void {
   }
 }
 
-/** Each leaving cluster: wait_idle, drains and wait_drained, then its delete. */
+/**
+ * Each leaving cluster: wait_idle on the queues that route only to it (C9: watched, never
+ * changed); a moved one's co-named queue drained and waited for until DRAINED (U23); then
+ * its delete.
+ */
 function addLeavingNodes(b: StepBuild): void {
-  const { g, ctx, waitFor } = b;
+  const { g, ctx, waitFor, drainedWith } = b;
   const leaving = [...ctx.deletedClusters, ...ctx.movedClusters].sort();
   for (const name of leaving) {
-    // With `drain`, queues are drained and waited for until DRAINED; the others (never
-    // drained: `default`, default-queue settings) are watched on their metrics (C9).
-    const { drain, idle } = splitWaits(ctx, waitFor.get(name) ?? []);
+    const drained = drainedWith(name);
+    const idle = (waitFor.get(name) ?? []).filter((q) => !drained || q !== name);
     if (idle.length > 0) g.add(key.wait(name), 'wait_idle', { queues: idle, cluster: name });
-    for (const q of drain) g.add(key.drain(q), 'drain_queue', { name: q });
-    if (drain.length > 0)
-      g.add(key.waitDrained(name), 'wait_drained', { queues: drain }, address('Cluster', name));
+    if (drained) {
+      g.add(key.drain(name), 'drain_queue', { name });
+      g.add(key.waitDrained(name), 'wait_drained', { queues: [name] }, address('Cluster', name));
+    }
     if (ctx.deletedClusters.has(name)) g.add(key.deleteCluster(name), 'delete_cluster', { name });
   }
 }
@@ -318,20 +323,19 @@ function orderQueueCalls(b: StepBuild): void {
   }
 }
 
-/** Waits before a leave; each queue drained for a leaving cluster, before that cluster's wait. */
+/** Waits before a leave; a moved cluster's co-named queue drained before that cluster's wait. */
 function orderLeaving(b: StepBuild): void {
-  const { g, ctx, drainedBy, leave } = b;
+  const { g, ctx, leave } = b;
   for (const c of [...ctx.deletedClusters, ...ctx.movedClusters]) {
     g.order(key.wait(c), leave(c));
+    g.order(key.drain(c), key.waitDrained(c));
     g.order(key.waitDrained(c), leave(c));
   }
-  for (const [q, clusters] of drainedBy)
-    for (const c of clusters) g.order(key.drain(q), key.waitDrained(c));
 }
 
 /** Queue deletes after their drain (and their cluster, Q4); activations last. */
 function orderQueueLifecycle(b: StepBuild): void {
-  const { g, queues, leave, drainedBy } = b;
+  const { g, queues, leave, drainedWith } = b;
   for (const [name, q] of queues) {
     if (q.deletes) {
       g.order(key.drain(name), key.waitQueueDrained(name));
@@ -342,14 +346,12 @@ function orderQueueLifecycle(b: StepBuild): void {
       // so a queue that goes too goes first (it needs no repointing).
       for (const c of q.live?.clusters ?? [])
         if (c !== name) g.order(key.deleteQueue(name), key.deleteCluster(c));
-      // A queue drained for a leaving cluster too: its wait comes first there.
-      for (const c of drainedBy.get(name) ?? []) g.order(key.waitDrained(c), key.deleteQueue(name));
     }
     if (q.activates) {
       const k = key.activate(name);
       g.order(key.queue(name), k);
       g.order(key.undelete(name), k);
-      for (const c of drainedBy.get(name) ?? []) g.order(leave(c), k);
+      if (drainedWith(name)) g.order(leave(name), k);
       for (const c of q.final?.clusters ?? []) {
         g.order(key.register(c), k);
         g.order(key.move(c), k);
@@ -460,19 +462,22 @@ export const STEP_KINDS = Object.keys(STEP_OPS) as StepKind[];
  * on an object the plan shows a change for, with an op that change can need, and its arguments
  * name that object. A reviewer reads the changes; a step they do not account for (a
  * `delete_cluster` added by hand to a saved plan) would run unseen, so a plan file carrying one
- * is refused (src/render/plan-file.ts). The planner's own plans always pass: every step it
- * builds realises a change (test/apply/planfile-ops.test.ts walks every op).
+ * is refused. The one check of it, run when a plan is saved and when a saved plan is read
+ * (src/render/plan-file.ts): a plan the CLI saves is a plan it applies.
  *
  * Why a step of the plan is not accounted for by its changes (the first one found), or null
  * when every step is.
  */
 export function unaccountedStep(plan: Pick<Plan, 'changes' | 'steps'>): string | null {
   const byAddress = new Map(plan.changes.map((c) => [c.address, c.action]));
+  const undeleted = new Set(plan.steps.filter((s) => isUndelete(s.op)).map((s) => s.target));
   for (const step of plan.steps) {
     const what = `step ${step.id} (${step.op} ${step.target})`;
     const action = byAddress.get(step.target);
     if (action === undefined) return `${what} acts on an object the plan shows no change for`;
-    if (!STEP_OPS[step.op][0].has(action))
+    const afterUndelete =
+      action === 'create' && AFTER_UNDELETE.has(step.op) && undeleted.has(step.target);
+    if (!STEP_OPS[step.op][0].has(action) && !afterUndelete)
       return `${what} does not realise the change the plan shows for it (${action})`;
     const named = argsAddress(step);
     if (named !== null && named !== step.target)
@@ -481,6 +486,10 @@ export function unaccountedStep(plan: Pick<Plan, 'changes' | 'steps'>): string |
       return `${what} waits on something that is neither a cluster nor a queue`;
   }
   return null;
+}
+
+function isUndelete(op: StepKind): boolean {
+  return op === 'undelete_pool' || op === 'undelete_cluster' || op === 'undelete_queue';
 }
 
 /**

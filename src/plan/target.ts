@@ -1,8 +1,9 @@
 /**
  * `--target ADDRESS` (Terraform's -target): a filter over a computed plan, not a different
  * planner. The plan keeps the targets' changes and steps, every step they depend on (and
- * that step's change), and the side effects of the kept steps; it says it is partial with a
- * PARTIAL_PLAN warning. Pure: no I/O.
+ * that step's change, with all its steps: a change is realised whole), the steps of the cause
+ * of each change it keeps, and the side effects of the kept steps; it says it is partial with
+ * a PARTIAL_PLAN warning. Pure: no I/O.
  *
  * And `--replace ADDRESS`: which addresses may be forced to delete-and-recreate (the
  * planner does the rest, PlanOptions.replace).
@@ -10,6 +11,7 @@
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { Change, Plan, PlanError, PlanWarning, Step } from '../model/plan.js';
+import { address } from '../model/common.js';
 import { UserError } from '../util/user-error.js';
 import { summarizeChanges, diffForms } from './forms.js';
 import { closestNames } from '../manifests/suggest.js';
@@ -42,24 +44,66 @@ export function targetPlan(plan: Plan, targets: readonly string[]): Plan {
     }
   }
   const byId = new Map(plan.steps.map((s) => [s.id, s]));
+  const stepsOf = new Map<string, Step[]>();
+  for (const s of plan.steps) stepsOf.set(s.target, [...(stepsOf.get(s.target) ?? []), s]);
+  const causeOf = new Map(plan.changes.map((c) => [c.address, c.caused_by ?? null]));
+  const lostBy = new Map(plan.changes.map((c) => [c.address, selectorLostBy(c)]));
   const keptSteps = new Set<string>();
+  const shown = new Set<string>();
+  // An object's change is realised whole (every step of it: an undelete with its activation, a
+  // registration with its disable), with every step those wait for, and with its cause's steps
+  // (a change another object's step makes happens only with that step).
+  const show = (address: string) => {
+    if (shown.has(address)) return;
+    shown.add(address);
+    for (const s of stepsOf.get(address) ?? []) visit(s);
+    const by = causeOf.get(address);
+    if (!by) return;
+    show(by);
+    for (const c of lostBy.get(address) ?? []) if (stepsOf.has(c)) show(c);
+  };
   const visit = (step: Step) => {
     if (keptSteps.has(step.id)) return;
     keptSteps.add(step.id);
+    show(step.target);
     for (const dep of step.depends_on) visit(byId.get(dep)!);
   };
   const wanted = new Set(targets);
-  for (const s of plan.steps) if (wanted.has(s.target)) visit(s);
+  for (const t of targets) show(t);
+  // A queue with a change of its own that a kept step changes too is kept whole: C8 takes a
+  // kept cluster's name out of its selector; a kept cluster takes its co-named queue along
+  // (cluster_move) or drains or activates it (U25, U27: the queue's `state`).
+  const kept = (c: string) => shown.has(c) && stepsOf.has(c);
+  const follows = (c: Change) =>
+    kept(address('Cluster', c.name)) &&
+    (c.diff.some((d) => d.path === 'state') ||
+      stepsOf.get(address('Cluster', c.name))!.some((s) => s.op === 'move_cluster'));
+  for (let more = true; more;) {
+    more = false;
+    for (const c of plan.changes) {
+      if (c.caused_by || shown.has(c.address) || c.kind !== 'Queue') continue;
+      if (lostBy.get(c.address)!.some(kept) || follows(c)) {
+        show(c.address);
+        more = true;
+      }
+    }
+  }
 
   const steps = plan.steps.filter((s) => keptSteps.has(s.id));
-  const addresses = new Set([...targets, ...steps.map((s) => s.target)]);
+  const addresses = new Set(shown);
   // Side effects of kept steps (C2 queues of a registration, C8 selectors of a delete).
+  const stays = (c: string) => !kept(c);
   for (const c of plan.changes)
-    if (c.caused_by && addresses.has(c.caused_by)) addresses.add(c.address);
+    if (
+      c.caused_by &&
+      (addresses.has(c.caused_by) || lostBy.get(c.address)!.some((l) => !stays(l)))
+    )
+      addresses.add(c.address);
 
   const changes: Change[] = plan.changes
     .filter((c) => addresses.has(c.address))
-    .map((c) => asLeftByCause(c, plan.steps, keptSteps));
+    .map((c) => asLeftByCause(c, plan.steps, keptSteps))
+    .map((c) => (shown.has(c.address) ? c : selectorAsLeft(c, lostBy.get(c.address)!, stays)));
   const ids = new Map(steps.map((s, i) => [s.id, `s${i + 1}`]));
   const renumbered = steps.map((s) => ({
     ...s,
@@ -84,6 +128,38 @@ export function targetPlan(plan: Plan, targets: readonly string[]): Plan {
 }
 
 /**
+ * C8: the clusters whose names a queue's selector loses (by address). Each leaves by its own
+ * cluster's delete or move (or the queue's own update), and `caused_by` names only one.
+ */
+function selectorLostBy(c: Change): string[] {
+  if (c.kind !== 'Queue') return [];
+  const names = (f: Record<string, unknown> | null) =>
+    Array.isArray(f?.clusters) ? (f.clusters as string[]) : [];
+  const kept = new Set(names(c.after));
+  return names(c.before)
+    .filter((n) => !kept.has(n))
+    .map((n) => address('Cluster', n));
+}
+
+/**
+ * C8 in a partial plan: a queue kept as a side effect loses only the names of the clusters
+ * whose steps the plan keeps (`lost`, by address); the others `stay`.
+ */
+function selectorAsLeft(c: Change, lost: string[], stays: (cluster: string) => boolean): Change {
+  const kept = lost.filter((l) => !stays(l));
+  if (kept.length === lost.length) return c;
+  const before = c.before!;
+  const staying = new Set(lost.filter(stays));
+  const clusters = (before.clusters as string[]).filter(
+    (n) => !lost.includes(address('Cluster', n)) || staying.has(address('Cluster', n)),
+  );
+  const after = { ...c.after!, clusters };
+  const causedBy = c.caused_by && !stays(c.caused_by) ? c.caused_by : kept[0]!;
+  const state = c.diff.filter((d) => d.path === 'state');
+  return { ...c, after, caused_by: causedBy, diff: [...diffForms(before, after), ...state] };
+}
+
+/**
  * A side effect kept without its own steps (a co-named queue the kept registration creates,
  * whose update to the repository's settings is not targeted) shows what apply will leave: the
  * object as its cause creates it (`caused_after`, the defaults), not the repository's values.
@@ -96,7 +172,8 @@ function asLeftByCause(change: Change, steps: readonly Step[], kept: ReadonlySet
   return {
     ...rest,
     after,
-    diff: diffForms(change.before, after),
+    // A queue's drain state is not in its form: what the cause does to it stays in the diff.
+    diff: [...diffForms(change.before, after), ...change.diff.filter((d) => d.path === 'state')],
     note: [
       reasonOf('TARGET_SETTINGS_NOT_APPLIED', {
         by: change.caused_by ?? null,

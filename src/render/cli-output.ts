@@ -8,7 +8,6 @@
 import { dirname, resolve } from 'node:path';
 import type { DesiredState } from '../model/desired.js';
 import { visibleChanges, type Plan } from '../model/plan.js';
-import type { ManagedObject } from '../plan/inventory.js';
 import { relativeParts, writeRepoFile } from '../util/safe-file.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 import { UserError } from '../util/user-error.js';
@@ -23,11 +22,6 @@ export function nothingToApply(plan: Plan): string {
   return plan.summary.blocked
     ? `No changes to apply: ${plan.summary.blocked} blocked change(s) cannot be applied (see the plan).`
     : 'No changes. The control plane matches the repository.';
-}
-
-/** A managed object's live state in a few words (`state list`, `state show`). */
-export function managedStatus(o: ManagedObject): string {
-  return o.status === null ? 'missing: not on the control plane' : escapeTerminal(o.status);
 }
 
 /**

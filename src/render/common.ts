@@ -190,10 +190,11 @@ export function footnotes(plan: Plan, counts = countPlan(plan)): string[] {
   const unmanaged = plan.summary.unmanaged;
   const scope = plan.prune_scope;
   const why = scope ? 'outside the prune scope, or not poolsync’s to change' : 'prune is off';
-  const others = scope?.inventory === true ? 'other live objects' : 'live objects of other kinds';
+  const others =
+    scope?.inventory === undefined ? 'live objects of other kinds' : 'other live objects';
   const fallback =
     scope?.inventory === false
-      ? ' This control plane has no inventory of what poolsync applied yet (a first apply, or adoption): prune falls back to these kinds until an apply records one.'
+      ? ' This control plane has no inventory of what poolsync applied yet (a first run here): nothing poolsync did not apply is deleted, unless adopted (`poolsync import ADDRESS`, or its kind in poolsync.yaml manage:); the apply records what the repository declares.'
       : '';
   return [
     sideEffectLine(plan, counts),

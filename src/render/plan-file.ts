@@ -2,7 +2,8 @@
  * Plan files (`poolsync plan --out FILE`, also `--output json`): the one module that writes and
  * reads them, for `show`, `apply PLANFILE` and anything else that takes a saved plan.
  *
- * Written: the plan.md JSON format (render/json.ts) with a `seal` last (sealOf, below).
+ * Written: the plan.md JSON format (render/json.ts) with a `seal` last (sealOf, below), only
+ * when check 4 below holds (a plan the CLI saves, it applies).
  * Read, in this order, each refusal naming the file and what to do:
  *   1. JSON, an object, of this `format_version`;
  *   2. the seal matches the content (with the key when one is set): the file is exactly what
@@ -63,6 +64,10 @@ export function* planFileParts(plan: Plan, key: PlanKey): Generator<string> {
   // A sealed plan always names its control plane: apply refuses it anywhere else.
   if (!plan.control_plane)
     throw new Error('a plan file must name the control plane it was made for');
+  // What `apply FILE` refuses is never written: a plan the CLI saves is a plan it applies.
+  const unaccounted = unaccountedStep(plan);
+  if (unaccounted !== null)
+    throw new Error(`poolsync planned a plan its own apply would refuse: ${unaccounted}`);
   const digest = sealDigest(key);
   let held: string | null = null;
   for (const part of jsonParts(withoutSeal(planDocument(plan)), 2, 2)) {

@@ -91,6 +91,12 @@ const CAUSES: Record<string, Words> = {
   SET_AGAIN_AROUND_REPLACE: (p) =>
     `removed and set again around the replacement of ${s(p, 'by')} (A3)`,
   CAUSED_BY: (p: ReasonParams) => `caused by ${s(p, 'by')}`,
+  /** A co-named queue's drain state follows its cluster's (U25, U27); also a note. */
+  CONAMED_STATE_FOLLOWS_CLUSTER: (p) =>
+    s(p, 'state') === 'active'
+      ? `activated with ${s(p, 'by')}, which this plan enables (a cluster's activation activates its co-named queue)`
+      : `drained with ${s(p, 'by')} (a cluster drained or moved takes its co-named queue along): it takes no new ` +
+        'work while its cluster is drained, and is activated with it',
 };
 
 /** Words of why a live object absent from the repository is left alone (Change.why of `unmanaged`). */
@@ -109,7 +115,7 @@ const UNMANAGED: Record<string, Words> = {
 /** `ExecutionClusterLabel, PoolAssignment: the kinds the repository declares`, or the inventory's. */
 export function describeScope(scope: PruneScope): string {
   const kinds = scope.kinds.length > 0 ? scope.kinds.join(', ') : 'no kind';
-  if (scope.inventory === true) {
+  if (scope.inventory !== undefined) {
     return scope.kinds.length > 0
       ? `what poolsync applied (its inventory), and every ${kinds} (poolsync.yaml manage:)`
       : 'what poolsync applied (its inventory)';
@@ -320,6 +326,15 @@ export const CATALOG: Readonly<Record<string, Words>> = {
     `a pool's contract cannot change in place (P4), and replacing the pool needs a delete, which is rejected ` +
     `while anything references it (P5): ${listAddresses(list(p, 'refs'))}. Queues can never be deleted (Q6), so declare a ` +
     `new pool with the new contract and register new clusters there.`,
+  /** A3: an undeclared pool named by `assignments` prune may not touch. */
+  POOL_DELETE_UNMANAGED_ASSIGNMENTS: (p) => {
+    const n = list(p, 'assignments').length;
+    return (
+      `${s(p, 'pool')} is not in the repository, but a pool is deleted only once no assignment names it (A3), and ` +
+      `${listAddresses(list(p, 'assignments'))} ${isAre(n)} not in the repository and outside what prune may ` +
+      `delete: declare the pool again, or remove ${itThem(n)} first`
+    );
+  },
   /** A3: `assignments` name the pool and prune may not touch them. */
   POOL_REPLACE_UNMANAGED_ASSIGNMENTS: (p) => {
     const n = list(p, 'assignments').length;
@@ -368,21 +383,25 @@ export const CATALOG: Readonly<Record<string, Words>> = {
     `the name "${s(p, 'name')}" belongs to a deleted pool, which can only be undeleted (its name stays reserved), and it ` +
     `comes back with the contract it had; this control plane cannot change a contract in place (pool_update ` +
     `off, P4): declare ${s(p, 'pool')} with that contract, or use another pool name`,
-  /** A note (Change.note): moved `from` one pool to another by cluster_move; `drain`: queues drain first. */
+  /** A note (Change.note): moved `from` one pool to another by cluster_move; `drain`: its co-named queue drains first. */
   CLUSTER_MOVED_IN_PLACE: (p) =>
-    `moved in place from pool "${s(p, 'from')}" to "${s(p, 'pool')}" (cluster_move) after the queues that route only to it ` +
-    `are ${p.drain === true ? 'drained' : 'idle'}: no delete and re-register, so its co-named ${s(p, 'queue')} ` +
-    `moves with it and nothing is orphaned (no C7 trap)`,
+    `moved in place from pool "${s(p, 'from')}" to "${s(p, 'pool')}" (cluster_move) once its co-named ${s(p, 'queue')} ` +
+    `is ${p.drain === true ? 'drained' : 'idle'} and the queues that route only to it are idle: no delete and ` +
+    're-register, so that queue moves with it and nothing is orphaned (no C7 trap)',
   /** A note (Change.note): a soft-deleted cluster undeleted in pool `from`; `to`: then moved (else null). */
   CLUSTER_UNDELETED: (p) =>
     `a cluster named "${s(p, 'name')}" was deleted and its name stays reserved (soft_delete): undeleted (it comes back ` +
     `DRAINED in pool "${s(p, 'from')}", its co-named queue with it)` +
     (p.to !== null ? `, moved to pool "${s(p, 'to')}" (cluster_move)` : '') +
     (p.enabled === true ? ', then activated' : '; it stays drained (enabled: false)'),
-  /** A note (Change.note): the co-named queue back with its `cluster`; `updated`: then set to the repository's spec. */
+  /**
+   * A note (Change.note): the co-named queue back with its `cluster`; `updated`: then set to the
+   * repository's spec; `enabled` false: the cluster stays drained, and so does the queue.
+   */
   CONAMED_QUEUE_UNDELETED: (p) =>
     `the deleted co-named queue comes back with ${s(p, 'cluster')}'s undelete (DRAINED, with its old ` +
-    `settings)${p.updated === true ? ", is updated to the repository's spec" : ''}, and is activated with its cluster`,
+    `settings)${p.updated === true ? ", is updated to the repository's spec" : ''}, and ` +
+    (p.enabled === false ? 'stays drained with its cluster' : 'is activated with its cluster'),
   CLUSTER_MOVE_DATA_PLANE_MISMATCH: (p) =>
     `the cluster can move in place (cluster_move), but ${moveMismatches(p)}. Redeploy it with the destination pool's values first.`,
   /**
@@ -480,14 +499,13 @@ export const CATALOG: Readonly<Record<string, Words>> = {
   QUEUE_REPLACED_DRAINED: (p) =>
     `replaced (drain, queue_delete): drained in pool "${s(p, 'from')}" (no new work), deleted once DRAINED ` +
     `(nothing in flight, so no work is lost), then created in pool "${s(p, 'to')}"`,
-  /** A note (Change.note): re-activated; `drained_by`: the clusters it waits for (null: it was left `state`). */
+  /** A note (Change.note): re-activated; `drained_by`: the cluster moved with it (null: it was left `state`). */
   QUEUE_REACTIVATED: (p) => {
     if (p.drained_by === null)
       return `left ${s(p, 'state')} (drain): re-activated, since it routes to clusters again`;
-    const by = list(p, 'drained_by');
     return (
-      `drained (no new work) until ${by.join(', ')} ` +
-      `${by.length === 1 ? 'has' : 'have'} left with nothing in flight, then re-activated`
+      `drained (no new work) until nothing is in flight, since ${list(p, 'drained_by').join(', ')} moves only ` +
+      'with its co-named queue drained, then re-activated'
     );
   },
   /** A note (Change.note): a soft-deleted queue undeleted. */

@@ -3,9 +3,9 @@
  * Union API key names its endpoint: `endpoint: URL` and `KEY: SECRET` lines (`token:` for a
  * bearer token, `secret:` for a flyteadmin client secret), in a file or a variable
  * (POOLSYNC_TOKEN, POOLSYNC_FLYTE_CLIENT_SECRET). poolsync sends a bound secret to that control
- * plane only, under any spelling of it (`controlPlaneEndpoint`), so whoever chooses the URL (a
- * pull request's poolsync.yaml) cannot choose where the secret goes. One line is the secret
- * alone (unbound).
+ * plane only, under any spelling of it (`controlPlaneEndpoint`, exact: another name of this
+ * machine is another listener), so whoever chooses the URL (a pull request's poolsync.yaml)
+ * cannot choose where the secret goes. One line is the secret alone (unbound).
  */
 import { controlPlaneEndpoint } from './control-plane-endpoint.js';
 import { UserError } from './user-error.js';
@@ -35,8 +35,9 @@ export function parseSecretFile(text: string, key: string): SecretFile {
  */
 export function checkBound(source: string, endpoint: string | null, url: string): void {
   if (endpoint === null) return;
-  const here = controlPlaneEndpoint(url);
-  const named = controlPlaneEndpoint(endpoint);
+  // Exactly what it binds: `[::1]` is not the listener of `127.0.0.1`.
+  const here = controlPlaneEndpoint(url, undefined, true);
+  const named = controlPlaneEndpoint(endpoint, undefined, true);
   if (named !== here)
     throw new UserError(
       `${source} is for the control plane ${named}, not ${here}: nothing was sent. A secret goes only to the control plane it names (docs/security.md, "Environments")`,

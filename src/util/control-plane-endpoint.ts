@@ -1,4 +1,6 @@
+import { lookup } from 'node:dns/promises';
 import { realpathSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
 
 /**
@@ -28,8 +30,10 @@ export function fileUrlPath(url: string, baseDir: string = process.cwd()): strin
  *     fragment or credentials;
  *   - `file:` as the absolute real path of the state file (relative to `baseDir`, through every
  *     symbolic link of the folders that exist).
+ * `exact` keeps this machine's names apart (`[::1]` and `[::]` are not `127.0.0.1`: two
+ * listeners may hold them): what a secret file binds is compared so (util/bound-secret.ts).
  */
-export function controlPlaneEndpoint(url: string, baseDir?: string): string {
+export function controlPlaneEndpoint(url: string, baseDir?: string, exact = false): string {
   const text = url.trim();
   if (/^file:/i.test(text)) {
     const path = fileUrlPath(text, baseDir);
@@ -49,11 +53,11 @@ export function controlPlaneEndpoint(url: string, baseDir?: string): string {
     })
     .replace(/\/{2,}/g, '/')
     .replace(/\/+$/, '');
-  return `${(m[1] ?? '').toLowerCase()}${u.protocol}//${hostOf(u.hostname)}${u.port ? `:${u.port}` : ''}${path}`;
+  return `${(m[1] ?? '').toLowerCase()}${u.protocol}//${hostOf(u.hostname, exact)}${u.port ? `:${u.port}` : ''}${path}`;
 }
 
-/** This machine's names; an IPv4-mapped IPv6 address as IPv4; no trailing dot. */
-function hostOf(hostname: string): string {
+/** This machine's names (unless `exact`); an IPv4-mapped IPv6 address as IPv4; no trailing dot. */
+function hostOf(hostname: string, exact: boolean): string {
   const host = hostname.replace(/\.$/, '');
   const mapped = /^\[::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})\]$/.exec(host);
   const v4 = mapped
@@ -61,8 +65,50 @@ function hostOf(hostname: string): string {
         .flatMap((n) => [n >> 8, n & 255])
         .join('.')
     : host;
-  return ['localhost', '[::1]', '[::]', '0.0.0.0'].includes(v4) ? '127.0.0.1' : v4;
+  return !exact && ['localhost', '[::1]', '[::]', '0.0.0.0'].includes(v4) ? '127.0.0.1' : v4;
 }
+
+/**
+ * Where a control plane is reached by address: the host and port of a plain-HTTP URL
+ * (`http://`, `flyteadmin+http://`, `union+http://`), whose server is whatever listens there
+ * whatever name the URL gives it, with the backend that speaks there (`union+`: one server may
+ * speak several, and each is a control plane of its own, as for controlPlaneEndpoint); null for
+ * the others (over TLS a name is what the certificate and the server's virtual hosts tell apart;
+ * `file:` is its real path).
+ */
+export function addressReached(
+  url: string,
+): { backend: string; host: string; port: number } | null {
+  const m = /^((?:union|flyteadmin)\+)?(http:\/\/.*)$/is.exec(url.trim());
+  if (!m || !URL.canParse(m[2]!)) return null;
+  const u = new URL(m[2]!);
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  return { backend: (m[1] ?? '').toLowerCase(), host, port: Number(u.port || 80) };
+}
+
+/** The addresses a host name resolves to (the system's resolver: /etc/hosts, DNS). */
+export type HostResolver = (host: string) => Promise<string[]>;
+
+/**
+ * Every address of `host`, by the system's resolver, within `timeoutMs`; none when it does not
+ * resolve (a name only the control plane's network knows: nothing can be compared).
+ */
+export const lookupHost =
+  (timeoutMs = 3_000): HostResolver =>
+  async (host) => {
+    if (isIP(host)) return [host];
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<string[]>((r) => (timer = setTimeout(() => r([]), timeoutMs)));
+    const found = lookup(host, { all: true }).then(
+      (all) => all.map((a) => a.address),
+      () => [],
+    );
+    try {
+      return await Promise.race([found, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
 
 /** The real path of `path`: its deepest folder that exists resolved through links, the rest as written. */
 function realPathOf(path: string): string {

@@ -64,7 +64,11 @@ export function connectFailure(errOrCode: unknown): ConnectFailure | null {
     if (code === 'ECONNREFUSED') return { kind: 'refused', code };
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME')
       return { kind: 'dns', code };
-    if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT')
+    if (
+      code === 'UND_ERR_CONNECT_TIMEOUT' ||
+      code === 'ETIMEDOUT' ||
+      code === 'POOLSYNC_LIMIT_CONNECT'
+    )
       return { kind: 'timeout', code };
     if (TLS_CODE.test(code)) return { kind: 'tls', code };
     if (CONNECT_FAILURE_CODES.includes(code)) return { kind: 'unreachable', code };

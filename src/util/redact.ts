@@ -14,14 +14,25 @@ export function scrubUrlUserinfo(text: string): string {
 
 const BEARER = /\b(bearer)\s+(?=[\w.~+/=-]*[\d.~+/=_-])[\w.~+/-]{8,}=*/gi;
 
+/**
+ * A secret that is a plain word (`wrong`, `changeme`, `Secret`): replaced wherever it appeared,
+ * it would eat that word from every sentence ("missing or *** bearer token"). No generated
+ * token is one (they have digits, punctuation or mixed case), so such a secret is hidden only
+ * where it stands as a credential: after bearer, basic, token, key, secret or password.
+ */
+const WORD = /^[A-Za-z][a-z]{3,23}$|^[A-Z]{4,24}$/;
+const CREDENTIAL_BEFORE = '(\\b(?:bearer|basic|token|key|secret|password)["\'\\s:=]+)';
+
 export class Redactor {
   private readonly secrets: string[];
+  private readonly words: RegExp | null;
 
   constructor(secrets: Iterable<string | null | undefined>) {
     const list: string[] = [];
+    const words: string[] = [];
     for (const s of secrets) {
       if (!s) continue;
-      list.push(s);
+      (WORD.test(s) ? words : list).push(s);
       // Tokens also travel base64-encoded in Basic auth headers; hide that form too.
       list.push(Buffer.from(s).toString('base64'));
     }
@@ -29,6 +40,10 @@ export class Redactor {
     this.secrets = [...new Set(list)]
       .filter((s) => s.length >= 4)
       .sort((a, b) => b.length - a.length);
+    this.words =
+      words.length === 0
+        ? null
+        : new RegExp(`${CREDENTIAL_BEFORE}(?:${[...new Set(words)].join('|')})\\b`, 'gi');
   }
 
   scrub(text: string): string {
@@ -42,6 +57,7 @@ export class Redactor {
   scrubSecrets(text: string): string {
     let out = text;
     for (const s of this.secrets) out = out.split(s).join('***');
+    if (this.words) out = out.replace(this.words, '$1***');
     out = out.replace(/(authorization:\s*(?:basic|bearer)\s+)\S+/gi, '$1***');
     // A bearer token a server echoes ("invalid token: Bearer eyJ..."), known or not: a word of
     // token characters holding a digit or punctuation, so "a bearer token" stays readable.
@@ -52,6 +68,16 @@ export class Redactor {
   /** The message of any thrown value, scrubbed. */
   errorMessage(err: unknown): string {
     return this.scrub(err instanceof Error ? err.message : String(err));
+  }
+}
+
+/**
+ * `secrets` and, at each use, every secret the process knows by then (processRedactor): the
+ * daemon's, whose units read token files at every open (an environment's, a rotated one).
+ */
+export class LiveRedactor extends Redactor {
+  override scrubSecrets(text: string): string {
+    return processRedactor().scrubSecrets(super.scrubSecrets(text));
   }
 }
 
@@ -79,8 +105,13 @@ export function rememberSecret(value: string | null | undefined): void {
   if (v) remembered.add(v);
 }
 
-/** A Redactor of every secret known now (rebuilt only when one was added). */
-export function processRedactor(env: Env): Redactor {
+/** Remembers the secrets `env` holds (SECRET_ENV): the daemon's, for its every answer and log line. */
+export function rememberSecretsOf(env: Env): void {
+  for (const name of SECRET_ENV) rememberSecret(env[name]);
+}
+
+/** A Redactor of every secret known now, and `env`'s (rebuilt only when one was added). */
+export function processRedactor(env: Env = {}): Redactor {
   const fromEnv = SECRET_ENV.map((k) => env[k]?.trim() ?? '');
   const envKey = fromEnv.join('\0');
   if (cached === null || cached.size !== remembered.size || cached.env !== envKey)

@@ -67,6 +67,25 @@ export function escapeJsonForTerminal(json: string): string {
     : json;
 }
 
+/**
+ * What poolsync never writes itself, escaped wherever it comes from: the last line of defence of
+ * every command's output (src/cli/run.ts), behind the renderers' own escaping of each value.
+ * C0 controls but tab and newline, ESC but the colour sequences (SGR) the renderers write, DEL,
+ * C1, bidi overrides and isolates, line and paragraph separators, BOM: each as `\uXXXX`, which
+ * reads as an escape in text and keeps JSON output the same JSON.
+ */
+/* eslint-disable no-control-regex -- these are the characters to find */
+const STRAY =
+  /\u001b(?!\[[0-9;]*m)|[\u0000-\u0008\u000b-\u001a\u001c-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+/* eslint-enable no-control-regex */
+
+export function escapeStrayControls(text: string): string {
+  STRAY.lastIndex = 0;
+  return STRAY.test(text)
+    ? text.replace(STRAY, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    : text;
+}
+
 /** Strings anywhere in a log record's fields, escaped (objects copied, at most `depth` deep). */
 export function escapeLogValue(value: unknown, depth = 6): unknown {
   if (typeof value === 'string') return escapeTerminal(value);

@@ -8,6 +8,7 @@ import { simpleGit } from 'simple-git';
 import { UserError } from '../util/user-error.js';
 import type { Env } from '../util/env.js';
 import { rateLimitWait } from './http.js';
+import { transportLimits } from '../util/transport-limits.js';
 import { githubEventPullRequest } from '../ops/open-target.js';
 import type { CommentArgs } from './comment-options.js';
 import { publishPlan, type PublishResult } from './publish.js';
@@ -129,7 +130,7 @@ export async function resolveCommentTarget(argv: CommentArgs, env: Env): Promise
     commit,
     key: git?.prefix ?? '',
     token,
-    retry: { deadlineMs },
+    retry: { deadlineMs, limits: transportLimits({}, env) },
   };
 }
 

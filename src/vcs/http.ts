@@ -6,6 +6,8 @@
  * minute, doubling; GitLab: 429 with `Retry-After` or `RateLimit-Reset`. A limit, used up or
  * secondary, holds every request of that token in this process until its end. No call waits past its deadline
  * (POOLSYNC_RATE_LIMIT_WAIT): one that would have to stops at once and says when it resets.
+ * Each attempt is bounded as every client is (util/transport-limits.ts): connect and read
+ * timeouts, the call timeout, and at most ANSWER_BYTES.forge per answer.
  */
 import { Agent, request, type Dispatcher } from 'undici';
 import { backoffDelay, retryAfterMs } from '../util/backoff.js';
@@ -13,6 +15,14 @@ import { plural } from '../render/common.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
 import { SYSTEM_CLOCK } from '../util/clock.js';
 import { CONNECT_FAILURE_CODES, CONNECTION_LOST_CODES, TRANSIENT_STATUS } from '../util/reach.js';
+import {
+  ANSWER_BYTES,
+  CallDeadline,
+  limitOf,
+  limitWords,
+  transportLimits,
+  type TransportLimits,
+} from '../util/transport-limits.js';
 import { VcsApiError, VcsConfigError, type ProviderName, type RetryTuning } from './types.js';
 import type { Env } from '../util/env.js';
 
@@ -118,7 +128,8 @@ export interface ApiClientOptions {
 export class ApiClient {
   readonly baseUrl: URL;
   private readonly agent: Agent;
-  private readonly tuning: Required<RetryTuning>;
+  private readonly tuning: Required<Omit<RetryTuning, 'limits'>>;
+  private readonly limits: TransportLimits;
   /** The API and the token: what a rate limit and an identity belong to. */
   readonly tokenKey: string;
 
@@ -132,7 +143,13 @@ export class ApiClient {
       clock: opts.retry?.clock ?? SYSTEM_CLOCK,
     };
     this.tokenKey = `${this.baseUrl.href}\0${opts.secrets.join('\0')}`;
-    this.agent = new Agent({ connect: { timeout: 10_000 }, headersTimeout: 3e4, bodyTimeout: 3e4 });
+    const limits = (this.limits = opts.retry?.limits ?? transportLimits({}, {}));
+    this.agent = new Agent({
+      connect: { timeout: limits.connectTimeoutMs },
+      headersTimeout: limits.readTimeoutMs,
+      bodyTimeout: limits.readTimeoutMs,
+      maxResponseSize: ANSWER_BYTES.forge,
+    });
   }
 
   /** Resolves a path or same-origin absolute URL; refuses to send the token elsewhere. */
@@ -156,19 +173,27 @@ export class ApiClient {
     for (let attempt = 1; ; attempt++) {
       const held = (heldUntil.get(this.tokenKey) ?? 0) - clock.now();
       if (held > 0) await this.waitLimit(call, held, deadline, attempt - 1);
-      const res = await this.send(call, attempt, attempt <= maxRetries);
-      if (res === 'again') {
-        await clock.sleep(backoffDelay(attempt, minDelayMs, maxDelayMs));
-        continue;
-      }
+      // Each attempt within the call timeout: a body trickled a byte at a time ends.
+      const bound = new CallDeadline(this.limits, Date.now, call.operation);
+      let res: Dispatcher.ResponseData | 'again';
       let text: string;
       try {
+        res = await this.send(call, attempt, attempt <= maxRetries, bound.signal);
+        if (res === 'again') {
+          await clock.sleep(backoffDelay(attempt, minDelayMs, maxDelayMs));
+          continue;
+        }
         text = await res.body.text();
       } catch (err) {
+        if (err instanceof VcsApiError) throw err;
+        const limited = this.limited(call, err);
+        if (limited) throw limited;
         // Cut off after the headers: a read is made again; a call that must not repeat says so.
         if (call.nonIdempotent || attempt > maxRetries) throw this.cutOff(call, err, attempt);
         await clock.sleep(backoffDelay(attempt, minDelayMs, maxDelayMs));
         continue;
+      } finally {
+        bound.done();
       }
       const headers = res.headers;
       if (header(headers, 'x-ratelimit-remaining') === '0') {
@@ -182,6 +207,13 @@ export class ApiClient {
         // Not JSON: the text itself.
       }
       if (res.statusCode >= 200 && res.statusCode < 300) {
+        // The forges answer JSON or nothing: anything else (a proxy's page, a compressed body)
+        // would be read as an answer with no field.
+        if (typeof json === 'string')
+          throw this.fail(
+            res.statusCode,
+            `${this.opts.provider} API at ${this.baseUrl.origin} answered HTTP ${res.statusCode} to ${call.operation} with a body that is not JSON: is --api-url the forge's API?`,
+          );
         return { headers, json };
       }
       const server = this.redact(describeServerBody(json)).slice(0, 500);
@@ -233,6 +265,7 @@ export class ApiClient {
     call: ApiCall,
     attempt: number,
     retriesLeft: boolean,
+    signal: AbortSignal,
   ): Promise<Dispatcher.ResponseData | 'again'> {
     const url = this.resolve(call.path);
     const headers: Record<string, string> = { accept: 'application/json', ...this.opts.headers };
@@ -243,15 +276,23 @@ export class ApiClient {
         headers,
         body: call.body === undefined ? undefined : JSON.stringify(call.body),
         dispatcher: this.agent,
+        signal,
       });
     } catch (err) {
+      const limited = this.limited(call, err);
+      if (limited) throw limited;
       const e = err as Error & { code?: string };
       const code = e.code ?? '';
       // Never sent: always again; sent and lost: only a call that may repeat.
+      // A connection that timed out is not tried again (packets dropped: each try is the whole
+      // connect timeout; util/reach.ts fails it fast the same way).
       const again =
-        NOT_SENT_CODES.includes(code) ||
-        (!call.nonIdempotent && CONNECTION_LOST_CODES.includes(code));
+        limitOf(err) !== 'connect' &&
+        (NOT_SENT_CODES.includes(code) ||
+          (!call.nonIdempotent && CONNECTION_LOST_CODES.includes(code)));
       if (again && retriesLeft) return 'again';
+      const timedOut = this.limited(call, err, true);
+      if (timedOut) throw timedOut;
       throw this.fail(
         null,
         `${this.opts.provider} API at ${this.baseUrl.origin} could not be reached to ${call.operation}` +
@@ -260,8 +301,28 @@ export class ApiClient {
     }
   }
 
+  /**
+   * A limit that ends the call (util/transport-limits.ts: its timeout, the answer's size), said
+   * with the call; else null. Connect and read timeouts are retried as failures on the way are,
+   * and said as such once no retry is left (`words`).
+   */
+  private limited(call: ApiCall, err: unknown, final = false): VcsApiError | null {
+    const limit = limitOf(err);
+    if (limit === null || (!final && (limit === 'connect' || limit === 'read'))) return null;
+    const cap = limit === 'size' ? ANSWER_BYTES.forge : undefined;
+    const words =
+      limit === 'call' ? limitWords('call', this.limits) : limitWords(limit, this.limits, cap);
+    return this.fail(
+      null,
+      `${this.opts.provider} API at ${this.baseUrl.origin}, to ${call.operation}: ${words}`,
+      null,
+      limit !== 'size',
+    );
+  }
+
   private cutOff(call: ApiCall, err: unknown, attempts: number): VcsApiError {
     const e = err as Error & { code?: string };
+    if (limitOf(err) === 'read' && !call.nonIdempotent) return this.limited(call, err, true)!;
     return this.fail(
       null,
       `${this.opts.provider} API at ${this.baseUrl.origin} answered but its response to ${call.operation} was cut off (${e.code ?? e.message})` +
@@ -272,8 +333,13 @@ export class ApiClient {
   }
 
   /** The error of a call, its message without the token. */
-  private fail(status: number | null, message: string, retryAt: number | null = null) {
-    return new VcsApiError(this.opts.provider, status, this.redact(message), retryAt);
+  private fail(
+    status: number | null,
+    message: string,
+    retryAt: number | null = null,
+    outOfTime = false,
+  ) {
+    return new VcsApiError(this.opts.provider, status, this.redact(message), retryAt, outOfTime);
   }
 
   private redact(text: string): string {

@@ -170,8 +170,10 @@ export async function publishPlan(opts: PublishOptions): Promise<PublishResult> 
       }
     } catch (err) {
       // The status ends even so: a required check never stays "Planning…". Not while a rate
-      // limit holds the token: the caller sets it once the limit ends (pull-request-handler.ts).
-      if (!(err instanceof VcsApiError && err.retryAt !== null))
+      // limit holds the token: the caller sets it once the limit ends (pull-request-handler.ts);
+      // nor on a forge that let a call run out of time, which would hold this one as long (the
+      // command ends within one call's deadline; the next run sets the status).
+      if (!(err instanceof VcsApiError && (err.retryAt !== null || err.outOfTime)))
         await api
           .setStatus(opts.commit, { state: 'error', description: notPosted(err) })
           .catch(() => undefined);

@@ -1,4 +1,5 @@
 /** Vocabulary shared by the pull-request integrations (GitHub, GitLab). */
+import type { TransportLimits } from '../util/transport-limits.js';
 import type { Change, Plan } from '../model/plan.js';
 import type { RetryPolicy } from '../util/backoff.js';
 import type { Clock } from '../util/clock.js';
@@ -13,6 +14,8 @@ export type Provider = 'github' | 'gitlab';
 export interface RetryTuning extends Partial<RetryPolicy> {
   deadlineMs?: number;
   clock?: Clock;
+  /** Connect, read and attempt timeouts (util/transport-limits.ts; default: from the environment). */
+  limits?: TransportLimits;
 }
 
 /** A repository on a forge, and how poolsync reaches its API. */
@@ -118,6 +121,8 @@ export class VcsApiError extends Error {
     readonly status: number | null,
     message: string,
     readonly retryAt: number | null = null,
+    /** A time limit fired (util/transport-limits.ts): the forge let the call run out of time. */
+    readonly outOfTime = false,
   ) {
     super(message);
   }

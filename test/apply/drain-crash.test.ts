@@ -1,7 +1,9 @@
 /**
- * Capability `drain` in apply: a cluster delete drains the queues that route only to it and
- * waits until they are DRAINED, bounded by --wait-timeout; an apply killed (SIGKILL) during
- * that wait leaves the cluster in place and converges when applied again.
+ * Capability `drain` in apply: a cluster moved in place (cluster_move) is moved once its
+ * co-named queue, which moves with it, is DRAINED (remote/_cluster.py:328-331), bounded by
+ * --wait-timeout; an apply killed (SIGKILL) during that wait leaves the cluster in place and
+ * converges when applied again, the queue active again. No other queue is drained for it: batch,
+ * which routes only to c1, is watched and keeps taking work.
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,15 +13,15 @@ import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
 
 const v1: RepoSpec = {
   prune: true,
-  pools: ['gpu'],
+  pools: ['gpu', 'cpu'],
   clusters: { c1: 'gpu', c2: 'gpu' },
   queues: { batch: { pool: 'gpu', clusters: ['c1'] } },
 };
-/** c1 retired; batch repointed to c2. */
+/** c1 moves to cpu; batch follows it there. */
 const v2: RepoSpec = {
   prune: true,
-  pools: ['gpu'],
-  clusters: { c2: 'gpu' },
+  pools: ['gpu', 'cpu'],
+  clusters: { c1: 'cpu', c2: 'gpu' },
   queues: { batch: { pool: 'gpu', clusters: ['c2'] } },
 };
 
@@ -35,17 +37,17 @@ async function withState<T>(state: string, fn: (cp: EmbeddedControlPlane) => Pro
 const apply = (repo: string, url: string, ...extra: string[]) =>
   runCli(['apply', repo, '--control-plane', url, '--auto-approve', ...extra]);
 
-describe('apply with drain (capabilities drain, queue_delete)', () => {
-  it('killed during the drain wait: the cluster stays; applying again finishes the drain, deletes, re-activates', async () => {
+describe('apply with drain (capabilities drain, cluster_move)', () => {
+  it('killed during the drain wait: the cluster stays; applying again finishes the drain, moves, re-activates', async () => {
     const root = await tempDir();
     const repo = join(root, 'repo');
     const state = join(root, 'cp.json');
-    const url = `file:${state}?capabilities=drain,queue_delete`;
+    const url = `file:${state}?capabilities=drain,cluster_move`;
     await writeRepo(repo, v1);
     expect((await apply(repo, url)).code).toBe(0);
-    // Work in flight on batch (it routes only to c1), never finishing on its own.
+    // Work in flight on c1's co-named queue, never finishing on its own.
     await withState(state, (cp) =>
-      cp.setQueueActivity('batch', { runs_in_flight: 3, actions_in_flight: 1 }),
+      cp.setQueueActivity('c1', { runs_in_flight: 3, actions_in_flight: 1 }),
     );
 
     await writeRepo(repo, v2);
@@ -59,10 +61,12 @@ describe('apply with drain (capabilities drain, queue_delete)', () => {
     expect(killed.stdout).not.toContain('Apply complete');
 
     await withState(state, async (cp) => {
-      expect((await cp.getCluster('c1')).pool).toBe('gpu'); // not deleted: work was in flight
-      expect((await cp.getQueue('batch')).state).toBe('draining');
-      // No new work reaches batch; what was in flight finishes.
-      await cp.setQueueActivity('batch', { runs_in_flight: 0, actions_in_flight: 0 });
+      expect((await cp.getCluster('c1')).pool).toBe('gpu'); // not moved: work was in flight
+      expect((await cp.getQueue('c1')).state).toBe('draining');
+      // Never drained for c1's sake: it takes work (it was repointed to c2 first).
+      expect(await cp.getQueue('batch')).toMatchObject({ state: 'active', clusters: ['c2'] });
+      // No new work reaches c1's queue; what was in flight finishes.
+      await cp.setQueueActivity('c1', { runs_in_flight: 0, actions_in_flight: 0 });
     });
 
     const again = await apply(repo, url);
@@ -70,10 +74,10 @@ describe('apply with drain (capabilities drain, queue_delete)', () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('Apply complete');
     await withState(state, async (cp) => {
-      expect((await cp.listClusters()).map((c) => c.name)).toEqual(['c2']);
+      expect((await cp.getCluster('c1')).pool).toBe('cpu');
+      expect(await cp.getQueue('c1')).toMatchObject({ state: 'active', pool: 'cpu' });
       expect(await cp.getQueue('batch')).toMatchObject({ state: 'active', clusters: ['c2'] });
-      // c1's co-named queue was drained with it and, pruned, deleted (queue_delete).
-      expect((await cp.listQueues()).map((q) => q.name)).toEqual(['batch', 'c2', 'default']);
+      expect(await cp.getQueue('default')).toMatchObject({ state: 'active' });
     });
     const third = await apply(repo, url);
     expect(third.code).toBe(0);
@@ -84,29 +88,28 @@ describe('apply with drain (capabilities drain, queue_delete)', () => {
     const root = await tempDir();
     const repo = join(root, 'repo');
     const state = join(root, 'cp.json');
-    const url = `file:${state}?capabilities=drain`;
+    const url = `file:${state}?capabilities=drain,cluster_move`;
     await writeRepo(repo, v1);
     expect((await apply(repo, url)).code).toBe(0);
     await withState(state, (cp) =>
-      cp.setQueueActivity('batch', { runs_in_flight: 1, actions_in_flight: 0 }),
+      cp.setQueueActivity('c1', { runs_in_flight: 1, actions_in_flight: 0 }),
     );
     await writeRepo(repo, v2);
 
     const timedOut = await apply(repo, url, '--wait-timeout', '1s');
     expect(timedOut.code).toBe(1);
     expect(`${timedOut.stdout}${timedOut.stderr}`).toMatch(
-      /queues still draining after 1(\.0)?s: batch \(draining\); nothing was deleted or moved/,
+      /queues still draining after 1(\.0)?s: c1 \(draining\); nothing was deleted or moved/,
     );
     await withState(state, async (cp) => {
       expect((await cp.getCluster('c1')).pool).toBe('gpu');
-      await cp.setQueueActivity('batch', { runs_in_flight: 0, actions_in_flight: 0 });
+      await cp.setQueueActivity('c1', { runs_in_flight: 0, actions_in_flight: 0 });
     });
     expect((await apply(repo, url)).code).toBe(0);
     await withState(state, async (cp) => {
-      expect((await cp.listClusters()).map((c) => c.name)).toEqual(['c2']);
+      expect((await cp.getCluster('c1')).pool).toBe('cpu');
+      expect(await cp.getQueue('c1')).toMatchObject({ state: 'active', clusters: ['c1'] });
       expect((await cp.getQueue('batch')).state).toBe('active');
-      // Without queue_delete, c1's co-named queue stays, drained and routing nowhere (C8).
-      expect(await cp.getQueue('c1')).toMatchObject({ state: 'drained', clusters: [] });
     });
     expect((await apply(repo, url)).stdout).toMatch(/^No changes/m);
   }, 120_000);

@@ -4,8 +4,8 @@
  * k8s:poolsync/apply-lock` (the inventory then lives in ConfigMap poolsync/poolsync-inventory
  * beside that Lease). One applies; the other, which never applied, plans the delete of what the
  * first applied and the repository dropped, leaves a hand-made queue `unmanaged`, and applies
- * its saved plan. A runner keeping the inventory in its own state folder falls back to the
- * kinds rule, and says so. The CLI in child processes; the Union stand-in and the fake
+ * its saved plan. A runner keeping the inventory in its own state folder has none: it deletes
+ * nothing poolsync did not apply, and says so. The CLI in child processes; the Union stand-in and the fake
  * Kubernetes API server on 127.0.0.1.
  */
 import { rm } from 'node:fs/promises';
@@ -96,7 +96,8 @@ describe('the inventory in a ConfigMap, shared by CI runners (Union)', { timeout
     ) as { addresses: string[] };
     expect(after.addresses).not.toContain('Queue/batch');
 
-    // A runner keeping the inventory in its own (empty) state folder has none: the kinds rule.
+    // A runner keeping the inventory in its own (empty) state folder has none: it deletes
+    // nothing poolsync did not apply (issue 61), the hand-made queue included.
     const local = await runCli(
       ['plan', repo, '--output', 'json', ...runner('c'), '--inventory', 'state-dir'],
       env,
@@ -104,7 +105,7 @@ describe('the inventory in a ConfigMap, shared by CI runners (Union)', { timeout
     expect(local.code, local.stderr).toBe(0);
     const fallback = JSON.parse(local.stdout) as Plan;
     expect(fallback.prune_scope).toMatchObject({ inventory: false });
-    expect(actions(fallback)['Queue/hand-q']).toBe('delete');
+    expect(actions(fallback)['Queue/hand-q']).toBe('unmanaged');
 
     // The same ConfigMap named outright (env POOLSYNC_INVENTORY), without --lock: no changes.
     const named = await runCli(

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import type { Plan, Step } from '../../src/model/plan.js';
-import { planFileParts } from '../../src/render/plan-file.js';
+import { planFileParts, sealOf } from '../../src/render/plan-file.js';
 import { mapLimit } from '../../src/util/map-limit.js';
 import { runCli } from '../support/cli.js';
 
@@ -147,7 +147,12 @@ describe('a sealed plan file', { timeout: 300_000 }, () => {
       execution: 'api',
     });
     const file = join(dir, 'injected.json');
-    await writeFile(file, [...planFileParts(doc, null)].join(''));
+    // poolsync itself never writes such a plan (the same check as apply's): sealed by hand.
+    expect(() => [...planFileParts(doc, null)]).toThrow(
+      /a plan its own apply would refuse: step s\d+ \(delete_cluster Cluster\/c1\)/,
+    );
+    const resealed = { ...doc, seal: sealOf(doc as never, null) };
+    await writeFile(file, JSON.stringify(resealed, null, 2));
     for (const args of [
       ['show', file],
       ['apply', file, '--control-plane', cp],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { progressPrinter, renderApplyResult } from '../../src/apply/report.js';
-import type { ApplyResult } from '../../src/apply/types.js';
+import type { ApplyResult, StepResult, StepStatus } from '../../src/apply/types.js';
 import type { Step } from '../../src/model/plan.js';
 
 const wait: Step = {
@@ -152,5 +152,28 @@ describe('final report', () => {
     );
     expect(text).toContain('  - s3 create_queue Queue/q: not run');
     expect(text).toContain('Applied so far: 2 created');
+  });
+
+  it('a failed 10,000-step apply lists its failures and counts what did not run (issue 61)', () => {
+    const step = (i: number, status: StepStatus): StepResult => ({
+      id: `s${i}`,
+      op: 'create_queue',
+      target: `Queue/q${i}`,
+      status,
+      duration_ms: status === 'not_run' ? null : 1,
+      error: status === 'failed' ? { code: 'UNAVAILABLE', message: `gone ${i}`, rule: null } : null,
+      note: null,
+    });
+    const steps = Array.from({ length: 10_000 }, (_, i) =>
+      step(i, i < 3_060 ? 'done' : i < 3_086 ? 'failed' : 'not_run'),
+    );
+    const text = renderApplyResult(base({ ok: false, steps }));
+    const lines = text.trimEnd().split('\n');
+    expect(lines[0]).toBe('Apply failed: 3060 of 10000 steps done, 26 failed, 6914 not run.');
+    expect(lines.filter((l) => l.startsWith('  ✗ s'))).toHaveLength(19);
+    expect(lines).toContain('  ✗ s3060 create_queue Queue/q3060: UNAVAILABLE: gone 3060');
+    expect(lines).toContain('  ✗ 7 more failed (`--output json` lists every step)');
+    expect(lines).toContain('  - 6914 steps not run (`poolsync plan` shows what is left)');
+    expect(lines.length).toBeLessThan(30);
   });
 });

@@ -12,6 +12,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript';
 import { importGraph, SRC } from '../layout/imports.js';
 import { runCli, REPO_ROOT } from '../support/cli.js';
+import { runInProcess } from '../support/memory-io.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'poolsync-newcomer-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -137,6 +138,20 @@ describe('usage mistakes', { timeout: 120_000 }, () => {
 
 describe('the wrong folder, an empty one, init and check', { timeout: 180_000 }, () => {
   const cp = `file:${join(tmp, 'cp.json')}`;
+
+  it('one folder too high names the config repositories below it, not one error per clash (issue 61)', async () => {
+    const [validate, plan] = await Promise.all([
+      runInProcess(['validate', 'examples'], {}, REPO_ROOT),
+      runInProcess(['plan', 'examples', '--control-plane', cp], {}, REPO_ROOT),
+    ]);
+    for (const r of [validate, plan]) {
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe(
+        'Error: examples is not a poolsync config repository, but folders below it are: examples/config-repo, examples/environments, examples/flyte-oss, examples/three-backends, examples/union-self-managed; point poolsync at one of them (e.g. `poolsync validate examples/config-repo`).\n',
+      );
+    }
+  });
 
   it('a code project without poolsync.yaml is one error with the way out, not one per YAML file', async () => {
     const code = join(tmp, 'code');

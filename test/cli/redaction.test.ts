@@ -70,6 +70,18 @@ describe('CLI errors never show a secret', () => {
 });
 
 describe('Redactor', () => {
+  it('replaces only the secret: one that is a plain word is hidden where it stands as a credential, never eaten from prose (issue 61)', () => {
+    const r = new Redactor(['wrong', 's3cr3t-token-0123456789']);
+    expect(r.scrub('HTTP 401: missing or wrong bearer token')).toBe(
+      'HTTP 401: missing or wrong bearer token',
+    );
+    expect(r.scrub('rejected Bearer wrong; token "wrong" revoked; password=Wrong')).toBe(
+      'rejected Bearer ***; token "***" revoked; password=***',
+    );
+    expect(r.scrub(`basic ${Buffer.from('wrong').toString('base64')}`)).toBe('basic ***');
+    expect(r.scrub('got s3cr3t-token-0123456789 back')).toBe('got *** back');
+  });
+
   it('hides echoed Bearer tokens, known or not, and leaves prose about bearer tokens alone', () => {
     const r = new Redactor([]);
     expect(r.scrub(`denied: Bearer ${UNKNOWN_BEARER} expired`)).toBe('denied: Bearer *** expired');

@@ -1,22 +1,23 @@
 /**
  * `poolsync state list|show|forget` (docs/plan.md, What poolsync manages), in process: the
  * inventory of an embedded control plane with each object's live status, one object's fields,
- * and forgetting one: nothing sent, out of the inventory, never pruned afterwards, whatever
- * `manage:` claims; `import` adopts it again.
+ * and forgetting one (`state forget`, Terraform's `state rm`): nothing sent, out of the inventory,
+ * never pruned afterwards, whatever `manage:` claims; `import` manages it again. Words honest
+ * where the control plane reports no health; `state list` filters addresses.
  */
 import { whyText } from '../../src/render/common.js';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { adoptIntoInventory, inventoryStore } from '../../src/apply/inventory.js';
 import { executePlan } from '../../src/apply/executor.js';
 import { forget, list, show } from '../../src/cli/commands/export.js';
+import type { Plan } from '../../src/model/plan.js';
 import type { StateArgs } from '../../src/cli/define.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { applyRun } from '../../src/ops/apply-run.js';
 import { planRun } from '../../src/ops/plan-run.js';
 import { tempFolder } from '../support/temp-folder.js';
-import { exitOf, memoryIo } from '../support/memory-io.js';
+import { exitOf, memoryIo, runInProcess } from '../support/memory-io.js';
 import { POOL, QUEUE, cluster, twoEnvironments, writeFiles } from '../environments/helpers.js';
 
 let root: string;
@@ -74,11 +75,14 @@ describe('poolsync state list and show', () => {
     expect(io.out()).toMatch(
       /^Control plane: embedded file:.*cp\.json\nInventory: .*cp\.json\.inventory\.json/,
     );
-    expect(io.out()).toMatch(/^Cluster\/c1 +pool gpu, enabled, health unknown$/m);
-    expect(io.out()).toMatch(/^ClusterPool\/gpu +1 cluster\(s\)$/m);
+    // The embedded control plane has no data plane: no cluster reports health, and the
+    // planner does not count that against a queue; nor do these words (issue 61).
+    expect(io.out()).toMatch(/^Cluster\/c1 +pool gpu, enabled, health not reported$/m);
+    expect(io.out()).toMatch(/^ClusterPool\/gpu +1 cluster$/m);
     expect(io.out()).toMatch(
-      /^Queue\/training +pool gpu, active, routes to 0 healthy cluster\(s\)$/m,
+      /^Queue\/training +pool gpu, active, 1 selected cluster, health not reported$/m,
     );
+    expect(io.out()).not.toMatch(/unknown|0 healthy/);
     expect(io.out()).toContain('\n3 managed objects.\n');
     const json = memoryIo();
     expect(await list(args({ output: 'json' }), json)).toBe(0);
@@ -107,6 +111,46 @@ describe('poolsync state list and show', () => {
     const bad = memoryIo();
     expect(await exitOf(bad, show(args({ address: 'training' }), bad))).toBe(1);
     expect(bad.err()).toMatch(/an address is Kind\/name/);
+  });
+
+  it('lists only the addresses a filter names: a kind, an address, a pattern, also in the folder’s place', async () => {
+    const kind = memoryIo();
+    expect(await list(args({ filter: ['Cluster'] }), kind)).toBe(0);
+    expect(kind.out()).toContain('Cluster/c1');
+    expect(kind.out()).not.toMatch(/ClusterPool|Queue\//);
+    expect(kind.out()).toContain('\n1 of 3 managed objects matches Cluster.\n');
+    const two = memoryIo();
+    expect(await list(args({ filter: ['Queue/train*', 'ClusterPool/gpu'] }), two)).toBe(0);
+    expect(two.out()).toMatch(/^ClusterPool\/gpu /m);
+    expect(two.out()).toMatch(/^Queue\/training /m);
+    expect(two.out()).toContain('2 of 3 managed objects match Queue/train* ClusterPool/gpu.');
+    const json = memoryIo();
+    expect(await list(args({ filter: ['Queue'], output: 'json' }), json)).toBe(0);
+    expect((JSON.parse(json.out()) as { objects: unknown[] }).objects).toEqual([
+      {
+        address: 'Queue/training',
+        status: 'pool gpu, active, 1 selected cluster, health not reported',
+      },
+    ]);
+    // Terraform's `state list ADDRESS`: a filter where the folder goes, the folder then `.`.
+    const first = await runInProcess(
+      [
+        'state',
+        'list',
+        'Queue/training',
+        '--control-plane',
+        url,
+        '--state-dir',
+        join(root, 'state'),
+      ],
+      {},
+      repo,
+    );
+    expect(first.stderr).toBe('');
+    expect(first.stdout).toContain('1 of 3 managed objects matches Queue/training.');
+    const bad = memoryIo();
+    expect(await exitOf(bad, list(args({ filter: ['training'] }), bad))).toBe(1);
+    expect(bad.err()).toMatch(/"training" is not an address filter: write Kind/);
   });
 
   it('says when nothing was applied here yet', async () => {
@@ -141,7 +185,7 @@ describe('poolsync state forget', () => {
     await list(args(), listed);
     expect(listed.out()).toContain('2 managed objects.');
     expect(listed.out()).toContain(
-      'Forgotten (never pruned; `poolsync import` adopts one again): Queue/training',
+      'Forgotten (never pruned; `poolsync import ADDRESS` adopts one again): Queue/training',
     );
 
     // The manifest goes; prune is on and manage: claims every Queue: still not deleted.
@@ -169,14 +213,60 @@ describe('poolsync state forget', () => {
     const cp = await EmbeddedControlPlane.open({ path: join(root, 'cp.json'), readOnly: true });
     try {
       expect((await cp.listQueues()).map((q) => q.name)).toContain('training');
-      // `import` (export's adoption) takes it back: the mark goes.
-      const store = inventoryStore(cp, url, { stateDir: join(root, 'state'), env: {} });
-      await adoptIntoInventory(store, ['Queue/training']);
-      expect((await store.read())!.forgotten).toBeUndefined();
     } finally {
       await cp.close();
     }
     writeFileSync(join(repo, 'queue.yaml'), QUEUE);
+  });
+
+  it('state forget, then import: the object is managed again (issue 61); `state rm` is forget', async () => {
+    const cli = (...words: string[]) =>
+      runInProcess(
+        [...words, '--control-plane', url, '--state-dir', join(root, 'state')],
+        {},
+        repo,
+      );
+    // The queue the test above forgot, declared again: import takes it back.
+    const queue = await cli('import', 'Queue/training', '--dir', repo);
+    expect(queue.stdout).toMatch(/^Adopted Queue\/training again in the inventory/);
+    const forgot = await cli('state', 'rm', 'Cluster/c1');
+    expect(forgot.stderr).toBe('');
+    expect(forgot.stdout).toContain('Forgot Cluster/c1: it left the inventory');
+    expect((await cli('state', 'show', 'Cluster/c1')).stderr).toContain(
+      'Cluster/c1 was forgotten (`poolsync state forget`): poolsync does not manage it; `poolsync import Cluster/c1` adopts it again',
+    );
+    // Still declared: import writes nothing, and takes it back into management.
+    const manifest = readFileSync(join(repo, 'cluster.yaml'), 'utf8');
+    const imported = await cli('import', 'Cluster/c1', '--dir', repo);
+    expect(imported.stderr).toBe('');
+    expect(imported.code).toBe(0);
+    expect(imported.stdout).toBe(
+      `Adopted Cluster/c1 again in the inventory (${join(root, 'cp.json.inventory.json')}): poolsync manages it from now on as its manifest at ${join(repo, 'cluster.yaml')}:1:1 declares it, and with prune: true deletes it once that leaves the repository.\n`,
+    );
+    expect(readFileSync(join(repo, 'cluster.yaml'), 'utf8')).toBe(manifest);
+    const shown = await cli('state', 'show', 'Cluster/c1');
+    expect(shown.stdout).toContain('Cluster/c1: pool gpu, enabled, health not reported');
+    const listed = await cli('state', 'list');
+    expect(listed.stdout).not.toContain('Forgotten');
+    expect(listed.stdout).toContain('\n3 managed objects.\n');
+    expect(listed.stdout).toMatch(/^Cluster\/c1 /m);
+    // Managed again: once its manifest goes, prune deletes it, as it would anything poolsync applied.
+    rmSync(join(repo, 'cluster.yaml'));
+    try {
+      const plan = await cli('plan', '.', '--output', 'json');
+      const change = (JSON.parse(plan.stdout) as Plan).changes.find(
+        (c) => c.address === 'Cluster/c1',
+      );
+      expect(change?.action).toBe('delete');
+    } finally {
+      writeFileSync(join(repo, 'cluster.yaml'), manifest);
+    }
+    // Import of what poolsync manages already is refused, naming the manifest.
+    const twice = await cli('import', 'Cluster/c1', '--dir', repo);
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toContain(
+      `Cluster/c1 is already in the repository at ${join(repo, 'cluster.yaml')}:1:1, and poolsync manages it: nothing to import`,
+    );
   });
 
   it('refuses an address neither managed nor live', async () => {
@@ -208,5 +298,15 @@ describe('poolsync state --env', () => {
       1,
     );
     expect(none.err()).toMatch(/declares environments \(dev, prod\): name one with --env NAME/);
+    const typo = memoryIo();
+    expect(
+      await exitOf(
+        typo,
+        list(args({ dir: envRepo, env: 'dve', 'control-plane': undefined }), typo),
+      ),
+    ).toBe(1);
+    expect(typo.err()).toBe(
+      "Error: no environment 'dve' in poolsync.yaml (did you mean 'dev'?); its environments: dev, prod\n",
+    );
   });
 });

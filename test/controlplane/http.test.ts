@@ -17,6 +17,7 @@ import { flyteadminGateway } from '../../src/standins/flyteadmin/gateway.js';
 import { readCapabilities, readLiveState } from '../../src/controlplane/types.js';
 import type { PoolContract } from '../../src/model/common.js';
 import { simOverHttp } from './sim-http.js';
+import { DEFAULT_LIMITS } from '../../src/util/transport-limits.js';
 
 const TOKEN = 'tok-9f8e7d6c5b4a';
 const PROD: PoolContract = {
@@ -373,7 +374,7 @@ describe('control-plane API server', () => {
     });
     // undici's header timeout has a resolution of about a second: keep the margins wide.
     await sim.setFaults({ latency_ms: 2500 });
-    const impatient = client({ requestTimeoutMs: 300, maxRetries: 0 });
+    const impatient = client({ limits: { ...DEFAULT_LIMITS, readTimeoutMs: 300 }, maxRetries: 0 });
     await expect(impatient.capabilities()).rejects.toMatchObject({ code: 'UNAVAILABLE' });
     expect((await raw('PUT', '/v1/sim/faults', { body: '{"fault_rate":2}' })).status).toBe(400);
   });

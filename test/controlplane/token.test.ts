@@ -53,6 +53,14 @@ describe('a token file bound to its control plane (docs/security.md, "Environmen
         /^the token file .*bound is for the control plane https:\/\/cp\.example\.com, not .*: nothing was sent/,
       );
   });
+  it("compares exactly what it binds: this machine's other names are other listeners", async () => {
+    const local = file('local', 'endpoint: http://127.0.0.1:8080\ntoken: local-secret\n');
+    expect(await token(local, 'http://127.0.0.1:8080/')).toBe('local-secret');
+    for (const other of ['http://[::1]:8080', 'http://[::]:8080', 'http://0.0.0.0:8080'])
+      await expect(token(local, other)).rejects.toThrow(
+        /is for the control plane http:\/\/127\.0\.0\.1:8080, not .*: nothing was sent/,
+      );
+  });
   it('is required for an environment; the process token never goes to one', async () => {
     vi.stubEnv('POOLSYNC_TOKEN', 'from-env');
     vi.stubEnv('POOLSYNC_TOKEN_FILE', bound);

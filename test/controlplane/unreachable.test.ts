@@ -14,6 +14,7 @@ import { JsonHttp } from '../../src/controlplane/json-http.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
 import { readLiveState } from '../../src/controlplane/types.js';
 import { until } from '../support/until.js';
+import { DEFAULT_LIMITS } from '../../src/util/transport-limits.js';
 
 /** A port nothing listens on: bound, then closed. */
 async function deadPort(): Promise<number> {
@@ -71,7 +72,8 @@ describe('an unreachable control plane', () => {
       label: (method, path) => `flyteadmin ${method} ${path}`,
       apiError: () => new Error('not an error answer') as never,
       retry: { maxRetries: 6, minDelayMs: 3_600_000, maxDelayMs: 3_600_000 },
-      requestTimeoutMs: 30_000,
+      // A deadline beyond the backoff: only closing ends the wait.
+      limits: { ...DEFAULT_LIMITS, callTimeoutMs: 10 * 3_600_000 },
       connections: 32,
     });
     const call = t.call('GET', '/api/v1/domains').catch((e: Error) => e);

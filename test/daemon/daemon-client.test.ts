@@ -15,6 +15,7 @@ import { exitOf, memoryIo } from '../support/memory-io.js';
 import { manifests } from './fixtures.js';
 import { startOwnTestDaemon, type OwnTestDaemon } from './harness.js';
 import { TestRepo, tempDir } from './helpers.js';
+import { twoEnvironments } from '../environments/helpers.js';
 
 const ADMIN = 'admin-token-daemon-client-0123456789';
 const started: OwnTestDaemon[] = [];
@@ -37,6 +38,7 @@ const argsOf = (url: string, over: Partial<DaemonClientArgs> = {}): DaemonClient
   daemon: url,
   output: 'text',
   wait: true,
+  'exit-code': false,
   ...over,
 });
 
@@ -140,6 +142,62 @@ describe('poolsync status, sync and history', () => {
       headers: { authorization: `Bearer ${ADMIN}`, 'sec-fetch-site': 'same-origin' },
     });
     expect(sameSite.status).toBe(202);
+  });
+
+  it('with environments: sync --env runs that one only; status --exit-code fails on a failed outcome; a misspelt name gets the closest (issue 61)', async () => {
+    const repo = new TestRepo();
+    const state = tempDir();
+    // staging's control plane refuses connections: its runs fail.
+    const staging = '  staging:\n    controlPlane: http://127.0.0.1:9\n    folders: [base]\n';
+    repo.commit(
+      twoEnvironments({ dev: `file:${state}/dev.json`, prod: `file:${state}/prod.json` }, staging),
+    );
+    const d = await startOwnTestDaemon({
+      repo,
+      state,
+      env: { POOLSYNC_ADMIN_TOKEN: ADMIN },
+      flags: { 'control-plane': `file:${state}/unused.json`, 'max-retries': 0 },
+      deps: { retryBaseMs: 3_600_000 },
+      logLevel: 'silent',
+    });
+    started.push(d);
+    await d.daemon.firstRun;
+    const url = d.daemon.url;
+    const env = { POOLSYNC_ADMIN_TOKEN: ADMIN };
+
+    const whole = memoryIo();
+    expect(await status(argsOf(url), whole)).toBe(0);
+    expect(whole.out()).toMatch(/Environment staging:\n {2}Outcome: failed/);
+    const strict = memoryIo();
+    expect(await status(argsOf(url, { 'exit-code': true }), strict)).toBe(1);
+    const dev = memoryIo();
+    expect(await status(argsOf(url, { env: 'dev', 'exit-code': true }), dev)).toBe(0);
+    const json = memoryIo();
+    expect(await status(argsOf(url, { output: 'json', 'exit-code': true }), json)).toBe(1);
+    expect(JSON.parse(json.out())).toHaveProperty('environments');
+
+    const runsOf = (name: string) => d.daemon.status().environments![name]!.runs.length;
+    const [devRuns, prodRuns] = [runsOf('dev'), runsOf('prod')];
+    const synced = memoryIo(env);
+    expect(await sync(argsOf(url, { env: 'dev' }), synced)).toBe(0);
+    expect(synced.out()).toMatch(/^dev: #\d+ in sync .*\(manual, /);
+    expect(synced.out()).not.toMatch(/prod:|staging:/);
+    expect(runsOf('dev')).toBe(devRuns + 1);
+    expect(runsOf('prod')).toBe(prodRuns);
+
+    const typo = memoryIo(env);
+    expect(await exitOf(typo, sync(argsOf(url, { env: 'prdo' }), typo))).toBe(1);
+    expect(typo.err()).toBe(
+      "Error: the daemon has no environment 'prdo' (did you mean 'prod'?); its environments: dev, prod, staging\n",
+    );
+    const raw = await fetch(`${url}/reconcile?environment=qa`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}` },
+    });
+    expect(raw.status).toBe(404);
+    expect(await raw.json()).toEqual({
+      error: "no environment 'qa' (environments: dev, prod, staging)",
+    });
   });
 
   it('a daemon out of reach is one line', async () => {

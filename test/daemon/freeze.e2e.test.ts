@@ -4,13 +4,13 @@
  * inside its window; /status, the dashboard and the metrics say why; an explicit override
  * applies anyway. The windows are read on an injected clock.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freeze, status, sync } from '../../src/cli/commands/daemon-client.js';
 import type { DaemonClientArgs } from '../../src/cli/define.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import { parseSyncWindows } from '../../src/daemon/freeze.js';
+import { Freeze, parseSyncWindows } from '../../src/daemon/freeze.js';
 import { cleanup } from '../support/cleanup.js';
 import { exitOf, memoryIo } from '../support/memory-io.js';
 import { ManualClock } from '../support/virtual-clock.js';
@@ -189,6 +189,34 @@ describe('poolsync suspend and resume', () => {
     await h.daemon.reconcile('watch');
     expect(h.daemon.status().lastRun!.result).toBe('frozen');
     expect((await h.cp.getQueue('batch')).run_concurrency).toBe(50);
+  });
+});
+
+describe('a suspension file that does not read', () => {
+  it('is set aside with a warning, and applies stay suspended until resumed', async () => {
+    const dir = tempDir();
+    const clock = new ManualClock();
+    for (const text of ['{"suspended": ', '{"suspended": {"since": 1}}']) {
+      writeFileSync(join(dir, 'suspended.json'), text);
+      const warned: string[] = [];
+      const f = await Freeze.open([], clock, dir, (m) => warned.push(m));
+      expect(warned).toHaveLength(1);
+      expect(warned[0]).toMatch(
+        /^the suspension .*suspended\.json is not one poolsync can read \(.*\): set aside as .*suspended\.json\.corrupt-\S+, starting anew; applies stay suspended until `poolsync resume`$/,
+      );
+      expect(f.status()).toMatchObject({
+        frozen: true,
+        suspended: { by: 'poolsync', reason: 'suspended.json could not be read' },
+      });
+      // Kept across a restart, until resumed.
+      expect((await Freeze.open([], clock, dir, (m) => warned.push(m))).status().frozen).toBe(true);
+      await f.resume();
+      expect((await Freeze.open([], clock, dir, (m) => warned.push(m))).status().frozen).toBe(
+        false,
+      );
+      expect(warned).toHaveLength(1);
+    }
+    expect(readdirSync(dir).filter((n) => n.startsWith('suspended.json.corrupt-'))).toHaveLength(2);
   });
 });
 

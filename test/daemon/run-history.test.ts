@@ -1,6 +1,6 @@
 /** What /status keeps of past runs: drift and whether each change was put back, a bounded history. */
 import { describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempFolder } from '../support/temp-folder.js';
 import {
@@ -168,9 +168,11 @@ describe('a kept plan cut to RECENT_PLAN_CHANGES counts the whole plan', () => {
 });
 
 describe('the history kept across restarts', () => {
-  it('reads back what it wrote; a file that is not a history is said, never half read', async () => {
+  it('reads back what it wrote; a file that is not a history is set aside, said, never half read', async () => {
     const dir = tempFolder('poolsync-history-');
-    expect(await readHistory(dir)).toBeNull();
+    const warned: string[] = [];
+    const warn = (m: string) => warned.push(m);
+    expect(await readHistory(dir, warn)).toBeNull();
     const recent = (id: number) =>
       ({
         id,
@@ -191,11 +193,30 @@ describe('the history kept across restarts', () => {
       }) as RecentRun;
     const runs = Array.from({ length: RECENT_RUNS + 3 }, (_, i) => recent(20 - i));
     await writeHistory(dir, { runs, lastDrift: null });
-    const back = await readHistory(dir);
+    const back = await readHistory(dir, warn);
     expect(back!.runs.map((r) => r.id)).toEqual(runs.map((r) => r.id));
-    writeFileSync(join(dir, 'history.json'), '{"format": 1, "runs": [{"id": "x"}]}');
-    await expect(readHistory(dir)).rejects.toThrow(
-      /is not a poolsync run history \(history\.runs\[0\]\.id is not a number\)/,
+    expect(warned).toEqual([]);
+    // What a reader would trip on (a run without its triggers, a plan that is not one), or
+    // not JSON at all: set aside beside it, said once, and read as no history.
+    const broken = [
+      '{"format": 1, "runs": [{"id": "x"}]}',
+      JSON.stringify({ format: 1, runs: [{ ...recent(1), trigger: undefined }] }),
+      JSON.stringify({ format: 1, runs: [{ ...recent(1), plan: { changes: 'no' } }] }),
+      '{"format": 1, "runs": [',
+    ];
+    for (const [i, text] of broken.entries()) {
+      writeFileSync(join(dir, 'history.json'), text);
+      expect(await readHistory(dir, warn)).toBeNull();
+      expect(existsSync(join(dir, 'history.json'))).toBe(false);
+      expect(warned).toHaveLength(i + 1);
+    }
+    expect(warned[0]).toMatch(
+      /^the run history .*history\.json is not one poolsync can read \(history\.runs\[0\]\.id is not a number\): set aside as .*history\.json\.corrupt-\S+, starting anew$/,
     );
+    expect(warned[1]).toContain('(history.runs[0].trigger is missing)');
+    expect(warned[2]).toContain('(history.runs[0].plan is not a plan)');
+    expect(warned[3]).toContain('(not JSON)');
+    const aside = readdirSync(dir).filter((f) => f.startsWith('history.json.corrupt-'));
+    expect(aside.length).toBeGreaterThanOrEqual(1);
   });
 });

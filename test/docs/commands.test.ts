@@ -4,7 +4,9 @@
  * the directives a page may give a block).
  */
 import { describe, expect, it } from 'vitest';
-import { runDoc } from './run-doc.js';
+import { spawnSync } from 'node:child_process';
+import { tempFolder } from '../support/temp-folder.js';
+import { andListSplit, blocksOf, runDoc, scriptOf } from './run-doc.js';
 
 describe('examples/three-backends/README.md', () => {
   it('runs as written: stand-ins, three planned environments, apply, promotion', async () => {
@@ -49,6 +51,51 @@ describe('README.md', () => {
     expect(r.output).toContain('Outcome: applied');
     expect(r.output).toMatch(/#1 applied/);
   }, 300_000);
+});
+
+describe('the runner', () => {
+  /** A page of one block, run as runDoc runs a page: its exit code and output. */
+  const runPage = (block: string) => {
+    const script = scriptOf(blocksOf(`# Page\n\n\`\`\`sh\n${block}\n\`\`\`\n`));
+    const r = spawnSync('bash', ['--noprofile', '--norc', '-c', script], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, DOCS_TMP: tempFolder('poolsync-docs-runner-') },
+    });
+    return { code: r.status, output: r.stdout + r.stderr };
+  };
+
+  it('fails on any failing command of a block, one inside an && list included (issue 61)', () => {
+    for (const block of [
+      'true && false && echo reached',
+      'git checkout no-such-branch-here && echo reached   # a comment',
+      'echo one\nfalse\necho reached',
+      'false | cat && echo reached',
+      'cd / && \\\n  false && echo reached',
+    ]) {
+      // A command after it, as in a page: the old runner ran on and exited 0.
+      const r = runPage(`${block}\necho next`);
+      expect(r.code, block).not.toBe(0);
+      expect(r.output, block).not.toMatch(/reached|next/);
+    }
+  });
+
+  it('runs what a reader means: quoted &&, `||` fallbacks and conditions are left as written', () => {
+    const r = runPage(
+      [
+        `echo 'a && b' "c && d" $(echo e && echo f)`,
+        'false || echo fallback',
+        'if false && true; then echo no; else echo condition; fi',
+        'cd / && pwd',
+      ].join('\n'),
+    );
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).toContain('a && b c && d e f\nfallback\ncondition\n/\n');
+    expect(andListSplit('mkdir x && cd x && git init -b main  # start')).toEqual([
+      'mkdir x',
+      'cd x',
+      'git init -b main  # start',
+    ]);
+  });
 });
 
 describe('the directives', () => {

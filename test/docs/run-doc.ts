@@ -15,6 +15,10 @@
  *   <!-- docs-test: files -->            a ```yaml block the reader saves: each document that
  *                                        starts with `# path` is written to that path
  *
+ * Each block runs with `set -e` and pipefail, and an `&&` list of it as one command per line
+ * (andListSplit): bash skips past a failing command inside an `&&` list, the reader's "and
+ * then" does not, so any failing command of a block fails the page.
+ *
  * What is emulated, and only this: `npm ci` (the copy links this repository's node_modules),
  * `npm start` (its `node dist/cli/main.js daemon --quickstart`, from source: the build is
  * test/cli/package.test.ts's), and a line running `npm test` (the suite does not run inside
@@ -78,15 +82,52 @@ export function blocksOf(markdown: string): Block[] {
   return out;
 }
 
-/** A block's commands as the test runs them (the emulations above applied). */
+/** A block's commands as the test runs them (the emulations above applied, `&&` lists split). */
 function emulated(text: string): string {
   return text
+    .replace(/\\\n/g, ' ')
     .split('\n')
     .filter((l) => !/\bnpm (ci && npm )?test\b/.test(l))
     .map((l) =>
       l.replace(/\bnpm ci && /g, '').replace(/\bnpm start\b/g, 'poolsync daemon --quickstart'),
     )
+    .flatMap(andListSplit)
     .join('\n');
+}
+
+/**
+ * `a && b && c` as three lines: under `set -e` bash stops at a failing command, except one
+ * inside an `&&` list (but the last), which it skips past; a reader's `&&` means "and then",
+ * so each command of it must succeed. Left as written: a line with `||`, or that starts a
+ * compound command (`if`, `while`, …), whose `&&` is a condition. Quotes, `$(…)`, `(…)`,
+ * `{…}` and a `#` comment are not split.
+ */
+export function andListSplit(line: string): string[] {
+  if (/^\s*(if|while|until|for|case|select|!)\b/.test(line)) return [line];
+  const parts: string[] = [];
+  let depth = 0;
+  let quote: string | null = null;
+  let start = 0;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (quote !== null) {
+      if (c === '\\' && quote === '"') i++;
+      else if (c === quote) quote = null;
+      continue;
+    }
+    if (c === '\\') i++;
+    else if (c === "'" || c === '"') quote = c;
+    else if (c === '(' || c === '{') depth++;
+    else if (c === ')' || c === '}') depth--;
+    else if (c === '#' && (i === 0 || /\s/.test(line[i - 1]!))) break;
+    else if (depth === 0 && c === '|' && line[i + 1] === '|') return [line];
+    else if (depth === 0 && c === '&' && line[i + 1] === '&') {
+      parts.push(line.slice(start, i).trim());
+      start = i + 2;
+      i++;
+    }
+  }
+  return parts.length === 0 ? [line] : [...parts, line.slice(start).trim()];
 }
 
 const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/model/plan.js';
 import { runCli } from '../support/cli.js';
+import { exitOf, memoryIo } from '../support/memory-io.js';
 import { POOL, twoEnvironments, writeFiles } from './helpers.js';
 
 let root: string;
@@ -184,5 +185,28 @@ environments:
     const r = await runCli(['promote', 'dev', dir, '--api-key-file', key]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`Error: environment stg: --api-key-file ${key} does not exist`);
+  });
+});
+
+describe('--env with a poolsync.yaml that does not read', () => {
+  it('fails saying so, naming the error, instead of running against the default control plane', async () => {
+    const dir = join(root, 'invalid');
+    await writeFiles(dir, {
+      'poolsync.yaml': `apiVersion: poolsync/v1
+kind: RepoConfig
+environments:
+  prod:
+    controlPlane: file:prod.json
+    folders: [nowhere]
+`,
+      'pool.yaml': POOL,
+    });
+    const io = memoryIo();
+    const { main } = await import('../../src/cli/run.js');
+    expect(await exitOf(io, main(['state', 'list', dir, '--env', 'prod'], io))).toBe(1);
+    expect(io.err()).toBe(
+      `Error: --env prod: poolsync.yaml in ${dir} is not valid, so environment prod is not known: poolsync.yaml:6:15: environments.prod.folders: nowhere does not exist; \`poolsync validate ${dir}\` lists every error\n`,
+    );
+    expect(existsSync(join(dir, '.poolsync'))).toBe(false);
   });
 });

@@ -12,7 +12,14 @@ import { lockPathFor } from '../../src/apply/lock.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import { loadRepository } from '../../src/manifests/index.js';
-import { controlPlaneEndpoint } from '../../src/util/control-plane-endpoint.js';
+import {
+  controlPlaneEndpoint,
+  lookupHost,
+  type HostResolver,
+} from '../../src/util/control-plane-endpoint.js';
+import { hostname } from 'node:os';
+import { isIP } from 'node:net';
+import { exitOf, memoryIo } from '../support/memory-io.js';
 import { runCli } from '../support/cli.js';
 import { tempFolder } from '../support/temp-folder.js';
 import { POOL, QUEUE, cluster, writeFiles } from './helpers.js';
@@ -100,10 +107,55 @@ describe('controlPlaneEndpoint: one name per control plane', () => {
       const r = await loadRepository(repo, { environment: 'b' });
       expect(r.valid).toBe(false);
       expect(r.errors.map((e) => `${e.file}:${e.line}:${e.column} ${e.message}`)).toEqual([
-        `poolsync.yaml:9:19 environments.b.controlPlane is also environment a's (both name ${controlPlaneEndpoint(a, repo)}): each environment has a control plane of its own (its own inventory and apply lock); two environments on one control plane would prune each other's objects`,
+        `poolsync.yaml:9:19 environments.b.controlPlane is also environment a's (poolsync.yaml:6:19; both name ${controlPlaneEndpoint(a, repo)}): each environment has a control plane of its own (its own inventory and apply lock); two environments on one control plane would prune each other’s objects`,
       ]);
     },
   );
+});
+
+describe('one control plane under two names: resolved by address where it is reached so', () => {
+  /** An /etc/hosts-style alias: `vm` is 127.0.0.1. */
+  const hosts: HostResolver = async (host) =>
+    ({ vm: ['127.0.0.1'], 'a.example.com': ['10.0.0.7'], 'b.example.com': ['10.0.0.7'] })[host] ??
+    (isIP(host) ? [host] : []);
+
+  const errorsOf = async (a: string, b: string, resolveHost?: HostResolver) => {
+    const repo = tempFolder('poolsync-identity-resolved-');
+    await writeFiles(repo, repoWith(a, b));
+    const r = await loadRepository(repo, { environment: 'b', resolveHost });
+    return r.errors.map((e) => `${e.file}:${e.line}:${e.column} ${e.message}`);
+  };
+
+  it('http://127.0.0.1:P and http://vm:P: refused at b, naming both lines', async () => {
+    expect(await errorsOf(`http://127.0.0.1:${P}`, `http://vm:${P}`, hosts)).toEqual([
+      `poolsync.yaml:9:19 environments.b.controlPlane reaches environment a's control plane (poolsync.yaml:6:19): http://vm:${P} and http://127.0.0.1:${P} are both 127.0.0.1:${P}; each environment has a control plane of its own (its own inventory and apply lock); two environments on one control plane would prune each other’s objects`,
+    ]);
+  });
+
+  it.each([
+    ['another port', `http://127.0.0.1:${P}`, `http://vm:${P + 1}`],
+    // One server may speak several backends' APIs: each is a control plane of its own.
+    ['another backend', `http://127.0.0.1:${P}`, `union+http://vm:${P}`],
+    // Over TLS a name is what the certificate and the virtual hosts tell apart.
+    ['names over https', 'https://a.example.com', 'https://b.example.com'],
+    ['a name that does not resolve', `http://127.0.0.1:${P}`, `http://nowhere.invalid:${P}`],
+  ])('%s: two control planes', async (_why, a, b) => {
+    expect(await errorsOf(a, b, hosts)).toEqual([]);
+  });
+
+  it('`validate` resolves by the system: this machine under its host name and its address', async () => {
+    const name = hostname();
+    const [address] = await lookupHost()(name);
+    if (address === undefined || isIP(name)) return; // no name to resolve here
+    const repo = tempFolder('poolsync-identity-validate-');
+    await writeFiles(repo, repoWith(`http://${address}:${P}`, `http://${name}:${P}`));
+    const io = memoryIo();
+    const { main } = await import('../../src/cli/run.js');
+    expect(await exitOf(io, main(['validate', repo, '--output', 'text'], io))).toBe(1);
+    expect(io.out()).toContain(
+      `poolsync.yaml:9:19: SCHEMA environments.b.controlPlane reaches environment a's control plane (poolsync.yaml:6:19): http://${name}:${P} and http://${address}:${P} are both ${address}:${P}`,
+    );
+  });
 });
 
 describe("no environment's apply deletes another's object", () => {

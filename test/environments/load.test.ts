@@ -44,6 +44,10 @@ describe('environments', () => {
     expect(none.errors[0]!.message).toMatch(/declares environments \(dev, prod\): name one/);
     const other = await load('staging');
     expect(other.errors[0]!.message).toMatch(/no environment 'staging'.*dev, prod/);
+    const typo = await load('prdo');
+    expect(typo.errors[0]!.message).toBe(
+      "no environment 'prdo' in poolsync.yaml (did you mean 'prod'?); its environments: dev, prod",
+    );
   });
 
   it('an invalid value a patch brings is reported at its line in the patch, not in the base', async () => {

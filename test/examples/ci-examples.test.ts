@@ -390,7 +390,7 @@ describe('action.yml, as examples/github-actions/poolsync-plan-action.yml uses i
     const head = configRepository(configDir);
     const context: Record<string, unknown> & { steps: Record<string, unknown> } = {
       github: {
-        event: { pull_request: { number: 8, head: { sha: head } } },
+        event: { pull_request: { number: 8, head: { sha: head }, base: { sha: head } } },
         repository: 'acme/cfg',
         api_url: forge.url,
       },

@@ -76,7 +76,7 @@ interface Kind {
 
 const KINDS: Kind[] = [
   {
-    name: 'cluster delete (prune): drain or wait, then delete, re-activate what still routes',
+    name: 'cluster delete (prune): repoint, wait, delete; nothing drained (remote/_cluster.py:433, 450-451)',
     repo: () => {
       const b = base();
       delete b.clusters!.c1;
@@ -86,28 +86,21 @@ const KINDS: Kind[] = [
     },
     expect: (plan, caps) => {
       expect(change(plan, 'Cluster/c1').action).toBe('delete');
-      if (caps.drain) {
-        expectOrder(
-          plan,
-          'update_queue Queue/batch',
-          'drain_queue Queue/batch',
-          'wait_drained Cluster/c1',
-          'delete_cluster Cluster/c1',
-          'activate_queue Queue/batch',
-        );
-        expectOrder(plan, 'drain_queue Queue/c1', 'wait_drained Cluster/c1');
-        expect(hasStep(plan, 'wait_idle Cluster/c1')).toBe(false);
-        // The co-named queue routes nowhere afterwards: it stays drained (or goes, below).
-        expect(hasStep(plan, 'activate_queue Queue/c1')).toBe(false);
-      } else {
-        expectOrder(
-          plan,
-          'update_queue Queue/batch',
-          'wait_idle Cluster/c1',
-          'delete_cluster Cluster/c1',
-        );
-        expect(plan.steps.some((s) => s.op === 'drain_queue')).toBe(false);
-      }
+      // Whatever the capabilities: the queues that routed only to c1 are watched, never
+      // drained (a delete waits for nothing, and a drained queue rejects every run).
+      expectOrder(
+        plan,
+        'update_queue Queue/batch',
+        'wait_idle Cluster/c1',
+        'delete_cluster Cluster/c1',
+      );
+      expect(plan.steps.find((s) => s.op === 'wait_idle')?.args).toEqual({
+        queues: ['batch', 'c1'],
+        cluster: 'c1',
+      });
+      expect(plan.steps.filter((s) => ['drain_queue', 'activate_queue'].includes(s.op))).toEqual(
+        [],
+      );
       // Union today (queue_delete): the co-named queue goes with its cluster, a side effect of
       // the cluster's delete, never a delete_queue step (a `flyte delete queue` on Union).
       expect(hasStep(plan, 'delete_queue Queue/c1')).toBe(false);
@@ -222,6 +215,9 @@ const KINDS: Kind[] = [
             'move_cluster Cluster/c2',
             'activate_queue Queue/c2',
           );
+          // Only the co-named queue, which moves with it (remote/_cluster.py:328-331).
+          const drained = plan.steps.filter((s) => s.op === 'drain_queue').map((s) => s.target);
+          expect(drained).toEqual(['Queue/c2']);
         } else {
           expectOrder(plan, 'wait_idle Cluster/c2', 'move_cluster Cluster/c2');
         }
@@ -333,7 +329,7 @@ describe("the daemon's safe policy (splitHeld)", () => {
 });
 
 describe('default-queue settings (Union run.default_queue)', () => {
-  it('a queue named by a setting is never deleted, but drained and moved like any other (remote/_queue.py:934-938, 1011-1012)', async () => {
+  it('a queue named by a setting is never deleted, but moved like any other, and not drained for a cluster delete (remote/_queue.py:934-938, 1011-1012)', async () => {
     const caps = {
       drain: true,
       queue_delete: true,
@@ -373,9 +369,10 @@ describe('default-queue settings (Union run.default_queue)', () => {
       // A move needs only a drain: a queue a setting names moves like any other.
       expect(change(plan, 'Queue/mover').action).toBe('update');
       expect(hasStep(plan, 'move_queue Queue/mover')).toBe(true);
-      // batch routes only to c1, which is deleted: drained like any other, not watched.
-      expect(hasStep(plan, 'drain_queue Queue/batch')).toBe(true);
-      expect(plan.steps.some((s) => s.op === 'wait_idle')).toBe(false);
+      // batch routes only to c1, which is deleted: watched (a delete needs no drain), never
+      // drained: a drained queue rejects the runs its setting sends it (remote/_queue.py:934-937).
+      expect(hasStep(plan, 'drain_queue Queue/batch')).toBe(false);
+      expect(hasStep(plan, 'wait_idle Cluster/c1')).toBe(true);
     } finally {
       await cp.close();
     }

@@ -1,6 +1,7 @@
 import { expect } from 'vitest';
 import type { Change, Plan, Step } from '../../src/model/plan.js';
 import { assertTopological } from '../../src/plan/graph.js';
+import { unaccountedStep } from '../../src/plan/steps.js';
 
 export function change(plan: Plan, address: string): Change {
   const c = plan.changes.find((x) => x.address === address);
@@ -50,9 +51,13 @@ export function expectOrder(plan: Plan, ...labels: string[]): void {
   }
 }
 
-/** Invariants every plan holds: ids in topological order, no cycle, summary matches changes. */
+/**
+ * Invariants every plan holds: ids in topological order, no cycle, summary matches changes, and
+ * every step accounted for by the changes (what `apply FILE` checks: a plan saved is applied).
+ */
 export function expectWellFormed(plan: Plan): void {
   assertTopological(plan.steps);
+  expect(unaccountedStep(plan)).toBeNull();
   plan.steps.forEach((s, i) => expect(s.id).toBe(`s${i + 1}`));
   const counts: Record<string, number> = {};
   for (const c of plan.changes) counts[c.action] = (counts[c.action] ?? 0) + 1;

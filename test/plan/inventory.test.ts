@@ -2,7 +2,8 @@
  * Prune by inventory (docs/plan.md): with an inventory, `prune: true` deletes what poolsync
  * applied and the repository no longer declares (with the drains and waits its delete needs),
  * plus every object of the kinds `manage:` claims; a hand-made object of a declared kind is
- * unmanaged. Without one the plan falls back to the kinds rule and says so.
+ * unmanaged. Without one yet (the first run against an existing control plane) nothing poolsync
+ * did not apply is deleted (issue 61): only what `manage:` claims, and the plan says why.
  */
 import { whyText } from '../../src/render/common.js';
 import { describe, expect, it } from 'vitest';
@@ -96,22 +97,32 @@ describe('prune by inventory', () => {
     );
   });
 
-  it('without an inventory (first apply, adoption): the kinds rule, and the plan says it fell back', () => {
+  it('without an inventory yet (a first run), a plan with prune: true deletes nothing poolsync did not create', () => {
     const plan = computePlan(repo(), state(null));
+    expectWellFormed(plan);
+    expect(plan.changes.filter((c) => c.action === 'delete' || c.action === 'replace')).toEqual([]);
+    expect(plan.steps.filter((s) => s.op.startsWith('delete_'))).toEqual([]);
     const a = actions(plan);
-    // The kinds the repository declares are pruned whole; Queue is not declared any more.
-    expect(a['Cluster/hand-1']).toBe('delete');
-    expect(a['Queue/q']).toBe('unmanaged');
-    expect(plan.prune_scope).toEqual({
-      kinds: ['ClusterPool', 'Cluster'],
-      source: 'declared',
-      inventory: false,
-    });
+    for (const hand of ['Cluster/c2', 'Cluster/hand-1', 'Queue/q', 'Queue/hand-q'])
+      expect(a[hand], hand).toBe('unmanaged');
+    expect(whyText(plan.changes.find((c) => c.address === 'Cluster/hand-1')!)).toBe(
+      'not in the repository, and poolsync did not apply it (it is not in the inventory): reported, never touched; list Cluster in poolsync.yaml manage: to prune every Cluster',
+    );
+    expect(plan.prune_scope).toEqual({ kinds: [], source: 'inventory', inventory: false });
     expect(plan.inventory?.found).toBe(false);
     expect(renderText(plan, { color: false })).toContain(
-      'This control plane has no inventory of what poolsync applied yet (a first apply, or adoption): prune falls back to these kinds until an apply records one.',
+      'Prune scope: what poolsync applied (its inventory); other live objects are never deleted. This control plane has no inventory of what poolsync applied yet (a first run here): nothing poolsync did not apply is deleted, unless adopted (`poolsync import ADDRESS`, or its kind in poolsync.yaml manage:); the apply records what the repository declares.',
     );
     expect(JSON.parse(renderJson(plan)).prune_scope.inventory).toBe(false);
+  });
+
+  it('without an inventory yet, manage: is the adoption: the kinds it claims are deleted whole', () => {
+    const plan = computePlan(repo(['Cluster']), state(null));
+    const a = actions(plan);
+    expect(a['Cluster/hand-1']).toBe('delete');
+    expect(a['Cluster/c2']).toBe('delete');
+    expect(a['Queue/hand-q']).toBe('unmanaged');
+    expect(plan.prune_scope).toEqual({ kinds: ['Cluster'], source: 'manage', inventory: false });
   });
 
   it('a live state read without one (in-process) plans as before, and its plan records nothing', () => {

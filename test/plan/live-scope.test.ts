@@ -30,10 +30,11 @@ describe('settingsNeed', () => {
   });
 
   it('prune that may delete any setting: every one', () => {
-    // No inventory: the declared kinds are the fallback rule (prune-scope.ts).
-    expect(settingsNeed(desired({ prune: true, declared_kinds: ['DefaultQueue'] }))(null)).toBe(
-      'all',
-    );
+    // The inventory not read (a state built in-process): the declared kinds rule (prune-scope.ts).
+    const declared = settingsNeed(desired({ prune: true, declared_kinds: ['DefaultQueue'] }));
+    expect(declared(undefined)).toBe('all');
+    // None recorded yet: prune deletes no setting poolsync did not apply, so the declared ones.
+    expect(declared(null)).toEqual([{ project: 'ml', domain: 'development' }]);
     // `manage:` claims the kind whole.
     const claimed = settingsNeed(desired({ prune: true, manage: ['DefaultQueue'] }));
     expect(claimed([])).toBe('all');

@@ -6,6 +6,7 @@
 import type { ControlPlane } from '../../src/controlplane/types.js';
 import { coreCalls, type CoreCalls } from '../controlplane/core-calls.js';
 import type { Plan, Step } from '../../src/model/plan.js';
+import { isControlPlaneError } from '../../src/controlplane/errors.js';
 
 export async function runSteps(plan: Plan, cp: ControlPlane): Promise<void> {
   const done = new Set<string>();
@@ -53,8 +54,12 @@ async function runStep(step: Step, cp: CoreCalls): Promise<void> {
     }
     case 'wait_idle':
       for (const q of step.args.queues) {
-        const m = await cp.queueMetrics(q);
-        if (m.runs_in_flight + m.actions_in_flight > 0) throw new Error(`queue ${q} is busy`);
+        // As the executor reads it (src/apply/wait.ts): a queue deleted meanwhile is quiet.
+        const m = await cp.queueMetrics(q).catch((err: unknown) => {
+          if (isControlPlaneError(err, 'NOT_FOUND')) return null;
+          throw err;
+        });
+        if (m && m.runs_in_flight + m.actions_in_flight > 0) throw new Error(`queue ${q} is busy`);
       }
       return;
     case 'set_assignment':

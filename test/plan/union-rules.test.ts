@@ -11,7 +11,9 @@ import type { Capabilities } from '../../src/model/common.js';
 import type { DesiredState } from '../../src/model/desired.js';
 import type { LiveState } from '../../src/model/live.js';
 import { computePlan } from '../../src/plan/index.js';
-import { desired, live } from './build.js';
+import { targetPlan } from '../../src/plan/target.js';
+import { contract, desired, live } from './build.js';
+import { expectWellFormed } from './helpers.js';
 
 const withCaps = (l: LiveState, caps: Capabilities): LiveState => ({ ...l, capabilities: caps });
 const change = (plan: ReturnType<typeof computePlan>, address: string) =>
@@ -130,6 +132,85 @@ describe('a cluster whose co-named queue a setting names (queue_delete: it goes 
     const order = ops(moved);
     expect(order.indexOf('set_default_queue DefaultQueue/ml/production')).toBeLessThan(
       order.indexOf('delete_cluster Cluster/c1'),
+    );
+  });
+});
+
+describe('unpin_first: a pin whose delete waits for the cluster it pins', () => {
+  it('a queue deleted only once a setting names a queue that needs the cluster moved first: the move is blocked, no cycle', () => {
+    const pb = live().pools[0]!.contract;
+    const l = withCaps(
+      live({ pools: { pb }, clusters: { c: {} }, queues: { old: { clusters: ['c'] } } }),
+      UNION_CAPABILITIES,
+    );
+    l.default_queues = [{ project: 'ml', domain: 'production', queue: 'old' }];
+    // c moves to pb; `new` (in pb, selecting c) replaces `old` (pinning c) in the setting: old
+    // goes only after the setting names new, new exists only after c's move, and Union moves c
+    // only once old no longer pins it.
+    const d = desired({
+      pools: { pb },
+      clusters: { c: { pool: 'pb' } },
+      queues: { new: { pool: 'pb', clusters: ['c'] }, c: { pool: 'pb', clusters: ['c'] } },
+      prune: true,
+    });
+    const plan = computePlan(withSettings(d, setting('ml', 'production', 'new')), l);
+    expectWellFormed(plan);
+    expect(change(plan, 'Cluster/c')?.why?.code).toBe('CLUSTER_PINNED');
+    expect(change(plan, 'Cluster/c')?.why?.params).toMatchObject({ queues: ['Queue/old'] });
+    expect(change(plan, 'Queue/old')?.action).toBe('blocked');
+    expect(plan.steps).toEqual([]);
+  });
+});
+
+describe('issue 58: the plan shows what happens', () => {
+  it('an undeclared pool an unmanaged assignment names is kept (A3), not deleted', () => {
+    const pa = contract('pa-bucket');
+    const l = withCaps(
+      live({ pools: { pa }, assignments: [{ project: 'ml', domain: 'production', pool: 'pa' }] }),
+      UNION_CAPABILITIES,
+    );
+    // prune within what poolsync applied: the pool, not the assignment another team made.
+    l.inventory = ['ClusterPool/pa'];
+    const plan = computePlan(desired({ prune: true }), l);
+    expect(change(plan, 'ClusterPool/pa')?.why?.code).toBe('POOL_DELETE_UNMANAGED_ASSIGNMENTS');
+    expect(whyText(change(plan, 'ClusterPool/pa')!)).toContain('PoolAssignment/ml/production');
+    expect(plan.steps).toEqual([]);
+  });
+
+  it('a drained queue replaced in another pool: the new one is active, and the diff says so', () => {
+    const pb = contract('pb-bucket');
+    const l = withCaps(live({ pools: { pb }, queues: { q: {} } }), {
+      ...UNION_CAPABILITIES,
+      soft_delete: false,
+      queue_move: false,
+    });
+    l.queues = l.queues.map((q) => (q.name === 'q' ? { ...q, state: 'drained' } : q));
+    const plan = computePlan(desired({ pools: { pb }, queues: { q: { pool: 'pb' } } }), l);
+    expectWellFormed(plan);
+    expect(change(plan, 'Queue/q')?.action).toBe('replace');
+    expect(change(plan, 'Queue/q')?.diff).toContainEqual(
+      expect.objectContaining({ path: 'state', before: 'drained', after: 'active' }),
+    );
+  });
+});
+
+describe('--target of a queue whose selector loses several clusters (C8)', () => {
+  it('keeps the delete of every cluster it loses, not only the one its caused_by names', () => {
+    const l = withCaps(
+      live({ clusters: { c1: {}, c2: {} }, queues: { q: { clusters: ['c1', 'c2'] } } }),
+      {
+        ...UNION_CAPABILITIES,
+        queue_delete: false,
+        unpin_first: false,
+      },
+    );
+    const plan = targetPlan(computePlan(desired({ prune: true }), l), ['Queue/q']);
+    expectWellFormed(plan);
+    expect(change(plan, 'Queue/q')?.diff).toContainEqual(
+      expect.objectContaining({ path: 'clusters', before: ['c1', 'c2'], after: [] }),
+    );
+    expect(ops(plan)).toEqual(
+      expect.arrayContaining(['delete_cluster Cluster/c1', 'delete_cluster Cluster/c2']),
     );
   });
 });

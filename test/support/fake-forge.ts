@@ -74,6 +74,8 @@ export interface Fault {
   afterEffect?: boolean;
   /** Close the connection instead of answering. */
   destroy?: boolean;
+  /** Never answer (the connection stays open until the forge closes). */
+  silent?: boolean;
 }
 
 /** poolsync's own account: the user `forge.token` belongs to. */
@@ -229,6 +231,7 @@ export class FakeForge {
         req.socket.destroy();
         return;
       }
+      if (fault.silent) return;
       if (fault.afterEffect) this.route(req, url, body, () => undefined);
       return send(
         fault.status,

@@ -29,6 +29,7 @@ export function forward(
   body: Buffer,
   res: ServerResponse,
   then: (up: IncomingMessage, whole: Buffer) => void,
+  o: { keepHost?: boolean } = {},
 ): void {
   const out = httpRequest(
     {
@@ -36,7 +37,11 @@ export function forward(
       port: target.port,
       method: req.method,
       path: req.url,
-      headers: { ...req.headers, host: target.host, connection: 'close' },
+      headers: {
+        ...req.headers,
+        host: o.keepHost ? req.headers.host : target.host,
+        connection: 'close',
+      },
     },
     (up) => {
       const chunks: Buffer[] = [];

@@ -8,6 +8,7 @@ import { loadRepository } from '../../src/manifests/index.js';
 import { formatValidationText } from '../../src/manifests/report.js';
 import { createLogger } from '../../src/daemon/logger.js';
 import {
+  escapeStrayControls,
   escapeJsonForTerminal,
   escapeLogValue,
   escapeTerminal,
@@ -122,5 +123,16 @@ describe('issue 38, item 12: what looks alike is told apart', () => {
     expect(lines.filter((l) => l.startsWith('caf\u00e9.yaml:'))).toHaveLength(1);
     expect(lines.filter((l) => l.startsWith('cafe\\u{301}.yaml:'))).toHaveLength(1);
     for (const l of lines.slice(0, -1)) expect(l).toContain('run_\\u{feff}concurrency');
+  });
+
+  it('escapeStrayControls: what poolsync never writes is escaped, its colours and JSON kept', () => {
+    expect(escapeStrayControls('ok\tline\n\u001b[31mred\u001b[0m')).toBe(
+      'ok\tline\n\u001b[31mred\u001b[0m',
+    );
+    expect(escapeStrayControls('bell\u0007 clear\u001b[2J csi\u009b rtl\u202e')).toBe(
+      'bell\\u0007 clear\\u001b[2J csi\\u009b rtl\\u202e',
+    );
+    const json = JSON.stringify({ name: 'a\u009bb\u202ec' });
+    expect(JSON.parse(escapeStrayControls(json))).toEqual(JSON.parse(json));
   });
 });

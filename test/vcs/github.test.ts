@@ -147,6 +147,26 @@ describe('GitHub publishPlan', () => {
     expect(String(forge.statuses[0]!.body.description)).toMatch(/^Plan failed with 1 error/);
     expect(String(forge.statuses[0]!.body.description).length).toBeLessThanOrEqual(140);
   });
+
+  it('but not on a forge that let the call run out of time: the command ends within one deadline', async () => {
+    forge.faults.push({
+      match: /^GET .*\/issues\/7\/comments$/,
+      status: 200,
+      silent: true,
+      times: 9,
+    });
+    const limits = {
+      connectTimeoutMs: 5_000,
+      readTimeoutMs: 300,
+      callTimeoutMs: 60_000,
+      maxResponseBytes: 1024 * 1024,
+    };
+    await expect(publish({ retry: { ...FAST, limits } })).rejects.toThrow(
+      /GitHub API at .*, to .*: nothing was received for 300ms \(--read-timeout/,
+    );
+    expect(forge.requests.filter((q) => q.method === 'POST')).toEqual([]);
+    expect(forge.statuses).toEqual([]);
+  });
 });
 
 describe('GitHub API errors', () => {
@@ -392,6 +412,26 @@ describe('a commit status always ends (issue 47)', () => {
       },
     ]);
     expect(String(forge.statuses[0]!.body.description).length).toBeLessThanOrEqual(140);
+  });
+
+  it('but not on a forge that let the call run out of time: the command ends within one deadline', async () => {
+    forge.faults.push({
+      match: /^GET .*\/issues\/7\/comments$/,
+      status: 200,
+      silent: true,
+      times: 9,
+    });
+    const limits = {
+      connectTimeoutMs: 5_000,
+      readTimeoutMs: 300,
+      callTimeoutMs: 60_000,
+      maxResponseBytes: 1024 * 1024,
+    };
+    await expect(publish({ retry: { ...FAST, limits } })).rejects.toThrow(
+      /GitHub API at .*, to .*: nothing was received for 300ms \(--read-timeout/,
+    );
+    expect(forge.requests.filter((q) => q.method === 'POST')).toEqual([]);
+    expect(forge.statuses).toEqual([]);
   });
 });
 

@@ -30,6 +30,7 @@ import { renderTextParts } from '../../render/text.js';
 import { nothingToApply, printRunbook } from '../../render/cli-output.js';
 import { UserError } from '../../util/user-error.js';
 import {
+  networkOf,
   durationFlag,
   planShape,
   oneTarget,
@@ -100,6 +101,7 @@ export async function apply(
         lockTimeoutMs,
         parallelism,
         maxRetries: args['max-retries'],
+        limits: networkOf(args, io.env).limits,
         // A throttling server is told among the progress lines.
         onPace: (e) => out(paceLine(e)),
         open,

@@ -13,12 +13,13 @@ import { isControlPlaneError } from '../../controlplane/errors.js';
 import type { ControlPlane } from '../../controlplane/types.js';
 import { loadDesired } from '../../ops/plan-run.js';
 import { UserError } from '../../util/user-error.js';
+import { didYouMean } from '../../manifests/suggest.js';
 import { escapeJsonForTerminal, escapeTerminal } from '../../util/terminal-text.js';
 import { requireConfigFolder } from '../config-folder.js';
 import { declaresNothing } from '../../plan/inventory.js';
 import type { Args } from '../define.js';
 import type { Io } from '../io.js';
-import { ENV_ALL, oneTarget, openToRead } from '../options.js';
+import { ENV_ALL, networkOf, oneTarget, openToRead } from '../options.js';
 import { plural } from '../../render/common.js';
 import {
   formatSkipped,
@@ -28,11 +29,12 @@ import {
 } from '../../manifests/report.js';
 import { nothingDeclared } from '../../render/cli-output.js';
 import { readFolderOnce, type FolderRead } from '../../manifests/config.js';
+import { lookupHost } from '../../util/control-plane-endpoint.js';
 
 export async function validate(args: Args<'validate'>, io: Io): Promise<number> {
   const note = await requireConfigFolder(args.dir);
   if (note !== null) io.stderr.write(note);
-  const shared = await readFolderOnce(args.dir);
+  const shared = await readFolderOnce(args.dir, lookupHost());
   const names = environmentNames(args, shared);
   // Each environment is its own desired state: every one is checked, each report named.
   const reports: Record<string, unknown> = {};
@@ -61,8 +63,9 @@ export async function validate(args: Args<'validate'>, io: Io): Promise<number> 
 
 /** The environments to validate: none without environments, else --env's (default all). */
 function environmentNames(args: Args<'validate'>, { config }: FolderRead): string[] {
-  const envs =
-    config.errors.length > 0 ? [] : (config.config.environments ?? []).map((e) => e.name);
+  // A poolsync.yaml that does not read: its errors are the report, whatever --env names.
+  if (config.errors.length > 0) return [];
+  const envs = (config.config.environments ?? []).map((e) => e.name);
   if (args.env === undefined || args.env === ENV_ALL) return envs;
   if (envs.length === 0)
     throw new UserError(
@@ -70,7 +73,7 @@ function environmentNames(args: Args<'validate'>, { config }: FolderRead): strin
     );
   if (!envs.includes(args.env))
     throw new UserError(
-      `no environment '${args.env}' in poolsync.yaml; its environments: ${envs.join(', ')}`,
+      `no environment '${args.env}' in poolsync.yaml${didYouMean(args.env, envs)}; its environments: ${envs.join(', ')}`,
     );
   return [args.env];
 }
@@ -88,7 +91,7 @@ export async function check(args: Args<'check'>, io: Io): Promise<number> {
   const url = target.url;
   let cp: ControlPlane | null = null;
   try {
-    cp = await openToRead(target, io, args['max-retries']);
+    cp = await openToRead(target, io, networkOf(args, io.env));
     const probed = args.probe
       ? await probeKinds(cp)
       : [{ ok: true, text: 'not probed (--no-probe): nothing was read from it' }];

@@ -93,7 +93,8 @@ export async function serve(args: ServeArgs, io: Io): Promise<number> {
     const mounts: ProtocolMount[] = [];
     if (oauth && oauthClient) {
       const { createUnionApi } = await import('../../standins/union/union-api.js');
-      mounts.push(createUnionApi({ controlPlane, oauth, org: oauthClient.org, logger }));
+      const projects = args['flyte-project'] ?? [];
+      mounts.push(createUnionApi({ controlPlane, oauth, org: oauthClient.org, logger, projects }));
     }
     mounts.push({
       handle: gateway.flyteadminGateway({

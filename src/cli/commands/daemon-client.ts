@@ -23,13 +23,26 @@ import {
 import { readUserFile, SECRET_FILE_BYTES } from '../../util/safe-file.js';
 import { rememberSecret } from '../../util/redact.js';
 import { UserError } from '../../util/user-error.js';
+import { didYouMean } from '../../manifests/suggest.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
+import { Agent, request } from 'undici';
+import { CallDeadline, limitOf, limitWords, transportLimits } from '../../util/transport-limits.js';
+import { RECENT_RUN_SHAPE } from '../../daemon/status.js';
+import {
+  bool,
+  listOf,
+  nullable,
+  record,
+  shapeProblem,
+  str,
+  type Shape,
+} from '../../util/json-shape.js';
 import { daemonUrl, type DaemonClientArgs } from '../define.js';
 import type { Io } from '../io.js';
 
 export async function approve(args: DaemonClientArgs, io: Io): Promise<number> {
   const base = daemonUrl(args, io.env);
-  const s = (await daemonRequest(`${base}/status`, { method: 'GET' })).json as DaemonStatus;
+  const s = await readStatus(base, io.env);
   // A follower answers with the leader's status; its own only when the leader is out of
   // reach, and then what waits is the leader's to say, not this replica's.
   if (s.leader && !s.leader.isLeader)
@@ -56,11 +69,15 @@ export async function approve(args: DaemonClientArgs, io: Io): Promise<number> {
   }
   const token = await adminToken(args['admin-token-file'], 'approving', io.env, base);
   const approver = args.as?.trim() || defaultApprover();
-  const res = await daemonRequest(`${base}/approve`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ fingerprint: args.fingerprint.trim(), approver }),
-  });
+  const res = await daemonRequest(
+    `${base}/approve`,
+    {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ fingerprint: args.fingerprint.trim(), approver }),
+    },
+    io.env,
+  );
   const body = res.json as { reason?: string; error?: string; leader?: string | null };
   if (res.status === 200) {
     io.stdout.write(
@@ -89,28 +106,35 @@ function defaultApprover(): string {
 
 export async function status(args: DaemonClientArgs, io: Io): Promise<number> {
   const base = daemonUrl(args, io.env);
-  const s = await readStatus(base);
-  if (args.output === 'json') {
-    io.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
-    return 0;
-  }
-  io.stdout.write(`Daemon ${base}: ${sourceText(s)}, policy ${s.policy}\n`);
-  for (const [name, e] of sections(s, args.env)) io.stdout.write(statusText(e, name, base));
-  return 0;
+  const s = await readStatus(base, io.env);
+  const shown = sections(s, args.env);
+  if (args.output !== 'json') {
+    io.stdout.write(`Daemon ${base}: ${sourceText(s)}, policy ${s.policy}\n`);
+    for (const [name, e] of shown) io.stdout.write(statusText(e, name, base));
+  } else io.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+  return args['exit-code'] && shown.some(([, e]) => failed(e.outcome)) ? 1 : 0;
 }
+
+const failed = (result: RunRecord['result'] | null | undefined): boolean =>
+  result === 'failed' || result === 'invalid';
 
 export async function sync(args: DaemonClientArgs, io: Io): Promise<number> {
   const base = daemonUrl(args, io.env);
   const token = await adminToken(args['admin-token-file'], 'syncing', io.env, base);
+  // --env: a name the daemon does not have is refused here, with the closest one.
+  if (args.env !== undefined) sections(await readStatus(base, io.env), args.env);
   const before = Date.now();
-  const query = [args.wait && 'wait=1', args['override-freeze'] && 'override=freeze'].filter(
-    Boolean,
-  );
+  const query = [
+    args.wait && 'wait=1',
+    args['override-freeze'] && 'override=freeze',
+    args.env !== undefined && `environment=${encodeURIComponent(args.env)}`,
+  ].filter(Boolean);
   const res = await daemonRequest(
     `${base}/reconcile${query.length > 0 ? `?${query.join('&')}` : ''}`,
     { method: 'POST', headers: { authorization: `Bearer ${token}` } },
+    io.env,
     // A run takes as long as its apply: waited for as `POST /reconcile?wait=1` does.
-    args.wait ? 3_600_000 : 15_000,
+    args.wait ? 3_600_000 : undefined,
   );
   const body = res.json as { error?: string; lastRun?: RunRecord | null };
   if (res.status !== 200 && res.status !== 202)
@@ -120,8 +144,8 @@ export async function sync(args: DaemonClientArgs, io: Io): Promise<number> {
     return 0;
   }
   // With environments every one ran: each one's run of this sync.
-  const s = await readStatus(base);
-  const runs = sections(s, undefined)
+  const s = await readStatus(base, io.env);
+  const runs = sections(s, args.env)
     .map(([name, e]) => [name, e.lastRun] as const)
     .filter(([, run]) => run !== null && Date.parse(run.finishedAt) >= before - 1000);
   if (args.output === 'json')
@@ -131,11 +155,11 @@ export async function sync(args: DaemonClientArgs, io: Io): Promise<number> {
   else
     for (const [name, run] of runs)
       io.stdout.write(`${name !== null ? `${name}: ` : ''}${runLine(run!)}\n`);
-  return runs.some(([, run]) => run!.result === 'failed' || run!.result === 'invalid') ? 1 : 0;
+  return runs.some(([, run]) => failed(run!.result)) ? 1 : 0;
 }
 
 export async function history(args: DaemonClientArgs, io: Io): Promise<number> {
-  const s = await readStatus(daemonUrl(args, io.env));
+  const s = await readStatus(daemonUrl(args, io.env), io.env);
   const envs = sections(s, args.env);
   if (args.run !== undefined) {
     const id = args.run;
@@ -168,10 +192,48 @@ export async function history(args: DaemonClientArgs, io: Io): Promise<number> {
   return 0;
 }
 
-async function readStatus(base: string): Promise<DaemonStatus> {
-  const res = await daemonRequest(`${base}/status`, { method: 'GET' });
+async function readStatus(base: string, env: NodeJS.ProcessEnv): Promise<DaemonStatus> {
+  const res = await daemonRequest(`${base}/status`, { method: 'GET' }, env);
   if (res.status !== 200) throw new UserError(`${base}/status answered HTTP ${res.status}`);
+  // What is read of it checked first: a network answer, whatever it holds, is never a TypeError.
+  const problem = shapeProblem('status', STATUS_SHAPE, res.json);
+  if (problem !== null)
+    throw new UserError(
+      `${base}/status is not a poolsync daemon's status (${problem}): is --daemon a poolsync daemon, of this version?`,
+    );
   return res.json as DaemonStatus;
+}
+
+const PENDING_SHAPE = record(
+  { fingerprint: str, since: str, changes: listOf(record({ address: str, action: str })) },
+  { commit: nullable(str) },
+);
+const SECTION_SHAPE = record(
+  { runs: listOf(RECENT_RUN_SHAPE), source: record({}) },
+  {
+    lastRun: nullable(RECENT_RUN_SHAPE),
+    approval: record({}, { pending: nullable(PENDING_SHAPE) }),
+  },
+);
+const LEADER_SHAPE = record({ isLeader: bool, identity: str }, { leader: nullable(str) });
+/** One section, or with environments one per environment; `leader` as `approve` reads it. */
+const STATUS_SHAPE: Shape = (v) =>
+  record({}, { leader: LEADER_SHAPE })(v) ??
+  (typeof v === 'object' && v !== null && 'environments' in v && v.environments
+    ? record({ environments: mapOf(SECTION_SHAPE) })(v)
+    : SECTION_SHAPE(v));
+
+/** An object whose every value has `shape`. */
+function mapOf(shape: Shape): Shape {
+  return (v) => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v))
+      return { path: '', what: 'is not an object' };
+    for (const [k, e] of Object.entries(v)) {
+      const p = shape(e);
+      if (p) return { path: `.${k}${p.path}`, what: p.what };
+    }
+    return null;
+  };
 }
 
 /** Each environment's document by name, or the one document (name null). */
@@ -185,7 +247,10 @@ function sections(s: DaemonStatus, only: string | undefined): [string | null, Da
   const one = all.filter(([name]) => name === only);
   if (one.length === 0)
     throw new UserError(
-      `the daemon has no environment '${only}'; its environments: ${all.map(([n]) => n).join(', ')}`,
+      `the daemon has no environment '${only}'${didYouMean(
+        only,
+        all.map(([n]) => n),
+      )}; its environments: ${all.map(([n]) => n).join(', ')}`,
     );
   return one;
 }
@@ -247,28 +312,68 @@ function runText(run: RecentRun): string {
   return `${runLine(run)}\n${plan}`;
 }
 
-/** One request; a daemon that does not answer, or answers with something else than JSON, is a UserError. */
+/**
+ * One request, bounded as every client is (util/transport-limits.ts, from the environment:
+ * POOLSYNC_CONNECT_TIMEOUT…; `callTimeoutMs` over the call and read timeouts, for `sync --wait`), never
+ * decompressed; a daemon that does not answer, or answers with something else than JSON, is a
+ * UserError.
+ */
 async function daemonRequest(
   url: string,
-  init: RequestInit,
-  timeoutMs = 15_000,
+  init: { method: string; headers?: Record<string, string>; body?: string },
+  env: NodeJS.ProcessEnv,
+  callTimeoutMs?: number,
 ): Promise<{ status: number; json: unknown }> {
-  let res: Response;
-  try {
-    res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
-  } catch (err) {
-    throw new UserError(
-      `cannot reach the daemon at ${url}: ${(err as Error).message}; check --daemon (its status address)`,
+  const limits = transportLimits({}, env);
+  // The daemon answers a waited run when it ends: nothing is sent before.
+  if (callTimeoutMs !== undefined) limits.callTimeoutMs = limits.readTimeoutMs = callTimeoutMs;
+  const dispatcher = new Agent({
+    connect: { timeout: limits.connectTimeoutMs },
+    headersTimeout: limits.readTimeoutMs,
+    bodyTimeout: limits.readTimeoutMs,
+    maxResponseSize: limits.maxResponseBytes,
+  });
+  const deadline = new CallDeadline(limits);
+  const failed = (err: unknown) => {
+    const limit = limitOf(err);
+    return new UserError(
+      limit
+        ? `the daemon at ${url}: ${limitWords(limit, limits)}; check --daemon (its status address)`
+        : `cannot reach the daemon at ${url}: ${connectWords(err)}; check --daemon (its status address)`,
     );
-  }
-  const text = await res.text();
+  };
   try {
-    return { status: res.status, json: JSON.parse(text) as unknown };
-  } catch {
-    throw new UserError(
-      `${url} answered HTTP ${res.status} with a body that is not JSON: is --daemon a poolsync daemon?`,
-    );
+    let res;
+    try {
+      res = await request(url, { ...init, dispatcher, signal: deadline.signal });
+    } catch (err) {
+      throw failed(err);
+    }
+    const text = await res.body.text().catch((err: unknown) => Promise.reject(failed(err)));
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      // as below
+    }
+    // Every answer of the daemon is a JSON object: its fields are read without a TypeError.
+    if (typeof json !== 'object' || json === null || Array.isArray(json))
+      throw new UserError(
+        `${url} answered HTTP ${res.statusCode} with a body that is not a JSON object: is --daemon a poolsync daemon?`,
+      );
+    return { status: res.statusCode, json };
+  } finally {
+    deadline.done();
+    void dispatcher.destroy();
   }
+}
+
+/** Why a connection failed, in words: `nothing accepts connections at …`, else the code. */
+function connectWords(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  return e.code === 'ECONNREFUSED'
+    ? 'nothing accepts connections there'
+    : `${e.code ?? e.message ?? String(err)}`;
 }
 
 /**
@@ -317,15 +422,19 @@ export async function freeze(args: DaemonClientArgs, io: Io, suspend: boolean): 
     io.env,
     base,
   );
-  const res = await daemonRequest(`${base}/${suspend ? 'suspend' : 'resume'}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      environment: args.env,
-      by: args.as?.trim() || defaultApprover(),
-      reason: args.reason,
-    }),
-  });
+  const res = await daemonRequest(
+    `${base}/${suspend ? 'suspend' : 'resume'}`,
+    {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        environment: args.env,
+        by: args.as?.trim() || defaultApprover(),
+        reason: args.reason,
+      }),
+    },
+    io.env,
+  );
   const body = res.json as { error?: string; freeze?: FreezeStatus };
   if (res.status !== 200 || !body.freeze)
     throw new UserError(

@@ -10,6 +10,7 @@ import { OPTIONS } from '../../daemon/config-options.js';
 import { localAdminToken, resolveDaemonConfig } from '../../daemon/config.js';
 import { startDaemon } from '../../daemon/daemon.js';
 import { createLogger } from '../../daemon/logger.js';
+import { rememberSecretsOf } from '../../util/redact.js';
 import {
   briefPlan,
   quickstartBanner,
@@ -81,6 +82,8 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
   const token =
     quickstart && config.adminToken === null ? await localAdminToken(process.cwd()) : null;
   if (token) config.adminToken = token.token;
+  // Its environment's secrets are scrubbed from every answer and log line (util/redact.ts).
+  rememberSecretsOf(io.env);
   const logger = await createLogger({
     level: config.logLevel,
     format: config.logFormat,

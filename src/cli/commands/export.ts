@@ -4,7 +4,8 @@
  *
  * `poolsync import ADDRESS [--dir DIR]` (Terraform's import): writes one live object as a
  * manifest in the config repository, in the file `export` would write, so the next plan
- * shows no change for it. Refuses an object the repository already declares.
+ * shows no change for it. An object the repository declares already is not written: one
+ * `state forget` left alone is managed again; one poolsync manages is refused.
  *
  * `poolsync init [DIR] [--from-live]`: the first step of docs/getting-started.md. Writes a
  * poolsync.yaml whose comments say what each setting does (prune off: nothing is ever deleted
@@ -12,8 +13,9 @@
  *
  * `poolsync state list|show|forget` (docs/plan.md#what-poolsync-manages): the inventory of the
  * control plane `plan` would use (its --env or --control-plane), each object with what the
- * control plane shows of it now; `forget` takes an object out of management without a call
- * about it: out of the inventory, and marked so that no later prune deletes it.
+ * control plane shows of it now (`list` filtered by address patterns); `forget` (`rm`) takes an
+ * object out of management without a call about it: out of the inventory, and marked so that
+ * no later prune deletes it.
  *
  * How `export`, `import` and `init --from-live` write manifests under `--dir`, and adopt what
  * they wrote. Never outside `--dir`, whatever a live object's name (docs/security.md, "What is
@@ -45,23 +47,23 @@ import { loadRepository } from '../../manifests/index.js';
 import { address, assignmentKeyString, DEFAULT_POOL, isValidName } from '../../model/common.js';
 import type { InventoryRecord } from '../../model/inventory.js';
 import type { LiveState } from '../../model/live.js';
-import { declaredAddresses, declaredByKind, isLive, managedObjects } from '../../plan/inventory.js';
+import { declaredByKind, isLive, managedObjects, OBJECT_KINDS } from '../../plan/inventory.js';
 import { checkAddressSyntax } from '../../plan/target.js';
 import { controlPlaneName, plural } from '../../render/common.js';
-import { managedStatus } from '../../render/cli-output.js';
+import { liveStatusWords } from '../../render/live-status.js';
 import { relativeParts, writeRepoFile } from '../../util/safe-file.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
 import { exists, refuseCodeProject, requireFolder } from '../config-folder.js';
 import type { Args, StateArgs } from '../define.js';
-import { oneTarget, openToRead, sharedInventoryOf, type EnvTarget } from '../options.js';
+import { networkOf, oneTarget, openToRead, sharedInventoryOf, type EnvTarget } from '../options.js';
 import type { Io } from '../io.js';
 
 export async function exportTo(args: Args<'export'>, io: Io): Promise<number> {
   // --env: the environment's control plane and credentials (docs/environments.md).
   const target = await oneTarget(null, args, 'export', io.env);
   if (args.dir.trim() === '') throw new UserError('--dir is empty: name the folder to write into');
-  const cp = await openToRead(target, io);
+  const cp = await openToRead(target, io, networkOf(args, io.env));
   // The live state as manifests under --dir, and the objects adopted into the inventory.
   try {
     const live = await readLiveState(cp);
@@ -81,7 +83,7 @@ export async function exportTo(args: Args<'export'>, io: Io): Promise<number> {
     }
     await mkdir(out, { recursive: true });
     for (const f of result.files) await writeExported(out, f);
-    for (const w of result.warnings) io.stderr.write(`Warning: ${w}\n`);
+    for (const w of result.warnings) io.stderr.write(`Warning: ${escapeTerminal(w)}\n`);
     const c = result.counts;
     const parts = [
       `${c.pools} pools`,
@@ -119,10 +121,10 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
   await requireFolder(args.dir);
   // --env: the environment's control plane and credentials; else --control-plane as always.
   const target = await oneTarget(args.env === undefined ? null : args.dir, args, 'import', io.env);
-  const url = target.url;
-  await refuseIfDeclared(args.dir, args.address, args.env);
-  const cp = await openTarget(target, { vars: io.env });
+  const declared = await declaredAt(args.dir, args.address, args.env);
+  const cp = await openTarget(target, { vars: io.env }, { http: networkOf(args, io.env) });
   try {
+    if (declared) return await adoptDeclared(cp, target.url, args, declared, io);
     const file = manifestOf(await readLiveState(cp), args.address);
     checkExportedPath(file.path);
     const path = join(resolve(args.dir), file.path);
@@ -134,10 +136,43 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
     io.stdout.write(
       `Imported ${args.address} into ${path}. Commit it; \`poolsync plan\` now shows no change for it.\n`,
     );
-    await adopt(cp, url, args, [args.address], io);
+    await adopt(cp, target.url, args, [args.address], io);
   } finally {
     await cp.close();
   }
+  return 0;
+}
+
+/**
+ * `import` of an object the repository declares: nothing to write. Terraform refuses to import
+ * what it manages; so does this, naming the file. One `state forget` took out of management
+ * (or live but never recorded) is managed again: back in the inventory, the mark gone.
+ */
+async function adoptDeclared(
+  cp: ControlPlane,
+  url: string,
+  args: Args<'import'>,
+  at: string,
+  io: Io,
+): Promise<number> {
+  const addr = args.address;
+  const shared = sharedInventoryOf(args, io.env);
+  const store = inventoryStore(cp, url, { stateDir: args['state-dir'], shared, env: io.env });
+  const [live, record] = await Promise.all([readLiveState(cp), store.read()]);
+  const forgotten = record?.forgotten?.includes(addr) ?? false;
+  if (record?.addresses.includes(addr) && !forgotten)
+    throw new UserError(
+      `${addr} is already in the repository at ${at}, and poolsync manages it: nothing to import`,
+    );
+  if (!isLive(live, addr))
+    throw new UserError(
+      `${addr} is declared at ${at} but not on the control plane yet: \`poolsync apply\` creates it and manages it from then on`,
+    );
+  const { underApplyLock } = await import('../../ops/apply-run.js');
+  await underApplyLock(url, args['state-dir'], () => adoptIntoInventory(store, [addr]));
+  io.stdout.write(
+    `${forgotten ? 'Adopted' : 'Recorded'} ${addr} ${forgotten ? 'again ' : ''}in the inventory (${store.where}): poolsync manages it from now on as its manifest at ${at} declares it, and with prune: true deletes it once that leaves the repository.\n`,
+  );
   return 0;
 }
 
@@ -186,23 +221,16 @@ function manifestOf(live: LiveState, addr: string): { path: string; content: str
   return file;
 }
 
-/** Terraform refuses to import what it already manages; so does this, naming the file. */
-async function refuseIfDeclared(
-  dir: string,
-  addr: string,
-  environment: string | undefined,
-): Promise<void> {
-  const loaded = await loadRepository(dir, { environment });
-  if (!loaded.valid) return; // an unfinished repository may still take an import
+/** Where DIR (as environment `env` reads it) declares `addr`, as `file:line:column`; null when not, or when it does not load. */
+async function declaredAt(dir: string, addr: string, env?: string): Promise<string | null> {
+  const loaded = await loadRepository(dir, { environment: env });
+  if (!loaded.valid) return null; // an unfinished repository may still take an import
   const declared = declaredByKind(loaded.desired)
     .flatMap(([, objects]) => objects)
     .find((o) => o.address === addr);
-  if (declared) {
-    const s = declared.source;
-    throw new UserError(
-      `${addr} is already in the repository at ${join(dir, s.file)}:${s.line}:${s.column}: poolsync manages it; nothing to import`,
-    );
-  }
+  if (!declared) return null;
+  const s = declared.source;
+  return `${join(dir, s.file)}:${s.line}:${s.column}`;
 }
 
 const SAFE_PATH = /^[A-Za-z0-9._/-]+$/;
@@ -323,11 +351,15 @@ interface Read {
   live: LiveState;
 }
 
-export function list(args: StateArgs, io: Io): Promise<number> {
-  return withState(args, io, async ({ target, cp, store, record, live }) => {
+export async function list(args: StateArgs, io: Io): Promise<number> {
+  const { dir, patterns } = listArguments(args);
+  const matches = addressMatcher(patterns);
+  return withState({ ...args, dir }, io, async ({ target, cp, store, record, live }) => {
     const managed = managedObjects(live);
+    const objects = managed.objects.filter((o) => matches(o.address));
+    const forgotten = managed.forgotten.filter(matches);
+    const words = liveStatusWords(live);
     if (args.output === 'json') {
-      const objects = managed.objects.map(({ address, status }) => ({ address, status }));
       const inventory = record && {
         where: store.where,
         updated_at: record.updated_at,
@@ -337,8 +369,8 @@ export function list(args: StateArgs, io: Io): Promise<number> {
         environment: target.name,
         control_plane: controlPlaneIdentity(target.url, cp),
         inventory,
-        objects,
-        forgotten: managed.forgotten,
+        objects: objects.map((o) => ({ address: o.address, status: o.live && words(o) })),
+        forgotten,
       };
       io.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
       return 0;
@@ -353,19 +385,56 @@ export function list(args: StateArgs, io: Io): Promise<number> {
     io.stdout.write(
       `Inventory: ${store.where} (updated ${record!.updated_at}${record!.commit ? `, commit ${record!.commit.slice(0, 12)}` : ''})\n\n`,
     );
-    const width = Math.min(40, Math.max(0, ...managed.objects.map((o) => o.address.length)));
-    for (const o of managed.objects)
-      io.stdout.write(`${escapeTerminal(o.address.padEnd(width))}  ${managedStatus(o)}\n`);
-    const { count, missing } = managed;
+    const width = Math.min(40, Math.max(0, ...objects.map((o) => o.address.length)));
+    for (const o of objects)
+      io.stdout.write(`${escapeTerminal(o.address.padEnd(width))}  ${escapeTerminal(words(o))}\n`);
+    const missing = objects.filter((o) => o.live === null).length;
+    const counted =
+      patterns.length === 0
+        ? plural(managed.count, 'managed object')
+        : `${objects.length} of ${plural(managed.count, 'managed object')} ${objects.length === 1 ? 'matches' : 'match'} ${patterns.map(escapeTerminal).join(' ')}`;
     io.stdout.write(
-      `\n${plural(count, 'managed object')}${missing > 0 ? ` (${missing} missing from the control plane: the next apply creates ${missing === 1 ? 'it' : 'them'} again if declared)` : ''}.\n`,
+      `\n${counted}${missing > 0 ? ` (${missing} missing from the control plane: the next apply creates ${missing === 1 ? 'it' : 'them'} again if declared)` : ''}.\n`,
     );
-    if (managed.forgotten.length > 0)
+    if (forgotten.length > 0)
       io.stdout.write(
-        `Forgotten (never pruned; \`poolsync import\` adopts one again): ${managed.forgotten.map(escapeTerminal).join(', ')}\n`,
+        `Forgotten (never pruned; \`poolsync import ADDRESS\` adopts one again): ${forgotten.map(escapeTerminal).join(', ')}\n`,
       );
     return 0;
   });
+}
+
+/**
+ * `state list [DIR] [ADDRESS...]`, Terraform's `state list [ADDRESS...]` beside the folder: an
+ * argument that starts with a kind (`Queue`, `Queue/batch`, `Cluster/prod-*`) or holds a `*`
+ * is a filter, also in DIR's place (the folder is then `.`).
+ */
+function listArguments(args: StateArgs): { dir: string; patterns: string[] } {
+  const patterns = (args.filter ?? []).map(String);
+  const first = args.dir;
+  const isPattern = (a: string) =>
+    a.includes('*') || (OBJECT_KINDS as string[]).includes(a.split('/', 1)[0]!);
+  if (first !== undefined && isPattern(first)) return { dir: '.', patterns: [first, ...patterns] };
+  const bad = patterns.find((p) => !isPattern(p));
+  if (bad !== undefined)
+    throw new UserError(
+      `state list: ${escapeTerminal(JSON.stringify(bad))} is not an address filter: write Kind (every object of it), Kind/name, or a pattern with * (e.g. Queue/team-*), with Kind one of ${OBJECT_KINDS.join(', ')}`,
+    );
+  return { dir: first ?? '.', patterns };
+}
+
+/** Whether an address matches one of the patterns (none: every address); `*` matches any run of characters. */
+function addressMatcher(patterns: readonly string[]): (address: string) => boolean {
+  if (patterns.length === 0) return () => true;
+  const res = patterns.map((p) => {
+    const glob = p.includes('/') || p.includes('*') ? p : `${p}/*`;
+    const body = glob
+      .split('*')
+      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*');
+    return new RegExp(`^${body}$`);
+  });
+  return (address) => res.some((re) => re.test(address));
 }
 
 export async function show(args: StateArgs, io: Io): Promise<number> {
@@ -374,12 +443,16 @@ export async function show(args: StateArgs, io: Io): Promise<number> {
     const managed = managedObjects(live);
     const object = managed.objects.find((o) => o.address === address);
     if (!object) throw notManaged(address, managed.forgotten, live);
+    const words = liveStatusWords(live)(object);
     if (args.output === 'json') {
-      io.stdout.write(`${JSON.stringify({ environment: target.name, ...object }, null, 2)}\n`);
+      const status = object.live && words;
+      io.stdout.write(
+        `${JSON.stringify({ environment: target.name, address, status, live: object.live }, null, 2)}\n`,
+      );
       return 0;
     }
     io.stdout.write(header(target, cp));
-    io.stdout.write(`${escapeTerminal(address)}: ${managedStatus(object)}\n`);
+    io.stdout.write(`${escapeTerminal(address)}: ${escapeTerminal(words)}\n`);
     if (object.live) {
       const fields = Object.entries(object.live);
       const width = Math.max(...fields.map(([k]) => k.length));
@@ -408,7 +481,7 @@ export async function forget(args: StateArgs, io: Io): Promise<number> {
     io.stdout.write(
       `Forgot ${address}: it left the inventory (${store.where}), and no later prune deletes it. Nothing was sent to the control plane about it.\n`,
     );
-    if (await stillDeclared(args, address))
+    if ((await declaredAt(args.dir, address, args.env)) !== null)
       io.stdout.write(
         `${address} is still declared in ${args.dir}: the next apply keeps updating it as declared (never deleting it); remove its manifest to leave it entirely alone.\n`,
       );
@@ -431,7 +504,7 @@ async function withState(
 ): Promise<number> {
   await requireFolder(args.dir);
   const target = await oneTarget(args.dir, args, 'state', io.env);
-  const cp = await openToRead(target, io, args['max-retries']);
+  const cp = await openToRead(target, io, networkOf(args, io.env));
   try {
     const shared = sharedInventoryOf(args, io.env);
     const store = inventoryStore(cp, target.url, {
@@ -461,10 +534,4 @@ function notManaged(address: string, forgotten: readonly string[], live: LiveSta
       ? `${address} is on the control plane, but poolsync does not manage it (it is not in the inventory): \`poolsync import ${address}\` adopts it`
       : `${address} is not managed by poolsync and not on the control plane (\`poolsync state list\` lists what is managed)`,
   );
-}
-
-/** DIR (as the environment reads it) declares the address; false when it does not load. */
-async function stillDeclared(args: StateArgs, address: string): Promise<boolean> {
-  const loaded = await loadRepository(args.dir, { environment: args.env });
-  return loaded.valid && declaredAddresses(loaded.desired).includes(address);
 }

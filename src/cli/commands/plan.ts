@@ -39,7 +39,9 @@ import type { EnvironmentOutcome, PublishOutcome } from '../../vcs/types.js';
 import { paceLine } from '../../util/pacer.js';
 import { batches } from '../../util/batched-lines.js';
 import { UserError } from '../../util/user-error.js';
+import { didYouMean } from '../../manifests/suggest.js';
 import {
+  networkOf,
   durationFlag,
   environmentTarget,
   inEnvironment,
@@ -216,8 +218,10 @@ async function planOf(
 /** The control plane a plan reads (only), with the target's credentials (ops/open-target.ts). */
 function acquire(args: PlanOptions, target: EnvTarget, io: Io) {
   const { 'state-dir': stateDir, 'max-retries': maxRetries } = args;
+  const { limits } = networkOf(args, io.env);
   const opening = { vars: io.env, commenting: args.comment !== undefined };
-  return { kind: 'acquire' as const, target, opening, stateDir, sharedInventory: null, maxRetries };
+  const kind = 'acquire' as const;
+  return { kind, target, opening, stateDir, sharedInventory: null, maxRetries, limits };
 }
 
 /** `--refresh-only`: drift since the last apply; exit 2 with --detailed-exitcode when there is some. */
@@ -270,7 +274,10 @@ export async function promote(args: Args<'promote'>, io: Io): Promise<number> {
   const from = envs.find((e) => e.name === args.from);
   if (!from)
     throw new UserError(
-      `no environment '${args.from}' in poolsync.yaml; its environments: ${names}`,
+      `no environment '${args.from}' in poolsync.yaml${didYouMean(
+        args.from,
+        envs.map((e) => e.name),
+      )}; its environments: ${names}`,
     );
   const toName = args.to ?? from.promotesTo;
   if (toName === undefined)

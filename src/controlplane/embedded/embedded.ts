@@ -392,6 +392,8 @@ export function sharedLists(state: core.State, now: number): LiveLists {
     labels: shared(state, 'labels', assignmentKeyString, () =>
       core.byKey(state.execution_cluster_labels),
     ),
+    // soft_delete: without them a daemon would plan a create of a reserved name, refused forever.
+    deletedQueues: shared(state, 'deleted_queues', byName, () => core.listDeletedQueues(state)),
   };
 }
 

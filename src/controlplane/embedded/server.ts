@@ -437,6 +437,11 @@ export function routes(cp: EmbeddedControlPlane, faults: Faults): Route[] {
     route('POST', '/v1/queues/{name}/drain', async (r) => ok(await cp.drainQueue(nameOf(r)))),
     route('POST', '/v1/queues/{name}/activate', async (r) => ok(await cp.activateQueue(nameOf(r)))),
     route('DELETE', '/v1/queues/{name}', async (r) => (await cp.deleteQueue(nameOf(r)), none)),
+    // Capability `soft_delete` (Union today): deleted queues keep their names until undeleted.
+    route('GET', '/v1/deleted/queues', async (r) =>
+      paginate(await cp.listDeletedQueues(), byName, r.query),
+    ),
+    route('POST', '/v1/queues/{name}/undelete', async (r) => ok(await cp.undeleteQueue(nameOf(r)))),
     route('GET', '/v1/assignments', async (r) =>
       paginate(await cp.listAssignments(), assignmentKeyString, r.query),
     ),

@@ -789,9 +789,10 @@ export function stateJsonProblem(value: unknown): string | null {
  *   run and no action in flight (the Q7 activity model); `activate_queue` makes it ACTIVE
  *   again. The `default` queue is never drained (Q5: always active) unless `default_delete`.
  * - `queue_delete`: deletes a DRAINED queue (without `drain`: one with nothing in flight).
- *   Never `default`, never the co-named queue of a registered cluster (Q4: it follows it).
- * - `cluster_move`: moves a cluster to another pool in place, once the queues that route only
- *   to it are drained; its co-named queue moves with it, other selectors drop it (as C8).
+ *   Never `default`, never the co-named queue of a registered cluster (Q4: it follows it)
+ *   unless deletes are soft (`soft_delete`: Union undeletes it while the cluster is live).
+ * - `cluster_move`: moves a cluster to another pool in place, once its co-named queue, which
+ *   moves with it, is drained (remote/_cluster.py:328-331); other selectors drop it (as C8).
  * - `pool_update`: replaces a pool's contract, refused when a member cluster's reported data
  *   plane would not match it (C4); the members' health is re-evaluated (C5).
  * - `queue_move`: an update_queue may change the pool of a drained queue (idle without
@@ -877,7 +878,9 @@ function deleteQueue(state: State, name: string, at: number): void {
   if (name === DEFAULT_QUEUE && !state.capabilities.default_delete) {
     throw precondition('the "default" queue can never be deleted (P1, C3)', addr, 'P1');
   }
-  if (queue.cluster_managed && state.clusters.has(name)) {
+  // With soft deletes (Union) a co-named queue goes like any other and undeletes while its
+  // cluster is live (remote/_queue.py:1051-1053); deleted for good, Q4 keeps it.
+  if (queue.cluster_managed && state.clusters.has(name) && !state.capabilities.soft_delete) {
     throw precondition(
       `queue "${name}" is the co-named queue of cluster "${name}" and follows it (Q4): delete or move the cluster instead`,
       addr,
@@ -925,18 +928,20 @@ function moveCluster(state: State, op: OpOf<'move_cluster'>): void {
     put(state, { ...conamed, spec: { ...conamed.spec, pool: op.pool, clusters: [op.name] } });
 }
 
-/** The queues that route only to the moving cluster must have nothing left running there. */
+/**
+ * The moving cluster's co-named queue moves with it, so it must be drained first (Union:
+ * remote/_cluster.py:328-331, "that queue must be ``drained`` first"; idle without `drain`).
+ * No other queue is asked anything: Union asks nothing of them.
+ */
 function checkMoveSettled(state: State, op: OpOf<'move_cluster'>, addr: string): void {
-  for (const q of state.queues.values()) {
-    const only = q.spec.clusters.length === 1 && q.spec.clusters[0] === op.name;
-    const why = only && settled(state, q.name, op.at);
-    if (why) {
-      throw precondition(
-        `cluster "${op.name}" cannot move to pool "${op.pool}": queue "${q.name}" routes only to it and ${why}`,
-        addr,
-        'C7',
-      );
-    }
+  const conamed = state.queues.get(op.name);
+  const why = conamed?.cluster_managed && settled(state, op.name, op.at);
+  if (why) {
+    throw precondition(
+      `cluster "${op.name}" cannot move to pool "${op.pool}": its co-named queue "${op.name}" moves with it and ${why}`,
+      addr,
+      'C7',
+    );
   }
 }
 

@@ -22,7 +22,8 @@
 import { jsonParts } from '../../util/json-parts.js';
 import { type FileHandle, lstat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { openOwnAppend, ownFolders, readOwnFile, writeOwnFile } from '../../util/safe-file.js';
+import { openOwnAppend, ownFolders, writeOwnFile } from '../../util/safe-file.js';
+import { readStateBytes } from '../../util/state-file.js';
 import { refuseTrackedFiles } from '../../util/tracked.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelay } from '../../util/backoff.js';
@@ -294,8 +295,9 @@ const MAX_STATE_BYTES = 500 * 1024 * 1024;
 /** The state's folder: poolsync checks every file of the state in it (safe-file.ts). */
 export const stateRoot = (path: string): string => dirname(path);
 
+/** Refused, saying so, when parsing it would not fit the heap (util/state-file.ts), not a V8 abort. */
 async function readStateText(path: string, what: string): Promise<string | null> {
-  const bytes = await readOwnFile(stateRoot(path), path, { maxBytes: MAX_STATE_BYTES, what });
+  const bytes = await readStateBytes(stateRoot(path), path, { maxBytes: MAX_STATE_BYTES, what });
   return bytes === null ? null : bytes.toString('utf8');
 }
 

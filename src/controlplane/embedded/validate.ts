@@ -5,11 +5,11 @@
  */
 import {
   DEFAULT_POOL,
-  FAIRNESS_POLICIES,
   NAME_MAX_LENGTH,
   NAME_PATTERN,
-  PRIORITIES,
   QUEUE_DEFAULTS,
+  QUEUE_SETTINGS,
+  QUEUE_SPEC_FIELDS,
   SECRET_STORE_TYPES,
   WILDCARD,
   address,
@@ -19,8 +19,10 @@ import {
   type ClusterDataPlane,
   type ObjectKind,
   type PoolContract,
+  type QueueSettings,
   type QueueSpec,
 } from '../../model/common.js';
+import { SPEC_FIELDS, type SpecField } from '../../gen/manifests/kinds.js';
 import { ControlPlaneError } from '../errors.js';
 import type { RegisterClusterRequest } from '../types.js';
 import type { ExecutionClusterLabel } from '../../model/flyte.js';
@@ -238,8 +240,20 @@ export function validateSelector(value: unknown, addr: string): string[] {
   return [...selector];
 }
 
-/** A queue spec's fields: its pool, its selector and the settings that have defaults. */
-const SPEC_FIELDS = ['pool', 'clusters', ...Object.keys(QUEUE_DEFAULTS)];
+/**
+ * Q1: a setting's value as the Queue schema declares it (an integer is a count, 0 = no limit),
+ * its default when omitted and it has one.
+ */
+function validateSetting(s: Obj, f: keyof QueueSettings, addr: string): unknown {
+  const field: SpecField = SPEC_FIELDS.Queue[f];
+  const fallback = field.required ? undefined : QUEUE_DEFAULTS[f];
+  if (field.type === 'integer') return validateCount(s, f, addr, fallback as number | undefined);
+  const value = s[f] ?? fallback;
+  if (field.type === 'enum')
+    return oneOf(value, field.values as string[], `queue ${f}`, addr, 'Q1');
+  if (typeof value === field.type) return value;
+  throw invalid(`queue ${f} must be a ${field.type}, got ${describe(value)} (Q1)`, addr, 'Q1');
+}
 
 /**
  * Q1 (create, defaults applied) and Q3 (update, `complete`: every field required because an
@@ -251,9 +265,9 @@ export function validateQueueSpec(value: unknown, name: string, complete: boolea
   if (s.name !== undefined && s.name !== name) {
     throw invalid(`queue spec names "${String(s.name)}" but the call is for "${name}"`, addr, null);
   }
-  rejectUnknown(s, [...SPEC_FIELDS, 'name'], 'queue spec', addr);
+  rejectUnknown(s, [...QUEUE_SPEC_FIELDS, 'name'], 'queue spec', addr);
   if (complete) {
-    const missing = SPEC_FIELDS.filter((f) => s[f] === undefined);
+    const missing = QUEUE_SPEC_FIELDS.filter((f) => s[f] === undefined);
     if (missing.length > 0) {
       throw invalid(
         `a queue update replaces the whole spec (Q3): missing ${missing.join(', ')}`,
@@ -266,19 +280,9 @@ export function validateQueueSpec(value: unknown, name: string, complete: boolea
   if (typeof pool !== 'string')
     throw invalid(`queue pool must be a pool name, got ${describe(pool)} (Q1)`, addr, 'Q1');
   validateName('ClusterPool', pool);
-  const q1 = <T extends string>(value: unknown, allowed: readonly T[], what: string) =>
-    oneOf(value, allowed, what, addr, 'Q1');
-  const priority = q1(s.priority ?? QUEUE_DEFAULTS.priority, PRIORITIES, 'queue priority');
-  const fairness = q1(s.fairness ?? QUEUE_DEFAULTS.fairness, FAIRNESS_POLICIES, 'queue fairness');
-  return {
-    pool,
-    clusters: validateSelector(s.clusters ?? [WILDCARD], addr),
-    run_concurrency: validateCount(s, 'run_concurrency', addr),
-    action_concurrency: validateCount(s, 'action_concurrency', addr),
-    depth: validateCount(s, 'depth', addr, QUEUE_DEFAULTS.depth),
-    priority,
-    fairness,
-  };
+  const clusters = validateSelector(s.clusters ?? [WILDCARD], addr);
+  const settings = QUEUE_SETTINGS.map((f) => [f, validateSetting(s, f, addr)]);
+  return { pool, clusters, ...(Object.fromEntries(settings) as QueueSettings) };
 }
 
 function keyPart(obj: Obj, key: 'project' | 'domain' | 'workflow', addr: string): string {

@@ -42,7 +42,7 @@ import { Reach } from '../../util/reach.js';
 import { ControlPlaneError, withAddress, type ControlPlaneErrorCode } from '../errors.js';
 import { type ErrorBody, JsonHttp } from '../json-http.js';
 import { SharedReads } from '../shared-reads.js';
-import { type ClientTuning, type OpenOptions, retryPolicy } from '../opener.js';
+import { type ClientTuning, limitsOf, type OpenOptions, retryPolicy } from '../opener.js';
 import { refuseUrlCredentials } from '../../util/url-credentials.js';
 import type {
   AssignmentCalls,
@@ -98,13 +98,13 @@ export class FlyteadminControlPlane implements ControlPlane {
 
   /** `baseUrl` is the http(s) URL of flyteadmin (without the `flyteadmin+` prefix or a query). */
   constructor(baseUrl: string, opts: FlyteadminOptions = {}) {
-    const requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
+    const limits = limitsOf(opts);
     const reach = new Reach();
     // Each OAuth2 request is tried once: the call's retry loop retries what is transient (no
     // answer, 5xx, a body cut off) with this client's policy, as for its own calls.
     const tokens = opts.credentials
       ? flyteTokenSource(new URL(baseUrl).origin, opts.credentials, {
-          timeoutMs: requestTimeoutMs,
+          limits,
           retry: { maxRetries: 0, minDelayMs: 0, maxDelayMs: 0 },
           reach,
           signal: opts.signal,
@@ -123,8 +123,7 @@ export class FlyteadminControlPlane implements ControlPlane {
           }
         : undefined,
       retry: retryPolicy(opts, { maxRetries: 6, minDelayMs: 100, maxDelayMs: 10_000 }),
-      requestTimeoutMs,
-      connectTimeoutMs: opts.connectTimeoutMs,
+      limits,
       connections: opts.connections ?? 32,
       onPace: opts.onPace,
       clock: opts.clock,

@@ -9,8 +9,9 @@
  */
 import {
   DEFAULT_POOL,
-  QUEUE_DEFAULTS,
-  WILDCARD,
+  QUEUE_SPEC_FIELDS,
+  pick,
+  queueSpecWithDefaults,
   assignmentKeyString,
   type Assignment,
   type AssignmentKey,
@@ -33,7 +34,7 @@ import {
   type ControlPlaneErrorCode,
 } from '../errors.js';
 import { JsonHttp, type ErrorBody } from '../json-http.js';
-import { retryPolicy, type ClientTuning } from '../opener.js';
+import { limitsOf, retryPolicy, type ClientTuning } from '../opener.js';
 import { sameJson } from '../../util/same-json.js';
 import type {
   ApplyLockLease,
@@ -106,8 +107,7 @@ export class HttpControlPlane implements ControlPlane {
       plainHttpHint: (plain) =>
         `if it is a plain-HTTP server (\`poolsync control-plane serve\` is), use --control-plane ${plain}`,
       retry: retryPolicy(opts, { maxRetries: 8, minDelayMs: 100, maxDelayMs: 10_000 }),
-      requestTimeoutMs: opts.requestTimeoutMs ?? 30_000,
-      connectTimeoutMs: opts.connectTimeoutMs ?? 5_000,
+      limits: limitsOf(opts),
       connections,
       onPace: opts.onPace,
       clock: opts.clock,
@@ -161,6 +161,23 @@ export class HttpControlPlane implements ControlPlane {
 
   getQueue(name: string): Promise<LiveQueue> {
     return this.http.call('GET', `/v1/queues/${seg(name)}`);
+  }
+
+  /**
+   * soft_delete: the deleted queues, whose names stay reserved (so the planner undeletes one the
+   * repository declares again). A server older than this endpoint lists none, as before.
+   */
+  async listDeletedQueues(): Promise<LiveQueue[]> {
+    try {
+      return await this.list<LiveQueue>('/v1/deleted/queues', byName);
+    } catch (err) {
+      if (err instanceof ControlPlaneError && err.code === 'NOT_FOUND') return [];
+      throw err;
+    }
+  }
+
+  undeleteQueue(name: string): Promise<LiveQueue> {
+    return this.http.call('POST', `/v1/queues/${seg(name)}/undelete`, {});
   }
 
   listAssignments(): Promise<LiveAssignment[]> {
@@ -236,15 +253,7 @@ export class HttpControlPlane implements ControlPlane {
   }
 
   createQueue(request: CreateQueueRequest): Promise<LiveQueue> {
-    const wanted: QueueSpec = {
-      pool: request.pool ?? DEFAULT_POOL,
-      clusters: request.clusters ?? [WILDCARD],
-      run_concurrency: request.run_concurrency,
-      action_concurrency: request.action_concurrency,
-      depth: request.depth ?? QUEUE_DEFAULTS.depth,
-      priority: request.priority ?? QUEUE_DEFAULTS.priority,
-      fairness: request.fairness ?? QUEUE_DEFAULTS.fairness,
-    };
+    const wanted: QueueSpec = queueSpecWithDefaults(request);
     return this.create(
       '/v1/queues',
       request,
@@ -379,8 +388,7 @@ function seg(name: string): string {
 }
 
 function specOf(q: LiveQueue): QueueSpec {
-  const { pool, clusters, run_concurrency, action_concurrency, depth, priority, fairness } = q;
-  return { pool, clusters, run_concurrency, action_concurrency, depth, priority, fairness };
+  return pick(q, QUEUE_SPEC_FIELDS);
 }
 
 function normaliseContract(c: PoolContract): PoolContract {

@@ -11,7 +11,8 @@ import {
   type QueueResourceName,
   QUEUE_SCHEDULING,
   type QueueSpec,
-  WILDCARD,
+  capsOf,
+  queueSpecWithDefaults,
 } from '../../model/common.js';
 import type { ClusterHealth, LiveCluster, LiveQueue, QueueState } from '../../model/live.js';
 import {
@@ -232,22 +233,8 @@ export function createSpec(request: Partial<QueueSpec>): QueueSpec {
     // differently (:83-87). Undeclared, it is not managed after (plan/forms.ts, inheritCaps).
     scheduling: 'strict_fifo',
     ...capsOf(request),
-    pool: request.pool ?? DEFAULT_POOL,
-    clusters: request.clusters ?? [WILDCARD],
-    run_concurrency: request.run_concurrency ?? QUEUE_DEFAULTS.run_concurrency,
-    action_concurrency: request.action_concurrency ?? QUEUE_DEFAULTS.action_concurrency,
-    depth: request.depth ?? QUEUE_DEFAULTS.depth,
-    priority: request.priority ?? QUEUE_DEFAULTS.priority,
-    fairness: request.fairness ?? QUEUE_DEFAULTS.fairness,
+    ...queueSpecWithDefaults(request),
   };
-}
-
-function capsOf(r: QueueCaps): QueueCaps {
-  const out: QueueCaps = {};
-  if (r.max_resources !== undefined) out.max_resources = r.max_resources;
-  if (r.max_accelerators !== undefined) out.max_accelerators = r.max_accelerators;
-  if (r.scheduling !== undefined) out.scheduling = r.scheduling;
-  return out;
 }
 
 /**

@@ -97,7 +97,11 @@ export class UnionPools implements PoolCalls {
     const pool = await this.call('undeletePool', addr, async (state) => {
       if (state.retried) {
         // A retry whose first attempt landed finds the pool live again.
-        const got = (await this.service.get({ id: { organization: this.org, name } })).clusterPool;
+        // A pool still deleted is NOT_FOUND to Get (remote/_cluster_pool.py:260-261).
+        const got = await this.service.get({ id: { organization: this.org, name } }).then(
+          (r) => r.clusterPool,
+          () => undefined,
+        );
         if (got && !got.deletedAt) return got;
       }
       const res = await this.service.undelete({ id: { organization: this.org, name } });

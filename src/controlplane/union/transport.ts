@@ -16,6 +16,11 @@
  * Every call goes through the client's pacer (util/pacer.ts): a call answered RESOURCE_EXHAUSTED
  * waits the delay Union gives (google.rpc.RetryInfo in the error's details; else the backoff);
  * sustained refusals halve the calls in flight, which grow back as calls are answered.
+ *
+ * Never retried: a token the token endpoint refused (the same credentials are refused again;
+ * its own requests were retried already, controlplane/oauth.ts), and a limit that ended the call
+ * (util/transport-limits.ts): its deadline, which every attempt's RPC carries (`deadlines`), and
+ * the answer's size, connect's readMaxBytes (counted after decompression).
  */
 import { Code, ConnectError, type Interceptor, type Transport } from '@connectrpc/connect';
 import {
@@ -30,6 +35,15 @@ import type { RetryPolicy } from '../../util/backoff.js';
 import type { Clock } from '../../util/clock.js';
 import type { Pacer } from '../../util/pacer.js';
 import { type Attempt, retrying } from '../retry.js';
+import type { AsyncLocalStorage } from 'node:async_hooks';
+import {
+  CallDeadline,
+  DEFAULT_LIMITS,
+  LimitError,
+  limitOf,
+  limitWords,
+  type TransportLimits,
+} from '../../util/transport-limits.js';
 import { RetryInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 
 export type UnionProtocol = 'connect' | 'grpc';
@@ -63,22 +77,37 @@ export function createUnionTransport(opts: {
   tokens: TokenSource;
   /** The header the token is sent in, as discovery found it. */
   header: string;
-  timeoutMs: number;
+  limits?: TransportLimits;
+  /** The deadline of the call each RPC is an attempt of (withRetry). */
+  deadlines?: AsyncLocalStorage<CallDeadline>;
   /** Ends every call (a daemon's leadership term): those in flight are abandoned. */
   signal?: AbortSignal | undefined;
 }): { transport: Transport; close: () => void } {
+  const limits = opts.limits ?? DEFAULT_LIMITS;
   const { signal } = opts;
   const interceptors: Interceptor[] = [authInterceptor(opts.tokens, opts.header)];
   if (signal)
     interceptors.push(
       (next) => (req) => next({ ...req, signal: AbortSignal.any([req.signal, signal]) }),
     );
-  const common = { baseUrl: opts.baseUrl, interceptors, defaultTimeoutMs: opts.timeoutMs };
-  // Our own HTTP/2 session, so close() ends it instead of leaving it to its idle timeout.
-  const session = new Http2SessionManager(opts.baseUrl);
+  const common = {
+    baseUrl: opts.baseUrl,
+    interceptors,
+    defaultTimeoutMs: limits.callTimeoutMs,
+    readMaxBytes: limits.maxResponseBytes,
+  };
+  // Our own HTTP/2 session, so close() ends it instead of leaving it to its idle timeout; a
+  // connection that answers no PING within the read timeout is closed with its calls.
+  const session = new Http2SessionManager(opts.baseUrl, {
+    pingIntervalMs: limits.readTimeoutMs,
+    pingTimeoutMs: limits.readTimeoutMs,
+  });
+  const { deadlines } = opts;
+  const bounded = (transport: Transport) =>
+    deadlines ? withDeadlines(transport, deadlines) : transport;
   if (opts.protocol === 'grpc') {
     return {
-      transport: createGrpcTransport({ ...common, sessionManager: session }),
+      transport: bounded(createGrpcTransport({ ...common, sessionManager: session })),
       close: () => session.abort(),
     };
   }
@@ -90,8 +119,27 @@ export function createUnionTransport(opts: {
   const transport = opts.baseUrl.startsWith('https:')
     ? createConnectTransport({ ...connect, httpVersion: '2', sessionManager: session })
     : createConnectTransport({ ...connect, httpVersion: '1.1' });
-  return { transport, close: () => session.abort() };
+  return { transport: bounded(transport), close: () => session.abort() };
 }
+
+/** `transport` whose every RPC ends with the deadline of the call it is an attempt of. */
+function withDeadlines(
+  transport: Transport,
+  deadlines: AsyncLocalStorage<CallDeadline>,
+): Transport {
+  const signalOf = (signal: AbortSignal | undefined) => {
+    const deadline = deadlines.getStore()?.signal;
+    return deadline && signal ? AbortSignal.any([signal, deadline]) : (deadline ?? signal);
+  };
+  return {
+    unary: (method, signal, ...rest) => transport.unary(method, signalOf(signal), ...rest),
+    stream: (method, signal, ...rest) => transport.stream(method, signalOf(signal), ...rest),
+  };
+}
+
+/** connect's own error for an answer over readMaxBytes (before or after decompression). */
+const tooLarge = (err: ConnectError): boolean =>
+  err.code === Code.ResourceExhausted && /readMaxBytes/.test(err.rawMessage);
 
 const CODES: Partial<Record<Code, ControlPlaneErrorCode>> = {
   [Code.InvalidArgument]: 'INVALID_ARGUMENT',
@@ -130,6 +178,9 @@ export interface UnionRetry extends RetryPolicy {
   pacer?: Pacer;
   /** Where backoff waits are slept (tests: virtual time). */
   clock?: Clock;
+  limits?: TransportLimits;
+  /** Where each RPC finds its call's deadline (createUnionTransport's). */
+  deadlines?: AsyncLocalStorage<CallDeadline>;
   /** Ends every call (a daemon's leadership term): no attempt or retry starts once it aborted. */
   signal?: AbortSignal | undefined;
 }
@@ -190,14 +241,45 @@ export function withRetry<T>(
   fn: (state: CallState) => Promise<T>,
 ): Promise<T> {
   const reach = policy.reach ?? new Reach();
+  const limits = policy.limits ?? DEFAULT_LIMITS;
+  const now = policy.clock ? () => policy.clock!.now() : Date.now;
   const label = `${call.address ? `${call.address}: ` : ''}${call.rpc}`;
-  return retrying({ ...policy, reach, label }, async (n): Promise<Attempt<T>> => {
+  const deadline = new CallDeadline(limits, now, label);
+  const send = (n: number) => fn({ retried: n > 0 });
+  const attempt = policy.deadlines
+    ? (n: number) => policy.deadlines!.run(deadline, () => send(n))
+    : send;
+  const loop = {
+    ...policy,
+    reach,
+    label,
+    deadline: {
+      allows: (ms: number) => deadline.allows(ms),
+      stopped: (last: Error) =>
+        new ControlPlaneError(
+          'UNAVAILABLE',
+          `${last.message}; stopped: ${limitWords('call', limits)}`,
+          call.address,
+        ),
+    },
+  };
+  return retrying(loop, async (n): Promise<Attempt<T>> => {
     try {
-      const value = await fn({ retried: n > 0 });
+      const value = await attempt(n);
       reach.answered = true;
       return { ok: true, value };
     } catch (err) {
       if (!(err instanceof ConnectError)) throw toControlPlaneError(err, call);
+      // The token source's refusal (or its failure after its own retries): said as it is.
+      if (err.cause instanceof ControlPlaneError) throw err.cause;
+      const limit = tooLarge(err) ? 'size' : limitOf(err);
+      if (limit === 'call') throw limitError(err, call);
+      if (limit === 'size')
+        throw new ControlPlaneError(
+          'UNAVAILABLE',
+          `${call.address ? `${call.address}: ` : ''}${call.rpc}: ${limitWords('size', limits)}`,
+          call.address,
+        );
       const failure = connectFailure(err);
       // Anything but a failure to connect came from Union (or a proxy in front of it).
       if (failure === null && err.cause === undefined) reach.answered = true;
@@ -215,11 +297,26 @@ export function withRetry<T>(
           : undefined,
         error: (attempts) =>
           failure && policy.origin
-            ? unreachable(call.rpc, 'Union', policy.origin, failure, attempts)
+            ? unreachable(
+                call.rpc,
+                'Union',
+                policy.origin,
+                failure,
+                attempts,
+                failure.kind === 'timeout' ? limitWords('connect', limits) : undefined,
+              )
             : (toControlPlaneError(err, call) as Error),
       };
     }
-  });
+  }).finally(() => deadline.done());
+}
+
+/** The call's deadline fired: its own words (the LimitError connect carries as the cause). */
+function limitError(err: ConnectError, call: CallInfo): ControlPlaneError {
+  let cause: unknown = err;
+  while (cause instanceof Error && !(cause instanceof LimitError)) cause = cause.cause;
+  const message = cause instanceof LimitError ? cause.message : err.message;
+  return new ControlPlaneError('UNAVAILABLE', message, call.address);
 }
 
 /**

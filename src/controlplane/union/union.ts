@@ -29,7 +29,9 @@ import { Reach } from '../../util/reach.js';
 import { DEFAULT_RETRY } from '../../util/backoff.js';
 import { UserError } from '../../util/user-error.js';
 import type { Env } from '../../util/env.js';
-import { type ClientTuning, retryPolicy } from '../opener.js';
+import { type ClientTuning, limitsOf, retryPolicy } from '../opener.js';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { CallDeadline } from '../../util/transport-limits.js';
 import { isLoopback } from '../oauth.js';
 import { discover, resolveApiKey, unionTokens } from './oauth.js';
 
@@ -159,7 +161,7 @@ function parseUnionUrl(url: string) {
 
 /**
  * `apiKeyFile`: --api-key-file, else env POOLSYNC_UNION_API_KEY. Of `tuning`: the retries, the
- * page size, the deadline of a call (default 30 s), the calls in flight (--parallelism, default
+ * page size, the limits (util/transport-limits.ts), the calls in flight (--parallelism, default
  * 32), the pace listener and the clock.
  */
 export async function openUnion(
@@ -180,18 +182,21 @@ export async function openUnion(
   const retry = retryPolicy(tuning, DEFAULT_RETRY);
   const reach = new Reach();
   const { clock, signal } = tuning;
-  const http = { retry, reach, signal };
+  const limits = limitsOf(tuning);
+  const http = { retry, reach, limits, signal };
   const discovery = await discover(baseUrl, http);
   const tokens = unionTokens(key, discovery, http);
   // Asked for now, not at the first call: a plan loads its repository meanwhile (the token needs
   // nothing of it). A failure here is met again, and told, by the first call.
   tokens.token().catch(() => {});
+  const deadlines = new AsyncLocalStorage<CallDeadline>();
   const { transport, close } = createUnionTransport({
     baseUrl,
     protocol,
     tokens,
     header: discovery.headerName,
-    timeoutMs: tuning.requestTimeoutMs ?? 30_000,
+    limits,
+    deadlines,
     signal,
   });
   const parallelism = tuning.connections || 32;
@@ -206,6 +211,8 @@ export async function openUnion(
       pacer: new Pacer('Union', parallelism, clock, tuning.onPace),
       clock,
       origin: baseUrl,
+      limits,
+      deadlines,
       signal,
     },
     parallelism,

@@ -15,7 +15,13 @@
  *  - a pool is created and updated with its data plane contract (ClusterPoolConfig).
  */
 import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
-import { SECRET_STORE_TYPES, WILDCARD, type PoolContract } from '../../model/common.js';
+import {
+  QUEUE_SETTINGS,
+  SECRET_STORE_TYPES,
+  WILDCARD,
+  pick,
+  type PoolContract,
+} from '../../model/common.js';
 import type { LiveCluster, LivePool } from '../../model/live.js';
 import { ClusterService } from '../../gen/cloudidl/cluster/cluster_pb.js';
 import { ClusterState } from '../../gen/cloudidl/cluster/definition_pb.js';
@@ -34,6 +40,7 @@ import {
   invalidArgument,
   hasNamed,
   page,
+  unmodelled,
 } from './pb-views.js';
 import { nameOf, type ServiceContext } from './queue-service.js';
 import type * as ClusterPb from '../../gen/cloudidl/cluster/payload_pb.js';
@@ -45,6 +52,7 @@ const pkey = (name: string) => `ClusterPool/${name}`;
 /** A Create's or Update's contract, refused without its two required fields. */
 function contractFromConfig(c: ClusterPoolConfig | undefined): PoolContract {
   const type = c?.secretStore?.type;
+  // "Object store URI (required)", "Secret store type (required)" (remote/_cluster_pool.py:149-150).
   if (
     !c?.objectStoreRef?.uri ||
     !SECRET_STORE_TYPES.some((t) => SecretStore_SecretStoreType[t] === type)
@@ -100,8 +108,12 @@ async function settle(x: ServiceContext): Promise<void> {
   }
 }
 
-function refuseDeleted(x: ServiceContext, name: string): void {
-  if (x.life.deletingClusters.has(name))
+/**
+ * A deleted cluster is not moved (remote/_cluster.py:322); a deleting or deleted one is not
+ * drained, activated or deleted again (remote/_cluster.py:365, 400-401, 444-445).
+ */
+function refuseDeleted(x: ServiceContext, name: string, deleting: boolean): void {
+  if (deleting && x.life.deletingClusters.has(name))
     throw failedPrecondition(`cluster "${name}" is deleting: wait until its deletion finishes`);
   if (x.life.deletedClusters.has(name)) throw failedPrecondition(`cluster "${name}" is deleted`);
 }
@@ -176,6 +188,7 @@ async function getCluster(x: ServiceContext, req: ClusterPb.GetRequest) {
 
 async function createCluster(x: ServiceContext, req: ClusterPb.CreateClusterRequest) {
   const name = nameOf(x, req.clusterId);
+  // A deleted cluster keeps its name reserved (remote/_cluster.py:441-443).
   if (x.life.deletedClusters.has(name))
     throw alreadyExists(`cluster "${name}" is deleted: undelete it`);
   // A deleted queue keeps its name, and no cluster takes a queue's (remote/_queue.py:1007-1008,
@@ -191,8 +204,9 @@ async function createCluster(x: ServiceContext, req: ClusterPb.CreateClusterRequ
 async function updateCluster(x: ServiceContext, req: ClusterPb.UpdateClusterRequest) {
   const { cp } = x;
   const name = nameOf(x, req.clusterId);
-  refuseDeleted(x, name);
+  refuseDeleted(x, name, false);
   const current = await cp.getCluster(name);
+  // "must name a *different* pool" (remote/_cluster.py:323-324).
   if (current.pool === req.clusterPoolName)
     throw alreadyExists(`cluster "${name}" is already in pool "${current.pool}"`);
   await cp.moveCluster(name, req.clusterPoolName);
@@ -202,11 +216,12 @@ async function updateCluster(x: ServiceContext, req: ClusterPb.UpdateClusterRequ
 async function updateClusterState(x: ServiceContext, req: ClusterPb.UpdateClusterStateRequest) {
   const { cp, life } = x;
   const name = nameOf(x, req.clusterId);
-  refuseDeleted(x, name);
+  refuseDeleted(x, name, true);
   life.expect(ckey(name), req.expectedGeneration);
   if (req.state !== ClusterState.DRAINING && req.state !== ClusterState.ACTIVE)
-    throw invalidArgument('state must be CLUSTER_STATE_DRAINING or CLUSTER_STATE_ACTIVE');
+    throw unmodelled('UpdateClusterState to a state other than DRAINING or ACTIVE');
   const enabled = req.state === ClusterState.ACTIVE;
+  // "A drain cannot start while apps are assigned to the cluster" (remote/_cluster.py:361).
   if (!enabled && life.appsAssigned.has(name))
     throw failedPrecondition(
       `cluster "${name}" cannot be drained: apps are assigned to it (remote/_cluster.py:361)`,
@@ -220,7 +235,7 @@ async function updateClusterState(x: ServiceContext, req: ClusterPb.UpdateCluste
 async function deleteCluster(x: ServiceContext, req: ClusterPb.DeleteRequest) {
   const { cp, life } = x;
   const name = nameOf(x, req.clusterId);
-  refuseDeleted(x, name);
+  refuseDeleted(x, name, true);
   life.expect(ckey(name), req.expectedGeneration);
   const c = await cp.getCluster(name);
   if (!c.enabled) {
@@ -233,6 +248,7 @@ async function deleteCluster(x: ServiceContext, req: ClusterPb.DeleteRequest) {
   const pins = (await cp.listQueues()).filter(
     (q) => q.name !== name && q.clusters[0] !== WILDCARD && q.clusters.includes(name),
   );
+  // "Any other live queue that explicitly pins the cluster blocks the delete" (remote/_cluster.py:450-451).
   if (pins.length > 0)
     throw failedPrecondition(
       `cluster "${name}" cannot be deleted: queues ${pins.map((q) => `"${q.name}"`).join(', ')} pin it explicitly; unpin it first (remote/_cluster.py)`,
@@ -245,12 +261,15 @@ async function deleteCluster(x: ServiceContext, req: ClusterPb.DeleteRequest) {
 async function undeleteCluster(x: ServiceContext, req: ClusterPb.UndeleteRequest) {
   const { cp, life } = x;
   const name = nameOf(x, req.clusterId);
+  // "A ``deleting`` cluster cannot be undeleted" (remote/_cluster.py:485-486).
   if (life.deletingClusters.has(name))
     throw failedPrecondition(
       `cluster "${name}" is deleting: it can be undeleted once its deletion finishes`,
     );
   const c = life.deletedClusters.get(name);
+  // "Undeleting a cluster that is not deleted is rejected" (remote/_cluster.py:497-498).
   if (!c) throw failedPrecondition(`cluster "${name}" is not deleted`);
+  // "The cluster's pool must not itself be soft-deleted" (remote/_cluster.py:496-497).
   if (life.deletedPools.has(c.pool))
     throw failedPrecondition(
       `cluster "${name}" cannot be undeleted: its pool "${c.pool}" is deleted; undelete the pool first`,
@@ -259,9 +278,7 @@ async function undeleteCluster(x: ServiceContext, req: ClusterPb.UndeleteRequest
   const own = (await cp.listDeletedQueues()).find((q) => q.name === name && q.cluster_managed);
   await cp.registerCluster({ name, pool: c.pool });
   if (own) {
-    const { run_concurrency, action_concurrency, depth, priority, fairness } = own;
-    const settings = { run_concurrency, action_concurrency, depth, priority, fairness };
-    await cp.updateQueue(name, { ...settings, pool: c.pool, clusters: [name] });
+    await cp.updateQueue(name, { ...pick(own, QUEUE_SETTINGS), pool: c.pool, clusters: [name] });
   }
   // Both come back drained: activating the cluster gives them work.
   const back = await cp.updateCluster(name, { enabled: false });
@@ -282,10 +299,9 @@ async function listPools(x: ServiceContext, req: PoolPb.ListRequest) {
   return { clusterPools: p.items.map((q) => poolView(x, q, deleted)), token: p.token };
 }
 
+/** A deleted pool "disappears from ``ClusterPool.get``" (remote/_cluster_pool.py:260-261). */
 async function getPool(x: ServiceContext, req: PoolPb.GetRequest) {
   const name = nameOf(x, req.id);
-  const gone = x.life.deletedPools.get(name);
-  if (gone) return { clusterPool: poolView(x, { name, contract: gone }, true) };
   const pool = (await x.cp.listPools()).find((q) => q.name === name);
   if (!pool) throw new ConnectError(`cluster pool "${name}" not found`, Code.NotFound);
   return { clusterPool: poolView(x, pool, false) };
@@ -293,6 +309,7 @@ async function getPool(x: ServiceContext, req: PoolPb.GetRequest) {
 
 async function createPool(x: ServiceContext, req: PoolPb.CreateRequest) {
   const name = nameOf(x, req.clusterPool?.id);
+  // A deleted pool keeps its name reserved (remote/_cluster_pool.py:262-264).
   if (x.life.deletedPools.has(name))
     throw alreadyExists(`cluster pool "${name}" is deleted: undelete it`);
   await x.cp.createPool(name, contractFromConfig(req.clusterPool?.config));
@@ -318,6 +335,7 @@ async function undeletePool(x: ServiceContext, req: PoolPb.UndeleteRequest) {
   const { life } = x;
   const name = nameOf(x, req.id);
   const contract = life.deletedPools.get(name);
+  // "Undeleting a pool that is not deleted is rejected" (remote/_cluster_pool.py:290-291).
   if (!contract) throw failedPrecondition(`cluster pool "${name}" is not deleted`);
   const pool = await x.cp.createPool(name, contract);
   life.deletedPools.delete(name);

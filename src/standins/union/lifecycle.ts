@@ -10,7 +10,7 @@ import type { PoolContract } from '../../model/common.js';
 import type { LiveCluster } from '../../model/live.js';
 import type { Filter } from '../../gen/flyteidl2/common/list_pb.js';
 import type { Filter as CloudFilter } from '../../gen/cloudidl/common/list_pb.js';
-import { failedPrecondition, invalidArgument } from './pb-views.js';
+import { failedPrecondition, unmodelled } from './pb-views.js';
 import { clone, create, type UnknownField } from '@bufbuild/protobuf';
 import { type QueueSpec, QueueSpecSchema } from '../../gen/cloudidl/queue/queue_pb.js';
 import { unmanagedFields } from '../../controlplane/union/mapping.js';
@@ -44,7 +44,10 @@ export class Lifecycle {
     this.generations.set(key, this.generation(key) + 1n);
   }
 
-  /** Refuses a request that carries a generation other than the current one (0: none sent). */
+  /**
+   * Refuses a request that carries a generation other than the current one (0: none sent):
+   * "a delayed request cannot apply to a state the caller never saw" (remote/_queue.py:637-638).
+   */
   expect(key: string, expected: bigint): void {
     if (expected !== 0n && expected !== this.generation(key))
       throw failedPrecondition(
@@ -80,8 +83,7 @@ export function listsDeleted(filters: readonly (Filter | CloudFilter)[]) {
   for (const f of filters) {
     if (f.field === 'deleted_at' && f.function === 15) deleted = true;
     else if (f.field === 'state' && f.function === 0) state = f.values[0] ?? null;
-    else
-      throw invalidArgument(`the stand-in does not filter on ${f.field} (function ${f.function})`);
+    else throw unmodelled(`a filter on ${f.field} (function ${f.function})`);
   }
   return { deleted, state };
 }

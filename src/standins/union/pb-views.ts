@@ -96,3 +96,7 @@ export const failedPrecondition = (message: string) =>
   new ConnectError(message, Code.FailedPrecondition);
 
 export const alreadyExists = (message: string) => new ConnectError(message, Code.AlreadyExists);
+
+/** What the stand-in does not model (not a rule of Union's: its answer there is not known). */
+export const unmodelled = (what: string) =>
+  new ConnectError(`the stand-in does not model ${what}`, Code.Unimplemented);

@@ -29,8 +29,15 @@ import {
 import type { EmbeddedControlPlane } from '../../controlplane/embedded/embedded.js';
 import { ControlPlaneError } from '../../controlplane/errors.js';
 import { type Lifecycle, listsDeleted, type QueueExtras } from './lifecycle.js';
-import { byName, failedPrecondition, invalidArgument, page, queueToPb } from './pb-views.js';
-import type { BroadScopeSettings } from './settings-service.js';
+import {
+  byName,
+  failedPrecondition,
+  invalidArgument,
+  page,
+  queueToPb,
+  unmodelled,
+} from './pb-views.js';
+import type { SettingsLevels } from './settings-service.js';
 import { managedFromPb } from '../../controlplane/union/mapping.js';
 import { CANONICAL_ACCELERATORS, canonicalDevice } from '../../gen/union/accelerators.js';
 import { ACCELERATOR_CLASSES } from '../../model/common.js';
@@ -45,8 +52,8 @@ export interface ServiceContext {
   max: number;
   extras: QueueExtras;
   life: Lifecycle;
-  /** Organisation and domain `run.default_queue` settings: their queues are never deleted (remote/_queue.py:1011-1012). */
-  broad: BroadScopeSettings;
+  /** The settings of every scope: a queue a run.default_queue names is never deleted (remote/_queue.py:1011-1012). */
+  settings: SettingsLevels;
   checkOrg: (given: string | undefined) => void;
   metricsIntervalMs: number;
 }
@@ -122,6 +129,7 @@ async function getQueue(x: ServiceContext, req: GetQueueRequest) {
 
 async function createQueue(x: ServiceContext, req: CreateQueueRequest) {
   const name = nameOf(x, req.id);
+  // "only organization-scoped queues can be created" (remote/_queue.py:783-784).
   if (req.id?.project || req.id?.domain)
     throw invalidArgument(
       'only organization-scoped queues can be created (no project or domain in the id)',
@@ -134,10 +142,12 @@ async function createQueue(x: ServiceContext, req: CreateQueueRequest) {
 
 async function updateQueue(x: ServiceContext, req: UpdateQueueRequest) {
   const name = nameOf(x, req.id);
+  // "A soft-deleted queue cannot be updated at all" (remote/_queue.py:873).
   if (await deletedQueue(x, name))
     throw failedPrecondition(`queue "${name}" is deleted: undelete it first`);
   // Union replaces the whole spec: the fields beyond 7 become exactly what was sent.
   checkQueueCaps(req.spec);
+  // "The server requires an explicit cluster pool on every UpdateQueue call" (remote/_queue.py:859-860).
   if (!req.spec?.clusterPoolName)
     throw invalidArgument('UpdateQueue replaces the whole spec: cluster_pool_name is required');
   const q = await x.cp.updateQueue(name, managedFromPb(req.spec));
@@ -155,16 +165,17 @@ async function updateQueueState(x: ServiceContext, req: UpdateQueueStateRequest)
       : req.state === QueueState.ACTIVE
         ? await cp.activateQueue(name)
         : null;
-  if (!q) throw invalidArgument('state must be QUEUE_STATE_DRAINING or QUEUE_STATE_ACTIVE');
+  if (!q) throw unmodelled('UpdateQueueState to a state other than DRAINING or ACTIVE');
   life.bump(key(name));
   return { queue: view(x, q) };
 }
 
 async function deleteQueue(x: ServiceContext, req: DeleteQueueRequest) {
   const name = nameOf(x, req.id);
+  // "``deleting`` or ``deleted``: rejected" (remote/_queue.py:1002-1003).
   if (await deletedQueue(x, name)) throw failedPrecondition(`queue "${name}" is already deleted`);
   x.life.expect(key(name), req.expectedStateGeneration);
-  x.broad.refuse(name, 'deleted');
+  x.settings.refuseDelete(name);
   await x.cp.deleteQueue(name);
   x.life.markDeleted(key(name));
   return { queue: view(x, (await deletedQueue(x, name))!, true) };
@@ -234,13 +245,16 @@ export function checkQueueCaps(spec: QueueSpec | undefined): void {
   const seen = new Set<ResourceName>();
   for (const e of spec.maxResources) {
     const label = ResourceName[e.name] ?? String(e.name);
+    // "not an enforceable queue resource" (remote/_queue.py:117-121).
     if (!CAPPED.has(e.name))
       throw invalidArgument(
         `max_resources: ${label} is not an enforceable queue resource (cpu, memory, ephemeral_storage)`,
       );
+    // "is named more than once" (remote/_queue.py:153-154).
     if (seen.has(e.name)) throw invalidArgument(`max_resources: ${label} is named more than once`);
     seen.add(e.name);
     const m = QUANTITY.exec(e.value);
+    // A Kubernetes quantity, "must not be negative" (remote/_queue.py:128-135).
     if (!m || (e.value.startsWith('-') && Number(m[1]) !== 0))
       throw invalidArgument(
         `max_resources ${label}: "${e.value}" is not a non-negative Kubernetes quantity`,
@@ -249,28 +263,34 @@ export function checkQueueCaps(spec: QueueSpec | undefined): void {
   const selectors = new Set<string>();
   for (const c of spec.maxAccelerators) {
     const a = c.accelerator;
+    // "requires every cap to declare its partitioning" (remote/_queue.py:322-323).
     if (!a || a.partitionSizeValue.case === undefined)
       throw invalidArgument(
         'max_accelerators: every cap must declare its partitioning (unpartitioned or partition_size)',
       );
+    // "count must be a positive number of devices" (remote/_queue.py:373-374).
     if (c.count <= 0n)
       throw invalidArgument(
         `max_accelerators: count must be a positive number of devices, got ${c.count}`,
       );
+    // "a cap without a device is supported for NVIDIA GPUs only" (remote/_queue.py:320-321).
     if (!a.device && a.deviceClass !== DeviceClass.NVIDIA_GPU)
       throw invalidArgument(
         'max_accelerators: a cap without a device is supported for NVIDIA GPUs only',
       );
     // A device is a canonical accelerator (or a stored spelling of one) of its own class.
     const device = a.device ? canonicalDevice(a.device) : '';
+    // "is not a canonical accelerator or a spelling of one" (remote/_queue.py:332-333).
     if (device === null)
       throw invalidArgument(`max_accelerators: "${a.device}" is not a canonical accelerator`);
     const cls = ACCELERATOR_CLASSES[a.deviceClass];
+    // "<device> is a <class> device, not <class>" (remote/_queue.py:335-336).
     if (device && CANONICAL_ACCELERATORS[device] !== cls)
       throw invalidArgument(
         `max_accelerators: ${device} is a ${CANONICAL_ACCELERATORS[device]} device, not ${cls}`,
       );
     const key = `${a.deviceClass}/${device}/${a.partitionSizeValue.case === 'partitionSize' ? a.partitionSizeValue.value : ''}`;
+    // "name the same accelerator" (remote/_queue.py:392-395).
     if (selectors.has(key))
       throw invalidArgument('max_accelerators: two caps name the same accelerator');
     selectors.add(key);

@@ -1,19 +1,23 @@
 /**
- * flyteidl2.settings.SettingsService of the Union stand-in: `run.default_queue` at every scope
- * Union's settings have (flyteidl2 settings_definition.proto `ScopeLevel`; flyte 2.12.1
- * `flyte/remote/_settings.py`): the organisation (key: org), a domain (org + domain) and a
- * project in a domain (org + domain + project). A project without its domain is no scope.
+ * flyteidl2.settings.SettingsService of the Union stand-in, at every scope Union's settings have
+ * (flyteidl2 settings_definition.proto `ScopeLevel`; flyte 2.12.1 `flyte/remote/_settings.py:7-11`):
+ * the organisation (key: org), a domain (org + domain) and a project in a domain (org + domain
+ * + project); a project without its domain is no scope (`_settings.py:681`).
  *
- * Project/domain settings are the embedded control plane's DefaultQueue records (so its rules
- * apply: the queue must exist; a queue they name is never deleted, remote/_queue.py:1011-1012). Organisation and
- * domain settings are kept here, in memory, with the same rules: `inUse` is what the queue
- * service asks before a drain or delete. Only run.default_queue is kept (docs/union.md).
+ * Each level is kept whole, as it was written: every setting, run.default_queue beside
+ * security.service_account, labels and the rest (`_settings.py:62-74`), the ones the stand-in's
+ * .proto does not declare kept as protobuf unknown fields. A write replaces the level's
+ * settings (`_settings.py:756`: "Replace the complete set of local overrides") and carries the
+ * version it read (`_settings.py:761`: optimistic locking); the first write of a level is a
+ * Create (`_settings.py:787-789`). The one rule another service asks here: a queue a
+ * run.default_queue of any scope names is not deleted (`remote/_queue.py:1011-1012`).
  */
-import { create } from '@bufbuild/protobuf';
+import { clone, create } from '@bufbuild/protobuf';
 import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
 import {
   ScopeLevel,
   SettingState,
+  SettingsSchema,
   type Settings,
   type SettingsKey,
 } from '../../gen/flyteidl2/settings/settings_definition_pb.js';
@@ -26,152 +30,154 @@ import {
   type SettingsRecord,
   type UpdateSettingsRequest,
 } from '../../gen/flyteidl2/settings/settings_service_pb.js';
-import type { EmbeddedControlPlane } from '../../controlplane/embedded/embedded.js';
 import { alreadyExists, failedPrecondition, invalidArgument } from './pb-views.js';
 
 /** A settings level: the organisation, a domain, or a project in a domain. */
-type Scope =
-  | { level: ScopeLevel.ORG }
-  | { level: ScopeLevel.DOMAIN; domain: string }
-  | { level: ScopeLevel.PROJECT; domain: string; project: string };
+interface Scope {
+  level: ScopeLevel;
+  domain: string;
+  project: string;
+}
 
-/** `run.default_queue` at organisation and domain scope (project/domain: the embedded store). */
-export class BroadScopeSettings {
-  /** By '' (the organisation) or the domain; a cleared level keeps its version. */
-  private readonly levels = new Map<string, { queue: string | null; version: bigint }>();
+const idOf = (s: { domain: string; project: string }) => `${s.domain}/${s.project}`;
 
-  get(id: string): { queue: string | null; version: bigint } | undefined {
-    return this.levels.get(id);
+/** Every level's settings and version, in memory while the stand-in runs. */
+export class SettingsLevels {
+  /** By `domain/project` ('' for a broader level); a level once written keeps its version. */
+  private readonly levels = new Map<
+    string,
+    { scope: Scope; settings: Settings; version: bigint }
+  >();
+
+  get(s: Scope): { settings: Settings; version: bigint } | undefined {
+    return this.levels.get(idOf(s));
   }
 
-  set(id: string, queue: string | null): void {
-    const version = (this.levels.get(id)?.version ?? 0n) + 1n;
-    this.levels.set(id, { queue, version });
+  put(s: Scope, settings: Settings): void {
+    const version = (this.get(s)?.version ?? 0n) + 1n;
+    this.levels.set(idOf(s), { scope: s, settings: clone(SettingsSchema, settings), version });
   }
 
-  /** The scopes whose setting names `queue` ("the organisation", "domain D"), or []. */
-  inUse(queue: string): string[] {
+  /** The scopes whose run.default_queue names `queue` ("the organisation", "domain D", "P/D"). */
+  naming(queue: string): string[] {
     const out: string[] = [];
-    for (const [id, l] of [...this.levels].sort(([a], [b]) => (a < b ? -1 : 1)))
-      if (l.queue === queue) out.push(id === '' ? 'the organisation' : `domain ${id}`);
+    for (const [id, { scope, settings }] of [...this.levels].sort(([a], [b]) => (a < b ? -1 : 1)))
+      if (defaultQueueOf(settings) === queue)
+        out.push(
+          scope.level === ScopeLevel.ORG
+            ? 'the organisation'
+            : scope.level === ScopeLevel.DOMAIN
+              ? `domain ${scope.domain}`
+              : id.split('/').reverse().join('/'),
+        );
     return out;
   }
 
-  /** The FAILED_PRECONDITION Union answers a delete of a queue a setting names (remote/_queue.py:1011-1012). */
-  refuse(queue: string, action: 'deleted'): void {
-    const scopes = this.inUse(queue);
+  /** Union's answer to deleting a queue a setting names (remote/_queue.py:1011-1012). */
+  refuseDelete(queue: string): void {
+    const scopes = this.naming(queue);
     if (scopes.length > 0)
       throw failedPrecondition(
-        `queue "${queue}" is the default queue of ${scopes.join(', ')} (run.default_queue) and cannot be ${action}: point the setting at another queue first`,
+        `queue "${queue}" is the default queue of ${scopes.join(', ')} (run.default_queue) and cannot be deleted: point the setting at another queue first`,
       );
+  }
+
+  /** The project levels' run.default_queue, by project then domain (a view for tests). */
+  defaultQueues(): { project: string; domain: string; queue: string }[] {
+    return [...this.levels.values()]
+      .filter((l) => l.scope.level === ScopeLevel.PROJECT && defaultQueueOf(l.settings) !== null)
+      .map((l) => ({
+        project: l.scope.project,
+        domain: l.scope.domain,
+        queue: defaultQueueOf(l.settings)!,
+      }))
+      .sort((a, b) => (`${a.project}/${a.domain}` < `${b.project}/${b.domain}` ? -1 : 1));
   }
 }
 
+/** The queue a level's run.default_queue names, or null. */
+function defaultQueueOf(settings: Settings): string | null {
+  const dq = settings.run?.defaultQueue;
+  return dq?.state === SettingState.VALUE && dq.stringValue !== '' ? dq.stringValue : null;
+}
+
 interface SettingsContext {
-  cp: EmbeddedControlPlane;
   org: string;
-  broad: BroadScopeSettings;
+  settings: SettingsLevels;
   checkOrg: (given: string | undefined) => void;
 }
 
-/** The routes' state: the context, and versions of project/domain levels (in memory). */
-type Levels = SettingsContext & { versions: Map<string, bigint> };
-
 export function settingsRoutes(x: SettingsContext): (router: ConnectRouter) => void {
-  const l: Levels = { ...x, versions: new Map<string, bigint>() };
   return (router) => {
     router.service(SettingsService, {
-      getSettings: (req) => getSettings(l, req),
-      getSettingsForEdit: (req) => getSettingsForEdit(l, req),
-      createSettings: (req) => createSettings(l, req),
-      updateSettings: (req) => updateSettings(l, req),
+      getSettings: (req) => getSettings(x, req),
+      getSettingsForEdit: (req) => getSettingsForEdit(x, req),
+      createSettings: (req) => createSettings(x, req),
+      updateSettings: (req) => updateSettings(x, req),
     });
   };
 }
 
 function scopeOf(x: SettingsContext, key: SettingsKey | undefined): Scope {
   x.checkOrg(key?.org);
-  if (key?.project && !key.domain)
+  const domain = key?.domain ?? '';
+  const project = key?.project ?? '';
+  // "`project`: Requires `domain` to also be set" (flyte/remote/_settings.py:681).
+  if (project && !domain)
     throw invalidArgument('a project scope needs its domain (org, domain and project in the key)');
-  if (!key?.domain) return { level: ScopeLevel.ORG };
-  if (!key.project) return { level: ScopeLevel.DOMAIN, domain: key.domain };
-  return { level: ScopeLevel.PROJECT, domain: key.domain, project: key.project };
+  const level = !domain ? ScopeLevel.ORG : !project ? ScopeLevel.DOMAIN : ScopeLevel.PROJECT;
+  return { level, domain, project };
 }
 
-const broadId = (s: Scope) => (s.level === ScopeLevel.ORG ? '' : s.domain);
-
-async function record(l: Levels, s: Scope): Promise<SettingsRecord> {
-  const { cp, org, broad, versions } = l;
-  const key = {
-    org,
-    domain: s.level === ScopeLevel.ORG ? '' : s.domain,
-    project: s.level === ScopeLevel.PROJECT ? s.project : '',
-  };
-  let level = broad.get(broadId(s));
-  if (s.level === ScopeLevel.PROJECT) {
-    const id = `${s.project}/${s.domain}`;
-    const dq = (await cp.listDefaultQueues()).find(
-      (d) => d.project === s.project && d.domain === s.domain,
-    );
-    if (dq && !versions.has(id)) versions.set(id, 1n);
-    level = { queue: dq?.queue ?? null, version: versions.get(id) ?? 0n };
-  }
-  const { queue = null, version = 0n } = level ?? {};
-  const defaultQueue = { state: SettingState.VALUE, stringValue: queue ?? '', scopeLevel: s.level };
-  const settings = queue === null ? {} : { run: { defaultQueue } };
-  return create(SettingsRecordSchema, { key, settings, version });
+function record(x: SettingsContext, s: Scope): SettingsRecord {
+  const level = x.settings.get(s);
+  const settings = level ? clone(SettingsSchema, level.settings) : create(SettingsSchema);
+  // A value answers with the level it is set at (StringSetting.scope_level).
+  if (settings.run?.defaultQueue) settings.run.defaultQueue.scopeLevel = s.level;
+  return create(SettingsRecordSchema, {
+    key: { org: x.org, domain: s.domain, project: s.project },
+    settings,
+    version: level?.version ?? 0n,
+  });
 }
 
-async function apply(l: Levels, s: Scope, settings: Settings | undefined) {
-  const { cp, broad, versions } = l;
-  const dq = settings?.run?.defaultQueue;
-  const queue = dq?.state === SettingState.VALUE ? dq.stringValue : null;
-  if (s.level === ScopeLevel.PROJECT) {
-    if (queue !== null) await cp.setDefaultQueue(s.project, s.domain, queue);
-    else if (
-      (await cp.listDefaultQueues()).some((d) => d.project === s.project && d.domain === s.domain)
-    )
-      await cp.deleteDefaultQueue(s.project, s.domain);
-    const id = `${s.project}/${s.domain}`;
-    versions.set(id, (versions.get(id) ?? 0n) + 1n);
-  } else {
-    if (queue !== null) await cp.getQueue(queue); // NOT_FOUND, as for a project/domain setting
-    broad.set(broadId(s), queue);
-  }
-  return record(l, s);
+/** The requested level and the broader ones it inherits from, broadest first. */
+const chain = (s: Scope): Scope[] => [
+  { level: ScopeLevel.ORG, domain: '', project: '' },
+  ...(s.level === ScopeLevel.ORG
+    ? []
+    : [{ level: ScopeLevel.DOMAIN, domain: s.domain, project: '' }]),
+  ...(s.level === ScopeLevel.PROJECT ? [s] : []),
+];
+
+async function getSettings(x: SettingsContext, req: GetSettingsRequest) {
+  return { settingsRecord: record(x, scopeOf(x, req.key)) };
 }
 
-/** The requested level and the broader ones it inherits from, broadest first (those that exist). */
-const chain = (s: Scope): Scope[] =>
-  s.level === ScopeLevel.ORG
-    ? [s]
-    : s.level === ScopeLevel.DOMAIN
-      ? [{ level: ScopeLevel.ORG }, s]
-      : [{ level: ScopeLevel.ORG }, { level: ScopeLevel.DOMAIN, domain: s.domain }, s];
-
-async function getSettings(l: Levels, req: GetSettingsRequest) {
-  return { settingsRecord: await record(l, scopeOf(l, req.key)) };
-}
-
-async function getSettingsForEdit(l: Levels, req: GetSettingsForEditRequest) {
-  const levels = await Promise.all(chain(scopeOf(l, req.key)).map((s) => record(l, s)));
+/** The levels that have a record ("the server may omit a level when no record exists": _settings.py:733-734). */
+async function getSettingsForEdit(x: SettingsContext, req: GetSettingsForEditRequest) {
+  const levels = chain(scopeOf(x, req.key)).map((s) => record(x, s));
   return { requestedKey: req.key, levels: levels.filter((r) => r.version > 0n) };
 }
 
-async function createSettings(l: Levels, req: CreateSettingsRequest) {
-  const s = scopeOf(l, req.key);
-  if ((await record(l, s)).version > 0n)
-    throw alreadyExists('settings exist at this level: use UpdateSettings');
-  return { settingsRecord: await apply(l, s, req.settings) };
+async function createSettings(x: SettingsContext, req: CreateSettingsRequest) {
+  const s = scopeOf(x, req.key);
+  // A level that has a version is updated with it, under optimistic locking: a Create does not
+  // overwrite a level written since it was read (flyte/remote/_settings.py:761-762, 787-796).
+  if (x.settings.get(s)) throw alreadyExists('settings exist at this level: use UpdateSettings');
+  x.settings.put(s, req.settings ?? create(SettingsSchema));
+  return { settingsRecord: record(x, s) };
 }
 
-async function updateSettings(l: Levels, req: UpdateSettingsRequest) {
-  const s = scopeOf(l, req.key);
-  const current = await record(l, s);
-  if (current.version !== req.version)
+async function updateSettings(x: SettingsContext, req: UpdateSettingsRequest) {
+  const s = scopeOf(x, req.key);
+  const current = x.settings.get(s)?.version ?? 0n;
+  // Optimistic locking with the version read (flyte/remote/_settings.py:761-762).
+  if (current !== req.version)
     throw new ConnectError(
-      `version ${req.version} is not the current version ${current.version} of these settings: read them again`,
+      `version ${req.version} is not the current version ${current} of these settings: read them again`,
       Code.Aborted,
     );
-  return { settingsRecord: await apply(l, s, req.settings) };
+  x.settings.put(s, req.settings ?? create(SettingsSchema));
+  return { settingsRecord: record(x, s) };
 }

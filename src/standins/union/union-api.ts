@@ -7,13 +7,14 @@
  * (standins/oauth/server.ts) in its discovered header (terraform-provider-unionai
  * internal/provider/oauth.go), and must name its organisation.
  *
- * Queues: queue-service.ts; clusters and pools: cluster-service.ts; settings (run.default_queue
- * only, at organisation, domain and project/domain scope; docs/union.md): settings-service.ts;
- * what the stand-in keeps beside the embedded store: lifecycle.ts. The embedded control plane
- * has no project registry: ListProjects reports the project/domains that have a project/domain
- * default-queue setting. Definitions: proto/, from Union's own client (flyteplugins-union
- * 0.19.1), whose behaviour the stand-in follows and is tested against
- * (test/controlplane/union/flyte-cli.e2e.test.ts).
+ * Queues: queue-service.ts; clusters and pools: cluster-service.ts; settings (every setting, at
+ * organisation, domain and project/domain scope): settings-service.ts; what the stand-in keeps
+ * beside the embedded store: lifecycle.ts. ListProjects lists the organisation's projects
+ * (`projects`, registered when the stand-in starts), each with every domain (`domains`), as
+ * Union lists its projects whatever their settings (flyte 2.12.1 flyte/remote/_project.py:130-181:
+ * active ones unless archived ones are asked for). Definitions: proto/, from Union's own client
+ * (flyteplugins-union 0.19.1), whose behaviour the stand-in follows and is tested against
+ * (test/controlplane/union/flyte-cli.e2e.test.ts, standin-rules.test.ts).
  *
  * Why a protocol sniffer: gRPC needs HTTP/2, the REST API and Connect clients speak HTTP/1.1,
  * and Node's clear-text HTTP/2 server cannot fall back to HTTP/1.1 (that needs TLS and ALPN).
@@ -36,7 +37,7 @@ import type { EmbeddedControlPlane } from '../../controlplane/embedded/embedded.
 import { page } from './pb-views.js';
 import { queueRoutes, type ServiceContext } from './queue-service.js';
 import { clusterRoutes } from './cluster-service.js';
-import { BroadScopeSettings, settingsRoutes } from './settings-service.js';
+import { SettingsLevels, settingsRoutes } from './settings-service.js';
 
 export interface UnionApiOptions {
   /** The store the services read and write (Union's state, as the embedded control plane keeps it). */
@@ -52,8 +53,12 @@ export interface UnionApiOptions {
   lifecycle?: Lifecycle;
   /** How long DeleteCluster leaves an active cluster DELETING (default 0). */
   deletingMs?: number;
-  /** `run.default_queue` at organisation and domain scope (settings-service.ts). */
-  broadScopeSettings?: BroadScopeSettings;
+  /** The settings of every scope (settings-service.ts). */
+  settings?: SettingsLevels;
+  /** The organisation's projects (ListProjects), all active. */
+  projects?: readonly string[];
+  /** The domains of every project (default: Flyte's development, staging, production). */
+  domains?: readonly string[];
   /** The OAuth2 server whose tokens the API takes, served on the same port. */
   oauth: OAuthStandIn;
   /** Outermost interceptors (tests inject faults here). */
@@ -139,8 +144,9 @@ function sniffer(h2: Http2Server, http1: Server, sockets: Set<Socket>): NetServe
 export function createUnionApi(opts: UnionApiOptions) {
   const queueExtras = opts.queueExtras ?? new QueueExtras();
   const lifecycle = opts.lifecycle ?? new Lifecycle(opts.deletingMs ?? 0);
+  const settings = opts.settings ?? new SettingsLevels();
   const rpc = connectNodeAdapter({
-    routes: unionRoutes({ ...opts, queueExtras, lifecycle }),
+    routes: unionRoutes({ ...opts, queueExtras, lifecycle, settings }),
     interceptors: [
       ...(opts.interceptors ?? []),
       authInterceptor(opts.oauth, opts.acceptUnauthenticated === true),
@@ -161,6 +167,8 @@ export function createUnionApi(opts: UnionApiOptions) {
     /** The queue fields beyond poolsync's 7, and generations, soft deletes, apps (lifecycle.ts). */
     queueExtras,
     lifecycle,
+    /** The settings of every scope. */
+    settings,
     /** Serves an HTTP/1.1 request when it is for the Union API or OAuth; false otherwise. */
     handle(req: IncomingMessage, res: ServerResponse): boolean {
       if (isRpc(req.url)) {
@@ -192,8 +200,15 @@ const errorInterceptor: Interceptor = (next) => async (req) => {
   }
 };
 
+/** Flyte's domains, as flyteadmin configures them by default. */
+const DOMAINS = ['development', 'staging', 'production'];
+
 function unionRoutes(
-  opts: UnionApiOptions & { queueExtras: QueueExtras; lifecycle: Lifecycle },
+  opts: UnionApiOptions & {
+    queueExtras: QueueExtras;
+    lifecycle: Lifecycle;
+    settings: SettingsLevels;
+  },
 ): (router: ConnectRouter) => void {
   const { controlPlane: cp, org, queueExtras: extras } = opts;
   const max = opts.maxPageSize ?? 1000;
@@ -204,14 +219,14 @@ function unionRoutes(
         Code.PermissionDenied,
       );
   };
-  const broad = opts.broadScopeSettings ?? new BroadScopeSettings();
+  const { settings } = opts;
   const services: ServiceContext = {
     cp,
     org,
     max,
     extras,
     life: opts.lifecycle,
-    broad,
+    settings,
     checkOrg,
     metricsIntervalMs: opts.metricsIntervalMs ?? 1000,
   };
@@ -221,22 +236,14 @@ function unionRoutes(
     router.service(ProjectService, {
       async listProjects(req) {
         checkOrg(req.org);
-        const domains = new Map<string, Set<string>>();
-        for (const d of await cp.listDefaultQueues()) {
-          domains.set(d.project, (domains.get(d.project) ?? new Set()).add(d.domain));
-        }
-        const all = [...domains.entries()]
-          .map(([id, ds]) => ({
-            id,
-            name: id,
-            org,
-            domains: [...ds].sort().map((d) => ({ id: d, name: d })),
-          }))
-          .sort((a, b) => (a.id < b.id ? -1 : 1));
+        const domains = (opts.domains ?? DOMAINS).map((d) => ({ id: d, name: d }));
+        const all = [...new Set(opts.projects ?? [])]
+          .sort()
+          .map((id) => ({ id, name: id, org, domains }));
         const p = page(all, (x) => x.id, req, max);
         return { projects: { projects: p.items, token: p.token } };
       },
     });
-    settingsRoutes({ cp, org, broad, checkOrg })(router);
+    settingsRoutes({ org, settings, checkOrg })(router);
   };
 }

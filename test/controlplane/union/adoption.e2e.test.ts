@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { PoolContract } from '../../../src/model/common.js';
 import { runCli } from '../../support/cli.js';
 import { tempDir } from '../../support/repo.js';
-import { apiKey, startUnionServer, type UnionServer } from './helpers.js';
+import { apiKey, setDefaultQueue, startUnionServer, type UnionServer } from './helpers.js';
 
 let s: UnionServer | undefined;
 afterEach(async () => {
@@ -48,7 +48,7 @@ describe('export → validate → plan against union+http://', () => {
       action_concurrency: 20,
       depth: 50,
     });
-    await s.embedded.setDefaultQueue('ml', 'production', 'training');
+    setDefaultQueue(s, 'ml', 'production', 'training');
     // Deleted objects: a queue (drained, then deleted) and a cluster with its co-named queue.
     await s.embedded.createQueue({ name: 'retired', run_concurrency: 1, action_concurrency: 1 });
     await s.embedded.drainQueue('retired');

@@ -7,7 +7,13 @@ import type { Interceptor } from '@connectrpc/connect';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readLiveState } from '../../../src/controlplane/types.js';
 import type { QueueSpec } from '../../../src/model/common.js';
-import { openUnion, rejection, startUnionServer, type UnionServer } from './helpers.js';
+import {
+  openUnion,
+  rejection,
+  setDefaultQueue,
+  startUnionServer,
+  type UnionServer,
+} from './helpers.js';
 
 let s: UnionServer | undefined;
 afterEach(async () => {
@@ -177,7 +183,7 @@ describe.each(['connect', 'grpc'] as const)('union backend over %s', (protocol) 
     // A queue a run.default_queue setting names drains like any other, but is never deleted
     // (remote/_queue.py:934-938, 1011-1012): FAILED_PRECONDITION with the server's reason.
     await s.embedded.createQueue({ name: 'batch', run_concurrency: 1, action_concurrency: 1 });
-    await s.embedded.setDefaultQueue('ml', 'production', 'batch');
+    setDefaultQueue(s, 'ml', 'production', 'batch');
     expect((await cp.capabilityCalls.drainQueue('batch')).state).toBe('drained');
     const del = await rejection(cp.capabilityCalls.deleteQueue('batch'));
     expect((await cp.capabilityCalls.drainQueue('default')).state).toBe('drained');

@@ -2,7 +2,8 @@
  * poolsync as a user runs it against a Union endpoint: the CLI (child process) with
  * `--control-plane union+http://127.0.0.1:PORT[?protocol=grpc]` and the API key in
  * POOLSYNC_UNION_API_KEY, against the embedded control plane serving Union's API over real
- * sockets. plan → apply (with a wait_idle on WatchQueueMetrics) → plan, then export → plan.
+ * sockets. apply, then plan → apply (with a wait_idle on WatchQueueMetrics) → plan, then
+ * export → plan.
  */
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -22,37 +23,45 @@ describe.each(['connect', 'grpc'] as const)('poolsync against union+http:// (%s)
   it('plan → apply → plan, export → plan: no changes, nothing secret in any output', async () => {
     s = await startUnionServer();
     await s.embedded.registerCluster({ name: 'c1' });
-    await s.embedded.registerCluster({ name: 'c2' });
-    // Work in flight on c2's queue until the test ends it: the apply must wait for it
-    // (wait_idle) before the delete.
-    await s.embedded.setQueueActivity('c2', { runs_in_flight: 2, actions_in_flight: 3 });
     const root = await tempDir('poolsync-union-e2e-');
-    const repo = await writeRepo(join(root, 'repo'), {
-      clusters: { c1: 'default' },
-      queues: { web: { pool: 'default', clusters: ['c1'], run_concurrency: 5 } },
-    });
     const key = apiKey(s.host);
     const env = { POOLSYNC_UNION_API_KEY: key };
     const url = s.url(protocol);
+    // The inventory of a Union control plane: in this state folder.
+    const cp = ['--control-plane', url, '--state-dir', join(root, 'state')];
+    // poolsync registers c2 (its inventory records it), so that removing it from the
+    // repository deletes it: prune never deletes what poolsync did not apply (issue 61).
+    const repo = await writeRepo(join(root, 'repo'), {
+      clusters: { c1: 'default', c2: 'default' },
+    });
+    const first = await runCli(['apply', repo, ...cp, '--auto-approve'], env);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    // Work in flight on c2's queue until the test ends it: the apply must wait for it
+    // (wait_idle) before the delete.
+    await s.embedded.setQueueActivity('c2', { runs_in_flight: 2, actions_in_flight: 3 });
+    await writeRepo(repo, {
+      clusters: { c1: 'default' },
+      queues: { web: { pool: 'default', clusters: ['c1'], run_concurrency: 5 } },
+    });
 
-    const plan = await runCli(['plan', repo, '--control-plane', url], env);
+    const plan = await runCli(['plan', repo, ...cp], env);
     expect(plan.stderr).toBe('');
     expect(plan.stdout).toContain('Queue/web');
     expect(plan.stdout).toContain('Cluster/c2');
 
-    const applying = runCli(['apply', repo, '--control-plane', url, '--auto-approve'], env);
-    // The apply drains c2's queue and waits: c2 stays while its work runs, whatever the time.
+    const applying = runCli(['apply', repo, ...cp, '--auto-approve'], env);
+    // The apply waits on c2's queue (wait_idle) and never drains it (a delete waits for nothing,
+    // remote/_cluster.py:433, and a drained queue rejects runs): c2 stays while its work runs.
     const server = s;
-    await until('the apply drains c2', async () => {
-      const c2 = await server.embedded.getQueue('c2');
-      return c2.state === 'draining';
-    });
+    await until('the apply creates web', async () =>
+      (await server.embedded.listQueues()).some((q) => q.name === 'web'),
+    );
     expect((await s.embedded.listClusters()).map((c) => c.name)).toEqual(['c1', 'c2']);
+    expect((await s.embedded.getQueue('c2')).state).toBe('active');
     await s.embedded.setQueueActivity('c2', { runs_in_flight: 0, actions_in_flight: 0 });
     const apply = await applying;
     expect(unexpectedStderr(apply.stderr)).toBe('');
-    // Union drains by API (c2's queue is drained and waited for before the delete), and the
-    // cluster delete takes its co-named queue with it (Union today): no manual step is left.
+    // The cluster delete takes its co-named queue with it (Union today): no manual step is left.
     expect(apply.code).toBe(0);
     expect(apply.stdout).not.toContain('flyte delete queue');
     expect(plan.stdout).toMatch(/Queue\/c2[^\n]*\n[^]*deleted with Cluster\/c2/);
@@ -61,7 +70,7 @@ describe.each(['connect', 'grpc'] as const)('poolsync against union+http:// (%s)
     const web = await s.embedded.getQueue('web');
     expect(web).toMatchObject({ pool: 'default', clusters: ['c1'], run_concurrency: 5 });
 
-    const again = await runCli(['plan', repo, '--control-plane', url, '--detailed-exitcode'], env);
+    const again = await runCli(['plan', repo, ...cp, '--detailed-exitcode'], env);
     expect(again.stdout).toContain('No changes.');
     expect(again.code).toBe(0);
 
@@ -74,7 +83,7 @@ describe.each(['connect', 'grpc'] as const)('poolsync against union+http:// (%s)
     const fromExport = await runCli(['plan', out, '--control-plane', url], env);
     expect(fromExport.stdout).toContain('No changes.');
 
-    for (const r of [plan, apply, again, exp, fromExport]) {
+    for (const r of [first, plan, apply, again, exp, fromExport]) {
       const all = r.stdout + r.stderr;
       expect(all).not.toContain(key);
       expect(all).not.toContain(CLIENT.client_secret);
@@ -119,7 +128,7 @@ describe('poolsync against union+http:// : everything by API, soft deletes, Defa
     expect((await s.embedded.listPools()).map((p) => p.name)).toEqual(['default', 'gpu']);
     expect(await s.embedded.getCluster('g1')).toMatchObject({ pool: 'gpu', enabled: true });
     expect(await s.embedded.getQueue('train')).toMatchObject({ pool: 'gpu', run_concurrency: 3 });
-    expect(await s.embedded.listDefaultQueues()).toEqual([
+    expect(s.api.settings.defaultQueues()).toEqual([
       { project: 'ml', domain: 'development', queue: 'web' },
     ]);
     await noChanges();

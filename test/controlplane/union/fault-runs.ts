@@ -17,7 +17,7 @@ import { planRepository } from '../../../src/ops/plan-run.js';
 import { tempDir, writeRepo } from '../../support/repo.js';
 import { rng } from '../../../bench/lib/scale.js';
 import { startFaultProxy, type Fault } from '../../support/fault-proxy.js';
-import { apiKey, startUnionServer } from './helpers.js';
+import { apiKey, setDefaultQueue, startUnionServer } from './helpers.js';
 
 const FAULTS: Fault[] = ['refuse', 'fail', 'fail-after', 'cut', 'reset'];
 const ONCE = /\/(Create|Delete|Undelete)[A-Za-z]*$/;
@@ -70,7 +70,7 @@ export async function faultRun(seed: number, rate: number): Promise<FaultRun> {
         action_concurrency: 1,
         clusters: [c],
       });
-    await s.embedded.setDefaultQueue('ml', 'production', 'gone');
+    setDefaultQueue(s, 'ml', 'production', 'gone');
     carried.clear();
     // mulberry32: the same faults on every run.
     const random = rng(seed);
@@ -127,7 +127,7 @@ export async function faultRun(seed: number, rate: number): Promise<FaultRun> {
         .filter(([n, q]) => live.find((l) => l.name === n)?.run_concurrency !== q.run_concurrency)
         .map(([n]) => `settings of ${n}`),
     ];
-    const setting = (await s.embedded.listDefaultQueues())[0]?.queue;
+    const setting = s.api.settings.defaultQueues()[0]?.queue;
     if (setting !== 'q0') wrong.push(`ml/production names ${setting}`);
     return {
       converged,

@@ -6,10 +6,15 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DescService } from '@bufbuild/protobuf';
+import { create, type DescService } from '@bufbuild/protobuf';
 import { createClient, type Client, type Interceptor } from '@connectrpc/connect';
 import { expect } from 'vitest';
 import { ControlPlaneError } from '../../../src/controlplane/errors.js';
+import {
+  ScopeLevel,
+  SettingState,
+  SettingsSchema,
+} from '../../../src/gen/flyteidl2/settings/settings_definition_pb.js';
 import { EmbeddedControlPlane } from '../../../src/controlplane/embedded/embedded.js';
 import {
   unionOAuthServer,
@@ -40,6 +45,9 @@ export function apiKey(endpoint: string, c: Partial<OAuthClientConfig> = {}): st
   return Buffer.from(`${endpoint}:${k.client_id}:${k.client_secret}:${k.org}`).toString('base64');
 }
 
+/** The projects the stand-in's organisation has unless a test names others. */
+export const PROJECTS = ['ml', 'ops'];
+
 export interface UnionServer {
   embedded: EmbeddedControlPlane;
   oauth: OAuthStandIn;
@@ -61,6 +69,8 @@ export async function startUnionServer(
     acceptUnauthenticated?: boolean;
     /** How long DeleteCluster leaves an active cluster DELETING (lifecycle.ts; default 0). */
     deletingMs?: number;
+    /** The organisation's projects (ListProjects; default PROJECTS). */
+    projects?: readonly string[];
   } = {},
 ): Promise<UnionServer> {
   const dir = await mkdtemp(join(tmpdir(), 'poolsync-union-'));
@@ -77,6 +87,7 @@ export async function startUnionServer(
     oauth,
     org: client.org,
     metricsIntervalMs: 50,
+    projects: opts.projects ?? PROJECTS,
     ...(opts.interceptors ? { interceptors: opts.interceptors } : {}),
     ...(opts.acceptUnauthenticated ? { acceptUnauthenticated: true } : {}),
     ...(opts.deletingMs !== undefined ? { deletingMs: opts.deletingMs } : {}),
@@ -145,7 +156,19 @@ export async function rawClient<S extends DescService>(
     protocol,
     tokens: unionTokens(key, discovery),
     header: discovery.headerName,
-    timeoutMs: 10_000,
   });
   return { client: createClient(service, transport), close };
+}
+
+/**
+ * Sets run.default_queue of a project/domain as Union's settings service stores it (a state a
+ * test starts from, as someone's earlier write left it).
+ */
+export function setDefaultQueue(s: UnionServer, project: string, domain: string, queue: string) {
+  s.api.settings.put(
+    { level: ScopeLevel.PROJECT, domain, project },
+    create(SettingsSchema, {
+      run: { defaultQueue: { state: SettingState.VALUE, stringValue: queue } },
+    }),
+  );
 }

@@ -19,7 +19,7 @@ import {
 } from '../../../bench/lib/latency-proxy.js';
 import { runCli, REPO_ROOT } from '../../support/cli.js';
 import { tempFolder } from '../../support/temp-folder.js';
-import { apiKey, startUnionServer, type UnionServer } from './helpers.js';
+import { apiKey, setDefaultQueue, startUnionServer, type UnionServer } from './helpers.js';
 
 let s: UnionServer | undefined;
 let proxy: LatencyProxy | undefined;
@@ -32,11 +32,11 @@ afterEach(async () => {
 const DOMAINS = ['development', 'staging', 'production'];
 
 it('plans the bundled example and 900 default queues in at most 10 round trips in a row', async () => {
-  s = await startUnionServer();
-  // The organisation's 300 projects, each domain's default queue already set (the stand-in knows
-  // projects by their settings): before, every plan read all of them after ListProjects.
+  // The organisation's 300 projects, each domain's default queue already set: before, every plan
+  // read all of them after ListProjects.
+  s = await startUnionServer({ projects: Array.from({ length: 300 }, (_, p) => `p${p}`) });
   for (let p = 0; p < 300; p++)
-    for (const domain of DOMAINS) await s.embedded.setDefaultQueue(`p${p}`, domain, 'default');
+    for (const domain of DOMAINS) setDefaultQueue(s, `p${p}`, domain, 'default');
   // Rounds close after 250 ms of quiet: a loaded machine's pauses never split one.
   proxy = await startLatencyProxy(`http://${s.host}`, 25, { rounds: { quietMs: 250 } });
   const repo = join(tempFolder('poolsync-round-trips-'), 'repo');

@@ -14,7 +14,7 @@ import { readLiveState } from '../../../src/controlplane/types.js';
 import { planRepository } from '../../../src/ops/plan-run.js';
 import { liveFingerprint, settingsOfPlan } from '../../../src/plan/fingerprint.js';
 import { tempDir, writeRepo } from '../../support/repo.js';
-import { openUnion, startUnionServer, type UnionServer } from './helpers.js';
+import { openUnion, setDefaultQueue, startUnionServer, type UnionServer } from './helpers.js';
 
 let s: UnionServer | undefined;
 afterEach(async () => {
@@ -44,8 +44,8 @@ it('reads only the declared settings, and every one when the plan would drain a 
   for (const name of ['web', 'old'])
     await s.embedded.createQueue({ name, run_concurrency: 10, action_concurrency: 100 });
   // Undeclared settings: ml/production names `old`, ops/development names `web`.
-  await s.embedded.setDefaultQueue('ml', 'production', 'old');
-  await s.embedded.setDefaultQueue('ops', 'development', 'web');
+  setDefaultQueue(s, 'ml', 'production', 'old');
+  setDefaultQueue(s, 'ops', 'development', 'web');
   const cp = await openUnion(s, 'connect');
   const repo = await writeRepo(join(await tempDir('poolsync-settings-read-'), 'repo'), {
     queues: {
@@ -77,9 +77,10 @@ it('reads only the declared settings, and every one when the plan would drain a 
   const drained = await planRepository(repo, cp);
   if (!drained.ok) throw new Error('invalid');
   expect(rpc.count('ListProjects')).toBe(1);
-  // The first read (1), then every project/domain (ml/production, ops/development); the lists
-  // of the first read stand: each is swept once (live and deleted: two ListQueues).
-  expect(rpc.count('GetSettingsForEdit')).toBe(3);
+  // The first read (1), then every project/domain of the organisation's projects (ml and ops,
+  // each in Flyte's three domains), whatever their settings: Union lists projects, not settings.
+  // The lists of the first read stand: each is swept once (live and deleted: two ListQueues).
+  expect(rpc.count('GetSettingsForEdit')).toBe(7);
   expect([rpc.count('ListQueues'), rpc.count('ListClusters'), rpc.count('List')]).toEqual([
     2, 2, 2,
   ]);

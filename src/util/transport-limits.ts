@@ -1,0 +1,216 @@
+/**
+ * One transport policy for every HTTP client poolsync has (issue 60; docs/control-plane.md,
+ * Limits): the control planes' (rest/, flyteadmin/, union/), their OAuth2 requests, the forges'
+ * (vcs/http.ts) and the daemon client's. Each call is bounded four ways, with defaults nobody
+ * has to think about:
+ *  - connect: the connection is made within `connectTimeoutMs` (a firewall or a missing VPN
+ *    drops packets: the system's own timeout is over two minutes);
+ *  - read: the server sends something at least every `readTimeoutMs` (headers, then body);
+ *  - call: one call, its retries and their waits included, ends within `callTimeoutMs` (a body
+ *    trickled a byte at a time never trips the read timeout);
+ *  - size: an answer holds at most a cap per kind of call (ANSWER_BYTES), counted after
+ *    decompression (a gzip bomb), so an endless body never takes the process's memory.
+ * A limit that fires is said as `limitWords`: which limit, its value and the setting that
+ * changes it. The values come from a flag, else the environment variable, else the default.
+ */
+import { formatDuration, parseDuration } from './duration.js';
+import { UserError } from './user-error.js';
+import type { Env } from './env.js';
+
+export interface TransportLimits {
+  connectTimeoutMs: number;
+  readTimeoutMs: number;
+  callTimeoutMs: number;
+  /** The largest answer of a control-plane call or of the daemon (the setting's kind). */
+  maxResponseBytes: number;
+}
+
+const MiB = 1024 * 1024;
+
+/**
+ * A control plane whose packets are dropped fails after the connect timeout (nothing answered
+ * yet: no retry, util/reach.ts); one that stops answering mid-call after a read timeout and a
+ * connect timeout. 32 MiB is ten times the largest real answer (a 5,000-item page, flyteadmin's
+ * 50,000 attribute rows) and keeps the ~6 reads of a live state under 200 MB together.
+ */
+export const DEFAULT_LIMITS: Readonly<TransportLimits> = Object.freeze({
+  connectTimeoutMs: 5_000,
+  readTimeoutMs: 10_000,
+  callTimeoutMs: 60_000,
+  maxResponseBytes: 32 * MiB,
+});
+
+/** The cap of each kind of answer no setting changes. */
+export const ANSWER_BYTES = {
+  /** OAuth2 discovery documents and token answers: a few kB. */
+  oauth: 1 * MiB,
+  /** A forge's page (100 comments of at most 64 kB each, GitHub's and GitLab's bound). */
+  forge: 16 * MiB,
+} as const;
+
+export type LimitName = 'connect' | 'read' | 'call' | 'size';
+
+/** Each limit's flag (the daemon's option of the same name) and environment variable. */
+export const LIMIT_SETTINGS: Record<LimitName, { flag: string; env: string }> = {
+  connect: { flag: '--connect-timeout', env: 'POOLSYNC_CONNECT_TIMEOUT' },
+  read: { flag: '--read-timeout', env: 'POOLSYNC_READ_TIMEOUT' },
+  call: { flag: '--call-timeout', env: 'POOLSYNC_CALL_TIMEOUT' },
+  size: { flag: '--max-response-size', env: 'POOLSYNC_MAX_RESPONSE_SIZE' },
+};
+
+const FIELD: Record<LimitName, keyof TransportLimits> = {
+  connect: 'connectTimeoutMs',
+  read: 'readTimeoutMs',
+  call: 'callTimeoutMs',
+  size: 'maxResponseBytes',
+};
+
+/** `32MiB`, `1GB`, `500kB`, `1048576`: bytes, or null when the text is not a size. */
+export function parseSize(text: string): number | null {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$/i.exec(text);
+  if (!m) return null;
+  const unit = (m[2] ?? 'b').toLowerCase();
+  const scale: Record<string, number> = {
+    b: 1,
+    kb: 1e3,
+    kib: 1024,
+    mb: 1e6,
+    mib: MiB,
+    gb: 1e9,
+    gib: 1024 * MiB,
+  };
+  return Math.round(Number(m[1]) * scale[unit]!);
+}
+
+export function formatSize(bytes: number): string {
+  if (bytes >= MiB && bytes % MiB === 0) return `${bytes / MiB} MiB`;
+  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} bytes`;
+}
+
+/**
+ * The limits: each from `given` (a flag's text, or a value already read), else the
+ * environment variable, else the default. A value that is not one is a UserError naming where
+ * it came from.
+ */
+export function transportLimits(
+  given: Partial<Record<LimitName, string | number | undefined>>,
+  env: Env,
+): TransportLimits {
+  const out = { ...DEFAULT_LIMITS };
+  for (const name of Object.keys(FIELD) as LimitName[]) {
+    const { flag, env: variable } = LIMIT_SETTINGS[name];
+    const flagValue = given[name];
+    const raw = flagValue ?? env[variable]?.trim();
+    if (raw === undefined || raw === '') continue;
+    if (typeof raw === 'number') {
+      out[FIELD[name]] = raw;
+      continue;
+    }
+    const from = flagValue !== undefined ? flag : `environment variable ${variable}`;
+    const value = name === 'size' ? parseSize(raw) : parseDuration(raw);
+    if (value === null || value <= 0)
+      throw new UserError(
+        name === 'size'
+          ? `${from}: "${raw}" is not a size; write it like 32MiB or 100MB`
+          : `${from}: "${raw}" is not a duration; write it like 5s, 30s or 2m`,
+      );
+    out[FIELD[name]] = value;
+  }
+  return out;
+}
+
+/**
+ * A limit that fired, said for people: `no connection within 5.0s (--connect-timeout, env
+ * POOLSYNC_CONNECT_TIMEOUT)`. `cap` is the size of a fixed kind (no setting names it).
+ */
+export function limitWords(name: LimitName, limits: TransportLimits, cap?: number): string {
+  const { flag, env } = LIMIT_SETTINGS[name];
+  const setting = `${flag}, env ${env}`;
+  switch (name) {
+    case 'connect':
+      return `no connection within ${formatDuration(limits.connectTimeoutMs)} (${setting}): a firewall or a missing VPN may be dropping its packets; check the address and the network, or raise ${flag}`;
+    case 'read':
+      return `nothing was received for ${formatDuration(limits.readTimeoutMs)} (${setting}): the server or the network stalled; raise ${flag} if it is only slow`;
+    case 'call':
+      return `no complete answer within ${formatDuration(limits.callTimeoutMs)}, the deadline of one call with its retries (${setting}); raise ${flag} to wait longer`;
+    case 'size':
+      return cap !== undefined
+        ? `the answer is larger than ${formatSize(cap)}, the most this kind of answer may hold: is it the right server?`
+        : `the answer is larger than ${formatSize(limits.maxResponseBytes)} (${setting}): is it the right server? raise ${flag} if the answer is really that large`;
+  }
+}
+
+/** An error for a limit that fired: its `code` tells it apart from the network's own. */
+export class LimitError extends Error {
+  override readonly name = 'LimitError';
+  readonly code: string;
+  constructor(
+    readonly limit: LimitName,
+    message: string,
+  ) {
+    super(message);
+    this.code = `POOLSYNC_LIMIT_${limit.toUpperCase()}`;
+  }
+}
+
+/** The limit an error is (ours, or undici's own for connect, read and size), else null. */
+export function limitOf(err: unknown): LimitName | null {
+  for (let e: unknown = err, i = 0; e instanceof Error && i < 5; e = e.cause, i++) {
+    if (e instanceof LimitError) return e.limit;
+    switch ((e as { code?: unknown }).code) {
+      case 'UND_ERR_CONNECT_TIMEOUT':
+        return 'connect';
+      case 'UND_ERR_HEADERS_TIMEOUT':
+      case 'UND_ERR_BODY_TIMEOUT':
+        return 'read';
+      case 'UND_ERR_RES_EXCEEDED_MAX_SIZE':
+        return 'size';
+    }
+  }
+  return null;
+}
+
+/**
+ * The time left to one call (its retries included), on the caller's clock: `signal` aborts
+ * with a LimitError('call') when it ends, so a request in flight stops then.
+ */
+export class CallDeadline {
+  readonly endsAt: number;
+  private readonly controller = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    readonly limits: TransportLimits,
+    private readonly now: () => number = Date.now,
+    /** What is called, for the error: `GET http://host/v1/pools`. */
+    readonly label = '',
+  ) {
+    this.endsAt = now() + limits.callTimeoutMs;
+    this.timer = setTimeout(() => this.controller.abort(this.error()), limits.callTimeoutMs);
+    this.timer.unref();
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  remainingMs(): number {
+    return Math.max(0, this.endsAt - this.now());
+  }
+
+  /** Whether a wait of `ms` ends before the deadline. */
+  allows(ms: number): boolean {
+    return this.now() + ms < this.endsAt;
+  }
+
+  error(detail = ''): LimitError {
+    const where = this.label ? `${this.label}: ` : '';
+    return new LimitError('call', `${where}${limitWords('call', this.limits)}${detail}`);
+  }
+
+  /** Ends the timer (the call answered). */
+  done(): void {
+    clearTimeout(this.timer);
+  }
+}

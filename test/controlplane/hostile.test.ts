@@ -1,0 +1,268 @@
+/**
+ * Every client against hostile servers (issue 60): an endless body, one trickled a byte at a
+ * time, a gzip bomb, a server that never answers and a port whose packets are dropped, on real
+ * loopback sockets. Each call ends with one line naming the limit that fired and the setting that
+ * changes it (util/transport-limits.ts). The limits are injected small so no case waits long;
+ * scripts/hostile-servers.ts measures the real defaults and the memory.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FlyteadminControlPlane } from '../../src/controlplane/flyteadmin/client.js';
+import { openControlPlane } from '../../src/controlplane/open.js';
+import { readLiveState, type ControlPlane } from '../../src/controlplane/types.js';
+import { ApiClient } from '../../src/vcs/http.js';
+import type { TransportLimits } from '../../src/util/transport-limits.js';
+import { cleanup } from '../support/cleanup.js';
+import { dropping, startHostileServer, type Hostility } from '../support/hostile-server.js';
+import { memoryIo, exitOf } from '../support/memory-io.js';
+import {
+  CLIENT_ID,
+  CLIENT_SECRET,
+  startFlyteadmin,
+  type Flyteadmin,
+} from '../flyteadmin/helpers.js';
+import { apiKey, startUnionServer, type UnionServer } from './union/helpers.js';
+import { OAUTH_PATHS } from '../../src/standins/oauth/server.js';
+
+/**
+ * The limits of a case: the call's deadline short only where it is the limit that must fire (a
+ * trickled body; a silent Union, whose HTTP/1.1 has no read timeout), so that no other case
+ * depends on how fast this machine is.
+ */
+const limits = (mode: Hostility | 'dropped', short = mode === 'trickle'): TransportLimits => ({
+  connectTimeoutMs: 300,
+  readTimeoutMs: 300,
+  callTimeoutMs: short ? 1_200 : 60_000,
+  maxResponseBytes: 1024 * 1024,
+});
+const tuning = (mode: Hostility | 'dropped', short?: boolean) => ({
+  limits: limits(mode, short),
+  maxRetries: 1,
+  minRetryDelayMs: 1,
+  maxRetryDelayMs: 5,
+});
+
+/** What each limit's error says (limitWords). */
+const SAID: Record<Exclude<Hostility, 'bomb'> | 'dropped', RegExp> = {
+  endless:
+    /the answer is larger than 1 MiB \(--max-response-size, env POOLSYNC_MAX_RESPONSE_SIZE\)/,
+  trickle:
+    /no complete answer within 1\.2s, the deadline of one call with its retries \(--call-timeout/,
+  silent: /nothing was received for 300ms \(--read-timeout, env POOLSYNC_READ_TIMEOUT\)/,
+  dropped: /no connection within 300ms \(--connect-timeout, env POOLSYNC_CONNECT_TIMEOUT\)/,
+};
+
+/** The error `p` ends with: one line. */
+async function failure(p: Promise<unknown>): Promise<string> {
+  const err = await p.then(
+    () => new Error('expected a failure'),
+    (e: unknown) => e as Error,
+  );
+  expect(err.message).not.toContain('\n');
+  return err.message;
+}
+
+/** A hostile server for one test (closed after it), or a dropping port. */
+async function hostile(
+  mode: Hostility | 'dropped',
+  o: Parameters<typeof startHostileServer>[0] | object = {},
+) {
+  if (mode === 'dropped') {
+    const d = await dropping();
+    cleanup.add(d.close);
+    return { url: `http://127.0.0.1:${d.port}`, host: `127.0.0.1:${d.port}` };
+  }
+  const s = await startHostileServer({ ...o, mode });
+  cleanup.add(s.close);
+  return s;
+}
+
+const MODES = ['endless', 'trickle', 'silent', 'dropped'] as const;
+
+async function closing<T>(cp: ControlPlane, p: (cp: ControlPlane) => Promise<T>): Promise<T> {
+  try {
+    return await p(cp);
+  } finally {
+    await cp.close();
+  }
+}
+
+describe('the REST client', () => {
+  it.each(MODES)('%s: ends naming the limit', async (mode) => {
+    const s = await hostile(mode);
+    const cp = await openControlPlane(s.url, { http: tuning(mode) });
+    expect(await failure(closing(cp, readLiveState))).toMatch(SAID[mode]);
+  });
+
+  it('a gzip bomb is never inflated: the answer is not JSON', async () => {
+    const s = await hostile('bomb');
+    const cp = await openControlPlane(s.url, { http: tuning('bomb') });
+    expect(await failure(closing(cp, (c) => c.capabilityCalls!.capabilities()))).toMatch(
+      /answer could not be read \(HTTP 200 with a body that is not JSON\)/,
+    );
+  });
+});
+
+describe('flyteadmin', () => {
+  let fa: Flyteadmin;
+  beforeAll(async () => {
+    fa = await startFlyteadmin();
+  });
+  afterAll(() => fa.close());
+  const upstream = () => fa.server.url;
+  const oauthPath = (path: string) => OAUTH_PATHS.some((p) => path.startsWith(p));
+
+  it.each(MODES)('without OAuth, %s: ends naming the limit', async (mode) => {
+    const s = await hostile(mode);
+    const cp = new FlyteadminControlPlane(s.url, tuning(mode));
+    expect(await failure(closing(cp, (c) => c.assignments!.listAssignments()))).toMatch(SAID[mode]);
+  });
+
+  // A dropped port: discovery meets it first (the next test).
+  it.each(MODES.filter((m) => m !== 'dropped'))(
+    'with OAuth, a hostile API, %s: ends naming the limit',
+    async (mode) => {
+      const s = await hostile(mode, { upstream: upstream(), passes: oauthPath });
+      const cp = new FlyteadminControlPlane(s.url, {
+        ...tuning(mode),
+        credentials: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET },
+      });
+      expect(await failure(closing(cp, (c) => c.assignments!.listAssignments()))).toMatch(
+        SAID[mode],
+      );
+    },
+  );
+
+  it.each(MODES)('with OAuth, hostile discovery, %s: ends naming the limit', async (mode) => {
+    const s = await hostile(mode);
+    const cp = new FlyteadminControlPlane(s.url, {
+      ...tuning(mode),
+      credentials: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET },
+    });
+    const said =
+      mode === 'endless'
+        ? /the answer is larger than 1 MiB, the most this kind of answer may hold/
+        : SAID[mode];
+    expect(await failure(closing(cp, (c) => c.assignments!.listAssignments()))).toMatch(said);
+  });
+
+  it('a wrong client secret is asked for once, never retried', async () => {
+    const cp = new FlyteadminControlPlane(upstream(), {
+      ...tuning('endless'),
+      maxRetries: 6,
+      credentials: { clientId: CLIENT_ID, clientSecret: 'wrong' },
+    });
+    const message = await failure(closing(cp, (c) => readLiveState(c)));
+    expect(message).toMatch(/refused the client credentials/);
+  });
+});
+
+describe('Union', () => {
+  let union: UnionServer;
+  beforeAll(async () => {
+    union = await startUnionServer();
+  });
+  afterAll(() => union.close());
+  const oauthPath = (path: string) =>
+    OAUTH_PATHS.some((p) => path.startsWith(p)) || path.startsWith('/.well-known');
+
+  async function open(
+    host: string,
+    http: ReturnType<typeof tuning>,
+    key = apiKey(host),
+  ): Promise<ControlPlane> {
+    const before = process.env.POOLSYNC_UNION_API_KEY;
+    process.env.POOLSYNC_UNION_API_KEY = key;
+    try {
+      return await openControlPlane(`union+http://${host}`, { http });
+    } finally {
+      if (before === undefined) delete process.env.POOLSYNC_UNION_API_KEY;
+      else process.env.POOLSYNC_UNION_API_KEY = before;
+    }
+  }
+
+  it.each([...MODES, 'bomb'] as const)('a hostile API, %s: ends naming the limit', async (mode) => {
+    if (mode === 'dropped') {
+      // Discovery meets it first.
+      const s = await hostile(mode);
+      expect(await failure(open(s.host, tuning(mode)))).toMatch(SAID.dropped);
+      return;
+    }
+    const s = await hostile(mode, {
+      upstream: `http://${union.host}`,
+      passes: oauthPath,
+      contentType: 'application/proto',
+    });
+    // Union's HTTP/1.1 has no read timeout of its own: silent, the call's deadline fires.
+    const cp = await open(s.host, tuning(mode, mode === 'trickle' || mode === 'silent'));
+    const said = mode === 'bomb' ? SAID.endless : mode === 'silent' ? SAID.trickle : SAID[mode];
+    expect(await failure(closing(cp, (c) => c.queues!.listQueues()))).toMatch(said);
+  });
+
+  it('a wrong API secret is refused at once, never retried', async () => {
+    const s = await startHostileServer({
+      mode: 'silent',
+      upstream: `http://${union.host}`,
+      passes: () => true,
+    });
+    cleanup.add(s.close);
+    const cp = await open(s.host, tuning('endless'), apiKey(s.host, { client_secret: 'wrong' }));
+    const message = await failure(closing(cp, (c) => readLiveState(c)));
+    expect(message).toMatch(/Union refused the API key's client credentials/);
+    // One token request, whatever the calls asking for it.
+    expect(s.passed.filter((p) => p.startsWith('/oauth2/token'))).toHaveLength(1);
+  });
+});
+
+describe('the forge client', () => {
+  it.each(MODES)('%s: ends naming the limit', async (mode) => {
+    const s = await hostile(mode);
+    const api = new ApiClient({
+      provider: 'GitHub',
+      baseUrl: s.url,
+      headers: {},
+      secrets: [],
+      mapError: (status) => `HTTP ${status}`,
+      retry: { limits: limits(mode), maxRetries: 1, minDelayMs: 1, maxDelayMs: 5 },
+    });
+    cleanup.add(() => api.close());
+    const said =
+      mode === 'endless' ? /the answer is larger than 16 MiB, the most this kind/ : SAID[mode];
+    expect(
+      await failure(
+        api.call({ method: 'GET', path: '/repos/o/r', operation: 'read the repository' }),
+      ),
+    ).toMatch(said);
+  });
+
+  it('a gzip bomb is never inflated, nor read as an answer', async () => {
+    const s = await hostile('bomb');
+    const api = new ApiClient({
+      provider: 'GitHub',
+      baseUrl: s.url,
+      headers: {},
+      secrets: [],
+      mapError: (status) => `HTTP ${status}`,
+      retry: { limits: limits('bomb'), maxRetries: 1, minDelayMs: 1, maxDelayMs: 5 },
+    });
+    cleanup.add(() => api.close());
+    expect(
+      await failure(api.call({ method: 'GET', path: '/user', operation: 'read who the token is' })),
+    ).toMatch(/answered HTTP 200 to read who the token is with a body that is not JSON/);
+  });
+});
+
+describe('the daemon client', () => {
+  it.each(MODES)('%s: ends naming the limit', async (mode) => {
+    const s = await hostile(mode);
+    const io = memoryIo({
+      POOLSYNC_CONNECT_TIMEOUT: '300ms',
+      POOLSYNC_READ_TIMEOUT: '300ms',
+      POOLSYNC_CALL_TIMEOUT: mode === 'trickle' ? '1.2s' : '60s',
+      POOLSYNC_MAX_RESPONSE_SIZE: '1MiB',
+    });
+    const { main } = await import('../../src/cli/run.js');
+    expect(await exitOf(io, main(['status', '--daemon', s.url], io))).toBe(1);
+    expect(io.err().trim().split('\n')).toHaveLength(1);
+    expect(io.err()).toMatch(SAID[mode]);
+  });
+});

@@ -1,0 +1,339 @@
+/**
+ * The plan is what happens, seen from outside (issue 58): a case (world.ts) seeds a control plane
+ * by applying one repository with the CLI, edits it out of band through its own API, then runs
+ * what a user runs, in process (src/cli/run.ts's main on a memory Io): `plan DIR --out FILE`,
+ * `apply FILE`, `plan DIR` again. The control plane is read through its own API before and after
+ * (targets.ts), never through poolsync's backends or planner, and held to the saved plan:
+ *  - every step the plan promised is done;
+ *  - every change the plan shows (create, update, replace, delete) is what the control plane
+ *    now holds;
+ *  - nothing else changed: an object the plan lists as noop, blocked or unmanaged, or does not
+ *    list at all, is exactly as it was (its state generation too, where the API has one);
+ *  - no field changed that the change's diff does not show;
+ *  - no queue is left drained that was active (or new) before, unless the plan shows it;
+ *  - the next plan has nothing but noop, blocked and unmanaged changes, and no step.
+ * Shared by test/plan/property-outside.test.ts, its regressions and bench/property-outside.ts.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import type { Change, Plan } from '../../../../src/model/plan.js';
+import { runInProcess } from '../../../support/memory-io.js';
+import { writeRepository } from './repository.js';
+import { flatten, startTarget, type Fields, type Snapshot, type Target } from './targets.js';
+import { caseArb, type BackendName, type Case, type Shape } from './world.js';
+
+export const SHAPES: Record<BackendName, Shape> = {
+  flyteadmin: {
+    org: false,
+    assignments: true,
+    settings: false,
+    labels: true,
+    caps: false,
+    capabilities: [],
+    edits: ['assign', 'unassign', 'label', 'project_row'],
+  },
+  file: {
+    org: true,
+    assignments: true,
+    settings: true,
+    labels: false,
+    caps: false,
+    capabilities: null,
+    edits: [
+      'create_pool',
+      'update_pool',
+      'delete_pool',
+      'register',
+      'enable',
+      'move',
+      'delete_cluster',
+      'create_queue',
+      'update_queue',
+      'drain',
+      'activate',
+      'delete_queue',
+      'undelete_queue',
+      'assign',
+      'unassign',
+      'setting',
+    ],
+  },
+  rest: {
+    org: true,
+    assignments: true,
+    settings: false,
+    labels: false,
+    caps: false,
+    capabilities: null,
+    edits: [
+      'create_pool',
+      'update_pool',
+      'delete_pool',
+      'register',
+      'enable',
+      'move',
+      'delete_cluster',
+      'create_queue',
+      'update_queue',
+      'drain',
+      'activate',
+      'delete_queue',
+      'undelete_queue',
+      'assign',
+      'unassign',
+    ],
+  },
+  union: {
+    org: true,
+    assignments: false,
+    settings: true,
+    labels: false,
+    caps: true,
+    capabilities: [],
+    edits: [
+      'create_pool',
+      'update_pool',
+      'delete_pool',
+      'undelete_pool',
+      'register',
+      'enable',
+      'move',
+      'delete_cluster',
+      'undelete_cluster',
+      'create_queue',
+      'update_queue',
+      'drain',
+      'activate',
+      'delete_queue',
+      'undelete_queue',
+      'setting',
+    ],
+  },
+};
+
+/** What a case did: what is wrong (empty: the property holds), and what it exercised. */
+export interface Outcome {
+  wrong: string[];
+  /** `applied`: planned and applied; `refused`: the loader or the planner refused the repository. */
+  result: 'applied' | 'refused';
+  /** Why the repository was refused (an error code), when it was. */
+  refusal?: string;
+  steps: number;
+  changed: number;
+}
+
+const SHOWN = new Set(['create', 'update', 'replace', 'delete']);
+const QUIET = new Set(['noop', 'blocked', 'unmanaged']);
+
+/** Whether the plan shows `c` changing: a step of its own, or caused by another's. */
+const shows = (c: Change | undefined) =>
+  c !== undefined && (SHOWN.has(c.action) || (c.caused_by ?? null) !== null);
+
+/** Fields an API reports that no diff shows: a state-change counter, and the drain states of a cluster. */
+const COUNTERS = new Set(['generation']);
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+const live = (f: Fields | undefined) => f !== undefined && f['deleted'] !== true;
+
+/** The fields of `before` and `after` that differ (a field only one has included). */
+function changedFields(before: Fields | undefined, after: Fields | undefined): string[] {
+  const keys = new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})]);
+  return [...keys].filter((k) => !same(before?.[k], after?.[k])).sort();
+}
+
+/** Whether a diff path covers the observed field (the one is the other, or inside it). */
+const covers = (path: string, field: string) =>
+  path === field || path.startsWith(`${field}.`) || field.startsWith(`${path}.`);
+
+/** What the control plane shows of `change` against what the plan promised (empty: as promised). */
+function promised(change: Change, after: Fields | undefined): string[] {
+  if (change.action === 'delete') return live(after) ? ['still there'] : [];
+  const form =
+    change.caused_after && !SHOWN.has(change.action) ? change.caused_after : change.after;
+  if (!form) return [];
+  if (!live(after)) return ['missing'];
+  const want = flatten(form);
+  const out: string[] = [];
+  for (const [field, value] of Object.entries(want)) {
+    const got = after![field];
+    if (!same(got ?? null, value ?? null) && !(isEmpty(got) && isEmpty(value)))
+      out.push(`${field} is ${JSON.stringify(got)}, the plan showed ${JSON.stringify(value)}`);
+  }
+  return out;
+}
+const isEmpty = (v: unknown) =>
+  v === null || v === undefined || (typeof v === 'object' && Object.keys(v).length === 0);
+
+/** Holds the control plane's before and after to the saved plan (see the module comment). */
+export function judge(plan: Plan, before: Snapshot, after: Snapshot): string[] {
+  const wrong: string[] = [];
+  const changes = new Map(plan.changes.map((c) => [c.address, c]));
+  const addresses = new Set([...before.keys(), ...after.keys()]);
+  for (const address of [...addresses].sort()) {
+    const b = before.get(address);
+    const a = after.get(address);
+    const change = changes.get(address);
+    const fields = changedFields(b, a);
+    if (change && SHOWN.has(change.action))
+      for (const p of promised(change, a)) wrong.push(`${change.action} ${address}: ${p}`);
+    if (fields.length === 0) continue;
+    if (!shows(change)) {
+      const shown = change ? `the plan shows it ${change.action}` : 'the plan does not list it';
+      wrong.push(`${address} changed (${describe(b, a, fields)}), but ${shown}`);
+      continue;
+    }
+    // Appearing and going away are the whole object: a create or delete shows every field.
+    if (!live(b) || !live(a)) continue;
+    const diff = change!.diff.map((d) => d.path);
+    const hidden = fields.filter((f) => !COUNTERS.has(f) && !diff.some((p) => covers(p, f)));
+    if (hidden.length > 0)
+      wrong.push(
+        `${address}: ${describe(b, a, hidden)} is not in the plan's diff (${change!.action})`,
+      );
+  }
+  // No queue left drained that was active or new, unless the plan shows its state change.
+  for (const [address, a] of after) {
+    if (!address.startsWith('Queue/') || !live(a) || a['state'] === 'active') continue;
+    if (a['state'] === undefined || a['state'] === null) continue;
+    const b = before.get(address);
+    if (live(b) && b!['state'] !== 'active') continue;
+    const change = changes.get(address);
+    if (change?.diff.some((d) => d.path === 'state' && d.after === a['state'])) continue;
+    // A co-named queue follows its cluster: drained with a disabled one (remote/_queue.py:965-966).
+    const cluster = after.get(`Cluster/${address.slice('Queue/'.length)}`);
+    if (live(cluster) && cluster!['enabled'] === false) continue;
+    wrong.push(
+      `${address} is left ${String(a['state'])} (it was ${live(b) ? 'active' : 'not there'})`,
+    );
+  }
+  return wrong;
+}
+
+function describe(b: Fields | undefined, a: Fields | undefined, fields: string[]): string {
+  return fields
+    .map((f) => `${f}: ${JSON.stringify(b?.[f] ?? null)} → ${JSON.stringify(a?.[f] ?? null)}`)
+    .join(', ');
+}
+
+/** `poolsync ARGS` in process, in `cwd`, with `env` (the whole environment). */
+async function poolsync(args: string[], env: NodeJS.ProcessEnv, cwd: string) {
+  return runInProcess(args, env, cwd);
+}
+
+/**
+ * Runs one case on a new control plane of `backend`, or on the one `start` gives (flyteadmin:
+ * one server a run, emptied by close()).
+ */
+export async function runCase(
+  backend: BackendName,
+  c: Case,
+  start: () => Promise<Target> = () => startTarget(backend, c.caps),
+): Promise<Outcome> {
+  const target = await start();
+  const root = await mkdtemp(join(tmpdir(), 'poolsync-outside-'));
+  try {
+    return await check(target, c, root);
+  } finally {
+    await target.close();
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+async function check(t: Target, c: Case, root: string): Promise<Outcome> {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...t.env,
+    POOLSYNC_CONTROL_PLANE: t.url,
+    // What an apply records beside a control plane without an inventory of its own (Union).
+    XDG_STATE_HOME: join(root, 'state'),
+  };
+  const wrong: string[] = [];
+  const seed = join(root, 'seed');
+  await writeRepository(seed, c.seed);
+  const seeded = await poolsync(['apply', seed, '--auto-approve'], env, root);
+  // A seed the control plane refuses (a step it could not take) is a live state all the same.
+  void seeded;
+  for (const e of c.edits) await t.edit(e).catch(() => undefined);
+
+  const before = await t.observe();
+  const repo = join(root, 'repo');
+  const only = await writeRepository(repo, c.repo, (a) =>
+    SHAPES[t.backend].org ? true : !a.startsWith('ClusterPool/'),
+  );
+  const targeted = only ? ['--target', only] : [];
+  const planFile = join(root, 'plan.json');
+  const planned = await poolsync(['plan', repo, ...targeted, '--out', planFile], env, root);
+  if (planned.code !== 0) {
+    // Refused before anything is sent: the control plane is as it was.
+    const after = await t.observe();
+    for (const address of new Set([...before.keys(), ...after.keys()]))
+      if (!same(before.get(address), after.get(address)))
+        wrong.push(`${address} changed though the plan was refused`);
+    // A refusal is a user's error: one line, no stack trace.
+    if (/\n\s+at /.test(planned.stderr)) wrong.push(`plan failed: ${planned.stderr}`);
+    // Its code: the loader's rule (V16 …) or the plan's error, printed on stdout beside the text.
+    const code =
+      /\b(V\d+|SCHEMA|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)\b/.exec(planned.stderr) ??
+      /\b(V\d+)\b|\berror ([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)\b/.exec(planned.stdout);
+    const reason =
+      code?.[1] ??
+      code?.[2] ??
+      planned.stderr.trim().split('\n')[0]!.replace(/\/\S+/g, 'PATH').slice(0, 80);
+    return {
+      wrong,
+      result: 'refused',
+      refusal: reason,
+      steps: 0,
+      changed: 0,
+    };
+  }
+  const plan = JSON.parse(await readFile(planFile, 'utf8')) as Plan;
+  const applied = await poolsync(['apply', planFile, '--output', 'json'], env, root);
+  let steps: {
+    id: string;
+    op: string;
+    target: string;
+    status: string;
+    error: { message: string } | null;
+    note: string | null;
+  }[] = [];
+  try {
+    steps = (JSON.parse(applied.stdout) as { steps: typeof steps }).steps;
+  } catch {
+    wrong.push(`apply ${planFile} exited ${applied.code}: ${applied.stderr.trim()}`);
+  }
+  for (const s of steps)
+    if (s.status !== 'done')
+      wrong.push(
+        `step ${s.id} ${s.op} ${s.target} ${s.status}: ${s.error?.message ?? s.note ?? ''}`,
+      );
+  if (applied.code !== 0 && steps.every((s) => s.status === 'done'))
+    wrong.push(`apply ${planFile} exited ${applied.code}: ${applied.stderr.trim()}`);
+
+  const after = await t.observe();
+  wrong.push(...judge(plan, before, after));
+
+  const next = await poolsync(['plan', repo, ...targeted, '--output', 'json'], env, root);
+  try {
+    const again = JSON.parse(next.stdout) as Plan;
+    for (const ch of again.changes)
+      if (!QUIET.has(ch.action))
+        wrong.push(
+          `next plan: ${ch.action} ${ch.address} ${JSON.stringify(ch.diff.map((d) => [d.path, d.before, d.after]))}`,
+        );
+    for (const s of again.steps) wrong.push(`next plan: step ${s.op} ${s.target}`);
+  } catch {
+    wrong.push(`next plan exited ${next.code}: ${next.stderr.trim()}`);
+  }
+  const changed = plan.changes.filter(shows).length;
+  return { wrong, result: 'applied', steps: plan.steps.length, changed };
+}
+
+/** The fast-check property of a backend (flyteadmin: of the target `start` gives). */
+export function property(backend: BackendName, start?: () => Promise<Target>) {
+  return fc.asyncProperty(caseArb(SHAPES[backend]), async (c) => {
+    const { wrong } = await runCase(backend, c, start);
+    if (wrong.length > 0) throw new Error(wrong.join('\n'));
+  });
+}
