@@ -116,7 +116,8 @@ export class JsonHttp {
     const label = this.o.label(method, path);
     const payload = body === undefined ? null : JSON.stringify(body);
     const { clock, limits } = this.o;
-    const deadline = new CallDeadline(limits, clock ? () => clock.now() : undefined, label);
+    // Wall time, as its timer: the injected clock paces waits, never the whole call's bound.
+    const deadline = new CallDeadline(limits, undefined, label);
     const signal = AbortSignal.any([deadline.signal, this.stop]);
     const loop = { ...this.o.retry, reach: this.reach, pacer: this.pacer, clock };
     return retrying(

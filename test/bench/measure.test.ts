@@ -83,9 +83,10 @@ describe('measurement helpers', () => {
       await cp.close();
       expect(live.pools.map((p) => p.name)).toEqual(['default']);
       // The server logs a request once its answer is sent: give the log a moment.
-      for (let i = 0; i < 50 && server.requests() < 6; i++)
+      for (let i = 0; i < 50 && server.requests() < 7; i++)
         await new Promise((r) => setTimeout(r, 20));
-      expect(server.requests()).toBe(6); // capabilities + 4 lists (one page each) + 1 create
+      // capabilities + 4 lists (one page each) + the deleted queues (issue 58) + 1 create
+      expect(server.requests()).toBe(7);
       expect(server.durations().every((ms) => ms >= 5)).toBe(true);
       expect(server.writeWindowMs()).toBeGreaterThanOrEqual(5);
     } finally {

@@ -173,7 +173,7 @@ describe('Union', () => {
     const before = process.env.POOLSYNC_UNION_API_KEY;
     process.env.POOLSYNC_UNION_API_KEY = key;
     try {
-      return await openControlPlane(`union+http://${host}`, { http });
+      return await openControlPlane(`union+http://${host}`, { http, env: process.env });
     } finally {
       if (before === undefined) delete process.env.POOLSYNC_UNION_API_KEY;
       else process.env.POOLSYNC_UNION_API_KEY = before;

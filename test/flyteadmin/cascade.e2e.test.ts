@@ -60,7 +60,7 @@ describe.each(targets.list)('flyteadmin $name: what a delete takes along', (targ
   beforeEach(async ({ skip }) => {
     if (target.missing) skip(target.missing);
     fa = await target.start();
-    cp = await openControlPlane(fa.url);
+    cp = await openControlPlane(fa.url, { env: process.env });
     dir = await mkdtemp(join(tmpdir(), 'poolsync-cascade-'));
   });
   afterEach(async () => {

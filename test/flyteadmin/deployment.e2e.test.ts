@@ -86,7 +86,7 @@ describe.each(targets.list)('flyteadmin $name: labels wait for their deployment'
   async function setup(query = `?clusters-configmap=${CM}`): Promise<ControlPlane> {
     fa = await target.start();
     repo = await exampleRepo('flyte-oss');
-    const cp = await openControlPlane(`${fa.url}${query}`);
+    const cp = await openControlPlane(`${fa.url}${query}`, { env: process.env });
     open.push(cp);
     return cp;
   }
@@ -241,7 +241,9 @@ describe.each(targets.list)('flyteadmin $name: labels wait for their deployment'
       creates.map((c) => c.address),
     );
 
-    const forbiddenCp = await openControlPlane(`${fa!.url}?clusters-configmap=${CM}`);
+    const forbiddenCp = await openControlPlane(`${fa!.url}?clusters-configmap=${CM}`, {
+      env: process.env,
+    });
     open.push(forbiddenCp);
     kube.forbidden.add(CM);
     const forbidden = await plan(forbiddenCp);

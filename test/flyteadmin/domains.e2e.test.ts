@@ -45,7 +45,7 @@ describe.each(targets.list)('flyteadmin $name: domains', (target) => {
           getDomains ? [200, undefined] : [404, 5],
         );
         repo = await exampleRepo('flyte-oss');
-        cp = await openControlPlane(fa.url);
+        cp = await openControlPlane(fa.url, { env: process.env });
         expect((await readLiveState(cp)).flyteadmin?.domains).toEqual(['development', 'staging']);
         const r = await planRepository(repo.dir, cp);
         if (!r.ok) throw new Error(JSON.stringify(r.errors));

@@ -83,7 +83,7 @@ describe.each(targets.list)('flyteadmin $name: workflows named . and ..', (targe
   it('prune deletes exactly the rows named . and .. (and wf), and the next plan is empty', async () => {
     const fa = await target.start();
     const repo = await exampleRepo('flyte-oss');
-    const cp = await openControlPlane(fa.url);
+    const cp = await openControlPlane(fa.url, { env: process.env });
     try {
       for (const workflow of ['.', '..', 'wf'])
         await fa.insertRow('EXECUTION_CLUSTER_LABEL', {

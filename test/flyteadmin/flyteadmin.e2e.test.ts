@@ -46,7 +46,7 @@ describe.each(targets.list)('flyteadmin backend against $name', (target) => {
     beforeAll(async () => {
       fa = await target.start();
       repo = await exampleRepo('flyte-oss');
-      cp = await openControlPlane(fa.url);
+      cp = await openControlPlane(fa.url, { env: process.env });
     });
     afterAll(async () => {
       await cp?.close();
@@ -188,7 +188,7 @@ describe.each(targets.list)('flyteadmin backend against $name', (target) => {
       const fa = await target.start();
       // Union configures the pools on its side (the rendered mapping); flyteadmin takes any name.
       const repo = await exampleRepo('union-self-managed');
-      const cp = await openControlPlane(fa.url);
+      const cp = await openControlPlane(fa.url, { env: process.env });
       try {
         const first = await plan(repo.dir, cp);
         expect(first.errors).toEqual([]);
@@ -230,7 +230,7 @@ describe('flyteadmin backend: authentication', () => {
 
   it('a wrong client secret is UNAUTHENTICATED, and the secret appears in no message', async () => {
     undo = await useCredentials(CLIENT_ID, 'not-the-secret-123');
-    const cp = await openControlPlane(fa.url);
+    const cp = await openControlPlane(fa.url, { env: process.env });
     try {
       const err = await readLiveState(cp).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ControlPlaneError);
@@ -244,7 +244,7 @@ describe('flyteadmin backend: authentication', () => {
   });
 
   it('no credentials against a flyteadmin with auth: UNAUTHENTICATED with what to set', async () => {
-    const cp = await openControlPlane(fa.url);
+    const cp = await openControlPlane(fa.url, { env: process.env });
     try {
       const err = (await readLiveState(cp).catch((e: unknown) => e)) as ControlPlaneError;
       expect(err.code).toBe('UNAUTHENTICATED');
@@ -281,7 +281,9 @@ describe('flyteadmin backend: authentication', () => {
     const before = process.env.POOLSYNC_FLYTE_CLIENT_SECRET;
     process.env.POOLSYNC_FLYTE_CLIENT_SECRET = 'x';
     try {
-      await expect(openControlPlane(fa.url)).rejects.toThrow(/POOLSYNC_FLYTE_CLIENT_ID is not/);
+      await expect(openControlPlane(fa.url, { env: process.env })).rejects.toThrow(
+        /POOLSYNC_FLYTE_CLIENT_ID is not/,
+      );
     } finally {
       if (before === undefined) delete process.env.POOLSYNC_FLYTE_CLIENT_SECRET;
       else process.env.POOLSYNC_FLYTE_CLIENT_SECRET = before;
@@ -291,9 +293,9 @@ describe('flyteadmin backend: authentication', () => {
 
 describe('flyteadmin backend: URL', () => {
   it('refuses credentials in the URL without repeating them', async () => {
-    const err = (await openControlPlane('flyteadmin+https://id:s3cret@flyte.example.com').catch(
-      (e: unknown) => e,
-    )) as Error;
+    const err = (await openControlPlane('flyteadmin+https://id:s3cret@flyte.example.com', {
+      env: process.env,
+    }).catch((e: unknown) => e)) as Error;
     expect(err.message).toContain('POOLSYNC_FLYTE_CLIENT_ID');
     expect(err.message).not.toContain('s3cret');
   });

@@ -37,7 +37,7 @@ describe.skipIf(missing !== null)('flytectl and poolsync on the same real flytea
     if (missing) return;
     fa = await real.start({ projects: ['flytesnacks', 'project1', 'team1'] });
     repo = await exampleRepo('flyte-oss');
-    cp = await openControlPlane(fa.url);
+    cp = await openControlPlane(fa.url, { env: process.env });
     tmp = await mkdtemp(join(tmpdir(), 'poolsync-flytectl-'));
     config = join(tmp, 'config.yaml');
     await writeFile(

@@ -21,7 +21,7 @@ describe.skipIf(real.missing !== null)(
   () => {
     it(`${CASES} generated cases`, async () => {
       const fa = await real.start();
-      const cp = await openControlPlane(fa.url);
+      const cp = await openControlPlane(fa.url, { env: process.env });
       try {
         await fc.assert(
           fc.asyncProperty(labelCaseArb, async (c) => {

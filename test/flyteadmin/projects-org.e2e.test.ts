@@ -40,7 +40,7 @@ describe.each(targets.list)('flyteadmin $name: projects, domains, other levels',
     await fa?.close();
   });
   async function open(url: string): Promise<ControlPlane> {
-    const cp = await openControlPlane(url);
+    const cp = await openControlPlane(url, { env: process.env });
     cleanup.push(() => cp.close());
     return cp;
   }
@@ -208,7 +208,7 @@ describe('flyteadmin stand-in as a multi-tenant flyteadmin (orgs): org and auth 
     await undo?.();
   });
   async function open(url: string): Promise<ControlPlane> {
-    const cp = await openControlPlane(url);
+    const cp = await openControlPlane(url, { env: process.env });
     cleanup.push(() => cp.close());
     return cp;
   }

@@ -136,7 +136,7 @@ describe.skipIf(realMissing !== null)('rendered flyte-core values on the real fl
     });
     cleanups.push(() => fa.close());
     // poolsync sets the labels through flyteadmin's API.
-    const cp = await openControlPlane(fa.url);
+    const cp = await openControlPlane(fa.url, { env: process.env });
     cleanups.push(() => cp.close());
     const planned = await planRepository(dir, cp);
     if (!planned.ok) throw new Error(JSON.stringify(planned.errors));
@@ -184,7 +184,7 @@ describe.skipIf(realMissing !== null)('rendered flyte-core values on the real fl
     const clusters = await renderedClusters('examples/flyte-oss');
     const fa = await real.start({ projects: ['team1', 'project1'] });
     cleanups.push(() => fa.close());
-    const cp = await openControlPlane(fa.url);
+    const cp = await openControlPlane(fa.url, { env: process.env });
     cleanups.push(() => cp.close());
     const planned = await planRepository('examples/flyte-oss', cp);
     if (!planned.ok) throw new Error(JSON.stringify(planned.errors));
