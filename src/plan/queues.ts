@@ -860,12 +860,12 @@ function planConamedUndelete(
     final: target,
     diff: diffForms(queueForm(back), queueForm(target)),
     causedBy: address('Cluster', name),
-    note: [
-      reasonOf('CONAMED_QUEUE_UNDELETED', {
-        cluster: address('Cluster', name),
-        updated: !!call,
-        enabled: cluster.final!.enabled,
-      }),
-    ],
+    // What the undelete alone leaves (a --target plan of the cluster keeps this, not the call).
+    createdAs: back,
+    cause: reasonOf('CONAMED_QUEUE_UNDELETED', {
+      cluster: address('Cluster', name),
+      updated: !!call,
+      enabled: cluster.final!.enabled,
+    }),
   });
 }

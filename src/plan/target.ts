@@ -168,9 +168,14 @@ function asLeftByCause(change: Change, steps: readonly Step[], kept: ReadonlySet
   if (change.caused_after === undefined || change.caused_after === null) return change;
   const own = steps.filter((s) => s.target === change.address);
   if (own.length === 0 || own.some((s) => kept.has(s.id))) return change;
-  const { caused_after: after, ...rest } = change;
+  const { caused_after: after, cause, ...rest } = change;
+  // Its cause's words say no update follows (an undelete's `updated`): this plan sends none.
+  const alone = cause?.params.updated
+    ? { ...cause, params: { ...cause.params, updated: false } }
+    : cause;
   return {
     ...rest,
+    ...(alone ? { cause: alone } : {}),
     after,
     // A queue's drain state is not in its form: what the cause does to it stays in the diff.
     diff: [...diffForms(change.before, after), ...change.diff.filter((d) => d.path === 'state')],

@@ -3,12 +3,6 @@
  * bench/property-outside.ts), each kept as a named case: generated, seeded, edited, planned with
  * `plan --out`, applied with `apply FILE` and planned again, as the property does. `found`: what
  * the property saw; `fixed`: where it was fixed.
- *
- * Found and not fixed yet (bench/property-outside.ts --seed 5858; still so on i58-plan 180d02e0),
- * kept out of here until the planner fixes it, then added like the rest:
- *  - `--target Cluster/c1` undeleting a soft-deleted cluster shows its co-named queue created
- *    with the repository's settings, but keeps no step that sends them (union; seed: c1 disabled,
- *    then DeleteCluster c1; repository: c1 disabled, its co-named queue with run 10).
  */
 import { describe, expect, it } from 'vitest';
 import { flyteadminTargets } from '../flyteadmin/targets.js';
@@ -260,6 +254,24 @@ const REGRESSIONS: Regression[] = [
       }),
       edits: [],
       repo: repo({ clusters: [cluster(2, 0, false)], queues: [queue(1, 0)], target: 0 }),
+    },
+  },
+  {
+    name: 'a partial plan undeleting a cluster shows its co-named queue as the undelete leaves it',
+    backends: ['union'],
+    found:
+      'create Queue/c1: run_concurrency is 0, the plan showed 10 (--target Cluster/c1; the next plan: No changes)',
+    fixed:
+      "plan/queues.ts, plan/target.ts (r58): the undeleted co-named queue's old settings are what the cause alone leaves (caused_after)",
+    case: {
+      caps: [],
+      seed: repo({ clusters: [cluster(1, 0, false)] }),
+      edits: [{ op: 'delete_cluster', cluster: 1 }],
+      repo: repo({
+        clusters: [cluster(1, 0, false)],
+        conamed: [{ cluster: 1, run: 1 }],
+        target: 0,
+      }),
     },
   },
 ];
