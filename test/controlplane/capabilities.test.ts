@@ -474,3 +474,59 @@ describe('REST API: the same calls over HTTP through the client', () => {
     }
   });
 });
+
+describe('soft_delete: deleted pools and clusters are kept, their names reserved, until undeleted', () => {
+  const SOFT: Capabilities = { ...ALL_ON, soft_delete: true };
+  it.each(['embedded', 'rest'])('%s', async (via) => {
+    const path = join(dir, 'state.json');
+    const embedded = await EmbeddedControlPlane.open({ path, capabilities: SOFT });
+    const server =
+      via === 'rest' ? await startControlPlaneServer({ controlPlane: embedded }) : null;
+    const cp = server
+      ? new HttpControlPlane(server.url, { minRetryDelayMs: 1, maxRetryDelayMs: 5 })
+      : embedded;
+    try {
+      await cp.createPool('gpu', c('gpu'));
+      await cp.registerCluster({ name: 'g1', pool: 'gpu' });
+      const settings = { run_concurrency: 7, action_concurrency: 70 };
+      await cp.updateQueue('g1', { ...specOf(await cp.getQueue('g1')), ...settings });
+      await cp.drainQueue('g1');
+      await cp.deleteCluster('g1'); // its co-named queue goes with it (queue_delete)
+      await cp.deletePool('gpu');
+      expect((await cp.listDeletedPools()).map((p) => p.name)).toEqual(['gpu']);
+      expect((await cp.listDeletedClusters()).map((x) => [x.name, x.pool])).toEqual([
+        ['g1', 'gpu'],
+      ]);
+      await rejects(cp.createPool('gpu', c('x')), 'ALREADY_EXISTS', /undelete it instead/);
+      await rejects(cp.undeleteCluster('g1'), 'FAILED_PRECONDITION', /undelete the pool first/);
+      expect((await cp.undeletePool('gpu')).contract).toEqual(c('gpu'));
+      await rejects(
+        cp.registerCluster({ name: 'g1', pool: 'gpu' }),
+        'ALREADY_EXISTS',
+        /stays reserved/,
+      );
+      const back = await cp.undeleteCluster('g1');
+      expect([back.pool, back.enabled]).toEqual(['gpu', false]);
+      // Its co-named queue comes back with it, with its old settings, DRAINED.
+      const queue = await cp.getQueue('g1');
+      expect([queue.clusters, queue.run_concurrency, queue.action_concurrency]).toEqual([
+        ['g1'],
+        7,
+        70,
+      ]);
+      expect(queue.state).toBe('drained');
+      expect(await cp.listDeletedClusters()).toEqual([]);
+      await rejects(cp.undeleteCluster('g1'), 'FAILED_PRECONDITION', /nothing to undelete/);
+      await rejects(cp.undeletePool('cpu'), 'NOT_FOUND', /no deleted pool/);
+      // Kept in the state file too.
+      await cp.deleteCluster('g1');
+      await embedded.close();
+      const reopened = await EmbeddedControlPlane.open({ path });
+      expect((await reopened.listDeletedClusters()).map((x) => x.name)).toEqual(['g1']);
+      await reopened.close();
+    } finally {
+      await server?.close();
+      await embedded.close();
+    }
+  });
+});

@@ -258,13 +258,14 @@ const REGRESSIONS: Regression[] = [
   },
   {
     name: 'a partial plan undeleting a cluster shows its co-named queue as the undelete leaves it',
-    backends: ['union'],
+    // Found on union; file: and REST undelete clusters too since their store keeps deleted ones.
+    backends: ['union', 'file', 'rest'],
     found:
       'create Queue/c1: run_concurrency is 0, the plan showed 10 (--target Cluster/c1; the next plan: No changes)',
     fixed:
       "plan/queues.ts, plan/target.ts (r58): the undeleted co-named queue's old settings are what the cause alone leaves (caused_after)",
     case: {
-      caps: [],
+      caps: ['drain', 'queue_delete', 'soft_delete'],
       seed: repo({ clusters: [cluster(1, 0, false)] }),
       edits: [{ op: 'delete_cluster', cluster: 1 }],
       repo: repo({

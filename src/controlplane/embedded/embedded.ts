@@ -186,6 +186,9 @@ export class EmbeddedControlPlane implements ControlPlane {
   readonly queueMetrics = this.view((s, name: string) => core.queueMetrics(s, name, this.now()));
   /** Capability `soft_delete`: the deleted queues (their names stay reserved). */
   readonly listDeletedQueues = this.view(core.listDeletedQueues);
+  /** Capability `soft_delete`: the deleted pools and clusters (their names stay reserved). */
+  readonly listDeletedPools = this.view(core.listDeletedPools);
+  readonly listDeletedClusters = this.view(core.listDeletedClusters);
   readonly listAssignments = this.view((s) => core.byKey(s.assignments));
   readonly listDefaultQueues = this.view((s) => core.byKey(s.default_queues));
   readonly listExecutionClusterLabels = this.view((s) => core.byKey(s.execution_cluster_labels));
@@ -205,6 +208,11 @@ export class EmbeddedControlPlane implements ControlPlane {
 
   async deletePool(name: string): Promise<void> {
     await this.write({ op: 'delete_pool', name: validateName('ClusterPool', name) });
+  }
+
+  async undeletePool(name: string): Promise<LivePool> {
+    const op = { op: 'undelete_pool', name: validateName('ClusterPool', name) } as const;
+    return this.write(op, (s) => core.getPool(s, name));
   }
 
   async registerCluster(request: RegisterClusterRequest): Promise<LiveCluster> {
@@ -229,6 +237,11 @@ export class EmbeddedControlPlane implements ControlPlane {
 
   async deleteCluster(name: string): Promise<void> {
     await this.write({ op: 'delete_cluster', name: validateName('Cluster', name) });
+  }
+
+  async undeleteCluster(name: string): Promise<LiveCluster> {
+    const op = { op: 'undelete_cluster', name: validateName('Cluster', name) } as const;
+    return this.write(op, (s) => core.getCluster(s, name));
   }
 
   async createQueue(request: CreateQueueRequest): Promise<LiveQueue> {
@@ -394,6 +407,10 @@ export function sharedLists(state: core.State, now: number): LiveLists {
     ),
     // soft_delete: without them a daemon would plan a create of a reserved name, refused forever.
     deletedQueues: shared(state, 'deleted_queues', byName, () => core.listDeletedQueues(state)),
+    deletedPools: shared(state, 'deleted_pools', byName, () => core.listDeletedPools(state)),
+    deletedClusters: shared(state, 'deleted_clusters', byName, () =>
+      core.listDeletedClusters(state),
+    ),
   };
 }
 

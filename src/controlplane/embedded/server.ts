@@ -442,6 +442,16 @@ export function routes(cp: EmbeddedControlPlane, faults: Faults): Route[] {
       paginate(await cp.listDeletedQueues(), byName, r.query),
     ),
     route('POST', '/v1/queues/{name}/undelete', async (r) => ok(await cp.undeleteQueue(nameOf(r)))),
+    route('GET', '/v1/deleted/pools', async (r) =>
+      paginate(await cp.listDeletedPools(), byName, r.query),
+    ),
+    route('POST', '/v1/pools/{name}/undelete', async (r) => ok(await cp.undeletePool(nameOf(r)))),
+    route('GET', '/v1/deleted/clusters', async (r) =>
+      paginate(await cp.listDeletedClusters(), byName, r.query),
+    ),
+    route('POST', '/v1/clusters/{name}/undelete', async (r) =>
+      ok(await cp.undeleteCluster(nameOf(r))),
+    ),
     route('GET', '/v1/assignments', async (r) =>
       paginate(await cp.listAssignments(), assignmentKeyString, r.query),
     ),

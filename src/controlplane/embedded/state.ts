@@ -73,6 +73,8 @@ export type Op =
   | { op: 'activate_queue'; name: string }
   | { op: 'delete_queue'; name: string; at: number }
   | { op: 'undelete_queue'; name: string }
+  | { op: 'undelete_pool'; name: string }
+  | { op: 'undelete_cluster'; name: string }
   | { op: 'move_cluster'; name: string; pool: string; at: number }
   | { op: 'update_pool'; name: string; contract: PoolContract }
   // Union v2's default-queue settings and flyteadmin's execution cluster labels.
@@ -147,6 +149,8 @@ const OPS: { [K in Op['op']]: (state: State, op: OpOf<K>) => void } = {
   activate_queue: (state, op) => activateQueue(state, op.name),
   delete_queue: (state, op) => deleteQueue(state, op.name, op.at),
   undelete_queue: (state, op) => undeleteQueue(state, op.name),
+  undelete_pool: undeletePool,
+  undelete_cluster: undeleteCluster,
   move_cluster: moveCluster,
   update_pool: updatePool,
   set_execution_cluster_label: setClusterLabel,
@@ -161,6 +165,7 @@ export function applyOp(state: State, op: Op): void {
 function createPool(state: State, op: OpOf<'create_pool'>): void {
   const addr = address('ClusterPool', op.name);
   if (state.pools.has(op.name)) throw exists(`pool "${op.name}" already exists (P3)`, addr, 'P3');
+  checkNameKept(state, 'deleted_pools', addr);
   state.pools.set(op.name, { name: op.name, contract: structuredClone(op.contract) });
 }
 
@@ -190,6 +195,8 @@ function deletePool(state: State, op: OpOf<'delete_pool'>): void {
       'A3',
     );
   }
+  if (state.capabilities.soft_delete)
+    (state.deleted_pools ??= new Map()).set(op.name, state.pools.get(op.name)!);
   state.pools.delete(op.name);
 }
 
@@ -239,6 +246,7 @@ function checkRegistration(state: State, op: OpOf<'register_cluster'>, addr: str
       addr,
       'C7',
     );
+  checkNameKept(state, 'deleted_clusters', addr);
   const pool = requirePool(state, op.pool, addr, 'C1');
   const queue = state.queues.get(op.name);
   if (queue && !queue.cluster_managed) {
@@ -265,6 +273,11 @@ function deleteCluster(state: State, op: OpOf<'delete_cluster'>): void {
   // queue_delete (Union today): kept as it was (soft_delete), before C8 empties its selector.
   const conamed = conamedQueueDeletedWith(state, op.name);
   unselect(state, op.name);
+  if (state.capabilities.soft_delete)
+    (state.deleted_clusters ??= new Map()).set(
+      op.name,
+      structuredClone(state.clusters.get(op.name)!),
+    );
   remove(state, 'clusters', op.name);
   if (conamed) {
     keepDeleted(state, conamed);
@@ -418,6 +431,9 @@ export interface State {
   execution_cluster_labels?: Map<string, ExecutionClusterLabel>;
   /** Capability `soft_delete`: deleted queues, by name. */
   deleted_queues?: Map<string, QueueRecord>;
+  /** Capability `soft_delete`: deleted pools and clusters, by name (as they were). */
+  deleted_pools?: Map<string, PoolRecord>;
+  deleted_clusters?: Map<string, ClusterRecord>;
 }
 
 /** A sensible default-pool contract (P1) for a control plane provisioned on one machine. */
@@ -709,12 +725,17 @@ export interface StateJson {
   execution_cluster_labels?: ExecutionClusterLabel[];
   /** Capability `soft_delete`; absent when no queue is deleted. */
   deleted_queues?: QueueRecord[];
+  /** Capability `soft_delete`; absent when no pool or cluster is deleted. */
+  deleted_pools?: PoolRecord[];
+  deleted_clusters?: ClusterRecord[];
 }
 
 export function stateToJson(state: State): StateJson {
   // The lists added since the first format only when not empty: older snapshots keep their form.
   const labels = byKey(state.execution_cluster_labels);
   const deleted = [...(state.deleted_queues?.values() ?? [])].sort(byName);
+  const deletedPools = [...(state.deleted_pools?.values() ?? [])].sort(byName);
+  const deletedClusters = [...(state.deleted_clusters?.values() ?? [])].sort(byName);
   return {
     pools: [...state.pools.values()].sort(byName),
     clusters: [...state.clusters.values()].sort(byName),
@@ -728,6 +749,8 @@ export function stateToJson(state: State): StateJson {
     ...(state.default_queues.size > 0 ? { default_queues: byKey(state.default_queues) } : {}),
     ...(labels.length > 0 ? { execution_cluster_labels: labels } : {}),
     ...(deleted.length > 0 ? { deleted_queues: deleted } : {}),
+    ...(deletedPools.length > 0 ? { deleted_pools: deletedPools } : {}),
+    ...(deletedClusters.length > 0 ? { deleted_clusters: deletedClusters } : {}),
   };
 }
 
@@ -747,6 +770,8 @@ export function stateFromJson(json: StateJson): State {
       (json.execution_cluster_labels ?? []).map((l) => [assignmentKeyString(l), { ...l }]),
     ),
     deleted_queues: new Map((json.deleted_queues ?? []).map((q) => [q.name, q])),
+    deleted_pools: new Map((json.deleted_pools ?? []).map((p) => [p.name, p])),
+    deleted_clusters: new Map((json.deleted_clusters ?? []).map((c) => [c.name, c])),
   };
 }
 
@@ -772,6 +797,8 @@ const stateJsonShape = record(
     default_queues: listOf(defaultQueueShape),
     execution_cluster_labels: listOf(executionClusterLabelShape),
     deleted_queues: listOf(record({ name: str, spec: queueSpecShape, cluster_managed: bool })),
+    deleted_pools: listOf(record({ name: str, contract: poolContractShape })),
+    deleted_clusters: listOf(storedClusterShape),
   },
 );
 
@@ -1143,6 +1170,80 @@ export function undeleteQueue(state: State, name: string): void {
   put(state, q);
   // It comes back DRAINED: it takes no work until activated.
   if (state.capabilities.drain) state.draining.add(name);
+}
+
+/**
+ * Capability `soft_delete` for pools and clusters (Union: remote/_cluster_pool.py:262-264,
+ * 290-291; remote/_cluster.py:441-443, 485-498): a deleted pool or cluster is kept as it was,
+ * its name reserved (create and register are ALREADY_EXISTS), until it is undeleted:
+ * - undelete_pool brings a pool back with the contract it had;
+ * - undelete_cluster brings a cluster back DRAINED (enabled: false) in the pool it had, which
+ *   must be live; its deleted co-named queue comes back with it (DRAINED, its old settings), or
+ *   the registration's defaults when there is none (C2), and `default` as a registration (C3).
+ */
+/** ALREADY_EXISTS when the name at `addr` is a deleted pool's or cluster's (soft_delete). */
+function checkNameKept(state: State, kind: 'deleted_pools' | 'deleted_clusters', addr: string) {
+  const name = addr.slice(addr.indexOf('/') + 1);
+  if (!state[kind]?.has(name)) return;
+  const what = kind === 'deleted_pools' ? 'pool' : 'cluster';
+  throw exists(
+    `${what} "${name}" was deleted and its name stays reserved (soft_delete): undelete it instead`,
+    addr,
+    null,
+  );
+}
+
+export function listDeletedPools(state: State): LivePool[] {
+  return [...(state.deleted_pools?.values() ?? [])].sort(byName).map((p) => poolView(p, []));
+}
+
+export function listDeletedClusters(state: State): LiveCluster[] {
+  return [...(state.deleted_clusters?.values() ?? [])].sort(byName).map((c) => clusterView(c, []));
+}
+
+function undeletePool(state: State, op: OpOf<'undelete_pool'>): void {
+  const addr = address('ClusterPool', op.name);
+  if (!state.capabilities.soft_delete) throw capabilityOff('soft_delete', addr);
+  const pool = state.deleted_pools?.get(op.name);
+  if (!pool) throw notDeleted(state.pools.has(op.name), `pool "${op.name}"`, addr);
+  state.deleted_pools!.delete(op.name);
+  state.pools.set(op.name, pool);
+}
+
+function undeleteCluster(state: State, op: OpOf<'undelete_cluster'>): void {
+  const { name } = op;
+  const addr = address('Cluster', name);
+  if (!state.capabilities.soft_delete) throw capabilityOff('soft_delete', addr);
+  const cluster = state.deleted_clusters?.get(name);
+  if (!cluster) throw notDeleted(state.clusters.has(name), `cluster "${name}"`, addr);
+  if (!state.pools.has(cluster.pool))
+    throw precondition(
+      `cluster "${name}" cannot be undeleted: its pool "${cluster.pool}" is deleted; undelete the pool first`,
+      addr,
+      null,
+    );
+  const own = state.deleted_queues?.get(name);
+  const live = state.queues.get(name);
+  if (live && !live.cluster_managed)
+    throw exists(`the name "${name}" is taken by queue "${name}" (N2)`, addr, 'N2');
+  state.deleted_clusters!.delete(name);
+  put(state, { ...cluster, enabled: false });
+  if (!live) {
+    state.deleted_queues?.delete(name);
+    const back = own?.cluster_managed ? own.spec : QUEUE_DEFAULTS;
+    const spec = { ...back, pool: cluster.pool, clusters: [name] };
+    put(state, { name, spec, cluster_managed: true });
+  }
+  conamedFollows(state, name, false);
+  if (!state.queues.has(DEFAULT_QUEUE) && !state.deleted_queues?.has(DEFAULT_QUEUE))
+    put(state, defaultQueue());
+}
+
+/** An undelete of what is not deleted: refused when it is live, NOT_FOUND when it never was. */
+function notDeleted(live: boolean, what: string, addr: string): ControlPlaneError {
+  return live
+    ? precondition(`${what} is not deleted: there is nothing to undelete`, addr, null)
+    : notFound(`no deleted ${what}`, addr);
 }
 
 // Union v2's project/domain → default queue settings: a setting names a queue that must exist,

@@ -180,6 +180,32 @@ export class HttpControlPlane implements ControlPlane {
     return this.http.call('POST', `/v1/queues/${seg(name)}/undelete`, {});
   }
 
+  /** soft_delete: the deleted pools and clusters (none from a server older than these lists). */
+  listDeletedPools(): Promise<LivePool[]> {
+    return this.listDeleted<LivePool>('pools');
+  }
+
+  listDeletedClusters(): Promise<LiveCluster[]> {
+    return this.listDeleted<LiveCluster>('clusters');
+  }
+
+  private async listDeleted<T extends { name: string }>(kind: 'pools' | 'clusters'): Promise<T[]> {
+    try {
+      return await this.list<T>(`/v1/deleted/${kind}`, byName);
+    } catch (err) {
+      if (err instanceof ControlPlaneError && err.code === 'NOT_FOUND') return [];
+      throw err;
+    }
+  }
+
+  undeletePool(name: string): Promise<LivePool> {
+    return this.http.call('POST', `/v1/pools/${seg(name)}/undelete`, {});
+  }
+
+  undeleteCluster(name: string): Promise<LiveCluster> {
+    return this.http.call('POST', `/v1/clusters/${seg(name)}/undelete`, {});
+  }
+
   listAssignments(): Promise<LiveAssignment[]> {
     return this.list<LiveAssignment>('/v1/assignments', assignmentKeyString);
   }

@@ -15,13 +15,7 @@
  *  - a pool is created and updated with its data plane contract (ClusterPoolConfig).
  */
 import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
-import {
-  QUEUE_SETTINGS,
-  SECRET_STORE_TYPES,
-  WILDCARD,
-  pick,
-  type PoolContract,
-} from '../../model/common.js';
+import { SECRET_STORE_TYPES, WILDCARD, type PoolContract } from '../../model/common.js';
 import type { LiveCluster, LivePool } from '../../model/live.js';
 import { ClusterService } from '../../gen/cloudidl/cluster/cluster_pb.js';
 import { ClusterState } from '../../gen/cloudidl/cluster/definition_pb.js';
@@ -274,14 +268,9 @@ async function undeleteCluster(x: ServiceContext, req: ClusterPb.UndeleteRequest
     throw failedPrecondition(
       `cluster "${name}" cannot be undeleted: its pool "${c.pool}" is deleted; undelete the pool first`,
     );
-  // Its co-named queue comes back with it, with the spec it had (remote/_cluster.py).
-  const own = (await cp.listDeletedQueues()).find((q) => q.name === name && q.cluster_managed);
-  await cp.registerCluster({ name, pool: c.pool });
-  if (own) {
-    await cp.updateQueue(name, { ...pick(own, QUEUE_SETTINGS), pool: c.pool, clusters: [name] });
-  }
-  // Both come back drained: activating the cluster gives them work.
-  const back = await cp.updateCluster(name, { enabled: false });
+  // Drained, with its co-named queue and the spec it had (remote/_cluster.py): the embedded
+  // store's undelete (soft_delete); activating the cluster gives them work.
+  const back = await cp.undeleteCluster(name);
   life.deletedClusters.delete(name);
   life.undeleted(ckey(name));
   life.undeleted(`Queue/${name}`);
@@ -334,10 +323,10 @@ async function deletePool(x: ServiceContext, req: PoolPb.DeleteRequest) {
 async function undeletePool(x: ServiceContext, req: PoolPb.UndeleteRequest) {
   const { life } = x;
   const name = nameOf(x, req.id);
-  const contract = life.deletedPools.get(name);
   // "Undeleting a pool that is not deleted is rejected" (remote/_cluster_pool.py:290-291).
-  if (!contract) throw failedPrecondition(`cluster pool "${name}" is not deleted`);
-  const pool = await x.cp.createPool(name, contract);
+  if (!life.deletedPools.has(name))
+    throw failedPrecondition(`cluster pool "${name}" is not deleted`);
+  const pool = await x.cp.undeletePool(name);
   life.deletedPools.delete(name);
   life.undeleted(pkey(name));
   return { clusterPool: poolView(x, pool, false) };
