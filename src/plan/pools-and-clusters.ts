@@ -275,6 +275,7 @@ function liveReferences({ ix, leavingClusters }: PoolInput, pool: string): strin
 function replaceBlockedReason(ctx: PoolInput, name: string): Reason | null {
   const ix = ctx.ix;
   if (name === DEFAULT_POOL) return reasonOf('DEFAULT_POOL_CONTRACT_FIXED', {});
+  if (ix.caps.soft_delete) return reasonOf('REPLACE_NAME_RESERVED', { kind: 'pool' });
   const refs = liveReferences(ctx, name);
   if (refs.length > 0) return reasonOf('POOL_REPLACE_REFERENCED', { refs });
   // A3: replacing removes the assignments naming the pool and sets them again; one that is
@@ -457,7 +458,11 @@ function planRegistration(
   before: Form | null,
   after: Form,
 ): ClusterDecision {
-  const blocked = registrationBlockedReason(ctx, d) ?? (l ? deleteBlockedReason(ctx, name) : null);
+  const reserved = l && ctx.ix.caps.soft_delete;
+  const blocked =
+    registrationBlockedReason(ctx, d) ??
+    (reserved ? reasonOf('REPLACE_NAME_RESERVED', { kind: 'cluster' }) : null) ??
+    (l ? deleteBlockedReason(ctx, name) : null);
   const diff = diffForms(before, after, (path) => path === 'pool');
   if (blocked) return leftAsItIs(name, l, before, before, diff, blocked);
   warnOrphanedQueue(ctx, d, l?.pool ?? null);

@@ -442,6 +442,13 @@ export const CATALOG: Readonly<Record<string, Words>> = {
     `its co-named queue "${s(p, 'name')}" goes with it, and is the default queue of ${list(p, 'settings').join(', ')} ` +
     `(run.default_queue), which Union never deletes: point ${list(p, 'settings').length === 1 ? 'that setting' : 'those settings'} at another queue first`,
   /** Soft deletes: the name is a deleted queue's, reserved until it is undeleted (`pool` its pool). */
+  /** Soft deletes: a replace (delete, then create under the same name) of a pool or cluster. */
+  REPLACE_NAME_RESERVED: (p) =>
+    `replaced by a delete and a create under the same name, but a deleted ${s(p, 'kind')} keeps its name ` +
+    `reserved (soft_delete), so the create would be refused: ` +
+    (p.kind === 'pool'
+      ? 'update its contract in place (pool_update), or declare the pool under a new name'
+      : 'move it in place (cluster_move), or register it under a new name'),
   CLUSTER_NAME_RESERVED: (p) =>
     `the name "${s(p, 'name')}" belongs to a deleted queue of pool "${s(p, 'pool')}", and a deleted queue keeps its name ` +
     `reserved (remote/_queue.py:1006-1008) while no cluster may take a queue's name (remote/_cluster.py:289-291): ` +

@@ -275,6 +275,20 @@ const REGRESSIONS: Regression[] = [
       }),
     },
   },
+  {
+    name: 'soft_delete without cluster_move: a cluster declared in another pool is not replaced under its reserved name',
+    backends: ['file', 'rest'],
+    found:
+      'step s3 register_cluster Cluster/c0 failed (its deleted name stays reserved); replace Cluster/c0: missing',
+    fixed:
+      'plan/pools-and-clusters.ts (r58): with soft_delete a replace is blocked REPLACE_NAME_RESERVED (the store keeps deleted clusters)',
+    case: {
+      caps: ['soft_delete'],
+      seed: repo({ pools: [{ name: 0, version: 1, guard: false }] }),
+      edits: [{ op: 'register', cluster: 0, pool: 1 }],
+      repo: repo({ clusters: [cluster(0, 0, false)] }),
+    },
+  },
 ];
 
 const flyteadmin = flyteadminTargets();
