@@ -458,7 +458,8 @@ function planRegistration(
   before: Form | null,
   after: Form,
 ): ClusterDecision {
-  const reserved = l && ctx.ix.caps.soft_delete;
+  // Soft deletes keep a deleted cluster's name (with queue_delete: embedded/state.ts deleteCluster).
+  const reserved = l && ctx.ix.caps.soft_delete && ctx.ix.caps.queue_delete;
   const blocked =
     registrationBlockedReason(ctx, d) ??
     (reserved ? reasonOf('REPLACE_NAME_RESERVED', { kind: 'cluster' }) : null) ??

@@ -282,10 +282,28 @@ const REGRESSIONS: Regression[] = [
       'step s3 register_cluster Cluster/c0 failed (its deleted name stays reserved); replace Cluster/c0: missing',
     fixed:
       'plan/pools-and-clusters.ts (r58): with soft_delete a replace is blocked REPLACE_NAME_RESERVED (the store keeps deleted clusters)',
+    // Found with soft_delete alone; a delete keeps the cluster only with queue_delete too.
     case: {
-      caps: ['soft_delete'],
+      caps: ['queue_delete', 'soft_delete'],
       seed: repo({ pools: [{ name: 0, version: 1, guard: false }] }),
       edits: [{ op: 'register', cluster: 0, pool: 1 }],
+      repo: repo({ clusters: [cluster(0, 0, false)] }),
+    },
+  },
+  {
+    name: 'soft_delete without queue_delete: a deleted cluster declared in another pool, its co-named queue left behind',
+    backends: ['file', 'rest'],
+    found:
+      'Queue/c0 changed (clusters: [] → ["c0"], pool: "pa" → "default"), but the plan shows it blocked',
+    fixed:
+      'controlplane/embedded/state.ts (r58): a deleted cluster is kept (soft_delete) only when its co-named queue goes with it (queue_delete)',
+    case: {
+      caps: ['cluster_move', 'soft_delete'],
+      seed: repo({
+        pools: [{ name: 0, version: 1, guard: false }],
+        clusters: [cluster(0, 1, false)],
+      }),
+      edits: [{ op: 'delete_cluster', cluster: 0 }],
       repo: repo({ clusters: [cluster(0, 0, false)] }),
     },
   },

@@ -273,7 +273,9 @@ function deleteCluster(state: State, op: OpOf<'delete_cluster'>): void {
   // queue_delete (Union today): kept as it was (soft_delete), before C8 empties its selector.
   const conamed = conamedQueueDeletedWith(state, op.name);
   unselect(state, op.name);
-  if (state.capabilities.soft_delete)
+  // Kept (soft_delete) when its co-named queue goes with it (queue_delete, as on Union); else
+  // that queue stays behind (C7) and the delete is final.
+  if (state.capabilities.soft_delete && state.capabilities.queue_delete)
     (state.deleted_clusters ??= new Map()).set(
       op.name,
       structuredClone(state.clusters.get(op.name)!),
@@ -1174,7 +1176,8 @@ export function undeleteQueue(state: State, name: string): void {
 
 /**
  * Capability `soft_delete` for pools and clusters (Union: remote/_cluster_pool.py:262-264,
- * 290-291; remote/_cluster.py:441-443, 485-498): a deleted pool or cluster is kept as it was,
+ * 290-291; remote/_cluster.py:441-443, 485-498): a deleted pool or cluster (a cluster with
+ * `queue_delete` too, its co-named queue deleted with it) is kept as it was,
  * its name reserved (create and register are ALREADY_EXISTS), until it is undeleted:
  * - undelete_pool brings a pool back with the contract it had;
  * - undelete_cluster brings a cluster back DRAINED (enabled: false) in the pool it had, which

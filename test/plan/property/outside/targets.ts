@@ -114,6 +114,8 @@ interface RestLists {
   clusters: { name: string; pool: string; enabled: boolean }[];
   queues: Record<string, unknown>[];
   deleted_queues?: Record<string, unknown>[];
+  deleted_pools?: { name: string; contract: unknown }[];
+  deleted_clusters?: { name: string; pool: string }[];
   assignments: { project: string; domain: string; workflow: string | null; pool: string }[];
   default_queues?: { project: string; domain: string; queue: string }[];
 }
@@ -122,6 +124,10 @@ function restSnapshot(l: RestLists): Snapshot {
   const s: Snapshot = new Map();
   for (const p of l.pools) s.set(`ClusterPool/${p.name}`, flatten({ contract: p.contract }));
   for (const c of l.clusters) s.set(`Cluster/${c.name}`, { pool: c.pool, enabled: c.enabled });
+  for (const p of l.deleted_pools ?? [])
+    s.set(`ClusterPool/${p.name}`, { ...flatten({ contract: p.contract }), deleted: true });
+  for (const c of l.deleted_clusters ?? [])
+    s.set(`Cluster/${c.name}`, { pool: c.pool, enabled: null, deleted: true });
   const queue = (q: Record<string, unknown>, deleted: boolean) =>
     s.set(`Queue/${String(q.name)}`, {
       ...Object.fromEntries(QUEUE_FIELDS.map((f) => [f, q[f] ?? null])),
@@ -185,6 +191,8 @@ async function fileTarget(caps: CapabilityName[]): Promise<Target> {
             clusters: await cp.listClusters(),
             queues: (await cp.listQueues()) as never,
             deleted_queues: (await cp.listDeletedQueues()) as never,
+            deleted_pools: await cp.listDeletedPools(),
+            deleted_clusters: await cp.listDeletedClusters(),
             assignments: await cp.listAssignments(),
             default_queues: await cp.listDefaultQueues(),
           }),
@@ -406,6 +414,11 @@ async function restTarget(caps: CapabilityName[]): Promise<Target> {
     } while (token);
     return items;
   };
+  // Soft-deleted objects, where the API lists them (404: an API without them).
+  const deletedList = <T>(kind: string) =>
+    list<T>(`/v1/deleted/${kind}`).catch((e: Error) =>
+      / 404 /.test(e.message) ? [] : Promise.reject(e),
+    );
   const calls: RestCalls = {
     createPool: (name, contract) => call('POST', '/v1/pools', { name, contract }),
     updatePool: (name, contract) => call('PUT', `/v1/pools/${name}`, { contract }),
@@ -438,10 +451,9 @@ async function restTarget(caps: CapabilityName[]): Promise<Target> {
         pools: await list('/v1/pools'),
         clusters: await list('/v1/clusters'),
         queues: await list('/v1/queues'),
-        // Soft-deleted queues, where the API lists them (404: an API without them).
-        deleted_queues: await list<Record<string, unknown>>('/v1/deleted/queues').catch(
-          (e: Error) => (/ 404 /.test(e.message) ? [] : Promise.reject(e)),
-        ),
+        deleted_queues: await deletedList<Record<string, unknown>>('queues'),
+        deleted_pools: await deletedList<{ name: string; contract: unknown }>('pools'),
+        deleted_clusters: await deletedList<{ name: string; pool: string }>('clusters'),
         assignments: await list('/v1/assignments'),
       }),
     edit: (e) => restEdit(calls, e),
