@@ -120,9 +120,7 @@ export class DaemonMetrics {
     }
     // Zero-initialise the labelled series so dashboards see them before the first event.
     for (const result of RUN_RESULTS) this.reconcileRuns.inc({ result }, 0);
-    for (const action of ACTIONABLE_ACTIONS) {
-      this.changesApplied.inc({ action }, 0);
-    }
+    for (const action of ACTIONABLE_ACTIONS) this.changesApplied.inc({ action }, 0);
     for (const provider of ['github', 'gitlab']) {
       for (const result of ['push', 'unauthorized'])
         this.webhookDeliveries.inc({ provider, result }, 0);
