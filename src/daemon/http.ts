@@ -261,18 +261,16 @@ async function approve({ req, res, h }: Call): Promise<void> {
   const named = typeof environment === 'string' ? environment : undefined;
   const off = await handOff(req, body, h.follower({ environment: named }), token, 15_000);
   if (off.kind !== 'local') return answerHandOff(res, h, off, 'hold the plan waiting for approval');
-  if (typeof fingerprint !== 'string' || typeof approver !== 'string' || approver.trim() === '') {
+  if (typeof fingerprint !== 'string' || typeof approver !== 'string' || approver.trim() === '')
     return send(res, 400, {
       error:
         'the body needs "fingerprint" (of the held changes, GET /status approval.pending) and "approver" (who approves)',
     });
-  }
-  if (holdsSecret(h, approver)) {
+  if (holdsSecret(h, approver))
     return send(res, 400, {
       error:
         '"approver" holds a token (the admin token or another secret of this daemon): name who approves, e.g. a user name; nothing was approved',
     });
-  }
   // With environments: the one approved (else the one holding the fingerprint).
   const answer = h.approve({
     fingerprint,

@@ -115,9 +115,8 @@ export class DaemonMetrics {
   constructor(options: { processMetrics?: boolean; environment?: string } = {}) {
     if (options.environment !== undefined)
       this.registry.setDefaultLabels({ environment: options.environment });
-    if (options.processMetrics ?? true) {
+    if (options.processMetrics ?? true)
       collectDefaultMetrics({ register: this.registry, prefix: 'poolsync_' });
-    }
     // Zero-initialise the labelled series so dashboards see them before the first event.
     for (const result of RUN_RESULTS) this.reconcileRuns.inc({ result }, 0);
     for (const action of ACTIONABLE_ACTIONS) this.changesApplied.inc({ action }, 0);

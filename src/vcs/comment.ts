@@ -302,13 +302,12 @@ function value(v: unknown): string {
 function changeLines(c: Change): string {
   // Inside a diff fence: one line per name or value, escaped.
   const lines = [`${SYMBOL[c.action]} ${escapeTerminal(c.address)}`];
-  for (const d of c.diff) {
+  for (const d of c.diff)
     lines.push(
       escapeTerminal(
         `    ${d.path}: ${value(d.before)} → ${value(d.after)}${d.forces_replacement ? '  # forces replacement' : ''}`,
       ),
     );
-  }
   return lines.join('\n');
 }
 

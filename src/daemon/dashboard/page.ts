@@ -490,7 +490,7 @@ function connections(s: DaemonStatus): SafeHtml {
 <td>${g.lastError ?? ''}${retry}</td>
 </tr>`);
   }
-  if (s.leader?.enabled) {
+  if (s.leader?.enabled)
     rows.push(markup`<tr>
 <td>Kubernetes Lease</td>
 <td><code>${s.leader.lease}</code></td>
@@ -498,7 +498,6 @@ function connections(s: DaemonStatus): SafeHtml {
 <td>${when(s.leader.lastTransitionAt)}</td>
 <td></td>
 </tr>`);
-  }
   return markup`<table>
 <thead><tr><th>System</th><th>Where</th><th>State</th><th>Last answered</th><th>Last error</th></tr></thead>
 <tbody>${rows}</tbody>
