@@ -10,11 +10,10 @@ import {
   type IncomingMessage,
   type ServerResponse,
 } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { constantTimeEqual } from '../util/constant-time.js';
 import { processRedactor, Redactor } from '../util/redact.js';
-import { isIP } from 'node:net';
 import { readLimitedBody } from '../util/request-body.js';
 import type { ApprovalAnswer } from './approvals.js';
 import type { DaemonConfig } from './config.js';
