@@ -462,9 +462,8 @@ function relay(res: ServerResponse, off: Extract<HandOff, { kind: 'answered' }>)
 class TooLarge extends Error {}
 
 /** The body within `limit`; drained (never stored) past it. */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return readLimitedBody(req, limit, () => new TooLarge());
-}
+const readBody = (req: IncomingMessage, limit: number) =>
+  readLimitedBody(req, limit, () => new TooLarge());
 
 /** An admin call's body (64 KiB at most), or null once too large a one is answered 413. */
 function adminBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | null> {
@@ -640,12 +639,6 @@ function parse(headers: IncomingHttpHeaders): Record<string, string> | null {
   return fields;
 }
 
-/** The replica that handed this request on, or null when it came from a client. */
-export function forwardedBy(headers: IncomingHttpHeaders): string | null {
-  const f = parse(headers);
-  return f === null ? null : f.identity || 'unknown';
-}
-
 /** True when the request carries a valid, recent forward signature made with `secret`. */
 export function verifyForward(
   secret: string,
@@ -674,8 +667,9 @@ export async function handOff(
   timeoutMs: number,
 ): Promise<HandOff> {
   if (follower === null) return { kind: 'local' };
-  const by = forwardedBy(req.headers);
-  if (by !== null) return { kind: 'refused', reason: leaderWords.handedOnTwice(by) };
+  // Handed on by a replica already (its identity, if readable).
+  const by = parse(req.headers);
+  if (by) return { kind: 'refused', reason: leaderWords.handedOnTwice(by.identity || 'unknown') };
   if (follower.leader === null) return { kind: 'refused', reason: leaderWords.noLeader };
   if (follower.leaderAddress === null)
     return { kind: 'refused', reason: leaderWords.noAddress(follower.leader) };
