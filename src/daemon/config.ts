@@ -337,28 +337,27 @@ function sourceConfig(r: Readers, secrets: Awaited<ReturnType<typeof readSecrets
         `Both --repo (${get('repo')?.origin}) and --watch (${get('watch')?.origin}) are set; choose one: --repo follows a Git branch, --watch reconciles a folder on disk.`,
       );
     return { kind: 'watch', dir: watch };
-  } else if (repo !== null) {
-    return {
-      kind: 'git',
-      repo: r.url(
-        'repo',
-        'the repository URL',
-        'put the token in POOLSYNC_GIT_TOKEN or --git-token-file (and the user name in --git-username)',
-      ),
-      branch: checkBranch(str('branch') as string, get('branch') as Raw),
-      path: checkRepoPath(str('path') as string, get('path') as Raw),
-      auth: {
-        token: secrets['git-token'] ?? null,
-        username: str('git-username') as string,
-        sshKeyFile: path('ssh-key-file'),
-        sshKnownHostsFile: path('ssh-known-hosts-file'),
-      },
-    };
-  } else {
+  }
+  if (repo === null)
     throw new UserError(
       'Nothing to reconcile: set --repo URL (or POOLSYNC_REPO) to follow a Git branch, or --watch DIR for a folder on disk. Try `poolsync daemon --quickstart` for a local demo.',
     );
-  }
+  return {
+    kind: 'git',
+    repo: r.url(
+      'repo',
+      'the repository URL',
+      'put the token in POOLSYNC_GIT_TOKEN or --git-token-file (and the user name in --git-username)',
+    ),
+    branch: checkBranch(str('branch') as string, get('branch') as Raw),
+    path: checkRepoPath(str('path') as string, get('path') as Raw),
+    auth: {
+      token: secrets['git-token'] ?? null,
+      username: str('git-username') as string,
+      sshKeyFile: path('ssh-key-file'),
+      sshKnownHostsFile: path('ssh-known-hosts-file'),
+    },
+  };
 }
 
 async function readConfigFile(
