@@ -28,10 +28,7 @@ import type {
 } from './types.js';
 
 /** Characters a comment may hold: GitHub issue comments, GitLab notes. */
-export const COMMENT_LIMITS: Record<Provider, number> = {
-  github: 65_536,
-  gitlab: 1_000_000,
-};
+export const COMMENT_LIMITS: Record<Provider, number> = { github: 65_536, gitlab: 1_000_000 };
 
 const MARKER_PREFIX = '<!-- poolsync:plan';
 

@@ -510,10 +510,7 @@ function objects(s: DaemonStatus, page: PageContext): Content {
   if (page.relayedBy)
     return { note, body: markup`<p class="muted">Listed on the leader's page.</p>` };
   const view = page.objects?.(page.environment ?? null) ?? null;
-  return {
-    note,
-    body: objectsSection(view, page.query ?? ALL_OBJECTS, s.managed),
-  };
+  return { note, body: objectsSection(view, page.query ?? ALL_OBJECTS, s.managed) };
 }
 
 const BAR_WIDTH = 240;
