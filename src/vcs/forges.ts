@@ -274,17 +274,15 @@ function noteReader(
 
 function checkOptions(opts: PullRequestRef): void {
   const github = opts.provider === 'github';
-  if (
-    !(
-      github ? /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/ : /^(\d+|[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)+)$/
-    ).test(opts.repository)
-  ) {
+  const shape = github
+    ? /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/
+    : /^(\d+|[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)+)$/;
+  if (!shape.test(opts.repository))
     throw new VcsConfigError(
       github
         ? `--repo ${JSON.stringify(opts.repository)} is not a GitHub repository: use owner/name, e.g. acme/pool-config.`
         : `--repo ${JSON.stringify(opts.repository)} is not a GitLab project: use its numeric id or its path, e.g. acme/infra/pool-config.`,
     );
-  }
   if (!Number.isInteger(opts.number) || opts.number < 1)
     throw new VcsConfigError(
       `--pr must be a ${github ? 'pull request number' : 'merge request iid'} (a positive integer), got ${opts.number}.`,
