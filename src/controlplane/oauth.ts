@@ -11,11 +11,10 @@ import {
   CallDeadline,
   DEFAULT_LIMITS,
   LimitError,
-  limitOf,
   limitWords,
   type TransportLimits,
 } from '../util/transport-limits.js';
-import { type Attempt, retrying, type RetryLoop } from './retry.js';
+import { type Attempt, limitFailed, retrying, type RetryLoop } from './retry.js';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 
@@ -413,16 +412,7 @@ export function retryingFetch(
   };
   return async (url, init) => {
     const deadline = new CallDeadline(limits, Date.now, `${service} ${what} ${url}`);
-    const loop: RetryLoop = {
-      ...base,
-      deadline: {
-        allows: (ms) => deadline.allows(ms),
-        stopped: (last) =>
-          last instanceof LastAnswer
-            ? last
-            : unavailable(`${last.message}; stopped: ${limitWords('call', limits)}`),
-      },
-    };
+    const loop: RetryLoop = { ...base, deadline };
     try {
       return await retrying(loop, (n) => attempt(n, url, init, deadline.signal));
     } catch (err) {
@@ -446,19 +436,8 @@ export function retryingFetch(
       res = await fetchFn(url, { ...init, signal });
       base.reach.answered = true;
     } catch (err) {
-      const limit = limitOf(err);
-      if (limit === 'call' || limit === 'size' || limit === 'read')
-        return {
-          ok: false,
-          // Stalled: retried; too large or out of time: the same again would not help.
-          transient: limit === 'read',
-          error: (attempts) =>
-            limit === 'call'
-              ? unavailable((err as Error).message)
-              : unavailable(
-                  `${service} ${what}: ${url}: ${(err as Error).message}${limit === 'read' ? ` (${attempts} attempt${attempts === 1 ? '' : 's'})` : ''}`,
-                ),
-        };
+      const limited = limitFailed(err, `${service} ${what}: ${url}`, limits);
+      if (limited) return limited;
       const failure = connectFailure(err);
       const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
       // The token endpoint is what discovery named, not --control-plane.

@@ -249,20 +249,7 @@ export function withRetry<T>(
   const attempt = policy.deadlines
     ? (n: number) => policy.deadlines!.run(deadline, () => send(n))
     : send;
-  const loop = {
-    ...policy,
-    reach,
-    label,
-    deadline: {
-      allows: (ms: number) => deadline.allows(ms),
-      stopped: (last: Error) =>
-        new ControlPlaneError(
-          'UNAVAILABLE',
-          `${last.message}; stopped: ${limitWords('call', limits)}`,
-          call.address,
-        ),
-    },
-  };
+  const loop = { ...policy, reach, label, deadline, address: call.address };
   return retrying(loop, async (n): Promise<Attempt<T>> => {
     try {
       const value = await attempt(n);
