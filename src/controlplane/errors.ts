@@ -32,6 +32,10 @@ export class ControlPlaneError extends Error {
   }
 }
 
+/** Transient: a server or a connection failing, or a limit that ended the call. */
+export const unavailable = (message: string, address: string | null = null) =>
+  new ControlPlaneError('UNAVAILABLE', message, address);
+
 /**
  * Nothing answered at all: nothing accepts connections, no such host, the TLS handshake failed,
  * the connection timed out (util/reach.ts). Every backend says it the same way, after the

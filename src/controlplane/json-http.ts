@@ -29,7 +29,7 @@ import {
 } from '../util/reach.js';
 import type { RetryPolicy } from '../util/backoff.js';
 import { CallDeadline, limitWords, type TransportLimits } from '../util/transport-limits.js';
-import { ControlPlaneError, UnreachableError, unreachable } from './errors.js';
+import { ControlPlaneError, UnreachableError, unavailable, unreachable } from './errors.js';
 import type { ClientTuning } from './opener.js';
 import { limitFailed, retrying, type Attempt, type Failed } from './retry.js';
 
@@ -249,8 +249,6 @@ export class JsonHttp {
     return this.pool.close();
   }
 }
-
-const unavailable = (message: string) => new ControlPlaneError('UNAVAILABLE', message);
 
 /** `promise`, or the signal's reason once it aborts first. */
 export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {

@@ -362,7 +362,6 @@ export class TokenSource {
  * control plane).
  */
 export interface OAuthHttp {
-  fetch?: typeof fetch;
   retry?: RetryPolicy;
   sleep?: (ms: number) => Promise<void>;
   /** Connect, read and call timeouts (util/transport-limits.ts); the size is ANSWER_BYTES.oauth. */
@@ -401,8 +400,6 @@ export function retryingFetch(
   http: OAuthHttp,
 ): (url: string, init: RequestInit) => Promise<Response> {
   const limits = http.limits ?? DEFAULT_LIMITS;
-  const fetchFn: typeof fetch =
-    http.fetch ?? ((url, init) => nodeFetch(url as string | URL, init, limits));
   const base: RetryLoop = {
     ...(http.retry ?? DEFAULT_RETRY),
     reach: http.reach ?? new Reach(),
@@ -433,7 +430,7 @@ export function retryingFetch(
     try {
       const bounds = [init.signal, deadline, http.signal];
       const signal = AbortSignal.any(bounds.filter((b): b is AbortSignal => b != null));
-      res = await fetchFn(url, { ...init, signal });
+      res = await nodeFetch(url, { ...init, signal }, limits);
       base.reach.answered = true;
     } catch (err) {
       const limited = limitFailed(err, `${service} ${what}: ${url}`, limits);
@@ -495,7 +492,7 @@ class LastAnswer extends Error {
 /** Answers without a body (fetch's Response refuses one for them). */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
-export function nodeFetch(
+function nodeFetch(
   input: string | URL,
   init: RequestInit = {},
   limits: TransportLimits = DEFAULT_LIMITS,

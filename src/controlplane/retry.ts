@@ -17,7 +17,7 @@
  *   attempt starts, and an attempt it cut short is not retried (docs/daemon.md, "Nothing runs
  *   twice").
  */
-import { ControlPlaneError } from './errors.js';
+import { ControlPlaneError, unavailable } from './errors.js';
 import { backoffDelay } from '../util/backoff.js';
 import { SYSTEM_CLOCK, type Clock } from '../util/clock.js';
 import type { Answer, Pacer } from '../util/pacer.js';
@@ -89,7 +89,7 @@ export async function retrying<T>(
 function stopped(last: Error, { deadline, address = null }: RetryLoop): Error {
   if (!(last instanceof ControlPlaneError)) return last;
   const said = `${last.message}; stopped: ${limitWords('call', deadline!.limits)}`;
-  return new ControlPlaneError('UNAVAILABLE', said, address);
+  return unavailable(said, address);
 }
 
 /**
@@ -106,10 +106,7 @@ export function limitFailed(err: unknown, label: string, limits: TransportLimits
     ok: false,
     transient: limit === 'read',
     error: (n) =>
-      new ControlPlaneError(
-        'UNAVAILABLE',
-        limit === 'call' ? (err as Error).message : `${label}: ${words}${tries(n)}`,
-      ),
+      unavailable(limit === 'call' ? (err as Error).message : `${label}: ${words}${tries(n)}`),
   };
 }
 
@@ -123,7 +120,7 @@ function abandoned({ signal, label }: RetryLoop, n: number, inFlight = false): C
   const said = inFlight
     ? `abandoned in flight (${why}); it may have been carried out: the next plan reads what it did`
     : `${n === 0 ? 'not sent' : 'not retried'} (${why})`;
-  return new ControlPlaneError('UNAVAILABLE', label ? `${label}: ${said}` : said);
+  return unavailable(label ? `${label}: ${said}` : said);
 }
 
 /** What an attempt tells the pacer: answered, refused (with the delay it waits), or neither. */
