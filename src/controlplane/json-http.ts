@@ -28,7 +28,7 @@ import {
   Reach,
 } from '../util/reach.js';
 import type { RetryPolicy } from '../util/backoff.js';
-import { CallDeadline, limitWords, type TransportLimits } from '../util/transport-limits.js';
+import { CallDeadline, type TransportLimits } from '../util/transport-limits.js';
 import { ControlPlaneError, UnreachableError, unavailable, unreachable } from './errors.js';
 import type { ClientTuning } from './opener.js';
 import { limitFailed, retrying, type Attempt, type Failed } from './retry.js';
@@ -201,14 +201,9 @@ export class JsonHttp {
       failure,
       error: (n) =>
         failure
-          ? unreachable(label, this.o.service, this.origin, failure, n, this.timedOut(failure))
+          ? unreachable(label, this.o.service, this.origin, failure, n, this.o.limits)
           : (err as Error),
     };
-  }
-
-  /** What to say of a connection that timed out: the limit that fired (else the default advice). */
-  private timedOut(failure: { kind: string }): string | undefined {
-    return failure.kind === 'timeout' ? limitWords('connect', this.o.limits) : undefined;
   }
 
   /** No answer at all: retried when it is a failure to connect or a connection lost. */
@@ -230,14 +225,7 @@ export class JsonHttp {
             `${label}: the TLS handshake failed (${code}): the server does not speak HTTPS; ${hint(plain)}`,
           );
         if (failure)
-          return unreachable(
-            label,
-            this.o.service,
-            this.origin,
-            failure,
-            n,
-            this.timedOut(failure),
-          );
+          return unreachable(label, this.o.service, this.origin, failure, n, this.o.limits);
         const tries = `${n} attempt${n === 1 ? '' : 's'}`;
         return unavailable(`${label}: cannot reach ${this.o.service} (${code}, ${tries})`);
       },

@@ -438,12 +438,9 @@ export function retryingFetch(
       const failure = connectFailure(err);
       const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
       // The token endpoint is what discovery named, not --control-plane.
-      const advice =
-        failure?.kind === 'timeout'
-          ? limitWords('connect', limits)
-          : /token/.test(what)
-            ? `the token endpoint is the one ${service}'s OAuth2 discovery names; is it running?`
-            : undefined;
+      const advice = /token/.test(what)
+        ? `the token endpoint is the one ${service}'s OAuth2 discovery names; is it running?`
+        : undefined;
       const origin = new URL(url).origin;
       return {
         ok: false,
@@ -451,7 +448,7 @@ export function retryingFetch(
         failure,
         error: (attempts) =>
           failure
-            ? unreachable(`${service} ${what}`, service, origin, failure, attempts, advice)
+            ? unreachable(`${service} ${what}`, service, origin, failure, attempts, limits, advice)
             : unavailable(
                 `${service} ${what}: cannot reach ${url} (${cause}; ${attempts} attempts)`,
               ),

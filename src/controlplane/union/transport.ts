@@ -284,14 +284,7 @@ export function withRetry<T>(
           : undefined,
         error: (attempts) =>
           failure && policy.origin
-            ? unreachable(
-                call.rpc,
-                'Union',
-                policy.origin,
-                failure,
-                attempts,
-                failure.kind === 'timeout' ? limitWords('connect', limits) : undefined,
-              )
+            ? unreachable(call.rpc, 'Union', policy.origin, failure, attempts, limits)
             : (toControlPlaneError(err, call) as Error),
       };
     }
