@@ -38,10 +38,7 @@ export async function writeLastApplied(
   await refuseTrackedFiles(root, [resolve(path)], WHAT);
   // Written whole then renamed (safe-file.ts): a reader never sees half a file. In parts (the
   // lists in slices), never one string: ~40 MB at 100,000 objects, at apply's peak.
-  await writeOwnFile(root, resolve(path), jsonLine(record), {
-    what: WHAT,
-    mode: 0o644,
-  });
+  await writeOwnFile(root, resolve(path), jsonLine(record), { what: WHAT, mode: 0o644 });
 }
 
 function* jsonLine(record: LastApplied): Generator<string> {
