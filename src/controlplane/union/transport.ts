@@ -105,12 +105,11 @@ export function createUnionTransport(opts: {
   const { deadlines } = opts;
   const bounded = (transport: Transport) =>
     deadlines ? withDeadlines(transport, deadlines) : transport;
-  if (opts.protocol === 'grpc') {
+  if (opts.protocol === 'grpc')
     return {
       transport: bounded(createGrpcTransport({ ...common, sessionManager: session })),
       close: () => session.abort(),
     };
-  }
   // Connect: HTTP/2 over TLS (ALPN), HTTP/1.1 in clear text (local servers). Binary, not
   // JSON: protobuf-es keeps the fields poolsync's .proto does not declare as unknown fields
   // through fromBinary/toBinary, but its JSON codec drops them, and a queue update writes back
