@@ -531,10 +531,8 @@ function nodeFetch(
           reject(Object.assign(new Error('aborted'), { code: 'ECONNRESET' })),
         );
         res.on('end', () => {
-          if (!res.complete) {
-            reject(Object.assign(new Error('answer cut off'), { code: 'ECONNRESET' }));
-            return;
-          }
+          if (!res.complete)
+            return reject(Object.assign(new Error('answer cut off'), { code: 'ECONNRESET' }));
           const status = res.statusCode ?? 502;
           const answer = new Headers();
           for (const [k, v] of Object.entries(res.headers))

@@ -197,6 +197,7 @@ export function toControlPlaneError(err: unknown, call: CallInfo): unknown {
   if (!(err instanceof ConnectError)) return err;
   // Thrown by an interceptor (the token source): connect wraps it, keeping it as the cause.
   if (err.cause instanceof ControlPlaneError) return err.cause;
+  const where = call.address ? `${call.address}: ` : '';
   const lost = connectionLost(err);
   if (lost !== null) {
     // Not the server's ABORTED (a conflict): the connection went away under the call.
@@ -205,12 +206,11 @@ export function toControlPlaneError(err: unknown, call: CallInfo): unknown {
       : '; it may have been carried out: run `poolsync plan` to see';
     return new ControlPlaneError(
       'UNAVAILABLE',
-      `${call.address ? `${call.address}: ` : ''}the connection to Union was lost before its answer arrived (${lost}, from ${call.rpc})${landed}`,
+      `${where}the connection to Union was lost before its answer arrived (${lost}, from ${call.rpc})${landed}`,
       call.address,
     );
   }
   const code = CODES[err.code] ?? 'UNAVAILABLE';
-  const where = call.address ? `${call.address}: ` : '';
   const said = err.rawMessage || '(no message)';
   const via = `${grpcCodeName(err.code)} from ${call.rpc}`;
   let hint = '';
