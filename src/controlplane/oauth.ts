@@ -409,9 +409,8 @@ export function retryingFetch(
   };
   return async (url, init) => {
     const deadline = new CallDeadline(limits, Date.now, `${service} ${what} ${url}`);
-    const loop: RetryLoop = { ...base, deadline };
     try {
-      return await retrying(loop, (n) => attempt(n, url, init, deadline.signal));
+      return await retrying({ ...base, deadline }, (n) => attempt(n, url, init, deadline.signal));
     } catch (err) {
       if (err instanceof LastAnswer) return err.response;
       throw err;
