@@ -34,11 +34,10 @@ export async function executePlan(
   opts: ExecuteOptions = {},
 ): Promise<ApplyResult> {
   const parallelism = opts.parallelism ?? DEFAULT_PARALLELISM;
-  if (!Number.isInteger(parallelism) || parallelism < 1) {
+  if (!Number.isInteger(parallelism) || parallelism < 1)
     throw new ApplyRefusedError(
       `parallelism must be a whole number of at least 1 (got ${parallelism})`,
     );
-  }
   const waitTimeoutMs = opts.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
   if (!(waitTimeoutMs >= 0))
     throw new ApplyRefusedError(`wait timeout must be ≥ 0 (got ${waitTimeoutMs})`);
@@ -124,11 +123,10 @@ function stepGraph(plan: Plan): { waiting: number[]; dependents: Map<string, num
 
 /** Refuses what cannot be executed safely: plan errors, another format, a malformed graph. */
 function checkPlan(plan: Plan): void {
-  if (plan.format_version !== PLAN_FORMAT_VERSION) {
+  if (plan.format_version !== PLAN_FORMAT_VERSION)
     throw new ApplyRefusedError(
       `plan format_version ${JSON.stringify(plan.format_version)} is not supported (expected "${PLAN_FORMAT_VERSION}")`,
     );
-  }
   if (plan.errors.length > 0) {
     const first = plan.errors
       .slice(0, 5)

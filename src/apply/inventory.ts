@@ -66,7 +66,7 @@ export function inventoryStore(
   const { stateDir = DEFAULT_STATE_DIR, shared = null } = at;
   const id = controlPlaneIdentity(url, cp);
   const part = cp.inventory;
-  if (part) {
+  if (part)
     return {
       where: id.endpoint.startsWith('file:')
         ? `${id.endpoint.slice('file:'.length)}.inventory.json`
@@ -75,7 +75,6 @@ export function inventoryStore(
       write: (record) => part.writeInventory(record),
       controlPlane: id,
     };
-  }
   const key = createHash('sha256')
     .update(JSON.stringify([id.backend, id.endpoint, id.organization]))
     .digest('hex');

@@ -38,10 +38,7 @@ export async function writeLastApplied(
   await refuseTrackedFiles(root, [resolve(path)], WHAT);
   // Written whole then renamed (safe-file.ts): a reader never sees half a file. In parts (the
   // lists in slices), never one string: ~40 MB at 100,000 objects, at apply's peak.
-  await writeOwnFile(root, resolve(path), jsonLine(record), {
-    what: WHAT,
-    mode: 0o644,
-  });
+  await writeOwnFile(root, resolve(path), jsonLine(record), { what: WHAT, mode: 0o644 });
 }
 
 function* jsonLine(record: LastApplied): Generator<string> {
@@ -56,12 +53,11 @@ export async function readLastApplied(path: string): Promise<LastApplied> {
     maxBytes: MAX_RECORD_BYTES,
     what: WHAT,
   });
-  if (bytes === null) {
+  if (bytes === null)
     throw new UserError(
       `--refresh-only compares with the state the last \`poolsync apply\` left, recorded in ${path}, ` +
         `which does not exist: nothing was applied to this control plane from here yet (or with another --state-dir). Run \`poolsync apply\` first.`,
     );
-  }
   let record: LastApplied;
   try {
     record = JSON.parse(bytes.toString('utf8')) as LastApplied;
@@ -75,10 +71,9 @@ export async function readLastApplied(path: string): Promise<LastApplied> {
     record?.format_version !== '1'
       ? 'its format_version is not "1"'
       : liveStateProblem(record.live);
-  if (problem !== null) {
+  if (problem !== null)
     throw new UserError(
       `${path} is not a last-applied record of this poolsync version (${problem}): delete it and run \`poolsync apply\` to record it again`,
     );
-  }
   return record;
 }

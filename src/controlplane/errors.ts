@@ -1,5 +1,6 @@
 /** Typed control-plane errors (domain.md, Errors). */
 import { describeConnectFailure, type ConnectFailure } from '../util/reach.js';
+import { limitWords, type TransportLimits } from '../util/transport-limits.js';
 
 /** Each error code and the HTTP status of poolsync's REST API for it (embedded/server.ts). */
 export const ERROR_STATUS = {
@@ -32,6 +33,10 @@ export class ControlPlaneError extends Error {
   }
 }
 
+/** Transient: a server or a connection failing, or a limit that ended the call. */
+export const unavailable = (message: string, address: string | null = null) =>
+  new ControlPlaneError('UNAVAILABLE', message, address);
+
 /**
  * Nothing answered at all: nothing accepts connections, no such host, the TLS handshake failed,
  * the connection timed out (util/reach.ts). Every backend says it the same way, after the
@@ -57,12 +62,14 @@ export function unreachable(
   origin: string,
   failure: ConnectFailure,
   attempts: number,
-  /** What to check; default: the --control-plane URL. */
+  /** The connect timeout, said when it fired. */
+  limits: TransportLimits,
+  /** What to check otherwise; default: the --control-plane URL. */
   advice?: string,
 ): UnreachableError {
   const tries = `${attempts} attempt${attempts === 1 ? '' : 's'}`;
   const check =
-    advice ??
+    (failure.kind === 'timeout' ? limitWords('connect', limits) : advice) ??
     (failure.kind === 'tls'
       ? 'check the scheme (http:// or https://) of --control-plane (env POOLSYNC_CONTROL_PLANE)'
       : 'is it running, and is --control-plane (env POOLSYNC_CONTROL_PLANE) right?');

@@ -59,9 +59,8 @@ export class InventoryFile implements InventoryCalls {
       // Never the parser's message: it quotes the text, and the file may be anything.
       parsed = 'not JSON';
     }
-    if (typeof parsed === 'string') {
+    if (typeof parsed === 'string')
       throw new UserError(`${path} is not a poolsync inventory: ${parsed}. ${RESTORE}`);
-    }
     return parsed;
   }
 

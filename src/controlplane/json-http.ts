@@ -28,15 +28,10 @@ import {
   Reach,
 } from '../util/reach.js';
 import type { RetryPolicy } from '../util/backoff.js';
-import {
-  CallDeadline,
-  limitOf,
-  limitWords,
-  type TransportLimits,
-} from '../util/transport-limits.js';
-import { ControlPlaneError, UnreachableError, unreachable } from './errors.js';
+import { CallDeadline, type TransportLimits } from '../util/transport-limits.js';
+import { ControlPlaneError, UnreachableError, unavailable, unreachable } from './errors.js';
 import type { ClientTuning } from './opener.js';
-import { retrying, type Attempt, type Failed } from './retry.js';
+import { limitFailed, retrying, type Attempt, type Failed } from './retry.js';
 
 /** Transport failures worth a retry: the connect failures and those of a connection in use. */
 const RETRY_ERROR_CODES = [
@@ -119,22 +114,12 @@ export class JsonHttp {
     // Wall time, as its timer: the injected clock paces waits, never the whole call's bound.
     const deadline = new CallDeadline(limits, undefined, label);
     const signal = AbortSignal.any([deadline.signal, this.stop]);
-    const loop = { ...this.o.retry, reach: this.reach, pacer: this.pacer, clock };
-    return retrying(
-      {
-        ...loop,
-        signal: this.stop,
-        label,
-        deadline: {
-          allows: (ms) => deadline.allows(ms),
-          stopped: (last) => unavailable(`${last.message}; stopped: ${limitWords('call', limits)}`),
-        },
-      },
-      async (n) => {
-        if (n > 0) sent.retried = true;
-        return this.attempt<T>(method, path, label, payload, signal);
-      },
-    ).finally(() => deadline.done());
+    const { reach, pacer, stop } = this;
+    const loop = { ...this.o.retry, reach, pacer, clock, deadline, label, signal: stop };
+    return retrying(loop, async (n) => {
+      if (n > 0) sent.retried = true;
+      return this.attempt<T>(method, path, label, payload, signal);
+    }).finally(() => deadline.done());
   }
 
   private async attempt<T>(
@@ -182,7 +167,7 @@ export class JsonHttp {
     } catch (err) {
       const e = err as { code?: string; message: string };
       return (
-        this.limitFailure(err, label) ??
+        limitFailed(err, label, this.o.limits) ??
         again(`${service}'s answer could not be read (body cut off: ${e.code ?? e.message})`)
       );
     }
@@ -205,29 +190,9 @@ export class JsonHttp {
     }
   }
 
-  /**
-   * A limit fired (util/transport-limits.ts): the call's deadline and the answer's size end the
-   * call; a read timeout is retried (the connection may have stalled), said as such at the end.
-   */
-  private limitFailure(err: unknown, label: string): Failed | null {
-    const limit = limitOf(err);
-    if (limit === null || limit === 'connect') return null;
-    const { limits } = this.o;
-    return {
-      ok: false,
-      transient: limit === 'read',
-      error: (n) =>
-        limit === 'call'
-          ? unavailable((err as Error).message)
-          : unavailable(
-              `${label}: ${limitWords(limit, limits)}${limit === 'read' ? ` (${n} attempt${n === 1 ? '' : 's'})` : ''}`,
-            ),
-    };
-  }
-
   /** The token endpoint failed: transient when it did not answer (UNAVAILABLE). */
   private authFailure(err: unknown, label: string): Failed {
-    const limited = this.limitFailure(err, label);
+    const limited = limitFailed(err, label, this.o.limits);
     if (limited) return limited;
     const failure = err instanceof UnreachableError ? err.failure : null;
     return {
@@ -236,19 +201,14 @@ export class JsonHttp {
       failure,
       error: (n) =>
         failure
-          ? unreachable(label, this.o.service, this.origin, failure, n, this.timedOut(failure))
+          ? unreachable(label, this.o.service, this.origin, failure, n, this.o.limits)
           : (err as Error),
     };
   }
 
-  /** What to say of a connection that timed out: the limit that fired (else the default advice). */
-  private timedOut(failure: { kind: string }): string | undefined {
-    return failure.kind === 'timeout' ? limitWords('connect', this.o.limits) : undefined;
-  }
-
   /** No answer at all: retried when it is a failure to connect or a connection lost. */
   private transportFailure(err: unknown, label: string): Failed {
-    const limited = this.limitFailure(err, label);
+    const limited = limitFailed(err, label, this.o.limits);
     if (limited) return limited;
     const e = err as { code?: string; message?: string };
     const code = e.code ?? e.message ?? String(err);
@@ -265,14 +225,7 @@ export class JsonHttp {
             `${label}: the TLS handshake failed (${code}): the server does not speak HTTPS; ${hint(plain)}`,
           );
         if (failure)
-          return unreachable(
-            label,
-            this.o.service,
-            this.origin,
-            failure,
-            n,
-            this.timedOut(failure),
-          );
+          return unreachable(label, this.o.service, this.origin, failure, n, this.o.limits);
         const tries = `${n} attempt${n === 1 ? '' : 's'}`;
         return unavailable(`${label}: cannot reach ${this.o.service} (${code}, ${tries})`);
       },
@@ -284,8 +237,6 @@ export class JsonHttp {
     return this.pool.close();
   }
 }
-
-const unavailable = (message: string) => new ControlPlaneError('UNAVAILABLE', message);
 
 /** `promise`, or the signal's reason once it aborts first. */
 export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {

@@ -11,11 +11,10 @@ import {
   CallDeadline,
   DEFAULT_LIMITS,
   LimitError,
-  limitOf,
   limitWords,
   type TransportLimits,
 } from '../util/transport-limits.js';
-import { type Attempt, retrying, type RetryLoop } from './retry.js';
+import { type Attempt, limitFailed, retrying, type RetryLoop } from './retry.js';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 
@@ -363,7 +362,6 @@ export class TokenSource {
  * control plane).
  */
 export interface OAuthHttp {
-  fetch?: typeof fetch;
   retry?: RetryPolicy;
   sleep?: (ms: number) => Promise<void>;
   /** Connect, read and call timeouts (util/transport-limits.ts); the size is ANSWER_BYTES.oauth. */
@@ -402,8 +400,6 @@ export function retryingFetch(
   http: OAuthHttp,
 ): (url: string, init: RequestInit) => Promise<Response> {
   const limits = http.limits ?? DEFAULT_LIMITS;
-  const fetchFn: typeof fetch =
-    http.fetch ?? ((url, init) => nodeFetch(url as string | URL, init, limits));
   const base: RetryLoop = {
     ...(http.retry ?? DEFAULT_RETRY),
     reach: http.reach ?? new Reach(),
@@ -413,18 +409,8 @@ export function retryingFetch(
   };
   return async (url, init) => {
     const deadline = new CallDeadline(limits, Date.now, `${service} ${what} ${url}`);
-    const loop: RetryLoop = {
-      ...base,
-      deadline: {
-        allows: (ms) => deadline.allows(ms),
-        stopped: (last) =>
-          last instanceof LastAnswer
-            ? last
-            : unavailable(`${last.message}; stopped: ${limitWords('call', limits)}`),
-      },
-    };
     try {
-      return await retrying(loop, (n) => attempt(n, url, init, deadline.signal));
+      return await retrying({ ...base, deadline }, (n) => attempt(n, url, init, deadline.signal));
     } catch (err) {
       if (err instanceof LastAnswer) return err.response;
       throw err;
@@ -443,31 +429,17 @@ export function retryingFetch(
     try {
       const bounds = [init.signal, deadline, http.signal];
       const signal = AbortSignal.any(bounds.filter((b): b is AbortSignal => b != null));
-      res = await fetchFn(url, { ...init, signal });
+      res = await nodeFetch(url, { ...init, signal }, limits);
       base.reach.answered = true;
     } catch (err) {
-      const limit = limitOf(err);
-      if (limit === 'call' || limit === 'size' || limit === 'read')
-        return {
-          ok: false,
-          // Stalled: retried; too large or out of time: the same again would not help.
-          transient: limit === 'read',
-          error: (attempts) =>
-            limit === 'call'
-              ? unavailable((err as Error).message)
-              : unavailable(
-                  `${service} ${what}: ${url}: ${(err as Error).message}${limit === 'read' ? ` (${attempts} attempt${attempts === 1 ? '' : 's'})` : ''}`,
-                ),
-        };
+      const limited = limitFailed(err, `${service} ${what}: ${url}`, limits);
+      if (limited) return limited;
       const failure = connectFailure(err);
       const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
       // The token endpoint is what discovery named, not --control-plane.
-      const advice =
-        failure?.kind === 'timeout'
-          ? limitWords('connect', limits)
-          : /token/.test(what)
-            ? `the token endpoint is the one ${service}'s OAuth2 discovery names; is it running?`
-            : undefined;
+      const advice = /token/.test(what)
+        ? `the token endpoint is the one ${service}'s OAuth2 discovery names; is it running?`
+        : undefined;
       const origin = new URL(url).origin;
       return {
         ok: false,
@@ -475,7 +447,7 @@ export function retryingFetch(
         failure,
         error: (attempts) =>
           failure
-            ? unreachable(`${service} ${what}`, service, origin, failure, attempts, advice)
+            ? unreachable(`${service} ${what}`, service, origin, failure, attempts, limits, advice)
             : unavailable(
                 `${service} ${what}: cannot reach ${url} (${cause}; ${attempts} attempts)`,
               ),
@@ -516,7 +488,7 @@ class LastAnswer extends Error {
 /** Answers without a body (fetch's Response refuses one for them). */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
-export function nodeFetch(
+function nodeFetch(
   input: string | URL,
   init: RequestInit = {},
   limits: TransportLimits = DEFAULT_LIMITS,
@@ -558,10 +530,8 @@ export function nodeFetch(
           reject(Object.assign(new Error('aborted'), { code: 'ECONNRESET' })),
         );
         res.on('end', () => {
-          if (!res.complete) {
-            reject(Object.assign(new Error('answer cut off'), { code: 'ECONNRESET' }));
-            return;
-          }
+          if (!res.complete)
+            return reject(Object.assign(new Error('answer cut off'), { code: 'ECONNRESET' }));
           const status = res.statusCode ?? 502;
           const answer = new Headers();
           for (const [k, v] of Object.entries(res.headers))

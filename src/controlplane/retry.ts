@@ -17,12 +17,19 @@
  *   attempt starts, and an attempt it cut short is not retried (docs/daemon.md, "Nothing runs
  *   twice").
  */
-import { ControlPlaneError } from './errors.js';
+import { ControlPlaneError, unavailable } from './errors.js';
 import { backoffDelay } from '../util/backoff.js';
 import { SYSTEM_CLOCK, type Clock } from '../util/clock.js';
 import type { Answer, Pacer } from '../util/pacer.js';
 import type { ConnectFailure, Reach } from '../util/reach.js';
 import type { RetryPolicy } from '../util/backoff.js';
+import {
+  LimitError,
+  limitOf,
+  limitWords,
+  type CallDeadline,
+  type TransportLimits,
+} from '../util/transport-limits.js';
 
 /** What an attempt met, when it did not answer. */
 export interface Failed {
@@ -45,8 +52,10 @@ export interface RetryLoop extends RetryPolicy {
   clock?: Clock | undefined;
   /** Aborted when the client closes or its caller's term ends: nothing more is sent. */
   signal?: AbortSignal | undefined;
-  /** The call's time budget: whether a wait fits in it, and the last error once it does not. */
-  deadline?: { allows(ms: number): boolean; stopped(last: Error): Error } | undefined;
+  /** The call's time budget: no wait goes past it (the last error then names it). */
+  deadline?: CallDeadline | undefined;
+  /** The object the call is about (`Queue/q1`), for the error its deadline ends. */
+  address?: string | null | undefined;
   /** The call, for the message when `signal` ended it: `PUT http://host/v1/clusters/a`. */
   label?: string | undefined;
 }
@@ -71,9 +80,34 @@ export async function retrying<T>(
       throw got.error(n + 1);
     // The server's own delay, uncapped, for this call only; never past the call's deadline.
     const wait = got.throttled?.delayMs ?? backoff;
-    if (loop.deadline && !loop.deadline.allows(wait)) throw loop.deadline.stopped(got.error(n + 1));
+    if (loop.deadline && !loop.deadline.allows(wait)) throw stopped(got.error(n + 1), loop);
     await clock.sleep(wait, loop.signal);
   }
+}
+
+/** The last failure, said with the deadline that stopped its retry (an answer passes as it is). */
+function stopped(last: Error, { deadline, address = null }: RetryLoop): Error {
+  if (!(last instanceof ControlPlaneError)) return last;
+  const said = `${last.message}; stopped: ${limitWords('call', deadline!.limits)}`;
+  return unavailable(said, address);
+}
+
+/**
+ * A limit that fired (util/transport-limits.ts), else null (a connect timeout is a failure to
+ * connect, util/reach.ts): a read timeout is retried (the connection may have stalled), said as
+ * such at the end; the call's deadline and the answer's size end the call.
+ */
+export function limitFailed(err: unknown, label: string, limits: TransportLimits): Failed | null {
+  const limit = limitOf(err);
+  if (limit === null || limit === 'connect') return null;
+  const words = err instanceof LimitError ? err.message : limitWords(limit, limits);
+  const tries = (n: number) => (limit === 'read' ? ` (${n} attempt${n === 1 ? '' : 's'})` : '');
+  return {
+    ok: false,
+    transient: limit === 'read',
+    error: (n) =>
+      unavailable(limit === 'call' ? (err as Error).message : `${label}: ${words}${tries(n)}`),
+  };
 }
 
 /**
@@ -86,7 +120,7 @@ function abandoned({ signal, label }: RetryLoop, n: number, inFlight = false): C
   const said = inFlight
     ? `abandoned in flight (${why}); it may have been carried out: the next plan reads what it did`
     : `${n === 0 ? 'not sent' : 'not retried'} (${why})`;
-  return new ControlPlaneError('UNAVAILABLE', label ? `${label}: ${said}` : said);
+  return unavailable(label ? `${label}: ${said}` : said);
 }
 
 /** What an attempt tells the pacer: answered, refused (with the delay it waits), or neither. */

@@ -52,16 +52,8 @@ export const OPTIONS: readonly OptionSpec[] = withEnv([
     name: 'repo',
     describe: 'Git URL of the config repository (https://, ssh://, git@host:path, or a local path)',
   },
-  {
-    name: 'branch',
-    describe: 'Branch to follow',
-    default: 'main',
-  },
-  {
-    name: 'path',
-    describe: 'Folder inside the repository holding the manifests',
-    default: '.',
-  },
+  { name: 'branch', describe: 'Branch to follow', default: 'main' },
+  { name: 'path', describe: 'Folder inside the repository holding the manifests', default: '.' },
   {
     name: 'watch',
     kind: 'path',
@@ -150,12 +142,7 @@ export const OPTIONS: readonly OptionSpec[] = withEnv([
       "Let a pull request's author approve its held changes with a `poolsync apply` comment (off: another user must, as Atlantis requires)",
     default: false,
   },
-  {
-    name: 'parallelism',
-    kind: 'int',
-    describe: 'Steps applied concurrently',
-    default: 8,
-  },
+  { name: 'parallelism', kind: 'int', describe: 'Steps applied concurrently', default: 8 },
   {
     name: 'max-retries',
     kind: 'int',

@@ -281,24 +281,21 @@ function readers(raw: Map<string, Raw>, cwd: string) {
   const duration = (name: string, min: number): number => {
     const r = get(name) as Raw;
     const ms = typeof r.value === 'number' ? null : parseDuration(String(r.value));
-    if (ms === null) {
+    if (ms === null)
       throw new UserError(
         `${r.origin}: "${String(r.value)}" is not a duration; write it like 30s, 1m, 10m or 1h.`,
       );
-    }
-    if (ms < min) {
+    if (ms < min)
       throw new UserError(`${r.origin}: ${String(r.value)} is too short; the minimum is ${min}ms.`);
-    }
     return ms;
   };
   const int = (name: string, min: number, max: number): number => {
     const r = get(name) as Raw;
     const n = typeof r.value === 'number' ? r.value : Number(String(r.value).trim());
-    if (!Number.isInteger(n) || n < min || n > max) {
+    if (!Number.isInteger(n) || n < min || n > max)
       throw new UserError(
         `${r.origin}: "${String(r.value)}" must be a whole number from ${min} to ${max}.`,
       );
-    }
     return n;
   };
   const bool = (name: string): boolean => {
@@ -319,9 +316,8 @@ function readers(raw: Map<string, Raw>, cwd: string) {
     const r = get(name) as Raw;
     const s = String(r.value);
     const choices = OPTIONS.find((o) => o.name === name)!.choices!;
-    if (!choices.includes(s)) {
+    if (!choices.includes(s))
       throw new UserError(`${r.origin}: "${s}" is not one of ${choices.join(', ')}.`);
-    }
     return s as T;
   };
 
@@ -336,34 +332,32 @@ function sourceConfig(r: Readers, secrets: Awaited<ReturnType<typeof readSecrets
   const repo = str('repo');
   const watch = path('watch');
   if (watch !== null) {
-    if (repo !== null) {
+    if (repo !== null)
       throw new UserError(
         `Both --repo (${get('repo')?.origin}) and --watch (${get('watch')?.origin}) are set; choose one: --repo follows a Git branch, --watch reconciles a folder on disk.`,
       );
-    }
     return { kind: 'watch', dir: watch };
-  } else if (repo !== null) {
-    return {
-      kind: 'git',
-      repo: r.url(
-        'repo',
-        'the repository URL',
-        'put the token in POOLSYNC_GIT_TOKEN or --git-token-file (and the user name in --git-username)',
-      ),
-      branch: checkBranch(str('branch') as string, get('branch') as Raw),
-      path: checkRepoPath(str('path') as string, get('path') as Raw),
-      auth: {
-        token: secrets['git-token'] ?? null,
-        username: str('git-username') as string,
-        sshKeyFile: path('ssh-key-file'),
-        sshKnownHostsFile: path('ssh-known-hosts-file'),
-      },
-    };
-  } else {
+  }
+  if (repo === null)
     throw new UserError(
       'Nothing to reconcile: set --repo URL (or POOLSYNC_REPO) to follow a Git branch, or --watch DIR for a folder on disk. Try `poolsync daemon --quickstart` for a local demo.',
     );
-  }
+  return {
+    kind: 'git',
+    repo: r.url(
+      'repo',
+      'the repository URL',
+      'put the token in POOLSYNC_GIT_TOKEN or --git-token-file (and the user name in --git-username)',
+    ),
+    branch: checkBranch(str('branch') as string, get('branch') as Raw),
+    path: checkRepoPath(str('path') as string, get('path') as Raw),
+    auth: {
+      token: secrets['git-token'] ?? null,
+      username: str('git-username') as string,
+      sshKeyFile: path('ssh-key-file'),
+      sshKnownHostsFile: path('ssh-known-hosts-file'),
+    },
+  };
 }
 
 async function readConfigFile(
@@ -379,17 +373,15 @@ async function readConfigFile(
     throw new UserError(`Config file ${path} is not valid YAML: ${(err as Error).message}`);
   }
   if (doc === null || doc === undefined) return { values: {}, path };
-  if (typeof doc !== 'object' || Array.isArray(doc)) {
+  if (typeof doc !== 'object' || Array.isArray(doc))
     throw new UserError(`Config file ${path} must be a mapping of settings (key: value).`);
-  }
   const known = new Set(OPTIONS.map((o) => o.name));
   for (const [key, value] of Object.entries(doc)) {
     const secret = SECRETS.find((s) => s.name === key);
-    if (secret) {
+    if (secret)
       throw new UserError(
         `${path}: "${key}" is a secret and cannot be written in the config file; name a file with "${secret.fileOption}" or set ${secret.env}.`,
       );
-    }
     if (!known.has(key)) {
       const hint = closest(key, [...known]);
       throw new UserError(
@@ -421,9 +413,8 @@ async function readSecrets(
       const what = `secret file (from ${fileSetting.origin})`;
       const text = (await readUserFile(path, { maxBytes: SECRET_FILE_BYTES, what })).toString();
       const value = text.trim();
-      if (value === '') {
+      if (value === '')
         throw new UserError(`The secret file ${path} (from ${fileSetting.origin}) is empty.`);
-      }
       out[s.name] = value;
       rememberSecret(value);
     } else if (envValue !== undefined && envValue.trim() !== '') {
@@ -440,19 +431,17 @@ interface Raw {
 }
 
 function checkBranch(branch: string, r: Raw): string {
-  if (!/^[A-Za-z0-9._/-]+$/.test(branch) || branch.startsWith('-') || branch.includes('..')) {
+  if (!/^[A-Za-z0-9._/-]+$/.test(branch) || branch.startsWith('-') || branch.includes('..'))
     throw new UserError(`${r.origin}: "${branch}" is not a valid branch name.`);
-  }
   return branch;
 }
 
 function checkRepoPath(p: string, r: Raw): string {
   const normalized = posix.normalize(p.replace(/\\/g, '/')).replace(/\/+$/, '') || '.';
-  if (isAbsolute(p) || normalized.split('/').includes('..')) {
+  if (isAbsolute(p) || normalized.split('/').includes('..'))
     throw new UserError(
       `${r.origin}: "${p}" must be a folder inside the repository (relative, no "..").`,
     );
-  }
   return normalized;
 }
 
@@ -478,11 +467,10 @@ function leaderElection(r: Readers, env: ConfigInput['env']): LeaderElectionConf
   const renewDeadlineMs = duration('leader-election-renew-deadline', 100);
   const retryPeriodMs = duration('leader-election-retry-period', 50);
   // A leader's calls must have ended before the others may take over (termTimings).
-  if ('problem' in termTimings({ leaseDurationMs, renewDeadlineMs, retryPeriodMs })) {
+  if ('problem' in termTimings({ leaseDurationMs, renewDeadlineMs, retryPeriodMs }))
     throw new UserError(
       `--leader-election-retry-period (${retryPeriodMs}ms) < --leader-election-renew-deadline (${renewDeadlineMs}ms) < --leader-election-lease-duration (${leaseDurationMs}ms) must hold, so a leader's calls have ended before another replica can take over (docs/daemon.md, "Nothing runs twice").`,
     );
-  }
   const namespace = env.POD_NAMESPACE?.trim() || serviceAccountNamespace() || 'default';
   const identity = str('leader-election-id')?.trim() || env.POD_NAME?.trim();
   return {

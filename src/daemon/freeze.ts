@@ -172,10 +172,7 @@ export class Freeze {
       this.stateDir,
       join(this.stateDir, FILE),
       JSON.stringify({ suspended: suspension }),
-      {
-        what: WHAT,
-        mode: 0o600,
-      },
+      { what: WHAT, mode: 0o600 },
     );
     this.suspension = suspension;
   }

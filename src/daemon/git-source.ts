@@ -253,9 +253,8 @@ export class FolderSource implements Source {
   }
 
   async sync(): Promise<SourceSnapshot> {
-    if (!existsSync(this.dir)) {
+    if (!existsSync(this.dir))
       throw new SourceError(`the watched folder ${this.dir} does not exist`);
-    }
     this.last = { dir: this.dir, commit: null, root: this.dir };
     return this.last;
   }

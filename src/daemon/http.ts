@@ -10,11 +10,10 @@ import {
   type IncomingMessage,
   type ServerResponse,
 } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { constantTimeEqual } from '../util/constant-time.js';
 import { processRedactor, Redactor } from '../util/redact.js';
-import { isIP } from 'node:net';
 import { readLimitedBody } from '../util/request-body.js';
 import type { ApprovalAnswer } from './approvals.js';
 import type { DaemonConfig } from './config.js';
@@ -241,12 +240,8 @@ async function manualReconcile({ req, res, url, h }: Call): Promise<void> {
 }
 
 async function approve({ req, res, h }: Call): Promise<void> {
-  let body: Buffer;
-  try {
-    body = await readBody(req, 64 * 1024);
-  } catch {
-    return send(res, 413, { error: 'body larger than 64 KiB' });
-  }
+  const body = await adminBody(req, res);
+  if (body === null) return;
   const token = admitted(req, res, body, [h.adminToken], {
     off: 'POST /approve is disabled: set POOLSYNC_ADMIN_TOKEN (or --admin-token-file) to enable it',
     crossSite: "not this daemon's own page; approve from the dashboard or with `poolsync approve`",
@@ -265,18 +260,16 @@ async function approve({ req, res, h }: Call): Promise<void> {
   const named = typeof environment === 'string' ? environment : undefined;
   const off = await handOff(req, body, h.follower({ environment: named }), token, 15_000);
   if (off.kind !== 'local') return answerHandOff(res, h, off, 'hold the plan waiting for approval');
-  if (typeof fingerprint !== 'string' || typeof approver !== 'string' || approver.trim() === '') {
+  if (typeof fingerprint !== 'string' || typeof approver !== 'string' || approver.trim() === '')
     return send(res, 400, {
       error:
         'the body needs "fingerprint" (of the held changes, GET /status approval.pending) and "approver" (who approves)',
     });
-  }
-  if (holdsSecret(h, approver)) {
+  if (holdsSecret(h, approver))
     return send(res, 400, {
       error:
         '"approver" holds a token (the admin token or another secret of this daemon): name who approves, e.g. a user name; nothing was approved',
     });
-  }
   // With environments: the one approved (else the one holding the fingerprint).
   const answer = h.approve({
     fingerprint,
@@ -311,12 +304,8 @@ function holdsSecret(h: HttpHandlers, text: string): boolean {
  * waited is applied.
  */
 async function suspendOrResume({ req, res, url, h }: Call, suspend: boolean): Promise<void> {
-  let body: Buffer;
-  try {
-    body = await readBody(req, 64 * 1024);
-  } catch {
-    return send(res, 413, { error: 'body larger than 64 KiB' });
-  }
+  const body = await adminBody(req, res);
+  if (body === null) return;
   const token = admitted(req, res, body, [h.adminToken], {
     off: `POST ${url.pathname} is disabled: set POOLSYNC_ADMIN_TOKEN (or --admin-token-file) to enable it`,
     crossSite: "not this daemon's own page",
@@ -473,8 +462,14 @@ function relay(res: ServerResponse, off: Extract<HandOff, { kind: 'answered' }>)
 class TooLarge extends Error {}
 
 /** The body within `limit`; drained (never stored) past it. */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return readLimitedBody(req, limit, () => new TooLarge());
+const readBody = (req: IncomingMessage, limit: number) =>
+  readLimitedBody(req, limit, () => new TooLarge());
+
+/** An admin call's body (64 KiB at most), or null once too large a one is answered 413. */
+function adminBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | null> {
+  return readBody(req, 64 * 1024).catch(
+    () => (send(res, 413, { error: 'body larger than 64 KiB' }), null),
+  );
 }
 
 /** A JSON answer, every secret this process knows scrubbed from it (util/redact.ts). */
@@ -497,9 +492,8 @@ function send(res: ServerResponse, status: number, body: unknown): void {
  */
 function crossSiteRequest(headers: IncomingHttpHeaders): string | null {
   const site = headers['sec-fetch-site'];
-  if (typeof site === 'string' && site !== 'same-origin' && site !== 'none') {
+  if (typeof site === 'string' && site !== 'same-origin' && site !== 'none')
     return `the browser marks it ${site} (Sec-Fetch-Site)`;
-  }
   const origin = headers.origin;
   if (typeof origin === 'string' && origin !== '') {
     // `null` (a sandboxed or file: page) or garbage: not this daemon's page
@@ -588,6 +582,15 @@ export type HandOff =
   | { kind: 'refused'; reason: string }
   | { kind: 'answered'; status: number; headers: Record<string, string>; body: Buffer };
 
+/** Of `headers`, the single-valued ones named. */
+const pickHeaders = (
+  headers: IncomingHttpHeaders,
+  names: readonly string[],
+): Record<string, string> =>
+  Object.fromEntries(
+    names.flatMap((n) => (typeof headers[n] === 'string' ? [[n, headers[n]]] : [])),
+  );
+
 const sha256 = (body: Buffer) => createHash('sha256').update(body).digest('hex');
 
 function signature(
@@ -636,12 +639,6 @@ function parse(headers: IncomingHttpHeaders): Record<string, string> | null {
   return fields;
 }
 
-/** The replica that handed this request on, or null when it came from a client. */
-export function forwardedBy(headers: IncomingHttpHeaders): string | null {
-  const f = parse(headers);
-  return f === null ? null : f.identity || 'unknown';
-}
-
 /** True when the request carries a valid, recent forward signature made with `secret`. */
 export function verifyForward(
   secret: string,
@@ -670,21 +667,15 @@ export async function handOff(
   timeoutMs: number,
 ): Promise<HandOff> {
   if (follower === null) return { kind: 'local' };
-  const by = forwardedBy(req.headers);
-  if (by !== null) {
-    return { kind: 'refused', reason: leaderWords.handedOnTwice(by) };
-  }
+  // Handed on by a replica already (its identity, if readable).
+  const by = parse(req.headers);
+  if (by) return { kind: 'refused', reason: leaderWords.handedOnTwice(by.identity || 'unknown') };
   if (follower.leader === null) return { kind: 'refused', reason: leaderWords.noLeader };
-  if (follower.leaderAddress === null) {
+  if (follower.leaderAddress === null)
     return { kind: 'refused', reason: leaderWords.noAddress(follower.leader) };
-  }
   const method = req.method ?? 'GET';
   const path = req.url ?? '/';
-  const headers: Record<string, string> = {};
-  for (const name of PASSED_HEADERS) {
-    const v = req.headers[name];
-    if (typeof v === 'string') headers[name] = v;
-  }
+  const headers = pickHeaders(req.headers, PASSED_HEADERS);
   headers[FORWARDED_HEADER] = signForward(secret, follower.identity, method, path, body);
   try {
     const res = await request(new URL(path, follower.leaderAddress), {
@@ -695,11 +686,7 @@ export async function handOff(
       bodyTimeout: timeoutMs,
     });
     const answer = Buffer.from(await res.body.arrayBuffer());
-    const kept: Record<string, string> = {};
-    for (const name of ANSWER_HEADERS) {
-      const v = res.headers[name];
-      if (typeof v === 'string') kept[name] = v;
-    }
+    const kept = pickHeaders(res.headers, ANSWER_HEADERS);
     return { kind: 'answered', status: res.statusCode, headers: kept, body: answer };
   } catch (err) {
     const why = (err as NodeJS.ErrnoException).code ?? (err as Error).name;

@@ -10,14 +10,7 @@ import { escapeLogValue } from '../util/terminal-text.js';
 import { processRedactor } from '../util/redact.js';
 
 export const REDACT_PATHS = [
-  'token',
-  'secret',
-  'password',
-  'authorization',
-  '*.token',
-  '*.secret',
-  '*.password',
-  '*.authorization',
+  ...['token', 'secret', 'password', 'authorization'].flatMap((key) => [key, `*.${key}`]),
   'headers.authorization',
   'req.headers.authorization',
   'req.headers["x-gitlab-token"]',

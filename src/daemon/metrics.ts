@@ -24,12 +24,11 @@ export type RunResult = (typeof RUN_RESULTS)[number];
 
 export class DaemonMetrics {
   readonly registry = new Registry();
-  readonly reconcileRuns = new Counter({
-    name: 'poolsync_reconcile_runs_total',
-    help: `Reconcile runs by result (${RUN_RESULTS.join(', ')}).`,
-    labelNames: ['result'] as const,
-    registers: [this.registry],
-  });
+  readonly reconcileRuns = this.counter(
+    'poolsync_reconcile_runs_total',
+    `Reconcile runs by result (${RUN_RESULTS.join(', ')}).`,
+    ['result'],
+  );
   readonly reconcileDuration = new Histogram({
     name: 'poolsync_reconcile_duration_seconds',
     help: 'Duration of reconcile runs, from fetch to the end of apply.',
@@ -44,69 +43,57 @@ export class DaemonMetrics {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
     registers: [this.registry],
   });
-  readonly lastSuccess = new Gauge({
-    name: 'poolsync_last_successful_reconcile_timestamp_seconds',
-    help: 'Unix time of the last run that left the control plane equal to the repository (or planned it, under policy none).',
-    registers: [this.registry],
-  });
-  readonly changesApplied = new Counter({
-    name: 'poolsync_changes_applied_total',
-    help: 'Changes applied to the control plane, by action (create, update, replace, delete).',
-    labelNames: ['action'] as const,
-    registers: [this.registry],
-  });
-  readonly driftDetected = new Counter({
-    name: 'poolsync_drift_detected_total',
-    help: 'Changes found on the control plane although the repository had not moved since it was last applied.',
-    registers: [this.registry],
-  });
-  readonly blockedChanges = new Gauge({
-    name: 'poolsync_blocked_changes',
-    help: 'Changes the control plane cannot make (blocked), as of the last plan.',
-    registers: [this.registry],
-  });
-  readonly waitingForApproval = new Gauge({
-    name: 'poolsync_waiting_for_approval_changes',
-    help: 'Destructive changes (replace, delete) held for a person to apply, as of the last plan.',
-    registers: [this.registry],
-  });
-  readonly approvals = new Counter({
-    name: 'poolsync_approvals_total',
-    help: 'Approvals of held plans by result (accepted, refused, applied) and channel (api, github, gitlab).',
-    labelNames: ['result', 'via'] as const,
-    registers: [this.registry],
-  });
-  readonly leader = new Gauge({
-    name: 'poolsync_leader',
-    help: '1 while this replica holds the leader Lease (always 1 without --leader-elect).',
-    registers: [this.registry],
-  });
-  readonly leadershipLosses = new Counter({
-    name: 'poolsync_leadership_losses_total',
-    help: 'Times this replica stopped leading (lease lost or not renewed in time).',
-    registers: [this.registry],
-  });
-  readonly gitFetchFailures = new Counter({
-    name: 'poolsync_git_fetch_failures_total',
-    help: 'Failed fetches of the config repository.',
-    registers: [this.registry],
-  });
-  readonly webhookDeliveries = new Counter({
-    name: 'poolsync_webhook_deliveries_total',
-    help: 'Webhook deliveries by provider and result (push, ping, pull_request, ignored, unauthorized, bad_request, too_large).',
-    labelNames: ['provider', 'result'] as const,
-    registers: [this.registry],
-  });
-  readonly frozen = new Gauge({
-    name: 'poolsync_applies_frozen',
-    help: '1 while applies are frozen (poolsync suspend, or a sync window): plans and drift detection go on, nothing is applied.',
-    registers: [this.registry],
-  });
-  readonly up = new Gauge({
-    name: 'poolsync_ready',
-    help: '1 once a first reconcile finished and the control plane answered.',
-    registers: [this.registry],
-  });
+  readonly lastSuccess = this.gauge(
+    'poolsync_last_successful_reconcile_timestamp_seconds',
+    'Unix time of the last run that left the control plane equal to the repository (or planned it, under policy none).',
+  );
+  readonly changesApplied = this.counter(
+    'poolsync_changes_applied_total',
+    'Changes applied to the control plane, by action (create, update, replace, delete).',
+    ['action'],
+  );
+  readonly driftDetected = this.counter(
+    'poolsync_drift_detected_total',
+    'Changes found on the control plane although the repository had not moved since it was last applied.',
+  );
+  readonly blockedChanges = this.gauge(
+    'poolsync_blocked_changes',
+    'Changes the control plane cannot make (blocked), as of the last plan.',
+  );
+  readonly waitingForApproval = this.gauge(
+    'poolsync_waiting_for_approval_changes',
+    'Destructive changes (replace, delete) held for a person to apply, as of the last plan.',
+  );
+  readonly approvals = this.counter(
+    'poolsync_approvals_total',
+    'Approvals of held plans by result (accepted, refused, applied) and channel (api, github, gitlab).',
+    ['result', 'via'],
+  );
+  readonly leader = this.gauge(
+    'poolsync_leader',
+    '1 while this replica holds the leader Lease (always 1 without --leader-elect).',
+  );
+  readonly leadershipLosses = this.counter(
+    'poolsync_leadership_losses_total',
+    'Times this replica stopped leading (lease lost or not renewed in time).',
+  );
+  readonly gitFetchFailures = this.counter(
+    'poolsync_git_fetch_failures_total',
+    'Failed fetches of the config repository.',
+  );
+  readonly webhookDeliveries = this.counter(
+    'poolsync_webhook_deliveries_total',
+    'Webhook deliveries by provider and result (push, ping, pull_request, ignored, unauthorized, bad_request, too_large).',
+    ['provider', 'result'],
+  );
+  readonly frozen = this.gauge(
+    'poolsync_applies_frozen',
+    '1 while applies are frozen (poolsync suspend, or a sync window): plans and drift detection go on, nothing is applied.',
+  );
+  readonly up = this.gauge(
+    'poolsync_ready',
+    '1 once a first reconcile finished and the control plane answered.',
+  );
 
   /**
    * `environment`: the series of one environment's unit (daemon/unit.ts), labelled
@@ -115,19 +102,24 @@ export class DaemonMetrics {
   constructor(options: { processMetrics?: boolean; environment?: string } = {}) {
     if (options.environment !== undefined)
       this.registry.setDefaultLabels({ environment: options.environment });
-    if (options.processMetrics ?? true) {
+    if (options.processMetrics ?? true)
       collectDefaultMetrics({ register: this.registry, prefix: 'poolsync_' });
-    }
     // Zero-initialise the labelled series so dashboards see them before the first event.
     for (const result of RUN_RESULTS) this.reconcileRuns.inc({ result }, 0);
-    for (const action of ACTIONABLE_ACTIONS) {
-      this.changesApplied.inc({ action }, 0);
-    }
+    for (const action of ACTIONABLE_ACTIONS) this.changesApplied.inc({ action }, 0);
     for (const provider of ['github', 'gitlab']) {
       for (const result of ['push', 'unauthorized'])
         this.webhookDeliveries.inc({ provider, result }, 0);
     }
     this.up.set(0);
+  }
+
+  private counter<L extends string>(name: string, help: string, labelNames: readonly L[] = []) {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  private gauge(name: string, help: string) {
+    return new Gauge({ name, help, registers: [this.registry] });
   }
 
   /** `poolsync_ready` follows this (the daemon's one readiness, as /readyz and /status say). */

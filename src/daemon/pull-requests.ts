@@ -395,11 +395,10 @@ export function commentApprovalHandler(
       if (typeof to === 'string') return refuse(to);
       if (!e.open) return refuse(commentWords.notOpen);
       const check = await forge.permission(e.user);
-      if (!check.allowed) {
+      if (!check.allowed)
         return refuse(
           commentWords.mayNotApprove(e.user.login, e.provider === 'github', check.level),
         );
-      }
       // The pull request as the API reads it now (the events' copies may be older).
       const pr = await forge.pullRequest(e.number);
       if (!pr.open) return refuse(commentWords.notOpen);

@@ -87,11 +87,10 @@ export function handleGithubWebhook(req: WebhookRequest, options: WebhookOptions
   }
   const event = header(req.headers, 'x-github-event');
   const payload = parseJson(req.body, header(req.headers, 'content-type'));
-  if (payload === null) {
+  if (payload === null)
     return badRequest(
       'the body is not a JSON object (nor a form with a JSON object as its payload field)',
     );
-  }
   if (event === 'ping') return { status: 200, result: 'ping', message: 'pong' };
   if (event === 'push') return pushOutcome(payload, options.branch);
   if (event === 'pull_request') return pullRequestOutcome(githubPullRequest(payload));
@@ -119,9 +118,8 @@ function githubComment(payload: Record<string, unknown>): WebhookOutcome {
   const issue = obj(payload.issue);
   const comment = obj(payload.comment);
   // Comments on issues that are not pull requests, and edits or deletions, do not count.
-  if (str(payload.action) !== 'created' || issue.pull_request === undefined) {
+  if (str(payload.action) !== 'created' || issue.pull_request === undefined)
     return ignored('not a new pull request comment');
-  }
   return commentOutcome({
     provider: 'github',
     repository: str(obj(payload.repository).full_name) ?? '',
@@ -140,14 +138,12 @@ function githubComment(payload: Record<string, unknown>): WebhookOutcome {
  */
 function pushOutcome(payload: Record<string, unknown>, branch: string | null): WebhookOutcome {
   const ref = str(payload.ref) ?? '';
-  if (branch === null || ref !== `refs/heads/${branch}`) {
+  if (branch === null || ref !== `refs/heads/${branch}`)
     return ignored(`push to ${ref ? shown(ref) : 'unknown ref'} is not the followed branch`);
-  }
-  if (payload.deleted === true || /^0+$/.test(str(payload.after) ?? '')) {
+  if (payload.deleted === true || /^0+$/.test(str(payload.after) ?? ''))
     return ignored(
       `push deletes the followed branch ${shown(ref)}: nothing to reconcile, the last applied commit stays`,
     );
-  }
   return {
     status: 202,
     result: 'push',
@@ -184,9 +180,8 @@ export function handleGitlabWebhook(req: WebhookRequest, options: WebhookOptions
     const attrs = obj(payload.object_attributes);
     // GitLab's docs: `oldrev` is present only when code changed (new commits, a suggestion
     // applied); an update without it is a title, label, description or draft edit.
-    if (str(attrs.action) === 'update' && attrs.oldrev === undefined) {
+    if (str(attrs.action) === 'update' && attrs.oldrev === undefined)
       return ignored('merge request update without new commits (no oldrev): nothing to plan');
-    }
     return pullRequestOutcome({
       provider: 'gitlab',
       repository: str(obj(payload.project).path_with_namespace) ?? '',
@@ -203,9 +198,8 @@ export function handleGitlabWebhook(req: WebhookRequest, options: WebhookOptions
     if (str(attrs.noteable_type) !== 'MergeRequest') return ignored('not a merge request note');
     // Since GitLab 16.11 note events fire on edits too (`action: update`): only a note just
     // written approves (before 16.11 there is no `action`, and only new notes fire).
-    if (attrs.action !== undefined && str(attrs.action) !== 'create') {
+    if (attrs.action !== undefined && str(attrs.action) !== 'create')
       return ignored('an edited note approves nothing');
-    }
     const user = obj(payload.user);
     return commentOutcome({
       provider: 'gitlab',
@@ -228,15 +222,13 @@ function commentOutcome(given: CommentEvent): WebhookOutcome {
   const e: CommentEvent = command.environment
     ? { ...given, environment: command.environment }
     : given;
-  if (!e.repository || !Number.isInteger(e.number) || !e.user.login) {
+  if (!e.repository || !Number.isInteger(e.number) || !e.user.login)
     return badRequest('comment event without repository, pull request number or author');
-  }
   return { status: 202, result: 'comment', message: 'poolsync apply comment accepted', event: e };
 }
 
 function pullRequestOutcome(e: PullRequestEvent): WebhookOutcome {
-  if (!e.repository || !Number.isInteger(e.number) || !e.headSha) {
+  if (!e.repository || !Number.isInteger(e.number) || !e.headSha)
     return badRequest('pull request event without repository, number or head commit');
-  }
   return { status: 202, result: 'pull_request', message: 'pull request event accepted', event: e };
 }

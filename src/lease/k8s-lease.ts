@@ -61,11 +61,10 @@ export function loadKubeConfig(env: Env): KubeConfig {
       `cannot load a Kubernetes configuration (in-cluster service account or KUBECONFIG): ${(err as Error).message}`,
     );
   }
-  if (!kc.getCurrentCluster()) {
+  if (!kc.getCurrentCluster())
     throw new UserError(
       'no Kubernetes cluster configured: run in a pod with a service account, or set KUBECONFIG',
     );
-  }
   return kc;
 }
 
@@ -110,11 +109,10 @@ export function statusOf(err: unknown): number | null {
 /** A short message for an API failure (client-node's holds the response); 403 names the rights. */
 function describe(err: unknown, what: string, objects: string): Error {
   const status = statusOf(err);
-  if (status === 403) {
+  if (status === 403)
     return new Error(
       `${what}: forbidden (403): the service account needs get, create and update on ${objects} (see examples/deploy/rbac.yaml)`,
     );
-  }
   if (status !== null) return new Error(`${what}: the Kubernetes API answered HTTP ${status}`);
   return new Error(`${what}: ${(err as Error).message ?? String(err)}`);
 }

@@ -144,10 +144,9 @@ async function destination(
   } else return null;
   rememberSecret(url);
   const protocol = URL.canParse(url) ? new URL(url).protocol : null;
-  if (protocol !== 'https:' && protocol !== 'http:') {
+  if (protocol !== 'https:' && protocol !== 'http:')
     throw new UserError(
       `the ${origin} notification URL is not an http(s) URL (its value is a secret and is not shown): put only the URL in it`,
     );
-  }
   return { kind, url, origin };
 }

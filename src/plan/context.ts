@@ -411,9 +411,9 @@ export function* keyed<D, L>(
 
 /** A declared object set by an upsert (assignment, setting, label): created, updated or kept. */
 export function upsertChange(kind: ObjectKind, key: string, before: Form | null, after: Form) {
+  if (!before) return makeChange(kind, key, 'create', before, after, null);
   const diff = diffForms(before, after);
-  const action = !before ? 'create' : diff.length ? 'update' : 'noop';
-  return makeChange(kind, key, action, before, after, diff);
+  return makeChange(kind, key, diff.length ? 'update' : 'noop', before, after, diff);
 }
 
 export function indexBy<T>(items: readonly T[] | undefined, key: (i: T) => string): Map<string, T> {

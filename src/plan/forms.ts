@@ -164,6 +164,8 @@ type ChangeMore = Partial<Pick<Change, 'why' | 'caused_by' | 'caused_after' | 'c
 /**
  * A change, whole: no pass writes to a change once it is made (a pass that learns more of it
  * makes a new one, `changeWith`), so a decision read by a later pass cannot change under it.
+ * `diff` null: the change has no `before` (a create), and its diff is read from its `after`
+ * (`DIFF_OF_AFTER`) rather than kept.
  */
 export function makeChange(
   kind: ObjectKind,
@@ -171,30 +173,60 @@ export function makeChange(
   action: ChangeAction,
   before: Form | null,
   after: Form | null,
-  diff: FieldDiff[],
+  diff: FieldDiff[] | null,
   { why, caused_by = null, ...extras }: ChangeMore = {},
 ): Change {
-  return {
-    address: address(kind, name),
-    kind,
-    name,
-    action,
-    before,
-    after,
-    diff,
+  const rest = {
     destructive: action === 'delete' || action === 'replace',
     caused_by,
     ...(why ? { why } : {}),
     ...extras,
   };
+  const head = { address: address(kind, name), kind, name, action, before, after };
+  if (diff) return { ...head, diff, ...rest };
+  return withDiffOfAfter(head, rest);
+}
+
+/**
+ * A create's diff, every field of its `after` (what diffForms(null, after) makes), computed
+ * where it is read (the renderers, once each) and never kept: at 100,000 creates the kept lists
+ * were ~53 MB of the plan's ~160 MB (issue 63). One accessor shared by every such change, in
+ * the member order a kept `diff` has, so the JSON and every reader see the same list.
+ */
+const DIFF_OF_AFTER: PropertyDescriptor = {
+  get(this: Change): FieldDiff[] {
+    return diffForms(null, this.after);
+  },
+  enumerable: true,
+  configurable: true,
+};
+
+function withDiffOfAfter(head: Record<string, unknown>, rest: object): Change {
+  const change = Object.defineProperty(head, 'diff', DIFF_OF_AFTER);
+  for (const [key, value] of Object.entries(rest)) change[key] = value;
+  return change as unknown as Change;
+}
+
+function diffOfAfter(change: Change): boolean {
+  return Object.getOwnPropertyDescriptor(change, 'diff')?.get === DIFF_OF_AFTER.get;
 }
 
 /**
  * `change` with `fields` set, as a new change: its members in the same order, a member it did
- * not have last (as setting it would have put them, so the JSON is the same).
+ * not have last (as setting it would have put them, so the JSON is the same). A diff read from
+ * `after` stays so while `fields` leaves the forms as they are.
  */
 export function changeWith(change: Change, fields: Partial<Change>): Change {
-  return { ...change, ...fields };
+  const keepsForms = !('diff' in fields || 'before' in fields || 'after' in fields);
+  if (!keepsForms || !diffOfAfter(change)) return { ...change, ...fields };
+  const head: Record<string, unknown> = {};
+  const rest: Record<string, unknown> = {};
+  let part = head;
+  for (const key of Object.keys(change) as (keyof Change)[]) {
+    if (key === 'diff') part = rest;
+    else part[key] = Object.hasOwn(fields, key) ? fields[key] : change[key];
+  }
+  return withDiffOfAfter(head, { ...rest, ...fields });
 }
 
 /** A note added to the change's notes, as a new change. */

@@ -118,7 +118,7 @@ function planPool(ctx: PoolInput, name: string): PoolDecision | undefined {
   if (!d) return undefined;
   const after = poolForm(d.contract);
   return {
-    change: makeChange('ClusterPool', name, 'create', null, after, diffForms(null, after)),
+    change: makeChange('ClusterPool', name, 'create', null, after, null),
     creates: true,
     finalContract: d.contract,
   };
@@ -464,11 +464,11 @@ function planRegistration(
     registrationBlockedReason(ctx, d) ??
     (reserved ? reasonOf('REPLACE_NAME_RESERVED', { kind: 'cluster' }) : null) ??
     (l ? deleteBlockedReason(ctx, name) : null);
-  const diff = diffForms(before, after, (path) => path === 'pool');
-  if (blocked) return leftAsItIs(name, l, before, before, diff, blocked);
+  const diff = () => diffForms(before, after, (path) => path === 'pool');
+  if (blocked) return leftAsItIs(name, l, before, before, diff(), blocked);
   warnOrphanedQueue(ctx, d, l?.pool ?? null);
   return {
-    change: makeChange('Cluster', name, l ? 'replace' : 'create', before, after, diff),
+    change: makeChange('Cluster', name, l ? 'replace' : 'create', before, after, before && diff()),
     registers: true,
     deletes: l !== undefined,
     final: { pool: d.pool, enabled: d.enabled, health: 'unknown' },

@@ -280,7 +280,7 @@ function decision(
   // Most queues of a big organisation are unchanged: share the form, skip the diff.
   const unchanged = live !== null && final !== null && sameQueueSpec(live, final);
   const after = unchanged ? before : final ? queueForm(final) : null;
-  const diff = fields.diff ?? (unchanged ? [] : diffForms(before, after));
+  const diff = fields.diff ?? (unchanged ? [] : before && diffForms(before, after));
   const change = makeChange('Queue', own.name, fields.action, before, after, diff, {
     why: fields.reason ?? null,
     caused_by: fields.causedBy ?? null,

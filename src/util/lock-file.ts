@@ -138,9 +138,8 @@ async function attemptLock(t: Taking): Promise<HeldLockFile | null> {
     else if (!(await takeOverStale(t, null))) await sleep(10 + Math.random() * 40);
     return null;
   }
-  if (!(await isStale(existing.holder, existing.raw))) {
+  if (!(await isStale(existing.holder, existing.raw)))
     throw opts.refuse({ kind: 'held', path, holder: existing.holder });
-  }
   if (!(await takeOverStale(t, existing.raw))) await sleep(10 + Math.random() * 40);
   return null;
 }

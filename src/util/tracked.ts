@@ -55,20 +55,10 @@ async function insideWorkTree(folder: string): Promise<boolean> {
 function isTracked(root: string, path: string): Promise<boolean> {
   const rel = relative(root, path).split(sep).join('/');
   return new Promise((resolve) => {
+    const git = ['-c', 'core.fsmonitor=false', '-c', 'safe.directory=*', '-C', root, 'ls-files'];
     execFile(
       'git',
-      [
-        '-c',
-        'core.fsmonitor=false',
-        '-c',
-        'safe.directory=*',
-        '-C',
-        root,
-        'ls-files',
-        '-z',
-        '--',
-        `:(literal)${rel}`,
-      ],
+      [...git, '-z', '--', `:(literal)${rel}`],
       {
         env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LC_ALL: 'C' },
         timeout: 30_000,

@@ -79,43 +79,37 @@ async function gitFacts(dir: string): Promise<{ head: string; prefix: string } |
 /** Resolves flags, CI environment and Git into a complete target, or a UserError saying what is missing. */
 export async function resolveCommentTarget(argv: CommentArgs, env: Env): Promise<CommentTarget> {
   const provider = argv.comment;
-  if (provider !== 'github' && provider !== 'gitlab') {
+  if (provider !== 'github' && provider !== 'gitlab')
     throw new UserError(`--comment must be github or gitlab, got ${JSON.stringify(provider)}.`);
-  }
   const name = PROVIDER_NAMES[provider];
   const tokenVar = TOKEN_ENV[provider];
   const token = env[tokenVar]?.trim();
-  if (!token) {
+  if (!token)
     throw new UserError(
       `--comment ${provider} needs a ${name} token in the ${tokenVar} environment variable (it is never read from a flag).`,
     );
-  }
   const ci = ciDefaults(provider, env);
   const repository = argv.repo ?? ci.repository;
-  if (!repository) {
+  if (!repository)
     throw new UserError(
       `--comment ${provider} needs --repo (${provider === 'github' ? 'owner/name' : 'the project id or path'}).`,
     );
-  }
   const number = argv.pr ?? ci.number;
-  if (number === undefined || !Number.isInteger(number) || number < 1) {
+  if (number === undefined || !Number.isInteger(number) || number < 1)
     throw new UserError(
       `--comment ${provider} needs --pr, the ${provider === 'github' ? 'pull request number' : 'merge request iid'} (a positive integer)${number !== undefined ? `, got ${number}` : ''}.`,
     );
-  }
   const dir = argv.dir ?? '.';
   const git = await gitFacts(dir);
   const commit = argv.commit ?? ci.commit ?? git?.head;
-  if (!commit) {
+  if (!commit)
     throw new UserError(
       `--comment needs the commit the plan is for: ${dir} is not inside a Git repository, so pass --commit SHA.`,
     );
-  }
-  if (!/^[0-9a-f]{7,64}$/i.test(commit)) {
+  if (!/^[0-9a-f]{7,64}$/i.test(commit))
     throw new UserError(
       `--commit must be a commit SHA (hexadecimal), got ${JSON.stringify(commit)}.`,
     );
-  }
   let deadlineMs: number;
   try {
     deadlineMs = rateLimitWait(env);
@@ -148,9 +142,8 @@ export async function publishFromCliArgs(
   try {
     return await publishPlan({ ...target, outcome });
   } catch (err) {
-    if (err instanceof VcsApiError || err instanceof VcsConfigError) {
+    if (err instanceof VcsApiError || err instanceof VcsConfigError)
       throw new UserError(err.message);
-    }
     throw err;
   }
 }

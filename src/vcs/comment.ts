@@ -28,10 +28,7 @@ import type {
 } from './types.js';
 
 /** Characters a comment may hold: GitHub issue comments, GitLab notes. */
-export const COMMENT_LIMITS: Record<Provider, number> = {
-  github: 65_536,
-  gitlab: 1_000_000,
-};
+export const COMMENT_LIMITS: Record<Provider, number> = { github: 65_536, gitlab: 1_000_000 };
 
 const MARKER_PREFIX = '<!-- poolsync:plan';
 
@@ -302,13 +299,12 @@ function value(v: unknown): string {
 function changeLines(c: Change): string {
   // Inside a diff fence: one line per name or value, escaped.
   const lines = [`${SYMBOL[c.action]} ${escapeTerminal(c.address)}`];
-  for (const d of c.diff) {
+  for (const d of c.diff)
     lines.push(
       escapeTerminal(
         `    ${d.path}: ${value(d.before)} → ${value(d.after)}${d.forces_replacement ? '  # forces replacement' : ''}`,
       ),
     );
-  }
   return lines.join('\n');
 }
 

@@ -274,22 +274,19 @@ function noteReader(
 
 function checkOptions(opts: PullRequestRef): void {
   const github = opts.provider === 'github';
-  if (
-    !(
-      github ? /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/ : /^(\d+|[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)+)$/
-    ).test(opts.repository)
-  ) {
+  const shape = github
+    ? /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/
+    : /^(\d+|[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)+)$/;
+  if (!shape.test(opts.repository))
     throw new VcsConfigError(
       github
         ? `--repo ${JSON.stringify(opts.repository)} is not a GitHub repository: use owner/name, e.g. acme/pool-config.`
         : `--repo ${JSON.stringify(opts.repository)} is not a GitLab project: use its numeric id or its path, e.g. acme/infra/pool-config.`,
     );
-  }
-  if (!Number.isInteger(opts.number) || opts.number < 1) {
+  if (!Number.isInteger(opts.number) || opts.number < 1)
     throw new VcsConfigError(
       `--pr must be a ${github ? 'pull request number' : 'merge request iid'} (a positive integer), got ${opts.number}.`,
     );
-  }
 }
 
 /** What each failed call says: what went wrong and what to do. */
@@ -299,14 +296,12 @@ function errorMessages(opts: ForgeRepository & { number?: number }): ErrorMapper
   const where = `${opts.repository}${github ? '#' : '!'}${opts.number ?? ''}`;
   return (status, server, call, attempts) => {
     const detail = server ? `: ${server}` : '';
-    if (status === 401) {
+    if (status === 401)
       return github
         ? `GitHub rejected the token (401${detail}). Set GITHUB_TOKEN to a valid token.`
         : `GitLab rejected the token (401${detail}). Set GITLAB_TOKEN to a valid, unexpired access token.`;
-    }
-    if (github && (status === 403 || status === 429) && /rate limit/i.test(server)) {
+    if (github && (status === 403 || status === 429) && /rate limit/i.test(server))
       return `GitHub rate limit exceeded while trying to ${call.operation} (${status}${detail}), still after ${plural(attempts, 'attempt')}. Try again later, or use a token with a higher limit.`;
-    }
     if (status === 403) {
       // What the token needs for the operation.
       const statuses = call.path.includes('/statuses/');
@@ -314,20 +309,16 @@ function errorMessages(opts: ForgeRepository & { number?: number }): ErrorMapper
         ? `GitHub refused to ${call.operation} in ${opts.repository} (403${detail}). The token needs ${statuses ? 'permission `statuses: write` (fine-grained token or the Actions GITHUB_TOKEN; a classic token needs scope `repo`, or `repo:status`)' : 'permission `pull-requests: write` (fine-grained token or the Actions GITHUB_TOKEN; a classic token needs scope `repo`, or `public_repo` for a public repository)'}.`
         : `GitLab refused to ${call.operation} in ${opts.repository} (403${detail}). The token needs the \`api\` scope and at least the ${statuses ? 'Developer' : 'Reporter'} role in the project.`;
     }
-    if (status === 404) {
+    if (status === 404)
       return github
         ? `GitHub could not find ${where} while trying to ${call.operation} (404). Check --repo and --pr; for a private repository, the token must have access to it.`
         : `GitLab could not find ${where} while trying to ${call.operation} (404). Check --repo (project id or full path) and --pr (the merge request iid); the token must have access to the project.`;
-    }
-    if (github && status === 422) {
+    if (github && status === 422)
       return `GitHub rejected the request to ${call.operation} in ${where} (422 validation failed${detail}).`;
-    }
-    if (!github && (status === 400 || status === 422)) {
+    if (!github && (status === 400 || status === 422))
       return `GitLab rejected the request to ${call.operation} in ${where} (${status}${detail}).`;
-    }
-    if (status === 429 || status >= 500) {
+    if (status === 429 || status >= 500)
       return `${name} failed to ${call.operation} in ${where}: HTTP ${status} after ${plural(attempts, 'attempt')}${detail}. ${name} may be unavailable or rate-limiting; try again later.`;
-    }
     return `${name} answered HTTP ${status} when trying to ${call.operation} in ${where}${detail}.`;
   };
 }

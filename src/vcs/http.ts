@@ -33,11 +33,10 @@ export function rateLimitWait(env: Env): number {
   const raw = env.POOLSYNC_RATE_LIMIT_WAIT?.trim();
   if (!raw) return DEFAULT_RATE_LIMIT_WAIT_MS;
   const ms = parseDuration(raw);
-  if (ms === null) {
+  if (ms === null)
     throw new VcsConfigError(
       `POOLSYNC_RATE_LIMIT_WAIT=${JSON.stringify(raw)} is not a duration: use e.g. 10m, 1h or 0s.`,
     );
-  }
   return ms;
 }
 
@@ -422,8 +421,7 @@ export function parseApiUrl(raw: string, use: string): URL {
   if (!URL.canParse(raw))
     throw new VcsConfigError(`--api-url ${JSON.stringify(raw)} is not a URL: use ${use}.`);
   const url = new URL(raw);
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
     throw new VcsConfigError(`--api-url must be an http(s) URL, got ${url.protocol}`);
-  }
   return url;
 }

@@ -184,12 +184,7 @@ export async function publishPlan(opts: PublishOptions): Promise<PublishResult> 
     const state = statusState(opts.outcome);
     const description = statusDescription(opts.outcome);
     await api.setStatus(opts.commit, { state, description, targetUrl: result.comment.url });
-    return {
-      comment: result.action,
-      commentUrl: result.comment.url,
-      status: state,
-      description,
-    };
+    return { comment: result.action, commentUrl: result.comment.url, status: state, description };
   } finally {
     if (!opts.api) await api.close();
   }

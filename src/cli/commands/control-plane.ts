@@ -133,12 +133,11 @@ export async function serve(args: ServeArgs, io: Io): Promise<number> {
     },
     'control plane listening',
   );
-  if (!token && !['127.0.0.1', '::1', 'localhost'].includes(host)) {
+  if (!token && !['127.0.0.1', '::1', 'localhost'].includes(host))
     logger.warn(
       { listen: args.listen },
       'listening beyond loopback without a token: anyone who can connect can change the control plane; pass --token-file',
     );
-  }
   // One line on stdout for scripts and tests to wait on.
   io.stdout.write(`control plane listening on ${server.url}\n`);
   logger.info({ signal: await nextSignal(io) }, 'shutting down');
@@ -156,13 +155,12 @@ function capabilitiesFlag(value: string): Capabilities {
 export async function capabilities(args: CapabilitiesArgs, io: Io): Promise<number> {
   const path = resolve(args.state);
   // A typo must not create a new organisation: only a state that exists is shown or changed.
-  if (!(await stat(path).catch(() => null))?.isFile()) {
+  if (!(await stat(path).catch(() => null))?.isFile())
     throw new UserError(
       `no control-plane state at ${path}: check --state (default ${DEFAULT_STATE_FILE}). A state is created by ` +
         `\`poolsync apply\`, \`poolsync control-plane serve --state FILE [--capabilities …]\` or \`poolsync daemon --quickstart\`; ` +
         `a new one with capabilities: --control-plane "file:FILE?capabilities=drain,queue_delete"`,
     );
-  }
   const cp = await EmbeddedControlPlane.open({ path, readOnly: args.set === undefined });
   try {
     if (args.set !== undefined) {

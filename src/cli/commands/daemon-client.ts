@@ -16,6 +16,7 @@ import { renderText } from '../../render/text.js';
 import { countsText } from '../../render/common.js';
 import {
   findKeptRun,
+  RECENT_RUN_SHAPE,
   type DaemonStatus,
   type RecentRun,
   type RunRecord,
@@ -27,7 +28,6 @@ import { didYouMean } from '../../manifests/suggest.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { Agent, request } from 'undici';
 import { CallDeadline, limitOf, limitWords, transportLimits } from '../../util/transport-limits.js';
-import { RECENT_RUN_SHAPE } from '../../daemon/status.js';
 import {
   bool,
   listOf,

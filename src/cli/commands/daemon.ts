@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { OPTIONS } from '../../daemon/config-options.js';
+import { LOCAL_ADMIN_TOKEN_FILE, OPTIONS } from '../../daemon/config-options.js';
 import { localAdminToken, resolveDaemonConfig } from '../../daemon/config.js';
 import { startDaemon } from '../../daemon/daemon.js';
 import { createLogger } from '../../daemon/logger.js';
@@ -17,11 +17,9 @@ import {
   quickstartRunLine,
   quickstartStop,
 } from '../../render/cli-output.js';
-import { LOCAL_ADMIN_TOKEN_FILE } from '../../daemon/config-options.js';
-import type { NotifyEvent } from '../../notify/config.js';
 import type { Plan } from '../../model/plan.js';
 import { UserError } from '../../util/user-error.js';
-import { resolveNotifyConfig } from '../../notify/config.js';
+import { resolveNotifyConfig, type NotifyEvent } from '../../notify/config.js';
 import { Notifier } from '../../notify/notifier.js';
 import type { DaemonArgs } from '../define.js';
 import { nextSignal, type Io } from '../io.js';

@@ -206,18 +206,16 @@ function manifestOf(live: LiveState, addr: string): { path: string; content: str
           : ''),
     );
   }
-  if (kind === 'ClusterPool' && name === DEFAULT_POOL) {
+  if (kind === 'ClusterPool' && name === DEFAULT_POOL)
     throw new UserError(
       `${addr} is the system pool: it exists on every control plane and its contract is set at provisioning (P1); there is nothing to import`,
     );
-  }
   const result = exportManifests(one);
   const file = result.files.find((f) => f.address === addr);
-  if (!file) {
+  if (!file)
     throw new UserError(
       `${addr} needs no manifest: ${result.warnings[0] ?? "it is a system queue (the default queue, or a cluster's co-named queue) at its default settings; its pool and selector follow its owner (Q4, Q5)"}`,
     );
-  }
   return file;
 }
 

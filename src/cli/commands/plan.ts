@@ -203,11 +203,7 @@ async function planOf(
       parallelism: args.parallelism,
       onPace: (e) => io.stderr.write(`${paceLine(e)}\n`),
     },
-    desired: {
-      kind: 'folder',
-      dir: args.dir,
-      shared: target.shared,
-    },
+    desired: { kind: 'folder', dir: args.dir, shared: target.shared },
     environment: target.name,
     commit,
     shape: planShape(args),

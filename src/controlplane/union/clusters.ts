@@ -15,7 +15,7 @@ import type { LiveCluster } from '../../model/live.js';
 import type { RegisterClusterRequest } from '../../model/requests.js';
 import type { ClusterService } from '../../gen/cloudidl/cluster/cluster_pb.js';
 import { ClusterState, type Cluster } from '../../gen/cloudidl/cluster/definition_pb.js';
-import { ControlPlaneError } from '../errors.js';
+import { ControlPlaneError, unavailable } from '../errors.js';
 import type { ClusterCalls } from '../types.js';
 import { type Call, isCode } from './transport.js';
 import {
@@ -223,8 +223,7 @@ export class UnionClusters implements ClusterCalls {
       }
       if (current.deletedAt || !isDeleting(current)) return;
       if (Date.now() >= deadline)
-        throw new ControlPlaneError(
-          'UNAVAILABLE',
+        throw unavailable(
           `${addr}: Union is still deleting the cluster (DELETING) after ${Math.round(waitMs / 1000)} s; ` +
             'its deletion goes on: run `poolsync apply` again once it is DELETED (flyte get cluster --deleted)',
           addr,

@@ -105,12 +105,11 @@ export function createUnionTransport(opts: {
   const { deadlines } = opts;
   const bounded = (transport: Transport) =>
     deadlines ? withDeadlines(transport, deadlines) : transport;
-  if (opts.protocol === 'grpc') {
+  if (opts.protocol === 'grpc')
     return {
       transport: bounded(createGrpcTransport({ ...common, sessionManager: session })),
       close: () => session.abort(),
     };
-  }
   // Connect: HTTP/2 over TLS (ALPN), HTTP/1.1 in clear text (local servers). Binary, not
   // JSON: protobuf-es keeps the fields poolsync's .proto does not declare as unknown fields
   // through fromBinary/toBinary, but its JSON codec drops them, and a queue update writes back
@@ -198,6 +197,7 @@ export function toControlPlaneError(err: unknown, call: CallInfo): unknown {
   if (!(err instanceof ConnectError)) return err;
   // Thrown by an interceptor (the token source): connect wraps it, keeping it as the cause.
   if (err.cause instanceof ControlPlaneError) return err.cause;
+  const where = call.address ? `${call.address}: ` : '';
   const lost = connectionLost(err);
   if (lost !== null) {
     // Not the server's ABORTED (a conflict): the connection went away under the call.
@@ -206,12 +206,11 @@ export function toControlPlaneError(err: unknown, call: CallInfo): unknown {
       : '; it may have been carried out: run `poolsync plan` to see';
     return new ControlPlaneError(
       'UNAVAILABLE',
-      `${call.address ? `${call.address}: ` : ''}the connection to Union was lost before its answer arrived (${lost}, from ${call.rpc})${landed}`,
+      `${where}the connection to Union was lost before its answer arrived (${lost}, from ${call.rpc})${landed}`,
       call.address,
     );
   }
   const code = CODES[err.code] ?? 'UNAVAILABLE';
-  const where = call.address ? `${call.address}: ` : '';
   const said = err.rawMessage || '(no message)';
   const via = `${grpcCodeName(err.code)} from ${call.rpc}`;
   let hint = '';
@@ -249,20 +248,7 @@ export function withRetry<T>(
   const attempt = policy.deadlines
     ? (n: number) => policy.deadlines!.run(deadline, () => send(n))
     : send;
-  const loop = {
-    ...policy,
-    reach,
-    label,
-    deadline: {
-      allows: (ms: number) => deadline.allows(ms),
-      stopped: (last: Error) =>
-        new ControlPlaneError(
-          'UNAVAILABLE',
-          `${last.message}; stopped: ${limitWords('call', limits)}`,
-          call.address,
-        ),
-    },
-  };
+  const loop = { ...policy, reach, label, deadline, address: call.address };
   return retrying(loop, async (n): Promise<Attempt<T>> => {
     try {
       const value = await attempt(n);
@@ -297,14 +283,7 @@ export function withRetry<T>(
           : undefined,
         error: (attempts) =>
           failure && policy.origin
-            ? unreachable(
-                call.rpc,
-                'Union',
-                policy.origin,
-                failure,
-                attempts,
-                failure.kind === 'timeout' ? limitWords('connect', limits) : undefined,
-              )
+            ? unreachable(call.rpc, 'Union', policy.origin, failure, attempts, limits)
             : (toControlPlaneError(err, call) as Error),
       };
     }

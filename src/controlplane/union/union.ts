@@ -134,28 +134,24 @@ function parseUnionUrl(url: string) {
   if (!URL.canParse(inner))
     throw new UserError(`control plane "${url}" is not a valid URL (expected union+https://HOST)`);
   const parsed = new URL(inner);
-  if (parsed.username || parsed.password) {
+  if (parsed.username || parsed.password)
     throw new UserError(
       'control plane URL must not carry credentials; put the Union API key in POOLSYNC_UNION_API_KEY or an --api-key-file',
     );
-  }
-  if (parsed.protocol === 'http:' && !isLoopback(parsed.hostname)) {
+  if (parsed.protocol === 'http:' && !isLoopback(parsed.hostname))
     throw new UserError(
       `control plane "${url}": union+http:// is for a local test server only (127.0.0.1, ::1, localhost); use union+https://${parsed.host}`,
     );
-  }
   const protocol = parsed.searchParams.get('protocol') ?? 'connect';
-  if (protocol !== 'connect' && protocol !== 'grpc') {
+  if (protocol !== 'connect' && protocol !== 'grpc')
     throw new UserError(
       `control plane "${url}": protocol must be connect (default) or grpc, got "${protocol}"`,
     );
-  }
   const extra = [...parsed.searchParams.keys()].filter((k) => k !== 'protocol');
-  if (extra.length > 0 || (parsed.pathname !== '/' && parsed.pathname !== '')) {
+  if (extra.length > 0 || (parsed.pathname !== '/' && parsed.pathname !== ''))
     throw new UserError(
       `control plane "${url}": a Union URL is union+https://HOST[:PORT][?protocol=grpc], without a path or other parameters`,
     );
-  }
   return { baseUrl: parsed.origin, host: parsed.host, protocol } as const;
 }
 
@@ -172,11 +168,10 @@ export async function openUnion(
 ): Promise<UnionControlPlane> {
   const { baseUrl, host, protocol } = parseUnionUrl(url);
   const key = await resolveApiKey(apiKeyFile, env);
-  if (key.endpoint.toLowerCase() !== host.toLowerCase()) {
+  if (key.endpoint.toLowerCase() !== host.toLowerCase())
     throw new UserError(
       `the Union API key was issued for ${key.endpoint}, but the control plane is ${host}: use --control-plane union+https://${key.endpoint} or the key of ${host}`,
     );
-  }
   // The OAuth2 requests retry what is transient with the RPCs' backoff; until the endpoint has
   // answered once, a failure to connect fails fast (util/reach.ts), for discovery and RPCs alike.
   const retry = retryPolicy(tuning, DEFAULT_RETRY);

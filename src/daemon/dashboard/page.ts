@@ -490,7 +490,7 @@ function connections(s: DaemonStatus): SafeHtml {
 <td>${g.lastError ?? ''}${retry}</td>
 </tr>`);
   }
-  if (s.leader?.enabled) {
+  if (s.leader?.enabled)
     rows.push(markup`<tr>
 <td>Kubernetes Lease</td>
 <td><code>${s.leader.lease}</code></td>
@@ -498,7 +498,6 @@ function connections(s: DaemonStatus): SafeHtml {
 <td>${when(s.leader.lastTransitionAt)}</td>
 <td></td>
 </tr>`);
-  }
   return markup`<table>
 <thead><tr><th>System</th><th>Where</th><th>State</th><th>Last answered</th><th>Last error</th></tr></thead>
 <tbody>${rows}</tbody>
@@ -511,10 +510,7 @@ function objects(s: DaemonStatus, page: PageContext): Content {
   if (page.relayedBy)
     return { note, body: markup`<p class="muted">Listed on the leader's page.</p>` };
   const view = page.objects?.(page.environment ?? null) ?? null;
-  return {
-    note,
-    body: objectsSection(view, page.query ?? ALL_OBJECTS, s.managed),
-  };
+  return { note, body: objectsSection(view, page.query ?? ALL_OBJECTS, s.managed) };
 }
 
 const BAR_WIDTH = 240;

@@ -50,7 +50,7 @@ export async function fetchStage(ctx: RunContext): Promise<Staged<SourceSnapshot
       nextRetryAt: retryAt?.toISOString() ?? null,
     };
     const last = o.source.last;
-    if (!last || !ctx.reasons.has('drift')) {
+    if (!last || !ctx.reasons.has('drift'))
       return {
         value: {
           result: 'failed',
@@ -59,7 +59,6 @@ export async function fetchStage(ctx: RunContext): Promise<Staged<SourceSnapshot
         },
         status: { git, ...problemsUpdate([problem('GIT_FETCH', message)]) },
       };
-    }
     o.logger.warn(
       { commit: last.commit },
       `fetch failed, checking drift against the last fetched commit: ${message}`,

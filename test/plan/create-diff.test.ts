@@ -1,0 +1,43 @@
+/**
+ * A create keeps no field diff (issue 63): `diff` is read from its `after` (plan/forms.ts
+ * DIFF_OF_AFTER). Every reader, the JSON included, sees what a kept list held, in its place.
+ */
+import { describe, expect, it } from 'vitest';
+import { changeWith, diffForms, makeChange, withNote } from '../../src/plan/forms.js';
+
+const after = { pool: 'p', clusters: ['c1'], contract: { uri: 's3://a', registry: 'r' } };
+
+describe('the field diff of a create', () => {
+  const created = makeChange('Queue', 'q', 'create', null, after, null, { caused_by: 'Cluster/q' });
+  const listed = makeChange('Queue', 'q', 'create', null, after, diffForms(null, after), {
+    caused_by: 'Cluster/q',
+  });
+
+  it('is the diff from nothing, in the member order and JSON of a kept list', () => {
+    expect(created.diff).toEqual(diffForms(null, after));
+    expect(Object.keys(created)).toEqual(Object.keys(listed));
+    expect(JSON.stringify(created)).toBe(JSON.stringify(listed));
+    expect(Object.getOwnPropertyDescriptor(created, 'diff')?.get).toBeTypeOf('function');
+  });
+
+  it('stays read from `after` through changeWith and withNote, the JSON unchanged', () => {
+    const cause = { code: 'X', params: {} };
+    const note = { code: 'N', params: {} };
+    for (const [ours, theirs] of [
+      [changeWith(created, { cause }), changeWith(listed, { cause })],
+      [withNote(created, note), withNote(listed, note)],
+      [changeWith(created, { action: 'blocked' }), changeWith(listed, { action: 'blocked' })],
+    ] as const) {
+      expect(JSON.stringify(ours)).toBe(JSON.stringify(theirs));
+      expect(Object.getOwnPropertyDescriptor(ours, 'diff')?.get).toBeTypeOf('function');
+    }
+  });
+
+  it('is kept as it was when a new change sets its forms or its diff', () => {
+    const moved = { ...after, pool: 'other' };
+    const c = changeWith(created, { after: moved });
+    expect(c.diff).toEqual(diffForms(null, after));
+    expect(JSON.stringify(c)).toBe(JSON.stringify(changeWith(listed, { after: moved })));
+    expect(changeWith(created, { diff: [] }).diff).toEqual([]);
+  });
+});
