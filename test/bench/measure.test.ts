@@ -83,10 +83,11 @@ describe('measurement helpers', () => {
       await cp.close();
       expect(live.pools.map((p) => p.name)).toEqual(['default']);
       // The server logs a request once its answer is sent: give the log a moment.
-      for (let i = 0; i < 50 && server.requests() < 7; i++)
+      for (let i = 0; i < 50 && server.requests() < 9; i++)
         await new Promise((r) => setTimeout(r, 20));
-      // capabilities + 4 lists (one page each) + the deleted queues (issue 58) + 1 create
-      expect(server.requests()).toBe(7);
+      // capabilities + 4 lists (one page each) + the deleted queues, pools and clusters (issue 58)
+      // + 1 create
+      expect(server.requests()).toBe(9);
       expect(server.durations().every((ms) => ms >= 5)).toBe(true);
       expect(server.writeWindowMs()).toBeGreaterThanOrEqual(5);
     } finally {
