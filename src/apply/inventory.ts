@@ -52,9 +52,8 @@ export interface InventoryStore {
 /** A ConfigMap for the inventory (util/k8s-place.ts), and the cluster it is in. */
 export interface SharedInventory {
   place: K8sPlace;
-  /** Default: the in-cluster service account, else `env`'s KUBECONFIG (loaded when first used). */
+  /** Default: the in-cluster service account, else KUBECONFIG (loaded when first used). */
   kubeConfig?: KubeConfig;
-  env: Env;
 }
 
 /** The inventory of `cp` (opened from `url`): its own, else `shared`'s ConfigMap, else a file. */
@@ -84,7 +83,7 @@ export function inventoryStore(
   const file = new InventoryFile(() => ({ root, path }));
   const read = async () =>
     (await file.readInventory()) ?? (given ? null : await refuseOldPlace(stateDir, path, key));
-  if (shared) return configMapStore(shared, `${key}.json`, bound(read, path, id), id);
+  if (shared) return configMapStore(shared, at.env, `${key}.json`, bound(read, path, id), id);
   return {
     where: path,
     read: bound(read, path, id),
@@ -128,6 +127,7 @@ async function refuseOldPlace(stateDir: string, path: string, key: string): Prom
 /** The inventory in a ConfigMap (src/lease/k8s-lease.ts, loaded only when used). */
 function configMapStore(
   shared: SharedInventory,
+  env: Env,
   key: string,
   before: () => Promise<InventoryRecord | null>,
   id: ControlPlaneIdentity,
@@ -136,7 +136,7 @@ function configMapStore(
   const store = () =>
     (made ??= (async () => {
       const { ConfigMapInventory, loadKubeConfig } = await import('../lease/k8s-lease.js');
-      const kc = shared.kubeConfig ?? loadKubeConfig(shared.env);
+      const kc = shared.kubeConfig ?? loadKubeConfig(env);
       return new ConfigMapInventory(kc, shared.place, key, before);
     })());
   const where = `ConfigMap ${shared.place.namespace}/${shared.place.name}`;

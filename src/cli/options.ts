@@ -37,7 +37,7 @@ export function sharedInventoryOf(
 ): SharedInventory | null {
   const lock = args.lock ?? env.POOLSYNC_LOCK;
   const place = inventoryPlace(args.inventory ?? env.POOLSYNC_INVENTORY, parseK8sPlace(lock));
-  return place ? { place, env } : null;
+  return place ? { place } : null;
 }
 
 /** The --color flag when given, else colour only on a terminal and when NO_COLOR is not set. */

@@ -364,7 +364,6 @@ async function unitPipeline(
   const sharedInventory = config.inventory && {
     place: config.inventory,
     kubeConfig: deps.kubeConfig,
-    env: deps.env,
   };
   const inventoryOf = (cp: ControlPlane) =>
     inventoryStore(cp, config.controlPlane.url, {

@@ -104,7 +104,6 @@ describe('the inventory in a ConfigMap entry', () => {
     const shared = {
       place: { namespace: 'poolsync', name: 'poolsync-inventory' },
       kubeConfig: kc,
-      env: {},
     };
     const state = tempFolder('poolsync-inv-cm-');
     const acme = inventoryStore(union('acme'), URL, {
