@@ -17,6 +17,8 @@ export const DEFAULT_DAEMON_CONTROL_PLANE = 'file:.poolsync/control-plane.json';
  * given; the daemon's CLI client reads it when it asks a daemon on this machine.
  */
 export const LOCAL_ADMIN_TOKEN_FILE = '.poolsync/admin-token';
+/** Where the quickstart daemon that made LOCAL_ADMIN_TOKEN_FILE listens: the token goes to it only. */
+export const LOCAL_DAEMON_URL_FILE = '.poolsync/daemon-url';
 
 /** `HOST:PORT`, `[v6]:PORT` or `:PORT` (loopback): every --listen's syntax; else `refusal`. */
 export function parseListen(text: string, refusal: string): { host: string; port: number } {

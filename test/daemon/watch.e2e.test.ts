@@ -212,6 +212,15 @@ describe('--quickstart', () => {
     const synced = await runInProcess(['sync', '--daemon', url], { PATH: process.env.PATH }, work);
     expect(synced.stderr).toBe('');
     expect(synced.stdout).toMatch(/^#\d+ in sync .*\(manual, /);
+    // Only to that daemon: another one on this machine (another port) is not sent it.
+    const other = new URL(url);
+    other.port = String(Number(other.port) === 65535 ? 65534 : Number(other.port) + 1);
+    const elsewhere = await runInProcess(
+      ['sync', '--daemon', other.origin],
+      { PATH: process.env.PATH },
+      work,
+    );
+    expect(elsewhere.stderr).toMatch(/syncing needs the daemon admin token/);
     // The dashboard offers Sync now, and POST /reconcile takes the printed token from its page.
     const page = await (await fetch(`${url}/`)).text();
     expect(page).toContain('<button type="button" id="sync" class="sync">Sync now</button>');

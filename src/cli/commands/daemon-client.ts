@@ -8,9 +8,9 @@
  * FINGERPRINT what a daemon holds under policy `safe` and the command to approve it; with it,
  * exactly that is approved (POST /approve); a stale fingerprint is refused with the reason.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
-import { LOCAL_ADMIN_TOKEN_FILE } from '../../daemon/config-options.js';
+import { LOCAL_ADMIN_TOKEN_FILE, LOCAL_DAEMON_URL_FILE } from '../../daemon/config-options.js';
 import type { FreezeStatus } from '../../daemon/freeze.js';
 import { renderText } from '../../render/text.js';
 import { countsText } from '../../render/common.js';
@@ -379,7 +379,8 @@ function connectWords(err: unknown): string {
 /**
  * The daemon admin token: --admin-token-file, else POOLSYNC_ADMIN_TOKEN_FILE, else
  * POOLSYNC_ADMIN_TOKEN, else for a daemon on this machine (a loopback address) the one the
- * quickstart made in this folder (LOCAL_ADMIN_TOKEN_FILE); never sent elsewhere.
+ * quickstart made in this folder (LOCAL_ADMIN_TOKEN_FILE) when `base` is that quickstart's
+ * port (LOCAL_DAEMON_URL_FILE); never sent elsewhere.
  */
 async function adminToken(
   file: string | undefined,
@@ -387,11 +388,8 @@ async function adminToken(
   env: NodeJS.ProcessEnv,
   base: string,
 ): Promise<string> {
-  const onThisMachine = URL.canParse(base) && LOOPBACK.test(new URL(base).hostname);
   const quickstart =
-    !env.POOLSYNC_ADMIN_TOKEN && onThisMachine && existsSync(LOCAL_ADMIN_TOKEN_FILE)
-      ? LOCAL_ADMIN_TOKEN_FILE
-      : undefined;
+    !env.POOLSYNC_ADMIN_TOKEN && isQuickstartDaemon(base) ? LOCAL_ADMIN_TOKEN_FILE : undefined;
   const path = file ?? env.POOLSYNC_ADMIN_TOKEN_FILE ?? quickstart;
   if (path) {
     const text = (
@@ -409,6 +407,14 @@ async function adminToken(
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
+
+/** `base` is on this machine, at the port of the quickstart daemon that made this folder's token. */
+function isQuickstartDaemon(base: string): boolean {
+  if (!URL.canParse(base) || !LOOPBACK.test(new URL(base).hostname)) return false;
+  if (!existsSync(LOCAL_ADMIN_TOKEN_FILE) || !existsSync(LOCAL_DAEMON_URL_FILE)) return false;
+  const made = readFileSync(LOCAL_DAEMON_URL_FILE, 'utf8').trim();
+  return URL.canParse(made) && new URL(made).port === new URL(base).port;
+}
 
 /**
  * `poolsync suspend` / `resume`: POST /suspend or /resume with the admin token, for one

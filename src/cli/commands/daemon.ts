@@ -3,10 +3,15 @@
  * src/daemon: resolve the configuration, start, wait for SIGTERM/SIGINT, stop gracefully.
  */
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LOCAL_ADMIN_TOKEN_FILE, OPTIONS } from '../../daemon/config-options.js';
+import {
+  LOCAL_ADMIN_TOKEN_FILE,
+  LOCAL_DAEMON_URL_FILE,
+  OPTIONS,
+} from '../../daemon/config-options.js';
 import { localAdminToken, resolveDaemonConfig } from '../../daemon/config.js';
 import { startDaemon } from '../../daemon/daemon.js';
 import { createLogger } from '../../daemon/logger.js';
@@ -125,6 +130,8 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
   // The address must stay discoverable (--listen HOST:0) even when info logs are off.
   if (!logger.isLevelEnabled('info') && !quickstart)
     io.stderr.write(`poolsync daemon listening on ${daemon.url}\n`);
+  // The quickstart's token is sent by the CLI to this daemon only, not to another on this machine.
+  if (token) await writeFile(LOCAL_DAEMON_URL_FILE, `${daemon.url}\n`);
   if (quickstart) {
     const watched = config.source.kind === 'watch' ? config.source.dir : '';
     const path = relative(process.cwd(), resolve(LOCAL_ADMIN_TOKEN_FILE));
