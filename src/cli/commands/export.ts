@@ -505,11 +505,8 @@ async function withState(
   const cp = await openToRead(target, io, networkOf(args, io.env));
   try {
     const shared = sharedInventoryOf(args, io.env);
-    const store = inventoryStore(cp, target.url, {
-      stateDir: args['state-dir'],
-      shared,
-      env: io.env,
-    });
+    const stateDir = args['state-dir'];
+    const store = inventoryStore(cp, target.url, { stateDir, shared, env: io.env });
     const [live, record] = await Promise.all([readLiveState(cp), store.read()]);
     return await fn({ target, cp, store, record, live: withInventory(live, record) });
   } finally {
