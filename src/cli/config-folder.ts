@@ -8,8 +8,9 @@
  * are in use, said in one line.
  */
 import { constants } from 'node:fs';
-import { lstat, open, readdir, stat } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { exists } from '../util/safe-file.js';
 import { UserError } from '../util/user-error.js';
 
 /** Files or folders that only a code project has at its root, never a config repository. */
@@ -24,13 +25,6 @@ const CODE_PROJECT_MARKERS = [
   'build.gradle',
   'Gemfile',
 ] as const;
-
-/** Whether PATH is there (a link counts, whatever it points to). */
-export const exists = (path: string): Promise<boolean> =>
-  lstat(path).then(
-    () => true,
-    () => false,
-  );
 
 const WAY_OUT =
   'point poolsync at the config folder (e.g. `poolsync validate examples/config-repo`), or start one with `poolsync init DIR` (docs/getting-started.md)';

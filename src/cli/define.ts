@@ -98,22 +98,20 @@ const required = (describe: string) => ({ type: 'string', demandOption: true, de
 /** `--state-dir`: where apply keeps its lock, last-applied state and inventory. */
 const stateDir = (describe: string) => defaulted('.poolsync', describe);
 
-function configDir(describe = 'Config folder (a Git checkout or any folder of it)') {
-  return defaulted('.', describe);
-}
+const configDir = (describe = 'Config folder (a Git checkout or any folder of it)') =>
+  defaulted('.', describe);
 
 /**
  * `--control-plane URL`: where plans read from and applies write to. No value of its own, so a
  * command knows whether it was written (`--env` names a control plane too): `controlPlaneUrl`.
  */
-function controlPlane(env: NodeJS.ProcessEnv) {
-  return {
+const controlPlane = (env: NodeJS.ProcessEnv) =>
+  ({
     type: 'string',
     defaultDescription: `"${controlPlaneUrl({}, env)}"`,
     describe:
       'Control plane (env POOLSYNC_CONTROL_PLANE): file:PATH (embedded), http(s)://HOST (poolsync REST API), union+https://HOST (Union, docs/union.md), flyteadmin+http(s)://HOST (Flyte OSS, docs/flyte-oss.md)',
-  } as const;
-}
+  }) as const;
 
 /** `--token-file FILE`: the token never comes from a flag value (it would show in `ps` and shell history). */
 const tokenFile = text(
@@ -163,21 +161,19 @@ const network = (retries: typeof maxRetries | { default: number } = maxRetries) 
   ...limitFlags,
 });
 
-function credentials(env: NodeJS.ProcessEnv) {
-  return {
+const credentials = (env: NodeJS.ProcessEnv) =>
+  ({
     'control-plane': controlPlane(env),
     'token-file': tokenFile,
     'api-key-file': apiKeyFile,
-  } as const;
-}
+  }) as const;
 
 /** `--color` / `--no-color`; unset, see useColor. `what` is what gets coloured. */
-function color(what = 'the text output') {
-  return {
+const color = (what = 'the text output') =>
+  ({
     type: 'boolean',
     describe: `Colour ${what} (default: when stdout is a terminal; --no-color to disable)`,
-  } as const;
-}
+  }) as const;
 
 const inventoryStateDir = stateDir(
   'Where the inventory of a control plane that cannot keep it (Union, flyteadmin) is kept, as for apply',
@@ -223,35 +219,31 @@ const planShape = {
  * apply holds before giving up. `plan` takes no lock (it reads only) and accepts the flag so
  * Terraform habits and scripts keep working.
  */
-function lockTimeout(
+const lockTimeout = (
   describe = 'How long to wait for a lock held by another apply (or an embedded state open elsewhere) before failing, e.g. 30s, 5m',
-) {
-  return defaulted('0s', describe);
-}
+) => defaulted('0s', describe);
 
 /** `--env NAME` / `-e NAME` (docs/environments.md), resolved in ./options.ts. */
-function envOption(orAll = '') {
-  return {
+const envOption = (orAll = '') =>
+  ({
     alias: 'e',
     type: 'string',
     requiresArg: true,
     describe: `The environment of poolsync.yaml to run for (its control plane, folders, patches)${orAll}`,
-  } as const;
-}
+  }) as const;
 
 /** `--config-dir DIR` where the positional is not the config folder (apply PLANFILE, export). */
 const configDirOption = configDir(
   'With --env: the config folder whose poolsync.yaml declares the environment',
 );
 
-function daemonOption(env: NodeJS.ProcessEnv) {
-  return {
+const daemonOption = (env: NodeJS.ProcessEnv) =>
+  ({
     type: 'string',
     defaultDescription: `"${env.POOLSYNC_DAEMON_URL ?? DEFAULT_DAEMON_URL}"`,
     describe:
       'The daemon: any replica with --leader-elect (a follower hands the request to the leader) (env POOLSYNC_DAEMON_URL)',
-  } as const;
-}
+  }) as const;
 
 /** `--admin-token-file FILE`: the daemon admin token, never a flag value. */
 const adminTokenFile = text(

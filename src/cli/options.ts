@@ -193,16 +193,23 @@ export async function resolveTargets(
       `--control-plane and --env both name a control plane: environment ${args.env} names its own in poolsync.yaml; leave out --control-plane`,
     );
   const chosen = args.env === ENV_ALL && allowAll ? envs : envs.filter((e) => e.name === args.env);
-  if (chosen.length === 0)
+  if (chosen.length === 0 && args.env === ENV_ALL)
     throw new UserError(
-      args.env === ENV_ALL
-        ? `\`${command}\` runs for one environment at a time: name one with --env NAME (${names})`
-        : `no environment '${args.env}' in poolsync.yaml${didYouMean(
-            args.env,
-            envs.map((e) => e.name),
-          )}; its environments: ${names}`,
+      `\`${command}\` runs for one environment at a time: name one with --env NAME (${names})`,
+    );
+  if (chosen.length === 0)
+    throw noSuchEnvironment(
+      args.env,
+      envs.map((e) => e.name),
     );
   return chosen.map((e) => ({ ...environmentTarget(dir, e, args, env), shared }));
+}
+
+/** NAME is none of the environments of poolsync.yaml. */
+export function noSuchEnvironment(name: string, names: readonly string[]): UserError {
+  return new UserError(
+    `no environment '${name}' in poolsync.yaml${didYouMean(name, names)}; its environments: ${names.join(', ')}`,
+  );
 }
 
 /** `--env NAME` with a poolsync.yaml that does not read: what is wrong with it, and where. */

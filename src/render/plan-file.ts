@@ -22,7 +22,8 @@ import { escapeJsonForTerminal } from '../util/terminal-text.js';
 import { readUserFile } from '../util/safe-file.js';
 import { jsonParts } from '../util/json-parts.js';
 import { planDocument } from './json.js';
-import { createHash, createHmac, timingSafeEqual, type Hash, type Hmac } from 'node:crypto';
+import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { constantTimeEqual } from '../util/constant-time.js';
 
 /** Every refusal of a plan file: the message says which file, what is wrong and what to do. */
 export class PlanFileError extends Error {
@@ -157,7 +158,7 @@ function verifySeal(doc: Record<string, unknown>, where: string, key: PlanKey): 
         'that key is accepted (anyone can compute an unkeyed seal); plan again with the key set',
     );
   }
-  if (!sameSeal(sealOf(doc, key), seal as string)) {
+  if (!constantTimeEqual(sealOf(doc, key), seal as string)) {
     throw new PlanFileError(
       `${where} was changed after poolsync wrote it: its seal does not match its content` +
         (kind === 'hmac-sha256' ? ' (or it was sealed with another key)' : '') +
@@ -206,11 +207,4 @@ function withoutSeal(doc: Record<string, unknown>): Record<string, unknown> {
   if (!('seal' in doc)) return doc;
   const { seal: _seal, ...rest } = doc;
   return rest;
-}
-
-/** Seals compared in time independent of where they differ. */
-function sameSeal(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }

@@ -68,6 +68,12 @@ export function listAddresses(addresses: readonly string[], max = 5): string {
 const isAre = (n: number): string => (n === 1 ? 'is' : 'are');
 const itThem = (n: number): string => (n === 1 ? 'it' : 'them');
 
+/** `assignments` (A3) `is/are not in the repository and outside what prune may delete`. */
+function unmanagedAssignments(p: ReasonParams): string {
+  const assignments = list(p, 'assignments');
+  return `${listAddresses(assignments)} ${isAre(assignments.length)} not in the repository and outside what prune may delete`;
+}
+
 /** Words of the causes: what another object's step does to this one (Change.cause, with caused_by). */
 const CAUSES: Record<string, Words> = {
   CREATED_BY_REGISTRATION: (p) => `created by registering ${s(p, 'by')} (C2)`,
@@ -327,22 +333,13 @@ export const CATALOG: Readonly<Record<string, Words>> = {
     `while anything references it (P5): ${listAddresses(list(p, 'refs'))}. Queues can never be deleted (Q6), so declare a ` +
     `new pool with the new contract and register new clusters there.`,
   /** A3: an undeclared pool named by `assignments` prune may not touch. */
-  POOL_DELETE_UNMANAGED_ASSIGNMENTS: (p) => {
-    const n = list(p, 'assignments').length;
-    return (
-      `${s(p, 'pool')} is not in the repository, but a pool is deleted only once no assignment names it (A3), and ` +
-      `${listAddresses(list(p, 'assignments'))} ${isAre(n)} not in the repository and outside what prune may ` +
-      `delete: declare the pool again, or remove ${itThem(n)} first`
-    );
-  },
+  POOL_DELETE_UNMANAGED_ASSIGNMENTS: (p) =>
+    `${s(p, 'pool')} is not in the repository, but a pool is deleted only once no assignment names it (A3), and ` +
+    `${unmanagedAssignments(p)}: declare the pool again, or remove ${itThem(list(p, 'assignments').length)} first`,
   /** A3: `assignments` name the pool and prune may not touch them. */
   POOL_REPLACE_UNMANAGED_ASSIGNMENTS: (p) => {
-    const n = list(p, 'assignments').length;
-    return (
-      `replacing the pool (P4) removes and sets again the assignments that name it (A3), but ` +
-      `${listAddresses(list(p, 'assignments'))} ${isAre(n)} ` +
-      `not in the repository and outside what prune may delete: declare ${itThem(n)} or remove ${itThem(n)} first`
-    );
+    const them = itThem(list(p, 'assignments').length);
+    return `replacing the pool (P4) removes and sets again the assignments that name it (A3), but ${unmanagedAssignments(p)}: declare ${them} or remove ${them} first`;
   },
   /**
    * pool_update: `clusters` report data planes the new contract does not match: the `fields`
@@ -428,7 +425,7 @@ export const CATALOG: Readonly<Record<string, Words>> = {
       `${queues.join(', ')} ${one ? 'pins' : 'pin'} it. Unpin it first: take it out of ${one ? 'that' : 'those'} ` +
       `queue${one ? "'s" : "s'"} \`clusters\`` +
       (unmanaged.length > 0
-        ? ` (${unmanaged.join(', ')} ${unmanaged.length === 1 ? 'is' : 'are'} not managed here: declare ${unmanaged.length === 1 ? 'it' : 'them'}, or change ${unmanaged.length === 1 ? 'it' : 'them'} with \`flyte update queue NAME --clusters …\`)`
+        ? ` (${unmanaged.join(', ')} ${isAre(unmanaged.length)} not managed here: declare ${itThem(unmanaged.length)}, or change ${itThem(unmanaged.length)} with \`flyte update queue NAME --clusters …\`)`
         : '')
     );
   },
@@ -441,7 +438,6 @@ export const CATALOG: Readonly<Record<string, Words>> = {
   CLUSTER_CONAMED_UNDELETABLE: (p) =>
     `its co-named queue "${s(p, 'name')}" goes with it, and is the default queue of ${list(p, 'settings').join(', ')} ` +
     `(run.default_queue), which Union never deletes: point ${list(p, 'settings').length === 1 ? 'that setting' : 'those settings'} at another queue first`,
-  /** Soft deletes: the name is a deleted queue's, reserved until it is undeleted (`pool` its pool). */
   /** Soft deletes: a replace (delete, then create under the same name) of a pool or cluster. */
   REPLACE_NAME_RESERVED: (p) =>
     `replaced by a delete and a create under the same name, but a deleted ${s(p, 'kind')} keeps its name ` +
@@ -523,7 +519,6 @@ export const CATALOG: Readonly<Record<string, Words>> = {
     `${s(p, 'queue')} is the co-named queue of cluster "${s(p, 'cluster')}" and stays in pool "${s(p, 'pool')}": ` +
     `a queue's pool can never change (Q3, Q4). Re-registering a cluster under the same name leaves this queue ` +
     `behind (C7); use a new cluster name.`,
-  /** The words alone of why a queue cannot be drained (also inside the codes below). */
   // Q1: the selector against the clusters the plan leaves in the pool.
   QUEUE_POOL_MISSING: (p) =>
     `its pool "${s(p, 'pool')}" will not exist (Q1): declare ${s(p, 'pool_address')}`,

@@ -25,9 +25,7 @@ function lines(r: RefreshReport): string[] {
 }
 
 export function renderRefreshText(r: RefreshReport): string {
-  if (r.drift.length === 0) {
-    return `No drift. The control plane is as ${since(r)} left it.\n`;
-  }
+  if (r.drift.length === 0) return `No drift. The control plane is as ${since(r)} left it.\n`;
   return (
     [
       `Objects changed outside poolsync since ${since(r)}:`,

@@ -130,10 +130,9 @@ async function attemptLock(t: Taking): Promise<HeldLockFile | null> {
     // A lock file that is no holder record: refused, waited on while young, else taken over.
     const staleAfter = opts.unreadableStaleAfterMs;
     if (staleAfter === undefined) throw opts.refuse({ kind: 'unreadable', path });
-    const age = await lstat(path).then(
-      (st) => Date.now() - st.mtimeMs,
-      () => 0,
-    );
+    const age = await lstat(path)
+      .then((st) => Date.now() - st.mtimeMs)
+      .catch(() => 0);
     if (age <= staleAfter) await sleep(Math.min(staleAfter - age + 10, 250));
     else if (!(await takeOverStale(t, null))) await sleep(10 + Math.random() * 40);
     return null;
@@ -205,10 +204,9 @@ async function isStale(holder: LockHolder, raw: string): Promise<boolean> {
 
 let bootIdCache: Promise<string | null> | null = null;
 function bootId(): Promise<string | null> {
-  bootIdCache ??= readFile('/proc/sys/kernel/random/boot_id', 'utf8').then(
-    (t) => t.trim() || null,
-    () => null,
-  );
+  bootIdCache ??= readFile('/proc/sys/kernel/random/boot_id', 'utf8')
+    .then((t) => t.trim() || null)
+    .catch(() => null);
   return bootIdCache;
 }
 

@@ -71,6 +71,12 @@ export function entryKind(st: Stats): EntryKind | null {
   return 'device';
 }
 
+/** Whether PATH is there (a link counts, whatever it points to). */
+export const exists = (path: string): Promise<boolean> =>
+  lstat(path)
+    .then(() => true)
+    .catch(() => false);
+
 /** `rel`'s parts when it is a plain relative path (`/`, no `.`, `..` or empty part), else null. */
 export function relativeParts(rel: string): string[] | null {
   if (rel === '' || rel.startsWith('/') || rel.includes('\0')) return null;

@@ -8,8 +8,8 @@
  * refused: the safe-file layer still refuses links and anything but regular files.
  */
 import { execFile } from 'node:child_process';
-import { lstat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
+import { exists } from './safe-file.js';
 import { UserError } from './user-error.js';
 
 const answers = new Map<string, Promise<boolean>>();
@@ -36,13 +36,6 @@ async function trackedByGit(root: string, path: string): Promise<boolean> {
   let answer = answers.get(path);
   if (answer === undefined) answers.set(path, (answer = isTracked(root, path)));
   return answer;
-}
-
-async function exists(path: string): Promise<boolean> {
-  return lstat(path).then(
-    () => true,
-    () => false,
-  );
 }
 
 async function insideWorkTree(folder: string): Promise<boolean> {

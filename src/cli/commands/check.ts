@@ -13,13 +13,12 @@ import { isControlPlaneError } from '../../controlplane/errors.js';
 import type { ControlPlane } from '../../controlplane/types.js';
 import { loadDesired } from '../../ops/plan-run.js';
 import { UserError } from '../../util/user-error.js';
-import { didYouMean } from '../../manifests/suggest.js';
 import { escapeJsonForTerminal, escapeTerminal } from '../../util/terminal-text.js';
 import { requireConfigFolder } from '../config-folder.js';
 import { declaresNothing } from '../../plan/inventory.js';
 import type { Args } from '../define.js';
 import type { Io } from '../io.js';
-import { ENV_ALL, networkOf, oneTarget, openToRead } from '../options.js';
+import { ENV_ALL, networkOf, noSuchEnvironment, oneTarget, openToRead } from '../options.js';
 import { plural } from '../../render/common.js';
 import {
   formatSkipped,
@@ -71,10 +70,7 @@ function environmentNames(args: Args<'validate'>, { config }: FolderRead): strin
     throw new UserError(
       `--env ${args.env}: poolsync.yaml in ${args.dir} declares no environments; leave out --env (docs/environments.md)`,
     );
-  if (!envs.includes(args.env))
-    throw new UserError(
-      `no environment '${args.env}' in poolsync.yaml${didYouMean(args.env, envs)}; its environments: ${envs.join(', ')}`,
-    );
+  if (!envs.includes(args.env)) throw noSuchEnvironment(args.env, envs);
   return [args.env];
 }
 

@@ -67,17 +67,9 @@ export async function approve(args: DaemonClientArgs, io: Io): Promise<number> {
       );
     return 0;
   }
-  const token = await adminToken(args['admin-token-file'], 'approving', io.env, base);
   const approver = args.as?.trim() || defaultApprover();
-  const res = await daemonRequest(
-    `${base}/approve`,
-    {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ fingerprint: args.fingerprint.trim(), approver }),
-    },
-    io.env,
-  );
+  const post = await asAdmin(args, io, base, 'approving');
+  const res = await post('/approve', { fingerprint: args.fingerprint.trim(), approver });
   const body = res.json as { reason?: string; error?: string; leader?: string | null };
   if (res.status === 200) {
     io.stdout.write(
@@ -120,7 +112,7 @@ const failed = (result: RunRecord['result'] | null | undefined): boolean =>
 
 export async function sync(args: DaemonClientArgs, io: Io): Promise<number> {
   const base = daemonUrl(args, io.env);
-  const token = await adminToken(args['admin-token-file'], 'syncing', io.env, base);
+  const post = await asAdmin(args, io, base, 'syncing');
   // --env: a name the daemon does not have is refused here, with the closest one.
   if (args.env !== undefined) sections(await readStatus(base, io.env), args.env);
   const before = Date.now();
@@ -129,13 +121,9 @@ export async function sync(args: DaemonClientArgs, io: Io): Promise<number> {
     args['override-freeze'] && 'override=freeze',
     args.env !== undefined && `environment=${encodeURIComponent(args.env)}`,
   ].filter(Boolean);
-  const res = await daemonRequest(
-    `${base}/reconcile${query.length > 0 ? `?${query.join('&')}` : ''}`,
-    { method: 'POST', headers: { authorization: `Bearer ${token}` } },
-    io.env,
-    // A run takes as long as its apply: waited for as `POST /reconcile?wait=1` does.
-    args.wait ? 3_600_000 : undefined,
-  );
+  const path = `/reconcile${query.length > 0 ? `?${query.join('&')}` : ''}`;
+  // A run takes as long as its apply: waited for as `POST /reconcile?wait=1` does.
+  const res = await post(path, undefined, args.wait ? 3_600_000 : undefined);
   const body = res.json as { error?: string; lastRun?: RunRecord | null };
   if (res.status !== 200 && res.status !== 202)
     throw new UserError(`${base}/reconcile answered HTTP ${res.status}: ${body.error ?? ''}`);
@@ -377,6 +365,20 @@ function connectWords(err: unknown): string {
 }
 
 /**
+ * POSTs to the daemon at `base` with the admin token, read first (`what` the command is doing,
+ * for the message when there is none).
+ */
+async function asAdmin(args: DaemonClientArgs, io: Io, base: string, what: string) {
+  const token = await adminToken(args['admin-token-file'], what, io.env, base);
+  return (path: string, body?: object, callTimeoutMs?: number) => {
+    const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const init = { method: 'POST', headers, body: body && JSON.stringify(body) };
+    return daemonRequest(`${base}${path}`, init, io.env, callTimeoutMs);
+  };
+}
+
+/**
  * The daemon admin token: --admin-token-file, else POOLSYNC_ADMIN_TOKEN_FILE, else
  * POOLSYNC_ADMIN_TOKEN, else for a daemon on this machine (a loopback address) the one the
  * quickstart made in this folder (LOCAL_ADMIN_TOKEN_FILE) when `base` is that quickstart's
@@ -422,25 +424,12 @@ function isQuickstartDaemon(base: string): boolean {
  */
 export async function freeze(args: DaemonClientArgs, io: Io, suspend: boolean): Promise<number> {
   const base = daemonUrl(args, io.env);
-  const token = await adminToken(
-    args['admin-token-file'],
-    suspend ? 'suspending' : 'resuming',
-    io.env,
-    base,
-  );
-  const res = await daemonRequest(
-    `${base}/${suspend ? 'suspend' : 'resume'}`,
-    {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        environment: args.env,
-        by: args.as?.trim() || defaultApprover(),
-        reason: args.reason,
-      }),
-    },
-    io.env,
-  );
+  const post = await asAdmin(args, io, base, suspend ? 'suspending' : 'resuming');
+  const res = await post(`/${suspend ? 'suspend' : 'resume'}`, {
+    environment: args.env,
+    by: args.as?.trim() || defaultApprover(),
+    reason: args.reason,
+  });
   const body = res.json as { error?: string; freeze?: FreezeStatus };
   if (res.status !== 200 || !body.freeze)
     throw new UserError(

@@ -51,10 +51,10 @@ import { declaredByKind, isLive, managedObjects, OBJECT_KINDS } from '../../plan
 import { checkAddressSyntax } from '../../plan/target.js';
 import { controlPlaneName, plural } from '../../render/common.js';
 import { liveStatusWords } from '../../render/live-status.js';
-import { relativeParts, writeRepoFile } from '../../util/safe-file.js';
+import { exists, relativeParts, writeRepoFile } from '../../util/safe-file.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
-import { exists, refuseCodeProject, requireFolder } from '../config-folder.js';
+import { refuseCodeProject, requireFolder } from '../config-folder.js';
 import type { Args, StateArgs } from '../define.js';
 import { networkOf, oneTarget, openToRead, sharedInventoryOf, type EnvTarget } from '../options.js';
 import type { Io } from '../io.js';
@@ -505,11 +505,8 @@ async function withState(
   const cp = await openToRead(target, io, networkOf(args, io.env));
   try {
     const shared = sharedInventoryOf(args, io.env);
-    const store = inventoryStore(cp, target.url, {
-      stateDir: args['state-dir'],
-      shared,
-      env: io.env,
-    });
+    const stateDir = args['state-dir'];
+    const store = inventoryStore(cp, target.url, { stateDir, shared, env: io.env });
     const [live, record] = await Promise.all([readLiveState(cp), store.read()]);
     return await fn({ target, cp, store, record, live: withInventory(live, record) });
   } finally {

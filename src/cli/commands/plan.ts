@@ -39,12 +39,12 @@ import type { EnvironmentOutcome, PublishOutcome } from '../../vcs/types.js';
 import { paceLine } from '../../util/pacer.js';
 import { batches } from '../../util/batched-lines.js';
 import { UserError } from '../../util/user-error.js';
-import { didYouMean } from '../../manifests/suggest.js';
 import {
   networkOf,
   durationFlag,
   environmentTarget,
   inEnvironment,
+  noSuchEnvironment,
   planShape,
   SHAPE_FLAGS,
   resolveTargets,
@@ -262,19 +262,13 @@ export async function promote(args: Args<'promote'>, io: Io): Promise<number> {
   const envs = config.environments ?? [];
   if (errors.length > 0)
     throw new UserError(`poolsync.yaml in ${args.dir} is invalid: run \`poolsync validate\``);
-  const names = envs.map((e) => e.name).join(', ');
+  const names = envs.map((e) => e.name);
   if (envs.length === 0)
     throw new UserError(
       `promote moves a change between environments, and poolsync.yaml in ${args.dir} declares none (docs/environments.md)`,
     );
   const from = envs.find((e) => e.name === args.from);
-  if (!from)
-    throw new UserError(
-      `no environment '${args.from}' in poolsync.yaml${didYouMean(
-        args.from,
-        envs.map((e) => e.name),
-      )}; its environments: ${names}`,
-    );
+  if (!from) throw noSuchEnvironment(args.from, names);
   const toName = args.to ?? from.promotesTo;
   if (toName === undefined)
     throw new UserError(
@@ -282,7 +276,9 @@ export async function promote(args: Args<'promote'>, io: Io): Promise<number> {
     );
   const to = envs.find((e) => e.name === toName);
   if (!to || to === from)
-    throw new UserError(`--to ${toName}: not another environment of poolsync.yaml (${names})`);
+    throw new UserError(
+      `--to ${toName}: not another environment of poolsync.yaml (${names.join(', ')})`,
+    );
   const fromFolder = ownFolder(from, to);
   const toFolder = ownFolder(to, from);
   const changes = await promotionChanges(args.dir, fromFolder, toFolder, config.ignore);
