@@ -209,13 +209,10 @@ function checkDataPlane(c: ClusterManifest, pool: PoolManifest, add: Add): void 
       (m.field === 'object_store_uri' && sameBucket(m.declared, m.contract))
     )
       continue;
-    add(
-      'V6',
-      c,
-      ['spec', 'data_plane', ...m.field.split('.')],
+    const message =
       `cluster '${c.name}': data_plane.${m.field} is ${JSON.stringify(m.declared)} but pool '${pool.name}' requires ` +
-        `${m.contract === '' ? 'no image registry' : JSON.stringify(m.contract)} (C4)`,
-    );
+      `${m.contract === '' ? 'no image registry' : JSON.stringify(m.contract)} (C4)`;
+    add('V6', c, ['spec', 'data_plane', ...m.field.split('.')], message);
   }
 }
 
@@ -389,15 +386,12 @@ function placeClusters(
       .map((p) => ({ p, bucket: bucketOf(p.contract!.object_store_ref.uri) }))
       .filter((x): x is { p: PoolManifest; bucket: string } => x.bucket !== null);
     const other = known.find((k) => k.bucket !== known[0]!.bucket);
-    if (other)
-      add(
-        'V13',
-        c,
-        ['spec', 'pools'],
+    if (other) {
+      const message =
         `cluster '${c.name}' is in pool '${known[0]!.p.name}' (bucket ${known[0]!.bucket}) and pool '${other.p.name}' (bucket ${other.bucket}); ` +
-          `a cluster has one metadata bucket (storage.bucketName): pools that share a cluster share its bucket`,
-      );
-    else if (known.length > 0)
+        `a cluster has one metadata bucket (storage.bucketName): pools that share a cluster share its bucket`;
+      add('V13', c, ['spec', 'pools'], message);
+    } else if (known.length > 0)
       placed.push({ cluster: c, pools: ps, bucket: known[0]!.bucket, from: known[0]!.p });
   }
   return placed;
@@ -419,13 +413,12 @@ function checkSamePoolBuckets(
       if (pools.get(pool)?.contract) continue;
       const first = firstInPool.get(pool);
       if (!first) firstInPool.set(pool, x);
-      else if (first.bucket !== x.bucket)
-        bucketError(
-          x,
-          add,
+      else if (first.bucket !== x.bucket) {
+        const message =
           `cluster '${x.cluster.name}' uses metadata bucket ${x.bucket}, but cluster '${first.cluster.name}' (${where(first.cluster)}) in the same pool '${pool}' uses ${first.bucket}; ` +
-            `clusters in one pool must share one metadata bucket (storage.bucketName)`,
-        );
+          `clusters in one pool must share one metadata bucket (storage.bucketName)`;
+        bucketError(x, add, message);
+      }
     }
   }
 }
@@ -448,13 +441,11 @@ function checkSharedBuckets(placed: readonly Placed[], reported: Set<Manifest>, 
       const apart = seen.find((e) => !e.pools.some((p) => x.pools.includes(p)));
       if (apart && !reported.has(x.from)) {
         reported.add(x.from);
-        bucketError(
-          x,
-          add,
+        const message =
           `${x.from === x.cluster ? `cluster '${x.cluster.name}'` : `pool '${x.from.name}' (cluster '${x.cluster.name}')`} uses metadata bucket ${bucket}, ` +
-            `as does ${apart.from === apart.cluster ? `cluster '${apart.cluster.name}'` : `pool '${apart.from.name}'`} (${where(apart.from)}) in pool ${apart.pools.map((p) => `'${p}'`).join(', ')}; ` +
-            `clusters in different pools must have different metadata buckets (storage.bucketName): give each pool its own bucket, or put the clusters in one pool`,
-        );
+          `as does ${apart.from === apart.cluster ? `cluster '${apart.cluster.name}'` : `pool '${apart.from.name}'`} (${where(apart.from)}) in pool ${apart.pools.map((p) => `'${p}'`).join(', ')}; ` +
+          `clusters in different pools must have different metadata buckets (storage.bucketName): give each pool its own bucket, or put the clusters in one pool`;
+        bucketError(x, add, message);
       }
       const sig = [...x.pools].sort().join('|');
       if (!seen.some((e) => [...e.pools].sort().join('|') === sig)) seen.push(x);
@@ -479,26 +470,21 @@ function bucketError(x: Placed, add: Add, message: string): void {
  */
 function checkQueueCaps(queues: readonly QueueManifest[], add: Add): void {
   for (const q of queues) {
-    if (Object.hasOwn(q.caps?.max_resources ?? {}, 'gpu'))
-      add(
-        'V15',
-        q,
-        ['spec', 'max_resources', 'gpu'],
+    if (Object.hasOwn(q.caps?.max_resources ?? {}, 'gpu')) {
+      const message =
         'max_resources: Union has no total GPU cap (its queues cap cpu, memory and ephemeral_storage); ' +
-          'cap GPUs per accelerator type with max_accelerators (nvidia_gpu: 8 for GPUs requested without a device, nvidia_gpu/nvidia-h100: 8 for one device)',
-      );
+        'cap GPUs per accelerator type with max_accelerators (nvidia_gpu: 8 for GPUs requested without a device, nvidia_gpu/nvidia-h100: 8 for one device)';
+      add('V15', q, ['spec', 'max_resources', 'gpu'], message);
+    }
     const seen = new Map<string, string>();
     for (const selector of Object.keys(q.caps?.max_accelerators ?? {})) {
       const at = ['spec', 'max_accelerators', selector];
       const read = canonicalSelector(selector);
       if ('error' in read) {
-        add(
-          'V15',
-          q,
-          at,
+        const message =
           `max_accelerators: "${selector}": ${read.error} (Union's client refuses it: remote/_queue.py:295-346); ` +
-            'name a canonical device of its class (nvidia_gpu/nvidia-h100, google_tpu/google-tpu-v5e, …), or nvidia_gpu alone',
-        );
+          'name a canonical device of its class (nvidia_gpu/nvidia-h100, google_tpu/google-tpu-v5e, …), or nvidia_gpu alone';
+        add('V15', q, at, message);
         continue;
       }
       const twin = seen.get(read.selector);
@@ -661,23 +647,18 @@ function checkChartCredentials(
       const key = path.slice(CHART_CREDENTIALS_DIR.length + 1);
       if (path.startsWith(`${CHART_CREDENTIALS_DIR}/`) && SECRET_KEY.test(key) && key !== '..')
         continue;
-      add(
-        'V14',
-        c,
-        ['spec', 'auth', field],
+      const message =
         `ExecutionCluster '${c.name}': ${field} ${path} is not a file of ${CHART_CREDENTIALS_DIR}/: the flyte-core chart's syncresources Deployment mounts ` +
-          `Secret ${CHART_CREDENTIALS_SECRET} at ${CHART_CREDENTIALS_DIR} whatever the values say (templates/clusterresourcesync/deployment.yaml:68-71, 86-90) and reads these paths; ` +
-          `use ${CHART_CREDENTIALS_DIR}/<key of Secret ${CHART_CREDENTIALS_SECRET}>, e.g. ${CHART_CREDENTIALS_DIR}/${c.name}_${field === 'tokenPath' ? 'token' : 'cacert'}`,
-      );
+        `Secret ${CHART_CREDENTIALS_SECRET} at ${CHART_CREDENTIALS_DIR} whatever the values say (templates/clusterresourcesync/deployment.yaml:68-71, 86-90) and reads these paths; ` +
+        `use ${CHART_CREDENTIALS_DIR}/<key of Secret ${CHART_CREDENTIALS_SECRET}>, e.g. ${CHART_CREDENTIALS_DIR}/${c.name}_${field === 'tokenPath' ? 'token' : 'cacert'}`;
+      add('V14', c, ['spec', 'auth', field], message);
     }
   }
-  if (firstWithCredentials && !hasLabels)
-    add(
-      'V14',
-      firstWithCredentials,
-      ['spec', 'auth'],
+  if (firstWithCredentials && !hasLabels) {
+    const message =
       `ExecutionCluster '${firstWithCredentials.name}' has credentials but no ClusterLabel is declared: the flyte-core chart mounts the credentials only when ` +
-        `labelClusterMap is non-empty (templates/admin/deployment.yaml:113-117, templates/clusterresourcesync/deployment.yaml:68, 86), so flyteadmin's sync-cluster-resources ` +
-        `init container could not read them and the pod would not start; declare a ClusterLabel`,
-    );
+      `labelClusterMap is non-empty (templates/admin/deployment.yaml:113-117, templates/clusterresourcesync/deployment.yaml:68, 86), so flyteadmin's sync-cluster-resources ` +
+      `init container could not read them and the pod would not start; declare a ClusterLabel`;
+    add('V14', firstWithCredentials, ['spec', 'auth'], message);
+  }
 }
