@@ -101,12 +101,10 @@ function readConfigDocument(text: string, add: AddError): { root: YNode; value: 
   const parsed = parseYamlFile(text);
   for (const i of parsed.issues) add(i.code, i.message, i);
   if (parsed.issues.length > 0 || parsed.documents.length === 0) return null;
-  if (parsed.documents.length > 1)
-    add(
-      'SCHEMA',
-      `${REPO_CONFIG_FILE} holds one RepoConfig document, found ${parsed.documents.length}`,
-      parsed.documents[1]!.root.pos,
-    );
+  if (parsed.documents.length > 1) {
+    const message = `${REPO_CONFIG_FILE} holds one RepoConfig document, found ${parsed.documents.length}`;
+    add('SCHEMA', message, parsed.documents[1]!.root.pos);
+  }
   const root = parsed.documents[0]!.root;
   const value = toPlain(root);
   for (const issue of validateAgainstSchema('RepoConfig', value, root))
@@ -148,11 +146,8 @@ function readLimits(root: YNode, add: AddError): Readonly<InputLimits> {
     if (value > setting.ceiling) {
       const show = (n: number): string =>
         setting.unit === 'bytes' ? formatBytes(n) : `${n.toLocaleString('en-US')} documents`;
-      add(
-        'LIMIT',
-        `limits.${e.key} is ${show(value)}, over its ceiling of ${show(setting.ceiling)}: the limits protect poolsync's memory and can be raised only so far`,
-        e.value.pos,
-      );
+      const message = `limits.${e.key} is ${show(value)}, over its ceiling of ${show(setting.ceiling)}: the limits protect poolsync's memory and can be raised only so far`;
+      add('LIMIT', message, e.value.pos);
       continue;
     }
     limits[setting.limit] = value;

@@ -19,7 +19,7 @@ import type {
   DesiredState,
   RepoConfig,
 } from '../model/desired.js';
-import type { QueueManifest } from './documents.js';
+import type { ManifestBase, QueueManifest } from './documents.js';
 import type { Grouped } from './rules.js';
 import { MANIFEST_KINDS } from './schema.js';
 import { comparePaths } from './walk.js';
@@ -28,16 +28,18 @@ const byName = <T extends { name: string }>(a: T, b: T): number => comparePaths(
 const byKey = (a: AssignmentKey, b: AssignmentKey): number =>
   comparePaths(assignmentKeyString(a), assignmentKeyString(b));
 
+/** What every desired object keeps of its manifest besides its fields: annotations and source. */
+const recorded = ({ annotations, source }: ManifestBase) => ({ annotations, source });
+
 export function buildDesiredState(
   g: Grouped,
   config: RepoConfig,
   commit: string | null,
 ): DesiredState {
-  const pools: DesiredPool[] = g.ClusterPool.map(({ name, contract, annotations, source }) => ({
-    name,
-    contract,
-    annotations,
-    source,
+  const pools: DesiredPool[] = g.ClusterPool.map((p) => ({
+    name: p.name,
+    contract: p.contract,
+    ...recorded(p),
   }));
   const clusters: DesiredCluster[] = g.Cluster.map((c): DesiredCluster => ({
     name: c.name,
@@ -45,8 +47,7 @@ export function buildDesiredState(
     ...(c.pools && new Set(c.pools).size > 1 ? { pools: [...new Set(c.pools)] } : {}),
     enabled: c.enabled ?? true,
     data_plane: c.data_plane,
-    annotations: c.annotations,
-    source: c.source,
+    ...recorded(c),
   }));
   const clusterPool = new Map(clusters.map((c) => [c.name, c.pool]));
   const queues: DesiredQueue[] = g.Queue.map((q) => desiredQueue(q, clusterPool.get(q.name)));
@@ -54,16 +55,14 @@ export function buildDesiredState(
     ...a.key,
     pool: a.pool,
     name: a.name,
-    annotations: a.annotations,
-    source: a.source,
+    ...recorded(a),
   }));
   const default_queues: DesiredDefaultQueue[] = g.DefaultQueue.map((d) => ({
     project: d.project,
     domain: d.domain,
     queue: d.queue,
     name: d.name,
-    annotations: d.annotations,
-    source: d.source,
+    ...recorded(d),
   }));
   default_queues.sort((a, b) => comparePaths(defaultQueueKeyString(a), defaultQueueKeyString(b)));
   pools.sort(byName);
@@ -84,22 +83,19 @@ export function buildDesiredState(
       endpoint: c.auth?.type === 'in_cluster' ? null : c.endpoint,
       enabled: c.enabled ?? true,
       auth: c.auth ?? { type: 'in_cluster' as const },
-      annotations: c.annotations,
-      source: c.source,
+      ...recorded(c),
     })).sort(byName),
     cluster_labels: g.ClusterLabel.map((l) => ({
       name: l.name,
       clusters: l.clusters.map((e) => ({ cluster: e.cluster, weight: e.weight })),
       ...(l.isDefault ? { default: true } : {}),
-      annotations: l.annotations,
-      source: l.source,
+      ...recorded(l),
     })).sort(byName),
     execution_cluster_labels: g.ExecutionClusterLabel.map((e) => ({
       ...e.key,
       label: e.label,
       name: e.name,
-      annotations: e.annotations,
-      source: e.source,
+      ...recorded(e),
     })).sort(byKey),
     config: { ...config, declared_kinds },
     commit,
@@ -121,8 +117,7 @@ function desiredQueue(q: QueueManifest, owner: string | undefined): DesiredQueue
       ...queueSpecWithDefaults({ ...q, ...managed }),
       ...canonicalCaps(q.caps),
     },
-    annotations: q.annotations,
-    source: q.source,
+    ...recorded(q),
   };
 }
 

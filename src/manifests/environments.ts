@@ -128,11 +128,8 @@ async function checkAddresses(
       // One spelling: said already (readEnvironment).
       const same = (e: Environment) => controlPlaneEndpoint(e.controlPlane);
       if (other.env.name === env.name || same(other.env) === same(env)) continue;
-      add(
-        'SCHEMA',
-        `environments.${env.name}.controlPlane reaches environment ${other.env.name}'s control plane (${lineOf(other.named)}): ${env.controlPlane} and ${other.env.controlPlane} are both ${address}; ${SHARED}`,
-        pos,
-      );
+      const message = `environments.${env.name}.controlPlane reaches environment ${other.env.name}'s control plane (${lineOf(other.named)}): ${env.controlPlane} and ${other.env.controlPlane} are both ${address}; ${SHARED}`;
+      add('SCHEMA', message, pos);
       break;
     }
   }
@@ -152,61 +149,47 @@ async function readEnvironment(
     return (i === undefined ? n : n?.kind === 'seq' ? n.items[i] : undefined)?.pos ?? keyPos;
   };
   const reserved = RESERVED_NAMES.get(name);
-  if (reserved !== undefined)
-    add(
-      'SCHEMA',
-      `${where}: '${name}' cannot name an environment (${reserved}); name it otherwise`,
-      keyPos,
-    );
-  if (urlCredentials(raw.controlPlane) !== null)
-    add(
-      'SCHEMA',
-      `${where}.controlPlane carries credentials in the URL: name them by reference (tokenFile, apiKeyFile), never in poolsync.yaml`,
-      at('controlPlane'),
-    );
+  if (reserved !== undefined) {
+    const message = `${where}: '${name}' cannot name an environment (${reserved}); name it otherwise`;
+    add('SCHEMA', message, keyPos);
+  }
+  if (urlCredentials(raw.controlPlane) !== null) {
+    const message = `${where}.controlPlane carries credentials in the URL: name them by reference (tokenFile, apiKeyFile), never in poolsync.yaml`;
+    add('SCHEMA', message, at('controlPlane'));
+  }
   const endpoint = controlPlaneEndpoint(raw.controlPlane, dir);
   const same = byControlPlane.get(endpoint);
-  if (same !== undefined)
-    add(
-      'SCHEMA',
-      `${where}.controlPlane is also environment ${same.name}'s (${lineOf(same)}; both name ${endpoint}): ${SHARED}`,
-      at('controlPlane'),
-    );
-  else byControlPlane.set(endpoint, { name, pos: at('controlPlane') });
+  if (same !== undefined) {
+    const message = `${where}.controlPlane is also environment ${same.name}'s (${lineOf(same)}; both name ${endpoint}): ${SHARED}`;
+    add('SCHEMA', message, at('controlPlane'));
+  } else byControlPlane.set(endpoint, { name, pos: at('controlPlane') });
   const folders: string[] = [];
   for (const [i, folder] of raw.folders.entries()) {
     const rel = relativeConfigPath(folder);
     const problem = rel === null ? null : await folderProblem(dir, rel);
-    if (rel === null)
-      add(
-        'SCHEMA',
-        `${where}.folders: '${folder}' must be a folder inside the config folder (relative, no '..')`,
-        at('folders', i),
-      );
-    else if (problem !== null) add('IO', `${where}.folders: ${rel} ${problem}`, at('folders', i));
+    if (rel === null) {
+      const message = `${where}.folders: '${folder}' must be a folder inside the config folder (relative, no '..')`;
+      add('SCHEMA', message, at('folders', i));
+    } else if (problem !== null) add('IO', `${where}.folders: ${rel} ${problem}`, at('folders', i));
     else folders.push(rel);
   }
   const patches: string[] = [];
   for (const [i, patch] of (raw.patches ?? []).entries()) {
     const rel = relativeConfigPath(patch);
     if (rel !== null && rel !== '.' && /\.ya?ml$/.test(rel)) patches.push(rel);
-    else
-      add(
-        'SCHEMA',
-        `${where}.patches: '${patch}' must be a .yaml file inside the config folder (relative, no '..')`,
-        at('patches', i),
-      );
+    else {
+      const message = `${where}.patches: '${patch}' must be a .yaml file inside the config folder (relative, no '..')`;
+      add('SCHEMA', message, at('patches', i));
+    }
   }
   let driftIntervalMs: number | undefined;
   if (raw.driftInterval !== undefined) {
     const ms = parseDuration(raw.driftInterval);
     if (ms !== null && !(ms < 1000)) driftIntervalMs = ms;
-    else
-      add(
-        'SCHEMA',
-        `${where}.driftInterval '${raw.driftInterval}' must be a duration of at least 1s, e.g. 5m`,
-        at('driftInterval'),
-      );
+    else {
+      const message = `${where}.driftInterval '${raw.driftInterval}' must be a duration of at least 1s, e.g. 5m`;
+      add('SCHEMA', message, at('driftInterval'));
+    }
   }
   return {
     name,
@@ -229,21 +212,15 @@ function checkPromotion(envs: Environment[], node: YNode, add: AddError): void {
     if (env.promotesTo === undefined) continue;
     const pos = entry(entry(node, env.name)?.value, 'promotesTo')?.value.pos ?? node.pos;
     if (!names.has(env.promotesTo) || env.promotesTo === env.name) {
-      add(
-        'SCHEMA',
-        `environments.${env.name}.promotesTo '${env.promotesTo}' is not another environment (${[...names].join(', ')})`,
-        pos,
-      );
+      const message = `environments.${env.name}.promotesTo '${env.promotesTo}' is not another environment (${[...names].join(', ')})`;
+      add('SCHEMA', message, pos);
       continue;
     }
     const seen = new Set([env.name]);
     for (let next = env.promotesTo; next !== undefined;) {
       if (seen.has(next)) {
-        add(
-          'SCHEMA',
-          `environments.${env.name}.promotesTo makes a loop (${[...seen, next].join(' → ')}): promotion runs one way`,
-          pos,
-        );
+        const message = `environments.${env.name}.promotesTo makes a loop (${[...seen, next].join(' → ')}): promotion runs one way`;
+        add('SCHEMA', message, pos);
         break;
       }
       seen.add(next);
@@ -408,13 +385,10 @@ export async function readPatches(
       const at = entry(entry(root, 'metadata')?.value, 'name')!.value.pos;
       const first = set.byAddress.get(address);
       if (first === undefined) set.byAddress.set(address, { file, root, at });
-      else
-        error(
-          file,
-          at,
-          `${address} is patched twice in this environment: also at ${first.file}:${first.at.line}:${first.at.column}; merge the two patches`,
-          address,
-        );
+      else {
+        const message = `${address} is patched twice in this environment: also at ${first.file}:${first.at.line}:${first.at.column}; merge the two patches`;
+        error(file, at, message, address);
+      }
     }
   }
   return set;

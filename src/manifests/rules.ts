@@ -145,20 +145,14 @@ function clusterPools(c: ClusterManifest): string[] {
 /** V5 (a reserved name), pool or pools, V2 and V6 of one cluster. */
 function checkCluster(c: ClusterManifest, d: Declared, add: Add): void {
   // V5 (C1): `default` is reserved.
-  if (c.name === DEFAULT_POOL)
-    add(
-      'V5',
-      c,
-      ['metadata', 'name'],
-      `a cluster cannot be named 'default' (reserved, C1): rename it`,
-    );
-  if (c.pool !== null && c.pools !== null)
-    add(
-      'SCHEMA',
-      c,
-      ['spec', 'pools'],
-      `cluster '${c.name}': give pool (one pool) or pools (Union self-managed's pool map), not both`,
-    );
+  if (c.name === DEFAULT_POOL) {
+    const message = `a cluster cannot be named 'default' (reserved, C1): rename it`;
+    add('V5', c, ['metadata', 'name'], message);
+  }
+  if (c.pool !== null && c.pools !== null) {
+    const message = `cluster '${c.name}': give pool (one pool) or pools (Union self-managed's pool map), not both`;
+    add('SCHEMA', c, ['spec', 'pools'], message);
+  }
   // A pool field that failed its schema is already reported; V2 and V6 need its value.
   if (!usable(c, '/spec/pool') || !usable(c, '/spec/pools')) return;
   clusterPools(c).forEach((poolName, i) => {
@@ -215,13 +209,10 @@ function checkDataPlane(c: ClusterManifest, pool: PoolManifest, add: Add): void 
       (m.field === 'object_store_uri' && sameBucket(m.declared, m.contract))
     )
       continue;
-    add(
-      'V6',
-      c,
-      ['spec', 'data_plane', ...m.field.split('.')],
+    const message =
       `cluster '${c.name}': data_plane.${m.field} is ${JSON.stringify(m.declared)} but pool '${pool.name}' requires ` +
-        `${m.contract === '' ? 'no image registry' : JSON.stringify(m.contract)} (C4)`,
-    );
+      `${m.contract === '' ? 'no image registry' : JSON.stringify(m.contract)} (C4)`;
+    add('V6', c, ['spec', 'data_plane', ...m.field.split('.')], message);
   }
 }
 
@@ -239,13 +230,10 @@ function checkQueue(q: QueueManifest, d: Declared, add: Add): void {
   const selector = q.clusters ?? [WILDCARD];
   // V4 (Q1): "*" must be the only entry.
   const star = selector.indexOf(WILDCARD);
-  if (star !== -1 && selector.length > 1)
-    add(
-      'V4',
-      q,
-      ['spec', 'clusters', star],
-      `queue '${q.name}': "*" selects every cluster of the pool and must be the only entry; remove it or the cluster names`,
-    );
+  if (star !== -1 && selector.length > 1) {
+    const message = `queue '${q.name}': "*" selects every cluster of the pool and must be the only entry; remove it or the cluster names`;
+    add('V4', q, ['spec', 'clusters', star], message);
+  }
   // V3 (Q1): named clusters are declared, in the queue's pool.
   selector.forEach((name, i) => {
     if (name === WILDCARD || !usable(q, `/spec/clusters/${i}`)) return;
@@ -254,13 +242,10 @@ function checkQueue(q: QueueManifest, d: Declared, add: Add): void {
     if (!c) {
       if (!d.broken.has(`Cluster/${name}`))
         add('V3', q, at, `queue '${q.name}': cluster '${name}' is not declared`);
-    } else if (poolKnown && usable(c, '/spec/pool') && clusterPools(c)[0] !== poolName)
-      add(
-        'V3',
-        q,
-        at,
-        `queue '${q.name}' is in pool '${poolName}' but cluster '${name}' is in pool '${clusterPools(c)[0]}'; a queue routes only to clusters of its pool`,
-      );
+    } else if (poolKnown && usable(c, '/spec/pool') && clusterPools(c)[0] !== poolName) {
+      const message = `queue '${q.name}' is in pool '${poolName}' but cluster '${name}' is in pool '${clusterPools(c)[0]}'; a queue routes only to clusters of its pool`;
+      add('V3', q, at, message);
+    }
   });
 }
 
@@ -272,24 +257,18 @@ function checkManagedQueue(q: QueueManifest, owner: ClusterManifest | undefined,
     ? `the co-named queue of cluster '${owner.name}' (C2, Q4)`
     : `the default queue (P1, Q5)`;
   const poolKnown = usable(q, '/spec/pool') && (!owner || usable(owner, '/spec/pool'));
-  if (poolKnown && q.pool !== null && q.pool !== managedPool)
-    add(
-      'V5',
-      q,
-      ['spec', 'pool'],
-      `queue '${q.name}' is ${what}: its pool is '${managedPool}', not '${q.pool}'; omit spec.pool`,
-    );
+  if (poolKnown && q.pool !== null && q.pool !== managedPool) {
+    const message = `queue '${q.name}' is ${what}: its pool is '${managedPool}', not '${q.pool}'; omit spec.pool`;
+    add('V5', q, ['spec', 'pool'], message);
+  }
   if (
     usable(q, '/spec/clusters') &&
     q.clusters !== null &&
     JSON.stringify(q.clusters) !== JSON.stringify(managedSelector)
-  )
-    add(
-      'V5',
-      q,
-      ['spec', 'clusters'],
-      `queue '${q.name}' is ${what}: its selector is ${JSON.stringify(managedSelector)}, not ${JSON.stringify(q.clusters)}; omit spec.clusters`,
-    );
+  ) {
+    const message = `queue '${q.name}' is ${what}: its selector is ${JSON.stringify(managedSelector)}, not ${JSON.stringify(q.clusters)}; omit spec.clusters`;
+    add('V5', q, ['spec', 'clusters'], message);
+  }
 }
 
 /**
@@ -315,12 +294,8 @@ function checkDefaultQueues(list: readonly DefaultQueueManifest[], d: Declared, 
         declared.length > 10
           ? `${declared.slice(0, 10).join(', ')} … (${declared.length} queues)`
           : declared.join(', ');
-      add(
-        'V12',
-        q,
-        ['spec', 'queue'],
-        `default queue of ${q.project}/${q.domain}: queue '${q.queue}' is not declared${didYouMean(q.queue, declared)}; declare it with a Queue document or name one of: ${names}`,
-      );
+      const message = `default queue of ${q.project}/${q.domain}: queue '${q.queue}' is not declared${didYouMean(q.queue, declared)}; declare it with a Queue document or name one of: ${names}`;
+      add('V12', q, ['spec', 'queue'], message);
     }
     if (!usable(q, '/spec/project') || !usable(q, '/spec/domain')) continue;
     const key = `${q.project}/${q.domain}`;
@@ -372,12 +347,8 @@ function checkObjectStores(
     if (!first) byUri.set(uri, p);
     else if (!share(first.name, p.name)) {
       reported.add(p);
-      add(
-        'V7',
-        p,
-        ['spec', 'object_store_ref', 'uri'],
-        `pool '${p.name}' uses the object store ${p.contract.object_store_ref.uri} of pool '${first.name}' (${where(first)}); pools must not share an object store (P7)`,
-      );
+      const message = `pool '${p.name}' uses the object store ${p.contract.object_store_ref.uri} of pool '${first.name}' (${where(first)}); pools must not share an object store (P7)`;
+      add('V7', p, ['spec', 'object_store_ref', 'uri'], message);
     }
   }
   const placed = placeClusters(pools, usableClusters, add);
@@ -415,15 +386,12 @@ function placeClusters(
       .map((p) => ({ p, bucket: bucketOf(p.contract!.object_store_ref.uri) }))
       .filter((x): x is { p: PoolManifest; bucket: string } => x.bucket !== null);
     const other = known.find((k) => k.bucket !== known[0]!.bucket);
-    if (other)
-      add(
-        'V13',
-        c,
-        ['spec', 'pools'],
+    if (other) {
+      const message =
         `cluster '${c.name}' is in pool '${known[0]!.p.name}' (bucket ${known[0]!.bucket}) and pool '${other.p.name}' (bucket ${other.bucket}); ` +
-          `a cluster has one metadata bucket (storage.bucketName): pools that share a cluster share its bucket`,
-      );
-    else if (known.length > 0)
+        `a cluster has one metadata bucket (storage.bucketName): pools that share a cluster share its bucket`;
+      add('V13', c, ['spec', 'pools'], message);
+    } else if (known.length > 0)
       placed.push({ cluster: c, pools: ps, bucket: known[0]!.bucket, from: known[0]!.p });
   }
   return placed;
@@ -445,13 +413,12 @@ function checkSamePoolBuckets(
       if (pools.get(pool)?.contract) continue;
       const first = firstInPool.get(pool);
       if (!first) firstInPool.set(pool, x);
-      else if (first.bucket !== x.bucket)
-        bucketError(
-          x,
-          add,
+      else if (first.bucket !== x.bucket) {
+        const message =
           `cluster '${x.cluster.name}' uses metadata bucket ${x.bucket}, but cluster '${first.cluster.name}' (${where(first.cluster)}) in the same pool '${pool}' uses ${first.bucket}; ` +
-            `clusters in one pool must share one metadata bucket (storage.bucketName)`,
-        );
+          `clusters in one pool must share one metadata bucket (storage.bucketName)`;
+        bucketError(x, add, message);
+      }
     }
   }
 }
@@ -474,13 +441,11 @@ function checkSharedBuckets(placed: readonly Placed[], reported: Set<Manifest>, 
       const apart = seen.find((e) => !e.pools.some((p) => x.pools.includes(p)));
       if (apart && !reported.has(x.from)) {
         reported.add(x.from);
-        bucketError(
-          x,
-          add,
+        const message =
           `${x.from === x.cluster ? `cluster '${x.cluster.name}'` : `pool '${x.from.name}' (cluster '${x.cluster.name}')`} uses metadata bucket ${bucket}, ` +
-            `as does ${apart.from === apart.cluster ? `cluster '${apart.cluster.name}'` : `pool '${apart.from.name}'`} (${where(apart.from)}) in pool ${apart.pools.map((p) => `'${p}'`).join(', ')}; ` +
-            `clusters in different pools must have different metadata buckets (storage.bucketName): give each pool its own bucket, or put the clusters in one pool`,
-        );
+          `as does ${apart.from === apart.cluster ? `cluster '${apart.cluster.name}'` : `pool '${apart.from.name}'`} (${where(apart.from)}) in pool ${apart.pools.map((p) => `'${p}'`).join(', ')}; ` +
+          `clusters in different pools must have different metadata buckets (storage.bucketName): give each pool its own bucket, or put the clusters in one pool`;
+        bucketError(x, add, message);
       }
       const sig = [...x.pools].sort().join('|');
       if (!seen.some((e) => [...e.pools].sort().join('|') === sig)) seen.push(x);
@@ -505,36 +470,28 @@ function bucketError(x: Placed, add: Add, message: string): void {
  */
 function checkQueueCaps(queues: readonly QueueManifest[], add: Add): void {
   for (const q of queues) {
-    if (Object.hasOwn(q.caps?.max_resources ?? {}, 'gpu'))
-      add(
-        'V15',
-        q,
-        ['spec', 'max_resources', 'gpu'],
+    if (Object.hasOwn(q.caps?.max_resources ?? {}, 'gpu')) {
+      const message =
         'max_resources: Union has no total GPU cap (its queues cap cpu, memory and ephemeral_storage); ' +
-          'cap GPUs per accelerator type with max_accelerators (nvidia_gpu: 8 for GPUs requested without a device, nvidia_gpu/nvidia-h100: 8 for one device)',
-      );
+        'cap GPUs per accelerator type with max_accelerators (nvidia_gpu: 8 for GPUs requested without a device, nvidia_gpu/nvidia-h100: 8 for one device)';
+      add('V15', q, ['spec', 'max_resources', 'gpu'], message);
+    }
     const seen = new Map<string, string>();
     for (const selector of Object.keys(q.caps?.max_accelerators ?? {})) {
       const at = ['spec', 'max_accelerators', selector];
       const read = canonicalSelector(selector);
       if ('error' in read) {
-        add(
-          'V15',
-          q,
-          at,
+        const message =
           `max_accelerators: "${selector}": ${read.error} (Union's client refuses it: remote/_queue.py:295-346); ` +
-            'name a canonical device of its class (nvidia_gpu/nvidia-h100, google_tpu/google-tpu-v5e, …), or nvidia_gpu alone',
-        );
+          'name a canonical device of its class (nvidia_gpu/nvidia-h100, google_tpu/google-tpu-v5e, …), or nvidia_gpu alone';
+        add('V15', q, at, message);
         continue;
       }
       const twin = seen.get(read.selector);
-      if (twin !== undefined)
-        add(
-          'V15',
-          q,
-          at,
-          `max_accelerators: "${selector}" and "${twin}" name the same accelerator (${read.selector}); keep one`,
-        );
+      if (twin !== undefined) {
+        const message = `max_accelerators: "${selector}" and "${twin}" name the same accelerator (${read.selector}); keep one`;
+        add('V15', q, at, message);
+      }
       seen.set(read.selector, selector);
     }
   }
@@ -551,13 +508,10 @@ export function checkAbsent(g: Grouped, config: RepoConfig): ValidationError[] {
   if (absent.size === 0) return errors;
   const add = collect(errors);
   for (const m of [...g.Queue, ...g.ClusterPool])
-    if (absent.has(m.address ?? `${m.kind}/${m.name}`))
-      add(
-        'V16',
-        m,
-        ['metadata', 'name'],
-        `${m.kind}/${m.name} is declared here but listed under absent in poolsync.yaml: remove one of the two`,
-      );
+    if (absent.has(m.address ?? `${m.kind}/${m.name}`)) {
+      const message = `${m.kind}/${m.name} is declared here but listed under absent in poolsync.yaml: remove one of the two`;
+      add('V16', m, ['metadata', 'name'], message);
+    }
   if (!absent.has('ClusterPool/default')) return errors;
   // Union refuses to register a cluster without a pool while `default` is deleted
   // (remote/_cluster.py:299-301), and no queue can live in a deleted pool.
@@ -567,13 +521,10 @@ export function checkAbsent(g: Grouped, config: RepoConfig): ValidationError[] {
     ...g.Cluster,
     ...g.Queue.filter((q) => q.pool !== null || !clusters.has(q.name)),
   ])
-    if (m.name !== 'default' && (m.pool ?? 'default') === 'default')
-      add(
-        'V16',
-        m,
-        ['metadata', 'name'],
-        `${m.kind}/${m.name} lives in pool "default", which poolsync.yaml lists absent: name another pool`,
-      );
+    if (m.name !== 'default' && (m.pool ?? 'default') === 'default') {
+      const message = `${m.kind}/${m.name} lives in pool "default", which poolsync.yaml lists absent: name another pool`;
+      add('V16', m, ['metadata', 'name'], message);
+    }
   return errors;
 }
 
@@ -593,14 +544,10 @@ function checkFlyteRules(g: Grouped, add: Add): void {
   let defaultLabel: ClusterLabelManifest | null = null;
   for (const l of g.ClusterLabel) {
     // V10: one default label.
-    if (l.isDefault && defaultLabel)
-      add(
-        'V10',
-        l,
-        ['spec', 'default'],
-        `ClusterLabel '${l.name}' is default: true, as is '${defaultLabel.name}' (${where(defaultLabel)}); flyte-core has one defaultExecutionLabel: keep one`,
-      );
-    else if (l.isDefault) defaultLabel = l;
+    if (l.isDefault && defaultLabel) {
+      const message = `ClusterLabel '${l.name}' is default: true, as is '${defaultLabel.name}' (${where(defaultLabel)}); flyte-core has one defaultExecutionLabel: keep one`;
+      add('V10', l, ['spec', 'default'], message);
+    } else if (l.isDefault) defaultLabel = l;
     checkLabelEntries(l, clusters, clusterNames, add);
   }
   checkChartCredentials(g.ExecutionCluster, g.ClusterLabel.length > 0, add);
@@ -609,27 +556,16 @@ function checkFlyteRules(g: Grouped, add: Add): void {
 
 /** SCHEMA: either auth (with an endpoint) or inCluster: true. */
 function checkClusterAuth(c: ExecutionClusterManifest, add: Add): void {
-  if (c.authConflict)
-    add(
-      'SCHEMA',
-      c,
-      ['spec', 'inCluster'],
-      `ExecutionCluster '${c.name}': give either auth (a file_path token and certificate) or inCluster: true, not both`,
-    );
-  else if (c.auth === null && usable(c, '/spec/auth') && usable(c, '/spec/inCluster'))
-    add(
-      'SCHEMA',
-      c,
-      ['spec'],
-      `ExecutionCluster '${c.name}': missing auth: add auth {type: file_path, tokenPath, certPath} with an endpoint, or inCluster: true`,
-    );
-  else if (c.auth?.type === 'file_path' && c.endpoint === null && usable(c, '/spec/endpoint'))
-    add(
-      'SCHEMA',
-      c,
-      ['spec'],
-      `ExecutionCluster '${c.name}': missing endpoint: the data plane's Kubernetes API URL, e.g. https://dataplane1.example.com:443`,
-    );
+  if (c.authConflict) {
+    const message = `ExecutionCluster '${c.name}': give either auth (a file_path token and certificate) or inCluster: true, not both`;
+    add('SCHEMA', c, ['spec', 'inCluster'], message);
+  } else if (c.auth === null && usable(c, '/spec/auth') && usable(c, '/spec/inCluster')) {
+    const message = `ExecutionCluster '${c.name}': missing auth: add auth {type: file_path, tokenPath, certPath} with an endpoint, or inCluster: true`;
+    add('SCHEMA', c, ['spec'], message);
+  } else if (c.auth?.type === 'file_path' && c.endpoint === null && usable(c, '/spec/endpoint')) {
+    const message = `ExecutionCluster '${c.name}': missing endpoint: the data plane's Kubernetes API URL, e.g. https://dataplane1.example.com:443`;
+    add('SCHEMA', c, ['spec'], message);
+  }
 }
 
 /** V9 and V10 of a label's entries. */
@@ -642,31 +578,21 @@ function checkLabelEntries(
   const seen = new Map<string, number>();
   l.clusters.forEach((entry, i) => {
     const problem = usable(l, `/spec/clusters/${i}/weight`) ? weightProblem(entry.weight) : null;
-    if (problem)
-      add(
-        'V9',
-        l,
-        ['spec', 'clusters', i, 'weight'],
-        `ClusterLabel '${l.name}': weight ${entry.weight} of cluster '${entry.cluster}' ${problem}; a weight lies in [0, 1], relative to the label's other weights, and 0 skips the cluster`,
-      );
+    if (problem) {
+      const message = `ClusterLabel '${l.name}': weight ${entry.weight} of cluster '${entry.cluster}' ${problem}; a weight lies in [0, 1], relative to the label's other weights, and 0 skips the cluster`;
+      add('V9', l, ['spec', 'clusters', i, 'weight'], message);
+    }
     if (!usable(l, `/spec/clusters/${i}/cluster`) || entry.cluster === '') return;
     const at = ['spec', 'clusters', i, 'cluster'];
     const earlier = seen.get(entry.cluster);
-    if (earlier !== undefined)
-      add(
-        'V10',
-        l,
-        at,
-        `ClusterLabel '${l.name}': cluster '${entry.cluster}' is listed twice (entries ${earlier + 1} and ${i + 1}); merge them into one weight`,
-      );
-    else seen.set(entry.cluster, i);
-    if (!clusters.has(entry.cluster))
-      add(
-        'V10',
-        l,
-        at,
-        `ClusterLabel '${l.name}': ${notDeclared('ExecutionCluster', entry.cluster, clusterNames)}`,
-      );
+    if (earlier !== undefined) {
+      const message = `ClusterLabel '${l.name}': cluster '${entry.cluster}' is listed twice (entries ${earlier + 1} and ${i + 1}); merge them into one weight`;
+      add('V10', l, at, message);
+    } else seen.set(entry.cluster, i);
+    if (!clusters.has(entry.cluster)) {
+      const message = `ClusterLabel '${l.name}': ${notDeclared('ExecutionCluster', entry.cluster, clusterNames)}`;
+      add('V10', l, at, message);
+    }
   });
 }
 
@@ -679,13 +605,10 @@ function checkExecutionClusterLabels(
   const labelNames = [...labels.keys()].sort();
   const byKey = new Map<string, ExecutionClusterLabelManifest>();
   for (const e of ecls) {
-    if (usable(e, '/spec/label') && e.label !== '' && !labels.has(e.label))
-      add(
-        'V11',
-        e,
-        ['spec', 'label'],
-        `ExecutionClusterLabel ${keyLabel(e)}: ${notDeclared('ClusterLabel', e.label, labelNames)}`,
-      );
+    if (usable(e, '/spec/label') && e.label !== '' && !labels.has(e.label)) {
+      const message = `ExecutionClusterLabel ${keyLabel(e)}: ${notDeclared('ClusterLabel', e.label, labelNames)}`;
+      add('V11', e, ['spec', 'label'], message);
+    }
     if (!keyUsable(e) || e.key.project === '' || e.key.domain === '') continue;
     const key = assignmentKeyString(e.key);
     keepFirst(add, 'V11', byKey, key, e, ['spec'], (other) => {
@@ -724,23 +647,18 @@ function checkChartCredentials(
       const key = path.slice(CHART_CREDENTIALS_DIR.length + 1);
       if (path.startsWith(`${CHART_CREDENTIALS_DIR}/`) && SECRET_KEY.test(key) && key !== '..')
         continue;
-      add(
-        'V14',
-        c,
-        ['spec', 'auth', field],
+      const message =
         `ExecutionCluster '${c.name}': ${field} ${path} is not a file of ${CHART_CREDENTIALS_DIR}/: the flyte-core chart's syncresources Deployment mounts ` +
-          `Secret ${CHART_CREDENTIALS_SECRET} at ${CHART_CREDENTIALS_DIR} whatever the values say (templates/clusterresourcesync/deployment.yaml:68-71, 86-90) and reads these paths; ` +
-          `use ${CHART_CREDENTIALS_DIR}/<key of Secret ${CHART_CREDENTIALS_SECRET}>, e.g. ${CHART_CREDENTIALS_DIR}/${c.name}_${field === 'tokenPath' ? 'token' : 'cacert'}`,
-      );
+        `Secret ${CHART_CREDENTIALS_SECRET} at ${CHART_CREDENTIALS_DIR} whatever the values say (templates/clusterresourcesync/deployment.yaml:68-71, 86-90) and reads these paths; ` +
+        `use ${CHART_CREDENTIALS_DIR}/<key of Secret ${CHART_CREDENTIALS_SECRET}>, e.g. ${CHART_CREDENTIALS_DIR}/${c.name}_${field === 'tokenPath' ? 'token' : 'cacert'}`;
+      add('V14', c, ['spec', 'auth', field], message);
     }
   }
-  if (firstWithCredentials && !hasLabels)
-    add(
-      'V14',
-      firstWithCredentials,
-      ['spec', 'auth'],
+  if (firstWithCredentials && !hasLabels) {
+    const message =
       `ExecutionCluster '${firstWithCredentials.name}' has credentials but no ClusterLabel is declared: the flyte-core chart mounts the credentials only when ` +
-        `labelClusterMap is non-empty (templates/admin/deployment.yaml:113-117, templates/clusterresourcesync/deployment.yaml:68, 86), so flyteadmin's sync-cluster-resources ` +
-        `init container could not read them and the pod would not start; declare a ClusterLabel`,
-    );
+      `labelClusterMap is non-empty (templates/admin/deployment.yaml:113-117, templates/clusterresourcesync/deployment.yaml:68, 86), so flyteadmin's sync-cluster-resources ` +
+      `init container could not read them and the pod would not start; declare a ClusterLabel`;
+    add('V14', firstWithCredentials, ['spec', 'auth'], message);
+  }
 }

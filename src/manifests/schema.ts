@@ -199,6 +199,14 @@ function otherKeyword({ err, where, pos }: Fault): Described {
   return { message: `${where} ${err.message ?? 'is invalid'}`, pos };
 }
 
+/** A keyword with a `limit` (minLength, maximum…): `why` says it from the limit and the value. */
+const beyondLimit =
+  (why: (limit: string, got: string) => string) =>
+  ({ err, params, where, pos }: Fault): Described => ({
+    message: `${where} ${why(String(params['limit']), show(err.data))}`,
+    pos,
+  });
+
 const BY_KEYWORD: Record<string, (f: Fault) => Described> = {
   additionalProperties: ({ err, path, where, node, pos }) => {
     const [field, known] = unknownField(err);
@@ -255,25 +263,12 @@ const BY_KEYWORD: Record<string, (f: Fault) => Described> = {
     message: `${where} ${patternMessage(String(params['pattern']), err.data, path.at(-1))}`,
     pos,
   }),
-  minLength: ({ params, where, pos }) => ({
-    message:
-      params['limit'] === 1
-        ? `${where} must not be empty`
-        : `${where} must be at least ${String(params['limit'])} characters`,
-    pos,
-  }),
-  maxLength: ({ params, where, pos }) => ({
-    message: `${where} must be at most ${String(params['limit'])} characters`,
-    pos,
-  }),
-  minimum: ({ err, params, where, pos }) => ({
-    message: `${where} must be ${String(params['limit'])} or more, got ${show(err.data)}`,
-    pos,
-  }),
-  maximum: ({ err, params, where, pos }) => ({
-    message: `${where} must be at most ${String(params['limit'])}, got ${show(err.data)}`,
-    pos,
-  }),
+  minLength: beyondLimit((limit) =>
+    limit === '1' ? 'must not be empty' : `must be at least ${limit} characters`,
+  ),
+  maxLength: beyondLimit((limit) => `must be at most ${limit} characters`),
+  minimum: beyondLimit((limit, got) => `must be ${limit} or more, got ${got}`),
+  maximum: beyondLimit((limit, got) => `must be at most ${limit}, got ${got}`),
   uniqueItems: ({ err, params, where, node, pos }) => {
     const j = Number(params['j']);
     const dup = node?.kind === 'seq' ? node.items[j] : undefined;

@@ -298,10 +298,8 @@ class DocumentBuilder {
       const key = getScalarValue(this.source, keyEvent);
       if (typeof k.value !== 'string') {
         // `1:`, `true:`, `null:` are numbers, booleans and null in YAML 1.2, not names.
-        this.issue(
-          `mapping keys must be strings: ${key === '' ? 'an empty key' : `'${key}'`} is ${k.value === null ? 'null' : `a ${typeof k.value}`}; quote it ("${key}") if you mean the text`,
-          keyPos,
-        );
+        const message = `mapping keys must be strings: ${key === '' ? 'an empty key' : `'${key}'`} is ${k.value === null ? 'null' : `a ${typeof k.value}`}; quote it ("${key}") if you mean the text`;
+        this.issue(message, keyPos);
         continue;
       }
       if (key === '<<' && keyEvent.style === SCALAR_STYLE.PLAIN) {
@@ -315,10 +313,8 @@ class DocumentBuilder {
           ? entries.find((e) => e.key === key)
           : (seen ??= new Map(entries.map((e) => [e.key, e]))).get(key);
       if (first) {
-        this.issue(
-          `duplicate key '${key}' (first at line ${first.keyPos.line}, column ${first.keyPos.column})`,
-          keyPos,
-        );
+        const message = `duplicate key '${key}' (first at line ${first.keyPos.line}, column ${first.keyPos.column})`;
+        this.issue(message, keyPos);
         continue;
       }
       const added = { key, keyPos, value: v };
@@ -344,11 +340,8 @@ class DocumentBuilder {
     const max = this.limits.maxAliasExpansion;
     if (before <= max && this.aliasExpansion > max && !this.limitReported) {
       this.limitReported = true;
-      this.issue(
-        `aliases expand to more than ${max} nodes in this document (alias bomb?)`,
-        pos,
-        'LIMIT',
-      );
+      const message = `aliases expand to more than ${max} nodes in this document (alias bomb?)`;
+      this.issue(message, pos, 'LIMIT');
     }
     this.addBytes(target.bytes, pos, true);
     return target.node;

@@ -125,14 +125,7 @@ export const HELD_LIST_COMMENTS = 10;
 export function buildComments(input: CommentInput): Comments {
   const key = commentKey(input.key);
   const title = key ? ` for \`${key.replace(/`/g, '')}\`` : '';
-  const head = [
-    commentMarker(key),
-    `### poolsync plan${title}`,
-    '',
-    `For commit \`${input.commit}\`.`,
-    '',
-    '',
-  ].join('\n');
+  const head = `${commentMarker(key)}\n### poolsync plan${title}\n\nFor commit \`${input.commit}\`.\n\n`;
   const foot =
     '\n\n---\n<sub>Posted by poolsync; updated in place on every push. Nothing is applied from a pull request.</sub>\n';
   const budget = input.limit - codePointLength(head) - codePointLength(foot);

@@ -261,14 +261,8 @@ function noteReader(
     const author = n.author ? { login: n.author.username, id: n.author.id } : null;
     const web = await webUrl().catch(() => null);
     const url = web && `${web}#note_${n.id}`;
-    return {
-      id: n.id,
-      body: n.body ?? '',
-      url,
-      author,
-      app: null,
-      updatedAt: forgeTime(n.updated_at),
-    };
+    const updatedAt = forgeTime(n.updated_at);
+    return { id: n.id, body: n.body ?? '', url, author, app: null, updatedAt };
   };
 }
 

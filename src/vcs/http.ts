@@ -308,9 +308,7 @@ export class ApiClient {
   private limited(call: ApiCall, err: unknown, final = false): VcsApiError | null {
     const limit = limitOf(err);
     if (limit === null || (!final && (limit === 'connect' || limit === 'read'))) return null;
-    const cap = limit === 'size' ? ANSWER_BYTES.forge : undefined;
-    const words =
-      limit === 'call' ? limitWords('call', this.limits) : limitWords(limit, this.limits, cap);
+    const words = limitWords(limit, this.limits, limit === 'size' ? ANSWER_BYTES.forge : undefined);
     return this.fail(
       null,
       `${this.opts.provider} API at ${this.baseUrl.origin}, to ${call.operation}: ${words}`,
