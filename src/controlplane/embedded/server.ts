@@ -94,7 +94,8 @@ export async function startControlPlaneServer(
   };
 }
 
-function send(
+/** A JSON answer (none when `body` is undefined). */
+export function send(
   res: ServerResponse,
   status: number,
   body: unknown,
