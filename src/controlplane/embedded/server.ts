@@ -20,6 +20,7 @@ import type { EmbeddedControlPlane } from './embedded.js';
 import { readLimitedBody } from '../../util/request-body.js';
 import { assignmentKeyString } from '../../model/common.js';
 import { parseInventory } from '../../model/inventory.js';
+import { isMap } from '../../model/flyte.js';
 
 export interface ControlPlaneServerOptions {
   controlPlane: EmbeddedControlPlane;
@@ -111,8 +112,12 @@ export function send(
   res.end(text);
 }
 
-/** Only method, path and outcome: never headers (token) or bodies. */
-function logRequest(req: IncomingMessage, res: ServerResponse, log: Logger | undefined): void {
+/** Only method, path and outcome: never headers (token) or bodies. Of HTTP/2 requests too. */
+export function logRequest(
+  req: Pick<IncomingMessage, 'method' | 'url'>,
+  res: { statusCode: number; on(event: 'finish', listener: () => void): unknown },
+  log: Logger | undefined,
+): void {
   const started = process.hrtime.bigint();
   res.on('finish', () => {
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
@@ -374,9 +379,8 @@ const created = (body: unknown): Reply => ({ status: 201, body });
 const none: Reply = { status: 204 };
 const obj = async (req: Request): Promise<Record<string, unknown>> => {
   const body = await req.body();
-  if (typeof body !== 'object' || body === null || Array.isArray(body))
-    throw invalid('the request body must be a JSON object');
-  return body as Record<string, unknown>;
+  if (!isMap(body)) throw invalid('the request body must be a JSON object');
+  return body;
 };
 /** The `{name}` of the path. */
 const nameOf = (req: Request) => req.params[0]!;
