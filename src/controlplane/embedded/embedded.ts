@@ -210,10 +210,10 @@ export class EmbeddedControlPlane implements ControlPlane {
     await this.write({ op: 'delete_pool', name: validateName('ClusterPool', name) });
   }
 
-  readonly undeletePool = (name: string): Promise<LivePool> =>
-    this.write({ op: 'undelete_pool', name: validateName('ClusterPool', name) }, (s) =>
-      core.getPool(s, name),
-    );
+  async undeletePool(name: string): Promise<LivePool> {
+    const op = { op: 'undelete_pool', name: validateName('ClusterPool', name) } as const;
+    return this.write(op, (s) => core.getPool(s, name));
+  }
 
   async registerCluster(request: RegisterClusterRequest): Promise<LiveCluster> {
     const op = validateRegistration(request);
@@ -239,10 +239,10 @@ export class EmbeddedControlPlane implements ControlPlane {
     await this.write({ op: 'delete_cluster', name: validateName('Cluster', name) });
   }
 
-  readonly undeleteCluster = (name: string): Promise<LiveCluster> =>
-    this.write({ op: 'undelete_cluster', name: validateName('Cluster', name) }, (s) =>
-      core.getCluster(s, name),
-    );
+  async undeleteCluster(name: string): Promise<LiveCluster> {
+    const op = { op: 'undelete_cluster', name: validateName('Cluster', name) } as const;
+    return this.write(op, (s) => core.getCluster(s, name));
+  }
 
   async createQueue(request: CreateQueueRequest): Promise<LiveQueue> {
     const name = validateName('Queue', request?.name);

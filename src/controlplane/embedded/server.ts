@@ -343,15 +343,7 @@ function paginate<T>(items: T[], keyOf: (item: T) => string, query: URLSearchPar
     const after = Buffer.from(token, 'base64url').toString('utf8');
     if (after === '' || Buffer.from(after, 'utf8').toString('base64url') !== token)
       throw invalid('page_token is not a token this server issued');
-    // Lists are sorted by key: binary search for the first key after the token.
-    let lo = 0;
-    let hi = items.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (keyOf(items[mid]!) <= after) lo = mid + 1;
-      else hi = mid;
-    }
-    start = lo;
+    start = firstAfter(items, keyOf, after);
   }
   const page: T[] = [];
   let more = false;
@@ -370,6 +362,18 @@ function paginate<T>(items: T[], keyOf: (item: T) => string, query: URLSearchPar
   const body: Record<string, unknown> = { items: page, next_page_token: next, total: items.length };
   if (shards !== null) body.shard = { index: shard, count: shards };
   return { status: 200, body };
+}
+
+/** The index of the first of `items` (sorted by key) whose key is after `key`: by bisection. */
+export function firstAfter<T>(items: readonly T[], keyOf: (t: T) => string, key: string): number {
+  let lo = 0;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keyOf(items[mid]!) > key) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
 const byName = (x: { name: string }) => x.name;
@@ -442,19 +446,21 @@ export function routes(cp: EmbeddedControlPlane, faults: Faults): Route[] {
     route('POST', '/v1/queues/{name}/drain', async (r) => ok(await cp.drainQueue(nameOf(r)))),
     route('POST', '/v1/queues/{name}/activate', async (r) => ok(await cp.activateQueue(nameOf(r)))),
     route('DELETE', '/v1/queues/{name}', async (r) => (await cp.deleteQueue(nameOf(r)), none)),
-    // Capability `soft_delete` (Union today): deleted objects keep their names until undeleted.
-    ...(
-      [
-        ['queues', cp.listDeletedQueues, cp.undeleteQueue],
-        ['pools', cp.listDeletedPools, cp.undeletePool],
-        ['clusters', cp.listDeletedClusters, cp.undeleteCluster],
-      ] as const
-    ).flatMap(([kind, listDeleted, undelete]) => [
-      route('GET', `/v1/deleted/${kind}`, async (r) =>
-        paginate(await listDeleted(), byName, r.query),
-      ),
-      route('POST', `/v1/${kind}/{name}/undelete`, async (r) => ok(await undelete(nameOf(r)))),
-    ]),
+    // Capability `soft_delete` (Union today): deleted queues keep their names until undeleted.
+    route('GET', '/v1/deleted/queues', async (r) =>
+      paginate(await cp.listDeletedQueues(), byName, r.query),
+    ),
+    route('POST', '/v1/queues/{name}/undelete', async (r) => ok(await cp.undeleteQueue(nameOf(r)))),
+    route('GET', '/v1/deleted/pools', async (r) =>
+      paginate(await cp.listDeletedPools(), byName, r.query),
+    ),
+    route('POST', '/v1/pools/{name}/undelete', async (r) => ok(await cp.undeletePool(nameOf(r)))),
+    route('GET', '/v1/deleted/clusters', async (r) =>
+      paginate(await cp.listDeletedClusters(), byName, r.query),
+    ),
+    route('POST', '/v1/clusters/{name}/undelete', async (r) =>
+      ok(await cp.undeleteCluster(nameOf(r))),
+    ),
     route('GET', '/v1/assignments', async (r) =>
       paginate(await cp.listAssignments(), assignmentKeyString, r.query),
     ),

@@ -30,6 +30,7 @@ import type { InventoryRecord } from '../../model/inventory.js';
 import {
   ControlPlaneError,
   ERROR_CODES,
+  ERROR_STATUS,
   withAddress,
   type ControlPlaneErrorCode,
 } from '../errors.js';
@@ -67,15 +68,11 @@ interface Page<T> {
 type Shard = { index: number; count: number } | null;
 type Kinds = 'pools' | 'clusters' | 'queues';
 
+/** The code of an error answer without one: the server's status of each code, and 403, 413. */
 const STATUS_CODES: Record<number, ControlPlaneErrorCode> = {
-  400: 'INVALID_ARGUMENT',
-  401: 'UNAUTHENTICATED',
+  ...Object.fromEntries(ERROR_CODES.map((code) => [ERROR_STATUS[code], code])),
   403: 'UNAUTHENTICATED',
-  404: 'NOT_FOUND',
-  409: 'ALREADY_EXISTS',
-  412: 'FAILED_PRECONDITION',
   413: 'INVALID_ARGUMENT',
-  503: 'UNAVAILABLE',
 };
 
 export class HttpControlPlane implements ControlPlane {

@@ -502,7 +502,7 @@ export class FlyteadminStore {
         );
       keep = (p) => p.state === state;
     }
-    const all = [...this.projects.values()].filter(keep).sort((a, b) => cmp(a.id, b.id));
+    const all = [...this.projects.values()].filter(keep).sort((a, b) => (a.id < b.id ? -1 : 1));
     const page = q.limit === 0 ? all.slice(offset) : all.slice(offset, offset + q.limit);
     return { projects: page, token: page.length === q.limit ? String(offset + page.length) : '' };
   }
@@ -591,8 +591,4 @@ function sameKey(a: ResourceId, b: ResourceId): boolean {
   return (
     a.resource_type === b.resource_type && a.org === b.org && LEVELS.every((f) => a[f] === b[f])
   );
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
