@@ -374,9 +374,8 @@ export class HttpControlPlane implements ControlPlane {
 
 const byName = (item: { name: string }): string => item.name;
 
-function seg(name: string): string {
-  return encodeURIComponent(name);
-}
+/** One path segment. */
+const seg = encodeURIComponent;
 
 function normaliseContract(c: PoolContract): PoolContract {
   return {
