@@ -20,6 +20,7 @@ import type { EmbeddedControlPlane } from './embedded.js';
 import { readLimitedBody } from '../../util/request-body.js';
 import { assignmentKeyString } from '../../model/common.js';
 import { parseInventory } from '../../model/inventory.js';
+import { isMap } from '../../model/flyte.js';
 
 export interface ControlPlaneServerOptions {
   controlPlane: EmbeddedControlPlane;
@@ -94,7 +95,8 @@ export async function startControlPlaneServer(
   };
 }
 
-function send(
+/** A JSON answer (none when `body` is undefined). */
+export function send(
   res: ServerResponse,
   status: number,
   body: unknown,
@@ -110,8 +112,12 @@ function send(
   res.end(text);
 }
 
-/** Only method, path and outcome: never headers (token) or bodies. */
-function logRequest(req: IncomingMessage, res: ServerResponse, log: Logger | undefined): void {
+/** Only method, path and outcome: never headers (token) or bodies. Of HTTP/2 requests too. */
+export function logRequest(
+  req: Pick<IncomingMessage, 'method' | 'url'>,
+  res: { statusCode: number; on(event: 'finish', listener: () => void): unknown },
+  log: Logger | undefined,
+): void {
   const started = process.hrtime.bigint();
   res.on('finish', () => {
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
@@ -337,15 +343,7 @@ function paginate<T>(items: T[], keyOf: (item: T) => string, query: URLSearchPar
     const after = Buffer.from(token, 'base64url').toString('utf8');
     if (after === '' || Buffer.from(after, 'utf8').toString('base64url') !== token)
       throw invalid('page_token is not a token this server issued');
-    // Lists are sorted by key: binary search for the first key after the token.
-    let lo = 0;
-    let hi = items.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (keyOf(items[mid]!) <= after) lo = mid + 1;
-      else hi = mid;
-    }
-    start = lo;
+    start = firstAfter(items, keyOf, after);
   }
   const page: T[] = [];
   let more = false;
@@ -366,6 +364,18 @@ function paginate<T>(items: T[], keyOf: (item: T) => string, query: URLSearchPar
   return { status: 200, body };
 }
 
+/** The index of the first of `items` (sorted by key) whose key is after `key`: by bisection. */
+export function firstAfter<T>(items: readonly T[], keyOf: (t: T) => string, key: string): number {
+  let lo = 0;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keyOf(items[mid]!) > key) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
 const byName = (x: { name: string }) => x.name;
 
 const ok = (body: unknown): Reply => ({ status: 200, body });
@@ -373,9 +383,8 @@ const created = (body: unknown): Reply => ({ status: 201, body });
 const none: Reply = { status: 204 };
 const obj = async (req: Request): Promise<Record<string, unknown>> => {
   const body = await req.body();
-  if (typeof body !== 'object' || body === null || Array.isArray(body))
-    throw invalid('the request body must be a JSON object');
-  return body as Record<string, unknown>;
+  if (!isMap(body)) throw invalid('the request body must be a JSON object');
+  return body;
 };
 /** The `{name}` of the path. */
 const nameOf = (req: Request) => req.params[0]!;

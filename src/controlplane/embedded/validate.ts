@@ -25,7 +25,7 @@ import {
 import { SPEC_FIELDS, type SpecField } from '../../gen/manifests/kinds.js';
 import { ControlPlaneError } from '../errors.js';
 import type { RegisterClusterRequest } from '../types.js';
-import type { ExecutionClusterLabel } from '../../model/flyte.js';
+import { type ExecutionClusterLabel, isMap } from '../../model/flyte.js';
 import type { ActivityRecord, Op } from './state.js';
 
 /** P2: the object store schemes a pool contract accepts. */
@@ -44,13 +44,8 @@ function describe(value: unknown): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
-function isObject(value: unknown): value is Obj {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function requireObject(value: unknown, what: string, addr: string | null): Obj {
-  if (!isObject(value))
-    throw invalid(`${what} must be an object, got ${describe(value)}`, addr, null);
+  if (!isMap(value)) throw invalid(`${what} must be an object, got ${describe(value)}`, addr, null);
   return value;
 }
 

@@ -30,6 +30,7 @@ import type { InventoryRecord } from '../../model/inventory.js';
 import {
   ControlPlaneError,
   ERROR_CODES,
+  ERROR_STATUS,
   withAddress,
   type ControlPlaneErrorCode,
 } from '../errors.js';
@@ -65,16 +66,13 @@ interface Page<T> {
 }
 
 type Shard = { index: number; count: number } | null;
+type Kinds = 'pools' | 'clusters' | 'queues';
 
+/** The code of an error answer without one: the server's status of each code, and 403, 413. */
 const STATUS_CODES: Record<number, ControlPlaneErrorCode> = {
-  400: 'INVALID_ARGUMENT',
-  401: 'UNAUTHENTICATED',
+  ...Object.fromEntries(ERROR_CODES.map((code) => [ERROR_STATUS[code], code])),
   403: 'UNAUTHENTICATED',
-  404: 'NOT_FOUND',
-  409: 'ALREADY_EXISTS',
-  412: 'FAILED_PRECONDITION',
   413: 'INVALID_ARGUMENT',
-  503: 'UNAVAILABLE',
 };
 
 export class HttpControlPlane implements ControlPlane {
@@ -139,57 +137,28 @@ export class HttpControlPlane implements ControlPlane {
     return this.http.call('GET', '/v1/capabilities');
   }
 
-  listPools(): Promise<LivePool[]> {
-    return this.list<LivePool>('/v1/pools', byName);
-  }
+  readonly listPools = () => this.list<LivePool>('/v1/pools', byName);
+  readonly getPool = (name: string): Promise<LivePool> =>
+    this.http.call('GET', `/v1/pools/${seg(name)}`);
 
-  getPool(name: string): Promise<LivePool> {
-    return this.http.call('GET', `/v1/pools/${seg(name)}`);
-  }
+  readonly listClusters = () => this.list<LiveCluster>('/v1/clusters', byName);
+  readonly getCluster = (name: string): Promise<LiveCluster> =>
+    this.http.call('GET', `/v1/clusters/${seg(name)}`);
 
-  listClusters(): Promise<LiveCluster[]> {
-    return this.list<LiveCluster>('/v1/clusters', byName);
-  }
-
-  getCluster(name: string): Promise<LiveCluster> {
-    return this.http.call('GET', `/v1/clusters/${seg(name)}`);
-  }
-
-  listQueues(): Promise<LiveQueue[]> {
-    return this.list<LiveQueue>('/v1/queues', byName);
-  }
-
-  getQueue(name: string): Promise<LiveQueue> {
-    return this.http.call('GET', `/v1/queues/${seg(name)}`);
-  }
+  readonly listQueues = () => this.list<LiveQueue>('/v1/queues', byName);
+  readonly getQueue = (name: string): Promise<LiveQueue> =>
+    this.http.call('GET', `/v1/queues/${seg(name)}`);
 
   /**
-   * soft_delete: the deleted queues, whose names stay reserved (so the planner undeletes one the
-   * repository declares again). A server older than this endpoint lists none, as before.
+   * soft_delete: the deleted queues, pools and clusters, whose names stay reserved (so the
+   * planner undeletes one the repository declares again). A server older than these lists
+   * lists none, as before.
    */
-  async listDeletedQueues(): Promise<LiveQueue[]> {
-    try {
-      return await this.list<LiveQueue>('/v1/deleted/queues', byName);
-    } catch (err) {
-      if (err instanceof ControlPlaneError && err.code === 'NOT_FOUND') return [];
-      throw err;
-    }
-  }
+  readonly listDeletedQueues = () => this.listDeleted<LiveQueue>('queues');
+  readonly listDeletedPools = () => this.listDeleted<LivePool>('pools');
+  readonly listDeletedClusters = () => this.listDeleted<LiveCluster>('clusters');
 
-  undeleteQueue(name: string): Promise<LiveQueue> {
-    return this.http.call('POST', `/v1/queues/${seg(name)}/undelete`, {});
-  }
-
-  /** soft_delete: the deleted pools and clusters (none from a server older than these lists). */
-  listDeletedPools(): Promise<LivePool[]> {
-    return this.listDeleted<LivePool>('pools');
-  }
-
-  listDeletedClusters(): Promise<LiveCluster[]> {
-    return this.listDeleted<LiveCluster>('clusters');
-  }
-
-  private async listDeleted<T extends { name: string }>(kind: 'pools' | 'clusters'): Promise<T[]> {
+  private async listDeleted<T extends { name: string }>(kind: Kinds): Promise<T[]> {
     try {
       return await this.list<T>(`/v1/deleted/${kind}`, byName);
     } catch (err) {
@@ -198,12 +167,13 @@ export class HttpControlPlane implements ControlPlane {
     }
   }
 
-  undeletePool(name: string): Promise<LivePool> {
-    return this.http.call('POST', `/v1/pools/${seg(name)}/undelete`, {});
-  }
+  readonly undeleteQueue = (name: string) => this.post<LiveQueue>('queues', name, 'undelete');
+  readonly undeletePool = (name: string) => this.post<LivePool>('pools', name, 'undelete');
+  readonly undeleteCluster = (name: string) => this.post<LiveCluster>('clusters', name, 'undelete');
 
-  undeleteCluster(name: string): Promise<LiveCluster> {
-    return this.http.call('POST', `/v1/clusters/${seg(name)}/undelete`, {});
+  /** POST /v1/KIND/NAME/ACTION (an undelete, drain, activate, move). */
+  private post<T>(kind: Kinds, name: string, action: string, body: object = {}): Promise<T> {
+    return this.http.call('POST', `/v1/${kind}/${seg(name)}/${action}`, body);
   }
 
   listAssignments(): Promise<LiveAssignment[]> {
@@ -284,7 +254,7 @@ export class HttpControlPlane implements ControlPlane {
       '/v1/queues',
       request,
       () => this.getQueue(request.name),
-      (live) => !live.cluster_managed && sameJson(specOf(live), wanted),
+      (live) => !live.cluster_managed && sameJson(pick(live, QUEUE_SPEC_FIELDS), wanted),
     );
   }
 
@@ -293,20 +263,15 @@ export class HttpControlPlane implements ControlPlane {
   }
 
   // Capability calls: the server refuses them (FAILED_PRECONDITION, C9/Q6/C7/P4) when off.
-  drainQueue(name: string): Promise<LiveQueue> {
-    return this.http.call('POST', `/v1/queues/${seg(name)}/drain`, {});
-  }
-
-  activateQueue(name: string): Promise<LiveQueue> {
-    return this.http.call('POST', `/v1/queues/${seg(name)}/activate`, {});
-  }
+  readonly drainQueue = (name: string) => this.post<LiveQueue>('queues', name, 'drain');
+  readonly activateQueue = (name: string) => this.post<LiveQueue>('queues', name, 'activate');
 
   deleteQueue(name: string): Promise<void> {
     return this.remove(`/v1/queues/${seg(name)}`);
   }
 
   moveCluster(name: string, pool: string): Promise<LiveCluster> {
-    return this.http.call('POST', `/v1/clusters/${seg(name)}/move`, { pool });
+    return this.post('clusters', name, 'move', { pool });
   }
 
   updatePool(name: string, contract: PoolContract): Promise<LivePool> {
@@ -409,13 +374,8 @@ export class HttpControlPlane implements ControlPlane {
 
 const byName = (item: { name: string }): string => item.name;
 
-function seg(name: string): string {
-  return encodeURIComponent(name);
-}
-
-function specOf(q: LiveQueue): QueueSpec {
-  return pick(q, QUEUE_SPEC_FIELDS);
-}
+/** One path segment. */
+const seg = encodeURIComponent;
 
 function normaliseContract(c: PoolContract): PoolContract {
   return {

@@ -13,6 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { posix } from 'node:path';
 import { ControlPlaneError, type ControlPlaneErrorCode } from '../../controlplane/errors.js';
 import { readLimitedBody } from '../../util/request-body.js';
+import { send } from '../../controlplane/embedded/server.js';
 import { OAUTH_PATHS, OAuthStandIn, type OAuthStandInOptions } from '../oauth/server.js';
 import { isMap, PROJECT_STATES, type ProjectState } from '../../model/flyte.js';
 
@@ -110,7 +111,7 @@ export function flyteadminGateway(opts: FlyteadminGatewayOptions = {}) {
     if (!route && !isAuth) return false;
     try {
       if (!route) {
-        if (!oauth) throw new ControlPlaneError('NOT_FOUND', 'authentication is not configured');
+        if (!oauth) throw notFound('authentication is not configured');
         oauth.handle(req, res);
         return true;
       }
@@ -165,30 +166,16 @@ function lowerCamel(value: unknown): unknown {
 }
 
 async function readJson(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
-  const raw = await readLimitedBody(
-    req,
-    limit,
-    (message) => new ControlPlaneError('INVALID_ARGUMENT', message),
-  );
+  const raw = await readLimitedBody(req, limit, (message) => invalid(message));
   if (raw.length === 0) return {};
   let value: unknown;
   try {
     value = JSON.parse(raw.toString('utf8'));
   } catch (err) {
-    throw new ControlPlaneError('INVALID_ARGUMENT', `invalid JSON body: ${(err as Error).message}`);
+    throw invalid(`invalid JSON body: ${(err as Error).message}`);
   }
-  if (!isMap(value))
-    throw new ControlPlaneError('INVALID_ARGUMENT', 'the body must be a JSON object');
+  if (!isMap(value)) throw invalid('the body must be a JSON object');
   return value;
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-  });
-  res.end(text);
 }
 
 /**
@@ -258,7 +245,7 @@ function listProjects(store: FlyteadminStore, { query }: ApiRequest): Json {
 
 async function registerProject(store: FlyteadminStore, req: ApiRequest): Promise<Json> {
   const project = (await req.body())['project'];
-  if (!isMap(project)) throw new ControlPlaneError('INVALID_ARGUMENT', 'missing project');
+  if (!isMap(project)) throw invalid('missing project');
   store.registerProject({
     id: str(project['id']),
     name: str(project['name']),
@@ -273,17 +260,14 @@ async function updateProject(store: FlyteadminStore, req: ApiRequest, [id]: stri
   const body = await req.body();
   const state = str(body['state']) || 'ACTIVE';
   if (!(PROJECT_STATES as readonly string[]).includes(state))
-    throw new ControlPlaneError(
-      'INVALID_ARGUMENT',
-      `invalid value for enum field state: "${state}"`,
-    );
+    throw invalid(`invalid value for enum field state: "${state}"`);
   store.setProjectState(id!, state as ProjectState);
   return {};
 }
 
 async function putAttributes(store: FlyteadminStore, req: ApiRequest, params: string[]) {
   const attributes = (await req.body())['attributes'];
-  if (!isMap(attributes)) throw new ControlPlaneError('INVALID_ARGUMENT', 'missing attributes');
+  if (!isMap(attributes)) throw invalid('missing attributes');
   store.validateProjectAndDomain(params[0]!, params[1]!);
   const matching = attributes['matching_attributes'];
   const type = matchingType(matching, params.join('-'));
@@ -297,8 +281,7 @@ function getAttributes(store: FlyteadminStore, { query }: ApiRequest, params: st
   const id = rowId(params, resourceType(query.get('resource_type')), query.get('org') ?? '');
   const row = store.get(id);
   if (!row)
-    throw new ControlPlaneError(
-      'NOT_FOUND',
+    throw notFound(
       `Resource [{Project:${project} Domain:${domain} Workflow:${workflow} LaunchPlan: ResourceType:${id.resource_type}}] not found`,
     );
   const attributes: Json = { project: row.project, domain: row.domain };
@@ -315,7 +298,9 @@ async function deleteAttributes(store: FlyteadminStore, req: ApiRequest, params:
 }
 
 /** What grpc-gateway answers for a path or verb no rule serves (runtime.ErrNotMatch → NotFound). */
-const notServed = () => new ControlPlaneError('NOT_FOUND', 'Not Found');
+const notServed = () => notFound('Not Found');
+const invalid = (message: string) => new ControlPlaneError('INVALID_ARGUMENT', message);
+const notFound = (message: string) => new ControlPlaneError('NOT_FOUND', message);
 
 /** The row `[project, domain, workflow?]` of a path names. */
 function rowId([project, domain, workflow]: string[], type: ResourceType, org: string): ResourceId {
@@ -347,13 +332,9 @@ function projectJson(store: FlyteadminStore, p: ReturnType<FlyteadminStore['getP
 }
 
 function matchingType(matching: unknown, identifier: string): ResourceType {
-  if (!isMap(matching))
-    throw new ControlPlaneError('INVALID_ARGUMENT', 'missing matching_attributes');
+  if (!isMap(matching)) throw invalid('missing matching_attributes');
   for (const [field, type] of ATTRIBUTE_TYPES) if (isMap(matching[field])) return type;
-  throw new ControlPlaneError(
-    'INVALID_ARGUMENT',
-    `Unrecognized matching attributes type for request ${identifier}`,
-  );
+  throw invalid(`Unrecognized matching attributes type for request ${identifier}`);
 }
 
 /** A MatchableResource by name or number, as grpc-gateway accepts enums; absent is 0. */
@@ -362,17 +343,14 @@ export function resourceType(raw: string | null | undefined): ResourceType {
   for (const [name, n] of Object.entries(MATCHABLE_RESOURCES)) {
     if (raw === name || raw === String(n)) return name as ResourceType;
   }
-  throw new ControlPlaneError(
-    'INVALID_ARGUMENT',
-    `invalid value for enum field resource_type: "${raw}"`,
-  );
+  throw invalid(`invalid value for enum field resource_type: "${raw}"`);
 }
 
 function decode(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {
-    throw new ControlPlaneError('INVALID_ARGUMENT', `malformed path segment "${segment}"`);
+    throw invalid(`malformed path segment "${segment}"`);
   }
 }
 
@@ -479,8 +457,8 @@ export class FlyteadminStore {
 
   registerProject(p: { id: string; name: string; description?: string; org?: string }): void {
     if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(p.id) || p.id.length > 63)
-      throw new ControlPlaneError('INVALID_ARGUMENT', `invalid project id [${p.id}]`);
-    if (p.name === '') throw new ControlPlaneError('INVALID_ARGUMENT', 'missing project_name');
+      throw invalid(`invalid project id [${p.id}]`);
+    if (p.name === '') throw invalid('missing project_name');
     if (this.projects.has(p.id))
       throw new ControlPlaneError('ALREADY_EXISTS', `value with matching already exists (${p.id})`);
     this.projects.set(p.id, {
@@ -500,7 +478,7 @@ export class FlyteadminStore {
 
   getProject(id: string): StoredProject {
     const p = this.projects.get(id);
-    if (!p) throw new ControlPlaneError('NOT_FOUND', `project [${id}] not found`);
+    if (!p) throw notFound(`project [${id}] not found`);
     return p;
   }
 
@@ -512,10 +490,7 @@ export class FlyteadminStore {
   listProjects(q: { limit: number; token: string; filters: string }) {
     const offset = q.token === '' ? 0 : Number(q.token);
     if (!Number.isInteger(offset) || offset < 0)
-      throw new ControlPlaneError(
-        'INVALID_ARGUMENT',
-        `invalid pagination token ${q.token} for ListProjects`,
-      );
+      throw invalid(`invalid pagination token ${q.token} for ListProjects`);
     let keep: (p: StoredProject) => boolean = (p) => p.state !== 'ARCHIVED';
     if (q.filters !== '') {
       const m = /^eq\(state,\s?(\d+)\)$/.exec(q.filters);
@@ -527,7 +502,7 @@ export class FlyteadminStore {
         );
       keep = (p) => p.state === state;
     }
-    const all = [...this.projects.values()].filter(keep).sort((a, b) => cmp(a.id, b.id));
+    const all = [...this.projects.values()].filter(keep).sort((a, b) => (a.id < b.id ? -1 : 1));
     const page = q.limit === 0 ? all.slice(offset) : all.slice(offset, offset + q.limit);
     return { projects: page, token: page.length === q.limit ? String(offset + page.length) : '' };
   }
@@ -536,17 +511,12 @@ export class FlyteadminStore {
   validateProjectAndDomain(project: string, domain: string): void {
     const p = this.projects.get(project);
     if (!p)
-      throw new ControlPlaneError(
-        'INVALID_ARGUMENT',
+      throw invalid(
         `failed to validate that project [${project}] and domain [${domain}] are registered, err: [project [${project}] not found]`,
       );
-    if (p.state !== 'ACTIVE')
-      throw new ControlPlaneError('INVALID_ARGUMENT', `project [${project}] is not active`);
+    if (p.state !== 'ACTIVE') throw invalid(`project [${project}] is not active`);
     if (!this.domains.includes(domain))
-      throw new ControlPlaneError(
-        'INVALID_ARGUMENT',
-        `domain [${domain}] is unrecognized by system`,
-      );
+      throw invalid(`domain [${domain}] is unrecognized by system`);
   }
 
   // Resources (resource_repo.go).
@@ -559,11 +529,7 @@ export class FlyteadminStore {
   /** CreateOrUpdate at the level the id names (its priority), replacing the attributes. */
   createOrUpdate(given: ResourceId, attributes: Record<string, unknown>): void {
     const id = this.keyed(given);
-    if (!validInput(id))
-      throw new ControlPlaneError(
-        'INVALID_ARGUMENT',
-        `invalid resource input ${JSON.stringify(id)}`,
-      );
+    if (!validInput(id)) throw invalid(`invalid resource input ${JSON.stringify(id)}`);
     const priority = priorityOf(id);
     const at = this.rows.findIndex((r) => sameKey(r, id) && r.priority === priority);
     const row: ResourceRow = { ...id, priority, attributes };
@@ -625,8 +591,4 @@ function sameKey(a: ResourceId, b: ResourceId): boolean {
   return (
     a.resource_type === b.resource_type && a.org === b.org && LEVELS.every((f) => a[f] === b[f])
   );
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

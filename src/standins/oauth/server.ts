@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { constantTimeEqual } from '../../util/constant-time.js';
 import { readLimitedBody } from '../../util/request-body.js';
+import { send as sendJson } from '../../controlplane/embedded/server.js';
 
 export const METADATA_PATH = '/.well-known/oauth-authorization-server';
 export const CLIENT_CONFIG_PATH = '/config/v1/flyte_client';
@@ -179,12 +180,5 @@ export class OAuthStandIn {
 }
 
 function send(res: ServerResponse, reply: OAuthReply): void {
-  const text = JSON.stringify(reply.body);
-  res.writeHead(reply.status, {
-    ...reply.headers,
-    'content-type': 'application/json',
-    'cache-control': 'no-store',
-    'content-length': Buffer.byteLength(text),
-  });
-  res.end(text);
+  sendJson(res, reply.status, reply.body, { ...reply.headers, 'cache-control': 'no-store' });
 }

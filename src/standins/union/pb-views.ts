@@ -5,6 +5,7 @@ import { ClusterSchema, ClusterState, State } from '../../gen/cloudidl/cluster/d
 import { QueueSchema, QueueState } from '../../gen/cloudidl/queue/queue_pb.js';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { HEALTH_TO_PB, managedToPb, QUEUE_STATE_TO_PB } from '../../controlplane/union/mapping.js';
+import { firstAfter } from '../../controlplane/embedded/server.js';
 
 export interface QueueStatusExtras {
   generation: bigint;
@@ -67,18 +68,6 @@ export function page<T>(
   const slice = items.slice(from, from + size);
   const more = from + size < items.length;
   return { items: slice, token: more ? nameOf(slice[slice.length - 1]!) : '' };
-}
-
-/** The index of the first of `items` (sorted by name) named after `name`. */
-function firstAfter<T>(items: readonly T[], nameOf: (t: T) => string, name: string): number {
-  let lo = 0;
-  let hi = items.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (nameOf(items[mid]!) > name) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo;
 }
 
 /** Whether `items` (sorted by name) holds one named `name`. */

@@ -32,7 +32,8 @@ import type { OAuthStandIn } from '../oauth/server.js';
 import { Lifecycle, QueueExtras } from './lifecycle.js';
 import { ProjectService } from '../../gen/flyteidl2/project/project_service_pb.js';
 import { ControlPlaneError } from '../../controlplane/errors.js';
-import { GRPC_STATUS } from '../flyteadmin/gateway.js';
+import { DEFAULT_DOMAINS, GRPC_STATUS } from '../flyteadmin/gateway.js';
+import { logRequest } from '../../controlplane/embedded/server.js';
 import type { EmbeddedControlPlane } from '../../controlplane/embedded/embedded.js';
 import { page } from './pb-views.js';
 import { queueRoutes, type ServiceContext } from './queue-service.js';
@@ -110,15 +111,7 @@ type Rpc = ReturnType<typeof connectNodeAdapter>;
 /** The HTTP/2 (h2c) server: the RPCs, with a request log of method, path and outcome. */
 function rpcServer(rpc: Rpc, isRpc: (url: string | undefined) => boolean, logger?: Logger) {
   return createH2Server((req, res) => {
-    const started = process.hrtime.bigint();
-    res.on('finish', () => {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      // Only method, path and outcome: never headers (token) or bodies.
-      logger?.info(
-        { method: req.method, path: req.url, status: res.statusCode, ms: Math.round(ms * 10) / 10 },
-        'request',
-      );
-    });
+    logRequest(req, res, logger);
     if (isRpc(req.url)) rpc(req, res);
     else res.writeHead(404).end();
   });
@@ -200,9 +193,6 @@ const errorInterceptor: Interceptor = (next) => async (req) => {
   }
 };
 
-/** Flyte's domains, as flyteadmin configures them by default. */
-const DOMAINS = ['development', 'staging', 'production'];
-
 function unionRoutes(
   opts: UnionApiOptions & {
     queueExtras: QueueExtras;
@@ -236,7 +226,7 @@ function unionRoutes(
     router.service(ProjectService, {
       async listProjects(req) {
         checkOrg(req.org);
-        const domains = (opts.domains ?? DOMAINS).map((d) => ({ id: d, name: d }));
+        const domains = (opts.domains ?? DEFAULT_DOMAINS).map((d) => ({ id: d, name: d }));
         const all = [...new Set(opts.projects ?? [])]
           .sort()
           .map((id) => ({ id, name: id, org, domains }));
