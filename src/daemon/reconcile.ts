@@ -141,18 +141,8 @@ export class Reconciler {
     if (plan && desired && !ctx.term.signal.aborted) {
       const held = new Set(this.state.waitingForApproval.map((c) => c.address));
       const repoRelative = (file: string) => ctx.repoRelative(file);
-      const { commit } = outcome;
-      const snapshot = {
-        run: id,
-        commit,
-        plan,
-        desired,
-        live: live ?? null,
-        held,
-        applied,
-        repoRelative,
-      };
-      this.objectsView = new ObjectsView(snapshot);
+      const snapshot = { run: id, commit: outcome.commit, plan, desired, held, applied };
+      this.objectsView = new ObjectsView({ ...snapshot, live: live ?? null, repoRelative });
     }
     const history = this.o.history;
     if (history && recorded.runs) {

@@ -214,8 +214,7 @@ export function gateStage(
   if (approval) {
     const applying = `approved by ${approval.approver}: applying the held changes`;
     o.logger.info(approvalFields(approval), applying);
-    const value = { plan, desired, held: [], heldFingerprint: fingerprint, approval };
-    return { value, status: nothingHeld() };
+    return { value: { ...whole, heldFingerprint: fingerprint, approval }, status: nothingHeld() };
   }
   const status = holding(ctx, split.held, fingerprint, commit);
   const heldText = `policy safe: ${heldForApproval(split.held, fingerprint)} with \`poolsync approve\` or a \`poolsync apply\` comment on the pull request`;
@@ -223,16 +222,8 @@ export function gateStage(
     const message = `${heldText}; nothing else to apply`;
     return { value: { result: 'waiting_for_approval', commit, message }, status };
   }
-  return {
-    value: {
-      plan: split.now,
-      desired,
-      held: split.held,
-      heldFingerprint: fingerprint,
-      approval: null,
-    },
-    status,
-  };
+  const value = { ...whole, plan: split.now, held: split.held, heldFingerprint: fingerprint };
+  return { value, status };
 }
 
 /** The changes held for approval: the approvals' pending record, the gauge, and /status. */
@@ -243,9 +234,8 @@ function holding(
   commit: string | null,
 ): StatusUpdate {
   const { o } = ctx;
+  const changes = held.map(briefOf);
   o.metrics.waitingForApproval.set(held.length);
-  o.approvals.hold(
-    fingerprint === null ? null : { fingerprint, commit, changes: held.map(briefOf) },
-  );
-  return { waitingForApproval: held.map(briefOf) };
+  o.approvals.hold(fingerprint === null ? null : { fingerprint, commit, changes });
+  return { waitingForApproval: changes };
 }
