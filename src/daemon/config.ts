@@ -111,7 +111,6 @@ export interface ConfigInput {
   flags: Record<string, unknown>;
   env: Record<string, string | undefined>;
   cwd: string;
-  /** `--config FILE`. */
   configFile?: string | null;
   /** Settings the caller forces (quickstart), below flags but above everything else. */
   overrides?: Record<string, string | number | boolean>;

@@ -165,13 +165,11 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
   ).then(() => {});
   let stopping: Promise<boolean> | null = null;
   return {
-    /** `http://host:port` of the status server. */
     url: server.url,
     status,
     metrics,
     /** Requests a run and resolves when it finished. */
     reconcile: (reason: TriggerReason = 'manual') => requestAll(reason),
-    /** The first run (requested at start). */
     firstRun,
     /** SIGTERM path (once): triggers off, running steps finish (bounded), Leases given up; true when they did. */
     stop: (): Promise<boolean> =>

@@ -362,12 +362,8 @@ export function commentApprovalHandler(
 ): (e: CommentEvent) => Promise<void> {
   return async (e) => {
     const target = o.forges.get(e.provider);
-    const log = {
-      provider: e.provider,
-      repository: e.repository,
-      number: e.number,
-      user: e.user.login,
-    };
+    const { provider, repository, number } = e;
+    const log = { provider, repository, number, user: e.user.login };
     if (!target || target.repository.toLowerCase() !== e.repository.toLowerCase()) {
       o.logger.debug(log, 'poolsync apply comment for another repository: ignored');
       return;

@@ -62,7 +62,6 @@ export interface RunRecord {
     /** Made by the control plane itself as the effect of another object's step. */
     sideEffect: boolean;
   }[];
-  /** How many objects the run changed in all. */
   changedTotal: number;
   /** Time spent in each phase: fetch, load, live, plan, apply (those that ran). */
   phasesMs: Record<string, number>;
@@ -170,9 +169,8 @@ export interface RecentRun extends RunRecord {
  * same changes still held, the same failure, at the same commit, applying nothing (repeats).
  */
 export interface RunRepeats {
-  /** How many runs were folded in. */
   runs: number;
-  /** The id and end of the last of them. */
+  /** The id and end of the last run folded in. */
   lastId: number;
   lastFinishedAt: string;
   /** Every trigger of the kept run and of the folded ones, sorted. */
@@ -200,7 +198,6 @@ export interface RenderedFileStatus {
 
 export interface LeaderStatus {
   enabled: boolean;
-  /** This replica's identity. */
   identity: string;
   isLeader: boolean;
   /** Holder of the Lease as last observed (null: none or unknown). */
