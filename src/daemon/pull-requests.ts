@@ -407,13 +407,9 @@ export function commentApprovalHandler(
         const reason = found && recoveredRefusal(found, pr.headSha);
         if (reason) return refuse(reason);
         if (found?.plan) {
-          const held = found.record.held;
-          posted = {
-            commit: pr.headSha,
-            plan: found.plan,
-            at: found.at,
-            shown: held === '-' ? undefined : held,
-          };
+          const { held } = found.record;
+          const shown = held === '-' ? undefined : held;
+          posted = { commit: pr.headSha, plan: found.plan, at: found.at, shown };
         }
       }
       if (!posted) return refuse(commentWords.notPosted(env));
