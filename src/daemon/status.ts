@@ -5,13 +5,12 @@
 import type { Change, Plan, PlanSummary, PlanWarning, Step } from '../model/plan.js';
 import type { PlanCounts } from '../plan/counts.js';
 import type { ManagedObject, managedObjects } from '../plan/inventory.js';
-import type { ApprovalStatus, ChangeBrief } from './approvals.js';
+import { briefOf, type ApprovalStatus, type ChangeBrief } from './approvals.js';
 import type { ApplyPolicy } from './config-options.js';
 import type { FreezeStatus } from './freeze.js';
 import type { TriggerReason } from './loop.js';
 import type { RunResult } from './metrics.js';
 import { join } from 'node:path';
-import { whyText } from '../render/common.js';
 import {
   bool,
   listOf,
@@ -285,12 +284,7 @@ export function driftRecord(
     run: run.id,
     at: run.finishedAt,
     commit: run.commit,
-    changes: drift.map((c) => ({
-      address: c.address,
-      action: c.action,
-      reason: whyText(c),
-      corrected: corrected(c),
-    })),
+    changes: drift.map((c) => ({ ...briefOf(c), corrected: corrected(c) })),
   };
 }
 

@@ -19,7 +19,7 @@ import { declaredObjects, managedObjects } from '../../plan/inventory.js';
 import { liveStatusWords } from '../../render/live-status.js';
 import { sameJson } from '../../util/same-json.js';
 import { freezeWords, runWords } from '../../render/daemon-words.js';
-import { countsText, heldForApproval, plural, whyText } from '../../render/common.js';
+import { countsText, heldForApproval, plural } from '../../render/common.js';
 import {
   type Outcome,
   reachedUpdate,
@@ -30,7 +30,7 @@ import {
   type StatusUpdate,
 } from './context.js';
 import { splitHeld } from '../../plan/hold.js';
-import { approvalFields, type ApprovalRecord, type ChangeBrief } from '../approvals.js';
+import { approvalFields, type ApprovalRecord, briefOf } from '../approvals.js';
 
 export async function planStage(
   ctx: RunContext,
@@ -168,11 +168,6 @@ export interface GateDecision {
   held: Change[];
   heldFingerprint: string | null;
   approval: ApprovalRecord | null;
-}
-
-export function briefOf(c: Change): ChangeBrief {
-  // The reason in the catalog's words (src/render/reasons.ts), as every other renderer says it.
-  return { address: c.address, action: c.action, reason: whyText(c) };
 }
 
 export function gateStage(
