@@ -10,6 +10,7 @@ import {
   type IncomingMessage,
   type ServerResponse,
 } from 'node:http';
+import { once } from 'node:events';
 import { isIP, type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { constantTimeEqual } from '../util/constant-time.js';
@@ -98,13 +99,8 @@ export async function startStatusServer(listen: { host: string; port: number }, 
   // Slow-loris bounds: a client must send headers and body promptly.
   server.headersTimeout = 15_000;
   server.requestTimeout = 30_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(listen.port, listen.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  server.listen(listen.port, listen.host);
+  await once(server, 'listening');
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {
