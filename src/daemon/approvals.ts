@@ -8,6 +8,8 @@
  * moved since it was planned).
  */
 import { approvalWords, type commentWords } from '../render/daemon-words.js';
+import { whyText } from '../render/common.js';
+import type { Change } from '../model/plan.js';
 
 /** One change as /status and the approvals list it: its address, action and why it waits. */
 export interface ChangeBrief {
@@ -15,6 +17,11 @@ export interface ChangeBrief {
   action: string;
   /** Why it is blocked or held. */
   reason: string | null;
+}
+
+/** A plan's change as /status lists it, its reason in the catalog's words (src/render/reasons.ts). */
+export function briefOf(c: Change): ChangeBrief {
+  return { address: c.address, action: c.action, reason: whyText(c) };
 }
 
 export type ApprovalVia = 'api' | 'github' | 'gitlab';

@@ -10,8 +10,6 @@ export type ApplyPolicy = (typeof APPLY_POLICIES)[number];
 export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
-export const DEFAULT_DAEMON_CONTROL_PLANE = 'file:.poolsync/control-plane.json';
-
 /**
  * The admin token `daemon --quickstart` makes on its first start (mode 0600) unless one is
  * given; the daemon's CLI client reads it when it asks a daemon on this machine.
@@ -77,7 +75,7 @@ export const OPTIONS: readonly OptionSpec[] = withEnv([
     name: 'control-plane',
     describe:
       'Control plane: file:PATH (embedded), http(s)://HOST (poolsync REST API), union+https://HOST (Union, docs/union.md), flyteadmin+http(s)://HOST (Flyte OSS, docs/flyte-oss.md)',
-    default: DEFAULT_DAEMON_CONTROL_PLANE,
+    default: 'file:.poolsync/control-plane.json',
   },
   {
     name: 'token-file',

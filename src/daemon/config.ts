@@ -111,7 +111,6 @@ export interface ConfigInput {
   flags: Record<string, unknown>;
   env: Record<string, string | undefined>;
   cwd: string;
-  /** `--config FILE`. */
   configFile?: string | null;
   /** Settings the caller forces (quickstart), below flags but above everything else. */
   overrides?: Record<string, string | number | boolean>;
@@ -270,14 +269,8 @@ function rawSettings(
 /** Typed readers of the settings; each refusal names where the value came from. */
 function readers(raw: Map<string, Raw>, cwd: string) {
   const get = (name: string): Raw | undefined => raw.get(name);
-  const str = (name: string): string | null => {
-    const r = get(name);
-    return r === undefined ? null : String(r.value);
-  };
-  const path = (name: string): string | null => {
-    const s = str(name);
-    return s === null ? null : resolve(cwd, s);
-  };
+  const str = (name: string) => (raw.has(name) ? String(raw.get(name)!.value) : null);
+  const path = (name: string) => (raw.has(name) ? resolve(cwd, str(name)!) : null);
   const duration = (name: string, min: number): number => {
     const r = get(name) as Raw;
     const ms = typeof r.value === 'number' ? null : parseDuration(String(r.value));

@@ -46,8 +46,9 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
   metrics.readyProbe = ready;
   // Every string it shows without a secret (an approver's name, a server's message).
   const shown = <T>(value: T): T => JSON.parse(redactor.scrubSecrets(JSON.stringify(value))) as T;
-  const status = (): DaemonStatus =>
-    shown(single ? single.status() : environmentsStatus(units, source.describe(), config));
+  const environments = (sections?: Record<string, DaemonStatus>) =>
+    shown(environmentsStatus(units, source.describe(), config, sections));
+  const status = (): DaemonStatus => (single ? shown(single.status()) : environments());
   const election = config.leaderElection;
   // With environments each replica answers itself: the leaders of its environments are several.
   const follower = () => (single ? followerOf(single.leadership, election) : null);
@@ -55,15 +56,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
   const fullStatus =
     single || !election
       ? undefined
-      : async () =>
-          shown(
-            environmentsStatus(
-              units,
-              source.describe(),
-              config,
-              await sectionsFromLeaders(units, 5_000),
-            ),
-          );
+      : async () => environments(await sectionsFromLeaders(units, 5_000));
   let server: StatusServer;
   try {
     // The configuration's secrets the HTTP side checks (HTTP_SECRETS), not the rest of it (the
@@ -172,13 +165,11 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
   ).then(() => {});
   let stopping: Promise<boolean> | null = null;
   return {
-    /** `http://host:port` of the status server. */
     url: server.url,
     status,
     metrics,
     /** Requests a run and resolves when it finished. */
     reconcile: (reason: TriggerReason = 'manual') => requestAll(reason),
-    /** The first run (requested at start). */
     firstRun,
     /** SIGTERM path (once): triggers off, running steps finish (bounded), Leases given up; true when they did. */
     stop: (): Promise<boolean> =>

@@ -10,6 +10,7 @@ import {
   type IncomingMessage,
   type ServerResponse,
 } from 'node:http';
+import { once } from 'node:events';
 import { isIP, type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { constantTimeEqual } from '../util/constant-time.js';
@@ -28,7 +29,6 @@ import { createHash, createHmac } from 'node:crypto';
 import { request } from 'undici';
 import { leaderWords } from '../render/daemon-words.js';
 
-/** Largest webhook body read. */
 const BODY_LIMIT = 2 * 1024 * 1024;
 
 /** The daemon's secrets the HTTP surface checks requests with (as configured). */
@@ -99,13 +99,8 @@ export async function startStatusServer(listen: { host: string; port: number }, 
   // Slow-loris bounds: a client must send headers and body promptly.
   server.headersTimeout = 15_000;
   server.requestTimeout = 30_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(listen.port, listen.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  server.listen(listen.port, listen.host);
+  await once(server, 'listening');
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {
@@ -129,7 +124,7 @@ export interface FreezeRequest {
   reason: string | null;
 }
 
-/** The endpoints a POST goes to; the others are GET and HEAD. */
+/** The endpoints a POST goes to, and those of GET and HEAD (and the dashboard's `/`). */
 const POSTED = [
   '/reconcile',
   '/approve',
@@ -138,6 +133,7 @@ const POSTED = [
   '/webhooks/github',
   '/webhooks/gitlab',
 ];
+const READ = ['/healthz', '/readyz', '/metrics', '/status'];
 
 /** A request to an endpoint, and what answers it. */
 type Call = { req: IncomingMessage; res: ServerResponse; url: URL; h: HttpHandlers };
@@ -185,14 +181,7 @@ async function route(req: IncomingMessage, res: ServerResponse, h: HttpHandlers)
       return webhook(call, 'gitlab');
   }
   // 405 for a known path asked with another method, else 404 with the endpoints.
-  const known = [
-    ...(h.dashboard ? ['/'] : []),
-    '/healthz',
-    '/readyz',
-    '/metrics',
-    '/status',
-    ...POSTED,
-  ];
+  const known = [...(h.dashboard ? ['/'] : []), ...READ, ...POSTED];
   if (!known.includes(url.pathname))
     return send(res, 404, { error: `no such endpoint: ${url.pathname}`, endpoints: known });
   res.setHeader('allow', POSTED.includes(url.pathname) ? 'POST' : 'GET, HEAD');
@@ -591,20 +580,13 @@ const pickHeaders = (
     names.flatMap((n) => (typeof headers[n] === 'string' ? [[n, headers[n]]] : [])),
   );
 
-const sha256 = (body: Buffer) => createHash('sha256').update(body).digest('hex');
-
-function signature(
-  secret: string,
-  identity: string,
-  t: string,
-  method: string,
-  path: string,
-  body: Buffer,
-): string {
+/** The signature of a forward: over the replica's identity, the time, the request and its body. */
+const signature = (secret: string, identity: string, t: string, request: string, body: Buffer) => {
+  const bodyHash = createHash('sha256').update(body).digest('hex');
   return createHmac('sha256', secret)
-    .update(`${identity}\n${t}\n${method} ${path}\n${sha256(body)}`)
+    .update(`${identity}\n${t}\n${request}\n${bodyHash}`)
     .digest('hex');
-}
+};
 
 /** The X-Poolsync-Forwarded value for a request this replica hands on. */
 export function signForward(
@@ -618,7 +600,7 @@ export function signForward(
   const id = encodeURIComponent(identity);
   if (secret === null) return `identity=${id}`;
   const t = String(now);
-  return `identity=${id}; t=${t}; sig=${signature(secret, identity, t, method, path, body)}`;
+  return `identity=${id}; t=${t}; sig=${signature(secret, identity, t, `${method} ${path}`, body)}`;
 }
 
 /** The forward's fields, `identity` decoded (left out when it is not decodable). */
@@ -652,7 +634,7 @@ export function verifyForward(
   if (!f?.t || !f.sig || f.identity === undefined) return false;
   const t = Number(f.t);
   if (!Number.isFinite(t) || Math.abs(now - t) > MAX_SKEW_MS) return false;
-  return constantTimeEqual(f.sig, signature(secret, f.identity, f.t, method, path, body));
+  return constantTimeEqual(f.sig, signature(secret, f.identity, f.t, `${method} ${path}`, body));
 }
 
 /**
@@ -705,13 +687,8 @@ export async function leaderStatus<T>(
   path = '/status',
 ): Promise<{ status: T; relayedBy: string } | null> {
   if (follower === null) return null;
-  const off = await handOff(
-    { method: 'GET', url: path, headers: {} },
-    Buffer.alloc(0),
-    follower,
-    null,
-    timeoutMs,
-  );
+  const get = { method: 'GET', url: path, headers: {} };
+  const off = await handOff(get, Buffer.alloc(0), follower, null, timeoutMs);
   if (off.kind !== 'answered' || off.status !== 200) return null;
   try {
     return { status: JSON.parse(off.body.toString('utf8')) as T, relayedBy: follower.identity };

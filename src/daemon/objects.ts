@@ -43,7 +43,6 @@ export interface ObjectsSnapshot {
   plan: Plan;
   desired: DesiredState;
   live: LiveState | null;
-  /** Addresses held for approval. */
   held: ReadonlySet<string>;
   /** What the run's apply left undone; null when it applied nothing. */
   applied: ApplyOutcome | null;

@@ -362,12 +362,8 @@ export function commentApprovalHandler(
 ): (e: CommentEvent) => Promise<void> {
   return async (e) => {
     const target = o.forges.get(e.provider);
-    const log = {
-      provider: e.provider,
-      repository: e.repository,
-      number: e.number,
-      user: e.user.login,
-    };
+    const { provider, repository, number } = e;
+    const log = { provider, repository, number, user: e.user.login };
     if (!target || target.repository.toLowerCase() !== e.repository.toLowerCase()) {
       o.logger.debug(log, 'poolsync apply comment for another repository: ignored');
       return;
@@ -411,13 +407,9 @@ export function commentApprovalHandler(
         const reason = found && recoveredRefusal(found, pr.headSha);
         if (reason) return refuse(reason);
         if (found?.plan) {
-          const held = found.record.held;
-          posted = {
-            commit: pr.headSha,
-            plan: found.plan,
-            at: found.at,
-            shown: held === '-' ? undefined : held,
-          };
+          const { held } = found.record;
+          const shown = held === '-' ? undefined : held;
+          posted = { commit: pr.headSha, plan: found.plan, at: found.at, shown };
         }
       }
       if (!posted) return refuse(commentWords.notPosted(env));

@@ -49,6 +49,7 @@ import { runWords } from '../render/daemon-words.js';
 import { SOLE_TERM, type Term } from '../lease/leader-elector.js';
 import type { LiveState } from '../model/live.js';
 import { ObjectsView } from './objects.js';
+import { firstErrors } from '../notify/daemon-hook.js';
 export class Reconciler {
   private readonly state: DaemonStatus;
   private runId = 0;
@@ -141,18 +142,8 @@ export class Reconciler {
     if (plan && desired && !ctx.term.signal.aborted) {
       const held = new Set(this.state.waitingForApproval.map((c) => c.address));
       const repoRelative = (file: string) => ctx.repoRelative(file);
-      const { commit } = outcome;
-      const snapshot = {
-        run: id,
-        commit,
-        plan,
-        desired,
-        live: live ?? null,
-        held,
-        applied,
-        repoRelative,
-      };
-      this.objectsView = new ObjectsView(snapshot);
+      const snapshot = { run: id, commit: outcome.commit, plan, desired, held, applied };
+      this.objectsView = new ObjectsView({ ...snapshot, live: live ?? null, repoRelative });
     }
     const history = this.o.history;
     if (history && recorded.runs) {
@@ -367,9 +358,7 @@ function logRun(ctx: RunContext, outcome: Outcome, run: RunRecord, startedAt: Da
     firstErrors:
       state.errors.length === 0 || outcome.result === 'unchanged'
         ? undefined
-        : state.errors
-            .slice(0, 5)
-            .map((e) => `${e.location ?? e.address ?? '-'}: ${e.code}: ${e.message}`),
+        : firstErrors(state.errors),
     // plan.md: blocked changes are reported on every run until the repo or control plane changes.
     blocked:
       state.blocked.length > 0

@@ -5,13 +5,12 @@
 import type { Change, Plan, PlanSummary, PlanWarning, Step } from '../model/plan.js';
 import type { PlanCounts } from '../plan/counts.js';
 import type { ManagedObject, managedObjects } from '../plan/inventory.js';
-import type { ApprovalStatus, ChangeBrief } from './approvals.js';
+import { briefOf, type ApprovalStatus, type ChangeBrief } from './approvals.js';
 import type { ApplyPolicy } from './config-options.js';
 import type { FreezeStatus } from './freeze.js';
 import type { TriggerReason } from './loop.js';
 import type { RunResult } from './metrics.js';
 import { join } from 'node:path';
-import { whyText } from '../render/common.js';
 import {
   bool,
   listOf,
@@ -62,7 +61,6 @@ export interface RunRecord {
     /** Made by the control plane itself as the effect of another object's step. */
     sideEffect: boolean;
   }[];
-  /** How many objects the run changed in all. */
   changedTotal: number;
   /** Time spent in each phase: fetch, load, live, plan, apply (those that ran). */
   phasesMs: Record<string, number>;
@@ -170,9 +168,8 @@ export interface RecentRun extends RunRecord {
  * same changes still held, the same failure, at the same commit, applying nothing (repeats).
  */
 export interface RunRepeats {
-  /** How many runs were folded in. */
   runs: number;
-  /** The id and end of the last of them. */
+  /** The id and end of the last run folded in. */
   lastId: number;
   lastFinishedAt: string;
   /** Every trigger of the kept run and of the folded ones, sorted. */
@@ -200,7 +197,6 @@ export interface RenderedFileStatus {
 
 export interface LeaderStatus {
   enabled: boolean;
-  /** This replica's identity. */
   identity: string;
   isLeader: boolean;
   /** Holder of the Lease as last observed (null: none or unknown). */
@@ -288,12 +284,7 @@ export function driftRecord(
     run: run.id,
     at: run.finishedAt,
     commit: run.commit,
-    changes: drift.map((c) => ({
-      address: c.address,
-      action: c.action,
-      reason: whyText(c),
-      corrected: corrected(c),
-    })),
+    changes: drift.map((c) => ({ ...briefOf(c), corrected: corrected(c) })),
   };
 }
 

@@ -130,13 +130,7 @@ async function startUnit(
     );
   // One replica or the elected leader (--leader-elect); a sole replica is the leader.
   const leadership = config.leaderElection
-    ? electedLeadership(config.leaderElection, {
-        logger,
-        metrics,
-        kubeConfig: deps.kubeConfig,
-        env: deps.env,
-        candidacy: deps.candidacy,
-      })
+    ? electedLeadership(config.leaderElection, { ...deps, logger, metrics })
     : soleLeadership();
   if (!config.leaderElection) metrics.leader.set(1);
   const pipeline = await unitPipeline(name, config, deps, logger, learn);
@@ -361,16 +355,9 @@ async function unitPipeline(
   // The inventory of what poolsync applied (src/apply/inventory.ts): the control plane's own
   // when it keeps one, else the ConfigMap of --inventory (by default beside the Lease), else the
   // state folder apply shares (where the locks are).
-  const sharedInventory = config.inventory && {
-    place: config.inventory,
-    kubeConfig: deps.kubeConfig,
-  };
+  const shared = config.inventory && { place: config.inventory, kubeConfig: deps.kubeConfig };
   const inventoryOf = (cp: ControlPlane) =>
-    inventoryStore(cp, config.controlPlane.url, {
-      stateDir: lockDir,
-      shared: sharedInventory,
-      env: deps.env,
-    });
+    inventoryStore(cp, config.controlPlane.url, { stateDir: lockDir, shared, env: deps.env });
   let warnedLock = false;
   const off = cachesOff(deps.env);
   const analyses = off('analysis') ? undefined : new AnalysisCache(!off('folder'));
@@ -401,8 +388,8 @@ async function unitPipeline(
     reloadEveryRun: off('loaded'),
     readLiveState: (cp, need, before) => {
       learn(cp);
-      const shared = off('shared-lists') ? undefined : sharedListsOf(cp);
-      return readLiveWithInventory(cp, inventoryOf(cp), need, shared, before);
+      const lists = off('shared-lists') ? undefined : sharedListsOf(cp);
+      return readLiveWithInventory(cp, inventoryOf(cp), need, lists, before);
     },
     inventoryOf,
     executePlan,

@@ -32,8 +32,7 @@ export function githubSignature(secret: string, body: Buffer | string): string {
 
 function header(headers: IncomingHttpHeaders, name: string): string | null {
   const v = headers[name.toLowerCase()];
-  if (Array.isArray(v)) return v[0] ?? null;
-  return v ?? null;
+  return (Array.isArray(v) ? v[0] : v) ?? null;
 }
 
 /**
@@ -144,13 +143,8 @@ function pushOutcome(payload: Record<string, unknown>, branch: string | null): W
     return ignored(
       `push deletes the followed branch ${shown(ref)}: nothing to reconcile, the last applied commit stays`,
     );
-  return {
-    status: 202,
-    result: 'push',
-    message: 'reconcile queued',
-    ref,
-    commit: str(payload.after),
-  };
+  const commit = str(payload.after);
+  return { status: 202, result: 'push', message: 'reconcile queued', ref, commit };
 }
 
 /**

@@ -276,20 +276,9 @@ export class LeaseLock {
 // The inventory in a ConfigMap.
 
 /** The API server's limit on a ConfigMap's data and binaryData values (1 MiB; keys are not counted). */
-export const CONFIGMAP_MAX_BYTES = 1024 * 1024;
+const CONFIGMAP_MAX_BYTES = 1024 * 1024;
 /** Writes attempted before a run of conflicts is an error. */
 const ATTEMPTS = 10;
-
-/**
- * The bytes the API server counts for a ConfigMap's size: the values of data, and of binaryData
- * decoded (pkg/apis/core/validation ValidateConfigMap; the keys are not counted).
- */
-export function configMapBytes(cm: Pick<V1ConfigMap, 'data' | 'binaryData'>): number {
-  let n = 0;
-  for (const v of Object.values(cm.data ?? {})) n += Buffer.byteLength(v);
-  for (const v of Object.values(cm.binaryData ?? {})) n += Buffer.from(v, 'base64').length;
-  return n;
-}
 
 /**
  * A three-way merge of address sets: what this writer changed since it read `base` (null:
@@ -422,8 +411,14 @@ export class ConfigMapInventory {
     return parsed;
   }
 
+  /**
+   * Refused over the bytes the API server counts for a ConfigMap's size: the values of data, and
+   * of binaryData decoded (pkg/apis/core/validation ValidateConfigMap; the keys are not counted).
+   */
   private checkSize(cm: Pick<V1ConfigMap, 'data' | 'binaryData'>, count: number): void {
-    const bytes = configMapBytes(cm);
+    let bytes = 0;
+    for (const v of Object.values(cm.data ?? {})) bytes += Buffer.byteLength(v);
+    for (const v of Object.values(cm.binaryData ?? {})) bytes += Buffer.from(v, 'base64').length;
     if (bytes <= CONFIGMAP_MAX_BYTES) return;
     const own = Buffer.byteLength(cm.data?.[this.key] ?? '');
     throw new UserError(

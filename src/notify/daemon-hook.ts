@@ -66,14 +66,13 @@ function eventOf(kind: NotifyEventKind, view: RunView): NotifyEvent {
     changed_total: showsChanges ? (run.changedTotal ?? changed.length) : 0,
     waiting_for_approval: held.slice(0, LISTED_OBJECTS).map((c) => `${c.action} ${c.address}`),
     waiting_total: held.length,
-    errors:
-      kind === 'failed'
-        ? view.errors
-            .slice(0, 5)
-            .map((e) => `${e.location ?? e.address ?? '-'}: ${e.code}: ${e.message}`)
-        : [],
+    errors: kind === 'failed' ? firstErrors(view.errors) : [],
   };
 }
+
+/** The first errors, as a `failed` event and the run's log line list them: place, code, message. */
+export const firstErrors = (errors: RunView['errors']): string[] =>
+  errors.slice(0, 5).map((e) => `${e.location ?? e.address ?? '-'}: ${e.code}: ${e.message}`);
 
 /**
  * What makes two failures the same: the commit and the errors' codes and places. A failure

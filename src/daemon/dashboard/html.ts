@@ -52,11 +52,7 @@ function valueToHtml(value: HtmlValue): string {
  * and of the inline script the CSP names by hash.)
  */
 export function markup(strings: TemplateStringsArray, ...values: HtmlValue[]): SafeHtml {
-  let out = strings[0]!;
-  values.forEach((v, i) => {
-    out += valueToHtml(v) + strings[i + 1]!;
-  });
-  return new SafeHtml(out);
+  return new SafeHtml(strings.reduce((out, text, i) => out + valueToHtml(values[i - 1]) + text));
 }
 
 /**

@@ -153,27 +153,23 @@ function tree(rows: readonly ObjectRow[], commit: string | null): SafeHtml {
     r
       ? objectRow(r, commit)
       : markup`<span class="muted">${kind}/${name} (not on this page)</span>`;
+  const leaf = (r: ObjectRow) => markup`<li>${objectRow(r, commit)}</li>`;
   // A queue routed to several clusters is shown under the first, and named under the others.
   const shown = new Set<string>();
   const queue = (q: ObjectRow) => {
     if (shown.has(q.address))
       return markup`<li><a class="see" href="#object-${q.address}">${q.address}</a></li>`;
     shown.add(q.address);
-    return markup`<li>${objectRow(q, commit)}</li>`;
+    return leaf(q);
   };
   const items = [...pools].map(([name, p]) =>
     node(entry(p.row, 'ClusterPool', name), [
       ...[...p.clusters].map(([c, at]) => node(entry(at.row, 'Cluster', c), at.queues.map(queue))),
-      ...p.rest.map((r) => markup`<li>${objectRow(r, commit)}</li>`),
+      ...p.rest.map(leaf),
     ]),
   );
   if (other.length > 0)
-    items.push(
-      node(
-        markup`<span class="muted">Other objects</span>`,
-        other.map((r) => markup`<li>${objectRow(r, commit)}</li>`),
-      ),
-    );
+    items.push(node(markup`<span class="muted">Other objects</span>`, other.map(leaf)));
   return markup`<ul class="objects">${items}</ul>`;
 }
 

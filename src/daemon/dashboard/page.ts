@@ -161,15 +161,9 @@ export function dashboardHandler(o: DashboardOptions): DashboardHandler {
       const live = liveHtml(status, page);
       const etag = etagOf(live);
       headers.etag = etag;
-      if (req.headers['if-none-match'] === etag) {
-        res.writeHead(304, headers);
-        res.end();
-        return;
-      }
+      if (req.headers['if-none-match'] === etag) return void res.writeHead(304, headers).end();
       body = live.text;
-    } else {
-      body = pageHtml(status, page, new Date());
-    }
+    } else body = pageHtml(status, page, new Date());
     headers['content-length'] = String(Buffer.byteLength(body));
     res.writeHead(200, headers);
     res.end(req.method === 'HEAD' ? undefined : body);

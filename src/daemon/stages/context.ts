@@ -137,7 +137,6 @@ export interface Outcome {
   commit: string | null;
   message: string;
   applied?: AppliedCounts;
-  /** The objects applied. */
   changed?: AppliedChange[];
   /** A failure that may pass: the run is tried again with backoff. */
   transient?: boolean;

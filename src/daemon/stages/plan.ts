@@ -19,7 +19,7 @@ import { declaredObjects, managedObjects } from '../../plan/inventory.js';
 import { liveStatusWords } from '../../render/live-status.js';
 import { sameJson } from '../../util/same-json.js';
 import { freezeWords, runWords } from '../../render/daemon-words.js';
-import { countsText, heldForApproval, plural, whyText } from '../../render/common.js';
+import { countsText, heldForApproval, plural } from '../../render/common.js';
 import {
   type Outcome,
   reachedUpdate,
@@ -30,7 +30,7 @@ import {
   type StatusUpdate,
 } from './context.js';
 import { splitHeld } from '../../plan/hold.js';
-import { approvalFields, type ApprovalRecord, type ChangeBrief } from '../approvals.js';
+import { approvalFields, type ApprovalRecord, briefOf } from '../approvals.js';
 
 export async function planStage(
   ctx: RunContext,
@@ -170,11 +170,6 @@ export interface GateDecision {
   approval: ApprovalRecord | null;
 }
 
-export function briefOf(c: Change): ChangeBrief {
-  // The reason in the catalog's words (src/render/reasons.ts), as every other renderer says it.
-  return { address: c.address, action: c.action, reason: whyText(c) };
-}
-
 export function gateStage(
   ctx: RunContext,
   plan: Plan,
@@ -214,8 +209,7 @@ export function gateStage(
   if (approval) {
     const applying = `approved by ${approval.approver}: applying the held changes`;
     o.logger.info(approvalFields(approval), applying);
-    const value = { plan, desired, held: [], heldFingerprint: fingerprint, approval };
-    return { value, status: nothingHeld() };
+    return { value: { ...whole, heldFingerprint: fingerprint, approval }, status: nothingHeld() };
   }
   const status = holding(ctx, split.held, fingerprint, commit);
   const heldText = `policy safe: ${heldForApproval(split.held, fingerprint)} with \`poolsync approve\` or a \`poolsync apply\` comment on the pull request`;
@@ -223,16 +217,8 @@ export function gateStage(
     const message = `${heldText}; nothing else to apply`;
     return { value: { result: 'waiting_for_approval', commit, message }, status };
   }
-  return {
-    value: {
-      plan: split.now,
-      desired,
-      held: split.held,
-      heldFingerprint: fingerprint,
-      approval: null,
-    },
-    status,
-  };
+  const value = { ...whole, plan: split.now, held: split.held, heldFingerprint: fingerprint };
+  return { value, status };
 }
 
 /** The changes held for approval: the approvals' pending record, the gauge, and /status. */
@@ -243,9 +229,8 @@ function holding(
   commit: string | null,
 ): StatusUpdate {
   const { o } = ctx;
+  const changes = held.map(briefOf);
   o.metrics.waitingForApproval.set(held.length);
-  o.approvals.hold(
-    fingerprint === null ? null : { fingerprint, commit, changes: held.map(briefOf) },
-  );
-  return { waitingForApproval: held.map(briefOf) };
+  o.approvals.hold(fingerprint === null ? null : { fingerprint, commit, changes });
+  return { waitingForApproval: changes };
 }

@@ -107,12 +107,10 @@ export async function loadStage(
   const errors: StatusError[] =
     load === null
       ? [problem('IO', runWords.noFolder(ctx.repoPath, commit))]
-      : load.errors.map((e) => ({
-          code: e.code,
-          message: e.message,
-          location: `${ctx.repoRelative(e.file)}:${e.line}:${e.column}`,
-          address: e.address,
-        }));
+      : load.errors.map(({ code, message, address, file, line, column }) => {
+          const location = `${ctx.repoRelative(file)}:${line}:${column}`;
+          return { code, message, location, address };
+        });
   // Readiness needs proof the control plane answers, even when the commit is invalid (not
   // asked again once it has; a failure is reported by the next run that reads live state).
   const answered =
