@@ -161,6 +161,19 @@ export class JsonHttp {
       this.o.auth.refused();
     }
     const status = res.statusCode;
+    // Never inflated (a gzip bomb), nor retried: the same server compresses the next answer too.
+    const encoding = res.headers['content-encoding'];
+    if (encoding !== undefined && encoding !== 'identity') {
+      res.body.destroy();
+      return {
+        ok: false,
+        transient: false,
+        error: () =>
+          unavailable(
+            `${label}: ${service} answered HTTP ${status} compressed (Content-Encoding: ${String(encoding)}), which poolsync does not ask for and does not inflate: make the server or proxy in between answer uncompressed`,
+          ),
+      };
+    }
     let text: string;
     try {
       text = await res.body.text();

@@ -93,12 +93,14 @@ describe('the REST client', () => {
     expect(await failure(closing(cp, readLiveState))).toMatch(SAID[mode]);
   });
 
-  it('a gzip bomb is never inflated: the answer is not JSON', async () => {
-    const s = await hostile('bomb');
+  it('a gzip bomb is never inflated, nor retried: the answer is compressed', async () => {
+    const s = await startHostileServer({ mode: 'bomb' });
+    cleanup.add(s.close);
     const cp = await openControlPlane(s.url, { http: tuning('bomb') });
     expect(await failure(closing(cp, (c) => c.capabilityCalls!.capabilities()))).toMatch(
-      /answer could not be read \(HTTP 200 with a body that is not JSON\)/,
+      /answered HTTP 200 compressed \(Content-Encoding: gzip\), which poolsync does not ask for/,
     );
+    expect(s.counts.hostile).toBe(1);
   });
 });
 
