@@ -176,15 +176,20 @@ export function makeChange(
   diff: FieldDiff[] | null,
   { why, caused_by = null, ...extras }: ChangeMore = {},
 ): Change {
-  const rest = {
-    destructive: action === 'delete' || action === 'replace',
-    caused_by,
-    ...(why ? { why } : {}),
-    ...extras,
+  const change: Record<string, unknown> = {
+    address: address(kind, name),
+    kind,
+    name,
+    action,
+    before,
+    after,
   };
-  const head = { address: address(kind, name), kind, name, action, before, after };
-  if (diff) return { ...head, diff, ...rest };
-  return withDiffOfAfter(head, rest);
+  if (diff) change['diff'] = diff;
+  else Object.defineProperty(change, 'diff', DIFF_OF_AFTER);
+  change['destructive'] = action === 'delete' || action === 'replace';
+  change['caused_by'] = caused_by;
+  if (why) change['why'] = why;
+  return Object.assign(change, extras) as unknown as Change;
 }
 
 /**

@@ -122,10 +122,15 @@ export function argsAddress(step: StepOp): string | null {
 
 interface Node {
   key: StepKey;
-  op: StepOp;
+  op: StepKind;
+  args: StepOp['args'];
   target: string;
-  /** The steps it runs after; null until it has one (most steps of a big plan have none). */
-  after: Set<Node> | null;
+  /**
+   * The steps it runs after, each once; null until it has one (most steps of a big plan have
+   * none). A list, not a Set: a step has a few (its pool, its clusters), and a Set per step was
+   * ~15 MB of the 100,000-object plan's peak.
+   */
+  after: Node[] | null;
   /** Its place in the insertion order. */
   rank: number;
   /** finalize's walk: 1 visiting, 2 done; then its number (s1, s2 …). */
@@ -146,16 +151,16 @@ export class StepGraph {
     let named = this.nodes.get(key.kind);
     if (!named) this.nodes.set(key.kind, (named = new Map()));
     if (!named.has(key.name)) {
-      const step = { op, args } as StepOp;
-      const node = {
+      const node: Node = {
         key,
-        op: step,
-        target: target ?? argsAddress(step)!,
+        op,
+        args,
+        target: target ?? argsAddress({ op, args } as StepOp)!,
         after: null,
-        rank: 0,
+        rank: this.inOrder.length,
         mark: 0,
       };
-      node.rank = this.inOrder.push(node) - 1;
+      this.inOrder.push(node);
       named.set(key.name, node);
     }
     return key;
@@ -170,7 +175,9 @@ export class StepGraph {
     if (!dependency || !step) return;
     const node = this.node(step);
     const before = node && this.node(dependency);
-    if (before && before !== node) (node.after ??= new Set()).add(before);
+    if (!before || before === node) return;
+    if (!node.after) node.after = [before];
+    else if (!node.after.includes(before)) node.after.push(before);
   }
 
   /**
@@ -188,7 +195,7 @@ export class StepGraph {
       node.mark = 1;
       path.push(node);
       const after = node.after;
-      if (after) for (const dep of after.size > 1 ? [...after].sort(byRank) : after) visit(dep);
+      if (after) for (const dep of sortedBy(after, rankOf)) visit(dep);
       path.pop();
       node.mark = 2;
       ordered.push(node);
@@ -202,15 +209,10 @@ export class StepGraph {
       (n) =>
         ({
           id: ids[n.mark - 1]!,
-          op: n.op.op,
+          op: n.op,
           target: n.target,
-          depends_on: n.after
-            ? [...n.after]
-                .map((d) => d.mark)
-                .sort((a, b) => a - b)
-                .map((i) => ids[i - 1]!)
-            : [],
-          args: n.op.args,
+          depends_on: n.after ? dependencyIds(n.after, ids) : [],
+          args: n.args,
           // The pipeline marks the steps its backend has no API for (plan/steps.ts).
           execution: 'api',
         }) as Step,
@@ -218,7 +220,27 @@ export class StepGraph {
   }
 }
 
-const byRank = (a: Node, b: Node) => a.rank - b.rank;
+/** The ids of `after` in step order (their numbers are set: finalize). */
+function dependencyIds(after: Node[], ids: readonly string[]): string[] {
+  return sortedBy(after, markOf).map((d) => ids[d.mark - 1]!);
+}
+
+const rankOf = (n: Node) => n.rank;
+const markOf = (n: Node) => n.mark;
+
+/**
+ * `nodes` sorted in place by `by`, by insertion: a step runs after a few others, and
+ * Array.prototype.sort allocates a work area per call (~80 MB over the 100,000-object plan).
+ */
+function sortedBy(nodes: Node[], by: (n: Node) => number): Node[] {
+  for (let i = 1; i < nodes.length; i++) {
+    const node = nodes[i]!;
+    let j = i - 1;
+    for (; j >= 0 && by(nodes[j]!) > by(node); j--) nodes[j + 1] = nodes[j]!;
+    nodes[j + 1] = node;
+  }
+  return nodes;
+}
 
 /** Throws when a step depends on a later (or unknown) step: the invariant tests assert. */
 export function assertTopological(steps: readonly Step[]): void {

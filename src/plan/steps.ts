@@ -16,7 +16,7 @@ import {
   type PoolContract,
 } from '../model/common.js';
 import type { Step, ManualInstruction, Plan, StepKind } from '../model/plan.js';
-import { leaves, type PlanContext } from './context.js';
+import { leaves, type PlanContext, type QueueDecision } from './context.js';
 import { drainedWithCluster, waitSets } from './queues.js';
 import {
   AFTER_UNDELETE,
@@ -58,8 +58,9 @@ export function buildSteps(ctx: PlanContext): Step[] {
 /** What every part of one build reads: the graph, the decisions, and a few derived views. */
 function stepBuild(ctx: PlanContext) {
   const waitFor = waitSets(ctx, ctx);
+  const graph = new StepGraph();
   return {
-    g: new StepGraph(),
+    g: graph,
     ctx,
     // The queues and assignments with a step (most objects of a big organisation have none):
     // every pass below visits the others only.
@@ -73,8 +74,15 @@ function stepBuild(ctx: PlanContext) {
       const d = ctx.clusters.get(c);
       return d?.registers === true && d.deletes === true;
     },
-    /** Per queue with a call, the step that takes leaving clusters out of its selector (rule 4). */
-    removalStep: new Map<string, StepKey>(),
+    /**
+     * Per queue with a call, the step that takes leaving clusters out of its selector (rule 4):
+     * the first of its two calls when it is repointed in two (addQueueCallNodes), else its call.
+     */
+    removalStep: (name: string, q: QueueDecision): StepKey | undefined => {
+      if (!q.call) return undefined;
+      const first = key.queueFirst(name);
+      return graph.has(first) ? first : key.queue(name);
+    },
     /** Before each leaving cluster goes: the queues to watch (queues.ts). */
     waitFor,
     /** The cluster is moved once its co-named queue is drained (queues.ts). */
@@ -130,7 +138,7 @@ function addClusterNodes(b: StepBuild): void {
 
 /** Queues: undelete, then the call (in two when a repointing must come first). */
 function addQueueCallNodes(b: StepBuild): void {
-  const { g, ctx, queues, replaced, removalStep } = b;
+  const { g, ctx, queues, replaced } = b;
   for (const [name, q] of queues) {
     if (!q.undeletes) continue;
     g.add(key.undelete(name), 'undelete_queue', { name });
@@ -143,8 +151,7 @@ function addQueueCallNodes(b: StepBuild): void {
   for (const [name, q] of queues) {
     if (!q.call) continue;
     const spec = q.call.spec;
-    const k = g.add(key.queue(name), q.call.op, { name, ...spec });
-    removalStep.set(name, k);
+    g.add(key.queue(name), q.call.op, { name, ...spec });
     // A moved queue (queue_move) is drained first: it needs no repointing before a delete.
     const removes =
       !q.deletes &&
@@ -155,7 +162,7 @@ function addQueueCallNodes(b: StepBuild): void {
       // The new selector names a cluster that is re-registered only after some delete, while
       // the old one names a cluster to delete: repoint in two calls so neither waits on the other.
       const first: QueueSpec = { ...spec, clusters: spec.clusters.filter((c) => !replaced(c)) };
-      removalStep.set(name, g.add(key.queueFirst(name), 'update_queue', { name, ...first }));
+      g.add(key.queueFirst(name), 'update_queue', { name, ...first });
     }
   }
 }
@@ -299,7 +306,7 @@ function orderQueueCalls(b: StepBuild): void {
     // soft_delete: the reserved name's queue comes back before its update.
     g.order(key.undelete(name), k);
     if (q.createdBy) g.order(key.register(q.createdBy), k);
-    const removal = removalStep.get(name)!;
+    const removal = removalStep(name, q)!;
     if (!sameKey(removal, k)) {
       g.order(removal, k);
       for (const c of spec.clusters) if (!replaced(c)) g.order(key.register(c), removal);
@@ -372,7 +379,7 @@ export function orderPins(b: StepBuild): void {
   if (!ctx.caps.unpin_first) return;
   for (const [name, q] of queues) {
     const final = new Set(q.final?.clusters ?? []);
-    const unpin = q.deletes ? key.deleteQueue(name) : removalStep.get(name);
+    const unpin = q.deletes ? key.deleteQueue(name) : removalStep(name, q);
     // An undeleted queue comes back with the clusters it had (remote/_queue.py:1040-1046).
     const was = q.live?.clusters ?? (q.undeletes ? ctx.lDeletedQueues.get(name)?.clusters : []);
     for (const c of was ?? []) {
@@ -380,7 +387,7 @@ export function orderPins(b: StepBuild): void {
       for (const step of [key.updateCluster(c), key.move(c), key.deleteCluster(c)])
         g.order(unpin, step);
     }
-    const call = removalStep.get(name);
+    const call = removalStep(name, q);
     const live = new Set(q.live?.clusters ?? []);
     for (const c of final)
       if (!live.has(c) && ctx.dClusters.get(c)?.enabled === false) {
