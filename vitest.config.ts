@@ -36,8 +36,8 @@ export default defineConfig({
       'test/lease/real/global-setup.ts',
     ],
     // A worker's files share its process: a process per file loaded Node, vitest and
-    // node_modules again for each of the ~260 files, most of the suite's time (10 small files:
-    // 33-46 s → 15-18 s under the same load). test/setup/fresh-modules.ts gives each file fresh
+    // node_modules again for each of the ~260 files (10 small files: 33-46 s → 15-18 s under
+    // the same load; the long files' own tests are unchanged). test/setup/fresh-modules.ts gives each file fresh
     // poolsync modules, the worker's starting environment and working folder.
     isolate: false,
     // Before each file: fresh modules (above); after each test: what it gave
