@@ -22,11 +22,10 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    // Every core (vitest's default leaves one idle: one worker on a 2-core machine). Most files
-    // wait on sockets and child processes, so two workers on 2 cores halve the wall time
-    // (471 s → 274 s for the whole suite on an idle 2-core machine, issue 51); no test depends
-    // on having the machine to itself.
-    maxWorkers: '100%',
+    // Two workers a core (vitest's default leaves one core idle). Most files wait on sockets and
+    // child processes: the whole suite on an idle 2-core machine took 387 s with 2 workers, 337 s
+    // with 3, 319 s with 4 (issue 62); no test depends on having the machine to itself.
+    maxWorkers: '200%',
     // The first: the run's own temp folder (TMPDIR), removed at the end; the third and fourth:
     // one line when the real flyteadmin or kube-apiserver cannot run here (their tests skip).
     globalSetup: [
