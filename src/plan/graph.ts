@@ -126,8 +126,8 @@ interface Node {
   args: StepOp['args'];
   target: string;
   /**
-   * The steps it runs after, each once; null until it has one (most steps of a big plan have
-   * none). A list, not a Set: a step has a few (its pool, its clusters), and a Set per step was
+   * The steps it runs after (each once after sortedBy); null until it has one (most steps of a
+   * big plan have none). A list, not a Set: a step has a few (its pool, its clusters), and a Set per step was
    * ~15 MB of the 100,000-object plan's peak.
    */
   after: Node[] | null;
@@ -176,8 +176,9 @@ export class StepGraph {
     const node = this.node(step);
     const before = node && this.node(dependency);
     if (!before || before === node) return;
-    if (!node.after) node.after = [before];
-    else if (!node.after.includes(before)) node.after.push(before);
+    // Repeats are dropped when the list is sorted (sortedBy): a check here is quadratic for a
+    // step that waits for thousands (a pool's delete for its queues).
+    (node.after ??= []).push(before);
   }
 
   /**
@@ -229,16 +230,22 @@ const rankOf = (n: Node) => n.rank;
 const markOf = (n: Node) => n.mark;
 
 /**
- * `nodes` sorted in place by `by`, by insertion: a step runs after a few others, and
- * Array.prototype.sort allocates a work area per call (~80 MB over the 100,000-object plan).
+ * `nodes` sorted in place by `by`, each once. A step runs after a few others, and
+ * Array.prototype.sort allocates a work area per call (~80 MB over the 100,000-object plan): a
+ * short list is sorted by insertion, a long one (a pool's delete after its queues) by sort.
  */
 function sortedBy(nodes: Node[], by: (n: Node) => number): Node[] {
-  for (let i = 1; i < nodes.length; i++) {
-    const node = nodes[i]!;
-    let j = i - 1;
-    for (; j >= 0 && by(nodes[j]!) > by(node); j--) nodes[j + 1] = nodes[j]!;
-    nodes[j + 1] = node;
-  }
+  if (nodes.length > 16) nodes.sort((a, b) => by(a) - by(b));
+  else
+    for (let i = 1; i < nodes.length; i++) {
+      const node = nodes[i]!;
+      let j = i - 1;
+      for (; j >= 0 && by(nodes[j]!) > by(node); j--) nodes[j + 1] = nodes[j]!;
+      nodes[j + 1] = node;
+    }
+  let kept = 0;
+  for (const node of nodes) if (kept === 0 || nodes[kept - 1] !== node) nodes[kept++] = node;
+  nodes.length = kept;
   return nodes;
 }
 
