@@ -5,13 +5,13 @@
  * commit and plan, outlives a restart; the dashboard shows what `state list` shows and offers
  * Sync now, which `POST /reconcile` takes with the admin token from the page only.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { history, status, sync } from '../../src/cli/commands/daemon-client.js';
 import type { DaemonClientArgs } from '../../src/cli/define.js';
 import { list } from '../../src/cli/commands/export.js';
-import { exitOf, memoryIo } from '../support/memory-io.js';
+import { exitOf, memoryIo, runInProcess } from '../support/memory-io.js';
 import { manifests } from './fixtures.js';
 import { startOwnTestDaemon, type OwnTestDaemon } from './harness.js';
 import { TestRepo, tempDir } from './helpers.js';
@@ -198,6 +198,18 @@ describe('poolsync status, sync and history', () => {
     expect(await raw.json()).toEqual({
       error: "no environment 'qa' (environments: dev, prod, staging)",
     });
+  });
+
+  it("the quickstart's token is read only with a bounded address file beside it", async () => {
+    const work = tempDir();
+    mkdirSync(join(work, '.poolsync'));
+    writeFileSync(join(work, '.poolsync/admin-token'), 'quickstart-token\n');
+    writeFileSync(join(work, '.poolsync/daemon-url'), `http://127.0.0.1:9/${'x'.repeat(2048)}\n`);
+    const huge = await runInProcess(['sync', '--daemon', 'http://127.0.0.1:9'], {}, work);
+    expect(huge.code).toBe(1);
+    expect(huge.stderr).toMatch(
+      /cannot read the quickstart daemon's address file \.poolsync\/daemon-url: it is larger than 1024 bytes/,
+    );
   });
 
   it('a daemon out of reach is one line', async () => {

@@ -8,7 +8,7 @@
  * FINGERPRINT what a daemon holds under policy `safe` and the command to approve it; with it,
  * exactly that is approved (POST /approve); a stale fingerprint is refused with the reason.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { LOCAL_ADMIN_TOKEN_FILE, LOCAL_DAEMON_URL_FILE } from '../../daemon/config-options.js';
 import type { FreezeStatus } from '../../daemon/freeze.js';
@@ -391,7 +391,9 @@ async function adminToken(
   base: string,
 ): Promise<string> {
   const quickstart =
-    !env.POOLSYNC_ADMIN_TOKEN && isQuickstartDaemon(base) ? LOCAL_ADMIN_TOKEN_FILE : undefined;
+    !env.POOLSYNC_ADMIN_TOKEN && (await isQuickstartDaemon(base))
+      ? LOCAL_ADMIN_TOKEN_FILE
+      : undefined;
   const path = file ?? env.POOLSYNC_ADMIN_TOKEN_FILE ?? quickstart;
   if (path) {
     const text = (
@@ -411,11 +413,12 @@ async function adminToken(
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
 
 /** `base` is on this machine, at the port of the quickstart daemon that made this folder's token. */
-function isQuickstartDaemon(base: string): boolean {
+async function isQuickstartDaemon(base: string): Promise<boolean> {
   if (!URL.canParse(base) || !LOOPBACK.test(new URL(base).hostname)) return false;
   if (!existsSync(LOCAL_ADMIN_TOKEN_FILE) || !existsSync(LOCAL_DAEMON_URL_FILE)) return false;
-  const made = readFileSync(LOCAL_DAEMON_URL_FILE, 'utf8').trim();
-  return URL.canParse(made) && new URL(made).port === new URL(base).port;
+  const what = "the quickstart daemon's address file";
+  const made = (await readUserFile(LOCAL_DAEMON_URL_FILE, { maxBytes: 1024, what })).toString();
+  return URL.canParse(made.trim()) && new URL(made.trim()).port === new URL(base).port;
 }
 
 /**

@@ -3,7 +3,6 @@
  * src/daemon: resolve the configuration, start, wait for SIGTERM/SIGINT, stop gracefully.
  */
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +15,7 @@ import { localAdminToken, resolveDaemonConfig } from '../../daemon/config.js';
 import { startDaemon } from '../../daemon/daemon.js';
 import { createLogger } from '../../daemon/logger.js';
 import { rememberSecretsOf } from '../../util/redact.js';
+import { writeOwnFile } from '../../util/safe-file.js';
 import {
   briefPlan,
   quickstartBanner,
@@ -131,7 +131,11 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
   if (!logger.isLevelEnabled('info') && !quickstart)
     io.stderr.write(`poolsync daemon listening on ${daemon.url}\n`);
   // The quickstart's token is sent by the CLI to this daemon only, not to another on this machine.
-  if (token) await writeFile(LOCAL_DAEMON_URL_FILE, `${daemon.url}\n`);
+  if (token) {
+    const path = resolve(LOCAL_DAEMON_URL_FILE);
+    const what = "quickstart daemon's address";
+    await writeOwnFile(dirname(path), path, `${daemon.url}\n`, { what, mode: 0o644 });
+  }
   if (quickstart) {
     const watched = config.source.kind === 'watch' ? config.source.dir : '';
     const path = relative(process.cwd(), resolve(LOCAL_ADMIN_TOKEN_FILE));
