@@ -142,8 +142,16 @@ export class Reconciler {
     if (plan && desired && !ctx.term.signal.aborted) {
       const held = new Set(this.state.waitingForApproval.map((c) => c.address));
       const repoRelative = (file: string) => ctx.repoRelative(file);
-      const snapshot = { run: id, commit: outcome.commit, plan, desired, held, applied };
-      this.objectsView = new ObjectsView({ ...snapshot, live: live ?? null, repoRelative });
+      this.objectsView = new ObjectsView({
+        run: id,
+        commit: outcome.commit,
+        plan,
+        desired,
+        live: live ?? null,
+        held,
+        applied,
+        repoRelative,
+      });
     }
     const history = this.o.history;
     if (history && recorded.runs) {
