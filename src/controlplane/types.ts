@@ -164,10 +164,11 @@ export async function readLiveState(
   settings: DefaultQueueScope = 'all',
   shared?: () => Promise<LiveLists | null>,
 ): Promise<LiveState> {
+  const caps = readCapabilities(cp);
   // One Promise.all: a failing read rejects once, with no other read left unobserved.
   const [capabilities, lists, flyteadmin] = await Promise.all([
-    readCapabilities(cp),
-    (async () => (await shared?.()) ?? readLists(cp, settings))(),
+    caps,
+    (async () => (await shared?.()) ?? readLists(cp, settings, caps))(),
     cp.flyteadminState?.() ?? null,
   ]);
   const { pools, clusters, queues, assignments, defaultQueues, labels, deletedQueues } = lists;
@@ -252,11 +253,18 @@ export async function readSettingsAgain(
   return { ...lists, ...settingsRead(cp, settings, defaultQueues, scopes) };
 }
 
-/** The lists of every kind the control plane has a part for, read in parallel. */
-export async function readLists(
+/**
+ * The lists of every kind the control plane has a part for, read in parallel; the deleted lists
+ * only when `caps` says soft_delete (the planner reads them only then; a server without it would
+ * answer three empty lists).
+ */
+async function readLists(
   cp: ControlPlane,
-  settings: DefaultQueueScope = 'all',
+  settings: DefaultQueueScope,
+  caps: Promise<Capabilities>,
 ): Promise<LiveLists> {
+  const ifSoftDelete = async <T>(read: () => Promise<T> | undefined) =>
+    (await caps).soft_delete ? read() : undefined;
   const reads = {
     pools: cp.pools?.listPools() ?? [],
     clusters: cp.clusters?.listClusters() ?? [],
@@ -264,10 +272,10 @@ export async function readLists(
     assignments: cp.assignments?.listAssignments() ?? [],
     defaultQueues: cp.defaultQueues?.listDefaultQueues(settings) ?? null,
     labels: cp.executionClusterLabels?.listExecutionClusterLabels() ?? null,
-    deletedQueues: cp.queues?.listDeletedQueues?.(),
+    deletedQueues: ifSoftDelete(() => cp.queues?.listDeletedQueues?.()),
     defaultQueueScopes: cp.defaultQueues?.listScopedDefaultQueues?.(settings),
-    deletedPools: cp.pools?.listDeletedPools?.(),
-    deletedClusters: cp.clusters?.listDeletedClusters?.(),
+    deletedPools: ifSoftDelete(() => cp.pools?.listDeletedPools?.()),
+    deletedClusters: ifSoftDelete(() => cp.clusters?.listDeletedClusters?.()),
   } satisfies { [K in keyof Required<LiveLists>]: LiveLists[K] | Promise<LiveLists[K]> };
   const read = Object.entries(reads).map(async ([list, got]) => [list, await got] as const);
   return Object.fromEntries(await Promise.all(read)) as unknown as LiveLists;

@@ -296,6 +296,16 @@ describe('control-plane API server', () => {
     );
   });
 
+  it('a live read asks for the deleted lists only of a server with soft_delete', async () => {
+    await start();
+    const deletedReads = () => logs.split('\n').filter((l) => l.includes('"path":"/v1/deleted/'));
+    await readLiveState(client());
+    expect(deletedReads()).toEqual([]);
+    await embedded.setCapabilities({ ...(await embedded.capabilities()), soft_delete: true });
+    await readLiveState(client());
+    expect(deletedReads()).toHaveLength(3);
+  });
+
   it('sim endpoints are off unless simulate is set', async () => {
     await start();
     expect((await raw('PUT', '/v1/sim/faults', { body: '{"fault_rate":1}' })).status).toBe(404);
