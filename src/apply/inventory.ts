@@ -60,7 +60,13 @@ export interface SharedInventory {
 export function inventoryStore(
   cp: ControlPlane,
   url: string,
-  at: { stateDir?: string; shared?: SharedInventory | null; env: Env },
+  at: {
+    stateDir?: string;
+    shared?: SharedInventory | null;
+    env: Env;
+    /** The daemon's term, carried by the ConfigMap's calls (the control plane's carry it already). */
+    signal?: AbortSignal;
+  },
 ): InventoryStore {
   const { stateDir = DEFAULT_STATE_DIR, shared = null } = at;
   const id = controlPlaneIdentity(url, cp);
@@ -83,7 +89,7 @@ export function inventoryStore(
   const file = new InventoryFile(() => ({ root, path }));
   const read = async () =>
     (await file.readInventory()) ?? (given ? null : await refuseOldPlace(stateDir, path, key));
-  if (shared) return configMapStore(shared, at.env, `${key}.json`, bound(read, path, id), id);
+  if (shared) return configMapStore(shared, at, `${key}.json`, bound(read, path, id), id);
   return {
     where: path,
     read: bound(read, path, id),
@@ -127,7 +133,7 @@ async function refuseOldPlace(stateDir: string, path: string, key: string): Prom
 /** The inventory in a ConfigMap (src/lease/k8s-lease.ts, loaded only when used). */
 function configMapStore(
   shared: SharedInventory,
-  env: Env,
+  { env, signal }: { env: Env; signal?: AbortSignal },
   key: string,
   before: () => Promise<InventoryRecord | null>,
   id: ControlPlaneIdentity,
@@ -137,7 +143,7 @@ function configMapStore(
     (made ??= (async () => {
       const { ConfigMapInventory, loadKubeConfig } = await import('../lease/k8s-lease.js');
       const kc = shared.kubeConfig ?? loadKubeConfig(env);
-      return new ConfigMapInventory(kc, shared.place, key, before);
+      return new ConfigMapInventory(kc, shared.place, key, before, undefined, signal);
     })());
   const where = `ConfigMap ${shared.place.namespace}/${shared.place.name}`;
   return {

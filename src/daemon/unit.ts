@@ -356,8 +356,13 @@ async function unitPipeline(
   // when it keeps one, else the ConfigMap of --inventory (by default beside the Lease), else the
   // state folder apply shares (where the locks are).
   const shared = config.inventory && { place: config.inventory, kubeConfig: deps.kubeConfig };
-  const inventoryOf = (cp: ControlPlane) =>
-    inventoryStore(cp, config.controlPlane.url, { stateDir: lockDir, shared, env: deps.env });
+  const inventoryOf = (cp: ControlPlane, signal?: AbortSignal) =>
+    inventoryStore(cp, config.controlPlane.url, {
+      stateDir: lockDir,
+      shared,
+      env: deps.env,
+      signal,
+    });
   let warnedLock = false;
   const off = cachesOff(deps.env);
   const analyses = off('analysis') ? undefined : new AnalysisCache(!off('folder'));

@@ -16,6 +16,8 @@ import {
   CoordinationV1Api,
   CoreV1Api,
   KubeConfig,
+  Observable,
+  type ConfigurationOptions,
   type V1ConfigMap,
   type V1Lease,
 } from '@kubernetes/client-node';
@@ -322,10 +324,27 @@ export class ConfigMapInventory {
     private readonly before: () => Promise<InventoryRecord | null> = () => Promise.resolve(null),
     /** The waits between writes that lost to another writer. */
     private readonly clock: Clock = SYSTEM_CLOCK,
+    /**
+     * The daemon's term: once it ends no call starts and one in flight is abandoned, as the
+     * control plane's own calls are.
+     */
+    private readonly signal?: AbortSignal,
   ) {
     this.api = kc.makeApiClient(CoreV1Api);
     this.where = `ConfigMap ${ref.namespace}/${ref.name}`;
+    this.calls = signal && {
+      middleware: [
+        {
+          pre: (req) => (req.setSignal(signal), new Observable(Promise.resolve(req))),
+          post: (res) => new Observable(Promise.resolve(res)),
+        },
+      ],
+      middlewareMergeStrategy: 'append',
+    };
   }
+
+  /** Each Kubernetes call's options: the term's signal on its request. */
+  private readonly calls: ConfigurationOptions | undefined;
 
   async readInventory(): Promise<InventoryRecord | null> {
     const cm = await this.get();
@@ -337,6 +356,7 @@ export class ConfigMapInventory {
 
   async writeInventory(record: InventoryRecord): Promise<void> {
     for (let attempt = 1; ; attempt++) {
+      this.signal?.throwIfAborted();
       // First from the ConfigMap as read (its resourceVersion: a write since is a 409), then
       // from the ConfigMap as it is now.
       const cm = attempt === 1 && this.seen !== undefined ? this.seen : await this.get();
@@ -348,7 +368,10 @@ export class ConfigMapInventory {
         this.seen =
           cm === null
             ? await this.create(data)
-            : await this.api.replaceNamespacedConfigMap({ ...this.ref, body: { ...cm, data } });
+            : await this.api.replaceNamespacedConfigMap(
+                { ...this.ref, body: { ...cm, data } },
+                this.calls,
+              );
         this.base = addresses;
         return;
       } catch (err) {
@@ -357,33 +380,36 @@ export class ConfigMapInventory {
         const lost = statusOf(err) === 409 || (statusOf(err) === 404 && cm !== null);
         if (!lost || attempt >= ATTEMPTS) throw this.failure(err, 'writing');
         this.conflicts++;
-        await this.clock.sleep(backoffDelay(attempt, 20, 1000));
+        await this.clock.sleep(backoffDelay(attempt, 20, 1000), this.signal);
       }
     }
   }
 
   private async create(data: Record<string, string>): Promise<V1ConfigMap> {
-    return await this.api.createNamespacedConfigMap({
-      namespace: this.ref.namespace,
-      body: {
-        apiVersion: 'v1',
-        kind: 'ConfigMap',
-        metadata: {
-          ...this.ref,
-          labels: { 'app.kubernetes.io/managed-by': 'poolsync' },
-          annotations: {
-            'poolsync.dev/what':
-              'the inventory of what poolsync applied, one key per control plane (docs/plan.md, Prune by inventory)',
+    return await this.api.createNamespacedConfigMap(
+      {
+        namespace: this.ref.namespace,
+        body: {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: {
+            ...this.ref,
+            labels: { 'app.kubernetes.io/managed-by': 'poolsync' },
+            annotations: {
+              'poolsync.dev/what':
+                'the inventory of what poolsync applied, one key per control plane (docs/plan.md, Prune by inventory)',
+            },
           },
+          data,
         },
-        data,
       },
-    });
+      this.calls,
+    );
   }
 
   private async get(): Promise<V1ConfigMap | null> {
     try {
-      return await this.api.readNamespacedConfigMap(this.ref);
+      return await this.api.readNamespacedConfigMap(this.ref, this.calls);
     } catch (err) {
       if (statusOf(err) === 404) return null;
       throw this.failure(err, 'reading');

@@ -10,7 +10,8 @@
  * which the next write moves there.
  */
 import { KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { inventoryPlace, parseK8sPlace } from '../../src/util/k8s-place.js';
 import { parseConfigMapRef } from '../../src/controlplane/flyteadmin/client.js';
 import { ConfigMapInventory, mergeAddresses } from '../../src/lease/k8s-lease.js';
@@ -191,6 +192,37 @@ for (const kind of KUBE_SERVERS) {
     });
   });
 }
+
+describe("the daemon's term", () => {
+  it('once it ends, a call in flight is abandoned and no write starts', async () => {
+    // An API server that accepts and never answers: only the signal can end the read.
+    const held: Socket[] = [];
+    const silent = createServer((socket) => void held.push(socket));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const { port } = silent.address() as AddressInfo;
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'k', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
+      users: [{ name: 'u', token: 't' }],
+      contexts: [{ name: 'c', cluster: 'k', user: 'u' }],
+      currentContext: 'c',
+    });
+    const term = new AbortController();
+    const place = { namespace: 'poolsync', name: 'inv' };
+    const inv = new ConfigMapInventory(kc, place, 'k.json', undefined, undefined, term.signal);
+    try {
+      const reading = inv.readInventory();
+      await vi.waitFor(() => expect(held).toHaveLength(1));
+      term.abort();
+      await expect(reading).rejects.toThrow(/reading the inventory \(ConfigMap poolsync\/inv\)/);
+      await expect(inv.writeInventory(record(['Queue/q']))).rejects.toThrow(/aborted/);
+      expect(held).toHaveLength(1);
+    } finally {
+      for (const socket of held) socket.destroy();
+      await new Promise((r) => silent.close(r));
+    }
+  });
+});
 
 describe('mergeAddresses (three-way)', () => {
   it('applies what this writer added and removed since its read to the entry now', () => {

@@ -191,12 +191,11 @@ function stopReason(ctx: RunContext, lost: AbortSignal): string {
 /**
  * Where the daemon's apply records (src/ops/apply-run.ts): the inventory only (no
  * last-applied state); a failure to write it is logged, not fatal. No write starts once the
- * run's term ended, though reading the inventory first took long (a ConfigMap's API server
- * cut off: its calls do not carry the term).
+ * run's term ended, and one in flight is abandoned (its calls carry the term).
  */
 export function recording(ctx: RunContext, cp: ControlPlane): ApplyRecording {
   const { o } = ctx;
-  const store = o.pipeline.inventoryOf?.(cp) ?? null;
+  const store = o.pipeline.inventoryOf?.(cp, ctx.term.signal) ?? null;
   return {
     inventory: store && {
       where: store.where,

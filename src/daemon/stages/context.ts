@@ -48,9 +48,10 @@ export interface Pipeline {
   applyLock: Omit<HoldApplyLockOptions, 'cp'>;
   /**
    * The inventory of `cp` (src/apply/inventory.ts), which the apply's record (src/ops/apply-run.ts)
-   * writes. Absent: the daemon keeps no inventory (tests).
+   * writes, its calls carrying `signal` (the run's term). Absent: the daemon keeps no
+   * inventory (tests).
    */
-  inventoryOf?(cp: ControlPlane): InventoryStore;
+  inventoryOf?(cp: ControlPlane, signal?: AbortSignal): InventoryStore;
   /** The unit's reuse of plans (src/incremental/plan-reuse.ts); absent: every run plans anew. */
   plans?: PlanReuse;
   /** A commit's manifests are loaded again on every run (POOLSYNC_CACHE_OFF=loaded). */
