@@ -18,7 +18,6 @@ export const PRIORITIES = SPEC_FIELDS.Queue.priority.values;
 export type Priority = (typeof PRIORITIES)[number];
 
 export const FAIRNESS_POLICIES = SPEC_FIELDS.Queue.fairness.values;
-export type Fairness = (typeof FAIRNESS_POLICIES)[number];
 
 /** N1. */
 export const NAME_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -98,7 +97,6 @@ export const QUEUE_RESOURCE_NAMES = ['cpu', 'memory', 'ephemeral_storage'] as co
 export type QueueResourceName = (typeof QUEUE_RESOURCE_NAMES)[number];
 /** `strict_fifo` is also what Union does for a queue with none set. */
 export const QUEUE_SCHEDULING = SPEC_FIELDS.Queue.scheduling.values;
-export type QueueScheduling = (typeof QUEUE_SCHEDULING)[number];
 /** Accelerator classes of a cap selector (Union's client `_CLASS_TOKENS`, GPUAccelerator.DeviceClass). */
 export const ACCELERATOR_CLASSES = [
   'nvidia_gpu',

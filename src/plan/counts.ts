@@ -25,13 +25,6 @@ export function isSideEffect(change: Change, targets: ReadonlySet<string>): bool
   return Boolean(change.caused_by) && !targets.has(change.address) && isActionable(change.action);
 }
 
-/** The plan's side effects (see isSideEffect), in plan order. */
-export function sideEffects(plan: Pick<Plan, 'steps' | 'changes'>): Change[] {
-  const targets = new Set(plan.steps.map((s) => s.target));
-  // A noop is never a side effect.
-  return visibleChanges(plan).filter((c) => isSideEffect(c, targets));
-}
-
 export function emptyCounts(): PlanCounts {
   return { create: 0, update: 0, replace: 0, delete: 0, blocked: 0, side_effects: 0 };
 }

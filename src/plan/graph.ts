@@ -248,15 +248,3 @@ function sortedBy(nodes: Node[], by: (n: Node) => number): Node[] {
   nodes.length = kept;
   return nodes;
 }
-
-/** Throws when a step depends on a later (or unknown) step: the invariant tests assert. */
-export function assertTopological(steps: readonly Step[]): void {
-  const seen = new Set<string>();
-  for (const step of steps) {
-    for (const dep of step.depends_on) {
-      if (!seen.has(dep))
-        throw new Error(`step ${step.id} depends on ${dep}, which does not come before it`);
-    }
-    seen.add(step.id);
-  }
-}

@@ -406,7 +406,7 @@ function planCluster(ctx: ClusterInput, name: string): ClusterDecision | undefin
   if (!d) return l && planUndeclaredCluster(ctx, name, l, before);
   // soft_delete: a declared name of a deleted cluster is undeleted (planClusterUndelete).
   const deleted = !l && ix.caps.soft_delete ? ix.lDeletedClusters.get(name) : undefined;
-  if (deleted) return planClusterUndelete(ix, ctx.pools, d, deleted);
+  if (deleted) return planClusterUndelete(ctx, d, deleted);
 
   const after = clusterForm(d.pool, d.enabled);
   if (l && l.pool === d.pool && !ix.forceReplace.has(address('Cluster', name))) {
@@ -668,8 +668,7 @@ function warnOrphanedQueue(ctx: ClusterInput, d: DesiredCluster, livePool: strin
  * Why the deleted cluster cannot come back as the repository declares it, or null.
  */
 function clusterUndeleteBlockedReason(
-  ctx: PlanIndex,
-  pools: ReadonlyMap<string, PoolDecision>,
+  { ix, pools }: ClusterInput,
   d: DesiredCluster,
   deleted: LiveCluster,
 ): Reason | null {
@@ -683,7 +682,7 @@ function clusterUndeleteBlockedReason(
     });
   }
   if (d.pool === deleted.pool) return null;
-  if (!ctx.caps.cluster_move)
+  if (!ix.caps.cluster_move)
     return reasonOf('CLUSTER_UNDELETE_NO_MOVE', { name, from: deleted.pool, to: d.pool });
   const contract = knownContract(pools, d.pool);
   const m = contract && d.data_plane ? dataPlaneMismatches(contract, d.data_plane) : [];
@@ -701,8 +700,7 @@ function clusterUndeleteBlockedReason(
 }
 
 function planClusterUndelete(
-  ctx: PlanIndex,
-  pools: ReadonlyMap<string, PoolDecision>,
+  ctx: ClusterInput,
   d: DesiredCluster,
   deleted: LiveCluster,
 ): ClusterDecision {
@@ -710,7 +708,7 @@ function planClusterUndelete(
   const after = clusterForm(d.pool, d.enabled);
   // It comes back DRAINED (enabled false) in the pool it had.
   const diff = diffForms(clusterForm(deleted.pool, false), after);
-  const why = clusterUndeleteBlockedReason(ctx, pools, d, deleted);
+  const why = clusterUndeleteBlockedReason(ctx, d, deleted);
   if (why)
     return {
       change: makeChange('Cluster', name, 'blocked', null, null, diffForms(null, after), { why }),

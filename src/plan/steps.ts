@@ -459,12 +459,6 @@ export function waitingOnManual(steps: readonly Step[]): Map<string, string> {
 }
 
 /**
- * Every op the planner can emit, in one list (STEP_OPS is a record over StepKind): saved-plan
- * readers accept exactly these, and test/apply/planfile-ops.test.ts walks them all.
- */
-export const STEP_KINDS = Object.keys(STEP_OPS) as StepKind[];
-
-/**
  * Every step of a plan is accounted for by its changes (docs/plan.md, Saved plans): a step acts
  * on an object the plan shows a change for, with an op that change can need, and its arguments
  * name that object. A reviewer reads the changes; a step they do not account for (a

@@ -396,7 +396,14 @@ export function createApprovalForge(opts: ForgeRepository): ApprovalForge {
   );
   const repo = repoPath(opts);
   return {
-    permission: (user) => (github ? githubPermission : gitlabPermission)(api, repo, user),
+    async permission(user) {
+      try {
+        return await (github ? githubPermission : gitlabPermission)(api, repo, user);
+      } catch (err) {
+        if (!(err instanceof VcsApiError && err.status === 404)) throw err;
+        return { allowed: false, level: `none (not a ${github ? 'collaborator' : 'member'})` };
+      }
+    },
     async pullRequest(number) {
       const pr = pullRequestOf(opts, number);
       const res = await api.call({ method: 'GET', path: pr.path, operation: `read ${pr.name}` });
@@ -433,7 +440,7 @@ export function createApprovalForge(opts: ForgeRepository): ApprovalForge {
   };
 }
 
-const notFound = (err: unknown) => err instanceof VcsApiError && err.status === 404;
+// Each forge's check; its 404 (not a collaborator, not a member) is answered by `permission`.
 
 /** GitHub: the collaborator's permission; `admin`, `maintain` or `write` may approve. */
 async function githubPermission(
@@ -441,25 +448,20 @@ async function githubPermission(
   repo: string,
   user: ForgeUser,
 ): Promise<ApproverCheck> {
-  try {
-    const res = await api.call({
-      method: 'GET',
-      path: `${repo}/collaborators/${encodeURIComponent(user.login)}/permission`,
-      operation: `read the permission of ${user.login}`,
-    });
-    const body = res.json as { permission?: string; role_name?: string };
-    const level = body.role_name ?? body.permission ?? 'none';
-    return {
-      allowed:
-        ['admin', 'maintain', 'write'].includes(level) ||
-        body.permission === 'admin' ||
-        body.permission === 'write',
-      level,
-    };
-  } catch (err) {
-    if (notFound(err)) return { allowed: false, level: 'none (not a collaborator)' };
-    throw err;
-  }
+  const res = await api.call({
+    method: 'GET',
+    path: `${repo}/collaborators/${encodeURIComponent(user.login)}/permission`,
+    operation: `read the permission of ${user.login}`,
+  });
+  const body = res.json as { permission?: string; role_name?: string };
+  const level = body.role_name ?? body.permission ?? 'none';
+  return {
+    allowed:
+      ['admin', 'maintain', 'write'].includes(level) ||
+      body.permission === 'admin' ||
+      body.permission === 'write',
+    level,
+  };
 }
 
 /** GitLab: the member's access level (inherited included); Developer (30) or above may approve. */
@@ -469,16 +471,11 @@ async function gitlabPermission(
   user: ForgeUser,
 ): Promise<ApproverCheck> {
   if (user.id === null) return { allowed: false, level: 'unknown (no user id in the event)' };
-  try {
-    const res = await api.call({
-      method: 'GET',
-      path: `${repo}/members/all/${user.id}`,
-      operation: `read the access level of ${user.login}`,
-    });
-    const n = (res.json as { access_level?: number }).access_level ?? 0;
-    return { allowed: n >= 30, level: `${GITLAB_LEVELS[n] ?? 'level'} (${n})` };
-  } catch (err) {
-    if (notFound(err)) return { allowed: false, level: 'none (not a member)' };
-    throw err;
-  }
+  const res = await api.call({
+    method: 'GET',
+    path: `${repo}/members/all/${user.id}`,
+    operation: `read the access level of ${user.login}`,
+  });
+  const n = (res.json as { access_level?: number }).access_level ?? 0;
+  return { allowed: n >= 30, level: `${GITLAB_LEVELS[n] ?? 'level'} (${n})` };
 }

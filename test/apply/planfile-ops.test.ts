@@ -1,9 +1,9 @@
 /**
  * Every op the planner can emit round-trips through a saved plan: `poolsync plan --out FILE`
  * then `poolsync apply FILE`, as child processes. The ops come from one list (STEP_KINDS in
- * src/plan/steps.ts, which the typecheck holds equal to the StepOp union); COVERED maps each to
- * the scenario that emits it, so a new op fails the typecheck here until a scenario plans it
- * and this test applies it from a file. The plan schema, which the one saved-plan reader
+ * test/plan/helpers.ts, the keys of src/plan/graph.ts STEP_OPS, which the typecheck holds equal
+ * to the StepOp union); COVERED maps each to the scenario that emits it, so a new op fails the
+ * typecheck here until a scenario plans it and this test applies it from a file. The plan schema, which the one saved-plan reader
  * validates with, accepts exactly that list.
  */
 import { readFileSync } from 'node:fs';
@@ -15,11 +15,10 @@ import { executePlan } from '../../src/apply/executor.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { parseCapabilities } from '../../src/model/capabilities.js';
 import type { Plan, StepKind } from '../../src/model/plan.js';
-import { STEP_KINDS } from '../../src/plan/steps.js';
 import { planRepository } from '../../src/ops/plan-run.js';
 import { parsePlanFile } from '../../src/render/plan-file.js';
 import { runCli } from '../support/cli.js';
-import { FLYTE_LABEL_DOCS as LABELS } from '../plan/helpers.js';
+import { FLYTE_LABEL_DOCS as LABELS, STEP_KINDS } from '../plan/helpers.js';
 
 const POOL = (name: string, bucket = name) => `apiVersion: poolsync/v1
 kind: ClusterPool

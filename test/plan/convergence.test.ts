@@ -23,7 +23,7 @@ import type { DesiredCluster, DesiredQueue, DesiredState } from '../../src/model
 import type { LiveState } from '../../src/model/live.js';
 import type { Plan } from '../../src/model/plan.js';
 import { computePlan } from '../../src/plan/index.js';
-import { assertTopological } from '../../src/plan/graph.js';
+import { assertTopological } from './helpers.js';
 import { unaccountedStep } from '../../src/plan/steps.js';
 import { targetPlan } from '../../src/plan/target.js';
 import { runSteps } from './runner.js';

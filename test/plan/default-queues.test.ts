@@ -3,7 +3,7 @@ import { whyText } from '../../src/render/common.js';
 import { describe, expect, it } from 'vitest';
 import type { DesiredDefaultQueue, DesiredState } from '../../src/model/desired.js';
 import type { LiveDefaultQueue, LiveState } from '../../src/model/live.js';
-import { assertTopological } from '../../src/plan/graph.js';
+import { assertTopological } from './helpers.js';
 import { computePlan, planForBackend } from '../../src/plan/index.js';
 import { desiredFingerprint, liveFingerprint } from '../../src/plan/fingerprint.js';
 import { contract, desired, live } from './build.js';

@@ -1,7 +1,13 @@
 import { expect } from 'vitest';
-import type { Change, Plan, Step } from '../../src/model/plan.js';
-import { assertTopological } from '../../src/plan/graph.js';
+import type { Change, Plan, Step, StepKind } from '../../src/model/plan.js';
+import { STEP_OPS } from '../../src/plan/graph.js';
 import { unaccountedStep } from '../../src/plan/steps.js';
+
+/**
+ * Every op the planner can emit, in one list (STEP_OPS is a record over StepKind): saved-plan
+ * readers accept exactly these, and test/apply/planfile-ops.test.ts walks them all.
+ */
+export const STEP_KINDS = Object.keys(STEP_OPS) as StepKind[];
 
 export function change(plan: Plan, address: string): Change {
   const c = plan.changes.find((x) => x.address === address);
@@ -48,6 +54,18 @@ export function expectOrder(plan: Plan, ...labels: string[]): void {
       runsAfter(plan, labels[i]!, labels[i - 1]!),
       `${labels[i]} should run after ${labels[i - 1]}`,
     ).toBe(true);
+  }
+}
+
+/** Throws when a step depends on a later (or unknown) step: the invariant tests assert. */
+export function assertTopological(steps: readonly Step[]): void {
+  const seen = new Set<string>();
+  for (const step of steps) {
+    for (const dep of step.depends_on) {
+      if (!seen.has(dep))
+        throw new Error(`step ${step.id} depends on ${dep}, which does not come before it`);
+    }
+    seen.add(step.id);
   }
 }
 
