@@ -232,15 +232,12 @@ function sections(s: DaemonStatus, only: string | undefined): [string | null, Da
   }
   const all = Object.entries(s.environments);
   if (only === undefined) return all;
-  const one = all.filter(([name]) => name === only);
-  if (one.length === 0)
+  const names = all.map(([name]) => name);
+  if (!names.includes(only))
     throw new UserError(
-      `the daemon has no environment '${only}'${didYouMean(
-        only,
-        all.map(([n]) => n),
-      )}; its environments: ${all.map(([n]) => n).join(', ')}`,
+      `the daemon has no environment '${only}'${didYouMean(only, names)}; its environments: ${names.join(', ')}`,
     );
-  return one;
+  return all.filter(([name]) => name === only);
 }
 
 function sourceText(s: DaemonStatus): string {
