@@ -670,11 +670,7 @@ const daemonOutput = {
   describe: 'text, or the daemon’s own JSON',
 } as const;
 
-const oneEnvironment = {
-  alias: 'e',
-  type: 'string',
-  describe: 'With environments: only this one',
-} as const;
+const oneEnvironment = { alias: 'e', ...text('With environments: only this one') } as const;
 
 const status = {
   command: 'status',
