@@ -82,11 +82,18 @@ export const logFormatOption = {
 export const DEFAULT_LISTEN = '127.0.0.1:7480';
 export const DEFAULT_STATE_FILE = '.poolsync/control-plane.json';
 
-/** A flag that is off unless given. */
-const flag = (describe: string) => ({ type: 'boolean', default: false, describe }) as const;
+/** A flag that is off unless given (`on`: on unless `--no-…` is given). */
+const flag = (describe: string, on = false) =>
+  ({ type: 'boolean', default: on, describe }) as const;
+
+/** A flag with no default: absent unless given (`--x` or `--no-x`). */
+const toggle = (describe: string) => ({ type: 'boolean', describe }) as const;
 
 /** A string option with no default. */
 const text = (describe: string) => ({ type: 'string', describe }) as const;
+
+/** A string option that needs a value when given, and has no default. */
+const valued = (describe: string) => ({ type: 'string', requiresArg: true, describe }) as const;
 
 /** A string option that is `value` unless given. */
 const defaulted = (value: string, describe: string) =>
@@ -139,18 +146,17 @@ const maxRetries = {
  * The limits of every call to a control plane (util/transport-limits.ts; docs/control-plane.md,
  * Limits): each flag, else its POOLSYNC_* variable, else the default (read by networkOf).
  */
-const limitFlag = (describe: string) => ({ type: 'string', requiresArg: true, describe }) as const;
 const limitFlags = {
-  'connect-timeout': limitFlag(
+  'connect-timeout': valued(
     'Give up a connection not made within this long, e.g. 5s (env POOLSYNC_CONNECT_TIMEOUT; default 5s)',
   ),
-  'read-timeout': limitFlag(
+  'read-timeout': valued(
     'Give up an attempt when the server sends nothing for this long (env POOLSYNC_READ_TIMEOUT; default 10s)',
   ),
-  'call-timeout': limitFlag(
+  'call-timeout': valued(
     'Give up one call, its retries included, after this long (env POOLSYNC_CALL_TIMEOUT; default 60s)',
   ),
-  'max-response-size': limitFlag(
+  'max-response-size': valued(
     'Refuse an answer larger than this, e.g. 32MiB (env POOLSYNC_MAX_RESPONSE_SIZE; default 32MiB)',
   ),
 };
@@ -170,10 +176,7 @@ const credentials = (env: NodeJS.ProcessEnv) =>
 
 /** `--color` / `--no-color`; unset, see useColor. `what` is what gets coloured. */
 const color = (what = 'the text output') =>
-  ({
-    type: 'boolean',
-    describe: `Colour ${what} (default: when stdout is a terminal; --no-color to disable)`,
-  }) as const;
+  toggle(`Colour ${what} (default: when stdout is a terminal; --no-color to disable)`);
 
 const inventoryStateDir = stateDir(
   'Where the inventory of a control plane that cannot keep it (Union, flyteadmin) is kept, as for apply',
@@ -224,13 +227,12 @@ const lockTimeout = (
 ) => defaulted('0s', describe);
 
 /** `--env NAME` / `-e NAME` (docs/environments.md), resolved in ./options.ts. */
-const envOption = (orAll = '') =>
-  ({
-    alias: 'e',
-    type: 'string',
-    requiresArg: true,
-    describe: `The environment of poolsync.yaml to run for (its control plane, folders, patches)${orAll}`,
-  }) as const;
+const envOption = (orAll = '') => ({
+  alias: 'e',
+  ...valued(
+    `The environment of poolsync.yaml to run for (its control plane, folders, patches)${orAll}`,
+  ),
+});
 
 /** `--config-dir DIR` where the positional is not the config folder (apply PLANFILE, export). */
 const configDirOption = configDir(
@@ -299,12 +301,10 @@ const check = {
       .options({
         ...credentials(env),
         ...network({ default: 0 }),
-        probe: {
-          type: 'boolean',
-          default: true,
-          describe:
-            'Read every kind the control plane manages (reads only, never writes); --no-probe checks the folder, the URL and that the credentials can be read',
-        },
+        probe: flag(
+          'Read every kind the control plane manages (reads only, never writes); --no-probe checks the folder, the URL and that the credentials can be read',
+          true,
+        ),
       })
       .example(
         '$0 check pools --control-plane union+https://acme.hosted.unionai.cloud --api-key-file key',
@@ -429,12 +429,9 @@ const promote = {
       .positional('from', required('The environment whose own folder is promoted'))
       .positional('dir', configDir())
       .options({
-        to: {
-          type: 'string',
-          requiresArg: true,
-          describe:
-            'The environment promoted to (default: the promotesTo of FROM in poolsync.yaml)',
-        },
+        to: valued(
+          'The environment promoted to (default: the promotesTo of FROM in poolsync.yaml)',
+        ),
         write: flag("Also make the change: copy the manifests into the next environment's folder"),
         'detailed-exitcode': flag(
           'Exit 0 when promoting changes nothing, 2 when it would, 1 on error',
@@ -644,11 +641,9 @@ const daemon = {
     return y
       .options({
         config: text('YAML file of settings (keys are the flag names); flags and env win over it'),
-        quickstart: {
-          type: 'boolean',
-          describe:
-            'Demo: embedded control plane (file:.poolsync/control-plane.json), watch examples/config-repo, policy all, print each applied plan, serve on 127.0.0.1:8080 (or --listen / POOLSYNC_LISTEN)',
-        },
+        quickstart: toggle(
+          'Demo: embedded control plane (file:.poolsync/control-plane.json), watch examples/config-repo, policy all, print each applied plan, serve on 127.0.0.1:8080 (or --listen / POOLSYNC_LISTEN)',
+        ),
         // Typed by name in DaemonArgs: the settings' names are data.
         ...(settings as Record<never, Options>),
         ...notifyOptions,
@@ -675,11 +670,7 @@ const daemonOutput = {
   describe: 'text, or the daemon’s own JSON',
 } as const;
 
-const oneEnvironment = {
-  alias: 'e',
-  type: 'string',
-  describe: 'With environments: only this one',
-} as const;
+const oneEnvironment = { alias: 'e', ...text('With environments: only this one') } as const;
 
 const status = {
   command: 'status',
@@ -690,11 +681,9 @@ const status = {
         daemon: daemonOption(env),
         env: oneEnvironment,
         output: daemonOutput,
-        'exit-code': {
-          type: 'boolean',
-          describe:
-            'Exit 1 when the outcome (of any environment shown) is failed or invalid, as `sync` does',
-        },
+        'exit-code': toggle(
+          'Exit 1 when the outcome (of any environment shown) is failed or invalid, as `sync` does',
+        ),
       })
       .example('$0 status --daemon http://poolsync:8080', 'Is the control plane in sync?')
       .example('$0 status --exit-code', 'In a script: fail when the last run failed'),
@@ -709,16 +698,10 @@ const sync = {
         daemon: daemonOption(env),
         env: { ...oneEnvironment, describe: 'With environments: reconcile only this one' },
         'admin-token-file': adminTokenFile,
-        wait: {
-          type: 'boolean',
-          default: true,
-          describe: 'Wait for the run and show its result (--no-wait: only ask)',
-        },
-        'override-freeze': {
-          type: 'boolean',
-          describe:
-            'Apply although applies are frozen (poolsync suspend, a sync window): this run only',
-        },
+        wait: flag('Wait for the run and show its result (--no-wait: only ask)', true),
+        'override-freeze': toggle(
+          'Apply although applies are frozen (poolsync suspend, a sync window): this run only',
+        ),
         output: daemonOutput,
       })
       .example('$0 sync --daemon http://poolsync:8080', 'Apply the newest commit now'),

@@ -146,13 +146,12 @@ function levelOf(line: string): number {
 export function jsonStderr(
   stderr: Output,
   command: string | null,
-  now: () => number = Date.now,
 ): { stderr: Output; end(): void } {
   let partial = '';
   const record = (line: string, level: number): string => {
     const msg = line.replace(/^(Error|Warning): /, '');
     // The daemon's record shape and time format (pino's isoTime), whichever process wrote it.
-    const time = new Date(now()).toISOString();
+    const time = new Date().toISOString();
     const name = command === 'daemon' ? 'poolsync-daemon' : 'poolsync';
     return `${JSON.stringify({ level, time, name, command, msg })}\n`;
   };

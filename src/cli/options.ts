@@ -177,7 +177,7 @@ export async function resolveTargets(
     if (args.env !== undefined) throw invalidConfig(dir, args.env, errors);
     return [plainTarget(args, env)];
   }
-  const names = (envs ?? []).map((e) => e.name).join(', ');
+  const names = (envs ?? []).map((e) => e.name);
   if (!envs) {
     if (args.env === undefined) return [plainTarget(args, env)];
     throw new UserError(
@@ -186,7 +186,7 @@ export async function resolveTargets(
   }
   if (args.env === undefined)
     throw new UserError(
-      `poolsync.yaml in ${dir} declares environments (${names}): name one with --env NAME${allowAll ? ' or all of them with --env all' : ''}`,
+      `poolsync.yaml in ${dir} declares environments (${names.join(', ')}): name one with --env NAME${allowAll ? ' or all of them with --env all' : ''}`,
     );
   if (args['control-plane'] !== undefined)
     throw new UserError(
@@ -195,13 +195,9 @@ export async function resolveTargets(
   const chosen = args.env === ENV_ALL && allowAll ? envs : envs.filter((e) => e.name === args.env);
   if (chosen.length === 0 && args.env === ENV_ALL)
     throw new UserError(
-      `\`${command}\` runs for one environment at a time: name one with --env NAME (${names})`,
+      `\`${command}\` runs for one environment at a time: name one with --env NAME (${names.join(', ')})`,
     );
-  if (chosen.length === 0)
-    throw noSuchEnvironment(
-      args.env,
-      envs.map((e) => e.name),
-    );
+  if (chosen.length === 0) throw noSuchEnvironment(args.env, names);
   return chosen.map((e) => ({ ...environmentTarget(dir, e, args, env), shared }));
 }
 

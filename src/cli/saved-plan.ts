@@ -30,8 +30,7 @@ export async function resolvePlanKey(env: NodeJS.ProcessEnv): Promise<PlanKey> {
   let key: string;
   let from: string;
   if (file !== undefined) {
-    from = 'POOLSYNC_PLAN_KEY_FILE';
-    if (file.trim() === '') throw noKey(from, 'names no file');
+    if (file.trim() === '') throw noKey('POOLSYNC_PLAN_KEY_FILE', 'names no file');
     const what = 'the plan key file (POOLSYNC_PLAN_KEY_FILE)';
     const bytes = await readUserFile(file.trim(), { maxBytes: SECRET_FILE_BYTES, what });
     key = bytes.toString('utf8').split(/\r?\n/)[0]!.trim();

@@ -64,9 +64,7 @@ function headLines(plan: Plan): string[] {
       '',
     );
     for (const e of plan.errors) {
-      const where = [e.address ? code(e.address) : null, e.location ? code(e.location) : null]
-        .filter(Boolean)
-        .join(' at ');
+      const where = [e.address, e.location].flatMap((w) => (w ? [code(w)] : [])).join(' at ');
       head.push(`- :x: **${e.code}**${where ? ` ${where}` : ''}: ${markdownText(errorText(e))}`);
     }
     head.push('');

@@ -139,32 +139,28 @@ export function parsePlanFile(text: string, where: string, opts: { key: PlanKey 
 function verifySeal(doc: Record<string, unknown>, where: string, key: PlanKey): void {
   const seal = doc.seal;
   const kind = typeof seal === 'string' ? SEAL_PATTERN.exec(seal)?.[1] : undefined;
-  if (kind === undefined) {
+  if (kind === undefined)
     throw new PlanFileError(
       seal === undefined
         ? `${where} has no seal: it was not written by \`poolsync plan\` of this version, or its seal was removed; ${PLAN_AGAIN}`
         : `${where} has a seal poolsync does not understand (${JSON.stringify(seal).slice(0, 80)}); ${PLAN_AGAIN}`,
     );
-  }
-  if (kind === 'hmac-sha256' && key === null) {
+  if (kind === 'hmac-sha256' && key === null)
     throw new PlanFileError(
       `${where} is sealed with a key (hmac-sha256) and no key is set: set POOLSYNC_PLAN_KEY or ` +
         'POOLSYNC_PLAN_KEY_FILE to the key it was planned with',
     );
-  }
-  if (kind === 'sha256' && key !== null) {
+  if (kind === 'sha256' && key !== null)
     throw new PlanFileError(
       `${where} is not sealed with a key, and POOLSYNC_PLAN_KEY is set: only a plan sealed with ` +
         'that key is accepted (anyone can compute an unkeyed seal); plan again with the key set',
     );
-  }
-  if (!constantTimeEqual(sealOf(doc, key), seal as string)) {
+  if (!constantTimeEqual(sealOf(doc, key), seal as string))
     throw new PlanFileError(
       `${where} was changed after poolsync wrote it: its seal does not match its content` +
         (kind === 'hmac-sha256' ? ' (or it was sealed with another key)' : '') +
         `. Refused: review and save the plan again with \`poolsync plan --out ${where}\``,
     );
-  }
 }
 
 /**

@@ -121,11 +121,10 @@ const UNMANAGED: Record<string, Words> = {
 /** `ExecutionClusterLabel, PoolAssignment: the kinds the repository declares`, or the inventory's. */
 export function describeScope(scope: PruneScope): string {
   const kinds = scope.kinds.length > 0 ? scope.kinds.join(', ') : 'no kind';
-  if (scope.inventory !== undefined) {
+  if (scope.inventory !== undefined)
     return scope.kinds.length > 0
       ? `what poolsync applied (its inventory), and every ${kinds} (poolsync.yaml manage:)`
       : 'what poolsync applied (its inventory)';
-  }
   const why =
     scope.source === 'manage'
       ? 'poolsync.yaml manage:'

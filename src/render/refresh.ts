@@ -24,7 +24,7 @@ function lines(r: RefreshReport): string[] {
   return out;
 }
 
-export function renderRefreshText(r: RefreshReport): string {
+function renderRefreshText(r: RefreshReport): string {
   if (r.drift.length === 0) return `No drift. The control plane is as ${since(r)} left it.\n`;
   return (
     [
@@ -38,7 +38,7 @@ export function renderRefreshText(r: RefreshReport): string {
   );
 }
 
-export function renderRefreshMarkdown(r: RefreshReport): string {
+function renderRefreshMarkdown(r: RefreshReport): string {
   if (r.drift.length === 0) return `**No drift.** The control plane is as ${since(r)} left it.\n`;
   return (
     [
@@ -51,6 +51,9 @@ export function renderRefreshMarkdown(r: RefreshReport): string {
   );
 }
 
-export function renderRefreshJson(r: RefreshReport): string {
-  return JSON.stringify(r, null, 2) + '\n';
-}
+/** The drift report in each format of `plan --output`. */
+export const renderRefresh = {
+  text: renderRefreshText,
+  json: (r: RefreshReport): string => JSON.stringify(r, null, 2) + '\n',
+  markdown: renderRefreshMarkdown,
+};

@@ -103,9 +103,12 @@ export async function status(args: DaemonClientArgs, io: Io): Promise<number> {
   if (args.output !== 'json') {
     io.stdout.write(`Daemon ${base}: ${sourceText(s)}, policy ${s.policy}\n`);
     for (const [name, e] of shown) io.stdout.write(statusText(e, name, base));
-  } else io.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+  } else io.stdout.write(asJson(s));
   return args['exit-code'] && shown.some(([, e]) => failed(e.outcome)) ? 1 : 0;
 }
+
+/** `--output json`: the daemon's own JSON, indented. */
+const asJson = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
 
 const failed = (result: RunRecord['result'] | null | undefined): boolean =>
   result === 'failed' || result === 'invalid';
@@ -137,9 +140,7 @@ export async function sync(args: DaemonClientArgs, io: Io): Promise<number> {
     .map(([name, e]) => [name, e.lastRun] as const)
     .filter(([, run]) => run !== null && Date.parse(run.finishedAt) >= before - 1000);
   if (args.output === 'json')
-    io.stdout.write(
-      `${JSON.stringify(Object.fromEntries(runs.map(([n, r]) => [n ?? 'run', r])), null, 2)}\n`,
-    );
+    io.stdout.write(asJson(Object.fromEntries(runs.map(([n, r]) => [n ?? 'run', r]))));
   else
     for (const [name, run] of runs)
       io.stdout.write(`${name !== null ? `${name}: ` : ''}${runLine(run!)}\n`);
@@ -162,13 +163,11 @@ export async function history(args: DaemonClientArgs, io: Io): Promise<number> {
     if (found.length > 1)
       throw new UserError(`run #${args.run} exists in several environments: name one with --env`);
     const [, run] = found[0]!;
-    io.stdout.write(args.output === 'json' ? `${JSON.stringify(run, null, 2)}\n` : runText(run));
+    io.stdout.write(args.output === 'json' ? asJson(run) : runText(run));
     return 0;
   }
   if (args.output === 'json') {
-    io.stdout.write(
-      `${JSON.stringify(Object.fromEntries(envs.map(([n, e]) => [n ?? 'runs', e.runs])), null, 2)}\n`,
-    );
+    io.stdout.write(asJson(Object.fromEntries(envs.map(([n, e]) => [n ?? 'runs', e.runs]))));
     return 0;
   }
   for (const [name, e] of envs) {
@@ -232,15 +231,12 @@ function sections(s: DaemonStatus, only: string | undefined): [string | null, Da
   }
   const all = Object.entries(s.environments);
   if (only === undefined) return all;
-  const one = all.filter(([name]) => name === only);
-  if (one.length === 0)
+  const names = all.map(([name]) => name);
+  if (!names.includes(only))
     throw new UserError(
-      `the daemon has no environment '${only}'${didYouMean(
-        only,
-        all.map(([n]) => n),
-      )}; its environments: ${all.map(([n]) => n).join(', ')}`,
+      `the daemon has no environment '${only}'${didYouMean(only, names)}; its environments: ${names.join(', ')}`,
     );
-  return one;
+  return all.filter(([name]) => name === only);
 }
 
 function sourceText(s: DaemonStatus): string {

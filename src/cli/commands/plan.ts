@@ -140,12 +140,11 @@ async function planFor(
   // An unreachable control plane is the command's error (exit 1), as any other failure.
   if (result.kind === 'unreadable') throw result.error;
   const outcomes = args.comment === undefined ? null : await import('../../vcs/publish.js');
+  // What is said beside the plan: on stderr for json/markdown, so stdout stays parseable.
+  const notes = args.output === 'text' ? io.stdout : io.stderr;
   if (result.kind === 'invalid') {
     if (outcomes) await publish(outcomes.outcomeForInvalid(result.errors));
-    // Keep stdout parseable for json/markdown: the errors go to stderr there.
-    (args.output === 'text' ? io.stdout : io.stderr).write(
-      formatValidationText(result.errors, { baseDir: args.dir }),
-    );
+    notes.write(formatValidationText(result.errors, { baseDir: args.dir }));
     io.stderr.write(
       `${target.name !== null ? `Environment ${target.name}: the` : 'The'} repository is invalid: nothing was planned.\n`,
     );
@@ -153,7 +152,6 @@ async function planFor(
   }
   const { plan } = result;
   if (outcomes) await publish(outcomes.outcomeForPlan(plan));
-  const notes = args.output === 'text' ? io.stdout : io.stderr;
   if (declaresNothing(result.desired))
     notes.write(nothingDeclared(args.dir, result.desired.config.prune));
   await writeParts(
@@ -223,16 +221,10 @@ function acquire(args: PlanOptions, target: EnvTarget, io: Io) {
 /** `--refresh-only`: drift since the last apply; exit 2 with --detailed-exitcode when there is some. */
 async function refreshOnly(args: PlanOptions, target: EnvTarget, io: Io): Promise<number> {
   const { lastAppliedPathFor, readLastApplied } = await import('../../apply/last-applied.js');
-  const render = await import('../../render/refresh.js');
+  const { renderRefresh } = await import('../../render/refresh.js');
   const last = await readLastApplied(lastAppliedPathFor(target.url, args['state-dir']));
   const report = await refreshRun(acquire(args, target, io), last);
-  io.stdout.write(
-    args.output === 'json'
-      ? render.renderRefreshJson(report)
-      : args.output === 'markdown'
-        ? render.renderRefreshMarkdown(report)
-        : render.renderRefreshText(report),
-  );
+  io.stdout.write(renderRefresh[args.output](report));
   return args['detailed-exitcode'] && report.drift.length > 0 ? 2 : 0;
 }
 
