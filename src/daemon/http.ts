@@ -124,68 +124,54 @@ export interface FreezeRequest {
   reason: string | null;
 }
 
-/** The endpoints a POST goes to, and those of GET and HEAD (and the dashboard's `/`). */
-const POSTED = [
-  '/reconcile',
-  '/approve',
-  '/suspend',
-  '/resume',
-  '/webhooks/github',
-  '/webhooks/gitlab',
-];
-const READ = ['/healthz', '/readyz', '/metrics', '/status'];
-
 /** A request to an endpoint, and what answers it. */
 type Call = { req: IncomingMessage; res: ServerResponse; url: URL; h: HttpHandlers };
+
+/** Each endpoint (the dashboard's `/` aside), the methods it answers and its handler. */
+const ENDPOINTS = new Map<string, { methods: string[]; answer(call: Call): Promise<void> | void }>([
+  ['/healthz', { methods: ['GET', 'HEAD'], answer: ({ res }) => send(res, 200, { status: 'ok' }) }],
+  ['/readyz', { methods: ['GET', 'HEAD'], answer: readiness }],
+  ['/metrics', { methods: ['GET'], answer: metricsAnswer }],
+  ['/status', { methods: ['GET'], answer: statusAnswer }],
+  ['/reconcile', { methods: ['POST'], answer: manualReconcile }],
+  ['/approve', { methods: ['POST'], answer: approve }],
+  ['/suspend', { methods: ['POST'], answer: (call) => suspendOrResume(call, true) }],
+  ['/resume', { methods: ['POST'], answer: (call) => suspendOrResume(call, false) }],
+  ['/webhooks/github', { methods: ['POST'], answer: (call) => webhook(call, 'github') }],
+  ['/webhooks/gitlab', { methods: ['POST'], answer: (call) => webhook(call, 'gitlab') }],
+]);
 
 async function route(req: IncomingMessage, res: ServerResponse, h: HttpHandlers): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const key = `${req.method} ${url.pathname}`;
-  const call = { req, res, url, h };
   if (h.replica) res.setHeader(REPLICA_HEADER, h.replica);
   if (READ_BY_PEOPLE.has(key)) {
     const foreign = foreignHost(req.headers, h.allowedHosts ?? []);
     if (foreign !== null) return send(res, 403, { error: foreign });
   }
   if (h.dashboard && (key === 'GET /' || key === 'HEAD /')) return h.dashboard(req, res, url);
-  switch (key) {
-    case 'GET /healthz':
-    case 'HEAD /healthz':
-      return send(res, 200, { status: 'ok' });
-    case 'GET /readyz':
-    case 'HEAD /readyz':
-      return h.ready()
-        ? send(res, 200, { status: 'ready' })
-        : send(res, 503, {
-            status: 'not ready',
-            reason: 'the first reconcile has not finished or the control plane has not answered',
-          });
-    case 'GET /metrics': {
-      const text = processRedactor().scrubSecrets(await h.metrics.text());
-      res.writeHead(200, { 'content-type': h.metrics.contentType });
-      res.end(text);
-      return;
-    }
-    case 'GET /status':
-      return statusAnswer(call);
-    case 'POST /reconcile':
-      return manualReconcile(call);
-    case 'POST /approve':
-      return approve(call);
-    case 'POST /suspend':
-    case 'POST /resume':
-      return suspendOrResume(call, url.pathname === '/suspend');
-    case 'POST /webhooks/github':
-      return webhook(call, 'github');
-    case 'POST /webhooks/gitlab':
-      return webhook(call, 'gitlab');
-  }
+  const endpoint = ENDPOINTS.get(url.pathname);
+  if (endpoint?.methods.includes(req.method ?? '')) return endpoint.answer({ req, res, url, h });
   // 405 for a known path asked with another method, else 404 with the endpoints.
-  const known = [...(h.dashboard ? ['/'] : []), ...READ, ...POSTED];
+  const known = [...(h.dashboard ? ['/'] : []), ...ENDPOINTS.keys()];
   if (!known.includes(url.pathname))
     return send(res, 404, { error: `no such endpoint: ${url.pathname}`, endpoints: known });
-  res.setHeader('allow', POSTED.includes(url.pathname) ? 'POST' : 'GET, HEAD');
+  res.setHeader('allow', endpoint?.methods.includes('POST') ? 'POST' : 'GET, HEAD');
   return send(res, 405, { error: `${req.method} is not allowed on ${url.pathname}` });
+}
+
+function readiness({ res, h }: Call): void {
+  if (h.ready()) return send(res, 200, { status: 'ready' });
+  send(res, 503, {
+    status: 'not ready',
+    reason: 'the first reconcile has not finished or the control plane has not answered',
+  });
+}
+
+async function metricsAnswer({ res, h }: Call): Promise<void> {
+  const text = processRedactor().scrubSecrets(await h.metrics.text());
+  res.writeHead(200, { 'content-type': h.metrics.contentType });
+  res.end(text);
 }
 
 async function statusAnswer({ req, res, url, h }: Call): Promise<void> {

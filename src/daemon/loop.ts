@@ -119,20 +119,19 @@ export interface Trigger {
 }
 
 /**
- * Fires `fire` every `intervalMs`, each wait stretched or shrunk by up to `jitter` (0.1 = ±10%)
- * so that many daemons polling one Git host do not hit it in lockstep.
+ * Fires `fire` every `intervalMs`, each wait stretched or shrunk by up to 10% so that many
+ * daemons polling one Git host do not hit it in lockstep.
  */
 export function startTimer(
   intervalMs: number,
   fire: () => void,
-  options: { jitter?: number; random?: () => number } = {},
+  options: { random?: () => number } = {},
 ): Trigger {
-  const jitter = options.jitter ?? 0.1;
   const random = options.random ?? Math.random;
   let timer: NodeJS.Timeout | null = null;
   let stopped = false;
   const arm = () => {
-    const delay = Math.max(1, Math.round(intervalMs * (1 + jitter * (2 * random() - 1))));
+    const delay = Math.max(1, Math.round(intervalMs * (1 + 0.1 * (2 * random() - 1))));
     timer = setTimeout(() => {
       if (stopped) return;
       fire();

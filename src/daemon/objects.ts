@@ -12,7 +12,7 @@ import type { LiveState } from '../model/live.js';
 import type { Change, Plan } from '../model/plan.js';
 import { declaredObjects } from '../plan/inventory.js';
 import { liveStatusOf, type LiveStatus } from '../render/live-status.js';
-import type { ApplyOutcome } from './status.js';
+import { appliedByRun, type ApplyOutcome } from './status.js';
 
 /** Argo CD's sync statuses, and poolsync's own two: held for approval, blocked. */
 export const SYNC_STATUSES = ['out_of_sync', 'held', 'blocked', 'synced', 'unmanaged'] as const;
@@ -113,17 +113,10 @@ function rowsOf(s: ObjectsSnapshot): ObjectRow[] {
   for (const c of s.plan.changes)
     if (c.kind === 'Cluster' && form(c).pool)
       members.set(form(c).pool!, [...(members.get(form(c).pool!) ?? []), c.name]);
-  const notDone = (address: string) => s.applied!.notDone.has(address);
   return s.plan.changes.map((c): ObjectRow => {
     const held = s.held.has(c.address);
     const appliedNow =
-      s.applied !== null &&
-      !held &&
-      c.action !== 'noop' &&
-      c.action !== 'blocked' &&
-      c.action !== 'unmanaged' &&
-      !notDone(c.address) &&
-      !(c.caused_by && notDone(c.caused_by));
+      !held && !['noop', 'blocked', 'unmanaged'].includes(c.action) && appliedByRun(c, s.applied);
     const sync: SyncStatus =
       c.action === 'noop' || appliedNow
         ? 'synced'

@@ -265,26 +265,31 @@ export interface ApplyOutcome {
 }
 
 /**
- * The drift a run found: `corrected` when the run applied the change (its step, or for a
- * change the control plane makes itself, the step of the object that causes it, finished).
- * `applied` is null when the run applied nothing (policy none, a failure before the apply).
+ * Whether the run applied `c`: its step, or for a change the control plane makes itself, the
+ * step of the object that causes it, finished. `applied` is null when the run applied nothing
+ * (policy none, a failure before the apply).
  */
+export function appliedByRun(c: Change, applied: ApplyOutcome | null): boolean {
+  return (
+    applied !== null &&
+    !applied.held.has(c.address) &&
+    !applied.notDone.has(c.address) &&
+    !(c.caused_by && applied.notDone.has(c.caused_by))
+  );
+}
+
+/** The drift a run found: `corrected` when the run applied the change (appliedByRun). */
 export function driftRecord(
   run: Pick<RunRecord, 'id' | 'finishedAt' | 'commit'>,
   drift: readonly Change[],
   applied: ApplyOutcome | null,
 ): DriftRecord | null {
   if (drift.length === 0) return null;
-  const corrected = (c: Change): boolean =>
-    applied !== null &&
-    !applied.held.has(c.address) &&
-    !applied.notDone.has(c.address) &&
-    !(c.caused_by && applied.notDone.has(c.caused_by));
   return {
     run: run.id,
     at: run.finishedAt,
     commit: run.commit,
-    changes: drift.map((c) => ({ ...briefOf(c), corrected: corrected(c) })),
+    changes: drift.map((c) => ({ ...briefOf(c), corrected: appliedByRun(c, applied) })),
   };
 }
 

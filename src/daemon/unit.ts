@@ -76,8 +76,6 @@ export interface UnitDeps extends Pick<ReconcilerOptions, 'logger' | 'onApplyPla
    * settings, POOLSYNC_CACHE_OFF.
    */
   env: Env;
-  /** TTL of the apply lock's lease on the control plane (default 30 s; renewed every third). */
-  lockTtlMs?: number;
   /** Told the outcome of every run (src/notify: Slack / JSON webhooks). */
   notifier?: { notify(event: NotifyEvent): void };
   /** With several Leases (environments): how their candidates take turns. */
@@ -403,10 +401,9 @@ async function unitPipeline(
       stateDir: lockDir,
       k8s,
       who: `poolsync daemon${election ? ` ${election.identity}` : ''}`,
-      // A term's lock lapses within the longest call, before the next term can start.
-      ttlMs:
-        deps.lockTtlMs ||
-        (timings && 'longestCallMs' in timings ? timings.longestCallMs : undefined),
+      // A term's lock lapses within the longest call, before the next term can start (without
+      // election: the lock's default TTL, 30 s, renewed every third).
+      ttlMs: timings && 'longestCallMs' in timings ? timings.longestCallMs : undefined,
       warn: (message) => {
         if (!warnedLock) logger.warn(message);
         warnedLock = true;

@@ -134,22 +134,9 @@ export const SCRIPT = `
       return;
     }
     var fingerprint = button.getAttribute('data-fingerprint');
-    button.disabled = true;
-    fetch('approve', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: 'Bearer ' + token },
-      body: JSON.stringify({ fingerprint: fingerprint, approver: approver }),
-      cache: 'no-store',
-      credentials: 'omit',
-    })
-      .then(function (res) {
-        return res.json().catch(function () { return {}; }).then(function (body) {
-          if (res.ok) say('Approved ' + fingerprint + ' as ' + approver + ': the daemon applies exactly these changes now.', true);
-          else say('Not approved (HTTP ' + res.status + '): ' + (body.reason || body.error || res.statusText), false);
-        });
-      })
-      .catch(function (err) { say('Not approved: ' + err.message, false); })
-      .then(function () { button.disabled = false; return refresh(); });
+    var body = JSON.stringify({ fingerprint: fingerprint, approver: approver });
+    var done = 'Approved ' + fingerprint + ' as ' + approver + ': the daemon applies exactly these changes now.';
+    post(button, 'approve', token, body, done, 'Not approved');
   });
   var sync = document.getElementById('sync');
   if (sync) sync.addEventListener('click', function () {
@@ -158,17 +145,24 @@ export const SCRIPT = `
       say('Enter the daemon admin token first.', false);
       return;
     }
-    sync.disabled = true;
-    fetch('reconcile', { method: 'POST', headers: { authorization: 'Bearer ' + token }, cache: 'no-store', credentials: 'omit' })
+    var done = 'The daemon fetches and reconciles now: the run appears under Recent runs.';
+    post(sync, 'reconcile', token, undefined, done, 'Not synced');
+  });
+  // An approval or a sync: POST to the daemon's own API with the admin token, then say how it went.
+  function post(button, path, token, body, done, refused) {
+    var headers = { authorization: 'Bearer ' + token };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    button.disabled = true;
+    fetch(path, { method: 'POST', headers: headers, body: body, cache: 'no-store', credentials: 'omit' })
       .then(function (res) {
-        return res.json().catch(function () { return {}; }).then(function (body) {
-          if (res.ok) say('The daemon fetches and reconciles now: the run appears under Recent runs.', true);
-          else say('Not synced (HTTP ' + res.status + '): ' + (body.error || res.statusText), false);
+        return res.json().catch(function () { return {}; }).then(function (answer) {
+          if (res.ok) say(done, true);
+          else say(refused + ' (HTTP ' + res.status + '): ' + (answer.reason || answer.error || res.statusText), false);
         });
       })
-      .catch(function (err) { say('Not synced: ' + err.message, false); })
-      .then(function () { sync.disabled = false; return refresh(); });
-  });
+      .catch(function (err) { say(refused + ': ' + err.message, false); })
+      .then(function () { button.disabled = false; return refresh(); });
+  }
   state.textContent = 'live';
   setInterval(function () { if (!document.hidden) refresh(); }, 2000);
 })();
