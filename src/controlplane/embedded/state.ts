@@ -1148,12 +1148,8 @@ export function undeleteQueue(state: State, name: string): void {
   const addr = address('Queue', name);
   if (!state.capabilities.soft_delete) throw capabilityOff('soft_delete', addr);
   const q = state.deleted_queues?.get(name);
+  if (!q) throw notDeleted(state.queues.has(name), `queue "${name}"`, addr, 'Q1');
   const refuse = (why: string) => precondition(`queue "${name}" ${why}`, addr, 'Q1');
-  if (!q) {
-    throw state.queues.has(name)
-      ? refuse('is not deleted: there is nothing to undelete')
-      : new ControlPlaneError('NOT_FOUND', `no deleted queue "${name}"`, addr, null);
-  }
   if (q.cluster_managed && !state.clusters.has(name))
     throw refuse(
       `is the co-named queue of cluster "${name}", which is deleted: it cannot be undeleted alone`,
@@ -1242,9 +1238,9 @@ function undeleteCluster(state: State, op: OpOf<'undelete_cluster'>): void {
 }
 
 /** An undelete of what is not deleted: refused when it is live, NOT_FOUND when it never was. */
-function notDeleted(live: boolean, what: string, addr: string): ControlPlaneError {
+function notDeleted(live: boolean, what: string, addr: string, rule: string | null = null) {
   return live
-    ? precondition(`${what} is not deleted: there is nothing to undelete`, addr, null)
+    ? precondition(`${what} is not deleted: there is nothing to undelete`, addr, rule)
     : notFound(`no deleted ${what}`, addr);
 }
 
