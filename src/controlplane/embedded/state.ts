@@ -394,10 +394,7 @@ function poolReferences(state: State, pool: string) {
  *   (availability is derived on read from the indexed members). Pools, assignments and activity are not indexed; a new
  *   indexed view belongs in `StateIndex` together with its upkeep in `add` and `drop`.
  */
-export interface PoolRecord {
-  name: string;
-  contract: PoolContract;
-}
+export type PoolRecord = Pick<LivePool, 'name' | 'contract'>;
 
 /** A cluster as stored; its bound queues are derived from the queues' selectors on read. */
 export type ClusterRecord = Omit<LiveCluster, 'bound_queues'>;
