@@ -12,14 +12,8 @@ import { embeddedStatePath } from './embedded/opener.js';
 import type { ControlPlane } from './types.js';
 import type { PlanControlPlane } from '../model/plan.js';
 
-export interface ControlPlaneIdentity {
-  /** `embedded`, `poolsync REST API`, `union`, `flyteadmin` (BackendInfo.name). */
-  backend: string;
-  /** `file:/abs/state.json`, `https://host/path`, `union+https://host`, `flyteadmin+https://host`. */
-  endpoint: string;
-  /** The organisation of the backend (Union), else null. */
-  organization: string | null;
-}
+/** The backend (BackendInfo.name), its endpoint and its organisation (Union; else null). */
+export type ControlPlaneIdentity = Pick<PlanControlPlane, 'backend' | 'endpoint' | 'organization'>;
 
 export function controlPlaneIdentity(
   url: string,

@@ -394,10 +394,7 @@ function poolReferences(state: State, pool: string) {
  *   (availability is derived on read from the indexed members). Pools, assignments and activity are not indexed; a new
  *   indexed view belongs in `StateIndex` together with its upkeep in `add` and `drop`.
  */
-export interface PoolRecord {
-  name: string;
-  contract: PoolContract;
-}
+export type PoolRecord = Pick<LivePool, 'name' | 'contract'>;
 
 /** A cluster as stored; its bound queues are derived from the queues' selectors on read. */
 export type ClusterRecord = Omit<LiveCluster, 'bound_queues'>;
@@ -734,10 +731,13 @@ export interface StateJson {
 
 export function stateToJson(state: State): StateJson {
   // The lists added since the first format only when not empty: older snapshots keep their form.
-  const labels = byKey(state.execution_cluster_labels);
-  const deleted = [...(state.deleted_queues?.values() ?? [])].sort(byName);
-  const deletedPools = [...(state.deleted_pools?.values() ?? [])].sort(byName);
-  const deletedClusters = [...(state.deleted_clusters?.values() ?? [])].sort(byName);
+  const added = {
+    default_queues: byKey(state.default_queues),
+    execution_cluster_labels: byKey(state.execution_cluster_labels),
+    deleted_queues: [...(state.deleted_queues?.values() ?? [])].sort(byName),
+    deleted_pools: [...(state.deleted_pools?.values() ?? [])].sort(byName),
+    deleted_clusters: [...(state.deleted_clusters?.values() ?? [])].sort(byName),
+  };
   return {
     pools: [...state.pools.values()].sort(byName),
     clusters: [...state.clusters.values()].sort(byName),
@@ -748,11 +748,7 @@ export function stateToJson(state: State): StateJson {
       .map(([name, a]) => ({ name, ...a })),
     capabilities: { ...state.capabilities },
     draining: [...state.draining].sort(),
-    ...(state.default_queues.size > 0 ? { default_queues: byKey(state.default_queues) } : {}),
-    ...(labels.length > 0 ? { execution_cluster_labels: labels } : {}),
-    ...(deleted.length > 0 ? { deleted_queues: deleted } : {}),
-    ...(deletedPools.length > 0 ? { deleted_pools: deletedPools } : {}),
-    ...(deletedClusters.length > 0 ? { deleted_clusters: deletedClusters } : {}),
+    ...Object.fromEntries(Object.entries(added).filter(([, list]) => list.length > 0)),
   };
 }
 
@@ -1149,12 +1145,8 @@ export function undeleteQueue(state: State, name: string): void {
   const addr = address('Queue', name);
   if (!state.capabilities.soft_delete) throw capabilityOff('soft_delete', addr);
   const q = state.deleted_queues?.get(name);
+  if (!q) throw notDeleted(state.queues.has(name), `queue "${name}"`, addr, 'Q1');
   const refuse = (why: string) => precondition(`queue "${name}" ${why}`, addr, 'Q1');
-  if (!q) {
-    throw state.queues.has(name)
-      ? refuse('is not deleted: there is nothing to undelete')
-      : new ControlPlaneError('NOT_FOUND', `no deleted queue "${name}"`, addr, null);
-  }
   if (q.cluster_managed && !state.clusters.has(name))
     throw refuse(
       `is the co-named queue of cluster "${name}", which is deleted: it cannot be undeleted alone`,
@@ -1243,9 +1235,9 @@ function undeleteCluster(state: State, op: OpOf<'undelete_cluster'>): void {
 }
 
 /** An undelete of what is not deleted: refused when it is live, NOT_FOUND when it never was. */
-function notDeleted(live: boolean, what: string, addr: string): ControlPlaneError {
+function notDeleted(live: boolean, what: string, addr: string, rule: string | null = null) {
   return live
-    ? precondition(`${what} is not deleted: there is nothing to undelete`, addr, null)
+    ? precondition(`${what} is not deleted: there is nothing to undelete`, addr, rule)
     : notFound(`no deleted ${what}`, addr);
 }
 

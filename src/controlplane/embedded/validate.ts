@@ -195,13 +195,6 @@ function dataPlaneString(value: unknown, field: string, addr: string): string {
   return value;
 }
 
-function validateCount(obj: Obj, key: string, addr: string, fallback?: number): number {
-  const value = obj[key] ?? fallback;
-  if (value === undefined)
-    throw invalid(`queue ${key} is required (an integer >= 0, 0 = no limit) (Q1)`, addr, 'Q1');
-  return count(value, `queue ${key}`, addr, 'Q1');
-}
-
 /** A count (an integer >= 0), else INVALID_ARGUMENT citing `rule`. */
 function count(value: unknown, what: string, addr: string, rule: string): number {
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
@@ -242,8 +235,12 @@ export function validateSelector(value: unknown, addr: string): string[] {
 function validateSetting(s: Obj, f: keyof QueueSettings, addr: string): unknown {
   const field: SpecField = SPEC_FIELDS.Queue[f];
   const fallback = field.required ? undefined : QUEUE_DEFAULTS[f];
-  if (field.type === 'integer') return validateCount(s, f, addr, fallback as number | undefined);
   const value = s[f] ?? fallback;
+  if (field.type === 'integer') {
+    if (value === undefined)
+      throw invalid(`queue ${f} is required (an integer >= 0, 0 = no limit) (Q1)`, addr, 'Q1');
+    return count(value, `queue ${f}`, addr, 'Q1');
+  }
   if (field.type === 'enum')
     return oneOf(value, field.values as string[], `queue ${f}`, addr, 'Q1');
   if (typeof value === field.type) return value;

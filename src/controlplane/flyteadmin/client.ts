@@ -397,11 +397,8 @@ interface ProjectsPage {
   token?: string;
 }
 
-export interface ProjectList {
-  projects: { id: string; state: ProjectState }[];
-  /** The domains the projects carry (sorted): GetDomains' answer where it is absent. */
-  domains: string[];
-}
+/** The projects, and the domains they carry (sorted): GetDomains' answer where it is absent. */
+export type ProjectList = Pick<FlyteadminLive, 'projects' | 'domains'>;
 
 /**
  * The projects and domains flyteadmin knows, read so the plan can refuse an attribute that
