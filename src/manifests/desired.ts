@@ -51,8 +51,11 @@ export function buildDesiredState(
   }));
   const clusterPool = new Map(clusters.map((c) => [c.name, c.pool]));
   const queues: DesiredQueue[] = g.Queue.map((q) => desiredQueue(q, clusterPool.get(q.name)));
+  // Fields named, not `...a.key` first: see desiredQueue.
   const assignments: DesiredAssignment[] = g.PoolAssignment.map((a) => ({
-    ...a.key,
+    project: a.key.project,
+    domain: a.key.domain,
+    workflow: a.key.workflow,
     pool: a.pool,
     name: a.name,
     ...recorded(a),
@@ -111,12 +114,15 @@ function desiredQueue(q: QueueManifest, owner: string | undefined): DesiredQueue
       : q.name === DEFAULT_QUEUE
         ? { pool: DEFAULT_POOL, clusters: [WILDCARD] }
         : null;
+  // The caps assigned to the spec made, not both spread into a literal: in V8 (Node 20) a
+  // literal that starts with a spread and goes on with more fields makes a hidden class per
+  // object (documents.ts manifestOf); and the manifest is copied only when a field is replaced.
   return {
     name: q.name,
-    spec: {
-      ...queueSpecWithDefaults({ ...q, ...managed }),
-      ...canonicalCaps(q.caps),
-    },
+    spec: Object.assign(
+      queueSpecWithDefaults(managed ? { ...q, ...managed } : q),
+      canonicalCaps(q.caps),
+    ),
     ...recorded(q),
   };
 }
