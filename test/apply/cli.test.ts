@@ -9,6 +9,7 @@ import { startControlPlaneServer } from '../../src/controlplane/embedded/server.
 import { countPlan } from '../../src/plan/counts.js';
 import { spawn } from 'node:child_process';
 import { REPO_ROOT, runCli, startCli } from '../support/cli.js';
+import { startFaultProxy } from '../support/fault-proxy.js';
 import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
 import { liveOf, savePlan, snapshotFiles, withState } from './helpers/state.js';
 
@@ -253,22 +254,17 @@ describe('apply lock, waits and signals', () => {
   it('a second signal exits at once (130) even with a call in flight; the lock it leaves is taken over by the next apply', async () => {
     const { root, repo } = await setup();
     const embedded = await EmbeddedControlPlane.open({ path: null });
-    const server = await startControlPlaneServer({
-      controlPlane: embedded,
-      port: 0,
-      simulate: true,
-    });
-    const faults = (body: object) =>
-      fetch(`${server.url.replace(/\/$/, '')}/v1/sim/faults`, {
-        method: 'PUT',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
+    const server = await startControlPlaneServer({ controlPlane: embedded, port: 0 });
+    // Once `holding`, the update of Queue/batch is held by the proxy: in flight until the end.
+    let holding = false;
+    const proxy = await startFaultProxy(server.url, (_n, method, path) =>
+      holding && method === 'PUT' && path === '/v1/queues/batch' ? 'hold' : 'pass',
+    );
     try {
-      const args = ['--control-plane', server.url, '--auto-approve', '--state-dir', root];
+      const args = ['--control-plane', proxy.url, '--auto-approve', '--state-dir', root];
       expect((await runCli(['apply', repo, ...args])).code).toBe(0);
       await writeRepo(repo, V2);
-      await faults({ latency_ms: 4000 }); // every call now hangs for 4 s
+      holding = true;
       const run = startCli(['apply', repo, ...args]);
       await run.waitForOutput((s) => s.includes('Queue/batch: Updating...'));
       run.child.kill('SIGINT');
@@ -277,9 +273,11 @@ describe('apply lock, waits and signals', () => {
       const r = await run.done;
       expect(r.code).toBe(130);
       expect(r.stderr).toContain('Second SIGINT: exiting now; run apply again to finish.');
-      expect(existsSync(lockPathFor(server.url, root))).toBe(true);
+      expect(existsSync(lockPathFor(proxy.url, root))).toBe(true);
+      expect(proxy.counts.hold).toBe(1);
 
-      await faults({ latency_ms: 0 });
+      holding = false;
+      proxy.release(); // its client is gone: dropped, never carried out
       const after = await runCli(['apply', repo, ...args]);
       expect(after.stderr).toBe('');
       expect(after.code).toBe(0);
@@ -288,6 +286,7 @@ describe('apply lock, waits and signals', () => {
         'prod-1',
       ]);
     } finally {
+      await proxy.close();
       await server.close();
       await embedded.close();
     }
