@@ -120,19 +120,21 @@ export function fieldWidth(diff: readonly FieldDiff[]): number {
 
 /** One field line (fieldLines), its path padded to `width`. */
 export function fieldText(action: Change['action'], d: FieldDiff, width: number): string {
-  // The padding is one of a few cached strings: a plan of 100,000 creates has ~800,000 lines.
-  const pad = spaces(width - d.path.length);
+  // What follows the path is one of a few cached strings (its padding and separator): a plan
+  // of 100,000 creates has ~800,000 field lines.
+  const pad = width - d.path.length;
   return action === 'create'
-    ? `${d.path}${pad} = ${formatValue(d.after)}`
-    : `${d.path}:${pad} ${formatValue(d.before)} → ${formatValue(d.after)}`;
+    ? d.path + padded(ASSIGN, pad, '', ' = ') + formatValue(d.after)
+    : d.path + padded(COLON, pad, ':', ' ') + formatValue(d.before) + ' → ' + formatValue(d.after);
 }
 
-const SPACES: string[] = [];
+/** By padding: `n` spaces and ` = `; `:`, `n` spaces and a space. */
+const ASSIGN: string[] = [];
+const COLON: string[] = [];
 
-/** `n` spaces (none when `n` ≤ 0), made once per length. */
-function spaces(n: number): string {
-  if (n <= 0) return '';
-  return (SPACES[n] ??= ' '.repeat(n));
+function padded(cache: string[], n: number, head: string, tail: string): string {
+  const spaces = Math.max(0, n);
+  return (cache[spaces] ??= head + ' '.repeat(spaces) + tail);
 }
 
 /** `1 change`, `2 changes`: the one plural of the words poolsync writes (`many` when not `word`s). */

@@ -1,5 +1,5 @@
 /** Terraform-style text rendering of a plan; ANSI colour only when asked. */
-import { visibleChanges, type Change, type Plan } from '../model/plan.js';
+import { visibleChanges, type Change, type FieldDiff, type Plan } from '../model/plan.js';
 import { countPlan, type PlanCounts } from '../plan/counts.js';
 import {
   SYMBOL,
@@ -252,9 +252,27 @@ function changeText(change: Change, style: TextStyle, manual: boolean): string {
   text += comment(paint, 'dim', noteText(change));
   if (change.action === 'delete') return text;
   const width = fieldWidth(change.diff);
-  for (const d of change.diff)
-    text += `      ${esc(fieldText(change.action, d, width))}${d.forces_replacement ? style.forces : ''}\n`;
+  for (const d of change.diff) {
+    const line = fieldText(change.action, d, width);
+    text += `      ${plainField(d) ? line : esc(line)}${d.forces_replacement ? style.forces : ''}\n`;
+  }
   return text;
+}
+
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
+/**
+ * True when a field's path and values are printable ASCII: escapeTerminal leaves its line as
+ * it is (the arrow of an update line included), and a test of the whole line would copy it.
+ */
+function plainField(d: FieldDiff): boolean {
+  return PRINTABLE_ASCII.test(d.path) && plainValue(d.after) && plainValue(d.before);
+}
+
+function plainValue(value: unknown): boolean {
+  if (typeof value === 'string') return PRINTABLE_ASCII.test(value);
+  if (Array.isArray(value)) return value.every(plainValue);
+  return value === null || value === undefined || typeof value !== 'object';
 }
 
 /** A comment line under a change's headline; nothing without words. */
