@@ -120,7 +120,7 @@ function* changeParts(
 ): Generator<string> {
   let part = out.length > 0 ? flush(out) : '';
   for (const change of changes) {
-    part += changeText(change, style, manualTargets.has(change.address)) + '\n';
+    part += changeText(change, style, manualTargets.has(change.address)) + CHANGE_END;
     if (part.length >= PART_CHARS) {
       yield part;
       part = '';
@@ -128,6 +128,9 @@ function* changeParts(
   }
   if (part !== '') yield part;
 }
+
+/** What ends a change's text: its last line's newline and a blank line. */
+const CHANGE_END = '\n\n';
 
 function pushHeader(out: string[], plan: Plan, paint: Paint): void {
   const lines = headerLines(plan, esc, (w) => `${paint('yellow', 'Warning:')} ${esc(w)}`);
@@ -209,7 +212,7 @@ function flush(out: string[]): string {
 
 /** One change as the plan text shows it (the dashboard's diff of an object). */
 export function renderChangeText(change: Change, opts: { color: boolean }): string {
-  return changeText(change, textStyle(opts.color), false).slice(0, -1);
+  return changeText(change, textStyle(opts.color), false);
 }
 
 const painter = (color: boolean): Paint =>
@@ -218,7 +221,7 @@ const painter = (color: boolean): Paint =>
 /** What every change's text starts from, painted once per render rather than once per change. */
 interface TextStyle {
   paint: Paint;
-  /** Each action's symbol, right-aligned in three columns and painted in its colour. */
+  /** Each action's symbol, right-aligned in three columns, painted in its colour, and a space. */
   symbol: Record<Change['action'], string>;
   /** What ends the line of a field that forces replacement. */
   forces: string;
@@ -228,14 +231,17 @@ function makeStyle(color: boolean): TextStyle {
   const paint = painter(color);
   const symbol = {} as Record<Change['action'], string>;
   for (const action of Object.keys(SYMBOL) as Change['action'][])
-    symbol[action] = paint(ACTION_STYLE[action], SYMBOL[action].padStart(3));
+    symbol[action] = `${paint(ACTION_STYLE[action], SYMBOL[action].padStart(3))} `;
   return { paint, symbol, forces: paint('red', '  # forces replacement') };
 }
 
 const STYLES = { plain: makeStyle(false), color: makeStyle(true) };
 const textStyle = (color: boolean): TextStyle => (color ? STYLES.color : STYLES.plain);
 
-/** One change's lines, each ending in a newline. */
+/**
+ * One change's lines; each line after the first starts with its newline (one string less per
+ * line than ending each with it), the last has none.
+ */
 function changeText(change: Change, style: TextStyle, manual: boolean): string {
   const { paint } = style;
   const why = unmanagedReason(change);
@@ -244,7 +250,7 @@ function changeText(change: Change, style: TextStyle, manual: boolean): string {
     : why
       ? 'unmanaged'
       : HEADLINE[change.action];
-  let text = `${style.symbol[change.action]} ${paint('bold', esc(change.address))}${headline ? paint('dim', `  (${headline})`) : ''}\n`;
+  let text = `${style.symbol[change.action]}${paint('bold', esc(change.address))}${headline ? paint('dim', `  (${headline})`) : ''}`;
   const unverified = inWords(change.unverified);
   text += comment(paint, 'dim', causeText(change));
   text += comment(paint, 'dim', why);
@@ -254,10 +260,13 @@ function changeText(change: Change, style: TextStyle, manual: boolean): string {
   const width = fieldWidth(change.diff);
   for (const d of change.diff) {
     const line = fieldText(change.action, d, width);
-    text += `      ${plainField(d) ? line : esc(line)}${d.forces_replacement ? style.forces : ''}\n`;
+    text += `${FIELD_START}${plainField(d) ? line : esc(line)}${d.forces_replacement ? style.forces : ''}`;
   }
   return text;
 }
+
+/** What starts a field line: the previous line's newline and the indent. */
+const FIELD_START = '\n      ';
 
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
@@ -275,7 +284,7 @@ function plainValue(value: unknown): boolean {
   return value === null || value === undefined || typeof value !== 'object';
 }
 
-/** A comment line under a change's headline; nothing without words. */
+/** A comment line under a change's headline, its newline first; nothing without words. */
 function comment(paint: Paint, color: keyof typeof ANSI, words: string | null): string {
-  return words ? `${paint(color, `      # ${esc(words)}`)}\n` : '';
+  return words ? `\n${paint(color, `      # ${esc(words)}`)}` : '';
 }
