@@ -1,5 +1,5 @@
 /** Terraform-style text rendering of a plan; ANSI colour only when asked. */
-import { visibleChanges, type Change, type Plan } from '../model/plan.js';
+import { visibleChanges, type Change, type FieldDiff, type Plan } from '../model/plan.js';
 import { countPlan, type PlanCounts } from '../plan/counts.js';
 import {
   SYMBOL,
@@ -8,7 +8,8 @@ import {
   causeText,
   closingLine,
   failedLine,
-  fieldLines,
+  fieldText,
+  fieldWidth,
   footnotes,
   headerLines,
   hasNoChanges,
@@ -55,8 +56,11 @@ export function renderText(plan: Plan, opts: TextOptions): string {
   return [...renderTextParts(plan, opts)].join('');
 }
 
-/** Lines kept before they are handed on: a 100,000-change plan never sits in memory as text. */
-const PART_LINES = 2048;
+/**
+ * Characters kept before they are handed on (the size writeParts batches to): a 100,000-change
+ * plan never sits in memory as text.
+ */
+const PART_CHARS = 1 << 16;
 
 /**
  * The text in parts, each whole lines ending in a newline, in order; their concatenation is
@@ -73,7 +77,8 @@ export interface TextOptions {
 }
 
 export function* renderTextParts(plan: Plan, opts: TextOptions): Generator<string> {
-  const paint = painter(opts.color);
+  const style = textStyle(opts.color);
+  const { paint } = style;
   const out: string[] = [];
   const changes = visibleChanges(plan);
   const actionable = changes.filter((c) => c.action !== 'unmanaged');
@@ -84,7 +89,7 @@ export function* renderTextParts(plan: Plan, opts: TextOptions): Generator<strin
   } else {
     out.push('poolsync will perform the following actions:', '');
     const manualTargets = new Set(manualSteps(plan).map((s) => s.target));
-    yield* changeParts(out, actionable, paint, manualTargets);
+    yield* changeParts(out, actionable, style, manualTargets);
   }
   pushManual(out, plan, paint);
   pushCapabilitySteps(out, plan, paint);
@@ -96,25 +101,36 @@ export function* renderTextParts(plan: Plan, opts: TextOptions): Generator<strin
         : 'Not in the repository (prune is off: reported, never touched):',
       '',
     );
-    yield* changeParts(out, unmanaged, paint);
+    yield* changeParts(out, unmanaged, style);
   }
   pushProblems(out, plan, changes, paint);
   pushClosing(out, plan, paint, opts.counts ?? countPlan(plan));
   if (out.length > 0) yield flush(out);
 }
 
-/** Each change's lines and a blank one, handing on a part whenever `PART_LINES` are kept. */
+/**
+ * Each change's lines and a blank one, after the lines kept in `out`, handed on in parts of
+ * about `PART_CHARS`: each change's text is built once, with no array of its lines.
+ */
 function* changeParts(
   out: string[],
   changes: readonly Change[],
-  paint: Paint,
+  style: TextStyle,
   manualTargets: ReadonlySet<string> = new Set(),
 ): Generator<string> {
+  let part = out.length > 0 ? flush(out) : '';
   for (const change of changes) {
-    out.push(...renderChange(change, paint, manualTargets.has(change.address)), '');
-    if (out.length >= PART_LINES) yield flush(out);
+    part += changeText(change, style, manualTargets.has(change.address)) + CHANGE_END;
+    if (part.length >= PART_CHARS) {
+      yield part;
+      part = '';
+    }
   }
+  if (part !== '') yield part;
 }
+
+/** What ends a change's text: its last line's newline and a blank line. */
+const CHANGE_END = '\n\n';
 
 function pushHeader(out: string[], plan: Plan, paint: Paint): void {
   const lines = headerLines(plan, esc, (w) => `${paint('yellow', 'Warning:')} ${esc(w)}`);
@@ -196,33 +212,79 @@ function flush(out: string[]): string {
 
 /** One change as the plan text shows it (the dashboard's diff of an object). */
 export function renderChangeText(change: Change, opts: { color: boolean }): string {
-  return renderChange(change, painter(opts.color), false).join('\n');
+  return changeText(change, textStyle(opts.color), false);
 }
 
 const painter = (color: boolean): Paint =>
   color ? (style, text) => `${ANSI[style]}${text}${ANSI.reset}` : (_s, text) => text;
 
-function renderChange(change: Change, paint: Paint, manual: boolean): string[] {
-  const style = ACTION_STYLE[change.action];
-  const symbol = SYMBOL[change.action].padStart(3);
+/** What every change's text starts from, painted once per render rather than once per change. */
+interface TextStyle {
+  paint: Paint;
+  /** Each action's symbol, right-aligned in three columns, painted in its colour, and a space. */
+  symbol: Record<Change['action'], string>;
+  /** What ends the line of a field that forces replacement. */
+  forces: string;
+}
+
+function makeStyle(color: boolean): TextStyle {
+  const paint = painter(color);
+  const symbol = {} as Record<Change['action'], string>;
+  for (const action of Object.keys(SYMBOL) as Change['action'][])
+    symbol[action] = `${paint(ACTION_STYLE[action], SYMBOL[action].padStart(3))} `;
+  return { paint, symbol, forces: paint('red', '  # forces replacement') };
+}
+
+const STYLES = { plain: makeStyle(false), color: makeStyle(true) };
+const textStyle = (color: boolean): TextStyle => (color ? STYLES.color : STYLES.plain);
+
+/**
+ * One change's lines; each line after the first starts with its newline (one string less per
+ * line than ending each with it), the last has none.
+ */
+function changeText(change: Change, style: TextStyle, manual: boolean): string {
+  const { paint } = style;
   const why = unmanagedReason(change);
-  const comment = (style: keyof typeof ANSI, text: string | null) => {
-    if (text) lines.push(paint(style, `      # ${esc(text)}`));
-  };
   const headline = manual
     ? 'manual: no public API, see Manual steps below'
     : why
       ? 'unmanaged'
       : HEADLINE[change.action];
-  const lines = [
-    `${paint(style, symbol)} ${paint('bold', esc(change.address))}${headline ? paint('dim', `  (${headline})`) : ''}`,
-  ];
+  let text = `${style.symbol[change.action]}${paint('bold', esc(change.address))}${headline ? paint('dim', `  (${headline})`) : ''}`;
   const unverified = inWords(change.unverified);
-  comment('dim', causeText(change));
-  comment('dim', why);
-  comment('yellow', unverified && `unverified: ${unverified}`);
-  comment('dim', noteText(change));
-  for (const f of fieldLines(change))
-    lines.push(`      ${esc(f.text)}${f.forces ? paint('red', '  # forces replacement') : ''}`);
-  return lines;
+  text += comment(paint, 'dim', causeText(change));
+  text += comment(paint, 'dim', why);
+  text += comment(paint, 'yellow', unverified && `unverified: ${unverified}`);
+  text += comment(paint, 'dim', noteText(change));
+  if (change.action === 'delete') return text;
+  const width = fieldWidth(change.diff);
+  for (const d of change.diff) {
+    const line = fieldText(change.action, d, width);
+    text += `${FIELD_START}${plainField(d) ? line : esc(line)}${d.forces_replacement ? style.forces : ''}`;
+  }
+  return text;
+}
+
+/** What starts a field line: the previous line's newline and the indent. */
+const FIELD_START = '\n      ';
+
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
+/**
+ * True when a field's path and values are printable ASCII: escapeTerminal leaves its line as
+ * it is (the arrow of an update line included), and a test of the whole line would copy it.
+ */
+function plainField(d: FieldDiff): boolean {
+  return PRINTABLE_ASCII.test(d.path) && plainValue(d.after) && plainValue(d.before);
+}
+
+function plainValue(value: unknown): boolean {
+  if (typeof value === 'string') return PRINTABLE_ASCII.test(value);
+  if (Array.isArray(value)) return value.every(plainValue);
+  return value === null || value === undefined || typeof value !== 'object';
+}
+
+/** A comment line under a change's headline, its newline first; nothing without words. */
+function comment(paint: Paint, color: keyof typeof ANSI, words: string | null): string {
+  return words ? `\n${paint(color, `      # ${esc(words)}`)}` : '';
 }
