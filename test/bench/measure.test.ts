@@ -83,11 +83,10 @@ describe('measurement helpers', () => {
       await cp.close();
       expect(live.pools.map((p) => p.name)).toEqual(['default']);
       // The server logs a request once its answer is sent: give the log a moment.
-      for (let i = 0; i < 50 && server.requests() < 9; i++)
+      for (let i = 0; i < 50 && server.requests() < 6; i++)
         await new Promise((r) => setTimeout(r, 20));
-      // capabilities + 4 lists (one page each) + the deleted queues, pools and clusters (issue 58)
-      // + 1 create
-      expect(server.requests()).toBe(9);
+      // capabilities + 4 lists (one page each) + 1 create; no deleted lists (no soft_delete)
+      expect(server.requests()).toBe(6);
       expect(server.durations().every((ms) => ms >= 5)).toBe(true);
       expect(server.writeWindowMs()).toBeGreaterThanOrEqual(5);
     } finally {
