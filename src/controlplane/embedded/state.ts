@@ -731,13 +731,10 @@ export interface StateJson {
 
 export function stateToJson(state: State): StateJson {
   // The lists added since the first format only when not empty: older snapshots keep their form.
-  const added = {
-    default_queues: byKey(state.default_queues),
-    execution_cluster_labels: byKey(state.execution_cluster_labels),
-    deleted_queues: [...(state.deleted_queues?.values() ?? [])].sort(byName),
-    deleted_pools: [...(state.deleted_pools?.values() ?? [])].sort(byName),
-    deleted_clusters: [...(state.deleted_clusters?.values() ?? [])].sort(byName),
-  };
+  const labels = byKey(state.execution_cluster_labels);
+  const deleted = [...(state.deleted_queues?.values() ?? [])].sort(byName);
+  const deletedPools = [...(state.deleted_pools?.values() ?? [])].sort(byName);
+  const deletedClusters = [...(state.deleted_clusters?.values() ?? [])].sort(byName);
   return {
     pools: [...state.pools.values()].sort(byName),
     clusters: [...state.clusters.values()].sort(byName),
@@ -748,7 +745,11 @@ export function stateToJson(state: State): StateJson {
       .map(([name, a]) => ({ name, ...a })),
     capabilities: { ...state.capabilities },
     draining: [...state.draining].sort(),
-    ...Object.fromEntries(Object.entries(added).filter(([, list]) => list.length > 0)),
+    ...(state.default_queues.size > 0 ? { default_queues: byKey(state.default_queues) } : {}),
+    ...(labels.length > 0 ? { execution_cluster_labels: labels } : {}),
+    ...(deleted.length > 0 ? { deleted_queues: deleted } : {}),
+    ...(deletedPools.length > 0 ? { deleted_pools: deletedPools } : {}),
+    ...(deletedClusters.length > 0 ? { deleted_clusters: deletedClusters } : {}),
   };
 }
 
