@@ -30,8 +30,12 @@ export interface SourceSnapshot {
 }
 
 export interface Source {
-  /** Brings the source up to date and returns what to reconcile. Throws SourceError. */
-  sync(): Promise<SourceSnapshot>;
+  /**
+   * Brings the source up to date and returns what to reconcile. Throws SourceError.
+   * `notBefore` (performance.now() of the request being answered): what it returns was read
+   * from the remote after that moment, so a push before the request is seen.
+   */
+  sync(notBefore?: number): Promise<SourceSnapshot>;
   /** Last good snapshot, if any (kept when a later sync fails). */
   readonly last: SourceSnapshot | null;
   /** Safe to show (no credentials). */
@@ -64,8 +68,10 @@ export class GitSource implements Source {
   private readonly redactor: Redactor;
   /** The checkout's client (its `origin` checked once per process) and its git environment. */
   private client: { git: SimpleGit; env: Record<string, string> } | null = null;
-  /** The sync in flight: callers at once share it. */
-  private syncing: Promise<SourceSnapshot> | null = null;
+  /** The sync in flight, and when it started: callers at once share it. */
+  private syncing: { startedAt: number; done: Promise<SourceSnapshot> } | null = null;
+  /** The sync to start once the one in flight ends, for callers it started too early for. */
+  private next: Promise<SourceSnapshot> | null = null;
   /** Worktrees are added one at a time (git records each in the checkout). */
   private adding: Promise<unknown> = Promise.resolve();
 
@@ -108,9 +114,29 @@ export class GitSource implements Source {
     }
   }
 
-  /** Brings the checkout to the remote head; calls while one runs share it. */
-  sync(): Promise<SourceSnapshot> {
-    return (this.syncing ??= this.fetch().finally(() => (this.syncing = null)));
+  /**
+   * Brings the checkout to the remote head. Calls while one runs share it when it started no
+   * earlier than `notBefore`; a call it started too early for (it may have read the remote
+   * before a push the caller was told of) gets the next one, which they all share.
+   */
+  sync(notBefore = -Infinity): Promise<SourceSnapshot> {
+    const current = this.syncing;
+    if (current && current.startedAt >= notBefore) return current.done;
+    if (current)
+      return (this.next ??= current.done
+        .catch(() => {})
+        .then(() => {
+          this.next = null;
+          return this.sync();
+        }));
+    const started = {
+      startedAt: performance.now(),
+      done: this.fetch().finally(() => {
+        if (this.syncing === started) this.syncing = null;
+      }),
+    };
+    this.syncing = started;
+    return started.done;
   }
 
   /**
@@ -234,8 +260,8 @@ class WorktreeSource implements Source {
     return this.fetcher.describe();
   }
 
-  async sync(): Promise<SourceSnapshot> {
-    const { commit } = await this.fetcher.sync();
+  async sync(notBefore?: number): Promise<SourceSnapshot> {
+    const { commit } = await this.fetcher.sync(notBefore);
     if (commit !== null && commit !== this.last?.commit)
       await this.fetcher.checkOut(this.checkoutDir, commit);
     this.last = { dir: join(this.checkoutDir, this.path), commit, root: this.checkoutDir };

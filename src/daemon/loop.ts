@@ -28,10 +28,13 @@ export type TriggerReason = (typeof TRIGGER_REASONS)[number];
 export type RunFunction = (
   reasons: ReadonlySet<TriggerReason>,
   signal: AbortSignal,
+  /** When the first request the run answers was made (performance.now()). */
+  requestedAt: number,
 ) => Promise<void>;
 
 interface Pending {
   reasons: Set<TriggerReason>;
+  requestedAt: number;
   done: Promise<void>;
   resolve: () => void;
 }
@@ -70,7 +73,7 @@ export class ReconcileLoop {
     }
     let resolve!: () => void;
     const done = new Promise<void>((r) => (resolve = r));
-    this.pending = { reasons: new Set([reason]), done, resolve };
+    this.pending = { reasons: new Set([reason]), requestedAt: performance.now(), done, resolve };
     if (!this.current) this.current = this.drain();
     return done;
   }
@@ -103,7 +106,7 @@ export class ReconcileLoop {
       this.pending = null;
       this.runs++;
       try {
-        await this.run(job.reasons, this.abort.signal);
+        await this.run(job.reasons, this.abort.signal, job.requestedAt);
       } catch (err) {
         this.onError(err);
       } finally {

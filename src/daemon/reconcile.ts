@@ -105,9 +105,14 @@ export class Reconciler {
   }
 
   /** The loop's run function. Never throws: every failure becomes a recorded result. */
-  run = async (reasons: ReadonlySet<TriggerReason>, signal: AbortSignal): Promise<void> => {
+  run = async (
+    reasons: ReadonlySet<TriggerReason>,
+    signal: AbortSignal,
+    requestedAt = performance.now(),
+  ): Promise<void> => {
     const id = ++this.runId;
     const ctx = new RunContext(this.o, this.state, () => this.memory, reasons, signal);
+    ctx.requestedAt = requestedAt;
     this.term = ctx.term;
     const products: RunProducts = {
       plan: null,

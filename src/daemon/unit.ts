@@ -169,8 +169,8 @@ async function startUnit(
   const notified = notifyingRun(reconciler.run, () => reconciler.status(), deps.notifier, name);
   const loop = new ReconcileLoop(
     // A run asked for in a term that has ended since is not made: it could write nothing.
-    async (reasons, signal) => {
-      if (!leadership.term.signal.aborted) await notified(reasons, signal);
+    async (reasons, signal, requestedAt) => {
+      if (!leadership.term.signal.aborted) await notified(reasons, signal, requestedAt);
     },
     (err) => logger.error({ err: redactor.errorMessage(err) }, 'reconcile run crashed'),
   );

@@ -5,6 +5,7 @@ import { cleanup } from '../support/cleanup.js';
 import { GitSource, SourceError } from '../../src/daemon/git-source.js';
 import { gitEnvironment } from '../../src/util/git-env.js';
 import { git, TestRepo, tempDir } from './helpers.js';
+import { until } from '../support/until.js';
 
 const noAuth = {
   token: null,
@@ -130,6 +131,44 @@ describe('GitSource', () => {
     expect(readFileSync(join(sa.dir, 'a', 'x.yaml'), 'utf8')).toBe('a3\n');
     expect(existsSync(join(sa.dir, 'stray.yaml'))).toBe(false);
     expect(readFileSync(join(sb.dir, 'a', 'x.yaml'), 'utf8')).toBe('a2\n');
+  });
+
+  it('a sync requested after a push never shares a remote read made before it', async () => {
+    const repo = new TestRepo();
+    cleanup.add(() => repo.cleanup());
+    const c1 = repo.commit({ 'a/x.yaml': 'a1\n' });
+    const root = tempDir();
+    const src = new GitSource({
+      env: process.env,
+      repo: repo.bare,
+      branch: 'main',
+      path: '.',
+      auth: noAuth,
+      checkoutDir: join(root, 'checkout'),
+    });
+    await src.sync();
+    // Each contact with the remote answers, says so, then waits for the gate: a sync whose
+    // remote read is done is held in flight.
+    const read = join(root, 'read');
+    const gate = join(root, 'gate');
+    const pack = join(root, 'upload-pack');
+    writeFileSync(
+      pack,
+      `#!/bin/sh\ngit-upload-pack "$@"\necho x >> '${read}'\nwhile [ ! -e '${gate}' ]; do sleep 0.05; done\n`,
+      { mode: 0o755 },
+    );
+    git(join(root, 'checkout'), 'config', 'remote.origin.uploadpack', pack);
+    const a = src.environment(join(root, 'a', 'checkout'));
+    const b = src.environment(join(root, 'b', 'checkout'));
+
+    const first = a.sync(performance.now());
+    await until('the first sync read the remote', () => existsSync(read));
+    const requested = performance.now();
+    const c2 = repo.commit({ 'a/x.yaml': 'a2\n' });
+    const second = b.sync(requested);
+    writeFileSync(gate, '');
+    expect((await first).commit).toBe(c1);
+    expect((await second).commit).toBe(c2);
   });
 
   it('a missing branch is a clear error', async () => {

@@ -184,6 +184,12 @@ export class RunContext {
     readonly term: Term = o.leadership?.term ?? SOLE_TERM,
   ) {}
 
+  /**
+   * When the first request the run answers was made: its fetch sees what was pushed before it
+   * (GitSource.sync).
+   */
+  requestedAt = performance.now();
+
   /** What outlives runs, as the loop holds it now (frozen: a stage returns `remember` instead). */
   get memory(): Readonly<RunMemory> {
     return this.remembered();

@@ -31,7 +31,7 @@ export async function fetchStage(ctx: RunContext): Promise<Staged<SourceSnapshot
   let snapshot: SourceSnapshot;
   let git: DaemonStatus['git'];
   try {
-    snapshot = await o.source.sync();
+    snapshot = await o.source.sync(ctx.requestedAt);
     git = {
       lastFetchAt: ctx.now().toISOString(),
       lastError: null,
