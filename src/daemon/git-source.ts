@@ -72,8 +72,18 @@ export class GitSource implements Source {
   private syncing: { startedAt: number; done: Promise<SourceSnapshot> } | null = null;
   /** The sync to start once the one in flight ends, for callers it started too early for. */
   private next: Promise<SourceSnapshot> | null = null;
-  /** Worktrees are added one at a time (git records each in the checkout). */
-  private adding: Promise<unknown> = Promise.resolve();
+  /**
+   * Worktrees are added one at a time (git records each in the checkout), never during a fetch:
+   * a fetch reads every worktree's HEAD, which an add writes before it points anywhere.
+   */
+  private exclusive: Promise<unknown> = Promise.resolve();
+
+  /** Runs `op` once the fetch or worktree add before it ended. */
+  private alone<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.exclusive.then(op);
+    this.exclusive = run.catch(() => {});
+    return run;
+  }
 
   constructor(private readonly options: GitSourceOptions) {
     this.redactor = new Redactor([options.auth.token]);
@@ -131,7 +141,7 @@ export class GitSource implements Source {
         }));
     const started = {
       startedAt: performance.now(),
-      done: this.fetch().finally(() => {
+      done: this.alone(() => this.fetch()).finally(() => {
         if (this.syncing === started) this.syncing = null;
       }),
     };
@@ -157,12 +167,10 @@ export class GitSource implements Source {
       const worktree = existsSync(dir) && lstatSync(join(dir, '.git'), { throwIfNoEntry: false });
       if (!worktree || !worktree.isFile()) {
         await rm(dir, { recursive: true, force: true });
-        const add = this.adding.then(async () => {
+        await this.alone(async () => {
           await git.raw(['worktree', 'prune']);
           await git.raw(['worktree', 'add', '--quiet', '--force', '--detach', dir, commit]);
         });
-        this.adding = add.catch(() => {});
-        await add;
         return;
       }
       const opts = { cwd: dir, env, timeout: this.options.timeoutMs ?? 120_000 };
