@@ -77,8 +77,6 @@ export interface DaemonConfig {
   watchDebounceMs: number;
   logLevel: string;
   logFormat: LogFormat;
-  /** Print each plan it applies as text (quickstart). */
-  printPlans: boolean;
   /** Run one reconcile and exit (status 1 when it did not converge). */
   once: boolean;
   /** Bearer token of POST /approve (POOLSYNC_ADMIN_TOKEN); null: approvals by API are off. */
@@ -180,7 +178,6 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
     watchDebounceMs: duration('watch-debounce', 0),
     logLevel: choice('log-level'),
     logFormat: choice<LogFormat>('log-format'),
-    printPlans: false,
     once: bool('once'),
     adminToken: secrets['admin-token'] ?? null,
     lock,
