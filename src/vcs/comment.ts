@@ -497,24 +497,13 @@ export function worstState(states: StatusState[]): StatusState {
 
 // Text measuring.
 
-/** Where `text`'s first `max` code points end (a surrogate pair counts once), and how many. */
-function codePoints(text: string, max = Infinity): { end: number; count: number } {
-  let count = 0;
-  let i = 0;
-  for (; i < text.length && count < max; count++) {
-    const c = text.charCodeAt(i);
-    const d = text.charCodeAt(i + 1); // NaN past the end
-    i += c >= 0xd800 && c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff ? 2 : 1;
-  }
-  return { end: i, count };
-}
-
 /** Number of code points (a surrogate pair counts once). */
-export const codePointLength = (text: string): number => codePoints(text).count;
+export const codePointLength = (text: string): number =>
+  text.length - (text.match(/[\ud800-\udbff][\udc00-\udfff]/g)?.length ?? 0);
 
-/** The first `max` code points of `text` (never splitting a surrogate pair). */
+/** The first `max` code points of `text` (a string iterates by code point: no pair is split). */
 const takeCodePoints = (text: string, max: number): string =>
-  text.slice(0, codePoints(text, max).end);
+  [...text].slice(0, Math.max(0, max)).join('');
 
 /** Shortens to at most `max` code points, marking the cut with an ellipsis. */
 export function clip(text: string, max: number): string {

@@ -199,19 +199,28 @@ function pullRequestOf(opts: ForgeRepository, number: number) {
   };
 }
 
-function toComment(json: unknown): IssueComment {
+type UserJson = { login?: string; username?: string; id?: number } | null | undefined;
+/** A user as a forge sends one (GitHub's `login`, GitLab's `username`); null when none. */
+function userOf(u: UserJson): ForgeUser | null {
+  const login = u?.login ?? u?.username;
+  return login ? { login, id: u?.id ?? null } : null;
+}
+
+/** A GitHub comment or a GitLab note as an IssueComment; a note's `url` is given (GitLab sends none). */
+function toComment(json: unknown, url?: string | null): IssueComment {
   const c = json as {
     id: number;
     body?: string | null;
     html_url?: string;
-    user?: { login: string; id: number } | null;
+    user?: UserJson;
+    author?: UserJson;
     performed_via_github_app?: { slug?: string } | null;
     updated_at?: string;
   };
-  const author = c.user ? { login: c.user.login, id: c.user.id } : null;
+  const author = userOf(c.user) ?? userOf(c.author);
   const app = c.performed_via_github_app?.slug ?? null;
   const updatedAt = forgeTime(c.updated_at);
-  return { id: c.id, body: c.body ?? '', url: c.html_url ?? null, author, app, updatedAt };
+  return { id: c.id, body: c.body ?? '', url: url ?? c.html_url ?? null, author, app, updatedAt };
 }
 
 /** A forge timestamp (ISO 8601; GitLab's webhooks also `2024-05-17 18:08:09 UTC`) as epoch ms, or null. */
@@ -252,17 +261,8 @@ function noteReader(
       .call({ method: 'GET', path: pr.path, operation: `read ${pr.name}` })
       .then((res) => (res.json as { web_url?: string }).web_url ?? null));
   return async (json) => {
-    const n = json as {
-      id: number;
-      body?: string | null;
-      author?: { username: string; id: number } | null;
-      updated_at?: string;
-    };
-    const author = n.author ? { login: n.author.username, id: n.author.id } : null;
     const web = await webUrl().catch(() => null);
-    const url = web && `${web}#note_${n.id}`;
-    const updatedAt = forgeTime(n.updated_at);
-    return { id: n.id, body: n.body ?? '', url, author, app: null, updatedAt };
+    return toComment(json, web && `${web}#note_${(json as { id: number }).id}`);
   };
 }
 
@@ -407,23 +407,20 @@ export function createApprovalForge(opts: ForgeRepository): ApprovalForge {
     async pullRequest(number) {
       const pr = pullRequestOf(opts, number);
       const res = await api.call({ method: 'GET', path: pr.path, operation: `read ${pr.name}` });
-      type User = { login?: string; username?: string; id?: number } | null;
       const body = res.json as {
         head?: { sha?: string };
         sha?: string;
         state?: string;
-        user?: User;
-        author?: User;
+        user?: UserJson;
+        author?: UserJson;
       };
       const sha = github ? body.head?.sha : body.sha;
       if (!sha) throw new Error(`${name} returned no head commit for ${number}`);
-      const by = github ? body.user : body.author;
-      const login = by?.login ?? by?.username;
       // GitHub: open | closed; GitLab: opened | closed | locked | merged.
       return {
         headSha: sha,
         open: body.state === 'open' || body.state === 'opened',
-        author: login ? { login, id: by?.id ?? null } : null,
+        author: userOf(github ? body.user : body.author),
       };
     },
     async reply(number, body) {
