@@ -186,27 +186,15 @@ export class LeaseLock {
   /** No lease yet: create it, held by this identity (409: another candidate was first). */
   private async create(): Promise<LeaseObservation> {
     const { namespace, name } = this.ref;
-    const now = microTime(); // a new Lease is acquired as it is renewed: one instant
+    // This identity's renewal of an empty Lease: acquired as it is renewed (one instant), no
+    // transition yet, the address published.
+    const empty = {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name, namespace },
+    };
     try {
-      await this.api.createNamespacedLease({
-        namespace,
-        body: {
-          apiVersion: 'coordination.k8s.io/v1',
-          kind: 'Lease',
-          metadata: {
-            name,
-            namespace,
-            ...(this.address ? { annotations: { [ADDRESS_ANNOTATION]: this.address } } : {}),
-          },
-          spec: {
-            holderIdentity: this.identity,
-            leaseDurationSeconds: this.durationSeconds,
-            acquireTime: now,
-            renewTime: now,
-            leaseTransitions: 0,
-          },
-        },
-      });
+      await this.api.createNamespacedLease({ namespace, body: this.takenOver(empty, true) });
     } catch (createErr) {
       if (statusOf(createErr) === 409) return { held: false, holder: this.lastHolder };
       throw describe(createErr, `creating ${this.where}`, LEASES);
