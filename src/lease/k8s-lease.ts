@@ -22,7 +22,7 @@ import {
   type V1Lease,
 } from '@kubernetes/client-node';
 import { delimiter, join } from 'node:path';
-import { parseInventory, type InventoryRecord } from '../model/inventory.js';
+import { parseInventoryText, type InventoryRecord } from '../model/inventory.js';
 import { backoffDelay } from '../util/backoff.js';
 import { SYSTEM_CLOCK, type Clock } from '../util/clock.js';
 import type { K8sPlace } from '../util/k8s-place.js';
@@ -408,12 +408,7 @@ export class ConfigMapInventory {
   private entry(cm: V1ConfigMap | null): InventoryRecord | null {
     const text = cm?.data?.[this.key];
     if (text === undefined) return null;
-    let parsed: InventoryRecord | string;
-    try {
-      parsed = parseInventory(JSON.parse(text));
-    } catch {
-      parsed = 'not JSON'; // never the parser's message: it quotes the text
-    }
+    const parsed = parseInventoryText(text);
     if (typeof parsed === 'string') {
       const { namespace, name } = this.ref;
       throw new UserError(
