@@ -6,7 +6,7 @@
  * (util/safe-file.ts: regular files, no links, bounded, renamed into place); a file that is not
  * an inventory is an error naming it and what to do, never read as "none".
  */
-import { parseInventory, type InventoryRecord } from '../model/inventory.js';
+import { parseInventoryText, type InventoryRecord } from '../model/inventory.js';
 import { UnsafeFileError, writeOwnFile } from '../util/safe-file.js';
 import { readStateBytes } from '../util/state-file.js';
 import { refuseTrackedFiles } from '../util/tracked.js';
@@ -52,13 +52,7 @@ export class InventoryFile implements InventoryCalls {
         : err;
     });
     if (bytes === null) return null;
-    let parsed: InventoryRecord | string;
-    try {
-      parsed = parseInventory(JSON.parse(bytes.toString('utf8')));
-    } catch {
-      // Never the parser's message: it quotes the text, and the file may be anything.
-      parsed = 'not JSON';
-    }
+    const parsed = parseInventoryText(bytes.toString('utf8'));
     if (typeof parsed === 'string')
       throw new UserError(`${path} is not a poolsync inventory: ${parsed}. ${RESTORE}`);
     return parsed;

@@ -227,16 +227,13 @@ export interface ClientCredentials {
   clientSecret: string;
 }
 
-export interface TokenOptions {
-  /** Who is asked, for messages: `Union`, `flyteadmin`. */
-  service: string;
+export interface TokenOptions extends Omit<DiscoveryOptions, 'hint'> {
   /**
    * The error for a refused token request: the HTTP status and the RFC 6749 `error` code
    * (null when the answer has none). Only the code is shown, never `error_description` (a
    * server may echo request values in it).
    */
   refusal: (status: number, code: string | null, discovery: Discovery) => ControlPlaneError;
-  http?: OAuthHttp;
 }
 
 /** An RFC 6749 error code as given, or null: never free text from the server. */

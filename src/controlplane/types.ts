@@ -144,9 +144,8 @@ export interface LiveLists {
   defaultQueueScopes?: readonly LiveScopedDefaultQueue[];
   /** Null when the backend has no `executionClusterLabels` part. */
   labels: readonly ExecutionClusterLabel[] | null;
-  /** Soft-deleted queues; absent when the backend has none (QueueCalls.listDeletedQueues). */
+  /** Soft-deleted queues, pools and clusters; absent when the backend has none (listDeleted…). */
   deletedQueues?: readonly LiveQueue[];
-  /** Soft-deleted pools and clusters; absent when the backend has none. */
   deletedPools?: readonly LivePool[];
   deletedClusters?: readonly LiveCluster[];
 }
@@ -333,33 +332,31 @@ export interface ApplyLockProvider {
   getApplyLock(): Promise<ApplyLockLease | null>;
 }
 
+/*
+ * Soft deletes (Union, capability soft_delete) in the pool, cluster and queue parts:
+ * `listDeleted…` lists the deleted objects, whose names stay reserved until `undelete…` brings
+ * one back. Both are absent on control planes whose deletes are final.
+ */
+
 export interface PoolCalls {
   listPools(): Promise<LivePool[]>;
   getPool(name: string): Promise<LivePool>;
-  /**
-   * Soft deletes (Union): the deleted pools, whose names stay reserved until undeleted.
-   * Absent on control planes whose deletes are final.
-   */
   listDeletedPools?(): Promise<LivePool[]>;
   createPool(name: string, contract: PoolContract): Promise<LivePool>;
   deletePool(name: string): Promise<void>;
-  /** Soft deletes (Union): brings a deleted pool back with the contract it had. */
+  /** Back with the contract it had. */
   undeletePool?(name: string): Promise<LivePool>;
 }
 
 export interface ClusterCalls {
   listClusters(): Promise<LiveCluster[]>;
   getCluster(name: string): Promise<LiveCluster>;
-  /** Soft deletes (Union): the deleted clusters. Absent on control planes whose deletes are final. */
   listDeletedClusters?(): Promise<LiveCluster[]>;
   registerCluster(request: RegisterClusterRequest): Promise<LiveCluster>;
   /** C6: only `enabled` can change in place. */
   updateCluster(name: string, update: { enabled: boolean }): Promise<LiveCluster>;
   deleteCluster(name: string): Promise<void>;
-  /**
-   * Soft deletes (Union): brings a deleted cluster back DRAINED in the pool it had, with its
-   * co-named queue (also DRAINED).
-   */
+  /** Back DRAINED in the pool it had, with its co-named queue (also DRAINED). */
   undeleteCluster?(name: string): Promise<LiveCluster>;
 }
 
@@ -368,15 +365,11 @@ export interface QueueCalls {
   getQueue(name: string): Promise<LiveQueue>;
   /** Q7. */
   queueMetrics(name: string): Promise<QueueMetrics>;
-  /**
-   * Soft deletes (Union): the deleted queues, whose names stay reserved until undeleted.
-   * Absent on control planes whose deletes are final.
-   */
   listDeletedQueues?(): Promise<LiveQueue[]>;
   createQueue(request: CreateQueueRequest): Promise<LiveQueue>;
   /** Q3: replaces the whole spec (with `queue_move`, a new pool moves a drained queue). */
   updateQueue(name: string, spec: QueueSpec): Promise<LiveQueue>;
-  /** Soft deletes (Union): brings a deleted queue back, DRAINED, with the spec it had. */
+  /** Back DRAINED, with the spec it had. */
   undeleteQueue?(name: string): Promise<LiveQueue>;
 }
 

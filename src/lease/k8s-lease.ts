@@ -22,7 +22,7 @@ import {
   type V1Lease,
 } from '@kubernetes/client-node';
 import { delimiter, join } from 'node:path';
-import { parseInventory, type InventoryRecord } from '../model/inventory.js';
+import { parseInventoryText, type InventoryRecord } from '../model/inventory.js';
 import { backoffDelay } from '../util/backoff.js';
 import { SYSTEM_CLOCK, type Clock } from '../util/clock.js';
 import type { K8sPlace } from '../util/k8s-place.js';
@@ -186,27 +186,15 @@ export class LeaseLock {
   /** No lease yet: create it, held by this identity (409: another candidate was first). */
   private async create(): Promise<LeaseObservation> {
     const { namespace, name } = this.ref;
-    const now = microTime(); // a new Lease is acquired as it is renewed: one instant
+    // This identity's renewal of an empty Lease: acquired as it is renewed (one instant), no
+    // transition yet, the address published.
+    const empty = {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name, namespace },
+    };
     try {
-      await this.api.createNamespacedLease({
-        namespace,
-        body: {
-          apiVersion: 'coordination.k8s.io/v1',
-          kind: 'Lease',
-          metadata: {
-            name,
-            namespace,
-            ...(this.address ? { annotations: { [ADDRESS_ANNOTATION]: this.address } } : {}),
-          },
-          spec: {
-            holderIdentity: this.identity,
-            leaseDurationSeconds: this.durationSeconds,
-            acquireTime: now,
-            renewTime: now,
-            leaseTransitions: 0,
-          },
-        },
-      });
+      await this.api.createNamespacedLease({ namespace, body: this.takenOver(empty, true) });
     } catch (createErr) {
       if (statusOf(createErr) === 409) return { held: false, holder: this.lastHolder };
       throw describe(createErr, `creating ${this.where}`, LEASES);
@@ -420,12 +408,7 @@ export class ConfigMapInventory {
   private entry(cm: V1ConfigMap | null): InventoryRecord | null {
     const text = cm?.data?.[this.key];
     if (text === undefined) return null;
-    let parsed: InventoryRecord | string;
-    try {
-      parsed = parseInventory(JSON.parse(text));
-    } catch {
-      parsed = 'not JSON'; // never the parser's message: it quotes the text
-    }
+    const parsed = parseInventoryText(text);
     if (typeof parsed === 'string') {
       const { namespace, name } = this.ref;
       throw new UserError(

@@ -53,3 +53,12 @@ export function parseInventory(data: unknown): InventoryRecord | string {
     ...(forgotten.length > 0 ? { forgotten: [...new Set(forgotten as string[])].sort() } : {}),
   };
 }
+
+/** A record from its JSON text, or why it is not one (never the parser's message: it quotes the text). */
+export function parseInventoryText(text: string): InventoryRecord | string {
+  try {
+    return parseInventory(JSON.parse(text));
+  } catch {
+    return 'not JSON';
+  }
+}

@@ -192,11 +192,8 @@ export function retryInfoMs(err: ConnectError): number | null {
 
 const READ_RPC = /\/(List|Get|Watch)[A-Z]/;
 
-export function toControlPlaneError(err: unknown, call: CallInfo): unknown {
-  if (err instanceof ControlPlaneError) return err;
-  if (!(err instanceof ConnectError)) return err;
-  // Thrown by an interceptor (the token source): connect wraps it, keeping it as the cause.
-  if (err.cause instanceof ControlPlaneError) return err.cause;
+/** Union's answer (or a lost connection) as a ControlPlaneError, keeping the server's message. */
+function toControlPlaneError(err: ConnectError, call: CallInfo): ControlPlaneError {
   const where = call.address ? `${call.address}: ` : '';
   const lost = connectionLost(err);
   if (lost !== null) {
@@ -255,8 +252,9 @@ export function withRetry<T>(
       reach.answered = true;
       return { ok: true, value };
     } catch (err) {
-      if (!(err instanceof ConnectError)) throw toControlPlaneError(err, call);
-      // The token source's refusal (or its failure after its own retries): said as it is.
+      if (!(err instanceof ConnectError)) throw err;
+      // The token source's refusal (or its failure after its own retries), thrown by the auth
+      // interceptor: connect wraps it, keeping it as the cause; said as it is.
       if (err.cause instanceof ControlPlaneError) throw err.cause;
       const limit = tooLarge(err) ? 'size' : limitOf(err);
       if (limit === 'call') throw limitError(err, call);
@@ -284,7 +282,7 @@ export function withRetry<T>(
         error: (attempts) =>
           failure && policy.origin
             ? unreachable(call.rpc, 'Union', policy.origin, failure, attempts, limits)
-            : (toControlPlaneError(err, call) as Error),
+            : toControlPlaneError(err, call),
       };
     }
   }).finally(() => deadline.done());

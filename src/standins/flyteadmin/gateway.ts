@@ -203,17 +203,6 @@ const ROUTES: [RegExp, Partial<Record<string, Handler>>][] = [
   [/^\/api\/v1\/workflow_attributes\/([^/]+)\/([^/]+)\/([^/]+)$/, ATTRIBUTES],
 ];
 
-/** validateMatchingAttributes: the one attribute a MatchingAttributes carries → its type. */
-const ATTRIBUTE_TYPES: [string, ResourceType][] = [
-  ['task_resource_attributes', 'TASK_RESOURCE'],
-  ['cluster_resource_attributes', 'CLUSTER_RESOURCE'],
-  ['execution_queue_attributes', 'EXECUTION_QUEUE'],
-  ['execution_cluster_label', 'EXECUTION_CLUSTER_LABEL'],
-  ['plugin_overrides', 'PLUGIN_OVERRIDE'],
-  ['workflow_execution_config', 'WORKFLOW_EXECUTION_CONFIG'],
-  ['cluster_assignment', 'CLUSTER_ASSIGNMENT'],
-];
-
 type Json = Record<string, unknown>;
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
@@ -331,16 +320,18 @@ function projectJson(store: FlyteadminStore, p: ReturnType<FlyteadminStore['getP
   };
 }
 
+/** validateMatchingAttributes: the type of the one attribute a MatchingAttributes carries. */
 function matchingType(matching: unknown, identifier: string): ResourceType {
   if (!isMap(matching)) throw invalid('missing matching_attributes');
-  for (const [field, type] of ATTRIBUTE_TYPES) if (isMap(matching[field])) return type;
+  for (const [type, [, field]] of Object.entries(MATCHABLE_RESOURCES))
+    if (field !== null && isMap(matching[field])) return type as ResourceType;
   throw invalid(`Unrecognized matching attributes type for request ${identifier}`);
 }
 
 /** A MatchableResource by name or number, as grpc-gateway accepts enums; absent is 0. */
 export function resourceType(raw: string | null | undefined): ResourceType {
   if (raw === null || raw === undefined || raw === '') return 'TASK_RESOURCE';
-  for (const [name, n] of Object.entries(MATCHABLE_RESOURCES)) {
+  for (const [name, [n]] of Object.entries(MATCHABLE_RESOURCES)) {
     if (raw === name || raw === String(n)) return name as ResourceType;
   }
   throw invalid(`invalid value for enum field resource_type: "${raw}"`);
@@ -376,16 +367,19 @@ function decode(segment: string): string {
  * (Union) flyteadmin does.
  * In memory: the stand-in is for tests and `control-plane serve`.
  */
-/** MatchableResource (matchable_resource.proto): name → number. */
-export const MATCHABLE_RESOURCES = {
-  TASK_RESOURCE: 0,
-  CLUSTER_RESOURCE: 1,
-  EXECUTION_QUEUE: 2,
-  EXECUTION_CLUSTER_LABEL: 3,
-  QUALITY_OF_SERVICE_SPECIFICATION: 4,
-  PLUGIN_OVERRIDE: 5,
-  WORKFLOW_EXECUTION_CONFIG: 6,
-  CLUSTER_ASSIGNMENT: 7,
+/**
+ * MatchableResource (matchable_resource.proto): name → number, and the MatchingAttributes field
+ * whose value has that type (validateMatchingAttributes; it takes no quality_of_service).
+ */
+const MATCHABLE_RESOURCES = {
+  TASK_RESOURCE: [0, 'task_resource_attributes'],
+  CLUSTER_RESOURCE: [1, 'cluster_resource_attributes'],
+  EXECUTION_QUEUE: [2, 'execution_queue_attributes'],
+  EXECUTION_CLUSTER_LABEL: [3, 'execution_cluster_label'],
+  QUALITY_OF_SERVICE_SPECIFICATION: [4, null],
+  PLUGIN_OVERRIDE: [5, 'plugin_overrides'],
+  WORKFLOW_EXECUTION_CONFIG: [6, 'workflow_execution_config'],
+  CLUSTER_ASSIGNMENT: [7, 'cluster_assignment'],
 } as const;
 export type ResourceType = keyof typeof MATCHABLE_RESOURCES;
 

@@ -38,6 +38,7 @@ import {
   unmodelled,
 } from './pb-views.js';
 import type { SettingsLevels } from './settings-service.js';
+import { SYSTEM_CLOCK } from '../../util/clock.js';
 import { managedFromPb } from '../../controlplane/union/mapping.js';
 import { CANONICAL_ACCELERATORS, canonicalDevice } from '../../gen/union/accelerators.js';
 import { ACCELERATOR_CLASSES } from '../../model/common.js';
@@ -215,12 +216,7 @@ async function* watchQueueMetrics(
       }),
     );
     yield { metrics };
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, x.metricsIntervalMs);
-      ctx.signal.addEventListener('abort', () => (clearTimeout(t), resolve()), {
-        once: true,
-      });
-    });
+    await SYSTEM_CLOCK.sleep(x.metricsIntervalMs, ctx.signal);
     if (ctx.signal.aborted) return;
   }
 }

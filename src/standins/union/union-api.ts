@@ -44,22 +44,12 @@ export interface UnionApiOptions {
   /** The store the services read and write (Union's state, as the embedded control plane keeps it). */
   controlPlane: EmbeddedControlPlane;
   org: string;
-  /** Largest page served (ListQueues, ListClusters, ListProjects). */
-  maxPageSize?: number;
   /** Interval of WatchQueueMetrics messages. */
   metricsIntervalMs?: number;
-  /** Queue fields beyond the 7 of poolsync's QueueSpec. */
-  queueExtras?: QueueExtras;
-  /** Generations and soft-deleted clusters and pools. */
-  lifecycle?: Lifecycle;
   /** How long DeleteCluster leaves an active cluster DELETING (default 0). */
   deletingMs?: number;
-  /** The settings of every scope (settings-service.ts). */
-  settings?: SettingsLevels;
   /** The organisation's projects (ListProjects), all active. */
   projects?: readonly string[];
-  /** The domains of every project (default: Flyte's development, staging, production). */
-  domains?: readonly string[];
   /** The OAuth2 server whose tokens the API takes, served on the same port. */
   oauth: OAuthStandIn;
   /** Outermost interceptors (tests inject faults here). */
@@ -135,11 +125,11 @@ function sniffer(h2: Http2Server, http1: Server, sockets: Set<Socket>): NetServe
 }
 
 export function createUnionApi(opts: UnionApiOptions) {
-  const queueExtras = opts.queueExtras ?? new QueueExtras();
-  const lifecycle = opts.lifecycle ?? new Lifecycle(opts.deletingMs ?? 0);
-  const settings = opts.settings ?? new SettingsLevels();
+  const extras = new QueueExtras();
+  const life = new Lifecycle(opts.deletingMs ?? 0);
+  const settings = new SettingsLevels();
   const rpc = connectNodeAdapter({
-    routes: unionRoutes({ ...opts, queueExtras, lifecycle, settings }),
+    routes: unionRoutes(opts, { cp: opts.controlPlane, extras, life, settings }),
     interceptors: [
       ...(opts.interceptors ?? []),
       authInterceptor(opts.oauth, opts.acceptUnauthenticated === true),
@@ -158,8 +148,8 @@ export function createUnionApi(opts: UnionApiOptions) {
   });
   return {
     /** The queue fields beyond poolsync's 7, and generations, soft deletes, apps (lifecycle.ts). */
-    queueExtras,
-    lifecycle,
+    queueExtras: extras,
+    lifecycle: life,
     /** The settings of every scope. */
     settings,
     /** Serves an HTTP/1.1 request when it is for the Union API or OAuth; false otherwise. */
@@ -193,15 +183,14 @@ const errorInterceptor: Interceptor = (next) => async (req) => {
   }
 };
 
+/** The largest page served (ListQueues, ListClusters, ListProjects). */
+const MAX_PAGE = 1000;
+
 function unionRoutes(
-  opts: UnionApiOptions & {
-    queueExtras: QueueExtras;
-    lifecycle: Lifecycle;
-    settings: SettingsLevels;
-  },
+  opts: UnionApiOptions,
+  state: Pick<ServiceContext, 'cp' | 'extras' | 'life' | 'settings'>,
 ): (router: ConnectRouter) => void {
-  const { controlPlane: cp, org, queueExtras: extras } = opts;
-  const max = opts.maxPageSize ?? 1000;
+  const { org } = opts;
   const checkOrg = (given: string | undefined) => {
     if (given !== org)
       throw new ConnectError(
@@ -209,14 +198,10 @@ function unionRoutes(
         Code.PermissionDenied,
       );
   };
-  const { settings } = opts;
   const services: ServiceContext = {
-    cp,
+    ...state,
     org,
-    max,
-    extras,
-    life: opts.lifecycle,
-    settings,
+    max: MAX_PAGE,
     checkOrg,
     metricsIntervalMs: opts.metricsIntervalMs ?? 1000,
   };
@@ -226,14 +211,14 @@ function unionRoutes(
     router.service(ProjectService, {
       async listProjects(req) {
         checkOrg(req.org);
-        const domains = (opts.domains ?? DEFAULT_DOMAINS).map((d) => ({ id: d, name: d }));
+        const domains = DEFAULT_DOMAINS.map((d) => ({ id: d, name: d }));
         const all = [...new Set(opts.projects ?? [])]
           .sort()
           .map((id) => ({ id, name: id, org, domains }));
-        const p = page(all, (x) => x.id, req, max);
+        const p = page(all, (x) => x.id, req, MAX_PAGE);
         return { projects: { projects: p.items, token: p.token } };
       },
     });
-    settingsRoutes({ org, settings, checkOrg })(router);
+    settingsRoutes({ org, settings: state.settings, checkOrg })(router);
   };
 }
