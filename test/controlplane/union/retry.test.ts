@@ -77,4 +77,19 @@ describe.each(['connect', 'grpc'] as const)('retries over %s', (protocol) => {
     expect(q).toMatchObject({ name: 'q', run_concurrency: 2, action_concurrency: 3 });
     expect(f.seen()).toBe(2);
   });
+
+  it('so is a pool create, its contract given in any key order', async () => {
+    const f = flaky('Create', 1, Code.Unavailable, true);
+    s = await startUnionServer({ interceptors: [f.interceptor] });
+    const cp = await openUnion(s, protocol);
+    const contract = {
+      image_registry: { locator: 'reg.example.com/union' },
+      secret_store: { locator: 'us-east-1', type: 'AWS_SECRETS_MANAGER' as const },
+      object_store_ref: { endpoint: '', uri: 's3://gpu/meta' },
+    };
+    const pool = await cp.pools.createPool('gpu', contract);
+    await cp.close();
+    expect(pool).toMatchObject({ name: 'gpu', contract });
+    expect(f.seen()).toBe(2);
+  });
 });
