@@ -8,11 +8,12 @@
  * is read within the input limits through the one safe read of src/util/safe-file.ts: regular
  * files only, nothing outside the folder, bounded by the bytes read.
  */
-import type { Dirent, Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { lstat, readdir, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
 import {
+  entryKind,
   readRepoFile,
   readRepoFileSync,
   type RepoFileFailure,
@@ -40,13 +41,6 @@ export interface WalkResult {
    * FIFOs, sockets, devices): skipped, and reported so the skip is never silent.
    */
   skipped: SkippedEntry[];
-}
-
-function specialKind(e: Dirent): string {
-  if (e.isSymbolicLink()) return 'symbolic link';
-  if (e.isFIFO()) return 'FIFO';
-  if (e.isSocket()) return 'socket';
-  return 'device';
 }
 
 /** The reason of a folder deeper than MAX_FOLDER_DEPTH: not read. */
@@ -94,7 +88,7 @@ export async function findManifestFiles(
       } else if (!e.isFile() && !e.isDirectory() && !isIgnored(path)) {
         // A link could pull in files from outside the folder; a FIFO would block the read.
         if (/\.ya?ml$/.test(e.name) || e.isSymbolicLink())
-          result.skipped.push({ path, reason: specialKind(e) });
+          result.skipped.push({ path, reason: entryKind(e)! });
       }
     }
   }
