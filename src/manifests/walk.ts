@@ -10,8 +10,9 @@
  */
 import type { Stats } from 'node:fs';
 import { lstat, readdir, stat } from 'node:fs/promises';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
+import { gitWorkTreeOf } from '../util/tracked.js';
 import {
   entryKind,
   readRepoFile,
@@ -111,27 +112,8 @@ function folderError(message: string): ValidationError {
 }
 
 /**
- * The repository DIR is part of, by its path as written (links are not followed): the
- * nearest folder from DIR up that holds `.git`, else DIR itself.
- */
-export async function repositoryRootOf(dir: string): Promise<string> {
-  let at = resolve(dir);
-  for (;;) {
-    try {
-      await lstat(join(at, '.git'));
-      return at;
-    } catch {
-      // not here
-    }
-    const up = dirname(at);
-    if (up === at) return resolve(dir);
-    at = up;
-  }
-}
-
-/**
- * Null when DIR is a folder reached from `root` (default: repositoryRootOf(DIR)) through real
- * folders only; else the error, at `.`.
+ * Null when DIR is a folder reached from `root` (default: the Git work tree DIR is in, else DIR
+ * itself) through real folders only; else the error, at `.`.
  */
 export async function checkFolder(dir: string, root?: string): Promise<ValidationError | null> {
   try {
@@ -141,7 +123,7 @@ export async function checkFolder(dir: string, root?: string): Promise<Validatio
       `cannot read folder ${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
     );
   }
-  const top = resolve(root ?? (await repositoryRootOf(dir)));
+  const top = resolve(root ?? (await gitWorkTreeOf(dir)) ?? dir);
   const rel = relative(top, resolve(dir));
   if (rel === '') return null;
   if (rel.startsWith('..') || resolve(top, rel) !== resolve(dir))
