@@ -166,6 +166,9 @@ export function assignmentKeyString(key: AssignmentKey): string {
 
 export type ObjectKind = ManifestKind;
 
+/** Union v2: project/domain → default queue, as schemas/default-queue.schema.json declares it. */
+export type DefaultQueueSetting = ManifestSpecs['DefaultQueue'];
+
 /** Union v2: the identity of a default-queue setting (`DefaultQueue/<project>/<domain>`). */
 export function defaultQueueKeyString(key: { project: string; domain: string }): string {
   return `${key.project}/${key.domain}`;

@@ -5,6 +5,7 @@
 import type {
   Assignment,
   ClusterDataPlane,
+  DefaultQueueSetting,
   ObjectKind,
   PoolContract,
   QueueSpec,
@@ -65,11 +66,7 @@ export interface DesiredQueue extends Declared {
 export interface DesiredAssignment extends Assignment, Declared {}
 
 /** Union v2: executions of project/domain without a queue of their own go to `queue`. */
-export interface DesiredDefaultQueue extends Declared {
-  project: string;
-  domain: string;
-  queue: string;
-}
+export interface DesiredDefaultQueue extends DefaultQueueSetting, Declared {}
 
 export interface RepoConfig {
   prune: boolean;
