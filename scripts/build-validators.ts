@@ -7,7 +7,8 @@
  *   the schemas (~110 ms) at start-up;
  * - src/gen/manifests/kinds.ts: the manifest kinds, each kind's spec fields as a table (type,
  *   required, default, enum values, nested fields) and as TypeScript types, from which the
- *   model derives its types, defaults and field lists (src/model/common.ts, kinds.ts);
+ *   model derives its types, defaults and field lists (src/model/common.ts, kinds.ts); and
+ *   poolsync.yaml's type (RepoConfigFile), which src/manifests/config.ts reads;
  * - schemas/plan.schema.json's `queueSpec`, from the Queue schema's fields.
  *
  *   npm run generate:validators            write the files
@@ -223,6 +224,7 @@ export async function generateKindsSource(): Promise<string> {
     tables.push(`${kind}: ${fieldsTable(spec, defs)},`);
     types.push(`${kind}: ${objectType(spec, defs)};`);
   }
+  const repoConfig = objectType(schemas.RepoConfig, schemas.RepoConfig.$defs ?? {});
   const code = `${KINDS_HEADER}
 /** The kinds of manifest, in the order messages list them (schemas/<kind>.schema.json each). */
 export const MANIFEST_KINDS = ${JSON.stringify(MANIFEST_KINDS)} as const;
@@ -248,6 +250,9 @@ ${tables.join('\n')}
 export interface ManifestSpecs {
 ${types.join('\n')}
 }
+
+/** poolsync.yaml as a file writes it (before defaults), schemas/repo-config.schema.json. */
+export type RepoConfigFile = ${repoConfig};
 `;
   const config = (await resolveConfig(fileURLToPath(KINDS_FILE))) ?? {};
   return format(code, { ...config, parser: 'typescript' });

@@ -4,7 +4,7 @@ import picomatch from 'picomatch';
 import type { RenderConfig, RepoConfig } from '../model/desired.js';
 import { checkParentFolders, readRepoFile, relativeParts } from '../util/safe-file.js';
 import { CHART_CREDENTIALS_SECRET } from './rules.js';
-import type { ObjectKind } from '../model/common.js';
+import type { RepoConfigFile } from '../gen/manifests/kinds.js';
 import { validateAgainstSchema } from './schema.js';
 import type { AddError, ValidationError } from './types.js';
 import {
@@ -57,13 +57,7 @@ export async function readRepoConfig(
   if (doc === null) return defaults();
   if (errors.length > 0) return defaults(entry(doc.root, 'environments') ? true : undefined);
   // Schema-valid: its globs, limits, render targets and environments.
-  const raw = doc.value as {
-    prune?: boolean;
-    ignore?: string[];
-    manage?: ObjectKind[];
-    acceptCascade?: string[];
-    absent?: string[];
-  };
+  const raw = doc.value as RepoConfigFile;
   const ignore = raw.ignore ?? [];
   checkIgnoreGlobs(doc.root, ignore, add);
   const limits = readLimits(doc.root, add);

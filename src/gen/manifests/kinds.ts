@@ -241,3 +241,40 @@ export interface ManifestSpecs {
   ClusterLabel: { clusters: { cluster: string; weight: number }[]; default?: boolean };
   ExecutionClusterLabel: { project: string; domain: string; workflow?: string; label: string };
 }
+
+/** poolsync.yaml as a file writes it (before defaults), schemas/repo-config.schema.json. */
+export type RepoConfigFile = {
+  apiVersion: 'poolsync/v1';
+  kind: 'RepoConfig';
+  prune?: boolean;
+  manage?: (
+    | 'ClusterPool'
+    | 'Cluster'
+    | 'Queue'
+    | 'PoolAssignment'
+    | 'DefaultQueue'
+    | 'ExecutionClusterLabel'
+  )[];
+  absent?: ('Queue/default' | 'ClusterPool/default')[];
+  acceptCascade?: string[];
+  ignore?: string[];
+  limits?: { file_bytes?: number; document_bytes?: number; documents?: number };
+  render?: {
+    'flyte-core-values'?: { path: string; credentialsSecret?: string; base?: string };
+    'union-cluster-pools'?: { path: string };
+  };
+  environments?: Record<
+    string,
+    {
+      controlPlane: string;
+      tokenFile?: string;
+      apiKeyFile?: string;
+      folders: string[];
+      patches?: string[];
+      prune?: boolean;
+      policy?: 'none' | 'safe' | 'all';
+      driftInterval?: string;
+      promotesTo?: string;
+    }
+  >;
+};
