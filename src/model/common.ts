@@ -39,11 +39,7 @@ export interface PoolContract {
 }
 
 /** C4/C5: what a cluster's data plane is deployed with; every field optional. */
-export interface ClusterDataPlane {
-  object_store_uri?: string;
-  secret_store?: { type?: SecretStoreType; locator?: string };
-  image_registry?: string;
-}
+export type ClusterDataPlane = NonNullable<ManifestSpecs['Cluster']['data_plane']>;
 
 type QueueFields = typeof SPEC_FIELDS.Queue;
 type QueueField = keyof QueueFields;

@@ -2,6 +2,7 @@
  * Flyte open source vocabulary (real-apis.md §2): flyteadmin's execution cluster labels and
  * the flyte-core cluster configuration (`configmap.clusters`), which has no API.
  */
+import type { ManifestSpecs } from '../gen/manifests/kinds.js';
 import type { AssignmentKey } from './common.js';
 
 /**
@@ -17,10 +18,7 @@ export type ExecutionClusterAuth =
   { type: 'file_path'; tokenPath: string; certPath: string } | { type: 'in_cluster' };
 
 /** `labelClusterMap.<label>[]`: `{id, weight}` in flyteadmin's config. */
-export interface ClusterLabelEntry {
-  cluster: string;
-  weight: number;
-}
+export type ClusterLabelEntry = ManifestSpecs['ClusterLabel']['clusters'][number];
 
 /** Within this of 1, a label's weights count as summing to 1 (no relative-weights warning). */
 export const LABEL_WEIGHT_TOLERANCE = 1e-6;
