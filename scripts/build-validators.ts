@@ -11,7 +11,7 @@
  *   poolsync.yaml's type (RepoConfigFile), which src/manifests/config.ts reads;
  * - schemas/plan.schema.json's `queueSpec`, from the Queue schema's fields;
  * - src/gen/manifests/plan-parts.ts: the plan's parts whose type is their schema's (its control
- *   plane, prune scope, inventory and a manual step's instruction).
+ *   plane, prune scope, inventory and capabilities, and a manual step's instruction).
  *
  *   npm run generate:validators            write the files
  *   npm run generate:validators -- --check exit 1 if a committed file is out of date
@@ -311,6 +311,7 @@ export async function generatePlanPartsSource(): Promise<string> {
     prune_scope: plan.properties!['prune_scope']!,
     inventory: plan.properties!['inventory']!,
     manual: plan.$defs['step']!.properties!['manual']!,
+    capabilities: plan.properties!['capabilities']!,
   };
   const fields = Object.entries(parts).map(
     ([name, node]) => `${name}: ${typeOf(node, plan.$defs)};`,

@@ -53,4 +53,18 @@ export interface PlanParts {
     /** The shell line handing the command its credentials through the environment (e.g. export FLYTE_API_KEY="$POOLSYNC_UNION_API_KEY"); never a secret. The runbook prints it once, first. */
     credentials?: string;
   };
+  capabilities: {
+    drain: boolean;
+    queue_delete: boolean;
+    pool_update: boolean;
+    cluster_move: boolean;
+    /** A drained queue can move to another pool (Q3 lifted); absent in plans saved before it existed (off) */
+    queue_move?: boolean;
+    /** Deletes are soft (Union today): a deleted queue keeps its name reserved until it is undeleted, and is listed as deleted; absent (off) in plans and states saved before it existed */
+    soft_delete?: boolean;
+    /** Q5 lifted (Union today, flyteplugins-union 0.19.1 remote/_queue.py: "the reserved `default` queue can be drained and deleted like any other"): poolsync still deletes it only when poolsync.yaml lists it in absent; absent (off) in plans and states saved before it existed */
+    default_delete?: boolean;
+    /** A cluster another live queue pins explicitly cannot be drained, moved or deleted until unpinned (Union today, flyteplugins-union 0.19.1 remote/_cluster.py:330-331, 363-365, 450-451); without it a delete or move drops the cluster from those selectors (C8); absent (off) in plans and states saved before it existed */
+    unpin_first?: boolean;
+  };
 }
