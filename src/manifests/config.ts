@@ -189,10 +189,9 @@ export async function checkRenderConfig(
   if (!render) return undefined;
   const renderNode = entry(root, 'render')?.value;
   const seen = new Map<string, string>();
-  for (const [target, settings] of Object.entries(render) as [
-    string,
-    { path: string; base?: string; credentialsSecret?: string },
-  ][]) {
+  // Every target has a path; flyte-core's also a base and a Secret.
+  type Target = NonNullable<RenderConfig['flyte-core-values']>;
+  for (const [target, settings] of Object.entries(render) as [string, Target][]) {
     const node = renderNode ? entry(renderNode, target)?.value : undefined;
     const posOf = (field: string) => (node ? entry(node, field)?.value.pos : undefined) ?? root.pos;
     const refuse = (field: 'path' | 'base', why: string): void =>
