@@ -4,6 +4,7 @@
  */
 import type { ManifestSpecs } from '../gen/manifests/kinds.js';
 import type { AssignmentKey } from './common.js';
+export { isMap } from '../util/json-shape.js';
 
 /**
  * flyteadmin `MatchableResource` EXECUTION_CLUSTER_LABEL (matchable_resource.proto):
@@ -82,10 +83,6 @@ export const PROJECT_STATES = [
   'SYSTEM_ARCHIVED',
 ] as const;
 export type ProjectState = (typeof PROJECT_STATES)[number];
-
-/** A JSON or YAML mapping: an object, not null, not a list. */
-export const isMap = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * The cluster configuration flyteadmin runs with, read from its ConfigMap (flyte-core
