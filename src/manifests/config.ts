@@ -4,7 +4,7 @@ import picomatch from 'picomatch';
 import type { RenderConfig, RepoConfig } from '../model/desired.js';
 import { checkParentFolders, readRepoFile, relativeParts } from '../util/safe-file.js';
 import { CHART_CREDENTIALS_SECRET } from './rules.js';
-import type { ObjectKind } from '../model/common.js';
+import type { RepoConfigFile } from '../gen/manifests/kinds.js';
 import { validateAgainstSchema } from './schema.js';
 import type { AddError, ValidationError } from './types.js';
 import {
@@ -57,13 +57,7 @@ export async function readRepoConfig(
   if (doc === null) return defaults();
   if (errors.length > 0) return defaults(entry(doc.root, 'environments') ? true : undefined);
   // Schema-valid: its globs, limits, render targets and environments.
-  const raw = doc.value as {
-    prune?: boolean;
-    ignore?: string[];
-    manage?: ObjectKind[];
-    acceptCascade?: string[];
-    absent?: string[];
-  };
+  const raw = doc.value as RepoConfigFile;
   const ignore = raw.ignore ?? [];
   checkIgnoreGlobs(doc.root, ignore, add);
   const limits = readLimits(doc.root, add);
@@ -195,10 +189,9 @@ export async function checkRenderConfig(
   if (!render) return undefined;
   const renderNode = entry(root, 'render')?.value;
   const seen = new Map<string, string>();
-  for (const [target, settings] of Object.entries(render) as [
-    string,
-    { path: string; base?: string; credentialsSecret?: string },
-  ][]) {
+  // Every target has a path; flyte-core's also a base and a Secret.
+  type Target = NonNullable<RenderConfig['flyte-core-values']>;
+  for (const [target, settings] of Object.entries(render) as [string, Target][]) {
     const node = renderNode ? entry(renderNode, target)?.value : undefined;
     const posOf = (field: string) => (node ? entry(node, field)?.value.pos : undefined) ?? root.pos;
     const refuse = (field: 'path' | 'base', why: string): void =>

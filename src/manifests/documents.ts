@@ -10,6 +10,7 @@ import {
   defaultQueueKeyString,
   type AssignmentKey,
   type ClusterDataPlane,
+  type DefaultQueueSetting,
   type PoolContract,
   QUEUE_CAP_FIELDS,
   QUEUE_SETTINGS,
@@ -105,11 +106,8 @@ export interface AssignmentManifest extends ManifestBase {
 }
 
 /** Union v2: project/domain → default queue. */
-export interface DefaultQueueManifest extends ManifestBase {
+export interface DefaultQueueManifest extends ManifestBase, DefaultQueueSetting {
   kind: 'DefaultQueue';
-  project: string;
-  domain: string;
-  queue: string;
 }
 
 /** The Flyte open source kinds (docs/flyte-oss.md). */

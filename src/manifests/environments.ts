@@ -8,7 +8,7 @@
  * folders), its patches merged in; and where its credentials are read from.
  */
 import { isAbsolute, resolve } from 'node:path';
-import type { Environment, RepoConfig } from '../model/desired.js';
+import type { Environment, EnvironmentEntry, RepoConfig } from '../model/desired.js';
 import {
   addressReached,
   controlPlaneEndpoint,
@@ -23,12 +23,6 @@ import type { AddError, ValidationError } from './types.js';
 import { REPO_CONFIG_FILE, firstNonFolder, readManifestText } from './walk.js';
 import { entry, toPlain, type Position, type YMap, type YMapEntry, type YNode } from './yaml.js';
 import { parseYamlFile } from './yaml-simple.js';
-
-/** An entry of `environments:` as written (the schema has checked its shape). */
-type RawEnvironment = Omit<Environment, 'name' | 'patches' | 'driftIntervalMs'> & {
-  patches?: string[];
-  driftInterval?: string;
-};
 
 /** A path relative to the config folder as the walk writes it, or null when it leaves the folder. */
 export function relativeConfigPath(path: string): string | null {
@@ -141,7 +135,7 @@ async function readEnvironment(
   byControlPlane: Map<string, Named>,
   add: AddError,
 ): Promise<Environment> {
-  const raw = toPlain(value) as RawEnvironment;
+  const raw = toPlain(value) as EnvironmentEntry; // the schema has checked its shape
   const where = `environments.${name}`;
   /** Where a field of the entry is (its i-th item), else where its name is. */
   const at = (field: string, i?: number): Position => {

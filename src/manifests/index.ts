@@ -107,8 +107,6 @@ export interface LoaderOptions {
   environment?: string;
   /** Git commit the folder was read from, recorded in the DesiredState. */
   commit?: string | null;
-  /** The heap limit the memory budget assumes (limits.ts heapBudget), bytes; default V8's own. */
-  heapLimit?: number;
   /**
    * The repository the folder belongs to (the daemon: its checkout): the folder must be
    * reached from it through real folders, no symbolic link. Default: the nearest folder up
@@ -409,12 +407,12 @@ const FILES_PER_TURN = 16;
 async function readFiles(
   dir: string,
   s: Load,
-  { analyses, heapLimit }: LoaderOptions,
+  { analyses }: LoaderOptions,
   onAnalysed: ((file: string, analysis: FileAnalysis) => void) | undefined,
 ): Promise<void> {
   const { walk, limits, patches, reads } = s;
   const totals = { yamlBytes: 0, aliasNodes: 0, aliasBytes: 0 };
-  const budget = heapBudget(heapLimit);
+  const budget = heapBudget();
   const stop = (file: string, message: string): void => {
     s.errors.push({ code: 'LIMIT', message, file, line: 1, column: 1, address: null });
     s.stopped = true;

@@ -88,10 +88,10 @@ interface HeapBudget {
   readonly heapLimit: number;
 }
 
-/** The budget of a load starting now; `heapLimit` overrides V8's limit (tests). */
-export function heapBudget(heapLimit?: number): HeapBudget {
+/** The budget of a load starting now. */
+export function heapBudget(): HeapBudget {
   const h = getHeapStatistics();
-  const limit = heapLimit ?? h.heap_size_limit;
+  const limit = h.heap_size_limit;
   return { bytes: Math.max(0, limit - h.used_heap_size - RESERVE_BYTES), heapLimit: limit };
 }
 

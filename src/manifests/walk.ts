@@ -8,11 +8,13 @@
  * is read within the input limits through the one safe read of src/util/safe-file.ts: regular
  * files only, nothing outside the folder, bounded by the bytes read.
  */
-import type { Dirent, Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { lstat, readdir, stat } from 'node:fs/promises';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
+import { gitWorkTreeOf } from '../util/tracked.js';
 import {
+  entryKind,
   readRepoFile,
   readRepoFileSync,
   type RepoFileFailure,
@@ -40,13 +42,6 @@ export interface WalkResult {
    * FIFOs, sockets, devices): skipped, and reported so the skip is never silent.
    */
   skipped: SkippedEntry[];
-}
-
-function specialKind(e: Dirent): string {
-  if (e.isSymbolicLink()) return 'symbolic link';
-  if (e.isFIFO()) return 'FIFO';
-  if (e.isSocket()) return 'socket';
-  return 'device';
 }
 
 /** The reason of a folder deeper than MAX_FOLDER_DEPTH: not read. */
@@ -94,7 +89,7 @@ export async function findManifestFiles(
       } else if (!e.isFile() && !e.isDirectory() && !isIgnored(path)) {
         // A link could pull in files from outside the folder; a FIFO would block the read.
         if (/\.ya?ml$/.test(e.name) || e.isSymbolicLink())
-          result.skipped.push({ path, reason: specialKind(e) });
+          result.skipped.push({ path, reason: entryKind(e)! });
       }
     }
   }
@@ -117,27 +112,8 @@ function folderError(message: string): ValidationError {
 }
 
 /**
- * The repository DIR is part of, by its path as written (links are not followed): the
- * nearest folder from DIR up that holds `.git`, else DIR itself.
- */
-export async function repositoryRootOf(dir: string): Promise<string> {
-  let at = resolve(dir);
-  for (;;) {
-    try {
-      await lstat(join(at, '.git'));
-      return at;
-    } catch {
-      // not here
-    }
-    const up = dirname(at);
-    if (up === at) return resolve(dir);
-    at = up;
-  }
-}
-
-/**
- * Null when DIR is a folder reached from `root` (default: repositoryRootOf(DIR)) through real
- * folders only; else the error, at `.`.
+ * Null when DIR is a folder reached from `root` (default: the Git work tree DIR is in, else DIR
+ * itself) through real folders only; else the error, at `.`.
  */
 export async function checkFolder(dir: string, root?: string): Promise<ValidationError | null> {
   try {
@@ -147,7 +123,7 @@ export async function checkFolder(dir: string, root?: string): Promise<Validatio
       `cannot read folder ${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
     );
   }
-  const top = resolve(root ?? (await repositoryRootOf(dir)));
+  const top = resolve(root ?? (await gitWorkTreeOf(dir)) ?? dir);
   const rel = relative(top, resolve(dir));
   if (rel === '') return null;
   if (rel.startsWith('..') || resolve(top, rel) !== resolve(dir))

@@ -8,6 +8,7 @@ import {
   type Capabilities,
   type ClusterDataPlane,
   type PoolContract,
+  type SecretStoreType,
 } from './common.js';
 import type { ConfigDriftEntry } from './live.js';
 
@@ -76,9 +77,7 @@ export function reportedDataPlane(
   return {
     object_store_uri: pick('object_store_uri', contract.object_store_ref.uri),
     secret_store: {
-      type: pick('secret_store.type', contract.secret_store.type) as NonNullable<
-        ClusterDataPlane['secret_store']
-      >['type'],
+      type: pick('secret_store.type', contract.secret_store.type) as SecretStoreType,
       locator: pick('secret_store.locator', contract.secret_store.locator),
     },
     ...(registry === '' ? {} : { image_registry: registry }),

@@ -10,6 +10,7 @@ import {
   type ManifestSpecs,
   type SpecField,
 } from '../gen/manifests/kinds.js';
+import type { PlanParts } from '../gen/manifests/plan-parts.js';
 
 export const SECRET_STORE_TYPES = SPEC_FIELDS.ClusterPool.secret_store.fields.type.values;
 export type SecretStoreType = (typeof SECRET_STORE_TYPES)[number];
@@ -39,11 +40,7 @@ export interface PoolContract {
 }
 
 /** C4/C5: what a cluster's data plane is deployed with; every field optional. */
-export interface ClusterDataPlane {
-  object_store_uri?: string;
-  secret_store?: { type?: SecretStoreType; locator?: string };
-  image_registry?: string;
-}
+export type ClusterDataPlane = NonNullable<ManifestSpecs['Cluster']['data_plane']>;
 
 type QueueFields = typeof SPEC_FIELDS.Queue;
 type QueueField = keyof QueueFields;
@@ -166,6 +163,9 @@ export function assignmentKeyString(key: AssignmentKey): string {
 
 export type ObjectKind = ManifestKind;
 
+/** Union v2: project/domain → default queue, as schemas/default-queue.schema.json declares it. */
+export type DefaultQueueSetting = ManifestSpecs['DefaultQueue'];
+
 /** Union v2: the identity of a default-queue setting (`DefaultQueue/<project>/<domain>`). */
 export function defaultQueueKeyString(key: { project: string; domain: string }): string {
   return `${key.project}/${key.domain}`;
@@ -206,32 +206,11 @@ export function dataPlaneMismatches(
   return out;
 }
 
-export interface Capabilities {
-  drain: boolean;
-  queue_delete: boolean;
-  pool_update: boolean;
-  cluster_move: boolean;
-  /** A drained queue can move to another pool (Q3 lifted). Absent in older saved plans: off. */
-  queue_move: boolean;
-  /**
-   * Deletes are soft (Union today): a deleted queue keeps its name reserved until it is
-   * undeleted, and is listed as deleted. Absent (off) in older saved plans and states.
-   */
-  soft_delete?: boolean;
-  /**
-   * Q5 lifted (Union today, flyteplugins-union 0.19.1 remote/_queue.py: "the reserved `default`
-   * queue can be drained and deleted like any other"): poolsync still deletes it only when the
-   * repository lists it in `absent` (poolsync.yaml). Absent (off) in older saved plans and states.
-   */
-  default_delete?: boolean;
-  /**
-   * A cluster another live queue pins explicitly cannot be drained, moved or deleted until
-   * unpinned (Union today, flyteplugins-union 0.19.1 remote/_cluster.py:330-331, 363-365,
-   * 450-451); without it a delete or move drops the cluster from those selectors (C8). Absent
-   * (off) in older saved plans and states.
-   */
-  unpin_first?: boolean;
-}
+/**
+ * The control plane's capabilities (domain.md, Capabilities), as plans record them (each one's
+ * meaning there); `queue_move` typed as set, though absent in older saved plans (off).
+ */
+export type Capabilities = PlanParts['capabilities'] & { queue_move: boolean };
 
 export const BASELINE_CAPABILITIES: Capabilities = {
   drain: false,

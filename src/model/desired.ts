@@ -5,11 +5,13 @@
 import type {
   Assignment,
   ClusterDataPlane,
+  DefaultQueueSetting,
   ObjectKind,
   PoolContract,
   QueueSpec,
 } from './common.js';
 import type { ClusterLabelEntry, ExecutionClusterAuth, ExecutionClusterLabel } from './flyte.js';
+import type { RepoConfigFile } from '../gen/manifests/kinds.js';
 
 export interface SourceLocation {
   /** Path relative to the repository folder, with forward slashes. */
@@ -65,11 +67,7 @@ export interface DesiredQueue extends Declared {
 export interface DesiredAssignment extends Assignment, Declared {}
 
 /** Union v2: executions of project/domain without a queue of their own go to `queue`. */
-export interface DesiredDefaultQueue extends Declared {
-  project: string;
-  domain: string;
-  queue: string;
-}
+export interface DesiredDefaultQueue extends DefaultQueueSetting, Declared {}
 
 export interface RepoConfig {
   prune: boolean;
@@ -102,33 +100,24 @@ export interface RepoConfig {
   environment?: string;
 }
 
-/** One environment of poolsync.yaml `environments:` (docs/environments.md). */
-export interface Environment {
+/** An entry of poolsync.yaml `environments:` as written (schemas/repo-config.schema.json). */
+export type EnvironmentEntry = NonNullable<RepoConfigFile['environments']>[string];
+
+/**
+ * One environment of poolsync.yaml `environments:` (docs/environments.md), as read: the
+ * control-plane URL as written (a `file:` path is relative to the config folder), its folders
+ * relative to the config folder (forward slashes, no trailing slash).
+ */
+export interface Environment extends Omit<EnvironmentEntry, 'patches' | 'driftInterval'> {
   name: string;
-  /** The control-plane URL as written (a `file:` path is relative to the config folder). */
-  controlPlane: string;
-  tokenFile?: string;
-  apiKeyFile?: string;
-  /** Folders relative to the config folder, forward slashes, no trailing slash. */
-  folders: string[];
   /** Patch files relative to the config folder. */
   patches: string[];
-  prune?: boolean;
-  policy?: 'none' | 'safe' | 'all';
   /** Milliseconds. */
   driftIntervalMs?: number;
-  promotesTo?: string;
 }
 
-export interface RenderConfig {
-  'flyte-core-values'?: {
-    path: string;
-    credentialsSecret?: string;
-    /** The operator's own values file whose volume lists the rendered ones are merged with. */
-    base?: string;
-  };
-  'union-cluster-pools'?: { path: string };
-}
+/** poolsync.yaml `render`: each target's file (and flyte-core's base values and Secret). */
+export type RenderConfig = NonNullable<RepoConfigFile['render']>;
 
 export interface DesiredState {
   /** Each list sorted by name (assignments by key string); names unique (V1, V8). */

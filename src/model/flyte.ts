@@ -2,7 +2,9 @@
  * Flyte open source vocabulary (real-apis.md §2): flyteadmin's execution cluster labels and
  * the flyte-core cluster configuration (`configmap.clusters`), which has no API.
  */
+import type { ManifestSpecs } from '../gen/manifests/kinds.js';
 import type { AssignmentKey } from './common.js';
+export { isMap } from '../util/json-shape.js';
 
 /**
  * flyteadmin `MatchableResource` EXECUTION_CLUSTER_LABEL (matchable_resource.proto):
@@ -17,10 +19,7 @@ export type ExecutionClusterAuth =
   { type: 'file_path'; tokenPath: string; certPath: string } | { type: 'in_cluster' };
 
 /** `labelClusterMap.<label>[]`: `{id, weight}` in flyteadmin's config. */
-export interface ClusterLabelEntry {
-  cluster: string;
-  weight: number;
-}
+export type ClusterLabelEntry = ManifestSpecs['ClusterLabel']['clusters'][number];
 
 /** Within this of 1, a label's weights count as summing to 1 (no relative-weights warning). */
 export const LABEL_WEIGHT_TOLERANCE = 1e-6;
@@ -84,10 +83,6 @@ export const PROJECT_STATES = [
   'SYSTEM_ARCHIVED',
 ] as const;
 export type ProjectState = (typeof PROJECT_STATES)[number];
-
-/** A JSON or YAML mapping: an object, not null, not a list. */
-export const isMap = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * The cluster configuration flyteadmin runs with, read from its ConfigMap (flyte-core

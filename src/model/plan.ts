@@ -5,6 +5,7 @@
 import type { AssignmentKey, Capabilities, ObjectKind, PoolContract, QueueSpec } from './common.js';
 import type { RegisterClusterRequest } from './requests.js';
 import type { ExecutionClusterLabel } from './flyte.js';
+import type { PlanParts } from '../gen/manifests/plan-parts.js';
 
 export const PLAN_FORMAT_VERSION = '1';
 
@@ -126,21 +127,11 @@ export type StepOp =
 
 export type StepKind = StepOp['op'];
 
-/** What a person runs for a manual step: the backend's own CLI, exactly. */
-export interface ManualInstruction {
-  /** Why there is no API call, e.g. "Union has no public API to create a cluster pool". */
-  reason: string;
-  /** The exact command, e.g. `flyte create cluster-pool gpu --file gpu.yaml`. */
-  command: string;
-  /** A file the command reads (e.g. the pool definition for `--file`), with its content. */
-  file?: { name: string; content: string };
-  /**
-   * The shell line that hands the command its credentials through the environment (e.g.
-   * `export FLYTE_API_KEY="$POOLSYNC_UNION_API_KEY"`): printed once at the top of the runbook,
-   * never a secret itself. `apply --flyte-cli` sets the variable for the child instead.
-   */
-  credentials?: string;
-}
+/**
+ * What a person runs for a manual step: the backend's own CLI, exactly (e.g. `flyte create
+ * cluster-pool gpu --file gpu.yaml`); `apply --flyte-cli` hands the child its credentials itself.
+ */
+export type ManualInstruction = PlanParts['manual'];
 
 export type Step = StepOp & {
   /** `s1`, `s2` … in topological order. */
@@ -210,50 +201,13 @@ export interface Plan {
 }
 
 /** The control plane a plan was made for (src/controlplane/identity.ts), named in its header. */
-export interface PlanControlPlane {
-  /**
-   * The environment of poolsync.yaml the plan was made for (docs/environments.md): `apply
-   * PLANFILE` refuses it in any other. Absent without environments.
-   */
-  environment?: string;
-  /** `embedded`, `poolsync REST API`, `union`, `flyteadmin`. */
-  backend: string;
-  /** `file:/abs/state.json`, or the URL without credentials or query. */
-  endpoint: string;
-  organization: string | null;
-  /** The embedded state did not exist when the plan was made: planned against a new, empty one. */
-  new_state?: true;
-  /** …and it is the default state of the working folder: no control plane was named. */
-  default_state?: true;
-}
+export type PlanControlPlane = PlanParts['control_plane'];
 
-export interface PruneScope {
-  /** The kinds whose live objects absent from the repository are all deleted. */
-  kinds: ObjectKind[];
-  /**
-   * `manage`: listed in poolsync.yaml `manage:`; `declared`: the kinds the repository declares
-   * (a live state built in-process); `inventory`: only what the inventory lists (no `manage:`).
-   */
-  source: 'manage' | 'declared' | 'all' | 'inventory';
-  /**
-   * True: objects in the inventory (what poolsync applied) are deleted too. False: the control
-   * plane has no inventory yet, so only `kinds` (`manage:`) is deleted, nothing else. Absent: not
-   * read (a live state built in-process; `kinds` is then the kinds rule).
-   */
-  inventory?: boolean;
-  /** Addresses `poolsync state forget` took out of management: never deleted, whatever the kinds. */
-  forgotten?: string[];
-}
+/** What `prune: true` may delete (docs/plan.md, Prune scope). */
+export type PruneScope = PlanParts['prune_scope'];
 
 /** The inventory as this plan reads and leaves it (docs/plan.md, Prune by inventory). */
-export interface PlanInventory {
-  /** The control plane had an inventory when the plan was made. */
-  found: boolean;
-  /** The addresses the repository declares: recorded in the inventory when the plan is applied. */
-  declared: string[];
-  /** Addresses in the inventory of objects neither live nor declared: dropped from it. */
-  gone: string[];
-}
+export type PlanInventory = PlanParts['inventory'];
 
 /** Every change but the noops, in order. */
 export function visibleChanges(plan: Pick<Plan, 'changes'>): Change[] {

@@ -54,7 +54,7 @@ export function record(
   const maybeNames = Object.keys(optional);
   const maybeShapes = Object.values(optional);
   return (v) => {
-    if (!isObject(v)) return problem('is not an object');
+    if (!isMap(v)) return problem('is not an object');
     for (let i = 0; i < names.length; i++) {
       const k = names[i]!;
       if (!(k in v)) return { path: `.${k}`, what: 'is missing' };
@@ -71,9 +71,9 @@ export function record(
   };
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+/** A JSON or YAML mapping: an object, not null, not a list. */
+export const isMap = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The problem of `value` under `name`, as one line, or null. */
 export function shapeProblem(name: string, shape: Shape, value: unknown): string | null {

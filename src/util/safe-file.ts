@@ -18,7 +18,7 @@
  *   place at `file:1:1`, or an `UnsafeFileError` (a `UserError`: one line, no stack trace).
  */
 import { randomBytes } from 'node:crypto';
-import type { Stats } from 'node:fs';
+import type { Dirent, Stats } from 'node:fs';
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 import {
   access,
@@ -62,7 +62,8 @@ export interface RepoFileOptions {
 
 const kindWords = (st: Stats): string => entryKind(st) ?? 'file';
 
-export function entryKind(st: Stats): EntryKind | null {
+/** What a directory entry or `lstat` found, when it is not a regular file. */
+export function entryKind(st: Stats | Dirent): EntryKind | null {
   if (st.isFile()) return null;
   if (st.isSymbolicLink()) return 'symbolic link';
   if (st.isDirectory()) return 'folder';

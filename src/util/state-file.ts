@@ -52,7 +52,6 @@ export async function readKeptFile<T>(
     what: string;
     parse: (data: unknown) => T | string;
     warn: (message: string) => void;
-    now?: () => Date;
   },
 ): Promise<T | null> {
   const st = await lstat(path).catch(() => null);
@@ -78,7 +77,7 @@ export async function readKeptFile<T>(
     problem = parsed;
   }
   // Unique, so an earlier one set aside is never replaced.
-  const stamp = (o.now?.() ?? new Date()).toISOString().replace(/[:.]/g, '-');
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const aside = `${path}.corrupt-${stamp}-${randomBytes(3).toString('hex')}`;
   await rename(path, aside);
   o.warn(

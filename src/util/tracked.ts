@@ -8,7 +8,7 @@
  * refused: the safe-file layer still refuses links and anything but regular files.
  */
 import { execFile } from 'node:child_process';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { exists } from './safe-file.js';
 import { UserError } from './user-error.js';
 
@@ -32,16 +32,20 @@ export async function refuseTrackedFiles(
 
 /** Whether Git tracks `path` (inside `root`); false outside a work tree or when Git cannot say. */
 async function trackedByGit(root: string, path: string): Promise<boolean> {
-  if (!(await exists(path)) || !(await insideWorkTree(root))) return false;
+  if (!(await exists(path)) || (await gitWorkTreeOf(root)) === null) return false;
   let answer = answers.get(path);
   if (answer === undefined) answers.set(path, (answer = isTracked(root, path)));
   return answer;
 }
 
-async function insideWorkTree(folder: string): Promise<boolean> {
-  for (let at = folder; ; at = dirname(at)) {
-    if (await exists(join(at, '.git'))) return true;
-    if (dirname(at) === at) return false;
+/**
+ * The Git work tree `dir` is in, by its path as written (links are not followed): the nearest
+ * folder from `dir` up that holds `.git`; null when none does.
+ */
+export async function gitWorkTreeOf(dir: string): Promise<string | null> {
+  for (let at = resolve(dir); ; at = dirname(at)) {
+    if (await exists(join(at, '.git'))) return at;
+    if (dirname(at) === at) return null;
   }
 }
 

@@ -181,7 +181,12 @@ export const SPEC_FIELDS = {
 /** Each kind's spec as a manifest writes it (before defaults). */
 export interface ManifestSpecs {
   ClusterPool: {
-    object_store_ref: { uri: string; endpoint?: string };
+    object_store_ref: {
+      /** Object store URI: s3://, gs://, abfs://, oci:// or file://. */
+      uri: string;
+      /** Object store endpoint; "" means the provider default. */
+      endpoint?: string;
+    };
     secret_store: {
       type:
         | 'AWS_SECRETS_MANAGER'
@@ -190,15 +195,21 @@ export interface ManifestSpecs {
         | 'KUBERNETES'
         | 'VAULT'
         | 'OCI_VAULT';
+      /** Region, project, vault URL ... of the secret store. */
       locator: string;
     };
     image_registry?: { locator: string };
   };
   Cluster: {
+    /** C1: the pool the cluster is registered into (fixed for the life of the record, C7). */
     pool?: string;
+    /** Union self-managed's pool map only: every pool the cluster is in (the seed puts my-dev-cluster in default and development-cp). Instead of pool; a backend that registers clusters refuses more than one (C7). */
     pools?: string[];
+    /** C6: disabled clusters receive no new work. */
     enabled?: boolean;
+    /** C4: what this cluster's data plane is deployed with; each value given must equal the pool's contract (V6). */
     data_plane?: {
+      /** Object store URI: s3://, gs://, abfs://, oci:// or file://. */
       object_store_uri?: string;
       secret_store?: {
         type?:
@@ -214,30 +225,158 @@ export interface ManifestSpecs {
     };
   };
   Queue: {
+    /** Q1: the queue's pool; can never change (Q3). */
     pool?: string;
+    /** Q1: the selector: ["*"] (every cluster of the pool), cluster names of the pool, or [] (routes nowhere). */
     clusters?: string[];
+    /** Q1: maximum concurrent runs; 0 = no limit. */
     run_concurrency: number;
+    /** Q1: maximum concurrent actions; 0 = no limit. */
     action_concurrency: number;
+    /** Q1: maximum runs in flight plus waiting; 0 = no limit. */
     depth?: number;
     priority?: 'min' | 'medium' | 'max';
     fairness?: 'round_robin' | 'shuffle_interleave';
+    /** Union only (QueueSpec.max_resources = 8): caps of the summed resource requests of the queue's dispatched actions, as Kubernetes quantities; a resource not named is unlimited, {} removes every cap. Omitted: not managed (the live caps are kept). */
     max_resources?: {
       cpu?: number | string;
       memory?: number | string;
       ephemeral_storage?: number | string;
+      /** Refused (V15): Union caps GPUs per accelerator type, with max_accelerators. */
       gpu?: number | string;
     };
+    /** Union only (QueueSpec.max_accelerators = 10): in-flight devices per accelerator, keyed as Union's client prints them: CLASS/DEVICE[/PARTITION] (nvidia_gpu/nvidia-h100, nvidia_gpu/nvidia-a100/1g.5gb) or nvidia_gpu alone (GPUs requested without a device); {} removes every cap. Omitted: not managed. */
     max_accelerators?: Record<string, number>;
+    /** Union only (QueueSpec.scheduling = 9): strict_fifo (the head waits until it fits) or greedy_capacity (smaller work may pass a head that does not fit). Omitted: not managed. */
     scheduling?: 'strict_fifo' | 'greedy_capacity';
   };
-  PoolAssignment: { project: string; domain: string; workflow?: string; pool: string };
-  DefaultQueue: { project: string; domain: string; queue: string };
-  ExecutionCluster: {
-    endpoint?: string;
-    enabled?: boolean;
-    inCluster?: true;
-    auth?: { type: 'file_path'; tokenPath: string; certPath: string };
+  PoolAssignment: {
+    /** Flyte project id. */
+    project: string;
+    /** Flyte domain, e.g. development, staging, production. */
+    domain: string;
+    /** Optional fully qualified workflow name; the most specific assignment wins (A2). */
+    workflow?: string;
+    /** The pool executions run in; must be declared or 'default' (V8). */
+    pool: string;
   };
-  ClusterLabel: { clusters: { cluster: string; weight: number }[]; default?: boolean };
-  ExecutionClusterLabel: { project: string; domain: string; workflow?: string; label: string };
+  DefaultQueue: {
+    /** Flyte project id. */
+    project: string;
+    /** Flyte domain, e.g. development, staging, production. */
+    domain: string;
+    /** The queue; must be declared by a Queue document, or be a cluster's co-named queue or 'default' (V12). */
+    queue: string;
+  };
+  ExecutionCluster: {
+    /** The data plane's Kubernetes API endpoint, e.g. https://dataplane1.example.com:443. */
+    endpoint?: string;
+    /** Whether flyteadmin may send executions to this cluster (default true). */
+    enabled?: boolean;
+    /** Use flyteadmin's in-cluster credentials (the control plane's own cluster); then endpoint and auth are omitted. */
+    inCluster?: true;
+    /** Credentials flyteadmin reads from files mounted into its pod. */
+    auth?: {
+      /** The only file-based auth type of flyteadmin's clusterConfigs. */
+      type: 'file_path';
+      /** Absolute path of the bearer token file in the flyteadmin pod, e.g. /var/run/credentials/dataplane_1_token. */
+      tokenPath: string;
+      /** Absolute path of the cluster CA certificate in the flyteadmin pod. */
+      certPath: string;
+    };
+  };
+  ClusterLabel: {
+    /** The clusters executions with this label go to, with relative weights (V9). */
+    clusters: {
+      /** An ExecutionCluster name (V10). */
+      cluster: string;
+      /** Relative share of the label's executions, in [0, 1] (flyteadmin refuses others at start-up); 0 skips the cluster, all 0 share equally (V9). */
+      weight: number;
+    }[];
+    /** true: flyte-core's defaultExecutionLabel, where flyteadmin sends executions whose label is unset or not deployed (at most one label, V10). */
+    default?: boolean;
+  };
+  ExecutionClusterLabel: {
+    /** Flyte project id. */
+    project: string;
+    /** Flyte domain, e.g. development, staging, production. */
+    domain: string;
+    /** Optional fully qualified workflow name; a workflow's label wins over its project-domain label. */
+    workflow?: string;
+    /** A declared ClusterLabel (V11). */
+    label: string;
+  };
 }
+
+/** poolsync.yaml as a file writes it (before defaults), schemas/repo-config.schema.json. */
+export type RepoConfigFile = {
+  apiVersion: 'poolsync/v1';
+  kind: 'RepoConfig';
+  /** true: live objects absent from the repo are deleted where the control plane allows it, for the kinds in the prune scope (manage, else the kinds the repository declares; docs/plan.md); false: reported as unmanaged. */
+  prune?: boolean;
+  /** The kinds this repository manages, hence the kinds prune may delete (docs/plan.md, Prune scope). Default: the kinds the repository declares at least one document of. List a kind here to prune every live object of it, even with no document left. */
+  manage?: (
+    | 'ClusterPool'
+    | 'Cluster'
+    | 'Queue'
+    | 'PoolAssignment'
+    | 'DefaultQueue'
+    | 'ExecutionClusterLabel'
+  )[];
+  /** System objects poolsync never deletes by their absence alone, which the repository wants gone: Queue/default, Union's org-wide queue (drain, wait, delete), and ClusterPool/default, Union's default pool (once empty), where the control plane allows it: capability default_delete; docs/union.md. */
+  absent?: ('Queue/default' | 'ClusterPool/default')[];
+  /** Addresses (ExecutionClusterLabel/P/D, PoolAssignment/P/D[/W]) whose delete may take flyteadmin rows poolsync does not manage along (the workflow- and launch-plan-level rows of that project/domain); without it such a delete is blocked (docs/flyte-oss.md, What a delete takes along). */
+  acceptCascade?: string[];
+  /** Globs, relative to the folder, of files to skip. */
+  ignore?: string[];
+  /** Input limits for this repository (docs/security.md). Each may be raised up to a fixed ceiling or lowered; omitted ones keep their protective defaults. */
+  limits?: {
+    /** Bytes per manifest file, checked before reading (default 1048576 = 1 MiB, at most 67108864 = 64 MiB). */
+    file_bytes?: number;
+    /** Scalar text per document with aliases expanded (default 1048576 = 1 MiB, at most 67108864 = 64 MiB). */
+    document_bytes?: number;
+    /** Non-empty documents in the folder (default 150000, at most 1000000). */
+    documents?: number;
+  };
+  /** Generated configuration files kept in the repository (poolsync render): plan shows how they would change, the daemon can commit them. */
+  render?: {
+    /** flyte-core Helm values with configmap.clusters (labelClusterMap, clusterConfigs) and the credential volume mounts. */
+    'flyte-core-values'?: {
+      /** File relative to the folder, e.g. deploy/flyte-clusters-values.yaml; the manifest loader skips it. */
+      path: string;
+      /** The Kubernetes Secret holding the data-plane tokens and CA certificates. Only cluster-credentials works with the flyte-core chart: its syncresources Deployment mounts that Secret whatever the values say (V14, docs/flyte-oss.md). */
+      credentialsSecret?: string;
+      /** The operator's own flyte-core values file (relative to the folder; the loader skips it): its flyteadmin.additionalVolumes and additionalVolumeMounts are kept in the rendered lists, since Helm replaces lists instead of merging them. */
+      base?: string;
+    };
+    /** Union self-managed: the clusterPool -> clusterNames mapping handed to Union. */
+    'union-cluster-pools'?: {
+      /** File relative to the folder, e.g. deploy/union-cluster-pools.yaml; the manifest loader skips it. */
+      path: string;
+    };
+  };
+  /** One repository, many control planes (docs/environments.md): each environment names its control plane, the folders it reads and optional patch files over them. Without it the folder is one environment planned against --control-plane, as before. */
+  environments?: Record<
+    string,
+    {
+      /** The environment's control plane: file:PATH (relative to the folder of poolsync.yaml), http(s)://, union+https://, flyteadmin+https:// (docs/control-plane.md); no credentials in it. */
+      controlPlane: string;
+      /** File holding the control-plane token (never the token itself), as --token-file. */
+      tokenFile?: string;
+      /** File holding the Union API key, as --api-key-file. */
+      apiKeyFile?: string;
+      /** Folders, relative to the folder of poolsync.yaml, whose manifests this environment reads (a shared base and its own folder, e.g. [base, environments/production]). */
+      folders: string[];
+      /** Patch files (relative to the folder of poolsync.yaml): documents naming an object of the folders by kind and metadata.name, merged into it as a JSON merge patch (RFC 7386: maps merge, null removes a field, anything else replaces). Not read as manifests. */
+      patches?: string[];
+      /** Overrides the top-level prune for this environment. */
+      prune?: boolean;
+      /** The daemon's apply policy for this environment (default: the daemon's --policy). */
+      policy?: 'none' | 'safe' | 'all';
+      /** The daemon's drift check interval for this environment (default: the daemon's --drift-interval). */
+      driftInterval?: string;
+      /** The next environment of the promotion flow (poolsync promote, docs/environments.md). */
+      promotesTo?: string;
+    }
+  >;
+};
