@@ -7,7 +7,7 @@
  * to 1 before any command module loads (V8 reads it at each growth; the maximum, which
  * `--max-semi-space-size` sets, is fixed when the isolate is made and cannot be lowered from
  * here). Measured paired on Node 24: peak RSS 172 → 120 MB, CPU unchanged (bench/README.md).
- * `apply` lets it grow again when its execution starts (letYoungGenerationGrow).
+ * `apply` lets it grow again, to 32 MB, when its execution starts (letYoungGenerationGrow).
  *
  * Not for the long-running commands (`daemon`, `control-plane serve`): their heap is for
  * days of work, sized with Node's own flags (the Docker image's NODE_OPTIONS). A semi-space
@@ -52,16 +52,47 @@ export function keepYoungGenerationSmall(argv: readonly string[]): boolean {
 }
 
 /**
- * From now on the young generation grows as V8 decides (its default factor, 2), when it was
- * kept small. For `apply` once the plan is made and its execution starts: the executor keeps
- * up to --parallelism calls in flight, and in a 1 MB young generation their objects outlive a
- * scavenge, are promoted and collected again by the old generation's collector. Paired at
- * 10k, HTTP, 20 ms latency: 15-20 % more CPU at parallelism 16 and 128, and a higher peak RSS
- * at 128 (bench/README.md, issue 37 last stop). The plan's peak, where keeping it small pays,
- * is behind it.
+ * From now on the young generation grows as V8 decides (its default factor, 2), up to
+ * `GROWN_YOUNG_BYTES`, when it was kept small. For `apply` once the plan is made and its
+ * execution starts: the executor keeps up to --parallelism calls in flight, and in a 1 MB young
+ * generation their objects outlive a scavenge, are promoted and collected again by the old
+ * generation's collector. Paired at 10k, HTTP, 20 ms latency: 15-20 % more CPU at parallelism
+ * 16 and 128, and a higher peak RSS at 128 (bench/README.md, issue 37 last stop). The plan's
+ * peak, where keeping it small pays, is behind it.
  */
 export function letYoungGenerationGrow(): void {
-  if (keptSmall) keptSmall = !growthFactor(2);
+  if (!keptSmall) return;
+  keptSmall = !growthFactor(2);
+  if (!keptSmall) stopGrowingAt(GROWN_YOUNG_BYTES);
+}
+
+/**
+ * How large apply lets the young generation grow (V8's new space, both semi-spaces): what a
+ * 10k apply reaches by itself. V8's own bound is 128 MB on Node 24, which a 100k apply
+ * reached, on top of an old generation of ~200 MB: peak RSS ~470 MB (issue 63).
+ */
+const GROWN_YOUNG_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Growth stops (factor 1) after the first collection seen with the young generation at half
+ * of `bytes` or more: V8 takes no maximum after start-up (`--max-semi-space-size`), only the
+ * factor, and it doubles the young generation at each growth. A collection is seen once the
+ * event loop runs, which it does between apply's calls, but one more doubling may happen
+ * before: so it ends at half of `bytes`, or at `bytes` (stopping at `bytes` itself, a 100k
+ * apply was seen at twice that).
+ */
+function stopGrowingAt(bytes: number): void {
+  const youngBytes = () =>
+    v8()
+      .getHeapSpaceStatistics()
+      .find((space) => space.space_name === 'new_space')?.space_size ?? 0;
+  const { PerformanceObserver } = process.getBuiltinModule('node:perf_hooks');
+  const observer = new PerformanceObserver(() => {
+    if (youngBytes() < bytes / 2) return;
+    growthFactor(1);
+    observer.disconnect();
+  });
+  observer.observe({ entryTypes: ['gc'] });
 }
 
 function growthFactor(factor: number): boolean {

@@ -104,8 +104,9 @@ export function fieldLines(
   change: Pick<Change, 'action' | 'diff'>,
 ): { text: string; forces: boolean }[] {
   if (change.action === 'delete') return [];
-  const width = fieldWidth(change.diff);
-  return change.diff.map((d) => ({
+  const diff = change.diff; // read once (plan/forms.ts DIFF_OF_AFTER)
+  const width = fieldWidth(diff);
+  return diff.map((d) => ({
     text: fieldText(change.action, d, width),
     forces: d.forces_replacement,
   }));

@@ -257,8 +257,10 @@ function changeText(change: Change, style: TextStyle, manual: boolean): string {
   text += comment(paint, 'yellow', unverified && `unverified: ${unverified}`);
   text += comment(paint, 'dim', noteText(change));
   if (change.action === 'delete') return text;
-  const width = fieldWidth(change.diff);
-  for (const d of change.diff) {
+  // Read once: a create's diff is computed where it is read (plan/forms.ts DIFF_OF_AFTER).
+  const diff = change.diff;
+  const width = fieldWidth(diff);
+  for (const d of diff) {
     const line = fieldText(change.action, d, width);
     text += `${FIELD_START}${plainField(d) ? line : esc(line)}${d.forces_replacement ? style.forces : ''}`;
   }

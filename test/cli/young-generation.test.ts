@@ -1,6 +1,7 @@
 /**
  * A one-shot command keeps V8's young generation at its first size (src/cli/young-generation.ts:
- * the peak memory of a cold `plan`) until apply's execution starts; the long-running commands
+ * the peak memory of a cold `plan`) until apply's execution starts, then lets it grow to 32 MB
+ * (the peak memory of a large apply); the long-running commands
  * and a user's own semi-space flag keep V8's defaults. Observed in a child Node process that
  * retains ~50 MB of objects.
  */
@@ -16,7 +17,11 @@ const MB = 1024 * 1024;
  * The young generation's size before the module was given ARGV, and after ~50 MB were kept
  * (with `grow`: after letYoungGenerationGrow, as apply calls it when its execution starts).
  */
-function youngGeneration(argv: string[], grow = false): { before: number; after: number } {
+function youngGeneration(
+  argv: string[],
+  grow = false,
+  yielding = false,
+): { before: number; after: number } {
   const script = `
     import { getHeapSpaceStatistics } from 'node:v8';
     import { keepYoungGenerationSmall, letYoungGenerationGrow } from ${JSON.stringify(resolve(ROOT, 'src/cli/young-generation.ts'))};
@@ -25,7 +30,10 @@ function youngGeneration(argv: string[], grow = false): { before: number; after:
     keepYoungGenerationSmall(${JSON.stringify(argv)});
     ${grow ? 'letYoungGenerationGrow();' : ''}
     const kept = [];
-    for (let i = 0; i < 500000; i++) kept.push({ i, s: 'x' + i, a: [i] });
+    for (let i = 0; i < 500000; i++) {
+      kept.push({ i, s: 'x' + i, a: [i] });
+      ${yielding ? 'if (i % 1000 === 0) await new Promise((next) => setImmediate(next));' : ''}
+    }
     process.stdout.write(JSON.stringify({ before, after: kept.length > 0 ? young() : -1 }));
   `;
   const env = { ...process.env };
@@ -62,6 +70,12 @@ describe('young generation of a one-shot command', () => {
     const apply = youngGeneration(['apply', 'repo'], true);
     expect(apply.before).toBeLessThanOrEqual(4 * MB);
     expect(apply.after).toBeGreaterThanOrEqual(16 * MB);
+  });
+
+  it("stops growing at 32 MB when the event loop runs between allocations (apply's calls)", () => {
+    const apply = youngGeneration(['apply', 'repo'], true, true);
+    expect(apply.after).toBeGreaterThanOrEqual(16 * MB);
+    expect(apply.after).toBeLessThanOrEqual(32 * MB);
   });
 
   it('which commands, and a semi-space flag given to Node wins', () => {
