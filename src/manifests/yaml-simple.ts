@@ -60,11 +60,21 @@ function isKeyStart(ch: number): boolean {
 /**
  * The keys of one mapping, for duplicates: a scan while there are few (nearly every mapping
  * of a manifest), a Set from 16 on (a scan of every key made a mapping of n keys cost n²:
- * 15 s at 70,000 keys). A Set per mapping was ~10 % of a 10k load's parse.
+ * 15 s at 70,000 keys). A Set per mapping was ~10 % of a 10k load's parse; one SeenKeys per
+ * mapping (with its array) was still a fifth of what the parser allocated: the parser keeps
+ * one per depth (mappings open at once are at different depths) and clears it for each mapping.
  */
 class SeenKeys {
+  /** The keys of the current mapping are `few[0]` to `few[count - 1]`, while under 16. */
   private readonly few: string[] = [];
+  private count = 0;
   private many: Set<string> | null = null;
+  /** Forgets the keys of the previous mapping. */
+  clear(): this {
+    this.count = 0;
+    this.many = null;
+    return this;
+  }
   /** False when `key` was seen before; else it is noted. */
   add(key: string): boolean {
     const many = this.many;
@@ -74,9 +84,11 @@ class SeenKeys {
       return true;
     }
     const few = this.few;
-    for (let i = 0; i < few.length; i++) if (few[i] === key) return false;
-    few.push(key);
-    if (few.length === 16) this.many = new Set(few);
+    const count = this.count;
+    for (let i = 0; i < count; i++) if (few[i] === key) return false;
+    few[count] = key;
+    this.count = count + 1;
+    if (count + 1 === 16) this.many = new Set(few);
     return true;
   }
 }
@@ -120,6 +132,10 @@ abstract class SimpleReader<N, M extends N, S extends N> {
   protected i = 0;
   /** Scalar text of the current document (limits.maxDocumentBytes). */
   protected bytes = 0;
+  /** The keys seen of the mapping open at each depth. */
+  private readonly seenAt: SeenKeys[] = [];
+  /** Where the last quoted scalar (`quoted`) or flow entry (`flowScalar`) read ends. */
+  private next = 0;
 
   constructor(
     protected readonly text: string,
@@ -279,7 +295,7 @@ abstract class SimpleReader<N, M extends N, S extends N> {
     const text = this.text;
     const indent = at - this.starts[this.i]!;
     const map = this.newMap(this.i, at);
-    const seen = new SeenKeys();
+    const seen = this.seen(depth);
     for (;;) {
       const line = this.i;
       const end = this.ends[line]!;
@@ -308,6 +324,10 @@ abstract class SimpleReader<N, M extends N, S extends N> {
       if (this.isDash(at, this.ends[this.i]!)) throw GIVE_UP;
     }
     return map;
+  }
+
+  private seen(depth: number): SeenKeys {
+    return (this.seenAt[depth] ??= new SeenKeys()).clear();
   }
 
   /** The plain key from `at` to its `:`: a string in the core schema, not `seen` in its mapping. */
@@ -374,7 +394,8 @@ abstract class SimpleReader<N, M extends N, S extends N> {
     const text = this.text;
     const ch = text.charCodeAt(at);
     if (ch === 34 /* " */ || ch === 39 /* ' */) {
-      const { value, next } = this.quoted(at, end);
+      const value = this.quoted(at, end);
+      const next = this.next;
       if (this.contentEnd(next, end) !== next || (next < end && text.charCodeAt(next) !== 32))
         throw GIVE_UP;
       return this.scalarAt(value, line, at);
@@ -403,8 +424,8 @@ abstract class SimpleReader<N, M extends N, S extends N> {
     return this.scalarAt(flat, line, at);
   }
 
-  /** `"text"` without escapes, or `'text'` with `''`; on one line. */
-  private quoted(at: number, end: number): { value: string; next: number } {
+  /** `"text"` without escapes, or `'text'` with `''`; on one line. `next`: just past it. */
+  private quoted(at: number, end: number): string {
     const text = this.text;
     const quote = text.charCodeAt(at);
     if (quote === 34) {
@@ -413,7 +434,8 @@ abstract class SimpleReader<N, M extends N, S extends N> {
       const value = text.slice(at + 1, close);
       if (value.includes('\\')) throw GIVE_UP;
       this.addBytes(value.length);
-      return { value: flatString(value), next: close + 1 };
+      this.next = close + 1;
+      return flatString(value);
     }
     let value = '';
     let c = at + 1;
@@ -427,89 +449,85 @@ abstract class SimpleReader<N, M extends N, S extends N> {
         continue;
       }
       this.addBytes(value.length);
-      return { value: flatString(value), next: close + 1 };
+      this.next = close + 1;
+      return flatString(value);
     }
   }
 
   /** `{a: b, c: "d"}` on one line: plain keys, scalar values. */
   private flowMapping(line: number, at: number, end: number, depth: number): M {
+    const text = this.text;
     const map = this.newMap(line, at);
-    const seen = new SeenKeys();
-    this.flow(at, end, depth, 125 /* } */, (c) => {
+    const seen = this.seen(depth);
+    for (let c = this.flowOpen(at, end, depth, 125 /* } */); c !== -1;) {
       const colon = this.keyEnd(c, end);
-      if (this.text.charCodeAt(colon + 1) !== 32) throw GIVE_UP; // `{a:b}`, `{a:}`
+      if (text.charCodeAt(colon + 1) !== 32) throw GIVE_UP; // `{a:b}`, `{a:}`
       const key = this.key(c, colon, seen);
       let v = colon + 1;
-      while (v < end && this.text.charCodeAt(v) === 32) v++;
-      const { value, next } = this.flowScalar(line, v, end, 125);
-      this.setKey(map, key, line, c, value);
-      return next;
-    });
-    return map;
-  }
-
-  /** A scalar inside a flow collection, up to its `,` or `closer` (`]` or `}`). */
-  private flowScalar(
-    line: number,
-    c: number,
-    end: number,
-    closer: number,
-  ): { value: N; next: number } {
-    const text = this.text;
-    const ch = text.charCodeAt(c);
-    if (ch === 34 || ch === 39) {
-      const { value, next } = this.quoted(c, end);
-      return { value: this.scalarAt(value, line, c), next };
+      while (v < end && text.charCodeAt(v) === 32) v++;
+      this.setKey(map, key, line, c, this.flowScalar(line, v, end, 125));
+      c = this.flowNext(this.next, end, 125);
     }
-    let stop = c;
-    while (stop < end && text.charCodeAt(stop) !== 44 && text.charCodeAt(stop) !== closer) stop++;
-    let last = stop;
-    while (last > c && text.charCodeAt(last - 1) === 32) last--;
-    if (last === c) throw GIVE_UP; // an empty entry: `[a,,b]`, `[a,]`, `{a: }`
-    return { value: this.plain(line, c, last, true), next: stop };
-  }
-
-  /**
-   * A one-line flow collection from its opener at `at` to `closer` (`]` or `}`): `entry`
-   * reads each entry from its first character and returns where it ends.
-   */
-  private flow(
-    at: number,
-    end: number,
-    depth: number,
-    closer: number,
-    entry: (c: number) => number,
-  ): void {
-    if (depth >= this.limits.maxDepth - 1) throw GIVE_UP;
-    const text = this.text;
-    let c = at + 1;
-    const skip = () => {
-      while (c < end && text.charCodeAt(c) === 32) c++;
-    };
-    skip();
-    if (text.charCodeAt(c) === closer) c++;
-    else
-      for (;;) {
-        skip();
-        c = entry(c);
-        skip();
-        const sep = text.charCodeAt(c++);
-        if (sep === closer) break;
-        if (sep !== 44 /* , */) throw GIVE_UP;
-      }
-    // After the closer: nothing but a comment.
-    if (this.contentEnd(c, end) !== c || (c < end && text.charCodeAt(c) !== 32)) throw GIVE_UP;
+    return map;
   }
 
   /** `[a, "b", 'c']` on one line, of scalars only. */
   private flowSequence(line: number, at: number, end: number, depth: number): S {
     const seq = this.newSeq(line, at);
-    this.flow(at, end, depth, 93 /* ] */, (c) => {
-      const { value, next } = this.flowScalar(line, c, end, 93);
-      this.pushItem(seq, value);
-      return next;
-    });
+    for (let c = this.flowOpen(at, end, depth, 93 /* ] */); c !== -1;) {
+      this.pushItem(seq, this.flowScalar(line, c, end, 93));
+      c = this.flowNext(this.next, end, 93);
+    }
     return seq;
+  }
+
+  /** A scalar inside a flow collection, up to its `,` or `closer` (`]` or `}`): `next`. */
+  private flowScalar(line: number, c: number, end: number, closer: number): N {
+    const text = this.text;
+    const ch = text.charCodeAt(c);
+    if (ch === 34 || ch === 39) return this.scalarAt(this.quoted(c, end), line, c);
+    let stop = c;
+    while (stop < end && text.charCodeAt(stop) !== 44 && text.charCodeAt(stop) !== closer) stop++;
+    let last = stop;
+    while (last > c && text.charCodeAt(last - 1) === 32) last--;
+    if (last === c) throw GIVE_UP; // an empty entry: `[a,,b]`, `[a,]`, `{a: }`
+    this.next = stop;
+    return this.plain(line, c, last, true);
+  }
+
+  /**
+   * The one-line flow collection whose opener is at `at`, closed by `closer` (`]` or `}`):
+   * where its first entry starts, or -1 when it is empty (`[]`).
+   */
+  private flowOpen(at: number, end: number, depth: number, closer: number): number {
+    if (depth >= this.limits.maxDepth - 1) throw GIVE_UP;
+    const c = this.skipSpaces(at + 1, end);
+    if (this.text.charCodeAt(c) !== closer) return c;
+    this.flowClosed(c + 1, end);
+    return -1;
+  }
+
+  /** After an entry ending at `c`: where the next entry starts, or -1 after the closer. */
+  private flowNext(c: number, end: number, closer: number): number {
+    c = this.skipSpaces(c, end);
+    const sep = this.text.charCodeAt(c++);
+    if (sep === closer) {
+      this.flowClosed(c, end);
+      return -1;
+    }
+    if (sep !== 44 /* , */) throw GIVE_UP;
+    return this.skipSpaces(c, end);
+  }
+
+  /** After a flow collection's closer at `c - 1`: nothing but a comment. */
+  private flowClosed(c: number, end: number): void {
+    const text = this.text;
+    if (this.contentEnd(c, end) !== c || (c < end && text.charCodeAt(c) !== 32)) throw GIVE_UP;
+  }
+
+  private skipSpaces(c: number, end: number): number {
+    while (c < end && this.text.charCodeAt(c) === 32) c++;
+    return c;
   }
 }
 
