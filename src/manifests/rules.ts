@@ -470,14 +470,17 @@ function bucketError(x: Placed, add: Add, message: string): void {
  */
 function checkQueueCaps(queues: readonly QueueManifest[], add: Add): void {
   for (const q of queues) {
-    if (Object.hasOwn(q.caps?.max_resources ?? {}, 'gpu')) {
+    const resources = q.caps?.max_resources;
+    if (resources !== undefined && Object.hasOwn(resources, 'gpu')) {
       const message =
         'max_resources: Union has no total GPU cap (its queues cap cpu, memory and ephemeral_storage); ' +
         'cap GPUs per accelerator type with max_accelerators (nvidia_gpu: 8 for GPUs requested without a device, nvidia_gpu/nvidia-h100: 8 for one device)';
       add('V15', q, ['spec', 'max_resources', 'gpu'], message);
     }
+    // Most queues cap no accelerator: no Map, no key list made for them.
+    if (!q.caps?.max_accelerators) continue;
     const seen = new Map<string, string>();
-    for (const selector of Object.keys(q.caps?.max_accelerators ?? {})) {
+    for (const selector of Object.keys(q.caps.max_accelerators)) {
       const at = ['spec', 'max_accelerators', selector];
       const read = canonicalSelector(selector);
       if ('error' in read) {
