@@ -28,6 +28,17 @@ const byName = <T extends { name: string }>(a: T, b: T): number => comparePaths(
 const byKey = (a: AssignmentKey, b: AssignmentKey): number =>
   comparePaths(assignmentKeyString(a), assignmentKeyString(b));
 
+/**
+ * `list` sorted by byKey, each key string made once rather than twice per comparison (n log n
+ * strings: ~14 MB of a load of 100,000 objects). The same comparisons, so the same order.
+ */
+function sortedByKey<T extends AssignmentKey>(list: T[]): T[] {
+  const keyed = list.map((item) => ({ key: assignmentKeyString(item), item }));
+  keyed.sort((a, b) => comparePaths(a.key, b.key));
+  for (let i = 0; i < keyed.length; i++) list[i] = keyed[i]!.item;
+  return list;
+}
+
 /** What every desired object keeps of its manifest besides its fields: annotations and source. */
 const recorded = ({ annotations, source }: ManifestBase) => ({ annotations, source });
 
@@ -71,7 +82,7 @@ export function buildDesiredState(
   pools.sort(byName);
   clusters.sort(byName);
   queues.sort(byName);
-  assignments.sort(byKey);
+  sortedByKey(assignments);
   // The prune scope when poolsync.yaml has no `manage:` (plan/prune-scope.ts).
   const declared_kinds = MANIFEST_KINDS.filter((k) => g[k].length > 0);
   return {

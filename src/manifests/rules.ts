@@ -37,7 +37,12 @@ export type Grouped = { [K in ManifestKind]: Extract<Manifest, { kind: K }>[] };
 
 export function groupManifests(manifests: readonly Manifest[]): Grouped {
   const g = Object.fromEntries(MANIFEST_KINDS.map((k) => [k, []])) as unknown as Grouped;
-  for (const m of manifests) (g[m.kind] as Manifest[]).push(m);
+  // Index loops over the objects here and below: run once, these loops start unoptimised, where
+  // `for…of` makes an iterator result per object (~15 MB over a load of 100,000 objects).
+  for (let i = 0; i < manifests.length; i++) {
+    const m = manifests[i]!;
+    (g[m.kind] as Manifest[]).push(m);
+  }
   return g;
 }
 
@@ -79,11 +84,23 @@ function keepFirst<T extends Manifest>(
 /** V1: the first declaration of each name; later ones are errors. */
 function firstByName<T extends Manifest>(list: readonly T[], add: Add): Map<string, T> {
   const byName = new Map<string, T>();
-  for (const m of list)
-    keepFirst(add, 'V1', byName, m.name, m, ['metadata', 'name'], (other) => {
-      return `duplicate ${m.kind} '${m.name}': also declared at ${where(other)}`;
-    });
+  // keepFirst's steps written out: its path and message closure, made per object, were most of
+  // what this pass allocated.
+  for (let i = 0; i < list.length; i++) {
+    const m = list[i]!;
+    const first = byName.get(m.name);
+    if (!first) byName.set(m.name, m);
+    else {
+      add('V1', m, ['metadata', 'name'], duplicateName(m, first));
+      add('V1', first, ['metadata', 'name'], duplicateName(m, m));
+    }
+  }
   return byName;
+}
+
+/** V1's message at a declaration of `m`'s name, naming the `other` one. */
+function duplicateName(m: Manifest, other: Manifest): string {
+  return `duplicate ${m.kind} '${m.name}': also declared at ${where(other)}`;
 }
 
 /**
@@ -121,8 +138,8 @@ export function checkRules(g: Grouped, broken: Broken): ValidationError[] {
   };
   firstByName(g.PoolAssignment, add);
   firstByName(g.DefaultQueue, add);
-  for (const c of g.Cluster) checkCluster(c, d, add);
-  for (const q of g.Queue) checkQueue(q, d, add);
+  for (let i = 0; i < g.Cluster.length; i++) checkCluster(g.Cluster[i]!, d, add);
+  for (let i = 0; i < g.Queue.length; i++) checkQueue(g.Queue[i]!, d, add);
   checkAssignments(g.PoolAssignment, d, add);
   checkDefaultQueues(g.DefaultQueue, d, add);
   checkObjectStores(pools, g.Cluster, add);
@@ -140,6 +157,11 @@ function notDeclared(what: string, name: string, declared: readonly string[]): s
 /** Every pool a cluster is in (`pools`, else `pool`, else `default`). */
 function clusterPools(c: ClusterManifest): string[] {
   return c.pools ?? [c.pool ?? DEFAULT_POOL];
+}
+
+/** `clusterPools(c)[0]`, without a list made for it (checkQueue asks it per named cluster). */
+function firstPool(c: ClusterManifest): string | undefined {
+  return c.pools != null ? c.pools[0] : (c.pool ?? DEFAULT_POOL);
 }
 
 /** V5 (a reserved name), pool or pools, V2 and V6 of one cluster. */
@@ -234,19 +256,25 @@ function checkQueue(q: QueueManifest, d: Declared, add: Add): void {
     const message = `queue '${q.name}': "*" selects every cluster of the pool and must be the only entry; remove it or the cluster names`;
     add('V4', q, ['spec', 'clusters', star], message);
   }
-  // V3 (Q1): named clusters are declared, in the queue's pool.
-  selector.forEach((name, i) => {
-    if (name === WILDCARD || !usable(q, `/spec/clusters/${i}`)) return;
+  // V3 (Q1): named clusters are declared, in the queue's pool. A loop with nothing made per
+  // entry that is right: a closure, a path and a pointer per entry were a tenth of the pass.
+  for (let i = 0; i < selector.length; i++) {
+    const name = selector[i]!;
+    if (name === WILDCARD || (q.faults.length > 0 && !usable(q, `/spec/clusters/${i}`))) continue;
     const c = d.clusters.get(name);
-    const at = ['spec', 'clusters', i];
     if (!c) {
       if (!d.broken.has(`Cluster/${name}`))
-        add('V3', q, at, `queue '${q.name}': cluster '${name}' is not declared`);
-    } else if (poolKnown && usable(c, '/spec/pool') && clusterPools(c)[0] !== poolName) {
-      const message = `queue '${q.name}' is in pool '${poolName}' but cluster '${name}' is in pool '${clusterPools(c)[0]}'; a queue routes only to clusters of its pool`;
-      add('V3', q, at, message);
+        add(
+          'V3',
+          q,
+          ['spec', 'clusters', i],
+          `queue '${q.name}': cluster '${name}' is not declared`,
+        );
+    } else if (poolKnown && usable(c, '/spec/pool') && firstPool(c) !== poolName) {
+      const message = `queue '${q.name}' is in pool '${poolName}' but cluster '${name}' is in pool '${firstPool(c)}'; a queue routes only to clusters of its pool`;
+      add('V3', q, ['spec', 'clusters', i], message);
     }
-  });
+  }
 }
 
 /** V5 of the default queue, or of a cluster's co-named queue (`owner`). */
