@@ -179,6 +179,12 @@ abstract class SimpleReader<N, M extends N, S extends N> {
   protected i = 0;
   /** Scalar text of the current document (limits.maxDocumentBytes). */
   protected bytes = 0;
+  /**
+   * The items read so far of the sequence open at each depth: a sequence gets an array of its
+   * length once read, not one grown by push (17 places for the one item of most lists, kept as
+   * long as the manifest is).
+   */
+  private readonly itemsAt: N[][] = [];
   /** The keys seen of the mapping open at each depth. */
   private readonly seenAt: SeenKeys[] = [];
   /** Where the last quoted scalar (`quoted`) or flow entry (`flowScalar`) read ends. */
@@ -290,8 +296,8 @@ abstract class SimpleReader<N, M extends N, S extends N> {
   protected abstract scalarAt(value: Scalar, line: number, offset: number): N;
   protected abstract newMap(line: number, offset: number): M;
   protected abstract setKey(map: M, key: string, line: number, offset: number, value: N): void;
-  protected abstract newSeq(line: number, offset: number): S;
-  protected abstract pushItem(seq: S, item: N): void;
+  /** The sequence starting at `offset` of `line`, of `items` (its own array). */
+  protected abstract newSeq(line: number, offset: number, items: N[]): S;
 
   /**
    * Each document's root mapping, its index in the file and where it starts, given to `take`
@@ -414,7 +420,8 @@ abstract class SimpleReader<N, M extends N, S extends N> {
     const line0 = this.i;
     const indent = this.indents[line0]!;
     const at0 = this.starts[line0]! + indent;
-    const seq = this.newSeq(line0, at0);
+    const items = (this.itemsAt[depth] ??= []);
+    let n = 0;
     for (;;) {
       const line = this.i;
       const end = this.ends[line]!;
@@ -422,14 +429,14 @@ abstract class SimpleReader<N, M extends N, S extends N> {
       while (c < end && text.charCodeAt(c) === 32) c++;
       if (this.contentEnd(c, end) === c) {
         this.i++;
-        if (this.nextIndent() > indent) this.pushItem(seq, this.block(depth + 1));
-        else this.pushItem(seq, this.scalarAt(null, line0, at0));
+        if (this.nextIndent() > indent) items[n++] = this.block(depth + 1);
+        else items[n++] = this.scalarAt(null, line0, at0);
       } else if (this.isDash(c, end)) {
         throw GIVE_UP; // `- - x`
       } else if (this.looksLikeKey(c, end)) {
-        this.pushItem(seq, this.mapping(c, depth + 1));
+        items[n++] = this.mapping(c, depth + 1);
       } else {
-        this.pushItem(seq, this.inline(line, c, end, depth + 1));
+        items[n++] = this.inline(line, c, end, depth + 1);
         this.i++;
         if (this.nextIndent() > indent) throw GIVE_UP;
       }
@@ -441,7 +448,7 @@ abstract class SimpleReader<N, M extends N, S extends N> {
         throw GIVE_UP;
       }
     }
-    return seq;
+    return this.newSeq(line0, at0, items.slice(0, n));
   }
 
   /** A value written on the line after its key or dash: a scalar or a one-line flow sequence. */
@@ -538,12 +545,13 @@ abstract class SimpleReader<N, M extends N, S extends N> {
 
   /** `[a, "b", 'c']` on one line, of scalars only. */
   private flowSequence(line: number, at: number, end: number, depth: number): S {
-    const seq = this.newSeq(line, at);
+    const items = (this.itemsAt[depth] ??= []);
+    let n = 0;
     for (let c = this.flowOpen(at, end, depth, 93 /* ] */); c !== -1;) {
-      this.pushItem(seq, this.flowScalar(line, c, end, 93));
+      items[n++] = this.flowScalar(line, c, end, 93);
       c = this.flowNext(this.next, end, 93);
     }
-    return seq;
+    return this.newSeq(line, at, items.slice(0, n));
   }
 
   /** A scalar inside a flow collection, up to its `,` or `closer` (`]` or `}`): `next`. */
@@ -610,11 +618,8 @@ class TreeParser extends SimpleReader<YNode, YMap, YSeq> {
     const first = map.entries.length === 0 ? map.pos : null;
     map.entries.push({ key, keyPos: this.posAt(line, offset, first, value.pos), value });
   }
-  protected newSeq(line: number, offset: number): YSeq {
-    return { kind: 'seq', items: [], pos: this.pos(line, offset) };
-  }
-  protected pushItem(seq: YSeq, item: YNode): void {
-    seq.items.push(item);
+  protected newSeq(line: number, offset: number, items: YNode[]): YSeq {
+    return { kind: 'seq', items, pos: this.pos(line, offset) };
   }
 }
 
@@ -648,10 +653,7 @@ class PlainParser extends SimpleReader<PlainValue, PlainMap, PlainValue[]> {
   protected setKey(map: PlainMap, key: string, _line: number, _at: number, value: PlainValue) {
     setPlain(map, key, value);
   }
-  protected newSeq(): PlainValue[] {
-    return [];
-  }
-  protected pushItem(seq: PlainValue[], item: PlainValue): void {
-    seq.push(item);
+  protected newSeq(_line: number, _offset: number, items: PlainValue[]): PlainValue[] {
+    return items;
   }
 }
