@@ -19,7 +19,7 @@ import type {
   DesiredState,
   RepoConfig,
 } from '../model/desired.js';
-import type { ManifestBase, QueueManifest } from './documents.js';
+import type { QueueManifest } from './documents.js';
 import type { Grouped } from './rules.js';
 import { MANIFEST_KINDS } from './schema.js';
 import { comparePaths } from './walk.js';
@@ -28,18 +28,29 @@ const byName = <T extends { name: string }>(a: T, b: T): number => comparePaths(
 const byKey = (a: AssignmentKey, b: AssignmentKey): number =>
   comparePaths(assignmentKeyString(a), assignmentKeyString(b));
 
-/** What every desired object keeps of its manifest besides its fields: annotations and source. */
-const recorded = ({ annotations, source }: ManifestBase) => ({ annotations, source });
+/**
+ * `list` sorted by byKey, each key string made once rather than twice per comparison (n log n
+ * strings: ~14 MB of a load of 100,000 objects). The same comparisons, so the same order.
+ */
+function sortedByKey<T extends AssignmentKey>(list: T[]): T[] {
+  const keyed = list.map((item) => ({ key: assignmentKeyString(item), item }));
+  keyed.sort((a, b) => comparePaths(a.key, b.key));
+  for (let i = 0; i < keyed.length; i++) list[i] = keyed[i]!.item;
+  return list;
+}
 
 export function buildDesiredState(
   g: Grouped,
   config: RepoConfig,
   commit: string | null,
 ): DesiredState {
+  // Every desired object keeps its manifest's annotations and source, last. Named, not spread
+  // from a { annotations, source } made per object: an object and a slow spread per object.
   const pools: DesiredPool[] = g.ClusterPool.map((p) => ({
     name: p.name,
     contract: p.contract,
-    ...recorded(p),
+    annotations: p.annotations,
+    source: p.source,
   }));
   const clusters: DesiredCluster[] = g.Cluster.map((c): DesiredCluster => ({
     name: c.name,
@@ -47,7 +58,8 @@ export function buildDesiredState(
     ...(c.pools && new Set(c.pools).size > 1 ? { pools: [...new Set(c.pools)] } : {}),
     enabled: c.enabled ?? true,
     data_plane: c.data_plane,
-    ...recorded(c),
+    annotations: c.annotations,
+    source: c.source,
   }));
   const clusterPool = new Map(clusters.map((c) => [c.name, c.pool]));
   const queues: DesiredQueue[] = g.Queue.map((q) => desiredQueue(q, clusterPool.get(q.name)));
@@ -58,20 +70,22 @@ export function buildDesiredState(
     workflow: a.key.workflow,
     pool: a.pool,
     name: a.name,
-    ...recorded(a),
+    annotations: a.annotations,
+    source: a.source,
   }));
   const default_queues: DesiredDefaultQueue[] = g.DefaultQueue.map((d) => ({
     project: d.project,
     domain: d.domain,
     queue: d.queue,
     name: d.name,
-    ...recorded(d),
+    annotations: d.annotations,
+    source: d.source,
   }));
   default_queues.sort((a, b) => comparePaths(defaultQueueKeyString(a), defaultQueueKeyString(b)));
   pools.sort(byName);
   clusters.sort(byName);
   queues.sort(byName);
-  assignments.sort(byKey);
+  sortedByKey(assignments);
   // The prune scope when poolsync.yaml has no `manage:` (plan/prune-scope.ts).
   const declared_kinds = MANIFEST_KINDS.filter((k) => g[k].length > 0);
   return {
@@ -86,19 +100,22 @@ export function buildDesiredState(
       endpoint: c.auth?.type === 'in_cluster' ? null : c.endpoint,
       enabled: c.enabled ?? true,
       auth: c.auth ?? { type: 'in_cluster' as const },
-      ...recorded(c),
+      annotations: c.annotations,
+      source: c.source,
     })).sort(byName),
     cluster_labels: g.ClusterLabel.map((l) => ({
       name: l.name,
       clusters: l.clusters.map((e) => ({ cluster: e.cluster, weight: e.weight })),
       ...(l.isDefault ? { default: true } : {}),
-      ...recorded(l),
+      annotations: l.annotations,
+      source: l.source,
     })).sort(byName),
     execution_cluster_labels: g.ExecutionClusterLabel.map((e) => ({
       ...e.key,
       label: e.label,
       name: e.name,
-      ...recorded(e),
+      annotations: e.annotations,
+      source: e.source,
     })).sort(byKey),
     config: { ...config, declared_kinds },
     commit,
@@ -123,7 +140,8 @@ function desiredQueue(q: QueueManifest, owner: string | undefined): DesiredQueue
       queueSpecWithDefaults(managed ? { ...q, ...managed } : q),
       canonicalCaps(q.caps),
     ),
-    ...recorded(q),
+    annotations: q.annotations,
+    source: q.source,
   };
 }
 

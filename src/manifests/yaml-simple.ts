@@ -60,11 +60,21 @@ function isKeyStart(ch: number): boolean {
 /**
  * The keys of one mapping, for duplicates: a scan while there are few (nearly every mapping
  * of a manifest), a Set from 16 on (a scan of every key made a mapping of n keys cost n²:
- * 15 s at 70,000 keys). A Set per mapping was ~10 % of a 10k load's parse.
+ * 15 s at 70,000 keys). A Set per mapping was ~10 % of a 10k load's parse; one SeenKeys per
+ * mapping (with its array) was still a fifth of what the parser allocated: the parser keeps
+ * one per depth (mappings open at once are at different depths) and clears it for each mapping.
  */
 class SeenKeys {
+  /** The keys of the current mapping are `few[0]` to `few[count - 1]`, while under 16. */
   private readonly few: string[] = [];
+  private count = 0;
   private many: Set<string> | null = null;
+  /** Forgets the keys of the previous mapping. */
+  clear(): this {
+    this.count = 0;
+    this.many = null;
+    return this;
+  }
   /** False when `key` was seen before; else it is noted. */
   add(key: string): boolean {
     const many = this.many;
@@ -74,12 +84,61 @@ class SeenKeys {
       return true;
     }
     const few = this.few;
-    for (let i = 0; i < few.length; i++) if (few[i] === key) return false;
-    few.push(key);
-    if (few.length === 16) this.many = new Set(few);
+    const count = this.count;
+    for (let i = 0; i < count; i++) if (few[i] === key) return false;
+    few[count] = key;
+    this.count = count + 1;
+    if (count + 1 === 16) this.many = new Set(few);
     return true;
   }
 }
+
+/**
+ * Scalars read before, each with what it reads as, so one written again and again (every key,
+ * `poolsync/v1`, `Queue`, a pool's name) is made once rather than sliced from the text, checked
+ * and copied at each place (keys and plain values were ~15 % of what a one-shot load of 100,000
+ * objects allocated). A table of SIZE places, each scalar's place found from its length and a
+ * few of its characters and a hit compared with the text, so nothing is made to look one up;
+ * a scalar that shares a place with another replaces it. The strings kept are flat (flatString).
+ */
+class RecentScalars {
+  static readonly SIZE = 1024;
+  private readonly raws: (string | undefined)[] = new Array<string | undefined>(RecentScalars.SIZE);
+  private readonly values: Scalar[] = new Array<Scalar>(RecentScalars.SIZE);
+
+  /** The place of the scalar written from `at` to `stop` (a non-empty range). */
+  place(text: string, at: number, stop: number): number {
+    const n = stop - at;
+    const hash =
+      n * 131 +
+      text.charCodeAt(at) * 31 +
+      text.charCodeAt(stop - 1) * 17 +
+      text.charCodeAt(stop - 2 >= at ? stop - 2 : at) * 7 +
+      text.charCodeAt(at + (n >> 1));
+    return hash & (RecentScalars.SIZE - 1);
+  }
+
+  /** True when the scalar at `place` is the text from `at` to `stop`. */
+  holds(place: number, text: string, at: number, stop: number): boolean {
+    const raw = this.raws[place];
+    return raw !== undefined && raw.length === stop - at && text.startsWith(raw, at);
+  }
+
+  value(place: number): Scalar {
+    return this.values[place]!;
+  }
+
+  /** Notes that `raw` (flat) reads as `value`, at `place`. */
+  set(place: number, raw: string, value: Scalar): void {
+    this.raws[place] = raw;
+    this.values[place] = value;
+  }
+}
+
+/** Keys (strings all), and plain values in a block and in a flow collection (checked apart). */
+const RECENT_KEYS = new RecentScalars();
+const RECENT_PLAIN = new RecentScalars();
+const RECENT_FLOW_PLAIN = new RecentScalars();
 
 const BLANK = -1;
 const DOCUMENT_START = -2;
@@ -108,28 +167,45 @@ export function parseSimpleYaml(
  * mapping, `S` a sequence; the `line` and `offset` given with each are where it starts.
  */
 abstract class SimpleReader<N, M extends N, S extends N> {
+  // Typed arrays sized once (the lines counted first): arrays grown by push were ~12 % of
+  // what a one-shot load of 100,000 objects allocated, every byte of it young garbage.
   /** Offset of each line's first character. */
-  protected readonly starts: number[] = [];
+  protected readonly starts: Int32Array;
   /** Offset just past each line's last character (its `\n` excluded). */
-  protected readonly ends: number[] = [];
+  protected readonly ends: Int32Array;
   /** Indentation of each line; BLANK for empty and comment lines, DOCUMENT_START for `---`. */
-  protected readonly indents: number[] = [];
+  protected readonly indents: Int32Array;
   /** The next line to read. */
   protected i = 0;
   /** Scalar text of the current document (limits.maxDocumentBytes). */
   protected bytes = 0;
+  /**
+   * The items read so far of the sequence open at each depth: a sequence gets an array of its
+   * length once read, not one grown by push (17 places for the one item of most lists, kept as
+   * long as the manifest is).
+   */
+  private readonly itemsAt: N[][] = [];
+  /** The keys seen of the mapping open at each depth. */
+  private readonly seenAt: SeenKeys[] = [];
+  /** Where the last quoted scalar (`quoted`) or flow entry (`flowScalar`) read ends. */
+  private next = 0;
 
   constructor(
     protected readonly text: string,
     protected readonly limits: Readonly<InputLimits>,
   ) {
+    let lines = 1;
+    for (let n = text.indexOf('\n'); n !== -1; n = text.indexOf('\n', n + 1)) lines++;
+    this.starts = new Int32Array(lines);
+    this.ends = new Int32Array(lines);
+    this.indents = new Int32Array(lines);
     this.splitLines();
   }
 
   private splitLines(): void {
     const text = this.text;
     let start = 0;
-    for (;;) {
+    for (let line = 0; ; line++) {
       let end = text.indexOf('\n', start);
       const last = end === -1;
       if (last) end = text.length;
@@ -150,9 +226,9 @@ abstract class SimpleReader<N, M extends N, S extends N> {
         }
       }
       // Tabs are refused for the whole text by UNSIMPLE_CHARS (\x09).
-      this.starts.push(start);
-      this.ends.push(end);
-      this.indents.push(indent);
+      this.starts[line] = start;
+      this.ends[line] = end;
+      this.indents[line] = indent;
       if (last) break;
       start = end + 1;
     }
@@ -220,8 +296,8 @@ abstract class SimpleReader<N, M extends N, S extends N> {
   protected abstract scalarAt(value: Scalar, line: number, offset: number): N;
   protected abstract newMap(line: number, offset: number): M;
   protected abstract setKey(map: M, key: string, line: number, offset: number, value: N): void;
-  protected abstract newSeq(line: number, offset: number): S;
-  protected abstract pushItem(seq: S, item: N): void;
+  /** The sequence starting at `offset` of `line`, of `items` (its own array). */
+  protected abstract newSeq(line: number, offset: number, items: N[]): S;
 
   /**
    * Each document's root mapping, its index in the file and where it starts, given to `take`
@@ -272,7 +348,7 @@ abstract class SimpleReader<N, M extends N, S extends N> {
     const text = this.text;
     const indent = at - this.starts[this.i]!;
     const map = this.newMap(this.i, at);
-    const seen = new SeenKeys();
+    const seen = this.seen(depth);
     for (;;) {
       const line = this.i;
       const end = this.ends[line]!;
@@ -303,10 +379,22 @@ abstract class SimpleReader<N, M extends N, S extends N> {
     return map;
   }
 
+  private seen(depth: number): SeenKeys {
+    return (this.seenAt[depth] ??= new SeenKeys()).clear();
+  }
+
   /** The plain key from `at` to its `:`: a string in the core schema, not `seen` in its mapping. */
   private key(at: number, colon: number, seen: SeenKeys): string {
-    const key = this.text.slice(at, colon);
-    if (typeof plainScalarValue(key) !== 'string') throw GIVE_UP;
+    const text = this.text;
+    const place = RECENT_KEYS.place(text, at, colon);
+    let key: string;
+    if (RECENT_KEYS.holds(place, text, at, colon)) key = RECENT_KEYS.value(place) as string;
+    else {
+      key = text.slice(at, colon);
+      if (typeof plainScalarValue(key) !== 'string') throw GIVE_UP;
+      key = flatString(key);
+      RECENT_KEYS.set(place, key, key);
+    }
     if (!seen.add(key)) throw GIVE_UP;
     this.addBytes(key.length);
     return key;
@@ -332,7 +420,8 @@ abstract class SimpleReader<N, M extends N, S extends N> {
     const line0 = this.i;
     const indent = this.indents[line0]!;
     const at0 = this.starts[line0]! + indent;
-    const seq = this.newSeq(line0, at0);
+    const items = (this.itemsAt[depth] ??= []);
+    let n = 0;
     for (;;) {
       const line = this.i;
       const end = this.ends[line]!;
@@ -340,14 +429,14 @@ abstract class SimpleReader<N, M extends N, S extends N> {
       while (c < end && text.charCodeAt(c) === 32) c++;
       if (this.contentEnd(c, end) === c) {
         this.i++;
-        if (this.nextIndent() > indent) this.pushItem(seq, this.block(depth + 1));
-        else this.pushItem(seq, this.scalarAt(null, line0, at0));
+        if (this.nextIndent() > indent) items[n++] = this.block(depth + 1);
+        else items[n++] = this.scalarAt(null, line0, at0);
       } else if (this.isDash(c, end)) {
         throw GIVE_UP; // `- - x`
       } else if (this.looksLikeKey(c, end)) {
-        this.pushItem(seq, this.mapping(c, depth + 1));
+        items[n++] = this.mapping(c, depth + 1);
       } else {
-        this.pushItem(seq, this.inline(line, c, end, depth + 1));
+        items[n++] = this.inline(line, c, end, depth + 1);
         this.i++;
         if (this.nextIndent() > indent) throw GIVE_UP;
       }
@@ -359,7 +448,7 @@ abstract class SimpleReader<N, M extends N, S extends N> {
         throw GIVE_UP;
       }
     }
-    return seq;
+    return this.newSeq(line0, at0, items.slice(0, n));
   }
 
   /** A value written on the line after its key or dash: a scalar or a one-line flow sequence. */
@@ -367,7 +456,8 @@ abstract class SimpleReader<N, M extends N, S extends N> {
     const text = this.text;
     const ch = text.charCodeAt(at);
     if (ch === 34 /* " */ || ch === 39 /* ' */) {
-      const { value, next } = this.quoted(at, end);
+      const value = this.quoted(at, end);
+      const next = this.next;
       if (this.contentEnd(next, end) !== next || (next < end && text.charCodeAt(next) !== 32))
         throw GIVE_UP;
       return this.scalarAt(value, line, at);
@@ -379,6 +469,13 @@ abstract class SimpleReader<N, M extends N, S extends N> {
 
   private plain(line: number, at: number, stop: number, inFlow: boolean): N {
     const text = this.text;
+    // Every check below reads the scalar's text alone: one read before passed them.
+    const recent = inFlow ? RECENT_FLOW_PLAIN : RECENT_PLAIN;
+    const place = recent.place(text, at, stop);
+    if (recent.holds(place, text, at, stop)) {
+      this.addBytes(stop - at);
+      return this.scalarAt(recent.value(place), line, at);
+    }
     const ch = text.charCodeAt(at);
     // Indicators that start something other than a plain scalar (or that YAML reserves).
     if (
@@ -392,12 +489,15 @@ abstract class SimpleReader<N, M extends N, S extends N> {
     this.addBytes(raw.length);
     const value = plainScalarValue(raw);
     if (value === undefined) throw GIVE_UP;
-    const flat = typeof value === 'string' ? flatString(value) : value;
+    const flatRaw = flatString(raw);
+    // A string reads as its text: the same flat copy is both.
+    const flat = typeof value === 'string' ? flatRaw : value;
+    recent.set(place, flatRaw, flat);
     return this.scalarAt(flat, line, at);
   }
 
-  /** `"text"` without escapes, or `'text'` with `''`; on one line. */
-  private quoted(at: number, end: number): { value: string; next: number } {
+  /** `"text"` without escapes, or `'text'` with `''`; on one line. `next`: just past it. */
+  private quoted(at: number, end: number): string {
     const text = this.text;
     const quote = text.charCodeAt(at);
     if (quote === 34) {
@@ -406,7 +506,8 @@ abstract class SimpleReader<N, M extends N, S extends N> {
       const value = text.slice(at + 1, close);
       if (value.includes('\\')) throw GIVE_UP;
       this.addBytes(value.length);
-      return { value: flatString(value), next: close + 1 };
+      this.next = close + 1;
+      return flatString(value);
     }
     let value = '';
     let c = at + 1;
@@ -420,89 +521,86 @@ abstract class SimpleReader<N, M extends N, S extends N> {
         continue;
       }
       this.addBytes(value.length);
-      return { value: flatString(value), next: close + 1 };
+      this.next = close + 1;
+      return flatString(value);
     }
   }
 
   /** `{a: b, c: "d"}` on one line: plain keys, scalar values. */
   private flowMapping(line: number, at: number, end: number, depth: number): M {
+    const text = this.text;
     const map = this.newMap(line, at);
-    const seen = new SeenKeys();
-    this.flow(at, end, depth, 125 /* } */, (c) => {
+    const seen = this.seen(depth);
+    for (let c = this.flowOpen(at, end, depth, 125 /* } */); c !== -1;) {
       const colon = this.keyEnd(c, end);
-      if (this.text.charCodeAt(colon + 1) !== 32) throw GIVE_UP; // `{a:b}`, `{a:}`
+      if (text.charCodeAt(colon + 1) !== 32) throw GIVE_UP; // `{a:b}`, `{a:}`
       const key = this.key(c, colon, seen);
       let v = colon + 1;
-      while (v < end && this.text.charCodeAt(v) === 32) v++;
-      const { value, next } = this.flowScalar(line, v, end, 125);
-      this.setKey(map, key, line, c, value);
-      return next;
-    });
+      while (v < end && text.charCodeAt(v) === 32) v++;
+      this.setKey(map, key, line, c, this.flowScalar(line, v, end, 125));
+      c = this.flowNext(this.next, end, 125);
+    }
     return map;
   }
 
-  /** A scalar inside a flow collection, up to its `,` or `closer` (`]` or `}`). */
-  private flowScalar(
-    line: number,
-    c: number,
-    end: number,
-    closer: number,
-  ): { value: N; next: number } {
+  /** `[a, "b", 'c']` on one line, of scalars only. */
+  private flowSequence(line: number, at: number, end: number, depth: number): S {
+    const items = (this.itemsAt[depth] ??= []);
+    let n = 0;
+    for (let c = this.flowOpen(at, end, depth, 93 /* ] */); c !== -1;) {
+      items[n++] = this.flowScalar(line, c, end, 93);
+      c = this.flowNext(this.next, end, 93);
+    }
+    return this.newSeq(line, at, items.slice(0, n));
+  }
+
+  /** A scalar inside a flow collection, up to its `,` or `closer` (`]` or `}`): `next`. */
+  private flowScalar(line: number, c: number, end: number, closer: number): N {
     const text = this.text;
     const ch = text.charCodeAt(c);
-    if (ch === 34 || ch === 39) {
-      const { value, next } = this.quoted(c, end);
-      return { value: this.scalarAt(value, line, c), next };
-    }
+    if (ch === 34 || ch === 39) return this.scalarAt(this.quoted(c, end), line, c);
     let stop = c;
     while (stop < end && text.charCodeAt(stop) !== 44 && text.charCodeAt(stop) !== closer) stop++;
     let last = stop;
     while (last > c && text.charCodeAt(last - 1) === 32) last--;
     if (last === c) throw GIVE_UP; // an empty entry: `[a,,b]`, `[a,]`, `{a: }`
-    return { value: this.plain(line, c, last, true), next: stop };
+    this.next = stop;
+    return this.plain(line, c, last, true);
   }
 
   /**
-   * A one-line flow collection from its opener at `at` to `closer` (`]` or `}`): `entry`
-   * reads each entry from its first character and returns where it ends.
+   * The one-line flow collection whose opener is at `at`, closed by `closer` (`]` or `}`):
+   * where its first entry starts, or -1 when it is empty (`[]`).
    */
-  private flow(
-    at: number,
-    end: number,
-    depth: number,
-    closer: number,
-    entry: (c: number) => number,
-  ): void {
+  private flowOpen(at: number, end: number, depth: number, closer: number): number {
     if (depth >= this.limits.maxDepth - 1) throw GIVE_UP;
+    const c = this.skipSpaces(at + 1, end);
+    if (this.text.charCodeAt(c) !== closer) return c;
+    this.flowClosed(c + 1, end);
+    return -1;
+  }
+
+  /** After an entry ending at `c`: where the next entry starts, or -1 after the closer. */
+  private flowNext(c: number, end: number, closer: number): number {
+    c = this.skipSpaces(c, end);
+    const sep = this.text.charCodeAt(c++);
+    if (sep === closer) {
+      this.flowClosed(c, end);
+      return -1;
+    }
+    if (sep !== 44 /* , */) throw GIVE_UP;
+    return this.skipSpaces(c, end);
+  }
+
+  /** After a flow collection's closer at `c - 1`: nothing but a comment. */
+  private flowClosed(c: number, end: number): void {
     const text = this.text;
-    let c = at + 1;
-    const skip = () => {
-      while (c < end && text.charCodeAt(c) === 32) c++;
-    };
-    skip();
-    if (text.charCodeAt(c) === closer) c++;
-    else
-      for (;;) {
-        skip();
-        c = entry(c);
-        skip();
-        const sep = text.charCodeAt(c++);
-        if (sep === closer) break;
-        if (sep !== 44 /* , */) throw GIVE_UP;
-      }
-    // After the closer: nothing but a comment.
     if (this.contentEnd(c, end) !== c || (c < end && text.charCodeAt(c) !== 32)) throw GIVE_UP;
   }
 
-  /** `[a, "b", 'c']` on one line, of scalars only. */
-  private flowSequence(line: number, at: number, end: number, depth: number): S {
-    const seq = this.newSeq(line, at);
-    this.flow(at, end, depth, 93 /* ] */, (c) => {
-      const { value, next } = this.flowScalar(line, c, end, 93);
-      this.pushItem(seq, value);
-      return next;
-    });
-    return seq;
+  private skipSpaces(c: number, end: number): number {
+    while (c < end && this.text.charCodeAt(c) === 32) c++;
+    return c;
   }
 }
 
@@ -520,11 +618,8 @@ class TreeParser extends SimpleReader<YNode, YMap, YSeq> {
     const first = map.entries.length === 0 ? map.pos : null;
     map.entries.push({ key, keyPos: this.posAt(line, offset, first, value.pos), value });
   }
-  protected newSeq(line: number, offset: number): YSeq {
-    return { kind: 'seq', items: [], pos: this.pos(line, offset) };
-  }
-  protected pushItem(seq: YSeq, item: YNode): void {
-    seq.items.push(item);
+  protected newSeq(line: number, offset: number, items: YNode[]): YSeq {
+    return { kind: 'seq', items, pos: this.pos(line, offset) };
   }
 }
 
@@ -558,10 +653,7 @@ class PlainParser extends SimpleReader<PlainValue, PlainMap, PlainValue[]> {
   protected setKey(map: PlainMap, key: string, _line: number, _at: number, value: PlainValue) {
     setPlain(map, key, value);
   }
-  protected newSeq(): PlainValue[] {
-    return [];
-  }
-  protected pushItem(seq: PlainValue[], item: PlainValue): void {
-    seq.push(item);
+  protected newSeq(_line: number, _offset: number, items: PlainValue[]): PlainValue[] {
+    return items;
   }
 }
