@@ -206,12 +206,7 @@ const DIFF_OF_AFTER: PropertyDescriptor = {
   configurable: true,
 };
 
-function withDiffOfAfter(head: Record<string, unknown>, rest: object): Change {
-  const change = Object.defineProperty(head, 'diff', DIFF_OF_AFTER);
-  for (const [key, value] of Object.entries(rest)) change[key] = value;
-  return change as unknown as Change;
-}
-
+/** Whether `change.diff` is read from its `after` (DIFF_OF_AFTER) rather than kept. */
 function diffOfAfter(change: Change): boolean {
   return Object.getOwnPropertyDescriptor(change, 'diff')?.get === DIFF_OF_AFTER.get;
 }
@@ -224,14 +219,14 @@ function diffOfAfter(change: Change): boolean {
 export function changeWith(change: Change, fields: Partial<Change>): Change {
   const keepsForms = !('diff' in fields || 'before' in fields || 'after' in fields);
   if (!keepsForms || !diffOfAfter(change)) return { ...change, ...fields };
-  const head: Record<string, unknown> = {};
-  const rest: Record<string, unknown> = {};
-  let part = head;
+  const out: Record<string, unknown> = {};
   for (const key of Object.keys(change) as (keyof Change)[]) {
-    if (key === 'diff') part = rest;
-    else part[key] = Object.hasOwn(fields, key) ? fields[key] : change[key];
+    if (key === 'diff') Object.defineProperty(out, 'diff', DIFF_OF_AFTER);
+    else out[key] = Object.hasOwn(fields, key) ? fields[key] : change[key];
   }
-  return withDiffOfAfter(head, { ...rest, ...fields });
+  for (const key of Object.keys(fields) as (keyof Change)[])
+    if (!Object.hasOwn(out, key)) out[key] = fields[key];
+  return out as unknown as Change;
 }
 
 /** A note added to the change's notes, as a new change. */
