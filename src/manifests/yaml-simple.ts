@@ -93,53 +93,6 @@ class SeenKeys {
   }
 }
 
-/**
- * Scalars read before, each with what it reads as, so one written again and again (every key,
- * `poolsync/v1`, `Queue`, a pool's name) is made once rather than sliced from the text, checked
- * and copied at each place (keys and plain values were ~15 % of what a one-shot load of 100,000
- * objects allocated). A table of SIZE places, each scalar's place found from its length and a
- * few of its characters and a hit compared with the text, so nothing is made to look one up;
- * a scalar that shares a place with another replaces it. The strings kept are flat (flatString).
- */
-class RecentScalars {
-  static readonly SIZE = 1024;
-  private readonly raws: (string | undefined)[] = new Array<string | undefined>(RecentScalars.SIZE);
-  private readonly values: Scalar[] = new Array<Scalar>(RecentScalars.SIZE);
-
-  /** The place of the scalar written from `at` to `stop` (a non-empty range). */
-  place(text: string, at: number, stop: number): number {
-    const n = stop - at;
-    const hash =
-      n * 131 +
-      text.charCodeAt(at) * 31 +
-      text.charCodeAt(stop - 1) * 17 +
-      text.charCodeAt(stop - 2 >= at ? stop - 2 : at) * 7 +
-      text.charCodeAt(at + (n >> 1));
-    return hash & (RecentScalars.SIZE - 1);
-  }
-
-  /** True when the scalar at `place` is the text from `at` to `stop`. */
-  holds(place: number, text: string, at: number, stop: number): boolean {
-    const raw = this.raws[place];
-    return raw !== undefined && raw.length === stop - at && text.startsWith(raw, at);
-  }
-
-  value(place: number): Scalar {
-    return this.values[place]!;
-  }
-
-  /** Notes that `raw` (flat) reads as `value`, at `place`. */
-  set(place: number, raw: string, value: Scalar): void {
-    this.raws[place] = raw;
-    this.values[place] = value;
-  }
-}
-
-/** Keys (strings all), and plain values in a block and in a flow collection (checked apart). */
-const RECENT_KEYS = new RecentScalars();
-const RECENT_PLAIN = new RecentScalars();
-const RECENT_FLOW_PLAIN = new RecentScalars();
-
 const BLANK = -1;
 const DOCUMENT_START = -2;
 
@@ -385,16 +338,8 @@ abstract class SimpleReader<N, M extends N, S extends N> {
 
   /** The plain key from `at` to its `:`: a string in the core schema, not `seen` in its mapping. */
   private key(at: number, colon: number, seen: SeenKeys): string {
-    const text = this.text;
-    const place = RECENT_KEYS.place(text, at, colon);
-    let key: string;
-    if (RECENT_KEYS.holds(place, text, at, colon)) key = RECENT_KEYS.value(place) as string;
-    else {
-      key = text.slice(at, colon);
-      if (typeof plainScalarValue(key) !== 'string') throw GIVE_UP;
-      key = flatString(key);
-      RECENT_KEYS.set(place, key, key);
-    }
+    const key = this.text.slice(at, colon);
+    if (typeof plainScalarValue(key) !== 'string') throw GIVE_UP;
     if (!seen.add(key)) throw GIVE_UP;
     this.addBytes(key.length);
     return key;
@@ -469,13 +414,6 @@ abstract class SimpleReader<N, M extends N, S extends N> {
 
   private plain(line: number, at: number, stop: number, inFlow: boolean): N {
     const text = this.text;
-    // Every check below reads the scalar's text alone: one read before passed them.
-    const recent = inFlow ? RECENT_FLOW_PLAIN : RECENT_PLAIN;
-    const place = recent.place(text, at, stop);
-    if (recent.holds(place, text, at, stop)) {
-      this.addBytes(stop - at);
-      return this.scalarAt(recent.value(place), line, at);
-    }
     const ch = text.charCodeAt(at);
     // Indicators that start something other than a plain scalar (or that YAML reserves).
     if (
@@ -489,10 +427,7 @@ abstract class SimpleReader<N, M extends N, S extends N> {
     this.addBytes(raw.length);
     const value = plainScalarValue(raw);
     if (value === undefined) throw GIVE_UP;
-    const flatRaw = flatString(raw);
-    // A string reads as its text: the same flat copy is both.
-    const flat = typeof value === 'string' ? flatRaw : value;
-    recent.set(place, flatRaw, flat);
+    const flat = typeof value === 'string' ? flatString(value) : value;
     return this.scalarAt(flat, line, at);
   }
 
