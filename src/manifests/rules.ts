@@ -357,8 +357,6 @@ function checkObjectStores(
   // Pools that share a cluster: "a|b" with a < b.
   const sharing = new Set<string>();
   for (const c of usableClusters) {
-    // Nearly every cluster is in one pool: no pair, nothing to make.
-    if (clusterPools(c).length < 2) continue;
     const ps = [...new Set(clusterPools(c))].sort();
     for (let i = 0; i < ps.length; i++)
       for (let j = i + 1; j < ps.length; j++) sharing.add(`${ps[i]}|${ps[j]}`);
@@ -402,8 +400,7 @@ function placeClusters(
 ): Placed[] {
   const placed: Placed[] = [];
   for (const c of clusters) {
-    const all = clusterPools(c);
-    const ps = all.length < 2 ? all : [...new Set(all)];
+    const ps = [...new Set(clusterPools(c))];
     const declared = c.data_plane?.object_store_uri;
     if (declared && usable(c, '/spec/data_plane/object_store_uri')) {
       const bucket = bucketOf(declared);
@@ -411,14 +408,11 @@ function placeClusters(
       continue;
     }
     // No bucket of its own: its pools' object store, when they agree.
-    // A loop, not a map/filter chain: four lists per cluster were most of this pass's garbage.
-    const known: { p: PoolManifest; bucket: string }[] = [];
-    for (const name of ps) {
-      const p = pools.get(name);
-      if (!p?.contract || !usable(p, '/spec/object_store_ref/uri')) continue;
-      const bucket = bucketOf(p.contract.object_store_ref.uri);
-      if (bucket !== null) known.push({ p, bucket });
-    }
+    const known = ps
+      .map((name) => pools.get(name))
+      .filter((p): p is PoolManifest => !!p?.contract && usable(p, '/spec/object_store_ref/uri'))
+      .map((p) => ({ p, bucket: bucketOf(p.contract!.object_store_ref.uri) }))
+      .filter((x): x is { p: PoolManifest; bucket: string } => x.bucket !== null);
     const other = known.find((k) => k.bucket !== known[0]!.bucket);
     if (other) {
       const message =

@@ -27,20 +27,9 @@ export interface SchemaIssue {
 
 /** A standalone ajv validation function: `errors` holds the last call's failures. */
 interface Validator {
-  (data: unknown, options?: ValidatorOptions): boolean;
+  (data: unknown): boolean;
   errors?: ErrorObject[] | null;
 }
-
-/** The second argument of ajv's standalone code (the others default to the top level). */
-interface ValidatorOptions {
-  readonly dynamicAnchors: object;
-}
-
-/**
- * Given to every validation: without it, ajv's generated code makes two objects per call for
- * its defaults (`{ …, dynamicAnchors = {} } = {}`), which our schemas never use ($dynamicRef).
- */
-const TOP_LEVEL: ValidatorOptions = Object.freeze({ dynamicAnchors: Object.freeze({}) });
 
 const VALIDATORS: Record<SchemaKind, Validator> = generated;
 
@@ -49,7 +38,7 @@ const MAX_ISSUES = 100;
 
 /** True when `value` passes its kind's schema (the plain-value load: its errors come from a re-read). */
 export function schemaAccepts(kind: SchemaKind, value: unknown): boolean {
-  return VALIDATORS[kind](value, TOP_LEVEL);
+  return VALIDATORS[kind](value);
 }
 
 /** Validates one document's plain value against its kind's schema; `root` gives positions. */
@@ -59,7 +48,7 @@ export function validateAgainstSchema(
   root: YNode,
 ): SchemaIssue[] {
   const validate = VALIDATORS[kind];
-  if (validate(value, TOP_LEVEL)) return [];
+  if (validate(value)) return [];
   const all = validate.errors ?? [];
   // Thousands of unknown fields are one mistake repeated: describe the first few, count the rest.
   const errors = all.length > MAX_ISSUES ? all.slice(0, MAX_ISSUES) : all;
