@@ -14,6 +14,26 @@ const noAuth = {
   sshKnownHostsFile: null,
 };
 
+/**
+ * A source of REPO's main branch checked out under ROOT/checkout and synced once, whose every
+ * later contact with the remote runs the shell `script` as its upload-pack (to count or hold it).
+ */
+async function throughUploadPack(repo: TestRepo, root: string, script: string): Promise<GitSource> {
+  const src = new GitSource({
+    env: process.env,
+    repo: repo.bare,
+    branch: 'main',
+    path: '.',
+    auth: noAuth,
+    checkoutDir: join(root, 'checkout'),
+  });
+  await src.sync();
+  const pack = join(root, 'upload-pack');
+  writeFileSync(pack, `#!/bin/sh\n${script}`, { mode: 0o755 });
+  git(join(root, 'checkout'), 'config', 'remote.origin.uploadpack', pack);
+  return src;
+}
+
 describe('GitSource', () => {
   it('clones, records the exact commit, and follows new commits', async () => {
     const repo = new TestRepo();
@@ -90,22 +110,13 @@ describe('GitSource', () => {
     cleanup.add(() => repo.cleanup());
     repo.commit({ 'a/x.yaml': 'a1\n', 'b/x.yaml': 'b1\n' });
     const root = tempDir();
-    const src = new GitSource({
-      env: process.env,
-      repo: repo.bare,
-      branch: 'main',
-      path: '.',
-      auth: noAuth,
-      checkoutDir: join(root, 'checkout'),
-    });
-    await src.sync();
     // Every contact with the remote (ls-remote, fetch) runs its upload-pack: counted.
     const contacts = join(root, 'contacts');
-    const pack = join(root, 'upload-pack');
-    writeFileSync(pack, `#!/bin/sh\necho x >> '${contacts}'\nexec git-upload-pack "$@"\n`, {
-      mode: 0o755,
-    });
-    git(join(root, 'checkout'), 'config', 'remote.origin.uploadpack', pack);
+    const src = await throughUploadPack(
+      repo,
+      root,
+      `echo x >> '${contacts}'\nexec git-upload-pack "$@"\n`,
+    );
     const count = () => (existsSync(contacts) ? readFileSync(contacts, 'utf8').length / 2 : 0);
     // Environment b had a clone of its own (as before): it becomes a worktree.
     git(root, 'clone', '--quiet', repo.bare, join(root, 'b', 'checkout'));
@@ -138,26 +149,15 @@ describe('GitSource', () => {
     cleanup.add(() => repo.cleanup());
     const c1 = repo.commit({ 'a/x.yaml': 'a1\n' });
     const root = tempDir();
-    const src = new GitSource({
-      env: process.env,
-      repo: repo.bare,
-      branch: 'main',
-      path: '.',
-      auth: noAuth,
-      checkoutDir: join(root, 'checkout'),
-    });
-    await src.sync();
     // Each contact with the remote answers, says so, then waits for the gate: a sync whose
     // remote read is done is held in flight.
     const read = join(root, 'read');
     const gate = join(root, 'gate');
-    const pack = join(root, 'upload-pack');
-    writeFileSync(
-      pack,
-      `#!/bin/sh\ngit-upload-pack "$@"\necho x >> '${read}'\nwhile [ ! -e '${gate}' ]; do sleep 0.05; done\n`,
-      { mode: 0o755 },
+    const src = await throughUploadPack(
+      repo,
+      root,
+      `git-upload-pack "$@"\necho x >> '${read}'\nwhile [ ! -e '${gate}' ]; do sleep 0.05; done\n`,
     );
-    git(join(root, 'checkout'), 'config', 'remote.origin.uploadpack', pack);
     const a = src.environment(join(root, 'a', 'checkout'));
     const b = src.environment(join(root, 'b', 'checkout'));
 
