@@ -206,8 +206,12 @@ function userOf(u: UserJson): ForgeUser | null {
   return login ? { login, id: u?.id ?? null } : null;
 }
 
-/** A GitHub comment or a GitLab note as an IssueComment; a note's `url` is given (GitLab sends none). */
-function toComment(json: unknown, url?: string | null): IssueComment {
+/**
+ * A GitHub comment (its author is `user`) or, with `note`, a GitLab note (its author is
+ * `author`, no app; its URL is given: GitLab sends none) as an IssueComment, each from its own
+ * forge's fields only.
+ */
+function toComment(json: unknown, note: { url: string | null } | null = null): IssueComment {
   const c = json as {
     id: number;
     body?: string | null;
@@ -217,10 +221,11 @@ function toComment(json: unknown, url?: string | null): IssueComment {
     performed_via_github_app?: { slug?: string } | null;
     updated_at?: string;
   };
-  const author = userOf(c.user) ?? userOf(c.author);
-  const app = c.performed_via_github_app?.slug ?? null;
+  const author = userOf(note ? c.author : c.user);
+  const app = note ? null : (c.performed_via_github_app?.slug ?? null);
   const updatedAt = forgeTime(c.updated_at);
-  return { id: c.id, body: c.body ?? '', url: url ?? c.html_url ?? null, author, app, updatedAt };
+  const url = note ? note.url : (c.html_url ?? null);
+  return { id: c.id, body: c.body ?? '', url, author, app, updatedAt };
 }
 
 /** A forge timestamp (ISO 8601; GitLab's webhooks also `2024-05-17 18:08:09 UTC`) as epoch ms, or null. */
@@ -262,7 +267,7 @@ function noteReader(
       .then((res) => (res.json as { web_url?: string }).web_url ?? null));
   return async (json) => {
     const web = await webUrl().catch(() => null);
-    return toComment(json, web && `${web}#note_${(json as { id: number }).id}`);
+    return toComment(json, { url: web && `${web}#note_${(json as { id: number }).id}` });
   };
 }
 
