@@ -7,7 +7,7 @@
  * to 1 before any command module loads (V8 reads it at each growth; the maximum, which
  * `--max-semi-space-size` sets, is fixed when the isolate is made and cannot be lowered from
  * here). Measured paired on Node 24: peak RSS 172 → 120 MB, CPU unchanged (bench/README.md).
- * `apply` lets it grow again, to 32 MB, when its execution starts (letYoungGenerationGrow).
+ * `apply` lets it grow again, to 32 MB, when its execution starts on a small heap (letYoungGenerationGrow).
  *
  * Not for the long-running commands (`daemon`, `control-plane serve`): their heap is for
  * days of work, sized with Node's own flags (the Docker image's NODE_OPTIONS). A semi-space
@@ -58,10 +58,12 @@ export function keepYoungGenerationSmall(argv: readonly string[]): boolean {
  * generation their objects outlive a scavenge, are promoted and collected again by the old
  * generation's collector. Paired at 10k, HTTP, 20 ms latency: 15-20 % more CPU at parallelism
  * 16 and 128, and a higher peak RSS at 128 (bench/README.md, issue 37 last stop). The plan's
- * peak, where keeping it small pays, is behind it.
+ * peak, where keeping it small pays, is behind it. Not when the heap is already past
+ * `LARGE_HEAP_BYTES` (a 100,000-object apply): its growth is seen late, between calls that do
+ * not yield (it reached 64 MB), and the peak there is quality.md's 400 MB bound.
  */
 export function letYoungGenerationGrow(): void {
-  if (!keptSmall) return;
+  if (!keptSmall || v8().getHeapStatistics().used_heap_size >= LARGE_HEAP_BYTES) return;
   keptSmall = !growthFactor(2);
   if (!keptSmall) stopGrowingAt(GROWN_YOUNG_BYTES);
 }
@@ -72,6 +74,9 @@ export function letYoungGenerationGrow(): void {
  * reached, on top of an old generation of ~200 MB: peak RSS ~470 MB (issue 63).
  */
 const GROWN_YOUNG_BYTES = 32 * 1024 * 1024;
+
+/** util/heap-growth.ts's threshold, not imported: this module loads before any other. */
+const LARGE_HEAP_BYTES = 64 * 1024 * 1024;
 
 /**
  * Growth stops (factor 1) after the first collection seen with the young generation at half
