@@ -7,7 +7,8 @@
  * to 1 before any command module loads (V8 reads it at each growth; the maximum, which
  * `--max-semi-space-size` sets, is fixed when the isolate is made and cannot be lowered from
  * here). Measured paired on Node 24: peak RSS 172 → 120 MB, CPU unchanged (bench/README.md).
- * `apply` lets it grow again, to 32 MB, when its execution starts on a small heap (letYoungGenerationGrow).
+ * `apply` lets it grow again, to 32 MB, when its execution starts on a small heap
+ * (letYoungGenerationGrow).
  *
  * Not for the long-running commands (`daemon`, `control-plane serve`): their heap is for
  * days of work, sized with Node's own flags (the Docker image's NODE_OPTIONS). A semi-space
