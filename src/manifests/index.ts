@@ -178,7 +178,7 @@ export function analysePlain(
   return { issues: [], documentCount: count, aliasExpansion: 0, aliasBytes: 0, documents };
 }
 
-/** Position trees on demand: root i is the parser's i-th document, the file parsed on first read. */
+/** Position trees on demand: root i is the parser's i-th document, parsed on first read. */
 function rootsOnDemand(
   text: string,
   limits: Readonly<InputLimits>,

@@ -98,7 +98,7 @@ function duplicateName(m: Manifest, other: Manifest): string {
   return `duplicate ${m.kind} '${m.name}': also declared at ${where(other)}`;
 }
 
-/** `Kind/name` of documents that failed their schema: declared, so their dependents are no error. */
+/** `Kind/name` of documents that failed their schema: declared, so dependents are no error. */
 type Broken = ReadonlySet<string>;
 
 /** What the checks of one kind read of the others. */
