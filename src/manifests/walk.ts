@@ -103,7 +103,7 @@ function folderError(message: string): ValidationError {
   return { code: 'IO', message, file: '.', line: 1, column: 1, address: null };
 }
 
-/** The error (at `.`) unless DIR is reached from `root` (default: its Git work tree) via folders. */
+/** The error (at `.`) unless DIR is reached from `root` (default: its work tree) by real folders. */
 export async function checkFolder(dir: string, root?: string): Promise<ValidationError | null> {
   try {
     if (!(await stat(dir)).isDirectory()) return folderError(`${dir} is not a folder`);
