@@ -29,8 +29,8 @@ const byKey = (a: AssignmentKey, b: AssignmentKey): number =>
   comparePaths(assignmentKeyString(a), assignmentKeyString(b));
 
 /**
- * `list` sorted by byKey, each key string made once rather than twice per comparison (n log n
- * strings: ~14 MB of a load of 100,000 objects). The same comparisons, so the same order.
+ * `list` sorted by byKey, each key string made once, not twice per comparison (n log n strings:
+ * ~14 MB of a 100,000-object load).
  */
 function sortedByKey<T extends AssignmentKey>(list: T[]): T[] {
   const keyed = list.map((item) => ({ key: assignmentKeyString(item), item }));
@@ -44,8 +44,7 @@ export function buildDesiredState(
   config: RepoConfig,
   commit: string | null,
 ): DesiredState {
-  // Every desired object keeps its manifest's annotations and source, last. Named, not spread
-  // from a { annotations, source } made per object: an object and a slow spread per object.
+  // Annotations and source named, last, not spread from an object made per object: slow (V8).
   const pools: DesiredPool[] = g.ClusterPool.map((p) => ({
     name: p.name,
     contract: p.contract,
@@ -131,9 +130,8 @@ function desiredQueue(q: QueueManifest, owner: string | undefined): DesiredQueue
       : q.name === DEFAULT_QUEUE
         ? { pool: DEFAULT_POOL, clusters: [WILDCARD] }
         : null;
-  // The caps assigned to the spec made, not both spread into a literal: in V8 (Node 20) a
-  // literal that starts with a spread and goes on with more fields makes a hidden class per
-  // object (documents.ts manifestOf); and the manifest is copied only when a field is replaced.
+  // Caps assigned, not both spread into a literal (slow in V8: documents.ts manifestOf); the
+  // manifest is copied only when a field is replaced.
   return {
     name: q.name,
     spec: Object.assign(
