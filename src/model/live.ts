@@ -1,6 +1,7 @@
 /** LiveState: what a ControlPlane reports (domain.md). Produced by src/controlplane. */
 import type { Assignment, Capabilities, PoolContract, QueueSpec } from './common.js';
 import type { ExecutionClusterLabel, FlyteadminLive } from './flyte.js';
+import type { ManifestSpecs } from '../gen/manifests/kinds.js';
 
 export interface LivePool {
   name: string;
@@ -115,11 +116,7 @@ export interface LiveScopedDefaultQueue {
   queue: string;
 }
 
-export interface LiveDefaultQueue {
-  project: string;
-  domain: string;
-  queue: string;
-}
+export type LiveDefaultQueue = ManifestSpecs['DefaultQueue'];
 
 /**
  * The default-queue settings a live-state read asks for. Union has no call that lists them (one
