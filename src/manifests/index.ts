@@ -71,7 +71,6 @@ export type FileRead = { readonly input: AnalysisInput } | { readonly error: Val
  * folder-wide limit stopped the reading.
  */
 export interface FolderInput {
-  /** The config folder, resolved. */
   readonly dir: string;
   readonly commit: string | null;
   readonly environment: string | null;
@@ -98,7 +97,6 @@ export interface LoaderOptions {
    * when the file declares environments, refused when not.
    */
   environment?: string;
-  /** Git commit the folder was read from, recorded in the DesiredState. */
   commit?: string | null;
   /**
    * The repository the folder must be reached from through real folders (the daemon: its
@@ -212,7 +210,6 @@ class LazyRoot implements YMap {
     return this.at(this.index).pos;
   }
 }
-/** Whether any of the file's documents is patched. */
 function isPatched(analysis: FileAnalysis, patches: PatchSet): boolean {
   return analysis.documents.some((d) => {
     const name = d.manifest?.name ?? d.name;
@@ -312,7 +309,6 @@ async function readSetup(
   errors.push(...configErrors);
   // An environment's files are not known while its poolsync.yaml is wrong: none is read.
   if (configErrors.length > 0 && read.declaresEnvironments) return null;
-  // environments: (docs/environments.md): the one asked for reads its folders, with its patches.
   const chosen = configErrors.length > 0 ? null : selectEnvironment(repoConfig, opts.environment);
   if (chosen?.error) errors.push(chosen.error);
   const env = chosen?.env ?? null;
@@ -360,7 +356,6 @@ function sortErrors(errors: ValidationError[]): ValidationError[] {
     .sort(compareErrors);
 }
 
-/** A load: its setup and what reading the files gathers; the loader finishes with it. */
 interface Load extends Setup {
   counts: LoadCounts;
   errors: ValidationError[];
@@ -406,7 +401,6 @@ async function readFiles(
       reads?.push({ error: read.error });
       continue;
     }
-    // YAML read so far, for the heap budget (limits.ts heapBudget).
     totals.yamlBytes += read.text.length;
     if (totals.yamlBytes > LARGE_INPUT_BYTES) capHeapGrowthNow();
     const tooBig = overBudget(budget, totals.yamlBytes + totals.aliasBytes);
@@ -442,7 +436,6 @@ function collectDocuments(s: Load, parsed: FileAnalysis): void {
   }
 }
 
-/** The first folder-wide limit the totals so far pass, or null. */
 function folderLimit(
   limits: Readonly<InputLimits>,
   documents: number,

@@ -119,7 +119,7 @@ abstract class SimpleReader<N, M extends N, S extends N> {
   protected readonly ends: Int32Array;
   /** Indentation of each line; BLANK for empty and comment lines, DOCUMENT_START for `---`. */
   protected readonly indents: Int32Array;
-  /** The next line. */
+  /** The next line to read. */
   protected i = 0;
   /** Scalar text of the current document (limits.maxDocumentBytes). */
   protected bytes = 0;
@@ -273,7 +273,7 @@ abstract class SimpleReader<N, M extends N, S extends N> {
     take(root, index, this.pos(line, at));
   }
 
-  /** The node whose first line is the current line, at its indentation. */
+  /** The node starting on the current line, at its indentation. */
   private block(depth: number): N {
     if (depth >= this.limits.maxDepth - 1) throw GIVE_UP;
     const line = this.i;
