@@ -465,12 +465,8 @@ const POSITION_PATHS: Record<string, true | Record<string, true>> = {
   spec: true,
 };
 
-/** `root` cut down to POSITION_PATHS (positions of every kept node unchanged). */
-export function positionTree(root: YMap): YMap {
-  return pruneMap(root, POSITION_PATHS);
-}
-
-function pruneMap(node: YMap, keep: Record<string, unknown>): YMap {
+/** `node` cut down to `keep` (positions of every kept node unchanged). */
+export function positionTree(node: YMap, keep: Record<string, unknown> = POSITION_PATHS): YMap {
   const entries: YMapEntry[] = [];
   for (const e of node.entries) {
     const k = keep[e.key];
@@ -480,7 +476,7 @@ function pruneMap(node: YMap, keep: Record<string, unknown>): YMap {
       entries.push({
         key: e.key,
         keyPos: e.keyPos,
-        value: pruneMap(e.value, k as Record<string, unknown>),
+        value: positionTree(e.value, k as Record<string, unknown>),
       });
   }
   return { kind: 'map', entries, pos: node.pos };
@@ -525,7 +521,6 @@ function credentialMessage(kind: ManifestKind, path: string[], found: 'user' | '
   return `${path.slice(1).join('.')} carries ${found === 'password' ? 'a password or key (user:secret@)' : 'a user part (name@)'}: manifests live in Git and are shown in plans; ${instead}`;
 }
 
-/** What credential a URL field's value carries, or null. */
 function credentialIn(url: string): 'user' | 'password' | null {
   const found = urlCredentials(url);
   // abfs://container@account.dfs.core.windows.net names a container before '@': only an
@@ -533,7 +528,6 @@ function credentialIn(url: string): 'user' | 'password' | null {
   return found === 'user' && !/^https?:/i.test(url) ? null : found;
 }
 
-/** The URL fields of a document's plain value that carry a credential, with what each carries. */
 function credentialsIn(kind: ManifestKind, value: unknown): readonly CredentialFound[] {
   const fields = URL_FIELDS[kind];
   if (fields === undefined) return NO_CREDENTIALS;

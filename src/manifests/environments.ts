@@ -228,7 +228,6 @@ function configError(message: string): ValidationError {
   return { code: 'SCHEMA', message, file: REPO_CONFIG_FILE, line: 1, column: 1, address: null };
 }
 
-/** The names of the environments, for messages. */
 export function environmentNames(config: RepoConfig): string {
   return (config.environments ?? []).map((e) => e.name).join(', ');
 }
@@ -282,7 +281,6 @@ export function environmentConfig(config: RepoConfig, env: Environment): RepoCon
   return { ...config, prune: env.prune ?? config.prune, environment: env.name };
 }
 
-/** Each patch whose object no folder of the environment declares. */
 export function unusedPatches(
   patches: PatchSet,
   used: Set<string>,
@@ -321,7 +319,6 @@ export interface PatchSet {
   texts: string[];
 }
 
-/** The `Kind/name` a document names, or null when it names none. */
 export function documentAddress(root: YNode): string | null {
   const kind = entry(root, 'kind')?.value;
   const name = entry(entry(root, 'metadata')?.value, 'name')?.value;

@@ -176,9 +176,8 @@ export function parseYamlFull(text: string, limits: Readonly<InputLimits> = LIMI
 
 interface Anchored {
   node: YNode;
-  /** Nodes in the subtree, aliases expanded. */
+  /** Nodes and scalar text in the subtree, aliases expanded. */
   size: number;
-  /** Scalar text in the subtree, aliases expanded. */
   bytes: number;
 }
 
