@@ -21,10 +21,7 @@ export function isActionable(action: ChangeAction): action is ActionableAction {
 type ReasonParam = string | number | boolean | string[] | number[] | Reason | null;
 export type ReasonParams = Record<string, ReasonParam>;
 
-/**
- * A reason as data (docs/plan.md, One voice): a code and its parameters, decided once by the
- * planner and put into words by the catalog (src/render/reasons.ts) for every renderer.
- */
+/** A reason as data (docs/plan.md, One voice), worded by src/render/reasons.ts for every renderer. */
 export interface Reason {
   code: string;
   params: ReasonParams;
@@ -43,22 +40,18 @@ export interface Change {
   kind: ObjectKind;
   name: string;
   action: ChangeAction;
-  /** Comparable form of the live object (null when absent). */
+  /** Comparable forms of the live object and of the object once applied; null when absent. */
   before: Record<string, unknown> | null;
-  /** Comparable form of the object after the plan is applied (null when it will be absent). */
   after: Record<string, unknown> | null;
   diff: FieldDiff[];
   /** Why it is blocked, unmanaged or left as it is, as data (worded by render/common.ts whyText). */
   why?: Reason | null;
-  /**
-   * Only in a change read from a plan file: the words written (the JSON's `reason`), the sole
-   * record of `why` for a code the JSON does not carry as data (reasonInJson).
-   */
+  /** Read from a plan file: the JSON's `reason`, all it keeps of `why` for some codes (reasonInJson). */
   reason?: string | null;
   destructive: boolean;
   /**
-   * Address of the object whose step causes this change, when the change has no step of its
-   * own (C2/C3 queues created by a registration, C8 selectors pruned by a cluster delete).
+   * The object whose step causes this change, when it has no step of its own (C2/C3 queues made
+   * by a registration, C8 selectors pruned by a cluster delete).
    */
   caused_by?: string | null;
   /**
@@ -118,8 +111,8 @@ export type StepOp =
 export type StepKind = StepOp['op'];
 
 /**
- * What a person runs for a manual step: the backend's own CLI, exactly (e.g. `flyte create
- * cluster-pool gpu --file gpu.yaml`); `apply --flyte-cli` hands the child its credentials itself.
+ * A manual step's command, the backend's own CLI (`flyte create cluster-pool gpu --file gpu.yaml`);
+ * `apply --flyte-cli` hands the child its credentials itself.
  */
 export type ManualInstruction = PlanParts['manual'];
 
