@@ -52,10 +52,7 @@ interface Named {
 
 const lineOf = ({ pos }: Named) => `${REPO_CONFIG_FILE}:${pos.line}:${pos.column}`;
 
-/**
- * `environments:` read and checked; undefined when there is none. With `resolveHost` (the loader
- * itself reaches no network), environments reaching one address and port are refused too.
- */
+/** `environments:` read and checked; undefined if none. `resolveHost`: see checkAddresses. */
 export async function readEnvironments(
   dir: string,
   root: YNode,
@@ -85,7 +82,8 @@ const SHARED =
 
 /**
  * Control planes reached at one address and port (`http://127.0.0.1:P` and `http://vm:P`, vm an
- * /etc/hosts alias) are one under two names: refused at the second's line.
+ * /etc/hosts alias) are one under two names: refused at the second's line. The loader itself
+ * reaches no network: only given a `resolveHost`.
  */
 async function checkAddresses(
   envs: Environment[],
@@ -232,10 +230,7 @@ export function environmentNames(config: RepoConfig): string {
   return (config.environments ?? []).map((e) => e.name).join(', ');
 }
 
-/**
- * The environment a load is for: none without `environments:`, else the one named; an error that
- * lists them for one not declared, or none asked while some are.
- */
+/** The environment a load is for (none without `environments:`), or an error listing them. */
 export function selectEnvironment(
   config: RepoConfig,
   name: string | undefined,

@@ -222,7 +222,7 @@ class DocumentBuilder {
     this.issues.push({ code, message, line: pos.line, column: pos.column });
   }
 
-  /** `fallback` is where a node without source text (an empty value) is reported: its key. */
+  /** `fallback`: where a node without source text (an empty value) is, its key. */
   build(fallback: Position): YNode {
     const ev = this.events[this.cursor.i++]!;
     const before = this.nodes;
@@ -519,9 +519,8 @@ const DESCRIBE = {
 } as const;
 
 /**
- * The innermost quote or flow collection still open at `end`, scanning from the start with
- * YAML's lexical rules (comments, block scalars, quotes only where a scalar starts). Null when
- * everything opened before `end` was closed: the error is then js-yaml's as it stands.
+ * The innermost quote or flow collection still open at `end`, by YAML's lexical rules (comments,
+ * block scalars, quotes only where a scalar starts); null when all were closed.
  */
 export function openConstruct(
   source: string,
@@ -533,8 +532,8 @@ export function openConstruct(
   let lineStart = 0;
   /** Inside a block scalar: lines indented more than this belong to it; -1 outside. */
   let blockIndent = -1;
-  // What the current character follows on its line: the last non-blank character, and the
-  // first character of the last word (a tag `!x` or anchor `&a` may come before a scalar).
+  // The last non-blank character on the line, and the first of the last word (a tag `!x` or an
+  // anchor `&a` may come before a scalar).
   let prev = '';
   let wordFirst = '';
   let inWord = false;

@@ -101,7 +101,7 @@ export const ACCELERATOR_CLASSES = [
   'habana_gaudi',
 ] as const;
 
-/** C2: the settings a registration creates a queue with, where the schema has no default. */
+/** C2: a registration's settings where the schema has no default. */
 const CREATED: Pick<QueueSettings, RequiredSetting> = { run_concurrency: 0, action_concurrency: 0 };
 export type RequiredSetting = {
   [K in SettingField]: QueueFields[K] extends { required: true } ? K : never;
