@@ -141,9 +141,8 @@ function readLimits(root: YNode, add: AddError): Readonly<InputLimits> {
 }
 
 /**
- * poolsync.yaml and the walk, read once for every environment a command loads (`plan --env all`),
- * so it is linear in environments (bench: "validate 1,000 environments vs 100 × 10"). Never kept
- * by the daemon, which loads again as files change.
+ * poolsync.yaml and the walk, read once for a command's environments (`plan --env all`): linear
+ * in them (bench "validate 1,000 environments vs 100 × 10"). The daemon, loading again, keeps none.
  */
 export interface FolderRead {
   config: ConfigResult;

@@ -6,10 +6,7 @@ import type { ManifestSpecs } from '../gen/manifests/kinds.js';
 import type { AssignmentKey } from './common.js';
 export { isMap } from '../util/json-shape.js';
 
-/**
- * flyteadmin `MatchableResource` EXECUTION_CLUSTER_LABEL (matchable_resource.proto):
- * project/domain[/workflow] → label. Keyed like a pool assignment (assignmentKeyString).
- */
+/** flyteadmin EXECUTION_CLUSTER_LABEL (matchable_resource.proto), keyed like a pool assignment. */
 export interface ExecutionClusterLabel extends AssignmentKey {
   label: string;
 }
@@ -77,9 +74,8 @@ export const PROJECT_STATES = [
 export type ProjectState = (typeof PROJECT_STATES)[number];
 
 /**
- * The cluster configuration flyteadmin runs with, read from its ConfigMap (flyte-core
- * `flyte-admin-clusters-config`, key clusters.yaml): flyteadmin reads it at start-up only
- * (executioncluster/impl/random_cluster_selector.go), so this, not the repository, routes.
+ * The cluster configuration flyteadmin runs with (its ConfigMap's clusters.yaml, read at start-up:
+ * executioncluster/impl/random_cluster_selector.go): this, not the repository, routes.
  */
 export interface DeployedClusterConfig {
   /** e.g. `k8s:flyte/flyte-admin-clusters-config`; null: not configured. */
@@ -106,11 +102,7 @@ export interface FlyteadminLive {
   deployed: DeployedClusterConfig;
 }
 
-/**
- * The bucket of an object store URI: `s3://bucket/prefix` → `s3://bucket`,
- * `abfs://container@account.dfs.core.windows.net/path` → `abfs://container@account…`.
- * null for `file://` (a local path has no bucket).
- */
+/** `s3://bucket/prefix` → `s3://bucket` (`abfs://container@account…` alike); null for `file://`. */
 export function bucketOf(uri: string): string | null {
   const m = /^([a-z0-9]+):\/\/([^/]+)/i.exec(uri);
   if (!m || m[1]!.toLowerCase() === 'file') return null;
