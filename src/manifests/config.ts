@@ -32,7 +32,6 @@ export async function readRepoConfig(
   root: string,
   resolveHost?: HostResolver,
 ): Promise<ConfigResult> {
-  const file = REPO_CONFIG_FILE;
   const errors: ValidationError[] = [];
   const defaults = (declaresEnvironments?: true): ConfigResult => ({
     config: { prune: false, ignore: [] },
@@ -41,13 +40,13 @@ export async function readRepoConfig(
     declaresEnvironments,
   });
   // No `access` first: a link to a file outside the repository "exists" for it, refused here.
-  const read = await readManifestText(root, file);
+  const read = await readManifestText(root, REPO_CONFIG_FILE);
   if (!read.ok) {
     if (!read.missing) errors.push(read.error);
     return defaults();
   }
   const add: AddError = (code, message, { line, column }) =>
-    errors.push({ code, message, file, line, column, address: null });
+    errors.push({ code, message, file: REPO_CONFIG_FILE, line, column, address: null });
   const doc = readConfigDocument(read.text, add);
   if (doc === null) return defaults();
   if (errors.length > 0) return defaults(entry(doc.root, 'environments') ? true : undefined);
