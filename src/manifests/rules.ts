@@ -140,13 +140,11 @@ export function checkRules(g: Grouped, broken: Broken): ValidationError[] {
   return errors;
 }
 
-/** `<what> 'name' is not declared`, with a suggestion and the names declared (sorted). */
 function notDeclared(what: string, name: string, declared: readonly string[]): string {
   const list = declared.length > 0 ? declared.join(', ') : 'none';
   return `${what} '${name}' is not declared${didYouMean(name, declared)} (declared: ${list})`;
 }
 
-/** Every pool a cluster is in (`pools`, else `pool`, else `default`). */
 function clusterPools(c: ClusterManifest): string[] {
   return c.pools ?? [c.pool ?? DEFAULT_POOL];
 }
