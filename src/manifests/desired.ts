@@ -59,7 +59,6 @@ export function buildDesiredState(
   }));
   const clusterPool = new Map(clusters.map((c) => [c.name, c.pool]));
   const queues: DesiredQueue[] = g.Queue.map((q) => desiredQueue(q, clusterPool.get(q.name)));
-  // Fields named, not `...a.key` first: see desiredQueue.
   const assignments: DesiredAssignment[] = g.PoolAssignment.map((a) => ({
     project: a.key.project,
     domain: a.key.domain,
@@ -90,7 +89,6 @@ export function buildDesiredState(
     queues,
     assignments,
     default_queues,
-    // The Flyte open source kinds (docs/flyte-oss.md), defaults applied.
     execution_clusters: g.ExecutionCluster.map((c) => ({
       name: c.name,
       endpoint: c.auth?.type === 'in_cluster' ? null : c.endpoint,
