@@ -152,7 +152,8 @@ export function parseYamlFull(text: string, limits: Readonly<InputLimits> = LIMI
     const events = parseEvents(source, { maxDepth: limits.maxDepth });
     const cursor = { i: 0 };
     for (let index = 0; cursor.i < events.length; index++) {
-      cursor.i++; // DOCUMENT; at most one root node, then POP
+      // DOCUMENT event, at most one root node, POP.
+      cursor.i++;
       const builder = new DocumentBuilder(source, events, cursor, lines, limits);
       let root: YNode | null = null;
       if (events[cursor.i]!.type !== EVENT_ID.POP) root = builder.build({ line: 1, column: 1 });
