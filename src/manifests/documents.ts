@@ -199,10 +199,7 @@ export function readDocument(file: string, root: YNode): DocumentResult {
   return { kind, manifest: manifestOf(kind, value, origin), errors: [] };
 }
 
-/**
- * A document read as plain values (analysePlain): its result when it is a manifest with no error,
- * else null (the file is read again through readDocument, the one path errors come from).
- */
+/** analysePlain's reading of a document: null unless it is a manifest with no error. */
 export function readPlainDocument(
   file: string,
   value: Record<string, unknown>,
