@@ -6,7 +6,6 @@ import {
   WILDCARD,
   assignmentKeyString,
   defaultQueueKeyString,
-  type AssignmentKey,
   type QueueCaps,
 } from '../model/common.js';
 import { canonicalSelector } from '../gen/union/accelerators.js';
@@ -25,15 +24,13 @@ import { MANIFEST_KINDS } from './schema.js';
 import { comparePaths } from './walk.js';
 
 const byName = <T extends { name: string }>(a: T, b: T): number => comparePaths(a.name, b.name);
-const byKey = (a: AssignmentKey, b: AssignmentKey): number =>
-  comparePaths(assignmentKeyString(a), assignmentKeyString(b));
 
 /**
- * `list` sorted by byKey, each key string made once rather than twice per comparison (n log n
- * strings: ~14 MB of a load of 100,000 objects). The same comparisons, so the same order.
+ * `list` sorted by `keyOf`, each key string made once, not twice per comparison (n log n
+ * strings: ~14 MB of a 100,000-object load).
  */
-function sortedByKey<T extends AssignmentKey>(list: T[]): T[] {
-  const keyed = list.map((item) => ({ key: assignmentKeyString(item), item }));
+function sortedByKey<T>(list: T[], keyOf: (item: T) => string): T[] {
+  const keyed = list.map((item) => ({ key: keyOf(item), item }));
   keyed.sort((a, b) => comparePaths(a.key, b.key));
   for (let i = 0; i < keyed.length; i++) list[i] = keyed[i]!.item;
   return list;
@@ -44,8 +41,7 @@ export function buildDesiredState(
   config: RepoConfig,
   commit: string | null,
 ): DesiredState {
-  // Every desired object keeps its manifest's annotations and source, last. Named, not spread
-  // from a { annotations, source } made per object: an object and a slow spread per object.
+  // Annotations and source named, last, not spread from an object made per object: slow (V8).
   const pools: DesiredPool[] = g.ClusterPool.map((p) => ({
     name: p.name,
     contract: p.contract,
@@ -63,7 +59,6 @@ export function buildDesiredState(
   }));
   const clusterPool = new Map(clusters.map((c) => [c.name, c.pool]));
   const queues: DesiredQueue[] = g.Queue.map((q) => desiredQueue(q, clusterPool.get(q.name)));
-  // Fields named, not `...a.key` first: see desiredQueue.
   const assignments: DesiredAssignment[] = g.PoolAssignment.map((a) => ({
     project: a.key.project,
     domain: a.key.domain,
@@ -81,11 +76,11 @@ export function buildDesiredState(
     annotations: d.annotations,
     source: d.source,
   }));
-  default_queues.sort((a, b) => comparePaths(defaultQueueKeyString(a), defaultQueueKeyString(b)));
+  sortedByKey(default_queues, defaultQueueKeyString);
   pools.sort(byName);
   clusters.sort(byName);
   queues.sort(byName);
-  sortedByKey(assignments);
+  sortedByKey(assignments, assignmentKeyString);
   // The prune scope when poolsync.yaml has no `manage:` (plan/prune-scope.ts).
   const declared_kinds = MANIFEST_KINDS.filter((k) => g[k].length > 0);
   return {
@@ -94,7 +89,6 @@ export function buildDesiredState(
     queues,
     assignments,
     default_queues,
-    // The Flyte open source kinds (docs/flyte-oss.md), defaults applied.
     execution_clusters: g.ExecutionCluster.map((c) => ({
       name: c.name,
       endpoint: c.auth?.type === 'in_cluster' ? null : c.endpoint,
@@ -110,13 +104,16 @@ export function buildDesiredState(
       annotations: l.annotations,
       source: l.source,
     })).sort(byName),
-    execution_cluster_labels: g.ExecutionClusterLabel.map((e) => ({
-      ...e.key,
-      label: e.label,
-      name: e.name,
-      annotations: e.annotations,
-      source: e.source,
-    })).sort(byKey),
+    execution_cluster_labels: sortedByKey(
+      g.ExecutionClusterLabel.map((e) => ({
+        ...e.key,
+        label: e.label,
+        name: e.name,
+        annotations: e.annotations,
+        source: e.source,
+      })),
+      assignmentKeyString,
+    ),
     config: { ...config, declared_kinds },
     commit,
   };
@@ -131,9 +128,8 @@ function desiredQueue(q: QueueManifest, owner: string | undefined): DesiredQueue
       : q.name === DEFAULT_QUEUE
         ? { pool: DEFAULT_POOL, clusters: [WILDCARD] }
         : null;
-  // The caps assigned to the spec made, not both spread into a literal: in V8 (Node 20) a
-  // literal that starts with a spread and goes on with more fields makes a hidden class per
-  // object (documents.ts manifestOf); and the manifest is copied only when a field is replaced.
+  // Caps assigned, not both spread into a literal (slow in V8: documents.ts manifestOf); the
+  // manifest is copied only when a field is replaced.
   return {
     name: q.name,
     spec: Object.assign(

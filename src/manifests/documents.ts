@@ -1,7 +1,6 @@
 /**
- * One YAML document → one typed manifest: envelope and kind dispatch, JSON Schema
- * validation, then a typed record that still points at its source nodes. Defaults are
- * not applied here (the co-named queue rules of V5 need to know what was written).
+ * One YAML document → one typed manifest (envelope, JSON Schema, typed record pointing at its
+ * source nodes). No defaults here: V5's co-named queue rules need what was written.
  */
 import { isMap, type ClusterLabelEntry, type ExecutionClusterAuth } from '../model/flyte.js';
 import {
@@ -44,10 +43,6 @@ import {
   type YNode,
 } from './yaml.js';
 
-/**
- * What every typed manifest has (its name, annotations, source and root node) and whether a
- * field of a partial one (a document that failed its schema) can be read.
- */
 export interface ManifestBase {
   name: string;
   annotations: Annotations;
@@ -55,9 +50,8 @@ export interface ManifestBase {
   /** The document's root mapping, to find the position of any field. */
   root: YMap;
   /**
-   * Empty for a document that passed its schema. For one that did not, the JSON pointers
-   * of the fields at fault: the manifest is partial, its values there are placeholders, and
-   * the rules skip every check that reads them (see `usable`).
+   * JSON pointers of the fields that failed the schema (empty if none): the manifest is partial,
+   * its values there are placeholders the rules skip (`usable`).
    */
   faults: readonly string[];
   /** `<Kind>/<name>` (assignments: the key), as the document's schema errors give it. */
@@ -86,7 +80,6 @@ export function intact({ faults }: Pick<ManifestBase, 'faults'>, pointer: string
   return true;
 }
 
-/** The typed manifests of poolsync's own kinds, and what reading one document gives. */
 export interface PoolManifest extends ManifestBase {
   kind: 'ClusterPool';
   /** null when the document marks the contract unknown (`poolsync/contract: unknown`). */
@@ -161,7 +154,7 @@ export type Manifest =
   | FlyteManifest;
 
 export interface DocumentResult {
-  /** The kind, when the document names a known one (for counts). */
+  /** For counts. */
   kind: ManifestKind | null;
   /** metadata.name when it is a string, even if the document is invalid. */
   name?: string | null;
@@ -198,8 +191,7 @@ export function readDocument(file: string, root: YNode): DocumentResult {
     return {
       kind,
       name: typeof name === 'string' ? name : null,
-      // All errors are reported together (manifests.md): the cross-document rules still
-      // see what this document got right.
+      // All errors are reported together (manifests.md): the rules still see what is right.
       manifest: manifestOf(kind, value, origin, faults),
       errors: issues.map((i) => err(i.message, i.pos, addr)),
     };
@@ -207,11 +199,7 @@ export function readDocument(file: string, root: YNode): DocumentResult {
   return { kind, manifest: manifestOf(kind, value, origin), errors: [] };
 }
 
-/**
- * A document read as plain values (analysePlain) with its position tree `root` and start: its
- * result when it is a manifest with no error, else null: the caller reads the file again through
- * readDocument, so every error is worded and located by one path.
- */
+/** analysePlain's reading of a document: null unless it is a manifest with no error. */
 export function readPlainDocument(
   file: string,
   value: Record<string, unknown>,
@@ -225,7 +213,6 @@ export function readPlainDocument(
   return { kind, manifest: manifestOf(kind, value, origin), errors: [] };
 }
 
-/** Where a manifest comes from: its file, the position tree it keeps, where it starts. */
 interface Origin {
   file: string;
   root: YMap;
@@ -280,10 +267,7 @@ function addressOf(kind: ManifestKind, value: Plain): string | null {
   return typeof name === 'string' ? address(kind, name) : null;
 }
 
-/**
- * A document's spec as a kind's reader reads it: `get('pool')` is spec.pool, undefined when the
- * field is at fault (`usable`); `text` is a text field, '' when absent or at fault.
- */
+/** A spec as a kind's reader reads it: fields at fault (`usable`) undefined, or '' as `text`. */
 class SpecReader {
   constructor(
     readonly spec: Plain,
@@ -306,9 +290,8 @@ class SpecReader {
 }
 
 /**
- * A document as its typed manifest. One that failed its schema (`faults`) is partial: every
- * field at fault reads as a placeholder of the right type. Without a well-formed name there is
- * nothing to refer to: no manifest.
+ * A document as its typed manifest, partial (placeholders at `faults`) if it failed its schema;
+ * null without a well-formed name: nothing to refer to.
  */
 function manifestOf(
   kind: ManifestKind,
@@ -327,11 +310,9 @@ function manifestOf(
   const own = READERS[kind](
     new SpecReader(isMap(value['spec']) ? value['spec'] : {}, faults, annotations),
   );
-  // The kind's fields with the common ones (ManifestBase's) added in this order, never
-  // `{ ...base, kind, … }`: in V8 (Node 20) an object literal that starts with a spread and goes
-  // on with more fields was ~10× slower to make and allocated ~5 KB per manifest (70,000
-  // queues: ~1 s of a 100,000-object plan). Set here rather than Object.assign from a base
-  // object made for it: one object less per manifest.
+  // ManifestBase's fields set one by one, never `{ ...base, kind, … }`: in V8 (Node 20) a literal
+  // starting with a spread and going on was ~10× slower and ~5 KB per manifest (~1 s of a
+  // 100,000-object plan); nor Object.assign from a base: one object less per manifest.
   const manifest = own as Partial<ManifestBase>;
   manifest.name = name;
   manifest.annotations = annotations;
@@ -342,7 +323,7 @@ function manifestOf(
   return manifest as Manifest;
 }
 
-/** The key of an assignment as written (for messages; the key rules need it usable). */
+/** An assignment's key as written (for messages; the key rules need it usable). */
 function keyAsWritten(spec: Plain): AssignmentKey {
   return {
     project: str(spec['project']) ?? '',
@@ -351,14 +332,13 @@ function keyAsWritten(spec: Plain): AssignmentKey {
   };
 }
 
-/** Each kind's own fields (its manifest without ManifestBase's), from its spec. */
+/** Each kind's own fields (ManifestBase's aside), from its spec. */
 const READERS: {
   [K in ManifestKind]: (r: SpecReader) => Omit<Extract<Manifest, { kind: K }>, keyof ManifestBase>;
 } = {
   ClusterPool: (r) => ({
     kind: 'ClusterPool',
-    // P2, normalised: endpoint "" and image_registry null when absent; null when the document
-    // marks the contract unknown (`poolsync/contract: unknown`, the schema enforces `spec: {}`).
+    // P2, normalised; null when marked unknown (the schema then enforces `spec: {}`).
     contract:
       r.annotations[CONTRACT_ANNOTATION] === CONTRACT_UNKNOWN
         ? null
@@ -401,8 +381,7 @@ const READERS: {
       // V15 checks the caps of a queue that passed its schema only.
       caps: r.faults.length > 0 ? {} : queueCaps(r.spec),
     } as Omit<QueueManifest, keyof ManifestBase>;
-    // Set one by one, not spread from Object.fromEntries of a mapped list: its arrays and
-    // objects were ~10 % of what a load of 70,000 queues allocated.
+    // Set one by one: Object.fromEntries of a mapped list was ~10 % of 70,000 queues' allocation.
     const settings = queue as unknown as Record<string, unknown>;
     for (const f of QUEUE_SETTINGS) settings[f] = r.get(f) ?? null;
     return queue;
@@ -474,22 +453,17 @@ function queueCaps(spec: Plain): QueueCaps {
 }
 
 /**
- * The parts of a document's tree the rules ask positions of: `metadata.name` and `spec`. A
- * manifest keeps only these, so a loaded (and cached) folder does not hold every node. A rule
- * that needs a position elsewhere adds its path here (test/manifests/cache.test.ts compares
- * every error of the invalid corpus with a cold run).
+ * The parts of a tree the rules ask positions of, all a manifest keeps of it. A rule needing a
+ * position elsewhere adds its path here (test/manifests/cache.test.ts compares every error of the
+ * invalid corpus with a cold run).
  */
 const POSITION_PATHS: Record<string, true | Record<string, true>> = {
   metadata: { name: true },
   spec: true,
 };
 
-/** `root` cut down to POSITION_PATHS (positions of every kept node unchanged). */
-export function positionTree(root: YMap): YMap {
-  return pruneMap(root, POSITION_PATHS);
-}
-
-function pruneMap(node: YMap, keep: Record<string, unknown>): YMap {
+/** `node` cut down to `keep` (positions of every kept node unchanged). */
+export function positionTree(node: YMap, keep: Record<string, unknown> = POSITION_PATHS): YMap {
   const entries: YMapEntry[] = [];
   for (const e of node.entries) {
     const k = keep[e.key];
@@ -499,7 +473,7 @@ function pruneMap(node: YMap, keep: Record<string, unknown>): YMap {
       entries.push({
         key: e.key,
         keyPos: e.keyPos,
-        value: pruneMap(e.value, k as Record<string, unknown>),
+        value: positionTree(e.value, k as Record<string, unknown>),
       });
   }
   return { kind: 'map', entries, pos: node.pos };
@@ -544,7 +518,6 @@ function credentialMessage(kind: ManifestKind, path: string[], found: 'user' | '
   return `${path.slice(1).join('.')} carries ${found === 'password' ? 'a password or key (user:secret@)' : 'a user part (name@)'}: manifests live in Git and are shown in plans; ${instead}`;
 }
 
-/** What credential a URL field's value carries, or null. */
 function credentialIn(url: string): 'user' | 'password' | null {
   const found = urlCredentials(url);
   // abfs://container@account.dfs.core.windows.net names a container before '@': only an
@@ -552,7 +525,6 @@ function credentialIn(url: string): 'user' | 'password' | null {
   return found === 'user' && !/^https?:/i.test(url) ? null : found;
 }
 
-/** The URL fields of a document's plain value that carry a credential, with what each carries. */
 function credentialsIn(kind: ManifestKind, value: unknown): readonly CredentialFound[] {
   const fields = URL_FIELDS[kind];
   if (fields === undefined) return NO_CREDENTIALS;
@@ -567,5 +539,5 @@ function credentialsIn(kind: ManifestKind, value: unknown): readonly CredentialF
 }
 
 type CredentialFound = { path: string[]; found: 'user' | 'password' };
-/** What credentialsIn finds in nearly every document: one array, not a new one each time. */
+/** Nearly every document's: one array, not a new one each time. */
 const NO_CREDENTIALS: readonly CredentialFound[] = [];

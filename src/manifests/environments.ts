@@ -1,11 +1,8 @@
 /**
  * poolsync.yaml `environments:` (docs/environments.md): one repository, many control planes.
- * Reading them: the schema has checked the shape; this checks what a schema cannot (folders
- * that exist as real folders inside the config folder, patch files that are not also
- * manifests, one control plane per environment, each keeping its own inventory and lock, a
- * promotion chain that names environments and never loops), every error at the node of
- * poolsync.yaml that caused it. Loading one (index.ts): which environment, its files (under its
- * folders), its patches merged in; and where its credentials are read from.
+ * Read: what the schema cannot check (real folders inside the config folder, patch files that
+ * are not manifests, one control plane per environment, a promotion chain that never loops),
+ * each error at its node. Loaded (index.ts): its files, its patches; and its credentials.
  */
 import { isAbsolute, resolve } from 'node:path';
 import type { Environment, EnvironmentEntry, RepoConfig } from '../model/desired.js';
@@ -37,20 +34,17 @@ export function underFolder(file: string, folder: string): boolean {
   return folder === '.' || file.startsWith(`${folder}/`);
 }
 
-/**
- * The URL a command opens for the environment: a `file:` path relative to the config folder
- * is made absolute, so the same environment is the same state file from any working folder.
- */
+/** The environment's URL, a `file:` path made absolute: one state file from any working folder. */
 export function environmentUrl(dir: string, env: Pick<Environment, 'controlPlane'>): string {
   if (!env.controlPlane.startsWith('file:')) return env.controlPlane;
   const query = env.controlPlane.split('?')[1];
   return `file:${fileUrlPath(env.controlPlane, dir)}${query !== undefined ? `?${query}` : ''}`;
 }
 
-/** Names the command line gives a meaning of its own where an environment is named: never an environment's. */
+/** Names the command line gives a meaning where an environment is named. */
 const RESERVED_NAMES = new Map([['all', '`--env all` means every environment']]);
 
-/** Where an environment's control plane is named in poolsync.yaml, for "the other line". */
+/** Where an environment's control plane is named, for "the other line". */
 interface Named {
   name: string;
   pos: Position;
@@ -58,11 +52,7 @@ interface Named {
 
 const lineOf = ({ pos }: Named) => `${REPO_CONFIG_FILE}:${pos.line}:${pos.column}`;
 
-/**
- * `environments:` read and checked; undefined when poolsync.yaml has none. With `resolveHost`
- * (the commands' and the daemon's: the loader itself reaches no network), two environments
- * whose plain-HTTP control planes resolve to one address and port are refused too.
- */
+/** `environments:` read and checked; undefined if none. `resolveHost`: see checkAddresses. */
 export async function readEnvironments(
   dir: string,
   root: YNode,
@@ -80,7 +70,6 @@ export async function readEnvironments(
     return undefined;
   }
   const envs: Environment[] = [];
-  // Each control plane's environment: two environments on one would prune each other's objects.
   const byControlPlane = new Map<string, Named>();
   for (const e of node.entries) envs.push(await readEnvironment(dir, e, byControlPlane, add));
   if (resolveHost) await checkAddresses(envs, node, resolveHost, add);
@@ -92,9 +81,9 @@ const SHARED =
   'each environment has a control plane of its own (its own inventory and apply lock); two environments on one control plane would prune each other’s objects';
 
 /**
- * Two environments whose control planes are reached at one address and port (addressReached:
- * `http://127.0.0.1:P` and `http://vm:P`, vm an /etc/hosts alias) are one control plane
- * under two names, refused at the second one's line naming the first one's.
+ * Control planes reached at one address and port (`http://127.0.0.1:P` and `http://vm:P`, vm an
+ * /etc/hosts alias) are one under two names: refused at the second's line. The loader itself
+ * reaches no network: only given a `resolveHost`.
  */
 async function checkAddresses(
   envs: Environment[],
@@ -137,7 +126,7 @@ async function readEnvironment(
 ): Promise<Environment> {
   const raw = toPlain(value) as EnvironmentEntry; // the schema has checked its shape
   const where = `environments.${name}`;
-  /** Where a field of the entry is (its i-th item), else where its name is. */
+  /** Where a field (its i-th item) is, else the entry's name. */
   const at = (field: string, i?: number): Position => {
     const n = entry(value, field)?.value;
     return (i === undefined ? n : n?.kind === 'seq' ? n.items[i] : undefined)?.pos ?? keyPos;
@@ -237,16 +226,11 @@ function configError(message: string): ValidationError {
   return { code: 'SCHEMA', message, file: REPO_CONFIG_FILE, line: 1, column: 1, address: null };
 }
 
-/** The names of the environments, for messages. */
 export function environmentNames(config: RepoConfig): string {
   return (config.environments ?? []).map((e) => e.name).join(', ');
 }
 
-/**
- * The environment a load is for: none without `environments:` (and none asked), else the one
- * named. Asking for one the file does not declare, or for none when it declares some, is an
- * error that lists them.
- */
+/** The environment a load is for (none without `environments:`), or an error listing them. */
 export function selectEnvironment(
   config: RepoConfig,
   name: string | undefined,
@@ -268,9 +252,8 @@ export function selectEnvironment(
 }
 
 /**
- * The walk's files that are the environment's: under one of its folders, in the walk's order.
- * The walk is sorted, so a folder's files are one run of it, found by a binary search: the
- * environment's own files cost, not the whole repository's (docs/environments.md, Speed).
+ * The walk's files under the environment's folders, in order. The walk is sorted: a folder's
+ * files are one run, found by binary search (docs/environments.md, Speed).
  */
 export function environmentFiles(files: string[], env: Environment): string[] {
   if (env.folders.includes('.')) return files;
@@ -293,7 +276,6 @@ export function environmentConfig(config: RepoConfig, env: Environment): RepoCon
   return { ...config, prune: env.prune ?? config.prune, environment: env.name };
 }
 
-/** Each patch whose object no folder of the environment declares. */
 export function unusedPatches(
   patches: PatchSet,
   used: Set<string>,
@@ -312,12 +294,10 @@ export function unusedPatches(
 }
 
 /**
- * An environment's patches (docs/environments.md): documents naming an object of the
- * environment's folders by `kind` and `metadata.name`, merged into that object's document as a
- * JSON merge patch (RFC 7386: maps merge key by key, `null` removes a field, anything else
- * replaces it, lists whole), before the document is read. The merge is on the YAML trees, and
- * every node a patch brings keeps its position with its own file (`Position.file`), so an
- * invalid patched value is reported at its line in the patch, not in the base.
+ * A patch (docs/environments.md): a document naming an object by `kind` and `metadata.name`,
+ * merged into its document as a JSON merge patch (RFC 7386) before it is read. The merge is on
+ * the YAML trees, each node keeping its own file (`Position.file`): an invalid patched value is
+ * reported at its line in the patch.
  */
 export interface Patch {
   file: string;
@@ -334,7 +314,6 @@ export interface PatchSet {
   texts: string[];
 }
 
-/** The `Kind/name` a document names, or null when it names none. */
 export function documentAddress(root: YNode): string | null {
   const kind = entry(root, 'kind')?.value;
   const name = entry(entry(root, 'metadata')?.value, 'name')?.value;
@@ -343,7 +322,6 @@ export function documentAddress(root: YNode): string | null {
   return `${kind.value}/${String(name.value)}`;
 }
 
-/** The patches of one environment, read from its patch files. */
 export async function readPatches(
   dir: string,
   files: readonly string[],
@@ -418,10 +396,9 @@ function fromPatch(node: YNode, file: string): YNode {
 }
 
 /**
- * Where an environment's credentials are read from: the operator's variable
- * `POOLSYNC_ENV_<NAME>_TOKEN_FILE` / `POOLSYNC_ENV_<NAME>_API_KEY_FILE` (NAME upper case, `-` as
- * `_`) over poolsync.yaml's `tokenFile` / `apiKeyFile` (relative to the config folder). A
- * variable's relative path is from the working folder, as any path given to a command.
+ * An environment's credentials: the operator's variable (credentialVariable) over poolsync.yaml's
+ * `tokenFile` / `apiKeyFile` (relative to the config folder); a variable's relative path is from
+ * the working folder, as any path given to a command.
  */
 export type CredentialField = 'tokenFile' | 'apiKeyFile';
 

@@ -1,11 +1,9 @@
 /**
  * The manifest loader: config folder → validated DesiredState or every error found
- * (docs/architecture.md). I/O is limited to reading the folder; the rest is pure. It keeps
- * nothing between calls: a caller that reuses work across loads (a daemon unit's memory layer,
- * src/incremental/analysis-cache.ts) passes an `AnalysisPort`. Without one every file is
- * analysed again (a one-shot load), and manifests are kept without their position trees,
- * parsed again from the text only when a rule has an error to locate: ~1 byte kept per byte of
- * YAML instead of ~5 bytes of trees, most of what a load of 100,000 objects held live (issue 25).
+ * (docs/architecture.md). Only reading the folder is I/O. It keeps nothing between calls: a
+ * caller that reuses work (src/incremental/analysis-cache.ts) passes an `AnalysisPort`. Without
+ * one, manifests are kept without position trees, parsed again only when a rule has an error to
+ * locate: ~1 byte kept per byte of YAML instead of ~5, most of a 100,000-object load (issue 25).
  */
 import type { HostResolver } from '../util/control-plane-endpoint.js';
 import { resolve } from 'node:path';
@@ -69,12 +67,10 @@ export interface AnalysisInput {
 export type FileRead = { readonly input: AnalysisInput } | { readonly error: ValidationError };
 
 /**
- * Everything a whole folder's result is derived from, besides the loader's code: what
- * poolsync.yaml, the environment and the walk decided, and every file as read. Offered only
- * when no folder-wide limit stopped the reading.
+ * Everything a folder's result is derived from, besides the loader's code; offered only when no
+ * folder-wide limit stopped the reading.
  */
 export interface FolderInput {
-  /** The config folder, resolved. */
   readonly dir: string;
   readonly commit: string | null;
   readonly environment: string | null;
@@ -89,28 +85,22 @@ export interface FolderInput {
 
 /** How a load reuses work; every method gets all its result is derived from. */
 export interface AnalysisPort {
-  /**
-   * The file's analysis: the pure `analyseFile` of the input, or one made from the same input
-   * before. The result is shared: the loader only reads it.
-   */
+  /** `analyseFile` of the input, or one made from the same input before; shared, read only. */
   analyse(input: AnalysisInput): FileAnalysis | Promise<FileAnalysis>;
   /** The folder's result: `finish()` (the cross-document rules and the desired state), or the one made before. */
   folder?(input: FolderInput, finish: () => LoadResult): LoadResult;
 }
 
-/** The loader's options, with the port it reuses work through. */
 export interface LoaderOptions {
   /**
-   * The environment of poolsync.yaml `environments:` to load (docs/environments.md): its
-   * folders, its patches. Required when the file declares environments, refused when not.
+   * The environment of poolsync.yaml `environments:` to load (docs/environments.md); required
+   * when the file declares environments, refused when not.
    */
   environment?: string;
-  /** Git commit the folder was read from, recorded in the DesiredState. */
   commit?: string | null;
   /**
-   * The repository the folder belongs to (the daemon: its checkout): the folder must be
-   * reached from it through real folders, no symbolic link. Default: the nearest folder up
-   * from the folder's path that holds `.git`, else the folder itself (src/manifests/walk.ts checkFolder).
+   * The repository the folder must be reached from through real folders (the daemon: its
+   * checkout). Default: the Git work tree of the folder, else the folder (walk.ts checkFolder).
    */
   root?: string;
   analyses?: AnalysisPort;
@@ -121,12 +111,10 @@ export interface LoaderOptions {
 }
 
 /**
- * One file on its own: parse, then each document's envelope and schema (`read`: of each
- * document as parsed; analysePatched's merges the environment's patch in first). Documents are
- * read one at a time (issue 25): each is turned into what the caller keeps as soon as it is
- * parsed, so its tree dies young. Whole files' trees (~14 bytes of heap per byte of YAML) used
- * to live long enough to be promoted to V8's old generation and pile up there as garbage: most
- * of the peak memory of a 100,000-object load.
+ * One file on its own: parse, then each document's envelope and schema (`read`; analysePatched's
+ * merges the patch in first). Each document is read as soon as parsed, so its tree dies young
+ * (issue 25): whole files' trees (~14 bytes per byte of YAML) lived long enough to reach V8's old
+ * generation, most of the peak memory of a 100,000-object load.
  */
 export function analyseFile(
   file: string,
@@ -144,9 +132,8 @@ export function analyseFile(
 }
 
 /**
- * One file on its own, as a one-shot load keeps it: read as plain values when it can be
- * (analysePlain), else analyseFile's result with its position trees parsed again only if read;
- * `onRebuild` is told when they are.
+ * A one-shot load's analysis: analysePlain's, else analyseFile's with its position trees parsed
+ * again only if read (`onRebuild` is told when they are).
  */
 export function analyseFileLean(
   file: string,
@@ -166,10 +153,9 @@ export function analyseFileLean(
 }
 
 /**
- * A one-shot load's analysis of a file (issue 35): its documents read as plain values by the
- * fast path's plain mode (parseSimplePlain), with no tree and no Position; null when the file
- * leaves the subset or a document has an error: analyseFileLean then reads it by analyseFile,
- * so every error comes from that one path, worded and located as before.
+ * The documents read as plain values (parseSimplePlain, issue 35), with no tree and no Position;
+ * null when the file leaves the subset or a document has an error: analyseFile then reads it, so
+ * every error comes from that one path.
  */
 export function analysePlain(
   file: string,
@@ -190,10 +176,7 @@ export function analysePlain(
   return { issues: [], documentCount: count, aliasExpansion: 0, aliasBytes: 0, documents };
 }
 
-/**
- * Position trees on demand: the i-th root made is the i-th document the parser kept, all of the
- * file's parsed again from `text` the first time one is read.
- */
+/** Position trees on demand: root i is the parser's i-th document, parsed on first read. */
 function rootsOnDemand(
   text: string,
   limits: Readonly<InputLimits>,
@@ -211,8 +194,8 @@ function rootsOnDemand(
 }
 
 /**
- * A manifest's `root` that parses its file only when read: a small object of its own rather
- * than a getter on each manifest, which made every manifest a ~1 KB dictionary-mode object.
+ * A `root` that parses its file only when read: its own small object, since a getter on each
+ * manifest made every manifest a ~1 KB dictionary-mode object.
  */
 class LazyRoot implements YMap {
   readonly kind = 'map';
@@ -227,7 +210,6 @@ class LazyRoot implements YMap {
     return this.at(this.index).pos;
   }
 }
-/** Whether any of the file's documents is patched. */
 function isPatched(analysis: FileAnalysis, patches: PatchSet): boolean {
   return analysis.documents.some((d) => {
     const name = d.manifest?.name ?? d.name;
@@ -237,10 +219,7 @@ function isPatched(analysis: FileAnalysis, patches: PatchSet): boolean {
   });
 }
 
-/**
- * The file read again with its patched documents merged (never cached: the result depends on
- * the patch too). `used` collects the addresses patched, for the patches that patch nothing.
- */
+/** The file read again, patches merged (never cached); `used` collects the addresses patched. */
 function analysePatched(
   file: string,
   text: string,
@@ -258,10 +237,8 @@ function analysePatched(
 }
 
 /**
- * Keeps nothing between calls: `opts.analyses` (src/incremental/analysis-cache.ts) reuses work
- * across loads; without it every file is analysed. `onAnalysed` is told each file's analysis
- * as read (before environment patches): src/incremental/ keys what it remembers on them. The
- * analysis is shared: read it only.
+ * `onAnalysed` is told each file's analysis before environment patches (src/incremental/ keys
+ * what it remembers on them); the analysis is shared: read it only.
  */
 export async function loadRepository(
   dir: string,
@@ -332,7 +309,6 @@ async function readSetup(
   errors.push(...configErrors);
   // An environment's files are not known while its poolsync.yaml is wrong: none is read.
   if (configErrors.length > 0 && read.declaresEnvironments) return null;
-  // environments: (docs/environments.md): the one asked for reads its folders, with its patches.
   const chosen = configErrors.length > 0 ? null : selectEnvironment(repoConfig, opts.environment);
   if (chosen?.error) errors.push(chosen.error);
   const env = chosen?.env ?? null;
@@ -368,10 +344,9 @@ function finish(s: Load, commit: string | null): LoadResult {
   return { valid: true, desired, errors: [], counts, ...skipped };
 }
 
-/* eslint-disable no-control-regex -- one-line messages only */
 const SAFE =
+  // eslint-disable-next-line no-control-regex -- one-line messages only
   /^[^\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]*$/;
-/* eslint-enable no-control-regex */
 
 /** Sorted (compareErrors), so output is stable. */
 function sortErrors(errors: ValidationError[]): ValidationError[] {
@@ -381,7 +356,6 @@ function sortErrors(errors: ValidationError[]): ValidationError[] {
     .sort(compareErrors);
 }
 
-/** A load: its setup and what reading the files gathers; the loader finishes with it. */
 interface Load extends Setup {
   counts: LoadCounts;
   errors: ValidationError[];
@@ -397,9 +371,8 @@ interface Load extends Setup {
 }
 
 /**
- * Files between two turns of the event loop: reading and parsing are synchronous (the walk's
- * files are read in synchronous calls, readWalkedManifestText), and a long-running process
- * (the daemon) still answers its HTTP requests while a large folder loads.
+ * Files between two turns of the event loop: reading and parsing are synchronous, and the
+ * daemon still answers its HTTP requests while a large folder loads.
  */
 const FILES_PER_TURN = 16;
 
@@ -428,7 +401,6 @@ async function readFiles(
       reads?.push({ error: read.error });
       continue;
     }
-    // YAML read so far, for the heap budget (limits.ts heapBudget).
     totals.yamlBytes += read.text.length;
     if (totals.yamlBytes > LARGE_INPUT_BYTES) capHeapGrowthNow();
     const tooBig = overBudget(budget, totals.yamlBytes + totals.aliasBytes);
@@ -464,7 +436,6 @@ function collectDocuments(s: Load, parsed: FileAnalysis): void {
   }
 }
 
-/** The first folder-wide limit the totals so far pass, or null. */
 function folderLimit(
   limits: Readonly<InputLimits>,
   documents: number,

@@ -1,7 +1,6 @@
 /**
- * Input limits of manifests.md ("Limits") and docs/security.md: hostile input is an error,
- * never a crash. Three of them can be changed per repository in poolsync.yaml (`limits:`),
- * up to a ceiling no setting can pass, so a commit can raise them but never switch them off.
+ * Input limits (manifests.md "Limits", docs/security.md): hostile input is an error, never a
+ * crash. poolsync.yaml `limits:` may raise three, up to a ceiling: never switch them off.
  */
 import { getHeapStatistics } from 'node:v8';
 
@@ -11,16 +10,14 @@ export interface InputLimits {
   /** Non-empty documents per folder. */
   maxDocuments: number;
   /**
-   * Scalar text in one document with aliases expanded (UTF-16 code units: a byte per ASCII
-   * character). Aliases of a large string multiply it; every later stage (fingerprints,
-   * plan JSON) works on the expanded value, so this bounds their memory.
+   * Scalar text in one document, aliases expanded (UTF-16 code units): every later stage
+   * (fingerprints, plan JSON) works on the expanded value, so this bounds their memory.
    */
   maxDocumentBytes: number;
   /** Text that aliases add across the whole folder, so many small documents cannot add up. */
   maxAliasBytesTotal: number;
-  /** Nodes that aliases add to one document when expanded (alias bombs). */
+  /** Nodes that aliases add to one document (alias bombs), and across the folder. */
   maxAliasExpansion: number;
-  /** Nodes that aliases add across the whole folder. */
   maxAliasExpansionTotal: number;
   /** Collection nesting; manifests need 4 levels, deep nesting only serves to exhaust the stack. */
   maxDepth: number;
@@ -30,9 +27,8 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 
 /**
- * The defaults hold an organisation of 100,000 objects in files of a few thousand objects
- * (1 MiB each at most, manifests.md); docs/security.md says why 150,000 documents and what
- * memory they need, which the heap budget (heapBudget, below) guards.
+ * The defaults hold 100,000 objects in files of a few thousand (1 MiB at most, manifests.md);
+ * docs/security.md says why 150,000 documents and the memory heapBudget guards.
  */
 export const LIMITS: Readonly<InputLimits> = {
   maxFileBytes: 1 * MiB,
@@ -44,7 +40,7 @@ export const LIMITS: Readonly<InputLimits> = {
   maxDepth: 64,
 };
 
-/** The `limits:` settings of poolsync.yaml: key → the limit it sets and its ceiling. */
+/** poolsync.yaml `limits:`: key → the limit it sets and its ceiling. */
 export const LIMIT_SETTINGS = {
   file_bytes: { limit: 'maxFileBytes', ceiling: 64 * MiB, unit: 'bytes' },
   document_bytes: { limit: 'maxDocumentBytes', ceiling: 64 * MiB, unit: 'bytes' },
@@ -69,26 +65,22 @@ export function formatBytes(n: number): string {
 }
 
 /**
- * The heap budget (issue 23): a repository may raise its limits up to ceilings far above what a
- * small heap holds, so the loader also refuses with `LIMIT`, at the file where the budget runs
- * out, before the process would run out of memory (a daemon keeps the last good state; a CLI
- * exits 1, never 134). It counts the YAML read so far (aliases expanded) times the heap a byte
- * of YAML takes through a whole `plan` or `apply` (~30-50 bytes measured on the benchmark
- * organisation at 10,000-100,000 objects: 48 with a margin), against the heap V8 may still grow
- * to (`heap_size_limit`) less what is used and a reserve. docs/security.md has the figures.
+ * The heap budget (issue 23): ceilings are far above what a small heap holds, so the loader also
+ * refuses with `LIMIT` where the budget runs out, before the process would (a daemon keeps the
+ * last good state; a CLI exits 1, never 134). YAML read so far (aliases expanded) times the heap
+ * a byte takes through `plan` or `apply` (30-50 measured at 10,000-100,000 objects: 48 with a
+ * margin), against what V8 may still grow to less a reserve. docs/security.md has the figures.
  */
 const HEAP_PER_YAML_BYTE = 48;
 /** Heap kept free for the program itself (its code, the HTTP server, the executor). */
 const RESERVE_BYTES = 24 * 1024 * 1024;
 
 interface HeapBudget {
-  /** Heap the rest of the load may use, bytes. */
+  /** Heap the rest of the load may use, and the process's whole limit (for the message). */
   readonly bytes: number;
-  /** The process's whole heap limit, bytes (for the message). */
   readonly heapLimit: number;
 }
 
-/** The budget of a load starting now. */
 export function heapBudget(): HeapBudget {
   const h = getHeapStatistics();
   const limit = h.heap_size_limit;

@@ -4,19 +4,13 @@ import type { LoadCounts, LoadResult, SkippedEntry, ValidationError } from './ty
 import { comparePaths } from './walk.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 
-/**
- * Lines shown per file, code and object: one 100,000-entry selector must not print 100,000
- * lines. The rest are counted in one line; `--output json` lists every error.
- */
+/** Lines shown per file, code and object: one 100,000-entry selector must not print 100,000. */
 export const REPEATS_SHOWN = 10;
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 export interface TextOptions {
-  /**
-   * Folder the error paths are relative to; when given, paths are shown joined to it (as
-   * the user typed it), so editors and terminals can open them.
-   */
+  /** Paths are shown joined to it (as the user typed it), so editors and terminals open them. */
   baseDir?: string;
 }
 
@@ -35,14 +29,10 @@ export function compareErrors(a: ValidationError, b: ValidationError): number {
   );
 }
 
-/**
- * One line per error, `path:line:col: CODE message`, sorted by file and line, then a count.
- * File names and messages (which quote YAML values) are escaped for the terminal.
- */
+/** `path:line:col: CODE message` per error, sorted, then a count; escaped for the terminal. */
 export function formatValidationText(errors: ValidationError[], opts: TextOptions = {}): string {
   const sorted = [...errors].sort(compareErrors);
   const lines: string[] = [];
-  // Per file, code and object: the first error and how many there are.
   const hidden = new Map<string, { e: ValidationError; n: number }>();
   for (const e of sorted) {
     const key = `${e.file}\0${e.code}\0${e.address ?? ''}`;
@@ -82,10 +72,7 @@ export function formatSummary(counts: LoadCounts): string {
   );
 }
 
-/**
- * `Skipped 2 entries that are not regular files: a.yaml (symbolic link), f.yaml (FIFO) ...`,
- * or '' when nothing was skipped. One line, names escaped.
- */
+/** `Skipped 2 entries that are not … : a.yaml (symbolic link), f.yaml (FIFO) ...`, or ''. */
 export function formatSkipped(
   skipped: readonly SkippedEntry[] | undefined,
   opts: TextOptions = {},
@@ -103,7 +90,6 @@ export interface JsonReport {
   valid: boolean;
   errors: ValidationError[];
   counts: LoadCounts;
-  /** Present when entries were skipped (symbolic links, FIFOs, ...). */
   skipped?: SkippedEntry[];
 }
 

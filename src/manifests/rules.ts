@@ -1,7 +1,6 @@
 /**
- * Cross-document rules of manifests.md: V1–V8, object stores and buckets (V7, V13), queue caps
- * (V15), `absent:` (V16) and the Flyte kinds' (V9–V11, V14). Pure: manifests in, errors out.
- * Every lookup goes through a Map built once, so the pass stays linear in the number of objects.
+ * Cross-document rules of manifests.md (V1–V16). Pure: manifests in, errors out. Every lookup
+ * goes through a Map built once, so the pass stays linear in the number of objects.
  */
 import { canonicalSelector } from '../gen/union/accelerators.js';
 import {
@@ -32,13 +31,12 @@ import { MANIFEST_KINDS, type ManifestKind } from './schema.js';
 import { didYouMean } from './suggest.js';
 import type { ValidationCode, ValidationError } from './types.js';
 
-/** The manifests of each kind, in the order read. */
 export type Grouped = { [K in ManifestKind]: Extract<Manifest, { kind: K }>[] };
 
 export function groupManifests(manifests: readonly Manifest[]): Grouped {
   const g = Object.fromEntries(MANIFEST_KINDS.map((k) => [k, []])) as unknown as Grouped;
-  // Index loops over the objects here and below: run once, these loops start unoptimised, where
-  // `for…of` makes an iterator result per object (~15 MB over a load of 100,000 objects).
+  // Index loops here and below: run once, they stay unoptimised, where `for…of` makes an
+  // iterator result per object (~15 MB over a load of 100,000 objects).
   for (let i = 0; i < manifests.length; i++) {
     const m = manifests[i]!;
     (g[m.kind] as Manifest[]).push(m);
@@ -48,7 +46,6 @@ export function groupManifests(manifests: readonly Manifest[]): Grouped {
 
 /** A field of a manifest, from its root (`['spec', 'clusters', 2]`). */
 type Path = (string | number)[];
-/** Reports an error at a field of a manifest. */
 type Add = (code: ValidationCode, m: Manifest, path: Path, message: string) => void;
 
 function collect(errors: ValidationError[]): Add {
@@ -84,8 +81,7 @@ function keepFirst<T extends Manifest>(
 /** V1: the first declaration of each name; later ones are errors. */
 function firstByName<T extends Manifest>(list: readonly T[], add: Add): Map<string, T> {
   const byName = new Map<string, T>();
-  // keepFirst's steps written out: its path and message closure, made per object, were most of
-  // what this pass allocated.
+  // keepFirst written out: its path and closure per object were most of what this pass allocated.
   for (let i = 0; i < list.length; i++) {
     const m = list[i]!;
     const first = byName.get(m.name);
@@ -98,15 +94,11 @@ function firstByName<T extends Manifest>(list: readonly T[], add: Add): Map<stri
   return byName;
 }
 
-/** V1's message at a declaration of `m`'s name, naming the `other` one. */
 function duplicateName(m: Manifest, other: Manifest): string {
   return `duplicate ${m.kind} '${m.name}': also declared at ${where(other)}`;
 }
 
-/**
- * Objects (`Kind/name`) declared by documents that failed their schema: they count as declared,
- * so one broken pool does not also make every cluster and queue in it an error.
- */
+/** `Kind/name` of documents that failed their schema: declared, so dependents are no error. */
 type Broken = ReadonlySet<string>;
 
 /** What the checks of one kind read of the others. */
@@ -148,23 +140,20 @@ export function checkRules(g: Grouped, broken: Broken): ValidationError[] {
   return errors;
 }
 
-/** `<what> 'name' is not declared`, with a suggestion and the names declared (sorted). */
 function notDeclared(what: string, name: string, declared: readonly string[]): string {
   const list = declared.length > 0 ? declared.join(', ') : 'none';
   return `${what} '${name}' is not declared${didYouMean(name, declared)} (declared: ${list})`;
 }
 
-/** Every pool a cluster is in (`pools`, else `pool`, else `default`). */
 function clusterPools(c: ClusterManifest): string[] {
   return c.pools ?? [c.pool ?? DEFAULT_POOL];
 }
 
-/** `clusterPools(c)[0]`, without a list made for it (checkQueue asks it per named cluster). */
+/** `clusterPools(c)[0]`, without a list made per named cluster of checkQueue. */
 function firstPool(c: ClusterManifest): string | undefined {
   return c.pools != null ? c.pools[0] : (c.pool ?? DEFAULT_POOL);
 }
 
-/** V5 (a reserved name), pool or pools, V2 and V6 of one cluster. */
 function checkCluster(c: ClusterManifest, d: Declared, add: Add): void {
   // V5 (C1): `default` is reserved.
   if (c.name === DEFAULT_POOL) {
@@ -183,9 +172,8 @@ function checkCluster(c: ClusterManifest, d: Declared, add: Add): void {
       const at = c.pools ? ['spec', 'pools', i] : ['spec', 'pool'];
       return add('V2', c, at, `cluster '${c.name}': ${d.unknownPool(poolName)}`);
     }
-    // V6 (C4): every declared data-plane value must equal the contract (the object store by
-    // bucket). The `default` pool's contract is set at provisioning: checked only when the repo
-    // declares it; a contract marked unknown (poolsync/contract: unknown) has nothing to check.
+    // V6 (C4): declared data-plane values equal the contract (the object store by bucket); the
+    // `default` pool's is checked only when declared, one marked unknown never.
     const pool = d.pools.get(poolName);
     if (pool?.contract && c.data_plane) checkDataPlane(c, pool, add);
   });
@@ -214,7 +202,7 @@ function checkAssignments(assignments: AssignmentManifest[], d: Declared, add: A
   }
 }
 
-/** Where V6 reads each compared value: the cluster's declared field and the pool's contract field. */
+/** Where V6 reads each compared value in the pool's document. */
 const DATA_PLANE_POINTERS: Record<DataPlaneMismatch['field'], string> = {
   object_store_uri: '/spec/object_store_ref/uri',
   'secret_store.type': '/spec/secret_store/type',
@@ -256,8 +244,8 @@ function checkQueue(q: QueueManifest, d: Declared, add: Add): void {
     const message = `queue '${q.name}': "*" selects every cluster of the pool and must be the only entry; remove it or the cluster names`;
     add('V4', q, ['spec', 'clusters', star], message);
   }
-  // V3 (Q1): named clusters are declared, in the queue's pool. A loop with nothing made per
-  // entry that is right: a closure, a path and a pointer per entry were a tenth of the pass.
+  // V3 (Q1): named clusters are declared, in the queue's pool. Nothing made per right entry: a
+  // closure, a path and a pointer per entry were a tenth of the pass.
   for (let i = 0; i < selector.length; i++) {
     const name = selector[i]!;
     if (name === WILDCARD || (q.faults.length > 0 && !usable(q, `/spec/clusters/${i}`))) continue;
@@ -300,9 +288,8 @@ function checkManagedQueue(q: QueueManifest, owner: ClusterManifest | undefined,
 }
 
 /**
- * V12 (Union v2 default queues): the queue a DefaultQueue names is declared (a Queue
- * document, a cluster's co-named queue, or `default`), and each project/domain has one
- * setting.
+ * V12 (Union v2): a DefaultQueue names a declared queue (a Queue document, a cluster's co-named
+ * queue, or `default`), one setting per project/domain.
  */
 function checkDefaultQueues(list: readonly DefaultQueueManifest[], d: Declared, add: Add): void {
   const { queues, clusters, broken } = d;
@@ -340,11 +327,10 @@ function sameBucket(a: string, b: string): boolean {
 }
 
 /**
- * Object stores and metadata buckets (docs/union-self-managed.md, domain.md P7). V7: two pools
- * must not share an object store (P7) unless they share a cluster (Union self-managed's pool map
- * lets a cluster be in several pools; it has one `storage.bucketName`). V13, on bucket names:
- * clusters in one pool use one metadata bucket, clusters that share no pool different ones; a
- * cluster's bucket is its `data_plane.object_store_uri`, else its pools' (`file://` has none).
+ * Object stores and metadata buckets (docs/union-self-managed.md). V7 (P7): pools do not share an
+ * object store unless they share a cluster (Union self-managed's pool map; a cluster has one
+ * `storage.bucketName`). V13: clusters in one pool use one bucket, clusters sharing no pool
+ * different ones; a cluster's bucket is its `data_plane.object_store_uri`, else its pools'.
  */
 function checkObjectStores(
   pools: ReadonlyMap<string, PoolManifest>,
@@ -363,8 +349,7 @@ function checkObjectStores(
   }
   const share = (a: string, b: string) => sharing.has(a < b ? `${a}|${b}` : `${b}|${a}`);
 
-  // V7 (P7): pools must not share an object store. Trailing slashes do not make a new store.
-  // A contract marked unknown names no store: nothing to compare (never a shared placeholder).
+  // V7: trailing slashes make no new store; a contract marked unknown names none.
   const byUri = new Map<string, PoolManifest>();
   // A pool V7 reported is not reported again for its bucket.
   const reported = new Set<Manifest>();
@@ -425,11 +410,7 @@ function placeClusters(
   return placed;
 }
 
-/**
- * Same pool, same bucket: checked here for pools the repository does not declare, or
- * declares with a contract marked unknown (V6 checks each declared data plane against a
- * declared pool's contract).
- */
+/** Same pool, same bucket, for pools without a declared contract (V6 covers the others). */
 function checkSamePoolBuckets(
   pools: ReadonlyMap<string, PoolManifest>,
   placed: readonly Placed[],
@@ -529,9 +510,8 @@ function checkQueueCaps(queues: readonly QueueManifest[], add: Add): void {
 }
 
 /**
- * V16: poolsync.yaml `absent:` lists system objects the repository wants deleted (`Queue/default`,
- * `ClusterPool/default`, docs/manifests.md); a document declaring one of them contradicts it, and
- * so does a cluster or queue that lives in an absent pool. Reported at the document.
+ * V16: poolsync.yaml `absent:` (`Queue/default`, `ClusterPool/default`, docs/manifests.md) is
+ * contradicted by a document declaring one, or by a cluster or queue living in an absent pool.
  */
 export function checkAbsent(g: Grouped, config: RepoConfig): ValidationError[] {
   const absent = new Set(config.absent ?? []);
@@ -544,9 +524,8 @@ export function checkAbsent(g: Grouped, config: RepoConfig): ValidationError[] {
       add('V16', m, ['metadata', 'name'], message);
     }
   if (!absent.has('ClusterPool/default')) return errors;
-  // Union refuses to register a cluster without a pool while `default` is deleted
-  // (remote/_cluster.py:299-301), and no queue can live in a deleted pool.
-  // A co-named queue without a pool is in its cluster's pool (Q4): judged by that cluster.
+  // Union refuses a cluster without a pool while `default` is deleted (remote/_cluster.py:299-301);
+  // a co-named queue without a pool is in its cluster's pool (Q4): judged by that cluster.
   const clusters = new Set(g.Cluster.map((c) => c.name));
   for (const m of [
     ...g.Cluster,
@@ -560,11 +539,10 @@ export function checkAbsent(g: Grouped, config: RepoConfig): ValidationError[] {
 }
 
 /**
- * The Flyte kinds (docs/flyte-oss.md). V9: a ClusterLabel's weights are each in [0, 1] and not 0
- * as a float32 unless written 0, as flyteadmin reads them (weightProblem); relative, so their sum
- * need not be 1. V10: a ClusterLabel names declared ExecutionClusters, each once; one label at
- * most is the default. V11: an ExecutionClusterLabel names a declared ClusterLabel, one per key.
- * V14: credentials where the chart mounts them. SCHEMA: auth (with endpoint) or inCluster: true.
+ * The Flyte kinds (docs/flyte-oss.md). V9: weights as flyteadmin reads them (weightProblem),
+ * relative (their sum need not be 1). V10: a ClusterLabel names declared ExecutionClusters, each
+ * once; one default label. V11: an ExecutionClusterLabel names a declared ClusterLabel, one per
+ * key. V14: credentials where the chart mounts them.
  */
 function checkFlyteRules(g: Grouped, add: Add): void {
   const clusters = firstByName(g.ExecutionCluster, add);
@@ -574,7 +552,6 @@ function checkFlyteRules(g: Grouped, add: Add): void {
   const clusterNames = [...clusters.keys()].sort();
   let defaultLabel: ClusterLabelManifest | null = null;
   for (const l of g.ClusterLabel) {
-    // V10: one default label.
     if (l.isDefault && defaultLabel) {
       const message = `ClusterLabel '${l.name}' is default: true, as is '${defaultLabel.name}' (${where(defaultLabel)}); flyte-core has one defaultExecutionLabel: keep one`;
       add('V10', l, ['spec', 'default'], message);
@@ -599,7 +576,6 @@ function checkClusterAuth(c: ExecutionClusterManifest, add: Add): void {
   }
 }
 
-/** V9 and V10 of a label's entries. */
 function checkLabelEntries(
   l: ClusterLabelManifest,
   clusters: Map<string, unknown>,
@@ -627,7 +603,6 @@ function checkLabelEntries(
   });
 }
 
-/** V11: each names a declared ClusterLabel; one per key. */
 function checkExecutionClusterLabels(
   ecls: ExecutionClusterLabelManifest[],
   labels: Map<string, unknown>,
@@ -649,16 +624,13 @@ function checkExecutionClusterLabels(
 }
 
 /**
- * V14: ExecutionCluster credentials where the flyte-core chart mounts them, so the rendered
- * values start pods (docs/flyte-oss.md). In flyteorg/flyte charts/flyte-core/templates, the
- * `syncresources` Deployment (clusterresourcesync/deployment.yaml, on by default) mounts Secret
- * `cluster-credentials` at `/var/run/credentials` whatever the values say and reads the same
- * clusterConfigs: every tokenPath and certPath must be a file there. That mount and the
- * `sync-cluster-resources` init container's volume mounts (admin/deployment.yaml:113-117)
- * exist only when labelClusterMap is non-empty: credentials need a ClusterLabel. flyteadmin
- * reads every cluster's token and certificate at start-up (list_targets.go NewListTargets).
+ * V14 (docs/flyte-oss.md): in flyteorg/flyte charts/flyte-core/templates, the `syncresources`
+ * Deployment (clusterresourcesync/deployment.yaml, on by default) mounts this Secret at this
+ * folder whatever the values say, and reads the same clusterConfigs: every tokenPath and certPath
+ * must be a file there. That mount and the init container's (admin/deployment.yaml:113-117) exist
+ * only when labelClusterMap is non-empty: credentials need a ClusterLabel. flyteadmin reads every
+ * cluster's token and certificate at start-up (list_targets.go NewListTargets).
  */
-/** The Secret and folder the chart's syncresources Deployment mounts, whatever the values say. */
 export const CHART_CREDENTIALS_SECRET = 'cluster-credentials';
 export const CHART_CREDENTIALS_DIR = '/var/run/credentials';
 /** A Secret key (k8s.io/apimachinery IsConfigMapKey): the file name under the mount. */

@@ -18,14 +18,13 @@ export interface SchemaIssue {
   message: string;
   pos: Position;
   /**
-   * JSON pointer of the field at fault: the missing or unknown field itself for `required`
-   * and `additionalProperties`, else the failing value. Lets the loader keep the fields of
-   * an invalid document that are well-formed (documents.ts, partial manifests).
+   * JSON pointer of the field at fault (the missing or unknown one itself), so the loader keeps
+   * an invalid document's well-formed fields (documents.ts, partial manifests).
    */
   path: string;
 }
 
-/** A standalone ajv validation function: `errors` holds the last call's failures. */
+/** A standalone ajv validator: `errors` holds the last call's failures. */
 interface Validator {
   (data: unknown): boolean;
   errors?: ErrorObject[] | null;
@@ -41,7 +40,7 @@ export function schemaAccepts(kind: SchemaKind, value: unknown): boolean {
   return VALIDATORS[kind](value);
 }
 
-/** Validates one document's plain value against its kind's schema; `root` gives positions. */
+/** One document's plain value against its kind's schema; `root` gives positions. */
 export function validateAgainstSchema(
   kind: SchemaKind,
   value: unknown,
@@ -144,7 +143,7 @@ interface Fault {
   params: Record<string, unknown>;
   parent: Record<string, unknown>;
   path: string[];
-  /** The field path, as messages name it. */
+  /** As messages name it. */
   where: string;
   node: YNode | undefined;
   /** Key of the node in its parent mapping, when it is a mapping value. */

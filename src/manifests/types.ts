@@ -2,10 +2,9 @@
 import type { DesiredState } from '../model/desired.js';
 
 /**
- * Stable error codes. V1–V16 are the cross-document rules of manifests.md (rules.ts); SCHEMA is
- * a document that does not match its kind's JSON Schema; YAML is unreadable YAML (syntax,
- * duplicate keys, unsupported tags, encoding); LIMIT is an input limit; IO a file or folder
- * that cannot be read.
+ * Stable error codes: V1–V16 the rules of manifests.md (rules.ts); SCHEMA a document its kind's
+ * JSON Schema refuses; YAML unreadable YAML (syntax, duplicate keys, tags, encoding); LIMIT an
+ * input limit; IO a file or folder that cannot be read.
  */
 export type ValidationCode =
   | `V${1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15 | 16}`
@@ -18,11 +17,11 @@ export interface ValidationError {
   code: ValidationCode;
   /** One line, says what is wrong and, where it helps, what to do. */
   message: string;
-  /** Path relative to the repository folder, with forward slashes; line and column 1-based. */
+  /** Relative to the repository folder, forward slashes; line and column 1-based. */
   file: string;
   line: number;
   column: number;
-  /** `<Kind>/<name>` of the object concerned, when known. */
+  /** `<Kind>/<name>`, when known. */
   address: string | null;
 }
 
@@ -48,7 +47,7 @@ export interface LoadCounts {
   flyte?: { execution_clusters: number; cluster_labels: number; execution_cluster_labels: number };
 }
 
-/** An entry of the folder that was not read because it is not a regular file or folder. */
+/** An entry not read: not a regular file or folder. */
 export interface SkippedEntry {
   path: string;
   reason: string;

@@ -1,12 +1,9 @@
 /**
- * The config folder and its files. The folder itself must be a folder reached from the
- * repository root through real folders (docs/security.md, "What is read"): a `--path` that is a
- * committed symbolic link, or under one, would make poolsync read (and quote in errors, logs,
- * /status and PR comments) files from anywhere. Its manifest files (manifests.md): every
- * *.yaml / *.yml, recursively, in sorted path order, skipping dot-entries, symlinks, the repo
- * config and `ignore` globs; of an environment, only under its folders, all it walks. Each file
- * is read within the input limits through the one safe read of src/util/safe-file.ts: regular
- * files only, nothing outside the folder, bounded by the bytes read.
+ * The config folder and its files. The folder is reached from the repository root through real
+ * folders (docs/security.md, "What is read"): a `--path` under a committed symbolic link would
+ * make poolsync read (and quote in errors, logs and PR comments) files from anywhere. Its
+ * manifests (manifests.md): every *.yaml / *.yml in sorted path order, skipping dot-entries,
+ * links, the repo config and `ignore` globs, each read through src/util/safe-file.ts.
  */
 import type { Stats } from 'node:fs';
 import { lstat, readdir, stat } from 'node:fs/promises';
@@ -26,25 +23,20 @@ import type { SkippedEntry, ValidationError } from './types.js';
 export const REPO_CONFIG_FILE = 'poolsync.yaml';
 
 /**
- * Folders below the config folder that are read (and watched, daemon `--watch`): manifests
- * need a few levels; 3,000 nested folders only serve to exhaust memory (a watcher per folder,
- * paths thousands of bytes long) or to fail on the length of a path.
+ * Folder levels read (and watched): manifests need a few; 3,000 only serve to exhaust memory (a
+ * watcher per folder, paths thousands of bytes long) or fail on a path's length.
  */
 export const MAX_FOLDER_DEPTH = 32;
 
 export interface WalkResult {
   /** Relative paths with forward slashes, sorted. */
   files: string[];
-  /** Folders that could not be read, with the reason (an errno code, or TOO_DEEP). */
+  /** Folders not read, with the reason (an errno code, or TOO_DEEP). */
   unreadable: { path: string; reason: string }[];
-  /**
-   * Entries that would have been read but are not regular files or folders (symbolic links,
-   * FIFOs, sockets, devices): skipped, and reported so the skip is never silent.
-   */
+  /** Links, FIFOs, sockets, devices: skipped, reported so the skip is never silent. */
   skipped: SkippedEntry[];
 }
 
-/** The reason of a folder deeper than MAX_FOLDER_DEPTH: not read. */
 export const TOO_DEEP = 'TOO_DEEP';
 
 /** Byte-wise order, independent of locale, so every machine walks the same way. */
@@ -111,10 +103,7 @@ function folderError(message: string): ValidationError {
   return { code: 'IO', message, file: '.', line: 1, column: 1, address: null };
 }
 
-/**
- * Null when DIR is a folder reached from `root` (default: the Git work tree DIR is in, else DIR
- * itself) through real folders only; else the error, at `.`.
- */
+/** The error (at `.`) unless DIR is reached from `root` (default: its work tree) by real folders. */
 export async function checkFolder(dir: string, root?: string): Promise<ValidationError | null> {
   try {
     if (!(await stat(dir)).isDirectory()) return folderError(`${dir} is not a folder`);
@@ -185,7 +174,7 @@ export async function readManifestText(
   return manifestText(rel, await readRepoFile(root, rel, { maxBytes: limits.maxFileBytes }));
 }
 
-/** A file the manifest walk found, read in synchronous calls. */
+/** A file the walk found (its parents are real folders), read in synchronous calls. */
 export function readWalkedManifestText(
   root: string,
   rel: string,
@@ -197,7 +186,6 @@ export function readWalkedManifestText(
 /** One decoder for every file: a fatal decoder is ready for the next text after a failure. */
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
-/** The text of a read file, or the error that says why there is none. */
 function manifestText(rel: string, read: RepoFileRead): ReadResult {
   const error = (code: ValidationError['code'], message: string, line = 1, column = 1) => {
     return { code, message, file: rel, line, column, address: null };
@@ -210,7 +198,6 @@ function manifestText(rel: string, read: RepoFileRead): ReadResult {
   try {
     return { ok: true, text: UTF8.decode(read.bytes) };
   } catch {
-    // Locate the first undecodable byte so the user can find it.
     const lossy = new TextDecoder('utf-8').decode(read.bytes);
     const at = lossy.indexOf('\uFFFD');
     const before = lossy.slice(0, Math.max(0, at));

@@ -1,12 +1,11 @@
 /**
- * A fast path for the YAML manifests are written in (js-yaml's general event parser was most of
- * the time `plan` spent loading a large folder): block mappings and sequences, plain and quoted
- * one-line scalars, one-line flow collections of scalars, comments and `---`, read line by line
- * into the tree parseYamlFile builds, positions included (or, PlainParser, the plain values
- * alone). On anything else (anchors, tags, block or multi-line scalars, escapes, tabs, keys that
- * are not plain names, duplicate keys, anything over a limit) it gives up and the full parser
- * reads the file, so every error comes from one place. test/manifests/yaml-simple.test.ts holds
- * both parsers to the same output on every YAML file of the repository and thousands of mutations.
+ * A fast path for the YAML manifests are written in (js-yaml's event parser was most of a large
+ * load): block collections, one-line plain and quoted scalars, one-line flow collections of
+ * scalars, comments and `---`, read line by line into the tree (or, PlainParser, plain values).
+ * On anything else (anchors, tags, block or multi-line scalars, escapes, tabs, keys that are not
+ * plain names, duplicate keys, a limit passed) it gives up and the full parser reads the file, so
+ * every error comes from one place. test/manifests/yaml-simple.test.ts holds both parsers to the
+ * same output on every YAML file of the repository and thousands of mutations.
  */
 import { flatString } from '../util/flat-string.js';
 import { LIMITS, type InputLimits } from './limits.js';
@@ -24,10 +23,7 @@ import {
   type YSeq,
 } from './yaml.js';
 
-/**
- * Parses every document of one file. Never throws for bad input. Files in the subset of YAML
- * that manifests use take the fast path; the rest, and every file with an error, the full parser.
- */
+/** Every document of one file, by the fast path when it can; never throws for bad input. */
 export function parseYamlFile(text: string, limits: Readonly<InputLimits> = LIMITS): ParsedFile {
   return parseSimpleYaml(text, limits) ?? parseYamlFull(text, limits);
 }
@@ -35,8 +31,8 @@ export function parseYamlFile(text: string, limits: Readonly<InputLimits> = LIMI
 /** Thrown inside the parser when the input leaves the subset; never escapes yaml-simple.ts. */
 export const GIVE_UP = new Error('outside the simple subset');
 
-// Characters js-yaml refuses or treats specially anywhere in the input: control characters,
-// C1 controls, surrogates (emoji are valid but rare: the full parser handles them), BOM, noncharacters.
+// What js-yaml refuses or treats specially anywhere: controls, C1 controls, surrogates (emoji
+// are valid but rare: the full parser takes them), BOM, noncharacters.
 // eslint-disable-next-line no-control-regex
 const UNSIMPLE_CHARS = /[\x00-\x09\x0B-\x1F\x7F-\x9F\uD800-\uDFFF\uFEFF\uFFFE\uFFFF]/;
 
@@ -58,18 +54,14 @@ function isKeyStart(ch: number): boolean {
 }
 
 /**
- * The keys of one mapping, for duplicates: a scan while there are few (nearly every mapping
- * of a manifest), a Set from 16 on (a scan of every key made a mapping of n keys cost n²:
- * 15 s at 70,000 keys). A Set per mapping was ~10 % of a 10k load's parse; one SeenKeys per
- * mapping (with its array) was still a fifth of what the parser allocated: the parser keeps
- * one per depth (mappings open at once are at different depths) and clears it for each mapping.
+ * The keys of one mapping, for duplicates: a scan while few, a Set from 16 on (a scan made n keys
+ * cost n²: 15 s at 70,000). A Set per mapping was ~10 % of a 10k load's parse, a SeenKeys per
+ * mapping a fifth of the parser's allocation: one per depth, cleared for each mapping.
  */
 class SeenKeys {
-  /** The keys of the current mapping are `few[0]` to `few[count - 1]`, while under 16. */
   private readonly few: string[] = [];
   private count = 0;
   private many: Set<string> | null = null;
-  /** Forgets the keys of the previous mapping. */
   clear(): this {
     this.count = 0;
     this.many = null;
@@ -115,13 +107,12 @@ export function parseSimpleYaml(
 }
 
 /**
- * The parser, building what its subclass makes of each node: the tree with positions
- * (TreeParser, below) or plain values alone (PlainParser). `N` is a node, `M` a
- * mapping, `S` a sequence; the `line` and `offset` given with each are where it starts.
+ * The parser; its subclass makes the nodes (`N`; `M` a mapping, `S` a sequence), given where
+ * each starts: the tree with positions (TreeParser) or plain values (PlainParser).
  */
 abstract class SimpleReader<N, M extends N, S extends N> {
-  // Typed arrays sized once (the lines counted first): arrays grown by push were ~12 % of
-  // what a one-shot load of 100,000 objects allocated, every byte of it young garbage.
+  // Typed arrays sized once (lines counted first): arrays grown by push were ~12 % of what a
+  // one-shot load of 100,000 objects allocated.
   /** Offset of each line's first character. */
   protected readonly starts: Int32Array;
   /** Offset just past each line's last character (its `\n` excluded). */
@@ -133,12 +124,10 @@ abstract class SimpleReader<N, M extends N, S extends N> {
   /** Scalar text of the current document (limits.maxDocumentBytes). */
   protected bytes = 0;
   /**
-   * The items read so far of the sequence open at each depth: a sequence gets an array of its
-   * length once read, not one grown by push (17 places for the one item of most lists, kept as
-   * long as the manifest is).
+   * Items read of the sequence open at each depth: a sequence then gets an array of its length,
+   * not one grown by push (17 places for most lists' one item, kept as long as the manifest).
    */
   private readonly itemsAt: N[][] = [];
-  /** The keys seen of the mapping open at each depth. */
   private readonly seenAt: SeenKeys[] = [];
   /** Where the last quoted scalar (`quoted`) or flow entry (`flowScalar`) read ends. */
   private next = 0;
@@ -252,14 +241,11 @@ abstract class SimpleReader<N, M extends N, S extends N> {
   /** The sequence starting at `offset` of `line`, of `items` (its own array). */
   protected abstract newSeq(line: number, offset: number, items: N[]): S;
 
-  /**
-   * Each document's root mapping, its index in the file and where it starts, given to `take`
-   * as soon as read; returns how many there are.
-   */
+  /** Each document's root, index and start, given to `take` as soon as read; their count. */
   documents(take: (root: M, index: number, pos: Position) => void): number {
     let count = 0;
-    // Content before the first `---` is a document; so is what follows each `---`, even
-    // nothing (an empty document keeps its index, as the full parser counts them).
+    // Before the first `---` is a document; so is what follows each, even nothing (an empty
+    // document keeps its index, as the full parser counts them).
     let index = 0;
     if (this.nextIndent() !== -1) {
       this.documentRoot(take, index++);
@@ -287,7 +273,7 @@ abstract class SimpleReader<N, M extends N, S extends N> {
     take(root, index, this.pos(line, at));
   }
 
-  /** The node whose first line is the current line, at its indentation. */
+  /** The node starting on the current line, at its indentation. */
   private block(depth: number): N {
     if (depth >= this.limits.maxDepth - 1) throw GIVE_UP;
     const line = this.i;
@@ -539,7 +525,6 @@ abstract class SimpleReader<N, M extends N, S extends N> {
   }
 }
 
-/** The tree parseYamlFile builds, positions included. */
 class TreeParser extends SimpleReader<YNode, YMap, YSeq> {
   protected scalarAt(value: Scalar, line: number, offset: number): YScalar {
     return { kind: 'scalar', value, pos: this.pos(line, offset) };
@@ -558,17 +543,13 @@ class TreeParser extends SimpleReader<YNode, YMap, YSeq> {
   }
 }
 
-/**
- * The plain-value mode (issue 35): each document's values as toPlain would make them, with no
- * node and no Position made; a one-shot load (analysePlain) parses a file again, with
- * positions, only when one of its documents has an error to locate. The same parser.
- */
+/** The plain-value mode (issue 35): values as toPlain makes them, no node, no Position. */
 type PlainValue = Scalar | PlainMap | PlainValue[];
 type PlainMap = { [key: string]: PlainValue };
 
 /**
- * Reads `text`, each document going to `take` as soon as read; the number of documents, or
- * null when the full parser must read the file (documents already taken stay so).
+ * Each document to `take` as soon as read; their count, or null when the full parser must read
+ * the file (documents already taken stay so).
  */
 export function parseSimplePlain(
   text: string,

@@ -1,10 +1,7 @@
 /**
- * YAML with positions: the tree a file is read into (nodes with their positions, the parsed
- * file with its issues, how the rules read the tree) and the full parser. js-yaml 5's
- * `parseEvents` gives a pre-order event stream with source offsets; the tree is built straight
- * from it, resolving tags the way js-yaml's `eventsToAst` does (raw tag as written, else the
- * core schema's implicit tag for plain scalars), without building js-yaml's own AST first: on
- * large folders that AST was a fifth of the parse time. The fast path is yaml-simple.ts.
+ * YAML with positions: the tree a file is read into, and the full parser (the fast path is
+ * yaml-simple.ts). The tree is built straight from js-yaml 5's `parseEvents` stream, resolving
+ * tags as its `eventsToAst` does, without js-yaml's own AST (a fifth of the parse time).
  */
 import {
   CORE_SCHEMA,
@@ -63,18 +60,16 @@ export interface YamlIssue {
 }
 
 export interface ParsedFile {
-  /** Non-empty documents that were read without issues. */
+  /** Non-empty documents read without issues. */
   documents: YDocument[];
   /** Non-empty documents, with or without issues. */
   documentCount: number;
   issues: YamlIssue[];
-  /** Nodes added by alias expansion, for the folder-wide budget. */
+  /** Nodes and scalar text added by alias expansion, for the folder-wide budget. */
   aliasExpansion: number;
-  /** Scalar text added by alias expansion, for the folder-wide budget. */
   aliasBytes: number;
 }
 
-/** Maps source offsets to 1-based line/column. */
 export class LineIndex {
   private readonly starts: number[] = [0];
   /** Line of the last lookup: events come in source order, so the next is on it or near. */
@@ -86,7 +81,6 @@ export class LineIndex {
   at(offset: number): Position {
     const starts = this.starts;
     let l = this.last;
-    // Forward a few lines from the last lookup before falling back to a binary search.
     for (let n = 0; n < 4 && l + 1 < starts.length && starts[l + 1]! <= offset; n++) l++;
     if (starts[l]! > offset || (l + 1 < starts.length && starts[l + 1]! <= offset)) {
       let hi = starts.length - 1;
@@ -132,7 +126,6 @@ export function setPlain(map: Record<string, unknown>, key: string, value: unkno
 export const INDEX_FROM = 32;
 const keyIndexes = new WeakMap<YMap, Map<string, YMapEntry>>();
 
-/** The entry for `key` in a mapping node, if any. */
 export function entry(node: YNode | undefined, key: string): YMapEntry | undefined {
   if (!node || node.kind !== 'map') return undefined;
   if (node.entries.length <= INDEX_FROM) return node.entries.find((e) => e.key === key);
@@ -184,9 +177,8 @@ export function parseYamlFull(text: string, limits: Readonly<InputLimits> = LIMI
 
 interface Anchored {
   node: YNode;
-  /** Nodes in the subtree, aliases expanded. */
+  /** Nodes and scalar text in the subtree, aliases expanded. */
   size: number;
-  /** Scalar text in the subtree, aliases expanded. */
   bytes: number;
 }
 
@@ -195,11 +187,9 @@ const NO_RANGE = -1;
 class DocumentBuilder {
   readonly issues: YamlIssue[] = [];
   aliasExpansion = 0;
-  /** Scalar text added by aliases (folder budget). */
   aliasBytes = 0;
-  /** Nodes built so far, aliases expanded: a subtree's size is the difference. */
+  /** Nodes and scalar text so far, aliases expanded: a subtree's is the difference. */
   private nodes = 0;
-  /** Scalar text so far, aliases expanded (LIMITS.maxDocumentBytes): a subtree's is the difference. */
   private bytes = 0;
   /** One LIMIT per document: past the first, the document is refused anyway. */
   private limitReported = false;
@@ -213,10 +203,7 @@ class DocumentBuilder {
     private readonly limits: Readonly<InputLimits>,
   ) {}
 
-  /**
-   * Counts expanded text. Over the limit the document is an error at the node that crossed
-   * it (an alias, usually), before any later stage (fingerprint, plan JSON) expands it.
-   */
+  /** Over the limit, an error at the node that crossed it, before any later stage expands it. */
   private addBytes(n: number, pos: Position, viaAlias: boolean): void {
     this.bytes += n;
     if (viaAlias) this.aliasBytes += n;
@@ -236,7 +223,7 @@ class DocumentBuilder {
     this.issues.push({ code, message, line: pos.line, column: pos.column });
   }
 
-  /** `fallback` is where a node without source text (an empty value) is reported: its key. */
+  /** `fallback`: where a node without source text (an empty value) is, its key. */
   build(fallback: Position): YNode {
     const ev = this.events[this.cursor.i++]!;
     const before = this.nodes;
@@ -384,10 +371,6 @@ class DocumentBuilder {
   }
 }
 
-/**
- * Scalars as the YAML 1.2 core schema resolves them (js-yaml's CORE_SCHEMA), with what
- * manifests refuse: integers a double would round, tags other than the core scalar ones.
- */
 const CORE = 'tag:yaml.org,2002:';
 
 function normalizeTag(tag: string): string {
@@ -404,10 +387,7 @@ function outOfRange(text: string): string {
   return `the number ${clip(text)} cannot be stored as written (it would read as ${Number(text)}): whole numbers go up to ±9,007,199,254,740,991 and no exponent may underflow to 0; write the value you mean, or quote it if it is text`;
 }
 
-/**
- * The core schema's words (null, bool) that start with a letter: any other plain scalar that
- * starts with an ASCII letter is a string (numbers start with a digit, a sign or a dot).
- */
+/** The core schema's words (null, bool): other plain scalars starting with a letter are strings. */
 const LETTER_WORDS = new Map<string, Scalar>(
   [null, true, false].flatMap((v) => {
     const word = String(v);
@@ -453,7 +433,10 @@ const SCALAR_TAGS: ReadonlySet<string> = new Set(
   ['str', 'int', 'float', 'bool', 'null'].map((t) => CORE + t),
 );
 
-/** YAML 1.2 core schema scalars (the tags CORE_SCHEMA resolves implicitly). */
+/**
+ * Scalars as the YAML 1.2 core schema resolves them (js-yaml's CORE_SCHEMA), refusing integers a
+ * double would round.
+ */
 function resolveScalar(
   text: string,
   tag: string,
@@ -494,11 +477,9 @@ function exactInteger(n: number): number | typeof OUT_OF_RANGE {
 }
 
 /**
- * Syntax errors of js-yaml as positioned issues. js-yaml notices an unterminated quote or an
- * unclosed `[`/`{` only where it runs out of input or indentation, often lines later
- * ("deficient indentation" at the next key); the user needs the place the construct opened.
+ * Reasons under which js-yaml may be reporting a quote or `[`/`{` never closed: it notices only
+ * where it runs out of input or indentation, often lines later; the user needs where it opened.
  */
-/** Reasons under which js-yaml may be reporting a construct that was never closed. */
 const RAN_OUT =
   /deficient indentation|unexpected end of the stream|end of the stream or a document separator/;
 
@@ -509,8 +490,8 @@ function parserIssue(
   limits: Readonly<InputLimits>,
 ): YamlIssue {
   if (!(err instanceof YAMLException)) {
-    // The engine's own limits (string length, call stack) reached by a hostile file; and js-yaml
-    // documents that any exception may escape: kept structured.
+    // The engine's limits (string length, call stack) reached by a hostile file, or any exception
+    // js-yaml documents may escape: kept structured.
     const message =
       err instanceof RangeError
         ? `file is too large or too deeply nested to read (over ${formatBytes(limits.maxDocumentBytes)} per document)`
@@ -539,9 +520,8 @@ const DESCRIBE = {
 } as const;
 
 /**
- * The innermost quote or flow collection still open at `end`, scanning from the start with
- * YAML's lexical rules (comments, block scalars, quotes only where a scalar starts). Null when
- * everything opened before `end` was closed: the error is then js-yaml's as it stands.
+ * The innermost quote or flow collection still open at `end`, by YAML's lexical rules (comments,
+ * block scalars, quotes only where a scalar starts); null when all were closed.
  */
 export function openConstruct(
   source: string,
@@ -553,8 +533,8 @@ export function openConstruct(
   let lineStart = 0;
   /** Inside a block scalar: lines indented more than this belong to it; -1 outside. */
   let blockIndent = -1;
-  // What the current character follows on its line: the last non-blank character, and the
-  // first character of the last word (a tag `!x` or anchor `&a` may come before a scalar).
+  // The last non-blank character on the line, and the first of the last word (a tag `!x` or an
+  // anchor `&a` may come before a scalar).
   let prev = '';
   let wordFirst = '';
   let inWord = false;

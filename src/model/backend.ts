@@ -2,42 +2,28 @@
 import type { ObjectKind } from './common.js';
 import type { ManualInstruction, Step } from './plan.js';
 
-/**
- * What a backend says of itself; what it manages and its manual steps follow from the parts it
- * has (BackendInfo).
- */
+/** What a backend says of itself (what it manages and its manual steps are derived: BackendInfo). */
 export interface BackendProfile {
   /** For messages: `embedded`, `poolsync REST API`, `union`, `flyteadmin`. */
   name: string;
-  /**
-   * Kinds a repository may declare although this backend has no API for them: they are
-   * rendered to configuration files (`poolsync render`) and never planned against the backend.
-   */
+  /** Kinds it has no API for, rendered to files (`poolsync render`) and never planned. */
   configKinds?: readonly ObjectKind[];
-  /**
-   * Union: queues carry caps and scheduling (QueueCaps, model/common.ts), read and written. A
-   * repository declaring them against a backend without is refused (QUEUE_CAPS). Absent: none.
-   */
+  /** Union: queues carry caps and scheduling (QueueCaps); declared elsewhere: QUEUE_CAPS. */
   queueCaps?: true;
   /**
-   * Kinds its API replaced by another (Union v2: a default queue per project/domain replaced
-   * pool assignments). A declared object of one is planned blocked, saying what to declare
-   * instead (src/plan/index.ts), not refused with BACKEND_KIND; nothing is sent for it.
+   * Kinds its API replaced (Union v2: default queues replaced pool assignments): planned blocked,
+   * saying what to declare instead (src/plan/index.ts), not refused with BACKEND_KIND.
    */
   replacedKinds?: Readonly<{ PoolAssignment?: 'DefaultQueue' }>;
 }
 
-/** A backend and the manifest kinds it manages (reads and plans). */
+/** Derived from the control plane's parts (controlplane/types.ts `backendInfo`), never written. */
 export interface BackendInfo extends BackendProfile {
-  /**
-   * A repository declaring another kind is refused with an error naming the backend. Derived
-   * from the calls the control plane has (controlplane/types.ts `backendInfo`), never written.
-   */
+  /** The kinds it reads and plans; another declared is refused, naming the backend. */
   kinds: readonly ObjectKind[];
   /**
-   * For steps this backend has no public API for: what a person runs instead (the step is then
-   * planned as `execution: "manual"`); null for steps it makes by API. Absent: all by API.
-   * Derived from the control plane's `manual` part (controlplane/types.ts `backendInfo`).
+   * What a person runs for a step it has no public API for (planned `execution: "manual"`); null
+   * for steps made by API. Absent: all by API.
    */
   manualStep?: (step: Step) => ManualInstruction | null;
 }

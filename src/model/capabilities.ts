@@ -1,7 +1,7 @@
 /**
- * Capabilities (domain.md, Capabilities): their names, their text form (`drain,queue_delete`,
- * as in `--capabilities` and `file:PATH?capabilities=`), and the data plane a cluster last
- * reported, which `cluster_move` and `pool_update` check against a new contract (C4, C5).
+ * Capabilities (domain.md): their names, their text form (`--capabilities`,
+ * `file:PATH?capabilities=`), and the data plane a cluster last reported, which `cluster_move`
+ * and `pool_update` check against a new contract (C4, C5).
  */
 import {
   BASELINE_CAPABILITIES,
@@ -55,12 +55,9 @@ export function sameCapabilities(a: Capabilities, b: Capabilities): boolean {
 }
 
 /**
- * C5: the data plane a cluster reported, rebuilt from its pool's contract and its config
- * drift (fields that differ carry the reported value; the others matched the contract).
- * Null when nothing was reported: before the cluster's first report (health `unknown`), and on
- * a control plane that does not report data planes at all (`data_plane_reported: false`,
- * Union: its empty drift means "not known", not "matches"). Null means unverified, never a
- * mismatch.
+ * C5: the data plane a cluster reported, from its pool's contract and its config drift. Null
+ * (unverified, never a mismatch) before its first report (health `unknown`) or when the control
+ * plane reports none (`data_plane_reported: false`, Union: empty drift means not known).
  */
 export function reportedDataPlane(
   contract: PoolContract,

@@ -1,8 +1,7 @@
 /**
- * Shared vocabulary of the control plane (domain.md). Plain data, JSON-serialisable. Each kind's
- * fields are declared once, by its schema (schemas/<kind>.schema.json): their types, defaults,
- * values and lists here are derived from it (src/gen/manifests/kinds.ts, `npm run
- * generate:validators`).
+ * Shared vocabulary of the control plane (domain.md), plain JSON data. Each kind's fields are
+ * declared once, by schemas/<kind>.schema.json; types, defaults and lists here derive from it
+ * (src/gen/manifests/kinds.ts, `npm run generate:validators`).
  */
 import {
   SPEC_FIELDS,
@@ -23,7 +22,7 @@ export const FAIRNESS_POLICIES = SPEC_FIELDS.Queue.fairness.values;
 /** N1. */
 export const NAME_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export const NAME_MAX_LENGTH = 63;
-/** N1, as a check: whether `name` can be a manifest's metadata.name (and a file name). */
+/** N1: whether `name` can be a metadata.name (and a file name). */
 export function isValidName(name: string): boolean {
   return name.length <= NAME_MAX_LENGTH && NAME_PATTERN.test(name);
 }
@@ -47,11 +46,10 @@ type QueueField = keyof QueueFields;
 type WrittenQueue = ManifestSpecs['Queue'];
 
 /**
- * Union's queue caps and scheduling (QueueSpec fields 8-10, proto/cloudidl/queue/queue.proto,
- * from the flyteplugins-union wheel), in the spelling Union's client uses (remote/_queue.py): the
- * Queue fields a manifest may omit that have no default. Each is optional: absent means "not
- * managed", and a queue update writes the live value back unchanged (read-modify-write);
- * declared, it is compared and written as a whole.
+ * Union's queue caps and scheduling (QueueSpec fields 8-10, proto/cloudidl/queue/queue.proto of
+ * the flyteplugins-union wheel, spelt as remote/_queue.py): the Queue fields with no default that
+ * a manifest may omit. Absent: not managed (an update writes the live value back); declared:
+ * compared and written whole.
  */
 type CapField = {
   [K in QueueField]: QueueFields[K] extends { default: unknown } | { required: true } ? never : K;
@@ -61,8 +59,8 @@ type CapField = {
 export const QUEUE_PLACEMENT = ['pool', 'clusters'] as const;
 
 /**
- * Q1: the whole settable spec of a queue (an update replaces all of it, Q3), defaults applied. A
- * type, not an interface, so a spec is also a plain record (plan forms, plan/forms.ts).
+ * Q1: a queue's whole settable spec (an update replaces all of it, Q3), defaults applied; a type,
+ * not an interface, so it is also a plain record (plan/forms.ts).
  */
 export type QueueSpec = Required<Omit<WrittenQueue, CapField>> & QueueCaps;
 
@@ -103,7 +101,7 @@ export const ACCELERATOR_CLASSES = [
   'habana_gaudi',
 ] as const;
 
-/** C2: the settings a registration creates a queue with, where the schema has no default. */
+/** C2: a registration's settings where the schema has no default. */
 const CREATED: Pick<QueueSettings, RequiredSetting> = { run_concurrency: 0, action_concurrency: 0 };
 export type RequiredSetting = {
   [K in SettingField]: QueueFields[K] extends { required: true } ? K : never;
@@ -117,7 +115,7 @@ export const QUEUE_DEFAULTS: Readonly<QueueSettings> = Object.fromEntries(
   ]),
 ) as QueueSettings;
 
-/** The fields `keys` of `from`, in that order (a spec's settings, its fields without caps). */
+/** The fields `keys` of `from`, in that order. */
 export function pick<T extends object, K extends keyof T>(from: T, keys: readonly K[]): Pick<T, K> {
   const out = {} as Pick<T, K>;
   for (const k of keys) out[k] = from[k];
@@ -136,7 +134,7 @@ export function queueSpecWithDefaults(request: {
   return out as Required<Omit<QueueSpec, CapField>>;
 }
 
-/** The caps `spec` declares, as given (the absent ones left out). */
+/** The caps `spec` declares, as given. */
 export function capsOf(spec: QueueCaps): QueueCaps {
   const out: Record<string, unknown> = {};
   for (const f of QUEUE_CAP_FIELDS) if (spec[f] !== undefined) out[f] = spec[f];
@@ -185,9 +183,8 @@ export interface DataPlaneMismatch {
 }
 
 /**
- * C4/C5: compares each declared data-plane value with the pool contract; undeclared values are
- * not checked. Shared by the control plane (registration, status reports), the validator (V6)
- * and the planner, so all three hold clusters to the same rule.
+ * C4/C5: each declared data-plane value against the pool contract. Shared by the control plane,
+ * the validator (V6) and the planner, so all three hold clusters to the same rule.
  */
 export function dataPlaneMismatches(
   contract: PoolContract,
@@ -206,10 +203,7 @@ export function dataPlaneMismatches(
   return out;
 }
 
-/**
- * The control plane's capabilities (domain.md, Capabilities), as plans record them (each one's
- * meaning there); `queue_move` typed as set, though absent in older saved plans (off).
- */
+/** domain.md, Capabilities, as plans record them; `queue_move` is absent (off) in older plans. */
 export type Capabilities = PlanParts['capabilities'] & { queue_move: boolean };
 
 export const BASELINE_CAPABILITIES: Capabilities = {

@@ -1,7 +1,4 @@
-/**
- * DesiredState: the validated config repository with defaults applied. Produced by
- * src/manifests, consumed by src/plan. Every object keeps where it was declared.
- */
+/** DesiredState: the validated repository, defaults applied (src/manifests → src/plan). */
 import type {
   Assignment,
   ClusterDataPlane,
@@ -14,11 +11,9 @@ import type { ClusterLabelEntry, ExecutionClusterAuth, ExecutionClusterLabel } f
 import type { RepoConfigFile } from '../gen/manifests/kinds.js';
 
 export interface SourceLocation {
-  /** Path relative to the repository folder, with forward slashes. */
+  /** Relative to the repository folder, forward slashes; line and column 1-based. */
   file: string;
-  /** 1-based. */
   line: number;
-  /** 1-based. */
   column: number;
 }
 
@@ -27,14 +22,12 @@ export type Annotations = Record<string, string>;
 export const PREVENT_DESTROY_ANNOTATION = 'poolsync/prevent-destroy';
 
 /**
- * `poolsync/contract: unknown` on a ClusterPool (with `spec: {}`): the repository does not know
- * the pool's contract (Union's API does not return it; `export` writes this). The planner never
- * compares, creates or updates such a contract.
+ * `poolsync/contract: unknown` on a ClusterPool (with `spec: {}`, as `export` writes it: Union's
+ * API hides contracts): the planner never compares, creates or updates it.
  */
 export const CONTRACT_ANNOTATION = 'poolsync/contract';
 export const CONTRACT_UNKNOWN = 'unknown';
 
-/** What every declared object carries: its name, its annotations and where it was declared. */
 interface Declared {
   /** metadata.name; for an object whose identity is a key (A1, V11, V12), free text. */
   name: string;
@@ -51,8 +44,8 @@ export interface DesiredCluster extends Declared {
   /** The pool (the first listed, when `spec.pools` lists several). */
   pool: string;
   /**
-   * Union self-managed's pool map only: every pool the cluster is in, when `spec.pools` lists
-   * more than one (docs/union-self-managed.md). A backend that registers clusters refuses it (C7).
+   * Union self-managed's pool map: every pool, when `spec.pools` lists several
+   * (docs/union-self-managed.md); a backend that registers clusters refuses it (C7).
    */
   pools?: string[];
   enabled: boolean;
@@ -74,10 +67,7 @@ export interface RepoConfig {
   ignore: string[];
   /** poolsync.yaml `manage:`: the kinds this repository manages, hence may prune (docs/plan.md). */
   manage?: ObjectKind[];
-  /**
-   * Set by the loader: the kinds with at least one document, the prune scope when `manage` is
-   * not given. Absent (hand-built states): every kind is in scope.
-   */
+  /** Kinds with a document: the prune scope without `manage`. Absent (hand-built): every kind. */
   declared_kinds?: ObjectKind[];
   /**
    * poolsync.yaml `acceptCascade:`: addresses whose delete may take rows poolsync does not
@@ -85,16 +75,13 @@ export interface RepoConfig {
    */
   accept_cascade?: string[];
   /**
-   * poolsync.yaml `absent:`: objects never deleted by their absence alone that the repository
-   * wants deleted; today only `Queue/default` (capability default_delete, plan/queues.ts).
+   * poolsync.yaml `absent:`: objects absence alone never deletes that the repository wants
+   * deleted (`Queue/default`: capability default_delete, plan/queues.ts).
    */
   absent?: string[];
   /** Generated files kept in the repository (poolsync.yaml `render`, docs/flyte-oss.md). */
   render?: RenderConfig;
-  /**
-   * poolsync.yaml `environments:` in the order written (docs/environments.md); absent: the folder
-   * is one environment, planned against the control plane the command names.
-   */
+  /** poolsync.yaml `environments:` in order (docs/environments.md); absent: one environment. */
   environments?: Environment[];
   /** The environment this state was loaded for (`--env NAME`); absent without environments. */
   environment?: string;
@@ -104,9 +91,8 @@ export interface RepoConfig {
 export type EnvironmentEntry = NonNullable<RepoConfigFile['environments']>[string];
 
 /**
- * One environment of poolsync.yaml `environments:` (docs/environments.md), as read: the
- * control-plane URL as written (a `file:` path is relative to the config folder), its folders
- * relative to the config folder (forward slashes, no trailing slash).
+ * An environment as read: its control-plane URL as written (a `file:` path relative to the
+ * config folder), its folders relative to the config folder (no trailing slash).
  */
 export interface Environment extends Omit<EnvironmentEntry, 'patches' | 'driftInterval'> {
   name: string;
@@ -125,10 +111,7 @@ export interface DesiredState {
   clusters: DesiredCluster[];
   queues: DesiredQueue[];
   assignments: DesiredAssignment[];
-  /**
-   * DefaultQueue documents, sorted by project/domain, keys unique (V12). The loader always
-   * fills it; absent (in hand-built states) means none.
-   */
+  /** Sorted by project/domain, keys unique (V12); absent (hand-built states) means none. */
   default_queues?: DesiredDefaultQueue[];
   /** Flyte OSS config-only kinds (docs/flyte-oss.md); absent in states built before them. */
   execution_clusters?: DesiredExecutionCluster[];
@@ -136,7 +119,6 @@ export interface DesiredState {
   /** flyteadmin's EXECUTION_CLUSTER_LABEL attributes, sorted by key string. */
   execution_cluster_labels?: DesiredExecutionClusterLabel[];
   config: RepoConfig;
-  /** Git commit the state was read from, when known. */
   commit: string | null;
 }
 

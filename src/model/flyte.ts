@@ -6,10 +6,7 @@ import type { ManifestSpecs } from '../gen/manifests/kinds.js';
 import type { AssignmentKey } from './common.js';
 export { isMap } from '../util/json-shape.js';
 
-/**
- * flyteadmin `MatchableResource` EXECUTION_CLUSTER_LABEL (matchable_resource.proto):
- * project/domain[/workflow] → label. Keyed like a pool assignment (assignmentKeyString).
- */
+/** flyteadmin EXECUTION_CLUSTER_LABEL (matchable_resource.proto), keyed like a pool assignment. */
 export interface ExecutionClusterLabel extends AssignmentKey {
   label: string;
 }
@@ -25,11 +22,10 @@ export type ClusterLabelEntry = ManifestSpecs['ClusterLabel']['clusters'][number
 export const LABEL_WEIGHT_TOLERANCE = 1e-6;
 
 /**
- * V9 as flyteadmin reads a weight: a float32 (runtime/interfaces/cluster_configuration.go),
- * refused below 0 or above 1 (flytestdlib/random/weighted_random_list.go validateEntries: a
- * panic at start-up). 0 is allowed ("skip this cluster"); a weight written non-zero that is 0
- * as a float32 (1e-320) is refused, since flyteadmin would skip a cluster the file gives work.
- * Returns why the weight is refused, or null.
+ * V9: why flyteadmin refuses a weight, or null. It reads a float32
+ * (runtime/interfaces/cluster_configuration.go), panics below 0 or above 1
+ * (flytestdlib/random/weighted_random_list.go validateEntries); 0 skips the cluster, so a weight
+ * written non-zero that is 0 as a float32 (1e-320) is refused.
  */
 export function weightProblem(weight: number): string | null {
   if (!Number.isFinite(weight)) return 'is not a number';
@@ -40,10 +36,7 @@ export function weightProblem(weight: number): string | null {
   return null;
 }
 
-/**
- * flyteadmin's matchable resources poolsync manages (matchable_resource.proto): the label of
- * ExecutionClusterLabel, the pool of PoolAssignment (Union self-managed).
- */
+/** flyteadmin's matchable resources poolsync manages (matchable_resource.proto). */
 export const MATCHABLE_KIND = {
   EXECUTION_CLUSTER_LABEL: 'ExecutionClusterLabel',
   CLUSTER_ASSIGNMENT: 'PoolAssignment',
@@ -51,9 +44,8 @@ export const MATCHABLE_KIND = {
 export type MatchableResourceType = keyof typeof MATCHABLE_KIND;
 
 /**
- * A matchable-attribute row of flyteadmin (its `resources` table, gormimpl/resource_repo.go):
- * '' is "every" for project and domain and "none" for workflow and launch plan. `value` is the
- * label or the pool.
+ * A row of flyteadmin's `resources` table (gormimpl/resource_repo.go): '' is "every" for project
+ * and domain, "none" for workflow and launch plan; `value` is the label or the pool.
  */
 export interface AttributeRow {
   resource_type: MatchableResourceType;
@@ -64,10 +56,7 @@ export interface AttributeRow {
   value: string;
 }
 
-/**
- * The name a row shows under in plans and export: `project/domain[/workflow[/launch_plan]]`,
- * with `*` for an empty project or domain (a project-wide row is `team1/*`).
- */
+/** A row's name in plans and export: `project/domain[/workflow[/launch_plan]]`, `*` for ''. */
 export function attributeRowKey(row: Omit<AttributeRow, 'resource_type' | 'value'>): string {
   const parts = [row.project || '*', row.domain || '*'];
   if (row.workflow !== '' || row.launch_plan !== '') parts.push(row.workflow || '*');
@@ -85,28 +74,25 @@ export const PROJECT_STATES = [
 export type ProjectState = (typeof PROJECT_STATES)[number];
 
 /**
- * The cluster configuration flyteadmin runs with, read from its ConfigMap (flyte-core
- * `flyte-admin-clusters-config`, key clusters.yaml): flyteadmin reads it at start-up only
- * (executioncluster/impl/random_cluster_selector.go), so this, not the repository, routes.
+ * The cluster configuration flyteadmin runs with (its ConfigMap's clusters.yaml, read at start-up:
+ * executioncluster/impl/random_cluster_selector.go): this, not the repository, routes.
  */
 export interface DeployedClusterConfig {
-  /** Where it is read from, e.g. `k8s:flyte/flyte-admin-clusters-config`; null: not configured. */
+  /** e.g. `k8s:flyte/flyte-admin-clusters-config`; null: not configured. */
   source: string | null;
-  /** labelClusterMap; null when it could not be read (see `unavailable`). */
+  /** labelClusterMap; it and the next null when not read (`unavailable` says why). */
   labels: Record<string, ClusterLabelEntry[]> | null;
-  /** Names of the enabled clusterConfigs (a label skips the others); null when unread. */
+  /** The enabled clusterConfigs (a label skips the others). */
   enabled_clusters: string[] | null;
   default_execution_label: string | null;
-  /** Why it was not read (no access configured, or the error); null when read. */
   unavailable: string | null;
 }
 
 /** What the flyteadmin backend reads beyond the rows poolsync manages (docs/flyte-oss.md). */
 export interface FlyteadminLive {
   /**
-   * Rows of EXECUTION_CLUSTER_LABEL and CLUSTER_ASSIGNMENT at levels poolsync never writes
-   * (project-wide, domain-wide, launch plan), sorted by type then key: shown as unmanaged, and
-   * taken into account when a delete takes them along.
+   * Rows at levels poolsync never writes (project-wide, domain-wide, launch plan), sorted by type
+   * then key: shown unmanaged, and counted when a delete takes them along.
    */
   other_rows: AttributeRow[];
   /** Registered projects (ListProjects, archived ones too), sorted by id. */
@@ -116,11 +102,7 @@ export interface FlyteadminLive {
   deployed: DeployedClusterConfig;
 }
 
-/**
- * The bucket of an object store URI: `s3://bucket/prefix` → `s3://bucket`,
- * `abfs://container@account.dfs.core.windows.net/path` → `abfs://container@account…`.
- * null for `file://` (a local path has no bucket).
- */
+/** `s3://bucket/prefix` → `s3://bucket` (`abfs://container@account…` alike); null for `file://`. */
 export function bucketOf(uri: string): string | null {
   const m = /^([a-z0-9]+):\/\/([^/]+)/i.exec(uri);
   if (!m || m[1]!.toLowerCase() === 'file') return null;

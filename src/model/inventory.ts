@@ -1,23 +1,19 @@
 /**
- * The inventory (docs/plan.md, Prune by inventory): per control plane, the addresses of the
- * objects poolsync applied from the repository. `prune: true` deletes what is in it and no
- * longer declared (plus the kinds `manage:` claims); anything else not declared is unmanaged.
- * Written by `apply`, the daemon, `export` and `import`; kept where every reader of that control
- * plane finds it (src/apply/inventory.ts).
+ * The inventory (docs/plan.md, Prune by inventory): per control plane, the addresses poolsync
+ * applied from the repository, which `prune: true` deletes once undeclared (as the kinds
+ * `manage:` claims). Kept where every reader of that control plane finds it (src/apply/inventory.ts).
  */
 
 export const INVENTORY_FORMAT = 1;
 
-/** The inventory as stored. */
 export interface InventoryRecord {
   format: typeof INVENTORY_FORMAT;
   /** `Kind/name` addresses, sorted, unique. */
   addresses: string[];
-  /** When it was last written (ISO 8601). */
+  /** ISO 8601. */
   updated_at: string;
-  /** The commit of the repository that wrote it last, when known. */
   commit: string | null;
-  /** The control plane it is about (backend, endpoint, organisation), as plans name it. */
+  /** As plans name it. */
   control_plane: { backend: string; endpoint: string; organization: string | null } | null;
   /**
    * Addresses `poolsync state forget` took out of management, sorted: prune never deletes them,

@@ -1,6 +1,7 @@
 /** LiveState: what a ControlPlane reports (domain.md). Produced by src/controlplane. */
 import type { Assignment, Capabilities, PoolContract, QueueSpec } from './common.js';
 import type { ExecutionClusterLabel, FlyteadminLive } from './flyte.js';
+import type { ManifestSpecs } from '../gen/manifests/kinds.js';
 
 export interface LivePool {
   name: string;
@@ -8,8 +9,8 @@ export interface LivePool {
   /** P6: derived from the clusters registered into it, sorted. */
   member_clusters: string[];
   /**
-   * false when the control plane does not show the contract (Union's public API); `contract`
-   * is then a placeholder that the planner and export do not compare or write as real.
+   * false when the control plane hides it (Union): `contract` is then a placeholder, never
+   * compared or exported as real.
    */
   contract_known?: false;
 }
@@ -32,15 +33,11 @@ export interface LiveCluster {
   /** Queues whose selector names this cluster explicitly, sorted. */
   bound_queues: string[];
   /**
-   * false when the control plane does not report the cluster's data plane (Union's API gives
-   * health and reasons only): `config_drift` is then empty because nothing is known, not
-   * because the cluster matches (reportedDataPlane, model/capabilities.ts).
+   * false when the control plane does not report data planes (Union): an empty `config_drift`
+   * then means unknown, not matching (reportedDataPlane, model/capabilities.ts).
    */
   data_plane_reported?: false;
-  /**
-   * Union: DeleteCluster left it DELETING (its work is being moved off); listed among the deleted
-   * clusters only, and it cannot be undeleted until its deletion finishes.
-   */
+  /** Union: DeleteCluster left it DELETING: listed as deleted, undeletable only once done. */
   deleting?: true;
 }
 
@@ -56,9 +53,8 @@ export interface LiveQueue extends QueueSpec {
   /** Q8: enabled and healthy clusters this queue routes to, sorted. */
   available_clusters: string[];
   /**
-   * Numbers of spec fields the control plane sent that poolsync does not manage (Union queue
-   * fields its .proto does not declare), sorted; absent when there are none. A queue update
-   * writes them back unchanged (read-modify-write); the plan says so.
+   * Numbers of spec fields sent that Union's .proto does not declare, sorted; absent if none. A
+   * queue update writes them back unchanged (read-modify-write); the plan says so.
    */
   unknown_fields?: number[];
 }
@@ -73,52 +69,41 @@ export interface QueueMetrics {
 }
 
 export interface LiveState {
-  /** Each list sorted by name (assignments by key string). */
+  /** Each list sorted by name (assignments by key string), as are the optional ones below. */
   pools: LivePool[];
   clusters: LiveCluster[];
   queues: LiveQueue[];
   assignments: LiveAssignment[];
   capabilities: Capabilities;
-  /**
-   * Union v2: project/domain → default queue (`run.default_queue` settings), sorted by
-   * project/domain; absent for control planes without such settings.
-   */
+  /** Union v2: project/domain → default queue (`run.default_queue`); absent without settings. */
   default_queues?: LiveDefaultQueue[];
   /**
-   * Union: `run.default_queue` at the scopes above project/domain (the organisation, a
-   * domain), sorted (the organisation first); absent when there are none. Read so the planner
-   * never drains or deletes a queue they name; poolsync writes project/domain settings only.
+   * Union: `run.default_queue` above project/domain (the organisation first, then domains): read
+   * so the planner never drains or deletes a queue they name; never written.
    */
   default_queue_scopes?: LiveScopedDefaultQueue[];
   /**
-   * The project/domains whose default-queue settings were read, sorted, when not all were
-   * (Union reads them one by one: src/plan/fingerprint.ts); the plan records it, so a check of the
-   * live state reads the same. Absent: all were read.
+   * The project/domains whose settings were read, when not all were (Union reads them one by one,
+   * src/plan/fingerprint.ts): the plan records it, so a check reads the same.
    */
   default_queues_read?: { project: string; domain: string }[];
   /**
-   * Soft-deleted queues (Union), sorted by name: their names stay reserved until undeleted;
-   * absent for control planes whose deletes are final.
+   * Soft-deleted objects (Union: listed with `EXISTS deleted_at`): their names stay reserved
+   * until undeleted; absent where deletes are final, or none.
    */
   deleted_queues?: LiveQueue[];
-  /**
-   * Soft-deleted pools and clusters (Union: listed with `EXISTS deleted_at`), sorted by name:
-   * their names stay reserved until undeleted; absent when there are none.
-   */
   deleted_pools?: LivePool[];
   deleted_clusters?: LiveCluster[];
-  /** flyteadmin EXECUTION_CLUSTER_LABEL attributes, sorted by key; absent when there are none. */
+  /** flyteadmin EXECUTION_CLUSTER_LABEL attributes. */
   execution_cluster_labels?: ExecutionClusterLabel[];
   /**
-   * The flyteadmin backend only: other attribute rows, projects, domains and the deployed
-   * cluster configuration. Its presence also tells the planner that a delete takes the narrower
-   * rows of its project/domain along (gormimpl/resource_repo.go, plan/flyteadmin.ts).
+   * flyteadmin only; its presence tells the planner a delete takes the narrower rows of its
+   * project/domain along (gormimpl/resource_repo.go, plan/flyteadmin.ts).
    */
   flyteadmin?: FlyteadminLive;
   /**
-   * The inventory: the addresses poolsync applied to this control plane (model/inventory.ts),
-   * sorted; null when none is recorded yet; absent when it was not read (src/apply/inventory.ts
-   * reads it beside the live state).
+   * The inventory's addresses (model/inventory.ts); null when none is recorded yet, absent when
+   * not read (src/apply/inventory.ts reads it beside the live state).
    */
   inventory?: readonly string[] | null;
   /** What `poolsync state forget` took out of management (the inventory's `forgotten`): never pruned. */
@@ -131,17 +116,11 @@ export interface LiveScopedDefaultQueue {
   queue: string;
 }
 
-export interface LiveDefaultQueue {
-  project: string;
-  domain: string;
-  queue: string;
-}
+export type LiveDefaultQueue = ManifestSpecs['DefaultQueue'];
 
 /**
- * The project/domain default-queue settings a live-state read asks for: every one (`all`), or
- * those of these project/domains. Union has no call that lists settings (one call per
- * project/domain): a plan reads only those it needs (src/plan/fingerprint.ts); backends with
- * a list read them all either way.
+ * The default-queue settings a live-state read asks for. Union has no call that lists them (one
+ * per project/domain): a plan reads only those it needs (src/plan/fingerprint.ts).
  */
 export type DefaultQueueScope = 'all' | readonly { project: string; domain: string }[];
 

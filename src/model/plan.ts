@@ -1,7 +1,4 @@
-/**
- * The plan (plan.md): data only. Renderers and the executor read it; nothing mutates it.
- * The JSON form is this object as-is (schemas/plan.schema.json).
- */
+/** The plan (plan.md): data, never mutated; its JSON is this object (schemas/plan.schema.json). */
 import type { AssignmentKey, Capabilities, ObjectKind, PoolContract, QueueSpec } from './common.js';
 import type { RegisterClusterRequest } from './requests.js';
 import type { ExecutionClusterLabel } from './flyte.js';
@@ -16,22 +13,15 @@ export type ChangeAction =
 export const ACTIONABLE_ACTIONS = ['create', 'update', 'replace', 'delete'] as const;
 type ActionableAction = (typeof ACTIONABLE_ACTIONS)[number];
 
-/** Whether poolsync makes a call for this action (not blocked, unmanaged or noop). */
 export function isActionable(action: ChangeAction): action is ActionableAction {
   return (ACTIONABLE_ACTIONS as readonly ChangeAction[]).includes(action);
 }
 
-/**
- * A parameter of a reason: a name, a pool, a count, a flag, a list of names or of numbers, or
- * a reason of its own (worded where the parameter is read).
- */
+/** A nested reason is worded where the parameter is read. */
 type ReasonParam = string | number | boolean | string[] | number[] | Reason | null;
 export type ReasonParams = Record<string, ReasonParam>;
 
-/**
- * A reason as data (docs/plan.md, One voice): a code and its parameters, decided once by the
- * planner and put into words by the catalog (src/render/reasons.ts) for every renderer.
- */
+/** A reason as data (docs/plan.md, One voice), worded by src/render/reasons.ts for every renderer. */
 export interface Reason {
   code: string;
   params: ReasonParams;
@@ -50,35 +40,29 @@ export interface Change {
   kind: ObjectKind;
   name: string;
   action: ChangeAction;
-  /** Comparable form of the live object (null when absent). */
+  /** Comparable forms of the live object and of the object once applied; null when absent. */
   before: Record<string, unknown> | null;
-  /** Comparable form of the object after the plan is applied (null when it will be absent). */
   after: Record<string, unknown> | null;
   diff: FieldDiff[];
   /** Why it is blocked, unmanaged or left as it is, as data (worded by render/common.ts whyText). */
   why?: Reason | null;
-  /**
-   * Only in a change read from a plan file: the words written (the JSON's `reason`), the sole
-   * record of `why` for a code the JSON does not carry as data (reasonInJson).
-   */
+  /** Read from a plan file: the JSON's `reason`, all it keeps of `why` for some codes (reasonInJson). */
   reason?: string | null;
-  /** True for delete and replace. */
   destructive: boolean;
   /**
-   * Address of the object whose step causes this change, when the change has no step of its
-   * own (C2/C3 queues created by a registration, C8 selectors pruned by a cluster delete).
+   * The object whose step causes this change, when it has no step of its own (C2/C3 queues made
+   * by a registration, C8 selectors pruned by a cluster delete).
    */
   caused_by?: string | null;
   /**
-   * What the step of `caused_by` does to this object, as data (worded by src/render/reasons.ts): rendered
-   * as the change's `# …` line, and the cause every warning about the object names.
+   * What the step of `caused_by` does to this object (worded by src/render/reasons.ts): the
+   * change's `# …` line, and the cause every warning about the object names.
    */
   cause?: Reason | null;
   /**
-   * The object as the step of `caused_by` alone leaves it, when the change also has steps of
-   * its own (a co-named queue created with the defaults by a registration, C2, then updated to
-   * the repository's settings). A partial plan (`--target`) that keeps the cause but not those
-   * steps shows this as `after`: what apply will leave.
+   * The object as the step of `caused_by` alone leaves it, when the change has steps of its own
+   * too (C2: a co-named queue created with defaults, then updated): a `--target` plan keeping the
+   * cause but not those steps shows this as `after`.
    */
   caused_after?: Record<string, unknown> | null;
   /**
@@ -87,9 +71,8 @@ export interface Change {
    */
   note?: Reason[] | string | null;
   /**
-   * Why the plan cannot tell whether this change is safe to apply now (a label whose
-   * deployment poolsync cannot read, docs/flyte-oss.md): policy `safe` holds it. Data from the
-   * planner, words in a change read from a plan file.
+   * Why the plan cannot tell whether this change is safe now (a label whose deployment poolsync
+   * cannot read, docs/flyte-oss.md): policy `safe` holds it. Words in a change read from a file.
    */
   unverified?: Reason | string | null;
 }
@@ -128,27 +111,25 @@ export type StepOp =
 export type StepKind = StepOp['op'];
 
 /**
- * What a person runs for a manual step: the backend's own CLI, exactly (e.g. `flyte create
- * cluster-pool gpu --file gpu.yaml`); `apply --flyte-cli` hands the child its credentials itself.
+ * A manual step's command, the backend's own CLI (`flyte create cluster-pool gpu --file gpu.yaml`);
+ * `apply --flyte-cli` hands the child its credentials itself.
  */
 export type ManualInstruction = PlanParts['manual'];
 
 export type Step = StepOp & {
   /** `s1`, `s2` … in topological order. */
   id: string;
-  /** Address of the object the step acts on (`Cluster/prod-1`). */
+  /** `Cluster/prod-1`. */
   target: string;
   depends_on: string[];
   /** `api` (absent): the executor makes the call; `manual`: the backend has no public API for it (a runbook step). */
   execution?: 'api' | 'manual';
-  /** Present when `execution` is `manual`. */
   manual?: ManualInstruction;
 };
 
 /**
- * A warning, as data: its code and `params`, which renderers word (src/render/reasons.ts,
- * errorText). One read from a plan file keeps the words written (the JSON's `message`), and
- * `params` only for the codes the JSON carries.
+ * A warning as data, worded by renderers (src/render/reasons.ts errorText); one read from a plan
+ * file keeps the JSON's `message`, and `params` only for the codes the JSON carries.
  */
 export interface PlanWarning {
   code: string;
@@ -177,12 +158,8 @@ export interface Plan {
   steps: Step[];
   warnings: PlanWarning[];
   errors: PlanError[];
-  /** The control plane's capabilities the plan was made with (domain.md, Capabilities). */
   capabilities?: Capabilities;
-  /**
-   * The control plane the plan was made for (set by `poolsync plan`): `apply PLANFILE` refuses
-   * it anywhere else. Absent in plans saved before it was recorded.
-   */
+  /** `apply PLANFILE` refuses it anywhere else; absent in plans saved before it was recorded. */
   control_plane?: PlanControlPlane;
   /** What `prune: true` may delete (docs/plan.md, Prune scope); absent when prune is off. */
   prune_scope?: PruneScope;
@@ -193,17 +170,13 @@ export interface Plan {
    * (LiveState.default_queues_read): a check of its live fingerprint reads the same.
    */
   default_queues_read?: { project: string; domain: string }[];
-  /**
-   * The seal of a plan file (src/render/plan-file.ts), last: present on a plan read from a file,
-   * which renders back as the same file; never set by the planner.
-   */
+  /** A plan file's seal (src/render/plan-file.ts), last: set when read, to render back the same. */
   seal?: string;
 }
 
-/** The control plane a plan was made for (src/controlplane/identity.ts), named in its header. */
+/** Named in the plan's header (src/controlplane/identity.ts). */
 export type PlanControlPlane = PlanParts['control_plane'];
 
-/** What `prune: true` may delete (docs/plan.md, Prune scope). */
 export type PruneScope = PlanParts['prune_scope'];
 
 /** The inventory as this plan reads and leaves it (docs/plan.md, Prune by inventory). */

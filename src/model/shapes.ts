@@ -40,8 +40,8 @@ function shapeOf(f: SpecField): Shape {
 }
 
 /**
- * The record of `fields` (the `names` of them) as the model keeps it: every field present, one a
- * manifest may omit that has no default as null (an assignment's workflow, a pool's registry).
+ * The record of `fields` (the `names` of them) as the model keeps it: a field a manifest may omit
+ * that has no default as null (an assignment's workflow, a pool's registry).
  */
 function recordOf(
   fields: Readonly<Record<string, SpecField>>,
