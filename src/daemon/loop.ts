@@ -42,17 +42,12 @@ export class ReconcileLoop {
   private current: Promise<void> | null = null;
   private stopped = false;
   private readonly abort = new AbortController();
-  private runs = 0;
 
   constructor(
     private readonly run: RunFunction,
     /** Anything the run function throws (it should not; this is the last guard). */
     private readonly onError: (err: unknown) => void = () => {},
   ) {}
-
-  get runCount(): number {
-    return this.runs;
-  }
 
   get busy(): boolean {
     return this.current !== null;
@@ -95,7 +90,6 @@ export class ReconcileLoop {
     while (this.pending && !this.stopped) {
       const job = this.pending;
       this.pending = null;
-      this.runs++;
       try {
         await this.run(job.reasons, this.abort.signal, job.requestedAt);
       } catch (err) {
@@ -113,16 +107,11 @@ export interface Trigger {
 }
 
 /** Each wait is 10% longer or shorter at most: daemons polling one Git host are not in lockstep. */
-export function startTimer(
-  intervalMs: number,
-  fire: () => void,
-  options: { random?: () => number } = {},
-): Trigger {
-  const random = options.random ?? Math.random;
+export function startTimer(intervalMs: number, fire: () => void): Trigger {
   let timer: NodeJS.Timeout | null = null;
   let stopped = false;
   const arm = () => {
-    const delay = Math.max(1, Math.round(intervalMs * (1 + 0.1 * (2 * random() - 1))));
+    const delay = Math.max(1, Math.round(intervalMs * (1 + 0.1 * (2 * Math.random() - 1))));
     timer = setTimeout(() => {
       if (stopped) return;
       fire();
