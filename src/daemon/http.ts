@@ -409,7 +409,6 @@ function answerHandOff(res: ServerResponse, h: HttpHandlers, off: HandOff, what:
   });
 }
 
-/** The leader's answer to a request a follower handed on, as the leader gave it. */
 function relay(res: ServerResponse, off: Extract<HandOff, { kind: 'answered' }>): void {
   res.writeHead(off.status, { 'cache-control': 'no-store', ...off.headers });
   res.end(off.body);
@@ -546,7 +545,6 @@ const signature = (secret: string, identity: string, t: string, request: string,
     .digest('hex');
 };
 
-/** The X-Poolsync-Forwarded value for a request this replica hands on. */
 export function signForward(
   secret: string | null,
   identity: string,
@@ -585,12 +583,11 @@ export function verifyForward(
   method: string,
   path: string,
   body: Buffer,
-  now: number = Date.now(),
 ): boolean {
   const f = parse(headers);
   if (!f?.t || !f.sig || f.identity === undefined) return false;
   const t = Number(f.t);
-  if (!Number.isFinite(t) || Math.abs(now - t) > MAX_SKEW_MS) return false;
+  if (!Number.isFinite(t) || Math.abs(Date.now() - t) > MAX_SKEW_MS) return false;
   return constantTimeEqual(f.sig, signature(secret, f.identity, f.t, `${method} ${path}`, body));
 }
 
