@@ -176,8 +176,7 @@ export class GitSource implements Source {
     const remoteRef = `refs/remotes/origin/${branch}`;
     try {
       const git = await this.git();
-      // Steady state (nothing pushed) is one git process: the remote's head, which is the
-      // commit checked out already. Anything else fetches and moves there.
+      // Steady state (nothing pushed) is one git process: the remote's head, checked out already.
       const last = this.last?.commit;
       const head = last ? await this.remoteHead() : null;
       let commit: string;

@@ -143,8 +143,6 @@ export function pullRequestHandlerForDaemon(
 ) {
   if (config.source.kind !== 'git') return null;
   const source = config.source;
-  // By provider: the repository, its API (undefined for github.com / gitlab.com), the token
-  // and its rate-limit deadline (POOLSYNC_RATE_LIMIT_WAIT); and the handler.
   const forges = new Map<Provider, { target: ForgeRepository; handler: PullRequestHandler }>();
   /** A GitLab remote without a named API: its origin (the root may follow). */
   let gitlabOrigin: string | null = null;

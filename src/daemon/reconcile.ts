@@ -240,8 +240,7 @@ export class Reconciler {
         });
       } else {
         outcome = decision;
-        // In sync, and the inventory does not list yet what the repository declares (objects
-        // applied before the inventory existed, or by another tool): record it.
+        // In sync, but the inventory lacks declared objects (applied before it or by another tool).
         const { liveInventory } = products;
         const behind =
           liveInventory !== undefined &&

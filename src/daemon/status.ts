@@ -220,10 +220,7 @@ export function initialStatus(source: Record<string, string>, policy: ApplyPolic
 }
 
 /* Past runs, kept for people (the dashboard) as Argo CD keeps an application's history. */
-/**
- * The plan without its `noop` changes (its summary still counts them), cut to `max` changes
- * (with only the steps of the changes kept); `omitted` counts the changes left out.
- */
+/** Without `noop` changes (the summary still counts them), cut to `max` changes and their steps. */
 export function planDigest(plan: Plan, max = RECENT_PLAN_CHANGES): { plan: Plan; omitted: number } {
   const visible = plan.changes.filter((c) => c.action !== 'noop');
   if (visible.length <= max) return { plan: { ...plan, changes: visible }, omitted: 0 };

@@ -232,10 +232,8 @@ async function startUnit(
 }
 
 /**
- * A remote API is opened once and kept, and once per leadership term whose calls it carries
- * (closed when the term ends); an embedded state file (`file:`) is opened per run so
- * `poolsync apply` can use it between runs; an injected control plane (tests, quickstart) is
- * used as it is, never closed here.
+ * A remote API is opened once, and once per leadership term (closed when it ends); an embedded
+ * state per run (ControlPlaneAccess); an injected control plane is used as is, never closed here.
  */
 function controlPlaneAccess(
   config: DaemonConfig,

@@ -125,9 +125,8 @@ function githubComment(payload: Record<string, unknown>): WebhookOutcome {
 }
 
 /**
- * A push (GitHub and GitLab send the same `ref` and `after`): reconcile when it is the followed
- * branch, unless it deletes it (`after` all zeros; GitHub also says `deleted: true`): the last
- * good state stays.
+ * GitHub and GitLab send the same `ref` and `after`. A push deleting the followed branch (`after`
+ * all zeros; GitHub also says `deleted: true`) is ignored: the last good state stays.
  */
 function pushOutcome(payload: Record<string, unknown>, branch: string | null): WebhookOutcome {
   const ref = str(payload.ref) ?? '';
@@ -141,10 +140,7 @@ function pushOutcome(payload: Record<string, unknown>, branch: string | null): W
   return { status: 202, result: 'push', message: 'reconcile queued', ref, commit };
 }
 
-/**
- * A value of the delivery put in the answer and the log line (a ref, an event kind): at most
- * 200 characters of it, as a 512 KiB ref was logged whole (issue 38 item 12).
- */
+/** Of a ref or event kind, what the answer and log show: a 512 KiB ref was (issue 38 item 12). */
 const SHOWN = 200;
 
 function shown(text: string): string {

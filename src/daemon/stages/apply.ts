@@ -93,8 +93,7 @@ export async function applyStage(
   // The one classification of a result (src/apply/report.ts), as `poolsync apply` makes it.
   const outcome = applyOutcome(result);
   if (outcome === 'applied') {
-    // Every step done: applied, or waiting for the approval of the changes the gate held. The
-    // one count (src/plan/counts.ts): what `poolsync plan` and `apply` say for this plan.
+    // Every step done (the gate may hold some): the one count (src/plan/counts.ts) plan shows.
     const summaryText = countsText(countPlan(decision.plan));
     if (decision.held.length > 0 && decision.heldFingerprint !== null) {
       const message = `applied: ${summaryText}; ${heldForApproval(decision.held, decision.heldFingerprint)}`;
@@ -109,8 +108,7 @@ export async function applyStage(
     };
   }
   if (outcome === 'manual_steps_left') {
-    // What has an API is done; the daemon never runs manual commands: a person runs the
-    // runbook (`poolsync apply`).
+    // The daemon never runs manual commands: a person runs the runbook (`poolsync apply`).
     const manual = decision.plan.steps.filter((s) => result.manual.includes(s.id));
     const errors = manual.map((s) =>
       problem('MANUAL_STEP', runWords.manualStep(s.op, s.manual?.command), s.target),

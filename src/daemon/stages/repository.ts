@@ -108,8 +108,7 @@ export async function loadStage(
           const location = `${ctx.repoRelative(file)}:${line}:${column}`;
           return { code, message, location, address };
         });
-  // Readiness needs proof the control plane answers, even when the commit is invalid (not
-  // asked again once it has; a failure is reported by the next run that reads live state).
+  // Readiness needs proof the control plane answers, even when the commit is invalid (asked once).
   const answered =
     !ctx.memory.controlPlaneAnswered &&
     (await ctx.o.controlPlane.read(readCapabilities, ctx.term).then(
