@@ -87,7 +87,6 @@ export class Approvals {
       result: 'accepted' | 'refused' | 'applied',
       via: ApprovalVia,
     ) => void = () => {},
-    private readonly now: () => Date = () => new Date(),
   ) {}
 
   status(): ApprovalStatus {
@@ -103,7 +102,7 @@ export class Approvals {
   hold(held: Omit<HeldPlan, 'since'> | null): void {
     if (held === null) this.pending = null;
     else if (this.pending?.fingerprint !== held.fingerprint)
-      this.pending = { ...held, since: this.now().toISOString() };
+      this.pending = { ...held, since: new Date().toISOString() };
     else this.pending = { ...this.pending, commit: held.commit };
   }
 
@@ -131,7 +130,7 @@ export class Approvals {
       approver: request.approver,
       via: request.via,
       source: request.source ?? null,
-      at: this.now().toISOString(),
+      at: new Date().toISOString(),
     };
     this.granted.set(record.fingerprint, record);
     this.onEvent('accepted', request.via);
@@ -141,7 +140,7 @@ export class Approvals {
   /** A refusal decided outside (a comment from a user without permission, a stale PR plan). */
   refuse(request: Pick<ApprovalRecord, 'fingerprint' | 'approver' | 'via'>, reason: string): void {
     const { fingerprint, approver, via } = request;
-    this.lastRefused = { fingerprint, approver, via, reason, at: this.now().toISOString() };
+    this.lastRefused = { fingerprint, approver, via, reason, at: new Date().toISOString() };
     this.onEvent('refused', via);
   }
 
@@ -151,13 +150,13 @@ export class Approvals {
     const record = this.granted.get(fingerprint);
     if (!record) return null;
     this.granted.delete(fingerprint);
-    this.lastApplied = { ...record, commit, appliedAt: this.now().toISOString() };
+    this.lastApplied = { ...record, commit, appliedAt: new Date().toISOString() };
     this.onEvent('applied', record.via);
     return record;
   }
 
   private expire(): void {
-    const cutoff = this.now().getTime() - GRANT_TTL_MS;
+    const cutoff = new Date().getTime() - GRANT_TTL_MS;
     for (const [fp, r] of this.granted) if (Date.parse(r.at) < cutoff) this.granted.delete(fp);
   }
 }
