@@ -132,8 +132,7 @@ export interface ControlPlaneStatus {
   lastError: string | null;
 }
 
-/** How many runs `runs` keeps by default (`--history-limit`), and how many changes of each run's plan. */
-export const RECENT_RUNS = 20;
+/** How many changes of each run's plan `runs` keeps (how many runs: --history-limit). */
 export const RECENT_PLAN_CHANGES = 200;
 
 export interface RecentRun extends RunRecord {
@@ -274,7 +273,7 @@ export function driftRecord(
 export function withRecentRun(
   runs: readonly RecentRun[],
   run: RecentRun,
-  limit = RECENT_RUNS,
+  limit: number,
 ): RecentRun[] {
   const [newest, ...older] = runs;
   if (newest && repeats(newest, run)) {
