@@ -1,17 +1,14 @@
 /**
  * Approvals of held plans (policy `safe`, docs/daemon.md#approvals). The gate stage says what
- * is held (`hold`); a person approves exactly that fingerprint through `POST /approve` /
- * `poolsync approve`, or a `poolsync apply` comment on the pull request the plan was posted on
- * (src/daemon/pull-requests.ts checks the commenter's permission and that the plan is current);
- * the next run applies the held part only when its fingerprint is the approved one (`take`).
- * An approval of anything else is refused with the reason (stale: the live state or the commit
- * moved since it was planned).
+ * is held (`hold`); a person approves exactly that fingerprint (`POST /approve`, `poolsync
+ * approve`, or a `poolsync apply` comment: pull-requests.ts); the next run applies the held part
+ * only when its fingerprint is the approved one (`take`). Anything else is refused with why.
  */
 import { approvalWords, type commentWords } from '../render/daemon-words.js';
 import { whyText } from '../render/common.js';
 import type { Change } from '../model/plan.js';
 
-/** One change as /status and the approvals list it: its address, action and why it waits. */
+/** One change as /status and the approvals list it. */
 export interface ChangeBrief {
   address: string;
   action: string;
@@ -19,7 +16,7 @@ export interface ChangeBrief {
   reason: string | null;
 }
 
-/** A plan's change as /status lists it, its reason in the catalog's words (src/render/reasons.ts). */
+/** Its reason in the catalog's words (src/render/reasons.ts). */
 export function briefOf(c: Change): ChangeBrief {
   return { address: c.address, action: c.action, reason: whyText(c) };
 }
@@ -51,7 +48,6 @@ export interface ApprovalStatus {
   lastRefused: (Omit<ApprovalRecord, 'source'> & { reason: string }) | null;
 }
 
-/** What the log says of an approval applied. */
 export function approvalFields(a: ApprovalRecord): Omit<ApprovalRecord, 'at'> {
   return { fingerprint: a.fingerprint, approver: a.approver, via: a.via, source: a.source };
 }
@@ -59,10 +55,9 @@ export function approvalFields(a: ApprovalRecord): Omit<ApprovalRecord, 'at'> {
 export type ApprovalAnswer = { ok: true; record: ApprovalRecord } | { ok: false; reason: string };
 
 /**
- * The unit an approval is for (by POST /approve or a `poolsync apply [-e NAME]` comment): the
- * daemon's one (naming an environment is refused), or the environment named; naming none with
- * environments, `unnamed` decides (the API: the one holding the fingerprint; a comment must
- * name one). Else the reason, in the channel's words.
+ * The unit an approval is for: the daemon's one (naming an environment is refused), or the one
+ * named; naming none with environments, `unnamed` decides (the API: the one holding the
+ * fingerprint; a comment must name one). Else the reason, in the channel's words.
  */
 export function approvalTarget<U extends { name: string | null }>(
   units: readonly U[],
@@ -92,7 +87,6 @@ export class Approvals {
       result: 'accepted' | 'refused' | 'applied',
       via: ApprovalVia,
     ) => void = () => {},
-    private readonly now: () => Date = () => new Date(),
   ) {}
 
   status(): ApprovalStatus {
@@ -105,18 +99,14 @@ export class Approvals {
     });
   }
 
-  /** The gate stage holds these changes (or nothing, with null). */
   hold(held: Omit<HeldPlan, 'since'> | null): void {
     if (held === null) this.pending = null;
     else if (this.pending?.fingerprint !== held.fingerprint)
-      this.pending = { ...held, since: this.now().toISOString() };
+      this.pending = { ...held, since: new Date().toISOString() };
     else this.pending = { ...this.pending, commit: held.commit };
   }
 
-  /**
-   * `POST /approve`: only what is held now. `anyPlan` (a pull-request comment whose plan was
-   * checked current by the caller) may also approve a plan not held yet (not merged yet).
-   */
+  /** Only what is held now, or with `anyPlan` (a comment on a checked plan) one not merged yet. */
   approve(
     request: { fingerprint: string; approver: string; via: ApprovalVia; source?: string | null },
     anyPlan = false,
@@ -140,7 +130,7 @@ export class Approvals {
       approver: request.approver,
       via: request.via,
       source: request.source ?? null,
-      at: this.now().toISOString(),
+      at: new Date().toISOString(),
     };
     this.granted.set(record.fingerprint, record);
     this.onEvent('accepted', request.via);
@@ -150,7 +140,7 @@ export class Approvals {
   /** A refusal decided outside (a comment from a user without permission, a stale PR plan). */
   refuse(request: Pick<ApprovalRecord, 'fingerprint' | 'approver' | 'via'>, reason: string): void {
     const { fingerprint, approver, via } = request;
-    this.lastRefused = { fingerprint, approver, via, reason, at: this.now().toISOString() };
+    this.lastRefused = { fingerprint, approver, via, reason, at: new Date().toISOString() };
     this.onEvent('refused', via);
   }
 
@@ -160,13 +150,13 @@ export class Approvals {
     const record = this.granted.get(fingerprint);
     if (!record) return null;
     this.granted.delete(fingerprint);
-    this.lastApplied = { ...record, commit, appliedAt: this.now().toISOString() };
+    this.lastApplied = { ...record, commit, appliedAt: new Date().toISOString() };
     this.onEvent('applied', record.via);
     return record;
   }
 
   private expire(): void {
-    const cutoff = this.now().getTime() - GRANT_TTL_MS;
+    const cutoff = new Date().getTime() - GRANT_TTL_MS;
     for (const [fp, r] of this.granted) if (Date.parse(r.at) < cutoff) this.granted.delete(fp);
   }
 }

@@ -15,7 +15,7 @@ export type LogFormat = (typeof LOG_FORMATS)[number];
  * given; the daemon's CLI client reads it when it asks a daemon on this machine.
  */
 export const LOCAL_ADMIN_TOKEN_FILE = '.poolsync/admin-token';
-/** Where the quickstart daemon that made LOCAL_ADMIN_TOKEN_FILE listens: the token goes to it only. */
+/** Where the quickstart daemon that made the token listens: the token goes to it only. */
 export const LOCAL_DAEMON_URL_FILE = '.poolsync/daemon-url';
 
 /** `HOST:PORT`, `[v6]:PORT` or `:PORT` (loopback): every --listen's syntax; else `refusal`. */
@@ -29,7 +29,7 @@ export function parseListen(text: string, refusal: string): { host: string; port
 export type Kind = 'string' | 'duration' | 'int' | 'bool' | 'path';
 
 export interface OptionSpec {
-  /** Flag name (`--poll-interval`) and config-file key. */
+  /** `--poll-interval`; also the config-file key. */
   name: string;
   /** POOLSYNC_ and the name in capitals (`POOLSYNC_POLL_INTERVAL`) unless the table says. */
   env: string;
@@ -38,15 +38,10 @@ export interface OptionSpec {
   describe: string;
   default?: string | number | boolean;
   choices?: readonly string[];
-  /**
-   * The FILE holding a secret (quality.md, Security): the secret itself comes from that file or
-   * from the environment variable named as this one without `_FILE`, never from a flag's value
-   * or the config file (config.ts).
-   */
+  /** The FILE holding a secret, or its env var less `_FILE` (quality.md, Security; config.ts). */
   secret?: true;
 }
 
-/** Every plain setting; one table drives the CLI flags, the env lookup, the file keys and the docs. */
 export const OPTIONS: readonly OptionSpec[] = withEnv([
   {
     name: 'repo',
@@ -303,7 +298,6 @@ export const OPTIONS: readonly OptionSpec[] = withEnv([
   },
 ]);
 
-/** Fills in what most options share: their env name from theirs, and kind `string`. */
 function withEnv(
   specs: (Omit<OptionSpec, 'env' | 'kind'> & Partial<Pick<OptionSpec, 'env' | 'kind'>>)[],
 ): OptionSpec[] {

@@ -1,10 +1,9 @@
 /**
- * Daemon configuration: command-line flags, POOLSYNC_* environment variables and an optional
- * YAML config file (`--config FILE`). Precedence: flag > environment > file > default.
+ * Daemon configuration from flags, POOLSYNC_* environment variables and an optional YAML file
+ * (`--config FILE`). Precedence: flag > environment > file > default.
  *
- * Secrets (control-plane token, Git token, webhook secrets, reconcile token) are read from
- * environment variables or files only, never from flag values or the config file itself
- * (quality.md, Security): the config file and flags can only name the FILE holding them.
+ * Secrets are read from environment variables or files only, never from flag values or the
+ * config file (quality.md, Security): those can only name the FILE holding them.
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -62,12 +61,11 @@ export interface DaemonConfig {
   gitlabWebhookToken: string | null;
   reconcileToken: string | null;
   policy: ApplyPolicy;
-  /** A pull request's author may approve it by comment (--allow-self-approval). */
+  /** --allow-self-approval: by comment. */
   allowSelfApproval: boolean;
   parallelism: number;
-  /** Retries per control-plane call of the HTTP client. */
   maxRetries: number;
-  /** Connect, read and call timeouts and the answer's size (util/transport-limits.ts). */
+  /** util/transport-limits.ts. */
   limits: TransportLimits;
   waitTimeoutMs: number;
   stateDir: string;
@@ -77,7 +75,6 @@ export interface DaemonConfig {
   watchDebounceMs: number;
   logLevel: string;
   logFormat: LogFormat;
-  /** Run one reconcile and exit (status 1 when it did not converge). */
   once: boolean;
   /** Bearer token of POST /approve (POOLSYNC_ADMIN_TOKEN); null: approvals by API are off. */
   adminToken: string | null;
@@ -87,9 +84,9 @@ export interface DaemonConfig {
   leaderElection: LeaderElectionConfig | null;
   /** `--inventory k8s:NAMESPACE/NAME` (or its default beside a Lease): util/k8s-place.ts. */
   inventory: K8sPlace | null;
-  /** Commit and push the files poolsync.yaml `render` names when they would change (Git only). */
+  /** --commit-rendered (Git only). */
   commitRendered?: boolean;
-  /** Serve the dashboard page at `/` (docs/daemon.md#dashboard). */
+  /** docs/daemon.md#dashboard. */
   dashboard: boolean;
   /** The host names of --external-url (http.ts foreignHost). */
   externalHosts: string[];
@@ -105,7 +102,7 @@ const SECRETS = OPTIONS.filter((o) => o.secret).map((o) => ({
 }));
 
 export interface ConfigInput {
-  /** Flag values given on the command line (absent = not given), keyed by option name. */
+  /** Keyed by option name (absent = not given). */
   flags: Record<string, unknown>;
   env: Record<string, string | undefined>;
   cwd: string;
@@ -114,7 +111,6 @@ export interface ConfigInput {
   overrides?: Record<string, string | number | boolean>;
 }
 
-/** Reads the config file and secret files and returns the validated configuration. */
 export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonConfig> {
   const file: { values: Record<string, unknown>; path: string | null } = input.configFile
     ? await readConfigFile(resolve(input.cwd, input.configFile))
@@ -191,9 +187,8 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
 }
 
 /**
- * The quickstart's admin token (LOCAL_ADMIN_TOKEN_FILE under `cwd`): read when it is there, else
- * made (32 random bytes, mode 0600, created once: two starts at once share one). `made`: the
- * token when this call made it (shown once), else null.
+ * The quickstart's admin token (LOCAL_ADMIN_TOKEN_FILE under `cwd`), made when missing (mode
+ * 0600, created once: two starts at once share one). `made`: the token if made here (shown once).
  */
 export async function localAdminToken(
   cwd: string,
@@ -231,7 +226,7 @@ function externalHosts(text: string | null, origin = '--external-url'): string[]
     });
 }
 
-/** Each option's value and where it came from: flag, quickstart, environment, file, default. */
+/** Each option's value and where it came from. */
 function rawSettings(
   input: ConfigInput,
   file: { values: Record<string, unknown>; path: string | null },
@@ -263,7 +258,7 @@ function rawSettings(
   return raw;
 }
 
-/** Typed readers of the settings; each refusal names where the value came from. */
+/** Each refusal names where the value came from. */
 function readers(raw: Map<string, Raw>, cwd: string) {
   const get = (name: string): Raw | undefined => raw.get(name);
   const str = (name: string) => (raw.has(name) ? String(raw.get(name)!.value) : null);
@@ -316,7 +311,6 @@ function readers(raw: Map<string, Raw>, cwd: string) {
 
 type Readers = ReturnType<typeof readers>;
 
-/** --repo (a Git branch) or --watch (a folder on disk). */
 function sourceConfig(r: Readers, secrets: Awaited<ReturnType<typeof readSecrets>>): SourceConfig {
   const { get, str, path } = r;
   const repo = str('repo');
@@ -414,7 +408,6 @@ async function readSecrets(
   return out;
 }
 
-/** A setting's value and where it came from (flag, environment variable, file, default). */
 interface Raw {
   value: string | number | boolean;
   origin: string;
@@ -449,7 +442,6 @@ function leaseOption(text: string | null, r: { origin: string } | undefined): Le
   return requireK8sPlace(text, r?.origin ?? 'lock', ['Lease', 'poolsync-leader', '.']);
 }
 
-/** `--leader-elect`: the election's Lease, this replica's identity and the timings. */
 function leaderElection(r: Readers, env: ConfigInput['env']): LeaderElectionConfig {
   const { get, str, duration } = r;
   const lease = leaseOption(str('leader-election-lease'), get('leader-election-lease'));

@@ -1,8 +1,6 @@
 /**
- * Wires the daemon together: source + units (each a loop, triggers and reconciler) + the
- * pull-request side + HTTP server. `startDaemon` returns once the server listens and the first
- * run has been requested; `stop()` is the SIGTERM path: triggers off, no new steps, running
- * steps finish (bounded).
+ * Wires the daemon together: source + units + the pull-request side + HTTP server.
+ * `startDaemon` returns once the server listens and the first run has been requested.
  */
 import { LiveRedactor } from '../util/redact.js';
 import { approvalWords } from '../render/daemon-words.js';
@@ -19,10 +17,7 @@ import { environmentsStatus, sectionsFromLeaders, startUnits, type UnitDeps } fr
 import type { PullRequestEvent } from '../vcs/types.js';
 
 export interface DaemonDeps extends Omit<UnitDeps, 'candidacy'> {
-  /**
-   * Plan comments for pull/merge requests; by default src/vcs's handler when a webhook secret
-   * and the provider's token are configured (otherwise those events get 202, ignored).
-   */
+  /** Replaces src/vcs's plan comments (which need a webhook secret and the forge's token). */
   onPullRequest?: (event: PullRequestEvent) => Promise<void>;
 }
 
@@ -168,10 +163,9 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
     url: server.url,
     status,
     metrics,
-    /** Requests a run and resolves when it finished. */
     reconcile: (reason: TriggerReason = 'manual') => requestAll(reason),
     firstRun,
-    /** SIGTERM path (once): triggers off, running steps finish (bounded), Leases given up; true when they did. */
+    /** SIGTERM (once): triggers off, running steps finish (true: in time), Leases given up. */
     stop: (): Promise<boolean> =>
       (stopping ??= (async () => {
         await Promise.all(triggers.map((t) => t.stop()));

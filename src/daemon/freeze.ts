@@ -20,9 +20,9 @@ import { UserError } from '../util/user-error.js';
  */
 export interface SyncWindow {
   kind: 'allow' | 'deny';
-  /** As written (the words /status and the dashboard show). */
+  /** As written (shown). */
   text: string;
-  /** Whether the window is open at `ms` (epoch milliseconds). */
+  /** `ms`: epoch milliseconds. */
   openAt(ms: number): boolean;
 }
 
@@ -92,20 +92,18 @@ function parseWindow(text: string, origin: string): SyncWindow {
   };
 }
 
-/** Who suspended the unit's applies, when and why (`poolsync suspend`). */
 export interface Suspension {
   since: string;
   by: string;
   reason: string | null;
 }
 
-/** /status `freeze`: whether applies wait now, and why. */
+/** /status `freeze`. */
 export interface FreezeStatus {
   frozen: boolean;
-  /** Why applies wait (the suspension or the window), in words; null when they do not. */
+  /** In words; null when applies may go. */
   why: string | null;
   suspended: Suspension | null;
-  /** The configured sync windows, as written. */
   windows: string[];
 }
 
@@ -124,9 +122,8 @@ export class Freeze {
   ) {}
 
   /**
-   * The unit's freeze: its windows and the suspension kept in `stateDir`. A file that does not
-   * read is set aside (util/state-file.ts) and said to `warn`, and applies stay suspended until
-   * `poolsync resume`: what it held may have been a suspension.
+   * A suspension file that does not read is set aside (util/state-file.ts) and applies stay
+   * suspended until `poolsync resume`: what it held may have been a suspension.
    */
   static async open(
     windows: readonly SyncWindow[],
@@ -157,7 +154,7 @@ export class Freeze {
     return freeze;
   }
 
-  /** Suspends applies (kept across restarts) until `resume`; a second suspend keeps the first's time. */
+  /** Kept across restarts; a second suspend keeps the first's time. */
   async suspend(by: string, reason: string | null): Promise<void> {
     const since = this.suspension?.since ?? new Date(this.clock.now()).toISOString();
     await this.keep({ since, by, reason });
@@ -177,7 +174,7 @@ export class Freeze {
     this.suspension = suspension;
   }
 
-  /** Why applies wait now (the suspension first, then a deny window, then no allow window open); null: they may go. */
+  /** The suspension first, then a deny window, then no allow window open; null: applies may go. */
   why(): string | null {
     if (this.suspension) return freezeWords.suspended(this.suspension);
     const now = this.clock.now();

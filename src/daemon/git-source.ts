@@ -1,10 +1,8 @@
 /**
  * Where the manifests come from. `GitSource` keeps a checkout of one branch in the state
  * directory and, on every sync, fetches and hard-moves to the remote head: a force-push is
- * followed, never merged. The environments of one repository share it (`environment`): each
- * reads its own worktree of that checkout, and environments syncing at once (a daemon's tick)
- * share one remote read and at most one fetch. `FolderSource` (`--watch`) reads a folder on
- * disk as it is.
+ * followed, never merged. Environments each read their own worktree of it, and share one remote
+ * read and at most one fetch when syncing at once. `FolderSource` (`--watch`) reads a folder.
  *
  * Credentials never touch the URL, the argv or .git/config: an HTTPS token travels in an
  * `http.<origin>/.extraHeader` set through GIT_CONFIG_* environment variables, an SSH key
@@ -21,29 +19,25 @@ import { Redactor, scrubUrlUserinfo } from '../util/redact.js';
 import { readRepoFile, writeRepoFile } from '../util/safe-file.js';
 
 export interface SourceSnapshot {
-  /** Folder holding the manifests (the repository path inside the checkout). */
+  /** The repository path inside the checkout. */
   dir: string;
-  /** Exact commit checked out; null for a folder on disk. */
+  /** Null for a folder on disk. */
   commit: string | null;
-  /** The repository `dir` is part of (the checkout, the watched folder): nothing outside it is read. */
+  /** Nothing outside it is read. */
   root?: string;
 }
 
 export interface Source {
   /**
-   * Brings the source up to date and returns what to reconcile. Throws SourceError.
-   * `notBefore` (performance.now() of the request being answered): what it returns was read
-   * from the remote after that moment, so a push before the request is seen.
+   * Throws SourceError. What it returns was read from the remote after `notBefore`
+   * (performance.now() of the request answered), so a push before the request is seen.
    */
   sync(notBefore?: number): Promise<SourceSnapshot>;
-  /** Last good snapshot, if any (kept when a later sync fails). */
+  /** Kept when a later sync fails. */
   readonly last: SourceSnapshot | null;
   /** Safe to show (no credentials). */
   describe(): Record<string, string>;
-  /**
-   * Commits files (paths relative to the snapshot's dir) on top of the last snapshot and pushes
-   * them to the followed branch; returns the new commit. Git sources only.
-   */
+  /** Commits files (relative to the snapshot's dir) and pushes them; the new commit. Git only. */
   commitFiles?(files: { path: string; content: string }[], message: string): Promise<string>;
 }
 
@@ -57,20 +51,20 @@ export class SourceError extends Error {
 
 export interface GitSourceOptions extends GitRemote {
   branch: string;
-  /** Folder inside the repository (`.` for the root). */
+  /** `.`: the root. */
   path: string;
-  /** Where the checkout lives (created on first sync). */
+  /** Created on first sync. */
   checkoutDir: string;
 }
 
 export class GitSource implements Source {
   last: SourceSnapshot | null = null;
   private readonly redactor: Redactor;
-  /** The checkout's client (its `origin` checked once per process) and its git environment. */
+  /** Its `origin` checked once per process. */
   private client: { git: SimpleGit; env: Record<string, string> } | null = null;
-  /** The sync in flight, and when it started: callers at once share it. */
+  /** Callers at once share it. */
   private syncing: { startedAt: number; done: Promise<SourceSnapshot> } | null = null;
-  /** The sync to start once the one in flight ends, for callers it started too early for. */
+  /** For callers the one in flight started too early for. */
   private next: Promise<SourceSnapshot> | null = null;
   /**
    * Worktrees are added one at a time (git records each in the checkout), never during a fetch:
@@ -78,7 +72,6 @@ export class GitSource implements Source {
    */
   private exclusive: Promise<unknown> = Promise.resolve();
 
-  /** Runs `op` once the fetch or worktree add before it ended. */
   private alone<T>(op: () => Promise<T>): Promise<T> {
     const run = this.exclusive.then(op);
     this.exclusive = run.catch(() => {});
@@ -125,9 +118,8 @@ export class GitSource implements Source {
   }
 
   /**
-   * Brings the checkout to the remote head. Calls while one runs share it when it started no
-   * earlier than `notBefore`; a call it started too early for (it may have read the remote
-   * before a push the caller was told of) gets the next one, which they all share.
+   * Calls while one runs share it when it started no earlier than `notBefore`; else (it may have
+   * read the remote before a push the caller was told of) they share the next one.
    */
   sync(notBefore = -Infinity): Promise<SourceSnapshot> {
     const current = this.syncing;
@@ -149,16 +141,12 @@ export class GitSource implements Source {
     return started.done;
   }
 
-  /**
-   * The source of one environment of this repository: a worktree of this checkout at
-   * `checkoutDir` (its own, so a run reads its commit whatever the others check out), moved to
-   * the commit this source's sync fetched.
-   */
+  /** An environment's own worktree at `checkoutDir`, whatever the others check out. */
   environment(checkoutDir: string): Source {
     return new WorktreeSource(this, checkoutDir, this.options.path);
   }
 
-  /** Checks `commit` out in the worktree at `dir` (added, or made again from an old clone). */
+  /** Added, or made again from an old clone. */
   async checkOut(dir: string, commit: string): Promise<void> {
     const git = await this.git();
     const env = this.client!.env;
@@ -188,8 +176,7 @@ export class GitSource implements Source {
     const remoteRef = `refs/remotes/origin/${branch}`;
     try {
       const git = await this.git();
-      // Steady state (nothing pushed) is one git process: the remote's head, which is the
-      // commit checked out already. Anything else fetches and moves there.
+      // Steady state (nothing pushed) is one git process: the remote's head, checked out already.
       const last = this.last?.commit;
       const head = last ? await this.remoteHead() : null;
       let commit: string;
@@ -223,10 +210,7 @@ export class GitSource implements Source {
     }
   }
 
-  /**
-   * The commit a ref of the checkout names, read from its loose ref file (what the fetch just
-   * wrote: nothing packs refs here, maintenance is off), or null when there is none.
-   */
+  /** Read from its loose ref file (what the fetch wrote: maintenance is off, nothing packs). */
   private async readRef(ref: string): Promise<string | null> {
     const read = await readRepoFile(this.options.checkoutDir, `.git/${ref}`, { maxBytes: 4096 });
     if (!read.ok) return null;
@@ -235,10 +219,9 @@ export class GitSource implements Source {
   }
 
   /**
-   * The commit the followed branch names on the remote, or null when it has none. The one git
-   * process of a steady-state run, so it is spawned directly: through simple-git, its per-task
-   * objects (loggers, promises, a third pipe) were half of a no-op run's garbage, which V8
-   * keeps in the old generation until a full collection (issue 23 item 11, docs/daemon.md).
+   * The one git process of a steady-state run, so spawned directly: simple-git's per-task
+   * objects were half of a no-op run's garbage, kept in V8's old generation
+   * until a full collection (issue 23 item 11, docs/daemon.md).
    */
   private async remoteHead(): Promise<string | null> {
     const ref = `refs/heads/${this.options.branch}`;
@@ -254,7 +237,6 @@ export class GitSource implements Source {
   }
 }
 
-/** One environment's worktree of a GitSource's checkout (GitSource.environment). */
 class WorktreeSource implements Source {
   last: SourceSnapshot | null = null;
 

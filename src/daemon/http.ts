@@ -31,7 +31,6 @@ import { leaderWords } from '../render/daemon-words.js';
 
 const BODY_LIMIT = 2 * 1024 * 1024;
 
-/** The daemon's secrets the HTTP surface checks requests with (as configured). */
 export const HTTP_SECRETS = [
   'githubWebhookSecret',
   'gitlabWebhookToken',
@@ -39,20 +38,13 @@ export const HTTP_SECRETS = [
   'adminToken',
 ] as const;
 
-/** What the HTTP surface asks of the daemon: its state, triggers and secrets. */
 export interface HttpHandlers extends Pick<DaemonConfig, (typeof HTTP_SECRETS)[number]> {
   status(): DaemonStatus;
-  /**
-   * GET /status without `?local=1`, when it needs more than this replica's state (with
-   * environments and several replicas: each environment as its leader says); else `status()`.
-   */
+  /** GET /status without `?local=1` with environments: each as its leader says; else `status()`. */
   fullStatus?(): Promise<DaemonStatus>;
   ready(): boolean;
   metrics: DaemonMetrics;
-  /**
-   * Asks the loop for a run (of every environment, or of the one named); resolves when that run
-   * finished. A string: why there is no such environment, nothing asked.
-   */
+  /** Resolves when the run asked for finished; a string: why there is no such environment. */
   requestReconcile(reason: TriggerReason, environment?: string): Promise<void> | string;
   /** The followed branch (null in --watch mode: pushes are ignored). */
   branch: string | null;
@@ -66,9 +58,8 @@ export interface HttpHandlers extends Pick<DaemonConfig, (typeof HTTP_SECRETS)[n
     request: FreezeRequest,
   ): Promise<{ ok: true; freeze: FreezeStatus } | { ok: false; reason: string }>;
   /**
-   * With --leader-elect: null while this replica leads; else the leader as last observed and
-   * where it is reached, for handing requests to it (handOff). With environments, the leader
-   * of the environment `route` names (an approval), and null for the rest (answered here).
+   * Null while this replica leads (or without --leader-elect); else the leader to hand requests
+   * to (handOff). With environments: the leader of `route`'s environment, null for the rest.
    */
   follower(route?: { environment?: string }): Follower | null;
   /** This replica's identity with --leader-elect (the X-Poolsync-Replica of every answer). */
@@ -76,10 +67,7 @@ export interface HttpHandlers extends Pick<DaemonConfig, (typeof HTTP_SECRETS)[n
   logger: Logger;
   /** GET / (docs/daemon.md#dashboard); absent: the page is off (--dashboard=false). */
   dashboard?: DashboardHandler;
-  /**
-   * Host names the status, dashboard and metrics answer to besides loopback names and IP
-   * addresses (foreignHost): --external-url's, --advertise-address's, --listen's.
-   */
+  /** Hosts answered besides loopback names and IP addresses (foreignHost; from the flags). */
   allowedHosts?: readonly string[];
 }
 
@@ -124,7 +112,6 @@ export interface FreezeRequest {
   reason: string | null;
 }
 
-/** A request to an endpoint, and what answers it. */
 type Call = { req: IncomingMessage; res: ServerResponse; url: URL; h: HttpHandlers };
 
 /** Each endpoint (the dashboard's `/` aside), the methods it answers and its handler. */
@@ -265,8 +252,7 @@ async function approve({ req, res, h }: Call): Promise<void> {
 
 /**
  * Whether `text`, shown in /status and the log (an approver, who suspended and why), holds a
- * secret of this daemon (the admin token, a webhook secret) or of the process (the control
- * plane's token): refused, never recorded.
+ * secret of this daemon or of the process (the control plane's token): refused, never recorded.
  */
 function holdsSecret(h: HttpHandlers, text: string): boolean {
   const secrets = new Redactor(HTTP_SECRETS.map((name) => h[name]));
@@ -274,9 +260,8 @@ function holdsSecret(h: HttpHandlers, text: string): boolean {
 }
 
 /**
- * POST /suspend and /resume with the admin token, body `{"environment"?, "by"?, "reason"?}`:
- * applies wait (plans and drift detection go on) until resumed; resuming runs at once, so what
- * waited is applied.
+ * POST /suspend and /resume: applies wait (plans and drift detection go on) until resumed;
+ * resuming runs at once, so what waited is applied.
  */
 async function suspendOrResume({ req, res, url, h }: Call, suspend: boolean): Promise<void> {
   const body = await adminBody(req, res);
@@ -316,9 +301,8 @@ async function suspendOrResume({ req, res, url, h }: Call, suspend: boolean): Pr
 }
 
 /**
- * The token of `tokens` the request carries (a bearer token, or a follower's signed forward
- * made with it), once the endpoint is on and the request does not come from another site's
- * page (crossSiteRequest); null when it was refused (answered 403 or 401).
+ * The token of `tokens` the request carries (as a bearer token or a follower's signed forward),
+ * unless refused (answered 403 or 401: the endpoint is off, or crossSiteRequest).
  */
 function admitted(
   req: IncomingMessage,
@@ -413,10 +397,7 @@ async function webhook({ req, res, h }: Call, provider: 'github' | 'gitlab'): Pr
   return send(res, 202, answered);
 }
 
-/**
- * The leader's answer; or, when it could not be had, 503 with Retry-After (at most one lease
- * duration: by then a leader is elected), the leader's identity and why.
- */
+/** The leader's answer, or 503 with Retry-After (by then a leader is elected) and why. */
 function answerHandOff(res: ServerResponse, h: HttpHandlers, off: HandOff, what: string): void {
   if (off.kind === 'answered') return relay(res, off);
   const f = h.follower();
@@ -428,7 +409,6 @@ function answerHandOff(res: ServerResponse, h: HttpHandlers, off: HandOff, what:
   });
 }
 
-/** The leader's answer to a request a follower handed on, as the leader gave it. */
 function relay(res: ServerResponse, off: Extract<HandOff, { kind: 'answered' }>): void {
   res.writeHead(off.status, { 'cache-control': 'no-store', ...off.headers });
   res.end(off.body);
@@ -458,12 +438,10 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 }
 
 /**
- * Why the request comes from another site (CSRF), or null when it does not. The daemon's
- * state-changing endpoints take a bearer token, which a browser never adds by itself, and
- * answer no CORS preflight, so another site's script cannot send one; this check refuses what a
- * browser marks as coming from elsewhere even so: `Sec-Fetch-Site` other than same-origin/none,
- * or an `Origin` whose host is not the one the request was sent to. Clients that are not
- * browsers (curl, `poolsync approve`) send neither header and are not affected.
+ * Why the request comes from another site (CSRF), or null. The bearer token (never added by a
+ * browser; no CORS preflight is answered) already stops another site's script; this refuses
+ * what a browser marks as from elsewhere even so. curl and `poolsync approve` send neither
+ * header and are not affected.
  */
 function crossSiteRequest(headers: IncomingHttpHeaders): string | null {
   const site = headers['sec-fetch-site'];
@@ -482,11 +460,9 @@ function crossSiteRequest(headers: IncomingHttpHeaders): string | null {
 const READ_BY_PEOPLE = new Set(['GET /', 'HEAD /', 'GET /status', 'HEAD /status', 'GET /metrics']);
 
 /**
- * Why a request for what the daemon shows names a Host (or comes from an Origin) it does not
- * answer to, or null. DNS rebinding: a page at attacker.example whose name is made to resolve
- * to this daemon's address reads it as its own origin, and the browser sends
- * `Host: attacker.example`. Answered: loopback names (`localhost`, `*.localhost`), IP
- * addresses (a page reaching one by address is its own origin, no rebinding), and `allowed`.
+ * Why a request names a Host (or Origin) the daemon does not answer to, or null. DNS rebinding:
+ * a page at attacker.example resolved to this daemon's address reads it as its own origin, with
+ * `Host: attacker.example`. Answered: loopback names, IP addresses (no rebinding), `allowed`.
  */
 export function foreignHost(
   headers: IncomingHttpHeaders,
@@ -515,19 +491,15 @@ export function foreignHost(
 }
 
 /*
- * Any replica serves the team (docs/daemon.md#high-availability): what needs the leader — a
- * push or a pull-request event, a `poolsync apply` comment, POST /reconcile, POST /approve,
- * GET /status — is handed by a follower to the leader, whose address the leader publishes in
- * the Lease (ADDRESS_ANNOTATION), and the leader's answer is returned as it is.
+ * Any replica serves the team (docs/daemon.md#high-availability): what needs the leader is
+ * handed by a follower to the leader, at the address the leader publishes in the Lease
+ * (ADDRESS_ANNOTATION), and the leader's answer is returned as it is.
  *
- * The follower authenticates the request first (nothing unauthenticated is passed on), then
- * forwards it without the credential: no secret ever goes to the address read from the Lease.
- * Instead it signs the request — HMAC-SHA256, keyed by the endpoint's own secret (the webhook
- * secret or token, the reconcile or admin token), over its identity, the time, the method,
- * the path and the body's hash — in X-Poolsync-Forwarded. The leader accepts a signature it
- * can verify with its copy of that secret, within a minute, in place of the credential. A
- * forwarded request is never forwarded again: a replica that is not the leader either answers
- * 503 (the leadership is changing).
+ * The follower authenticates the request first, then forwards it without the credential: no
+ * secret ever goes to the address read from the Lease. Instead it signs it (HMAC-SHA256 keyed by
+ * the endpoint's own secret, over its identity, the time, method, path and body hash) in
+ * X-Poolsync-Forwarded, which the leader accepts within a minute in place of the credential. A
+ * forwarded request is never forwarded again: a replica not leading answers 503.
  */
 export const FORWARDED_HEADER = 'x-poolsync-forwarded';
 /** Names the replica that answered a request (every answer carries it with --leader-elect). */
@@ -566,7 +538,6 @@ const pickHeaders = (
     names.flatMap((n) => (typeof headers[n] === 'string' ? [[n, headers[n]]] : [])),
   );
 
-/** The signature of a forward: over the replica's identity, the time, the request and its body. */
 const signature = (secret: string, identity: string, t: string, request: string, body: Buffer) => {
   const bodyHash = createHash('sha256').update(body).digest('hex');
   return createHmac('sha256', secret)
@@ -574,7 +545,6 @@ const signature = (secret: string, identity: string, t: string, request: string,
     .digest('hex');
 };
 
-/** The X-Poolsync-Forwarded value for a request this replica hands on. */
 export function signForward(
   secret: string | null,
   identity: string,
@@ -607,26 +577,21 @@ function parse(headers: IncomingHttpHeaders): Record<string, string> | null {
   return fields;
 }
 
-/** True when the request carries a valid, recent forward signature made with `secret`. */
 export function verifyForward(
   secret: string,
   headers: IncomingHttpHeaders,
   method: string,
   path: string,
   body: Buffer,
-  now: number = Date.now(),
 ): boolean {
   const f = parse(headers);
   if (!f?.t || !f.sig || f.identity === undefined) return false;
   const t = Number(f.t);
-  if (!Number.isFinite(t) || Math.abs(now - t) > MAX_SKEW_MS) return false;
+  if (!Number.isFinite(t) || Math.abs(Date.now() - t) > MAX_SKEW_MS) return false;
   return constantTimeEqual(f.sig, signature(secret, f.identity, f.t, `${method} ${path}`, body));
 }
 
-/**
- * On the leader (or without --leader-elect): `local`, handle it here. On a follower: the
- * leader's answer, or why it could not be had (then the caller answers 503).
- */
+/** `local` on the leader: handle it here; on a follower the leader's answer, or why not (503). */
 export async function handOff(
   req: { method?: string | undefined; url?: string | undefined; headers: IncomingHttpHeaders },
   body: Buffer,
@@ -663,10 +628,7 @@ export async function handOff(
   }
 }
 
-/**
- * The leader's /status as a follower reads it (for the dashboard, whose runs and held changes
- * live on the leader); null when it cannot be had, and the follower shows its own.
- */
+/** The leader's /status for a follower's dashboard (runs and held changes live there), or null. */
 export async function leaderStatus<T>(
   follower: Follower | null,
   timeoutMs: number,

@@ -1,11 +1,8 @@
 /**
  * Leadership among daemon replicas (`--leader-elect`, docs/daemon.md#high-availability): a
- * Kubernetes Lease through src/lease. Only the leader runs the reconcile loop; a replica that
- * becomes leader runs at once (its first run converges from the live state); losing the lease
- * ends the term: every control-plane call of its runs ends with it. Followers
- * keep serving /healthz, /readyz, /status (naming the leader) and /metrics.
- *
- * Without --leader-elect, `soleLeadership()` says this daemon always leads.
+ * Kubernetes Lease through src/lease. Only the leader runs the reconcile loop, at once when it
+ * becomes leader (converging from the live state); losing the lease ends the term, and every
+ * control-plane call of its runs with it. Followers keep serving the HTTP endpoints.
  */
 import type { Logger } from 'pino';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -48,7 +45,7 @@ export function electedLeadership(
     metrics: DaemonMetrics;
     kubeConfig?: KubeConfig;
     env: Env;
-    /** Several Leases (one per environment): how their candidates take turns (leader-elector.ts). */
+    /** Several Leases (one per environment): how candidates take turns (leader-elector.ts). */
     candidacy?: Candidacy;
   },
 ) {
@@ -75,10 +72,7 @@ export function electedLeadership(
       lease: `${election.lease.namespace}/${election.lease.name}`,
       lastTransitionAt: elector?.lastTransitionAt?.toISOString() ?? null,
     }),
-    /**
-     * Starts electing; `onElected` runs each time this replica becomes leader. `address` is
-     * this replica's status server as the others reach it, published in the Lease while it leads.
-     */
+    /** `address`: this replica's status server, published in the Lease while it leads. */
     start: (onElected: () => void, address?: string | null): void => {
       starting ??= (async () => {
         const { LeaseLock, loadKubeConfig } = await import('../lease/k8s-lease.js');
@@ -134,7 +128,7 @@ export function electedLeadership(
   };
 }
 
-/** What http.ts needs to hand a request to the leader (handOff, http.ts), or null while leading. */
+/** What http.ts needs to hand a request to the leader (handOff), or null while leading. */
 export function followerOf(
   leadership: DaemonLeadership,
   election: DaemonConfig['leaderElection'],
@@ -145,10 +139,9 @@ export function followerOf(
 }
 
 /**
- * Ready (/readyz, /status `ready`, `poolsync_ready`, all from this): the leader once its first
- * reconcile finished and the control plane answered; a follower once it knows the leader and
- * where to reach it, since from then on it serves every request (handing on what needs the
- * leader). A rolling update then never waits on a follower.
+ * Ready (/readyz, /status, `poolsync_ready`): the leader once its first reconcile finished and
+ * the control plane answered; a follower once it knows where the leader is, since it then serves
+ * every request (handing on what needs the leader): a rolling update never waits on a follower.
  */
 export function readiness(leadership: DaemonLeadership, reconciled: () => boolean): () => boolean {
   return () => {

@@ -1,8 +1,7 @@
 /**
- * pino logger of the daemon: JSON lines (one per run, plus warnings), pretty on a terminal.
- * Secrets are never put in log fields, and the usual places they could hide are redacted
- * as a second line of defence; every line is scrubbed of the secrets the process knows
- * (util/redact.ts: an approver's name, a server's message may hold one).
+ * JSON lines (one per run, plus warnings), pretty on a terminal. Secrets are never put in log
+ * fields; the usual places they could hide are redacted as a second line of defence, and every
+ * line is scrubbed of the secrets the process knows (util/redact.ts).
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { LogFormat } from './config-options.js';

@@ -1,9 +1,7 @@
 /**
- * What starts runs and the loop that runs them. The loop's scheduling core: one run at a time;
- * every trigger that arrives while a run is in progress is folded into ONE follow-up run (a
- * burst of webhooks, a poll and a drift tick all become a single extra run). The run itself is
- * injected, so this is testable alone. The time- and file-based triggers each return a
- * `stop()` so shutdown can silence them.
+ * What starts runs and the loop that runs them: one run at a time; every trigger that arrives
+ * while a run is in progress is folded into ONE follow-up run (a burst of webhooks, a poll and a
+ * drift tick all become a single extra run). The run itself is injected, so this is testable alone.
  */
 import { relative } from 'node:path';
 import { watch as chokidarWatch } from 'chokidar';
@@ -44,27 +42,18 @@ export class ReconcileLoop {
   private current: Promise<void> | null = null;
   private stopped = false;
   private readonly abort = new AbortController();
-  private runs = 0;
 
   constructor(
     private readonly run: RunFunction,
-    /** Called with anything the run function throws (it should not; this is the last guard). */
+    /** Anything the run function throws (it should not; this is the last guard). */
     private readonly onError: (err: unknown) => void = () => {},
   ) {}
-
-  /** Runs started so far (for status and tests). */
-  get runCount(): number {
-    return this.runs;
-  }
 
   get busy(): boolean {
     return this.current !== null;
   }
 
-  /**
-   * Asks for a run. Resolves when a run that started after this request has finished (or the
-   * loop stopped); never rejects.
-   */
+  /** Resolves when a run started after this request has finished (or the loop stopped). */
   request(reason: TriggerReason): Promise<void> {
     if (this.stopped) return Promise.resolve();
     if (this.pending) {
@@ -78,10 +67,7 @@ export class ReconcileLoop {
     return done;
   }
 
-  /**
-   * Stops taking requests, aborts the running run's signal (it starts no new steps) and waits
-   * up to `timeoutMs` for it to finish. Returns whether it finished in time.
-   */
+  /** Aborts the running run's signal (no new steps); whether it finished within `timeoutMs`. */
   async stop(timeoutMs: number): Promise<boolean> {
     this.stopped = true;
     const dropped = this.pending;
@@ -104,7 +90,6 @@ export class ReconcileLoop {
     while (this.pending && !this.stopped) {
       const job = this.pending;
       this.pending = null;
-      this.runs++;
       try {
         await this.run(job.reasons, this.abort.signal, job.requestedAt);
       } catch (err) {
@@ -121,20 +106,12 @@ export interface Trigger {
   stop(): Promise<void>;
 }
 
-/**
- * Fires `fire` every `intervalMs`, each wait stretched or shrunk by up to 10% so that many
- * daemons polling one Git host do not hit it in lockstep.
- */
-export function startTimer(
-  intervalMs: number,
-  fire: () => void,
-  options: { random?: () => number } = {},
-): Trigger {
-  const random = options.random ?? Math.random;
+/** Each wait is 10% longer or shorter at most: daemons polling one Git host are not in lockstep. */
+export function startTimer(intervalMs: number, fire: () => void): Trigger {
   let timer: NodeJS.Timeout | null = null;
   let stopped = false;
   const arm = () => {
-    const delay = Math.max(1, Math.round(intervalMs * (1 + 0.1 * (2 * random() - 1))));
+    const delay = Math.max(1, Math.round(intervalMs * (1 + 0.1 * (2 * Math.random() - 1))));
     timer = setTimeout(() => {
       if (stopped) return;
       fire();
@@ -151,7 +128,7 @@ export function startTimer(
   };
 }
 
-/** A single re-armable wait on the clock (for retries): scheduling again replaces the previous one. */
+/** A re-armable wait (retries): scheduling again replaces the previous one. */
 export class OneShot implements Trigger {
   private pending: AbortController | null = null;
   private stopped = false;
@@ -183,14 +160,11 @@ export class OneShot implements Trigger {
 }
 
 /**
- * `--watch DIR`: fires once things have been quiet for `debounceMs` after any change under
- * `dir` (an editor saving several files, or `git checkout`, becomes one run). Dot-files and
- * dot-folders are skipped, as the manifest loader skips them; symbolic links are not followed
- * (the loader never follows them either, and a link loop would be walked until ELOOP); folders
- * deeper than the loader reads (MAX_FOLDER_DEPTH) are not watched (3,000 nested folders took a
- * watcher past 256 MB; the run reports them at the first folder too deep). A
- * folder that cannot be watched (unreadable) is told to `onError` and the rest is watched:
- * each run's load reports it too, so nothing is silent and nothing stops the daemon.
+ * `--watch DIR`: fires once quiet for `debounceMs` after any change (an editor saving several
+ * files, or `git checkout`, becomes one run). Skipped as the loader skips them: dot-files and
+ * dot-folders, symbolic links (a link loop would be walked until ELOOP), folders deeper than
+ * MAX_FOLDER_DEPTH (3,000 nested folders took a watcher past 256 MB). A folder that cannot be
+ * watched is told to `onError` and the rest is watched: each run's load reports it too.
  */
 export async function watchFolder(
   dir: string,

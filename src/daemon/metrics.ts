@@ -95,10 +95,7 @@ export class DaemonMetrics {
     '1 once a first reconcile finished and the control plane answered.',
   );
 
-  /**
-   * `environment`: the series of one environment's unit (daemon/unit.ts), labelled
-   * `environment="NAME"`; the daemon's /metrics shows them beside its own (withEnvironments).
-   */
+  /** `environment`: a unit's series, labelled `environment="NAME"`, shown beside the daemon's. */
   constructor(options: { processMetrics?: boolean; environment?: string } = {}) {
     if (options.environment !== undefined)
       this.registry.setDefaultLabels({ environment: options.environment });
@@ -124,10 +121,10 @@ export class DaemonMetrics {
 
   /** `poolsync_ready` follows this (the daemon's one readiness, as /readyz and /status say). */
   readyProbe: (() => boolean) | null = null;
-  /** `poolsync_applies_frozen` follows this (the unit's freeze, read at each scrape: windows open and close). */
+  /** `poolsync_applies_frozen`, read at each scrape: windows open and close. */
   frozenProbe: (() => boolean) | null = null;
 
-  /** Each environment's series (labelled), which replace this daemon's own of the same names. */
+  /** Replace this daemon's own series of the same names. */
   environments: DaemonMetrics[] = [];
 
   async text(): Promise<string> {

@@ -1,10 +1,8 @@
 /**
- * The dashboard's objects (docs/daemon.md#dashboard): every object the last plan names (what the
- * repository declares and what it finds live beside it), each with its sync status, its live
- * state, its place in the pool → clusters → queues tree, where it is declared and its change.
- * Kept per run that planned as references to what the run had anyway (its plan, live read and
- * desired state); the rows are made on the first request after the run, and a filter reads them
- * all: any number of objects, listed a page at a time.
+ * The dashboard's objects (docs/daemon.md#dashboard): every object the last plan names, with its
+ * sync status, live state, place in the pool → clusters → queues tree, source and change. Kept
+ * as references to what the run had anyway; the rows are made on the first request after the
+ * run, and listed a page at a time.
  */
 import { WILDCARD } from '../model/common.js';
 import type { DesiredState } from '../model/desired.js';
@@ -23,7 +21,7 @@ export interface ObjectRow {
   kind: string;
   name: string;
   sync: SyncStatus;
-  /** Applied by the run that made this view (its change is what it did). */
+  /** By the run that made this view (its change is what it did). */
   appliedNow: boolean;
   /** As the control plane has it (null: the run read no live state). */
   live(): LiveStatus | null;
@@ -36,7 +34,6 @@ export interface ObjectRow {
   change: Change;
 }
 
-/** What a run that planned leaves for the objects view. */
 export interface ObjectsSnapshot {
   run: number;
   commit: string | null;
@@ -44,9 +41,7 @@ export interface ObjectsSnapshot {
   desired: DesiredState;
   live: LiveState | null;
   held: ReadonlySet<string>;
-  /** What the run's apply left undone; null when it applied nothing. */
   applied: ApplyOutcome | null;
-  /** A manifest's path as the repository names it (a --path folder in front). */
   repoRelative(file: string): string;
 }
 
@@ -59,7 +54,7 @@ export interface ObjectFilter {
 
 export interface ObjectsPage {
   total: number;
-  /** How many objects have each status (all of them, the filter aside). */
+  /** Of all objects, the filter aside. */
   counts: Record<SyncStatus, number>;
   kinds: string[];
   matched: number;
@@ -72,7 +67,7 @@ export class ObjectsView {
 
   constructor(readonly snapshot: ObjectsSnapshot) {}
 
-  /** The page of `limit` rows from `offset` of the objects `filter` matches, in plan order. */
+  /** In plan order. */
   page(filter: ObjectFilter, offset: number, limit: number): ObjectsPage {
     const all = (this.rows ??= rowsOf(this.snapshot));
     const words = filter.q.toLowerCase().split(/\s+/).filter(Boolean);

@@ -1,10 +1,9 @@
 /**
  * The daemon's pull-request side, wired to its units (unit.ts): plan comments on pull requests
- * (src/vcs; with environments one comment with a section per environment) and approvals by
- * `poolsync apply` comments (below; with environments `poolsync apply -e NAME`
- * approves that environment's held changes). A forge is on when its webhook secret is set, its
- * token is in the environment (GITHUB_TOKEN / GITLAB_TOKEN) and the daemon follows a Git remote;
- * the repository and API URL come from that remote, the work dir from the state dir.
+ * (src/vcs; with environments one section per environment) and approvals by `poolsync apply`
+ * comments (`-e NAME`: that environment's). A forge is on when its webhook secret is set, its
+ * token is in the environment (GITHUB_TOKEN / GITLAB_TOKEN) and the daemon follows a Git remote,
+ * which gives the repository and API URL.
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -46,8 +45,7 @@ import type { Env } from '../util/env.js';
 
 /**
  * The forge repository behind a clone URL: `https://host/owner/name(.git)`,
- * `git@host:owner/name.git` or `ssh://git@host[:port]/owner/name.git`. Null for anything
- * else (a local path, a file:// URL).
+ * `git@host:owner/name.git` or `ssh://git@host[:port]/owner/name.git`; else null.
  */
 export function forgeTargetFromRemote(
   remote: string,
@@ -89,12 +87,10 @@ export function forgeTargetFromRemote(
 const TOKEN_ENV: Record<Provider, string> = { github: 'GITHUB_TOKEN', gitlab: 'GITLAB_TOKEN' };
 const API_ENV: Record<Provider, string> = { github: 'GITHUB_API_URL', gitlab: 'GITLAB_API_URL' };
 
-/** What the pull-request side reads of a unit: how to plan its environment (or the one control plane). */
 export type PlannedUnit = Pick<Unit, 'name' | 'config' | 'readLive' | 'backend' | 'identity'>;
 
 /**
- * Plan comments and approvals by comment over the daemon's units (one without environments):
- * what the HTTP server calls, and the forges closed at stop. `onPullRequest` replaces the plan
+ * What the HTTP server calls, and the forges closed at stop. `onPullRequest` replaces the plan
  * comments (tests), and then approvals by comment are off.
  */
 export function pullRequestSide(
@@ -105,8 +101,7 @@ export function pullRequestSide(
   onPullRequest?: (event: PullRequestEvent) => Promise<void>,
 ) {
   const posted = new PostedPlans();
-  // Approval by `poolsync apply` comments: on the forges of plan comments (their token and
-  // repository, also once a GitLab event shows its relative URL root).
+  // Approvals by comment on the forges of plan comments (also once GitLab shows its URL root).
   const forges = new Map<Provider, { repository: string; forge: ApprovalForge }>();
   const approvalsOn = (provider: Provider, target: ForgeRepository) => {
     void forges.get(provider)?.forge.close();
@@ -136,10 +131,7 @@ export function pullRequestSide(
   return { onPullRequest: onPullRequest ?? own ?? undefined, onComment, forges };
 }
 
-/**
- * The daemon's pull-request handler, and how it finds again a plan another replica posted
- * (`recover`); null when no forge is on.
- */
+/** The pull-request handler and `recover` (a plan another replica posted); null: no forge. */
 export function pullRequestHandlerForDaemon(
   config: DaemonConfig,
   units: PlannedUnit[],
@@ -151,10 +143,8 @@ export function pullRequestHandlerForDaemon(
 ) {
   if (config.source.kind !== 'git') return null;
   const source = config.source;
-  // By provider: the repository, its API (undefined for github.com / gitlab.com), the token
-  // and its rate-limit deadline (POOLSYNC_RATE_LIMIT_WAIT); and the handler.
   const forges = new Map<Provider, { target: ForgeRepository; handler: PullRequestHandler }>();
-  /** Where the API of a GitLab remote without a named API is: its origin (the root may follow). */
+  /** A GitLab remote without a named API: its origin (the root may follow). */
   let gitlabOrigin: string | null = null;
   const handlerOf = (target: ForgeRepository) =>
     createPullRequestHandler({
@@ -211,9 +201,8 @@ export function pullRequestHandlerForDaemon(
   if (forges.size === 0) return null;
   /**
    * GitLab under a relative URL root (`https://host/gitlab`): a clone URL's path is
-   * ROOT/NAMESPACE/PROJECT, and the API is at ROOT/api/v4. GitLab's events name the project
-   * (`path_with_namespace`) and its page (`web_url`): on the remote's host (the token goes
-   * nowhere else), the page's path less the project's is the root.
+   * ROOT/NAMESPACE/PROJECT, the API ROOT/api/v4. The root is an event's `web_url` path less its
+   * `path_with_namespace`, on the remote's host only (the token goes nowhere else).
    */
   const learn = (e: Pick<PullRequestEvent, 'provider' | 'repository' | 'webUrl'>) => {
     const forge = forges.get(e.provider);
@@ -284,10 +273,7 @@ function planUnit(
   });
 }
 
-/**
- * Each unit's plan of the commit, recorded as posted with its held part: the one control
- * plane's outcome, or with environments one section each, in order.
- */
+/** Each unit's plan of the commit, recorded as posted with its held part (a section each). */
 function unitsPlanner(
   provider: Provider,
   units: PlannedUnit[],
@@ -309,7 +295,7 @@ function unitsPlanner(
   };
 }
 
-/** Under policy `safe`, the plan's comment shows what the daemon will hold and how to approve it (vcs/comment.ts). */
+/** Under policy `safe`: what the daemon will hold and how to approve it (vcs/comment.ts). */
 function withHeld(
   outcome: Extract<EnvironmentOutcome, { kind: 'plan' }>,
   policy: DaemonConfig['policy'],
@@ -338,22 +324,16 @@ function withHeld(
  * The approval names the held changes' fingerprint the comment showed; the daemon applies them
  * only while they are exactly those changes (approvals.ts, stages/plan.ts).
  */
-/** Where an approval goes: the daemon's one control plane, or the environment `-e` names. */
 export type ApprovalUnit = Pick<Unit, 'name' | 'approvals' | 'readLive' | 'request'>;
 
 export interface CommentApprovalOptions {
   posted: PostedPlans;
-  /**
-   * With environments and several replicas: the plan comment another replica posted, found
-   * on the pull request and re-planned here (pull-requests.ts); accepted only when it is
-   * exactly the plan that comment shows.
-   */
+  /** With environments: another replica's plan, re-planned here; taken only if exactly it. */
   recover?: RecoverPlan;
   forges: Map<Provider, { repository: string; forge: ApprovalForge }>;
-  /** The daemon's units: a comment approves in the one `-e NAME` names (with environments). */
   units: readonly ApprovalUnit[];
   logger: Logger;
-  /** The pull request's author may approve it (--allow-self-approval; off by default). */
+  /** --allow-self-approval. */
   allowSelfApproval?: boolean;
 }
 
@@ -479,10 +459,9 @@ function recoveredRefusal(
 }
 
 /**
- * The record of `environment` in poolsync's plan comment on pull request `number` (its own:
- * author and marker, as the comment is updated), with that environment's plan of `head` re-made
- * here when the record is for `head` (null when planning it fails or it is invalid). Null
- * when the pull request carries no such record.
+ * The record of `environment` in poolsync's own plan comment (author and marker) on pull request
+ * `number`, with its plan of `head` re-made here if the record is for `head` (null when invalid
+ * or failing). Null without such a record.
  */
 export type RecoverPlan = (
   provider: Provider,
@@ -492,8 +471,8 @@ export type RecoverPlan = (
 ) => Promise<{ record: PlanRecord; plan: Plan | null; at: number | null } | null>;
 
 /**
- * The plans posted on pull requests, by provider and number: what a `poolsync apply` comment
- * approves. Only the last plan of each pull request counts, from when its comment showed it.
+ * What a `poolsync apply` comment approves: only the last plan posted on each pull request
+ * counts, from when its comment showed it.
  */
 export class PostedPlans {
   /** Per commit, the plan of each environment ('' without environments). */
@@ -510,13 +489,11 @@ export class PostedPlans {
     this.byCommit.set(key, plans);
   }
 
-  /** The handler published the plan of `commit` on pull request `number`, showing `posted`. */
   settle(provider: Provider, number: number, commit: string, posted: Posted): void {
     const plans = this.byCommit.get(`${provider}:${commit}`);
     if (plans) this.byNumber.set(`${provider}#${number}`, { commit, plans, ...posted });
   }
 
-  /** The last plan posted on `number` for `environment`, when it was shown, and the fingerprint it showed (undefined: nothing held). */
   get(provider: Provider, number: number, environment = ''): PostedPlan | null {
     const posted = this.byNumber.get(`${provider}#${number}`);
     const plan = posted?.plans.get(environment);
@@ -526,12 +503,11 @@ export class PostedPlans {
   }
 }
 
-/** A plan on a pull request, as a `poolsync apply` comment approves it. */
 interface PostedPlan {
   commit: string;
   plan: Plan;
   /** When the plan comment started showing it (the forge's clock, epoch ms). */
   at: number | null;
-  /** The held fingerprint it showed with every held change; null: too many to list; undefined: none held. */
+  /** The held fingerprint with every held change; null: too many to list; undefined: none. */
   shown: string | null | undefined;
 }

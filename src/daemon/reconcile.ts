@@ -55,7 +55,6 @@ export class Reconciler {
   private runId = 0;
   /** Runs in a row that failed transiently (the retry backoff's exponent). */
   private transientFailures = 0;
-  /** What outlives a run: frozen, replaced by `take` with what the stages return to remember. */
   private memory: Readonly<RunMemory> = Object.freeze({
     lastEvaluatedCommit: null,
     loaded: null,
@@ -74,7 +73,7 @@ export class Reconciler {
     }
   }
 
-  /** The history written after each run that changed it, one write at a time. */
+  /** One write of the history at a time. */
   private saving: Promise<void> = Promise.resolve();
 
   /**
@@ -98,13 +97,12 @@ export class Reconciler {
   /** The leadership term of the run in progress: once it ended the run writes nothing more. */
   private term: Term = SOLE_TERM;
 
-  /** The objects of the last run that planned (the dashboard's objects), or null before one. */
   private objectsView: ObjectsView | null = null;
   objects(): ObjectsView | null {
     return this.objectsView;
   }
 
-  /** The loop's run function. Never throws: every failure becomes a recorded result. */
+  /** Never throws: every failure becomes a recorded result. */
   run = async (
     reasons: ReadonlySet<TriggerReason>,
     signal: AbortSignal,
@@ -173,7 +171,6 @@ export class Reconciler {
     }
   };
 
-  /** A stage's product or Outcome; what it returned for /status, the run and the memory kept. */
   private take<T>(staged: Staged<T>, products?: RunProducts): T | Outcome {
     if (this.term.signal.aborted) return staged.value;
     if (staged.status) applyStatusUpdate(this.state, staged.status);
@@ -182,7 +179,6 @@ export class Reconciler {
     return staged.value;
   }
 
-  /** A failure that may pass is tried again with backoff; the next run resumes from live state. */
   private scheduleRetry(ctx: RunContext, outcome: Outcome): void {
     if (outcome.transient && !ctx.signal.aborted) {
       const failures = ++this.transientFailures;
@@ -198,10 +194,9 @@ export class Reconciler {
   }
 
   /**
-   * The stages in order. Most runs only read: the plan is made on the control plane opened for
-   * reading, the apply (and an in-sync run's inventory record) on it opened for writing,
-   * re-checked when the two were opened separately (embedded states: another writer may come
-   * between them).
+   * Most runs only read: the plan is made on the control plane opened for reading, the apply (and
+   * an in-sync run's inventory record) on it opened for writing, re-checked when the two were
+   * opened separately (ControlPlaneAccess.separateReads).
    */
   private async stages(ctx: RunContext, products: RunProducts): Promise<Outcome> {
     const snapshot = this.take(await fetchStage(ctx));
@@ -245,8 +240,7 @@ export class Reconciler {
         });
       } else {
         outcome = decision;
-        // In sync, and the inventory does not list yet what the repository declares (objects
-        // applied before the inventory existed, or by another tool): record it.
+        // In sync, but the inventory lacks declared objects (applied before it or by another tool).
         const { liveInventory } = products;
         const behind =
           liveInventory !== undefined &&
@@ -274,10 +268,7 @@ export class Reconciler {
     }
   }
 
-  /**
-   * /status `managed` after a run that wrote, and the live state read for it; a failed read
-   * leaves the last one (the next run reads again).
-   */
+  /** /status `managed` after a run that wrote; a failed read leaves the last one. */
   private async rereadManaged(ctx: RunContext): Promise<LiveState | null> {
     const { controlPlane, pipeline } = this.o;
     try {
@@ -292,10 +283,7 @@ export class Reconciler {
   }
 }
 
-/**
- * Stage record: the run written down in /status (returned: the loop applies it), the metrics
- * and one log line, which alone says what happened and what to fix.
- */
+/** Stage record: the run written down in /status (returned), the metrics and one log line. */
 function recordStage(
   ctx: RunContext,
   products: RunProducts,
@@ -350,12 +338,11 @@ function recordStage(
   return update;
 }
 
-/** The one log line of a run: what happened and what to fix. */
+/** The one log line of a run, which alone says what happened and what to fix. */
 function logRun(ctx: RunContext, outcome: Outcome, run: RunRecord, startedAt: Date): void {
   const { o, state } = ctx;
   const { pending, lastApplied } = o.approvals.status();
   const held = state.waitingForApproval.length > 0;
-  // Absent fields (undefined) are left out of the JSON line.
   const line = {
     run: run.id,
     trigger: run.trigger,

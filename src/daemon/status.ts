@@ -38,7 +38,7 @@ export interface StatusError {
   environment?: string;
 }
 
-/** What a run applied: the plan's one count (src/plan/counts.ts) of the changes made. */
+/** The plan's one count (src/plan/counts.ts) of the changes a run made. */
 export type AppliedCounts = Omit<PlanCounts, 'blocked'>;
 
 /** At most this many objects are listed in a run's `changed` (`changedTotal` counts them all). */
@@ -62,7 +62,7 @@ export interface RunRecord {
     sideEffect: boolean;
   }[];
   changedTotal: number;
-  /** Time spent in each phase: fetch, load, live, plan, apply (those that ran). */
+  /** fetch, load, live, plan, apply (those that ran). */
   phasesMs: Record<string, number>;
 }
 
@@ -74,9 +74,9 @@ export interface DaemonStatus {
   commit: string | null;
   /** Last commit the control plane was brought in line with (or found equal to). */
   appliedCommit: string | null;
-  /** The last run of any kind (`unchanged` runs included). */
+  /** Of any kind (`unchanged` included). */
   lastRun: RunRecord | null;
-  /** Result of the last run that evaluated the repository (not `unchanged`). */
+  /** Of the last run that evaluated the repository (not `unchanged`). */
   outcome: RunResult | null;
   lastSuccessAt: string | null;
   git: {
@@ -99,7 +99,6 @@ export interface DaemonStatus {
   freeze: FreezeStatus;
   /** With --leader-elect: who leads (docs/daemon.md#high-availability). */
   leader?: LeaderStatus;
-  /** The control plane as the last run found it (reachability; no credentials). */
   controlPlane: ControlPlaneStatus;
   /** The last runs that evaluated the repository (not `unchanged`), newest first, with their plans. */
   runs: RecentRun[];
@@ -109,25 +108,16 @@ export interface DaemonStatus {
   manualSteps: Step[];
   /** Generated files (poolsync.yaml `render`) whose committed content differs from the rendering. */
   renderedFiles: RenderedFileStatus[];
-  /**
-   * What poolsync manages here (the inventory) with each object's live status, as the last
-   * read found it (`poolsync state list` reads the same); null before the first read.
-   */
+  /** The inventory with each object's live status, as last read (`poolsync state list`). */
   managed: ManagedStatus | null;
-  /**
-   * With `environments:` in poolsync.yaml: each environment's own document, by name; the
-   * top-level fields then hold what is true of all of them (docs/environments.md, The daemon).
-   */
+  /** Each environment's document; the top level: what holds for all (docs/environments.md). */
   environments?: Record<string, DaemonStatus>;
 }
 
 /** At most this many managed objects are listed in /status `managed` (`count` counts them all). */
 export const MANAGED_LISTED = 500;
 
-/**
- * managedObjects (src/plan/inventory.ts), each object's state in words (src/render/live-status.ts)
- * instead of the object: `status` null is missing.
- */
+/** managedObjects (src/plan/inventory.ts), each state in words (src/render/live-status.ts). */
 export type ManagedStatus = Omit<ReturnType<typeof managedObjects>, 'objects'> & {
   objects: (Pick<ManagedObject, 'address'> & { status: string | null })[];
 };
@@ -137,42 +127,30 @@ export interface ControlPlaneStatus {
   backend: string | null;
   /** The control-plane URL as configured (credentials are refused in URLs; scrubbed anyway). */
   url: string | null;
-  /** Whether the last run reached it (null: not tried yet). */
   reachable: boolean | null;
   lastAnsweredAt: string | null;
   lastError: string | null;
 }
 
-/** How many runs `runs` keeps by default (`--history-limit`), and how many changes of each run's plan. */
-export const RECENT_RUNS = 20;
+/** How many changes of each run's plan `runs` keeps (how many runs: --history-limit). */
 export const RECENT_PLAN_CHANGES = 200;
 
 export interface RecentRun extends RunRecord {
-  /**
-   * The plan the run made (plan.md's JSON) without its `noop` changes (`summary` still counts
-   * them) and with at most RECENT_PLAN_CHANGES changes; null when the run made none.
-   */
+  /** plan.md's JSON, digested (planDigest); null when the run made none. */
   plan: Plan | null;
-  /** Changes of the plan left out of `plan.changes` beyond RECENT_PLAN_CHANGES. */
   planChangesOmitted: number;
-  /** The whole plan's one count (src/plan/counts.ts), whatever `plan` kept; null without a plan. */
+  /** The whole plan's one count, whatever `plan` kept. */
   counts?: PlanCounts | null;
-  /** Drift this run found (null: none). */
   drift: DriftRecord | null;
-  /** The later runs that said the same again, folded into this one (absent: none). */
   repeats?: RunRepeats;
 }
 
-/**
- * Runs folded into the kept run before them because they said nothing new: in sync again, the
- * same changes still held, the same failure, at the same commit, applying nothing (repeats).
- */
+/** Later runs folded into a kept run because they said nothing new (see `repeats`). */
 export interface RunRepeats {
   runs: number;
-  /** The id and end of the last run folded in. */
   lastId: number;
   lastFinishedAt: string;
-  /** Every trigger of the kept run and of the folded ones, sorted. */
+  /** Of the kept run and the folded ones, sorted. */
   trigger: TriggerReason[];
 }
 
@@ -180,7 +158,7 @@ export interface DriftRecord {
   run: number;
   at: string;
   commit: string | null;
-  /** Each change found, and whether this run put it back (applied) or not (held, failed, policy). */
+  /** `corrected`: this run put it back (applied), not held, failed or left by policy. */
   changes: (ChangeBrief & { corrected: boolean })[];
 }
 
@@ -199,9 +177,9 @@ export interface LeaderStatus {
   enabled: boolean;
   identity: string;
   isLeader: boolean;
-  /** Holder of the Lease as last observed (null: none or unknown). */
+  /** As last observed (null: none or unknown). */
   leader: string | null;
-  /** Where followers hand requests to the leader (published in the Lease), or null. */
+  /** Published in the Lease: where followers hand requests. */
   leaderAddress: string | null;
   lease: string;
   lastTransitionAt: string | null;
@@ -241,10 +219,7 @@ export function initialStatus(source: Record<string, string>, policy: ApplyPolic
 }
 
 /* Past runs, kept for people (the dashboard) as Argo CD keeps an application's history. */
-/**
- * The plan without its `noop` changes (its summary still counts them), cut to `max` changes
- * (with only the steps of the changes kept); `omitted` counts the changes left out.
- */
+/** Without `noop` changes (the summary still counts them), cut to `max` changes and their steps. */
 export function planDigest(plan: Plan, max = RECENT_PLAN_CHANGES): { plan: Plan; omitted: number } {
   const visible = plan.changes.filter((c) => c.action !== 'noop');
   if (visible.length <= max) return { plan: { ...plan, changes: visible }, omitted: 0 };
@@ -256,7 +231,6 @@ export function planDigest(plan: Plan, max = RECENT_PLAN_CHANGES): { plan: Plan;
   };
 }
 
-/** What the apply of a run left undone, as the drift record needs it. */
 export interface ApplyOutcome {
   /** Targets of the steps that did not finish (failed, not run, manual, waiting). */
   notDone: ReadonlySet<string>;
@@ -265,9 +239,8 @@ export interface ApplyOutcome {
 }
 
 /**
- * Whether the run applied `c`: its step, or for a change the control plane makes itself, the
- * step of the object that causes it, finished. `applied` is null when the run applied nothing
- * (policy none, a failure before the apply).
+ * Whether the run applied `c`: its step (or for a side effect its cause's) finished. `applied`:
+ * null when the run applied nothing (policy none, a failure before the apply).
  */
 export function appliedByRun(c: Change, applied: ApplyOutcome | null): boolean {
   return (
@@ -278,7 +251,6 @@ export function appliedByRun(c: Change, applied: ApplyOutcome | null): boolean {
   );
 }
 
-/** The drift a run found: `corrected` when the run applied the change (appliedByRun). */
 export function driftRecord(
   run: Pick<RunRecord, 'id' | 'finishedAt' | 'commit'>,
   drift: readonly Change[],
@@ -301,7 +273,7 @@ export function driftRecord(
 export function withRecentRun(
   runs: readonly RecentRun[],
   run: RecentRun,
-  limit = RECENT_RUNS,
+  limit: number,
 ): RecentRun[] {
   const [newest, ...older] = runs;
   if (newest && repeats(newest, run)) {
@@ -319,10 +291,8 @@ export function withRecentRun(
 }
 
 /**
- * `run` says nothing `newest` did not: the same result and message (a retry's count aside) at
- * the same commit with the same drift, and neither changed anything. A drift tick or a sync
- * that finds the control plane in sync, a run while the same changes wait for approval, the
- * same failure again.
+ * `run` says nothing `newest` did not (in sync again, the same changes held, the same failure):
+ * same result, message (a retry's count aside), commit and drift, and neither changed anything.
  */
 function repeats(newest: RecentRun, run: RecentRun): boolean {
   const gist = (r: RecentRun) => r.message.replace(/; retrying in .*$/, '');
@@ -338,12 +308,11 @@ function repeats(newest: RecentRun, run: RecentRun): boolean {
   );
 }
 
-/** The kept run that `id` names: its own, or one of the runs folded into it. */
+/** The kept run of `id`: its own, or one folded into it. */
 export function findKeptRun(runs: readonly RecentRun[], id: number): RecentRun | undefined {
   return runs.find((r) => r.id === id || (r.repeats && r.id < id && id <= r.repeats.lastId));
 }
 
-/** The runs and the last drift a daemon keeps across restarts. */
 export interface KeptHistory {
   runs: RecentRun[];
   lastDrift: DriftRecord | null;
@@ -360,7 +329,7 @@ const DRIFT_SHAPE = record({
   commit: nullable(str),
   changes: listOf(record({ address: str, action: str, corrected: bool })),
 });
-/** A plan whose JSON document is one plan.md's schema takes (render/plan-file.ts: ajv, compiled once). */
+/** plan.md's schema (render/plan-file.ts: ajv, compiled once). */
 const PLAN_SHAPE: Shape = (v) => {
   let valid: boolean;
   try {
@@ -400,10 +369,7 @@ const HISTORY_SHAPE = record(
   { lastDrift: nullable(DRIFT_SHAPE) },
 );
 
-/**
- * `<state-dir>/history.json`: null when there is none yet; a file that is not one (too large,
- * not JSON, not its shape) is set aside with a warning and read as none (util/state-file.ts).
- */
+/** `<state-dir>/history.json`; a file that is not one is set aside (util/state-file.ts). */
 export async function readHistory(
   stateDir: string,
   warn: (message: string) => void,
@@ -417,7 +383,6 @@ export async function readHistory(
   return kept && { runs: kept.runs, lastDrift: kept.lastDrift ?? null };
 }
 
-/** The history kept in `stateDir` (one that is not is set aside, said to `warn`) and its writer. */
 export async function keptHistory(
   stateDir: string,
   warn: (err: string) => void,

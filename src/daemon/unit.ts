@@ -1,12 +1,10 @@
 /**
- * The daemon's units, each one reconciled control plane: how it is reached, the real modules a
- * run drives (its apply lock and inventory), its approvals, reconciler, loop, retry and drift
- * timers, and its leadership. A daemon without environments runs one unit; over a repository
- * with `environments:` (docs/environments.md, "The daemon") one per environment, each with its
- * control plane and credentials, lock, approvals, drift schedule, policy, run history, metrics
- * label and /status section, its own loop and checkout, so a failing environment never blocks
- * the others; with --leader-elect one Lease per environment (`<lease>-<environment>`), so
- * environments spread across replicas. The environments are read when the daemon starts.
+ * The daemon's units, each one reconciled control plane with its modules, approvals,
+ * reconciler, loop, timers and leadership. A daemon without environments runs one unit; with
+ * `environments:` (docs/environments.md, "The daemon", read at start) one per environment, each
+ * with its own credentials, lock, policy, history, metrics label, /status section, loop and
+ * checkout, so a failing environment never blocks the others; with --leader-elect one Lease per
+ * environment (`<lease>-<environment>`), so environments spread across replicas.
  */
 import { lookupHost } from '../util/control-plane-endpoint.js';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
@@ -69,14 +67,11 @@ export interface UnitDeps extends Pick<ReconcilerOptions, 'logger' | 'onApplyPla
   retryBaseMs?: number;
   /** Where the apply lock lives for http(s) control planes (default: the state dir's parent). */
   lockDir?: string;
-  /** Kubernetes API access for --leader-elect / --lock (default: in-cluster or `env`'s KUBECONFIG). */
+  /** For --leader-elect / --lock (default: in-cluster or `env`'s KUBECONFIG). */
   kubeConfig?: KubeConfig;
-  /**
-   * The daemon's environment (the CLI's `Io.env`): credentials, KUBECONFIG, POD_IP, the forges'
-   * settings, POOLSYNC_CACHE_OFF.
-   */
+  /** The CLI's `Io.env`: credentials, KUBECONFIG, POD_IP, forges' settings, POOLSYNC_CACHE_OFF. */
   env: Env;
-  /** Told the outcome of every run (src/notify: Slack / JSON webhooks). */
+  /** src/notify: Slack / JSON webhooks. */
   notifier?: { notify(event: NotifyEvent): void };
   /** With several Leases (environments): how their candidates take turns. */
   candidacy?: Candidacy;
@@ -84,7 +79,6 @@ export interface UnitDeps extends Pick<ReconcilerOptions, 'logger' | 'onApplyPla
   clock?: Clock;
 }
 
-/** What the daemon drives of one unit. */
 export type Unit = Awaited<ReturnType<typeof startUnit>>;
 
 /** A unit of an environment opens its control plane on its first run; the one unit at start, failing there. */
@@ -105,8 +99,7 @@ async function startUnit(
     deps.controlPlane,
     deps.env,
   );
-  // The backend and the control plane every plan names: known at start, or from the first run
-  // that opened it.
+  // Known at start, or from the first run that opened the control plane.
   let known: { backend: BackendInfo; identity: PlanControlPlane } | null = null;
   const learn = (cp: ControlPlane): void => {
     if (known) return;
@@ -180,7 +173,6 @@ async function startUnit(
   const request = (reason: TriggerReason): Promise<void> =>
     leadership.isLeader() ? loop.request(reason) : Promise.resolve();
   return {
-    /** The environment's name; null without environments. */
     name,
     config,
     metrics,
@@ -188,27 +180,22 @@ async function startUnit(
     approvals,
     /** `poolsync suspend` / `resume`, and the sync windows. */
     freeze,
-    /** Known once the control plane was opened (at start, or by the first run that reached it). */
     backend: () => known?.backend,
     identity: () => known?.identity,
-    /** The control plane's live state, read as a run reads it (pull-request plans, approvals). */
+    /** Read as a run reads it (pull-request plans, approvals). */
     readLive: (need?: SettingsNeed): Promise<LiveState> =>
       controlPlane.read((cp) => pipeline.readLiveState(cp, need)),
     ready,
-    /** The objects of the last run that planned (the dashboard's Objects). */
     objects: () => reconciler.objects(),
-    /** The unit's /status section (`ready` included, `leader` when elected). */
     status: (): DaemonStatus => {
       const st = { ...reconciler.status(), ready: ready(), freeze: freeze.status() };
       const leader = leadership.status();
       return leader ? { ...st, leader } : st;
     },
-    /** Asks for a run (dropped while another replica leads the unit). */
     request,
     /**
-     * Starts the drift timer and the election (after `electAfterMs`: a replica's Leases are
-     * tried one after the other), or requests the first run; resolves on the first run (with
-     * --leader-elect the one a replica makes when it becomes leader).
+     * Starts the drift timer and the election (after `electAfterMs`: a replica's Leases are tried
+     * one after the other); resolves on the first run (with --leader-elect: once leading).
      */
     start: (address: string | null, electAfterMs = 0): Promise<void> => {
       triggers.push(startTimer(config.driftIntervalMs, () => void request('drift')));
@@ -227,12 +214,11 @@ async function startUnit(
     get busy() {
       return loop.busy;
     },
-    /** Stops the timers and the loop; true when the running run finished in time. */
+    /** True when the running run finished in time. */
     stop: async (timeoutMs: number) => {
       await Promise.all(triggers.map((t) => t.stop()));
       return loop.stop(timeoutMs);
     },
-    /** Gives the lease up and closes the control plane. */
     close: async () => {
       // A leader gives the lease up so another replica takes over at once.
       await leadership
@@ -246,10 +232,8 @@ async function startUnit(
 }
 
 /**
- * A remote API is opened once and kept, and once per leadership term whose calls it carries
- * (closed when the term ends); an embedded state file (`file:`) is opened per run so
- * `poolsync apply` can use it between runs; an injected control plane (tests, quickstart) is
- * used as it is, never closed here.
+ * A remote API is opened once, and once per leadership term (closed when it ends); an embedded
+ * state per run (ControlPlaneAccess); an injected control plane is used as is, never closed here.
  */
 function controlPlaneAccess(
   config: DaemonConfig,
@@ -331,10 +315,7 @@ function controlPlaneAccess(
   };
 }
 
-/**
- * The real modules a run drives, wired to the unit's control plane, apply lock, inventory and
- * caches (each unit its own: the analyses and folder results of its loads, its plans).
- */
+/** The real modules a run drives, wired to the unit's control plane, lock, inventory, caches. */
 async function unitPipeline(
   environment: string | null,
   config: DaemonConfig,
@@ -367,7 +348,6 @@ async function unitPipeline(
   // Environments reaching one control plane under two names are refused (manifests/environments.ts).
   const resolveHost = environment !== null ? lookupHost() : undefined;
   return {
-    // The environment's part of the repository.
     loadRepository: async (dir, opts) => {
       const loaded = await loadDesired(dir, {
         ...opts,
@@ -414,10 +394,8 @@ async function unitPipeline(
 }
 
 /**
- * The frozen lists of an embedded state the daemon's state cache shares from run to run
- * (the unit hands the cache to every open): readLiveState's `shared`. The embedded control
- * plane is loaded only for an embedded state, as openControlPlane loads it: a daemon of
- * another backend never pays for its modules.
+ * The frozen lists of an embedded state the state cache shares from run to run (readLiveState's
+ * `shared`). Imported only for an embedded state: another backend never pays for its modules.
  */
 export function sharedListsOf(cp: ControlPlane): (() => Promise<LiveLists | null>) | undefined {
   if (cp.backend.name !== 'embedded') return undefined;
@@ -428,9 +406,8 @@ export function sharedListsOf(cp: ControlPlane): (() => Promise<LiveLists | null
 }
 
 /**
- * The environments of the followed repository, read at start; null without `environments:`
- * (or when the repository cannot be read yet: the daemon then runs as for one control plane,
- * and the first run reports what is wrong).
+ * The repository's environments, read at start; null without `environments:` (or unreadable
+ * yet: the daemon then runs one control plane, and the first run reports what is wrong).
  */
 export async function discoverEnvironments(
   source: Source,
@@ -452,9 +429,8 @@ export async function discoverEnvironments(
 }
 
 /**
- * The daemon's configuration as one environment sees it. A relative `file:` control plane is
- * kept in the watched folder (as the CLI keeps it), and under the daemon's state folder when
- * the daemon follows Git (a checkout is cleaned on every fetch).
+ * The configuration as one environment sees it. A relative `file:` control plane is kept in the
+ * watched folder (as the CLI keeps it), or the state folder with Git (fetches clean a checkout).
  */
 export function environmentDaemonConfig(
   config: DaemonConfig,
@@ -510,10 +486,9 @@ const WORST_FIRST: RunResult[] = [
 ];
 
 /**
- * Each environment's /status section as another replica that leads it says it (its
- * `/status?local=1`, asked as the dashboard asks a leader: leaderStatus, no credential sent):
- * any replica's /status and dashboard then show every environment's runs. An environment whose
- * leader does not answer within `timeoutMs` is shown as this replica sees it.
+ * Each environment's /status section as the replica leading it says (its `/status?local=1`, no
+ * credential sent), so any replica shows every environment's runs; as seen here when that
+ * leader does not answer within `timeoutMs`.
  */
 export async function sectionsFromLeaders(
   units: readonly Unit[],
@@ -532,9 +507,8 @@ export async function sectionsFromLeaders(
 }
 
 /**
- * /status of a daemon with environments: each environment's document (by default as this
- * replica sees it) under `environments`, and at the top what holds for all of them: ready when
- * every one is, the worst outcome, the newest run, every error (named by its environment).
+ * /status with environments: each one's document under `environments`, and at the top what
+ * holds for all: ready when every one is, the worst outcome, the newest run, every error.
  */
 export function environmentsStatus(
   units: readonly Unit[],
@@ -576,7 +550,6 @@ export function environmentsStatus(
   };
 }
 
-/** The one unit of a daemon without environments, or one per environment of poolsync.yaml. */
 export async function startUnits(
   config: DaemonConfig,
   deps: UnitDeps,

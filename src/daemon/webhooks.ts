@@ -36,9 +36,8 @@ function header(headers: IncomingHttpHeaders, name: string): string | null {
 }
 
 /**
- * The payload: the body as JSON, or, for a GitHub webhook whose content type is
- * `application/x-www-form-urlencoded` (a choice in GitHub's webhook settings), its `payload`
- * field. The signature is over the body as sent either way.
+ * The body as JSON, or a GitHub form-encoded body's `payload` field (a choice in GitHub's webhook
+ * settings). The signature is over the body as sent either way.
  */
 function parseJson(
   body: Buffer,
@@ -65,11 +64,7 @@ const obj = (v: unknown): Record<string, unknown> => (isMap(v) ? v : {});
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
 
-/**
- * `secret`: GitHub's webhook secret, GitLab's webhook token. `verified`: a follower replica
- * verified the delivery and handed it on, signed (http.ts), so it carries that signature
- * instead of the sender's credential.
- */
+/** `verified`: a follower verified the delivery and handed it on, signed instead (http.ts). */
 interface WebhookOptions {
   secret: string;
   branch: string | null;
@@ -97,7 +92,6 @@ export function handleGithubWebhook(req: WebhookRequest, options: WebhookOptions
   return ignored(`event ${shown(event ?? '(none)')} is not handled`);
 }
 
-/** A GitHub `pull_request` event's fields. */
 function githubPullRequest(payload: Record<string, unknown>): PullRequestEvent {
   const pr = obj(payload.pull_request);
   const head = obj(pr.head);
@@ -131,9 +125,8 @@ function githubComment(payload: Record<string, unknown>): WebhookOutcome {
 }
 
 /**
- * A push (GitHub and GitLab send the same `ref` and `after`): reconcile when it is the followed
- * branch, unless it deletes it (`after` all zeros; GitHub also says `deleted: true`): the last
- * good state stays.
+ * GitHub and GitLab send the same `ref` and `after`. A push deleting the followed branch (`after`
+ * all zeros; GitHub also says `deleted: true`) is ignored: the last good state stays.
  */
 function pushOutcome(payload: Record<string, unknown>, branch: string | null): WebhookOutcome {
   const ref = str(payload.ref) ?? '';
@@ -147,10 +140,7 @@ function pushOutcome(payload: Record<string, unknown>, branch: string | null): W
   return { status: 202, result: 'push', message: 'reconcile queued', ref, commit };
 }
 
-/**
- * A value of the delivery put in the answer and the log line (a ref, an event kind): at most
- * 200 characters of it, as a 512 KiB ref was logged whole (issue 38 item 12).
- */
+/** Of a ref or event kind, what the answer and log show: a 512 KiB ref was (issue 38 item 12). */
 const SHOWN = 200;
 
 function shown(text: string): string {
@@ -209,7 +199,7 @@ export function handleGitlabWebhook(req: WebhookRequest, options: WebhookOptions
   return ignored(`event ${shown(kind || '(none)')} is not handled`);
 }
 
-/** Only `poolsync apply` comments matter (an approval, src/daemon/pull-requests.ts); others are ignored. */
+/** Only `poolsync apply` comments matter (an approval, pull-requests.ts). */
 function commentOutcome(given: CommentEvent): WebhookOutcome {
   const command = parseCommentCommand(given.body);
   if (!command) return ignored('comment is not a poolsync command');

@@ -9,11 +9,11 @@ import {
   planDigest,
   readHistory,
   RECENT_PLAN_CHANGES,
-  RECENT_RUNS,
   withRecentRun,
   writeHistory,
   type RecentRun,
 } from '../../src/daemon/status.js';
+import { OPTIONS } from '../../src/daemon/config-options.js';
 import type { Change, Plan } from '../../src/model/plan.js';
 import { countPlan } from '../../src/plan/counts.js';
 import { renderText } from '../../src/render/text.js';
@@ -78,10 +78,14 @@ const kept = (id: number, result: RecentRun['result'], message = result as strin
     drift: null,
   }) as unknown as RecentRun;
 
+/** The runs kept by default: --history-limit's default. */
+const RECENT_RUNS = OPTIONS.find((o) => o.name === 'history-limit')!.default as number;
+
 describe('withRecentRun', () => {
   it(`keeps the newest ${RECENT_RUNS} runs by default, newest first`, () => {
     let runs: RecentRun[] = [];
-    for (let id = 1; id <= RECENT_RUNS + 3; id++) runs = withRecentRun(runs, kept(id, 'applied'));
+    for (let id = 1; id <= RECENT_RUNS + 3; id++)
+      runs = withRecentRun(runs, kept(id, 'applied'), RECENT_RUNS);
     expect(runs.map((r) => r.id)).toEqual(
       Array.from({ length: RECENT_RUNS }, (_, i) => RECENT_RUNS + 3 - i),
     );
@@ -100,7 +104,8 @@ describe('withRecentRun', () => {
       ['in_sync'],
     ];
     steps.forEach(
-      ([result, message], i) => (runs = withRecentRun(runs, kept(i + 2, result, message))),
+      ([result, message], i) =>
+        (runs = withRecentRun(runs, kept(i + 2, result, message), RECENT_RUNS)),
     );
     expect(runs.map((r) => [r.id, r.result, r.repeats?.lastId ?? null])).toEqual([
       [7, 'in_sync', null],
@@ -112,7 +117,7 @@ describe('withRecentRun', () => {
     expect(findKeptRun(runs, 6)?.id).toBe(5);
     expect(findKeptRun(runs, 8)).toBeUndefined();
     // An applied run is never folded, nor is a run that folds into one.
-    expect(withRecentRun(runs, kept(8, 'applied'))).toHaveLength(5);
+    expect(withRecentRun(runs, kept(8, 'applied'), RECENT_RUNS)).toHaveLength(5);
   });
 
   it('past the limit, drops the oldest in-sync line before anything applied, held or failed', () => {

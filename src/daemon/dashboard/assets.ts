@@ -1,11 +1,8 @@
 /**
- * The page's stylesheet and script, inline in the document and allowed by their SHA-256 in the
- * Content Security Policy (page.ts): no file to fetch, nothing external, and no other script
- * or style can run. The script only makes the page live: it re-reads the live part every two
- * seconds (`?part=live`, answered 304 when nothing changed) and sends an approval or a sync,
- * with the token the person typed, to POST /approve or POST /reconcile (the API's own
- * endpoints and code paths, as `poolsync approve` and `poolsync sync` use them). Without
- * JavaScript the page is complete for reading and refreshes itself by a <meta> refresh.
+ * The page's stylesheet and script, inline and allowed by their SHA-256 in the CSP (page.ts). The
+ * script only makes the page live: it re-reads `?part=live` every two seconds and sends an
+ * approval or a sync, with the token the person typed, to the API's own endpoints (as `poolsync
+ * approve` and `poolsync sync` do). Without JavaScript the page refreshes by a <meta> refresh.
  */
 
 /** The terminal's palette (ANSI names, as src/render/text.ts paints), then the page. */

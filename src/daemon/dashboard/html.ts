@@ -1,15 +1,14 @@
 /**
- * HTML by tagged template: every interpolated value is escaped unless it is itself the result
- * of `markup` (a `SafeHtml`), so a control-plane name, a commit message or an error text can
- * never become markup. The one way to put text in unescaped is `inlineAsset`, for the page's
- * own constant stylesheet and script (page.ts), whose hashes the CSP names. Escaping covers text and double-quoted attribute values alike, and
- * control and bidi characters are shown as escapes as in the terminal (escapeTerminal): a
+ * HTML by tagged template: every interpolated value is escaped unless it is itself a `SafeHtml`,
+ * so a control-plane name, a commit message or an error text can never become markup; only
+ * `inlineAsset` puts text in unescaped (the page's own constant assets, hashed in the CSP).
+ * Control and bidi characters are shown as escapes as in the terminal (escapeTerminal): a
  * U+202E in a name cannot reverse what the page shows after it.
  */
 import { escapeTerminal } from '../../util/terminal-text.js';
 
 export class SafeHtml {
-  /** Only `markup`, `lines` and `inlineAsset` construct it (the brand keeps structurally equal objects out). */
+  /** Only `markup`, `lines` and `inlineAsset` make it (the brand keeps look-alikes out). */
   private readonly brand = 'SafeHtml';
   constructor(readonly text: string) {}
   toString(): string {
@@ -27,7 +26,7 @@ const ENTITIES: Record<string, string> = {
 
 const entities = (text: string) => text.replace(/[&<>"']/g, (c) => ENTITIES[c]!);
 
-/** Text as HTML: safe in element content and in quoted attribute values. */
+/** Safe in element content and in double-quoted attribute values. */
 export function escapeHtml(text: string): string {
   return entities(escapeTerminal(text));
 }
@@ -55,19 +54,15 @@ export function markup(strings: TemplateStringsArray, ...values: HtmlValue[]): S
   return new SafeHtml(strings.reduce((out, text, i) => out + valueToHtml(values[i - 1]) + text));
 }
 
-/**
- * The page's own constant stylesheet or script, as the content of its <style>/<script>
- * element (raw text there: entities would not be decoded). Never for data.
- */
+/** The page's own constant <style>/<script> content (raw text: no entities). Never for data. */
 export function inlineAsset(text: string): SafeHtml {
   if (/<\/(script|style)/i.test(text)) throw new Error('an inline asset may not close its element');
   return new SafeHtml(text);
 }
 
 /**
- * The same markup with every id (and the links and labels naming one) prefixed, so that one
- * page can hold a section per environment. Only literal markup writes `id="`: a value's quote
- * is escaped (`&quot;`), so no value can be rewritten here.
+ * Every id (and the links and labels naming one) prefixed: a section per environment. Only
+ * literal markup writes `id="` (a value's quote is `&quot;`), so no value is rewritten here.
  */
 export function withIdPrefix(html: SafeHtml, prefix: string): SafeHtml {
   if (!/^[a-z0-9-]+$/.test(prefix)) throw new Error(`not an id prefix: ${prefix}`);
@@ -81,7 +76,7 @@ export function withIdPrefix(html: SafeHtml, prefix: string): SafeHtml {
   );
 }
 
-/** A commit as 12 hex digits, the full one on hover; `—` when there is none. */
+/** 12 hex digits, the full one on hover; `—` when there is none. */
 export function commitRef(commit: string | null | undefined): SafeHtml {
   if (!commit) return markup`<span class="muted">—</span>`;
   return markup`<code title="${commit}">${commit.slice(0, 12)}</code>`;
@@ -103,12 +98,10 @@ const STYLE_OF: Record<number, string> = {
 const SGR = /\x1b\[([0-9;]*)m/g;
 
 /**
- * The terminal's plan text (src/render/text.ts with colour) as HTML: the same symbols, the same
- * words and the same colours, because it is the same rendering. SGR sequences become spans
- * with a class per style (`t-green`, `t-bold`, …; the page's stylesheet gives them the
- * terminal's palette); the text between them is escaped. Values in the plan text were already
- * made harmless for a terminal (escapeTerminal), so every ESC in it is the renderer's own; any
- * other control character left is shown as an escape, never passed on.
+ * The terminal's plan text (src/render/text.ts with colour) as HTML: SGR sequences become spans
+ * with a class per style (`t-green`, `t-bold`, …), the text between them escaped. Values were
+ * made harmless for a terminal already (escapeTerminal), so every ESC is the renderer's own;
+ * any other control character left is shown as an escape, never passed on.
  */
 export function ansiToHtml(text: string): SafeHtml {
   const parts: SafeHtml[] = [];

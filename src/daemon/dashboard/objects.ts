@@ -1,10 +1,8 @@
 /**
- * The dashboard's Objects section (docs/daemon.md#dashboard): a filter (words of the address, a
- * sync status, a kind) over every object of the last plan (src/daemon/objects.ts), the matching
- * ones a page at a time as a pool → clusters → queues tree, each with its sync status and live
- * state in colour, where it is declared (`file:line` at the commit) and its change as the plan
- * text shows it. The filter is a GET form of the page itself: it works without JavaScript, and
- * the page's refresh keeps it.
+ * The dashboard's Objects section (docs/daemon.md#dashboard): a filter over every object of the
+ * last plan (../objects.ts), the matching ones a page at a time as a pool → clusters → queues
+ * tree. The filter is a GET form of the page itself: it works without JavaScript, and the page's
+ * refresh keeps it.
  */
 import type { ObjectFilter, ObjectRow, ObjectsPage, ObjectsView, SyncStatus } from '../objects.js';
 import { SYNC_STATUSES } from '../objects.js';
@@ -13,7 +11,6 @@ import { renderChangeText } from '../../render/text.js';
 import { plural } from '../../render/common.js';
 import { ansiToHtml, badge, commitRef, markup, type SafeHtml } from './html.js';
 
-/** Rows on one page of the list. */
 export const OBJECTS_PER_PAGE = 200;
 
 const SYNC: Record<SyncStatus, [tone: string, words: string]> = {
@@ -24,12 +21,11 @@ const SYNC: Record<SyncStatus, [tone: string, words: string]> = {
   unmanaged: ['none', 'unmanaged'],
 };
 
-/** The filter and the page asked for in the page's address (`?q=…&status=…&kind=…&offset=…`). */
+/** `?q=…&status=…&kind=…&offset=…`. */
 export interface ObjectsQuery extends ObjectFilter {
   offset: number;
 }
 
-/** No filter, the first page. */
 export const ALL_OBJECTS: ObjectsQuery = { q: '', status: 'all', kind: 'all', offset: 0 };
 
 export function objectsQuery(url: URL): ObjectsQuery {
@@ -44,7 +40,7 @@ export function objectsQuery(url: URL): ObjectsQuery {
   };
 }
 
-/** `?…` of the page with `query` changed by `over` (the links of the status counts and pages). */
+/** The links of the status counts and pages. */
 function link(query: ObjectsQuery, over: Partial<ObjectsQuery>): string {
   const q = { ...query, offset: 0, ...over };
   const params = new URLSearchParams();
@@ -125,7 +121,7 @@ interface PoolNode {
   rest: ObjectRow[];
 }
 
-/** The rows as pools, each with its clusters and the queues routing to each; the rest after. */
+/** Pools, each with its clusters and the queues routing to each; the rest after. */
 function tree(rows: readonly ObjectRow[], commit: string | null): SafeHtml {
   const pools = new Map<string, PoolNode>();
   const other: ObjectRow[] = [];
@@ -173,7 +169,6 @@ function tree(rows: readonly ObjectRow[], commit: string | null): SafeHtml {
   return markup`<ul class="objects">${items}</ul>`;
 }
 
-/** One object: its status and live state in colour, its address and manifest; its change below. */
 function objectRow(r: ObjectRow, commit: string | null): SafeHtml {
   const [tone, words] = SYNC[r.sync];
   const live = r.live();

@@ -1,13 +1,12 @@
 /**
- * The dashboard document: every section rendered from one /status document (DaemonStatus),
- * the live part (`<div id="live">`, also served alone for the page's own refresh) inside a
- * shell with the approval panel, and the Content Security Policy that lets exactly the page's
- * own inline style and script run (by hash) and nothing else: no other script, no external
- * asset, no frame, no form submission.
+ * The dashboard document, every section rendered from one /status document: the live part
+ * (`<div id="live">`) inside a shell with the approval panel, and the Content Security Policy
+ * that lets exactly the page's own inline style and script run (by hash) and nothing else: no
+ * other script, no external asset, no frame, no form submission.
  *
- * GET / (and HEAD) renders it on each request; `?part=live` returns only the part that
- * changes, with an ETag (304 while it is the same), for the page's own refresh. Every answer
- * carries the strict CSP and the headers that keep the page out of frames and other sites' reach.
+ * GET / renders it on each request; `?part=live` returns only the live part, with an ETag (304
+ * while it is the same), for the page's own refresh. Every answer carries the strict CSP and the
+ * headers that keep the page out of frames and other sites' reach.
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -44,16 +43,13 @@ export const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-/** The part of the page that changes; what `?part=live` returns. */
+/** What `?part=live` returns. */
 export function liveHtml(s: DaemonStatus, page: PageContext): SafeHtml {
   if (s.environments) return environmentsHtml(s, s.environments, page);
   return markup`${SECTIONS.map((entry) => section(entry, s, page))}`;
 }
 
-/**
- * With environments (docs/environments.md): what holds for all of them, a link to each with its
- * outcome, then each environment's own sections (its ids prefixed with `env-NAME`).
- */
+/** With environments (docs/environments.md): the summary, then each one's sections (`env-NAME`). */
 function environmentsHtml(
   s: DaemonStatus,
   environments: Record<string, DaemonStatus>,
@@ -117,12 +113,8 @@ ${panel}
 }
 
 export interface DashboardOptions extends Pick<PageContext, 'approvals' | 'objects'> {
-  /** The /status document (the one source of the page). */
   status(): DaemonStatus;
-  /**
-   * On a follower: the leader's /status and this replica's identity, or null when this daemon
-   * leads or the leader cannot be reached (then the page is this replica's own, which says so).
-   */
+  /** On a follower: the leader's /status; null: the page is this replica's own (it says so). */
   leaderStatus?: () => Promise<{ status: DaemonStatus; relayedBy: string } | null>;
 }
 
@@ -170,11 +162,8 @@ export function dashboardHandler(o: DashboardOptions): DashboardHandler {
   };
 }
 
-/*
- * The sections (SECTIONS, below), and the small pieces they share. A run's plan is shown as
- * the terminal renders it (src/render/text.ts), colours included (ansiToHtml).
- */
-/** An ISO time as `2026-11-22 12:01:07 UTC` (the machine-readable value in a <time>). */
+/* The sections (SECTIONS) and their pieces; a plan as the terminal renders it (ansiToHtml). */
+/** `2026-11-22 12:01:07 UTC` (the machine-readable value in a <time>). */
 function when(iso: string | null | undefined): SafeHtml {
   if (!iso) return markup`<span class="muted">never</span>`;
   const d = new Date(iso);
@@ -201,7 +190,6 @@ const RESULT_TONE: Record<string, 'ok' | 'warn' | 'bad' | 'info'> = {
   failed: 'bad',
 };
 
-/** A run result as a coloured badge: `waiting for approval`. */
 export function resultBadge(result: string | null | undefined): SafeHtml {
   if (!result) return badge('info', 'no run yet');
   return badge(RESULT_TONE[result] ?? 'info', result.replace(/_/g, ' '));
@@ -240,24 +228,18 @@ function section(
 }
 
 export interface PageContext {
-  /** POST /approve is on (the daemon has an admin token): the page offers to approve. */
+  /** POST /approve is on (an admin token): the page offers to approve. */
   approvals: boolean;
   /** Each environment's objects (null: the daemon without environments); absent: none listed. */
   objects?: (environment: string | null) => ObjectsView | null;
-  /** The Objects section's filter and page, from the page's address. */
   query?: ObjectsQuery;
-  /** The environment whose sections are rendered (with environments). */
   environment?: string | null;
   /** `http://host:port` for the `poolsync approve --daemon` command shown; null: unknown. */
   daemonUrl: string | null;
-  /**
-   * This replica's identity when it is a follower showing the leader's /status (runs and held
-   * changes live on the leader); null: the page shows this daemon's own status.
-   */
+  /** A follower's identity showing the leader's /status; null: this daemon's own status. */
   relayedBy?: string | null;
 }
 
-/** Changes one per line, in a terminal-like block. */
 function changeBlock(changes: readonly ChangeBrief[]): SafeHtml {
   return markup`<pre class="plan">${changes.map(
     (c) =>
@@ -517,7 +499,6 @@ function runs({ runs }: DaemonStatus): Content {
   };
 }
 
-/** The sections of the live part, in order. */
 const SECTIONS: SectionEntry[] = [
   ['overview', 'Overview', overview],
   ['held', 'Held for approval', held],

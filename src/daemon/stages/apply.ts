@@ -1,12 +1,9 @@
 /**
- * Stage apply: the gate's plan applied by the operation `poolsync apply` runs
- * (src/ops/apply-run.ts), under the apply lock it takes (the control plane's own lease when it
- * has one, a Kubernetes Lease with --lock, a file on this machine), renewed while it runs; it
- * records the inventory (what prune may delete). No new step starts once the daemon shuts down
- * or loses the lock, and a step in flight finishes; once the leadership term ends its calls in
- * flight are abandoned too, and nothing more is recorded. The lock held elsewhere, or
- * the executor refusing the plan, fail the run for a retry; else the result is classified as
- * `poolsync apply` classifies it.
+ * Stage apply: the gate's plan applied as `poolsync apply` does (src/ops/apply-run.ts), under its
+ * apply lock, which records the inventory (what prune may delete). No new step starts once the
+ * daemon shuts down or loses the lock, and a step in flight finishes; once the leadership term
+ * ends its calls in flight are abandoned too, and nothing more is recorded. The lock held
+ * elsewhere, or the executor refusing the plan, fail the run for a retry.
  */
 import type { ApplyEvent, ApplyResult } from '../../apply/types.js';
 import { applyOutcome } from '../../apply/report.js';
@@ -71,7 +68,6 @@ export async function applyStage(
     result = ran.result!;
   } catch (err) {
     const message = o.redactor.errorMessage(err);
-    // The lock was not to be had.
     const locked = phase === 'lock';
     return {
       value: {
@@ -97,8 +93,7 @@ export async function applyStage(
   // The one classification of a result (src/apply/report.ts), as `poolsync apply` makes it.
   const outcome = applyOutcome(result);
   if (outcome === 'applied') {
-    // Every step done: applied, or waiting for the approval of the changes the gate held. The
-    // one count (src/plan/counts.ts): what `poolsync plan` and `apply` say for this plan.
+    // Every step done (the gate may hold some): the one count (src/plan/counts.ts) plan shows.
     const summaryText = countsText(countPlan(decision.plan));
     if (decision.held.length > 0 && decision.heldFingerprint !== null) {
       const message = `applied: ${summaryText}; ${heldForApproval(decision.held, decision.heldFingerprint)}`;
@@ -113,8 +108,7 @@ export async function applyStage(
     };
   }
   if (outcome === 'manual_steps_left') {
-    // What has an API is done; the daemon never runs manual commands: a person runs the
-    // runbook (`poolsync apply`).
+    // The daemon never runs manual commands: a person runs the runbook (`poolsync apply`).
     const manual = decision.plan.steps.filter((s) => result.manual.includes(s.id));
     const errors = manual.map((s) =>
       problem('MANUAL_STEP', runWords.manualStep(s.op, s.manual?.command), s.target),
@@ -148,7 +142,6 @@ export async function applyStage(
   };
 }
 
-/** The executor's progress in the daemon's log. */
 function logEvent(ctx: RunContext, lost: AbortSignal, e: ApplyEvent): void {
   const { o } = ctx;
   if (e.type === 'step_finished') {
@@ -189,9 +182,8 @@ function stopReason(ctx: RunContext, lost: AbortSignal): string {
 }
 
 /**
- * Where the daemon's apply records (src/ops/apply-run.ts): the inventory only (no
- * last-applied state); a failure to write it is logged, not fatal. No write starts once the
- * run's term ended, and one in flight is abandoned (its calls carry the term).
+ * The inventory only (no last-applied state); a failure to write it is logged, not fatal. No
+ * write starts once the run's term ended, and one in flight is abandoned (its calls carry it).
  */
 export function recording(ctx: RunContext, cp: ControlPlane): ApplyRecording {
   const { o } = ctx;

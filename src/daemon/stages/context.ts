@@ -1,9 +1,7 @@
 /**
- * What the stages of one reconcile run share: the daemon's wiring (options), the status they
- * fill in, what outlives a run (memory) and the run's own trigger, signal and phase timings.
- * A stage returns its product or an Outcome, which ends the run (reconcile.ts writes it down),
- * with what it found for /status and what it learnt for later runs (Staged); no stage writes
- * the status or the memory itself: both are read-only views here.
+ * What the stages of one reconcile run share: options, status, memory (what outlives a run),
+ * trigger, signal and phase timings. A stage returns its product or an Outcome, which ends the
+ * run, with what it found and learnt (Staged); no stage writes the status or the memory itself.
  */
 import type { Logger } from 'pino';
 import type { AppliedChange, ApplyResult, ExecuteOptions } from '../../apply/types.js';
@@ -46,11 +44,7 @@ export interface Pipeline {
   executePlan(plan: Plan, cp: ControlPlane, options: ExecuteOptions): Promise<ApplyResult>;
   /** How the apply lock is held (src/apply/lock.ts), less the control plane: src/ops takes it. */
   applyLock: Omit<HoldApplyLockOptions, 'cp'>;
-  /**
-   * The inventory of `cp` (src/apply/inventory.ts), which the apply's record (src/ops/apply-run.ts)
-   * writes, its calls carrying `signal` (the run's term). Absent: the daemon keeps no
-   * inventory (tests).
-   */
+  /** `cp`'s inventory (src/apply/inventory.ts), calls carrying `signal`; absent: none (tests). */
   inventoryOf?(cp: ControlPlane, signal?: AbortSignal): InventoryStore;
   /** The unit's reuse of plans (src/incremental/plan-reuse.ts); absent: every run plans anew. */
   plans?: PlanReuse;
@@ -64,20 +58,11 @@ export interface Pipeline {
  * the held changes of policy `safe` against the same file (the store has a single writer).
  */
 export interface ControlPlaneAccess {
-  /**
-   * The control plane for writing (an embedded state: under its writer lock); with `term`, a
-   * client whose every call ends with it (refused at once when it has ended).
-   */
+  /** For writing (an embedded state: under its writer lock); with `term`, calls end with it. */
   use<T>(fn: (cp: ControlPlane) => Promise<T>, term?: Term): Promise<T>;
-  /**
-   * The control plane for reading only. An embedded state is read without its writer lock,
-   * its journal replay and its compaction (a snapshot rewritten with fsync on every run).
-   */
+  /** For reading: an embedded state without writer lock, journal replay and compaction (fsync). */
   read<T>(fn: (cp: ControlPlane) => Promise<T>, term?: Term): Promise<T>;
-  /**
-   * True when `read` and `use` open the control plane separately (embedded states), so another
-   * writer may come between them: a plan made through `read` is checked again under `use`.
-   */
+  /** Another writer may come between `read` and `use` (embedded): a plan is checked again. */
   readonly separateReads: boolean;
   close(): Promise<void>;
 }
@@ -91,11 +76,6 @@ export interface Leadership {
 }
 
 export interface ReconcilerOptions {
-  /**
-   * The unit's configuration: its policy, parallelism, wait timeout, --path (error locations
-   * are made repository-relative), --commit-rendered and the control-plane URL (for /status:
-   * URLs carrying credentials are refused).
-   */
   config: DaemonConfig;
   source: Source;
   controlPlane: ControlPlaneAccess;
@@ -110,23 +90,16 @@ export interface ReconcilerOptions {
   /** Called with each plan that is about to be applied (quickstart prints it). */
   onApplyPlan?: (plan: Plan) => void;
   /**
-   * Runs again with backoff after a failed fetch, or after a run that failed for a reason that
-   * may pass (the control plane unreachable or failing calls past the client's retries): the
-   * next run resumes from the live state (issue 14).
+   * Runs again with backoff after a failed fetch, or a run that failed for a reason that may
+   * pass (the control plane unreachable or failing past retries), from the live state (issue 14).
    */
   retry?: {
     /** Schedules a run after `failures` failures in a row; when it will run. */
     schedule(failures: number): Date;
-    /**
-     * A run that fetched and did not fail: a retry scheduled by an earlier failure is no
-     * longer wanted (it would run again later, unasked, and report its own result).
-     */
+    /** A run succeeded: a scheduled retry would run again later, unasked, with its own result. */
     cancel(): void;
   };
-  /**
-   * The runs kept from before a restart, and where each run's history is kept from now on
-   * (readHistory, status.ts). Absent: the history lives in memory only (tests).
-   */
+  /** The runs kept from before a restart, and where to keep them; absent: in memory only. */
   history?: { kept: KeptHistory | null; save(history: KeptHistory): Promise<void> };
   /** Why applies wait now (suspended, a sync window: freeze.ts); absent or null: they may go. */
   freeze?: { why(): string | null };
@@ -143,18 +116,12 @@ export interface Outcome {
   transient?: boolean;
 }
 
-/**
- * What outlives one run. Kept by the reconcile loop as a frozen object, replaced (never
- * written) with what each stage returns in `Staged.remember`.
- */
+/** What outlives one run: frozen, replaced (never written) by each stage's `Staged.remember`. */
 export interface RunMemory {
   readonly lastEvaluatedCommit: string | null;
   /** The validated manifests of the last commit (a commit's manifests never change). */
   readonly loaded: { readonly commit: string; readonly result: LoadResult } | null;
-  /**
-   * The repository's state the control plane was last found equal to (in sync, or all of it
-   * applied); null before that. Drift is measured from there (plan stage).
-   */
+  /** The repository's state the control plane last equalled: drift is measured from it. */
   readonly converged: DesiredState | null;
   readonly controlPlaneAnswered: boolean;
   /** The commit whose rendered files /status `renderedFiles` describes (render stage). */
@@ -163,9 +130,8 @@ export interface RunMemory {
 
 export class RunContext {
   /**
-   * Milliseconds spent in each phase (docs/daemon.md "Phases"). A run is always in exactly one
-   * phase, from its start to its end, so the phases add up to the run's duration: time is never
-   * lost between stages. Unrounded; `phaseTotals()` gives whole milliseconds.
+   * Milliseconds spent in each phase (docs/daemon.md "Phases"), unrounded. A run is always in
+   * exactly one phase, so the phases add up to its duration: no time is lost between stages.
    */
   private readonly spent: Record<string, number> = {};
   private phase = 'fetch';
@@ -173,24 +139,17 @@ export class RunContext {
 
   constructor(
     readonly o: ReconcilerOptions,
-    /** The status as the stages before found it (read only: stages return their updates). */
     readonly state: Readonly<DaemonStatus>,
-    /** The memory as the stages before left it (read only: stages return what to remember). */
     private readonly remembered: () => Readonly<RunMemory>,
     readonly reasons: ReadonlySet<TriggerReason>,
-    /** Aborted when the daemon shuts down. */
     readonly signal: AbortSignal,
     /** The leadership term the run started in: every control-plane call of the run carries it. */
     readonly term: Term = o.leadership?.term ?? SOLE_TERM,
   ) {}
 
-  /**
-   * When the first request the run answers was made: its fetch sees what was pushed before it
-   * (GitSource.sync).
-   */
+  /** When the first request the run answers was made: its fetch sees what was pushed before. */
   requestedAt = performance.now();
 
-  /** What outlives runs, as the loop holds it now (frozen: a stage returns `remember` instead). */
   get memory(): Readonly<RunMemory> {
     return this.remembered();
   }
@@ -219,10 +178,7 @@ export class RunContext {
     }
   }
 
-  /**
-   * Closes the current phase: whole milliseconds per phase (largest remainders rounded up) whose
-   * sum is the run's duration rounded, and that duration.
-   */
+  /** Whole milliseconds per phase (largest remainders rounded up) adding up to the duration. */
   finish(): { phases: Record<string, number>; durationMs: number } {
     this.enter(this.phase);
     const entries = Object.entries(this.spent);
@@ -238,13 +194,12 @@ export class RunContext {
     return { phases, durationMs: total };
   }
 
-  /** Repository path of the manifests folder (`.` = root). */
+  /** `.`: the repository's root. */
   get repoPath(): string {
     const { source } = this.o.config;
     return source.kind === 'git' ? source.path : '.';
   }
 
-  /** A location in the manifests folder as one in the repository. */
   repoRelative(file: string): string {
     if (this.repoPath === '.') return file;
     return file === '.' ? this.repoPath : `${this.repoPath}/${file}`;
@@ -255,23 +210,18 @@ export class RunContext {
 export interface Staged<T> {
   value: T | Outcome;
   status?: StatusUpdate;
-  /** What the stage produced for later stages and the record (also when it ends the run). */
+  /** Also when it ends the run. */
   products?: Partial<RunProducts>;
-  /** What later runs (and later stages of this one) read in `RunContext.memory`. */
   remember?: Partial<RunMemory>;
 }
 
-/**
- * What a run's stages produced that later stages and the record read: returned by the stages
- * (Staged.products), kept by the reconcile loop for the run.
- */
+/** What a run's stages produced (Staged.products) for later stages and the record. */
 export interface RunProducts {
-  /** The plan this run made (the record stage keeps it in /status `runs`). */
   plan: Plan | null;
-  /** What it was made from: the repository's state and the live state read (the objects view). */
+  /** What it was made from (the objects view). */
   desired?: DesiredState;
   live?: LiveState | null;
-  /** The inventory the plan was made with (live.inventory): whether an in-sync run records it. */
+  /** The plan's live.inventory: whether an in-sync run records it. */
   liveInventory: readonly string[] | null | undefined;
   /** Changes found although the repository has not moved since it was applied (plan stage). */
   drift: Change[];
@@ -296,9 +246,8 @@ export function errorCode(err: unknown, fallback: string): string {
 }
 
 /**
- * What a stage found for `/status`: the top-level fields it sets and the control plane's fields
- * it learnt. applyStatusUpdate is the document's one writer during a run; a field keeps its
- * place in the document (the JSON's key order is that of `initialStatus`).
+ * What a stage found for `/status`. applyStatusUpdate is the document's one writer during a run;
+ * a field keeps its place (the JSON's key order is that of `initialStatus`).
  */
 export type StatusUpdate = Partial<
   Omit<
@@ -319,7 +268,7 @@ export function problemsUpdate(errors: StatusError[]): StatusUpdate {
   return { errors, summary: null, counts: null, warnings: [] };
 }
 
-/** The control plane could not be opened or read (`backend`: it was opened): it and the error. */
+/** The control plane could not be opened or read (`backend`: it was opened). */
 export function unreachedUpdate(
   backend: string | null,
   err: unknown,
@@ -332,7 +281,6 @@ export function unreachedUpdate(
   };
 }
 
-/** Whether the control plane answered this run (/status `controlPlane`). */
 export function reachedUpdate(
   backend: string | null,
   error: string | null,

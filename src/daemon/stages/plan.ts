@@ -1,8 +1,7 @@
 /**
- * Stage plan: read the live state and plan the desired state against it (src/ops/plan-run.ts,
- * shared with `poolsync plan` and pull-request comments), then publish the plan's summary,
- * blocked changes, warnings and errors to /status and count drift: changes found although the
- * repository has not moved since it was last applied. A plan with errors ends the run.
+ * Stage plan (src/ops/plan-run.ts, shared with `poolsync plan` and pull-request comments): the
+ * plan's summary, blocked changes, warnings and errors go to /status, and drift is counted. A
+ * plan with errors ends the run.
  */
 import { backendInfo, type ControlPlane } from '../../controlplane/types.js';
 import type { DesiredState } from '../../model/desired.js';
@@ -85,7 +84,7 @@ export async function planStage(
   return { value, status, products: { plan, desired, live, liveInventory, drift }, remember };
 }
 
-/** /status `managed`: the inventory with live status, as `poolsync state list` shows it. */
+/** /status `managed`, as `poolsync state list` shows it. */
 export function managedUpdate(live: LiveState): StatusUpdate {
   if (live.inventory === undefined) return {};
   const { objects, ...m } = managedObjects(live, MANAGED_LISTED);
@@ -118,11 +117,9 @@ function shownOf(ctx: RunContext, plan: Plan): StatusUpdate {
 }
 
 /**
- * Drift: the changes made outside Git. A change is drift when the repository declares its
- * object (and what causes it) as it did when the control plane was last equal to it: the live
- * object moved, not the repository. An edit of the repository held for approval, approved, or
- * failed to apply is never drift, in any source mode (a watched folder has no commit to tell
- * by). Counted and logged.
+ * Drift: a change whose object (and cause) the repository declares as it did when the control
+ * plane last equalled it: the live object moved, not the repository. An edit held, approved or
+ * failed to apply is never drift, in any source mode (a watched folder has no commit to tell by).
  */
 function driftOf(
   ctx: RunContext,
@@ -155,15 +152,14 @@ function driftOf(
 }
 
 /**
- * Stage gate: decide what of a plan to apply under the policy. `none` applies nothing; `all`
- * everything; `safe` applies the non-destructive part at once and holds the destructive
- * changes and what depends on them (src/plan/hold.ts) until a person approves exactly their
- * fingerprint (approvals.ts). `blocked` changes never stop the rest (plan.md).
+ * Stage gate: `safe` applies the non-destructive part at once and holds the destructive changes
+ * and what depends on them (src/plan/hold.ts) until a person approves exactly their fingerprint
+ * (approvals.ts). `blocked` changes never stop the rest (plan.md).
  */
 export interface GateDecision {
-  /** What to apply now (the whole plan, or the part not held). */
+  /** The whole plan, or the part not held. */
   plan: Plan;
-  /** The repository's state the control plane equals once all of `plan` is applied and nothing is held. */
+  /** What the control plane equals once `plan` is applied and nothing is held. */
   desired: DesiredState;
   held: Change[];
   heldFingerprint: string | null;

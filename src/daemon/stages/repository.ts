@@ -1,9 +1,8 @@
 /**
- * The stages that read the repository. Fetch: bring the source up to date (git fetch + hard
- * move, or the folder as it is). A failed fetch schedules a retry and ends the run, except for
- * a drift check, which keeps reconciling the last fetched commit (Git being down must not stop
- * drift correction). A Git-only trigger (poll, retry, webhook) of a commit already evaluated
- * ends the run as `unchanged`: nothing is planned again.
+ * The stages that read the repository. A failed fetch schedules a retry and ends the run, except
+ * for a drift check, which keeps reconciling the last fetched commit (Git being down must not
+ * stop drift correction). A Git-only trigger (poll, retry, webhook) of a commit already
+ * evaluated ends the run as `unchanged`: nothing is planned again.
  */
 import type { SourceSnapshot } from '../git-source.js';
 import type { TriggerReason } from '../loop.js';
@@ -81,11 +80,9 @@ export async function fetchStage(ctx: RunContext): Promise<Staged<SourceSnapshot
 }
 
 /**
- * Stage load: load and validate the manifests of the fetched commit (src/ops/plan-run.ts's
- * first half, injectable for tests). Any error ends the run as `invalid`: nothing is applied,
- * the control plane keeps the last applied state and /status lists the errors with
- * file:line:col (manifests.md). A commit's manifests never change, so drift and manual runs of
- * the same commit reuse its validated desired state; a folder on disk is always read again.
+ * Stage load (src/ops/plan-run.ts's first half). Any error ends the run as `invalid`: nothing is
+ * applied and /status lists the errors with file:line:col (manifests.md). A commit's manifests
+ * never change, so runs of the same commit reuse them; a folder on disk is always read again.
  */
 export async function loadStage(
   ctx: RunContext,
@@ -111,8 +108,7 @@ export async function loadStage(
           const location = `${ctx.repoRelative(file)}:${line}:${column}`;
           return { code, message, location, address };
         });
-  // Readiness needs proof the control plane answers, even when the commit is invalid (not
-  // asked again once it has; a failure is reported by the next run that reads live state).
+  // Readiness needs proof the control plane answers, even when the commit is invalid (asked once).
   const answered =
     !ctx.memory.controlPlaneAnswered &&
     (await ctx.o.controlPlane.read(readCapabilities, ctx.term).then(
@@ -131,18 +127,16 @@ export async function loadStage(
 }
 
 /**
- * Stage render: the generated files that poolsync.yaml `render` names (flyte-core values,
- * Union pool mapping), rendered from the loaded commit and compared with the files committed
- * next to the manifests, which are what Helm / Argo CD / Flux deploy. Those that differ are
- * listed in /status `renderedFiles` (with their diff). With --commit-rendered (off by default)
- * the daemon commits + pushes them; the push starts a new run whose render matches, so it
- * never loops. A failure to commit is logged and the run goes on: the rendered files are a
- * convenience for the deploy pipeline, not the reconcile. A diff longer than DIFF_LIMIT is
- * cut in /status (the file itself is in the repository).
+ * Stage render: the files poolsync.yaml `render` names (what Helm / Argo CD / Flux deploy),
+ * rendered from the loaded commit; those that differ from the committed ones are listed in
+ * /status `renderedFiles`. With --commit-rendered the daemon commits + pushes them; the push
+ * starts a run whose render matches, so it never loops. A failure to commit is logged and the
+ * run goes on: the files are a convenience for the deploy pipeline, not the reconcile. A diff
+ * longer than DIFF_LIMIT is cut in /status (the file itself is in the repository).
  */
 const DIFF_LIMIT = 64 * 1024;
 
-/** The files' status, and the commit compared (remembered: its files are not compared again). */
+/** The files' status, and the commit compared (remembered). */
 export async function renderStage(
   ctx: RunContext,
   snapshot: SourceSnapshot,
@@ -181,7 +175,6 @@ export async function renderStage(
   }
 }
 
-/** The rendered files that differ from the committed ones, with their new contents. */
 async function compared(
   ctx: RunContext,
   dir: string,
