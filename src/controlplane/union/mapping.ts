@@ -98,10 +98,8 @@ function managedFields(spec: QueueSpec) {
 }
 
 /**
- * Q3 read-modify-write: `current` (the spec as Union sent it) with the 7 fields poolsync
- * manages set from `spec`, and the caps `spec` declares (setCaps); every other field, declared
- * or not (protobuf-es keeps the ones its .proto lacks as unknown fields and writes them back),
- * is left exactly as it was.
+ * Q3 read-modify-write: `current` with the 7 managed fields and the caps `spec` declares set;
+ * every other field, declared or not (protobuf-es keeps unknown fields), left as it was.
  */
 export function withManagedFields(current: PbQueueSpec | undefined, spec: QueueSpec): PbQueueSpec {
   const out = current ? clone(QueueSpecSchema, current) : create(QueueSpecSchema);
@@ -127,9 +125,8 @@ export function managedFromPb(spec: PbQueueSpec | undefined): QueueSpec {
 }
 
 /**
- * The numbers of the spec fields set beyond poolsync's 7: Union's caps and scheduling
- * (max_resources 8, scheduling 9, max_accelerators 10) and any field the .proto does not
- * declare. A queue update writes them back as read (withManagedFields).
+ * The numbers of the spec fields set beyond poolsync's 7: max_resources 8, scheduling 9,
+ * max_accelerators 10, and any the .proto does not declare.
  */
 export function unmanagedFields(spec: PbQueueSpec | undefined): number[] {
   if (!spec) return [];
@@ -180,9 +177,8 @@ export function clusterPool(c: Cluster): string {
 }
 
 /**
- * poolsync's `enabled` is Union's drain state (UpdateClusterState: draining stops new work):
- * enabled unless DRAINING or DRAINED. A cluster whose drain state never changed reads as
- * active; a server without drain states says it through spec.state.
+ * `enabled` is Union's drain state (draining stops new work): unless DRAINING or DRAINED. A
+ * server without drain states says it through spec.state.
  */
 export function clusterEnabled(c: Cluster): boolean {
   const s = c.drainStatus?.overallState ?? ClusterState.UNSPECIFIED;
@@ -208,7 +204,7 @@ export function clusterFromPb(c: Cluster, queues: readonly LiveQueue[]): LiveClu
   return clusterWithBound(c, boundQueues(queues));
 }
 
-/** `clusterFromPb` with the bound queues indexed once for many clusters (`boundQueues`). */
+/** `boundOf`: the bound queues indexed once for many clusters (`boundQueues`). */
 export function clusterWithBound(c: Cluster, boundOf: (cluster: string) => string[]): LiveCluster {
   const name = clusterName(c);
   return {
@@ -239,11 +235,8 @@ export function createSpec(request: Partial<QueueSpec>): QueueSpec {
 
 /**
  * Union's queue caps and scheduling (QueueSpec fields 8-10: proto/cloudidl/queue/queue.proto,
- * flyteidl2/core/tasks.proto, from the flyteplugins-union wheel) ↔ poolsync's QueueCaps, in
- * the spelling Union's client uses (flyteplugins-union 0.19.1, remote/_queue.py):
- * `max_resources` by lower-case resource name, `max_accelerators` by the selector
- * `class[/device[/partition]]` (`format_accelerator_selector`), scheduling by its enum's name.
- * Pure.
+ * flyteidl2/core/tasks.proto) ↔ QueueCaps, spelt as Union's client does (flyteplugins-union
+ * 0.19.1, remote/_queue.py): resources by lower-case name, accelerators by selector.
  */
 const RESOURCE_TO_PB = toPbTable(QUEUE_RESOURCE_NAMES, ResourceName);
 const RESOURCE_FROM_PB = new Map<ResourceName, QueueResourceName>(
@@ -310,9 +303,8 @@ function sameRecord(a: Record<string, unknown>, b: Record<string, unknown>): boo
 
 /**
  * Read-modify-write of the caps: `out` (a copy of the spec as read) gets each cap `caps`
- * declares; one that already reads as declared is left exactly as read (entries keep fields
- * poolsync does not declare, such as GPUAccelerator.accelerator_model), and so is every
- * undeclared one.
+ * declares, unless it reads so already: then, as every undeclared one, it is left as read (its
+ * entries keep fields poolsync does not declare, such as GPUAccelerator.accelerator_model).
  */
 export function setCaps(out: PbQueueSpec, caps: QueueCaps): void {
   const now = capsFromPb(out);
