@@ -22,11 +22,9 @@ import {
   clusterEnabled,
   boundQueues,
   clusterFromPb,
-  clusterWithBound,
   clusterName,
   clusterPool,
   queueFromPb,
-  selfSelecting,
 } from './mapping.js';
 import type { UnionQueues } from './queues.js';
 import { SharedReads } from '../shared-reads.js';
@@ -73,7 +71,7 @@ export class UnionClusters implements ClusterCalls {
     const names = new Set(clusters.map(clusterName));
     const live = queues.map((q) => queueFromPb(q, names));
     const boundOf = boundQueues(live);
-    return clusters.filter((c) => !isDeleting(c)).map((c) => clusterWithBound(c, boundOf));
+    return clusters.filter((c) => !isDeleting(c)).map((c) => clusterFromPb(c, boundOf));
   }
 
   async getCluster(name: string): Promise<LiveCluster> {
@@ -83,20 +81,14 @@ export class UnionClusters implements ClusterCalls {
       this.queues.raw(),
     ]);
     if (!res.cluster) throw new ControlPlaneError('NOT_FOUND', `${addr}: not found`, addr);
-    return clusterFromPb(
-      res.cluster,
-      queues.map((q) => queueFromPb(q, new Set([name]))),
-    );
+    return clusterFromPb(res.cluster, boundQueues(queues.map((q) => queueFromPb(q, new Set()))));
   }
 
   /** A cluster as a write left it, its queues as last read (no list per write). */
   private live(c: Cluster): LiveCluster {
     const name = clusterName(c);
     const queues = [...this.queues.latest.values()].filter((q) => q.spec?.clusters.includes(name));
-    return clusterFromPb(
-      c,
-      queues.map((q) => queueFromPb(q, selfSelecting(q))),
-    );
+    return clusterFromPb(c, boundQueues(queues.map((q) => queueFromPb(q, new Set()))));
   }
 
   private id(name: string) {
@@ -239,8 +231,10 @@ export class UnionClusters implements ClusterCalls {
   async listDeletedClusters(): Promise<LiveCluster[]> {
     const [deleted, live] = await Promise.all([this.sweep(true), this.raw()]);
     return [
-      ...deleted.filter((c) => c.deletedAt).map((c) => clusterFromPb(c, [])),
-      ...live.filter(isDeleting).map((c) => ({ ...clusterFromPb(c, []), deleting: true as const })),
+      ...deleted.filter((c) => c.deletedAt).map((c) => clusterFromPb(c, () => [])),
+      ...live
+        .filter(isDeleting)
+        .map((c) => ({ ...clusterFromPb(c, () => []), deleting: true as const })),
     ];
   }
 

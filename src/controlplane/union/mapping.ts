@@ -200,12 +200,8 @@ export function boundQueues(queues: readonly LiveQueue[]): (cluster: string) => 
   return (cluster) => [...(bound.get(cluster) ?? [])];
 }
 
-export function clusterFromPb(c: Cluster, queues: readonly LiveQueue[]): LiveCluster {
-  return clusterWithBound(c, boundQueues(queues));
-}
-
 /** `boundOf`: the bound queues indexed once for many clusters (`boundQueues`). */
-export function clusterWithBound(c: Cluster, boundOf: (cluster: string) => string[]): LiveCluster {
+export function clusterFromPb(c: Cluster, boundOf: (cluster: string) => string[]): LiveCluster {
   const name = clusterName(c);
   return {
     name,
