@@ -1,16 +1,13 @@
 /**
  * The `union` backend: poolsync's ControlPlane over Union's own API (Connect by default, gRPC
- * with `?protocol=grpc`), authenticated by an API key through OAuth2 client credentials.
- * Every operation goes through the API (definitions: proto/, from the flyteplugins-union
- * wheel): queues (queues.ts), clusters (clusters.ts), cluster pools (pools.ts)
- * and default queues (settings.ts); no step of this backend is manual.
+ * with `?protocol=grpc`; proto/, from the flyteplugins-union wheel), authenticated by an API key
+ * through OAuth2 client credentials; no step of this backend is manual.
  *
- * Round trips: lists are read in pages of `pageSize`; the list calls readLiveState makes in
- * parallel share one ListClusters and one ListQueues sweep (in-flight reads are shared);
- * default-queue settings are read only for the project/domains asked (settings.ts), up to
- * `parallelism` at once. A write is one call: it starts from the object as last read
- * (`Latest`, sweeps.ts) and returns what Union answered, or, where the answer is empty, the
- * object as the write left it; nothing is read back.
+ * Round trips: the list calls readLiveState makes in parallel share one ListClusters and one
+ * ListQueues sweep; default-queue settings are read only for the project/domains asked, up to
+ * `parallelism` at once. A write is one call from the object as last read (`Latest`, sweeps.ts)
+ * and returns what Union answered, or, where the answer is empty, the object as the write left
+ * it; nothing is read back.
  */
 import { createClient, type Transport } from '@connectrpc/connect';
 import { ClusterPoolService } from '../../gen/cloudidl/clusterpool/clusterpool_pb.js';
@@ -40,12 +37,11 @@ export interface UnionControlPlaneOptions {
   org: string;
   /** For messages: `union+https://acme.hosted.unionai.cloud`. */
   url: string;
-  /** The retries, what is known of the endpoint and the pace of every call (transport.ts). */
   retry: UnionRetry;
   pageSize: number;
   /** Calls in flight at once where a read fans out (default-queue settings). */
   parallelism: number;
-  /** Closes what the transport holds (HTTP/2 sessions). */
+  /** Closes the transport's HTTP/2 sessions. */
   onClose?: () => void;
 }
 
@@ -123,12 +119,7 @@ export class UnionControlPlane implements ControlPlane {
   }
 }
 
-/**
- * `union+https://HOST[:PORT]` (and `union+http://` for a loopback test server), `?protocol=grpc`
- * for plain gRPC instead of Connect. Resolves the API key, checks it was issued for HOST (the
- * client secret is only ever sent to the endpoint of the key), discovers the OAuth2 endpoints
- * and builds the transport.
- */
+/** `union+https://HOST[:PORT][?protocol=grpc]` (`union+http://` for a loopback test server). */
 function parseUnionUrl(url: string) {
   const inner = url.slice('union+'.length);
   if (!URL.canParse(inner))
@@ -156,9 +147,8 @@ function parseUnionUrl(url: string) {
 }
 
 /**
- * `apiKeyFile`: --api-key-file, else env POOLSYNC_UNION_API_KEY. Of `tuning`: the retries, the
- * page size, the limits (util/transport-limits.ts), the calls in flight (--parallelism, default
- * 32), the pace listener and the clock.
+ * `apiKeyFile`: --api-key-file, else env POOLSYNC_UNION_API_KEY, checked to be issued for HOST:
+ * the client secret is only ever sent to the endpoint of the key.
  */
 export async function openUnion(
   url: string,
