@@ -1,13 +1,10 @@
 /**
- * The clusters part of the `union` backend, through `cloudidl.cluster.ClusterService`
- * (proto/cloudidl/cluster/, from the flyteplugins-union wheel). CreateCluster registers in a
- * pool (Union creates the co-named queue, C2), UpdateCluster moves to another pool (the drained
- * co-named queue moves along), UpdateClusterState drains (`enabled: false`) or activates, and
+ * Clusters through `cloudidl.cluster.ClusterService` (proto/cloudidl/cluster/). CreateCluster
+ * registers in a pool (Union creates the co-named queue, C2), UpdateCluster moves to another
+ * pool (the drained co-named queue moves along), UpdateClusterState drains or activates, and
  * DeleteCluster takes the co-named queue along. A state change or delete carries the generation
- * of the cluster as last read (`expected_generation`, as Union's client sends it; read again
- * only when Union refuses it: `fromLatest`), so a delayed request never applies to a state
- * poolsync did not see. Soft deletes (remote/_cluster.py): the deleted clusters are listed with
- * `EXISTS deleted_at`; UndeleteCluster brings one back DRAINED in its pool, with its queue.
+ * as last read (`expected_generation`, as Union's client sends it; `fromLatest`), so a delayed
+ * request never applies to a state poolsync did not see. Soft deletes: remote/_cluster.py.
  */
 import type { Client } from '@connectrpc/connect';
 import { DEFAULT_POOL, address } from '../../model/common.js';
@@ -30,7 +27,7 @@ import type { UnionQueues } from './queues.js';
 import { SharedReads } from '../shared-reads.js';
 import { Latest, fromLatest, sweep } from './sweeps.js';
 
-/** How long a cluster delete waits for Union to finish a DELETING cluster (10 minutes). */
+/** How long a cluster delete waits for Union to finish a DELETING cluster. */
 export const DELETING_WAIT_MS = 600_000;
 
 /** DeleteCluster left it DELETING: Union is moving its work off (remote/_cluster.py). */
@@ -39,7 +36,6 @@ export function isDeleting(c: Cluster): boolean {
 }
 
 export class UnionClusters implements ClusterCalls {
-  /** Each cluster as Union last sent it: what the next write starts from. */
   private readonly latest = new Latest<Cluster>(clusterName);
   private readonly reads = new SharedReads();
 
@@ -52,7 +48,6 @@ export class UnionClusters implements ClusterCalls {
     private readonly queues: UnionQueues,
   ) {}
 
-  /** ListClusters page after page: all clusters, or (`deleted`) those with `deleted_at`. */
   private sweep(deleted: boolean): Promise<Cluster[]> {
     return sweep(this.call, 'listClusters', this.pageSize, deleted, async (request) => {
       const res = await this.service.listClusters({ organization: this.org, request });
@@ -60,7 +55,7 @@ export class UnionClusters implements ClusterCalls {
     });
   }
 
-  /** Every cluster ListClusters answers, from one sweep however many ask at once. */
+  /** From one sweep however many ask at once. */
   raw(): Promise<Cluster[]> {
     return this.reads.get('clusters', async () => this.latest.all(await this.sweep(false)));
   }
@@ -95,7 +90,7 @@ export class UnionClusters implements ClusterCalls {
     return { organization: this.org, name };
   }
 
-  /** The cluster as Union has it now (deleted ones too: their state says so). */
+  /** Deleted ones too: their state says so. */
   async read(name: string): Promise<Cluster> {
     const addr = address('Cluster', name);
     const res = await this.call('getCluster', addr, () =>
@@ -135,10 +130,7 @@ export class UnionClusters implements ClusterCalls {
     };
   }
 
-  /**
-   * Capability `cluster_move`. UpdateCluster answers nothing: the cluster as last read, in its
-   * new pool.
-   */
+  /** UpdateCluster answers nothing: the cluster as last read, in its new pool. */
   async moveCluster(name: string, pool: string): Promise<LiveCluster> {
     await this.call('updateCluster', address('Cluster', name), async (state) => {
       try {
@@ -173,9 +165,9 @@ export class UnionClusters implements ClusterCalls {
   }
 
   /**
-   * DeleteCluster, then, when it left the cluster DELETING (an active or draining one: Union
-   * moves its work off first, remote/_cluster.py `delete`), GetCluster until it is DELETED, so
-   * the steps after it (its pool's delete, a registration of the name) find it gone.
+   * When DeleteCluster left it DELETING (Union moves its work off first, remote/_cluster.py
+   * `delete`), GetCluster until DELETED, so the steps after it (its pool's delete, a
+   * registration of the name) find it gone.
    */
   async deleteCluster(name: string, waitMs = DELETING_WAIT_MS): Promise<void> {
     const read = () => this.read(name);
@@ -224,10 +216,7 @@ export class UnionClusters implements ClusterCalls {
     }
   }
 
-  /**
-   * Soft-deleted clusters (ListClusters with `EXISTS deleted_at`, as Union's client lists them),
-   * and the listed ones still DELETING (`deleting`).
-   */
+  /** Soft-deleted clusters, and the listed ones still DELETING (`deleting`). */
   async listDeletedClusters(): Promise<LiveCluster[]> {
     const [deleted, live] = await Promise.all([this.sweep(true), this.raw()]);
     return [
