@@ -18,11 +18,10 @@ export type ControlPlaneIdentity = Pick<PlanControlPlane, 'backend' | 'endpoint'
 export function controlPlaneIdentity(
   url: string,
   cp: Pick<ControlPlane, 'backend' | 'organization'>,
-  baseDir?: string,
 ): ControlPlaneIdentity {
   return {
     backend: cp.backend.name,
-    endpoint: controlPlaneEndpoint(url || DEFAULT_CONTROL_PLANE_URL, baseDir),
+    endpoint: controlPlaneEndpoint(url || DEFAULT_CONTROL_PLANE_URL),
     organization: cp.organization ?? null,
   };
 }
@@ -45,9 +44,9 @@ export function describeControlPlane(id: ControlPlaneIdentity): string {
  * journal): a plan made now is against a new, empty control plane. Asked before it is opened
  * (opening it for writing creates it). Null for any other URL.
  */
-export function embeddedStateIsNew(url: string, baseDir?: string): boolean | null {
+export function embeddedStateIsNew(url: string): boolean | null {
   if (!url.startsWith('file:')) return null;
-  const path = embeddedStatePath(url, baseDir);
+  const path = embeddedStatePath(url);
   return !existsSync(path) && !existsSync(`${path}.journal`);
 }
 
