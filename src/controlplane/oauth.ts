@@ -242,12 +242,11 @@ export class TokenSource {
     private readonly credentials: ClientCredentials,
     private readonly discovery: Discovery | (() => Promise<Discovery>),
     private readonly opts: TokenOptions,
-    private readonly now: () => number = Date.now,
   ) {}
 
   async token(): Promise<string> {
     if (this.refusedWith) throw this.refusedWith;
-    if (this.cached && this.now() < this.cached.refreshAt) return this.cached.token;
+    if (this.cached && Date.now() < this.cached.refreshAt) return this.cached.token;
     this.inflight ??= this.fetchToken().finally(() => {
       this.inflight = null;
     });
@@ -284,7 +283,7 @@ export class TokenSource {
     const params = new URLSearchParams();
     if (d.scopes.length > 0) params.set('scope', d.scopes.join(' '));
     if (d.audience) params.set('audience', d.audience);
-    const started = this.now();
+    const started = Date.now();
     const res = await oauth.clientCredentialsGrantRequest(as, client, auth, params, {
       [oauth.customFetch]: retryingFetch(this.opts.service, 'token request', this.opts.http ?? {}),
       [oauth.allowInsecureRequests]: insecureAllowed(d.tokenEndpoint),
