@@ -44,7 +44,7 @@ export class UnionClusters implements ClusterCalls {
     private readonly org: string,
     private readonly call: Call,
     private readonly pageSize: number,
-    /** The queues part: a cluster's bound queues are the queues that name it. */
+    /** A cluster's bound queues are the queues that name it. */
     private readonly queues: UnionQueues,
   ) {}
 
@@ -79,7 +79,7 @@ export class UnionClusters implements ClusterCalls {
     return clusterFromPb(res.cluster, boundQueues(queues.map((q) => queueFromPb(q, new Set()))));
   }
 
-  /** A cluster as a write left it, its queues as last read (no list per write). */
+  /** Its queues as last read (no list per write). */
   private live(c: Cluster): LiveCluster {
     const name = clusterName(c);
     const queues = [...this.queues.latest.values()].filter((q) => q.spec?.clusters.includes(name));
@@ -100,10 +100,7 @@ export class UnionClusters implements ClusterCalls {
     return this.latest.one(res.cluster);
   }
 
-  /**
-   * CreateCluster answers nothing: the cluster as registered, in its pool, active (Union
-   * creates it so, with its co-named queue, C2), its health not reported yet.
-   */
+  /** CreateCluster answers nothing: the cluster as Union creates it (C2), health not reported. */
   async registerCluster(request: RegisterClusterRequest): Promise<LiveCluster> {
     const { name } = request;
     const pool = request.pool ?? DEFAULT_POOL;
@@ -145,7 +142,7 @@ export class UnionClusters implements ClusterCalls {
     return { ...this.live(known), pool };
   }
 
-  /** The cluster as Union answered (UpdateClusterStateResponse carries it). */
+  /** UpdateClusterStateResponse carries the cluster. */
   async updateCluster(name: string, { enabled }: { enabled: boolean }): Promise<LiveCluster> {
     const want = enabled ? ClusterState.ACTIVE : ClusterState.DRAINING;
     const read = () => this.read(name);
@@ -189,7 +186,6 @@ export class UnionClusters implements ClusterCalls {
       }),
     );
     this.latest.forget(name);
-    // DELETED at once (a drained cluster): nothing to wait for.
     if (deleting) await this.untilDeleted(name, waitMs);
   }
 
@@ -227,7 +223,7 @@ export class UnionClusters implements ClusterCalls {
     ];
   }
 
-  /** The cluster as Union answered (UndeleteResponse carries it). */
+  /** UndeleteResponse carries the cluster. */
   async undeleteCluster(name: string): Promise<LiveCluster> {
     const answered = await this.call('undeleteCluster', address('Cluster', name), async (state) => {
       // A retry whose first attempt landed finds the cluster live again.

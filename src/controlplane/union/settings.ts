@@ -49,7 +49,7 @@ export interface DefaultQueueSettingsOptions {
   org: string;
   transport: Transport;
   projects: Client<typeof ProjectService>;
-  /** Every call here may be sent again (RPC, transport.ts): a write conflicting with itself reads again. */
+  /** Every call here may be sent again: a write conflicting with itself reads again. */
   call: Call;
   pageSize: number;
   parallelism: number;
@@ -73,7 +73,7 @@ export class DefaultQueueSettings implements DefaultQueueCalls {
     return { $typeName: 'flyteidl2.settings.SettingsKey', org: this.opts.org, domain, project };
   }
 
-  /** Every level the key covers, broadest first (a level without a record may be left out). */
+  /** Broadest first (a level without a record may be left out). */
   private async levels(project: string, domain: string): Promise<SettingsRecord[]> {
     const addr =
       project !== ''
