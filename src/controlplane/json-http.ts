@@ -66,7 +66,6 @@ export class JsonHttp {
   private readonly reach: Reach;
   private readonly pacer: Pacer;
   private readonly closing = new AbortController();
-  /** The client closing, or the caller's signal. */
   private readonly stop: AbortSignal;
 
   constructor(
@@ -89,7 +88,7 @@ export class JsonHttp {
     });
   }
 
-  /** For messages: never carries credentials. */
+  /** Never carries credentials. */
   get url(): string {
     return `${this.origin}${this.basePath}`;
   }
@@ -196,7 +195,7 @@ export class JsonHttp {
     }
   }
 
-  /** The token endpoint failed: transient when it did not answer (UNAVAILABLE). */
+  /** Transient when the token endpoint did not answer (UNAVAILABLE). */
   private authFailure(err: unknown, label: string): Failed {
     const limited = limitFailed(err, label, this.o.limits);
     if (limited) return limited;

@@ -57,7 +57,6 @@ interface Page<T> {
   items: T[];
   next_page_token: string | null;
   shard?: { index: number; count: number };
-  /** Items in the whole list (where the server sends it). */
   total?: number;
 }
 
@@ -73,8 +72,7 @@ const STATUS_CODES: Record<number, ControlPlaneErrorCode> = {
 
 export class HttpControlPlane implements ControlPlane {
   readonly backend: BackendProfile = { name: 'poolsync REST API' };
-  // The REST API's kinds (its default-queue settings and execution cluster labels are served
-  // over Union's and flyteadmin's own protocols by the stand-ins instead).
+  // The stand-ins serve default-queue settings and labels over Union's and flyteadmin's protocols.
   readonly pools: PoolCalls = this;
   readonly clusters: ClusterCalls = this;
   readonly queues: QueueCalls = this;
@@ -194,7 +192,7 @@ export class HttpControlPlane implements ControlPlane {
     }
   }
 
-  /** A create: on ALREADY_EXISTS after a retry, done when the object read back is as asked. */
+  /** Done when the object read back is as asked. */
   private create<T>(path: string, body: unknown, read: () => Promise<T>, as: (live: T) => boolean) {
     return this.write('POST', path, body, 'ALREADY_EXISTS', async () => {
       const live = await read();
@@ -287,7 +285,6 @@ export class HttpControlPlane implements ControlPlane {
       typeof payload.message === 'string'
         ? payload.message
         : `${method} ${this.url}${path} answered HTTP ${status}`;
-    // What to do about a 401/403: the token is missing, or not this control plane's.
     if (status === 401 || status === 403)
       message +=
         this.token === undefined
@@ -361,7 +358,6 @@ export class HttpControlPlane implements ControlPlane {
 
 const byName = (item: { name: string }): string => item.name;
 
-/** A path segment. */
 const seg = encodeURIComponent;
 
 function normaliseContract(c: PoolContract): PoolContract {

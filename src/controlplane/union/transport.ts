@@ -122,7 +122,7 @@ function withDeadlines(
   };
 }
 
-/** connect's own error for an answer over readMaxBytes (before or after decompression). */
+/** Over readMaxBytes (before or after decompression). */
 const tooLarge = (err: ConnectError): boolean =>
   err.code === Code.ResourceExhausted && /readMaxBytes/.test(err.rawMessage);
 
@@ -154,7 +154,6 @@ export interface CallInfo {
   org: string;
 }
 
-/** The retry policy of a Union client, with what it knows of the endpoint (util/reach.ts). */
 export interface UnionRetry extends RetryPolicy {
   reach?: Reach;
   /** For "nothing accepts connections at …". */
@@ -176,7 +175,7 @@ export function retryInfoMs(err: ConnectError): number | null {
 
 const READ_RPC = /\/(List|Get|Watch)[A-Z]/;
 
-/** Union's answer (or a lost connection) as a ControlPlaneError, keeping the server's message. */
+/** Keeping the server's message. */
 function toControlPlaneError(err: ConnectError, call: CallInfo): ControlPlaneError {
   const where = call.address ? `${call.address}: ` : '';
   const lost = connectionLost(err);
@@ -214,7 +213,6 @@ export interface CallState {
 const serverError = (err: ConnectError): boolean =>
   err.code === Code.Unknown || err.code === Code.Internal;
 
-/** `fn` with retries of what is transient (above), every error a ControlPlaneError. */
 export function withRetry<T>(
   call: CallInfo,
   policy: UnionRetry,
@@ -237,8 +235,7 @@ export function withRetry<T>(
       return { ok: true, value };
     } catch (err) {
       if (!(err instanceof ConnectError)) throw err;
-      // The token source's refusal (or its failure after its own retries), thrown by the auth
-      // interceptor: connect wraps it, keeping it as the cause; said as it is.
+      // The token source's refusal (or failure after its own retries), wrapped by connect.
       if (err.cause instanceof ControlPlaneError) throw err.cause;
       const limit = tooLarge(err) ? 'size' : limitOf(err);
       if (limit === 'call') throw limitError(err, call);
@@ -336,7 +333,7 @@ export const RPC = {
 
 export type RpcName = keyof typeof RPC;
 
-/** One RPC with retries (withRetry); `addr`: the object for messages (null for lists). */
+/** `addr`: the object for messages (null for lists). */
 export type Call = <T>(
   rpc: RpcName,
   addr: string | null,
