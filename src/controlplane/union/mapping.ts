@@ -1,4 +1,5 @@
 /** Union's messages (src/gen/) ↔ poolsync's model. Pure. */
+import { isDeepStrictEqual } from 'node:util';
 import { clone, create } from '@bufbuild/protobuf';
 import {
   ACCELERATOR_CLASSES,
@@ -75,9 +76,7 @@ export function fromPb<K extends string, V, O extends K | undefined>(
 
 /** Q3: every field of the spec, so UpdateQueue (a full replace) never drops one. */
 export function queueSpecToPb(spec: QueueSpec): PbQueueSpec {
-  const out = managedToPb(spec);
-  setCaps(out, spec);
-  return out;
+  return withManagedFields(undefined, spec);
 }
 
 /** poolsync's 7 fields of a spec (the stand-in writes them as Union's server would keep them). */
@@ -290,13 +289,6 @@ export function capsFromPb(spec: PbQueueSpec | undefined): QueueCaps {
   return out;
 }
 
-function sameRecord(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
-  const ka = Object.keys(a);
-  return (
-    ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && a[k] === b[k])
-  );
-}
-
 /**
  * Read-modify-write of the caps: `out` (a copy of the spec as read) gets each cap `caps`
  * declares, unless it reads so already: then, as every undeclared one, it is left as read (its
@@ -304,11 +296,14 @@ function sameRecord(a: Record<string, unknown>, b: Record<string, unknown>): boo
  */
 export function setCaps(out: PbQueueSpec, caps: QueueCaps): void {
   const now = capsFromPb(out);
-  if (caps.max_resources && !sameRecord(caps.max_resources, now.max_resources ?? {})) {
+  if (caps.max_resources && !isDeepStrictEqual(caps.max_resources, now.max_resources ?? {})) {
     const foreign = out.maxResources.filter((e) => !RESOURCE_FROM_PB.has(e.name));
     out.maxResources = [...resourceEntries(caps.max_resources), ...foreign];
   }
-  if (caps.max_accelerators && !sameRecord(caps.max_accelerators, now.max_accelerators ?? {})) {
+  if (
+    caps.max_accelerators &&
+    !isDeepStrictEqual(caps.max_accelerators, now.max_accelerators ?? {})
+  ) {
     const read = new Map(out.maxAccelerators.map((c) => [acceleratorSelector(c.accelerator), c]));
     out.maxAccelerators = acceleratorEntries(caps.max_accelerators, read);
   }
