@@ -224,12 +224,10 @@ export async function readSettingsAgain(
   ]);
   checkLiveStrings('default_queues', defaultQueues);
   checkLiveStrings('default_queue_scopes', scopes);
-  const {
-    default_queues: _,
-    default_queue_scopes: __,
-    default_queues_read: ___,
-    ...lists
-  } = before;
+  const lists = { ...before };
+  delete lists.default_queues;
+  delete lists.default_queue_scopes;
+  delete lists.default_queues_read;
   return { ...lists, ...settingsRead(cp, settings, defaultQueues, scopes) };
 }
 
