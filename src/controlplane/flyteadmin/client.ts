@@ -108,8 +108,7 @@ export class FlyteadminControlPlane implements ControlPlane {
       service: 'flyteadmin',
       label: (method, path) => `flyteadmin ${method} ${path}`,
       apiError: (method, path, status, body) => apiError(method, path, status, body, !!tokens),
-      // flyteadmin's HTTP gateway reads `Authorization: Bearer` in every configuration
-      // (auth/handlers.go); a refused token is fetched anew once.
+      // A refused token is fetched anew once (flyteTokenSource: why `Authorization`).
       auth: tokens
         ? {
             header: async () => `Bearer ${await tokens.token()}`,
@@ -157,7 +156,6 @@ export class FlyteadminControlPlane implements ControlPlane {
     const other_rows = [...labels, ...assignments].sort((a, b) =>
       key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0,
     );
-    // Before flyteadmin v1.13.0 there is no GetDomains: the projects carry the same list.
     return { other_rows, projects: listed.projects, domains: domains ?? listed.domains, deployed };
   }
 
@@ -324,7 +322,7 @@ export class FlyteadminAttributes {
     );
   }
 
-  /** The rows at other levels (project-wide, domain-wide, launch plan): never written. */
+  /** Project-wide, domain-wide, launch plan: never written. */
   async others(type: MatchableResourceType): Promise<AttributeRow[]> {
     return (await this.rows(type)).filter((r) => !isManagedLevel(r));
   }
@@ -341,7 +339,7 @@ export class FlyteadminAttributes {
     await this.http.call('DELETE', attributesPath(key), body);
   }
 
-  /** project, domain[, workflow] and org, as both bodies carry them. */
+  /** As both bodies carry them. */
   private keyFields(key: AssignmentKey): Record<string, unknown> {
     return {
       project: key.project,
