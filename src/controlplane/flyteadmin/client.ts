@@ -379,7 +379,6 @@ interface ProjectsPage {
     org?: string;
     domains?: { id?: string }[];
   }[];
-  token?: string;
 }
 
 /** The projects, and the domains they carry (sorted): GetDomains' answer where it is absent. */
