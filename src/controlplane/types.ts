@@ -79,7 +79,6 @@ const OTHER_PARTS = {
 
 export type PartName = keyof typeof KIND_PARTS | keyof typeof OTHER_PARTS;
 
-/** The kinds a control plane manages: those whose part it provides. */
 export function managedKinds(cp: ControlPlane): ObjectKind[] {
   const parts = Object.keys(KIND_PARTS) as (keyof typeof KIND_PARTS)[];
   return parts.filter((part) => cp[part] !== undefined).map((part) => KIND_PARTS[part]);
@@ -135,10 +134,9 @@ export interface LiveLists {
 }
 
 /**
- * Reads every kind the control plane has (in parallel) into a LiveState, of the default-queue
- * settings those of `settings`. `shared`: frozen lists shared from read to read (the daemon's
- * state cache), else null; a long-running process then tells an unchanged state by identity
- * (sameObjects, incremental/plan-reuse.ts).
+ * Of the default-queue settings, those of `settings`. `shared`: frozen lists shared from read to
+ * read (the daemon's state cache), so an unchanged state is told by identity (sameObjects,
+ * incremental/plan-reuse.ts).
  */
 export async function readLiveState(
   cp: ControlPlane,
@@ -209,9 +207,8 @@ function settingsRead(
 }
 
 /**
- * `before` with the default-queue settings of `settings` read again (the lists stand: each is
- * swept once). A change between the two reads gives a live fingerprint no state had: `apply`
- * refuses the plan as stale.
+ * `before` with the default-queue settings of `settings` read again. A change between the two
+ * reads gives a live fingerprint no state had: `apply` refuses the plan as stale.
  */
 export async function readSettingsAgain(
   cp: ControlPlane,
@@ -310,9 +307,8 @@ export interface ApplyLockProvider {
 }
 
 /*
- * Soft deletes (Union, capability soft_delete) in the pool, cluster and queue parts:
- * `listDeleted…` lists the deleted objects, whose names stay reserved until `undelete…` brings
- * one back. Both are absent on control planes whose deletes are final.
+ * Soft deletes (capability soft_delete): `listDeleted…` lists the deleted objects, whose names
+ * stay reserved until `undelete…`; both absent where deletes are final.
  */
 
 export interface PoolCalls {
@@ -357,7 +353,6 @@ export interface AssignmentCalls {
   deleteAssignment(key: AssignmentKey): Promise<void>;
 }
 
-/** DefaultQueue (Union v2 project/domain → default queue settings). */
 export interface DefaultQueueCalls {
   /**
    * A read of some project/domains reads only theirs, one call each (Union: no call lists
@@ -373,7 +368,6 @@ export interface DefaultQueueCalls {
   deleteDefaultQueue(project: string, domain: string): Promise<void>;
 }
 
-/** ExecutionClusterLabel (flyteadmin EXECUTION_CLUSTER_LABEL, project/domain[/workflow]). */
 export interface ExecutionClusterLabelCalls {
   listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]>;
   /** Upsert. */
