@@ -1,7 +1,4 @@
-/**
- * The one OAuth2 client (client credentials) of every backend that needs one (union/,
- * flyteadmin/): discovery, the token cache, and the requests' transport and retries.
- */
+/** The one OAuth2 client (client credentials) of union/ and flyteadmin/. */
 import * as oauth from 'oauth4webapi';
 import { ControlPlaneError, isControlPlaneError, unreachable, UnreachableError } from './errors.js';
 import { connectFailure, Reach } from '../util/reach.js';
@@ -91,7 +88,7 @@ function wellKnown(
   });
 }
 
-/** The token endpoint, checked: https (or loopback), so a secret never travels in clear text. */
+/** Https (or loopback), so a secret never travels in clear text. */
 function tokenEndpointOf(raw: string, base: string, where: string, o: DiscoveryOptions): string {
   if (raw === '') throw refused(`${o.service} ${where} names no token_endpoint`);
   const url = new URL(raw, `${base}/`);
@@ -232,7 +229,7 @@ export class TokenSource {
   private cached: { token: string; refreshAt: number } | null = null;
   private inflight: Promise<string> | null = null;
   private found: Promise<Discovery> | null = null;
-  /** The token endpoint refused the credentials: no request can succeed, none is sent again. */
+  /** The credentials were refused: none is sent again. */
   private refusedWith: ControlPlaneError | null = null;
   /** Tokens fetched so far (tests, `--log-level debug`). */
   fetched = 0;
@@ -298,8 +295,8 @@ export class TokenSource {
       throw refused;
     }
     const lifetimeMs = (answer.expires_in ?? 3600) * 1000;
-    // Refresh a quarter of the lifetime (at most a minute, as flyte-sdk-ts) before expiry, so
-    // a call never leaves with a token that expires on the way.
+    // A quarter of the lifetime (at most a minute, as flyte-sdk-ts) early, so a call never
+    // leaves with a token that expires on the way.
     const skew = Math.min(60_000, lifetimeMs / 4);
     this.cached = { token: answer.access_token, refreshAt: started + lifetimeMs - skew };
     this.fetched++;
@@ -315,8 +312,7 @@ export class TokenSource {
     }
     if (err instanceof oauth.OperationProcessingError) {
       if (err.cause instanceof Response) return refusal(err.cause.status, null, d);
-      // A body cut off after its headers fails to parse with a TypeError, not a SyntaxError:
-      // transient, like no answer at all.
+      // A body cut off fails to parse with a TypeError, not a SyntaxError: transient.
       if (err.code === oauth.PARSE_ERROR && !(err.cause instanceof SyntaxError))
         return unavailable(
           `${service} token request: the answer of ${d.tokenEndpoint} was cut off (${(err.cause as Error | undefined)?.message ?? 'unreadable'})`,
