@@ -46,12 +46,10 @@ export interface UnionControlPlaneOptions {
 }
 
 /**
- * What Union does through its API: drain (UpdateQueueState), queue_delete (DeleteQueue of a
- * DRAINED queue), pool_update (ClusterPoolService/Update), cluster_move (UpdateCluster naming the
- * new pool), queue_move (UpdateQueue naming the new cluster_pool_name of a drained queue).
- * Deletes are soft: a deleted queue keeps its name until UndeleteQueue. `default` can be drained
- * and deleted like any other queue (remote/_queue.py). A cluster another queue pins is drained,
- * moved or deleted only once unpinned (unpin_first, remote/_cluster.py).
+ * Every capability is a call of Union's API (drain: UpdateQueueState; queue_move: UpdateQueue
+ * naming a drained queue's new pool…). `default` can be drained and deleted like any other queue
+ * (remote/_queue.py); a cluster another queue pins is drained, moved or deleted only once
+ * unpinned (unpin_first, remote/_cluster.py).
  */
 export const UNION_CAPABILITIES: Readonly<Capabilities> = Object.freeze({
   drain: true,
@@ -65,8 +63,7 @@ export const UNION_CAPABILITIES: Readonly<Capabilities> = Object.freeze({
 });
 
 export class UnionControlPlane implements ControlPlane {
-  // Union v2 has no pool assignments (a DefaultQueue per project/domain replaces them:
-  // backend.replacedKinds) and no execution cluster labels (flyteadmin attributes).
+  // No pool assignments (replaced by a DefaultQueue per project/domain) and no labels.
   readonly backend: BackendProfile = {
     name: 'union',
     queueCaps: true,
@@ -162,8 +159,7 @@ export async function openUnion(
     throw new UserError(
       `the Union API key was issued for ${key.endpoint}, but the control plane is ${host}: use --control-plane union+https://${key.endpoint} or the key of ${host}`,
     );
-  // The OAuth2 requests retry what is transient with the RPCs' backoff; until the endpoint has
-  // answered once, a failure to connect fails fast (util/reach.ts), for discovery and RPCs alike.
+  // The OAuth2 requests share the RPCs' backoff and what is known of the endpoint (util/reach.ts).
   const retry = retryPolicy(tuning, DEFAULT_RETRY);
   const reach = new Reach();
   const { clock, signal } = tuning;
