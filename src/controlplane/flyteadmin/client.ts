@@ -1,15 +1,11 @@
 /**
- * The flyteadmin backend (`flyteadmin+https://HOST`): poolsync's ControlPlane over flyteadmin's
- * REST gateway (real-apis.md §2). flyteadmin keeps matchable attributes, not pools, clusters
- * or queues, so:
+ * The flyteadmin backend (`flyteadmin+https://HOST`) over flyteadmin's REST gateway
+ * (real-apis.md §2). flyteadmin keeps matchable attributes, not pools, clusters or queues:
  *  - PoolAssignment ↔ CLUSTER_ASSIGNMENT (`cluster_assignment.cluster_pool_name`, Union
  *    self-managed's `uctl update cluster-pool-attributes`);
  *  - ExecutionClusterLabel ↔ EXECUTION_CLUSTER_LABEL (`flytectl update execution-cluster-label`);
- *  - only the project/domain and workflow levels are written (FlyteadminAttributes); the others
- *    (project-wide, global, launch plan) are not poolsync's and are reported, though a delete may
- *    take them along, which the plan shows (plan/flyteadmin.ts);
- *  - flyteadminState() adds those rows, the registered projects and domains and the
- *    labelClusterMap flyteadmin runs with (readDeployedConfig);
+ *  - only the project/domain and workflow levels are written; the others (project-wide, global,
+ *    launch plan) are reported, though a delete may take them along (plan/flyteadmin.ts);
  *  - ExecutionCluster, ClusterLabel, ClusterPool and Cluster are configuration (Helm values,
  *    Union's pool mapping): the plan leaves them out and `poolsync render` writes them.
  */
@@ -65,7 +61,7 @@ export interface FlyteadminOptions extends ClientTuning {
   kubeConfig?: (() => Promise<KubeConfig>) | undefined;
 }
 
-/** gRPC status code (grpc-gateway's error body `code`) → ControlPlaneError code. */
+/** grpc-gateway's error body `code` (a gRPC status code) → ControlPlaneError code. */
 const GRPC_CODES: Record<number, ControlPlaneErrorCode> = {
   3: 'INVALID_ARGUMENT',
   5: 'NOT_FOUND',
@@ -94,8 +90,7 @@ export class FlyteadminControlPlane implements ControlPlane {
   constructor(baseUrl: string, opts: FlyteadminOptions = {}) {
     const limits = limitsOf(opts);
     const reach = new Reach();
-    // Each OAuth2 request is tried once: the call's retry loop retries what is transient (no
-    // answer, 5xx, a body cut off) with this client's policy, as for its own calls.
+    // Each OAuth2 request is tried once: the call's retry loop retries it, as its own requests.
     const tokens = opts.credentials
       ? flyteTokenSource(new URL(baseUrl).origin, opts.credentials, {
           limits,
@@ -232,7 +227,7 @@ export async function openFlyteadmin(url: string, opts: OpenOptions): Promise<Co
   });
 }
 
-/** grpc-gateway's `{code, message}` error as a ControlPlaneError, with what to do about auth. */
+/** grpc-gateway's `{code, message}` error, with what to do about auth. */
 function apiError(method: string, path: string, status: number, payload: ErrorBody, auth: boolean) {
   const code =
     (typeof payload.code === 'number' ? GRPC_CODES[payload.code] : undefined) ??
@@ -253,7 +248,7 @@ function apiError(method: string, path: string, status: number, payload: ErrorBo
   return new ControlPlaneError(code, `flyteadmin ${method} ${path}: ${detail}${hint}`);
 }
 
-/** MatchableAttributesConfiguration (matchable_resource.proto) as the gateway writes it. */
+/** MatchableAttributesConfiguration (matchable_resource.proto) as JSON. */
 interface Configuration {
   attributes?: Partial<Record<string, Partial<Record<string, string>>>>;
   project?: string;
@@ -381,7 +376,6 @@ interface ProjectsPage {
   }[];
 }
 
-/** The projects, and the domains they carry (sorted): GetDomains' answer where it is absent. */
 export type ProjectList = Pick<FlyteadminLive, 'projects' | 'domains'>;
 
 /**
