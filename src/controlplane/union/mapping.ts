@@ -79,7 +79,7 @@ export function queueSpecToPb(spec: QueueSpec): PbQueueSpec {
   return withManagedFields(undefined, spec);
 }
 
-/** poolsync's 7 fields of a spec (the stand-in writes them as Union's server would keep them). */
+/** The stand-in writes them as Union's server would keep them. */
 export function managedToPb(spec: QueueSpec): PbQueueSpec {
   return create(QueueSpecSchema, managedFields(spec));
 }
@@ -110,7 +110,6 @@ export function queueSpecFromPb(spec: PbQueueSpec | undefined): QueueSpec {
   return { ...managedFromPb(spec), ...capsFromPb(spec) };
 }
 
-/** The 7 fields poolsync manages, as managedToPb writes them. */
 export function managedFromPb(spec: PbQueueSpec | undefined): QueueSpec {
   return {
     pool: spec?.clusterPoolName || DEFAULT_POOL,
@@ -155,10 +154,9 @@ export function queueFromPb(q: Queue, clusterNames: ReadonlySet<string>): LiveQu
 }
 
 /**
- * C2 without a cluster lookup: a queue's selector may name only clusters of its pool (Q1) and
- * a queue may share a name only with its own cluster (Q2), so a queue whose selector is exactly
- * its own name is that cluster's co-named queue. (An orphaned one, whose cluster is gone, has
- * an empty selector and is reported unmanaged by cluster, as ListClusters would tell.)
+ * C2 without a cluster lookup: a selector names only clusters of its pool (Q1) and a queue shares
+ * a name only with its own cluster (Q2), so a queue selecting exactly its own name is that
+ * cluster's. (An orphaned one has an empty selector: reported unmanaged by cluster.)
  */
 export function selfSelecting(q: Queue): ReadonlySet<string> {
   const name = q.id?.name ?? '';
@@ -257,8 +255,8 @@ export function acceleratorSelector(a: GPUAccelerator | undefined): string {
 }
 
 /**
- * Union's `parse_accelerator_selector` for the canonical spelling: the partitioning is always
- * declared (unpartitioned when no partition is named), as Union's cluster service requires.
+ * Union's `parse_accelerator_selector` (canonical spelling): the partitioning always declared,
+ * as Union's cluster service requires.
  */
 export function acceleratorFromSelector(selector: string): GPUAccelerator {
   const [cls, device, partition] = selector.split('/');
@@ -271,7 +269,7 @@ export function acceleratorFromSelector(selector: string): GPUAccelerator {
   });
 }
 
-/** The caps a queue has (a field left out when Union has none set). */
+/** A field left out when Union has none set. */
 export function capsFromPb(spec: PbQueueSpec | undefined): QueueCaps {
   const out: QueueCaps = {};
   const resources = (spec?.maxResources ?? []).filter((e) => RESOURCE_FROM_PB.has(e.name));
