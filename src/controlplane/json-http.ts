@@ -1,17 +1,14 @@
 /**
  * JSON over HTTP to one server on undici (rest/, flyteadmin/): one keep-alive pool, the token
- * only ever in the Authorization header (asked again once when refused), every call through the
- * one retry loop (retry.ts) and the client's pacer.
+ * only ever in the Authorization header, every call through the one retry loop (retry.ts).
  *
  * Retried: a failure to connect, a connection lost or timed out, 429 and 5xx (waiting the
  * server's Retry-After), a body cut off after its headers and a 2xx body that is not JSON. The
  * whole call is made again, never a resumed (Range) request, which would repeat a write;
- * `sent.retried` tells a write's "may have landed" check. close() and the caller's `signal` (a
- * daemon's leadership term) end every wait and abandon calls in flight.
+ * `sent.retried` tells a write's "may have landed" check.
  *
- * Bounded (util/transport-limits.ts) by undici's own options: connectTimeout, headersTimeout and
- * bodyTimeout (time without a byte), maxResponseSize (undici's request never decompresses), and
- * the call's deadline, which aborts the request in flight and stops the retries.
+ * Bounded (util/transport-limits.ts) by undici's own options (headersTimeout and bodyTimeout are
+ * time without a byte; undici's request never decompresses) and by the call's deadline.
  */
 import { Pool, type Dispatcher } from 'undici';
 import { retryAfterMs } from '../util/backoff.js';

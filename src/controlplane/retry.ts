@@ -7,8 +7,7 @@
  *   gets the fast-fail budget (util/reach.ts), so a wrong URL is said within a second;
  * - the wait: the server's delay (uncapped), else backoff with jitter, slept by the refused call
  *   alone, ended at once by `signal`; the pacer (util/pacer.ts) bounds the calls in flight;
- * - the time: no wait goes past the call's `deadline`: the failure it stops is the last, said
- *   with that deadline;
+ * - the time: no wait goes past the call's `deadline`, which the last error then names;
  * - the end: once `signal` aborts no attempt starts, and one it cut short is not retried
  *   (docs/daemon.md, "Nothing runs twice").
  */
