@@ -1,5 +1,2 @@
-/**
- * The control plane a command uses when none is named: the embedded one in the working
- * folder. Its own module, so the CLI's option definitions read it without loading a backend.
- */
+/** The embedded one in the working folder; its own module, so the CLI loads no backend for it. */
 export const DEFAULT_CONTROL_PLANE_URL = 'file:.poolsync/control-plane.json';

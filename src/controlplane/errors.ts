@@ -27,7 +27,7 @@ export class ControlPlaneError extends Error {
     super(message);
   }
 
-  /** Only UNAVAILABLE (and timeouts/connection failures, mapped to it) is transient. */
+  /** Timeouts and connection failures are UNAVAILABLE too. */
   get transient(): boolean {
     return this.code === 'UNAVAILABLE';
   }
@@ -38,8 +38,7 @@ export const unavailable = (message: string, address: string | null = null) =>
   new ControlPlaneError('UNAVAILABLE', message, address);
 
 /**
- * Nothing answered at all: nothing accepts connections, no such host, the TLS handshake failed,
- * the connection timed out (util/reach.ts). Every backend says it the same way, after the
+ * Nothing answered at all (util/reach.ts). Every backend says it the same way, after the
  * fast-fail budget, and a caller never retries it again or adds a hint about something else.
  */
 export class UnreachableError extends ControlPlaneError {
@@ -62,9 +61,9 @@ export function unreachable(
   origin: string,
   failure: ConnectFailure,
   attempts: number,
-  /** The connect timeout, said when it fired. */
+  /** Its connect timeout is said when it fired. */
   limits: TransportLimits,
-  /** What to check otherwise; default: the --control-plane URL. */
+  /** Default: check the --control-plane URL. */
   advice?: string,
 ): UnreachableError {
   const tries = `${attempts} attempt${attempts === 1 ? '' : 's'}`;

@@ -1,7 +1,6 @@
 /**
- * Live state → manifests (manifests.md), the way an organisation adopts poolsync: one file
- * per object in a folder per kind, written so that the folder validates clean and plans to
- * no changes against the state it came from. Pure: returns file paths and contents.
+ * Live state → manifests (manifests.md), the way an organisation adopts poolsync: one file per
+ * object in a folder per kind, so that the folder validates clean and plans to no changes.
  */
 import { createHash } from 'node:crypto';
 import { dump } from '../util/js-yaml.js';
@@ -26,10 +25,10 @@ import { escapeTerminal } from '../util/terminal-text.js';
 import { attributeRowKey, MATCHABLE_KIND } from '../model/flyte.js';
 
 export interface ExportedFile {
-  /** Relative, forward slashes: `<kind folder>/<name>.yaml`. */
+  /** `<kind folder>/<name>.yaml`. */
   path: string;
   content: string;
-  /** The live object it declares (`Kind/name`): adopted into the inventory by `export`. */
+  /** The live object it declares (`Kind/name`), adopted into the inventory by `export`. */
   address?: string;
 }
 
@@ -43,13 +42,11 @@ export interface ExportResult {
     /** Union v2 default-queue settings (control planes that have them). */
     default_queues?: number;
   };
-  /** Live objects that cannot be expressed as manifests, and why. */
   warnings: string[];
 }
 
 const API_VERSION = 'poolsync/v1';
 
-/** The folder of each kind's manifests. */
 const FOLDER: Partial<Record<ObjectKind, string>> = {
   ClusterPool: 'pools',
   Cluster: 'clusters',
@@ -59,10 +56,7 @@ const FOLDER: Partial<Record<ObjectKind, string>> = {
   ExecutionClusterLabel: 'execution-cluster-labels',
 };
 
-/**
- * The manifest of one live object, `<kind folder>/<name>.yaml`, declaring `Kind/<key>` (its
- * name, or the key of an assignment, a label or a setting), under a `# comment` when given.
- */
+/** Declaring `Kind/<key>` (its name, or the key of an assignment, a label or a setting). */
 export function manifestFile(
   kind: ObjectKind,
   name: string,
@@ -134,10 +128,7 @@ export function assignmentManifestName(a: AssignmentKey, taken: Set<string>): st
   return name;
 }
 
-/**
- * N1: a live name that is not a valid manifest name (a hostile or foreign control plane may
- * hold `../x` or control characters) can name neither a manifest nor a file: left out, said.
- */
+/** N1: a live name may hold `../x` or control characters (a hostile or foreign control plane). */
 export function invalidNameWarning(kind: ObjectKind, name: string): string {
   return `${kind} ${escapeTerminal(JSON.stringify(name))}: left out: not a valid manifest name (N1: at most ${NAME_MAX_LENGTH} lower-case letters, digits and "-", starting and ending with a letter or digit), so it can name neither a manifest nor a file; rename it on the control plane`;
 }
@@ -151,7 +142,6 @@ export function exportManifests(live: LiveState): ExportResult {
     files.push(file);
     counts[key] = (counts[key] ?? 0) + 1;
   };
-  // N1: a live name that is not a valid manifest name is left out, said.
   const named = <T extends { name: string }>(
     kind: ObjectKind,
     key: keyof ExportResult['counts'],
@@ -186,10 +176,9 @@ function poolFile(p: LivePool, warnings: string[]): ExportedFile | null {
   // P1: the default pool exists everywhere and is set when the control plane is provisioned.
   if (p.name === DEFAULT_POOL) return null;
   if (p.contract_known === false) {
-    // Union's public API does not return a pool's contract (docs/union.md): the pool is
-    // written with its contract marked unknown (never a made-up one), which validates (V7
-    // does not apply to it) and which the planner never compares, so the export plans to
-    // "No changes". Declaring the real contract is a choice the user makes, not an error.
+    // Union's public API does not return a pool's contract (docs/union.md): marked unknown,
+    // never made up, it validates (V7 does not apply) and is never compared, so the export
+    // plans to "No changes". Declaring the real contract is the user's choice, not an error.
     warnings.push(
       `ClusterPool/${p.name}: its contract is not readable through this control plane's API; pools/${p.name}.yaml marks it unknown (${CONTRACT_ANNOTATION}: ${CONTRACT_UNKNOWN}), and poolsync leaves it as it is. To manage it, copy it from \`flyte get cluster-pool ${p.name}\` into spec and remove the annotation`,
     );
@@ -242,10 +231,7 @@ function managedQueueFile(
   return manifestFile('Queue', q.name, { ...settingsOf(q) }, q.name, comment);
 }
 
-/**
- * The manifest of an object named by its key (assignments, default-queue settings, labels):
- * the key's parts, then `spec`; its name made from the key, unique among `taken`.
- */
+/** An object named by its key (assignments, default-queue settings, labels), unique in `taken`. */
 function keyedFile(
   kind: ObjectKind,
   key: AssignmentKey,
@@ -258,11 +244,8 @@ function keyedFile(
 }
 
 /**
- * Export of flyteadmin's execution cluster labels (the other kinds: above). flyteadmin
- * exposes the label of each project/domain[/workflow] but not labelClusterMap or clusterConfigs
- * (config files, no API), so the warning says what to add for the folder to validate (V11).
- * Rows at levels poolsync never writes (project-wide, domain-wide, launch plan) have no
- * manifest: each is named in a warning, as the plan shows it unmanaged.
+ * flyteadmin's execution cluster labels. labelClusterMap and clusterConfigs are config files,
+ * with no API, so the warning says what to add for the folder to validate (V11).
  */
 export function exportExecutionClusterLabels(live: LiveState) {
   const labels = live.execution_cluster_labels ?? [];
@@ -278,7 +261,7 @@ export function exportExecutionClusterLabels(live: LiveState) {
   return { files, warnings };
 }
 
-/** One warning naming the flyteadmin rows at levels no manifest describes; none when there are none. */
+/** The flyteadmin rows at levels poolsync never writes: no manifest, one warning naming them. */
 export function otherRowWarnings(live: LiveState): string[] {
   const rows = live.flyteadmin?.other_rows ?? [];
   if (rows.length === 0) return [];

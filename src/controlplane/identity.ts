@@ -1,9 +1,6 @@
 /**
- * Which control plane a plan was made for (plan files record it, `apply PLANFILE` compares it):
- * the backend, its endpoint (`controlPlaneEndpoint`: one string for every spelling of the URL),
- * and the organisation where the backend has one (Union).
- * Two control planes whose live states happen to be equal (two new organisations) are still
- * told apart.
+ * Which control plane a plan was made for (plan files record it, `apply PLANFILE` compares it),
+ * so two whose live states happen to be equal (two new organisations) are still told apart.
  */
 import { existsSync } from 'node:fs';
 import { controlPlaneEndpoint } from '../util/control-plane-endpoint.js';
@@ -12,17 +9,16 @@ import { embeddedStatePath } from './embedded/opener.js';
 import type { ControlPlane } from './types.js';
 import type { PlanControlPlane } from '../model/plan.js';
 
-/** The backend (BackendInfo.name), its endpoint and its organisation (Union; else null). */
+/** The endpoint: one string for every spelling of the URL (controlPlaneEndpoint). */
 export type ControlPlaneIdentity = Pick<PlanControlPlane, 'backend' | 'endpoint' | 'organization'>;
 
 export function controlPlaneIdentity(
   url: string,
   cp: Pick<ControlPlane, 'backend' | 'organization'>,
-  baseDir?: string,
 ): ControlPlaneIdentity {
   return {
     backend: cp.backend.name,
-    endpoint: controlPlaneEndpoint(url || DEFAULT_CONTROL_PLANE_URL, baseDir),
+    endpoint: controlPlaneEndpoint(url || DEFAULT_CONTROL_PLANE_URL),
     organization: cp.organization ?? null,
   };
 }
@@ -41,21 +37,18 @@ export function describeControlPlane(id: ControlPlaneIdentity): string {
 }
 
 /**
- * Whether a `file:` URL names an embedded state that does not exist yet (no snapshot, no
- * journal): a plan made now is against a new, empty control plane. Asked before it is opened
- * (opening it for writing creates it). Null for any other URL.
+ * Whether a `file:` URL names an embedded state with no snapshot or journal yet; asked before it
+ * is opened (opening it for writing creates it). Null for any other URL.
  */
-export function embeddedStateIsNew(url: string, baseDir?: string): boolean | null {
+export function embeddedStateIsNew(url: string): boolean | null {
   if (!url.startsWith('file:')) return null;
-  const path = embeddedStatePath(url, baseDir);
+  const path = embeddedStatePath(url);
   return !existsSync(path) && !existsSync(`${path}.journal`);
 }
 
 /**
- * The `control_plane` a plan records and its header names (docs/plan.md, The plan header): the
- * identity, and for an embedded state that did not exist when the plan was made, `new_state`
- * (and `default_state` when no control plane was named, so the default of the working folder
- * was used).
+ * The `control_plane` a plan records (docs/plan.md, The plan header): for an embedded state that
+ * did not exist yet, `new_state`, and `default_state` when the working folder's default was used.
  */
 export function planControlPlane(
   url: string,

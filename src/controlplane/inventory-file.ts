@@ -1,9 +1,7 @@
 /**
- * The inventory kept in a JSON file (model/inventory.ts): beside an embedded state
- * (`PATH.inventory.json`, so `poolsync control-plane serve` serves the one every opener of that
- * state reads) and, for control planes that cannot hold it, in the state folder
- * (src/apply/inventory.ts). Read and replaced whole through the safe-file layer
- * (util/safe-file.ts: regular files, no links, bounded, renamed into place); a file that is not
+ * The inventory in a JSON file: beside an embedded state (`PATH.inventory.json`, so `poolsync
+ * control-plane serve` serves the one every opener of that state reads) or in the state folder
+ * (src/apply/inventory.ts). Read and replaced whole through util/safe-file.ts; a file that is not
  * an inventory is an error naming it and what to do, never read as "none".
  */
 import { parseInventoryText, type InventoryRecord } from '../model/inventory.js';
@@ -23,17 +21,16 @@ const RESTORE =
   'Restore it, or delete it: prune then deletes nothing poolsync did not apply until the next apply records the inventory again (docs/plan.md, Prune by inventory)';
 const WHAT = 'inventory';
 
-/** The file, inside `root`: the folder poolsync owns there (util/safe-file.ts). */
+/** `root`: the folder poolsync owns there (util/safe-file.ts). */
 export interface InventoryPath {
   root: string;
   path: string;
 }
 
 export class InventoryFile implements InventoryCalls {
-  /** Held in memory when there is no file (an embedded control plane in memory). */
+  /** An embedded control plane in memory has no file. */
   private memory: InventoryRecord | null = null;
 
-  /** `where()`: the file, or null to keep the inventory in memory. */
   constructor(private readonly where: () => InventoryPath | null) {}
 
   async readInventory(): Promise<InventoryRecord | null> {
@@ -42,7 +39,6 @@ export class InventoryFile implements InventoryCalls {
     const { root, path } = at;
     // A committed inventory would let a pull request choose what prune deletes.
     await refuseTrackedFiles(root, [path], WHAT);
-    // Bounded, and refused when parsing it would not fit the heap (util/state-file.ts).
     const bytes = await readStateBytes(root, path, {
       maxBytes: MAX_INVENTORY_BYTES,
       what: WHAT,

@@ -1,20 +1,14 @@
 /**
- * JSON over HTTP to one server, on undici, for the backends that speak it (rest/: poolsync's
- * REST API, flyteadmin/: flyteadmin's gateway): one keep-alive connection pool, the token only
- * ever in the Authorization header (asked again once when the server refuses it), every call
- * through the one retry loop (retry.ts) and the client's pacer (util/pacer.ts).
+ * JSON over HTTP to one server on undici (rest/, flyteadmin/): one keep-alive pool, the token
+ * only ever in the Authorization header, every call through the one retry loop (retry.ts).
  *
- * Transient, and retried: a failure to connect, a connection lost or timed out, 429 and 5xx
- * (the refused call waiting the server's Retry-After), a body cut off after its headers (a reset, a
- * connection closed short of its Content-Length, a body timeout) and a 2xx body that is not
- * JSON. The whole call is made again, never a resumed (Range) request, which would repeat a
- * write; `sent.retried` tells a write's "may have landed" check. close() ends every wait; so
- * does the caller's `signal` (a daemon's leadership term), which also abandons calls in flight.
+ * Retried: a failure to connect, a connection lost or timed out, 429 and 5xx (waiting the
+ * server's Retry-After), a body cut off after its headers and a 2xx body that is not JSON. The
+ * whole call is made again, never a resumed (Range) request, which would repeat a write;
+ * `sent.retried` tells a write's "may have landed" check.
  *
- * Bounded as every client is (util/transport-limits.ts), by undici's own options: the connect
- * timeout, the read timeout (headersTimeout and bodyTimeout: time without a byte), the answer's
- * size (maxResponseSize; undici's request never decompresses), and the call's deadline, which
- * aborts the request in flight and stops the retries.
+ * Bounded (util/transport-limits.ts) by undici's own options (headersTimeout and bodyTimeout are
+ * time without a byte; undici's request never decompresses) and by the call's deadline.
  */
 import { Pool, type Dispatcher } from 'undici';
 import { retryAfterMs } from '../util/backoff.js';
@@ -33,7 +27,6 @@ import { ControlPlaneError, UnreachableError, unavailable, unreachable } from '.
 import type { ClientTuning } from './opener.js';
 import { limitFailed, retrying, type Attempt, type Failed } from './retry.js';
 
-/** Transport failures worth a retry: the connect failures and those of a connection in use. */
 const RETRY_ERROR_CODES = [
   ...CONNECT_FAILURE_CODES,
   ...CONNECTION_LOST_CODES,
@@ -46,12 +39,9 @@ export interface JsonHttpOptions extends Pick<ClientTuning, 'onPace' | 'signal'>
   service: string;
   /** A call as messages name it: `GET http://host/v1/pools`, `flyteadmin GET /api/v1/…`. */
   label: (method: string, path: string) => string;
-  /** The error of an answer neither 2xx nor transient, from its JSON body (a proxy's page: {}). */
+  /** The error of an answer neither 2xx nor transient (a proxy's page: body {}). */
   apiError: (method: string, path: string, status: number, body: ErrorBody) => ControlPlaneError;
-  /**
-   * The Authorization header's value (else none sent) and, when it can be fetched anew, what to
-   * do when the server refuses it (401): the call is then sent once more.
-   */
+  /** `refused`, where a token can be fetched anew: a 401 then sends the call once more. */
   auth?: { header(): Promise<string>; refused?(): void } | undefined;
   /** What to say when https:// meets a plain-HTTP server, given the URL to use instead. */
   plainHttpHint?: ((plain: string) => string) | undefined;
@@ -59,11 +49,11 @@ export interface JsonHttpOptions extends Pick<ClientTuning, 'onPace' | 'signal'>
   limits: TransportLimits;
   connections: number;
   clock?: Clock | undefined;
-  /** Whether the server has answered yet, shared with its token requests (util/reach.ts). */
+  /** Shared with its token requests (util/reach.ts). */
   reach?: Reach | undefined;
 }
 
-/** An error answer's body, as far as it is JSON (the fields each server's errors carry). */
+/** An error answer's body, as far as it is JSON. */
 export type ErrorBody = Partial<Record<'code' | 'message' | 'address' | 'rule', unknown>>;
 
 export class JsonHttp {
@@ -73,7 +63,6 @@ export class JsonHttp {
   private readonly reach: Reach;
   private readonly pacer: Pacer;
   private readonly closing = new AbortController();
-  /** Ends every call: the client closing, or the caller's signal. */
   private readonly stop: AbortSignal;
 
   constructor(
@@ -96,12 +85,12 @@ export class JsonHttp {
     });
   }
 
-  /** The server's address, for messages (never carries credentials). */
+  /** Never carries credentials. */
   get url(): string {
     return `${this.origin}${this.basePath}`;
   }
 
-  /** One call: the parsed body (undefined when empty); throws ControlPlaneError. */
+  /** The parsed body (undefined when empty); throws ControlPlaneError. */
   call<T>(
     method: Dispatcher.HttpMethod,
     path: string,
@@ -203,7 +192,7 @@ export class JsonHttp {
     }
   }
 
-  /** The token endpoint failed: transient when it did not answer (UNAVAILABLE). */
+  /** Transient when the token endpoint did not answer (UNAVAILABLE). */
   private authFailure(err: unknown, label: string): Failed {
     const limited = limitFailed(err, label, this.o.limits);
     if (limited) return limited;

@@ -1,7 +1,4 @@
-/**
- * The one OAuth2 client (client credentials) of every backend that needs one (union/,
- * flyteadmin/): discovery, the token cache, and the requests' transport and retries.
- */
+/** The one OAuth2 client (client credentials) of union/ and flyteadmin/. */
 import * as oauth from 'oauth4webapi';
 import { ControlPlaneError, isControlPlaneError, unreachable, UnreachableError } from './errors.js';
 import { connectFailure, Reach } from '../util/reach.js';
@@ -19,19 +16,14 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 
 /**
- * Where a client-credentials token comes from, as the Flyte and Union clients find it
- * (flyteidl clients/go/admin and unionai/terraform-provider-unionai internal/provider/oauth.go):
- * the authorization server metadata (RFC 8414, GET /.well-known/oauth-authorization-server:
- * the token endpoint and the client authentication methods it takes) and the public client
- * configuration (GET /config/v1/flyte_client: scopes, audience, the header the token travels
- * in). As oauth.go does for deployments without that metadata, discovery falls back to OpenID
- * Connect (GET /.well-known/openid-configuration: the issuer — the endpoint may be a CNAME of
- * it — then the issuer's own document, which must name that issuer).
- *
- * The requests are oauth4webapi's (discoveryRequest; processDiscoveryResponse checks the
- * issuer's OpenID document). The service's own metadata is not issuer-checked: flyteadmin
- * serves an external authorization server's metadata as it is (auth/authzserver/metadata.go),
- * whose issuer is that server, not the endpoint poolsync was given.
+ * Discovery, as the Flyte and Union clients do it (flyteidl clients/go/admin and
+ * unionai/terraform-provider-unionai internal/provider/oauth.go): RFC 8414 metadata (GET
+ * /.well-known/oauth-authorization-server) and the public client configuration (GET
+ * /config/v1/flyte_client: scopes, audience, the token's header); as oauth.go does without that
+ * metadata, else OpenID Connect (the issuer — the endpoint may be a CNAME of it — then the
+ * issuer's own document, which must name that issuer). The service's own metadata is not
+ * issuer-checked: flyteadmin serves an external authorization server's metadata as it is
+ * (auth/authzserver/metadata.go), whose issuer is that server, not the endpoint poolsync was given.
  */
 /** oauth.go: defaultAuthorizationMetadataKey. */
 export const DEFAULT_AUTH_HEADER = 'authorization';
@@ -40,12 +32,9 @@ export interface Discovery {
   tokenEndpoint: string;
   scopes: string[];
   audience: string;
-  /** The header the token is sent in (`authorization`, `flyte-authorization`…), lower case. */
+  /** Lower case: `authorization`, `flyte-authorization`… */
   headerName: string;
-  /**
-   * RFC 8414 token_endpoint_auth_methods_supported: `client_secret_post` when the server takes
-   * that and not `client_secret_basic`; absent: client_secret_basic (RFC 6749 2.3.1's default).
-   */
+  /** Only when the server takes it and not client_secret_basic (RFC 6749 2.3.1's default). */
   authMethod?: 'client_secret_post';
 }
 
@@ -53,13 +42,12 @@ export interface DiscoveryOptions {
   /** Who is asked, for messages: `Union`, `flyteadmin`. */
   service: string;
   http?: OAuthHttp;
-  /** What to add to a failed discovery's message (what to check), given that message. */
+  /** What to check, added to a failed discovery's message. */
   hint?: (message: string) => string;
 }
 
 type Json = Record<string, unknown>;
 
-/** Discovery found nothing a token can be asked of. */
 const refused = (message: string) => new ControlPlaneError('UNAUTHENTICATED', message);
 const unavailable = (message: string) => new ControlPlaneError('UNAVAILABLE', message);
 
@@ -87,7 +75,6 @@ async function readJson(res: Response, url: string, what: string, o: DiscoveryOp
   }
 }
 
-/** GET of a well-known document under `issuer` (oauth4webapi's discoveryRequest). */
 function wellKnown(
   issuer: string,
   algorithm: 'oauth2' | 'oidc',
@@ -101,7 +88,7 @@ function wellKnown(
   });
 }
 
-/** The token endpoint, checked: https (or loopback), so a secret never travels in clear text. */
+/** Https (or loopback), so a secret never travels in clear text. */
 function tokenEndpointOf(raw: string, base: string, where: string, o: DiscoveryOptions): string {
   if (raw === '') throw refused(`${o.service} ${where} names no token_endpoint`);
   const url = new URL(raw, `${base}/`);
@@ -118,13 +105,11 @@ function authMethodOf(meta: Json): Discovery['authMethod'] {
   return methods.includes('client_secret_post') ? 'client_secret_post' : undefined;
 }
 
-/** The service's own metadata: the authorization server document and the flyte client config. */
 async function serviceMetadata(base: string, o: DiscoveryOptions): Promise<Discovery> {
   const metaUrl = `${base}/.well-known/oauth-authorization-server`;
   const clientUrl = `${base}/config/v1/flyte_client`;
   const getClient = retryingFetch(o.service, 'client configuration discovery', o.http ?? {});
-  // Both documents are fetched at once, but a failure is reported in a fixed order (the
-  // OAuth2 document first): when both fail, which one failed first is a race.
+  // Fetched at once, but a failure is reported in a fixed order: which one fails first is a race.
   const [metaResult, clientResult] = await Promise.allSettled([
     wellKnown(base, 'oauth2', 'OAuth2 discovery', o).then((r) =>
       readJson(r, metaUrl, 'OAuth2 discovery', o),
@@ -152,7 +137,7 @@ async function serviceMetadata(base: string, o: DiscoveryOptions): Promise<Disco
   };
 }
 
-/** The issuer's own OpenID document, its issuer checked by oauth4webapi. */
+/** The issuer's own OpenID document, its issuer checked. */
 async function issuerDocument(issuer: string, o: DiscoveryOptions): Promise<Json> {
   const what = 'OpenID Connect discovery';
   const url = `${issuer}/.well-known/openid-configuration`;
@@ -198,8 +183,7 @@ export async function discover(baseUrl: string, o: DiscoveryOptions): Promise<Di
   try {
     return await serviceMetadata(base, o);
   } catch (serviceErr) {
-    // Nothing answers there: asking the same host again (OpenID Connect) or adding a hint about
-    // authentication would only hide that.
+    // Nothing answers there: asking the same host again or a hint about auth would hide that.
     if (serviceErr instanceof UnreachableError) throw serviceErr;
     try {
       return await openIdMetadata(base, o);
@@ -213,15 +197,6 @@ export async function discover(baseUrl: string, o: DiscoveryOptions): Promise<Di
   }
 }
 
-/**
- * Client-credentials tokens (RFC 6749 4.4) for one client against one discovered token
- * endpoint, on oauth4webapi: the request with client_secret_basic (both parts form-urlencoded,
- * RFC 6749 2.3.1, so a ':' in the secret stays in it) or client_secret_post, the answer checked
- * (access_token, token_type, expires_in), its OAuth2 error (RFC 6749 5.2) handed to the
- * backend's own message. A token is cached and fetched again before it expires or when the
- * server refused it; one request in flight at a time, callers share its result. Errors name
- * the URL, the HTTP status and the error code, never the secret or the token.
- */
 export interface ClientCredentials {
   clientId: string;
   clientSecret: string;
@@ -229,14 +204,13 @@ export interface ClientCredentials {
 
 export interface TokenOptions extends Omit<DiscoveryOptions, 'hint'> {
   /**
-   * The error for a refused token request: the HTTP status and the RFC 6749 `error` code
-   * (null when the answer has none). Only the code is shown, never `error_description` (a
-   * server may echo request values in it).
+   * The error for a refused token request, given its RFC 6749 `error` code: never
+   * `error_description` (a server may echo request values in it).
    */
   refusal: (status: number, code: string | null, discovery: Discovery) => ControlPlaneError;
 }
 
-/** An RFC 6749 error code as given, or null: never free text from the server. */
+/** An RFC 6749 error code, or null: never free text from the server. */
 const errorCode = (code: unknown): string | null =>
   typeof code === 'string' && /^[\w.-]{1,64}$/.test(code) ? code : null;
 
@@ -245,34 +219,38 @@ async function codeOfBody(res: Response): Promise<string | null> {
   return errorCode(json.error);
 }
 
+/**
+ * Client-credentials tokens (RFC 6749 4.4) on oauth4webapi: client_secret_basic (both parts
+ * form-urlencoded, RFC 6749 2.3.1, so a ':' in the secret stays in it) or client_secret_post.
+ * Cached, fetched again before expiry or once refused, one request in flight. Errors name the
+ * URL, the HTTP status and the error code, never the secret or the token.
+ */
 export class TokenSource {
-  /** The token, and when to fetch the next one (before the real expiry). */
   private cached: { token: string; refreshAt: number } | null = null;
   private inflight: Promise<string> | null = null;
   private found: Promise<Discovery> | null = null;
-  /** The token endpoint refused the credentials: no request can succeed, none is sent again. */
+  /** The credentials were refused: none is sent again. */
   private refusedWith: ControlPlaneError | null = null;
   /** Tokens fetched so far (tests, `--log-level debug`). */
   fetched = 0;
 
-  /** `discovery` as found, or how to find it on the first token (then kept). */
+  /** `discovery`, or how to find it on the first token. */
   constructor(
     private readonly credentials: ClientCredentials,
     private readonly discovery: Discovery | (() => Promise<Discovery>),
     private readonly opts: TokenOptions,
-    private readonly now: () => number = Date.now,
   ) {}
 
   async token(): Promise<string> {
     if (this.refusedWith) throw this.refusedWith;
-    if (this.cached && this.now() < this.cached.refreshAt) return this.cached.token;
+    if (this.cached && Date.now() < this.cached.refreshAt) return this.cached.token;
     this.inflight ??= this.fetchToken().finally(() => {
       this.inflight = null;
     });
     return this.inflight;
   }
 
-  /** The server refused the token: the next call fetches a new one. */
+  /** The server refused the token. */
   invalidate(): void {
     this.cached = null;
   }
@@ -302,7 +280,7 @@ export class TokenSource {
     const params = new URLSearchParams();
     if (d.scopes.length > 0) params.set('scope', d.scopes.join(' '));
     if (d.audience) params.set('audience', d.audience);
-    const started = this.now();
+    const started = Date.now();
     const res = await oauth.clientCredentialsGrantRequest(as, client, auth, params, {
       [oauth.customFetch]: retryingFetch(this.opts.service, 'token request', this.opts.http ?? {}),
       [oauth.allowInsecureRequests]: insecureAllowed(d.tokenEndpoint),
@@ -317,8 +295,8 @@ export class TokenSource {
       throw refused;
     }
     const lifetimeMs = (answer.expires_in ?? 3600) * 1000;
-    // Refresh a quarter of the lifetime (at most a minute, as flyte-sdk-ts) before expiry, so
-    // a call never leaves with a token that expires on the way.
+    // A quarter of the lifetime (at most a minute, as flyte-sdk-ts) early, so a call never
+    // leaves with a token that expires on the way.
     const skew = Math.min(60_000, lifetimeMs / 4);
     this.cached = { token: answer.access_token, refreshAt: started + lifetimeMs - skew };
     this.fetched++;
@@ -334,8 +312,7 @@ export class TokenSource {
     }
     if (err instanceof oauth.OperationProcessingError) {
       if (err.cause instanceof Response) return refusal(err.cause.status, null, d);
-      // A body cut off after its headers fails to parse with a TypeError, not a SyntaxError:
-      // transient, like no answer at all.
+      // A body cut off fails to parse with a TypeError, not a SyntaxError: transient.
       if (err.code === oauth.PARSE_ERROR && !(err.cause instanceof SyntaxError))
         return unavailable(
           `${service} token request: the answer of ${d.tokenEndpoint} was cut off (${(err.cause as Error | undefined)?.message ?? 'unreadable'})`,
@@ -351,29 +328,19 @@ export class TokenSource {
   }
 }
 
-/**
- * How the OAuth2 requests of every backend travel: over `fetch` (oauth4webapi's customFetch;
- * nodeFetch below, which reaches every port), retried on what is transient — no answer, 5xx, 429
- * (its Retry-After honoured up to the policy's longest delay) — with the backend's backoff
- * policy, each attempt bounded by a timeout. Plain http only to a loopback host (tests, a local
- * control plane).
- */
+/** How the OAuth2 requests travel (retryingFetch); plain http only to a loopback host. */
 export interface OAuthHttp {
   retry?: RetryPolicy;
   sleep?: (ms: number) => Promise<void>;
-  /** Connect, read and call timeouts (util/transport-limits.ts); the size is ANSWER_BYTES.oauth. */
+  /** The size bound is ANSWER_BYTES.oauth. */
   limits?: TransportLimits;
-  /**
-   * Whether the server has answered yet (util/reach.ts): before it has, a failure to connect
-   * gets the fast-fail budget. Shared with the backend's own calls when given; else each
-   * fetcher starts knowing nothing.
-   */
+  /** Shared with the backend's own calls when given (util/reach.ts). */
   reach?: Reach;
-  /** Ends the requests (a daemon's leadership term): none starts once it aborted. */
+  /** A daemon's leadership term: no request starts once it aborted. */
   signal?: AbortSignal | undefined;
 }
 
-/** Loopback hosts may use plain http (tests, a local control plane); nothing else may. */
+/** Only loopback hosts may use plain http (tests, a local control plane). */
 export function isLoopback(hostname: string): boolean {
   const h = hostname.replace(/^\[|\]$/g, '');
   return h === 'localhost' || h === '::1' || /^127\./.test(h);
@@ -381,15 +348,13 @@ export function isLoopback(hostname: string): boolean {
 
 export const transientStatus = (status: number): boolean => status >= 500 || status === 429;
 
-/** Whether oauth4webapi may send a request to `url` in clear text (a loopback host only). */
 export const insecureAllowed = (url: string): boolean =>
   new URL(url).protocol === 'http:' && isLoopback(new URL(url).hostname);
 
 /**
- * A `fetch` that retries what is transient (the one retry loop, ../retry.ts) within the call's
- * deadline. Returns the last answer; throws UNAVAILABLE naming the URL and the cause (never a
- * header or a body) when none came: an UnreachableError when nothing answered at all, after the
- * fast-fail budget; the limit that fired when one did (util/transport-limits.ts).
+ * A `fetch` (oauth4webapi's customFetch) that retries no answer, 5xx and 429 (its Retry-After
+ * up to the policy's longest delay) within the call's deadline. Returns the last answer; when
+ * none came, UNAVAILABLE naming the URL and the cause (never a header or a body).
  */
 export function retryingFetch(
   service: string,
@@ -453,7 +418,7 @@ export function retryingFetch(
     if (!transientStatus(res.status)) return { ok: true, value: res };
     const retryAfter = Number(res.headers.get('retry-after'));
     const asked = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : null;
-    // The last answer is returned as it is: its caller says what it means.
+    // The last answer is returned as it is (LastAnswer): its caller says what it means.
     if (n < base.reach.budget(base.maxRetries, null)) await res.body?.cancel();
     return {
       ok: false,
@@ -464,26 +429,22 @@ export function retryingFetch(
   }
 }
 
-/** The answer to return when the retries of a transient status run out. */
 class LastAnswer extends Error {
   constructor(readonly response: Response) {
     super('the last answer');
   }
 }
 
-/**
- * The `fetch` the OAuth2 requests use (oauth4webapi's customFetch), over node:http(s) rather
- * than the global fetch: the fetch standard refuses "bad ports" outright (1, 7, 9, 6000, 10080…:
- * `--control-plane union+https://127.0.0.1:9` failed with "fetch failed: bad port" after the
- * whole retry budget, and never said that nothing accepts connections there), while the
- * backends' own calls (connect-node, undici's Pool) reach any port. Errors keep Node's codes
- * (ECONNREFUSED, ENOTFOUND, ERR_SSL_…) for util/reach.ts; a body cut off after its headers is
- * an error of the request (ECONNRESET), like no answer at all. No redirect is followed
- * (oauth4webapi asks for none), nothing is decompressed (none is asked for), and the limits hold
- * (util/transport-limits.ts): the connect and read timeouts, and ANSWER_BYTES.oauth.
- */
 /** Answers without a body (fetch's Response refuses one for them). */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+
+/**
+ * Over node:http(s), not the global fetch: the fetch standard refuses "bad ports" outright (1, 7,
+ * 9, 6000…: `union+https://127.0.0.1:9` failed with "fetch failed: bad port" after the whole
+ * retry budget, never saying that nothing accepts connections there). Errors keep Node's codes
+ * for util/reach.ts; a body cut off is ECONNRESET, like no answer. No redirect is followed and
+ * nothing is decompressed (none is asked for).
+ */
 
 function nodeFetch(
   input: string | URL,
@@ -544,7 +505,7 @@ function nodeFetch(
         });
       },
     );
-    /** Ends the request with `err`, the first error being the one said. */
+    /** The first error is the one said. */
     const fail = (err: Error) => {
       reject(err);
       req.destroy(err);

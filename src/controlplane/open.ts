@@ -1,6 +1,5 @@
 /**
- * Opens a control plane by URL: the first backend whose opener matches it (one line per
- * backend in BACKENDS; docs/architecture.md, Adding a backend). Also where tokens are
+ * Opens a control plane by URL (docs/architecture.md, Adding a backend). Also where tokens are
  * resolved, so no command ever takes a token from a flag value.
  */
 import { readUserFile, SECRET_FILE_BYTES } from '../util/safe-file.js';
@@ -18,7 +17,7 @@ import type { Env } from '../util/env.js';
 
 export { checkStateFolder, embeddedStatePath };
 
-/** Every backend, in the order URLs are matched. */
+/** In the order URLs are matched. */
 const BACKENDS: readonly BackendOpener[] = [
   embeddedOpener,
   restOpener,
@@ -48,11 +47,11 @@ export async function readTokenFile(path: string): Promise<SecretFile> {
 }
 
 /**
- * The bearer token of poolsync's REST API at `url` (other backends take their own credentials):
- * --token-file, else the file named by env POOLSYNC_TOKEN_FILE, else env POOLSYNC_TOKEN. A token
- * (file or variable) that names its control plane is sent there only. For an environment's control plane
- * (its URL is poolsync.yaml's, which a pull request may change) only a token file that names
- * it is used, and the process's own token never (docs/security.md, "Environments").
+ * The bearer token of poolsync's REST API at `url`: --token-file, else the file named by env
+ * POOLSYNC_TOKEN_FILE, else env POOLSYNC_TOKEN; one that names its control plane is sent there
+ * only. For an environment's control plane (its URL is poolsync.yaml's, which a pull request may
+ * change) only a token file that names it is used, never the process's own token
+ * (docs/security.md, "Environments").
  */
 export async function resolveToken(
   tokenFile: string | undefined,

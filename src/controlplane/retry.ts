@@ -1,21 +1,15 @@
 /**
- * The one retry loop of every backend's calls: the REST and flyteadmin clients (json-http.ts),
- * the union backend's RPCs (union/transport.ts) and the OAuth2 requests before them
- * (oauth.ts). What an attempt met is the caller's to say (`Failed`: transient or not, a
- * failure to connect, the server's delay); the loop owns the rest (quality.md: transient
- * failures retried, the server's throttling obeyed):
+ * The one retry loop of every backend's calls (json-http.ts, union/transport.ts, oauth.ts).
+ * What an attempt met is the caller's to say (`Failed`); the loop owns the rest (quality.md:
+ * transient failures retried, the server's throttling obeyed):
  *
  * - the budget: `maxRetries`, but a failure to connect before the server has answered once
  *   gets the fast-fail budget (util/reach.ts), so a wrong URL is said within a second;
- * - the wait: the delay the server gives (uncapped), else backoff with jitter, slept by the
- *   refused call alone on the injected clock, ended at once by `signal`; the client's pacer
- *   (util/pacer.ts) bounds the calls in flight and lowers them only while the server keeps
- *   refusing;
- * - the time: no wait goes past the call's `deadline` (util/transport-limits.ts): a failure
- *   whose retry would end after it is the last, said with the deadline that stopped it;
- * - the end: once `signal` aborts (the client closing, a daemon's leadership term over) no
- *   attempt starts, and an attempt it cut short is not retried (docs/daemon.md, "Nothing runs
- *   twice").
+ * - the wait: the server's delay (uncapped), else backoff with jitter, slept by the refused call
+ *   alone, ended at once by `signal`; the pacer (util/pacer.ts) bounds the calls in flight;
+ * - the time: no wait goes past the call's `deadline`, which the last error then names;
+ * - the end: once `signal` aborts no attempt starts, and one it cut short is not retried
+ *   (docs/daemon.md, "Nothing runs twice").
  */
 import { ControlPlaneError, unavailable } from './errors.js';
 import { backoffDelay } from '../util/backoff.js';
@@ -31,16 +25,14 @@ import {
   type TransportLimits,
 } from '../util/transport-limits.js';
 
-/** What an attempt met, when it did not answer. */
 export interface Failed {
   ok: false;
-  /** Worth another attempt (within the budget). */
   transient: boolean;
-  /** Nothing was sent (util/reach.ts): before the server has answered, the fast-fail budget. */
+  /** Nothing was sent (util/reach.ts). */
   failure?: ConnectFailure | null | undefined;
-  /** The server throttled: `said` for the pace events, its delay (else the backoff's). */
+  /** `said` for the pace events; the server's delay, else null for the backoff's. */
   throttled?: { said: string; delayMs: number | null } | undefined;
-  /** The error once no attempt is left, told how many were made. */
+  /** The error once no attempt is left. */
   error: (attempts: number) => Error;
 }
 
@@ -50,17 +42,16 @@ export interface RetryLoop extends RetryPolicy {
   reach: Reach;
   pacer?: Pacer | undefined;
   clock?: Clock | undefined;
-  /** Aborted when the client closes or its caller's term ends: nothing more is sent. */
+  /** The client closing or its caller's term ending. */
   signal?: AbortSignal | undefined;
-  /** The call's time budget: no wait goes past it (the last error then names it). */
   deadline?: CallDeadline | undefined;
-  /** The object the call is about (`Queue/q1`), for the error its deadline ends. */
+  /** `Queue/q1`, for the error its deadline ends. */
   address?: string | null | undefined;
-  /** The call, for the message when `signal` ended it: `PUT http://host/v1/clusters/a`. */
+  /** For the message when `signal` ended it: `PUT http://host/v1/clusters/a`. */
   label?: string | undefined;
 }
 
-/** Runs `attempt` (0, 1, …) until it answers, a failure is permanent or the budget is spent. */
+/** `attempt` (0, 1, …) until it answers, a failure is permanent or the budget is spent. */
 export async function retrying<T>(
   loop: RetryLoop,
   attempt: (n: number) => Promise<Attempt<T>>,
@@ -85,7 +76,7 @@ export async function retrying<T>(
   }
 }
 
-/** The last failure, said with the deadline that stopped its retry (an answer passes as it is). */
+/** An answer (not a ControlPlaneError) passes as it is. */
 function stopped(last: Error, { deadline, address = null }: RetryLoop): Error {
   if (!(last instanceof ControlPlaneError)) return last;
   const said = `${last.message}; stopped: ${limitWords('call', deadline!.limits)}`;
@@ -93,9 +84,8 @@ function stopped(last: Error, { deadline, address = null }: RetryLoop): Error {
 }
 
 /**
- * A limit that fired (util/transport-limits.ts), else null (a connect timeout is a failure to
- * connect, util/reach.ts): a read timeout is retried (the connection may have stalled), said as
- * such at the end; the call's deadline and the answer's size end the call.
+ * A limit that fired, else null (a connect timeout is a failure to connect, util/reach.ts): a
+ * read timeout is retried (the connection may have stalled); the deadline and the size end it.
  */
 export function limitFailed(err: unknown, label: string, limits: TransportLimits): Failed | null {
   const limit = limitOf(err);
@@ -110,10 +100,7 @@ export function limitFailed(err: unknown, label: string, limits: TransportLimits
   };
 }
 
-/**
- * A call its signal ended before attempt `n` (`inFlight`: during it, so it may have been
- * carried out).
- */
+/** A call its signal ended before attempt `n` (`inFlight`: during it, so it may have landed). */
 function abandoned({ signal, label }: RetryLoop, n: number, inFlight = false): ControlPlaneError {
   const reason: unknown = signal!.reason;
   const why = reason instanceof Error ? reason.message : String(reason);
@@ -123,7 +110,7 @@ function abandoned({ signal, label }: RetryLoop, n: number, inFlight = false): C
   return unavailable(label ? `${label}: ${said}` : said);
 }
 
-/** What an attempt tells the pacer: answered, refused (with the delay it waits), or neither. */
+/** Answered, refused (with the delay it waits), or neither. */
 function answer(got: Attempt<unknown>, backoff: number): Answer {
   if (got.ok) return { refused: false };
   const t = got.throttled;

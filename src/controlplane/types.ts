@@ -1,14 +1,10 @@
 /**
- * The ControlPlane interface, composed of one part per kind (domain.md): pools, clusters,
- * queues, assignments, default-queue settings, execution cluster labels, the capability calls
- * (domain.md, Capabilities: rejected with FAILED_PRECONDITION while the capability is off: P4,
- * Q6, C9, C7), manual steps, an apply lock and the inventory (the parts, each its reads and
- * its writes, below). Every part is optional: a backend provides the parts it has,
- * and what it manages follows from them (`managedKinds`, the one source of the planner's
- * BACKEND_KIND check). A part's method names are unique across parts, so one class can serve
- * several parts and hand itself (`readonly pools: PoolCalls = this`).
- * Implementations, one folder each: embedded/ (the embedded store), rest/ (the client of
- * poolsync's REST API), union/ and flyteadmin/; open.ts picks one by URL.
+ * The ControlPlane interface: one optional part per kind (domain.md), the capability calls
+ * (domain.md, Capabilities: FAILED_PRECONDITION while off: P4, Q6, C9, C7), manual steps, an
+ * apply lock and the inventory. A backend provides the parts it has, and what it manages
+ * follows from them (`managedKinds`, the one source of the planner's BACKEND_KIND check).
+ * Method names are unique across parts, so one class can serve several (`pools: PoolCalls =
+ * this`). Implementations, one folder each (embedded/, rest/, union/, flyteadmin/): open.ts.
  */
 import {
   type Assignment,
@@ -55,21 +51,13 @@ export interface ControlPlane {
   readonly defaultQueues?: DefaultQueueCalls;
   readonly executionClusterLabels?: ExecutionClusterLabelCalls;
   readonly capabilityCalls?: CapabilityCalls;
-  /** Present when the control plane has an apply lock of its own. */
   readonly applyLock?: ApplyLockProvider;
-  /**
-   * Present when the control plane keeps poolsync's inventory itself (embedded, poolsync's REST
-   * API), so every process that reads it reads the same one (src/apply/inventory.ts).
-   */
+  /** Kept by the control plane, so every process reads the same one (src/apply/inventory.ts). */
   readonly inventory?: InventoryCalls;
 
-  /**
-   * The flyteadmin backend: its other attribute rows, projects, domains and deployed cluster
-   * configuration (LiveState.flyteadmin). Absent on other backends.
-   */
+  /** flyteadmin only: the planner's LiveState.flyteadmin. */
   flyteadminState?(): Promise<FlyteadminLive>;
 
-  /** Releases connections / file handles / locks. */
   close(): Promise<void>;
 }
 
@@ -83,7 +71,7 @@ const KIND_PARTS = {
   executionClusterLabels: 'ExecutionClusterLabel',
 } as const satisfies { [P in keyof ControlPlane]?: ObjectKind };
 
-/** The other parts (each optional, as the kind parts), and what they are, for messages. */
+/** The other parts, and what they are, for messages. */
 const OTHER_PARTS = {
   capabilityCalls: 'capability calls (drain, queue delete, cluster move, pool update)',
   applyLock: 'an apply lock of its own',
@@ -91,7 +79,6 @@ const OTHER_PARTS = {
 
 export type PartName = keyof typeof KIND_PARTS | keyof typeof OTHER_PARTS;
 
-/** The kinds a control plane manages: those whose part it provides. */
 export function managedKinds(cp: ControlPlane): ObjectKind[] {
   const parts = Object.keys(KIND_PARTS) as (keyof typeof KIND_PARTS)[];
   return parts.filter((part) => cp[part] !== undefined).map((part) => KIND_PARTS[part]);
@@ -103,10 +90,7 @@ export function backendInfo(cp: ControlPlane): BackendInfo {
   return { ...cp.backend, kinds: managedKinds(cp), ...(manualStep ? { manualStep } : {}) };
 }
 
-/**
- * The part a step's call goes through. The planner plans no step for a part the backend does
- * not provide, so this refusal is met only by a plan made against another control plane.
- */
+/** The part a step's call goes through; refused only for a plan made against another backend. */
 export function partOf<P extends PartName>(
   cp: ControlPlane,
   part: P,
@@ -138,24 +122,20 @@ export interface LiveLists {
   clusters: readonly LiveCluster[];
   queues: readonly LiveQueue[];
   assignments: readonly LiveAssignment[];
-  /** Null when the backend has no default-queue calls (no `defaultQueues` part). */
+  /** Null without the part (`defaultQueues`, `executionClusterLabels`). */
   defaultQueues: readonly LiveDefaultQueue[] | null;
-  /** Default-queue settings of the organisation and domains; absent when the backend has none. */
+  /** The organisation's and domains' settings. */
   defaultQueueScopes?: readonly LiveScopedDefaultQueue[];
-  /** Null when the backend has no `executionClusterLabels` part. */
   labels: readonly ExecutionClusterLabel[] | null;
-  /** Soft-deleted queues, pools and clusters; absent when the backend has none (listDeleted…). */
+  /** Soft-deleted (listDeleted…). */
   deletedQueues?: readonly LiveQueue[];
   deletedPools?: readonly LivePool[];
   deletedClusters?: readonly LiveCluster[];
 }
 
 /**
- * Reads every kind the control plane has (in parallel) into a LiveState: of the default-queue
- * settings, those of `settings` (a backend without a call that lists them reads one by one).
- * `shared`: the lists as objects shared from read to read and frozen, from the caller that keeps
- * them (the daemon: the embedded control plane opened with its state cache), or
- * null; a long-running process then tells an unchanged state by identity (sameObjects,
+ * Of the default-queue settings, those of `settings`. `shared`: frozen lists shared from read to
+ * read (the daemon's state cache), so an unchanged state is told by identity (sameObjects,
  * incremental/plan-reuse.ts).
  */
 export async function readLiveState(
@@ -196,9 +176,9 @@ export async function readLiveState(
 }
 
 /**
- * `list` in order; most backends list in order already, which is checked first. A frozen list
- * in order (the shared views of an unchanged embedded state) is returned as it
- * is: nothing can change it, and a copy per read was a daemon run's garbage (issue 23 item 11).
+ * `list` in order (most backends list in order already: checked first). A frozen list in order
+ * is returned as it is: nothing can change it, and a copy per read was a daemon run's garbage
+ * (issue 23 item 11).
  */
 function sortedCopy<T>(list: readonly T[], compare: (a: T, b: T) => number): T[] {
   for (let i = 1; i < list.length; i++)
@@ -227,10 +207,8 @@ function settingsRead(
 }
 
 /**
- * `before` with its default-queue settings read again, those of `settings`: the lists stand, so
- * a plan that needs every setting after a first plan with some sweeps each list once. A change
- * between the two reads makes the plan's live fingerprint one no state had: `apply` then refuses
- * it as stale, never applies it.
+ * `before` with the default-queue settings of `settings` read again. A change between the two
+ * reads gives a live fingerprint no state had: `apply` refuses the plan as stale.
  */
 export async function readSettingsAgain(
   cp: ControlPlane,
@@ -243,19 +221,16 @@ export async function readSettingsAgain(
   ]);
   checkLiveStrings('default_queues', defaultQueues);
   checkLiveStrings('default_queue_scopes', scopes);
-  const {
-    default_queues: _,
-    default_queue_scopes: __,
-    default_queues_read: ___,
-    ...lists
-  } = before;
+  const lists = { ...before };
+  delete lists.default_queues;
+  delete lists.default_queue_scopes;
+  delete lists.default_queues_read;
   return { ...lists, ...settingsRead(cp, settings, defaultQueues, scopes) };
 }
 
 /**
- * The lists of every kind the control plane has a part for, read in parallel; the deleted lists
- * only when `caps` says soft_delete (the planner reads them only then; a server without it would
- * answer three empty lists).
+ * The lists of every part, read in parallel; the deleted ones only with soft_delete (the planner
+ * reads them only then; a server without it would answer three empty lists).
  */
 async function readLists(
   cp: ControlPlane,
@@ -298,15 +273,15 @@ type KeyParts = { project: string; domain: string; workflow?: string | null };
 
 // ---------------------------------------------------------------- the parts
 
-/** The apply lock as a control plane with one of its own reports it (docs/apply.md#locking). */
+/** A control plane's own apply lock (docs/apply.md#locking). */
 export interface ApplyLockLease {
   /** Who holds it, e.g. `poolsync apply (alice@ci-runner-7, pid 4242)`. */
   holder: string;
   acquired_at: string;
   renewed_at: string;
-  /** The lock is free once this passes without a renewal (taken over by the next acquirer). */
+  /** Free once this passes without a renewal (taken over by the next acquirer). */
   expires_at: string;
-  /** The holder whose expired lease this acquisition took over (else null). */
+  /** The holder whose expired lease this acquisition took over. */
   taken_over_from: string | null;
 }
 
@@ -317,25 +292,23 @@ export interface ApplyLockRequest {
 }
 
 /**
- * Capability of control planes with a server-side, lease-style apply lock (the poolsync REST
- * API and the embedded control plane), so one apply at a time holds across machines. Others
- * (Union, flyteadmin) have none: `--lock k8s:NAMESPACE/NAME` uses a Kubernetes Lease instead.
+ * A server-side lease (REST API, embedded), so one apply at a time holds across machines.
+ * Union and flyteadmin have none: `--lock k8s:NAMESPACE/NAME` uses a Kubernetes Lease instead.
  */
 export interface ApplyLockProvider {
   /**
-   * Takes the lock for `id` (random, chosen by the caller), or renews it when `id` holds it.
-   * Refused with FAILED_PRECONDITION naming the holder while another unexpired lease holds it.
+   * Takes the lock for `id` (random, the caller's), or renews it when `id` holds it; while
+   * another unexpired lease holds it, FAILED_PRECONDITION naming the holder.
    */
   acquireApplyLock(request: ApplyLockRequest): Promise<ApplyLockLease>;
-  /** Frees the lock when `id` holds it (else a no-op). */
+  /** A no-op unless `id` holds it. */
   releaseApplyLock(id: string): Promise<void>;
   getApplyLock(): Promise<ApplyLockLease | null>;
 }
 
 /*
- * Soft deletes (Union, capability soft_delete) in the pool, cluster and queue parts:
- * `listDeleted…` lists the deleted objects, whose names stay reserved until `undelete…` brings
- * one back. Both are absent on control planes whose deletes are final.
+ * Soft deletes (capability soft_delete): `listDeleted…` lists the deleted objects, whose names
+ * stay reserved until `undelete…`; both absent where deletes are final.
  */
 
 export interface PoolCalls {
@@ -380,26 +353,21 @@ export interface AssignmentCalls {
   deleteAssignment(key: AssignmentKey): Promise<void>;
 }
 
-/** DefaultQueue (Union v2 project/domain → default queue settings). */
 export interface DefaultQueueCalls {
   /**
-   * True when a read of some project/domains reads only theirs, one call each (Union: no call
-   * lists settings); a live state read so says which it read (`default_queues_read`).
+   * A read of some project/domains reads only theirs, one call each (Union: no call lists
+   * settings); a live state read so says which it read (`default_queues_read`).
    */
   readonly settingsByKey?: boolean;
-  /** Those of `scope` (default: all); a backend that lists them all may return all. */
+  /** Those of `scope` (default: all), or all. */
   listDefaultQueues(scope?: DefaultQueueScope): Promise<LiveDefaultQueue[]>;
-  /**
-   * Settings of the broader scopes (organisation, domain), where the control plane has them: at
-   * least those above the project/domains of `scope`.
-   */
+  /** Organisation and domain settings: at least those above the project/domains of `scope`. */
   listScopedDefaultQueues?(scope?: DefaultQueueScope): Promise<LiveScopedDefaultQueue[]>;
   /** Upsert; the queue must exist (NOT_FOUND otherwise). */
   setDefaultQueue(project: string, domain: string, queue: string): Promise<LiveDefaultQueue>;
   deleteDefaultQueue(project: string, domain: string): Promise<void>;
 }
 
-/** ExecutionClusterLabel (flyteadmin EXECUTION_CLUSTER_LABEL, project/domain[/workflow]). */
 export interface ExecutionClusterLabelCalls {
   listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]>;
   /** Upsert. */
@@ -407,11 +375,7 @@ export interface ExecutionClusterLabelCalls {
   deleteExecutionClusterLabel(key: AssignmentKey): Promise<void>;
 }
 
-/**
- * The capabilities (domain.md) and the calls they allow (rejected with FAILED_PRECONDITION while
- * one is off). A control plane without this part reports the baseline (every capability off),
- * so no capability step is ever planned for it.
- */
+/** The capabilities and their calls; without this part, the baseline (readCapabilities). */
 export interface CapabilityCalls {
   capabilities(): Promise<Capabilities>;
   /** Capability `drain`: ACTIVE → DRAINING (→ DRAINED once idle). */
@@ -427,25 +391,20 @@ export interface CapabilityCalls {
 }
 
 /**
- * Manual steps, a capability of their own: a backend with steps it has no public API for says
- * what a person runs instead (the planner then plans them as `execution: "manual"`), and the
- * credentials the CLI of those steps reads (`apply --flyte-cli`). A backend without this part
- * makes every step by API.
+ * Steps a backend has no public API for: what a person runs instead (planned as `execution:
+ * "manual"`), and the credentials the CLI of those steps reads (`apply --flyte-cli`).
  */
 export interface ManualSteps {
   /**
-   * The instruction for a step a person runs, or null for a step made by API. Called as a plain
-   * function (the planner keeps it beside its other inputs), so it must not use `this`.
+   * Null for a step made by API. Called as a plain function (the planner keeps it beside its
+   * other inputs), so it must not use `this`.
    */
   readonly instruction: (step: Step) => ManualInstruction | null;
-  /**
-   * The environment the CLI of the manual steps reads its credentials from (e.g. FLYTE_API_KEY):
-   * `apply --flyte-cli` sets it for each child. Secret: never logged.
-   */
+  /** The manual CLI's credentials (FLYTE_API_KEY), set for each child. Secret: never logged. */
   commandEnv?(): Record<string, string>;
 }
 
-/** The inventory of what poolsync applied (model/inventory.ts), where the control plane keeps it. */
+/** The inventory of what poolsync applied (model/inventory.ts). */
 export interface InventoryCalls {
   /** Null when none is recorded. */
   readInventory(): Promise<InventoryRecord | null>;
@@ -453,23 +412,18 @@ export interface InventoryCalls {
 }
 
 /**
- * What a control plane reports is input too (issue 38, item 11): a flyteadmin label of 10 MB
- * made `export` overflow the stack (js-yaml), ~12 MB of Union names took `plan --output json`
- * past a 256 MB heap. No name, label, URI or reason a control plane holds for real needs more
- * than a few hundred bytes (Kubernetes names 253, label values 63, Flyte workflow names a
- * Python path), so a live state with a string over MAX_LIVE_STRING is refused when it is read,
- * before anything plans, renders or exports it, with where it is and what to do.
+ * UTF-16 code units one string of a live state may hold. What a control plane reports is input
+ * too (issue 38, item 11): a flyteadmin label of 10 MB made `export` overflow the stack, ~12 MB
+ * of Union names took `plan --output json` past a 256 MB heap. No real name, label, URI or
+ * reason needs more than a few hundred bytes (Kubernetes names 253, label values 63), so such a
+ * state is refused as it is read, before anything plans, renders or exports it.
  */
-/** UTF-16 code units (bytes for ASCII) one string of a live state may hold. */
 export const MAX_LIVE_STRING = 4096;
 
 /** Shown of a refused value: enough to find it, not enough to flood a terminal. */
 const SHOWN = 40;
 
-/**
- * Throws when a string anywhere in `value` (a list of a live state, `what` its name) is longer
- * than MAX_LIVE_STRING. Frozen lists are the embedded state's own views, checked as it loads.
- */
+/** `value`: a list of a live state named `what`; frozen lists are embedded views, checked already. */
 export function checkLiveStrings(what: string, value: unknown): void {
   if (Object.isFrozen(value) && Array.isArray(value)) return;
   const hit = findIn(value, 0);
@@ -489,10 +443,8 @@ interface Found {
 }
 
 /**
- * The first string over the bound in `value`, or null; `at` is relative to `value`
- * (`[3].spec.x`). The path is built only for the one found, on the way back up: a walk of a
- * 10,000-object state built a path string for every node it passed (~20 ms of a cold plan,
- * and its garbage).
+ * The first string over the bound, `at` relative to `value` (`[3].spec.x`). The path is built
+ * on the way back up, for the one found only: a path per node cost ~20 ms of a cold plan.
  */
 function findIn(value: unknown, depth: number): Found | null {
   if (typeof value === 'string')

@@ -1,22 +1,13 @@
 /**
- * The flyteadmin backend (`flyteadmin+https://HOST`): poolsync's ControlPlane over flyteadmin's
- * REST gateway (real-apis.md §2). flyteadmin keeps matchable attributes, not pools, clusters
- * or queues, so:
+ * The flyteadmin backend (`flyteadmin+https://HOST`) over flyteadmin's REST gateway
+ * (real-apis.md §2). flyteadmin keeps matchable attributes, not pools, clusters or queues:
  *  - PoolAssignment ↔ CLUSTER_ASSIGNMENT (`cluster_assignment.cluster_pool_name`, Union
  *    self-managed's `uctl update cluster-pool-attributes`);
  *  - ExecutionClusterLabel ↔ EXECUTION_CLUSTER_LABEL (`flytectl update execution-cluster-label`);
- *  - both read and written by FlyteadminAttributes: every row is read, the project/domain and
- *    workflow levels are managed, the others (project-wide, launch plan) reported;
- *  - flyteadminState() adds what the planner needs beyond them (FlyteadminLive): those other
- *    rows, the registered projects and domains (listProjects, listDomains), and the labelClusterMap
- *    flyteadmin runs with (readDeployedConfig);
- *  - it has no pool, cluster, queue or capability calls (flyteadmin has none of them), so a
- *    live state read from it has none. ExecutionCluster, ClusterLabel, ClusterPool and Cluster
- *    are configuration (Helm values, Union's pool mapping): the plan leaves them out and
- *    `poolsync render` writes them.
- * Only project-domain and project-domain-workflow attributes are written: project-wide, global
- * and launch-plan attributes are not poolsync's to manage and are left alone (but a delete may
- * take them along, which the plan shows: plan/flyteadmin.ts).
+ *  - only the project/domain and workflow levels are written; the others (project-wide, global,
+ *    launch plan) are reported, though a delete may take them along (plan/flyteadmin.ts);
+ *  - ExecutionCluster, ClusterLabel, ClusterPool and Cluster are configuration (Helm values,
+ *    Union's pool mapping): the plan leaves them out and `poolsync render` writes them.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import {
@@ -62,15 +53,15 @@ import type { Env } from '../../util/env.js';
 export interface FlyteadminOptions extends ClientTuning {
   /** OAuth2 client credentials; null or absent: no auth (flyteadmin with useAuth off). */
   credentials?: ClientCredentials | null | undefined;
-  /** flyteidl's `org`, sent on every call and matched on every row read ('' or absent: none). */
+  /** flyteidl's `org`, sent on every call and matched on every row read. */
   org?: string | undefined;
-  /** Where flyteadmin's cluster configuration is read from (null or absent: not read). */
+  /** Where flyteadmin's cluster configuration is read from (absent: not read). */
   clustersConfigMap?: K8sPlace | null | undefined;
-  /** The Kubernetes credentials for it (openFlyteadmin: from its environment's KUBECONFIG; default none). */
+  /** The Kubernetes credentials for it (default: none). */
   kubeConfig?: (() => Promise<KubeConfig>) | undefined;
 }
 
-/** gRPC status code (grpc-gateway's error body `code`) → ControlPlaneError code. */
+/** grpc-gateway's error body `code` (a gRPC status code) → ControlPlaneError code. */
 const GRPC_CODES: Record<number, ControlPlaneErrorCode> = {
   3: 'INVALID_ARGUMENT',
   5: 'NOT_FOUND',
@@ -86,7 +77,6 @@ export class FlyteadminControlPlane implements ControlPlane {
     name: 'flyteadmin',
     configKinds: ['ExecutionCluster', 'ClusterLabel', 'ClusterPool', 'Cluster'],
   };
-  // flyteadmin keeps matchable attributes only: no pools, clusters, queues or capabilities.
   readonly assignments: AssignmentCalls = this;
   readonly executionClusterLabels: ExecutionClusterLabelCalls = this;
   private readonly http: JsonHttp;
@@ -96,12 +86,11 @@ export class FlyteadminControlPlane implements ControlPlane {
   private readonly kubeConfig: () => Promise<KubeConfig>;
   private kube: Promise<KubeConfig> | null = null;
 
-  /** `baseUrl` is the http(s) URL of flyteadmin (without the `flyteadmin+` prefix or a query). */
+  /** `baseUrl`: without the `flyteadmin+` prefix or a query. */
   constructor(baseUrl: string, opts: FlyteadminOptions = {}) {
     const limits = limitsOf(opts);
     const reach = new Reach();
-    // Each OAuth2 request is tried once: the call's retry loop retries what is transient (no
-    // answer, 5xx, a body cut off) with this client's policy, as for its own calls.
+    // Each OAuth2 request is tried once: the call's retry loop retries it, as its own requests.
     const tokens = opts.credentials
       ? flyteTokenSource(new URL(baseUrl).origin, opts.credentials, {
           limits,
@@ -114,8 +103,7 @@ export class FlyteadminControlPlane implements ControlPlane {
       service: 'flyteadmin',
       label: (method, path) => `flyteadmin ${method} ${path}`,
       apiError: (method, path, status, body) => apiError(method, path, status, body, !!tokens),
-      // flyteadmin's HTTP gateway reads `Authorization: Bearer` in every configuration
-      // (auth/handlers.go); a refused token is fetched anew once.
+      // A refused token is fetched anew once (flyteTokenSource: why `Authorization`).
       auth: tokens
         ? {
             header: async () => `Bearer ${await tokens.token()}`,
@@ -163,7 +151,6 @@ export class FlyteadminControlPlane implements ControlPlane {
     const other_rows = [...labels, ...assignments].sort((a, b) =>
       key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0,
     );
-    // Before flyteadmin v1.13.0 there is no GetDomains: the projects carry the same list.
     return { other_rows, projects: listed.projects, domains: domains ?? listed.domains, deployed };
   }
 
@@ -201,11 +188,9 @@ export class FlyteadminControlPlane implements ControlPlane {
 }
 
 /**
- * `flyteadmin+https://HOST[:PORT][?org=ORG&clusters-configmap=NAMESPACE/NAME]` (or `+http://`
- * for a local flyteadmin): OAuth2 credentials from the environment; `org` (else
- * POOLSYNC_FLYTE_ORG) is flyteidl's org, `clusters-configmap` (else
- * POOLSYNC_FLYTE_CLUSTERS_CONFIGMAP) the ConfigMap holding the cluster configuration flyteadmin
- * runs with (docs/flyte-oss.md, Labels wait for their deployment).
+ * `flyteadmin+https://HOST[:PORT][?org=ORG&clusters-configmap=NAMESPACE/NAME]` (`+http://` for a
+ * local flyteadmin); else env POOLSYNC_FLYTE_ORG and POOLSYNC_FLYTE_CLUSTERS_CONFIGMAP (the
+ * cluster configuration flyteadmin runs with: docs/flyte-oss.md, Labels wait for their deployment).
  */
 export async function openFlyteadmin(url: string, opts: OpenOptions): Promise<ControlPlane> {
   const inner = url.slice('flyteadmin+'.length);
@@ -242,7 +227,7 @@ export async function openFlyteadmin(url: string, opts: OpenOptions): Promise<Co
   });
 }
 
-/** grpc-gateway's `{code, message}` error as a ControlPlaneError, with what to do about auth. */
+/** grpc-gateway's `{code, message}` error, with what to do about auth. */
 function apiError(method: string, path: string, status: number, payload: ErrorBody, auth: boolean) {
   const code =
     (typeof payload.code === 'number' ? GRPC_CODES[payload.code] : undefined) ??
@@ -263,7 +248,7 @@ function apiError(method: string, path: string, status: number, payload: ErrorBo
   return new ControlPlaneError(code, `flyteadmin ${method} ${path}: ${detail}${hint}`);
 }
 
-/** MatchableAttributesConfiguration (matchable_resource.proto) as the gateway writes it. */
+/** MatchableAttributesConfiguration (matchable_resource.proto) as JSON. */
 interface Configuration {
   attributes?: Partial<Record<string, Partial<Record<string, string>>>>;
   project?: string;
@@ -280,12 +265,11 @@ const VALUE_AT = {
 } as const satisfies Record<MatchableResourceType, readonly [string, string]>;
 
 /**
- * flyteadmin's matchable attributes as poolsync reads and writes them (real-apis.md §2):
- * `GET /api/v1/matchable_attributes?resource_type=…` lists every row of a type, at every level;
- * `PUT|DELETE /api/v1/project_domain_attributes/{project}/{domain}` and
- * `/api/v1/workflow_attributes/{project}/{domain}/{workflow}` write the two levels poolsync
- * manages. `org` (flyteidl's admin protos) is sent on every call and read from every row: a row
- * of another org is not this repository's and is left out; '' is a flyteadmin that keeps no org.
+ * flyteadmin's matchable attributes (real-apis.md §2): `GET /api/v1/matchable_attributes?
+ * resource_type=…` lists every row of a type, at every level; `PUT|DELETE
+ * /api/v1/project_domain_attributes/{project}/{domain}` and `…/workflow_attributes/{project}/
+ * {domain}/{workflow}` write the two levels poolsync manages. A row of another org is not this
+ * repository's and is left out; '' is a flyteadmin that keeps no org.
  */
 export class FlyteadminAttributes {
   /** One list call per type at a time: a live-state read asks for each type twice. */
@@ -296,7 +280,6 @@ export class FlyteadminAttributes {
     private readonly org: string,
   ) {}
 
-  /** Every row of the type (of this org), whatever its level. */
   rows(type: MatchableResourceType): Promise<AttributeRow[]> {
     return this.reads.get(type, () => this.list(type));
   }
@@ -334,7 +317,7 @@ export class FlyteadminAttributes {
     );
   }
 
-  /** The rows at other levels (project-wide, domain-wide, launch plan): never written. */
+  /** Project-wide, domain-wide, launch plan: never written. */
   async others(type: MatchableResourceType): Promise<AttributeRow[]> {
     return (await this.rows(type)).filter((r) => !isManagedLevel(r));
   }
@@ -351,7 +334,7 @@ export class FlyteadminAttributes {
     await this.http.call('DELETE', attributesPath(key), body);
   }
 
-  /** project, domain[, workflow] and org, as both bodies carry them. */
+  /** As both bodies carry them. */
   private keyFields(key: AssignmentKey): Record<string, unknown> {
     return {
       project: key.project,
@@ -374,12 +357,9 @@ function attributesPath(key: AssignmentKey): string {
 }
 
 /**
- * One path segment, percent-encoded. `.` and `..` are sent as `%2E` and `%2E%2E`: written
- * plainly they are dot segments, which flyteadmin's HTTP server (Go's ServeMux) cleans away
- * and redirects, so a call would reach another object or none and a delete would be reported
- * done while the row stays (issue 38, item 10). Encoded, grpc-gateway decodes them into the
- * name (checked against the real flyteadmin: test/flyteadmin/dot-segments.e2e.test.ts). undici
- * sends the path as given.
+ * One path segment; `.` and `..` as `%2E` and `%2E%2E`: plain dot segments are cleaned away by
+ * Go's ServeMux (a redirect), so a delete was reported done while the row stayed (issue 38, item
+ * 10). grpc-gateway decodes them into the name (test/flyteadmin/dot-segments.e2e.test.ts).
  */
 function seg(value: string): string {
   if (value === '.') return '%2E';
@@ -394,22 +374,16 @@ interface ProjectsPage {
     org?: string;
     domains?: { id?: string }[];
   }[];
-  token?: string;
 }
 
-/** The projects, and the domains they carry (sorted): GetDomains' answer where it is absent. */
 export type ProjectList = Pick<FlyteadminLive, 'projects' | 'domains'>;
 
 /**
- * The projects and domains flyteadmin knows, read so the plan can refuse an attribute that
- * flyteadmin would refuse (manager/impl/validation/project_validator.go: an unregistered or
- * archived project, an unknown domain is InvalidArgument): `GET /api/v1/projects` (ListProjects,
- * all in one answer without a limit; without filters flyteadmin leaves archived projects out, so
- * they are listed again with `filters=eq(state,1)`, gormimpl/project_repo.go) and `GET /api/v1/domains`
- * (GetDomains, added in flyteadmin v1.13.0, flyteorg/flyte #5443). Before v1.13 the route is
- * absent (the gateway answers 404, code 5 NotFound): the domains are then the ones every project
- * of ListProjects carries, which flyteadmin fills from the same configured list
- * (manager/impl/project_manager.go getDomains).
+ * The projects flyteadmin knows, so the plan can refuse an attribute flyteadmin would refuse
+ * (manager/impl/validation/project_validator.go: an unregistered or archived project, an unknown
+ * domain). Without filters ListProjects leaves archived projects out, so they are listed again
+ * with `filters=eq(state,1)` (gormimpl/project_repo.go). The domains the projects carry are
+ * GetDomains' answer before v1.13.0 (manager/impl/project_manager.go getDomains: the same list).
  */
 export async function listProjects(http: JsonHttp, org: string): Promise<ProjectList> {
   const lists = await Promise.all(['', 'eq(state,1)'].map((f) => listAll(http, org, f)));
@@ -426,10 +400,7 @@ export async function listProjects(http: JsonHttp, org: string): Promise<Project
   };
 }
 
-/**
- * One ListProjects call: without a limit flyteadmin answers every project at once
- * (gormimpl/project_repo.go: no LIMIT when `limit` is 0), so no page waits for another.
- */
+/** One ListProjects call: without a limit, every project at once (gormimpl/project_repo.go). */
 async function listAll(http: JsonHttp, org: string, filters: string) {
   const query = new URLSearchParams();
   if (filters !== '') query.set('filters', filters);
@@ -449,7 +420,7 @@ function projectState(raw: string | number | undefined): ProjectState {
   return (PROJECT_STATES as readonly string[]).includes(raw) ? (raw as ProjectState) : 'ARCHIVED';
 }
 
-/** GetDomains, or null where this flyteadmin has no such route (before v1.13.0). */
+/** GetDomains, or null before flyteadmin v1.13.0 (flyteorg/flyte #5443: 404, code 5 NotFound). */
 export async function listDomains(http: JsonHttp): Promise<string[] | null> {
   let res: { domains?: { id?: string }[] } | undefined;
   try {
@@ -465,11 +436,9 @@ export async function listDomains(http: JsonHttp): Promise<string[] | null> {
 }
 
 /**
- * Credentials from the environment: POOLSYNC_FLYTE_CLIENT_ID, and the secret from the file
- * named by POOLSYNC_FLYTE_CLIENT_SECRET_FILE or from POOLSYNC_FLYTE_CLIENT_SECRET. None set:
- * null (flyteadmin without auth). Never from a flag value. A secret (file or variable) that
- * names its flyteadmin (`endpoint:` and `secret:` lines, util/bound-secret.ts) is refused for
- * any other `url`, before discovery asks it for a token endpoint.
+ * POOLSYNC_FLYTE_CLIENT_ID and the secret from POOLSYNC_FLYTE_CLIENT_SECRET_FILE, else
+ * POOLSYNC_FLYTE_CLIENT_SECRET; never from a flag value; none set: null (no auth). A secret that
+ * names its flyteadmin (util/bound-secret.ts) is refused for any other `url`, before discovery.
  */
 export async function credentialsFromEnv(url: string, env: Env): Promise<ClientCredentials | null> {
   const clientId = env.POOLSYNC_FLYTE_CLIENT_ID?.trim() ?? '';
@@ -483,7 +452,6 @@ export async function credentialsFromEnv(url: string, env: Env): Promise<ClientC
     if (secret === '') throw new UserError(`POOLSYNC_FLYTE_CLIENT_SECRET_FILE ${file} is empty`);
     checkBound(`the client secret file (${what}) ${file}`, read.endpoint, url);
   } else if (env.POOLSYNC_FLYTE_CLIENT_SECRET?.trim()) {
-    // Bound like a file when it names its flyteadmin (`endpoint:` and `secret:` lines).
     const read = parseSecretFile(env.POOLSYNC_FLYTE_CLIENT_SECRET.trim(), 'secret');
     secret = read.secret;
     checkBound('POOLSYNC_FLYTE_CLIENT_SECRET', read.endpoint, url);
@@ -502,14 +470,10 @@ export async function credentialsFromEnv(url: string, env: Env): Promise<ClientC
 }
 
 /**
- * OAuth2 client credentials for flyteadmin, as flytectl does it (real-apis.md §2), on the one
- * OAuth2 client of every backend (controlplane/oauth.ts): discovery at
- * `/.well-known/oauth-authorization-server` (token_endpoint) and `/config/v1/flyte_client`
- * (scopes, audience), then a client-credentials token sent as `Authorization: Bearer …`,
- * fetched again before it expires or when the server rejects it. flyteadmin's HTTP gateway
- * reads `Authorization` in every configuration (auth/handlers.go IdentityContextFromRequest);
+ * OAuth2 client credentials for flyteadmin, as flytectl does it (real-apis.md §2), discovered on
+ * the first call (controlplane/oauth.ts). The token goes in `Authorization`, which flyteadmin's
+ * HTTP gateway reads in every configuration (auth/handlers.go IdentityContextFromRequest);
  * `authorization_metadata_key` names the header of its gRPC port, which poolsync does not use.
- * The secret is never logged or put in an error. Discovered on the first call.
  */
 export function flyteTokenSource(
   origin: string,
@@ -546,14 +510,12 @@ export const NOT_CONFIGURED =
   'poolsync is not configured to read it: give the flyteadmin URL clusters-configmap=NAMESPACE/NAME (or set POOLSYNC_FLYTE_CLUSTERS_CONFIGMAP), e.g. flyte/flyte-admin-clusters-config';
 
 /**
- * The cluster configuration flyteadmin runs with, read from the cluster: flyte-core renders
- * `configmap.clusters` into ConfigMap `flyte-admin-clusters-config`, key `clusters.yaml`
- * (charts/flyte-core/templates/admin/configmap.yaml), and flyteadmin reads it at start-up only
- * (executioncluster/impl/random_cluster_selector.go NewRandomClusterSelector). The flyteadmin
- * Deployment carries that ConfigMap's checksum (templates/admin/deployment.yaml), so a `helm
- * upgrade` that changes it restarts flyteadmin: once the ConfigMap holds a label, flyteadmin
- * routes it. Read through @kubernetes/client-node with the operator's credentials (in a pod its
- * service account, else KUBECONFIG); never fatal: what cannot be read is reported as such.
+ * The cluster configuration flyteadmin runs with: flyte-core renders `configmap.clusters` into
+ * ConfigMap `flyte-admin-clusters-config`, key `clusters.yaml` (charts/flyte-core/templates/admin/
+ * configmap.yaml); flyteadmin reads it at start-up only (executioncluster/impl/
+ * random_cluster_selector.go), and its Deployment carries the ConfigMap's checksum
+ * (templates/admin/deployment.yaml), so once the ConfigMap holds a label, flyteadmin routes it.
+ * Never fatal: what cannot be read is reported as such.
  */
 export async function readDeployedConfig(
   ref: K8sPlace | null,

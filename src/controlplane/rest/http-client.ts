@@ -1,11 +1,7 @@
 /**
- * HttpControlPlane: the ControlPlane interface over the control-plane REST API
- * (schemas/control-plane.openapi.yaml), through JsonHttp (../json-http.ts: undici, one
- * keep-alive pool, one retry loop for every transient failure, the bearer token only ever in
- * the Authorization header, never in a message, log or error). Because a retried write may
- * have landed the first time, a create answered ALREADY_EXISTS (or a delete answered
- * NOT_FOUND) *after a retry* is checked by reading the object back. Whole lists are read as
- * page chains (`list`).
+ * The ControlPlane interface over poolsync's REST API (schemas/control-plane.openapi.yaml),
+ * through JsonHttp. A retried write may have landed the first time, so a create answered
+ * ALREADY_EXISTS (or a delete answered NOT_FOUND) *after a retry* reads the object back.
  */
 import {
   DEFAULT_POOL,
@@ -53,7 +49,7 @@ import type {
 } from '../types.js';
 
 export interface HttpControlPlaneOptions extends ClientTuning {
-  /** Bearer token (never logged). */
+  /** Never logged. */
   token?: string | undefined;
 }
 
@@ -61,7 +57,6 @@ interface Page<T> {
   items: T[];
   next_page_token: string | null;
   shard?: { index: number; count: number };
-  /** Items in the whole list (servers that send it). */
   total?: number;
 }
 
@@ -77,8 +72,7 @@ const STATUS_CODES: Record<number, ControlPlaneErrorCode> = {
 
 export class HttpControlPlane implements ControlPlane {
   readonly backend: BackendProfile = { name: 'poolsync REST API' };
-  // The REST API's kinds (its default-queue settings and execution cluster labels are served
-  // over Union's and flyteadmin's own protocols by the stand-ins instead).
+  // The stand-ins serve default-queue settings and labels over Union's and flyteadmin's protocols.
   readonly pools: PoolCalls = this;
   readonly clusters: ClusterCalls = this;
   readonly queues: QueueCalls = this;
@@ -113,19 +107,16 @@ export class HttpControlPlane implements ControlPlane {
     });
   }
 
-  /** The control plane's address, for messages (never carries credentials). */
   get url(): string {
     return this.http.url;
   }
 
-  /** The inventory the server keeps beside its state (GET/PUT /v1/inventory). */
   readonly inventory: InventoryCalls = {
     readInventory: async () =>
       (await this.http.call<{ inventory: InventoryRecord | null }>('GET', '/v1/inventory'))
         .inventory,
     writeInventory: async (record) => void (await this.http.call('PUT', '/v1/inventory', record)),
   };
-  /** The server's lease-style apply lock (PUT/DELETE/GET /v1/apply-lock). */
   readonly applyLock: ApplyLockProvider = {
     acquireApplyLock: (request) => this.http.call('PUT', '/v1/apply-lock', request),
     releaseApplyLock: (id) => this.http.call('DELETE', '/v1/apply-lock', { id }),
@@ -149,11 +140,7 @@ export class HttpControlPlane implements ControlPlane {
   readonly getQueue = (name: string): Promise<LiveQueue> =>
     this.http.call('GET', `/v1/queues/${seg(name)}`);
 
-  /**
-   * soft_delete: the deleted queues, pools and clusters, whose names stay reserved (so the
-   * planner undeletes one the repository declares again). A server older than these lists
-   * lists none, as before.
-   */
+  /** soft_delete; a server older than these lists lists none, as before. */
   readonly listDeletedQueues = () => this.listDeleted<LiveQueue>('queues');
   readonly listDeletedPools = () => this.listDeleted<LivePool>('pools');
   readonly listDeletedClusters = () => this.listDeleted<LiveCluster>('clusters');
@@ -171,7 +158,6 @@ export class HttpControlPlane implements ControlPlane {
   readonly undeletePool = (name: string) => this.post<LivePool>('pools', name, 'undelete');
   readonly undeleteCluster = (name: string) => this.post<LiveCluster>('clusters', name, 'undelete');
 
-  /** POST /v1/KIND/NAME/ACTION (an undelete, drain, activate, move). */
   private post<T>(kind: Kinds, name: string, action: string, body: object = {}): Promise<T> {
     return this.http.call('POST', `/v1/${kind}/${seg(name)}/${action}`, body);
   }
@@ -206,7 +192,7 @@ export class HttpControlPlane implements ControlPlane {
     }
   }
 
-  /** A create: on ALREADY_EXISTS after a retry, done when the object read back is as asked. */
+  /** Done when the object read back is as asked. */
   private create<T>(path: string, body: unknown, read: () => Promise<T>, as: (live: T) => boolean) {
     return this.write('POST', path, body, 'ALREADY_EXISTS', async () => {
       const live = await read();
@@ -299,7 +285,6 @@ export class HttpControlPlane implements ControlPlane {
       typeof payload.message === 'string'
         ? payload.message
         : `${method} ${this.url}${path} answered HTTP ${status}`;
-    // What to do about a 401/403: the token is missing, or not this control plane's.
     if (status === 401 || status === 403)
       message +=
         this.token === undefined
@@ -320,7 +305,7 @@ export class HttpControlPlane implements ControlPlane {
     return this.http.call('GET', `${path}${query}`);
   }
 
-  /** Follows one page chain from `token` to its end; false when the server ignored `shard`. */
+  /** One page chain from `token` to its end; false when the server ignored `shard`. */
   private async chain<T>(path: string, token: string | null, shard: Shard, into: T[]) {
     do {
       const page: Page<T> = await this.page<T>(path, token, shard);
@@ -334,15 +319,14 @@ export class HttpControlPlane implements ControlPlane {
 
   /**
    * A whole list, sorted by key as the API sorts it. The first page is read alone (most lists
-   * fit one page); the rest is read as `listShards` shard chains at once and merged, so 50,000
-   * queues take 1 + ⌈45,000 ÷ (shards × page)⌉ round trips in a row instead of 10.
+   * fit one); the rest as `listShards` shard chains at once, merged: 50,000 queues take 1 +
+   * ⌈45,000 ÷ (shards × page)⌉ round trips in a row instead of 10.
    */
   private async list<T>(path: string, keyOf: (item: T) => string): Promise<T[]> {
     const first = await this.page<T>(path, null, null);
     const after = first.next_page_token;
     if (!after) return first.items;
     const rest: T[] = [];
-    // As many shard chains as pages remain (when the server says how many items there are).
     const remainingPages =
       typeof first.total === 'number'
         ? Math.ceil((first.total - first.items.length) / this.pageSize)
@@ -374,7 +358,6 @@ export class HttpControlPlane implements ControlPlane {
 
 const byName = (item: { name: string }): string => item.name;
 
-/** One path segment. */
 const seg = encodeURIComponent;
 
 function normaliseContract(c: PoolContract): PoolContract {

@@ -1,13 +1,10 @@
 /**
- * The clusters part of the `union` backend, through `cloudidl.cluster.ClusterService`
- * (proto/cloudidl/cluster/, from the flyteplugins-union wheel). CreateCluster registers in a
- * pool (Union creates the co-named queue, C2), UpdateCluster moves to another pool (the drained
- * co-named queue moves along), UpdateClusterState drains (`enabled: false`) or activates, and
+ * Clusters through `cloudidl.cluster.ClusterService` (proto/cloudidl/cluster/). CreateCluster
+ * registers in a pool (Union creates the co-named queue, C2), UpdateCluster moves to another
+ * pool (the drained co-named queue moves along), UpdateClusterState drains or activates, and
  * DeleteCluster takes the co-named queue along. A state change or delete carries the generation
- * of the cluster as last read (`expected_generation`, as Union's client sends it; read again
- * only when Union refuses it: `fromLatest`), so a delayed request never applies to a state
- * poolsync did not see. Soft deletes (remote/_cluster.py): the deleted clusters are listed with
- * `EXISTS deleted_at`; UndeleteCluster brings one back DRAINED in its pool, with its queue.
+ * as last read (`expected_generation`, as Union's client sends it; `fromLatest`), so a delayed
+ * request never applies to a state poolsync did not see. Soft deletes: remote/_cluster.py.
  */
 import type { Client } from '@connectrpc/connect';
 import { DEFAULT_POOL, address } from '../../model/common.js';
@@ -22,17 +19,15 @@ import {
   clusterEnabled,
   boundQueues,
   clusterFromPb,
-  clusterWithBound,
   clusterName,
   clusterPool,
   queueFromPb,
-  selfSelecting,
 } from './mapping.js';
 import type { UnionQueues } from './queues.js';
 import { SharedReads } from '../shared-reads.js';
 import { Latest, fromLatest, sweep } from './sweeps.js';
 
-/** How long a cluster delete waits for Union to finish a DELETING cluster (10 minutes). */
+/** How long a cluster delete waits for Union to finish a DELETING cluster. */
 export const DELETING_WAIT_MS = 600_000;
 
 /** DeleteCluster left it DELETING: Union is moving its work off (remote/_cluster.py). */
@@ -41,7 +36,6 @@ export function isDeleting(c: Cluster): boolean {
 }
 
 export class UnionClusters implements ClusterCalls {
-  /** Each cluster as Union last sent it: what the next write starts from. */
   private readonly latest = new Latest<Cluster>(clusterName);
   private readonly reads = new SharedReads();
 
@@ -50,11 +44,10 @@ export class UnionClusters implements ClusterCalls {
     private readonly org: string,
     private readonly call: Call,
     private readonly pageSize: number,
-    /** The queues part: a cluster's bound queues are the queues that name it. */
+    /** A cluster's bound queues are the queues that name it. */
     private readonly queues: UnionQueues,
   ) {}
 
-  /** ListClusters page after page: all clusters, or (`deleted`) those with `deleted_at`. */
   private sweep(deleted: boolean): Promise<Cluster[]> {
     return sweep(this.call, 'listClusters', this.pageSize, deleted, async (request) => {
       const res = await this.service.listClusters({ organization: this.org, request });
@@ -62,7 +55,7 @@ export class UnionClusters implements ClusterCalls {
     });
   }
 
-  /** Every cluster ListClusters answers, from one sweep however many ask at once. */
+  /** From one sweep however many ask at once. */
   raw(): Promise<Cluster[]> {
     return this.reads.get('clusters', async () => this.latest.all(await this.sweep(false)));
   }
@@ -73,7 +66,7 @@ export class UnionClusters implements ClusterCalls {
     const names = new Set(clusters.map(clusterName));
     const live = queues.map((q) => queueFromPb(q, names));
     const boundOf = boundQueues(live);
-    return clusters.filter((c) => !isDeleting(c)).map((c) => clusterWithBound(c, boundOf));
+    return clusters.filter((c) => !isDeleting(c)).map((c) => clusterFromPb(c, boundOf));
   }
 
   async getCluster(name: string): Promise<LiveCluster> {
@@ -83,27 +76,21 @@ export class UnionClusters implements ClusterCalls {
       this.queues.raw(),
     ]);
     if (!res.cluster) throw new ControlPlaneError('NOT_FOUND', `${addr}: not found`, addr);
-    return clusterFromPb(
-      res.cluster,
-      queues.map((q) => queueFromPb(q, new Set([name]))),
-    );
+    return clusterFromPb(res.cluster, boundQueues(queues.map((q) => queueFromPb(q, new Set()))));
   }
 
-  /** A cluster as a write left it, its queues as last read (no list per write). */
+  /** Its queues as last read (no list per write). */
   private live(c: Cluster): LiveCluster {
     const name = clusterName(c);
     const queues = [...this.queues.latest.values()].filter((q) => q.spec?.clusters.includes(name));
-    return clusterFromPb(
-      c,
-      queues.map((q) => queueFromPb(q, selfSelecting(q))),
-    );
+    return clusterFromPb(c, boundQueues(queues.map((q) => queueFromPb(q, new Set()))));
   }
 
   private id(name: string) {
     return { organization: this.org, name };
   }
 
-  /** The cluster as Union has it now (deleted ones too: their state says so). */
+  /** Deleted ones too: their state says so. */
   async read(name: string): Promise<Cluster> {
     const addr = address('Cluster', name);
     const res = await this.call('getCluster', addr, () =>
@@ -113,10 +100,7 @@ export class UnionClusters implements ClusterCalls {
     return this.latest.one(res.cluster);
   }
 
-  /**
-   * CreateCluster answers nothing: the cluster as registered, in its pool, active (Union
-   * creates it so, with its co-named queue, C2), its health not reported yet.
-   */
+  /** CreateCluster answers nothing: the cluster as Union creates it (C2), health not reported. */
   async registerCluster(request: RegisterClusterRequest): Promise<LiveCluster> {
     const { name } = request;
     const pool = request.pool ?? DEFAULT_POOL;
@@ -143,10 +127,7 @@ export class UnionClusters implements ClusterCalls {
     };
   }
 
-  /**
-   * Capability `cluster_move`. UpdateCluster answers nothing: the cluster as last read, in its
-   * new pool.
-   */
+  /** UpdateCluster answers nothing: the cluster as last read, in its new pool. */
   async moveCluster(name: string, pool: string): Promise<LiveCluster> {
     await this.call('updateCluster', address('Cluster', name), async (state) => {
       try {
@@ -161,7 +142,7 @@ export class UnionClusters implements ClusterCalls {
     return { ...this.live(known), pool };
   }
 
-  /** The cluster as Union answered (UpdateClusterStateResponse carries it). */
+  /** UpdateClusterStateResponse carries the cluster. */
   async updateCluster(name: string, { enabled }: { enabled: boolean }): Promise<LiveCluster> {
     const want = enabled ? ClusterState.ACTIVE : ClusterState.DRAINING;
     const read = () => this.read(name);
@@ -181,9 +162,9 @@ export class UnionClusters implements ClusterCalls {
   }
 
   /**
-   * DeleteCluster, then, when it left the cluster DELETING (an active or draining one: Union
-   * moves its work off first, remote/_cluster.py `delete`), GetCluster until it is DELETED, so
-   * the steps after it (its pool's delete, a registration of the name) find it gone.
+   * When DeleteCluster left it DELETING (Union moves its work off first, remote/_cluster.py
+   * `delete`), GetCluster until DELETED, so the steps after it (its pool's delete, a
+   * registration of the name) find it gone.
    */
   async deleteCluster(name: string, waitMs = DELETING_WAIT_MS): Promise<void> {
     const read = () => this.read(name);
@@ -205,7 +186,6 @@ export class UnionClusters implements ClusterCalls {
       }),
     );
     this.latest.forget(name);
-    // DELETED at once (a drained cluster): nothing to wait for.
     if (deleting) await this.untilDeleted(name, waitMs);
   }
 
@@ -232,19 +212,18 @@ export class UnionClusters implements ClusterCalls {
     }
   }
 
-  /**
-   * Soft-deleted clusters (ListClusters with `EXISTS deleted_at`, as Union's client lists them),
-   * and the listed ones still DELETING (`deleting`).
-   */
+  /** Soft-deleted clusters, and the listed ones still DELETING (`deleting`). */
   async listDeletedClusters(): Promise<LiveCluster[]> {
     const [deleted, live] = await Promise.all([this.sweep(true), this.raw()]);
     return [
-      ...deleted.filter((c) => c.deletedAt).map((c) => clusterFromPb(c, [])),
-      ...live.filter(isDeleting).map((c) => ({ ...clusterFromPb(c, []), deleting: true as const })),
+      ...deleted.filter((c) => c.deletedAt).map((c) => clusterFromPb(c, () => [])),
+      ...live
+        .filter(isDeleting)
+        .map((c) => ({ ...clusterFromPb(c, () => []), deleting: true as const })),
     ];
   }
 
-  /** The cluster as Union answered (UndeleteResponse carries it). */
+  /** UndeleteResponse carries the cluster. */
   async undeleteCluster(name: string): Promise<LiveCluster> {
     const answered = await this.call('undeleteCluster', address('Cluster', name), async (state) => {
       // A retry whose first attempt landed finds the cluster live again.

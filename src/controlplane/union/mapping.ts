@@ -1,4 +1,5 @@
 /** Union's messages (src/gen/) ↔ poolsync's model. Pure. */
+import { isDeepStrictEqual } from 'node:util';
 import { clone, create } from '@bufbuild/protobuf';
 import {
   ACCELERATOR_CLASSES,
@@ -75,12 +76,10 @@ export function fromPb<K extends string, V, O extends K | undefined>(
 
 /** Q3: every field of the spec, so UpdateQueue (a full replace) never drops one. */
 export function queueSpecToPb(spec: QueueSpec): PbQueueSpec {
-  const out = managedToPb(spec);
-  setCaps(out, spec);
-  return out;
+  return withManagedFields(undefined, spec);
 }
 
-/** poolsync's 7 fields of a spec (the stand-in writes them as Union's server would keep them). */
+/** The stand-in writes them as Union's server would keep them. */
 export function managedToPb(spec: QueueSpec): PbQueueSpec {
   return create(QueueSpecSchema, managedFields(spec));
 }
@@ -98,10 +97,8 @@ function managedFields(spec: QueueSpec) {
 }
 
 /**
- * Q3 read-modify-write: `current` (the spec as Union sent it) with the 7 fields poolsync
- * manages set from `spec`, and the caps `spec` declares (setCaps); every other field, declared
- * or not (protobuf-es keeps the ones its .proto lacks as unknown fields and writes them back),
- * is left exactly as it was.
+ * Q3 read-modify-write: `current` with the 7 managed fields and the caps `spec` declares set;
+ * every other field, declared or not (protobuf-es keeps unknown fields), left as it was.
  */
 export function withManagedFields(current: PbQueueSpec | undefined, spec: QueueSpec): PbQueueSpec {
   const out = current ? clone(QueueSpecSchema, current) : create(QueueSpecSchema);
@@ -113,7 +110,6 @@ export function queueSpecFromPb(spec: PbQueueSpec | undefined): QueueSpec {
   return { ...managedFromPb(spec), ...capsFromPb(spec) };
 }
 
-/** The 7 fields poolsync manages, as managedToPb writes them. */
 export function managedFromPb(spec: PbQueueSpec | undefined): QueueSpec {
   return {
     pool: spec?.clusterPoolName || DEFAULT_POOL,
@@ -127,9 +123,8 @@ export function managedFromPb(spec: PbQueueSpec | undefined): QueueSpec {
 }
 
 /**
- * The numbers of the spec fields set beyond poolsync's 7: Union's caps and scheduling
- * (max_resources 8, scheduling 9, max_accelerators 10) and any field the .proto does not
- * declare. A queue update writes them back as read (withManagedFields).
+ * The numbers of the spec fields set beyond poolsync's 7: max_resources 8, scheduling 9,
+ * max_accelerators 10, and any the .proto does not declare.
  */
 export function unmanagedFields(spec: PbQueueSpec | undefined): number[] {
   if (!spec) return [];
@@ -159,10 +154,9 @@ export function queueFromPb(q: Queue, clusterNames: ReadonlySet<string>): LiveQu
 }
 
 /**
- * C2 without a cluster lookup: a queue's selector may name only clusters of its pool (Q1) and
- * a queue may share a name only with its own cluster (Q2), so a queue whose selector is exactly
- * its own name is that cluster's co-named queue. (An orphaned one, whose cluster is gone, has
- * an empty selector and is reported unmanaged by cluster, as ListClusters would tell.)
+ * C2 without a cluster lookup: a selector names only clusters of its pool (Q1) and a queue shares
+ * a name only with its own cluster (Q2), so a queue selecting exactly its own name is that
+ * cluster's. (An orphaned one has an empty selector: reported unmanaged by cluster.)
  */
 export function selfSelecting(q: Queue): ReadonlySet<string> {
   const name = q.id?.name ?? '';
@@ -180,9 +174,8 @@ export function clusterPool(c: Cluster): string {
 }
 
 /**
- * poolsync's `enabled` is Union's drain state (UpdateClusterState: draining stops new work):
- * enabled unless DRAINING or DRAINED. A cluster whose drain state never changed reads as
- * active; a server without drain states says it through spec.state.
+ * `enabled` is Union's drain state (draining stops new work): unless DRAINING or DRAINED. A
+ * server without drain states says it through spec.state.
  */
 export function clusterEnabled(c: Cluster): boolean {
   const s = c.drainStatus?.overallState ?? ClusterState.UNSPECIFIED;
@@ -204,12 +197,8 @@ export function boundQueues(queues: readonly LiveQueue[]): (cluster: string) => 
   return (cluster) => [...(bound.get(cluster) ?? [])];
 }
 
-export function clusterFromPb(c: Cluster, queues: readonly LiveQueue[]): LiveCluster {
-  return clusterWithBound(c, boundQueues(queues));
-}
-
-/** `clusterFromPb` with the bound queues indexed once for many clusters (`boundQueues`). */
-export function clusterWithBound(c: Cluster, boundOf: (cluster: string) => string[]): LiveCluster {
+/** `boundOf`: the bound queues indexed once for many clusters (`boundQueues`). */
+export function clusterFromPb(c: Cluster, boundOf: (cluster: string) => string[]): LiveCluster {
   const name = clusterName(c);
   return {
     name,
@@ -239,11 +228,8 @@ export function createSpec(request: Partial<QueueSpec>): QueueSpec {
 
 /**
  * Union's queue caps and scheduling (QueueSpec fields 8-10: proto/cloudidl/queue/queue.proto,
- * flyteidl2/core/tasks.proto, from the flyteplugins-union wheel) ↔ poolsync's QueueCaps, in
- * the spelling Union's client uses (flyteplugins-union 0.19.1, remote/_queue.py):
- * `max_resources` by lower-case resource name, `max_accelerators` by the selector
- * `class[/device[/partition]]` (`format_accelerator_selector`), scheduling by its enum's name.
- * Pure.
+ * flyteidl2/core/tasks.proto) ↔ QueueCaps, spelt as Union's client does (flyteplugins-union
+ * 0.19.1, remote/_queue.py): resources by lower-case name, accelerators by selector.
  */
 const RESOURCE_TO_PB = toPbTable(QUEUE_RESOURCE_NAMES, ResourceName);
 const RESOURCE_FROM_PB = new Map<ResourceName, QueueResourceName>(
@@ -269,8 +255,8 @@ export function acceleratorSelector(a: GPUAccelerator | undefined): string {
 }
 
 /**
- * Union's `parse_accelerator_selector` for the canonical spelling: the partitioning is always
- * declared (unpartitioned when no partition is named), as Union's cluster service requires.
+ * Union's `parse_accelerator_selector` (canonical spelling): the partitioning always declared,
+ * as Union's cluster service requires.
  */
 export function acceleratorFromSelector(selector: string): GPUAccelerator {
   const [cls, device, partition] = selector.split('/');
@@ -283,7 +269,7 @@ export function acceleratorFromSelector(selector: string): GPUAccelerator {
   });
 }
 
-/** The caps a queue has (a field left out when Union has none set). */
+/** A field left out when Union has none set. */
 export function capsFromPb(spec: PbQueueSpec | undefined): QueueCaps {
   const out: QueueCaps = {};
   const resources = (spec?.maxResources ?? []).filter((e) => RESOURCE_FROM_PB.has(e.name));
@@ -301,26 +287,21 @@ export function capsFromPb(spec: PbQueueSpec | undefined): QueueCaps {
   return out;
 }
 
-function sameRecord(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
-  const ka = Object.keys(a);
-  return (
-    ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && a[k] === b[k])
-  );
-}
-
 /**
  * Read-modify-write of the caps: `out` (a copy of the spec as read) gets each cap `caps`
- * declares; one that already reads as declared is left exactly as read (entries keep fields
- * poolsync does not declare, such as GPUAccelerator.accelerator_model), and so is every
- * undeclared one.
+ * declares, unless it reads so already: then, as every undeclared one, it is left as read (its
+ * entries keep fields poolsync does not declare, such as GPUAccelerator.accelerator_model).
  */
 export function setCaps(out: PbQueueSpec, caps: QueueCaps): void {
   const now = capsFromPb(out);
-  if (caps.max_resources && !sameRecord(caps.max_resources, now.max_resources ?? {})) {
+  if (caps.max_resources && !isDeepStrictEqual(caps.max_resources, now.max_resources ?? {})) {
     const foreign = out.maxResources.filter((e) => !RESOURCE_FROM_PB.has(e.name));
     out.maxResources = [...resourceEntries(caps.max_resources), ...foreign];
   }
-  if (caps.max_accelerators && !sameRecord(caps.max_accelerators, now.max_accelerators ?? {})) {
+  if (
+    caps.max_accelerators &&
+    !isDeepStrictEqual(caps.max_accelerators, now.max_accelerators ?? {})
+  ) {
     const read = new Map(out.maxAccelerators.map((c) => [acceleratorSelector(c.accelerator), c]));
     out.maxAccelerators = acceleratorEntries(caps.max_accelerators, read);
   }

@@ -1,10 +1,7 @@
 /**
  * OAuth2 client credentials for Union, as its own tools do it (oauth.go in
- * unionai/terraform-provider-unionai, src/auth.ts in flyteorg/flyte-sdk-ts), on the one OAuth2
- * client of every backend (controlplane/oauth.ts: discovery with the OpenID Connect fallback,
- * token cache and refresh, retries with the RPCs' backoff). What is Union's: the API key is the
- * client, a failed discovery asks whether --control-plane is the key's endpoint, and each OAuth2
- * error code gets Union's own message (tokenRefusal).
+ * unionai/terraform-provider-unionai, src/auth.ts in flyteorg/flyte-sdk-ts), on ../oauth.ts.
+ * Union's: the API key is the client, and the messages of a failed discovery and a refused token.
  */
 import {
   TokenSource,
@@ -31,7 +28,6 @@ export function discover(baseUrl: string, http: OAuthHttp = {}): Promise<Discove
   });
 }
 
-/** Client-credentials tokens for one API key against one discovered token endpoint. */
 export function unionTokens(key: UnionApiKey, discovery: Discovery, http: OAuthHttp = {}) {
   return new TokenSource(key, discovery, { service: SERVICE, refusal: tokenRefusal, http });
 }
@@ -58,9 +54,8 @@ const MEANING: Record<string, (answered: string, scopes: string, d: Discovery) =
 };
 
 /**
- * The error for a token endpoint's answer `status` with RFC 6749 `error` code `error` (5.2),
- * said so that the person knows what to change. Only the fixed code is shown, never
- * `error_description` (a server may echo request values in it) and never the key or the secret.
+ * A refused token request (RFC 6749 5.2 `error`), said so that the person knows what to change;
+ * never `error_description` (a server may echo request values in it), the key or the secret.
  */
 export function tokenRefusal(status: number, error: string | null, d: Discovery) {
   const answered = `${d.tokenEndpoint} answered HTTP ${status}${error ? ` ${error}` : ''}`;
@@ -76,26 +71,24 @@ export function tokenRefusal(status: number, error: string | null, d: Discovery)
 }
 
 /**
- * Union API keys: base64 of `endpoint:client_id:client_secret:org`, the format `flyte create
- * api-key` prints (decodeApiKey in unionai/terraform-provider-unionai internal/provider/oauth.go).
- * Read from env POOLSYNC_UNION_API_KEY or a file (--api-key-file), never from a flag value.
- * No message of this module contains the key or any part of it but the endpoint and the org.
+ * Union API keys: base64 of `endpoint:client_id:client_secret:org`, as `flyte create api-key`
+ * prints it (decodeApiKey in unionai/terraform-provider-unionai internal/provider/oauth.go).
+ * Never from a flag value; no message here holds any part of it but the endpoint and the org.
  */
 export interface UnionApiKey {
-  /** Host (and port) the key was issued for, without scheme: `acme.hosted.unionai.cloud`. */
+  /** Host (and port), without scheme: `acme.hosted.unionai.cloud`. */
   endpoint: string;
   clientId: string;
   clientSecret: string;
-  /** The organisation every call names. */
   org: string;
-  /** The key as given (base64 text): handed to the flyte CLI (FLYTE_API_KEY), never printed. */
+  /** The key as given: handed to the flyte CLI (FLYTE_API_KEY), never printed. */
   raw: string;
-  /** Where it was read from (an env variable name or a file path): for the runbook. */
+  /** For the runbook. */
   source: { env: string } | { file: string };
 }
 
 export const API_KEY_ENV = 'POOLSYNC_UNION_API_KEY';
-/** A file holding the key (the daemon, containers with mounted secrets). */
+/** The daemon, containers with mounted secrets. */
 export const API_KEY_FILE_ENV = 'POOLSYNC_UNION_API_KEY_FILE';
 const FORMAT =
   'it must be the base64 text of endpoint:client_id:client_secret:org that `flyte create api-key` prints';
@@ -110,13 +103,11 @@ export function normaliseEndpoint(endpoint: string): string {
 }
 
 /**
- * Parses a key; `source` names where it came from (`POOLSYNC_UNION_API_KEY`, a file path) for
- * the error. Fields: the endpoint (an optional `dns:///` or `http(s)://` prefix, the host, an
- * optional numeric port), the client id, the client secret, the org (the last field). Union's
- * own tools split differently (Go provider and Python CLI: at most 4 fields from the left, so
- * a ':' in the secret moves into the org; flyte-sdk-ts: 3 fields from the right, so it moves
- * into the client id); all agree with this on every key whose secret has no ':', and this
- * also reads one that has (the secret is everything between the client id and the org).
+ * `source`, for the error: `POOLSYNC_UNION_API_KEY`, a file path. The endpoint may have a
+ * `dns:///` or `http(s)://` prefix and a port. Union's own tools split differently (Go provider
+ * and Python CLI: at most 4 fields from the left, so a ':' in the secret moves into the org;
+ * flyte-sdk-ts: 3 from the right, into the client id); all agree with this on every key whose
+ * secret has no ':', and this also reads one that has (between the client id and the org).
  */
 export function parseApiKey(
   raw: string,
@@ -157,10 +148,7 @@ export function parseApiKey(
   return { endpoint, clientId, clientSecret, org: resolvedOrg, raw: text, source: from };
 }
 
-/**
- * The key from --api-key-file, else the file named by env POOLSYNC_UNION_API_KEY_FILE, else env
- * POOLSYNC_UNION_API_KEY; a clear error when none.
- */
+/** --api-key-file, else the file named by POOLSYNC_UNION_API_KEY_FILE, else POOLSYNC_UNION_API_KEY. */
 export async function resolveApiKey(flagFile: string | undefined, vars: Env): Promise<UnionApiKey> {
   const file = flagFile || vars[API_KEY_FILE_ENV]?.trim();
   if (file) {

@@ -1,11 +1,8 @@
 /**
- * Cluster pools through `cloudidl.clusterpool.ClusterPoolService` (proto/cloudidl/clusterpool/,
- * from the flyteplugins-union wheel): List, Create, Update, Delete, with the pool's data plane
- * contract (`cloudidl.common.ClusterPoolConfig`). Soft-deleted pools are not listed (List
- * without a filter is the live ones, as Union's client says); `listDeleted` reads them with the
- * filter `EXISTS deleted_at` and Undelete brings one back with its old config
- * (remote/_cluster_pool.py). Create and Update answer nothing: the pool is returned as written
- * (its contract as Union keeps it, its member clusters as last read), not read back.
+ * Cluster pools through `cloudidl.clusterpool.ClusterPoolService` (proto/cloudidl/clusterpool/),
+ * the contract as `cloudidl.common.ClusterPoolConfig`; soft deletes: remote/_cluster_pool.py.
+ * Create and Update answer nothing: the pool is returned as written (its contract as Union keeps
+ * it, its member clusters as last read), not read back.
  */
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import type { Client } from '@connectrpc/connect';
@@ -61,7 +58,6 @@ export function poolFromPb(p: ClusterPool): LivePool {
   };
 }
 
-/** The pools part: ClusterPoolService, each write one call from the pool as last read. */
 export class UnionPools implements PoolCalls {
   private readonly latest = new Latest<ClusterPool>((p) => p.id?.name ?? DEFAULT_POOL);
 

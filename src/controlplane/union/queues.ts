@@ -1,21 +1,14 @@
 /**
- * Queues through `cloudidl.queue.QueueService` (proto/cloudidl/queue/, from the
- * flyteplugins-union wheel): one ListQueues sweep shared by concurrent reads, gets, metrics (Q7)
- * and the writes, each one call from the queue as last read (`Latest`), returning the queue
- * Union answered.
+ * Queues through `cloudidl.queue.QueueService` (proto/cloudidl/queue/).
  *
- * Q3: UpdateQueue replaces the whole spec, so it is a read-modify-write: the queue as last read
- * (GetQueue when it was not read), the 7 managed fields and the caps `spec` declares set from
- * `spec` (withManagedFields), every other field written back as Union sent it, undeclared ones
- * included (protobuf unknown fields, carried by the binary transport). Union has no version on
- * queues, so a change another writer makes between the read and the write is lost
- * (docs/union.md). With `queue_move`, a new pool in `spec` moves a drained queue.
+ * Q3: UpdateQueue replaces the whole spec, so it is a read-modify-write from the queue as last
+ * read (withManagedFields). Union has no version on queues, so a change another writer makes
+ * between the read and the write is lost (docs/union.md). With `queue_move`, a new pool in
+ * `spec` moves a drained queue.
  *
  * Deletes follow Union's rules (remote/_queue.py): only from DRAINED, with the
- * `state_generation` last read (read again only when Union refuses it: `fromLatest`), so a
- * delayed request never applies to a state the caller never saw; a deleted queue keeps its name
- * (CreateQueue: ALREADY_EXISTS), is listed only with `EXISTS deleted_at`, and UndeleteQueue
- * brings it back DRAINED with its spec.
+ * `state_generation` last read (`fromLatest`), so a delayed request never applies to a state
+ * the caller never saw; a deleted queue keeps its name (CreateQueue: ALREADY_EXISTS).
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Client } from '@connectrpc/connect';
@@ -40,7 +33,6 @@ import { SharedReads } from '../shared-reads.js';
 import { fromLatest, Latest, sweep } from './sweeps.js';
 
 export class UnionQueues implements QueueCalls {
-  /** Each queue as Union last sent it: what the next write starts from. */
   readonly latest = new Latest<Queue>((q) => q.id?.name ?? '');
   private readonly reads = new SharedReads();
 
@@ -49,11 +41,10 @@ export class UnionQueues implements QueueCalls {
     private readonly org: string,
     private readonly call: Call,
     private readonly pageSize: number,
-    /** The live clusters (the clusters part's sweep), which say which queues are cluster-managed. */
+    /** The clusters part's sweep: which queues are cluster-managed. */
     private readonly clusters: () => Promise<Cluster[]>,
   ) {}
 
-  /** ListQueues page after page: the live queues, or (`deleted`) those with `deleted_at`. */
   private sweep(deleted: boolean): Promise<Queue[]> {
     return sweep(this.call, 'listQueues', this.pageSize, deleted, async (request) => {
       const res = await this.service.listQueues({ organization: this.org, request });
@@ -61,7 +52,7 @@ export class UnionQueues implements QueueCalls {
     });
   }
 
-  /** Every live queue as Union sent it, from one ListQueues sweep however many ask at once. */
+  /** From one sweep however many ask at once. */
   raw(): Promise<Queue[]> {
     return this.reads.get('queues', async () => this.latest.all(await this.sweep(false)));
   }
@@ -81,7 +72,6 @@ export class UnionQueues implements QueueCalls {
     return this.latest.one(res.queue);
   }
 
-  /** A queue Union sent back, kept as the base of its next write. */
   private live(q: Queue | undefined, name: string): LiveQueue {
     const addr = address('Queue', name);
     if (!q) throw new ControlPlaneError('NOT_FOUND', `${addr}: not found`, addr);
@@ -94,8 +84,8 @@ export class UnionQueues implements QueueCalls {
   }
 
   /**
-   * Q7 through WatchQueueMetrics: the first message of the stream for the queue, then the stream
-   * is closed. Union leaves drained queues out of the stream: nothing is in flight there.
+   * Q7: the first message of WatchQueueMetrics for the queue. Union leaves drained queues out of
+   * the stream: nothing is in flight there.
    */
   async queueMetrics(name: string): Promise<QueueMetrics> {
     const queue = await this.getQueue(name);
@@ -149,7 +139,6 @@ export class UnionQueues implements QueueCalls {
     return this.live(res.queue, request.name);
   }
 
-  /** Q3: one UpdateQueue from the queue as last read. */
   async updateQueue(name: string, spec: QueueSpec): Promise<LiveQueue> {
     const current = this.latest.get(name) ?? (await this.read(name));
     const id = { organization: this.org, name };
@@ -166,13 +155,11 @@ export class UnionQueues implements QueueCalls {
     return this.live(res.queue, name);
   }
 
-  /** The soft-deleted queues (ListQueues with `EXISTS deleted_at`, as Union's client lists them). */
   async listDeletedQueues(): Promise<LiveQueue[]> {
     const queues = await this.sweep(true);
     return queues.filter((q) => q.deletedAt).map((q) => queueFromPb(q, selfSelecting(q)));
   }
 
-  /** Capability `queue_delete`: deletes a DRAINED queue. */
   async deleteQueue(name: string): Promise<void> {
     const read = () => this.read(name);
     await fromLatest(this.latest, name, read, (known) =>

@@ -2,21 +2,17 @@
  * Union v2's project/domain → default queue: the `run.default_queue` setting of
  * flyteidl2.settings.SettingsService at project scope (org + domain + project).
  *
- * Union's definitions have no call that lists settings (flyteidl2 settings_service.proto: Get,
- * GetForEdit, Create, Update), so a read asks GetSettingsForEdit of each project/domain it
- * needs (`SettingsScope`): the ones a plan names (src/plan/fingerprint.ts), or every
- * project/domain of the org's projects (ProjectService/ListProjects) when the plan drains,
- * deletes or moves a queue. One answer holds every level the key covers, broadest first: the
- * organisation, the domain and the project/domain. The organisation's and the domains' settings
- * (ScopeLevel ORG and DOMAIN) come with them: poolsync never writes them, but Union refuses to
- * drain or delete a queue a setting of any scope names, so the planner must know them
- * (`listScoped`). `parallelism` calls are in flight at once.
+ * No call lists settings (settings_service.proto: Get, GetForEdit, Create, Update), so a read
+ * asks GetSettingsForEdit of each project/domain it needs: the ones a plan names
+ * (src/plan/fingerprint.ts), or every one of the org's projects when the plan drains, deletes or
+ * moves a queue. Each answer holds every level the key covers, broadest first: poolsync never
+ * writes the organisation's and the domains' settings, but Union refuses to drain or delete a
+ * queue a setting of any scope names, so the planner must know them (`listScoped`).
  *
  * Writes change only run.default_queue and send the level back with its version (optimistic
- * locking), every other setting of the level, known to poolsync or not (kept by protobuf-es as
- * unknown fields), unchanged. The level a write starts from is the one read last (or answered
- * by the last write: Create and Update return the record): one call per write; a version
- * conflict (another writer since) reads the level again.
+ * locking), every other setting, known to poolsync or not (protobuf-es unknown fields),
+ * unchanged. A write starts from the level as read last or answered by the last write (Create
+ * and Update return the record): one call per write; a version conflict reads the level again.
  */
 import { clone, create } from '@bufbuild/protobuf';
 import { createClient, type Client, type Transport } from '@connectrpc/connect';
@@ -53,20 +49,18 @@ export interface DefaultQueueSettingsOptions {
   org: string;
   transport: Transport;
   projects: Client<typeof ProjectService>;
-  /** Every call here may be sent again (RPC, transport.ts): a write conflicting with itself reads again. */
+  /** Every call here may be sent again: a write conflicting with itself reads again. */
   call: Call;
   pageSize: number;
-  /** Project/domain levels read at once. */
   parallelism: number;
 }
 
 type Read = { own: LiveDefaultQueue[]; scoped: LiveScopedDefaultQueue[] };
 
 export class DefaultQueueSettings implements DefaultQueueCalls {
-  /** No call lists settings: a read asks each project/domain. */
   readonly settingsByKey = true;
   private readonly settings: Client<typeof SettingsService>;
-  /** Reads in flight by scope: readLiveState's two calls share one. */
+  /** readLiveState's two calls share one read. */
   private readonly reads = new SharedReads();
   /** Each project/domain level as last read or written: what a write starts from. */
   private readonly known = new Map<string, SettingsRecord | null>();
@@ -79,7 +73,7 @@ export class DefaultQueueSettings implements DefaultQueueCalls {
     return { $typeName: 'flyteidl2.settings.SettingsKey', org: this.opts.org, domain, project };
   }
 
-  /** Every level the key covers, broadest first (a level without a record may be left out). */
+  /** Broadest first (a level without a record may be left out). */
   private async levels(project: string, domain: string): Promise<SettingsRecord[]> {
     const addr =
       project !== ''
@@ -100,7 +94,6 @@ export class DefaultQueueSettings implements DefaultQueueCalls {
     return (await this.readShared(scope)).own;
   }
 
-  /** Organisation and domain settings, as the reads of `scope` found them. */
   async listScopedDefaultQueues(
     scope: DefaultQueueScope = 'all',
   ): Promise<LiveScopedDefaultQueue[]> {
@@ -135,7 +128,7 @@ export class DefaultQueueSettings implements DefaultQueueCalls {
     return { own, scoped };
   }
 
-  /** Every project/domain of the org's projects (archived ones left out). */
+  /** Archived projects left out. */
   private async projectPairs() {
     const { call, pageSize, org, projects } = this.opts;
     const all = await sweep(call, 'listProjects', pageSize, false, async ({ limit, token }) => {
@@ -161,14 +154,13 @@ export class DefaultQueueSettings implements DefaultQueueCalls {
     await this.write(project, domain, null);
   }
 
-  /** The level as last read or written, else read now. */
   private async base(project: string, domain: string): Promise<SettingsRecord | null> {
     const k = defaultQueueKeyString({ project, domain });
     if (!this.known.has(k)) await this.levels(project, domain);
     return this.known.get(k) ?? null;
   }
 
-  /** Read-modify-write of run.default_queue at project scope; null removes it. */
+  /** Null removes it. */
   private async write(
     project: string,
     domain: string,
@@ -197,12 +189,11 @@ export class DefaultQueueSettings implements DefaultQueueCalls {
           : await this.opts.call('createSettings', addr, () =>
               this.settings.createSettings({ key, settings }),
             );
-        // The answer carries the level as written: the next write starts from it.
         if (res.settingsRecord) this.known.set(k, res.settingsRecord);
         else this.known.delete(k);
         return;
       } catch (err) {
-        // Another writer changed the level since it was read: read it again.
+        // Another writer changed the level since it was read.
         const conflict =
           err instanceof Error &&
           'code' in err &&
@@ -216,7 +207,6 @@ export class DefaultQueueSettings implements DefaultQueueCalls {
   }
 }
 
-/** The level's run.default_queue when it sets a queue, else null. */
 function defaultQueueOf(record: SettingsRecord | undefined): string | null {
   const dq = record?.settings?.run?.defaultQueue;
   return dq?.state === SettingState.VALUE && dq.stringValue !== '' ? dq.stringValue : null;

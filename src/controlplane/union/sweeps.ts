@@ -1,9 +1,4 @@
-/**
- * Reading a whole list from Union: page after page until the token is empty (Union's tokens are
- * opaque: a page cannot be asked before the one before it answered), concurrent identical reads
- * sharing one sweep (readLiveState lists pools, clusters and queues in parallel, all from the
- * same ListClusters and ListQueues), and the objects as Union last sent them (`Latest`).
- */
+/** Reading whole lists from Union, and the objects as Union last sent them (`Latest`). */
 import { ControlPlaneError } from '../errors.js';
 import type { Call, RpcName } from './transport.js';
 
@@ -15,9 +10,9 @@ interface ListRequest {
 }
 
 /**
- * Every item of a paged list call `rpc` (`page(request)` answers the items and the next token): the
- * live objects, or (`deleted`) those with `deleted_at` (the filter `EXISTS deleted_at`, as
- * Union's client lists them).
+ * Every item of the paged list call `rpc`, page after page: Union's tokens are opaque, so a page
+ * cannot be asked before the one before it answered. `deleted`: those with `deleted_at` (the
+ * filter `EXISTS deleted_at`, as Union's client lists them).
  */
 export async function sweep<T>(
   call: Call,
@@ -40,23 +35,21 @@ export async function sweep<T>(
 
 /**
  * Each object as Union last sent it (a list, a get, a write's answer), by name: what a write
- * starts from, so a write is one call (an update from the state already read: Union has no
- * version on queues and clusters, docs/union.md), and what a write whose answer is empty
- * (CreateCluster, UpdateCluster, ClusterPool Create and Update) returns from.
+ * starts from, so a write is one call (Union has no version on queues and clusters,
+ * docs/union.md), and what a write whose answer is empty returns from.
  */
 export class Latest<T> {
   private readonly byName = new Map<string, T>();
 
   constructor(private readonly nameOf: (t: T) => string) {}
 
-  /** A whole list read: it replaces what was known. */
+  /** A whole list: it replaces what was known. */
   all(items: readonly T[]): T[] {
     this.byName.clear();
     for (const t of items) this.byName.set(this.nameOf(t), t);
     return [...items];
   }
 
-  /** One object Union answered (undefined: nothing to keep). */
   one<U extends T | undefined>(t: U): U {
     if (t !== undefined) this.byName.set(this.nameOf(t), t);
     return t;
@@ -76,10 +69,8 @@ export class Latest<T> {
 }
 
 /**
- * `write(current)` from the object as last read, and once more from a fresh `read()` when
- * Union refuses it (FAILED_PRECONDITION: the generation a state change carries is stale, as
- * Union's client's expected_generation is meant to catch, or a rule a fresh read shows): one
- * call when nothing changed since the object was read.
+ * `write` from the object as last read, and once more from a fresh `read()` when Union refuses
+ * it (FAILED_PRECONDITION: a stale generation, or a rule a fresh read shows).
  */
 export async function fromLatest<T, R>(
   latest: Latest<T>,

@@ -1,26 +1,16 @@
 /**
- * The wire to Union: a Connect (default) or gRPC transport of @connectrpc/connect-node with an
- * auth interceptor, a retry helper and the mapping of gRPC status codes to ControlPlaneError
- * codes, keeping the server's message.
+ * The wire to Union: a Connect (default) or gRPC transport of @connectrpc/connect-node, its auth
+ * interceptor, and withRetry, which maps gRPC status codes to ControlPlaneError codes, keeping
+ * the server's message.
  *
- * What is retried, as the REST and flyteadmin clients do (issue 38, item 5), with backoff and
- * jitter up to the policy's budget:
- * - UNAVAILABLE, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED from the server: every call;
- * - a failure to connect at all (nothing was sent): every call, with the fast-fail budget until
- *   Union has answered once (util/reach.ts), then said as "nothing accepts connections at …";
- * - a connection lost after the request may have been sent (a reset, a body cut off after its
- *   headers) and a 5xx (INTERNAL or UNKNOWN, a proxy's error page without a Connect code
- *   included): every call, as each write is idempotent or reads its effect back on a retry
- *   (RPC below says which; issue 46, item 9).
- *
- * Every call goes through the client's pacer (util/pacer.ts): a call answered RESOURCE_EXHAUSTED
- * waits the delay Union gives (google.rpc.RetryInfo in the error's details; else the backoff);
- * sustained refusals halve the calls in flight, which grow back as calls are answered.
- *
- * Never retried: a token the token endpoint refused (the same credentials are refused again;
- * its own requests were retried already, controlplane/oauth.ts), and a limit that ended the call
- * (util/transport-limits.ts): its deadline, which every attempt's RPC carries (`deadlines`), and
- * the answer's size, connect's readMaxBytes (counted after decompression).
+ * Retried, as the REST and flyteadmin clients do (issue 38, item 5): UNAVAILABLE,
+ * RESOURCE_EXHAUSTED (waiting the delay of google.rpc.RetryInfo, through the pacer) and
+ * DEADLINE_EXCEEDED; a failure to connect (the fast-fail budget until Union has answered once,
+ * util/reach.ts); a connection lost after the request may have been sent, and a 5xx (INTERNAL,
+ * UNKNOWN, a proxy's page): every write is idempotent or reads its effect back on a retry (RPC
+ * below says which; issue 46, item 9). Never retried: a token the token endpoint refused (its
+ * own requests were retried already, ../oauth.ts), and a limit that ended the call: its deadline,
+ * which every attempt's RPC carries (`deadlines`), and connect's readMaxBytes.
  */
 import { Code, ConnectError, type Interceptor, type Transport } from '@connectrpc/connect';
 import {
@@ -48,13 +38,11 @@ import { RetryInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 
 export type UnionProtocol = 'connect' | 'grpc';
 
-/** Only these are transient (a server or proxy that will answer later). */
 const RETRIED = new Set([Code.Unavailable, Code.ResourceExhausted, Code.DeadlineExceeded]);
 
 /**
- * Sends the token in the discovered `header` (`<authorization_metadata_key>: Bearer …`). A
- * unary call answered UNAUTHENTICATED is sent once more with a new token: the server may have
- * revoked or rotated it while it was still unexpired here (flyte-sdk-ts does the same).
+ * `<header>: Bearer …`. A unary call answered UNAUTHENTICATED is sent once more with a new token:
+ * the server may have revoked or rotated it while unexpired here (as flyte-sdk-ts does).
  */
 export function authInterceptor(tokens: TokenSource, header: string): Interceptor {
   return (next) => async (req) => {
@@ -75,12 +63,11 @@ export function createUnionTransport(opts: {
   baseUrl: string;
   protocol: UnionProtocol;
   tokens: TokenSource;
-  /** The header the token is sent in, as discovery found it. */
   header: string;
   limits?: TransportLimits;
   /** The deadline of the call each RPC is an attempt of (withRetry). */
   deadlines?: AsyncLocalStorage<CallDeadline>;
-  /** Ends every call (a daemon's leadership term): those in flight are abandoned. */
+  /** A daemon's leadership term: the calls in flight are abandoned. */
   signal?: AbortSignal | undefined;
 }): { transport: Transport; close: () => void } {
   const limits = opts.limits ?? DEFAULT_LIMITS;
@@ -121,7 +108,6 @@ export function createUnionTransport(opts: {
   return { transport: bounded(transport), close: () => session.abort() };
 }
 
-/** `transport` whose every RPC ends with the deadline of the call it is an attempt of. */
 function withDeadlines(
   transport: Transport,
   deadlines: AsyncLocalStorage<CallDeadline>,
@@ -136,7 +122,7 @@ function withDeadlines(
   };
 }
 
-/** connect's own error for an answer over readMaxBytes (before or after decompression). */
+/** Over readMaxBytes (before or after decompression). */
 const tooLarge = (err: ConnectError): boolean =>
   err.code === Code.ResourceExhausted && /readMaxBytes/.test(err.rawMessage);
 
@@ -156,35 +142,32 @@ export function isCode(err: unknown, code: 'NotFound' | 'AlreadyExists'): boolea
   return err instanceof ConnectError && err.code === Code[code];
 }
 
-/** `NOT_FOUND`-style name of a Connect code, as gRPC spells it. */
+/** `NOT_FOUND`: a Connect code as gRPC spells it. */
 export function grpcCodeName(code: Code): string {
   return Code[code].replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase();
 }
 
-/** What one call is, for messages: `cloudidl.queue.QueueService/GetQueue` and `Queue/q1`. */
+/** For messages: `cloudidl.queue.QueueService/GetQueue` and `Queue/q1`. */
 export interface CallInfo {
   rpc: string;
   address: string | null;
   org: string;
 }
 
-/** The retry policy of a Union client, with what it knows of the endpoint (util/reach.ts). */
 export interface UnionRetry extends RetryPolicy {
   reach?: Reach;
-  /** `https://acme.hosted.unionai.cloud`, for "nothing accepts connections at …". */
+  /** For "nothing accepts connections at …". */
   origin?: string;
-  /** The client's calls in flight and Union's delays (util/pacer.ts); absent: unpaced. */
+  /** Absent: unpaced. */
   pacer?: Pacer;
-  /** Where backoff waits are slept (tests: virtual time). */
+  /** Tests: virtual time. */
   clock?: Clock;
   limits?: TransportLimits;
-  /** Where each RPC finds its call's deadline (createUnionTransport's). */
   deadlines?: AsyncLocalStorage<CallDeadline>;
-  /** Ends every call (a daemon's leadership term): no attempt or retry starts once it aborted. */
   signal?: AbortSignal | undefined;
 }
 
-/** The delay Union asks for (google.rpc.RetryInfo in the error's details), in ms, or null. */
+/** The delay Union asks for (google.rpc.RetryInfo in the error's details), in ms. */
 export function retryInfoMs(err: ConnectError): number | null {
   const delay = err.findDetails(RetryInfoSchema)[0]?.retryDelay;
   return delay ? Number(delay.seconds) * 1000 + Math.ceil(delay.nanos / 1e6) : null;
@@ -192,7 +175,7 @@ export function retryInfoMs(err: ConnectError): number | null {
 
 const READ_RPC = /\/(List|Get|Watch)[A-Z]/;
 
-/** Union's answer (or a lost connection) as a ControlPlaneError, keeping the server's message. */
+/** Keeping the server's message. */
 function toControlPlaneError(err: ConnectError, call: CallInfo): ControlPlaneError {
   const where = call.address ? `${call.address}: ` : '';
   const lost = connectionLost(err);
@@ -222,7 +205,7 @@ function toControlPlaneError(err: ConnectError, call: CallInfo): ControlPlaneErr
 }
 
 export interface CallState {
-  /** True once a call was sent again after a transient failure (it may have landed before). */
+  /** Sent again after a transient failure: it may have landed before. */
   retried: boolean;
 }
 
@@ -230,7 +213,6 @@ export interface CallState {
 const serverError = (err: ConnectError): boolean =>
   err.code === Code.Unknown || err.code === Code.Internal;
 
-/** Runs `fn` with retries of what is transient (see above); every error mapped to ControlPlaneError. */
 export function withRetry<T>(
   call: CallInfo,
   policy: UnionRetry,
@@ -253,8 +235,7 @@ export function withRetry<T>(
       return { ok: true, value };
     } catch (err) {
       if (!(err instanceof ConnectError)) throw err;
-      // The token source's refusal (or its failure after its own retries), thrown by the auth
-      // interceptor: connect wraps it, keeping it as the cause; said as it is.
+      // The token source's refusal (or failure after its own retries), wrapped by connect.
       if (err.cause instanceof ControlPlaneError) throw err.cause;
       const limit = tooLarge(err) ? 'size' : limitOf(err);
       if (limit === 'call') throw limitError(err, call);
@@ -297,11 +278,9 @@ function limitError(err: ConnectError, call: CallInfo): ControlPlaneError {
 }
 
 /**
- * Every Union RPC the union backend calls, by full procedure name. Each is safe to send again
- * after a lost connection (transport.ts retries them all): reads are; a write is when sending
- * it twice is sending it once, or when the call reads its effect back on a retry (the `retried`
- * branch of its caller), as said beside it. Definitions: proto/ (from the flyteplugins-union
- * wheel).
+ * Every Union RPC poolsync calls (proto/, from the flyteplugins-union wheel). Each is safe to
+ * send again after a lost connection: reads are; a write is when sending it twice is sending it
+ * once, or when its caller reads its effect back on a retry (`retried`), as said beside it.
  */
 const Q = 'cloudidl.queue.QueueService';
 const C = 'cloudidl.cluster.ClusterService';
@@ -354,7 +333,7 @@ export const RPC = {
 
 export type RpcName = keyof typeof RPC;
 
-/** One RPC with retries (withRetry): `addr` names the object for messages (null for lists). */
+/** `addr`: the object for messages (null for lists). */
 export type Call = <T>(
   rpc: RpcName,
   addr: string | null,

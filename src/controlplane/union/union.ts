@@ -1,16 +1,13 @@
 /**
  * The `union` backend: poolsync's ControlPlane over Union's own API (Connect by default, gRPC
- * with `?protocol=grpc`), authenticated by an API key through OAuth2 client credentials.
- * Every operation goes through the API (definitions: proto/, from the flyteplugins-union
- * wheel): queues (queues.ts), clusters (clusters.ts), cluster pools (pools.ts)
- * and default queues (settings.ts); no step of this backend is manual.
+ * with `?protocol=grpc`; proto/, from the flyteplugins-union wheel), authenticated by an API key
+ * through OAuth2 client credentials; no step of this backend is manual.
  *
- * Round trips: lists are read in pages of `pageSize`; the list calls readLiveState makes in
- * parallel share one ListClusters and one ListQueues sweep (in-flight reads are shared);
- * default-queue settings are read only for the project/domains asked (settings.ts), up to
- * `parallelism` at once. A write is one call: it starts from the object as last read
- * (`Latest`, sweeps.ts) and returns what Union answered, or, where the answer is empty, the
- * object as the write left it; nothing is read back.
+ * Round trips: the list calls readLiveState makes in parallel share one ListClusters and one
+ * ListQueues sweep; default-queue settings are read only for the project/domains asked, up to
+ * `parallelism` at once. A write is one call from the object as last read (`Latest`, sweeps.ts)
+ * and returns what Union answered, or, where the answer is empty, the object as the write left
+ * it; nothing is read back.
  */
 import { createClient, type Transport } from '@connectrpc/connect';
 import { ClusterPoolService } from '../../gen/cloudidl/clusterpool/clusterpool_pb.js';
@@ -40,22 +37,19 @@ export interface UnionControlPlaneOptions {
   org: string;
   /** For messages: `union+https://acme.hosted.unionai.cloud`. */
   url: string;
-  /** The retries, what is known of the endpoint and the pace of every call (transport.ts). */
   retry: UnionRetry;
   pageSize: number;
   /** Calls in flight at once where a read fans out (default-queue settings). */
   parallelism: number;
-  /** Closes what the transport holds (HTTP/2 sessions). */
+  /** Closes the transport's HTTP/2 sessions. */
   onClose?: () => void;
 }
 
 /**
- * What Union does through its API: drain (UpdateQueueState), queue_delete (DeleteQueue of a
- * DRAINED queue), pool_update (ClusterPoolService/Update), cluster_move (UpdateCluster naming the
- * new pool), queue_move (UpdateQueue naming the new cluster_pool_name of a drained queue).
- * Deletes are soft: a deleted queue keeps its name until UndeleteQueue. `default` can be drained
- * and deleted like any other queue (remote/_queue.py). A cluster another queue pins is drained,
- * moved or deleted only once unpinned (unpin_first, remote/_cluster.py).
+ * Every capability is a call of Union's API (drain: UpdateQueueState; queue_move: UpdateQueue
+ * naming a drained queue's new pool…). `default` can be drained and deleted like any other queue
+ * (remote/_queue.py); a cluster another queue pins is drained, moved or deleted only once
+ * unpinned (unpin_first, remote/_cluster.py).
  */
 export const UNION_CAPABILITIES: Readonly<Capabilities> = Object.freeze({
   drain: true,
@@ -69,8 +63,7 @@ export const UNION_CAPABILITIES: Readonly<Capabilities> = Object.freeze({
 });
 
 export class UnionControlPlane implements ControlPlane {
-  // Union v2 has no pool assignments (a DefaultQueue per project/domain replaces them:
-  // backend.replacedKinds) and no execution cluster labels (flyteadmin attributes).
+  // No pool assignments (replaced by a DefaultQueue per project/domain) and no labels.
   readonly backend: BackendProfile = {
     name: 'union',
     queueCaps: true,
@@ -123,12 +116,7 @@ export class UnionControlPlane implements ControlPlane {
   }
 }
 
-/**
- * `union+https://HOST[:PORT]` (and `union+http://` for a loopback test server), `?protocol=grpc`
- * for plain gRPC instead of Connect. Resolves the API key, checks it was issued for HOST (the
- * client secret is only ever sent to the endpoint of the key), discovers the OAuth2 endpoints
- * and builds the transport.
- */
+/** `union+https://HOST[:PORT][?protocol=grpc]` (`union+http://` for a loopback test server). */
 function parseUnionUrl(url: string) {
   const inner = url.slice('union+'.length);
   if (!URL.canParse(inner))
@@ -156,9 +144,8 @@ function parseUnionUrl(url: string) {
 }
 
 /**
- * `apiKeyFile`: --api-key-file, else env POOLSYNC_UNION_API_KEY. Of `tuning`: the retries, the
- * page size, the limits (util/transport-limits.ts), the calls in flight (--parallelism, default
- * 32), the pace listener and the clock.
+ * `apiKeyFile`: --api-key-file, else env POOLSYNC_UNION_API_KEY, checked to be issued for HOST:
+ * the client secret is only ever sent to the endpoint of the key.
  */
 export async function openUnion(
   url: string,
@@ -172,8 +159,7 @@ export async function openUnion(
     throw new UserError(
       `the Union API key was issued for ${key.endpoint}, but the control plane is ${host}: use --control-plane union+https://${key.endpoint} or the key of ${host}`,
     );
-  // The OAuth2 requests retry what is transient with the RPCs' backoff; until the endpoint has
-  // answered once, a failure to connect fails fast (util/reach.ts), for discovery and RPCs alike.
+  // The OAuth2 requests share the RPCs' backoff and what is known of the endpoint (util/reach.ts).
   const retry = retryPolicy(tuning, DEFAULT_RETRY);
   const reach = new Reach();
   const { clock, signal } = tuning;
