@@ -39,8 +39,6 @@ export interface PublishOptions extends PullRequestRef {
   outcome: PublishOutcome;
   /** Folder inside the repository: one comment per folder (default: one per pull request). */
   key?: string | null;
-  /** A ready client (tests, or a caller reusing connections); closed by its owner. */
-  api?: PullRequestApi;
   /** Called once the comments are on the pull request, before the commit status is set. */
   onCommentPosted?: (posted: Posted) => void;
 }
@@ -149,7 +147,7 @@ export function notPosted(err: unknown): string {
 }
 
 export async function publishPlan(opts: PublishOptions): Promise<PublishResult> {
-  const api = opts.api ?? createPullRequestApi(opts);
+  const api = createPullRequestApi(opts);
   try {
     const build = (limit: number) =>
       buildComments({ outcome: opts.outcome, commit: opts.commit, key: opts.key, limit });
@@ -186,7 +184,7 @@ export async function publishPlan(opts: PublishOptions): Promise<PublishResult> 
     await api.setStatus(opts.commit, { state, description, targetUrl: result.comment.url });
     return { comment: result.action, commentUrl: result.comment.url, status: state, description };
   } finally {
-    if (!opts.api) await api.close();
+    await api.close();
   }
 }
 
@@ -196,11 +194,11 @@ export async function publishStatus(
   state: StatusState,
   description: string,
 ): Promise<void> {
-  const api = opts.api ?? createPullRequestApi(opts);
+  const api = createPullRequestApi(opts);
   try {
     await api.setStatus(opts.commit, { state, description });
   } finally {
-    if (!opts.api) await api.close();
+    await api.close();
   }
 }
 
