@@ -100,11 +100,6 @@ export function statusDescription(outcome: PublishOutcome): string {
   return closingLine(plan);
 }
 
-/** The plan comment's body (buildComments). */
-export function buildCommentBody(input: CommentInput): string {
-  return buildComments(input).body;
-}
-
 /** The hidden marker of comment `part` (1, 2…) of the held lists too long for the plan comment. */
 export function heldListMarker(key: string | null | undefined, part: number): string {
   return commentMarker(key)
