@@ -19,19 +19,18 @@ import {
 
 export interface NotifierOptions {
   destinations: Destination[];
-  /** Events to send (default: all four). */
+  /** Events to send (default: all). */
   events?: readonly NotifyEventKind[];
   /** At most this many messages per destination per window (default 10 per minute). */
   rateLimit?: { max: number; windowMs: number };
-  /** Attempts per message, the first included (default 5). */
-  attempts?: number;
-  /** The first retry's backoff (default 1 s), doubling up to a minute. */
-  retryBaseMs?: number;
-  timeoutMs?: number;
   logger?: Pick<Logger, 'info' | 'warn' | 'debug'>;
   /** The rate limit's window and the retries' waits. */
   clock?: Clock;
 }
+
+/** Attempts per message, the first included; the first retry waits 1 s, doubling up to a minute. */
+const ATTEMPTS = 5;
+const TIMEOUT_MS = 10_000;
 
 interface Channel {
   dest: Destination;
@@ -93,7 +92,6 @@ export class Notifier {
     const body = JSON.stringify(
       dest.kind === 'slack' ? slackMessage(event, suppressed) : { ...event, suppressed },
     );
-    const attempts = this.o.attempts ?? 5;
     for (let attempt = 1; ; attempt++) {
       let retryable: boolean;
       let wait: number | null = null;
@@ -103,8 +101,8 @@ export class Notifier {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'user-agent': 'poolsync' },
           body,
-          headersTimeout: this.o.timeoutMs ?? 10_000,
-          bodyTimeout: this.o.timeoutMs ?? 10_000,
+          headersTimeout: TIMEOUT_MS,
+          bodyTimeout: TIMEOUT_MS,
         });
         await res.body.dump();
         if (res.statusCode < 300) {
@@ -122,7 +120,7 @@ export class Notifier {
         why = (err as NodeJS.ErrnoException).code ?? (err as Error).name;
         retryable = true;
       }
-      if (!retryable || attempt >= attempts) {
+      if (!retryable || attempt >= ATTEMPTS) {
         this.o.logger?.warn(
           { destination: dest.origin, event: event.event, attempts: attempt, error: why },
           'notification not delivered',
@@ -130,9 +128,7 @@ export class Notifier {
         return;
       }
       const max = 60_000;
-      await this.clock.sleep(
-        Math.min(wait ?? backoffDelay(attempt, this.o.retryBaseMs ?? 1000, max), max),
-      );
+      await this.clock.sleep(Math.min(wait ?? backoffDelay(attempt, 1000, max), max));
     }
   }
 }
