@@ -9,7 +9,7 @@
  */
 import { join } from 'node:path';
 import type { SimpleGit } from 'simple-git';
-import { checkoutClient, gitError, type GitAuth, type GitRemote } from '../util/git-env.js';
+import { checkoutClient, gitError, type GitRemote } from '../util/git-env.js';
 import { Redactor, scrubUrlUserinfo } from '../util/redact.js';
 import { commentKey } from './comment.js';
 import {
@@ -78,13 +78,8 @@ export function createPullRequestHandler(opts: PullRequestHandlerOptions): PullR
     chain = done.catch(() => undefined);
     return done;
   };
-  const target = {
-    provider: opts.provider,
-    apiUrl: opts.apiUrl,
-    repository: opts.repository,
-    token: opts.token,
-    retry: opts.retry,
-  };
+  const { provider, apiUrl, repository, token, retry } = opts;
+  const target = { provider, apiUrl, repository, token, retry };
 
   /** Pending status, checkout + plan, then the sticky comment and final status of one event. */
   async function publish(e: PullRequestEvent): Promise<PublishResult> {
@@ -206,8 +201,7 @@ function sameRepository(provider: Provider, event: string, configured: string): 
   return event.toLowerCase() === configured.toLowerCase();
 }
 
-export interface CheckoutGit extends Omit<GitRemote, 'auth'> {
-  auth?: GitAuth;
+export interface CheckoutGit extends GitRemote {
   /** A work dir of its own (never the daemon's checkout of the followed branch). */
   workDir: string;
 }
@@ -227,16 +221,10 @@ function pullRequestCheckout(
 ): (e: Checked) => Promise<string> {
   const checkout = join(git.workDir, 'checkout');
   let client: SimpleGit | null = null;
-  const auth = git.auth ?? {
-    token: null,
-    username: 'x-access-token',
-    sshKeyFile: null,
-    sshKnownHostsFile: null,
-  };
 
   // Events run one at a time: the client is made by the first that needs it.
   return async (e) => {
-    client ??= (await checkoutClient({ ...git, dir: checkout, auth })).git;
+    client ??= (await checkoutClient({ ...git, dir: checkout })).git;
     const g = await fetchHead(client, e, git.repo, redactor);
     await g.raw(['checkout', '--quiet', '--force', '--detach', e.headSha]);
     await g.raw(['clean', '-ffdxq']);
