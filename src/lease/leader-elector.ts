@@ -119,10 +119,6 @@ export class LeaderElector {
     return this.leaderAddressSeen;
   }
 
-  get identity(): string {
-    return this.lock.identity;
-  }
-
   get lastTransitionAt(): Date | null {
     return this.transitionAt;
   }
