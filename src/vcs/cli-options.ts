@@ -29,15 +29,10 @@ export interface CommentTarget extends PullRequestRef {
 
 const TOKEN_ENV: Record<Provider, string> = { github: 'GITHUB_TOKEN', gitlab: 'GITLAB_TOKEN' };
 
-interface CiDefaults {
-  repository?: string;
-  number?: number;
-  apiUrl?: string;
-  commit?: string;
-}
+type CiDefaults = Partial<Pick<CommentTarget, 'repository' | 'number' | 'apiUrl' | 'commit'>>;
 
 /** What GitHub Actions / GitLab CI say about the pull request being built. */
-export function ciDefaults(provider: Provider, env: Env): CiDefaults {
+function ciDefaults(provider: Provider, env: Env): CiDefaults {
   const nonEmpty = (v: string | undefined) => (v && v.trim() !== '' ? v.trim() : undefined);
   if (provider === 'github') {
     if (env.GITHUB_ACTIONS !== 'true') return {};
@@ -120,7 +115,7 @@ export async function resolveCommentTarget(argv: CommentArgs, env: Env): Promise
     provider,
     repository,
     number,
-    apiUrl: argv['api-url'] ?? argv.apiUrl ?? ci.apiUrl,
+    apiUrl: argv['api-url'] ?? ci.apiUrl,
     commit,
     key: git?.prefix ?? '',
     token,

@@ -42,6 +42,5 @@ export const pullRequestCommentOptions = {
 
 /** The options as parsed, and the plan command's DIR positional. */
 export type CommentArgs = Partial<InferredOptionTypes<typeof pullRequestCommentOptions>> & {
-  apiUrl?: string;
   dir?: string;
 };
