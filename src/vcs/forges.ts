@@ -2,18 +2,16 @@
  * The forges' REST APIs, for exactly what poolsync does on a pull request (through http.ts):
  * - the sticky plan comment: a GitHub pull request's issue comments or a GitLab merge request's
  *   notes (https://docs.github.com/rest/issues/comments, https://docs.gitlab.com/api/notes/),
- *   and the `poolsync/plan` commit status;
+ *   and the `poolsync/plan` commit status (docs.github.com/rest/commits/statuses,
+ *   docs.gitlab.com/api/commits);
  * - who poolsync is, from its token (`GET /user`), for the one test of "poolsync's own comment":
  *   its author is that identity AND its body opens with the marker (anyone who can comment can
  *   write the marker). A GitHub App's installation token may not read /user (403), and GitHub
  *   names no bot login it may read: its own comments are those posted through an app
  *   (`performed_via_github_app`, which no user can set) by that app's bot, and once it has
  *   posted one, that comment's author (isOwnComment). No setting names it;
- * - who may approve a held plan (docs/daemon.md#approvals): GitHub's collaborator permission
- *   (`admin`, `maintain` or `write`), GitLab's member access level, inherited included
- *   (Developer, 30, or above): docs.github.com/rest/collaborators/collaborators,
- *   docs.gitlab.com/api/members (statuses: docs.github.com/rest/commits/statuses,
- *   docs.gitlab.com/api/commits).
+ * - who may approve a held plan (docs/daemon.md#approvals; githubPermission, gitlabPermission):
+ *   docs.github.com/rest/collaborators/collaborators, docs.gitlab.com/api/members.
  */
 import { plural } from '../render/common.js';
 import { clip, COMMENT_LIMITS } from './comment.js';
@@ -37,7 +35,7 @@ export const GITLAB_API_URL = 'https://gitlab.com/api/v4';
 /** GitHub rejects longer status descriptions (422); GitLab stores up to 255 characters. */
 const STATUS_DESCRIPTION_MAX: Record<Provider, number> = { github: 140, gitlab: 255 };
 
-/** A GitHub Enterprise Cloud host with data residency: `SUBDOMAIN.ghe.com` (docs.github.com, "About GitHub Enterprise Cloud with data residency"). */
+/** GitHub Enterprise Cloud with data residency (docs.github.com, "About GitHub Enterprise Cloud with data residency"). */
 export const GHE_COM = /^(?:api\.)?([a-z0-9-]+)\.ghe\.com$/i;
 
 /**
@@ -52,7 +50,6 @@ export function normalizeGitHubApiUrl(apiUrl: string | undefined): string {
   );
   const cloud = GHE_COM.exec(url.hostname);
   if (url.pathname === '/' || url.pathname === '') {
-    // GitHub.com and GHE.com serve the API at the root of their api. host; a server at /api/v3.
     if (cloud) url.hostname = `api.${cloud[1]}.ghe.com`;
     else if (url.hostname !== 'api.github.com') url.pathname = '/api/v3';
   }
@@ -69,7 +66,6 @@ export function normalizeGitLabApiUrl(apiUrl: string | undefined): string {
   return url.toString().replace(/\/+$/, '');
 }
 
-/** The REST client of `opts`: its token, API version and error messages. */
 export function forgeApi(
   opts: ForgeRepository & { number?: number },
   mapError: ErrorMapper = errorMessages(opts),
@@ -100,10 +96,7 @@ const GITLAB_STATES: Record<StatusState, string> = {
   error: 'failed',
 };
 
-/**
- * The sticky comment's calls: a pull request's issue comments (GitHub) or a merge request's
- * notes (GitLab, system notes left out), and the commit status.
- */
+/** GitLab's system notes are left out. */
 export function createPullRequestApi(opts: PullRequestRef): PullRequestApi {
   checkOptions(opts);
   const { provider } = opts;
@@ -134,7 +127,7 @@ export function createPullRequestApi(opts: PullRequestRef): PullRequestApi {
         nonIdempotent: true,
       });
       const comment = await read(res.json);
-      // A GitHub App's token learns who it is from the comment it posted.
+      // A GitHub App's token learns who it is from the comment it posted (module header).
       if (comment.author && (await tokenIdentity(api, provider)) === null)
         known.set(api.tokenKey, Promise.resolve(comment.author));
       return comment;
@@ -182,11 +175,10 @@ export function createPullRequestApi(opts: PullRequestRef): PullRequestApi {
   };
 }
 
-/** The repository's API path: `/repos/OWNER/NAME` (GitHub), `/projects/ID` (GitLab). */
 const repoPath = ({ provider, repository }: ForgeRepository) =>
   provider === 'github' ? `/repos/${repository}` : `/projects/${encodeURIComponent(repository)}`;
 
-/** Pull request `number`'s name in messages and its API paths. */
+/** Pull request `number`'s name in messages, and its API paths. */
 function pullRequestOf(opts: ForgeRepository, number: number) {
   const github = opts.provider === 'github';
   const repo = repoPath(opts);
@@ -200,7 +192,7 @@ function pullRequestOf(opts: ForgeRepository, number: number) {
 }
 
 type UserJson = { login?: string; username?: string; id?: number } | null | undefined;
-/** A user as a forge sends one (GitHub's `login`, GitLab's `username`); null when none. */
+/** GitHub's `login`, GitLab's `username`; null when none. */
 function userOf(u: UserJson): ForgeUser | null {
   const login = u?.login ?? u?.username;
   return login ? { login, id: u?.id ?? null } : null;
@@ -208,8 +200,8 @@ function userOf(u: UserJson): ForgeUser | null {
 
 /**
  * A GitHub comment (its author is `user`) or, with `note`, a GitLab note (its author is
- * `author`, no app; its URL is given: GitLab sends none) as an IssueComment, each from its own
- * forge's fields only.
+ * `author`, no app; GitLab sends no URL), each from its own forge's fields only: who wrote a
+ * comment is what an approval rests on.
  */
 function toComment(json: unknown, note: { url: string | null } | null = null): IssueComment {
   const c = json as {
@@ -235,19 +227,16 @@ export function forgeTime(text: unknown): number | null {
   return Number.isFinite(ms) ? ms : null;
 }
 
-/**
- * Whether `c` is poolsync's (`self`, the token's identity): its author is `self`; with a GitHub
- * App token not known yet (null), it was posted through an app by that app's bot.
- */
+/** With a GitHub App token not known yet (`self` null): posted through an app by its bot. */
 export function isOwnComment(c: IssueComment, self: ForgeUser | null): boolean {
   if (self !== null) return sameUser(c.author, self);
   return c.app !== null && c.author?.login.toLowerCase() === `${c.app}[bot]`.toLowerCase();
 }
 
 /**
- * A note as an IssueComment, with its web address: the merge request's page and `#note_ID`.
- * The page follows from a project path beside an API at /api/v4; else (a numeric project id,
- * as GitLab CI's CI_PROJECT_ID) it is the merge request's `web_url`, read once.
+ * A note's web address is the merge request's page and `#note_ID`. The page follows from a
+ * project path beside an API at /api/v4; else (a numeric project id, as GitLab CI's
+ * CI_PROJECT_ID) it is the merge request's `web_url`, read once.
  */
 function noteReader(
   api: ApiClient,
@@ -288,7 +277,6 @@ function checkOptions(opts: PullRequestRef): void {
     );
 }
 
-/** What each failed call says: what went wrong and what to do. */
 function errorMessages(opts: ForgeRepository & { number?: number }): ErrorMapper {
   const github = opts.provider === 'github';
   const name = PROVIDER_NAMES[opts.provider];
@@ -302,7 +290,6 @@ function errorMessages(opts: ForgeRepository & { number?: number }): ErrorMapper
     if (github && (status === 403 || status === 429) && /rate limit/i.test(server))
       return `GitHub rate limit exceeded while trying to ${call.operation} (${status}${detail}), still after ${plural(attempts, 'attempt')}. Try again later, or use a token with a higher limit.`;
     if (status === 403) {
-      // What the token needs for the operation.
       const statuses = call.path.includes('/statuses/');
       return github
         ? `GitHub refused to ${call.operation} in ${opts.repository} (403${detail}). The token needs ${statuses ? 'permission `statuses: write` (fine-grained token or the Actions GITHUB_TOKEN; a classic token needs scope `repo`, or `repo:status`)' : 'permission `pull-requests: write` (fine-grained token or the Actions GITHUB_TOKEN; a classic token needs scope `repo`, or `public_repo` for a public repository)'}.`
@@ -322,14 +309,9 @@ function errorMessages(opts: ForgeRepository & { number?: number }): ErrorMapper
   };
 }
 
-// Who the token is.
-
 const known = new Map<string, Promise<ForgeUser | null>>();
 
-/**
- * The token's identity on the forge of `api`, asked once per process (a failure is asked
- * again); null for a GitHub App's installation token that has not posted a comment yet.
- */
+/** Asked once per process (a failure is asked again); null: see PullRequestApi.self. */
 function tokenIdentity(api: ApiClient, provider: Provider): Promise<ForgeUser | null> {
   let identity = known.get(api.tokenKey);
   if (!identity) {
@@ -361,8 +343,6 @@ async function askIdentity(api: ApiClient, provider: Provider): Promise<ForgeUse
   }
 }
 
-// Who may approve.
-
 export interface ApproverCheck {
   allowed: boolean;
   /** What the forge says: `write`, `read`, `none`, `developer (30)`, `reporter (20)`… */
@@ -371,7 +351,6 @@ export interface ApproverCheck {
 
 export interface ApprovalForge {
   permission(user: ForgeUser): Promise<ApproverCheck>;
-  /** The pull request's head commit, whether it is open, and who opened it. */
   pullRequest(
     number: number,
   ): Promise<{ headSha: string; open: boolean; author: ForgeUser | null }>;
@@ -444,7 +423,7 @@ export function createApprovalForge(opts: ForgeRepository): ApprovalForge {
 
 // Each forge's check; its 404 (not a collaborator, not a member) is answered by `permission`.
 
-/** GitHub: the collaborator's permission; `admin`, `maintain` or `write` may approve. */
+/** GitHub: `admin`, `maintain` or `write` may approve. */
 async function githubPermission(
   api: ApiClient,
   repo: string,
@@ -466,7 +445,7 @@ async function githubPermission(
   };
 }
 
-/** GitLab: the member's access level (inherited included); Developer (30) or above may approve. */
+/** GitLab: the member's access level, inherited included; Developer (30) or above may approve. */
 async function gitlabPermission(
   api: ApiClient,
   repo: string,
