@@ -2,8 +2,7 @@
  * Publishing a plan to a pull request: upsert the ONE sticky comment (poolsync's own: its
  * author is the token's identity and it opens with the marker; edited in place) and set the
  * `poolsync/plan` commit status, which always ends: when the comment cannot be posted, the
- * status says so (`error`), never staying `pending`. The outcome published: one checked-out
- * commit validated and planned against live state (planOutcome); never applied.
+ * status says so (`error`), never staying `pending`. Nothing is ever applied.
  */
 import { posix } from 'node:path';
 import { formatValidationText } from '../manifests/report.js';
@@ -34,7 +33,7 @@ import {
 } from './types.js';
 
 export interface PublishOptions extends PullRequestRef {
-  /** The commit the plan was made for (the pull request's head). */
+  /** The pull request's head. */
   commit: string;
   outcome: PublishOutcome;
   /** Folder inside the repository: one comment per folder (default: one per pull request). */
@@ -74,7 +73,7 @@ function tooLong(err: unknown): boolean {
   );
 }
 
-/** poolsync's own comment with `marker` (its author is the token's identity), oldest first. */
+/** The oldest. */
 export async function ownComment(
   api: PullRequestApi,
   marker: string,
@@ -82,7 +81,6 @@ export async function ownComment(
   return (await ownComments(api))(marker);
 }
 
-/** poolsync's own comments as they are now: the first with a marker. */
 async function ownComments(api: PullRequestApi) {
   const self = await api.self();
   const all = await api.listComments();
@@ -90,7 +88,7 @@ async function ownComments(api: PullRequestApi) {
     all.find((c) => isOwnComment(c, self) && isPoolsyncComment(c.body, marker));
 }
 
-/** The sticky comment created, updated or left as it is; a create of unclear outcome is looked for. */
+/** A create of unclear outcome is looked for. */
 async function upsertComment(
   api: PullRequestApi,
   marker: string,
@@ -141,7 +139,6 @@ async function upsertComments(
   return [main, { at, shown: comments.shown }];
 }
 
-/** The one-line status of a comment that could not be posted. */
 export function notPosted(err: unknown): string {
   return `Could not post the plan comment: ${(err as Error).message.split('\n')[0]}`;
 }
@@ -188,7 +185,7 @@ export async function publishPlan(opts: PublishOptions): Promise<PublishResult> 
   }
 }
 
-/** The commit's status alone: `pending` while planning, or the one owed after a rate limit. */
+/** `pending` while planning, or the one owed after a rate limit. */
 export async function publishStatus(
   opts: Omit<PublishOptions, 'outcome'>,
   state: StatusState,
@@ -211,12 +208,11 @@ export interface PlanOutcomeOptions extends Omit<Extract<PlanSource, { kind: 'op
   environment?: string;
 }
 
-/** The outcome of a computed plan (for `poolsync plan --comment`). */
 export function outcomeForPlan(plan: Plan): EnvironmentOutcome {
   return { kind: 'plan', plan, markdown: renderMarkdown(plan) };
 }
 
-/** The outcome of an invalid repository, files from the repository root (`repoPath` prefixed). */
+/** Files from the repository root (`repoPath` prefixed). */
 export function outcomeForInvalid(
   errors: ValidationError[],
   repoPath?: string,
@@ -226,7 +222,7 @@ export function outcomeForInvalid(
   return { kind: 'invalid', errorsText: formatValidationText(shown), errorCount: errors.length };
 }
 
-/** The pull request's adapter over planRun (src/ops/plan-run.ts): its outcome as a comment's. */
+/** planRun's (src/ops/plan-run.ts) outcome as a comment's. */
 export async function planOutcome(opts: PlanOutcomeOptions): Promise<EnvironmentOutcome> {
   const { dir, commit, repoPath, environment, ...source } = opts;
   const outcome = await planRun({
