@@ -25,15 +25,14 @@ export const LISTED_OBJECTS = 20;
 
 export interface NotifyEvent {
   event: NotifyEventKind;
-  /** One line for people: what happened, with counts or the error. */
+  /** One line for people, with counts or the error. */
   message: string;
   commit: string | null;
-  /** The daemon's source (repository and branch, or folder). */
+  /** Repository and branch, or folder. */
   source: Record<string, string>;
-  /** The reconcile run that produced it. */
   run: number;
   at: string;
-  /** The plan's one count of what the run applied (src/plan/counts.ts). */
+  /** src/plan/counts.ts. */
   applied: Omit<PlanCounts, 'blocked'>;
   /**
    * applied, drift-corrected: the objects changed (`update Queue/batch`; a side effect the
