@@ -24,7 +24,6 @@ export interface NotifierOptions {
   /** At most this many messages per destination per window (default 10 per minute). */
   rateLimit?: { max: number; windowMs: number };
   logger?: Pick<Logger, 'info' | 'warn' | 'debug'>;
-  /** The rate limit's window and the retries' waits. */
   clock?: Clock;
 }
 
@@ -55,7 +54,7 @@ export class Notifier {
     this.events = new Set(o.events ?? NOTIFY_EVENTS);
   }
 
-  /** Queues the event for every destination; returns at once. */
+  /** Returns at once. */
   notify(event: NotifyEvent): void {
     // Repeats were left out by the daemon hook (RunNotifications: by failure identity).
     if (!this.events.has(event.event)) return;
@@ -74,7 +73,7 @@ export class Notifier {
     }
   }
 
-  /** Resolves when every queued message was delivered or given up (shutdown, tests). */
+  /** Every queued message delivered or given up (shutdown, tests). */
   async flush(): Promise<void> {
     await Promise.all(this.channels.map((c) => c.queue));
   }
@@ -141,10 +140,9 @@ const TITLE: Record<NotifyEventKind, string> = {
   'held-for-approval': ':raised_hand: poolsync is holding changes for approval',
 };
 
-/** At most this many objects per list in a Slack message; the rest are counted. */
+/** Per list in a Slack message; the rest are counted. */
 const SLACK_LISTED = 10;
 
-/** `• item` lines, the first SLACK_LISTED, then `… and N more (see /status)`. */
 function bullets(items: readonly string[], total: number): string[] {
   const lines = items.slice(0, SLACK_LISTED).map((c) => `• ${c}`);
   const more = total - lines.length;
