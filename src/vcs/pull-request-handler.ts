@@ -199,7 +199,7 @@ export interface CheckoutGit extends GitRemote {
 
 type Checked = Pick<PullRequestEvent, 'provider' | 'number' | 'headSha'>;
 
-/** `checkedOut(e)`: the manifests' folder in `e`'s head commit, checked out detached and cleaned. */
+/** `checkedOut(e)`: the manifests' folder in `e`'s head, checked out detached and cleaned. */
 function pullRequestCheckout(
   git: CheckoutGit,
   repoPath: string,
