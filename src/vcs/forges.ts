@@ -25,7 +25,6 @@ import {
   type ForgeUser,
   type IssueComment,
   type Provider,
-  type PullRequestApi,
   type PullRequestRef,
   type StatusState,
 } from './types.js';
@@ -96,8 +95,10 @@ const GITLAB_STATES: Record<StatusState, string> = {
   error: 'failed',
 };
 
+export type PullRequestApi = ReturnType<typeof createPullRequestApi>;
+
 /** GitLab's system notes are left out. */
-export function createPullRequestApi(opts: PullRequestRef): PullRequestApi {
+export function createPullRequestApi(opts: PullRequestRef) {
   checkOptions(opts);
   const { provider } = opts;
   const github = provider === 'github';
@@ -108,7 +109,9 @@ export function createPullRequestApi(opts: PullRequestRef): PullRequestApi {
   const first = `${pr.comments}?per_page=100${github ? '' : '&sort=asc&order_by=created_at'}`;
   return {
     provider,
+    /** Who the token is; null for a GitHub App's token until it has posted (module header). */
     self: () => tokenIdentity(api, provider),
+    /** Oldest first, all pages. */
     async listComments() {
       const all = await listPages(api, first, `list the ${word}s of ${pr.name}`, (res) => {
         // GitLab's offset pagination names the next page; keyset pagination and GitHub only
@@ -118,7 +121,7 @@ export function createPullRequestApi(opts: PullRequestRef): PullRequestApi {
       });
       return Promise.all((all as { system?: boolean }[]).filter((n) => !n.system).map(read));
     },
-    async createComment(body) {
+    async createComment(body: string) {
       const res = await api.call({
         method: 'POST',
         path: pr.comments,
@@ -132,14 +135,14 @@ export function createPullRequestApi(opts: PullRequestRef): PullRequestApi {
         known.set(api.tokenKey, Promise.resolve(comment.author));
       return comment;
     },
-    async deleteComment(id) {
+    async deleteComment(id: number) {
       await api.call({
         method: 'DELETE',
         path: github ? `${pr.repo}/issues/comments/${id}` : `${pr.comments}/${id}`,
         operation: `delete the poolsync ${word} ${id} on ${pr.name}`,
       });
     },
-    async updateComment(id, body) {
+    async updateComment(id: number, body: string) {
       const res = await api.call({
         method: github ? 'PATCH' : 'PUT',
         path: github ? `${pr.repo}/issues/comments/${id}` : `${pr.comments}/${id}`,
@@ -148,7 +151,10 @@ export function createPullRequestApi(opts: PullRequestRef): PullRequestApi {
       });
       return read(res.json);
     },
-    async setStatus(sha, status) {
+    async setStatus(
+      sha: string,
+      status: { state: StatusState; description: string; targetUrl?: string | null },
+    ) {
       try {
         await api.call({
           method: 'POST',
@@ -349,15 +355,7 @@ export interface ApproverCheck {
   level: string;
 }
 
-export interface ApprovalForge {
-  permission(user: ForgeUser): Promise<ApproverCheck>;
-  pullRequest(
-    number: number,
-  ): Promise<{ headSha: string; open: boolean; author: ForgeUser | null }>;
-  /** A reply, shortened to the forge's limit: it always lands. */
-  reply(number: number, body: string): Promise<void>;
-  close(): Promise<void>;
-}
+export type ApprovalForge = ReturnType<typeof createApprovalForge>;
 
 const GITLAB_LEVELS: Record<number, string> = {
   0: 'none',
@@ -370,7 +368,7 @@ const GITLAB_LEVELS: Record<number, string> = {
   50: 'owner',
 };
 
-export function createApprovalForge(opts: ForgeRepository): ApprovalForge {
+export function createApprovalForge(opts: ForgeRepository) {
   const github = opts.provider === 'github';
   const name = PROVIDER_NAMES[opts.provider];
   const api = forgeApi(
@@ -380,7 +378,7 @@ export function createApprovalForge(opts: ForgeRepository): ApprovalForge {
   );
   const repo = repoPath(opts);
   return {
-    async permission(user) {
+    async permission(user: ForgeUser): Promise<ApproverCheck> {
       try {
         return await (github ? githubPermission : gitlabPermission)(api, repo, user);
       } catch (err) {
@@ -388,7 +386,7 @@ export function createApprovalForge(opts: ForgeRepository): ApprovalForge {
         return { allowed: false, level: `none (not a ${github ? 'collaborator' : 'member'})` };
       }
     },
-    async pullRequest(number) {
+    async pullRequest(number: number) {
       const pr = pullRequestOf(opts, number);
       const res = await api.call({ method: 'GET', path: pr.path, operation: `read ${pr.name}` });
       const body = res.json as {
@@ -407,7 +405,8 @@ export function createApprovalForge(opts: ForgeRepository): ApprovalForge {
         author: userOf(github ? body.user : body.author),
       };
     },
-    async reply(number, body) {
+    /** A reply, shortened to the forge's limit: it always lands. */
+    async reply(number: number, body: string) {
       const pr = pullRequestOf(opts, number);
       await api.call({
         method: 'POST',

@@ -21,13 +21,12 @@ import {
   statusDescription,
   worstState,
 } from './comment.js';
-import { createPullRequestApi, isOwnComment } from './forges.js';
+import { createPullRequestApi, isOwnComment, type PullRequestApi } from './forges.js';
 import {
   VcsApiError,
   type EnvironmentOutcome,
   type IssueComment,
   type PublishOutcome,
-  type PullRequestApi,
   type PullRequestRef,
   type StatusState,
 } from './types.js';
@@ -114,10 +113,7 @@ async function upsertComment(
   }
 }
 
-/**
- * The plan comment, then the comments of held lists too long for it (those no longer needed
- * removed): what the pull request shows, and since when.
- */
+/** The plan comment, then the held lists' (those no longer needed removed): what shows, since when. */
 async function upsertComments(
   api: PullRequestApi,
   key: string | null | undefined,

@@ -6,10 +6,7 @@ import type { Clock } from '../util/clock.js';
 
 export type Provider = 'github' | 'gitlab';
 
-/**
- * A forge client's retries (defaults in http.ts ApiClient) and the longest one call waits in
- * all (`deadlineMs`: POOLSYNC_RATE_LIMIT_WAIT).
- */
+/** Defaults in http.ts ApiClient; `deadlineMs`: one call's longest wait in all. */
 export interface RetryTuning extends Partial<RetryPolicy> {
   deadlineMs?: number;
   clock?: Clock;
@@ -77,22 +74,6 @@ export interface IssueComment {
   app: string | null;
   /** Its `updated_at` (the forge's clock), epoch ms; null when the forge did not say. */
   updatedAt: number | null;
-}
-
-export interface PullRequestApi {
-  readonly provider: Provider;
-  /** Who the token is; null for a GitHub App's token until it has posted (forges.ts header). */
-  self(): Promise<ForgeUser | null>;
-  /** Every comment / note, oldest first, all pages. */
-  listComments(): Promise<IssueComment[]>;
-  createComment(body: string): Promise<IssueComment>;
-  updateComment(id: number, body: string): Promise<IssueComment>;
-  deleteComment(id: number): Promise<void>;
-  setStatus(
-    sha: string,
-    status: { state: StatusState; description: string; targetUrl?: string | null },
-  ): Promise<void>;
-  close(): Promise<void>;
 }
 
 /** `status` null: no answer came; `retryAt` (epoch ms): a rate limit holds the token until then. */
