@@ -265,9 +265,8 @@ const CONFIGMAP_MAX_BYTES = 1024 * 1024;
 const ATTEMPTS = 10;
 
 /**
- * A three-way merge of address sets: what this writer changed since it read `base` (null:
- * there was no entry; undefined: it never read), applied to `theirs`, the entry now (null:
- * none).
+ * A three-way merge: what this writer changed since it read `base` (null: there was no entry;
+ * undefined: it never read), applied to `theirs`, the entry now (null: none).
  */
 export function mergeAddresses(
   base: readonly string[] | null | undefined,
@@ -304,10 +303,7 @@ export class ConfigMapInventory {
      */
     private readonly before: () => Promise<InventoryRecord | null> = () => Promise.resolve(null),
     private readonly clock: Clock = SYSTEM_CLOCK,
-    /**
-     * The daemon's term: once it ends no call starts and one in flight is abandoned, as the
-     * control plane's own calls are.
-     */
+    /** The daemon's term: its end ends every call, as it ends the control plane's. */
     private readonly signal?: AbortSignal,
   ) {
     this.api = kc.makeApiClient(CoreV1Api);

@@ -46,10 +46,7 @@ export interface ApiCall {
   body?: unknown;
   /** For error messages: `list comments of pull request #4`. */
   operation: string;
-  /**
-   * A call whose repetition would duplicate something (creating a comment): retried only
-   * when the request provably never reached the server (connection refused, rate limited).
-   */
+  /** Repeating it would duplicate something (a comment): retried only when provably never sent. */
   nonIdempotent?: boolean;
 }
 
