@@ -125,6 +125,7 @@ export function buildComments(input: CommentInput): Comments {
   const outcome = input.outcome;
   const sections = outcome.kind === 'environments' ? outcome.environments : [{ name: '', outcome }];
   const where = new Map<string, HeldPlace>();
+  const shown = new Map<string, string | null>();
   const lists = new HeldLists(input, key, title);
   const share = Math.floor(budget / sections.length / 2);
   for (const { name, outcome: o } of sections) {
@@ -132,6 +133,7 @@ export function buildComments(input: CommentInput): Comments {
     if (!held) continue;
     if (codePointLength(heldSection(held, 'here')) <= share) where.set(name, 'here');
     else where.set(name, lists.add(name, held) ? 'next' : 'nowhere');
+    shown.set(name, where.get(name) === 'nowhere' ? null : held.fingerprint);
   }
   const heldText = (name: string, o: EnvironmentOutcome) =>
     o.kind === 'plan' && o.held ? `${heldSection(o.held, where.get(name)!)}\n\n` : '';
@@ -149,10 +151,6 @@ export function buildComments(input: CommentInput): Comments {
   // The short forms are built to fit; this cut only guards against a tiny limit.
   if (codePointLength(section) > budget) section = takeCodePoints(section, Math.max(0, budget));
   const body = head + section + foot;
-  const shown = new Map<string, string | null>();
-  for (const { name, outcome: o } of sections)
-    if (o.kind === 'plan' && o.held)
-      shown.set(name, where.get(name) === 'nowhere' ? null : o.held.fingerprint);
   return {
     body: codePointLength(body) <= input.limit ? body : takeCodePoints(body, input.limit),
     heldLists: lists.comments(),
