@@ -1,6 +1,4 @@
 /**
- * The Kubernetes objects poolsync keeps, through @kubernetes/client-node.
- *
  * A Lease as a lock (`daemon --leader-elect`, `--lock k8s:NAMESPACE/NAME`), as client-go's
  * LeaseLock: another identity's lease is taken over only once it has not changed for its
  * duration by this process's clock (never comparing two machines' clocks); every write is a PUT

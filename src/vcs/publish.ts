@@ -37,7 +37,7 @@ export interface PublishOptions extends PullRequestRef {
   outcome: PublishOutcome;
   /** Folder inside the repository: one comment per folder (default: one per pull request). */
   key?: string | null;
-  /** Called once the comments are on the pull request, before the commit status is set. */
+  /** Before the commit status is set. */
   onCommentPosted?: (posted: Posted) => void;
 }
 
