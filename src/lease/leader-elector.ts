@@ -87,10 +87,9 @@ export class LeaderElector {
     private readonly timing: LeaseTiming,
     private readonly events: ElectorEvents,
     /**
-     * Several Leases in one replica (one per environment, daemon/unit.ts): their
-     * candidates take turns, and wait `delayMs()` before an attempt (a replica already leading
-     * others leaves a free Lease to one leading fewer), so the Leases spread across replicas.
-     * The Lease alone still decides who leads.
+     * Several Leases in one replica (one per environment, daemon/unit.ts): their candidates take
+     * turns, and wait `delayMs()` before an attempt (a replica already leading others leaves a
+     * free Lease to one leading fewer), so they spread across replicas; the Lease still decides.
      */
     private readonly candidacy: Candidacy | null = null,
     /**

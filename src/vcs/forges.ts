@@ -38,9 +38,9 @@ const STATUS_DESCRIPTION_MAX: Record<Provider, number> = { github: 140, gitlab: 
 export const GHE_COM = /^(?:api\.)?([a-z0-9-]+)\.ghe\.com$/i;
 
 /**
- * `https://api.github.com` (default), GitHub Enterprise Cloud with data residency
- * `https://api.SUBDOMAIN.ghe.com`, or GitHub Enterprise Server `https://HOST/api/v3` (a bare
- * `https://HOST` gets `/api/v3`, a bare `https://SUBDOMAIN.ghe.com` its `api.` host).
+ * `https://api.github.com` (default), `https://api.SUBDOMAIN.ghe.com` (GHE_COM), or GitHub
+ * Enterprise Server `https://HOST/api/v3` (a bare `https://HOST` gets `/api/v3`, a bare
+ * `https://SUBDOMAIN.ghe.com` its `api.` host).
  */
 export function normalizeGitHubApiUrl(apiUrl: string | undefined): string {
   const url = parseApiUrl(

@@ -297,9 +297,8 @@ export class ApiClient {
   }
 
   /**
-   * A limit that ends the call (util/transport-limits.ts: its timeout, the answer's size), said
-   * with the call; else null. Connect and read timeouts are retried as failures on the way are,
-   * and said as such once no retry is left (`words`).
+   * A limit that ends the call (util/transport-limits.ts), said with it; else null. Connect and
+   * read timeouts are retried as failures on the way are, and said as such once none is left.
    */
   private limited(call: ApiCall, err: unknown, final = false): VcsApiError | null {
     const limit = limitOf(err);
