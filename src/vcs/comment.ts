@@ -507,12 +507,6 @@ function fence(content: string, info = ''): string {
 // part of the plan posted there, and `poolsync apply -e NAME` (or `--env NAME`) that of one
 // environment (docs/environments.md), like Atlantis' `atlantis apply -p PROJECT`.
 
-export interface CommentCommand {
-  command: 'apply';
-  /** `-e` / `--env`. */
-  environment: string | null;
-}
-
 /**
  * The command: the whole first line, at most 3 spaces in (4 make it code in Markdown). A
  * command on any other line is inside text, code or a quote, and approves nothing (issue 59).
@@ -521,8 +515,9 @@ const COMMAND = /^ {0,3}poolsync[ \t]+apply(?:[ \t]+(?:-e|--env)(?:[ \t]+|=)(\S+
 /** As poolsync.yaml allows it (lower case, case-sensitive). */
 const NAME = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$/;
 
-export function parseCommentCommand(body: string): CommentCommand | null {
+/** `environment`: the one named with `-e` / `--env`, else null. */
+export function parseCommentCommand(body: string) {
   const m = COMMAND.exec(body.split(/\r?\n/, 1)[0]!);
   if (!m || (m[1] !== undefined && !NAME.test(m[1]))) return null;
-  return { command: 'apply', environment: m[1] ?? null };
+  return { command: 'apply' as const, environment: m[1] ?? null };
 }
