@@ -85,15 +85,9 @@ export const notifyOptions = {
 
 export type NotifyArgs = Partial<InferredOptionTypes<typeof notifyOptions>>;
 
-export interface NotifyConfig {
-  destinations: Destination[];
-  events: NotifyEventKind[];
-  maxPerMinute: number;
-}
-
 type Env = Record<string, string | undefined>;
 
-export async function resolveNotifyConfig(args: NotifyArgs, env: Env): Promise<NotifyConfig> {
+export async function resolveNotifyConfig(args: NotifyArgs, env: Env) {
   const destinations: Destination[] = [];
   for (const [kind, flag, name] of [
     ['slack', 'notify-slack-url-file', 'SLACK'],
