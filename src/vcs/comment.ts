@@ -19,13 +19,7 @@ import { code, markdownText } from '../render/markdown.js';
 import { splitHeld } from '../plan/hold.js';
 import { errorText } from '../render/reasons.js';
 import { escapeTerminal } from '../util/terminal-text.js';
-import type {
-  EnvironmentOutcome,
-  HeldNote,
-  Provider,
-  PublishOutcome,
-  StatusState,
-} from './types.js';
+import type { EnvironmentOutcome, HeldNote, Provider, PublishOutcome } from './types.js';
 
 /** Characters (code points) a comment may hold. */
 export const COMMENT_LIMITS: Record<Provider, number> = { github: 65_536, gitlab: 1_000_000 };
@@ -473,12 +467,6 @@ function environmentSections(
           ),
     ),
   ].join('\n\n');
-}
-
-/** The worst of the environments'. */
-export function worstState(states: StatusState[]): StatusState {
-  for (const s of ['error', 'failure', 'pending'] as const) if (states.includes(s)) return s;
-  return 'success';
 }
 
 /** A surrogate pair counts once. */

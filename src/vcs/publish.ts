@@ -19,7 +19,6 @@ import {
   heldListMarker,
   isPoolsyncComment,
   statusDescription,
-  worstState,
 } from './comment.js';
 import { createPullRequestApi, isOwnComment, type PullRequestApi } from './forges.js';
 import {
@@ -56,9 +55,12 @@ export interface PublishResult {
   description: string;
 }
 
+/** With environments, the worst of theirs. */
 export function statusState(outcome: PublishOutcome): StatusState {
-  if (outcome.kind === 'environments')
-    return worstState(outcome.environments.map((e) => statusState(e.outcome)));
+  if (outcome.kind === 'environments') {
+    const states = outcome.environments.map((e) => statusState(e.outcome));
+    return (['error', 'failure', 'pending'] as const).find((s) => states.includes(s)) ?? 'success';
+  }
   if (outcome.kind === 'error') return 'error';
   if (outcome.kind === 'invalid') return 'failure';
   return outcome.plan.errors.length > 0 ? 'failure' : 'success';
