@@ -34,10 +34,7 @@ export interface NotifyEvent {
   at: string;
   /** src/plan/counts.ts. */
   applied: Omit<PlanCounts, 'blocked'>;
-  /**
-   * applied, drift-corrected: the objects changed (`update Queue/batch`; a side effect the
-   * control plane made ends `(side effect)`), the first LISTED_OBJECTS.
-   */
+  /** applied, drift-corrected: the first LISTED_OBJECTS changed (`update Queue/batch`, `… (side effect)`). */
   changed: string[];
   changed_total: number;
   /** held-for-approval: the changes waiting (`replace Cluster/x`), the first LISTED_OBJECTS. */
