@@ -52,22 +52,19 @@ export interface ElectorEvents {
 }
 
 /** LeaderElector's `candidacy`. */
-export interface Candidacy {
-  /** While no other candidate of this replica runs an attempt. */
-  exclusive<T>(fn: () => Promise<T>): Promise<T>;
-  /** Before its attempt (0: at once). */
-  delayMs(): number;
-}
+export type Candidacy = ReturnType<typeof sharedCandidacy>;
 
 /** Waiting `perLease` ms for each Lease the replica leads already. */
-export function sharedCandidacy(leading: () => number, perLeaseMs: number): Candidacy {
+export function sharedCandidacy(leading: () => number, perLeaseMs: number) {
   let queue: Promise<unknown> = Promise.resolve();
   return {
+    /** Runs `fn` while no other candidate of this replica runs an attempt. */
     exclusive: <T>(fn: () => Promise<T>) => {
       const run = queue.then(fn, fn);
       queue = run.catch(() => {});
       return run;
     },
+    /** How long a candidate waits before its attempt (0: at once). */
     delayMs: () => leading() * perLeaseMs,
   };
 }
