@@ -74,7 +74,7 @@ function tooLong(err: unknown): boolean {
   );
 }
 
-/** The oldest. */
+/** poolsync's own comment with `marker` (module header: what makes it its own), the oldest. */
 export async function ownComment(
   api: PullRequestApi,
   marker: string,
