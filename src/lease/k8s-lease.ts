@@ -1,6 +1,4 @@
 /**
- * The Kubernetes objects poolsync keeps, through @kubernetes/client-node.
- *
  * A Lease as a lock (`daemon --leader-elect`, `--lock k8s:NAMESPACE/NAME`), as client-go's
  * LeaseLock: another identity's lease is taken over only once it has not changed for its
  * duration by this process's clock (never comparing two machines' clocks); every write is a PUT
@@ -31,7 +29,7 @@ import type { Env } from '../util/env.js';
 
 export type LeaseRef = K8sPlace;
 
-/** An election's timings; the daemon's default to controller-runtime's (15 s, 10 s, 2 s). */
+/** The daemon's default to controller-runtime's (15 s, 10 s, 2 s). */
 export interface LeaseTiming {
   leaseDurationMs: number;
   renewDeadlineMs: number;
@@ -71,7 +69,7 @@ export function loadKubeConfig(env: Env): KubeConfig {
 }
 
 export interface LeaseObservation {
-  /** Held by this identity now. */
+  /** By this identity now. */
   held: boolean;
   /** As last read (null: nobody), with the address it published (ADDRESS_ANNOTATION). */
   holder: string | null;
@@ -79,16 +77,12 @@ export interface LeaseObservation {
 }
 
 /**
- * Where the holder of a leader Lease can be reached (poolsync daemon --leader-elect: the
- * leader's status server, for requests a follower hands to it). Written by the holder with
+ * The leader's status server, for requests a follower hands to it. Written by the holder with
  * every acquire and renewal, so it always belongs to the current holderIdentity.
  */
 const ADDRESS_ANNOTATION = 'poolsync.dev/holder-address';
 
-/**
- * `lease` rewritten: `spec` over its own, renewed now (unless `spec` says when), `address`
- * published (null: removed).
- */
+/** `spec` over its own (renewed now unless it says when); `address` published, or removed (null). */
 function rewritten(lease: V1Lease, address: string | null, spec: V1Lease['spec']): V1Lease {
   const annotations = { ...(lease.metadata?.annotations ?? {}) };
   if (address) annotations[ADDRESS_ANNOTATION] = address;
@@ -102,13 +96,13 @@ function microTime(): Date {
   return new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z') as unknown as Date;
 }
 
-/** The HTTP status of a failed @kubernetes/client-node call, or null (no answer). */
+/** Of a failed @kubernetes/client-node call; null: no answer. */
 export function statusOf(err: unknown): number | null {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'number' ? code : null;
 }
 
-/** A short message for an API failure (client-node's holds the response); 403 names the rights. */
+/** Short (client-node's message holds the response); 403 names the rights. */
 function describe(err: unknown, what: string, objects: string): Error {
   const status = statusOf(err);
   if (status === 403)
@@ -148,7 +142,7 @@ export class LeaseLock {
     this.where = `Lease ${ref.namespace}/${ref.name}`;
   }
 
-  /** One attempt (client-go tryAcquireOrRenew). Conflicts are a lost race, not an error. */
+  /** client-go tryAcquireOrRenew. Conflicts are a lost race, not an error. */
   async tryAcquireOrRenew(): Promise<LeaseObservation> {
     const lease = await this.read();
     if (lease === null) return this.create();
@@ -183,7 +177,7 @@ export class LeaseLock {
     }
   }
 
-  /** No lease yet: create it, held by this identity (409: another candidate was first). */
+  /** 409: another candidate was first. */
   private async create(): Promise<LeaseObservation> {
     const { namespace, name } = this.ref;
     // This identity's renewal of an empty Lease: acquired as it is renewed (one instant), no
@@ -232,7 +226,7 @@ export class LeaseLock {
     return { held: false, holder, holderAddress, valid };
   }
 
-  /** The lease renewed (`mine`) or taken over by this identity. */
+  /** Renewed (`mine`) or taken over by this identity. */
   private takenOver(lease: V1Lease, mine: boolean): V1Lease {
     const spec = lease.spec ?? {};
     const transitions = spec.leaseTransitions ?? 0;
@@ -246,7 +240,7 @@ export class LeaseLock {
     });
   }
 
-  /** Gives the lease up at once (client-go ReleaseOnCancel): the next candidate need not wait. */
+  /** client-go ReleaseOnCancel: the next candidate need not wait. */
   async release(): Promise<void> {
     const lease = await this.read();
     if (lease === null || lease.spec?.holderIdentity !== this.identity) return;
@@ -263,17 +257,14 @@ export class LeaseLock {
   }
 }
 
-// The inventory in a ConfigMap.
-
-/** The API server's limit on a ConfigMap's data and binaryData values (1 MiB; keys are not counted). */
+/** The API server's limit on a ConfigMap's values (checkSize). */
 const CONFIGMAP_MAX_BYTES = 1024 * 1024;
 /** Writes attempted before a run of conflicts is an error. */
 const ATTEMPTS = 10;
 
 /**
- * A three-way merge of address sets: what this writer changed since it read `base` (null:
- * there was no entry; undefined: it never read), applied to `theirs`, the entry now (null:
- * none).
+ * A three-way merge: what this writer changed since it read `base` (null: there was no entry;
+ * undefined: it never read), applied to `theirs`, the entry now (null: none).
  */
 export function mergeAddresses(
   base: readonly string[] | null | undefined,
@@ -296,26 +287,21 @@ export class ConfigMapInventory {
   private base: string[] | null | undefined = undefined;
   /** The ConfigMap as last read or written (null: none); undefined until read. */
   private seen: V1ConfigMap | null | undefined = undefined;
-  /** Writes refused with 409 Conflict and retried (for tests and logs). */
+  /** Writes refused with 409 Conflict and retried. */
   conflicts = 0;
   readonly where: string;
 
   constructor(
     kc: KubeConfig,
     readonly ref: K8sPlace,
-    /** The data key of this control plane's entry. */
     readonly key: string,
     /**
      * Read when the ConfigMap has no entry for this control plane yet: the inventory kept in
      * the state folder before the ConfigMap was configured, moved there by the next write.
      */
     private readonly before: () => Promise<InventoryRecord | null> = () => Promise.resolve(null),
-    /** The waits between writes that lost to another writer. */
     private readonly clock: Clock = SYSTEM_CLOCK,
-    /**
-     * The daemon's term: once it ends no call starts and one in flight is abandoned, as the
-     * control plane's own calls are.
-     */
+    /** The daemon's term: its end ends every call, as it ends the control plane's. */
     private readonly signal?: AbortSignal,
   ) {
     this.api = kc.makeApiClient(CoreV1Api);
@@ -331,7 +317,7 @@ export class ConfigMapInventory {
     };
   }
 
-  /** Each Kubernetes call's options: the term's signal on its request. */
+  /** The term's signal on each request. */
   private readonly calls: ConfigurationOptions | undefined;
 
   async readInventory(): Promise<InventoryRecord | null> {
@@ -404,7 +390,7 @@ export class ConfigMapInventory {
     }
   }
 
-  /** This control plane's entry; an entry that is not an inventory is an error, never "none". */
+  /** An entry that is not an inventory is an error, never "none". */
   private entry(cm: V1ConfigMap | null): InventoryRecord | null {
     const text = cm?.data?.[this.key];
     if (text === undefined) return null;

@@ -11,8 +11,7 @@ import { SYSTEM_CLOCK, type Clock } from '../util/clock.js';
 import type { LeaseLock, LeaseTiming } from './k8s-lease.js';
 
 /**
- * The timings of an election related in one place: what makes "nothing runs twice" true
- * (docs/daemon.md, "Nothing runs twice"), or what is wrong with them.
+ * What makes "nothing runs twice" true (docs/daemon.md, "Nothing runs twice"), or what is wrong.
  *
  * A leader's term ends at the renew deadline after the last renewal it sent, and every
  * control-plane call of the term ends with it: none starts or is retried after, those in flight
@@ -33,42 +32,39 @@ export function termTimings(t: LeaseTiming): { longestCallMs: number } | { probl
   return { longestCallMs: t.leaseDurationMs - t.renewDeadlineMs };
 }
 
-/** A leader's term: aborted when it ends; its own id, the fencing token of the locks it takes. */
+/** Aborted when it ends; its own id, the fencing token of the locks it takes. */
 export interface Term {
   readonly signal: AbortSignal;
-  /** Unique to this term; null for a daemon without election (the only replica). */
+  /** Null for a daemon without election (the only replica). */
   readonly id: string | null;
 }
 
-/** The term of a daemon without election, the only replica: it never ends. */
+/** A daemon without election, the only replica: it never ends. */
 export const SOLE_TERM: Term = { signal: new AbortController().signal, id: null };
 
 export interface ElectorEvents {
   onStartedLeading(term: Term): void;
   onStoppedLeading(reason: string): void;
-  /** The observed holder changed (null: nobody). */
+  /** Null: nobody. */
   onNewLeader?(leader: string | null): void;
-  /** A read or write of the Lease failed (the elector keeps trying). */
+  /** The elector keeps trying. */
   onError?(err: unknown): void;
 }
 
-/** How the candidates of one replica's Leases take turns (LeaderElector's `candidacy`). */
-export interface Candidacy {
-  /** Runs `fn` while no other candidate of this replica runs an attempt. */
-  exclusive<T>(fn: () => Promise<T>): Promise<T>;
-  /** How long a candidate waits before its attempt (0: at once). */
-  delayMs(): number;
-}
+/** LeaderElector's `candidacy`. */
+export type Candidacy = ReturnType<typeof sharedCandidacy>;
 
-/** Candidates taking turns, waiting `perLease` ms for each Lease the replica leads already. */
-export function sharedCandidacy(leading: () => number, perLeaseMs: number): Candidacy {
+/** Waiting `perLease` ms for each Lease the replica leads already. */
+export function sharedCandidacy(leading: () => number, perLeaseMs: number) {
   let queue: Promise<unknown> = Promise.resolve();
   return {
+    /** Runs `fn` while no other candidate of this replica runs an attempt. */
     exclusive: <T>(fn: () => Promise<T>) => {
       const run = queue.then(fn, fn);
       queue = run.catch(() => {});
       return run;
     },
+    /** How long a candidate waits before its attempt (0: at once). */
     delayMs: () => leading() * perLeaseMs,
   };
 }
@@ -88,10 +84,9 @@ export class LeaderElector {
     private readonly timing: LeaseTiming,
     private readonly events: ElectorEvents,
     /**
-     * Several Leases in one replica (one per environment, daemon/unit.ts): their
-     * candidates take turns, and wait `delayMs()` before an attempt (a replica already leading
-     * others leaves a free Lease to one leading fewer), so the Leases spread across replicas.
-     * The Lease alone still decides who leads.
+     * Several Leases in one replica (one per environment, daemon/unit.ts): their candidates take
+     * turns, and wait `delayMs()` before an attempt (a replica already leading others leaves a
+     * free Lease to one leading fewer), so they spread across replicas; the Lease still decides.
      */
     private readonly candidacy: Candidacy | null = null,
     /**
@@ -109,7 +104,7 @@ export class LeaderElector {
     return this.term !== null;
   }
 
-  /** The holder as last observed (this identity while leading). */
+  /** As last observed (this identity while leading). */
   get leader(): string | null {
     return this.leaderSeen;
   }
@@ -119,15 +114,11 @@ export class LeaderElector {
     return this.leaderAddressSeen;
   }
 
-  get identity(): string {
-    return this.lock.identity;
-  }
-
   get lastTransitionAt(): Date | null {
     return this.transitionAt;
   }
 
-  /** The current term; null while not leading. */
+  /** Null while not leading. */
   get currentTerm(): Term | null {
     return this.term && { signal: this.term.abort.signal, id: this.term.id };
   }
@@ -136,7 +127,7 @@ export class LeaderElector {
     this.running ??= this.loop();
   }
 
-  /** Stops electing; a leader gives the lease up so another replica takes over at once. */
+  /** A leader gives the lease up so another replica takes over at once. */
   async stop(): Promise<void> {
     this.stopping.abort();
     await this.running;
@@ -196,7 +187,7 @@ export class LeaderElector {
     }
   }
 
-  /** The term ends at `at` unless a renewal sets a later deadline first, however long requests hang. */
+  /** Unless a renewal sets a later deadline first, however long requests hang. */
   private expireAt(at: number): void {
     this.deadline.abort();
     const deadline = (this.deadline = new AbortController());

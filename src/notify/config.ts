@@ -25,20 +25,16 @@ export const LISTED_OBJECTS = 20;
 
 export interface NotifyEvent {
   event: NotifyEventKind;
-  /** One line for people: what happened, with counts or the error. */
+  /** One line for people, with counts or the error. */
   message: string;
   commit: string | null;
-  /** The daemon's source (repository and branch, or folder). */
+  /** Repository and branch, or folder. */
   source: Record<string, string>;
-  /** The reconcile run that produced it. */
   run: number;
   at: string;
-  /** The plan's one count of what the run applied (src/plan/counts.ts). */
+  /** src/plan/counts.ts. */
   applied: Omit<PlanCounts, 'blocked'>;
-  /**
-   * applied, drift-corrected: the objects changed (`update Queue/batch`; a side effect the
-   * control plane made ends `(side effect)`), the first LISTED_OBJECTS.
-   */
+  /** applied, drift-corrected: the first LISTED_OBJECTS changed (`update Queue/batch`, `… (side effect)`). */
   changed: string[];
   changed_total: number;
   /** held-for-approval: the changes waiting (`replace Cluster/x`), the first LISTED_OBJECTS. */
@@ -86,15 +82,9 @@ export const notifyOptions = {
 
 export type NotifyArgs = Partial<InferredOptionTypes<typeof notifyOptions>>;
 
-export interface NotifyConfig {
-  destinations: Destination[];
-  events: NotifyEventKind[];
-  maxPerMinute: number;
-}
-
 type Env = Record<string, string | undefined>;
 
-export async function resolveNotifyConfig(args: NotifyArgs, env: Env): Promise<NotifyConfig> {
+export async function resolveNotifyConfig(args: NotifyArgs, env: Env) {
   const destinations: Destination[] = [];
   for (const [kind, flag, name] of [
     ['slack', 'notify-slack-url-file', 'SLACK'],

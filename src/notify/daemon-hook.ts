@@ -7,7 +7,7 @@
  */
 import { LISTED_OBJECTS, type NotifyEvent, type NotifyEventKind } from './config.js';
 
-/** The part of the daemon's /status this reads (DaemonStatus satisfies it). */
+/** DaemonStatus satisfies it. */
 export interface RunView {
   source: Record<string, string>;
   lastRun: {
@@ -32,7 +32,7 @@ export interface RunView {
 
 const GOOD = new Set(['applied', 'in_sync', 'planned', 'waiting_for_approval']);
 
-/** The event a finished run is worth on its own (no memory of earlier runs), or null. */
+/** On its own (no memory of earlier runs). */
 export function eventForRun(view: RunView): NotifyEvent | null {
   const run = view.lastRun;
   if (!run) return null;
@@ -70,7 +70,7 @@ function eventOf(kind: NotifyEventKind, view: RunView): NotifyEvent {
   };
 }
 
-/** The first errors, as a `failed` event and the run's log line list them: place, code, message. */
+/** As a `failed` event and the run's log line list them. */
 export const firstErrors = (errors: RunView['errors']): string[] =>
   errors.slice(0, 5).map((e) => `${e.location ?? e.address ?? '-'}: ${e.code}: ${e.message}`);
 
@@ -78,7 +78,7 @@ export const firstErrors = (errors: RunView['errors']): string[] =>
  * What makes two failures the same: the commit and the errors' codes and places. A failure
  * with no errors listed is known by its message without numbers or the retry note.
  */
-export function failureIdentity(view: RunView): string {
+function failureIdentity(view: RunView): string {
   const run = view.lastRun!;
   const errors = view.errors.map((e) => `${e.code}@${e.location ?? e.address ?? ''}`).sort();
   const what =
@@ -88,12 +88,11 @@ export function failureIdentity(view: RunView): string {
   return `${run.result}\n${run.commit ?? ''}\n${what}`;
 }
 
-/** Remembers what was said, so that each run sends only what is new (see the module comment). */
+/** Each run sends only what is new (module header). */
 export class RunNotifications {
   private failing: string | null = null;
   private holding: string | null = null;
 
-  /** The events of the run `view` describes, in order (often none). */
   next(view: RunView): NotifyEvent[] {
     const run = view.lastRun;
     if (!run || run.result === 'unchanged') return [];
@@ -125,10 +124,7 @@ export class RunNotifications {
   }
 }
 
-/**
- * `run`, followed by the notifications of its outcome (delivered in the background). The
- * events of an environment's runs name it (`[production] …`, and `environment`).
- */
+/** Delivered in the background; an environment's events name it (`[prod] …`, `environment`). */
 export function notifyingRun<A extends unknown[]>(
   run: (...args: A) => Promise<void>,
   view: () => RunView,

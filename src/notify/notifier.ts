@@ -19,19 +19,17 @@ import {
 
 export interface NotifierOptions {
   destinations: Destination[];
-  /** Events to send (default: all four). */
+  /** Events to send (default: all). */
   events?: readonly NotifyEventKind[];
   /** At most this many messages per destination per window (default 10 per minute). */
   rateLimit?: { max: number; windowMs: number };
-  /** Attempts per message, the first included (default 5). */
-  attempts?: number;
-  /** The first retry's backoff (default 1 s), doubling up to a minute. */
-  retryBaseMs?: number;
-  timeoutMs?: number;
   logger?: Pick<Logger, 'info' | 'warn' | 'debug'>;
-  /** The rate limit's window and the retries' waits. */
   clock?: Clock;
 }
+
+/** Attempts per message, the first included; the first retry waits 1 s, doubling up to a minute. */
+const ATTEMPTS = 5;
+const TIMEOUT_MS = 10_000;
 
 interface Channel {
   dest: Destination;
@@ -56,7 +54,7 @@ export class Notifier {
     this.events = new Set(o.events ?? NOTIFY_EVENTS);
   }
 
-  /** Queues the event for every destination; returns at once. */
+  /** Returns at once. */
   notify(event: NotifyEvent): void {
     // Repeats were left out by the daemon hook (RunNotifications: by failure identity).
     if (!this.events.has(event.event)) return;
@@ -75,7 +73,7 @@ export class Notifier {
     }
   }
 
-  /** Resolves when every queued message was delivered or given up (shutdown, tests). */
+  /** Every queued message delivered or given up (shutdown, tests). */
   async flush(): Promise<void> {
     await Promise.all(this.channels.map((c) => c.queue));
   }
@@ -93,7 +91,6 @@ export class Notifier {
     const body = JSON.stringify(
       dest.kind === 'slack' ? slackMessage(event, suppressed) : { ...event, suppressed },
     );
-    const attempts = this.o.attempts ?? 5;
     for (let attempt = 1; ; attempt++) {
       let retryable: boolean;
       let wait: number | null = null;
@@ -103,8 +100,8 @@ export class Notifier {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'user-agent': 'poolsync' },
           body,
-          headersTimeout: this.o.timeoutMs ?? 10_000,
-          bodyTimeout: this.o.timeoutMs ?? 10_000,
+          headersTimeout: TIMEOUT_MS,
+          bodyTimeout: TIMEOUT_MS,
         });
         await res.body.dump();
         if (res.statusCode < 300) {
@@ -122,7 +119,7 @@ export class Notifier {
         why = (err as NodeJS.ErrnoException).code ?? (err as Error).name;
         retryable = true;
       }
-      if (!retryable || attempt >= attempts) {
+      if (!retryable || attempt >= ATTEMPTS) {
         this.o.logger?.warn(
           { destination: dest.origin, event: event.event, attempts: attempt, error: why },
           'notification not delivered',
@@ -130,9 +127,7 @@ export class Notifier {
         return;
       }
       const max = 60_000;
-      await this.clock.sleep(
-        Math.min(wait ?? backoffDelay(attempt, this.o.retryBaseMs ?? 1000, max), max),
-      );
+      await this.clock.sleep(Math.min(wait ?? backoffDelay(attempt, 1000, max), max));
     }
   }
 }
@@ -145,10 +140,9 @@ const TITLE: Record<NotifyEventKind, string> = {
   'held-for-approval': ':raised_hand: poolsync is holding changes for approval',
 };
 
-/** At most this many objects per list in a Slack message; the rest are counted. */
+/** Per list in a Slack message; the rest are counted. */
 const SLACK_LISTED = 10;
 
-/** `• item` lines, the first SLACK_LISTED, then `… and N more (see /status)`. */
 function bullets(items: readonly string[], total: number): string[] {
   const lines = items.slice(0, SLACK_LISTED).map((c) => `• ${c}`);
   const more = total - lines.length;

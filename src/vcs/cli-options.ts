@@ -23,21 +23,15 @@ import {
 
 export interface CommentTarget extends PullRequestRef {
   commit: string;
-  /** The folder inside the Git repository ('' for its root): one comment per folder. */
+  /** Inside the Git repository ('' for its root): one comment per folder. */
   key: string;
 }
 
 const TOKEN_ENV: Record<Provider, string> = { github: 'GITHUB_TOKEN', gitlab: 'GITLAB_TOKEN' };
 
-interface CiDefaults {
-  repository?: string;
-  number?: number;
-  apiUrl?: string;
-  commit?: string;
-}
+type CiDefaults = Partial<Pick<CommentTarget, 'repository' | 'number' | 'apiUrl' | 'commit'>>;
 
-/** What GitHub Actions / GitLab CI say about the pull request being built. */
-export function ciDefaults(provider: Provider, env: Env): CiDefaults {
+function ciDefaults(provider: Provider, env: Env): CiDefaults {
   const nonEmpty = (v: string | undefined) => (v && v.trim() !== '' ? v.trim() : undefined);
   if (provider === 'github') {
     if (env.GITHUB_ACTIONS !== 'true') return {};
@@ -62,7 +56,7 @@ export function ciDefaults(provider: Provider, env: Env): CiDefaults {
   };
 }
 
-/** Where DIR sits inside its Git repository, and its HEAD; null outside a repository. */
+/** Null outside a repository. */
 async function gitFacts(dir: string): Promise<{ head: string; prefix: string } | null> {
   try {
     const git = simpleGit({ baseDir: dir });
@@ -76,7 +70,7 @@ async function gitFacts(dir: string): Promise<{ head: string; prefix: string } |
   }
 }
 
-/** Resolves flags, CI environment and Git into a complete target, or a UserError saying what is missing. */
+/** A UserError says what is missing. */
 export async function resolveCommentTarget(argv: CommentArgs, env: Env): Promise<CommentTarget> {
   const provider = argv.comment;
   if (provider !== 'github' && provider !== 'gitlab')
@@ -120,7 +114,7 @@ export async function resolveCommentTarget(argv: CommentArgs, env: Env): Promise
     provider,
     repository,
     number,
-    apiUrl: argv['api-url'] ?? argv.apiUrl ?? ci.apiUrl,
+    apiUrl: argv['api-url'] ?? ci.apiUrl,
     commit,
     key: git?.prefix ?? '',
     token,
@@ -128,10 +122,7 @@ export async function resolveCommentTarget(argv: CommentArgs, env: Env): Promise
   };
 }
 
-/**
- * Posts `outcome` when `--comment` is given (returns null otherwise). API and configuration
- * failures become UserErrors (message only; the token never appears).
- */
+/** Null without `--comment`. API and configuration failures become UserErrors (message only). */
 export async function publishFromCliArgs(
   argv: CommentArgs,
   outcome: PublishOutcome,
@@ -148,7 +139,6 @@ export async function publishFromCliArgs(
   }
 }
 
-/** One line for the terminal after posting. */
 export function describePublish(r: PublishResult): string {
   const where = r.commentUrl ? `: ${r.commentUrl}` : '';
   return `Plan comment ${r.comment}${where}; status poolsync/plan: ${r.status} (${r.description}).`;

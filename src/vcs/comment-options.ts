@@ -40,8 +40,7 @@ export const pullRequestCommentOptions = {
   },
 } as const satisfies Record<string, Options>;
 
-/** The options as parsed, and the plan command's DIR positional. */
+/** With the plan command's DIR positional. */
 export type CommentArgs = Partial<InferredOptionTypes<typeof pullRequestCommentOptions>> & {
-  apiUrl?: string;
   dir?: string;
 };

@@ -19,20 +19,14 @@ import { code, markdownText } from '../render/markdown.js';
 import { splitHeld } from '../plan/hold.js';
 import { errorText } from '../render/reasons.js';
 import { escapeTerminal } from '../util/terminal-text.js';
-import type {
-  EnvironmentOutcome,
-  HeldNote,
-  Provider,
-  PublishOutcome,
-  StatusState,
-} from './types.js';
+import type { EnvironmentOutcome, HeldNote, Provider, PublishOutcome } from './types.js';
 
-/** Characters a comment may hold: GitHub issue comments, GitLab notes. */
+/** Characters (code points) a comment may hold. */
 export const COMMENT_LIMITS: Record<Provider, number> = { github: 65_536, gitlab: 1_000_000 };
 
 const MARKER_PREFIX = '<!-- poolsync:plan';
 
-/** The hidden marker of poolsync's comment, keyed by its folder (two folders, two comments). */
+/** Keyed by folder: two folders, two comments. */
 export function commentMarker(key?: string | null): string {
   const k = commentKey(key);
   // `--` would end the HTML comment early; `>` is harmless but kept out for clarity.
@@ -55,15 +49,14 @@ export function commentKey(key: string | null | undefined): string {
   return k === '.' ? '' : k;
 }
 
-/** True when `body` is the comment carrying `marker` (the marker opens the body). */
+/** The marker opens the body. */
 export function isPoolsyncComment(body: string, marker: string): boolean {
   return body.trimStart().startsWith(marker);
 }
 
-/** The plan comment, and the comments after it holding the held lists too long for it. */
 export interface Comments {
   body: string;
-  /** The held lists that did not fit in `body`, each whole, in comments of their own (part 1, 2…). */
+  /** The held lists too long for `body`, each whole, in comments of their own (part 1, 2…). */
   heldLists: string[];
   /**
    * Per section ('' without environments) with held changes: the fingerprint the pull request
@@ -75,15 +68,13 @@ export interface Comments {
 
 export interface CommentInput {
   outcome: PublishOutcome;
-  /** The commit the plan was made for. */
   commit: string;
   /** Folder inside the repository (marker key and title); empty for the root. */
   key?: string | null;
-  /** Maximum characters of the body (COMMENT_LIMITS[provider]). */
+  /** COMMENT_LIMITS[provider]. */
   limit: number;
 }
 
-/** The one-line status description for the commit. */
 export function statusDescription(outcome: PublishOutcome): string {
   if (outcome.kind === 'environments')
     return outcome.environments
@@ -100,19 +91,14 @@ export function statusDescription(outcome: PublishOutcome): string {
   return closingLine(plan);
 }
 
-/** The plan comment's body (buildComments). */
-export function buildCommentBody(input: CommentInput): string {
-  return buildComments(input).body;
-}
-
-/** The hidden marker of comment `part` (1, 2…) of the held lists too long for the plan comment. */
+/** The marker of comment `part` (1, 2…) of the held lists too long for the plan comment. */
 export function heldListMarker(key: string | null | undefined, part: number): string {
   return commentMarker(key)
     .replace('poolsync:plan', 'poolsync:held')
     .replace(' -->', ` part="${part}" -->`);
 }
 
-/** Comments of held lists after a plan comment, at most: beyond, a list is shown nowhere. */
+/** At most: beyond, a list is shown nowhere. */
 export const HELD_LIST_COMMENTS = 10;
 
 /**
@@ -133,6 +119,7 @@ export function buildComments(input: CommentInput): Comments {
   const outcome = input.outcome;
   const sections = outcome.kind === 'environments' ? outcome.environments : [{ name: '', outcome }];
   const where = new Map<string, HeldPlace>();
+  const shown = new Map<string, string | null>();
   const lists = new HeldLists(input, key, title);
   const share = Math.floor(budget / sections.length / 2);
   for (const { name, outcome: o } of sections) {
@@ -140,6 +127,7 @@ export function buildComments(input: CommentInput): Comments {
     if (!held) continue;
     if (codePointLength(heldSection(held, 'here')) <= share) where.set(name, 'here');
     else where.set(name, lists.add(name, held) ? 'next' : 'nowhere');
+    shown.set(name, where.get(name) === 'nowhere' ? null : held.fingerprint);
   }
   const heldText = (name: string, o: EnvironmentOutcome) =>
     o.kind === 'plan' && o.held ? `${heldSection(o.held, where.get(name)!)}\n\n` : '';
@@ -157,10 +145,6 @@ export function buildComments(input: CommentInput): Comments {
   // The short forms are built to fit; this cut only guards against a tiny limit.
   if (codePointLength(section) > budget) section = takeCodePoints(section, Math.max(0, budget));
   const body = head + section + foot;
-  const shown = new Map<string, string | null>();
-  for (const { name, outcome: o } of sections)
-    if (o.kind === 'plan' && o.held)
-      shown.set(name, where.get(name) === 'nowhere' ? null : o.held.fingerprint);
   return {
     body: codePointLength(body) <= input.limit ? body : takeCodePoints(body, input.limit),
     heldLists: lists.comments(),
@@ -168,7 +152,7 @@ export function buildComments(input: CommentInput): Comments {
   };
 }
 
-/** The held lists too long for the plan comment, packed line by line into comments of the limit. */
+/** Packed line by line into comments of the limit. */
 class HeldLists {
   /** Each comment's lines (its head first). */
   private readonly parts: string[][] = [];
@@ -180,7 +164,7 @@ class HeldLists {
     private readonly title: string,
   ) {}
 
-  /** Adds `held`'s whole list, or nothing (false) when it would take more than the comments allowed. */
+  /** The whole list, or nothing (false) when it would take more than the comments allowed. */
   add(name: string, held: HeldNote): boolean {
     const saved = { parts: this.parts.map((p) => [...p]), left: this.left };
     const header = `\n#### ${name ? `\`${name}\`: ` : ''}${plural(held.changes.length, 'change')}, fingerprint \`${held.fingerprint}\`\n`;
@@ -208,15 +192,15 @@ class HeldLists {
   }
 }
 
-/** Where a held list is: in the plan comment, in the ones after it, or too long for them. */
+/** In the plan comment, in the ones after it, or too long for them. */
 type HeldPlace = 'here' | 'next' | 'nowhere';
 
-/** How many held changes the plan comment shows when the list is elsewhere. */
+/** Held changes the plan comment shows when the list is elsewhere. */
 const HELD_PREVIEW = 10;
 
 const heldLine = (c: Pick<Change, 'action' | 'address'>) => `- ${code(`${c.action} ${c.address}`)}`;
 
-/** The held changes, their fingerprint and how to approve them: never shortened away. */
+/** Never shortened away. */
 function heldSection(h: HeldNote, place: HeldPlace): string {
   const n = h.changes.length;
   const intro = `**Held for approval** (policy \`safe\`): after merge the daemon applies the rest and holds these ${plural(n, 'change')}, fingerprint \`${h.fingerprint}\``;
@@ -229,7 +213,6 @@ function heldSection(h: HeldNote, place: HeldPlace): string {
   return `${intro}. They are more than the pull request's comments hold, so no comment approves them: after merge, review them where the daemon holds them (its dashboard, or \`poolsync approve\`, which lists them) and approve that fingerprint there. The first ${first.length}:\n${first.join('\n')}\n${more}`;
 }
 
-/** The whole section: a plan's rendering, or an error or invalid section with room for all. */
 function fullSection(outcome: EnvironmentOutcome): string {
   if (outcome.kind !== 'plan') return shortSection(outcome, Infinity);
   return failedLine(outcome.plan) + outcome.markdown.trim();
@@ -241,12 +224,12 @@ function failedLine(plan: Plan): string {
     : '';
 }
 
-/** ` (N errors)`, or nothing when the count is not known. */
+/** Nothing when the count is not known. */
 const errorsNote = (n: number | undefined) => (n ? ` (${plural(n, 'error')})` : '');
 
 const OMISSION_RESERVE = 200;
 
-/** Items, a line apart, while they fit in `budget`, reserving room for the omission note. */
+/** Items while they fit in `budget`, with room reserved for the omission note. */
 function fitItems(items: string[], budget: number, omitted: (n: number) => string): string {
   const parts: string[] = [];
   let used = 0;
@@ -334,7 +317,6 @@ function shortPlan(plan: Plan, budget: number): string {
   return b.out.join('\n\n');
 }
 
-/** shortPlan's parts so far and the characters left. */
 interface Budgeted {
   out: string[];
   left: number;
@@ -384,8 +366,6 @@ function changesSection(b: Budgeted, plan: Plan): void {
     push(b, `_${plural(changes.length, 'change')} omitted (the comment size limit)._`);
   }
 }
-
-// Environments.
 
 type Sections = Extract<PublishOutcome, { kind: 'environments' }>;
 
@@ -440,7 +420,7 @@ function record(name: string, outcome: EnvironmentOutcome, listed: boolean): str
   return `<!-- poolsync:environment ${attrs.join(' ')} -->\n`;
 }
 
-/** The record of `environment`'s section in a plan comment's body, or null. */
+/** Of `environment`'s section in a plan comment's body. */
 export function planRecord(body: string, environment: string): PlanRecord | null {
   for (const m of body.matchAll(RECORD)) {
     const a = Object.fromEntries(
@@ -489,29 +469,21 @@ function environmentSections(
   ].join('\n\n');
 }
 
-/** The commit status: the worst of the environments' (an error, else a failure, else success). */
-export function worstState(states: StatusState[]): StatusState {
-  for (const s of ['error', 'failure', 'pending'] as const) if (states.includes(s)) return s;
-  return 'success';
-}
-
-// Text measuring.
-
-/** Number of code points (a surrogate pair counts once). */
+/** A surrogate pair counts once. */
 export const codePointLength = (text: string): number =>
   text.length - (text.match(/[\ud800-\udbff][\udc00-\udfff]/g)?.length ?? 0);
 
-/** The first `max` code points of `text` (a string iterates by code point: no pair is split). */
+/** A string iterates by code point: no pair is split. */
 const takeCodePoints = (text: string, max: number): string =>
   [...text].slice(0, Math.max(0, max)).join('');
 
-/** Shortens to at most `max` code points, marking the cut with an ellipsis. */
+/** At most `max` code points, the cut marked with an ellipsis. */
 export function clip(text: string, max: number): string {
   if (codePointLength(text) <= max) return text;
   return `${takeCodePoints(text, max - 1)}…`;
 }
 
-/** A Markdown code fence longer than any run of backticks inside `content`. */
+/** Longer than any run of backticks inside `content`. */
 function fence(content: string, info = ''): string {
   let longest = 0;
   for (const m of content.matchAll(/`+/g)) longest = Math.max(longest, m[0].length);
@@ -523,23 +495,17 @@ function fence(content: string, info = ''): string {
 // part of the plan posted there, and `poolsync apply -e NAME` (or `--env NAME`) that of one
 // environment (docs/environments.md), like Atlantis' `atlantis apply -p PROJECT`.
 
-export interface CommentCommand {
-  command: 'apply';
-  /** The environment named with `-e` / `--env`; null when none is. */
-  environment: string | null;
-}
-
 /**
  * The command: the whole first line, at most 3 spaces in (4 make it code in Markdown). A
  * command on any other line is inside text, code or a quote, and approves nothing (issue 59).
  */
 const COMMAND = /^ {0,3}poolsync[ \t]+apply(?:[ \t]+(?:-e|--env)(?:[ \t]+|=)(\S+))?[ \t]*$/;
-/** An environment's name as poolsync.yaml allows it (lower case, case-sensitive). */
+/** As poolsync.yaml allows it (lower case, case-sensitive). */
 const NAME = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$/;
 
-/** The poolsync command a comment's first line is, or null when it is none. */
-export function parseCommentCommand(body: string): CommentCommand | null {
+/** `environment`: the one named with `-e` / `--env`, else null. */
+export function parseCommentCommand(body: string) {
   const m = COMMAND.exec(body.split(/\r?\n/, 1)[0]!);
   if (!m || (m[1] !== undefined && !NAME.test(m[1]))) return null;
-  return { command: 'apply', environment: m[1] ?? null };
+  return { command: 'apply' as const, environment: m[1] ?? null };
 }

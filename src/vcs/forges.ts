@@ -2,18 +2,16 @@
  * The forges' REST APIs, for exactly what poolsync does on a pull request (through http.ts):
  * - the sticky plan comment: a GitHub pull request's issue comments or a GitLab merge request's
  *   notes (https://docs.github.com/rest/issues/comments, https://docs.gitlab.com/api/notes/),
- *   and the `poolsync/plan` commit status;
+ *   and the `poolsync/plan` commit status (docs.github.com/rest/commits/statuses,
+ *   docs.gitlab.com/api/commits);
  * - who poolsync is, from its token (`GET /user`), for the one test of "poolsync's own comment":
  *   its author is that identity AND its body opens with the marker (anyone who can comment can
  *   write the marker). A GitHub App's installation token may not read /user (403), and GitHub
  *   names no bot login it may read: its own comments are those posted through an app
  *   (`performed_via_github_app`, which no user can set) by that app's bot, and once it has
  *   posted one, that comment's author (isOwnComment). No setting names it;
- * - who may approve a held plan (docs/daemon.md#approvals): GitHub's collaborator permission
- *   (`admin`, `maintain` or `write`), GitLab's member access level, inherited included
- *   (Developer, 30, or above): docs.github.com/rest/collaborators/collaborators,
- *   docs.gitlab.com/api/members (statuses: docs.github.com/rest/commits/statuses,
- *   docs.gitlab.com/api/commits).
+ * - who may approve a held plan (docs/daemon.md#approvals; githubPermission, gitlabPermission):
+ *   docs.github.com/rest/collaborators/collaborators, docs.gitlab.com/api/members.
  */
 import { plural } from '../render/common.js';
 import { clip, COMMENT_LIMITS } from './comment.js';
@@ -27,7 +25,6 @@ import {
   type ForgeUser,
   type IssueComment,
   type Provider,
-  type PullRequestApi,
   type PullRequestRef,
   type StatusState,
 } from './types.js';
@@ -37,13 +34,13 @@ export const GITLAB_API_URL = 'https://gitlab.com/api/v4';
 /** GitHub rejects longer status descriptions (422); GitLab stores up to 255 characters. */
 const STATUS_DESCRIPTION_MAX: Record<Provider, number> = { github: 140, gitlab: 255 };
 
-/** A GitHub Enterprise Cloud host with data residency: `SUBDOMAIN.ghe.com` (docs.github.com, "About GitHub Enterprise Cloud with data residency"). */
+/** GitHub Enterprise Cloud with data residency (docs.github.com, "About GitHub Enterprise Cloud with data residency"). */
 export const GHE_COM = /^(?:api\.)?([a-z0-9-]+)\.ghe\.com$/i;
 
 /**
- * `https://api.github.com` (default), GitHub Enterprise Cloud with data residency
- * `https://api.SUBDOMAIN.ghe.com`, or GitHub Enterprise Server `https://HOST/api/v3` (a bare
- * `https://HOST` gets `/api/v3`, a bare `https://SUBDOMAIN.ghe.com` its `api.` host).
+ * `https://api.github.com` (default), `https://api.SUBDOMAIN.ghe.com` (GHE_COM), or GitHub
+ * Enterprise Server `https://HOST/api/v3` (a bare `https://HOST` gets `/api/v3`, a bare
+ * `https://SUBDOMAIN.ghe.com` its `api.` host).
  */
 export function normalizeGitHubApiUrl(apiUrl: string | undefined): string {
   const url = parseApiUrl(
@@ -52,7 +49,6 @@ export function normalizeGitHubApiUrl(apiUrl: string | undefined): string {
   );
   const cloud = GHE_COM.exec(url.hostname);
   if (url.pathname === '/' || url.pathname === '') {
-    // GitHub.com and GHE.com serve the API at the root of their api. host; a server at /api/v3.
     if (cloud) url.hostname = `api.${cloud[1]}.ghe.com`;
     else if (url.hostname !== 'api.github.com') url.pathname = '/api/v3';
   }
@@ -69,7 +65,6 @@ export function normalizeGitLabApiUrl(apiUrl: string | undefined): string {
   return url.toString().replace(/\/+$/, '');
 }
 
-/** The REST client of `opts`: its token, API version and error messages. */
 export function forgeApi(
   opts: ForgeRepository & { number?: number },
   mapError: ErrorMapper = errorMessages(opts),
@@ -100,11 +95,10 @@ const GITLAB_STATES: Record<StatusState, string> = {
   error: 'failed',
 };
 
-/**
- * The sticky comment's calls: a pull request's issue comments (GitHub) or a merge request's
- * notes (GitLab, system notes left out), and the commit status.
- */
-export function createPullRequestApi(opts: PullRequestRef): PullRequestApi {
+export type PullRequestApi = ReturnType<typeof createPullRequestApi>;
+
+/** GitLab's system notes are left out. */
+export function createPullRequestApi(opts: PullRequestRef) {
   checkOptions(opts);
   const { provider } = opts;
   const github = provider === 'github';
@@ -115,7 +109,9 @@ export function createPullRequestApi(opts: PullRequestRef): PullRequestApi {
   const first = `${pr.comments}?per_page=100${github ? '' : '&sort=asc&order_by=created_at'}`;
   return {
     provider,
+    /** Who the token is; null for a GitHub App's token until it has posted (module header). */
     self: () => tokenIdentity(api, provider),
+    /** Oldest first, all pages. */
     async listComments() {
       const all = await listPages(api, first, `list the ${word}s of ${pr.name}`, (res) => {
         // GitLab's offset pagination names the next page; keyset pagination and GitHub only
@@ -125,7 +121,7 @@ export function createPullRequestApi(opts: PullRequestRef): PullRequestApi {
       });
       return Promise.all((all as { system?: boolean }[]).filter((n) => !n.system).map(read));
     },
-    async createComment(body) {
+    async createComment(body: string) {
       const res = await api.call({
         method: 'POST',
         path: pr.comments,
@@ -134,19 +130,19 @@ export function createPullRequestApi(opts: PullRequestRef): PullRequestApi {
         nonIdempotent: true,
       });
       const comment = await read(res.json);
-      // A GitHub App's token learns who it is from the comment it posted.
+      // A GitHub App's token learns who it is from the comment it posted (module header).
       if (comment.author && (await tokenIdentity(api, provider)) === null)
         known.set(api.tokenKey, Promise.resolve(comment.author));
       return comment;
     },
-    async deleteComment(id) {
+    async deleteComment(id: number) {
       await api.call({
         method: 'DELETE',
         path: github ? `${pr.repo}/issues/comments/${id}` : `${pr.comments}/${id}`,
         operation: `delete the poolsync ${word} ${id} on ${pr.name}`,
       });
     },
-    async updateComment(id, body) {
+    async updateComment(id: number, body: string) {
       const res = await api.call({
         method: github ? 'PATCH' : 'PUT',
         path: github ? `${pr.repo}/issues/comments/${id}` : `${pr.comments}/${id}`,
@@ -155,7 +151,10 @@ export function createPullRequestApi(opts: PullRequestRef): PullRequestApi {
       });
       return read(res.json);
     },
-    async setStatus(sha, status) {
+    async setStatus(
+      sha: string,
+      status: { state: StatusState; description: string; targetUrl?: string | null },
+    ) {
       try {
         await api.call({
           method: 'POST',
@@ -182,11 +181,10 @@ export function createPullRequestApi(opts: PullRequestRef): PullRequestApi {
   };
 }
 
-/** The repository's API path: `/repos/OWNER/NAME` (GitHub), `/projects/ID` (GitLab). */
 const repoPath = ({ provider, repository }: ForgeRepository) =>
   provider === 'github' ? `/repos/${repository}` : `/projects/${encodeURIComponent(repository)}`;
 
-/** Pull request `number`'s name in messages and its API paths. */
+/** Pull request `number`'s name in messages, and its API paths. */
 function pullRequestOf(opts: ForgeRepository, number: number) {
   const github = opts.provider === 'github';
   const repo = repoPath(opts);
@@ -200,7 +198,7 @@ function pullRequestOf(opts: ForgeRepository, number: number) {
 }
 
 type UserJson = { login?: string; username?: string; id?: number } | null | undefined;
-/** A user as a forge sends one (GitHub's `login`, GitLab's `username`); null when none. */
+/** GitHub's `login`, GitLab's `username`; null when none. */
 function userOf(u: UserJson): ForgeUser | null {
   const login = u?.login ?? u?.username;
   return login ? { login, id: u?.id ?? null } : null;
@@ -208,8 +206,8 @@ function userOf(u: UserJson): ForgeUser | null {
 
 /**
  * A GitHub comment (its author is `user`) or, with `note`, a GitLab note (its author is
- * `author`, no app; its URL is given: GitLab sends none) as an IssueComment, each from its own
- * forge's fields only.
+ * `author`, no app; GitLab sends no URL), each from its own forge's fields only: who wrote a
+ * comment is what an approval rests on.
  */
 function toComment(json: unknown, note: { url: string | null } | null = null): IssueComment {
   const c = json as {
@@ -235,19 +233,16 @@ export function forgeTime(text: unknown): number | null {
   return Number.isFinite(ms) ? ms : null;
 }
 
-/**
- * Whether `c` is poolsync's (`self`, the token's identity): its author is `self`; with a GitHub
- * App token not known yet (null), it was posted through an app by that app's bot.
- */
+/** With a GitHub App token not known yet (`self` null): posted through an app by its bot. */
 export function isOwnComment(c: IssueComment, self: ForgeUser | null): boolean {
   if (self !== null) return sameUser(c.author, self);
   return c.app !== null && c.author?.login.toLowerCase() === `${c.app}[bot]`.toLowerCase();
 }
 
 /**
- * A note as an IssueComment, with its web address: the merge request's page and `#note_ID`.
- * The page follows from a project path beside an API at /api/v4; else (a numeric project id,
- * as GitLab CI's CI_PROJECT_ID) it is the merge request's `web_url`, read once.
+ * A note's web address is the merge request's page and `#note_ID`. The page follows from a
+ * project path beside an API at /api/v4; else (a numeric project id, as GitLab CI's
+ * CI_PROJECT_ID) it is the merge request's `web_url`, read once.
  */
 function noteReader(
   api: ApiClient,
@@ -288,7 +283,6 @@ function checkOptions(opts: PullRequestRef): void {
     );
 }
 
-/** What each failed call says: what went wrong and what to do. */
 function errorMessages(opts: ForgeRepository & { number?: number }): ErrorMapper {
   const github = opts.provider === 'github';
   const name = PROVIDER_NAMES[opts.provider];
@@ -302,7 +296,6 @@ function errorMessages(opts: ForgeRepository & { number?: number }): ErrorMapper
     if (github && (status === 403 || status === 429) && /rate limit/i.test(server))
       return `GitHub rate limit exceeded while trying to ${call.operation} (${status}${detail}), still after ${plural(attempts, 'attempt')}. Try again later, or use a token with a higher limit.`;
     if (status === 403) {
-      // What the token needs for the operation.
       const statuses = call.path.includes('/statuses/');
       return github
         ? `GitHub refused to ${call.operation} in ${opts.repository} (403${detail}). The token needs ${statuses ? 'permission `statuses: write` (fine-grained token or the Actions GITHUB_TOKEN; a classic token needs scope `repo`, or `repo:status`)' : 'permission `pull-requests: write` (fine-grained token or the Actions GITHUB_TOKEN; a classic token needs scope `repo`, or `public_repo` for a public repository)'}.`
@@ -322,14 +315,9 @@ function errorMessages(opts: ForgeRepository & { number?: number }): ErrorMapper
   };
 }
 
-// Who the token is.
-
 const known = new Map<string, Promise<ForgeUser | null>>();
 
-/**
- * The token's identity on the forge of `api`, asked once per process (a failure is asked
- * again); null for a GitHub App's installation token that has not posted a comment yet.
- */
+/** Asked once per process (a failure is asked again); null: see PullRequestApi.self. */
 function tokenIdentity(api: ApiClient, provider: Provider): Promise<ForgeUser | null> {
   let identity = known.get(api.tokenKey);
   if (!identity) {
@@ -361,24 +349,13 @@ async function askIdentity(api: ApiClient, provider: Provider): Promise<ForgeUse
   }
 }
 
-// Who may approve.
-
 export interface ApproverCheck {
   allowed: boolean;
   /** What the forge says: `write`, `read`, `none`, `developer (30)`, `reporter (20)`… */
   level: string;
 }
 
-export interface ApprovalForge {
-  permission(user: ForgeUser): Promise<ApproverCheck>;
-  /** The pull request's head commit, whether it is open, and who opened it. */
-  pullRequest(
-    number: number,
-  ): Promise<{ headSha: string; open: boolean; author: ForgeUser | null }>;
-  /** A reply, shortened to the forge's limit: it always lands. */
-  reply(number: number, body: string): Promise<void>;
-  close(): Promise<void>;
-}
+export type ApprovalForge = ReturnType<typeof createApprovalForge>;
 
 const GITLAB_LEVELS: Record<number, string> = {
   0: 'none',
@@ -391,7 +368,7 @@ const GITLAB_LEVELS: Record<number, string> = {
   50: 'owner',
 };
 
-export function createApprovalForge(opts: ForgeRepository): ApprovalForge {
+export function createApprovalForge(opts: ForgeRepository) {
   const github = opts.provider === 'github';
   const name = PROVIDER_NAMES[opts.provider];
   const api = forgeApi(
@@ -401,7 +378,7 @@ export function createApprovalForge(opts: ForgeRepository): ApprovalForge {
   );
   const repo = repoPath(opts);
   return {
-    async permission(user) {
+    async permission(user: ForgeUser): Promise<ApproverCheck> {
       try {
         return await (github ? githubPermission : gitlabPermission)(api, repo, user);
       } catch (err) {
@@ -409,7 +386,7 @@ export function createApprovalForge(opts: ForgeRepository): ApprovalForge {
         return { allowed: false, level: `none (not a ${github ? 'collaborator' : 'member'})` };
       }
     },
-    async pullRequest(number) {
+    async pullRequest(number: number) {
       const pr = pullRequestOf(opts, number);
       const res = await api.call({ method: 'GET', path: pr.path, operation: `read ${pr.name}` });
       const body = res.json as {
@@ -428,7 +405,8 @@ export function createApprovalForge(opts: ForgeRepository): ApprovalForge {
         author: userOf(github ? body.user : body.author),
       };
     },
-    async reply(number, body) {
+    /** A reply, shortened to the forge's limit: it always lands. */
+    async reply(number: number, body: string) {
       const pr = pullRequestOf(opts, number);
       await api.call({
         method: 'POST',
@@ -444,7 +422,7 @@ export function createApprovalForge(opts: ForgeRepository): ApprovalForge {
 
 // Each forge's check; its 404 (not a collaborator, not a member) is answered by `permission`.
 
-/** GitHub: the collaborator's permission; `admin`, `maintain` or `write` may approve. */
+/** GitHub: `admin`, `maintain` or `write` may approve. */
 async function githubPermission(
   api: ApiClient,
   repo: string,
@@ -466,7 +444,7 @@ async function githubPermission(
   };
 }
 
-/** GitLab: the member's access level (inherited included); Developer (30) or above may approve. */
+/** GitLab: the member's access level, inherited included; Developer (30) or above may approve. */
 async function gitlabPermission(
   api: ApiClient,
   repo: string,

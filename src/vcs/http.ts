@@ -4,10 +4,9 @@
  * errors that never carry the token. GitHub: `Retry-After` waited in full, else with
  * `x-ratelimit-remaining: 0` until `x-ratelimit-reset`, else (a secondary limit) at least a
  * minute, doubling; GitLab: 429 with `Retry-After` or `RateLimit-Reset`. A limit, used up or
- * secondary, holds every request of that token in this process until its end. No call waits past its deadline
- * (POOLSYNC_RATE_LIMIT_WAIT): one that would have to stops at once and says when it resets.
- * Each attempt is bounded as every client is (util/transport-limits.ts): connect and read
- * timeouts, the call timeout, and at most ANSWER_BYTES.forge per answer.
+ * secondary, holds every request of that token in this process until its end. No call waits
+ * past its deadline (POOLSYNC_RATE_LIMIT_WAIT): one that would have to stops at once and says
+ * when it resets. Each attempt is bounded as every client is (util/transport-limits.ts).
  */
 import { Agent, request, type Dispatcher } from 'undici';
 import { backoffDelay, retryAfterMs } from '../util/backoff.js';
@@ -28,7 +27,7 @@ import type { Env } from '../util/env.js';
 
 export const DEFAULT_RATE_LIMIT_WAIT_MS = 10 * 60_000;
 
-/** POOLSYNC_RATE_LIMIT_WAIT (`10m`, `1h`, `0s`): how long a forge call may wait for limits. */
+/** POOLSYNC_RATE_LIMIT_WAIT (`10m`, `1h`, `0s`). */
 export function rateLimitWait(env: Env): number {
   const raw = env.POOLSYNC_RATE_LIMIT_WAIT?.trim();
   if (!raw) return DEFAULT_RATE_LIMIT_WAIT_MS;
@@ -42,15 +41,12 @@ export function rateLimitWait(env: Env): number {
 
 export interface ApiCall {
   method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
-  /** Path below the API base URL (`/repos/o/r/...`), or an absolute URL on the same origin (pagination links). */
+  /** Below the API base URL, or an absolute URL on the same origin (pagination links). */
   path: string;
   body?: unknown;
-  /** What the call does, for error messages: `list comments of pull request #4`. */
+  /** For error messages: `list comments of pull request #4`. */
   operation: string;
-  /**
-   * A call whose repetition would duplicate something (creating a comment): retried only
-   * when the request provably never reached the server (connection refused, rate limited).
-   */
+  /** Repeating it would duplicate something (a comment): retried only when provably never sent. */
   nonIdempotent?: boolean;
 }
 
@@ -59,7 +55,7 @@ export interface ApiResponse {
   json: unknown;
 }
 
-/** Turns a non-2xx response into the provider's clear error; `attempts` is how many were made. */
+/** A non-2xx response's message; `attempts`: how many were made. */
 export type ErrorMapper = (
   status: number,
   serverMessage: string,
@@ -67,7 +63,7 @@ export type ErrorMapper = (
   attempts: number,
 ) => string;
 
-/** Connection failures where the request was never sent (a DNS lookup to try again too). */
+/** The request was never sent (a DNS lookup to try again too). */
 const NOT_SENT_CODES = [...CONNECT_FAILURE_CODES, 'EAI_AGAIN'];
 
 type Headers = ApiResponse['headers'];
@@ -77,7 +73,7 @@ export function header(headers: Headers, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-/** Epoch seconds of a reset header as milliseconds, or null. */
+/** A reset header's epoch seconds, as ms. */
 function resetMs(headers: Headers): number | null {
   const raw = header(headers, 'x-ratelimit-reset') ?? header(headers, 'ratelimit-reset');
   const seconds = raw === undefined ? NaN : Number(raw);
@@ -110,15 +106,15 @@ function limitWait(
   return { ms: 60_000 * 2 ** secondaryBefore, secondary: true };
 }
 
-/** Requests held per API and token until a used-up limit resets (the token's, whichever client sends). */
+/** Per API and token (whichever client sends): no request before this. */
 const heldUntil = new Map<string, number>();
 
 export interface ApiClientOptions {
   provider: ProviderName;
   baseUrl: string;
-  /** Provider headers, the credential included; never logged or echoed in errors. */
+  /** The credential included: never logged or echoed in errors. */
   headers: Record<string, string>;
-  /** Values that must never appear in an error message (the token). */
+  /** Never in an error message (the token). */
   secrets: string[];
   mapError: ErrorMapper;
   retry?: RetryTuning;
@@ -129,7 +125,7 @@ export class ApiClient {
   private readonly agent: Agent;
   private readonly tuning: Required<Omit<RetryTuning, 'limits'>>;
   private readonly limits: TransportLimits;
-  /** The API and the token: what a rate limit and an identity belong to. */
+  /** What a rate limit and an identity belong to. */
   readonly tokenKey: string;
 
   constructor(private readonly opts: ApiClientOptions) {
@@ -151,7 +147,7 @@ export class ApiClient {
     });
   }
 
-  /** Resolves a path or same-origin absolute URL; refuses to send the token elsewhere. */
+  /** Refuses to send the token to another origin. */
   resolve(path: string): URL {
     if (/^https?:\/\//i.test(path)) {
       const url = new URL(path);
@@ -203,7 +199,7 @@ export class ApiClient {
       try {
         json = JSON.parse(text);
       } catch {
-        // Not JSON: the text itself.
+        // The text itself.
       }
       if (res.statusCode >= 200 && res.statusCode < 300) {
         // The forges answer JSON or nothing: anything else (a proxy's page, a compressed body)
@@ -259,7 +255,7 @@ export class ApiClient {
     await clock.sleep(ms);
   }
 
-  /** One request; `again` when it failed on the way and may be made again. */
+  /** `again`: it failed on the way and may be made again. */
   private async send(
     call: ApiCall,
     attempt: number,
@@ -301,9 +297,8 @@ export class ApiClient {
   }
 
   /**
-   * A limit that ends the call (util/transport-limits.ts: its timeout, the answer's size), said
-   * with the call; else null. Connect and read timeouts are retried as failures on the way are,
-   * and said as such once no retry is left (`words`).
+   * A limit that ends the call (util/transport-limits.ts), said with it; else null. Connect and
+   * read timeouts are retried as failures on the way are, and said as such once none is left.
    */
   private limited(call: ApiCall, err: unknown, final = false): VcsApiError | null {
     const limit = limitOf(err);
@@ -329,7 +324,6 @@ export class ApiClient {
     );
   }
 
-  /** The error of a call, its message without the token. */
   private fail(
     status: number | null,
     message: string,
@@ -350,7 +344,7 @@ export class ApiClient {
   }
 }
 
-/** The server's own explanation, from GitHub's `{message, errors}` or GitLab's `{message|error}`. */
+/** From GitHub's `{message, errors}` or GitLab's `{message|error}`. */
 function describeServerBody(json: unknown): string {
   if (typeof json === 'string') return json.trim();
   if (json === null || typeof json !== 'object') return '';
@@ -375,7 +369,7 @@ function describeServerBody(json: unknown): string {
   return parts.filter((p) => p !== '').join('; ');
 }
 
-/** The URL of the next page from an RFC 8288 Link header, or null. */
+/** From an RFC 8288 Link header. */
 export function nextLink(value: string | string[] | undefined): string | null {
   const raw = Array.isArray(value) ? value.join(',') : value;
   if (!raw) return null;
@@ -390,9 +384,8 @@ export function nextLink(value: string | string[] | undefined): string | null {
 const MAX_PAGES = 1000;
 
 /**
- * GETs `first` and each page after it (`next` names the following page from a response,
- * null at the end) and returns the items of all pages. Bounded, and stops on a page seen
- * before, so a server that loops cannot hold a run forever.
+ * The items of `first` and each page after it (`next`: null at the end). Bounded, and stops on
+ * a page seen before, so a server that loops cannot hold a run forever.
  */
 export async function listPages(
   api: ApiClient,
@@ -414,7 +407,7 @@ export async function listPages(
   return items;
 }
 
-/** `--api-url`: an http(s) URL, else a clear error; `use` says what to write instead. */
+/** `--api-url`; `use` says what to write instead. */
 export function parseApiUrl(raw: string, use: string): URL {
   if (!URL.canParse(raw))
     throw new VcsConfigError(`--api-url ${JSON.stringify(raw)} is not a URL: use ${use}.`);

@@ -2,8 +2,7 @@
  * Publishing a plan to a pull request: upsert the ONE sticky comment (poolsync's own: its
  * author is the token's identity and it opens with the marker; edited in place) and set the
  * `poolsync/plan` commit status, which always ends: when the comment cannot be posted, the
- * status says so (`error`), never staying `pending`. The outcome published: one checked-out
- * commit validated and planned against live state (planOutcome); never applied.
+ * status says so (`error`), never staying `pending`. Nothing is ever applied.
  */
 import { posix } from 'node:path';
 import { formatValidationText } from '../manifests/report.js';
@@ -20,28 +19,24 @@ import {
   heldListMarker,
   isPoolsyncComment,
   statusDescription,
-  worstState,
 } from './comment.js';
-import { createPullRequestApi, isOwnComment } from './forges.js';
+import { createPullRequestApi, isOwnComment, type PullRequestApi } from './forges.js';
 import {
   VcsApiError,
   type EnvironmentOutcome,
   type IssueComment,
   type PublishOutcome,
-  type PullRequestApi,
   type PullRequestRef,
   type StatusState,
 } from './types.js';
 
 export interface PublishOptions extends PullRequestRef {
-  /** The commit the plan was made for (the pull request's head). */
+  /** The pull request's head. */
   commit: string;
   outcome: PublishOutcome;
   /** Folder inside the repository: one comment per folder (default: one per pull request). */
   key?: string | null;
-  /** A ready client (tests, or a caller reusing connections); closed by its owner. */
-  api?: PullRequestApi;
-  /** Called once the comments are on the pull request, before the commit status is set. */
+  /** Before the commit status is set. */
   onCommentPosted?: (posted: Posted) => void;
 }
 
@@ -60,9 +55,12 @@ export interface PublishResult {
   description: string;
 }
 
+/** With environments, the worst of theirs. */
 export function statusState(outcome: PublishOutcome): StatusState {
-  if (outcome.kind === 'environments')
-    return worstState(outcome.environments.map((e) => statusState(e.outcome)));
+  if (outcome.kind === 'environments') {
+    const states = outcome.environments.map((e) => statusState(e.outcome));
+    return (['error', 'failure', 'pending'] as const).find((s) => states.includes(s)) ?? 'success';
+  }
   if (outcome.kind === 'error') return 'error';
   if (outcome.kind === 'invalid') return 'failure';
   return outcome.plan.errors.length > 0 ? 'failure' : 'success';
@@ -76,7 +74,7 @@ function tooLong(err: unknown): boolean {
   );
 }
 
-/** poolsync's own comment with `marker` (its author is the token's identity), oldest first. */
+/** poolsync's own comment with `marker` (module header: what makes it its own), the oldest. */
 export async function ownComment(
   api: PullRequestApi,
   marker: string,
@@ -84,7 +82,6 @@ export async function ownComment(
   return (await ownComments(api))(marker);
 }
 
-/** poolsync's own comments as they are now: the first with a marker. */
 async function ownComments(api: PullRequestApi) {
   const self = await api.self();
   const all = await api.listComments();
@@ -92,7 +89,7 @@ async function ownComments(api: PullRequestApi) {
     all.find((c) => isOwnComment(c, self) && isPoolsyncComment(c.body, marker));
 }
 
-/** The sticky comment created, updated or left as it is; a create of unclear outcome is looked for. */
+/** A create of unclear outcome is looked for. */
 async function upsertComment(
   api: PullRequestApi,
   marker: string,
@@ -118,10 +115,7 @@ async function upsertComment(
   }
 }
 
-/**
- * The plan comment, then the comments of held lists too long for it (those no longer needed
- * removed): what the pull request shows, and since when.
- */
+/** The plan comment, then the held lists' (those no longer needed removed): what shows, since when. */
 async function upsertComments(
   api: PullRequestApi,
   key: string | null | undefined,
@@ -143,13 +137,12 @@ async function upsertComments(
   return [main, { at, shown: comments.shown }];
 }
 
-/** The one-line status of a comment that could not be posted. */
 export function notPosted(err: unknown): string {
   return `Could not post the plan comment: ${(err as Error).message.split('\n')[0]}`;
 }
 
 export async function publishPlan(opts: PublishOptions): Promise<PublishResult> {
-  const api = opts.api ?? createPullRequestApi(opts);
+  const api = createPullRequestApi(opts);
   try {
     const build = (limit: number) =>
       buildComments({ outcome: opts.outcome, commit: opts.commit, key: opts.key, limit });
@@ -186,21 +179,21 @@ export async function publishPlan(opts: PublishOptions): Promise<PublishResult> 
     await api.setStatus(opts.commit, { state, description, targetUrl: result.comment.url });
     return { comment: result.action, commentUrl: result.comment.url, status: state, description };
   } finally {
-    if (!opts.api) await api.close();
+    await api.close();
   }
 }
 
-/** The commit's status alone: `pending` while planning, or the one owed after a rate limit. */
+/** `pending` while planning, or the one owed after a rate limit. */
 export async function publishStatus(
   opts: Omit<PublishOptions, 'outcome'>,
   state: StatusState,
   description: string,
 ): Promise<void> {
-  const api = opts.api ?? createPullRequestApi(opts);
+  const api = createPullRequestApi(opts);
   try {
     await api.setStatus(opts.commit, { state, description });
   } finally {
-    if (!opts.api) await api.close();
+    await api.close();
   }
 }
 
@@ -213,12 +206,11 @@ export interface PlanOutcomeOptions extends Omit<Extract<PlanSource, { kind: 'op
   environment?: string;
 }
 
-/** The outcome of a computed plan (for `poolsync plan --comment`). */
 export function outcomeForPlan(plan: Plan): EnvironmentOutcome {
   return { kind: 'plan', plan, markdown: renderMarkdown(plan) };
 }
 
-/** The outcome of an invalid repository, files from the repository root (`repoPath` prefixed). */
+/** Files from the repository root (`repoPath` prefixed). */
 export function outcomeForInvalid(
   errors: ValidationError[],
   repoPath?: string,
@@ -228,7 +220,7 @@ export function outcomeForInvalid(
   return { kind: 'invalid', errorsText: formatValidationText(shown), errorCount: errors.length };
 }
 
-/** The pull request's adapter over planRun (src/ops/plan-run.ts): its outcome as a comment's. */
+/** planRun's (src/ops/plan-run.ts) outcome as a comment's. */
 export async function planOutcome(opts: PlanOutcomeOptions): Promise<EnvironmentOutcome> {
   const { dir, commit, repoPath, environment, ...source } = opts;
   const outcome = await planRun({

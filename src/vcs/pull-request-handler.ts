@@ -9,7 +9,7 @@
  */
 import { join } from 'node:path';
 import type { SimpleGit } from 'simple-git';
-import { checkoutClient, gitError, type GitAuth, type GitRemote } from '../util/git-env.js';
+import { checkoutClient, gitError, type GitRemote } from '../util/git-env.js';
 import { Redactor, scrubUrlUserinfo } from '../util/redact.js';
 import { commentKey } from './comment.js';
 import {
@@ -27,7 +27,6 @@ import {
   type PullRequestEvent,
 } from './types.js';
 
-/** The subset of a pino logger this module uses. */
 export interface HandlerLogger {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
@@ -40,16 +39,13 @@ export interface PullRequestHandlerOptions extends ForgeRepository {
   /** Folder of the manifests inside the repository (`.` for the root). */
   path: string;
   logger: HandlerLogger;
-  /** Plans the manifests' folder of a checked-out commit (publish.ts planOutcome). */
+  /** publish.ts planOutcome. */
   plan: (dir: string, commit: string) => Promise<PublishOutcome>;
-  /**
-   * The plan comment of `e` is on the pull request (before its commit status is set): from
-   * now on a reviewer can read it, so approvals by comment may name what it shows.
-   */
+  /** Before the commit status is set: a reviewer can read the comment, approvals may name it. */
   onPosted?: (e: PullRequestEvent, posted: Posted) => void;
 }
 
-/** Events that mean "the head of this pull request may have changed". */
+/** The head of the pull request may have changed. */
 const ACTIONS: Record<Provider, Set<string>> = {
   github: new Set(['opened', 'synchronize', 'reopened']),
   // `update` only with new commits: webhooks.ts drops one without `oldrev`.
@@ -57,12 +53,11 @@ const ACTIONS: Record<Provider, Set<string>> = {
 };
 
 export type PullRequestHandler = ((e: PullRequestEvent) => Promise<void>) & {
-  /** Resolves when every accepted event has been handled (tests, shutdown). */
+  /** Every accepted event handled (tests, shutdown). */
   idle(): Promise<void>;
   /**
-   * Runs `plan` on pull request `number`'s commit `headSha` checked out (the manifests'
-   * folder), in turn with the events (one checkout): how a replica re-plans a commit whose
-   * comment another replica posted.
+   * `plan` on the manifests' folder of `headSha` checked out, in turn with the events: how a
+   * replica re-plans a commit whose comment another replica posted.
    */
   atCommit<T>(number: number, headSha: string, plan: (dir: string) => Promise<T>): Promise<T>;
 };
@@ -71,22 +66,16 @@ export function createPullRequestHandler(opts: PullRequestHandlerOptions): PullR
   const redactor = new Redactor([opts.token, opts.git.auth?.token]);
   const key = commentKey(opts.path);
   const checkedOut = pullRequestCheckout(opts.git, key || '.', redactor);
-  /** The one chain every event and re-plan runs on, in turn (one checkout). */
   let chain: Promise<unknown> = Promise.resolve();
   const inTurn = <T>(run: () => Promise<T>): Promise<T> => {
     const done = chain.then(run);
     chain = done.catch(() => undefined);
     return done;
   };
-  const target = {
-    provider: opts.provider,
-    apiUrl: opts.apiUrl,
-    repository: opts.repository,
-    token: opts.token,
-    retry: opts.retry,
-  };
+  const { provider, apiUrl, repository, token, retry } = opts;
+  const target = { provider, apiUrl, repository, token, retry };
 
-  /** Pending status, checkout + plan, then the sticky comment and final status of one event. */
+  /** Pending status, checkout + plan, then the sticky comment and final status. */
   async function publish(e: PullRequestEvent): Promise<PublishResult> {
     const pr = { ...target, number: e.number, commit: e.headSha, key };
     try {
@@ -115,10 +104,8 @@ export function createPullRequestHandler(opts: PullRequestHandlerOptions): PullR
     }
   }
 
-  /** Newest head seen per pull request, and the commits waiting to be planned. */
   const latest = new Map<number, string>();
   const queued = new Set<string>();
-  /** Filters events, drops duplicates, lets a newer push supersede a waiting one, runs in turn. */
   const handler = async (e: PullRequestEvent): Promise<void> => {
     const log = {
       provider: e.provider,
@@ -160,7 +147,7 @@ export function createPullRequestHandler(opts: PullRequestHandlerOptions): PullR
   return Object.assign(handler, { idle: () => chain.then(() => undefined), atCommit });
 }
 
-/** The final `error` status of `pr`, set once a rate limit resets at `at` (a timer that never holds the process). */
+/** Set once a rate limit resets at `at` (a timer that never holds the process). */
 function endStatusAt(
   opts: PullRequestHandlerOptions,
   pr: Parameters<typeof publishStatus>[0],
@@ -180,7 +167,6 @@ function endStatusAt(
     );
 }
 
-/** Whether `e` is for this repository, moves the head, and names a valid pull request. */
 function accepted(opts: PullRequestHandlerOptions, e: PullRequestEvent, log: object): boolean {
   if (
     e.provider !== opts.provider ||
@@ -206,20 +192,14 @@ function sameRepository(provider: Provider, event: string, configured: string): 
   return event.toLowerCase() === configured.toLowerCase();
 }
 
-export interface CheckoutGit extends Omit<GitRemote, 'auth'> {
-  auth?: GitAuth;
-  /** A work dir of its own (never the daemon's checkout of the followed branch). */
+export interface CheckoutGit extends GitRemote {
+  /** Never the daemon's checkout of the followed branch. */
   workDir: string;
 }
 
-/** What a checkout of a pull request's head needs of its event. */
 type Checked = Pick<PullRequestEvent, 'provider' | 'number' | 'headSha'>;
 
-/**
- * The handler's own checkout: `checkedOut(e)` fetches a pull request's head commit (the
- * forge's pull-request ref first, then the SHA itself), checks it out detached and cleaned,
- * and answers the manifests' folder in it.
- */
+/** `checkedOut(e)`: the manifests' folder in `e`'s head, checked out detached and cleaned. */
 function pullRequestCheckout(
   git: CheckoutGit,
   repoPath: string,
@@ -227,16 +207,9 @@ function pullRequestCheckout(
 ): (e: Checked) => Promise<string> {
   const checkout = join(git.workDir, 'checkout');
   let client: SimpleGit | null = null;
-  const auth = git.auth ?? {
-    token: null,
-    username: 'x-access-token',
-    sshKeyFile: null,
-    sshKnownHostsFile: null,
-  };
 
-  // Events run one at a time: the client is made by the first that needs it.
   return async (e) => {
-    client ??= (await checkoutClient({ ...git, dir: checkout, auth })).git;
+    client ??= (await checkoutClient({ ...git, dir: checkout })).git;
     const g = await fetchHead(client, e, git.repo, redactor);
     await g.raw(['checkout', '--quiet', '--force', '--detach', e.headSha]);
     await g.raw(['clean', '-ffdxq']);
@@ -251,7 +224,7 @@ function hasCommit(g: SimpleGit, sha: string): Promise<boolean> {
   );
 }
 
-/** Brings the head commit in: the forge's pull-request ref first, then the SHA itself. */
+/** The forge's pull-request ref first, then the SHA itself. */
 async function fetchHead(
   g: SimpleGit,
   e: Checked,

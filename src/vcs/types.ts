@@ -6,25 +6,17 @@ import type { Clock } from '../util/clock.js';
 
 export type Provider = 'github' | 'gitlab';
 
-/**
- * A forge client's retries (defaults: 4 retries, backoff from 500 ms doubling to 30 s; rate
- * limits are waited in full) and the longest one call waits in all (`deadlineMs`, default
- * POOLSYNC_RATE_LIMIT_WAIT, else 10 minutes).
- */
+/** Defaults in http.ts ApiClient; `deadlineMs`: one call's longest wait in all. */
 export interface RetryTuning extends Partial<RetryPolicy> {
   deadlineMs?: number;
   clock?: Clock;
-  /** Connect, read and attempt timeouts (util/transport-limits.ts; default: from the environment). */
+  /** util/transport-limits.ts. */
   limits?: TransportLimits;
 }
 
-/** A repository on a forge, and how poolsync reaches its API. */
 export interface ForgeRepository {
   provider: Provider;
-  /**
-   * The public service's API by default; GitHub Enterprise or a self-managed GitLab
-   * (normalizeGitHubApiUrl, normalizeGitLabApiUrl).
-   */
+  /** Default: the public service's (normalizeGitHubApiUrl, normalizeGitLabApiUrl). */
   apiUrl?: string;
   /** `owner/name` (GitHub); project id (`1234`) or path (`group/subgroup/project`) (GitLab). */
   repository: string;
@@ -43,16 +35,12 @@ export type ProviderName = (typeof PROVIDER_NAMES)[Provider];
 /** The commit status context (GitHub) / name (GitLab) poolsync reports under. */
 export const STATUS_CONTEXT = 'poolsync/plan';
 
-/** What was found for one commit: a plan, an invalid repository, or a failure to plan at all. */
 export type PublishOutcome =
   | EnvironmentOutcome
   /** One outcome per environment (docs/environments.md): one comment, a section each. */
   | { kind: 'environments'; environments: { name: string; outcome: EnvironmentOutcome }[] };
 
-/**
- * What a plan holds for a person's approval (the daemon's policy `safe`, plan/hold.ts) and the
- * comment that approves it.
- */
+/** What a plan holds for approval (policy `safe`, plan/hold.ts), and the comment approving it. */
 export interface HeldNote {
   fingerprint: string;
   changes: readonly Pick<Change, 'action' | 'address'>[];
@@ -60,7 +48,6 @@ export interface HeldNote {
   command: string;
 }
 
-/** The outcome of one plan (of a repository, or of one of its environments). */
 export type EnvironmentOutcome =
   /** `held`: what the daemon will hold for approval (policy `safe`), shown first in the comment. */
   | { kind: 'plan'; plan: Plan; markdown: string; held?: HeldNote }
@@ -70,7 +57,7 @@ export type EnvironmentOutcome =
 
 export type StatusState = 'pending' | 'success' | 'failure' | 'error';
 
-/** A forge user: GitHub login / GitLab username, and the numeric id when known. */
+/** GitHub login / GitLab username, and the numeric id when known. */
 export interface ForgeUser {
   login: string;
   id: number | null;
@@ -79,7 +66,7 @@ export interface ForgeUser {
 export interface IssueComment {
   id: number;
   body: string;
-  /** Link to the comment in the web UI, when the provider gives one. */
+  /** In the web UI. */
   url: string | null;
   /** GitHub's `user`, GitLab's `author`; null when the forge names none (a deleted user). */
   author: ForgeUser | null;
@@ -89,31 +76,7 @@ export interface IssueComment {
   updatedAt: number | null;
 }
 
-/** The endpoints a sticky plan comment needs, identical for both providers. */
-export interface PullRequestApi {
-  readonly provider: Provider;
-  /**
-   * Who the token is: the author of poolsync's own comments. Null for a GitHub App's
-   * installation token until it has posted a comment (GitHub names no bot to it): its own
-   * comments are then those posted through an app by that app's bot (forges.ts isOwnComment).
-   */
-  self(): Promise<ForgeUser | null>;
-  /** Every comment (GitHub) / note (GitLab) of the pull request, oldest first, all pages. */
-  listComments(): Promise<IssueComment[]>;
-  createComment(body: string): Promise<IssueComment>;
-  updateComment(id: number, body: string): Promise<IssueComment>;
-  deleteComment(id: number): Promise<void>;
-  setStatus(
-    sha: string,
-    status: { state: StatusState; description: string; targetUrl?: string | null },
-  ): Promise<void>;
-  close(): Promise<void>;
-}
-
-/**
- * An API call that failed: `status` is the HTTP status, null when no answer came; `retryAt`
- * (epoch ms) when a rate limit holds the token's requests until then.
- */
+/** `status` null: no answer came; `retryAt` (epoch ms): a rate limit holds the token until then. */
 export class VcsApiError extends Error {
   override readonly name = 'VcsApiError';
   constructor(
@@ -128,7 +91,7 @@ export class VcsApiError extends Error {
   }
 }
 
-/** A pull/merge request event as the daemon parses it from a GitHub or GitLab webhook. */
+/** As the daemon parses it from a webhook. */
 export interface PullRequestEvent {
   provider: Provider;
   /** `owner/name` (GitHub) or `group/project` (GitLab). */
@@ -147,7 +110,6 @@ export interface CommentEvent extends Pick<
   'provider' | 'repository' | 'number' | 'webUrl'
 > {
   body: string;
-  /** GitHub login / GitLab username, and the numeric user id. */
   user: ForgeUser;
   /** When it was written (its `created_at`, epoch ms): what the pull request showed then counts. */
   createdAt: number | null;
@@ -157,7 +119,7 @@ export interface CommentEvent extends Pick<
   environment?: string;
 }
 
-/** The integration is configured wrongly (repository name, API URL, pull request number). */
+/** A wrong repository name, API URL or pull request number. */
 export class VcsConfigError extends Error {
   override readonly name = 'VcsConfigError';
 }

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCommentBody } from '../../src/vcs/comment.js';
+import { buildComments } from '../../src/vcs/comment.js';
 import { statusState } from '../../src/vcs/publish.js';
 import type { PublishOutcome } from '../../src/vcs/types.js';
 import { runCli } from '../support/cli.js';
@@ -96,7 +96,7 @@ describe('a pull request with environments', () => {
         },
       ],
     };
-    const body = buildCommentBody({ outcome, commit: 'abc1234', limit: 20_000 });
+    const body = buildComments({ outcome, commit: 'abc1234', limit: 20_000 }).body;
     expect(body.length).toBeLessThanOrEqual(20_000);
     expect(body).toContain('<b>dev</b>: could not plan');
     expect(body).toMatch(/more lines? omitted/);

@@ -170,18 +170,18 @@ for (const kind of KUBE_SERVERS) {
         await pass(800, electors);
         expect(electors.filter((e) => e.isLeader)).toHaveLength(1);
         const first = electors.find((e) => e.isLeader)!;
-        for (const e of electors) expect(e.leader).toBe(first.identity);
+        for (const e of electors) expect(e.leader).toBe(first.lock.identity);
         // The leader's renewals fail from now on (a partition): it steps down by its renew deadline.
         const killedAt = clock.now();
         (first.lock as unknown as { tryAcquireOrRenew: () => Promise<never> }).tryAcquireOrRenew =
           () => Promise.reject(new Error('connection refused'));
         await pass(timing.leaseDurationMs + 600, electors);
-        expect(stopped).toContain(first.identity);
+        expect(stopped).toContain(first.lock.identity);
         expect(first.isLeader).toBe(false);
         const next = electors.filter((e) => e.isLeader);
         expect(next).toHaveLength(1);
         expect(next[0]).not.toBe(first);
-        const tookOver = leading.get(next[0]!.identity)! - killedAt;
+        const tookOver = leading.get(next[0]!.lock.identity)! - killedAt;
         expect(tookOver).toBeLessThan(timing.leaseDurationMs + 3 * timing.retryPeriodMs + 300);
         expect(tookOver).toBeGreaterThanOrEqual(timing.leaseDurationMs - timing.retryPeriodMs);
       });

@@ -12,7 +12,7 @@ import type { Plan } from '../../src/model/plan.js';
 import { computePlan } from '../../src/plan/index.js';
 import { renderText } from '../../src/render/text.js';
 import { code, renderMarkdown } from '../../src/render/markdown.js';
-import { buildCommentBody } from '../../src/vcs/comment.js';
+import { buildComments } from '../../src/vcs/comment.js';
 import { EXAMPLE } from './scenarios.js';
 import { CONTROL, hostileLiveState } from '../support/hostile-live.js';
 
@@ -68,8 +68,8 @@ describe('names from the control plane in every renderer', () => {
       const text = renderText(plan, { color: false });
       const markdown = renderMarkdown(plan);
       const outcome = { kind: 'plan' as const, plan, markdown };
-      const comment = buildCommentBody({ commit: 'a'.repeat(40), outcome, limit: 65_536 });
-      const short = buildCommentBody({ commit: 'a'.repeat(40), outcome, limit: 3000 });
+      const comment = buildComments({ commit: 'a'.repeat(40), outcome, limit: 65_536 }).body;
+      const short = buildComments({ commit: 'a'.repeat(40), outcome, limit: 3000 }).body;
       for (const [what, out] of [
         ['text', text],
         ['markdown', markdown],

@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  buildCommentBody,
   buildComments,
   COMMENT_LIMITS,
   heldListMarker,
@@ -21,7 +20,7 @@ const GITHUB = COMMENT_LIMITS.github;
 const GITLAB = COMMENT_LIMITS.gitlab;
 
 function body(outcome: PublishOutcome, limit = GITHUB, key?: string) {
-  return buildCommentBody({ outcome, commit: SHA, limit, key });
+  return buildComments({ outcome, commit: SHA, limit, key }).body;
 }
 
 /** Markdown of exactly `n` characters, standing in for renderMarkdown output. */

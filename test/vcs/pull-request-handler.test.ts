@@ -17,6 +17,14 @@ import { until } from '../support/until.js';
 import { fakeClock } from './fake-clock.js';
 import { FakeForge } from '../support/fake-forge.js';
 
+/** The origin is a folder: no credentials. */
+const NO_AUTH = {
+  token: null,
+  username: 'x-access-token',
+  sshKeyFile: null,
+  sshKnownHostsFile: null,
+};
+
 const POOL = `apiVersion: poolsync/v1
 kind: ClusterPool
 metadata:
@@ -118,7 +126,7 @@ function handlerFor(over: Partial<PullRequestHandlerOptions> = {}) {
     apiUrl: forge.url,
     repository: 'acme/cfg',
     token: forge.token,
-    git: { repo: origin, workDir: join(root, 'pr-work'), env: process.env },
+    git: { repo: origin, auth: NO_AUTH, workDir: join(root, 'pr-work'), env: process.env },
     path: 'pools',
     plan: (dir, commit) =>
       planOutcome({ dir, commit, readLive: () => readLiveState(cp), repoPath: 'pools' }),
@@ -203,7 +211,7 @@ describe('pull-request handler (daemon path), end to end with a real Git reposit
 
   it('a head that cannot be fetched gives an error comment and status, without credentials', async () => {
     const handle = handlerFor({
-      git: { repo: origin, workDir: join(root, 'pr-work'), env: process.env },
+      git: { repo: origin, auth: NO_AUTH, workDir: join(root, 'pr-work'), env: process.env },
     });
     await handle(event({ headSha: 'f'.repeat(40) }));
     const c = forge.list('github:acme/cfg#7')[0]!;
