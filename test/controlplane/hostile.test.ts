@@ -24,13 +24,14 @@ import { apiKey, startUnionServer, type UnionServer } from './union/helpers.js';
 import { OAUTH_PATHS } from '../../src/standins/oauth/server.js';
 
 /**
- * The limits of a case: the call's deadline short only where it is the limit that must fire (a
- * trickled body; a silent Union, whose HTTP/1.1 has no read timeout), so that no other case
- * depends on how fast this machine is.
+ * The limits of a case: each timeout short only where it is the limit that must fire (the connect
+ * timeout for a dropped port, the read timeout for a silent server, the call's deadline for a
+ * trickled body and a silent Union, whose HTTP/1.1 has no read timeout), so that no case depends
+ * on how fast this machine is (a loaded one paused an OAuth exchange past 300 ms).
  */
 const limits = (mode: Hostility | 'dropped', short = mode === 'trickle'): TransportLimits => ({
-  connectTimeoutMs: 300,
-  readTimeoutMs: 300,
+  connectTimeoutMs: mode === 'dropped' ? 300 : 60_000,
+  readTimeoutMs: mode === 'silent' ? 300 : 60_000,
   callTimeoutMs: short ? 1_200 : 60_000,
   maxResponseBytes: 1024 * 1024,
 });
@@ -257,8 +258,8 @@ describe('the daemon client', () => {
   it.each(MODES)('%s: ends naming the limit', async (mode) => {
     const s = await hostile(mode);
     const io = memoryIo({
-      POOLSYNC_CONNECT_TIMEOUT: '300ms',
-      POOLSYNC_READ_TIMEOUT: '300ms',
+      POOLSYNC_CONNECT_TIMEOUT: mode === 'dropped' ? '300ms' : '60s',
+      POOLSYNC_READ_TIMEOUT: mode === 'silent' ? '300ms' : '60s',
       POOLSYNC_CALL_TIMEOUT: mode === 'trickle' ? '1.2s' : '60s',
       POOLSYNC_MAX_RESPONSE_SIZE: '1MiB',
     });
