@@ -178,11 +178,10 @@ export class StateStore {
 }
 
 /**
- * The state at `path` as of now, read without the writer lock and without writing anything
- * (a missing file is the state `init` makes, in memory only). Retries when a writer compacts
- * at the same moment, with a jittered pause; after several tries it gives up with a message.
- * With a cache, files unchanged since it last saw them give the same state object, shared with
- * other readers (StateCachePort): the caller never changes it, and calls `release` when done.
+ * The state at `path` as of now, read as the header says (a missing file is the state `init`
+ * makes, in memory only). With a cache, files unchanged since it last saw them give the same
+ * state object, shared with other readers (StateCachePort): the caller never changes it, and
+ * calls `release` when done.
  */
 async function readStateOnce(
   path: string,
@@ -208,14 +207,13 @@ async function readStateOnce(
       return { state: read.state, release: () => undefined };
     } catch (err) {
       if (!(err instanceof ReadRace)) throw err;
-      // Compactions are rare (every 20,000 ops by default); back off a little and read again.
-      await new Promise((r) => setTimeout(r, Math.min(50, 1 + attempt * 2)));
       if (attempt >= 200) {
         throw new UserError(
           `control-plane state ${path} kept changing while it was read (a writer is compacting it); try again`,
         );
       }
-      // A jittered pause lets the reader land between two compactions of a busy writer.
+      // Compactions are rare (every 20,000 ops by default): a jittered pause lets the reader
+      // land between two compactions of a busy writer.
       await sleep(backoffDelay(attempt + 1, 2, 100));
     }
   }
@@ -235,7 +233,6 @@ export async function checkStateFiles(path: string, create = false): Promise<voi
 /** The state file is open for writing in another process (apply --lock-timeout waits on it). */
 export class StateInUseError extends UserError {}
 
-/** The single-writer lock, with messages that say which state file is in use and what to do. */
 function lockState(statePath: string): Promise<HeldLockFile> {
   const lockPath = `${statePath}.lock`;
   return acquireLockFile(lockPath, {
@@ -416,22 +413,19 @@ function escapeName(name: string): string {
   return /^[a-z_]{1,64}$/.test(name) ? name : '(not an op of poolsync)';
 }
 
-/**
- * What identifies the state at `file:PATH` without reading it: the snapshot's and the journal's
- * inode, size, mtime and ctime (nanoseconds). A writer replaces the snapshot by rename (a new
- * inode) and only ever appends to the journal or truncates it (size, mtime), and nothing can
- * set a file's ctime back; so a file that was written since never has the same identity.
- *
- * A state cache a long-running process hands to the embedded control plane
- * (EmbeddedOptions.stateCache, src/incremental/state-cache.ts) keys on it: it gives back a
- * state read from files of the same identity instead of reading them again.
- */
 /** What the journal held when the state was read: whole lines, and whether a torn one followed. */
 export interface JournalShape {
   lines: number;
   torn: boolean;
 }
 
+/**
+ * What identifies the state at `file:PATH` without reading it, the key of a state cache
+ * (EmbeddedOptions.stateCache): the snapshot's and the journal's inode, size, mtime and ctime
+ * (nanoseconds). A writer replaces the snapshot by rename (a new inode) and only ever appends to
+ * the journal or truncates it (size, mtime), and nothing can set a file's ctime back; so a file
+ * that was written since never has the same identity.
+ */
 export interface FilesIdentity {
   /** The snapshot's path (absolute: embeddedStatePath resolves it). */
   path: string;
@@ -440,7 +434,6 @@ export interface FilesIdentity {
   hasSnapshot: boolean;
 }
 
-/** The identity of the snapshot at `path` and of its journal. */
 export async function stateFilesIdentity(path: string): Promise<FilesIdentity> {
   const snapshot = await fileStamp(path);
   const key = [path, snapshot, await fileStamp(`${path}.journal`)].join('|');
@@ -449,7 +442,7 @@ export async function stateFilesIdentity(path: string): Promise<FilesIdentity> {
 
 const ABSENT = 'absent';
 
-/** One file's identity (see above): equal stamps, equal content; ABSENT when there is none. */
+/** One file's part of FilesIdentity; ABSENT when there is none. */
 async function fileStamp(path: string): Promise<string> {
   try {
     const s = await lstat(path, { bigint: true });
@@ -494,7 +487,6 @@ export class ReadOnlyState {
     return reader;
   }
 
-  /** The state, read once. */
   state(): Promise<State> {
     return (this.reading ??= this.read());
   }
