@@ -453,11 +453,7 @@ async function fileStamp(path: string): Promise<string> {
   }
 }
 
-/**
- * The state of a `file:` control plane opened read-only (plan, export, the daemon), read at
- * open or, with `lazy` (plan), by the first call that needs it: a repository found invalid
- * first never has the state read.
- */
+/** The state of a `file:` control plane opened read-only (plan, export, the daemon). */
 type ReadOnlyOptions = Pick<EmbeddedOptions, 'stateCache' | 'lazy'> & {
   /** Throws when the state read cannot be used (capabilities other than asked for). */
   accept: (state: State) => void;
@@ -531,25 +527,19 @@ export interface EmbeddedOptions {
    */
   keepJournal?: number | undefined;
   /**
-   * Opened again and again (the daemon): the process's cache of states read (or left by a
-   * writer), so unchanged files are not read again and reads share frozen objects
-   * (src/incremental/state-cache.ts makes one). Without it every open reads the files.
+   * Opened again and again (the daemon): the process's cache of states read or left by a writer
+   * (src/incremental/state-cache.ts), so unchanged files are not read again and reads share
+   * frozen objects.
    */
   stateCache?: EmbeddedStateCache;
-  /**
-   * Capabilities (domain.md): stored with the state when it is created; for an existing state
-   * a different value is refused with the command that changes it. Absent: as stored.
-   */
+  /** Stored with a new state; for an existing state a different value is refused. */
   capabilities?: Capabilities;
   /**
    * Read the state as it is now, without the writer lock and without writing anything (plan,
    * export); every write is refused. A missing state file reads as a new organisation (P1).
    */
   readOnly?: boolean;
-  /**
-   * With readOnly: read the state on its first use, not at open. `plan` opens so: an invalid
-   * repository is reported without reading it.
-   */
+  /** With readOnly: read on first use (`plan` of an invalid repository never reads it). */
   lazy?: boolean;
 }
 
@@ -563,15 +553,14 @@ export interface QueueActivity {
 /** A state as read from (or left in) its files: what a state cache keeps per state file. */
 export interface StateRead {
   state: State;
-  /** The number of the last op the state contains (store.ts). */
+  /** The number of the last op the state contains. */
   seq: number;
   journal: JournalShape;
 }
 
 /**
- * A cache of the last value read from each state file, matched by the files' identity
- * (a file written since never matches). The embedded control plane keeps
- * none of its own; a long-running process passes one in (EmbeddedOptions.stateCache).
+ * A cache of the last value read from each state file, matched by FilesIdentity. The embedded
+ * control plane keeps none of its own; a long-running process passes one in.
  *
  * Readers share a value and never change it. A writer (holding the state's lock) may take the
  * value over instead of reading the files, only when no reader holds it: a reader must never
