@@ -1060,8 +1060,9 @@ export function refusePinned(
 
 /**
  * `queue_delete` (real-apis.md; Union docs, clusters page: "deleting a cluster puts its
- * co-named queue into deletion with it"): the co-named queue a cluster delete takes along, or null (C8 leaves it with an empty
- * selector). Refused while a default-queue setting names it, as deleting that queue is.
+ * co-named queue into deletion with it"): the co-named queue a cluster delete takes along, or
+ * null (C8 leaves it with an empty selector). Refused while a default-queue setting names it,
+ * as deleting that queue is.
  */
 export function conamedQueueDeletedWith(state: State, cluster: string): QueueRecord | null {
   const queue = state.queues.get(cluster);

@@ -220,9 +220,8 @@ async function readStateOnce(
 }
 
 /**
- * What a reader checks before it reads (at open, before a lazy read), and a writer before it
- * opens (`create`: making the folders): the state's folders are real folders it may enter, and
- * Git tracks none of its files.
+ * Before a read or a writer's open (`create`: making the folders): the state's folders are real
+ * folders it may enter, and Git tracks none of its files.
  */
 export async function checkStateFiles(path: string, create = false): Promise<void> {
   await ownFolders(stateRoot(path), path, create);
@@ -345,10 +344,7 @@ export async function readSnapshot(path: string): Promise<Snapshot | null> {
   return s as Snapshot;
 }
 
-/**
- * The state in the files at `path` (without a snapshot, the one `init` makes), its last op
- * number and what its journal held; `contiguous`: as replayJournal.
- */
+/** The state in the files at `path` (no snapshot: `init`'s); `contiguous`: as replayJournal. */
 async function readFiles(path: string, init: () => State, contiguous = false): Promise<StateRead> {
   const snapshot = await readSnapshot(path);
   const state = snapshot ? stateFromJson(snapshot.state) : init();
