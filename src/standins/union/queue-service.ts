@@ -218,13 +218,9 @@ async function* watchQueueMetrics(
 /**
  * Union's rules for a queue's caps, which its client mirrors before sending (flyteplugins-union
  * 0.19.1, remote/_queue.py: "Mirrors the server's rules so a bad cap fails here instead of on
- * the wire"): `max_resources` names only cpu, memory and ephemeral_storage (the cluster
- * service's `queueMaxResourceNames`), each once, as non-negative Kubernetes quantities;
- * `max_accelerators` entries declare their partitioning (`validateQueueMaxAccelerators`), count
- * whole positive devices, name a device unless the class is NVIDIA, name a canonical device of
- * their own class (or a stored spelling of one: remote/_queue.py:254-279, 295-346), and never
- * the same accelerator twice once canonicalised (:378-401). CreateQueue and UpdateQueue answer
- * INVALID_ARGUMENT otherwise.
+ * the wire"; the cluster service's `queueMaxResourceNames`, `validateQueueMaxAccelerators`), each
+ * cited below; canonical devices and their spellings: remote/_queue.py:254-279, 295-346, 378-401.
+ * CreateQueue and UpdateQueue answer INVALID_ARGUMENT otherwise.
  */
 const CAPPED = new Set([ResourceName.CPU, ResourceName.MEMORY, ResourceName.EPHEMERAL_STORAGE]);
 /** k8s.io/apimachinery resource.ParseQuantity's grammar, as the client checks it (_QUANTITY_RE). */
