@@ -61,16 +61,10 @@ export const GRPC_STATUS: Record<ControlPlaneErrorCode | 'INTERNAL', [code: numb
 export interface FlyteadminGatewayOptions {
   /** OAuth2 client credentials clients must present; absent: the API is open (flyteadmin with useAuth off). */
   oauth?: FlyteOAuthOptions;
-  /**
-   * Another OAuth2 server on the same port (the Union API's, standins/union/) that owns the
-   * discovery and token paths: the gateway checks its tokens instead (null: valid, else why not).
-   */
+  /** Another OAuth2 server on the port (the Union API's): its token check replaces `oauth`. */
   sharedAuth?: (req: IncomingMessage) => string | null;
   bodyLimitBytes?: number;
-  /**
-   * flyteadmin's `httpAuthorizationHeader` (auth/config/config.go; default `flyte-authorization`,
-   * operators behind a proxy set another): read first, then `Authorization`.
-   */
+  /** flyteadmin's `httpAuthorizationHeader` (operators behind a proxy set another). */
   httpAuthorizationHeader?: string;
   /** flyteadmin's state; default: a new one from `seed` (projects, domains). */
   store?: FlyteadminStore;
