@@ -14,6 +14,7 @@ import {
   type Capabilities,
   type ClusterDataPlane,
   DEFAULT_POOL,
+  type ObjectKind,
   defaultQueueKeyString,
   type PoolContract,
   type QueueSpec,
@@ -61,6 +62,16 @@ import {
 import { deepFreeze } from '../../util/deep-freeze.js';
 import { sameJson } from '../../util/same-json.js';
 
+/** The ops that take a name only. */
+type NamedOp =
+  | 'delete_pool'
+  | 'undelete_pool'
+  | 'delete_cluster'
+  | 'undelete_cluster'
+  | 'drain_queue'
+  | 'activate_queue'
+  | 'undelete_queue';
+
 export class EmbeddedControlPlane implements ControlPlane {
   readonly backend: BackendProfile = {
     name: 'embedded',
@@ -88,7 +99,7 @@ export class EmbeddedControlPlane implements ControlPlane {
     private state: core.State,
     private readonly store: StateStore | null,
     private readonly now: () => number,
-    /** Read-only (writes are refused): the state read (at open, or lazily: store.ts readOnly). */
+    /** Read-only (writes are refused): the state read, at open or lazily. */
     private readonly reader: ReadOnlyState | null = null,
     /** Reads shared through a state cache (EmbeddedOptions.stateCache): frozen list views. */
     private readonly shareReads = false,
@@ -184,18 +195,33 @@ export class EmbeddedControlPlane implements ControlPlane {
   readonly listQueues = this.view((s) => core.listQueues(s, this.now()));
   readonly getQueue = this.view((s, name: string) => core.getQueue(s, name, this.now()));
   readonly queueMetrics = this.view((s, name: string) => core.queueMetrics(s, name, this.now()));
-  /** Capability `soft_delete`: the deleted queues (their names stay reserved). */
+  /** Capability `soft_delete`: the deleted queues, pools and clusters (names stay reserved). */
   readonly listDeletedQueues = this.view(core.listDeletedQueues);
-  /** Capability `soft_delete`: the deleted pools and clusters (their names stay reserved). */
   readonly listDeletedPools = this.view(core.listDeletedPools);
   readonly listDeletedClusters = this.view(core.listDeletedClusters);
   readonly listAssignments = this.view((s) => core.byKey(s.assignments));
   readonly listDefaultQueues = this.view((s) => core.byKey(s.default_queues));
   readonly listExecutionClusterLabels = this.view((s) => core.byKey(s.execution_cluster_labels));
 
-  private queueView(name: string): LiveQueue {
-    return core.getQueue(this.state, name, this.now());
+  private readonly queueAt = (s: core.State, name: string) => core.getQueue(s, name, this.now());
+
+  /** A write of one object, by name (N1 checked first); answers with `view` of it, if given. */
+  private named<T = void>(
+    kind: ObjectKind,
+    op: NamedOp,
+    view?: (state: core.State, name: string) => T,
+  ) {
+    return (name: string): Promise<T> =>
+      this.write({ op, name: validateName(kind, name) }, view && ((s) => view(s, name)));
   }
+
+  readonly deletePool = this.named('ClusterPool', 'delete_pool');
+  readonly undeletePool = this.named('ClusterPool', 'undelete_pool', core.getPool);
+  readonly deleteCluster = this.named('Cluster', 'delete_cluster');
+  readonly undeleteCluster = this.named('Cluster', 'undelete_cluster', core.getCluster);
+  readonly drainQueue = this.named('Queue', 'drain_queue', this.queueAt);
+  readonly activateQueue = this.named('Queue', 'activate_queue', this.queueAt);
+  readonly undeleteQueue = this.named('Queue', 'undelete_queue', this.queueAt);
 
   async createPool(name: string, contract: PoolContract): Promise<LivePool> {
     const op: core.Op = {
@@ -203,15 +229,6 @@ export class EmbeddedControlPlane implements ControlPlane {
       name: validateName('ClusterPool', name),
       contract: validateContract(contract, address('ClusterPool', String(name))),
     };
-    return this.write(op, (s) => core.getPool(s, name));
-  }
-
-  async deletePool(name: string): Promise<void> {
-    await this.write({ op: 'delete_pool', name: validateName('ClusterPool', name) });
-  }
-
-  async undeletePool(name: string): Promise<LivePool> {
-    const op = { op: 'undelete_pool', name: validateName('ClusterPool', name) } as const;
     return this.write(op, (s) => core.getPool(s, name));
   }
 
@@ -235,38 +252,17 @@ export class EmbeddedControlPlane implements ControlPlane {
     );
   }
 
-  async deleteCluster(name: string): Promise<void> {
-    await this.write({ op: 'delete_cluster', name: validateName('Cluster', name) });
-  }
-
-  async undeleteCluster(name: string): Promise<LiveCluster> {
-    const op = { op: 'undelete_cluster', name: validateName('Cluster', name) } as const;
-    return this.write(op, (s) => core.getCluster(s, name));
-  }
-
   async createQueue(request: CreateQueueRequest): Promise<LiveQueue> {
     const name = validateName('Queue', request?.name);
     const spec = validateQueueSpec(request, name, false);
-    return this.write({ op: 'create_queue', name, spec }, () => this.queueView(name));
+    return this.write({ op: 'create_queue', name, spec }, (s) => this.queueAt(s, name));
   }
 
   async updateQueue(name: string, spec: QueueSpec): Promise<LiveQueue> {
     const valid = validateQueueSpec(spec, validateName('Queue', name), true);
-    return this.write({ op: 'update_queue', name, spec: valid, at: this.now() }, () =>
-      this.queueView(name),
+    return this.write({ op: 'update_queue', name, spec: valid, at: this.now() }, (s) =>
+      this.queueAt(s, name),
     );
-  }
-
-  readonly drainQueue = (name: string) => this.queueOp({ op: 'drain_queue', name });
-  readonly activateQueue = (name: string) => this.queueOp({ op: 'activate_queue', name });
-  readonly undeleteQueue = (name: string) => this.queueOp({ op: 'undelete_queue', name });
-
-  /** An op on one queue, by name; answers with the queue's view. */
-  private async queueOp(
-    op: Extract<core.Op, { op: 'drain_queue' | 'activate_queue' | 'undelete_queue' }>,
-  ) {
-    validateName('Queue', op.name);
-    return this.write(op, () => this.queueView(op.name));
   }
 
   async deleteQueue(name: string): Promise<void> {
@@ -348,13 +344,11 @@ export class EmbeddedControlPlane implements ControlPlane {
 }
 
 /**
- * The lists of a state as readLiveState reads them (EmbeddedControlPlane.sharedLists), made
- * once and kept until the state is written: every read of an unchanged state (a daemon's drift
- * check, on the state shared through a state cache, EmbeddedOptions.stateCache) gets the same
- * frozen objects, so nothing is copied per run and a caller tells an unchanged object by
- * identity (incremental/plan-reuse.ts sameObjects).
- * After a write the lists are made again, and every view equal to the one the last lists had
- * under its name is that same object: one queue updated is one new object, not 10,000.
+ * The lists of a state as readLiveState reads them, made once and kept until the state is
+ * written: every read of an unchanged state (a daemon's drift check) gets the same frozen
+ * objects, so nothing is copied per run and a caller tells an unchanged object by identity
+ * (incremental/plan-reuse.ts sameObjects). After a write, every view equal to the last one under
+ * its name is that same object: one queue updated is one new object, not 10,000.
  */
 interface Views {
   lists: Map<string, readonly object[]>;

@@ -53,9 +53,8 @@ export const embeddedOpener: BackendOpener = {
 };
 
 /**
- * The state file of a `file:` control-plane URL (`file:PATH`, `file:///abs/path`), absolute;
- * relative paths from `baseDir` (default: the working folder). Everything that keys on the
- * embedded state (its apply lock) uses this, so they agree on the file.
+ * The absolute state file of a `file:` URL (relative paths from `baseDir`, default the working
+ * folder): everything that keys on the embedded state (its apply lock) uses it, so they agree.
  */
 export function embeddedStatePath(url: string, baseDir?: string): string {
   const path = fileUrlPath(url, baseDir);

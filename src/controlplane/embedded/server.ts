@@ -259,14 +259,12 @@ export class HttpError extends Error {
   }
 }
 
-/** A request the API refuses as malformed (400 INVALID_ARGUMENT). */
 export const invalid = (message: string) => new HttpError(400, 'INVALID_ARGUMENT', message);
 
-/** The keys of a request body beyond those of its kind. */
 const unknownKeys = (body: Record<string, unknown>, ...known: string[]) =>
   Object.keys(body).filter((k) => !known.includes(k));
 
-/** Refuses a body with keys beyond `known`; `takes` says what it takes. */
+/** `takes` says what the body takes. */
 function takeOnly(body: Record<string, unknown>, takes: string, ...known: string[]): void {
   const unknown = unknownKeys(body, ...known);
   if (unknown.length > 0) throw invalid(`${takes}; unknown: ${unknown.join(', ')}`);

@@ -157,7 +157,6 @@ const OPS: { [K in Op['op']]: (state: State, op: OpOf<K>) => void } = {
   delete_execution_cluster_label: deleteClusterLabel,
 };
 
-/** Validates `op` against the state and applies it; throws (changing nothing) when a rule rejects it. */
 export function applyOp(state: State, op: Op): void {
   (OPS[op.op] as (state: State, op: Op) => void)(state, op);
 }
@@ -270,11 +269,11 @@ function checkRegistration(state: State, op: OpOf<'register_cluster'>, addr: str
 function deleteCluster(state: State, op: OpOf<'delete_cluster'>): void {
   requireCluster(state, op.name);
   refusePinned(state, op.name, 'deleted');
-  // queue_delete (Union today): kept as it was (soft_delete), before C8 empties its selector.
+  // Taken before C8 empties its selector, so soft_delete keeps it as it was.
   const conamed = conamedQueueDeletedWith(state, op.name);
   unselect(state, op.name);
-  // Kept (soft_delete) when its co-named queue goes with it (queue_delete, as on Union); else
-  // that queue stays behind (C7) and the delete is final.
+  // Kept only when its co-named queue goes with it (queue_delete, as on Union); else that queue
+  // stays behind (C7) and the delete is final.
   if (state.capabilities.soft_delete && state.capabilities.queue_delete)
     (state.deleted_clusters ??= new Map()).set(
       op.name,
@@ -382,17 +381,13 @@ function poolReferences(state: State, pool: string) {
 }
 
 /**
- * The state as stored, and its index.
- *
- * The index (keep it current when you add an op). Reads that would otherwise scan every
- * object — a pool's member clusters, the queues whose selectors name a cluster — come from
- * an index built once per state (on the first read) and kept current by the writers below,
- * so a write and a get cost the same at 10 objects and at 100,000. The rule is one line:
+ * The state as stored. A pool's member clusters and the queues whose selectors name a cluster
+ * come from an index built on the first read and kept current by the writers, so a write and a
+ * get cost the same at 10 objects and at 100,000. The rule:
  *   **never write `state.clusters` or `state.queues` directly; call `put` or `remove`**
- *   (replacing a queue's `spec` is a write: `put(state, { ...queue, spec })`). Changing a
- *   cluster's `enabled`, `health`, reasons or drift in place is fine: those are not indexed
- *   (availability is derived on read from the indexed members). Pools, assignments and activity are not indexed; a new
- *   indexed view belongs in `StateIndex` together with its upkeep in `add` and `drop`.
+ *   (replacing a queue's `spec` is a write). A cluster's `enabled`, `health`, reasons and drift
+ *   may change in place: they are not indexed (availability is derived on read). A new indexed
+ *   view belongs in `StateIndex` with its upkeep in `add` and `drop`.
  */
 export type PoolRecord = Pick<LivePool, 'name' | 'contract'>;
 
@@ -420,7 +415,6 @@ export interface State {
   /** Keyed by assignmentKeyString. */
   assignments: Map<string, Assignment>;
   activity: Map<string, ActivityRecord>;
-  /** Capabilities of this control plane (stored with its state). */
   capabilities: Capabilities;
   /** Capability `drain`: queues drained (DRAINING, or DRAINED once idle). */
   draining: Set<string>;
@@ -428,9 +422,8 @@ export interface State {
   default_queues: Map<string, LiveDefaultQueue>;
   /** flyteadmin EXECUTION_CLUSTER_LABEL attributes by key string. */
   execution_cluster_labels?: Map<string, ExecutionClusterLabel>;
-  /** Capability `soft_delete`: deleted queues, by name. */
+  /** Capability `soft_delete`: deleted queues, pools and clusters by name, as they were. */
   deleted_queues?: Map<string, QueueRecord>;
-  /** Capability `soft_delete`: deleted pools and clusters, by name (as they were). */
   deleted_pools?: Map<string, PoolRecord>;
   deleted_clusters?: Map<string, ClusterRecord>;
 }
@@ -496,9 +489,8 @@ const requireCluster = (state: State, name: string) =>
   found(state.clusters, name, 'Cluster', 'cluster');
 const requireQueue = (state: State, name: string) => found(state.queues, name, 'Queue', 'queue');
 
-// ---------------------------------------------------------------- the index (see the header)
+// ---------------------------------------------------------------- the index (see State)
 
-/** Derived lookups over one state; built on the first read, then kept current by the writers. */
 class StateIndex {
   /** Pool name → names of its member clusters. */
   private readonly membersByPool = new Map<string, Set<string>>();
@@ -678,10 +670,7 @@ export function getQueue(state: State, name: string, now: number): LiveQueue {
   return queueView(state, requireQueue(state, name), now);
 }
 
-/**
- * A keyed list's values (assignments, default-queue settings, labels), each a copy, sorted by
- * their key string.
- */
+/** A keyed list's values (assignments, default-queue settings, labels), copied, sorted by key. */
 export function byKey<V extends object>(map: Map<string, V> | undefined): V[] {
   return [...(map?.entries() ?? [])]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
@@ -807,26 +796,26 @@ export function stateJsonProblem(value: unknown): string | null {
 }
 
 /**
- * The capability rules of the embedded control plane (domain.md, Capabilities; real-apis.md,
- * Union's newer behaviour), as ops on its state: each call is refused with the baseline rule
- * (C9, Q6, C7, P4) while its capability is off.
- *
+ * The capability rules of the embedded control plane (domain.md, Capabilities; Union's newer
+ * behaviour: real-apis.md, docs/union.md "Union's rules in the plan"), as ops on its state:
+ * each call is refused with the baseline rule (C9, Q6, C7, P4) while its capability is off.
  * - `drain`: a queue goes ACTIVE → DRAINING on `drain_queue`, and is DRAINED once it has no
  *   run and no action in flight (the Q7 activity model); `activate_queue` makes it ACTIVE
  *   again. The `default` queue is never drained (Q5: always active) unless `default_delete`.
+ *   A cluster's co-named queue drains and activates with it (U25, U27).
  * - `queue_delete`: deletes a DRAINED queue (without `drain`: one with nothing in flight).
  *   Never `default`, never the co-named queue of a registered cluster (Q4: it follows it)
  *   unless deletes are soft (`soft_delete`: Union undeletes it while the cluster is live).
+ *   A cluster delete also deletes its co-named queue (Union today, U30).
  * - `cluster_move`: moves a cluster to another pool in place, once its co-named queue, which
  *   moves with it, is drained (remote/_cluster.py:328-331); other selectors drop it (as C8).
  * - `pool_update`: replaces a pool's contract, refused when a member cluster's reported data
  *   plane would not match it (C4); the members' health is re-evaluated (C5).
  * - `queue_move`: an update_queue may change the pool of a drained queue (idle without
  *   `drain`); never `default` or a co-named queue (Q4, Q5).
- * - with `queue_delete`, a cluster delete also deletes its co-named queue (Union today).
  * - `unpin_first`: a cluster another live queue pins explicitly is not drained, moved or
- *   deleted (Union today: remote/_cluster.py:330-331, 363-365, 450-451); without it a move or
- *   delete drops it from those selectors (C8).
+ *   deleted (U23, U26, U31; remote/_cluster.py:330-331, 363-365, 450-451); without it a move
+ *   or delete drops it from those selectors (C8).
  */
 
 /** Q7 in-flight work at `now` (runs and actions). */
@@ -879,9 +868,7 @@ function drainQueue(state: State, name: string): void {
       'Q5',
     );
   }
-  // A queue a run.default_queue setting names can be drained (remote/_queue.py:934-938): only
-  // its delete is refused.
-  state.draining.add(name);
+  state.draining.add(name); // even one a default-queue setting names (defaultQueueInUse)
 }
 
 function activateQueue(state: State, name: string): void {
@@ -943,8 +930,7 @@ function moveCluster(state: State, op: OpOf<'move_cluster'>): void {
       'C4',
     );
   }
-  // Through the index writers (state.ts): pool membership and selectors are indexed. A
-  // reporting cluster matches the new contract (checked above): healthy there (C5).
+  // A reporting cluster matches the new contract (checked above): healthy there (C5).
   put(state, { ...cluster, pool: op.pool, ...(reported ? healthy() : {}) });
   const conamed = state.queues.get(op.name);
   // As C8: the cluster is no longer a member of the other queues' pools (Q1).
@@ -955,9 +941,8 @@ function moveCluster(state: State, op: OpOf<'move_cluster'>): void {
 }
 
 /**
- * The moving cluster's co-named queue moves with it, so it must be drained first (Union:
- * remote/_cluster.py:328-331, "that queue must be ``drained`` first"; idle without `drain`).
- * No other queue is asked anything: Union asks nothing of them.
+ * The co-named queue moves with its cluster, so it must be drained first (idle without `drain`;
+ * remote/_cluster.py:328-331). No other queue is asked anything: Union asks nothing of them.
  */
 function checkMoveSettled(state: State, op: OpOf<'move_cluster'>, addr: string): void {
   const conamed = state.queues.get(op.name);
@@ -1001,11 +986,7 @@ function updatePool(state: State, op: OpOf<'update_pool'>): void {
 /** C5: what a cluster whose reported data plane matches its pool's contract reports. */
 const healthy = () => ({ health: 'healthy' as const, unhealthy_reasons: [], config_drift: [] });
 
-/**
- * Refuses to change a queue's pool to `pool` now: never (Q3; Q4 for a co-named queue, Q5 for
- * `default`), except with `queue_move` for another queue once nothing can still run on it,
- * like a cluster move: drained with `drain`, idle without.
- */
+/** Q3 (Q4 for a co-named queue, Q5 for `default`), unless `queue_move` and the queue is settled. */
 function checkPoolChange(state: State, queue: QueueRecord, pool: string, at: number): void {
   const addr = address('Queue', queue.name);
   const rule = queue.name === DEFAULT_QUEUE ? 'Q5' : queue.cluster_managed ? 'Q4' : 'Q3';
@@ -1026,14 +1007,14 @@ function checkPoolChange(state: State, queue: QueueRecord, pool: string, at: num
   }
 }
 
-/** Removes a queue and what the capabilities keep of it (drain state, activity). */
+/** Removes a queue with its drain state and activity. */
 export function dropQueue(state: State, name: string): void {
   remove(state, 'queues', name);
   state.draining.delete(name);
   state.activity.delete(name);
 }
 
-/** A state created with other capabilities than `asked` is refused, with the command that changes them. */
+/** Refuses a state created with capabilities other than `asked`. */
 export function checkCapabilities(
   path: string,
   asked: Capabilities | undefined,
@@ -1046,11 +1027,6 @@ export function checkCapabilities(
         `to use the stored ones, or change them with \`poolsync control-plane capabilities --state ${path} --set ${formatCapabilities(asked)}\``,
     );
 }
-
-// How a cluster's record binds the queues that name it, with Union's capabilities (docs/union.md,
-// "Union's rules in the plan"): a cluster another live queue pins is not drained, moved or
-// deleted (`unpin_first`, U23, U26, U31); its co-named queue drains and activates with it
-// (`drain`, U25, U27) and is deleted with it (`queue_delete`, U30).
 
 /**
  * With `drain`, a cluster's co-named queue drains with its cluster and is activated with it,
@@ -1083,10 +1059,10 @@ export function refusePinned(
 }
 
 /**
- * Union today, with `queue_delete` (real-apis.md: "deleting a cluster puts its co-named queue
- * into deletion with it", Union docs, clusters page): the co-named queue a cluster delete takes
- * with it, or null (none, or queue_delete off: C8 leaves it with an empty selector). Refused
- * while a default-queue setting names it, as deleting that queue is.
+ * `queue_delete` (real-apis.md; Union docs, clusters page: "deleting a cluster puts its
+ * co-named queue into deletion with it"): the co-named queue a cluster delete takes along, or
+ * null (C8 leaves it with an empty selector). Refused while a default-queue setting names it,
+ * as deleting that queue is.
  */
 export function conamedQueueDeletedWith(state: State, cluster: string): QueueRecord | null {
   const queue = state.queues.get(cluster);
@@ -1103,26 +1079,19 @@ export function conamedQueueDeletedWith(state: State, cluster: string): QueueRec
 }
 
 /**
- * Capability `soft_delete` (Union today: its client's docstrings, flyteplugins-union 0.19.1
- * remote/_queue.py): a deleted queue is kept, its name reserved, until it is undeleted.
- * - delete_queue (and the co-named queue a cluster delete takes along) keeps the queue's record
- *   among the deleted ones;
- * - create_queue of a deleted name is ALREADY_EXISTS (the name stays reserved);
- * - undelete_queue brings it back with the spec it had, DRAINED (with `drain`), once its pool
- *   and the clusters it names are live and in that pool; a co-named queue whose cluster is
- *   deleted cannot be undeleted (its cluster's undelete would bring it back);
- * - registering a cluster under a deleted queue's name replaces that record (the registration
- *   creates the co-named queue anew).
- * Off, a delete is final (the baseline rule).
+ * Capability `soft_delete` (Union today: flyteplugins-union 0.19.1 remote/_queue.py): a deleted
+ * queue (also one a cluster delete takes along) is kept, its name reserved (create is
+ * ALREADY_EXISTS), until undelete_queue brings it back with its spec, DRAINED (with `drain`),
+ * once its pool and named clusters are live and in that pool. A co-named queue whose cluster is
+ * deleted comes back only with its cluster. Registering a cluster under a deleted queue's name
+ * replaces that record. Off, a delete is final (the baseline rule).
  */
 
-/** Keeps a queue being deleted among the deleted ones, when deletes are soft. */
 export function keepDeleted(state: State, queue: QueueRecord): void {
   if (!state.capabilities.soft_delete) return;
   (state.deleted_queues ??= new Map()).set(queue.name, structuredClone(queue));
 }
 
-/** ALREADY_EXISTS when `name` is a deleted queue's: its name stays reserved until undeleted. */
 export function checkNotReserved(state: State, name: string): void {
   if (!state.deleted_queues?.has(name)) return;
   throw exists(
@@ -1170,14 +1139,10 @@ export function undeleteQueue(state: State, name: string): void {
 /**
  * Capability `soft_delete` for pools and clusters (Union: remote/_cluster_pool.py:262-264,
  * 290-291; remote/_cluster.py:441-443, 485-498): a deleted pool or cluster (a cluster with
- * `queue_delete` too, its co-named queue deleted with it) is kept as it was,
- * its name reserved (create and register are ALREADY_EXISTS), until it is undeleted:
- * - undelete_pool brings a pool back with the contract it had;
- * - undelete_cluster brings a cluster back DRAINED (enabled: false) in the pool it had, which
- *   must be live; its deleted co-named queue comes back with it (DRAINED, its old settings), or
- *   the registration's defaults when there is none (C2), and `default` as a registration (C3).
+ * `queue_delete` too) is kept as it was, its name reserved (ALREADY_EXISTS), until undeleted:
+ * a pool with its contract; a cluster DRAINED in its pool, which must be live, with its deleted
+ * co-named queue (DRAINED, its old settings) or the registration's (C2), and `default` (C3).
  */
-/** ALREADY_EXISTS when the name at `addr` is a deleted pool's or cluster's (soft_delete). */
 function checkNameKept(state: State, kind: 'deleted_pools' | 'deleted_clusters', addr: string) {
   const name = addr.slice(addr.indexOf('/') + 1);
   if (!state[kind]?.has(name)) return;

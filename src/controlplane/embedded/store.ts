@@ -178,11 +178,10 @@ export class StateStore {
 }
 
 /**
- * The state at `path` as of now, read without the writer lock and without writing anything
- * (a missing file is the state `init` makes, in memory only). Retries when a writer compacts
- * at the same moment, with a jittered pause; after several tries it gives up with a message.
- * With a cache, files unchanged since it last saw them give the same state object, shared with
- * other readers (StateCachePort): the caller never changes it, and calls `release` when done.
+ * The state at `path` as of now, read as the header says (a missing file is the state `init`
+ * makes, in memory only). With a cache, files unchanged since it last saw them give the same
+ * state object, shared with other readers (StateCachePort): the caller never changes it, and
+ * calls `release` when done.
  */
 async function readStateOnce(
   path: string,
@@ -208,23 +207,21 @@ async function readStateOnce(
       return { state: read.state, release: () => undefined };
     } catch (err) {
       if (!(err instanceof ReadRace)) throw err;
-      // Compactions are rare (every 20,000 ops by default); back off a little and read again.
-      await new Promise((r) => setTimeout(r, Math.min(50, 1 + attempt * 2)));
       if (attempt >= 200) {
         throw new UserError(
           `control-plane state ${path} kept changing while it was read (a writer is compacting it); try again`,
         );
       }
-      // A jittered pause lets the reader land between two compactions of a busy writer.
+      // Compactions are rare (every 20,000 ops by default): a jittered pause lets the reader
+      // land between two compactions of a busy writer.
       await sleep(backoffDelay(attempt + 1, 2, 100));
     }
   }
 }
 
 /**
- * What a reader checks before it reads (at open, before a lazy read), and a writer before it
- * opens (`create`: making the folders): the state's folders are real folders it may enter, and
- * Git tracks none of its files.
+ * Before a read or a writer's open (`create`: making the folders): the state's folders are real
+ * folders it may enter, and Git tracks none of its files.
  */
 export async function checkStateFiles(path: string, create = false): Promise<void> {
   await ownFolders(stateRoot(path), path, create);
@@ -235,7 +232,6 @@ export async function checkStateFiles(path: string, create = false): Promise<voi
 /** The state file is open for writing in another process (apply --lock-timeout waits on it). */
 export class StateInUseError extends UserError {}
 
-/** The single-writer lock, with messages that say which state file is in use and what to do. */
 function lockState(statePath: string): Promise<HeldLockFile> {
   const lockPath = `${statePath}.lock`;
   return acquireLockFile(lockPath, {
@@ -348,10 +344,7 @@ export async function readSnapshot(path: string): Promise<Snapshot | null> {
   return s as Snapshot;
 }
 
-/**
- * The state in the files at `path` (without a snapshot, the one `init` makes), its last op
- * number and what its journal held; `contiguous`: as replayJournal.
- */
+/** The state in the files at `path` (no snapshot: `init`'s); `contiguous`: as replayJournal. */
 async function readFiles(path: string, init: () => State, contiguous = false): Promise<StateRead> {
   const snapshot = await readSnapshot(path);
   const state = snapshot ? stateFromJson(snapshot.state) : init();
@@ -416,22 +409,19 @@ function escapeName(name: string): string {
   return /^[a-z_]{1,64}$/.test(name) ? name : '(not an op of poolsync)';
 }
 
-/**
- * What identifies the state at `file:PATH` without reading it: the snapshot's and the journal's
- * inode, size, mtime and ctime (nanoseconds). A writer replaces the snapshot by rename (a new
- * inode) and only ever appends to the journal or truncates it (size, mtime), and nothing can
- * set a file's ctime back; so a file that was written since never has the same identity.
- *
- * A state cache a long-running process hands to the embedded control plane
- * (EmbeddedOptions.stateCache, src/incremental/state-cache.ts) keys on it: it gives back a
- * state read from files of the same identity instead of reading them again.
- */
 /** What the journal held when the state was read: whole lines, and whether a torn one followed. */
 export interface JournalShape {
   lines: number;
   torn: boolean;
 }
 
+/**
+ * What identifies the state at `file:PATH` without reading it, the key of a state cache
+ * (EmbeddedOptions.stateCache): the snapshot's and the journal's inode, size, mtime and ctime
+ * (nanoseconds). A writer replaces the snapshot by rename (a new inode) and only ever appends to
+ * the journal or truncates it (size, mtime), and nothing can set a file's ctime back; so a file
+ * that was written since never has the same identity.
+ */
 export interface FilesIdentity {
   /** The snapshot's path (absolute: embeddedStatePath resolves it). */
   path: string;
@@ -440,7 +430,6 @@ export interface FilesIdentity {
   hasSnapshot: boolean;
 }
 
-/** The identity of the snapshot at `path` and of its journal. */
 export async function stateFilesIdentity(path: string): Promise<FilesIdentity> {
   const snapshot = await fileStamp(path);
   const key = [path, snapshot, await fileStamp(`${path}.journal`)].join('|');
@@ -449,7 +438,7 @@ export async function stateFilesIdentity(path: string): Promise<FilesIdentity> {
 
 const ABSENT = 'absent';
 
-/** One file's identity (see above): equal stamps, equal content; ABSENT when there is none. */
+/** One file's part of FilesIdentity; ABSENT when there is none. */
 async function fileStamp(path: string): Promise<string> {
   try {
     const s = await lstat(path, { bigint: true });
@@ -460,11 +449,7 @@ async function fileStamp(path: string): Promise<string> {
   }
 }
 
-/**
- * The state of a `file:` control plane opened read-only (plan, export, the daemon), read at
- * open or, with `lazy` (plan), by the first call that needs it: a repository found invalid
- * first never has the state read.
- */
+/** The state of a `file:` control plane opened read-only (plan, export, the daemon). */
 type ReadOnlyOptions = Pick<EmbeddedOptions, 'stateCache' | 'lazy'> & {
   /** Throws when the state read cannot be used (capabilities other than asked for). */
   accept: (state: State) => void;
@@ -494,7 +479,6 @@ export class ReadOnlyState {
     return reader;
   }
 
-  /** The state, read once. */
   state(): Promise<State> {
     return (this.reading ??= this.read());
   }
@@ -539,25 +523,19 @@ export interface EmbeddedOptions {
    */
   keepJournal?: number | undefined;
   /**
-   * Opened again and again (the daemon): the process's cache of states read (or left by a
-   * writer), so unchanged files are not read again and reads share frozen objects
-   * (src/incremental/state-cache.ts makes one). Without it every open reads the files.
+   * Opened again and again (the daemon): the process's cache of states read or left by a writer
+   * (src/incremental/state-cache.ts), so unchanged files are not read again and reads share
+   * frozen objects.
    */
   stateCache?: EmbeddedStateCache;
-  /**
-   * Capabilities (domain.md): stored with the state when it is created; for an existing state
-   * a different value is refused with the command that changes it. Absent: as stored.
-   */
+  /** Stored with a new state; for an existing state a different value is refused. */
   capabilities?: Capabilities;
   /**
    * Read the state as it is now, without the writer lock and without writing anything (plan,
    * export); every write is refused. A missing state file reads as a new organisation (P1).
    */
   readOnly?: boolean;
-  /**
-   * With readOnly: read the state on its first use, not at open. `plan` opens so: an invalid
-   * repository is reported without reading it.
-   */
+  /** With readOnly: read on first use (`plan` of an invalid repository never reads it). */
   lazy?: boolean;
 }
 
@@ -571,15 +549,14 @@ export interface QueueActivity {
 /** A state as read from (or left in) its files: what a state cache keeps per state file. */
 export interface StateRead {
   state: State;
-  /** The number of the last op the state contains (store.ts). */
+  /** The number of the last op the state contains. */
   seq: number;
   journal: JournalShape;
 }
 
 /**
- * A cache of the last value read from each state file, matched by the files' identity
- * (a file written since never matches). The embedded control plane keeps
- * none of its own; a long-running process passes one in (EmbeddedOptions.stateCache).
+ * A cache of the last value read from each state file, matched by FilesIdentity. The embedded
+ * control plane keeps none of its own; a long-running process passes one in.
  *
  * Readers share a value and never change it. A writer (holding the state's lock) may take the
  * value over instead of reading the files, only when no reader holds it: a reader must never

@@ -4,10 +4,8 @@
  * control plane's port so the flyteadmin backend runs end to end over real sockets
  * (real-apis.md §2, §4), plus the OAuth2 endpoints (standins/oauth/server.ts, as flyteadmin's
  * authorization server serves them: client_secret_basic, the `flyte-authorization` header).
- * What each call does is flyteadmin's (the handlers below, over FlyteadminStore, each behaviour
- * citing its upstream file): deletes take the narrower rows along, unregistered or archived
- * projects are refused. Errors are grpc-gateway's `{code, message, details}` with its HTTP
- * status per gRPC code.
+ * What each call does is flyteadmin's (FlyteadminStore). Errors are grpc-gateway's
+ * `{code, message, details}` with its HTTP status per gRPC code.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { posix } from 'node:path';
@@ -63,16 +61,10 @@ export const GRPC_STATUS: Record<ControlPlaneErrorCode | 'INTERNAL', [code: numb
 export interface FlyteadminGatewayOptions {
   /** OAuth2 client credentials clients must present; absent: the API is open (flyteadmin with useAuth off). */
   oauth?: FlyteOAuthOptions;
-  /**
-   * Another OAuth2 server on the same port (the Union API's, standins/union/) that owns the
-   * discovery and token paths: the gateway checks its tokens instead (null: valid, else why not).
-   */
+  /** Another OAuth2 server on the port (the Union API's): its token check replaces `oauth`. */
   sharedAuth?: (req: IncomingMessage) => string | null;
   bodyLimitBytes?: number;
-  /**
-   * flyteadmin's `httpAuthorizationHeader` (auth/config/config.go; default `flyte-authorization`,
-   * operators behind a proxy set another): read first, then `Authorization`.
-   */
+  /** flyteadmin's `httpAuthorizationHeader` (operators behind a proxy set another). */
   httpAuthorizationHeader?: string;
   /** flyteadmin's state; default: a new one from `seed` (projects, domains). */
   store?: FlyteadminStore;
@@ -179,11 +171,11 @@ async function readJson(req: IncomingMessage, limit: number): Promise<Record<str
 }
 
 /**
- * The REST calls of the stand-in flyteadmin, over its store (FlyteadminStore). Paths, verbs and bodies as flyteadmin's grpc-gateway serves
- * service/admin.proto, JSON as protojson with proto field names and unpopulated fields
- * emitted (enum names, empty strings present). Each handler follows the manager it names:
- * manager/impl/resources/resource_manager.go (attributes), manager/impl/project_manager.go
- * (projects, domains), manager/impl/validation/attributes_validator.go (which attribute).
+ * Paths, verbs and bodies as flyteadmin's grpc-gateway serves service/admin.proto, JSON as
+ * protojson with proto field names and unpopulated fields emitted (enum names, empty strings
+ * present). Each handler follows manager/impl/resources/resource_manager.go (attributes),
+ * manager/impl/project_manager.go (projects, domains) or
+ * manager/impl/validation/attributes_validator.go (which attribute).
  */
 type Handler = (store: FlyteadminStore, req: ApiRequest, params: string[]) => unknown;
 
@@ -281,7 +273,6 @@ function getAttributes(store: FlyteadminStore, { query }: ApiRequest, params: st
 async function deleteAttributes(store: FlyteadminStore, req: ApiRequest, params: string[]) {
   const body = await req.body();
   store.validateProjectAndDomain(params[0]!, params[1]!);
-  // The struct condition: a project/domain delete takes every narrower row along.
   store.delete(rowId(params, resourceType(str(body['resource_type'])), str(body['org'])));
   return {};
 }
@@ -346,28 +337,6 @@ function decode(segment: string): string {
 }
 
 /**
- * The state of the stand-in flyteadmin, behaving as upstream flyteadmin does (flyteorg/flyte, flyteadmin/pkg):
- *  - matchable attributes are rows of one `resources` table keyed by project, domain,
- *    workflow, launch plan, resource type and priority (repositories/models/resource.go);
- *    an update is FirstOrCreate + Save on that key (gormimpl/resource_repo.go CreateOrUpdate);
- *  - a delete is a GORM struct condition, which skips zero-value fields: deleting the
- *    project/domain row of a type deletes the workflow- and launch-plan-level rows of that
- *    project/domain too, and a workflow delete its launch-plan rows (resource_repo.go Delete,
- *    called by manager/impl/resources/resource_manager.go); it never answers NotFound;
- *  - a read takes the most specific row (resource_repo.go Get: priority desc);
- *  - writes and reads name a registered, ACTIVE project and a configured domain, else
- *    InvalidArgument (manager/impl/validation/project_validator.go ValidateProjectAndDomain);
- *  - ListProjects leaves archived projects out unless filtered, pages by offset tokens
- *    (manager/impl/project_manager.go, gormimpl/project_repo.go List); the domains are the
- *    configured ones (runtime/application_config_provider.go: development, staging, production).
- * `org` (flyteidl admin protos): open-source flyteadmin accepts it in every body and query and
- * keeps none (repositories/models/resource.go has no org column; checked against the real
- * v1.13.0), so by default the stand-in stores '' and lists every row. With `orgs: true` it keeps
- * each row's org as the key the protos document and filters the list by it, as a multi-tenant
- * (Union) flyteadmin does.
- * In memory: the stand-in is for tests and `control-plane serve`.
- */
-/**
  * MatchableResource (matchable_resource.proto): name → number, and the MatchingAttributes field
  * whose value has that type (validateMatchingAttributes; it takes no quality_of_service).
  */
@@ -425,10 +394,32 @@ export interface FlyteadminStoreOptions {
    * #5443); false: answer it as v1.12 does, the gateway's NotFound for an unknown route.
    */
   getDomains?: boolean;
-  /** Keep each row's org and list by it (a multi-tenant flyteadmin); default: ignore org, as open source does. */
+  /** Keep each row's org and list by it (see the store's doc on `org`). */
   orgs?: boolean;
 }
 
+/**
+ * The state of the stand-in flyteadmin, behaving as upstream flyteadmin does (flyteorg/flyte, flyteadmin/pkg):
+ *  - matchable attributes are rows of one `resources` table keyed by project, domain,
+ *    workflow, launch plan, resource type and priority (repositories/models/resource.go);
+ *    an update is FirstOrCreate + Save on that key (gormimpl/resource_repo.go CreateOrUpdate);
+ *  - a delete is a GORM struct condition, which skips zero-value fields: deleting the
+ *    project/domain row of a type deletes the workflow- and launch-plan-level rows of that
+ *    project/domain too, and a workflow delete its launch-plan rows (resource_repo.go Delete,
+ *    called by manager/impl/resources/resource_manager.go); it never answers NotFound;
+ *  - a read takes the most specific row (resource_repo.go Get: priority desc);
+ *  - writes and reads name a registered, ACTIVE project and a configured domain, else
+ *    InvalidArgument (manager/impl/validation/project_validator.go ValidateProjectAndDomain);
+ *  - ListProjects leaves archived projects out unless filtered, pages by offset tokens
+ *    (manager/impl/project_manager.go, gormimpl/project_repo.go List); the domains are the
+ *    configured ones (runtime/application_config_provider.go: development, staging, production).
+ * `org` (flyteidl admin protos): open-source flyteadmin accepts it in every body and query and
+ * keeps none (repositories/models/resource.go has no org column; checked against the real
+ * v1.13.0), so by default the stand-in stores '' and lists every row. With `orgs: true` it keeps
+ * each row's org as the key the protos document and filters the list by it, as a multi-tenant
+ * (Union) flyteadmin does.
+ * In memory: the stand-in is for tests and `control-plane serve`.
+ */
 export class FlyteadminStore {
   private rows: ResourceRow[] = [];
   private readonly projects = new Map<string, StoredProject>();
@@ -476,11 +467,7 @@ export class FlyteadminStore {
     return p;
   }
 
-  /**
-   * ListProjects: sorted by identifier; without filters the archived ones are left out, with
-   * `eq(state,N)` only state N; `token` is the offset, a next token is given when a full page
-   * came back.
-   */
+  /** ListProjects; `eq(state,N)` is the one filter, a next token is given after a full page. */
   listProjects(q: { limit: number; token: string; filters: string }) {
     const offset = q.token === '' ? 0 : Number(q.token);
     if (!Number.isInteger(offset) || offset < 0)
@@ -531,10 +518,7 @@ export class FlyteadminStore {
     else this.rows[at] = row;
   }
 
-  /**
-   * Delete with a struct condition: every row whose non-empty id fields match, whatever its
-   * other fields (GORM skips zero values). Returns the rows deleted; none is not an error.
-   */
+  /** Delete with a struct condition (see the store's doc); none deleted is not an error. */
   delete(given: ResourceId): ResourceRow[] {
     const id = this.keyed(given);
     const matches = (r: ResourceRow) =>

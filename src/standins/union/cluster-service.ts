@@ -1,18 +1,10 @@
 /**
  * `cloudidl.cluster.ClusterService` and `cloudidl.clusterpool.ClusterPoolService` of Union's API
- * stand-in, over the embedded control plane. As Union's client expects (flyteplugins-union
- * 0.19.1, remote/_cluster.py, _cluster_pool.py):
- *  - CreateCluster registers a cluster in a pool (`default` when none is named) and creates its
- *    co-named queue; UpdateCluster moves it to another pool (the same pool is ALREADY_EXISTS);
- *    UpdateClusterState drains (poolsync's `enabled: false`) or activates it, with the
- *    generation the caller read;
- *  - a cluster that another live queue names explicitly cannot be drained, moved or deleted
- *    (unpin it first: the embedded control plane's `unpin_first`); DeleteCluster takes the
- *    co-named queue along;
- *  - deletes are soft: a deleted cluster or pool is listed only with `EXISTS deleted_at`, read
- *    by Get (with include_deleted, for clusters), and keeps its name until undeleted (it comes
- *    back drained);
- *  - a pool is created and updated with its data plane contract (ClusterPoolConfig).
+ * stand-in, over the embedded control plane, as Union's client expects (flyteplugins-union
+ * 0.19.1, remote/_cluster.py, _cluster_pool.py; each rule cites its lines below).
+ * UpdateClusterState drains (poolsync's `enabled: false`) or activates a cluster, UpdateCluster
+ * moves it; deletes are soft: a deleted cluster or pool is listed only with `EXISTS deleted_at`,
+ * read by Get (with include_deleted, for clusters), and keeps its name until undeleted.
  */
 import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
 import { SECRET_STORE_TYPES, WILDCARD, type PoolContract } from '../../model/common.js';
@@ -129,10 +121,7 @@ function poolView(
   };
 }
 
-/**
- * The services' routes: every call first finishes the deletes whose time has come (`settle`),
- * then runs its handler below.
- */
+/** Every call first finishes the deletes whose time has come (`settle`). */
 export function clusterRoutes(x: ServiceContext): (router: ConnectRouter) => void {
   const settled =
     <R, O>(handler: (x: ServiceContext, req: R) => Promise<O>) =>

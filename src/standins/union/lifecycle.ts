@@ -93,14 +93,10 @@ export function listsDeleted(filters: readonly (Filter | CloudFilter)[]) {
  * and scheduling of Union's QueueSpec (`max_resources` = 8, `scheduling` = 9,
  * `max_accelerators` = 10: proto/cloudidl/queue/queue.proto, from the flyteplugins-union wheel)
  * and any field a newer client sends that the stand-in's .proto does not declare (kept as
- * protobuf unknown fields).
- *
- * The stand-in behaves as Union does: the extras of a queue are exactly what the last
- * CreateQueue or UpdateQueue sent (none sent: none kept, so a client that drops them on an update
- * erases them: UpdateQueue replaces the whole spec), and every read returns them. They are kept in
- * memory, per queue name, while the server runs (the embedded store knows only the 7 fields).
+ * protobuf unknown fields). As on Union, a queue's extras are exactly what the last CreateQueue
+ * or UpdateQueue sent (UpdateQueue replaces the whole spec); kept in memory per queue name (the
+ * embedded store knows only the 7 fields).
  */
-/** The fields of a QueueSpec that are not poolsync's 7. */
 export type QueueSpecExtras = Pick<QueueSpec, 'maxResources' | 'scheduling' | 'maxAccelerators'> & {
   unknown: readonly UnknownField[];
 };
@@ -134,7 +130,6 @@ export class QueueExtras {
     if (e.unknown.length > 0) spec.$unknown = [...e.unknown];
   }
 
-  /** The extras of a queue (tests, inspection), or null. */
   read(name: string): QueueSpecExtras | null {
     return this.byQueue.get(name) ?? null;
   }

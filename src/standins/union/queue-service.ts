@@ -1,15 +1,10 @@
 /**
  * `cloudidl.queue.QueueService` of Union's API stand-in, over the embedded control plane (with
- * `drain`, `queue_delete` and `soft_delete`, as Union has them). As Union's client expects
- * (flyteplugins-union 0.19.1, remote/_queue.py):
- *  - ListQueues lists the live queues; with the filter `EXISTS deleted_at` only the deleted ones;
- *  - GetQueue returns a deleted queue too, with `deleted_at` and state DELETED;
- *  - CreateQueue only at organisation scope (an id with project or domain is refused); a deleted
- *    queue's name is ALREADY_EXISTS until it is undeleted;
- *  - UpdateQueue replaces the whole spec, the caps and scheduling included (QueueExtras, lifecycle.ts);
- *  - UpdateQueueState and DeleteQueue carry the state generation the caller read (a stale one
- *    is refused); DeleteQueue only of a DRAINED queue; UndeleteQueue brings it back DRAINED;
- *  - `status.cluster_managed` marks a cluster's co-named queue.
+ * `drain`, `queue_delete` and `soft_delete`, as Union has them), as Union's client expects
+ * (flyteplugins-union 0.19.1, remote/_queue.py; each rule cites its lines below): a deleted
+ * queue is listed only with `EXISTS deleted_at`, read by GetQueue with state DELETED, and keeps
+ * its name until undeleted; UpdateQueue replaces the whole spec, the caps and scheduling
+ * included (QueueExtras, lifecycle.ts).
  */
 import type { ConnectRouter, HandlerContext } from '@connectrpc/connect';
 import type { LiveQueue } from '../../model/live.js';
@@ -146,7 +141,6 @@ async function updateQueue(x: ServiceContext, req: UpdateQueueRequest) {
   // "A soft-deleted queue cannot be updated at all" (remote/_queue.py:873).
   if (await deletedQueue(x, name))
     throw failedPrecondition(`queue "${name}" is deleted: undelete it first`);
-  // Union replaces the whole spec: the fields beyond 7 become exactly what was sent.
   checkQueueCaps(req.spec);
   // "The server requires an explicit cluster pool on every UpdateQueue call" (remote/_queue.py:859-860).
   if (!req.spec?.clusterPoolName)
@@ -224,13 +218,9 @@ async function* watchQueueMetrics(
 /**
  * Union's rules for a queue's caps, which its client mirrors before sending (flyteplugins-union
  * 0.19.1, remote/_queue.py: "Mirrors the server's rules so a bad cap fails here instead of on
- * the wire"): `max_resources` names only cpu, memory and ephemeral_storage (the cluster
- * service's `queueMaxResourceNames`), each once, as non-negative Kubernetes quantities;
- * `max_accelerators` entries declare their partitioning (`validateQueueMaxAccelerators`), count
- * whole positive devices, name a device unless the class is NVIDIA, name a canonical device of
- * their own class (or a stored spelling of one: remote/_queue.py:254-279, 295-346), and never
- * the same accelerator twice once canonicalised (:378-401). CreateQueue and UpdateQueue answer
- * INVALID_ARGUMENT otherwise.
+ * the wire"; the cluster service's `queueMaxResourceNames`, `validateQueueMaxAccelerators`), each
+ * cited below; canonical devices and their spellings: remote/_queue.py:254-279, 295-346, 378-401.
+ * CreateQueue and UpdateQueue answer INVALID_ARGUMENT otherwise.
  */
 const CAPPED = new Set([ResourceName.CPU, ResourceName.MEMORY, ResourceName.EPHEMERAL_STORAGE]);
 /** k8s.io/apimachinery resource.ParseQuantity's grammar, as the client checks it (_QUANTITY_RE). */

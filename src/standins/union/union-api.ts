@@ -7,12 +7,10 @@
  * (standins/oauth/server.ts) in its discovered header (terraform-provider-unionai
  * internal/provider/oauth.go), and must name its organisation.
  *
- * Queues: queue-service.ts; clusters and pools: cluster-service.ts; settings (every setting, at
- * organisation, domain and project/domain scope): settings-service.ts; what the stand-in keeps
- * beside the embedded store: lifecycle.ts. ListProjects lists the organisation's projects
- * (`projects`, registered when the stand-in starts), each with every domain (`domains`), as
- * Union lists its projects whatever their settings (flyte 2.12.1 flyte/remote/_project.py:130-181:
- * active ones unless archived ones are asked for). Definitions: proto/, from Union's own client
+ * The services: queue-service.ts, cluster-service.ts, settings-service.ts; what the stand-in
+ * keeps beside the embedded store: lifecycle.ts. ListProjects lists the organisation's projects
+ * (`projects`), each with every domain, whatever their settings, as Union does (flyte 2.12.1
+ * flyte/remote/_project.py:130-181). Definitions: proto/, from Union's own client
  * (flyteplugins-union 0.19.1), whose behaviour the stand-in follows and is tested against
  * (test/controlplane/union/flyte-cli.e2e.test.ts, standin-rules.test.ts).
  *
@@ -41,7 +39,6 @@ import { clusterRoutes } from './cluster-service.js';
 import { SettingsLevels, settingsRoutes } from './settings-service.js';
 
 export interface UnionApiOptions {
-  /** The store the services read and write (Union's state, as the embedded control plane keeps it). */
   controlPlane: EmbeddedControlPlane;
   org: string;
   /** Interval of WatchQueueMetrics messages. */
@@ -57,10 +54,8 @@ export interface UnionApiOptions {
   /** Request log of the HTTP/2 (gRPC) requests, as server.ts logs HTTP/1.1 ones. */
   logger?: Logger;
   /**
-   * Calls without a token pass (a token that is there must still be valid): Union's own CLI
-   * sends none with `--insecure` (flyte remote/_client/auth/_session.py: plain HTTP is taken as
-   * "no auth server"), so the tests that drive it against this stand-in turn this on. Off by
-   * default.
+   * Calls without a token pass (one that is there must still be valid): Union's CLI sends none
+   * with `--insecure` (flyte remote/_client/auth/_session.py), as the tests that drive it do.
    */
   acceptUnauthenticated?: boolean;
 }
@@ -150,7 +145,6 @@ export function createUnionApi(opts: UnionApiOptions) {
     /** The queue fields beyond poolsync's 7, and generations, soft deletes, apps (lifecycle.ts). */
     queueExtras: extras,
     lifecycle: life,
-    /** The settings of every scope. */
     settings,
     /** Serves an HTTP/1.1 request when it is for the Union API or OAuth; false otherwise. */
     handle(req: IncomingMessage, res: ServerResponse): boolean {
