@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ReconcileLoop, startTimer, type TriggerReason } from '../../src/daemon/loop.js';
 import { backoffDelay } from '../../src/util/backoff.js';
 
@@ -97,16 +97,26 @@ describe('ReconcileLoop', () => {
 });
 
 describe('triggers', () => {
-  it('timer fires repeatedly with jitter inside ±10%', async () => {
-    const fired: number[] = [];
-    const start = Date.now();
-    const t = startTimer(20, () => fired.push(Date.now() - start));
-    await new Promise((r) => setTimeout(r, 130));
-    await t.stop();
-    const count = fired.length;
-    await new Promise((r) => setTimeout(r, 60));
-    expect(count).toBeGreaterThanOrEqual(3);
-    expect(fired.length).toBe(count); // stopped means stopped
+  it('timer fires repeatedly with jitter inside ±10%, and stopped means stopped', async () => {
+    // Fake timers: the waits are read from the clock poolsync schedules on, not from how fast
+    // this machine runs them.
+    vi.useFakeTimers();
+    try {
+      const fired: number[] = [];
+      const t = startTimer(1000, () => fired.push(Date.now()));
+      const start = Date.now();
+      await vi.advanceTimersByTimeAsync(10_000);
+      const waits = fired.map((at, i) => at - (i === 0 ? start : fired[i - 1]!));
+      expect(waits.length).toBeGreaterThanOrEqual(9);
+      for (const wait of waits) expect(Math.abs(wait - 1000)).toBeLessThanOrEqual(100);
+      expect(new Set(waits).size).toBeGreaterThan(1); // jittered, not in lockstep
+      await t.stop();
+      const count = fired.length;
+      await vi.advanceTimersByTimeAsync(5_000);
+      expect(fired.length).toBe(count);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('backoff doubles up to the cap and never drops below half the ceiling', () => {
