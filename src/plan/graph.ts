@@ -20,7 +20,6 @@ const keyOf =
   (kind: string) =>
   (name: string): StepKey => ({ kind, name });
 
-/** Each step's key in the graph, by what it does and to which object. */
 export const stepKey = {
   createPool: keyOf('create_pool'),
   deletePool: keyOf('delete_pool'),
@@ -75,8 +74,8 @@ const setting: Named = (a: Parameters<typeof defaultQueueKeyString>[0]) =>
   address('DefaultQueue', defaultQueueKeyString(a));
 
 /**
- * Per op: the actions of the change a step of it realises (unaccountedStep, steps.ts), and the
- * address its arguments name, which is the step's target (wait_drained names queues only).
+ * Per op: the actions of the change a step of it realises (unaccountedStep), and the address
+ * its arguments name, which is the step's target (wait_drained names queues only).
  */
 export const STEP_OPS: Record<StepKind, readonly [ActionSet, Named | null]> = {
   create_pool: [MAKES, pool],
@@ -126,12 +125,11 @@ interface Node {
   args: StepOp['args'];
   target: string;
   /**
-   * The steps it runs after (each once after sortedBy); null until it has one (most steps of a
-   * big plan have none). A list, not a Set: a step has a few (its pool, its clusters), and a Set per step was
-   * ~15 MB of the 100,000-object plan's peak.
+   * The steps it runs after (each once after sortedBy); null until it has one. A list, not a
+   * Set: a step has a few, and a Set per step was ~15 MB of the 100,000-object plan's peak.
    */
   after: Node[] | null;
-  /** Its place in the insertion order. */
+  /** Insertion order. */
   rank: number;
   /** finalize's walk: 1 visiting, 2 done; then its number (s1, s2 …). */
   mark: number;
@@ -146,7 +144,7 @@ export class StepGraph {
     return this.nodes.get(key.kind)?.get(key.name);
   }
 
-  /** Adds a step (idempotent per key) on the object its arguments name, and returns its key. */
+  /** Idempotent per key; the target defaults to the object its arguments name. */
   add<K extends StepKind>(key: StepKey, op: K, args: ArgsOf<K>, target?: string): StepKey {
     let named = this.nodes.get(key.kind);
     if (!named) this.nodes.set(key.kind, (named = new Map()));
@@ -214,14 +212,13 @@ export class StepGraph {
           target: n.target,
           depends_on: n.after ? dependencyIds(n.after, ids) : [],
           args: n.args,
-          // The pipeline marks the steps its backend has no API for (plan/steps.ts).
+          // withExecution marks the steps its backend has no API for.
           execution: 'api',
         }) as Step,
     );
   }
 }
 
-/** The ids of `after` in step order (their numbers are set: finalize). */
 function dependencyIds(after: Node[], ids: readonly string[]): string[] {
   return sortedBy(after, markOf).map((d) => ids[d.mark - 1]!);
 }

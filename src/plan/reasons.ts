@@ -5,17 +5,14 @@
  */
 import type { PlanError, PlanWarning, PruneScope, Reason, ReasonParams } from '../model/plan.js';
 
-/** A reason: a code and its parameters. */
 export function reasonOf(code: string, params: ReasonParams): Reason {
   return { code, params };
 }
 
-/** A warning as data: its code and parameters. */
 export function warning(code: string, address: string, params: ReasonParams): PlanWarning {
   return { code, address, params };
 }
 
-/** An error of the plan as data: its code and parameters. */
 export function planError(
   code: string,
   address: string | null,
