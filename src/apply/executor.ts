@@ -12,6 +12,7 @@ import { isActionable, PLAN_FORMAT_VERSION, type Plan, type Step } from '../mode
 import { runCallStep, StepConflictError } from './steps.js';
 import { ManualCommandError } from './manual.js';
 import { isManual, waitingOnManual } from '../plan/steps.js';
+import { push } from '../plan/context.js';
 import { emptyCounts, isSideEffect, type PlanCounts } from '../plan/counts.js';
 import {
   ApplyRefusedError,
@@ -111,11 +112,7 @@ function stepGraph(plan: Plan): { waiting: number[]; dependents: Map<string, num
   const dependents = new Map<string, number[]>();
   const waiting = plan.steps.map((step, i) => {
     const deps = new Set(step.depends_on);
-    for (const dep of deps) {
-      const list = dependents.get(dep);
-      if (list) list.push(i);
-      else dependents.set(dep, [i]);
-    }
+    for (const dep of deps) push(dependents, dep, i);
     return deps.size;
   });
   return { waiting, dependents };
@@ -303,11 +300,7 @@ function countChanges(
   steps: StepResult[],
 ): { counts: PlanCounts; applied: AppliedChange[] } {
   const byTarget = new Map<string, StepResult[]>();
-  for (const s of steps) {
-    const list = byTarget.get(s.target);
-    if (list) list.push(s);
-    else byTarget.set(s.target, [s]);
-  }
+  for (const s of steps) push(byTarget, s.target, s);
   const allDone = steps.every((s) => s.status === 'done');
   const targets = new Set(plan.steps.map((s) => s.target));
   const counts = emptyCounts();

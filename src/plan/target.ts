@@ -13,6 +13,7 @@ import { summarizeChanges, diffForms } from './forms.js';
 import { closestNames } from '../manifests/suggest.js';
 import { reasonOf, warning } from './reasons.js';
 import { OBJECT_KINDS, declaredByKind, isLive } from './inventory.js';
+import { push } from './context.js';
 
 /** `Kind/name` with a kind poolsync knows; the message says the accepted form otherwise. */
 export function checkAddressSyntax(flag: string, addr: string): void {
@@ -41,7 +42,7 @@ export function targetPlan(plan: Plan, targets: readonly string[]): Plan {
   }
   const byId = new Map(plan.steps.map((s) => [s.id, s]));
   const stepsOf = new Map<string, Step[]>();
-  for (const s of plan.steps) stepsOf.set(s.target, [...(stepsOf.get(s.target) ?? []), s]);
+  for (const s of plan.steps) push(stepsOf, s.target, s);
   const causeOf = new Map(plan.changes.map((c) => [c.address, c.caused_by ?? null]));
   const lostBy = new Map(plan.changes.map((c) => [c.address, selectorLostBy(c)]));
   const keptSteps = new Set<string>();
