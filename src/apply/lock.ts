@@ -26,7 +26,7 @@ export class LockHeldError extends Error {
   override readonly name = 'LockHeldError';
 }
 
-/** Whether `err` says a lock is held (then --lock-timeout waits and tries again). */
+/** Then --lock-timeout waits and tries again. */
 export const isLockHeld = (err: unknown): boolean =>
   err instanceof LockHeldError || err instanceof StateInUseError;
 
@@ -53,10 +53,7 @@ export function lockPathFor(url: string, stateDir: string = DEFAULT_STATE_DIR): 
   return statePathFor(url, stateDir, ['apply.lock', 'locks', '.lock']);
 }
 
-/**
- * The folder poolsync owns a state file in (safe-file.ts checks every folder below it): the
- * state dir for `<stateDir>/<sub>/<file>`, else the file's own folder (an embedded state's).
- */
+/** The folder poolsync owns a state file in (safe-file.ts checks every folder below it). */
 export function stateRootOf(path: string, sub: string): string {
   const folder = dirname(resolve(path));
   return basename(folder) === sub ? dirname(folder) : folder;
@@ -82,22 +79,21 @@ export async function acquireApplyLock(lockPath: string): Promise<HeldLockFile> 
 export const DEFAULT_LOCK_TTL_MS = 30_000;
 
 export interface HeldApplyLock {
-  /** Aborts when the lock could not be kept (renewal refused, or none succeeded within the TTL). */
+  /** Aborts when the lock could not be kept. */
   readonly lost: AbortSignal;
-  /** Where the lock is held: `control plane`, `Lease ns/name` or `this machine only`. */
+  /** `control plane`, `Lease ns/name` or `this machine only`. */
   readonly scope: string;
   release(): Promise<void>;
 }
 
 export interface HoldApplyLockOptions {
   cp: ControlPlane;
-  /** The control-plane URL (where the lock file lives). */
   url: string;
   /** Folder of lock files for http(s) control planes. */
   stateDir?: string;
   /** `--lock k8s:NAMESPACE/NAME`, for control planes with no lock of their own. */
   k8s?: { kubeConfig: KubeConfig; ref: LeaseRef } | null;
-  /** Who asks, for the holder name others see: `poolsync apply`, `poolsync daemon`. */
+  /** For the holder name others see: `poolsync apply`, `poolsync daemon`. */
   who: string;
   /**
    * This machine's lock file, held by the caller. The lease id derives from it: the next apply
@@ -106,9 +102,8 @@ export interface HoldApplyLockOptions {
    */
   lockFile?: string;
   /**
-   * The leader-elected daemon's term: the lease id is the term's own (a fencing token, so a
-   * deposed leader's lock covers nothing and it can release no other term's), and once the term
-   * ended the lock is neither renewed nor released (it lapses after its TTL).
+   * The leader-elected daemon's term: the lease id is the term's own (a fencing token: a deposed
+   * leader's lock covers nothing), and once it ended the lock lapses, neither renewed nor released.
    */
   term?: Term;
   ttlMs?: number;
@@ -145,8 +140,6 @@ export async function holdSharedApplyLock(opts: HoldApplyLockOptions): Promise<H
   }
   const refused = await lease.take();
   if (refused !== null) throw new LockHeldError(refused);
-  // Renewed every third of its TTL; `lost` aborts when a renewal is refused, none succeeded for
-  // a whole TTL, or the term ended (then the lock is neither renewed nor released: it lapses).
   const lost = new AbortController();
   const stop = new AbortController();
   const ended = () => lost.abort(term!.signal.reason);
@@ -183,14 +176,13 @@ export async function holdSharedApplyLock(opts: HoldApplyLockOptions): Promise<H
   };
 }
 
-/** A lease across machines: `take` takes or renews it (null, else who holds it), `free` gives it back. */
+/** `take` takes or renews it (null, else who holds it). */
 interface Lease {
   scope: string;
   take(): Promise<string | null>;
   free(): Promise<void>;
 }
 
-/** The control plane's own lock, else --lock's Kubernetes Lease, else none. */
 async function leaseOf(
   opts: HoldApplyLockOptions,
   id: string,

@@ -108,7 +108,6 @@ function finishedLine(e: EventOf<'step_finished'>, colors: Colors): string {
   );
 }
 
-/** `CODE (RULE): message`. */
 function errorWords(err: StepError): string {
   return `${err.code}${err.rule ? ` (${err.rule})` : ''}: ${esc(err.message)}`;
 }
@@ -213,7 +212,7 @@ export function applyOutcome(result: ApplyResult | null): ApplyOutcome {
   return stopped || result.manual.length === 0 ? 'failed' : 'manual_steps_left';
 }
 
-/** The document, members in this order; `result` null when the plan had no step. */
+/** Members in this order; `result` null when the plan had no step. */
 export function applyResultDocument(
   plan: Plan,
   result: ApplyResult | null,
@@ -237,7 +236,7 @@ export function applyResultDocument(
     exit_code: APPLY_EXIT_CODE[outcome],
     control_plane: plan.control_plane ?? null,
     commit: plan.commit,
-    // The plan's one count (src/plan/counts.ts), in the past tense: what the done steps changed.
+    // The plan's one count (src/plan/counts.ts), in the past tense.
     counts: {
       created: counts.create,
       updated: counts.update,

@@ -1,9 +1,7 @@
 /**
- * One control-plane call per step, through the part of the control plane for its kind
- * (partOf: a plan has no step for a part the backend lacks), made idempotent with respect to
- * what already happened:
- * a re-run after a crash (or after a transient failure whose call did land) finds some
- * work done and must neither do it twice nor fail on it.
+ * One control-plane call per step, made idempotent: a re-run after a crash (or after a
+ * transient failure whose call did land) finds some work done and must neither do it twice nor
+ * fail on it.
  */
 import { partOf, type ControlPlane } from '../controlplane/types.js';
 import { isControlPlaneError } from '../controlplane/errors.js';
@@ -27,7 +25,6 @@ type CallStep = Exclude<Step, { op: 'wait_idle' | 'wait_drained' }>;
 type StepOf<K extends CallStep['op']> = Extract<CallStep, { op: K }>;
 type Call<K extends CallStep['op']> = (cp: ControlPlane, step: StepOf<K>) => Promise<StepOutcome>;
 
-/** Runs every op except the waits, `wait_idle` and `wait_drained` (see wait.ts). */
 export async function runCallStep(cp: ControlPlane, step: CallStep): Promise<StepOutcome> {
   const call = Object.hasOwn(CALLS, step.op) ? (CALLS[step.op] as Call<CallStep['op']>) : null;
   if (!call) throw new StepConflictError(`unknown step op ${JSON.stringify((step as Step).op)}`);
@@ -193,7 +190,7 @@ export function sameContract(a: PoolContract, b: PoolContract): boolean {
   );
 }
 
-/** Names of the fields where the live queue differs from the spec; the selector compared as a set. */
+/** The fields where the live queue differs; the selector compared as a set. */
 export function queueSpecDiff(live: QueueSpec, want: QueueSpec): string[] {
   const out: string[] = [];
   for (const field of QUEUE_SPEC_FIELDS) {
@@ -205,7 +202,7 @@ export function queueSpecDiff(live: QueueSpec, want: QueueSpec): string[] {
   return out;
 }
 
-/** `call` on `what`'s part, undefined where the control plane keeps no soft-deleted `what`. */
+/** `call` returns undefined where the control plane keeps no soft-deleted `what`. */
 async function undelete<P extends 'queues' | 'pools' | 'clusters'>(
   cp: ControlPlane,
   target: string,
