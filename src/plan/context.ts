@@ -166,17 +166,11 @@ export class PlanIndex {
   readonly lWildcardQueuesByPool: ReadonlyMap<string, readonly string[]>;
   /** domain.md, Capabilities. */
   readonly caps: Capabilities;
-  /**
-   * Live queues this plan deletes outright (capabilities `queue_delete` + `drain`, prune on):
-   * known before the pool pass, so that a pool whose queues all go can be deleted (P5).
-   */
+  /** Deleted outright (queue_delete + drain): known before the pool pass, for P5. */
   readonly deletedQueues: ReadonlySet<string>;
   /** deletedQueues plus the queues replaced in another pool: their live record goes (P5). */
   readonly leavingQueues: ReadonlySet<string>;
-  /**
-   * Queues a default-queue setting (Union `run.default_queue`) names once the plan is applied,
-   * with the scopes naming them: Union never deletes such a queue (remote/_queue.py:1011-1012).
-   */
+  /** Queues a setting names, with its scopes: never deleted (remote/_queue.py:1011-1012). */
   readonly settingQueues: ReadonlyMap<string, readonly string[]>;
   /** poolsync.yaml `absent: [Queue/default]`. */
   readonly absentDefault: boolean;
@@ -266,14 +260,12 @@ export class PlanIndex {
         continue;
       }
       const d = this.dQueues.get(q.name);
-      // A queue moving pool is moved (queue_move) or replaced: it leaves its live pool.
-      // (A replace needs the name free again: not with soft deletes, which keep it reserved.)
+      // Moved (queue_move) or replaced (not with soft deletes: the name stays reserved).
       const replaced = deletable && !this.caps.soft_delete && this.caps.queue_delete;
       if (d && !q.cluster_managed && d.spec.pool !== q.pool && (this.caps.queue_move || replaced))
         leaving.add(q.name);
       if (d || !deletable || !this.prunes('Queue', q.name) || !this.caps.queue_delete) continue;
-      // A co-named queue whose cluster stays (or is registered again) follows it (Q4); one
-      // whose cluster is deleted goes with it (conamedCascades), without a step of its own.
+      // A co-named queue follows its cluster (Q4), or goes with its delete (conamedCascades).
       if (q.cluster_managed && (this.dClusters.has(q.name) || this.conamedCascades(q.name)))
         continue;
       deleted.add(q.name);
@@ -423,9 +415,6 @@ export class PlanContext extends PlanIndex implements PoolsAndClusters {
   defaultQueues: ReadonlyMap<string, DefaultQueueDecision> = new Map();
   /** By key string (cluster-labels.ts, then flyteadmin.ts). */
   labels: ReadonlyMap<string, LabelDecision> = new Map();
-  /**
-   * flyteadmin rows at levels poolsync never writes (project-wide, launch plan), by address:
-   * unmanaged, or deleted along with a broader row (flyteadmin.ts).
-   */
+  /** flyteadmin rows at levels poolsync never writes (project-wide, launch plan), by address. */
   otherRows: ReadonlyMap<string, Change> = new Map();
 }

@@ -168,14 +168,13 @@ export class StepGraph {
     return this.node(key) !== undefined;
   }
 
-  /** `step` runs after `dependency`; either key may be absent (no step), then nothing is recorded. */
+  /** `step` runs after `dependency`; nothing is recorded when either has no step. */
   order(dependency: StepKey | null | undefined, step: StepKey | null | undefined): void {
     if (!dependency || !step) return;
     const node = this.node(step);
     const before = node && this.node(dependency);
     if (!before || before === node) return;
-    // Repeats are dropped when the list is sorted (sortedBy): a check here is quadratic for a
-    // step that waits for thousands (a pool's delete for its queues).
+    // Repeats are dropped by sortedBy: a check here is quadratic for a pool delete's thousands.
     (node.after ??= []).push(before);
   }
 
@@ -201,8 +200,7 @@ export class StepGraph {
     };
     for (const node of this.inOrder) visit(node);
     ordered.forEach((n, i) => (n.mark = i + 1));
-    // One string per id, shared by every step that depends on it (~300,000 dependencies at
-    // 100,000 objects, each a string of its own before).
+    // One string per id, shared by its dependents (~300,000 dependencies at 100,000 objects).
     const ids = ordered.map((n) => `s${n.mark}`);
     return ordered.map(
       (n) =>

@@ -79,8 +79,7 @@ export function computePlan(
   const replace = new Set(opts.replace ?? []);
   let ctx = new PlanContext(desired, live, replace);
   let pc = decide(ctx);
-  // A declared setting the plan cannot set (its queue will not exist) leaves the live one in
-  // place: plan once more with it kept, so no delete counts on it being moved.
+  // A blocked declared setting leaves the live one in place: plan again with it kept.
   const kept = keptSettings(ctx);
   if (kept.size > 0) {
     ctx = new PlanContext(desired, live, replace, kept);
@@ -138,8 +137,7 @@ export function computePlan(
 function decide(ctx: PlanContext) {
   let pc = planPoolsAndClusters(ctx);
   let queues = planQueues(ctx, pc);
-  // unpin_first: a cluster step assumed a declared queue repointed off it, which the queue pass
-  // blocked: plan once more with those pins kept (the clusters' steps then blocked too).
+  // unpin_first: plan again with the pins kept whose repointing the queue pass blocked.
   const stuck = stuckPins(ctx, pc.clusters, queues);
   if (stuck.size > 0) {
     pc = planPoolsAndClusters(ctx, stuck);
@@ -223,7 +221,7 @@ function planAssignments(ctx: PlanIndex, pools: ReadonlyMap<string, PoolDecision
   return out;
 }
 
-/** Plan errors: a desired or would-be-destroyed object annotated prevent-destroy (Terraform's prevent_destroy). */
+/** A destroyed object annotated prevent-destroy (Terraform's prevent_destroy). */
 function checkPreventDestroy(ctx: PlanContext): PlanError[] {
   const errors: PlanError[] = [];
   for (const [kind, decisions, declared] of [
@@ -310,8 +308,7 @@ function noRoute(routed: readonly Member[]): Reason | null {
 /** The queues' routing warnings on the planned state. */
 function queueWarnings(ctx: PlanContext, earlier: readonly PlanWarning[]): PlanWarning[] {
   const out: PlanWarning[] = [];
-  // A co-named queue a re-registration leaves behind is told once, by CONAMED_QUEUE_ORPHANED
-  // on its cluster (which says it routes nowhere and what to do): not again as a queue warning.
+  // A co-named queue a re-registration leaves behind is told once, by CONAMED_QUEUE_ORPHANED.
   const orphaned = new Set(
     earlier
       .filter((w) => w.code === 'CONAMED_QUEUE_ORPHANED')
@@ -325,8 +322,7 @@ function queueWarnings(ctx: PlanContext, earlier: readonly PlanWarning[]): PlanW
     const final = q.final;
     if (!final) continue;
     if (final.clusters.length === 0) {
-      // Only when this plan empties it, creates it empty, or cannot give it what the repo
-      // asks: a queue retired on purpose earlier is not re-reported on every plan.
+      // Only emptied now, or blocked: a queue retired on purpose earlier is not re-reported.
       const emptiedNow = q.live === null || q.live.clusters.length > 0;
       // A default-queue setting sends runs to it: said, even of an orphaned co-named queue.
       const settings = ctx.settingQueues.get(name);
@@ -437,7 +433,7 @@ function plannableState(desired: DesiredState, backend: BackendInfo) {
     execution_cluster_labels: keep('ExecutionClusterLabel', desired.execution_cluster_labels ?? []),
     default_queues: keep('DefaultQueue', desired.default_queues ?? []),
   };
-  // The pools Union (not the API) keeps, which assignments may name: the declared ones and `default` (P1).
+  // Pools Union keeps outside the API: the declared ones and `default` (P1).
   const configOnlyPools = (backend.configKinds ?? []).includes('ClusterPool')
     ? ['default', ...desired.pools.map((p) => p.name)]
     : [];

@@ -121,16 +121,14 @@ function planDeclaredLivePool(
   l: LivePool,
 ): PoolDecision {
   const addr = address('ClusterPool', name);
-  // A control plane that does not show contracts (Union, docs/union.md): the declared
-  // contract cannot be compared, so it is taken as the live one (no change planned).
+  // Union shows no contracts (docs/union.md): the declared one is taken as the live one.
   if (l.contract_known === false) return keep(name, d.contract, poolForm(d.contract));
   const before = poolForm(l.contract);
   const after = poolForm(d.contract);
   // P4: every contract field is immutable.
   const diff = diffForms(before, after, () => true);
   if (diff.length === 0 && !ctx.ix.forceReplace.has(addr)) return keep(name, l.contract, before);
-  // Capability `pool_update` (P4 lifted): the contract changes in place, no delete, so no P5.
-  // Every cluster that stays a member must still match it (C4): its reported data plane (C5).
+  // pool_update (P4 lifted): in place, no delete, so no P5; staying members must match (C4, C5).
   if (ctx.ix.caps.pool_update) {
     const update = diffForms(before, after);
     const mismatched = (ctx.ix.lClustersByPool.get(name) ?? []).flatMap((c) => {
@@ -167,8 +165,7 @@ function planDeclaredLivePool(
 function planUndeclaredPool(ctx: PoolInput, name: string, l: LivePool): PoolDecision {
   const addr = address('ClusterPool', name);
   const before = poolForm(l.contract);
-  // P1: the default pool is a system object: never deleted nor reported as unmanaged, unless
-  // poolsync.yaml lists it absent (Union deletes it like any empty pool: default_delete).
+  // P1: the default pool is never deleted nor unmanaged unless listed absent (default_delete).
   if (name === DEFAULT_POOL && !ctx.ix.absent(addr)) return keep(name, l.contract, before);
   if (name !== DEFAULT_POOL && !ctx.ix.prunes('ClusterPool', name))
     return {
@@ -258,8 +255,7 @@ function replaceBlockedReason(ctx: PoolInput, name: string): Reason | null {
   if (ix.caps.soft_delete) return reasonOf('REPLACE_NAME_RESERVED', { kind: 'pool' });
   const refs = liveReferences(ctx, name);
   if (refs.length > 0) return reasonOf('POOL_REPLACE_REFERENCED', { refs });
-  // A3: replacing removes the assignments naming the pool and sets them again; one that is
-  // not in the repository (prune off) must not be touched.
+  // A3: a replace removes and sets again the assignments naming it: not an unmanaged one.
   const assignments = unmanagedAssignments(ix, name);
   if (assignments.length > 0)
     return reasonOf('POOL_REPLACE_UNMANAGED_ASSIGNMENTS', { assignments });
@@ -509,7 +505,7 @@ function leftAsItIs(
   };
 }
 
-/** C4: why a move in place is blocked: a reported or declared data plane that differs from the contract. */
+/** C4: a reported or declared data plane that differs from the contract blocks a move. */
 function moveBlockedReason(
   pool: string,
   contract: PoolContract | null,

@@ -71,8 +71,7 @@ function planQueue(own: QueueOwn): QueueDecision | null {
   // Caps a document does not declare (and a system queue's) are not managed: kept as they are.
   const wanted = declaredSpec(own, l);
   const target = wanted && inheritCaps(wanted, l);
-  // A missing queue has no live record; the one a registration creates again is planned without
-  // its own (a copy only then: most queues of a cold plan are missing).
+  // One a registration creates again is planned without its live record (copied only then).
   const missing = () => planMissingQueue(l ? { ...own, live: undefined } : own, target);
   const d = !l
     ? missing()
@@ -118,8 +117,7 @@ function followsCluster(f: QueueFrame, l: LiveQueue, d: QueueDecision): QueueDec
   if (!owner?.final || (owner.deletes && !owner.registers) || !(cluster || owner.registers))
     return null;
   const enabled = owner.final.enabled;
-  // Registered by this plan (new, or again after its delete: C7 leaves this queue behind):
-  // enabled until the update_cluster that disables it, which drains the queue named like it.
+  // Registered by this plan: enabled until the update_cluster that disables it (and drains it).
   const wasEnabled = owner.registers ? true : cluster!.enabled;
   if (enabled && wasEnabled) return null;
   const state = l.state ?? 'active';
@@ -132,8 +130,7 @@ function followsCluster(f: QueueFrame, l: LiveQueue, d: QueueDecision): QueueDec
   const why = reasonOf('CONAMED_STATE_FOLLOWS_CLUSTER', { by, state: to });
   const change = withState(d.change, state, to);
   if (d.change.caused_by) return { ...d, change: withNote(change, why) };
-  // With a call of its own too: what the cluster's step alone leaves (a --target plan of the
-  // cluster keeps this change, not that call: target.ts).
+  // With a call of its own too: what the cluster's step alone leaves (for --target, target.ts).
   const alone = d.call ? { caused_after: change.before } : {};
   return { ...d, change: changeWith(change, { caused_by: by, cause: why, ...alone }) };
 }
@@ -318,10 +315,8 @@ function queueDeleteBlockedReason(f: QueueFrame, name: string, absent = false): 
 }
 
 /**
- * What the repository wants for a queue, or null when it says nothing about it. A system
- * queue without a Queue document follows its owner: with prune on the repository is the
- * whole truth, so its settings are the defaults (C2); with prune off its live settings are
- * left as they are.
+ * What the repository wants for a queue, or null. An undeclared system queue follows its owner,
+ * with the defaults (C2) under prune, else its live settings.
  */
 function declaredSpec(own: QueueOwn, l: LiveQueue | null): QueueSpec | null {
   const { f, name } = own;
@@ -428,8 +423,7 @@ function leftAsItIs(
   reason?: Reason,
   requested?: FieldDiff[],
 ): QueueDecision {
-  // What C8 (or its cluster's move) does to it happens all the same: in the diff beside what
-  // was asked, a field the request names shown once, as asked.
+  // C8 (or its cluster's move) happens all the same: in the diff beside what was asked.
   const happens =
     requested && v.changedByC8 ? diffForms(queueForm(v.l), queueForm(v.untouched)) : [];
   const diff = requested && [
@@ -486,8 +480,7 @@ function planPoolChange(v: LiveView, target: QueueSpec): QueueDecision | null {
       return refuse(v, target, reasonOf('QUEUE_MOVE_NO_DRAIN', { pool: target.pool }));
     const blocked = selectorBlockedReason(f, target);
     if (blocked) return refuse(v, target, blocked);
-    // Drained only for the move: active again after it, as it was (even routing nowhere, an
-    // active queue takes runs; a drained one rejects them, remote/_queue.py:934-937).
+    // Active again after the move, as it was (drained, it rejects runs: remote/_queue.py:934-937).
     const activates = routesSomewhere(f, target) || (l.state ?? 'active') === 'active';
     const queue = address('Queue', name);
     return decision(own, {
@@ -563,8 +556,7 @@ function planSameGroupUpdate(v: LiveView, target: QueueSpec): QueueDecision {
   }
   const blocked = selectorBlockedReason(f, target);
   if (blocked) return refuse(v, target, blocked);
-  // Q4/Q5: a managed queue's update resends the selector it has when the call runs (before
-  // its cluster's delete, if any); C8 then prunes it.
+  // Q4/Q5: a managed queue's update resends its live selector; C8 then prunes it.
   const send: QueueSpec = managed
     ? { ...target, pool: live.pool, clusters: [...live.clusters] }
     : target;
@@ -581,10 +573,7 @@ function planSameGroupUpdate(v: LiveView, target: QueueSpec): QueueDecision {
   });
 }
 
-/**
- * C8: names of clusters deleted by the plan leave explicit selectors; so do clusters moved to
- * another pool (cluster_move), except from their own co-named queue (`self`), which moves along.
- */
+/** C8: deleted and moved clusters leave explicit selectors, but their own co-named queue's. */
 function pruned(f: QueueFrame, selector: readonly string[], self: string | null = null): string[] {
   // Nearly always nothing leaves: keep the array rather than copy it.
   if (!selector.some((c) => c !== self && leaves(f.pc, c))) return selector as string[];

@@ -61,8 +61,7 @@ function stepBuild(ctx: PlanContext) {
   return {
     g: graph,
     ctx,
-    // The queues and assignments with a step (most objects of a big organisation have none):
-    // every pass below visits the others only.
+    // Only those with a step (most objects of a big organisation have none).
     queues: entriesWhere(
       ctx.queues,
       (q) => q.call || q.deletes || q.activates || q.moves || q.undeletes,
@@ -92,8 +91,7 @@ function addPoolNodes(b: StepBuild): void {
   const { g, ctx } = b;
   for (const [name, d] of ctx.pools) {
     const contract = d.finalContract!;
-    // soft_delete: an undelete takes the place of the create (its key), so every step that
-    // waits for the pool to exist waits for it.
+    // soft_delete: an undelete takes the create's key: what waits for the pool waits for it.
     if (d.undeletes) g.add(key.createPool(name), 'undelete_pool', { name });
     if (d.creates) g.add(key.createPool(name), 'create_pool', { name, contract });
     if (d.updates) g.add(key.updatePool(name), 'update_pool', { name, contract });
@@ -150,8 +148,7 @@ function addQueueCallNodes(b: StepBuild): void {
       q.live !== null &&
       q.live.clusters.some((c) => ctx.deletedClusters.has(c));
     if (removes && spec.clusters.some(replaced)) {
-      // The new selector names a cluster that is re-registered only after some delete, while
-      // the old one names a cluster to delete: repoint in two calls so neither waits on the other.
+      // New selector names a re-registered cluster, old one a deleted one: two calls, no cycle.
       const first: QueueSpec = { ...spec, clusters: spec.clusters.filter((c) => !replaced(c)) };
       g.add(key.queueFirst(name), 'update_queue', { name, ...first });
     }
@@ -215,7 +212,7 @@ function matchesContract(ctx: PlanContext, cluster: string, contract: PoolContra
   return reported === null || dataPlaneMismatches(contract, reported).length === 0;
 }
 
-/** Pool edges: deletes after their members leave, updates after mismatching members leave (C4), A3. */
+/** Pool deletes after their members leave; updates after mismatching members leave (C4). */
 function orderPools(b: StepBuild): void {
   const { g, ctx, leave } = b;
   for (const [name, d] of ctx.pools) {
@@ -297,8 +294,7 @@ function orderQueueCalls(b: StepBuild): void {
       g.order(removal, k);
       for (const c of spec.clusters) if (!replaced(c)) g.order(key.register(c), removal);
     }
-    // queue_move: drained and waited for until DRAINED before the move; the move itself takes
-    // it out of its old pool's selectors, so it needs no repointing there.
+    // queue_move: DRAINED before the move, which needs no repointing in its old pool.
     if (q.moves) {
       g.order(key.drain(name), key.waitQueueDrained(name));
       g.order(key.waitQueueDrained(name), k);
@@ -335,8 +331,7 @@ function orderQueueLifecycle(b: StepBuild): void {
       g.order(key.waitQueueDrained(name), key.deleteQueue(name));
       // Q4: a co-named queue goes once its cluster is deleted.
       g.order(key.deleteCluster(name), key.deleteQueue(name));
-      // A live queue naming a cluster blocks that cluster's delete (Union: remote/_cluster.py),
-      // so a queue that goes too goes first (it needs no repointing).
+      // A queue naming a cluster blocks its delete (remote/_cluster.py): this one goes first.
       for (const c of q.live?.clusters ?? [])
         if (c !== name) g.order(key.deleteQueue(name), key.deleteCluster(c));
     }
