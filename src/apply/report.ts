@@ -45,12 +45,11 @@ export const NO_COLOR: Colors = { green: same, red: same, yellow: same, bold: sa
 const sgr = (code: number) => (s: string) => `\u001b[${code}m${s}\u001b[0m`;
 export const ANSI: Colors = { green: sgr(32), red: sgr(31), yellow: sgr(33), bold: sgr(1) };
 
-/** Turns executor events into lines; waits report at most every `waitEveryMs` per queue. */
-export function progressPrinter(
-  write: (line: string) => void,
-  colors: Colors = NO_COLOR,
-  waitEveryMs = 10_000,
-) {
+/** A busy queue of a wait is reported at most this often. */
+const WAIT_LINE_EVERY_MS = 10_000;
+
+/** Turns executor events into lines. */
+export function progressPrinter(write: (line: string) => void, colors: Colors = NO_COLOR) {
   const lastWaitLine = new Map<string, number>();
   return (e: ApplyEvent): void => {
     switch (e.type) {
@@ -61,7 +60,7 @@ export function progressPrinter(
       case 'wait_progress': {
         const key = `${e.step.id}\u0000${e.queue}`;
         const last = lastWaitLine.get(key);
-        if (last !== undefined && e.elapsed_ms - last < waitEveryMs) return;
+        if (last !== undefined && e.elapsed_ms - last < WAIT_LINE_EVERY_MS) return;
         lastWaitLine.set(key, e.elapsed_ms);
         return write(waitLine(e));
       }
