@@ -111,9 +111,8 @@ function bound(
 }
 
 /**
- * The old default place, `.poolsync/inventory/` in the working folder, is never read (in CI it
- * is the pull request's checkout); one found there is an error, since without it prune would
- * silently stop deleting what poolsync applied.
+ * The old default place, `.poolsync/inventory/`, is never read (in CI, the pull request's
+ * checkout); one found there is an error: without it prune would silently stop deleting.
  */
 async function refuseOldPlace(stateDir: string, path: string, key: string): Promise<null> {
   const old = join(resolve(stateDir), 'inventory', `${key}.json`);
@@ -181,10 +180,7 @@ export function deletedBy(result: Pick<ApplyResult, 'applied'>): Set<string> {
   return new Set(result.applied.filter((a) => a.action === 'delete').map((a) => a.address));
 }
 
-/**
- * After an apply (also one with nothing to do): written only when it changes; the new
- * addresses, or null when nothing was written.
- */
+/** After an apply (also one with nothing to do): the new addresses, or null if unchanged. */
 export async function recordInventory(
   store: InventoryStore,
   plan: Plan,
@@ -205,10 +201,7 @@ export async function recordInventory(
   return next;
 }
 
-/**
- * `export` and `import` adopt live objects: their addresses join the inventory, and a forgotten
- * one is managed again. Returns how many were not managed before.
- */
+/** `export` and `import` adopt live objects (forgotten ones too): how many were not managed. */
 export async function adoptIntoInventory(
   store: InventoryStore,
   addresses: readonly string[],

@@ -1,10 +1,8 @@
 /**
- * The locks of an apply (docs/apply.md#lock), taken by src/ops/apply-run.ts: this machine's lock
- * file (util/lock-file.ts), and the lock across machines for the whole apply: the control
- * plane's own (ApplyLockProvider) when it has one, else a Kubernetes Lease (`--lock`), else a
+ * The locks of an apply (docs/apply.md#lock): this machine's lock file, and the lock across
+ * machines: the control plane's own when it has one, else a Kubernetes Lease (`--lock`), else a
  * warning. The lease is renewed every third of its TTL; a refused renewal (taken over after it
- * expired) or none for a whole TTL aborts `lost`: no new step starts. A held lock, whichever, is
- * one error: LockHeldError, naming the holder.
+ * expired) or none for a whole TTL aborts `lost`: no new step starts.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
@@ -35,9 +33,8 @@ export const isLockHeld = (err: unknown): boolean =>
 export const DEFAULT_STATE_DIR = '.poolsync';
 
 /**
- * Where a file of apply's state for `url` lives: `<PATH>.<beside>` beside an embedded state,
- * else `<stateDir>/<sub>/<sha256 of its endpoint><ext>` (one file per control plane, however
- * spelled; the URL, which may carry credentials, never appears).
+ * `<PATH>.<beside>` beside an embedded state, else `<stateDir>/<sub>/<sha256 of endpoint><ext>`
+ * (one per control plane, however spelled; the URL may carry credentials).
  */
 export function statePathFor(
   url: string,
@@ -96,9 +93,8 @@ export interface HoldApplyLockOptions {
   /** For the holder name others see: `poolsync apply`, `poolsync daemon`. */
   who: string;
   /**
-   * This machine's lock file, held by the caller. The lease id derives from it: the next apply
-   * of this machine (which got the lock file, so the last holder is gone) takes over a lease a
-   * killed apply left at once, instead of waiting for it to expire.
+   * This machine's lock file, held by the caller. The lease id derives from it, so the next
+   * apply here takes over at once a lease a killed apply left, instead of waiting for it to expire.
    */
   lockFile?: string;
   /**

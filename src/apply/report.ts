@@ -1,9 +1,7 @@
 /**
- * What `poolsync apply` prints: a line when a step starts and one when it ends, throttled
- * progress of waits, and the closing summary or failure report; every name escaped for the
- * terminal (issue 38, item 6: a live name holding ESC or a newline never forges a line). And
- * `--output json`'s one document (schemas/apply-result.schema.json, docs/apply.md#json-output),
- * exit code included, built from the plan and the executor's result only.
+ * What `poolsync apply` prints, every name escaped for the terminal (issue 38, item 6: a live
+ * name holding ESC or a newline never forges a line), and `--output json`'s one document
+ * (schemas/apply-result.schema.json, docs/apply.md#json-output).
  */
 import { escapeJsonForTerminal, escapeTerminal as esc } from '../util/terminal-text.js';
 import type { Plan, Step } from '../model/plan.js';
@@ -123,7 +121,7 @@ function waitLine(e: EventOf<'wait_progress'>): string {
   return `${esc(e.step.target)}: still waiting: queue ${esc(e.queue)} ${what} (${formatDuration(e.elapsed_ms)} elapsed)`;
 }
 
-/** How many failed or not-run steps the failure report names one by one, at most. */
+/** How many failed or not-run steps the failure report names one by one. */
 const LISTED = 20;
 
 /** `Apply complete: N created, …` on success; otherwise the failure report, every step accounted for. */
@@ -161,8 +159,7 @@ export function renderApplyResult(result: ApplyResult, colors: Colors = NO_COLOR
     const head =
       `${result.aborted ? 'Apply interrupted' : 'Apply failed'}: ${done} of ${total} steps done, ` +
       `${failed.length} failed, ${notRun.length} not run${left > 0 ? `, ${left} left for manual steps` : ''}.`;
-    // A few steps each; thousands (a control plane gone mid-apply) would scroll the reason
-    // away: the first failures, and what did not run as one count.
+    // Thousands (a control plane gone mid-apply) would scroll the reason away.
     const shownFailed = failed.length <= LISTED ? failed : failed.slice(0, LISTED - 1);
     lines = [
       colors.bold(colors.red(head)),
@@ -202,7 +199,7 @@ export const APPLY_EXIT_CODE = {
 } as const satisfies Record<string, 0 | 1 | 2>;
 export type ApplyOutcome = keyof typeof APPLY_EXIT_CODE;
 
-/** The outcome of a finished apply; null result: there was no step to run. */
+/** Null result: there was no step to run. */
 export function applyOutcome(result: ApplyResult | null): ApplyOutcome {
   if (result === null) return 'no_changes';
   if (result.ok) return 'applied';

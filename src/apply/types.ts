@@ -3,10 +3,7 @@ import type { Step, StepKind } from '../model/plan.js';
 import type { PlanCounts } from '../plan/counts.js';
 import type { WaitProgress } from './wait.js';
 
-/**
- * `manual`: a manual step (plan.md, Manual steps) left for a person; `waiting`: not run
- * because it depends on one (the note names it).
- */
+/** `manual`: left for a person (plan.md, Manual steps); `waiting`: depends on one. */
 export type StepStatus = 'done' | 'failed' | 'not_run' | 'manual' | 'waiting';
 
 export interface StepError {
@@ -72,9 +69,8 @@ export type ApplyEvent =
   | { type: 'stopping'; reason: 'failure' | 'aborted' };
 
 export interface ExecuteOptions {
-  /** Most steps running at once; default 8. */
   parallelism?: number;
-  /** Bound of each `wait_idle` step; default 30 minutes. */
+  /** Bound of each wait step. */
   waitTimeoutMs?: number;
   onEvent?: (event: ApplyEvent) => void;
   /** Aborted: start no new step, let running ones finish (a running `wait_idle` stops waiting). */
@@ -86,7 +82,7 @@ export interface ExecuteOptions {
   ) => Promise<{ note: string | null }>;
   /** Whether `runManual` can run it (a CLI command, not a console action). Default: all. */
   canRunManual?: (step: Step) => boolean;
-  /** Polling of `wait_idle`: first interval and cap of the backoff; default 500 ms and 15 s. */
+  /** First interval and cap of the waits' polling backoff. */
   pollIntervalMs?: { initial: number; max: number };
 }
 
@@ -102,9 +98,8 @@ export const DEFAULT_PARALLELISM = 8;
  */
 export const READ_PARALLELISM = 256;
 /**
- * Against an embedded (`file:`) control plane a call costs nothing but its share of the
- * journal's fsync, and calls in flight together share one (group commit): more at once means
- * fewer fsyncs. 8 at a time made 2,500 fsyncs for 11,650 steps; 256, under 100.
+ * Against an embedded (`file:`) control plane calls in flight together share one fsync (group
+ * commit): 8 at a time made 2,500 fsyncs for 11,650 steps; 256, under 100.
  */
 export const FILE_PARALLELISM = 256;
 

@@ -1,7 +1,4 @@
-/**
- * Comparable forms of the object kinds, field-level diffs between them, Union's queue caps as
- * the planner compares them, and changes (makeChange). Pure helpers shared by the passes.
- */
+/** Comparable forms of the object kinds, diffs between them, and changes (makeChange). */
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import {
@@ -179,10 +176,8 @@ export function makeChange(
 }
 
 /**
- * A create's diff, every field of its `after` (what diffForms(null, after) makes), computed
- * where it is read (the renderers, once each) and never kept: at 100,000 creates the kept lists
- * were ~53 MB of the plan's ~160 MB (issue 63). One accessor shared by every such change, in
- * the member order a kept `diff` has, so the JSON and every reader see the same list.
+ * A create's diff, diffForms(null, after), computed where it is read and never kept (at 100,000
+ * creates, ~53 MB of the plan's ~160 MB: issue 63); in a kept diff's member order (same JSON).
  */
 const DIFF_OF_AFTER: PropertyDescriptor = {
   get(this: Change): FieldDiff[] {
