@@ -147,9 +147,8 @@ function configMapStore(
 }
 
 /**
- * The live state with the inventory (null: none recorded): read together, or the inventory
- * first when the settings to read depend on it (`need`). `before`: a state read already, of
- * which only the settings are read again.
+ * The live state with the inventory (null: none recorded), read first when the settings to read
+ * depend on it (`need`). `before`: a state read already, whose settings only are read again.
  */
 export async function readLiveWithInventory(
   cp: ControlPlane,
@@ -223,10 +222,7 @@ export async function adoptIntoInventory(
   return adopted.length;
 }
 
-/**
- * `poolsync state forget`: the address leaves the inventory and is marked forgotten, so no
- * later prune deletes it (whatever `manage:` claims). Nothing is sent to the control plane.
- */
+/** `state forget`: marked forgotten, so no later prune deletes it, whatever `manage:` says. */
 export async function forgetInInventory(store: InventoryStore, address: string): Promise<void> {
   const current = await store.read();
   await store.write({

@@ -314,14 +314,12 @@ export class PlanIndex {
     return prunes(this.pruneScope, this.inventory, kind, name);
   }
 
-  /** A live object absent from the repository, left alone: unchanged, with the reason. */
   unmanagedChange(kind: ObjectKind, name: string, before: Form | null): Change {
     return makeChange(kind, name, 'unmanaged', before, before, [], {
       why: unmanagedReason(this.pruneScope, kind, name),
     });
   }
 
-  /** A live object absent from the repository: deleted when prune reaches it, else unmanaged. */
   undeclaredChange(kind: ObjectKind, name: string, before: Form | null): Change {
     return this.prunes(kind, name)
       ? makeChange(kind, name, 'delete', before, null, diffForms(before, null))
@@ -379,7 +377,6 @@ export function* keyed<D, L>(
     yield [key, desired.get(key), live.get(key)];
 }
 
-/** A declared object set by an upsert (assignment, setting, label): created, updated or kept. */
 export function upsertChange(kind: ObjectKind, key: string, before: Form | null, after: Form) {
   if (!before) return makeChange(kind, key, 'create', before, after, null);
   const diff = diffForms(before, after);

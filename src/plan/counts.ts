@@ -1,8 +1,7 @@
 /**
- * The one count of what a plan does (issue 24), read by every output. It counts the changes
- * poolsync makes a call for, by action, and separately the side effects the control plane makes
- * itself (C2/C3 queues of a registration, C8 selectors, a backend's cascades), recognised from
- * the plan's data alone (`caused_by`, no step of its own) so every backend counts the same way.
+ * The one count of what a plan does (issue 24), read by every output: changes by action, and the
+ * side effects the control plane makes itself (C2/C3, C8, cascades), recognised from the plan's
+ * data alone (`caused_by`, no step of its own) so every backend counts the same way.
  */
 import { isActionable, visibleChanges, type Change, type Plan } from '../model/plan.js';
 

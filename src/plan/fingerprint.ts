@@ -205,11 +205,9 @@ function labelsKey(labels: readonly ExecutionClusterLabel[] | undefined): unknow
 const PREFIX = address('DefaultQueue', '');
 
 /**
- * Which default-queue settings a plan needs read (docs/union.md, Round trips): Union lists none,
- * each project/domain is one call. The declared ones; with prune, the inventory's, and every one
- * when prune may delete settings poolsync did not apply (prune-scope.ts); every one when the plan
- * drains, deletes or moves a live queue (`needsEverySetting`): Union refuses that for a queue a
- * setting of any scope names, and only every project/domain's answer tells which.
+ * Which default-queue settings a plan needs read (docs/union.md, Round trips; one call each):
+ * the declared ones; under prune, the inventory's, or all when prune may delete others; all when
+ * the plan drains, deletes or moves a live queue, which Union refuses while any setting names it.
  */
 export function settingsNeed(desired: DesiredState): SettingsNeed {
   const declared = (desired.default_queues ?? []).map(({ project, domain }) => ({

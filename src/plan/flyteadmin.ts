@@ -1,10 +1,8 @@
 /**
- * What planning against flyteadmin adds to labels and assignments (docs/flyte-oss.md), run when
- * the live state comes from the flyteadmin backend (LiveState.flyteadmin):
+ * What planning against flyteadmin adds to labels and assignments (docs/flyte-oss.md):
  *  - rows at levels poolsync never writes (project-wide, launch plan) are shown as unmanaged;
- *  - a write or delete flyteadmin would refuse, in a project that is not registered or not
- *    active or a domain it does not know (manager/impl/validation/project_validator.go
- *    ValidateProjectAndDomain), is blocked at plan time;
+ *  - a write in an unregistered or inactive project or an unknown domain, which flyteadmin
+ *    refuses (manager/impl/validation/project_validator.go ValidateProjectAndDomain), is blocked;
  *  - a label flyteadmin does not run with yet waits for its deployment;
  *  - a delete shows, restores or refuses what it takes along.
  */
@@ -246,13 +244,11 @@ function rowForm(r: AttributeRow): Form {
  * Labels wait for their deployment (docs/flyte-oss.md, "Labels wait for helm upgrade").
  * flyteadmin accepts any label on PUT (manager/impl/validation/attributes_validator.go) but
  * routes with the configuration it read at start-up
- * (executioncluster/impl/random_cluster_selector.go): only enabled `clusterConfigs` clusters'
- * entries count (getLabeledWeightedRandomForCluster), a label left with none is dropped, and its
- * executions go to `defaultExecutionLabel`, else to every enabled cluster (GetTarget). So a label
- * is set only once the deployed configuration routes it as the repository does (same clusters,
- * same float32 weights); until then it is blocked, naming the file to deploy. A label already
- * set and routed otherwise is a warning (LABEL_ROUTED_ELSEWHERE: no step to hold). An unreadable
- * configuration is a warning, and each change is marked `unverified` (policy `safe` holds it).
+ * (executioncluster/impl/random_cluster_selector.go, getLabeledWeightedRandomForCluster,
+ * GetTarget). So a label is set only once the deployed configuration routes it as the repository
+ * does (same enabled clusters, same float32 weights); until then it is blocked, naming the file
+ * to deploy. One already set and routed otherwise is LABEL_ROUTED_ELSEWHERE (no step to hold);
+ * an unreadable configuration marks each change `unverified` (policy `safe` holds it).
  */
 type Deployed = FlyteadminLive['deployed'];
 
@@ -363,7 +359,6 @@ function mismatch(d: Deployed, label: string, wanted: ClusterLabelEntry[] | null
   };
 }
 
-/** The parameters of LABEL_NOT_DEPLOYED and LABEL_ROUTED_ELSEWHERE. */
 function routingParams(r: Routing): ReasonParams {
   return {
     label: r.label,
@@ -401,12 +396,9 @@ function sameWeights(a: readonly ClusterLabelEntry[], b: readonly ClusterLabelEn
  * along"): its GORM struct condition skips zero-value fields
  * (flyteadmin/pkg/repositories/gormimpl/resource_repo.go Delete), so `DELETE
  * project_domain_attributes/P/D` removes every row of that type in P/D, narrower levels too, and
- * `DELETE workflow_attributes/P/D/W` W's launch-plan rows. For each delete:
- *  - a row the repository wants is set again after it (a replace caused by the delete);
- *  - a row pruned anyway goes with its own step;
- *  - a row poolsync does not manage blocks the delete, unless its address is accepted
- *    (`acceptCascade:`, `--accept-cascade`): then it is shown deleted along (`caused_by`).
- * Narrower writes wait for a broader delete of the same type (addCascadeOrder).
+ * `DELETE workflow_attributes/P/D/W` W's launch-plan rows. A row the repository wants is set
+ * again after it; an unmanaged one blocks the delete unless its address is accepted
+ * (`acceptCascade:`, `--accept-cascade`): then it is shown deleted along (`caused_by`).
  */
 function planCascade(
   ctx: AttributeWork,

@@ -6,10 +6,9 @@ import { address, assignmentKeyString, defaultQueueKeyString } from '../model/co
 import type { ChangeAction, Step, StepKind, StepOp } from '../model/plan.js';
 
 /**
- * A step's key in the graph: what it does and to which object (its name, or its key for
- * assignments, settings and labels). Two parts, not one string: a key made of the two would
- * be hashed anew at each lookup (a joined string is flattened first), which cost the plan of
- * 100,000 creates about a second of CPU over its ~600,000 lookups.
+ * A step's key: what it does, and to which object. Two parts, not one string: a joined string
+ * is flattened and hashed anew at each lookup, about a second of CPU over the ~600,000 lookups
+ * of a plan of 100,000 creates.
  */
 export interface StepKey {
   readonly kind: string;
@@ -104,11 +103,7 @@ export const STEP_OPS: Record<StepKind, readonly [ActionSet, Named | null]> = {
   delete_execution_cluster_label: [REMOVES, label],
 };
 
-/**
- * soft_delete: an undelete shows as a `create` (the object is back, made what the repository
- * declares), realised by the undelete and the steps that follow it on the same object: its move
- * (cluster_move, queue_move) and its contract update (pool_update).
- */
+/** soft_delete: an undelete's `create` is realised by it and the object's move or update after. */
 export const AFTER_UNDELETE: ReadonlySet<StepKind> = new Set([
   'move_cluster',
   'move_queue',
@@ -225,9 +220,8 @@ const rankOf = (n: Node) => n.rank;
 const markOf = (n: Node) => n.mark;
 
 /**
- * `nodes` sorted in place by `by`, each once. A step runs after a few others, and
- * Array.prototype.sort allocates a work area per call (~80 MB over the 100,000-object plan): a
- * short list is sorted by insertion, a long one (a pool's delete after its queues) by sort.
+ * `nodes` sorted in place by `by`, each once. Array.prototype.sort allocates a work area per call
+ * (~80 MB over the 100,000-object plan): a short list is sorted by insertion.
  */
 function sortedBy(nodes: Node[], by: (n: Node) => number): Node[] {
   if (nodes.length > 16) nodes.sort((a, b) => by(a) - by(b));

@@ -1,9 +1,8 @@
 /**
- * Policy `safe` (docs/daemon.md, Approvals): a plan split into the part that applies at once
- * and the part held for a person's approval — the destructive changes (replace, delete) and
- * everything that depends on them (steps after a held step in the graph, changes caused by a
- * held object). Pure: the daemon's gate stage and the pull-request comment both use it, so
- * the fingerprint a reviewer approves is the one the daemon compares.
+ * Policy `safe` (docs/daemon.md, Approvals): a plan split into the part that applies at once and
+ * the part held for approval: destructive changes and everything that depends on them. The
+ * daemon's gate and the pull-request comment both use it, so a reviewer approves the fingerprint
+ * the daemon compares.
  */
 import { isActionable, type Change, type Plan, type Step } from '../model/plan.js';
 import { summarizeChanges, sha256 } from './forms.js';

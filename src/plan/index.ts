@@ -65,10 +65,7 @@ export interface PlanOptions {
 /** The options a user gives (`plan` and `apply DIR` flags, cli/options.ts SHAPE_FLAGS). */
 export type PlanShape = Omit<PlanOptions, 'commit' | 'backend'>;
 
-/**
- * `configOnlyPools`: pools outside the control plane's API (e.g. Union self-managed's pool →
- * clusters mapping), which assignments may name.
- */
+/** `configOnlyPools`: pools outside the API (Union self-managed's pool map) assignments may name. */
 export function computePlan(
   desired: DesiredState,
   live: LiveState,
@@ -161,10 +158,7 @@ function keptSettings(ctx: PlanContext): Set<string> {
   return kept;
 }
 
-/**
- * The declared queues whose repointing off a cluster this plan drains, moves or deletes the
- * queue pass blocked: their live pins stay (unpin_first).
- */
+/** Declared queues whose repointing off a leaving or drained cluster is blocked (unpin_first). */
 function stuckPins(
   ix: PlanIndex,
   clusters: ReadonlyMap<string, ClusterDecision>,
@@ -373,10 +367,7 @@ function queueWarnings(ctx: PlanContext, earlier: readonly PlanWarning[]): PlanW
   return out;
 }
 
-/**
- * The planner as one call, without I/O, with the options that shape a plan. The edge that loads
- * a repository and reads the live state is src/ops/plan-run.ts.
- */
+/** The planner as one call, without I/O; the edge that reads is src/ops/plan-run.ts. */
 export function planAgainst(desired: DesiredState, live: LiveState, opts: PlanOptions = {}): Plan {
   if (opts.replace?.length) checkReplaceAddresses(opts.replace, desired, live);
   const { backend } = opts;

@@ -178,10 +178,8 @@ function applied<T>(
 const DONE: ReadonlySet<Change['action']> = new Set(['create', 'update', 'replace', 'delete']);
 
 /**
- * The live state a plan leaves once every step is done: what `apply` records for `plan
- * --refresh-only` (src/apply/last-applied.ts) without reading the control plane again (a plan
- * is a promise). Only the settable fields, which drift compares (refresh.ts), come from the
- * plan; reports stay as read, unknown for created objects.
+ * The live state a plan leaves once done, recorded by `apply` for `plan --refresh-only` without
+ * reading again (a plan is a promise): the settable fields from the plan, reports as read.
  */
 export function appliedState(live: LiveState, plan: Plan): LiveState {
   // A side effect happens with its cause's step, whatever else blocks (a co-named queue left

@@ -1,12 +1,9 @@
 /**
- * The pool and cluster passes: pools created, updated in place (pool_update), replaced, deleted
- * or undeleted (soft_delete); clusters registered, enabled or disabled, moved (cluster_move),
- * replaced or deleted. Pools and clusters depend on each other: a pool whose only references
- * are clusters this plan takes away can be deleted or replaced after them (P5, rule 5), and a
- * cluster's registration or move can be blocked by the contract its destination pool ends with
- * (C4). The pool pass takes the set of live clusters it may assume gone; the cluster pass
- * decides which really go. This module finds the assumption both passes agree on, as an
- * explicit fixed point.
+ * The pool and cluster passes, which depend on each other: a pool whose only references are
+ * clusters this plan takes away can be deleted or replaced after them (P5, rule 5), and a
+ * cluster's registration or move can be blocked by its destination pool's final contract (C4).
+ * The pool pass takes the live clusters it may assume gone; the cluster pass decides which
+ * really go. This module finds the assumption both agree on, as an explicit fixed point.
  */
 import {
   address,
@@ -38,9 +35,7 @@ import { planError, reasonOf, warning } from './reasons.js';
  *   clusters moving into it: the sets only shrink, within |live clusters| + 1 rounds;
  * - a reported data plane (cluster_move) can break that order; the loop then also ends when a
  *   set repeats an earlier one (both passes are functions of it), and after |live clusters| + 1
- *   rounds in any case, with the last round's decisions.
- *
- * `stuck`: declared queues whose repointing the queue pass blocked: their pins stay (unpin_first).
+ *   rounds in any case. `stuck`: declared queues whose repointing is blocked (unpin_first).
  */
 export function planPoolsAndClusters(ix: PlanIndex, stuck: ReadonlySet<string> = new Set()) {
   const limit = ix.lClusters.size + 1;
@@ -233,7 +228,6 @@ function keep(
 function liveReferences({ ix, leavingClusters }: PoolInput, pool: string): string[] {
   const goes = (q: string) =>
     ix.leavingQueues.has(q) ||
-    // Deleted with its cluster (queue_delete, queues.ts).
     (ix.conamedCascades(q) && leavingClusters.has(q)) ||
     (ix.caps.cluster_move &&
       leavingClusters.has(q) &&
@@ -248,7 +242,6 @@ function liveReferences({ ix, leavingClusters }: PoolInput, pool: string): strin
   ];
 }
 
-/** Why a contract change cannot be realised as delete + create, or null when it can. */
 function replaceBlockedReason(ctx: PoolInput, name: string): Reason | null {
   const ix = ctx.ix;
   if (name === DEFAULT_POOL) return reasonOf('DEFAULT_POOL_CONTRACT_FIXED', {});
@@ -606,11 +599,10 @@ function warnOrphanedQueue(ctx: ClusterInput, d: DesiredCluster, livePool: strin
 }
 
 /**
- * soft_delete, from Union's client (flyteplugins-union 0.19.1, remote/_cluster.py `delete`,
- * `undelete`): a deleted cluster's name stays reserved until UndeleteCluster; it comes back in
- * its old pool, DRAINED (active once `update_cluster` enables it), with its co-named queue (the
- * only way back for that queue); its pool must be live (a deleted one is undeleted first); one
- * declared in another pool is then moved (`cluster_move`). Why it cannot come back, or null.
+ * soft_delete (flyteplugins-union 0.19.1, remote/_cluster.py `delete`, `undelete`): a deleted
+ * cluster's name stays reserved until UndeleteCluster; it comes back DRAINED in its old pool
+ * (which must be live), with its co-named queue, then is moved (`cluster_move`) if declared
+ * elsewhere. Why it cannot come back, or null.
  */
 function clusterUndeleteBlockedReason(
   { ix, pools }: ClusterInput,

@@ -1,10 +1,8 @@
 /**
- * What `prune: true` may delete (docs/plan.md, Prune by inventory): an undeclared live object
- * in the inventory (what poolsync applied), or of a kind poolsync.yaml `manage:` claims whole.
- * Anything else is unmanaged: a hand-made queue beside the repository's is never touched.
- * With no inventory recorded yet, the same rule over an empty one, as Terraform, Flux and Argo
- * CD never prune what they did not create. A live state built in-process (not read,
- * `undefined`) keeps the kinds rule: `manage:`, else the declared kinds, else every kind.
+ * What `prune: true` may delete (docs/plan.md, Prune by inventory): an undeclared live object in
+ * the inventory (what poolsync applied), or of a kind `manage:` claims whole; with none recorded
+ * yet, nothing else (Terraform, Flux and Argo CD never prune what they did not create). A live
+ * state built in-process (not read) keeps the kinds rule: `manage:`, the declared kinds, or all.
  */
 import { address, type ObjectKind } from '../model/common.js';
 import type { RepoConfig } from '../model/desired.js';

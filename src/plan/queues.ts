@@ -1,10 +1,8 @@
 /**
- * Queue changes. What the repository wants (a Queue document, or the implicit spec of a system
- * queue) is compared with what the queue will be once every step has run, including the side
- * effects of other objects' steps: C2 (registration creates the co-named queue), C3
- * (registration recreates `default`) and C8 (a cluster delete prunes selectors). Queues are
- * deleted or moved only with capabilities (queue_delete, queue_move); co-named and default
- * queues keep their cluster's pool and selector (Q4, Q5).
+ * Queue changes: what the repository wants is compared with what the queue will be once every
+ * step has run, other objects' side effects included: C2 (a registration creates the co-named
+ * queue), C3 (and recreates `default`), C8 (a cluster delete prunes selectors). Deleted or moved
+ * only with capabilities; co-named and default queues keep their pool and selector (Q4, Q5).
  */
 import {
   DEFAULT_POOL,
@@ -191,7 +189,6 @@ function planMissingQueue(own: QueueOwn, target: QueueSpec | null): QueueDecisio
   });
 }
 
-/** A queue the control plane does not have, whose create (or undelete) is refused. */
 function blockedCreate(own: QueueOwn, target: QueueSpec, reason: Reason): QueueDecision {
   const diff = diffForms(null, queueForm(target));
   return decision(own, { action: 'blocked', final: null, diff, reason });
@@ -345,7 +342,6 @@ const NAMES: Record<number, keyof QueueCaps> = {
   10: 'max_accelerators',
 };
 
-/** Adds to an update of such a queue the note naming the fields written back unchanged. */
 function noteUnmanagedFields(own: QueueOwn, d: QueueDecision): QueueDecision {
   const declared = own.desired?.spec;
   const fields = (d.live?.unknown_fields ?? []).filter((n) => {
@@ -459,7 +455,7 @@ function plannedRemoval(v: LiveView): QueueDecision | null {
   return null;
 }
 
-/** A requested change the rules forbid: shown with its diff, the queue stays as it is. */
+/** Shown with the diff it asked for; the queue stays as it is. */
 function refuse(v: LiveView, target: QueueSpec, reason: Reason): QueueDecision {
   const requested = diffForms(queueForm(v.live), queueForm(target), (path) => path === 'pool');
   return leftAsItIs(v, 'blocked', reason, requested);
@@ -586,9 +582,9 @@ function deletedIn(f: QueueFrame, selector: readonly string[]): string | null {
 }
 
 /**
- * soft_delete: a deleted queue's name stays reserved (CreateQueue is ALREADY_EXISTS until
- * UndeleteQueue, remote/_queue.py), so a declared one is undeleted (back DRAINED), updated, then
- * activated (docs/union.md, "Soft deletes"). Why it cannot come back, or null.
+ * soft_delete: a deleted queue's name stays reserved until UndeleteQueue (remote/_queue.py), so
+ * a declared one is undeleted, updated, activated (docs/union.md, "Soft deletes"). Why it
+ * cannot come back, or null.
  */
 function undeleteBlockedReason(f: QueueFrame, name: string, deleted: LiveQueue): Reason | null {
   if (deleted.cluster_managed && !f.ix.lClusters.has(name))
@@ -667,9 +663,8 @@ function cascadeDecision(
 }
 
 /**
- * The cause of each `caused_by` change, decided once by the planner from what it planned for
- * the causing object, never guessed by a renderer (docs/plan.md, One voice). The queue pass
- * gives its own (withCause); the other kinds' causes are decided here.
+ * Each `caused_by` change's cause, decided once by the planner, never guessed by a renderer
+ * (docs/plan.md, One voice); the queue pass gives its own (withCause).
  */
 export function withCauses(changes: readonly Change[]): Change[] {
   return changes.map((change) =>
@@ -722,9 +717,8 @@ function queueCause(own: QueueOwn, change: Change, by: string): Reason {
 }
 
 /**
- * The queues that must be quiet before a cluster leaves its pool (plan.md rule 4 / C9, wait_idle):
- * every live queue whose work can only run on leaving clusters (an explicit selector of them
- * naming c, or `*` in c's emptied pool), and a moved cluster's co-named queue.
+ * Before a cluster leaves, the queues to watch idle (plan.md rule 4 / C9): those whose work can
+ * only run on leaving clusters, and a moved cluster's co-named queue.
  */
 export function waitSets(ctx: PlanIndex, gone: Leaving): Map<string, string[]> {
   const out = new Map<string, string[]>();
@@ -751,9 +745,9 @@ export function waitSets(ctx: PlanIndex, gone: Leaving): Map<string, string[]> {
 }
 
 /**
- * The one queue drained for a cluster's sake: a moved cluster's co-named queue, which Union
- * moves only drained (remote/_cluster.py:328-331, U23). A delete needs no drain (:433; only a
- * pinning queue blocks it, :450-451), and a drained queue rejects runs (remote/_queue.py:934-937).
+ * The one queue drained for a cluster's sake: a moved cluster's co-named queue (Union moves it
+ * only drained, remote/_cluster.py:328-331, U23). A delete needs no drain (:433, :450-451), and
+ * a drained queue rejects runs (remote/_queue.py:934-937).
  */
 export function drainedWithCluster(ctx: PlanIndex, gone: Leaving, cluster: string): boolean {
   return (

@@ -1,7 +1,6 @@
 /**
  * `plan --refresh-only` (Terraform's -refresh-only): what changed on the control plane since the
- * last successful apply recorded it (src/apply/last-applied.ts), on the settable fields only:
- * health, members and available clusters are reports, not drift.
+ * last apply recorded it, settable fields only: health, members and the like are not drift.
  */
 import { address, assignmentKeyString } from '../model/common.js';
 import type { LiveState } from '../model/live.js';

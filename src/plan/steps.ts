@@ -6,8 +6,6 @@
  *  4. before a cluster delete: the queue updates that touch it, then wait_idle (Q7, C9);
  *  5. pools are deleted after their clusters; assignments naming a pool are removed before it
  *     is deleted and set after it is created (A3).
- * Also how each step runs (`execution`: by API, or a backend's manual instruction) and the
- * check that every step of a saved plan is accounted for by its changes.
  */
 import {
   address,
@@ -67,7 +65,6 @@ function stepBuild(ctx: PlanContext) {
       (q) => q.call || q.deletes || q.activates || q.moves || q.undeletes,
     ),
     assignments: entriesWhere(ctx.assignments, (a) => a.set || a.remove),
-    /** The cluster is deleted and registered again. */
     replaced: (c: string) => {
       const d = ctx.clusters.get(c);
       return d?.registers === true && d.deletes === true;
@@ -80,7 +77,6 @@ function stepBuild(ctx: PlanContext) {
     },
     waitFor,
     drainedWith: (c: string) => drainedWithCluster(ctx, ctx, c),
-    /** The step that takes a cluster out of its live pool. */
     leave: (c: string) => (ctx.movedClusters.has(c) ? key.move(c) : key.deleteCluster(c)),
   };
 }

@@ -1,8 +1,7 @@
 /**
- * `--target ADDRESS` (Terraform's -target): a filter over a computed plan, not a different
- * planner. It keeps the targets' changes and steps, every step they depend on (with that
- * step's change, realised whole), the steps of each kept change's cause, and the kept steps'
- * side effects, with a PARTIAL_PLAN warning. And which `--replace` addresses are allowed.
+ * `--target ADDRESS` (Terraform's -target): a filter over a computed plan. It keeps the targets'
+ * changes and steps, what they depend on (changes realised whole), their causes' steps and the
+ * kept steps' side effects, with a PARTIAL_PLAN warning. And the `--replace` addresses allowed.
  */
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
