@@ -1,10 +1,7 @@
 /**
- * The step executor (plan.md, Steps and order): runs a plan's step graph against a control
- * plane with bounded parallelism. A step starts as soon as every step it depends on is done;
- * steps with no path between them run concurrently. A step the control plane refuses
- * (FAILED_PRECONDITION) stops only the steps that depend on it; any other permanent failure
- * (or an abort) stops new steps from starting; running ones finish; the rest are reported not
- * run.
+ * The step executor (plan.md, Steps and order): a step starts once every step it depends on is
+ * done, `parallelism` at a time. A step the control plane refuses (FAILED_PRECONDITION) stops
+ * only its dependents; any other failure (or an abort) stops new steps from starting.
  */
 import type { ControlPlane } from '../controlplane/types.js';
 import { ControlPlaneError } from '../controlplane/errors.js';
@@ -12,6 +9,7 @@ import { isActionable, PLAN_FORMAT_VERSION, type Plan, type Step } from '../mode
 import { runCallStep, StepConflictError } from './steps.js';
 import { ManualCommandError } from './manual.js';
 import { isManual, waitingOnManual } from '../plan/steps.js';
+import { push } from '../plan/context.js';
 import { emptyCounts, isSideEffect, type PlanCounts } from '../plan/counts.js';
 import {
   ApplyRefusedError,
@@ -85,7 +83,6 @@ export async function executePlan(
   };
 }
 
-/** One execution of a plan: its results so far and the step graph as it unfolds. */
 interface Run {
   plan: Plan;
   cp: ControlPlane;
@@ -95,7 +92,6 @@ interface Run {
   results: Map<string, StepResult>;
   /** Kahn's algorithm, driven by completions: unfinished dependencies of each step (by index). */
   waiting: number[];
-  /** Each step's dependents, by their index in the plan. */
   dependents: Map<string, number[]>;
   /** Steps are known by their index in the plan: among ready steps, the lowest runs first. */
   ready: MinHeap;
@@ -106,16 +102,11 @@ function notRun({ id, op, target }: Step): StepResult {
   return { id, op, target, status: 'not_run', duration_ms: null, error: null, note: null };
 }
 
-/** Each step's count of distinct dependencies, and the dependents of each step id (by index). */
 function stepGraph(plan: Plan): { waiting: number[]; dependents: Map<string, number[]> } {
   const dependents = new Map<string, number[]>();
   const waiting = plan.steps.map((step, i) => {
     const deps = new Set(step.depends_on);
-    for (const dep of deps) {
-      const list = dependents.get(dep);
-      if (list) list.push(i);
-      else dependents.set(dep, [i]);
-    }
+    for (const dep of deps) push(dependents, dep, i);
     return deps.size;
   });
   return { waiting, dependents };
@@ -175,7 +166,6 @@ function stop(run: Run, reason: 'failure' | 'aborted'): void {
   run.emit({ type: 'stopping', reason });
 }
 
-/** The scheduler: keep up to `parallelism` steps in flight; among ready steps, plan order first. */
 function schedule(run: Run, parallelism: number): Promise<void> {
   return new Promise<void>((resolve) => {
     let running = 0;
@@ -225,7 +215,6 @@ async function runStep(run: Run, step: Step): Promise<void> {
     if (--run.waiting[next]! === 0) run.ready.push(next);
 }
 
-/** Runs the step itself: a manual command, a wait, or a call. */
 async function performStep(
   run: Run,
   step: Step,
@@ -293,21 +282,15 @@ function toStepError(err: unknown): StepError {
 }
 
 /**
- * The plan's one count (src/plan/counts.ts) of what was done: a change counts when every step
- * acting on its address is done; a side effect (no step of its own) counts among
- * `side_effects` when the steps of the object that causes it (`caused_by`) are done, or, when
- * no cause is named, when the whole apply succeeded. A whole apply counts what the plan said.
+ * The plan's one count of what was done: a change counts when its steps are done; a side
+ * effect when its cause's steps are, or (no cause named) when the whole apply succeeded.
  */
 function countChanges(
   plan: Plan,
   steps: StepResult[],
 ): { counts: PlanCounts; applied: AppliedChange[] } {
   const byTarget = new Map<string, StepResult[]>();
-  for (const s of steps) {
-    const list = byTarget.get(s.target);
-    if (list) list.push(s);
-    else byTarget.set(s.target, [s]);
-  }
+  for (const s of steps) push(byTarget, s.target, s);
   const allDone = steps.every((s) => s.status === 'done');
   const targets = new Set(plan.steps.map((s) => s.target));
   const counts = emptyCounts();
@@ -331,7 +314,7 @@ function countChanges(
   return { counts, applied };
 }
 
-/** Whether every call step (waits aside) of a target is done; null when it has none. */
+/** Whether every call step (waits aside) is done; null when there is none. */
 function callsDone(steps: readonly StepResult[] | undefined): boolean | null {
   let any = false;
   for (const s of steps ?? []) {
@@ -342,10 +325,7 @@ function callsDone(steps: readonly StepResult[] | undefined): boolean | null {
   return any ? true : null;
 }
 
-/**
- * A binary min-heap of plan indices (the lowest first): the ready set stays ordered in
- * O(log n) per step, even for 100,000 steps, comparing numbers only.
- */
+/** A min-heap of plan indices: the ready set stays ordered in O(log n) per step. */
 export class MinHeap {
   private readonly items: number[] = [];
   get size(): number {

@@ -1,15 +1,11 @@
 /**
  * Where the inventory lives, and how an apply records it (docs/plan.md, Prune by inventory).
- * One per control plane, where every reader of it finds it: the control plane's own when it can
- * hold one (`ControlPlane.inventory`: the embedded state's `PATH.inventory.json`, served by
- * `control-plane serve`); else (Union, flyteadmin) a Kubernetes ConfigMap when one is set
- * (util/k8s-place.ts, src/lease/k8s-lease.ts), else a file keyed by the control plane's
- * identity in the user's state folder or `--state-dir`, never the working folder by default (in
- * CI the pull request's checkout: docs/security.md, "Files poolsync keeps"). One kept outside its
- * control plane is bound to the one it was recorded for (`control_plane`): another's (copied, or
- * planted) is refused, never used to decide what prune deletes. Read beside the live state
- * (`live.inventory`, part of the live fingerprint), written after an apply and by `export` and
- * `import` for the objects they adopt.
+ * One per control plane: its own when it can hold one (`ControlPlane.inventory`); else a
+ * Kubernetes ConfigMap when one is set, else a file keyed by the control plane's identity in the
+ * user's state folder or `--state-dir`, never the working folder by default (in CI the pull
+ * request's checkout: docs/security.md, "Files poolsync keeps"). One kept outside its control
+ * plane is bound to the one it was recorded for: another's (copied, or planted) is refused,
+ * never used to decide what prune deletes.
  */
 import { createHash } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -41,22 +37,19 @@ import { UserError } from '../util/user-error.js';
 import type { Env } from '../util/env.js';
 
 export interface InventoryStore {
-  /** Where it is kept, for messages and docs: a file, or the control plane's API. */
+  /** For messages: a file, or the control plane's API. */
   readonly where: string;
   read(): Promise<InventoryRecord | null>;
   write(record: InventoryRecord): Promise<void>;
-  /** The identity recorded with it. */
   readonly controlPlane: InventoryRecord['control_plane'];
 }
 
-/** A ConfigMap for the inventory (util/k8s-place.ts), and the cluster it is in. */
 export interface SharedInventory {
   place: K8sPlace;
   /** Default: the in-cluster service account, else KUBECONFIG (loaded when first used). */
   kubeConfig?: KubeConfig;
 }
 
-/** The inventory of `cp` (opened from `url`): its own, else `shared`'s ConfigMap, else a file. */
 export function inventoryStore(
   cp: ControlPlane,
   url: string,
@@ -118,9 +111,8 @@ function bound(
 }
 
 /**
- * The old default place, `.poolsync/inventory/` in the working folder, is never read (in CI it
- * is the pull request's checkout); one found there is an error, since without it prune would
- * silently stop deleting what poolsync applied.
+ * The old default place, `.poolsync/inventory/`, is never read (in CI, the pull request's
+ * checkout); one found there is an error: without it prune would silently stop deleting.
  */
 async function refuseOldPlace(stateDir: string, path: string, key: string): Promise<null> {
   const old = join(resolve(stateDir), 'inventory', `${key}.json`);
@@ -130,7 +122,7 @@ async function refuseOldPlace(stateDir: string, path: string, key: string): Prom
   );
 }
 
-/** The inventory in a ConfigMap (src/lease/k8s-lease.ts, loaded only when used). */
+/** src/lease/k8s-lease.ts is loaded only when used. */
 function configMapStore(
   shared: SharedInventory,
   { env, signal }: { env: Env; signal?: AbortSignal },
@@ -155,10 +147,8 @@ function configMapStore(
 }
 
 /**
- * The live state with the inventory (null when none is recorded): read together, or, when the
- * settings to read depend on it (`need`, src/plan/fingerprint.ts), the inventory first.
- * `shared`: readLiveState's shared lists (the daemon's). `before`: a state read already, of
- * which only the settings are read again (readSettingsAgain).
+ * The live state with the inventory (null: none recorded), read first when the settings to read
+ * depend on it (`need`). `before`: a state read already, whose settings only are read again.
  */
 export async function readLiveWithInventory(
   cp: ControlPlane,
@@ -189,11 +179,7 @@ export function deletedBy(result: Pick<ApplyResult, 'applied'>): Set<string> {
   return new Set(result.applied.filter((a) => a.action === 'delete').map((a) => a.address));
 }
 
-/**
- * After an apply of `plan` (also one with nothing to do): the inventory with what the
- * repository declares, less what the apply deleted and what is gone. Written only when it
- * changes; returns the new addresses, or null when nothing was written.
- */
+/** After an apply (also one with nothing to do): the new addresses, or null if unchanged. */
 export async function recordInventory(
   store: InventoryStore,
   plan: Plan,
@@ -214,10 +200,7 @@ export async function recordInventory(
   return next;
 }
 
-/**
- * `export` and `import` adopt live objects: their addresses join the inventory, and a forgotten
- * one is managed again. Returns how many were not managed before.
- */
+/** `export` and `import` adopt live objects (forgotten ones too): how many were not managed. */
 export async function adoptIntoInventory(
   store: InventoryStore,
   addresses: readonly string[],
@@ -227,7 +210,6 @@ export async function adoptIntoInventory(
   const wasForgotten = new Set(current?.forgotten ?? []);
   const adopted = [...new Set(addresses)].filter((a) => !have.has(a) || wasForgotten.has(a));
   if (adopted.length === 0 && current !== null) return 0;
-  // Adopting a forgotten object takes it back into management.
   const forgotten = [...wasForgotten].filter((a) => !adopted.includes(a));
   await store.write({
     format: INVENTORY_FORMAT,
@@ -240,10 +222,7 @@ export async function adoptIntoInventory(
   return adopted.length;
 }
 
-/**
- * `poolsync state forget`: the address leaves the inventory and is marked forgotten, so no
- * later prune deletes it (whatever `manage:` claims). Nothing is sent to the control plane.
- */
+/** `state forget`: marked forgotten, so no later prune deletes it, whatever `manage:` says. */
 export async function forgetInInventory(store: InventoryStore, address: string): Promise<void> {
   const current = await store.read();
   await store.write({

@@ -1,8 +1,6 @@
 /**
- * The live state as the last successful apply left it, for `plan --refresh-only` (drift).
- * Written by `poolsync apply` after every successful run (also one with nothing to do):
- * `<PATH>.last-applied.json` beside an embedded state, else
- * `<state-dir>/last-applied/<sha256 of its endpoint>.json` (lock.ts statePathFor).
+ * The live state as the last successful apply left it (also one with nothing to do), for
+ * `plan --refresh-only` (drift). Where: lock.ts statePathFor.
  */
 import { resolve } from 'node:path';
 import type { LiveState } from '../model/live.js';

@@ -1,10 +1,8 @@
 /**
- * The locks of an apply (docs/apply.md#lock), taken by src/ops/apply-run.ts: this machine's lock
- * file (util/lock-file.ts), and the lock across machines for the whole apply: the control
- * plane's own (ApplyLockProvider) when it has one, else a Kubernetes Lease (`--lock`), else a
+ * The locks of an apply (docs/apply.md#lock): this machine's lock file, and the lock across
+ * machines: the control plane's own when it has one, else a Kubernetes Lease (`--lock`), else a
  * warning. The lease is renewed every third of its TTL; a refused renewal (taken over after it
- * expired) or none for a whole TTL aborts `lost`: no new step starts. A held lock, whichever, is
- * one error: LockHeldError, naming the holder.
+ * expired) or none for a whole TTL aborts `lost`: no new step starts.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
@@ -26,7 +24,7 @@ export class LockHeldError extends Error {
   override readonly name = 'LockHeldError';
 }
 
-/** Whether `err` says a lock is held (then --lock-timeout waits and tries again). */
+/** Then --lock-timeout waits and tries again. */
 export const isLockHeld = (err: unknown): boolean =>
   err instanceof LockHeldError || err instanceof StateInUseError;
 
@@ -35,9 +33,8 @@ export const isLockHeld = (err: unknown): boolean =>
 export const DEFAULT_STATE_DIR = '.poolsync';
 
 /**
- * Where a file of apply's state for `url` lives: `<PATH>.<beside>` beside an embedded state,
- * else `<stateDir>/<sub>/<sha256 of its endpoint><ext>` (one file per control plane, however
- * spelled; the URL, which may carry credentials, never appears).
+ * `<PATH>.<beside>` beside an embedded state, else `<stateDir>/<sub>/<sha256 of endpoint><ext>`
+ * (one per control plane, however spelled; the URL may carry credentials).
  */
 export function statePathFor(
   url: string,
@@ -53,10 +50,7 @@ export function lockPathFor(url: string, stateDir: string = DEFAULT_STATE_DIR): 
   return statePathFor(url, stateDir, ['apply.lock', 'locks', '.lock']);
 }
 
-/**
- * The folder poolsync owns a state file in (safe-file.ts checks every folder below it): the
- * state dir for `<stateDir>/<sub>/<file>`, else the file's own folder (an embedded state's).
- */
+/** The folder poolsync owns a state file in (safe-file.ts checks every folder below it). */
 export function stateRootOf(path: string, sub: string): string {
   const folder = dirname(resolve(path));
   return basename(folder) === sub ? dirname(folder) : folder;
@@ -82,33 +76,30 @@ export async function acquireApplyLock(lockPath: string): Promise<HeldLockFile> 
 export const DEFAULT_LOCK_TTL_MS = 30_000;
 
 export interface HeldApplyLock {
-  /** Aborts when the lock could not be kept (renewal refused, or none succeeded within the TTL). */
+  /** Aborts when the lock could not be kept. */
   readonly lost: AbortSignal;
-  /** Where the lock is held: `control plane`, `Lease ns/name` or `this machine only`. */
+  /** `control plane`, `Lease ns/name` or `this machine only`. */
   readonly scope: string;
   release(): Promise<void>;
 }
 
 export interface HoldApplyLockOptions {
   cp: ControlPlane;
-  /** The control-plane URL (where the lock file lives). */
   url: string;
   /** Folder of lock files for http(s) control planes. */
   stateDir?: string;
   /** `--lock k8s:NAMESPACE/NAME`, for control planes with no lock of their own. */
   k8s?: { kubeConfig: KubeConfig; ref: LeaseRef } | null;
-  /** Who asks, for the holder name others see: `poolsync apply`, `poolsync daemon`. */
+  /** For the holder name others see: `poolsync apply`, `poolsync daemon`. */
   who: string;
   /**
-   * This machine's lock file, held by the caller. The lease id derives from it: the next apply
-   * of this machine (which got the lock file, so the last holder is gone) takes over a lease a
-   * killed apply left at once, instead of waiting for it to expire.
+   * This machine's lock file, held by the caller. The lease id derives from it, so the next
+   * apply here takes over at once a lease a killed apply left, instead of waiting for it to expire.
    */
   lockFile?: string;
   /**
-   * The leader-elected daemon's term: the lease id is the term's own (a fencing token, so a
-   * deposed leader's lock covers nothing and it can release no other term's), and once the term
-   * ended the lock is neither renewed nor released (it lapses after its TTL).
+   * The leader-elected daemon's term: the lease id is the term's own (a fencing token: a deposed
+   * leader's lock covers nothing), and once it ended the lock lapses, neither renewed nor released.
    */
   term?: Term;
   ttlMs?: number;
@@ -145,8 +136,6 @@ export async function holdSharedApplyLock(opts: HoldApplyLockOptions): Promise<H
   }
   const refused = await lease.take();
   if (refused !== null) throw new LockHeldError(refused);
-  // Renewed every third of its TTL; `lost` aborts when a renewal is refused, none succeeded for
-  // a whole TTL, or the term ended (then the lock is neither renewed nor released: it lapses).
   const lost = new AbortController();
   const stop = new AbortController();
   const ended = () => lost.abort(term!.signal.reason);
@@ -183,14 +172,13 @@ export async function holdSharedApplyLock(opts: HoldApplyLockOptions): Promise<H
   };
 }
 
-/** A lease across machines: `take` takes or renews it (null, else who holds it), `free` gives it back. */
+/** `take` takes or renews it (null, else who holds it). */
 interface Lease {
   scope: string;
   take(): Promise<string | null>;
   free(): Promise<void>;
 }
 
-/** The control plane's own lock, else --lock's Kubernetes Lease, else none. */
 async function leaseOf(
   opts: HoldApplyLockOptions,
   id: string,

@@ -1,9 +1,7 @@
 /**
- * Manual steps run by `apply --flyte-cli PATH` (docs/apply.md): the step's command, with its
- * first word (`flyte`) replaced by PATH, as a child process with an argv (never a shell).
- * A step's `--file` is written to a private temporary folder first and its name in the argv
- * replaced by that path. The command's output is passed on line by line; a non-zero exit is
- * a failed step.
+ * Manual steps run by `apply --flyte-cli PATH` (docs/apply.md): the step's command, its first
+ * word (`flyte`) replaced by PATH, as a child process with an argv (never a shell); its `--file`
+ * written to a private temporary folder first. A non-zero exit is a failed step.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -65,13 +63,9 @@ export function shellWords(command: string): string[] {
   return words;
 }
 
-/** The program manual commands name; `--flyte-cli PATH` stands in for it. */
 export const CLI_NAME = 'flyte';
 
-/**
- * True when the step's command is a `flyte …` command `--flyte-cli` can run; false for
- * anything else (e.g. `# … in the Union console`: an action only a person can take).
- */
+/** A `flyte …` command, not e.g. `# … in the Union console` (an action only a person can take). */
 export function isCliCommand(step: Step): boolean {
   const command = step.manual?.command;
   if (!command) return false;
@@ -82,7 +76,6 @@ export function isCliCommand(step: Step): boolean {
   }
 }
 
-/** The argv a manual step runs with: the CLI binary, then the command's arguments. */
 export function manualArgv(step: Step, cliPath: string, filePath: string | null): string[] {
   const manual = step.manual;
   if (!manual) throw new ManualCommandError(`step ${step.id} has no manual command`);
@@ -95,14 +88,13 @@ export function manualArgv(step: Step, cliPath: string, filePath: string | null)
   return [cliPath, ...args.map((a) => (file && filePath && a === file.name ? filePath : a))];
 }
 
-/** The manual steps of the control plane (`ControlPlane.manual`): the credentials its CLI reads. */
+/** The credentials the control plane's CLI reads (`ControlPlane.manual`). */
 export interface ManualCredentials {
   /** Variables for the child's environment (e.g. FLYTE_API_KEY), never its argv. */
   commandEnv?(): Record<string, string>;
 }
 
-/** A `runManual` for the executor that runs each manual step's command with `cliPath`. */
-/** `env`: the CLI's environment, which the command inherits (its KUBECONFIG, its config file). */
+/** A `runManual`; `env`: the CLI's, which the command inherits (its KUBECONFIG, config file). */
 export function flyteCliRunner(cliPath: string, env: Env, credentials: ManualCredentials = {}) {
   // A command that runs longer is killed.
   const timeoutMs = 10 * 60 * 1000;

@@ -1,9 +1,7 @@
 /**
- * What `poolsync apply` prints: a line when a step starts and one when it ends, throttled
- * progress of waits, and the closing summary or failure report; every name escaped for the
- * terminal (issue 38, item 6: a live name holding ESC or a newline never forges a line). And
- * `--output json`'s one document (schemas/apply-result.schema.json, docs/apply.md#json-output),
- * exit code included, built from the plan and the executor's result only.
+ * What `poolsync apply` prints, every name escaped for the terminal (issue 38, item 6: a live
+ * name holding ESC or a newline never forges a line), and `--output json`'s one document
+ * (schemas/apply-result.schema.json, docs/apply.md#json-output).
  */
 import { escapeJsonForTerminal, escapeTerminal as esc } from '../util/terminal-text.js';
 import type { Plan, Step } from '../model/plan.js';
@@ -45,12 +43,11 @@ export const NO_COLOR: Colors = { green: same, red: same, yellow: same, bold: sa
 const sgr = (code: number) => (s: string) => `\u001b[${code}m${s}\u001b[0m`;
 export const ANSI: Colors = { green: sgr(32), red: sgr(31), yellow: sgr(33), bold: sgr(1) };
 
-/** Turns executor events into lines; waits report at most every `waitEveryMs` per queue. */
-export function progressPrinter(
-  write: (line: string) => void,
-  colors: Colors = NO_COLOR,
-  waitEveryMs = 10_000,
-) {
+/** A busy queue of a wait is reported at most this often. */
+const WAIT_LINE_EVERY_MS = 10_000;
+
+/** Turns executor events into lines. */
+export function progressPrinter(write: (line: string) => void, colors: Colors = NO_COLOR) {
   const lastWaitLine = new Map<string, number>();
   return (e: ApplyEvent): void => {
     switch (e.type) {
@@ -61,7 +58,7 @@ export function progressPrinter(
       case 'wait_progress': {
         const key = `${e.step.id}\u0000${e.queue}`;
         const last = lastWaitLine.get(key);
-        if (last !== undefined && e.elapsed_ms - last < waitEveryMs) return;
+        if (last !== undefined && e.elapsed_ms - last < WAIT_LINE_EVERY_MS) return;
         lastWaitLine.set(key, e.elapsed_ms);
         return write(waitLine(e));
       }
@@ -108,7 +105,6 @@ function finishedLine(e: EventOf<'step_finished'>, colors: Colors): string {
   );
 }
 
-/** `CODE (RULE): message`. */
 function errorWords(err: StepError): string {
   return `${err.code}${err.rule ? ` (${err.rule})` : ''}: ${esc(err.message)}`;
 }
@@ -125,7 +121,7 @@ function waitLine(e: EventOf<'wait_progress'>): string {
   return `${esc(e.step.target)}: still waiting: queue ${esc(e.queue)} ${what} (${formatDuration(e.elapsed_ms)} elapsed)`;
 }
 
-/** How many failed or not-run steps the failure report names one by one, at most. */
+/** How many failed or not-run steps the failure report names one by one. */
 const LISTED = 20;
 
 /** `Apply complete: N created, …` on success; otherwise the failure report, every step accounted for. */
@@ -163,8 +159,7 @@ export function renderApplyResult(result: ApplyResult, colors: Colors = NO_COLOR
     const head =
       `${result.aborted ? 'Apply interrupted' : 'Apply failed'}: ${done} of ${total} steps done, ` +
       `${failed.length} failed, ${notRun.length} not run${left > 0 ? `, ${left} left for manual steps` : ''}.`;
-    // A few steps each; thousands (a control plane gone mid-apply) would scroll the reason
-    // away: the first failures, and what did not run as one count.
+    // Thousands (a control plane gone mid-apply) would scroll the reason away.
     const shownFailed = failed.length <= LISTED ? failed : failed.slice(0, LISTED - 1);
     lines = [
       colors.bold(colors.red(head)),
@@ -204,7 +199,7 @@ export const APPLY_EXIT_CODE = {
 } as const satisfies Record<string, 0 | 1 | 2>;
 export type ApplyOutcome = keyof typeof APPLY_EXIT_CODE;
 
-/** The outcome of a finished apply; null result: there was no step to run. */
+/** Null result: there was no step to run. */
 export function applyOutcome(result: ApplyResult | null): ApplyOutcome {
   if (result === null) return 'no_changes';
   if (result.ok) return 'applied';
@@ -213,7 +208,7 @@ export function applyOutcome(result: ApplyResult | null): ApplyOutcome {
   return stopped || result.manual.length === 0 ? 'failed' : 'manual_steps_left';
 }
 
-/** The document, members in this order; `result` null when the plan had no step. */
+/** Members in this order; `result` null when the plan had no step. */
 export function applyResultDocument(
   plan: Plan,
   result: ApplyResult | null,
@@ -237,7 +232,7 @@ export function applyResultDocument(
     exit_code: APPLY_EXIT_CODE[outcome],
     control_plane: plan.control_plane ?? null,
     commit: plan.commit,
-    // The plan's one count (src/plan/counts.ts), in the past tense: what the done steps changed.
+    // The plan's one count (src/plan/counts.ts), in the past tense.
     counts: {
       created: counts.create,
       updated: counts.update,

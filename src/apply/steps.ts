@@ -1,9 +1,7 @@
 /**
- * One control-plane call per step, through the part of the control plane for its kind
- * (partOf: a plan has no step for a part the backend lacks), made idempotent with respect to
- * what already happened:
- * a re-run after a crash (or after a transient failure whose call did land) finds some
- * work done and must neither do it twice nor fail on it.
+ * One control-plane call per step, made idempotent: a re-run after a crash (or after a
+ * transient failure whose call did land) finds some work done and must neither do it twice nor
+ * fail on it.
  */
 import { partOf, type ControlPlane } from '../controlplane/types.js';
 import { isControlPlaneError } from '../controlplane/errors.js';
@@ -27,7 +25,6 @@ type CallStep = Exclude<Step, { op: 'wait_idle' | 'wait_drained' }>;
 type StepOf<K extends CallStep['op']> = Extract<CallStep, { op: K }>;
 type Call<K extends CallStep['op']> = (cp: ControlPlane, step: StepOf<K>) => Promise<StepOutcome>;
 
-/** Runs every op except the waits, `wait_idle` and `wait_drained` (see wait.ts). */
 export async function runCallStep(cp: ControlPlane, step: CallStep): Promise<StepOutcome> {
   const call = Object.hasOwn(CALLS, step.op) ? (CALLS[step.op] as Call<CallStep['op']>) : null;
   if (!call) throw new StepConflictError(`unknown step op ${JSON.stringify((step as Step).op)}`);
@@ -39,12 +36,8 @@ const CALLS: { [K in CallStep['op']]: Call<K> } = {
   delete_pool: (cp, step) =>
     ignoreNotFound(() => partOf(cp, 'pools', step.target).deletePool(step.args.name)),
   register_cluster: registerCluster,
-  update_cluster: (cp, step) =>
-    done(
-      partOf(cp, 'clusters', step.target).updateCluster(step.args.name, {
-        enabled: step.args.enabled,
-      }),
-    ),
+  update_cluster: (cp, { target, args: { name, enabled } }) =>
+    done(partOf(cp, 'clusters', target).updateCluster(name, { enabled })),
   delete_cluster: (cp, step) =>
     ignoreNotFound(() => partOf(cp, 'clusters', step.target).deleteCluster(step.args.name)),
   create_queue: createQueue,
@@ -53,21 +46,14 @@ const CALLS: { [K in CallStep['op']]: Call<K> } = {
   // A1: an upsert, idempotent by nature.
   set_assignment: (cp, step) =>
     done(partOf(cp, 'assignments', step.target).setAssignment(step.args)),
-  delete_assignment: (cp, step) =>
+  delete_assignment: (cp, { target, args: { project, domain, workflow } }) =>
     ignoreNotFound(() =>
-      partOf(cp, 'assignments', step.target).deleteAssignment({
-        project: step.args.project,
-        domain: step.args.domain,
-        workflow: step.args.workflow,
-      }),
+      partOf(cp, 'assignments', target).deleteAssignment({ project, domain, workflow }),
     ),
   // Capability steps (domain.md, Capabilities): each is idempotent on the control plane.
   // Draining a drained queue changes nothing; a queue already deleted has nothing to drain.
-  drain_queue: (cp, step) =>
-    ignoreNotFound(
-      async () =>
-        void (await partOf(cp, 'capabilityCalls', step.target).drainQueue(step.args.name)),
-    ),
+  drain_queue: (cp, { target, args: { name } }) =>
+    ignoreNotFound(async () => void (await partOf(cp, 'capabilityCalls', target).drainQueue(name))),
   activate_queue: (cp, step) =>
     done(partOf(cp, 'capabilityCalls', step.target).activateQueue(step.args.name)),
   undelete_queue: (cp, { target, args }) =>
@@ -89,19 +75,14 @@ const CALLS: { [K in CallStep['op']]: Call<K> } = {
   // An upsert, like an assignment.
   set_default_queue: (cp, { target, args: { project, domain, queue } }) =>
     done(partOf(cp, 'defaultQueues', target).setDefaultQueue(project, domain, queue)),
-  delete_default_queue: (cp, step) =>
-    ignoreNotFound(() =>
-      partOf(cp, 'defaultQueues', step.target).deleteDefaultQueue(
-        step.args.project,
-        step.args.domain,
-      ),
-    ),
+  delete_default_queue: (cp, { target, args: { project, domain } }) =>
+    ignoreNotFound(() => partOf(cp, 'defaultQueues', target).deleteDefaultQueue(project, domain)),
   // An upsert (flyteadmin's Update*Attributes), idempotent by nature.
   set_execution_cluster_label: (cp, step) =>
     done(partOf(cp, 'executionClusterLabels', step.target).setExecutionClusterLabel(step.args)),
-  delete_execution_cluster_label: (cp, step) =>
+  delete_execution_cluster_label: (cp, { target, args }) =>
     ignoreNotFound(() =>
-      partOf(cp, 'executionClusterLabels', step.target).deleteExecutionClusterLabel(step.args),
+      partOf(cp, 'executionClusterLabels', target).deleteExecutionClusterLabel(args),
     ),
 };
 
@@ -193,7 +174,7 @@ export function sameContract(a: PoolContract, b: PoolContract): boolean {
   );
 }
 
-/** Names of the fields where the live queue differs from the spec; the selector compared as a set. */
+/** The fields where the live queue differs; the selector compared as a set. */
 export function queueSpecDiff(live: QueueSpec, want: QueueSpec): string[] {
   const out: string[] = [];
   for (const field of QUEUE_SPEC_FIELDS) {
@@ -205,7 +186,7 @@ export function queueSpecDiff(live: QueueSpec, want: QueueSpec): string[] {
   return out;
 }
 
-/** `call` on `what`'s part, undefined where the control plane keeps no soft-deleted `what`. */
+/** `call` returns undefined where the control plane keeps no soft-deleted `what`. */
 async function undelete<P extends 'queues' | 'pools' | 'clusters'>(
   cp: ControlPlane,
   target: string,

@@ -3,18 +3,14 @@ import type { Step, StepKind } from '../model/plan.js';
 import type { PlanCounts } from '../plan/counts.js';
 import type { WaitProgress } from './wait.js';
 
-/**
- * `manual`: a manual step (plan.md, Manual steps) left for a person; `waiting`: not run
- * because it depends on one (the note names it).
- */
+/** `manual`: left for a person (plan.md, Manual steps); `waiting`: depends on one. */
 export type StepStatus = 'done' | 'failed' | 'not_run' | 'manual' | 'waiting';
 
-/** Why a step failed: the control plane's code and message, or an executor code. */
 export interface StepError {
   /** A control-plane code (domain.md, Errors) or `WAIT_TIMEOUT`, `CONFLICT`, `ABORTED`, `INTERNAL`. */
   code: string;
   message: string;
-  /** Rule id of domain.md when the control plane named one. */
+  /** A domain.md rule id, when the control plane named one. */
   rule: string | null;
 }
 
@@ -23,7 +19,7 @@ export interface StepResult {
   op: StepKind;
   target: string;
   status: StepStatus;
-  /** Wall time of the step; null when it did not run. */
+  /** Null when it did not run. */
   duration_ms: number | null;
   error: StepError | null;
   /** Set when the step found its work already done (a re-run after a crash), e.g. `already exists`. */
@@ -34,25 +30,19 @@ export interface StepResult {
 export interface AppliedChange {
   address: string;
   action: 'create' | 'update' | 'replace' | 'delete' | (string & {});
-  /** Made by the control plane itself as the effect of another object's step. */
   side_effect: boolean;
 }
 
 export interface ApplyResult {
-  /** True when every step is done. */
+  /** Every step is done. */
   ok: boolean;
-  /** Ids of the manual steps left for a person (plan order); empty when there are none. */
+  /** Ids of the manual steps left for a person (plan order). */
   manual: string[];
-  /** True when the abort signal stopped the run before every step could start. */
+  /** The abort signal stopped the run before every step could start. */
   aborted: boolean;
   /** In plan order. */
   steps: StepResult[];
-  /**
-   * What the done steps changed, in the plan's one count (src/plan/counts.ts): `replace`
-   * counts clusters and pools whose delete and create both ran; `blocked` is reported by the
-   * plan (nothing was sent for them); `side_effects` are the changes the control plane made
-   * itself as the effect of done steps, not in the other numbers (the plan's closing line).
-   */
+  /** What the done steps changed, in the plan's one count (src/plan/counts.ts). */
   counts: PlanCounts;
   /** The changes counted in `counts` (blocked ones aside), in plan order. */
   applied: AppliedChange[];
@@ -71,59 +61,48 @@ export type ApplyEvent =
     }
   /** One per busy queue per poll of a `wait_idle` or `wait_drained` step (Q7). */
   | ({ type: 'wait_progress'; step: Step } & WaitProgress)
-  /** A manual step was reached and left for a person (no runner given). */
+  /** Left for a person (no runner given). */
   | { type: 'step_manual'; step: Step }
-  /** A line the command of a manual step printed (with a runner, `--flyte-cli`). */
+  /** A line a manual step's command printed (`--flyte-cli`). */
   | { type: 'manual_output'; step: Step; stream: 'stdout' | 'stderr'; line: string }
-  /** No new step will start: a step failed, or the run was aborted. */
+  /** No new step will start. */
   | { type: 'stopping'; reason: 'failure' | 'aborted' };
 
 export interface ExecuteOptions {
-  /** Most steps running at once; default 8. */
   parallelism?: number;
-  /** Bound of each `wait_idle` step; default 30 minutes. */
+  /** Bound of each wait step. */
   waitTimeoutMs?: number;
   onEvent?: (event: ApplyEvent) => void;
   /** Aborted: start no new step, let running ones finish (a running `wait_idle` stops waiting). */
   signal?: AbortSignal;
-  /**
-   * Runs a manual step (`--flyte-cli`): resolves when its command succeeded, throws when it
-   * failed. Absent: manual steps and everything that depends on them are left for a person.
-   */
+  /** Runs a manual step (`--flyte-cli`), throwing when it failed. Absent: left for a person. */
   runManual?: (
     step: Step,
     onOutput: (stream: 'stdout' | 'stderr', line: string) => void,
   ) => Promise<{ note: string | null }>;
-  /**
-   * With `runManual`: whether it can run this manual step (e.g. a CLI command, not a console
-   * action); a step it cannot run is left for a person as without a runner. Default: all.
-   */
+  /** Whether `runManual` can run it (a CLI command, not a console action). Default: all. */
   canRunManual?: (step: Step) => boolean;
-  /** Polling of `wait_idle`: first interval and cap of the backoff; default 500 ms and 15 s. */
+  /** First interval and cap of the waits' polling backoff. */
   pollIntervalMs?: { initial: number; max: number };
 }
 
-/** The plan cannot be executed at all (it has errors, or its step graph is malformed). */
+/** The plan has errors, or its step graph is malformed. */
 export class ApplyRefusedError extends Error {
   override readonly name = 'ApplyRefusedError';
 }
 
 export const DEFAULT_PARALLELISM = 8;
 /**
- * Calls in flight while poolsync reads a network control plane (`plan`, and the reads of
- * `apply` and the daemon before their steps, which run `--parallelism` at a time): reads change
- * nothing, and Union answers each default-queue setting in a call of its own (docs/union.md,
- * Round trips).
+ * Calls in flight while reading a network control plane: reads change nothing, and Union
+ * answers each default-queue setting in a call of its own (docs/union.md, Round trips).
  */
 export const READ_PARALLELISM = 256;
 /**
- * Against an embedded (`file:`) control plane a call costs nothing but its share of the
- * journal's fsync, and calls in flight together share one (group commit): more at once means
- * fewer fsyncs. 8 at a time made 2,500 fsyncs for 11,650 steps; 256, under 100.
+ * Against an embedded (`file:`) control plane calls in flight together share one fsync (group
+ * commit): 8 at a time made 2,500 fsyncs for 11,650 steps; 256, under 100.
  */
 export const FILE_PARALLELISM = 256;
 
-/** The parallelism an apply uses when none is given: FILE_PARALLELISM for `file:` URLs. */
 export function defaultParallelism(controlPlaneUrl: string): number {
   return controlPlaneUrl.startsWith('file:') ? FILE_PARALLELISM : DEFAULT_PARALLELISM;
 }

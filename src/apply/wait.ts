@@ -8,13 +8,13 @@ import { isControlPlaneError } from '../controlplane/errors.js';
 import { SYSTEM_CLOCK } from '../util/clock.js';
 import { formatDuration } from '../util/duration.js';
 
-/** One busy queue of one poll. Only what was measured: null where nothing was. */
+/** One busy queue of one poll: null where nothing was measured. */
 export interface WaitProgress {
   queue: string;
-  /** wait_idle: the queue's metrics (Q7); null when they could not be read. */
+  /** wait_idle: the queue's metrics (Q7). */
   runs_in_flight: number | null;
   actions_in_flight: number | null;
-  /** wait_drained: the drain state the control plane reported; null when unavailable. */
+  /** wait_drained: the drain state the control plane reported. */
   state?: string | null;
   elapsed_ms: number;
 }
@@ -31,14 +31,12 @@ export class WaitTimeoutError extends Error {
   override readonly name = 'WaitTimeoutError';
 }
 
-/** The run was aborted while waiting. */
 export class WaitAbortedError extends Error {
   override readonly name = 'WaitAbortedError';
 }
 
 const BACKOFF_FACTOR = 1.5;
 
-/** What a wait polls for: its own probe of a queue, when a queue is done, and its messages. */
 interface Poll<T> {
   /** "become idle": the end of "interrupted while waiting for queues to …". */
   goal: string;
@@ -48,9 +46,7 @@ interface Poll<T> {
   settled: (value: T | null) => boolean;
   /** Throws when the wait cannot end well, given the queues not settled yet. */
   check?: (busy: [string, T | null][]) => void;
-  /** What was measured of a queue not settled yet. */
   progress: (value: T | null) => Omit<WaitProgress, 'queue' | 'elapsed_ms'>;
-  /** The timeout's message, given the queues not settled yet. */
   timedOut: (busy: [string, T | null][]) => string;
 }
 
@@ -94,9 +90,8 @@ async function pollQueues<T>(
 }
 
 /**
- * Resolves once every queue reports 0 runs and 0 actions in flight in the same poll (a
- * queue can receive new work until then). A queue that does not exist has nothing in
- * flight.
+ * Resolves once every queue reports 0 runs and 0 actions in flight in the same poll (a queue
+ * can receive new work until then).
  */
 export function waitIdle(cp: ControlPlane, queues: string[], opts: WaitIdleOptions): Promise<void> {
   return pollQueues(cp, queues, opts, {
@@ -121,9 +116,8 @@ export function waitIdle(cp: ControlPlane, queues: string[], opts: WaitIdleOptio
 }
 
 /**
- * `wait_drained` (capability `drain`): resolves once every queue reports DRAINED (a drained
- * queue has nothing in flight, and takes no new work). A queue that no longer exists counts as
- * drained; UNAVAILABLE counts as not yet. Bounded by the same timeout as wait_idle.
+ * `wait_drained` (capability `drain`): resolves once every queue reports DRAINED (nothing in
+ * flight, no new work taken). Bounded by the same timeout as wait_idle.
  */
 export function waitDrained(
   cp: ControlPlane,

@@ -1,7 +1,6 @@
 /**
  * flyteadmin execution cluster labels (docs/flyte-oss.md): project/domain[/workflow] → label,
- * planned like pool assignments (an upsert to create or update, a delete with prune), plus
- * the warning for a label that sends work to a disabled ExecutionCluster.
+ * planned like pool assignments, with the warnings on how a label routes.
  */
 import { address, assignmentKeyString } from '../model/common.js';
 import type { DesiredState } from '../model/desired.js';
@@ -50,10 +49,7 @@ export function planExecutionClusterLabels(ctx: PlanIndex) {
   return { labels, warnings };
 }
 
-/**
- * A label names config-only clusters, not API objects: its steps wait only for a broader
- * delete in the same project/domain (flyteadmin.ts addCascadeOrder).
- */
+/** Config-only clusters: a label's steps wait only for a broader delete (addCascadeOrder). */
 export function addLabelSteps(g: StepGraph, ctx: PlanContext): void {
   for (const [key, d] of ctx.labels) {
     const { project, domain, workflow } = d.key;
@@ -64,10 +60,8 @@ export function addLabelSteps(g: StepGraph, ctx: PlanContext): void {
 }
 
 /**
- * LABEL_CLUSTER_DISABLED: flyteadmin skips a disabled cluster, so its share of the label goes
- * to the label's other clusters; a label left with none is dropped, and its executions go
- * where flyteadmin sends an unrouted label (random_cluster_selector.go GetTarget): the default
- * label, else every enabled cluster with equal weight.
+ * LABEL_CLUSTER_DISABLED: flyteadmin gives a disabled cluster's share to the label's others; a
+ * label left with none goes where an unrouted one does (random_cluster_selector.go GetTarget).
  */
 function disabledClusterWarnings(desired: DesiredState): PlanWarning[] {
   const clusters = desired.execution_clusters ?? [];

@@ -30,61 +30,56 @@ import { makeChange, diffForms, type Form } from './forms.js';
 import { reportedDataPlane } from '../model/capabilities.js';
 import { prunes, scopeWithInventory, unmanagedReason } from './prune-scope.js';
 
+/** Each flag: the step of that name exists (a replace both creates and deletes). */
 export interface PoolDecision {
   change: Change;
-  /** create or replace: a create_pool step exists. */
   creates?: boolean;
-  /** delete or replace: a delete_pool step exists. */
   deletes?: boolean;
-  /** The contract the pool has once the plan is applied (null: the pool is gone). */
+  /** Null: the pool is gone once the plan is applied. */
   finalContract: PoolContract | null;
-  /** Capability `pool_update`: an update_pool step exists. */
+  /** Capability `pool_update`. */
   updates?: boolean;
   /** false: `finalContract` is the control plane's placeholder, known to no one (knownContract). */
   contractKnown?: boolean;
-  /** Soft deletes: an undelete_pool step brings back the deleted pool of its name (pools-and-clusters.ts). */
+  /** soft_delete: the deleted pool of its name comes back. */
   undeletes?: boolean;
 }
 
 export interface ClusterDecision {
   change: Change;
-  /** create or replace: a register_cluster step exists. */
   registers?: boolean;
-  /** delete or replace: a delete_cluster step exists (C8 then applies). */
+  /** C8 then applies. */
   deletes?: boolean;
-  /** Where the cluster is once the plan is applied; null when it will not exist. */
+  /** Null when it will not exist once the plan is applied. */
   final: { pool: string; enabled: boolean; health: LiveCluster['health'] } | null;
-  /** Capability `cluster_move`: a move_cluster step exists (pool changes in place). */
+  /** Capability `cluster_move`: the pool changes in place. */
   moves?: boolean;
-  /**
-   * Soft deletes: an undelete_cluster step brings back the deleted cluster of its name, DRAINED
-   * in this pool (pools-and-clusters.ts); `moves` then moves it to its final pool.
-   */
+  /** soft_delete: the deleted cluster comes back, DRAINED in this pool (then `moves`, if set). */
   undeletes?: { pool: string };
 }
 
 export interface QueueDecision {
   change: Change;
-  /** The create_queue / update_queue (move_queue: queue_move) call, or null when nothing is sent. */
+  /** Null when nothing is sent (move_queue: capability queue_move). */
   call: { op: 'create_queue' | 'update_queue' | 'move_queue'; spec: QueueSpec } | null;
   /** The cluster whose registration creates the queue (C2: its co-named queue; C3: `default`). */
   createdBy: string | null;
-  /** The queue once the plan is applied (null when it will not exist). */
+  /** Null when it will not exist once the plan is applied. */
   final: QueueSpec | null;
   live: LiveQueue | null;
-  /** Explicitly declared by a Queue document. */
+  /** By a Queue document. */
   declared: boolean;
-  /** Capability `queue_delete`: a delete_queue step exists (delete, or the first half of a replace). */
+  /** Capability `queue_delete`: delete, or the first half of a replace. */
   deletes?: boolean;
-  /** Capability `drain`: an activate_queue step exists (left drained, or drained by this plan). */
+  /** Capability `drain`: left drained, or drained by this plan. */
   activates?: boolean;
-  /** Capability `queue_move`: drained, then moved to another pool by its call (move_queue). */
+  /** Capability `queue_move`: drained, then moved by its call. */
   moves?: boolean;
-  /** Capability `soft_delete`: an undelete_queue step brings back the deleted queue of its name. */
+  /** Capability `soft_delete`. */
   undeletes?: boolean;
 }
 
-/** An object set by an upsert (assignment, setting, label): whether its set and delete steps exist. */
+/** An object set by an upsert (assignment, setting, label): whether its set/delete steps exist. */
 interface Upserted {
   change: Change;
   set: boolean;
@@ -99,27 +94,24 @@ export interface AssignmentDecision extends Upserted {
 
 /** The live clusters that leave their pool: the cluster pass's sets. */
 export interface Leaving {
-  /** Deleted (delete or replace): C8 removes them from selectors. */
+  /** Deleted or replaced: C8 removes them from selectors. */
   readonly deletedClusters: ReadonlySet<string>;
-  /** Moved to another pool in place (capability `cluster_move`). */
+  /** Capability `cluster_move`. */
   readonly movedClusters: ReadonlySet<string>;
 }
 
-/** Whether the cluster leaves its live pool: deleted (or replaced) or moved in place. */
 export function leaves(gone: Leaving, cluster: string): boolean {
   return gone.deletedClusters.has(cluster) || gone.movedClusters.has(cluster);
 }
 
-/** The pool and cluster decisions, as the passes after them read them. */
 export interface PoolsAndClusters extends Leaving {
   readonly pools: ReadonlyMap<string, PoolDecision>;
   readonly clusters: ReadonlyMap<string, ClusterDecision>;
 }
 
 /**
- * The contract a pool has once the plan is applied, when anyone knows it: null when the pool
- * will not exist, or when neither the repository nor the control plane knows its contract
- * (marked unknown, on Union). Use this, not `finalContract`, to compare a data plane with it.
+ * A pool's final contract, or null when it will not exist or nobody knows it (marked unknown,
+ * on Union). Use this, not `finalContract`, to compare a data plane with it.
  */
 export function knownContract(pools: ReadonlyMap<string, PoolDecision>, pool: string) {
   const d = pools.get(pool);
@@ -134,12 +126,8 @@ export function locationOf(source: SourceLocation | undefined): string | null {
   return source ? `${source.file}:${source.line}:${source.column}` : null;
 }
 
-/**
- * What the planner decided for a default-queue setting (default-queues.ts) and an execution
- * cluster label (cluster-labels.ts), kept on the PlanContext for the passes that run after.
- */
 export interface DefaultQueueDecision extends Upserted {
-  /** The queue the setting names once the plan is applied; null when it is deleted. */
+  /** Null when the setting is deleted. */
   finalQueue: string | null;
 }
 
@@ -148,13 +136,12 @@ export interface LabelDecision extends Upserted {
 }
 
 /**
- * What every pass of the planner reads: the two states indexed by name once (so every pass is
- * linear, quality.md), and the facts known before any pass runs (what prune may delete, which
- * live queues leave their pool). Read-only: a pass takes this and the frozen decisions of the
- * passes before it, and returns its own (index.ts computePlan assembles them).
+ * What every pass reads: both states indexed by name once (so every pass is linear, quality.md),
+ * and the facts known before any pass runs. Read-only: a pass takes this and the decisions of
+ * the passes before it, and returns its own.
  */
 export class PlanIndex {
-  /** What prune may delete (prune-scope.ts); undefined when prune is off. */
+  /** Undefined when prune is off. */
   readonly pruneScope: PruneScope | undefined;
   /** The inventory's addresses (what poolsync applied), or null when none was read or recorded. */
   readonly inventory: ReadonlySet<string> | null;
@@ -164,9 +151,8 @@ export class PlanIndex {
   readonly lClusters: ReadonlyMap<string, LiveCluster>;
   readonly dQueues: ReadonlyMap<string, DesiredQueue>;
   readonly lQueues: ReadonlyMap<string, LiveQueue>;
-  /** Soft-deleted queues (capability `soft_delete`): their names stay reserved. */
+  /** Soft-deleted (capability `soft_delete`): their names stay reserved until undeleted. */
   readonly lDeletedQueues: ReadonlyMap<string, LiveQueue>;
-  /** Soft-deleted pools and clusters (Union): their names stay reserved until undeleted. */
   readonly lDeletedPools: ReadonlyMap<string, LivePool>;
   readonly lDeletedClusters: ReadonlyMap<string, LiveCluster>;
   readonly dAssignments: ReadonlyMap<string, DesiredAssignment>;
@@ -178,21 +164,15 @@ export class PlanIndex {
   /** Live queues whose selector names a cluster explicitly, by cluster (C8). */
   readonly lQueuesByCluster: ReadonlyMap<string, readonly string[]>;
   readonly lWildcardQueuesByPool: ReadonlyMap<string, readonly string[]>;
-  /** domain.md, Capabilities: what the planner may use beyond the baseline rules. */
+  /** domain.md, Capabilities. */
   readonly caps: Capabilities;
-  /**
-   * Live queues this plan deletes outright (capabilities `queue_delete` + `drain`, prune on):
-   * known before the pool pass, so that a pool whose queues all go can be deleted (P5).
-   */
+  /** Deleted outright (queue_delete + drain): known before the pool pass, for P5. */
   readonly deletedQueues: ReadonlySet<string>;
   /** deletedQueues plus the queues replaced in another pool: their live record goes (P5). */
   readonly leavingQueues: ReadonlySet<string>;
-  /**
-   * Queues a default-queue setting (Union `run.default_queue`) names once the plan is applied,
-   * with the scopes naming them: Union never deletes such a queue (remote/_queue.py:1011-1012).
-   */
+  /** Queues a setting names, with its scopes: never deleted (remote/_queue.py:1011-1012). */
   readonly settingQueues: ReadonlyMap<string, readonly string[]>;
-  /** poolsync.yaml `absent: [Queue/default]`: the repository wants the `default` queue deleted. */
+  /** poolsync.yaml `absent: [Queue/default]`. */
   readonly absentDefault: boolean;
 
   constructor(
@@ -244,9 +224,9 @@ export class PlanIndex {
   }
 
   /**
-   * The settings as the plan leaves them, by the queue they name: the organisation's and the
-   * domains' as they are (poolsync never writes them), a project/domain's as the repository
-   * declares it, else as it is unless prune removes it. Broadest scope first.
+   * The settings as the plan leaves them, by the queue they name, broadest scope first: the
+   * organisation's and domains' as they are (never written), a project/domain's as declared, else
+   * as it is unless pruned.
    */
   private finalSettings(): Map<string, string[]> {
     const out = new Map<string, string[]>();
@@ -266,7 +246,6 @@ export class PlanIndex {
     return out;
   }
 
-  /** The live queues the plan deletes (queue_delete) or moves out of their pool: deletedQueues, leavingQueues. */
   private leavingLiveQueues(): { deleted: Set<string>; leaving: Set<string> } {
     const deleted = new Set<string>();
     const leaving = new Set<string>();
@@ -281,14 +260,12 @@ export class PlanIndex {
         continue;
       }
       const d = this.dQueues.get(q.name);
-      // A queue moving pool is moved (queue_move) or replaced: it leaves its live pool.
-      // (A replace needs the name free again: not with soft deletes, which keep it reserved.)
+      // Moved (queue_move) or replaced (not with soft deletes: the name stays reserved).
       const replaced = deletable && !this.caps.soft_delete && this.caps.queue_delete;
       if (d && !q.cluster_managed && d.spec.pool !== q.pool && (this.caps.queue_move || replaced))
         leaving.add(q.name);
       if (d || !deletable || !this.prunes('Queue', q.name) || !this.caps.queue_delete) continue;
-      // A co-named queue whose cluster stays (or is registered again) follows it (Q4); one
-      // whose cluster is deleted goes with it (conamedCascades), without a step of its own.
+      // A co-named queue follows its cluster (Q4), or goes with its delete (conamedCascades).
       if (q.cluster_managed && (this.dClusters.has(q.name) || this.conamedCascades(q.name)))
         continue;
       deleted.add(q.name);
@@ -299,9 +276,8 @@ export class PlanIndex {
 
   /**
    * unpin_first (Union: remote/_cluster.py:330-331, 363-365, 450-451): the live queues still
-   * pinning `cluster` when its drain, move or delete runs: every other live queue naming it but
-   * those this plan deletes or repoints away first (steps.ts orderPins), unless `stuck`
-   * (their repointing is blocked). None without it.
+   * pinning `cluster` when its drain, move or delete runs: all naming it but those deleted or
+   * repointed first (steps.ts orderPins) and not `stuck`.
    */
   pinsLeft(cluster: string, stuck: ReadonlySet<string> = new Set()): string[] {
     if (!this.caps.unpin_first) return [];
@@ -314,10 +290,9 @@ export class PlanIndex {
   }
 
   /**
-   * A queue this plan deletes is deleted only once the project settings naming it live name
-   * another queue (Union refuses it before, remote/_queue.py:1011-1012): when that queue selects
-   * `cluster`, it is created or repointed only after the cluster's drain, move or delete, which
-   * waits for this queue's unpinning: the delete cannot come first, so the queue still pins it.
+   * A deleted queue goes only once the settings naming it name another queue
+   * (remote/_queue.py:1011-1012); when that one selects `cluster`, it waits for the cluster's
+   * step, which waits for this queue's unpinning: the delete cannot come first, so it still pins.
    */
   private deleteWaitsFor(queue: string, cluster: string): boolean {
     const declared = new Map(
@@ -329,24 +304,22 @@ export class PlanIndex {
     });
   }
 
-  /** poolsync.yaml `absent:` lists this system object (Queue/default, ClusterPool/default). */
+  /** poolsync.yaml `absent:` lists this system object. */
   absent(addr: string): boolean {
     return this.desired.config.absent?.includes(addr) ?? false;
   }
 
-  /** This live object, absent from the repository, is deleted (prune on, in scope: prune-scope.ts). */
+  /** This undeclared live object is deleted (prune on, in scope). */
   prunes(kind: ObjectKind, name: string): boolean {
     return prunes(this.pruneScope, this.inventory, kind, name);
   }
 
-  /** A live object absent from the repository, left alone: unchanged, with the reason. */
   unmanagedChange(kind: ObjectKind, name: string, before: Form | null): Change {
     return makeChange(kind, name, 'unmanaged', before, before, [], {
       why: unmanagedReason(this.pruneScope, kind, name),
     });
   }
 
-  /** A live object absent from the repository: deleted when prune reaches it, else unmanaged. */
   undeclaredChange(kind: ObjectKind, name: string, before: Form | null): Change {
     return this.prunes(kind, name)
       ? makeChange(kind, name, 'delete', before, null, diffForms(before, null))
@@ -359,9 +332,8 @@ export class PlanIndex {
   }
 
   /**
-   * Why a queue cannot be deleted, as data: none for the "default" queue (Q5), else the scopes
-   * whose run.default_queue names it once the plan is applied (Union refuses the delete,
-   * remote/_queue.py:1011-1012; the drain it allows, :934-937); null when it can be.
+   * Why a queue cannot be deleted: [] for "default" (Q5), else the scopes whose
+   * run.default_queue names it (remote/_queue.py:1011-1012; a drain is allowed, :934-937).
    */
   undeletableSettings(queue: string): string[] | null {
     if (!this.drainable(queue)) return [];
@@ -369,10 +341,7 @@ export class PlanIndex {
     return settings ? [...settings] : null;
   }
 
-  /**
-   * With `queue_delete`, deleting a cluster also deletes its co-named queue (Union today;
-   * queues.ts): true for the live co-named queue of a live cluster.
-   */
+  /** With `queue_delete`, a live cluster's delete takes its live co-named queue along. */
   conamedCascades(queue: string): boolean {
     const l = this.lQueues.get(queue);
     return this.caps.queue_delete && l?.cluster_managed === true && this.lClusters.has(l.name);
@@ -386,7 +355,6 @@ export class PlanIndex {
     return pool && pool.contract_known !== false ? reportedDataPlane(pool.contract, l) : null;
   }
 
-  /** Every pool, cluster or queue name of both states, sorted. */
   static union(a: Iterable<string>, b: Iterable<string>): string[] {
     return [...new Set([...a, ...b])].sort(compare);
   }
@@ -409,7 +377,6 @@ export function* keyed<D, L>(
     yield [key, desired.get(key), live.get(key)];
 }
 
-/** A declared object set by an upsert (assignment, setting, label): created, updated or kept. */
 export function upsertChange(kind: ObjectKind, key: string, before: Form | null, after: Form) {
   if (!before) return makeChange(kind, key, 'create', before, after, null);
   const diff = diffForms(before, after);
@@ -430,28 +397,21 @@ export function push<T>(map: Map<string, T[]>, key: string, value: T): void {
 }
 
 /**
- * The planner's working set once the passes have decided: the index every pass read and the
- * decisions computePlan assembled from what each pass returned, for
- * the steps, causes and warnings that read them all. No pass writes it.
+ * The index with the decisions computePlan assembled from the passes, for the steps, causes
+ * and warnings that read them all. No pass writes it.
  */
 export class PlanContext extends PlanIndex implements PoolsAndClusters {
-  /** Pool decisions (pools-and-clusters.ts, finalised by finalPools). */
   pools: ReadonlyMap<string, PoolDecision> = new Map();
-  /** Cluster decisions (pools-and-clusters.ts). */
   clusters: ReadonlyMap<string, ClusterDecision> = new Map();
   deletedClusters: ReadonlySet<string> = new Set();
   movedClusters: ReadonlySet<string> = new Set();
-  /** Queue decisions (queues.ts). */
   queues: ReadonlyMap<string, QueueDecision> = new Map();
-  /** Pool assignments by key string (index.ts, then flyteadmin.ts). */
+  /** By key string (index.ts, then flyteadmin.ts). */
   assignments: ReadonlyMap<string, AssignmentDecision> = new Map();
-  /** Union v2 default-queue settings, by `project/domain` (default-queues.ts). */
+  /** Union v2 default-queue settings, by `project/domain`. */
   defaultQueues: ReadonlyMap<string, DefaultQueueDecision> = new Map();
-  /** Execution cluster labels by key string (cluster-labels.ts, then flyteadmin.ts). */
+  /** By key string (cluster-labels.ts, then flyteadmin.ts). */
   labels: ReadonlyMap<string, LabelDecision> = new Map();
-  /**
-   * flyteadmin rows at levels poolsync never writes (project-wide, launch plan), by address:
-   * unmanaged, or deleted along with a broader row (flyteadmin.ts).
-   */
+  /** flyteadmin rows at levels poolsync never writes (project-wide, launch plan), by address. */
   otherRows: ReadonlyMap<string, Change> = new Map();
 }

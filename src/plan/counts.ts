@@ -1,12 +1,7 @@
 /**
- * The one count of what a plan does (issue 24), read by every output: the text, JSON and
- * markdown plan, apply's report, the daemon's run log, /status and messages, pull-request
- * comments and notifications. It counts the changes poolsync makes a call for, by action, and
- * separately the side effects: changes the control plane makes by itself as the consequence of
- * another object's step (C2/C3 queues created by a registration, C8 selectors pruned by a
- * delete, a backend's cascades). A side effect is recognised from the plan's data alone — a
- * change with `caused_by` and no step of its own — so every backend's side effects count the
- * same way.
+ * The one count of what a plan does (issue 24), read by every output: changes by action, and the
+ * side effects the control plane makes itself (C2/C3, C8, cascades), recognised from the plan's
+ * data alone (`caused_by`, no step of its own) so every backend counts the same way.
  */
 import { isActionable, visibleChanges, type Change, type Plan } from '../model/plan.js';
 
@@ -29,7 +24,6 @@ export function emptyCounts(): PlanCounts {
   return { create: 0, update: 0, replace: 0, delete: 0, blocked: 0, side_effects: 0 };
 }
 
-/** What the plan does: changes with steps by action, blocked ones, and side effects. */
 export function countPlan(plan: Pick<Plan, 'steps' | 'changes'>): PlanCounts {
   const targets = new Set(plan.steps.map((s) => s.target));
   const counts = emptyCounts();

@@ -1,7 +1,6 @@
 /**
- * Union v2 default-queue settings (DefaultQueue, project/domain → queue): set (upsert) to
- * create or update, deleted with prune like assignments, blocked while the queue they name
- * will not exist. Steps run after the step that creates (or changes) that queue.
+ * Union v2 default-queue settings (DefaultQueue, project/domain → queue): planned like
+ * assignments, blocked while the queue they name will not exist.
  */
 import { address, defaultQueueKeyString } from '../model/common.js';
 import type { Change } from '../model/plan.js';
@@ -22,7 +21,6 @@ function form(d: { project: string; domain: string; queue: string }): Form {
   return { project: d.project, domain: d.domain, queue: d.queue };
 }
 
-/** Every setting's decision (by `project/domain`, sorted), given the queue decisions. */
 export function planDefaultQueues(ctx: PlanIndex, queues: ReadonlyMap<string, QueueDecision>) {
   const out = new Map<string, DefaultQueueDecision>();
   const desired = indexBy(ctx.desired.default_queues, defaultQueueKeyString);
@@ -60,8 +58,7 @@ export function planDefaultQueues(ctx: PlanIndex, queues: ReadonlyMap<string, Qu
 export function addDefaultQueueSteps(ctx: PlanContext, g: StepGraph): void {
   for (const [key, dq] of ctx.defaultQueues) {
     const [project, domain] = splitKey(dq.change);
-    // A queue a setting names can be drained but not deleted (remote/_queue.py:934-938,
-    // 1011-1012): the setting moves off it before its delete, or its cluster's.
+    // A named queue cannot be deleted (remote/_queue.py:934-938, 1011-1012): move off it first.
     const liveQueue = dq.change.before ? String(dq.change.before['queue']) : null;
     const leave = (step: StepKey) => {
       if (liveQueue === null || liveQueue === dq.finalQueue) return;

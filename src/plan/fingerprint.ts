@@ -1,10 +1,7 @@
 /**
  * Fingerprints (plan.md, "Fingerprints and saved plans"), and which default-queue settings a
- * plan reads (settingsNeed, settingsOfPlan). They cover what the steps depend
- * on, nothing else: source locations (moving a document between files), cluster health and
- * derived views (available_clusters, bound_queues, member_clusters) are left out, so a
- * status report does not make a saved plan stale.
- *
+ * plan reads. They cover what the steps depend on, nothing else: source locations, cluster
+ * health and derived views are left out, so a status report does not make a saved plan stale.
  * Every object is rebuilt with a fixed key order (annotations as sorted pairs), so plain
  * JSON.stringify is canonical: much cheaper than sorting keys generically at 10,000 objects.
  */
@@ -67,7 +64,6 @@ export function desiredFingerprint(desired: DesiredState, commit: string | null)
   );
 }
 
-/** The declared objects: pools, clusters, queues and assignments, always present. */
 function objectsKey(desired: DesiredState): unknown[] {
   return [
     desired.pools.map((p) => [
@@ -108,7 +104,6 @@ function optionalKeys(desired: DesiredState): unknown[] {
       ]),
     ),
     ...labelsKey(desired.execution_cluster_labels),
-    // What prune may delete and which cascades are accepted, when they matter.
     ...when(config.prune, () => ['prune_scope', pruneScope(config)]),
     ...when(config.absent?.length, () => ['absent', [...config.absent!].sort()]),
     ...when(config.accept_cascade?.length, () => [
@@ -148,7 +143,7 @@ export function liveFingerprint(live: LiveState): string {
       ]),
       ...labelsKey(live.execution_cluster_labels),
       ...when(live.flyteadmin, () => ['flyteadmin', flyteadminKey(live.flyteadmin!)]),
-      // What prune may delete depends on it; only when read, so other fingerprints stay as they were.
+      // What prune may delete depends on it.
       ...when(live.inventory !== undefined, () => ['inventory', live.inventory]),
       ...when(live.forgotten?.length, () => ['forgotten', live.forgotten]),
       // soft_delete: a reserved name plans an undelete, not a create. Only when on.
@@ -156,7 +151,6 @@ export function liveFingerprint(live: LiveState): string {
         'deleted',
         (live.deleted_queues ?? []).map((q) => [q.name, specKey(q)]),
       ]),
-      // Deleted pools and clusters: only when listed, so other fingerprints stay as they were.
       ...when(caps.soft_delete && deletedPoolsOrClusters, () => [
         'deleted_pools_clusters',
         (live.deleted_pools ?? []).map((p) => [p.name, contractKey(p.contract)]),
@@ -168,12 +162,12 @@ export function liveFingerprint(live: LiveState): string {
   );
 }
 
-/** `[value()]` when `cond` holds, else nothing: a key only some states have. */
+/** A key only some states have: `[value()]` when `cond` holds, so older fingerprints stay. */
 function when(cond: unknown, value: () => unknown): unknown[] {
   return cond ? [value()] : [];
 }
 
-/** What the flyteadmin passes read (plan/flyteadmin.ts): a change in any makes a saved plan stale. */
+/** What the flyteadmin pass reads: a change in any makes a saved plan stale. */
 function flyteadminKey(f: FlyteadminLive): unknown[] {
   const d = f.deployed;
   return [
@@ -201,7 +195,6 @@ function flyteadminKey(f: FlyteadminLive): unknown[] {
   ];
 }
 
-/** Execution cluster labels, only when there are any (fingerprints of states without them stay as they were). */
 function labelsKey(labels: readonly ExecutionClusterLabel[] | undefined): unknown[] {
   return when(labels?.length, () => [
     'execution_cluster_labels',
@@ -209,24 +202,13 @@ function labelsKey(labels: readonly ExecutionClusterLabel[] | undefined): unknow
   ]);
 }
 
-/**
- * Which default-queue settings a plan needs read (docs/union.md, Round trips). Union has no call
- * that lists settings: each project/domain is one call, so a plan reads only those it needs:
- *
- * - the ones the repository declares (their create, update or no-op);
- * - with prune, the ones the inventory lists (what poolsync applied, which prune deletes), and
- *   every one when prune may delete settings poolsync did not apply (`manage:` claims
- *   DefaultQueue, or the inventory was not read and the kinds rule holds: prune-scope.ts);
- * - every one when the plan drains, deletes or moves a live queue (`needsEverySetting`): Union
- *   refuses that for a queue a setting of any scope names, and only every project/domain's
- *   answer (which carries the organisation's and its domain's level too) tells which.
- *
- * Pure; the edge (src/ops/plan-run.ts) reads what it says and plans again with every setting
- * when the first plan needs them. Backends that list settings read them all either way.
- */
 const PREFIX = address('DefaultQueue', '');
 
-/** The settings `desired` needs read, given the inventory (null: none recorded; undefined: not read). */
+/**
+ * Which default-queue settings a plan needs read (docs/union.md, Round trips; one call each):
+ * the declared ones; under prune, the inventory's, or all when prune may delete others; all when
+ * the plan drains, deletes or moves a live queue, which Union refuses while any setting names it.
+ */
 export function settingsNeed(desired: DesiredState): SettingsNeed {
   const declared = (desired.default_queues ?? []).map(({ project, domain }) => ({
     project,
@@ -264,16 +246,13 @@ export function needsEverySetting(plan: Plan): boolean {
   );
 }
 
-/** What a check of `plan`'s live fingerprint reads: the settings the plan read. */
 export function settingsOfPlan(plan: Plan): SettingsNeed {
   return () => plan.default_queues_read ?? 'all';
 }
 
 /**
- * The plan of `desired` with the settings it needs: `read(need)` (or `first`, a state read
- * already, when it holds just those), planned; read again with every setting when that plan
- * needs them (`needsEverySetting`), the first state given as `before` (its lists stand). The
- * reads are the caller's; nothing is kept.
+ * The plan with the settings it needs: `read(need)` (or `first`, when it holds just those); read
+ * again with every setting when that plan needs them, the first state given as `before`.
  */
 export async function planWithSettings(
   desired: DesiredState,

@@ -1,10 +1,8 @@
 /**
- * What planning against flyteadmin adds to labels and assignments (docs/flyte-oss.md), run when
- * the live state comes from the flyteadmin backend (LiveState.flyteadmin):
+ * What planning against flyteadmin adds to labels and assignments (docs/flyte-oss.md):
  *  - rows at levels poolsync never writes (project-wide, launch plan) are shown as unmanaged;
- *  - a write or delete flyteadmin would refuse, in a project that is not registered or not
- *    active or a domain it does not know (manager/impl/validation/project_validator.go
- *    ValidateProjectAndDomain), is blocked at plan time;
+ *  - a write in an unregistered or inactive project or an unknown domain, which flyteadmin
+ *    refuses (manager/impl/validation/project_validator.go ValidateProjectAndDomain), is blocked;
  *  - a label flyteadmin does not run with yet waits for its deployment;
  *  - a delete shows, restores or refuses what it takes along.
  */
@@ -32,9 +30,8 @@ import type { DesiredState } from '../model/desired.js';
 import { stepKey, type StepGraph } from './graph.js';
 
 /**
- * The flyteadmin pass: takes the label and assignment passes' decisions and returns them decided
- * again (blocked, taken along by a delete, annotated), on copies (the inputs are not changed),
- * with the rows of other levels and its warnings.
+ * The flyteadmin pass: the label and assignment decisions decided again (blocked, taken along,
+ * annotated) on copies, with the rows of other levels and its warnings.
  */
 export function planFlyteadmin(
   ix: PlanIndex,
@@ -57,7 +54,6 @@ export function planFlyteadmin(
   // One view per label and assignment, which each edit below keeps up to date (update).
   const views = attributeViews(work);
   for (const r of fa.other_rows) {
-    // Why poolsync never writes a row at this level.
     const { launch_plan, workflow, project, domain } = r;
     otherRow(work, r, {
       why: reasonOf('OTHER_LEVEL_ROW', { launch_plan, workflow, project, domain }),
@@ -107,11 +103,8 @@ function checkProjects(ctx: AttributeWork, views: AttributeView[], fa: Flyteadmi
 }
 
 /**
- * flyteadmin's matchable attributes as the planner decided them, in one shape for both kinds:
- * ExecutionClusterLabel (EXECUTION_CLUSTER_LABEL, cluster-labels.ts) and PoolAssignment
- * (CLUSTER_ASSIGNMENT, index.ts). The flyteadmin pass reads decisions through it and decides
- * again with the edits below, on its own copies of the label and assignment decisions
- * (AttributeWork), which it returns.
+ * flyteadmin's matchable attributes as decided, one shape for both kinds: ExecutionClusterLabel
+ * (EXECUTION_CLUSTER_LABEL) and PoolAssignment (CLUSTER_ASSIGNMENT).
  */
 interface AttributeView {
   kind: 'ExecutionClusterLabel' | 'PoolAssignment';
@@ -127,13 +120,12 @@ interface AttributeView {
   remove: boolean;
 }
 
-/** What attribute views are read from: the states and the label and assignment decisions. */
 type AttributeSource = Pick<
   PlanContext,
   'desired' | 'live' | 'dAssignments' | 'lAssignments' | 'labels' | 'assignments'
 >;
 
-/** The flyteadmin pass's own copies of the decisions it edits, and what it adds (returned). */
+/** The flyteadmin pass's own copies of the decisions it edits, and what it adds. */
 interface AttributeWork extends AttributeSource {
   readonly labels: Map<string, LabelDecision>;
   readonly assignments: Map<string, AssignmentDecision>;
@@ -227,7 +219,7 @@ function takenAlong(
   update(ctx, v, change, action === 'replace', false);
 }
 
-/** The same decision with one more field on its change (`note`, `unverified`): a copy. */
+/** The same decision with one more field on its change: a copy. */
 function annotate(
   ctx: AttributeWork,
   v: AttributeView,
@@ -251,18 +243,12 @@ function rowForm(r: AttributeRow): Form {
 /**
  * Labels wait for their deployment (docs/flyte-oss.md, "Labels wait for helm upgrade").
  * flyteadmin accepts any label on PUT (manager/impl/validation/attributes_validator.go) but
- * routes with the cluster configuration it read at start-up
- * (executioncluster/impl/random_cluster_selector.go): a label's entries count only for a
- * cluster that is an enabled `clusterConfigs` entry (getLabeledWeightedRandomForCluster skips
- * the others), a label left with none is dropped, and an execution whose label flyteadmin does
- * not route goes to `defaultExecutionLabel` (when that one routes), else to every enabled
- * cluster with equal weight (GetTarget). So a label is set only once the configuration
- * flyteadmin runs with (LiveState.flyteadmin.deployed) routes it as the repository does: same
- * enabled clusters, same float32 weights. Until then the change is blocked, naming the rendered
- * file to deploy, and the next plan (the daemon's next run) sets it. A label already set is
- * checked too: one the deployment no longer routes as the repository says is a warning
- * (LABEL_ROUTED_ELSEWHERE), since there is no step to hold. When that configuration cannot be
- * read, the plan warns and marks each change `unverified`, which policy `safe` holds.
+ * routes with the configuration it read at start-up
+ * (executioncluster/impl/random_cluster_selector.go, getLabeledWeightedRandomForCluster,
+ * GetTarget). So a label is set only once the deployed configuration routes it as the repository
+ * does (same enabled clusters, same float32 weights); until then it is blocked, naming the file
+ * to deploy. One already set and routed otherwise is LABEL_ROUTED_ELSEWHERE (no step to hold);
+ * an unreadable configuration marks each change `unverified` (policy `safe` holds it).
  */
 type Deployed = FlyteadminLive['deployed'];
 
@@ -333,12 +319,9 @@ function wantedRouting(ctx: { desired: DesiredState }): Map<string, ClusterLabel
 }
 
 /**
- * How flyteadmin routes a label other than the repository does, as data (the catalog words it:
- * src/render/reasons.ts): the entries it runs (null: it does not route the label; `listed`
- * then the clusters its labelClusterMap lists, null when it lists none), the entries the
- * repository gives (null: it disables every cluster of the label), and where an unrouted
- * label's executions go (`fallback`: the default label when that one routes, else every
- * `enabled` cluster).
+ * How flyteadmin routes a label other than the repository does, as data (worded by
+ * src/render/reasons.ts). Null entries: not routed (`listed`: what its labelClusterMap lists), or
+ * (`wanted`) every cluster disabled; `fallback`: the default label when it routes, else `enabled`.
  */
 interface Routing {
   label: string;
@@ -351,10 +334,7 @@ interface Routing {
   enabled: string[];
 }
 
-/**
- * How flyteadmin routes `label` when it does not route it as the repository does, or null when
- * it does.
- */
+/** How flyteadmin routes `label`, or null when it does so as the repository does. */
 function mismatch(d: Deployed, label: string, wanted: ClusterLabelEntry[] | null): Routing | null {
   const running = routedEntries(d, label);
   // The repository routes it nowhere either (every cluster disabled: LABEL_CLUSTER_DISABLED).
@@ -379,7 +359,6 @@ function mismatch(d: Deployed, label: string, wanted: ClusterLabelEntry[] | null
   };
 }
 
-/** The parameters of LABEL_NOT_DEPLOYED and LABEL_ROUTED_ELSEWHERE: the routing's data. */
 function routingParams(r: Routing): ReasonParams {
   return {
     label: r.label,
@@ -414,23 +393,12 @@ function sameWeights(a: readonly ClusterLabelEntry[], b: readonly ClusterLabelEn
 
 /**
  * What a flyteadmin delete takes along (real-apis.md §4, docs/flyte-oss.md "What a delete takes
- * along"). flyteadmin deletes with a GORM struct condition, which skips zero-value fields
- * (flyteadmin/pkg/repositories/gormimpl/resource_repo.go Delete): `DELETE
- * project_domain_attributes/P/D` of a type removes every row of that type in P/D, the workflow-
- * and launch-plan-level ones too, and `DELETE workflow_attributes/P/D/W` the launch-plan rows of
- * W. So, for each delete step the plan has:
- *  - a row the repository wants is set again after the delete, in the same apply (a replace
- *    caused by the delete; its set step depends on the delete step);
- *  - a row pruned anyway goes with its own step;
- *  - a row poolsync does not manage (not in the repository, outside the prune scope, or at a
- *    level it never writes) blocks the delete, naming the rows, unless the delete's address is
- *    accepted (poolsync.yaml `acceptCascade:`, `--accept-cascade`): then each such row is shown
- *    as deleted along (a side effect with `caused_by`).
- * Writes at a narrower level are ordered after a broader delete of the same type in the same
- * project/domain (addCascadeOrder).
- *
- * One delete (`v`): blocked (unaccepted unmanaged rows, or rows that cannot be set again), or
- * its cascade.
+ * along"): its GORM struct condition skips zero-value fields
+ * (flyteadmin/pkg/repositories/gormimpl/resource_repo.go Delete), so `DELETE
+ * project_domain_attributes/P/D` removes every row of that type in P/D, narrower levels too, and
+ * `DELETE workflow_attributes/P/D/W` W's launch-plan rows. A row the repository wants is set
+ * again after it; an unmanaged one blocks the delete unless its address is accepted
+ * (`acceptCascade:`, `--accept-cascade`): then it is shown deleted along (`caused_by`).
  */
 function planCascade(
   ctx: AttributeWork,
@@ -467,7 +435,6 @@ function planCascade(
   const stuck = restore.filter((w) => w.change.action === 'blocked');
   const addr = address(v.kind, v.name);
   const { path, type, scope, kind } = deleteWords(v);
-  // The rows taken along and the value of each (the words say them: render/reasons.ts).
   const takes = [
     ...unmanaged.map((w) => address(w.kind, w.name)),
     ...rows.map((r) => address(v.kind, attributeRowKey(r))),
@@ -510,7 +477,6 @@ function planCascade(
   annotate(ctx, v, { note: [note] });
 }
 
-/** What a delete's words say of the delete itself: its call, type, scope and kind. */
 function deleteWords(v: AttributeView) {
   const { project, domain, workflow } = v.key;
   const path =

@@ -1,7 +1,4 @@
-/**
- * Comparable forms of the object kinds, field-level diffs between them, Union's queue caps as
- * the planner compares them, and changes (makeChange). Pure helpers shared by the passes.
- */
+/** Comparable forms of the object kinds, diffs between them, and changes (makeChange). */
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import {
@@ -50,10 +47,7 @@ export function assignmentForm(a: Assignment): Form {
   return { project: a.project, domain: a.domain, workflow: a.workflow, pool: a.pool };
 }
 
-/**
- * Leaf-level differences between two forms (either may be null: create / delete). Objects
- * are walked; arrays and scalars are leaves. `forces(path)` marks immutable fields.
- */
+/** Leaf-level differences (arrays are leaves); `forces(path)` marks immutable fields. */
 export function diffForms(
   before: Form | null,
   after: Form | null,
@@ -64,7 +58,7 @@ export function diffForms(
   const marks = before !== null && after !== null ? forces : () => false;
   const walk = (prefix: string, a: unknown, b: unknown) => {
     if (isMap(a) || isMap(b)) {
-      // One side may be absent (create, delete, or an optional block such as image_registry).
+      // One side may be absent (an optional block such as image_registry).
       const from = isMap(a) ? a : null;
       const to = isMap(b) ? b : null;
       const keys = Object.keys(from ?? {});
@@ -73,7 +67,6 @@ export function diffForms(
         walk(prefix ? `${prefix}.${key}` : key, from ? from[key] : null, to ? to[key] : null);
       return;
     }
-    // Leaves: scalars, and arrays of names (a selector).
     if (a !== b && !(Array.isArray(a) && Array.isArray(b) && isDeepStrictEqual(a, b))) {
       out.push({
         path: prefix,
@@ -107,13 +100,10 @@ function same(a: unknown, b: unknown): boolean {
 }
 
 /**
- * Union's queue caps and scheduling (QueueCaps, model/common.ts) in the planner. A Queue
- * document that omits one of them does not manage it: the queue keeps the value it has
- * (`inheritCaps`), so the plan neither shows nor sends a change of it, and the backend's
- * read-modify-write sends it back as read. Declared, it is compared as a whole: a map by its
- * entries (absent and `{}` are both "no caps"), scheduling by value (unset is not strict_fifo:
- * Union's client shows it as "unspecified").
- * `target` with the caps it does not declare taken from `live` (null: nothing to take).
+ * Union's queue caps (QueueCaps): one a Queue document omits is not managed: the queue keeps
+ * its value, so the plan neither shows nor sends a change of it. Declared, it is compared as a
+ * whole: a map by its entries (absent and `{}` are both "no caps"), scheduling by value (unset
+ * is not strict_fifo: Union's client shows it as "unspecified").
  */
 export function inheritCaps<T extends QueueSpec>(target: T, live: QueueCaps | null): T {
   if (!live) return target;
@@ -149,23 +139,16 @@ function sortedCopy<V>(m: Partial<Record<string, V>>): Record<string, V> {
   ) as Record<string, V>;
 }
 
-/** Whether a spec declares any cap (a backend without them refuses it: plan/index.ts). */
 export function declaresCaps(s: QueueCaps): boolean {
   return QUEUE_CAP_FIELDS.some((f) => s[f] !== undefined);
 }
 
-/**
- * What a pass decides of a change beside its action and forms: why (`why`, data; renderers word
- * it), the step that causes it, and the rest in the order the pass decided them (the JSON lists
- * a change's members in the order they were set).
- */
+/** The rest of a change, in the order the pass decided it (the JSON keeps member order). */
 type ChangeMore = Partial<Pick<Change, 'why' | 'caused_by' | 'caused_after' | 'cause' | 'note'>>;
 
 /**
- * A change, whole: no pass writes to a change once it is made (a pass that learns more of it
- * makes a new one, `changeWith`), so a decision read by a later pass cannot change under it.
- * `diff` null: the change has no `before` (a create), and its diff is read from its `after`
- * (`DIFF_OF_AFTER`) rather than kept.
+ * A change, whole: no pass writes to one once made (`changeWith` makes a new one), so a decision
+ * read by a later pass cannot change under it. `diff` null (a create): read from its `after`.
  */
 export function makeChange(
   kind: ObjectKind,
@@ -193,10 +176,8 @@ export function makeChange(
 }
 
 /**
- * A create's diff, every field of its `after` (what diffForms(null, after) makes), computed
- * where it is read (the renderers, once each) and never kept: at 100,000 creates the kept lists
- * were ~53 MB of the plan's ~160 MB (issue 63). One accessor shared by every such change, in
- * the member order a kept `diff` has, so the JSON and every reader see the same list.
+ * A create's diff, diffForms(null, after), computed where it is read and never kept (at 100,000
+ * creates, ~53 MB of the plan's ~160 MB: issue 63); in a kept diff's member order (same JSON).
  */
 const DIFF_OF_AFTER: PropertyDescriptor = {
   get(this: Change): FieldDiff[] {
@@ -206,15 +187,13 @@ const DIFF_OF_AFTER: PropertyDescriptor = {
   configurable: true,
 };
 
-/** Whether `change.diff` is read from its `after` (DIFF_OF_AFTER) rather than kept. */
 function diffOfAfter(change: Change): boolean {
   return Object.getOwnPropertyDescriptor(change, 'diff')?.get === DIFF_OF_AFTER.get;
 }
 
 /**
- * `change` with `fields` set, as a new change: its members in the same order, a member it did
- * not have last (as setting it would have put them, so the JSON is the same). A diff read from
- * `after` stays so while `fields` leaves the forms as they are.
+ * `change` with `fields` set, as a new change: members in the same order, new ones last (so the
+ * JSON is the same). A diff read from `after` stays so while the forms stay.
  */
 export function changeWith(change: Change, fields: Partial<Change>): Change {
   const keepsForms = !('diff' in fields || 'before' in fields || 'after' in fields);
@@ -229,7 +208,6 @@ export function changeWith(change: Change, fields: Partial<Change>): Change {
   return out as unknown as Change;
 }
 
-/** A note added to the change's notes, as a new change. */
 export function withNote(change: Change, note: Reason): Change {
   const notes = Array.isArray(change.note) ? change.note : [];
   return changeWith(change, { note: [...notes, note] });

@@ -6,10 +6,9 @@ import { address, assignmentKeyString, defaultQueueKeyString } from '../model/co
 import type { ChangeAction, Step, StepKind, StepOp } from '../model/plan.js';
 
 /**
- * A step's key in the graph: what it does and to which object (its name, or its key for
- * assignments, settings and labels). Two parts, not one string: a key made of the two would
- * be hashed anew at each lookup (a joined string is flattened first), which cost the plan of
- * 100,000 creates about a second of CPU over its ~600,000 lookups.
+ * A step's key: what it does, and to which object. Two parts, not one string: a joined string
+ * is flattened and hashed anew at each lookup, about a second of CPU over the ~600,000 lookups
+ * of a plan of 100,000 creates.
  */
 export interface StepKey {
   readonly kind: string;
@@ -20,7 +19,6 @@ const keyOf =
   (kind: string) =>
   (name: string): StepKey => ({ kind, name });
 
-/** Each step's key in the graph, by what it does and to which object. */
 export const stepKey = {
   createPool: keyOf('create_pool'),
   deletePool: keyOf('delete_pool'),
@@ -75,8 +73,8 @@ const setting: Named = (a: Parameters<typeof defaultQueueKeyString>[0]) =>
   address('DefaultQueue', defaultQueueKeyString(a));
 
 /**
- * Per op: the actions of the change a step of it realises (unaccountedStep, steps.ts), and the
- * address its arguments name, which is the step's target (wait_drained names queues only).
+ * Per op: the actions of the change a step of it realises (unaccountedStep), and the address
+ * its arguments name, which is the step's target (wait_drained names queues only).
  */
 export const STEP_OPS: Record<StepKind, readonly [ActionSet, Named | null]> = {
   create_pool: [MAKES, pool],
@@ -105,11 +103,7 @@ export const STEP_OPS: Record<StepKind, readonly [ActionSet, Named | null]> = {
   delete_execution_cluster_label: [REMOVES, label],
 };
 
-/**
- * soft_delete: an undelete shows as a `create` (the object is back, made what the repository
- * declares), realised by the undelete and the steps that follow it on the same object: its move
- * (cluster_move, queue_move) and its contract update (pool_update).
- */
+/** soft_delete: an undelete's `create` is realised by it and the object's move or update after. */
 export const AFTER_UNDELETE: ReadonlySet<StepKind> = new Set([
   'move_cluster',
   'move_queue',
@@ -126,12 +120,11 @@ interface Node {
   args: StepOp['args'];
   target: string;
   /**
-   * The steps it runs after (each once after sortedBy); null until it has one (most steps of a
-   * big plan have none). A list, not a Set: a step has a few (its pool, its clusters), and a Set per step was
-   * ~15 MB of the 100,000-object plan's peak.
+   * The steps it runs after (each once after sortedBy); null until it has one. A list, not a
+   * Set: a step has a few, and a Set per step was ~15 MB of the 100,000-object plan's peak.
    */
   after: Node[] | null;
-  /** Its place in the insertion order. */
+  /** Insertion order. */
   rank: number;
   /** finalize's walk: 1 visiting, 2 done; then its number (s1, s2 …). */
   mark: number;
@@ -146,7 +139,7 @@ export class StepGraph {
     return this.nodes.get(key.kind)?.get(key.name);
   }
 
-  /** Adds a step (idempotent per key) on the object its arguments name, and returns its key. */
+  /** Idempotent per key; the target defaults to the object its arguments name. */
   add<K extends StepKind>(key: StepKey, op: K, args: ArgsOf<K>, target?: string): StepKey {
     let named = this.nodes.get(key.kind);
     if (!named) this.nodes.set(key.kind, (named = new Map()));
@@ -170,14 +163,13 @@ export class StepGraph {
     return this.node(key) !== undefined;
   }
 
-  /** `step` runs after `dependency`; either key may be absent (no step), then nothing is recorded. */
+  /** `step` runs after `dependency`; nothing is recorded when either has no step. */
   order(dependency: StepKey | null | undefined, step: StepKey | null | undefined): void {
     if (!dependency || !step) return;
     const node = this.node(step);
     const before = node && this.node(dependency);
     if (!before || before === node) return;
-    // Repeats are dropped when the list is sorted (sortedBy): a check here is quadratic for a
-    // step that waits for thousands (a pool's delete for its queues).
+    // Repeats are dropped by sortedBy: a check here is quadratic for a pool delete's thousands.
     (node.after ??= []).push(before);
   }
 
@@ -203,8 +195,7 @@ export class StepGraph {
     };
     for (const node of this.inOrder) visit(node);
     ordered.forEach((n, i) => (n.mark = i + 1));
-    // One string per id, shared by every step that depends on it (~300,000 dependencies at
-    // 100,000 objects, each a string of its own before).
+    // One string per id, shared by its dependents (~300,000 dependencies at 100,000 objects).
     const ids = ordered.map((n) => `s${n.mark}`);
     return ordered.map(
       (n) =>
@@ -214,14 +205,13 @@ export class StepGraph {
           target: n.target,
           depends_on: n.after ? dependencyIds(n.after, ids) : [],
           args: n.args,
-          // The pipeline marks the steps its backend has no API for (plan/steps.ts).
+          // withExecution marks the steps its backend has no API for.
           execution: 'api',
         }) as Step,
     );
   }
 }
 
-/** The ids of `after` in step order (their numbers are set: finalize). */
 function dependencyIds(after: Node[], ids: readonly string[]): string[] {
   return sortedBy(after, markOf).map((d) => ids[d.mark - 1]!);
 }
@@ -230,9 +220,8 @@ const rankOf = (n: Node) => n.rank;
 const markOf = (n: Node) => n.mark;
 
 /**
- * `nodes` sorted in place by `by`, each once. A step runs after a few others, and
- * Array.prototype.sort allocates a work area per call (~80 MB over the 100,000-object plan): a
- * short list is sorted by insertion, a long one (a pool's delete after its queues) by sort.
+ * `nodes` sorted in place by `by`, each once. Array.prototype.sort allocates a work area per call
+ * (~80 MB over the 100,000-object plan): a short list is sorted by insertion.
  */
 function sortedBy(nodes: Node[], by: (n: Node) => number): Node[] {
   if (nodes.length > 16) nodes.sort((a, b) => by(a) - by(b));

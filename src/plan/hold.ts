@@ -1,20 +1,15 @@
 /**
- * Policy `safe` (docs/daemon.md, Approvals): a plan split into the part that applies at once
- * and the part held for a person's approval — the destructive changes (replace, delete) and
- * everything that depends on them (steps after a held step in the graph, changes caused by a
- * held object). Pure: the daemon's gate stage and the pull-request comment both use it, so
- * the fingerprint a reviewer approves is the one the daemon compares.
+ * Policy `safe` (docs/daemon.md, Approvals): a plan split into the part that applies at once and
+ * the part held for approval: destructive changes and everything that depends on them. The
+ * daemon's gate and the pull-request comment both use it, so a reviewer approves the fingerprint
+ * the daemon compares.
  */
 import { isActionable, type Change, type Plan, type Step } from '../model/plan.js';
 import { summarizeChanges, sha256 } from './forms.js';
 
 const DRAINING_OPS = new Set<string>(['drain_queue', 'wait_drained', 'delete_queue']);
 
-/**
- * What `safe` holds: the planner's own classification (Change.destructive), replace and delete;
- * and a change the plan could not verify (Change.unverified, e.g. a label whose deployment
- * poolsync cannot read, plan/flyteadmin.ts).
- */
+/** What `safe` holds: destructive changes, and those the plan could not verify (unverified). */
 function holdsForSafe(change: Change): boolean {
   const { destructive, action, unverified } = change;
   return destructive || action === 'replace' || action === 'delete' || Boolean(unverified);
@@ -80,9 +75,8 @@ export function splitHeld(
 }
 
 /**
- * Of exactly the held changes (address, action, before, after): an approval is for these. Not
- * of the commit, so a plan approved on a pull request matches the same changes planned from the
- * merge commit; any move of the live state or the repository that changes them makes it stale.
+ * Of exactly the held changes: an approval is for these. Not of the commit, so a plan approved
+ * on a pull request matches the same changes planned from the merge commit.
  */
 export function heldFingerprint(held: readonly Change[]): string {
   const rows = held

@@ -2,9 +2,6 @@
  * The planner (plan.md): desired state + live state → Plan. Pure and deterministic: no I/O,
  * no clock; the same inputs give the same plan, byte for byte. Linear in the number of
  * objects: both states are indexed by name once (PlanContext) and every pass is one sweep.
- * Here too: the assignment pass, the checks over the decisions (prevent-destroy, references),
- * the queues' routing warnings, what a backend can manage (planForBackend), and the planner as
- * one call with the options that shape a plan (planAgainst).
  */
 import {
   type ObjectKind,
@@ -51,35 +48,24 @@ import { planError, reasonOf, warning } from './reasons.js';
 import type { BackendInfo } from '../model/backend.js';
 import { checkReplaceAddresses, targetPlan } from './target.js';
 
-/** What shapes a plan besides the desired and live states: one request down the plan path. */
+/** What shapes a plan besides the desired and live states. */
 export interface PlanOptions {
-  /** Git commit of the desired state; defaults to `desired.commit`. */
+  /** Defaults to `desired.commit`. */
   commit?: string | null;
-  /** `--replace`: addresses to delete and create again (checked by target.ts checkReplaceAddresses). */
+  /** `--replace`: addresses to delete and create again. */
   replace?: readonly string[];
-  /**
-   * `--accept-cascade ADDRESS`: deletes that may take flyteadmin rows poolsync does not manage
-   * along (flyteadmin.ts); added to poolsync.yaml `acceptCascade:`.
-   */
+  /** `--accept-cascade`: deletes that may take unmanaged flyteadmin rows along (flyteadmin.ts). */
   acceptCascade?: readonly string[];
-  /** `--target ADDRESS`: only these and what they depend on (a partial plan, target.ts). */
+  /** `--target`: only these and what they depend on (target.ts). */
   targets?: readonly string[];
-  /** The backend (planAgainst): its kinds are checked, its `manualStep`: the steps a person runs. */
+  /** Its kinds are checked; its `manualStep`: the steps a person runs. */
   backend?: BackendInfo;
 }
 
-/**
- * What a user shapes a plan with (`plan` and `apply DIR` flags, cli/options.ts SHAPE_FLAGS):
- * every option but what the run itself supplies. The one request type from the CLI to the
- * planner; a new option is a new field here.
- */
+/** The options a user gives (`plan` and `apply DIR` flags, cli/options.ts SHAPE_FLAGS). */
 export type PlanShape = Omit<PlanOptions, 'commit' | 'backend'>;
 
-/**
- * The plan of `desired` against `live`. `configOnlyPools`: pools that exist outside the control
- * plane's API (a backend whose pools are config only, e.g. Union self-managed's pool → clusters
- * mapping), which assignments may name (planForBackend).
- */
+/** `configOnlyPools`: pools outside the API (Union self-managed's pool map) assignments may name. */
 export function computePlan(
   desired: DesiredState,
   live: LiveState,
@@ -90,8 +76,7 @@ export function computePlan(
   const replace = new Set(opts.replace ?? []);
   let ctx = new PlanContext(desired, live, replace);
   let pc = decide(ctx);
-  // A declared setting the plan cannot set (its queue will not exist) leaves the live one in
-  // place: plan once more with it kept, so no delete counts on it being moved.
+  // A blocked declared setting leaves the live one in place: plan again with it kept.
   const kept = keptSettings(ctx);
   if (kept.size > 0) {
     ctx = new PlanContext(desired, live, replace, kept);
@@ -125,7 +110,6 @@ export function computePlan(
   warnings.push(...queueWarnings(ctx, warnings));
   // Each pass visits names in sorted order, so changes are sorted by kind then name.
   const summary = summarizeChanges(changes);
-  // `inventory` when the live state carries one (read, or known to be absent).
   const inventory = planInventory(desired, live);
   const order = (w: { address: string | null; code: string }) =>
     `${w.address ?? ''}\u0000${w.code}`;
@@ -148,11 +132,9 @@ export function computePlan(
 
 /** The passes up to the default-queue settings, into `ctx`; the pool and cluster pass. */
 function decide(ctx: PlanContext) {
-  // Each pass reads the index and the decisions of the passes before it, and returns its own.
   let pc = planPoolsAndClusters(ctx);
   let queues = planQueues(ctx, pc);
-  // unpin_first: a cluster step assumed a declared queue repointed off it, which the queue pass
-  // blocked: plan once more with those pins kept (the clusters' steps then blocked too).
+  // unpin_first: plan again with the pins kept whose repointing the queue pass blocked.
   const stuck = stuckPins(ctx, pc.clusters, queues);
   if (stuck.size > 0) {
     pc = planPoolsAndClusters(ctx, stuck);
@@ -176,10 +158,7 @@ function keptSettings(ctx: PlanContext): Set<string> {
   return kept;
 }
 
-/**
- * The declared queues whose repointing off a cluster this plan drains, moves or deletes the
- * queue pass blocked: their live pins stay (unpin_first).
- */
+/** Declared queues whose repointing off a leaving or drained cluster is blocked (unpin_first). */
 function stuckPins(
   ix: PlanIndex,
   clusters: ReadonlyMap<string, ClusterDecision>,
@@ -205,9 +184,8 @@ function withOtherRows(ctx: PlanContext, kind: ObjectKind, decided: { change: Ch
 }
 
 /**
- * The assignment pass (A1–A3): each assignment's decision (by key, sorted), given the final
- * pool decisions: set (upsert) to create or update, deleted with prune, and removed then set
- * again around the replacement of the pool they name (A3).
+ * The assignment pass (A1–A3): set (upsert) to create or update, deleted with prune, and
+ * removed then set again around the replacement of the pool they name (A3).
  */
 function planAssignments(ctx: PlanIndex, pools: ReadonlyMap<string, PoolDecision>) {
   const out = new Map<string, AssignmentDecision>();
@@ -237,7 +215,7 @@ function planAssignments(ctx: PlanIndex, pools: ReadonlyMap<string, PoolDecision
   return out;
 }
 
-/** Plan errors: a desired or would-be-destroyed object annotated prevent-destroy (Terraform's prevent_destroy). */
+/** A destroyed object annotated prevent-destroy (Terraform's prevent_destroy). */
 function checkPreventDestroy(ctx: PlanContext): PlanError[] {
   const errors: PlanError[] = [];
   for (const [kind, decisions, declared] of [
@@ -280,7 +258,6 @@ function checkReferences(ctx: PlanContext, configOnlyPools: ReadonlySet<string>)
     configOnlyPools.has(pool) ||
     Boolean(ctx.pools.get(pool)?.finalContract) ||
     ctx.dPools.get(pool)?.contract === null;
-  // What names a pool: clusters and assignments (`assignment`: the assignment's name).
   const unknownPool = (
     at: string,
     assignment: string | null,
@@ -306,12 +283,12 @@ type Member = [string, NonNullable<ClusterDecision['final']>];
 
 /**
  * Q8: routing skips disabled and unhealthy clusters. `unknown` (not reported yet) is not
- * counted against the queue: a fresh cluster reports once its data plane runs (C5). Null
- * when the queue routes somewhere (or names no cluster the plan keeps), else why not.
+ * counted against the queue: a fresh cluster reports once its data plane runs (C5).
  */
 const isDead = (f: Member[1]): boolean => !f.enabled || f.health === 'unhealthy';
 const isAlive = (f: Member[1] | null | undefined): boolean => !!f && !isDead(f);
 
+/** Why the queue routes nowhere, or null (it routes, or names no cluster the plan keeps). */
 function noRoute(routed: readonly Member[]): Reason | null {
   if (routed.length === 0) return null;
   const dead = routed.filter(([, f]) => isDead(f));
@@ -322,11 +299,10 @@ function noRoute(routed: readonly Member[]): Reason | null {
   return reasonOf('NO_ROUTE', { clusters, states, more: dead.length - shown.length });
 }
 
-/** The queues' routing warnings on the planned state, given the passes' warnings (`earlier`). */
+/** The queues' routing warnings on the planned state. */
 function queueWarnings(ctx: PlanContext, earlier: readonly PlanWarning[]): PlanWarning[] {
   const out: PlanWarning[] = [];
-  // A co-named queue a re-registration leaves behind is told once, by CONAMED_QUEUE_ORPHANED
-  // on its cluster (which says it routes nowhere and what to do): not again as a queue warning.
+  // A co-named queue a re-registration leaves behind is told once, by CONAMED_QUEUE_ORPHANED.
   const orphaned = new Set(
     earlier
       .filter((w) => w.code === 'CONAMED_QUEUE_ORPHANED')
@@ -340,8 +316,7 @@ function queueWarnings(ctx: PlanContext, earlier: readonly PlanWarning[]): PlanW
     const final = q.final;
     if (!final) continue;
     if (final.clusters.length === 0) {
-      // Only when this plan empties it, creates it empty, or cannot give it what the repo
-      // asks: a queue retired on purpose earlier is not re-reported on every plan.
+      // Only emptied now, or blocked: a queue retired on purpose earlier is not re-reported.
       const emptiedNow = q.live === null || q.live.clusters.length > 0;
       // A default-queue setting sends runs to it: said, even of an orphaned co-named queue.
       const settings = ctx.settingQueues.get(name);
@@ -392,12 +367,7 @@ function queueWarnings(ctx: PlanContext, earlier: readonly PlanWarning[]): PlanW
   return out;
 }
 
-/**
- * The planner as one call, without I/O: a valid desired state planned against a live state the
- * caller has read, with the options that shape a plan (`--replace`, `--accept-cascade`,
- * `--target`) and the backend's manual steps. The edge that loads a repository and reads the
- * live state is src/ops/plan-run.ts; the CLI's disk memory (src/incremental/) calls this too.
- */
+/** The planner as one call, without I/O; the edge that reads is src/ops/plan-run.ts. */
 export function planAgainst(desired: DesiredState, live: LiveState, opts: PlanOptions = {}): Plan {
   if (opts.replace?.length) checkReplaceAddresses(opts.replace, desired, live);
   const { backend } = opts;
@@ -408,12 +378,8 @@ export function planAgainst(desired: DesiredState, live: LiveState, opts: PlanOp
 }
 
 /**
- * What a backend can manage (BackendInfo.kinds, configKinds) applied to a desired state before
- * planning. Pure. A repository declaring a kind the backend cannot manage fails the plan with
- * one BACKEND_KIND error per kind, naming the backend, the kind and where it is declared;
- * kinds the backend takes as configuration only (rendered by `poolsync render`, no API) are
- * left out of the plan instead, and those its API replaced by another (replacedKinds) are
- * planned blocked, saying what to declare instead.
+ * One BACKEND_KIND error per declared kind the backend cannot manage; kinds it takes as
+ * configuration only (`poolsync render`, no API) or replaced by another (replacedKinds) are not.
  */
 function backendKindErrors(desired: DesiredState, backend: BackendInfo): PlanError[] {
   const accepted = new Set<ObjectKind>([...backend.kinds, ...(backend.configKinds ?? [])]);
@@ -443,9 +409,8 @@ function backendKindErrors(desired: DesiredState, backend: BackendInfo): PlanErr
 }
 
 /**
- * The desired state the planner compares with the backend: only the kinds it manages. Config-only
- * kinds are rendered instead; kinds it cannot manage at all are BACKEND_KIND errors, and are
- * kept out of the plan too, so it shows no steps or blocked changes for them.
+ * The desired state with only the kinds the backend manages: the others are rendered or
+ * BACKEND_KIND errors, so the plan shows no steps or blocked changes for them.
  */
 function plannableState(desired: DesiredState, backend: BackendInfo) {
   const managed = new Set(backend.kinds);
@@ -459,7 +424,7 @@ function plannableState(desired: DesiredState, backend: BackendInfo) {
     execution_cluster_labels: keep('ExecutionClusterLabel', desired.execution_cluster_labels ?? []),
     default_queues: keep('DefaultQueue', desired.default_queues ?? []),
   };
-  // The pools Union (not the API) keeps, which assignments may name: the declared ones and `default` (P1).
+  // Pools Union keeps outside the API: the declared ones and `default` (P1).
   const configOnlyPools = (backend.configKinds ?? []).includes('ClusterPool')
     ? ['default', ...desired.pools.map((p) => p.name)]
     : [];
@@ -494,9 +459,8 @@ export function planForBackend(
 }
 
 /**
- * PoolAssignments against a backend whose API replaced them by DefaultQueue settings (Union v2,
- * replacedKinds): each is blocked, naming the setting to declare and the repository's queues in
- * its pool. Nothing is sent for them.
+ * PoolAssignments against a backend whose API replaced them by DefaultQueue settings (Union v2):
+ * each is blocked, naming the setting to declare and the repository's queues in its pool.
  */
 function replacedAssignments(desired: DesiredState, backend: BackendInfo): Change[] {
   if (backend.replacedKinds?.PoolAssignment !== 'DefaultQueue') return [];

@@ -1,10 +1,8 @@
 /**
- * What a plan records in the inventory (docs/plan.md, Prune by inventory): the addresses the
- * repository declares (applying the plan makes them poolsync's), and the inventory's addresses
- * whose objects are neither live nor declared any more (deleted outside poolsync: forgotten, so
- * a hand-made object given that name later is not pruned); what it lists, each as live
- * (`managedObjects`: `poolsync state`, the dashboard); and the live state an applied
- * plan leaves (`appliedState`: apply's record). Pure; the store is src/apply/inventory.ts.
+ * What a plan records in the inventory (docs/plan.md, Prune by inventory): the declared
+ * addresses, and those neither live nor declared any more (deleted outside poolsync: forgotten,
+ * so a hand-made object given that name later is not pruned); what it lists, each as live; and
+ * the live state an applied plan leaves. Pure; the store is src/apply/inventory.ts.
  */
 import {
   address,
@@ -26,7 +24,6 @@ import type {
 import type { PlanInventory, Change, Plan } from '../model/plan.js';
 import type { ExecutionClusterLabel } from '../model/flyte.js';
 
-/** Declared objects of one kind: their addresses, and where each is declared. */
 type Declared = { address: string; source: SourceLocation }[];
 
 const name = (t: { name: string }) => t.name;
@@ -58,7 +55,6 @@ export function declaredByKind(desired: DesiredState): [ObjectKind, Declared][] 
   });
 }
 
-/** Every declared object by its address. */
 export function declaredObjects(desired: DesiredState): Map<string, { source: SourceLocation }> {
   const out = new Map<string, { source: SourceLocation }>();
   for (const kind of OBJECT_KINDS) {
@@ -68,7 +64,7 @@ export function declaredObjects(desired: DesiredState): Map<string, { source: So
   return out;
 }
 
-/** Nothing declared: no object of any kind (poolsync.yaml alone declares none). */
+/** poolsync.yaml alone declares no object. */
 export function declaresNothing(desired: DesiredState): boolean {
   return OBJECT_KINDS.every((kind) => !LISTED[kind](desired)[0]?.length);
 }
@@ -94,28 +90,23 @@ function liveObjects(live: LiveState): Map<string, object> {
   return out;
 }
 
-/** Whether the control plane has the object at `addr` (any kind poolsync can delete). */
 export function isLive(live: LiveState, addr: string): boolean {
   return liveObjects(live).has(addr);
 }
 
-/**
- * One object poolsync manages (in the inventory), as the control plane shows it now; its state
- * in words is src/render/live-status.ts's.
- */
+/** An inventory object as the control plane shows it (worded by src/render/live-status.ts). */
 export interface ManagedObject {
   address: string;
-  /** The live object, as read (null: missing). */
+  /** Null: missing. */
   live: object | null;
 }
 
 interface ManagedObjects {
   /** False: the control plane has no inventory yet (nothing was applied or adopted). */
   recorded: boolean;
-  /** The managed objects, and how many of them the control plane does not have. */
   count: number;
   missing: number;
-  /** The first `limit` of them, by address. */
+  /** The first `limit`, by address. */
   objects: ManagedObject[];
   /** What `poolsync state forget` took out of management. */
   forgotten: string[];
@@ -170,7 +161,6 @@ export function nextInventory(
   return same ? null : sorted;
 }
 
-/** `live` with `changes` of one kind applied: updated in place, created, or gone. */
 function applied<T>(
   live: readonly T[] | undefined,
   changes: readonly Change[],
@@ -188,20 +178,15 @@ function applied<T>(
 const DONE: ReadonlySet<Change['action']> = new Set(['create', 'update', 'replace', 'delete']);
 
 /**
- * The live state a plan leaves once every step of it is done, from the state it was made
- * against and its changes' `after` forms: what `apply` records for `plan --refresh-only`
- * (src/apply/last-applied.ts) without reading the control plane again. A plan is a promise:
- * what it shows is what the apply did. Only the settable fields come from the plan (the ones
- * drift compares, src/plan/refresh.ts); reports (health, members, available clusters) stay as
- * read, and are unknown for the objects the apply created. Pure.
+ * The live state a plan leaves once done, recorded by `apply` for `plan --refresh-only` without
+ * reading again (a plan is a promise): the settable fields from the plan, reports as read.
  */
 export function appliedState(live: LiveState, plan: Plan): LiveState {
   // A side effect happens with its cause's step, whatever else blocks (a co-named queue left
   // behind by a re-registered cluster, C7).
   const by = (kind: Change['kind']) =>
     plan.changes.filter((c) => c.kind === kind && (DONE.has(c.action) || !!c.caused_by));
-  // A kind whose settable form is the whole object (assignments, settings, labels), keyed by
-  // the string the planner names its changes with.
+  // A kind whose settable form is the whole object (assignments, settings, labels).
   const keyed = <T>(list: readonly T[] | undefined, kind: Change['kind'], key: (t: T) => string) =>
     applied<T>(list, by(kind), key, (c) => c.after as T);
   const out: LiveState = {

@@ -1,12 +1,9 @@
 /**
- * The pool and cluster passes: pools created, updated in place (pool_update), replaced, deleted
- * or undeleted (soft_delete); clusters registered, enabled or disabled, moved (cluster_move),
- * replaced or deleted. Pools and clusters depend on each other: a pool whose only references
- * are clusters this plan takes away can be deleted or replaced after them (P5, rule 5), and a
- * cluster's registration or move can be blocked by the contract its destination pool ends with
- * (C4). The pool pass takes the set of live clusters it may assume gone; the cluster pass
- * decides which really go. This module finds the assumption both passes agree on, as an
- * explicit fixed point.
+ * The pool and cluster passes, which depend on each other: a pool whose only references are
+ * clusters this plan takes away can be deleted or replaced after them (P5, rule 5), and a
+ * cluster's registration or move can be blocked by its destination pool's final contract (C4).
+ * The pool pass takes the live clusters it may assume gone; the cluster pass decides which
+ * really go. This module finds the assumption both agree on, as an explicit fixed point.
  */
 import {
   address,
@@ -30,22 +27,15 @@ import { makeChange, diffForms, poolForm, clusterForm, type Form } from './forms
 import { planError, reasonOf, warning } from './reasons.js';
 
 /**
- * Starts from the clusters that can leave their pool (canLeave) and plans again with the clusters that do leave until the two sets
- * are equal. Why it ends:
- * - every set is a subset of the live clusters (only a live cluster is deleted or moved);
- * - a cluster's decision depends on the pools only through its destination's final contract,
- *   and a declared data plane matches the declared contract (V6), so a pool freed of references
- *   only unblocks the clusters that move into it: from the first assumption (every cluster that
- *   can leave) the sets only shrink, each further round takes at least one cluster out, and the
- *   loop ends within |live clusters| + 1 rounds (in practice one or two);
- * - a data plane the cluster reports (cluster_move) is compared with the contract its
- *   destination ends with, which can break that order; the loop then also ends when a set
- *   repeats an earlier assumption (both passes are functions of the assumption, so no further
- *   round leaves that cycle), and after |live clusters| + 1 rounds in any case, with the last
- *   round's decisions.
- *
- * `stuck`: declared queues whose repointing the queue pass blocked, so their live pins stay
- * (unpin_first: pinnedReason; index.ts plans again with them once).
+ * Starts from the clusters that can leave (canLeave) and plans again with those that do leave
+ * until the two sets are equal. Why it ends:
+ * - every set is a subset of the live clusters;
+ * - a cluster depends on the pools only through its destination's final contract, and a
+ *   declared data plane matches the declared contract (V6), so a freed pool only unblocks
+ *   clusters moving into it: the sets only shrink, within |live clusters| + 1 rounds;
+ * - a reported data plane (cluster_move) can break that order; the loop then also ends when a
+ *   set repeats an earlier one (both passes are functions of it), and after |live clusters| + 1
+ *   rounds in any case. `stuck`: declared queues whose repointing is blocked (unpin_first).
  */
 export function planPoolsAndClusters(ix: PlanIndex, stuck: ReadonlySet<string> = new Set()) {
   const limit = ix.lClusters.size + 1;
@@ -56,7 +46,6 @@ export function planPoolsAndClusters(ix: PlanIndex, stuck: ReadonlySet<string> =
     const clusters = planClusters(ix, pools.pools, stuck);
     const leaving = new Set([...clusters.deletedClusters, ...clusters.movedClusters]);
     tried.push(assumed);
-    // The agreed decisions, with what both passes found and how many rounds it took.
     if (round >= limit || tried.some((s) => sameSet(s, leaving)))
       return { ...pools, ...clusters, rounds: round };
     assumed = leaving;
@@ -81,18 +70,13 @@ function canLeave(ix: PlanIndex): Set<string> {
 const sameSet = (a: ReadonlySet<string>, b: ReadonlySet<string>) =>
   a.size === b.size && [...a].every((x) => b.has(x));
 
-/**
- * What the pool pass reads: the index, and the live clusters it may take as gone (deleted,
- * replaced or moved by the cluster pass: P5 rule 5; index.ts planPoolsAndClusters settles it).
- */
+/** The pool pass's input: the live clusters it may take as gone (P5 rule 5), and its errors. */
 interface PoolInput {
   readonly ix: PlanIndex;
   readonly leavingClusters: ReadonlySet<string>;
-  /** Where the errors found go (returned by planPools). */
   readonly errors: PlanError[];
 }
 
-/** The pool pass: its decisions, and the errors it found. */
 function planPools(ix: PlanIndex, leavingClusters: ReadonlySet<string>) {
   const errors: PlanError[] = [];
   const input: PoolInput = { ix, leavingClusters, errors };
@@ -132,19 +116,16 @@ function planDeclaredLivePool(
   l: LivePool,
 ): PoolDecision {
   const addr = address('ClusterPool', name);
-  // A control plane that does not show contracts (Union, docs/union.md): the declared
-  // contract cannot be compared, so it is taken as the live one (no change planned).
+  // Union shows no contracts (docs/union.md): the declared one is taken as the live one.
   if (l.contract_known === false) return keep(name, d.contract, poolForm(d.contract));
   const before = poolForm(l.contract);
   const after = poolForm(d.contract);
   // P4: every contract field is immutable.
   const diff = diffForms(before, after, () => true);
   if (diff.length === 0 && !ctx.ix.forceReplace.has(addr)) return keep(name, l.contract, before);
-  // Capability `pool_update` (P4 lifted): the contract changes in place, no delete, so no P5.
-  // Every cluster that stays a member must still match it (C4): its reported data plane (C5).
+  // pool_update (P4 lifted): in place, no delete, so no P5; staying members must match (C4, C5).
   if (ctx.ix.caps.pool_update) {
     const update = diffForms(before, after);
-    // Each staying member whose reported data plane differs, with its mismatches.
     const mismatched = (ctx.ix.lClustersByPool.get(name) ?? []).flatMap((c) => {
       const reported = ctx.leavingClusters.has(c) ? null : ctx.ix.reported(c);
       const m = reported ? dataPlaneMismatches(d.contract, reported) : [];
@@ -179,8 +160,7 @@ function planDeclaredLivePool(
 function planUndeclaredPool(ctx: PoolInput, name: string, l: LivePool): PoolDecision {
   const addr = address('ClusterPool', name);
   const before = poolForm(l.contract);
-  // P1: the default pool is a system object: never deleted nor reported as unmanaged, unless
-  // poolsync.yaml lists it absent (Union deletes it like any empty pool: default_delete).
+  // P1: the default pool is never deleted nor unmanaged unless listed absent (default_delete).
   if (name === DEFAULT_POOL && !ctx.ix.absent(addr)) return keep(name, l.contract, before);
   if (name !== DEFAULT_POOL && !ctx.ix.prunes('ClusterPool', name))
     return {
@@ -207,9 +187,8 @@ function planUndeclaredPool(ctx: PoolInput, name: string, l: LivePool): PoolDeci
 }
 
 /**
- * A declared pool whose contract the repository marks unknown (`poolsync/contract: unknown`,
- * what `export` writes for Union): never compared, created, replaced or updated. The pool must
- * exist; its contract stays whatever the control plane has.
+ * A contract marked unknown (`poolsync/contract: unknown`, what `export` writes for Union): never
+ * compared, created, replaced or updated; the pool must exist.
  */
 function planUnknownContract(
   ctx: PoolInput,
@@ -231,10 +210,7 @@ function planUnknownContract(
   return { ...kept, contractKnown };
 }
 
-/**
- * The pool stays as it is (its form on both sides): unchanged, or blocked for `why` (with the
- * diff it asked for). Nothing is created or deleted.
- */
+/** The pool stays as it is: unchanged, or blocked for `why` with the diff it asked for. */
 function keep(
   name: string,
   contract: PoolContract,
@@ -248,15 +224,10 @@ function keep(
   return { change, finalContract: contract };
 }
 
-/**
- * Clusters and queues that reference a live pool (P5), less those this plan takes away:
- * clusters deleted or moved, queues deleted (queue_delete) and co-named queues that move
- * with their cluster (cluster_move).
- */
+/** Clusters and queues referencing a live pool (P5), less those this plan takes away. */
 function liveReferences({ ix, leavingClusters }: PoolInput, pool: string): string[] {
   const goes = (q: string) =>
     ix.leavingQueues.has(q) ||
-    // Deleted with its cluster (queue_delete, queues.ts).
     (ix.conamedCascades(q) && leavingClusters.has(q)) ||
     (ix.caps.cluster_move &&
       leavingClusters.has(q) &&
@@ -271,25 +242,20 @@ function liveReferences({ ix, leavingClusters }: PoolInput, pool: string): strin
   ];
 }
 
-/** Why a contract change cannot be realised as delete + create, or null when it can. */
 function replaceBlockedReason(ctx: PoolInput, name: string): Reason | null {
   const ix = ctx.ix;
   if (name === DEFAULT_POOL) return reasonOf('DEFAULT_POOL_CONTRACT_FIXED', {});
   if (ix.caps.soft_delete) return reasonOf('REPLACE_NAME_RESERVED', { kind: 'pool' });
   const refs = liveReferences(ctx, name);
   if (refs.length > 0) return reasonOf('POOL_REPLACE_REFERENCED', { refs });
-  // A3: replacing removes the assignments naming the pool and sets them again; one that is
-  // not in the repository (prune off) must not be touched.
+  // A3: a replace removes and sets again the assignments naming it: not an unmanaged one.
   const assignments = unmanagedAssignments(ix, name);
   if (assignments.length > 0)
     return reasonOf('POOL_REPLACE_UNMANAGED_ASSIGNMENTS', { assignments });
   return null;
 }
 
-/**
- * A3: the live assignments naming the pool that the plan may not remove (not declared, outside
- * what prune deletes), by address: a delete of the pool is refused while they name it.
- */
+/** A3: the live assignments naming the pool that the plan may not remove (they block a delete). */
 function unmanagedAssignments(ix: PlanIndex, pool: string): string[] {
   return (ix.lAssignmentsByPool.get(pool) ?? [])
     .filter((k) => !ix.dAssignments.has(k) && !ix.prunes('PoolAssignment', k))
@@ -297,15 +263,10 @@ function unmanagedAssignments(ix: PlanIndex, pool: string): string[] {
 }
 
 /**
- * Soft deletes (capability `soft_delete`, Union today): a pool the repository declares whose
- * name belongs to a deleted pool cannot be created (its name stays reserved: Create is refused
- * until Undelete, Union's client flyteplugins-union 0.19.1 remote/_cluster_pool.py `delete`).
- * It is undeleted instead: `ClusterPoolService/Undelete` brings it back with the contract it had
- * (`undelete`), then, when the repository's contract differs, `update_pool` (pool_update) changes
- * it in place. Undelete has no precondition but the pool being deleted (same docstring).
- *
- * Plans the undelete of `deleted` for the declared pool `d` (its contract null: marked unknown,
- * so it comes back with whatever contract it had).
+ * soft_delete: a deleted pool's name stays reserved (Create is refused until Undelete,
+ * flyteplugins-union 0.19.1 remote/_cluster_pool.py `delete`), so a declared one is undeleted
+ * with the contract it had, then changed by `update_pool` if it differs. Undelete has no
+ * precondition but the pool being deleted (same docstring).
  */
 function planPoolUndelete(ctx: PlanIndex, d: DesiredPool, deleted: LivePool): PoolDecision {
   const name = d.name;
@@ -334,11 +295,8 @@ function planPoolUndelete(ctx: PlanIndex, d: DesiredPool, deleted: LivePool): Po
 }
 
 /**
- * The pool decisions once the queue pass has decided. The pool pass counts a queue moving to
- * another pool (drain with queue_delete or queue_move) as gone from its pool (P5); when the
- * queue pass then refuses that move (its new selector is blocked), the pool stays, blocked
- * with the names. A step of its own: the pool pass's decisions and the queue pass's in, the
- * final pool decisions out (neither is changed).
+ * The pool pass counts a queue moving to another pool as gone from it (P5); when the queue pass
+ * refuses that move, the pool stays, blocked, naming the queues.
  */
 export function finalPools(
   ix: PlanIndex,
@@ -353,7 +311,6 @@ export function finalPools(
     );
     if (stay.length === 0) continue;
     out ??= new Map(pools);
-    // The pool stays, blocked: queues whose move was refused keep referencing it.
     const held = stay.map((q) => address('Queue', q));
     const why = reasonOf('POOL_KEPT_BY_REFUSED_MOVES', { queues: held });
     const { before, diff } = d.change;
@@ -362,26 +319,22 @@ export function finalPools(
   return out ?? pools;
 }
 
-/** What the cluster pass reads: the index and the pool pass's decisions (C4, undelete). */
 interface ClusterInput {
   readonly ix: PlanIndex;
   readonly pools: ReadonlyMap<string, PoolDecision>;
   /** Declared queues whose repointing is blocked: their pins stay (pinnedReason). */
   readonly stuck: ReadonlySet<string>;
-  /** Where the warnings found go (returned by planClusters). */
   readonly warnings: PlanWarning[];
 }
 
 /**
  * Cluster changes: register (C1, C2, C4, N2), enable/disable in place (C6), replace when the
- * pool changes (C7), prune (delete / unmanaged). Warns CONAMED_QUEUE_ORPHANED (C7) and
- * DATA_PLANE_UNVERIFIED (a move that no data-plane report can confirm). Returns its decisions,
- * the clusters that leave their pool, its warnings.
+ * pool changes (C7), prune. Warns CONAMED_QUEUE_ORPHANED (C7) and DATA_PLANE_UNVERIFIED.
  */
 function planClusters(
   ix: PlanIndex,
   pools: ReadonlyMap<string, PoolDecision>,
-  stuck: ReadonlySet<string> = new Set(),
+  stuck: ReadonlySet<string>,
 ) {
   const input: ClusterInput = { ix, pools, stuck, warnings: [] };
   const clusters = new Map<string, ClusterDecision>();
@@ -404,7 +357,6 @@ function planCluster(ctx: ClusterInput, name: string): ClusterDecision | undefin
   const before = l ? clusterForm(l.pool, l.enabled) : null;
 
   if (!d) return l && planUndeclaredCluster(ctx, name, l, before);
-  // soft_delete: a declared name of a deleted cluster is undeleted (planClusterUndelete).
   const deleted = !l && ix.caps.soft_delete ? ix.lDeletedClusters.get(name) : undefined;
   if (deleted) return planClusterUndelete(ctx, d, deleted);
 
@@ -426,7 +378,6 @@ function planCluster(ctx: ClusterInput, name: string): ClusterDecision | undefin
   return planRegistration(ctx, name, d, l, before, after);
 }
 
-/** An undeclared live cluster: pruned (deleted) when in scope, otherwise left unmanaged. */
 function planUndeclaredCluster(
   ctx: ClusterInput,
   name: string,
@@ -476,11 +427,9 @@ function planRegistration(
 }
 
 /**
- * Capability `cluster_move` (C7 lifted): the pool changes in place once the queues that route
- * only to the cluster are drained (or idle); the co-named queue moves with it, so there is no
- * delete and re-register and no orphaned co-named queue (C7's trap). Blocked only by a data
- * plane that is reported or declared and differs from the destination's contract (C4); one
- * that is not reported is not a mismatch: the move is planned with DATA_PLANE_UNVERIFIED.
+ * `cluster_move` (C7 lifted): the pool changes in place once the queues routing only to it are
+ * idle; the co-named queue moves along (no C7 trap). Blocked only by a reported or declared data
+ * plane that differs from the destination's contract (C4); none reported: DATA_PLANE_UNVERIFIED.
  */
 function planMove(ctx: ClusterInput, l: LiveCluster, d: DesiredCluster): ClusterDecision {
   const { name, pool, enabled, data_plane: declared } = d;
@@ -505,8 +454,7 @@ function planMove(ctx: ClusterInput, l: LiveCluster, d: DesiredCluster): Cluster
 
 /**
  * unpin_first (remote/_cluster.py:330-331, 363-365, 450-451): Union refuses to drain, move or
- * delete a cluster another live queue pins; why, naming the queues still pinning it when the
- * step runs (PlanIndex.pinsLeft), or null.
+ * delete a cluster another live queue pins when the step runs (PlanIndex.pinsLeft).
  */
 function pinnedReason(
   { ix, stuck }: Pick<ClusterInput, 'ix' | 'stuck'>,
@@ -536,7 +484,6 @@ function deleteBlockedReason(ctx: Pick<ClusterInput, 'ix' | 'stuck'>, name: stri
     : null;
 }
 
-/** A cluster whose change is blocked: nothing is sent for it; it stays as it is (or absent). */
 function leftAsItIs(
   name: string,
   l: LiveCluster | undefined,
@@ -551,7 +498,7 @@ function leftAsItIs(
   };
 }
 
-/** C4: why a move in place is blocked: a reported or declared data plane that differs from the contract. */
+/** C4: a reported or declared data plane that differs from the contract blocks a move. */
 function moveBlockedReason(
   pool: string,
   contract: PoolContract | null,
@@ -573,7 +520,7 @@ function moveBlockedReason(
   });
 }
 
-/** DATA_PLANE_UNVERIFIED: a move planned without any report to check it against (C4, C5). */
+/** A move planned without any report to check it against (C4, C5). */
 function warnUnverified(
   ctx: ClusterInput,
   l: LiveCluster,
@@ -652,20 +599,10 @@ function warnOrphanedQueue(ctx: ClusterInput, d: DesiredCluster, livePool: strin
 }
 
 /**
- * Soft deletes (capability `soft_delete`, Union today), read from Union's client
- * (flyteplugins-union 0.19.1, remote/_cluster.py `delete` and `undelete`):
- * - a deleted cluster keeps its name reserved: CreateCluster of it is refused until
- *   `ClusterService/UndeleteCluster`, so a declared cluster of that name is undeleted;
- * - it comes back with the spec and pool it had, always DRAINED, and takes work only once
- *   activated (`update_cluster` enabled: UpdateClusterState ACTIVE);
- * - its co-named queue comes back with it, DRAINED, and is activated with it; undeleting the
- *   cluster is the only way back for that queue (planned as caused by the cluster);
- * - its pool must be live: a deleted pool is undeleted first (pools-and-clusters.ts), and a pool that
- *   stays deleted blocks the cluster's undelete;
- * - a cluster declared in another pool is moved there once back (UpdateCluster, `cluster_move`:
- *   its co-named queue is DRAINED then, as a move requires).
- *
- * Why the deleted cluster cannot come back as the repository declares it, or null.
+ * soft_delete (flyteplugins-union 0.19.1, remote/_cluster.py `delete`, `undelete`): a deleted
+ * cluster's name stays reserved until UndeleteCluster; it comes back DRAINED in its old pool
+ * (which must be live), with its co-named queue, then is moved (`cluster_move`) if declared
+ * elsewhere. Why it cannot come back, or null.
  */
 function clusterUndeleteBlockedReason(
   { ix, pools }: ClusterInput,
@@ -706,7 +643,7 @@ function planClusterUndelete(
 ): ClusterDecision {
   const name = d.name;
   const after = clusterForm(d.pool, d.enabled);
-  // It comes back DRAINED (enabled false) in the pool it had.
+  // Back DRAINED in the pool it had.
   const diff = diffForms(clusterForm(deleted.pool, false), after);
   const why = clusterUndeleteBlockedReason(ctx, d, deleted);
   if (why)

@@ -1,17 +1,8 @@
 /**
- * What `prune: true` may delete (docs/plan.md, Prune by inventory).
- *
- * With an inventory (the addresses poolsync applied to this control plane, model/inventory.ts):
- * a live object absent from the repository is deleted when it is in the inventory, or when its
- * kind is one poolsync.yaml `manage:` claims whole. Anything else is unmanaged: a hand-made
- * queue beside the repository's is never touched, and removing the last Queue document of a
- * repository deletes the queue poolsync applied.
- *
- * Without one recorded yet (the first run against a control plane): the same rule over an empty
- * inventory, so nothing poolsync did not apply is deleted unless the user adopted it (`import`,
- * `export`, or `manage:` claiming its kind), as Terraform, Flux and Argo CD never prune what they
- * did not create; the plan says the inventory is missing. A live state built in-process (not
- * read, `undefined`) keeps the kinds rule: `manage:`, else the declared kinds, else every kind.
+ * What `prune: true` may delete (docs/plan.md, Prune by inventory): an undeclared live object in
+ * the inventory (what poolsync applied), or of a kind `manage:` claims whole; with none recorded
+ * yet, nothing else (Terraform, Flux and Argo CD never prune what they did not create). A live
+ * state built in-process (not read) keeps the kinds rule: `manage:`, the declared kinds, or all.
  */
 import { address, type ObjectKind } from '../model/common.js';
 import type { RepoConfig } from '../model/desired.js';
@@ -28,10 +19,7 @@ const PRUNABLE_KINDS: readonly ObjectKind[] = [
   'ExecutionClusterLabel',
 ];
 
-/**
- * The scope the repository asks for, by kinds alone (no inventory); undefined when prune is
- * off. Part of the desired fingerprint.
- */
+/** The scope by kinds alone (no inventory); undefined when prune is off. Fingerprinted. */
 export function pruneScope(config: RepoConfig): PruneScope | undefined {
   if (!config.prune) return undefined;
   const listed = config.manage ?? config.declared_kinds;
@@ -40,11 +28,7 @@ export function pruneScope(config: RepoConfig): PruneScope | undefined {
   return { kinds, source: config.manage ? 'manage' : 'declared' };
 }
 
-/**
- * The scope of a plan: what the inventory lists (none when `null`: nothing recorded yet) plus
- * the kinds `manage:` claims; not read (`undefined`, a live state built in-process), the kinds
- * rule as it is.
- */
+/** The scope of a plan: the inventory (null: none recorded) plus the kinds `manage:` claims. */
 export function scopeWithInventory(
   config: RepoConfig,
   inventory: readonly string[] | null | undefined,
@@ -60,7 +44,6 @@ export function scopeWithInventory(
   return { ...claimed, inventory: inventory !== null, ...out };
 }
 
-/** A live object absent from the repository is deleted (prune on, and in scope). */
 export function prunes(
   scope: PruneScope | undefined,
   inventory: ReadonlySet<string> | null,
@@ -72,7 +55,6 @@ export function prunes(
   return scope.inventory === true && inventory !== null && inventory.has(address(kind, name));
 }
 
-/** Why a live object of this kind absent from the repository is left alone, as data. */
 export function unmanagedReason(
   scope: PruneScope | undefined,
   kind: ObjectKind,

@@ -1,10 +1,8 @@
 /**
- * Queue changes. What the repository wants (a Queue document, or the implicit spec of a system
- * queue) is compared with what the queue will be once every step has run, including the side
- * effects of other objects' steps: C2 (registration creates the co-named queue), C3
- * (registration recreates `default`) and C8 (a cluster delete prunes selectors). Queues are
- * deleted or moved only with capabilities (queue_delete, queue_move); co-named and default
- * queues keep their cluster's pool and selector (Q4, Q5).
+ * Queue changes: what the repository wants is compared with what the queue will be once every
+ * step has run, other objects' side effects included: C2 (a registration creates the co-named
+ * queue), C3 (and recreates `default`), C8 (a cluster delete prunes selectors). Deleted or moved
+ * only with capabilities; co-named and default queues keep their pool and selector (Q4, Q5).
  */
 import {
   DEFAULT_POOL,
@@ -41,7 +39,7 @@ import { unmanagedReason } from './prune-scope.js';
 import type { DesiredQueue } from '../model/desired.js';
 import type { FieldDiff, Reason, Change } from '../model/plan.js';
 
-/** The queue pass: each queue's decision (by name, sorted), from the index and the pool and cluster decisions. */
+/** The queue pass: each queue's decision, by name, sorted. */
 export function planQueues(ix: PlanIndex, pc: PoolsAndClusters) {
   const firstRegistration = [...pc.clusters].find(([, d]) => d.registers)?.[0] ?? null;
   const names = new Set([...ix.dQueues.keys(), ...ix.lQueues.keys()]);
@@ -71,8 +69,7 @@ function planQueue(own: QueueOwn): QueueDecision | null {
   // Caps a document does not declare (and a system queue's) are not managed: kept as they are.
   const wanted = declaredSpec(own, l);
   const target = wanted && inheritCaps(wanted, l);
-  // A missing queue has no live record; the one a registration creates again is planned without
-  // its own (a copy only then: most queues of a cold plan are missing).
+  // One a registration creates again is planned without its live record (copied only then).
   const missing = () => planMissingQueue(l ? { ...own, live: undefined } : own, target);
   const d = !l
     ? missing()
@@ -83,12 +80,10 @@ function planQueue(own: QueueOwn): QueueDecision | null {
 }
 
 /**
- * Capability `drain`: a queue left DRAINING/DRAINED (an earlier apply cut short, or drained by
- * hand), or drained by this plan for its cluster's move, is re-activated once the plan is done,
- * when it still routes somewhere. One that routes nowhere stays drained. A queue the repository
- * wants (declared, `default`, a declared cluster's co-named queue) is activated even when the
- * rest of its change is blocked: a drain left by a half-done apply is drift, never the state the
- * plan settles on. A co-named queue's state follows its cluster's (followsCluster).
+ * Capability `drain`: a queue left drained (a cut-short apply, by hand) or drained for its
+ * cluster's move is re-activated when it still routes somewhere. A queue the repository wants is
+ * activated even when the rest of its change is blocked: a half-done apply's drain is drift,
+ * never the state the plan settles on. A co-named queue follows its cluster (followsCluster).
  */
 function withActivation(f: QueueFrame, l: LiveQueue, d: QueueDecision): QueueDecision {
   if (!f.ix.caps.drain || d.deletes || d.final === null) return d;
@@ -110,12 +105,9 @@ function withActivation(f: QueueFrame, l: LiveQueue, d: QueueDecision): QueueDec
 }
 
 /**
- * A co-named queue's drain state follows its cluster's (capability `drain`): Union drains it with
- * its cluster and activates it with it (remote/_cluster.py:361-363, 397-398, U25, U27), and
- * refuses to activate it on its own while the cluster is drained (remote/_queue.py:965-966,
- * U14). The decision with what this plan's cluster steps do to it shown (its `state`, caused by
- * the cluster when nothing else changes it), or null when its cluster stays enabled and the
- * queue's own state is what counts.
+ * A co-named queue's drain state follows its cluster's: Union drains and activates it with its
+ * cluster (remote/_cluster.py:361-363, 397-398, U25, U27) and refuses to activate it alone while
+ * the cluster is drained (remote/_queue.py:965-966, U14). Null when its cluster stays enabled.
  */
 function followsCluster(f: QueueFrame, l: LiveQueue, d: QueueDecision): QueueDecision | null {
   const owner = l.cluster_managed ? f.pc.clusters.get(l.name) : undefined;
@@ -123,8 +115,7 @@ function followsCluster(f: QueueFrame, l: LiveQueue, d: QueueDecision): QueueDec
   if (!owner?.final || (owner.deletes && !owner.registers) || !(cluster || owner.registers))
     return null;
   const enabled = owner.final.enabled;
-  // Registered by this plan (new, or again after its delete: C7 leaves this queue behind):
-  // enabled until the update_cluster that disables it, which drains the queue named like it.
+  // Registered by this plan: enabled until the update_cluster that disables it (and drains it).
   const wasEnabled = owner.registers ? true : cluster!.enabled;
   if (enabled && wasEnabled) return null;
   const state = l.state ?? 'active';
@@ -136,10 +127,8 @@ function followsCluster(f: QueueFrame, l: LiveQueue, d: QueueDecision): QueueDec
   const by = address('Cluster', l.name);
   const why = reasonOf('CONAMED_STATE_FOLLOWS_CLUSTER', { by, state: to });
   const change = withState(d.change, state, to);
-  // Already caused by its cluster (moved with it): said beside that cause.
   if (d.change.caused_by) return { ...d, change: withNote(change, why) };
-  // With a call of its own too: what the cluster's step alone leaves (a --target plan of the
-  // cluster keeps this change, not that call: target.ts).
+  // With a call of its own too: what the cluster's step alone leaves (for --target, target.ts).
   const alone = d.call ? { caused_after: change.before } : {};
   return { ...d, change: changeWith(change, { caused_by: by, cause: why, ...alone }) };
 }
@@ -152,7 +141,7 @@ function withState(change: Change, from: string, to: string): Change {
   });
 }
 
-/** A queue's drain state (capability `drain`), which is not in its form, as a field of a diff. */
+/** A queue's drain state is not in its form: shown as a field of the diff. */
 function stateDiff(from: string, to: string): FieldDiff {
   return { path: 'state', before: from, after: to, forces_replacement: false };
 }
@@ -200,7 +189,6 @@ function planMissingQueue(own: QueueOwn, target: QueueSpec | null): QueueDecisio
   });
 }
 
-/** A queue the control plane does not have, whose create (or undelete) is refused. */
 function blockedCreate(own: QueueOwn, target: QueueSpec, reason: Reason): QueueDecision {
   const diff = diffForms(null, queueForm(target));
   return decision(own, { action: 'blocked', final: null, diff, reason });
@@ -234,7 +222,6 @@ function planRegisteredConamed(own: QueueOwn, target: QueueSpec, pool: string): 
   return createdWith(own, name, created, target);
 }
 
-/** The queue pass's input: the planner's index with the pool and cluster passes' decisions. */
 interface QueueFrame {
   readonly ix: PlanIndex;
   readonly pc: PoolsAndClusters;
@@ -242,7 +229,6 @@ interface QueueFrame {
   readonly firstRegistration: string | null;
 }
 
-/** A queue's own objects, in the queue pass's frame. */
 interface QueueOwn {
   readonly f: QueueFrame;
   readonly name: string;
@@ -252,10 +238,7 @@ interface QueueOwn {
   readonly deleted: LiveQueue | undefined;
 }
 
-/**
- * A queue decision with its change (the queue pass and its capability parts). The live queue
- * is `own`'s (none for a queue planned as missing); nothing is sent unless `call` says so.
- */
+/** A queue decision with its change; the live queue is `own`'s; nothing is sent unless `call`. */
 function decision(
   own: QueueOwn,
   fields: Omit<QueueDecision, 'declared' | 'change' | 'live' | 'call' | 'createdBy'> & {
@@ -315,10 +298,7 @@ function selectorBlockedReason(f: QueueFrame, spec: QueueSpec): Reason | null {
   return null;
 }
 
-/**
- * Why a queue the repository no longer has cannot be deleted even with queue_delete, or null;
- * `absent`: the "default" queue poolsync.yaml lists absent (its words say so).
- */
+/** Why an undeclared queue cannot be deleted with queue_delete; `absent`: `default` listed absent. */
 function queueDeleteBlockedReason(f: QueueFrame, name: string, absent = false): Reason | null {
   if (!f.ix.caps.queue_delete) return null;
   const settings = f.ix.undeletableSettings(name);
@@ -332,10 +312,8 @@ function queueDeleteBlockedReason(f: QueueFrame, name: string, absent = false): 
 }
 
 /**
- * What the repository wants for a queue, or null when it says nothing about it. A system
- * queue without a Queue document follows its owner: with prune on the repository is the
- * whole truth, so its settings are the defaults (C2); with prune off its live settings are
- * left as they are.
+ * What the repository wants for a queue, or null. An undeclared system queue follows its owner,
+ * with the defaults (C2) under prune, else its live settings.
  */
 function declaredSpec(own: QueueOwn, l: LiveQueue | null): QueueSpec | null {
   const { f, name } = own;
@@ -354,11 +332,9 @@ function declaredSpec(own: QueueOwn, l: LiveQueue | null): QueueSpec | null {
 }
 
 /**
- * Q3 on a control plane whose queues carry more than poolsync manages (Union: caps and
- * scheduling a Queue document does not declare, and fields the .proto does not declare,
- * `LiveQueue.unknown_fields`): the backend's update is a read-modify-write, and the plan says
- * which fields it leaves alone. NAMES: Union's QueueSpec (proto/cloudidl/queue/queue.proto)
- * fields that are caps poolsync manages when declared.
+ * Q3 where queues carry more than poolsync manages (Union: undeclared caps, `unknown_fields`):
+ * the backend's update is a read-modify-write, and the plan names the fields written back.
+ * NAMES: Union's QueueSpec fields (proto/cloudidl/queue/queue.proto) that are caps when declared.
  */
 const NAMES: Record<number, keyof QueueCaps> = {
   8: 'max_resources',
@@ -366,7 +342,6 @@ const NAMES: Record<number, keyof QueueCaps> = {
   10: 'max_accelerators',
 };
 
-/** Adds to an update of such a queue the note naming the fields written back unchanged. */
 function noteUnmanagedFields(own: QueueOwn, d: QueueDecision): QueueDecision {
   const declared = own.desired?.spec;
   const fields = (d.live?.unknown_fields ?? []).filter((n) => {
@@ -381,10 +356,7 @@ function noteUnmanagedFields(own: QueueOwn, d: QueueDecision): QueueDecision {
   return { ...d, change: withNote(d.change, why) };
 }
 
-/**
- * What the live queue is, what it becomes if nothing is sent for it (C8, cluster_move), and what
- * the repository wants of it (`target`, null: nothing).
- */
+/** The live queue, what it becomes if nothing is sent (C8, cluster_move), and what is wanted. */
 interface LiveView {
   readonly own: QueueOwn;
   readonly l: LiveQueue;
@@ -398,11 +370,6 @@ interface LiveView {
   readonly target: QueueSpec | null;
 }
 
-/**
- * The decision for a queue the control plane has: deleted, left alone or blocked
- * when the repository does not want it; otherwise updated, moved or replaced into the pool and
- * selector the repository asks for, or refused with the rule that forbids it.
- */
 function planLiveQueue(v: LiveView): QueueDecision {
   const { target } = v;
   if (!target) return planUndeclaredQueue(v);
@@ -417,7 +384,6 @@ function liveView(own: QueueOwn, l: LiveQueue, target: QueueSpec | null): LiveVi
   const live: QueueSpec = movedTo
     ? { ...queueForm(l), pool: movedTo, clusters: [name] }
     : queueForm(l);
-  // What the queue becomes if nothing is sent for it: only C8 (and a move) acts on it.
   const kept = pruned(f, live.clusters, movedTo ? name : null);
   const untouched: QueueSpec = kept === live.clusters ? live : { ...live, clusters: kept };
   const changedByC8 = movedTo !== null || !sameSelector(untouched.clusters, l.clusters);
@@ -446,19 +412,14 @@ function planUndeclaredQueue(v: LiveView): QueueDecision {
   return leftAsItIs(v, 'blocked', reason);
 }
 
-/**
- * The live queue left as it is: nothing is sent for it, and it ends as C8 (and its cluster's
- * move) make it, changed by that step or not; `unmanaged` or `blocked` with the reason why, and
- * for a refused request the diff it asked for.
- */
+/** Nothing is sent for the live queue: it ends as C8 (and its cluster's move) make it. */
 function leftAsItIs(
   v: LiveView,
   action?: 'unmanaged' | 'blocked',
   reason?: Reason,
   requested?: FieldDiff[],
 ): QueueDecision {
-  // What C8 (or its cluster's move) does to it happens all the same: in the diff beside what
-  // was asked, a field the request names shown once, as asked.
+  // C8 (or its cluster's move) happens all the same: in the diff beside what was asked.
   const happens =
     requested && v.changedByC8 ? diffForms(queueForm(v.l), queueForm(v.untouched)) : [];
   const diff = requested && [
@@ -494,21 +455,17 @@ function plannedRemoval(v: LiveView): QueueDecision | null {
   return null;
 }
 
-/** A requested change the rules forbid: shown with its diff, the queue stays as it is. */
+/** Shown with the diff it asked for; the queue stays as it is. */
 function refuse(v: LiveView, target: QueueSpec, reason: Reason): QueueDecision {
   const requested = diffForms(queueForm(v.live), queueForm(target), (path) => path === 'pool');
   return leftAsItIs(v, 'blocked', reason, requested);
 }
 
 /**
- * The repository puts the queue in another pool: moved in place (queue_move), replaced (drain,
- * queue_delete) or refused (Q3); null when its pool stays.
- *
- * Capability `queue_move` (Q3 lifted; Union today: "a drained queue may move to another pool",
- * real-apis.md): a queue whose pool differs moves in place, keeping its name, its settings and
- * everything that targets it: drain → wait until DRAINED → move (the update naming the new
- * pool) → activate, like the other capabilities. poolsync moves only drained queues, so no work
- * is lost; without `drain` the move is blocked. Never `default` (Q5) nor a co-named queue (Q4).
+ * A new pool: moved in place (queue_move), replaced (drain, queue_delete) or refused (Q3).
+ * queue_move (Q3 lifted; "a drained queue may move to another pool", real-apis.md) keeps the
+ * name, settings and what targets it: drain → wait until DRAINED → move → activate, so no work
+ * is lost; without `drain` it is blocked. Never `default` (Q5) nor a co-named queue (Q4).
  */
 function planPoolChange(v: LiveView, target: QueueSpec): QueueDecision | null {
   const { own, l, live } = v;
@@ -519,8 +476,7 @@ function planPoolChange(v: LiveView, target: QueueSpec): QueueDecision | null {
       return refuse(v, target, reasonOf('QUEUE_MOVE_NO_DRAIN', { pool: target.pool }));
     const blocked = selectorBlockedReason(f, target);
     if (blocked) return refuse(v, target, blocked);
-    // Drained only for the move: active again after it, as it was (even routing nowhere, an
-    // active queue takes runs; a drained one rejects them, remote/_queue.py:934-937).
+    // Active again after the move, as it was (drained, it rejects runs: remote/_queue.py:934-937).
     const activates = routesSomewhere(f, target) || (l.state ?? 'active') === 'active';
     const queue = address('Queue', name);
     return decision(own, {
@@ -596,8 +552,7 @@ function planSameGroupUpdate(v: LiveView, target: QueueSpec): QueueDecision {
   }
   const blocked = selectorBlockedReason(f, target);
   if (blocked) return refuse(v, target, blocked);
-  // Q4/Q5: a managed queue's update resends the selector it has when the call runs (before
-  // its cluster's delete, if any); C8 then prunes it.
+  // Q4/Q5: a managed queue's update resends its live selector; C8 then prunes it.
   const send: QueueSpec = managed
     ? { ...target, pool: live.pool, clusters: [...live.clusters] }
     : target;
@@ -614,10 +569,7 @@ function planSameGroupUpdate(v: LiveView, target: QueueSpec): QueueDecision {
   });
 }
 
-/**
- * C8: names of clusters deleted by the plan leave explicit selectors; so do clusters moved to
- * another pool (cluster_move), except from their own co-named queue (`self`), which moves along.
- */
+/** C8: deleted and moved clusters leave explicit selectors, but their own co-named queue's. */
 function pruned(f: QueueFrame, selector: readonly string[], self: string | null = null): string[] {
   // Nearly always nothing leaves: keep the array rather than copy it.
   if (!selector.some((c) => c !== self && leaves(f.pc, c))) return selector as string[];
@@ -630,12 +582,9 @@ function deletedIn(f: QueueFrame, selector: readonly string[]): string | null {
 }
 
 /**
- * Soft deletes (capability `soft_delete`, Union today): a queue the repository declares whose
- * name belongs to a deleted queue cannot be created (its name stays reserved: CreateQueue is
- * ALREADY_EXISTS until UndeleteQueue, Union's client, remote/_queue.py). It is undeleted
- * instead: UndeleteQueue (back DRAINED, with the spec it had), then UpdateQueue to the
- * repository's spec, then activated (docs/union.md, "Soft deletes"). This: why the deleted
- * queue cannot come back as it was deleted, or null (Union's undelete rules).
+ * soft_delete: a deleted queue's name stays reserved until UndeleteQueue (remote/_queue.py), so
+ * a declared one is undeleted, updated, activated (docs/union.md, "Soft deletes"). Why it
+ * cannot come back, or null.
  */
 function undeleteBlockedReason(f: QueueFrame, name: string, deleted: LiveQueue): Reason | null {
   if (deleted.cluster_managed && !f.ix.lClusters.has(name))
@@ -677,15 +626,9 @@ function planUndelete(own: QueueOwn, target: QueueSpec, deleted: LiveQueue): Que
 }
 
 /**
- * Union today, with `queue_delete` (real-apis.md §4: "deleting a cluster puts its co-named
- * queue into deletion with it", Union docs, clusters page; the embedded control plane does the
- * same): a cluster delete takes its co-named queue with it. The planner predicts that as a
- * side effect of the cluster's delete_cluster step (`caused_by`), so no delete_queue step (and
- * no `flyte delete queue` runbook line) is planned for it; a cluster registered again under its
- * name (replace) gets a new co-named queue (C2), so nothing is orphaned (no C7 trap).
- *
- * The decision for such a queue: deleted with its cluster, or (`recreated`: the decision for
- * the co-named queue a registration under the same name creates) replaced by a new one.
+ * With `queue_delete` a cluster delete takes its co-named queue along (real-apis.md §4, Union's
+ * clusters page; the embedded control plane too): a side effect of delete_cluster (`caused_by`),
+ * no delete_queue step. Re-registered under its name, it gets a new one (`recreated`, C2): no C7.
  */
 function cascadeDecision(
   own: QueueOwn,
@@ -720,14 +663,8 @@ function cascadeDecision(
 }
 
 /**
- * The cause of each change another object's step makes (`caused_by`), decided once by the
- * planner from what it planned for that object (moved in place, deleted, registered again),
- * never guessed by a renderer from the change's fields: the plan cannot say "moves with the
- * cluster" in one place and "stays in its pool" in another (docs/plan.md, One voice).
- *
- * The changes, each with a `caused_by` whose deciding pass did not give it a `cause` made again
- * with one (changeWith: no change is written after it is made); the others as they are. The
- * queue pass gives its own (withCause), so only the other kinds' causes are decided here.
+ * Each `caused_by` change's cause, decided once by the planner, never guessed by a renderer
+ * (docs/plan.md, One voice); the queue pass gives its own (withCause).
  */
 export function withCauses(changes: readonly Change[]): Change[] {
   return changes.map((change) =>
@@ -737,10 +674,6 @@ export function withCauses(changes: readonly Change[]): Change[] {
   );
 }
 
-/**
- * A queue decision whose change has a `caused_by` and no `cause` made again with its change's
- * cause (in the queue pass, before it is kept); else the decision as it is.
- */
 function withCause<D extends { change: Change }>(own: QueueOwn, d: D): D {
   const by = d.change.caused_by;
   if (!by || d.change.cause) return d;
@@ -763,7 +696,6 @@ function causeOf(change: Change, by: string): Reason {
 function queueCause(own: QueueOwn, change: Change, by: string): Reason {
   const cluster = by.slice('Cluster/'.length);
   const { f, live } = own;
-  // No live queue: the registration creates it (C2), or recreates `default` (C3).
   if (change.before === null) {
     return reasonOf(
       change.name === DEFAULT_QUEUE ? 'RECREATED_BY_REGISTRATION' : 'CREATED_BY_REGISTRATION',
@@ -785,13 +717,8 @@ function queueCause(own: QueueOwn, change: Change, by: string): Reason {
 }
 
 /**
- * Which queues must be quiet before a cluster leaves its pool (deleted, replaced or moved):
- * plan.md rule 4 / C9, watched on their metrics (wait_idle, which changes nothing). Shared by the
- * queue pass and the step graph.
- *
- * Before cluster c leaves: every live queue whose work can only be running on clusters this
- * plan takes away (an explicit selector made only of leaving clusters that names c, or `*`
- * in c's pool when every member of that pool leaves), and a moved cluster's co-named queue.
+ * Before a cluster leaves, the queues to watch idle (plan.md rule 4 / C9): those whose work can
+ * only run on leaving clusters, and a moved cluster's co-named queue.
  */
 export function waitSets(ctx: PlanIndex, gone: Leaving): Map<string, string[]> {
   const out = new Map<string, string[]>();
@@ -818,12 +745,9 @@ export function waitSets(ctx: PlanIndex, gone: Leaving): Map<string, string[]> {
 }
 
 /**
- * The one queue poolsync drains for a cluster's sake (capability `drain`): the co-named queue of
- * a cluster moved in place, which Union moves only drained (remote/_cluster.py:328-331, U23).
- * A cluster's delete needs no drain (it does not wait for running work, :433; only a queue
- * pinning the cluster blocks it, :450-451), so no other queue is drained for a leaving cluster:
- * a drained queue rejects every run sent to it (remote/_queue.py:934-937), and the plan shows
- * no such change.
+ * The one queue drained for a cluster's sake: a moved cluster's co-named queue (Union moves it
+ * only drained, remote/_cluster.py:328-331, U23). A delete needs no drain (:433, :450-451), and
+ * a drained queue rejects runs (remote/_queue.py:934-937).
  */
 export function drainedWithCluster(ctx: PlanIndex, gone: Leaving, cluster: string): boolean {
   return (
@@ -833,18 +757,13 @@ export function drainedWithCluster(ctx: PlanIndex, gone: Leaving, cluster: strin
   );
 }
 
-/** Whether a queue with this final spec will route anywhere (so a drained one is re-activated). */
 function routesSomewhere(f: QueueFrame, spec: QueueSpec): boolean {
   if (!isWildcard(spec.clusters)) return spec.clusters.length > 0;
   for (const d of f.pc.clusters.values()) if (d.final?.pool === spec.pool) return true;
   return false;
 }
 
-/**
- * The deleted co-named queue of a cluster this plan undeletes: it comes back with the cluster
- * (DRAINED, its old settings, in the cluster's pool), is activated with it, and is updated to
- * `target` when that differs (its pool and selector follow the cluster, Q4).
- */
+/** A co-named queue back with its cluster's undelete (DRAINED, old settings), then updated (Q4). */
 function planConamedUndelete(
   own: QueueOwn,
   target: QueueSpec,

@@ -1,21 +1,17 @@
 /**
- * Reasons as data (docs/plan.md, One voice): what the planner records of each decision, a code
- * and its parameters, never words; src/render/reasons.ts, the catalog, words them. Every code
- * named here has words there (test/plan/reason-catalog.test.ts reads each call).
+ * Reasons as data (docs/plan.md, One voice): a code and its parameters, never words; the catalog
+ * (src/render/reasons.ts) words every code (test/plan/reason-catalog.test.ts reads each call).
  */
 import type { PlanError, PlanWarning, PruneScope, Reason, ReasonParams } from '../model/plan.js';
 
-/** A reason: a code and its parameters. */
 export function reasonOf(code: string, params: ReasonParams): Reason {
   return { code, params };
 }
 
-/** A warning as data: its code and parameters. */
 export function warning(code: string, address: string, params: ReasonParams): PlanWarning {
   return { code, address, params };
 }
 
-/** An error of the plan as data: its code and parameters. */
 export function planError(
   code: string,
   address: string | null,

@@ -1,8 +1,6 @@
 /**
- * `plan --refresh-only` (Terraform's -refresh-only): what changed on the control plane since
- * poolsync last applied, proposing nothing. Compares the live state recorded by the last
- * successful apply (src/apply/last-applied.ts) with the live state now, on the settable
- * fields only: health, members and available clusters are reports, not drift. Pure.
+ * `plan --refresh-only` (Terraform's -refresh-only): what changed on the control plane since the
+ * last apply recorded it, settable fields only: health, members and the like are not drift.
  */
 import { address, assignmentKeyString } from '../model/common.js';
 import type { LiveState } from '../model/live.js';

@@ -6,8 +6,6 @@
  *  4. before a cluster delete: the queue updates that touch it, then wait_idle (Q7, C9);
  *  5. pools are deleted after their clusters; assignments naming a pool are removed before it
  *     is deleted and set after it is created (A3).
- * Also how each step runs (`execution`: by API, or a backend's manual instruction) and the
- * check that every step of a saved plan is accounted for by its changes.
  */
 import {
   address,
@@ -55,59 +53,47 @@ export function buildSteps(ctx: PlanContext): Step[] {
   return b.g.finalize();
 }
 
-/** What every part of one build reads: the graph, the decisions, and a few derived views. */
 function stepBuild(ctx: PlanContext) {
   const waitFor = waitSets(ctx, ctx);
   const graph = new StepGraph();
   return {
     g: graph,
     ctx,
-    // The queues and assignments with a step (most objects of a big organisation have none):
-    // every pass below visits the others only.
+    // Only those with a step (most objects of a big organisation have none).
     queues: entriesWhere(
       ctx.queues,
       (q) => q.call || q.deletes || q.activates || q.moves || q.undeletes,
     ),
     assignments: entriesWhere(ctx.assignments, (a) => a.set || a.remove),
-    /** The cluster is deleted and registered again. */
     replaced: (c: string) => {
       const d = ctx.clusters.get(c);
       return d?.registers === true && d.deletes === true;
     },
-    /**
-     * Per queue with a call, the step that takes leaving clusters out of its selector (rule 4):
-     * the first of its two calls when it is repointed in two (addQueueCallNodes), else its call.
-     */
+    /** The call taking leaving clusters out of its selector (rule 4): the first, if split. */
     removalStep: (name: string, q: QueueDecision): StepKey | undefined => {
       if (!q.call) return undefined;
       const first = key.queueFirst(name);
       return graph.has(first) ? first : key.queue(name);
     },
-    /** Before each leaving cluster goes: the queues to watch (queues.ts). */
     waitFor,
-    /** The cluster is moved once its co-named queue is drained (queues.ts). */
     drainedWith: (c: string) => drainedWithCluster(ctx, ctx, c),
-    /** The step that takes a cluster out of its live pool. */
     leave: (c: string) => (ctx.movedClusters.has(c) ? key.move(c) : key.deleteCluster(c)),
   };
 }
 
 type StepBuild = ReturnType<typeof stepBuild>;
 
-/** Pools: undelete, create, update. */
 function addPoolNodes(b: StepBuild): void {
   const { g, ctx } = b;
   for (const [name, d] of ctx.pools) {
     const contract = d.finalContract!;
-    // soft_delete: an undelete takes the place of the create (its key), so every step that
-    // waits for the pool to exist waits for it.
+    // soft_delete: an undelete takes the create's key: what waits for the pool waits for it.
     if (d.undeletes) g.add(key.createPool(name), 'undelete_pool', { name });
     if (d.creates) g.add(key.createPool(name), 'create_pool', { name, contract });
     if (d.updates) g.add(key.updatePool(name), 'update_pool', { name, contract });
   }
 }
 
-/** Clusters: undelete, register (then disable), move, update. */
 function addClusterNodes(b: StepBuild): void {
   const { g, ctx } = b;
   for (const [name, d] of ctx.clusters) {
@@ -115,9 +101,8 @@ function addClusterNodes(b: StepBuild): void {
     if (!dc) continue;
     const { pool, enabled } = dc;
     if (d.undeletes) {
-      // soft_delete (pools-and-clusters.ts): the undelete takes the registration's key, so every
-      // step that waits for the cluster to exist waits for it; it comes back DRAINED in its old
-      // pool, is moved (cluster_move) when declared elsewhere, and activated when declared enabled.
+      // soft_delete: the undelete takes the registration's key (what waits for the cluster
+      // waits for it); back DRAINED in its old pool, then moved and activated as declared.
       g.add(key.register(name), 'undelete_cluster', { name });
       if (d.moves) g.add(key.move(name), 'move_cluster', { name, pool });
       if (enabled) g.add(key.updateCluster(name), 'update_cluster', { name, enabled: true });
@@ -142,7 +127,7 @@ function addQueueCallNodes(b: StepBuild): void {
   for (const [name, q] of queues) {
     if (!q.undeletes) continue;
     g.add(key.undelete(name), 'undelete_queue', { name });
-    // Its pool and clusters back first, when this plan undeletes them (queues.ts).
+    // Its pool and clusters back first, when this plan undeletes them.
     const deleted = ctx.lDeletedQueues.get(name);
     if (!deleted) continue;
     g.order(key.createPool(deleted.pool), key.undelete(name));
@@ -159,8 +144,7 @@ function addQueueCallNodes(b: StepBuild): void {
       q.live !== null &&
       q.live.clusters.some((c) => ctx.deletedClusters.has(c));
     if (removes && spec.clusters.some(replaced)) {
-      // The new selector names a cluster that is re-registered only after some delete, while
-      // the old one names a cluster to delete: repoint in two calls so neither waits on the other.
+      // New selector names a re-registered cluster, old one a deleted one: two calls, no cycle.
       const first: QueueSpec = { ...spec, clusters: spec.clusters.filter((c) => !replaced(c)) };
       g.add(key.queueFirst(name), 'update_queue', { name, ...first });
     }
@@ -168,9 +152,8 @@ function addQueueCallNodes(b: StepBuild): void {
 }
 
 /**
- * Each leaving cluster: wait_idle on the queues that route only to it (C9: watched, never
- * changed); a moved one's co-named queue drained and waited for until DRAINED (U23); then
- * its delete.
+ * Each leaving cluster: wait_idle on the queues routing only to it (C9: watched, never
+ * changed); a moved one's co-named queue drained until DRAINED (U23); then its delete.
  */
 function addLeavingNodes(b: StepBuild): void {
   const { g, ctx, waitFor, drainedWith } = b;
@@ -187,7 +170,6 @@ function addLeavingNodes(b: StepBuild): void {
   }
 }
 
-/** Queue moves and deletes (drain, wait, delete) and activations. */
 function addQueueLifecycleNodes(b: StepBuild): void {
   const { g, queues } = b;
   const drain = (name: string) => {
@@ -215,7 +197,6 @@ function addAssignmentNodes(b: StepBuild): void {
   }
 }
 
-/** Pool deletes, last. */
 function addPoolDeletes(b: StepBuild): void {
   for (const [name, d] of b.ctx.pools)
     if (d.deletes) b.g.add(key.deletePool(name), 'delete_pool', { name });
@@ -227,7 +208,7 @@ function matchesContract(ctx: PlanContext, cluster: string, contract: PoolContra
   return reported === null || dataPlaneMismatches(contract, reported).length === 0;
 }
 
-/** Pool edges: deletes after their members leave, updates after mismatching members leave (C4), A3. */
+/** Pool deletes after their members leave; updates after mismatching members leave (C4). */
 function orderPools(b: StepBuild): void {
   const { g, ctx, leave } = b;
   for (const [name, d] of ctx.pools) {
@@ -243,8 +224,7 @@ function orderPools(b: StepBuild): void {
     if (d.deletes) {
       for (const q of ctx.lQueuesByPool.get(name) ?? []) {
         g.order(key.deleteQueue(q), key.deletePool(name));
-        // A co-named queue leaves with its cluster's move (cluster_move); a moved queue
-        // (queue_move) with its own move step.
+        // A co-named queue leaves with its cluster's move; a moved queue with its own.
         g.order(key.move(q), key.deletePool(name));
         if (ctx.queues.get(q)?.moves) g.order(key.queue(q), key.deletePool(name));
       }
@@ -271,7 +251,6 @@ function orderClusters(b: StepBuild): void {
   for (const [name, d] of ctx.clusters) {
     const dc = ctx.dClusters.get(name);
     if (d.undeletes && dc) {
-      // Back in its old pool (undeleted first), moved, then activated.
       g.order(key.createPool(d.undeletes.pool), key.register(name));
       g.order(key.createPool(dc.pool), key.move(name));
       g.order(key.updatePool(dc.pool), key.move(name));
@@ -311,8 +290,7 @@ function orderQueueCalls(b: StepBuild): void {
       g.order(removal, k);
       for (const c of spec.clusters) if (!replaced(c)) g.order(key.register(c), removal);
     }
-    // queue_move: drained and waited for until DRAINED before the move; the move itself takes
-    // it out of its old pool's selectors, so it needs no repointing there.
+    // queue_move: DRAINED before the move, which needs no repointing in its old pool.
     if (q.moves) {
       g.order(key.drain(name), key.waitQueueDrained(name));
       g.order(key.waitQueueDrained(name), k);
@@ -349,8 +327,7 @@ function orderQueueLifecycle(b: StepBuild): void {
       g.order(key.waitQueueDrained(name), key.deleteQueue(name));
       // Q4: a co-named queue goes once its cluster is deleted.
       g.order(key.deleteCluster(name), key.deleteQueue(name));
-      // A live queue naming a cluster blocks that cluster's delete (Union: remote/_cluster.py),
-      // so a queue that goes too goes first (it needs no repointing).
+      // A queue naming a cluster blocks its delete (remote/_cluster.py): this one goes first.
       for (const c of q.live?.clusters ?? [])
         if (c !== name) g.order(key.deleteQueue(name), key.deleteCluster(c));
     }
@@ -411,10 +388,8 @@ function orderAssignments(b: StepBuild): void {
 }
 
 /**
- * The plan with every step's `execution` set: `manual` (+ `manual`) where the backend says so.
- * Which steps a person runs (plan.md, "Manual steps"): the backend names, step by step, the
- * command to run where it has no public API. Pure: the pipeline passes the backend's
- * `manualStep`, the planner itself never sees a backend.
+ * Every step's `execution`: `manual` (with the command) where the backend has no public API for
+ * it (plan.md, "Manual steps"). The planner itself never sees a backend: it is passed in.
  */
 export function withExecution(
   plan: Plan,
@@ -439,9 +414,8 @@ export function isManual(step: Step): boolean {
 }
 
 /**
- * For each step that cannot run before a person acts: the id of the first manual step it
- * (transitively) depends on. Manual steps themselves are not in the map. Steps are in
- * topological order, so one pass suffices.
+ * For each non-manual step that cannot run before a person acts: the first manual step it
+ * depends on. Steps are in topological order, so one pass suffices.
  */
 export function waitingOnManual(steps: readonly Step[]): Map<string, string> {
   const blockedBy = new Map<string, string>();
@@ -459,15 +433,10 @@ export function waitingOnManual(steps: readonly Step[]): Map<string, string> {
 }
 
 /**
- * Every step of a plan is accounted for by its changes (docs/plan.md, Saved plans): a step acts
- * on an object the plan shows a change for, with an op that change can need, and its arguments
- * name that object. A reviewer reads the changes; a step they do not account for (a
- * `delete_cluster` added by hand to a saved plan) would run unseen, so a plan file carrying one
- * is refused. The one check of it, run when a plan is saved and when a saved plan is read
- * (src/render/plan-file.ts): a plan the CLI saves is a plan it applies.
- *
- * Why a step of the plan is not accounted for by its changes (the first one found), or null
- * when every step is.
+ * Why a step is not accounted for by the plan's changes (docs/plan.md, Saved plans), or null.
+ * A reviewer reads the changes; a step they do not account for (a `delete_cluster` added by
+ * hand to a saved plan) would run unseen. Checked when a plan is saved and read
+ * (src/render/plan-file.ts).
  */
 export function unaccountedStep(plan: Pick<Plan, 'changes' | 'steps'>): string | null {
   const byAddress = new Map(plan.changes.map((c) => [c.address, c.action]));

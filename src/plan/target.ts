@@ -1,12 +1,7 @@
 /**
- * `--target ADDRESS` (Terraform's -target): a filter over a computed plan, not a different
- * planner. The plan keeps the targets' changes and steps, every step they depend on (and
- * that step's change, with all its steps: a change is realised whole), the steps of the cause
- * of each change it keeps, and the side effects of the kept steps; it says it is partial with
- * a PARTIAL_PLAN warning. Pure: no I/O.
- *
- * And `--replace ADDRESS`: which addresses may be forced to delete-and-recreate (the
- * planner does the rest, PlanOptions.replace).
+ * `--target ADDRESS` (Terraform's -target): a filter over a computed plan. It keeps the targets'
+ * changes and steps, what they depend on (changes realised whole), their causes' steps and the
+ * kept steps' side effects, with a PARTIAL_PLAN warning. And the `--replace` addresses allowed.
  */
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
@@ -17,6 +12,7 @@ import { summarizeChanges, diffForms } from './forms.js';
 import { closestNames } from '../manifests/suggest.js';
 import { reasonOf, warning } from './reasons.js';
 import { OBJECT_KINDS, declaredByKind, isLive } from './inventory.js';
+import { push } from './context.js';
 
 /** `Kind/name` with a kind poolsync knows; the message says the accepted form otherwise. */
 export function checkAddressSyntax(flag: string, addr: string): void {
@@ -45,14 +41,13 @@ export function targetPlan(plan: Plan, targets: readonly string[]): Plan {
   }
   const byId = new Map(plan.steps.map((s) => [s.id, s]));
   const stepsOf = new Map<string, Step[]>();
-  for (const s of plan.steps) stepsOf.set(s.target, [...(stepsOf.get(s.target) ?? []), s]);
+  for (const s of plan.steps) push(stepsOf, s.target, s);
   const causeOf = new Map(plan.changes.map((c) => [c.address, c.caused_by ?? null]));
   const lostBy = new Map(plan.changes.map((c) => [c.address, selectorLostBy(c)]));
   const keptSteps = new Set<string>();
   const shown = new Set<string>();
-  // An object's change is realised whole (every step of it: an undelete with its activation, a
-  // registration with its disable), with every step those wait for, and with its cause's steps
-  // (a change another object's step makes happens only with that step).
+  // A change is realised whole (an undelete with its activation), with what those steps wait
+  // for, and with its cause's steps (a side effect happens only with its cause).
   const show = (address: string) => {
     if (shown.has(address)) return;
     shown.add(address);
@@ -141,10 +136,7 @@ function selectorLostBy(c: Change): string[] {
     .map((n) => address('Cluster', n));
 }
 
-/**
- * C8 in a partial plan: a queue kept as a side effect loses only the names of the clusters
- * whose steps the plan keeps (`lost`, by address); the others `stay`.
- */
+/** C8 in a partial plan: a queue kept as a side effect loses only kept clusters' names. */
 function selectorAsLeft(c: Change, lost: string[], stays: (cluster: string) => boolean): Change {
   const kept = lost.filter((l) => !stays(l));
   if (kept.length === lost.length) return c;
@@ -160,9 +152,8 @@ function selectorAsLeft(c: Change, lost: string[], stays: (cluster: string) => b
 }
 
 /**
- * A side effect kept without its own steps (a co-named queue the kept registration creates,
- * whose update to the repository's settings is not targeted) shows what apply will leave: the
- * object as its cause creates it (`caused_after`, the defaults), not the repository's values.
+ * A side effect kept without its own steps (a co-named queue whose update is not targeted)
+ * shows what apply will leave: the object as its cause creates it (`caused_after`).
  */
 function asLeftByCause(change: Change, steps: readonly Step[], kept: ReadonlySet<string>): Change {
   if (change.caused_after === undefined || change.caused_after === null) return change;
@@ -188,10 +179,7 @@ function asLeftByCause(change: Change, steps: readonly Step[], kept: ReadonlySet
   };
 }
 
-/**
- * `--replace ADDRESS`: the object must be both in the repository and on the control plane,
- * and of a kind that can be deleted and created again. Queues cannot (Q6: no queue delete).
- */
+/** `--replace`: in the repository and on the control plane, of a kind that can be recreated. */
 export function checkReplaceAddresses(
   addresses: readonly string[],
   desired: DesiredState,
@@ -213,7 +201,6 @@ export function checkReplaceAddresses(
           `change a ${kind} in the repository and it is updated in place`,
       );
     }
-    // The repository's pools, clusters, queues and assignments (in that order), made once.
     inRepo ??= new Set(
       declaredByKind(desired)
         .filter(([k]) => ['ClusterPool', 'Cluster', 'Queue', 'PoolAssignment'].includes(k))

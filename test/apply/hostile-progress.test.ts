@@ -36,7 +36,7 @@ describe('apply output escapes every name', () => {
     const named = steps.filter((s) => HOSTILE.some((h) => s.target.includes(h)));
     expect(named.length).toBeGreaterThanOrEqual(HOSTILE.length);
     const lines: string[] = [];
-    const print = progressPrinter((l) => lines.push(l), undefined, 0);
+    const print = progressPrinter((l) => lines.push(l));
     let events = 0;
     for (const step of named) {
       const manualStep: Step = {

@@ -48,7 +48,7 @@ describe('progress lines', () => {
 
   it('reports a busy queue at most every interval (Q7 progress)', () => {
     const lines: string[] = [];
-    const print = progressPrinter((l) => lines.push(l), undefined, 10_000);
+    const print = progressPrinter((l) => lines.push(l));
     for (const elapsed of [0, 3000, 9000, 10_500, 15_000, 21_000]) {
       print({
         type: 'wait_progress',
@@ -68,7 +68,7 @@ describe('progress lines', () => {
 
   it('shows only what was measured: a drain wait its state, never an in-flight count', () => {
     const lines: string[] = [];
-    const print = progressPrinter((l) => lines.push(l), undefined, 0);
+    const print = progressPrinter((l) => lines.push(l));
     const base = { type: 'wait_progress', step: wait, elapsed_ms: 0 } as const;
     print({
       ...base,
