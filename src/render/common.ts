@@ -53,10 +53,7 @@ export const SYMBOL: Record<Change['action'], string> = {
   noop: ' ',
 };
 
-/**
- * `N to create, N to update, N to replace, N to delete, N blocked` (plan.md's counts) of the
- * one count (src/plan/counts.ts): side effects are not in these numbers.
- */
+/** plan.md's counts of the one count (src/plan/counts.ts), side effects left out. */
 export function summaryCounts(s: Omit<PlanCounts, 'side_effects'>): string {
   return `${s.create} to create, ${s.update} to update, ${s.replace} to replace, ${s.delete} to delete, ${s.blocked} blocked`;
 }
@@ -71,11 +68,7 @@ export function countsText(c: PlanCounts): string {
   );
 }
 
-/**
- * `Plan: N to create, N to update, N to replace, N to delete, N blocked.` It counts what
- * poolsync does (countPlan): side effects are said by sideEffectLine. `plan.summary` (the
- * JSON) keeps counting every change by action; `counts` is this count.
- */
+/** What poolsync does (countPlan; `plan.summary` in the JSON counts every change by action). */
 export function closingLine(plan: Plan, counts = countPlan(plan)): string {
   return `Plan: ${summaryCounts(counts)}.`;
 }
@@ -87,7 +80,7 @@ export function sideEffectLine(plan: Plan, counts = countPlan(plan)): string | n
   return `${n === 1 ? '1 more change follows' : `${n} more changes follow`} from these steps (marked #): the control plane makes ${n === 1 ? 'it' : 'them'} itself, nothing is sent.`;
 }
 
-/** True when applying the plan would send nothing and nothing is blocked. */
+/** Nothing to send and nothing blocked. */
 export function hasNoChanges(plan: Plan): boolean {
   const s = plan.summary;
   return s.create + s.update + s.replace + s.delete + s.blocked === 0;
@@ -142,10 +135,7 @@ function padded(cache: string[], n: number, head: string, tail: string): string 
 export const plural = (n: number, word: string, many = `${word}s`): string =>
   `${n} ${n === 1 ? word : many}`;
 
-/**
- * `N changes held for approval (action address, …); approve FINGERPRINT`: the one wording of
- * what policy safe holds back (the daemon's run messages).
- */
+/** The one wording of what policy safe holds back (the daemon's run messages). */
 export function heldForApproval(
   held: readonly Pick<Change, 'action' | 'address'>[],
   fingerprint: string,
@@ -203,11 +193,7 @@ export function capabilitiesOn(plan: Plan): string | null {
   return on.length > 0 ? on.join(', ') : null;
 }
 
-/**
- * The lines under the closing line: side effects (sideEffectLine), the unmanaged count and why
- * they are left alone, the prune scope (docs/plan.md, Prune scope); each only when it has
- * something to say.
- */
+/** The lines under the closing line, each only when it has something to say (docs/plan.md, Prune scope). */
 export function footnotes(plan: Plan, counts = countPlan(plan)): string[] {
   const unmanaged = plan.summary.unmanaged;
   const scope = plan.prune_scope;
@@ -225,7 +211,6 @@ export function footnotes(plan: Plan, counts = countPlan(plan)): string[] {
   ].filter((l): l is string => l !== null);
 }
 
-/** `Plan failed with N errors: nothing will be applied.` */
 export function failedLine(plan: Plan): string {
   return `Plan failed with ${plural(plan.errors.length, 'error')}: nothing will be applied.`;
 }

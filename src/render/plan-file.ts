@@ -85,7 +85,6 @@ export function* planFileParts(plan: Plan, key: PlanKey): Generator<string> {
 export async function readPlanFile(path: string, opts: { key: PlanKey }): Promise<Plan> {
   let buf: Buffer;
   try {
-    // Regular files only (a FIFO would block, /dev/zero never end), bounded (util/safe-file.ts).
     buf = await readUserFile(path, { maxBytes: MAX_BYTES, what: 'plan file' });
   } catch (err) {
     throw new PlanFileError(`${(err as Error).message}; ${PLAN_AGAIN}`);
@@ -176,7 +175,7 @@ function verifySeal(doc: Record<string, unknown>, where: string, key: PlanKey): 
  * it again. With a key (env `POOLSYNC_PLAN_KEY` or `POOLSYNC_PLAN_KEY_FILE`, the same in the job
  * that plans and the one that applies) it is an HMAC-SHA256 (`hmac-sha256:…`): only a holder of
  * the key can make a seal that verifies, and a reader that has the key accepts no other seal
- * (docs/security.md). A seal is `sha256:<64 hex>` or `hmac-sha256:<64 hex>`.
+ * (docs/security.md).
  */
 const SEAL_PATTERN = /^(sha256|hmac-sha256):([0-9a-f]{64})$/;
 

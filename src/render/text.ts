@@ -56,17 +56,9 @@ export function renderText(plan: Plan, opts: TextOptions): string {
   return [...renderTextParts(plan, opts)].join('');
 }
 
-/**
- * Characters kept before they are handed on (the size writeParts batches to): a 100,000-change
- * plan never sits in memory as text.
- */
+/** Characters kept before they are handed on (the size writeParts batches to). */
 const PART_CHARS = 1 << 16;
 
-/**
- * The text in parts, each whole lines ending in a newline, in order; their concatenation is
- * `renderText`. A writer hands each on as it comes, so the text of a large plan is never built
- * whole (at 100,000 creates it is ~32 MB, and its lines several times that while joined).
- */
 export interface TextOptions {
   color: boolean;
   /**
@@ -76,6 +68,10 @@ export interface TextOptions {
   counts?: PlanCounts;
 }
 
+/**
+ * The text in parts of whole lines, handed on as they come: a large plan's text is never built
+ * whole (at 100,000 creates it is ~32 MB, and its lines several times that while joined).
+ */
 export function* renderTextParts(plan: Plan, opts: TextOptions): Generator<string> {
   const style = textStyle(opts.color);
   const { paint } = style;
@@ -108,10 +104,7 @@ export function* renderTextParts(plan: Plan, opts: TextOptions): Generator<strin
   if (out.length > 0) yield flush(out);
 }
 
-/**
- * Each change's lines and a blank one, after the lines kept in `out`, handed on in parts of
- * about `PART_CHARS`: each change's text is built once, with no array of its lines.
- */
+/** Each change's text (built once, no array of its lines) and a blank line, in parts of PART_CHARS. */
 function* changeParts(
   out: string[],
   changes: readonly Change[],
@@ -198,7 +191,6 @@ function pushProblems(out: string[], plan: Plan, changes: readonly Change[], pai
   );
 }
 
-/** The closing line, side effects, unmanaged count, prune scope and the failure line. */
 function pushClosing(out: string[], plan: Plan, paint: Paint, counts: PlanCounts): void {
   if (!hasNoChanges(plan)) out.push(paint('bold', closingLine(plan, counts)));
   out.push(...footnotes(plan, counts));
@@ -238,10 +230,7 @@ function makeStyle(color: boolean): TextStyle {
 const STYLES = { plain: makeStyle(false), color: makeStyle(true) };
 const textStyle = (color: boolean): TextStyle => (color ? STYLES.color : STYLES.plain);
 
-/**
- * One change's lines; each line after the first starts with its newline (one string less per
- * line than ending each with it), the last has none.
- */
+/** One change's lines, each after the first starting with its newline (one string less per line). */
 function changeText(change: Change, style: TextStyle, manual: boolean): string {
   const { paint } = style;
   const why = unmanagedReason(change);

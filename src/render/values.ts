@@ -15,10 +15,7 @@ import { bucketOf, isMap } from '../model/flyte.js';
 /** A generated file larger than this is not read (a hostile commit could put anything there). */
 const TARGET_MAX_BYTES = 64 * 1024 * 1024;
 
-/**
- * The current content of a render target of the folder `dir`, or null when it does not exist
- * yet; read as every repository file is (src/util/safe-file.ts). Throws when it cannot be.
- */
+/** A render target's content, read as every repository file is; null when it does not exist yet. */
 export async function readTarget(dir: string, path: string): Promise<string | null> {
   const read = await readRepoFile(dir, path, { maxBytes: TARGET_MAX_BYTES });
   if (read.ok) return read.bytes.toString('utf8');
@@ -28,7 +25,6 @@ export async function readTarget(dir: string, path: string): Promise<string | nu
 
 export type RenderKind = keyof RenderConfig;
 
-/** What a render takes besides the desired state. */
 interface RenderOptions {
   commit: string | null;
   /** flyte-core-values: the credentials Secret; none (or empty): the chart's. */
@@ -37,11 +33,7 @@ interface RenderOptions {
   base?: BaseValues | undefined;
 }
 
-/**
- * Reads and parses base values: a file of the repository (`root` and `path`, read as every
- * repository file is: never through a link, bounded) or a file the user named (`--base FILE`,
- * read as given). `path` is how messages show it.
- */
+/** Base values: a repository file (`root`), or one the user named (`--base FILE`); `path` for messages. */
 export async function readBaseValues(
   where: { root: string; path: string } | { file: string; path: string },
 ): Promise<BaseValues> {
@@ -80,10 +72,7 @@ type TargetResult =
   | ReturnType<typeof compareTarget>
   | { kind: RenderKind; path: string; error: string; unreadable?: true };
 
-/**
- * The targets of poolsync.yaml `render` (their base values read under `dir`), each compared
- * with its file under `dir`; `error` when it cannot be rendered or (`unreadable`) read.
- */
+/** The targets of poolsync.yaml `render`, each compared with its file under `dir`. */
 export async function renderTargets(
   dir: string,
   desired: DesiredState,
@@ -101,7 +90,6 @@ export async function renderTargets(
         ? await readBaseValues({ root: dir, path: settings.base })
         : undefined;
       const content = RENDERERS[kind](desired, { commit, credentialsSecret, base });
-      // Read as every repository file is: never through a link (validation refuses those).
       const current = await readTarget(dir, path).catch((err: Error) => err);
       out.push(
         current instanceof Error
@@ -116,10 +104,7 @@ export async function renderTargets(
   return out;
 }
 
-/**
- * How the rendered target compares with `current`, the file's content (null when it does not
- * exist), and their unified diff, both without the generated header.
- */
+/** The rendered target against `current` (null: no file), and their diff, without the header. */
 export function compareTarget(
   target: RenderedTarget,
   current: string | null,
@@ -134,9 +119,8 @@ export function compareTarget(
 }
 
 /**
- * The header of a generated file: which commit of the config repository it comes from and how
- * to regenerate it. Comparisons (plan's diff, the daemon's commit) ignore it, so a file that
- * only differs by the commit it names is not a change.
+ * A generated file's header: its commit and how to regenerate it. Comparisons ignore it, so a
+ * file that only differs by the commit it names is not a change.
  */
 function header(commit: string | null, command: string, extra: string[] = []): string {
   const from =
@@ -223,7 +207,6 @@ export function unifiedDiff(before: string, after: string, name: string, context
 interface BaseValues {
   /** For messages: the file as given. */
   path: string;
-  /** The parsed YAML. */
   values: unknown;
 }
 
@@ -307,8 +290,7 @@ function mergeBase(
  *    (admin/deployment.yaml:113-117, only with a non-empty labelClusterMap, which V14 requires);
  *    no chart version reads `initContainerClusterSyncAdditionalVolumeMounts`, so it is not
  *    written;
- *  - Helm replaces lists and merges maps: with the operator's own values (`base`), their
- *    volumes and mounts are kept in the rendered lists.
+ *  - with the operator's own values (`base`), their volumes and mounts are kept (BaseValues).
  * Pure and stable: the same desired state (and base) gives the same bytes. Its header names
  * the commit and the files the credentials Secret must hold.
  */

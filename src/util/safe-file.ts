@@ -38,7 +38,6 @@ export type EntryKind = 'symbolic link' | 'folder' | 'FIFO' | 'socket' | 'device
 
 export type RepoFileFailure =
   | { reason: 'missing' }
-  /** The entry itself is not a regular file. */
   | { reason: 'not-regular'; kind: EntryKind }
   /** The path leaves the root: `..`, absolute, or a folder on the way that is a link or a file. */
   | { reason: 'outside'; detail: string }
@@ -96,10 +95,7 @@ export function checkParentFolders(root: string, rel: string): Promise<RepoFileF
   return parts === null ? Promise.resolve(NOT_RELATIVE) : parentFolders(root, parts, false);
 }
 
-/**
- * One part at a time, checked before going down (`create`: a missing folder is made, so never
- * through a link).
- */
+/** Each part checked before going down; `create` makes a missing one (never through a link). */
 async function parentFolders(
   root: string,
   parts: string[],
@@ -200,7 +196,6 @@ function refusedBeforeOpen(before: Stats, options: RepoFileOptions): RepoFileFai
   if (kind !== null) return { reason: 'not-regular', kind };
   if (before.nlink > 1 && options.allowHardLink !== true)
     return { reason: 'hard-link', links: before.nlink };
-  // A file already known to be too large is not read at all.
   if (options.prefix === undefined && before.size > options.maxBytes)
     return { reason: 'too-large', limit: options.maxBytes, size: before.size };
   return null;
@@ -226,11 +221,7 @@ export function readBounded(fd: number, expected: number, maxBytes: number): Rep
   return total > maxBytes ? tooLarge : { ok: true, bytes: buf.subarray(0, total) };
 }
 
-/**
- * Writes `rel` under `root`, never outside it: every folder on the way a real folder (missing
- * ones made), an existing entry a regular file, replaced whole (replaceFile: a link put there
- * meanwhile is replaced, never followed). Throws an Error naming `rel` and the reason.
- */
+/** Writes `rel` under `root` through replaceFile, folders checked (missing ones made). */
 export async function writeRepoFile(root: string, rel: string, content: string): Promise<void> {
   const parts = relativeParts(rel);
   if (parts === null) throw new Error(`${rel} is not a relative path inside the folder`);
@@ -254,10 +245,8 @@ export interface PlaceOptions {
 }
 
 /**
- * The one way poolsync puts a whole file in place: `write` fills a new file created exclusively
- * under an unguessable name beside `path` (neither a planted link nor a guessed name receives
- * anything), renamed over `path` (a link there is replaced, never followed). The temporary name
- * never outlives the call. Callers check the folders first.
+ * The one way poolsync puts a whole file in place (the module header says how); the temporary
+ * name never outlives the call. Callers check the folders first.
  */
 async function replaceFile(
   path: string,
@@ -267,10 +256,7 @@ async function replaceFile(
   await placeFile(path, write, options, (tmp) => rename(tmp, path));
 }
 
-/**
- * As replaceFile, only when `path` does not exist yet (hard-linked into place: EEXIST like
- * O_EXCL, never a half-written file); false when something was there already.
- */
+/** As replaceFile, hard-linked into place only when `path` is new (EEXIST: false). */
 export async function createFileOnce(
   path: string,
   write: (fh: FileHandle) => Promise<unknown>,
@@ -295,7 +281,6 @@ async function placeFile(
   options: PlaceOptions,
   put: (tmp: string) => Promise<void>,
 ): Promise<void> {
-  // Beside it, unguessable, created exclusively (an existing entry, a link included, fails).
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(9).toString('hex')}.tmp`);
   const fh = await open(tmp, CREATE_FLAGS, options.mode ?? 0o600);
   try {
@@ -431,10 +416,7 @@ export async function readOwnFile(
   );
 }
 
-/**
- * Replaces `path` (inside `root`) whole through replaceFile, folders checked (missing ones made);
- * an entry there that is not a regular file is refused. `data` may come in parts (json-parts.ts).
- */
+/** Replaces `path` (inside `root`) through replaceFile; `data` may come in parts (json-parts.ts). */
 export async function writeOwnFile(
   root: string,
   path: string,

@@ -50,7 +50,7 @@ export const ANSWER_BYTES = {
 
 export type LimitName = 'connect' | 'read' | 'call' | 'size';
 
-/** Each limit's flag (the daemon's option of the same name) and environment variable. */
+/** Each limit's flag (also the daemon's option) and environment variable. */
 export const LIMIT_SETTINGS: Record<LimitName, { flag: string; env: string }> = {
   connect: { flag: '--connect-timeout', env: 'POOLSYNC_CONNECT_TIMEOUT' },
   read: { flag: '--read-timeout', env: 'POOLSYNC_READ_TIMEOUT' },
@@ -88,11 +88,7 @@ export function formatSize(bytes: number): string {
   return `${bytes} bytes`;
 }
 
-/**
- * The limits: each from `given` (a flag's text, or a value already read), else the
- * environment variable, else the default. A value that is not one is a UserError naming where
- * it came from.
- */
+/** The limits (`given`: a flag's text, or a value already read); a bad value is a UserError. */
 export function transportLimits(
   given: Partial<Record<LimitName, string | number | undefined>>,
   env: Env,
@@ -120,10 +116,7 @@ export function transportLimits(
   return out;
 }
 
-/**
- * A limit that fired, said for people: `no connection within 5.0s (--connect-timeout, env
- * POOLSYNC_CONNECT_TIMEOUT)`. `cap` is the size of a fixed kind (no setting names it).
- */
+/** A limit that fired, in words; `cap`: the size of a fixed kind (ANSWER_BYTES). */
 export function limitWords(name: LimitName, limits: TransportLimits, cap?: number): string {
   const { flag, env } = LIMIT_SETTINGS[name];
   const setting = `${flag}, env ${env}`;
@@ -209,7 +202,6 @@ export class CallDeadline {
     return new LimitError('call', `${where}${limitWords('call', this.limits)}${detail}`);
   }
 
-  /** Ends the timer (the call answered). */
   done(): void {
     clearTimeout(this.timer);
   }
