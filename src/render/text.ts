@@ -20,7 +20,7 @@ import {
   whyText,
 } from './common.js';
 import { errorText } from './reasons.js';
-import { escapeTerminal as esc } from '../util/terminal-text.js';
+import { PRINTABLE_ASCII, escapeTerminal as esc } from '../util/terminal-text.js';
 import { manualSteps, runbookLines, waitingNote } from './runbook.js';
 
 const ANSI = {
@@ -258,8 +258,6 @@ function changeText(change: Change, style: TextStyle, manual: boolean): string {
 
 /** What starts a field line: the previous line's newline and the indent. */
 const FIELD_START = '\n      ';
-
-const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 /**
  * True when a field's path and values are printable ASCII: escapeTerminal leaves its line as
