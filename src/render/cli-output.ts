@@ -1,9 +1,6 @@
 /**
- * What the CLI prints of and beside a plan: the plan in the format asked for, the quickstart
- * daemon's banner and short view of each plan it applies, the runbook `apply` ends with when
- * manual steps are left, the generated files (poolsync.yaml `render`) that `plan` shows would
- * change, a folder that declares nothing, the files `promote` changes, a plan with nothing to
- * apply, and a managed object's state (`state`).
+ * What the CLI prints of and beside a plan: its formats, the quickstart's words, apply's
+ * runbook, the rendered files that would change, and what `promote` changes.
  */
 import { dirname, resolve } from 'node:path';
 import type { DesiredState } from '../model/desired.js';
@@ -24,10 +21,7 @@ export function nothingToApply(plan: Plan): string {
     : 'No changes. The control plane matches the repository.';
 }
 
-/**
- * What `daemon --quickstart` says once it listens: where to look, what to do, and the admin
- * token it works with (`token.made`: just made, shown this once; else where it is kept).
- */
+/** What `daemon --quickstart` says once it listens (`token.made`: just made, shown this once). */
 export function quickstartBanner(
   url: string,
   watching: string,
@@ -59,10 +53,7 @@ export const quickstartStop = {
       : `Stopped before every running step finished; the next start picks up from the live state (${state}).\n`,
 };
 
-/**
- * A quickstart run worth a line (the notifications' events, src/notify: each said once): what
- * was applied, what was put back, what waits for approval, what failed.
- */
+/** A quickstart run worth a line (the notifications' events, src/notify: each said once). */
 export function quickstartRunLine(e: {
   event: string;
   run: number;
@@ -94,9 +85,8 @@ export function quickstartRunLine(e: {
 }
 
 /**
- * The quickstart's view of a plan it applies: one line per kind and action with the names, and
- * the closing line (the whole plan, 494 lines for the example's first run, scrolled the
- * dashboard's address away: it is on the dashboard and in `poolsync history`).
+ * The quickstart's view of a plan it applies, a line per kind and action: the whole plan (494
+ * lines for the example's first run) scrolled the dashboard's address away.
  */
 export function briefPlan(plan: Plan): string {
   const groups = new Map<string, string[]>();
@@ -114,9 +104,8 @@ export function briefPlan(plan: Plan): string {
 }
 
 /**
- * What `apply` prints last when manual steps are left (exit 2): the runbook of the manual
- * steps that did not run, in order. For a saved plan the `--file` contents are written next
- * to the plan file; for a folder they are printed as here-documents in the runbook.
+ * The runbook `apply` prints last when manual steps are left (exit 2). For a saved plan the
+ * `--file` contents are written next to it; else they are here-documents in the runbook.
  */
 export async function printRunbook(
   plan: Plan,

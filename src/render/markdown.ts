@@ -1,8 +1,8 @@
 /**
- * Markdown for a pull-request comment: the closing line first, the changes in a fenced
- * `diff` block (GitHub colours `+` green, `-` red and `!` orange), then blocked items and
- * warnings. An update is `!` in the block (the text plan's `~` is left uncoloured by GitHub's
- * diff highlighting): blocked items are never in the block, and a legend under it says so. Kept under a size budget (GitHub caps comments at 65,536 characters).
+ * Markdown for a pull-request comment: the closing line first, the changes in a fenced `diff`
+ * block, then blocked items and warnings. GitHub colours `+` green, `-` red and `!` orange but
+ * not `~`, so an update is `!` (blocked items are never in the block; a legend says so). Kept
+ * under a size budget (GitHub caps comments at 65,536 characters).
  */
 import { escapeTerminal } from '../util/terminal-text.js';
 import { visibleChanges, type Change, type Plan } from '../model/plan.js';
@@ -55,7 +55,6 @@ export function renderMarkdown(plan: Plan, opts: { maxChars?: number } = {}): st
   return [...head, ...body, ...tail, meta].join('\n') + '\n';
 }
 
-/** Errors, the closing line, side effects, unmanaged count, prune scope, the control plane. */
 function headLines(plan: Plan): string[] {
   const head: string[] = [];
   if (plan.errors.length > 0) {
@@ -117,7 +116,6 @@ function blockedSection(changes: readonly Change[]): string[] {
 function manualSection(plan: Plan): string[] {
   const manual = manualSteps(plan);
   const runbook = runbookLines(plan.steps, { indent: '' }).map(escapeTerminal);
-  // A fence longer than any run of backticks in the file contents.
   const fence = fenceFor(runbook);
   return section(
     `Manual steps (${manual.length})`,
@@ -213,7 +211,6 @@ export function markdownText(text: string): string {
   );
 }
 
-/** The longest run of backticks in `text` (0 when none). */
 const longestTicks = (text: string): number =>
   Math.max(0, ...(text.match(/`+/g) ?? []).map((m) => m.length));
 
