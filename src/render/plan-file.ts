@@ -163,19 +163,12 @@ function verifySeal(doc: Record<string, unknown>, where: string, key: PlanKey): 
 }
 
 /**
- * The seal of a plan file (docs/plan.md, Sealed plan files): a digest over the whole plan as
- * written, so that `show` and `apply` refuse a file changed after `poolsync plan` wrote it.
- *
- * The digest is taken over the canonical text of the plan without its `seal` member:
- * `JSON.stringify(plan, null, 2)`, which is also how the file is written. A reader re-serialises
- * what it parsed, so whitespace and `\u` escapes may change (a file re-indented by a tool still
- * verifies); any value, key order or member that differs does not.
- *
- * Unkeyed (`sha256:…`), the seal catches a hand edit and a damaged file, but anyone can compute
- * it again. With a key (env `POOLSYNC_PLAN_KEY` or `POOLSYNC_PLAN_KEY_FILE`, the same in the job
- * that plans and the one that applies) it is an HMAC-SHA256 (`hmac-sha256:…`): only a holder of
- * the key can make a seal that verifies, and a reader that has the key accepts no other seal
- * (docs/security.md).
+ * The seal of a plan file (docs/plan.md, Sealed plan files): a digest of the plan's canonical
+ * text without its `seal` (`JSON.stringify(plan, null, 2)`, as the file is written). A reader
+ * re-serialises what it parsed, so a file re-indented by a tool still verifies; any value, key
+ * order or member that differs does not. Unkeyed, anyone can compute it again; with a key
+ * (POOLSYNC_PLAN_KEY or POOLSYNC_PLAN_KEY_FILE) it is an HMAC-SHA256 only a holder of the key can
+ * make, and a reader with the key accepts no other seal (docs/security.md).
  */
 const SEAL_PATTERN = /^(sha256|hmac-sha256):([0-9a-f]{64})$/;
 

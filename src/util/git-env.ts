@@ -96,11 +96,7 @@ function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/**
- * simple-git in a checkout folder of poolsync's own (created and `git init`ed when new, its
- * `origin` set to `repo`), with the repository's credentials in its environment (returned too,
- * for a git process spawned directly).
- */
+/** simple-git in poolsync's own checkout folder of `repo`, and its environment (for spawning git). */
 export async function checkoutClient(
   o: GitRemote & { dir: string },
 ): Promise<{ git: SimpleGit; env: Record<string, string> }> {
@@ -119,10 +115,7 @@ export async function checkoutClient(
   return { git, env };
 }
 
-/**
- * What a failed git command says, scrubbed: git prints hints and progress around the real
- * error, so the lines that say what failed (at most `lines` of them).
- */
+/** What a failed git command says, scrubbed: its error lines, not the hints and progress around them. */
 export function gitError(redactor: Redactor, err: unknown, lines: number): string {
   const said = redactor
     .errorMessage(err)

@@ -78,6 +78,5 @@ export const isMap = (v: unknown): v is Record<string, unknown> =>
 /** The problem of `value` under `name`, as one line, or null. */
 export function shapeProblem(name: string, shape: Shape, value: unknown): string | null {
   const p = shape(value);
-  // `pools[3].contract is not an object`, from the name of the value checked.
   return p ? `${name}${p.path} ${p.what}` : null;
 }

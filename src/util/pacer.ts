@@ -83,15 +83,11 @@ export class Pacer {
     this.limit = Math.max(1, max);
   }
 
-  /** Calls in flight allowed now (tests, progress). */
   get allowed(): number {
     return Math.floor(this.limit);
   }
 
-  /**
-   * `send` once a call may go (within the calls allowed, never while held); `answer` says what
-   * the server answered, which sets the pace.
-   */
+  /** `send` once a call may go; `answer` says what the server answered, which sets the pace. */
   async run<T>(send: () => Promise<T>, answer: (got: T) => Answer): Promise<T> {
     for (;;) {
       const hold = this.until - this.clock.now();

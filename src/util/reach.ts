@@ -88,10 +88,7 @@ export function connectionLost(err: unknown): string | null {
   return null;
 }
 
-/**
- * What happened, in words, for `origin` (`http://127.0.0.1:9`): `nothing accepts connections
- * at http://127.0.0.1:9`, `the host x.example is not known (DNS)`…
- */
+/** What happened, in words, for `origin` (`http://127.0.0.1:9`). */
 export function describeConnectFailure(f: ConnectFailure, origin: string): string {
   const host = new URL(origin).hostname;
   switch (f.kind) {

@@ -71,10 +71,7 @@ export class Redactor {
   }
 }
 
-/**
- * `secrets` and, at each use, every secret the process knows by then (processRedactor): the
- * daemon's, whose units read token files at every open (an environment's, a rotated one).
- */
+/** Also every secret the process knows at each use: the daemon's units read token files at every open. */
 export class LiveRedactor extends Redactor {
   override scrubSecrets(text: string): string {
     return processRedactor().scrubSecrets(super.scrubSecrets(text));
@@ -105,7 +102,7 @@ export function rememberSecret(value: string | null | undefined): void {
   if (v) remembered.add(v);
 }
 
-/** Remembers the secrets `env` holds (SECRET_ENV): the daemon's, for its every answer and log line. */
+/** The daemon's SECRET_ENV, for its every answer and log line. */
 export function rememberSecretsOf(env: Env): void {
   for (const name of SECRET_ENV) rememberSecret(env[name]);
 }

@@ -25,10 +25,7 @@ export function parseHeapProblem(bytes: number): string | null {
   return `it holds ${formatSize(bytes)}, and reading it would take about ${formatSize(bytes * PARSE_HEAP_PER_BYTE)} of memory, more than the ${formatSize(Math.max(0, left))} this process has left (node --max-old-space-size)`;
 }
 
-/**
- * The bytes of `path` (inside `root`), or null when it does not exist; an UnsafeFileError
- * naming it when it is not a regular file, larger than `maxBytes`, or too large to parse here.
- */
+/** readOwnFile, and an UnsafeFileError when the file is too large to parse here. */
 export async function readStateBytes(
   root: string,
   path: string,
@@ -40,10 +37,7 @@ export async function readStateBytes(
   return bytes;
 }
 
-/**
- * A kept file whose loss is harmless, parsed by `parse` (its value, or why it is not one);
- * null when absent or set aside (said to `warn`).
- */
+/** A kept file whose loss is harmless (`parse`: its value, or why not); null when absent or set aside. */
 export async function readKeptFile<T>(
   root: string,
   path: string,
