@@ -14,7 +14,6 @@ import { renderMarkdown } from './markdown.js';
 import { runbookLines } from './runbook.js';
 import { renderTextParts } from './text.js';
 
-/** What `apply` says when its plan has nothing to apply. */
 export function nothingToApply(plan: Plan): string {
   return plan.summary.blocked
     ? `No changes to apply: ${plan.summary.blocked} blocked change(s) cannot be applied (see the plan).`
@@ -84,10 +83,7 @@ export function quickstartRunLine(e: {
   return lines.map((l) => `${escapeTerminal(l)}\n`).join('');
 }
 
-/**
- * The quickstart's view of a plan it applies, a line per kind and action: the whole plan (494
- * lines for the example's first run) scrolled the dashboard's address away.
- */
+/** A line per kind and action: the whole plan (494 lines) scrolled the dashboard's address away. */
 export function briefPlan(plan: Plan): string {
   const groups = new Map<string, string[]>();
   for (const c of visibleChanges(plan)) {
@@ -178,7 +174,6 @@ export function renderParts(
   return renderTextParts(plan, { color });
 }
 
-/** The line for a folder that declares nothing, with what prune does then. */
 export function nothingDeclared(dir: string, prune: boolean): string {
   return (
     `Nothing declared: ${dir} holds no poolsync manifests` +
@@ -190,7 +185,6 @@ export function nothingDeclared(dir: string, prune: boolean): string {
 
 const SIGN = { add: '+', change: '~', remove: '-' } as const;
 
-/** The files promoting FROM to TO changes, as lines for a person. */
 export function describePromotion(
   from: string,
   to: string,

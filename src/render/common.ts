@@ -35,10 +35,7 @@ export function noteText(change: Pick<Change, 'note'>): string | null {
   return Array.isArray(change.note) ? change.note.map(inWords).join('; ') : inWords(change.note);
 }
 
-/**
- * The words of a change's reason (the JSON's `reason`): from its code when this poolsync knows
- * it, else the words stored with a change read from a plan file (a newer writer's code).
- */
+/** A change's reason in words (the JSON's `reason`), else the words a plan file stored. */
 export function whyText(change: { why?: Reason | null; reason?: string | null }): string | null {
   return (change.why && reasonText(change.why)) ?? change.reason ?? null;
 }
@@ -73,14 +70,12 @@ export function closingLine(plan: Plan, counts = countPlan(plan)): string {
   return `Plan: ${summaryCounts(counts)}.`;
 }
 
-/** The line after the closing line when some changes are side effects; null otherwise. */
 export function sideEffectLine(plan: Plan, counts = countPlan(plan)): string | null {
   const n = counts.side_effects;
   if (n === 0) return null;
   return `${n === 1 ? '1 more change follows' : `${n} more changes follow`} from these steps (marked #): the control plane makes ${n === 1 ? 'it' : 'them'} itself, nothing is sent.`;
 }
 
-/** Nothing to send and nothing blocked. */
 export function hasNoChanges(plan: Plan): boolean {
   const s = plan.summary;
   return s.create + s.update + s.replace + s.delete + s.blocked === 0;
@@ -105,14 +100,12 @@ export function fieldLines(
   }));
 }
 
-/** The width the paths of a change's field lines are padded to (its longest path). */
 export function fieldWidth(diff: readonly FieldDiff[]): number {
   let width = 0;
   for (const d of diff) width = Math.max(width, d.path.length);
   return width;
 }
 
-/** One field line (fieldLines), its path padded to `width`. */
 export function fieldText(action: Change['action'], d: FieldDiff, width: number): string {
   // What follows the path is one of a few cached strings (its padding and separator): a plan
   // of 100,000 creates has ~800,000 field lines.
@@ -165,7 +158,6 @@ const CAPABILITY_STEP_WHY: Partial<Record<Step['op'], string>> = {
     'the contract changes in place: no delete and re-create; member clusters match it (pool_update, C4)',
 };
 
-/** The plan's capability steps, in order, each with why it is safe. */
 export function capabilitySteps(plan: Plan) {
   return plan.steps
     .filter((s) => CAPABILITY_STEP_WHY[s.op] !== undefined)

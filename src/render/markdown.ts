@@ -151,7 +151,6 @@ function unmanagedSection(changes: readonly Change[]): string[] {
   return lines;
 }
 
-/** The applied changes in a fenced `diff` block, cut to `budget` characters. */
 function diffSection(applied: readonly Change[], budget: number): string[] {
   const lines: string[] = [];
   let shown = 0;

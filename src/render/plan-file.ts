@@ -30,10 +30,7 @@ export class PlanFileError extends Error {
   override readonly name = 'PlanFileError';
 }
 
-/**
- * Plans are JSON text; a cap keeps a wrong path (an image, a log) from being read whole. A plan
- * of 100,000 objects is ~130 MB (bench/README.md), well under it.
- */
+/** Keeps a wrong path (an image, a log) from being read whole; 100,000 objects are ~130 MB. */
 const MAX_BYTES = 256 * 1024 * 1024;
 
 /** schemas/ sits two levels above this module both in src/render and dist/render. */

@@ -287,7 +287,6 @@ function goes(p: ReasonParams): string {
   return `every enabled cluster with equal weight (${list(p, 'enabled').join(', ') || 'none enabled'})`;
 }
 
-/** Every code this poolsync has words for, with its words. */
 export const CATALOG: Readonly<Record<string, Words>> = {
   ...CAUSES,
   ...UNMANAGED,

@@ -28,8 +28,7 @@ export function runbookLines(steps: readonly Step[], opts: RunbookOptions = {}):
   const pad = opts.indent ?? '  ';
   const manual = steps.filter(isManual);
   const out: string[] = [];
-  // How the commands get their credentials (an environment variable, never a flag value),
-  // once, before the first command.
+  // How the commands get their credentials (never a flag value), once before the first.
   const credentials = [...new Set(manual.map((s) => s.manual?.credentials).filter(Boolean))];
   if (credentials.length > 0) {
     out.push(

@@ -162,7 +162,6 @@ function pushCapabilitySteps(out: string[], plan: Plan, paint: Paint): void {
   );
 }
 
-/** Blocked changes, warnings and errors: one titled list each. */
 function pushProblems(out: string[], plan: Plan, changes: readonly Change[], paint: Paint): void {
   section(
     out,
@@ -215,7 +214,6 @@ interface TextStyle {
   paint: Paint;
   /** Each action's symbol, right-aligned in three columns, painted in its colour, and a space. */
   symbol: Record<Change['action'], string>;
-  /** What ends the line of a field that forces replacement. */
   forces: string;
 }
 

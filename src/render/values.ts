@@ -118,10 +118,7 @@ export function compareTarget(
   return { ...target, status, diff };
 }
 
-/**
- * A generated file's header: its commit and how to regenerate it. Comparisons ignore it, so a
- * file that only differs by the commit it names is not a change.
- */
+/** A generated file's header; comparisons ignore it, so a new commit alone is not a change. */
 function header(commit: string | null, command: string, extra: string[] = []): string {
   const from =
     commit === null
@@ -145,10 +142,7 @@ export function body(text: string): string {
   return end === -1 ? '' : lines.slice(end + 1).join('\n');
 }
 
-/**
- * A unified line diff of two small texts (rendered values files: tens to hundreds of lines),
- * by longest common subsequence. Quadratic in lines, which is fine at that size.
- */
+/** A unified diff by LCS: quadratic in lines, fine for rendered values files (hundreds of lines). */
 export function unifiedDiff(before: string, after: string, name: string, context = 3): string {
   const a = before === '' ? [] : before.replace(/\n$/, '').split('\n');
   const b = after === '' ? [] : after.replace(/\n$/, '').split('\n');

@@ -49,10 +49,7 @@ function schedule(run: () => void, intervalMs: number): { cancel: () => void } {
   return { cancel: () => clearImmediate(immediate) };
 }
 
-/**
- * Parts gathered into strings of at least 64 KiB: few writes, no whole text held (a rendered
- * plan's parts to stdout or a file, the embedded control plane's snapshot).
- */
+/** Parts gathered into strings of at least `size`: few writes, no whole text held. */
 export function* batches(parts: Iterable<string>, size = 1 << 16): Generator<string> {
   let pending: string[] = [];
   let length = 0;

@@ -29,10 +29,7 @@ export function parseSecretFile(text: string, key: string): SecretFile {
   return { secret: field(key) ?? '', endpoint };
 }
 
-/**
- * Refuses to send the secret `source` holds (`the token file PATH`, a variable's name) to `url`
- * when it names another control plane.
- */
+/** Refuses to send the secret `source` holds to `url` when it names another control plane. */
 export function checkBound(source: string, endpoint: string | null, url: string): void {
   if (endpoint === null) return;
   // Exactly what it binds: `[::1]` is not the listener of `127.0.0.1`.

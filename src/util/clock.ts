@@ -13,10 +13,7 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
-/**
- * The machine's clock. `now` is monotonic (a lease's deadlines must not move when the wall
- * clock is set), counted from the epoch time of the process's start.
- */
+/** The machine's clock; `now` is monotonic, so a lease's deadlines hold when the clock is set. */
 export const SYSTEM_CLOCK: Clock = {
   now: () => performance.timeOrigin + performance.now(),
   sleep: (ms, signal) => wait(ms, undefined, signal ? { signal } : {}).catch(() => {}),

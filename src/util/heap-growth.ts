@@ -28,10 +28,7 @@ export function growthGiven(execArgv: readonly string[], nodeOptions: string): b
 let threshold: number | null = null;
 let observer: PerformanceObserver | null = null;
 
-/**
- * Caps the growth now (`fromBytes` 0) or from the first collection that finds the heap past it,
- * unless node's flags (`execArgv`, NODE_OPTIONS) set their own factor.
- */
+/** Caps the growth now (`fromBytes` 0) or once a collection finds the heap past `fromBytes`. */
 export function capHeapGrowthWhenLarge(
   fromBytes: number,
   execArgv: readonly string[],

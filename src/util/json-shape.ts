@@ -75,7 +75,6 @@ export function record(
 export const isMap = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** The problem of `value` under `name`, as one line, or null. */
 export function shapeProblem(name: string, shape: Shape, value: unknown): string | null {
   const p = shape(value);
   return p ? `${name}${p.path} ${p.what}` : null;

@@ -36,10 +36,7 @@ export function requireK8sPlace(
 
 const DEFAULT_INVENTORY_CONFIGMAP = 'poolsync-inventory';
 
-/**
- * The ConfigMap named by `text` (`--inventory`), else the default beside `lease` (the Lease
- * of --lock or --leader-elect), else null: the state folder.
- */
+/** The ConfigMap `--inventory` names, else the default beside `lease`, else null: the state folder. */
 export function inventoryPlace(
   text: string | null | undefined,
   lease: { namespace: string } | null,

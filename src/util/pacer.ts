@@ -35,7 +35,6 @@ export interface PaceEvent {
 
 export type PaceListener = (e: PaceEvent) => void;
 
-/** A pace event as one line of progress. */
 export function paceLine(e: PaceEvent): string {
   if (!e.throttled) return `${e.server} no longer throttles: back to ${e.max} calls at once`;
   const s = (e.waitMs / 1000).toFixed(1);

@@ -65,7 +65,6 @@ export class Redactor {
     return out;
   }
 
-  /** The message of any thrown value, scrubbed. */
   errorMessage(err: unknown): string {
     return this.scrub(err instanceof Error ? err.message : String(err));
   }

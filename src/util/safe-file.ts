@@ -244,10 +244,7 @@ export interface PlaceOptions {
   durable?: boolean;
 }
 
-/**
- * The one way poolsync puts a whole file in place (the module header says how); the temporary
- * name never outlives the call. Callers check the folders first.
- */
+/** The one way poolsync puts a whole file in place (module header); callers check the folders. */
 async function replaceFile(
   path: string,
   write: (fh: FileHandle) => Promise<unknown>,

@@ -38,10 +38,7 @@ async function trackedByGit(root: string, path: string): Promise<boolean> {
   return answer;
 }
 
-/**
- * The Git work tree `dir` is in, by its path as written (links are not followed): the nearest
- * folder from `dir` up that holds `.git`; null when none does.
- */
+/** The nearest folder from `dir` up (links not followed) that holds `.git`; null when none does. */
 export async function gitWorkTreeOf(dir: string): Promise<string | null> {
   for (let at = resolve(dir); ; at = dirname(at)) {
     if (await exists(join(at, '.git'))) return at;

@@ -164,10 +164,7 @@ export function limitOf(err: unknown): LimitName | null {
   return null;
 }
 
-/**
- * The time left to one call (its retries included), on the caller's clock: `signal` aborts
- * with a LimitError('call') when it ends, so a request in flight stops then.
- */
+/** One call's deadline, retries included: `signal` aborts what is in flight with a LimitError. */
 export class CallDeadline {
   readonly endsAt: number;
   private readonly controller = new AbortController();
@@ -192,7 +189,6 @@ export class CallDeadline {
     return Math.max(0, this.endsAt - this.now());
   }
 
-  /** Whether a wait of `ms` ends before the deadline. */
   allows(ms: number): boolean {
     return this.now() + ms < this.endsAt;
   }

@@ -46,10 +46,7 @@ export function urlCredentials(url: string): UrlCredentials {
   return found;
 }
 
-/**
- * Throws a UserError naming `what` and where the secret belongs when `url` carries
- * credentials. The message never repeats the URL: it holds the secret.
- */
+/** Refuses a URL that carries credentials; the message never repeats it (it holds the secret). */
 export function refuseUrlCredentials(url: string, what: string, instead: string): void {
   const found = urlCredentials(url);
   if (found === null) return;
