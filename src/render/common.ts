@@ -22,10 +22,7 @@ export function causeText(change: { cause?: Reason | null }): string | null {
   return change.cause ? reasonText(change.cause) : null;
 }
 
-/**
- * Data in words (its code when this poolsync has none for it); words read from a plan file as
- * they are. A change's `unverified` is worded so (the JSON's `unverified`).
- */
+/** Data in words (else its code), words read from a plan file as they are: `unverified` so. */
 export function inWords(r: Reason | string | null | undefined): string | null {
   return typeof r === 'object' && r ? (reasonText(r) ?? r.code) : (r ?? null);
 }
@@ -220,9 +217,8 @@ export function controlPlaneName(cp: PlanControlPlane): string {
 }
 
 /**
- * The header of a plan made by `poolsync plan`, `apply DIR` or the daemon: its environment, its
- * control plane, and a warning when that is an embedded state this run finds missing (a new,
- * empty control plane: every object is a create). None for a plan built in-process.
+ * The environment and control plane of a plan made by `plan`, `apply DIR` or the daemon, and a
+ * warning when its embedded state is missing (every object is a create); none in-process.
  */
 export function headerLines(
   plan: Plan,

@@ -63,9 +63,8 @@ export function warningDocument(w: PlanWarning, allParams = false): PlanWarning 
 }
 
 /**
- * A change as the plan JSON writes it: `reason`, its words (whyText), after `diff`, `note` and
- * `unverified` in words, and `why` only for a code the JSON carries. A change read from a plan
- * file keeps the words it has.
+ * A change as the plan JSON writes it: `reason` after `diff`, `note` and `unverified` in words,
+ * `why` only for a code it carries; one read from a plan file keeps its words.
  */
 export function changeDocument(change: Change): Change {
   const out: Record<string, unknown> = {};

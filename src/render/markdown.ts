@@ -196,10 +196,7 @@ function short(fingerprint: string): string {
   return fingerprint.replace(/^sha256:/, '').slice(0, 12);
 }
 
-/**
- * Reasons and messages are plain text with backticks for names: keep them, neutralise HTML
- * and link syntax (a name could otherwise add a link or an image, a tracking pixel).
- */
+/** Plain text with HTML and link syntax neutralised (a name could add an image, a tracking pixel). */
 export function markdownText(text: string): string {
   return escapeTerminal(
     text
@@ -213,10 +210,7 @@ export function markdownText(text: string): string {
 const longestTicks = (text: string): number =>
   Math.max(0, ...(text.match(/`+/g) ?? []).map((m) => m.length));
 
-/**
- * `text` as an inline code span that nothing in it can end: control characters (newline
- * included) escaped, delimited by more backticks than its longest run (CommonMark).
- */
+/** `text` as a code span nothing in it can end: more backticks than its longest run (CommonMark). */
 export function code(text: string): string {
   const safe = escapeTerminal(text);
   const ticks = '`'.repeat(longestTicks(safe) + 1);

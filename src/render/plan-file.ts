@@ -54,9 +54,8 @@ export function planValidator(): ValidateFunction {
 }
 
 /**
- * The sealed plan file in parts whose concatenation is the file (for writeParts): the plan.md
- * JSON, 2-space indented, with `"seal"` as its last member. One pass: each part is hashed as it
- * is handed on, and the seal goes where the closing brace was.
+ * The sealed plan file in parts (for writeParts), `"seal"` its last member: each part is hashed
+ * as it is handed on, and the seal goes where the closing brace was.
  */
 export function* planFileParts(plan: Plan, key: PlanKey): Generator<string> {
   // A sealed plan always names its control plane: apply refuses it anywhere else.

@@ -670,7 +670,6 @@ export const CATALOG: Readonly<Record<string, Words>> = {
       `${instead}, then remove this PoolAssignment`
     );
   },
-  /** `more`: how many more documents of the kind. */
   BACKEND_KIND: (p) =>
     `the ${s(p, 'backend')} backend cannot manage ${s(p, 'kind')}: ${s(p, 'address')} is declared at ${s(p, 'location')}` +
     `${p.more !== 0 ? ` (and ${s(p, 'more')} more)` : ''}. ` +

@@ -10,9 +10,8 @@ import { plural } from './common.js';
 
 interface RunbookOptions {
   /**
-   * Folder the `--file` contents were written to (next to a saved plan): the runbook says to
-   * run the commands from there. Absent: each file's content is printed as a `cat > FILE`
-   * here-document before its command, so the runbook can be pasted into a shell as-is.
+   * Where the `--file` contents were written (next to a saved plan); absent: they are `cat > FILE`
+   * here-documents, so the runbook can be pasted into a shell as-is.
    */
   filesDir?: string | null;
   /** Indentation of every line; default two spaces. */

@@ -14,10 +14,9 @@ export interface RetryPolicy {
 export const DEFAULT_RETRY: RetryPolicy = { maxRetries: 6, minDelayMs: 100, maxDelayMs: 5_000 };
 
 /**
- * Exponential backoff with "equal jitter": retry number `retry` (1-based) waits between half
- * and all of `baseMs * 2^(retry-1)`, that ceiling capped at `maxMs`. At least half the
- * ceiling, so retries never stampede at ~0 ms; jittered, so clients failing together do not
- * retry together.
+ * Exponential backoff with "equal jitter": retry `retry` (1-based) waits between half and all of
+ * `baseMs * 2^(retry-1)`, capped at `maxMs`: never ~0 ms (no stampede), and jittered, so clients
+ * failing together do not retry together.
  */
 export function backoffDelay(
   retry: number,

@@ -43,9 +43,8 @@ export function capHeapGrowthWhenLarge(
 }
 
 /**
- * Sets the cap now when the process asked for it on a large heap: the loader calls it once a
- * repository has proved large (more YAML than `LARGE_INPUT_BYTES`), which does not depend on
- * when a collection happened to run. Whether it is set.
+ * Sets the cap now, when asked for on a large heap: the loader calls it once a repository is
+ * large (LARGE_INPUT_BYTES), whenever a collection happened to run. Whether it is set.
  */
 export function capHeapGrowthNow(): boolean {
   if (threshold === null) return false;

@@ -63,11 +63,9 @@ export function escapeJsonForTerminal(json: string): string {
 }
 
 /**
- * What poolsync never writes itself, escaped wherever it comes from: the last line of defence of
- * every command's output (src/cli/run.ts), behind the renderers' own escaping of each value.
- * C0 controls but tab and newline, ESC but the colour sequences (SGR) the renderers write, DEL,
- * C1, bidi overrides and isolates, line and paragraph separators, BOM: each as `\uXXXX`, which
- * reads as an escape in text and keeps JSON output the same JSON.
+ * What poolsync never writes itself, as `\uXXXX` (an escape in text, the same JSON in JSON): the
+ * last line of defence of every command's output (src/cli/run.ts), behind the renderers' own
+ * escaping. ESC but the colour sequences (SGR) the renderers write; tab and newline are kept.
  */
 /* eslint-disable no-control-regex -- these are the characters to find */
 const STRAY =

@@ -14,8 +14,7 @@ export function userCacheDir(sub: string, env: Env): string | null {
 
 /**
  * `<user state>/poolsync/<sub>` (`$XDG_STATE_HOME`, else `~/.local/state`): what must outlive a
- * cache wipe and never be in a checkout (the inventory of Union and flyteadmin control planes,
- * src/apply/inventory.ts); null when there is no absolute home.
+ * cache wipe and never be in a checkout (src/apply/inventory.ts); null without an absolute home.
  */
 export function userStateDir(sub: string, env: Env): string | null {
   return userDir('XDG_STATE_HOME', join('.local', 'state'), sub, env);
