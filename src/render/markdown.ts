@@ -17,6 +17,7 @@ import {
   hasNoChanges,
   noteText,
   plural,
+  SYMBOL,
   unmanagedReason,
   warningText,
   whyText,
@@ -27,16 +28,10 @@ import { manualSteps, runbookLines, waitingNote } from './runbook.js';
 /** An update's line in the diff block: orange on GitHub, where `~` has no colour. */
 const UPDATE_IN_DIFF = '!';
 
-const DIFF_PREFIX: Partial<Record<Change['action'], string>> = {
-  create: '+',
-  update: UPDATE_IN_DIFF,
-  replace: '-/+',
-  delete: '-',
-};
+const IN_DIFF: ReadonlySet<Change['action']> = new Set(['create', 'update', 'replace', 'delete']);
 
-/** `maxChars`: upper bound of the output length; the change list is cut to fit. */
-export function renderMarkdown(plan: Plan, opts: { maxChars?: number } = {}): string {
-  const maxChars = opts.maxChars ?? 60_000;
+/** At most 60,000 characters: the change list is cut to fit. */
+export function renderMarkdown(plan: Plan): string {
   const head = headLines(plan);
   const changes = visibleChanges(plan);
   const tail = [
@@ -47,10 +42,10 @@ export function renderMarkdown(plan: Plan, opts: { maxChars?: number } = {}): st
     ...unmanagedSection(changes),
   ];
   const meta = `<sub>commit ${plan.commit ? `\`${plan.commit.slice(0, 12)}\`` : 'unknown (not a clean Git work tree)'} · desired \`${short(plan.desired_fingerprint)}\` · live \`${short(plan.live_fingerprint)}\`</sub>`;
-  const applied = changes.filter((c) => DIFF_PREFIX[c.action] !== undefined);
+  const applied = changes.filter((c) => IN_DIFF.has(c.action));
   const body =
     applied.length > 0
-      ? diffSection(applied, maxChars - [...head, ...tail, meta].join('\n').length - 200)
+      ? diffSection(applied, 60_000 - [...head, ...tail, meta].join('\n').length - 200)
       : [];
   return [...head, ...body, ...tail, meta].join('\n') + '\n';
 }
@@ -177,7 +172,7 @@ function diffSection(applied: readonly Change[], budget: number): string[] {
 }
 
 function diffBlock(change: Change): string[] {
-  const prefix = DIFF_PREFIX[change.action]!;
+  const prefix = change.action === 'update' ? UPDATE_IN_DIFF : SYMBOL[change.action];
   // Field lines start with the change's marker so the whole block takes its colour; inside a
   // replace, the changed fields are marked as an update's.
   const marker = prefix === '-/+' ? UPDATE_IN_DIFF : prefix;
