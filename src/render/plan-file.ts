@@ -180,7 +180,6 @@ function sealText(key: PlanKey, digest: Hash | Hmac): string {
   return `${key === null ? 'sha256' : 'hmac-sha256'}:${digest.digest('hex')}`;
 }
 
-/** The seal of a plan document (its `seal` member left out), computed from its canonical text. */
 export function sealOf(doc: Record<string, unknown>, key: PlanKey): string {
   const digest = sealDigest(key);
   for (const part of jsonParts(withoutSeal(doc), 2, 2)) digest.update(part, 'utf8');

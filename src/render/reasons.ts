@@ -150,7 +150,6 @@ function mismatches(p: ReasonParams, prefix = '', withContract = true): string[]
   );
 }
 
-/** `it reports …` and `it declares …`, when each has a mismatch. */
 function moveMismatches(p: ReasonParams): string {
   return (['reports', 'declares'] as const)
     .map((what) => [what, mismatches(p, `${what}_`)] as const)
@@ -565,7 +564,6 @@ export const CATALOG: Readonly<Record<string, Words>> = {
   ROUTES_NOWHERE_DEFAULT_OF: (p) =>
     `${s(p, 'why')}, and it is the default queue of ${list(p, 'settings').join(', ')} (run.default_queue): their runs wait there`,
   ROUTES_NOWHERE_EMPTY_POOL: (p) => `pool "${s(p, 'pool')}" has no cluster (register one in it)`,
-  /** The first clusters (`clusters`), each `disabled` or `unhealthy` (`states`), `more` left out. */
   NO_ROUTE: (p) => {
     const states = list(p, 'states');
     const shown = list(p, 'clusters')
@@ -632,7 +630,6 @@ export const CATALOG: Readonly<Record<string, Words>> = {
     p.assignment !== null
       ? `assignment "${s(p, 'assignment')}" names pool "${s(p, 'pool')}", which neither the repository nor the control plane has (A1)`
       : `${s(p, 'cluster')} names pool "${s(p, 'pool')}", which neither the repository nor the control plane has (C1)`,
-  /** `fields` forcing replacement with their `before` and `after` (JSON), or the replaced `caused_by`. */
   PREVENT_DESTROY: (p) => {
     const before = list(p, 'before');
     const after = list(p, 'after');
@@ -688,7 +685,6 @@ export const CATALOG: Readonly<Record<string, Words>> = {
   LABEL_NOT_DEPLOYED: (p) =>
     `${routing(p)}; flyteadmin accepts any label and would send these executions to ${goes(p)}. ` +
     `Deploy ${s(p, 'file')} (helm upgrade restarts flyteadmin with it); the next plan sets this label`,
-  /** The deployment cannot be read (`unavailable`: why) for the changes at `addresses`. */
   LABEL_DEPLOYMENT_UNKNOWN: (p) => {
     const addresses = list(p, 'addresses');
     return (
@@ -699,7 +695,6 @@ export const CATALOG: Readonly<Record<string, Words>> = {
   /** A change's `unverified` text while LABEL_DEPLOYMENT_UNKNOWN holds. */
   LABEL_UNVERIFIED: (p) =>
     `whether flyteadmin runs with label '${s(p, 'label')}' is unknown (see LABEL_DEPLOYMENT_UNKNOWN); policy safe holds this change`,
-  /** A label already set (at `addresses`) that the deployment routes otherwise (`routing`, `goes` above). */
   LABEL_ROUTED_ELSEWHERE: (p) =>
     `${routing(p)}, so the executions of ${list(p, 'addresses').join(', ')} (label already set in flyteadmin) ` +
     `go to ${goes(p)}. Deploy ${s(p, 'file')} (helm upgrade restarts flyteadmin with it)`,
@@ -722,7 +717,6 @@ export const CATALOG: Readonly<Record<string, Words>> = {
         : `: flyteadmin skips it, so the other clusters of the label take its share`)
     );
   },
-  /** `zero`: every weight is 0; else each of `clusters` gets its share in `percents`. */
   LABEL_WEIGHTS_RELATIVE: (p) => {
     const percents = list(p, 'percents');
     const shares =
@@ -736,7 +730,6 @@ export const CATALOG: Readonly<Record<string, Words>> = {
       `(each cluster gets weight / sum of the weights; 0 skips a cluster): ${shares}`
     );
   },
-  /** `--target`: the `targets`, and the `extra` objects they depend on. */
   PARTIAL_PLAN: (p) => {
     const extra = list(p, 'extra');
     return (

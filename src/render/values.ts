@@ -187,16 +187,11 @@ export function unifiedDiff(before: string, after: string, name: string, context
 }
 
 /**
- * The operator's own flyte-core values (`render flyte-core-values --base FILE`, poolsync.yaml
- * `render.flyte-core-values.base`) and the rendered ones, as Helm combines `--values base
- * --values rendered`: maps merge, lists are replaced by the later file. So:
- *  - flyteadmin.additionalVolumes / additionalVolumeMounts: the rendered lists hold the base's
- *    entries first, then poolsync's (an entry already there is not repeated; one that names
- *    the same volume or mount path differently is refused);
- *  - configmap.clusters.labelClusterMap is a map, so a label only the base has would be
- *    deployed beside the repository's: refused, declare it as a ClusterLabel;
- *  - configmap.clusters.clusterConfigs is a list the rendered one replaces: a cluster only the
- *    base has would be dropped: refused, declare it as an ExecutionCluster.
+ * The operator's own flyte-core values (`--base FILE`, `render.flyte-core-values.base`), combined
+ * by Helm with the rendered ones (`--values base --values rendered`: maps merge, the later file's
+ * lists win). So the rendered volume lists hold the base's entries first (one that names the same
+ * volume or mount path differently is refused), and a labelClusterMap label (Helm would deploy
+ * it) or a clusterConfigs cluster (Helm would drop it) only the base has is refused.
  */
 interface BaseValues {
   /** For messages: the file as given. */

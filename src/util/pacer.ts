@@ -4,13 +4,11 @@
  *
  * - a refused call (RESOURCE_EXHAUSTED with RetryInfo, HTTP 429 with Retry-After) waits its own
  *   delay (the retry loop sleeps it); the other calls go on, so one refusal stalls nothing else;
- * - the calls in flight follow TCP's AIMD, but on sustained throttling only: halved when a
- *   sixth of the last `WINDOW` calls answered (of those sent since the last change) were
- *   refused, which random refusals at a few percent almost never reach and a concurrency cap
- *   or rate limit reaches within a few rounds. Halved is half the calls that were in flight (TCP's
- *   flight size), not half of `max`: a client allowed 256 calls for its reads that runs 8
- *   steps at once goes to 4. Raised by one per round answered since, until back to as many as
- *   were in flight when the throttling began, when `max` is allowed again;
+ * - the calls in flight follow TCP's AIMD, but on sustained throttling only (WINDOW): halved
+ *   is half the calls that were in flight (TCP's flight size), not half of `max`: a client
+ *   allowed 256 calls for its reads that runs 8 steps at once goes to 4. Raised by one per round
+ *   answered since, until back to as many as were in flight when the throttling began, when
+ *   `max` is allowed again;
  * - at one call in flight and still refused, the server refuses everything: new calls wait the
  *   delay it gave too.
  *
@@ -50,9 +48,10 @@ export type Answer =
   | null;
 
 /**
- * The last calls answered that a decrease is judged on, and how many refusals among them: a
- * sixth. Random refusals at 5 % reach it about once in 7,000 answers (2.4 expected of 48, 8 is
- * 3.7 standard deviations above); a cap exceeded by a fifth reaches it within a few rounds.
+ * The last calls answered (sent since the last change) that a decrease is judged on, and how
+ * many refusals among them: a sixth. Random refusals at 5 % reach it about once in 7,000 answers
+ * (2.4 expected of 48, 8 is 3.7 standard deviations above); a cap exceeded by a fifth reaches it
+ * within a few rounds.
  */
 const WINDOW = 48;
 const REFUSED_OF_WINDOW = 8;
