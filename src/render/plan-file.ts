@@ -1,17 +1,14 @@
 /**
  * Plan files (`poolsync plan --out FILE`, also `--output json`): the one module that writes and
- * reads them, for `show`, `apply PLANFILE` and anything else that takes a saved plan.
- *
- * Written: the plan.md JSON format (render/json.ts) with a `seal` last (sealOf, below), only
- * when check 4 below holds (a plan the CLI saves, it applies).
- * Read, in this order, each refusal naming the file and what to do:
+ * reads them. Written: the plan.md JSON format with a `seal` last, only when check 4 holds (a
+ * plan the CLI saves, it applies). Read, in this order, each refusal naming the file and what to do:
  *   1. JSON, an object, of this `format_version`;
  *   2. the seal matches the content (with the key when one is set): the file is exactly what
  *      poolsync wrote, so what `show` renders is what `apply` runs;
- *   3. it names the control plane it was made for (`control_plane`), and the plan schema
- *      (schemas/plan.schema.json), the one validator of the format, holds;
- *   4. every step is accounted for by the plan's changes (src/plan/steps.ts), which
- *      also refuses a plan whose unkeyed seal was recomputed after a step was slipped in.
+ *   3. it names the control plane it was made for, and the plan schema (schemas/plan.schema.json),
+ *      the one validator of the format, holds;
+ *   4. every step is accounted for by the plan's changes (src/plan/steps.ts), which also refuses
+ *      a plan whose unkeyed seal was recomputed after a step was slipped in.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';

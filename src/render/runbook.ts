@@ -1,7 +1,6 @@
 /**
  * The runbook of a plan's manual steps (plan.md, Manual steps): the commands a person runs, in
- * step order, each with the reason there is no API call and the file it reads. Shared by the
- * plan renderers and by `apply`, which ends with it when manual steps are left.
+ * step order, each with why there is no API call; for the plan renderers and `apply`.
  */
 import type { Plan, Step } from '../model/plan.js';
 import { isManual, waitingOnManual } from '../plan/steps.js';

@@ -1,8 +1,4 @@
-/**
- * Retry waits shared by every client that retries: the control-plane HTTP client, the
- * pull-request API client and the daemon's reconcile retries; how a backend retries what is
- * transient (the union backend's RPCs and the OAuth2 requests before every backend's calls).
- */
+/** Retry waits shared by every client that retries (control planes, forges, OAuth2, the daemon). */
 
 export interface RetryPolicy {
   /** Retries after the first attempt. */

@@ -1,8 +1,7 @@
 /**
- * Time as every client that waits sees it: the forge and control-plane clients' backoffs and
- * rate limits, the pacer, the lease elector, the notifier's retries, the inventory's conflict
- * retries and the daemon's retry timer. Tests pass a clock that moves without waiting
- * (test/helpers/virtual-clock.ts), so a 30 s backoff or a lease duration takes no real time.
+ * Time as every client that waits sees it (backoffs, rate limits, the pacer, the lease elector).
+ * Tests pass a clock that moves without waiting (test/helpers/virtual-clock.ts), so a 30 s
+ * backoff or a lease duration takes no real time.
  */
 import { setTimeout as wait } from 'node:timers/promises';
 

@@ -1,11 +1,9 @@
 /**
- * The files poolsync keeps for itself (the daemon's run history, the inventory in the state
- * folder, the embedded state, the last-applied record) read defensively (issue 60): through the
- * safe-file layer (regular files it wrote, at most `maxBytes`), and never parsed when the parse
- * would not fit the heap (a JSON value takes about three times its text while it is parsed: a
- * 60 MB file aborted V8 at --max-old-space-size=256). `readKeptFile` reads one whose loss is
- * harmless (a history): too large, not JSON or not its shape, it is set aside (renamed
- * `NAME.corrupt-TIME-RANDOM` beside it) with a warning, and read as absent, never a crash, a 500 or a
+ * The files poolsync keeps for itself read defensively (issue 60): through the safe-file layer,
+ * and never parsed when the parse would not fit the heap (a JSON value takes about three times
+ * its text while it is parsed: a 60 MB file aborted V8 at --max-old-space-size=256). One whose
+ * loss is harmless (a history) that is too large, not JSON or not its shape is set aside
+ * (`NAME.corrupt-TIME-RANDOM`) with a warning and read as absent: never a crash, a 500 or a
  * stack trace.
  */
 import { randomBytes } from 'node:crypto';

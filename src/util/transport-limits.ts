@@ -1,8 +1,6 @@
 /**
  * One transport policy for every HTTP client poolsync has (issue 60; docs/control-plane.md,
- * Limits): the control planes' (rest/, flyteadmin/, union/), their OAuth2 requests, the forges'
- * (vcs/http.ts) and the daemon client's. Each call is bounded four ways, with defaults nobody
- * has to think about:
+ * Limits). Each call is bounded four ways, with defaults nobody has to think about:
  *  - connect: the connection is made within `connectTimeoutMs` (a firewall or a missing VPN
  *    drops packets: the system's own timeout is over two minutes);
  *  - read: the server sends something at least every `readTimeoutMs` (headers, then body);
@@ -10,8 +8,7 @@
  *    trickled a byte at a time never trips the read timeout);
  *  - size: an answer holds at most a cap per kind of call (ANSWER_BYTES), counted after
  *    decompression (a gzip bomb), so an endless body never takes the process's memory.
- * A limit that fires is said as `limitWords`: which limit, its value and the setting that
- * changes it. The values come from a flag, else the environment variable, else the default.
+ * A limit that fires names its value and setting (a flag, else an environment variable).
  */
 import { formatDuration, parseDuration } from './duration.js';
 import { UserError } from './user-error.js';
