@@ -1,7 +1,6 @@
 /**
- * The daemon's words: the message of each run's outcome (/status `lastRun.message`, the run
- * history, notifications) and the replies to `poolsync apply` comments on pull requests. The
- * daemon's stages decide and pass the facts; every sentence is built here.
+ * The daemon's words (run outcomes, replies to `poolsync apply` comments): its stages decide
+ * and pass the facts; every sentence is built here.
  */
 import type { Change } from '../model/plan.js';
 import { plural } from './common.js';

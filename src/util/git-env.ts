@@ -1,9 +1,7 @@
 /**
- * Git as poolsync runs it, shared by the daemon's checkout of the followed branch and the
- * pull-request checkouts of src/vcs: the environment (credentials never touch the URL, the argv
- * or .git/config: an HTTPS token travels in an `http.<origin>/.extraHeader` set through
- * GIT_CONFIG_* variables, an SSH key through GIT_SSH_COMMAND), the checkout's client, and what
- * a failed git command says.
+ * Git as the daemon and src/vcs run it. Credentials never touch the URL, the argv or
+ * .git/config: an HTTPS token travels in an `http.<origin>/.extraHeader` set through
+ * GIT_CONFIG_* variables, an SSH key through GIT_SSH_COMMAND.
  */
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';

@@ -1,12 +1,10 @@
 /**
- * Caps how far V8 lets a large heap grow between full collections. V8 lets the old generation
- * grow to 4x what survived the last full collection; poolsync keeps little (the states, the
- * plan) but passes a lot through (parse trees, checks), so a 100,000-object plan peaked at
- * ~540 MB resident over a ~175 MB live heap, and 353 MB with a factor of 1.5 (bench/README.md).
- * On a small heap the extra collections only cost time (+7 % at 10,000 objects), so a command
- * sets the cap once the heap passes `LARGE_HEAP_BYTES` (V8 reads the flag at each resizing).
- * The daemon caps from the start: without it each run's garbage piled up in the old generation
- * run after run (bench's "daemon resident set" row). Started first thing in src/cli/main.ts; a
+ * Caps how far V8 lets a large heap grow between full collections (4x what survived the last
+ * one): poolsync keeps little but passes a lot through, so a 100,000-object plan peaked at ~540
+ * MB resident over a ~175 MB live heap, and 353 MB with a factor of 1.5 (bench/README.md). On a
+ * small heap the extra collections only cost time (+7 % at 10,000 objects), so a command caps
+ * once the heap passes `LARGE_HEAP_BYTES` (V8 reads the flag at each resizing); the daemon from
+ * the start, or each run's garbage piles up (bench's "daemon resident set" row). A
  * `--heap-growing-percent` given to node itself wins.
  */
 import { PerformanceObserver } from 'node:perf_hooks';
