@@ -107,8 +107,7 @@ interface Taking {
 
 /**
  * One attempt: the lock when created; null to try again (released meanwhile, a stale one taken
- * over or lost to another taker, an unreadable one still young); the refusal when a live holder
- * has it.
+ * over or lost to another taker, an unreadable one still young); throws when a live holder has it.
  */
 async function attemptLock(t: Taking): Promise<HeldLockFile | null> {
   const { root, path, opts } = t;
@@ -213,10 +212,9 @@ async function startTicks(pid: number): Promise<string | null> {
 }
 
 /**
- * Removes a lock judged stale, only under a second lock (`<path>.takeover`, taken the same
- * atomic way) and only if it still has the content judged stale (null: still unreadable), so
- * one process never deletes the fresh lock another just took. False: another process is taking
- * over right now (the caller retries).
+ * Removes a lock judged stale under a second lock (`<path>.takeover`), only if it still has the
+ * content judged stale (null: unreadable), so one process never deletes the fresh lock another
+ * just took. False: another process is taking over right now (the caller retries).
  */
 async function takeOverStale(t: Taking, staleRaw: string | null): Promise<boolean> {
   const mutex = `${t.path}.takeover`;

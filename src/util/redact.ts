@@ -1,9 +1,7 @@
 /**
  * Keeps secrets out of everything poolsync shows (quality.md, Security): the daemon's logs,
- * /status, errors and metrics, and everything the CLI writes (src/cli/run.ts) go
- * through `Redactor.scrub` before they leave the process. The secrets this process knows: the
- * values of the secret environment variables, and every secret read from a file (token files,
- * API keys, client secrets) as it is read.
+ * /status, errors and metrics, and all the CLI writes (src/cli/run.ts) go through
+ * `Redactor.scrub`. The secrets: those of the environment, and every one read from a file.
  */
 import type { Env } from './env.js';
 

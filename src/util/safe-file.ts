@@ -1,9 +1,8 @@
 /**
  * The one way poolsync reads and writes files (docs/security.md, "What is read", "Files poolsync
- * keeps"). A file of a repository or checkout (poolsync.yaml, manifests, render targets) is
- * hostile input, and so are the folders poolsync keeps its own files in (the *root*: the state
- * folder, the cache folder), which may sit in a checkout where anyone with push access put links,
- * FIFOs or files of their own. So:
+ * keeps"). A repository's files are hostile input, and so are the folders poolsync keeps its own
+ * in (the *root*: the state and cache folders), which may sit in a checkout where anyone with
+ * push access put links, FIFOs or files of their own. So:
  * - only a regular file of one name is read (a hard link could be an outside file): `lstat`
  *   first, so a link, a FIFO (an open that blocks forever), a socket or a device (an open with
  *   side effects) is refused before any `open`; the open refuses links (O_NOFOLLOW) and never
@@ -11,9 +10,8 @@
  * - every folder between the root and the file is a real folder, never a link;
  * - a read is bounded by the bytes read (at most `maxBytes + 1`), never by what `stat` says
  *   (/proc files and devices report 0);
- * - a file is written to an unguessable temporary name created exclusively (`O_CREAT | O_EXCL |
- *   O_NOFOLLOW`: a link planted there fails the open) and renamed over it (replaceFile), so a
- *   link never receives the content;
+ * - a file is written to an unguessable temporary name created exclusively (O_EXCL, O_NOFOLLOW:
+ *   a planted link fails the open) and renamed over it (replaceFile): a link never receives it;
  * - a failure names the path and the reason, never the content: a reason for the loader to
  *   place at `file:1:1`, or an `UnsafeFileError` (a `UserError`: one line, no stack trace).
  */

@@ -34,10 +34,9 @@ function escapeChar(c: string): string {
 }
 
 /**
- * `text` with every control, bidi or invisible character shown as an escape; unchanged when it
- * has none. Text not in Unicode NFC (`cafe` + U+0301, as macOS writes file names) also shows
- * its combining marks as escapes, so two names that look alike (`café.yaml` NFC and NFD) are
- * told apart; NFC text keeps its marks.
+ * `text` with every control, bidi or invisible character as an escape. Text not in NFC (`cafe` +
+ * U+0301, as macOS writes file names) shows its combining marks as escapes too, so names that
+ * look alike (`café.yaml` NFC and NFD) are told apart.
  */
 export function escapeTerminal(text: string): string {
   // One simple test, not two: a plan of 100,000 creates escapes ~800,000 lines.
