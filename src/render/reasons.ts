@@ -254,10 +254,9 @@ function entries(p: ReasonParams, of: string): string | null {
 }
 
 /**
- * How the deployment routes a label other than the repository (flyteadmin.ts): `running`
- * entries null when it does not route it (`listed`: the clusters its labelClusterMap lists,
- * none enabled; null: not listed); `wanted` entries null when the repository disables every
- * cluster of it; `same_clusters`: only the weights differ. `source`: where flyteadmin read it.
+ * How the deployment routes a label other than the repository (flyteadmin.ts): `running` null
+ * when it does not route it (`listed`: its clusters, none enabled; null: not listed); `wanted`
+ * null when the repository disables every cluster of it; `source`: where flyteadmin read it.
  */
 function routing(p: ReasonParams): string {
   const label = s(p, 'label');

@@ -199,7 +199,7 @@ interface BaseValues {
   values: unknown;
 }
 
-/** A base file that cannot be combined with the rendered values; the message says why and what to do. */
+/** A base file that cannot be combined with the rendered values (the message says what to do). */
 export class RenderInputError extends Error {
   override readonly name = 'RenderInputError';
 }
@@ -267,21 +267,18 @@ function mergeBase(
 
 /**
  * flyte-core Helm values for multi-cluster Flyte (seed flyte-multi-cluster.md, "Control Plane
- * configuration"): `configmap.clusters` (labelClusterMap, clusterConfigs, defaultExecutionLabel)
- * from the ClusterLabel and ExecutionCluster manifests, and the volume that mounts the
- * credentials Secret where the clusterConfigs' tokenPath and certPath point, so the pods start
- * on the real chart (flyteorg/flyte charts/flyte-core/templates):
+ * configuration"): `configmap.clusters` from the ClusterLabel and ExecutionCluster manifests,
+ * and the volume that mounts the credentials Secret where their tokenPath and certPath point, so
+ * the pods start on the real chart (flyteorg/flyte charts/flyte-core/templates):
  *  - the paths are files of /var/run/credentials and the Secret is cluster-credentials (V14):
  *    the syncresources Deployment mounts exactly that, whatever the values say
  *    (clusterresourcesync/deployment.yaml:68-71, 86-90);
  *  - flyteadmin.additionalVolumes/additionalVolumeMounts reach the flyteadmin container
  *    (admin/deployment.yaml:192-194, 232-234) and the sync-cluster-resources init container
  *    (admin/deployment.yaml:113-117, only with a non-empty labelClusterMap, which V14 requires);
- *    no chart version reads `initContainerClusterSyncAdditionalVolumeMounts`, so it is not
- *    written;
+ *    no chart version reads `initContainerClusterSyncAdditionalVolumeMounts`: not written;
  *  - with the operator's own values (`base`), their volumes and mounts are kept (BaseValues).
- * Pure and stable: the same desired state (and base) gives the same bytes. Its header names
- * the commit and the files the credentials Secret must hold.
+ * Pure and stable: the same desired state (and base) gives the same bytes.
  */
 export function renderFlyteCoreValues(desired: DesiredState, opts: RenderOptions): string {
   const secret = opts.credentialsSecret || CHART_CREDENTIALS_SECRET;
@@ -346,11 +343,9 @@ export function renderFlyteCoreValues(desired: DesiredState, opts: RenderOptions
 
 /**
  * Union self-managed (seed union-selfmanaged-multiple-clusters.md): the clusterPool →
- * clusterNames mapping Union configures in its control plane, from the ClusterPool and Cluster
- * manifests (a cluster listed under each of its `pools`, as the seed lists my-dev-cluster under
- * `default` and development-cp), with each pool's metadata bucket as a comment (every cluster
- * of a pool must use it as `storage.bucketName`; V13 keeps buckets apart between clusters that
- * share no pool). Pure and stable.
+ * clusterNames mapping of its control plane (a cluster under each of its `pools`, as the seed
+ * lists my-dev-cluster under `default` and development-cp), with each pool's bucket as a comment
+ * (every cluster of a pool must use it as `storage.bucketName`; V13). Pure and stable.
  */
 export function renderUnionClusterPools(desired: DesiredState, opts: RenderOptions): string {
   const pools = new Map<string, string[]>(desired.pools.map((p) => [p.name, []]));

@@ -25,10 +25,9 @@ export interface TransportLimits {
 const MiB = 1024 * 1024;
 
 /**
- * A control plane whose packets are dropped fails after the connect timeout (nothing answered
- * yet: no retry, util/reach.ts); one that stops answering mid-call after a read timeout and a
- * connect timeout. 32 MiB is ten times the largest real answer (a 5,000-item page, flyteadmin's
- * 50,000 attribute rows) and keeps the ~6 reads of a live state under 200 MB together.
+ * Dropped packets fail after the connect timeout (no retry yet, util/reach.ts). 32 MiB is ten
+ * times the largest real answer (a 5,000-item page, flyteadmin's 50,000 attribute rows) and
+ * keeps the ~6 reads of a live state under 200 MB together.
  */
 export const DEFAULT_LIMITS: Readonly<TransportLimits> = Object.freeze({
   connectTimeoutMs: 5_000,
