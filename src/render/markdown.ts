@@ -173,8 +173,7 @@ function diffSection(applied: readonly Change[], budget: number): string[] {
 
 function diffBlock(change: Change): string[] {
   const prefix = change.action === 'update' ? UPDATE_IN_DIFF : SYMBOL[change.action];
-  // Field lines start with the change's marker so the whole block takes its colour; inside a
-  // replace, the changed fields are marked as an update's.
+  // Field lines take the change's marker, so the block takes its colour (a replace's: an update's).
   const marker = prefix === '-/+' ? UPDATE_IN_DIFF : prefix;
   // Names and values come from the repository and the control plane: one line each, escaped.
   const lines = [`${prefix} ${escapeTerminal(change.address)}`];

@@ -61,17 +61,11 @@ const PART_CHARS = 1 << 16;
 
 export interface TextOptions {
   color: boolean;
-  /**
-   * The whole plan's count, for a plan cut short (the daemon's kept digest of a run): the
-   * closing line says what the run planned, not what was kept. Default: counted from `plan`.
-   */
+  /** The whole plan's count, for a plan cut short (the daemon's digest): what the run planned. */
   counts?: PlanCounts;
 }
 
-/**
- * The text in parts of whole lines, handed on as they come: a large plan's text is never built
- * whole (at 100,000 creates it is ~32 MB, and its lines several times that while joined).
- */
+/** The text in parts of whole lines, never built whole: at 100,000 creates it is ~32 MB. */
 export function* renderTextParts(plan: Plan, opts: TextOptions): Generator<string> {
   const style = textStyle(opts.color);
   const { paint } = style;

@@ -65,10 +65,9 @@ function hostOf(hostname: string, exact: boolean): string {
 }
 
 /**
- * The host and port of a plain-HTTP URL, whose server is whatever listens there whatever name
- * the URL gives it, and its backend (one server may speak several, each a control plane of its
- * own); null for the others (over TLS a name is what the certificate and virtual hosts tell
- * apart; `file:` is its real path).
+ * The host, port and backend (one server may speak several) of a plain-HTTP URL, whose server
+ * is whatever listens there, whatever the name; null for the others (over TLS the certificate
+ * and virtual hosts tell names apart; `file:` is its real path).
  */
 export function addressReached(
   url: string,

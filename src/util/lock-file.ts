@@ -172,9 +172,9 @@ function parseHolder(raw: string): LockHolder | null {
 }
 
 /**
- * Only a holder on this host can be checked. It is dead when the machine rebooted since, when
- * its pid is ours but this process does not hold the lock (a restarted container's pid 1), when
- * no process has its pid, or when the one that has it started at another time (reused pid).
+ * Only a holder on this host can be checked: dead when the machine rebooted since, when its pid
+ * is ours but we do not hold the lock (a restarted container's pid 1), or when no process or
+ * one started at another time (a reused pid) has its pid.
  */
 async function isStale(holder: LockHolder, raw: string): Promise<boolean> {
   if (holder.host !== hostname()) return false;

@@ -136,9 +136,8 @@ export async function readRepoFile(
 
 /**
  * readRepoFile without its parents check (the manifest walk descends only into real folders),
- * in synchronous calls: a quarter of the CPU of the promise calls for a folder of small
- * manifests (117 files of 10,000 objects: ~8 against ~30 ms). Nothing blocks: a FIFO or a
- * device is refused before the open, which never waits.
+ * synchronous: a quarter of the promise calls' CPU (117 files of 10,000 objects: ~8 against ~30
+ * ms). Nothing blocks: a FIFO or a device is refused before the open, which never waits.
  */
 export function readRepoFileSync(
   root: string,
@@ -346,9 +345,8 @@ function inside(root: string, path: string): string {
 }
 
 /**
- * `root` and every folder between it and `path`'s folder are real folders; with `create`,
- * missing ones are made (mode 0700), one at a time and each checked before going down. Folders
- * above `root` are the user's: made with `recursive` when missing, never checked.
+ * `root` and every folder down to `path`'s are real folders (`create`: missing ones made, mode
+ * 0700, each checked before going down). Those above `root` are the user's: never checked.
  */
 export async function ownFolders(root: string, path: string, create: boolean): Promise<void> {
   const folders = [root];
@@ -486,9 +484,9 @@ export interface UserFileOptions {
 const USER_READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
 
 /**
- * A file the user named (a token file, a saved plan, a config file): links are followed (a
- * Kubernetes secret is one), but only a regular file is read (a FIFO would block, a device
- * never end) and at most `maxBytes`. Throws UnsafeFileError; the message never quotes it.
+ * A file the user named: links are followed (a Kubernetes secret is one), but only a regular
+ * file is read (a FIFO would block, a device never end), at most `maxBytes`; the message of the
+ * UnsafeFileError it throws never quotes it.
  */
 export async function readUserFile(path: string, options: UserFileOptions): Promise<Buffer> {
   const fail = (why: string) => new UnsafeFileError(`cannot read ${options.what} ${path}: ${why}`);
