@@ -99,10 +99,7 @@ export function briefPlan(plan: Plan): string {
   return `\n${lines.join('\n')}\n${closingLine(plan)} The whole plan: the dashboard, or \`poolsync history\`.\n`;
 }
 
-/**
- * The runbook `apply` prints last when manual steps are left (exit 2). For a saved plan the
- * `--file` contents are written next to it; else they are here-documents in the runbook.
- */
+/** The runbook `apply` prints last (exit 2); `--file` contents go next to a saved plan. */
 export async function printRunbook(
   plan: Plan,
   result: { manual: readonly string[]; steps: readonly { status: string }[] },

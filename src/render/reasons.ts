@@ -1,13 +1,10 @@
 /**
  * The catalog of words (docs/plan.md, One voice): the planner records once per object why it
- * changes as a code and its parameters (src/plan/reasons.ts: `Change.why`, `cause`, `note`,
- * `unverified`, a warning's or an error's `params`); this is the one place that words a code,
- * for every renderer, the dashboard, pull-request comments and notifications, so they cannot
- * tell different stories.
- *
- * Adding a code: add its words here (test/plan/reason-catalog.test.ts checks every call of the
- * planner names a code with words and passes the parameters they read). A plan carrying a code
- * this poolsync does not know (a newer writer) falls back to the words stored beside it.
+ * changes as a code and its parameters (src/plan/reasons.ts); this is the one place that words a
+ * code, for every renderer, the dashboard, pull-request comments and notifications, so they
+ * cannot tell different stories. test/plan/reason-catalog.test.ts checks every code the planner
+ * uses has words here and gets the parameters they read. A plan file's code this poolsync does
+ * not know (a newer writer) falls back to the words stored beside it.
  */
 import type { PlanError, Reason, ReasonParams, PruneScope } from '../model/plan.js';
 import type { ObjectKind } from '../model/common.js';

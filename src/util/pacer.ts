@@ -1,7 +1,6 @@
 /**
- * The calls a client has in flight to one server, paced by what the server signals
- * (quality.md, throttling):
- *
+ * The calls a client has in flight to one server, paced by what it signals (quality.md,
+ * throttling); each change of pace is told (`onPace`), on an injected clock (virtual in tests):
  * - a refused call (RESOURCE_EXHAUSTED with RetryInfo, HTTP 429 with Retry-After) waits its own
  *   delay (the retry loop sleeps it); the other calls go on, so one refusal stalls nothing else;
  * - the calls in flight follow TCP's AIMD, but on sustained throttling only (WINDOW): halved
@@ -11,8 +10,6 @@
  *   `max` is allowed again;
  * - at one call in flight and still refused, the server refuses everything: new calls wait the
  *   delay it gave too.
- *
- * Each change of pace is told (`onPace`); the clock is injected, so tests run on virtual time.
  */
 import { SYSTEM_CLOCK, type Clock } from './clock.js';
 

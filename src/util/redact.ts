@@ -13,10 +13,10 @@ export function scrubUrlUserinfo(text: string): string {
 const BEARER = /\b(bearer)\s+(?=[\w.~+/=-]*[\d.~+/=_-])[\w.~+/-]{8,}=*/gi;
 
 /**
- * A secret that is a plain word (`wrong`, `changeme`, `Secret`): replaced wherever it appeared,
- * it would eat that word from every sentence ("missing or *** bearer token"). No generated
- * token is one (they have digits, punctuation or mixed case), so such a secret is hidden only
- * where it stands as a credential: after bearer, basic, token, key, secret or password.
+ * A secret that is a plain word (`changeme`), replaced everywhere, would eat that word from every
+ * sentence ("missing or *** bearer token"); no generated token is one (they have digits,
+ * punctuation or mixed case), so it is hidden only after bearer, basic, token, key, secret or
+ * password.
  */
 const WORD = /^[A-Za-z][a-z]{3,23}$|^[A-Z]{4,24}$/;
 const CREDENTIAL_BEFORE = '(\\b(?:bearer|basic|token|key|secret|password)["\'\\s:=]+)';

@@ -8,10 +8,9 @@
  */
 
 /**
- * C0 and C1 controls, DEL, bidi marks/embeddings/overrides/isolates, line/paragraph
- * separators; and the characters that show as nothing (soft hyphen, Mongolian vowel separator,
- * zero-width space/joiners, word joiner and invisible operators, BOM, interlinear annotation
- * marks), so `run_\u{feff}concurrency` does not read as `run_concurrency` (issue 38, item 12).
+ * C0 and C1 controls, DEL, bidi marks, line/paragraph separators; and what shows as nothing
+ * (soft hyphen, zero-width and invisible characters, BOM, interlinear annotation marks), so
+ * `run_\u{feff}concurrency` does not read as `run_concurrency` (issue 38, item 12).
  */
 /* eslint-disable no-control-regex -- these are the characters to find */
 const UNSAFE =

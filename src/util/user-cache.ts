@@ -1,7 +1,6 @@
 /**
- * The user's cache folder for poolsync: `$XDG_CACHE_HOME/poolsync`, else `~/.cache/poolsync`;
- * never the working folder (in CI that is a checkout of a pull request's code,
- * docs/security.md). Node's compile cache lives under it.
+ * The user's folders for poolsync (`$XDG_CACHE_HOME/poolsync`, else `~/.cache/poolsync`), never
+ * the working folder (in CI a checkout of a pull request's code, docs/security.md).
  */
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
