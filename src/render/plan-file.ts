@@ -35,7 +35,6 @@ const SCHEMA_URL = new URL('../../schemas/plan.schema.json', import.meta.url);
 
 const PLAN_AGAIN = 'save a plan with `poolsync plan --out FILE`';
 
-/** The ajv validator of schemas/plan.schema.json (compiled once). */
 let validator: ValidateFunction | null = null;
 export function planValidator(): ValidateFunction {
   if (!validator) {

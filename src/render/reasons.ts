@@ -133,10 +133,7 @@ function scopeOf(p: ReasonParams): PruneScope {
   };
 }
 
-/**
- * C4 mismatches, one per `<prefix>fields`, with its `<prefix>declared` and (`withContract`)
- * `<prefix>contract` value: `object_store_uri is "s3://a", the contract says "s3://b"`.
- */
+/** C4 mismatches of `<prefix>fields`: `object_store_uri is "s3://a", the contract says "s3://b"`. */
 function mismatches(p: ReasonParams, prefix = '', withContract = true): string[] {
   const declared = list(p, `${prefix}declared`);
   const contract = withContract ? list(p, `${prefix}contract`) : [];

@@ -251,10 +251,7 @@ function changeText(change: Change, style: TextStyle, manual: boolean): string {
 /** What starts a field line: the previous line's newline and the indent. */
 const FIELD_START = '\n      ';
 
-/**
- * True when a field's path and values are printable ASCII: escapeTerminal leaves its line as
- * it is (the arrow of an update line included), and a test of the whole line would copy it.
- */
+/** Printable ASCII path and values: escapeTerminal keeps the line (its → too), tested uncopied. */
 function plainField(d: FieldDiff): boolean {
   return PRINTABLE_ASCII.test(d.path) && plainValue(d.after) && plainValue(d.before);
 }

@@ -21,7 +21,6 @@ export interface GitAuth {
   sshKnownHostsFile: string | null;
 }
 
-/** A repository poolsync clones, and how its git commands run. */
 export interface GitRemote {
   /** Clone URL of the config repository (the daemon's --repo). */
   repo: string;
