@@ -30,8 +30,9 @@ const UPDATE_IN_DIFF = '!';
 
 const IN_DIFF: ReadonlySet<Change['action']> = new Set(['create', 'update', 'replace', 'delete']);
 
-/** At most 60,000 characters: the change list is cut to fit. */
-export function renderMarkdown(plan: Plan): string {
+/** `maxChars`: upper bound of the output length; the change list is cut to fit. */
+export function renderMarkdown(plan: Plan, opts: { maxChars?: number } = {}): string {
+  const maxChars = opts.maxChars ?? 60_000;
   const head = headLines(plan);
   const changes = visibleChanges(plan);
   const tail = [
@@ -45,7 +46,7 @@ export function renderMarkdown(plan: Plan): string {
   const applied = changes.filter((c) => IN_DIFF.has(c.action));
   const body =
     applied.length > 0
-      ? diffSection(applied, 60_000 - [...head, ...tail, meta].join('\n').length - 200)
+      ? diffSection(applied, maxChars - [...head, ...tail, meta].join('\n').length - 200)
       : [];
   return [...head, ...body, ...tail, meta].join('\n') + '\n';
 }
