@@ -27,7 +27,7 @@ export class PlanFileError extends Error {
   override readonly name = 'PlanFileError';
 }
 
-/** Keeps a wrong path (an image, a log) from being read whole; 100,000 objects are ~130 MB. */
+/** Keeps a wrong path (an image, a log) from being read whole; 100,000 objects: ~130 MB (bench/README.md). */
 const MAX_BYTES = 256 * 1024 * 1024;
 
 /** schemas/ sits two levels above this module both in src/render and dist/render. */

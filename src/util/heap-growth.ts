@@ -4,8 +4,8 @@
  * MB resident over a ~175 MB live heap, and 353 MB with a factor of 1.5 (bench/README.md). On a
  * small heap the extra collections only cost time (+7 % at 10,000 objects), so a command caps
  * once the heap passes `LARGE_HEAP_BYTES` (V8 reads the flag at each resizing); the daemon from
- * the start, or each run's garbage piles up (bench's "daemon resident set" row). A
- * `--heap-growing-percent` given to node itself wins.
+ * the start, or each run's garbage piles up (bench's "daemon resident set" row). Started first
+ * thing in src/cli/main.ts; a `--heap-growing-percent` given to node itself wins.
  */
 import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
