@@ -1,9 +1,6 @@
 /**
- * What the CLI prints of and beside a plan: the plan in the format asked for, the quickstart
- * daemon's banner and short view of each plan it applies, the runbook `apply` ends with when
- * manual steps are left, the generated files (poolsync.yaml `render`) that `plan` shows would
- * change, a folder that declares nothing, the files `promote` changes, a plan with nothing to
- * apply, and a managed object's state (`state`).
+ * What the CLI prints of and beside a plan: its formats, the quickstart's words, apply's
+ * runbook, the rendered files that would change, and what `promote` changes.
  */
 import { dirname, resolve } from 'node:path';
 import type { DesiredState } from '../model/desired.js';
@@ -17,17 +14,13 @@ import { renderMarkdown } from './markdown.js';
 import { runbookLines } from './runbook.js';
 import { renderTextParts } from './text.js';
 
-/** What `apply` says when its plan has nothing to apply. */
 export function nothingToApply(plan: Plan): string {
   return plan.summary.blocked
     ? `No changes to apply: ${plan.summary.blocked} blocked change(s) cannot be applied (see the plan).`
     : 'No changes. The control plane matches the repository.';
 }
 
-/**
- * What `daemon --quickstart` says once it listens: where to look, what to do, and the admin
- * token it works with (`token.made`: just made, shown this once; else where it is kept).
- */
+/** What `daemon --quickstart` says once it listens (`token.made`: just made, shown this once). */
 export function quickstartBanner(
   url: string,
   watching: string,
@@ -59,10 +52,7 @@ export const quickstartStop = {
       : `Stopped before every running step finished; the next start picks up from the live state (${state}).\n`,
 };
 
-/**
- * A quickstart run worth a line (the notifications' events, src/notify: each said once): what
- * was applied, what was put back, what waits for approval, what failed.
- */
+/** A quickstart run worth a line (the notifications' events, src/notify: each said once). */
 export function quickstartRunLine(e: {
   event: string;
   run: number;
@@ -93,11 +83,7 @@ export function quickstartRunLine(e: {
   return lines.map((l) => `${escapeTerminal(l)}\n`).join('');
 }
 
-/**
- * The quickstart's view of a plan it applies: one line per kind and action with the names, and
- * the closing line (the whole plan, 494 lines for the example's first run, scrolled the
- * dashboard's address away: it is on the dashboard and in `poolsync history`).
- */
+/** A line per kind and action: the whole plan (494 lines) scrolled the dashboard's address away. */
 export function briefPlan(plan: Plan): string {
   const groups = new Map<string, string[]>();
   for (const c of visibleChanges(plan)) {
@@ -113,11 +99,7 @@ export function briefPlan(plan: Plan): string {
   return `\n${lines.join('\n')}\n${closingLine(plan)} The whole plan: the dashboard, or \`poolsync history\`.\n`;
 }
 
-/**
- * What `apply` prints last when manual steps are left (exit 2): the runbook of the manual
- * steps that did not run, in order. For a saved plan the `--file` contents are written next
- * to the plan file; for a folder they are printed as here-documents in the runbook.
- */
+/** The runbook `apply` prints last (exit 2); `--file` contents go next to a saved plan. */
 export async function printRunbook(
   plan: Plan,
   result: { manual: readonly string[]; steps: readonly { status: string }[] },
@@ -189,7 +171,6 @@ export function renderParts(
   return renderTextParts(plan, { color });
 }
 
-/** The line for a folder that declares nothing, with what prune does then. */
 export function nothingDeclared(dir: string, prune: boolean): string {
   return (
     `Nothing declared: ${dir} holds no poolsync manifests` +
@@ -201,7 +182,6 @@ export function nothingDeclared(dir: string, prune: boolean): string {
 
 const SIGN = { add: '+', change: '~', remove: '-' } as const;
 
-/** The files promoting FROM to TO changes, as lines for a person. */
 export function describePromotion(
   from: string,
   to: string,

@@ -22,10 +22,7 @@ export function causeText(change: { cause?: Reason | null }): string | null {
   return change.cause ? reasonText(change.cause) : null;
 }
 
-/**
- * Data in words (its code when this poolsync has none for it); words read from a plan file as
- * they are. A change's `unverified` is worded so (the JSON's `unverified`).
- */
+/** Data in words (else its code), words read from a plan file as they are: `unverified` so. */
 export function inWords(r: Reason | string | null | undefined): string | null {
   return typeof r === 'object' && r ? (reasonText(r) ?? r.code) : (r ?? null);
 }
@@ -35,10 +32,7 @@ export function noteText(change: Pick<Change, 'note'>): string | null {
   return Array.isArray(change.note) ? change.note.map(inWords).join('; ') : inWords(change.note);
 }
 
-/**
- * The words of a change's reason (the JSON's `reason`): from its code when this poolsync knows
- * it, else the words stored with a change read from a plan file (a newer writer's code).
- */
+/** A change's reason in words (the JSON's `reason`), else the words a plan file stored. */
 export function whyText(change: { why?: Reason | null; reason?: string | null }): string | null {
   return (change.why && reasonText(change.why)) ?? change.reason ?? null;
 }
@@ -53,10 +47,7 @@ export const SYMBOL: Record<Change['action'], string> = {
   noop: ' ',
 };
 
-/**
- * `N to create, N to update, N to replace, N to delete, N blocked` (plan.md's counts) of the
- * one count (src/plan/counts.ts): side effects are not in these numbers.
- */
+/** plan.md's counts of the one count (src/plan/counts.ts), side effects left out. */
 export function summaryCounts(s: Omit<PlanCounts, 'side_effects'>): string {
   return `${s.create} to create, ${s.update} to update, ${s.replace} to replace, ${s.delete} to delete, ${s.blocked} blocked`;
 }
@@ -71,23 +62,17 @@ export function countsText(c: PlanCounts): string {
   );
 }
 
-/**
- * `Plan: N to create, N to update, N to replace, N to delete, N blocked.` It counts what
- * poolsync does (countPlan): side effects are said by sideEffectLine. `plan.summary` (the
- * JSON) keeps counting every change by action; `counts` is this count.
- */
+/** What poolsync does (countPlan; `plan.summary` in the JSON counts every change by action). */
 export function closingLine(plan: Plan, counts = countPlan(plan)): string {
   return `Plan: ${summaryCounts(counts)}.`;
 }
 
-/** The line after the closing line when some changes are side effects; null otherwise. */
 export function sideEffectLine(plan: Plan, counts = countPlan(plan)): string | null {
   const n = counts.side_effects;
   if (n === 0) return null;
   return `${n === 1 ? '1 more change follows' : `${n} more changes follow`} from these steps (marked #): the control plane makes ${n === 1 ? 'it' : 'them'} itself, nothing is sent.`;
 }
 
-/** True when applying the plan would send nothing and nothing is blocked. */
 export function hasNoChanges(plan: Plan): boolean {
   const s = plan.summary;
   return s.create + s.update + s.replace + s.delete + s.blocked === 0;
@@ -112,14 +97,12 @@ export function fieldLines(
   }));
 }
 
-/** The width the paths of a change's field lines are padded to (its longest path). */
 export function fieldWidth(diff: readonly FieldDiff[]): number {
   let width = 0;
   for (const d of diff) width = Math.max(width, d.path.length);
   return width;
 }
 
-/** One field line (fieldLines), its path padded to `width`. */
 export function fieldText(action: Change['action'], d: FieldDiff, width: number): string {
   // What follows the path is one of a few cached strings (its padding and separator): a plan
   // of 100,000 creates has ~800,000 field lines.
@@ -142,10 +125,7 @@ function padded(cache: string[], n: number, head: string, tail: string): string 
 export const plural = (n: number, word: string, many = `${word}s`): string =>
   `${n} ${n === 1 ? word : many}`;
 
-/**
- * `N changes held for approval (action address, …); approve FINGERPRINT`: the one wording of
- * what policy safe holds back (the daemon's run messages).
- */
+/** The one wording of what policy safe holds back (the daemon's run messages). */
 export function heldForApproval(
   held: readonly Pick<Change, 'action' | 'address'>[],
   fingerprint: string,
@@ -175,7 +155,6 @@ const CAPABILITY_STEP_WHY: Partial<Record<Step['op'], string>> = {
     'the contract changes in place: no delete and re-create; member clusters match it (pool_update, C4)',
 };
 
-/** The plan's capability steps, in order, each with why it is safe. */
 export function capabilitySteps(plan: Plan) {
   return plan.steps
     .filter((s) => CAPABILITY_STEP_WHY[s.op] !== undefined)
@@ -203,11 +182,7 @@ export function capabilitiesOn(plan: Plan): string | null {
   return on.length > 0 ? on.join(', ') : null;
 }
 
-/**
- * The lines under the closing line: side effects (sideEffectLine), the unmanaged count and why
- * they are left alone, the prune scope (docs/plan.md, Prune scope); each only when it has
- * something to say.
- */
+/** The lines under the closing line, each only when it has something to say (docs/plan.md, Prune scope). */
 export function footnotes(plan: Plan, counts = countPlan(plan)): string[] {
   const unmanaged = plan.summary.unmanaged;
   const scope = plan.prune_scope;
@@ -225,7 +200,6 @@ export function footnotes(plan: Plan, counts = countPlan(plan)): string[] {
   ].filter((l): l is string => l !== null);
 }
 
-/** `Plan failed with N errors: nothing will be applied.` */
 export function failedLine(plan: Plan): string {
   return `Plan failed with ${plural(plan.errors.length, 'error')}: nothing will be applied.`;
 }
@@ -243,9 +217,8 @@ export function controlPlaneName(cp: PlanControlPlane): string {
 }
 
 /**
- * The header of a plan made by `poolsync plan`, `apply DIR` or the daemon: its environment, its
- * control plane, and a warning when that is an embedded state this run finds missing (a new,
- * empty control plane: every object is a create). None for a plan built in-process.
+ * The environment and control plane of a plan made by `plan`, `apply DIR` or the daemon, and a
+ * warning when its embedded state is missing (every object is a create); none in-process.
  */
 export function headerLines(
   plan: Plan,

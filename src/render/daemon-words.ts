@@ -1,13 +1,11 @@
 /**
- * The daemon's words: the message of each run's outcome (/status `lastRun.message`, the run
- * history, notifications) and the replies to `poolsync apply` comments on pull requests. The
- * daemon's stages decide and pass the facts; every sentence is built here.
+ * The daemon's words (run outcomes, replies to `poolsync apply` comments): its stages decide
+ * and pass the facts; every sentence is built here.
  */
 import type { Change } from '../model/plan.js';
 import { plural } from './common.js';
 import { code } from './markdown.js';
 
-/** A commit as the daemon names it in messages. */
 export function short(commit: string): string {
   return commit.slice(0, 12);
 }
@@ -17,7 +15,6 @@ function inCommit(commit: string | null, preposition: string): string {
   return commit ? ` ${preposition} commit ${short(commit)}` : '';
 }
 
-/** The message of each way a reconcile run ends. */
 export const runWords = {
   unchanged: (commit: string) => `no new commit (${short(commit)})`,
   fetchFailed: (attempt: number, error: string) =>
@@ -61,7 +58,6 @@ export const freezeWords = {
     `applies frozen, ${why}; planned only: ${counts}; \`poolsync sync --override-freeze\` applies it now`,
 };
 
-/** Why an apply stopped before its last step. */
 export const stopWords = {
   shutdown: 'shutdown',
   leadership: 'loss of leadership',

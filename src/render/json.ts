@@ -6,25 +6,18 @@ import { errorText, isReason, reasonInJson, reasonText } from './reasons.js';
 import { inWords, noteText, warningText, whyText } from './common.js';
 import { jsonParts } from '../util/json-parts.js';
 
-/**
- * The plan.md JSON format: the Plan object as-is (schemas/plan.schema.json), 2-space indented,
- * with `counts` (the one count, src/plan/counts.ts) after `summary`.
- */
+/** The Plan object as-is (schemas/plan.schema.json), 2-space indented. */
 export function renderJson(plan: Plan): string {
   return [...renderJsonParts(plan)].join('');
 }
 
-/**
- * `renderJson` in parts (util/json-parts.ts), the characters a terminal would obey written as
- * \u escapes. At 100,000 objects the JSON runs to ~130 MB: a writer that hands each part on
- * never holds it whole.
- */
+/** `renderJson` in parts, terminal controls as \u escapes: at 100,000 objects it is ~130 MB. */
 export function* renderJsonParts(plan: Plan): Generator<string> {
   for (const part of jsonParts(planDocument(plan), 2, 2)) yield escapeJsonForTerminal(part);
   yield '\n';
 }
 
-/** The plan as its JSON document: its members in order, with `counts` after `summary`. */
+/** The JSON document: the members in order, `counts` (src/plan/counts.ts) after `summary`. */
 export function planDocument(plan: Plan): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(plan)) {
@@ -35,11 +28,7 @@ export function planDocument(plan: Plan): Record<string, unknown> {
   return out;
 }
 
-/**
- * Reasons as data the JSON format carries (`why`, a warning's `params`): only for the codes it
- * carried before (reasons.ts, reasonInJson); the others are their words (`reason`,
- * `message`) alone, so the JSON is what it was.
- */
+/** Reasons as data only for the codes the JSON carried before (reasonInJson), else words. */
 const AS_JSON = {
   changes: (changes: readonly Change[]) => changes.map(changeDocument),
   warnings: (warnings: readonly PlanWarning[]) => warnings.map((w) => warningDocument(w)),
@@ -56,9 +45,8 @@ function errorDocument(e: PlanError): PlanError {
 }
 
 /**
- * A warning as the plan JSON writes it: `message` in words (warningText), and `params` (a
- * parameter that is a reason in words) for a code the JSON carries as data, or for any code
- * with `allParams` (/status). A warning read from a plan file keeps the words it has.
+ * A warning as the plan JSON writes it: `message` in words, `params` (reasons in words) for a
+ * code it carries as data or with `allParams` (/status); one read from a plan file keeps its words.
  */
 export function warningDocument(w: PlanWarning, allParams = false): PlanWarning {
   const shown = w.params && (allParams || reasonInJson(w.code));
@@ -75,9 +63,8 @@ export function warningDocument(w: PlanWarning, allParams = false): PlanWarning 
 }
 
 /**
- * A change as the plan JSON writes it: `reason`, its words (whyText), after `diff`, `note` and
- * `unverified` in words, and `why` only for a code the JSON carries. A change read from a plan
- * file keeps the words it has.
+ * A change as the plan JSON writes it: `reason` after `diff`, `note` and `unverified` in words,
+ * `why` only for a code it carries; one read from a plan file keeps its words.
  */
 export function changeDocument(change: Change): Change {
   const out: Record<string, unknown> = {};

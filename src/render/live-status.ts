@@ -1,10 +1,8 @@
 /**
- * An object's live state in a few words and a tone (the dashboard's colour): the dashboard's
- * objects say it, and `poolsync state` says the same words. Honest where the control plane
- * reports no health: the embedded control plane has no data plane, so its clusters never report
- * one (health `unknown`), and the planner does not count that against a queue (Q8, C5); so
- * neither does this: "health not reported", in no colour, never "unknown" or "0 healthy" as if
- * broken.
+ * An object's live state in a few words and a tone (the dashboard's colour), as the dashboard
+ * and `poolsync state` say it. The embedded control plane's clusters never report health (no
+ * data plane), and the planner does not count that against a queue (Q8, C5); so neither does
+ * this: "health not reported", in no colour, never "unknown" or "0 healthy" as if broken.
  */
 import { WILDCARD } from '../model/common.js';
 import type { LiveCluster, LiveState } from '../model/live.js';

@@ -1,8 +1,8 @@
 /**
- * Markdown for a pull-request comment: the closing line first, the changes in a fenced
- * `diff` block (GitHub colours `+` green, `-` red and `!` orange), then blocked items and
- * warnings. An update is `!` in the block (the text plan's `~` is left uncoloured by GitHub's
- * diff highlighting): blocked items are never in the block, and a legend under it says so. Kept under a size budget (GitHub caps comments at 65,536 characters).
+ * Markdown for a pull-request comment: the closing line first, the changes in a fenced `diff`
+ * block, then blocked items and warnings. GitHub colours `+` green, `-` red and `!` orange but
+ * not `~`, so an update is `!` (blocked items are never in the block; a legend says so). Kept
+ * under a size budget (GitHub caps comments at 65,536 characters).
  */
 import { escapeTerminal } from '../util/terminal-text.js';
 import { visibleChanges, type Change, type Plan } from '../model/plan.js';
@@ -17,6 +17,7 @@ import {
   hasNoChanges,
   noteText,
   plural,
+  SYMBOL,
   unmanagedReason,
   warningText,
   whyText,
@@ -27,12 +28,7 @@ import { manualSteps, runbookLines, waitingNote } from './runbook.js';
 /** An update's line in the diff block: orange on GitHub, where `~` has no colour. */
 const UPDATE_IN_DIFF = '!';
 
-const DIFF_PREFIX: Partial<Record<Change['action'], string>> = {
-  create: '+',
-  update: UPDATE_IN_DIFF,
-  replace: '-/+',
-  delete: '-',
-};
+const IN_DIFF: ReadonlySet<Change['action']> = new Set(['create', 'update', 'replace', 'delete']);
 
 /** `maxChars`: upper bound of the output length; the change list is cut to fit. */
 export function renderMarkdown(plan: Plan, opts: { maxChars?: number } = {}): string {
@@ -47,7 +43,7 @@ export function renderMarkdown(plan: Plan, opts: { maxChars?: number } = {}): st
     ...unmanagedSection(changes),
   ];
   const meta = `<sub>commit ${plan.commit ? `\`${plan.commit.slice(0, 12)}\`` : 'unknown (not a clean Git work tree)'} · desired \`${short(plan.desired_fingerprint)}\` · live \`${short(plan.live_fingerprint)}\`</sub>`;
-  const applied = changes.filter((c) => DIFF_PREFIX[c.action] !== undefined);
+  const applied = changes.filter((c) => IN_DIFF.has(c.action));
   const body =
     applied.length > 0
       ? diffSection(applied, maxChars - [...head, ...tail, meta].join('\n').length - 200)
@@ -55,7 +51,6 @@ export function renderMarkdown(plan: Plan, opts: { maxChars?: number } = {}): st
   return [...head, ...body, ...tail, meta].join('\n') + '\n';
 }
 
-/** Errors, the closing line, side effects, unmanaged count, prune scope, the control plane. */
 function headLines(plan: Plan): string[] {
   const head: string[] = [];
   if (plan.errors.length > 0) {
@@ -117,7 +112,6 @@ function blockedSection(changes: readonly Change[]): string[] {
 function manualSection(plan: Plan): string[] {
   const manual = manualSteps(plan);
   const runbook = runbookLines(plan.steps, { indent: '' }).map(escapeTerminal);
-  // A fence longer than any run of backticks in the file contents.
   const fence = fenceFor(runbook);
   return section(
     `Manual steps (${manual.length})`,
@@ -153,7 +147,6 @@ function unmanagedSection(changes: readonly Change[]): string[] {
   return lines;
 }
 
-/** The applied changes in a fenced `diff` block, cut to `budget` characters. */
 function diffSection(applied: readonly Change[], budget: number): string[] {
   const lines: string[] = [];
   let shown = 0;
@@ -180,9 +173,8 @@ function diffSection(applied: readonly Change[], budget: number): string[] {
 }
 
 function diffBlock(change: Change): string[] {
-  const prefix = DIFF_PREFIX[change.action]!;
-  // Field lines start with the change's marker so the whole block takes its colour; inside a
-  // replace, the changed fields are marked as an update's.
+  const prefix = change.action === 'update' ? UPDATE_IN_DIFF : SYMBOL[change.action];
+  // Field lines take the change's marker, so the block takes its colour (a replace's: an update's).
   const marker = prefix === '-/+' ? UPDATE_IN_DIFF : prefix;
   // Names and values come from the repository and the control plane: one line each, escaped.
   const lines = [`${prefix} ${escapeTerminal(change.address)}`];
@@ -199,10 +191,7 @@ function short(fingerprint: string): string {
   return fingerprint.replace(/^sha256:/, '').slice(0, 12);
 }
 
-/**
- * Reasons and messages are plain text with backticks for names: keep them, neutralise HTML
- * and link syntax (a name could otherwise add a link or an image, a tracking pixel).
- */
+/** Plain text with HTML and link syntax neutralised (a name could add an image, a tracking pixel). */
 export function markdownText(text: string): string {
   return escapeTerminal(
     text
@@ -213,14 +202,10 @@ export function markdownText(text: string): string {
   );
 }
 
-/** The longest run of backticks in `text` (0 when none). */
 const longestTicks = (text: string): number =>
   Math.max(0, ...(text.match(/`+/g) ?? []).map((m) => m.length));
 
-/**
- * `text` as an inline code span that nothing in it can end: control characters (newline
- * included) escaped, delimited by more backticks than its longest run (CommonMark).
- */
+/** `text` as a code span nothing in it can end: more backticks than its longest run (CommonMark). */
 export function code(text: string): string {
   const safe = escapeTerminal(text);
   const ticks = '`'.repeat(longestTicks(safe) + 1);

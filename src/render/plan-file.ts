@@ -1,17 +1,14 @@
 /**
  * Plan files (`poolsync plan --out FILE`, also `--output json`): the one module that writes and
- * reads them, for `show`, `apply PLANFILE` and anything else that takes a saved plan.
- *
- * Written: the plan.md JSON format (render/json.ts) with a `seal` last (sealOf, below), only
- * when check 4 below holds (a plan the CLI saves, it applies).
- * Read, in this order, each refusal naming the file and what to do:
+ * reads them. Written: the plan.md JSON format with a `seal` last, only when check 4 holds (a
+ * plan the CLI saves, it applies). Read, in this order, each refusal naming the file and what to do:
  *   1. JSON, an object, of this `format_version`;
  *   2. the seal matches the content (with the key when one is set): the file is exactly what
  *      poolsync wrote, so what `show` renders is what `apply` runs;
- *   3. it names the control plane it was made for (`control_plane`), and the plan schema
- *      (schemas/plan.schema.json), the one validator of the format, holds;
- *   4. every step is accounted for by the plan's changes (src/plan/steps.ts), which
- *      also refuses a plan whose unkeyed seal was recomputed after a step was slipped in.
+ *   3. it names the control plane it was made for, and the plan schema (schemas/plan.schema.json),
+ *      the one validator of the format, holds;
+ *   4. every step is accounted for by the plan's changes (src/plan/steps.ts), which also refuses
+ *      a plan whose unkeyed seal was recomputed after a step was slipped in.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -30,10 +27,7 @@ export class PlanFileError extends Error {
   override readonly name = 'PlanFileError';
 }
 
-/**
- * Plans are JSON text; a cap keeps a wrong path (an image, a log) from being read whole. A plan
- * of 100,000 objects is ~130 MB (bench/README.md), well under it.
- */
+/** Keeps a wrong path (an image, a log) from being read whole; 100,000 objects: ~130 MB (bench/README.md). */
 const MAX_BYTES = 256 * 1024 * 1024;
 
 /** schemas/ sits two levels above this module both in src/render and dist/render. */
@@ -41,7 +35,6 @@ const SCHEMA_URL = new URL('../../schemas/plan.schema.json', import.meta.url);
 
 const PLAN_AGAIN = 'save a plan with `poolsync plan --out FILE`';
 
-/** The ajv validator of schemas/plan.schema.json (compiled once). */
 let validator: ValidateFunction | null = null;
 export function planValidator(): ValidateFunction {
   if (!validator) {
@@ -57,9 +50,8 @@ export function planValidator(): ValidateFunction {
 }
 
 /**
- * The sealed plan file in parts whose concatenation is the file (for writeParts): the plan.md
- * JSON, 2-space indented, with `"seal"` as its last member. One pass: each part is hashed as it
- * is handed on, and the seal goes where the closing brace was.
+ * The sealed plan file in parts (for writeParts), `"seal"` its last member: each part is hashed
+ * as it is handed on, and the seal goes where the closing brace was.
  */
 export function* planFileParts(plan: Plan, key: PlanKey): Generator<string> {
   // A sealed plan always names its control plane: apply refuses it anywhere else.
@@ -85,7 +77,6 @@ export function* planFileParts(plan: Plan, key: PlanKey): Generator<string> {
 export async function readPlanFile(path: string, opts: { key: PlanKey }): Promise<Plan> {
   let buf: Buffer;
   try {
-    // Regular files only (a FIFO would block, /dev/zero never end), bounded (util/safe-file.ts).
     buf = await readUserFile(path, { maxBytes: MAX_BYTES, what: 'plan file' });
   } catch (err) {
     throw new PlanFileError(`${(err as Error).message}; ${PLAN_AGAIN}`);
@@ -164,19 +155,12 @@ function verifySeal(doc: Record<string, unknown>, where: string, key: PlanKey): 
 }
 
 /**
- * The seal of a plan file (docs/plan.md, Sealed plan files): a digest over the whole plan as
- * written, so that `show` and `apply` refuse a file changed after `poolsync plan` wrote it.
- *
- * The digest is taken over the canonical text of the plan without its `seal` member:
- * `JSON.stringify(plan, null, 2)`, which is also how the file is written. A reader re-serialises
- * what it parsed, so whitespace and `\u` escapes may change (a file re-indented by a tool still
- * verifies); any value, key order or member that differs does not.
- *
- * Unkeyed (`sha256:…`), the seal catches a hand edit and a damaged file, but anyone can compute
- * it again. With a key (env `POOLSYNC_PLAN_KEY` or `POOLSYNC_PLAN_KEY_FILE`, the same in the job
- * that plans and the one that applies) it is an HMAC-SHA256 (`hmac-sha256:…`): only a holder of
- * the key can make a seal that verifies, and a reader that has the key accepts no other seal
- * (docs/security.md). A seal is `sha256:<64 hex>` or `hmac-sha256:<64 hex>`.
+ * The seal of a plan file (docs/plan.md, Sealed plan files): a digest of the plan's canonical
+ * text without its `seal` (`JSON.stringify(plan, null, 2)`, as the file is written). A reader
+ * re-serialises what it parsed, so a file re-indented by a tool still verifies; any value, key
+ * order or member that differs does not. Unkeyed, anyone can compute it again; with a key
+ * (POOLSYNC_PLAN_KEY or POOLSYNC_PLAN_KEY_FILE) it is an HMAC-SHA256 only a holder of the key can
+ * make, and a reader with the key accepts no other seal (docs/security.md).
  */
 const SEAL_PATTERN = /^(sha256|hmac-sha256):([0-9a-f]{64})$/;
 
@@ -192,7 +176,6 @@ function sealText(key: PlanKey, digest: Hash | Hmac): string {
   return `${key === null ? 'sha256' : 'hmac-sha256'}:${digest.digest('hex')}`;
 }
 
-/** The seal of a plan document (its `seal` member left out), computed from its canonical text. */
 export function sealOf(doc: Record<string, unknown>, key: PlanKey): string {
   const digest = sealDigest(key);
   for (const part of jsonParts(withoutSeal(doc), 2, 2)) digest.update(part, 'utf8');

@@ -1,15 +1,10 @@
 /**
- * The catalog of words (docs/plan.md, One voice): the planner decides once per object why it
- * changes the way it does and records that as a code and its parameters (src/plan/reasons.ts:
- * `Change.why`, `cause`, `note`, `unverified`, a warning's or an error's `params`); this is the
- * one place that turns a code into words, for every renderer (render/common.ts, json.ts, text,
- * markdown), the dashboard, pull-request comments and notifications, so they cannot tell
- * different stories.
- *
- * Adding a code: add its words here, with the parameters they read
- * (test/plan/reason-catalog.test.ts checks every call of the planner names a code with words,
- * and passes the parameters its words read). A plan carrying a code this poolsync does not know
- * (a newer writer) falls back to the words stored beside it.
+ * The catalog of words (docs/plan.md, One voice): the planner records once per object why it
+ * changes as a code and its parameters (src/plan/reasons.ts); this is the one place that words a
+ * code, for every renderer, the dashboard, pull-request comments and notifications, so they
+ * cannot tell different stories. test/plan/reason-catalog.test.ts checks every code the planner
+ * uses has words here and gets the parameters they read. A plan file's code this poolsync does
+ * not know (a newer writer) falls back to the words stored beside it.
  */
 import type { PlanError, Reason, ReasonParams, PruneScope } from '../model/plan.js';
 import type { ObjectKind } from '../model/common.js';
@@ -26,15 +21,13 @@ export function reasonText(reason: Reason): string | null {
 }
 
 /**
- * The message of a plan error or warning as this poolsync words it (the JSON's `message`): from
- * its code and parameters, else the words stored with one read from a plan file. Here, beside
- * the catalog, because apply's refusal of a plan with errors words them too.
+ * A plan error's or warning's message (the JSON's `message`), else the words a plan file stored.
+ * Here, beside the catalog, because apply's refusal of a plan with errors words them too.
  */
 export function errorText(e: Pick<PlanError, 'code' | 'params' | 'message'>): string {
   return (e.params && reasonText({ code: e.code, params: e.params })) ?? e.message ?? e.code;
 }
 
-/** The words of one code, made from its parameters. */
 type Words = (p: ReasonParams) => string;
 
 /** A parameter as text: a string as it is, anything else as JSON. */
@@ -55,7 +48,6 @@ function listOrNull(p: ReasonParams, key: string): string[] | null {
   return Array.isArray(v) ? v.map(String) : null;
 }
 
-/** A list parameter, each item as text (an empty list when absent). */
 const list = (p: ReasonParams, key: string): string[] => listOrNull(p, key) ?? [];
 
 /** Names shown in a message: the first few, then a count. */
@@ -64,7 +56,6 @@ export function listAddresses(addresses: readonly string[], max = 5): string {
   return addresses.length > max ? `${shown} and ${addresses.length - max} more` : shown;
 }
 
-/** `is`/`are` and `it`/`them` for a list of `n` things. */
 const isAre = (n: number): string => (n === 1 ? 'is' : 'are');
 const itThem = (n: number): string => (n === 1 ? 'it' : 'them');
 
@@ -142,11 +133,7 @@ function scopeOf(p: ReasonParams): PruneScope {
   };
 }
 
-/**
- * C4 mismatches, one per field: `<prefix>fields`, `<prefix>declared` and `<prefix>contract`
- * (the declared and the contract's value of each field), e.g. `object_store_uri is "s3://a",
- * the contract says "s3://b"`; `withContract` false leaves the contract's value out.
- */
+/** C4 mismatches of `<prefix>fields`: `object_store_uri is "s3://a", the contract says "s3://b"`. */
 function mismatches(p: ReasonParams, prefix = '', withContract = true): string[] {
   const declared = list(p, `${prefix}declared`);
   const contract = withContract ? list(p, `${prefix}contract`) : [];
@@ -157,7 +144,6 @@ function mismatches(p: ReasonParams, prefix = '', withContract = true): string[]
   );
 }
 
-/** `it reports …` and `it declares …`, when each has a mismatch. */
 function moveMismatches(p: ReasonParams): string {
   return (['reports', 'declares'] as const)
     .map((what) => [what, mismatches(p, `${what}_`)] as const)
@@ -189,10 +175,7 @@ function contractWords(p: ReasonParams): string {
   );
 }
 
-/**
- * Why a queue cannot be deleted: `settings` (the scopes whose run.default_queue names it once
- * the plan is applied), or none for the "default" queue (Q5).
- */
+/** Why a queue cannot be deleted: the `settings` whose run.default_queue names it, or none (Q5). */
 function undeletable(p: ReasonParams): string {
   const settings = list(p, 'settings');
   if (settings.length === 0) return 'the "default" queue is always active (Q5)';
@@ -250,10 +233,7 @@ function keepInstead(p: ReasonParams): string {
     : `; or declare the workflow ${workflowRows === 1 ? 'row' : 'rows'} in the repository (${lp})`;
 }
 
-/**
- * The rows a delete takes along: each of `takes` (addresses) with its value (`values`), a label
- * or a pool as `kind` says.
- */
+/** The rows a delete takes along (`takes`), each with its label or pool (`values`). */
 function taken(p: ReasonParams): string[] {
   const what = p.kind === 'ExecutionClusterLabel' ? 'label' : 'pool';
   const values = list(p, 'values');
@@ -268,10 +248,9 @@ function entries(p: ReasonParams, of: string): string | null {
 }
 
 /**
- * How the deployment routes a label other than the repository (flyteadmin.ts): `running`
- * entries null when it does not route it (`listed`: the clusters its labelClusterMap lists,
- * none enabled; null: not listed); `wanted` entries null when the repository disables every
- * cluster of it; `same_clusters`: only the weights differ. `source`: where flyteadmin read it.
+ * How the deployment routes a label other than the repository (flyteadmin.ts): `running` null
+ * when it does not route it (`listed`: its clusters, none enabled; null: not listed); `wanted`
+ * null when the repository disables every cluster of it; `source`: where flyteadmin read it.
  */
 function routing(p: ReasonParams): string {
   const label = s(p, 'label');
@@ -290,10 +269,7 @@ function routing(p: ReasonParams): string {
   return `label '${label}' runs with ${what} in flyteadmin (${running}, ${source}) than the repository gives it (${wanted})`;
 }
 
-/**
- * Where flyteadmin sends the label's executions: its `running` entries; else, unrouted, to its
- * `default_label` (with the `default` entries) when that one routes, else to every `enabled` cluster.
- */
+/** Where flyteadmin sends the label's executions: `running`, else `default_label`, else every `enabled`. */
 function goes(p: ReasonParams): string {
   const running = entries(p, 'running');
   if (running !== null) return `${running}, as it runs the label`;
@@ -303,7 +279,6 @@ function goes(p: ReasonParams): string {
   return `every enabled cluster with equal weight (${list(p, 'enabled').join(', ') || 'none enabled'})`;
 }
 
-/** Every code this poolsync has words for, with its words. */
 export const CATALOG: Readonly<Record<string, Words>> = {
   ...CAUSES,
   ...UNMANAGED,
@@ -340,12 +315,8 @@ export const CATALOG: Readonly<Record<string, Words>> = {
     const them = itThem(list(p, 'assignments').length);
     return `replacing the pool (P4) removes and sets again the assignments that name it (A3), but ${unmanagedAssignments(p)}: declare ${them} or remove ${them} first`;
   },
-  /**
-   * pool_update: `clusters` report data planes the new contract does not match: the `fields`
-   * (with the `declared` values) that differ, `counts` of them per cluster.
-   */
+  /** pool_update: `counts[i]` of the `fields` (and `declared` values), in order, are `clusters[i]`'s. */
   POOL_UPDATE_MISMATCH: (p) => {
-    // `counts[i]` of the `fields` (with their `declared` values), in order, are `clusters[i]`'s.
     const counts = list(p, 'counts').map(Number);
     const fields = list(p, 'fields');
     const declared = list(p, 'declared');
@@ -390,20 +361,14 @@ export const CATALOG: Readonly<Record<string, Words>> = {
     `DRAINED in pool "${s(p, 'from')}", its co-named queue with it)` +
     (p.to !== null ? `, moved to pool "${s(p, 'to')}" (cluster_move)` : '') +
     (p.enabled === true ? ', then activated' : '; it stays drained (enabled: false)'),
-  /**
-   * A note (Change.note): the co-named queue back with its `cluster`; `updated`: then set to the
-   * repository's spec; `enabled` false: the cluster stays drained, and so does the queue.
-   */
+  /** A note (Change.note): the co-named queue back with its `cluster`'s undelete. */
   CONAMED_QUEUE_UNDELETED: (p) =>
     `the deleted co-named queue comes back with ${s(p, 'cluster')}'s undelete (DRAINED, with its old ` +
     `settings)${p.updated === true ? ", is updated to the repository's spec" : ''}, and ` +
     (p.enabled === false ? 'stays drained with its cluster' : 'is activated with its cluster'),
   CLUSTER_MOVE_DATA_PLANE_MISMATCH: (p) =>
     `the cluster can move in place (cluster_move), but ${moveMismatches(p)}. Redeploy it with the destination pool's values first.`,
-  /**
-   * N2: the name is a queue's (`queue` its address, `pool` its pool); `reserved`: a deleted queue
-   * keeps its name (soft deletes), so deleting that queue would not free it either.
-   */
+  /** N2: the name is a queue's; `reserved`: a deleted one's (soft deletes). */
   CLUSTER_NAME_TAKEN: (p) =>
     `the name "${s(p, 'name')}" is taken by ${s(p, 'queue')} (pool "${s(p, 'pool')}"): clusters and queues share ` +
     `one namespace (N2, remote/_cluster.py:289-291) and ` +
@@ -411,10 +376,7 @@ export const CATALOG: Readonly<Record<string, Words>> = {
       ? 'a deleted queue keeps its name reserved (soft delete), so deleting it would not free the name'
       : 'queues cannot be deleted (Q6)') +
     ', so register the cluster under another name',
-  /**
-   * unpin_first: `action` (drain, move, delete) refused while `queues` pin the cluster;
-   * `unmanaged`: those the repository does not declare.
-   */
+  /** unpin_first: `action` refused while `queues` pin the cluster (`unmanaged`: undeclared ones). */
   CLUSTER_PINNED: (p) => {
     const queues = list(p, 'queues');
     const unmanaged = list(p, 'unmanaged');
@@ -468,9 +430,8 @@ export const CATALOG: Readonly<Record<string, Words>> = {
     `it declares a data plane that does not match the contract of ${s(p, 'pool_address')} (C4): ` +
     mismatches(p, '', false).join('; '),
   /**
-   * A note (Change.note): the spec fields of `numbers` (field numbers of Union's QueueSpec) not
-   * declared, kept by the read-modify-write (Q3); `names`: poolsync's name of each ('' when the
-   * field is not in poolsync's definition).
+   * A note (Change.note): the undeclared fields of Union's QueueSpec (`numbers`) kept by the
+   * read-modify-write (Q3); `names`: poolsync's name of each ('' when it has none).
    */
   QUEUE_FIELDS_WRITTEN_BACK: (p) => {
     const numbers = list(p, 'numbers');
@@ -588,16 +549,14 @@ export const CATALOG: Readonly<Record<string, Words>> = {
   QUEUE_UNDELETE_NO_MOVE: (p) =>
     `the deleted queue "${s(p, 'name')}" was in pool "${s(p, 'from')}": undeleted, it comes back there, and this control plane cannot move a queue to pool "${s(p, 'to')}" (queue_move off); use another queue name`,
   ...WARNINGS,
-  // Why a queue routes nowhere or to no healthy cluster: the `cause` and `why` parameters of
-  // QUEUE_ROUTES_NOWHERE and QUEUE_NO_HEALTHY_CLUSTER (words in the JSON, as they always
-  // were).
+  // The `cause` and `why` of QUEUE_ROUTES_NOWHERE and QUEUE_NO_HEALTHY_CLUSTER (words in the
+  // JSON, as they always were).
   ROUTES_NOWHERE_BLOCKED: () => 'the change the repository asks for is blocked (see Blocked)',
   ROUTES_NOWHERE_EMPTY_SELECTOR: () => 'its selector is empty (`clusters: []`)',
   /** `why`: the words of the cause; `settings`: the scopes whose run.default_queue names it. */
   ROUTES_NOWHERE_DEFAULT_OF: (p) =>
     `${s(p, 'why')}, and it is the default queue of ${list(p, 'settings').join(', ')} (run.default_queue): their runs wait there`,
   ROUTES_NOWHERE_EMPTY_POOL: (p) => `pool "${s(p, 'pool')}" has no cluster (register one in it)`,
-  /** The first clusters (`clusters`), each `disabled` or `unhealthy` (`states`), `more` left out. */
   NO_ROUTE: (p) => {
     const states = list(p, 'states');
     const shown = list(p, 'clusters')
@@ -615,19 +574,13 @@ export const CATALOG: Readonly<Record<string, Words>> = {
     ` Before applying, check the cluster's data-plane deployment (its object store bucket, ` +
     `secret manager and image registry settings) uses these values; after the move, check that the control plane ` +
     `reports it healthy: a cluster whose data plane does not match its pool is marked unhealthy and gets no work (C4, C5).`,
-  /**
-   * A note (Change.note): a delete that takes the narrower rows along (`takes`, with their
-   * `values`), and the rows the repository wants that are set again after it (`restored`).
-   */
+  /** A note (Change.note): a delete takes narrower rows along; `restored`: set again after it. */
   CASCADE_TAKES_ALONG: (p) =>
     `${cascadeAlong(p)}: ${[
       ...taken(p),
       ...list(p, 'restored').map((a) => `${a} (set again after it)`),
     ].join(', ')}`,
-  /**
-   * A delete that would take along rows poolsync does not manage (`takes`: each with its value),
-   * not accepted for `address`; `workflow_rows` and `launch_plan_rows` count them.
-   */
+  /** A delete that would take along rows poolsync does not manage, not accepted for `address`. */
   CASCADE_NOT_ACCEPTED: (p) => {
     const takes = taken(p);
     const one = takes.length === 1;
@@ -670,7 +623,6 @@ export const CATALOG: Readonly<Record<string, Words>> = {
     p.assignment !== null
       ? `assignment "${s(p, 'assignment')}" names pool "${s(p, 'pool')}", which neither the repository nor the control plane has (A1)`
       : `${s(p, 'cluster')} names pool "${s(p, 'pool')}", which neither the repository nor the control plane has (C1)`,
-  /** `fields` forcing replacement with their `before` and `after` (JSON), or the replaced `caused_by`. */
   PREVENT_DESTROY: (p) => {
     const before = list(p, 'before');
     const after = list(p, 'after');
@@ -686,9 +638,8 @@ export const CATALOG: Readonly<Record<string, Words>> = {
   },
   // Errors, and reasons of blocked changes, of what a backend cannot do (src/plan/index.ts).
   /**
-   * A PoolAssignment (`project`, `domain`, `workflow`, `pool`) on a backend whose API replaced
-   * them by default-queue settings (replacedKinds): what to declare instead, naming the
-   * repository's `queues` of that pool and the setting of project/domain it `declared` (or null).
+   * A PoolAssignment on a backend whose API replaced them by default-queue settings
+   * (replacedKinds); `declared`: the DefaultQueue of its project/domain (or null).
    */
   ASSIGNMENT_REPLACED_BY_DEFAULT_QUEUE: (p) => {
     const queues = list(p, 'queues');
@@ -709,7 +660,6 @@ export const CATALOG: Readonly<Record<string, Words>> = {
       `${instead}, then remove this PoolAssignment`
     );
   },
-  /** `more`: how many more documents of the kind. */
   BACKEND_KIND: (p) =>
     `the ${s(p, 'backend')} backend cannot manage ${s(p, 'kind')}: ${s(p, 'address')} is declared at ${s(p, 'location')}` +
     `${p.more !== 0 ? ` (and ${s(p, 'more')} more)` : ''}. ` +
@@ -724,14 +674,10 @@ export const CATALOG: Readonly<Record<string, Words>> = {
   TARGET_SETTINGS_NOT_APPLIED: (p) =>
     `created by ${s(p, 'by')} as shown: the settings the repository gives it are not applied by ` +
     `this partial plan (add --target ${s(p, 'address')})`,
-  /**
-   * A label set before flyteadmin runs with it (flyteadmin.ts): how the deployment routes it and
-   * where its executions would go (`routing`, `goes` above), `file` what to deploy.
-   */
+  /** A label set before flyteadmin runs with it (flyteadmin.ts); `file`: what to deploy. */
   LABEL_NOT_DEPLOYED: (p) =>
     `${routing(p)}; flyteadmin accepts any label and would send these executions to ${goes(p)}. ` +
     `Deploy ${s(p, 'file')} (helm upgrade restarts flyteadmin with it); the next plan sets this label`,
-  /** The deployment cannot be read (`unavailable`: why) for the changes at `addresses`. */
   LABEL_DEPLOYMENT_UNKNOWN: (p) => {
     const addresses = list(p, 'addresses');
     return (
@@ -742,14 +688,10 @@ export const CATALOG: Readonly<Record<string, Words>> = {
   /** A change's `unverified` text while LABEL_DEPLOYMENT_UNKNOWN holds. */
   LABEL_UNVERIFIED: (p) =>
     `whether flyteadmin runs with label '${s(p, 'label')}' is unknown (see LABEL_DEPLOYMENT_UNKNOWN); policy safe holds this change`,
-  /** A label already set (at `addresses`) that the deployment routes otherwise (`routing`, `goes` above). */
   LABEL_ROUTED_ELSEWHERE: (p) =>
     `${routing(p)}, so the executions of ${list(p, 'addresses').join(', ')} (label already set in flyteadmin) ` +
     `go to ${goes(p)}. Deploy ${s(p, 'file')} (helm upgrade restarts flyteadmin with it)`,
-  /**
-   * `clusters` (with `weights`) of the label are disabled; `all`: every one is, and flyteadmin
-   * falls back to `default_label`, else every `enabled` cluster.
-   */
+  /** `clusters` of the label are disabled; `all`: every one is (flyteadmin falls back). */
   LABEL_CLUSTER_DISABLED: (p) => {
     const weights = list(p, 'weights');
     const enabled = list(p, 'enabled');
@@ -768,7 +710,6 @@ export const CATALOG: Readonly<Record<string, Words>> = {
         : `: flyteadmin skips it, so the other clusters of the label take its share`)
     );
   },
-  /** `zero`: every weight is 0; else each of `clusters` gets its share in `percents`. */
   LABEL_WEIGHTS_RELATIVE: (p) => {
     const percents = list(p, 'percents');
     const shares =
@@ -782,7 +723,6 @@ export const CATALOG: Readonly<Record<string, Words>> = {
       `(each cluster gets weight / sum of the weights; 0 skips a cluster): ${shares}`
     );
   },
-  /** `--target`: the `targets`, and the `extra` objects they depend on. */
   PARTIAL_PLAN: (p) => {
     const extra = list(p, 'extra');
     return (
@@ -796,10 +736,8 @@ export const CATALOG: Readonly<Record<string, Words>> = {
 };
 
 /**
- * The codes the plan JSON carries as data (`why`, `cause`, a warning's `params`): those it
- * carried before every reason became a code (issue 37). The others are data in memory (the
- * text plan, markdown, dashboard read them) and words only in the JSON (`reason`, `message`),
- * so a plan's JSON stays what it was (docs/plan.md, One voice).
+ * The codes the plan JSON carries as data: those it carried before every reason became a code
+ * (issue 37); the others are words only, so the JSON stays what it was (docs/plan.md, One voice).
  */
 const IN_JSON: ReadonlySet<string> = new Set([
   ...Object.keys(CAUSES),

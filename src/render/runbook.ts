@@ -1,7 +1,6 @@
 /**
  * The runbook of a plan's manual steps (plan.md, Manual steps): the commands a person runs, in
- * step order, each with the reason there is no API call and the file it reads. Shared by the
- * plan renderers and by `apply`, which ends with it when manual steps are left.
+ * step order, each with why there is no API call; for the plan renderers and `apply`.
  */
 import type { Plan, Step } from '../model/plan.js';
 import { isManual, waitingOnManual } from '../plan/steps.js';
@@ -10,9 +9,8 @@ import { plural } from './common.js';
 
 interface RunbookOptions {
   /**
-   * Folder the `--file` contents were written to (next to a saved plan): the runbook says to
-   * run the commands from there. Absent: each file's content is printed as a `cat > FILE`
-   * here-document before its command, so the runbook can be pasted into a shell as-is.
+   * Where the `--file` contents were written (next to a saved plan); absent: they are `cat > FILE`
+   * here-documents, so the runbook can be pasted into a shell as-is.
    */
   filesDir?: string | null;
   /** Indentation of every line; default two spaces. */
@@ -28,8 +26,7 @@ export function runbookLines(steps: readonly Step[], opts: RunbookOptions = {}):
   const pad = opts.indent ?? '  ';
   const manual = steps.filter(isManual);
   const out: string[] = [];
-  // How the commands get their credentials (an environment variable, never a flag value),
-  // once, before the first command.
+  // How the commands get their credentials (never a flag value), once before the first.
   const credentials = [...new Set(manual.map((s) => s.manual?.credentials).filter(Boolean))];
   if (credentials.length > 0) {
     out.push(

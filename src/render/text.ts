@@ -20,7 +20,7 @@ import {
   whyText,
 } from './common.js';
 import { errorText } from './reasons.js';
-import { escapeTerminal as esc } from '../util/terminal-text.js';
+import { PRINTABLE_ASCII, escapeTerminal as esc } from '../util/terminal-text.js';
 import { manualSteps, runbookLines, waitingNote } from './runbook.js';
 
 const ANSI = {
@@ -56,26 +56,16 @@ export function renderText(plan: Plan, opts: TextOptions): string {
   return [...renderTextParts(plan, opts)].join('');
 }
 
-/**
- * Characters kept before they are handed on (the size writeParts batches to): a 100,000-change
- * plan never sits in memory as text.
- */
+/** Characters kept before they are handed on (the size writeParts batches to). */
 const PART_CHARS = 1 << 16;
 
-/**
- * The text in parts, each whole lines ending in a newline, in order; their concatenation is
- * `renderText`. A writer hands each on as it comes, so the text of a large plan is never built
- * whole (at 100,000 creates it is ~32 MB, and its lines several times that while joined).
- */
 export interface TextOptions {
   color: boolean;
-  /**
-   * The whole plan's count, for a plan cut short (the daemon's kept digest of a run): the
-   * closing line says what the run planned, not what was kept. Default: counted from `plan`.
-   */
+  /** The whole plan's count, for a plan cut short (the daemon's digest): what the run planned. */
   counts?: PlanCounts;
 }
 
+/** The text in parts of whole lines, never built whole: at 100,000 creates it is ~32 MB. */
 export function* renderTextParts(plan: Plan, opts: TextOptions): Generator<string> {
   const style = textStyle(opts.color);
   const { paint } = style;
@@ -108,10 +98,7 @@ export function* renderTextParts(plan: Plan, opts: TextOptions): Generator<strin
   if (out.length > 0) yield flush(out);
 }
 
-/**
- * Each change's lines and a blank one, after the lines kept in `out`, handed on in parts of
- * about `PART_CHARS`: each change's text is built once, with no array of its lines.
- */
+/** Each change's text (built once, no array of its lines) and a blank line, in parts of PART_CHARS. */
 function* changeParts(
   out: string[],
   changes: readonly Change[],
@@ -169,7 +156,6 @@ function pushCapabilitySteps(out: string[], plan: Plan, paint: Paint): void {
   );
 }
 
-/** Blocked changes, warnings and errors: one titled list each. */
 function pushProblems(out: string[], plan: Plan, changes: readonly Change[], paint: Paint): void {
   section(
     out,
@@ -198,7 +184,6 @@ function pushProblems(out: string[], plan: Plan, changes: readonly Change[], pai
   );
 }
 
-/** The closing line, side effects, unmanaged count, prune scope and the failure line. */
 function pushClosing(out: string[], plan: Plan, paint: Paint, counts: PlanCounts): void {
   if (!hasNoChanges(plan)) out.push(paint('bold', closingLine(plan, counts)));
   out.push(...footnotes(plan, counts));
@@ -223,7 +208,6 @@ interface TextStyle {
   paint: Paint;
   /** Each action's symbol, right-aligned in three columns, painted in its colour, and a space. */
   symbol: Record<Change['action'], string>;
-  /** What ends the line of a field that forces replacement. */
   forces: string;
 }
 
@@ -238,10 +222,7 @@ function makeStyle(color: boolean): TextStyle {
 const STYLES = { plain: makeStyle(false), color: makeStyle(true) };
 const textStyle = (color: boolean): TextStyle => (color ? STYLES.color : STYLES.plain);
 
-/**
- * One change's lines; each line after the first starts with its newline (one string less per
- * line than ending each with it), the last has none.
- */
+/** One change's lines, each after the first starting with its newline (one string less per line). */
 function changeText(change: Change, style: TextStyle, manual: boolean): string {
   const { paint } = style;
   const why = unmanagedReason(change);
@@ -270,12 +251,7 @@ function changeText(change: Change, style: TextStyle, manual: boolean): string {
 /** What starts a field line: the previous line's newline and the indent. */
 const FIELD_START = '\n      ';
 
-const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
-
-/**
- * True when a field's path and values are printable ASCII: escapeTerminal leaves its line as
- * it is (the arrow of an update line included), and a test of the whole line would copy it.
- */
+/** Printable ASCII path and values: escapeTerminal keeps the line (its → too), tested uncopied. */
 function plainField(d: FieldDiff): boolean {
   return PRINTABLE_ASCII.test(d.path) && plainValue(d.after) && plainValue(d.before);
 }

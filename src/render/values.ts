@@ -15,10 +15,7 @@ import { bucketOf, isMap } from '../model/flyte.js';
 /** A generated file larger than this is not read (a hostile commit could put anything there). */
 const TARGET_MAX_BYTES = 64 * 1024 * 1024;
 
-/**
- * The current content of a render target of the folder `dir`, or null when it does not exist
- * yet; read as every repository file is (src/util/safe-file.ts). Throws when it cannot be.
- */
+/** A render target's content, read as every repository file is; null when it does not exist yet. */
 export async function readTarget(dir: string, path: string): Promise<string | null> {
   const read = await readRepoFile(dir, path, { maxBytes: TARGET_MAX_BYTES });
   if (read.ok) return read.bytes.toString('utf8');
@@ -28,7 +25,6 @@ export async function readTarget(dir: string, path: string): Promise<string | nu
 
 export type RenderKind = keyof RenderConfig;
 
-/** What a render takes besides the desired state. */
 interface RenderOptions {
   commit: string | null;
   /** flyte-core-values: the credentials Secret; none (or empty): the chart's. */
@@ -37,11 +33,7 @@ interface RenderOptions {
   base?: BaseValues | undefined;
 }
 
-/**
- * Reads and parses base values: a file of the repository (`root` and `path`, read as every
- * repository file is: never through a link, bounded) or a file the user named (`--base FILE`,
- * read as given). `path` is how messages show it.
- */
+/** Base values: a repository file (`root`), or one the user named (`--base FILE`); `path` for messages. */
 export async function readBaseValues(
   where: { root: string; path: string } | { file: string; path: string },
 ): Promise<BaseValues> {
@@ -80,10 +72,7 @@ type TargetResult =
   | ReturnType<typeof compareTarget>
   | { kind: RenderKind; path: string; error: string; unreadable?: true };
 
-/**
- * The targets of poolsync.yaml `render` (their base values read under `dir`), each compared
- * with its file under `dir`; `error` when it cannot be rendered or (`unreadable`) read.
- */
+/** The targets of poolsync.yaml `render`, each compared with its file under `dir`. */
 export async function renderTargets(
   dir: string,
   desired: DesiredState,
@@ -101,7 +90,6 @@ export async function renderTargets(
         ? await readBaseValues({ root: dir, path: settings.base })
         : undefined;
       const content = RENDERERS[kind](desired, { commit, credentialsSecret, base });
-      // Read as every repository file is: never through a link (validation refuses those).
       const current = await readTarget(dir, path).catch((err: Error) => err);
       out.push(
         current instanceof Error
@@ -116,10 +104,7 @@ export async function renderTargets(
   return out;
 }
 
-/**
- * How the rendered target compares with `current`, the file's content (null when it does not
- * exist), and their unified diff, both without the generated header.
- */
+/** The rendered target against `current` (null: no file), and their diff, without the header. */
 export function compareTarget(
   target: RenderedTarget,
   current: string | null,
@@ -133,11 +118,7 @@ export function compareTarget(
   return { ...target, status, diff };
 }
 
-/**
- * The header of a generated file: which commit of the config repository it comes from and how
- * to regenerate it. Comparisons (plan's diff, the daemon's commit) ignore it, so a file that
- * only differs by the commit it names is not a change.
- */
+/** A generated file's header; comparisons ignore it, so a new commit alone is not a change. */
 function header(commit: string | null, command: string, extra: string[] = []): string {
   const from =
     commit === null
@@ -161,10 +142,7 @@ export function body(text: string): string {
   return end === -1 ? '' : lines.slice(end + 1).join('\n');
 }
 
-/**
- * A unified line diff of two small texts (rendered values files: tens to hundreds of lines),
- * by longest common subsequence. Quadratic in lines, which is fine at that size.
- */
+/** A unified diff by LCS: quadratic in lines, fine for rendered values files (hundreds of lines). */
 export function unifiedDiff(before: string, after: string, name: string, context = 3): string {
   const a = before === '' ? [] : before.replace(/\n$/, '').split('\n');
   const b = after === '' ? [] : after.replace(/\n$/, '').split('\n');
@@ -209,25 +187,19 @@ export function unifiedDiff(before: string, after: string, name: string, context
 }
 
 /**
- * The operator's own flyte-core values (`render flyte-core-values --base FILE`, poolsync.yaml
- * `render.flyte-core-values.base`) and the rendered ones, as Helm combines `--values base
- * --values rendered`: maps merge, lists are replaced by the later file. So:
- *  - flyteadmin.additionalVolumes / additionalVolumeMounts: the rendered lists hold the base's
- *    entries first, then poolsync's (an entry already there is not repeated; one that names
- *    the same volume or mount path differently is refused);
- *  - configmap.clusters.labelClusterMap is a map, so a label only the base has would be
- *    deployed beside the repository's: refused, declare it as a ClusterLabel;
- *  - configmap.clusters.clusterConfigs is a list the rendered one replaces: a cluster only the
- *    base has would be dropped: refused, declare it as an ExecutionCluster.
+ * The operator's own flyte-core values (`--base FILE`, `render.flyte-core-values.base`), combined
+ * by Helm with the rendered ones (`--values base --values rendered`: maps merge, the later file's
+ * lists win). So the rendered volume lists hold the base's entries first (one that names the same
+ * volume or mount path differently is refused), and a labelClusterMap label (Helm would deploy
+ * it) or a clusterConfigs cluster (Helm would drop it) only the base has is refused.
  */
 interface BaseValues {
   /** For messages: the file as given. */
   path: string;
-  /** The parsed YAML. */
   values: unknown;
 }
 
-/** A base file that cannot be combined with the rendered values; the message says why and what to do. */
+/** A base file that cannot be combined with the rendered values (the message says what to do). */
 export class RenderInputError extends Error {
   override readonly name = 'RenderInputError';
 }
@@ -295,22 +267,18 @@ function mergeBase(
 
 /**
  * flyte-core Helm values for multi-cluster Flyte (seed flyte-multi-cluster.md, "Control Plane
- * configuration"): `configmap.clusters` (labelClusterMap, clusterConfigs, defaultExecutionLabel)
- * from the ClusterLabel and ExecutionCluster manifests, and the volume that mounts the
- * credentials Secret where the clusterConfigs' tokenPath and certPath point, so the pods start
- * on the real chart (flyteorg/flyte charts/flyte-core/templates):
+ * configuration"): `configmap.clusters` from the ClusterLabel and ExecutionCluster manifests,
+ * and the volume that mounts the credentials Secret where their tokenPath and certPath point, so
+ * the pods start on the real chart (flyteorg/flyte charts/flyte-core/templates):
  *  - the paths are files of /var/run/credentials and the Secret is cluster-credentials (V14):
  *    the syncresources Deployment mounts exactly that, whatever the values say
  *    (clusterresourcesync/deployment.yaml:68-71, 86-90);
  *  - flyteadmin.additionalVolumes/additionalVolumeMounts reach the flyteadmin container
  *    (admin/deployment.yaml:192-194, 232-234) and the sync-cluster-resources init container
  *    (admin/deployment.yaml:113-117, only with a non-empty labelClusterMap, which V14 requires);
- *    no chart version reads `initContainerClusterSyncAdditionalVolumeMounts`, so it is not
- *    written;
- *  - Helm replaces lists and merges maps: with the operator's own values (`base`), their
- *    volumes and mounts are kept in the rendered lists.
- * Pure and stable: the same desired state (and base) gives the same bytes. Its header names
- * the commit and the files the credentials Secret must hold.
+ *    no chart version reads `initContainerClusterSyncAdditionalVolumeMounts`: not written;
+ *  - with the operator's own values (`base`), their volumes and mounts are kept (BaseValues).
+ * Pure and stable: the same desired state (and base) gives the same bytes.
  */
 export function renderFlyteCoreValues(desired: DesiredState, opts: RenderOptions): string {
   const secret = opts.credentialsSecret || CHART_CREDENTIALS_SECRET;
@@ -375,11 +343,9 @@ export function renderFlyteCoreValues(desired: DesiredState, opts: RenderOptions
 
 /**
  * Union self-managed (seed union-selfmanaged-multiple-clusters.md): the clusterPool →
- * clusterNames mapping Union configures in its control plane, from the ClusterPool and Cluster
- * manifests (a cluster listed under each of its `pools`, as the seed lists my-dev-cluster under
- * `default` and development-cp), with each pool's metadata bucket as a comment (every cluster
- * of a pool must use it as `storage.bucketName`; V13 keeps buckets apart between clusters that
- * share no pool). Pure and stable.
+ * clusterNames mapping of its control plane (a cluster under each of its `pools`, as the seed
+ * lists my-dev-cluster under `default` and development-cp), with each pool's bucket as a comment
+ * (every cluster of a pool must use it as `storage.bucketName`; V13). Pure and stable.
  */
 export function renderUnionClusterPools(desired: DesiredState, opts: RenderOptions): string {
   const pools = new Map<string, string[]>(desired.pools.map((p) => [p.name, []]));

@@ -1,8 +1,4 @@
-/**
- * Retry waits shared by every client that retries: the control-plane HTTP client, the
- * pull-request API client and the daemon's reconcile retries; how a backend retries what is
- * transient (the union backend's RPCs and the OAuth2 requests before every backend's calls).
- */
+/** Retry waits shared by every client that retries (control planes, forges, OAuth2, the daemon). */
 
 export interface RetryPolicy {
   /** Retries after the first attempt. */
@@ -14,10 +10,9 @@ export interface RetryPolicy {
 export const DEFAULT_RETRY: RetryPolicy = { maxRetries: 6, minDelayMs: 100, maxDelayMs: 5_000 };
 
 /**
- * Exponential backoff with "equal jitter": retry number `retry` (1-based) waits between half
- * and all of `baseMs * 2^(retry-1)`, that ceiling capped at `maxMs`. At least half the
- * ceiling, so retries never stampede at ~0 ms; jittered, so clients failing together do not
- * retry together.
+ * Exponential backoff with "equal jitter": retry `retry` (1-based) waits between half and all of
+ * `baseMs * 2^(retry-1)`, capped at `maxMs`: never ~0 ms (no stampede), and jittered, so clients
+ * failing together do not retry together.
  */
 export function backoffDelay(
   retry: number,

@@ -1,12 +1,9 @@
 /**
- * Lines to a stream, written in batches: one write per turn of the event loop instead of one
- * per line. Pipes and files take each write synchronously, so an apply of 10,000 steps made
- * about 29,000 write calls; a person at a terminal still sees each line as it happens.
- *
- * `gather(ms)` (for a large apply into a stream nobody watches live: a pipe, a file, a CI log)
- * gathers the lines of that long instead: at 128 calls in flight an apply turns the event loop
- * thousands of times a second, and one write per turn was ~5% of its CPU (`writev` in a
- * --cpu-prof profile).
+ * Lines to a stream, one write per turn of the event loop instead of one per line (pipes and
+ * files take each write synchronously: an apply of 10,000 steps made ~29,000 write calls); a
+ * person at a terminal still sees each line as it happens. `gather(ms)`, for a stream nobody
+ * watches live, gathers the lines of that long: at 128 calls in flight an apply turns the event
+ * loop thousands of times a second, and one write per turn was ~5% of its CPU (--cpu-prof).
  */
 export interface BatchedLines {
   line(text: string): void;
@@ -49,10 +46,7 @@ function schedule(run: () => void, intervalMs: number): { cancel: () => void } {
   return { cancel: () => clearImmediate(immediate) };
 }
 
-/**
- * Parts gathered into strings of at least 64 KiB: few writes, no whole text held (a rendered
- * plan's parts to stdout or a file, the embedded control plane's snapshot).
- */
+/** Parts gathered into strings of at least `size`: few writes, no whole text held. */
 export function* batches(parts: Iterable<string>, size = 1 << 16): Generator<string> {
   let pending: string[] = [];
   let length = 0;

@@ -1,11 +1,9 @@
 /**
- * Secrets bound to the control plane they are for (docs/security.md, "Environments"), as a
- * Union API key names its endpoint: `endpoint: URL` and `KEY: SECRET` lines (`token:` for a
- * bearer token, `secret:` for a flyteadmin client secret), in a file or a variable
- * (POOLSYNC_TOKEN, POOLSYNC_FLYTE_CLIENT_SECRET). poolsync sends a bound secret to that control
- * plane only, under any spelling of it (`controlPlaneEndpoint`, exact: another name of this
- * machine is another listener), so whoever chooses the URL (a pull request's poolsync.yaml)
- * cannot choose where the secret goes. One line is the secret alone (unbound).
+ * Secrets bound to their control plane (docs/security.md, "Environments"), as a Union API key
+ * names its endpoint: `endpoint: URL` and `KEY: SECRET` lines (`token:`, `secret:`) in a file or
+ * a variable; one line is the secret alone (unbound). A bound secret goes to that control plane
+ * only (controlPlaneEndpoint, exact), so whoever chooses the URL (a pull request's poolsync.yaml)
+ * cannot choose where the secret goes.
  */
 import { controlPlaneEndpoint } from './control-plane-endpoint.js';
 import { UserError } from './user-error.js';
@@ -29,10 +27,7 @@ export function parseSecretFile(text: string, key: string): SecretFile {
   return { secret: field(key) ?? '', endpoint };
 }
 
-/**
- * Refuses to send the secret `source` holds (`the token file PATH`, a variable's name) to `url`
- * when it names another control plane.
- */
+/** Refuses to send the secret `source` holds to `url` when it names another control plane. */
 export function checkBound(source: string, endpoint: string | null, url: string): void {
   if (endpoint === null) return;
   // Exactly what it binds: `[::1]` is not the listener of `127.0.0.1`.

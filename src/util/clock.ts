@@ -1,8 +1,7 @@
 /**
- * Time as every client that waits sees it: the forge and control-plane clients' backoffs and
- * rate limits, the pacer, the lease elector, the notifier's retries, the inventory's conflict
- * retries and the daemon's retry timer. Tests pass a clock that moves without waiting
- * (test/helpers/virtual-clock.ts), so a 30 s backoff or a lease duration takes no real time.
+ * Time as every client that waits sees it (backoffs, rate limits, the pacer, the lease elector).
+ * Tests pass a clock that moves without waiting (test/helpers/virtual-clock.ts), so a 30 s
+ * backoff or a lease duration takes no real time.
  */
 import { setTimeout as wait } from 'node:timers/promises';
 
@@ -13,10 +12,7 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
-/**
- * The machine's clock. `now` is monotonic (a lease's deadlines must not move when the wall
- * clock is set), counted from the epoch time of the process's start.
- */
+/** The machine's clock; `now` is monotonic, so a lease's deadlines hold when the clock is set. */
 export const SYSTEM_CLOCK: Clock = {
   now: () => performance.timeOrigin + performance.now(),
   sleep: (ms, signal) => wait(ms, undefined, signal ? { signal } : {}).catch(() => {}),

@@ -3,10 +3,7 @@ import { realpathSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
 
-/**
- * The absolute path of a `file:` URL's state (`file:PATH`, `file:///abs/path`; no query),
- * relative paths from `baseDir`; '' when the URL names none.
- */
+/** The absolute path of a `file:PATH` or `file:///abs/path` URL (from `baseDir`); '' for none. */
 export function fileUrlPath(url: string, baseDir: string = process.cwd()): string {
   const bare = url.slice('file:'.length).split('?')[0]!;
   const path = bare.startsWith('//') ? new URL(`file:${bare}`).pathname : bare;
@@ -15,10 +12,9 @@ export function fileUrlPath(url: string, baseDir: string = process.cwd()): strin
 
 /**
  * The endpoint of a control-plane URL: one string for every spelling of one control plane
- * (docs/security.md, "One name per control plane"). Validate's one-control-plane-per-environment
- * rule, the inventory's key, the apply lock, the last-applied record, sealed plans and pull-request
- * comments all name a control plane by it (in util/: the loader and the control planes both need
- * it), so two spellings can never be two control planes that prune each other's objects:
+ * (docs/security.md, "One name per control plane"). Everything that names a control plane (the
+ * inventory, the apply lock, sealed plans…) names it by this (in util/: the loader and the
+ * control planes both need it), so two spellings never prune each other's objects:
  *   - the scheme and the backend prefix in lower case (`UNION+HTTPS:` is `union+https:`);
  *   - the host as the WHATWG URL parser reads it (lower case, IPv4 in any form: `127.1`,
  *     `0x7f.1`, `2130706433` are `127.0.0.1`), without a trailing dot, an IPv4-mapped IPv6
@@ -69,12 +65,9 @@ function hostOf(hostname: string, exact: boolean): string {
 }
 
 /**
- * Where a control plane is reached by address: the host and port of a plain-HTTP URL
- * (`http://`, `flyteadmin+http://`, `union+http://`), whose server is whatever listens there
- * whatever name the URL gives it, with the backend that speaks there (`union+`: one server may
- * speak several, and each is a control plane of its own, as for controlPlaneEndpoint); null for
- * the others (over TLS a name is what the certificate and the server's virtual hosts tell apart;
- * `file:` is its real path).
+ * The host, port and backend (one server may speak several) of a plain-HTTP URL, whose server
+ * is whatever listens there, whatever the name; null for the others (over TLS the certificate
+ * and virtual hosts tell names apart; `file:` is its real path).
  */
 export function addressReached(
   url: string,
@@ -89,10 +82,7 @@ export function addressReached(
 /** The addresses a host name resolves to (the system's resolver: /etc/hosts, DNS). */
 export type HostResolver = (host: string) => Promise<string[]>;
 
-/**
- * Every address of `host`, by the system's resolver, within `timeoutMs`; none when it does not
- * resolve (a name only the control plane's network knows: nothing can be compared).
- */
+/** Every address of `host` within `timeoutMs`; none when it does not resolve (nothing compared). */
 export const lookupHost =
   (timeoutMs = 3_000): HostResolver =>
   async (host) => {

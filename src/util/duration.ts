@@ -3,7 +3,6 @@
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/y;
 
-/** Parses a duration into milliseconds; returns null when the text is not one. */
 export function parseDuration(text: string): number | null {
   const input = text.trim();
   if (input === '') return null;
@@ -19,10 +18,7 @@ export function parseDuration(text: string): number | null {
   return Math.round(total);
 }
 
-/**
- * Renders milliseconds compactly for people (`850ms`, `1.5s`, `42s`, `1m30s`, `2h15m`):
- * apply's progress, waits and timeouts.
- */
+/** Milliseconds for people: `850ms`, `1.5s`, `42s`, `1m30s`, `2h15m`. */
 export function formatDuration(ms: number): string {
   // Round once, to the unit shown, so a carry never prints `1m60s` or `10.0s`.
   if (ms < 999.5) return `${Math.round(ms)}ms`;

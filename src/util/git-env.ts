@@ -1,9 +1,7 @@
 /**
- * Git as poolsync runs it, shared by the daemon's checkout of the followed branch and the
- * pull-request checkouts of src/vcs: the environment (credentials never touch the URL, the argv
- * or .git/config: an HTTPS token travels in an `http.<origin>/.extraHeader` set through
- * GIT_CONFIG_* variables, an SSH key through GIT_SSH_COMMAND), the checkout's client, and what
- * a failed git command says.
+ * Git as the daemon and src/vcs run it. Credentials never touch the URL, the argv or
+ * .git/config: an HTTPS token travels in an `http.<origin>/.extraHeader` set through
+ * GIT_CONFIG_* variables, an SSH key through GIT_SSH_COMMAND.
  */
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -23,7 +21,6 @@ export interface GitAuth {
   sshKnownHostsFile: string | null;
 }
 
-/** A repository poolsync clones, and how its git commands run. */
 export interface GitRemote {
   /** Clone URL of the config repository (the daemon's --repo). */
   repo: string;
@@ -96,11 +93,7 @@ function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/**
- * simple-git in a checkout folder of poolsync's own (created and `git init`ed when new, its
- * `origin` set to `repo`), with the repository's credentials in its environment (returned too,
- * for a git process spawned directly).
- */
+/** simple-git in poolsync's own checkout folder of `repo`, and its environment (for spawning git). */
 export async function checkoutClient(
   o: GitRemote & { dir: string },
 ): Promise<{ git: SimpleGit; env: Record<string, string> }> {
@@ -119,10 +112,7 @@ export async function checkoutClient(
   return { git, env };
 }
 
-/**
- * What a failed git command says, scrubbed: git prints hints and progress around the real
- * error, so the lines that say what failed (at most `lines` of them).
- */
+/** What a failed git command says, scrubbed: its error lines, not the hints and progress around them. */
 export function gitError(redactor: Redactor, err: unknown, lines: number): string {
   const said = redactor
     .errorMessage(err)

@@ -1,13 +1,11 @@
 /**
- * Caps how far V8 lets a large heap grow between full collections. V8 lets the old generation
- * grow to 4x what survived the last full collection; poolsync keeps little (the states, the
- * plan) but passes a lot through (parse trees, checks), so a 100,000-object plan peaked at
- * ~540 MB resident over a ~175 MB live heap, and 353 MB with a factor of 1.5 (bench/README.md).
- * On a small heap the extra collections only cost time (+7 % at 10,000 objects), so a command
- * sets the cap once the heap passes `LARGE_HEAP_BYTES` (V8 reads the flag at each resizing).
- * The daemon caps from the start: without it each run's garbage piled up in the old generation
- * run after run (bench's "daemon resident set" row). Started first thing in src/cli/main.ts; a
- * `--heap-growing-percent` given to node itself wins.
+ * Caps how far V8 lets a large heap grow between full collections (4x what survived the last
+ * one): poolsync keeps little but passes a lot through, so a 100,000-object plan peaked at ~540
+ * MB resident over a ~175 MB live heap, and 353 MB with a factor of 1.5 (bench/README.md). On a
+ * small heap the extra collections only cost time (+7 % at 10,000 objects), so a command caps
+ * once the heap passes `LARGE_HEAP_BYTES` (V8 reads the flag at each resizing); the daemon from
+ * the start, or each run's garbage piles up (bench's "daemon resident set" row). Started first
+ * thing in src/cli/main.ts; a `--heap-growing-percent` given to node itself wins.
  */
 import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
@@ -28,10 +26,7 @@ export function growthGiven(execArgv: readonly string[], nodeOptions: string): b
 let threshold: number | null = null;
 let observer: PerformanceObserver | null = null;
 
-/**
- * Caps the growth now (`fromBytes` 0) or from the first collection that finds the heap past it,
- * unless node's flags (`execArgv`, NODE_OPTIONS) set their own factor.
- */
+/** Caps the growth now (`fromBytes` 0) or once a collection finds the heap past `fromBytes`. */
 export function capHeapGrowthWhenLarge(
   fromBytes: number,
   execArgv: readonly string[],
@@ -46,9 +41,8 @@ export function capHeapGrowthWhenLarge(
 }
 
 /**
- * Sets the cap now when the process asked for it on a large heap: the loader calls it once a
- * repository has proved large (more YAML than `LARGE_INPUT_BYTES`), which does not depend on
- * when a collection happened to run. Whether it is set.
+ * Sets the cap now, when asked for on a large heap: the loader calls it once a repository is
+ * large (LARGE_INPUT_BYTES), whenever a collection happened to run. Whether it is set.
  */
 export function capHeapGrowthNow(): boolean {
   if (threshold === null) return false;

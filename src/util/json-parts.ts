@@ -1,9 +1,7 @@
 /**
- * `JSON.stringify(value, null, space)` in parts, for values too large to hold as one string:
- * the members of objects down to `depth` levels are written one by one, and their arrays in
- * slices, so the largest part is one slice of one list. The parts concatenate to exactly the
- * one string JSON.stringify gives (toJSON and replacers aside: plain data only), compact
- * (`space` 0) or indented.
+ * `JSON.stringify(value, null, space)` in parts, for values too large to hold as one string: the
+ * members of objects down to `depth` levels one by one, their arrays in slices. The parts
+ * concatenate to exactly what JSON.stringify gives (plain data only: no toJSON or replacers).
  */
 const SLICE = 1024;
 

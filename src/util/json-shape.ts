@@ -1,10 +1,7 @@
 /**
- * Checks that parsed JSON has the shape code expects before the code touches it: a state file,
- * a record poolsync wrote, and later finds edited or replaced, must give one clear message
- * (`pools[3].contract is not an object`), never a TypeError deep inside a plan.
- *
- * A shape returns null, or the problem with the path to it; paths are only built on failure,
- * so checking 100,000 records costs no strings.
+ * Checks that parsed JSON has the shape code expects: a file poolsync wrote and later finds
+ * edited must give one clear message (`pools[3].contract is not an object`), never a TypeError
+ * deep inside a plan. Paths are only built on failure: 100,000 records checked cost no strings.
  */
 export type Shape = (value: unknown) => Problem | null;
 
@@ -75,9 +72,7 @@ export function record(
 export const isMap = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** The problem of `value` under `name`, as one line, or null. */
 export function shapeProblem(name: string, shape: Shape, value: unknown): string | null {
   const p = shape(value);
-  // `pools[3].contract is not an object`, from the name of the value checked.
   return p ? `${name}${p.path} ${p.what}` : null;
 }

@@ -1,13 +1,10 @@
 /**
- * The one parser of `k8s:NAMESPACE/NAME`, the way poolsync names a namespaced Kubernetes object
- * (the `--lock` Lease, the `--inventory` ConfigMap): a DNS-1123 label, a slash, a DNS-1123
- * subdomain. And where the inventory of a control plane that cannot keep it (Union,
- * flyteadmin) lives (docs/plan.md, Prune by inventory): `--inventory k8s:NAMESPACE/NAME` (env
- * POOLSYNC_INVENTORY), a ConfigMap every daemon replica and CI job reads; by default
- * `poolsync-inventory` in the namespace of the `--lock` Lease (or of the daemon's leader Lease),
- * since those who share a lock share the inventory; `--inventory state-dir`, or no Lease, keeps
- * it in the state folder. Pure: the ConfigMap is src/lease/k8s-lease.ts, the choice
- * src/apply/inventory.ts.
+ * The one parser of `k8s:NAMESPACE/NAME`, how poolsync names a namespaced Kubernetes object (the
+ * `--lock` Lease, the `--inventory` ConfigMap): a DNS-1123 label, a slash, a DNS-1123 subdomain.
+ * And where the inventory of a control plane that cannot keep it (Union, flyteadmin) lives
+ * (docs/plan.md, Prune by inventory): a ConfigMap every daemon replica and CI job reads, by
+ * default beside the `--lock` or leader Lease, since those who share a lock share the inventory.
+ * Pure: the ConfigMap is src/lease/k8s-lease.ts, the choice src/apply/inventory.ts.
  */
 import { UserError } from './user-error.js';
 
@@ -39,10 +36,7 @@ export function requireK8sPlace(
 
 const DEFAULT_INVENTORY_CONFIGMAP = 'poolsync-inventory';
 
-/**
- * The ConfigMap named by `text` (`--inventory`), else the default beside `lease` (the Lease
- * of --lock or --leader-elect), else null: the state folder.
- */
+/** The ConfigMap `--inventory` names, else the default beside `lease`, else null: the state folder. */
 export function inventoryPlace(
   text: string | null | undefined,
   lease: { namespace: string } | null,

@@ -13,7 +13,6 @@ import { UnsafeFileError, createFileOnce, ioWords, ownFolders, readOwnFile } fro
 export interface LockHolder {
   pid: number;
   host: string;
-  /** ISO 8601. */
   since: string;
   /** Linux: the kernel's boot id, so a lock from before a reboot is known to be dead. */
   boot_id?: string;
@@ -30,22 +29,16 @@ export interface HeldLockFile {
 
 /** Why a lock could not be taken; the caller turns it into its own message. */
 export type LockRefusal =
-  /** This process already holds (or is acquiring) the lock. */
   | { kind: 'this-process'; path: string; holder: LockHolder }
   /** A live process, or one on another host that cannot be checked, holds it. */
   | { kind: 'held'; path: string; holder: LockHolder }
-  /** The lock file exists but its content is not a holder record. */
   | { kind: 'unreadable'; path: string };
 
 export interface LockFileOptions {
-  /** Builds the error thrown when the lock cannot be taken. */
   refuse(refusal: LockRefusal): Error;
-  /** File mode of the lock (default 0o644). */
+  /** Default 0o644. */
   mode?: number;
-  /**
-   * Take over a lock whose content is unreadable once its file is this old (default: never,
-   * an unreadable lock is refused). Younger ones are waited for.
-   */
+  /** Take over an unreadable lock once this old, wait for a younger one (default: refuse it). */
   unreadableStaleAfterMs?: number;
   /** The folder poolsync owns the lock in (default: the lock's folder); folders below it are checked. */
   root?: string;
@@ -104,7 +97,6 @@ export async function acquireLockFile(
   }
 }
 
-/** One taking of a lock: where, by whom, the content written. */
 interface Taking {
   root: string;
   path: string;
@@ -115,8 +107,7 @@ interface Taking {
 
 /**
  * One attempt: the lock when created; null to try again (released meanwhile, a stale one taken
- * over or lost to another taker, an unreadable one still young); the refusal when a live holder
- * has it.
+ * over or lost to another taker, an unreadable one still young); throws when a live holder has it.
  */
 async function attemptLock(t: Taking): Promise<HeldLockFile | null> {
   const { root, path, opts } = t;
@@ -127,7 +118,6 @@ async function attemptLock(t: Taking): Promise<HeldLockFile | null> {
   const existing = await readHolder(root, path);
   if (existing === 'missing') return null; // released between our attempt and the read
   if (existing === null) {
-    // A lock file that is no holder record: refused, waited on while young, else taken over.
     const staleAfter = opts.unreadableStaleAfterMs;
     if (staleAfter === undefined) throw opts.refuse({ kind: 'unreadable', path });
     const age = await lstat(path)
@@ -182,9 +172,9 @@ function parseHolder(raw: string): LockHolder | null {
 }
 
 /**
- * Only a holder on this host can be checked. It is dead when the machine rebooted since, when
- * its pid is ours but this process does not hold the lock (a restarted container's pid 1), when
- * no process has its pid, or when the one that has it started at another time (reused pid).
+ * Only a holder on this host can be checked: dead when the machine rebooted since, when its pid
+ * is ours but we do not hold the lock (a restarted container's pid 1), or when no process or
+ * one started at another time (a reused pid) has its pid.
  */
 async function isStale(holder: LockHolder, raw: string): Promise<boolean> {
   if (holder.host !== hostname()) return false;
@@ -222,10 +212,9 @@ async function startTicks(pid: number): Promise<string | null> {
 }
 
 /**
- * Removes a lock judged stale, only under a second lock (`<path>.takeover`, taken the same
- * atomic way) and only if it still has the content judged stale (null: still unreadable), so
- * one process never deletes the fresh lock another just took. False: another process is taking
- * over right now (the caller retries).
+ * Removes a lock judged stale under a second lock (`<path>.takeover`), only if it still has the
+ * content judged stale (null: unreadable), so one process never deletes the fresh lock another
+ * just took. False: another process is taking over right now (the caller retries).
  */
 async function takeOverStale(t: Taking, staleRaw: string | null): Promise<boolean> {
   const mutex = `${t.path}.takeover`;

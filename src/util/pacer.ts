@@ -1,20 +1,15 @@
 /**
- * The calls a client has in flight to one server, paced by what the server signals
- * (quality.md, throttling):
- *
+ * The calls a client has in flight to one server, paced by what it signals (quality.md,
+ * throttling); each change of pace is told (`onPace`), on an injected clock (virtual in tests):
  * - a refused call (RESOURCE_EXHAUSTED with RetryInfo, HTTP 429 with Retry-After) waits its own
  *   delay (the retry loop sleeps it); the other calls go on, so one refusal stalls nothing else;
- * - the calls in flight follow TCP's AIMD, but on sustained throttling only: halved when a
- *   sixth of the last `WINDOW` calls answered (of those sent since the last change) were
- *   refused, which random refusals at a few percent almost never reach and a concurrency cap
- *   or rate limit reaches within a few rounds. Halved is half the calls that were in flight (TCP's
- *   flight size), not half of `max`: a client allowed 256 calls for its reads that runs 8
- *   steps at once goes to 4. Raised by one per round answered since, until back to as many as
- *   were in flight when the throttling began, when `max` is allowed again;
+ * - the calls in flight follow TCP's AIMD, but on sustained throttling only (WINDOW): halved
+ *   is half the calls that were in flight (TCP's flight size), not half of `max`: a client
+ *   allowed 256 calls for its reads that runs 8 steps at once goes to 4. Raised by one per round
+ *   answered since, until back to as many as were in flight when the throttling began, when
+ *   `max` is allowed again;
  * - at one call in flight and still refused, the server refuses everything: new calls wait the
  *   delay it gave too.
- *
- * Each change of pace is told (`onPace`); the clock is injected, so tests run on virtual time.
  */
 import { SYSTEM_CLOCK, type Clock } from './clock.js';
 
@@ -35,7 +30,6 @@ export interface PaceEvent {
 
 export type PaceListener = (e: PaceEvent) => void;
 
-/** A pace event as one line of progress. */
 export function paceLine(e: PaceEvent): string {
   if (!e.throttled) return `${e.server} no longer throttles: back to ${e.max} calls at once`;
   const s = (e.waitMs / 1000).toFixed(1);
@@ -51,9 +45,10 @@ export type Answer =
   | null;
 
 /**
- * The last calls answered that a decrease is judged on, and how many refusals among them: a
- * sixth. Random refusals at 5 % reach it about once in 7,000 answers (2.4 expected of 48, 8 is
- * 3.7 standard deviations above); a cap exceeded by a fifth reaches it within a few rounds.
+ * The last calls answered (sent since the last change) that a decrease is judged on, and how
+ * many refusals among them: a sixth. Random refusals at 5 % reach it about once in 7,000 answers
+ * (2.4 expected of 48, 8 is 3.7 standard deviations above); a cap exceeded by a fifth reaches it
+ * within a few rounds.
  */
 const WINDOW = 48;
 const REFUSED_OF_WINDOW = 8;
@@ -83,15 +78,11 @@ export class Pacer {
     this.limit = Math.max(1, max);
   }
 
-  /** Calls in flight allowed now (tests, progress). */
   get allowed(): number {
     return Math.floor(this.limit);
   }
 
-  /**
-   * `send` once a call may go (within the calls allowed, never while held); `answer` says what
-   * the server answered, which sets the pace.
-   */
+  /** `send` once a call may go; `answer` says what the server answered, which sets the pace. */
   async run<T>(send: () => Promise<T>, answer: (got: T) => Answer): Promise<T> {
     for (;;) {
       const hold = this.until - this.clock.now();

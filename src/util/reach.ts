@@ -1,11 +1,9 @@
 /**
- * Fast, clear failures when nothing answers (issue 35), for every backend's transport and the
- * OAuth2 requests, and what an HTTP client may try again (quality.md). A failure to connect at
- * all (nothing listens, no such host, no route, TLS, connect timeout) is told apart from a
- * connection lost mid-call: nothing was sent, any call may be retried. Until an endpoint has
- * answered once (`Reach.answered`) it gets at most CONNECT_RETRIES retries (TLS and timeouts
- * none): a wrong URL is reported within a second. Once it has answered, failures (a restart, a
- * rolling update) get the whole --max-retries budget.
+ * Fast, clear failures when nothing answers (issue 35), and what an HTTP client may try again
+ * (quality.md). A failure to connect at all is told apart from a connection lost mid-call:
+ * nothing was sent, any call may be retried. Until an endpoint has answered once it gets at most
+ * CONNECT_RETRIES retries (TLS and timeouts none), so a wrong URL is reported within a second;
+ * then failures (a restart, a rolling update) get the whole --max-retries budget.
  */
 
 /** Statuses that say "later": rate limited, or a server or gateway failing. */
@@ -88,10 +86,7 @@ export function connectionLost(err: unknown): string | null {
   return null;
 }
 
-/**
- * What happened, in words, for `origin` (`http://127.0.0.1:9`): `nothing accepts connections
- * at http://127.0.0.1:9`, `the host x.example is not known (DNS)`…
- */
+/** What happened, in words, for `origin` (`http://127.0.0.1:9`). */
 export function describeConnectFailure(f: ConnectFailure, origin: string): string {
   const host = new URL(origin).hostname;
   switch (f.kind) {

@@ -1,9 +1,7 @@
 /**
  * Keeps secrets out of everything poolsync shows (quality.md, Security): the daemon's logs,
- * /status, errors and metrics, and everything the CLI writes (src/cli/run.ts) go
- * through `Redactor.scrub` before they leave the process. The secrets this process knows: the
- * values of the secret environment variables, and every secret read from a file (token files,
- * API keys, client secrets) as it is read.
+ * /status, errors and metrics, and all the CLI writes (src/cli/run.ts) go through
+ * `Redactor.scrub`. The secrets: those of the environment, and every one read from a file.
  */
 import type { Env } from './env.js';
 
@@ -15,10 +13,10 @@ export function scrubUrlUserinfo(text: string): string {
 const BEARER = /\b(bearer)\s+(?=[\w.~+/=-]*[\d.~+/=_-])[\w.~+/-]{8,}=*/gi;
 
 /**
- * A secret that is a plain word (`wrong`, `changeme`, `Secret`): replaced wherever it appeared,
- * it would eat that word from every sentence ("missing or *** bearer token"). No generated
- * token is one (they have digits, punctuation or mixed case), so such a secret is hidden only
- * where it stands as a credential: after bearer, basic, token, key, secret or password.
+ * A secret that is a plain word (`changeme`), replaced everywhere, would eat that word from every
+ * sentence ("missing or *** bearer token"); no generated token is one (they have digits,
+ * punctuation or mixed case), so it is hidden only after bearer, basic, token, key, secret or
+ * password.
  */
 const WORD = /^[A-Za-z][a-z]{3,23}$|^[A-Z]{4,24}$/;
 const CREDENTIAL_BEFORE = '(\\b(?:bearer|basic|token|key|secret|password)["\'\\s:=]+)';
@@ -65,16 +63,12 @@ export class Redactor {
     return out;
   }
 
-  /** The message of any thrown value, scrubbed. */
   errorMessage(err: unknown): string {
     return this.scrub(err instanceof Error ? err.message : String(err));
   }
 }
 
-/**
- * `secrets` and, at each use, every secret the process knows by then (processRedactor): the
- * daemon's, whose units read token files at every open (an environment's, a rotated one).
- */
+/** Also every secret the process knows at each use: the daemon's units read token files at every open. */
 export class LiveRedactor extends Redactor {
   override scrubSecrets(text: string): string {
     return processRedactor().scrubSecrets(super.scrubSecrets(text));
@@ -105,7 +99,7 @@ export function rememberSecret(value: string | null | undefined): void {
   if (v) remembered.add(v);
 }
 
-/** Remembers the secrets `env` holds (SECRET_ENV): the daemon's, for its every answer and log line. */
+/** The daemon's SECRET_ENV, for its every answer and log line. */
 export function rememberSecretsOf(env: Env): void {
   for (const name of SECRET_ENV) rememberSecret(env[name]);
 }

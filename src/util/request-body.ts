@@ -1,8 +1,7 @@
 /**
- * A request body read within a limit, for poolsync's servers (the daemon's, the embedded
- * control plane's REST API and its flyteadmin gateway). A declared Content-Length over the
- * limit is refused before anything is read; a body that grows past it while streaming is
- * refused at that point. What is refused is drained, never stored, so the answer can be sent.
+ * A request body read within a limit, for poolsync's servers: a declared Content-Length over it
+ * is refused before anything is read, a body that grows past it when it does. What is refused
+ * is drained, never stored, so the answer can be sent.
  */
 import type { IncomingMessage } from 'node:http';
 

@@ -1,9 +1,8 @@
 /**
  * The one way poolsync reads and writes files (docs/security.md, "What is read", "Files poolsync
- * keeps"). A file of a repository or checkout (poolsync.yaml, manifests, render targets) is
- * hostile input, and so are the folders poolsync keeps its own files in (the *root*: the state
- * folder, the cache folder), which may sit in a checkout where anyone with push access put links,
- * FIFOs or files of their own. So:
+ * keeps"). A repository's files are hostile input, and so are the folders poolsync keeps its own
+ * in (the *root*: the state and cache folders), which may sit in a checkout where anyone with
+ * push access put links, FIFOs or files of their own. So:
  * - only a regular file of one name is read (a hard link could be an outside file): `lstat`
  *   first, so a link, a FIFO (an open that blocks forever), a socket or a device (an open with
  *   side effects) is refused before any `open`; the open refuses links (O_NOFOLLOW) and never
@@ -11,9 +10,8 @@
  * - every folder between the root and the file is a real folder, never a link;
  * - a read is bounded by the bytes read (at most `maxBytes + 1`), never by what `stat` says
  *   (/proc files and devices report 0);
- * - a file is written to an unguessable temporary name created exclusively (`O_CREAT | O_EXCL |
- *   O_NOFOLLOW`: a link planted there fails the open) and renamed over it (replaceFile), so a
- *   link never receives the content;
+ * - a file is written to an unguessable temporary name created exclusively (O_EXCL, O_NOFOLLOW:
+ *   a planted link fails the open) and renamed over it (replaceFile): a link never receives it;
  * - a failure names the path and the reason, never the content: a reason for the loader to
  *   place at `file:1:1`, or an `UnsafeFileError` (a `UserError`: one line, no stack trace).
  */
@@ -38,7 +36,6 @@ export type EntryKind = 'symbolic link' | 'folder' | 'FIFO' | 'socket' | 'device
 
 export type RepoFileFailure =
   | { reason: 'missing' }
-  /** The entry itself is not a regular file. */
   | { reason: 'not-regular'; kind: EntryKind }
   /** The path leaves the root: `..`, absolute, or a folder on the way that is a link or a file. */
   | { reason: 'outside'; detail: string }
@@ -96,10 +93,7 @@ export function checkParentFolders(root: string, rel: string): Promise<RepoFileF
   return parts === null ? Promise.resolve(NOT_RELATIVE) : parentFolders(root, parts, false);
 }
 
-/**
- * One part at a time, checked before going down (`create`: a missing folder is made, so never
- * through a link).
- */
+/** Each part checked before going down; `create` makes a missing one (never through a link). */
 async function parentFolders(
   root: string,
   parts: string[],
@@ -142,9 +136,8 @@ export async function readRepoFile(
 
 /**
  * readRepoFile without its parents check (the manifest walk descends only into real folders),
- * in synchronous calls: a quarter of the CPU of the promise calls for a folder of small
- * manifests (117 files of 10,000 objects: ~8 against ~30 ms). Nothing blocks: a FIFO or a
- * device is refused before the open, which never waits.
+ * synchronous: a quarter of the promise calls' CPU (117 files of 10,000 objects: ~8 against ~30
+ * ms). Nothing blocks: a FIFO or a device is refused before the open, which never waits.
  */
 export function readRepoFileSync(
   root: string,
@@ -200,7 +193,6 @@ function refusedBeforeOpen(before: Stats, options: RepoFileOptions): RepoFileFai
   if (kind !== null) return { reason: 'not-regular', kind };
   if (before.nlink > 1 && options.allowHardLink !== true)
     return { reason: 'hard-link', links: before.nlink };
-  // A file already known to be too large is not read at all.
   if (options.prefix === undefined && before.size > options.maxBytes)
     return { reason: 'too-large', limit: options.maxBytes, size: before.size };
   return null;
@@ -226,11 +218,7 @@ export function readBounded(fd: number, expected: number, maxBytes: number): Rep
   return total > maxBytes ? tooLarge : { ok: true, bytes: buf.subarray(0, total) };
 }
 
-/**
- * Writes `rel` under `root`, never outside it: every folder on the way a real folder (missing
- * ones made), an existing entry a regular file, replaced whole (replaceFile: a link put there
- * meanwhile is replaced, never followed). Throws an Error naming `rel` and the reason.
- */
+/** Writes `rel` under `root` through replaceFile, folders checked (missing ones made). */
 export async function writeRepoFile(root: string, rel: string, content: string): Promise<void> {
   const parts = relativeParts(rel);
   if (parts === null) throw new Error(`${rel} is not a relative path inside the folder`);
@@ -253,12 +241,7 @@ export interface PlaceOptions {
   durable?: boolean;
 }
 
-/**
- * The one way poolsync puts a whole file in place: `write` fills a new file created exclusively
- * under an unguessable name beside `path` (neither a planted link nor a guessed name receives
- * anything), renamed over `path` (a link there is replaced, never followed). The temporary name
- * never outlives the call. Callers check the folders first.
- */
+/** The one way poolsync puts a whole file in place (module header); callers check the folders. */
 async function replaceFile(
   path: string,
   write: (fh: FileHandle) => Promise<unknown>,
@@ -267,10 +250,7 @@ async function replaceFile(
   await placeFile(path, write, options, (tmp) => rename(tmp, path));
 }
 
-/**
- * As replaceFile, only when `path` does not exist yet (hard-linked into place: EEXIST like
- * O_EXCL, never a half-written file); false when something was there already.
- */
+/** As replaceFile, hard-linked into place only when `path` is new (EEXIST: false). */
 export async function createFileOnce(
   path: string,
   write: (fh: FileHandle) => Promise<unknown>,
@@ -295,7 +275,6 @@ async function placeFile(
   options: PlaceOptions,
   put: (tmp: string) => Promise<void>,
 ): Promise<void> {
-  // Beside it, unguessable, created exclusively (an existing entry, a link included, fails).
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(9).toString('hex')}.tmp`);
   const fh = await open(tmp, CREATE_FLAGS, options.mode ?? 0o600);
   try {
@@ -366,9 +345,8 @@ function inside(root: string, path: string): string {
 }
 
 /**
- * `root` and every folder between it and `path`'s folder are real folders; with `create`,
- * missing ones are made (mode 0700), one at a time and each checked before going down. Folders
- * above `root` are the user's: made with `recursive` when missing, never checked.
+ * `root` and every folder down to `path`'s are real folders (`create`: missing ones made, mode
+ * 0700, each checked before going down). Those above `root` are the user's: never checked.
  */
 export async function ownFolders(root: string, path: string, create: boolean): Promise<void> {
   const folders = [root];
@@ -431,10 +409,7 @@ export async function readOwnFile(
   );
 }
 
-/**
- * Replaces `path` (inside `root`) whole through replaceFile, folders checked (missing ones made);
- * an entry there that is not a regular file is refused. `data` may come in parts (json-parts.ts).
- */
+/** Replaces `path` (inside `root`) through replaceFile; `data` may come in parts (json-parts.ts). */
 export async function writeOwnFile(
   root: string,
   path: string,
@@ -509,9 +484,9 @@ export interface UserFileOptions {
 const USER_READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
 
 /**
- * A file the user named (a token file, a saved plan, a config file): links are followed (a
- * Kubernetes secret is one), but only a regular file is read (a FIFO would block, a device
- * never end) and at most `maxBytes`. Throws UnsafeFileError; the message never quotes it.
+ * A file the user named: links are followed (a Kubernetes secret is one), but only a regular
+ * file is read (a FIFO would block, a device never end), at most `maxBytes`; the message of the
+ * UnsafeFileError it throws never quotes it.
  */
 export async function readUserFile(path: string, options: UserFileOptions): Promise<Buffer> {
   const fail = (why: string) => new UnsafeFileError(`cannot read ${options.what} ${path}: ${why}`);

@@ -1,11 +1,9 @@
 /**
- * The files poolsync keeps for itself (the daemon's run history, the inventory in the state
- * folder, the embedded state, the last-applied record) read defensively (issue 60): through the
- * safe-file layer (regular files it wrote, at most `maxBytes`), and never parsed when the parse
- * would not fit the heap (a JSON value takes about three times its text while it is parsed: a
- * 60 MB file aborted V8 at --max-old-space-size=256). `readKeptFile` reads one whose loss is
- * harmless (a history): too large, not JSON or not its shape, it is set aside (renamed
- * `NAME.corrupt-TIME-RANDOM` beside it) with a warning, and read as absent, never a crash, a 500 or a
+ * The files poolsync keeps for itself read defensively (issue 60): through the safe-file layer,
+ * and never parsed when the parse would not fit the heap (a JSON value takes about three times
+ * its text while it is parsed: a 60 MB file aborted V8 at --max-old-space-size=256). One whose
+ * loss is harmless (a history) that is too large, not JSON or not its shape is set aside
+ * (`NAME.corrupt-TIME-RANDOM`) with a warning and read as absent: never a crash, a 500 or a
  * stack trace.
  */
 import { randomBytes } from 'node:crypto';
@@ -25,10 +23,7 @@ export function parseHeapProblem(bytes: number): string | null {
   return `it holds ${formatSize(bytes)}, and reading it would take about ${formatSize(bytes * PARSE_HEAP_PER_BYTE)} of memory, more than the ${formatSize(Math.max(0, left))} this process has left (node --max-old-space-size)`;
 }
 
-/**
- * The bytes of `path` (inside `root`), or null when it does not exist; an UnsafeFileError
- * naming it when it is not a regular file, larger than `maxBytes`, or too large to parse here.
- */
+/** readOwnFile, and an UnsafeFileError when the file is too large to parse here. */
 export async function readStateBytes(
   root: string,
   path: string,
@@ -40,10 +35,7 @@ export async function readStateBytes(
   return bytes;
 }
 
-/**
- * A kept file whose loss is harmless, parsed by `parse` (its value, or why it is not one);
- * null when absent or set aside (said to `warn`).
- */
+/** A kept file whose loss is harmless (`parse`: its value, or why not); null when absent or set aside. */
 export async function readKeptFile<T>(
   root: string,
   path: string,

@@ -1,27 +1,23 @@
 /**
- * Untrusted text on its way to a terminal or a log line (docs/security.md). File names, YAML
- * values, names read from a control plane and server messages may hold ESC (colours, cursor
- * moves, screen clears), CR (overwrite the line), LF (forge a new line, e.g. an `OK`), NUL,
- * C1 controls (a lone 0x9b is CSI on some terminals) and Unicode bidi overrides (U+202E
- * reverses what follows). Each becomes a visible escape (`\x1b`, `\n`, `\u{202e}`), so one
- * value stays on its line and shows what it really holds.
- *
- * Every renderer uses this one function: `validate`/`plan` text, plan markdown, apply
- * progress, CLI errors and the daemon's log lines.
+ * Untrusted text on its way to a terminal or a log line (docs/security.md), for every renderer.
+ * File names, YAML values, names read from a control plane and server messages may hold ESC
+ * (colours, cursor moves, screen clears), CR (overwrite the line), LF (forge a new line, e.g. an
+ * `OK`), NUL, C1 controls (a lone 0x9b is CSI on some terminals) and Unicode bidi overrides
+ * (U+202E reverses what follows). Each becomes a visible escape (`\x1b`, `\n`, `\u{202e}`), so
+ * one value stays on its line and shows what it really holds.
  */
 
 /**
- * C0 and C1 controls, DEL, bidi marks/embeddings/overrides/isolates, line/paragraph
- * separators; and the characters that show as nothing (soft hyphen, Mongolian vowel separator,
- * zero-width space/joiners, word joiner and invisible operators, BOM, interlinear annotation
- * marks), so `run_\u{feff}concurrency` does not read as `run_concurrency` (issue 38, item 12).
+ * C0 and C1 controls, DEL, bidi marks, line/paragraph separators; and what shows as nothing
+ * (soft hyphen, zero-width and invisible characters, BOM, interlinear annotation marks), so
+ * `run_\u{feff}concurrency` does not read as `run_concurrency` (issue 38, item 12).
  */
 /* eslint-disable no-control-regex -- these are the characters to find */
 const UNSAFE =
   /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]/g;
 /* eslint-enable no-control-regex */
 
-const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+export const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 /** Combining marks: shown as escapes in text that is not in NFC (see escapeTerminal). */
 const MARK = /\p{M}/u;
@@ -37,14 +33,12 @@ function escapeChar(c: string): string {
 }
 
 /**
- * `text` with every control, bidi or invisible character shown as an escape; unchanged when it
- * has none. Text not in Unicode NFC (`cafe` + U+0301, as macOS writes file names) also shows
- * its combining marks as escapes, so two names that look alike (`café.yaml` NFC and NFD) are
- * told apart; NFC text keeps its marks.
+ * `text` with every control, bidi or invisible character as an escape. Text not in NFC (`cafe` +
+ * U+0301, as macOS writes file names) shows its combining marks as escapes too, so names that
+ * look alike (`café.yaml` NFC and NFD) are told apart.
  */
 export function escapeTerminal(text: string): string {
-  // Printable ASCII has nothing to escape: one simple test, not two (a plan of 100,000 creates
-  // escapes ~800,000 lines).
+  // One simple test, not two: a plan of 100,000 creates escapes ~800,000 lines.
   if (PRINTABLE_ASCII.test(text)) return text;
   UNSAFE.lastIndex = 0;
   const out = UNSAFE.test(text) ? text.replace(UNSAFE, escapeChar) : text;
@@ -55,24 +49,21 @@ export function escapeTerminal(text: string): string {
 const UNSAFE_IN_JSON =
   /[\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]/g;
 
+const unicodeEscape = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
 /**
- * JSON text (JSON.stringify output) with the characters JSON leaves raw but a terminal
- * obeys or shows as nothing (DEL, C1, bidi, zero-width, BOM) as `\uXXXX` escapes: still the
- * same JSON value.
+ * JSON text with what JSON leaves raw but a terminal obeys or shows as nothing (DEL, C1, bidi,
+ * zero-width, BOM) as `\uXXXX` escapes: still the same JSON value.
  */
 export function escapeJsonForTerminal(json: string): string {
   UNSAFE_IN_JSON.lastIndex = 0;
-  return UNSAFE_IN_JSON.test(json)
-    ? json.replace(UNSAFE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
-    : json;
+  return UNSAFE_IN_JSON.test(json) ? json.replace(UNSAFE_IN_JSON, unicodeEscape) : json;
 }
 
 /**
- * What poolsync never writes itself, escaped wherever it comes from: the last line of defence of
- * every command's output (src/cli/run.ts), behind the renderers' own escaping of each value.
- * C0 controls but tab and newline, ESC but the colour sequences (SGR) the renderers write, DEL,
- * C1, bidi overrides and isolates, line and paragraph separators, BOM: each as `\uXXXX`, which
- * reads as an escape in text and keeps JSON output the same JSON.
+ * What poolsync never writes itself, as `\uXXXX` (an escape in text, the same JSON in JSON): the
+ * last line of defence of every command's output (src/cli/run.ts), behind the renderers' own
+ * escaping. ESC but the colour sequences (SGR) the renderers write; tab and newline are kept.
  */
 /* eslint-disable no-control-regex -- these are the characters to find */
 const STRAY =
@@ -81,9 +72,7 @@ const STRAY =
 
 export function escapeStrayControls(text: string): string {
   STRAY.lastIndex = 0;
-  return STRAY.test(text)
-    ? text.replace(STRAY, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
-    : text;
+  return STRAY.test(text) ? text.replace(STRAY, unicodeEscape) : text;
 }
 
 /** Strings anywhere in a log record's fields, escaped (objects copied, at most `depth` deep). */

@@ -1,11 +1,9 @@
 /**
- * poolsync never takes its state from a commit (docs/security.md, "Files poolsync keeps"): its
- * state folder sits in the working folder, in CI a pull request's checkout, where a committed
- * journal, lock or last-applied record would be hostile input. Git is asked whether it tracks
- * a state file before it is used, only when the file exists and a `.git` is above it, once per
- * file per process; `git ls-files` runs no hooks, with fsmonitor off and ownership not held
- * against the repository (CI containers run as other users). When Git cannot answer, nothing is
- * refused: the safe-file layer still refuses links and anything but regular files.
+ * poolsync never takes its state from a commit (docs/security.md, "Files poolsync keeps"): in CI
+ * its state folder sits in a pull request's checkout, where a committed journal, lock or record
+ * is hostile input. Git is asked once per existing state file under a `.git` (`git ls-files`: no
+ * hooks, fsmonitor off, ownership not held against it, as CI containers run as other users).
+ * When Git cannot answer, nothing is refused: the safe-file layer still refuses links.
  */
 import { execFile } from 'node:child_process';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -38,10 +36,7 @@ async function trackedByGit(root: string, path: string): Promise<boolean> {
   return answer;
 }
 
-/**
- * The Git work tree `dir` is in, by its path as written (links are not followed): the nearest
- * folder from `dir` up that holds `.git`; null when none does.
- */
+/** The nearest folder from `dir` up (links not followed) that holds `.git`; null when none does. */
 export async function gitWorkTreeOf(dir: string): Promise<string | null> {
   for (let at = resolve(dir); ; at = dirname(at)) {
     if (await exists(join(at, '.git'))) return at;

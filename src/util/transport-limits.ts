@@ -1,8 +1,6 @@
 /**
  * One transport policy for every HTTP client poolsync has (issue 60; docs/control-plane.md,
- * Limits): the control planes' (rest/, flyteadmin/, union/), their OAuth2 requests, the forges'
- * (vcs/http.ts) and the daemon client's. Each call is bounded four ways, with defaults nobody
- * has to think about:
+ * Limits). Each call is bounded four ways, with defaults nobody has to think about:
  *  - connect: the connection is made within `connectTimeoutMs` (a firewall or a missing VPN
  *    drops packets: the system's own timeout is over two minutes);
  *  - read: the server sends something at least every `readTimeoutMs` (headers, then body);
@@ -10,8 +8,7 @@
  *    trickled a byte at a time never trips the read timeout);
  *  - size: an answer holds at most a cap per kind of call (ANSWER_BYTES), counted after
  *    decompression (a gzip bomb), so an endless body never takes the process's memory.
- * A limit that fires is said as `limitWords`: which limit, its value and the setting that
- * changes it. The values come from a flag, else the environment variable, else the default.
+ * A limit that fires names its value and setting (a flag, else an environment variable).
  */
 import { formatDuration, parseDuration } from './duration.js';
 import { UserError } from './user-error.js';
@@ -28,10 +25,9 @@ export interface TransportLimits {
 const MiB = 1024 * 1024;
 
 /**
- * A control plane whose packets are dropped fails after the connect timeout (nothing answered
- * yet: no retry, util/reach.ts); one that stops answering mid-call after a read timeout and a
- * connect timeout. 32 MiB is ten times the largest real answer (a 5,000-item page, flyteadmin's
- * 50,000 attribute rows) and keeps the ~6 reads of a live state under 200 MB together.
+ * Dropped packets fail after the connect timeout (no retry yet, util/reach.ts). 32 MiB is ten
+ * times the largest real answer (a 5,000-item page, flyteadmin's 50,000 attribute rows) and
+ * keeps the ~6 reads of a live state under 200 MB together.
  */
 export const DEFAULT_LIMITS: Readonly<TransportLimits> = Object.freeze({
   connectTimeoutMs: 5_000,
@@ -50,7 +46,7 @@ export const ANSWER_BYTES = {
 
 export type LimitName = 'connect' | 'read' | 'call' | 'size';
 
-/** Each limit's flag (the daemon's option of the same name) and environment variable. */
+/** Each limit's flag (also the daemon's option) and environment variable. */
 export const LIMIT_SETTINGS: Record<LimitName, { flag: string; env: string }> = {
   connect: { flag: '--connect-timeout', env: 'POOLSYNC_CONNECT_TIMEOUT' },
   read: { flag: '--read-timeout', env: 'POOLSYNC_READ_TIMEOUT' },
@@ -88,11 +84,7 @@ export function formatSize(bytes: number): string {
   return `${bytes} bytes`;
 }
 
-/**
- * The limits: each from `given` (a flag's text, or a value already read), else the
- * environment variable, else the default. A value that is not one is a UserError naming where
- * it came from.
- */
+/** The limits (`given`: a flag's text, or a value already read); a bad value is a UserError. */
 export function transportLimits(
   given: Partial<Record<LimitName, string | number | undefined>>,
   env: Env,
@@ -120,10 +112,7 @@ export function transportLimits(
   return out;
 }
 
-/**
- * A limit that fired, said for people: `no connection within 5.0s (--connect-timeout, env
- * POOLSYNC_CONNECT_TIMEOUT)`. `cap` is the size of a fixed kind (no setting names it).
- */
+/** A limit that fired, in words; `cap`: the size of a fixed kind (ANSWER_BYTES). */
 export function limitWords(name: LimitName, limits: TransportLimits, cap?: number): string {
   const { flag, env } = LIMIT_SETTINGS[name];
   const setting = `${flag}, env ${env}`;
@@ -171,10 +160,7 @@ export function limitOf(err: unknown): LimitName | null {
   return null;
 }
 
-/**
- * The time left to one call (its retries included), on the caller's clock: `signal` aborts
- * with a LimitError('call') when it ends, so a request in flight stops then.
- */
+/** One call's deadline, retries included: `signal` aborts what is in flight with a LimitError. */
 export class CallDeadline {
   readonly endsAt: number;
   private readonly controller = new AbortController();
@@ -199,7 +185,6 @@ export class CallDeadline {
     return Math.max(0, this.endsAt - this.now());
   }
 
-  /** Whether a wait of `ms` ends before the deadline. */
   allows(ms: number): boolean {
     return this.now() + ms < this.endsAt;
   }
@@ -209,7 +194,6 @@ export class CallDeadline {
     return new LimitError('call', `${where}${limitWords('call', this.limits)}${detail}`);
   }
 
-  /** Ends the timer (the call answered). */
   done(): void {
     clearTimeout(this.timer);
   }

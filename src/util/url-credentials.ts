@@ -1,11 +1,9 @@
 /**
- * One check for credentials written into a URL (docs/security.md): Git repository URLs and
- * control-plane URLs. A secret in a URL ends up in `.git/config`, process lists, shell
- * history and logs; poolsync takes secrets from files and the environment only.
- *
- * Refused: anything before `@` in an http(s)/git/ftp URL (`https://TOKEN@host`,
- * `https://user:pass@host`, `https://:pass@host`), and a password in any URL. Allowed: the
- * login name of an SSH URL (`ssh://git@host/x`, `git@host:x`), which is no secret.
+ * One check for credentials written into a URL (docs/security.md): a secret in a URL ends up in
+ * `.git/config`, process lists, shell history and logs; poolsync takes secrets from files and
+ * the environment only. Refused: anything before `@` in an http(s)/git/ftp URL
+ * (`https://TOKEN@host`, `https://user:pass@host`, `https://:pass@host`), and a password in any
+ * URL. Allowed: the login name of an SSH URL (`ssh://git@host/x`, `git@host:x`), no secret.
  */
 import { UserError } from './user-error.js';
 
@@ -46,10 +44,7 @@ export function urlCredentials(url: string): UrlCredentials {
   return found;
 }
 
-/**
- * Throws a UserError naming `what` and where the secret belongs when `url` carries
- * credentials. The message never repeats the URL: it holds the secret.
- */
+/** Refuses a URL that carries credentials; the message never repeats it (it holds the secret). */
 export function refuseUrlCredentials(url: string, what: string, instead: string): void {
   const found = urlCredentials(url);
   if (found === null) return;

@@ -1,7 +1,6 @@
 /**
- * The user's cache folder for poolsync: `$XDG_CACHE_HOME/poolsync`, else `~/.cache/poolsync`;
- * never the working folder (in CI that is a checkout of a pull request's code,
- * docs/security.md). Node's compile cache lives under it.
+ * The user's folders for poolsync (`$XDG_CACHE_HOME/poolsync`, else `~/.cache/poolsync`), never
+ * the working folder (in CI a checkout of a pull request's code, docs/security.md).
  */
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
@@ -14,8 +13,7 @@ export function userCacheDir(sub: string, env: Env): string | null {
 
 /**
  * `<user state>/poolsync/<sub>` (`$XDG_STATE_HOME`, else `~/.local/state`): what must outlive a
- * cache wipe and never be in a checkout (the inventory of Union and flyteadmin control planes,
- * src/apply/inventory.ts); null when there is no absolute home.
+ * cache wipe and never be in a checkout (src/apply/inventory.ts); null without an absolute home.
  */
 export function userStateDir(sub: string, env: Env): string | null {
   return userDir('XDG_STATE_HOME', join('.local', 'state'), sub, env);
