@@ -171,12 +171,12 @@ export async function resolveTargets(
 ): Promise<EnvTarget[]> {
   const shared = await readFolderOnce(dir, lookupHost());
   const { config, errors } = shared.config;
-  const envs = errors.length > 0 ? undefined : config.environments;
   if (errors.length > 0) {
     // Which control plane --env names is not known: never the default one instead.
     if (args.env !== undefined) throw invalidConfig(dir, args.env, errors);
     return [plainTarget(args, env)];
   }
+  const envs = config.environments;
   const names = (envs ?? []).map((e) => e.name);
   if (!envs) {
     if (args.env === undefined) return [plainTarget(args, env)];

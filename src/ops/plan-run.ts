@@ -259,18 +259,17 @@ export interface PipelineOptions extends LoaderOptions {
   plans?: PlanReuse;
 }
 
-/** Load, validate and plan DIR; `first`: a live state read already (planDesired). */
+/** Load, validate and plan DIR. */
 export async function planRepository(
   dir: string,
   source: LiveSource,
   opts: PipelineOptions = {},
-  first: LiveState | null = null,
 ): Promise<PipelineResult> {
   const t0 = performance.now();
   const loaded = await loadDesired(dir, opts);
   if (!loaded.valid) return { ok: false, errors: loaded.errors, counts: loaded.counts };
   const t1 = performance.now();
-  const planned = await planDesired(loaded.desired, source, opts, first);
+  const planned = await planDesired(loaded.desired, source, opts);
   return {
     ok: true,
     plan: planned.plan,
@@ -289,13 +288,12 @@ export function loadDesired(dir: string, opts: PipelineOptions = {}): Promise<Lo
 /**
  * Read the live state (the settings the plan needs: plan/fingerprint.ts, which reads again with
  * every setting when the plan drains, deletes or moves a queue) and plan a valid desired state
- * against it. `first`: a live state read already, used when it holds the settings needed.
+ * against it.
  */
 export async function planDesired(
   desired: DesiredState,
   source: LiveSource,
   opts: PipelineOptions = {},
-  first: LiveState | null = null,
 ): Promise<{ plan: Plan; live: LiveState; live_ms: number; plan_ms: number }> {
   const read: LiveReading =
     typeof source === 'function'
@@ -331,7 +329,6 @@ export async function planDesired(
       plan_ms += performance.now() - t0;
       return plan;
     },
-    first,
   );
   return { ...out, live_ms, plan_ms };
 }

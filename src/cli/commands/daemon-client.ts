@@ -30,6 +30,7 @@ import { Agent, request } from 'undici';
 import { CallDeadline, limitOf, limitWords, transportLimits } from '../../util/transport-limits.js';
 import {
   bool,
+  isMap,
   listOf,
   nullable,
   record,
@@ -206,15 +207,14 @@ const LEADER_SHAPE = record({ isLeader: bool, identity: str }, { leader: nullabl
 /** One section, or with environments one per environment; `leader` as `approve` reads it. */
 const STATUS_SHAPE: Shape = (v) =>
   record({}, { leader: LEADER_SHAPE })(v) ??
-  (typeof v === 'object' && v !== null && 'environments' in v && v.environments
+  (isMap(v) && v.environments
     ? record({ environments: mapOf(SECTION_SHAPE) })(v)
     : SECTION_SHAPE(v));
 
 /** An object whose every value has `shape`. */
 function mapOf(shape: Shape): Shape {
   return (v) => {
-    if (typeof v !== 'object' || v === null || Array.isArray(v))
-      return { path: '', what: 'is not an object' };
+    if (!isMap(v)) return { path: '', what: 'is not an object' };
     for (const [k, e] of Object.entries(v)) {
       const p = shape(e);
       if (p) return { path: `.${k}${p.path}`, what: p.what };
