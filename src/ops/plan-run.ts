@@ -1,10 +1,8 @@
 /**
- * One plan, for `poolsync plan`, the daemon's plan stage and pull-request comments: of a folder
- * loaded here or a desired state the caller loaded, against a control plane opened read-only here (`acquire`: closed as soon
- * as the live state is read) or the caller's (`open`). The plan names the control plane it was
- * made against and is classified here only; rendering, comments and exit codes are the
- * caller's. Below it, the I/O edge around the pure planner (`planRepository`: load, validate,
- * read live, plan) and the commit a folder's plan records (`git status`).
+ * One plan for `poolsync plan`, the daemon's plan stage and pull-request comments: a folder or a
+ * loaded desired state, against a control plane opened read-only here (`acquire`: closed once
+ * the live state is read) or the caller's (`open`); named and classified here, rendered by the
+ * caller. Below it, the I/O edge around the pure planner (`planRepository`) and `cleanCommit`.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -32,20 +30,17 @@ import type { TransportLimits } from '../util/transport-limits.js';
 
 /** How `poolsync plan` and `poolsync apply` reach the control plane they open (their flags). */
 export interface ControlPlaneAccess {
-  /** The control plane and its credentials (`--env`, `--control-plane`, the credentials' flags). */
   target: Target;
   /** Where the command runs: pull-request mode (ops/open-target.ts). */
   opening: Opening;
-  /** Where this machine keeps apply's records (`--state-dir`): the inventory's file. */
+  /** `--state-dir`: where this machine keeps apply's records (the inventory's file). */
   stateDir: string;
   /** The inventory shared across machines (`--inventory`, `--lock`), or null. */
   sharedInventory: SharedInventory | null;
   maxRetries: number;
-  /** Connect, read and call timeouts and the answer's size (util/transport-limits.ts). */
   limits?: TransportLimits;
   /** Calls in flight (`--parallelism`). */
   parallelism?: number;
-  /** Told when the control plane throttles and when it stops (progress). */
   onPace?: PaceListener;
 }
 
@@ -74,7 +69,6 @@ export type PlanDesired =
   | {
       kind: 'loaded';
       desired: DesiredState;
-      /** The daemon unit's reuse of a plan of the same desired state against an identical live state. */
       plans?: PlanReuse;
     };
 
@@ -82,7 +76,7 @@ export interface PlanRunInput {
   source: PlanSource;
   desired: PlanDesired;
   commit: string | null;
-  /** The environment of poolsync.yaml planned (docs/environments.md); null without one. */
+  /** docs/environments.md; null without environments. */
   environment: string | null;
   shape?: PlanShape;
 }
@@ -108,7 +102,6 @@ class LiveStateUnreadable extends Error {
   }
 }
 
-/** A plan made or the repository's errors, before naming and classification. */
 type Made =
   | { ok: false; errors: ValidationError[]; counts: LoadCounts }
   | (Omit<Planned, 'kind'> & { ok: true });
@@ -149,9 +142,8 @@ async function acquired(input: PlanRunInput, source: AcquireSource): Promise<Pla
   let closing: Promise<void> | null = null;
   const close = () => (closing ??= cp.close());
   try {
-    // Closed as soon as the live state is read whole: a state of 100,000 objects is ~40 MB that
-    // the plan itself never needs (one with some settings only stays open: the plan may need
-    // every one, plan/fingerprint.ts). The inventory (what poolsync applied) is read with it.
+    // Closed once the live state is read whole: 100,000 objects are ~40 MB the plan never needs
+    // (one with some settings only stays open: the plan may need all, plan/fingerprint.ts).
     const store = inventoryStore(cp, url, {
       stateDir: source.stateDir,
       shared: source.sharedInventory,
@@ -168,10 +160,7 @@ async function acquired(input: PlanRunInput, source: AcquireSource): Promise<Pla
   }
 }
 
-/**
- * `acquire`'s control plane, opened to read (no writer lock, no snapshot rewrite), read when
- * first needed (an invalid repository is reported without reading it).
- */
+/** Opened to read (no writer lock, no snapshot rewrite), read when first needed (not when invalid). */
 function openReading(source: AcquireSource): Promise<ControlPlane> {
   const options = { readOnly: true, lazyRead: true, ...openOptions(source, source.parallelism) };
   return openTarget(source.target, source.opening, options);
@@ -183,10 +172,7 @@ export function openOptions(access: ControlPlaneAccess, connections: number | un
   return { http: { connections: connections || undefined, maxRetries, limits, onPace } };
 }
 
-/**
- * `plan --refresh-only`: the drift since the `last` apply (docs/plan.md), through the same
- * read-only open as a plan; drift reads no default-queue setting.
- */
+/** `plan --refresh-only` (docs/plan.md): drift since the `last` apply; it reads no default-queue setting. */
 export async function refreshRun(source: AcquireSource, last: LastApplied): Promise<RefreshReport> {
   const cp = await openReading(source);
   try {
@@ -202,7 +188,6 @@ async function planned(
   cp: Pick<OpenSource, 'backend' | 'controlPlane'>,
 ): Promise<PlanOutcome> {
   const { desired } = input;
-  // A failure to read live state, told apart from other failures of planning.
   const readLive: LiveReading = (need, before) =>
     read(need, before).catch((err: unknown) => {
       throw new LiveStateUnreadable(err);
@@ -227,10 +212,7 @@ async function planned(
   return { kind: classify(plan), plan, counts: made.counts, desired: made.desired };
 }
 
-// The pipeline: load, read live, plan.
-
 export type PipelineResult =
-  /** The repository has validation errors: nothing was read from the control plane. */
   | { ok: false; errors: ValidationError[]; counts: LoadCounts }
   | {
       ok: true;
@@ -248,14 +230,11 @@ export type LiveReading = (need: SettingsNeed, before?: LiveState) => Promise<Li
 
 /** The loader's options and the planner's: what shapes a plan of a folder. */
 export interface PipelineOptions extends LoaderOptions {
-  /** What the planner is asked: the one request, handed to it (and to `plans`' key) whole. */
+  /** The one request, handed whole to the planner (and to `plans`' key). */
   plan?: PlanOptions;
   /** Each file's analysis as the loader reads it (loadRepository's onAnalysed): src/incremental/. */
   onAnalysed?: (file: string, analysis: FileAnalysis) => void;
-  /**
-   * The daemon unit's reuse of the plan of the same desired state object against an identical
-   * live state (src/incremental/plan-reuse.ts): it plans one validated commit again and again.
-   */
+  /** The daemon unit's plan reuse (src/incremental/plan-reuse.ts). */
   plans?: PlanReuse;
 }
 
@@ -306,7 +285,7 @@ export async function planDesired(
     ...opts.plan,
     backend: opts.plan?.backend ?? (typeof source === 'function' ? undefined : backendInfo(source)),
   };
-  // Loaded when first needed: a command that fails before planning never loads the planner.
+  // Loaded here: a command that fails before planning never loads the planner.
   const [{ planAgainst }, scope] = await Promise.all([
     import('../plan/index.js'),
     import('../plan/fingerprint.js'),
@@ -335,8 +314,7 @@ export async function planDesired(
 
 /** The commit a plan of DIR records: HEAD, unless DIR has local changes (or is not in Git). */
 export async function cleanCommit(dir: string): Promise<string | null> {
-  // One git process: porcelain v2 with --branch prints "# branch.oid <HEAD>" and then one line
-  // per changed or untracked path under DIR.
+  // One git process: "# branch.oid <HEAD>", then a line per changed or untracked path under DIR.
   try {
     const { stdout } = await promisify(execFile)(
       'git',
