@@ -20,10 +20,7 @@ interface Entry<V> {
 /** A few state files per process (a daemon reaches one). */
 const MAX_ENTRIES = 4;
 
-/**
- * A new, empty cache of an embedded control plane's states (EmbeddedOptions.stateCache); it
- * lives as long as its owner keeps it.
- */
+/** A new, empty cache of an embedded control plane's states (EmbeddedOptions.stateCache). */
 export function createEmbeddedStateCache<V = StateRead>(): StateCachePort<V> & {
   readonly size: number;
 } {
@@ -39,7 +36,6 @@ export function createEmbeddedStateCache<V = StateRead>(): StateCachePort<V> & {
     hold(files) {
       const e = matching(files);
       if (e === null) return null;
-      // Counts one reader until released (once).
       e.readers++;
       let held = true;
       const release = () => {
