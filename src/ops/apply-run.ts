@@ -82,7 +82,7 @@ export interface AcquireLocks extends ControlPlaneAccess {
   open?: typeof openControlPlane;
 }
 
-/** The daemon: its control plane open; the apply lock taken here, for this apply. */
+/** The daemon's open control plane; the apply lock taken here. */
 export interface DaemonLocks {
   kind: 'daemon';
   cp: ControlPlane;
@@ -106,7 +106,6 @@ export interface ApplyRunOptions {
   approve?: (plan: Plan) => Promise<void>;
   /** Runs the steps (the executor, with the caller's progress and signals); `lockLost` aborts. */
   execute: (plan: Plan, cp: ControlPlane, lockLost: AbortSignal) => Promise<ApplyResult>;
-  /** The result, before it is recorded. */
   executed?: (plan: Plan, result: ApplyResult) => Promise<void>;
 }
 
@@ -116,7 +115,6 @@ interface ApplyRunResult {
   result: ApplyResult | null;
 }
 
-/** Under the locks: the open control plane, what aborts with the lock, the record's place. */
 interface Locked {
   cp: ControlPlane;
   lost: AbortSignal;
@@ -131,7 +129,6 @@ export async function applyRun(source: ApplySource, o: ApplyRunOptions): Promise
   if (locks.kind === 'acquire') return acquiring(source, o, locks);
   const { cp, record } = locks;
   o.phase?.('lock');
-  // This machine's lock file, then the lock across machines.
   return underApplyLock(locks.lock.url, locks.lock.stateDir, async (lockFile) => {
     const held = await holdSharedApplyLock({ ...locks.lock, cp, lockFile });
     o.phase?.('apply');
@@ -228,7 +225,6 @@ async function underLocks(
   return { plan, result };
 }
 
-/** The plan to apply (checked, made now or the caller's), and the live state read for it. */
 async function planOf(
   source: ApplySource,
   o: ApplyRunOptions,
@@ -356,7 +352,6 @@ export async function underApplyLock<T>(
 export interface ApplyRecording {
   inventory: InventoryStore | null;
   lastApplied: string | null;
-  /** A record that could not be written: which, where, and why. */
   warn: (warning: { record: 'inventory' | 'last-applied'; where: string; err: unknown }) => void;
   /** The inventory's addresses, when this record changed it. */
   recorded?: (addresses: string[]) => void;

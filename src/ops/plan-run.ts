@@ -28,7 +28,7 @@ import { loadRepository, type FileAnalysis, type LoaderOptions } from '../manife
 import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { TransportLimits } from '../util/transport-limits.js';
 
-/** How `poolsync plan` and `poolsync apply` reach the control plane they open (their flags). */
+/** How `poolsync plan` and `apply` reach the control plane they open (their flags). */
 export interface ControlPlaneAccess {
   target: Target;
   /** Where the command runs: pull-request mode (ops/open-target.ts). */
@@ -39,7 +39,6 @@ export interface ControlPlaneAccess {
   sharedInventory: SharedInventory | null;
   maxRetries: number;
   limits?: TransportLimits;
-  /** Calls in flight (`--parallelism`). */
   parallelism?: number;
   onPace?: PaceListener;
 }
@@ -81,7 +80,6 @@ export interface PlanRunInput {
   shape?: PlanShape;
 }
 
-/** A plan made: what the caller maps to an exit code, a status or a comment. */
 export interface Planned {
   kind: 'errors' | 'changes' | 'no_changes';
   plan: Plan;
@@ -122,7 +120,7 @@ export async function planRun(input: PlanRunInput): Promise<PlanOutcome> {
   }
 }
 
-/** The one answer to "is there anything to do" (`plan`, `apply`, the daemon's gate). */
+/** The one answer to "is there anything to do" (plan, apply, the daemon's gate). */
 export function classify(plan: Plan): Planned['kind'] {
   if (plan.errors.length > 0) return 'errors';
   // Blocked and unmanaged objects alone are not changes: nothing would be sent.
@@ -166,7 +164,6 @@ function openReading(source: AcquireSource): Promise<ControlPlane> {
   return openTarget(source.target, source.opening, options);
 }
 
-/** openControlPlane's options for `access` (its flags): `connections` calls at once. */
 export function openOptions(access: ControlPlaneAccess, connections: number | undefined) {
   const { maxRetries, limits, onPace } = access;
   return { http: { connections: connections || undefined, maxRetries, limits, onPace } };
@@ -228,7 +225,6 @@ export type LiveSource = ControlPlane | LiveReading;
 /** Told the settings the plan needs; `before`, a state read already: only its settings again. */
 export type LiveReading = (need: SettingsNeed, before?: LiveState) => Promise<LiveState>;
 
-/** The loader's options and the planner's: what shapes a plan of a folder. */
 export interface PipelineOptions extends LoaderOptions {
   /** The one request, handed whole to the planner (and to `plans`' key). */
   plan?: PlanOptions;
@@ -238,7 +234,6 @@ export interface PipelineOptions extends LoaderOptions {
   plans?: PlanReuse;
 }
 
-/** Load, validate and plan DIR. */
 export async function planRepository(
   dir: string,
   source: LiveSource,
@@ -264,11 +259,7 @@ export function loadDesired(dir: string, opts: PipelineOptions = {}): Promise<Lo
   return loadRepository(dir, opts, opts.onAnalysed);
 }
 
-/**
- * Read the live state (the settings the plan needs: plan/fingerprint.ts, which reads again with
- * every setting when the plan drains, deletes or moves a queue) and plan a valid desired state
- * against it.
- */
+/** Read with the settings the plan needs (plan/fingerprint.ts: all when it drains, deletes or moves a queue). */
 export async function planDesired(
   desired: DesiredState,
   source: LiveSource,
