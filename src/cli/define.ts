@@ -13,14 +13,13 @@ import { pullRequestCommentOptions } from '../vcs/comment-options.js';
 import { DEFAULT_CONTROL_PLANE_URL } from '../controlplane/default-url.js';
 import { UserError } from '../util/user-error.js';
 
-/** One command: its yargs definition (options from `env` where they default to it). */
+/** Options from `env` where they default to it. */
 export interface Command {
   command: string;
   describe: string;
   builder?: (y: Argv, env: NodeJS.ProcessEnv) => Argv;
   /** Other names of it (Terraform's `state rm` for `state forget`). */
   aliases?: string[];
-  /** A command of commands (`state list`): each one its own. */
   subcommands?: Command[];
 }
 
@@ -667,7 +666,6 @@ const sync = {
       .example('$0 sync --daemon http://poolsync:8080', 'Apply the newest commit now'),
 } satisfies Command;
 
-/** `poolsync suspend` and `resume`: a daemon's applies frozen and thawed, per environment. */
 const freezeOptions = (env: NodeJS.ProcessEnv) => ({
   daemon: daemonOption(env),
   env: { ...oneEnvironment, describe: 'With environments: only this one (default: all)' },
@@ -779,7 +777,6 @@ const serve = {
 } satisfies Command;
 export type ServeArgs = ArgsOf<typeof serve.builder>;
 
-/** Its changes are journaled like any write. */
 const capabilities = {
   command: 'capabilities',
   describe: 'Show or change (--set) the capabilities stored with an embedded control-plane state',

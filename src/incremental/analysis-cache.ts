@@ -68,14 +68,12 @@ const MEMORY_BYTES = Math.min(
 /** Heap an analysis takes per byte of its YAML (measured: ~11 at 10,000 objects), with a margin. */
 const HEAP_PER_TEXT_BYTE = 14;
 
-/** A bound on the folders kept (a daemon unit has one per folder it loads). */
+/** A daemon unit has one per folder it loads. */
 const MAX_FOLDERS = 64;
 
 /**
- * One daemon unit's memory layer (made in src/daemon/unit.ts and handed to every load it makes:
- * the loader's AnalysisPort): the analyses, and each folder's and environment's last
- * whole-folder result under a key of everything it was made from (FolderInput: folder, commit,
- * environment, repository config, limits, the walk, every file's key). One slot per folder and
+ * One daemon unit's memory layer (src/daemon/unit.ts): the analyses, and each folder's and
+ * environment's last result under a key of its FolderInput. One slot per folder and
  * environment: one slot for all was a miss at every run (issue 49).
  */
 export class AnalysisCache implements AnalysisPort {

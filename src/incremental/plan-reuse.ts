@@ -60,14 +60,12 @@ export function sameObjects(a: object, b: object): boolean {
 const changeable = (e: unknown): boolean =>
   typeof e === 'object' && e !== null && !Object.isFrozen(e);
 
-/** True when every list of `state` holds frozen objects only (they cannot change any more). */
 function allFrozen(state: object): boolean {
   return Object.values(state).every((v) => !Array.isArray(v) || !v.some(changeable));
 }
 
 /** One daemon unit's planAgainst (src/plan/index.ts), reusing a desired state's last plan (src/daemon/unit.ts). */
 export class PlanReuse {
-  /** Reuses and misses (tests, benchmarks). */
   readonly stats = { hits: 0, misses: 0 };
   private readonly memo = new WeakMap<DesiredState, Entry>();
   /** The JSON of each frozen object of a live state, made once (the objects of an unchanged state are shared). */
