@@ -33,10 +33,10 @@ import { controlPlaneIdentity } from '../../controlplane/identity.js';
 import { openTarget } from '../../ops/open-target.js';
 import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
 import { loadRepository } from '../../manifests/index.js';
-import { address, assignmentKeyString, DEFAULT_POOL, isValidName } from '../../model/common.js';
+import { assignmentKeyString, DEFAULT_POOL, isValidName } from '../../model/common.js';
 import type { InventoryRecord } from '../../model/inventory.js';
 import type { LiveState } from '../../model/live.js';
-import { declaredByKind, isLive, managedObjects, OBJECT_KINDS } from '../../plan/inventory.js';
+import { declaredByKind, liveObjects, managedObjects, OBJECT_KINDS } from '../../plan/inventory.js';
 import { checkAddressSyntax } from '../../plan/target.js';
 import { controlPlaneName, plural } from '../../render/common.js';
 import { liveStatusWords } from '../../render/live-status.js';
@@ -149,7 +149,7 @@ async function adoptDeclared(
     throw new UserError(
       `${addr} is already in the repository at ${at}, and poolsync manages it: nothing to import`,
     );
-  if (!isLive(live, addr))
+  if (!liveObjects(live).has(addr))
     throw new UserError(
       `${addr} is declared at ${at} but not on the control plane yet: \`poolsync apply\` creates it and manages it from then on`,
     );
@@ -177,13 +177,8 @@ function manifestOf(live: LiveState, addr: string): { path: string; content: str
       (a) => kind === 'PoolAssignment' && assignmentKeyString(a) === name,
     ),
   };
-  if (!isLive(live, addr)) {
-    const all = [
-      ...live.pools.map((p) => address('ClusterPool', p.name)),
-      ...live.clusters.map((c) => address('Cluster', c.name)),
-      ...live.queues.map((q) => address('Queue', q.name)),
-      ...live.assignments.map((a) => address('PoolAssignment', assignmentKeyString(a))),
-    ].filter((a) => a.startsWith(`${kind}/`));
+  if (!liveObjects(live).has(addr)) {
+    const all = [...liveObjects(live).keys()].filter((a) => a.startsWith(`${kind}/`));
     throw new UserError(
       `${escapeTerminal(addr)} is not on the control plane` +
         (all.length > 0
@@ -444,7 +439,7 @@ export async function forget(args: StateArgs, io: Io): Promise<number> {
       io.stdout.write(`${address} is already forgotten: poolsync leaves it alone.\n`);
       return 0;
     }
-    if (!record?.addresses.includes(address) && !isLive(live, address))
+    if (!record?.addresses.includes(address) && !liveObjects(live).has(address))
       throw new UserError(
         `${address} is neither in the inventory (${store.where}) nor on the control plane: nothing to forget (\`poolsync state list\` lists what is managed)`,
       );
@@ -501,7 +496,7 @@ function notManaged(address: string, forgotten: readonly string[], live: LiveSta
       `${address} was forgotten (\`poolsync state forget\`): poolsync does not manage it; \`poolsync import ${address}\` adopts it again`,
     );
   return new UserError(
-    isLive(live, address)
+    liveObjects(live).has(address)
       ? `${address} is on the control plane, but poolsync does not manage it (it is not in the inventory): \`poolsync import ${address}\` adopts it`
       : `${address} is not managed by poolsync and not on the control plane (\`poolsync state list\` lists what is managed)`,
   );
