@@ -25,10 +25,9 @@ export interface Output {
 export interface Io {
   stdout: Output;
   stderr: Output;
-  /** What a person types (apply's confirmation). */
   stdin: NodeJS.ReadableStream & { readonly isTTY?: boolean };
   env: NodeJS.ProcessEnv;
-  /** Calls `listener` at each SIGINT and SIGTERM until the returned function is called. */
+  /** SIGINT and SIGTERM, until the returned function is called. */
   onSignal(listener: (signal: NodeJS.Signals) => void): () => void;
 }
 
@@ -139,8 +138,7 @@ export function jsonStderr(
   };
   const json = rewriting(stderr, (text) => {
     partial += text;
-    // One record per line; the lines of one write share the level of the first (an error's
-    // `Run poolsync --help` hint stays an error).
+    // In one write no line is below an earlier one's level (an error's `--help` hint stays one).
     let records = '';
     let level: number | null = null;
     let nl: number;

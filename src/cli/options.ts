@@ -88,7 +88,7 @@ export interface EnvTarget extends Target {
   shared?: FolderRead;
 }
 
-/** As yargs gives them: `control-plane` only when written on the command line. */
+/** `control-plane` only when written on the command line. */
 type EnvArgs = Pick<Args<'plan'>, 'env' | 'control-plane' | 'token-file' | 'api-key-file'>;
 
 type NetworkArgs = Partial<
@@ -262,7 +262,7 @@ async function fieldLines(dir: string, name: string): Promise<Record<string, num
       if (node) out[field] = node.pos.line;
     }
   } catch {
-    // no line to name
+    // no line to name: the message names the field alone
   }
   return out;
 }

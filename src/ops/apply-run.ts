@@ -70,7 +70,7 @@ export type ApplySource =
       plan: Plan;
     };
 
-/** `poolsync apply`: the locks taken, and the control plane opened, by applyRun. */
+/** `poolsync apply`: locks taken and the control plane opened here. */
 export interface AcquireLocks extends ControlPlaneAccess {
   kind: 'acquire';
   /** `--lock`: a Kubernetes Lease for the lock across machines (else the control plane's own). */
@@ -100,7 +100,7 @@ export interface ApplyRunOptions {
   phase?: (phase: ApplyPhase) => void;
   /** Text for the person on stderr (lock waits, warnings: whole lines). */
   stderr: (text: string) => void;
-  /** A folder's plan, once made (before its errors are checked). */
+  /** Before the plan's errors are checked. */
   planned?: (plan: Plan) => Promise<void>;
   /** A plan with steps, before the first runs: throws to refuse it. */
   approve?: (plan: Plan) => Promise<void>;

@@ -31,7 +31,6 @@ import type { TransportLimits } from '../util/transport-limits.js';
 /** How `poolsync plan` and `apply` reach the control plane they open (their flags). */
 export interface ControlPlaneAccess {
   target: Target;
-  /** Where the command runs: pull-request mode (ops/open-target.ts). */
   opening: Opening;
   /** `--state-dir`: where this machine keeps apply's records (the inventory's file). */
   stateDir: string;
@@ -220,7 +219,6 @@ export type PipelineResult =
       timings: { load_ms: number; live_ms: number; plan_ms: number };
     };
 
-/** A control plane, or a reader of one the caller manages, told the settings the plan needs. */
 export type LiveSource = ControlPlane | LiveReading;
 /** Told the settings the plan needs; `before`, a state read already: only its settings again. */
 export type LiveReading = (need: SettingsNeed, before?: LiveState) => Promise<LiveState>;

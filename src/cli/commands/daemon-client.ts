@@ -394,7 +394,6 @@ async function adminToken(
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
 
-/** `base` is on this machine, at the port of the quickstart daemon that made this folder's token. */
 async function isQuickstartDaemon(base: string): Promise<boolean> {
   if (!URL.canParse(base) || !LOOPBACK.test(new URL(base).hostname)) return false;
   if (!existsSync(LOCAL_ADMIN_TOKEN_FILE) || !existsSync(LOCAL_DAEMON_URL_FILE)) return false;

@@ -55,11 +55,9 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
         watch: bundledExample(),
         'control-plane': 'file:.poolsync/control-plane.json',
         policy: 'all',
-        // No `listen`: --listen, POOLSYNC_LISTEN (0.0.0.0:8080 in the Docker image) or the
-        // default 127.0.0.1:8080 apply as for any daemon.
+        // No `listen`: as for any daemon (0.0.0.0:8080 in the Docker image's POOLSYNC_LISTEN).
         'drift-interval': '1m',
-        // A line per step scrolled the plan away: the plans it applies are printed (briefPlan),
-        // warnings and errors logged; --log-level info brings the rest back.
+        // A line per step scrolled the plan away: applied plans are printed (briefPlan) instead.
         'log-level': 'warn',
       }
     : undefined;
@@ -76,8 +74,7 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
     configFile: args.config ?? null,
     overrides,
   });
-  // The quickstart does all the README shows: syncs and approvals need an admin token, so it
-  // makes one on its first start (unless one is given) and says where it is.
+  // The quickstart does all the README shows: syncs and approvals need an admin token.
   const token =
     quickstart && config.adminToken === null ? await localAdminToken(process.cwd()) : null;
   if (token) config.adminToken = token.token;
@@ -85,7 +82,6 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
   const logger = await createLogger({
     level: config.logLevel,
     format: config.logFormat,
-    // The process's own stdout: pino's (pretty on a terminal); a test's: its stream.
     destination: io.stdout === process.stdout ? undefined : io.stdout,
   });
   const notify = await resolveNotifyConfig(args, io.env);
@@ -144,7 +140,7 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
     });
   }
 
-  // --once: the first run, then stop; exit 1 unless every run converged.
+  // --once: the first run, then stop.
   const once = config.once ? await daemon.firstRun.then(() => daemon.status()) : null;
   if (once === null) {
     const signal = await nextSignal(io);

@@ -65,7 +65,6 @@ export async function plan(args: Args<'plan'>, io: Io): Promise<number> {
     throw new UserError(
       `--env all plans ${targets.length} environments: ${args.out !== undefined ? '--out' : '--output json'} takes one plan; name one environment with --env NAME`,
     );
-  // --comment: one comment for the run, a section per environment.
   const sections: { name: string; outcome: EnvironmentOutcome }[] = [];
   const failed: string[] = [];
   let code = 0;
@@ -316,7 +315,6 @@ function ownFolder(env: Environment, other: Environment): string {
   );
 }
 
-/** By path relative to `folder`, without patch files. */
 async function manifestsIn(
   dir: string,
   folder: string,
@@ -333,7 +331,6 @@ async function manifestsIn(
   return out;
 }
 
-/** Sorted by path. */
 async function promotionChanges(
   dir: string,
   fromFolder: string,
