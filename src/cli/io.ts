@@ -1,11 +1,8 @@
 /**
- * A command's streams, environment and stopping signals: every command takes an `Io` and
- * returns its exit code, so it runs in a test's process as in the CLI's (main.ts: `processIo`).
- *
- * `--log-format json` (jsonStderr): each stderr line becomes one JSON record in the daemon's
- * shape ({level, time, name, command, msg}, pino's levels), so log collectors parse both alike;
- * stdout (the plan, the report) stays as it is. The daemon's stderr before its logger exists (a
- * configuration error) goes through here too.
+ * A command's streams, environment and signals (`Io`), so it runs in a test's process as in the
+ * CLI's. `--log-format json` (jsonStderr): each stderr line one JSON record in the daemon's
+ * shape (pino's levels), so log collectors parse both alike; stdout stays as it is. The
+ * daemon's stderr before its logger exists (a configuration error) goes through here too.
  */
 import { once, type EventEmitter } from 'node:events';
 import { ControlPlaneError } from '../controlplane/errors.js';

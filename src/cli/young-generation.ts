@@ -17,7 +17,7 @@ const v8 = (): typeof V8 => process.getBuiltinModule('node:v8');
 
 const SEMI_SPACE_FLAG = /--(max-|min-)?semi-space-(size|growth-factor)\b/;
 
-/** `daemon` or `control-plane serve` (not `capabilities`): V8's defaults, and tsc's modules (main.ts). */
+/** `daemon` or `control-plane serve`: V8's defaults, and tsc's modules (main.ts). */
 export function isLongRunning(argv: readonly string[]): boolean {
   const words = argv.filter((arg) => !arg.startsWith('-'));
   if (words[0] === 'daemon') return true;

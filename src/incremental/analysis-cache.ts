@@ -1,15 +1,11 @@
 /**
- * Reuse of per-file work in the daemon: a file's parse and per-document validation depend only
- * on its path, its bytes and the input limits (poolsync.yaml `limits:`), so `FileAnalysis` is
- * kept under a key of exactly those; and each folder's last whole result, so a reload with
- * nothing changed skips the cross-document rules too. The keys derive from the loader's typed
- * inputs (`Encoders<T>` requires every field: a new input field is a compile error here until
- * its key covers it); no fingerprint of the loader's code: they live in one process's memory.
- *
- * In memory only, about MEMORY_BYTES, least recently used dropped first; the analyses deeply
- * frozen, so a hit costs nothing and no load changes what another sees. A one-shot CLI process
- * keeps nothing: its disk layer saved nothing (issue 51, bench/caches.ts) and went. The loader
- * (src/manifests/) keeps nothing between calls: this module is its AnalysisPort.
+ * The daemon's reuse of the loader's work (its AnalysisPort): a file's analysis depends only on
+ * its path, bytes and input limits, and is kept under a key of exactly those; each folder's last
+ * result too, so an unchanged reload skips the cross-document rules. Keys derive from the typed
+ * inputs (`Encoders<T>` requires every field: a new one is a compile error until keyed); no
+ * fingerprint of the loader's code: they live in one process's memory. About MEMORY_BYTES,
+ * least recently used dropped first, deeply frozen (a hit costs nothing, no load changes what
+ * another sees). A one-shot CLI keeps nothing: its disk layer saved nothing (issue 51).
  */
 import { createHash } from 'node:crypto';
 import { getHeapStatistics } from 'node:v8';

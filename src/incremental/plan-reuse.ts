@@ -1,13 +1,10 @@
 /**
- * The last plan of a desired state, reused while nothing it was computed from has changed: the
- * daemon plans the same commit against an unchanged control plane at every drift check, ~100 ms
- * of CPU and tens of MB of garbage at 10,000 objects. Only the daemon plans through this
- * (PipelineOptions.plans); the planner keeps no state.
- *
- * Exact by construction: the key is the desired state object itself (the loader returns the same
- * frozen result while nothing changed: analysis-cache.ts), the whole live state (the same frozen
- * objects, or else equal JSON: not its fingerprint, which leaves out what warnings read), every
- * option of `PlanOptions`, and the backend's data and `manualStep`. A new commit costs no key.
+ * The daemon's last plan of a desired state, reused while nothing it was made from changed: it
+ * plans the same commit at every drift check, ~100 ms of CPU and tens of MB of garbage at 10,000
+ * objects. Exact by construction: the key is the desired state object itself (the loader returns
+ * the same frozen result: analysis-cache.ts), the whole live state (the same frozen objects, or
+ * equal JSON: not its fingerprint, which leaves out what warnings read), every option, and the
+ * backend's data and `manualStep`. A new commit costs no key.
  */
 import { createHash } from 'node:crypto';
 import type { DesiredState } from '../model/desired.js';

@@ -1,9 +1,7 @@
 /**
- * `poolsync validate`: a config folder checked (schemas, V1–V8, input limits) without a
- * control plane. `poolsync check`: the setup step of docs/union.md and docs/flyte-oss.md, ✓ or
- * ✗ per check; the probe lists each kind the backend manages (the endpoint answers, the
- * credentials may read), beside what its API lets poolsync change. It only reads: a permission
- * to write is shown from the backend's API, never tried.
+ * `poolsync validate` (schemas, V1–V8, input limits; no control plane) and `poolsync check`
+ * (the setup step of docs/union.md and docs/flyte-oss.md). check only reads: a permission to
+ * write is shown from the backend's API, never tried.
  */
 import { isControlPlaneError } from '../../controlplane/errors.js';
 import type { ControlPlane } from '../../controlplane/types.js';

@@ -1,13 +1,9 @@
 /**
- * `poolsync plan [DIR]`: what apply would do. Exit 0, 1 (invalid repository, plan errors,
- * unreachable control plane), 2 with --detailed-exitcode when there are changes (plan.md).
- * `poolsync show PLANFILE`: a saved plan, rendered as plan renders it once its seal verifies.
- *
- * `poolsync promote FROM [DIR]` (docs/environments.md, Promotion): what making the next
- * environment's own folder (the one it does not share) hold FROM's own manifests would plan
- * there (patch files are each environment's own values, never promoted). The change is made in
- * a temporary copy and planned against the next environment's control plane; `--write` makes it
- * in DIR, for a commit and a pull request. Exits as plan's.
+ * `poolsync plan` (exit 2 with --detailed-exitcode when there are changes: plan.md), `show`
+ * (a saved plan once its seal verifies) and `promote FROM` (docs/environments.md, Promotion):
+ * the next environment's own folder made to hold FROM's own manifests (patch files, each
+ * environment's own values, never), in a temporary copy planned against the next environment's
+ * control plane; `--write` makes the change in DIR, for a commit and a pull request.
  */
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
