@@ -1,8 +1,7 @@
 /**
- * Every command of the CLI, declared once: its name, options and `--help` text, and the
- * arguments its work gets as yargs infers them (ArgsOf). A shared option is declared once, so a
- * flag means and says the same everywhere. No command's work is imported here: run.ts loads it
- * when it runs, so `--help`, completion and an unknown command load none of them.
+ * Every command, declared once: options, `--help` text and the arguments its work gets (ArgsOf).
+ * A shared option is declared once, so a flag means and says the same everywhere. No command's
+ * work is imported here (run.ts loads it), so `--help` and completion load none of them.
  */
 import type { Argv, Options } from 'yargs';
 import { DEFAULT_PARALLELISM, FILE_PARALLELISM, READ_PARALLELISM } from '../apply/types.js';

@@ -1,9 +1,8 @@
 /**
- * One apply (docs/apply.md) for `poolsync apply` (`locks: acquire`: this machine's lock file,
- * the control plane opened for writing, the lock across machines) and the daemon's apply stage
- * (`locks: daemon`: its open control plane): the plan (saved and rechecked, a folder planned
- * now, or the caller's) executed under the locks and recorded. What a person sees and answers
- * is the caller's hooks'; locks and the control plane are released whatever happens.
+ * One apply (docs/apply.md) for `poolsync apply` (`locks: acquire`: lock file, control plane
+ * opened for writing, lock across machines) and the daemon's apply stage (`locks: daemon`): the
+ * plan executed under the locks and recorded; what a person sees and answers is the caller's
+ * hooks'. Locks and the control plane are released whatever happens.
  */
 import { READ_PARALLELISM, type ApplyResult } from '../apply/types.js';
 import {

@@ -1,9 +1,8 @@
 /**
  * Whether a plan made earlier may still be applied (docs/apply.md#saved-plans-and-staleness):
- * the one check of `apply PLANFILE`, of the daemon's apply when its plan was read apart from it
- * (another writer may have come between), and of an approval by pull-request comment. Stale:
- * another control plane than it names, other capabilities, or another live state (the live
- * fingerprint, of the default-queue settings the plan read). Each caller words the refusal.
+ * the one check of `apply PLANFILE`, of the daemon's apply of a plan read apart from it, and of
+ * a pull-request approval. Stale: another control plane, other capabilities, or another live
+ * fingerprint (of the settings the plan read). Each caller words the refusal.
  */
 import {
   describeControlPlane,

@@ -1,9 +1,7 @@
 /**
- * The commands that ask a running daemon at `--daemon URL` (docs/daemon.md#from-the-command-line),
- * with the admin token where they act: `status`, `sync`, `history` (exit 1 when the daemon
- * cannot be reached or refuses, or the run `sync` started failed), `suspend`/`resume`, and
- * `approve [FINGERPRINT]` (docs/daemon.md#approvals): without it what a daemon holds under
- * policy `safe`; with it exactly that is approved, a stale fingerprint refused with the reason.
+ * The commands that ask a running daemon (docs/daemon.md#from-the-command-line), with the admin
+ * token where they act. `approve` (docs/daemon.md#approvals): without FINGERPRINT what a daemon
+ * holds under policy `safe`; with it exactly that, a stale fingerprint refused with the reason.
  */
 import { existsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';

@@ -1,12 +1,7 @@
 /**
- * `poolsync export`: the live state as manifests that validate clean and plan to no changes.
- * `poolsync import ADDRESS` (Terraform's import): one live object, in the file `export` would
- * write; one the repository declares is not written (managed again after `state forget`,
- * refused when managed). `poolsync init [--from-live]` (docs/getting-started.md): a commented
- * poolsync.yaml (prune off: nothing deleted until the repository says so), and the live state.
- * `poolsync state list|show|forget` (docs/plan.md#what-poolsync-manages): the inventory of the
- * control plane `plan` would use, with live status; `forget` (`rm`) takes an object out of
- * management without a call: out of the inventory, marked so no later prune deletes it.
+ * `poolsync export`, `import` (Terraform's), `init` (docs/getting-started.md) and `state
+ * list|show|forget` (docs/plan.md#what-poolsync-manages: `forget` sends nothing, and marks the
+ * object so no later prune deletes it).
  *
  * Manifests are written never outside `--dir`, whatever a live object's name (docs/security.md,
  * "What is written"): export leaves out invalid names (N1), and this refuses any path that is
