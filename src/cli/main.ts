@@ -1,9 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `poolsync` program: what belongs to the process. Before anything else loads: Node's
- * compile cache (Node ≥ 22.1: about a third off every start) and `--version` (package.json
- * only); then the young generation kept small (young-generation.ts) and a large heap's growth
- * capped (util/heap-growth.ts). The CLI itself is run.ts, on the process's streams.
+ * compile cache (Node ≥ 22.1: about a third off every start) and `--version`. The CLI is run.ts.
  */
 import module from 'node:module';
 import { userCacheDir } from '../util/user-cache.js';

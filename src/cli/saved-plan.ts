@@ -1,12 +1,9 @@
 /**
- * The key that seals plan files (docs/plan.md, Sealed plan files; docs/security.md):
- * `POOLSYNC_PLAN_KEY_FILE` (its first line) else `POOLSYNC_PLAN_KEY`; neither: an unkeyed seal.
- * A variable set but naming no key (empty, blank, all NUL) is an error, never "no key": in CI a
- * missing secret is an empty variable, and sealing would turn off in both jobs without a word.
- * The file is read bounded, regular files only. It is a secret: remembered for redaction.
- *
- * A saved plan is shown and applied only once its seal verifies, and applied only where and as
- * it was made (docs/apply.md#saved-plans-and-staleness; src/ops/stale-plan.ts under the lock).
+ * The key that seals plan files (docs/plan.md, Sealed plan files; docs/security.md), and saved
+ * plans read only once their seal verifies, applied only where and as they were made
+ * (docs/apply.md#saved-plans-and-staleness). A key variable set but empty is an error, never
+ * "no key": in CI a missing secret is an empty variable, and sealing would turn off in both
+ * jobs without a word. The key is a secret: remembered for redaction.
  */
 import { controlPlaneEndpoint } from '../util/control-plane-endpoint.js';
 import type { Plan } from '../model/plan.js';

@@ -1,14 +1,10 @@
 /**
  * Peak memory of a one-shot command (quality.md: a cold `plan` of 10,000 ≤ 150 MB RSS; issue
- * 35). V8 grows its young generation while objects survive it, on Node 24 up to 32 MB per
- * semi-space (16 MB on Node 20): a cold 10k `plan` peaked at ~172 MB RSS, ~40 MB of it young.
- * A one-shot command keeps V8's first semi-space (1 MB): the growth factor is set to 1 before
- * any command module loads (V8 reads it at each growth; `--max-semi-space-size` is fixed when
- * the isolate is made). Paired on Node 24: peak RSS 172 → 120 MB, CPU unchanged
- * (bench/README.md). `apply` lets it grow again when its execution starts.
- *
- * Not for `daemon` and `control-plane serve`: their heap is for days, sized with Node's own
- * flags (the Docker image's NODE_OPTIONS). A semi-space flag given to Node wins.
+ * 35): V8 grew the young generation of a cold 10k `plan` to ~40 MB of its ~172 MB peak RSS. A
+ * one-shot command keeps V8's first semi-space (1 MB): growth factor 1 before any command
+ * module loads (`--max-semi-space-size` is fixed when the isolate is made). Paired on Node 24:
+ * peak RSS 172 → 120 MB, CPU unchanged (bench/README.md). Not for `daemon` and `control-plane
+ * serve` (days of work, sized with Node's flags); a semi-space flag given to Node wins.
  */
 import type * as V8 from 'node:v8';
 

@@ -1,14 +1,11 @@
 /**
  * The one way a command opens a control plane with credentials (docs/security.md,
- * "Environments"), so pull-request mode is decided here, once, for every command.
- *
- * A pull request cannot steer credentials: its poolsync.yaml is the pull request's, so an
- * environment's `controlPlane`, `tokenFile` and `apiKeyFile` must be what the base branch's
- * (read from Git) says; one that differs, or that the base lacks, is refused before any
- * credential is read or connection made. The rest is the pull request's: its plan shows it.
- * Pull-request mode and the base commit come from `plan --comment`, a GitHub Actions
- * `pull_request[_target]` run, a GitLab merge-request pipeline, or POOLSYNC_BASE_REF (any other
- * CI). Outside it, a secret that names its control plane (util/bound-secret.ts) goes nowhere else.
+ * "Environments"), so pull-request mode is decided once for every command. A pull request
+ * cannot steer credentials: an environment's `controlPlane`, `tokenFile` and `apiKeyFile` must
+ * be the base branch's (read from Git), else it is refused before any credential is read or
+ * connection made. Pull-request mode: `plan --comment`, a GitHub `pull_request[_target]` run, a
+ * GitLab merge-request pipeline, or POOLSYNC_BASE_REF. Outside it, a secret that names its
+ * control plane (util/bound-secret.ts) goes nowhere else.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
