@@ -50,7 +50,7 @@ export async function refuseCodeProject(dir: string): Promise<void> {
   );
 }
 
-/** A UserError unless DIR is a config repository; the line to print when the defaults are in use. */
+/** A UserError unless DIR is a config repository; the line to print when defaults are in use. */
 export async function requireConfigFolder(dir: string): Promise<string | null> {
   await requireFolder(dir);
   if (await exists(join(dir, 'poolsync.yaml'))) return null;
@@ -82,7 +82,7 @@ const MAX_FOLDERS = 400;
 const MAX_FILES = 400;
 const HEAD_BYTES = 4096;
 
-/** In DIR and two levels below: a poolsync manifest, and folders with a poolsync.yaml (named, not read). */
+/** In DIR and two levels below: a manifest, and folders with a poolsync.yaml (named, not read). */
 async function lookBelow(dir: string): Promise<{ manifest: boolean; repositories: string[] }> {
   let level = [dir];
   let folders = 0;

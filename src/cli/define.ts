@@ -25,7 +25,7 @@ export interface Command {
 type Named<K> = K extends `${string}${infer Rest}` ? (Rest extends '' ? never : K) : never;
 type Absent<T, K extends keyof T> = undefined extends T[K] ? K : never;
 
-/** A builder's arguments as yargs infers them: one that may be absent optional, no one-letter aliases. */
+/** A builder's arguments as yargs infers them: absent ones optional, no one-letter aliases. */
 export type ArgsOf<B extends (y: Argv, env: NodeJS.ProcessEnv) => Argv<unknown>> =
   ReturnType<B> extends Argv<infer T>
     ? { [K in keyof T as Named<Exclude<K, Absent<T, K>>>]: T[K] } & {
@@ -41,7 +41,7 @@ export function controlPlaneUrl(
   return args['control-plane'] ?? env.POOLSYNC_CONTROL_PLANE ?? DEFAULT_CONTROL_PLANE_URL;
 }
 
-/** A whole-number option's `coerce`: yargs's `type: 'number'` would turn `abc` into NaN and say NaN. */
+/** A whole-number `coerce`: yargs's `type: 'number'` would turn `abc` into NaN and say NaN. */
 export function wholeNumber(flag: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: unknown): number => {
     const text = String(Array.isArray(value) ? value.at(-1) : value).trim();
@@ -94,7 +94,7 @@ const stateDir = (describe: string) => defaulted('.poolsync', describe);
 const configDir = (describe = 'Config folder (a Git checkout or any folder of it)') =>
   defaulted('.', describe);
 
-/** No default value, so a command knows whether it was written (`--env` names one too): controlPlaneUrl. */
+/** No default, so a command knows whether it was written (`--env` names one too). */
 const controlPlane = (env: NodeJS.ProcessEnv) =>
   ({
     type: 'string',
@@ -121,7 +121,7 @@ const maxRetries = {
     'Retries per control-plane call on connection errors, timeouts, 429 and 5xx (backoff 0.1 s doubling to 10 s, with jitter); 0 = none',
 } as const;
 
-/** util/transport-limits.ts, docs/control-plane.md#limits: flag, else variable, else default (networkOf). */
+/** docs/control-plane.md#limits: flag, else POOLSYNC_* variable, else default (networkOf). */
 const limitFlags = {
   'connect-timeout': valued(
     'Give up a connection not made within this long, e.g. 5s (env POOLSYNC_CONNECT_TIMEOUT; default 5s)',
@@ -173,7 +173,7 @@ const planOutput = output(
 const addresses = (describe: string) =>
   ({ type: 'string', array: true, requiresArg: true, describe }) as const;
 
-/** What shapes a plan (plan, apply DIR): Terraform's -target and -replace; docs/flyte-oss.md for cascades. */
+/** Plan and apply DIR: Terraform's -target and -replace; cascades: docs/flyte-oss.md. */
 const planShape = {
   target: addresses(
     'Plan only this object (Kind/name, repeatable) and what it depends on; the plan says it is partial',
@@ -186,7 +186,7 @@ const planShape = {
   ),
 };
 
-/** Terraform's -lock-timeout; `plan` takes no lock but accepts it, so Terraform habits keep working. */
+/** Terraform's -lock-timeout; `plan` takes no lock but accepts it, for Terraform habits. */
 const lockTimeout = (
   describe = 'How long to wait for a lock held by another apply (or an embedded state open elsewhere) before failing, e.g. 30s, 5m',
 ) => defaulted('0s', describe);
@@ -620,7 +620,7 @@ const daemon = {
 } satisfies Command;
 export type DaemonArgs = ArgsOf<typeof daemon.builder> & Record<string, unknown>;
 
-/** status, sync, history, approve: a running daemon asked (Argo CD's `app get|sync|history`, Flux's `reconcile`). */
+/** A running daemon asked (Argo CD's `app get|sync|history`, Flux's `reconcile`). */
 const daemonOutput = {
   type: 'string',
   choices: ['text', 'json'] as const,

@@ -41,7 +41,7 @@ export function processIo(): Io {
   };
 }
 
-/** OUT with every write passed through `change`; the rest (isTTY, 'drain', readline's needs) its own. */
+/** OUT with every write through `change`; the rest (isTTY, 'drain', readline's needs) its own. */
 export function rewriting<T extends Output>(out: T, change: (text: string) => string): T {
   const write = (chunk: string | Uint8Array, ...rest: unknown[]): boolean =>
     (out.write as (...a: unknown[]) => boolean)(
@@ -84,7 +84,7 @@ export function reportError(err: unknown, io: Pick<Io, 'stderr' | 'env'>): numbe
   return 1;
 }
 
-/** In batches, waiting for 'drain': a plan of 100,000 changes goes out without its whole text in memory. */
+/** Batched, waiting for 'drain': 100,000 changes go out without their whole text in memory. */
 export async function writeParts(out: Output, parts: Iterable<string>): Promise<void> {
   for (const batch of batches(parts)) {
     if (out.write(batch)) continue;

@@ -14,7 +14,7 @@ const argv = process.argv.slice(2);
 /** True in the built bundle (scripts/bundle.mjs), whose yargs has the lazy copy already. */
 declare const POOLSYNC_BUNDLED: boolean | undefined;
 
-/** Of poolsync's modules, never of input; NODE_COMPILE_CACHE moves it, NODE_DISABLE_COMPILE_CACHE=1 stops it. */
+/** Never of input; NODE_COMPILE_CACHE moves it, NODE_DISABLE_COMPILE_CACHE=1 turns it off. */
 function enableCompileCache(): void {
   const enable = (module as { enableCompileCache?: (dir?: string) => unknown }).enableCompileCache;
   if (enable === undefined) return;

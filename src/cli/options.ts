@@ -53,7 +53,7 @@ export function durationFlag(flag: string, value: string | undefined, examples: 
   return ms;
 }
 
-/** Each PlanShape option's flag (define.ts planShape): the compiler names a new option until it is here. */
+/** Each PlanShape option's flag (define.ts): the compiler names a new option until it is here. */
 export const SHAPE_FLAGS = {
   targets: 'target',
   replace: 'replace',
@@ -95,7 +95,7 @@ type NetworkArgs = Partial<
   Record<'connect-timeout' | 'read-timeout' | 'call-timeout' | 'max-response-size', string>
 > & { 'max-retries'?: number };
 
-/** Each limit from its flag, else its POOLSYNC_* variable, else the default (util/transport-limits.ts). */
+/** Each limit: its flag, else its POOLSYNC_* variable, else the default (transport-limits.ts). */
 export function networkOf(
   args: NetworkArgs,
   env: NodeJS.ProcessEnv,
@@ -206,7 +206,7 @@ function plainTarget(args: EnvArgs, env: NodeJS.ProcessEnv): EnvTarget {
   };
 }
 
-/** `--env`'s environment in DIR's poolsync.yaml (DIR null: --config-dir's), else `--control-plane`. */
+/** `--env`'s environment in DIR's poolsync.yaml (null: --config-dir's), else `--control-plane`. */
 export async function oneTarget(
   dir: string | null,
   args: EnvArgs & { 'config-dir'?: string },

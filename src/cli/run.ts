@@ -133,7 +133,7 @@ function yargsCommand(
   };
 }
 
-/** From yargs 18's own templates; the script asks `poolsync --get-yargs-completions …` (completesPath). */
+/** yargs 18's templates; the script asks `poolsync --get-yargs-completions …` (completesPath). */
 function completionScript(shell: Shell, io: Io): number {
   const y = yargsUnder({ SHELL: `/bin/${shell}` }, []).scriptName('poolsync');
   // The script goes to the logger (console.log): collect it instead.

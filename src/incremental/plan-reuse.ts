@@ -20,7 +20,7 @@ interface MemoKey {
 }
 
 interface Entry extends MemoKey {
-  /** The live state's key; of a state of frozen objects (unchangeable), only once another is compared. */
+  /** The live state's key; of frozen objects (unchangeable), only once another is compared. */
   liveKey: string | null;
   plan: Plan;
 }
@@ -61,7 +61,7 @@ function allFrozen(state: object): boolean {
   return Object.values(state).every((v) => !Array.isArray(v) || !v.some(changeable));
 }
 
-/** One daemon unit's planAgainst (src/plan/index.ts), reusing a desired state's last plan (src/daemon/unit.ts). */
+/** A daemon unit's planAgainst (src/plan/index.ts), reusing a desired state's last plan. */
 export class PlanReuse {
   readonly stats = { hits: 0, misses: 0 };
   private readonly memo = new WeakMap<DesiredState, Entry>();

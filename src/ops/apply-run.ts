@@ -64,7 +64,7 @@ export type ApplySource =
       shape: PlanShape;
     }
   | {
-      /** The caller's plan (the daemon's gate): executed even without steps (side effects count). */
+      /** The daemon gate's plan: executed even without steps (side effects count). */
       kind: 'planned';
       plan: Plan;
     };
@@ -356,7 +356,7 @@ export interface ApplyRecording {
   recorded?: (addresses: string[]) => void;
 }
 
-/** Records `plan` applied with `result` (null: nothing ran); `live` with its changes is the state left. */
+/** `result` null: nothing ran; `live` with the plan's changes is the state the apply left. */
 export async function recordApply(
   rec: ApplyRecording,
   live: LiveState | null,

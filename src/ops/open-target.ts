@@ -36,7 +36,7 @@ export interface Opening {
   commenting?: boolean;
 }
 
-/** T's control plane opened with T's credentials, once pull-request mode allows it (tests wrap `open`). */
+/** With T's credentials, once pull-request mode allows it (tests wrap `open`). */
 export async function openTarget(
   t: Target,
   opening: Opening,

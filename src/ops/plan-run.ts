@@ -157,7 +157,7 @@ async function acquired(input: PlanRunInput, source: AcquireSource): Promise<Pla
   }
 }
 
-/** Opened to read (no writer lock, no snapshot rewrite), read when first needed (not when invalid). */
+/** Read-only (no writer lock, no snapshot rewrite), read when first needed (not when invalid). */
 function openReading(source: AcquireSource): Promise<ControlPlane> {
   const options = { readOnly: true, lazyRead: true, ...openOptions(source, source.parallelism) };
   return openTarget(source.target, source.opening, options);
@@ -168,7 +168,7 @@ export function openOptions(access: ControlPlaneAccess, connections: number | un
   return { http: { connections: connections || undefined, maxRetries, limits, onPace } };
 }
 
-/** `plan --refresh-only` (docs/plan.md): drift since the `last` apply; it reads no default-queue setting. */
+/** `plan --refresh-only` (docs/plan.md): drift since the `last` apply; no default-queue setting. */
 export async function refreshRun(source: AcquireSource, last: LastApplied): Promise<RefreshReport> {
   const cp = await openReading(source);
   try {
@@ -257,7 +257,7 @@ export function loadDesired(dir: string, opts: PipelineOptions = {}): Promise<Lo
   return loadRepository(dir, opts, opts.onAnalysed);
 }
 
-/** Read with the settings the plan needs (plan/fingerprint.ts: all when it drains, deletes or moves a queue). */
+/** With the settings the plan needs (plan/fingerprint.ts: all to drain, delete or move a queue). */
 export async function planDesired(
   desired: DesiredState,
   source: LiveSource,

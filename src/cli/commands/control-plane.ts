@@ -1,4 +1,4 @@
-/** `control-plane serve` until SIGINT/SIGTERM, then closed cleanly (snapshot, lock released); `capabilities`. */
+/** `control-plane serve` until SIGINT/SIGTERM, then closed cleanly; `capabilities`. */
 import { stat } from 'node:fs/promises';
 import { CONFIG_FILE_BYTES, readUserFile } from '../../util/safe-file.js';
 import { resolve } from 'node:path';
@@ -84,7 +84,7 @@ export async function serve(args: ServeArgs, io: Io): Promise<number> {
   try {
     // Union's API with its OAuth2 server (loaded only when asked: connect and protobuf cost
     // start-up), and flyteadmin's attribute paths, which take that server's tokens (one token
-    // endpoint), else with a token OAuth2 client `poolsync`, the token as secret (docs/flyte-oss.md).
+    // endpoint), else with a token OAuth2 client `poolsync`, secret: the token (docs/flyte-oss.md).
     const mounts: ProtocolMount[] = [];
     if (oauth && oauthClient) {
       const { createUnionApi } = await import('../../standins/union/union-api.js');

@@ -348,7 +348,7 @@ function connectWords(err: unknown): string {
     : `${e.code ?? e.message ?? String(err)}`;
 }
 
-/** POSTs with the admin token, read first (`what` the command does, for the message when there is none). */
+/** POSTs with the admin token, read first (`what`: for the message when there is none). */
 async function asAdmin(args: DaemonClientArgs, io: Io, base: string, what: string) {
   const token = await adminToken(args['admin-token-file'], what, io.env, base);
   return (path: string, body?: object, callTimeoutMs?: number) => {
@@ -400,7 +400,7 @@ async function isQuickstartDaemon(base: string): Promise<boolean> {
   return URL.canParse(made.trim()) && new URL(made.trim()).port === new URL(base).port;
 }
 
-/** `poolsync suspend` / `resume`, for one environment or all: says what waits now and what lifts it. */
+/** `suspend` / `resume`, for one environment or all: says what waits now and what lifts it. */
 export async function freeze(args: DaemonClientArgs, io: Io, suspend: boolean): Promise<number> {
   const base = daemonUrl(args, io.env);
   const post = await asAdmin(args, io, base, suspend ? 'suspending' : 'resuming');

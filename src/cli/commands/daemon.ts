@@ -1,4 +1,4 @@
-/** `poolsync daemon` (docs/daemon.md): src/daemon configured, started, stopped at SIGTERM/SIGINT. */
+/** `poolsync daemon` (docs/daemon.md): src/daemon started, stopped at SIGTERM/SIGINT. */
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, relative, resolve } from 'node:path';

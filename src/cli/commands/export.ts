@@ -372,7 +372,7 @@ export async function list(args: StateArgs, io: Io): Promise<number> {
   });
 }
 
-/** As Terraform's `state list [ADDRESS...]`: a kind-led or `*` argument is a filter, also in DIR's place. */
+/** As Terraform's `state list [ADDRESS...]`: a kind-led or `*` word is a filter, also as DIR. */
 function listArguments(args: StateArgs): { dir: string; patterns: string[] } {
   const patterns = (args.filter ?? []).map(String);
   const first = args.dir;

@@ -47,7 +47,7 @@ import { requireConfigFolder, requireFolder } from '../config-folder.js';
 import { declaresNothing } from '../../plan/inventory.js';
 import type { Args } from '../define.js';
 
-/** Each environment's plan in turn (docs/environments.md); exit 1 when any failed, else 2 with changes. */
+/** Each environment in turn (docs/environments.md); exit 1 when any failed, else 2 with changes. */
 export async function plan(args: Args<'plan'>, io: Io): Promise<number> {
   // Only the folder: --refresh-only reads no manifests, and planFor checks the rest.
   await requireFolder(args.dir);
@@ -208,7 +208,7 @@ async function refreshOnly(args: PlanOptions, target: EnvTarget, io: Io): Promis
   return args['detailed-exitcode'] && report.drift.length > 0 ? 2 : 0;
 }
 
-/** `--commit`, else with `--comment` the pull request's (the comment and status name it), else clean HEAD. */
+/** `--commit`, else with `--comment` the pull request's (as its status), else clean HEAD. */
 async function planCommit(args: PlanOptions, io: Io): Promise<string | null> {
   if (args.commit !== undefined) return args.commit;
   if (args.comment !== undefined) {
@@ -302,7 +302,7 @@ interface FileChange {
   content?: string;
 }
 
-/** The first of `env`'s folders `other` does not read; later ones (`clusters/production`) are its own only. */
+/** The first of `env`'s folders `other` does not read; later ones are its own only. */
 function ownFolder(env: Environment, other: Environment): string {
   const own = env.folders.filter((f) => !other.folders.includes(f));
   if (own.length > 0) return own[0]!;

@@ -110,7 +110,7 @@ export async function render(args: Args<'render'>, io: Io): Promise<number> {
   return 0;
 }
 
-/** Tracked with staged or unstaged changes; untracked (a render not committed yet) or no git: false. */
+/** Tracked with staged or unstaged changes; untracked (a new render) or no git: false. */
 function hasUncommittedEdits(file: string, env: NodeJS.ProcessEnv): Promise<boolean> {
   return new Promise((done) => {
     execFile(
