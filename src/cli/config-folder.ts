@@ -1,11 +1,9 @@
 /**
- * The wrong folder (issues 35, 50): `poolsync validate` or `plan` run in a home folder or at
- * the root of a code project would read every YAML file under it (12-17 s and 8,266 errors in
- * a home folder); an empty folder would plan "No changes". A folder is a config repository
- * when it has poolsync.yaml, or poolsync manifests in its top levels (the folder and two levels
- * of subfolders); anything else gets one line saying what it is and how to make one, and a
- * folder above config repositories names them (issue 61). Without poolsync.yaml the defaults
- * are in use, said in one line.
+ * The wrong folder (issues 35, 50): run in a home folder or a code project's root, validate or
+ * plan read every YAML file under it (12-17 s and 8,266 errors in a home folder); an empty
+ * folder planned "No changes". A config repository has poolsync.yaml, or poolsync manifests in
+ * its top three levels; anything else gets one line, and a folder above config repositories
+ * names them (issue 61).
  */
 import { constants } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
@@ -29,7 +27,6 @@ const CODE_PROJECT_MARKERS = [
 const WAY_OUT =
   'point poolsync at the config folder (e.g. `poolsync validate examples/config-repo`), or start one with `poolsync init DIR` (docs/getting-started.md)';
 
-/** DIR must be an existing folder: a clear UserError otherwise. */
 export async function requireFolder(dir: string): Promise<void> {
   const st = await stat(dir).catch((err: NodeJS.ErrnoException) => {
     throw new UserError(
@@ -53,11 +50,7 @@ export async function refuseCodeProject(dir: string): Promise<void> {
   );
 }
 
-/**
- * DIR is an existing folder and a config repository (what validate, plan, apply and check
- * read): one line otherwise. Returns the line to print when poolsync.yaml is absent (the
- * defaults in use), else null.
- */
+/** A UserError unless DIR is a config repository; the line to print when defaults are in use. */
 export async function requireConfigFolder(dir: string): Promise<string | null> {
   await requireFolder(dir);
   if (await exists(join(dir, 'poolsync.yaml'))) return null;
@@ -89,11 +82,7 @@ const MAX_FOLDERS = 400;
 const MAX_FILES = 400;
 const HEAD_BYTES = 4096;
 
-/**
- * What DIR and the two levels of folders below it hold: a YAML file whose head is a poolsync
- * manifest, and the folders with a poolsync.yaml (config repositories: one folder too high
- * names them, instead of reading them all as one and reporting every clash).
- */
+/** In DIR and two levels below: a manifest, and folders with a poolsync.yaml (named, not read). */
 async function lookBelow(dir: string): Promise<{ manifest: boolean; repositories: string[] }> {
   let level = [dir];
   let folders = 0;

@@ -1,10 +1,7 @@
 /**
- * Every command of the CLI: what it is called, what it takes and what it says in `--help`, and
- * the arguments each command's work gets, as yargs infers them from its options (ArgsOf): one
- * declaration of each. An option several commands share is declared once, so each flag means
- * and says the same everywhere. Nothing here imports a command's work: run.ts loads its module
- * in ./commands/ when it runs, so `--help`, completion and an unknown command load none of
- * them, and a command loads only its own.
+ * Every command, declared once: options, `--help` text and the arguments its work gets (ArgsOf).
+ * A shared option is declared once, so a flag means and says the same everywhere. No command's
+ * work is imported here (run.ts loads it), so `--help` and completion load none of them.
  */
 import type { Argv, Options } from 'yargs';
 import { DEFAULT_PARALLELISM, FILE_PARALLELISM, READ_PARALLELISM } from '../apply/types.js';
@@ -15,24 +12,20 @@ import { pullRequestCommentOptions } from '../vcs/comment-options.js';
 import { DEFAULT_CONTROL_PLANE_URL } from '../controlplane/default-url.js';
 import { UserError } from '../util/user-error.js';
 
-/** One command: its yargs definition (options from `env` where they default to it). */
+/** Options from `env` where they default to it. */
 export interface Command {
   command: string;
   describe: string;
   builder?: (y: Argv, env: NodeJS.ProcessEnv) => Argv;
   /** Other names of it (Terraform's `state rm` for `state forget`). */
   aliases?: string[];
-  /** A command of commands (`state list`): each one its own. */
   subcommands?: Command[];
 }
 
 type Named<K> = K extends `${string}${infer Rest}` ? (Rest extends '' ? never : K) : never;
 type Absent<T, K extends keyof T> = undefined extends T[K] ? K : never;
 
-/**
- * The arguments a builder declares, as yargs infers them from its options: an option that may
- * be absent is an optional field; one-letter aliases are left out.
- */
+/** A builder's arguments as yargs infers them: absent ones optional, no one-letter aliases. */
 export type ArgsOf<B extends (y: Argv, env: NodeJS.ProcessEnv) => Argv<unknown>> =
   ReturnType<B> extends Argv<infer T>
     ? { [K in keyof T as Named<Exclude<K, Absent<T, K>>>]: T[K] } & {
@@ -48,10 +41,7 @@ export function controlPlaneUrl(
   return args['control-plane'] ?? env.POOLSYNC_CONTROL_PLANE ?? DEFAULT_CONTROL_PLANE_URL;
 }
 
-/**
- * A yargs `coerce` for a whole-number option: the value as typed is checked (yargs's
- * `type: 'number'` would turn `abc` into NaN and the message would say NaN).
- */
+/** A whole-number `coerce`: yargs's `type: 'number'` would turn `abc` into NaN and say NaN. */
 export function wholeNumber(flag: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: unknown): number => {
     const text = String(Array.isArray(value) ? value.at(-1) : value).trim();
@@ -86,32 +76,25 @@ export const DEFAULT_STATE_FILE = '.poolsync/control-plane.json';
 const flag = (describe: string, on = false) =>
   ({ type: 'boolean', default: on, describe }) as const;
 
-/** A flag with no default: absent unless given (`--x` or `--no-x`). */
+/** Absent unless given (`--x` or `--no-x`). */
 const toggle = (describe: string) => ({ type: 'boolean', describe }) as const;
 
-/** A string option with no default. */
 const text = (describe: string) => ({ type: 'string', describe }) as const;
 
-/** A string option that needs a value when given, and has no default. */
+/** Needs a value when given; no default. */
 const valued = (describe: string) => ({ type: 'string', requiresArg: true, describe }) as const;
 
-/** A string option that is `value` unless given. */
 const defaulted = (value: string, describe: string) =>
   ({ type: 'string', default: value, describe }) as const;
 
-/** A positional that must be given. */
 const required = (describe: string) => ({ type: 'string', demandOption: true, describe }) as const;
 
-/** `--state-dir`: where apply keeps its lock, last-applied state and inventory. */
 const stateDir = (describe: string) => defaulted('.poolsync', describe);
 
 const configDir = (describe = 'Config folder (a Git checkout or any folder of it)') =>
   defaulted('.', describe);
 
-/**
- * `--control-plane URL`: where plans read from and applies write to. No value of its own, so a
- * command knows whether it was written (`--env` names a control plane too): `controlPlaneUrl`.
- */
+/** No default, so a command knows whether it was written (`--env` names one too). */
 const controlPlane = (env: NodeJS.ProcessEnv) =>
   ({
     type: 'string',
@@ -129,11 +112,7 @@ const apiKeyFile = text(
   'File holding the Union API key, for union+https:// control planes (or env POOLSYNC_UNION_API_KEY)',
 );
 
-/**
- * `--max-retries N`: retries of one control-plane call (connection errors, timeouts, 429 and
- * 5xx), with exponential backoff and jitter, before that call fails (issue 14). A flaky control
- * plane needs more; a CI job that should fail fast, fewer.
- */
+/** Issue 14: a flaky control plane needs more retries; a CI job that should fail fast, fewer. */
 const maxRetries = {
   type: 'string',
   coerce: wholeNumber('max-retries', 0, 100),
@@ -142,10 +121,7 @@ const maxRetries = {
     'Retries per control-plane call on connection errors, timeouts, 429 and 5xx (backoff 0.1 s doubling to 10 s, with jitter); 0 = none',
 } as const;
 
-/**
- * The limits of every call to a control plane (util/transport-limits.ts; docs/control-plane.md,
- * Limits): each flag, else its POOLSYNC_* variable, else the default (read by networkOf).
- */
+/** docs/control-plane.md#limits: flag, else POOLSYNC_* variable, else default (networkOf). */
 const limitFlags = {
   'connect-timeout': valued(
     'Give up a connection not made within this long, e.g. 5s (env POOLSYNC_CONNECT_TIMEOUT; default 5s)',
@@ -161,7 +137,6 @@ const limitFlags = {
   ),
 };
 
-/** `--max-retries` (default `retries`) and the limits of every call. */
 const network = (retries: typeof maxRetries | { default: number } = maxRetries) => ({
   'max-retries': { ...maxRetries, ...retries },
   ...limitFlags,
@@ -174,7 +149,7 @@ const credentials = (env: NodeJS.ProcessEnv) =>
     'api-key-file': apiKeyFile,
   }) as const;
 
-/** `--color` / `--no-color`; unset, see useColor. `what` is what gets coloured. */
+/** Unset: see useColor. */
 const color = (what = 'the text output') =>
   toggle(`Colour ${what} (default: when stdout is a terminal; --no-color to disable)`);
 
@@ -186,7 +161,6 @@ const inventory = text(
   'k8s:NAMESPACE/NAME: keep the inventory of a control plane that cannot keep it (Union, flyteadmin) in this ConfigMap, shared by every CI job and daemon replica (env POOLSYNC_INVENTORY; default: k8s:<namespace of --lock>/poolsync-inventory when --lock names a Lease, else the state folder; state-dir: the state folder)',
 );
 
-/** `--output FORMAT` / `-o FORMAT`, the first of its choices by default. */
 function output<const C extends readonly [string, ...string[]]>(choices: C, describe: string) {
   return { alias: 'o', choices, default: choices[0] as C[0], describe } as const;
 }
@@ -196,15 +170,10 @@ const planOutput = output(
   'text: Terraform-like; json: the plan.md format; markdown: for a pull-request comment',
 );
 
-/** An address option (`Kind/name`), repeatable. */
 const addresses = (describe: string) =>
   ({ type: 'string', array: true, requiresArg: true, describe }) as const;
 
-/**
- * What shapes a plan (plan and apply DIR): `--target ADDRESS` (Terraform's -target),
- * `--replace ADDRESS` (Terraform's -replace), `--accept-cascade ADDRESS` (docs/flyte-oss.md,
- * What a delete takes along); each repeatable.
- */
+/** Plan and apply DIR: Terraform's -target and -replace; cascades: docs/flyte-oss.md. */
 const planShape = {
   target: addresses(
     'Plan only this object (Kind/name, repeatable) and what it depends on; the plan says it is partial',
@@ -217,16 +186,12 @@ const planShape = {
   ),
 };
 
-/**
- * `--lock-timeout D` (Terraform's -lock-timeout): how long apply waits for a lock another
- * apply holds before giving up. `plan` takes no lock (it reads only) and accepts the flag so
- * Terraform habits and scripts keep working.
- */
+/** Terraform's -lock-timeout; `plan` takes no lock but accepts it, for Terraform habits. */
 const lockTimeout = (
   describe = 'How long to wait for a lock held by another apply (or an embedded state open elsewhere) before failing, e.g. 30s, 5m',
 ) => defaulted('0s', describe);
 
-/** `--env NAME` / `-e NAME` (docs/environments.md), resolved in ./options.ts. */
+/** docs/environments.md, resolved in ./options.ts. */
 const envOption = (orAll = '') => ({
   alias: 'e',
   ...valued(
@@ -234,7 +199,7 @@ const envOption = (orAll = '') => ({
   ),
 });
 
-/** `--config-dir DIR` where the positional is not the config folder (apply PLANFILE, export). */
+/** Where the positional is not the config folder (apply PLANFILE, export). */
 const configDirOption = configDir(
   'With --env: the config folder whose poolsync.yaml declares the environment',
 );
@@ -247,7 +212,7 @@ const daemonOption = (env: NodeJS.ProcessEnv) =>
       'The daemon: any replica with --leader-elect (a follower hands the request to the leader) (env POOLSYNC_DAEMON_URL)',
   }) as const;
 
-/** `--admin-token-file FILE`: the daemon admin token, never a flag value. */
+/** The daemon admin token is never a flag value. */
 const adminTokenFile = text(
   'File holding the daemon admin token (or env POOLSYNC_ADMIN_TOKEN_FILE / POOLSYNC_ADMIN_TOKEN)',
 );
@@ -464,10 +429,7 @@ const show = {
       .example('$0 show plan.json', 'Review a saved plan'),
 } satisfies Command;
 
-/**
- * `poolsync state list|show|forget` (Terraform's `state list` / `show` / `rm`, which is also a
- * name of `forget`): the control plane is chosen as `plan` chooses it (--env, --control-plane).
- */
+/** `state list|show|forget` (Terraform's, `rm` too): the control plane as `plan` chooses it. */
 function stateOptions(y: Argv, env: NodeJS.ProcessEnv) {
   return y.positional('dir', configDir()).options({
     env: envOption(),
@@ -623,7 +585,7 @@ const importCommand = {
       ),
 } satisfies Command;
 
-/** `poolsync daemon`: one option per daemon setting (src/daemon/config-options.ts). */
+/** One option per daemon setting (src/daemon/config-options.ts). */
 const daemon = {
   command: 'daemon',
   describe:
@@ -658,11 +620,7 @@ const daemon = {
 } satisfies Command;
 export type DaemonArgs = ArgsOf<typeof daemon.builder> & Record<string, unknown>;
 
-/**
- * `poolsync status`, `sync`, `history` and `approve`: a running daemon asked from the command
- * line (Argo CD's `app get` / `app sync` / `app history`, Flux's `reconcile`), at `--daemon URL`
- * with the daemon admin token.
- */
+/** A running daemon asked (Argo CD's `app get|sync|history`, Flux's `reconcile`). */
 const daemonOutput = {
   type: 'string',
   choices: ['text', 'json'] as const,
@@ -707,7 +665,6 @@ const sync = {
       .example('$0 sync --daemon http://poolsync:8080', 'Apply the newest commit now'),
 } satisfies Command;
 
-/** `poolsync suspend` and `resume`: a daemon's applies frozen and thawed, per environment. */
 const freezeOptions = (env: NodeJS.ProcessEnv) => ({
   daemon: daemonOption(env),
   env: { ...oneEnvironment, describe: 'With environments: only this one (default: all)' },
@@ -819,7 +776,6 @@ const serve = {
 } satisfies Command;
 export type ServeArgs = ArgsOf<typeof serve.builder>;
 
-/** Shows or changes the capabilities stored with an embedded state (journaled like any write). */
 const capabilities = {
   command: 'capabilities',
   describe: 'Show or change (--set) the capabilities stored with an embedded control-plane state',
@@ -893,7 +849,6 @@ const BY_NAME = {
 };
 export const COMMANDS: Record<string, Command> = BY_NAME;
 
-/** The arguments of command N, as its options declare them. */
 export type Args<N extends keyof typeof BY_NAME> = ArgsOf<
   NonNullable<(typeof BY_NAME)[N]['builder']>
 >;

@@ -1,14 +1,8 @@
 /**
- * What a command reads and writes besides its arguments: its streams, its environment and the
- * signals that stop it. Every command takes an `Io` and returns its exit code, so it runs in a
- * test's process as it runs in the CLI's (main.ts gives it the process's own, `processIo`).
- *
- * `--log-format json` for every command (jsonStderr): each line a command writes to stderr
- * (errors, warnings, progress notes) becomes one JSON record in the daemon's shape — {level,
- * time, name, command, msg}, pino's numeric levels — so CI and log collectors parse both alike.
- * stdout (the plan, the report) is the command's output and is left as it is. The daemon logs
- * through pino on stdout; what it writes to stderr before its logger exists (a configuration
- * error) goes through here too.
+ * A command's streams, environment and signals (`Io`), so it runs in a test's process as in the
+ * CLI's. `--log-format json` (jsonStderr): each stderr line one JSON record in the daemon's
+ * shape (pino's levels), so log collectors parse both alike; stdout stays as it is. The
+ * daemon's stderr before its logger exists (a configuration error) goes through here too.
  */
 import { once, type EventEmitter } from 'node:events';
 import { ControlPlaneError } from '../controlplane/errors.js';
@@ -17,10 +11,7 @@ import { processRedactor } from '../util/redact.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 import { UserError } from '../util/user-error.js';
 
-/**
- * What a command writes to: process.stdout and process.stderr are ones. A write that returns
- * false is waited on with the stream's 'drain' (writeParts); a memory one returns true.
- */
+/** process.stdout is one; a write that returns false is waited on with 'drain' (writeParts). */
 export interface Output {
   write(text: string): boolean;
   /** A terminal: colour, and each progress line as it happens. */
@@ -31,10 +22,9 @@ export interface Output {
 export interface Io {
   stdout: Output;
   stderr: Output;
-  /** What a person types (apply's confirmation). */
   stdin: NodeJS.ReadableStream & { readonly isTTY?: boolean };
   env: NodeJS.ProcessEnv;
-  /** Calls `listener` at each SIGINT and SIGTERM until the returned function is called. */
+  /** SIGINT and SIGTERM, until the returned function is called. */
   onSignal(listener: (signal: NodeJS.Signals) => void): () => void;
 }
 
@@ -51,10 +41,7 @@ export function processIo(): Io {
   };
 }
 
-/**
- * OUT with every write passed through `change` first; everything else (isTTY, 'drain', what
- * readline asks of its output) is the stream's own.
- */
+/** OUT with every write through `change`; the rest (isTTY, 'drain', readline's needs) its own. */
 export function rewriting<T extends Output>(out: T, change: (text: string) => string): T {
   const write = (chunk: string | Uint8Array, ...rest: unknown[]): boolean =>
     (out.write as (...a: unknown[]) => boolean)(
@@ -70,7 +57,6 @@ export function rewriting<T extends Output>(out: T, change: (text: string) => st
   });
 }
 
-/** The next SIGINT or SIGTERM. */
 export function nextSignal(io: Io): Promise<NodeJS.Signals> {
   return new Promise((done) => {
     const stopListening = io.onSignal((signal) => {
@@ -80,7 +66,6 @@ export function nextSignal(io: Io): Promise<NodeJS.Signals> {
   });
 }
 
-/** An error as the CLI reports it, scrubbed of secrets; its exit code. */
 export function reportError(err: unknown, io: Pick<Io, 'stderr' | 'env'>): number {
   // Scrubbed here too: the daemon's start-up errors do not pass main's scrubbing.
   const scrub = (text: string): string => processRedactor(io.env).scrub(text);
@@ -99,11 +84,7 @@ export function reportError(err: unknown, io: Pick<Io, 'stderr' | 'env'>): numbe
   return 1;
 }
 
-/**
- * Writes the parts of a rendered plan (renderTextParts, renderJsonParts) to a stream in
- * batches, waiting for 'drain' when the stream asks for it, so a plan of 100,000 changes goes
- * out without its whole text in memory.
- */
+/** Batched, waiting for 'drain': 100,000 changes go out without their whole text in memory. */
 export async function writeParts(out: Output, parts: Iterable<string>): Promise<void> {
   for (const batch of batches(parts)) {
     if (out.write(batch)) continue;
@@ -139,10 +120,7 @@ function levelOf(line: string): number {
   return LEVELS.info;
 }
 
-/**
- * STDERR with every line written to it made one JSON record; `end` writes what is left of an
- * unfinished last line.
- */
+/** STDERR with each line one JSON record; `end` writes an unfinished last line. */
 export function jsonStderr(
   stderr: Output,
   command: string | null,
@@ -157,8 +135,7 @@ export function jsonStderr(
   };
   const json = rewriting(stderr, (text) => {
     partial += text;
-    // One record per line; the lines of one write share the level of the first (an error's
-    // `Run poolsync --help` hint stays an error).
+    // In one write no line is below an earlier one's level (an error's `--help` hint stays one).
     let records = '';
     let level: number | null = null;
     let nl: number;

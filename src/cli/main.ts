@@ -1,11 +1,7 @@
 #!/usr/bin/env node
 /**
- * The `poolsync` program: what belongs to the process, not to a command. Before anything else
- * is loaded: Node's compile cache (Node ≥ 22.1: modules compiled once are read back, about a
- * third off every start), and `--version`, which needs nothing but package.json; then a
- * one-shot command's young generation is kept small (young-generation.ts: peak memory) and a
- * large heap's growth capped (util/heap-growth.ts). The CLI itself (yargs, the command
- * definitions) is in run.ts, run on the process's streams, environment and signals.
+ * The `poolsync` program: what belongs to the process. Before anything else loads: Node's
+ * compile cache (Node ≥ 22.1: about a third off every start) and `--version`. The CLI is run.ts.
  */
 import module from 'node:module';
 import { userCacheDir } from '../util/user-cache.js';
@@ -18,10 +14,7 @@ const argv = process.argv.slice(2);
 /** True in the built bundle (scripts/bundle.mjs), whose yargs has the lazy copy already. */
 declare const POOLSYNC_BUNDLED: boolean | undefined;
 
-/**
- * Node's code cache of poolsync's modules (never of any input). Node's own NODE_COMPILE_CACHE
- * names another folder, NODE_DISABLE_COMPILE_CACHE=1 turns it off.
- */
+/** Never of input; NODE_COMPILE_CACHE moves it, NODE_DISABLE_COMPILE_CACHE=1 turns it off. */
 function enableCompileCache(): void {
   const enable = (module as { enableCompileCache?: (dir?: string) => unknown }).enableCompileCache;
   if (enable === undefined) return;
@@ -68,10 +61,9 @@ function lazyStringWidth(): void {
 }
 
 /**
- * The CLI's module graph. The bundle (scripts/bundle.mjs) is for start-up, which is most of a
- * one-shot command's time; a long-running command runs the modules tsc built beside it (a URL
- * the bundler leaves alone), which V8 ran faster once warm: a daemon's reconcile of a one-line
- * commit at 10k planned in ~100 ms on them against ~130 ms on the bundle (bench/README.md).
+ * The bundle (scripts/bundle.mjs) is for start-up; a long-running command runs tsc's modules
+ * beside it (a URL the bundler leaves alone), faster once warm: a daemon's one-line commit at
+ * 10k planned in ~100 ms on them, ~130 ms on the bundle (bench/README.md).
  */
 async function runModule(): Promise<{ main: typeof runMain }> {
   if (typeof POOLSYNC_BUNDLED === 'undefined' || !isLongRunning(argv)) return import('./run.js');

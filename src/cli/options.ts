@@ -1,9 +1,7 @@
 /**
- * What the commands make of their options: the environments of poolsync.yaml a command runs
- * for and the control plane and credentials each names (`--env NAME` of plan, apply, validate,
- * export and render, `--env all` of plan and validate: docs/environments.md; without
- * `environments:` in poolsync.yaml, `--control-plane` as always), the inventory, colour, the
- * lock timeout and a plan's shape.
+ * What the commands make of their options: the environments a command runs for, with the
+ * control plane and credentials each names (docs/environments.md; without `environments:`,
+ * `--control-plane` as always), the inventory, colour, the lock timeout and a plan's shape.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -40,15 +38,11 @@ export function sharedInventoryOf(
   return place ? { place } : null;
 }
 
-/** The --color flag when given, else colour only on a terminal and when NO_COLOR is not set. */
 export function useColor(flag: boolean | undefined, io: Pick<Io, 'stdout' | 'env'>): boolean {
   return flag ?? (io.stdout.isTTY === true && !io.env.NO_COLOR);
 }
 
-/**
- * A duration option's value (`--lock-timeout`, `--wait-timeout`) in ms, else a UserError;
- * absent (a command called in process, without yargs' defaults): 0.
- */
+/** In ms; absent (a command called in process, without yargs' defaults): 0. */
 export function durationFlag(flag: string, value: string | undefined, examples: string): number {
   if (value === undefined) return 0;
   const ms = parseDuration(value);
@@ -59,10 +53,7 @@ export function durationFlag(flag: string, value: string | undefined, examples: 
   return ms;
 }
 
-/**
- * The flag (define.ts planShape) that sets each option of a PlanShape: one entry per option, so
- * the compiler names a new option until its flag is here.
- */
+/** Each PlanShape option's flag (define.ts): the compiler names a new option until it is here. */
 export const SHAPE_FLAGS = {
   targets: 'target',
   replace: 'replace',
@@ -71,7 +62,6 @@ export const SHAPE_FLAGS = {
 
 type PlanShapeArgs = Pick<Args<'plan'>, (typeof SHAPE_FLAGS)[keyof PlanShape]>;
 
-/** The shaping flags as the plan's options (planRun, applyRun). */
 export function planShape(args: PlanShapeArgs): PlanShape {
   const shape: Record<string, readonly string[] | undefined> = {};
   for (const [option, flag] of Object.entries(SHAPE_FLAGS)) shape[option] = args[flag];
@@ -89,10 +79,8 @@ export function refuseShapingSavedPlan(args: PlanShapeArgs, path: string): void 
   }
 }
 
-/** `--env all`: every environment, where a command allows it. */
 export const ENV_ALL = 'all';
 
-/** What a command runs against (ops/open-target.ts), as the command line and poolsync.yaml say. */
 export interface EnvTarget extends Target {
   /** Credentials not given on the command line: their variable, or poolsync.yaml. */
   from?: EnvironmentCredentials['from'];
@@ -100,17 +88,14 @@ export interface EnvTarget extends Target {
   shared?: FolderRead;
 }
 
-/** As yargs gives them: `control-plane` only when written on the command line. */
+/** `control-plane` only when written on the command line. */
 type EnvArgs = Pick<Args<'plan'>, 'env' | 'control-plane' | 'token-file' | 'api-key-file'>;
 
 type NetworkArgs = Partial<
   Record<'connect-timeout' | 'read-timeout' | 'call-timeout' | 'max-response-size', string>
 > & { 'max-retries'?: number };
 
-/**
- * A command's `--max-retries` and the limits of every call (util/transport-limits.ts): each
- * limit from its flag, else its POOLSYNC_* variable in `env`, else the default.
- */
+/** Each limit: its flag, else its POOLSYNC_* variable, else the default (transport-limits.ts). */
 export function networkOf(
   args: NetworkArgs,
   env: NodeJS.ProcessEnv,
@@ -127,7 +112,6 @@ export function networkOf(
   return { maxRetries: args['max-retries'], limits };
 }
 
-/** The control plane of T, opened to read only, with its credentials, retries and limits. */
 export function openToRead(
   t: EnvTarget,
   io: Pick<Io, 'env'>,
@@ -136,10 +120,7 @@ export function openToRead(
   return openTarget(t, { vars: io.env }, { readOnly: true, http: network });
 }
 
-/**
- * The target of one environment: its control plane, its credentials (docs/environments.md); a
- * credential given on the command line wins over the environment's reference.
- */
+/** A credential given on the command line wins over the environment's (docs/environments.md). */
 export function environmentTarget(
   dir: string,
   env: Environment,
@@ -160,9 +141,8 @@ export function environmentTarget(
 }
 
 /**
- * The targets of a command: without environments, `--control-plane` as always (an `--env`
- * is refused); with them, the one `--env` names, or every one for `--env all` where allowed.
- * A poolsync.yaml that does not read gives the plain target: loading reports its errors.
+ * Without environments `--control-plane` as always (`--env` refused); with them `--env`'s, or all
+ * for `--env all` where allowed. A poolsync.yaml that does not read: loading reports its errors.
  */
 export async function resolveTargets(
   dir: string,
@@ -171,12 +151,12 @@ export async function resolveTargets(
 ): Promise<EnvTarget[]> {
   const shared = await readFolderOnce(dir, lookupHost());
   const { config, errors } = shared.config;
-  const envs = errors.length > 0 ? undefined : config.environments;
   if (errors.length > 0) {
     // Which control plane --env names is not known: never the default one instead.
     if (args.env !== undefined) throw invalidConfig(dir, args.env, errors);
     return [plainTarget(args, env)];
   }
+  const envs = config.environments;
   const names = (envs ?? []).map((e) => e.name);
   if (!envs) {
     if (args.env === undefined) return [plainTarget(args, env)];
@@ -201,7 +181,6 @@ export async function resolveTargets(
   return chosen.map((e) => ({ ...environmentTarget(dir, e, args, env), shared }));
 }
 
-/** NAME is none of the environments of poolsync.yaml. */
 export function noSuchEnvironment(name: string, names: readonly string[]): UserError {
   return new UserError(
     `no environment '${name}' in poolsync.yaml${didYouMean(name, names)}; its environments: ${names.join(', ')}`,
@@ -217,7 +196,6 @@ function invalidConfig(dir: string, name: string, errors: ValidationError[]): Us
   );
 }
 
-/** Without environments: `--control-plane` (else its default) and the credentials' flags. */
 function plainTarget(args: EnvArgs, env: NodeJS.ProcessEnv): EnvTarget {
   return {
     name: null,
@@ -228,11 +206,7 @@ function plainTarget(args: EnvArgs, env: NodeJS.ProcessEnv): EnvTarget {
   };
 }
 
-/**
- * The target of a command that runs for one: the environment `--env` names in DIR's
- * poolsync.yaml (DIR null: --config-dir's, read only with --env), else `--control-plane` as
- * always.
- */
+/** `--env`'s environment in DIR's poolsync.yaml (null: --config-dir's), else `--control-plane`. */
 export async function oneTarget(
   dir: string | null,
   args: EnvArgs & { 'config-dir'?: string },
@@ -249,9 +223,8 @@ export async function oneTarget(
 }
 
 /**
- * An error of an environment's run as its reader needs it: named by the environment, and each
- * flag it names that nobody passed replaced by where the value came from (the line of
- * poolsync.yaml, or the operator's variable).
+ * An environment's error named by it, each flag it names that nobody passed replaced by where
+ * the value came from (the line of poolsync.yaml, or the operator's variable).
  */
 export async function inEnvironment(err: unknown, dir: string, t: EnvTarget): Promise<unknown> {
   if (!(err instanceof UserError || err instanceof ControlPlaneError)) return err;
@@ -289,7 +262,7 @@ async function fieldLines(dir: string, name: string): Promise<Record<string, num
       if (node) out[field] = node.pos.line;
     }
   } catch {
-    // no line to name
+    // no line to name: the message names the field alone
   }
   return out;
 }

@@ -1,8 +1,6 @@
 /**
- * The CLI: yargs over the command definitions of ./define.ts, each command's work loaded when
- * it runs, errors reported once, output scrubbed of secrets. `main(argv, io)` runs one command
- * line with the streams, environment and signals of `io` (main.ts: the process's; a test: its
- * own) and returns its exit code.
+ * The CLI: yargs over ./define.ts, each command's work loaded when it runs, errors reported
+ * once, output scrubbed of secrets, on the streams, environment and signals of an `Io`.
  */
 import yargs, { type Argv, type CommandModule } from 'yargs';
 import { COMMANDS, logFormatOption, type Command, type Shell } from './define.js';
@@ -12,15 +10,12 @@ import { packageVersion } from './version.js';
 import { processRedactor } from '../util/redact.js';
 import { escapeStrayControls } from '../util/terminal-text.js';
 
-/** Runs one command line on `given`'s streams, environment and signals; its exit code. */
 export async function main(given: string[], processIo: Io): Promise<number> {
   // Bare `poolsync` is a newcomer asking what there is: the help, exit 0.
   const argv = given.length === 0 ? ['--help'] : dashValues(given);
   const command = argv.find((a) => !a.startsWith('-')) ?? null;
   let io = processIo;
-  // The daemon logs through pino (stdout), scrubbed by its own redactor; every other
-  // command's output is scrubbed here. The daemon's stderr (configuration errors, before the
-  // logger exists) is JSON here like every command's.
+  // The daemon's pino logs are scrubbed by its own redactor, every other command's output here.
   // Whatever a value held that its renderer missed, no control character reaches the terminal.
   const shown =
     command !== 'daemon'
@@ -86,7 +81,7 @@ export async function main(given: string[], processIo: Io): Promise<number> {
 
 type Work = (args: never, io: Io) => Promise<number>;
 
-/** Each command's work by its words, its module loaded when it runs. */
+/** By the command's words. */
 const WORK: Record<string, Work> = {
   init: async (a, io) => (await import('./commands/export.js')).init(a, io),
   validate: async (a, io) => (await import('./commands/check.js')).validate(a, io),
@@ -115,7 +110,6 @@ const WORK: Record<string, Work> = {
   completion: (a: { shell: Shell }, io) => Promise.resolve(completionScript(a.shell, io)),
 };
 
-/** A command as yargs takes it: its options from `io`'s environment, its work run on `io`. */
 function yargsCommand(
   c: Command,
   parent: string,
@@ -139,12 +133,7 @@ function yargsCommand(
   };
 }
 
-/**
- * `poolsync completion SHELL`: the shell's completion script, from yargs's own templates (yargs
- * 18 has bash, zsh and fish). The script asks `poolsync --get-yargs-completions …` for
- * candidates: commands, options and their choices, and file names where a path goes
- * (completesPath).
- */
+/** yargs 18's templates; the script asks `poolsync --get-yargs-completions …` (completesPath). */
 function completionScript(shell: Shell, io: Io): number {
   const y = yargsUnder({ SHELL: `/bin/${shell}` }, []).scriptName('poolsync');
   // The script goes to the logger (console.log): collect it instead.
@@ -164,10 +153,7 @@ function completionScript(shell: Shell, io: Io): number {
   return 0;
 }
 
-/**
- * A yargs instance made under `env`'s shell: yargs reads the format of its completion script
- * and answers (bash, zsh, fish) from SHELL and ZSH_NAME when an instance is made.
- */
+/** yargs reads its completion format (bash, zsh, fish) from SHELL and ZSH_NAME when made. */
 function yargsUnder(env: NodeJS.ProcessEnv, argv: string[]): Argv {
   const saved = { SHELL: process.env.SHELL, ZSH_NAME: process.env.ZSH_NAME };
   const set = (vars: Record<string, string | undefined>) => {
@@ -184,16 +170,12 @@ function yargsUnder(env: NodeJS.ProcessEnv, argv: string[]): Argv {
   }
 }
 
-/** Options whose value is a path: after them the shell should complete file names. */
 const PATH_OPTION = /^--(out|dir|state|state-dir|config|watch|flyte-cli|[a-z-]+-file)$/;
-/** Commands whose first positional is a path (a folder or a plan file). */
 const PATH_COMMANDS = new Set(['plan', 'apply', 'show', 'validate', 'export']);
 
 /**
- * True when the word being completed is a path: the value of a path option (`--out ▮`), or a
- * command's path positional (`show ▮`). The answer is then empty, and the bash and zsh scripts
- * fall back to completing file names (their templates do on an empty answer).
- * `words` are the command line after the program name, the last being completed.
+ * Whether the last of `words` (after the program name) is a path: a path option's value (`--out
+ * ▮`) or a path positional (`show ▮`). The answer is then empty: bash and zsh complete files.
  */
 function completesPath(words: readonly string[]): boolean {
   const current = words.at(-1) ?? '';
@@ -207,9 +189,8 @@ function completesPath(words: readonly string[]): boolean {
 }
 
 /**
- * yargs renders the whole help text of a command as soon as its handler starts, in case the
- * handler shows it later; ours never do (failures go through `.fail`), and for `plan` the
- * rendering cost 50 ms of start-up. `--help` still renders it when asked.
+ * yargs renders a command's help as its handler starts, in case it shows it later; ours never
+ * do (failures go through `.fail`), and for `plan` it cost 50 ms of start-up.
  */
 function skipHelpPrerender(cli: object): void {
   const internals = (cli as { getInternalMethods?: () => { getUsageInstance?: () => unknown } })
@@ -219,10 +200,7 @@ function skipHelpPrerender(cli: object): void {
     internals.cacheHelpMessage = () => {};
 }
 
-/**
- * `--out -` means stdout; yargs would read the lone `-` as an argument of its own ("Unknown
- * argument: -"), so an option followed by `-` is passed as `--out=-`.
- */
+/** `--out -` (stdout) passed as `--out=-`: yargs would say "Unknown argument: -". */
 function dashValues(argv: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {

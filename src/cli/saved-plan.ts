@@ -1,18 +1,9 @@
 /**
- * The key that seals plan files (docs/plan.md, Sealed plan files; docs/security.md): env
- * `POOLSYNC_PLAN_KEY_FILE` (a file holding it, first line) else `POOLSYNC_PLAN_KEY`; neither set
- * means an unkeyed seal. A variable that is set but names no key (empty, blank, all NUL) is an
- * error naming it, never "no key": in CI a missing or misnamed secret is an empty variable, and
- * sealing would turn off in both jobs without a word. The file is read as every file a user
- * names is (bounded, regular files only: `/dev/zero` and a FIFO are refused). The same key must
- * be set where the plan is made and where it is shown or applied. It is a secret: remembered
- * for redaction, never printed.
- *
- * A saved plan (`poolsync plan --out FILE`) is shown and applied only once its seal verifies,
- * and applied only where and as it was made (docs/apply.md#saved-plans-and-staleness): on the
- * control plane it names (backend, endpoint, organisation), with the capabilities and the live
- * state it was planned against (src/ops/stale-plan.ts, checked under the lock). Each refusal
- * says which of these differs; nothing is applied.
+ * The key that seals plan files (docs/plan.md, Sealed plan files; docs/security.md), and saved
+ * plans read only once their seal verifies, applied only where and as they were made
+ * (docs/apply.md#saved-plans-and-staleness). A key variable set but empty is an error, never
+ * "no key": in CI a missing secret is an empty variable, and sealing would turn off in both
+ * jobs without a word. The key is a secret: remembered for redaction.
  */
 import { controlPlaneEndpoint } from '../util/control-plane-endpoint.js';
 import type { Plan } from '../model/plan.js';
@@ -56,7 +47,7 @@ function noKey(from: string, why: string): UserError {
   );
 }
 
-/** The plan file read through the one reader: refused when it is not exactly what was written. */
+/** Refused when it is not exactly what was written. */
 export async function readSavedPlan(path: string, env: NodeJS.ProcessEnv): Promise<Plan> {
   try {
     return await readPlanFile(path, { key: await resolvePlanKey(env) });
@@ -67,9 +58,8 @@ export async function readSavedPlan(path: string, env: NodeJS.ProcessEnv): Promi
 }
 
 /**
- * The saved plan at PATH for the command's target, before anything is opened or locked: one
- * made for another environment, or another endpoint (another state file, another URL), is
- * refused without touching this one (opening a new `file:` state creates it).
+ * Before anything is opened or locked: a plan for another environment or endpoint is refused
+ * without touching this one (opening a new `file:` state creates it).
  */
 export async function readSavedPlanFor(
   path: string,

@@ -1,8 +1,7 @@
 /**
- * A command line poolsync cannot take, made into one clear UserError: what yargs says of it
- * (an unknown option gets the closest option the command has, `--tagret` → `--target`; an
- * unknown command the closest command; every message says where the usage is), and
- * Terraform's one-dash spellings, answered before yargs parses anything.
+ * A command line poolsync cannot take as one clear UserError: yargs's message with the closest
+ * option or command (`--tagret` → `--target`) and where the usage is; Terraform's one-dash
+ * spellings answered before yargs parses anything.
  */
 import type { Argv } from 'yargs';
 import { closest } from '../manifests/suggest.js';
@@ -12,7 +11,7 @@ import { COMMANDS } from './define.js';
 /** Options every command takes. */
 const GLOBAL_OPTIONS = ['help', 'version', 'log-format'];
 
-/** Commands other tools' users type, and poolsync's word for each. */
+/** Other tools' commands, and poolsync's word for each. */
 const OTHER_TOOLS: Record<string, string> = {
   destroy:
     'poolsync has no destroy: remove the manifests (with `prune: true` in poolsync.yaml), then `poolsync apply`',
@@ -81,11 +80,8 @@ const TERRAFORM_NAMES = new Set([
 ]);
 
 /**
- * Terraform spells its options with one dash (`-target=X`, `-out=plan`, `-auto-approve`);
- * poolsync, like most CLIs, with two. yargs would read `-target` as the short flags t, a, r,
- * g, e and answer `Unknown arguments: t, a, r, g, e`. The first argument written as `-name`
- * or `-name=value` with a name of two or more letters (before a `--` that ends the options),
- * as a UserError saying the two-dash spelling; null when there is none.
+ * Terraform's one-dash options (`-target=X`): yargs would answer `Unknown arguments: t, a, r,
+ * g, e`. The first `-name[=value]` of two or more letters before `--`, as the two-dash spelling.
  */
 export function singleDashError(argv: readonly string[]): UserError | null {
   for (const arg of argv) {

@@ -1,18 +1,11 @@
 /**
- * Reuse of per-file work in a long-running process (the daemon): a file's parse and
- * per-document validation depend only on its path, its bytes and the input limits (poolsync.yaml
- * `limits:`), so the result (`FileAnalysis`) is kept under a key of exactly those and reused
- * while none of them changes; and each folder's last whole result, so a reload with nothing
- * changed skips the cross-document rules and the desired state too. The keys are derived from
- * the loader's typed inputs (`Encoders<T>` requires every field, so a field added to an input is
- * a compile error here until its key covers it); no fingerprint of the loader's code: they live
- * in one process's memory, under which the code does not change.
- *
- * In memory only, bounded to about MEMORY_BYTES, least recently used dropped first. It holds the
- * analyses themselves, deeply frozen, so a hit costs nothing and no load can change what another
- * sees. A one-shot CLI process keeps nothing: its disk layer of analyses saved nothing (issue 51,
- * bench/caches.ts) and went. The loader (src/manifests/) keeps nothing between calls: this
- * module is its AnalysisPort.
+ * The daemon's reuse of the loader's work (its AnalysisPort): a file's analysis depends only on
+ * its path, bytes and input limits, and is kept under a key of exactly those; each folder's last
+ * result too, so an unchanged reload skips the cross-document rules. Keys derive from the typed
+ * inputs (`Encoders<T>` requires every field: a new one is a compile error until keyed); no
+ * fingerprint of the loader's code: they live in one process's memory. About MEMORY_BYTES,
+ * least recently used dropped first, deeply frozen (a hit costs nothing, no load changes what
+ * another sees). A one-shot CLI keeps nothing: its disk layer saved nothing (issue 51).
  */
 import { createHash } from 'node:crypto';
 import { getHeapStatistics } from 'node:v8';
@@ -29,7 +22,7 @@ import { deepFreeze } from '../util/deep-freeze.js';
 /** One encoder per field of T, none optional; `c`: what an encoder may need besides the value. */
 export type Encoders<T, C = void> = { readonly [K in keyof T]-?: (value: T[K], c: C) => string };
 
-/** The key of `input`: each field's name and encoding, in a fixed order. */
+/** Each field's name and encoding, in a fixed order. */
 export function keyOf<T, C>(encoders: Encoders<T, C>, input: T, c: C): string {
   const hash = createHash('sha256');
   for (const name of (Object.keys(encoders) as (keyof T & string)[]).sort())
@@ -61,9 +54,8 @@ export const FOLDER_KEY: Encoders<FolderInput, { fileKey: (input: AnalysisInput)
 };
 
 /**
- * At most a quarter of the heap (and 384 MiB): a daemon capped at 256 MB keeps ~75 MB of
- * analyses, so the entries of old commits never crowd out the heap budget of the next load
- * (manifests/limits.ts heapBudget).
+ * A quarter of the heap (at most 384 MiB): a daemon capped at 256 MB keeps ~75 MB of analyses, so
+ * old commits' entries never crowd out the next load's heap budget (manifests/limits.ts).
  */
 const MEMORY_BYTES = Math.min(
   384 * 1024 * 1024,
@@ -72,21 +64,18 @@ const MEMORY_BYTES = Math.min(
 /** Heap an analysis takes per byte of its YAML (measured: ~11 at 10,000 objects), with a margin. */
 const HEAP_PER_TEXT_BYTE = 14;
 
-/** A bound on the folders kept (a daemon unit has one per folder it loads). */
+/** A daemon unit has one per folder it loads. */
 const MAX_FOLDERS = 64;
 
 /**
- * One daemon unit's memory layer (made in src/daemon/unit.ts and handed to every load it makes:
- * the loader's AnalysisPort): the analyses, and each folder's and environment's last
- * whole-folder result under a key of everything it was made from (FolderInput: folder, commit,
- * environment, repository config, limits, the walk, every file's key). One slot per folder and
+ * One daemon unit's memory layer (src/daemon/unit.ts): the analyses, and each folder's and
+ * environment's last result under a key of its FolderInput. One slot per folder and
  * environment: one slot for all was a miss at every run (issue 49).
  */
 export class AnalysisCache implements AnalysisPort {
   readonly folder?: (input: FolderInput, finish: () => LoadResult) => LoadResult;
-  /** Hits and misses of the analyses (tests, benchmarks). */
   readonly stats = { hits: 0, misses: 0 };
-  /** The analyses by key, least recently used first, and their heap estimate in all. */
+  /** Least recently used first, and their heap estimate in all. */
   private readonly analyses = new Map<string, { analysis: FileAnalysis; bytes: number }>();
   private bytes = 0;
   private readonly lastFolders = new Map<string, { key: string; result: LoadResult }>();
@@ -98,7 +87,6 @@ export class AnalysisCache implements AnalysisPort {
     if (folders) this.folder = (input, finish) => this.folderResult(input, finish);
   }
 
-  /** AnalysisPort.analyse: from the memory layer, or analysed now and kept. */
   analyse(input: AnalysisInput): FileAnalysis {
     const key = this.keyOf(input);
     const { analyses } = this;

@@ -1,13 +1,10 @@
 /**
- * The last plan of a desired state, reused while nothing it was computed from has changed: the
- * daemon plans the same validated commit against an unchanged control plane on every drift
- * check, and a plan of 10,000 objects is ~100 ms of CPU and tens of MB of garbage each time. Only
- * the daemon plans through this (PipelineOptions.plans); the planner keeps no state.
- *
- * Exact by construction: the key is the desired state object itself (the loader returns the same
- * frozen result while nothing changed: analysis-cache.ts), the whole live state (the same frozen
- * objects, or else equal JSON: not its fingerprint, which leaves out what warnings read), every
- * option of `PlanOptions` and the backend's data and `manualStep` function. A new desired state (a new commit) costs nothing: no key is computed for it.
+ * The daemon's last plan of a desired state, reused while nothing it was made from changed: it
+ * plans the same commit at every drift check, ~100 ms of CPU and tens of MB of garbage at 10,000
+ * objects. Exact by construction: the key is the desired state object itself (the loader returns
+ * the same frozen result: analysis-cache.ts), the whole live state (the same frozen objects, or
+ * equal JSON: not its fingerprint, which leaves out what warnings read), every option, and the
+ * backend's data and `manualStep`. A new commit costs no key.
  */
 import { createHash } from 'node:crypto';
 import type { DesiredState } from '../model/desired.js';
@@ -15,7 +12,6 @@ import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
 import { planAgainst, type PlanOptions } from '../plan/index.js';
 
-/** What a plan was made with besides the desired state. */
 interface MemoKey {
   live: LiveState;
   options: string;
@@ -24,18 +20,12 @@ interface MemoKey {
 }
 
 interface Entry extends MemoKey {
-  /**
-   * The live state's key, computed when the plan is remembered unless the state is made of
-   * frozen objects (which cannot change since): then only when another state is compared.
-   */
+  /** The live state's key; of frozen objects (unchangeable), only once another is compared. */
   liveKey: string | null;
   plan: Plan;
 }
 
-/**
- * The key of a plan of `live` with these options: every option but the backend, whose data and
- * `manualStep` function are keyed apart; a new option is in the key by construction.
- */
+/** Every option (a new one included by construction), the backend's data and `manualStep` apart. */
 function planMemoKey(live: LiveState, opts: PlanOptions): MemoKey {
   const { backend, ...shaping } = opts;
   const { manualStep, ...data } = backend ?? {};
@@ -43,11 +33,10 @@ function planMemoKey(live: LiveState, opts: PlanOptions): MemoKey {
 }
 
 /**
- * True when `b` has `a`'s lists with identical, frozen elements, and equal other fields. Readers
- * that share unchanged objects (the embedded control plane's frozen list views) hand the daemon
- * the same objects on every read of an unchanged state: comparing them by identity costs a
- * pointer per object, where hashing their JSON cost tens of ms and MB per run. Only frozen
- * objects count: one that can be changed in place could have been since.
+ * True when `b` has `a`'s lists with identical, frozen elements, and equal other fields. The
+ * embedded control plane's frozen list views hand the daemon the same objects on every read of
+ * an unchanged state: a pointer per object, where hashing their JSON cost tens of ms and MB per
+ * run. Only frozen objects count: one changeable in place could have changed since.
  */
 export function sameObjects(a: object, b: object): boolean {
   const ra = a as Record<string, unknown>;
@@ -68,32 +57,25 @@ export function sameObjects(a: object, b: object): boolean {
 const changeable = (e: unknown): boolean =>
   typeof e === 'object' && e !== null && !Object.isFrozen(e);
 
-/** True when every list of `state` holds frozen objects only (they cannot change any more). */
 function allFrozen(state: object): boolean {
   return Object.values(state).every((v) => !Array.isArray(v) || !v.some(changeable));
 }
 
-/**
- * One daemon unit's plans (made in src/daemon/unit.ts, handed to its plan stage):
- * planAgainst (src/plan/index.ts), reusing the last plan of a desired state when the
- * live state and the options are the same.
- */
+/** A daemon unit's planAgainst (src/plan/index.ts), reusing a desired state's last plan. */
 export class PlanReuse {
-  /** Reuses and misses (tests, benchmarks). */
   readonly stats = { hits: 0, misses: 0 };
   private readonly memo = new WeakMap<DesiredState, Entry>();
   /** The JSON of each frozen object of a live state, made once (the objects of an unchanged state are shared). */
   private readonly objectJson = new WeakMap<object, string>();
 
-  /** The last live states' keys, most recently used first (liveStateKey). */
+  /** Most recently used first. */
   private readonly recentKeys: { live: LiveState; key: string }[] = [];
 
   /**
-   * The digest of everything in `live`: equal states built the same way give equal keys. A state
-   * of the same frozen objects as one of the last 16 has its key without hashing (a daemon reads
-   * one state per environment in turn; a state of other objects fails the comparison at its
-   * first element); otherwise each frozen object's JSON is made once and only the digest is
-   * taken again.
+   * The digest of everything in `live`. A state of the same frozen objects as one of the last 16
+   * has its key without hashing (a daemon reads one state per environment in turn; another
+   * state fails the comparison at its first element); else each frozen object's JSON is made
+   * once and only the digest is taken again.
    */
   private liveStateKey(live: LiveState): string {
     const recent = this.recentKeys;
@@ -143,7 +125,6 @@ export class PlanReuse {
 
   private remembered(desired: DesiredState, key: MemoKey): Plan | null {
     const e = this.memo.get(desired);
-    // A new desired state (a new commit) has no plan to reuse: its live key is never computed.
     const hit =
       e !== undefined &&
       e.options === key.options &&

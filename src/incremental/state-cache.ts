@@ -1,16 +1,14 @@
 /**
- * The last state read from each embedded state file, kept while the files are unchanged
+ * The last state read from each embedded state file while the files are unchanged
  * (StateCachePort, src/controlplane/embedded/store.ts): the daemon opens its `file:` control
- * plane for every run, and parsing the snapshot of 10,000 objects and replaying the journal cost
- * ~40 ms and ~30 MB of garbage per run. One per control plane a daemon unit reaches; the CLI
- * makes none. An entry matches only files of the identity it was read from (FilesIdentity.key:
- * path, snapshot and journal stamps). Readers share a kept value; a writer takes it over only
- * when no reader holds it, and gives its state back after closing, under its lock.
+ * plane every run, ~40 ms and ~30 MB of garbage at 10,000 objects; the CLI makes none. An entry
+ * matches only its files' identity (FilesIdentity.key). Readers share a kept value; a writer
+ * takes it only when no reader holds it, and gives its state back after closing, under its lock.
  */
 import type { FilesIdentity, StateCachePort, StateRead } from '../controlplane/embedded/store.js';
 
 interface Entry<V> {
-  /** FilesIdentity.key of the files the value was read from (or left as). */
+  /** FilesIdentity.key of the files read (or left). */
   identity: string;
   value: V;
   /** Readers holding the value. */
@@ -20,10 +18,7 @@ interface Entry<V> {
 /** A few state files per process (a daemon reaches one). */
 const MAX_ENTRIES = 4;
 
-/**
- * A new, empty cache of an embedded control plane's states (EmbeddedOptions.stateCache); it
- * lives as long as its owner keeps it.
- */
+/** A new, empty cache of an embedded control plane's states (EmbeddedOptions.stateCache). */
 export function createEmbeddedStateCache<V = StateRead>(): StateCachePort<V> & {
   readonly size: number;
 } {
@@ -39,7 +34,6 @@ export function createEmbeddedStateCache<V = StateRead>(): StateCachePort<V> & {
     hold(files) {
       const e = matching(files);
       if (e === null) return null;
-      // Counts one reader until released (once).
       e.readers++;
       let held = true;
       const release = () => {

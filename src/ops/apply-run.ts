@@ -1,11 +1,8 @@
 /**
- * One apply (docs/apply.md), for `poolsync apply` (`locks: acquire`: this machine's lock file,
- * the control plane opened for writing, the lock across machines) and the daemon's apply stage
- * (`locks: daemon`: its open control plane). Then the plan (a saved plan checked against what
- * it was made on, a folder planned now, or the caller's), its steps executed under the locks
- * and the record of what was applied (inventory, last-applied state). What a person sees and
- * answers is the caller's, through the hooks; locks taken here are released and the control
- * plane closed whatever happens.
+ * One apply (docs/apply.md) for `poolsync apply` (`locks: acquire`: lock file, control plane
+ * opened for writing, lock across machines) and the daemon's apply stage (`locks: daemon`): the
+ * plan executed under the locks and recorded; what a person sees and answers is the caller's
+ * hooks'. Locks and the control plane are released whatever happens.
  */
 import { READ_PARALLELISM, type ApplyResult } from '../apply/types.js';
 import {
@@ -67,15 +64,12 @@ export type ApplySource =
       shape: PlanShape;
     }
   | {
-      /**
-       * A plan the caller made against this control plane and decided to apply (the daemon's
-       * gate): executed even without steps (the executor counts its side effects).
-       */
+      /** The daemon gate's plan: executed even without steps (side effects count). */
       kind: 'planned';
       plan: Plan;
     };
 
-/** `poolsync apply`: the locks taken, and the control plane opened, by applyRun. */
+/** `poolsync apply`: locks taken and the control plane opened here. */
 export interface AcquireLocks extends ControlPlaneAccess {
   kind: 'acquire';
   /** `--lock`: a Kubernetes Lease for the lock across machines (else the control plane's own). */
@@ -87,7 +81,7 @@ export interface AcquireLocks extends ControlPlaneAccess {
   open?: typeof openControlPlane;
 }
 
-/** The daemon: its control plane open; the apply lock taken here, for this apply. */
+/** The daemon's open control plane; the apply lock taken here. */
 export interface DaemonLocks {
   kind: 'daemon';
   cp: ControlPlane;
@@ -97,7 +91,6 @@ export interface DaemonLocks {
   record: ApplyRecording;
 }
 
-/** What a daemon's apply is doing: taking its lock, applying under it, releasing it. */
 export type ApplyPhase = 'lock' | 'apply' | 'unlock';
 
 export interface ApplyRunOptions {
@@ -106,13 +99,12 @@ export interface ApplyRunOptions {
   phase?: (phase: ApplyPhase) => void;
   /** Text for the person on stderr (lock waits, warnings: whole lines). */
   stderr: (text: string) => void;
-  /** A folder's plan, once made (before its errors are checked). */
+  /** Before the plan's errors are checked. */
   planned?: (plan: Plan) => Promise<void>;
   /** A plan with steps, before the first runs: throws to refuse it. */
   approve?: (plan: Plan) => Promise<void>;
   /** Runs the steps (the executor, with the caller's progress and signals); `lockLost` aborts. */
   execute: (plan: Plan, cp: ControlPlane, lockLost: AbortSignal) => Promise<ApplyResult>;
-  /** The result, before it is recorded. */
   executed?: (plan: Plan, result: ApplyResult) => Promise<void>;
 }
 
@@ -122,7 +114,6 @@ interface ApplyRunResult {
   result: ApplyResult | null;
 }
 
-/** Under the locks: the open control plane, what aborts with the lock, the record's place. */
 interface Locked {
   cp: ControlPlane;
   lost: AbortSignal;
@@ -137,7 +128,6 @@ export async function applyRun(source: ApplySource, o: ApplyRunOptions): Promise
   if (locks.kind === 'acquire') return acquiring(source, o, locks);
   const { cp, record } = locks;
   o.phase?.('lock');
-  // This machine's lock file, then the lock across machines.
   return underApplyLock(locks.lock.url, locks.lock.stateDir, async (lockFile) => {
     const held = await holdSharedApplyLock({ ...locks.lock, cp, lockFile });
     o.phase?.('apply');
@@ -172,8 +162,7 @@ async function acquiring(
   let cp: ControlPlane | null = null;
   let shared: HeldApplyLock | null = null;
   try {
-    // Reads at read width, the steps `parallelism` at a time (the executor's bound); one
-    // connection per call in flight.
+    // One connection per call in flight: reads at read width, steps `parallelism` at a time.
     const options = openOptions(locks, Math.max(locks.parallelism, READ_PARALLELISM));
     // Opening an embedded state for writing waits while another process has it open.
     cp = await untilFree(wait, () => openTarget(locks.target, locks.opening, options, locks.open));
@@ -191,7 +180,6 @@ async function acquiring(
     shared = await untilFree(wait, () =>
       holdSharedApplyLock({ cp: opened, url, k8s, lockFile: lock.path, who, warn }),
     );
-    // `poolsync apply` records the inventory and the last-applied state, warnings as whole lines.
     const record: ApplyRecording = {
       inventory: inventoryStore(cp, url, {
         stateDir: locks.stateDir,
@@ -236,7 +224,6 @@ async function underLocks(
   return { plan, result };
 }
 
-/** The plan to apply (checked, made now or the caller's), and the live state read for it. */
 async function planOf(
   source: ApplySource,
   o: ApplyRunOptions,
@@ -250,9 +237,8 @@ async function planOf(
     throw new Error(`a ${source.kind} source is applied with locks: acquire`);
   if (source.kind === 'saved') {
     const { plan, path } = source;
-    // plan.md: re-read live state; a plan made against another state is refused before any
-    // call. The inventory is part of what the plan was made against (what prune deletes), when
-    // it read one (a plan made in-process without it did not depend on it).
+    // plan.md: live state re-read, a plan made against another refused before any call; the
+    // inventory too when the plan read one (what prune deletes is part of what it was made on).
     const checked = await recheckPlan(
       plan,
       (need) =>
@@ -262,7 +248,6 @@ async function planOf(
     if (checked.stale) throw stalePlanError(path, plan, checked.stale);
     return { plan, live: checked.live };
   }
-  // load → validate → read live → plan, recording the commit like `plan` does.
   const dir = source.path;
   const read: LiveReading = (need, before) =>
     readLiveWithInventory(cp, inventory, need, undefined, before);
@@ -284,9 +269,8 @@ async function planOf(
 }
 
 /**
- * DIR planned: its plan and the live state read for it, without its desired state (~60 MB at
- * 100,000 objects), which nothing after the plan needs: not kept while the plan text is
- * written and the steps run (issue 63). An invalid repository is never applied.
+ * DIR's plan and live state, without its desired state (~60 MB at 100,000 objects), so it is not
+ * kept while the plan text is written and the steps run (issue 63). Invalid: never applied.
  */
 async function planFolder(
   dir: string,
@@ -304,10 +288,10 @@ async function planFolder(
   return { plan: made.plan, live: made.live };
 }
 
-// Taking the locks (docs/apply.md#lock): with `--lock-timeout D` each is waited for up to D in
-// all, instead of failing at once while another apply (or `control-plane serve`) holds it.
-
-/** `--lock-timeout`'s deadline (performance.now() ms; null: fail at once), and who hears of a wait. */
+/**
+ * docs/apply.md#lock: with `--lock-timeout D` every lock is waited for up to D in all (deadline,
+ * performance.now() ms; null: fail at once while another apply or `control-plane serve` holds it).
+ */
 interface LockWait {
   deadline: number | null;
   stderr: (text: string) => void;
@@ -342,9 +326,8 @@ async function untilFree<T>(wait: LockWait, attempt: () => Promise<T>): Promise<
 }
 
 /**
- * `write` under this machine's apply lock for `url` (its path given), without waiting: the
- * daemon's apply, or a write of apply's records (`state forget`) that an apply recording the
- * inventory meanwhile would undo.
+ * `write` under this machine's apply lock for `url`, without waiting: the daemon's apply, or a
+ * write of apply's records (`state forget`) that an apply recording meanwhile would undo.
  */
 export async function underApplyLock<T>(
   url: string,
@@ -359,26 +342,21 @@ export async function underApplyLock<T>(
   }
 }
 
-// What an apply records after it ran, under its lock (docs/apply.md): the inventory (what
-// prune reads), also after a failed or partial apply, and after a successful one the live state
-// it left (for `plan --refresh-only`). A record that cannot be written is a warning: the apply
-// itself is done. `poolsync apply` keeps both; the daemon keeps the inventory (also after an
-// in-sync run).
-
-/** Where an apply's record goes (null: not kept), and who hears about it. */
+/**
+ * What an apply records under its lock (docs/apply.md): the inventory (what prune reads), also
+ * after a failed or partial apply, and after a successful one the live state it left (`plan
+ * --refresh-only`); null: not kept (the daemon keeps the inventory only, also after an in-sync
+ * run). A record that cannot be written is a warning: the apply itself is done.
+ */
 export interface ApplyRecording {
   inventory: InventoryStore | null;
   lastApplied: string | null;
-  /** A record that could not be written: which, where, and why. */
   warn: (warning: { record: 'inventory' | 'last-applied'; where: string; err: unknown }) => void;
   /** The inventory's addresses, when this record changed it. */
   recorded?: (addresses: string[]) => void;
 }
 
-/**
- * Records `plan` applied with `result` (null: nothing ran); `live`, the state it was made
- * against, with the plan's changes is the state the apply left (no second read).
- */
+/** `result` null: nothing ran; `live` with the plan's changes is the state the apply left. */
 export async function recordApply(
   rec: ApplyRecording,
   live: LiveState | null,

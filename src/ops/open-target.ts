@@ -1,16 +1,11 @@
 /**
  * The one way a command opens a control plane with credentials (docs/security.md,
- * "Environments"): every command that opens one (plan, promote, apply, export, import, state,
- * check) calls `openTarget`, so pull-request mode is decided here, once, for all of them.
- *
- * A pull request cannot steer credentials: in pull-request mode poolsync.yaml is the pull
- * request's, so an environment's `controlPlane`, `tokenFile` and `apiKeyFile` must be what the
- * base branch's poolsync.yaml (read from Git) says; an environment whose values differ, or that
- * the base lacks, is refused before any credential is read or connection made. The rest is the
- * pull request's to change: its plan shows it. Pull-request mode, and the base commit: `plan
- * --comment`, a GitHub Actions `pull_request[_target]` run, a GitLab merge-request pipeline, or
- * POOLSYNC_BASE_REF (any other CI). Outside it, a secret that names its control plane
- * (util/bound-secret.ts) still goes nowhere else.
+ * "Environments"), so pull-request mode is decided once for every command. A pull request
+ * cannot steer credentials: an environment's `controlPlane`, `tokenFile` and `apiKeyFile` must
+ * be the base branch's (read from Git), else it is refused before any credential is read or
+ * connection made. Pull-request mode: `plan --comment`, a GitHub `pull_request[_target]` run, a
+ * GitLab merge-request pipeline, or POOLSYNC_BASE_REF. Outside it, a secret that names its
+ * control plane (util/bound-secret.ts) goes nowhere else.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -41,10 +36,7 @@ export interface Opening {
   commenting?: boolean;
 }
 
-/**
- * T's control plane opened with T's credentials, once pull-request mode allows it; `open` is
- * how (tests wrap it).
- */
+/** With T's credentials, once pull-request mode allows it (tests wrap `open`). */
 export async function openTarget(
   t: Target,
   opening: Opening,
@@ -69,7 +61,7 @@ export async function refuseInPullRequest(t: Target, opening: Opening): Promise<
 const PINNED = ['controlPlane', 'tokenFile', 'apiKeyFile'] as const;
 
 export interface PullRequestBase {
-  /** The commit the pull request is merged into; null when the run does not say. */
+  /** Merged into; null when the run does not say. */
   commit: string | null;
   /** Where pull-request mode and the commit come from, for messages. */
   from: string;
@@ -81,7 +73,6 @@ export function pullRequestBase(env: Env, commenting: boolean): PullRequestBase 
   const explicit = value('POOLSYNC_BASE_REF');
   if (explicit) return { commit: explicit, from: 'POOLSYNC_BASE_REF' };
   if (env.GITHUB_ACTIONS === 'true' && env.GITHUB_EVENT_NAME?.startsWith('pull_request')) {
-    // No event file: said when the base is read.
     const sha = githubEventPullRequest(env)?.base?.sha;
     return {
       commit: typeof sha === 'string' ? sha : null,

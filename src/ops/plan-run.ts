@@ -1,10 +1,8 @@
 /**
- * One plan, for `poolsync plan`, the daemon's plan stage and pull-request comments: of a folder
- * loaded here or a desired state the caller loaded, against a control plane opened read-only here (`acquire`: closed as soon
- * as the live state is read) or the caller's (`open`). The plan names the control plane it was
- * made against and is classified here only; rendering, comments and exit codes are the
- * caller's. Below it, the I/O edge around the pure planner (`planRepository`: load, validate,
- * read live, plan) and the commit a folder's plan records (`git status`).
+ * One plan for `poolsync plan`, the daemon's plan stage and pull-request comments: a folder or a
+ * loaded desired state, against a control plane opened read-only here (`acquire`: closed once
+ * the live state is read) or the caller's (`open`); named and classified here, rendered by the
+ * caller. Below it, the I/O edge around the pure planner (`planRepository`) and `cleanCommit`.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -30,22 +28,17 @@ import { loadRepository, type FileAnalysis, type LoaderOptions } from '../manife
 import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { TransportLimits } from '../util/transport-limits.js';
 
-/** How `poolsync plan` and `poolsync apply` reach the control plane they open (their flags). */
+/** How `poolsync plan` and `apply` reach the control plane they open (their flags). */
 export interface ControlPlaneAccess {
-  /** The control plane and its credentials (`--env`, `--control-plane`, the credentials' flags). */
   target: Target;
-  /** Where the command runs: pull-request mode (ops/open-target.ts). */
   opening: Opening;
-  /** Where this machine keeps apply's records (`--state-dir`): the inventory's file. */
+  /** `--state-dir`: where this machine keeps apply's records (the inventory's file). */
   stateDir: string;
   /** The inventory shared across machines (`--inventory`, `--lock`), or null. */
   sharedInventory: SharedInventory | null;
   maxRetries: number;
-  /** Connect, read and call timeouts and the answer's size (util/transport-limits.ts). */
   limits?: TransportLimits;
-  /** Calls in flight (`--parallelism`). */
   parallelism?: number;
-  /** Told when the control plane throttles and when it stops (progress). */
   onPace?: PaceListener;
 }
 
@@ -74,7 +67,6 @@ export type PlanDesired =
   | {
       kind: 'loaded';
       desired: DesiredState;
-      /** The daemon unit's reuse of a plan of the same desired state against an identical live state. */
       plans?: PlanReuse;
     };
 
@@ -82,12 +74,11 @@ export interface PlanRunInput {
   source: PlanSource;
   desired: PlanDesired;
   commit: string | null;
-  /** The environment of poolsync.yaml planned (docs/environments.md); null without one. */
+  /** docs/environments.md; null without environments. */
   environment: string | null;
   shape?: PlanShape;
 }
 
-/** A plan made: what the caller maps to an exit code, a status or a comment. */
 export interface Planned {
   kind: 'errors' | 'changes' | 'no_changes';
   plan: Plan;
@@ -108,7 +99,6 @@ class LiveStateUnreadable extends Error {
   }
 }
 
-/** A plan made or the repository's errors, before naming and classification. */
 type Made =
   | { ok: false; errors: ValidationError[]; counts: LoadCounts }
   | (Omit<Planned, 'kind'> & { ok: true });
@@ -129,7 +119,7 @@ export async function planRun(input: PlanRunInput): Promise<PlanOutcome> {
   }
 }
 
-/** The one answer to "is there anything to do" (`plan`, `apply`, the daemon's gate). */
+/** The one answer to "is there anything to do" (plan, apply, the daemon's gate). */
 export function classify(plan: Plan): Planned['kind'] {
   if (plan.errors.length > 0) return 'errors';
   // Blocked and unmanaged objects alone are not changes: nothing would be sent.
@@ -149,9 +139,8 @@ async function acquired(input: PlanRunInput, source: AcquireSource): Promise<Pla
   let closing: Promise<void> | null = null;
   const close = () => (closing ??= cp.close());
   try {
-    // Closed as soon as the live state is read whole: a state of 100,000 objects is ~40 MB that
-    // the plan itself never needs (one with some settings only stays open: the plan may need
-    // every one, plan/fingerprint.ts). The inventory (what poolsync applied) is read with it.
+    // Closed once the live state is read whole: 100,000 objects are ~40 MB the plan never needs
+    // (one with some settings only stays open: the plan may need all, plan/fingerprint.ts).
     const store = inventoryStore(cp, url, {
       stateDir: source.stateDir,
       shared: source.sharedInventory,
@@ -168,25 +157,18 @@ async function acquired(input: PlanRunInput, source: AcquireSource): Promise<Pla
   }
 }
 
-/**
- * `acquire`'s control plane, opened to read (no writer lock, no snapshot rewrite), read when
- * first needed (an invalid repository is reported without reading it).
- */
+/** Read-only (no writer lock, no snapshot rewrite), read when first needed (not when invalid). */
 function openReading(source: AcquireSource): Promise<ControlPlane> {
   const options = { readOnly: true, lazyRead: true, ...openOptions(source, source.parallelism) };
   return openTarget(source.target, source.opening, options);
 }
 
-/** openControlPlane's options for `access` (its flags): `connections` calls at once. */
 export function openOptions(access: ControlPlaneAccess, connections: number | undefined) {
   const { maxRetries, limits, onPace } = access;
   return { http: { connections: connections || undefined, maxRetries, limits, onPace } };
 }
 
-/**
- * `plan --refresh-only`: the drift since the `last` apply (docs/plan.md), through the same
- * read-only open as a plan; drift reads no default-queue setting.
- */
+/** `plan --refresh-only` (docs/plan.md): drift since the `last` apply; no default-queue setting. */
 export async function refreshRun(source: AcquireSource, last: LastApplied): Promise<RefreshReport> {
   const cp = await openReading(source);
   try {
@@ -202,7 +184,6 @@ async function planned(
   cp: Pick<OpenSource, 'backend' | 'controlPlane'>,
 ): Promise<PlanOutcome> {
   const { desired } = input;
-  // A failure to read live state, told apart from other failures of planning.
   const readLive: LiveReading = (need, before) =>
     read(need, before).catch((err: unknown) => {
       throw new LiveStateUnreadable(err);
@@ -227,10 +208,7 @@ async function planned(
   return { kind: classify(plan), plan, counts: made.counts, desired: made.desired };
 }
 
-// The pipeline: load, read live, plan.
-
 export type PipelineResult =
-  /** The repository has validation errors: nothing was read from the control plane. */
   | { ok: false; errors: ValidationError[]; counts: LoadCounts }
   | {
       ok: true;
@@ -241,36 +219,29 @@ export type PipelineResult =
       timings: { load_ms: number; live_ms: number; plan_ms: number };
     };
 
-/** A control plane, or a reader of one the caller manages, told the settings the plan needs. */
 export type LiveSource = ControlPlane | LiveReading;
 /** Told the settings the plan needs; `before`, a state read already: only its settings again. */
 export type LiveReading = (need: SettingsNeed, before?: LiveState) => Promise<LiveState>;
 
-/** The loader's options and the planner's: what shapes a plan of a folder. */
 export interface PipelineOptions extends LoaderOptions {
-  /** What the planner is asked: the one request, handed to it (and to `plans`' key) whole. */
+  /** The one request, handed whole to the planner (and to `plans`' key). */
   plan?: PlanOptions;
   /** Each file's analysis as the loader reads it (loadRepository's onAnalysed): src/incremental/. */
   onAnalysed?: (file: string, analysis: FileAnalysis) => void;
-  /**
-   * The daemon unit's reuse of the plan of the same desired state object against an identical
-   * live state (src/incremental/plan-reuse.ts): it plans one validated commit again and again.
-   */
+  /** The daemon unit's plan reuse (src/incremental/plan-reuse.ts). */
   plans?: PlanReuse;
 }
 
-/** Load, validate and plan DIR; `first`: a live state read already (planDesired). */
 export async function planRepository(
   dir: string,
   source: LiveSource,
   opts: PipelineOptions = {},
-  first: LiveState | null = null,
 ): Promise<PipelineResult> {
   const t0 = performance.now();
   const loaded = await loadDesired(dir, opts);
   if (!loaded.valid) return { ok: false, errors: loaded.errors, counts: loaded.counts };
   const t1 = performance.now();
-  const planned = await planDesired(loaded.desired, source, opts, first);
+  const planned = await planDesired(loaded.desired, source, opts);
   return {
     ok: true,
     plan: planned.plan,
@@ -286,16 +257,11 @@ export function loadDesired(dir: string, opts: PipelineOptions = {}): Promise<Lo
   return loadRepository(dir, opts, opts.onAnalysed);
 }
 
-/**
- * Read the live state (the settings the plan needs: plan/fingerprint.ts, which reads again with
- * every setting when the plan drains, deletes or moves a queue) and plan a valid desired state
- * against it. `first`: a live state read already, used when it holds the settings needed.
- */
+/** With the settings the plan needs (plan/fingerprint.ts: all to drain, delete or move a queue). */
 export async function planDesired(
   desired: DesiredState,
   source: LiveSource,
   opts: PipelineOptions = {},
-  first: LiveState | null = null,
 ): Promise<{ plan: Plan; live: LiveState; live_ms: number; plan_ms: number }> {
   const read: LiveReading =
     typeof source === 'function'
@@ -308,7 +274,7 @@ export async function planDesired(
     ...opts.plan,
     backend: opts.plan?.backend ?? (typeof source === 'function' ? undefined : backendInfo(source)),
   };
-  // Loaded when first needed: a command that fails before planning never loads the planner.
+  // Loaded here: a command that fails before planning never loads the planner.
   const [{ planAgainst }, scope] = await Promise.all([
     import('../plan/index.js'),
     import('../plan/fingerprint.js'),
@@ -331,15 +297,13 @@ export async function planDesired(
       plan_ms += performance.now() - t0;
       return plan;
     },
-    first,
   );
   return { ...out, live_ms, plan_ms };
 }
 
 /** The commit a plan of DIR records: HEAD, unless DIR has local changes (or is not in Git). */
 export async function cleanCommit(dir: string): Promise<string | null> {
-  // One git process: porcelain v2 with --branch prints "# branch.oid <HEAD>" and then one line
-  // per changed or untracked path under DIR.
+  // One git process: "# branch.oid <HEAD>", then a line per changed or untracked path under DIR.
   try {
     const { stdout } = await promisify(execFile)(
       'git',

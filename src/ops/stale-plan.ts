@@ -1,11 +1,8 @@
 /**
  * Whether a plan made earlier may still be applied (docs/apply.md#saved-plans-and-staleness):
- * the one check of `apply PLANFILE`, of the daemon's apply when its plan was read apart from
- * the apply (another writer may have come between), and of an approval by pull-request
- * comment. A plan is stale when the control plane is not the one it names, when its
- * capabilities changed, or when its live state is not the one the plan was made against (the
- * live fingerprint, of the default-queue settings the plan read). Each caller words the
- * refusal for its reader; the reason is this one.
+ * the one check of `apply PLANFILE`, of the daemon's apply of a plan read apart from it, and of
+ * a pull-request approval. Stale: another control plane, other capabilities, or another live
+ * fingerprint (of the settings the plan read). Each caller words the refusal.
  */
 import {
   describeControlPlane,
@@ -19,13 +16,10 @@ import type { Plan } from '../model/plan.js';
 import { liveFingerprint, settingsOfPlan } from '../plan/fingerprint.js';
 import { UserError } from '../util/user-error.js';
 
-/** Why a plan is stale. */
+/** Why a plan is stale: what differs, as it is now. */
 export type Staleness =
-  /** The control plane is another one than the plan names. */
   | { reason: 'control_plane'; here: ControlPlaneIdentity }
-  /** Its capabilities are not the ones the plan was made with. */
   | { reason: 'capabilities'; now: Capabilities }
-  /** Its live state is not the one the plan was made against. */
   | { reason: 'live_state'; now: string };
 
 /** A refusal of a stale plan: the reason as data, the caller's words as the message. */
@@ -39,9 +33,8 @@ export class StalePlanError extends UserError {
 }
 
 /**
- * Why `plan` may no longer be applied, or the live state as it is now (read with the
- * settings the plan read), against which it may. `here`: the control plane's identity, when the plan may
- * have been made for another (a saved plan).
+ * Why `plan` may no longer be applied, or the live state now (with the settings the plan read).
+ * `here`: the control plane's identity, when the plan may have been made for another (saved).
  */
 export async function recheckPlan(
   plan: Plan,

@@ -77,7 +77,7 @@ export function declaredAddresses(desired: DesiredState): string[] {
     .sort();
 }
 
-function liveObjects(live: LiveState): Map<string, object> {
+export function liveObjects(live: LiveState): Map<string, object> {
   const out = new Map<string, object>();
   const put = (kind: ObjectKind, name: string, o: object) => out.set(address(kind, name), o);
   for (const p of live.pools) put('ClusterPool', p.name, p);

@@ -1,8 +1,6 @@
 /**
- * `poolsync apply [DIR | PLANFILE]`: plan (or read a saved plan), confirm, and execute the
- * step graph under the per-control-plane apply lock. Exit 0 on success or no changes,
- * 1 on any error (invalid repo, stale plan, refused confirmation, failed apply), 2 when
- * manual steps are left for a person (the runbook is printed last; docs/apply.md).
+ * `poolsync apply [DIR | PLANFILE]` (docs/apply.md): exit 0 on success or no changes, 1 on any
+ * error, 2 when manual steps are left for a person (the runbook is printed last).
  */
 import { access, constants, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
@@ -46,10 +44,7 @@ import { letYoungGenerationGrow } from '../young-generation.js';
 /** Steps from which an apply's progress into a pipe or file is gathered (batched-lines.ts). */
 const GATHER_FROM_STEPS = 1000;
 
-/**
- * The command; `open` is how the control plane is opened (tests pass a wrapper that gives a
- * backend manual steps, as the union backend has).
- */
+/** Tests pass an `open` that gives a backend manual steps, as the union backend has. */
 export async function apply(
   args: Args<'apply'>,
   io: Io,
@@ -102,11 +97,9 @@ export async function apply(
         parallelism,
         maxRetries: args['max-retries'],
         limits: networkOf(args, io.env).limits,
-        // A throttling server is told among the progress lines.
         onPace: (e) => out(paceLine(e)),
         open,
       },
-      // What a person sees and answers: the plan, the confirmation, progress, the result.
       stderr: (text) => {
         lines.flush();
         io.stderr.write(text);
@@ -118,8 +111,8 @@ export async function apply(
       approve: async (plan) => {
         if (target.kind === 'dir' && !args['auto-approve'] && !(await confirm(io)))
           throw new UserError('Apply cancelled: only `yes` is accepted as approval.');
-        // A large apply into a pipe or a file gathers its progress for 50 ms (batched-lines.ts); a
-        // terminal, or a small apply someone follows line by line, sees each line as it happens.
+        // Into a pipe or a file a large apply's progress is gathered for 50 ms (batched-lines.ts);
+        // a terminal, or a small apply followed line by line, sees each line as it happens.
         if (!io.stdout.isTTY && plan.steps.length >= GATHER_FROM_STEPS) lines.gather(50);
       },
       execute: (plan, cp, lockLost) =>
@@ -167,7 +160,7 @@ async function checkCli(path: string): Promise<void> {
   }
 }
 
-/** PATH: a saved plan, or a config folder (its note said when it has no poolsync.yaml). */
+/** A saved plan, or a config folder (its note said when it has no poolsync.yaml). */
 async function openTarget(
   path: string,
   io: Io,

@@ -1,13 +1,7 @@
 /**
- * `poolsync validate [DIR] [--output text|json]`: checks a config folder (schemas, V1–V8,
- * input limits) without contacting a control plane. Exit 0 when valid, 1 when not.
- *
- * `poolsync check [DIR]`: the setup step of docs/union.md and docs/flyte-oss.md. One line per
- * check, ✓ or ✗ with what to do: the config folder validates; the control plane's URL is
- * understood and its credentials can be read; with the probe (default), each kind the backend
- * manages is listed (proving the endpoint answers and the credentials may read it), beside what
- * poolsync may change there through the API (create, update, delete) and what is manual. It
- * only reads: a permission to write is shown from the backend's API, never tried.
+ * `poolsync validate` (schemas, V1–V8, input limits; no control plane) and `poolsync check`
+ * (the setup step of docs/union.md and docs/flyte-oss.md). check only reads: a permission to
+ * write is shown from the backend's API, never tried.
  */
 import { isControlPlaneError } from '../../controlplane/errors.js';
 import type { ControlPlane } from '../../controlplane/types.js';
@@ -60,7 +54,7 @@ export async function validate(args: Args<'validate'>, io: Io): Promise<number> 
   return code;
 }
 
-/** The environments to validate: none without environments, else --env's (default all). */
+/** None without environments, else --env's (default all). */
 function environmentNames(args: Args<'validate'>, { config }: FolderRead): string[] {
   // A poolsync.yaml that does not read: its errors are the report, whatever --env names.
   if (config.errors.length > 0) return [];
@@ -131,7 +125,6 @@ async function folderLine(dir: string): Promise<Line> {
       };
 }
 
-/** Each kind the backend manages listed (reads only), and what its API lets poolsync change. */
 async function probeKinds(cp: ControlPlane): Promise<Line[]> {
   const { pools, clusters, queues, assignments, defaultQueues } = cp;
   const labels = cp.executionClusterLabels;

@@ -1,7 +1,4 @@
-/**
- * `poolsync control-plane serve`: serves the embedded control plane (persisted at --state)
- * over the REST API until SIGINT/SIGTERM, then closes cleanly (snapshot, lock released).
- */
+/** `control-plane serve` until SIGINT/SIGTERM, then closed cleanly; `capabilities`. */
 import { stat } from 'node:fs/promises';
 import { CONFIG_FILE_BYTES, readUserFile } from '../../util/safe-file.js';
 import { resolve } from 'node:path';
@@ -85,11 +82,9 @@ export async function serve(args: ServeArgs, io: Io): Promise<number> {
   });
   let server;
   try {
-    // The other protocols on the port: Union's API with its OAuth2 server (loaded only when
-    // asked for: connect and protobuf cost start-up time), flyteadmin's attribute paths
-    // (flyteadmin+http://). With the Union API's OAuth2 server on the port, these take its
-    // tokens (one token endpoint), read as flyteadmin's HTTP gateway reads them; with a token,
-    // OAuth2 client credentials: client id `poolsync`, the token as secret (docs/flyte-oss.md).
+    // Union's API with its OAuth2 server (loaded only when asked: connect and protobuf cost
+    // start-up), and flyteadmin's attribute paths, which take that server's tokens (one token
+    // endpoint), else with a token OAuth2 client `poolsync`, secret: the token (docs/flyte-oss.md).
     const mounts: ProtocolMount[] = [];
     if (oauth && oauthClient) {
       const { createUnionApi } = await import('../../standins/union/union-api.js');

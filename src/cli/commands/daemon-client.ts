@@ -1,12 +1,7 @@
 /**
- * The commands that ask a running daemon (docs/daemon.md#from-the-command-line) at `--daemon
- * URL` (env POOLSYNC_DAEMON_URL), with the daemon admin token from `--admin-token-file`, env
- * POOLSYNC_ADMIN_TOKEN_FILE or POOLSYNC_ADMIN_TOKEN where it acts: `status`, `sync` and
- * `history` (GET /status and POST /reconcile?wait=1, said in a few lines per environment; exit
- * 1 when the daemon cannot be reached or refuses, or when the run `sync` started failed or found
- * the repository invalid), and `approve [FINGERPRINT]` (docs/daemon.md#approvals): without
- * FINGERPRINT what a daemon holds under policy `safe` and the command to approve it; with it,
- * exactly that is approved (POST /approve); a stale fingerprint is refused with the reason.
+ * The commands that ask a running daemon (docs/daemon.md#from-the-command-line), with the admin
+ * token where they act. `approve` (docs/daemon.md#approvals): without FINGERPRINT what a daemon
+ * holds under policy `safe`; with it exactly that, a stale fingerprint refused with the reason.
  */
 import { existsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
@@ -30,6 +25,7 @@ import { Agent, request } from 'undici';
 import { CallDeadline, limitOf, limitWords, transportLimits } from '../../util/transport-limits.js';
 import {
   bool,
+  isMap,
   listOf,
   nullable,
   record,
@@ -51,7 +47,6 @@ export async function approve(args: DaemonClientArgs, io: Io): Promise<number> {
         'what waits for approval is not known here; retry in a few seconds',
     );
   if (!args.fingerprint) {
-    // With environments (docs/environments.md) each holds its own.
     const waiting = sections(s, undefined).flatMap(([name, e]) =>
       e.approval?.pending ? [[name, e.approval.pending] as const] : [],
     );
@@ -107,7 +102,6 @@ export async function status(args: DaemonClientArgs, io: Io): Promise<number> {
   return args['exit-code'] && shown.some(([, e]) => failed(e.outcome)) ? 1 : 0;
 }
 
-/** `--output json`: the daemon's own JSON, indented. */
 const asJson = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
 
 const failed = (result: RunRecord['result'] | null | undefined): boolean =>
@@ -134,7 +128,6 @@ export async function sync(args: DaemonClientArgs, io: Io): Promise<number> {
     io.stdout.write(`Asked ${base} to reconcile now; \`poolsync status\` shows the result.\n`);
     return 0;
   }
-  // With environments every one ran: each one's run of this sync.
   const s = await readStatus(base, io.env);
   const runs = sections(s, args.env)
     .map(([name, e]) => [name, e.lastRun] as const)
@@ -206,15 +199,13 @@ const LEADER_SHAPE = record({ isLeader: bool, identity: str }, { leader: nullabl
 /** One section, or with environments one per environment; `leader` as `approve` reads it. */
 const STATUS_SHAPE: Shape = (v) =>
   record({}, { leader: LEADER_SHAPE })(v) ??
-  (typeof v === 'object' && v !== null && 'environments' in v && v.environments
+  (isMap(v) && v.environments
     ? record({ environments: mapOf(SECTION_SHAPE) })(v)
     : SECTION_SHAPE(v));
 
-/** An object whose every value has `shape`. */
 function mapOf(shape: Shape): Shape {
   return (v) => {
-    if (typeof v !== 'object' || v === null || Array.isArray(v))
-      return { path: '', what: 'is not an object' };
+    if (!isMap(v)) return { path: '', what: 'is not an object' };
     for (const [k, e] of Object.entries(v)) {
       const p = shape(e);
       if (p) return { path: `.${k}${p.path}`, what: p.what };
@@ -223,7 +214,7 @@ function mapOf(shape: Shape): Shape {
   };
 }
 
-/** Each environment's document by name, or the one document (name null). */
+/** By environment, or the one document (name null). */
 function sections(s: DaemonStatus, only: string | undefined): [string | null, DaemonStatus][] {
   if (!s.environments) {
     if (only !== undefined) throw new UserError(`--env ${only}: this daemon has no environments`);
@@ -287,7 +278,6 @@ function statusText(s: DaemonStatus, name: string | null, base: string): string 
   return name !== null ? `Environment ${name}:\n${text}` : text;
 }
 
-/** One kept run: its line and the plan it made. */
 function runText(run: RecentRun): string {
   const counts = run.counts ?? undefined;
   const plan = run.plan
@@ -297,10 +287,9 @@ function runText(run: RecentRun): string {
 }
 
 /**
- * One request, bounded as every client is (util/transport-limits.ts, from the environment:
- * POOLSYNC_CONNECT_TIMEOUT…; `callTimeoutMs` over the call and read timeouts, for `sync --wait`), never
- * decompressed; a daemon that does not answer, or answers with something else than JSON, is a
- * UserError.
+ * One request, never decompressed, bounded as every client is (util/transport-limits.ts, from
+ * the environment; `callTimeoutMs` over the call and read timeouts, for `sync --wait`); no
+ * answer, or one that is not a JSON object, is a UserError.
  */
 async function daemonRequest(
   url: string,
@@ -338,7 +327,7 @@ async function daemonRequest(
     try {
       json = JSON.parse(text);
     } catch {
-      // as below
+      // not JSON: refused below
     }
     // Every answer of the daemon is a JSON object: its fields are read without a TypeError.
     if (typeof json !== 'object' || json === null || Array.isArray(json))
@@ -352,7 +341,6 @@ async function daemonRequest(
   }
 }
 
-/** Why a connection failed, in words: `nothing accepts connections at …`, else the code. */
 function connectWords(err: unknown): string {
   const e = err as { code?: string; message?: string };
   return e.code === 'ECONNREFUSED'
@@ -360,10 +348,7 @@ function connectWords(err: unknown): string {
     : `${e.code ?? e.message ?? String(err)}`;
 }
 
-/**
- * POSTs to the daemon at `base` with the admin token, read first (`what` the command is doing,
- * for the message when there is none).
- */
+/** POSTs with the admin token, read first (`what`: for the message when there is none). */
 async function asAdmin(args: DaemonClientArgs, io: Io, base: string, what: string) {
   const token = await adminToken(args['admin-token-file'], what, io.env, base);
   return (path: string, body?: object, callTimeoutMs?: number) => {
@@ -375,10 +360,9 @@ async function asAdmin(args: DaemonClientArgs, io: Io, base: string, what: strin
 }
 
 /**
- * The daemon admin token: --admin-token-file, else POOLSYNC_ADMIN_TOKEN_FILE, else
- * POOLSYNC_ADMIN_TOKEN, else for a daemon on this machine (a loopback address) the one the
- * quickstart made in this folder (LOCAL_ADMIN_TOKEN_FILE) when `base` is that quickstart's
- * port (LOCAL_DAEMON_URL_FILE); never sent elsewhere.
+ * --admin-token-file, else POOLSYNC_ADMIN_TOKEN_FILE, else POOLSYNC_ADMIN_TOKEN, else the token
+ * the quickstart made in this folder, only when `base` is that quickstart's loopback port
+ * (LOCAL_DAEMON_URL_FILE): never sent elsewhere.
  */
 async function adminToken(
   file: string | undefined,
@@ -408,7 +392,6 @@ async function adminToken(
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
 
-/** `base` is on this machine, at the port of the quickstart daemon that made this folder's token. */
 async function isQuickstartDaemon(base: string): Promise<boolean> {
   if (!URL.canParse(base) || !LOOPBACK.test(new URL(base).hostname)) return false;
   if (!existsSync(LOCAL_ADMIN_TOKEN_FILE) || !existsSync(LOCAL_DAEMON_URL_FILE)) return false;
@@ -417,10 +400,7 @@ async function isQuickstartDaemon(base: string): Promise<boolean> {
   return URL.canParse(made.trim()) && new URL(made.trim()).port === new URL(base).port;
 }
 
-/**
- * `poolsync suspend` / `resume`: POST /suspend or /resume with the admin token, for one
- * environment or all; says what waits now and what lifts it.
- */
+/** `suspend` / `resume`, for one environment or all: says what waits now and what lifts it. */
 export async function freeze(args: DaemonClientArgs, io: Io, suspend: boolean): Promise<number> {
   const base = daemonUrl(args, io.env);
   const post = await asAdmin(args, io, base, suspend ? 'suspending' : 'resuming');

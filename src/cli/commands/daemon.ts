@@ -1,7 +1,4 @@
-/**
- * `poolsync daemon`: the GitOps reconciler (docs/daemon.md). A thin shell over
- * src/daemon: resolve the configuration, start, wait for SIGTERM/SIGINT, stop gracefully.
- */
+/** `poolsync daemon` (docs/daemon.md): src/daemon started, stopped at SIGTERM/SIGINT. */
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, relative, resolve } from 'node:path';
@@ -29,7 +26,7 @@ import { Notifier } from '../../notify/notifier.js';
 import type { DaemonArgs } from '../define.js';
 import { nextSignal, type Io } from '../io.js';
 
-/** The bundled example, found from this file whether it runs from src/ (tsx) or dist/. */
+/** Found from this file whether it runs from src/ (tsx) or dist/. */
 function bundledExample(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   const candidates = [
@@ -46,7 +43,6 @@ function bundledExample(): string {
 }
 
 export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
-  // The daemon's configuration: flags, environment, config file, and --quickstart's overrides.
   const flags: Record<string, unknown> = {};
   for (const opt of OPTIONS) {
     const v = args[opt.name];
@@ -59,11 +55,9 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
         watch: bundledExample(),
         'control-plane': 'file:.poolsync/control-plane.json',
         policy: 'all',
-        // No `listen`: --listen, POOLSYNC_LISTEN (0.0.0.0:8080 in the Docker image) or the
-        // default 127.0.0.1:8080 apply as for any daemon.
+        // No `listen`: as for any daemon (0.0.0.0:8080 in the Docker image's POOLSYNC_LISTEN).
         'drift-interval': '1m',
-        // A line per step scrolled the plan away: the plans it applies are printed (briefPlan),
-        // warnings and errors logged; --log-level info brings the rest back.
+        // A line per step scrolled the plan away: applied plans are printed (briefPlan) instead.
         'log-level': 'warn',
       }
     : undefined;
@@ -80,20 +74,16 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
     configFile: args.config ?? null,
     overrides,
   });
-  // The quickstart does all the README shows: syncs and approvals need an admin token, so it
-  // makes one on its first start (unless one is given) and says where it is.
+  // The quickstart does all the README shows: syncs and approvals need an admin token.
   const token =
     quickstart && config.adminToken === null ? await localAdminToken(process.cwd()) : null;
   if (token) config.adminToken = token.token;
-  // Its environment's secrets are scrubbed from every answer and log line (util/redact.ts).
   rememberSecretsOf(io.env);
   const logger = await createLogger({
     level: config.logLevel,
     format: config.logFormat,
-    // The process's own stdout: pino's (pretty on a terminal); a test's: its stream.
     destination: io.stdout === process.stdout ? undefined : io.stdout,
   });
-  // The Slack / JSON webhook notifier when a destination is configured (src/notify).
   const notify = await resolveNotifyConfig(args, io.env);
   if (notify.destinations.length > 0)
     logger.info(
@@ -109,8 +99,7 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
           rateLimit: { max: notify.maxPerMinute, windowMs: 60_000 },
           logger,
         });
-  // The quickstart says in the terminal what each run applied, put back, holds or failed: the
-  // notifications' events (each said once), beside any configured destination.
+  // The quickstart says each run's notification events in the terminal, beside any destination.
   const said = quickstart
     ? { notify: (e: NotifyEvent) => void io.stdout.write(quickstartRunLine(e)) }
     : null;
@@ -151,7 +140,7 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
     });
   }
 
-  // --once: the first run, then stop; exit 1 unless every run converged.
+  // --once: the first run, then stop.
   const once = config.once ? await daemon.firstRun.then(() => daemon.status()) : null;
   if (once === null) {
     const signal = await nextSignal(io);

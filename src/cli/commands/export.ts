@@ -1,29 +1,13 @@
 /**
- * `poolsync export --dir OUT [--control-plane URL]`: writes the live state as manifests
- * (one file per object, a folder per kind) that validate clean and plan to no changes.
+ * `poolsync export`, `import` (Terraform's), `init` (docs/getting-started.md) and `state
+ * list|show|forget` (docs/plan.md#what-poolsync-manages: `forget` sends nothing, and marks the
+ * object so no later prune deletes it).
  *
- * `poolsync import ADDRESS [--dir DIR]` (Terraform's import): writes one live object as a
- * manifest in the config repository, in the file `export` would write, so the next plan
- * shows no change for it. An object the repository declares already is not written: one
- * `state forget` left alone is managed again; one poolsync manages is refused.
- *
- * `poolsync init [DIR] [--from-live]`: the first step of docs/getting-started.md. Writes a
- * poolsync.yaml whose comments say what each setting does (prune off: nothing is ever deleted
- * until the repository says so), and with --from-live exports the live state beside it.
- *
- * `poolsync state list|show|forget` (docs/plan.md#what-poolsync-manages): the inventory of the
- * control plane `plan` would use (its --env or --control-plane), each object with what the
- * control plane shows of it now (`list` filtered by address patterns); `forget` (`rm`) takes an
- * object out of management without a call about it: out of the inventory, and marked so that
- * no later prune deletes it.
- *
- * How `export`, `import` and `init --from-live` write manifests under `--dir`, and adopt what
- * they wrote. Never outside `--dir`, whatever a live object's name (docs/security.md, "What is
- * written"): the paths come from names the control plane gave; export leaves out names that
- * are not valid (N1), and this refuses any path that is not a plain relative path of file-name
- * characters, and writes through no link. The adopted addresses join the control plane's
- * inventory (src/apply/inventory.ts), so that once they leave the repository `prune: true`
- * deletes them as it would what `poolsync apply` created (docs/plan.md, Prune by inventory).
+ * Manifests are written never outside `--dir`, whatever a live object's name (docs/security.md,
+ * "What is written"): export leaves out invalid names (N1), and this refuses any path that is
+ * not a plain relative path of file-name characters, and writes through no link. What was
+ * written joins the inventory (src/apply/inventory.ts), so `prune: true` deletes it once it
+ * leaves the repository, as what apply created (docs/plan.md, Prune by inventory).
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import {
@@ -44,10 +28,10 @@ import { controlPlaneIdentity } from '../../controlplane/identity.js';
 import { openTarget } from '../../ops/open-target.js';
 import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
 import { loadRepository } from '../../manifests/index.js';
-import { address, assignmentKeyString, DEFAULT_POOL, isValidName } from '../../model/common.js';
+import { assignmentKeyString, DEFAULT_POOL, isValidName } from '../../model/common.js';
 import type { InventoryRecord } from '../../model/inventory.js';
 import type { LiveState } from '../../model/live.js';
-import { declaredByKind, isLive, managedObjects, OBJECT_KINDS } from '../../plan/inventory.js';
+import { declaredByKind, liveObjects, managedObjects, OBJECT_KINDS } from '../../plan/inventory.js';
 import { checkAddressSyntax } from '../../plan/target.js';
 import { controlPlaneName, plural } from '../../render/common.js';
 import { liveStatusWords } from '../../render/live-status.js';
@@ -60,11 +44,9 @@ import { networkOf, oneTarget, openToRead, sharedInventoryOf, type EnvTarget } f
 import type { Io } from '../io.js';
 
 export async function exportTo(args: Args<'export'>, io: Io): Promise<number> {
-  // --env: the environment's control plane and credentials (docs/environments.md).
   const target = await oneTarget(null, args, 'export', io.env);
   if (args.dir.trim() === '') throw new UserError('--dir is empty: name the folder to write into');
   const cp = await openToRead(target, io, networkOf(args, io.env));
-  // The live state as manifests under --dir, and the objects adopted into the inventory.
   try {
     const live = await readLiveState(cp);
     const result = exportManifests(live);
@@ -119,7 +101,6 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
       `import ${escapeTerminal(args.address)}: ${escapeTerminal(name)} is not a valid manifest name (N1: at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit); an object with such a name cannot be a manifest: rename it on the control plane`,
     );
   await requireFolder(args.dir);
-  // --env: the environment's control plane and credentials; else --control-plane as always.
   const target = await oneTarget(args.env === undefined ? null : args.dir, args, 'import', io.env);
   const declared = await declaredAt(args.dir, args.address, args.env);
   const cp = await openTarget(target, { vars: io.env }, { http: networkOf(args, io.env) });
@@ -144,9 +125,8 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
 }
 
 /**
- * `import` of an object the repository declares: nothing to write. Terraform refuses to import
- * what it manages; so does this, naming the file. One `state forget` took out of management
- * (or live but never recorded) is managed again: back in the inventory, the mark gone.
+ * A declared object: refused when managed (as Terraform's import), else (forgotten, or live but
+ * never recorded) managed again: back in the inventory, the mark gone.
  */
 async function adoptDeclared(
   cp: ControlPlane,
@@ -164,7 +144,7 @@ async function adoptDeclared(
     throw new UserError(
       `${addr} is already in the repository at ${at}, and poolsync manages it: nothing to import`,
     );
-  if (!isLive(live, addr))
+  if (!liveObjects(live).has(addr))
     throw new UserError(
       `${addr} is declared at ${at} but not on the control plane yet: \`poolsync apply\` creates it and manages it from then on`,
     );
@@ -192,13 +172,8 @@ function manifestOf(live: LiveState, addr: string): { path: string; content: str
       (a) => kind === 'PoolAssignment' && assignmentKeyString(a) === name,
     ),
   };
-  if (!isLive(live, addr)) {
-    const all = [
-      ...live.pools.map((p) => address('ClusterPool', p.name)),
-      ...live.clusters.map((c) => address('Cluster', c.name)),
-      ...live.queues.map((q) => address('Queue', q.name)),
-      ...live.assignments.map((a) => address('PoolAssignment', assignmentKeyString(a))),
-    ].filter((a) => a.startsWith(`${kind}/`));
+  if (!liveObjects(live).has(addr)) {
+    const all = [...liveObjects(live).keys()].filter((a) => a.startsWith(`${kind}/`));
     throw new UserError(
       `${escapeTerminal(addr)} is not on the control plane` +
         (all.length > 0
@@ -241,7 +216,6 @@ export function checkExportedPath(path: string): void {
     );
 }
 
-/** Writes `file` under `out` (checked first). */
 async function writeExported(out: string, file: ExportedFile): Promise<void> {
   checkExportedPath(file.path);
   try {
@@ -251,10 +225,7 @@ async function writeExported(out: string, file: ExportedFile): Promise<void> {
   }
 }
 
-/**
- * ADDRESSES recorded in the inventory of the control plane at URL, and a line saying so (a
- * warning on stderr when the inventory cannot be written).
- */
+/** ADDRESSES recorded in the inventory, said in a line (a warning when it cannot be written). */
 export async function adopt(
   cp: ControlPlane,
   url: string,
@@ -340,7 +311,6 @@ async function ignoreStateFolder(dir: string): Promise<boolean> {
   return true;
 }
 
-/** The control plane of the command, with its inventory and live state read together. */
 interface Read {
   target: EnvTarget;
   cp: ControlPlane;
@@ -402,11 +372,7 @@ export async function list(args: StateArgs, io: Io): Promise<number> {
   });
 }
 
-/**
- * `state list [DIR] [ADDRESS...]`, Terraform's `state list [ADDRESS...]` beside the folder: an
- * argument that starts with a kind (`Queue`, `Queue/batch`, `Cluster/prod-*`) or holds a `*`
- * is a filter, also in DIR's place (the folder is then `.`).
- */
+/** As Terraform's `state list [ADDRESS...]`: a kind-led or `*` word is a filter, also as DIR. */
 function listArguments(args: StateArgs): { dir: string; patterns: string[] } {
   const patterns = (args.filter ?? []).map(String);
   const first = args.dir;
@@ -468,7 +434,7 @@ export async function forget(args: StateArgs, io: Io): Promise<number> {
       io.stdout.write(`${address} is already forgotten: poolsync leaves it alone.\n`);
       return 0;
     }
-    if (!record?.addresses.includes(address) && !isLive(live, address))
+    if (!record?.addresses.includes(address) && !liveObjects(live).has(address))
       throw new UserError(
         `${address} is neither in the inventory (${store.where}) nor on the control plane: nothing to forget (\`poolsync state list\` lists what is managed)`,
       );
@@ -494,7 +460,7 @@ function checkedAddress(command: string, address: string | undefined): string {
   return address;
 }
 
-/** Opens the control plane `plan` would use (read only), reads its inventory and live state, runs `fn`. */
+/** `fn` on the control plane `plan` would use (read only), its inventory and live state read. */
 async function withState(
   args: StateArgs,
   io: Io,
@@ -525,7 +491,7 @@ function notManaged(address: string, forgotten: readonly string[], live: LiveSta
       `${address} was forgotten (\`poolsync state forget\`): poolsync does not manage it; \`poolsync import ${address}\` adopts it again`,
     );
   return new UserError(
-    isLive(live, address)
+    liveObjects(live).has(address)
       ? `${address} is on the control plane, but poolsync does not manage it (it is not in the inventory): \`poolsync import ${address}\` adopts it`
       : `${address} is not managed by poolsync and not on the control plane (\`poolsync state list\` lists what is managed)`,
   );

@@ -1,19 +1,9 @@
 /**
- * `poolsync plan [DIR]`: validate the repository, read the live state, print what apply
- * would do. Exit 0 (success), 1 (invalid repository, plan errors, unreachable control
- * plane), 2 with --detailed-exitcode when there are changes to apply (plan.md). `poolsync show
- * PLANFILE`: a plan saved with `plan --out FILE`, rendered as plan renders it once its seal
- * verifies.
- *
- * `poolsync promote FROM [DIR]` (docs/environments.md, Promotion): what promoting FROM's own
- * manifests to the next environment would plan there, before the change is made. An
- * environment's own folder (the one of its folders the next environment does not share) holds
- * what it runs on top of the shared base; promoting it makes the next environment's own folder
- * hold the same manifests (patch files are each environment's own values and are never
- * promoted). The folder is copied to a temporary one, the change made there, and that planned
- * against the next environment's control plane. `--write` then makes the change in DIR, for a
- * commit and a pull request (whose comment plans every environment). Exit 0, 1 on error, 2
- * with --detailed-exitcode when the plan has changes.
+ * `poolsync plan` (exit 2 with --detailed-exitcode when there are changes: plan.md), `show`
+ * (a saved plan once its seal verifies) and `promote FROM` (docs/environments.md, Promotion):
+ * the next environment's own folder made to hold FROM's own manifests (patch files, each
+ * environment's own values, never), in a temporary copy planned against the next environment's
+ * control plane; `--write` makes the change in DIR, for a commit and a pull request.
  */
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -57,11 +47,7 @@ import { requireConfigFolder, requireFolder } from '../config-folder.js';
 import { declaresNothing } from '../../plan/inventory.js';
 import type { Args } from '../define.js';
 
-/**
- * The plan of each environment asked for (docs/environments.md), one after the other; without
- * environments, the one plan of `--control-plane`. Exit: 1 when any failed, else 2 (with
- * --detailed-exitcode) when any has changes.
- */
+/** Each environment in turn (docs/environments.md); exit 1 when any failed, else 2 with changes. */
 export async function plan(args: Args<'plan'>, io: Io): Promise<number> {
   // Only the folder: --refresh-only reads no manifests, and planFor checks the rest.
   await requireFolder(args.dir);
@@ -75,7 +61,6 @@ export async function plan(args: Args<'plan'>, io: Io): Promise<number> {
     throw new UserError(
       `--env all plans ${targets.length} environments: ${args.out !== undefined ? '--out' : '--output json'} takes one plan; name one environment with --env NAME`,
     );
-  // --comment: one comment for the run, a section per environment (docs/environments.md).
   const sections: { name: string; outcome: EnvironmentOutcome }[] = [];
   const failed: string[] = [];
   let code = 0;
@@ -118,7 +103,6 @@ export async function show(args: Args<'show'>, io: Io): Promise<number> {
 /** What the plan of one target reads: plan's arguments, or promote's (no parallelism of theirs). */
 type PlanOptions = Omit<Args<'plan'>, 'parallelism'> & { parallelism?: number };
 
-/** The plan of one target (the plan `promote` shows too); its exit code. */
 async function planFor(
   args: PlanOptions,
   target: EnvTarget,
@@ -137,7 +121,6 @@ async function planFor(
     return refreshOnly(args, target, io);
   }
   const { result, key, commit } = await planOf(args, target, io);
-  // An unreachable control plane is the command's error (exit 1), as any other failure.
   if (result.kind === 'unreadable') throw result.error;
   const outcomes = args.comment === undefined ? null : await import('../../vcs/publish.js');
   // What is said beside the plan: on stderr for json/markdown, so stdout stays parseable.
@@ -181,7 +164,6 @@ async function planFor(
   return args['detailed-exitcode'] && result.kind === 'changes' ? 2 : 0;
 }
 
-/** Credentials, plan key and commit, then the plan of `target` (or the repository's errors). */
 async function planOf(
   args: PlanOptions,
   target: EnvTarget,
@@ -209,7 +191,6 @@ async function planOf(
   return { result, key, commit };
 }
 
-/** The control plane a plan reads (only), with the target's credentials (ops/open-target.ts). */
 function acquire(args: PlanOptions, target: EnvTarget, io: Io) {
   const { 'state-dir': stateDir, 'max-retries': maxRetries } = args;
   const { limits } = networkOf(args, io.env);
@@ -218,7 +199,6 @@ function acquire(args: PlanOptions, target: EnvTarget, io: Io) {
   return { kind, target, opening, stateDir, sharedInventory: null, maxRetries, limits };
 }
 
-/** `--refresh-only`: drift since the last apply; exit 2 with --detailed-exitcode when there is some. */
 async function refreshOnly(args: PlanOptions, target: EnvTarget, io: Io): Promise<number> {
   const { lastAppliedPathFor, readLastApplied } = await import('../../apply/last-applied.js');
   const { renderRefresh } = await import('../../render/refresh.js');
@@ -228,10 +208,7 @@ async function refreshOnly(args: PlanOptions, target: EnvTarget, io: Io): Promis
   return args['detailed-exitcode'] && report.drift.length > 0 ? 2 : 0;
 }
 
-/**
- * The commit the plan is recorded for: `--commit` when given, the pull request's commit with
- * `--comment` (what the comment header and the status name), else DIR's clean HEAD.
- */
+/** `--commit`, else with `--comment` the pull request's (as its status), else clean HEAD. */
 async function planCommit(args: PlanOptions, io: Io): Promise<string | null> {
   if (args.commit !== undefined) return args.commit;
   if (args.comment !== undefined) {
@@ -241,7 +218,7 @@ async function planCommit(args: PlanOptions, io: Io): Promise<string | null> {
   return cleanCommit(args.dir);
 }
 
-/** `--comment`: the sticky pull-request comment and commit status (src/vcs), before any exit. */
+/** The sticky pull-request comment and commit status (src/vcs), before any exit. */
 async function publishComment(args: PlanOptions, outcome: PublishOutcome, io: Io): Promise<void> {
   const { describePublish, publishFromCliArgs } = await import('../../vcs/cli-options.js');
   const posted = await publishFromCliArgs(args, outcome, io.env);
@@ -275,7 +252,6 @@ export async function promote(args: Args<'promote'>, io: Io): Promise<number> {
   const toFolder = ownFolder(to, from);
   const changes = await promotionChanges(args.dir, fromFolder, toFolder, config.ignore);
   io.stderr.write(describePromotion(from.name, to.name, changes));
-  // The plan of `to` with the changes made in a copy of the folder.
   let code: number;
   const copy = await mkdtemp(join(tmpdir(), 'poolsync-promote-'));
   try {
@@ -287,7 +263,6 @@ export async function promote(args: Args<'promote'>, io: Io): Promise<number> {
     });
     await applyChanges(folder, changes);
     // The control plane and credentials are the real folder's (a file: path is relative to it).
-    // A credential on the command line wins over the environment's, as for `plan --env`.
     const target = environmentTarget(args.dir, to, args, io.env);
     const planArgs = {
       ...args,
@@ -322,18 +297,12 @@ async function applyChanges(dir: string, changes: FileChange[]): Promise<void> {
 }
 
 interface FileChange {
-  /** Path relative to the config folder, in the next environment's folder. */
   path: string;
   action: 'add' | 'change' | 'remove';
-  /** The promoted content (absent for a remove). */
   content?: string;
 }
 
-/**
- * The folder promotion copies: the first of `env`'s folders that `other` does not read. Later
- * folders of its own (e.g. `clusters/production`) hold what only that environment has and are
- * never promoted; nor are patch files.
- */
+/** The first of `env`'s folders `other` does not read; later ones are its own only. */
 function ownFolder(env: Environment, other: Environment): string {
   const own = env.folders.filter((f) => !other.folders.includes(f));
   if (own.length > 0) return own[0]!;
@@ -342,7 +311,6 @@ function ownFolder(env: Environment, other: Environment): string {
   );
 }
 
-/** The manifests of `folder` (relative to it), without patch files, as the walk finds them. */
 async function manifestsIn(
   dir: string,
   folder: string,
@@ -359,7 +327,6 @@ async function manifestsIn(
   return out;
 }
 
-/** What promoting fromFolder's manifests changes in toFolder, sorted by path. */
 async function promotionChanges(
   dir: string,
   fromFolder: string,

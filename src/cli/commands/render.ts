@@ -1,11 +1,7 @@
 /**
- * `poolsync render flyte-core-values|union-cluster-pools [DIR] [--out FILE | --stdout] [--check]
- * [--base FILE]`: writes a generated configuration file from the manifests (docs/flyte-oss.md,
- * docs/union-self-managed.md). Without --out it writes where poolsync.yaml `render` says, or to
- * stdout when it says nothing; --stdout forces stdout. --check writes nothing and exits 1 when
- * the file in the folder differs from what would be rendered (for CI). --base names the
- * operator's own flyte-core values, whose volume lists the rendered ones keep (Helm replaces
- * lists; docs/flyte-oss.md).
+ * `poolsync render`: a generated configuration file from the manifests (docs/flyte-oss.md,
+ * docs/union-self-managed.md), to --out, else where poolsync.yaml `render` says, else stdout;
+ * --check (CI) writes nothing; --base's volume lists are kept (Helm replaces lists).
  */
 import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -37,7 +33,6 @@ export async function render(args: Args<'render'>, io: Io): Promise<number> {
     io.stdout.write(formatValidationText(loaded.errors, { baseDir: args.dir }));
     return 1;
   }
-  // What poolsync.yaml `render` says of the file asked for.
   const configured: RenderConfig['flyte-core-values'] = loaded.desired.config.render?.[args.what];
   const secret = args['credentials-secret'] ?? configured?.credentialsSecret;
   if (secret !== undefined && secret !== CHART_CREDENTIALS_SECRET)
@@ -79,7 +74,6 @@ export async function render(args: Args<'render'>, io: Io): Promise<number> {
           (b) => b.toString('utf8'),
           () => null,
         );
-  // --check: writes nothing; exit 1 when the file differs from what would be rendered.
   if (args.check) {
     if (out === null)
       throw new UserError('--check needs a file: pass --out FILE or set render in poolsync.yaml');
@@ -116,11 +110,7 @@ export async function render(args: Args<'render'>, io: Io): Promise<number> {
   return 0;
 }
 
-/**
- * True when `file` is tracked and has staged or unstaged changes (`git status --porcelain`
- * says so); an untracked file (a render not committed yet) is not an edit. Outside a
- * repository, or without git, nothing is refused.
- */
+/** Tracked with staged or unstaged changes; untracked (a new render) or no git: false. */
 function hasUncommittedEdits(file: string, env: NodeJS.ProcessEnv): Promise<boolean> {
   return new Promise((done) => {
     execFile(
