@@ -100,13 +100,10 @@ function checkIgnoreGlobs(root: YNode, ignore: string[], add: AddError): void {
   const ignoreNode = entry(root, 'ignore')?.value;
   ignore.forEach((glob, i) => {
     const pos = (ignoreNode?.kind === 'seq' ? ignoreNode.items[i]?.pos : undefined) ?? root.pos;
-    const relative = !glob.startsWith('/') && !glob.split('/').includes('..');
-    if (!relative)
-      return add(
-        'SCHEMA',
-        `ignore glob '${glob}' must be relative to the folder (no leading '/' or '..')`,
-        pos,
-      );
+    if (glob.startsWith('/') || glob.split('/').includes('..')) {
+      const message = `ignore glob '${glob}' must be relative to the folder (no leading '/' or '..')`;
+      return add('SCHEMA', message, pos);
+    }
     try {
       picomatch.makeRe(glob);
     } catch (err) {

@@ -113,7 +113,6 @@ export interface AssignmentManifest extends ManifestBase {
   pool: string;
 }
 
-/** Union v2: project/domain → default queue. */
 export interface DefaultQueueManifest extends ManifestBase, DefaultQueueSetting {
   kind: 'DefaultQueue';
 }
@@ -123,16 +122,15 @@ export interface ExecutionClusterManifest extends ManifestBase {
   kind: 'ExecutionCluster';
   endpoint: string | null;
   enabled: boolean | null;
-  /** null when neither auth nor inCluster is given (a SCHEMA error of the rules pass). */
+  /** null: neither auth nor inCluster given; authConflict: both (SCHEMA errors of the rules). */
   auth: ExecutionClusterAuth | null;
-  /** Both auth and inCluster: true were written (a SCHEMA error of the rules pass). */
   authConflict: boolean;
 }
 
 export interface ClusterLabelManifest extends ManifestBase {
   kind: 'ClusterLabel';
   clusters: ClusterLabelEntry[];
-  /** `spec.default: true`: flyte-core's defaultExecutionLabel. */
+  /** flyte-core's defaultExecutionLabel. */
   isDefault: boolean;
 }
 
@@ -142,16 +140,15 @@ export interface ExecutionClusterLabelManifest extends ManifestBase {
   label: string;
 }
 
-export type FlyteManifest =
-  ExecutionClusterManifest | ClusterLabelManifest | ExecutionClusterLabelManifest;
-
 export type Manifest =
   | PoolManifest
   | ClusterManifest
   | QueueManifest
   | AssignmentManifest
   | DefaultQueueManifest
-  | FlyteManifest;
+  | ExecutionClusterManifest
+  | ClusterLabelManifest
+  | ExecutionClusterLabelManifest;
 
 export interface DocumentResult {
   /** For counts. */

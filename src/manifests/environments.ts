@@ -62,11 +62,9 @@ export async function readEnvironments(
   const node = entry(root, 'environments')?.value;
   if (node?.kind !== 'map') return undefined;
   if (node.entries.length === 0) {
-    add(
-      'SCHEMA',
-      'environments: declares none: list at least one, or leave it out for one environment',
-      node.pos,
-    );
+    const message =
+      'environments: declares none: list at least one, or leave it out for one environment';
+    add('SCHEMA', message, node.pos);
     return undefined;
   }
   const envs: Environment[] = [];
@@ -226,10 +224,6 @@ function configError(message: string): ValidationError {
   return { code: 'SCHEMA', message, file: REPO_CONFIG_FILE, line: 1, column: 1, address: null };
 }
 
-export function environmentNames(config: RepoConfig): string {
-  return (config.environments ?? []).map((e) => e.name).join(', ');
-}
-
 /** The environment a load is for (none without `environments:`), or an error listing them. */
 export function selectEnvironment(
   config: RepoConfig,
@@ -237,17 +231,15 @@ export function selectEnvironment(
 ): { env: Environment | null; error: ValidationError | null } {
   const envs = config.environments;
   const env = envs?.find((e) => e.name === name) ?? null;
+  const names = (envs ?? []).map((e) => e.name);
   const why =
     env !== null || (!envs && name === undefined)
       ? null
       : !envs
         ? `environment '${name}' was asked for, but ${REPO_CONFIG_FILE} declares no environments: leave out --env, or declare environments (docs/environments.md)`
         : name === undefined
-          ? `${REPO_CONFIG_FILE} declares environments (${environmentNames(config)}): name one with --env NAME (or --env all where a command takes it)`
-          : `no environment '${name}' in ${REPO_CONFIG_FILE}${didYouMean(
-              name,
-              envs.map((e) => e.name),
-            )}; its environments: ${environmentNames(config)}`;
+          ? `${REPO_CONFIG_FILE} declares environments (${names.join(', ')}): name one with --env NAME (or --env all where a command takes it)`
+          : `no environment '${name}' in ${REPO_CONFIG_FILE}${didYouMean(name, names)}; its environments: ${names.join(', ')}`;
   return { env, error: why === null ? null : configError(why) };
 }
 
@@ -347,11 +339,9 @@ export async function readPatches(
     for (const { root } of parsed.documents) {
       const address = documentAddress(root);
       if (root.kind !== 'map' || address === null) {
-        error(
-          file,
-          root.pos,
-          'a patch names the object it changes: a mapping with kind and metadata.name, and the fields to merge into it',
-        );
+        const message =
+          'a patch names the object it changes: a mapping with kind and metadata.name, and the fields to merge into it';
+        error(file, root.pos, message);
         continue;
       }
       const at = entry(entry(root, 'metadata')?.value, 'name')!.value.pos;

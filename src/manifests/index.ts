@@ -55,7 +55,7 @@ import { parseSimplePlain, parseSimpleYaml, parseYamlFile } from './yaml-simple.
 /** Everything the loader learns from one file on its own: the parse, each document read. */
 export type FileAnalysis = Omit<ParsedFile, 'documents'> & { documents: DocumentResult[] };
 
-/** Everything one file's analysis (`analyseFile`) is derived from, besides the loader's code. */
+/** Everything `analyseFile` of one file is derived from, besides the loader's code. */
 export interface AnalysisInput {
   /** The path relative to the config folder (errors name it). */
   readonly file: string;
@@ -66,10 +66,7 @@ export interface AnalysisInput {
 /** A walked file as the loader read it: its analysis input, or the error reading it gave. */
 export type FileRead = { readonly input: AnalysisInput } | { readonly error: ValidationError };
 
-/**
- * Everything a folder's result is derived from, besides the loader's code; offered only when no
- * folder-wide limit stopped the reading.
- */
+/** As AnalysisInput, for a folder's result; offered only when no folder-wide limit stopped it. */
 export interface FolderInput {
   readonly dir: string;
   readonly commit: string | null;
@@ -87,21 +84,15 @@ export interface FolderInput {
 export interface AnalysisPort {
   /** `analyseFile` of the input, or one made from the same input before; shared, read only. */
   analyse(input: AnalysisInput): FileAnalysis | Promise<FileAnalysis>;
-  /** The folder's result: `finish()` (the cross-document rules and the desired state), or the one made before. */
+  /** The folder's result: `finish()` (the rules, the desired state), or the one made before. */
   folder?(input: FolderInput, finish: () => LoadResult): LoadResult;
 }
 
 export interface LoaderOptions {
-  /**
-   * The environment of poolsync.yaml `environments:` to load (docs/environments.md); required
-   * when the file declares environments, refused when not.
-   */
+  /** The poolsync.yaml environment to load: required when it declares any, refused when not. */
   environment?: string;
   commit?: string | null;
-  /**
-   * The repository the folder must be reached from through real folders (the daemon: its
-   * checkout). Default: the Git work tree of the folder, else the folder (walk.ts checkFolder).
-   */
+  /** Where the folder must be reached from by real folders (daemon: its checkout; checkFolder). */
   root?: string;
   analyses?: AnalysisPort;
   /** poolsync.yaml and the walk, read once for the loads of several environments. */
@@ -133,19 +124,13 @@ export function analyseFile(
 
 /**
  * A one-shot load's analysis: analysePlain's, else analyseFile's with its position trees parsed
- * again only if read (`onRebuild` is told when they are).
+ * again only if read (its own, not shared: the trees are replaced).
  */
-export function analyseFileLean(
-  file: string,
-  text: string,
-  limits: InputLimits,
-  onRebuild?: () => void,
-): FileAnalysis {
-  const plain = analysePlain(file, text, limits, onRebuild);
+export function analyseFileLean(file: string, text: string, limits: InputLimits): FileAnalysis {
+  const plain = analysePlain(file, text, limits);
   if (plain) return plain;
-  // Made now, not shared: its trees are replaced by ones parsed again when read.
   const lean = analyseFile(file, text, limits);
-  const rootAt = rootsOnDemand(text, limits, onRebuild);
+  const rootAt = rootsOnDemand(text, limits);
   lean.documents.forEach((d, i) => {
     if (d.manifest) d.manifest.root = rootAt(i);
   });
@@ -348,7 +333,6 @@ const SAFE =
   // eslint-disable-next-line no-control-regex -- one-line messages only
   /^[^\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]*$/;
 
-/** Sorted (compareErrors), so output is stable. */
 function sortErrors(errors: ValidationError[]): ValidationError[] {
   // Messages quote YAML values: a newline or ESC inside one must not break the one-line rule.
   return errors
@@ -362,7 +346,6 @@ interface Load extends Setup {
   manifests: Manifest[];
   /** `Kind/name` of objects whose document did not validate (the rules do not call them missing). */
   broken: Set<string>;
-  /** Addresses the environment's patches were applied to. */
   patched: Set<string>;
   /** A folder-wide limit stopped the reading: the files after it were never read. */
   stopped: boolean;
@@ -376,7 +359,6 @@ interface Load extends Setup {
  */
 const FILES_PER_TURN = 16;
 
-/** Reads every walked file into `s`, in order, until a folder-wide limit stops it. */
 async function readFiles(
   dir: string,
   s: Load,

@@ -149,7 +149,7 @@ function clusterPools(c: ClusterManifest): string[] {
   return c.pools ?? [c.pool ?? DEFAULT_POOL];
 }
 
-/** `clusterPools(c)[0]`, without a list made per named cluster of checkQueue. */
+/** `clusterPools(c)[0]` without making the list. */
 function firstPool(c: ClusterManifest): string | undefined {
   return c.pools != null ? c.pools[0] : (c.pool ?? DEFAULT_POOL);
 }
@@ -251,13 +251,10 @@ function checkQueue(q: QueueManifest, d: Declared, add: Add): void {
     if (name === WILDCARD || (q.faults.length > 0 && !usable(q, `/spec/clusters/${i}`))) continue;
     const c = d.clusters.get(name);
     if (!c) {
-      if (!d.broken.has(`Cluster/${name}`))
-        add(
-          'V3',
-          q,
-          ['spec', 'clusters', i],
-          `queue '${q.name}': cluster '${name}' is not declared`,
-        );
+      if (!d.broken.has(`Cluster/${name}`)) {
+        const message = `queue '${q.name}': cluster '${name}' is not declared`;
+        add('V3', q, ['spec', 'clusters', i], message);
+      }
     } else if (poolKnown && usable(c, '/spec/pool') && firstPool(c) !== poolName) {
       const message = `queue '${q.name}' is in pool '${poolName}' but cluster '${name}' is in pool '${firstPool(c)}'; a queue routes only to clusters of its pool`;
       add('V3', q, ['spec', 'clusters', i], message);
@@ -462,7 +459,6 @@ function checkSharedBuckets(placed: readonly Placed[], reported: Set<Manifest>, 
   }
 }
 
-/** At the cluster's own object store, or at the pool's when the bucket comes from it. */
 function bucketError(x: Placed, add: Add, message: string): void {
   if (x.from === x.cluster)
     add('V13', x.cluster, ['spec', 'data_plane', 'object_store_uri'], message);

@@ -39,9 +39,8 @@ export function editDistance(a: string, b: string): number {
     for (let j = 1; j < cols; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
         v = Math.min(v, d[i - 2]![j - 2]! + 1);
-      }
       d[i]![j] = v;
     }
   }
@@ -49,10 +48,10 @@ export function editDistance(a: string, b: string): number {
 }
 
 /**
- * Up to `max` candidates closest to `input`, best first: those within the typo distance of
+ * Up to 3 candidates closest to `input`, best first: those within the typo distance of
  * `closest`, else those that contain the input or its last segment (a partial name).
  */
-export function closestNames(input: string, candidates: readonly string[], max = 3): string[] {
+export function closestNames(input: string, candidates: readonly string[]): string[] {
   const needle = input.toLowerCase();
   const tail = needle.slice(needle.lastIndexOf('/') + 1);
   const scored = candidates
@@ -70,6 +69,6 @@ export function closestNames(input: string, candidates: readonly string[], max =
   const best = scored[0]?.near ? scored[0].d : Infinity;
   return scored
     .filter((x) => !x.near || x.d <= best + 1)
-    .slice(0, max)
+    .slice(0, 3)
     .map((x) => x.candidate);
 }

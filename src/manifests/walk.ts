@@ -22,10 +22,7 @@ import type { SkippedEntry, ValidationError } from './types.js';
 
 export const REPO_CONFIG_FILE = 'poolsync.yaml';
 
-/**
- * Folder levels read (and watched): manifests need a few; 3,000 only serve to exhaust memory (a
- * watcher per folder, paths thousands of bytes long) or fail on a path's length.
- */
+/** Folder levels read: manifests need a few; 3,000 exhaust memory (watchers) or path lengths. */
 export const MAX_FOLDER_DEPTH = 32;
 
 export interface WalkResult {
@@ -174,7 +171,7 @@ export async function readManifestText(
   return manifestText(rel, await readRepoFile(root, rel, { maxBytes: limits.maxFileBytes }));
 }
 
-/** A file the walk found (its parents are real folders), read in synchronous calls. */
+/** A file the walk found (its parents are real folders), read synchronously. */
 export function readWalkedManifestText(
   root: string,
   rel: string,

@@ -111,13 +111,11 @@ export function parseSimpleYaml(
  * each starts: the tree with positions (TreeParser) or plain values (PlainParser).
  */
 abstract class SimpleReader<N, M extends N, S extends N> {
-  // Typed arrays sized once (lines counted first): arrays grown by push were ~12 % of what a
-  // one-shot load of 100,000 objects allocated.
-  /** Offset of each line's first character. */
+  // Per line: where it starts, where it ends (before its `\n`), its indentation (BLANK: empty or
+  // comment, DOCUMENT_START: `---`). Typed arrays sized once (lines counted first): arrays grown
+  // by push were ~12 % of what a one-shot load of 100,000 objects allocated.
   protected readonly starts: Int32Array;
-  /** Offset just past each line's last character (its `\n` excluded). */
   protected readonly ends: Int32Array;
-  /** Indentation of each line; BLANK for empty and comment lines, DOCUMENT_START for `---`. */
   protected readonly indents: Int32Array;
   /** The next line to read. */
   protected i = 0;
@@ -129,7 +127,7 @@ abstract class SimpleReader<N, M extends N, S extends N> {
    */
   private readonly itemsAt: N[][] = [];
   private readonly seenAt: SeenKeys[] = [];
-  /** Where the last quoted scalar (`quoted`) or flow entry (`flowScalar`) read ends. */
+  /** Where the last `quoted` or `flowScalar` read ends. */
   private next = 0;
 
   constructor(

@@ -10,7 +10,7 @@ import {
   type PoolContract,
   type SecretStoreType,
 } from './common.js';
-import type { ConfigDriftEntry } from './live.js';
+import type { LiveCluster } from './live.js';
 
 export const CAPABILITY_NAMES = [
   'drain',
@@ -40,10 +40,8 @@ export function parseCapabilities(
   for (const raw of trimmed.split(',')) {
     const name = raw.trim();
     if (!(CAPABILITY_NAMES as readonly string[]).includes(name)) {
-      return {
-        ok: false,
-        error: `unknown capability "${name}": use a comma-separated list of ${CAPABILITY_NAMES.join(', ')} (or "none")`,
-      };
+      const error = `unknown capability "${name}": use a comma-separated list of ${CAPABILITY_NAMES.join(', ')} (or "none")`;
+      return { ok: false, error };
     }
     caps[name as CapabilityName] = true;
   }
@@ -61,11 +59,7 @@ export function sameCapabilities(a: Capabilities, b: Capabilities): boolean {
  */
 export function reportedDataPlane(
   contract: PoolContract,
-  cluster: {
-    health: string;
-    config_drift: readonly ConfigDriftEntry[];
-    data_plane_reported?: false;
-  },
+  cluster: Pick<LiveCluster, 'health' | 'config_drift' | 'data_plane_reported'>,
 ): ClusterDataPlane | null {
   if (cluster.health === 'unknown' || cluster.data_plane_reported === false) return null;
   const drift = new Map(cluster.config_drift.map((d) => [d.field, d.reported]));

@@ -75,11 +75,9 @@ const queueFields = Object.keys(SPEC_FIELDS.Queue) as QueueField[];
 const queueField = (f: QueueField): SpecField => SPEC_FIELDS.Queue[f];
 const isCap = (f: QueueField): boolean => !queueField(f).required && !('default' in queueField(f));
 export const QUEUE_CAP_FIELDS = queueFields.filter(isCap) as CapField[];
+type UncappedField = Exclude<QueueField, CapField>;
 /** The fields every queue has (QueueSpec without its caps), in the schema's order. */
-export const QUEUE_SPEC_FIELDS = queueFields.filter((f) => !isCap(f)) as Exclude<
-  QueueField,
-  CapField
->[];
+export const QUEUE_SPEC_FIELDS = queueFields.filter((f) => !isCap(f)) as UncappedField[];
 type SettingField = Exclude<QueueField, CapField | (typeof QUEUE_PLACEMENT)[number]>;
 /** A queue's settings: its fields besides its placement and its caps. */
 export type QueueSettings = Pick<QueueSpec, SettingField>;

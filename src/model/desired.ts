@@ -41,12 +41,9 @@ export interface DesiredPool extends Declared {
 }
 
 export interface DesiredCluster extends Declared {
-  /** The pool (the first listed, when `spec.pools` lists several). */
+  /** The pool: the first, when `spec.pools` lists several (then all in `pools`). */
   pool: string;
-  /**
-   * Union self-managed's pool map: every pool, when `spec.pools` lists several
-   * (docs/union-self-managed.md); a backend that registers clusters refuses it (C7).
-   */
+  /** Union self-managed's pool map (docs/union-self-managed.md); C7 refuses it on registration. */
   pools?: string[];
   enabled: boolean;
   /** Declared data plane (validated against the pool contract, V6); never sent on update. */
@@ -92,13 +89,11 @@ export type EnvironmentEntry = NonNullable<RepoConfigFile['environments']>[strin
 
 /**
  * An environment as read: its control-plane URL as written (a `file:` path relative to the
- * config folder), its folders relative to the config folder (no trailing slash).
+ * config folder), its folders and patch files relative to the config folder (no trailing slash).
  */
 export interface Environment extends Omit<EnvironmentEntry, 'patches' | 'driftInterval'> {
   name: string;
-  /** Patch files relative to the config folder. */
   patches: string[];
-  /** Milliseconds. */
   driftIntervalMs?: number;
 }
 

@@ -8,10 +8,7 @@ export interface LivePool {
   contract: PoolContract;
   /** P6: derived from the clusters registered into it, sorted. */
   member_clusters: string[];
-  /**
-   * false when the control plane hides it (Union): `contract` is then a placeholder, never
-   * compared or exported as real.
-   */
+  /** false when hidden (Union): `contract` is a placeholder, never compared or exported as real. */
   contract_known?: false;
 }
 
@@ -87,10 +84,7 @@ export interface LiveState {
    * src/plan/fingerprint.ts): the plan records it, so a check reads the same.
    */
   default_queues_read?: { project: string; domain: string }[];
-  /**
-   * Soft-deleted objects (Union: listed with `EXISTS deleted_at`): their names stay reserved
-   * until undeleted; absent where deletes are final, or none.
-   */
+  /** Soft-deleted (Union: `EXISTS deleted_at`): names reserved until undeleted; absent: none. */
   deleted_queues?: LiveQueue[];
   deleted_pools?: LivePool[];
   deleted_clusters?: LiveCluster[];

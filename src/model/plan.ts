@@ -182,7 +182,6 @@ export type PruneScope = PlanParts['prune_scope'];
 /** The inventory as this plan reads and leaves it (docs/plan.md, Prune by inventory). */
 export type PlanInventory = PlanParts['inventory'];
 
-/** Every change but the noops, in order. */
 export function visibleChanges(plan: Pick<Plan, 'changes'>): Change[] {
   return plan.changes.filter((c) => c.action !== 'noop');
 }
