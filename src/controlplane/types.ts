@@ -191,7 +191,6 @@ function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** A live state's default-queue settings as read, those of `settings`. */
 function settingsRead(
   cp: ControlPlane,
   settings: DefaultQueueScope,
@@ -260,7 +259,6 @@ function byScope(a: LiveScopedDefaultQueue, b: LiveScopedDefaultQueue): number {
   return compareStrings(a.domain ?? '', b.domain ?? '');
 }
 
-/** By project, domain, then workflow: assignments, default-queue settings, labels. */
 function byKey(a: KeyParts, b: KeyParts): number {
   return (
     compareStrings(a.project, b.project) ||
@@ -406,7 +404,6 @@ export interface ManualSteps {
 
 /** The inventory of what poolsync applied (model/inventory.ts). */
 export interface InventoryCalls {
-  /** Null when none is recorded. */
   readInventory(): Promise<InventoryRecord | null>;
   writeInventory(record: InventoryRecord): Promise<void>;
 }

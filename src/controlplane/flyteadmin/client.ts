@@ -334,7 +334,6 @@ export class FlyteadminAttributes {
     await this.http.call('DELETE', attributesPath(key), body);
   }
 
-  /** As both bodies carry them. */
   private keyFields(key: AssignmentKey): Record<string, unknown> {
     return {
       project: key.project,

@@ -175,7 +175,6 @@ export function retryInfoMs(err: ConnectError): number | null {
 
 const READ_RPC = /\/(List|Get|Watch)[A-Z]/;
 
-/** Keeping the server's message. */
 function toControlPlaneError(err: ConnectError, call: CallInfo): ControlPlaneError {
   const where = call.address ? `${call.address}: ` : '';
   const lost = connectionLost(err);
