@@ -269,8 +269,6 @@ function byKey(a: KeyParts, b: KeyParts): number {
 
 type KeyParts = { project: string; domain: string; workflow?: string | null };
 
-// ---------------------------------------------------------------- the parts
-
 /** A control plane's own apply lock (docs/apply.md#locking). */
 export interface ApplyLockLease {
   /** Who holds it, e.g. `poolsync apply (alice@ci-runner-7, pid 4242)`. */
