@@ -302,10 +302,8 @@ export interface ApplyLockProvider {
   getApplyLock(): Promise<ApplyLockLease | null>;
 }
 
-/*
- * Soft deletes (capability soft_delete): `listDeleted…` lists the deleted objects, whose names
- * stay reserved until `undelete…`; both absent where deletes are final.
- */
+// Soft deletes (capability soft_delete): `listDeleted…` lists the deleted objects, whose names
+// stay reserved until `undelete…`; both absent where deletes are final.
 
 export interface PoolCalls {
   listPools(): Promise<LivePool[]>;
