@@ -22,9 +22,7 @@ import { connectFailure, connectionLost, Reach } from '../../util/reach.js';
 import { ControlPlaneError, type ControlPlaneErrorCode, unreachable } from '../errors.js';
 import type { TokenSource } from '../oauth.js';
 import type { RetryPolicy } from '../../util/backoff.js';
-import type { Clock } from '../../util/clock.js';
-import type { Pacer } from '../../util/pacer.js';
-import { type Attempt, retrying } from '../retry.js';
+import { type Attempt, retrying, type RetryLoop } from '../retry.js';
 import type { AsyncLocalStorage } from 'node:async_hooks';
 import {
   CallDeadline,
@@ -154,17 +152,12 @@ export interface CallInfo {
   org: string;
 }
 
-export interface UnionRetry extends RetryPolicy {
+export interface UnionRetry extends RetryPolicy, Pick<RetryLoop, 'pacer' | 'clock' | 'signal'> {
   reach?: Reach;
   /** For "nothing accepts connections at …". */
   origin?: string;
-  /** Absent: unpaced. */
-  pacer?: Pacer;
-  /** Tests: virtual time. */
-  clock?: Clock;
   limits?: TransportLimits;
   deadlines?: AsyncLocalStorage<CallDeadline>;
-  signal?: AbortSignal | undefined;
 }
 
 /** The delay Union asks for (google.rpc.RetryInfo in the error's details), in ms. */
