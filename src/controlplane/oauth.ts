@@ -325,15 +325,13 @@ export class TokenSource {
 }
 
 /** How the OAuth2 requests travel (retryingFetch). */
-export interface OAuthHttp {
+export interface OAuthHttp extends Pick<RetryLoop, 'signal'> {
   retry?: RetryPolicy;
   sleep?: (ms: number) => Promise<void>;
   /** The size bound is ANSWER_BYTES.oauth. */
   limits?: TransportLimits;
   /** Shared with the backend's own calls when given (util/reach.ts). */
   reach?: Reach;
-  /** A daemon's leadership term: no request starts once it aborted. */
-  signal?: AbortSignal | undefined;
 }
 
 /** Only loopback hosts may use plain http (tests, a local control plane). */
