@@ -140,11 +140,6 @@ export function isCode(err: unknown, code: 'NotFound' | 'AlreadyExists'): boolea
   return err instanceof ConnectError && err.code === Code[code];
 }
 
-/** `NOT_FOUND`: a Connect code as gRPC spells it. */
-export function grpcCodeName(code: Code): string {
-  return Code[code].replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase();
-}
-
 /** For messages: `cloudidl.queue.QueueService/GetQueue` and `Queue/q1`. */
 export interface CallInfo {
   rpc: string;
@@ -184,7 +179,9 @@ function toControlPlaneError(err: ConnectError, call: CallInfo): ControlPlaneErr
   }
   const code = CODES[err.code] ?? 'UNAVAILABLE';
   const said = err.rawMessage || '(no message)';
-  const via = `${grpcCodeName(err.code)} from ${call.rpc}`;
+  // The code as gRPC spells it: NotFound → NOT_FOUND.
+  const grpcCode = Code[err.code].replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase();
+  const via = `${grpcCode} from ${call.rpc}`;
   let hint = '';
   if (err.code === Code.Unauthenticated)
     hint =
