@@ -162,7 +162,6 @@ export function exportManifests(live: LiveState): ExportResult {
   const taken = new Set<string>();
   for (const a of live.assignments)
     add('assignments', keyedFile('PoolAssignment', a, { pool: a.pool }, taken));
-  // Union v2: project/domain → default queue.
   const dqNames = new Set<string>();
   if (live.default_queues) counts.default_queues = 0;
   for (const d of live.default_queues ?? []) {
@@ -176,9 +175,8 @@ function poolFile(p: LivePool, warnings: string[]): ExportedFile | null {
   // P1: the default pool exists everywhere and is set when the control plane is provisioned.
   if (p.name === DEFAULT_POOL) return null;
   if (p.contract_known === false) {
-    // Union's public API does not return a pool's contract (docs/union.md): marked unknown,
-    // never made up, it validates (V7 does not apply) and is never compared, so the export
-    // plans to "No changes". Declaring the real contract is the user's choice, not an error.
+    // Union's API does not return a pool's contract (docs/union.md): marked unknown, never made
+    // up, it validates (V7 does not apply) and plans to "No changes"; declaring it is the user's.
     warnings.push(
       `ClusterPool/${p.name}: its contract is not readable through this control plane's API; pools/${p.name}.yaml marks it unknown (${CONTRACT_ANNOTATION}: ${CONTRACT_UNKNOWN}), and poolsync leaves it as it is. To manage it, copy it from \`flyte get cluster-pool ${p.name}\` into spec and remove the annotation`,
     );

@@ -12,7 +12,6 @@
  */
 import { Pool, type Dispatcher } from 'undici';
 import { retryAfterMs } from '../util/backoff.js';
-import type { Clock } from '../util/clock.js';
 import { Pacer } from '../util/pacer.js';
 import {
   CONNECT_FAILURE_CODES,
@@ -34,7 +33,7 @@ const RETRY_ERROR_CODES = [
   'UND_ERR_CLOSED',
 ];
 
-export interface JsonHttpOptions extends Pick<ClientTuning, 'onPace' | 'signal'> {
+export interface JsonHttpOptions extends Pick<ClientTuning, 'onPace' | 'signal' | 'clock'> {
   /** Who answers, in messages and pace events: `the control plane`, `flyteadmin`. */
   service: string;
   /** A call as messages name it: `GET http://host/v1/pools`, `flyteadmin GET /api/v1/…`. */
@@ -48,7 +47,6 @@ export interface JsonHttpOptions extends Pick<ClientTuning, 'onPace' | 'signal'>
   retry: RetryPolicy;
   limits: TransportLimits;
   connections: number;
-  clock?: Clock | undefined;
   /** Shared with its token requests (util/reach.ts). */
   reach?: Reach | undefined;
 }

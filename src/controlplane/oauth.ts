@@ -16,14 +16,13 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 
 /**
- * Discovery, as the Flyte and Union clients do it (flyteidl clients/go/admin and
- * unionai/terraform-provider-unionai internal/provider/oauth.go): RFC 8414 metadata (GET
- * /.well-known/oauth-authorization-server) and the public client configuration (GET
- * /config/v1/flyte_client: scopes, audience, the token's header); as oauth.go does without that
- * metadata, else OpenID Connect (the issuer — the endpoint may be a CNAME of it — then the
- * issuer's own document, which must name that issuer). The service's own metadata is not
- * issuer-checked: flyteadmin serves an external authorization server's metadata as it is
- * (auth/authzserver/metadata.go), whose issuer is that server, not the endpoint poolsync was given.
+ * Discovery as the Flyte and Union clients do it (flyteidl clients/go/admin, unionai/terraform-
+ * provider-unionai internal/provider/oauth.go): RFC 8414 metadata (GET /.well-known/oauth-
+ * authorization-server) and the public client configuration (GET /config/v1/flyte_client: scopes,
+ * audience, the token's header); without that metadata, as oauth.go, OpenID Connect (the issuer —
+ * the endpoint may be a CNAME of it — then the issuer's own document, which must name that issuer).
+ * The service's own metadata is not issuer-checked: flyteadmin serves an external authorization
+ * server's metadata as it is (auth/authzserver/metadata.go), naming that server as issuer.
  */
 /** oauth.go: defaultAuthorizationMetadataKey. */
 export const DEFAULT_AUTH_HEADER = 'authorization';
@@ -137,12 +136,13 @@ async function serviceMetadata(base: string, o: DiscoveryOptions): Promise<Disco
   };
 }
 
+const OIDC = 'OpenID Connect discovery';
+
 /** The issuer's own OpenID document, its issuer checked. */
 async function issuerDocument(issuer: string, o: DiscoveryOptions): Promise<Json> {
-  const what = 'OpenID Connect discovery';
   const url = `${issuer}/.well-known/openid-configuration`;
-  const res = await wellKnown(issuer, 'oidc', what, o);
-  if (!res.ok) return readJson(res, url, what, o);
+  const res = await wellKnown(issuer, 'oidc', OIDC, o);
+  if (!res.ok) return readJson(res, url, OIDC, o);
   try {
     return (await oauth.processDiscoveryResponse(new URL(issuer), res)) as Json;
   } catch (err) {
@@ -150,24 +150,23 @@ async function issuerDocument(issuer: string, o: DiscoveryOptions): Promise<Json
       err instanceof oauth.OperationProcessingError && err.code === oauth.JSON_ATTRIBUTE_COMPARISON;
     throw refused(
       mismatch
-        ? `${o.service} ${what}: the OpenID configuration of ${issuer} names another issuer`
-        : `${o.service} ${what}: ${url} is not an OpenID configuration (${(err as Error).message})`,
+        ? `${o.service} ${OIDC}: the OpenID configuration of ${issuer} names another issuer`
+        : `${o.service} ${OIDC}: ${url} is not an OpenID configuration (${(err as Error).message})`,
     );
   }
 }
 
 async function openIdMetadata(base: string, o: DiscoveryOptions): Promise<Discovery> {
-  const what = 'OpenID Connect discovery';
   const url = `${base}/.well-known/openid-configuration`;
-  const first = await readJson(await wellKnown(base, 'oidc', what, o), url, what, o);
+  const first = await readJson(await wellKnown(base, 'oidc', OIDC, o), url, OIDC, o);
   const issuer = typeof first.issuer === 'string' ? first.issuer.replace(/\/+$/, '') : '';
-  if (issuer === '') throw refused(`${o.service} ${what}: ${url} names no issuer`);
+  if (issuer === '') throw refused(`${o.service} ${OIDC}: ${url} names no issuer`);
   const doc = issuer === base ? first : await issuerDocument(issuer, o);
   return {
     tokenEndpoint: tokenEndpointOf(
       String(doc.token_endpoint ?? ''),
       issuer,
-      `${what}: ${issuer}/.well-known/openid-configuration`,
+      `${OIDC}: ${issuer}/.well-known/openid-configuration`,
       o,
     ),
     scopes: [],
@@ -231,8 +230,6 @@ export class TokenSource {
   private found: Promise<Discovery> | null = null;
   /** The credentials were refused: none is sent again. */
   private refusedWith: ControlPlaneError | null = null;
-  /** Tokens fetched so far (tests, `--log-level debug`). */
-  fetched = 0;
 
   /** `discovery`, or how to find it on the first token. */
   constructor(
@@ -299,7 +296,6 @@ export class TokenSource {
     // leaves with a token that expires on the way.
     const skew = Math.min(60_000, lifetimeMs / 4);
     this.cached = { token: answer.access_token, refreshAt: started + lifetimeMs - skew };
-    this.fetched++;
     return answer.access_token;
   }
 
@@ -328,16 +324,14 @@ export class TokenSource {
   }
 }
 
-/** How the OAuth2 requests travel (retryingFetch); plain http only to a loopback host. */
-export interface OAuthHttp {
+/** How the OAuth2 requests travel (retryingFetch). */
+export interface OAuthHttp extends Pick<RetryLoop, 'signal'> {
   retry?: RetryPolicy;
   sleep?: (ms: number) => Promise<void>;
   /** The size bound is ANSWER_BYTES.oauth. */
   limits?: TransportLimits;
   /** Shared with the backend's own calls when given (util/reach.ts). */
   reach?: Reach;
-  /** A daemon's leadership term: no request starts once it aborted. */
-  signal?: AbortSignal | undefined;
 }
 
 /** Only loopback hosts may use plain http (tests, a local control plane). */
@@ -445,13 +439,8 @@ const NULL_BODY = new Set([101, 103, 204, 205, 304]);
  * for util/reach.ts; a body cut off is ECONNRESET, like no answer. No redirect is followed and
  * nothing is decompressed (none is asked for).
  */
-
-function nodeFetch(
-  input: string | URL,
-  init: RequestInit = {},
-  limits: TransportLimits = DEFAULT_LIMITS,
-): Promise<Response> {
-  const url = new URL(input);
+function nodeFetch(href: string, init: RequestInit, limits: TransportLimits): Promise<Response> {
+  const url = new URL(href);
   const headers = new Headers(init.headers);
   const form = init.body instanceof URLSearchParams;
   const body = init.body === null || form ? init.body?.toString() : init.body;

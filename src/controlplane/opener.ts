@@ -25,7 +25,6 @@ export interface OpenOptions {
 }
 
 export interface ClientTuning {
-  /** Default: DEFAULT_LIMITS. */
   limits?: TransportLimits | undefined;
   maxRetries?: number;
   /** Backoff: first delay; doubles per retry, capped at maxRetryDelayMs, with jitter. */

@@ -191,7 +191,6 @@ function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** A live state's default-queue settings as read, those of `settings`. */
 function settingsRead(
   cp: ControlPlane,
   settings: DefaultQueueScope,
@@ -260,7 +259,6 @@ function byScope(a: LiveScopedDefaultQueue, b: LiveScopedDefaultQueue): number {
   return compareStrings(a.domain ?? '', b.domain ?? '');
 }
 
-/** By project, domain, then workflow: assignments, default-queue settings, labels. */
 function byKey(a: KeyParts, b: KeyParts): number {
   return (
     compareStrings(a.project, b.project) ||
@@ -270,8 +268,6 @@ function byKey(a: KeyParts, b: KeyParts): number {
 }
 
 type KeyParts = { project: string; domain: string; workflow?: string | null };
-
-// ---------------------------------------------------------------- the parts
 
 /** A control plane's own apply lock (docs/apply.md#locking). */
 export interface ApplyLockLease {
@@ -306,10 +302,8 @@ export interface ApplyLockProvider {
   getApplyLock(): Promise<ApplyLockLease | null>;
 }
 
-/*
- * Soft deletes (capability soft_delete): `listDeleted…` lists the deleted objects, whose names
- * stay reserved until `undelete…`; both absent where deletes are final.
- */
+// Soft deletes (capability soft_delete): `listDeleted…` lists the deleted objects, whose names
+// stay reserved until `undelete…`; both absent where deletes are final.
 
 export interface PoolCalls {
   listPools(): Promise<LivePool[]>;
@@ -406,7 +400,6 @@ export interface ManualSteps {
 
 /** The inventory of what poolsync applied (model/inventory.ts). */
 export interface InventoryCalls {
-  /** Null when none is recorded. */
   readInventory(): Promise<InventoryRecord | null>;
   writeInventory(record: InventoryRecord): Promise<void>;
 }

@@ -94,7 +94,7 @@ describe('the token answer', () => {
     const err = (await tokens.token().catch((e) => e)) as ControlPlaneError;
     expect(err.code).toBe('UNAUTHENTICATED');
     expect(err.message).toBe(`Test token request: ${base}/token answered without an access_token`);
-    expect(tokens.fetched).toBe(0);
+    await expect(tokens.token()).rejects.toBe(err);
   });
 
   it('an unreachable token endpoint is retried (the fast-fail budget), then UNAVAILABLE saying nothing accepts connections there', async () => {

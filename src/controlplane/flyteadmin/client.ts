@@ -4,8 +4,9 @@
  *  - PoolAssignment ↔ CLUSTER_ASSIGNMENT (`cluster_assignment.cluster_pool_name`, Union
  *    self-managed's `uctl update cluster-pool-attributes`);
  *  - ExecutionClusterLabel ↔ EXECUTION_CLUSTER_LABEL (`flytectl update execution-cluster-label`);
- *  - only the project/domain and workflow levels are written; the others (project-wide, global,
- *    launch plan) are reported, though a delete may take them along (plan/flyteadmin.ts);
+ *  - only the project/domain and workflow levels are written; the others (project-wide,
+ *    domain-wide, global, launch plan) are reported, though a delete may take them along
+ *    (plan/flyteadmin.ts);
  *  - ExecutionCluster, ClusterLabel, ClusterPool and Cluster are configuration (Helm values,
  *    Union's pool mapping): the plan leaves them out and `poolsync render` writes them.
  */
@@ -265,11 +266,9 @@ const VALUE_AT = {
 } as const satisfies Record<MatchableResourceType, readonly [string, string]>;
 
 /**
- * flyteadmin's matchable attributes (real-apis.md §2): `GET /api/v1/matchable_attributes?
- * resource_type=…` lists every row of a type, at every level; `PUT|DELETE
- * /api/v1/project_domain_attributes/{project}/{domain}` and `…/workflow_attributes/{project}/
- * {domain}/{workflow}` write the two levels poolsync manages. A row of another org is not this
- * repository's and is left out; '' is a flyteadmin that keeps no org.
+ * flyteadmin's matchable attributes (real-apis.md §2): a type's list holds its rows at every
+ * level; only the two levels poolsync manages are written (attributesPath). A row of another org
+ * is not this repository's and is left out; '' is a flyteadmin that keeps no org.
  */
 export class FlyteadminAttributes {
   /** One list call per type at a time: a live-state read asks for each type twice. */
@@ -317,7 +316,6 @@ export class FlyteadminAttributes {
     );
   }
 
-  /** Project-wide, domain-wide, launch plan: never written. */
   async others(type: MatchableResourceType): Promise<AttributeRow[]> {
     return (await this.rows(type)).filter((r) => !isManagedLevel(r));
   }
@@ -334,7 +332,6 @@ export class FlyteadminAttributes {
     await this.http.call('DELETE', attributesPath(key), body);
   }
 
-  /** As both bodies carry them. */
   private keyFields(key: AssignmentKey): Record<string, unknown> {
     return {
       project: key.project,

@@ -28,7 +28,7 @@ import { SharedReads } from '../shared-reads.js';
 import { Latest, fromLatest, sweep } from './sweeps.js';
 
 /** How long a cluster delete waits for Union to finish a DELETING cluster. */
-export const DELETING_WAIT_MS = 600_000;
+const DELETING_WAIT_MS = 600_000;
 
 /** DeleteCluster left it DELETING: Union is moving its work off (remote/_cluster.py). */
 export function isDeleting(c: Cluster): boolean {
@@ -166,7 +166,7 @@ export class UnionClusters implements ClusterCalls {
    * `delete`), GetCluster until DELETED, so the steps after it (its pool's delete, a
    * registration of the name) find it gone.
    */
-  async deleteCluster(name: string, waitMs = DELETING_WAIT_MS): Promise<void> {
+  async deleteCluster(name: string): Promise<void> {
     const read = () => this.read(name);
     const deleting = await fromLatest(this.latest, name, read, (known) =>
       this.call('deleteCluster', address('Cluster', name), async (state) => {
@@ -186,13 +186,13 @@ export class UnionClusters implements ClusterCalls {
       }),
     );
     this.latest.forget(name);
-    if (deleting) await this.untilDeleted(name, waitMs);
+    if (deleting) await this.untilDeleted(name);
   }
 
-  /** GetCluster until the cluster is DELETED (or gone), backing off 50 ms → 1 s, for `waitMs`. */
-  private async untilDeleted(name: string, waitMs: number): Promise<void> {
+  /** GetCluster until the cluster is DELETED (or gone), backing off 50 ms → 1 s. */
+  private async untilDeleted(name: string): Promise<void> {
     const addr = address('Cluster', name);
-    const deadline = Date.now() + waitMs;
+    const deadline = Date.now() + DELETING_WAIT_MS;
     for (let pause = 50; ; pause = Math.min(pause * 2, 1000)) {
       let current: Cluster;
       try {
@@ -204,7 +204,7 @@ export class UnionClusters implements ClusterCalls {
       if (current.deletedAt || !isDeleting(current)) return;
       if (Date.now() >= deadline)
         throw unavailable(
-          `${addr}: Union is still deleting the cluster (DELETING) after ${Math.round(waitMs / 1000)} s; ` +
+          `${addr}: Union is still deleting the cluster (DELETING) after ${DELETING_WAIT_MS / 1000} s; ` +
             'its deletion goes on: run `poolsync apply` again once it is DELETED (flyte get cluster --deleted)',
           addr,
         );

@@ -81,10 +81,6 @@ export interface UnionApiKey {
   clientId: string;
   clientSecret: string;
   org: string;
-  /** The key as given: handed to the flyte CLI (FLYTE_API_KEY), never printed. */
-  raw: string;
-  /** For the runbook. */
-  source: { env: string } | { file: string };
 }
 
 export const API_KEY_ENV = 'POOLSYNC_UNION_API_KEY';
@@ -109,11 +105,7 @@ export function normaliseEndpoint(endpoint: string): string {
  * flyte-sdk-ts: 3 from the right, into the client id); all agree with this on every key whose
  * secret has no ':', and this also reads one that has (between the client id and the org).
  */
-export function parseApiKey(
-  raw: string,
-  source: string,
-  from: UnionApiKey['source'] = { env: API_KEY_ENV },
-): UnionApiKey {
+export function parseApiKey(raw: string, source: string): UnionApiKey {
   const text = raw.trim();
   const bad = (why: string) =>
     new UserError(`the Union API key in ${source} is not valid (${why}): ${FORMAT}`);
@@ -145,7 +137,7 @@ export function parseApiKey(
   rememberSecret(clientSecret);
   // oauth.go: an empty or "None" org means the first label of the host.
   const resolvedOrg = org === '' || org.toLowerCase() === 'none' ? endpoint.split(/[.:]/)[0]! : org;
-  return { endpoint, clientId, clientSecret, org: resolvedOrg, raw: text, source: from };
+  return { endpoint, clientId, clientSecret, org: resolvedOrg };
 }
 
 /** --api-key-file, else the file named by POOLSYNC_UNION_API_KEY_FILE, else POOLSYNC_UNION_API_KEY. */
@@ -155,10 +147,10 @@ export async function resolveApiKey(flagFile: string | undefined, vars: Env): Pr
     const text = (
       await readUserFile(file, { maxBytes: SECRET_FILE_BYTES, what: '--api-key-file' })
     ).toString('utf8');
-    return parseApiKey(text.split(/\r?\n/)[0] ?? '', file, { file });
+    return parseApiKey(text.split(/\r?\n/)[0] ?? '', file);
   }
   const env = vars[API_KEY_ENV];
-  if (env && env.trim() !== '') return parseApiKey(env, API_KEY_ENV, { env: API_KEY_ENV });
+  if (env && env.trim() !== '') return parseApiKey(env, API_KEY_ENV);
   throw new UserError(
     `a union+ control plane needs a Union API key: set ${API_KEY_ENV} (or ${API_KEY_FILE_ENV}) or pass --api-key-file FILE (${FORMAT})`,
   );

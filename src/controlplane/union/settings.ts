@@ -10,9 +10,8 @@
  * queue a setting of any scope names, so the planner must know them (`listScoped`).
  *
  * Writes change only run.default_queue and send the level back with its version (optimistic
- * locking), every other setting, known to poolsync or not (protobuf-es unknown fields),
- * unchanged. A write starts from the level as read last or answered by the last write (Create
- * and Update return the record): one call per write; a version conflict reads the level again.
+ * locking), every other setting (protobuf-es keeps unknown fields) unchanged: one call per write,
+ * from the level last read or answered (`known`); a version conflict reads it again.
  */
 import { clone, create } from '@bufbuild/protobuf';
 import { createClient, type Client, type Transport } from '@connectrpc/connect';
@@ -193,7 +192,6 @@ export class DefaultQueueSettings implements DefaultQueueCalls {
         else this.known.delete(k);
         return;
       } catch (err) {
-        // Another writer changed the level since it was read.
         const conflict =
           err instanceof Error &&
           'code' in err &&

@@ -22,9 +22,7 @@ import { connectFailure, connectionLost, Reach } from '../../util/reach.js';
 import { ControlPlaneError, type ControlPlaneErrorCode, unreachable } from '../errors.js';
 import type { TokenSource } from '../oauth.js';
 import type { RetryPolicy } from '../../util/backoff.js';
-import type { Clock } from '../../util/clock.js';
-import type { Pacer } from '../../util/pacer.js';
-import { type Attempt, retrying } from '../retry.js';
+import { type Attempt, retrying, type RetryLoop } from '../retry.js';
 import type { AsyncLocalStorage } from 'node:async_hooks';
 import {
   CallDeadline,
@@ -142,11 +140,6 @@ export function isCode(err: unknown, code: 'NotFound' | 'AlreadyExists'): boolea
   return err instanceof ConnectError && err.code === Code[code];
 }
 
-/** `NOT_FOUND`: a Connect code as gRPC spells it. */
-export function grpcCodeName(code: Code): string {
-  return Code[code].replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase();
-}
-
 /** For messages: `cloudidl.queue.QueueService/GetQueue` and `Queue/q1`. */
 export interface CallInfo {
   rpc: string;
@@ -154,17 +147,12 @@ export interface CallInfo {
   org: string;
 }
 
-export interface UnionRetry extends RetryPolicy {
+export interface UnionRetry extends RetryPolicy, Pick<RetryLoop, 'pacer' | 'clock' | 'signal'> {
   reach?: Reach;
   /** For "nothing accepts connections at …". */
   origin?: string;
-  /** Absent: unpaced. */
-  pacer?: Pacer;
-  /** Tests: virtual time. */
-  clock?: Clock;
   limits?: TransportLimits;
   deadlines?: AsyncLocalStorage<CallDeadline>;
-  signal?: AbortSignal | undefined;
 }
 
 /** The delay Union asks for (google.rpc.RetryInfo in the error's details), in ms. */
@@ -175,7 +163,6 @@ export function retryInfoMs(err: ConnectError): number | null {
 
 const READ_RPC = /\/(List|Get|Watch)[A-Z]/;
 
-/** Keeping the server's message. */
 function toControlPlaneError(err: ConnectError, call: CallInfo): ControlPlaneError {
   const where = call.address ? `${call.address}: ` : '';
   const lost = connectionLost(err);
@@ -192,7 +179,9 @@ function toControlPlaneError(err: ConnectError, call: CallInfo): ControlPlaneErr
   }
   const code = CODES[err.code] ?? 'UNAVAILABLE';
   const said = err.rawMessage || '(no message)';
-  const via = `${grpcCodeName(err.code)} from ${call.rpc}`;
+  // The code as gRPC spells it: NotFound → NOT_FOUND.
+  const grpcCode = Code[err.code].replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase();
+  const via = `${grpcCode} from ${call.rpc}`;
   let hint = '';
   if (err.code === Code.Unauthenticated)
     hint =
@@ -280,7 +269,7 @@ function limitError(err: ConnectError, call: CallInfo): ControlPlaneError {
 /**
  * Every Union RPC poolsync calls (proto/, from the flyteplugins-union wheel). Each is safe to
  * send again after a lost connection: reads are; a write is when sending it twice is sending it
- * once, or when its caller reads its effect back on a retry (`retried`), as said beside it.
+ * once (said beside it), else its caller reads its effect back on a retry (`retried`).
  */
 const Q = 'cloudidl.queue.QueueService';
 const C = 'cloudidl.cluster.ClusterService';
@@ -290,43 +279,32 @@ const S = 'flyteidl2.settings.SettingsService';
 export const RPC = {
   listQueues: `${Q}/ListQueues`,
   getQueue: `${Q}/GetQueue`,
-  // A retry meeting ALREADY_EXISTS reads the queue (queues.ts createQueue).
   createQueue: `${Q}/CreateQueue`,
   // The whole spec: sent again, the same queue.
   updateQueue: `${Q}/UpdateQueue`,
   // Setting a state twice is setting it once.
   updateQueueState: `${Q}/UpdateQueueState`,
   watchQueueMetrics: `${Q}/WatchQueueMetrics`,
-  // A retry refused because the queue is already deleted reads it back (queues.ts).
   deleteQueue: `${Q}/DeleteQueue`,
-  // Likewise: a retry refused because it is no longer deleted reads it back.
   undeleteQueue: `${Q}/UndeleteQueue`,
   listClusters: `${C}/ListClusters`,
   getCluster: `${C}/GetCluster`,
-  // A retry meeting ALREADY_EXISTS reads the cluster: done when it is in the pool asked for.
   createCluster: `${C}/CreateCluster`,
-  // A retry meeting ALREADY_EXISTS ("already in that pool") is done.
   updateCluster: `${C}/UpdateCluster`,
   // With the generation read just before: a retry refused for a stale generation reads back.
   updateClusterState: `${C}/UpdateClusterState`,
-  // NOT_FOUND after a retry is done.
   deleteCluster: `${C}/DeleteCluster`,
-  // A retry refused because the cluster is no longer deleted reads it back (clusters.ts).
   undeleteCluster: `${C}/UndeleteCluster`,
   listPools: `${P}/List`,
   getPool: `${P}/Get`,
-  // A retry meeting ALREADY_EXISTS reads the pool: done when its config is the one sent.
   createPool: `${P}/Create`,
   // The whole config: sent again, the same pool.
   updatePool: `${P}/Update`,
-  // NOT_FOUND after a retry is done.
   deletePool: `${P}/Delete`,
-  // A retry refused because the pool is no longer deleted reads it back (pools.ts).
   undeletePool: `${P}/Undelete`,
   listProjects: 'flyteidl2.project.ProjectService/ListProjects',
   getSettingsForEdit: `${S}/GetSettingsForEdit`,
-  // Versioned: sent again after it landed, a version conflict (or ALREADY_EXISTS) reads the level
-  // again (settings.ts).
+  // Versioned: a version conflict (or ALREADY_EXISTS) reads the level again (settings.ts).
   createSettings: `${S}/CreateSettings`,
   updateSettings: `${S}/UpdateSettings`,
 } as const;

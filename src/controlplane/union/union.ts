@@ -143,10 +143,7 @@ function parseUnionUrl(url: string) {
   return { baseUrl: parsed.origin, host: parsed.host, protocol } as const;
 }
 
-/**
- * `apiKeyFile`: --api-key-file, else env POOLSYNC_UNION_API_KEY, checked to be issued for HOST:
- * the client secret is only ever sent to the endpoint of the key.
- */
+/** The API key (resolveApiKey) must be issued for HOST: its secret goes to no other endpoint. */
 export async function openUnion(
   url: string,
   apiKeyFile: string | undefined,

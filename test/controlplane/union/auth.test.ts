@@ -47,8 +47,6 @@ describe('Union API keys', () => {
       clientId: 'app',
       clientSecret: 'sec',
       org: 'acme',
-      raw: b64,
-      source: { env: 'POOLSYNC_UNION_API_KEY' },
     });
   });
 
