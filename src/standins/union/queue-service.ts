@@ -264,7 +264,6 @@ export function checkQueueCaps(spec: QueueSpec | undefined): void {
       throw invalidArgument(
         'max_accelerators: a cap without a device is supported for NVIDIA GPUs only',
       );
-    // A device is a canonical accelerator (or a stored spelling of one) of its own class.
     const device = a.device ? canonicalDevice(a.device) : '';
     // "is not a canonical accelerator or a spelling of one" (remote/_queue.py:332-333).
     if (device === null)
