@@ -446,15 +446,15 @@ export function routes(cp: EmbeddedControlPlane, faults: Faults): Route[] {
     // Capability `soft_delete` (Union today): deleted objects keep their names until undeleted.
     ...(
       [
-        ['queues', cp.listDeletedQueues, cp.undeleteQueue],
-        ['pools', cp.listDeletedPools, cp.undeletePool],
-        ['clusters', cp.listDeletedClusters, cp.undeleteCluster],
+        ['queues', 'listDeletedQueues', 'undeleteQueue'],
+        ['pools', 'listDeletedPools', 'undeletePool'],
+        ['clusters', 'listDeletedClusters', 'undeleteCluster'],
       ] as const
     ).flatMap(([kind, listDeleted, undelete]) => [
       route('GET', `/v1/deleted/${kind}`, async (r) =>
-        paginate(await listDeleted(), byName, r.query),
+        paginate(await cp[listDeleted](), byName, r.query),
       ),
-      route('POST', `/v1/${kind}/{name}/undelete`, async (r) => ok(await undelete(nameOf(r)))),
+      route('POST', `/v1/${kind}/{name}/undelete`, async (r) => ok(await cp[undelete](nameOf(r)))),
     ]),
     route('GET', '/v1/assignments', async (r) =>
       paginate(await cp.listAssignments(), assignmentKeyString, r.query),
