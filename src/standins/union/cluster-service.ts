@@ -18,9 +18,9 @@ import {
 } from '../../gen/cloudidl/common/cluster_pb.js';
 import { configToPb, contractFromPb } from '../../controlplane/union/pools.js';
 import { listsDeleted } from './lifecycle.js';
+import { byName } from '../../controlplane/embedded/state.js';
 import {
   alreadyExists,
-  byName,
   clusterToPb,
   failedPrecondition,
   invalidArgument,

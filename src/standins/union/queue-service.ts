@@ -24,14 +24,8 @@ import {
 import type { EmbeddedControlPlane } from '../../controlplane/embedded/embedded.js';
 import { ControlPlaneError } from '../../controlplane/errors.js';
 import { type Lifecycle, listsDeleted, type QueueExtras } from './lifecycle.js';
-import {
-  byName,
-  failedPrecondition,
-  invalidArgument,
-  page,
-  queueToPb,
-  unmodelled,
-} from './pb-views.js';
+import { byName } from '../../controlplane/embedded/state.js';
+import { failedPrecondition, invalidArgument, page, queueToPb, unmodelled } from './pb-views.js';
 import type { SettingsLevels } from './settings-service.js';
 import { SYSTEM_CLOCK } from '../../util/clock.js';
 import { managedFromPb } from '../../controlplane/union/mapping.js';
