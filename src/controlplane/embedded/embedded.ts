@@ -345,8 +345,9 @@ export class EmbeddedControlPlane implements ControlPlane {
 /**
  * The lists of a state as readLiveState reads them, made once and kept until the state is
  * written: every read of an unchanged state (a daemon's drift check) gets the same frozen objects,
- * so nothing is copied per run and a caller tells an unchanged object by identity (plan-reuse.ts
- * sameObjects). After a write, a view equal to the last one under its name is that same object.
+ * so nothing is copied per run and a caller tells an unchanged object by identity
+ * (incremental/plan-reuse.ts sameObjects). After a write, a view equal to the last one under its
+ * name is that same object: one queue updated is one new object, not 10,000.
  */
 interface Views {
   lists: Map<string, readonly object[]>;
