@@ -78,8 +78,7 @@ export class EmbeddedControlPlane implements ControlPlane {
     // The labels' clusters are config only, so a Flyte OSS repository plans against it locally.
     configKinds: ['ExecutionCluster', 'ClusterLabel'],
   };
-  // Every part: poolsync's own kinds, Union v2's default-queue settings and flyteadmin's
-  // execution cluster labels (which the stand-ins of src/standins/ serve from this store).
+  // Every part: the stand-ins (src/standins/) serve default queues and labels from this store.
   readonly pools: PoolCalls = this;
   readonly clusters: ClusterCalls = this;
   readonly queues: QueueCalls = this;
@@ -345,10 +344,10 @@ export class EmbeddedControlPlane implements ControlPlane {
 
 /**
  * The lists of a state as readLiveState reads them, made once and kept until the state is
- * written: every read of an unchanged state (a daemon's drift check) gets the same frozen
- * objects, so nothing is copied per run and a caller tells an unchanged object by identity
- * (incremental/plan-reuse.ts sameObjects). After a write, every view equal to the last one under
- * its name is that same object: one queue updated is one new object, not 10,000.
+ * written: every read of an unchanged state (a daemon's drift check) gets the same frozen objects,
+ * so nothing is copied per run and a caller tells an unchanged object by identity
+ * (incremental/plan-reuse.ts sameObjects). After a write, a view equal to the last one under its
+ * name is that same object: one queue updated is one new object, not 10,000.
  */
 interface Views {
   lists: Map<string, readonly object[]>;

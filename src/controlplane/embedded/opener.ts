@@ -14,7 +14,6 @@ import { EmbeddedControlPlane } from './embedded.js';
 import type { EmbeddedOptions } from './store.js';
 import { DEFAULT_CONTROL_PLANE_URL } from '../default-url.js';
 
-/** The folder poolsync keeps its state in (`.poolsync/`): created when a `file:` state under it is first used. */
 const STATE_FOLDER = '.poolsync';
 
 declare module '../opener.js' {

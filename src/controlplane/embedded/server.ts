@@ -384,7 +384,6 @@ const obj = async (req: Request): Promise<Record<string, unknown>> => {
   if (!isMap(body)) throw invalid('the request body must be a JSON object');
   return body;
 };
-/** The `{name}` of the path. */
 const nameOf = (req: Request) => req.params[0]!;
 
 /** Every endpoint of the API, one table (those under /v1/sim/: only with `simulate`). */
@@ -444,21 +443,19 @@ export function routes(cp: EmbeddedControlPlane, faults: Faults): Route[] {
     route('POST', '/v1/queues/{name}/drain', async (r) => ok(await cp.drainQueue(nameOf(r)))),
     route('POST', '/v1/queues/{name}/activate', async (r) => ok(await cp.activateQueue(nameOf(r)))),
     route('DELETE', '/v1/queues/{name}', async (r) => (await cp.deleteQueue(nameOf(r)), none)),
-    // Capability `soft_delete` (Union today): deleted queues keep their names until undeleted.
-    route('GET', '/v1/deleted/queues', async (r) =>
-      paginate(await cp.listDeletedQueues(), byName, r.query),
-    ),
-    route('POST', '/v1/queues/{name}/undelete', async (r) => ok(await cp.undeleteQueue(nameOf(r)))),
-    route('GET', '/v1/deleted/pools', async (r) =>
-      paginate(await cp.listDeletedPools(), byName, r.query),
-    ),
-    route('POST', '/v1/pools/{name}/undelete', async (r) => ok(await cp.undeletePool(nameOf(r)))),
-    route('GET', '/v1/deleted/clusters', async (r) =>
-      paginate(await cp.listDeletedClusters(), byName, r.query),
-    ),
-    route('POST', '/v1/clusters/{name}/undelete', async (r) =>
-      ok(await cp.undeleteCluster(nameOf(r))),
-    ),
+    // Capability `soft_delete` (Union today): deleted objects keep their names until undeleted.
+    ...(
+      [
+        ['queues', 'listDeletedQueues', 'undeleteQueue'],
+        ['pools', 'listDeletedPools', 'undeletePool'],
+        ['clusters', 'listDeletedClusters', 'undeleteCluster'],
+      ] as const
+    ).flatMap(([kind, listDeleted, undelete]) => [
+      route('GET', `/v1/deleted/${kind}`, async (r) =>
+        paginate(await cp[listDeleted](), byName, r.query),
+      ),
+      route('POST', `/v1/${kind}/{name}/undelete`, async (r) => ok(await cp[undelete](nameOf(r)))),
+    ]),
     route('GET', '/v1/assignments', async (r) =>
       paginate(await cp.listAssignments(), assignmentKeyString, r.query),
     ),

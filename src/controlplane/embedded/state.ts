@@ -77,7 +77,6 @@ export type Op =
   | { op: 'undelete_cluster'; name: string }
   | { op: 'move_cluster'; name: string; pool: string; at: number }
   | { op: 'update_pool'; name: string; contract: PoolContract }
-  // Union v2's default-queue settings and flyteadmin's execution cluster labels.
   | { op: 'set_default_queue'; project: string; domain: string; queue: string }
   | { op: 'delete_default_queue'; project: string; domain: string }
   | { op: 'set_execution_cluster_label'; label: ExecutionClusterLabel }
@@ -514,12 +513,10 @@ class StateIndex {
     return sorted;
   }
 
-  /** Queues whose selector names `cluster` explicitly, sorted by name. */
   boundQueues(cluster: string): string[] {
     return [...(this.boundByCluster.get(cluster) ?? [])].sort();
   }
 
-  /** Files a record: a cluster among its pool's members, a queue under each cluster it names. */
   add(r: ClusterRecord | QueueRecord): void {
     if ('spec' in r) {
       for (const c of r.spec.clusters) if (c !== WILDCARD) addTo(this.boundByCluster, c, r.name);
@@ -572,7 +569,6 @@ function remove(state: State, kind: 'clusters' | 'queues', name: string): void {
 }
 
 // ---------------------------------------------------------------- read views (domain.md's Live*)
-// What is derived on read (Q8 availability, bound queues, member clusters) comes from the index.
 
 export const byName = (a: { name: string }, b: { name: string }) =>
   a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
@@ -687,39 +683,36 @@ export function queueMetrics(state: State, name: string, now: number): QueueMetr
 /** Q7: recorded in-flight counts at `now`, falling linearly to 0 over finish_over_ms when set. */
 function countsAt(a: ActivityRecord | undefined, now: number) {
   if (!a) return { runs: 0, actions: 0 };
-  let remaining = 1;
-  if (a.finish_over_ms !== null) {
-    remaining = a.finish_over_ms === 0 ? 0 : Math.max(0, 1 - (now - a.at) / a.finish_over_ms);
-  }
+  const over = a.finish_over_ms;
+  const remaining = over === null ? 1 : over === 0 ? 0 : Math.max(0, 1 - (now - a.at) / over);
   return {
     runs: Math.ceil(a.runs_in_flight * remaining),
     actions: Math.ceil(a.actions_in_flight * remaining),
   };
 }
 
-/** The JSON form of a state (snapshots): plain sorted arrays, stable across versions. */
+/**
+ * The JSON form of a state (snapshots): plain sorted arrays, stable across versions. Older
+ * snapshots lack the optional fields (capabilities: all off); those after `draining` are also
+ * left out when empty, so older snapshots keep their form.
+ */
 export interface StateJson {
   pools: PoolRecord[];
   clusters: ClusterRecord[];
   queues: QueueRecord[];
   assignments: Assignment[];
   activity: ({ name: string } & ActivityRecord)[];
-  /** Absent in states written before capabilities: all off. */
   capabilities?: Capabilities;
   draining?: string[];
-  /** Absent in snapshots written before default-queue settings existed. */
   default_queues?: LiveDefaultQueue[];
-  /** Absent in snapshots written before execution cluster labels. */
   execution_cluster_labels?: ExecutionClusterLabel[];
-  /** Capability `soft_delete`; absent when no queue is deleted. */
+  /** Capability `soft_delete`. */
   deleted_queues?: QueueRecord[];
-  /** Capability `soft_delete`; absent when no pool or cluster is deleted. */
   deleted_pools?: PoolRecord[];
   deleted_clusters?: ClusterRecord[];
 }
 
 export function stateToJson(state: State): StateJson {
-  // The lists added since the first format only when not empty: older snapshots keep their form.
   const labels = byKey(state.execution_cluster_labels);
   const deleted = [...(state.deleted_queues?.values() ?? [])].sort(byName);
   const deletedPools = [...(state.deleted_pools?.values() ?? [])].sort(byName);

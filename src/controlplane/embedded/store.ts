@@ -549,7 +549,6 @@ export interface QueueActivity {
 /** A state as read from (or left in) its files: what a state cache keeps per state file. */
 export interface StateRead {
   state: State;
-  /** The number of the last op the state contains. */
   seq: number;
   journal: JournalShape;
 }

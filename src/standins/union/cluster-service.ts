@@ -18,9 +18,9 @@ import {
 } from '../../gen/cloudidl/common/cluster_pb.js';
 import { configToPb, contractFromPb } from '../../controlplane/union/pools.js';
 import { listsDeleted } from './lifecycle.js';
+import { byName } from '../../controlplane/embedded/state.js';
 import {
   alreadyExists,
-  byName,
   clusterToPb,
   failedPrecondition,
   invalidArgument,
@@ -104,18 +104,11 @@ function refuseDeleted(x: ServiceContext, name: string, deleting: boolean): void
   if (x.life.deletedClusters.has(name)) throw failedPrecondition(`cluster "${name}" is deleted`);
 }
 
-function poolView(
-  x: ServiceContext,
-  p: LivePool | { name: string; contract: PoolContract },
-  deleted: boolean,
-) {
+function poolView(x: ServiceContext, p: LivePool, deleted: boolean) {
   const { org, life } = x;
   return {
     id: { organization: org, name: p.name },
-    memberClusters: ('member_clusters' in p ? p.member_clusters : []).map((name) => ({
-      organization: org,
-      name,
-    })),
+    memberClusters: p.member_clusters.map((name) => ({ organization: org, name })),
     config: configToPb(p.contract),
     deletedAt: deleted ? life.deletedTimestamp(pkey(p.name)) : undefined,
   };
@@ -271,7 +264,9 @@ async function listPools(x: ServiceContext, req: PoolPb.ListRequest) {
   x.checkOrg(req.organization);
   const { deleted } = listsDeleted(req.request?.filters ?? []);
   const all = deleted
-    ? [...life.deletedPools.entries()].map(([name, contract]) => ({ name, contract })).sort(byName)
+    ? [...life.deletedPools]
+        .map(([name, contract]) => ({ name, contract, member_clusters: [] }))
+        .sort(byName)
     : (await cp.pagedLists()).pools;
   const p = page(all, (o) => o.name, req.request, x.max);
   return { clusterPools: p.items.map((q) => poolView(x, q, deleted)), token: p.token };

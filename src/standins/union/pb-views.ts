@@ -76,8 +76,6 @@ export function hasNamed(items: readonly { name: string }[], name: string): bool
   return i >= 0 && items[i]!.name === name;
 }
 
-export const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : 1);
-
 /** Union's refusals as its services answer them: a gRPC status and the message. */
 export const invalidArgument = (message: string) => new ConnectError(message, Code.InvalidArgument);
 

@@ -24,14 +24,8 @@ import {
 import type { EmbeddedControlPlane } from '../../controlplane/embedded/embedded.js';
 import { ControlPlaneError } from '../../controlplane/errors.js';
 import { type Lifecycle, listsDeleted, type QueueExtras } from './lifecycle.js';
-import {
-  byName,
-  failedPrecondition,
-  invalidArgument,
-  page,
-  queueToPb,
-  unmodelled,
-} from './pb-views.js';
+import { byName } from '../../controlplane/embedded/state.js';
+import { failedPrecondition, invalidArgument, page, queueToPb, unmodelled } from './pb-views.js';
 import type { SettingsLevels } from './settings-service.js';
 import { SYSTEM_CLOCK } from '../../util/clock.js';
 import { managedFromPb } from '../../controlplane/union/mapping.js';
@@ -264,7 +258,6 @@ export function checkQueueCaps(spec: QueueSpec | undefined): void {
       throw invalidArgument(
         'max_accelerators: a cap without a device is supported for NVIDIA GPUs only',
       );
-    // A device is a canonical accelerator (or a stored spelling of one) of its own class.
     const device = a.device ? canonicalDevice(a.device) : '';
     // "is not a canonical accelerator or a spelling of one" (remote/_queue.py:332-333).
     if (device === null)

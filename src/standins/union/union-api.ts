@@ -154,7 +154,6 @@ export function createUnionApi(opts: UnionApiOptions) {
       }
       return opts.oauth.handle(req, res);
     },
-    /** The listener for the port: HTTP/2 connections here, the rest to `http1`. */
     listener(http1: Server): NetServer {
       return sniffer(h2, http1, sockets);
     },
