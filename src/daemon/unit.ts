@@ -65,7 +65,7 @@ export interface UnitDeps extends Pick<ReconcilerOptions, 'logger' | 'onApplyPla
   pipeline?: Partial<Pipeline>;
   /** First retry delay after a failed fetch or run (doubles up to the poll interval). */
   retryBaseMs?: number;
-  /** Where the apply lock lives for http(s) control planes (default: the state dir's parent). */
+  /** Where the apply lock lives for http(s) control planes: the daemon's state dir's parent. */
   lockDir?: string;
   /** For --leader-elect / --lock (default: in-cluster or `env`'s KUBECONFIG). */
   kubeConfig?: KubeConfig;
@@ -119,7 +119,6 @@ async function startUnit(
         'cannot open the control plane: this environment retries on its own, the others go on',
       ),
     );
-  // One replica or the elected leader (--leader-elect); a sole replica is the leader.
   const leadership = config.leaderElection
     ? electedLeadership(config.leaderElection, { ...deps, logger, metrics })
     : soleLeadership();
@@ -178,7 +177,6 @@ async function startUnit(
     metrics,
     leadership,
     approvals,
-    /** `poolsync suspend` / `resume`, and the sync windows. */
     freeze,
     backend: () => known?.backend,
     identity: () => known?.identity,
@@ -326,7 +324,6 @@ async function unitPipeline(
   const lockDir = deps.lockDir ?? dirname(config.stateDir);
   const election = config.leaderElection;
   const timings = election && termTimings(election);
-  // --lock: a Kubernetes Lease as the apply lock.
   const k8s = config.lock && {
     ref: config.lock,
     kubeConfig: deps.kubeConfig ?? (await import('../lease/k8s-lease.js')).loadKubeConfig(deps.env),
@@ -487,8 +484,7 @@ const WORST_FIRST: RunResult[] = [
 
 /**
  * Each environment's /status section as the replica leading it says (its `/status?local=1`, no
- * credential sent), so any replica shows every environment's runs; as seen here when that
- * leader does not answer within `timeoutMs`.
+ * credential sent), so any replica shows every environment's runs; else as seen here.
  */
 export async function sectionsFromLeaders(
   units: readonly Unit[],
