@@ -65,7 +65,6 @@ export interface DaemonConfig {
   allowSelfApproval: boolean;
   parallelism: number;
   maxRetries: number;
-  /** util/transport-limits.ts. */
   limits: TransportLimits;
   waitTimeoutMs: number;
   stateDir: string;

@@ -1,15 +1,9 @@
 /**
  * One reconcile run as named stages (src/daemon/stages/): fetch → load → plan → gate → apply
- * → record. Each stage either hands its product to the next or ends the run with an outcome.
- * The record (recordStage, below) writes the run down: /status, the metrics, one log line.
- *
- * Safety rules the stages hold:
- * - a commit with any validation or plan error is never applied; the control plane keeps the
- *   last applied state and /status shows the errors with file:line:col (load, plan);
- * - policy `safe` applies the non-destructive part and holds the destructive changes and what
- *   depends on them until exactly their fingerprint is approved (gate, approvals.ts);
- * - only the leader applies, under the apply lock shared with `poolsync apply`; shutdown,
- *   a lost lease or a lost lock stop new steps, running ones finish (apply).
+ * → record. Each stage either hands its product to the next or ends the run with an outcome
+ * (each stage's doc says the safety rule it holds: nothing invalid is applied, `safe` holds the
+ * destructive part, only the leader applies under the apply lock). The record (recordStage,
+ * below) writes the run down: /status, the metrics, one log line.
  */
 import { applyStage, recording } from './stages/apply.js';
 import { recordApply } from '../ops/apply-run.js';
