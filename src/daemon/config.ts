@@ -427,7 +427,6 @@ function checkRepoPath(p: string, r: Raw): string {
   return normalized;
 }
 
-/** `--leader-elect` (docs/daemon.md#high-availability). */
 export interface LeaderElectionConfig extends LeaseTiming {
   lease: LeaseRef;
   identity: string;

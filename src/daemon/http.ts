@@ -518,7 +518,6 @@ export type HandOff =
   | { kind: 'refused'; reason: string }
   | { kind: 'answered'; status: number; headers: Record<string, string>; body: Buffer };
 
-/** Of `headers`, the single-valued ones named. */
 const pickHeaders = (
   headers: IncomingHttpHeaders,
   names: readonly string[],

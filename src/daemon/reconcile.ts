@@ -91,10 +91,8 @@ export class Reconciler {
   /** The leadership term of the run in progress: once it ended the run writes nothing more. */
   private term: Term = SOLE_TERM;
 
-  private objectsView: ObjectsView | null = null;
-  objects(): ObjectsView | null {
-    return this.objectsView;
-  }
+  /** The last run's objects, for the dashboard. */
+  objects: ObjectsView | null = null;
 
   /** Never throws: every failure becomes a recorded result. */
   run = async (
@@ -137,17 +135,15 @@ export class Reconciler {
     applyStatusUpdate(this.state, recorded);
     const { plan, desired, live, applied } = products;
     if (plan && desired && !ctx.term.signal.aborted) {
-      const held = new Set(this.state.waitingForApproval.map((c) => c.address));
-      const repoRelative = (file: string) => ctx.repoRelative(file);
-      this.objectsView = new ObjectsView({
+      this.objects = new ObjectsView({
         run: id,
         commit: outcome.commit,
         plan,
         desired,
         live: live ?? null,
-        held,
+        held: new Set(this.state.waitingForApproval.map((c) => c.address)),
         applied,
-        repoRelative,
+        repoRelative: (file) => ctx.repoRelative(file),
       });
     }
     const history = this.o.history;

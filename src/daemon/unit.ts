@@ -184,7 +184,7 @@ async function startUnit(
     readLive: (need?: SettingsNeed): Promise<LiveState> =>
       controlPlane.read((cp) => pipeline.readLiveState(cp, need)),
     ready,
-    objects: () => reconciler.objects(),
+    objects: () => reconciler.objects,
     status: (): DaemonStatus => {
       const st = { ...reconciler.status(), ready: ready(), freeze: freeze.status() };
       const leader = leadership.status();
