@@ -71,7 +71,6 @@ export interface UnitDeps extends Pick<ReconcilerOptions, 'logger' | 'onApplyPla
   kubeConfig?: KubeConfig;
   /** The CLI's `Io.env`: credentials, KUBECONFIG, POD_IP, forges' settings, POOLSYNC_CACHE_OFF. */
   env: Env;
-  /** src/notify: Slack / JSON webhooks. */
   notifier?: { notify(event: NotifyEvent): void };
   /** With several Leases (environments): how their candidates take turns. */
   candidacy?: Candidacy;
