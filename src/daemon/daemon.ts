@@ -33,9 +33,8 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
   const metrics = new DaemonMetrics();
   const { source, units } = await startUnits(config, deps, metrics, redactor);
   const single = units.length === 1 && units[0]!.name === null ? units[0]! : null;
-  const requestAll = async (reason: TriggerReason): Promise<void> => {
-    await Promise.all(units.map((u) => u.request(reason)));
-  };
+  const requestAll = (reason: TriggerReason): Promise<void> =>
+    Promise.all(units.map((u) => u.request(reason))).then(() => {});
   const prs = pullRequestSide(config, units, logger, deps.env, deps.onPullRequest);
   const ready = () => units.every((u) => u.ready());
   metrics.readyProbe = ready;
