@@ -409,16 +409,14 @@ export async function discoverEnvironments(
   source: Source,
   logger: Logger,
 ): Promise<{ snapshot: SourceSnapshot; environments: Environment[] } | null> {
-  let snapshot: SourceSnapshot;
-  try {
-    snapshot = await source.sync();
-  } catch (err) {
+  const snapshot = await source.sync().catch((err: unknown) => {
     logger.warn(
       { err: err instanceof Error ? err.message : String(err) },
       'cannot read the repository at start: reconciling it as one control plane (a repository with environments: needs a restart once it can be read)',
     );
     return null;
-  }
+  });
+  if (snapshot === null) return null;
   const read = await readRepoConfig(snapshot.dir).catch(() => null);
   const environments = read?.errors.length === 0 ? read.config.environments : undefined;
   return environments ? { snapshot, environments } : null;
