@@ -65,7 +65,6 @@ export interface DaemonConfig {
   allowSelfApproval: boolean;
   parallelism: number;
   maxRetries: number;
-  /** util/transport-limits.ts. */
   limits: TransportLimits;
   waitTimeoutMs: number;
   stateDir: string;
@@ -428,7 +427,6 @@ function checkRepoPath(p: string, r: Raw): string {
   return normalized;
 }
 
-/** `--leader-elect` (docs/daemon.md#high-availability). */
 export interface LeaderElectionConfig extends LeaseTiming {
   lease: LeaseRef;
   identity: string;

@@ -33,9 +33,8 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
   const metrics = new DaemonMetrics();
   const { source, units } = await startUnits(config, deps, metrics, redactor);
   const single = units.length === 1 && units[0]!.name === null ? units[0]! : null;
-  const requestAll = async (reason: TriggerReason): Promise<void> => {
-    await Promise.all(units.map((u) => u.request(reason)));
-  };
+  const requestAll = (reason: TriggerReason): Promise<void> =>
+    Promise.all(units.map((u) => u.request(reason))).then(() => {});
   const prs = pullRequestSide(config, units, logger, deps.env, deps.onPullRequest);
   const ready = () => units.every((u) => u.ready());
   metrics.readyProbe = ready;
@@ -77,7 +76,6 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
         return target.approvals.approve({ ...r, via: 'api' });
       },
       freeze: async (r) => {
-        // Without a name, every environment.
         const target =
           r.environment === undefined
             ? units
@@ -125,7 +123,6 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
       `cannot listen on ${config.listen.host}:${config.listen.port}: ${code === 'EADDRINUSE' ? 'the address is in use (another daemon? choose another --listen)' : (err as Error).message}`,
     );
   }
-  // What starts a run besides webhooks: the poll timer (Git), or the folder's watcher.
   const triggers: Trigger[] = [
     config.source.kind === 'git'
       ? startTimer(config.pollIntervalMs, () => void requestAll('poll'))
@@ -177,7 +174,6 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
         const done = await Promise.all(units.map((u) => u.stop(config.shutdownTimeoutMs)));
         const finished = done.every(Boolean);
         if (!finished) logger.warn('shutdown timeout: steps were still running');
-        // A leader gives the lease up so another replica takes over at once.
         await Promise.all(units.map((u) => u.close()));
         await server.close();
         for (const f of prs.forges.values()) await f.forge.close().catch(() => {});

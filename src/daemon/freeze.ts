@@ -14,9 +14,8 @@ import { readKeptFile } from '../util/state-file.js';
 import { UserError } from '../util/user-error.js';
 
 /**
- * `allow|deny DAYS HH:MM-HH:MM [TIME_ZONE]`: DAYS is `*` or days and ranges (`Mon-Fri,Sun`);
- * an end at or before the start runs past midnight into the next day; the zone is an IANA name
- * (default UTC).
+ * `allow|deny DAYS HH:MM-HH:MM [TIME_ZONE]`: DAYS is `*` or days and ranges (`Mon-Fri,Sun`); an
+ * end at or before the start runs past midnight; the zone is an IANA name (default UTC).
  */
 export interface SyncWindow {
   kind: 'allow' | 'deny';

@@ -114,7 +114,6 @@ export interface FreezeRequest {
 
 type Call = { req: IncomingMessage; res: ServerResponse; url: URL; h: HttpHandlers };
 
-/** Each endpoint (the dashboard's `/` aside), the methods it answers and its handler. */
 const ENDPOINTS = new Map<string, { methods: string[]; answer(call: Call): Promise<void> | void }>([
   ['/healthz', { methods: ['GET', 'HEAD'], answer: ({ res }) => send(res, 200, { status: 'ok' }) }],
   ['/readyz', { methods: ['GET', 'HEAD'], answer: readiness }],
@@ -139,7 +138,6 @@ async function route(req: IncomingMessage, res: ServerResponse, h: HttpHandlers)
   if (h.dashboard && (key === 'GET /' || key === 'HEAD /')) return h.dashboard(req, res, url);
   const endpoint = ENDPOINTS.get(url.pathname);
   if (endpoint?.methods.includes(req.method ?? '')) return endpoint.answer({ req, res, url, h });
-  // 405 for a known path asked with another method, else 404 with the endpoints.
   const known = [...(h.dashboard ? ['/'] : []), ...ENDPOINTS.keys()];
   if (!known.includes(url.pathname))
     return send(res, 404, { error: `no such endpoint: ${url.pathname}`, endpoints: known });
@@ -201,15 +199,14 @@ async function manualReconcile({ req, res, url, h }: Call): Promise<void> {
   return send(res, 200, { queued: true, lastRun: h.status().lastRun });
 }
 
-async function approve({ req, res, h }: Call): Promise<void> {
-  const body = await adminBody(req, res);
-  if (body === null) return;
-  const token = admitted(req, res, body, [h.adminToken], {
-    off: 'POST /approve is disabled: set POOLSYNC_ADMIN_TOKEN (or --admin-token-file) to enable it',
-    crossSite: "not this daemon's own page; approve from the dashboard or with `poolsync approve`",
-    wrong: 'missing or wrong bearer token (the daemon admin token)',
-  });
-  if (token === null) return;
+async function approve(call: Call): Promise<void> {
+  const { req, res, h } = call;
+  const admin = await adminCall(
+    call,
+    "not this daemon's own page; approve from the dashboard or with `poolsync approve`",
+  );
+  if (admin === null) return;
+  const { body, token } = admin;
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
@@ -250,28 +247,18 @@ async function approve({ req, res, h }: Call): Promise<void> {
   return send(res, 200, { approved: true, approval: answer.record });
 }
 
-/**
- * Whether `text`, shown in /status and the log (an approver, who suspended and why), holds a
- * secret of this daemon or of the process (the control plane's token): refused, never recorded.
- */
+/** Whether `text` (shown in /status and the log) holds a secret of this daemon or the process. */
 function holdsSecret(h: HttpHandlers, text: string): boolean {
   const secrets = new Redactor(HTTP_SECRETS.map((name) => h[name]));
   return secrets.scrub(text) !== text || processRedactor().scrubSecrets(text) !== text;
 }
 
-/**
- * POST /suspend and /resume: applies wait (plans and drift detection go on) until resumed;
- * resuming runs at once, so what waited is applied.
- */
-async function suspendOrResume({ req, res, url, h }: Call, suspend: boolean): Promise<void> {
-  const body = await adminBody(req, res);
-  if (body === null) return;
-  const token = admitted(req, res, body, [h.adminToken], {
-    off: `POST ${url.pathname} is disabled: set POOLSYNC_ADMIN_TOKEN (or --admin-token-file) to enable it`,
-    crossSite: "not this daemon's own page",
-    wrong: 'missing or wrong bearer token (the daemon admin token)',
-  });
-  if (token === null) return;
+/** Applies wait (plans and drift detection go on) until resumed; resuming runs at once. */
+async function suspendOrResume(call: Call, suspend: boolean): Promise<void> {
+  const { req, res, h } = call;
+  const admin = await adminCall(call);
+  if (admin === null) return;
+  const { body, token } = admin;
   let parsed: unknown = {};
   try {
     if (body.length > 0) parsed = JSON.parse(body.toString('utf8'));
@@ -300,10 +287,7 @@ async function suspendOrResume({ req, res, url, h }: Call, suspend: boolean): Pr
   return send(res, 200, { freeze: answer.freeze });
 }
 
-/**
- * The token of `tokens` the request carries (as a bearer token or a follower's signed forward),
- * unless refused (answered 403 or 401: the endpoint is off, or crossSiteRequest).
- */
+/** The token of `tokens` the request carries (bearer or a follower's signed forward), else 403/401. */
 function admitted(
   req: IncomingMessage,
   res: ServerResponse,
@@ -420,11 +404,19 @@ class TooLarge extends Error {}
 const readBody = (req: IncomingMessage, limit: number) =>
   readLimitedBody(req, limit, () => new TooLarge());
 
-/** An admin call's body (64 KiB at most), or null once too large a one is answered 413. */
-function adminBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | null> {
-  return readBody(req, 64 * 1024).catch(
-    () => (send(res, 413, { error: 'body larger than 64 KiB' }), null),
-  );
+/** An admin call's body (64 KiB at most) and token, or null once refused (413, admitted). */
+async function adminCall(
+  { req, res, url, h }: Call,
+  crossSite = "not this daemon's own page",
+): Promise<{ body: Buffer; token: string } | null> {
+  const body = await readBody(req, 64 * 1024).catch(() => null);
+  if (body === null) return (send(res, 413, { error: 'body larger than 64 KiB' }), null);
+  const token = admitted(req, res, body, [h.adminToken], {
+    off: `POST ${url.pathname} is disabled: set POOLSYNC_ADMIN_TOKEN (or --admin-token-file) to enable it`,
+    crossSite,
+    wrong: 'missing or wrong bearer token (the daemon admin token)',
+  });
+  return token === null ? null : { body, token };
 }
 
 /** A JSON answer, every secret this process knows scrubbed from it (util/redact.ts). */
@@ -438,10 +430,9 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 }
 
 /**
- * Why the request comes from another site (CSRF), or null. The bearer token (never added by a
- * browser; no CORS preflight is answered) already stops another site's script; this refuses
- * what a browser marks as from elsewhere even so. curl and `poolsync approve` send neither
- * header and are not affected.
+ * Why the request comes from another site (CSRF), or null: the bearer token (no CORS preflight is
+ * answered) already stops another site's script; this refuses what a browser marks as from
+ * elsewhere even so. curl and `poolsync approve` send neither header.
  */
 function crossSiteRequest(headers: IncomingHttpHeaders): string | null {
   const site = headers['sec-fetch-site'];
@@ -491,13 +482,11 @@ export function foreignHost(
 }
 
 /*
- * Any replica serves the team (docs/daemon.md#high-availability): what needs the leader is
- * handed by a follower to the leader, at the address the leader publishes in the Lease
- * (ADDRESS_ANNOTATION), and the leader's answer is returned as it is.
- *
- * The follower authenticates the request first, then forwards it without the credential: no
- * secret ever goes to the address read from the Lease. Instead it signs it (HMAC-SHA256 keyed by
- * the endpoint's own secret, over its identity, the time, method, path and body hash) in
+ * Any replica serves the team (docs/daemon.md#high-availability): what needs the leader a
+ * follower hands to the address the leader publishes in the Lease (ADDRESS_ANNOTATION), and
+ * relays its answer. The follower authenticates the request first and forwards it without the
+ * credential (no secret ever goes to the address read from the Lease), signed instead (HMAC-SHA256
+ * keyed by the endpoint's own secret, over its identity, the time, method, path and body hash) in
  * X-Poolsync-Forwarded, which the leader accepts within a minute in place of the credential. A
  * forwarded request is never forwarded again: a replica not leading answers 503.
  */
@@ -529,7 +518,6 @@ export type HandOff =
   | { kind: 'refused'; reason: string }
   | { kind: 'answered'; status: number; headers: Record<string, string>; body: Buffer };
 
-/** Of `headers`, the single-valued ones named. */
 const pickHeaders = (
   headers: IncomingHttpHeaders,
   names: readonly string[],

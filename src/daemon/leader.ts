@@ -84,7 +84,6 @@ export function electedLeadership(
           election.leaseDurationMs,
         );
         lock.address = address ?? null;
-        // The leader metric, and one log line per change (per distinct failure).
         let lastError: string | null = null;
         const events: ElectorEvents = {
           onStartedLeading: () => {

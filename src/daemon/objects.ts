@@ -77,10 +77,7 @@ export class ObjectsView {
         (filter.kind === 'all' || r.kind === filter.kind) &&
         words.every((w) => r.address.toLowerCase().includes(w)),
     );
-    const counts = Object.fromEntries(SYNC_STATUSES.map((s) => [s, 0])) as Record<
-      SyncStatus,
-      number
-    >;
+    const counts = Object.fromEntries(SYNC_STATUSES.map((s) => [s, 0])) as ObjectsPage['counts'];
     for (const r of all) counts[r.sync]++;
     const start = Math.max(0, Math.min(offset, matching.length - 1));
     return {

@@ -231,8 +231,6 @@ export function pullRequestHandlerForDaemon(
     }
     await handler(e);
   };
-  // A plan another replica posted: its record in poolsync's own comment (author and marker:
-  // anyone can write a record into theirs), with that environment's plan of `head` re-made here.
   const recover: RecoverPlan = async (provider, number, environment, head) => {
     const forge = forges.get(provider);
     const unit = units.find((u) => u.name === environment);
@@ -318,7 +316,8 @@ function withHeld(
  *   the plan it approves is the one on screen then, for the commit the pull request is at now,
  * - that comment listed every held change (else nobody saw what would be approved),
  * - the live state is still the one that plan was made against,
- * - the reply that announces it lands (it is posted before the approval is granted).
+ * - the reply that announces it lands (posted first: a reply the forge refused after the
+ *   approval left it standing, silently).
  * Anything else, a check that fails included, is refused with the reason, in a reply on the
  * pull request and in /status.
  * The approval names the held changes' fingerprint the comment showed; the daemon applies them
@@ -333,7 +332,6 @@ export interface CommentApprovalOptions {
   forges: Map<Provider, { repository: string; forge: ApprovalForge }>;
   units: readonly ApprovalUnit[];
   logger: Logger;
-  /** --allow-self-approval. */
   allowSelfApproval?: boolean;
 }
 
@@ -375,7 +373,6 @@ export function commentApprovalHandler(
         return refuse(
           commentWords.mayNotApprove(e.user.login, e.provider === 'github', check.level),
         );
-      // The pull request as the API reads it now (the events' copies may be older).
       const pr = await forge.pullRequest(e.number);
       if (!pr.open) return refuse(commentWords.notOpen);
       if (!o.allowSelfApproval && sameUser(pr.author, e.user))
@@ -394,12 +391,10 @@ export function commentApprovalHandler(
       }
       if (!posted) return refuse(commentWords.notPosted(env));
       fingerprint = splitHeld(posted.plan).fingerprint;
-      // Written before the plan comment showed this plan: its author saw another (or none).
       if (e.createdAt === null || posted.at === null || e.createdAt <= posted.at)
         return refuse(commentWords.writtenBefore(posted.commit, e.createdAt, posted.at));
       if (pr.headSha !== posted.commit)
         return refuse(commentWords.headMoved(posted.commit, pr.headSha));
-      // Nobody saw a list too long for the pull request's comments: no comment approves it.
       if (fingerprint !== null && posted.shown !== fingerprint)
         return refuse(commentWords.unlisted(splitHeld(posted.plan).held.length));
       const { stale } = await recheckPlan(posted.plan, to.readLive);
@@ -407,8 +402,6 @@ export function commentApprovalHandler(
       if (fingerprint === null) return tell(commentWords.nothingHeld(to.name));
       const held = splitHeld(posted.plan).held;
       const by = { user: e.user.login, level: check.level };
-      // The reply first: an approval its approver is not told of is not granted (a reply the
-      // forge refused left the approval standing, silently).
       try {
         await forge.reply(
           e.number,
@@ -459,8 +452,8 @@ function recoveredRefusal(
 }
 
 /**
- * The record of `environment` in poolsync's own plan comment (author and marker) on pull request
- * `number`, with its plan of `head` re-made here if the record is for `head` (null when invalid
+ * The record of `environment` in poolsync's own plan comment (author and marker: anyone can write
+ * a record into theirs) on pull request `number`, with its plan of `head` re-made here if the record is for `head` (null when invalid
  * or failing). Null without such a record.
  */
 export type RecoverPlan = (

@@ -1,15 +1,9 @@
 /**
  * One reconcile run as named stages (src/daemon/stages/): fetch → load → plan → gate → apply
- * → record. Each stage either hands its product to the next or ends the run with an outcome.
- * The record (recordStage, below) writes the run down: /status, the metrics, one log line.
- *
- * Safety rules the stages hold:
- * - a commit with any validation or plan error is never applied; the control plane keeps the
- *   last applied state and /status shows the errors with file:line:col (load, plan);
- * - policy `safe` applies the non-destructive part and holds the destructive changes and what
- *   depends on them until exactly their fingerprint is approved (gate, approvals.ts);
- * - only the leader applies, under the apply lock shared with `poolsync apply`; shutdown,
- *   a lost lease or a lost lock stop new steps, running ones finish (apply).
+ * → record. Each stage either hands its product to the next or ends the run with an outcome
+ * (each stage's doc says the safety rule it holds: nothing invalid is applied, `safe` holds the
+ * destructive part, only the leader applies under the apply lock). The record (recordStage,
+ * below) writes the run down: /status, the metrics, one log line.
  */
 import { applyStage, recording } from './stages/apply.js';
 import { recordApply } from '../ops/apply-run.js';
@@ -97,10 +91,8 @@ export class Reconciler {
   /** The leadership term of the run in progress: once it ended the run writes nothing more. */
   private term: Term = SOLE_TERM;
 
-  private objectsView: ObjectsView | null = null;
-  objects(): ObjectsView | null {
-    return this.objectsView;
-  }
+  /** The last run's objects, for the dashboard. */
+  objects: ObjectsView | null = null;
 
   /** Never throws: every failure becomes a recorded result. */
   run = async (
@@ -143,17 +135,15 @@ export class Reconciler {
     applyStatusUpdate(this.state, recorded);
     const { plan, desired, live, applied } = products;
     if (plan && desired && !ctx.term.signal.aborted) {
-      const held = new Set(this.state.waitingForApproval.map((c) => c.address));
-      const repoRelative = (file: string) => ctx.repoRelative(file);
-      this.objectsView = new ObjectsView({
+      this.objects = new ObjectsView({
         run: id,
         commit: outcome.commit,
         plan,
         desired,
         live: live ?? null,
-        held,
+        held: new Set(this.state.waitingForApproval.map((c) => c.address)),
         applied,
-        repoRelative,
+        repoRelative: (file) => ctx.repoRelative(file),
       });
     }
     const history = this.o.history;

@@ -65,13 +65,12 @@ export interface UnitDeps extends Pick<ReconcilerOptions, 'logger' | 'onApplyPla
   pipeline?: Partial<Pipeline>;
   /** First retry delay after a failed fetch or run (doubles up to the poll interval). */
   retryBaseMs?: number;
-  /** Where the apply lock lives for http(s) control planes (default: the state dir's parent). */
+  /** Where the apply lock lives for http(s) control planes: the daemon's state dir's parent. */
   lockDir?: string;
   /** For --leader-elect / --lock (default: in-cluster or `env`'s KUBECONFIG). */
   kubeConfig?: KubeConfig;
   /** The CLI's `Io.env`: credentials, KUBECONFIG, POD_IP, forges' settings, POOLSYNC_CACHE_OFF. */
   env: Env;
-  /** src/notify: Slack / JSON webhooks. */
   notifier?: { notify(event: NotifyEvent): void };
   /** With several Leases (environments): how their candidates take turns. */
   candidacy?: Candidacy;
@@ -119,7 +118,6 @@ async function startUnit(
         'cannot open the control plane: this environment retries on its own, the others go on',
       ),
     );
-  // One replica or the elected leader (--leader-elect); a sole replica is the leader.
   const leadership = config.leaderElection
     ? electedLeadership(config.leaderElection, { ...deps, logger, metrics })
     : soleLeadership();
@@ -178,7 +176,6 @@ async function startUnit(
     metrics,
     leadership,
     approvals,
-    /** `poolsync suspend` / `resume`, and the sync windows. */
     freeze,
     backend: () => known?.backend,
     identity: () => known?.identity,
@@ -186,7 +183,7 @@ async function startUnit(
     readLive: (need?: SettingsNeed): Promise<LiveState> =>
       controlPlane.read((cp) => pipeline.readLiveState(cp, need)),
     ready,
-    objects: () => reconciler.objects(),
+    objects: () => reconciler.objects,
     status: (): DaemonStatus => {
       const st = { ...reconciler.status(), ready: ready(), freeze: freeze.status() };
       const leader = leadership.status();
@@ -326,7 +323,6 @@ async function unitPipeline(
   const lockDir = deps.lockDir ?? dirname(config.stateDir);
   const election = config.leaderElection;
   const timings = election && termTimings(election);
-  // --lock: a Kubernetes Lease as the apply lock.
   const k8s = config.lock && {
     ref: config.lock,
     kubeConfig: deps.kubeConfig ?? (await import('../lease/k8s-lease.js')).loadKubeConfig(deps.env),
@@ -413,16 +409,14 @@ export async function discoverEnvironments(
   source: Source,
   logger: Logger,
 ): Promise<{ snapshot: SourceSnapshot; environments: Environment[] } | null> {
-  let snapshot: SourceSnapshot;
-  try {
-    snapshot = await source.sync();
-  } catch (err) {
+  const snapshot = await source.sync().catch((err: unknown) => {
     logger.warn(
       { err: err instanceof Error ? err.message : String(err) },
       'cannot read the repository at start: reconciling it as one control plane (a repository with environments: needs a restart once it can be read)',
     );
     return null;
-  }
+  });
+  if (snapshot === null) return null;
   const read = await readRepoConfig(snapshot.dir).catch(() => null);
   const environments = read?.errors.length === 0 ? read.config.environments : undefined;
   return environments ? { snapshot, environments } : null;
@@ -487,8 +481,7 @@ const WORST_FIRST: RunResult[] = [
 
 /**
  * Each environment's /status section as the replica leading it says (its `/status?local=1`, no
- * credential sent), so any replica shows every environment's runs; as seen here when that
- * leader does not answer within `timeoutMs`.
+ * credential sent), so any replica shows every environment's runs; else as seen here.
  */
 export async function sectionsFromLeaders(
   units: readonly Unit[],

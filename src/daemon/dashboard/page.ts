@@ -1,12 +1,8 @@
 /**
- * The dashboard document, every section rendered from one /status document: the live part
- * (`<div id="live">`) inside a shell with the approval panel, and the Content Security Policy
- * that lets exactly the page's own inline style and script run (by hash) and nothing else: no
- * other script, no external asset, no frame, no form submission.
- *
- * GET / renders it on each request; `?part=live` returns only the live part, with an ETag (304
- * while it is the same), for the page's own refresh. Every answer carries the strict CSP and the
- * headers that keep the page out of frames and other sites' reach.
+ * The dashboard document, every section rendered from one /status document on each request: the
+ * live part (`<div id="live">`, alone for `?part=live`, the page's own refresh) inside a shell
+ * with the approval panel, and the Content Security Policy that lets exactly the page's own
+ * inline style and script run (by hash) and nothing else.
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -182,8 +178,6 @@ function duration(ms: number): string {
 const RESULT_TONE: Record<string, 'ok' | 'warn' | 'bad' | 'info'> = {
   applied: 'ok',
   in_sync: 'ok',
-  planned: 'info',
-  unchanged: 'info',
   waiting_for_approval: 'warn',
   frozen: 'warn',
   invalid: 'bad',

@@ -168,7 +168,6 @@ export class RunContext {
     return previous;
   }
 
-  /** Runs `fn` in `phase`, then goes back to the phase the run was in. */
   async timed<T>(phase: string, fn: () => Promise<T>): Promise<T> {
     const previous = this.enter(phase);
     try {

@@ -200,7 +200,6 @@ export function gateStage(
     return { value: { result: 'frozen', commit, message }, status };
   }
   if (split === null || fingerprint === null) return { value: whole, status: nothingHeld() };
-  // Policy `safe` with a destructive part: applied when approved, else held.
   const approval = o.approvals.take(fingerprint, commit);
   if (approval) {
     const applying = `approved by ${approval.approver}: applying the held changes`;

@@ -136,7 +136,6 @@ export async function loadStage(
  */
 const DIFF_LIMIT = 64 * 1024;
 
-/** The files' status, and the commit compared (remembered). */
 export async function renderStage(
   ctx: RunContext,
   snapshot: SourceSnapshot,
