@@ -199,10 +199,7 @@ async function runStep(run: Run, step: Step): Promise<void> {
   const { note, error } = await performStep(run, step);
   const status = error === null ? 'done' : 'failed';
   const duration_ms = Math.round(performance.now() - t0);
-  result.status = status;
-  result.duration_ms = duration_ms;
-  result.error = error;
-  result.note = note;
+  Object.assign(result, { status, duration_ms, error, note });
   emit({ type: 'step_finished', step, status, duration_ms, error, note });
   // A refusal the plan could not foresee (FAILED_PRECONDITION: an app assigned to a cluster,
   // a writer beside poolsync) stops only what depends on the step; any other failure, all.
