@@ -108,10 +108,7 @@ export function targetPlan(plan: Plan, targets: readonly string[]): Plan {
   const keep = (x: PlanWarning | PlanError) => x.address === null || addresses.has(x.address);
   const extra = [...addresses].filter((a) => !wanted.has(a)).sort();
   const sorted = [...targets].sort();
-  const partial: PlanWarning = warning('PARTIAL_PLAN', sorted.join(', '), {
-    targets: sorted,
-    extra,
-  });
+  const partial = warning('PARTIAL_PLAN', sorted.join(', '), { targets: sorted, extra });
   return {
     ...plan,
     summary: summarizeChanges(changes),
