@@ -22,9 +22,9 @@ import {
 } from '../model/plan.js';
 import { summarizeChanges, makeChange, assignmentForm, diffForms, declaresCaps } from './forms.js';
 import { planExecutionClusterLabels } from './cluster-labels.js';
-import type { PlanIndex } from './context.js';
 import {
   PlanContext,
+  type PlanIndex,
   compare,
   type ClusterDecision,
   type QueueDecision,
