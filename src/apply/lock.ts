@@ -28,8 +28,6 @@ export class LockHeldError extends Error {
 export const isLockHeld = (err: unknown): boolean =>
   err instanceof LockHeldError || err instanceof StateInUseError;
 
-// This machine's lock file.
-
 export const DEFAULT_STATE_DIR = '.poolsync';
 
 /**
@@ -70,8 +68,6 @@ export async function acquireApplyLock(lockPath: string): Promise<HeldLockFile> 
       ),
   });
 }
-
-// The lock across machines.
 
 export const DEFAULT_LOCK_TTL_MS = 30_000;
 

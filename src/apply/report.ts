@@ -185,8 +185,6 @@ export function renderApplyResult(result: ApplyResult, colors: Colors = NO_COLOR
   return `${lines.join('\n')}\n`;
 }
 
-// The JSON document.
-
 export const APPLY_RESULT_FORMAT_VERSION = '1';
 
 /** What happened, as one word, and the exit code that follows (docs/apply.md, Exit status). */
@@ -232,7 +230,6 @@ export function applyResultDocument(
     exit_code: APPLY_EXIT_CODE[outcome],
     control_plane: plan.control_plane ?? null,
     commit: plan.commit,
-    // The plan's one count (src/plan/counts.ts), in the past tense.
     counts: {
       created: counts.create,
       updated: counts.update,

@@ -92,7 +92,6 @@ function planPool(ctx: PoolInput, name: string): PoolDecision | undefined {
   const ix = ctx.ix;
   const declared = ix.dPools.get(name);
   const l = ix.lPools.get(name);
-  // soft_delete: a declared name of a deleted pool is undeleted, never created.
   const deleted = declared && !l && ix.caps.soft_delete ? ix.lDeletedPools.get(name) : undefined;
   if (declared && deleted) return planPoolUndelete(ix, declared, deleted);
   if (declared && declared.contract === null) return planUnknownContract(ctx, declared, l);
@@ -643,7 +642,6 @@ function planClusterUndelete(
 ): ClusterDecision {
   const name = d.name;
   const after = clusterForm(d.pool, d.enabled);
-  // Back DRAINED in the pool it had.
   const diff = diffForms(clusterForm(deleted.pool, false), after);
   const why = clusterUndeleteBlockedReason(ctx, d, deleted);
   if (why)

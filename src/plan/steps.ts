@@ -127,7 +127,6 @@ function addQueueCallNodes(b: StepBuild): void {
   for (const [name, q] of queues) {
     if (!q.undeletes) continue;
     g.add(key.undelete(name), 'undelete_queue', { name });
-    // Its pool and clusters back first, when this plan undeletes them.
     const deleted = ctx.lDeletedQueues.get(name);
     if (!deleted) continue;
     g.order(key.createPool(deleted.pool), key.undelete(name));
