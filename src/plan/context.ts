@@ -396,10 +396,7 @@ export function push<T>(map: Map<string, T[]>, key: string, value: T): void {
   else map.set(key, [value]);
 }
 
-/**
- * The index with the decisions computePlan assembled from the passes, for the steps, causes
- * and warnings that read them all. No pass writes it.
- */
+/** For the steps, causes and warnings, which read every decision; no pass writes it. */
 export class PlanContext extends PlanIndex implements PoolsAndClusters {
   pools: ReadonlyMap<string, PoolDecision> = new Map();
   clusters: ReadonlyMap<string, ClusterDecision> = new Map();

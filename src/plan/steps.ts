@@ -386,10 +386,7 @@ function orderAssignments(b: StepBuild): void {
   }
 }
 
-/**
- * Every step's `execution`: `manual` (with the command) where the backend has no public API for
- * it (plan.md, "Manual steps"). The planner itself never sees a backend: it is passed in.
- */
+/** Steps' `execution`: `manual` where the backend has no public API (plan.md, Manual steps). */
 export function withExecution(
   plan: Plan,
   manualStep: ((step: Step) => ManualInstruction | null) | undefined,
@@ -412,10 +409,7 @@ export function isManual(step: Step): boolean {
   return step.execution === 'manual';
 }
 
-/**
- * For each non-manual step that cannot run before a person acts: the first manual step it
- * depends on. Steps are in topological order, so one pass suffices.
- */
+/** Each non-manual step's first manual ancestor (steps are in topological order: one pass). */
 export function waitingOnManual(steps: readonly Step[]): Map<string, string> {
   const blockedBy = new Map<string, string>();
   const manual = new Set(steps.filter(isManual).map((s) => s.id));
