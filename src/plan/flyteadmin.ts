@@ -29,10 +29,7 @@ import {
 import type { DesiredState } from '../model/desired.js';
 import { stepKey, type StepGraph } from './graph.js';
 
-/**
- * The flyteadmin pass: the label and assignment decisions decided again (blocked, taken along,
- * annotated) on copies, with the rows of other levels and its warnings.
- */
+/** The flyteadmin pass: labels and assignments decided again, on copies (module comment). */
 export function planFlyteadmin(
   ix: PlanIndex,
   decided: Pick<PlanContext, 'labels' | 'assignments'>,
@@ -65,10 +62,7 @@ export function planFlyteadmin(
   return work;
 }
 
-/**
- * A row at a level poolsync never writes, as a change: shown unmanaged (`why`), or deleted along
- * with a broader row (`caused_by`).
- */
+/** A row poolsync never writes: unmanaged (`why`), or deleted with a broader row (`caused_by`). */
 function otherRow(
   ctx: AttributeWork,
   r: AttributeRow,
@@ -102,10 +96,7 @@ function checkProjects(ctx: AttributeWork, views: AttributeView[], fa: Flyteadmi
   }
 }
 
-/**
- * flyteadmin's matchable attributes as decided, one shape for both kinds: ExecutionClusterLabel
- * (EXECUTION_CLUSTER_LABEL) and PoolAssignment (CLUSTER_ASSIGNMENT).
- */
+/** Both matchable kinds as decided, in one shape (EXECUTION_CLUSTER_LABEL, CLUSTER_ASSIGNMENT). */
 interface AttributeView {
   kind: 'ExecutionClusterLabel' | 'PoolAssignment';
   type: MatchableResourceType;
