@@ -89,10 +89,7 @@ export function targetPlan(plan: Plan, targets: readonly string[]): Plan {
   // Side effects of kept steps (C2 queues of a registration, C8 selectors of a delete).
   const stays = (c: string) => !kept(c);
   for (const c of plan.changes)
-    if (
-      c.caused_by &&
-      (addresses.has(c.caused_by) || lostBy.get(c.address)!.some((l) => !stays(l)))
-    )
+    if (c.caused_by && (addresses.has(c.caused_by) || lostBy.get(c.address)!.some(kept)))
       addresses.add(c.address);
 
   const changes: Change[] = plan.changes
