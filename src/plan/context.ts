@@ -136,9 +136,8 @@ export interface LabelDecision extends Upserted {
 }
 
 /**
- * What every pass reads: both states indexed by name once (so every pass is linear, quality.md),
- * and the facts known before any pass runs. Read-only: a pass takes this and the decisions of
- * the passes before it, and returns its own.
+ * What every pass reads, read-only: both states indexed by name once (so every pass is linear,
+ * quality.md) and the facts known before any pass; a pass returns only its own decisions.
  */
 export class PlanIndex {
   /** Undefined when prune is off. */

@@ -233,13 +233,13 @@ function rowForm(r: AttributeRow): Form {
 
 /**
  * Labels wait for their deployment (docs/flyte-oss.md, "Labels wait for helm upgrade").
- * flyteadmin accepts any label on PUT (manager/impl/validation/attributes_validator.go) but
- * routes with the configuration it read at start-up
- * (executioncluster/impl/random_cluster_selector.go, getLabeledWeightedRandomForCluster,
- * GetTarget). So a label is set only once the deployed configuration routes it as the repository
- * does (same enabled clusters, same float32 weights); until then it is blocked, naming the file
- * to deploy. One already set and routed otherwise is LABEL_ROUTED_ELSEWHERE (no step to hold);
- * an unreadable configuration marks each change `unverified` (policy `safe` holds it).
+ * flyteadmin accepts any label on PUT (manager/impl/validation/attributes_validator.go) but routes
+ * with the configuration it read at start-up (executioncluster/impl/random_cluster_selector.go,
+ * getLabeledWeightedRandomForCluster, GetTarget). So a label is set only once the deployed
+ * configuration routes it as the repository does (same enabled clusters, same float32 weights);
+ * until then it is blocked, naming the file to deploy. One already set and routed otherwise is
+ * LABEL_ROUTED_ELSEWHERE (no step to hold); an unreadable configuration marks each change
+ * `unverified` (policy `safe` holds it).
  */
 type Deployed = FlyteadminLive['deployed'];
 

@@ -263,9 +263,8 @@ function unmanagedAssignments(ix: PlanIndex, pool: string): string[] {
 
 /**
  * soft_delete: a deleted pool's name stays reserved (Create is refused until Undelete,
- * flyteplugins-union 0.19.1 remote/_cluster_pool.py `delete`), so a declared one is undeleted
- * with the contract it had, then changed by `update_pool` if it differs. Undelete has no
- * precondition but the pool being deleted (same docstring).
+ * flyteplugins-union 0.19.1 remote/_cluster_pool.py `delete`), so a declared one is undeleted with
+ * its old contract, then `update_pool` if it differs. Undelete needs only the pool deleted (ibid.).
  */
 function planPoolUndelete(ctx: PlanIndex, d: DesiredPool, deleted: LivePool): PoolDecision {
   const name = d.name;

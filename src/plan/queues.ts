@@ -571,9 +571,8 @@ function deletedIn(f: QueueFrame, selector: readonly string[]): string | null {
 }
 
 /**
- * soft_delete: a deleted queue's name stays reserved until UndeleteQueue (remote/_queue.py), so
- * a declared one is undeleted, updated, activated (docs/union.md, "Soft deletes"). Why it
- * cannot come back, or null.
+ * soft_delete: a deleted queue's name stays reserved until UndeleteQueue (remote/_queue.py), so a
+ * declared one is undeleted, updated, activated (docs/union.md, "Soft deletes"). Why not, or null.
  */
 function undeleteBlockedReason(f: QueueFrame, name: string, deleted: LiveQueue): Reason | null {
   if (deleted.cluster_managed && !f.ix.lClusters.has(name))

@@ -426,10 +426,9 @@ export function waitingOnManual(steps: readonly Step[]): Map<string, string> {
 }
 
 /**
- * Why a step is not accounted for by the plan's changes (docs/plan.md, Saved plans), or null.
- * A reviewer reads the changes; a step they do not account for (a `delete_cluster` added by
- * hand to a saved plan) would run unseen. Checked when a plan is saved and read
- * (src/render/plan-file.ts).
+ * Why a step is not accounted for by the plan's changes (docs/plan.md, Saved plans), or null: a
+ * reviewer reads the changes, so such a step (a `delete_cluster` added by hand to a saved plan)
+ * would run unseen. Checked when a plan is saved and read (src/render/plan-file.ts).
  */
 export function unaccountedStep(plan: Pick<Plan, 'changes' | 'steps'>): string | null {
   const byAddress = new Map(plan.changes.map((c) => [c.address, c.action]));
