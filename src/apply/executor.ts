@@ -10,7 +10,7 @@ import { runCallStep, StepConflictError } from './steps.js';
 import { ManualCommandError } from './manual.js';
 import { isManual, waitingOnManual } from '../plan/steps.js';
 import { push } from '../plan/context.js';
-import { emptyCounts, isSideEffect, type PlanCounts } from '../plan/counts.js';
+import { emptyCounts, isSideEffect } from '../plan/counts.js';
 import {
   ApplyRefusedError,
   DEFAULT_PARALLELISM,
@@ -212,10 +212,7 @@ async function runStep(run: Run, step: Step): Promise<void> {
     if (--run.waiting[next]! === 0) run.ready.push(next);
 }
 
-async function performStep(
-  run: Run,
-  step: Step,
-): Promise<{ note: string | null; error: StepError | null }> {
+async function performStep(run: Run, step: Step) {
   const { cp, opts, emit } = run;
   let note: string | null = null;
   try {
@@ -282,10 +279,7 @@ function toStepError(err: unknown): StepError {
  * The plan's one count of what was done: a change counts when its steps are done; a side
  * effect when its cause's steps are, or (no cause named) when the whole apply succeeded.
  */
-function countChanges(
-  plan: Plan,
-  steps: StepResult[],
-): { counts: PlanCounts; applied: AppliedChange[] } {
+function countChanges(plan: Plan, steps: StepResult[]) {
   const byTarget = new Map<string, StepResult[]>();
   for (const s of steps) push(byTarget, s.target, s);
   const allDone = steps.every((s) => s.status === 'done');

@@ -102,10 +102,7 @@ async function createPool(cp: ControlPlane, step: StepOf<'create_pool'>): Promis
   }
 }
 
-async function registerCluster(
-  cp: ControlPlane,
-  step: StepOf<'register_cluster'>,
-): Promise<StepOutcome> {
+async function registerCluster(cp: ControlPlane, step: StepOf<'register_cluster'>) {
   const { name, pool } = step.args;
   try {
     await partOf(cp, 'clusters', step.target).registerCluster(step.args);

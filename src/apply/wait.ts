@@ -113,11 +113,7 @@ export function waitIdle(cp: ControlPlane, queues: string[], opts: WaitIdleOptio
 }
 
 /** `wait_drained` (capability `drain`): every queue DRAINED (nothing in flight, no new work). */
-export function waitDrained(
-  cp: ControlPlane,
-  queues: string[],
-  opts: WaitIdleOptions,
-): Promise<void> {
+export function waitDrained(cp: ControlPlane, queues: string[], opts: WaitIdleOptions) {
   return pollQueues(cp, queues, opts, {
     goal: 'be drained',
     probe: async (cp, queue) => {

@@ -189,11 +189,7 @@ function planUndeclaredPool(ctx: PoolInput, name: string, l: LivePool): PoolDeci
  * A contract marked unknown (`poolsync/contract: unknown`, what `export` writes for Union): never
  * compared, created, replaced or updated; the pool must exist.
  */
-function planUnknownContract(
-  ctx: PoolInput,
-  d: DesiredPool,
-  l: LivePool | undefined,
-): PoolDecision {
+function planUnknownContract(ctx: PoolInput, d: DesiredPool, l: LivePool | undefined) {
   const addr = address('ClusterPool', d.name);
   const unknown = { contract: CONTRACT_UNKNOWN };
   if (!l) {
@@ -634,11 +630,7 @@ function clusterUndeleteBlockedReason(
   return null;
 }
 
-function planClusterUndelete(
-  ctx: ClusterInput,
-  d: DesiredCluster,
-  deleted: LiveCluster,
-): ClusterDecision {
+function planClusterUndelete(ctx: ClusterInput, d: DesiredCluster, deleted: LiveCluster) {
   const name = d.name;
   const after = clusterForm(d.pool, d.enabled);
   const diff = diffForms(clusterForm(deleted.pool, false), after);

@@ -618,11 +618,7 @@ function planUndelete(own: QueueOwn, target: QueueSpec, deleted: LiveQueue): Que
  * clusters page; the embedded control plane too): a side effect of delete_cluster (`caused_by`),
  * no delete_queue step. Re-registered under its name, it gets a new one (`recreated`, C2): no C7.
  */
-function cascadeDecision(
-  own: QueueOwn,
-  l: LiveQueue,
-  recreated: QueueDecision | null,
-): QueueDecision {
+function cascadeDecision(own: QueueOwn, l: LiveQueue, recreated: QueueDecision | null) {
   const by = address('Cluster', l.name);
   if (!recreated) {
     return decision(own, {
