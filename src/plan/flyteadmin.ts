@@ -331,11 +331,7 @@ function mismatch(d: Deployed, label: string, wanted: ClusterLabelEntry[] | null
   // The repository routes it nowhere either (every cluster disabled: LABEL_CLUSTER_DISABLED).
   if (running === null && wanted === null) return null;
   if (running !== null && wanted !== null && sameWeights(running, wanted)) return null;
-  const clusters = (l: readonly ClusterLabelEntry[]) =>
-    l
-      .map((e) => e.cluster)
-      .sort()
-      .join(',');
+  const clusters = (l: readonly ClusterLabelEntry[]) => sortedText(l, (e) => e.cluster);
   const def = d.default_execution_label;
   const routed = running === null && def ? routedEntries(d, def) : null;
   return {
@@ -375,11 +371,13 @@ function renderedFile(ctx: { desired: DesiredState }): string {
 /** As flyteadmin compares them: float32 weights, per cluster, in any order. */
 function sameWeights(a: readonly ClusterLabelEntry[], b: readonly ClusterLabelEntry[]): boolean {
   const key = (l: readonly ClusterLabelEntry[]) =>
-    l
-      .map((e) => `${e.cluster}=${Math.fround(e.weight)}`)
-      .sort()
-      .join(',');
+    sortedText(l, (e) => `${e.cluster}=${Math.fround(e.weight)}`);
   return key(a) === key(b);
+}
+
+/** The entries as one text, whatever their order. */
+function sortedText(l: readonly ClusterLabelEntry[], text: (e: ClusterLabelEntry) => string) {
+  return l.map(text).sort().join(',');
 }
 
 /**
