@@ -46,7 +46,6 @@ export const ANSI: Colors = { green: sgr(32), red: sgr(31), yellow: sgr(33), bol
 /** A busy queue of a wait is reported at most this often. */
 const WAIT_LINE_EVERY_MS = 10_000;
 
-/** Turns executor events into lines. */
 export function progressPrinter(write: (line: string) => void, colors: Colors = NO_COLOR) {
   const lastWaitLine = new Map<string, number>();
   return (e: ApplyEvent): void => {

@@ -120,7 +120,6 @@ type AttributeSource = Pick<
 interface AttributeWork extends AttributeSource {
   readonly labels: Map<string, LabelDecision>;
   readonly assignments: Map<string, AssignmentDecision>;
-  /** Rows at levels poolsync never writes, by address. */
   readonly otherRows: Map<string, Change>;
   readonly warnings: PlanWarning[];
 }

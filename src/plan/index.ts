@@ -48,7 +48,6 @@ import { planError, reasonOf, warning } from './reasons.js';
 import type { BackendInfo } from '../model/backend.js';
 import { checkReplaceAddresses, targetPlan } from './target.js';
 
-/** What shapes a plan besides the desired and live states. */
 export interface PlanOptions {
   /** Defaults to `desired.commit`. */
   commit?: string | null;
@@ -293,7 +292,6 @@ function noRoute(routed: readonly Member[]): Reason | null {
   return reasonOf('NO_ROUTE', { clusters, states, more: dead.length - shown.length });
 }
 
-/** The queues' routing warnings on the planned state. */
 function queueWarnings(ctx: PlanContext, earlier: readonly PlanWarning[]): PlanWarning[] {
   const out: PlanWarning[] = [];
   // A co-named queue a re-registration leaves behind is told once, by CONAMED_QUEUE_ORPHANED.

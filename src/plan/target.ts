@@ -26,7 +26,6 @@ export function checkAddressSyntax(flag: string, addr: string): void {
   }
 }
 
-/** The plan restricted to `targets` and what they depend on (see the module comment). */
 export function targetPlan(plan: Plan, targets: readonly string[]): Plan {
   if (targets.length === 0) return plan;
   const known = new Set(plan.changes.map((c) => c.address));
