@@ -26,11 +26,7 @@ import { WaitAbortedError, WaitTimeoutError, waitDrained, waitIdle } from './wai
 
 const DEFAULT_POLL = { initial: 500, max: 15_000 };
 
-export async function executePlan(
-  plan: Plan,
-  cp: ControlPlane,
-  opts: ExecuteOptions = {},
-): Promise<ApplyResult> {
+export async function executePlan(plan: Plan, cp: ControlPlane, opts: ExecuteOptions = {}) {
   const parallelism = opts.parallelism ?? DEFAULT_PARALLELISM;
   if (!Number.isInteger(parallelism) || parallelism < 1)
     throw new ApplyRefusedError(
@@ -80,7 +76,7 @@ export async function executePlan(
     counts,
     applied,
     duration_ms: Math.round(performance.now() - started),
-  };
+  } satisfies ApplyResult;
 }
 
 interface Run {

@@ -175,11 +175,7 @@ interface Lease {
   free(): Promise<void>;
 }
 
-async function leaseOf(
-  opts: HoldApplyLockOptions,
-  id: string,
-  ttlMs: number,
-): Promise<Lease | null> {
+async function leaseOf(opts: HoldApplyLockOptions, id: string, ttlMs: number) {
   const holder = holderName(opts.who);
   const provider = opts.cp.applyLock;
   if (provider) {
@@ -196,7 +192,7 @@ async function leaseOf(
         }
       },
       free: () => provider.releaseApplyLock(id),
-    };
+    } satisfies Lease;
   }
   if (!opts.k8s) return null;
   // Loaded only when used: @kubernetes/client-node is large.
@@ -218,5 +214,5 @@ async function leaseOf(
         : `the apply lock (${lease.where}) is held by ${obs.holder ?? 'another apply'}; wait for it to finish`;
     },
     free: () => lease.release(),
-  };
+  } satisfies Lease;
 }

@@ -206,10 +206,7 @@ export function applyOutcome(result: ApplyResult | null): ApplyOutcome {
 }
 
 /** Members in this order; `result` null when the plan had no step. */
-export function applyResultDocument(
-  plan: Plan,
-  result: ApplyResult | null,
-): Record<string, unknown> {
+export function applyResultDocument(plan: Plan, result: ApplyResult | null) {
   const outcome = applyOutcome(result);
   const byStatus: Record<StepStatus, number> = {
     done: 0,
