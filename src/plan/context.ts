@@ -30,14 +30,13 @@ import { makeChange, diffForms, type Form } from './forms.js';
 import { reportedDataPlane } from '../model/capabilities.js';
 import { prunes, scopeWithInventory, unmanagedReason } from './prune-scope.js';
 
-/** Each flag: the step of that name exists (a replace both creates and deletes). */
+/** Each flag: that step exists (a replace both creates and deletes; `updates`: pool_update). */
 export interface PoolDecision {
   change: Change;
   creates?: boolean;
   deletes?: boolean;
   /** Null: the pool is gone once the plan is applied. */
   finalContract: PoolContract | null;
-  /** Capability `pool_update`. */
   updates?: boolean;
   /** false: `finalContract` is the control plane's placeholder, known to no one (knownContract). */
   contractKnown?: boolean;
