@@ -10,7 +10,7 @@ import { runCallStep, StepConflictError } from './steps.js';
 import { ManualCommandError } from './manual.js';
 import { isManual, waitingOnManual } from '../plan/steps.js';
 import { push } from '../plan/context.js';
-import { emptyCounts, isSideEffect, type PlanCounts } from '../plan/counts.js';
+import { emptyCounts, isSideEffect } from '../plan/counts.js';
 import {
   ApplyRefusedError,
   DEFAULT_PARALLELISM,
@@ -26,11 +26,7 @@ import { WaitAbortedError, WaitTimeoutError, waitDrained, waitIdle } from './wai
 
 const DEFAULT_POLL = { initial: 500, max: 15_000 };
 
-export async function executePlan(
-  plan: Plan,
-  cp: ControlPlane,
-  opts: ExecuteOptions = {},
-): Promise<ApplyResult> {
+export async function executePlan(plan: Plan, cp: ControlPlane, opts: ExecuteOptions = {}) {
   const parallelism = opts.parallelism ?? DEFAULT_PARALLELISM;
   if (!Number.isInteger(parallelism) || parallelism < 1)
     throw new ApplyRefusedError(
@@ -80,7 +76,7 @@ export async function executePlan(
     counts,
     applied,
     duration_ms: Math.round(performance.now() - started),
-  };
+  } satisfies ApplyResult;
 }
 
 interface Run {
@@ -199,10 +195,7 @@ async function runStep(run: Run, step: Step): Promise<void> {
   const { note, error } = await performStep(run, step);
   const status = error === null ? 'done' : 'failed';
   const duration_ms = Math.round(performance.now() - t0);
-  result.status = status;
-  result.duration_ms = duration_ms;
-  result.error = error;
-  result.note = note;
+  Object.assign(result, { status, duration_ms, error, note });
   emit({ type: 'step_finished', step, status, duration_ms, error, note });
   // A refusal the plan could not foresee (FAILED_PRECONDITION: an app assigned to a cluster,
   // a writer beside poolsync) stops only what depends on the step; any other failure, all.
@@ -215,10 +208,7 @@ async function runStep(run: Run, step: Step): Promise<void> {
     if (--run.waiting[next]! === 0) run.ready.push(next);
 }
 
-async function performStep(
-  run: Run,
-  step: Step,
-): Promise<{ note: string | null; error: StepError | null }> {
+async function performStep(run: Run, step: Step) {
   const { cp, opts, emit } = run;
   let note: string | null = null;
   try {
@@ -285,10 +275,7 @@ function toStepError(err: unknown): StepError {
  * The plan's one count of what was done: a change counts when its steps are done; a side
  * effect when its cause's steps are, or (no cause named) when the whole apply succeeded.
  */
-function countChanges(
-  plan: Plan,
-  steps: StepResult[],
-): { counts: PlanCounts; applied: AppliedChange[] } {
+function countChanges(plan: Plan, steps: StepResult[]) {
   const byTarget = new Map<string, StepResult[]>();
   for (const s of steps) push(byTarget, s.target, s);
   const allDone = steps.every((s) => s.status === 'done');

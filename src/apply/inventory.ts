@@ -201,10 +201,7 @@ export async function recordInventory(
 }
 
 /** `export` and `import` adopt live objects (forgotten ones too): how many were not managed. */
-export async function adoptIntoInventory(
-  store: InventoryStore,
-  addresses: readonly string[],
-): Promise<number> {
+export async function adoptIntoInventory(store: InventoryStore, addresses: readonly string[]) {
   const current = await store.read();
   const have = new Set(current?.addresses ?? []);
   const wasForgotten = new Set(current?.forgotten ?? []);

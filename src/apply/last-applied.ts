@@ -21,11 +21,7 @@ export function lastAppliedPathFor(url: string, stateDir: string = DEFAULT_STATE
   return statePathFor(url, stateDir, ['last-applied.json', 'last-applied', '.json']);
 }
 
-export async function writeLastApplied(
-  path: string,
-  live: LiveState,
-  commit: string | null,
-): Promise<void> {
+export async function writeLastApplied(path: string, live: LiveState, commit: string | null) {
   const record: LastApplied = {
     format_version: '1',
     applied_at: new Date().toISOString(),

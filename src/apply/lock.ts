@@ -28,8 +28,6 @@ export class LockHeldError extends Error {
 export const isLockHeld = (err: unknown): boolean =>
   err instanceof LockHeldError || err instanceof StateInUseError;
 
-// This machine's lock file.
-
 export const DEFAULT_STATE_DIR = '.poolsync';
 
 /**
@@ -70,8 +68,6 @@ export async function acquireApplyLock(lockPath: string): Promise<HeldLockFile> 
       ),
   });
 }
-
-// The lock across machines.
 
 export const DEFAULT_LOCK_TTL_MS = 30_000;
 
@@ -179,11 +175,7 @@ interface Lease {
   free(): Promise<void>;
 }
 
-async function leaseOf(
-  opts: HoldApplyLockOptions,
-  id: string,
-  ttlMs: number,
-): Promise<Lease | null> {
+async function leaseOf(opts: HoldApplyLockOptions, id: string, ttlMs: number) {
   const holder = holderName(opts.who);
   const provider = opts.cp.applyLock;
   if (provider) {
@@ -200,7 +192,7 @@ async function leaseOf(
         }
       },
       free: () => provider.releaseApplyLock(id),
-    };
+    } satisfies Lease;
   }
   if (!opts.k8s) return null;
   // Loaded only when used: @kubernetes/client-node is large.
@@ -222,5 +214,5 @@ async function leaseOf(
         : `the apply lock (${lease.where}) is held by ${obs.holder ?? 'another apply'}; wait for it to finish`;
     },
     free: () => lease.release(),
-  };
+  } satisfies Lease;
 }

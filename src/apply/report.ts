@@ -46,7 +46,6 @@ export const ANSI: Colors = { green: sgr(32), red: sgr(31), yellow: sgr(33), bol
 /** A busy queue of a wait is reported at most this often. */
 const WAIT_LINE_EVERY_MS = 10_000;
 
-/** Turns executor events into lines. */
 export function progressPrinter(write: (line: string) => void, colors: Colors = NO_COLOR) {
   const lastWaitLine = new Map<string, number>();
   return (e: ApplyEvent): void => {
@@ -185,8 +184,6 @@ export function renderApplyResult(result: ApplyResult, colors: Colors = NO_COLOR
   return `${lines.join('\n')}\n`;
 }
 
-// The JSON document.
-
 export const APPLY_RESULT_FORMAT_VERSION = '1';
 
 /** What happened, as one word, and the exit code that follows (docs/apply.md, Exit status). */
@@ -209,10 +206,7 @@ export function applyOutcome(result: ApplyResult | null): ApplyOutcome {
 }
 
 /** Members in this order; `result` null when the plan had no step. */
-export function applyResultDocument(
-  plan: Plan,
-  result: ApplyResult | null,
-): Record<string, unknown> {
+export function applyResultDocument(plan: Plan, result: ApplyResult | null) {
   const outcome = applyOutcome(result);
   const byStatus: Record<StepStatus, number> = {
     done: 0,
@@ -232,7 +226,6 @@ export function applyResultDocument(
     exit_code: APPLY_EXIT_CODE[outcome],
     control_plane: plan.control_plane ?? null,
     commit: plan.commit,
-    // The plan's one count (src/plan/counts.ts), in the past tense.
     counts: {
       created: counts.create,
       updated: counts.update,

@@ -102,10 +102,7 @@ async function createPool(cp: ControlPlane, step: StepOf<'create_pool'>): Promis
   }
 }
 
-async function registerCluster(
-  cp: ControlPlane,
-  step: StepOf<'register_cluster'>,
-): Promise<StepOutcome> {
+async function registerCluster(cp: ControlPlane, step: StepOf<'register_cluster'>) {
   const { name, pool } = step.args;
   try {
     await partOf(cp, 'clusters', step.target).registerCluster(step.args);
@@ -129,13 +126,11 @@ async function createQueue(cp: ControlPlane, step: StepOf<'create_queue'>): Prom
   } catch (err) {
     // Q2 also answers ALREADY_EXISTS for a cluster's name; then there is no such queue.
     if (!isControlPlaneError(err, 'ALREADY_EXISTS')) throw err;
-    let live;
-    try {
-      live = await partOf(cp, 'queues', step.target).getQueue(name);
-    } catch (getErr) {
-      if (isControlPlaneError(getErr, 'NOT_FOUND')) throw err;
-      throw getErr;
-    }
+    const live = await partOf(cp, 'queues', step.target)
+      .getQueue(name)
+      .catch((getErr: unknown) => {
+        throw isControlPlaneError(getErr, 'NOT_FOUND') ? err : getErr;
+      });
     const differing = queueSpecDiff(live, spec);
     if (differing.length === 0) return { note: 'already exists' };
     throw new StepConflictError(

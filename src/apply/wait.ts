@@ -89,10 +89,7 @@ async function pollQueues<T>(
   }
 }
 
-/**
- * Resolves once every queue reports 0 runs and 0 actions in flight in the same poll (a queue
- * can receive new work until then).
- */
+/** Every queue at 0 runs and 0 actions in flight in the same poll (until then, work can arrive). */
 export function waitIdle(cp: ControlPlane, queues: string[], opts: WaitIdleOptions): Promise<void> {
   return pollQueues(cp, queues, opts, {
     goal: 'become idle',
@@ -115,15 +112,8 @@ export function waitIdle(cp: ControlPlane, queues: string[], opts: WaitIdleOptio
   });
 }
 
-/**
- * `wait_drained` (capability `drain`): resolves once every queue reports DRAINED (nothing in
- * flight, no new work taken). Bounded by the same timeout as wait_idle.
- */
-export function waitDrained(
-  cp: ControlPlane,
-  queues: string[],
-  opts: WaitIdleOptions,
-): Promise<void> {
+/** `wait_drained` (capability `drain`): every queue DRAINED (nothing in flight, no new work). */
+export function waitDrained(cp: ControlPlane, queues: string[], opts: WaitIdleOptions) {
   return pollQueues(cp, queues, opts, {
     goal: 'be drained',
     probe: async (cp, queue) => {

@@ -18,7 +18,7 @@ import {
 import { warning } from './reasons.js';
 import { stepKey, type StepGraph } from './graph.js';
 
-export function labelForm(l: ExecutionClusterLabel): Form {
+export function labelForm(l: ExecutionClusterLabel): ExecutionClusterLabel & Form {
   return { project: l.project, domain: l.domain, workflow: l.workflow, label: l.label };
 }
 
@@ -34,13 +34,9 @@ export function planExecutionClusterLabels(ctx: PlanIndex) {
       labels.set(key, { change, key: l!, set: false, remove: change.action === 'delete' });
       continue;
     }
-    const change = upsertChange('ExecutionClusterLabel', key, before, labelForm(d));
-    labels.set(key, {
-      change,
-      key: { project: d.project, domain: d.domain, workflow: d.workflow, label: d.label },
-      set: change.action !== 'noop',
-      remove: false,
-    });
+    const after = labelForm(d);
+    const change = upsertChange('ExecutionClusterLabel', key, before, after);
+    labels.set(key, { change, key: after, set: change.action !== 'noop', remove: false });
   }
   const warnings = [
     ...disabledClusterWarnings(ctx.desired),

@@ -30,14 +30,13 @@ import { makeChange, diffForms, type Form } from './forms.js';
 import { reportedDataPlane } from '../model/capabilities.js';
 import { prunes, scopeWithInventory, unmanagedReason } from './prune-scope.js';
 
-/** Each flag: the step of that name exists (a replace both creates and deletes). */
+/** Each flag: that step exists (a replace both creates and deletes; `updates`: pool_update). */
 export interface PoolDecision {
   change: Change;
   creates?: boolean;
   deletes?: boolean;
   /** Null: the pool is gone once the plan is applied. */
   finalContract: PoolContract | null;
-  /** Capability `pool_update`. */
   updates?: boolean;
   /** false: `finalContract` is the control plane's placeholder, known to no one (knownContract). */
   contractKnown?: boolean;
@@ -136,9 +135,8 @@ export interface LabelDecision extends Upserted {
 }
 
 /**
- * What every pass reads: both states indexed by name once (so every pass is linear, quality.md),
- * and the facts known before any pass runs. Read-only: a pass takes this and the decisions of
- * the passes before it, and returns its own.
+ * What every pass reads, read-only: both states indexed by name once (so every pass is linear,
+ * quality.md) and the facts known before any pass; a pass returns only its own decisions.
  */
 export class PlanIndex {
   /** Undefined when prune is off. */
@@ -396,10 +394,7 @@ export function push<T>(map: Map<string, T[]>, key: string, value: T): void {
   else map.set(key, [value]);
 }
 
-/**
- * The index with the decisions computePlan assembled from the passes, for the steps, causes
- * and warnings that read them all. No pass writes it.
- */
+/** For the steps, causes and warnings, which read every decision; no pass writes it. */
 export class PlanContext extends PlanIndex implements PoolsAndClusters {
   pools: ReadonlyMap<string, PoolDecision> = new Map();
   clusters: ReadonlyMap<string, ClusterDecision> = new Map();

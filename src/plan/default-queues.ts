@@ -33,7 +33,6 @@ export function planDefaultQueues(ctx: PlanIndex, queues: ReadonlyMap<string, Qu
       out.set(key, { change, set: false, remove, finalQueue: remove ? null : l!.queue });
       continue;
     }
-    // Blocked while the queue it names will not exist.
     const queue = queues.get(d.queue);
     const willExist =
       ctx.lQueues.has(d.queue) ||

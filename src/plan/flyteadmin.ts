@@ -29,10 +29,7 @@ import {
 import type { DesiredState } from '../model/desired.js';
 import { stepKey, type StepGraph } from './graph.js';
 
-/**
- * The flyteadmin pass: the label and assignment decisions decided again (blocked, taken along,
- * annotated) on copies, with the rows of other levels and its warnings.
- */
+/** The flyteadmin pass: labels and assignments decided again, on copies (module comment). */
 export function planFlyteadmin(
   ix: PlanIndex,
   decided: Pick<PlanContext, 'labels' | 'assignments'>,
@@ -65,10 +62,7 @@ export function planFlyteadmin(
   return work;
 }
 
-/**
- * A row at a level poolsync never writes, as a change: shown unmanaged (`why`), or deleted along
- * with a broader row (`caused_by`).
- */
+/** A row poolsync never writes: unmanaged (`why`), or deleted with a broader row (`caused_by`). */
 function otherRow(
   ctx: AttributeWork,
   r: AttributeRow,
@@ -102,10 +96,7 @@ function checkProjects(ctx: AttributeWork, views: AttributeView[], fa: Flyteadmi
   }
 }
 
-/**
- * flyteadmin's matchable attributes as decided, one shape for both kinds: ExecutionClusterLabel
- * (EXECUTION_CLUSTER_LABEL) and PoolAssignment (CLUSTER_ASSIGNMENT).
- */
+/** Both matchable kinds as decided, in one shape (EXECUTION_CLUSTER_LABEL, CLUSTER_ASSIGNMENT). */
 interface AttributeView {
   kind: 'ExecutionClusterLabel' | 'PoolAssignment';
   type: MatchableResourceType;
@@ -129,7 +120,6 @@ type AttributeSource = Pick<
 interface AttributeWork extends AttributeSource {
   readonly labels: Map<string, LabelDecision>;
   readonly assignments: Map<string, AssignmentDecision>;
-  /** Rows at levels poolsync never writes, by address. */
   readonly otherRows: Map<string, Change>;
   readonly warnings: PlanWarning[];
 }
@@ -242,13 +232,13 @@ function rowForm(r: AttributeRow): Form {
 
 /**
  * Labels wait for their deployment (docs/flyte-oss.md, "Labels wait for helm upgrade").
- * flyteadmin accepts any label on PUT (manager/impl/validation/attributes_validator.go) but
- * routes with the configuration it read at start-up
- * (executioncluster/impl/random_cluster_selector.go, getLabeledWeightedRandomForCluster,
- * GetTarget). So a label is set only once the deployed configuration routes it as the repository
- * does (same enabled clusters, same float32 weights); until then it is blocked, naming the file
- * to deploy. One already set and routed otherwise is LABEL_ROUTED_ELSEWHERE (no step to hold);
- * an unreadable configuration marks each change `unverified` (policy `safe` holds it).
+ * flyteadmin accepts any label on PUT (manager/impl/validation/attributes_validator.go) but routes
+ * with the configuration it read at start-up (executioncluster/impl/random_cluster_selector.go,
+ * getLabeledWeightedRandomForCluster, GetTarget). So a label is set only once the deployed
+ * configuration routes it as the repository does (same enabled clusters, same float32 weights);
+ * until then it is blocked, naming the file to deploy. One already set and routed otherwise is
+ * LABEL_ROUTED_ELSEWHERE (no step to hold); an unreadable configuration marks each change
+ * `unverified` (policy `safe` holds it).
  */
 type Deployed = FlyteadminLive['deployed'];
 
@@ -340,11 +330,7 @@ function mismatch(d: Deployed, label: string, wanted: ClusterLabelEntry[] | null
   // The repository routes it nowhere either (every cluster disabled: LABEL_CLUSTER_DISABLED).
   if (running === null && wanted === null) return null;
   if (running !== null && wanted !== null && sameWeights(running, wanted)) return null;
-  const clusters = (l: readonly ClusterLabelEntry[]) =>
-    l
-      .map((e) => e.cluster)
-      .sort()
-      .join(',');
+  const clusters = (l: readonly ClusterLabelEntry[]) => sortedText(l, (e) => e.cluster);
   const def = d.default_execution_label;
   const routed = running === null && def ? routedEntries(d, def) : null;
   return {
@@ -384,11 +370,13 @@ function renderedFile(ctx: { desired: DesiredState }): string {
 /** As flyteadmin compares them: float32 weights, per cluster, in any order. */
 function sameWeights(a: readonly ClusterLabelEntry[], b: readonly ClusterLabelEntry[]): boolean {
   const key = (l: readonly ClusterLabelEntry[]) =>
-    l
-      .map((e) => `${e.cluster}=${Math.fround(e.weight)}`)
-      .sort()
-      .join(',');
+    sortedText(l, (e) => `${e.cluster}=${Math.fround(e.weight)}`);
   return key(a) === key(b);
+}
+
+/** The entries as one text, whatever their order. */
+function sortedText(l: readonly ClusterLabelEntry[], text: (e: ClusterLabelEntry) => string) {
+  return l.map(text).sort().join(',');
 }
 
 /**

@@ -26,12 +26,9 @@ interface HeldSplit {
   fingerprint: string | null;
 }
 
-export function splitHeld(
-  plan: Plan,
-  destructive: (c: Change) => boolean = holdsForSafe,
-): HeldSplit {
+export function splitHeld(plan: Plan): HeldSplit {
   const actionable = plan.changes.filter((c) => isActionable(c.action));
-  const heldAddresses = new Set(actionable.filter(destructive).map((c) => c.address));
+  const heldAddresses = new Set(actionable.filter(holdsForSafe).map((c) => c.address));
   // Drains and queue deletes (capabilities drain, queue_delete) are destructive too: their
   // steps, and what waits on them (a cluster moved in place), are held.
   for (const s of plan.steps) if (DRAINING_OPS.has(s.op)) heldAddresses.add(s.target);

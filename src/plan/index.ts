@@ -22,9 +22,9 @@ import {
 } from '../model/plan.js';
 import { summarizeChanges, makeChange, assignmentForm, diffForms, declaresCaps } from './forms.js';
 import { planExecutionClusterLabels } from './cluster-labels.js';
-import type { PlanIndex } from './context.js';
 import {
   PlanContext,
+  type PlanIndex,
   compare,
   type ClusterDecision,
   type QueueDecision,
@@ -48,7 +48,6 @@ import { planError, reasonOf, warning } from './reasons.js';
 import type { BackendInfo } from '../model/backend.js';
 import { checkReplaceAddresses, targetPlan } from './target.js';
 
-/** What shapes a plan besides the desired and live states. */
 export interface PlanOptions {
   /** Defaults to `desired.commit`. */
   commit?: string | null;
@@ -183,10 +182,7 @@ function withOtherRows(ctx: PlanContext, kind: ObjectKind, decided: { change: Ch
   return others.length === 0 ? all : all.sort((a, b) => compare(a.name, b.name));
 }
 
-/**
- * The assignment pass (A1–A3): set (upsert) to create or update, deleted with prune, and
- * removed then set again around the replacement of the pool they name (A3).
- */
+/** The assignment pass (A1–A3): set (upsert), pruned, and set again around a pool's replace. */
 function planAssignments(ctx: PlanIndex, pools: ReadonlyMap<string, PoolDecision>) {
   const out = new Map<string, AssignmentDecision>();
   for (const [key, d, l] of keyed(ctx.dAssignments, ctx.lAssignments)) {
@@ -248,10 +244,7 @@ function checkPreventDestroy(ctx: PlanContext): PlanError[] {
   return errors;
 }
 
-/**
- * Defence in depth behind validation (V2, V8): a desired object naming a pool that will
- * not exist would only fail at apply time; fail the plan instead.
- */
+/** V2, V8 again (defence in depth): a pool that will not exist fails the plan, not the apply. */
 function checkReferences(ctx: PlanContext, configOnlyPools: ReadonlySet<string>): PlanError[] {
   // A declared pool the plan cannot create (contract marked unknown) has its own error.
   const exists = (pool: string) =>
@@ -299,7 +292,6 @@ function noRoute(routed: readonly Member[]): Reason | null {
   return reasonOf('NO_ROUTE', { clusters, states, more: dead.length - shown.length });
 }
 
-/** The queues' routing warnings on the planned state. */
 function queueWarnings(ctx: PlanContext, earlier: readonly PlanWarning[]): PlanWarning[] {
   const out: PlanWarning[] = [];
   // A co-named queue a re-registration leaves behind is told once, by CONAMED_QUEUE_ORPHANED.

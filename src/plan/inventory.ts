@@ -64,7 +64,6 @@ export function declaredObjects(desired: DesiredState): Map<string, { source: So
   return out;
 }
 
-/** poolsync.yaml alone declares no object. */
 export function declaresNothing(desired: DesiredState): boolean {
   return OBJECT_KINDS.every((kind) => !LISTED[kind](desired)[0]?.length);
 }

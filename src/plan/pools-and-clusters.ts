@@ -92,7 +92,6 @@ function planPool(ctx: PoolInput, name: string): PoolDecision | undefined {
   const ix = ctx.ix;
   const declared = ix.dPools.get(name);
   const l = ix.lPools.get(name);
-  // soft_delete: a declared name of a deleted pool is undeleted, never created.
   const deleted = declared && !l && ix.caps.soft_delete ? ix.lDeletedPools.get(name) : undefined;
   if (declared && deleted) return planPoolUndelete(ix, declared, deleted);
   if (declared && declared.contract === null) return planUnknownContract(ctx, declared, l);
@@ -190,11 +189,7 @@ function planUndeclaredPool(ctx: PoolInput, name: string, l: LivePool): PoolDeci
  * A contract marked unknown (`poolsync/contract: unknown`, what `export` writes for Union): never
  * compared, created, replaced or updated; the pool must exist.
  */
-function planUnknownContract(
-  ctx: PoolInput,
-  d: DesiredPool,
-  l: LivePool | undefined,
-): PoolDecision {
+function planUnknownContract(ctx: PoolInput, d: DesiredPool, l: LivePool | undefined) {
   const addr = address('ClusterPool', d.name);
   const unknown = { contract: CONTRACT_UNKNOWN };
   if (!l) {
@@ -264,9 +259,8 @@ function unmanagedAssignments(ix: PlanIndex, pool: string): string[] {
 
 /**
  * soft_delete: a deleted pool's name stays reserved (Create is refused until Undelete,
- * flyteplugins-union 0.19.1 remote/_cluster_pool.py `delete`), so a declared one is undeleted
- * with the contract it had, then changed by `update_pool` if it differs. Undelete has no
- * precondition but the pool being deleted (same docstring).
+ * flyteplugins-union 0.19.1 remote/_cluster_pool.py `delete`), so a declared one is undeleted with
+ * its old contract, then `update_pool` if it differs. Undelete needs only the pool deleted (ibid.).
  */
 function planPoolUndelete(ctx: PlanIndex, d: DesiredPool, deleted: LivePool): PoolDecision {
   const name = d.name;
@@ -636,14 +630,9 @@ function clusterUndeleteBlockedReason(
   return null;
 }
 
-function planClusterUndelete(
-  ctx: ClusterInput,
-  d: DesiredCluster,
-  deleted: LiveCluster,
-): ClusterDecision {
+function planClusterUndelete(ctx: ClusterInput, d: DesiredCluster, deleted: LiveCluster) {
   const name = d.name;
   const after = clusterForm(d.pool, d.enabled);
-  // Back DRAINED in the pool it had.
   const diff = diffForms(clusterForm(deleted.pool, false), after);
   const why = clusterUndeleteBlockedReason(ctx, d, deleted);
   if (why)

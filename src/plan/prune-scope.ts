@@ -6,7 +6,7 @@
  */
 import { address, type ObjectKind } from '../model/common.js';
 import type { RepoConfig } from '../model/desired.js';
-import type { PruneScope, Reason } from '../model/plan.js';
+import type { PruneScope } from '../model/plan.js';
 import { reasonOf, scopeParams } from './reasons.js';
 
 /** The kinds that have live objects poolsync can delete. */
@@ -55,11 +55,7 @@ export function prunes(
   return scope.inventory === true && inventory !== null && inventory.has(address(kind, name));
 }
 
-export function unmanagedReason(
-  scope: PruneScope | undefined,
-  kind: ObjectKind,
-  name: string,
-): Reason {
+export function unmanagedReason(scope: PruneScope | undefined, kind: ObjectKind, name: string) {
   if (!scope) return reasonOf('PRUNE_OFF', {});
   if (scope.forgotten?.includes(address(kind, name))) return reasonOf('FORGOTTEN', {});
   if (scope.inventory !== undefined) return reasonOf('NOT_IN_INVENTORY', { kind });

@@ -133,7 +133,6 @@ function followsCluster(f: QueueFrame, l: LiveQueue, d: QueueDecision): QueueDec
   return { ...d, change: changeWith(change, { caused_by: by, cause: why, ...alone }) };
 }
 
-/** The change with the queue's drain state going `from` → `to` (an update when it was a noop). */
 function withState(change: Change, from: string, to: string): Change {
   return changeWith(change, {
     diff: [...change.diff, stateDiff(from, to)],
@@ -172,7 +171,6 @@ function planMissingQueue(own: QueueOwn, target: QueueSpec | null): QueueDecisio
     });
     return { ...d, change: withNote(d.change, why) };
   }
-  // soft_delete: a deleted co-named queue comes back with its cluster's undelete.
   if (deleted?.cluster_managed && cluster?.undeletes)
     return planConamedUndelete(own, inheritCaps(target, deleted), deleted, cluster);
   if (deleted) return planUndelete(own, inheritCaps(target, deleted), deleted);
@@ -493,24 +491,18 @@ function planPoolChange(v: LiveView, target: QueueSpec): QueueDecision | null {
   }
   if (l.cluster_managed) {
     const queue = address('Queue', name);
-    return refuse(
-      v,
-      target,
-      reasonOf('CONAMED_QUEUE_POOL_FIXED', { queue, cluster: name, pool: live.pool }),
-    );
+    const why = reasonOf('CONAMED_QUEUE_POOL_FIXED', { queue, cluster: name, pool: live.pool });
+    return refuse(v, target, why);
   }
   if (!f.ix.caps.drain || !f.ix.caps.queue_delete) {
     const missing = (['drain', 'queue_delete'] as const).filter((c) => !f.ix.caps[c]);
-    return refuse(
-      v,
-      target,
-      reasonOf('QUEUE_POOL_FIXED', {
-        pool: target.pool,
-        live_pool: live.pool,
-        hint: f.ix.caps.drain || f.ix.caps.queue_delete,
-        missing,
-      }),
-    );
+    const why = reasonOf('QUEUE_POOL_FIXED', {
+      pool: target.pool,
+      live_pool: live.pool,
+      hint: f.ix.caps.drain || f.ix.caps.queue_delete,
+      missing,
+    });
+    return refuse(v, target, why);
   }
   const settings = f.ix.undeletableSettings(name);
   // Soft deletes keep the name reserved (remote/_queue.py:1006-1008): no create of it after.
@@ -544,11 +536,8 @@ function planSameGroupUpdate(v: LiveView, target: QueueSpec): QueueDecision {
       const emptied = untouched.clusters.length === 0;
       return refuse(v, target, reasonOf('CONAMED_SELECTOR_FIXED', { name, emptied }));
     }
-    return refuse(
-      v,
-      target,
-      reasonOf('CREATED_QUEUE_SELECTOR_FIXED', { name, clusters: [...untouched.clusters] }),
-    );
+    const clusters = [...untouched.clusters];
+    return refuse(v, target, reasonOf('CREATED_QUEUE_SELECTOR_FIXED', { name, clusters }));
   }
   const blocked = selectorBlockedReason(f, target);
   if (blocked) return refuse(v, target, blocked);
@@ -582,9 +571,8 @@ function deletedIn(f: QueueFrame, selector: readonly string[]): string | null {
 }
 
 /**
- * soft_delete: a deleted queue's name stays reserved until UndeleteQueue (remote/_queue.py), so
- * a declared one is undeleted, updated, activated (docs/union.md, "Soft deletes"). Why it
- * cannot come back, or null.
+ * soft_delete: a deleted queue's name stays reserved until UndeleteQueue (remote/_queue.py), so a
+ * declared one is undeleted, updated, activated (docs/union.md, "Soft deletes"). Why not, or null.
  */
 function undeleteBlockedReason(f: QueueFrame, name: string, deleted: LiveQueue): Reason | null {
   if (deleted.cluster_managed && !f.ix.lClusters.has(name))
@@ -630,11 +618,7 @@ function planUndelete(own: QueueOwn, target: QueueSpec, deleted: LiveQueue): Que
  * clusters page; the embedded control plane too): a side effect of delete_cluster (`caused_by`),
  * no delete_queue step. Re-registered under its name, it gets a new one (`recreated`, C2): no C7.
  */
-function cascadeDecision(
-  own: QueueOwn,
-  l: LiveQueue,
-  recreated: QueueDecision | null,
-): QueueDecision {
+function cascadeDecision(own: QueueOwn, l: LiveQueue, recreated: QueueDecision | null) {
   const by = address('Cluster', l.name);
   if (!recreated) {
     return decision(own, {

@@ -127,7 +127,6 @@ function addQueueCallNodes(b: StepBuild): void {
   for (const [name, q] of queues) {
     if (!q.undeletes) continue;
     g.add(key.undelete(name), 'undelete_queue', { name });
-    // Its pool and clusters back first, when this plan undeletes them.
     const deleted = ctx.lDeletedQueues.get(name);
     if (!deleted) continue;
     g.order(key.createPool(deleted.pool), key.undelete(name));
@@ -387,10 +386,7 @@ function orderAssignments(b: StepBuild): void {
   }
 }
 
-/**
- * Every step's `execution`: `manual` (with the command) where the backend has no public API for
- * it (plan.md, "Manual steps"). The planner itself never sees a backend: it is passed in.
- */
+/** Steps' `execution`: `manual` where the backend has no public API (plan.md, Manual steps). */
 export function withExecution(
   plan: Plan,
   manualStep: ((step: Step) => ManualInstruction | null) | undefined,
@@ -413,10 +409,7 @@ export function isManual(step: Step): boolean {
   return step.execution === 'manual';
 }
 
-/**
- * For each non-manual step that cannot run before a person acts: the first manual step it
- * depends on. Steps are in topological order, so one pass suffices.
- */
+/** Each non-manual step's first manual ancestor (steps are in topological order: one pass). */
 export function waitingOnManual(steps: readonly Step[]): Map<string, string> {
   const blockedBy = new Map<string, string>();
   const manual = new Set(steps.filter(isManual).map((s) => s.id));
@@ -433,10 +426,9 @@ export function waitingOnManual(steps: readonly Step[]): Map<string, string> {
 }
 
 /**
- * Why a step is not accounted for by the plan's changes (docs/plan.md, Saved plans), or null.
- * A reviewer reads the changes; a step they do not account for (a `delete_cluster` added by
- * hand to a saved plan) would run unseen. Checked when a plan is saved and read
- * (src/render/plan-file.ts).
+ * Why a step is not accounted for by the plan's changes (docs/plan.md, Saved plans), or null: a
+ * reviewer reads the changes, so such a step (a `delete_cluster` added by hand to a saved plan)
+ * would run unseen. Checked when a plan is saved and read (src/render/plan-file.ts).
  */
 export function unaccountedStep(plan: Pick<Plan, 'changes' | 'steps'>): string | null {
   const byAddress = new Map(plan.changes.map((c) => [c.address, c.action]));

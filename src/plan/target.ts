@@ -26,7 +26,6 @@ export function checkAddressSyntax(flag: string, addr: string): void {
   }
 }
 
-/** The plan restricted to `targets` and what they depend on (see the module comment). */
 export function targetPlan(plan: Plan, targets: readonly string[]): Plan {
   if (targets.length === 0) return plan;
   const known = new Set(plan.changes.map((c) => c.address));
@@ -89,10 +88,7 @@ export function targetPlan(plan: Plan, targets: readonly string[]): Plan {
   // Side effects of kept steps (C2 queues of a registration, C8 selectors of a delete).
   const stays = (c: string) => !kept(c);
   for (const c of plan.changes)
-    if (
-      c.caused_by &&
-      (addresses.has(c.caused_by) || lostBy.get(c.address)!.some((l) => !stays(l)))
-    )
+    if (c.caused_by && (addresses.has(c.caused_by) || lostBy.get(c.address)!.some(kept)))
       addresses.add(c.address);
 
   const changes: Change[] = plan.changes
@@ -108,10 +104,7 @@ export function targetPlan(plan: Plan, targets: readonly string[]): Plan {
   const keep = (x: PlanWarning | PlanError) => x.address === null || addresses.has(x.address);
   const extra = [...addresses].filter((a) => !wanted.has(a)).sort();
   const sorted = [...targets].sort();
-  const partial: PlanWarning = warning('PARTIAL_PLAN', sorted.join(', '), {
-    targets: sorted,
-    extra,
-  });
+  const partial = warning('PARTIAL_PLAN', sorted.join(', '), { targets: sorted, extra });
   return {
     ...plan,
     summary: summarizeChanges(changes),
