@@ -88,17 +88,10 @@ export function manualArgv(step: Step, cliPath: string, filePath: string | null)
   return [cliPath, ...args.map((a) => (file && filePath && a === file.name ? filePath : a))];
 }
 
-/** The credentials the control plane's CLI reads (`ControlPlane.manual`). */
-export interface ManualCredentials {
-  /** Variables for the child's environment (e.g. FLYTE_API_KEY), never its argv. */
-  commandEnv?(): Record<string, string>;
-}
-
 /** A `runManual`; `env`: the CLI's, which the command inherits (its KUBECONFIG, config file). */
-export function flyteCliRunner(cliPath: string, env: Env, credentials: ManualCredentials = {}) {
+export function flyteCliRunner(cliPath: string, env: Env) {
   // A command that runs longer is killed.
   const timeoutMs = 10 * 60 * 1000;
-  const childEnv = { ...env, ...credentials.commandEnv?.() };
   return async (
     step: Step,
     onOutput: (stream: 'stdout' | 'stderr', line: string) => void,
@@ -112,7 +105,7 @@ export function flyteCliRunner(cliPath: string, env: Env, credentials: ManualCre
         await writeFile(filePath, file.content, { mode: 0o600 });
       }
       const [bin, ...args] = manualArgv(step, cliPath, filePath);
-      await runChild(bin!, args, timeoutMs, onOutput, childEnv);
+      await runChild(bin!, args, timeoutMs, onOutput, env);
       return { note: `ran ${[cliPath, ...shellWords(step.manual!.command).slice(1)].join(' ')}` };
     } finally {
       if (dir) await rm(dir, { recursive: true, force: true });

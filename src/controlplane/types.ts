@@ -386,7 +386,7 @@ export interface CapabilityCalls {
 
 /**
  * Steps a backend has no public API for: what a person runs instead (planned as `execution:
- * "manual"`), and the credentials the CLI of those steps reads (`apply --flyte-cli`).
+ * "manual"`; `apply --flyte-cli` runs it).
  */
 export interface ManualSteps {
   /**
@@ -394,8 +394,6 @@ export interface ManualSteps {
    * other inputs), so it must not use `this`.
    */
   readonly instruction: (step: Step) => ManualInstruction | null;
-  /** The manual CLI's credentials (FLYTE_API_KEY), set for each child. Secret: never logged. */
-  commandEnv?(): Record<string, string>;
 }
 
 /** The inventory of what poolsync applied (model/inventory.ts). */

@@ -120,8 +120,7 @@ export async function apply(
           parallelism,
           waitTimeoutMs,
           onEvent: progressPrinter(out, colors),
-          runManual:
-            flyteCli === undefined ? undefined : flyteCliRunner(flyteCli, io.env, cp.manual),
+          runManual: flyteCli === undefined ? undefined : flyteCliRunner(flyteCli, io.env),
           canRunManual: isCliCommand,
         }),
       executed: (_plan, result) => {
