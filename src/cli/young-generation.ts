@@ -41,11 +41,9 @@ export function keepYoungGenerationSmall(argv: readonly string[]): boolean {
  * peak is behind it. Its --parallelism calls in flight outlive a 1 MB young generation's
  * scavenges and are promoted: paired at 10k, HTTP, 20 ms latency, 15-20 % more CPU at
  * parallelism 16 and 128 and a higher peak RSS at 128 (bench/README.md, issue 37 last stop).
- * Not on a heap already past LARGE_HEAP_BYTES (a 100,000-object apply): there the growth is seen
- * late, between calls that do not yield (64 MB), and the peak is quality.md's 400 MB bound.
  */
 export function letYoungGenerationGrow(): void {
-  if (!keptSmall || v8().getHeapStatistics().used_heap_size >= LARGE_HEAP_BYTES) return;
+  if (!keptSmall) return;
   keptSmall = !growthFactor(2);
   if (!keptSmall) stopGrowingAt(GROWN_YOUNG_BYTES);
 }
@@ -55,9 +53,6 @@ export function letYoungGenerationGrow(): void {
  * apply reached on top of ~200 MB of old generation: peak RSS ~470 MB (issue 63).
  */
 const GROWN_YOUNG_BYTES = 32 * 1024 * 1024;
-
-/** util/heap-growth.ts's threshold, not imported: this module loads before any other. */
-const LARGE_HEAP_BYTES = 64 * 1024 * 1024;
 
 /**
  * Growth stops (factor 1) at the first collection seen with the young generation at half of
