@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cleanup } from '../support/cleanup.js';
-import { GitSource, SourceError } from '../../src/daemon/git-source.js';
+import { GitSource, SourceError, type GitSourceOptions } from '../../src/daemon/git-source.js';
 import { gitEnvironment } from '../../src/util/git-env.js';
 import { git, TestRepo, tempDir } from './helpers.js';
 import { until } from '../support/until.js';
@@ -14,19 +14,28 @@ const noAuth = {
   sshKnownHostsFile: null,
 };
 
+/** A source of `repo`'s main branch, whole, without credentials, unless `o` says otherwise. */
+const sourceOf = (
+  repo: string,
+  checkoutDir: string,
+  o: Partial<GitSourceOptions> = {},
+): GitSource =>
+  new GitSource({
+    env: process.env,
+    repo,
+    branch: 'main',
+    path: '.',
+    auth: noAuth,
+    checkoutDir,
+    ...o,
+  });
+
 /**
  * A source of REPO's main branch checked out under ROOT/checkout and synced once, whose every
  * later contact with the remote runs the shell `script` as its upload-pack (to count or hold it).
  */
 async function throughUploadPack(repo: TestRepo, root: string, script: string): Promise<GitSource> {
-  const src = new GitSource({
-    env: process.env,
-    repo: repo.bare,
-    branch: 'main',
-    path: '.',
-    auth: noAuth,
-    checkoutDir: join(root, 'checkout'),
-  });
+  const src = sourceOf(repo.bare, join(root, 'checkout'));
   await src.sync();
   const pack = join(root, 'upload-pack');
   writeFileSync(pack, `#!/bin/sh\n${script}`, { mode: 0o755 });
@@ -39,14 +48,7 @@ describe('GitSource', () => {
     const repo = new TestRepo();
     cleanup.add(() => repo.cleanup());
     const c1 = repo.commit({ 'pools/a.yaml': 'one\n' });
-    const src = new GitSource({
-      env: process.env,
-      repo: repo.bare,
-      branch: 'main',
-      path: 'pools',
-      auth: noAuth,
-      checkoutDir: join(tempDir(), 'checkout'),
-    });
+    const src = sourceOf(repo.bare, join(tempDir(), 'checkout'), { path: 'pools' });
     const s1 = await src.sync();
     expect(s1.commit).toBe(c1);
     expect(readFileSync(join(s1.dir, 'a.yaml'), 'utf8')).toBe('one\n');
@@ -63,14 +65,7 @@ describe('GitSource', () => {
     cleanup.add(() => repo.cleanup());
     const c1 = repo.commit({ 'a.yaml': 'base\n' });
     repo.commit({ 'a.yaml': 'bad\n', 'junk.yaml': 'x\n' });
-    const src = new GitSource({
-      env: process.env,
-      repo: repo.bare,
-      branch: 'main',
-      path: '.',
-      auth: noAuth,
-      checkoutDir: join(tempDir(), 'co'),
-    });
+    const src = sourceOf(repo.bare, join(tempDir(), 'co'));
     const before = await src.sync();
     // Someone edits the checkout by hand: it must not survive a sync.
     writeFileSync(join(before.dir, 'stray.yaml'), 'stray\n');
@@ -89,14 +84,7 @@ describe('GitSource', () => {
     cleanup.add(() => repo.cleanup());
     repo.commit({ 'a.yaml': 'x\n' });
     const checkoutDir = join(tempDir(), 'co');
-    const ok = new GitSource({
-      env: process.env,
-      repo: repo.bare,
-      branch: 'main',
-      path: '.',
-      auth: noAuth,
-      checkoutDir,
-    });
+    const ok = sourceOf(repo.bare, checkoutDir);
     const good = await ok.sync();
     repo.cleanup(); // the remote disappears
     await expect(ok.sync()).rejects.toThrow(SourceError);
@@ -175,26 +163,14 @@ describe('GitSource', () => {
     const repo = new TestRepo();
     cleanup.add(() => repo.cleanup());
     repo.commit({ 'a.yaml': 'x\n' });
-    const src = new GitSource({
-      env: process.env,
-      repo: repo.bare,
-      branch: 'nope',
-      path: '.',
-      auth: noAuth,
-      checkoutDir: join(tempDir(), 'co'),
-    });
+    const src = sourceOf(repo.bare, join(tempDir(), 'co'), { branch: 'nope' });
     await expect(src.sync()).rejects.toThrow(/branch nope.*(couldn't find remote ref|not found)/i);
   });
 
   it('an HTTPS token never appears in errors, and URL userinfo is scrubbed', async () => {
     const token = 'ghp_SuperSecretToken123456';
-    const src = new GitSource({
-      env: process.env,
-      repo: 'http://someone@127.0.0.1:1/org/repo.git',
-      branch: 'main',
-      path: '.',
+    const src = sourceOf('http://someone@127.0.0.1:1/org/repo.git', join(tempDir(), 'co'), {
       auth: { ...noAuth, token },
-      checkoutDir: join(tempDir(), 'co'),
     });
     const err = await src.sync().then(
       () => null,
@@ -213,13 +189,8 @@ describe.skipIf(!existsSync('/usr/bin/ssh'))('GitSource over SSH', () => {
     const dir = tempDir();
     const key = join(dir, 'id_test');
     writeFileSync(key, 'not really a key\n', { mode: 0o600 });
-    const src = new GitSource({
-      env: process.env,
-      repo: 'ssh://git@127.0.0.1:1/acme/pools.git',
-      branch: 'main',
-      path: '.',
+    const src = sourceOf('ssh://git@127.0.0.1:1/acme/pools.git', join(dir, 'co'), {
       auth: { ...noAuth, sshKeyFile: key },
-      checkoutDir: join(dir, 'co'),
     });
     const err = await src.sync().then(
       () => null,
