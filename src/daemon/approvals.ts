@@ -156,7 +156,7 @@ export class Approvals {
   }
 
   private expire(): void {
-    const cutoff = new Date().getTime() - GRANT_TTL_MS;
+    const cutoff = Date.now() - GRANT_TTL_MS;
     for (const [fp, r] of this.granted) if (Date.parse(r.at) < cutoff) this.granted.delete(fp);
   }
 }
