@@ -5,6 +5,7 @@
  * Every object is rebuilt with a fixed key order (annotations as sorted pairs), so plain
  * JSON.stringify is canonical: much cheaper than sorting keys generically at 10,000 objects.
  */
+import { createHash } from 'node:crypto';
 import {
   type ClusterDataPlane,
   type PoolContract,
@@ -53,42 +54,82 @@ const specKey = (s: QueueSpec) => {
 };
 
 export function desiredFingerprint(desired: DesiredState, commit: string | null): string {
-  return sha256(
-    JSON.stringify([
-      'desired/1',
-      commit,
-      desired.config.prune,
-      ...objectsKey(desired),
-      ...optionalKeys(desired),
-    ]),
-  );
+  // Hashed as written: built whole, its ~300,000 arrays and one string of the whole repository
+  // lived until the end (at 100,000 objects ~55 MB allocated, ~0.2 s with their collection).
+  const json = new HashedJsonArray();
+  json.item('desired/1');
+  json.item(commit);
+  json.item(desired.config.prune);
+  json.list(desired.pools, (p) => [
+    p.name,
+    p.contract ? contractKey(p.contract) : null,
+    annotationsKey(p.annotations),
+  ]);
+  json.list(desired.clusters, (c) => [
+    c.name,
+    c.pool,
+    c.enabled,
+    dataPlaneKey(c.data_plane),
+    annotationsKey(c.annotations),
+    // Only when several, so fingerprints of clusters in one pool are unchanged.
+    ...(c.pools ? [c.pools] : []),
+  ]);
+  json.list(desired.queues, (q) => [q.name, specKey(q.spec), annotationsKey(q.annotations)]);
+  json.list(desired.assignments, (a) => [
+    a.project,
+    a.domain,
+    a.workflow,
+    a.pool,
+    annotationsKey(a.annotations),
+  ]);
+  for (const key of optionalKeys(desired)) json.item(key);
+  return json.digest();
 }
 
-function objectsKey(desired: DesiredState): unknown[] {
-  return [
-    desired.pools.map((p) => [
-      p.name,
-      p.contract ? contractKey(p.contract) : null,
-      annotationsKey(p.annotations),
-    ]),
-    desired.clusters.map((c) => [
-      c.name,
-      c.pool,
-      c.enabled,
-      dataPlaneKey(c.data_plane),
-      annotationsKey(c.annotations),
-      // Only when several, so fingerprints of clusters in one pool are unchanged.
-      ...(c.pools ? [c.pools] : []),
-    ]),
-    desired.queues.map((q) => [q.name, specKey(q.spec), annotationsKey(q.annotations)]),
-    desired.assignments.map((a) => [
-      a.project,
-      a.domain,
-      a.workflow,
-      a.pool,
-      annotationsKey(a.annotations),
-    ]),
-  ];
+/**
+ * sha256 of the JSON text of an array (the same digest as sha256(JSON.stringify(array))), its
+ * items written one by one: a list's items are stringified one at a time, so no array of them
+ * nor the whole text is ever held; the text is hashed in chunks of about 64 KB.
+ */
+class HashedJsonArray {
+  private readonly hash = createHash('sha256');
+  private text = '';
+  private empty = true;
+
+  item(value: unknown): void {
+    this.next();
+    this.write(JSON.stringify(value) ?? 'null');
+  }
+
+  /** An item that is a list: `key(x)` of each of `items`. */
+  list<T>(items: readonly T[], key: (item: T) => unknown): void {
+    this.next();
+    this.write('[');
+    items.forEach((x, i) => {
+      if (i > 0) this.write(',');
+      this.write(JSON.stringify(key(x)) ?? 'null');
+    });
+    this.write(']');
+  }
+
+  digest(): string {
+    this.write(this.empty ? '[]' : ']');
+    this.hash.update(this.text);
+    return `sha256:${this.hash.digest('hex')}`;
+  }
+
+  private next(): void {
+    this.write(this.empty ? '[' : ',');
+    this.empty = false;
+  }
+
+  /** Whole JSON texts and punctuation only: a chunk never splits a character's UTF-8 bytes. */
+  private write(text: string): void {
+    this.text += text;
+    if (this.text.length < 65536) return;
+    this.hash.update(this.text);
+    this.text = '';
+  }
 }
 
 /** Kinds and settings keyed only when present, so older fingerprints are unchanged. */
