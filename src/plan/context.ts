@@ -382,9 +382,10 @@ export function upsertChange(kind: ObjectKind, key: string, before: Form | null,
 }
 
 export function indexBy<T>(items: readonly T[] | undefined, key: (i: T) => string): Map<string, T> {
-  // A loop, not new Map(items.map(…)): no [key, item] pair per item (100,000 at 100k objects).
+  // Not new Map(items.map(…)): no [key, item] pair per item (100,000 at 100k objects); not
+  // for-of: no iterator result per item either.
   const map = new Map<string, T>();
-  for (const i of items ?? []) map.set(key(i), i);
+  items?.forEach((i) => map.set(key(i), i));
   return map;
 }
 

@@ -35,7 +35,8 @@ export function queueForm(spec: QueueSpec): QueueSpec & Form {
     const v = spec[f];
     form[f] = Array.isArray(v) ? [...v] : v;
   }
-  return Object.assign(form, capsForm(spec)) as QueueSpec & Form;
+  // Most queues declare no caps: no empty caps form to copy from.
+  return (declaresCaps(spec) ? Object.assign(form, capsForm(spec)) : form) as QueueSpec & Form;
 }
 
 /** A queue's settings besides its pool, selector and caps, in a fixed field order. */
@@ -144,7 +145,8 @@ export function declaresCaps(s: QueueCaps): boolean {
 }
 
 /** The rest of a change, in the order the pass decided it (the JSON keeps member order). */
-type ChangeMore = Partial<Pick<Change, 'why' | 'caused_by' | 'caused_after' | 'cause' | 'note'>>;
+type MoreKey = 'why' | 'caused_by' | 'caused_after' | 'cause' | 'note';
+export type ChangeMore = Partial<Pick<Change, MoreKey>>;
 
 /**
  * A change, whole: no pass writes to one once made (`changeWith` makes a new one), so a decision
@@ -157,7 +159,7 @@ export function makeChange(
   before: Form | null,
   after: Form | null,
   diff: FieldDiff[] | null,
-  { why, caused_by = null, ...extras }: ChangeMore = {},
+  more: ChangeMore = {},
 ): Change {
   const change: Record<string, unknown> = {
     address: address(kind, name),
@@ -170,9 +172,12 @@ export function makeChange(
   if (diff) change['diff'] = diff;
   else Object.defineProperty(change, 'diff', DIFF_OF_AFTER);
   change['destructive'] = action === 'delete' || action === 'replace';
-  change['caused_by'] = caused_by;
-  if (why) change['why'] = why;
-  return Object.assign(change, extras) as unknown as Change;
+  change['caused_by'] = more.caused_by ?? null;
+  if (more.why) change['why'] = more.why;
+  // The rest in their order (not a rest parameter: one more object a change).
+  for (const key in more)
+    if (key !== 'why' && key !== 'caused_by') change[key] = more[key as MoreKey];
+  return change as unknown as Change;
 }
 
 /**
@@ -223,6 +228,6 @@ export function summarizeChanges(changes: readonly Change[]): PlanSummary {
     unmanaged: 0,
     noop: 0,
   };
-  for (const c of changes) summary[c.action] += 1;
+  changes.forEach((c) => (summary[c.action] += 1)); // not for-of: no iterator result a change
   return summary;
 }

@@ -193,7 +193,7 @@ export class StepGraph {
       node.mark = 2;
       ordered.push(node);
     };
-    for (const node of this.inOrder) visit(node);
+    this.inOrder.forEach(visit); // not for-of: no iterator result a step
     ordered.forEach((n, i) => (n.mark = i + 1));
     // One string per id, shared by its dependents (~300,000 dependencies at 100,000 objects).
     const ids = ordered.map((n) => `s${n.mark}`);
