@@ -196,6 +196,8 @@ function diffOfAfter(change: Change): boolean {
   return Object.getOwnPropertyDescriptor(change, 'diff')?.get === DIFF_OF_AFTER.get;
 }
 
+type Key = keyof Change;
+
 /**
  * `change` with `fields` set, as a new change: members in the same order, new ones last (so the
  * JSON is the same). A diff read from `after` stays so while the forms stay.
@@ -203,13 +205,22 @@ function diffOfAfter(change: Change): boolean {
 export function changeWith(change: Change, fields: Partial<Change>): Change {
   const keepsForms = !('diff' in fields || 'before' in fields || 'after' in fields);
   if (!keepsForms || !diffOfAfter(change)) return { ...change, ...fields };
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(change) as (keyof Change)[]) {
-    if (key === 'diff') Object.defineProperty(out, 'diff', DIFF_OF_AFTER);
-    else out[key] = Object.hasOwn(fields, key) ? fields[key] : change[key];
-  }
-  for (const key of Object.keys(fields) as (keyof Change)[])
-    if (!Object.hasOwn(out, key)) out[key] = fields[key];
+  // The members up to `diff` (makeChange's order) as one literal: added one by one to `{}`, each
+  // of the 20,000 co-named queues' changes of a plan of 100,000 creates got a hidden class of
+  // its own (a map and its descriptors, kept as long as the plan). for-in, not for-of over
+  // Object.keys: no key array nor iterator results (~650 → ~370 bytes a call).
+  const value = (key: Key) => (Object.hasOwn(fields, key) ? fields[key] : change[key]);
+  const out: Record<string, unknown> = {
+    address: value('address'),
+    kind: value('kind'),
+    name: value('name'),
+    action: value('action'),
+    before: change.before,
+    after: change.after,
+  };
+  Object.defineProperty(out, 'diff', DIFF_OF_AFTER);
+  for (const key in change) if (!Object.hasOwn(out, key)) out[key] = value(key as Key);
+  for (const key in fields) if (!Object.hasOwn(out, key)) out[key] = fields[key as Key];
   return out as unknown as Change;
 }
 
