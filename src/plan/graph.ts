@@ -139,7 +139,10 @@ export class StepGraph {
     return this.nodes.get(key.kind)?.get(key.name);
   }
 
-  /** Idempotent per key; the target defaults to the object its arguments name. */
+  /**
+   * Idempotent per key; the target defaults to the object its arguments name. The passes give
+   * their change's address, the same text: one string fewer a step, kept as long as the plan.
+   */
   add<K extends StepKind>(key: StepKey, op: K, args: ArgsOf<K>, target?: string): StepKey {
     let named = this.nodes.get(key.kind);
     if (!named) this.nodes.set(key.kind, (named = new Map()));

@@ -89,8 +89,9 @@ function addPoolNodes(b: StepBuild): void {
     const contract = d.finalContract!;
     // soft_delete: an undelete takes the create's key: what waits for the pool waits for it.
     if (d.undeletes) g.add(key.createPool(name), 'undelete_pool', { name });
-    if (d.creates) g.add(key.createPool(name), 'create_pool', { name, contract });
-    if (d.updates) g.add(key.updatePool(name), 'update_pool', { name, contract });
+    const at = d.change.address;
+    if (d.creates) g.add(key.createPool(name), 'create_pool', { name, contract }, at);
+    if (d.updates) g.add(key.updatePool(name), 'update_pool', { name, contract }, at);
   }
 }
 
@@ -108,9 +109,10 @@ function addClusterNodes(b: StepBuild): void {
       if (enabled) g.add(key.updateCluster(name), 'update_cluster', { name, enabled: true });
     } else if (d.registers) {
       const args = { name, pool, ...(dc.data_plane ? { data_plane: dc.data_plane } : {}) };
-      g.add(key.register(name), 'register_cluster', args);
+      const at = d.change.address;
+      g.add(key.register(name), 'register_cluster', args, at);
       // C6: a registration enables the cluster; disabling is a second call.
-      if (!enabled) g.add(key.updateCluster(name), 'update_cluster', { name, enabled: false });
+      if (!enabled) g.add(key.updateCluster(name), 'update_cluster', { name, enabled: false }, at);
     } else if (d.moves) {
       g.add(key.move(name), 'move_cluster', { name, pool });
       if (enabled !== ctx.lClusters.get(name)?.enabled)
@@ -135,7 +137,7 @@ function addQueueCallNodes(b: StepBuild): void {
   queues.forEach((q, name) => {
     if (!q.call) return;
     const spec = q.call.spec;
-    g.add(key.queue(name), q.call.op, { name, ...spec });
+    g.add(key.queue(name), q.call.op, { name, ...spec }, q.change.address);
     // A moved queue (queue_move) is drained first: it needs no repointing before a delete.
     const removes =
       !q.deletes &&
@@ -145,7 +147,7 @@ function addQueueCallNodes(b: StepBuild): void {
     if (removes && spec.clusters.some(replaced)) {
       // New selector names a re-registered cluster, old one a deleted one: two calls, no cycle.
       const first: QueueSpec = { ...spec, clusters: spec.clusters.filter((c) => !replaced(c)) };
-      g.add(key.queueFirst(name), 'update_queue', { name, ...first });
+      g.add(key.queueFirst(name), 'update_queue', { name, ...first }, q.change.address);
     }
   });
 }
@@ -195,7 +197,8 @@ function addAssignmentNodes(b: StepBuild): void {
     const { project, domain, workflow } = (ctx.lAssignments.get(k) ?? ctx.dAssignments.get(k))!;
     const akey = { project, domain, workflow };
     if (a.remove) g.add(key.deleteAssignment(k), 'delete_assignment', akey);
-    if (a.set) g.add(key.setAssignment(k), 'set_assignment', { ...akey, pool: a.finalPool! });
+    const at = a.change.address;
+    if (a.set) g.add(key.setAssignment(k), 'set_assignment', { ...akey, pool: a.finalPool! }, at);
   });
 }
 
