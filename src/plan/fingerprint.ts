@@ -14,7 +14,7 @@ import {
   address,
   defaultQueueKeyString,
 } from '../model/common.js';
-import { capsForm, sha256 } from './forms.js';
+import { capsForm, declaresCaps, sha256 } from './forms.js';
 import type { Annotations, DesiredState } from '../model/desired.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { ExecutionClusterLabel, FlyteadminLive } from '../model/flyte.js';
@@ -37,10 +37,10 @@ const dataPlaneKey = (d: ClusterDataPlane | null) =>
         d.secret_store?.locator ?? null,
         d.image_registry ?? null,
       ];
-const annotationsKey = (a: Annotations) =>
-  Object.keys(a)
-    .sort()
-    .map((k) => [k, a[k]]);
+const annotationsKey = (a: Annotations) => {
+  const keys = Object.keys(a);
+  return keys.length === 0 ? keys : keys.sort().map((k) => [k, a[k]]);
+};
 /**
  * A queue's spec field by field (not Object.values(settingsOf(s)): two objects a queue, 69,500
  * queues at 100,000 objects, raised the plan's peak RSS by 25-35 MB); its caps only when some
@@ -48,8 +48,7 @@ const annotationsKey = (a: Annotations) =>
  */
 const specKey = (s: QueueSpec) => {
   const key: unknown[] = QUEUE_SPEC_FIELDS.map((f) => s[f]);
-  const caps = capsForm(s);
-  if (Object.keys(caps).length > 0) key.push(caps);
+  if (declaresCaps(s)) key.push(capsForm(s));
   return key;
 };
 
@@ -88,49 +87,44 @@ export function desiredFingerprint(desired: DesiredState, commit: string | null)
 
 /**
  * sha256 of the JSON text of an array (the same digest as sha256(JSON.stringify(array))), its
- * items written one by one: a list's items are stringified one at a time, so no array of them
- * nor the whole text is ever held; the text is hashed in chunks of about 64 KB.
+ * items written one by one, a list's in batches: neither all their keys nor the whole text are
+ * ever held. A batch is stringified at once: one string an item, joined, cost more (issue 63).
+ * The text is hashed in pieces cut at punctuation: no character's UTF-8 bytes are split.
  */
 class HashedJsonArray {
   private readonly hash = createHash('sha256');
-  private text = '';
   private empty = true;
 
   item(value: unknown): void {
     this.next();
-    this.write(JSON.stringify(value) ?? 'null');
+    this.hash.update(JSON.stringify(value) ?? 'null');
   }
 
   /** An item that is a list: `key(x)` of each of `items`. */
   list<T>(items: readonly T[], key: (item: T) => unknown): void {
     this.next();
-    this.write('[');
-    items.forEach((x, i) => {
-      if (i > 0) this.write(',');
-      this.write(JSON.stringify(key(x)) ?? 'null');
-    });
-    this.write(']');
+    this.hash.update('[');
+    for (let i = 0; i < items.length; i += BATCH) {
+      if (i > 0) this.hash.update(',');
+      // The batch's JSON without its brackets: its items' JSON, comma-separated.
+      this.hash.update(JSON.stringify(items.slice(i, i + BATCH).map(key)).slice(1, -1));
+    }
+    this.hash.update(']');
   }
 
   digest(): string {
-    this.write(this.empty ? '[]' : ']');
-    this.hash.update(this.text);
+    this.hash.update(this.empty ? '[]' : ']');
     return `sha256:${this.hash.digest('hex')}`;
   }
 
   private next(): void {
-    this.write(this.empty ? '[' : ',');
+    this.hash.update(this.empty ? '[' : ',');
     this.empty = false;
   }
-
-  /** Whole JSON texts and punctuation only: a chunk never splits a character's UTF-8 bytes. */
-  private write(text: string): void {
-    this.text += text;
-    if (this.text.length < 65536) return;
-    this.hash.update(this.text);
-    this.text = '';
-  }
 }
+
+/** Items a batch: its keys die young in a 1 MB semi-space, its text is ~50 KB. */
+const BATCH = 500;
 
 /** Kinds and settings keyed only when present, so older fingerprints are unchanged. */
 function optionalKeys(desired: DesiredState): unknown[] {
