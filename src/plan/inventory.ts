@@ -70,10 +70,14 @@ export function declaresNothing(desired: DesiredState): boolean {
 
 /** Every address the repository declares of a kind poolsync can delete, sorted. */
 export function declaredAddresses(desired: DesiredState): string[] {
-  return declaredByKind(desired)
-    .filter(([kind]) => kind !== 'ExecutionCluster' && kind !== 'ClusterLabel')
-    .flatMap(([, objects]) => objects.map((o) => o.address))
-    .sort();
+  // Straight into one list: no {address, source} per object, nor a list a kind, to flatten.
+  const out: string[] = [];
+  for (const kind of OBJECT_KINDS) {
+    if (kind === 'ExecutionCluster' || kind === 'ClusterLabel') continue;
+    const [list, key] = LISTED[kind](desired);
+    list?.forEach((o) => out.push(address(kind, key(o as never))));
+  }
+  return out.sort();
 }
 
 export function liveObjects(live: LiveState): Map<string, object> {
