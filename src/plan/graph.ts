@@ -194,7 +194,7 @@ export class StepGraph {
       node.mark = 1;
       path.push(node);
       const after = node.after;
-      if (after) for (const dep of sortedBy(after, rankOf)) visit(dep);
+      if (after) sortedBy(after, rankOf).forEach(visit); // not for-of: no iterator a step
       path.pop();
       node.mark = 2;
       ordered.push(node);
@@ -239,7 +239,8 @@ function sortedBy(nodes: Node[], by: (n: Node) => number): Node[] {
       nodes[j + 1] = node;
     }
   let kept = 0;
-  for (const node of nodes) if (kept === 0 || nodes[kept - 1] !== node) nodes[kept++] = node;
+  for (let i = 0; i < nodes.length; i++)
+    if (kept === 0 || nodes[kept - 1] !== nodes[i]) nodes[kept++] = nodes[i]!;
   nodes.length = kept;
   return nodes;
 }

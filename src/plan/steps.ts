@@ -303,8 +303,8 @@ function orderQueueCalls(b: StepBuild): void {
     }
     // A deleted queue needs no repointing; a moved cluster's co-named queue moves with it.
     const movesAlong = q.live?.cluster_managed === true && ctx.movedClusters.has(name);
-    if (q.deletes || movesAlong) return;
-    for (const c of q.live?.clusters ?? []) {
+    if (q.deletes || movesAlong || !q.live) return;
+    for (const c of q.live.clusters) {
       if (!leaves(ctx, c)) continue;
       g.order(removal, key.drain(name));
       const first = [key.wait(c), key.waitDrained(c)].filter((w) => g.has(w));
