@@ -85,6 +85,37 @@ class SeenKeys {
   }
 }
 
+/**
+ * Keys and short scalars shared rather than sliced from the text each time: a 100,000-object
+ * repository writes ~30 distinct keys and a few thousand recurring values (`poolsync/v1`, a pool's
+ * name in each of its queues) a million times. A recurring one is then one string kept by every
+ * manifest holding it, and a key that is already a property name stores without a lookup.
+ * Direct-mapped by a hash of the characters (a collision replaces the slot), so bounded: at most
+ * SHARED_SLOTS strings of SHARED_MAX_LENGTH characters stay between loads.
+ */
+const SHARED_SLOTS = 4096;
+const SHARED_MAX_LENGTH = 64;
+const shared: string[] = new Array<string>(SHARED_SLOTS).fill('');
+
+/** `text` from `at` to `stop` as a flat string: the one in `shared` when it is there. */
+function sharedSlice(text: string, at: number, stop: number): string {
+  const length = stop - at;
+  if (length > SHARED_MAX_LENGTH) return flatString(text.slice(at, stop));
+  // The length and four characters: names differ mostly at their end (`…-prod-398`), and a
+  // hash of every character cost as much as the slice it saves.
+  let hash = length;
+  if (length > 0) {
+    hash = Math.imul(hash, 31) + text.charCodeAt(at);
+    hash = Math.imul(hash, 31) + text.charCodeAt(at + (length >> 1));
+    hash = Math.imul(hash, 31) + text.charCodeAt(stop - 2);
+    hash = Math.imul(hash, 31) + text.charCodeAt(stop - 1);
+  }
+  const slot = (hash ^ (hash >>> 12)) & (SHARED_SLOTS - 1);
+  const known = shared[slot]!;
+  if (known.length === length && text.startsWith(known, at)) return known;
+  return (shared[slot] = flatString(text.slice(at, stop)));
+}
+
 const BLANK = -1;
 const DOCUMENT_START = -2;
 
@@ -322,7 +353,7 @@ abstract class SimpleReader<N, M extends N, S extends N> {
 
   /** The plain key from `at` to its `:`: a string in the core schema, not `seen` in its mapping. */
   private key(at: number, colon: number, seen: SeenKeys): string {
-    const key = this.text.slice(at, colon);
+    const key = sharedSlice(this.text, at, colon);
     if (typeof plainScalarValue(key) !== 'string') throw GIVE_UP;
     if (!seen.add(key)) throw GIVE_UP;
     this.addBytes(key.length);
@@ -405,14 +436,13 @@ abstract class SimpleReader<N, M extends N, S extends N> {
       (ch === 45 && (at + 1 === stop || text.charCodeAt(at + 1) === 32))
     )
       throw GIVE_UP;
-    const raw = text.slice(at, stop);
+    const raw = sharedSlice(text, at, stop);
     // `a:b` is a plain scalar in a block (`gs://bucket`); `a: b` or `a:` would be a key.
     if (inFlow ? /[[\]{},#:]/.test(raw) : raw.includes(': ') || raw.endsWith(':')) throw GIVE_UP;
     this.addBytes(raw.length);
     const value = plainScalarValue(raw);
     if (value === undefined) throw GIVE_UP;
-    const flat = typeof value === 'string' ? flatString(value) : value;
-    return this.scalarAt(flat, line, at);
+    return this.scalarAt(value, line, at);
   }
 
   /** `"text"` without escapes, or `'text'` with `''`; on one line. `next`: just past it. */
@@ -422,11 +452,11 @@ abstract class SimpleReader<N, M extends N, S extends N> {
     if (quote === 34) {
       const close = text.indexOf('"', at + 1);
       if (close === -1 || close >= end) throw GIVE_UP;
-      const value = text.slice(at + 1, close);
+      const value = sharedSlice(text, at + 1, close);
       if (value.includes('\\')) throw GIVE_UP;
       this.addBytes(value.length);
       this.next = close + 1;
-      return flatString(value);
+      return value;
     }
     let value = '';
     let c = at + 1;
