@@ -7,7 +7,7 @@
  * every error comes from one place. test/manifests/yaml-simple.test.ts holds both parsers to the
  * same output on every YAML file of the repository and thousands of mutations.
  */
-import { flatString } from '../util/flat-string.js';
+import { flatSlice } from '../util/flat-string.js';
 import { LIMITS, type InputLimits } from './limits.js';
 import {
   parseYamlFull,
@@ -100,7 +100,7 @@ const shared: string[] = new Array<string>(SHARED_SLOTS).fill('');
 /** `text` from `at` to `stop` as a flat string: the one in `shared` when it is there. */
 function sharedSlice(text: string, at: number, stop: number): string {
   const length = stop - at;
-  if (length > SHARED_MAX_LENGTH) return flatString(text.slice(at, stop));
+  if (length > SHARED_MAX_LENGTH) return flatSlice(text, at, stop);
   // The length and four characters: names differ mostly at their end (`…-prod-398`), and a
   // hash of every character cost as much as the slice it saves.
   let hash = length;
@@ -113,7 +113,7 @@ function sharedSlice(text: string, at: number, stop: number): string {
   const slot = (hash ^ (hash >>> 12)) & (SHARED_SLOTS - 1);
   const known = shared[slot]!;
   if (known.length === length && text.startsWith(known, at)) return known;
-  return (shared[slot] = flatString(text.slice(at, stop)));
+  return (shared[slot] = flatSlice(text, at, stop));
 }
 
 const BLANK = -1;
@@ -471,7 +471,7 @@ abstract class SimpleReader<N, M extends N, S extends N> {
       }
       this.addBytes(value.length);
       this.next = close + 1;
-      return flatString(value);
+      return flatSlice(value, 0, value.length);
     }
   }
 
