@@ -181,7 +181,8 @@ export function readDocument(file: string, root: YNode): DocumentResult {
       pos: positionOf(root, ...path),
       path: '/' + path.join('/'),
     });
-  const origin: Origin = { file, root: positionTree(root), source: root.pos, address: addr };
+  const source: SourceLocation = { file, line: root.pos.line, column: root.pos.column };
+  const kept = positionTree(root);
   if (issues.length > 0) {
     const name = (value['metadata'] as Record<string, unknown> | undefined)?.['name'];
     const faults = issues.map((i) => i.path);
@@ -189,11 +190,11 @@ export function readDocument(file: string, root: YNode): DocumentResult {
       kind,
       name: typeof name === 'string' ? name : null,
       // All errors are reported together (manifests.md): the rules still see what is right.
-      manifest: manifestOf(kind, value, origin, faults),
+      manifest: manifestOf(kind, value, source, kept, addr, faults),
       errors: issues.map((i) => err(i.message, i.pos, addr)),
     };
   }
-  return { kind, manifest: manifestOf(kind, value, origin), errors: [] };
+  return { kind, manifest: manifestOf(kind, value, source, kept, addr), errors: [] };
 }
 
 /** analysePlain's reading of a document: null unless it is a manifest with no error. */
@@ -201,20 +202,14 @@ export function readPlainDocument(
   file: string,
   value: Record<string, unknown>,
   root: YMap,
-  source: Position,
+  start: Position,
 ): DocumentResult | null {
   const kind = value['kind'];
   if (!isManifestKind(kind) || !schemaAccepts(kind, value) || credentialsIn(kind, value).length > 0)
     return null;
-  const origin: Origin = { file, root, source, address: addressOf(kind, value) };
-  return { kind, manifest: manifestOf(kind, value, origin), errors: [] };
-}
-
-interface Origin {
-  file: string;
-  root: YMap;
-  source: Position;
-  address: string | null;
+  const { line, column } = start;
+  const manifest = manifestOf(kind, value, { file, line, column }, root, addressOf(kind, value));
+  return { kind, manifest, errors: [] };
 }
 
 const isManifestKind = (k: unknown): k is ManifestKind =>
@@ -299,7 +294,9 @@ class SpecReader {
 function manifestOf(
   kind: ManifestKind,
   value: Plain,
-  origin: Origin,
+  source: SourceLocation,
+  root: YMap,
+  address: string | null,
   faults: readonly string[] = NO_FAULTS,
 ): Manifest | null {
   const metadata = isMap(value['metadata']) ? value['metadata'] : {};
@@ -319,10 +316,10 @@ function manifestOf(
   const manifest = own as Partial<ManifestBase>;
   manifest.name = name;
   manifest.annotations = annotations;
-  manifest.source = { file: origin.file, line: origin.source.line, column: origin.source.column };
-  manifest.root = origin.root;
+  manifest.source = source;
+  manifest.root = root;
   manifest.faults = faults;
-  manifest.address = origin.address;
+  manifest.address = address;
   return manifest as Manifest;
 }
 
