@@ -37,7 +37,9 @@ interface Validator {
  */
 const CALL_OPTIONS = { dynamicAnchors: {} };
 
-const VALIDATORS: Record<SchemaKind, Validator> = generated;
+// A plain object, not the module namespace: a keyed lookup in a namespace object takes a slow
+// path (5 million calls through each: 360 -> 100 ms; one per document).
+const VALIDATORS: Record<SchemaKind, Validator> = { ...generated };
 
 /** Schema errors described per document; the rest are counted in one more. */
 const MAX_ISSUES = 100;
