@@ -91,9 +91,11 @@ class SeenKeys {
  * name in each of its queues) a million times. A recurring one is then one string kept by every
  * manifest holding it, and a key that is already a property name stores without a lookup.
  * Direct-mapped by a hash of the characters (a collision replaces the slot), so bounded: at most
- * SHARED_SLOTS strings of SHARED_MAX_LENGTH characters stay between loads.
+ * SHARED_SLOTS strings of SHARED_MAX_LENGTH characters (~1 MB) stay between loads. 16,384
+ * slots, not 4,096: the 100k repository's 1.63 million reads, 100,575 distinct, missed 177,000
+ * times instead of 216,000 (each miss a new string).
  */
-const SHARED_SLOTS = 4096;
+const SHARED_SLOTS = 16384;
 const SHARED_MAX_LENGTH = 64;
 const shared: string[] = new Array<string>(SHARED_SLOTS).fill('');
 
