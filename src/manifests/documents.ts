@@ -155,7 +155,7 @@ export interface DocumentResult {
   /** metadata.name when it is a string, even if the document is invalid. */
   name?: string | null;
   manifest: Manifest | null;
-  errors: ValidationError[];
+  errors: readonly ValidationError[];
 }
 
 export function readDocument(file: string, root: YNode): DocumentResult {
@@ -193,7 +193,7 @@ export function readDocument(file: string, root: YNode): DocumentResult {
       errors: issues.map((i) => err(i.message, i.pos, addr)),
     };
   }
-  return { kind, manifest: manifestOf(kind, value, source, kept, addr), errors: [] };
+  return { kind, manifest: manifestOf(kind, value, source, kept, addr), errors: NO_ERRORS };
 }
 
 /** analysePlain's reading of a document: null unless it is a manifest with no error. */
@@ -208,7 +208,7 @@ export function readPlainDocument(
     return null;
   const { line, column } = start;
   const manifest = manifestOf(kind, value, { file, line, column }, root, addressOf(kind, value));
-  return { kind, manifest, errors: [] };
+  return { kind, manifest, errors: NO_ERRORS };
 }
 
 const isManifestKind = (k: unknown): k is ManifestKind =>
@@ -248,6 +248,8 @@ const NO_FAULTS: readonly string[] = [];
  */
 const NO_ANNOTATIONS: Annotations = Object.freeze({});
 const NO_CAPS: QueueCaps = Object.freeze({});
+/** A valid document's errors: one array, not one per document. */
+const NO_ERRORS: readonly ValidationError[] = Object.freeze([]);
 const isObject = (v: unknown): v is Plain => typeof v === 'object' && v !== null;
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
