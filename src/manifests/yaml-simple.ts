@@ -109,7 +109,8 @@ function sharedSlice(text: string, at: number, stop: number): string {
   if (length > 0) {
     hash = Math.imul(hash, 31) + text.charCodeAt(at);
     hash = Math.imul(hash, 31) + text.charCodeAt(at + (length >> 1));
-    hash = Math.imul(hash, 31) + text.charCodeAt(stop - 2);
+    // Never the character before `at`: a one-character value is hashed alike wherever it is.
+    hash = Math.imul(hash, 31) + text.charCodeAt(length > 1 ? stop - 2 : at);
     hash = Math.imul(hash, 31) + text.charCodeAt(stop - 1);
   }
   const slot = (hash ^ (hash >>> 12)) & (SHARED_SLOTS - 1);
