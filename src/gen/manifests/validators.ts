@@ -2142,7 +2142,7 @@ function validate21(
             let i1 = data9.length;
             let j0;
             if (i1 > 1) {
-              const indices0 = {};
+              const indices0 = Object.create(null);
               for (; i1--;) {
                 let item0 = data9[i1];
                 if (typeof item0 !== 'string') {
@@ -3356,7 +3356,7 @@ function validate22(
             let i1 = data9.length;
             let j0;
             if (i1 > 1) {
-              const indices0 = {};
+              const indices0 = Object.create(null);
               for (; i1--;) {
                 let item0 = data9[i1];
                 if (typeof item0 !== 'string') {
@@ -9414,7 +9414,7 @@ function validate28(
         let i5 = data7.length;
         let j2;
         if (i5 > 1) {
-          const indices0 = {};
+          const indices0 = Object.create(null);
           for (; i5--;) {
             let item0 = data7[i5];
             if (typeof item0 !== 'string') {
@@ -10619,7 +10619,7 @@ function validate28(
                 let i8 = data27.length;
                 let j3;
                 if (i8 > 1) {
-                  const indices1 = {};
+                  const indices1 = Object.create(null);
                   for (; i8--;) {
                     let item1 = data27[i8];
                     if (typeof item1 !== 'string') {
@@ -10776,7 +10776,7 @@ function validate28(
                 let i10 = data29.length;
                 let j4;
                 if (i10 > 1) {
-                  const indices2 = {};
+                  const indices2 = Object.create(null);
                   for (; i10--;) {
                     let item2 = data29[i10];
                     if (typeof item2 !== 'string') {
