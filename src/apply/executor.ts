@@ -35,10 +35,9 @@ export async function executePlan(plan: Plan, cp: ControlPlane, opts: ExecuteOpt
   const waitTimeoutMs = opts.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
   if (!(waitTimeoutMs >= 0))
     throw new ApplyRefusedError(`wait timeout must be ≥ 0 (got ${waitTimeoutMs})`);
-  checkPlan(plan);
+  const { waiting, dependents } = checkPlan(plan);
 
   const started = performance.now();
-  const { waiting, dependents } = stepGraph(plan);
   const ready = new MinHeap();
   waiting.forEach((n, i) => n === 0 && ready.push(i));
   const run: Run = {
@@ -53,7 +52,7 @@ export async function executePlan(plan: Plan, cp: ControlPlane, opts: ExecuteOpt
         // An observer's failure (e.g. a closed stdout) must not stop or corrupt the apply.
       }
     },
-    results: new Map(plan.steps.map((s) => [s.id, notRun(s)])),
+    results: plan.steps.map(notRun),
     waiting,
     dependents,
     ready,
@@ -66,7 +65,7 @@ export async function executePlan(plan: Plan, cp: ControlPlane, opts: ExecuteOpt
   opts.signal?.removeEventListener('abort', onAbort);
 
   settleNotRun(run);
-  const steps = plan.steps.map((s) => run.results.get(s.id)!);
+  const steps = run.results;
   const { counts, applied } = countChanges(plan, steps);
   return {
     ok: steps.every((s) => s.status === 'done'),
@@ -85,7 +84,8 @@ interface Run {
   opts: ExecuteOptions;
   waitTimeoutMs: number;
   emit: (e: ApplyEvent) => void;
-  results: Map<string, StepResult>;
+  /** By index in the plan, as the steps are known (a map by id was ~3 MB at 100,000 steps). */
+  results: StepResult[];
   /** Kahn's algorithm, driven by completions: unfinished dependencies of each step (by index). */
   waiting: number[];
   dependents: Map<string, number[]>;
@@ -98,18 +98,24 @@ function notRun({ id, op, target }: Step): StepResult {
   return { id, op, target, status: 'not_run', duration_ms: null, error: null, note: null };
 }
 
+/**
+ * A dependency named twice is counted twice and listed twice, so it is waited for once: no set
+ * per step (two per step made 57 MB of a 100,000-step apply's allocations, issue 63).
+ */
 function stepGraph(plan: Plan): { waiting: number[]; dependents: Map<string, number[]> } {
   const dependents = new Map<string, number[]>();
   const waiting = plan.steps.map((step, i) => {
-    const deps = new Set(step.depends_on);
-    for (const dep of deps) push(dependents, dep, i);
-    return deps.size;
+    for (const dep of step.depends_on) push(dependents, dep, i);
+    return step.depends_on.length;
   });
   return { waiting, dependents };
 }
 
-/** Refuses what cannot be executed safely: plan errors, another format, a malformed graph. */
-function checkPlan(plan: Plan): void {
+/**
+ * Refuses what cannot be executed safely: plan errors, another format, a malformed graph;
+ * returns the graph.
+ */
+function checkPlan(plan: Plan): ReturnType<typeof stepGraph> {
   if (plan.format_version !== PLAN_FORMAT_VERSION)
     throw new ApplyRefusedError(
       `plan format_version ${JSON.stringify(plan.format_version)} is not supported (expected "${PLAN_FORMAT_VERSION}")`,
@@ -140,7 +146,9 @@ function checkPlan(plan: Plan): void {
       if (!ids.has(dep))
         throw new ApplyRefusedError(`step ${step.id} depends on unknown step ${dep}`);
   // A cycle would leave steps waiting forever: every step must be reachable by Kahn's order.
-  const { waiting, dependents } = stepGraph(plan);
+  const graph = stepGraph(plan);
+  const { dependents } = graph;
+  const waiting = [...graph.waiting];
   const queue = plan.steps.flatMap((_, i) => (waiting[i] === 0 ? [i] : []));
   let seen = 0;
   while (queue.length > 0) {
@@ -154,6 +162,7 @@ function checkPlan(plan: Plan): void {
       `the plan's step graph has a cycle through ${stuck.slice(0, 10).join(', ')}`,
     );
   }
+  return graph;
 }
 
 function stop(run: Run, reason: 'failure' | 'aborted'): void {
@@ -167,9 +176,8 @@ function schedule(run: Run, parallelism: number): Promise<void> {
     let running = 0;
     const pump = () => {
       while (run.stopping === null && running < parallelism && run.ready.size > 0) {
-        const step = run.plan.steps[run.ready.pop()!]!;
         running++;
-        void runStep(run, step).finally(() => {
+        void runStep(run, run.ready.pop()!).finally(() => {
           running--;
           pump();
         });
@@ -180,9 +188,10 @@ function schedule(run: Run, parallelism: number): Promise<void> {
   });
 }
 
-async function runStep(run: Run, step: Step): Promise<void> {
+async function runStep(run: Run, index: number): Promise<void> {
   const { opts, emit } = run;
-  const result = run.results.get(step.id)!;
+  const step = run.plan.steps[index]!;
+  const result = run.results[index]!;
   if (isManual(step) && !(opts.runManual && (opts.canRunManual?.(step) ?? true))) {
     // Left for a person: its dependents never become ready (reported `waiting` below).
     result.status = 'manual';
@@ -241,17 +250,19 @@ function settleNotRun(run: Run): void {
   // creates) never becomes ready, but it is the person's as well: in the runbook, not a failure.
   // (With a runner, only one whose ancestor was left can still be not run here.)
   if (run.stopping === null) {
-    for (const step of plan.steps) {
-      const r = results.get(step.id)!;
-      if (r.status !== 'not_run' || !isManual(step)) continue;
+    plan.steps.forEach((step, i) => {
+      const r = results[i]!;
+      if (r.status !== 'not_run' || !isManual(step)) return;
       r.status = 'manual';
       r.note = step.manual?.command ?? null;
-    }
+    });
   }
   const blockedBy = waitingOnManual(plan.steps);
+  if (blockedBy.size === 0) return;
+  const byId = new Map(results.map((r) => [r.id, r]));
   for (const [id, by] of blockedBy) {
-    const r = results.get(id)!;
-    if (r.status !== 'not_run' || results.get(by)!.status !== 'manual') continue;
+    const r = byId.get(id)!;
+    if (r.status !== 'not_run' || byId.get(by)!.status !== 'manual') continue;
     r.status = 'waiting';
     r.note = `waiting on manual step ${by}`;
   }
@@ -276,8 +287,14 @@ function toStepError(err: unknown): StepError {
  * effect when its cause's steps are, or (no cause named) when the whole apply succeeded.
  */
 function countChanges(plan: Plan, steps: StepResult[]) {
-  const byTarget = new Map<string, StepResult[]>();
-  for (const s of steps) push(byTarget, s.target, s);
+  // Per target: its call steps all done (null: it has none), kept as one value rather than a
+  // list of its results (100,000 lists, ~10 MB, at the end of a 100,000-step apply: issue 63).
+  const callsDone = new Map<string, boolean | null>();
+  for (const s of steps) {
+    const done = s.op === 'wait_idle' || s.op === 'wait_drained' ? null : s.status === 'done';
+    const was = callsDone.get(s.target);
+    if (was === undefined || (was !== false && done !== null)) callsDone.set(s.target, done);
+  }
   const allDone = steps.every((s) => s.status === 'done');
   const targets = new Set(plan.steps.map((s) => s.target));
   const counts = emptyCounts();
@@ -289,8 +306,8 @@ function countChanges(plan: Plan, steps: StepResult[]) {
     }
     if (!isActionable(change.action)) continue;
     const done =
-      callsDone(byTarget.get(change.address)) ??
-      (change.caused_by ? callsDone(byTarget.get(change.caused_by)) : null) ??
+      callsDone.get(change.address) ??
+      (change.caused_by ? callsDone.get(change.caused_by) : null) ??
       allDone;
     if (!done) continue;
     const sideEffect = isSideEffect(change, targets);
@@ -299,17 +316,6 @@ function countChanges(plan: Plan, steps: StepResult[]) {
     applied.push({ address: change.address, action: change.action, side_effect: sideEffect });
   }
   return { counts, applied };
-}
-
-/** Whether every call step (waits aside) is done; null when there is none. */
-function callsDone(steps: readonly StepResult[] | undefined): boolean | null {
-  let any = false;
-  for (const s of steps ?? []) {
-    if (s.op === 'wait_idle' || s.op === 'wait_drained') continue;
-    if (s.status !== 'done') return false;
-    any = true;
-  }
-  return any ? true : null;
 }
 
 /** A min-heap of plan indices: the ready set stays ordered in O(log n) per step. */
