@@ -9,7 +9,6 @@ import { isActionable, PLAN_FORMAT_VERSION, type Plan, type Step } from '../mode
 import { runCallStep, StepConflictError } from './steps.js';
 import { ManualCommandError } from './manual.js';
 import { isManual, waitingOnManual } from '../plan/steps.js';
-import { push } from '../plan/context.js';
 import { emptyCounts, isSideEffect } from '../plan/counts.js';
 import {
   ApplyRefusedError,
@@ -21,6 +20,7 @@ import {
   type ExecuteOptions,
   type StepError,
   type StepResult,
+  type StepStatus,
 } from './types.js';
 import { WaitAbortedError, WaitTimeoutError, waitDrained, waitIdle } from './wait.js';
 
@@ -35,12 +35,12 @@ export async function executePlan(plan: Plan, cp: ControlPlane, opts: ExecuteOpt
   const waitTimeoutMs = opts.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
   if (!(waitTimeoutMs >= 0))
     throw new ApplyRefusedError(`wait timeout must be ≥ 0 (got ${waitTimeoutMs})`);
-  checkPlan(plan);
+  const graph = checkPlan(plan);
 
   const started = performance.now();
-  const { waiting, dependents } = stepGraph(plan);
   const ready = new MinHeap();
-  waiting.forEach((n, i) => n === 0 && ready.push(i));
+  graph.waiting.forEach((n, i) => n === 0 && ready.push(i));
+  const outcomes = notRun(plan.steps.length);
   const run: Run = {
     plan,
     cp,
@@ -53,9 +53,8 @@ export async function executePlan(plan: Plan, cp: ControlPlane, opts: ExecuteOpt
         // An observer's failure (e.g. a closed stdout) must not stop or corrupt the apply.
       }
     },
-    results: new Map(plan.steps.map((s) => [s.id, notRun(s)])),
-    waiting,
-    dependents,
+    outcomes,
+    graph,
     ready,
     stopping: null,
   };
@@ -66,13 +65,23 @@ export async function executePlan(plan: Plan, cp: ControlPlane, opts: ExecuteOpt
   opts.signal?.removeEventListener('abort', onAbort);
 
   settleNotRun(run);
-  const steps = plan.steps.map((s) => run.results.get(s.id)!);
-  const { counts, applied } = countChanges(plan, steps);
+  return applyResult(plan, outcomes, run.stopping === 'aborted', started);
+}
+
+/** Apart from executePlan, so that the result keeps the outcomes, not the run. */
+function applyResult(plan: Plan, outcomes: Outcomes, aborted: boolean, started: number) {
+  const { status } = outcomes;
+  const { counts, applied } = countChanges(plan, status);
+  let steps: StepResult[] | undefined;
   return {
-    ok: steps.every((s) => s.status === 'done'),
-    manual: steps.filter((s) => s.status === 'manual').map((s) => s.id),
-    aborted: run.stopping === 'aborted',
-    steps,
+    ok: status.every((s) => s === 'done'),
+    manual: plan.steps.filter((_, i) => status[i] === 'manual').map((s) => s.id),
+    aborted,
+    // Made when first read: a successful apply printed as text never reads them, and JSON
+    // output after the records are written, past apply's peak (100,000 results: ~8 MB, issue 63).
+    get steps() {
+      return (steps ??= plan.steps.map((step, i) => stepResult(step, outcomes, i)));
+    },
     counts,
     applied,
     duration_ms: Math.round(performance.now() - started),
@@ -85,31 +94,79 @@ interface Run {
   opts: ExecuteOptions;
   waitTimeoutMs: number;
   emit: (e: ApplyEvent) => void;
-  results: Map<string, StepResult>;
-  /** Kahn's algorithm, driven by completions: unfinished dependencies of each step (by index). */
-  waiting: number[];
-  dependents: Map<string, number[]>;
+  outcomes: Outcomes;
+  /** Kahn's algorithm, driven by completions (`waiting` counts down). */
+  graph: StepGraph;
   /** Steps are known by their index in the plan: among ready steps, the lowest runs first. */
   ready: MinHeap;
   stopping: 'failure' | 'aborted' | null;
 }
 
-function notRun({ id, op, target }: Step): StepResult {
-  return { id, op, target, status: 'not_run', duration_ms: null, error: null, note: null };
+/**
+ * What each step's StepResult says beyond its step, by plan index: arrays rather than an object
+ * per step (100,000 of them were ~8 MB through a 100,000-step apply, issue 63).
+ */
+interface Outcomes {
+  status: StepStatus[];
+  duration_ms: (number | null)[];
+  error: (StepError | null)[];
+  note: (string | null)[];
 }
 
-function stepGraph(plan: Plan): { waiting: number[]; dependents: Map<string, number[]> } {
-  const dependents = new Map<string, number[]>();
-  const waiting = plan.steps.map((step, i) => {
-    const deps = new Set(step.depends_on);
-    for (const dep of deps) push(dependents, dep, i);
-    return deps.size;
+function notRun(steps: number): Outcomes {
+  const nulls = () => new Array<null>(steps).fill(null);
+  const status = new Array<StepStatus>(steps).fill('not_run');
+  return { status, duration_ms: nulls(), error: nulls(), note: nulls() };
+}
+
+/** Members in this order (apply's JSON output prints them as they are). */
+function stepResult({ id, op, target }: Step, o: Outcomes, i: number): StepResult {
+  return {
+    id,
+    op,
+    target,
+    status: o.status[i]!,
+    duration_ms: o.duration_ms[i]!,
+    error: o.error[i]!,
+    note: o.note[i]!,
+  };
+}
+
+/**
+ * The steps' dependencies by plan index: how many each waits for, and the dependents of step d,
+ * `dependents[first[d]]` up to `first[d + 1]`, in two flat arrays (a list per step was ~5 MB
+ * at 100,000 steps, issue 63). A dependency named twice is counted and listed twice, so it is
+ * waited for once.
+ */
+interface StepGraph {
+  waiting: number[];
+  first: Int32Array;
+  dependents: Int32Array;
+}
+
+function stepGraph(steps: readonly Step[], indexOf: ReadonlyMap<string, number>): StepGraph {
+  const waiting = steps.map((step) => step.depends_on.length);
+  const first = new Int32Array(steps.length + 1);
+  for (const step of steps) for (const dep of step.depends_on) first[indexOf.get(dep)! + 1]!++;
+  for (let d = 0; d < steps.length; d++) first[d + 1]! += first[d]!;
+  const dependents = new Int32Array(first[steps.length]!);
+  const next = first.slice(0, -1);
+  steps.forEach((step, i) => {
+    for (const dep of step.depends_on) dependents[next[indexOf.get(dep)!]!++] = i;
   });
-  return { waiting, dependents };
+  return { waiting, first, dependents };
 }
 
-/** Refuses what cannot be executed safely: plan errors, another format, a malformed graph. */
-function checkPlan(plan: Plan): void {
+/** The steps that can start once step `d` is done. */
+function dependentsOf({ first, dependents }: StepGraph, d: number): Int32Array {
+  return dependents.subarray(first[d], first[d + 1]);
+}
+
+/**
+ * Refuses what cannot be executed safely: plan errors, another format, a malformed graph;
+ * returns the graph.
+ */
+function checkPlan(plan: Plan): StepGraph {
   if (plan.format_version !== PLAN_FORMAT_VERSION)
     throw new ApplyRefusedError(
       `plan format_version ${JSON.stringify(plan.format_version)} is not supported (expected "${PLAN_FORMAT_VERSION}")`,
@@ -129,24 +186,25 @@ function checkPlan(plan: Plan): void {
       `the plan has ${plan.errors.length} error(s); nothing was applied. Fix them and plan again:\n${first}${more}`,
     );
   }
-  const ids = new Set<string>();
-  for (const step of plan.steps) {
-    if (ids.has(step.id))
+  const indexOf = new Map<string, number>();
+  plan.steps.forEach((step, i) => {
+    if (indexOf.has(step.id))
       throw new ApplyRefusedError(`the plan's step graph repeats step id ${step.id}`);
-    ids.add(step.id);
-  }
+    indexOf.set(step.id, i);
+  });
   for (const step of plan.steps)
     for (const dep of step.depends_on)
-      if (!ids.has(dep))
+      if (!indexOf.has(dep))
         throw new ApplyRefusedError(`step ${step.id} depends on unknown step ${dep}`);
   // A cycle would leave steps waiting forever: every step must be reachable by Kahn's order.
-  const { waiting, dependents } = stepGraph(plan);
+  const graph = stepGraph(plan.steps, indexOf);
+  const waiting = [...graph.waiting];
   const queue = plan.steps.flatMap((_, i) => (waiting[i] === 0 ? [i] : []));
   let seen = 0;
   while (queue.length > 0) {
     const i = queue.pop()!;
     seen++;
-    for (const n of dependents.get(plan.steps[i]!.id) ?? []) if (--waiting[n]! === 0) queue.push(n);
+    for (const n of dependentsOf(graph, i)) if (--waiting[n]! === 0) queue.push(n);
   }
   if (seen !== plan.steps.length) {
     const stuck = plan.steps.filter((_, i) => waiting[i]! > 0).map((s) => s.id);
@@ -154,6 +212,7 @@ function checkPlan(plan: Plan): void {
       `the plan's step graph has a cycle through ${stuck.slice(0, 10).join(', ')}`,
     );
   }
+  return graph;
 }
 
 function stop(run: Run, reason: 'failure' | 'aborted'): void {
@@ -167,9 +226,8 @@ function schedule(run: Run, parallelism: number): Promise<void> {
     let running = 0;
     const pump = () => {
       while (run.stopping === null && running < parallelism && run.ready.size > 0) {
-        const step = run.plan.steps[run.ready.pop()!]!;
         running++;
-        void runStep(run, step).finally(() => {
+        void runStep(run, run.ready.pop()!).finally(() => {
           running--;
           pump();
         });
@@ -180,13 +238,14 @@ function schedule(run: Run, parallelism: number): Promise<void> {
   });
 }
 
-async function runStep(run: Run, step: Step): Promise<void> {
+async function runStep(run: Run, index: number): Promise<void> {
   const { opts, emit } = run;
-  const result = run.results.get(step.id)!;
+  const step = run.plan.steps[index]!;
+  const o = run.outcomes;
   if (isManual(step) && !(opts.runManual && (opts.canRunManual?.(step) ?? true))) {
     // Left for a person: its dependents never become ready (reported `waiting` below).
-    result.status = 'manual';
-    result.note = step.manual?.command ?? null;
+    o.status[index] = 'manual';
+    o.note[index] = step.manual?.command ?? null;
     emit({ type: 'step_manual', step });
     return;
   }
@@ -195,7 +254,10 @@ async function runStep(run: Run, step: Step): Promise<void> {
   const { note, error } = await performStep(run, step);
   const status = error === null ? 'done' : 'failed';
   const duration_ms = Math.round(performance.now() - t0);
-  Object.assign(result, { status, duration_ms, error, note });
+  o.status[index] = status;
+  o.duration_ms[index] = duration_ms;
+  o.error[index] = error;
+  o.note[index] = note;
   emit({ type: 'step_finished', step, status, duration_ms, error, note });
   // A refusal the plan could not foresee (FAILED_PRECONDITION: an app assigned to a cluster,
   // a writer beside poolsync) stops only what depends on the step; any other failure, all.
@@ -204,8 +266,9 @@ async function runStep(run: Run, step: Step): Promise<void> {
       stop(run, error.code === 'ABORTED' ? 'aborted' : 'failure');
     return;
   }
-  for (const next of run.dependents.get(step.id) ?? [])
-    if (--run.waiting[next]! === 0) run.ready.push(next);
+  const { graph } = run;
+  for (const next of dependentsOf(graph, index))
+    if (--graph.waiting[next]! === 0) run.ready.push(next);
 }
 
 async function performStep(run: Run, step: Step) {
@@ -236,24 +299,26 @@ async function performStep(run: Run, step: Step) {
 
 /** What did not run and why: a person's (manual), or waiting on a person's step. */
 function settleNotRun(run: Run): void {
-  const { plan, results } = run;
+  const { plan } = run;
+  const { status, note } = run.outcomes;
   // A manual step that follows another manual step (register a cluster into a pool a person
   // creates) never becomes ready, but it is the person's as well: in the runbook, not a failure.
   // (With a runner, only one whose ancestor was left can still be not run here.)
   if (run.stopping === null) {
-    for (const step of plan.steps) {
-      const r = results.get(step.id)!;
-      if (r.status !== 'not_run' || !isManual(step)) continue;
-      r.status = 'manual';
-      r.note = step.manual?.command ?? null;
-    }
+    plan.steps.forEach((step, i) => {
+      if (status[i] !== 'not_run' || !isManual(step)) return;
+      status[i] = 'manual';
+      note[i] = step.manual?.command ?? null;
+    });
   }
   const blockedBy = waitingOnManual(plan.steps);
+  if (blockedBy.size === 0) return;
+  const indexOf = new Map(plan.steps.map((s, i) => [s.id, i]));
   for (const [id, by] of blockedBy) {
-    const r = results.get(id)!;
-    if (r.status !== 'not_run' || results.get(by)!.status !== 'manual') continue;
-    r.status = 'waiting';
-    r.note = `waiting on manual step ${by}`;
+    const i = indexOf.get(id)!;
+    if (status[i] !== 'not_run' || status[indexOf.get(by)!] !== 'manual') continue;
+    status[i] = 'waiting';
+    note[i] = `waiting on manual step ${by}`;
   }
 }
 
@@ -275,10 +340,16 @@ function toStepError(err: unknown): StepError {
  * The plan's one count of what was done: a change counts when its steps are done; a side
  * effect when its cause's steps are, or (no cause named) when the whole apply succeeded.
  */
-function countChanges(plan: Plan, steps: StepResult[]) {
-  const byTarget = new Map<string, StepResult[]>();
-  for (const s of steps) push(byTarget, s.target, s);
-  const allDone = steps.every((s) => s.status === 'done');
+function countChanges(plan: Plan, status: readonly StepStatus[]) {
+  // Per target: its call steps all done (null: it has none), kept as one value rather than a
+  // list of its results (100,000 lists, ~10 MB, at the end of a 100,000-step apply: issue 63).
+  const callsDone = new Map<string, boolean | null>();
+  plan.steps.forEach((s, i) => {
+    const done = s.op === 'wait_idle' || s.op === 'wait_drained' ? null : status[i] === 'done';
+    const was = callsDone.get(s.target);
+    if (was === undefined || (was !== false && done !== null)) callsDone.set(s.target, done);
+  });
+  const allDone = status.every((s) => s === 'done');
   const targets = new Set(plan.steps.map((s) => s.target));
   const counts = emptyCounts();
   const applied: AppliedChange[] = [];
@@ -289,8 +360,8 @@ function countChanges(plan: Plan, steps: StepResult[]) {
     }
     if (!isActionable(change.action)) continue;
     const done =
-      callsDone(byTarget.get(change.address)) ??
-      (change.caused_by ? callsDone(byTarget.get(change.caused_by)) : null) ??
+      callsDone.get(change.address) ??
+      (change.caused_by ? callsDone.get(change.caused_by) : null) ??
       allDone;
     if (!done) continue;
     const sideEffect = isSideEffect(change, targets);
@@ -299,17 +370,6 @@ function countChanges(plan: Plan, steps: StepResult[]) {
     applied.push({ address: change.address, action: change.action, side_effect: sideEffect });
   }
   return { counts, applied };
-}
-
-/** Whether every call step (waits aside) is done; null when there is none. */
-function callsDone(steps: readonly StepResult[] | undefined): boolean | null {
-  let any = false;
-  for (const s of steps ?? []) {
-    if (s.op === 'wait_idle' || s.op === 'wait_drained') continue;
-    if (s.status !== 'done') return false;
-    any = true;
-  }
-  return any ? true : null;
 }
 
 /** A min-heap of plan indices: the ready set stays ordered in O(log n) per step. */

@@ -119,13 +119,14 @@ async function registerCluster(cp: ControlPlane, step: StepOf<'register_cluster'
 }
 
 async function createQueue(cp: ControlPlane, step: StepOf<'create_queue'>): Promise<StepOutcome> {
-  const { name, ...spec } = step.args;
   try {
     await partOf(cp, 'queues', step.target).createQueue(step.args);
     return DONE;
   } catch (err) {
     // Q2 also answers ALREADY_EXISTS for a cluster's name; then there is no such queue.
     if (!isControlPlaneError(err, 'ALREADY_EXISTS')) throw err;
+    // Split here, not for every create (a copy of each queue's spec, issue 63).
+    const { name, ...spec } = step.args;
     const live = await partOf(cp, 'queues', step.target)
       .getQueue(name)
       .catch((getErr: unknown) => {

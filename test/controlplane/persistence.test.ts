@@ -16,7 +16,7 @@ import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.j
 import { openControlPlane } from '../../src/controlplane/open.js';
 import { readLiveState } from '../../src/controlplane/types.js';
 import { coreCalls } from './core-calls.js';
-import type { PoolContract } from '../../src/model/common.js';
+import { QUEUE_SETTINGS, type PoolContract } from '../../src/model/common.js';
 import { raceChildren } from '../util/child-race.js';
 
 const WRITER = join(import.meta.dirname, '../fixtures/controlplane/writer.ts');
@@ -134,6 +134,28 @@ describe('embedded control plane persistence (file:PATH)', () => {
     await third.close();
     expect((await stat(`${path}.journal`)).size).toBe(0);
     expect(JSON.parse(await readFile(path, 'utf8')).state.queues).toHaveLength(23);
+  });
+
+  it('stores a queue spec with its members in the schema order, whatever the order asked, and no alias of the request', async () => {
+    const path = join(dir, 'cp.json');
+    const cp = await EmbeddedControlPlane.open({ path, keepJournal: 1 });
+    const clusters = ['*'];
+    await cp.createQueue({
+      fairness: 'shuffle_interleave',
+      priority: 'max',
+      depth: 5,
+      action_concurrency: 2,
+      run_concurrency: 1,
+      clusters,
+      pool: 'default',
+      name: 'q',
+    });
+    clusters.push('changed-after-the-call');
+    await cp.close();
+    const { queues } = JSON.parse(await readFile(path, 'utf8')).state;
+    const spec = queues.find((q: { name: string }) => q.name === 'q').spec;
+    expect(Object.keys(spec)).toEqual(['pool', 'clusters', ...QUEUE_SETTINGS]);
+    expect(spec.clusters).toEqual(['*']);
   });
 
   it('compacts the journal into a new snapshot once it passes the limit', async () => {

@@ -15,8 +15,8 @@ import {
   APPLY_EXIT_CODE,
   applyOutcome,
   NO_COLOR,
+  applyJsonParts,
   progressPrinter,
-  renderApplyJson,
   renderApplyResult,
 } from '../../apply/report.js';
 import { openControlPlane } from '../../controlplane/open.js';
@@ -131,7 +131,7 @@ export async function apply(
     });
     if (result === null) {
       // The rendered plan already says "No changes." when nothing is blocked either.
-      if (json) io.stdout.write(renderApplyJson(plan, null));
+      if (json) await writeParts(io.stdout, applyJsonParts(plan, null));
       else if (target.kind === 'file' || !hasNoChanges(plan)) out(nothingToApply(plan));
       return 0;
     }
@@ -139,7 +139,7 @@ export async function apply(
     if (outcome === 'manual_steps_left')
       await printRunbook(plan, result, out, target.kind === 'file' ? target.path : null);
     lines.flush();
-    if (json) io.stdout.write(renderApplyJson(plan, result));
+    if (json) await writeParts(io.stdout, applyJsonParts(plan, result));
     return APPLY_EXIT_CODE[outcome];
   } finally {
     lines.flush();

@@ -8,7 +8,6 @@ import {
   NAME_MAX_LENGTH,
   NAME_PATTERN,
   QUEUE_DEFAULTS,
-  QUEUE_SETTINGS,
   QUEUE_SPEC_FIELDS,
   SECRET_STORE_TYPES,
   WILDCARD,
@@ -273,8 +272,19 @@ export function validateQueueSpec(value: unknown, name: string, complete: boolea
     throw invalid(`queue pool must be a pool name, got ${describe(pool)} (Q1)`, addr, 'Q1');
   validateName('ClusterPool', pool);
   const clusters = validateSelector(s.clusters ?? [WILDCARD], addr);
-  const settings = QUEUE_SETTINGS.map((f) => [f, validateSetting(s, f, addr)]);
-  return { pool, clusters, ...(Object.fromEntries(settings) as QueueSettings) };
+  const setting = <F extends keyof QueueSettings>(f: F) =>
+    validateSetting(s, f, addr) as QueueSettings[F];
+  // One literal, in QUEUE_SETTINGS' order: the state keeps this object (state.ts createQueue),
+  // 40 bytes rather than 95 with its fields spread in (~5 MB at 100,000 objects, issue 63).
+  return {
+    pool,
+    clusters,
+    run_concurrency: setting('run_concurrency'),
+    action_concurrency: setting('action_concurrency'),
+    depth: setting('depth'),
+    priority: setting('priority'),
+    fairness: setting('fairness'),
+  };
 }
 
 function keyPart(obj: Obj, key: 'project' | 'domain' | 'workflow', addr: string): string {
