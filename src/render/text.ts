@@ -2,7 +2,9 @@
 import { visibleChanges, type Change, type FieldDiff, type Plan } from '../model/plan.js';
 import { countPlan, type PlanCounts } from '../plan/counts.js';
 import {
+  Pieces,
   SYMBOL,
+  addFieldText,
   capabilitiesOn,
   capabilitySteps,
   causeText,
@@ -98,22 +100,21 @@ export function* renderTextParts(plan: Plan, opts: TextOptions): Generator<strin
   if (out.length > 0) yield flush(out);
 }
 
-/** Each change's text (built once, no array of its lines) and a blank line, in parts of PART_CHARS. */
+/** Each change's text and a blank line, in parts of PART_CHARS. */
 function* changeParts(
   out: string[],
   changes: readonly Change[],
   style: TextStyle,
   manualTargets: ReadonlySet<string> = new Set(),
 ): Generator<string> {
-  let part = out.length > 0 ? flush(out) : '';
+  const part = new Pieces();
+  if (out.length > 0) part.add(flush(out));
   for (const change of changes) {
-    part += changeText(change, style, manualTargets.has(change.address)) + CHANGE_END;
-    if (part.length >= PART_CHARS) {
-      yield part;
-      part = '';
-    }
+    addChangeText(part, change, style, manualTargets.has(change.address));
+    part.add(CHANGE_END);
+    if (part.length >= PART_CHARS) yield part.take();
   }
-  if (part !== '') yield part;
+  if (part.length > 0) yield part.take();
 }
 
 /** What ends a change's text: its last line's newline and a blank line. */
@@ -197,7 +198,9 @@ function flush(out: string[]): string {
 
 /** One change as the plan text shows it (the dashboard's diff of an object). */
 export function renderChangeText(change: Change, opts: { color: boolean }): string {
-  return changeText(change, textStyle(opts.color), false);
+  const text = new Pieces();
+  addChangeText(text, change, textStyle(opts.color), false);
+  return text.take();
 }
 
 const painter = (color: boolean): Paint =>
@@ -222,8 +225,8 @@ function makeStyle(color: boolean): TextStyle {
 const STYLES = { plain: makeStyle(false), color: makeStyle(true) };
 const textStyle = (color: boolean): TextStyle => (color ? STYLES.color : STYLES.plain);
 
-/** One change's lines, each after the first starting with its newline (one string less per line). */
-function changeText(change: Change, style: TextStyle, manual: boolean): string {
+/** One change's lines, each after the first starting with its newline. */
+function addChangeText(text: Pieces, change: Change, style: TextStyle, manual: boolean): void {
   const { paint } = style;
   const why = unmanagedReason(change);
   const headline = manual
@@ -231,21 +234,24 @@ function changeText(change: Change, style: TextStyle, manual: boolean): string {
     : why
       ? 'unmanaged'
       : HEADLINE[change.action];
-  let text = `${style.symbol[change.action]}${paint('bold', esc(change.address))}${headline ? paint('dim', `  (${headline})`) : ''}`;
+  text.add(style.symbol[change.action]);
+  text.add(paint('bold', esc(change.address)));
+  if (headline) text.add(paint('dim', `  (${headline})`));
   const unverified = inWords(change.unverified);
-  text += comment(paint, 'dim', causeText(change));
-  text += comment(paint, 'dim', why);
-  text += comment(paint, 'yellow', unverified && `unverified: ${unverified}`);
-  text += comment(paint, 'dim', noteText(change));
-  if (change.action === 'delete') return text;
+  addComment(text, paint, 'dim', causeText(change));
+  addComment(text, paint, 'dim', why);
+  addComment(text, paint, 'yellow', unverified && `unverified: ${unverified}`);
+  addComment(text, paint, 'dim', noteText(change));
+  if (change.action === 'delete') return;
   // Read once: a create's diff is computed where it is read (plan/forms.ts DIFF_OF_AFTER).
   const diff = change.diff;
   const width = fieldWidth(diff);
   for (const d of diff) {
-    const line = fieldText(change.action, d, width);
-    text += `${FIELD_START}${plainField(d) ? line : esc(line)}${d.forces_replacement ? style.forces : ''}`;
+    text.add(FIELD_START);
+    if (plainField(d)) addFieldText(text, change.action, d, width);
+    else text.add(esc(fieldText(change.action, d, width)));
+    if (d.forces_replacement) text.add(style.forces);
   }
-  return text;
 }
 
 /** What starts a field line: the previous line's newline and the indent. */
@@ -263,6 +269,6 @@ function plainValue(value: unknown): boolean {
 }
 
 /** A comment line under a change's headline, its newline first; nothing without words. */
-function comment(paint: Paint, color: keyof typeof ANSI, words: string | null): string {
-  return words ? `\n${paint(color, `      # ${esc(words)}`)}` : '';
+function addComment(text: Pieces, paint: Paint, color: keyof typeof ANSI, words: string | null) {
+  if (words) text.add(`\n${paint(color, `      # ${esc(words)}`)}`);
 }
