@@ -1,5 +1,5 @@
 /** Terraform-style text rendering of a plan; ANSI colour only when asked. */
-import { visibleChanges, type Change, type FieldDiff, type Plan } from '../model/plan.js';
+import type { Change, FieldDiff, Plan, Step } from '../model/plan.js';
 import { countPlan, type PlanCounts } from '../plan/counts.js';
 import {
   Pieces,
@@ -72,20 +72,29 @@ export function* renderTextParts(plan: Plan, opts: TextOptions): Generator<strin
   const style = textStyle(opts.color);
   const { paint } = style;
   const out: string[] = [];
-  const changes = visibleChanges(plan);
-  const actionable = changes.filter((c) => c.action !== 'unmanaged');
+  // The changes shown (visibleChanges: not the noops) by section, in one pass: at 100,000
+  // changes each pass cost ~10 ms, most of it reading changes spread over the heap.
+  const actionable: Change[] = [];
+  const unmanaged: Change[] = [];
+  const blocked: Change[] = [];
+  for (const c of plan.changes) {
+    if (c.action === 'noop') continue;
+    if (c.action === 'unmanaged') unmanaged.push(c);
+    else actionable.push(c);
+    if (c.action === 'blocked') blocked.push(c);
+  }
+  const manual = manualSteps(plan);
 
   pushHeader(out, plan, paint);
   if (hasNoChanges(plan)) {
     out.push(paint('bold', 'No changes.') + ' The control plane matches the repository.', '');
   } else {
     out.push('poolsync will perform the following actions:', '');
-    const manualTargets = new Set(manualSteps(plan).map((s) => s.target));
+    const manualTargets = new Set(manual.map((s) => s.target));
     yield* changeParts(out, actionable, style, manualTargets);
   }
-  pushManual(out, plan, paint);
+  pushManual(out, plan, manual, paint);
   pushCapabilitySteps(out, plan, paint);
-  const unmanaged = changes.filter((c) => c.action === 'unmanaged');
   if (unmanaged.length > 0) {
     out.push(
       unmanaged.some((c) => unmanagedReason(c))
@@ -95,7 +104,7 @@ export function* renderTextParts(plan: Plan, opts: TextOptions): Generator<strin
     );
     yield* changeParts(out, unmanaged, style);
   }
-  pushProblems(out, plan, changes, paint);
+  pushProblems(out, plan, blocked, paint);
   pushClosing(out, plan, paint, opts.counts ?? countPlan(plan));
   if (out.length > 0) yield flush(out);
 }
@@ -130,8 +139,7 @@ function section(out: string[], title: string, lines: readonly string[]): void {
   if (lines.length > 0) out.push(title, ...lines, '');
 }
 
-function pushManual(out: string[], plan: Plan, paint: Paint): void {
-  const manual = manualSteps(plan);
+function pushManual(out: string[], plan: Plan, manual: readonly Step[], paint: Paint): void {
   if (manual.length === 0) return;
   out.push(
     paint('bold', `Manual steps (${manual.length}):`) +
@@ -157,16 +165,14 @@ function pushCapabilitySteps(out: string[], plan: Plan, paint: Paint): void {
   );
 }
 
-function pushProblems(out: string[], plan: Plan, changes: readonly Change[], paint: Paint): void {
+function pushProblems(out: string[], plan: Plan, blocked: readonly Change[], paint: Paint): void {
   section(
     out,
     paint('bold', 'Blocked') +
       ' (nothing is sent for these; reported until the repository or the control plane changes):',
-    changes
-      .filter((c) => c.action === 'blocked')
-      .map(
-        (c) => `  ${paint('red', '!')} ${paint('bold', esc(c.address))}: ${esc(whyText(c) ?? '')}`,
-      ),
+    blocked.map(
+      (c) => `  ${paint('red', '!')} ${paint('bold', esc(c.address))}: ${esc(whyText(c) ?? '')}`,
+    ),
   );
   section(
     out,
