@@ -1,5 +1,5 @@
 /** Terraform-style text rendering of a plan; ANSI colour only when asked. */
-import type { Change, FieldDiff, Plan, Step } from '../model/plan.js';
+import type { Change, Plan, Step } from '../model/plan.js';
 import { countPlan, type PlanCounts } from '../plan/counts.js';
 import {
   Pieces,
@@ -22,7 +22,7 @@ import {
   whyText,
 } from './common.js';
 import { errorText } from './reasons.js';
-import { PRINTABLE_ASCII, escapeTerminal as esc } from '../util/terminal-text.js';
+import { escapeTerminal as esc } from '../util/terminal-text.js';
 import { manualSteps, runbookLines, waitingNote } from './runbook.js';
 
 const ANSI = {
@@ -254,25 +254,18 @@ function addChangeText(text: Pieces, change: Change, style: TextStyle, manual: b
   const width = fieldWidth(diff);
   for (const d of diff) {
     text.add(FIELD_START);
-    if (plainField(d)) addFieldText(text, change.action, d, width);
-    else text.add(esc(fieldText(change.action, d, width)));
+    const start = text.size;
+    // Escaped unless printable ASCII (escapeTerminal would keep such a line as it is).
+    if (!addFieldText(text, change.action, d, width)) {
+      text.cutTo(start);
+      text.add(esc(fieldText(change.action, d, width)));
+    }
     if (d.forces_replacement) text.add(style.forces);
   }
 }
 
 /** What starts a field line: the previous line's newline and the indent. */
 const FIELD_START = '\n      ';
-
-/** Printable ASCII path and values: escapeTerminal keeps the line (its → too), tested uncopied. */
-function plainField(d: FieldDiff): boolean {
-  return PRINTABLE_ASCII.test(d.path) && plainValue(d.after) && plainValue(d.before);
-}
-
-function plainValue(value: unknown): boolean {
-  if (typeof value === 'string') return PRINTABLE_ASCII.test(value);
-  if (Array.isArray(value)) return value.every(plainValue);
-  return value === null || value === undefined || typeof value !== 'object';
-}
 
 /** A comment line under a change's headline, its newline first; nothing without words. */
 function addComment(text: Pieces, paint: Paint, color: keyof typeof ANSI, words: string | null) {

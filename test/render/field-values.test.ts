@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { fieldText } from '../../src/render/common.js';
-import type { FieldDiff } from '../../src/model/plan.js';
+import { renderChangeText } from '../../src/render/text.js';
+import type { Change, FieldDiff } from '../../src/model/plan.js';
 
 const VALUES: unknown[] = [
   'plain',
@@ -54,5 +55,23 @@ describe('field values', () => {
       expect(fieldText('update', field(v, 'x'), 10)).toBe(`spec.value: ${asJson(v)} → "x"`);
       expect(fieldText('replace', field(1, v), 11)).toBe(`spec.value:  1 → ${asJson(v)}`);
     }
+  });
+
+  it('the text escapes a line that is not printable ASCII whole, its marks included', () => {
+    const change = {
+      address: 'Queue/q',
+      action: 'create',
+      diff: [
+        field(null, 'left\u202eright'),
+        { ...field(null, 'cafe\u0301'), path: 'spec.caf\u00e9' },
+      ],
+    } as Change;
+    expect(renderChangeText(change, { color: false })).toBe(
+      [
+        '  + Queue/q',
+        '      spec.value = "left\\u{202e}right"',
+        '      spec.caf\u00e9  = "cafe\\u{301}"',
+      ].join('\n'),
+    );
   });
 });
