@@ -77,7 +77,10 @@ export function* renderTextParts(plan: Plan, opts: TextOptions): Generator<strin
   const actionable: Change[] = [];
   const unmanaged: Change[] = [];
   const blocked: Change[] = [];
-  for (const c of plan.changes) {
+  const { changes } = plan;
+  // By index: run once, `for of` made an iterator result per change (~4 MB at 100,000).
+  for (let i = 0; i < changes.length; i++) {
+    const c = changes[i]!;
     if (c.action === 'noop') continue;
     if (c.action === 'unmanaged') unmanaged.push(c);
     else actionable.push(c);
@@ -118,7 +121,9 @@ function* changeParts(
 ): Generator<string> {
   const part = new Pieces();
   if (out.length > 0) part.add(flush(out));
-  for (const change of changes) {
+  // By index, as above: `for of` made an iterator result per change here too.
+  for (let i = 0; i < changes.length; i++) {
+    const change = changes[i]!;
     addChangeText(part, change, style, manualTargets.has(change.address));
     part.add(CHANGE_END);
     if (part.length >= PART_CHARS) yield part.take();
