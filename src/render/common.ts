@@ -10,6 +10,7 @@ import type {
 } from '../model/plan.js';
 import { countPlan, type PlanCounts } from '../plan/counts.js';
 import { describeScope, errorText, reasonText } from './reasons.js';
+import { PRINTABLE_ASCII } from '../util/terminal-text.js';
 
 /** The words of PRUNE_OFF: a plan saved without `why` says it only in words. */
 const PRUNE_OFF_WORDS = reasonText({ code: 'PRUNE_OFF', params: {} });
@@ -78,10 +79,74 @@ export function hasNoChanges(plan: Plan): boolean {
   return s.create + s.update + s.replace + s.delete + s.blocked === 0;
 }
 
-function formatValue(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(formatValue).join(', ')}]`;
-  if (value === undefined) return 'null';
-  return JSON.stringify(value);
+/**
+ * Text built from pieces and joined once into one flat string: at 100,000 creates, building the
+ * plan's text with `+=` made ~5 million intermediate (cons) strings, 114 MB of the render's 305
+ * MB allocated. The one array serves every take: its length is cut to the pieces it holds.
+ */
+export class Pieces {
+  private readonly pieces: string[] = [];
+  private count = 0;
+  /** Characters added since the last take. */
+  length = 0;
+
+  add(piece: string): void {
+    this.pieces[this.count++] = piece;
+    this.length += piece.length;
+  }
+
+  /** How many pieces it holds: a mark to cut back to. */
+  get size(): number {
+    return this.count;
+  }
+
+  /** Drops the pieces added since `size` was `mark`. */
+  cutTo(mark: number): void {
+    while (this.count > mark) this.length -= this.pieces[--this.count]!.length;
+  }
+
+  /** The pieces added since the last take, joined; the next piece starts a new text. */
+  take(): string {
+    this.pieces.length = this.count;
+    this.count = 0;
+    this.length = 0;
+    return this.pieces.join('');
+  }
+}
+
+/** Printable ASCII but `"` and `\\`: a string JSON.stringify only puts in quotes. */
+const QUOTED_AS_IS = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/**
+ * A value as JSON, an array's `, `-separated; whether what it added is printable ASCII (text
+ * that needs no escaping). JSON.stringify is kept for what needs its escapes: at 100,000 creates
+ * (~650,000 strings, numbers and booleans) it took ~0.3 µs and made a new string each; String()
+ * of a number or boolean is the same text, from V8's cache.
+ */
+function addValue(out: Pieces, value: unknown): boolean {
+  if (typeof value === 'string' && QUOTED_AS_IS.test(value)) {
+    out.add('"');
+    out.add(value);
+    out.add('"');
+    return true;
+  }
+  if (typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) {
+    out.add(String(value));
+    return true;
+  }
+  if (Array.isArray(value)) {
+    let plain = true;
+    out.add('[');
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out.add(', ');
+      plain = addValue(out, value[i]) && plain;
+    }
+    out.add(']');
+    return plain;
+  }
+  const json = value === undefined ? 'null' : JSON.stringify(value);
+  out.add(json);
+  return PRINTABLE_ASCII.test(json);
 }
 
 /** The field lines of a change: `path = value` for creates, `path: before → after` otherwise. */
@@ -104,12 +169,33 @@ export function fieldWidth(diff: readonly FieldDiff[]): number {
 }
 
 export function fieldText(action: Change['action'], d: FieldDiff, width: number): string {
-  // What follows the path is one of a few cached strings (its padding and separator): a plan
-  // of 100,000 creates has ~800,000 field lines.
+  const line = new Pieces();
+  addFieldText(line, action, d, width);
+  return line.take();
+}
+
+/**
+ * fieldText, added to `out` piece by piece; whether the line is printable ASCII, which the text
+ * renderer then need not escape (a plan of 100,000 creates has ~800,000 field lines).
+ */
+export function addFieldText(
+  out: Pieces,
+  action: Change['action'],
+  d: FieldDiff,
+  width: number,
+): boolean {
+  // What follows the path is one of a few cached strings (its padding and separator).
   const pad = width - d.path.length;
-  return action === 'create'
-    ? d.path + padded(ASSIGN, pad, '', ' = ') + formatValue(d.after)
-    : d.path + padded(COLON, pad, ':', ' ') + formatValue(d.before) + ' → ' + formatValue(d.after);
+  out.add(d.path);
+  const plainPath = PRINTABLE_ASCII.test(d.path);
+  if (action === 'create') {
+    out.add(padded(ASSIGN, pad, '', ' = '));
+    return addValue(out, d.after) && plainPath;
+  }
+  out.add(padded(COLON, pad, ':', ' '));
+  const plainBefore = addValue(out, d.before);
+  out.add(' → ');
+  return addValue(out, d.after) && plainBefore && plainPath;
 }
 
 /** By padding: `n` spaces and ` = `; `:`, `n` spaces and a space. */

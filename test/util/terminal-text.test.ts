@@ -132,6 +132,10 @@ describe('issue 38, item 12: what looks alike is told apart', () => {
     expect(escapeStrayControls('bell\u0007 clear\u001b[2J csi\u009b rtl\u202e')).toBe(
       'bell\\u0007 clear\\u001b[2J csi\\u009b rtl\\u202e',
     );
+    // ESC is kept only where a colour sequence starts: not last, not before a cut-off one.
+    expect(escapeStrayControls('\u001b\u001b[1;31mx\u001b[12 \u001b[m\u001b')).toBe(
+      '\\u001b\u001b[1;31mx\\u001b[12 \u001b[m\\u001b',
+    );
     const json = JSON.stringify({ name: 'a\u009bb\u202ec' });
     expect(JSON.parse(escapeStrayControls(json))).toEqual(JSON.parse(json));
   });
