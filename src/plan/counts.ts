@@ -3,7 +3,7 @@
  * side effects the control plane makes itself (C2/C3, C8, cascades), recognised from the plan's
  * data alone (`caused_by`, no step of its own) so every backend counts the same way.
  */
-import { isActionable, visibleChanges, type Change, type Plan } from '../model/plan.js';
+import { isActionable, type Change, type Plan } from '../model/plan.js';
 
 export interface PlanCounts {
   create: number;
@@ -25,14 +25,17 @@ export function emptyCounts(): PlanCounts {
 }
 
 export function countPlan(plan: Pick<Plan, 'steps' | 'changes'>): PlanCounts {
-  const targets = new Set(plan.steps.map((s) => s.target));
+  // Over the plan itself: no copy of its changes nor array of its targets (the plan text counts
+  // 100,000 creates).
+  const targets = new Set<string>();
+  plan.steps.forEach((s) => targets.add(s.target));
   const counts = emptyCounts();
-  // Noops count nowhere.
-  for (const c of visibleChanges(plan)) {
+  plan.changes.forEach((c) => {
+    // Noops and unmanaged changes count nowhere.
     if (c.action === 'blocked') counts.blocked++;
-    else if (!isActionable(c.action)) continue;
+    else if (!isActionable(c.action)) return;
     else if (isSideEffect(c, targets)) counts.side_effects++;
     else counts[c.action]++;
-  }
+  });
   return counts;
 }
