@@ -7,7 +7,7 @@ import module from 'node:module';
 import { userCacheDir } from '../util/user-cache.js';
 import type { main as runMain } from './run.js';
 import { packageVersion } from './version.js';
-import { isLongRunning, keepYoungGenerationSmall } from './young-generation.js';
+import { isLongRunning, tuneOneShot } from './one-shot-v8.js';
 
 const argv = process.argv.slice(2);
 
@@ -74,7 +74,7 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
   process.stdout.write(`${packageVersion()}\n`);
 } else {
   enableCompileCache();
-  keepYoungGenerationSmall(argv);
+  tuneOneShot(argv);
   if (typeof POOLSYNC_BUNDLED === 'undefined') lazyStringWidth();
   // A reader that goes away (`poolsync apply | head`) is not an error of ours, and must not
   // end an apply half-way: output is dropped from then on, the work and the exit status go on.

@@ -53,13 +53,13 @@ function runtimeGraph(): Map<string, string[]> {
 describe('start-up loads only what the command uses', () => {
   const graph = runtimeGraph();
 
-  it('the program imports nothing but the cache folder, the version, the long-running commands and the young-generation setting before --version', () => {
+  it('the program imports nothing but the cache folder, the version, the long-running commands and the one-shot V8 settings before --version', () => {
     expect([...reachable(graph, 'cli/main.ts')].sort()).toEqual([
       'cli/main.ts',
+      // Which commands run for days, and the V8 settings of the others; imports nothing itself
+      // (node:v8 is taken only when a command runs): peak memory and CPU.
+      'cli/one-shot-v8.ts',
       'cli/version.ts',
-      // Which commands run for days, and their young generation; imports nothing itself
-      // (node:v8 is taken only when a command runs): peak memory.
-      'cli/young-generation.ts',
       'util/user-cache.ts',
     ]);
   });

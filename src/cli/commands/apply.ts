@@ -39,7 +39,7 @@ import {
 import { requireConfigFolder } from '../config-folder.js';
 import type { Args } from '../define.js';
 import { writeParts, type Io } from '../io.js';
-import { letYoungGenerationGrow } from '../young-generation.js';
+import { tuneForExecution } from '../one-shot-v8.js';
 
 /** Steps from which an apply's progress into a pipe or file is gathered (batched-lines.ts). */
 const GATHER_FROM_STEPS = 1000;
@@ -202,7 +202,7 @@ async function executeWithSignals(
       ac.abort();
     };
     lockLost.addEventListener('abort', onLost, { once: true });
-    letYoungGenerationGrow();
+    tuneForExecution();
     return await executePlan(plan, cp, { ...opts, signal: ac.signal });
   } catch (err) {
     if (err instanceof ApplyRefusedError) throw new UserError(err.message);

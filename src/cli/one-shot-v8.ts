@@ -1,0 +1,100 @@
+/**
+ * V8 settings of a one-shot command (not `daemon` nor `control-plane serve`: days of work, sized
+ * with Node's flags; a flag given to Node for the same setting wins).
+ *
+ * The young generation (quality.md: a cold `plan` of 10,000 ≤ 150 MB RSS; issue 35): V8 grew it
+ * to ~40 MB of a cold 10k `plan`'s ~172 MB peak RSS. A one-shot command keeps V8's first
+ * semi-space (1 MB): growth factor 1 before any command module loads (`--max-semi-space-size` is
+ * fixed when the isolate is made). Paired on Node 24: peak RSS 172 → 120 MB, CPU unchanged
+ * (bench/README.md).
+ *
+ * No TurboFan while loading and planning (issue 63): its background compilation cost more than
+ * its code saved in a process of seconds. Paired on Node 24, `plan` of 100,000 creates: CPU
+ * 3.63–3.74 → 3.33–3.48 s (V8's worker threads 1.25–1.38 → 0.83–0.84 s), wall unchanged; of
+ * 10,000: 0.62 → 0.52 s. Maglev still optimizes what is hot.
+ */
+import type * as V8 from 'node:v8';
+
+// Not imported: only a command that runs needs node:v8 (`--version` exits before it is asked).
+const v8 = (): typeof V8 => process.getBuiltinModule('node:v8');
+
+const SEMI_SPACE_FLAG = /--(max-|min-)?semi-space-(size|growth-factor)\b/;
+const TURBOFAN_FLAG = /--(no-)?turbofan\b/;
+
+/** `daemon` or `control-plane serve`: V8's defaults, and tsc's modules (main.ts). */
+export function isLongRunning(argv: readonly string[]): boolean {
+  const words = argv.filter((arg) => !arg.startsWith('-'));
+  if (words[0] === 'daemon') return true;
+  return words[0] === 'control-plane' && words.includes('serve');
+}
+
+const NODE_FLAGS = (): string[] => [...process.execArgv, process.env.NODE_OPTIONS ?? ''];
+
+/** Whether the one-shot `setting` applies: a one-shot command, and no flag of Node's for it. */
+export function tunes(
+  setting: 'young generation' | 'turbofan',
+  argv: readonly string[],
+  nodeFlags: readonly string[] = NODE_FLAGS(),
+): boolean {
+  const flag = setting === 'turbofan' ? TURBOFAN_FLAG : SEMI_SPACE_FLAG;
+  return !nodeFlags.some((f) => flag.test(f)) && !isLongRunning(argv);
+}
+
+let keptSmall = false;
+let turbofanOff = false;
+
+export function tuneOneShot(argv: readonly string[]): void {
+  if (tunes('young generation', argv)) keptSmall = growthFactor(1);
+  if (tunes('turbofan', argv)) turbofanOff = setFlag('--no-turbofan');
+}
+
+/**
+ * `apply` once its plan's peak is behind it: TurboFan again (its calls may run for minutes), and
+ * the young generation grows again (factor 2) up to GROWN_YOUNG_BYTES. Its --parallelism calls in
+ * flight outlive a 1 MB young generation's scavenges and are promoted: paired at 10k, HTTP, 20 ms
+ * latency, 15-20 % more CPU at parallelism 16 and 128 and a higher peak RSS at 128
+ * (bench/README.md, issue 37 last stop).
+ */
+export function tuneForExecution(): void {
+  if (turbofanOff) turbofanOff = !setFlag('--turbofan');
+  if (!keptSmall) return;
+  keptSmall = !growthFactor(2);
+  if (!keptSmall) stopGrowingAt(GROWN_YOUNG_BYTES);
+}
+
+/**
+ * Both semi-spaces: what a 10k apply reaches by itself. V8's own bound, 128 MB on Node 24, a 100k
+ * apply reached on top of ~200 MB of old generation: peak RSS ~470 MB (issue 63).
+ */
+const GROWN_YOUNG_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Growth stops (factor 1) at the first collection seen with the young generation at half of
+ * `bytes` or more: V8 takes no maximum after start-up, only the factor, and doubles at each
+ * growth; a collection is seen once the event loop runs, and one more doubling may come before
+ * (stopping at `bytes` itself, a 100k apply was seen at twice that).
+ */
+function stopGrowingAt(bytes: number): void {
+  const youngBytes = () =>
+    v8()
+      .getHeapSpaceStatistics()
+      .find((space) => space.space_name === 'new_space')?.space_size ?? 0;
+  const { PerformanceObserver } = process.getBuiltinModule('node:perf_hooks');
+  const observer = new PerformanceObserver(() => {
+    if (youngBytes() < bytes / 2) return;
+    growthFactor(1);
+    observer.disconnect();
+  });
+  observer.observe({ entryTypes: ['gc'] });
+}
+
+const growthFactor = (factor: number): boolean => setFlag(`--semi-space-growth-factor=${factor}`);
+
+function setFlag(flag: string): boolean {
+  try {
+    v8().setFlagsFromString(flag);
+    return true;
+  } catch {
+    return false; // a V8 without the flag: its defaults
+  }
+}
