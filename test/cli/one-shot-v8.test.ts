@@ -37,22 +37,22 @@ function youngGeneration(
     }
     process.stdout.write(JSON.stringify({ before, after: kept.length > 0 ? young() : -1 }));
   `;
+  return inChild(script) as { before: number; after: number };
+}
+
+/** What a module `script` importing src (tsx) writes as JSON, run by a Node of its own. */
+function inChild(script: string, nodeFlags: string[] = []): unknown {
   const env = { ...process.env };
   delete env.NODE_OPTIONS;
+  const tsx = resolve(ROOT, 'node_modules/tsx/dist/esm/index.mjs');
   const res = spawnSync(
     process.execPath,
-    [
-      '--import',
-      resolve(ROOT, 'node_modules/tsx/dist/esm/index.mjs'),
-      '--input-type=module',
-      '-e',
-      script,
-    ],
+    [...nodeFlags, '--import', tsx, '--input-type=module', '-e', script],
     { encoding: 'utf8', env },
   );
   expect(res.stderr).toBe('');
   expect(res.status).toBe(0);
-  return JSON.parse(res.stdout) as { before: number; after: number };
+  return JSON.parse(res.stdout);
 }
 
 describe('young generation of a one-shot command', () => {
@@ -106,23 +106,7 @@ function turbofanned(argv: string[], execution: boolean): boolean {
     // V8's OptimizationStatus: bit 6 is "TurboFanned".
     process.stdout.write(JSON.stringify({ turbofan: (%GetOptimizationStatus(hot) & 64) !== 0, sum }));
   `;
-  const env = { ...process.env };
-  delete env.NODE_OPTIONS;
-  const res = spawnSync(
-    process.execPath,
-    [
-      '--allow-natives-syntax',
-      '--import',
-      resolve(ROOT, 'node_modules/tsx/dist/esm/index.mjs'),
-      '--input-type=module',
-      '-e',
-      script,
-    ],
-    { encoding: 'utf8', env },
-  );
-  expect(res.stderr).toBe('');
-  expect(res.status).toBe(0);
-  return (JSON.parse(res.stdout) as { turbofan: boolean }).turbofan;
+  return (inChild(script, ['--allow-natives-syntax']) as { turbofan: boolean }).turbofan;
 }
 
 describe('TurboFan in a one-shot command', () => {
