@@ -343,6 +343,7 @@ function toStepError(err: unknown): StepError {
 function countChanges(plan: Plan, status: readonly StepStatus[]) {
   // Per target: its call steps all done (null: it has none), kept as one value rather than a
   // list of its results (100,000 lists, ~10 MB, at the end of a 100,000-step apply: issue 63).
+  // Its keys are the steps' targets, which tell side effects.
   const callsDone = new Map<string, boolean | null>();
   plan.steps.forEach((s, i) => {
     const done = s.op === 'wait_idle' || s.op === 'wait_drained' ? null : status[i] === 'done';
@@ -350,7 +351,6 @@ function countChanges(plan: Plan, status: readonly StepStatus[]) {
     if (was === undefined || (was !== false && done !== null)) callsDone.set(s.target, done);
   });
   const allDone = status.every((s) => s === 'done');
-  const targets = new Set(plan.steps.map((s) => s.target));
   const counts = emptyCounts();
   const applied: AppliedChange[] = [];
   for (const change of plan.changes) {
@@ -364,7 +364,7 @@ function countChanges(plan: Plan, status: readonly StepStatus[]) {
       (change.caused_by ? callsDone.get(change.caused_by) : null) ??
       allDone;
     if (!done) continue;
-    const sideEffect = isSideEffect(change, targets);
+    const sideEffect = isSideEffect(change, callsDone);
     if (sideEffect) counts.side_effects++;
     else counts[change.action]++;
     applied.push({ address: change.address, action: change.action, side_effect: sideEffect });

@@ -15,8 +15,11 @@ export interface PlanCounts {
   side_effects: number;
 }
 
-/** A change the control plane makes itself as the effect of another object's step. */
-export function isSideEffect(change: Change, targets: ReadonlySet<string>): boolean {
+/**
+ * A change the control plane makes itself as the effect of another object's step; `targets`
+ * holds the addresses the plan's steps act on (a set, or a map keyed by them).
+ */
+export function isSideEffect(change: Change, targets: { has(address: string): boolean }): boolean {
   return Boolean(change.caused_by) && !targets.has(change.address) && isActionable(change.action);
 }
 
