@@ -20,6 +20,13 @@ describe('the field diff of a create', () => {
     expect(Object.getOwnPropertyDescriptor(created, 'diff')?.get).toBeTypeOf('function');
   });
 
+  it('is diffForms(null, after) for leaves that are null, undefined, empty maps and lists', () => {
+    const edges = { a: null, b: undefined, c: {}, d: { e: null, f: [], g: { h: 0 } }, i: '' };
+    const c = makeChange('Queue', 'q', 'create', null, edges, null);
+    expect(c.diff).toEqual(diffForms(null, edges));
+    expect(c.diff.map((d) => d.path)).toEqual(['b', 'd.f', 'd.g.h', 'i']);
+  });
+
   it('stays read from `after` through changeWith and withNote, the JSON unchanged', () => {
     const cause = { code: 'X', params: {} };
     const note = { code: 'N', params: {} };
