@@ -112,7 +112,10 @@ export async function generateValidatorsSource(): Promise<string> {
   // added to it makes a new hidden class, kept (70,000 two-cluster lists: 140 -> 21 ms, 13 MB
   // of heap). A prototype-less object is a plain table. Unlike `{}`, it also holds an item
   // "__proto__": a repeated one is reported as a duplicate, as every other string is.
-  code = code.replace(/const (indices\d+) = \{\};/g, 'const $1 = Object.create(null);');
+  const tables = /const (indices\d+) = \{\};/g;
+  // A newer ajv writing them otherwise would silently keep `{}`: said here instead.
+  if (!tables.test(code)) throw new Error('ajv no longer writes uniqueItems tables as `{}`');
+  code = code.replace(tables, 'const $1 = Object.create(null);');
   if (code.includes('require(')) code = REQUIRE_SHIM + code;
   const config = (await resolveConfig(fileURLToPath(GENERATED_FILE))) ?? {};
   return format(HEADER + code, { ...config, parser: 'typescript' });

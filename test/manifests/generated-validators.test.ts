@@ -149,6 +149,20 @@ describe('generated validators (scripts/build-validators.ts)', () => {
     for (const kind of KINDS) expect(typeof standalone[kind], kind).toBe('function');
   });
 
+  it('report a repeated __proto__ as a duplicate, as any repeated string (ajv itself misses it)', () => {
+    const queue = (clusters: string[]) => ({
+      apiVersion: 'poolsync/v1',
+      kind: 'Queue',
+      metadata: { name: 'q' },
+      spec: { pool: 'p', run_concurrency: 1, action_concurrency: 1, clusters },
+    });
+    for (const name of ['__proto__', 'a']) {
+      expect(standalone.Queue(queue([name, name]))).toBe(false);
+      expect(standalone.Queue.errors?.map((e) => e.keyword)).toContain('uniqueItems');
+    }
+    expect(standalone.Queue(queue(['a', 'b']))).toBe(true);
+  });
+
   it('report exactly the errors of the ajv-compiled schemas (verbose: data, parentSchema)', async () => {
     const keywords = new Set<string>();
     let cases = 0;
