@@ -87,9 +87,7 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
     import('./io.js'),
     import('../util/heap-growth.js'),
   ]);
-  // The daemon caps from the start; any other command once its heap is large.
-  const daemon = argv.find((a) => !a.startsWith('-')) === 'daemon';
-  const nodeOptions = process.env.NODE_OPTIONS ?? '';
-  heap.capHeapGrowthWhenLarge(daemon ? 0 : heap.LARGE_HEAP_BYTES, process.execArgv, nodeOptions);
+  const command = argv.find((a) => !a.startsWith('-'));
+  heap.capHeapGrowthOf(command, process.execArgv, process.env.NODE_OPTIONS ?? '');
   process.exitCode = await main(argv, processIo());
 }
