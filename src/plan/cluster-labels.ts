@@ -16,7 +16,7 @@ import {
   type PlanIndex,
 } from './context.js';
 import { warning } from './reasons.js';
-import { stepKey, type StepGraph } from './graph.js';
+import type { StepGraph } from './graph.js';
 
 export function labelForm(l: ExecutionClusterLabel): ExecutionClusterLabel & Form {
   return { project: l.project, domain: l.domain, workflow: l.workflow, label: l.label };
@@ -50,8 +50,8 @@ export function addLabelSteps(g: StepGraph, ctx: PlanContext): void {
   for (const [key, d] of ctx.labels) {
     const { project, domain, workflow } = d.key;
     const where = { project, domain, workflow };
-    if (d.remove) g.add(stepKey.deleteLabel(key), 'delete_execution_cluster_label', where);
-    if (d.set) g.add(stepKey.setLabel(key), 'set_execution_cluster_label', { ...d.key });
+    if (d.remove) g.add('deleteLabel', key, 'delete_execution_cluster_label', where);
+    if (d.set) g.add('setLabel', key, 'set_execution_cluster_label', { ...d.key });
   }
 }
 

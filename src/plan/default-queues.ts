@@ -15,7 +15,7 @@ import {
   keyed,
   upsertChange,
 } from './context.js';
-import { stepKey, type StepGraph, type StepKey } from './graph.js';
+import type { StepGraph, StepNode } from './graph.js';
 
 function form(d: { project: string; domain: string; queue: string }): Form {
   return { project: d.project, domain: d.domain, queue: d.queue };
@@ -59,25 +59,25 @@ export function addDefaultQueueSteps(ctx: PlanContext, g: StepGraph): void {
     const [project, domain] = splitKey(dq.change);
     // A named queue cannot be deleted (remote/_queue.py:934-938, 1011-1012): move off it first.
     const liveQueue = dq.change.before ? String(dq.change.before['queue']) : null;
-    const leave = (step: StepKey) => {
+    const leave = (step: StepNode) => {
       if (liveQueue === null || liveQueue === dq.finalQueue) return;
       // Its delete step (drain, queue_delete), or its cluster's, which takes it along.
-      g.order(step, stepKey.deleteQueue(liveQueue));
-      g.order(step, stepKey.deleteCluster(liveQueue));
+      g.order(step, g.at.deleteQueue(liveQueue));
+      g.order(step, g.at.deleteCluster(liveQueue));
     };
     if (dq.remove)
-      leave(g.add(stepKey.deleteDefaultQueue(key), 'delete_default_queue', { project, domain }));
+      leave(g.add('deleteDefaultQueue', key, 'delete_default_queue', { project, domain }));
     if (!dq.set || dq.finalQueue === null) continue;
     const queue = dq.finalQueue;
-    const step = g.add(stepKey.setDefaultQueue(key), 'set_default_queue', {
+    const step = g.add('setDefaultQueue', key, 'set_default_queue', {
       project,
       domain,
       queue,
     });
     leave(step);
-    g.order(stepKey.queue(queue), step);
+    g.order(g.at.queue(queue), step);
     const createdBy = ctx.queues.get(queue)?.createdBy;
-    if (createdBy) g.order(stepKey.register(createdBy), step);
+    if (createdBy) g.order(g.at.register(createdBy), step);
   }
 }
 

@@ -27,7 +27,7 @@ import {
   type PlanIndex,
 } from './context.js';
 import type { DesiredState } from '../model/desired.js';
-import { stepKey, type StepGraph } from './graph.js';
+import type { StepGraph } from './graph.js';
 
 /** The flyteadmin pass: labels and assignments decided again, on copies (module comment). */
 export function planFlyteadmin(
@@ -478,9 +478,9 @@ function deleteWords(v: AttributeView) {
 /** A set at the workflow level waits for a project/domain delete of the same type (same project/domain). */
 export function addCascadeOrder(g: StepGraph, ctx: AttributeSource): void {
   const set = (v: AttributeView) =>
-    v.kind === 'PoolAssignment' ? stepKey.setAssignment(v.name) : stepKey.setLabel(v.name);
+    v.kind === 'PoolAssignment' ? g.at.setAssignment(v.name) : g.at.setLabel(v.name);
   const remove = (v: AttributeView) =>
-    v.kind === 'PoolAssignment' ? stepKey.deleteAssignment(v.name) : stepKey.deleteLabel(v.name);
+    v.kind === 'PoolAssignment' ? g.at.deleteAssignment(v.name) : g.at.deleteLabel(v.name);
   if (!ctx.live.flyteadmin) return;
   const views = attributeViews(ctx);
   const broad = new Map<string, AttributeView[]>();

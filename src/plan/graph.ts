@@ -6,46 +6,36 @@ import { address, assignmentKeyString, defaultQueueKeyString } from '../model/co
 import type { ChangeAction, Step, StepKind, StepOp } from '../model/plan.js';
 
 /**
- * A step's key: what it does, and to which object. Two parts, not one string: a joined string
- * is flattened and hashed anew at each lookup, about a second of CPU over the ~600,000 lookups
- * of a plan of 100,000 creates.
+ * What a step does to the object it is keyed by: two ops may share one (an undelete takes its
+ * create's key, so what waits for the object waits for it). The text names the step in a cycle.
  */
-export interface StepKey {
-  readonly kind: string;
-  readonly name: string;
-}
-
-const keyOf =
-  (kind: string) =>
-  (name: string): StepKey => ({ kind, name });
-
-export const stepKey = {
-  createPool: keyOf('create_pool'),
-  deletePool: keyOf('delete_pool'),
-  register: keyOf('register_cluster'),
-  updateCluster: keyOf('update_cluster'),
-  deleteCluster: keyOf('delete_cluster'),
-  wait: keyOf('wait_idle'),
-  queue: keyOf('queue'),
-  queueFirst: keyOf('queue_first'),
-  setAssignment: keyOf('set_assignment'),
-  deleteAssignment: keyOf('delete_assignment'),
-  setLabel: keyOf('set_execution_cluster_label'),
-  deleteLabel: keyOf('delete_execution_cluster_label'),
+const STEP_KEYS = {
+  createPool: 'create_pool',
+  deletePool: 'delete_pool',
+  register: 'register_cluster',
+  updateCluster: 'update_cluster',
+  deleteCluster: 'delete_cluster',
+  wait: 'wait_idle',
+  queue: 'queue',
+  queueFirst: 'queue_first',
+  setAssignment: 'set_assignment',
+  deleteAssignment: 'delete_assignment',
+  setLabel: 'set_execution_cluster_label',
+  deleteLabel: 'delete_execution_cluster_label',
   // Capability steps (domain.md, Capabilities).
-  updatePool: keyOf('update_pool'),
-  move: keyOf('move_cluster'),
-  drain: keyOf('drain_queue'),
-  waitDrained: keyOf('wait_drained'),
-  waitQueueDrained: keyOf('wait_drained_queue'),
-  deleteQueue: keyOf('delete_queue'),
-  undelete: keyOf('undelete_queue'),
-  activate: keyOf('activate_queue'),
-  setDefaultQueue: keyOf('set_default_queue'),
-  deleteDefaultQueue: keyOf('delete_default_queue'),
-};
+  updatePool: 'update_pool',
+  move: 'move_cluster',
+  drain: 'drain_queue',
+  waitDrained: 'wait_drained',
+  waitQueueDrained: 'wait_drained_queue',
+  deleteQueue: 'delete_queue',
+  undelete: 'undelete_queue',
+  activate: 'activate_queue',
+  setDefaultQueue: 'set_default_queue',
+  deleteDefaultQueue: 'delete_default_queue',
+} as const;
 
-export const sameKey = (a: StepKey, b: StepKey): boolean => a.kind === b.kind && a.name === b.name;
+export type StepKey = keyof typeof STEP_KEYS;
 
 type ArgsOf<K extends StepKind> = Extract<StepOp, { op: K }>['args'];
 type ActionSet = ReadonlySet<ChangeAction>;
@@ -114,11 +104,16 @@ export function argsAddress(step: StepOp): string | null {
   return STEP_OPS[step.op][1]?.(step.args as never) ?? null;
 }
 
-interface Node {
-  key: StepKey;
-  op: StepKind;
-  args: StepOp['args'];
-  target: string;
+/** A step of the graph, for `order`; undefined where the plan has none of that key. */
+export interface StepNode {
+  readonly key: (typeof STEP_KEYS)[StepKey];
+  readonly name: string;
+  readonly op: StepKind;
+  readonly args: StepOp['args'];
+  readonly target: string;
+}
+
+interface Node extends StepNode {
   /**
    * The steps it runs after (each once after sortedBy); null until it has one. A list, not a
    * Set: a step has a few, and a Set per step was ~15 MB of the 100,000-object plan's peak.
@@ -130,53 +125,63 @@ interface Node {
   mark: number;
 }
 
-export class StepGraph {
-  /** By kind, then name. */
-  private readonly nodes = new Map<string, Map<string, Node>>();
-  private readonly inOrder: Node[] = [];
+type Lookups = { readonly [K in StepKey]: (name: string) => StepNode | undefined };
 
-  private node(key: StepKey): Node | undefined {
-    return this.nodes.get(key.kind)?.get(key.name);
+export class StepGraph {
+  private readonly nodes = new Map<StepKey, Map<string, Node>>();
+  private readonly inOrder: Node[] = [];
+  /**
+   * The step of each key for a name, looked up once by the pass that orders it: passes order a
+   * step after several others, and a key made and looked up per `order` call was ~600,000
+   * objects and lookups in maps of up to 100,000 names for a plan of 100,000 creates.
+   */
+  readonly at: Lookups;
+
+  constructor() {
+    const at: Partial<Record<StepKey, (name: string) => StepNode | undefined>> = {};
+    for (const key of Object.keys(STEP_KEYS) as StepKey[]) {
+      const named = new Map<string, Node>();
+      this.nodes.set(key, named);
+      at[key] = (name) => named.get(name);
+    }
+    this.at = at as Lookups;
   }
 
   /**
-   * Idempotent per key; the target defaults to the object its arguments name. The passes give
-   * their change's address, the same text: one string fewer a step, kept as long as the plan.
+   * Idempotent per key and name; the target defaults to the object its arguments name. The
+   * passes give their change's address, the same text: one string fewer a step, kept as long as
+   * the plan.
    */
-  add<K extends StepKind>(key: StepKey, op: K, args: ArgsOf<K>, target?: string): StepKey {
-    let named = this.nodes.get(key.kind);
-    if (!named) this.nodes.set(key.kind, (named = new Map()));
-    if (!named.has(key.name)) {
-      const node: Node = {
-        key,
-        op,
-        args,
-        target: target ?? argsAddress({ op, args } as StepOp)!,
-        after: null,
-        rank: this.inOrder.length,
-        mark: 0,
-      };
-      this.inOrder.push(node);
-      named.set(key.name, node);
-    }
-    return key;
-  }
-
-  has(key: StepKey): boolean {
-    return this.node(key) !== undefined;
+  add<K extends StepKind>(
+    key: StepKey,
+    name: string,
+    op: K,
+    args: ArgsOf<K>,
+    target?: string,
+  ): StepNode {
+    const named = this.nodes.get(key)!;
+    const known = named.get(name);
+    if (known) return known;
+    const node: Node = {
+      key: STEP_KEYS[key],
+      name,
+      op,
+      args,
+      target: target ?? argsAddress({ op, args } as StepOp)!,
+      after: null,
+      rank: this.inOrder.length,
+      mark: 0,
+    };
+    this.inOrder.push(node);
+    named.set(name, node);
+    return node;
   }
 
   /** `step` runs after `dependency`; nothing is recorded when either has no step. */
-  order(dependency: StepKey | null | undefined, step: StepKey | null | undefined): void {
-    if (!dependency || !step) return;
-    // The dependency first: of a plan of 100,000 creates' 481,526 calls, 267,049 name one of a
-    // kind the plan has no step of, which the map of kinds tells at once: that many lookups of
-    // the step among 100,000 fewer.
-    const before = this.node(dependency);
-    const node = before && this.node(step);
-    if (!node || before === node) return;
+  order(dependency: StepNode | undefined, step: StepNode | undefined): void {
+    if (!dependency || !step || dependency === step) return;
     // Repeats are dropped by sortedBy: a check here is quadratic for a pool delete's thousands.
-    (node.after ??= []).push(before);
+    ((step as Node).after ??= []).push(dependency as Node);
   }
 
   /**
@@ -186,7 +191,7 @@ export class StepGraph {
   finalize(): Step[] {
     const ordered: Node[] = [];
     const path: Node[] = [];
-    const text = (n: Node) => `${n.key.kind}:${n.key.name}`;
+    const text = (n: Node) => `${n.key}:${n.name}`;
     const visit = (node: Node) => {
       if (node.mark === 2) return;
       if (node.mark === 1)

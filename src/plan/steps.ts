@@ -16,15 +16,7 @@ import {
 import type { Step, ManualInstruction, Plan, StepKind } from '../model/plan.js';
 import { leaves, type PlanContext, type QueueDecision } from './context.js';
 import { drainedWithCluster, waitSets } from './queues.js';
-import {
-  AFTER_UNDELETE,
-  StepGraph,
-  STEP_OPS,
-  argsAddress,
-  sameKey,
-  stepKey as key,
-  type StepKey,
-} from './graph.js';
+import { AFTER_UNDELETE, StepGraph, STEP_OPS, argsAddress, type StepNode } from './graph.js';
 import { addDefaultQueueSteps } from './default-queues.js';
 import { addLabelSteps } from './cluster-labels.js';
 import { addCascadeOrder } from './flyteadmin.js';
@@ -56,8 +48,10 @@ export function buildSteps(ctx: PlanContext): Step[] {
 function stepBuild(ctx: PlanContext) {
   const waitFor = waitSets(ctx, ctx);
   const graph = new StepGraph();
+  const at = graph.at;
   return {
     g: graph,
+    at,
     ctx,
     // Only those with a step (most objects of a big organisation have none).
     queues: filtered(
@@ -70,14 +64,11 @@ function stepBuild(ctx: PlanContext) {
       return d?.registers === true && d.deletes === true;
     },
     /** The call taking leaving clusters out of its selector (rule 4): the first, if split. */
-    removalStep: (name: string, q: QueueDecision): StepKey | undefined => {
-      if (!q.call) return undefined;
-      const first = key.queueFirst(name);
-      return graph.has(first) ? first : key.queue(name);
-    },
+    removalStep: (name: string, q: QueueDecision): StepNode | undefined =>
+      q.call ? (at.queueFirst(name) ?? at.queue(name)) : undefined,
     waitFor,
     drainedWith: (c: string) => drainedWithCluster(ctx, ctx, c),
-    leave: (c: string) => (ctx.movedClusters.has(c) ? key.move(c) : key.deleteCluster(c)),
+    leave: (c: string) => (ctx.movedClusters.has(c) ? at.move(c) : at.deleteCluster(c)),
   };
 }
 
@@ -88,10 +79,10 @@ function addPoolNodes(b: StepBuild): void {
   for (const [name, d] of ctx.pools) {
     const contract = d.finalContract!;
     // soft_delete: an undelete takes the create's key: what waits for the pool waits for it.
-    if (d.undeletes) g.add(key.createPool(name), 'undelete_pool', { name });
-    const at = d.change.address;
-    if (d.creates) g.add(key.createPool(name), 'create_pool', { name, contract }, at);
-    if (d.updates) g.add(key.updatePool(name), 'update_pool', { name, contract }, at);
+    if (d.undeletes) g.add('createPool', name, 'undelete_pool', { name });
+    const where = d.change.address;
+    if (d.creates) g.add('createPool', name, 'create_pool', { name, contract }, where);
+    if (d.updates) g.add('updatePool', name, 'update_pool', { name, contract }, where);
   }
 }
 
@@ -104,40 +95,40 @@ function addClusterNodes(b: StepBuild): void {
     if (d.undeletes) {
       // soft_delete: the undelete takes the registration's key (what waits for the cluster
       // waits for it); back DRAINED in its old pool, then moved and activated as declared.
-      g.add(key.register(name), 'undelete_cluster', { name });
-      if (d.moves) g.add(key.move(name), 'move_cluster', { name, pool });
-      if (enabled) g.add(key.updateCluster(name), 'update_cluster', { name, enabled: true });
+      g.add('register', name, 'undelete_cluster', { name });
+      if (d.moves) g.add('move', name, 'move_cluster', { name, pool });
+      if (enabled) g.add('updateCluster', name, 'update_cluster', { name, enabled: true });
     } else if (d.registers) {
       const args = { name, pool, ...(dc.data_plane ? { data_plane: dc.data_plane } : {}) };
-      const at = d.change.address;
-      g.add(key.register(name), 'register_cluster', args, at);
+      const where = d.change.address;
+      g.add('register', name, 'register_cluster', args, where);
       // C6: a registration enables the cluster; disabling is a second call.
-      if (!enabled) g.add(key.updateCluster(name), 'update_cluster', { name, enabled: false }, at);
+      if (!enabled) g.add('updateCluster', name, 'update_cluster', { name, enabled: false }, where);
     } else if (d.moves) {
-      g.add(key.move(name), 'move_cluster', { name, pool });
+      g.add('move', name, 'move_cluster', { name, pool });
       if (enabled !== ctx.lClusters.get(name)?.enabled)
-        g.add(key.updateCluster(name), 'update_cluster', { name, enabled });
+        g.add('updateCluster', name, 'update_cluster', { name, enabled });
     } else if (d.change.action === 'update') {
-      g.add(key.updateCluster(name), 'update_cluster', { name, enabled });
+      g.add('updateCluster', name, 'update_cluster', { name, enabled });
     }
   });
 }
 
 /** Queues: undelete, then the call (in two when a repointing must come first). */
 function addQueueCallNodes(b: StepBuild): void {
-  const { g, ctx, queues, replaced } = b;
+  const { g, at, ctx, queues, replaced } = b;
   queues.forEach((q, name) => {
     if (!q.undeletes) return;
-    g.add(key.undelete(name), 'undelete_queue', { name });
+    g.add('undelete', name, 'undelete_queue', { name });
     const deleted = ctx.lDeletedQueues.get(name);
     if (!deleted) return;
-    g.order(key.createPool(deleted.pool), key.undelete(name));
-    for (const c of deleted.clusters) g.order(key.register(c), key.undelete(name));
+    g.order(at.createPool(deleted.pool), at.undelete(name));
+    for (const c of deleted.clusters) g.order(at.register(c), at.undelete(name));
   });
   queues.forEach((q, name) => {
     if (!q.call) return;
     const spec = q.call.spec;
-    g.add(key.queue(name), q.call.op, { name, ...spec }, q.change.address);
+    g.add('queue', name, q.call.op, { name, ...spec }, q.change.address);
     // A moved queue (queue_move) is drained first: it needs no repointing before a delete.
     const removes =
       !q.deletes &&
@@ -147,7 +138,7 @@ function addQueueCallNodes(b: StepBuild): void {
     if (removes && spec.clusters.some(replaced)) {
       // New selector names a re-registered cluster, old one a deleted one: two calls, no cycle.
       const first: QueueSpec = { ...spec, clusters: spec.clusters.filter((c) => !replaced(c)) };
-      g.add(key.queueFirst(name), 'update_queue', { name, ...first }, q.change.address);
+      g.add('queueFirst', name, 'update_queue', { name, ...first }, q.change.address);
     }
   });
 }
@@ -162,21 +153,21 @@ function addLeavingNodes(b: StepBuild): void {
   for (const name of leaving) {
     const drained = drainedWith(name);
     const idle = (waitFor.get(name) ?? []).filter((q) => !drained || q !== name);
-    if (idle.length > 0) g.add(key.wait(name), 'wait_idle', { queues: idle, cluster: name });
+    if (idle.length > 0) g.add('wait', name, 'wait_idle', { queues: idle, cluster: name });
     if (drained) {
-      g.add(key.drain(name), 'drain_queue', { name });
-      g.add(key.waitDrained(name), 'wait_drained', { queues: [name] }, address('Cluster', name));
+      g.add('drain', name, 'drain_queue', { name });
+      g.add('waitDrained', name, 'wait_drained', { queues: [name] }, address('Cluster', name));
     }
-    if (ctx.deletedClusters.has(name)) g.add(key.deleteCluster(name), 'delete_cluster', { name });
+    if (ctx.deletedClusters.has(name)) g.add('deleteCluster', name, 'delete_cluster', { name });
   }
 }
 
 function addQueueLifecycleNodes(b: StepBuild): void {
   const { g, queues } = b;
   const drain = (name: string) => {
-    g.add(key.drain(name), 'drain_queue', { name });
+    g.add('drain', name, 'drain_queue', { name });
     const target = address('Queue', name);
-    g.add(key.waitQueueDrained(name), 'wait_drained', { queues: [name] }, target);
+    g.add('waitQueueDrained', name, 'wait_drained', { queues: [name] }, target);
   };
   queues.forEach((q, name) => {
     if (q.moves) drain(name);
@@ -184,10 +175,10 @@ function addQueueLifecycleNodes(b: StepBuild): void {
   queues.forEach((q, name) => {
     if (!q.deletes) return;
     drain(name);
-    g.add(key.deleteQueue(name), 'delete_queue', { name });
+    g.add('deleteQueue', name, 'delete_queue', { name });
   });
   queues.forEach((q, name) => {
-    if (q.activates) g.add(key.activate(name), 'activate_queue', { name });
+    if (q.activates) g.add('activate', name, 'activate_queue', { name });
   });
 }
 
@@ -196,15 +187,15 @@ function addAssignmentNodes(b: StepBuild): void {
   assignments.forEach((a, k) => {
     const { project, domain, workflow } = (ctx.lAssignments.get(k) ?? ctx.dAssignments.get(k))!;
     const akey = { project, domain, workflow };
-    if (a.remove) g.add(key.deleteAssignment(k), 'delete_assignment', akey);
-    const at = a.change.address;
-    if (a.set) g.add(key.setAssignment(k), 'set_assignment', { ...akey, pool: a.finalPool! }, at);
+    if (a.remove) g.add('deleteAssignment', k, 'delete_assignment', akey);
+    const where = a.change.address;
+    if (a.set) g.add('setAssignment', k, 'set_assignment', { ...akey, pool: a.finalPool! }, where);
   });
 }
 
 function addPoolDeletes(b: StepBuild): void {
   for (const [name, d] of b.ctx.pools)
-    if (d.deletes) b.g.add(key.deletePool(name), 'delete_pool', { name });
+    if (d.deletes) b.g.add('deletePool', name, 'delete_pool', { name });
 }
 
 /** C4/C5: the cluster's reported data plane (if any) matches this contract. */
@@ -215,23 +206,23 @@ function matchesContract(ctx: PlanContext, cluster: string, contract: PoolContra
 
 /** Pool deletes after their members leave; updates after mismatching members leave (C4). */
 function orderPools(b: StepBuild): void {
-  const { g, ctx, leave } = b;
+  const { g, at, ctx, leave } = b;
   for (const [name, d] of ctx.pools) {
-    g.order(key.deletePool(name), key.createPool(name));
+    g.order(at.deletePool(name), at.createPool(name));
     // An undeleted pool (its step under the create's key) is updated once back.
-    if (d.undeletes) g.order(key.createPool(name), key.updatePool(name));
+    if (d.undeletes) g.order(at.createPool(name), at.updatePool(name));
     for (const c of ctx.lClustersByPool.get(name) ?? []) {
-      if (d.deletes) g.order(leave(c), key.deletePool(name));
+      if (d.deletes) g.order(leave(c), at.deletePool(name));
       // pool_update checks the members present (C4): one that would not match leaves first.
       if (leaves(ctx, c) && d.updates && !matchesContract(ctx, c, d.finalContract!))
-        g.order(leave(c), key.updatePool(name));
+        g.order(leave(c), at.updatePool(name));
     }
     if (d.deletes) {
       for (const q of ctx.lQueuesByPool.get(name) ?? []) {
-        g.order(key.deleteQueue(q), key.deletePool(name));
+        g.order(at.deleteQueue(q), at.deletePool(name));
         // A co-named queue leaves with its cluster's move; a moved queue with its own.
-        g.order(key.move(q), key.deletePool(name));
-        if (ctx.queues.get(q)?.moves) g.order(key.queue(q), key.deletePool(name));
+        g.order(at.move(q), at.deletePool(name));
+        if (ctx.queues.get(q)?.moves) g.order(at.queue(q), at.deletePool(name));
       }
     }
   }
@@ -239,66 +230,66 @@ function orderPools(b: StepBuild): void {
 
 /** cluster_move: after the target pool exists (and matches, C4), before the cluster update. */
 function orderMovedClusters(b: StepBuild): void {
-  const { g, ctx } = b;
+  const { g, at, ctx } = b;
   for (const c of ctx.movedClusters) {
     const pool = ctx.clusters.get(c)!.final!.pool;
-    g.order(key.createPool(pool), key.move(c));
+    g.order(at.createPool(pool), at.move(c));
     // The move is checked against the pool's contract at that moment (C4).
     const current = ctx.lPools.get(pool)?.contract;
-    if (!current || !matchesContract(ctx, c, current)) g.order(key.updatePool(pool), key.move(c));
-    g.order(key.move(c), key.updateCluster(c));
+    if (!current || !matchesContract(ctx, c, current)) g.order(at.updatePool(pool), at.move(c));
+    g.order(at.move(c), at.updateCluster(c));
   }
 }
 
 /** Registrations and undeletes after their pool, a replacement after its delete. */
 function orderClusters(b: StepBuild): void {
-  const { g, ctx } = b;
+  const { g, at, ctx } = b;
   ctx.clusters.forEach((d, name) => {
     const dc = ctx.dClusters.get(name);
     if (d.undeletes && dc) {
-      g.order(key.createPool(d.undeletes.pool), key.register(name));
-      g.order(key.createPool(dc.pool), key.move(name));
-      g.order(key.updatePool(dc.pool), key.move(name));
-      g.order(key.register(name), key.move(name));
-      g.order(key.move(name), key.updateCluster(name));
-      g.order(key.register(name), key.updateCluster(name));
+      g.order(at.createPool(d.undeletes.pool), at.register(name));
+      g.order(at.createPool(dc.pool), at.move(name));
+      g.order(at.updatePool(dc.pool), at.move(name));
+      g.order(at.register(name), at.move(name));
+      g.order(at.move(name), at.updateCluster(name));
+      g.order(at.register(name), at.updateCluster(name));
       return;
     }
     if (!d.registers || !dc) return;
-    g.order(key.createPool(dc.pool), key.register(name));
+    g.order(at.createPool(dc.pool), at.register(name));
     // C4 checks a declared data plane against the contract at registration.
-    if (dc.data_plane) g.order(key.updatePool(dc.pool), key.register(name));
-    g.order(key.deleteCluster(name), key.register(name));
-    g.order(key.register(name), key.updateCluster(name));
+    if (dc.data_plane) g.order(at.updatePool(dc.pool), at.register(name));
+    g.order(at.deleteCluster(name), at.register(name));
+    g.order(at.register(name), at.updateCluster(name));
   });
 }
 
 /** Queue calls after their pool and clusters, repointing before a leave (rule 4). */
 function orderQueueCalls(b: StepBuild): void {
-  const { g, ctx, queues, replaced, removalStep, leave } = b;
+  const { g, at, ctx, queues, replaced, removalStep, leave } = b;
   queues.forEach((q, name) => {
     if (!q.call) return;
-    const k = key.queue(name);
+    const k = at.queue(name);
     const spec = q.call.spec;
-    g.order(key.createPool(spec.pool), k);
+    g.order(at.createPool(spec.pool), k);
     for (const c of spec.clusters) {
-      g.order(key.register(c), k);
-      g.order(key.move(c), k);
+      g.order(at.register(c), k);
+      g.order(at.move(c), k);
     }
     // replace (drain, queue_delete): the old queue is deleted before the new one is created.
-    g.order(key.deleteQueue(name), k);
+    g.order(at.deleteQueue(name), k);
     // soft_delete: the reserved name's queue comes back before its update.
-    g.order(key.undelete(name), k);
-    if (q.createdBy) g.order(key.register(q.createdBy), k);
+    g.order(at.undelete(name), k);
+    if (q.createdBy) g.order(at.register(q.createdBy), k);
     const removal = removalStep(name, q)!;
-    if (!sameKey(removal, k)) {
+    if (removal !== k) {
       g.order(removal, k);
-      for (const c of spec.clusters) if (!replaced(c)) g.order(key.register(c), removal);
+      for (const c of spec.clusters) if (!replaced(c)) g.order(at.register(c), removal);
     }
     // queue_move: DRAINED before the move, which needs no repointing in its old pool.
     if (q.moves) {
-      g.order(key.drain(name), key.waitQueueDrained(name));
-      g.order(key.waitQueueDrained(name), k);
+      g.order(at.drain(name), at.waitQueueDrained(name));
+      g.order(at.waitQueueDrained(name), k);
       return;
     }
     // A deleted queue needs no repointing; a moved cluster's co-named queue moves with it.
@@ -306,8 +297,8 @@ function orderQueueCalls(b: StepBuild): void {
     if (q.deletes || movesAlong || !q.live) return;
     for (const c of q.live.clusters) {
       if (!leaves(ctx, c)) continue;
-      g.order(removal, key.drain(name));
-      const first = [key.wait(c), key.waitDrained(c)].filter((w) => g.has(w));
+      g.order(removal, at.drain(name));
+      const first = [at.wait(c), at.waitDrained(c)].filter((w) => w !== undefined);
       for (const w of first.length > 0 ? first : [leave(c)]) g.order(removal, w);
     }
   });
@@ -315,38 +306,38 @@ function orderQueueCalls(b: StepBuild): void {
 
 /** Waits before a leave; a moved cluster's co-named queue drained before that cluster's wait. */
 function orderLeaving(b: StepBuild): void {
-  const { g, ctx, leave } = b;
+  const { g, at, ctx, leave } = b;
   for (const c of [...ctx.deletedClusters, ...ctx.movedClusters]) {
-    g.order(key.wait(c), leave(c));
-    g.order(key.drain(c), key.waitDrained(c));
-    g.order(key.waitDrained(c), leave(c));
+    g.order(at.wait(c), leave(c));
+    g.order(at.drain(c), at.waitDrained(c));
+    g.order(at.waitDrained(c), leave(c));
   }
 }
 
 /** Queue deletes after their drain (and their cluster, Q4); activations last. */
 function orderQueueLifecycle(b: StepBuild): void {
-  const { g, queues, leave, drainedWith } = b;
+  const { g, at, queues, leave, drainedWith } = b;
   queues.forEach((q, name) => {
     if (q.deletes) {
-      g.order(key.drain(name), key.waitQueueDrained(name));
-      g.order(key.waitQueueDrained(name), key.deleteQueue(name));
+      g.order(at.drain(name), at.waitQueueDrained(name));
+      g.order(at.waitQueueDrained(name), at.deleteQueue(name));
       // Q4: a co-named queue goes once its cluster is deleted.
-      g.order(key.deleteCluster(name), key.deleteQueue(name));
+      g.order(at.deleteCluster(name), at.deleteQueue(name));
       // A queue naming a cluster blocks its delete (remote/_cluster.py): this one goes first.
       for (const c of q.live?.clusters ?? [])
-        if (c !== name) g.order(key.deleteQueue(name), key.deleteCluster(c));
+        if (c !== name) g.order(at.deleteQueue(name), at.deleteCluster(c));
     }
     if (q.activates) {
-      const k = key.activate(name);
-      g.order(key.queue(name), k);
-      g.order(key.undelete(name), k);
+      const k = at.activate(name);
+      g.order(at.queue(name), k);
+      g.order(at.undelete(name), k);
       if (drainedWith(name)) g.order(leave(name), k);
       for (const c of q.final?.clusters ?? []) {
-        g.order(key.register(c), k);
-        g.order(key.move(c), k);
+        g.order(at.register(c), k);
+        g.order(at.move(c), k);
       }
       // Drained while a cluster it routes to leaves: only after that leave.
-      g.order(key.drain(name), k);
+      g.order(at.drain(name), k);
     }
   });
 }
@@ -357,37 +348,37 @@ function orderQueueLifecycle(b: StepBuild): void {
  * this plan adds to a cluster it drains comes after the drain.
  */
 export function orderPins(b: StepBuild): void {
-  const { g, ctx, queues, removalStep } = b;
+  const { g, at, ctx, queues, removalStep } = b;
   if (!ctx.caps.unpin_first) return;
   queues.forEach((q, name) => {
     const final = new Set(q.final?.clusters ?? []);
-    const unpin = q.deletes ? key.deleteQueue(name) : removalStep(name, q);
+    const unpin = q.deletes ? at.deleteQueue(name) : removalStep(name, q);
     // An undeleted queue comes back with the clusters it had (remote/_queue.py:1040-1046).
     const was = q.live?.clusters ?? (q.undeletes ? ctx.lDeletedQueues.get(name)?.clusters : []);
     for (const c of was ?? []) {
       if (c === name || (final.has(c) && !q.deletes)) continue;
-      for (const step of [key.updateCluster(c), key.move(c), key.deleteCluster(c)])
+      for (const step of [at.updateCluster(c), at.move(c), at.deleteCluster(c)])
         g.order(unpin, step);
     }
     const call = removalStep(name, q);
     const live = new Set(q.live?.clusters ?? []);
     for (const c of final)
       if (!live.has(c) && ctx.dClusters.get(c)?.enabled === false) {
-        g.order(key.updateCluster(c), call === undefined ? undefined : key.queue(name));
-        g.order(key.updateCluster(c), key.undelete(name));
+        g.order(at.updateCluster(c), call === undefined ? undefined : at.queue(name));
+        g.order(at.updateCluster(c), at.undelete(name));
       }
   });
 }
 
 /** A3: assignments around their pools. */
 function orderAssignments(b: StepBuild): void {
-  const { g, ctx, assignments } = b;
+  const { g, at, ctx, assignments } = b;
   assignments.forEach((a, k) => {
-    g.order(key.deleteAssignment(k), key.setAssignment(k));
-    if (a.finalPool) g.order(key.createPool(a.finalPool), key.setAssignment(k));
+    g.order(at.deleteAssignment(k), at.setAssignment(k));
+    if (a.finalPool) g.order(at.createPool(a.finalPool), at.setAssignment(k));
     if (a.livePool && ctx.pools.get(a.livePool)?.deletes) {
-      g.order(key.deleteAssignment(k), key.deletePool(a.livePool));
-      if (a.finalPool !== a.livePool) g.order(key.setAssignment(k), key.deletePool(a.livePool));
+      g.order(at.deleteAssignment(k), at.deletePool(a.livePool));
+      if (a.finalPool !== a.livePool) g.order(at.setAssignment(k), at.deletePool(a.livePool));
     }
   });
 }
