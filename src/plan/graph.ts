@@ -114,15 +114,8 @@ export interface StepNode {
 }
 
 interface Node extends StepNode {
-  /**
-   * The steps it runs after (each once after sortedBy); null until it has one. A list, not a
-   * Set: a step has a few, and a Set per step was ~15 MB of the 100,000-object plan's peak.
-   */
-  after: Node[] | null;
   /** Insertion order. */
-  rank: number;
-  /** finalize's walk: 1 visiting, 2 done; then its number (s1, s2 …). */
-  mark: number;
+  readonly rank: number;
 }
 
 type Lookups = { readonly [K in StepKey]: (name: string) => StepNode | undefined };
@@ -130,6 +123,13 @@ type Lookups = { readonly [K in StepKey]: (name: string) => StepNode | undefined
 export class StepGraph {
   private readonly nodes = new Map<StepKey, Map<string, Node>>();
   private readonly inOrder: Node[] = [];
+  /**
+   * Each `order` as the ranks of its step and its dependency, in two lists: an array of
+   * dependencies per step was ~17 MB of a plan of 100,000 creates, each grown to 16 slots and
+   * kept until finalize.
+   */
+  private readonly edgeStep: number[] = [];
+  private readonly edgeDependency: number[] = [];
   /**
    * The step of each key for a name, looked up once by the pass that orders it: passes order a
    * step after several others, and a key made and looked up per `order` call was ~600,000
@@ -168,9 +168,7 @@ export class StepGraph {
       op,
       args,
       target: target ?? argsAddress({ op, args } as StepOp)!,
-      after: null,
       rank: this.inOrder.length,
-      mark: 0,
     };
     this.inOrder.push(node);
     named.set(name, node);
@@ -180,72 +178,88 @@ export class StepGraph {
   /** `step` runs after `dependency`; nothing is recorded when either has no step. */
   order(dependency: StepNode | undefined, step: StepNode | undefined): void {
     if (!dependency || !step || dependency === step) return;
-    // Repeats are dropped by sortedBy: a check here is quadratic for a pool delete's thousands.
-    ((step as Node).after ??= []).push(dependency as Node);
+    // Repeats are dropped by finalize: a check here is quadratic for a pool delete's thousands.
+    this.edgeStep.push((step as Node).rank);
+    this.edgeDependency.push((dependency as Node).rank);
   }
 
   /**
-   * Depth-first post-order over the insertion order: dependencies come first, independent
-   * steps keep the order they were added in. A cycle is a planner bug, never a user error.
+   * Depth-first post-order over the insertion order: dependencies come first (in insertion
+   * order), independent steps keep the order they were added in. A cycle is a planner bug, never
+   * a user error.
    */
   finalize(): Step[] {
-    const ordered: Node[] = [];
-    const path: Node[] = [];
-    const text = (n: Node) => `${n.key}:${n.name}`;
-    const visit = (node: Node) => {
-      if (node.mark === 2) return;
-      if (node.mark === 1)
-        throw new Error(`step graph has a cycle: ${[...path, node].map(text).join(' -> ')}`);
-      node.mark = 1;
-      path.push(node);
-      const after = node.after;
-      if (after) sortedBy(after, rankOf).forEach(visit); // not for-of: no iterator a step
+    const nodes = this.inOrder;
+    // Each step's dependencies (ranks), grouped by step: those of rank r at after[start[r] ..
+    // start[r + 1]), sorted, each once up to end[r].
+    const start = new Int32Array(nodes.length + 1);
+    this.edgeStep.forEach((r) => start[r + 1]!++); // not for-of: no iterator result an edge
+    for (let r = 0; r < nodes.length; r++) start[r + 1]! += start[r]!;
+    const next = start.slice(0, nodes.length);
+    const after = new Int32Array(this.edgeStep.length);
+    this.edgeStep.forEach((r, e) => (after[next[r]!++] = this.edgeDependency[e]!));
+    const end = next;
+    for (let r = 0; r < nodes.length; r++) end[r] = sortUnique(after, start[r]!, start[r + 1]!);
+
+    // 0 unvisited, 1 on the path, 2 placed at order[position[r]].
+    const state = new Uint8Array(nodes.length);
+    const position = new Int32Array(nodes.length);
+    const order: number[] = [];
+    const path: number[] = [];
+    const visit = (r: number) => {
+      if (state[r] === 2) return;
+      if (state[r] === 1) {
+        const text = (p: number) => `${nodes[p]!.key}:${nodes[p]!.name}`;
+        throw new Error(`step graph has a cycle: ${[...path, r].map(text).join(' -> ')}`);
+      }
+      state[r] = 1;
+      path.push(r);
+      for (let i = start[r]!; i < end[r]!; i++) visit(after[i]!);
       path.pop();
-      node.mark = 2;
-      ordered.push(node);
+      state[r] = 2;
+      position[r] = order.length;
+      order.push(r);
     };
-    this.inOrder.forEach(visit); // not for-of: no iterator result a step
-    ordered.forEach((n, i) => (n.mark = i + 1));
+    for (let r = 0; r < nodes.length; r++) visit(r);
+
     // One string per id, shared by its dependents (~300,000 dependencies at 100,000 objects).
-    const ids = ordered.map((n) => `s${n.mark}`);
-    return ordered.map(
-      (n) =>
-        ({
-          id: ids[n.mark - 1]!,
-          op: n.op,
-          target: n.target,
-          depends_on: n.after ? dependencyIds(n.after, ids) : [],
-          args: n.args,
-          // withExecution marks the steps its backend has no API for.
-          execution: 'api',
-        }) as Step,
-    );
+    const ids = order.map((_, i) => `s${i + 1}`);
+    return order.map((r, i) => {
+      // depends_on in the order of the steps.
+      for (let e = start[r]!; e < end[r]!; e++) after[e] = position[after[e]!]!;
+      sortUnique(after, start[r]!, end[r]!);
+      // Sized once: pushed onto, a list takes 16 slots, kept as long as the plan.
+      const dependsOn = new Array<string>(end[r]! - start[r]!);
+      for (let e = start[r]!; e < end[r]!; e++) dependsOn[e - start[r]!] = ids[after[e]!]!;
+      const n = nodes[r]!;
+      return {
+        id: ids[i]!,
+        op: n.op,
+        target: n.target,
+        depends_on: dependsOn,
+        args: n.args,
+        // withExecution marks the steps its backend has no API for.
+        execution: 'api',
+      } as Step;
+    });
   }
 }
 
-function dependencyIds(after: Node[], ids: readonly string[]): string[] {
-  return sortedBy(after, markOf).map((d) => ids[d.mark - 1]!);
-}
-
-const rankOf = (n: Node) => n.rank;
-const markOf = (n: Node) => n.mark;
-
 /**
- * `nodes` sorted in place by `by`, each once. Array.prototype.sort allocates a work area per call
- * (~80 MB over the 100,000-object plan): a short list is sorted by insertion.
+ * Sorts `values[from .. to)` in place and keeps each value once; returns where the kept values
+ * end. A step has a few dependencies (sorted by insertion); a pool delete may have thousands.
  */
-function sortedBy(nodes: Node[], by: (n: Node) => number): Node[] {
-  if (nodes.length > 16) nodes.sort((a, b) => by(a) - by(b));
+function sortUnique(values: Int32Array, from: number, to: number): number {
+  if (to - from > 16) values.subarray(from, to).sort();
   else
-    for (let i = 1; i < nodes.length; i++) {
-      const node = nodes[i]!;
+    for (let i = from + 1; i < to; i++) {
+      const value = values[i]!;
       let j = i - 1;
-      for (; j >= 0 && by(nodes[j]!) > by(node); j--) nodes[j + 1] = nodes[j]!;
-      nodes[j + 1] = node;
+      for (; j >= from && values[j]! > value; j--) values[j + 1] = values[j]!;
+      values[j + 1] = value;
     }
-  let kept = 0;
-  for (let i = 0; i < nodes.length; i++)
-    if (kept === 0 || nodes[kept - 1] !== nodes[i]) nodes[kept++] = nodes[i]!;
-  nodes.length = kept;
-  return nodes;
+  let kept = from;
+  for (let i = from; i < to; i++)
+    if (kept === from || values[kept - 1] !== values[i]) values[kept++] = values[i]!;
+  return kept;
 }
