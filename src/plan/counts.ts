@@ -29,15 +29,19 @@ export function emptyCounts(): PlanCounts {
 
 export function countPlan(plan: Pick<Plan, 'steps' | 'changes'>): PlanCounts {
   // Over the plan itself: no copy of its changes nor array of its targets (the plan text counts
-  // 100,000 creates).
-  const targets = new Set<string>();
-  plan.steps.forEach((s) => targets.add(s.target));
+  // 100,000 creates). The side effects: the caused changes' addresses less those a step acts on;
+  // not a set of every step's target, ~100,000 adds at 100,000 creates (countPlan 19 → 10 ms).
+  const sideEffects = new Set<string>();
+  plan.changes.forEach((c) => {
+    if (c.caused_by && isActionable(c.action)) sideEffects.add(c.address);
+  });
+  if (sideEffects.size > 0) plan.steps.forEach((s) => sideEffects.delete(s.target));
   const counts = emptyCounts();
   plan.changes.forEach((c) => {
     // Noops and unmanaged changes count nowhere.
     if (c.action === 'blocked') counts.blocked++;
     else if (!isActionable(c.action)) return;
-    else if (isSideEffect(c, targets)) counts.side_effects++;
+    else if (c.caused_by && sideEffects.has(c.address)) counts.side_effects++;
     else counts[c.action]++;
   });
   return counts;

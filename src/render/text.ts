@@ -257,7 +257,9 @@ function addChangeText(text: Pieces, change: Change, style: TextStyle, manual: b
   // Read once: a create's diff is computed where it is read (plan/forms.ts DIFF_OF_AFTER).
   const diff = change.diff;
   const width = fieldWidth(diff);
-  for (const d of diff) {
+  // By index: `for of` made an iterator result per field (~26 MB at 100,000 creates).
+  for (let i = 0; i < diff.length; i++) {
+    const d = diff[i]!;
     text.add(FIELD_START);
     const start = text.size;
     // Escaped unless printable ASCII (escapeTerminal would keep such a line as it is).
