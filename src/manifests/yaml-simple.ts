@@ -245,9 +245,11 @@ abstract class SimpleReader<N, M extends N, S extends N> {
     );
   }
 
-  /** True when a `name:` key starts at `at` (a plain scalar never has `: ` or a final `:`). */
-  protected looksLikeKey(at: number, end: number): boolean {
-    const stop = this.contentEnd(at, end);
+  /**
+   * True when a `name:` key starts at `at`, its line's content ending at `stop` (contentEnd): a
+   * plain scalar never has `: ` or a final `:`.
+   */
+  protected looksLikeKey(at: number, stop: number): boolean {
     for (let c = at; c < stop; c++) if (this.text.charCodeAt(c) === 58) return true;
     return false;
   }
@@ -328,7 +330,9 @@ abstract class SimpleReader<N, M extends N, S extends N> {
       let v = colon + 1;
       while (v < end && text.charCodeAt(v) === 32) v++;
       let value: N;
-      if (this.contentEnd(v, end) === v) {
+      // Where the value's content ends, found once: inline reads a plain scalar up to it.
+      const stop = this.contentEnd(v, end);
+      if (stop === v) {
         this.i++;
         const next = this.nextIndent();
         if (next > indent) value = this.block(depth + 1);
@@ -336,7 +340,7 @@ abstract class SimpleReader<N, M extends N, S extends N> {
           value = this.sequence(depth + 1, true);
         else value = this.scalarAt(null, line, at);
       } else {
-        value = this.inline(line, v, end, depth + 1);
+        value = this.inline(line, v, end, stop, depth + 1);
         this.i++;
         if (this.nextIndent() > indent) throw GIVE_UP; // a multi-line scalar, or bad indentation
       }
@@ -390,16 +394,17 @@ abstract class SimpleReader<N, M extends N, S extends N> {
       const end = this.ends[line]!;
       let c = this.starts[line]! + indent + 1;
       while (c < end && text.charCodeAt(c) === 32) c++;
-      if (this.contentEnd(c, end) === c) {
+      const stop = this.contentEnd(c, end);
+      if (stop === c) {
         this.i++;
         if (this.nextIndent() > indent) items[n++] = this.block(depth + 1);
         else items[n++] = this.scalarAt(null, line0, at0);
       } else if (this.isDash(c, end)) {
         throw GIVE_UP; // `- - x`
-      } else if (this.looksLikeKey(c, end)) {
+      } else if (this.looksLikeKey(c, stop)) {
         items[n++] = this.mapping(c, depth + 1);
       } else {
-        items[n++] = this.inline(line, c, end, depth + 1);
+        items[n++] = this.inline(line, c, end, stop, depth + 1);
         this.i++;
         if (this.nextIndent() > indent) throw GIVE_UP;
       }
@@ -414,8 +419,11 @@ abstract class SimpleReader<N, M extends N, S extends N> {
     return this.newSeq(line0, at0, items.slice(0, n));
   }
 
-  /** A value written on the line after its key or dash: a scalar or a one-line flow sequence. */
-  private inline(line: number, at: number, end: number, depth: number): N {
+  /**
+   * A value written on the line after its key or dash: a scalar or a one-line flow sequence.
+   * `stop`: where the line's content ends (contentEnd), a plain scalar's end.
+   */
+  private inline(line: number, at: number, end: number, stop: number, depth: number): N {
     const text = this.text;
     const ch = text.charCodeAt(at);
     if (ch === 34 /* " */ || ch === 39 /* ' */) {
@@ -427,7 +435,7 @@ abstract class SimpleReader<N, M extends N, S extends N> {
     }
     if (ch === 91 /* [ */) return this.flowSequence(line, at, end, depth);
     if (ch === 123 /* { */) return this.flowMapping(line, at, end, depth);
-    return this.plain(line, at, this.contentEnd(at, end), false);
+    return this.plain(line, at, stop, false);
   }
 
   private plain(line: number, at: number, stop: number, inFlow: boolean): N {
