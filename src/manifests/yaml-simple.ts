@@ -122,7 +122,9 @@ function sharedSlice(text: string, at: number, stop: number): string {
 const BLANK = -1;
 const DOCUMENT_START = -2;
 
-const PLAIN_NEVER_STARTS = '&*!|>%@`?:,]}[{#"\'';
+/** The indicators a plain scalar never starts with, by character code (all ASCII). */
+const PLAIN_NEVER_STARTS = new Uint8Array(128);
+for (const ch of '&*!|>%@`?:,]}[{#"\'') PLAIN_NEVER_STARTS[ch.charCodeAt(0)] = 1;
 
 /** Parses `text` when it is in the subset; null when the full parser must. */
 export function parseSimpleYaml(
@@ -342,11 +344,11 @@ abstract class SimpleReader<N, M extends N, S extends N> {
       } else {
         value = this.inline(line, v, end, stop, depth + 1);
         this.i++;
-        if (this.nextIndent() > indent) throw GIVE_UP; // a multi-line scalar, or bad indentation
       }
       this.setKey(map, key, line, at, value);
       const next = this.nextIndent();
       if (next < indent) break;
+      // Also after a value on the key's line: a multi-line scalar, or bad indentation.
       if (next > indent) throw GIVE_UP;
       at = this.starts[this.i]! + indent;
       if (this.isDash(at, this.ends[this.i]!)) throw GIVE_UP;
@@ -443,7 +445,7 @@ abstract class SimpleReader<N, M extends N, S extends N> {
     const ch = text.charCodeAt(at);
     // Indicators that start something other than a plain scalar (or that YAML reserves).
     if (
-      PLAIN_NEVER_STARTS.includes(text[at]!) ||
+      (ch < 128 && PLAIN_NEVER_STARTS[ch] === 1) ||
       (ch === 45 && (at + 1 === stop || text.charCodeAt(at + 1) === 32))
     )
       throw GIVE_UP;
