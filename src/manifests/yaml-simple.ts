@@ -191,9 +191,11 @@ abstract class SimpleReader<N, M extends N, S extends N> {
       let indent = c - start;
       if (c === end || text.charCodeAt(c) === 35 /* # */) indent = BLANK;
       else if (c === start) {
+        // The first character tested first: most lines at column 0 are keys, not `...` or `---`.
         const ch = text.charCodeAt(start);
-        if (ch === 37 /* % */ || text.startsWith('...', start)) throw GIVE_UP;
+        if (ch === 37 /* % */ || (ch === 46 && text.startsWith('...', start))) throw GIVE_UP;
         if (
+          ch === 45 &&
           text.startsWith('---', start) &&
           (end === start + 3 || text.charCodeAt(start + 3) === 32)
         ) {
@@ -253,6 +255,15 @@ abstract class SimpleReader<N, M extends N, S extends N> {
    */
   protected looksLikeKey(at: number, stop: number): boolean {
     for (let c = at; c < stop; c++) if (this.text.charCodeAt(c) === 58) return true;
+    return false;
+  }
+
+  /** A `: ` or a final `:` from `at` to `stop`: read in the text, not by two searches of a slice. */
+  private hasKeyColon(at: number, stop: number): boolean {
+    const text = this.text;
+    for (let c = at; c < stop; c++)
+      if (text.charCodeAt(c) === 58 && (c + 1 === stop || text.charCodeAt(c + 1) === 32))
+        return true;
     return false;
   }
 
@@ -451,7 +462,7 @@ abstract class SimpleReader<N, M extends N, S extends N> {
       throw GIVE_UP;
     const raw = sharedSlice(text, at, stop);
     // `a:b` is a plain scalar in a block (`gs://bucket`); `a: b` or `a:` would be a key.
-    if (inFlow ? /[[\]{},#:]/.test(raw) : raw.includes(': ') || raw.endsWith(':')) throw GIVE_UP;
+    if (inFlow ? /[[\]{},#:]/.test(raw) : this.hasKeyColon(at, stop)) throw GIVE_UP;
     this.addBytes(raw.length);
     const value = plainScalarValue(raw);
     if (value === undefined) throw GIVE_UP;
