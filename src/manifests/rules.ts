@@ -171,17 +171,22 @@ function checkCluster(c: ClusterManifest, d: Declared, add: Add): void {
   }
   // A pool field that failed its schema is already reported; V2 and V6 need its value.
   if (!usable(c, '/spec/pool') || !usable(c, '/spec/pools')) return;
-  clusterPools(c).forEach((poolName, i) => {
+  // Its pools read in place: clusterPools' list and a closure per cluster were ~3 MB of a
+  // 100,000-object load (20,000 clusters).
+  const count = c.pools ? c.pools.length : 1;
+  for (let i = 0; i < count; i++) {
+    const poolName = c.pools ? c.pools[i]! : (c.pool ?? DEFAULT_POOL);
     // V2 (C1): the pool must exist.
     if (!d.poolExists(poolName)) {
       const at = c.pools ? ['spec', 'pools', i] : ['spec', 'pool'];
-      return add('V2', c, at, `cluster '${c.name}': ${d.unknownPool(poolName)}`);
+      add('V2', c, at, `cluster '${c.name}': ${d.unknownPool(poolName)}`);
+      continue;
     }
     // V6 (C4): declared data-plane values equal the contract (the object store by bucket); the
     // `default` pool's is checked only when declared, one marked unknown never.
     const pool = d.pools.get(poolName);
     if (pool?.contract && c.data_plane) checkDataPlane(c, pool, add);
-  });
+  }
 }
 
 /** The key as written, or the document's name when the key is not even strings. */
