@@ -65,7 +65,7 @@ export function usable({ faults }: Pick<ManifestBase, 'faults'>, pointer: string
   return usableAmong(faults, pointer);
 }
 
-/** `usable` given the faults alone: manifestOf has no manifest yet, and an object per call is not needed. */
+/** `usable` of the faults alone: manifestOf has no manifest yet (and needs no object per call). */
 function usableAmong(faults: readonly string[], pointer: string): boolean {
   // Loops, not `faults.every(…)`: a closure per call was ~5 % of what a load allocated.
   for (let i = 0; i < faults.length; i++) {
