@@ -18,7 +18,7 @@ import type {
   DesiredState,
   RepoConfig,
 } from '../model/desired.js';
-import type { QueueManifest } from './documents.js';
+import type { ClusterManifest, QueueManifest } from './documents.js';
 import type { Grouped } from './rules.js';
 import { MANIFEST_KINDS } from './schema.js';
 import { comparePaths } from './walk.js';
@@ -48,15 +48,7 @@ export function buildDesiredState(
     annotations: p.annotations,
     source: p.source,
   }));
-  const clusters: DesiredCluster[] = g.Cluster.map((c): DesiredCluster => ({
-    name: c.name,
-    pool: c.pools?.[0] ?? c.pool ?? DEFAULT_POOL,
-    ...(c.pools && new Set(c.pools).size > 1 ? { pools: [...new Set(c.pools)] } : {}),
-    enabled: c.enabled ?? true,
-    data_plane: c.data_plane,
-    annotations: c.annotations,
-    source: c.source,
-  }));
+  const clusters: DesiredCluster[] = g.Cluster.map(desiredCluster);
   const clusterPool = new Map(clusters.map((c) => [c.name, c.pool]));
   const queues: DesiredQueue[] = g.Queue.map((q) => desiredQueue(q, clusterPool.get(q.name)));
   const assignments: DesiredAssignment[] = g.PoolAssignment.map((a) => ({
@@ -117,6 +109,19 @@ export function buildDesiredState(
     config: { ...config, declared_kinds },
     commit,
   };
+}
+
+/** A Cluster document with the defaults applied; its pools listed when it has more than one. */
+function desiredCluster(c: ClusterManifest): DesiredCluster {
+  const { name, data_plane, annotations, source } = c;
+  const pool = c.pools?.[0] ?? c.pool ?? DEFAULT_POOL;
+  const enabled = c.enabled ?? true;
+  const pools = c.pools && c.pools.length > 1 ? [...new Set(c.pools)] : null;
+  // Two literals, not `...(pools ? { pools } : {})` inside one (a spread in a literal is V8's
+  // slow path, documents.ts manifestOf): each cluster one object of its final shape.
+  return pools !== null && pools.length > 1
+    ? { name, pool, pools, enabled, data_plane, annotations, source }
+    : { name, pool, enabled, data_plane, annotations, source };
 }
 
 /** A Queue document with the defaults applied; `owner`: the pool of its co-named cluster. */

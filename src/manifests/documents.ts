@@ -62,6 +62,11 @@ export interface ManifestBase {
  * inside it, or at an ancestor (a `spec` that is not a mapping hides all its fields).
  */
 export function usable({ faults }: Pick<ManifestBase, 'faults'>, pointer: string): boolean {
+  return usableAmong(faults, pointer);
+}
+
+/** `usable` of the faults alone: manifestOf has no manifest yet (and needs no object per call). */
+function usableAmong(faults: readonly string[], pointer: string): boolean {
   // Loops, not `faults.every(…)`: a closure per call was ~5 % of what a load allocated.
   for (let i = 0; i < faults.length; i++) {
     const f = faults[i]!;
@@ -255,8 +260,8 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 
 /** `<Kind>/<name>` when the document says enough to know it (assignments: the key). */
 function addressOf(kind: ManifestKind, value: Plain): string | null {
-  const { project, domain, workflow } = isMap(value['spec']) ? value['spec'] : {};
   if (kind === 'PoolAssignment' || kind === 'ExecutionClusterLabel' || kind === 'DefaultQueue') {
+    const { project, domain, workflow } = isMap(value['spec']) ? value['spec'] : {};
     if (typeof project !== 'string' || typeof domain !== 'string') return null;
     if (kind === 'DefaultQueue') return address(kind, defaultQueueKeyString({ project, domain }));
     const key = { project, domain, workflow: typeof workflow === 'string' ? workflow : null };
@@ -311,10 +316,10 @@ function manifestOf(
 ): Manifest | null {
   const metadata = isMap(value['metadata']) ? value['metadata'] : {};
   const name = metadata['name'];
-  if (typeof name !== 'string' || !usable({ faults }, '/metadata/name')) return null;
+  if (typeof name !== 'string' || !usableAmong(faults, '/metadata/name')) return null;
   const written = metadata['annotations'];
   const annotations =
-    isMap(written) && usable({ faults }, '/metadata/annotations')
+    isMap(written) && usableAmong(faults, '/metadata/annotations')
       ? ({ ...written } as Annotations)
       : NO_ANNOTATIONS;
   const spec = isMap(value['spec']) ? value['spec'] : {};
@@ -460,7 +465,9 @@ const boolOrNull = (v: unknown): boolean | null => (typeof v === 'boolean' ? v :
 /** Union's caps as declared; a quantity written as a YAML number is kept as its text. */
 function queueCaps(spec: Plain): QueueCaps {
   let caps: Record<string, unknown> | null = null;
-  for (const f of QUEUE_CAP_FIELDS) {
+  // An index loop: `for…of` made an iterator result per field, ~10 MB over 70,000 queues.
+  for (let i = 0; i < QUEUE_CAP_FIELDS.length; i++) {
+    const f = QUEUE_CAP_FIELDS[i]!;
     const v = spec[f];
     if (!v) continue;
     if (!isMap(v)) (caps ??= {})[f] = v;
@@ -550,9 +557,11 @@ function credentialsIn(kind: ManifestKind, value: unknown): readonly CredentialF
   const fields = URL_FIELDS[kind];
   if (fields === undefined) return NO_CREDENTIALS;
   let found: CredentialFound[] | null = null;
-  for (const path of fields) {
+  // Index loops: `for…of` made an iterator result per field and key (~6 MB over 20,000 clusters).
+  for (let i = 0; i < fields.length; i++) {
+    const path = fields[i]!;
     let v = value;
-    for (const key of path) v = isMap(v) ? v[key] : undefined;
+    for (let k = 0; k < path.length; k++) v = isMap(v) ? v[path[k]!] : undefined;
     const what = typeof v === 'string' ? credentialIn(v) : null;
     if (what !== null) (found ??= []).push({ path, found: what });
   }

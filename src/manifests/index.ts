@@ -409,8 +409,11 @@ async function readFiles(
 
 // Its own (synchronous) function, not a loop inside readFiles: inside the async function the
 // loop cost `validate` of 10,000 objects 20-30 ms of CPU (5-7 %; 31 and 41 interleaved runs).
+// An index loop: `for…of` made an iterator result per document (~4 MB at 100,000).
 function collectDocuments(s: Load, parsed: FileAnalysis): void {
-  for (const r of parsed.documents) {
+  const documents = parsed.documents;
+  for (let i = 0; i < documents.length; i++) {
+    const r = documents[i]!;
     if (r.errors.length > 0) s.errors.push(...r.errors);
     if (r.kind !== null) countKind(s.counts, r.kind);
     if (r.manifest) s.manifests.push(r.manifest);

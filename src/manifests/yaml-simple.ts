@@ -122,7 +122,9 @@ function sharedSlice(text: string, at: number, stop: number): string {
 const BLANK = -1;
 const DOCUMENT_START = -2;
 
-const PLAIN_NEVER_STARTS = '&*!|>%@`?:,]}[{#"\'';
+/** The indicators a plain scalar never starts with, by character code (all ASCII). */
+const PLAIN_NEVER_STARTS = new Uint8Array(128);
+for (const ch of '&*!|>%@`?:,]}[{#"\'') PLAIN_NEVER_STARTS[ch.charCodeAt(0)] = 1;
 
 /** Parses `text` when it is in the subset; null when the full parser must. */
 export function parseSimpleYaml(
@@ -189,9 +191,11 @@ abstract class SimpleReader<N, M extends N, S extends N> {
       let indent = c - start;
       if (c === end || text.charCodeAt(c) === 35 /* # */) indent = BLANK;
       else if (c === start) {
+        // The first character tested first: most lines at column 0 are keys, not `...` or `---`.
         const ch = text.charCodeAt(start);
-        if (ch === 37 /* % */ || text.startsWith('...', start)) throw GIVE_UP;
+        if (ch === 37 /* % */ || (ch === 46 && text.startsWith('...', start))) throw GIVE_UP;
         if (
+          ch === 45 &&
           text.startsWith('---', start) &&
           (end === start + 3 || text.charCodeAt(start + 3) === 32)
         ) {
@@ -245,10 +249,21 @@ abstract class SimpleReader<N, M extends N, S extends N> {
     );
   }
 
-  /** True when a `name:` key starts at `at` (a plain scalar never has `: ` or a final `:`). */
-  protected looksLikeKey(at: number, end: number): boolean {
-    const stop = this.contentEnd(at, end);
+  /**
+   * True when a `name:` key starts at `at`, its line's content ending at `stop` (contentEnd): a
+   * plain scalar never has `: ` or a final `:`.
+   */
+  protected looksLikeKey(at: number, stop: number): boolean {
     for (let c = at; c < stop; c++) if (this.text.charCodeAt(c) === 58) return true;
+    return false;
+  }
+
+  /** A `: ` or a final `:` from `at` to `stop`: read in the text, not by two searches of a slice. */
+  private hasKeyColon(at: number, stop: number): boolean {
+    const text = this.text;
+    for (let c = at; c < stop; c++)
+      if (text.charCodeAt(c) === 58 && (c + 1 === stop || text.charCodeAt(c + 1) === 32))
+        return true;
     return false;
   }
 
@@ -328,7 +343,9 @@ abstract class SimpleReader<N, M extends N, S extends N> {
       let v = colon + 1;
       while (v < end && text.charCodeAt(v) === 32) v++;
       let value: N;
-      if (this.contentEnd(v, end) === v) {
+      // Where the value's content ends, found once: inline reads a plain scalar up to it.
+      const stop = this.contentEnd(v, end);
+      if (stop === v) {
         this.i++;
         const next = this.nextIndent();
         if (next > indent) value = this.block(depth + 1);
@@ -336,13 +353,13 @@ abstract class SimpleReader<N, M extends N, S extends N> {
           value = this.sequence(depth + 1, true);
         else value = this.scalarAt(null, line, at);
       } else {
-        value = this.inline(line, v, end, depth + 1);
+        value = this.inline(line, v, end, stop, depth + 1);
         this.i++;
-        if (this.nextIndent() > indent) throw GIVE_UP; // a multi-line scalar, or bad indentation
       }
       this.setKey(map, key, line, at, value);
       const next = this.nextIndent();
       if (next < indent) break;
+      // Also after a value on the key's line: a multi-line scalar, or bad indentation.
       if (next > indent) throw GIVE_UP;
       at = this.starts[this.i]! + indent;
       if (this.isDash(at, this.ends[this.i]!)) throw GIVE_UP;
@@ -390,16 +407,17 @@ abstract class SimpleReader<N, M extends N, S extends N> {
       const end = this.ends[line]!;
       let c = this.starts[line]! + indent + 1;
       while (c < end && text.charCodeAt(c) === 32) c++;
-      if (this.contentEnd(c, end) === c) {
+      const stop = this.contentEnd(c, end);
+      if (stop === c) {
         this.i++;
         if (this.nextIndent() > indent) items[n++] = this.block(depth + 1);
         else items[n++] = this.scalarAt(null, line0, at0);
       } else if (this.isDash(c, end)) {
         throw GIVE_UP; // `- - x`
-      } else if (this.looksLikeKey(c, end)) {
+      } else if (this.looksLikeKey(c, stop)) {
         items[n++] = this.mapping(c, depth + 1);
       } else {
-        items[n++] = this.inline(line, c, end, depth + 1);
+        items[n++] = this.inline(line, c, end, stop, depth + 1);
         this.i++;
         if (this.nextIndent() > indent) throw GIVE_UP;
       }
@@ -414,8 +432,11 @@ abstract class SimpleReader<N, M extends N, S extends N> {
     return this.newSeq(line0, at0, items.slice(0, n));
   }
 
-  /** A value written on the line after its key or dash: a scalar or a one-line flow sequence. */
-  private inline(line: number, at: number, end: number, depth: number): N {
+  /**
+   * A value written on the line after its key or dash: a scalar or a one-line flow sequence.
+   * `stop`: where the line's content ends (contentEnd), a plain scalar's end.
+   */
+  private inline(line: number, at: number, end: number, stop: number, depth: number): N {
     const text = this.text;
     const ch = text.charCodeAt(at);
     if (ch === 34 /* " */ || ch === 39 /* ' */) {
@@ -427,7 +448,7 @@ abstract class SimpleReader<N, M extends N, S extends N> {
     }
     if (ch === 91 /* [ */) return this.flowSequence(line, at, end, depth);
     if (ch === 123 /* { */) return this.flowMapping(line, at, end, depth);
-    return this.plain(line, at, this.contentEnd(at, end), false);
+    return this.plain(line, at, stop, false);
   }
 
   private plain(line: number, at: number, stop: number, inFlow: boolean): N {
@@ -435,13 +456,13 @@ abstract class SimpleReader<N, M extends N, S extends N> {
     const ch = text.charCodeAt(at);
     // Indicators that start something other than a plain scalar (or that YAML reserves).
     if (
-      PLAIN_NEVER_STARTS.includes(text[at]!) ||
+      (ch < 128 && PLAIN_NEVER_STARTS[ch] === 1) ||
       (ch === 45 && (at + 1 === stop || text.charCodeAt(at + 1) === 32))
     )
       throw GIVE_UP;
     const raw = sharedSlice(text, at, stop);
     // `a:b` is a plain scalar in a block (`gs://bucket`); `a: b` or `a:` would be a key.
-    if (inFlow ? /[[\]{},#:]/.test(raw) : raw.includes(': ') || raw.endsWith(':')) throw GIVE_UP;
+    if (inFlow ? /[[\]{},#:]/.test(raw) : this.hasKeyColon(at, stop)) throw GIVE_UP;
     this.addBytes(raw.length);
     const value = plainScalarValue(raw);
     if (value === undefined) throw GIVE_UP;

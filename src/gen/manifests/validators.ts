@@ -616,7 +616,7 @@ function validate20(
         if (data9.name !== undefined) {
           let data10 = data9.name;
           if (typeof data10 === 'string') {
-            if (func1(data10) > 63) {
+            if (data10.length > 63 && func1(data10) > 63) {
               const err23 = {
                 instancePath: instancePath + '/metadata/name',
                 schemaPath: '#/properties/metadata/properties/name/maxLength',
@@ -677,7 +677,7 @@ function validate20(
             for (const key2 in data11) {
               const _errs29 = errors;
               if (typeof key2 === 'string') {
-                if (func1(key2) > 253) {
+                if (key2.length > 253 && func1(key2) > 253) {
                   const err26 = {
                     instancePath: instancePath + '/metadata/annotations',
                     schemaPath:
@@ -697,7 +697,7 @@ function validate20(
                   }
                   errors++;
                 }
-                if (func1(key2) < 1) {
+                if (key2.length < 2 && func1(key2) < 1) {
                   const err27 = {
                     instancePath: instancePath + '/metadata/annotations',
                     schemaPath:
@@ -960,7 +960,7 @@ function validate20(
             if (data16.uri !== undefined) {
               let data17 = data16.uri;
               if (typeof data17 === 'string') {
-                if (func1(data17) > 2048) {
+                if (data17.length > 2048 && func1(data17) > 2048) {
                   const err38 = {
                     instancePath: instancePath + '/spec/object_store_ref/uri',
                     schemaPath:
@@ -1022,7 +1022,7 @@ function validate20(
             if (data16.endpoint !== undefined) {
               let data18 = data16.endpoint;
               if (typeof data18 === 'string') {
-                if (func1(data18) > 2048) {
+                if (data18.length > 2048 && func1(data18) > 2048) {
                   const err41 = {
                     instancePath: instancePath + '/spec/object_store_ref/endpoint',
                     schemaPath:
@@ -1196,7 +1196,7 @@ function validate20(
             if (data19.locator !== undefined) {
               let data21 = data19.locator;
               if (typeof data21 === 'string') {
-                if (func1(data21) > 2048) {
+                if (data21.length > 2048 && func1(data21) > 2048) {
                   const err49 = {
                     instancePath: instancePath + '/spec/secret_store/locator',
                     schemaPath:
@@ -1216,7 +1216,7 @@ function validate20(
                   }
                   errors++;
                 }
-                if (func1(data21) < 1) {
+                if (data21.length < 2 && func1(data21) < 1) {
                   const err50 = {
                     instancePath: instancePath + '/spec/secret_store/locator',
                     schemaPath:
@@ -1318,7 +1318,7 @@ function validate20(
             if (data22.locator !== undefined) {
               let data23 = data22.locator;
               if (typeof data23 === 'string') {
-                if (func1(data23) > 2048) {
+                if (data23.length > 2048 && func1(data23) > 2048) {
                   const err55 = {
                     instancePath: instancePath + '/spec/image_registry/locator',
                     schemaPath:
@@ -1338,7 +1338,7 @@ function validate20(
                   }
                   errors++;
                 }
-                if (func1(data23) < 1) {
+                if (data23.length < 2 && func1(data23) < 1) {
                   const err56 = {
                     instancePath: instancePath + '/spec/image_registry/locator',
                     schemaPath:
@@ -1715,7 +1715,7 @@ function validate21(
         if (data2.name !== undefined) {
           let data3 = data2.name;
           if (typeof data3 === 'string') {
-            if (func1(data3) > 63) {
+            if (data3.length > 63 && func1(data3) > 63) {
               const err8 = {
                 instancePath: instancePath + '/metadata/name',
                 schemaPath: '#/properties/metadata/properties/name/maxLength',
@@ -1776,7 +1776,7 @@ function validate21(
             for (const key2 in data4) {
               const _errs11 = errors;
               if (typeof key2 === 'string') {
-                if (func1(key2) > 253) {
+                if (key2.length > 253 && func1(key2) > 253) {
                   const err11 = {
                     instancePath: instancePath + '/metadata/annotations',
                     schemaPath:
@@ -1796,7 +1796,7 @@ function validate21(
                   }
                   errors++;
                 }
-                if (func1(key2) < 1) {
+                if (key2.length < 2 && func1(key2) < 1) {
                   const err12 = {
                     instancePath: instancePath + '/metadata/annotations',
                     schemaPath:
@@ -1986,7 +1986,7 @@ function validate21(
         if (data7.pool !== undefined) {
           let data8 = data7.pool;
           if (typeof data8 === 'string') {
-            if (func1(data8) > 63) {
+            if (data8.length > 63 && func1(data8) > 63) {
               const err20 = {
                 instancePath: instancePath + '/spec/pool',
                 schemaPath: '#/properties/spec/properties/pool/maxLength',
@@ -2084,7 +2084,7 @@ function validate21(
             for (let i0 = 0; i0 < len0; i0++) {
               let data10 = data9[i0];
               if (typeof data10 === 'string') {
-                if (func1(data10) > 63) {
+                if (data10.length > 63 && func1(data10) > 63) {
                   const err25 = {
                     instancePath: instancePath + '/spec/pools/' + i0,
                     schemaPath: '#/properties/spec/properties/pools/items/maxLength',
@@ -2246,7 +2246,7 @@ function validate21(
             if (data12.object_store_uri !== undefined) {
               let data13 = data12.object_store_uri;
               if (typeof data13 === 'string') {
-                if (func1(data13) > 2048) {
+                if (data13.length > 2048 && func1(data13) > 2048) {
                   const err32 = {
                     instancePath: instancePath + '/spec/data_plane/object_store_uri',
                     schemaPath:
@@ -2373,7 +2373,7 @@ function validate21(
                 if (data14.locator !== undefined) {
                   let data16 = data14.locator;
                   if (typeof data16 === 'string') {
-                    if (func1(data16) > 2048) {
+                    if (data16.length > 2048 && func1(data16) > 2048) {
                       const err37 = {
                         instancePath: instancePath + '/spec/data_plane/secret_store/locator',
                         schemaPath:
@@ -2394,7 +2394,7 @@ function validate21(
                       }
                       errors++;
                     }
-                    if (func1(data16) < 1) {
+                    if (data16.length < 2 && func1(data16) < 1) {
                       const err38 = {
                         instancePath: instancePath + '/spec/data_plane/secret_store/locator',
                         schemaPath:
@@ -2464,7 +2464,7 @@ function validate21(
             if (data12.image_registry !== undefined) {
               let data17 = data12.image_registry;
               if (typeof data17 === 'string') {
-                if (func1(data17) > 2048) {
+                if (data17.length > 2048 && func1(data17) > 2048) {
                   const err41 = {
                     instancePath: instancePath + '/spec/data_plane/image_registry',
                     schemaPath:
@@ -2484,7 +2484,7 @@ function validate21(
                   }
                   errors++;
                 }
-                if (func1(data17) < 1) {
+                if (data17.length < 2 && func1(data17) < 1) {
                   const err42 = {
                     instancePath: instancePath + '/spec/data_plane/image_registry',
                     schemaPath:
@@ -2934,7 +2934,7 @@ function validate22(
         if (data2.name !== undefined) {
           let data3 = data2.name;
           if (typeof data3 === 'string') {
-            if (func1(data3) > 63) {
+            if (data3.length > 63 && func1(data3) > 63) {
               const err9 = {
                 instancePath: instancePath + '/metadata/name',
                 schemaPath: '#/properties/metadata/properties/name/maxLength',
@@ -2995,7 +2995,7 @@ function validate22(
             for (const key2 in data4) {
               const _errs11 = errors;
               if (typeof key2 === 'string') {
-                if (func1(key2) > 253) {
+                if (key2.length > 253 && func1(key2) > 253) {
                   const err12 = {
                     instancePath: instancePath + '/metadata/annotations',
                     schemaPath:
@@ -3015,7 +3015,7 @@ function validate22(
                   }
                   errors++;
                 }
-                if (func1(key2) < 1) {
+                if (key2.length < 2 && func1(key2) < 1) {
                   const err13 = {
                     instancePath: instancePath + '/metadata/annotations',
                     schemaPath:
@@ -3236,7 +3236,7 @@ function validate22(
         if (data7.pool !== undefined) {
           let data8 = data7.pool;
           if (typeof data8 === 'string') {
-            if (func1(data8) > 63) {
+            if (data8.length > 63 && func1(data8) > 63) {
               const err23 = {
                 instancePath: instancePath + '/spec/pool',
                 schemaPath: '#/properties/spec/properties/pool/maxLength',
@@ -3298,7 +3298,7 @@ function validate22(
             for (let i0 = 0; i0 < len0; i0++) {
               let data10 = data9[i0];
               if (typeof data10 === 'string') {
-                if (func1(data10) > 63) {
+                if (data10.length > 63 && func1(data10) > 63) {
                   const err26 = {
                     instancePath: instancePath + '/spec/clusters/' + i0,
                     schemaPath: '#/properties/spec/properties/clusters/items/maxLength',
@@ -3725,7 +3725,7 @@ function validate22(
               } else {
                 const _errs44 = errors;
                 if (typeof data17 === 'string') {
-                  if (func1(data17) > 64) {
+                  if (data17.length > 64 && func1(data17) > 64) {
                     const err46 = {
                       instancePath: instancePath + '/spec/max_resources/cpu',
                       schemaPath: '#/$defs/quantity/else/maxLength',
@@ -3878,7 +3878,7 @@ function validate22(
               } else {
                 const _errs53 = errors;
                 if (typeof data18 === 'string') {
-                  if (func1(data18) > 64) {
+                  if (data18.length > 64 && func1(data18) > 64) {
                     const err53 = {
                       instancePath: instancePath + '/spec/max_resources/memory',
                       schemaPath: '#/$defs/quantity/else/maxLength',
@@ -4031,7 +4031,7 @@ function validate22(
               } else {
                 const _errs62 = errors;
                 if (typeof data19 === 'string') {
-                  if (func1(data19) > 64) {
+                  if (data19.length > 64 && func1(data19) > 64) {
                     const err60 = {
                       instancePath: instancePath + '/spec/max_resources/ephemeral_storage',
                       schemaPath: '#/$defs/quantity/else/maxLength',
@@ -4184,7 +4184,7 @@ function validate22(
               } else {
                 const _errs71 = errors;
                 if (typeof data20 === 'string') {
-                  if (func1(data20) > 64) {
+                  if (data20.length > 64 && func1(data20) > 64) {
                     const err67 = {
                       instancePath: instancePath + '/spec/max_resources/gpu',
                       schemaPath: '#/$defs/quantity/else/maxLength',
@@ -4293,7 +4293,7 @@ function validate22(
             for (const key6 in data21) {
               const _errs75 = errors;
               if (typeof key6 === 'string') {
-                if (func1(key6) > 253) {
+                if (key6.length > 253 && func1(key6) > 253) {
                   const err72 = {
                     instancePath: instancePath + '/spec/max_accelerators',
                     schemaPath:
@@ -4792,7 +4792,7 @@ function validate23(
         if (data2.name !== undefined) {
           let data3 = data2.name;
           if (typeof data3 === 'string') {
-            if (func1(data3) > 63) {
+            if (data3.length > 63 && func1(data3) > 63) {
               const err9 = {
                 instancePath: instancePath + '/metadata/name',
                 schemaPath: '#/properties/metadata/properties/name/maxLength',
@@ -4853,7 +4853,7 @@ function validate23(
             for (const key2 in data4) {
               const _errs11 = errors;
               if (typeof key2 === 'string') {
-                if (func1(key2) > 253) {
+                if (key2.length > 253 && func1(key2) > 253) {
                   const err12 = {
                     instancePath: instancePath + '/metadata/annotations',
                     schemaPath:
@@ -4873,7 +4873,7 @@ function validate23(
                   }
                   errors++;
                 }
-                if (func1(key2) < 1) {
+                if (key2.length < 2 && func1(key2) < 1) {
                   const err13 = {
                     instancePath: instancePath + '/metadata/annotations',
                     schemaPath:
@@ -5117,7 +5117,7 @@ function validate23(
         if (data7.project !== undefined) {
           let data8 = data7.project;
           if (typeof data8 === 'string') {
-            if (func1(data8) > 63) {
+            if (data8.length > 63 && func1(data8) > 63) {
               const err24 = {
                 instancePath: instancePath + '/spec/project',
                 schemaPath: '#/properties/spec/properties/project/maxLength',
@@ -5175,7 +5175,7 @@ function validate23(
         if (data7.domain !== undefined) {
           let data9 = data7.domain;
           if (typeof data9 === 'string') {
-            if (func1(data9) > 63) {
+            if (data9.length > 63 && func1(data9) > 63) {
               const err27 = {
                 instancePath: instancePath + '/spec/domain',
                 schemaPath: '#/properties/spec/properties/domain/maxLength',
@@ -5233,7 +5233,7 @@ function validate23(
         if (data7.workflow !== undefined) {
           let data10 = data7.workflow;
           if (typeof data10 === 'string') {
-            if (func1(data10) > 255) {
+            if (data10.length > 255 && func1(data10) > 255) {
               const err30 = {
                 instancePath: instancePath + '/spec/workflow',
                 schemaPath: '#/properties/spec/properties/workflow/maxLength',
@@ -5291,7 +5291,7 @@ function validate23(
         if (data7.pool !== undefined) {
           let data11 = data7.pool;
           if (typeof data11 === 'string') {
-            if (func1(data11) > 63) {
+            if (data11.length > 63 && func1(data11) > 63) {
               const err33 = {
                 instancePath: instancePath + '/spec/pool',
                 schemaPath: '#/properties/spec/properties/pool/maxLength',
@@ -5650,7 +5650,7 @@ function validate24(
         if (data2.name !== undefined) {
           let data3 = data2.name;
           if (typeof data3 === 'string') {
-            if (func1(data3) > 63) {
+            if (data3.length > 63 && func1(data3) > 63) {
               const err9 = {
                 instancePath: instancePath + '/metadata/name',
                 schemaPath: '#/properties/metadata/properties/name/maxLength',
@@ -5711,7 +5711,7 @@ function validate24(
             for (const key2 in data4) {
               const _errs11 = errors;
               if (typeof key2 === 'string') {
-                if (func1(key2) > 253) {
+                if (key2.length > 253 && func1(key2) > 253) {
                   const err12 = {
                     instancePath: instancePath + '/metadata/annotations',
                     schemaPath:
@@ -5731,7 +5731,7 @@ function validate24(
                   }
                   errors++;
                 }
-                if (func1(key2) < 1) {
+                if (key2.length < 2 && func1(key2) < 1) {
                   const err13 = {
                     instancePath: instancePath + '/metadata/annotations',
                     schemaPath:
@@ -5970,7 +5970,7 @@ function validate24(
         if (data7.project !== undefined) {
           let data8 = data7.project;
           if (typeof data8 === 'string') {
-            if (func1(data8) > 63) {
+            if (data8.length > 63 && func1(data8) > 63) {
               const err24 = {
                 instancePath: instancePath + '/spec/project',
                 schemaPath: '#/properties/spec/properties/project/maxLength',
@@ -6028,7 +6028,7 @@ function validate24(
         if (data7.domain !== undefined) {
           let data9 = data7.domain;
           if (typeof data9 === 'string') {
-            if (func1(data9) > 63) {
+            if (data9.length > 63 && func1(data9) > 63) {
               const err27 = {
                 instancePath: instancePath + '/spec/domain',
                 schemaPath: '#/properties/spec/properties/domain/maxLength',
@@ -6086,7 +6086,7 @@ function validate24(
         if (data7.queue !== undefined) {
           let data10 = data7.queue;
           if (typeof data10 === 'string') {
-            if (func1(data10) > 63) {
+            if (data10.length > 63 && func1(data10) > 63) {
               const err30 = {
                 instancePath: instancePath + '/spec/queue',
                 schemaPath: '#/properties/spec/properties/queue/maxLength',
@@ -6469,7 +6469,7 @@ function validate25(
         if (data2.name !== undefined) {
           let data3 = data2.name;
           if (typeof data3 === 'string') {
-            if (func1(data3) > 63) {
+            if (data3.length > 63 && func1(data3) > 63) {
               const err9 = {
                 instancePath: instancePath + '/metadata/name',
                 schemaPath: '#/properties/metadata/properties/name/maxLength',
@@ -6531,7 +6531,7 @@ function validate25(
             for (const key2 in data4) {
               const _errs11 = errors;
               if (typeof key2 === 'string') {
-                if (func1(key2) > 253) {
+                if (key2.length > 253 && func1(key2) > 253) {
                   const err12 = {
                     instancePath: instancePath + '/metadata/annotations',
                     schemaPath:
@@ -6551,7 +6551,7 @@ function validate25(
                   }
                   errors++;
                 }
-                if (func1(key2) < 1) {
+                if (key2.length < 2 && func1(key2) < 1) {
                   const err13 = {
                     instancePath: instancePath + '/metadata/annotations',
                     schemaPath:
@@ -6741,7 +6741,7 @@ function validate25(
         if (data7.endpoint !== undefined) {
           let data8 = data7.endpoint;
           if (typeof data8 === 'string') {
-            if (func1(data8) > 2048) {
+            if (data8.length > 2048 && func1(data8) > 2048) {
               const err21 = {
                 instancePath: instancePath + '/spec/endpoint',
                 schemaPath: '#/properties/spec/properties/endpoint/maxLength',
@@ -6939,7 +6939,7 @@ function validate25(
             if (data11.tokenPath !== undefined) {
               let data13 = data11.tokenPath;
               if (typeof data13 === 'string') {
-                if (func1(data13) > 4096) {
+                if (data13.length > 4096 && func1(data13) > 4096) {
                   const err31 = {
                     instancePath: instancePath + '/spec/auth/tokenPath',
                     schemaPath: '#/properties/spec/properties/auth/properties/tokenPath/maxLength',
@@ -6997,7 +6997,7 @@ function validate25(
             if (data11.certPath !== undefined) {
               let data14 = data11.certPath;
               if (typeof data14 === 'string') {
-                if (func1(data14) > 4096) {
+                if (data14.length > 4096 && func1(data14) > 4096) {
                   const err34 = {
                     instancePath: instancePath + '/spec/auth/certPath',
                     schemaPath: '#/properties/spec/properties/auth/properties/certPath/maxLength',
@@ -7383,7 +7383,7 @@ function validate26(
         if (data2.name !== undefined) {
           let data3 = data2.name;
           if (typeof data3 === 'string') {
-            if (func1(data3) > 63) {
+            if (data3.length > 63 && func1(data3) > 63) {
               const err9 = {
                 instancePath: instancePath + '/metadata/name',
                 schemaPath: '#/properties/metadata/properties/name/maxLength',
@@ -7445,7 +7445,7 @@ function validate26(
             for (const key2 in data4) {
               const _errs11 = errors;
               if (typeof key2 === 'string') {
-                if (func1(key2) > 253) {
+                if (key2.length > 253 && func1(key2) > 253) {
                   const err12 = {
                     instancePath: instancePath + '/metadata/annotations',
                     schemaPath:
@@ -7465,7 +7465,7 @@ function validate26(
                   }
                   errors++;
                 }
-                if (func1(key2) < 1) {
+                if (key2.length < 2 && func1(key2) < 1) {
                   const err13 = {
                     instancePath: instancePath + '/metadata/annotations',
                     schemaPath:
@@ -7768,7 +7768,7 @@ function validate26(
                 if (data9.cluster !== undefined) {
                   let data10 = data9.cluster;
                   if (typeof data10 === 'string') {
-                    if (func1(data10) > 63) {
+                    if (data10.length > 63 && func1(data10) > 63) {
                       const err27 = {
                         instancePath: instancePath + '/spec/clusters/' + i0 + '/cluster',
                         schemaPath:
@@ -8225,7 +8225,7 @@ function validate27(
         if (data2.name !== undefined) {
           let data3 = data2.name;
           if (typeof data3 === 'string') {
-            if (func1(data3) > 63) {
+            if (data3.length > 63 && func1(data3) > 63) {
               const err9 = {
                 instancePath: instancePath + '/metadata/name',
                 schemaPath: '#/properties/metadata/properties/name/maxLength',
@@ -8286,7 +8286,7 @@ function validate27(
             for (const key2 in data4) {
               const _errs11 = errors;
               if (typeof key2 === 'string') {
-                if (func1(key2) > 253) {
+                if (key2.length > 253 && func1(key2) > 253) {
                   const err12 = {
                     instancePath: instancePath + '/metadata/annotations',
                     schemaPath:
@@ -8306,7 +8306,7 @@ function validate27(
                   }
                   errors++;
                 }
-                if (func1(key2) < 1) {
+                if (key2.length < 2 && func1(key2) < 1) {
                   const err13 = {
                     instancePath: instancePath + '/metadata/annotations',
                     schemaPath:
@@ -8550,7 +8550,7 @@ function validate27(
         if (data7.project !== undefined) {
           let data8 = data7.project;
           if (typeof data8 === 'string') {
-            if (func1(data8) > 63) {
+            if (data8.length > 63 && func1(data8) > 63) {
               const err24 = {
                 instancePath: instancePath + '/spec/project',
                 schemaPath: '#/properties/spec/properties/project/maxLength',
@@ -8608,7 +8608,7 @@ function validate27(
         if (data7.domain !== undefined) {
           let data9 = data7.domain;
           if (typeof data9 === 'string') {
-            if (func1(data9) > 63) {
+            if (data9.length > 63 && func1(data9) > 63) {
               const err27 = {
                 instancePath: instancePath + '/spec/domain',
                 schemaPath: '#/properties/spec/properties/domain/maxLength',
@@ -8666,7 +8666,7 @@ function validate27(
         if (data7.workflow !== undefined) {
           let data10 = data7.workflow;
           if (typeof data10 === 'string') {
-            if (func1(data10) > 255) {
+            if (data10.length > 255 && func1(data10) > 255) {
               const err30 = {
                 instancePath: instancePath + '/spec/workflow',
                 schemaPath: '#/properties/spec/properties/workflow/maxLength',
@@ -8724,7 +8724,7 @@ function validate27(
         if (data7.label !== undefined) {
           let data11 = data7.label;
           if (typeof data11 === 'string') {
-            if (func1(data11) > 63) {
+            if (data11.length > 63 && func1(data11) > 63) {
               const err33 = {
                 instancePath: instancePath + '/spec/label',
                 schemaPath: '#/properties/spec/properties/label/maxLength',
@@ -9351,7 +9351,7 @@ function validate28(
         for (let i4 = 0; i4 < len2; i4++) {
           let data8 = data7[i4];
           if (typeof data8 === 'string') {
-            if (func1(data8) > 1024) {
+            if (data8.length > 1024 && func1(data8) > 1024) {
               const err13 = {
                 instancePath: instancePath + '/acceptCascade/' + i4,
                 schemaPath: '#/properties/acceptCascade/items/maxLength',
@@ -9474,7 +9474,7 @@ function validate28(
         for (let i6 = 0; i6 < len3; i6++) {
           let data10 = data9[i6];
           if (typeof data10 === 'string') {
-            if (func1(data10) > 1024) {
+            if (data10.length > 1024 && func1(data10) > 1024) {
               const err18 = {
                 instancePath: instancePath + '/ignore/' + i6,
                 schemaPath: '#/properties/ignore/items/maxLength',
@@ -9492,7 +9492,7 @@ function validate28(
               }
               errors++;
             }
-            if (func1(data10) < 1) {
+            if (data10.length < 2 && func1(data10) < 1) {
               const err19 = {
                 instancePath: instancePath + '/ignore/' + i6,
                 schemaPath: '#/properties/ignore/items/minLength',
@@ -9781,7 +9781,7 @@ function validate28(
             if (data16.path !== undefined) {
               let data17 = data16.path;
               if (typeof data17 === 'string') {
-                if (func1(data17) > 1024) {
+                if (data17.length > 1024 && func1(data17) > 1024) {
                   const err33 = {
                     instancePath: instancePath + '/render/flyte-core-values/path',
                     schemaPath:
@@ -9801,7 +9801,7 @@ function validate28(
                   }
                   errors++;
                 }
-                if (func1(data17) < 1) {
+                if (data17.length < 2 && func1(data17) < 1) {
                   const err34 = {
                     instancePath: instancePath + '/render/flyte-core-values/path',
                     schemaPath:
@@ -9846,7 +9846,7 @@ function validate28(
             if (data16.credentialsSecret !== undefined) {
               let data18 = data16.credentialsSecret;
               if (typeof data18 === 'string') {
-                if (func1(data18) > 253) {
+                if (data18.length > 253 && func1(data18) > 253) {
                   const err36 = {
                     instancePath: instancePath + '/render/flyte-core-values/credentialsSecret',
                     schemaPath:
@@ -9915,7 +9915,7 @@ function validate28(
             if (data16.base !== undefined) {
               let data19 = data16.base;
               if (typeof data19 === 'string') {
-                if (func1(data19) > 1024) {
+                if (data19.length > 1024 && func1(data19) > 1024) {
                   const err39 = {
                     instancePath: instancePath + '/render/flyte-core-values/base',
                     schemaPath:
@@ -9935,7 +9935,7 @@ function validate28(
                   }
                   errors++;
                 }
-                if (func1(data19) < 1) {
+                if (data19.length < 2 && func1(data19) < 1) {
                   const err40 = {
                     instancePath: instancePath + '/render/flyte-core-values/base',
                     schemaPath:
@@ -10041,7 +10041,7 @@ function validate28(
             if (data20.path !== undefined) {
               let data21 = data20.path;
               if (typeof data21 === 'string') {
-                if (func1(data21) > 1024) {
+                if (data21.length > 1024 && func1(data21) > 1024) {
                   const err45 = {
                     instancePath: instancePath + '/render/union-cluster-pools/path',
                     schemaPath:
@@ -10061,7 +10061,7 @@ function validate28(
                   }
                   errors++;
                 }
-                if (func1(data21) < 1) {
+                if (data21.length < 2 && func1(data21) < 1) {
                   const err46 = {
                     instancePath: instancePath + '/render/union-cluster-pools/path',
                     schemaPath:
@@ -10148,7 +10148,7 @@ function validate28(
         for (const key5 in data22) {
           const _errs48 = errors;
           if (typeof key5 === 'string') {
-            if (func1(key5) > 63) {
+            if (key5.length > 63 && func1(key5) > 63) {
               const err50 = {
                 instancePath: instancePath + '/environments',
                 schemaPath: '#/properties/environments/propertyNames/maxLength',
@@ -10274,7 +10274,7 @@ function validate28(
             if (data23.controlPlane !== undefined) {
               let data24 = data23.controlPlane;
               if (typeof data24 === 'string') {
-                if (func1(data24) > 2048) {
+                if (data24.length > 2048 && func1(data24) > 2048) {
                   const err56 = {
                     instancePath:
                       instancePath +
@@ -10298,7 +10298,7 @@ function validate28(
                   }
                   errors++;
                 }
-                if (func1(data24) < 1) {
+                if (data24.length < 2 && func1(data24) < 1) {
                   const err57 = {
                     instancePath:
                       instancePath +
@@ -10352,7 +10352,7 @@ function validate28(
             if (data23.tokenFile !== undefined) {
               let data25 = data23.tokenFile;
               if (typeof data25 === 'string') {
-                if (func1(data25) > 1024) {
+                if (data25.length > 1024 && func1(data25) > 1024) {
                   const err59 = {
                     instancePath:
                       instancePath +
@@ -10376,7 +10376,7 @@ function validate28(
                   }
                   errors++;
                 }
-                if (func1(data25) < 1) {
+                if (data25.length < 2 && func1(data25) < 1) {
                   const err60 = {
                     instancePath:
                       instancePath +
@@ -10429,7 +10429,7 @@ function validate28(
             if (data23.apiKeyFile !== undefined) {
               let data26 = data23.apiKeyFile;
               if (typeof data26 === 'string') {
-                if (func1(data26) > 1024) {
+                if (data26.length > 1024 && func1(data26) > 1024) {
                   const err62 = {
                     instancePath:
                       instancePath +
@@ -10453,7 +10453,7 @@ function validate28(
                   }
                   errors++;
                 }
-                if (func1(data26) < 1) {
+                if (data26.length < 2 && func1(data26) < 1) {
                   const err63 = {
                     instancePath:
                       instancePath +
@@ -10535,7 +10535,7 @@ function validate28(
                 for (let i7 = 0; i7 < len4; i7++) {
                   let data28 = data27[i7];
                   if (typeof data28 === 'string') {
-                    if (func1(data28) > 1024) {
+                    if (data28.length > 1024 && func1(data28) > 1024) {
                       const err66 = {
                         instancePath:
                           instancePath +
@@ -10561,7 +10561,7 @@ function validate28(
                       }
                       errors++;
                     }
-                    if (func1(data28) < 1) {
+                    if (data28.length < 2 && func1(data28) < 1) {
                       const err67 = {
                         instancePath:
                           instancePath +
@@ -10692,7 +10692,7 @@ function validate28(
                 for (let i9 = 0; i9 < len5; i9++) {
                   let data30 = data29[i9];
                   if (typeof data30 === 'string') {
-                    if (func1(data30) > 1024) {
+                    if (data30.length > 1024 && func1(data30) > 1024) {
                       const err71 = {
                         instancePath:
                           instancePath +
@@ -10718,7 +10718,7 @@ function validate28(
                       }
                       errors++;
                     }
-                    if (func1(data30) < 1) {
+                    if (data30.length < 2 && func1(data30) < 1) {
                       const err72 = {
                         instancePath:
                           instancePath +
