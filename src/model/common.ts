@@ -116,7 +116,8 @@ export const QUEUE_DEFAULTS: Readonly<QueueSettings> = Object.fromEntries(
 /** The fields `keys` of `from`, in that order. */
 export function pick<T extends object, K extends keyof T>(from: T, keys: readonly K[]): Pick<T, K> {
   const out = {} as Pick<T, K>;
-  for (const k of keys) out[k] = from[k];
+  // Indexed, not for-of: no iterator result a key (a queue's settings are picked per queue).
+  for (let i = 0; i < keys.length; i++) out[keys[i]!] = from[keys[i]!];
   return out;
 }
 

@@ -31,7 +31,10 @@ export function clusterForm(pool: string, enabled: boolean): Form {
 /** Q3: the whole settable spec, in a fixed field order (a copy: its selector is its own). */
 export function queueForm(spec: QueueSpec): QueueSpec & Form {
   const form: Form = {};
-  for (const f of QUEUE_SPEC_FIELDS) {
+  // Indexed, not for-of: made for ~120,000 queues at 100,000 objects, its loop allocated an
+  // iterator result a field (~25 MB).
+  for (let i = 0; i < QUEUE_SPEC_FIELDS.length; i++) {
+    const f = QUEUE_SPEC_FIELDS[i]!;
     const v = spec[f];
     form[f] = Array.isArray(v) ? [...v] : v;
   }
@@ -86,11 +89,20 @@ export function sha256(text: string): string {
 }
 
 export function sameSelector(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((c, i) => c === b[i]);
+  if (a.length !== b.length) return false;
+  // Indexed, not every(): no closure a call (each queue compares its selectors).
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 export function sameQueueSpec(a: QueueSpec, b: QueueSpec): boolean {
-  return QUEUE_SPEC_FIELDS.every((f) => same(a[f], b[f])) && sameCaps(a, b);
+  return sameFields(QUEUE_SPEC_FIELDS, a, b) && sameFields(QUEUE_CAP_FIELDS, a, b);
+}
+
+/** Indexed, not every(): no closure a call (a queue compares its specs up to three times). */
+function sameFields(fields: readonly (keyof QueueSpec)[], a: QueueSpec, b: QueueSpec): boolean {
+  for (let i = 0; i < fields.length; i++) if (!same(a[fields[i]!], b[fields[i]!])) return false;
+  return true;
 }
 
 /** A field's values: a selector by its names in order, a map by its entries, others by value. */
@@ -123,10 +135,6 @@ function sameMap(a: Record<string, unknown> | undefined, b: Record<string, unkno
   return ka.every((k) => b !== undefined && Object.hasOwn(b, k) && b[k] === a![k]);
 }
 
-function sameCaps(a: QueueCaps, b: QueueCaps): boolean {
-  return QUEUE_CAP_FIELDS.every((f) => same(a[f], b[f]));
-}
-
 /** The caps a spec declares, in a fixed order, for forms and fingerprints (absent: left out). */
 export function capsForm(s: QueueCaps): QueueCaps {
   const out: Record<string, unknown> = capsOf(s);
@@ -141,7 +149,10 @@ function sortedCopy<V>(m: Partial<Record<string, V>>): Record<string, V> {
 }
 
 export function declaresCaps(s: QueueCaps): boolean {
-  return QUEUE_CAP_FIELDS.some((f) => s[f] !== undefined);
+  // Indexed, not some(): no closure a call (every queue's form and fingerprint ask).
+  for (let i = 0; i < QUEUE_CAP_FIELDS.length; i++)
+    if (s[QUEUE_CAP_FIELDS[i]!] !== undefined) return true;
+  return false;
 }
 
 /** The rest of a change, in the order the pass decided it (the JSON keeps member order). */

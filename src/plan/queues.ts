@@ -293,7 +293,9 @@ function selectorBlockedReason(f: QueueFrame, spec: QueueSpec): Reason | null {
     const pool_address = address('ClusterPool', spec.pool);
     return reasonOf('QUEUE_POOL_MISSING', { pool: spec.pool, pool_address });
   }
-  for (const c of spec.clusters) {
+  // Indexed, not for-of: run for every queue created or changed, no iterator result a cluster.
+  for (let i = 0; i < spec.clusters.length; i++) {
+    const c = spec.clusters[i]!;
     if (c === WILDCARD) continue;
     const cluster = f.pc.clusters.get(c);
     if (cluster?.final?.pool === spec.pool) continue;
