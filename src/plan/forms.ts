@@ -121,7 +121,9 @@ function same(a: unknown, b: unknown): boolean {
 export function inheritCaps<T extends QueueSpec>(target: T, live: QueueCaps | null): T {
   if (!live) return target;
   let out: T | null = null;
-  for (const f of QUEUE_CAP_FIELDS) {
+  // Indexed, not for-of: every live queue's target asks (no iterator result a field).
+  for (let i = 0; i < QUEUE_CAP_FIELDS.length; i++) {
+    const f = QUEUE_CAP_FIELDS[i]!;
     if (target[f] !== undefined || live[f] === undefined) continue;
     out ??= { ...target };
     (out as QueueCaps)[f] = live[f] as never;

@@ -34,6 +34,7 @@ import {
   withNote,
   makeChange,
   type ChangeMore,
+  type Form,
 } from './forms.js';
 import { reasonOf } from './reasons.js';
 import { unmanagedReason } from './prune-scope.js';
@@ -293,12 +294,14 @@ function decision(
     cause?: Reason;
     /** Why the steps are safe (drain, queue delete, move, undelete). */
     note?: Reason[];
+    /** queueForm(own.live), when the caller made it already (LiveView.form). */
+    liveForm?: QueueSpec & Form;
   },
 ): QueueDecision {
   const { final, deletes, activates, moves, undeletes } = fields;
   const live = own.live ?? null;
   const call = fields.call ?? null;
-  const before = live ? queueForm(live) : null;
+  const before = live ? (fields.liveForm ?? queueForm(live)) : null;
   // Most queues of a big organisation are unchanged: share the form, skip the diff.
   const unchanged = live !== null && final !== null && sameQueueSpec(live, final);
   const after = unchanged ? before : final ? queueForm(final) : null;
@@ -400,6 +403,8 @@ function noteUnmanagedFields(own: QueueOwn, d: QueueDecision): QueueDecision {
 interface LiveView {
   readonly own: QueueOwn;
   readonly l: LiveQueue;
+  /** queueForm(l): the change's `before`, made once (a converged plan's ~90,000 queues). */
+  readonly form: QueueSpec & Form;
   /** Its spec, with the pool and selector of its moved cluster (cluster_move). */
   readonly live: QueueSpec;
   /** `live` once leaving clusters are out of its selector (C8). */
@@ -421,9 +426,8 @@ function liveView(own: QueueOwn, l: LiveQueue, target: QueueSpec | null): LiveVi
   // cluster_move: the co-named queue of a moved cluster moves with it (pool and selector).
   const movedTo =
     l.cluster_managed && f.pc.movedClusters.has(name) ? f.pc.clusters.get(name)!.final!.pool : null;
-  const live: QueueSpec = movedTo
-    ? { ...queueForm(l), pool: movedTo, clusters: [name] }
-    : queueForm(l);
+  const form = queueForm(l);
+  const live: QueueSpec = movedTo ? { ...form, pool: movedTo, clusters: [name] } : form;
   const kept = pruned(f, live.clusters, movedTo ? name : null);
   const untouched: QueueSpec = kept === live.clusters ? live : { ...live, clusters: kept };
   const changedByC8 = movedTo !== null || !sameSelector(untouched.clusters, l.clusters);
@@ -432,7 +436,7 @@ function liveView(own: QueueOwn, l: LiveQueue, target: QueueSpec | null): LiveVi
     : changedByC8
       ? deletedIn(f, l.clusters)
       : null;
-  return { own, l, live, untouched, changedByC8, sideEffect, target };
+  return { own, l, form, live, untouched, changedByC8, sideEffect, target };
 }
 
 /** A live queue the repository does not declare (nor implies, as a system queue's owner does). */
@@ -472,6 +476,7 @@ function leftAsItIs(
     diff,
     reason,
     causedBy: v.sideEffect,
+    liveForm: v.form,
   });
 }
 
@@ -597,13 +602,18 @@ function planSameGroupUpdate(v: LiveView, target: QueueSpec): QueueDecision {
     call,
     final,
     causedBy: call ? null : sideEffect,
+    liveForm: v.form,
   });
 }
 
 /** C8: deleted and moved clusters leave explicit selectors, but their own co-named queue's. */
 function pruned(f: QueueFrame, selector: readonly string[], self: string | null = null): string[] {
-  // Nearly always nothing leaves: keep the array rather than copy it.
-  if (!selector.some((c) => c !== self && leaves(f.pc, c))) return selector as string[];
+  // Nearly always nothing leaves: keep the array rather than copy it. Indexed, not some(): no
+  // closure a live queue.
+  let leaving = false;
+  for (let i = 0; i < selector.length && !leaving; i++)
+    leaving = selector[i] !== self && leaves(f.pc, selector[i]!);
+  if (!leaving) return selector as string[];
   return selector.filter((c) => c === self || !leaves(f.pc, c));
 }
 
