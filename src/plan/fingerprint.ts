@@ -14,7 +14,7 @@ import {
   address,
   defaultQueueKeyString,
 } from '../model/common.js';
-import { capsForm, declaresCaps, sha256 } from './forms.js';
+import { capsForm, declaresCaps } from './forms.js';
 import type { Annotations, DesiredState } from '../model/desired.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { ExecutionClusterLabel, FlyteadminLive } from '../model/flyte.js';
@@ -160,41 +160,45 @@ function optionalKeys(desired: DesiredState): unknown[] {
 export function liveFingerprint(live: LiveState): string {
   const caps = live.capabilities;
   const deletedPoolsOrClusters = live.deleted_pools?.length || live.deleted_clusters?.length;
-  return sha256(
-    JSON.stringify([
-      'live/1',
-      [caps.drain, caps.queue_delete, caps.pool_update, caps.cluster_move],
-      live.pools.map((p) => [p.name, contractKey(p.contract)]),
-      live.clusters.map((c) => [c.name, c.pool, c.enabled]),
-      live.queues.map((q) => [q.name, specKey(q), q.cluster_managed]),
-      live.assignments.map((a) => [a.project, a.domain, a.workflow, a.pool]),
-      ...when(live.default_queues?.length, () =>
-        live.default_queues!.map((d) => [d.project, d.domain, d.queue]),
-      ),
-      // Broader-scope settings block drains and deletes. Only when read, so other fingerprints stay.
-      ...when(live.default_queue_scopes?.length, () => [
-        'scopes',
-        live.default_queue_scopes!.map((d) => [d.domain ?? null, d.queue]),
-      ]),
-      ...labelsKey(live.execution_cluster_labels),
-      ...when(live.flyteadmin, () => ['flyteadmin', flyteadminKey(live.flyteadmin!)]),
-      // What prune may delete depends on it.
-      ...when(live.inventory !== undefined, () => ['inventory', live.inventory]),
-      ...when(live.forgotten?.length, () => ['forgotten', live.forgotten]),
-      // soft_delete: a reserved name plans an undelete, not a create. Only when on.
-      ...when(caps.soft_delete, () => [
-        'deleted',
-        (live.deleted_queues ?? []).map((q) => [q.name, specKey(q)]),
-      ]),
-      ...when(caps.soft_delete && deletedPoolsOrClusters, () => [
-        'deleted_pools_clusters',
-        (live.deleted_pools ?? []).map((p) => [p.name, contractKey(p.contract)]),
-        (live.deleted_clusters ?? []).map((c) => [c.name, c.pool, c.deleting ?? false]),
-      ]),
-      // default_delete: `absent: [Queue/default]` plans its delete. Only when on.
-      ...when(caps.default_delete, () => ['default_delete']),
+  // Hashed as written, as the desired one (the same digest as of the whole array's JSON): built
+  // whole, a converged 100,000-object plan made every live object's key and one string of all
+  // of them (~37 MB).
+  const json = new HashedJsonArray();
+  json.item('live/1');
+  json.item([caps.drain, caps.queue_delete, caps.pool_update, caps.cluster_move]);
+  json.list(live.pools, (p) => [p.name, contractKey(p.contract)]);
+  json.list(live.clusters, (c) => [c.name, c.pool, c.enabled]);
+  json.list(live.queues, (q) => [q.name, specKey(q), q.cluster_managed]);
+  json.list(live.assignments, (a) => [a.project, a.domain, a.workflow, a.pool]);
+  const optional = [
+    ...when(live.default_queues?.length, () =>
+      live.default_queues!.map((d) => [d.project, d.domain, d.queue]),
+    ),
+    // Broader-scope settings block drains and deletes. Only when read, so other fingerprints stay.
+    ...when(live.default_queue_scopes?.length, () => [
+      'scopes',
+      live.default_queue_scopes!.map((d) => [d.domain ?? null, d.queue]),
     ]),
-  );
+    ...labelsKey(live.execution_cluster_labels),
+    ...when(live.flyteadmin, () => ['flyteadmin', flyteadminKey(live.flyteadmin!)]),
+    // What prune may delete depends on it.
+    ...when(live.inventory !== undefined, () => ['inventory', live.inventory]),
+    ...when(live.forgotten?.length, () => ['forgotten', live.forgotten]),
+    // soft_delete: a reserved name plans an undelete, not a create. Only when on.
+    ...when(caps.soft_delete, () => [
+      'deleted',
+      (live.deleted_queues ?? []).map((q) => [q.name, specKey(q)]),
+    ]),
+    ...when(caps.soft_delete && deletedPoolsOrClusters, () => [
+      'deleted_pools_clusters',
+      (live.deleted_pools ?? []).map((p) => [p.name, contractKey(p.contract)]),
+      (live.deleted_clusters ?? []).map((c) => [c.name, c.pool, c.deleting ?? false]),
+    ]),
+    // default_delete: `absent: [Queue/default]` plans its delete. Only when on.
+    ...when(caps.default_delete, () => ['default_delete']),
+  ];
+  for (const key of optional) json.item(key);
+  return json.digest();
 }
 
 /** A key only some states have: `[value()]` when `cond` holds, so older fingerprints stay. */
