@@ -47,7 +47,9 @@ const annotationsKey = (a: Annotations) => {
  * are declared or live, so a repository without them keeps its fingerprints.
  */
 const specKey = (s: QueueSpec) => {
-  const key: unknown[] = QUEUE_SPEC_FIELDS.map((f) => s[f]);
+  // Indexed, not map(): no closure a queue.
+  const key: unknown[] = new Array(QUEUE_SPEC_FIELDS.length);
+  for (let i = 0; i < key.length; i++) key[i] = s[QUEUE_SPEC_FIELDS[i]!];
   if (declaresCaps(s)) key.push(capsForm(s));
   return key;
 };
