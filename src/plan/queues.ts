@@ -365,12 +365,12 @@ function declaredSpec(own: QueueOwn, l: LiveQueue | null): QueueSpec | null {
   // `default` undeclared is left as it is, prune or not: never an update of its settings.
   if (name === DEFAULT_QUEUE && l)
     return { pool: DEFAULT_POOL, clusters: [WILDCARD], ...settingsOf(l) };
-  const settings = settingsOf(!f.ix.prunes('Queue', name) && l ? l : QUEUE_DEFAULTS);
   const ownerPool = f.ix.dClusters.get(name)?.pool;
-  if (ownerPool !== undefined && f.pc.clusters.get(name)?.change.action !== 'blocked') {
-    return { pool: ownerPool, clusters: [name], ...settings };
-  }
-  return null;
+  if (ownerPool === undefined || f.pc.clusters.get(name)?.change.action === 'blocked') return null;
+  // QUEUE_DEFAULTS holds just the settings, in their order: spread as it is, not picked (a copy
+  // for each of the 20,000 co-named queues registered at 100,000 objects).
+  const settings = !f.ix.prunes('Queue', name) && l ? settingsOf(l) : QUEUE_DEFAULTS;
+  return { pool: ownerPool, clusters: [name], ...settings };
 }
 
 /**
