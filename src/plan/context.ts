@@ -182,7 +182,7 @@ export class PlanIndex {
     readonly keptSettings: ReadonlySet<string> = new Set(),
   ) {
     this.pruneScope = scopeWithInventory(desired.config, live.inventory, live.forgotten);
-    this.inventory = live.inventory ? new Set(live.inventory) : null;
+    this.inventory = live.inventory ? setOf(live.inventory) : null;
     const name = (o: { name: string }) => o.name;
     this.dPools = indexBy(desired.pools, name);
     this.lPools = indexBy(live.pools, name);
@@ -388,6 +388,13 @@ export function indexBy<T>(items: readonly T[] | undefined, key: (i: T) => strin
   const map = new Map<string, T>();
   items?.forEach((i) => map.set(key(i), i));
   return map;
+}
+
+/** new Set(list) without its iterator results (one an address of a 100,000-object inventory). */
+function setOf(list: readonly string[]): Set<string> {
+  const set = new Set<string>();
+  list.forEach((a) => set.add(a));
+  return set;
 }
 
 export function push<T>(map: Map<string, T[]>, key: string, value: T): void {
