@@ -76,15 +76,19 @@ export function desiredFingerprint(desired: DesiredState, commit: string | null)
     p.contract ? contractKey(p.contract) : null,
     annotationsKey(p.annotations),
   ]);
-  json.list(desired.clusters, (c) => [
-    c.name,
-    c.pool,
-    c.enabled,
-    dataPlaneKey(c.data_plane),
-    annotationsKey(c.annotations),
-    // Only when several, so fingerprints of clusters in one pool are unchanged.
-    ...(c.pools ? [c.pools] : []),
-  ]);
+  json.list(desired.clusters, (c) => {
+    const key = [
+      c.name,
+      c.pool,
+      c.enabled,
+      dataPlaneKey(c.data_plane),
+      annotationsKey(c.annotations),
+    ];
+    // Only when several, so fingerprints of clusters in one pool are unchanged. Pushed, not
+    // spread: no empty list and iterator a cluster.
+    if (c.pools) key.push(c.pools);
+    return key;
+  });
   json.list(desired.queues, (q) => [q.name, specKey(q.spec), annotationsKey(q.annotations)]);
   json.list(desired.assignments, (a) => [
     a.project,
