@@ -182,7 +182,7 @@ export class PlanIndex {
     readonly keptSettings: ReadonlySet<string> = new Set(),
   ) {
     this.pruneScope = scopeWithInventory(desired.config, live.inventory, live.forgotten);
-    this.inventory = live.inventory ? new Set(live.inventory) : null;
+    this.inventory = live.inventory ? setOf(live.inventory) : null;
     const name = (o: { name: string }) => o.name;
     this.dPools = indexBy(desired.pools, name);
     this.lPools = indexBy(live.pools, name);
@@ -202,13 +202,14 @@ export class PlanIndex {
     const queuesByCluster = new Map<string, string[]>();
     const wildcardQueuesByPool = new Map<string, string[]>();
     const assignmentsByPool = new Map<string, string[]>();
-    for (const c of live.clusters) push(clustersByPool, c.pool, c.name);
-    for (const q of live.queues) {
+    // forEach, not for-of: no iterator result (nor [key, value] entry) a live object.
+    live.clusters.forEach((c) => push(clustersByPool, c.pool, c.name));
+    live.queues.forEach((q) => {
       push(queuesByPool, q.pool, q.name);
       if (isWildcard(q.clusters)) push(wildcardQueuesByPool, q.pool, q.name);
-      else for (const c of q.clusters) push(queuesByCluster, c, q.name);
-    }
-    for (const [key, a] of this.lAssignments) push(assignmentsByPool, a.pool, key);
+      else q.clusters.forEach((c) => push(queuesByCluster, c, q.name));
+    });
+    this.lAssignments.forEach((a, key) => push(assignmentsByPool, a.pool, key));
     this.lClustersByPool = clustersByPool;
     this.lQueuesByPool = queuesByPool;
     this.lQueuesByCluster = queuesByCluster;
@@ -249,25 +250,25 @@ export class PlanIndex {
     const leaving = new Set<string>();
     if (!((this.caps.queue_delete || this.caps.queue_move) && this.caps.drain))
       return { deleted, leaving };
-    for (const q of this.live.queues) {
-      if (!this.drainable(q.name)) continue;
+    // forEach, not for-of: no iterator result a live queue.
+    this.live.queues.forEach((q) => {
+      if (!this.drainable(q.name)) return;
       const deletable = this.undeletableSettings(q.name) === null;
       if (q.name === DEFAULT_QUEUE) {
         // Only when the repository says so (absent), and the control plane allows it.
         if (this.absentDefault && this.caps.queue_delete && deletable) deleted.add(q.name);
-        continue;
+        return;
       }
       const d = this.dQueues.get(q.name);
       // Moved (queue_move) or replaced (not with soft deletes: the name stays reserved).
       const replaced = deletable && !this.caps.soft_delete && this.caps.queue_delete;
       if (d && !q.cluster_managed && d.spec.pool !== q.pool && (this.caps.queue_move || replaced))
         leaving.add(q.name);
-      if (d || !deletable || !this.prunes('Queue', q.name) || !this.caps.queue_delete) continue;
+      if (d || !deletable || !this.prunes('Queue', q.name) || !this.caps.queue_delete) return;
       // A co-named queue follows its cluster (Q4), or goes with its delete (conamedCascades).
-      if (q.cluster_managed && (this.dClusters.has(q.name) || this.conamedCascades(q.name)))
-        continue;
+      if (q.cluster_managed && (this.dClusters.has(q.name) || this.conamedCascades(q.name))) return;
       deleted.add(q.name);
-    }
+    });
     for (const q of deleted) leaving.add(q);
     return { deleted, leaving };
   }
@@ -387,6 +388,13 @@ export function indexBy<T>(items: readonly T[] | undefined, key: (i: T) => strin
   const map = new Map<string, T>();
   items?.forEach((i) => map.set(key(i), i));
   return map;
+}
+
+/** new Set(list) without its iterator results (one an address of a 100,000-object inventory). */
+function setOf(list: readonly string[]): Set<string> {
+  const set = new Set<string>();
+  list.forEach((a) => set.add(a));
+  return set;
 }
 
 export function push<T>(map: Map<string, T[]>, key: string, value: T): void {

@@ -14,7 +14,7 @@ import {
   address,
   defaultQueueKeyString,
 } from '../model/common.js';
-import { capsForm, declaresCaps, sha256 } from './forms.js';
+import { capsForm, declaresCaps } from './forms.js';
 import type { Annotations, DesiredState } from '../model/desired.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { ExecutionClusterLabel, FlyteadminLive } from '../model/flyte.js';
@@ -37,17 +37,29 @@ const dataPlaneKey = (d: ClusterDataPlane | null) =>
         d.secret_store?.locator ?? null,
         d.image_registry ?? null,
       ];
-const annotationsKey = (a: Annotations) => {
-  const keys = Object.keys(a);
-  return keys.length === 0 ? keys : keys.sort().map((k) => [k, a[k]]);
-};
+/** Most objects have no annotations: their key is this one, not a new empty key list each. */
+const NO_ANNOTATIONS: readonly [] = [];
+const annotationsKey = (a: Annotations) =>
+  hasKeys(a)
+    ? Object.keys(a)
+        .sort()
+        .map((k) => [k, a[k]])
+    : NO_ANNOTATIONS;
+
+/** Whether `o` has a key, without listing them. */
+function hasKeys(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
+}
 /**
  * A queue's spec field by field (not Object.values(settingsOf(s)): two objects a queue, 69,500
  * queues at 100,000 objects, raised the plan's peak RSS by 25-35 MB); its caps only when some
  * are declared or live, so a repository without them keeps its fingerprints.
  */
 const specKey = (s: QueueSpec) => {
-  const key: unknown[] = QUEUE_SPEC_FIELDS.map((f) => s[f]);
+  // Indexed, not map(): no closure a queue.
+  const key: unknown[] = new Array(QUEUE_SPEC_FIELDS.length);
+  for (let i = 0; i < key.length; i++) key[i] = s[QUEUE_SPEC_FIELDS[i]!];
   if (declaresCaps(s)) key.push(capsForm(s));
   return key;
 };
@@ -64,15 +76,19 @@ export function desiredFingerprint(desired: DesiredState, commit: string | null)
     p.contract ? contractKey(p.contract) : null,
     annotationsKey(p.annotations),
   ]);
-  json.list(desired.clusters, (c) => [
-    c.name,
-    c.pool,
-    c.enabled,
-    dataPlaneKey(c.data_plane),
-    annotationsKey(c.annotations),
-    // Only when several, so fingerprints of clusters in one pool are unchanged.
-    ...(c.pools ? [c.pools] : []),
-  ]);
+  json.list(desired.clusters, (c) => {
+    const key = [
+      c.name,
+      c.pool,
+      c.enabled,
+      dataPlaneKey(c.data_plane),
+      annotationsKey(c.annotations),
+    ];
+    // Only when several, so fingerprints of clusters in one pool are unchanged. Pushed, not
+    // spread: no empty list and iterator a cluster.
+    if (c.pools) key.push(c.pools);
+    return key;
+  });
   json.list(desired.queues, (q) => [q.name, specKey(q.spec), annotationsKey(q.annotations)]);
   json.list(desired.assignments, (a) => [
     a.project,
@@ -160,41 +176,45 @@ function optionalKeys(desired: DesiredState): unknown[] {
 export function liveFingerprint(live: LiveState): string {
   const caps = live.capabilities;
   const deletedPoolsOrClusters = live.deleted_pools?.length || live.deleted_clusters?.length;
-  return sha256(
-    JSON.stringify([
-      'live/1',
-      [caps.drain, caps.queue_delete, caps.pool_update, caps.cluster_move],
-      live.pools.map((p) => [p.name, contractKey(p.contract)]),
-      live.clusters.map((c) => [c.name, c.pool, c.enabled]),
-      live.queues.map((q) => [q.name, specKey(q), q.cluster_managed]),
-      live.assignments.map((a) => [a.project, a.domain, a.workflow, a.pool]),
-      ...when(live.default_queues?.length, () =>
-        live.default_queues!.map((d) => [d.project, d.domain, d.queue]),
-      ),
-      // Broader-scope settings block drains and deletes. Only when read, so other fingerprints stay.
-      ...when(live.default_queue_scopes?.length, () => [
-        'scopes',
-        live.default_queue_scopes!.map((d) => [d.domain ?? null, d.queue]),
-      ]),
-      ...labelsKey(live.execution_cluster_labels),
-      ...when(live.flyteadmin, () => ['flyteadmin', flyteadminKey(live.flyteadmin!)]),
-      // What prune may delete depends on it.
-      ...when(live.inventory !== undefined, () => ['inventory', live.inventory]),
-      ...when(live.forgotten?.length, () => ['forgotten', live.forgotten]),
-      // soft_delete: a reserved name plans an undelete, not a create. Only when on.
-      ...when(caps.soft_delete, () => [
-        'deleted',
-        (live.deleted_queues ?? []).map((q) => [q.name, specKey(q)]),
-      ]),
-      ...when(caps.soft_delete && deletedPoolsOrClusters, () => [
-        'deleted_pools_clusters',
-        (live.deleted_pools ?? []).map((p) => [p.name, contractKey(p.contract)]),
-        (live.deleted_clusters ?? []).map((c) => [c.name, c.pool, c.deleting ?? false]),
-      ]),
-      // default_delete: `absent: [Queue/default]` plans its delete. Only when on.
-      ...when(caps.default_delete, () => ['default_delete']),
+  // Hashed as written, as the desired one (the same digest as of the whole array's JSON): built
+  // whole, a converged 100,000-object plan made every live object's key and one string of all
+  // of them (~37 MB).
+  const json = new HashedJsonArray();
+  json.item('live/1');
+  json.item([caps.drain, caps.queue_delete, caps.pool_update, caps.cluster_move]);
+  json.list(live.pools, (p) => [p.name, contractKey(p.contract)]);
+  json.list(live.clusters, (c) => [c.name, c.pool, c.enabled]);
+  json.list(live.queues, (q) => [q.name, specKey(q), q.cluster_managed]);
+  json.list(live.assignments, (a) => [a.project, a.domain, a.workflow, a.pool]);
+  const optional = [
+    ...when(live.default_queues?.length, () =>
+      live.default_queues!.map((d) => [d.project, d.domain, d.queue]),
+    ),
+    // Broader-scope settings block drains and deletes. Only when read, so other fingerprints stay.
+    ...when(live.default_queue_scopes?.length, () => [
+      'scopes',
+      live.default_queue_scopes!.map((d) => [d.domain ?? null, d.queue]),
     ]),
-  );
+    ...labelsKey(live.execution_cluster_labels),
+    ...when(live.flyteadmin, () => ['flyteadmin', flyteadminKey(live.flyteadmin!)]),
+    // What prune may delete depends on it.
+    ...when(live.inventory !== undefined, () => ['inventory', live.inventory]),
+    ...when(live.forgotten?.length, () => ['forgotten', live.forgotten]),
+    // soft_delete: a reserved name plans an undelete, not a create. Only when on.
+    ...when(caps.soft_delete, () => [
+      'deleted',
+      (live.deleted_queues ?? []).map((q) => [q.name, specKey(q)]),
+    ]),
+    ...when(caps.soft_delete && deletedPoolsOrClusters, () => [
+      'deleted_pools_clusters',
+      (live.deleted_pools ?? []).map((p) => [p.name, contractKey(p.contract)]),
+      (live.deleted_clusters ?? []).map((c) => [c.name, c.pool, c.deleting ?? false]),
+    ]),
+    // default_delete: `absent: [Queue/default]` plans its delete. Only when on.
+    ...when(caps.default_delete, () => ['default_delete']),
+  ];
+  for (const key of optional) json.item(key);
+  return json.digest();
 }
 
 /** A key only some states have: `[value()]` when `cond` holds, so older fingerprints stay. */

@@ -98,14 +98,16 @@ export function computePlan(
   ];
 
   // One decision per object: causes first, so the warnings that name them say the same.
-  const changes = withCauses([
-    ...changesOf(ctx.pools),
-    ...changesOf(ctx.clusters),
-    ...changesOf(ctx.queues),
-    ...withOtherRows(ctx, 'PoolAssignment', changesOf(ctx.assignments)),
-    ...changesOf(ctx.defaultQueues),
-    ...withOtherRows(ctx, 'ExecutionClusterLabel', changesOf(ctx.labels)),
-  ]);
+  // concat, not spreads: no iterator result a change (~100,000).
+  const changes = withCauses(
+    changesOf(ctx.pools).concat(
+      changesOf(ctx.clusters),
+      changesOf(ctx.queues),
+      withOtherRows(ctx, 'PoolAssignment', changesOf(ctx.assignments)),
+      changesOf(ctx.defaultQueues),
+      withOtherRows(ctx, 'ExecutionClusterLabel', changesOf(ctx.labels)),
+    ),
+  );
   warnings.push(...queueWarnings(ctx, warnings));
   // Each pass visits names in sorted order, so changes are sorted by kind then name.
   const summary = summarizeChanges(changes);
@@ -188,8 +190,8 @@ function changesOf(decided: ReadonlyMap<string, { change: Change }>): Change[] {
 /** A kind's changes with the flyteadmin rows of other levels among them, by name. */
 function withOtherRows(ctx: PlanContext, kind: ObjectKind, decided: Change[]) {
   const others = [...ctx.otherRows.values()].filter((c) => c.kind === kind);
-  const all = [...decided, ...others];
-  return others.length === 0 ? all : all.sort((a, b) => compare(a.name, b.name));
+  if (others.length === 0) return decided;
+  return decided.concat(others).sort((a, b) => compare(a.name, b.name));
 }
 
 /** The assignment pass (A1–A3): set (upsert), pruned, and set again around a pool's replace. */
@@ -291,6 +293,16 @@ type Member = [string, NonNullable<ClusterDecision['final']>];
 const isDead = (f: Member[1]): boolean => !f.enabled || f.health === 'unhealthy';
 const isAlive = (f: Member[1] | null | undefined): boolean => !!f && !isDead(f);
 
+/** Some of `selector` is alive. Indexed, not some(): no closure a queue (~70,000). */
+function routesToAlive(
+  clusters: ReadonlyMap<string, ClusterDecision>,
+  selector: readonly string[],
+) {
+  for (let i = 0; i < selector.length; i++)
+    if (isAlive(clusters.get(selector[i]!)?.final)) return true;
+  return false;
+}
+
 /** Why the queue routes nowhere, or null (it routes, or names no cluster the plan keeps). */
 function noRoute(routed: readonly Member[]): Reason | null {
   if (routed.length === 0) return null;
@@ -352,7 +364,7 @@ function queueWarnings(ctx: PlanContext, earlier: readonly PlanWarning[]): PlanW
     // A pool's `*` queues all route to its members: judged once per pool.
     let why = wildcard ? wildcardVerdicts.get(final.pool) : undefined;
     // Most pinned queues name a live, enabled cluster: settled without building the list.
-    if (!wildcard && final.clusters.some((c) => isAlive(ctx.clusters.get(c)?.final))) return;
+    if (!wildcard && routesToAlive(ctx.clusters, final.clusters)) return;
     if (why === undefined) {
       why = noRoute(
         wildcard

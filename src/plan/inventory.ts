@@ -135,9 +135,11 @@ export function planInventory(desired: DesiredState, live: LiveState): PlanInven
   const declared = declaredAddresses(desired);
   let gone: string[] = [];
   if (live.inventory !== null && live.inventory.length > 0) {
-    const here = liveObjects(live);
     const wanted = new Set(declared);
-    gone = live.inventory.filter((a) => !here.has(a) && !wanted.has(a));
+    // The live objects by address only once an inventory entry is not declared: a converged
+    // plan's entries all are (at 100,000 objects, no 100,000 addresses and their map: ~15 MB).
+    let here: Map<string, object> | undefined;
+    gone = live.inventory.filter((a) => !wanted.has(a) && !(here ??= liveObjects(live)).has(a));
   }
   return { found: live.inventory !== null, declared, gone };
 }

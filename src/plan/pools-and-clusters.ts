@@ -355,7 +355,9 @@ function planCluster(ctx: ClusterInput, name: string): ClusterDecision | undefin
   if (deleted) return planClusterUndelete(ctx, d, deleted);
 
   const after = clusterForm(d.pool, d.enabled);
-  if (l && l.pool === d.pool && !ix.forceReplace.has(address('Cluster', name))) {
+  // No address a cluster unless something is forced (--replace).
+  const forced = ix.forceReplace.size > 0 && ix.forceReplace.has(address('Cluster', name));
+  if (l && l.pool === d.pool && !forced) {
     const diff = diffForms(before, after);
     const drains = l.enabled && !d.enabled;
     const pinned = drains ? pinnedReason(ctx, name, 'drain') : null;
@@ -363,9 +365,15 @@ function planCluster(ctx: ClusterInput, name: string): ClusterDecision | undefin
     // Union refuses a drain while apps are assigned to the cluster, which no read shows.
     const note = drains && ix.caps.unpin_first ? reasonOf('CLUSTER_DRAIN_APPS', {}) : null;
     const action = diff.length ? 'update' : 'noop';
-    const change = makeChange('Cluster', name, action, before, after, diff, {
-      ...(note ? { note: [note] } : {}),
-    });
+    const change = makeChange(
+      'Cluster',
+      name,
+      action,
+      before,
+      after,
+      diff,
+      note ? { note: [note] } : {},
+    );
     return { change, final: { pool: d.pool, enabled: d.enabled, health: l.health } };
   }
   if (l && ix.caps.cluster_move) return planMove(ctx, l, d);
