@@ -9,7 +9,7 @@ import type { HostResolver } from '../util/control-plane-endpoint.js';
 import { resolve } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Environment, RepoConfig } from '../model/desired.js';
-import { LARGE_INPUT_BYTES, capHeapGrowthNow } from '../util/heap-growth.js';
+import { LARGE_INPUT_BYTES, largeInputLoaded, largeInputRead } from '../util/heap-growth.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 import { readRepoConfig, type FolderRead } from './config.js';
 import {
@@ -254,7 +254,7 @@ export async function loadRepository(
     // The port reuses whole folders (the daemon's memory layer): each file as read, for its key.
     reads: opts.analyses?.folder ? [] : null,
   };
-  await readFiles(dir, load, opts, onAnalysed);
+  await readFiles(dir, load, opts, onAnalysed).finally(largeInputLoaded);
   const finishNow = () => finish(load, opts.commit ?? null);
   const { config, configErrors, limits, walk, patches, reads } = load;
   if (reads === null || load.stopped) return finishNow();
@@ -384,7 +384,7 @@ async function readFiles(
       continue;
     }
     totals.yamlBytes += read.text.length;
-    if (totals.yamlBytes > LARGE_INPUT_BYTES) capHeapGrowthNow();
+    if (totals.yamlBytes > LARGE_INPUT_BYTES) largeInputRead();
     const tooBig = overBudget(budget, totals.yamlBytes + totals.aliasBytes);
     if (tooBig !== null) return stop(file, tooBig);
     const input: AnalysisInput = { file, text: read.text, limits };

@@ -2,7 +2,7 @@
  * A one-shot command keeps V8's young generation at its first size (src/cli/one-shot-v8.ts: the
  * peak memory of a cold `plan`) and runs without TurboFan (its CPU) until apply's execution
  * starts, then lets the young generation grow to 32 MB (the peak memory of a large apply) and
- * TurboFan optimize; the long-running commands and a user's own flag keep V8's defaults.
+ * TurboFan optimize; a large input's load grows it up to a bound; the long-running commands and a user's own flag keep V8's defaults.
  * Observed in a child Node process that retains ~50 MB of objects, and by V8's own report of how
  * a hot function was optimized.
  */
@@ -77,6 +77,37 @@ describe('young generation of a one-shot command', () => {
     const apply = youngGeneration(['apply', 'repo'], true, true);
     expect(apply.after).toBeGreaterThanOrEqual(16 * MB);
     expect(apply.after).toBeLessThanOrEqual(32 * MB);
+  });
+
+  it('grows up to its bound while a large input loads, then stays that size', () => {
+    // Bounds of 4 MB (reached while loading) and 64 MB (not): V8's own limit on Node 20 is 16.
+    const load = (bound: number, files: number) =>
+      inChild(`
+        import { getHeapSpaceStatistics } from 'node:v8';
+        import { tuneOneShot } from ${JSON.stringify(resolve(ROOT, 'src/cli/one-shot-v8.ts'))};
+        import * as heap from ${JSON.stringify(resolve(ROOT, 'src/util/heap-growth.ts'))};
+        const young = () => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
+        tuneOneShot(['plan', 'repo']);
+        heap.growYoungGenerationWhileLargeInputLoads(${bound});
+        const kept = [];
+        // As the loader: each file of a large input read, then the load done.
+        for (let i = 0; i < ${files} * 1000; i++) {
+          kept.push({ i, s: 'x' + i, a: [i] });
+          if (i % 1000 === 0) heap.largeInputRead();
+        }
+        const loaded = young();
+        heap.largeInputLoaded();
+        for (let i = 0; i < 500000; i++) kept.push({ i, s: 'y' + i, a: [i] });
+        process.stdout.write(JSON.stringify({ loaded, planned: young(), kept: kept.length }));
+      `) as { loaded: number; planned: number };
+    const reached = load(4 * MB, 500);
+    expect(reached.loaded).toBeGreaterThanOrEqual(4 * MB);
+    // One more doubling may come between two files' checks.
+    expect(reached.loaded).toBeLessThanOrEqual(8 * MB);
+    // Left growing, the 500,000 more kept after the load would have grown it again.
+    expect(reached.planned).toBeLessThanOrEqual(reached.loaded);
+    const short = load(64 * MB, 50);
+    expect(short.planned).toBeLessThanOrEqual(short.loaded);
   });
 
   it('which commands, and a semi-space flag given to Node wins', () => {
