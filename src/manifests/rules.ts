@@ -350,8 +350,8 @@ function checkObjectStores(
   );
   // Pools that share a cluster: "a|b" with a < b.
   const sharing = new Set<string>();
-  for (let i = 0; i < usableClusters.length; i++) {
-    const c = usableClusters[i]!;
+  for (let k = 0; k < usableClusters.length; k++) {
+    const c = usableClusters[k]!;
     if (c.pools == null) continue; // one pool: no pair
     const ps = distinctPools(c).sort();
     for (let i = 0; i < ps.length; i++)
