@@ -14,7 +14,6 @@
  * 10,000: 0.62 → 0.52 s. Maglev still optimizes what is hot.
  */
 import type * as V8 from 'node:v8';
-import { growYoungGenerationWhileLargeInputLoads } from '../util/heap-growth.js';
 
 // Not imported: only a command that runs needs node:v8 (`--version` exits before it is asked).
 const v8 = (): typeof V8 => process.getBuiltinModule('node:v8');
@@ -46,9 +45,11 @@ let turbofanOff = false;
 
 export function tuneOneShot(argv: readonly string[]): void {
   if (tunes('young generation', argv)) keptSmall = growthFactor(1);
-  if (keptSmall) growYoungGenerationWhileLargeInputLoads(LARGE_INPUT_YOUNG_BYTES);
   if (tunes('turbofan', argv)) turbofanOff = setFlag('--no-turbofan');
 }
+
+/** Whether tuneOneShot keeps the young generation small (then a large input grows it: main.ts). */
+export const youngGenerationKeptSmall = (): boolean => keptSmall;
 
 /**
  * `apply` once its plan's peak is behind it: TurboFan again (its calls may run for minutes), and
@@ -63,9 +64,6 @@ export function tuneForExecution(): void {
   keptSmall = !growthFactor(2);
   if (!keptSmall) stopGrowingAt(GROWN_YOUNG_BYTES);
 }
-
-/** The young generation a large input's load grows to (src/util/heap-growth.ts). */
-const LARGE_INPUT_YOUNG_BYTES = 16 * 1024 * 1024;
 
 /**
  * Both semi-spaces: what a 10k apply reaches by itself. V8's own bound, 128 MB on Node 24, a 100k

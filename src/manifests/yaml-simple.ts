@@ -123,8 +123,13 @@ const BLANK = -1;
 const DOCUMENT_START = -2;
 
 /** The indicators a plain scalar never starts with, by character code (all ASCII). */
-const PLAIN_NEVER_STARTS = new Uint8Array(128);
-for (const ch of '&*!|>%@`?:,]}[{#"\'') PLAIN_NEVER_STARTS[ch.charCodeAt(0)] = 1;
+const PLAIN_NEVER_STARTS = asciiTable('&*!|>%@`?:,]}[{#"\'');
+
+function asciiTable(chars: string): Uint8Array {
+  const table = new Uint8Array(128);
+  for (const ch of chars) table[ch.charCodeAt(0)] = 1;
+  return table;
+}
 
 /** Parses `text` when it is in the subset; null when the full parser must. */
 export function parseSimpleYaml(

@@ -13,7 +13,7 @@
  */
 import type * as V8 from 'node:v8';
 
-// Not imported: `--version` and `--help` load this module (src/cli/one-shot-v8.ts), never these.
+// Not imported: only a command that runs needs them.
 const v8 = (): typeof V8 => process.getBuiltinModule('node:v8');
 
 const LARGE_HEAP_BYTES = 64 * 1024 * 1024;
@@ -73,7 +73,10 @@ function capHeapGrowthNow(): void {
 let youngLimit = 0;
 let youngGrowing = false;
 
-export function growYoungGenerationWhileLargeInputLoads(bytes: number): void {
+/** The young generation a large input's load grows to. */
+const LARGE_INPUT_YOUNG_BYTES = 16 * 1024 * 1024;
+
+export function growYoungGenerationWhileLargeInputLoads(bytes = LARGE_INPUT_YOUNG_BYTES): void {
   youngLimit = bytes;
 }
 
