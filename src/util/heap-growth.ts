@@ -8,8 +8,9 @@
  * 100,000 objects (bench/README.md, issue 63):
  * - `apply` and the daemon, 50 %: an apply holds its plan and the applied state while it writes
  *   its records, and peaks at 320–370 MB resident (at 100 %: up to 355; uncapped ~500 MB);
- * - any other command, 150 %: a `plan` peaks at ~310 MB (creates) and ~370 MB (converged); at
- *   50 % it spent 0.3–0.5 s more CPU (of ~3) for 20–40 MB less, and uncapped it peaked at 410.
+ * - any other command, 150 %: a `plan` peaks at ~280 MB (creates) and ~330 MB (converged); at
+ *   50 % it spent 0.2–0.4 s more CPU (of ~3) for about as much, and uncapped a converged plan
+ *   peaked at 410 MB.
  */
 import type * as V8 from 'node:v8';
 
