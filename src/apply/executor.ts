@@ -10,6 +10,7 @@ import { runCallStep, StepConflictError } from './steps.js';
 import { ManualCommandError } from './manual.js';
 import { isManual, waitingOnManual } from '../plan/steps.js';
 import { emptyCounts, isSideEffect } from '../plan/counts.js';
+import { grouped } from '../util/grouped.js';
 import {
   ApplyRefusedError,
   DEFAULT_PARALLELISM,
@@ -146,14 +147,11 @@ interface StepGraph {
 
 function stepGraph(steps: readonly Step[], indexOf: ReadonlyMap<string, number>): StepGraph {
   const waiting = steps.map((step) => step.depends_on.length);
-  const first = new Int32Array(steps.length + 1);
-  for (const step of steps) for (const dep of step.depends_on) first[indexOf.get(dep)! + 1]!++;
-  for (let d = 0; d < steps.length; d++) first[d + 1]! += first[d]!;
-  const dependents = new Int32Array(first[steps.length]!);
-  const next = first.slice(0, -1);
-  steps.forEach((step, i) => {
-    for (const dep of step.depends_on) dependents[next[indexOf.get(dep)!]!++] = i;
-  });
+  const { start: first, values: dependents } = grouped(steps.length, (add) =>
+    steps.forEach((step, i) => {
+      for (const dep of step.depends_on) add(indexOf.get(dep)!, i);
+    }),
+  );
   return { waiting, first, dependents };
 }
 

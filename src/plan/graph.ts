@@ -4,6 +4,7 @@
  */
 import { address, assignmentKeyString, defaultQueueKeyString } from '../model/common.js';
 import type { ChangeAction, Step, StepKind, StepOp } from '../model/plan.js';
+import { grouped } from '../util/grouped.js';
 
 /**
  * What a step does to the object it is keyed by: two ops may share one (an undelete takes its
@@ -192,13 +193,12 @@ export class StepGraph {
     const nodes = this.inOrder;
     // Each step's dependencies (ranks), grouped by step: those of rank r at after[start[r] ..
     // start[r + 1]), sorted, each once up to end[r].
-    const start = new Int32Array(nodes.length + 1);
-    this.edgeStep.forEach((r) => start[r + 1]!++); // not for-of: no iterator result an edge
-    for (let r = 0; r < nodes.length; r++) start[r + 1]! += start[r]!;
-    const next = start.slice(0, nodes.length);
-    const after = new Int32Array(this.edgeStep.length);
-    this.edgeStep.forEach((r, e) => (after[next[r]!++] = this.edgeDependency[e]!));
-    const end = next;
+    const { edgeStep, edgeDependency } = this;
+    // forEach, not for-of: no iterator result an edge.
+    const { start, values: after } = grouped(nodes.length, (add) =>
+      edgeStep.forEach((r, e) => add(r, edgeDependency[e]!)),
+    );
+    const end = new Int32Array(nodes.length);
     for (let r = 0; r < nodes.length; r++) end[r] = sortUnique(after, start[r]!, start[r + 1]!);
 
     // 0 unvisited, 1 on the path, 2 placed at order[position[r]]; the path's steps by `via`
