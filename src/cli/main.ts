@@ -7,7 +7,7 @@ import module from 'node:module';
 import { userCacheDir } from '../util/user-cache.js';
 import type { main as runMain } from './run.js';
 import { packageVersion } from './version.js';
-import { isLongRunning, tuneOneShot, youngGenerationKeptSmall } from './one-shot-v8.js';
+import { growWhileLargeInputLoads, isLongRunning, tuneOneShot } from './one-shot-v8.js';
 
 const argv = process.argv.slice(2);
 
@@ -89,6 +89,6 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
   ]);
   const command = argv.find((a) => !a.startsWith('-'));
   heap.capHeapGrowthOf(command, process.execArgv, process.env.NODE_OPTIONS ?? '');
-  if (youngGenerationKeptSmall()) heap.growYoungGenerationWhileLargeInputLoads();
+  heap.onLargeInput(growWhileLargeInputLoads());
   process.exitCode = await main(argv, processIo());
 }

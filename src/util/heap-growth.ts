@@ -62,51 +62,23 @@ function capHeapGrowthNow(): void {
   observer = null;
 }
 
-/**
- * The young generation while a large input loads, where a one-shot command keeps it at its first
- * size (src/cli/one-shot-v8.ts: a small input's peak memory): grown up to `bytes` while the files
- * are read (V8 doubles it at a collection), then left as it is. Paired runs of `plan` of
- * 100,000 creates: CPU 2.51–2.57 → 2.23–2.26 s, peak resident 271–297 → 280–287 MB; converged,
- * 2.72–2.78 → 2.42–2.65 s and 349–354 → 318–341 MB; 10,000 unchanged. Fewer scavenges, and less
- * of the loader's short-lived objects promoted. Unbounded (V8's own limit, 128 MB on Node 24) it
- * peaked at ~440 MB.
- */
-let youngLimit = 0;
-let youngGrowing = false;
+/** What else a large input's load changes (src/cli/one-shot-v8.ts: the young generation). */
+let largeInput: { read(): void; loaded(): void } | null = null;
 
-/** The young generation a large input's load grows to. */
-const LARGE_INPUT_YOUNG_BYTES = 16 * 1024 * 1024;
-
-export function growYoungGenerationWhileLargeInputLoads(bytes = LARGE_INPUT_YOUNG_BYTES): void {
-  youngLimit = bytes;
+export function onLargeInput(hooks: { read(): void; loaded(): void } | null): void {
+  largeInput = hooks;
 }
 
 /**
  * The loader, at each file once its input is large (LARGE_INPUT_BYTES): the heap's growth capped
- * now (whenever a collection happened to run), the young generation growing up to its limit.
+ * now (whenever a collection happened to run), and what else a large input changes.
  */
 export function largeInputRead(): void {
   capHeapGrowthNow();
-  if (youngLimit === 0) return;
-  const young = v8()
-    .getHeapSpaceStatistics()
-    .find((s) => s.space_name === 'new_space');
-  if ((young?.space_size ?? youngLimit) >= youngLimit) largeInputLoaded();
-  else if (!youngGrowing) youngGrowing = setSemiSpaceGrowth(2);
+  largeInput?.read();
 }
 
-/** The loader, when it has read its files: the young generation stays the size it has. */
+/** The loader, when it has read its files. */
 export function largeInputLoaded(): void {
-  if (youngGrowing) setSemiSpaceGrowth(1);
-  youngGrowing = false;
-  youngLimit = 0;
-}
-
-function setSemiSpaceGrowth(factor: number): boolean {
-  try {
-    v8().setFlagsFromString(`--semi-space-growth-factor=${factor}`);
-    return true;
-  } catch {
-    return false; // a V8 without the flag: its defaults
-  }
+  largeInput?.loaded();
 }

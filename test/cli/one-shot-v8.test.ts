@@ -84,11 +84,11 @@ describe('young generation of a one-shot command', () => {
     const load = (bound: number, files: number) =>
       inChild(`
         import { getHeapSpaceStatistics } from 'node:v8';
-        import { tuneOneShot } from ${JSON.stringify(resolve(ROOT, 'src/cli/one-shot-v8.ts'))};
+        import { growWhileLargeInputLoads, tuneOneShot } from ${JSON.stringify(resolve(ROOT, 'src/cli/one-shot-v8.ts'))};
         import * as heap from ${JSON.stringify(resolve(ROOT, 'src/util/heap-growth.ts'))};
         const young = () => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
         tuneOneShot(['plan', 'repo']);
-        heap.growYoungGenerationWhileLargeInputLoads(${bound});
+        heap.onLargeInput(growWhileLargeInputLoads(${bound}));
         const kept = [];
         // As the loader: each file of a large input read, then the load done.
         for (let i = 0; i < ${files} * 1000; i++) {
