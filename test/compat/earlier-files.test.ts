@@ -1,0 +1,156 @@
+/**
+ * Every file an earlier poolsync build wrote is read by this one (docs/versioning.md, issue 77):
+ * test/fixtures/compat/<commit>/ holds what that commit's own build wrote
+ * (scripts/compat-corpus.sh): the embedded state with its journal, inventory and last-applied
+ * record, a saved plan, the REST API's state and answers, and the quickstart daemon's history,
+ * suspension, admin token and /status. Each is read here through the command a user runs.
+ */
+import { cpSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
+import { readHistory } from '../../src/daemon/status.js';
+import { REPO_ROOT, runCli } from '../support/cli.js';
+import { tempFolder } from '../support/temp-folder.js';
+
+const CORPUS = join(REPO_ROOT, 'test', 'fixtures', 'compat');
+
+/** A fresh copy of the corpus' manifests with `files` as its `.poolsync/`. */
+function repoWith(build: string, files: string): string {
+  const dir = join(tempFolder('poolsync-compat-'), 'repo');
+  cpSync(join(CORPUS, build, 'repo'), dir, { recursive: true });
+  if (files) cpSync(join(CORPUS, build, files), join(dir, '.poolsync'), { recursive: true });
+  return dir;
+}
+
+function inFolder(dir: string, args: string[]) {
+  const cwd = process.cwd();
+  process.chdir(dir);
+  return runCli(args).finally(() => process.chdir(cwd));
+}
+
+const readJson = (path: string): unknown => JSON.parse(readFileSync(path, 'utf8'));
+
+describe.each(readdirSync(CORPUS))('files poolsync %s wrote', (build) => {
+  const at = (...p: string[]) => join(CORPUS, build, ...p);
+
+  it('its embedded state, inventory and last-applied record: plan, refresh-only and state list read them', async () => {
+    const repo = repoWith(build, 'embedded');
+    const plan = await inFolder(repo, ['plan', '.', '--detailed-exitcode']);
+    expect(plan.stderr).toBe('');
+    expect(plan.stdout).toContain('No changes');
+    expect(plan.code).toBe(0);
+    const refresh = await inFolder(repo, ['plan', '.', '--refresh-only', '--detailed-exitcode']);
+    expect([refresh.code, refresh.stderr]).toEqual([0, '']);
+    const list = await inFolder(repo, ['state', 'list', '.']);
+    expect([list.code, list.stderr]).toEqual([0, '']);
+    expect(list.stdout).toContain('Queue/critical');
+  });
+
+  it('its saved plan: shown, and its seal and control plane still read when applied', async () => {
+    const repo = repoWith(build, 'embedded');
+    const shown = await inFolder(repo, ['show', at('plan.json')]);
+    expect([shown.code, shown.stderr]).toEqual([0, '']);
+    expect(shown.stdout).toContain('Queue/critical');
+    // A plan names the control plane it was made against (an absolute state path, gone since):
+    // read whole, it is refused for that reason alone, in one line, and nothing is applied.
+    const applied = await inFolder(repo, ['apply', at('plan.json')]);
+    expect(applied.code).toBe(1);
+    expect(applied.stderr).toMatch(
+      /^Error: \S+ was made for another control plane: .*Nothing was applied.*\n$/,
+    );
+    const after = await inFolder(repo, ['plan', '.', '--detailed-exitcode']);
+    expect(after.code).toBe(0);
+  });
+
+  it('its REST state: served with every field it answered then, and planned as converged', async () => {
+    const dir = tempFolder('poolsync-compat-rest-');
+    cpSync(at('rest'), dir, { recursive: true });
+    const controlPlane = await EmbeddedControlPlane.open({ path: join(dir, 'rest-state.json') });
+    const server = await startControlPlaneServer({ controlPlane });
+    try {
+      for (const file of readdirSync(at('rest')).filter((f) => !f.startsWith('rest-state'))) {
+        const path = `/v1/${file.replace(/\.json$/, '').replace('-', '/')}`;
+        const res = await fetch(`${server.url}${path}`);
+        expect(res.status, path).toBe(200);
+        // An answer only ever gains fields: every field the earlier build answered is still there.
+        expect(await res.json(), path).toMatchObject(readJson(at('rest', file)) as object);
+      }
+      const repo = repoWith(build, '');
+      const plan = await inFolder(repo, [
+        'plan',
+        '.',
+        '--control-plane',
+        server.url,
+        '--detailed-exitcode',
+      ]);
+      expect([plan.code, plan.stderr]).toEqual([0, '']);
+      expect(plan.stdout).toContain('No changes');
+    } finally {
+      await server.close();
+      await controlPlane.close();
+    }
+  });
+
+  it('its quickstart daemon folder: history, suspension and admin token read by a daemon run', async () => {
+    const top = repoWith(build, 'quickstart');
+    const suspension = readFileSync(at('quickstart', 'daemon', 'suspended.json'), 'utf8');
+    const before = readJson(at('quickstart', 'daemon', 'history.json')) as {
+      runs: { id: number }[];
+    };
+    // The quickstart's own settings on the corpus' manifests (--quickstart watches this
+    // checkout's example, which later commits change).
+    const run = await inFolder(top, [
+      'daemon',
+      '--watch',
+      '.',
+      '--control-plane',
+      'file:.poolsync/control-plane.json',
+      '--state-dir',
+      '.poolsync/daemon',
+      '--admin-token-file',
+      '.poolsync/admin-token',
+      '--policy',
+      'all',
+      '--once',
+      '--listen',
+      '127.0.0.1:0',
+      '--log-level',
+      'error',
+    ]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/^poolsync daemon listening on \S+\n$/);
+    // A file this build could not read would have been set aside and started afresh: the
+    // earlier runs are kept, this run after them, and the suspension is where it was.
+    const kept = await readHistory(join(top, '.poolsync', 'daemon'));
+    const ids = kept.runs.map((r) => r.id);
+    for (const r of before.runs) expect(ids).toContain(r.id);
+    const lastId = Math.max(...kept.runs.map((r) => r.repeats?.lastId ?? r.id));
+    expect(lastId).toBeGreaterThan(Math.max(...ids));
+    expect(readFileSync(join(top, '.poolsync', 'daemon', 'suspended.json'), 'utf8')).toBe(
+      suspension,
+    );
+  });
+
+  it('its daemon /status: read by status and history', async () => {
+    const body = readFileSync(at('daemon-status.json'));
+    const server = createServer((req, res) => {
+      res.writeHead(req.url === '/status' ? 200 : 404, { 'content-type': 'application/json' });
+      res.end(req.url === '/status' ? body : '{}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const status = await runCli(['status', '--daemon', url]);
+      expect([status.code, status.stderr]).toEqual([0, '']);
+      expect(status.stdout).toContain('compat corpus');
+      const history = await runCli(['history', '--daemon', url]);
+      expect([history.code, history.stderr]).toEqual([0, '']);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
