@@ -125,7 +125,10 @@ describe.each(readdirSync(CORPUS))('files poolsync %s wrote', (build) => {
     expect(run.stderr).toMatch(/^poolsync daemon listening on \S+\n$/);
     // A file this build could not read would have been set aside and started afresh: the
     // earlier runs are kept, this run after them, and the suspension is where it was.
-    const kept = await readHistory(join(top, '.poolsync', 'daemon'));
+    const warnings: string[] = [];
+    const kept = await readHistory(join(top, '.poolsync', 'daemon'), (w) => warnings.push(w));
+    expect(warnings).toEqual([]);
+    if (kept === null) throw new Error('the history is gone');
     const ids = kept.runs.map((r) => r.id);
     for (const r of before.runs) expect(ids).toContain(r.id);
     const lastId = Math.max(...kept.runs.map((r) => r.repeats?.lastId ?? r.id));
