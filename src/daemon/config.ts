@@ -186,26 +186,25 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
 }
 
 /**
- * The quickstart's admin token (LOCAL_ADMIN_TOKEN_FILE under `cwd`), made when missing (mode
- * 0600, created once: two starts at once share one). `made`: the token if made here (shown once).
+ * The quickstart's admin token (LOCAL_ADMIN_TOKEN_FILE under `cwd`): the one kept there, else a
+ * new one in memory only. `keep` writes a new one (mode 0600, created once) once the daemon
+ * listens, so a start that fails (a busy port) leaves none that was never shown; it returns
+ * false when another start in this folder kept one first.
  */
 export async function localAdminToken(
   cwd: string,
-): Promise<{ token: string; made: string | null }> {
+): Promise<{ token: string; made: string | null; keep: () => Promise<boolean> }> {
   const path = resolve(cwd, LOCAL_ADMIN_TOKEN_FILE);
   const root = dirname(path);
   const what = 'admin token';
   await ownFolders(root, path, true);
-  const read = async () =>
-    (await readOwnFile(root, path, { maxBytes: SECRET_FILE_BYTES, what }))?.toString().trim();
-  const kept = await read();
-  if (kept) return { token: kept, made: null };
+  const kept = (await readOwnFile(root, path, { maxBytes: SECRET_FILE_BYTES, what }))
+    ?.toString()
+    .trim();
+  if (kept) return { token: kept, made: null, keep: async () => true };
   const token = randomBytes(32).toString('base64url');
-  const made = await createFileOnce(path, (fh) => fh.writeFile(`${token}\n`), { mode: 0o600 });
-  if (made) return { token, made: token };
-  const other = await read();
-  if (!other) throw new UserError(`${path} is empty: remove it, and the next start makes a token`);
-  return { token: other, made: null };
+  const keep = () => createFileOnce(path, (fh) => fh.writeFile(`${token}\n`), { mode: 0o600 });
+  return { token, made: token, keep };
 }
 
 /** --external-url: URLs or host names, comma-separated; their host names, lower case. */

@@ -19,6 +19,8 @@ import type { PullRequestEvent } from '../vcs/types.js';
 export interface DaemonDeps extends Omit<UnitDeps, 'candidacy'> {
   /** Replaces src/vcs's plan comments (which need a webhook secret and the forge's token). */
   onPullRequest?: (event: PullRequestEvent) => Promise<void>;
+  /** Serve the embedded control plane's REST API beside /status, for the admin (quickstart). */
+  serveControlPlane?: boolean;
 }
 
 export type RunningDaemon = Awaited<ReturnType<typeof startDaemon>>;
@@ -31,15 +33,21 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
     ...HTTP_SECRETS.map((name) => config[name]),
   ]);
   const metrics = new DaemonMetrics();
-  const { source, units } = await startUnits(config, deps, metrics, redactor);
+  // Every string it shows without a secret (an approver's name, a server's message).
+  const shown = <T>(value: T): T => JSON.parse(redactor.scrubSecrets(JSON.stringify(value))) as T;
+  const { onRun } = deps;
+  const { source, units } = await startUnits(
+    config,
+    { ...deps, onRun: onRun && ((st) => onRun(shown(st))) },
+    metrics,
+    redactor,
+  );
   const single = units.length === 1 && units[0]!.name === null ? units[0]! : null;
   const requestAll = (reason: TriggerReason): Promise<void> =>
     Promise.all(units.map((u) => u.request(reason))).then(() => {});
   const prs = pullRequestSide(config, units, logger, deps.env, deps.onPullRequest);
   const ready = () => units.every((u) => u.ready());
   metrics.readyProbe = ready;
-  // Every string it shows without a secret (an approver's name, a server's message).
-  const shown = <T>(value: T): T => JSON.parse(redactor.scrubSecrets(JSON.stringify(value))) as T;
   const environments = (sections?: Record<string, DaemonStatus>) =>
     shown(environmentsStatus(units, source.describe(), config, sections));
   const status = (): DaemonStatus => (single ? shown(single.status()) : environments());
@@ -108,6 +116,15 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
             objects: (environment) => units.find((u) => u.name === environment)?.objects() ?? null,
           })
         : undefined,
+      controlPlaneApi:
+        deps.serveControlPlane && single
+          ? async (call, res) => {
+              const { answerCall } = await import('../controlplane/embedded/server.js');
+              // A write waits for the run applying (one writer: the state's lock).
+              const write = call.method !== 'GET' && call.method !== 'HEAD';
+              await single.controlPlaneCall(write, (cp) => answerCall(cp, call, res, logger));
+            }
+          : undefined,
       logger,
       allowedHosts: [
         ...config.externalHosts,

@@ -69,7 +69,18 @@ export interface HttpHandlers extends Pick<DaemonConfig, (typeof HTTP_SECRETS)[n
   dashboard?: DashboardHandler;
   /** Hosts answered besides loopback names and IP addresses (foreignHost; from the flags). */
   allowedHosts?: readonly string[];
+  /**
+   * The quickstart's embedded control plane, its REST API under CONTROL_PLANE_API for the admin
+   * (a change by hand, put back by the next run as drift: docs/daemon.md#quickstart).
+   */
+  controlPlaneApi?(
+    call: { method: string; url: URL; body: Buffer },
+    res: ServerResponse,
+  ): Promise<void>;
 }
+
+/** Where the daemon serves its embedded control plane's REST API (`/control-plane/v1/queues`). */
+export const CONTROL_PLANE_API = '/control-plane';
 
 export type StatusServer = Awaited<ReturnType<typeof startStatusServer>>;
 
@@ -136,9 +147,15 @@ async function route(req: IncomingMessage, res: ServerResponse, h: HttpHandlers)
     if (foreign !== null) return send(res, 403, { error: foreign });
   }
   if (h.dashboard && (key === 'GET /' || key === 'HEAD /')) return h.dashboard(req, res, url);
+  if (h.controlPlaneApi && url.pathname.startsWith(`${CONTROL_PLANE_API}/`))
+    return controlPlaneCall({ req, res, url, h });
   const endpoint = ENDPOINTS.get(url.pathname);
   if (endpoint?.methods.includes(req.method ?? '')) return endpoint.answer({ req, res, url, h });
-  const known = [...(h.dashboard ? ['/'] : []), ...ENDPOINTS.keys()];
+  const known = [
+    ...(h.dashboard ? ['/'] : []),
+    ...ENDPOINTS.keys(),
+    ...(h.controlPlaneApi ? [`${CONTROL_PLANE_API}/v1/…`] : []),
+  ];
   if (!known.includes(url.pathname))
     return send(res, 404, { error: `no such endpoint: ${url.pathname}`, endpoints: known });
   res.setHeader('allow', endpoint?.methods.includes('POST') ? 'POST' : 'GET, HEAD');
@@ -312,6 +329,16 @@ function admitted(
     send(res, 401, { error: say.wrong });
   }
   return null;
+}
+
+/** CONTROL_PLANE_API/v1/…: the control plane's REST call, with the admin token (any method). */
+async function controlPlaneCall(call: Call): Promise<void> {
+  const admin = await adminCall(call, "not this daemon's own page; call it with the admin token");
+  if (admin === null) return;
+  const { req, res, url, h } = call;
+  const path = url.pathname.slice(CONTROL_PLANE_API.length);
+  const inner = new URL(`${path}${url.search}`, 'http://localhost');
+  await h.controlPlaneApi!({ method: req.method ?? 'GET', url: inner, body: admin.body }, res);
 }
 
 /** POST /webhooks/github and /webhooks/gitlab: verified (webhooks.ts), counted and answered. */

@@ -53,3 +53,29 @@ export async function createLogger(options: {
   }
   return pino(base, pino.destination({ dest: 1, sync: true }));
 }
+
+/**
+ * A destination that words each record for people (the quickstart's terminal): `lineOf` turns
+ * a record into its line(s), or null for one said another way. What is not a record passes as is.
+ */
+export function recordLines(
+  out: { write(text: string): unknown },
+  lineOf: (record: Record<string, unknown>) => string | null,
+): DestinationStream {
+  return {
+    write(line: string): void {
+      let record: unknown;
+      try {
+        record = JSON.parse(line);
+      } catch {
+        out.write(line);
+        return;
+      }
+      const text =
+        typeof record === 'object' && record !== null
+          ? lineOf(record as Record<string, unknown>)
+          : line;
+      if (text !== null) out.write(text);
+    },
+  };
+}

@@ -72,6 +72,8 @@ export interface UnitDeps extends Pick<ReconcilerOptions, 'logger' | 'onApplyPla
   /** The CLI's `Io.env`: credentials, KUBECONFIG, POD_IP, forges' settings, POOLSYNC_CACHE_OFF. */
   env: Env;
   notifier?: { notify(event: NotifyEvent): void };
+  /** After each run, with the unit's /status (the quickstart's terminal, src/daemon/terminal.ts). */
+  onRun?: (status: DaemonStatus) => void;
   /** With several Leases (environments): how their candidates take turns. */
   candidacy?: Candidacy;
   /** The retry timer's waits and the runs' times (default: the machine's). */
@@ -158,14 +160,21 @@ async function startUnit(
     clock,
   });
   const notified = notifyingRun(reconciler.run, () => reconciler.status(), deps.notifier, name);
+  const ready = readiness(leadership, () => reconciler.ready);
+  const status = (): DaemonStatus => {
+    const st = { ...reconciler.status(), ready: ready(), freeze: freeze.status() };
+    const leader = leadership.status();
+    return leader ? { ...st, leader } : st;
+  };
   const loop = new ReconcileLoop(
     // A run asked for in a term that has ended since is not made: it could write nothing.
     async (reasons, signal, requestedAt) => {
-      if (!leadership.term.signal.aborted) await notified(reasons, signal, requestedAt);
+      if (leadership.term.signal.aborted) return;
+      await notified(reasons, signal, requestedAt);
+      deps.onRun?.(status());
     },
     (err) => logger.error({ err: redactor.errorMessage(err) }, 'reconcile run crashed'),
   );
-  const ready = readiness(leadership, () => reconciler.ready);
   const triggers: Trigger[] = [retry];
   // Only the leader runs the loop; a follower's triggers are dropped (the leader has its own).
   const request = (reason: TriggerReason): Promise<void> =>
@@ -179,16 +188,15 @@ async function startUnit(
     freeze,
     backend: () => known?.backend,
     identity: () => known?.identity,
+    /** A call on the control plane between (or after) the runs' own: for writing, or reading. */
+    controlPlaneCall: <T>(write: boolean, fn: (cp: ControlPlane) => Promise<T>): Promise<T> =>
+      write ? controlPlane.use(fn) : controlPlane.read(fn),
     /** Read as a run reads it (pull-request plans, approvals). */
     readLive: (need?: SettingsNeed): Promise<LiveState> =>
       controlPlane.read((cp) => pipeline.readLiveState(cp, need)),
     ready,
     objects: () => reconciler.objects,
-    status: (): DaemonStatus => {
-      const st = { ...reconciler.status(), ready: ready(), freeze: freeze.status() };
-      const leader = leadership.status();
-      return leader ? { ...st, leader } : st;
-    },
+    status,
     request,
     /**
      * Starts the drift timer and the election (after `electAfterMs`: a replica's Leases are tried
@@ -280,7 +288,15 @@ function controlPlaneAccess(
           await cp.close();
         }
       };
-    return { use: opened(false), read: opened(true), separateReads: true, close: async () => {} };
+    // One writer at a time in this process too (the runs', and calls beside them): the state's
+    // lock refuses a second holder in the same process rather than waiting.
+    let writing: Promise<unknown> = Promise.resolve();
+    const use = <T>(fn: (cp: ControlPlane) => Promise<T>, term?: Term): Promise<T> => {
+      const next = writing.then(() => opened(false)(fn, term));
+      writing = next.catch(() => {});
+      return next;
+    };
+    return { use, read: opened(true), separateReads: true, close: async () => {} };
   }
   // One client outside terms (pull-request plans, approvals; a daemon without election), and
   // one per term until it ends.

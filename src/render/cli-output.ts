@@ -52,37 +52,6 @@ export const quickstartStop = {
       : `Stopped before every running step finished; the next start picks up from the live state (${state}).\n`,
 };
 
-/** A quickstart run worth a line (the notifications' events, src/notify: each said once). */
-export function quickstartRunLine(e: {
-  event: string;
-  run: number;
-  message: string;
-  changed: readonly string[];
-  changed_total: number;
-  errors: readonly string[];
-}): string {
-  // An applied run's message starts `applied: …`, and its plan was printed before it (briefPlan).
-  const said: Record<string, string> = {
-    applied: '',
-    'drift-corrected': ' put back what was changed on the control plane',
-    'held-for-approval': ' waits for approval',
-    failed: ' failed',
-    recovered: ' recovered',
-  };
-  const shown = e.event === 'drift-corrected' ? e.changed.slice(0, 5) : [];
-  const more = e.changed_total - shown.length;
-  const details = [
-    ...shown,
-    ...(shown.length > 0 && more > 0 ? [`… ${more} more`] : []),
-    ...e.errors.slice(0, 3),
-  ];
-  const lines = [
-    `Run #${e.run}${said[e.event] ?? ` ${e.event}`}: ${e.message}`,
-    ...details.map((d) => `  ${d}`),
-  ];
-  return lines.map((l) => `${escapeTerminal(l)}\n`).join('');
-}
-
 /** A line per kind and action: the whole plan (494 lines) scrolled the dashboard's address away. */
 export function briefPlan(plan: Plan): string {
   const groups = new Map<string, string[]>();

@@ -5,6 +5,7 @@
 import type { Change } from '../model/plan.js';
 import { plural } from './common.js';
 import { code } from './markdown.js';
+import { escapeTerminal } from '../util/terminal-text.js';
 
 export function short(commit: string): string {
   return commit.slice(0, 12);
@@ -36,7 +37,7 @@ export const runWords = {
   manualStep: (op: string, command: string | undefined) =>
     `${op} has no public API: run \`${command ?? '?'}\` (see \`poolsync plan\` for the runbook)`,
   manualSteps: (manual: number, waiting: number) =>
-    `applied what has an API; ${manual} manual step(s) wait for a person (${waiting} step(s) wait on them): run \`poolsync apply\` for the runbook`,
+    `applied what has an API; ${plural(manual, 'manual step')} ${manual === 1 ? 'waits' : 'wait'} for a person (${plural(waiting, 'step')} ${waiting === 1 ? 'waits' : 'wait'} on them): run \`poolsync apply\` for the runbook`,
   stepFailed: (op: string, error: string | undefined) =>
     `${op} failed: ${error ?? 'unknown error'}`,
   /** `stopped`: why the apply stopped early (stopWords), null when steps failed. */
@@ -164,3 +165,69 @@ export const leaderWords = {
   noAnswer: (leader: string, address: string, why: string) =>
     `the leader ${leader} did not answer at ${address} (${why})`,
 };
+
+/** A drift change as the terminal lists it: put back, or still as someone changed it. */
+interface DriftChange {
+  action: string;
+  address: string;
+  corrected: boolean;
+}
+
+/** Run results whose message does not already say them (`applied: …`, `in sync`, `applies frozen, …`). */
+const RESULT_LABEL: Record<string, string> = {
+  invalid: 'invalid',
+  failed: 'failed',
+  waiting_for_approval: 'waits for approval',
+};
+
+/**
+ * The quickstart's terminal (src/daemon/terminal.ts): a run in the words /status has for it,
+ * and the records of its log that are not a run's (src/daemon/logger.ts `recordLines`).
+ */
+export const terminalWords = {
+  /** `Run #7 invalid: 2 validation errors; nothing applied`, then its drift and first errors. */
+  run(
+    run: { id: number; result: string; message: string },
+    how: { recovered: boolean; drift: readonly DriftChange[]; errors: readonly string[] },
+  ): string {
+    const putBack = how.drift.filter((c) => c.corrected);
+    const label = how.recovered
+      ? ' recovered'
+      : putBack.length > 0
+        ? ' put back what was changed on the control plane'
+        : RESULT_LABEL[run.result] === undefined
+          ? ''
+          : ` ${RESULT_LABEL[run.result]}`;
+    const drift = [
+      ...putBack.map((c) => `${c.action} ${c.address}`),
+      ...how.drift
+        .filter((c) => !c.corrected)
+        .map((c) => `${c.action} ${c.address}: changed on the control plane, not put back`),
+    ];
+    const shown = drift.slice(0, 5);
+    const details = [
+      ...shown,
+      ...(drift.length > shown.length ? [`… ${drift.length - shown.length} more`] : []),
+      ...how.errors.slice(0, 3),
+    ];
+    return lines([`Run #${run.id}${label}: ${run.message}`, ...details.map((d) => `  ${d}`)]);
+  },
+  suspended: (by: string, reason: string | null) =>
+    lines([
+      `Applies suspended by ${by}${reason ? ` (${reason})` : ''}: runs go on planning and finding drift, and apply nothing until \`poolsync resume\`.`,
+    ]),
+  resumed: (by: string) => lines([`Applies resumed by ${by}: the next run applies what waited.`]),
+  /** A log record the terminal has no words of its own for: its message and fields, one line. */
+  record(level: number, msg: string, fields: Record<string, unknown>): string {
+    const shown = Object.entries(fields).map(
+      ([key, value]) =>
+        `${key}: ${typeof value === 'string' ? value : Array.isArray(value) ? value.join(', ') : JSON.stringify(value)}`,
+    );
+    const details = shown.length > 0 ? ` (${shown.join('; ')})` : '';
+    return lines([`${level >= 50 ? 'Error' : 'Warning'}: ${msg}${details}`]);
+  },
+};
+
+/** Each line ends with a newline, its control characters escaped (file names, server text). */
+const lines = (texts: readonly string[]): string =>
+  texts.map((t) => `${escapeTerminal(t)}\n`).join('');

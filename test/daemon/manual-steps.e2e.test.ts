@@ -32,7 +32,7 @@ describe('daemon with manual steps', () => {
     const status = async () => (await (await fetch(`${daemon.url}/status`)).json()) as DaemonStatus;
     let st = await status();
     expect(st.outcome).toBe('failed');
-    expect(st.lastRun?.message).toMatch(/1 manual step\(s\) wait for a person/);
+    expect(st.lastRun?.message).toMatch(/1 manual step waits for a person/);
     expect(st.errors).toEqual([
       {
         code: 'MANUAL_STEP',

@@ -10,18 +10,14 @@ import {
 } from '../../daemon/config-options.js';
 import { localAdminToken, resolveDaemonConfig } from '../../daemon/config.js';
 import { startDaemon } from '../../daemon/daemon.js';
-import { createLogger } from '../../daemon/logger.js';
+import { createLogger, recordLines } from '../../daemon/logger.js';
+import { recordLine, RunLines } from '../../daemon/terminal.js';
 import { rememberSecretsOf } from '../../util/redact.js';
 import { writeOwnFile } from '../../util/safe-file.js';
-import {
-  briefPlan,
-  quickstartBanner,
-  quickstartRunLine,
-  quickstartStop,
-} from '../../render/cli-output.js';
+import { briefPlan, quickstartBanner, quickstartStop } from '../../render/cli-output.js';
 import type { Plan } from '../../model/plan.js';
 import { UserError } from '../../util/user-error.js';
-import { resolveNotifyConfig, type NotifyEvent } from '../../notify/config.js';
+import { resolveNotifyConfig } from '../../notify/config.js';
 import { Notifier } from '../../notify/notifier.js';
 import type { DaemonArgs } from '../define.js';
 import { nextSignal, type Io } from '../io.js';
@@ -74,15 +70,23 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
     configFile: args.config ?? null,
     overrides,
   });
-  // The quickstart does all the README shows: syncs and approvals need an admin token.
+  // The quickstart does all the README shows: syncs and approvals need an admin token (kept
+  // once the daemon listens: a start that fails keeps none, and the next one shows its own).
   const token =
     quickstart && config.adminToken === null ? await localAdminToken(process.cwd()) : null;
   if (token) config.adminToken = token.token;
   rememberSecretsOf(io.env);
+  // The quickstart's terminal is for people: its warnings in words, what its runs say in its
+  // run lines (RunLines); pino's JSON lines when asked for (--log-level, --log-format).
+  const words = quickstart && flags['log-level'] === undefined && flags['log-format'] === undefined;
   const logger = await createLogger({
     level: config.logLevel,
     format: config.logFormat,
-    destination: io.stdout === process.stdout ? undefined : io.stdout,
+    destination: words
+      ? recordLines(io.stdout, recordLine)
+      : io.stdout === process.stdout
+        ? undefined
+        : io.stdout,
   });
   const notify = await resolveNotifyConfig(args, io.env);
   if (notify.destinations.length > 0)
@@ -99,18 +103,15 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
           rateLimit: { max: notify.maxPerMinute, windowMs: 60_000 },
           logger,
         });
-  // The quickstart says each run's notification events in the terminal, beside any destination.
-  const said = quickstart
-    ? { notify: (e: NotifyEvent) => void io.stdout.write(quickstartRunLine(e)) }
-    : null;
+  // The quickstart says each run worth a line, as /status has it.
+  const runLines = quickstart ? new RunLines() : null;
   const daemon = await startDaemon(config, {
     logger,
     env: io.env,
-    notifier:
-      said && notifier
-        ? { notify: (e: NotifyEvent) => (said.notify(e), notifier.notify(e)) }
-        : (said ?? notifier ?? undefined),
+    notifier: notifier ?? undefined,
+    onRun: runLines ? (st) => void io.stdout.write(runLines.next(st)) : undefined,
     onApplyPlan: quickstart ? (plan: Plan) => io.stdout.write(briefPlan(plan)) : undefined,
+    serveControlPlane: quickstart,
   }).catch((err: unknown) => {
     throw err instanceof UserError
       ? err
@@ -119,6 +120,12 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
   // The address must stay discoverable (--listen HOST:0) even when info logs are off.
   if (!logger.isLevelEnabled('info') && !quickstart)
     io.stderr.write(`poolsync daemon listening on ${daemon.url}\n`);
+  if (token && !(await token.keep())) {
+    await daemon.stop();
+    throw new UserError(
+      `${LOCAL_ADMIN_TOKEN_FILE} appeared while this quickstart started (another \`npm start\` in this folder?), or is empty: stop the other one, or remove the file, and start again`,
+    );
+  }
   // The quickstart's token is sent by the CLI to this daemon only, not to another on this machine.
   if (token) {
     const path = resolve(LOCAL_DAEMON_URL_FILE);

@@ -188,6 +188,42 @@ async function handle(
   send(res, reply.status, reply.body);
 }
 
+/**
+ * One call of the REST API (`/v1/…`, not the simulation's) on `cp`, its body already read, as
+ * the daemon serves the control plane it reconciles (docs/daemon.md#quickstart): opened for
+ * this call alone, so its runs and these calls share the state through its lock.
+ */
+export async function answerCall(
+  cp: unknown,
+  call: { method: string; url: URL; body: Buffer },
+  res: ServerResponse,
+  log?: Logger,
+): Promise<void> {
+  try {
+    const { EmbeddedControlPlane } = await import('./embedded.js');
+    if (!(cp instanceof EmbeddedControlPlane))
+      throw new HttpError(
+        404,
+        'NOT_FOUND',
+        'this daemon does not reconcile an embedded control plane',
+      );
+    const table = routes(cp, { latency_ms: 0, fault_rate: 0, lost_response_rate: 0 });
+    const found = findRoute(
+      table.filter((r) => !r.sim),
+      call.method,
+      call.url.pathname,
+    );
+    const reply = await found.handler({
+      query: call.url.searchParams,
+      params: pathParams(found, call.url.pathname),
+      body: async () => parsedBody(call.body),
+    });
+    send(res, reply.status, reply.body);
+  } catch (err) {
+    sendError(res, err, log);
+  }
+}
+
 function findRoute(table: Route[], method: string, pathname: string): Route {
   const matching = table.filter((r) => r.pattern.test(pathname));
   if (matching.length === 0) throw new HttpError(404, 'NOT_FOUND', `no endpoint ${pathname}`);
@@ -225,7 +261,12 @@ function pathParams(found: Route, pathname: string): string[] {
 }
 
 async function jsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
-  const raw = await readLimitedBody(req, limit, (m) => new HttpError(413, 'INVALID_ARGUMENT', m));
+  return parsedBody(
+    await readLimitedBody(req, limit, (m) => new HttpError(413, 'INVALID_ARGUMENT', m)),
+  );
+}
+
+function parsedBody(raw: Buffer): unknown {
   if (raw.length === 0) throw invalid('the request needs a JSON body');
   try {
     return JSON.parse(raw.toString('utf8')) as unknown;

@@ -207,7 +207,10 @@ export function gateStage(
     return { value: { ...whole, heldFingerprint: fingerprint, approval }, status: nothingHeld() };
   }
   const status = holding(ctx, split.held, fingerprint, commit);
-  const heldText = `policy safe: ${heldForApproval(split.held, fingerprint)} with \`poolsync approve\` or a \`poolsync apply\` comment on the pull request`;
+  // A comment approves only where the daemon hears pull requests (a followed branch, webhooks).
+  const { source, githubWebhookSecret, gitlabWebhookToken } = o.config;
+  const comments = source.kind === 'git' && (githubWebhookSecret ?? gitlabWebhookToken) !== null;
+  const heldText = `policy safe: ${heldForApproval(split.held, fingerprint)} with \`poolsync approve\`${comments ? ' or a `poolsync apply` comment on the pull request' : ''}`;
   if (classify(split.now) === 'no_changes') {
     const message = `${heldText}; nothing else to apply`;
     return { value: { result: 'waiting_for_approval', commit, message }, status };

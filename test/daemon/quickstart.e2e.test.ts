@@ -1,0 +1,188 @@
+/**
+ * `daemon --quickstart` in this process, as the README runs it (issue 78): its terminal says
+ * each kind of run in words and nothing as JSON, a queue changed by hand through the REST API it
+ * serves beside /status is put back by the next run and shown as drift, and the admin token is
+ * kept only once the daemon listens.
+ */
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { once } from 'node:events';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/run.js';
+import type { DaemonStatus } from '../../src/daemon/status.js';
+import { cleanup } from '../support/cleanup.js';
+import { memoryIo, runInProcess } from '../support/memory-io.js';
+import { tempFolder } from '../support/temp-folder.js';
+import { until } from '../support/until.js';
+
+const EXAMPLE = resolve(import.meta.dirname, '../../examples/config-repo');
+
+/** The quickstart run by `main` in `work` (its working folder while it runs), stopped by `stop`. */
+function quickstart(work: string, args: string[], env: Record<string, string> = {}) {
+  const io = memoryIo({ PATH: process.env.PATH, POOLSYNC_LISTEN: '127.0.0.1:0', ...env });
+  let signal: ((s: NodeJS.Signals) => void) | null = null;
+  const saved = process.cwd();
+  process.chdir(work);
+  const exit = main(['daemon', '--quickstart', ...args], {
+    ...io,
+    onSignal: (listener) => {
+      signal = listener;
+      return () => (signal = null);
+    },
+  }).finally(() => process.chdir(saved));
+  const stop = async () => {
+    signal?.('SIGINT');
+    return exit;
+  };
+  cleanup.add(stop);
+  return { exit, stop, out: io.out, err: io.err };
+}
+
+const urlOf = (out: string) => /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1] ?? null;
+
+async function status(url: string): Promise<DaemonStatus> {
+  return (await (await fetch(`${url}/status`)).json()) as DaemonStatus;
+}
+
+/** The README's command: the queue `batch` with 10 runs at once instead of the repository's 300. */
+const BATCH_BY_HAND = {
+  pool: 'prod',
+  clusters: ['*'],
+  run_concurrency: 10,
+  action_concurrency: 5000,
+  depth: 0,
+  priority: 'min',
+  fairness: 'shuffle_interleave',
+};
+
+describe('the quickstart terminal', () => {
+  it('says each kind of run in words (applied, drift put back, a hold, suspended, frozen with the drift it leaves, resumed, invalid, recovered), each once, never a JSON line; a queue changed through its /control-plane API is put back as drift', async () => {
+    const work = tempFolder('poolsync-quickstart-');
+    const repo = join(work, 'repo');
+    cpSync(EXAMPLE, repo, { recursive: true });
+    // Policy safe, so a deletion waits for approval; --watch a copy the test may edit.
+    const d = quickstart(work, ['--watch', repo, '--watch-debounce', '50ms', '--policy', 'safe']);
+    const detail = () => d.out() + d.err();
+    const seen = (text: string | RegExp, what = String(text)) =>
+      until(what, () => (typeof text === 'string' ? d.out().includes(text) : text.test(d.out())), {
+        detail,
+      });
+    await seen('First run applied.');
+    const url = urlOf(d.out())!;
+    const token = readFileSync(join(work, '.poolsync/admin-token'), 'utf8').trim();
+    const cli = (...args: string[]) =>
+      runInProcess([...args, '--daemon', url], { PATH: process.env.PATH }, work);
+    expect(d.out()).toMatch(/^Run #1: applied: 28 to create, 1 to update/m);
+
+    // Changed by hand, as docs/daemon.md#quickstart shows: put back by the next run, as drift.
+    const put = await fetch(`${url}/control-plane/v1/queues/batch`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(BATCH_BY_HAND),
+    });
+    expect(put.status).toBe(200);
+    expect(((await put.json()) as { run_concurrency: number }).run_concurrency).toBe(10);
+    expect((await cli('sync')).stdout).toMatch(/^#2 applied .*1 to update/);
+    await seen(
+      'Run #2 put back what was changed on the control plane: applied: 0 to create, 1 to update, 0 to replace, 0 to delete, 0 blocked\n  update Queue/batch\n',
+    );
+    const st = await status(url);
+    expect(st.lastDrift).toMatchObject({
+      run: 2,
+      changes: [{ address: 'Queue/batch', action: 'update', corrected: true }],
+    });
+    // Without the admin token the API is refused, and nothing changed.
+    const refused = await fetch(`${url}/control-plane/v1/queues/batch`, {
+      method: 'PUT',
+      body: JSON.stringify(BATCH_BY_HAND),
+    });
+    expect(refused.status).toBe(401);
+    const read = await fetch(`${url}/control-plane/v1/queues/batch`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(((await read.json()) as { run_concurrency: number }).run_concurrency).toBe(300);
+
+    // Suspended: each frozen run plans, finds the drift and leaves it; said once while the same.
+    expect((await cli('suspend', '--reason', 'demo')).stderr).toBe('');
+    await seen(/^Applies suspended by \S+ \(demo\): runs go on planning and finding drift/m);
+    await fetch(`${url}/control-plane/v1/queues/batch`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(BATCH_BY_HAND),
+    });
+    await cli('sync');
+    await seen(
+      /^Run #3: applies frozen, suspended by .*\n {2}update Queue\/batch: changed on the control plane, not put back\n/m,
+      'the frozen run',
+    );
+    expect((await cli('sync')).stdout).toMatch(/^#4 frozen/);
+    expect((await status(url)).lastRun?.id).toBe(4);
+    expect(d.out()).not.toContain('Run #4');
+    expect((await cli('resume')).stderr).toBe('');
+    await seen(/^Applies resumed by \S+: the next run applies what waited\.$/m);
+    await seen(
+      /^Run #5 put back what was changed on the control plane: .*\n {2}update Queue\/batch\n/m,
+    );
+
+    // Invalid, said once with where; then fixed: recovered.
+    const batch = join(repo, 'queues/prod/batch.yaml');
+    const text = readFileSync(batch, 'utf8');
+    writeFileSync(batch, text.replace('run_concurrency: 300', 'run_concurrency: nope'));
+    await seen(
+      /^Run #6 invalid: 1 validation error; nothing applied\n {2}queues\/prod\/batch\.yaml:\d+:\d+: SCHEMA: /m,
+      'the invalid run',
+    );
+    expect((await status(url)).outcome).toBe('invalid');
+    writeFileSync(batch, text.replace('run_concurrency: 300', 'run_concurrency: 301'));
+    await seen(/^Run #7 recovered: applied: 0 to create, 1 to update/m);
+
+    // A deletion waits for approval: `poolsync approve`, and no pull request in watch mode.
+    const config = join(repo, 'poolsync.yaml');
+    writeFileSync(config, readFileSync(config, 'utf8').replace('prune: false', 'prune: true'));
+    const assignments = join(repo, 'assignments/ml-research.yaml');
+    writeFileSync(assignments, readFileSync(assignments, 'utf8').split('\n---\n')[0]!);
+    const held = await seen(/^Run #\d+ waits for approval: (.*)$/m, 'the hold').then(
+      () => /^Run #\d+ waits for approval: (.*)$/m.exec(d.out())![1]!,
+    );
+    expect(held).toMatch(/^policy safe: 2 changes held for approval \(delete PoolAssignment\//);
+    expect(held).toMatch(/with `poolsync approve`; nothing else to apply$/);
+    expect(held).not.toContain('pull request');
+
+    expect(await d.stop()).toBe(0);
+    expect(d.out()).toMatch(/^Stopped\. The control plane keeps its state/m);
+    // Words only: no line of the terminal is a log record.
+    expect(
+      d
+        .out()
+        .split('\n')
+        .filter((l) => l.startsWith('{')),
+    ).toEqual([]);
+    expect(d.err()).toBe('');
+  }, 180_000);
+
+  it('keeps the admin token only once it listens: a start on a busy port makes none, the next one shows the one it keeps', async () => {
+    const work = tempFolder('poolsync-quickstart-');
+    const busy = createServer();
+    busy.listen(0, '127.0.0.1');
+    await once(busy, 'listening');
+    cleanup.add(() => new Promise((done) => busy.close(done)));
+    const port = (busy.address() as { port: number }).port;
+    const failed = quickstart(work, [], { POOLSYNC_LISTEN: `127.0.0.1:${port}` });
+    expect(await failed.exit).not.toBe(0);
+    expect(failed.err()).toMatch(/cannot listen on 127\.0\.0\.1:\d+: the address is in use/);
+    expect(failed.out()).not.toContain('Admin token');
+    expect(existsSync(join(work, '.poolsync/admin-token'))).toBe(false);
+
+    const d = quickstart(work, []);
+    await until('listening', () => urlOf(d.out()), { detail: () => d.out() + d.err() });
+    const shown =
+      /made now and shown only this once \(kept in \.poolsync\/admin-token, mode 0600\):\n {2}(\S+)\n/.exec(
+        d.out(),
+      )?.[1];
+    expect(shown).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(readFileSync(join(work, '.poolsync/admin-token'), 'utf8').trim()).toBe(shown);
+    expect(await d.stop()).toBe(0);
+    rmSync(join(work, '.poolsync'), { recursive: true, force: true });
+  }, 180_000);
+});
