@@ -4,7 +4,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import type { DesiredState } from '../model/desired.js';
-import { visibleChanges, type Plan } from '../model/plan.js';
+import { type Change, visibleChanges, type Plan } from '../model/plan.js';
 import { relativeParts, writeRepoFile } from '../util/safe-file.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 import { UserError } from '../util/user-error.js';
@@ -16,7 +16,7 @@ import { renderTextParts } from './text.js';
 
 export function nothingToApply(plan: Plan): string {
   return plan.summary.blocked
-    ? `No changes to apply: ${plan.summary.blocked} blocked change(s) cannot be applied (see the plan).`
+    ? `No changes to apply: ${plural(plan.summary.blocked, 'blocked change')} cannot be applied (see the plan).`
     : 'No changes. The control plane matches the repository.';
 }
 
@@ -52,20 +52,29 @@ export const quickstartStop = {
       : `Stopped before every running step finished; the next start picks up from the live state (${state}).\n`,
 };
 
-/** A line per kind and action: the whole plan (494 lines) scrolled the dashboard's address away. */
-export function briefPlan(plan: Plan): string {
+/**
+ * A line per kind and action: the whole plan (494 lines) scrolled the dashboard's address away.
+ * What the gate holds is listed and counted with it, as /status counts the plan.
+ */
+export function briefPlan(plan: Plan, held: readonly Change[] = []): string {
   const groups = new Map<string, string[]>();
-  for (const c of visibleChanges(plan)) {
+  const waits = new Set(held);
+  for (const c of [...visibleChanges(plan), ...held]) {
     if (c.action === 'unmanaged') continue;
     const [kind] = c.address.split('/', 1);
-    const key = `${SYMBOL[c.action].padStart(3)} ${kind}`;
+    const key = `${SYMBOL[c.action].padStart(3)} ${kind}${waits.has(c) ? ', held for approval' : ''}`;
     groups.set(key, [...(groups.get(key) ?? []), c.address.slice(kind!.length + 1)]);
   }
   const lines = [...groups].map(([key, names]) => {
     const list = names.join(', ');
     return `${key} (${names.length}): ${list.length > 90 ? `${list.slice(0, 87)}...` : list}`;
   });
-  return `\n${lines.join('\n')}\n${closingLine(plan)} The whole plan: the dashboard, or \`poolsync history\`.\n`;
+  const whole = held.length === 0 ? plan : { ...plan, changes: [...plan.changes, ...held] };
+  const waiting =
+    held.length === 0
+      ? ''
+      : ` ${plural(held.length, 'change')} of it ${held.length === 1 ? 'waits' : 'wait'} for approval.`;
+  return `\n${lines.join('\n')}\n${closingLine(whole)}${waiting} The whole plan: the dashboard, or \`poolsync history\`.\n`;
 }
 
 /** The runbook `apply` prints last (exit 2); `--file` contents go next to a saved plan. */

@@ -57,7 +57,7 @@ const BATCH_BY_HAND = {
 };
 
 describe('the quickstart terminal', () => {
-  it('says each kind of run in words (applied, drift put back, a hold, suspended, frozen with the drift it leaves, resumed, invalid, recovered), each once, never a JSON line; a queue changed through its /control-plane API is put back as drift', async () => {
+  it('says each kind of run in words (applied, drift put back, a hold and its plan counted as /status counts it, suspended, frozen with the drift it leaves, resumed, invalid, recovered), each once, never a JSON line; a queue changed through its /control-plane API is put back as drift', async () => {
     const work = tempFolder('poolsync-quickstart-');
     const repo = join(work, 'repo');
     cpSync(EXAMPLE, repo, { recursive: true });
@@ -148,6 +148,17 @@ describe('the quickstart terminal', () => {
     expect(held).toMatch(/^policy safe: 2 changes held for approval \(delete PoolAssignment\//);
     expect(held).toMatch(/with `poolsync approve`; nothing else to apply$/);
     expect(held).not.toContain('pull request');
+    // What is applied beside it: its plan lists and counts the held changes, as /status does.
+    writeFileSync(batch, text.replace('run_concurrency: 300', 'run_concurrency: 302'));
+    await seen(/^ {2}~ Queue \(1\): batch\n {2}- PoolAssignment, held for approval \(2\): /m);
+    const c = (await status(url)).counts!;
+    expect(c).toMatchObject({ update: 1, delete: 2 });
+    expect(d.out()).toContain(
+      `Plan: ${c.create} to create, ${c.update} to update, ${c.replace} to replace, ${c.delete} to delete, ${c.blocked} blocked. 2 changes of it wait for approval.`,
+    );
+    await seen(
+      /^Run #\d+ waits for approval: applied: 0 to create, 1 to update, 0 to replace, 0 to delete, 0 blocked; 2 changes held/m,
+    );
 
     expect(await d.stop()).toBe(0);
     expect(d.out()).toMatch(/^Stopped\. The control plane keeps its state/m);

@@ -34,6 +34,7 @@ const drift = (corrected: boolean, n = 1) => ({
   changes: Array.from({ length: n }, (_, i) => ({
     address: `Queue/q${i}`,
     action: 'update',
+    reason: null,
     corrected,
   })),
 });

@@ -8,7 +8,7 @@ import { hostname, userInfo } from 'node:os';
 import { LOCAL_ADMIN_TOKEN_FILE, LOCAL_DAEMON_URL_FILE } from '../../daemon/config-options.js';
 import type { FreezeStatus } from '../../daemon/freeze.js';
 import { renderText } from '../../render/text.js';
-import { countsText } from '../../render/common.js';
+import { countsText, plural } from '../../render/common.js';
 import {
   findKeptRun,
   RECENT_RUN_SHAPE,
@@ -56,7 +56,7 @@ export async function approve(args: DaemonClientArgs, io: Io): Promise<number> {
     }
     for (const [name, pending] of waiting)
       io.stdout.write(
-        `${name !== null ? `Environment ${name}: ` : ''}${pending.changes.length} change(s) held since ${pending.since}${pending.commit ? ` (commit ${pending.commit.slice(0, 12)})` : ''}:\n` +
+        `${name !== null ? `Environment ${name}: ` : ''}${plural(pending.changes.length, 'change')} held since ${pending.since}${pending.commit ? ` (commit ${pending.commit.slice(0, 12)})` : ''}:\n` +
           pending.changes.map((c) => `  ${c.action} ${c.address}\n`).join('') +
           `\nApprove exactly these: poolsync approve ${pending.fingerprint} --daemon ${base}\n`,
       );
@@ -269,7 +269,7 @@ function statusText(s: DaemonStatus, name: string | null, base: string): string 
   const pending = s.approval?.pending;
   if (pending)
     out.push(
-      `Waiting for approval: ${pending.changes.length} change(s): poolsync approve ${pending.fingerprint} --daemon ${base}`,
+      `Waiting for approval: ${plural(pending.changes.length, 'change')}: poolsync approve ${pending.fingerprint} --daemon ${base}`,
     );
   for (const b of s.blocked) out.push(`Blocked: ${b.address}: ${b.reason ?? ''}`);
   for (const e of s.errors)

@@ -15,7 +15,6 @@ import { recordLine, RunLines } from '../../daemon/terminal.js';
 import { rememberSecretsOf } from '../../util/redact.js';
 import { writeOwnFile } from '../../util/safe-file.js';
 import { briefPlan, quickstartBanner, quickstartStop } from '../../render/cli-output.js';
-import type { Plan } from '../../model/plan.js';
 import { UserError } from '../../util/user-error.js';
 import { resolveNotifyConfig } from '../../notify/config.js';
 import { Notifier } from '../../notify/notifier.js';
@@ -110,7 +109,7 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
     env: io.env,
     notifier: notifier ?? undefined,
     onRun: runLines ? (st) => void io.stdout.write(runLines.next(st)) : undefined,
-    onApplyPlan: quickstart ? (plan: Plan) => io.stdout.write(briefPlan(plan)) : undefined,
+    onApplyPlan: quickstart ? (plan, held) => io.stdout.write(briefPlan(plan, held)) : undefined,
     serveControlPlane: quickstart,
   }).catch((err: unknown) => {
     throw err instanceof UserError

@@ -54,7 +54,7 @@ export async function applyStage(
         stderr: (text) => o.logger.warn(o.redactor.scrub(text.trimEnd())),
         execute: (p, on, lockLost) => {
           lost = lockLost;
-          o.onApplyPlan?.(p);
+          o.onApplyPlan?.(p, decision.held);
           return o.pipeline.executePlan(p, on, {
             parallelism: o.config.parallelism,
             waitTimeoutMs: o.config.waitTimeoutMs,

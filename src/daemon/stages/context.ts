@@ -87,8 +87,8 @@ export interface ReconcilerOptions {
   leadership?: Leadership;
   /** The control plane every plan names in its header (`control_plane`, docs/plan.md). */
   planControlPlane?: () => PlanControlPlane | undefined;
-  /** Called with each plan that is about to be applied (quickstart prints it). */
-  onApplyPlan?: (plan: Plan) => void;
+  /** Called with each plan about to be applied, and what the gate holds of it (quickstart prints them). */
+  onApplyPlan?: (plan: Plan, held: readonly Change[]) => void;
   /**
    * Runs again with backoff after a failed fetch, or a run that failed for a reason that may
    * pass (the control plane unreachable or failing past retries), from the live state (issue 14).
