@@ -42,11 +42,26 @@ describe('docs/getting-started.md', () => {
   }, 300_000);
 });
 
+describe('docs/control-plane.md', () => {
+  it('runs as written: a state created with capabilities, then shown and changed', async () => {
+    const r = await runDoc('docs/control-plane.md');
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).toMatch(/Apply complete/);
+    expect(r.output).toMatch(/^drain,queue_delete\n/m);
+    expect(r.output).toMatch(/^drain,cluster_move\n/m);
+  }, 300_000);
+});
+
 describe('README.md', () => {
-  it('runs as written: the quickstart with the CLI beside it, then the workflow', async () => {
+  it('runs as written: the quickstart with the CLI beside it, a queue changed by hand put back as drift, then the workflow', async () => {
     const r = await runDoc('README.md');
     expect(r.code, r.output).toBe(0);
     expect(r.output).toMatch(/First run applied/);
+    // Drift by hand: the queue changed through the quickstart's API is put back, in words.
+    expect(r.output).toMatch(
+      /^Run #\d+ put back what was changed on the control plane: applied: 0 to create, 1 to update.*\n {2}update Queue\/batch$/m,
+    );
+    expect(r.output).toMatch(/"name":"batch",.*"run_concurrency":10/);
     expect(r.output).toMatch(/\d+ managed objects/);
     expect(r.output).toContain('Outcome: applied');
     expect(r.output).toMatch(/#1 applied/);
@@ -106,6 +121,7 @@ describe('the directives', () => {
     for (const page of [
       'README.md',
       'docs/getting-started.md',
+      'docs/control-plane.md',
       'examples/three-backends/README.md',
       'examples/environments/README.md',
     ]) {
