@@ -38,7 +38,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
   const { onRun } = deps;
   const { source, units } = await startUnits(
     config,
-    { ...deps, onRun: onRun && ((st) => onRun(shown(st))) },
+    { ...deps, onRun: onRun && ((st, environment) => onRun(shown(st), environment)) },
     metrics,
     redactor,
   );

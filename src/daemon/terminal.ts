@@ -12,6 +12,9 @@ import type { DaemonStatus } from './status.js';
 const BAD = new Set(['failed', 'invalid']);
 
 export class RunLines {
+  /** `environment`: the one whose runs these are (a daemon with environments has one each). */
+  constructor(private readonly environment: string | null = null) {}
+
   /** What the last line said of a run that repeats (a failure, a freeze …); null after an apply. */
   private said: string | null = null;
   private failing = false;
@@ -34,7 +37,7 @@ export class RunLines {
     const repeated = said === this.said && !recovered;
     this.said = run.result === 'applied' || run.result === 'in_sync' ? null : said;
     if (repeated || (run.result === 'in_sync' && !recovered)) return '';
-    return terminalWords.run(run, { recovered, drift, errors });
+    return terminalWords.run(run, { recovered, drift, errors }, this.environment);
   }
 }
 

@@ -73,7 +73,7 @@ export interface UnitDeps extends Pick<ReconcilerOptions, 'logger' | 'onApplyPla
   env: Env;
   notifier?: { notify(event: NotifyEvent): void };
   /** After each run, with the unit's /status (the quickstart's terminal, src/daemon/terminal.ts). */
-  onRun?: (status: DaemonStatus) => void;
+  onRun?: (status: DaemonStatus, environment: string | null) => void;
   /** With several Leases (environments): how their candidates take turns. */
   candidacy?: Candidacy;
   /** The retry timer's waits and the runs' times (default: the machine's). */
@@ -171,7 +171,7 @@ async function startUnit(
     async (reasons, signal, requestedAt) => {
       if (leadership.term.signal.aborted) return;
       await notified(reasons, signal, requestedAt);
-      deps.onRun?.(status());
+      deps.onRun?.(status(), name);
     },
     (err) => logger.error({ err: redactor.errorMessage(err) }, 'reconcile run crashed'),
   );

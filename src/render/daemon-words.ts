@@ -189,6 +189,7 @@ export const terminalWords = {
   run(
     run: { id: number; result: string; message: string },
     how: { recovered: boolean; drift: readonly DriftChange[]; errors: readonly string[] },
+    environment: string | null = null,
   ): string {
     const putBack = how.drift.filter((c) => c.corrected);
     const label = how.recovered
@@ -210,7 +211,8 @@ export const terminalWords = {
       ...(drift.length > shown.length ? [`… ${drift.length - shown.length} more`] : []),
       ...how.errors.slice(0, 3),
     ];
-    return lines([`Run #${run.id}${label}: ${run.message}`, ...details.map((d) => `  ${d}`)]);
+    const of = environment === null ? '' : `[${environment}] `;
+    return lines([`${of}Run #${run.id}${label}: ${run.message}`, ...details.map((d) => `  ${d}`)]);
   },
   suspended: (by: string, reason: string | null) =>
     lines([

@@ -93,6 +93,19 @@ describe('RunLines', () => {
     expect(lines.next(run('in_sync', 'in sync'))).toBe('');
   });
 
+  it("a daemon with environments: each environment's runs apart, named", () => {
+    const staging = new RunLines('staging');
+    const production = new RunLines('production');
+    const failed = 'cannot open the control plane: refused';
+    expect(staging.next(run('failed', failed))).toBe(`[staging] Run #${id} failed: ${failed}\n`);
+    expect(production.next(run('failed', failed))).toBe(
+      `[production] Run #${id} failed: ${failed}\n`,
+    );
+    expect(staging.next(run('in_sync', 'in sync'))).toBe(
+      `[staging] Run #${id} recovered: in sync\n`,
+    );
+  });
+
   it('a hold is said once while the same changes wait; no control character reaches the terminal', () => {
     const lines = new RunLines();
     const held =

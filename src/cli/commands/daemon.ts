@@ -12,6 +12,7 @@ import { localAdminToken, resolveDaemonConfig } from '../../daemon/config.js';
 import { startDaemon } from '../../daemon/daemon.js';
 import { createLogger, recordLines } from '../../daemon/logger.js';
 import { recordLine, RunLines } from '../../daemon/terminal.js';
+import type { DaemonStatus } from '../../daemon/status.js';
 import { rememberSecretsOf } from '../../util/redact.js';
 import { writeOwnFile } from '../../util/safe-file.js';
 import { briefPlan, quickstartBanner, quickstartStop } from '../../render/cli-output.js';
@@ -102,13 +103,18 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
           rateLimit: { max: notify.maxPerMinute, windowMs: 60_000 },
           logger,
         });
-  // The quickstart says each run worth a line, as /status has it.
-  const runLines = quickstart ? new RunLines() : null;
+  // The quickstart says each run worth a line, as /status has it (each environment's apart).
+  const runLines = new Map<string | null, RunLines>();
+  const sayRun = (st: DaemonStatus, environment: string | null) => {
+    const lines = runLines.get(environment) ?? new RunLines(environment);
+    runLines.set(environment, lines);
+    io.stdout.write(lines.next(st));
+  };
   const daemon = await startDaemon(config, {
     logger,
     env: io.env,
     notifier: notifier ?? undefined,
-    onRun: runLines ? (st) => void io.stdout.write(runLines.next(st)) : undefined,
+    onRun: quickstart ? sayRun : undefined,
     onApplyPlan: quickstart ? (plan, held) => io.stdout.write(briefPlan(plan, held)) : undefined,
     serveControlPlane: quickstart,
   }).catch((err: unknown) => {
@@ -138,10 +144,9 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
     void daemon.firstRun.then(() => {
       const run = daemon.status().lastRun;
       if (!run) return;
-      // What it applied, holds or failed at is said already (quickstartRunLine).
-      const why = ['planned', 'frozen'].includes(run.result) ? `: ${run.message}` : '';
+      // What it applied, holds, froze or failed at is said already (RunLines).
       io.stdout.write(
-        `First run ${run.result.replace(/_/g, ' ')}${why}. What poolsync manages now: \`poolsync state list ${relative(process.cwd(), watched) || '.'}\`.\n`,
+        `First run ${run.result.replace(/_/g, ' ')}. What poolsync manages now: \`poolsync state list ${relative(process.cwd(), watched) || '.'}\`.\n`,
       );
     });
   }
