@@ -61,8 +61,12 @@ describe('the quickstart terminal', () => {
     const work = tempFolder('poolsync-quickstart-');
     const repo = join(work, 'repo');
     cpSync(EXAMPLE, repo, { recursive: true });
-    // Policy safe, so a deletion waits for approval; --watch a copy the test may edit.
-    const d = quickstart(work, ['--watch', repo, '--watch-debounce', '50ms', '--policy', 'safe']);
+    // Policy safe, so a deletion waits for approval; --watch a copy the test may edit; runs only
+    // when asked or edited (no drift timer), so each is the one the test names.
+    const d = quickstart(work, [
+      ...['--watch', repo, '--watch-debounce', '50ms'],
+      ...['--policy', 'safe', '--drift-interval', '1h'],
+    ]);
     const detail = () => d.out() + d.err();
     const seen = (text: string | RegExp, what = String(text)) =>
       until(what, () => (typeof text === 'string' ? d.out().includes(text) : text.test(d.out())), {
@@ -130,12 +134,12 @@ describe('the quickstart terminal', () => {
     const text = readFileSync(batch, 'utf8');
     writeFileSync(batch, text.replace('run_concurrency: 300', 'run_concurrency: nope'));
     await seen(
-      /^Run #6 invalid: 1 validation error; nothing applied\n {2}queues\/prod\/batch\.yaml:\d+:\d+: SCHEMA: /m,
+      /^Run #\d+ invalid: 1 validation error; nothing applied\n {2}queues\/prod\/batch\.yaml:\d+:\d+: SCHEMA: /m,
       'the invalid run',
     );
     expect((await status(url)).outcome).toBe('invalid');
     writeFileSync(batch, text.replace('run_concurrency: 300', 'run_concurrency: 301'));
-    await seen(/^Run #7 recovered: applied: 0 to create, 1 to update/m);
+    await seen(/^Run #\d+ recovered: applied: 0 to create, 1 to update/m);
 
     // A deletion waits for approval: `poolsync approve`, and no pull request in watch mode.
     const config = join(repo, 'poolsync.yaml');
