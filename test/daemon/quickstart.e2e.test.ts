@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/run.js';
+import { localAdminToken } from '../../src/daemon/config.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { cleanup } from '../support/cleanup.js';
 import { memoryIo, runInProcess } from '../support/memory-io.js';
@@ -176,7 +177,7 @@ describe('the quickstart terminal', () => {
     expect(d.err()).toBe('');
   }, 180_000);
 
-  it('keeps the admin token only once it listens: a start on a busy port makes none, the next one shows the one it keeps', async () => {
+  it('keeps the admin token only once it listens: a start on a busy port makes none, the next one shows the one it keeps; of two starts at once the first kept wins', async () => {
     const work = tempFolder('poolsync-quickstart-');
     const busy = createServer();
     busy.listen(0, '127.0.0.1');
@@ -198,6 +199,14 @@ describe('the quickstart terminal', () => {
     expect(shown).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(readFileSync(join(work, '.poolsync/admin-token'), 'utf8').trim()).toBe(shown);
     expect(await d.stop()).toBe(0);
+
+    // Two starts at once in one folder: the token of the first to listen is kept; the other's
+    // keep fails (that start then stops, saying so), and a later start reads the kept one.
     rmSync(join(work, '.poolsync'), { recursive: true, force: true });
+    const [first, second] = [await localAdminToken(work), await localAdminToken(work)];
+    expect(first.made).not.toBeNull();
+    expect(await first.keep()).toBe(true);
+    expect(await second.keep()).toBe(false);
+    expect(await localAdminToken(work)).toMatchObject({ token: first.token, made: null });
   }, 180_000);
 });
