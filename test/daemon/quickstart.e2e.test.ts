@@ -15,6 +15,7 @@ import type { DaemonStatus } from '../../src/daemon/status.js';
 import { cleanup } from '../support/cleanup.js';
 import { memoryIo, runInProcess } from '../support/memory-io.js';
 import { tempFolder } from '../support/temp-folder.js';
+import { startOwnTestDaemon } from './harness.js';
 import { until } from '../support/until.js';
 
 const EXAMPLE = resolve(import.meta.dirname, '../../examples/config-repo');
@@ -209,4 +210,22 @@ describe('the quickstart terminal', () => {
     expect(await second.keep()).toBe(false);
     expect(await localAdminToken(work)).toMatchObject({ token: first.token, made: null });
   }, 180_000);
+
+  it('only the quickstart serves its control plane: another daemon on an embedded state answers 404 there', async () => {
+    const work = tempFolder('poolsync-quickstart-');
+    cpSync(EXAMPLE, join(work, 'repo'), { recursive: true });
+    const t = await startOwnTestDaemon({
+      flags: { watch: join(work, 'repo') },
+      env: { POOLSYNC_ADMIN_TOKEN: 'a-long-enough-admin-token-for-this-test' },
+    });
+    cleanup.add(t.stop);
+    await t.daemon.firstRun;
+    const res = await fetch(`${t.daemon.url}/control-plane/v1/queues`, {
+      headers: { authorization: 'Bearer a-long-enough-admin-token-for-this-test' },
+    });
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { error: string }).error).toBe(
+      'no such endpoint: /control-plane/v1/queues',
+    );
+  });
 });
