@@ -34,7 +34,8 @@ export class RunLines {
     ].join('\n');
     const recovered = this.failing && !BAD.has(run.result);
     this.failing = BAD.has(run.result);
-    const repeated = said === this.said && !recovered;
+    // A run that changed something is news, whatever else it says (its plan was printed).
+    const repeated = said === this.said && !recovered && !(run.changedTotal > 0);
     this.said = run.result === 'applied' || run.result === 'in_sync' ? null : said;
     if (repeated || (run.result === 'in_sync' && !recovered)) return '';
     return terminalWords.run(run, { recovered, drift, errors }, this.environment);

@@ -113,6 +113,11 @@ describe('RunLines', () => {
     const line = lines.next(run('waiting_for_approval', held));
     expect(line).toBe(`Run #${id} waits for approval: ${held.replace('\x1b', '\\x1b')}\n`);
     expect(lines.next(run('waiting_for_approval', held))).toBe('');
+    // One that applied the rest beside the same hold is said: something changed.
+    const applied = run('waiting_for_approval', held);
+    expect(lines.next({ ...applied, lastRun: { ...applied.lastRun!, changedTotal: 1 } })).toBe(
+      `Run #${id} waits for approval: ${held.replace('\x1b', '\\x1b')}\n`,
+    );
   });
 });
 
