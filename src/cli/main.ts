@@ -90,5 +90,15 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
   const command = argv.find((a) => !a.startsWith('-'));
   heap.capHeapGrowthOf(command, process.execArgv, process.env.NODE_OPTIONS ?? '');
   heap.onLargeInput(growWhileLargeInputLoads());
+  // A command waiting on what can never finish would end with Node's exit 13 and no word of
+  // ours ("unsettled top-level await": plan on a wrong-name certificate, issue 78): said instead.
+  const stranded = () => {
+    process.stderr.write(
+      'Internal error (please report it): poolsync was left waiting on work that can never finish, and stopped.\n',
+    );
+    process.exit(1);
+  };
+  process.once('beforeExit', stranded);
   process.exitCode = await main(argv, processIo());
+  process.off('beforeExit', stranded);
 }

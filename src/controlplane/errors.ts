@@ -1,5 +1,5 @@
 /** Typed control-plane errors (domain.md, Errors). */
-import { describeConnectFailure, type ConnectFailure } from '../util/reach.js';
+import { connectAdvice, describeConnectFailure, type ConnectFailure } from '../util/reach.js';
 import { limitWords, type TransportLimits } from '../util/transport-limits.js';
 
 /** Each error code and the HTTP status of poolsync's REST API for it (embedded/server.ts). */
@@ -50,6 +50,9 @@ export class UnreachableError extends ControlPlaneError {
   }
 }
 
+/** Where a control plane's URL comes from, for what to check. */
+const CONTROL_PLANE_SETTING = '--control-plane (env POOLSYNC_CONTROL_PLANE)';
+
 /**
  * `GET http://127.0.0.1:9/v1/pools: cannot reach the control plane: nothing accepts connections
  * at http://127.0.0.1:9 (ECONNREFUSED, 3 attempts); is it running, and is --control-plane (env
@@ -68,10 +71,9 @@ export function unreachable(
 ): UnreachableError {
   const tries = `${attempts} attempt${attempts === 1 ? '' : 's'}`;
   const check =
-    (failure.kind === 'timeout' ? limitWords('connect', limits) : advice) ??
-    (failure.kind === 'tls'
-      ? 'check the scheme (http:// or https://) of --control-plane (env POOLSYNC_CONTROL_PLANE)'
-      : 'is it running, and is --control-plane (env POOLSYNC_CONTROL_PLANE) right?');
+    failure.kind === 'timeout'
+      ? limitWords('connect', limits)
+      : connectAdvice(failure, CONTROL_PLANE_SETTING, advice);
   return new UnreachableError(
     `${prefix}: cannot reach ${what}: ${describeConnectFailure(failure, origin)} (${failure.code}, ${tries}); ${check}`,
     failure,

@@ -18,6 +18,7 @@ import {
   CONNECTION_LOST_CODES,
   TRANSIENT_STATUS,
   connectFailure,
+  describeLostConnection,
   Reach,
 } from '../util/reach.js';
 import type { RetryPolicy } from '../util/backoff.js';
@@ -227,14 +228,26 @@ export class JsonHttp {
         if (failure)
           return unreachable(label, this.o.service, this.origin, failure, n, this.o.limits);
         const tries = `${n} attempt${n === 1 ? '' : 's'}`;
-        return unavailable(`${label}: cannot reach ${this.o.service} (${code}, ${tries})`);
+        const lost = describeLostConnection(err, this.origin);
+        return unavailable(
+          lost
+            ? `${label}: no answer from ${this.o.service}: ${lost}, ${tries}`
+            : `${label}: cannot reach ${this.o.service} (${code}, ${tries})`,
+        );
       },
     };
   }
 
+  /**
+   * Every call still in flight is abandoned (`closing`), so nothing is left to finish: the pool
+   * is destroyed, not closed. undici 7's close never settles once a connection failed its
+   * certificate's name check (ERR_TLS_CERT_ALTNAME_INVALID) with a call waiting on it (the call
+   * stays counted as running), and a command closing its control plane after that error waited
+   * on nothing: exit 13, no message (issue 78).
+   */
   close(): Promise<void> {
     this.closing.abort(new Error('the client was closed'));
-    return this.pool.close();
+    return this.pool.destroy();
   }
 }
 

@@ -36,6 +36,29 @@ export interface ConnectFailure {
   kind: 'refused' | 'dns' | 'unreachable' | 'tls' | 'timeout';
   /** The system's code: ECONNREFUSED, ENOTFOUND, ERR_SSL_WRONG_VERSION_NUMBER… */
   code: string;
+  /** The names a certificate holds (`DNS:other.example`), when its name check failed. */
+  certNames?: string | undefined;
+}
+
+/** What a TLS failure was about: the certificate's name, its chain, its dates, or no TLS at all. */
+type TlsTrouble = 'name' | 'chain' | 'expired' | 'not-yet-valid' | 'not-tls' | 'other';
+
+const TLS_TROUBLE: [RegExp, TlsTrouble][] = [
+  [/^ERR_TLS_CERT_ALTNAME_INVALID$/, 'name'],
+  [/^CERT_HAS_EXPIRED$/, 'expired'],
+  [/^CERT_NOT_YET_VALID$/, 'not-yet-valid'],
+  [
+    /^(DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(VERIFY_LEAF_SIGNATURE|GET_ISSUER_CERT(_LOCALLY)?)|CERT_UNTRUSTED|CERT_SIGNATURE_FAILURE)$/,
+    'chain',
+  ],
+  [
+    /^(ERR_SSL_WRONG_VERSION_NUMBER|ERR_SSL_PACKET_LENGTH_TOO_LONG|ERR_SSL_HTTP_REQUEST|EPROTO)$/,
+    'not-tls',
+  ],
+];
+
+function tlsTrouble(code: string): TlsTrouble {
+  return TLS_TROUBLE.find(([re]) => re.test(code))?.[1] ?? 'other';
 }
 
 const TLS_CODE =
@@ -68,7 +91,7 @@ export function connectFailure(errOrCode: unknown): ConnectFailure | null {
       code === 'POOLSYNC_LIMIT_CONNECT'
     )
       return { kind: 'timeout', code };
-    if (TLS_CODE.test(code)) return { kind: 'tls', code };
+    if (TLS_CODE.test(code)) return { kind: 'tls', code, certNames: certNamesOf(errOrCode) };
     if (CONNECT_FAILURE_CODES.includes(code)) return { kind: 'unreachable', code };
   }
   return null;
@@ -86,7 +109,21 @@ export function connectionLost(err: unknown): string | null {
   return null;
 }
 
-/** What happened, in words, for `origin` (`http://127.0.0.1:9`). */
+/** The subject names of the certificate a name check refused (Node puts it on the error). */
+function certNamesOf(err: unknown): string | undefined {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    const cert = (e as { cert?: { subjectaltname?: unknown; subject?: { CN?: unknown } } }).cert;
+    const names = cert?.subjectaltname ?? cert?.subject?.CN;
+    // A few names are enough to see the mistake; a server's text, kept short.
+    if (typeof names === 'string') return names.split(', ').slice(0, 3).join(', ').slice(0, 200);
+  }
+  return undefined;
+}
+
+/**
+ * What happened, in words, for `origin` (`http://127.0.0.1:9`): the one place a failure to
+ * connect becomes words (every backend, the daemon client, the forges, the notifier).
+ */
 export function describeConnectFailure(f: ConnectFailure, origin: string): string {
   const host = new URL(origin).hostname;
   switch (f.kind) {
@@ -97,12 +134,67 @@ export function describeConnectFailure(f: ConnectFailure, origin: string): strin
     case 'timeout':
       return `the connection to ${origin} timed out`;
     case 'tls':
-      return origin.startsWith('https:')
-        ? `the TLS handshake with ${origin} failed (is it an https server, with a certificate this machine trusts?)`
-        : `the TLS handshake with ${origin} failed`;
+      return tlsWords(f, origin, host);
     case 'unreachable':
       return `there is no route to ${host}`;
   }
+}
+
+function tlsWords(f: ConnectFailure, origin: string, host: string): string {
+  switch (tlsTrouble(f.code)) {
+    case 'name':
+      return `the TLS certificate of ${origin} is not for ${host}${f.certNames ? ` (it names ${f.certNames})` : ''}`;
+    case 'chain':
+      return `the TLS certificate of ${origin} is not signed by an authority this machine trusts`;
+    case 'expired':
+      return `the TLS certificate of ${origin} has expired`;
+    case 'not-yet-valid':
+      return `the TLS certificate of ${origin} is not valid yet`;
+    case 'not-tls':
+      return `${origin} does not speak TLS (HTTPS)`;
+    case 'other':
+      return origin.startsWith('https:')
+        ? `the TLS handshake with ${origin} failed (is it an https server, with a certificate this machine trusts?)`
+        : `the TLS handshake with ${origin} failed`;
+  }
+}
+
+/**
+ * What to do about a failure to connect to the URL `setting` names (`--control-plane (env
+ * POOLSYNC_CONTROL_PLANE)`, `--daemon`); `advice` replaces it where the URL came from elsewhere
+ * (an OAuth2 discovery), but a certificate's trouble is always said as such.
+ */
+export function connectAdvice(f: ConnectFailure, setting: string, advice?: string): string {
+  if (f.kind === 'tls') {
+    switch (tlsTrouble(f.code)) {
+      case 'name':
+        return `use the host name the certificate is for in ${setting}, or give the server a certificate for this name`;
+      case 'chain':
+        return "if the certificate is right, trust its authority: NODE_EXTRA_CA_CERTS=FILE (the CA's PEM file), or the system's store";
+      case 'expired':
+      case 'not-yet-valid':
+        return "renew the server's certificate (or check this machine's clock)";
+      case 'not-tls':
+        return `if it is a plain-HTTP server, use http:// in ${setting}`;
+      case 'other':
+        return advice ?? `check the scheme (http:// or https://) of ${setting}`;
+    }
+  }
+  if (advice !== undefined) return advice;
+  if (f.kind === 'dns') return `is the host name in ${setting} right (and this machine's DNS)?`;
+  return `is it running, and is ${setting} right?`;
+}
+
+/**
+ * A failure without an answer that is not a failure to connect, in words, else null: a
+ * connection reset or cut off (a proxy or firewall between), or an HTTP proxy's refusal.
+ */
+export function describeLostConnection(err: unknown, origin: string): string | null {
+  const lost = connectionLost(err);
+  if (lost === null) return null;
+  return lost === 'ECONNRESET' || lost === 'EPIPE' || lost === 'UND_ERR_SOCKET'
+    ? `the connection to ${origin} was closed before an answer (${lost}): the server, or a proxy or firewall between, cut it`
+    : `the connection to ${origin} was lost before an answer (${lost})`;
 }
 
 /** Whether an endpoint has answered yet: the budget of a failure to connect depends on it. */
@@ -115,4 +207,20 @@ export class Reach {
     if (failure.kind === 'tls' || failure.kind === 'timeout') return 0;
     return Math.min(CONNECT_RETRIES, maxRetries);
   }
+}
+
+/**
+ * Any failure that got no answer, in words, with what to do about `setting` (where the URL comes
+ * from): `nothing accepts connections at … (ECONNREFUSED); is it running, and is --daemon right?`.
+ */
+export function noAnswerWords(err: unknown, origin: string, setting: string): string {
+  const failure = connectFailure(err);
+  if (failure)
+    return `${describeConnectFailure(failure, origin)} (${failure.code}); ${connectAdvice(failure, setting)}`;
+  const lost = describeLostConnection(err, origin);
+  if (lost !== null) return `${lost}; try again, and if it persists check what is between`;
+  const e = err as { code?: unknown; message?: unknown };
+  const code =
+    typeof e.code === 'string' ? e.code : typeof e.message === 'string' ? e.message : String(err);
+  return `no answer (${code}); is ${setting} right?`;
 }

@@ -13,7 +13,12 @@ import { backoffDelay, retryAfterMs } from '../util/backoff.js';
 import { plural } from '../render/common.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
 import { SYSTEM_CLOCK } from '../util/clock.js';
-import { CONNECT_FAILURE_CODES, CONNECTION_LOST_CODES, TRANSIENT_STATUS } from '../util/reach.js';
+import {
+  CONNECT_FAILURE_CODES,
+  CONNECTION_LOST_CODES,
+  noAnswerWords,
+  TRANSIENT_STATUS,
+} from '../util/reach.js';
 import {
   ANSWER_BYTES,
   CallDeadline,
@@ -291,7 +296,7 @@ export class ApiClient {
       throw this.fail(
         null,
         `${this.opts.provider} API at ${this.baseUrl.origin} could not be reached to ${call.operation}` +
-          ` (tried ${plural(attempt, 'time')}): ${e.message || e.code}. Check --api-url and the network.`,
+          ` (tried ${plural(attempt, 'time')}): ${noAnswerWords(err, this.baseUrl.origin, '--api-url')}`,
       );
     }
   }

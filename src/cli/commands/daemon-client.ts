@@ -22,6 +22,7 @@ import { UserError } from '../../util/user-error.js';
 import { didYouMean } from '../../manifests/suggest.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { Agent, request } from 'undici';
+import { noAnswerWords } from '../../util/reach.js';
 import { CallDeadline, limitOf, limitWords, transportLimits } from '../../util/transport-limits.js';
 import {
   bool,
@@ -312,7 +313,7 @@ async function daemonRequest(
     return new UserError(
       limit
         ? `the daemon at ${url}: ${limitWords(limit, limits)}; check --daemon (its status address)`
-        : `cannot reach the daemon at ${url}: ${connectWords(err)}; check --daemon (its status address)`,
+        : `cannot reach the daemon at ${url}: ${noAnswerWords(err, new URL(url).origin, DAEMON_SETTING)}`,
     );
   };
   try {
@@ -341,12 +342,8 @@ async function daemonRequest(
   }
 }
 
-function connectWords(err: unknown): string {
-  const e = err as { code?: string; message?: string };
-  return e.code === 'ECONNREFUSED'
-    ? 'nothing accepts connections there'
-    : `${e.code ?? e.message ?? String(err)}`;
-}
+/** Where the daemon's URL comes from, for what to check. */
+const DAEMON_SETTING = '--daemon (its status address; env POOLSYNC_DAEMON_URL)';
 
 /** POSTs with the admin token, read first (`what`: for the message when there is none). */
 async function asAdmin(args: DaemonClientArgs, io: Io, base: string, what: string) {

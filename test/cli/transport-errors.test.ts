@@ -1,0 +1,138 @@
+/**
+ * Issue 78, item 1: every command that reaches a server, against every way a server cannot be
+ * reached (a certificate for another name, an unknown authority, an expired one, a closed port,
+ * a reset, an unknown host), says so in one line naming the cause and what to do: never
+ * silent, never a stack. In process (src/cli/run.ts's main); test/cli/unsettled.test.ts runs the
+ * process, whose silent exit 13 only a process shows.
+ */
+import { describe, expect, it } from 'vitest';
+import { brokenEndpoint, trustTestCa, type Breakage } from '../support/broken-endpoints.js';
+import { runInProcess, type CliResult } from '../support/memory-io.js';
+import { tempFolder } from '../support/temp-folder.js';
+
+const REPO = 'examples/config-repo';
+
+function poolsync(args: string[]): Promise<CliResult> {
+  return runInProcess(args, {
+    PATH: process.env.PATH,
+    HOME: tempFolder('poolsync-home-'),
+    NO_COLOR: '1',
+    // sync asks with the admin token; it never gets as far as sending it.
+    POOLSYNC_ADMIN_TOKEN: 'test-admin-token-not-sent',
+  });
+}
+
+/** Each command, reaching `url` (a control plane, or the daemon for status and sync). */
+const COMMANDS: Record<string, (url: string) => string[]> = {
+  plan: (url) => ['plan', REPO, '--control-plane', url],
+  apply: (url) => ['apply', REPO, '--auto-approve', '--control-plane', url],
+  'state list': (url) => ['state', 'list', REPO, '--control-plane', url],
+  export: (url) => ['export', '--dir', tempFolder('poolsync-export-'), '--control-plane', url],
+  check: (url) => ['check', REPO, '--control-plane', url],
+  status: (url) => ['status', '--daemon', url],
+  sync: (url) => ['sync', '--daemon', url],
+  daemon: (url) => [
+    'daemon',
+    '--once',
+    '--watch',
+    REPO,
+    '--control-plane',
+    url,
+    '--state-dir',
+    tempFolder('poolsync-state-'),
+    '--listen',
+    '127.0.0.1:0',
+    '--log-level',
+    'error',
+  ],
+};
+
+/** What each failure must name, and the start of what to do about it. */
+const SAYS: Record<Breakage, { cause: RegExp; todo: RegExp }> = {
+  wrongName: {
+    cause:
+      /the TLS certificate of https:\/\/127\.0\.0\.1:\d+ is not for 127\.0\.0\.1 \(it names DNS:other\.example\)/,
+    todo: /use the host name the certificate is for in --(control-plane|daemon)/,
+  },
+  unknownChain: {
+    cause: /is not signed by an authority this machine trusts/,
+    todo: /NODE_EXTRA_CA_CERTS/,
+  },
+  expired: {
+    cause: /the TLS certificate of https:\/\/127\.0\.0\.1:\d+ has expired/,
+    todo: /renew/,
+  },
+  closed: {
+    cause: /nothing accepts connections at http:\/\/127\.0\.0\.1:\d+/,
+    todo: /is it running, and is --(control-plane|daemon)/,
+  },
+  unknownHost: {
+    cause: /the host poolsync-test\.invalid is not known \(DNS\)/,
+    todo: /is the host name in --(control-plane|daemon)/,
+  },
+  reset: {
+    cause: /the connection to http:\/\/127\.0\.0\.1:\d+ was closed before an answer \(ECONNRESET\)/,
+    todo: /try again|a proxy or firewall/,
+  },
+};
+
+/** The lines a person reads: stderr, and for the daemon its log records' messages. */
+function linesOf(command: string, r: CliResult): string[] {
+  // check's list of checks is its output; the daemon's failures are its log records.
+  const out = command === 'check' ? r.stdout : command === 'daemon' ? messagesOf(r.stdout) : '';
+  const text = `${r.stderr}${out}`;
+  return text.split('\n').filter((l) => l.trim() !== '');
+}
+
+function messagesOf(logs: string): string {
+  return logs
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => {
+      const record = JSON.parse(l) as { level: number; msg: string; err?: { message?: string } };
+      return record.level >= 50 ? `${record.msg} ${record.err?.message ?? ''}\n` : '';
+    })
+    .join('');
+}
+
+function expectSaid(command: string, kind: Breakage, r: CliResult): void {
+  const lines = linesOf(command, r);
+  const context = `${command} against ${kind}:\n${r.stderr}${r.stdout}`;
+  expect(r.code, context).toBe(1);
+  expect(lines.length, context).toBeGreaterThan(0);
+  // One line holds both the cause and what to do.
+  const said = lines.find((l) => SAYS[kind].cause.test(l));
+  expect(said, context).toBeDefined();
+  expect(said, context).toMatch(SAYS[kind].todo);
+  // Never a stack trace, never "please report it".
+  expect(`${r.stderr}${r.stdout}`, context).not.toMatch(/^\s+at .+\(.+:\d+:\d+\)$|Internal error/m);
+  // A command that is not a list of checks says it once, on one line.
+  if (command !== 'check' && command !== 'daemon') expect(lines, context).toHaveLength(1);
+}
+
+describe('every command says why it reached no server, in one line (issue 78)', () => {
+  for (const kind of ['wrongName', 'closed', 'unknownHost'] as const)
+    for (const [command, args] of Object.entries(COMMANDS))
+      it(`${command}: ${kind}`, async (t) => {
+        if (kind === 'wrongName' && !trustTestCa())
+          return t.skip('this Node cannot trust a test CA (tls.setDefaultCACertificates)');
+        const url = await brokenEndpoint(kind);
+        expectSaid(command, kind, await poolsync(args(url)));
+      });
+});
+
+describe('each TLS and connection failure has its own words', () => {
+  for (const kind of ['expired', 'unknownChain', 'reset'] as const)
+    for (const command of ['plan', 'status'])
+      it(`${command}: ${kind}`, async (t) => {
+        if (kind === 'expired' && !trustTestCa())
+          return t.skip('this Node cannot trust a test CA (tls.setDefaultCACertificates)');
+        const url = await brokenEndpoint(kind);
+        // A reset may be a restart: retried, but not the whole default budget here.
+        const args = [
+          ...COMMANDS[command]!(url),
+          ...(command === 'plan' ? ['--max-retries', '1'] : []),
+        ];
+        expectSaid(command, kind, await poolsync(args));
+      });
+});

@@ -1,0 +1,87 @@
+/**
+ * Endpoints that fail as a user's network does (issue 78), on real loopback sockets:
+ *
+ * - `wrongName`: HTTPS whose certificate names `other.example`, signed by the test CA this
+ *   process trusts while the test runs (`trustTestCa`): Node's ERR_TLS_CERT_ALTNAME_INVALID;
+ * - `expired`: HTTPS with a certificate for 127.0.0.1 that expired in 2001 (CERT_HAS_EXPIRED);
+ * - `unknownChain`: the wrong-name server without the test CA trusted (UNABLE_TO_VERIFY_…);
+ * - `reset`: a port that accepts each connection and resets it (ECONNRESET);
+ * - `closed`: a loopback port nothing listens on (ECONNREFUSED);
+ * - `unknownHost`: a name under `.invalid`, which never resolves (RFC 2606; ENOTFOUND).
+ *
+ * The certificates are test/fixtures/tls (their README says how they were made).
+ */
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createTcpServer, type AddressInfo, type Server } from 'node:net';
+import { join } from 'node:path';
+import tls from 'node:tls';
+import { cleanup } from './cleanup.js';
+import { freePort } from './free-port.js';
+
+const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'tls');
+const fixture = (name: string) => readFileSync(join(FIXTURES, name), 'utf8');
+
+/**
+ * This process's TLS clients trust the test CA until the test ends (Node ≥ 22.19:
+ * tls.setDefaultCACertificates); false where Node cannot, so a test can skip with a message.
+ */
+export function trustTestCa(): boolean {
+  const t = tls as typeof tls & {
+    setDefaultCACertificates?: (certs: string[]) => void;
+    getCACertificates?: (type: 'default') => string[];
+  };
+  if (!t.setDefaultCACertificates || !t.getCACertificates) return false;
+  const before = t.getCACertificates('default');
+  t.setDefaultCACertificates([...before, fixture('ca.pem')]);
+  cleanup.add(() => t.setDefaultCACertificates!(before));
+  return true;
+}
+
+async function listening(server: Server): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanup.add(
+    () =>
+      new Promise<void>((resolve) => {
+        (server as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
+        server.close(() => resolve());
+      }),
+  );
+  return (server.address() as AddressInfo).port;
+}
+
+/** An HTTPS server with the fixture certificate `cert`, answering `{}` to anything it lets in. */
+async function httpsWith(cert: 'other-name.pem' | 'expired.pem'): Promise<string> {
+  const server = createHttpsServer({ key: fixture('server.key'), cert: fixture(cert) }, (_q, s) =>
+    s.writeHead(200, { 'content-type': 'application/json' }).end('{}'),
+  );
+  // A client refusing the certificate ends the handshake: no error of the server's.
+  server.on('tlsClientError', () => {});
+  return `https://127.0.0.1:${await listening(server)}`;
+}
+
+/** A server that resets every connection it accepts. */
+async function resetting(): Promise<string> {
+  const server = createTcpServer((socket) => socket.resetAndDestroy());
+  return `http://127.0.0.1:${await listening(server)}`;
+}
+
+export type Breakage =
+  'wrongName' | 'expired' | 'unknownChain' | 'reset' | 'closed' | 'unknownHost';
+
+/** The URL of an endpoint broken as `kind` says, open until the test ends. */
+export async function brokenEndpoint(kind: Breakage): Promise<string> {
+  switch (kind) {
+    case 'wrongName':
+    case 'unknownChain':
+      return httpsWith('other-name.pem');
+    case 'expired':
+      return httpsWith('expired.pem');
+    case 'reset':
+      return resetting();
+    case 'closed':
+      return `http://127.0.0.1:${await freePort()}`;
+    case 'unknownHost':
+      return 'http://poolsync-test.invalid:8080';
+  }
+}
