@@ -41,6 +41,8 @@ export function processIo(): Io {
   };
 }
 
+const UNCHANGED = Symbol('the stream rewriting() wraps');
+
 /** OUT with every write through `change`; the rest (isTTY, 'drain', readline's needs) its own. */
 export function rewriting<T extends Output>(out: T, change: (text: string) => string): T {
   const write = (chunk: string | Uint8Array, ...rest: unknown[]): boolean =>
@@ -51,10 +53,22 @@ export function rewriting<T extends Output>(out: T, change: (text: string) => st
   return new Proxy(out, {
     get(target, key) {
       if (key === 'write') return write;
+      if (key === UNCHANGED) return target;
       const value: unknown = Reflect.get(target, key, target);
       return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
     },
   });
+}
+
+/**
+ * The terminal itself under `out`'s rewritings, for a prompt's line editing: readline echoes
+ * what is typed with cursor moves (`\u001b[18G`) and a carriage return, which the escaping of
+ * every command's output (run.ts) would print as text. Only constant text goes to it.
+ */
+export function terminalOf(out: Output): Output {
+  let inner = out;
+  for (let next; (next = (inner as { [UNCHANGED]?: Output })[UNCHANGED]);) inner = next;
+  return inner;
 }
 
 export function nextSignal(io: Io): Promise<NodeJS.Signals> {

@@ -38,7 +38,7 @@ import {
 } from '../options.js';
 import { requireConfigFolder } from '../config-folder.js';
 import type { Args } from '../define.js';
-import { writeParts, type Io } from '../io.js';
+import { terminalOf, writeParts, type Io } from '../io.js';
 import { tuneForExecution } from '../one-shot-v8.js';
 
 /** Steps from which an apply's progress into a pipe or file is gathered (batched-lines.ts). */
@@ -214,7 +214,9 @@ async function executeWithSignals(
 
 /** Terraform's question: only `yes` approves. */
 async function confirm(io: Io): Promise<boolean> {
-  const rl = createInterface({ input: io.stdin, output: io.stdout as NodeJS.WritableStream });
+  // The question and the echo of the answer go to the terminal as they are: `yes` as typed.
+  const output = terminalOf(io.stdout) as NodeJS.WritableStream;
+  const rl = createInterface({ input: io.stdin, output });
   try {
     const answer = await rl.question(
       '\nDo you want to perform these actions?\n  Only `yes` will be accepted to approve.\n\n  Enter a value: ',
