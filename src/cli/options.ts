@@ -21,7 +21,7 @@ import { ControlPlaneError } from '../controlplane/errors.js';
 import { openTarget, type Target } from '../ops/open-target.js';
 import type { SharedInventory } from '../apply/inventory.js';
 import { inventoryPlace, parseK8sPlace } from '../util/k8s-place.js';
-import { parseDuration } from '../util/duration.js';
+import { durationRefusal, parseDuration } from '../util/duration.js';
 import { transportLimits, type TransportLimits } from '../util/transport-limits.js';
 import { lookupHost } from '../util/control-plane-endpoint.js';
 import type { ValidationError } from '../manifests/types.js';
@@ -46,10 +46,7 @@ export function useColor(flag: boolean | undefined, io: Pick<Io, 'stdout' | 'env
 export function durationFlag(flag: string, value: string | undefined, examples: string): number {
   if (value === undefined) return 0;
   const ms = parseDuration(value);
-  if (ms === null)
-    throw new UserError(
-      `--${flag} ${JSON.stringify(value)} is not a duration; write e.g. ${examples}`,
-    );
+  if (ms === null) throw new UserError(`--${flag} ${durationRefusal(value, examples)}`);
   return ms;
 }
 
@@ -183,7 +180,7 @@ export async function resolveTargets(
 
 export function noSuchEnvironment(name: string, names: readonly string[]): UserError {
   return new UserError(
-    `no environment '${name}' in poolsync.yaml${didYouMean(name, names)}; its environments: ${names.join(', ')}`,
+    `no environment '${name}' in poolsync.yaml${didYouMean(name, names, { prefixes: true })}; its environments: ${names.join(', ')}`,
   );
 }
 

@@ -9,6 +9,7 @@ import { singleDashError, usageError } from './usage-error.js';
 import { packageVersion } from './version.js';
 import { processRedactor } from '../util/redact.js';
 import { escapeStrayControls } from '../util/terminal-text.js';
+import { UserError } from '../util/user-error.js';
 
 export async function main(given: string[], processIo: Io): Promise<number> {
   // Bare `poolsync` is a newcomer asking what there is: the help, exit 0.
@@ -122,7 +123,7 @@ function yargsCommand(
     ...(c.aliases ? { aliases: c.aliases } : {}),
     describe: c.describe,
     builder: (y: Argv) => {
-      const out = c.builder?.(y, io.env) ?? y;
+      const out = valuesRequired(c.builder?.(y, io.env) ?? y);
       for (const sub of c.subcommands ?? []) out.command(yargsCommand(sub, `${words} `, io, exit));
       return out;
     },
@@ -131,6 +132,41 @@ function yargsCommand(
       if (work) exit(await work(args as never, io));
     },
   };
+}
+
+/**
+ * Every option that takes a value requires one (issue 78): `plan --out` alone is refused, as
+ * Terraform's `-out` is, instead of running with nothing to write to. Flags (booleans, counts)
+ * and lists (arrays) are left as they are; a positional is no option.
+ */
+function valuesRequired(y: Argv): Argv {
+  const parsed = y as unknown as {
+    getOptions(): {
+      key: Record<string, unknown>;
+      boolean: string[];
+      count: string[];
+      array: string[];
+    };
+    getGroups(): Record<string, string[]>;
+  };
+  const o = parsed.getOptions();
+  const not = new Set([
+    ...o.boolean,
+    ...o.count,
+    ...o.array,
+    ...(parsed.getGroups()['Positionals:'] ?? []),
+  ]);
+  const valued = Object.keys(o.key).filter((k) => !not.has(k) && k !== 'help' && k !== 'version');
+  if (valued.length === 0) return y;
+  // Given twice, yargs makes a list of it, which no command reads: `--dir a --dir b`.
+  const once = (args: Record<string, unknown>) => {
+    for (const k of valued)
+      if (Array.isArray(args[k]))
+        throw new UserError(
+          `Option --${k} was given ${(args[k] as unknown[]).length} times (${(args[k] as unknown[]).map((v) => JSON.stringify(String(v))).join(', ')}): give it once.`,
+        );
+  };
+  return y.requiresArg(valued).middleware(once, true);
 }
 
 /** yargs 18's templates; the script asks `poolsync --get-yargs-completions …` (completesPath). */

@@ -6,7 +6,7 @@
 import type { Argv } from 'yargs';
 import { closest } from '../manifests/suggest.js';
 import { UserError } from '../util/user-error.js';
-import { COMMANDS } from './define.js';
+import { COMMANDS, type Command } from './define.js';
 
 /** Options every command takes. */
 const GLOBAL_OPTIONS = ['help', 'version', 'log-format'];
@@ -20,17 +20,54 @@ const OTHER_TOOLS: Record<string, string> = {
   get: 'the daemon: `poolsync status --daemon URL`; what is managed: `poolsync state list`',
   rm: 'leave an object alone without deleting it: `poolsync state rm ADDRESS` (`state forget`)',
   reconcile: 'ask the daemon to run now: `poolsync sync --daemon URL`',
+  rollback:
+    'poolsync has no rollback: revert the commit in Git (`git revert`), then `poolsync apply` (or let the daemon apply it)',
+  events: "the daemon's runs, newest first: `poolsync history --daemon URL`",
+  logs: "the daemon's logs are its standard output (`kubectl logs`, `journalctl`); its runs: `poolsync history --daemon URL`",
+  // Terraform's `state` subcommands poolsync has not.
+  'state mv':
+    'an object is its name on the control plane: rename it in the manifests (the plan shows a delete and a create), or stop managing the old one with `poolsync state forget ADDRESS`',
+  'state pull':
+    'what poolsync manages: `poolsync state list`, one object: `poolsync state show ADDRESS`',
 };
+
+/**
+ * The hint for another tool's command in `words`, unless poolsync defines it (define.ts): a
+ * command added later (`rollback`) wins over its hint, as do its aliases.
+ */
+export function otherToolHint(
+  words: readonly string[],
+  commands: Readonly<Record<string, Command>> = COMMANDS,
+): { command: string; hint: string } | null {
+  const defined = (cs: readonly Command[], word: string | undefined) =>
+    word !== undefined &&
+    cs.some((c) => c.command.split(' ')[0] === word || (c.aliases ?? []).includes(word));
+  const [first, second] = words;
+  if (first === undefined) return null;
+  if (!defined(Object.values(commands), first))
+    return OTHER_TOOLS[first] ? { command: first, hint: OTHER_TOOLS[first] } : null;
+  const sub = `${first} ${second}`;
+  if (second === undefined || !OTHER_TOOLS[sub]) return null;
+  return defined(commands[first]?.subcommands ?? [], second)
+    ? null
+    : { command: sub, hint: OTHER_TOOLS[sub] };
+}
 
 /** MSG of yargs, whose instance CLI knows the options of the command it was reading. */
 export function usageError(msg: string, argv: readonly string[], cli: Argv): UserError {
   const words = argv.filter((a) => !a.startsWith('-'));
   const command = words[0];
-  if (command !== undefined && !COMMANDS[command] && OTHER_TOOLS[command] !== undefined)
+  const other = otherToolHint(words);
+  if (other)
     return new UserError(
-      `Unknown command "${command}": ${OTHER_TOOLS[command]}.\nRun \`poolsync --help\` for the commands.`,
+      `Unknown command "${other.command}": ${other.hint}.\nRun \`poolsync${other.command.includes(' ') ? ` ${command}` : ''} --help\` for the commands.`,
     );
   const help = command && COMMANDS[command] ? `poolsync ${command} --help` : 'poolsync --help';
+  const needs = /^Not enough arguments following: (.+)$/.exec(msg);
+  if (needs)
+    return new UserError(
+      `Option --${needs[1]} needs a value: \`--${needs[1]} VALUE\` (or \`--${needs[1]}=VALUE\`).\nRun \`${help}\` for the options.`,
+    );
   const unknown = /^Unknown arguments?: (.+)$/.exec(msg);
   if (unknown) {
     // What yargs knows there (the command's options and the global ones), but positionals.
@@ -58,10 +95,13 @@ export function usageError(msg: string, argv: readonly string[], cli: Argv): Use
     return new UserError(`${lines.join('\n')}\nRun \`${help}\` for the options.`);
   }
   const meant = /^Did you mean (.+)\?$/.exec(msg);
-  if (meant && command !== undefined)
+  if (meant && command !== undefined) {
+    // Under a command (`state lst`), yargs names the subcommand it meant (`list`).
+    const under = COMMANDS[command] && words[1] !== undefined ? `${command} ` : '';
     return new UserError(
-      `Unknown command "${command}": did you mean \`poolsync ${meant[1]}\`?\nRun \`poolsync --help\` for the commands.`,
+      `Unknown command "${under}${under ? words[1] : command}": did you mean \`poolsync ${under}${meant[1]}\`?\nRun \`poolsync ${under}--help\` for the commands.`,
     );
+  }
   return new UserError(`${msg}\nRun \`${help}\` for usage.`);
 }
 

@@ -20,7 +20,7 @@ import {
 import { load as loadYaml } from '../util/js-yaml.js';
 import { closest } from '../manifests/suggest.js';
 import { UserError } from '../util/user-error.js';
-import { parseDuration } from '../util/duration.js';
+import { durationRefusal, parseDuration } from '../util/duration.js';
 import { transportLimits, type TransportLimits } from '../util/transport-limits.js';
 import type { GitAuth } from '../util/git-env.js';
 import { rememberSecret } from '../util/redact.js';
@@ -266,7 +266,7 @@ function readers(raw: Map<string, Raw>, cwd: string) {
     const ms = typeof r.value === 'number' ? null : parseDuration(String(r.value));
     if (ms === null)
       throw new UserError(
-        `${r.origin}: "${String(r.value)}" is not a duration; write it like 30s, 1m, 10m or 1h.`,
+        `${r.origin}: ${durationRefusal(String(r.value), '30s, 1m, 10m or 1h')}.`,
       );
     if (ms < min)
       throw new UserError(`${r.origin}: ${String(r.value)} is too short; the minimum is ${min}ms.`);

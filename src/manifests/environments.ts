@@ -12,7 +12,7 @@ import {
   fileUrlPath,
   type HostResolver,
 } from '../util/control-plane-endpoint.js';
-import { parseDuration } from '../util/duration.js';
+import { MAX_DURATION_MS, parseDuration } from '../util/duration.js';
 import { urlCredentials } from '../util/url-credentials.js';
 import type { InputLimits } from './limits.js';
 import { didYouMean } from './suggest.js';
@@ -168,7 +168,7 @@ async function readEnvironment(
     const ms = parseDuration(raw.driftInterval);
     if (ms !== null && !(ms < 1000)) driftIntervalMs = ms;
     else {
-      const message = `${where}.driftInterval '${raw.driftInterval}' must be a duration of at least 1s, e.g. 5m`;
+      const message = `${where}.driftInterval '${raw.driftInterval}' must be a duration from 1s to ${Math.floor(MAX_DURATION_MS / 3_600_000)}h (what a timer can wait), e.g. 5m`;
       add('SCHEMA', message, at('driftInterval'));
     }
   }
@@ -239,7 +239,7 @@ export function selectEnvironment(
         ? `environment '${name}' was asked for, but ${REPO_CONFIG_FILE} declares no environments: leave out --env, or declare environments (docs/environments.md)`
         : name === undefined
           ? `${REPO_CONFIG_FILE} declares environments (${names.join(', ')}): name one with --env NAME (or --env all where a command takes it)`
-          : `no environment '${name}' in ${REPO_CONFIG_FILE}${didYouMean(name, names)}; its environments: ${names.join(', ')}`;
+          : `no environment '${name}' in ${REPO_CONFIG_FILE}${didYouMean(name, names, { prefixes: true })}; its environments: ${names.join(', ')}`;
   return { env, error: why === null ? null : configError(why) };
 }
 

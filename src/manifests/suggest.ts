@@ -18,9 +18,24 @@ function distance(input: string, candidate: string): { d: number; near: boolean 
   return { d, near: d <= Math.max(1, Math.floor(Math.max(input.length, candidate.length) / 3)) };
 }
 
-export function didYouMean(input: string, candidates: readonly string[]): string {
-  const hit = closest(input, candidates);
+/**
+ * `closest`; with `prefixes`, else the one candidate that begins with `input` (2 letters or
+ * more): names people shorten, as environments (`prod` → `production`).
+ */
+export function didYouMean(
+  input: string,
+  candidates: readonly string[],
+  { prefixes = false }: { prefixes?: boolean } = {},
+): string {
+  const hit = closest(input, candidates) ?? (prefixes ? onlyExtension(input, candidates) : null);
   return hit === null ? '' : ` (did you mean '${hit}'?)`;
+}
+
+function onlyExtension(input: string, candidates: readonly string[]): string | null {
+  const needle = input.toLowerCase();
+  if (needle.length < 2) return null;
+  const longer = candidates.filter((c) => c.toLowerCase().startsWith(needle));
+  return longer.length === 1 ? longer[0]! : null;
 }
 
 function squash(s: string): string {

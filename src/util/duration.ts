@@ -3,7 +3,32 @@
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/y;
 
+/**
+ * The longest wait a timer holds: Node fires a setTimeout of more than 2^31 - 1 ms (about 24.8
+ * days) at once, so `--call-timeout 597h` failed every call at once (issue 78). Every duration
+ * poolsync reads, from a flag, a variable or a config file, is at most this.
+ */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
+/** Milliseconds, or null: not a duration, or longer than MAX_DURATION_MS (durationRefusal). */
 export function parseDuration(text: string): number | null {
+  const ms = durationOf(text);
+  return ms !== null && ms <= MAX_DURATION_MS ? ms : null;
+}
+
+/**
+ * Why `text` is not a duration poolsync takes, for the message of whoever read it: `"597h" is
+ * longer than a timer can wait; give at most 596h` or `"5 minutes" is not a duration; write it
+ * like EXAMPLES`.
+ */
+export function durationRefusal(text: string, examples: string): string {
+  const ms = durationOf(text);
+  return ms !== null && ms > MAX_DURATION_MS
+    ? `${JSON.stringify(text)} is longer than a timer can wait (2^31 - 1 ms, about 24.8 days); give at most ${Math.floor(MAX_DURATION_MS / 3_600_000)}h`
+    : `${JSON.stringify(text)} is not a duration; write it like ${examples}`;
+}
+
+function durationOf(text: string): number | null {
   const input = text.trim();
   if (input === '') return null;
   if (/^\d+$/.test(input)) return null; // a bare number is ambiguous: ask for a unit

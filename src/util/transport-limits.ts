@@ -10,7 +10,7 @@
  *    decompression (a gzip bomb), so an endless body never takes the process's memory.
  * A limit that fires names its value and setting (a flag, else an environment variable).
  */
-import { formatDuration, parseDuration } from './duration.js';
+import { durationRefusal, formatDuration, parseDuration } from './duration.js';
 import { UserError } from './user-error.js';
 import type { Env } from './env.js';
 
@@ -105,7 +105,7 @@ export function transportLimits(
       throw new UserError(
         name === 'size'
           ? `${from}: "${raw}" is not a size; write it like 32MiB or 100MB`
-          : `${from}: "${raw}" is not a duration; write it like 5s, 30s or 2m`,
+          : `${from}: ${durationRefusal(raw, '5s, 30s or 2m')}`,
       );
     out[FIELD[name]] = value;
   }

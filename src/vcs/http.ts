@@ -11,7 +11,7 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import { backoffDelay, retryAfterMs } from '../util/backoff.js';
 import { plural } from '../render/common.js';
-import { formatDuration, parseDuration } from '../util/duration.js';
+import { durationRefusal, formatDuration, parseDuration } from '../util/duration.js';
 import { SYSTEM_CLOCK } from '../util/clock.js';
 import {
   CONNECT_FAILURE_CODES,
@@ -38,9 +38,7 @@ export function rateLimitWait(env: Env): number {
   if (!raw) return DEFAULT_RATE_LIMIT_WAIT_MS;
   const ms = parseDuration(raw);
   if (ms === null)
-    throw new VcsConfigError(
-      `POOLSYNC_RATE_LIMIT_WAIT=${JSON.stringify(raw)} is not a duration: use e.g. 10m, 1h or 0s.`,
-    );
+    throw new VcsConfigError(`POOLSYNC_RATE_LIMIT_WAIT: ${durationRefusal(raw, '10m, 1h or 0s')}.`);
   return ms;
 }
 

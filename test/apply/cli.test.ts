@@ -98,7 +98,7 @@ describe('poolsync apply DIR', () => {
     ]);
     expect(a.code).toBe(1);
     expect(a.stderr).toContain(
-      '--wait-timeout "soon" is not a duration; write e.g. 90s, 30m or 1h',
+      '--wait-timeout "soon" is not a duration; write it like 90s, 30m or 1h',
     );
     const b = await runCli([
       'apply',

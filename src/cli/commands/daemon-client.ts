@@ -226,7 +226,7 @@ function sections(s: DaemonStatus, only: string | undefined): [string | null, Da
   const names = all.map(([name]) => name);
   if (!names.includes(only))
     throw new UserError(
-      `the daemon has no environment '${only}'${didYouMean(only, names)}; its environments: ${names.join(', ')}`,
+      `the daemon has no environment '${only}'${didYouMean(only, names, { prefixes: true })}; its environments: ${names.join(', ')}`,
     );
   return all.filter(([name]) => name === only);
 }

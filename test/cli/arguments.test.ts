@@ -1,0 +1,250 @@
+/**
+ * Issue 78, item 5: a flag without its value is refused, for every option of every command
+ * (read from define.ts, so a new option is covered when it is added); an option given twice is
+ * refused; other tools' commands get poolsync's word unless poolsync defines them; an
+ * environment named by its start gets "did you mean"; every duration is bounded to what a timer
+ * can hold. In process (src/cli/run.ts's main).
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import yargs, { type Argv } from 'yargs';
+import { describe, expect, it } from 'vitest';
+import { COMMANDS, type Command } from '../../src/cli/define.js';
+import { otherToolHint } from '../../src/cli/usage-error.js';
+import { durationRefusal, MAX_DURATION_MS, parseDuration } from '../../src/util/duration.js';
+import { runInProcess } from '../support/memory-io.js';
+import { tempFolder } from '../support/temp-folder.js';
+
+const HEADER = 'apiVersion: poolsync/v1\nkind: RepoConfig\n';
+const ENV = { PATH: process.env.PATH, NO_COLOR: '1' };
+const poolsync = (...args: string[]) =>
+  runInProcess(args, { ...ENV, HOME: tempFolder('poolsync-home-') });
+
+/** Each command's words (`state list`) and the options of it that take a value. */
+function valuedOptions(): { words: string[]; option: string }[] {
+  const out: { words: string[]; option: string }[] = [];
+  const visit = (c: Command, parent: string[]) => {
+    const words = [...parent, c.command.split(' ')[0]!];
+    // Required positionals given (`promote <from>`): else yargs asks for them first.
+    const given = [...c.command.matchAll(/<[^>]+>/g)].map(() => 'bash');
+    if (c.subcommands) {
+      for (const sub of c.subcommands) visit(sub, words);
+      return;
+    }
+    const y = (c.builder?.(yargs([]), {}) ?? yargs([])) as Argv & {
+      getOptions(): {
+        key: Record<string, unknown>;
+        boolean: string[];
+        count: string[];
+        array: string[];
+      };
+      getGroups(): Record<string, string[]>;
+    };
+    const o = y.getOptions();
+    const not = new Set([
+      ...o.boolean,
+      ...o.count,
+      ...o.array,
+      ...(y.getGroups()['Positionals:'] ?? []),
+      'help',
+      'version',
+    ]);
+    for (const option of Object.keys(o.key))
+      if (option.length > 1 && !not.has(option)) out.push({ words: [...words, ...given], option });
+  };
+  for (const c of Object.values(COMMANDS)) visit(c, []);
+  return out;
+}
+
+describe('an option that takes a value', () => {
+  const options = valuedOptions();
+
+  it('are read from define.ts (the check can fail: plan --out is one of them)', () => {
+    expect(options).toContainEqual({ words: ['plan'], option: 'out' });
+    expect(options).toContainEqual({ words: ['state', 'show', 'bash'], option: 'control-plane' });
+    expect(options.length).toBeGreaterThan(50);
+  });
+
+  it('is refused without its value, at the end of the line or before another option', async () => {
+    const failed: string[] = [];
+    for (const { words, option } of options) {
+      for (const args of [
+        [...words, `--${option}`],
+        [...words, `--${option}`, '--no-such-option'],
+      ]) {
+        const r = await poolsync(...args);
+        const said = `Error: Option --${option} needs a value: \`--${option} VALUE\``;
+        if (r.code !== 1 || !r.stderr.startsWith(said) || r.stdout !== '')
+          failed.push(`${args.join(' ')} → ${r.code}: ${r.stderr}${r.stdout.slice(0, 200)}`);
+      }
+    }
+    expect(failed).toEqual([]);
+  });
+
+  it('plan --out without a value writes nothing and exits 1 (it exited 0)', async () => {
+    const dir = tempFolder('poolsync-out-');
+    const r = await runInProcess(
+      [
+        'plan',
+        join(process.cwd(), 'examples/config-repo'),
+        '--control-plane',
+        `file:${join(dir, 'cp.json')}`,
+        '--out',
+      ],
+      { ...ENV, HOME: dir },
+      dir,
+    );
+    expect(r).toEqual({
+      code: 1,
+      stdout: '',
+      stderr:
+        'Error: Option --out needs a value: `--out VALUE` (or `--out=VALUE`).\nRun `poolsync plan --help` for the options.\n',
+    });
+  });
+
+  it('given twice is refused, not read as a list (export --dir a --dir b was an internal error)', async () => {
+    const r = await poolsync('export', '--dir', 'a', '--dir', 'b');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('Error: Option --dir was given 2 times ("a", "b"): give it once.\n');
+  });
+});
+
+describe("other tools' commands", () => {
+  it.each([
+    [
+      ['state', 'mv', 'Queue/a', 'Queue/b'],
+      'Unknown command "state mv": an object is its name on the control plane',
+    ],
+    [
+      ['rollback'],
+      'Unknown command "rollback": poolsync has no rollback: revert the commit in Git',
+    ],
+    [['events'], 'Unknown command "events": the daemon\'s runs, newest first: `poolsync history'],
+    [['logs'], 'Unknown command "logs": the daemon\'s logs are its standard output'],
+    [['state', 'lst'], 'Unknown command "state lst": did you mean `poolsync state list`?'],
+  ])('%j says what poolsync has instead', async (args, said) => {
+    const r = await poolsync(...args);
+    expect(r.code).toBe(1);
+    expect(r.stderr.startsWith(`Error: ${said}`), r.stderr).toBe(true);
+    expect(r.stderr).not.toMatch(/did you mean `?poolsync rm/);
+  });
+
+  it('are no hint once poolsync defines them (a defined command or alias wins)', () => {
+    const rollback: Command = { command: 'rollback [run]', describe: 'roll back' };
+    expect(otherToolHint(['rollback'])).not.toBeNull();
+    expect(otherToolHint(['rollback'], { ...COMMANDS, rollback })).toBeNull();
+    const aliased: Command = { command: 'undo', aliases: ['rollback'], describe: 'undo' };
+    expect(otherToolHint(['rollback'], { ...COMMANDS, undo: aliased })).toBeNull();
+    const state = COMMANDS.state!;
+    const withMv = {
+      ...state,
+      subcommands: [...state.subcommands!, { command: 'mv <a> <b>', describe: '' }],
+    };
+    expect(otherToolHint(['state', 'mv'])).not.toBeNull();
+    expect(otherToolHint(['state', 'mv'], { ...COMMANDS, state: withMv })).toBeNull();
+    // poolsync's own commands are never hinted at.
+    for (const name of Object.keys(COMMANDS)) expect(otherToolHint([name])).toBeNull();
+  });
+});
+
+describe('an environment named by its start', () => {
+  it('--env prod: did you mean production', async () => {
+    const r = await poolsync('plan', 'examples/environments', '--env', 'prod');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      "no environment 'prod' in poolsync.yaml (did you mean 'production'?)",
+    );
+  });
+
+  it('a start that two environments share, or one letter, is no hint', async () => {
+    const dir = tempFolder('poolsync-envs-');
+    writeFileSync(
+      join(dir, 'poolsync.yaml'),
+      `${HEADER}environments:\n  prod-eu:\n    controlPlane: file:eu.json\n    folders: [.]\n  prod-us:\n    controlPlane: file:us.json\n    folders: [.]\n`,
+    );
+    const r = await poolsync('plan', dir, '--env', 'prod');
+    expect(r.stderr).toContain(
+      "no environment 'prod' in poolsync.yaml; its environments: prod-eu, prod-us",
+    );
+  });
+});
+
+describe('durations', () => {
+  it('are bounded to what a timer holds (2^31 - 1 ms): 596h is taken, 597h refused', () => {
+    expect(parseDuration('596h')).toBe(596 * 3_600_000);
+    expect(parseDuration('597h')).toBeNull();
+    expect(parseDuration(`${MAX_DURATION_MS}ms`)).toBe(MAX_DURATION_MS);
+    expect(parseDuration(`${MAX_DURATION_MS + 1}ms`)).toBeNull();
+    expect(durationRefusal('597h', '5s')).toBe(
+      '"597h" is longer than a timer can wait (2^31 - 1 ms, about 24.8 days); give at most 596h',
+    );
+    expect(durationRefusal('soon', '5s')).toBe('"soon" is not a duration; write it like 5s');
+  });
+
+  it('a timer past the bound fires at once (why the bound)', async () => {
+    const started = performance.now();
+    // Node warns (TimeoutOverflowWarning) and fires it after 1 ms: 597h, "no answer within 597h".
+    const fired = await new Promise<number>((resolve) => {
+      const warn = process.emitWarning;
+      process.emitWarning = () => {};
+      setTimeout(() => resolve(performance.now() - started), 597 * 3_600_000);
+      process.emitWarning = warn;
+    });
+    expect(fired).toBeLessThan(60_000);
+  });
+
+  it.each([
+    [
+      ['plan', 'examples/config-repo', '--call-timeout', '597h'],
+      '--call-timeout: "597h" is longer than a timer can wait',
+    ],
+    [
+      ['apply', 'examples/config-repo', '--lock-timeout', '1000h'],
+      '--lock-timeout "1000h" is longer than a timer can wait',
+    ],
+  ])('%j is refused in one line', async (args, said) => {
+    const r = await poolsync(
+      ...args,
+      '--control-plane',
+      `file:${join(tempFolder('poolsync-cp-'), 'cp.json')}`,
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`Error: ${said} (2^31 - 1 ms, about 24.8 days); give at most 596h\n`);
+  });
+
+  it('from a variable and from poolsync.yaml too', async () => {
+    const r = await runInProcess(
+      [
+        'plan',
+        'examples/config-repo',
+        '--control-plane',
+        `file:${join(tempFolder('poolsync-cp-'), 'cp.json')}`,
+      ],
+      { ...ENV, HOME: tempFolder('poolsync-home-'), POOLSYNC_READ_TIMEOUT: '30d' },
+    );
+    expect(r.stderr).toContain('"30d" is not a duration');
+    const long = await runInProcess(
+      [
+        'plan',
+        'examples/config-repo',
+        '--control-plane',
+        `file:${join(tempFolder('poolsync-cp-'), 'cp.json')}`,
+      ],
+      { ...ENV, HOME: tempFolder('poolsync-home-'), POOLSYNC_READ_TIMEOUT: '700h' },
+    );
+    expect(long.code).toBe(1);
+    expect(long.stderr).toBe(
+      'Error: environment variable POOLSYNC_READ_TIMEOUT: "700h" is longer than a timer can wait (2^31 - 1 ms, about 24.8 days); give at most 596h\n',
+    );
+    const dir = tempFolder('poolsync-envs-');
+    writeFileSync(
+      join(dir, 'poolsync.yaml'),
+      `${HEADER}environments:\n  prod:\n    controlPlane: file:prod.json\n    folders: [.]\n    driftInterval: 600h\n`,
+    );
+    const drift = await poolsync('validate', dir);
+    expect(drift.code).toBe(1);
+    expect(`${drift.stdout}${drift.stderr}`).toContain(
+      "driftInterval '600h' must be a duration from 1s to 596h (what a timer can wait)",
+    );
+  });
+});
