@@ -1,5 +1,10 @@
 /** Typed control-plane errors (domain.md, Errors). */
-import { connectAdvice, describeConnectFailure, type ConnectFailure } from '../util/reach.js';
+import {
+  connectAdvice,
+  describeConnectFailure,
+  proxyWords,
+  type ConnectFailure,
+} from '../util/reach.js';
 import { limitWords, type TransportLimits } from '../util/transport-limits.js';
 
 /** Each error code and the HTTP status of poolsync's REST API for it (embedded/server.ts). */
@@ -75,7 +80,7 @@ export function unreachable(
       ? limitWords('connect', limits)
       : connectAdvice(failure, CONTROL_PLANE_SETTING, advice);
   return new UnreachableError(
-    `${prefix}: cannot reach ${what}: ${describeConnectFailure(failure, origin)} (${failure.code}, ${tries}); ${check}`,
+    `${prefix}: cannot reach ${what}: ${describeConnectFailure(failure, origin)} (${failure.code}, ${tries}); ${check}${proxyWords(failure, limits.proxyVariable)}`,
     failure,
   );
 }

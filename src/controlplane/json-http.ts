@@ -19,6 +19,7 @@ import {
   TRANSIENT_STATUS,
   connectFailure,
   describeLostConnection,
+  PROXY_REFUSED,
   Reach,
 } from '../util/reach.js';
 import type { RetryPolicy } from '../util/backoff.js';
@@ -180,6 +181,8 @@ export class JsonHttp {
         throttled: throttled ? { said: `HTTP ${status}`, delayMs: asked } : undefined,
       };
     }
+    // Not the server's answer: a proxy's, which no retry or other body changes.
+    if (status === 407) throw unavailable(`${label}: ${PROXY_REFUSED}`);
     if (status < 200 || status >= 300) throw this.o.apiError(method, path, status, errorBody(text));
     if (text === '') return { ok: true, value: undefined as T };
     try {

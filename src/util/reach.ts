@@ -186,6 +186,19 @@ export function connectAdvice(f: ConnectFailure, setting: string, advice?: strin
 }
 
 /**
+ * Beside a failure to connect while the environment names a proxy poolsync does not use
+ * (`HTTPS_PROXY`): where a proxy is the way out, that is the cause. Empty otherwise.
+ */
+export function proxyWords(f: ConnectFailure | null, proxyVariable: string | undefined): string {
+  if (proxyVariable === undefined || f === null || f.kind === 'tls') return '';
+  return ` (${proxyVariable} is set, but poolsync does not go through a proxy: it connects directly, so this machine must reach the server without one)`;
+}
+
+/** An HTTP proxy in the way (407 Proxy Authentication Required), in words with what to do. */
+export const PROXY_REFUSED =
+  'a proxy between asks for credentials (HTTP 407 Proxy Authentication Required): poolsync does not go through a proxy; let this machine reach the server directly';
+
+/**
  * A failure without an answer that is not a failure to connect, in words, else null: a
  * connection reset or cut off (a proxy or firewall between), or an HTTP proxy's refusal.
  */
@@ -213,10 +226,15 @@ export class Reach {
  * Any failure that got no answer, in words, with what to do about `setting` (where the URL comes
  * from): `nothing accepts connections at … (ECONNREFUSED); is it running, and is --daemon right?`.
  */
-export function noAnswerWords(err: unknown, origin: string, setting: string): string {
+export function noAnswerWords(
+  err: unknown,
+  origin: string,
+  setting: string,
+  proxyVariable?: string,
+): string {
   const failure = connectFailure(err);
   if (failure)
-    return `${describeConnectFailure(failure, origin)} (${failure.code}); ${connectAdvice(failure, setting)}`;
+    return `${describeConnectFailure(failure, origin)} (${failure.code}); ${connectAdvice(failure, setting)}${proxyWords(failure, proxyVariable)}`;
   const lost = describeLostConnection(err, origin);
   if (lost !== null) return `${lost}; try again, and if it persists check what is between`;
   const e = err as { code?: unknown; message?: unknown };

@@ -20,7 +20,22 @@ export interface TransportLimits {
   callTimeoutMs: number;
   /** The largest answer of a control-plane call or of the daemon (the setting's kind). */
   maxResponseBytes: number;
+  /**
+   * A proxy variable the environment sets (`HTTPS_PROXY`), which poolsync's HTTP clients do not
+   * use: said beside a failure to connect (util/reach.ts), the likely cause behind a proxy.
+   */
+  proxyVariable?: string | undefined;
 }
+
+/** The variables other tools read a proxy from (curl's, git's), upper case first. */
+const PROXY_VARIABLES = [
+  'HTTPS_PROXY',
+  'https_proxy',
+  'HTTP_PROXY',
+  'http_proxy',
+  'ALL_PROXY',
+  'all_proxy',
+];
 
 const MiB = 1024 * 1024;
 
@@ -54,7 +69,7 @@ export const LIMIT_SETTINGS: Record<LimitName, { flag: string; env: string }> = 
   size: { flag: '--max-response-size', env: 'POOLSYNC_MAX_RESPONSE_SIZE' },
 };
 
-const FIELD: Record<LimitName, keyof TransportLimits> = {
+const FIELD: Record<LimitName, keyof Omit<TransportLimits, 'proxyVariable'>> = {
   connect: 'connectTimeoutMs',
   read: 'readTimeoutMs',
   call: 'callTimeoutMs',
@@ -89,7 +104,9 @@ export function transportLimits(
   given: Partial<Record<LimitName, string | number | undefined>>,
   env: Env,
 ): TransportLimits {
-  const out = { ...DEFAULT_LIMITS };
+  const out: TransportLimits = { ...DEFAULT_LIMITS };
+  const proxy = PROXY_VARIABLES.find((v) => env[v]?.trim());
+  if (proxy !== undefined) out.proxyVariable = proxy;
   for (const name of Object.keys(FIELD) as LimitName[]) {
     const { flag, env: variable } = LIMIT_SETTINGS[name];
     const flagValue = given[name];

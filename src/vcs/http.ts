@@ -294,7 +294,7 @@ export class ApiClient {
       throw this.fail(
         null,
         `${this.opts.provider} API at ${this.baseUrl.origin} could not be reached to ${call.operation}` +
-          ` (tried ${plural(attempt, 'time')}): ${noAnswerWords(err, this.baseUrl.origin, '--api-url')}`,
+          ` (tried ${plural(attempt, 'time')}): ${noAnswerWords(err, this.baseUrl.origin, '--api-url', this.limits.proxyVariable)}`,
       );
     }
   }

@@ -12,8 +12,9 @@ import { tempFolder } from '../support/temp-folder.js';
 
 const REPO = 'examples/config-repo';
 
-function poolsync(args: string[]): Promise<CliResult> {
+function poolsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return runInProcess(args, {
+    ...env,
     PATH: process.env.PATH,
     HOME: tempFolder('poolsync-home-'),
     NO_COLOR: '1',
@@ -70,6 +71,10 @@ const SAYS: Record<Breakage, { cause: RegExp; todo: RegExp }> = {
     cause: /the host poolsync-test\.invalid is not known \(DNS\)/,
     todo: /is the host name in --(control-plane|daemon)/,
   },
+  proxyAuth: {
+    cause: /a proxy between asks for credentials \(HTTP 407 Proxy Authentication Required\)/,
+    todo: /let this machine reach the server directly/,
+  },
   reset: {
     cause: /the connection to http:\/\/127\.0\.0\.1:\d+ was closed before an answer \(ECONNRESET\)/,
     todo: /try again|a proxy or firewall/,
@@ -110,29 +115,33 @@ function expectSaid(command: string, kind: Breakage, r: CliResult): void {
   if (command !== 'check' && command !== 'daemon') expect(lines, context).toHaveLength(1);
 }
 
+const TRUSTING: readonly Breakage[] = ['wrongName', 'expired'];
+
 describe('every command says why it reached no server, in one line (issue 78)', () => {
-  for (const kind of ['wrongName', 'closed', 'unknownHost'] as const)
+  for (const kind of Object.keys(SAYS) as Breakage[])
     for (const [command, args] of Object.entries(COMMANDS))
       it(`${command}: ${kind}`, async (t) => {
-        if (kind === 'wrongName' && !trustTestCa())
-          return t.skip('this Node cannot trust a test CA (tls.setDefaultCACertificates)');
-        const url = await brokenEndpoint(kind);
-        expectSaid(command, kind, await poolsync(args(url)));
-      });
-});
-
-describe('each TLS and connection failure has its own words', () => {
-  for (const kind of ['expired', 'unknownChain', 'reset'] as const)
-    for (const command of ['plan', 'status'])
-      it(`${command}: ${kind}`, async (t) => {
-        if (kind === 'expired' && !trustTestCa())
+        if (TRUSTING.includes(kind) && !trustTestCa())
           return t.skip('this Node cannot trust a test CA (tls.setDefaultCACertificates)');
         const url = await brokenEndpoint(kind);
         // A reset may be a restart: retried, but not the whole default budget here.
-        const args = [
-          ...COMMANDS[command]!(url),
-          ...(command === 'plan' ? ['--max-retries', '1'] : []),
-        ];
-        expectSaid(command, kind, await poolsync(args));
+        const fewer = kind === 'reset' && !['status', 'sync', 'export'].includes(command);
+        expectSaid(
+          command,
+          kind,
+          await poolsync([...args(url), ...(fewer ? ['--max-retries', '1'] : [])]),
+        );
       });
+});
+
+describe('behind a proxy poolsync does not use (HTTPS_PROXY)', () => {
+  for (const command of ['plan', 'status', 'daemon'])
+    it(`${command} says the variable is set and poolsync connects directly`, async () => {
+      const url = await brokenEndpoint('unknownHost');
+      const r = await poolsync(COMMANDS[command]!(url), { HTTPS_PROXY: 'http://proxy.test:3128' });
+      expectSaid(command, 'unknownHost', r);
+      expect(linesOf(command, r).join('\n')).toMatch(
+        /\(HTTPS_PROXY is set, but poolsync does not go through a proxy: it connects directly/,
+      );
+    });
 });

@@ -7,11 +7,13 @@
  * - `unknownChain`: the wrong-name server without the test CA trusted (UNABLE_TO_VERIFY_…);
  * - `reset`: a port that accepts each connection and resets it (ECONNRESET);
  * - `closed`: a loopback port nothing listens on (ECONNREFUSED);
- * - `unknownHost`: a name under `.invalid`, which never resolves (RFC 2606; ENOTFOUND).
+ * - `unknownHost`: a name under `.invalid`, which never resolves (RFC 2606; ENOTFOUND);
+ * - `proxyAuth`: an HTTP proxy in the way that wants credentials (407, as Squid answers).
  *
  * The certificates are test/fixtures/tls (their README says how they were made).
  */
 import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createTcpServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
@@ -66,8 +68,18 @@ async function resetting(): Promise<string> {
   return `http://127.0.0.1:${await listening(server)}`;
 }
 
+/** Squid's answer without credentials: 407, Proxy-Authenticate, an HTML page. */
+async function proxyAsking(): Promise<string> {
+  const server = createHttpServer((_q, s) =>
+    s
+      .writeHead(407, { 'proxy-authenticate': 'Basic realm="proxy"', 'content-type': 'text/html' })
+      .end('<html><body>Cache Access Denied</body></html>'),
+  );
+  return `http://127.0.0.1:${await listening(server)}`;
+}
+
 export type Breakage =
-  'wrongName' | 'expired' | 'unknownChain' | 'reset' | 'closed' | 'unknownHost';
+  'wrongName' | 'expired' | 'unknownChain' | 'reset' | 'closed' | 'unknownHost' | 'proxyAuth';
 
 /** The URL of an endpoint broken as `kind` says, open until the test ends. */
 export async function brokenEndpoint(kind: Breakage): Promise<string> {
@@ -83,5 +95,7 @@ export async function brokenEndpoint(kind: Breakage): Promise<string> {
       return `http://127.0.0.1:${await freePort()}`;
     case 'unknownHost':
       return 'http://poolsync-test.invalid:8080';
+    case 'proxyAuth':
+      return proxyAsking();
   }
 }

@@ -22,7 +22,7 @@ import { UserError } from '../../util/user-error.js';
 import { didYouMean } from '../../manifests/suggest.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { Agent, request } from 'undici';
-import { noAnswerWords } from '../../util/reach.js';
+import { noAnswerWords, PROXY_REFUSED } from '../../util/reach.js';
 import { CallDeadline, limitOf, limitWords, transportLimits } from '../../util/transport-limits.js';
 import {
   bool,
@@ -313,7 +313,7 @@ async function daemonRequest(
     return new UserError(
       limit
         ? `the daemon at ${url}: ${limitWords(limit, limits)}; check --daemon (its status address)`
-        : `cannot reach the daemon at ${url}: ${noAnswerWords(err, new URL(url).origin, DAEMON_SETTING)}`,
+        : `cannot reach the daemon at ${url}: ${noAnswerWords(err, new URL(url).origin, DAEMON_SETTING, limits.proxyVariable)}`,
     );
   };
   try {
@@ -330,6 +330,8 @@ async function daemonRequest(
     } catch {
       // not JSON: refused below
     }
+    if (res.statusCode === 407)
+      throw new UserError(`cannot reach the daemon at ${url}: ${PROXY_REFUSED}`);
     // Every answer of the daemon is a JSON object: its fields are read without a TypeError.
     if (typeof json !== 'object' || json === null || Array.isArray(json))
       throw new UserError(
