@@ -134,6 +134,36 @@ describe('every command says why it reached no server, in one line (issue 78)', 
       });
 });
 
+/** The other commands that reach a server, against the failures of the issue's "done when". */
+const MORE: Record<string, (url: string) => string[]> = {
+  history: (url) => ['history', '--daemon', url],
+  approve: (url) => ['approve', '--daemon', url],
+  suspend: (url) => ['suspend', '--daemon', url],
+  resume: (url) => ['resume', '--daemon', url],
+  import: (url) => ['import', 'Queue/default', '--dir', REPO, '--control-plane', url],
+  'state show': (url) => ['state', 'show', 'Queue/default', REPO, '--control-plane', url],
+  'state forget': (url) => [
+    'state',
+    'forget',
+    'Queue/default',
+    REPO,
+    '--control-plane',
+    url,
+    '--state-dir',
+    tempFolder('poolsync-state-'),
+  ],
+};
+
+describe('so do the other commands that reach a server', () => {
+  for (const kind of ['wrongName', 'closed', 'unknownHost'] as const)
+    for (const [command, args] of Object.entries(MORE))
+      it(`${command}: ${kind}`, async (t) => {
+        if (kind === 'wrongName' && !trustTestCa())
+          return t.skip('this Node cannot trust a test CA (tls.setDefaultCACertificates)');
+        expectSaid(command, kind, await poolsync(args(await brokenEndpoint(kind))));
+      });
+});
+
 describe('behind a proxy poolsync does not use (HTTPS_PROXY)', () => {
   for (const command of ['plan', 'status', 'daemon'])
     it(`${command} says the variable is set and poolsync connects directly`, async () => {
