@@ -41,9 +41,18 @@ export function controlPlaneUrl(
   return args['control-plane'] ?? env.POOLSYNC_CONTROL_PLANE ?? DEFAULT_CONTROL_PLANE_URL;
 }
 
+/** An option of one value given more than once (yargs makes a list of it): refused. */
+export function givenTwice(option: string, values: readonly unknown[]): UserError {
+  const shown = values.map((v) => JSON.stringify(String(v))).join(', ');
+  return new UserError(
+    `Option --${option} was given ${values.length} times (${shown}): give it once.`,
+  );
+}
+
 /** A whole-number `coerce`: yargs's `type: 'number'` would turn `abc` into NaN and say NaN. */
 export function wholeNumber(flag: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: unknown): number => {
+    if (Array.isArray(value) && value.length > 1) throw givenTwice(flag, value);
     const text = String(Array.isArray(value) ? value.at(-1) : value).trim();
     const n = /^\d+$/.test(text) ? Number(text) : NaN;
     if (!Number.isSafeInteger(n) || n < min || n > max)

@@ -3,13 +3,12 @@
  * once, output scrubbed of secrets, on the streams, environment and signals of an `Io`.
  */
 import yargs, { type Argv, type CommandModule } from 'yargs';
-import { COMMANDS, logFormatOption, type Command, type Shell } from './define.js';
+import { COMMANDS, givenTwice, logFormatOption, type Command, type Shell } from './define.js';
 import { jsonStderr, reportError, rewriting, wantsJsonLogs, type Io } from './io.js';
 import { singleDashError, usageError } from './usage-error.js';
 import { packageVersion } from './version.js';
 import { processRedactor } from '../util/redact.js';
 import { escapeStrayControls } from '../util/terminal-text.js';
-import { UserError } from '../util/user-error.js';
 
 export async function main(given: string[], processIo: Io): Promise<number> {
   // Bare `poolsync` is a newcomer asking what there is: the help, exit 0.
@@ -160,11 +159,7 @@ function valuesRequired(y: Argv): Argv {
   if (valued.length === 0) return y;
   // Given twice, yargs makes a list of it, which no command reads: `--dir a --dir b`.
   const once = (args: Record<string, unknown>) => {
-    for (const k of valued)
-      if (Array.isArray(args[k]))
-        throw new UserError(
-          `Option --${k} was given ${(args[k] as unknown[]).length} times (${(args[k] as unknown[]).map((v) => JSON.stringify(String(v))).join(', ')}): give it once.`,
-        );
+    for (const k of valued) if (Array.isArray(args[k])) throw givenTwice(k, args[k] as unknown[]);
   };
   return y.requiresArg(valued).middleware(once, true);
 }

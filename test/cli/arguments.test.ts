@@ -106,6 +106,19 @@ describe('an option that takes a value', () => {
     const r = await poolsync('export', '--dir', 'a', '--dir', 'b');
     expect(r.code).toBe(1);
     expect(r.stderr).toBe('Error: Option --dir was given 2 times ("a", "b"): give it once.\n');
+    // A number too (it took the last one silently).
+    const n = await poolsync(
+      'plan',
+      'examples/config-repo',
+      '--max-retries',
+      '2',
+      '--max-retries',
+      '3',
+    );
+    expect(n.code).toBe(1);
+    expect(n.stderr).toMatch(
+      /^Error: Option --max-retries was given 2 times \("2", "3"\): give it once\.\n/,
+    );
   });
 });
 
