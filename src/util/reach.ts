@@ -5,6 +5,7 @@
  * CONNECT_RETRIES retries (TLS and timeouts none), so a wrong URL is reported within a second;
  * then failures (a restart, a rolling update) get the whole --max-retries budget.
  */
+import { isIP } from 'node:net';
 
 /** Statuses that say "later": rate limited, or a server or gateway failing. */
 export const TRANSIENT_STATUS: readonly number[] = [429, 500, 502, 503, 504];
@@ -132,7 +133,10 @@ export function describeConnectFailure(f: ConnectFailure, origin: string): strin
     case 'dns':
       return `the host ${host} is not known (DNS)`;
     case 'timeout':
-      return `the connection to ${origin} timed out`;
+      // The connect timeout covers the DNS lookup too: a name server that does not answer.
+      return isIP(host.replace(/^\[|\]$/g, ''))
+        ? `the connection to ${origin} timed out`
+        : `the connection to ${origin} timed out (looking up ${host}, or connecting to it)`;
     case 'tls':
       return tlsWords(f, origin, host);
     case 'unreachable':

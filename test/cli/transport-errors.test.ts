@@ -71,7 +71,7 @@ const SAYS: Record<Breakage, { cause: RegExp; todo: RegExp }> = {
   // (seen here with 8 lookups at once: 15-26 s each) is that limit's line, naming the network.
   unknownHost: {
     cause:
-      /the host poolsync-test\.invalid is not known \(DNS\)|poolsync-test\.invalid:8080.*: no connection within \d/,
+      /the host poolsync-test\.invalid is not known \(DNS\)|poolsync-test\.invalid:8080.*(looking up poolsync-test\.invalid|: no connection within \d)/,
     todo: /is the host name in --(control-plane|daemon)|check the address and the network/,
   },
   proxyAuth: {
