@@ -342,8 +342,13 @@ export class ApiClient {
     return out;
   }
 
+  /**
+   * Destroyed, not closed: undici 7's close never settles once a connection failed its
+   * certificate's name check with a call waiting on it (controlplane/json-http.ts, issue 78), as
+   * the reads of a comment's pages in parallel may leave; the caller has moved on by then.
+   */
   async close(): Promise<void> {
-    await this.agent.close();
+    await this.agent.destroy();
   }
 }
 
