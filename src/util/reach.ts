@@ -123,7 +123,7 @@ function certNamesOf(err: unknown): string | undefined {
 
 /**
  * What happened, in words, for `origin` (`http://127.0.0.1:9`): the one place a failure to
- * connect becomes words (every backend, the daemon client, the forges, the notifier).
+ * connect becomes words (every backend, the daemon client, the forges).
  */
 export function describeConnectFailure(f: ConnectFailure, origin: string): string {
   const host = new URL(origin).hostname;
@@ -191,7 +191,7 @@ export function connectAdvice(f: ConnectFailure, setting: string, advice?: strin
 
 /**
  * Beside a failure to connect while the environment names a proxy poolsync does not use
- * (`HTTPS_PROXY`): where a proxy is the way out, that is the cause. Empty otherwise.
+ * (`HTTPS_PROXY`): on a network whose only way out is that proxy, the likely cause. Else empty.
  */
 export function proxyWords(f: ConnectFailure | null, proxyVariable: string | undefined): string {
   if (proxyVariable === undefined || f === null || f.kind === 'tls') return '';
@@ -204,7 +204,7 @@ export const PROXY_REFUSED =
 
 /**
  * A failure without an answer that is not a failure to connect, in words, else null: a
- * connection reset or cut off (a proxy or firewall between), or an HTTP proxy's refusal.
+ * connection reset or cut off after it was made (the server, a proxy or a firewall between).
  */
 export function describeLostConnection(err: unknown, origin: string): string | null {
   const lost = connectionLost(err);
