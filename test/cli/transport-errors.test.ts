@@ -167,6 +167,22 @@ describe('so do the other commands that reach a server', () => {
       });
 });
 
+describe("every backend's URL says it the same way (plan)", () => {
+  for (const kind of ['wrongName', 'closed', 'unknownHost'] as const)
+    for (const scheme of ['union+', 'flyteadmin+'])
+      it(`${scheme}: ${kind}`, async (t) => {
+        if (kind === 'wrongName' && !trustTestCa())
+          return t.skip('this Node cannot trust a test CA (tls.setDefaultCACertificates)');
+        // Union takes plain HTTP from a loopback test server only.
+        const broken = await brokenEndpoint(kind);
+        const url = kind === 'unknownHost' ? broken.replace(/^http:/, 'https:') : broken;
+        // Union's API key names its endpoint (host:port:client_id:client_secret:org).
+        const key = `${new URL(url).host}:poolsync-ci:not-a-secret:acme`;
+        const env = { POOLSYNC_UNION_API_KEY: Buffer.from(key).toString('base64') };
+        expectSaid('plan', kind, await poolsync(COMMANDS.plan!(`${scheme}${url}`), env));
+      });
+});
+
 // Not a closed port: the forges retry it 4 times with their backoff (~12 s).
 it("plan --comment: the forge's API (--api-url) says a certificate for another name too", async (t) => {
   if (!trustTestCa())
