@@ -293,15 +293,15 @@ function unitsPlanner(
   };
 }
 
-/** Under policy `safe`: what the daemon will hold and how to approve it (vcs/comment.ts). */
+/** The policy, and under `safe` what the daemon will hold and how to approve it (vcs/comment.ts). */
 function withHeld(
   outcome: Extract<EnvironmentOutcome, { kind: 'plan' }>,
   policy: DaemonConfig['policy'],
   command: string,
 ): EnvironmentOutcome {
   const { fingerprint, held } = splitHeld(outcome.plan);
-  if (policy !== 'safe' || fingerprint === null) return outcome;
-  return { ...outcome, held: { fingerprint, changes: held, command } };
+  if (policy !== 'safe' || fingerprint === null) return { ...outcome, policy };
+  return { ...outcome, policy, held: { fingerprint, changes: held, command } };
 }
 
 /*

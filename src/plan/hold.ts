@@ -26,11 +26,24 @@ interface HeldSplit {
   fingerprint: string | null;
 }
 
+/**
+ * Where `safe`'s hold starts, what a reviewer must see first (the pull-request comment): deletes,
+ * replaces, unverified changes, and the queues drained or deleted by capability steps (`drained`).
+ */
+export function destructiveChanges(
+  plan: Pick<Plan, 'changes' | 'steps'>,
+): { change: Change; drained: boolean }[] {
+  // Drains and queue deletes (capabilities drain, queue_delete) are destructive too.
+  const drained = new Set(plan.steps.filter((s) => DRAINING_OPS.has(s.op)).map((s) => s.target));
+  return plan.changes
+    .filter((c) => isActionable(c.action) && (holdsForSafe(c) || drained.has(c.address)))
+    .map((change) => ({ change, drained: drained.has(change.address) }));
+}
+
 export function splitHeld(plan: Plan): HeldSplit {
   const actionable = plan.changes.filter((c) => isActionable(c.action));
-  const heldAddresses = new Set(actionable.filter(holdsForSafe).map((c) => c.address));
-  // Drains and queue deletes (capabilities drain, queue_delete) are destructive too: their
-  // steps, and what waits on them (a cluster moved in place), are held.
+  const heldAddresses = new Set(destructiveChanges(plan).map((d) => d.change.address));
+  // A drain's steps, and what waits on them (a cluster moved in place), are held too.
   for (const s of plan.steps) if (DRAINING_OPS.has(s.op)) heldAddresses.add(s.target);
   if (heldAddresses.size === 0) return { now: plan, held: [], heldSteps: [], fingerprint: null };
 

@@ -1,11 +1,16 @@
 /**
- * Markdown for a pull-request comment: the closing line first, the changes in a fenced `diff`
- * block, then blocked items and warnings. GitHub colours `+` green, `-` red and `!` orange but
- * not `~`, so an update is `!` (blocked items are never in the block; a legend says so). Kept
- * under a size budget (GitHub caps comments at 65,536 characters).
+ * Markdown for a pull-request comment, read at any size as Atlantis' is (issue 78): the counts
+ * first, then what a reviewer must see whole (errors, then every destructive and blocked
+ * change), warnings one line per code, the capability and manual steps, the plan itself folded
+ * in `<details>`, and last what merging does. Kept under a size budget (GitHub caps comments at
+ * 65,536 characters): each part after the counts takes what it needs of the room left, or says
+ * how many of its items it could not show. In the diff block an update is `!` (GitHub colours
+ * `+` green, `-` red and `!` orange but not `~`); blocked items are never in it.
  */
 import { escapeTerminal } from '../util/terminal-text.js';
 import { visibleChanges, type Change, type Plan } from '../model/plan.js';
+import { countPlan } from '../plan/counts.js';
+import { destructiveChanges } from '../plan/hold.js';
 import {
   capabilitiesOn,
   capabilitySteps,
@@ -15,6 +20,7 @@ import {
   footnotes,
   headerLines,
   hasNoChanges,
+  inWords,
   noteText,
   plural,
   SYMBOL,
@@ -30,86 +36,277 @@ const UPDATE_IN_DIFF = '!';
 
 const IN_DIFF: ReadonlySet<Change['action']> = new Set(['create', 'update', 'replace', 'delete']);
 
-/** `maxChars`: upper bound of the output length; the change list is cut to fit. */
-export function renderMarkdown(plan: Plan, opts: { maxChars?: number } = {}): string {
-  const maxChars = opts.maxChars ?? 60_000;
-  const head = headLines(plan);
+/** What the caller knows of what merging does: the daemon's policy and what it will hold. */
+export interface MergeFacts {
+  policy: 'safe' | 'all' | 'none';
+  /** Changes policy `safe` holds for approval (listed above the plan by the comment). */
+  held: number;
+}
+
+export interface MarkdownOptions {
+  /** Upper bound of the output's length; what does not fit is counted, never cut mid-line. */
+  maxChars?: number;
+  /** Addresses the comment lists already (its held changes): counted here, not listed again. */
+  listed?: ReadonlySet<string>;
+  /** Absent (`plan -o markdown`, a CI comment): the next step in general words. */
+  merge?: MergeFacts;
+}
+
+/** A long warning is cut to this many characters: one line per code must stay one line. */
+const WARNING_CHARS = 400;
+/** Addresses named after a warning code's first one. */
+const WARNING_EXAMPLES = 3;
+/** The plan's `<details>` is open when its diff block is at most this many lines. */
+const OPEN_DIFF_LINES = 20;
+
+export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
   const changes = visibleChanges(plan);
-  const tail = [
-    ...capabilitySection(plan),
-    ...blockedSection(changes),
-    ...manualSection(plan),
-    ...warningsSection(plan),
-    ...unmanagedSection(changes),
-  ];
-  const meta = `<sub>commit ${plan.commit ? `\`${plan.commit.slice(0, 12)}\`` : 'unknown (not a clean Git work tree)'} · desired \`${short(plan.desired_fingerprint)}\` · live \`${short(plan.live_fingerprint)}\`</sub>`;
-  const applied = changes.filter((c) => IN_DIFF.has(c.action));
-  const body =
-    applied.length > 0
-      ? diffSection(applied, maxChars - [...head, ...tail, meta].join('\n').length - 200)
-      : [];
-  return [...head, ...body, ...tail, meta].join('\n') + '\n';
+  const head = headLines(plan);
+  const end = [metaLine(plan), '', mergeLine(plan, opts.merge)];
+  const room = new Room((opts.maxChars ?? 60_000) - size(head) - size(end));
+  errorsSection(room, plan);
+  destructiveSection(room, plan, opts.listed ?? new Set());
+  warningsSection(room, plan);
+  room.whole(capabilitySection(plan), (n) => `_${plural(n, 'capability step')} not shown here._`);
+  room.whole(manualSection(plan), () => "_The manual steps' runbook is not shown here._");
+  diffSection(
+    room,
+    changes.filter((c) => IN_DIFF.has(c.action)),
+  );
+  room.whole(unmanagedSection(changes), (n) => `_${plural(n, 'unmanaged object')} not listed._`);
+  return [...head, ...room.lines, ...end].join('\n') + '\n';
+}
+
+/** Characters of lines joined with newlines, one after the last. */
+const size = (lines: readonly string[]): number =>
+  lines.reduce((n, line) => n + line.length + 1, 0);
+
+/** A note of what did not fit: where the reader finds it. */
+const NOT_SHOWN = "(the comment's size limit): `poolsync plan` shows them all";
+
+/** The comment's room left, taken part by part in the order a reviewer reads them. */
+class Room {
+  readonly lines: string[] = [];
+  /** Room kept for the notes of what did not fit, one line each part: an eighth, at most 1,000. */
+  private readonly notes: number;
+  constructor(private left: number) {
+    this.notes = Math.min(1000, Math.max(0, Math.floor(left / 8)));
+  }
+
+  /** Whether `lines` fit beside the notes of the parts after them. */
+  fits(lines: readonly string[]): boolean {
+    return size(lines) <= this.left - this.notes;
+  }
+
+  /** A note of what did not fit, when even it fits. */
+  private note(line: string): void {
+    this.add(size([line, '']) <= this.left ? [line, ''] : []);
+  }
+
+  private add(lines: readonly string[]): void {
+    this.lines.push(...lines);
+    this.left -= size(lines);
+  }
+
+  /** `lines` whole when they take at most `share` of the room, else the note of their `items`. */
+  whole(part: { lines: string[]; items: number }, note: (n: number) => string, share = 1): void {
+    if (part.lines.length === 0) return;
+    if (size(part.lines) <= (this.left - this.notes) * share) this.add(part.lines);
+    else this.note(note(part.items));
+  }
+
+  /**
+   * `head`, items while they fit, the note of those left (`more`), then `tail`; the note alone
+   * when not even the head fits. An item stands for `counts[i]` things (default 1).
+   */
+  some(
+    head: string[],
+    items: string[][],
+    tail: string[],
+    more: (n: number) => string,
+    counts?: readonly number[],
+  ): void {
+    const count = (from: number) =>
+      counts ? counts.slice(from).reduce((a, b) => a + b, 0) : items.length - from;
+    let used = size(head) + size(tail);
+    if (used > this.left - this.notes) return this.note(more(count(0)));
+    let shown = 0;
+    for (const item of items) {
+      used += size(item);
+      if (used > this.left - this.notes) break;
+      shown++;
+    }
+    const left = items.length - shown;
+    this.add([...head, ...items.slice(0, shown).flat()]);
+    if (left > 0) this.note(more(count(shown)));
+    this.add(tail);
+  }
 }
 
 function headLines(plan: Plan): string[] {
-  const head: string[] = [];
-  if (plan.errors.length > 0) {
-    head.push(
-      `**Plan failed** with ${plural(plan.errors.length, 'error')}: nothing will be applied.`,
-      '',
-    );
-    for (const e of plan.errors) {
-      const where = [e.address, e.location].flatMap((w) => (w ? [code(w)] : [])).join(' at ');
-      head.push(`- :x: **${e.code}**${where ? ` ${where}` : ''}: ${markdownText(errorText(e))}`);
-    }
-    head.push('');
-  }
-  head.push(
+  const head = [
     hasNoChanges(plan)
       ? '**No changes.** The control plane matches the repository.'
       : `**${closingLine(plan)}**`,
-  );
+  ];
   const header = headerLines(plan, code, (w) => `> :warning: ${markdownText(w)}`);
   for (const line of [...footnotes(plan), ...header]) head.push('', line);
   head.push('');
   return head;
 }
 
-/** `### title`, its intro, its lines; nothing when it has no lines. */
-function section(title: string, intro: string | null, lines: readonly string[]): string[] {
-  if (lines.length === 0) return [];
-  return [`### ${title}`, '', ...(intro === null ? [] : [intro, '']), ...lines, ''];
+function errorsSection(room: Room, plan: Plan): void {
+  if (plan.errors.length === 0) return;
+  room.some(
+    [`**Plan failed** with ${plural(plan.errors.length, 'error')}: nothing will be applied.`, ''],
+    plan.errors.map((e) => {
+      const where = [e.address, e.location].flatMap((w) => (w ? [code(w)] : [])).join(' at ');
+      return [`- :x: **${e.code}**${where ? ` ${where}` : ''}: ${markdownText(errorText(e))}`];
+    }),
+    [''],
+    (n) => `- … ${plural(n, 'more error')} not shown ${NOT_SHOWN}`,
+  );
 }
 
-function capabilitySection(plan: Plan): string[] {
+/**
+ * Every delete, replace, drain and unverified change (what policy `safe` holds) and every blocked
+ * one, before anything else the room may not hold: a line each, or when those do not all fit,
+ * their addresses by action, which hold about twice as many.
+ */
+function destructiveSection(room: Room, plan: Plan, listed: ReadonlySet<string>): void {
+  const destructive = destructiveChanges(plan).filter((d) => !listed.has(d.change.address));
+  const blocked = plan.changes.filter((c) => c.action === 'blocked');
+  const above = destructiveChanges(plan).length - destructive.length;
+  const total = destructive.length + blocked.length;
+  if (total === 0 && above === 0) return;
+  const intro = [
+    `### Destructive and blocked changes (${total + above})`,
+    '',
+    'They remove, replace or interrupt something (policy `safe` holds them for approval); nothing is sent for blocked ones.' +
+      (above > 0 ? ` ${plural(above, 'of them is', 'of them are')} the held changes above.` : ''),
+    '',
+  ];
+  const more = (n: number) =>
+    `- … ${plural(n, 'more destructive or blocked change')} not listed ${NOT_SHOWN}`;
+  const lines = [
+    ...destructive.map((d) => [destructiveLine(d.change, d.drained)]),
+    ...blocked.map(blockedLines),
+  ];
+  if (room.fits([...intro, ...lines.flat(), ''])) return room.some(intro, lines, [''], more);
+  const byAction = new Map<string, string[]>();
+  for (const { change, drained } of destructive) {
+    const action = drained ? 'drain' : change.action;
+    byAction.set(action, [...(byAction.get(action) ?? []), change.address]);
+  }
+  if (blocked.length > 0)
+    byAction.set(
+      'blocked',
+      blocked.map((c) => c.address),
+    );
+  const rows = [...byAction].flatMap(([action, addresses]) =>
+    chunks(addresses, ADDRESSES_A_LINE).map((part) => ({
+      lines: [`- **${action}** ${part.map(code).join(', ')}`],
+      count: part.length,
+    })),
+  );
+  const why =
+    '_Too many to say why each: by action here, each with its reasons in `poolsync plan`._';
+  room.some(
+    [...intro, why, ''],
+    rows.map((r) => r.lines),
+    [''],
+    more,
+    rows.map((r) => r.count),
+  );
+}
+
+/** Addresses on one line of the short form of destructive changes. */
+const ADDRESSES_A_LINE = 20;
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function destructiveLine(c: Change, drained: boolean): string {
+  const forcing = c.diff
+    .filter((d) => d.forces_replacement)
+    .map(
+      (d) =>
+        `${d.path} ${clipText(JSON.stringify(d.before) ?? 'null', 60)} → ${clipText(JSON.stringify(d.after) ?? 'null', 60)}`,
+    );
+  const why = [
+    drained ? `drained first, then ${c.action === 'delete' ? 'deleted' : 'changed'}` : null,
+    forcing.length > 0 ? `${forcing.join(', ')} forces it` : null,
+    c.unverified ? `unverified: ${inWords(c.unverified) ?? ''}` : null,
+    causeText(c),
+  ].filter((w): w is string => w !== null);
+  const action = drained ? 'drain' : c.action;
+  return `- **${action}** ${code(c.address)}${why.length > 0 ? `: ${markdownText(why.join('; '))}` : ''}`;
+}
+
+function blockedLines(c: Change): string[] {
+  // What another object's step does to it (not in the diff block, which lists what is sent).
+  const cause = causeText(c);
+  return [
+    `- **blocked** ${code(c.address)}: ${markdownText(whyText(c) ?? '')}`,
+    ...(cause ? [`  - ${markdownText(cause)}`] : []),
+  ];
+}
+
+/** One line per code: how many, the first one's words, a few more of its objects. */
+function warningsSection(room: Room, plan: Plan): void {
+  const byCode = new Map<string, Plan['warnings']>();
+  for (const w of plan.warnings) byCode.set(w.code, [...(byCode.get(w.code) ?? []), w]);
+  const items = [...byCode].map(([warningCode, ws]) => {
+    const [first, ...rest] = ws as [Plan['warnings'][number], ...Plan['warnings']];
+    const words = markdownText(clipText(warningText(first), WARNING_CHARS));
+    if (rest.length === 0)
+      return [`- :warning: **${warningCode}** ${code(first.address)}: ${words}`];
+    const examples = rest.slice(0, WARNING_EXAMPLES).map((w) => code(w.address));
+    const more = rest.length - examples.length;
+    return [
+      `- :warning: **${warningCode}** ×${ws.length}: ${words} Also ${examples.join(', ')}${more > 0 ? ` and ${more} more` : ''}.`,
+    ];
+  });
+  if (items.length === 0) return;
+  room.some(
+    [`### Warnings (${plan.warnings.length})`, ''],
+    items,
+    [''],
+    (n) => `- … ${plural(n, 'more warning code')} not shown ${NOT_SHOWN}`,
+  );
+}
+
+/** `### title`, its intro, its lines; nothing when it has no lines. */
+function section(
+  title: string,
+  intro: string | null,
+  lines: readonly string[],
+  items: number,
+): { lines: string[]; items: number } {
+  if (lines.length === 0) return { lines: [], items: 0 };
+  return {
+    lines: [`### ${title}`, '', ...(intro === null ? [] : [intro, '']), ...lines, ''],
+    items,
+  };
+}
+
+function capabilitySection(plan: Plan) {
+  const steps = capabilitySteps(plan);
   return section(
     'Capability steps',
     `The control plane supports ${capabilitiesOn(plan) ?? 'none'}; these steps run in this order:`,
-    capabilitySteps(plan).map(
+    steps.map(
       (s) =>
         `- ${code(s.id)} **${s.op}** ${code(s.target)}${markdownText(s.detail)}: ${markdownText(s.why)}`,
     ),
+    steps.length,
   );
 }
 
-function blockedSection(changes: readonly Change[]): string[] {
-  return section(
-    'Blocked',
-    'Nothing is sent for these; they are reported until the repository or the control plane changes.',
-    changes
-      .filter((c) => c.action === 'blocked')
-      .flatMap((c) => {
-        const cause = causeText(c);
-        // What another object's step does to it (not in the diff block, which lists what is sent).
-        return [
-          `- **${code(c.address)}**: ${markdownText(whyText(c) ?? '')}`,
-          ...(cause ? [`  - ${markdownText(cause)}`] : []),
-        ];
-      }),
-  );
-}
-
-function manualSection(plan: Plan): string[] {
+function manualSection(plan: Plan) {
   const manual = manualSteps(plan);
   const runbook = runbookLines(plan.steps, { indent: '' }).map(escapeTerminal);
   const fence = fenceFor(runbook);
@@ -119,22 +316,13 @@ function manualSection(plan: Plan): string[] {
       `then stops with exit code 2 and this runbook${waitingNote(plan)}; ` +
       'with `--flyte-cli PATH` it runs these commands itself.',
     manual.length === 0 ? [] : [`${fence}sh`, ...runbook, fence],
+    manual.length,
   );
 }
 
-function warningsSection(plan: Plan): string[] {
-  return section(
-    'Warnings',
-    null,
-    plan.warnings.map(
-      (w) => `- :warning: **${w.code}** ${code(w.address)}: ${markdownText(warningText(w))}`,
-    ),
-  );
-}
-
-function unmanagedSection(changes: readonly Change[]): string[] {
+function unmanagedSection(changes: readonly Change[]) {
   const unmanaged = changes.filter((c) => c.action === 'unmanaged');
-  if (unmanaged.length === 0) return [];
+  if (unmanaged.length === 0) return { lines: [], items: 0 };
   const lines = [
     `<details><summary>Unmanaged (${unmanaged.some((c) => unmanagedReason(c)) ? 'reported, never touched' : 'not in the repository, prune is off'})</summary>`,
     '',
@@ -144,32 +332,32 @@ function unmanagedSection(changes: readonly Change[]): string[] {
     lines.push(`- ${code(c.address)}${why ? `: ${markdownText(why)}` : ''}`);
   }
   lines.push('', '</details>', '');
-  return lines;
+  return { lines, items: unmanaged.length };
 }
 
-function diffSection(applied: readonly Change[], budget: number): string[] {
-  const lines: string[] = [];
-  let shown = 0;
-  for (const c of applied) {
-    const block = diffBlock(c);
-    const size = block.join('\n').length + 1;
-    if (budget < size) break;
-    lines.push(...block);
-    budget -= size;
-    shown += 1;
-  }
-  const fence = fenceFor(lines);
-  const more = applied.length - shown;
-  return [
-    `${fence}diff`,
-    ...lines,
-    fence,
-    '<sub>`+` create · `!` update · `-/+` replace · `-` delete</sub>',
-    ...(more > 0
-      ? ['', `_…and ${more} more changes not shown here: run \`poolsync plan\` for the full plan._`]
-      : []),
-    '',
-  ];
+/** The plan's changes in a diff block, folded: as many as the room holds, the rest counted. */
+function diffSection(room: Room, applied: readonly Change[]): void {
+  if (applied.length === 0) return;
+  const blocks = applied.map(diffBlock);
+  const fence = fenceFor(blocks.flat());
+  const lines = blocks.reduce((n, b) => n + b.length, 0);
+  const open = lines <= OPEN_DIFF_LINES ? ' open' : '';
+  room.some(
+    [
+      `<details${open}><summary>The plan, change by change (${applied.length})</summary>`,
+      '',
+      `${fence}diff`,
+    ],
+    blocks,
+    [
+      fence,
+      '<sub>`+` create · `!` update · `-/+` replace · `-` delete</sub>',
+      '',
+      '</details>',
+      '',
+    ],
+    (n) => `# … ${plural(n, 'more change')} not shown ${NOT_SHOWN.replace(/`/g, '')}`,
+  );
 }
 
 function diffBlock(change: Change): string[] {
@@ -185,6 +373,32 @@ function diffBlock(change: Change): string[] {
       `${marker}     ${escapeTerminal(f.text)}${f.forces ? '  # forces replacement' : ''}`,
     );
   return lines;
+}
+
+function metaLine(plan: Plan): string {
+  return `<sub>commit ${plan.commit ? `\`${plan.commit.slice(0, 12)}\`` : 'unknown (not a clean Git work tree)'} · desired \`${short(plan.desired_fingerprint)}\` · live \`${short(plan.live_fingerprint)}\`</sub>`;
+}
+
+/** The comment's last line, Atlantis' next step: what merging this pull request does. */
+export function mergeLine(plan: Plan, merge?: MergeFacts): string {
+  const c = countPlan(plan);
+  const n = c.create + c.update + c.replace + c.delete;
+  if (plan.errors.length > 0)
+    return '**Merging** applies nothing while the plan fails: fix the errors above and push again.';
+  if (n === 0) return '**Merging** changes nothing on the control plane.';
+  const changes = plural(n, 'change');
+  if (merge?.policy === 'none')
+    return `**Merging** applies nothing: the daemon's policy is \`none\` (it plans only); these ${changes} wait for \`poolsync apply\`.`;
+  if (merge && merge.held > 0)
+    return `**Merging**: the daemon applies the rest of these ${changes} on its next run and holds the ${plural(merge.held, 'change')} above until approved (unless applies are frozen).`;
+  if (merge)
+    return `**Merging**: the daemon applies these ${changes} on its next run (unless applies are frozen).`;
+  return `**Merging** hands these ${changes} to poolsync's apply of the merged commit (the daemon's next run, under its policy, or \`poolsync apply\`); nothing is applied from the pull request.`;
+}
+
+/** At most `max` characters, the cut marked with an ellipsis. */
+function clipText(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 function short(fingerprint: string): string {

@@ -6,16 +6,9 @@
  * (docs/environments.md) one comment holds a collapsible section per environment, its counts
  * in the summary line; each gets an equal part of the limit and is shortened on its own.
  */
-import type { Change, Plan } from '../model/plan.js';
-import {
-  closingLine,
-  plural,
-  sideEffectLine,
-  SYMBOL,
-  warningText,
-  whyText,
-} from '../render/common.js';
-import { code, markdownText } from '../render/markdown.js';
+import type { Change } from '../model/plan.js';
+import { closingLine, plural } from '../render/common.js';
+import { code, markdownText, renderMarkdown } from '../render/markdown.js';
 import { splitHeld } from '../plan/hold.js';
 import { errorText } from '../render/reasons.js';
 import { escapeTerminal } from '../util/terminal-text.js';
@@ -137,10 +130,8 @@ export function buildComments(input: CommentInput): Comments {
     section = environmentSections(outcome, budget, heldText, where);
   else {
     const held = heldText('', outcome);
-    const full = held + fullSection(outcome);
-    const left = budget - codePointLength(held);
     section =
-      codePointLength(full) <= budget ? full : held + shortSection(outcome, Math.max(0, left));
+      held + sectionBody(outcome, Math.max(0, budget - codePointLength(held)), where.get(''));
   }
   // The short forms are built to fit; this cut only guards against a tiny limit.
   if (codePointLength(section) > budget) section = takeCodePoints(section, Math.max(0, budget));
@@ -213,17 +204,6 @@ function heldSection(h: HeldNote, place: HeldPlace): string {
   return `${intro}. They are more than the pull request's comments hold, so no comment approves them: after merge, review them where the daemon holds them (its dashboard, or \`poolsync approve\`, which lists them) and approve that fingerprint there. The first ${first.length}:\n${first.join('\n')}\n${more}`;
 }
 
-function fullSection(outcome: EnvironmentOutcome): string {
-  if (outcome.kind !== 'plan') return shortSection(outcome, Infinity);
-  return failedLine(outcome.plan) + outcome.markdown.trim();
-}
-
-function failedLine(plan: Plan): string {
-  return plan.errors.length > 0
-    ? '**The plan failed: nothing can be applied from this commit.**\n\n'
-    : '';
-}
-
 /** Nothing when the count is not known. */
 const errorsNote = (n: number | undefined) => (n ? ` (${plural(n, 'error')})` : '');
 
@@ -247,124 +227,35 @@ function fitItems(items: string[], budget: number, omitted: (n: number) => strin
   return parts.join('\n');
 }
 
-function shortSection(outcome: EnvironmentOutcome, budget: number): string {
+/** A section within `budget` (Infinity: whole); `held`: where its held changes are listed. */
+function sectionBody(outcome: EnvironmentOutcome, budget: number, held?: HeldPlace): string {
+  if (outcome.kind === 'plan') {
+    const { plan } = outcome;
+    // Held changes listed on the pull request (this comment, the ones after it) are not repeated.
+    const listed = new Set(
+      held === 'here' || held === 'next' ? (outcome.held?.changes ?? []).map((c) => c.address) : [],
+    );
+    const merge = outcome.policy && {
+      policy: outcome.policy,
+      held: outcome.held?.changes.length ?? 0,
+    };
+    return renderMarkdown(plan, { maxChars: budget, listed, ...(merge ? { merge } : {}) }).trim();
+  }
   if (outcome.kind === 'error') {
     // A server's message: its lines kept, their control characters escaped.
     const lines = clip(outcome.message, Math.max(0, budget - 100)).split('\n');
     return `**poolsync could not plan this commit.**\n\n${fence(lines.map(escapeTerminal).join('\n'), 'text')}`;
   }
-  if (outcome.kind === 'invalid') {
-    const intro = `**The repository is invalid${errorsNote(outcome.errorCount)}: nothing can be applied from this commit.** Fix these and push again:\n\n`;
-    const lines = outcome.errorsText.trimEnd().split('\n');
-    // Fence and note overhead; a line containing backticks may lengthen the fence a little.
-    const fit = fitItems(
-      lines,
-      budget - codePointLength(intro) - 40,
-      (n) =>
-        `… ${plural(n, 'more line')} omitted (the comment size limit); run \`poolsync validate\` for all.`,
-    );
-    return intro + fence(fit, 'text');
-  }
-  return shortPlan(outcome.plan, budget);
-}
-
-function value(v: unknown): string {
-  return clip(v === undefined ? 'null' : JSON.stringify(v), 120);
-}
-
-function changeLines(c: Change): string {
-  // Inside a diff fence: one line per name or value, escaped.
-  const lines = [`${SYMBOL[c.action]} ${escapeTerminal(c.address)}`];
-  for (const d of c.diff)
-    lines.push(
-      escapeTerminal(
-        `    ${d.path}: ${value(d.before)} → ${value(d.after)}${d.forces_replacement ? '  # forces replacement' : ''}`,
-      ),
-    );
-  return lines.join('\n');
-}
-
-/** The plan within `budget`: what a reviewer must see first, then changes while they fit. */
-function shortPlan(plan: Plan, budget: number): string {
-  const b: Budgeted = { out: [], left: budget };
-  push(b, shortIntro(plan));
-  section(
-    b,
-    'Errors',
-    plan.errors.map(
-      (e) =>
-        `- \`${e.code}\`${e.address ? ` ${code(e.address)}` : ''}: ${markdownText(clip(errorText(e), 500))}${e.location ? ` (${code(e.location)})` : ''}`,
-    ),
-    'error',
-  );
-  section(
-    b,
-    'Warnings',
-    plan.warnings.map(
-      (w) => `- \`${w.code}\` ${code(w.address)}: ${markdownText(clip(warningText(w), 500))}`,
-    ),
-    'warning',
-  );
-  section(
-    b,
-    'Blocked',
-    plan.changes
-      .filter((c) => c.action === 'blocked')
-      .map((c) => `- ${code(c.address)}: ${markdownText(clip(whyText(c) ?? 'blocked', 500))}`),
-    'blocked change',
-  );
-  changesSection(b, plan);
-  return b.out.join('\n\n');
-}
-
-interface Budgeted {
-  out: string[];
-  left: number;
-}
-
-function push(b: Budgeted, text: string): void {
-  b.out.push(text);
-  b.left -= codePointLength(text) + 2;
-}
-
-function shortIntro(plan: Plan): string {
-  return (
-    failedLine(plan) +
-    `**${closingLine(plan)}**${plan.summary.unmanaged ? ` ${plan.summary.unmanaged} unmanaged.` : ''}\n\n` +
-    (sideEffectLine(plan) ? `${sideEffectLine(plan)}\n\n` : '') +
-    '_The full plan is larger than a comment can hold: it is shortened here. Run `poolsync plan` for all of it._'
-  );
-}
-
-function section(b: Budgeted, title: string, items: string[], noun: string): void {
-  if (items.length === 0 || b.left <= OMISSION_RESERVE) return;
-  const header = `#### ${title}\n\n`;
+  const intro = `**The repository is invalid${errorsNote(outcome.errorCount)}: nothing can be applied from this commit.** Fix these and push again:\n\n`;
+  const lines = outcome.errorsText.trimEnd().split('\n');
+  // Fence and note overhead; a line containing backticks may lengthen the fence a little.
   const fit = fitItems(
-    items,
-    b.left - codePointLength(header) - 2,
-    (n) => `- … ${plural(n, `more ${noun}`)} omitted`,
+    lines,
+    budget - codePointLength(intro) - 40,
+    (n) =>
+      `… ${plural(n, 'more line')} omitted (the comment size limit); run \`poolsync validate\` for all.`,
   );
-  push(b, header + fit);
-}
-
-function changesSection(b: Budgeted, plan: Plan): void {
-  const changes = plan.changes.filter((c) => c.action !== 'noop' && c.action !== 'blocked');
-  if (changes.length === 0) return;
-  const header = '#### Changes\n\n';
-  const blocks = changes.map(changeLines);
-  const fenceOverhead = codePointLength(fence('', 'diff'));
-  // Slack for a longer fence when a value itself contains backticks.
-  const room = b.left - codePointLength(header) - fenceOverhead - 20;
-  if (room > OMISSION_RESERVE) {
-    const fit = fitItems(
-      blocks,
-      room,
-      (n) => `# … ${plural(n, 'more change')} omitted (the comment size limit)`,
-    );
-    push(b, header + fence(fit, 'diff'));
-  } else {
-    push(b, `_${plural(changes.length, 'change')} omitted (the comment size limit)._`);
-  }
+  return intro + fence(fit, 'text');
 }
 
 type Sections = Extract<PublishOutcome, { kind: 'environments' }>;
@@ -453,7 +344,9 @@ function environmentSections(
       where.get(e.name) !== 'nowhere',
     );
   };
-  const fulls = outcome.environments.map((e) => section(e, () => fullSection(e.outcome)));
+  const fulls = outcome.environments.map((e) =>
+    section(e, () => sectionBody(e.outcome, Infinity, where.get(e.name))),
+  );
   const all = [intro, ...fulls].join('\n\n');
   if (codePointLength(all) <= budget) return all;
   const part = Math.floor((budget - codePointLength(intro)) / outcome.environments.length);
@@ -463,7 +356,11 @@ function environmentSections(
       codePointLength(fulls[i]!) <= part
         ? fulls[i]!
         : section(e, (held) =>
-            shortSection(e.outcome, Math.max(0, part - OVERHEAD - codePointLength(held))),
+            sectionBody(
+              e.outcome,
+              Math.max(0, part - OVERHEAD - codePointLength(held)),
+              where.get(e.name),
+            ),
           ),
     ),
   ].join('\n\n');

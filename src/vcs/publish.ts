@@ -9,7 +9,6 @@ import { formatValidationText } from '../manifests/report.js';
 import type { ValidationError } from '../manifests/types.js';
 import type { Plan } from '../model/plan.js';
 import { planRun, type PlanSource } from '../ops/plan-run.js';
-import { renderMarkdown } from '../render/markdown.js';
 import {
   buildComments,
   type Comments,
@@ -207,7 +206,7 @@ export interface PlanOutcomeOptions extends Omit<Extract<PlanSource, { kind: 'op
 }
 
 export function outcomeForPlan(plan: Plan): EnvironmentOutcome {
-  return { kind: 'plan', plan, markdown: renderMarkdown(plan) };
+  return { kind: 'plan', plan };
 }
 
 /** Files from the repository root (`repoPath` prefixed). */

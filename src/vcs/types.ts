@@ -49,8 +49,11 @@ export interface HeldNote {
 }
 
 export type EnvironmentOutcome =
-  /** `held`: what the daemon will hold for approval (policy `safe`), shown first in the comment. */
-  | { kind: 'plan'; plan: Plan; markdown: string; held?: HeldNote }
+  /**
+   * `held`: what the daemon will hold for approval (policy `safe`), shown first in the comment;
+   * `policy`: the daemon's, which the comment's last line words (absent: a CI comment).
+   */
+  | { kind: 'plan'; plan: Plan; held?: HeldNote; policy?: 'safe' | 'all' | 'none' }
   | { kind: 'invalid'; errorsText: string; errorCount?: number }
   /** Planning failed for a reason outside the repository (live state unreadable, fetch failed). */
   | { kind: 'error'; message: string };

@@ -64,10 +64,11 @@ function linksOutsideCode(markdown: string): string[] {
 
 describe('names from the control plane in every renderer', () => {
   it('text, markdown and the pull-request comment: no control character, no line or fence break-out', async () => {
-    for (const plan of await hostilePlans()) {
+    const [unmanaged, pruned] = await hostilePlans();
+    for (const plan of [unmanaged!, pruned!]) {
       const text = renderText(plan, { color: false });
       const markdown = renderMarkdown(plan);
-      const outcome = { kind: 'plan' as const, plan, markdown };
+      const outcome = { kind: 'plan' as const, plan };
       const comment = buildComments({ commit: 'a'.repeat(40), outcome, limit: 65_536 }).body;
       const short = buildComments({ commit: 'a'.repeat(40), outcome, limit: 3000 }).body;
       for (const [what, out] of [
@@ -82,7 +83,9 @@ describe('names from the control plane in every renderer', () => {
           what,
         ).toBe(false);
         expect(out, what).not.toMatch(/^\[click\]/m);
-        expect(out, what).toContain('esc\\x1b[2Jclear');
+        // The short comment lists the deletes first; it has no room for unmanaged objects.
+        if (what !== 'short comment' || plan === pruned)
+          expect(out, what).toContain('esc\\x1b[2Jclear');
         if (what !== 'text') expect(fencesBalanced(out), what).toBe(true);
       }
       // Link syntax in markdown text is neutralised; in code spans it is literal.

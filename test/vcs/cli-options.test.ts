@@ -13,7 +13,7 @@ import {
 } from '../../src/vcs/cli-options.js';
 import { pullRequestCommentOptions } from '../../src/vcs/comment-options.js';
 import { FakeForge } from '../support/fake-forge.js';
-import { makePlan, markdownOf } from './plan-fixture.js';
+import { makePlan } from './plan-fixture.js';
 
 let root: string;
 let repo: string;
@@ -170,9 +170,7 @@ describe('publishFromCliArgs', () => {
 
   it('does nothing without --comment', async () => {
     const plan = makePlan({});
-    expect(
-      await publishFromCliArgs({ dir: repo }, { kind: 'plan', plan, markdown: '' }, {}),
-    ).toBeNull();
+    expect(await publishFromCliArgs({ dir: repo }, { kind: 'plan', plan }, {})).toBeNull();
   });
 
   it('parses the options with yargs and posts the plan', async () => {
@@ -192,7 +190,7 @@ describe('publishFromCliArgs', () => {
     const plan = makePlan({ queueUpdates: 2 });
     const r = await publishFromCliArgs(
       { ...argv, dir: join(repo, 'teams', 'a') },
-      { kind: 'plan', plan, markdown: markdownOf(plan) },
+      { kind: 'plan', plan },
       { GITHUB_TOKEN: forge.token },
     );
     expect(r?.comment).toBe('created');
@@ -209,7 +207,7 @@ describe('publishFromCliArgs', () => {
     const plan = makePlan({});
     const err = await publishFromCliArgs(
       { comment: 'github', pr: 4, repo: 'acme/cfg', 'api-url': forge.url, dir: repo },
-      { kind: 'plan', plan, markdown: '' },
+      { kind: 'plan', plan },
       { GITHUB_TOKEN: 'wrong-s3cret-value' },
     ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UserError);

@@ -13,7 +13,8 @@ import { publishPlan } from '../../src/vcs/publish.js';
 import { codePointLength } from '../../src/vcs/comment.js';
 import type { PublishOutcome } from '../../src/vcs/types.js';
 import { FakeForge } from '../support/fake-forge.js';
-import { makePlan, markdownOf } from './plan-fixture.js';
+import { makePlan } from './plan-fixture.js';
+import { renderMarkdown } from '../../src/render/markdown.js';
 
 const SHA = '0123456789abcdef0123456789abcdef01234567';
 const GITHUB = COMMENT_LIMITS.github;
@@ -23,25 +24,17 @@ function body(outcome: PublishOutcome, limit = GITHUB, key?: string) {
   return buildComments({ outcome, commit: SHA, limit, key }).body;
 }
 
-/** Markdown of exactly `n` characters, standing in for renderMarkdown output. */
-function outcomeWithMarkdown(
-  n: number,
-  plan = makePlan({ queueUpdates: 3000, warnings: 3, blocked: 2 }),
-) {
-  return { kind: 'plan' as const, plan, markdown: 'x'.repeat(n) };
-}
-
 describe('comment body', () => {
   it('opens with the marker and names the commit and folder', () => {
     const plan = makePlan({ queueUpdates: 1 });
-    const b = body({ kind: 'plan', plan, markdown: markdownOf(plan) }, GITHUB, './teams/a/');
+    const b = body({ kind: 'plan', plan }, GITHUB, './teams/a/');
     expect(b.startsWith('<!-- poolsync:plan path="teams/a" -->\n')).toBe(true);
     expect(isPoolsyncComment(b, commentMarker('teams/a'))).toBe(true);
     expect(isPoolsyncComment(b, commentMarker())).toBe(false);
     expect(isPoolsyncComment(b, commentMarker('teams/a/b'))).toBe(false);
     expect(b).toContain('for `teams/a`');
     expect(b).toContain(`For commit \`${SHA}\`.`);
-    expect(b).toContain(markdownOf(plan).trim());
+    expect(b).toContain(renderMarkdown(plan).trim());
   });
 
   it('a key cannot close the HTML comment early', () => {
@@ -81,59 +74,71 @@ describe('comment body', () => {
 });
 
 describe('size limits (GitHub 65,536; GitLab 1,000,000 characters)', () => {
-  const overhead = codePointLength(body(outcomeWithMarkdown(0)));
-
-  it('a body exactly at the GitHub limit is posted in full', () => {
-    const b = body(outcomeWithMarkdown(GITHUB - overhead));
-    expect(codePointLength(b)).toBe(GITHUB);
-    expect(b).toContain('x'.repeat(GITHUB - overhead));
-    expect(b).not.toContain('shortened');
+  const plan = (opts: Parameters<typeof makePlan>[0]) => ({
+    kind: 'plan' as const,
+    plan: makePlan(opts),
   });
 
-  it('one character over the limit is shortened: summary, warnings, blocked first, changes counted', () => {
-    const plan = makePlan({ queueUpdates: 3000, warnings: 3, blocked: 2, unmanaged: 1 });
-    const b = body(outcomeWithMarkdown(GITHUB - overhead + 1, plan));
+  it('a plan that fits is posted whole, the plan as renderMarkdown words it', () => {
+    const outcome = plan({ queueUpdates: 50, warnings: 3, blocked: 2 });
+    const b = body(outcome);
+    expect(b).toContain(renderMarkdown(outcome.plan).trim());
+    expect(b).not.toContain('not shown');
+    expect(b.match(/^! Queue\/queue-\d+$/gm)).toHaveLength(50);
+  });
+
+  it('a plan over the limit is shortened: counts, blocked, warnings, then changes counted', () => {
+    const b = body(plan({ queueUpdates: 3000, warnings: 3, blocked: 2, unmanaged: 1 }));
     expect(codePointLength(b)).toBeLessThanOrEqual(GITHUB);
     expect(b.startsWith(commentMarker())).toBe(true);
-    expect(b).toContain('Plan: 0 to create, 3000 to update, 0 to replace, 0 to delete, 2 blocked.');
-    expect(b).toContain('shortened');
-    const warnings = b.indexOf('#### Warnings');
-    const blocked = b.indexOf('#### Blocked');
-    const changes = b.indexOf('#### Changes');
-    expect(warnings).toBeGreaterThan(0);
-    expect(blocked).toBeGreaterThan(warnings);
-    expect(changes).toBeGreaterThan(blocked);
-    expect(b).toContain('`Queue/moved-1`: Q3/Q6');
-    expect(b).toContain('`QUEUE_ROUTES_NOWHERE` `Queue/idle-2`');
-    const shown = b.match(/^~ Queue\/queue-\d+$/gm)?.length ?? 0;
-    const omitted = Number(/# … (\d+) more changes omitted/.exec(b)?.[1]);
+    const counts = b.indexOf(
+      'Plan: 0 to create, 3000 to update, 0 to replace, 0 to delete, 2 blocked.',
+    );
+    const blocked = b.indexOf('### Destructive and blocked changes (2)');
+    const warnings = b.indexOf('### Warnings (3)');
+    const changes = b.indexOf('<details><summary>The plan, change by change (3000)');
+    expect(counts).toBeGreaterThan(0);
+    expect(blocked).toBeGreaterThan(counts);
+    expect(warnings).toBeGreaterThan(blocked);
+    expect(changes).toBeGreaterThan(warnings);
+    expect(b).toContain('- **blocked** `Queue/moved-1`: Q3/Q6');
+    // Three warnings of one code: one line.
+    expect(b).toContain(
+      '**QUEUE_ROUTES_NOWHERE** ×3: queue idle-0 will route nowhere (C8) Also `Queue/idle-1`, `Queue/idle-2`.',
+    );
+    const shown = b.match(/^! Queue\/queue-\d+$/gm)?.length ?? 0;
+    const omitted = Number(/# … (\d+) more changes not shown/.exec(b)?.[1]);
     expect(shown).toBeGreaterThan(1000);
-    // 3000 updates + 1 unmanaged; blocked ones are listed above.
-    expect(shown + omitted).toBe(3001);
-    // Still ends with the footer: nothing was cut blindly.
-    expect(b.trimEnd().endsWith('</sub>')).toBe(true);
+    expect(shown + omitted).toBe(3000);
+    // The unmanaged list did not fit: counted.
+    expect(b).toContain('_1 unmanaged object not listed._');
+    // Still ends with what merging does and the footer: nothing was cut blindly.
+    expect(b).toMatch(
+      /\*\*Merging\*\* hands these 3000 changes .*\n\n---\n<sub>Posted by poolsync/,
+    );
   });
 
   it('the shortened body uses the room it has (fills to near the limit)', () => {
-    const b = body(outcomeWithMarkdown(GITHUB, makePlan({ queueUpdates: 5000 })));
-    expect(codePointLength(b)).toBeGreaterThan(GITHUB - 500);
+    const b = body(plan({ queueUpdates: 5000 }));
+    expect(codePointLength(b)).toBeGreaterThan(GITHUB - 1000);
     expect(codePointLength(b)).toBeLessThanOrEqual(GITHUB);
   });
 
-  it('GitLab: exactly at 1,000,000 in full, one over shortened, never over', () => {
-    const exact = body(outcomeWithMarkdown(GITLAB - overhead), GITLAB);
-    expect(codePointLength(exact)).toBe(GITLAB);
-    const plan = makePlan({ queueUpdates: 40_000 });
-    const over = body(outcomeWithMarkdown(GITLAB - overhead + 1, plan), GITLAB);
+  it('GitLab: a plan GitHub shortens is whole; 40,000 changes are shortened, never over', () => {
+    expect(body(plan({ queueUpdates: 3000 }), GITLAB)).not.toContain('not shown');
+    const over = body(plan({ queueUpdates: 40_000 }), GITLAB);
     expect(codePointLength(over)).toBeLessThanOrEqual(GITLAB);
-    expect(over).toMatch(/# … \d+ more changes omitted/);
+    expect(codePointLength(over)).toBeGreaterThan(GITLAB - 1000);
+    expect(over).toMatch(/# … \d+ more changes not shown/);
   });
 
-  it('counts characters, not UTF-16 units: an emoji is one', () => {
-    const emoji = '🚀'.repeat(GITHUB - overhead);
-    const b = body({ kind: 'plan', plan: makePlan({}), markdown: emoji });
-    expect(codePointLength(b)).toBe(GITHUB);
-    expect(b).toContain(emoji);
+  it('counts characters, not UTF-16 units: an emoji is one, and no pair is cut', () => {
+    const outcome = plan({ queueUpdates: 3000 });
+    for (const c of outcome.plan.changes) c.address = `${c.address}🚀`;
+    const b = body(outcome);
+    expect(codePointLength(b)).toBeLessThanOrEqual(GITHUB);
+    expect(b).toContain('Queue/queue-00000🚀');
+    expect(b).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])/);
   });
 
   it('huge validation output keeps the first errors and counts the rest', () => {
@@ -150,15 +155,20 @@ describe('size limits (GitHub 65,536; GitLab 1,000,000 characters)', () => {
   });
 
   it('errors, warnings and blocked items that alone exceed the limit are counted too', () => {
-    const plan = makePlan({ queueUpdates: 10, warnings: 2000, blocked: 2000, errors: 2000 });
-    const b = body(outcomeWithMarkdown(GITHUB * 2, plan));
+    const b = body(plan({ queueUpdates: 10, warnings: 2000, blocked: 2000, errors: 2000 }));
     expect(codePointLength(b)).toBeLessThanOrEqual(GITHUB);
-    expect(b).toMatch(/- … \d+ more errors omitted/);
-    expect(b).toContain('The plan failed');
+    expect(b).toContain('**Plan failed** with 2000 errors');
+    const errors = b.match(/^- :x: \*\*PREVENT_DESTROY\*\*/gm)?.length ?? 0;
+    expect(errors + Number(/- … (\d+) more errors not shown/.exec(b)?.[1])).toBe(2000);
+    // The errors took the room: the blocked changes are counted, each one.
+    expect(b).toMatch(
+      /(?:- … 2000 more destructive or blocked changes not listed)|(?:\*\*blocked\*\*)/,
+    );
+    expect(b).toContain('**Merging** applies nothing while the plan fails');
   });
 
   it('a tiny limit still gives a body within it, marker first', () => {
-    const b = body(outcomeWithMarkdown(5000), 300);
+    const b = body(plan({ queueUpdates: 3000 }), 300);
     expect(codePointLength(b)).toBeLessThanOrEqual(300);
     expect(b.startsWith(commentMarker())).toBe(true);
   });
@@ -180,12 +190,12 @@ describe('size limits end to end', () => {
       number: 1,
       commit: SHA,
       token: forge.token,
-      outcome: { kind: 'plan', plan, markdown: markdownOf(plan) },
+      outcome: { kind: 'plan', plan },
     });
     expect(r.comment).toBe('created');
     const posted = forge.list('github:acme/cfg#1')[0]!.body;
     expect(codePointLength(posted)).toBeLessThanOrEqual(GITHUB);
-    expect(posted).toMatch(/# … \d+ more changes omitted/);
+    expect(posted).toMatch(/# … \d+ more changes not shown/);
   });
 
   it('when the service counts lower than documented (422 too long), a shorter body is posted', async () => {
@@ -199,7 +209,7 @@ describe('size limits end to end', () => {
       number: 1,
       commit: SHA,
       token: forge.token,
-      outcome: { kind: 'plan', plan, markdown: markdownOf(plan) },
+      outcome: { kind: 'plan', plan },
     });
     expect(r.comment).toBe('created');
     expect(forge.list('github:acme/cfg#1')).toHaveLength(1);
@@ -221,7 +231,6 @@ describe('held changes: the plan comment always carries them and their fingerpri
     return {
       kind: 'plan' as const,
       plan,
-      markdown: markdownOf(plan),
       held: { fingerprint: FP, changes, command },
     };
   };

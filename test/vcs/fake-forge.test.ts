@@ -13,7 +13,7 @@ import { publishPlan } from '../../src/vcs/publish.js';
 import { fakeClock } from './fake-clock.js';
 import { FakeForge } from '../support/fake-forge.js';
 import { operationOf, problems, requestProblems } from '../support/github-openapi.js';
-import { makePlan, markdownOf } from './plan-fixture.js';
+import { makePlan } from './plan-fixture.js';
 
 let forge: FakeForge;
 const SHA = 'd'.repeat(40);
@@ -41,7 +41,7 @@ beforeAll(async () => {
   // Success: GET /user, the comments' pages (via /repositories/{id}), create, update, status.
   await publishPlan({
     ...base,
-    outcome: { kind: 'plan', plan, markdown: markdownOf(plan) },
+    outcome: { kind: 'plan', plan },
     retry: fast,
   });
   await publishPlan({

@@ -6,7 +6,7 @@ import { publishPlan } from '../../src/vcs/publish.js';
 import { VcsApiError, VcsConfigError, type PublishOutcome } from '../../src/vcs/types.js';
 import { fakeClock } from './fake-clock.js';
 import { FakeForge, type Account } from '../support/fake-forge.js';
-import { makePlan, markdownOf } from './plan-fixture.js';
+import { makePlan } from './plan-fixture.js';
 
 const MALLORY: Account = { login: 'mallory', id: 666, type: 'User' };
 
@@ -14,7 +14,7 @@ const SHA = 'a'.repeat(40);
 const FAST = { maxRetries: 2, minDelayMs: 5, maxDelayMs: 50 };
 const planOutcome = (updates = 1): PublishOutcome => {
   const plan = makePlan({ queueUpdates: updates });
-  return { kind: 'plan', plan, markdown: markdownOf(plan) };
+  return { kind: 'plan', plan };
 };
 
 let forge: FakeForge;
@@ -142,7 +142,7 @@ describe('GitHub publishPlan', () => {
 
   it('a plan with errors (prevent-destroy) gives a failure status', async () => {
     const plan = makePlan({ errors: 1 });
-    await publish({ outcome: { kind: 'plan', plan, markdown: markdownOf(plan) } });
+    await publish({ outcome: { kind: 'plan', plan } });
     expect(forge.statuses[0]!.body.state).toBe('failure');
     expect(String(forge.statuses[0]!.body.description)).toMatch(/^Plan failed with 1 error/);
     expect(String(forge.statuses[0]!.body.description).length).toBeLessThanOrEqual(140);

@@ -5,13 +5,13 @@ import { publishPlan, publishStatus } from '../../src/vcs/publish.js';
 import { VcsApiError, type PublishOutcome } from '../../src/vcs/types.js';
 import { fakeClock } from './fake-clock.js';
 import { FakeForge, type Account } from '../support/fake-forge.js';
-import { makePlan, markdownOf } from './plan-fixture.js';
+import { makePlan } from './plan-fixture.js';
 
 const SHA = 'c'.repeat(40);
 const FAST = { maxRetries: 2, minDelayMs: 5, maxDelayMs: 50 };
 const planOutcome = (updates = 1): PublishOutcome => {
   const plan = makePlan({ queueUpdates: updates });
-  return { kind: 'plan', plan, markdown: markdownOf(plan) };
+  return { kind: 'plan', plan };
 };
 
 let forge: FakeForge;

@@ -74,12 +74,3 @@ export function makePlan(opts: {
     })),
   };
 }
-
-/** A stand-in for renderMarkdown's output of the same plan. */
-export function markdownOf(plan: Plan): string {
-  const s = plan.summary;
-  const lines = plan.changes
-    .filter((c) => c.action !== 'noop')
-    .map((c) => `~ ${c.address}\n    run_concurrency: 50 → 75`);
-  return `**Plan: ${s.create} to create, ${s.update} to update, ${s.replace} to replace, ${s.delete} to delete, ${s.blocked} blocked.**\n\n\`\`\`diff\n${lines.join('\n')}\n\`\`\`\n`;
-}
