@@ -5,7 +5,7 @@
  * only when its fingerprint is the approved one (`take`). Anything else is refused with why.
  */
 import { approvalWords, type commentWords } from '../render/daemon-words.js';
-import { whyText } from '../render/common.js';
+import { fieldLines, whyText } from '../render/common.js';
 import type { Change } from '../model/plan.js';
 
 /** One change as /status and the approvals list it. */
@@ -14,11 +14,19 @@ export interface ChangeBrief {
   action: string;
   /** Why it is blocked or held. */
   reason: string | null;
+  /**
+   * A held change's field lines as `poolsync plan` shows them (`pool: "dev" → "default"  #
+   * forces replacement`): what an approver approves. Absent in records written before it.
+   */
+  fields?: string[];
 }
 
-/** Its reason in the catalog's words (src/render/reasons.ts). */
-export function briefOf(c: Change): ChangeBrief {
-  return { address: c.address, action: c.action, reason: whyText(c) };
+/** Its reason in the catalog's words (src/render/reasons.ts); `fields` for a held change. */
+export function briefOf(c: Change, fields = false): ChangeBrief {
+  const brief = { address: c.address, action: c.action, reason: whyText(c) };
+  if (!fields) return brief;
+  const lines = fieldLines(c).map((f) => `${f.text}${f.forces ? '  # forces replacement' : ''}`);
+  return { ...brief, fields: lines };
 }
 
 export type ApprovalVia = 'api' | 'github' | 'gitlab';

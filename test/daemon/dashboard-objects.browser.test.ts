@@ -16,6 +16,8 @@ import { ADMIN_TOKEN, startDashboardDaemon, type DashboardHarness } from './dash
 import { manifests } from './fixtures.js';
 import { startTestDaemon } from './harness.js';
 import { TestRepo, tempDir } from './helpers.js';
+import { generateScaleModel } from '../../bench/lib/scale.js';
+import { writeRepository } from '../../bench/lib/yaml-writer.js';
 
 const suite = browserMissing ? describe.skip : describe;
 const title = browserMissing
@@ -181,6 +183,65 @@ suite(title, () => {
       // The next page of all of them.
       await page.goto(`${h.daemon.url}/?offset=9800#objects`, { waitUntil: 'load' });
       expect(await text(page, '#matched')).toMatch(/^9801–10,?000 of/);
+      await page.close();
+    },
+    TEST_BOUND_MS,
+  );
+
+  it(
+    'at 10,000 objects (the scale organisation, 344 warnings) the Objects view is one click from the top (issue 78)',
+    async () => {
+      const folder = join(tempDir(), 'scale');
+      await writeRepository(generateScaleModel(10_000, 1), folder);
+      const h = await startTestDaemon({
+        flags: { watch: folder, 'watch-debounce': '1h', policy: 'none' },
+        logLevel: 'silent',
+      });
+      stops.push(h.stop);
+      await h.daemon.firstRun;
+      expect(h.daemon.status().warnings).toHaveLength(344);
+
+      const page = await chrome.browser.newPage();
+      page.setDefaultTimeout(0);
+      await page.setViewport({ width: 1280, height: 900 });
+      await page.goto(`${h.daemon.url}/`, { waitUntil: 'load' });
+      const top = (selector: string) => page.$eval(selector, (e) => e.getBoundingClientRect().top);
+      expect(await page.evaluate(() => window.scrollY)).toBe(0);
+      // It was 18,500 px down (24,300 here before the runs' long plans were folded); now the
+      // page above it is a screen or two, and from the top it is one click away anyway.
+      expect(await top('#objects')).toBeLessThan(3000);
+      const plan = await page.$eval('#runs details.plan', (d) => [
+        (d as HTMLDetailsElement).open,
+        d.querySelector('summary')!.textContent,
+      ]);
+      expect(plan).toEqual([
+        false,
+        expect.stringMatching(/^The plan \([\d,]+ lines\): Plan: 10000 to create/),
+      ]);
+      const link = await top('nav.jump a[href="#objects"]');
+      expect(link).toBeGreaterThanOrEqual(0);
+      expect(link).toBeLessThan(900);
+      await page.locator('nav.jump a[href="#objects"]').click();
+      await page.waitForFunction(() => location.hash === '#objects');
+      const shown = await top('#objects');
+      expect(shown).toBeGreaterThanOrEqual(0);
+      expect(shown).toBeLessThan(200);
+      expect(await text(page, '#matched')).toMatch(/of 1[01],?\d{3} matching objects/);
+      // The bar stays at the top of the window there: the next section is one click too.
+      expect(await top('nav.jump')).toBeGreaterThanOrEqual(0);
+      expect(await top('nav.jump')).toBeLessThan(10);
+      await page.locator('nav.jump a[href="#problems"]').click();
+      await page.waitForFunction(() => location.hash === '#problems');
+      expect(await top('#problems')).toBeLessThan(200);
+      // The 344 warnings: two closed lines, one per code.
+      const folded = await page.$$eval('#problems details.warnings', (all) =>
+        all.map((d) => [(d as HTMLDetailsElement).open, d.querySelector('summary')!.textContent]),
+      );
+      expect(folded).toEqual([
+        [false, expect.stringMatching(/^warning QUEUE_NO_HEALTHY_CLUSTER × 164: /)],
+        [false, expect.stringMatching(/^warning QUEUE_ROUTES_NOWHERE × 180: /)],
+      ]);
+      expect(await top('#runs')).toBeLessThan(900 + 400);
       await page.close();
     },
     TEST_BOUND_MS,

@@ -115,6 +115,90 @@ describe('the page', () => {
   });
 });
 
+describe('the page at any size (issue 78)', () => {
+  const codes = ['QUEUE_NO_HEALTHY_CLUSTER', 'QUEUE_ROUTES_NOWHERE', 'CONAMED_QUEUE_ORPHANED'];
+  const status = (): DaemonStatus => {
+    const s = initialStatus({ kind: 'folder', dir: '/srv/repo' }, 'safe');
+    const held = {
+      address: 'Cluster/shared-us-west-2',
+      action: 'replace',
+      reason: null,
+      fields: ['pool: "dev" → "default"  # forces replacement'],
+    };
+    return {
+      ...s,
+      // 164 + 180 as at 10,000 objects, and one of a third code.
+      warnings: [164, 180, 1].flatMap((n, c) =>
+        Array.from({ length: n }, (_, i) => ({
+          code: codes[c]!,
+          address: `Queue/q-${c}-${i}`,
+          message: `queue q-${c}-${i} has a problem`,
+        })),
+      ),
+      waitingForApproval: [held],
+      approval: {
+        pending: {
+          fingerprint: `sha256:${'c'.repeat(64)}`,
+          commit: null,
+          since: '2026-11-26T09:00:00.000Z',
+          changes: [held],
+        },
+        granted: [],
+        lastApplied: null,
+        lastRefused: null,
+      },
+    };
+  };
+  const page = () => pageHtml(status(), { approvals: true, daemonUrl: null }, new Date(0));
+
+  it('a bar jumps to each section shown, in page order, counting what waits', () => {
+    const bar = /<nav class="jump"[^>]*>(.*?)<\/nav>/.exec(page())![1]!;
+    const links = [...bar.matchAll(/<a href="#([a-z]+)">([^<]+)/g)].map(
+      (m) => `${m[1]}:${m[2]!.trim()}`,
+    );
+    expect(links).toEqual([
+      'overview:Overview',
+      'held:Held',
+      'drift:Drift',
+      'problems:Problems',
+      'runs:Runs',
+      'objects:Objects',
+      'replicas:Replicas',
+      'connections:Connections',
+    ]);
+    expect(bar).toContain('<a href="#held">Held <span class="count">1</span></a>');
+    expect(bar).toContain('<a href="#problems">Problems <span class="count">345</span></a>');
+    // Each link's target is on the page.
+    for (const link of links) expect(page()).toContain(`<section id="${link.split(':')[0]}"`);
+  });
+
+  it('warnings are folded by code: one closed line each for 164 and 180, a single one as it is', () => {
+    const folded = [
+      ...page().matchAll(
+        /<details class="warnings" id="warnings-([A-Z_]+)"><summary>(.*?)<\/summary>/g,
+      ),
+    ];
+    expect(folded.map((m) => m[1])).toEqual(['QUEUE_NO_HEALTHY_CLUSTER', 'QUEUE_ROUTES_NOWHERE']);
+    expect(shownText(folded[0]![2]!)).toBe(
+      'warning QUEUE_NO_HEALTHY_CLUSTER × 164: Queue/q-0-0, Queue/q-0-1 and 162 more',
+    );
+    expect(page()).not.toMatch(/<details class="warnings"[^>]* open/);
+    expect(shownText(page())).toContain(
+      'CONAMED_QUEUE_ORPHANED Queue/q-2-0: queue q-2-0 has a problem',
+    );
+  });
+
+  it('the held box shows each held change with its field diff, in its colour', () => {
+    const box = /<section id="held".*?<\/section>/s.exec(page())![0];
+    expect(box).toContain(
+      '<span class="t-magenta">pool: &quot;dev&quot; → &quot;default&quot;  # forces replacement</span>',
+    );
+    expect(shownText(box)).toMatch(
+      /-\/\+ Cluster\/shared-us-west-2 \(replace\)\n\s+pool: "dev" → "default"/,
+    );
+  });
+});
+
 describe('the page on a follower replica', () => {
   it('says at the top that runs and held changes are on the leader', async () => {
     const s = hostileStatus(await driftedScenario());
@@ -165,7 +249,12 @@ function hostileStatus(plan: Plan): DaemonStatus {
     changedTotal: 1,
     phasesMs: { [HOSTILE]: 10, fetch: 20 },
   };
-  const brief = { address: `Cluster/${HOSTILE}`, action: 'delete', reason: HOSTILE };
+  const brief = {
+    address: `Cluster/${HOSTILE}`,
+    action: 'delete',
+    reason: HOSTILE,
+    fields: [HOSTILE],
+  };
   return {
     ...s,
     commit: HOSTILE,
@@ -174,7 +263,12 @@ function hostileStatus(plan: Plan): DaemonStatus {
     outcome: 'waiting_for_approval',
     errors: [{ code: HOSTILE, message: HOSTILE, location: HOSTILE, address: HOSTILE }],
     blocked: [brief],
-    warnings: [{ code: HOSTILE, address: HOSTILE, message: HOSTILE }],
+    // Enough of one code to be folded (issue 78).
+    warnings: Array.from({ length: 5 }, () => ({
+      code: HOSTILE,
+      address: HOSTILE,
+      message: HOSTILE,
+    })),
     waitingForApproval: [brief],
     approval: {
       pending: {

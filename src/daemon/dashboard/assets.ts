@@ -72,6 +72,12 @@ button.approve:disabled, button.sync:disabled { opacity: .6; cursor: progress; }
 #approve-result.ok { color: #116329; } #approve-result.bad { color: #a40e26; }
 .js-only { display: none; } .js .js-only { display: block; } .js #approve-panel.js-only { display: flex; }
 [hidden] { display: none !important; }
+nav.jump { position: sticky; top: 0; z-index: 2; display: flex; flex-wrap: wrap; gap: .25rem .9rem; padding: .45rem 1rem; background: var(--card); border: 1px solid var(--line); border-radius: 8px; box-shadow: 0 1px 3px rgba(0,0,0,.08); }
+nav.jump a { text-decoration: none; font-weight: 600; }
+nav.jump .count { display: inline-block; padding: 0 .4rem; border-radius: 999px; background: #eaeef2; color: #57606a; font-size: .75rem; }
+section { scroll-margin-top: 3.2rem; }
+details.warnings > summary, details.plan > summary { cursor: pointer; }
+details.warnings > ul { margin-top: .25rem; }
 footer { max-width: 1200px; margin: 0 auto; padding: 0 1.25rem 2rem; color: var(--muted); font-size: .8rem; }
 `;
 

@@ -39,10 +39,29 @@ export const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-/** What `?part=live` returns. */
+/** What `?part=live` returns: the bar to each section shown, then the sections. */
 export function liveHtml(s: DaemonStatus, page: PageContext): SafeHtml {
   if (s.environments) return environmentsHtml(s, s.environments, page);
-  return markup`${SECTIONS.map((entry) => section(entry, s, page))}`;
+  const shown = SECTIONS.map((entry) => [entry, section(entry, s, page)] as const).filter(
+    ([, html]) => html !== '',
+  );
+  return markup`${jumpBar(
+    s,
+    shown.map(([entry]) => entry),
+  )}${shown.map(([, html]) => html)}`;
+}
+
+/**
+ * Issue 78: at 10,000 objects the Objects section sat 18,500 px down the page. A bar of links to
+ * each section shown, kept at the top of the window as it scrolls (CSS sticky): any section is
+ * one click away, from anywhere.
+ */
+function jumpBar(s: DaemonStatus, entries: readonly SectionEntry[]): SafeHtml {
+  const links = entries.map(([id, , , label, count]) => {
+    const n = count?.(s) ?? 0;
+    return markup`<a href="#${id}">${label}${n > 0 ? markup` <span class="count">${n.toLocaleString('en-US')}</span>` : ''}</a>`;
+  });
+  return markup`<nav class="jump" aria-label="Sections of this page">${links}</nav>`;
 }
 
 /** With environments (docs/environments.md): the summary, then each one's sections (`env-NAME`). */
@@ -207,6 +226,9 @@ type SectionEntry = [
   id: string,
   title: string,
   content: (s: DaemonStatus, page: PageContext) => Content | '',
+  /** Its link in the jump bar, and what the link counts (shown when more than 0). */
+  label: string,
+  count?: (s: DaemonStatus) => number,
 ];
 
 function section(
@@ -234,11 +256,15 @@ export interface PageContext {
   relayedBy?: string | null;
 }
 
+/** Each change's line, then its field lines (`fields`) in its colour, as `poolsync plan` shows it. */
 function changeBlock(changes: readonly ChangeBrief[]): SafeHtml {
-  return markup`<pre class="plan">${changes.map(
-    (c) =>
-      markup`${changeLine(c)}${c.reason ? markup` <span class="t-dim"># ${c.reason}</span>` : ''}\n`,
-  )}</pre>`;
+  return markup`<pre class="plan">${changes.map((c) => {
+    const style = ACTION_STYLE[c.action as keyof typeof ACTION_STYLE] ?? 'dim';
+    const fields = (c.fields ?? []).map(
+      (f) => markup`      <span class="t-${style}">${f}</span>\n`,
+    );
+    return markup`${changeLine(c)}${c.reason ? markup` <span class="t-dim"># ${c.reason}</span>` : ''}\n${fields}`;
+  })}</pre>`;
 }
 
 function held(s: DaemonStatus, page: PageContext): HtmlValue[] {
@@ -350,13 +376,25 @@ function problems(s: DaemonStatus): SafeHtml | '' {
   const blocked = s.blocked.map(
     (b) => markup`<li><code>${changeLine(b)}</code>: ${b.reason ?? 'blocked'}</li>`,
   );
-  const warnings = s.warnings.map(
-    (w) =>
-      markup`<li><span class="t-yellow">warning</span> <code>${w.code}</code> <b>${w.address}</b>: ${warningText(w)}</li>`,
-  );
   return markup`${errors.length > 0 ? markup`<ul class="errors">${errors}</ul>` : ''}${
     blocked.length > 0 ? markup`<ul class="blocked">${blocked}</ul>` : ''
-  }${warnings.length > 0 ? markup`<ul class="warnings">${warnings}</ul>` : ''}`;
+  }${s.warnings.length > 0 ? warningGroups(s.warnings) : ''}`;
+}
+
+/** Warnings of a code beyond this many are folded under one line (issue 78: 344 filled the page). */
+const UNFOLDED_WARNINGS = 3;
+
+/** A list per warning code: a few shown as they are, more folded in a `<details>` that counts them. */
+function warningGroups(warnings: DaemonStatus['warnings']): SafeHtml {
+  const byCode = new Map<string, DaemonStatus['warnings']>();
+  for (const w of warnings) byCode.set(w.code, [...(byCode.get(w.code) ?? []), w]);
+  const item = (w: DaemonStatus['warnings'][number]) =>
+    markup`<li><span class="t-yellow">warning</span> <code>${w.code}</code> <b>${w.address}</b>: ${warningText(w)}</li>`;
+  return markup`${[...byCode].map(([code, ws]) =>
+    ws.length <= UNFOLDED_WARNINGS
+      ? markup`<ul class="warnings">${ws.map(item)}</ul>`
+      : markup`<details class="warnings" id="warnings-${code}"><summary><span class="t-yellow">warning</span> <code>${code}</code> × ${ws.length.toLocaleString('en-US')}: <b>${ws[0]!.address}</b>, <b>${ws[1]!.address}</b> and ${(ws.length - 2).toLocaleString('en-US')} more</summary><ul class="warnings">${ws.map(item)}</ul></details>`,
+  )}`;
 }
 
 function overview(s: DaemonStatus, page: PageContext): Content {
@@ -494,17 +532,31 @@ function runs({ runs }: DaemonStatus): Content {
 }
 
 const SECTIONS: SectionEntry[] = [
-  ['overview', 'Overview', overview],
-  ['held', 'Held for approval', held],
-  ['manual', 'Manual steps waiting', manual],
-  ['drift', 'Drift', drift],
-  ['rendered', 'Rendered files that differ', rendered],
-  ['problems', 'Errors, blocked changes and warnings', problems],
-  ['runs', 'Recent runs', runs],
-  ['objects', 'Objects', objects],
-  ['replicas', 'Replicas', replicas],
-  ['connections', 'Connections', connections],
+  ['overview', 'Overview', overview, 'Overview'],
+  ['held', 'Held for approval', held, 'Held', (s) => heldChanges(s).length],
+  ['manual', 'Manual steps waiting', manual, 'Manual steps', (s) => s.manualSteps.length],
+  ['drift', 'Drift', drift, 'Drift', (s) => s.lastDrift?.changes.length ?? 0],
+  ['rendered', 'Rendered files that differ', rendered, 'Rendered files'],
+  [
+    'problems',
+    'Errors, blocked changes and warnings',
+    problems,
+    'Problems',
+    (s) => s.errors.length + s.blocked.length + s.warnings.length,
+  ],
+  ['runs', 'Recent runs', runs, 'Runs'],
+  ['objects', 'Objects', objects, 'Objects'],
+  ['replicas', 'Replicas', replicas, 'Replicas'],
+  ['connections', 'Connections', connections, 'Connections'],
 ];
+
+/** What waits for approval: on the leader its pending record, on a follower the plan's. */
+function heldChanges(s: DaemonStatus): readonly ChangeBrief[] {
+  return s.approval?.pending?.changes ?? s.waitingForApproval;
+}
+
+/** A run's plan longer than this is folded under its closing line. */
+const FOLDED_PLAN_LINES = 60;
 
 function runEntry(run: RecentRun, newest: boolean): SafeHtml {
   const drift = run.drift
@@ -515,9 +567,15 @@ function runEntry(run: RecentRun, newest: boolean): SafeHtml {
       ? markup`\n<span class="t-dim">… ${plural(run.planChangesOmitted, 'more change')} not kept here: \`poolsync plan\` shows them all.</span>`
       : '';
   const counts = run.counts ?? undefined;
-  const plan = run.plan
-    ? markup`<pre class="plan">${ansiToHtml(renderText(run.plan, { color: true, counts }))}${omitted}</pre>`
-    : markup`<p class="muted">No plan: the run ended before planning.</p>`;
+  let plan: SafeHtml = markup`<p class="muted">No plan: the run ended before planning.</p>`;
+  if (run.plan) {
+    const text = renderText(run.plan, { color: true, counts });
+    plan = markup`<pre class="plan">${ansiToHtml(text)}${omitted}</pre>`;
+    // A long plan folded (issue 78: 23,500 px of the newest run's at 10,000 objects).
+    const lines = text.split('\n').length;
+    if (lines > FOLDED_PLAN_LINES)
+      plan = markup`<details class="plan" id="run-${run.id}-plan"><summary>The plan (${lines.toLocaleString('en-US')} lines): ${closingLine(run.plan, counts)}</summary>${plan}</details>`;
+  }
   const r = run.repeats;
   // Runs that said the same again: one line, `in sync since …` (status.ts withRecentRun).
   const head = r

@@ -103,7 +103,7 @@ function shownOf(ctx: RunContext, plan: Plan): StatusUpdate {
   const view = deepFreeze({
     counts: countPlan(plan),
     manualSteps: manualSteps(plan),
-    blocked: plan.changes.filter((c) => c.action === 'blocked').map(briefOf),
+    blocked: plan.changes.filter((c) => c.action === 'blocked').map((c) => briefOf(c)),
     warnings: plan.warnings.map((w) => warningDocument(w, true)),
     errors: plan.errors.map((e) => ({
       code: e.code,
@@ -227,7 +227,7 @@ function holding(
   commit: string | null,
 ): StatusUpdate {
   const { o } = ctx;
-  const changes = held.map(briefOf);
+  const changes = held.map((c) => briefOf(c, true));
   o.metrics.waitingForApproval.set(held.length);
   o.approvals.hold(fingerprint === null ? null : { fingerprint, commit, changes });
   return { waitingForApproval: changes };
