@@ -15,6 +15,7 @@ import {
 } from './dashboard-harness.js';
 import { manifests } from './fixtures.js';
 import { TestRepo } from './helpers.js';
+import { briefPlan } from '../../src/render/cli-output.js';
 
 async function start(flags: Record<string, string> = {}): Promise<DashboardHarness> {
   const repo = new TestRepo();
@@ -82,6 +83,35 @@ describe('the dashboard over HTTP', () => {
     expect(moved.status).toBe(200);
     expect(moved.headers.get('etag')).not.toBe(etag);
     expect(await moved.text()).toContain('Cluster/prod-2');
+  });
+
+  it('a held delete is counted the same by the terminal, the run, /status and the page (issue 78)', async () => {
+    const printed: string[] = [];
+    const repo = new TestRepo();
+    repo.commit(manifests({ clusters: ['prod-1', 'prod-2'] }), 'two clusters');
+    const h = await startDashboardDaemon({
+      repo,
+      deps: { onApplyPlan: (plan, held) => printed.push(briefPlan(plan, held)) },
+    });
+    cleanup.add(() => h.stop());
+    await h.daemon.firstRun;
+    // prod-2 retired (held by policy safe) and batch retuned (applied at once).
+    h.repo.commit(manifests({ clusters: ['prod-1'], batchRunConcurrency: 75 }), 'retire, retune', {
+      replaceAll: true,
+    });
+    await h.daemon.reconcile('poll');
+    const s = await h.status();
+    const counted = '1 to update, 0 to replace, 1 to delete, 0 blocked';
+    // The quickstart's terminal: the whole plan's line, the held change said held.
+    expect(printed.at(-1)).toContain(`Plan: 0 to create, ${counted}.`);
+    expect(printed.at(-1)).toMatch(/^ {2}- Cluster, held for approval \(1\): prod-2$/m);
+    // The co-named queue goes with its cluster (C8): a side effect, held with it.
+    expect(s.lastRun!.message).toContain(
+      `applied: 0 to create, ${counted}; 1 side effect (made by the control plane); 2 changes held for approval (delete Cluster/prod-2, update Queue/prod-2)`,
+    );
+    expect(s.counts).toMatchObject({ update: 1, replace: 0, delete: 1 });
+    const page = await (await fetch(`${h.daemon.url}/?part=live`)).text();
+    expect(page).toContain(`: Plan: 0 to create, ${counted}.</dd>`);
   });
 
   it('is off with --dashboard=false: / answers 404 and /status still works', async () => {

@@ -93,8 +93,9 @@ export async function applyStage(
   // The one classification of a result (src/apply/report.ts), as `poolsync apply` makes it.
   const outcome = applyOutcome(result);
   if (outcome === 'applied') {
-    // Every step done (the gate may hold some): the one count (src/plan/counts.ts) plan shows.
-    const summaryText = countsText(countPlan(decision.plan));
+    // Every step done (the gate may hold some): the one count (src/plan/counts.ts) of the whole
+    // plan, as /status, the page and `poolsync plan` show it; what is held is said after it.
+    const summaryText = countsText(countPlan(decision.whole));
     if (decision.held.length > 0 && decision.heldFingerprint !== null) {
       const message = `applied: ${summaryText}; ${heldForApproval(decision.held, decision.heldFingerprint)}`;
       return { value: { result: 'waiting_for_approval', message, ...done }, products };

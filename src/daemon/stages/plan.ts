@@ -159,6 +159,8 @@ function driftOf(
 export interface GateDecision {
   /** The whole plan, or the part not held. */
   plan: Plan;
+  /** The whole plan: what every place counts (issue 78: a held replace is 1 to replace). */
+  whole: Plan;
   /** What the control plane equals once `plan` is applied and nothing is held. */
   desired: DesiredState;
   held: Change[];
@@ -188,7 +190,7 @@ export function gateStage(
     return { value: { result: 'planned', commit, message }, status: nothingHeld() };
   }
   const frozen = ctx.reasons.has('override') ? null : (o.freeze?.why() ?? null);
-  const whole = { plan, desired, held: [], heldFingerprint: null, approval: null };
+  const whole = { plan, whole: plan, desired, held: [], heldFingerprint: null, approval: null };
   if (o.config.policy === 'all' && frozen === null) return { value: whole, status: nothingHeld() };
   const split = o.config.policy === 'safe' ? splitHeld(plan) : null;
   const fingerprint = split?.fingerprint ?? null;
