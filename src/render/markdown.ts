@@ -50,6 +50,8 @@ export interface MarkdownOptions {
   listed?: ReadonlySet<string>;
   /** Absent (`plan -o markdown`, a CI comment): the next step in general words. */
   merge?: MergeFacts;
+  /** Markdown right under the counts, never shortened (the comment's held changes). */
+  lead?: string;
 }
 
 /** A long warning is cut to this many characters: one line per code must stay one line. */
@@ -61,7 +63,7 @@ const OPEN_DIFF_LINES = 20;
 
 export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
   const changes = visibleChanges(plan);
-  const head = headLines(plan);
+  const head = [...headLines(plan), ...(opts.lead ? [opts.lead, ''] : [])];
   const end = [metaLine(plan), '', mergeLine(plan, opts.merge)];
   const room = new Room((opts.maxChars ?? 60_000) - size(head) - size(end));
   errorsSection(room, plan);
@@ -183,7 +185,8 @@ function destructiveSection(room: Room, plan: Plan, listed: ReadonlySet<string>)
     `### Destructive and blocked changes (${total + above})`,
     '',
     'They remove, replace or interrupt something (policy `safe` holds them for approval); nothing is sent for blocked ones.' +
-      (above > 0 ? ` ${plural(above, 'of them is', 'of them are')} the held changes above.` : ''),
+      (above === 1 ? ' 1 of them is the held change above.' : '') +
+      (above > 1 ? ` ${above} of them are the held changes above.` : ''),
     '',
   ];
   const more = (n: number) =>

@@ -129,9 +129,7 @@ export function buildComments(input: CommentInput): Comments {
   if (outcome.kind === 'environments')
     section = environmentSections(outcome, budget, heldText, where);
   else {
-    const held = heldText('', outcome);
-    section =
-      held + sectionBody(outcome, Math.max(0, budget - codePointLength(held)), where.get(''));
+    section = sectionBody(outcome, budget, where.get(''), heldText('', outcome));
   }
   // The short forms are built to fit; this cut only guards against a tiny limit.
   if (codePointLength(section) > budget) section = takeCodePoints(section, Math.max(0, budget));
@@ -227,8 +225,16 @@ function fitItems(items: string[], budget: number, omitted: (n: number) => strin
   return parts.join('\n');
 }
 
-/** A section within `budget` (Infinity: whole); `held`: where its held changes are listed. */
-function sectionBody(outcome: EnvironmentOutcome, budget: number, held?: HeldPlace): string {
+/**
+ * A section within `budget` (Infinity: whole); `held`: where its held changes are listed, and
+ * `heldText` what says so, right under the counts (never shortened away).
+ */
+function sectionBody(
+  outcome: EnvironmentOutcome,
+  budget: number,
+  held?: HeldPlace,
+  heldText = '',
+): string {
   if (outcome.kind === 'plan') {
     const { plan } = outcome;
     // Held changes listed on the pull request (this comment, the ones after it) are not repeated.
@@ -239,7 +245,13 @@ function sectionBody(outcome: EnvironmentOutcome, budget: number, held?: HeldPla
       policy: outcome.policy,
       held: outcome.held?.changes.length ?? 0,
     };
-    return renderMarkdown(plan, { maxChars: budget, listed, ...(merge ? { merge } : {}) }).trim();
+    const lead = heldText.trim();
+    return renderMarkdown(plan, {
+      maxChars: budget,
+      listed,
+      ...(merge ? { merge } : {}),
+      ...(lead ? { lead } : {}),
+    }).trim();
   }
   if (outcome.kind === 'error') {
     // A server's message: its lines kept, their control characters escaped.
@@ -335,33 +347,21 @@ function environmentSections(
   where: Map<string, HeldPlace>,
 ): string {
   const intro = `${outcome.environments.length} environments: ${outcome.environments.map((e) => `\`${e.name}\``).join(', ')}.`;
-  const section = (e: Sections['environments'][number], body: (held: string) => string) => {
-    const held = heldText(e.name, e.outcome);
-    return environmentSection(
+  const section = (e: Sections['environments'][number], budget: number) =>
+    environmentSection(
       e.name,
       e.outcome,
-      held + body(held),
+      sectionBody(e.outcome, budget, where.get(e.name), heldText(e.name, e.outcome)),
       where.get(e.name) !== 'nowhere',
     );
-  };
-  const fulls = outcome.environments.map((e) =>
-    section(e, () => sectionBody(e.outcome, Infinity, where.get(e.name))),
-  );
+  const fulls = outcome.environments.map((e) => section(e, Infinity));
   const all = [intro, ...fulls].join('\n\n');
   if (codePointLength(all) <= budget) return all;
   const part = Math.floor((budget - codePointLength(intro)) / outcome.environments.length);
   return [
     intro,
     ...outcome.environments.map((e, i) =>
-      codePointLength(fulls[i]!) <= part
-        ? fulls[i]!
-        : section(e, (held) =>
-            sectionBody(
-              e.outcome,
-              Math.max(0, part - OVERHEAD - codePointLength(held)),
-              where.get(e.name),
-            ),
-          ),
+      codePointLength(fulls[i]!) <= part ? fulls[i]! : section(e, Math.max(0, part - OVERHEAD)),
     ),
   ].join('\n\n');
 }

@@ -105,7 +105,10 @@ describe('the comment of the 10,000-object organisation (issue 78)', () => {
     };
     const b = comment({ kind: 'plan', plan: moved, policy: 'safe', held });
     expect(codePointLength(b)).toBeLessThanOrEqual(GITHUB);
-    expect(b.indexOf('**Held for approval**')).toBeLessThan(b.indexOf('**Plan:'));
+    expect(b.indexOf('**Plan:')).toBeLessThan(b.indexOf('**Held for approval**'));
+    expect(b.indexOf('**Held for approval**')).toBeLessThan(
+      b.indexOf('### Destructive and blocked changes'),
+    );
     expect(b).toContain('500 of them are the held changes above.');
     expect(lastLine(b)).toBe(
       `**Merging**: the daemon applies the rest of these 2439 changes on its next run and holds the ${split.held.length} changes above until approved (unless applies are frozen).`,

@@ -237,11 +237,13 @@ describe('held changes: the plan comment always carries them and their fingerpri
   const lines = (...texts: string[]) =>
     texts.flatMap((t) => t.match(/^- `delete Cluster\/gpu-\d+`$/gm) ?? []);
 
-  it('a short list is in the plan comment, whole, before the plan', () => {
+  it('a short list is in the plan comment, whole, right under the counts, before the plan', () => {
     const c = buildComments({ outcome: heldOutcome(3), commit: SHA, limit: GITHUB });
     expect(lines(c.body)).toHaveLength(3);
     expect(c.body).toContain(`holds these 3 changes, fingerprint \`${FP}\``);
-    expect(c.body.indexOf('Held for approval')).toBeLessThan(c.body.indexOf('Plan:'));
+    // Issue 78: the counts first, then what is held, then the rest of the plan.
+    expect(c.body.indexOf('Plan:')).toBeLessThan(c.body.indexOf('Held for approval'));
+    expect(c.body.indexOf('Held for approval')).toBeLessThan(c.body.indexOf('<details'));
     expect(c.heldLists).toEqual([]);
     expect(c.shown).toEqual(new Map([['', FP]]));
   });
