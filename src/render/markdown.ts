@@ -95,6 +95,11 @@ class Room {
     this.notes = Math.min(1000, Math.max(0, Math.floor(left / 8)));
   }
 
+  /** Characters left beside the notes of the parts after them. */
+  space(): number {
+    return this.left - this.notes;
+  }
+
   /** Whether `lines` fit beside the notes of the parts after them. */
   fits(lines: readonly string[]): boolean {
     return size(lines) <= this.left - this.notes;
@@ -341,10 +346,16 @@ function unmanagedSection(changes: readonly Change[]) {
 /** The plan's changes in a diff block, folded: as many as the room holds, the rest counted. */
 function diffSection(room: Room, applied: readonly Change[]): void {
   if (applied.length === 0) return;
-  const blocks = applied.map(diffBlock);
+  // Only the blocks the room may hold are made: a plan of 100,000 creates has ~800,000 lines.
+  const blocks: string[][] = [];
+  for (let used = 0, i = 0; i < applied.length && used <= room.space(); i++) {
+    blocks.push(diffBlock(applied[i]!));
+    used += size(blocks[i]!);
+  }
+  const unmade = applied.length - blocks.length;
   const fence = fenceFor(blocks.flat());
   const lines = blocks.reduce((n, b) => n + b.length, 0);
-  const open = lines <= OPEN_DIFF_LINES ? ' open' : '';
+  const open = unmade === 0 && lines <= OPEN_DIFF_LINES ? ' open' : '';
   room.some(
     [
       `<details${open}><summary>The plan, change by change (${applied.length})</summary>`,
@@ -359,7 +370,7 @@ function diffSection(room: Room, applied: readonly Change[]): void {
       '</details>',
       '',
     ],
-    (n) => `# … ${plural(n, 'more change')} not shown ${NOT_SHOWN.replace(/`/g, '')}`,
+    (n) => `# … ${plural(n + unmade, 'more change')} not shown ${NOT_SHOWN.replace(/`/g, '')}`,
   );
 }
 
