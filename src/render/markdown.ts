@@ -56,6 +56,8 @@ export interface MarkdownOptions {
 
 /** A long warning is cut to this many characters: one line per code must stay one line. */
 const WARNING_CHARS = 400;
+/** Warnings of one code up to this many are a line each (the dashboard's rule). */
+const UNGROUPED_WARNINGS = 3;
 /** Addresses named after a warning code's first one. */
 const WARNING_EXAMPLES = 3;
 /** The plan's `<details>` is open when its diff block is at most this many lines. */
@@ -263,19 +265,22 @@ function blockedLines(c: Change): string[] {
   ];
 }
 
-/** One line per code: how many, the first one's words, a few more of its objects. */
+/**
+ * A code's few warnings a line each (as the dashboard leaves them unfolded); more of one code
+ * one line: how many, the first one's words, a few more of its objects.
+ */
 function warningsSection(room: Room, plan: Plan): void {
   const byCode = new Map<string, Plan['warnings']>();
   for (const w of plan.warnings) byCode.set(w.code, [...(byCode.get(w.code) ?? []), w]);
+  const words = (w: Plan['warnings'][number]) =>
+    markdownText(clipText(warningText(w), WARNING_CHARS));
   const items = [...byCode].map(([warningCode, ws]) => {
-    const [first, ...rest] = ws as [Plan['warnings'][number], ...Plan['warnings']];
-    const words = markdownText(clipText(warningText(first), WARNING_CHARS));
-    if (rest.length === 0)
-      return [`- :warning: **${warningCode}** ${code(first.address)}: ${words}`];
-    const examples = rest.slice(0, WARNING_EXAMPLES).map((w) => code(w.address));
-    const more = rest.length - examples.length;
+    if (ws.length <= UNGROUPED_WARNINGS)
+      return ws.map((w) => `- :warning: **${warningCode}** ${code(w.address)}: ${words(w)}`);
+    const examples = ws.slice(1, 1 + WARNING_EXAMPLES).map((w) => code(w.address));
+    const more = ws.length - 1 - examples.length;
     return [
-      `- :warning: **${warningCode}** ×${ws.length}: ${words} Also ${examples.join(', ')}${more > 0 ? ` and ${more} more` : ''}.`,
+      `- :warning: **${warningCode}** ×${ws.length}: ${words(ws[0]!)} Also ${examples.join(', ')}${more > 0 ? ` and ${more} more` : ''}.`,
     ];
   });
   if (items.length === 0) return;

@@ -82,30 +82,35 @@ describe('size limits (GitHub 65,536; GitLab 1,000,000 characters)', () => {
   it('a plan that fits is posted whole, the plan as renderMarkdown words it', () => {
     const outcome = plan({ queueUpdates: 50, warnings: 3, blocked: 2 });
     const b = body(outcome);
+    // Three warnings of one code: a line each, as the dashboard leaves them unfolded.
+    expect(b.match(/^- :warning: \*\*QUEUE_ROUTES_NOWHERE\*\* `Queue\/idle-\d`: /gm)).toHaveLength(
+      3,
+    );
     expect(b).toContain(renderMarkdown(outcome.plan).trim());
     expect(b).not.toContain('not shown');
     expect(b.match(/^! Queue\/queue-\d+$/gm)).toHaveLength(50);
   });
 
   it('a plan over the limit is shortened: counts, blocked, warnings, then changes counted', () => {
-    const b = body(plan({ queueUpdates: 3000, warnings: 3, blocked: 2, unmanaged: 1 }));
+    const b = body(plan({ queueUpdates: 3000, warnings: 5, blocked: 2, unmanaged: 1 }));
     expect(codePointLength(b)).toBeLessThanOrEqual(GITHUB);
     expect(b.startsWith(commentMarker())).toBe(true);
     const counts = b.indexOf(
       'Plan: 0 to create, 3000 to update, 0 to replace, 0 to delete, 2 blocked.',
     );
     const blocked = b.indexOf('### Destructive and blocked changes (2)');
-    const warnings = b.indexOf('### Warnings (3)');
+    const warnings = b.indexOf('### Warnings (5)');
     const changes = b.indexOf('<details><summary>The plan, change by change (3000)');
     expect(counts).toBeGreaterThan(0);
     expect(blocked).toBeGreaterThan(counts);
     expect(warnings).toBeGreaterThan(blocked);
     expect(changes).toBeGreaterThan(warnings);
     expect(b).toContain('- **blocked** `Queue/moved-1`: Q3/Q6');
-    // Three warnings of one code: one line.
+    // Five warnings of one code: one line.
     expect(b).toContain(
-      '**QUEUE_ROUTES_NOWHERE** ×3: queue idle-0 will route nowhere (C8) Also `Queue/idle-1`, `Queue/idle-2`.',
+      '**QUEUE_ROUTES_NOWHERE** ×5: queue idle-0 will route nowhere (C8) Also `Queue/idle-1`, `Queue/idle-2`, `Queue/idle-3` and 1 more.',
     );
+    expect(b.match(/^- :warning: /gm)).toHaveLength(1);
     const shown = b.match(/^! Queue\/queue-\d+$/gm)?.length ?? 0;
     const omitted = Number(/# … (\d+) more changes not shown/.exec(b)?.[1]);
     expect(shown).toBeGreaterThan(1000);
