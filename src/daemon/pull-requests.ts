@@ -20,7 +20,14 @@ import {
   type ApprovalForge,
 } from '../vcs/forges.js';
 import { rateLimitWait } from '../vcs/http.js';
-import { ownComment, planOutcome, type Posted } from '../vcs/publish.js';
+import {
+  ownComment,
+  planOutcome,
+  shownChange,
+  type Posted,
+  type ShownComment,
+} from '../vcs/publish.js';
+import { actorMatches } from '../vcs/principals.js';
 import {
   createPullRequestHandler,
   type HandlerLogger,
@@ -39,7 +46,7 @@ import {
 import type { DaemonConfig } from './config.js';
 import type { Unit } from './unit.js';
 import { recheckPlan } from '../ops/stale-plan.js';
-import { commentWords } from '../render/daemon-words.js';
+import { approverWords, commentWords } from '../render/daemon-words.js';
 import { approvalTarget } from './approvals.js';
 import type { Env } from '../util/env.js';
 
@@ -311,11 +318,14 @@ function withHeld(
  * - it was just written (an edited comment or note never reaches here: webhooks.ts),
  * - the pull request is open (as the API reads it now, on both forges),
  * - the author may (GitHub: write permission or more; GitLab: Developer or more) and did not
- *   open the pull request (unless --allow-self-approval),
+ *   open the pull request (unless --allow-self-approval), and is one of the principals of the
+ *   environment's `approvers:` rule in poolsync.yaml of the followed branch, when it has one,
  * - the plan comment was last changed before the comment was written (the forge's clock), so
  *   the plan it approves is the one on screen then, for the commit the pull request is at now,
  * - that comment listed every held change (else nobody saw what would be approved),
  * - the live state is still the one that plan was made against,
+ * - poolsync's plan comment and held lists, re-read from the forge now, are still there, still
+ *   poolsync's and unchanged since posted (an edit could hide a held change from reviewers),
  * - the reply that announces it lands (posted first: a reply the forge refused after the
  *   approval left it standing, silently).
  * Anything else, a check that fails included, is refused with the reason, in a reply on the
@@ -350,10 +360,10 @@ export function commentApprovalHandler(
     const to = approvalTarget(o.units, e.environment, commentWords, commentWords.environmentNeeded);
     const env = typeof to === 'string' ? null : to.name;
     let fingerprint: string | null = null;
-    const refuse = async (reason: string) => {
+    const refuse = async (reason: string, rule?: string) => {
       if (typeof to !== 'string')
         to.approvals.refuse(
-          { fingerprint: fingerprint ?? '-', approver: e.user.login, via: e.provider },
+          { fingerprint: fingerprint ?? '-', approver: e.user.login, via: e.provider, rule },
           reason,
         );
       o.logger.warn({ ...log, fingerprint, reason }, 'approval by comment refused');
@@ -377,6 +387,18 @@ export function commentApprovalHandler(
       if (!pr.open) return refuse(commentWords.notOpen);
       if (!o.allowSelfApproval && sameUser(pr.author, e.user))
         return refuse(commentWords.ownPullRequest(e.user.login));
+      // poolsync.yaml `approvers:` of the followed branch narrows who may (docs/daemon.md#approvers).
+      const rule = to.approvals.ruleOf('approve');
+      if (rule === 'unread') return refuse(approverWords.unread('approve'));
+      const actor = { kind: 'user', provider: e.provider, user: e.user } as const;
+      const match = rule && (await actorMatches(forge, rule, actor));
+      if (rule && match && !match.allowed) {
+        const who = `@${e.user.login}`;
+        return refuse(
+          approverWords.notListed(who, 'approve', to.name, rule.rule, rule.principals),
+          rule.rule,
+        );
+      }
       // The plan the comment approves (posted here, or recovered), and when it was put on screen.
       let posted = o.posted.get(e.provider, e.number, env ?? '');
       if (!posted && env !== null && o.recover) {
@@ -400,8 +422,16 @@ export function commentApprovalHandler(
       const { stale } = await recheckPlan(posted.plan, to.readLive);
       if (stale) return refuse(commentWords.liveMoved);
       if (fingerprint === null) return tell(commentWords.nothingHeld(to.name));
+      // The plan comment as it is now, not as it was posted: an edit or a delete grants nothing.
+      if (posted.comments) {
+        const change = shownChange(posted.comments, await forge.comments(e.number));
+        if (change) return refuse(approverWords.commentChanged(change));
+      }
       const held = splitHeld(posted.plan).held;
-      const by = { user: e.user.login, level: check.level };
+      const by = {
+        user: e.user.login,
+        level: match?.principal ? `${check.level}; ${match.principal}, ${match.rule}` : check.level,
+      };
       try {
         await forge.reply(
           e.number,
@@ -411,8 +441,9 @@ export function commentApprovalHandler(
         return refuse(commentWords.replyFailed(messageOf(err)));
       }
       const source = `${e.provider}:${e.repository}${e.provider === 'github' ? `#${e.number}` : `!${e.number}`}`;
+      const granted = match?.principal ? { rule: match.rule, principal: match.principal } : {};
       const answer = to.approvals.approve(
-        { fingerprint, approver: e.user.login, via: e.provider, source },
+        { fingerprint, approver: e.user.login, via: e.provider, source, ...granted },
         true,
       );
       if (!answer.ok) return refuse(answer.reason);
@@ -492,7 +523,7 @@ export class PostedPlans {
     const plan = posted?.plans.get(environment);
     if (!posted || !plan) return null;
     const shown = posted.shown.has(environment) ? posted.shown.get(environment)! : undefined;
-    return { commit: posted.commit, plan, at: posted.at, shown };
+    return { commit: posted.commit, plan, at: posted.at, shown, comments: posted.comments };
   }
 }
 
@@ -503,4 +534,6 @@ interface PostedPlan {
   at: number | null;
   /** The held fingerprint with every held change; null: too many to list; undefined: none. */
   shown: string | null | undefined;
+  /** The comments that showed it, as posted (absent: a plan another replica posted). */
+  comments?: ShownComment[];
 }

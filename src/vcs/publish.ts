@@ -4,6 +4,7 @@
  * `poolsync/plan` commit status, which always ends: when the comment cannot be posted, the
  * status says so (`error`), never staying `pending`. Nothing is ever applied.
  */
+import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { formatValidationText } from '../manifests/report.js';
 import type { ValidationError } from '../manifests/types.js';
@@ -24,6 +25,7 @@ import { createPullRequestApi, isOwnComment, type PullRequestApi } from './forge
 import {
   VcsApiError,
   type EnvironmentOutcome,
+  type ForgeUser,
   type IssueComment,
   type PublishOutcome,
   type PullRequestRef,
@@ -46,6 +48,53 @@ export interface Posted {
   at: number | null;
   /** Per section, the held changes' fingerprint shown with all of them (comment.ts Comments). */
   shown: Map<string, string | null>;
+  /** The plan comment and its held lists as posted: an approval finds them unchanged (shownChange). */
+  comments?: ShownComment[];
+}
+
+/** One comment poolsync posted, as the forge stored it. */
+export interface ShownComment {
+  id: number;
+  marker: string;
+  updatedAt: number | null;
+  /** SHA-256 of its body. */
+  digest: string;
+}
+
+const digestOf = (body: string) => createHash('sha256').update(body).digest('hex');
+const shownOf = (marker: string, c: IssueComment): ShownComment => ({
+  id: c.id,
+  marker,
+  updatedAt: c.updatedAt,
+  digest: digestOf(c.body),
+});
+
+/** How a comment poolsync posted differs now (an approval grants nothing then), or null. */
+export type ShownChange =
+  | { kind: 'deleted'; id: number }
+  | { kind: 'not_own'; id: number }
+  | { kind: 'edited'; id: number; at: number | null };
+
+/**
+ * Each comment of `shown` as it is now among `now` (the pull request's comments, re-read):
+ * still there, still poolsync's own (author and marker), and not changed since it was posted
+ * (`updated_at` and body): an edit by anyone with write access, which GitHub allows, would
+ * otherwise approve what the edited text hid.
+ */
+export function shownChange(
+  shown: readonly ShownComment[],
+  now: { self: ForgeUser | null; comments: readonly IssueComment[] },
+): ShownChange | null {
+  const byId = new Map(now.comments.map((c) => [c.id, c]));
+  for (const s of shown) {
+    const c = byId.get(s.id);
+    if (!c) return { kind: 'deleted', id: s.id };
+    if (!isOwnComment(c, now.self) || !isPoolsyncComment(c.body, s.marker))
+      return { kind: 'not_own', id: s.id };
+    if (c.updatedAt !== s.updatedAt || digestOf(c.body) !== s.digest)
+      return { kind: 'edited', id: s.id, at: c.updatedAt };
+  }
+  return null;
 }
 
 export interface PublishResult {
@@ -124,17 +173,20 @@ async function upsertComments(
   const own = await ownComments(api);
   const marker = commentMarker(key);
   const main = await upsertComment(api, marker, comments.body, own(marker));
-  const times = [main.comment.updatedAt];
+  const shown = [shownOf(marker, main.comment)];
   for (let part = 1; part <= HELD_LIST_COMMENTS; part++) {
     const partMarker = heldListMarker(key, part);
     const body = comments.heldLists[part - 1];
     const existing = own(partMarker);
     if (body !== undefined)
-      times.push((await upsertComment(api, partMarker, body, existing)).comment.updatedAt);
+      shown.push(
+        shownOf(partMarker, (await upsertComment(api, partMarker, body, existing)).comment),
+      );
     else if (existing) await api.deleteComment(existing.id);
   }
+  const times = shown.map((c) => c.updatedAt);
   const at = times.includes(null) ? null : Math.max(...(times as number[]));
-  return [main, { at, shown: comments.shown }];
+  return [main, { at, shown: comments.shown, comments: shown }];
 }
 
 export function notPosted(err: unknown): string {
