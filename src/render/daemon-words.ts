@@ -150,7 +150,7 @@ export const approverWords = {
     rule: string,
     principals: readonly string[],
   ) =>
-    `${who} may not ${ACTION_WORDS[what] ?? what}${ofEnvironment(environment)}: ${rule} (poolsync.yaml of the followed branch) names ${principals.length === 0 ? 'no one' : principals.join(', ')}, and ${who} is none of them`,
+    `${who} may not ${ACTION_WORDS[what] ?? what}${environment === null ? '' : ` in environment ${environment}`}: ${rule} (poolsync.yaml of the followed branch) names ${principals.length === 0 ? 'no one' : principals.join(', ')}, and ${who} is none of them`,
   /** The admin token refused: how the operator lets it. */
   adminToken: (refusal: string) =>
     `${refusal}: add token:admin to the rule, or start the daemon with --admin-token-bypasses-approvers`,
