@@ -8963,8 +8963,10 @@ const schema43 = {
       type: 'object',
       description:
         "Who may approve held changes, sync, suspend/resume and override a freeze (docs/daemon.md#approvers), read from the branch the daemon follows, never from a pull request: per environment name, or '*' (every environment, and a repository without environments, as CODEOWNERS' '*'). Each is a list of principals (every action) or a map of actions to lists; the most specific rule decides: ENV.ACTION, ENV.'*', '*'.ACTION, '*'.'*'. Without a rule: who may today (write permission for a comment, the admin token for the API).",
-      propertyNames: { pattern: '^(\\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$', maxLength: 63 },
+      propertyNames: { pattern: '^([*]|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$', maxLength: 63 },
       additionalProperties: {
+        description:
+          "A list of principals (every action), or a mapping of actions (approve, sync, suspend, override, '*': the others) to lists of principals.",
         oneOf: [
           { $ref: '#/$defs/principals' },
           {
@@ -9084,6 +9086,7 @@ const schema44 = {
 const func0 = require('ajv/dist/runtime/equal').default;
 const pattern39 = new RegExp('^(ExecutionClusterLabel|PoolAssignment)/[^/]+/[^/]+(/[^/]+)?$', 'u');
 const pattern40 = new RegExp('^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', 'u');
+const pattern41 = new RegExp('^([*]|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$', 'u');
 const pattern42 = new RegExp(
   '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
   'u',
@@ -10222,14 +10225,14 @@ function validate28(
               }
               errors++;
             }
-            if (!pattern13.test(key5)) {
+            if (!pattern41.test(key5)) {
               const err51 = {
                 instancePath: instancePath + '/approvers',
                 schemaPath: '#/properties/approvers/propertyNames/pattern',
                 keyword: 'pattern',
-                params: { pattern: '^(\\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$' },
-                message: 'must match pattern "' + '^(\\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$' + '"',
-                schema: '^(\\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$',
+                params: { pattern: '^([*]|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$' },
+                message: 'must match pattern "' + '^([*]|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$' + '"',
+                schema: '^([*]|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$',
                 parentSchema: schema43.properties.approvers.propertyNames,
                 data: key5,
                 propertyName: key5,
