@@ -38,6 +38,7 @@ import {
   type CommentEvent,
   type EnvironmentOutcome,
   type ForgeRepository,
+  type HeldNote,
   type Provider,
   type PublishOutcome,
   type PullRequestEvent,
@@ -94,7 +95,8 @@ export function forgeTargetFromRemote(
 const TOKEN_ENV: Record<Provider, string> = { github: 'GITHUB_TOKEN', gitlab: 'GITLAB_TOKEN' };
 const API_ENV: Record<Provider, string> = { github: 'GITHUB_API_URL', gitlab: 'GITLAB_API_URL' };
 
-export type PlannedUnit = Pick<Unit, 'name' | 'config' | 'readLive' | 'backend' | 'identity'>;
+export type PlannedUnit = Pick<Unit, 'name' | 'config' | 'readLive' | 'backend' | 'identity'> &
+  Partial<Pick<Unit, 'approvals'>>;
 
 /**
  * What the HTTP server calls, and the forges closed at stop. `onPullRequest` replaces the plan
@@ -292,7 +294,10 @@ function unitsPlanner(
         if (outcome.kind !== 'plan') return { name: u.name ?? '', outcome };
         posted.planned(provider, commit, outcome.plan, u.name ?? '');
         const command = u.name === null ? 'poolsync apply' : `poolsync apply -e ${u.name}`;
-        return { name: u.name ?? '', outcome: withHeld(outcome, u.config.policy, command) };
+        const rule = u.approvals?.ruleOf('approve');
+        const approvers = rule && rule !== 'unread' ? rule : undefined;
+        const held = withHeld(outcome, u.config.policy, command, approvers);
+        return { name: u.name ?? '', outcome: held };
       }),
     );
     if (units.length === 1 && units[0]!.name === null) return sections[0]!.outcome;
@@ -305,10 +310,12 @@ function withHeld(
   outcome: Extract<EnvironmentOutcome, { kind: 'plan' }>,
   policy: DaemonConfig['policy'],
   command: string,
+  approvers: HeldNote['approvers'],
 ): EnvironmentOutcome {
   const { fingerprint, held } = splitHeld(outcome.plan);
   if (policy !== 'safe' || fingerprint === null) return outcome;
-  return { ...outcome, held: { fingerprint, changes: held, command } };
+  const note = { fingerprint, changes: held, command, ...(approvers ? { approvers } : {}) };
+  return { ...outcome, held: note };
 }
 
 /*

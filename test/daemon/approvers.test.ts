@@ -80,6 +80,15 @@ async function setup(
   posted.planned(provider, head, plan, 'production');
   const { fingerprint, held } = splitHeld(plan);
   const command = 'poolsync apply -e production';
+  const refusedBy: string[] = [];
+  const approvals = new Approvals((result, _via, rule) => rule && refusedBy.push(rule), {
+    environment: 'production',
+    fromRepository: true,
+  });
+  if (rules !== 'unread') approvals.setApprovers(rules);
+  // As the daemon's planner notes it (pull-requests.ts withHeld): who may approve.
+  const rule = approvals.ruleOf('approve');
+  const approvers = rule && rule !== 'unread' ? { approvers: rule } : {};
   await publishPlan({
     provider,
     apiUrl: forge.url,
@@ -96,19 +105,13 @@ async function setup(
             kind: 'plan',
             plan,
             markdown: renderMarkdown(plan),
-            held: { fingerprint: fingerprint!, changes: held, command },
+            held: { fingerprint: fingerprint!, changes: held, command, ...approvers },
           },
         },
       ],
     },
     onCommentPosted: (p) => posted.settle(provider, number, head, p),
   });
-  const refusedBy: string[] = [];
-  const approvals = new Approvals((result, _via, rule) => rule && refusedBy.push(rule), {
-    environment: 'production',
-    fromRepository: true,
-  });
-  if (rules !== 'unread') approvals.setApprovers(rules);
   const api = createApprovalForge({ provider, apiUrl: forge.url, repository, token: forge.token });
   const handler = commentApprovalHandler({
     posted,
@@ -196,6 +199,10 @@ describe('GitHub: approvers of production are a team', () => {
         ]),
       );
 
+      // The plan comment says who may.
+      expect(forge.list('github:acme/cfg#7')[0]!.body).toContain(
+        'A user with write permission who is one of `team:acme/sre`, `group:acme/platform` (`approvers.production.approve` in poolsync.yaml) approves exactly them by commenting `poolsync apply -e production`',
+      );
       await s.handler(githubComment('bob'));
       expect(replies('github', 'acme/cfg')).toEqual([
         '**poolsync**: approval by @bob refused: @bob may not approve held changes in environment production: approvers.production.approve (poolsync.yaml of the followed branch) names team:acme/sre, group:acme/platform, and @bob is none of them',
