@@ -8,6 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { cleanup } from '../support/cleanup.js';
+import { runCli } from '../support/cli.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { manifests } from './fixtures.js';
 import { TestRepo } from './helpers.js';
@@ -76,6 +77,13 @@ describe('the admin token is one more principal', () => {
       granted: [],
       lastRefused: { approver: 'ops', via: 'api' },
     });
+    const cli = await runCli(['approve', fingerprint, '--daemon', daemon.url], {
+      POOLSYNC_ADMIN_TOKEN: ADMIN,
+    });
+    expect(cli.code).toBe(1);
+    expect(cli.stderr).toContain(
+      'Approval refused: token:admin may not approve held changes: approvers.*.approve',
+    );
 
     const sync = await post('/reconcile', RECONCILE);
     expect(sync.status).toBe(403);
@@ -88,7 +96,7 @@ describe('the admin token is one more principal', () => {
 
     const metrics = await (await fetch(`${daemon.url}/metrics`)).text();
     expect(metrics).toContain(
-      'poolsync_approver_refusals_total{action="approve",rule="approvers.*.approve"} 1',
+      'poolsync_approver_refusals_total{action="approve",rule="approvers.*.approve"} 2',
     );
     expect(metrics).toContain(
       'poolsync_approver_refusals_total{action="sync",rule="approvers.*.sync"} 1',
