@@ -10,7 +10,14 @@ import type { Logger } from 'pino';
 import type { Plan } from '../model/plan.js';
 import { splitHeld } from '../plan/hold.js';
 import { UserError } from '../util/user-error.js';
-import { commentMarker, planRecord, type PlanRecord } from '../vcs/comment.js';
+import {
+  commentKey,
+  commentMarker,
+  HELD_LIST_COMMENTS,
+  heldListMarker,
+  planRecord,
+  type PlanRecord,
+} from '../vcs/comment.js';
 import {
   createApprovalForge,
   createPullRequestApi,
@@ -21,8 +28,10 @@ import {
 } from '../vcs/forges.js';
 import { rateLimitWait } from '../vcs/http.js';
 import {
-  ownComment,
+  ownComments,
   planOutcome,
+  sealWith,
+  sealed,
   shownChange,
   type Posted,
   type ShownComment,
@@ -155,8 +164,15 @@ export function pullRequestHandlerForDaemon(
   const forges = new Map<Provider, { target: ForgeRepository; handler: PullRequestHandler }>();
   /** A GitLab remote without a named API: its origin (the root may follow). */
   let gitlabOrigin: string | null = null;
+  // Each comment the daemon posts is sealed with its webhook secret, which every replica has
+  // and no writer does: a replica that did not post it can tell an edit (recover).
+  const seals = {
+    github: config.githubWebhookSecret && sealWith(config.githubWebhookSecret),
+    gitlab: config.gitlabWebhookToken && sealWith(config.gitlabWebhookToken),
+  };
   const handlerOf = (target: ForgeRepository) =>
     createPullRequestHandler({
+      seal: seals[target.provider] || undefined,
       ...target,
       apiUrl: target.apiUrl && target.apiUrl !== GITHUB_API_URL ? target.apiUrl : undefined,
       git: {
@@ -247,13 +263,30 @@ export function pullRequestHandlerForDaemon(
     const api = createPullRequestApi({ ...forge.target, number });
     let record: PlanRecord | null;
     let at: number | null = null;
+    let changed: 'unsealed' | 'broken' | undefined;
     try {
-      const comment = await ownComment(api, commentMarker(source.path));
+      const own = await ownComments(api);
+      const key = commentKey(source.path);
+      const comment = own(commentMarker(key));
       record = comment ? planRecord(comment.body, environment) : null;
       at = comment?.updatedAt ?? null;
+      // The plan comment and its held lists as this daemon sealed them, or edited since.
+      const seal = seals[provider];
+      const parts = Array.from({ length: HELD_LIST_COMMENTS }, (_, i) =>
+        own(heldListMarker(key, i + 1)),
+      );
+      if (seal && comment) {
+        const states = [comment, ...parts].flatMap((c) => (c ? [sealed(c.body, seal)] : []));
+        changed = states.includes('broken')
+          ? 'broken'
+          : states.includes('unsealed')
+            ? 'unsealed'
+            : undefined;
+      }
     } finally {
       await api.close();
     }
+    if (record && changed) return { record, plan: null, at, changed };
     if (!record || record.commit !== head) return record && { record, plan: null, at };
     const outcome = await forge.handler.atCommit(number, head, (dir) =>
       planUnit(unit, dir, head, source.path),
@@ -477,6 +510,11 @@ function recoveredRefusal(
   head: string,
 ): string | null {
   const { record, plan } = found;
+  if (found.changed)
+    return approverWords.commentChanged({
+      kind: found.changed === 'broken' ? 'edited' : 'unsealed',
+      at: found.at,
+    });
   if (record.commit !== head) return commentWords.headMoved(record.commit, head);
   if (!plan) return commentWords.notReplanned(record.environment, head);
   if (record.held === 'unlisted') return commentWords.unlisted(splitHeld(plan).held.length);
@@ -499,7 +537,13 @@ export type RecoverPlan = (
   number: number,
   environment: string,
   head: string,
-) => Promise<{ record: PlanRecord; plan: Plan | null; at: number | null } | null>;
+) => Promise<{
+  record: PlanRecord;
+  plan: Plan | null;
+  at: number | null;
+  /** The comment (or a held list) is not as this daemon sealed it: changed, or never sealed. */
+  changed?: 'broken' | 'unsealed';
+} | null>;
 
 /**
  * What a `poolsync apply` comment approves: only the last plan posted on each pull request

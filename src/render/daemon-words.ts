@@ -157,13 +157,18 @@ export const approverWords = {
   unread: (what: string) =>
     `who may ${ACTION_WORDS[what] ?? what} is not known yet: the daemon has not loaded a valid commit of the branch it follows, whose poolsync.yaml names them (approvers:). Try again once it has`,
   /** The plan comment (or a held list) as the forge has it now (vcs/publish.ts shownChange). */
-  commentChanged: (change: { kind: 'deleted' | 'not_own' | 'edited'; at?: number | null }) =>
+  commentChanged: (change: {
+    kind: 'deleted' | 'not_own' | 'edited' | 'unsealed';
+    at?: number | null;
+  }) =>
     `${
       change.kind === 'deleted'
         ? "poolsync's plan comment was deleted"
         : change.kind === 'not_own'
           ? "poolsync's plan comment is no longer poolsync's (its marker is gone)"
-          : `poolsync's plan comment was edited${change.at ? ` at ${time(change.at)}` : ''} after poolsync posted it`
+          : change.kind === 'unsealed'
+            ? "poolsync's plan comment carries no seal of this daemon (posted by an earlier version, or under another webhook secret), so it cannot be told unchanged"
+            : `poolsync's plan comment was edited${change.at ? ` at ${time(change.at)}` : ''} after poolsync posted it`
     }, so the plan on the pull request may not be the one poolsync posted, and nothing is approved. ${REPLAN}`,
 };
 

@@ -4,13 +4,14 @@
  * `poolsync/plan` commit status, which always ends: when the comment cannot be posted, the
  * status says so (`error`), never staying `pending`. Nothing is ever applied.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { posix } from 'node:path';
 import { formatValidationText } from '../manifests/report.js';
 import type { ValidationError } from '../manifests/types.js';
 import type { Plan } from '../model/plan.js';
 import { planRun, type PlanSource } from '../ops/plan-run.js';
 import { renderMarkdown } from '../render/markdown.js';
+import { constantTimeEqual } from '../util/constant-time.js';
 import {
   buildComments,
   type Comments,
@@ -40,6 +41,35 @@ export interface PublishOptions extends PullRequestRef {
   key?: string | null;
   /** Before the commit status is set. */
   onCommentPosted?: (posted: Posted) => void;
+  /** The daemon's: each comment it posts ends with this MAC of its body (sealed). */
+  seal?: Seal;
+}
+
+/** A keyed MAC of a body (the daemon's: HMAC-SHA256 under its webhook secret, sealWith). */
+export type Seal = (body: string) => string;
+
+/** HMAC-SHA256 keyed by `secret`: what every replica of the daemon holds, and no writer does. */
+export function sealWith(secret: string): Seal {
+  return (body) => createHmac('sha256', secret).update(`poolsync comment\n${body}`).digest('hex');
+}
+
+const SEAL = /\n<!-- poolsync:seal v1 ([0-9a-f]{64}) -->$/;
+/** Room the seal takes (its line). */
+const SEAL_ROOM = 100;
+
+const sealOf = (seal: Seal | undefined, body: string) =>
+  seal ? `${body}\n<!-- poolsync:seal v1 ${seal(body)} -->` : body;
+
+/**
+ * Whether `body` is as the daemon holding `seal` posted it: its last line the MAC of the rest
+ * (`unsealed`: no such line, e.g. posted by an earlier version; `broken`: changed since).
+ * A replica that did not post a comment (or posted it before a restart) knows no more of it:
+ * an edit of anything in it, by a writer who cannot make the MAC, fails this.
+ */
+export function sealed(body: string, seal: Seal): 'sealed' | 'unsealed' | 'broken' {
+  const m = SEAL.exec(body);
+  if (m === null) return 'unsealed';
+  return constantTimeEqual(m[1]!, seal(body.slice(0, m.index))) ? 'sealed' : 'broken';
 }
 
 /** What the pull request shows from now on: what an approval by comment may approve. */
@@ -131,7 +161,8 @@ export async function ownComment(
   return (await ownComments(api))(marker);
 }
 
-async function ownComments(api: PullRequestApi) {
+/** Each own comment by marker, from one read of the pull request's comments. */
+export async function ownComments(api: PullRequestApi) {
   const self = await api.self();
   const all = await api.listComments();
   return (marker: string) =>
@@ -169,20 +200,20 @@ async function upsertComments(
   api: PullRequestApi,
   key: string | null | undefined,
   comments: Comments,
+  seal: Seal | undefined,
 ): Promise<[Awaited<ReturnType<typeof upsertComment>>, Posted]> {
   const own = await ownComments(api);
   const marker = commentMarker(key);
-  const main = await upsertComment(api, marker, comments.body, own(marker));
+  const main = await upsertComment(api, marker, sealOf(seal, comments.body), own(marker));
   const shown = [shownOf(marker, main.comment)];
   for (let part = 1; part <= HELD_LIST_COMMENTS; part++) {
     const partMarker = heldListMarker(key, part);
     const body = comments.heldLists[part - 1];
     const existing = own(partMarker);
-    if (body !== undefined)
-      shown.push(
-        shownOf(partMarker, (await upsertComment(api, partMarker, body, existing)).comment),
-      );
-    else if (existing) await api.deleteComment(existing.id);
+    if (body !== undefined) {
+      const part = await upsertComment(api, partMarker, sealOf(seal, body), existing);
+      shown.push(shownOf(partMarker, part.comment));
+    } else if (existing) await api.deleteComment(existing.id);
   }
   const times = shown.map((c) => c.updatedAt);
   const at = times.includes(null) ? null : Math.max(...(times as number[]));
@@ -196,8 +227,15 @@ export function notPosted(err: unknown): string {
 export async function publishPlan(opts: PublishOptions): Promise<PublishResult> {
   const api = createPullRequestApi(opts);
   try {
+    // The seal's line fits in the forge's limit.
+    const room = opts.seal ? SEAL_ROOM : 0;
     const build = (limit: number) =>
-      buildComments({ outcome: opts.outcome, commit: opts.commit, key: opts.key, limit });
+      buildComments({
+        outcome: opts.outcome,
+        commit: opts.commit,
+        key: opts.key,
+        limit: limit - room,
+      });
     let result: Awaited<ReturnType<typeof upsertComment>>;
     let posted: Posted;
     try {
@@ -206,12 +244,13 @@ export async function publishPlan(opts: PublishOptions): Promise<PublishResult> 
           api,
           opts.key,
           build(COMMENT_LIMITS[opts.provider]),
+          opts.seal,
         );
       } catch (err) {
         // The provider counted differently than its documented limit: post much shorter bodies.
         if (!tooLong(err)) throw err;
         const shorter = build(Math.floor(COMMENT_LIMITS[opts.provider] / 4));
-        [result, posted] = await upsertComments(api, opts.key, shorter);
+        [result, posted] = await upsertComments(api, opts.key, shorter, opts.seal);
       }
     } catch (err) {
       // The status ends even so: a required check never stays "Planning…". Not while a rate
