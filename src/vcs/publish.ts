@@ -211,8 +211,8 @@ async function upsertComments(
     const body = comments.heldLists[part - 1];
     const existing = own(partMarker);
     if (body !== undefined) {
-      const part = await upsertComment(api, partMarker, sealOf(seal, body), existing);
-      shown.push(shownOf(partMarker, part.comment));
+      const list = await upsertComment(api, partMarker, sealOf(seal, body), existing);
+      shown.push(shownOf(partMarker, list.comment));
     } else if (existing) await api.deleteComment(existing.id);
   }
   const times = shown.map((c) => c.updatedAt);
