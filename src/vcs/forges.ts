@@ -411,12 +411,18 @@ export function createApprovalForge(opts: ForgeRepository) {
      */
     async teamMember(org: string, slug: string, login: string): Promise<boolean> {
       const path = `/orgs/${encodeURIComponent(org)}/teams/${encodeURIComponent(slug)}/memberships/${encodeURIComponent(login)}`;
-      const body = await notFoundAsNull(
-        api.call({
-          method: 'GET',
-          path,
-          operation: `read whether ${login} is in team:${org}/${slug}`,
-        }),
+      const operation = `read whether ${login} is in team:${org}/${slug}`;
+      const body = await notFoundAsNull(api.call({ method: 'GET', path, operation })).catch(
+        (err: unknown) => {
+          // A token that may not read the organization's teams: say which permission it needs.
+          if (!(err instanceof VcsApiError && err.status === 403 && err.retryAt === null))
+            throw err;
+          throw new VcsApiError(
+            name,
+            403,
+            `GitHub refused to ${operation} (403): the token needs to read the organization's teams (classic token: read:org; fine-grained token or GitHub App: organization Members: read)`,
+          );
+        },
       );
       return (body as { state?: string } | null)?.state === 'active';
     },

@@ -290,6 +290,30 @@ describe('GitHub: approvers of production are a team', () => {
     }
   });
 
+  it('a token that may not read the teams: nothing is approved, and the reply names the permission', async () => {
+    const s = await setup('github', 'acme/cfg');
+    try {
+      forge.githubPermissions.set('carol', 'write');
+      forge.faults.push({
+        match: /^GET \/api\/v3\/orgs\/acme\/teams\/sre\/memberships\/carol$/,
+        status: 403,
+        body: {
+          message: 'Resource not accessible by integration',
+          documentation_url: 'https://docs.github.com/rest',
+          status: '403',
+        },
+      });
+      await s.handler(githubComment('carol'));
+      expect(replies('github', 'acme/cfg')).toEqual([
+        "**poolsync**: approval by @carol refused: it could not be checked (GitHub refused to read whether carol is in team:acme/sre (403): the token needs to read the organization's teams (classic token: read:org; fine-grained token or GitHub App: organization Members: read)), and an unchecked comment approves nothing. Comment again.",
+      ]);
+      expect(s.approvals.status().granted).toEqual([]);
+      expect(forgeProblems(forge)).toEqual([]);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('without a rule for the environment, a writer approves as before', async () => {
     const s = await setup('github', 'acme/cfg', { staging: ['nobody'] });
     try {
