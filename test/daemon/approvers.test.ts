@@ -378,6 +378,29 @@ describe('GitLab: approvers of production are a group', () => {
   });
 });
 
+describe('GitLab: the plan note deleted before the approval', () => {
+  it('(a maintainer may delete any note) nothing is granted, and the reply says why', async () => {
+    const s = await setup('gitlab', 'acme/cfg');
+    try {
+      forge.gitlabAccess.set(7, 30);
+      forge.gitlabGroups.set('acme/platform', new Map([[7, 30]]));
+      const plan = forge.list('gitlab:acme/cfg!7')[0]!;
+      const res = await fetch(
+        `${forge.url}/api/v4/projects/acme%2Fcfg/merge_requests/7/notes/${plan.id}`,
+        { method: 'DELETE', headers: { 'private-token': forge.token } },
+      );
+      expect(res.status).toBe(204);
+      await s.handler(gitlabNote(7));
+      expect(replies('gitlab', 'acme/cfg')).toEqual([
+        expect.stringMatching(/refused: poolsync's plan comment was deleted/),
+      ]);
+      expect(s.approvals.status().granted).toEqual([]);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe('before the followed branch is loaded', () => {
   it('who may approve is unknown: a comment approves nothing, and says so', async () => {
     const s = await setup('github', 'acme/cfg', 'unread');
