@@ -7,6 +7,8 @@
 import { approvalWords, type commentWords } from '../render/daemon-words.js';
 import { fieldLines, whyText } from '../render/common.js';
 import type { Change } from '../model/plan.js';
+import type { ApproverAction, ApproverRules } from '../model/desired.js';
+import { ruleFor, type PrincipalRule } from '../vcs/principals.js';
 
 /** One change as /status and the approvals list it. */
 export interface ChangeBrief {
@@ -38,6 +40,9 @@ export interface ApprovalRecord {
   /** `github:acme/pools#7` for a comment; null for the API. */
   source: string | null;
   at: string;
+  /** The approvers rule that allowed it and the principal that matched (absent: no rule). */
+  rule?: string;
+  principal?: string;
 }
 
 export interface HeldPlan {
@@ -54,10 +59,17 @@ export interface ApprovalStatus {
   granted: ApprovalRecord[];
   lastApplied: (ApprovalRecord & { commit: string | null; appliedAt: string }) | null;
   lastRefused: (Omit<ApprovalRecord, 'source'> & { reason: string }) | null;
+  /**
+   * Who may approve (poolsync.yaml `approvers:` of the commit last loaded): the rule and its
+   * principals; null: no rule (a writer by comment, the admin token by the API); absent: the
+   * repository is not read yet.
+   */
+  approvers?: PrincipalRule | null;
 }
 
 export function approvalFields(a: ApprovalRecord): Omit<ApprovalRecord, 'at'> {
-  return { fingerprint: a.fingerprint, approver: a.approver, via: a.via, source: a.source };
+  const { fingerprint, approver, via, source, rule, principal } = a;
+  return { fingerprint, approver, via, source, ...(rule ? { rule, principal } : {}) };
 }
 
 export type ApprovalAnswer = { ok: true; record: ApprovalRecord } | { ok: false; reason: string };
@@ -90,20 +102,48 @@ export class Approvals {
   private lastApplied: ApprovalStatus['lastApplied'] = null;
   private lastRefused: ApprovalStatus['lastRefused'] = null;
 
+  /** poolsync.yaml `approvers:` of the commit last loaded; `unread` until one is. */
+  private rules: ApproverRules | null | 'unread';
+
   constructor(
+    /** `rule`: the approvers rule that refused it. */
     private readonly onEvent: (
       result: 'accepted' | 'refused' | 'applied',
       via: ApprovalVia,
+      rule?: string,
     ) => void = () => {},
-  ) {}
+    /** The unit's: its environment (null: none), and whether its rules come from a load. */
+    private readonly unit: { environment: string | null; fromRepository: boolean } = {
+      environment: null,
+      fromRepository: false,
+    },
+  ) {
+    this.rules = unit.fromRepository ? 'unread' : null;
+  }
+
+  /** The load stage: the rules of the commit it loaded (the followed branch, never a pull request). */
+  setApprovers(rules: ApproverRules | undefined): void {
+    this.rules = rules ?? null;
+  }
+
+  /**
+   * The rule of `action` in this environment: null without one, `unread` before the first commit
+   * is loaded (docs/daemon.md#approvers).
+   */
+  ruleOf(action: ApproverAction): PrincipalRule | null | 'unread' {
+    if (this.rules === 'unread') return 'unread';
+    return ruleFor(this.rules, this.unit.environment, action);
+  }
 
   status(): ApprovalStatus {
     this.expire();
+    const approvers = this.ruleOf('approve');
     return structuredClone({
       pending: this.pending,
       granted: [...this.granted.values()],
       lastApplied: this.lastApplied,
       lastRefused: this.lastRefused,
+      ...(approvers === 'unread' ? {} : { approvers }),
     });
   }
 
@@ -116,7 +156,14 @@ export class Approvals {
 
   /** Only what is held now, or with `anyPlan` (a comment on a checked plan) one not merged yet. */
   approve(
-    request: { fingerprint: string; approver: string; via: ApprovalVia; source?: string | null },
+    request: {
+      fingerprint: string;
+      approver: string;
+      via: ApprovalVia;
+      source?: string | null;
+      rule?: string;
+      principal?: string;
+    },
     anyPlan = false,
   ): ApprovalAnswer {
     const refuse = (reason: string): ApprovalAnswer => {
@@ -139,6 +186,7 @@ export class Approvals {
       via: request.via,
       source: request.source ?? null,
       at: new Date().toISOString(),
+      ...(request.rule ? { rule: request.rule, principal: request.principal } : {}),
     };
     this.granted.set(record.fingerprint, record);
     this.onEvent('accepted', request.via);
@@ -146,10 +194,14 @@ export class Approvals {
   }
 
   /** A refusal decided outside (a comment from a user without permission, a stale PR plan). */
-  refuse(request: Pick<ApprovalRecord, 'fingerprint' | 'approver' | 'via'>, reason: string): void {
-    const { fingerprint, approver, via } = request;
-    this.lastRefused = { fingerprint, approver, via, reason, at: new Date().toISOString() };
-    this.onEvent('refused', via);
+  refuse(
+    request: Pick<ApprovalRecord, 'fingerprint' | 'approver' | 'via'> & { rule?: string },
+    reason: string,
+  ): void {
+    const { fingerprint, approver, via, rule } = request;
+    const at = new Date().toISOString();
+    this.lastRefused = { fingerprint, approver, via, reason, at, ...(rule ? { rule } : {}) };
+    this.onEvent('refused', via, rule);
   }
 
   /** The gate stage: the approval of exactly these held changes, consumed; null when none. */

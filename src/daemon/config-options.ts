@@ -137,6 +137,13 @@ export const OPTIONS: readonly OptionSpec[] = withEnv([
       "Let a pull request's author approve its held changes with a `poolsync apply` comment (off: another user must, as Atlantis requires)",
     default: false,
   },
+  {
+    name: 'admin-token-bypasses-approvers',
+    kind: 'bool',
+    describe:
+      "Let the admin token approve, sync, suspend, resume and override a freeze whatever poolsync.yaml's approvers say (off: it is one more principal, token:admin)",
+    default: false,
+  },
   { name: 'parallelism', kind: 'int', describe: 'Steps applied concurrently', default: 8 },
   {
     name: 'max-retries',

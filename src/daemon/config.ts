@@ -63,6 +63,8 @@ export interface DaemonConfig {
   policy: ApplyPolicy;
   /** --allow-self-approval: by comment. */
   allowSelfApproval: boolean;
+  /** --admin-token-bypasses-approvers: the admin token may whatever poolsync.yaml `approvers:` says. */
+  adminTokenBypassesApprovers?: boolean;
   parallelism: number;
   maxRetries: number;
   limits: TransportLimits;
@@ -155,6 +157,7 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
     reconcileToken: secrets['reconcile-token'] ?? null,
     policy: choice<ApplyPolicy>('policy'),
     allowSelfApproval: bool('allow-self-approval'),
+    adminTokenBypassesApprovers: bool('admin-token-bypasses-approvers'),
     parallelism: int('parallelism', 1, 256),
     maxRetries: int('max-retries', 0, 100),
     limits: transportLimits(

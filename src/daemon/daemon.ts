@@ -3,7 +3,9 @@
  * `startDaemon` returns once the server listens and the first run has been requested.
  */
 import { LiveRedactor } from '../util/redact.js';
-import { approvalWords } from '../render/daemon-words.js';
+import { approvalWords, approverWords } from '../render/daemon-words.js';
+import type { ApproverAction } from '../model/desired.js';
+import { listedByName } from '../vcs/principals.js';
 import { approvalTarget } from './approvals.js';
 import type { DaemonConfig } from './config.js';
 import { dashboardHandler } from './dashboard/page.js';
@@ -59,6 +61,26 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
     single || !election
       ? undefined
       : async () => environments(await sectionsFromLeaders(units, 5_000));
+  /**
+   * Why poolsync.yaml `approvers:` refuses a request carrying `token` the `action` in unit `u`
+   * (docs/daemon.md#approvers), or null: the token is one more principal (`token:admin`), unless
+   * --admin-token-bypasses-approvers. Before a commit is loaded there is no rule to keep: a
+   * freeze must stay possible while the followed branch is invalid.
+   */
+  const tokenRefusal = (
+    u: (typeof units)[number],
+    action: ApproverAction,
+    token: 'admin' | 'reconcile',
+  ): string | null => {
+    if (token === 'admin' && config.adminTokenBypassesApprovers) return null;
+    const rule = u.approvals.ruleOf(action);
+    if (rule === 'unread' || rule === null) return null;
+    if (listedByName(rule, { kind: 'token', token }) !== null) return null;
+    u.metrics.approverRefusals.inc({ action, rule: rule.rule });
+    const who = `token:${token}`;
+    const refusal = approverWords.notListed(who, action, u.name, rule.rule, rule.principals);
+    return token === 'admin' ? approverWords.adminToken(refusal) : refusal;
+  };
   let server: StatusServer;
   try {
     // The configuration's secrets the HTTP side checks (HTTP_SECRETS), not the rest of it (the
@@ -81,7 +103,26 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
           return holding ?? approvalWords.noEnvironmentHolds(r.fingerprint, names);
         });
         if (typeof target === 'string') return { ok: false, reason: target };
-        return target.approvals.approve({ ...r, via: 'api' });
+        const refusal = tokenRefusal(target, 'approve', 'admin');
+        if (refusal === null) return target.approvals.approve({ ...r, via: 'api' });
+        target.approvals.refuse(
+          { fingerprint: r.fingerprint, approver: r.approver, via: 'api' },
+          refusal,
+        );
+        return { ok: false, reason: refusal, forbidden: true };
+      },
+      mayAct: (action, token, environment) => {
+        const target =
+          environment === undefined
+            ? units
+            : approvalTarget(units, environment, approvalWords, () => units[0]!);
+        // No such environment: the request itself answers why.
+        if (typeof target === 'string') return null;
+        for (const u of Array.isArray(target) ? target : [target]) {
+          const refusal = tokenRefusal(u, action, token);
+          if (refusal !== null) return refusal;
+        }
+        return null;
       },
       freeze: async (r) => {
         const target =

@@ -51,8 +51,24 @@ export interface HttpHandlers extends Pick<DaemonConfig, (typeof HTTP_SECRETS)[n
   onPullRequest?: (event: PullRequestEvent) => Promise<void>;
   /** `poolsync apply` comments on pull/merge requests (approvals, pull-requests.ts). */
   onComment?: (event: CommentEvent) => Promise<void>;
-  /** POST /approve: approve exactly this fingerprint (approvals.ts). */
-  approve(request: { fingerprint: string; approver: string; environment?: string }): ApprovalAnswer;
+  /**
+   * POST /approve: approve exactly this fingerprint (approvals.ts); `forbidden`: poolsync.yaml
+   * `approvers:` refuses the admin token (403).
+   */
+  approve(request: {
+    fingerprint: string;
+    approver: string;
+    environment?: string;
+  }): ApprovalAnswer & { forbidden?: boolean };
+  /**
+   * Why poolsync.yaml `approvers:` refuses `token` the `action` in `environment` (every one
+   * without a name), one line naming the rule; null when it may (docs/daemon.md#approvers).
+   */
+  mayAct?(
+    action: 'sync' | 'suspend' | 'override',
+    token: 'admin' | 'reconcile',
+    environment?: string,
+  ): string | null;
   /** POST /suspend and /resume: each environment's freeze after it (freeze.ts), or why not. */
   freeze(
     request: FreezeRequest,
@@ -205,11 +221,13 @@ async function manualReconcile({ req, res, url, h }: Call): Promise<void> {
   // ?wait=1 answers when the run has finished: as long as that takes.
   const off = await handOff(req, body, h.follower(), token, wait ? 3_600_000 : 15_000);
   if (off.kind !== 'local') return answerHandOff(res, h, off, 'run a reconcile');
+  const environment = url.searchParams.get('environment') ?? undefined;
+  // The leader's rules (a follower loads no commit): the token is one more principal.
+  const as = token === h.adminToken ? 'admin' : 'reconcile';
+  const refusal = h.mayAct?.(override ? 'override' : 'sync', as, environment) ?? null;
+  if (refusal !== null) return send(res, 403, { error: refusal });
   if (override) h.logger.warn('a sync overrides the freeze: its run applies what waits');
-  const done = h.requestReconcile(
-    override ? 'override' : 'manual',
-    url.searchParams.get('environment') ?? undefined,
-  );
+  const done = h.requestReconcile(override ? 'override' : 'manual', environment);
   if (typeof done === 'string') return send(res, 404, { error: done });
   if (!wait) return send(res, 202, { queued: true });
   await done;
@@ -254,7 +272,7 @@ async function approve(call: Call): Promise<void> {
   });
   if (!answer.ok) {
     h.logger.warn({ fingerprint, approver, reason: answer.reason }, 'approval refused');
-    return send(res, 409, { approved: false, reason: answer.reason });
+    return send(res, answer.forbidden ? 403 : 409, { approved: false, reason: answer.reason });
   }
   h.logger.info(
     { fingerprint, approver: answer.record.approver, via: 'api' },
@@ -294,6 +312,8 @@ async function suspendOrResume(call: Call, suspend: boolean): Promise<void> {
   const off = await handOff(req, body, h.follower({ environment: named }), token, 15_000);
   if (off.kind !== 'local')
     return answerHandOff(res, h, off, suspend ? 'suspend its applies' : 'resume its applies');
+  const refusal = h.mayAct?.('suspend', 'admin', named) ?? null;
+  if (refusal !== null) return send(res, 403, { error: refusal });
   const answer = await h.freeze({ suspend, environment: named, ...said });
   if (!answer.ok) return send(res, 409, { error: answer.reason });
   h.logger.warn(

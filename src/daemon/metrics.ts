@@ -69,6 +69,11 @@ export class DaemonMetrics {
     'Approvals of held plans by result (accepted, refused, applied) and channel (api, github, gitlab).',
     ['result', 'via'],
   );
+  readonly approverRefusals = this.counter(
+    'poolsync_approver_refusals_total',
+    'Requests refused by a poolsync.yaml approvers rule, by action (approve, sync, suspend, override) and rule (approvers.ENV.ACTION).',
+    ['action', 'rule'],
+  );
   readonly leader = this.gauge(
     'poolsync_leader',
     '1 while this replica holds the leader Lease (always 1 without --leader-elect).',

@@ -10,7 +10,14 @@ import type { Logger } from 'pino';
 import type { Plan } from '../model/plan.js';
 import { splitHeld } from '../plan/hold.js';
 import { UserError } from '../util/user-error.js';
-import { commentMarker, planRecord, type PlanRecord } from '../vcs/comment.js';
+import {
+  commentKey,
+  commentMarker,
+  HELD_LIST_COMMENTS,
+  heldListMarker,
+  planRecord,
+  type PlanRecord,
+} from '../vcs/comment.js';
 import {
   createApprovalForge,
   createPullRequestApi,
@@ -20,7 +27,16 @@ import {
   type ApprovalForge,
 } from '../vcs/forges.js';
 import { rateLimitWait } from '../vcs/http.js';
-import { ownComment, planOutcome, type Posted } from '../vcs/publish.js';
+import {
+  ownComments,
+  planOutcome,
+  sealWith,
+  sealed,
+  shownChange,
+  type Posted,
+  type ShownComment,
+} from '../vcs/publish.js';
+import { actorMatches } from '../vcs/principals.js';
 import {
   createPullRequestHandler,
   type HandlerLogger,
@@ -31,6 +47,7 @@ import {
   type CommentEvent,
   type EnvironmentOutcome,
   type ForgeRepository,
+  type HeldNote,
   type Provider,
   type PublishOutcome,
   type PullRequestEvent,
@@ -39,7 +56,7 @@ import {
 import type { DaemonConfig } from './config.js';
 import type { Unit } from './unit.js';
 import { recheckPlan } from '../ops/stale-plan.js';
-import { commentWords } from '../render/daemon-words.js';
+import { approverWords, commentWords } from '../render/daemon-words.js';
 import { approvalTarget } from './approvals.js';
 import type { Env } from '../util/env.js';
 
@@ -87,7 +104,8 @@ export function forgeTargetFromRemote(
 const TOKEN_ENV: Record<Provider, string> = { github: 'GITHUB_TOKEN', gitlab: 'GITLAB_TOKEN' };
 const API_ENV: Record<Provider, string> = { github: 'GITHUB_API_URL', gitlab: 'GITLAB_API_URL' };
 
-export type PlannedUnit = Pick<Unit, 'name' | 'config' | 'readLive' | 'backend' | 'identity'>;
+export type PlannedUnit = Pick<Unit, 'name' | 'config' | 'readLive' | 'backend' | 'identity'> &
+  Partial<Pick<Unit, 'approvals'>>;
 
 /**
  * What the HTTP server calls, and the forges closed at stop. `onPullRequest` replaces the plan
@@ -146,8 +164,15 @@ export function pullRequestHandlerForDaemon(
   const forges = new Map<Provider, { target: ForgeRepository; handler: PullRequestHandler }>();
   /** A GitLab remote without a named API: its origin (the root may follow). */
   let gitlabOrigin: string | null = null;
+  // Each comment the daemon posts is sealed with its webhook secret, which every replica has
+  // and no writer does: a replica that did not post it can tell an edit (recover).
+  const seals = {
+    github: config.githubWebhookSecret && sealWith(config.githubWebhookSecret),
+    gitlab: config.gitlabWebhookToken && sealWith(config.gitlabWebhookToken),
+  };
   const handlerOf = (target: ForgeRepository) =>
     createPullRequestHandler({
+      seal: seals[target.provider] || undefined,
       ...target,
       apiUrl: target.apiUrl && target.apiUrl !== GITHUB_API_URL ? target.apiUrl : undefined,
       git: {
@@ -238,13 +263,30 @@ export function pullRequestHandlerForDaemon(
     const api = createPullRequestApi({ ...forge.target, number });
     let record: PlanRecord | null;
     let at: number | null = null;
+    let changed: 'unsealed' | 'broken' | undefined;
     try {
-      const comment = await ownComment(api, commentMarker(source.path));
+      const own = await ownComments(api);
+      const key = commentKey(source.path);
+      const comment = own(commentMarker(key));
       record = comment ? planRecord(comment.body, environment) : null;
       at = comment?.updatedAt ?? null;
+      // The plan comment and its held lists as this daemon sealed them, or edited since.
+      const seal = seals[provider];
+      const parts = Array.from({ length: HELD_LIST_COMMENTS }, (_, i) =>
+        own(heldListMarker(key, i + 1)),
+      );
+      if (seal && comment) {
+        const states = [comment, ...parts].flatMap((c) => (c ? [sealed(c.body, seal)] : []));
+        changed = states.includes('broken')
+          ? 'broken'
+          : states.includes('unsealed')
+            ? 'unsealed'
+            : undefined;
+      }
     } finally {
       await api.close();
     }
+    if (record && changed) return { record, plan: null, at, changed };
     if (!record || record.commit !== head) return record && { record, plan: null, at };
     const outcome = await forge.handler.atCommit(number, head, (dir) =>
       planUnit(unit, dir, head, source.path),
@@ -285,7 +327,10 @@ function unitsPlanner(
         if (outcome.kind !== 'plan') return { name: u.name ?? '', outcome };
         posted.planned(provider, commit, outcome.plan, u.name ?? '');
         const command = u.name === null ? 'poolsync apply' : `poolsync apply -e ${u.name}`;
-        return { name: u.name ?? '', outcome: withHeld(outcome, u.config.policy, command) };
+        const rule = u.approvals?.ruleOf('approve');
+        const approvers = rule && rule !== 'unread' ? rule : undefined;
+        const held = withHeld(outcome, u.config.policy, command, approvers);
+        return { name: u.name ?? '', outcome: held };
       }),
     );
     if (units.length === 1 && units[0]!.name === null) return sections[0]!.outcome;
@@ -298,10 +343,12 @@ function withHeld(
   outcome: Extract<EnvironmentOutcome, { kind: 'plan' }>,
   policy: DaemonConfig['policy'],
   command: string,
+  approvers: HeldNote['approvers'],
 ): EnvironmentOutcome {
   const { fingerprint, held } = splitHeld(outcome.plan);
   if (policy !== 'safe' || fingerprint === null) return { ...outcome, policy };
-  return { ...outcome, policy, held: { fingerprint, changes: held, command } };
+  const note = { fingerprint, changes: held, command, ...(approvers ? { approvers } : {}) };
+  return { ...outcome, policy, held: note };
 }
 
 /*
@@ -311,11 +358,14 @@ function withHeld(
  * - it was just written (an edited comment or note never reaches here: webhooks.ts),
  * - the pull request is open (as the API reads it now, on both forges),
  * - the author may (GitHub: write permission or more; GitLab: Developer or more) and did not
- *   open the pull request (unless --allow-self-approval),
+ *   open the pull request (unless --allow-self-approval), and is one of the principals of the
+ *   environment's `approvers:` rule in poolsync.yaml of the followed branch, when it has one,
  * - the plan comment was last changed before the comment was written (the forge's clock), so
  *   the plan it approves is the one on screen then, for the commit the pull request is at now,
  * - that comment listed every held change (else nobody saw what would be approved),
  * - the live state is still the one that plan was made against,
+ * - poolsync's plan comment and held lists, re-read from the forge now, are still there, still
+ *   poolsync's and unchanged since posted (an edit could hide a held change from reviewers),
  * - the reply that announces it lands (posted first: a reply the forge refused after the
  *   approval left it standing, silently).
  * Anything else, a check that fails included, is refused with the reason, in a reply on the
@@ -350,10 +400,10 @@ export function commentApprovalHandler(
     const to = approvalTarget(o.units, e.environment, commentWords, commentWords.environmentNeeded);
     const env = typeof to === 'string' ? null : to.name;
     let fingerprint: string | null = null;
-    const refuse = async (reason: string) => {
+    const refuse = async (reason: string, rule?: string) => {
       if (typeof to !== 'string')
         to.approvals.refuse(
-          { fingerprint: fingerprint ?? '-', approver: e.user.login, via: e.provider },
+          { fingerprint: fingerprint ?? '-', approver: e.user.login, via: e.provider, rule },
           reason,
         );
       o.logger.warn({ ...log, fingerprint, reason }, 'approval by comment refused');
@@ -377,6 +427,18 @@ export function commentApprovalHandler(
       if (!pr.open) return refuse(commentWords.notOpen);
       if (!o.allowSelfApproval && sameUser(pr.author, e.user))
         return refuse(commentWords.ownPullRequest(e.user.login));
+      // poolsync.yaml `approvers:` of the followed branch narrows who may (docs/daemon.md#approvers).
+      const rule = to.approvals.ruleOf('approve');
+      if (rule === 'unread') return refuse(approverWords.unread('approve'));
+      const actor = { kind: 'user', provider: e.provider, user: e.user } as const;
+      const match = rule && (await actorMatches(forge, rule, actor));
+      if (rule && match && !match.allowed) {
+        const who = `@${e.user.login}`;
+        return refuse(
+          approverWords.notListed(who, 'approve', to.name, rule.rule, rule.principals),
+          rule.rule,
+        );
+      }
       // The plan the comment approves (posted here, or recovered), and when it was put on screen.
       let posted = o.posted.get(e.provider, e.number, env ?? '');
       if (!posted && env !== null && o.recover) {
@@ -400,8 +462,16 @@ export function commentApprovalHandler(
       const { stale } = await recheckPlan(posted.plan, to.readLive);
       if (stale) return refuse(commentWords.liveMoved);
       if (fingerprint === null) return tell(commentWords.nothingHeld(to.name));
+      // The plan comment as it is now, not as it was posted: an edit or a delete grants nothing.
+      if (posted.comments) {
+        const change = shownChange(posted.comments, await forge.comments(e.number));
+        if (change) return refuse(approverWords.commentChanged(change));
+      }
       const held = splitHeld(posted.plan).held;
-      const by = { user: e.user.login, level: check.level };
+      const by = {
+        user: e.user.login,
+        level: match?.principal ? `${check.level}; ${match.principal}, ${match.rule}` : check.level,
+      };
       try {
         await forge.reply(
           e.number,
@@ -411,8 +481,9 @@ export function commentApprovalHandler(
         return refuse(commentWords.replyFailed(messageOf(err)));
       }
       const source = `${e.provider}:${e.repository}${e.provider === 'github' ? `#${e.number}` : `!${e.number}`}`;
+      const granted = match?.principal ? { rule: match.rule, principal: match.principal } : {};
       const answer = to.approvals.approve(
-        { fingerprint, approver: e.user.login, via: e.provider, source },
+        { fingerprint, approver: e.user.login, via: e.provider, source, ...granted },
         true,
       );
       if (!answer.ok) return refuse(answer.reason);
@@ -439,6 +510,11 @@ function recoveredRefusal(
   head: string,
 ): string | null {
   const { record, plan } = found;
+  if (found.changed)
+    return approverWords.commentChanged({
+      kind: found.changed === 'broken' ? 'edited' : 'unsealed',
+      at: found.at,
+    });
   if (record.commit !== head) return commentWords.headMoved(record.commit, head);
   if (!plan) return commentWords.notReplanned(record.environment, head);
   if (record.held === 'unlisted') return commentWords.unlisted(splitHeld(plan).held.length);
@@ -461,7 +537,13 @@ export type RecoverPlan = (
   number: number,
   environment: string,
   head: string,
-) => Promise<{ record: PlanRecord; plan: Plan | null; at: number | null } | null>;
+) => Promise<{
+  record: PlanRecord;
+  plan: Plan | null;
+  at: number | null;
+  /** The comment (or a held list) is not as this daemon sealed it: changed, or never sealed. */
+  changed?: 'broken' | 'unsealed';
+} | null>;
 
 /**
  * What a `poolsync apply` comment approves: only the last plan posted on each pull request
@@ -492,7 +574,7 @@ export class PostedPlans {
     const plan = posted?.plans.get(environment);
     if (!posted || !plan) return null;
     const shown = posted.shown.has(environment) ? posted.shown.get(environment)! : undefined;
-    return { commit: posted.commit, plan, at: posted.at, shown };
+    return { commit: posted.commit, plan, at: posted.at, shown, comments: posted.comments };
   }
 }
 
@@ -503,4 +585,6 @@ interface PostedPlan {
   at: number | null;
   /** The held fingerprint with every held change; null: too many to list; undefined: none. */
   shown: string | null | undefined;
+  /** The comments that showed it, as posted (absent: a plan another replica posted). */
+  comments?: ShownComment[];
 }

@@ -125,7 +125,16 @@ async function startUnit(
     : soleLeadership();
   if (!config.leaderElection) metrics.leader.set(1);
   const pipeline = await unitPipeline(name, config, deps, logger, learn);
-  const approvals = new Approvals((result, via) => metrics.approvals.inc({ result, via }));
+  const approvals = new Approvals(
+    (result, via, rule) => {
+      metrics.approvals.inc({ result, via });
+      if (rule) metrics.approverRefusals.inc({ action: 'approve', rule });
+    },
+    {
+      environment: name,
+      fromRepository: true,
+    },
+  );
   const freeze = await Freeze.open(config.syncWindows, clock, config.stateDir, (err) =>
     logger.warn({ err }, 'the suspension did not read: applies stay suspended until resumed'),
   );

@@ -1,7 +1,7 @@
 /** poolsync.yaml: the optional RepoConfig at the root of the config folder (manifests.md). */
 import type { HostResolver } from '../util/control-plane-endpoint.js';
 import picomatch from 'picomatch';
-import type { RenderConfig, RepoConfig } from '../model/desired.js';
+import type { ApproverRules, Environment, RenderConfig, RepoConfig } from '../model/desired.js';
 import { checkParentFolders, readRepoFile, relativeParts } from '../util/safe-file.js';
 import { CHART_CREDENTIALS_SECRET } from './rules.js';
 import type { RepoConfigFile } from '../gen/manifests/kinds.js';
@@ -56,6 +56,7 @@ export async function readRepoConfig(
   const limits = readLimits(doc.root, add);
   const render = await checkRenderConfig(root, doc.value, doc.root, add);
   const environments = await readEnvironments(root, doc.root, add, resolveHost);
+  checkApprovers(doc.root, environments, add);
   // Rendered files and the values they merge with are not manifests: the loader skips them;
   // so are the environments' patch files (environments.ts).
   const skip = [
@@ -73,6 +74,7 @@ export async function readRepoConfig(
       ...(raw.absent?.length ? { absent: [...raw.absent] } : {}),
       ...(render ? { render } : {}),
       ...(environments ? { environments } : {}),
+      ...(raw.approvers ? { approvers: raw.approvers as ApproverRules } : {}),
     },
     errors,
     limits,
@@ -110,6 +112,25 @@ function checkIgnoreGlobs(root: YNode, ignore: string[], add: AddError): void {
       add('SCHEMA', `ignore glob '${glob}' is invalid: ${(err as Error).message}`, pos);
     }
   });
+}
+
+/**
+ * `approvers:` names environments poolsync.yaml declares (or `*`): a rule for a misspelt one
+ * would guard nothing, silently (docs/daemon.md#approvers).
+ */
+function checkApprovers(root: YNode, environments: Environment[] | undefined, add: AddError): void {
+  const node = entry(root, 'approvers')?.value;
+  // Environments declared with errors: those are reported, and what they name is unknown.
+  if (node?.kind !== 'map' || (!environments && entry(root, 'environments'))) return;
+  const names = (environments ?? []).map((e) => e.name);
+  for (const e of node.entries) {
+    if (e.key === '*' || names.includes(e.key)) continue;
+    const message =
+      names.length === 0
+        ? `approvers.${e.key} names an environment, and poolsync.yaml declares none: use '*' for the one control plane`
+        : `approvers.${e.key} names no environment of poolsync.yaml (environments: ${names.join(', ')}); use '*' for every one`;
+    add('SCHEMA', message, e.keyPos);
+  }
 }
 
 /**

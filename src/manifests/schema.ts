@@ -69,8 +69,19 @@ export function validateAgainstSchema(
   }
   const issues: SchemaIssue[] = [];
   const seen = new Set<string>();
+  // A value one of several shapes may take (oneOf: poolsync.yaml `approvers:`): the errors of its
+  // own shape speak; a wrong shape is one error saying the shapes, not one per branch.
+  const oneOf = new Set(errors.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath));
+  const deeper = (at: string) =>
+    errors.some(
+      (e) => e.keyword !== 'oneOf' && e.keyword !== 'type' && e.instancePath.startsWith(at),
+    );
   for (const err of errors) {
     if (err.keyword === 'required' && misspelt.has(faultPath(err))) continue;
+    if (oneOf.has(err.instancePath)) {
+      if (err.keyword === 'type') continue;
+      if (err.keyword === 'oneOf' && deeper(err.instancePath)) continue;
+    }
     const described = describe(err, root);
     if (!described) continue;
     const issue: SchemaIssue = { ...described, path: faultPath(err) };
@@ -216,6 +227,10 @@ const beyondLimit =
   });
 
 const BY_KEYWORD: Record<string, (f: Fault) => Described> = {
+  oneOf: ({ err, parent, where, pos }) => ({
+    message: `${where} is ${show(err.data)}: expected ${String(parent['description'] ?? 'one of its shapes').replace(/^A /, 'a ')}`,
+    pos,
+  }),
   additionalProperties: ({ err, path, where, node, pos }) => {
     const [field, known] = unknownField(err);
     const at = entry(node, field);
@@ -303,6 +318,9 @@ function patternMessage(pattern: string, value: unknown, field?: string): string
     return `${got} is not a valid ${field} id: use lowercase letters, digits and '-', starting and ending with a letter or digit`;
   if (pattern === NAME_PATTERN.source)
     return `${got} is not a valid name (N1): use lowercase letters, digits and '-', starting and ending with a letter or digit`;
+  if (pattern.startsWith('^([*]|')) return `${got} is not an environment name or "*"`;
+  if (pattern.startsWith('^(team:'))
+    return `${got} is not a principal: a user (alice), team:ORG/SLUG (a GitHub team), group:PATH (a GitLab group), token:admin or token:reconcile`;
   if (pattern.includes('\\*|')) return `${got} is not a cluster name or "*" (N1)`;
   if (pattern.startsWith('^(s3|gs'))
     return `${got} is not an object store URI: use s3://, gs://, abfs://, oci:// or file:// (P2)`;

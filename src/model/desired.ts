@@ -82,7 +82,22 @@ export interface RepoConfig {
   environments?: Environment[];
   /** The environment this state was loaded for (`--env NAME`); absent without environments. */
   environment?: string;
+  /** poolsync.yaml `approvers:` (docs/daemon.md#approvers); absent: no rule, who may today. */
+  approvers?: ApproverRules;
 }
+
+/** What an approver rule allows (docs/daemon.md#approvers): `suspend` is suspend and resume. */
+export const APPROVER_ACTIONS = ['approve', 'sync', 'suspend', 'override'] as const;
+export type ApproverAction = (typeof APPROVER_ACTIONS)[number];
+
+/**
+ * poolsync.yaml `approvers:` as written: per environment (or `*`, every one), principals for
+ * every action or per action (`*`: the rest). Principal strings: src/vcs/principals.ts.
+ */
+export type ApproverRules = Record<
+  string,
+  readonly string[] | Partial<Record<ApproverAction | '*', readonly string[]>>
+>;
 
 /** An entry of poolsync.yaml `environments:` as written (schemas/repo-config.schema.json). */
 export type EnvironmentEntry = NonNullable<RepoConfigFile['environments']>[string];

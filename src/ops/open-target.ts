@@ -3,9 +3,12 @@
  * "Environments"), so pull-request mode is decided once for every command. A pull request
  * cannot steer credentials: an environment's `controlPlane`, `tokenFile` and `apiKeyFile` must
  * be the base branch's (read from Git), else it is refused before any credential is read or
- * connection made. Pull-request mode: `plan --comment`, a GitHub `pull_request[_target]` run, a
- * GitLab merge-request pipeline, or POOLSYNC_BASE_REF. Outside it, a secret that names its
- * control plane (util/bound-secret.ts) goes nowhere else.
+ * connection made. Pull-request mode: wherever a pull request's files may run (pullRequestBase):
+ * `plan --comment`, POOLSYNC_BASE_REF, a GitHub `pull_request*`, `issue_comment` (on a pull
+ * request) or `merge_group` run, a GitLab merge-request pipeline (merged results and merge
+ * trains included), a branch pipeline of a merge request's branch, or an external pull request
+ * pipeline. Outside it, a secret that names its control plane (util/bound-secret.ts) goes
+ * nowhere else.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -61,44 +64,87 @@ export async function refuseInPullRequest(t: Target, opening: Opening): Promise<
 const PINNED = ['controlPlane', 'tokenFile', 'apiKeyFile'] as const;
 
 export interface PullRequestBase {
-  /** Merged into; null when the run does not say. */
+  /** Merged into (a commit, or a ref Git resolves); null when the run does not say. */
   commit: string | null;
   /** Where pull-request mode and the commit come from, for messages. */
   from: string;
+  /** What `git fetch origin` needs to read the base, when not the commit itself. */
+  fetch?: string;
 }
 
-/** The base of the pull request this run is for; null when the run is not for one. */
+/**
+ * The base of the pull request whose files this run may run; null when it runs none. Each CI
+ * system's own word for it: GitHub's event payloads (GITHUB_EVENT_PATH; docs.github.com "Events
+ * that trigger workflows", recorded in @octokit/webhooks-examples), GitLab's predefined
+ * variables (docs.gitlab.com "Predefined CI/CD variables").
+ */
 export function pullRequestBase(env: Env, commenting: boolean): PullRequestBase | null {
   const value = (name: string) => env[name]?.trim() || undefined;
   const explicit = value('POOLSYNC_BASE_REF');
   if (explicit) return { commit: explicit, from: 'POOLSYNC_BASE_REF' };
-  if (env.GITHUB_ACTIONS === 'true' && env.GITHUB_EVENT_NAME?.startsWith('pull_request')) {
-    const sha = githubEventPullRequest(env)?.base?.sha;
-    return {
-      commit: typeof sha === 'string' ? sha : null,
-      from: `the GitHub ${env.GITHUB_EVENT_NAME} event`,
-    };
+  if (env.GITHUB_ACTIONS === 'true') {
+    const name = env.GITHUB_EVENT_NAME ?? '';
+    const from = `the GitHub ${name} event`;
+    const sha = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
+    if (name.startsWith('pull_request'))
+      return { commit: sha(githubEventPullRequest(env)?.base?.sha), from };
+    // A comment on a pull request: its payload names no base; the workflow runs on the default
+    // branch, whose head is GITHUB_SHA (the operator's poolsync.yaml, whatever is checked out).
+    if (name === 'issue_comment' && githubEvent(env)?.issue?.pull_request)
+      return {
+        commit: value('GITHUB_SHA') ?? null,
+        from: `${from} on a pull request (GITHUB_SHA)`,
+      };
+    // The merge queue's temporary branch: the pull requests' files over `merge_group.base_sha`.
+    if (name === 'merge_group')
+      return { commit: sha(githubEvent(env)?.merge_group?.base_sha), from: `${from} (base_sha)` };
   }
-  if (env.GITLAB_CI === 'true' && value('CI_MERGE_REQUEST_IID'))
-    return {
-      commit: value('CI_MERGE_REQUEST_DIFF_BASE_SHA') ?? null,
-      from: 'the GitLab merge request pipeline (CI_MERGE_REQUEST_DIFF_BASE_SHA)',
-    };
+  if (env.GITLAB_CI === 'true') {
+    // Merge request pipelines, merged results and merge trains alike.
+    if (value('CI_MERGE_REQUEST_IID'))
+      return {
+        commit: value('CI_MERGE_REQUEST_DIFF_BASE_SHA') ?? null,
+        from: 'the GitLab merge request pipeline (CI_MERGE_REQUEST_DIFF_BASE_SHA)',
+      };
+    // A GitHub pull request built by GitLab CI (CI/CD for external repositories).
+    if (value('CI_EXTERNAL_PULL_REQUEST_IID'))
+      return {
+        commit: value('CI_EXTERNAL_PULL_REQUEST_TARGET_BRANCH_SHA') ?? null,
+        from: 'the GitLab external pull request pipeline (CI_EXTERNAL_PULL_REQUEST_TARGET_BRANCH_SHA)',
+      };
+    // A branch pipeline of a merge request's source branch names no base: the default branch's
+    // head is the operator's, fetched into origin/NAME.
+    const branch = value('CI_DEFAULT_BRANCH');
+    if (value('CI_OPEN_MERGE_REQUESTS'))
+      return {
+        commit: branch ? `refs/remotes/origin/${branch}` : null,
+        from: `the GitLab branch pipeline of a merge request's branch (CI_OPEN_MERGE_REQUESTS; the base read is origin/${branch ?? 'CI_DEFAULT_BRANCH'})`,
+        ...(branch ? { fetch: `${branch}:refs/remotes/origin/${branch}` } : {}),
+      };
+  }
   return commenting ? { commit: null, from: '--comment' } : null;
 }
 
 type EventPullRequest = { number?: number; head?: { sha?: unknown }; base?: { sha?: unknown } };
 
-/** The pull request of the GitHub Actions event being run (GITHUB_EVENT_PATH), or null. */
-export function githubEventPullRequest(env: Env): EventPullRequest | null {
+/** The GitHub Actions event being run (GITHUB_EVENT_PATH), the fields read here; null if unread. */
+function githubEvent(env: Env): {
+  pull_request?: EventPullRequest;
+  issue?: { pull_request?: unknown };
+  merge_group?: { base_sha?: unknown };
+} | null {
   try {
-    const event = JSON.parse(readFileSync(env.GITHUB_EVENT_PATH?.trim() ?? '', 'utf8')) as {
-      pull_request?: EventPullRequest;
-    };
-    return event.pull_request ?? null;
+    return JSON.parse(readFileSync(env.GITHUB_EVENT_PATH?.trim() ?? '', 'utf8')) as ReturnType<
+      typeof githubEvent
+    >;
   } catch {
     return null;
   }
+}
+
+/** The pull request of the GitHub Actions event being run (GITHUB_EVENT_PATH), or null. */
+export function githubEventPullRequest(env: Env): EventPullRequest | null {
+  return githubEvent(env)?.pull_request ?? null;
 }
 
 /** The pinned values of each environment of DIR's poolsync.yaml on the base commit, or why they cannot be read. */
@@ -120,7 +166,7 @@ async function baseEnvironments(
       })
     ).stdout;
   } catch {
-    return `poolsync.yaml of the base commit ${base.commit} (${base.from}) cannot be read with Git in ${dir}: check out with its history (actions/checkout fetch-depth: 0, or git fetch origin ${base.commit})`;
+    return `poolsync.yaml of the base commit ${base.commit} (${base.from}) cannot be read with Git in ${dir}: check out with its history (actions/checkout fetch-depth: 0, or git fetch origin ${base.fetch ?? base.commit})`;
   }
   let doc: unknown;
   try {

@@ -137,6 +137,48 @@ export const commentWords = {
     'The daemon applies them once they are exactly the changes it holds (after merge); if the plan changes, approve again.',
 };
 
+/**
+ * Refusals by poolsync.yaml `approvers:` (src/vcs/principals.ts, docs/daemon.md#approvers), one
+ * line each naming the rule, and why an approval's plan comment no longer counts.
+ */
+export const approverWords = {
+  /** `who`: `@bob` or `token:admin`; `what`: `approve`, `sync`, `suspend`, `override`. */
+  notListed: (
+    who: string,
+    what: string,
+    environment: string | null,
+    rule: string,
+    principals: readonly string[],
+  ) =>
+    `${who} may not ${ACTION_WORDS[what] ?? what}${environment === null ? '' : ` in environment ${environment}`}: ${rule} (poolsync.yaml of the followed branch) names ${principals.length === 0 ? 'no one' : principals.join(', ')}, and ${who} is none of them`,
+  /** The admin token refused: how the operator lets it. */
+  adminToken: (refusal: string) =>
+    `${refusal}: add token:admin to the rule, or start the daemon with --admin-token-bypasses-approvers`,
+  unread: (what: string) =>
+    `who may ${ACTION_WORDS[what] ?? what} is not known yet: the daemon has not loaded a valid commit of the branch it follows, whose poolsync.yaml names them (approvers:). Try again once it has`,
+  /** The plan comment (or a held list) as the forge has it now (vcs/publish.ts shownChange). */
+  commentChanged: (change: {
+    kind: 'deleted' | 'not_own' | 'edited' | 'unsealed';
+    at?: number | null;
+  }) =>
+    `${
+      change.kind === 'deleted'
+        ? "poolsync's plan comment was deleted"
+        : change.kind === 'not_own'
+          ? "poolsync's plan comment is no longer poolsync's (its marker is gone)"
+          : change.kind === 'unsealed'
+            ? "poolsync's plan comment carries no seal of this daemon (posted by an earlier version, or under another webhook secret), so it cannot be told unchanged"
+            : `poolsync's plan comment was edited${change.at ? ` at ${time(change.at)}` : ''} after poolsync posted it`
+    }, so the plan on the pull request may not be the one poolsync posted, and nothing is approved. ${REPLAN}`,
+};
+
+const ACTION_WORDS: Record<string, string> = {
+  approve: 'approve held changes',
+  sync: 'sync',
+  suspend: 'suspend or resume applies',
+  override: 'override the freeze',
+};
+
 /** Why `POST /approve` approves nothing (src/daemon/approvals.ts, unit.ts). */
 export const approvalWords = {
   notAFingerprint: (fingerprint: string) =>

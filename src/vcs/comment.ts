@@ -193,7 +193,10 @@ const heldLine = (c: Pick<Change, 'action' | 'address'>) => `- ${code(`${c.actio
 function heldSection(h: HeldNote, place: HeldPlace): string {
   const n = h.changes.length;
   const intro = `**Held for approval** (policy \`safe\`): after merge the daemon applies the rest and holds ${n === 1 ? 'this change' : `these ${plural(n, 'change')}`}, fingerprint \`${h.fingerprint}\``;
-  const approve = `A user with write permission approves exactly them by commenting \`${h.command}\` (the comment's whole first line; not the pull request's author).`;
+  const who = h.approvers
+    ? `A user with write permission who is one of ${h.approvers.principals.map((p) => `\`${p}\``).join(', ') || 'no one'} (\`${h.approvers.rule}\` in poolsync.yaml)`
+    : 'A user with write permission';
+  const approve = `${who} approves exactly them by commenting \`${h.command}\` (the comment's whole first line; not the pull request's author).`;
   if (place === 'here') return `${intro}:\n${h.changes.map(heldLine).join('\n')}\n\n${approve}`;
   const first = h.changes.slice(0, HELD_PREVIEW).map(heldLine);
   const more = `- … ${plural(n - first.length, 'more change')}`;

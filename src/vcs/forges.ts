@@ -405,6 +405,55 @@ export function createApprovalForge(opts: ForgeRepository) {
         author: userOf(github ? body.user : body.author),
       };
     },
+    /**
+     * GitHub: `user` is an active member of ORG's team SLUG (docs.github.com/rest/teams/members,
+     * "Get team membership for a user"; 404: no membership, or a team the token cannot see).
+     */
+    async teamMember(org: string, slug: string, login: string): Promise<boolean> {
+      const path = `/orgs/${encodeURIComponent(org)}/teams/${encodeURIComponent(slug)}/memberships/${encodeURIComponent(login)}`;
+      const operation = `read whether ${login} is in team:${org}/${slug}`;
+      const body = await notFoundAsNull(api.call({ method: 'GET', path, operation })).catch(
+        (err: unknown) => {
+          // A token that may not read the organization's teams: say which permission it needs.
+          if (!(err instanceof VcsApiError && err.status === 403 && err.retryAt === null))
+            throw err;
+          throw new VcsApiError(
+            name,
+            403,
+            `GitHub refused to ${operation} (403): the token needs to read the organization's teams (classic token: read:org; fine-grained token or GitHub App: organization Members: read)`,
+          );
+        },
+      );
+      return (body as { state?: string } | null)?.state === 'active';
+    },
+    /**
+     * GitLab: user `id` is a member of group PATH, inherited and invited memberships included
+     * (docs.gitlab.com/api/members, "Get a member of a group or project, including inherited
+     * and invited members"): Guest or more, its membership not awaiting approval.
+     */
+    async groupMember(path: string, id: number): Promise<boolean> {
+      const body = await notFoundAsNull(
+        api.call({
+          method: 'GET',
+          path: `/groups/${encodeURIComponent(path)}/members/all/${id}`,
+          operation: `read whether user ${id} is in group:${path}`,
+        }),
+      );
+      const m = body as { access_level?: number; membership_state?: string } | null;
+      return (m?.access_level ?? 0) >= 10 && (m?.membership_state ?? 'active') === 'active';
+    },
+    /**
+     * The pull request's comments as they are now, and who the token is (null: a GitHub App's
+     * until it has posted): an approval re-reads poolsync's plan comment with them.
+     */
+    async comments(number: number) {
+      const pr = createPullRequestApi({ ...opts, number });
+      try {
+        return { self: await pr.self(), comments: await pr.listComments() };
+      } finally {
+        await pr.close();
+      }
+    },
     /** A reply, shortened to the forge's limit: it always lands. */
     async reply(number: number, body: string) {
       const pr = pullRequestOf(opts, number);
@@ -418,6 +467,16 @@ export function createApprovalForge(opts: ForgeRepository) {
     },
     close: () => api.close(),
   };
+}
+
+/** The answer's JSON; null for a 404 (no such membership). */
+async function notFoundAsNull(call: ReturnType<ApiClient['call']>): Promise<unknown> {
+  try {
+    return (await call).json;
+  } catch (err) {
+    if (err instanceof VcsApiError && err.status === 404) return null;
+    throw err;
+  }
 }
 
 // Each forge's check; its 404 (not a collaborator, not a member) is answered by `permission`.

@@ -4,11 +4,13 @@
  * `poolsync/plan` commit status, which always ends: when the comment cannot be posted, the
  * status says so (`error`), never staying `pending`. Nothing is ever applied.
  */
+import { createHash, createHmac } from 'node:crypto';
 import { posix } from 'node:path';
 import { formatValidationText } from '../manifests/report.js';
 import type { ValidationError } from '../manifests/types.js';
 import type { Plan } from '../model/plan.js';
 import { planRun, type PlanSource } from '../ops/plan-run.js';
+import { constantTimeEqual } from '../util/constant-time.js';
 import {
   buildComments,
   type Comments,
@@ -23,6 +25,7 @@ import { createPullRequestApi, isOwnComment, type PullRequestApi } from './forge
 import {
   VcsApiError,
   type EnvironmentOutcome,
+  type ForgeUser,
   type IssueComment,
   type PublishOutcome,
   type PullRequestRef,
@@ -37,6 +40,35 @@ export interface PublishOptions extends PullRequestRef {
   key?: string | null;
   /** Before the commit status is set. */
   onCommentPosted?: (posted: Posted) => void;
+  /** The daemon's: each comment it posts ends with this MAC of its body (sealed). */
+  seal?: Seal;
+}
+
+/** A keyed MAC of a body (the daemon's: HMAC-SHA256 under its webhook secret, sealWith). */
+export type Seal = (body: string) => string;
+
+/** HMAC-SHA256 keyed by `secret`: what every replica of the daemon holds, and no writer does. */
+export function sealWith(secret: string): Seal {
+  return (body) => createHmac('sha256', secret).update(`poolsync comment\n${body}`).digest('hex');
+}
+
+const SEAL = /\n<!-- poolsync:seal v1 ([0-9a-f]{64}) -->$/;
+/** Room the seal takes (its line). */
+const SEAL_ROOM = 100;
+
+const sealOf = (seal: Seal | undefined, body: string) =>
+  seal ? `${body}\n<!-- poolsync:seal v1 ${seal(body)} -->` : body;
+
+/**
+ * Whether `body` is as the daemon holding `seal` posted it: its last line the MAC of the rest
+ * (`unsealed`: no such line, e.g. posted by an earlier version; `broken`: changed since).
+ * A replica that did not post a comment (or posted it before a restart) knows no more of it:
+ * an edit of anything in it, by a writer who cannot make the MAC, fails this.
+ */
+export function sealed(body: string, seal: Seal): 'sealed' | 'unsealed' | 'broken' {
+  const m = SEAL.exec(body);
+  if (m === null) return 'unsealed';
+  return constantTimeEqual(m[1]!, seal(body.slice(0, m.index))) ? 'sealed' : 'broken';
 }
 
 /** What the pull request shows from now on: what an approval by comment may approve. */
@@ -45,6 +77,53 @@ export interface Posted {
   at: number | null;
   /** Per section, the held changes' fingerprint shown with all of them (comment.ts Comments). */
   shown: Map<string, string | null>;
+  /** The plan comment and its held lists as posted: an approval finds them unchanged (shownChange). */
+  comments?: ShownComment[];
+}
+
+/** One comment poolsync posted, as the forge stored it. */
+export interface ShownComment {
+  id: number;
+  marker: string;
+  updatedAt: number | null;
+  /** SHA-256 of its body. */
+  digest: string;
+}
+
+const digestOf = (body: string) => createHash('sha256').update(body).digest('hex');
+const shownOf = (marker: string, c: IssueComment): ShownComment => ({
+  id: c.id,
+  marker,
+  updatedAt: c.updatedAt,
+  digest: digestOf(c.body),
+});
+
+/** How a comment poolsync posted differs now (an approval grants nothing then), or null. */
+export type ShownChange =
+  | { kind: 'deleted'; id: number }
+  | { kind: 'not_own'; id: number }
+  | { kind: 'edited'; id: number; at: number | null };
+
+/**
+ * Each comment of `shown` as it is now among `now` (the pull request's comments, re-read):
+ * still there, still poolsync's own (author and marker), and not changed since it was posted
+ * (`updated_at` and body): an edit by anyone with write access, which GitHub allows, would
+ * otherwise approve what the edited text hid.
+ */
+export function shownChange(
+  shown: readonly ShownComment[],
+  now: { self: ForgeUser | null; comments: readonly IssueComment[] },
+): ShownChange | null {
+  const byId = new Map(now.comments.map((c) => [c.id, c]));
+  for (const s of shown) {
+    const c = byId.get(s.id);
+    if (!c) return { kind: 'deleted', id: s.id };
+    if (!isOwnComment(c, now.self) || !isPoolsyncComment(c.body, s.marker))
+      return { kind: 'not_own', id: s.id };
+    if (c.updatedAt !== s.updatedAt || digestOf(c.body) !== s.digest)
+      return { kind: 'edited', id: s.id, at: c.updatedAt };
+  }
+  return null;
 }
 
 export interface PublishResult {
@@ -81,7 +160,8 @@ export async function ownComment(
   return (await ownComments(api))(marker);
 }
 
-async function ownComments(api: PullRequestApi) {
+/** Each own comment by marker, from one read of the pull request's comments. */
+export async function ownComments(api: PullRequestApi) {
   const self = await api.self();
   const all = await api.listComments();
   return (marker: string) =>
@@ -119,21 +199,24 @@ async function upsertComments(
   api: PullRequestApi,
   key: string | null | undefined,
   comments: Comments,
+  seal: Seal | undefined,
 ): Promise<[Awaited<ReturnType<typeof upsertComment>>, Posted]> {
   const own = await ownComments(api);
   const marker = commentMarker(key);
-  const main = await upsertComment(api, marker, comments.body, own(marker));
-  const times = [main.comment.updatedAt];
+  const main = await upsertComment(api, marker, sealOf(seal, comments.body), own(marker));
+  const shown = [shownOf(marker, main.comment)];
   for (let part = 1; part <= HELD_LIST_COMMENTS; part++) {
     const partMarker = heldListMarker(key, part);
     const body = comments.heldLists[part - 1];
     const existing = own(partMarker);
-    if (body !== undefined)
-      times.push((await upsertComment(api, partMarker, body, existing)).comment.updatedAt);
-    else if (existing) await api.deleteComment(existing.id);
+    if (body !== undefined) {
+      const list = await upsertComment(api, partMarker, sealOf(seal, body), existing);
+      shown.push(shownOf(partMarker, list.comment));
+    } else if (existing) await api.deleteComment(existing.id);
   }
+  const times = shown.map((c) => c.updatedAt);
   const at = times.includes(null) ? null : Math.max(...(times as number[]));
-  return [main, { at, shown: comments.shown }];
+  return [main, { at, shown: comments.shown, comments: shown }];
 }
 
 export function notPosted(err: unknown): string {
@@ -143,8 +226,15 @@ export function notPosted(err: unknown): string {
 export async function publishPlan(opts: PublishOptions): Promise<PublishResult> {
   const api = createPullRequestApi(opts);
   try {
+    // The seal's line fits in the forge's limit.
+    const room = opts.seal ? SEAL_ROOM : 0;
     const build = (limit: number) =>
-      buildComments({ outcome: opts.outcome, commit: opts.commit, key: opts.key, limit });
+      buildComments({
+        outcome: opts.outcome,
+        commit: opts.commit,
+        key: opts.key,
+        limit: limit - room,
+      });
     let result: Awaited<ReturnType<typeof upsertComment>>;
     let posted: Posted;
     try {
@@ -153,12 +243,13 @@ export async function publishPlan(opts: PublishOptions): Promise<PublishResult> 
           api,
           opts.key,
           build(COMMENT_LIMITS[opts.provider]),
+          opts.seal,
         );
       } catch (err) {
         // The provider counted differently than its documented limit: post much shorter bodies.
         if (!tooLong(err)) throw err;
         const shorter = build(Math.floor(COMMENT_LIMITS[opts.provider] / 4));
-        [result, posted] = await upsertComments(api, opts.key, shorter);
+        [result, posted] = await upsertComments(api, opts.key, shorter, opts.seal);
       }
     } catch (err) {
       // The status ends even so: a required check never stays "Planning…". Not while a rate

@@ -18,6 +18,7 @@ import {
   publishStatus,
   type Posted,
   type PublishResult,
+  type Seal,
 } from './publish.js';
 import {
   VcsApiError,
@@ -43,6 +44,8 @@ export interface PullRequestHandlerOptions extends ForgeRepository {
   plan: (dir: string, commit: string) => Promise<PublishOutcome>;
   /** Before the commit status is set: a reviewer can read the comment, approvals may name it. */
   onPosted?: (e: PullRequestEvent, posted: Posted) => void;
+  /** The daemon's seal of its comments (publish.ts sealed). */
+  seal?: Seal;
 }
 
 /** The head of the pull request may have changed. */
@@ -95,7 +98,7 @@ export function createPullRequestHandler(opts: PullRequestHandlerOptions): PullR
     }
     try {
       const onCommentPosted = (posted: Posted) => opts.onPosted?.(e, posted);
-      return await publishPlan({ ...pr, outcome, onCommentPosted });
+      return await publishPlan({ ...pr, outcome, onCommentPosted, seal: opts.seal });
     } catch (err) {
       // A rate limit holds every request of the token: the status the failure owes is set at its reset.
       if (err instanceof VcsApiError && err.retryAt !== null)

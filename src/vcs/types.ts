@@ -46,6 +46,8 @@ export interface HeldNote {
   changes: readonly Pick<Change, 'action' | 'address'>[];
   /** `poolsync apply`, or `poolsync apply -e NAME`. */
   command: string;
+  /** poolsync.yaml `approvers:`'s rule for approving them (docs/daemon.md#approvers); absent: none. */
+  approvers?: { rule: string; principals: readonly string[] };
 }
 
 export type EnvironmentOutcome =

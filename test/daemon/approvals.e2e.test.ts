@@ -179,8 +179,10 @@ describe('approval by pull-request comment', () => {
     git(repo.work, 'push', '--quiet', '--force', 'origin', `${head}:main`);
     await reconcile(daemon);
     const st = await status(daemon);
-    expect(st.outcome).toBe('applied');
-    expect(st.lastRun!.message).toContain('approved by alice');
+    // The run the approval asked for may fetch the merge before this one (a busy machine):
+    // exactly one of them applied it, with the approval.
+    const approved = st.runs.filter((r) => r.message.includes('approved by alice'));
+    expect(approved.map((r) => r.result)).toEqual(['applied']);
     expect((await cp.listClusters()).map((c) => c.name)).toEqual(['prod-1']);
     expect((await cp.getQueue('batch')).run_concurrency).toBe(70);
     expect(st.approval!.lastApplied).toMatchObject({

@@ -175,7 +175,9 @@ describe('pull requests with environments', () => {
     );
     const posted = plan.body;
 
-    // The comment edited: its held fingerprint is not the plan's any more.
+    // The comment edited: its held fingerprint is not the plan's any more. A posted it, sealed
+    // with the webhook secret both replicas hold (issue 74 item 4): B tells the edit.
+    expect(posted).toMatch(/\n<!-- poolsync:seal v1 [0-9a-f]{64} -->$/);
     plan.body = posted.replace(
       /(name="prod"[^>]*held="sha256:)[0-9a-f]/,
       (_m, p: string) => `${p}x`,
@@ -183,16 +185,19 @@ describe('pull requests with environments', () => {
     await comment(b, 'poolsync apply -e prod');
     await until('a refusal', () => replies().length === 1);
     expect(replies()[0]!.body).toMatch(
-      /refused: stale: the plan of environment prod for [0-9a-f]{12} is not the one in the plan comment/,
+      /refused: poolsync's plan comment was edited at .* after poolsync posted it, so the plan on the pull request may not be the one poolsync posted, and nothing is approved/,
     );
-    // Its desired fingerprint edited: refused the same way.
-    plan.body = posted.replace(
-      /(name="prod"[^>]*desired="sha256:)[0-9a-f]/,
-      (_m, p: string) => `${p}x`,
-    );
+    // Only its text edited (a held delete hidden), the record as posted: refused the same way.
+    expect(posted).toContain('`delete Cluster/c-prod-2`');
+    plan.body = posted.replace(/- `delete Cluster\/c-prod-2`\n/, '');
     await comment(b, 'poolsync apply -e prod');
     await until('a second refusal', () => replies().length === 2);
-    expect(replies()[1]!.body).toMatch(/refused: stale: the plan of environment prod/);
+    expect(replies()[1]!.body).toMatch(/refused: poolsync's plan comment was edited/);
+    // Without the seal (an earlier version posted it): B cannot tell it unchanged.
+    plan.body = posted.replace(/\n<!-- poolsync:seal v1 [0-9a-f]{64} -->$/, '');
+    await comment(b, 'poolsync apply -e prod');
+    await until('an unsealed refusal', () => replies().length === 3);
+    expect(replies()[2]!.body).toMatch(/refused: poolsync's plan comment carries no seal/);
     let st = (await (await fetch(`${b.url}/status`)).json()) as DaemonStatus;
     expect(st.environments!.prod!.approval!.granted).toHaveLength(0);
 
@@ -201,14 +206,14 @@ describe('pull requests with environments', () => {
     plan.body = posted;
     plan.author = { login: 'mallory', id: 666, type: 'User' };
     await comment(b, 'poolsync apply -e prod');
-    await until('a third refusal', () => replies().length === 3);
-    expect(replies()[2]!.body).toMatch(/refused: no plan of environment prod of this pull request/);
+    await until('a third refusal', () => replies().length === 4);
+    expect(replies()[3]!.body).toMatch(/refused: no plan of environment prod of this pull request/);
     plan.author = POOLSYNC;
 
     // The comment as A posted it: B re-plans prod, finds exactly that plan, accepts.
     await comment(b, 'poolsync apply -e prod');
-    await until('the approval', () => replies().length === 4);
-    expect(replies()[3]!.body).toMatch(
+    await until('the approval', () => replies().length === 5);
+    expect(replies()[4]!.body).toMatch(
       /approved by @alice \(write\): the \d+ held changes? of the plan of environment prod/,
     );
     st = (await (await fetch(`${b.url}/status`)).json()) as DaemonStatus;

@@ -19,6 +19,8 @@ import { runCli } from '../support/cli.js';
 import { tempFolder } from '../support/temp-folder.js';
 import { apiKey } from '../controlplane/union/helpers.js';
 import { catcher, oauthCatcher, POOL, writeFiles } from './helpers.js';
+import { pullRequestBase } from '../../src/ops/open-target.js';
+import { issueCommentPayload, recordedPayloads } from '../vcs/recorded.js';
 
 const SECRETS = [
   'prod-secret-0123456789',
@@ -310,6 +312,106 @@ describe('outside pull-request mode, a secret bound to its control plane goes no
       POOLSYNC_FLYTE_CLIENT_SECRET_FILE: secret('flyte.secret'),
     });
     expect(flyte.code).toBe(1); // nothing listens on 127.0.0.1:9: unreachable, not proxied
+    expectNothingCaught();
+  });
+});
+
+/**
+ * Issue 74 item 5: every CI event that runs a pull request's files is pull-request mode, its base
+ * as the CI system names it (GitHub's recorded payloads, @octokit/webhooks-examples; GitLab's
+ * predefined variables). The pull request points the flyte environment at the catcher, with the
+ * process's unbound flyteadmin client secret: outside pull-request mode it is sent there.
+ */
+describe('pull-request mode wherever a pull request’s files run', () => {
+  const toCatcher = (e: ReturnType<typeof BASE>) => ({
+    ...e,
+    flyte: { controlPlane: `flyteadmin+${caught.url}` },
+  });
+  const event = (name: string, payload: unknown) => {
+    const path = join(root, `${name}.json`);
+    writeFileSync(path, JSON.stringify(payload));
+    return { GITHUB_ACTIONS: 'true', GITHUB_EVENT_NAME: name, GITHUB_EVENT_PATH: path };
+  };
+  const gitlab = { GITLAB_CI: 'true', CI_PROJECT_PATH: 'acme/cfg', CI_DEFAULT_BRANCH: 'main' };
+  const CASES: [string, () => Record<string, string>][] = [
+    [
+      'a GitHub issue_comment run on a pull request (base: GITHUB_SHA, the default branch)',
+      () => ({
+        ...event(
+          'issue_comment',
+          issueCommentPayload({ repository: 'acme/cfg', number: 7, login: 'bob', body: '/plan' }),
+        ),
+        GITHUB_SHA: base,
+      }),
+    ],
+    [
+      'a GitHub merge_group run (base: merge_group.base_sha)',
+      () => {
+        const payload = recordedPayloads('merge_group', 'checks_requested')[0]!;
+        (payload.merge_group as Record<string, unknown>).base_sha = base;
+        return { ...event('merge_group', payload), GITHUB_SHA: 'f'.repeat(40) };
+      },
+    ],
+    [
+      'a GitLab merge request pipeline',
+      () => ({
+        ...gitlab,
+        CI_PIPELINE_SOURCE: 'merge_request_event',
+        CI_MERGE_REQUEST_IID: '7',
+        CI_MERGE_REQUEST_DIFF_BASE_SHA: base,
+      }),
+    ],
+    [
+      "a GitLab branch pipeline of a merge request's branch (base: origin/CI_DEFAULT_BRANCH)",
+      () => ({
+        ...gitlab,
+        CI_PIPELINE_SOURCE: 'push',
+        CI_COMMIT_BRANCH: 'feature',
+        CI_OPEN_MERGE_REQUESTS: 'acme/cfg!7',
+      }),
+    ],
+  ];
+
+  it('outside it, the unbound client secret goes to the URL the pull request chose', async () => {
+    await pullRequest(toCatcher);
+    await plan('flyte', { GITHUB_ACTIONS: 'true', GITHUB_EVENT_NAME: 'push' });
+    // OAuth client credentials: HTTP Basic, each part form-encoded (RFC 6749 2.3.1).
+    const sent = caught.heard.flatMap((h) =>
+      h.authorization?.startsWith('Basic ')
+        ? [decodeURIComponent(Buffer.from(h.authorization.slice(6), 'base64').toString())]
+        : [],
+    );
+    caught.heard.length = 0;
+    expect(sent).toEqual([`poolsync:${SECRETS[2]}`]);
+  });
+
+  it.each(CASES)('%s: the base pins the endpoint; nothing reaches the catcher', async (_, vars) => {
+    git('update-ref', 'refs/remotes/origin/main', base);
+    await pullRequest(toCatcher);
+    const r = await plan('flyte', vars());
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `environment flyte is refused in pull-request mode: no credential was read and nothing was sent: environments.flyte.controlPlane is ${JSON.stringify(`flyteadmin+${caught.url}`)} in this pull request and "flyteadmin+http://127.0.0.1:9" on the base branch`,
+    );
+    expectNothingCaught();
+    // An environment the pull request leaves as the base has it is planned.
+    const prod = await plan('prod', vars());
+    expect(prod.stderr).toBe('');
+    expect(prod.code).toBe(0);
+  });
+
+  it("a branch pipeline whose default branch is not fetched is refused, saying what to fetch; an issue's comment is not a pull request's", async () => {
+    git('update-ref', '-d', 'refs/remotes/origin/main');
+    await pullRequest(toCatcher);
+    const r = await plan('prod', {
+      GITLAB_CI: 'true',
+      CI_DEFAULT_BRANCH: 'main',
+      CI_OPEN_MERGE_REQUESTS: 'acme/cfg!7',
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('git fetch origin main:refs/remotes/origin/main');
+    const issue = recordedPayloads('issue_comment', 'created')[0]!;
+    expect(pullRequestBase(event('issue_comment', issue), false)).toBeNull();
     expectNothingCaught();
   });
 });

@@ -11,8 +11,9 @@
  *   `GET /user` (403 "Resource not accessible by integration") and comments as `<slug>[bot]`,
  *   through its app (`performed_via_github_app`); a deleted comment answers 204. Every request
  *   and answer can be checked against the description: test/support/github-openapi.ts.
- * - GitLab (docs.gitlab.com/api/notes, /api/merge_requests, /api/users, /api/commits, REST
- *   pagination): notes carry their `author`, and only the author edits or deletes a note (403);
+ * - GitHub team memberships (`GET /orgs/{org}/teams/{slug}/memberships/{user}`, `githubTeams`).
+ * - GitLab (docs.gitlab.com/api/notes, /api/merge_requests, /api/users, /api/commits, group
+ *   members with inherited ones (`gitlabGroups`), REST pagination): notes carry their `author`, and only the author edits or deletes a note (403);
  *   a merge request its `author`; X-Next-Page and Link pagination; under a relative URL root
  *   (`gitlabRoot`, docs.gitlab.com "Install GitLab under a relative URL") the API is only at
  *   ROOT/api/v4.
@@ -113,6 +114,13 @@ export class FakeForge {
   githubPermissions = new Map<string, string>();
   /** GitLab member access level per user id (absent: 404, not a member). */
   gitlabAccess = new Map<number, number>();
+  /** GitHub team memberships: `org/slug` → login → state (absent: 404, no membership). */
+  githubTeams = new Map<string, Map<string, 'active' | 'pending'>>();
+  /**
+   * GitLab direct group memberships: full path → user id → access level; `members/all` also
+   * finds a member of an ancestor group (inherited), as GitLab documents.
+   */
+  gitlabGroups = new Map<string, Map<number, number>>();
   /** Head commit per pull/merge request key (`github:acme/cfg#7`, `gitlab:group/proj!7`). */
   heads = new Map<string, string>();
   /** Who opened each pull/merge request (same keys); absent: the recorded payload's user. */
@@ -318,6 +326,20 @@ export class FakeForge {
       const repo = [...this.repositoryIds].find(([, id]) => id === Number(m![1]))?.[0];
       if (!repo) return notFound();
       return this.githubRepo(method, url, body, reply, { api, repo, rest: m[2]!, me });
+    }
+    // docs.github.com/rest/teams/members "Get team membership for a user": 404 without one.
+    if (
+      (m = /^\/orgs\/([^/]+)\/teams\/([^/]+)\/memberships\/([^/]+)$/.exec(path)) &&
+      method === 'GET'
+    ) {
+      const [org, slug, login] = [m[1]!, m[2]!, decodeURIComponent(m[3]!)];
+      const state = this.githubTeams.get(`${org}/${slug}`)?.get(login);
+      if (state === undefined) return notFound();
+      return reply(200, {
+        url: `${api}/organizations/1/team/${userId(slug)}/memberships/${login}`,
+        role: 'member',
+        state,
+      });
     }
     if ((m = /^\/repos\/([^/]+\/[^/]+)\/(.+)$/.exec(path))) {
       return this.githubRepo(method, url, body, reply, { api, repo: m[1]!, rest: m[2]!, me });
@@ -628,6 +650,25 @@ export class FakeForge {
     const method = req.method;
     const path = url.pathname.slice(`${this.gitlabRoot}/api/v4`.length);
     if (path === '/user' && method === 'GET') return reply(200, this.gitlabUser(me));
+    // docs.gitlab.com/api/members "Get a member of a group or project, including inherited and
+    // invited members": the group or any ancestor (the highest level); 404 when none.
+    const g = /^\/groups\/([^/]+)\/members\/all\/(\d+)$/.exec(path);
+    if (g && method === 'GET') {
+      const id = Number(g[2]);
+      const parts = decodeURIComponent(g[1]!).split('/');
+      const levels = parts.flatMap((_, i) => {
+        const level = this.gitlabGroups.get(parts.slice(0, i + 1).join('/'))?.get(id);
+        return level === undefined ? [] : [level];
+      });
+      if (levels.length === 0) return reply(404, { message: '404 Not found' });
+      return reply(200, {
+        ...this.gitlabUser({ login: `user${id}`, id, type: 'User' }),
+        access_level: Math.max(...levels),
+        created_at: '2020-01-01T00:00:00.000Z',
+        expires_at: null,
+        membership_state: 'active',
+      });
+    }
     const m = /^\/projects\/([^/]+)\/(.+)$/.exec(path);
     if (!m) return reply(404, { message: '404 Not found' });
     const project = decodeURIComponent(m[1]!);

@@ -41,6 +41,7 @@ const TEMPLATES = [
   '/repos/{owner}/{repo}/statuses/{sha}',
   '/repos/{owner}/{repo}/pulls/{pull_number}',
   '/repos/{owner}/{repo}/collaborators/{username}/permission',
+  '/orgs/{org}/teams/{team_slug}/memberships/{username}',
 ];
 
 export function operationOf(a: GitHubAnswer): { template: string; op: Operation } {
@@ -62,7 +63,9 @@ function validatorOf(op: Operation, status: number): ValidateFunction {
   let validate = compiled.get(key);
   if (validate) return validate;
   let response = op.responses[String(status)];
-  if (!response && status >= 400) response = { $ref: '#/components/responses/basic' };
+  // An error GitHub lists without a body (team membership's 404) answers its basic-error.
+  if ((!response || (!response.$ref && !response.content)) && status >= 400)
+    response = { $ref: '#/components/responses/basic' };
   if (!response) throw new Error(`GitHub documents no ${status} answer for ${op.operationId}`);
   const named = response.$ref?.replace('#/components/responses/', '');
   const content =

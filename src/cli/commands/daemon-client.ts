@@ -73,7 +73,8 @@ export async function approve(args: DaemonClientArgs, io: Io): Promise<number> {
     );
     return 0;
   }
-  if (res.status === 409)
+  // 409: not what is held; 403 with a reason: an approvers rule refuses the admin token.
+  if (res.status === 409 || (res.status === 403 && body.reason))
     throw new UserError(`Approval refused: ${body.reason ?? 'unknown reason'}`);
   if (res.status === 503)
     throw new UserError(

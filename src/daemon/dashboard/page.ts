@@ -273,6 +273,7 @@ function held(s: DaemonStatus, page: PageContext): HtmlValue[] {
     granted = [],
     lastApplied: l,
     lastRefused: r,
+    approvers,
   }: Partial<ApprovalStatus> = s.approval ?? {};
   let now: SafeHtml;
   if (pending) {
@@ -296,8 +297,16 @@ ${action}
       s.policy === 'safe' ? '' : markup` (policy <code>${s.policy}</code> holds nothing back)`;
     now = markup`<p class="muted">Nothing is held${why}.</p>`;
   }
+  // Who may approve (poolsync.yaml `approvers:`, docs/daemon.md#approvers); unknown before a load.
+  const who =
+    approvers === undefined
+      ? ''
+      : approvers === null
+        ? markup`<p class="approvers muted">Who may approve: a user with write permission, by a <code>poolsync apply</code> comment, or the admin token (poolsync.yaml names no approvers).</p>`
+        : markup`<p class="approvers">Who may approve: ${approvers.principals.length === 0 ? 'no one' : approvers.principals.join(', ')} (<code>${approvers.rule}</code> in poolsync.yaml).</p>`;
   return [
     now,
+    who,
     granted.map(
       (g) =>
         markup`<p class="granted">Approved by <b>${g.approver}</b> (${g.via}) ${when(g.at)}: <code class="fp">${g.fingerprint}</code>, applied once the daemon holds exactly these changes.</p>`,

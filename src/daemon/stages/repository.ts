@@ -100,7 +100,11 @@ export async function loadStage(
     load = await ctx.o.pipeline.loadRepository(dir, { commit, root });
     remember = { loaded: commit === null ? null : { commit, result: load } };
   }
-  if (load !== null && load.valid) return { value: load.desired, remember };
+  if (load !== null && load.valid) {
+    // Who may approve, sync, suspend and override: the followed branch's rules, as loaded.
+    ctx.o.approvals.setApprovers(load.desired.config.approvers);
+    return { value: load.desired, remember };
+  }
   const errors: StatusError[] =
     load === null
       ? [problem('IO', runWords.noFolder(ctx.repoPath, commit))]

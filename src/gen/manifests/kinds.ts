@@ -355,6 +355,8 @@ export type RepoConfigFile = {
       path: string;
     };
   };
+  /** Who may approve held changes, sync, suspend/resume and override a freeze (docs/daemon.md#approvers), read from the branch the daemon follows, never from a pull request: per environment name, or '*' (every environment, and a repository without environments, as CODEOWNERS' '*'). Each is a list of principals (every action) or a map of actions to lists; the most specific rule decides: ENV.ACTION, ENV.'*', '*'.ACTION, '*'.'*'. Without a rule: who may today (write permission for a comment, the admin token for the API). */
+  approvers?: Record<string, unknown>;
   /** One repository, many control planes (docs/environments.md): each environment names its control plane, the folders it reads and optional patch files over them. Without it the folder is one environment planned against --control-plane, as before. */
   environments?: Record<
     string,

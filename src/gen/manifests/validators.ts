@@ -8959,6 +8959,31 @@ const schema43 = {
         },
       },
     },
+    approvers: {
+      type: 'object',
+      description:
+        "Who may approve held changes, sync, suspend/resume and override a freeze (docs/daemon.md#approvers), read from the branch the daemon follows, never from a pull request: per environment name, or '*' (every environment, and a repository without environments, as CODEOWNERS' '*'). Each is a list of principals (every action) or a map of actions to lists; the most specific rule decides: ENV.ACTION, ENV.'*', '*'.ACTION, '*'.'*'. Without a rule: who may today (write permission for a comment, the admin token for the API).",
+      propertyNames: { pattern: '^([*]|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$', maxLength: 63 },
+      additionalProperties: {
+        description:
+          "A list of principals (every action), or a mapping of actions (approve, sync, suspend, override, '*': the others) to lists of principals.",
+        oneOf: [
+          { $ref: '#/$defs/principals' },
+          {
+            type: 'object',
+            additionalProperties: false,
+            minProperties: 1,
+            properties: {
+              '*': { $ref: '#/$defs/principals' },
+              approve: { $ref: '#/$defs/principals' },
+              sync: { $ref: '#/$defs/principals' },
+              suspend: { $ref: '#/$defs/principals' },
+              override: { $ref: '#/$defs/principals' },
+            },
+          },
+        ],
+      },
+    },
     environments: {
       type: 'object',
       description:
@@ -9029,11 +9054,44 @@ const schema43 = {
       },
     },
   },
+  $defs: {
+    principals: {
+      type: 'array',
+      uniqueItems: true,
+      maxItems: 100,
+      description:
+        "Principals: a user (`alice`, a GitHub login or GitLab username), `team:ORG/SLUG` (a GitHub team, its active members), `group:PATH/TO/GROUP` (a GitLab group, its members, inherited included), `token:admin` / `token:reconcile` (the daemon's tokens). An empty list: no one.",
+      items: {
+        type: 'string',
+        maxLength: 255,
+        pattern:
+          '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
+      },
+    },
+  },
+};
+const schema44 = {
+  type: 'array',
+  uniqueItems: true,
+  maxItems: 100,
+  description:
+    "Principals: a user (`alice`, a GitHub login or GitLab username), `team:ORG/SLUG` (a GitHub team, its active members), `group:PATH/TO/GROUP` (a GitLab group, its members, inherited included), `token:admin` / `token:reconcile` (the daemon's tokens). An empty list: no one.",
+  items: {
+    type: 'string',
+    maxLength: 255,
+    pattern:
+      '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
+  },
 };
 const func0 = require('ajv/dist/runtime/equal').default;
 const pattern39 = new RegExp('^(ExecutionClusterLabel|PoolAssignment)/[^/]+/[^/]+(/[^/]+)?$', 'u');
 const pattern40 = new RegExp('^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', 'u');
-const pattern42 = new RegExp('^([0-9]+(ms|s|m|h))+$', 'u');
+const pattern41 = new RegExp('^([*]|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$', 'u');
+const pattern42 = new RegExp(
+  '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
+  'u',
+);
+const pattern49 = new RegExp('^([0-9]+(ms|s|m|h))+$', 'u');
 function validate28(
   data,
   { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
@@ -10142,21 +10200,21 @@ function validate28(
         errors++;
       }
     }
-    if (data.environments !== undefined) {
-      let data22 = data.environments;
+    if (data.approvers !== undefined) {
+      let data22 = data.approvers;
       if (data22 && typeof data22 == 'object' && !Array.isArray(data22)) {
         for (const key5 in data22) {
           const _errs48 = errors;
           if (typeof key5 === 'string') {
             if (key5.length > 63 && func1(key5) > 63) {
               const err50 = {
-                instancePath: instancePath + '/environments',
-                schemaPath: '#/properties/environments/propertyNames/maxLength',
+                instancePath: instancePath + '/approvers',
+                schemaPath: '#/properties/approvers/propertyNames/maxLength',
                 keyword: 'maxLength',
                 params: { limit: 63 },
                 message: 'must NOT have more than 63 characters',
                 schema: 63,
-                parentSchema: schema43.properties.environments.propertyNames,
+                parentSchema: schema43.properties.approvers.propertyNames,
                 data: key5,
                 propertyName: key5,
               };
@@ -10167,15 +10225,15 @@ function validate28(
               }
               errors++;
             }
-            if (!pattern4.test(key5)) {
+            if (!pattern41.test(key5)) {
               const err51 = {
-                instancePath: instancePath + '/environments',
-                schemaPath: '#/properties/environments/propertyNames/pattern',
+                instancePath: instancePath + '/approvers',
+                schemaPath: '#/properties/approvers/propertyNames/pattern',
                 keyword: 'pattern',
-                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
-                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
-                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-                parentSchema: schema43.properties.environments.propertyNames,
+                params: { pattern: '^([*]|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$' },
+                message: 'must match pattern "' + '^([*]|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$' + '"',
+                schema: '^([*]|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$',
+                parentSchema: schema43.properties.approvers.propertyNames,
                 data: key5,
                 propertyName: key5,
               };
@@ -10190,13 +10248,13 @@ function validate28(
           var valid16 = _errs48 === errors;
           if (!valid16) {
             const err52 = {
-              instancePath: instancePath + '/environments',
-              schemaPath: '#/properties/environments/propertyNames',
+              instancePath: instancePath + '/approvers',
+              schemaPath: '#/properties/approvers/propertyNames',
               keyword: 'propertyNames',
               params: { propertyName: key5 },
               message: 'property name must be valid',
-              schema: schema43.properties.environments.propertyNames,
-              parentSchema: schema43.properties.environments,
+              schema: schema43.properties.approvers.propertyNames,
+              parentSchema: schema43.properties.approvers,
               data: data22,
             };
             if (vErrors === null) {
@@ -10209,17 +10267,21 @@ function validate28(
         }
         for (const key6 in data22) {
           let data23 = data22[key6];
-          if (data23 && typeof data23 == 'object' && !Array.isArray(data23)) {
-            if (data23.controlPlane === undefined) {
+          const _errs51 = errors;
+          let valid18 = false;
+          let passing0 = null;
+          const _errs52 = errors;
+          if (Array.isArray(data23)) {
+            if (data23.length > 100) {
               const err53 = {
                 instancePath:
-                  instancePath + '/environments/' + key6.replace(/~/g, '~0').replace(/\//g, '~1'),
-                schemaPath: '#/properties/environments/additionalProperties/required',
-                keyword: 'required',
-                params: { missingProperty: 'controlPlane' },
-                message: "must have required property '" + 'controlPlane' + "'",
-                schema: schema43.properties.environments.additionalProperties.required,
-                parentSchema: schema43.properties.environments.additionalProperties,
+                  instancePath + '/approvers/' + key6.replace(/~/g, '~0').replace(/\//g, '~1'),
+                schemaPath: '#/$defs/principals/maxItems',
+                keyword: 'maxItems',
+                params: { limit: 100 },
+                message: 'must NOT have more than 100 items',
+                schema: 100,
+                parentSchema: schema44,
                 data: data23,
               };
               if (vErrors === null) {
@@ -10229,57 +10291,1266 @@ function validate28(
               }
               errors++;
             }
-            if (data23.folders === undefined) {
-              const err54 = {
+            const len4 = data23.length;
+            for (let i7 = 0; i7 < len4; i7++) {
+              let data24 = data23[i7];
+              if (typeof data24 === 'string') {
+                if (data24.length > 255 && func1(data24) > 255) {
+                  const err54 = {
+                    instancePath:
+                      instancePath +
+                      '/approvers/' +
+                      key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      '/' +
+                      i7,
+                    schemaPath: '#/$defs/principals/items/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 255 },
+                    message: 'must NOT have more than 255 characters',
+                    schema: 255,
+                    parentSchema: schema44.items,
+                    data: data24,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err54];
+                  } else {
+                    vErrors.push(err54);
+                  }
+                  errors++;
+                }
+                if (!pattern42.test(data24)) {
+                  const err55 = {
+                    instancePath:
+                      instancePath +
+                      '/approvers/' +
+                      key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      '/' +
+                      i7,
+                    schemaPath: '#/$defs/principals/items/pattern',
+                    keyword: 'pattern',
+                    params: {
+                      pattern:
+                        '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
+                    },
+                    message:
+                      'must match pattern "' +
+                      '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$' +
+                      '"',
+                    schema:
+                      '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
+                    parentSchema: schema44.items,
+                    data: data24,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err55];
+                  } else {
+                    vErrors.push(err55);
+                  }
+                  errors++;
+                }
+              } else {
+                const err56 = {
+                  instancePath:
+                    instancePath +
+                    '/approvers/' +
+                    key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    '/' +
+                    i7,
+                  schemaPath: '#/$defs/principals/items/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema: schema44.items.type,
+                  parentSchema: schema44.items,
+                  data: data24,
+                };
+                if (vErrors === null) {
+                  vErrors = [err56];
+                } else {
+                  vErrors.push(err56);
+                }
+                errors++;
+              }
+            }
+            let i8 = data23.length;
+            let j3;
+            if (i8 > 1) {
+              const indices1 = Object.create(null);
+              for (; i8--;) {
+                let item1 = data23[i8];
+                if (typeof item1 !== 'string') {
+                  continue;
+                }
+                if (typeof indices1[item1] == 'number') {
+                  j3 = indices1[item1];
+                  const err57 = {
+                    instancePath:
+                      instancePath + '/approvers/' + key6.replace(/~/g, '~0').replace(/\//g, '~1'),
+                    schemaPath: '#/$defs/principals/uniqueItems',
+                    keyword: 'uniqueItems',
+                    params: { i: i8, j: j3 },
+                    message:
+                      'must NOT have duplicate items (items ## ' +
+                      j3 +
+                      ' and ' +
+                      i8 +
+                      ' are identical)',
+                    schema: true,
+                    parentSchema: schema44,
+                    data: data23,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err57];
+                  } else {
+                    vErrors.push(err57);
+                  }
+                  errors++;
+                  break;
+                }
+                indices1[item1] = i8;
+              }
+            }
+          } else {
+            const err58 = {
+              instancePath:
+                instancePath + '/approvers/' + key6.replace(/~/g, '~0').replace(/\//g, '~1'),
+              schemaPath: '#/$defs/principals/type',
+              keyword: 'type',
+              params: { type: 'array' },
+              message: 'must be array',
+              schema: schema44.type,
+              parentSchema: schema44,
+              data: data23,
+            };
+            if (vErrors === null) {
+              vErrors = [err58];
+            } else {
+              vErrors.push(err58);
+            }
+            errors++;
+          }
+          var _valid0 = _errs52 === errors;
+          if (_valid0) {
+            valid18 = true;
+            passing0 = 0;
+          }
+          const _errs57 = errors;
+          if (data23 && typeof data23 == 'object' && !Array.isArray(data23)) {
+            if (Object.keys(data23).length < 1) {
+              const err59 = {
                 instancePath:
-                  instancePath + '/environments/' + key6.replace(/~/g, '~0').replace(/\//g, '~1'),
+                  instancePath + '/approvers/' + key6.replace(/~/g, '~0').replace(/\//g, '~1'),
+                schemaPath: '#/properties/approvers/additionalProperties/oneOf/1/minProperties',
+                keyword: 'minProperties',
+                params: { limit: 1 },
+                message: 'must NOT have fewer than 1 properties',
+                schema: 1,
+                parentSchema: schema43.properties.approvers.additionalProperties.oneOf[1],
+                data: data23,
+              };
+              if (vErrors === null) {
+                vErrors = [err59];
+              } else {
+                vErrors.push(err59);
+              }
+              errors++;
+            }
+            for (const key7 in data23) {
+              if (!(
+                key7 === '*' ||
+                key7 === 'approve' ||
+                key7 === 'sync' ||
+                key7 === 'suspend' ||
+                key7 === 'override'
+              )) {
+                const err60 = {
+                  instancePath:
+                    instancePath + '/approvers/' + key6.replace(/~/g, '~0').replace(/\//g, '~1'),
+                  schemaPath:
+                    '#/properties/approvers/additionalProperties/oneOf/1/additionalProperties',
+                  keyword: 'additionalProperties',
+                  params: { additionalProperty: key7 },
+                  message: 'must NOT have additional properties',
+                  schema: false,
+                  parentSchema: schema43.properties.approvers.additionalProperties.oneOf[1],
+                  data: data23,
+                };
+                if (vErrors === null) {
+                  vErrors = [err60];
+                } else {
+                  vErrors.push(err60);
+                }
+                errors++;
+              }
+            }
+            if (data23['*'] !== undefined) {
+              let data25 = data23['*'];
+              if (Array.isArray(data25)) {
+                if (data25.length > 100) {
+                  const err61 = {
+                    instancePath:
+                      instancePath +
+                      '/approvers/' +
+                      key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      '/*',
+                    schemaPath: '#/$defs/principals/maxItems',
+                    keyword: 'maxItems',
+                    params: { limit: 100 },
+                    message: 'must NOT have more than 100 items',
+                    schema: 100,
+                    parentSchema: schema44,
+                    data: data25,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err61];
+                  } else {
+                    vErrors.push(err61);
+                  }
+                  errors++;
+                }
+                const len5 = data25.length;
+                for (let i9 = 0; i9 < len5; i9++) {
+                  let data26 = data25[i9];
+                  if (typeof data26 === 'string') {
+                    if (data26.length > 255 && func1(data26) > 255) {
+                      const err62 = {
+                        instancePath:
+                          instancePath +
+                          '/approvers/' +
+                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/*/' +
+                          i9,
+                        schemaPath: '#/$defs/principals/items/maxLength',
+                        keyword: 'maxLength',
+                        params: { limit: 255 },
+                        message: 'must NOT have more than 255 characters',
+                        schema: 255,
+                        parentSchema: schema44.items,
+                        data: data26,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err62];
+                      } else {
+                        vErrors.push(err62);
+                      }
+                      errors++;
+                    }
+                    if (!pattern42.test(data26)) {
+                      const err63 = {
+                        instancePath:
+                          instancePath +
+                          '/approvers/' +
+                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/*/' +
+                          i9,
+                        schemaPath: '#/$defs/principals/items/pattern',
+                        keyword: 'pattern',
+                        params: {
+                          pattern:
+                            '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
+                        },
+                        message:
+                          'must match pattern "' +
+                          '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$' +
+                          '"',
+                        schema:
+                          '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
+                        parentSchema: schema44.items,
+                        data: data26,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err63];
+                      } else {
+                        vErrors.push(err63);
+                      }
+                      errors++;
+                    }
+                  } else {
+                    const err64 = {
+                      instancePath:
+                        instancePath +
+                        '/approvers/' +
+                        key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                        '/*/' +
+                        i9,
+                      schemaPath: '#/$defs/principals/items/type',
+                      keyword: 'type',
+                      params: { type: 'string' },
+                      message: 'must be string',
+                      schema: schema44.items.type,
+                      parentSchema: schema44.items,
+                      data: data26,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err64];
+                    } else {
+                      vErrors.push(err64);
+                    }
+                    errors++;
+                  }
+                }
+                let i10 = data25.length;
+                let j4;
+                if (i10 > 1) {
+                  const indices2 = Object.create(null);
+                  for (; i10--;) {
+                    let item2 = data25[i10];
+                    if (typeof item2 !== 'string') {
+                      continue;
+                    }
+                    if (typeof indices2[item2] == 'number') {
+                      j4 = indices2[item2];
+                      const err65 = {
+                        instancePath:
+                          instancePath +
+                          '/approvers/' +
+                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/*',
+                        schemaPath: '#/$defs/principals/uniqueItems',
+                        keyword: 'uniqueItems',
+                        params: { i: i10, j: j4 },
+                        message:
+                          'must NOT have duplicate items (items ## ' +
+                          j4 +
+                          ' and ' +
+                          i10 +
+                          ' are identical)',
+                        schema: true,
+                        parentSchema: schema44,
+                        data: data25,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err65];
+                      } else {
+                        vErrors.push(err65);
+                      }
+                      errors++;
+                      break;
+                    }
+                    indices2[item2] = i10;
+                  }
+                }
+              } else {
+                const err66 = {
+                  instancePath:
+                    instancePath +
+                    '/approvers/' +
+                    key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    '/*',
+                  schemaPath: '#/$defs/principals/type',
+                  keyword: 'type',
+                  params: { type: 'array' },
+                  message: 'must be array',
+                  schema: schema44.type,
+                  parentSchema: schema44,
+                  data: data25,
+                };
+                if (vErrors === null) {
+                  vErrors = [err66];
+                } else {
+                  vErrors.push(err66);
+                }
+                errors++;
+              }
+            }
+            if (data23.approve !== undefined) {
+              let data27 = data23.approve;
+              if (Array.isArray(data27)) {
+                if (data27.length > 100) {
+                  const err67 = {
+                    instancePath:
+                      instancePath +
+                      '/approvers/' +
+                      key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      '/approve',
+                    schemaPath: '#/$defs/principals/maxItems',
+                    keyword: 'maxItems',
+                    params: { limit: 100 },
+                    message: 'must NOT have more than 100 items',
+                    schema: 100,
+                    parentSchema: schema44,
+                    data: data27,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err67];
+                  } else {
+                    vErrors.push(err67);
+                  }
+                  errors++;
+                }
+                const len6 = data27.length;
+                for (let i11 = 0; i11 < len6; i11++) {
+                  let data28 = data27[i11];
+                  if (typeof data28 === 'string') {
+                    if (data28.length > 255 && func1(data28) > 255) {
+                      const err68 = {
+                        instancePath:
+                          instancePath +
+                          '/approvers/' +
+                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/approve/' +
+                          i11,
+                        schemaPath: '#/$defs/principals/items/maxLength',
+                        keyword: 'maxLength',
+                        params: { limit: 255 },
+                        message: 'must NOT have more than 255 characters',
+                        schema: 255,
+                        parentSchema: schema44.items,
+                        data: data28,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err68];
+                      } else {
+                        vErrors.push(err68);
+                      }
+                      errors++;
+                    }
+                    if (!pattern42.test(data28)) {
+                      const err69 = {
+                        instancePath:
+                          instancePath +
+                          '/approvers/' +
+                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/approve/' +
+                          i11,
+                        schemaPath: '#/$defs/principals/items/pattern',
+                        keyword: 'pattern',
+                        params: {
+                          pattern:
+                            '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
+                        },
+                        message:
+                          'must match pattern "' +
+                          '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$' +
+                          '"',
+                        schema:
+                          '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
+                        parentSchema: schema44.items,
+                        data: data28,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err69];
+                      } else {
+                        vErrors.push(err69);
+                      }
+                      errors++;
+                    }
+                  } else {
+                    const err70 = {
+                      instancePath:
+                        instancePath +
+                        '/approvers/' +
+                        key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                        '/approve/' +
+                        i11,
+                      schemaPath: '#/$defs/principals/items/type',
+                      keyword: 'type',
+                      params: { type: 'string' },
+                      message: 'must be string',
+                      schema: schema44.items.type,
+                      parentSchema: schema44.items,
+                      data: data28,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err70];
+                    } else {
+                      vErrors.push(err70);
+                    }
+                    errors++;
+                  }
+                }
+                let i12 = data27.length;
+                let j5;
+                if (i12 > 1) {
+                  const indices3 = Object.create(null);
+                  for (; i12--;) {
+                    let item3 = data27[i12];
+                    if (typeof item3 !== 'string') {
+                      continue;
+                    }
+                    if (typeof indices3[item3] == 'number') {
+                      j5 = indices3[item3];
+                      const err71 = {
+                        instancePath:
+                          instancePath +
+                          '/approvers/' +
+                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/approve',
+                        schemaPath: '#/$defs/principals/uniqueItems',
+                        keyword: 'uniqueItems',
+                        params: { i: i12, j: j5 },
+                        message:
+                          'must NOT have duplicate items (items ## ' +
+                          j5 +
+                          ' and ' +
+                          i12 +
+                          ' are identical)',
+                        schema: true,
+                        parentSchema: schema44,
+                        data: data27,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err71];
+                      } else {
+                        vErrors.push(err71);
+                      }
+                      errors++;
+                      break;
+                    }
+                    indices3[item3] = i12;
+                  }
+                }
+              } else {
+                const err72 = {
+                  instancePath:
+                    instancePath +
+                    '/approvers/' +
+                    key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    '/approve',
+                  schemaPath: '#/$defs/principals/type',
+                  keyword: 'type',
+                  params: { type: 'array' },
+                  message: 'must be array',
+                  schema: schema44.type,
+                  parentSchema: schema44,
+                  data: data27,
+                };
+                if (vErrors === null) {
+                  vErrors = [err72];
+                } else {
+                  vErrors.push(err72);
+                }
+                errors++;
+              }
+            }
+            if (data23.sync !== undefined) {
+              let data29 = data23.sync;
+              if (Array.isArray(data29)) {
+                if (data29.length > 100) {
+                  const err73 = {
+                    instancePath:
+                      instancePath +
+                      '/approvers/' +
+                      key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      '/sync',
+                    schemaPath: '#/$defs/principals/maxItems',
+                    keyword: 'maxItems',
+                    params: { limit: 100 },
+                    message: 'must NOT have more than 100 items',
+                    schema: 100,
+                    parentSchema: schema44,
+                    data: data29,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err73];
+                  } else {
+                    vErrors.push(err73);
+                  }
+                  errors++;
+                }
+                const len7 = data29.length;
+                for (let i13 = 0; i13 < len7; i13++) {
+                  let data30 = data29[i13];
+                  if (typeof data30 === 'string') {
+                    if (data30.length > 255 && func1(data30) > 255) {
+                      const err74 = {
+                        instancePath:
+                          instancePath +
+                          '/approvers/' +
+                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/sync/' +
+                          i13,
+                        schemaPath: '#/$defs/principals/items/maxLength',
+                        keyword: 'maxLength',
+                        params: { limit: 255 },
+                        message: 'must NOT have more than 255 characters',
+                        schema: 255,
+                        parentSchema: schema44.items,
+                        data: data30,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err74];
+                      } else {
+                        vErrors.push(err74);
+                      }
+                      errors++;
+                    }
+                    if (!pattern42.test(data30)) {
+                      const err75 = {
+                        instancePath:
+                          instancePath +
+                          '/approvers/' +
+                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/sync/' +
+                          i13,
+                        schemaPath: '#/$defs/principals/items/pattern',
+                        keyword: 'pattern',
+                        params: {
+                          pattern:
+                            '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
+                        },
+                        message:
+                          'must match pattern "' +
+                          '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$' +
+                          '"',
+                        schema:
+                          '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
+                        parentSchema: schema44.items,
+                        data: data30,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err75];
+                      } else {
+                        vErrors.push(err75);
+                      }
+                      errors++;
+                    }
+                  } else {
+                    const err76 = {
+                      instancePath:
+                        instancePath +
+                        '/approvers/' +
+                        key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                        '/sync/' +
+                        i13,
+                      schemaPath: '#/$defs/principals/items/type',
+                      keyword: 'type',
+                      params: { type: 'string' },
+                      message: 'must be string',
+                      schema: schema44.items.type,
+                      parentSchema: schema44.items,
+                      data: data30,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err76];
+                    } else {
+                      vErrors.push(err76);
+                    }
+                    errors++;
+                  }
+                }
+                let i14 = data29.length;
+                let j6;
+                if (i14 > 1) {
+                  const indices4 = Object.create(null);
+                  for (; i14--;) {
+                    let item4 = data29[i14];
+                    if (typeof item4 !== 'string') {
+                      continue;
+                    }
+                    if (typeof indices4[item4] == 'number') {
+                      j6 = indices4[item4];
+                      const err77 = {
+                        instancePath:
+                          instancePath +
+                          '/approvers/' +
+                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/sync',
+                        schemaPath: '#/$defs/principals/uniqueItems',
+                        keyword: 'uniqueItems',
+                        params: { i: i14, j: j6 },
+                        message:
+                          'must NOT have duplicate items (items ## ' +
+                          j6 +
+                          ' and ' +
+                          i14 +
+                          ' are identical)',
+                        schema: true,
+                        parentSchema: schema44,
+                        data: data29,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err77];
+                      } else {
+                        vErrors.push(err77);
+                      }
+                      errors++;
+                      break;
+                    }
+                    indices4[item4] = i14;
+                  }
+                }
+              } else {
+                const err78 = {
+                  instancePath:
+                    instancePath +
+                    '/approvers/' +
+                    key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    '/sync',
+                  schemaPath: '#/$defs/principals/type',
+                  keyword: 'type',
+                  params: { type: 'array' },
+                  message: 'must be array',
+                  schema: schema44.type,
+                  parentSchema: schema44,
+                  data: data29,
+                };
+                if (vErrors === null) {
+                  vErrors = [err78];
+                } else {
+                  vErrors.push(err78);
+                }
+                errors++;
+              }
+            }
+            if (data23.suspend !== undefined) {
+              let data31 = data23.suspend;
+              if (Array.isArray(data31)) {
+                if (data31.length > 100) {
+                  const err79 = {
+                    instancePath:
+                      instancePath +
+                      '/approvers/' +
+                      key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      '/suspend',
+                    schemaPath: '#/$defs/principals/maxItems',
+                    keyword: 'maxItems',
+                    params: { limit: 100 },
+                    message: 'must NOT have more than 100 items',
+                    schema: 100,
+                    parentSchema: schema44,
+                    data: data31,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err79];
+                  } else {
+                    vErrors.push(err79);
+                  }
+                  errors++;
+                }
+                const len8 = data31.length;
+                for (let i15 = 0; i15 < len8; i15++) {
+                  let data32 = data31[i15];
+                  if (typeof data32 === 'string') {
+                    if (data32.length > 255 && func1(data32) > 255) {
+                      const err80 = {
+                        instancePath:
+                          instancePath +
+                          '/approvers/' +
+                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/suspend/' +
+                          i15,
+                        schemaPath: '#/$defs/principals/items/maxLength',
+                        keyword: 'maxLength',
+                        params: { limit: 255 },
+                        message: 'must NOT have more than 255 characters',
+                        schema: 255,
+                        parentSchema: schema44.items,
+                        data: data32,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err80];
+                      } else {
+                        vErrors.push(err80);
+                      }
+                      errors++;
+                    }
+                    if (!pattern42.test(data32)) {
+                      const err81 = {
+                        instancePath:
+                          instancePath +
+                          '/approvers/' +
+                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/suspend/' +
+                          i15,
+                        schemaPath: '#/$defs/principals/items/pattern',
+                        keyword: 'pattern',
+                        params: {
+                          pattern:
+                            '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
+                        },
+                        message:
+                          'must match pattern "' +
+                          '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$' +
+                          '"',
+                        schema:
+                          '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
+                        parentSchema: schema44.items,
+                        data: data32,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err81];
+                      } else {
+                        vErrors.push(err81);
+                      }
+                      errors++;
+                    }
+                  } else {
+                    const err82 = {
+                      instancePath:
+                        instancePath +
+                        '/approvers/' +
+                        key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                        '/suspend/' +
+                        i15,
+                      schemaPath: '#/$defs/principals/items/type',
+                      keyword: 'type',
+                      params: { type: 'string' },
+                      message: 'must be string',
+                      schema: schema44.items.type,
+                      parentSchema: schema44.items,
+                      data: data32,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err82];
+                    } else {
+                      vErrors.push(err82);
+                    }
+                    errors++;
+                  }
+                }
+                let i16 = data31.length;
+                let j7;
+                if (i16 > 1) {
+                  const indices5 = Object.create(null);
+                  for (; i16--;) {
+                    let item5 = data31[i16];
+                    if (typeof item5 !== 'string') {
+                      continue;
+                    }
+                    if (typeof indices5[item5] == 'number') {
+                      j7 = indices5[item5];
+                      const err83 = {
+                        instancePath:
+                          instancePath +
+                          '/approvers/' +
+                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/suspend',
+                        schemaPath: '#/$defs/principals/uniqueItems',
+                        keyword: 'uniqueItems',
+                        params: { i: i16, j: j7 },
+                        message:
+                          'must NOT have duplicate items (items ## ' +
+                          j7 +
+                          ' and ' +
+                          i16 +
+                          ' are identical)',
+                        schema: true,
+                        parentSchema: schema44,
+                        data: data31,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err83];
+                      } else {
+                        vErrors.push(err83);
+                      }
+                      errors++;
+                      break;
+                    }
+                    indices5[item5] = i16;
+                  }
+                }
+              } else {
+                const err84 = {
+                  instancePath:
+                    instancePath +
+                    '/approvers/' +
+                    key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    '/suspend',
+                  schemaPath: '#/$defs/principals/type',
+                  keyword: 'type',
+                  params: { type: 'array' },
+                  message: 'must be array',
+                  schema: schema44.type,
+                  parentSchema: schema44,
+                  data: data31,
+                };
+                if (vErrors === null) {
+                  vErrors = [err84];
+                } else {
+                  vErrors.push(err84);
+                }
+                errors++;
+              }
+            }
+            if (data23.override !== undefined) {
+              let data33 = data23.override;
+              if (Array.isArray(data33)) {
+                if (data33.length > 100) {
+                  const err85 = {
+                    instancePath:
+                      instancePath +
+                      '/approvers/' +
+                      key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      '/override',
+                    schemaPath: '#/$defs/principals/maxItems',
+                    keyword: 'maxItems',
+                    params: { limit: 100 },
+                    message: 'must NOT have more than 100 items',
+                    schema: 100,
+                    parentSchema: schema44,
+                    data: data33,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err85];
+                  } else {
+                    vErrors.push(err85);
+                  }
+                  errors++;
+                }
+                const len9 = data33.length;
+                for (let i17 = 0; i17 < len9; i17++) {
+                  let data34 = data33[i17];
+                  if (typeof data34 === 'string') {
+                    if (data34.length > 255 && func1(data34) > 255) {
+                      const err86 = {
+                        instancePath:
+                          instancePath +
+                          '/approvers/' +
+                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/override/' +
+                          i17,
+                        schemaPath: '#/$defs/principals/items/maxLength',
+                        keyword: 'maxLength',
+                        params: { limit: 255 },
+                        message: 'must NOT have more than 255 characters',
+                        schema: 255,
+                        parentSchema: schema44.items,
+                        data: data34,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err86];
+                      } else {
+                        vErrors.push(err86);
+                      }
+                      errors++;
+                    }
+                    if (!pattern42.test(data34)) {
+                      const err87 = {
+                        instancePath:
+                          instancePath +
+                          '/approvers/' +
+                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/override/' +
+                          i17,
+                        schemaPath: '#/$defs/principals/items/pattern',
+                        keyword: 'pattern',
+                        params: {
+                          pattern:
+                            '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
+                        },
+                        message:
+                          'must match pattern "' +
+                          '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$' +
+                          '"',
+                        schema:
+                          '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
+                        parentSchema: schema44.items,
+                        data: data34,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err87];
+                      } else {
+                        vErrors.push(err87);
+                      }
+                      errors++;
+                    }
+                  } else {
+                    const err88 = {
+                      instancePath:
+                        instancePath +
+                        '/approvers/' +
+                        key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                        '/override/' +
+                        i17,
+                      schemaPath: '#/$defs/principals/items/type',
+                      keyword: 'type',
+                      params: { type: 'string' },
+                      message: 'must be string',
+                      schema: schema44.items.type,
+                      parentSchema: schema44.items,
+                      data: data34,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err88];
+                    } else {
+                      vErrors.push(err88);
+                    }
+                    errors++;
+                  }
+                }
+                let i18 = data33.length;
+                let j8;
+                if (i18 > 1) {
+                  const indices6 = Object.create(null);
+                  for (; i18--;) {
+                    let item6 = data33[i18];
+                    if (typeof item6 !== 'string') {
+                      continue;
+                    }
+                    if (typeof indices6[item6] == 'number') {
+                      j8 = indices6[item6];
+                      const err89 = {
+                        instancePath:
+                          instancePath +
+                          '/approvers/' +
+                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/override',
+                        schemaPath: '#/$defs/principals/uniqueItems',
+                        keyword: 'uniqueItems',
+                        params: { i: i18, j: j8 },
+                        message:
+                          'must NOT have duplicate items (items ## ' +
+                          j8 +
+                          ' and ' +
+                          i18 +
+                          ' are identical)',
+                        schema: true,
+                        parentSchema: schema44,
+                        data: data33,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err89];
+                      } else {
+                        vErrors.push(err89);
+                      }
+                      errors++;
+                      break;
+                    }
+                    indices6[item6] = i18;
+                  }
+                }
+              } else {
+                const err90 = {
+                  instancePath:
+                    instancePath +
+                    '/approvers/' +
+                    key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    '/override',
+                  schemaPath: '#/$defs/principals/type',
+                  keyword: 'type',
+                  params: { type: 'array' },
+                  message: 'must be array',
+                  schema: schema44.type,
+                  parentSchema: schema44,
+                  data: data33,
+                };
+                if (vErrors === null) {
+                  vErrors = [err90];
+                } else {
+                  vErrors.push(err90);
+                }
+                errors++;
+              }
+            }
+          } else {
+            const err91 = {
+              instancePath:
+                instancePath + '/approvers/' + key6.replace(/~/g, '~0').replace(/\//g, '~1'),
+              schemaPath: '#/properties/approvers/additionalProperties/oneOf/1/type',
+              keyword: 'type',
+              params: { type: 'object' },
+              message: 'must be object',
+              schema: schema43.properties.approvers.additionalProperties.oneOf[1].type,
+              parentSchema: schema43.properties.approvers.additionalProperties.oneOf[1],
+              data: data23,
+            };
+            if (vErrors === null) {
+              vErrors = [err91];
+            } else {
+              vErrors.push(err91);
+            }
+            errors++;
+          }
+          var _valid0 = _errs57 === errors;
+          if (_valid0 && valid18) {
+            valid18 = false;
+            passing0 = [passing0, 1];
+          } else {
+            if (_valid0) {
+              valid18 = true;
+              passing0 = 1;
+            }
+          }
+          if (!valid18) {
+            const err92 = {
+              instancePath:
+                instancePath + '/approvers/' + key6.replace(/~/g, '~0').replace(/\//g, '~1'),
+              schemaPath: '#/properties/approvers/additionalProperties/oneOf',
+              keyword: 'oneOf',
+              params: { passingSchemas: passing0 },
+              message: 'must match exactly one schema in oneOf',
+              schema: schema43.properties.approvers.additionalProperties.oneOf,
+              parentSchema: schema43.properties.approvers.additionalProperties,
+              data: data23,
+            };
+            if (vErrors === null) {
+              vErrors = [err92];
+            } else {
+              vErrors.push(err92);
+            }
+            errors++;
+          } else {
+            errors = _errs51;
+            if (vErrors !== null) {
+              if (_errs51) {
+                vErrors.length = _errs51;
+              } else {
+                vErrors = null;
+              }
+            }
+          }
+        }
+      } else {
+        const err93 = {
+          instancePath: instancePath + '/approvers',
+          schemaPath: '#/properties/approvers/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+          schema: schema43.properties.approvers.type,
+          parentSchema: schema43.properties.approvers,
+          data: data22,
+        };
+        if (vErrors === null) {
+          vErrors = [err93];
+        } else {
+          vErrors.push(err93);
+        }
+        errors++;
+      }
+    }
+    if (data.environments !== undefined) {
+      let data35 = data.environments;
+      if (data35 && typeof data35 == 'object' && !Array.isArray(data35)) {
+        for (const key8 in data35) {
+          const _errs87 = errors;
+          if (typeof key8 === 'string') {
+            if (key8.length > 63 && func1(key8) > 63) {
+              const err94 = {
+                instancePath: instancePath + '/environments',
+                schemaPath: '#/properties/environments/propertyNames/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 63 },
+                message: 'must NOT have more than 63 characters',
+                schema: 63,
+                parentSchema: schema43.properties.environments.propertyNames,
+                data: key8,
+                propertyName: key8,
+              };
+              if (vErrors === null) {
+                vErrors = [err94];
+              } else {
+                vErrors.push(err94);
+              }
+              errors++;
+            }
+            if (!pattern4.test(key8)) {
+              const err95 = {
+                instancePath: instancePath + '/environments',
+                schemaPath: '#/properties/environments/propertyNames/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
+                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                parentSchema: schema43.properties.environments.propertyNames,
+                data: key8,
+                propertyName: key8,
+              };
+              if (vErrors === null) {
+                vErrors = [err95];
+              } else {
+                vErrors.push(err95);
+              }
+              errors++;
+            }
+          }
+          var valid44 = _errs87 === errors;
+          if (!valid44) {
+            const err96 = {
+              instancePath: instancePath + '/environments',
+              schemaPath: '#/properties/environments/propertyNames',
+              keyword: 'propertyNames',
+              params: { propertyName: key8 },
+              message: 'property name must be valid',
+              schema: schema43.properties.environments.propertyNames,
+              parentSchema: schema43.properties.environments,
+              data: data35,
+            };
+            if (vErrors === null) {
+              vErrors = [err96];
+            } else {
+              vErrors.push(err96);
+            }
+            errors++;
+          }
+        }
+        for (const key9 in data35) {
+          let data36 = data35[key9];
+          if (data36 && typeof data36 == 'object' && !Array.isArray(data36)) {
+            if (data36.controlPlane === undefined) {
+              const err97 = {
+                instancePath:
+                  instancePath + '/environments/' + key9.replace(/~/g, '~0').replace(/\//g, '~1'),
+                schemaPath: '#/properties/environments/additionalProperties/required',
+                keyword: 'required',
+                params: { missingProperty: 'controlPlane' },
+                message: "must have required property '" + 'controlPlane' + "'",
+                schema: schema43.properties.environments.additionalProperties.required,
+                parentSchema: schema43.properties.environments.additionalProperties,
+                data: data36,
+              };
+              if (vErrors === null) {
+                vErrors = [err97];
+              } else {
+                vErrors.push(err97);
+              }
+              errors++;
+            }
+            if (data36.folders === undefined) {
+              const err98 = {
+                instancePath:
+                  instancePath + '/environments/' + key9.replace(/~/g, '~0').replace(/\//g, '~1'),
                 schemaPath: '#/properties/environments/additionalProperties/required',
                 keyword: 'required',
                 params: { missingProperty: 'folders' },
                 message: "must have required property '" + 'folders' + "'",
                 schema: schema43.properties.environments.additionalProperties.required,
                 parentSchema: schema43.properties.environments.additionalProperties,
-                data: data23,
+                data: data36,
               };
               if (vErrors === null) {
-                vErrors = [err54];
+                vErrors = [err98];
               } else {
-                vErrors.push(err54);
+                vErrors.push(err98);
               }
               errors++;
             }
-            for (const key7 in data23) {
+            for (const key10 in data36) {
               if (
-                !func23.call(schema43.properties.environments.additionalProperties.properties, key7)
+                !func23.call(
+                  schema43.properties.environments.additionalProperties.properties,
+                  key10,
+                )
               ) {
-                const err55 = {
+                const err99 = {
                   instancePath:
-                    instancePath + '/environments/' + key6.replace(/~/g, '~0').replace(/\//g, '~1'),
+                    instancePath + '/environments/' + key9.replace(/~/g, '~0').replace(/\//g, '~1'),
                   schemaPath: '#/properties/environments/additionalProperties/additionalProperties',
                   keyword: 'additionalProperties',
-                  params: { additionalProperty: key7 },
+                  params: { additionalProperty: key10 },
                   message: 'must NOT have additional properties',
                   schema: false,
                   parentSchema: schema43.properties.environments.additionalProperties,
-                  data: data23,
+                  data: data36,
                 };
                 if (vErrors === null) {
-                  vErrors = [err55];
+                  vErrors = [err99];
                 } else {
-                  vErrors.push(err55);
+                  vErrors.push(err99);
                 }
                 errors++;
               }
             }
-            if (data23.controlPlane !== undefined) {
-              let data24 = data23.controlPlane;
-              if (typeof data24 === 'string') {
-                if (data24.length > 2048 && func1(data24) > 2048) {
-                  const err56 = {
+            if (data36.controlPlane !== undefined) {
+              let data37 = data36.controlPlane;
+              if (typeof data37 === 'string') {
+                if (data37.length > 2048 && func1(data37) > 2048) {
+                  const err100 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
-                      key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      key9.replace(/~/g, '~0').replace(/\//g, '~1') +
                       '/controlPlane',
                     schemaPath:
                       '#/properties/environments/additionalProperties/properties/controlPlane/maxLength',
@@ -10289,21 +11560,21 @@ function validate28(
                     schema: 2048,
                     parentSchema:
                       schema43.properties.environments.additionalProperties.properties.controlPlane,
-                    data: data24,
+                    data: data37,
                   };
                   if (vErrors === null) {
-                    vErrors = [err56];
+                    vErrors = [err100];
                   } else {
-                    vErrors.push(err56);
+                    vErrors.push(err100);
                   }
                   errors++;
                 }
-                if (data24.length < 2 && func1(data24) < 1) {
-                  const err57 = {
+                if (data37.length < 2 && func1(data37) < 1) {
+                  const err101 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
-                      key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      key9.replace(/~/g, '~0').replace(/\//g, '~1') +
                       '/controlPlane',
                     schemaPath:
                       '#/properties/environments/additionalProperties/properties/controlPlane/minLength',
@@ -10313,21 +11584,21 @@ function validate28(
                     schema: 1,
                     parentSchema:
                       schema43.properties.environments.additionalProperties.properties.controlPlane,
-                    data: data24,
+                    data: data37,
                   };
                   if (vErrors === null) {
-                    vErrors = [err57];
+                    vErrors = [err101];
                   } else {
-                    vErrors.push(err57);
+                    vErrors.push(err101);
                   }
                   errors++;
                 }
               } else {
-                const err58 = {
+                const err102 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
-                    key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    key9.replace(/~/g, '~0').replace(/\//g, '~1') +
                     '/controlPlane',
                   schemaPath:
                     '#/properties/environments/additionalProperties/properties/controlPlane/type',
@@ -10339,25 +11610,25 @@ function validate28(
                       .type,
                   parentSchema:
                     schema43.properties.environments.additionalProperties.properties.controlPlane,
-                  data: data24,
+                  data: data37,
                 };
                 if (vErrors === null) {
-                  vErrors = [err58];
+                  vErrors = [err102];
                 } else {
-                  vErrors.push(err58);
+                  vErrors.push(err102);
                 }
                 errors++;
               }
             }
-            if (data23.tokenFile !== undefined) {
-              let data25 = data23.tokenFile;
-              if (typeof data25 === 'string') {
-                if (data25.length > 1024 && func1(data25) > 1024) {
-                  const err59 = {
+            if (data36.tokenFile !== undefined) {
+              let data38 = data36.tokenFile;
+              if (typeof data38 === 'string') {
+                if (data38.length > 1024 && func1(data38) > 1024) {
+                  const err103 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
-                      key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      key9.replace(/~/g, '~0').replace(/\//g, '~1') +
                       '/tokenFile',
                     schemaPath:
                       '#/properties/environments/additionalProperties/properties/tokenFile/maxLength',
@@ -10367,21 +11638,21 @@ function validate28(
                     schema: 1024,
                     parentSchema:
                       schema43.properties.environments.additionalProperties.properties.tokenFile,
-                    data: data25,
+                    data: data38,
                   };
                   if (vErrors === null) {
-                    vErrors = [err59];
+                    vErrors = [err103];
                   } else {
-                    vErrors.push(err59);
+                    vErrors.push(err103);
                   }
                   errors++;
                 }
-                if (data25.length < 2 && func1(data25) < 1) {
-                  const err60 = {
+                if (data38.length < 2 && func1(data38) < 1) {
+                  const err104 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
-                      key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      key9.replace(/~/g, '~0').replace(/\//g, '~1') +
                       '/tokenFile',
                     schemaPath:
                       '#/properties/environments/additionalProperties/properties/tokenFile/minLength',
@@ -10391,21 +11662,21 @@ function validate28(
                     schema: 1,
                     parentSchema:
                       schema43.properties.environments.additionalProperties.properties.tokenFile,
-                    data: data25,
+                    data: data38,
                   };
                   if (vErrors === null) {
-                    vErrors = [err60];
+                    vErrors = [err104];
                   } else {
-                    vErrors.push(err60);
+                    vErrors.push(err104);
                   }
                   errors++;
                 }
               } else {
-                const err61 = {
+                const err105 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
-                    key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    key9.replace(/~/g, '~0').replace(/\//g, '~1') +
                     '/tokenFile',
                   schemaPath:
                     '#/properties/environments/additionalProperties/properties/tokenFile/type',
@@ -10416,25 +11687,25 @@ function validate28(
                     schema43.properties.environments.additionalProperties.properties.tokenFile.type,
                   parentSchema:
                     schema43.properties.environments.additionalProperties.properties.tokenFile,
-                  data: data25,
+                  data: data38,
                 };
                 if (vErrors === null) {
-                  vErrors = [err61];
+                  vErrors = [err105];
                 } else {
-                  vErrors.push(err61);
+                  vErrors.push(err105);
                 }
                 errors++;
               }
             }
-            if (data23.apiKeyFile !== undefined) {
-              let data26 = data23.apiKeyFile;
-              if (typeof data26 === 'string') {
-                if (data26.length > 1024 && func1(data26) > 1024) {
-                  const err62 = {
+            if (data36.apiKeyFile !== undefined) {
+              let data39 = data36.apiKeyFile;
+              if (typeof data39 === 'string') {
+                if (data39.length > 1024 && func1(data39) > 1024) {
+                  const err106 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
-                      key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      key9.replace(/~/g, '~0').replace(/\//g, '~1') +
                       '/apiKeyFile',
                     schemaPath:
                       '#/properties/environments/additionalProperties/properties/apiKeyFile/maxLength',
@@ -10444,21 +11715,21 @@ function validate28(
                     schema: 1024,
                     parentSchema:
                       schema43.properties.environments.additionalProperties.properties.apiKeyFile,
-                    data: data26,
+                    data: data39,
                   };
                   if (vErrors === null) {
-                    vErrors = [err62];
+                    vErrors = [err106];
                   } else {
-                    vErrors.push(err62);
+                    vErrors.push(err106);
                   }
                   errors++;
                 }
-                if (data26.length < 2 && func1(data26) < 1) {
-                  const err63 = {
+                if (data39.length < 2 && func1(data39) < 1) {
+                  const err107 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
-                      key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      key9.replace(/~/g, '~0').replace(/\//g, '~1') +
                       '/apiKeyFile',
                     schemaPath:
                       '#/properties/environments/additionalProperties/properties/apiKeyFile/minLength',
@@ -10468,21 +11739,21 @@ function validate28(
                     schema: 1,
                     parentSchema:
                       schema43.properties.environments.additionalProperties.properties.apiKeyFile,
-                    data: data26,
+                    data: data39,
                   };
                   if (vErrors === null) {
-                    vErrors = [err63];
+                    vErrors = [err107];
                   } else {
-                    vErrors.push(err63);
+                    vErrors.push(err107);
                   }
                   errors++;
                 }
               } else {
-                const err64 = {
+                const err108 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
-                    key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    key9.replace(/~/g, '~0').replace(/\//g, '~1') +
                     '/apiKeyFile',
                   schemaPath:
                     '#/properties/environments/additionalProperties/properties/apiKeyFile/type',
@@ -10494,25 +11765,25 @@ function validate28(
                       .type,
                   parentSchema:
                     schema43.properties.environments.additionalProperties.properties.apiKeyFile,
-                  data: data26,
+                  data: data39,
                 };
                 if (vErrors === null) {
-                  vErrors = [err64];
+                  vErrors = [err108];
                 } else {
-                  vErrors.push(err64);
+                  vErrors.push(err108);
                 }
                 errors++;
               }
             }
-            if (data23.folders !== undefined) {
-              let data27 = data23.folders;
-              if (Array.isArray(data27)) {
-                if (data27.length < 1) {
-                  const err65 = {
+            if (data36.folders !== undefined) {
+              let data40 = data36.folders;
+              if (Array.isArray(data40)) {
+                if (data40.length < 1) {
+                  const err109 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
-                      key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      key9.replace(/~/g, '~0').replace(/\//g, '~1') +
                       '/folders',
                     schemaPath:
                       '#/properties/environments/additionalProperties/properties/folders/minItems',
@@ -10522,27 +11793,27 @@ function validate28(
                     schema: 1,
                     parentSchema:
                       schema43.properties.environments.additionalProperties.properties.folders,
-                    data: data27,
+                    data: data40,
                   };
                   if (vErrors === null) {
-                    vErrors = [err65];
+                    vErrors = [err109];
                   } else {
-                    vErrors.push(err65);
+                    vErrors.push(err109);
                   }
                   errors++;
                 }
-                const len4 = data27.length;
-                for (let i7 = 0; i7 < len4; i7++) {
-                  let data28 = data27[i7];
-                  if (typeof data28 === 'string') {
-                    if (data28.length > 1024 && func1(data28) > 1024) {
-                      const err66 = {
+                const len10 = data40.length;
+                for (let i19 = 0; i19 < len10; i19++) {
+                  let data41 = data40[i19];
+                  if (typeof data41 === 'string') {
+                    if (data41.length > 1024 && func1(data41) > 1024) {
+                      const err110 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
-                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          key9.replace(/~/g, '~0').replace(/\//g, '~1') +
                           '/folders/' +
-                          i7,
+                          i19,
                         schemaPath:
                           '#/properties/environments/additionalProperties/properties/folders/items/maxLength',
                         keyword: 'maxLength',
@@ -10552,23 +11823,23 @@ function validate28(
                         parentSchema:
                           schema43.properties.environments.additionalProperties.properties.folders
                             .items,
-                        data: data28,
+                        data: data41,
                       };
                       if (vErrors === null) {
-                        vErrors = [err66];
+                        vErrors = [err110];
                       } else {
-                        vErrors.push(err66);
+                        vErrors.push(err110);
                       }
                       errors++;
                     }
-                    if (data28.length < 2 && func1(data28) < 1) {
-                      const err67 = {
+                    if (data41.length < 2 && func1(data41) < 1) {
+                      const err111 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
-                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          key9.replace(/~/g, '~0').replace(/\//g, '~1') +
                           '/folders/' +
-                          i7,
+                          i19,
                         schemaPath:
                           '#/properties/environments/additionalProperties/properties/folders/items/minLength',
                         keyword: 'minLength',
@@ -10578,23 +11849,23 @@ function validate28(
                         parentSchema:
                           schema43.properties.environments.additionalProperties.properties.folders
                             .items,
-                        data: data28,
+                        data: data41,
                       };
                       if (vErrors === null) {
-                        vErrors = [err67];
+                        vErrors = [err111];
                       } else {
-                        vErrors.push(err67);
+                        vErrors.push(err111);
                       }
                       errors++;
                     }
                   } else {
-                    const err68 = {
+                    const err112 = {
                       instancePath:
                         instancePath +
                         '/environments/' +
-                        key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                        key9.replace(/~/g, '~0').replace(/\//g, '~1') +
                         '/folders/' +
-                        i7,
+                        i19,
                       schemaPath:
                         '#/properties/environments/additionalProperties/properties/folders/items/type',
                       keyword: 'type',
@@ -10606,65 +11877,65 @@ function validate28(
                       parentSchema:
                         schema43.properties.environments.additionalProperties.properties.folders
                           .items,
-                      data: data28,
+                      data: data41,
                     };
                     if (vErrors === null) {
-                      vErrors = [err68];
+                      vErrors = [err112];
                     } else {
-                      vErrors.push(err68);
+                      vErrors.push(err112);
                     }
                     errors++;
                   }
                 }
-                let i8 = data27.length;
-                let j3;
-                if (i8 > 1) {
-                  const indices1 = Object.create(null);
-                  for (; i8--;) {
-                    let item1 = data27[i8];
-                    if (typeof item1 !== 'string') {
+                let i20 = data40.length;
+                let j9;
+                if (i20 > 1) {
+                  const indices7 = Object.create(null);
+                  for (; i20--;) {
+                    let item7 = data40[i20];
+                    if (typeof item7 !== 'string') {
                       continue;
                     }
-                    if (typeof indices1[item1] == 'number') {
-                      j3 = indices1[item1];
-                      const err69 = {
+                    if (typeof indices7[item7] == 'number') {
+                      j9 = indices7[item7];
+                      const err113 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
-                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          key9.replace(/~/g, '~0').replace(/\//g, '~1') +
                           '/folders',
                         schemaPath:
                           '#/properties/environments/additionalProperties/properties/folders/uniqueItems',
                         keyword: 'uniqueItems',
-                        params: { i: i8, j: j3 },
+                        params: { i: i20, j: j9 },
                         message:
                           'must NOT have duplicate items (items ## ' +
-                          j3 +
+                          j9 +
                           ' and ' +
-                          i8 +
+                          i20 +
                           ' are identical)',
                         schema: true,
                         parentSchema:
                           schema43.properties.environments.additionalProperties.properties.folders,
-                        data: data27,
+                        data: data40,
                       };
                       if (vErrors === null) {
-                        vErrors = [err69];
+                        vErrors = [err113];
                       } else {
-                        vErrors.push(err69);
+                        vErrors.push(err113);
                       }
                       errors++;
                       break;
                     }
-                    indices1[item1] = i8;
+                    indices7[item7] = i20;
                   }
                 }
               } else {
-                const err70 = {
+                const err114 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
-                    key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    key9.replace(/~/g, '~0').replace(/\//g, '~1') +
                     '/folders',
                   schemaPath:
                     '#/properties/environments/additionalProperties/properties/folders/type',
@@ -10675,31 +11946,31 @@ function validate28(
                     schema43.properties.environments.additionalProperties.properties.folders.type,
                   parentSchema:
                     schema43.properties.environments.additionalProperties.properties.folders,
-                  data: data27,
+                  data: data40,
                 };
                 if (vErrors === null) {
-                  vErrors = [err70];
+                  vErrors = [err114];
                 } else {
-                  vErrors.push(err70);
+                  vErrors.push(err114);
                 }
                 errors++;
               }
             }
-            if (data23.patches !== undefined) {
-              let data29 = data23.patches;
-              if (Array.isArray(data29)) {
-                const len5 = data29.length;
-                for (let i9 = 0; i9 < len5; i9++) {
-                  let data30 = data29[i9];
-                  if (typeof data30 === 'string') {
-                    if (data30.length > 1024 && func1(data30) > 1024) {
-                      const err71 = {
+            if (data36.patches !== undefined) {
+              let data42 = data36.patches;
+              if (Array.isArray(data42)) {
+                const len11 = data42.length;
+                for (let i21 = 0; i21 < len11; i21++) {
+                  let data43 = data42[i21];
+                  if (typeof data43 === 'string') {
+                    if (data43.length > 1024 && func1(data43) > 1024) {
+                      const err115 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
-                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          key9.replace(/~/g, '~0').replace(/\//g, '~1') +
                           '/patches/' +
-                          i9,
+                          i21,
                         schemaPath:
                           '#/properties/environments/additionalProperties/properties/patches/items/maxLength',
                         keyword: 'maxLength',
@@ -10709,23 +11980,23 @@ function validate28(
                         parentSchema:
                           schema43.properties.environments.additionalProperties.properties.patches
                             .items,
-                        data: data30,
+                        data: data43,
                       };
                       if (vErrors === null) {
-                        vErrors = [err71];
+                        vErrors = [err115];
                       } else {
-                        vErrors.push(err71);
+                        vErrors.push(err115);
                       }
                       errors++;
                     }
-                    if (data30.length < 2 && func1(data30) < 1) {
-                      const err72 = {
+                    if (data43.length < 2 && func1(data43) < 1) {
+                      const err116 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
-                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          key9.replace(/~/g, '~0').replace(/\//g, '~1') +
                           '/patches/' +
-                          i9,
+                          i21,
                         schemaPath:
                           '#/properties/environments/additionalProperties/properties/patches/items/minLength',
                         keyword: 'minLength',
@@ -10735,23 +12006,23 @@ function validate28(
                         parentSchema:
                           schema43.properties.environments.additionalProperties.properties.patches
                             .items,
-                        data: data30,
+                        data: data43,
                       };
                       if (vErrors === null) {
-                        vErrors = [err72];
+                        vErrors = [err116];
                       } else {
-                        vErrors.push(err72);
+                        vErrors.push(err116);
                       }
                       errors++;
                     }
                   } else {
-                    const err73 = {
+                    const err117 = {
                       instancePath:
                         instancePath +
                         '/environments/' +
-                        key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                        key9.replace(/~/g, '~0').replace(/\//g, '~1') +
                         '/patches/' +
-                        i9,
+                        i21,
                       schemaPath:
                         '#/properties/environments/additionalProperties/properties/patches/items/type',
                       keyword: 'type',
@@ -10763,65 +12034,65 @@ function validate28(
                       parentSchema:
                         schema43.properties.environments.additionalProperties.properties.patches
                           .items,
-                      data: data30,
+                      data: data43,
                     };
                     if (vErrors === null) {
-                      vErrors = [err73];
+                      vErrors = [err117];
                     } else {
-                      vErrors.push(err73);
+                      vErrors.push(err117);
                     }
                     errors++;
                   }
                 }
-                let i10 = data29.length;
-                let j4;
-                if (i10 > 1) {
-                  const indices2 = Object.create(null);
-                  for (; i10--;) {
-                    let item2 = data29[i10];
-                    if (typeof item2 !== 'string') {
+                let i22 = data42.length;
+                let j10;
+                if (i22 > 1) {
+                  const indices8 = Object.create(null);
+                  for (; i22--;) {
+                    let item8 = data42[i22];
+                    if (typeof item8 !== 'string') {
                       continue;
                     }
-                    if (typeof indices2[item2] == 'number') {
-                      j4 = indices2[item2];
-                      const err74 = {
+                    if (typeof indices8[item8] == 'number') {
+                      j10 = indices8[item8];
+                      const err118 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
-                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          key9.replace(/~/g, '~0').replace(/\//g, '~1') +
                           '/patches',
                         schemaPath:
                           '#/properties/environments/additionalProperties/properties/patches/uniqueItems',
                         keyword: 'uniqueItems',
-                        params: { i: i10, j: j4 },
+                        params: { i: i22, j: j10 },
                         message:
                           'must NOT have duplicate items (items ## ' +
-                          j4 +
+                          j10 +
                           ' and ' +
-                          i10 +
+                          i22 +
                           ' are identical)',
                         schema: true,
                         parentSchema:
                           schema43.properties.environments.additionalProperties.properties.patches,
-                        data: data29,
+                        data: data42,
                       };
                       if (vErrors === null) {
-                        vErrors = [err74];
+                        vErrors = [err118];
                       } else {
-                        vErrors.push(err74);
+                        vErrors.push(err118);
                       }
                       errors++;
                       break;
                     }
-                    indices2[item2] = i10;
+                    indices8[item8] = i22;
                   }
                 }
               } else {
-                const err75 = {
+                const err119 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
-                    key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    key9.replace(/~/g, '~0').replace(/\//g, '~1') +
                     '/patches',
                   schemaPath:
                     '#/properties/environments/additionalProperties/properties/patches/type',
@@ -10832,24 +12103,24 @@ function validate28(
                     schema43.properties.environments.additionalProperties.properties.patches.type,
                   parentSchema:
                     schema43.properties.environments.additionalProperties.properties.patches,
-                  data: data29,
+                  data: data42,
                 };
                 if (vErrors === null) {
-                  vErrors = [err75];
+                  vErrors = [err119];
                 } else {
-                  vErrors.push(err75);
+                  vErrors.push(err119);
                 }
                 errors++;
               }
             }
-            if (data23.prune !== undefined) {
-              let data31 = data23.prune;
-              if (typeof data31 !== 'boolean') {
-                const err76 = {
+            if (data36.prune !== undefined) {
+              let data44 = data36.prune;
+              if (typeof data44 !== 'boolean') {
+                const err120 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
-                    key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    key9.replace(/~/g, '~0').replace(/\//g, '~1') +
                     '/prune',
                   schemaPath:
                     '#/properties/environments/additionalProperties/properties/prune/type',
@@ -10860,24 +12131,24 @@ function validate28(
                     schema43.properties.environments.additionalProperties.properties.prune.type,
                   parentSchema:
                     schema43.properties.environments.additionalProperties.properties.prune,
-                  data: data31,
+                  data: data44,
                 };
                 if (vErrors === null) {
-                  vErrors = [err76];
+                  vErrors = [err120];
                 } else {
-                  vErrors.push(err76);
+                  vErrors.push(err120);
                 }
                 errors++;
               }
             }
-            if (data23.policy !== undefined) {
-              let data32 = data23.policy;
-              if (!(data32 === 'none' || data32 === 'safe' || data32 === 'all')) {
-                const err77 = {
+            if (data36.policy !== undefined) {
+              let data45 = data36.policy;
+              if (!(data45 === 'none' || data45 === 'safe' || data45 === 'all')) {
+                const err121 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
-                    key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    key9.replace(/~/g, '~0').replace(/\//g, '~1') +
                     '/policy',
                   schemaPath:
                     '#/properties/environments/additionalProperties/properties/policy/enum',
@@ -10891,25 +12162,25 @@ function validate28(
                     schema43.properties.environments.additionalProperties.properties.policy.enum,
                   parentSchema:
                     schema43.properties.environments.additionalProperties.properties.policy,
-                  data: data32,
+                  data: data45,
                 };
                 if (vErrors === null) {
-                  vErrors = [err77];
+                  vErrors = [err121];
                 } else {
-                  vErrors.push(err77);
+                  vErrors.push(err121);
                 }
                 errors++;
               }
             }
-            if (data23.driftInterval !== undefined) {
-              let data33 = data23.driftInterval;
-              if (typeof data33 === 'string') {
-                if (!pattern42.test(data33)) {
-                  const err78 = {
+            if (data36.driftInterval !== undefined) {
+              let data46 = data36.driftInterval;
+              if (typeof data46 === 'string') {
+                if (!pattern49.test(data46)) {
+                  const err122 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
-                      key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      key9.replace(/~/g, '~0').replace(/\//g, '~1') +
                       '/driftInterval',
                     schemaPath:
                       '#/properties/environments/additionalProperties/properties/driftInterval/pattern',
@@ -10920,21 +12191,21 @@ function validate28(
                     parentSchema:
                       schema43.properties.environments.additionalProperties.properties
                         .driftInterval,
-                    data: data33,
+                    data: data46,
                   };
                   if (vErrors === null) {
-                    vErrors = [err78];
+                    vErrors = [err122];
                   } else {
-                    vErrors.push(err78);
+                    vErrors.push(err122);
                   }
                   errors++;
                 }
               } else {
-                const err79 = {
+                const err123 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
-                    key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    key9.replace(/~/g, '~0').replace(/\//g, '~1') +
                     '/driftInterval',
                   schemaPath:
                     '#/properties/environments/additionalProperties/properties/driftInterval/type',
@@ -10946,25 +12217,25 @@ function validate28(
                       .type,
                   parentSchema:
                     schema43.properties.environments.additionalProperties.properties.driftInterval,
-                  data: data33,
+                  data: data46,
                 };
                 if (vErrors === null) {
-                  vErrors = [err79];
+                  vErrors = [err123];
                 } else {
-                  vErrors.push(err79);
+                  vErrors.push(err123);
                 }
                 errors++;
               }
             }
-            if (data23.promotesTo !== undefined) {
-              let data34 = data23.promotesTo;
-              if (typeof data34 === 'string') {
-                if (!pattern4.test(data34)) {
-                  const err80 = {
+            if (data36.promotesTo !== undefined) {
+              let data47 = data36.promotesTo;
+              if (typeof data47 === 'string') {
+                if (!pattern4.test(data47)) {
+                  const err124 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
-                      key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      key9.replace(/~/g, '~0').replace(/\//g, '~1') +
                       '/promotesTo',
                     schemaPath:
                       '#/properties/environments/additionalProperties/properties/promotesTo/pattern',
@@ -10974,21 +12245,21 @@ function validate28(
                     schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
                     parentSchema:
                       schema43.properties.environments.additionalProperties.properties.promotesTo,
-                    data: data34,
+                    data: data47,
                   };
                   if (vErrors === null) {
-                    vErrors = [err80];
+                    vErrors = [err124];
                   } else {
-                    vErrors.push(err80);
+                    vErrors.push(err124);
                   }
                   errors++;
                 }
               } else {
-                const err81 = {
+                const err125 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
-                    key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    key9.replace(/~/g, '~0').replace(/\//g, '~1') +
                     '/promotesTo',
                   schemaPath:
                     '#/properties/environments/additionalProperties/properties/promotesTo/type',
@@ -11000,38 +12271,38 @@ function validate28(
                       .type,
                   parentSchema:
                     schema43.properties.environments.additionalProperties.properties.promotesTo,
-                  data: data34,
+                  data: data47,
                 };
                 if (vErrors === null) {
-                  vErrors = [err81];
+                  vErrors = [err125];
                 } else {
-                  vErrors.push(err81);
+                  vErrors.push(err125);
                 }
                 errors++;
               }
             }
           } else {
-            const err82 = {
+            const err126 = {
               instancePath:
-                instancePath + '/environments/' + key6.replace(/~/g, '~0').replace(/\//g, '~1'),
+                instancePath + '/environments/' + key9.replace(/~/g, '~0').replace(/\//g, '~1'),
               schemaPath: '#/properties/environments/additionalProperties/type',
               keyword: 'type',
               params: { type: 'object' },
               message: 'must be object',
               schema: schema43.properties.environments.additionalProperties.type,
               parentSchema: schema43.properties.environments.additionalProperties,
-              data: data23,
+              data: data36,
             };
             if (vErrors === null) {
-              vErrors = [err82];
+              vErrors = [err126];
             } else {
-              vErrors.push(err82);
+              vErrors.push(err126);
             }
             errors++;
           }
         }
       } else {
-        const err83 = {
+        const err127 = {
           instancePath: instancePath + '/environments',
           schemaPath: '#/properties/environments/type',
           keyword: 'type',
@@ -11039,18 +12310,18 @@ function validate28(
           message: 'must be object',
           schema: schema43.properties.environments.type,
           parentSchema: schema43.properties.environments,
-          data: data22,
+          data: data35,
         };
         if (vErrors === null) {
-          vErrors = [err83];
+          vErrors = [err127];
         } else {
-          vErrors.push(err83);
+          vErrors.push(err127);
         }
         errors++;
       }
     }
   } else {
-    const err84 = {
+    const err128 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -11061,9 +12332,9 @@ function validate28(
       data,
     };
     if (vErrors === null) {
-      vErrors = [err84];
+      vErrors = [err128];
     } else {
-      vErrors.push(err84);
+      vErrors.push(err128);
     }
     errors++;
   }
