@@ -1,0 +1,255 @@
+/**
+ * `poolsync rollback RUN` (issue 76; docs/daemon.md#rollback), in process against real Git: the
+ * commit run RUN applied is planned against live state and applied through the same gate as any
+ * run; the branch head is then not applied (drift is put back to the rolled-back state) until a
+ * new commit lands or `poolsync resume`; it survives a restart. A rollback whose plan holds a
+ * destructive change is held for approval; a watched folder is refused in words.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { freeze, history, rollback, status } from '../../src/cli/commands/daemon-client.js';
+import type { DaemonClientArgs } from '../../src/cli/define.js';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import { cleanup } from '../support/cleanup.js';
+import { memoryIo } from '../support/memory-io.js';
+import { manifests, setRunConcurrency } from './fixtures.js';
+import { startTestDaemon } from './harness.js';
+import { TestRepo, tempDir } from './helpers.js';
+
+const ADMIN = 'admin-token-rollback-0123456789';
+const env = { POOLSYNC_ADMIN_TOKEN: ADMIN };
+
+export const critical = (n: number) =>
+  [
+    'apiVersion: poolsync/v1',
+    'kind: Queue',
+    'metadata:',
+    '  name: critical',
+    'spec:',
+    '  pool: prod',
+    "  clusters: ['*']",
+    `  run_concurrency: ${n}`,
+    '  action_concurrency: 100',
+    '',
+  ].join('\n');
+
+const args = (url: string, over: Partial<DaemonClientArgs> = {}): DaemonClientArgs => ({
+  daemon: url,
+  output: 'text',
+  wait: true,
+  ...over,
+});
+
+/** The repository is the test's (a restart keeps it): passed by its URL, not for the harness to remove. */
+async function daemonOn(repo: TestRepo, state: string, cp: EmbeddedControlPlane, policy = 'all') {
+  const flags = { repo: repo.bare, policy };
+  const h = await startTestDaemon({ cp, state, flags, env, logLevel: 'silent' });
+  cleanup.add(h.stop);
+  await h.daemon.firstRun;
+  return h;
+}
+
+describe('poolsync rollback RUN', () => {
+  it('applies the commit of run A after B, holds it against the branch and drift, survives a restart, and a new commit applies normally', async () => {
+    const repo = new TestRepo();
+    cleanup.add(() => repo.cleanup());
+    const state = tempDir();
+    const cp = await EmbeddedControlPlane.open({ path: null });
+    cleanup.add(() => cp.close());
+    const a = repo.commit({ ...manifests(), 'queues/critical.yaml': critical(10) }, 'A');
+    let h = await daemonOn(repo, state, cp);
+    const runA = h.daemon.status().lastRun!;
+    expect(runA).toMatchObject({ result: 'applied', commit: a });
+    const b = repo.commit(
+      {
+        'clusters/prod-3.yaml': manifests({ clusters: ['prod-3'] })['clusters/prod-3.yaml']!,
+        'queues/critical.yaml': critical(20),
+      },
+      'B',
+    );
+    await h.daemon.reconcile('webhook');
+    expect(h.daemon.status().lastRun).toMatchObject({ result: 'applied', commit: b });
+    expect((await cp.getQueue('critical')).run_concurrency).toBe(20);
+    await cp.getCluster('prod-3');
+
+    const io = memoryIo(env);
+    const code = await rollback(
+      args(h.daemon.url, { run: runA.id, reason: 'incident 7', as: 'alice' }),
+      io,
+    );
+    expect(io.err()).toBe('');
+    expect(code).toBe(0);
+    expect(io.out()).toMatch(
+      new RegExp(
+        `^Rolled back to run #${runA.id} \\(commit ${a.slice(0, 12)}\\): #\\d+ applied .*\\(rollback, \\d+ ms\\) commit ${a.slice(0, 12)} \\(rollback to run #${runA.id}\\): applied: 0 to create, \\d+ to update, 0 to replace, 1 to delete`,
+      ),
+    );
+    // The plan it applied is shown, and what holds now.
+    expect(io.out()).toMatch(/- Cluster\/prod-3/);
+    expect(io.out()).toMatch(/~ Queue\/critical\n\s+run_concurrency: 20 → 10/);
+    expect(io.out()).toMatch(/`poolsync resume` applies the branch again/);
+    // Read through the control plane's own API: the state after A.
+    expect((await cp.getQueue('critical')).run_concurrency).toBe(10);
+    await expect(cp.getCluster('prod-3')).rejects.toThrow();
+    let s = h.daemon.status();
+    expect(s.appliedCommit).toBe(a);
+    expect(s.rollback).toMatchObject({
+      run: runA.id,
+      commit: a,
+      branchHead: b,
+      by: 'alice',
+      reason: 'incident 7',
+    });
+    expect(s.lastRun).toMatchObject({
+      trigger: ['rollback'],
+      rollback: { to: runA.id, commit: a },
+    });
+
+    // The branch (still at B) is not applied: a poll, a webhook, a sync leave the rollback.
+    await h.daemon.reconcile('webhook');
+    await h.daemon.reconcile('manual');
+    expect((await cp.getQueue('critical')).run_concurrency).toBe(10);
+    // Drift is put back to the rolled-back state, not to the branch head.
+    await setRunConcurrency(cp, 'critical', 3);
+    await h.daemon.reconcile('drift');
+    expect(h.daemon.status().lastRun).toMatchObject({
+      result: 'applied',
+      commit: a,
+      rollback: { to: runA.id },
+    });
+    expect((await cp.getQueue('critical')).run_concurrency).toBe(10);
+    // /status, the terminal and the page say so.
+    const body = (await (await fetch(`${h.daemon.url}/status`)).json()) as typeof s;
+    expect(body.rollback?.why).toMatch(
+      new RegExp(
+        `^rolled back to run #${runA.id} \\(commit ${a.slice(0, 12)}\\) by alice since .*: the branch head ${b.slice(0, 12)} is not applied until a new commit lands or \`poolsync resume\``,
+      ),
+    );
+    const st = memoryIo(env);
+    await status(args(h.daemon.url), st);
+    expect(st.out()).toMatch(new RegExp(`^Rolled back: rolled back to run #${runA.id}`, 'm'));
+    const page = await (await fetch(`${h.daemon.url}/`)).text();
+    expect(page).toContain(`Rolled back to run #${runA.id}`);
+
+    // A restart keeps it: the branch head is still not applied.
+    await h.stop();
+    h = await daemonOn(repo, state, cp);
+    s = h.daemon.status();
+    expect(s.rollback).toMatchObject({ run: runA.id, commit: a, branchHead: b });
+    expect(s.lastRun).toMatchObject({ commit: a, rollback: { to: runA.id } });
+    expect((await cp.getQueue('critical')).run_concurrency).toBe(10);
+
+    // A new commit lifts it and applies normally.
+    const c = repo.commit({ 'queues/critical.yaml': critical(30) }, 'C');
+    await h.daemon.reconcile('webhook');
+    s = h.daemon.status();
+    expect(s.rollback).toBeNull();
+    expect(s.lastRun).toMatchObject({ result: 'applied', commit: c });
+    expect(s.lastRun!.rollback).toBeUndefined();
+    expect((await cp.getQueue('critical')).run_concurrency).toBe(30);
+    await cp.getCluster('prod-3');
+
+    // The history of the queue: exactly the runs that changed it, with their fields.
+    const listed = memoryIo(env);
+    expect(await history(args(h.daemon.url, { run: 'Queue/critical' }), listed)).toBe(0);
+    const lines = listed.out().trimEnd().split('\n');
+    expect(lines.map((l) => l.replace(/ \d{4}-\d\d-\d\d \d\d:\d\d:\d\d /, ' TIME '))).toEqual([
+      expect.stringMatching(
+        new RegExp(`^#\\d+ update run_concurrency TIME commit ${c.slice(0, 12)} \\(webhook\\)$`),
+      ),
+      expect.stringMatching(
+        new RegExp(
+          `^#\\d+ update run_concurrency TIME commit ${a.slice(0, 12)} \\(drift\\), rollback to run #${runA.id}$`,
+        ),
+      ),
+      expect.stringMatching(
+        new RegExp(
+          `^#\\d+ update run_concurrency TIME commit ${a.slice(0, 12)} \\(rollback\\), rollback to run #${runA.id}$`,
+        ),
+      ),
+      expect.stringMatching(
+        new RegExp(`^#\\d+ update run_concurrency TIME commit ${b.slice(0, 12)} \\(webhook\\)$`),
+      ),
+      expect.stringMatching(
+        new RegExp(`^#${runA.id} create TIME commit ${a.slice(0, 12)} \\(startup\\)$`),
+      ),
+    ]);
+    const applied = memoryIo(env);
+    await history(args(h.daemon.url, { result: ['in_sync'] }), applied);
+    expect(applied.out()).not.toMatch(/ applied /);
+  });
+
+  it('resume lifts it: the branch head is applied again', async () => {
+    const repo = new TestRepo();
+    cleanup.add(() => repo.cleanup());
+    const cp = await EmbeddedControlPlane.open({ path: null });
+    cleanup.add(() => cp.close());
+    repo.commit({ ...manifests(), 'queues/critical.yaml': critical(10) }, 'A');
+    const h = await daemonOn(repo, tempDir(), cp);
+    const runA = h.daemon.status().lastRun!.id;
+    const b = repo.commit({ 'queues/critical.yaml': critical(20) }, 'B');
+    await h.daemon.reconcile('webhook');
+    expect(await rollback(args(h.daemon.url, { run: runA }), memoryIo(env))).toBe(0);
+    expect((await cp.getQueue('critical')).run_concurrency).toBe(10);
+    const resumed = memoryIo(env);
+    expect(await freeze(args(h.daemon.url), resumed, false)).toBe(0);
+    await h.daemon.reconcile('manual');
+    expect(h.daemon.status()).toMatchObject({ rollback: null, appliedCommit: b });
+    expect((await cp.getQueue('critical')).run_concurrency).toBe(20);
+  });
+
+  it('is held for approval like any run when its plan deletes (policy safe), and refused in words for a run it cannot go back to', async () => {
+    const repo = new TestRepo();
+    cleanup.add(() => repo.cleanup());
+    const cp = await EmbeddedControlPlane.open({ path: null });
+    cleanup.add(() => cp.close());
+    repo.commit({ ...manifests(), 'queues/critical.yaml': critical(10) }, 'A');
+    const h = await daemonOn(repo, tempDir(), cp, 'safe');
+    const runA = h.daemon.status().lastRun!.id;
+    // B adds a cluster: rolling back to A deletes it, which policy safe holds.
+    repo.commit({ ...manifests({ clusters: ['prod-1', 'prod-2', 'prod-3'] }) }, 'B');
+    await h.daemon.reconcile('webhook');
+    expect(h.daemon.status().lastRun!.result).toBe('applied');
+    const io = memoryIo(env);
+    await rollback(args(h.daemon.url, { run: runA }), io);
+    const s = h.daemon.status();
+    expect(s.lastRun).toMatchObject({ result: 'waiting_for_approval', rollback: { to: runA } });
+    expect(s.approval?.pending?.changes).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ address: 'Cluster/prod-3', action: 'delete' }),
+      ]),
+    );
+    await cp.getCluster('prod-3');
+
+    // Refused: a run not kept, a run that applied nothing.
+    const none = memoryIo(env);
+    await expect(rollback(args(h.daemon.url, { run: 999 }), none)).rejects.toThrow(
+      /^Rollback refused: the daemon keeps no run #999 \(it keeps \d+: `poolsync history` lists them\)$/,
+    );
+    await expect(
+      rollback(args(h.daemon.url, { run: s.lastRun!.id }), memoryIo(env)),
+    ).rejects.toThrow(
+      /^Rollback refused: run #\d+ waiting for approval: only a run that applied its commit or found the control plane equal to it \(applied, in sync\) can be rolled back to$/,
+    );
+  });
+
+  it('says what it cannot do for a watched folder', async () => {
+    const folder = join(tempDir(), 'repo');
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    for (const [path, content] of Object.entries(manifests())) {
+      mkdirSync(join(folder, path, '..'), { recursive: true });
+      writeFileSync(join(folder, path), content);
+    }
+    const h = await startTestDaemon({
+      flags: { watch: folder, 'watch-debounce': '1h' },
+      env,
+      logLevel: 'silent',
+    });
+    cleanup.add(h.stop);
+    await h.daemon.firstRun;
+    const run = h.daemon.status().lastRun!.id;
+    await expect(rollback(args(h.daemon.url, { run }), memoryIo(env))).rejects.toThrow(
+      /^Rollback refused: this daemon watches a folder on disk \(--watch\): it keeps no commits to roll back to; put the files back/,
+    );
+  });
+});
