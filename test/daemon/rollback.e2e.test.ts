@@ -11,7 +11,8 @@ import { freeze, history, rollback, status } from '../../src/cli/commands/daemon
 import type { DaemonClientArgs } from '../../src/cli/define.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { cleanup } from '../support/cleanup.js';
-import { memoryIo } from '../support/memory-io.js';
+import { exitOf, memoryIo } from '../support/memory-io.js';
+import { main } from '../../src/cli/run.js';
 import { manifests, setRunConcurrency } from './fixtures.js';
 import { startTestDaemon } from './harness.js';
 import { TestRepo, tempDir } from './helpers.js';
@@ -248,8 +249,15 @@ describe('poolsync rollback RUN', () => {
     cleanup.add(h.stop);
     await h.daemon.firstRun;
     const run = h.daemon.status().lastRun!.id;
-    await expect(rollback(args(h.daemon.url, { run }), memoryIo(env))).rejects.toThrow(
-      /^Rollback refused: this daemon watches a folder on disk \(--watch\): it keeps no commits to roll back to; put the files back/,
+    // The command line as typed: one line on stderr, exit 1.
+    const io = memoryIo(env);
+    expect(await exitOf(io, main(['rollback', String(run), '--daemon', h.daemon.url], io))).toBe(1);
+    expect(io.err()).toMatch(
+      /^Error: Rollback refused: this daemon watches a folder on disk \(--watch\): it keeps no commits to roll back to; put the files back/,
     );
+    expect(io.err().trimEnd().split('\n')).toHaveLength(1);
+    const word = memoryIo(env);
+    expect(await exitOf(word, main(['rollback', 'last', '--daemon', h.daemon.url], word))).toBe(1);
+    expect(word.err()).toMatch(/--run must be a whole number of at least 1 \(got "last"\)/);
   });
 });

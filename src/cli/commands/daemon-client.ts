@@ -208,7 +208,14 @@ function addressOf(text: string): string {
   const name = slash > 0 ? text.slice(slash + 1) : '';
   if (!(MANIFEST_KINDS as readonly string[]).includes(kind) || name === '' || /\s/.test(name))
     throw new UserError(
-      `${JSON.stringify(text)} is neither a run number nor an object's address: write \`poolsync history 12\` (a run) or KIND/NAME such as Queue/critical${slash > 0 ? didYouMean(kind, MANIFEST_KINDS).replace(/\?$/, '/' + name + '?') : ''} (KIND: ${MANIFEST_KINDS.join(', ')})`,
+      `${JSON.stringify(text)} is neither a run number nor an object's address: write \`poolsync history 12\` (a run) or KIND/NAME such as Queue/critical${
+        slash > 0
+          ? didYouMean(
+              text,
+              MANIFEST_KINDS.map((k) => `${k}/${name}`),
+            )
+          : ''
+      }; KIND is one of ${MANIFEST_KINDS.join(', ')}`,
     );
   return text;
 }
