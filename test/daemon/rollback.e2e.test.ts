@@ -234,6 +234,39 @@ describe('poolsync rollback RUN', () => {
     );
   });
 
+  it('is refused like any run when its plan would replace a protected object (prevent-destroy: a plan error, nothing applied)', async () => {
+    const repo = new TestRepo();
+    cleanup.add(() => repo.cleanup());
+    const cp = await EmbeddedControlPlane.open({ path: null });
+    cleanup.add(() => cp.close());
+    const cluster = (pool: string, guarded: boolean) =>
+      `apiVersion: poolsync/v1\nkind: Cluster\nmetadata:\n  name: prod-2\n${guarded ? '  annotations:\n    poolsync/prevent-destroy: "true"\n' : ''}spec:\n  pool: ${pool}\n`;
+    const stage = manifests()
+      ['pools/prod.yaml']!.replace('name: prod', 'name: stage')
+      .replace('acme-prod', 'acme-stage');
+    repo.commit({ ...manifests(), 'clusters/prod-2.yaml': cluster('prod', true) }, 'A');
+    const h = await daemonOn(repo, tempDir(), cp);
+    const runA = h.daemon.status().lastRun!.id;
+    // B lifts the protection and moves the cluster to another pool (a replace, policy all).
+    repo.commit(
+      { 'pools/stage.yaml': stage, 'clusters/prod-2.yaml': cluster('stage', false) },
+      'B',
+    );
+    await h.daemon.reconcile('webhook');
+    expect(h.daemon.status().lastRun!.result).toBe('applied');
+    expect((await cp.getCluster('prod-2')).pool).toBe('stage');
+    // Going back to A would replace it again, and A protects it: refused as A's own plan would be.
+    const io = memoryIo(env);
+    expect(await rollback(args(h.daemon.url, { run: runA }), io)).toBe(1);
+    expect(io.out()).toMatch(
+      /\(rollback, \d+ ms\) commit [0-9a-f]{12} \(rollback to run #\d+\): the plan has 1 error; nothing applied/,
+    );
+    expect(h.daemon.status().errors).toEqual([
+      expect.objectContaining({ code: 'PREVENT_DESTROY', address: 'Cluster/prod-2' }),
+    ]);
+    expect((await cp.getCluster('prod-2')).pool).toBe('stage');
+  });
+
   it('says what it cannot do for a watched folder', async () => {
     const folder = join(tempDir(), 'repo');
     const { mkdirSync, writeFileSync } = await import('node:fs');
