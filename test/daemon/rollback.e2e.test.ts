@@ -241,9 +241,8 @@ describe('poolsync rollback RUN', () => {
     cleanup.add(() => cp.close());
     const cluster = (pool: string, guarded: boolean) =>
       `apiVersion: poolsync/v1\nkind: Cluster\nmetadata:\n  name: prod-2\n${guarded ? '  annotations:\n    poolsync/prevent-destroy: "true"\n' : ''}spec:\n  pool: ${pool}\n`;
-    const stage = manifests()
-      ['pools/prod.yaml']!.replace('name: prod', 'name: stage')
-      .replace('acme-prod', 'acme-stage');
+    const prodPool = manifests()['pools/prod.yaml']!;
+    const stage = prodPool.replace('name: prod', 'name: stage').replace('acme-prod', 'acme-stage');
     repo.commit({ ...manifests(), 'clusters/prod-2.yaml': cluster('prod', true) }, 'A');
     const h = await daemonOn(repo, tempDir(), cp);
     const runA = h.daemon.status().lastRun!.id;
