@@ -500,3 +500,24 @@ export function objectChanges(
 function fieldsOf(c: Change | undefined): string[] {
   return c?.action === 'update' || c?.action === 'replace' ? c.diff.map((d) => d.path) : [];
 }
+
+/** Each object's newest change among the kept runs' lists (the dashboard's Objects). */
+export function lastChanges(runs: readonly RecentRun[]): Map<string, ObjectChange> {
+  const last = new Map<string, ObjectChange>();
+  for (const r of runs)
+    for (const c of r.changed)
+      if (!last.has(c.address))
+        last.set(c.address, {
+          run: r.id,
+          action: c.action,
+          fields: c.fields ?? [],
+          sideEffect: c.sideEffect,
+          commit: r.commit,
+          trigger: r.trigger,
+          finishedAt: r.finishedAt,
+          result: r.result,
+          approvedBy: r.approvedBy ?? null,
+          rollback: r.rollback ?? null,
+        });
+  return last;
+}

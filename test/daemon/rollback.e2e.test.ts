@@ -7,7 +7,13 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freeze, history, rollback, status } from '../../src/cli/commands/daemon-client.js';
+import {
+  approve,
+  freeze,
+  history,
+  rollback,
+  status,
+} from '../../src/cli/commands/daemon-client.js';
 import type { DaemonClientArgs } from '../../src/cli/define.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { cleanup } from '../support/cleanup.js';
@@ -231,6 +237,33 @@ describe('poolsync rollback RUN', () => {
       rollback(args(h.daemon.url, { run: s.lastRun!.id }), memoryIo(env)),
     ).rejects.toThrow(
       /^Rollback refused: run #\d+ waiting for approval: only a run that applied its commit or found the control plane equal to it \(applied, in sync\) can be rolled back to$/,
+    );
+
+    // Approved like any held change: the delete lands, and the run says who approved it.
+    const fingerprint = s.approval!.pending!.fingerprint;
+    expect(await approve(args(h.daemon.url, { fingerprint, as: 'bob' }), memoryIo(env))).toBe(0);
+    // POST /approve asks for the run that applies them; this one waits for it.
+    await h.daemon.reconcile('manual');
+    const approved = h.daemon.status().runs.find((r) => r.result === 'applied')!;
+    expect(approved).toMatchObject({
+      result: 'applied',
+      approvedBy: 'bob',
+      rollback: { to: runA },
+    });
+    await expect(cp.getCluster('prod-3')).rejects.toThrow();
+    const listed = memoryIo(env);
+    await history(args(h.daemon.url, { run: 'Cluster/prod-3' }), listed);
+    expect(listed.out()).toMatch(
+      new RegExp(
+        `^#${approved.id} delete .* \\(manual\\), approved by bob, rollback to run #${runA}\n#\\d+ create `,
+      ),
+    );
+    // The Objects view says who changed it last.
+    const page = await (await fetch(`${h.daemon.url}/`)).text();
+    expect(page).toMatch(
+      new RegExp(
+        `id="object-Queue/prod-3".*last changed by <a href="#run-${approved.id}">run #${approved.id}</a> \\(update, commit <code[^>]*>[0-9a-f]{12}</code>, approved by bob, rollback to run #${runA}\\)`,
+      ),
     );
   });
 

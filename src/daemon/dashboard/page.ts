@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApprovalStatus, ChangeBrief } from '../approvals.js';
-import type { DaemonStatus, RecentRun } from '../status.js';
+import { lastChanges, type DaemonStatus, type RecentRun } from '../status.js';
 import { SCRIPT, STYLE } from './assets.js';
 import {
   ansiToHtml,
@@ -522,7 +522,8 @@ function objects(s: DaemonStatus, page: PageContext): Content {
   if (page.relayedBy)
     return { note, body: markup`<p class="muted">Listed on the leader's page.</p>` };
   const view = page.objects?.(page.environment ?? null) ?? null;
-  return { note, body: objectsSection(view, page.query ?? ALL_OBJECTS, s.managed) };
+  const last = lastChanges(s.runs);
+  return { note, body: objectsSection(view, page.query ?? ALL_OBJECTS, s.managed, last) };
 }
 
 const BAR_WIDTH = 240;
