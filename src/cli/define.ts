@@ -286,6 +286,11 @@ const check = {
       ),
 } satisfies Command;
 
+/** docs/plan.md#plan-an-earlier-commit (src/cli/at-commit.ts). */
+const atOption = text(
+  'Read DIR as it was at this commit (a commit id, a tag, HEAD~1) from its Git repository, into a temporary folder: a rollback from CI without a daemon',
+);
+
 const plan = {
   command: 'plan [dir]',
   describe: 'Show what apply would change on the control plane, without changing anything',
@@ -323,6 +328,7 @@ const plan = {
           'The --lock of the apply this plan is for (env POOLSYNC_LOCK): a plan takes no lock, but reads the inventory kept beside that Lease (see --inventory)',
         ),
         inventory,
+        at: atOption,
         ...pullRequestCommentOptions,
       })
       .example([
@@ -381,6 +387,7 @@ const apply = {
         'flyte-cli': text(
           'Run the manual steps (no public API) with this flyte CLI binary instead of stopping at them',
         ),
+        at: atOption,
         color: color('the output'),
         output: output(
           ['text', 'json'],
