@@ -457,7 +457,11 @@ function stateOptions(y: Argv, env: NodeJS.ProcessEnv) {
     output: { ...output(['text', 'json'], 'text, or JSON'), type: 'string' },
   });
 }
-export type StateArgs = ArgsOf<typeof stateOptions> & { address?: string; filter?: string[] };
+export type StateArgs = ArgsOf<typeof stateOptions> & {
+  address?: string;
+  filter?: string[];
+  daemon?: string;
+};
 
 const address = required('Kind/name, e.g. Queue/training');
 
@@ -479,7 +483,12 @@ const state: Command = {
     {
       command: 'show <address> [dir]',
       describe: 'One managed object: its live fields and status',
-      builder: (y, env) => stateOptions(y.positional('address', address), env),
+      builder: (y, env) =>
+        stateOptions(y.positional('address', address), env).options({
+          daemon: text(
+            'Also say which run of this daemon last changed it (commit, approver), from its history (env POOLSYNC_DAEMON_URL)',
+          ),
+        }),
     },
     {
       command: 'forget <address> [dir]',

@@ -85,6 +85,22 @@ export const rollbackWords = {
     `rolled back to run #${p.run} (commit ${short(p.commit)}) by ${p.by} since ${p.since}: the branch head ${p.branchHead ? short(p.branchHead) : '—'} is not applied until a new commit lands or \`poolsync resume\``,
 };
 
+/** `state show ADDRESS --daemon URL`: the kept run that last changed it (daemon/status.ts). */
+export function lastChangeWords(
+  c: {
+    run: number;
+    action: string;
+    commit: string | null;
+    approvedBy: string | null;
+    rollback: { to: number } | null;
+  } | null,
+): string {
+  if (c === null) return 'Last changed by: none of the runs the daemon keeps (`poolsync history`)';
+  const approved = c.approvedBy !== null ? `, approved by ${c.approvedBy}` : '';
+  const back = c.rollback !== null ? `, rollback to run #${c.rollback.to}` : '';
+  return `Last changed by run #${c.run} (${c.action}, commit ${c.commit ? short(c.commit) : '—'}${approved}${back})`;
+}
+
 export const stopWords = {
   shutdown: 'shutdown',
   leadership: 'loss of leadership',

@@ -21,7 +21,7 @@ import { cleanup } from '../support/cleanup.js';
 import { exitOf, memoryIo } from '../support/memory-io.js';
 import { tempFolder } from '../support/temp-folder.js';
 import { manifests } from './fixtures.js';
-import { startTestDaemon } from './harness.js';
+import { startOwnTestDaemon, startTestDaemon } from './harness.js';
 
 const FIXTURE = join(import.meta.dirname, '../fixtures/daemon/history-before-rollback.json');
 
@@ -123,6 +123,63 @@ describe('a history.json written before rollback', () => {
     expect(kind.err()).toMatch(
       /"Queues\/critical" is neither a run number nor an object's address: write `poolsync history 12` \(a run\) or KIND\/NAME such as Queue\/critical \(did you mean 'Queue\/critical'\?\); KIND is one of ClusterPool, Cluster, Queue/,
     );
+  });
+});
+
+describe('state show ADDRESS --daemon URL', () => {
+  it('says which kept run last changed the object, beside its live fields', async () => {
+    const root = tempFolder('poolsync-state-show-');
+    const folder = join(root, 'repo');
+    const { writeFileSync } = await import('node:fs');
+    for (const [path, content] of Object.entries(manifests())) {
+      mkdirSync(join(folder, path, '..'), { recursive: true });
+      writeFileSync(join(folder, path), content);
+    }
+    const h = await startOwnTestDaemon({
+      flags: { watch: folder, 'watch-debounce': '1h' },
+      logLevel: 'silent',
+    });
+    cleanup.add(h.stop);
+    await h.daemon.firstRun;
+    const run = h.daemon.status().lastRun!;
+    expect(run.result).toBe('applied');
+    const cp = ['--control-plane', `file:${h.cpPath}`];
+    const io = memoryIo();
+    const code = await exitOf(
+      io,
+      main(['state', 'show', 'Queue/batch', folder, ...cp, '--daemon', h.daemon.url], io),
+    );
+    expect(io.err()).toBe('');
+    expect(code).toBe(0);
+    expect(io.out()).toMatch(
+      new RegExp(
+        `^Queue/batch: .*\nLast changed by run #${run.id} \\(create, commit —\\)\n  name `,
+        'm',
+      ),
+    );
+    const json = memoryIo();
+    await exitOf(
+      json,
+      main(
+        [
+          'state',
+          'show',
+          'Queue/batch',
+          folder,
+          ...cp,
+          '--daemon',
+          h.daemon.url,
+          '--output',
+          'json',
+        ],
+        json,
+      ),
+    );
+    expect(JSON.parse(json.out())).toMatchObject({ lastChange: { run: run.id, action: 'create' } });
+    // Without --daemon (nor POOLSYNC_DAEMON_URL) no daemon is asked.
+    const alone = memoryIo();
+    await exitOf(alone, main(['state', 'show', 'Queue/batch', folder, ...cp], alone));
+    expect(alone.out()).not.toContain('Last changed');
   });
 });
 

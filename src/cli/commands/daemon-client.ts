@@ -262,6 +262,21 @@ function changeLine(c: ObjectChange): string {
   return `#${c.run} ${c.action}${fields}${side} ${at(c.finishedAt)} commit ${short(c.commit)} (${c.trigger.join(', ')})${approved}${back}`;
 }
 
+/**
+ * `state show ADDRESS --daemon URL`: the newest kept run of the daemon (of `environment`) that
+ * changed it; null when none of the kept runs did.
+ */
+export async function lastChange(
+  daemon: string,
+  env: NodeJS.ProcessEnv,
+  address: string,
+  environment: string | null,
+): Promise<ObjectChange | null> {
+  const s = await readStatus(daemonUrl({ daemon }, env), env);
+  const [, section] = sections(s, environment ?? undefined)[0]!;
+  return objectChanges(section.runs, address).changes[0] ?? null;
+}
+
 /** `poolsync rollback RUN`: POST /rollback (docs/daemon.md#rollback), then the run it made. */
 export async function rollback(args: DaemonClientArgs, io: Io): Promise<number> {
   const base = daemonUrl(args, io.env);

@@ -35,6 +35,7 @@ import { declaredByKind, liveObjects, managedObjects, OBJECT_KINDS } from '../..
 import { checkAddressSyntax } from '../../plan/target.js';
 import { controlPlaneName, plural } from '../../render/common.js';
 import { liveStatusWords } from '../../render/live-status.js';
+import { lastChangeWords } from '../../render/daemon-words.js';
 import { exists, relativeParts, writeRepoFile } from '../../util/safe-file.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
@@ -408,15 +409,25 @@ export async function show(args: StateArgs, io: Io): Promise<number> {
     const object = managed.objects.find((o) => o.address === address);
     if (!object) throw notManaged(address, managed.forgotten, live);
     const words = liveStatusWords(live)(object);
+    // Which run last changed it, when a daemon is named (docs/daemon.md#rollback).
+    const asked = args.daemon ?? io.env.POOLSYNC_DAEMON_URL;
+    const last =
+      asked === undefined
+        ? undefined
+        : await (
+            await import('./daemon-client.js')
+          ).lastChange(asked, io.env, address, target.name);
     if (args.output === 'json') {
       const status = object.live && words;
+      const lastChange = last === undefined ? {} : { lastChange: last };
       io.stdout.write(
-        `${JSON.stringify({ environment: target.name, address, status, live: object.live }, null, 2)}\n`,
+        `${JSON.stringify({ environment: target.name, address, status, live: object.live, ...lastChange }, null, 2)}\n`,
       );
       return 0;
     }
     io.stdout.write(header(target, cp));
     io.stdout.write(`${escapeTerminal(address)}: ${escapeTerminal(words)}\n`);
+    if (last !== undefined) io.stdout.write(`${escapeTerminal(lastChangeWords(last))}\n`);
     if (object.live) {
       const fields = Object.entries(object.live);
       const width = Math.max(...fields.map(([k]) => k.length));
