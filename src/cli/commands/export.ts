@@ -409,14 +409,7 @@ export async function show(args: StateArgs, io: Io): Promise<number> {
     const object = managed.objects.find((o) => o.address === address);
     if (!object) throw notManaged(address, managed.forgotten, live);
     const words = liveStatusWords(live)(object);
-    // Which run last changed it, when a daemon is named (docs/daemon.md#rollback).
-    const asked = args.daemon ?? io.env.POOLSYNC_DAEMON_URL;
-    const last =
-      asked === undefined
-        ? undefined
-        : await (
-            await import('./daemon-client.js')
-          ).lastChange(asked, io.env, address, target.name);
+    const last = await lastChangeOf(args.daemon ?? io.env.POOLSYNC_DAEMON_URL, io, address, target);
     if (args.output === 'json') {
       const status = object.live && words;
       const lastChange = last === undefined ? {} : { lastChange: last };
@@ -461,6 +454,26 @@ export async function forget(args: StateArgs, io: Io): Promise<number> {
         `${address} is still declared in ${args.dir}: the next apply keeps updating it as declared (never deleting it); remove its manifest to leave it entirely alone.\n`,
       );
     return 0;
+  });
+}
+
+/**
+ * Which kept run of the daemon named (docs/daemon.md#rollback) last changed `address`; undefined
+ * when none is named, or it cannot answer: that costs the line (said on stderr), not the command.
+ */
+async function lastChangeOf(
+  daemon: string | undefined,
+  io: Io,
+  address: string,
+  target: EnvTarget,
+) {
+  if (daemon === undefined) return undefined;
+  const { lastChange } = await import('./daemon-client.js');
+  return lastChange(daemon, io.env, address, target.name).catch((err: unknown) => {
+    io.stderr.write(
+      `${escapeTerminal((err as Error).message)}: not saying which run last changed ${address}\n`,
+    );
+    return undefined;
   });
 }
 
