@@ -5,6 +5,7 @@
  * new commit lands or `poolsync resume`; it survives a restart. A rollback whose plan holds a
  * destructive change is held for approval; a watched folder is refused in words.
  */
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -21,7 +22,7 @@ import { exitOf, memoryIo } from '../support/memory-io.js';
 import { main } from '../../src/cli/run.js';
 import { manifests, setRunConcurrency } from './fixtures.js';
 import { startTestDaemon } from './harness.js';
-import { TestRepo, tempDir } from './helpers.js';
+import { git, TestRepo, tempDir } from './helpers.js';
 
 const ADMIN = 'admin-token-rollback-0123456789';
 const env = { POOLSYNC_ADMIN_TOKEN: ADMIN };
@@ -297,6 +298,48 @@ describe('poolsync rollback RUN', () => {
       expect.objectContaining({ code: 'PREVENT_DESTROY', address: 'Cluster/prod-2' }),
     ]);
     expect((await cp.getCluster('prod-2')).pool).toBe('stage');
+  });
+
+  it('fetches the commit again when the checkout lacks it, and refuses one the remote no longer serves', async () => {
+    const repo = new TestRepo();
+    cleanup.add(() => repo.cleanup());
+    const state = tempDir();
+    const cp = await EmbeddedControlPlane.open({ path: null });
+    cleanup.add(() => cp.close());
+    const a = repo.commit({ ...manifests(), 'queues/critical.yaml': critical(10) }, 'A');
+    git(repo.work, 'tag', 'good', a);
+    git(repo.work, 'push', '--quiet', 'origin', 'good');
+    let h = await daemonOn(repo, state, cp);
+    const runA = h.daemon.status().lastRun!.id;
+    // The branch is rewritten without A (only the tag still reaches it), and this replica's
+    // checkout is lost (a new pod): its history still names A.
+    git(repo.work, 'checkout', '--quiet', '--orphan', 'rewritten');
+    const b = repo.commit({ ...manifests(), 'queues/critical.yaml': critical(20) }, 'B', {
+      force: true,
+    });
+    await h.stop();
+    rmSync(join(state, 'daemon', 'checkout'), { recursive: true, force: true });
+    h = await daemonOn(repo, state, cp);
+    expect(h.daemon.status().appliedCommit).toBe(b);
+    expect(await rollback(args(h.daemon.url, { run: runA }), memoryIo(env))).toBe(0);
+    expect(h.daemon.status()).toMatchObject({ appliedCommit: a, rollback: { commit: a } });
+    expect((await cp.getQueue('critical')).run_concurrency).toBe(10);
+
+    // Once nothing on the remote reaches A, and this checkout is lost again: refused, in words.
+    git(repo.work, 'push', '--quiet', 'origin', ':refs/tags/good');
+    git(repo.bare, 'reflog', 'expire', '--expire=now', '--all');
+    git(repo.bare, 'gc', '--quiet', '--prune=now');
+    expect(await freeze(args(h.daemon.url), memoryIo(env), false)).toBe(0);
+    await h.stop();
+    rmSync(join(state, 'daemon', 'checkout'), { recursive: true, force: true });
+    rmSync(join(state, 'daemon', 'checkout-rollback'), { recursive: true, force: true });
+    h = await daemonOn(repo, state, cp);
+    await expect(rollback(args(h.daemon.url, { run: runA }), memoryIo(env))).rejects.toThrow(
+      new RegExp(
+        `^Rollback refused: commit ${a} is neither in the checkout nor fetchable from .*remote\\.git \\(was branch main rewritten\\?\\)`,
+      ),
+    );
+    expect(h.daemon.status().rollback).toBeNull();
   });
 
   it('says what it cannot do for a watched folder', async () => {
