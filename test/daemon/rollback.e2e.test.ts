@@ -21,7 +21,8 @@ import { cleanup } from '../support/cleanup.js';
 import { exitOf, memoryIo } from '../support/memory-io.js';
 import { main } from '../../src/cli/run.js';
 import { manifests, setRunConcurrency } from './fixtures.js';
-import { startTestDaemon } from './harness.js';
+import { startOwnTestDaemon, startTestDaemon } from './harness.js';
+import { QUEUE, twoEnvironments } from '../environments/helpers.js';
 import { git, TestRepo, tempDir } from './helpers.js';
 
 const ADMIN = 'admin-token-rollback-0123456789';
@@ -340,6 +341,55 @@ describe('poolsync rollback RUN', () => {
       ),
     );
     expect(h.daemon.status().rollback).toBeNull();
+  });
+
+  it('with environments: rolls back the environment named, from its own worktree, and leaves the others to the branch', async () => {
+    const state = tempDir();
+    const repo = new TestRepo();
+    cleanup.add(() => repo.cleanup());
+    const queue = (n: number) => QUEUE.replace('run_concurrency: 10', `run_concurrency: ${n}`);
+    const envs = twoEnvironments({
+      dev: `file:${state}/dev.json`,
+      prod: `file:${state}/prod.json`,
+    });
+    repo.commit(envs, 'A');
+    const h = await startOwnTestDaemon({
+      state,
+      env,
+      flags: { repo: repo.bare, 'control-plane': `file:${state}/unused.json` },
+      logLevel: 'silent',
+    });
+    cleanup.add(h.stop);
+    await h.daemon.firstRun;
+    const devQueue = async () => {
+      const cp = await EmbeddedControlPlane.open({ path: `${state}/dev.json` });
+      try {
+        return (await cp.getQueue('training')).run_concurrency;
+      } finally {
+        await cp.close();
+      }
+    };
+    const runA = h.daemon.status().environments!.dev!.lastRun!.id;
+    repo.commit({ 'base/queue.yaml': queue(20) }, 'B');
+    await h.daemon.reconcile('webhook');
+    expect(await devQueue()).toBe(20);
+    // Run numbers are per environment: one must be named.
+    await expect(rollback(args(h.daemon.url, { run: runA }), memoryIo(env))).rejects.toThrow(
+      /^Rollback refused: run numbers are per environment: name one with --env \(dev, prod\)$/,
+    );
+    const io = memoryIo(env);
+    expect(await rollback(args(h.daemon.url, { run: runA, env: 'dev' }), io)).toBe(0);
+    expect(io.out()).toMatch(/^Rolled back in environment dev to run #\d+/);
+    expect(await devQueue()).toBe(10);
+    const s = h.daemon.status().environments!;
+    expect(s.dev!.rollback).toMatchObject({ run: runA });
+    expect(s.prod!.rollback).toBeNull();
+    await h.daemon.reconcile('poll');
+    expect(await devQueue()).toBe(10);
+    repo.commit({ 'base/queue.yaml': queue(30) }, 'C');
+    await h.daemon.reconcile('webhook');
+    expect(await devQueue()).toBe(30);
+    expect(h.daemon.status().environments!.dev!.rollback).toBeNull();
   });
 
   it('says what it cannot do for a watched folder', async () => {
