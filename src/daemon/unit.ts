@@ -139,6 +139,7 @@ async function startUnit(
   );
   metrics.frozenProbe = () => freeze.why() !== null;
   const { rollback, unread } = await Rollback.open(clock, config.stateDir);
+  metrics.rolledBackProbe = () => rollback.current !== null;
   if (unread !== null) {
     // What it held may have been a rollback: the branch head is not applied until a person says.
     logger.warn({ err: unread }, 'the rollback did not read: applies stay suspended until resumed');

@@ -139,6 +139,9 @@ describe('poolsync rollback RUN', () => {
     expect(st.out()).toMatch(new RegExp(`^Rolled back: rolled back to run #${runA.id}`, 'm'));
     const page = await (await fetch(`${h.daemon.url}/`)).text();
     expect(page).toContain(`Rolled back to run #${runA.id}`);
+    expect(await (await fetch(`${h.daemon.url}/metrics`)).text()).toMatch(
+      /^poolsync_rolled_back 1$/m,
+    );
 
     // A restart keeps it: the branch head is still not applied.
     await h.stop();
@@ -153,6 +156,9 @@ describe('poolsync rollback RUN', () => {
     await h.daemon.reconcile('webhook');
     s = h.daemon.status();
     expect(s.rollback).toBeNull();
+    expect(await (await fetch(`${h.daemon.url}/metrics`)).text()).toMatch(
+      /^poolsync_rolled_back 0$/m,
+    );
     expect(s.lastRun).toMatchObject({ result: 'applied', commit: c });
     expect(s.lastRun!.rollback).toBeUndefined();
     expect((await cp.getQueue('critical')).run_concurrency).toBe(30);
