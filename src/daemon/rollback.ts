@@ -48,21 +48,46 @@ const SHAPE = record({
   ),
 });
 
+/**
+ * Where every replica reads it (with --leader-elect or --lock: a ConfigMap beside the Lease,
+ * lease/k8s-lease.ts ConfigMapValue), so a replica that takes over holds the rollback too.
+ */
+export interface SharedRollback {
+  readonly where: string;
+  read(): Promise<string | null>;
+  write(text: string | null): Promise<void>;
+}
+
+const parsed = (text: string): RollbackPin | null | string => {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return 'not JSON';
+  }
+  return (
+    shapeProblem('rollback', SHAPE, data) ?? (data as { rollback: RollbackPin | null }).rollback
+  );
+};
+
 export class Rollback {
   private constructor(
     private readonly clock: Clock,
     private readonly stateDir: string,
     private pin: RollbackPin | null,
+    private readonly shared: SharedRollback | null,
   ) {}
 
   /**
    * `unread`: the file was there and did not read (set aside, util/state-file.ts); the unit then
    * suspends its applies, since what it held may have been a rollback that must not be undone.
+   * `unshared`: the shared place did not answer (each run reads it again).
    */
   static async open(
     clock: Clock,
     stateDir: string,
-  ): Promise<{ rollback: Rollback; unread: string | null }> {
+    shared: SharedRollback | null = null,
+  ): Promise<{ rollback: Rollback; unread: string | null; unshared: string | null }> {
     let unread: string | null = null;
     const kept = await readKeptFile(stateDir, join(stateDir, FILE), {
       maxBytes: 64 * 1024,
@@ -74,7 +99,35 @@ export class Rollback {
       unread = (err as Error).message;
       return null;
     });
-    return { rollback: new Rollback(clock, stateDir, kept?.rollback ?? null), unread };
+    const rollback = new Rollback(clock, stateDir, kept?.rollback ?? null, shared);
+    // What the replicas share wins over this folder's copy (another replica may have led since).
+    const unshared = await rollback.refresh().then(
+      () => null,
+      (err: unknown) => (err as Error).message,
+    );
+    return { rollback, unread, unshared };
+  }
+
+  /** From the shared place, when there is one (each run reads it: another replica may have written). */
+  async refresh(): Promise<void> {
+    if (this.shared === null) return;
+    const text = await this.shared.read();
+    const pin = text === null ? null : parsed(text);
+    if (typeof pin === 'string')
+      throw new Error(
+        `the rollback in ${this.shared.where} does not read (${pin}): fix or remove it`,
+      );
+    if (JSON.stringify(pin) === JSON.stringify(this.pin)) return;
+    await writeOwnFile(
+      this.stateDir,
+      join(this.stateDir, FILE),
+      JSON.stringify({ rollback: pin }),
+      {
+        what: WHAT,
+        mode: 0o600,
+      },
+    );
+    this.pin = pin;
   }
 
   get current(): RollbackPin | null {
@@ -99,6 +152,8 @@ export class Rollback {
   }
 
   private async keep(pin: RollbackPin | null): Promise<void> {
+    // Shared first: a replica that takes over must hold it before this one says it does.
+    await this.shared?.write(pin === null ? null : JSON.stringify({ rollback: pin }));
     await writeOwnFile(
       this.stateDir,
       join(this.stateDir, FILE),

@@ -138,7 +138,23 @@ async function startUnit(
     logger.warn({ err }, 'the suspension did not read: applies stay suspended until resumed'),
   );
   metrics.frozenProbe = () => freeze.why() !== null;
-  const { rollback, unread } = await Rollback.open(clock, config.stateDir);
+  // With a Lease, beside it (`<lease>-rollback`), so a replica that takes over holds it too.
+  const lease = config.leaderElection?.lease ?? config.lock;
+  const shared =
+    lease &&
+    (await import('../lease/k8s-lease.js').then(
+      ({ ConfigMapValue, loadKubeConfig }) =>
+        new ConfigMapValue(
+          deps.kubeConfig ?? loadKubeConfig(deps.env),
+          { namespace: lease.namespace, name: `${lease.name}-rollback` },
+          'rollback.json',
+          'the rollback in force of a poolsync daemon, read by every replica (docs/daemon.md#rollback)',
+          clock,
+        ),
+    ));
+  const { rollback, unread, unshared } = await Rollback.open(clock, config.stateDir, shared);
+  if (unshared !== null)
+    logger.warn({ err: unshared }, 'cannot read the shared rollback: each run tries again');
   metrics.rolledBackProbe = () => rollback.current !== null;
   if (unread !== null) {
     // What it held may have been a rollback: the branch head is not applied until a person says.

@@ -105,7 +105,7 @@ export interface ReconcilerOptions {
   /** Why applies wait now (suspended, a sync window: freeze.ts); absent or null: they may go. */
   freeze?: { why(): string | null };
   /** The rollback in force (rollback.ts): its commit is planned instead of the branch head. */
-  rollback?: Pick<Rollback, 'current' | 'lift' | 'headSeen'>;
+  rollback?: Pick<Rollback, 'current' | 'lift' | 'headSeen' | 'refresh'>;
   clock?: Clock;
 }
 

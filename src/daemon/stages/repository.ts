@@ -96,6 +96,12 @@ async function rolledBack(
   fetched: boolean,
 ): Promise<{ snapshot: SourceSnapshot; rollback: RunRollback } | Outcome | null> {
   const { o } = ctx;
+  // Another replica may have rolled back (or lifted it) since: what they share is read first.
+  await o.rollback
+    ?.refresh()
+    .catch((err: unknown) =>
+      o.logger.warn({ err: o.redactor.errorMessage(err) }, 'cannot read the shared rollback'),
+    );
   const pin = o.rollback?.current ?? null;
   if (pin === null) return null;
   if (fetched && pin.branchHead === null) await o.rollback!.headSeen(head.commit);
