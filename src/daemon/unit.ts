@@ -258,8 +258,12 @@ async function startUnit(
         (err: unknown) => redactor.errorMessage(err),
       );
       if (readable !== null) return readable;
-      const pin = await rollback.hold({ run, commit: kept.commit, branchHead: null, by, reason });
-      logger.warn({ rollback: pin }, `rolled back to run #${run}`);
+      // Not kept (the state folder, the shared ConfigMap refused it): nothing holds, say why.
+      const pin = await rollback
+        .hold({ run, commit: kept.commit, branchHead: null, by, reason })
+        .catch((err: unknown) => redactor.errorMessage(err));
+      if (typeof pin === 'string') return pin;
+      logger.warn({ rollback: pin }, rollbackWords.held(run));
       return { pin, done: request('rollback') };
     },
     status,

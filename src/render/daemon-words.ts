@@ -72,6 +72,8 @@ export const rollbackWords = {
   notDeployed: (run: number, result: string) =>
     `run #${run} ${result.replace(/_/g, ' ')}: only a run that applied its commit or found the control plane equal to it (applied, in sync) can be rolled back to`,
   noCommit: (run: number) => `run #${run} has no commit to roll back to`,
+  held: (run: number) =>
+    `rolled back to run #${run}: its commit is applied, not the branch head, until a new commit lands or \`poolsync resume\``,
   nameEnvironment: (names: string[]) =>
     `run numbers are per environment: name one with --env (${names.join(', ')})`,
   /** /status, `poolsync status`, the dashboard: what the unit applies while it holds. */
