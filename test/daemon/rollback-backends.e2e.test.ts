@@ -78,9 +78,10 @@ describe("rollback on Union's API (the stand-in, gRPC)", () => {
     };
     const reader = await openUnion(s, 'grpc');
     cleanup.add(() => reader.close());
+    // Every queue and cluster as Union's API lists them.
     const read = async () => {
-      const q = (await readLiveState(reader)).queues.find((x) => x.name === 'web');
-      return `web run_concurrency ${q?.run_concurrency}`;
+      const live = await readLiveState(reader);
+      return JSON.stringify({ queues: live.queues, clusters: live.clusters.map((c) => c.name) });
     };
     const seen = await scenario(
       s.url('grpc'),
@@ -88,13 +89,14 @@ describe("rollback on Union's API (the stand-in, gRPC)", () => {
       [{ ...base, ...queue(3) }, queue(8), queue(5)],
       read,
     );
-    expect(seen).toEqual([
-      'web run_concurrency 3',
-      'web run_concurrency 8',
-      'web run_concurrency 3',
-      'web run_concurrency 3',
-      'web run_concurrency 5',
-    ]);
+    const rc = (i: number) =>
+      (JSON.parse(seen[i]!) as { queues: { name: string; run_concurrency: number }[] }).queues.find(
+        (q) => q.name === 'web',
+      )?.run_concurrency;
+    expect([0, 1, 2, 3, 4].map(rc)).toEqual([3, 8, 3, 3, 5]);
+    // After the rollback, and after the poll and sync at B: A's state, whole.
+    expect(seen[2]).toBe(seen[0]);
+    expect(seen[3]).toBe(seen[0]);
   });
 });
 
@@ -119,19 +121,23 @@ describe.each(targets.list)('rollback on flyteadmin ($name)', (target) => {
           `label: ${value}`,
         ),
       });
+      // Every execution cluster label row flyteadmin lists.
       const read = async () =>
         (await fa.rows('EXECUTION_CLUSTER_LABEL'))
-          .filter((r) => r.project === 'project1' && r.workflow === '')
-          .map((r) => `${r.project}/${r.domain}=${r.value}`)
+          .map((r) => `${r.project}/${r.domain}/${r.workflow}=${r.value}`)
           .join(' ');
       const seen = await scenario(fa.url, {}, [files, label('label2'), label('training')], read);
-      expect(seen).toEqual([
-        'project1/development=label1',
-        'project1/development=label2',
-        'project1/development=label1',
-        'project1/development=label1',
-        'project1/development=training',
+      const labelOf = (i: number) => /project1\/development\/=(\S+)/.exec(seen[i]!)?.[1];
+      expect([0, 1, 2, 3, 4].map(labelOf)).toEqual([
+        'label1',
+        'label2',
+        'label1',
+        'label1',
+        'training',
       ]);
+      // After the rollback, and after the poll and sync at B: every row as A left it.
+      expect(seen[2]).toBe(seen[0]);
+      expect(seen[3]).toBe(seen[0]);
     },
     240_000,
   );

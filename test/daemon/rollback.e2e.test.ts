@@ -17,6 +17,7 @@ import {
 } from '../../src/cli/commands/daemon-client.js';
 import type { DaemonClientArgs } from '../../src/cli/define.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import { readLiveState } from '../../src/controlplane/types.js';
 import { cleanup } from '../support/cleanup.js';
 import { exitOf, memoryIo } from '../support/memory-io.js';
 import { main } from '../../src/cli/run.js';
@@ -49,6 +50,16 @@ const args = (url: string, over: Partial<DaemonClientArgs> = {}): DaemonClientAr
   ...over,
 });
 
+/** Pools, clusters and queues as the control plane reads them, what it reports of health aside. */
+async function liveOf(cp: EmbeddedControlPlane) {
+  const live = await readLiveState(cp);
+  return {
+    pools: live.pools,
+    clusters: live.clusters.map(({ name, pool, enabled }) => ({ name, pool, enabled })),
+    queues: live.queues,
+  };
+}
+
 /** The repository is the test's (a restart keeps it): passed by its URL, not for the harness to remove. */
 async function daemonOn(repo: TestRepo, state: string, cp: EmbeddedControlPlane, policy = 'all') {
   const flags = { repo: repo.bare, policy };
@@ -69,6 +80,7 @@ describe('poolsync rollback RUN', () => {
     let h = await daemonOn(repo, state, cp);
     const runA = h.daemon.status().lastRun!;
     expect(runA).toMatchObject({ result: 'applied', commit: a });
+    const afterA = await liveOf(cp);
     const b = repo.commit(
       {
         'clusters/prod-3.yaml': manifests({ clusters: ['prod-3'] })['clusters/prod-3.yaml']!,
@@ -100,6 +112,11 @@ describe('poolsync rollback RUN', () => {
     // Read through the control plane's own API: the state after A.
     expect((await cp.getQueue('critical')).run_concurrency).toBe(10);
     await expect(cp.getCluster('prod-3')).rejects.toThrow();
+    // All of it, through the control plane's own reads: A's state again. B's cluster's co-named
+    // queue stays, routing nowhere: queues cannot be deleted (Q6), a rollback no more than a plan.
+    const back = await liveOf(cp);
+    expect(back.queues.find((q) => q.name === 'prod-3')).toMatchObject({ clusters: [] });
+    expect({ ...back, queues: back.queues.filter((q) => q.name !== 'prod-3') }).toEqual(afterA);
     let s = h.daemon.status();
     expect(s.appliedCommit).toBe(a);
     expect(s.rollback).toMatchObject({
