@@ -44,6 +44,8 @@ export interface Source {
    * fetched again when the checkout no longer has it. Git only: a watched folder keeps no commits.
    */
   at?(commit: string): Promise<SourceSnapshot>;
+  /** Fetches `commit` when the clone lacks it, checking nothing out (a run may be reading). */
+  reach?(commit: string): Promise<void>;
 }
 
 const runGit = promisify(execFile);
@@ -163,6 +165,14 @@ export class GitSource implements Source {
     const snapshot = { dir: join(dir, this.options.path), commit, root: dir };
     // Every run of a rollback reads the same commit: checked out once.
     if (this.checkedOut.get(dir) === commit && existsSync(dir)) return snapshot;
+    await this.reach(commit);
+    await this.checkOut(dir, commit);
+    this.checkedOut.set(dir, commit);
+    return snapshot;
+  }
+
+  /** Fetched by its id when this clone lacks it (kept by the worktree that checks it out). */
+  async reach(commit: string): Promise<void> {
     const git = await this.git();
     const { branch, repo } = this.options;
     const present = await git.raw(['cat-file', '-e', `${commit}^{commit}`]).then(
@@ -179,9 +189,6 @@ export class GitSource implements Source {
         );
       });
     }
-    await this.checkOut(dir, commit);
-    this.checkedOut.set(dir, commit);
-    return snapshot;
   }
 
   /** Added, or made again from an old clone. */
@@ -290,6 +297,10 @@ class WorktreeSource implements Source {
 
   at(commit: string): Promise<SourceSnapshot> {
     return this.fetcher.checkOutAt(`${this.checkoutDir}-rollback`, commit);
+  }
+
+  reach(commit: string): Promise<void> {
+    return this.fetcher.reach(commit);
   }
 
   async sync(notBefore?: number): Promise<SourceSnapshot> {

@@ -246,14 +246,15 @@ async function startUnit(
     ): Promise<{ pin: RollbackPin; done: Promise<void> } | string> => {
       const runs = reconciler.status().runs;
       const kept = findKeptRun(runs, run);
-      if (!source.at) return rollbackWords.watchedFolder;
+      if (!source.at || !source.reach) return rollbackWords.watchedFolder;
       if (!kept) return rollbackWords.noRun(run, runs.length);
       if (kept.result !== 'applied' && kept.result !== 'in_sync')
         return rollbackWords.notDeployed(run, kept.result);
       if (kept.commit === null || !/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(kept.commit))
         return rollbackWords.noCommit(run);
-      // A commit the checkout lacks and the remote no longer serves is refused before anything holds.
-      const readable = await source.at(kept.commit).then(
+      // A commit the clone lacks and the remote no longer serves is refused before anything
+      // holds; it is checked out by the run (one at a time), never under a run reading it.
+      const readable = await source.reach(kept.commit).then(
         () => null,
         (err: unknown) => redactor.errorMessage(err),
       );
