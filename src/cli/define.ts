@@ -286,6 +286,11 @@ const check = {
       ),
 } satisfies Command;
 
+/** docs/plan.md#plan-an-earlier-commit (src/cli/at-commit.ts). */
+const atOption = text(
+  'Read DIR as it was at this commit (a commit id, a tag, HEAD~1) from its Git repository, into a temporary folder: a rollback from CI without a daemon',
+);
+
 const plan = {
   command: 'plan [dir]',
   describe: 'Show what apply would change on the control plane, without changing anything',
@@ -323,6 +328,7 @@ const plan = {
           'The --lock of the apply this plan is for (env POOLSYNC_LOCK): a plan takes no lock, but reads the inventory kept beside that Lease (see --inventory)',
         ),
         inventory,
+        at: atOption,
         ...pullRequestCommentOptions,
       })
       .example([
@@ -381,6 +387,7 @@ const apply = {
         'flyte-cli': text(
           'Run the manual steps (no public API) with this flyte CLI binary instead of stopping at them',
         ),
+        at: atOption,
         color: color('the output'),
         output: output(
           ['text', 'json'],
@@ -450,7 +457,11 @@ function stateOptions(y: Argv, env: NodeJS.ProcessEnv) {
     output: { ...output(['text', 'json'], 'text, or JSON'), type: 'string' },
   });
 }
-export type StateArgs = ArgsOf<typeof stateOptions> & { address?: string; filter?: string[] };
+export type StateArgs = ArgsOf<typeof stateOptions> & {
+  address?: string;
+  filter?: string[];
+  daemon?: string;
+};
 
 const address = required('Kind/name, e.g. Queue/training');
 
@@ -472,7 +483,12 @@ const state: Command = {
     {
       command: 'show <address> [dir]',
       describe: 'One managed object: its live fields and status',
-      builder: (y, env) => stateOptions(y.positional('address', address), env),
+      builder: (y, env) =>
+        stateOptions(y.positional('address', address), env).options({
+          daemon: text(
+            'Also say which run of this daemon last changed it (commit, approver), from its history (env POOLSYNC_DAEMON_URL)',
+          ),
+        }),
     },
     {
       command: 'forget <address> [dir]',
@@ -705,13 +721,53 @@ const resume = {
 
 const history = {
   command: 'history [run]',
-  describe: 'The runs a daemon kept (across restarts), or one run with its plan',
+  describe:
+    'The runs a daemon kept (across restarts), one run with its plan, or the runs that changed an object',
   builder: (y: Argv, env: NodeJS.ProcessEnv) =>
     y
-      .positional('run', { type: 'number', describe: 'A run’s number: its plan' })
-      .options({ daemon: daemonOption(env), env: oneEnvironment, output: daemonOutput })
+      .positional('run', {
+        describe: 'A run’s number (its plan), or an object’s address such as Queue/critical',
+        // A number is a run; anything else is read as an address (daemon-client.ts history).
+        coerce: (v: unknown): number | string =>
+          /^\d+$/.test(String(v).trim()) ? Number(String(v).trim()) : String(v),
+      })
+      .options({
+        daemon: daemonOption(env),
+        env: oneEnvironment,
+        result: {
+          type: 'string',
+          array: true,
+          describe:
+            'Only runs with this result (repeatable): applied, in_sync, waiting_for_approval, frozen, planned, failed, invalid',
+        },
+        output: daemonOutput,
+      })
       .example('$0 history --daemon http://poolsync:8080', 'The last runs, newest first')
-      .example('$0 history 12 --daemon http://poolsync:8080', 'What run 12 planned'),
+      .example('$0 history 12 --daemon http://poolsync:8080', 'What run 12 planned')
+      .example('$0 history Queue/critical --result applied', 'The runs that changed a queue'),
+} satisfies Command;
+
+const rollback = {
+  command: 'rollback <run>',
+  describe:
+    'Roll a daemon back to an earlier run (Argo CD’s `app rollback`): plan and apply, per policy, the commit that run applied; the branch head waits until a new commit lands or `poolsync resume`',
+  builder: (y: Argv, env: NodeJS.ProcessEnv) =>
+    y
+      .positional('run', {
+        describe: 'The run to go back to (`poolsync history`: one that applied or was in sync)',
+        coerce: wholeNumber('run', 1),
+        demandOption: true,
+      })
+      .options({
+        daemon: daemonOption(env),
+        env: { ...oneEnvironment, describe: 'With environments: the environment of the run' },
+        'admin-token-file': adminTokenFile,
+        reason: text('Why, shown in /status and on the dashboard'),
+        as: text('Who rolls back, recorded with it (default: user@host)'),
+        wait: flag('Wait for the rollback’s run and show it (--no-wait: only ask)', true),
+        output: daemonOutput,
+      })
+      .example('$0 rollback 12 --reason "incident 42" --daemon http://poolsync:8080', 'Go back'),
 } satisfies Command;
 
 const approve = {
@@ -739,6 +795,7 @@ const approve = {
 export type DaemonClientArgs = ArgsOf<typeof status.builder> &
   ArgsOf<typeof sync.builder> &
   ArgsOf<typeof history.builder> &
+  Partial<Pick<ArgsOf<typeof rollback.builder>, 'reason'>> &
   ArgsOf<typeof approve.builder> &
   Partial<ArgsOf<typeof suspend.builder>>;
 
@@ -850,6 +907,7 @@ const BY_NAME = {
   status,
   sync,
   history,
+  rollback,
   approve,
   suspend,
   resume,

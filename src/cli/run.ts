@@ -100,6 +100,7 @@ const WORK: Record<string, Work> = {
   status: async (a, io) => (await import('./commands/daemon-client.js')).status(a, io),
   sync: async (a, io) => (await import('./commands/daemon-client.js')).sync(a, io),
   history: async (a, io) => (await import('./commands/daemon-client.js')).history(a, io),
+  rollback: async (a, io) => (await import('./commands/daemon-client.js')).rollback(a, io),
   approve: async (a, io) => (await import('./commands/daemon-client.js')).approve(a, io),
   suspend: async (a, io) => (await import('./commands/daemon-client.js')).freeze(a, io, true),
   resume: async (a, io) => (await import('./commands/daemon-client.js')).freeze(a, io, false),

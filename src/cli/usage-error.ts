@@ -20,8 +20,6 @@ const OTHER_TOOLS: Record<string, string> = {
   get: 'the daemon: `poolsync status --daemon URL`; what is managed: `poolsync state list`',
   rm: 'leave an object alone without deleting it: `poolsync state rm ADDRESS` (`state forget`)',
   reconcile: 'ask the daemon to run now: `poolsync sync --daemon URL`',
-  rollback:
-    'poolsync has no rollback: revert the commit in Git (`git revert`), then `poolsync apply` (or let the daemon apply it)',
   events: "the daemon's runs, newest first: `poolsync history --daemon URL`",
   logs: "the daemon's logs are its standard output (`kubectl logs`, `journalctl`); its runs: `poolsync history --daemon URL`",
   // Terraform's `state` subcommands poolsync has not.
@@ -33,7 +31,7 @@ const OTHER_TOOLS: Record<string, string> = {
 
 /**
  * The hint for another tool's command in `words`, unless poolsync defines it (define.ts): a
- * command added later (`rollback`) wins over its hint, as do its aliases.
+ * command added later (as `rollback` was) wins over its hint, as do its aliases.
  */
 export function otherToolHint(
   words: readonly string[],

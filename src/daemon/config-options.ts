@@ -200,6 +200,13 @@ export const OPTIONS: readonly OptionSpec[] = withEnv([
     default: 20,
   },
   {
+    name: 'history-max-age',
+    kind: 'duration',
+    describe:
+      'Runs older than this leave the history, except the last one that applied (0s: no bound); past --history-limit runs that changed nothing go before any that applied',
+    default: '0s',
+  },
+  {
     name: 'shutdown-timeout',
     kind: 'duration',
     describe: 'On SIGTERM, how long running steps may take to finish',

@@ -70,8 +70,10 @@ export interface DaemonConfig {
   limits: TransportLimits;
   waitTimeoutMs: number;
   stateDir: string;
-  /** Runs kept in the history (status.ts withRecentRun). */
+  /** Runs kept in the history (status.ts retained). */
   historyLimit: number;
+  /** Runs older than this leave it, but the last deployment (0: no bound). */
+  historyMaxAgeMs?: number;
   shutdownTimeoutMs: number;
   watchDebounceMs: number;
   logLevel: string;
@@ -172,6 +174,7 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
     waitTimeoutMs: duration('wait-timeout', 0),
     stateDir: path('state-dir') as string,
     historyLimit: int('history-limit', 1, 1000),
+    historyMaxAgeMs: duration('history-max-age', 0),
     shutdownTimeoutMs: duration('shutdown-timeout', 0),
     watchDebounceMs: duration('watch-debounce', 0),
     logLevel: choice('log-level'),

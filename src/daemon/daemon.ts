@@ -3,7 +3,7 @@
  * `startDaemon` returns once the server listens and the first run has been requested.
  */
 import { LiveRedactor } from '../util/redact.js';
-import { approvalWords, approverWords } from '../render/daemon-words.js';
+import { approvalWords, approverWords, rollbackWords } from '../render/daemon-words.js';
 import type { ApproverAction } from '../model/desired.js';
 import { listedByName } from '../vcs/principals.js';
 import { approvalTarget } from './approvals.js';
@@ -130,9 +130,20 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
             ? units
             : approvalTarget(units, r.environment, approvalWords, () => '');
         if (typeof target === 'string') return { ok: false, reason: target };
+        // Resuming also lifts a rollback: the branch head is applied again (docs/daemon.md#rollback).
         for (const u of Array.isArray(target) ? target : [target])
-          await (r.suspend ? u.freeze.suspend(r.by, r.reason) : u.freeze.resume());
+          if (r.suspend) await u.freeze.suspend(r.by, r.reason);
+          else await Promise.all([u.freeze.resume(), u.rollback.lift()]);
         return { ok: true, freeze: status().freeze };
+      },
+      rollback: async (r) => {
+        const target = approvalTarget(units, r.environment, approvalWords, (names) =>
+          rollbackWords.nameEnvironment(names),
+        );
+        if (typeof target === 'string') return { ok: false, reason: target };
+        const held = await target.rollbackTo(r.run, r.by, r.reason);
+        if (typeof held === 'string') return { ok: false, reason: held };
+        return { ok: true, rollback: held.pin, done: held.done };
       },
       follower,
       replica: election?.identity,

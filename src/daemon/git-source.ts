@@ -39,6 +39,13 @@ export interface Source {
   describe(): Record<string, string>;
   /** Commits files (relative to the snapshot's dir) and pushes them; the new commit. Git only. */
   commitFiles?(files: { path: string; content: string }[], message: string): Promise<string>;
+  /**
+   * An earlier commit of the branch, checked out beside the head (a rollback: daemon/rollback.ts),
+   * fetched again when the checkout no longer has it. Git only: a watched folder keeps no commits.
+   */
+  at?(commit: string): Promise<SourceSnapshot>;
+  /** Fetches `commit` when the clone lacks it, checking nothing out (a run may be reading). */
+  reach?(commit: string): Promise<void>;
 }
 
 const runGit = promisify(execFile);
@@ -71,6 +78,8 @@ export class GitSource implements Source {
    * a fetch reads every worktree's HEAD, which an add writes before it points anywhere.
    */
   private exclusive: Promise<unknown> = Promise.resolve();
+  /** The commit each rollback checkout holds (checkOutAt). */
+  private readonly checkedOut = new Map<string, string>();
 
   private alone<T>(op: () => Promise<T>): Promise<T> {
     const run = this.exclusive.then(op);
@@ -144,6 +153,42 @@ export class GitSource implements Source {
   /** An environment's own worktree at `checkoutDir`, whatever the others check out. */
   environment(checkoutDir: string): Source {
     return new WorktreeSource(this, checkoutDir, this.options.path);
+  }
+
+  /** `<checkout>-rollback`: the head's checkout is left to the branch. */
+  at(commit: string): Promise<SourceSnapshot> {
+    return this.checkOutAt(`${this.options.checkoutDir}-rollback`, commit);
+  }
+
+  /** `commit` checked out at `dir`, fetched by its id first when this clone lacks it. */
+  async checkOutAt(dir: string, commit: string): Promise<SourceSnapshot> {
+    const snapshot = { dir: join(dir, this.options.path), commit, root: dir };
+    // Every run of a rollback reads the same commit: checked out once.
+    if (this.checkedOut.get(dir) === commit && existsSync(dir)) return snapshot;
+    await this.reach(commit);
+    await this.checkOut(dir, commit);
+    this.checkedOut.set(dir, commit);
+    return snapshot;
+  }
+
+  /** Fetched by its id when this clone lacks it (kept by the worktree that checks it out). */
+  async reach(commit: string): Promise<void> {
+    const git = await this.git();
+    const { branch, repo } = this.options;
+    const present = await git.raw(['cat-file', '-e', `${commit}^{commit}`]).then(
+      () => true,
+      () => false,
+    );
+    if (!present) {
+      // GitHub and GitLab serve a commit by id when some branch or tag still reaches it.
+      await this.alone(() =>
+        git.raw(['fetch', '--no-tags', '--quiet', '--no-write-fetch-head', 'origin', commit]),
+      ).catch((err: unknown) => {
+        throw new SourceError(
+          `commit ${commit} is neither in the checkout nor fetchable from ${scrubUrlUserinfo(repo)} (was branch ${branch} rewritten?): ${gitError(this.redactor, err, 4)}`,
+        );
+      });
+    }
   }
 
   /** Added, or made again from an old clone. */
@@ -248,6 +293,14 @@ class WorktreeSource implements Source {
 
   describe(): Record<string, string> {
     return this.fetcher.describe();
+  }
+
+  at(commit: string): Promise<SourceSnapshot> {
+    return this.fetcher.checkOutAt(`${this.checkoutDir}-rollback`, commit);
+  }
+
+  reach(commit: string): Promise<void> {
+    return this.fetcher.reach(commit);
   }
 
   async sync(notBefore?: number): Promise<SourceSnapshot> {

@@ -23,6 +23,7 @@ import type { TriggerReason } from './loop.js';
 import type { DaemonMetrics } from './metrics.js';
 import type { DaemonStatus, LeaderStatus } from './status.js';
 import type { FreezeStatus } from './freeze.js';
+import type { RollbackPin } from './rollback.js';
 import { handleGithubWebhook, handleGitlabWebhook } from './webhooks.js';
 import type { CommentEvent, PullRequestEvent } from '../vcs/types.js';
 import { createHash, createHmac } from 'node:crypto';
@@ -73,6 +74,12 @@ export interface HttpHandlers extends Pick<DaemonConfig, (typeof HTTP_SECRETS)[n
   freeze(
     request: FreezeRequest,
   ): Promise<{ ok: true; freeze: FreezeStatus } | { ok: false; reason: string }>;
+  /** POST /rollback: hold run `run`'s commit (rollback.ts); `done`: its first run ended. */
+  rollback?(
+    request: RollbackRequest,
+  ): Promise<
+    { ok: true; rollback: RollbackPin; done: Promise<void> } | { ok: false; reason: string }
+  >;
   /**
    * Null while this replica leads (or without --leader-elect); else the leader to hand requests
    * to (handOff). With environments: the leader of `route`'s environment, null for the rest.
@@ -139,6 +146,14 @@ export interface FreezeRequest {
   reason: string | null;
 }
 
+/** POST /rollback: the run to go back to, in one environment (required with several). */
+export interface RollbackRequest {
+  run: number;
+  environment?: string;
+  by: string;
+  reason: string | null;
+}
+
 type Call = { req: IncomingMessage; res: ServerResponse; url: URL; h: HttpHandlers };
 
 const ENDPOINTS = new Map<string, { methods: string[]; answer(call: Call): Promise<void> | void }>([
@@ -150,6 +165,7 @@ const ENDPOINTS = new Map<string, { methods: string[]; answer(call: Call): Promi
   ['/approve', { methods: ['POST'], answer: approve }],
   ['/suspend', { methods: ['POST'], answer: (call) => suspendOrResume(call, true) }],
   ['/resume', { methods: ['POST'], answer: (call) => suspendOrResume(call, false) }],
+  ['/rollback', { methods: ['POST'], answer: rollbackAnswer }],
   ['/webhooks/github', { methods: ['POST'], answer: (call) => webhook(call, 'github') }],
   ['/webhooks/gitlab', { methods: ['POST'], answer: (call) => webhook(call, 'gitlab') }],
 ]);
@@ -322,6 +338,54 @@ async function suspendOrResume(call: Call, suspend: boolean): Promise<void> {
   );
   if (!suspend) void h.requestReconcile('manual');
   return send(res, 200, { freeze: answer.freeze });
+}
+
+/**
+ * Roll back to a kept run (docs/daemon.md#rollback), with the admin token: the run's commit is
+ * planned and applied as any run's (policy, approvals, freeze), and the branch head is not
+ * applied until it moves or `poolsync resume`. `?wait=1` answers when that first run ended.
+ */
+async function rollbackAnswer(call: Call): Promise<void> {
+  const { req, res, url, h } = call;
+  const admin = await adminCall(call);
+  if (admin === null) return;
+  const { body, token } = admin;
+  let parsed: unknown = null;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    // refused below
+  }
+  const { run, environment, by, reason } = (parsed ?? {}) as Record<string, unknown>;
+  if (typeof run !== 'number' || !Number.isSafeInteger(run) || run < 1)
+    return send(res, 400, {
+      error:
+        'the body must be JSON: {"run": N (a kept run, `poolsync history`), "environment"?, "by"?, "reason"?}',
+    });
+  const text = (v: unknown, max: number) =>
+    typeof v === 'string' && v.trim() !== '' ? v.trim().slice(0, max) : undefined;
+  const named = text(environment, 200);
+  const said = { by: text(by, 200) ?? 'unknown', reason: text(reason, 500) ?? null };
+  if (Object.values(said).some((v) => v !== null && holdsSecret(h, v)))
+    return send(res, 400, { error: '"by" or "reason" holds a token of this daemon: nothing done' });
+  const wait = ['1', 'true', 'yes'].includes(url.searchParams.get('wait') ?? '');
+  const off = await handOff(
+    req,
+    body,
+    h.follower({ environment: named }),
+    token,
+    wait ? 3_600_000 : 15_000,
+  );
+  if (off.kind !== 'local') return answerHandOff(res, h, off, 'roll back');
+  if (!h.rollback) return send(res, 404, { error: 'this daemon does not roll back' });
+  // A rollback applies a commit, as a sync does: the approvers' `sync` rule decides it.
+  const refusal = h.mayAct?.('sync', 'admin', named) ?? null;
+  if (refusal !== null) return send(res, 403, { error: refusal });
+  const answer = await h.rollback({ run, environment: named, ...said });
+  if (!answer.ok) return send(res, 409, { error: answer.reason });
+  if (!wait) return send(res, 202, { rollback: answer.rollback });
+  await answer.done;
+  return send(res, 200, { rollback: answer.rollback, status: h.status() });
 }
 
 /** The token of `tokens` the request carries (bearer or a follower's signed forward), else 403/401. */

@@ -20,6 +20,8 @@ export const TRIGGER_REASONS = [
   'leader',
   /** A sync asked to apply although applies are frozen (`poolsync sync --override-freeze`). */
   'override',
+  /** `poolsync rollback RUN`: the first run from that run's commit (rollback.ts). */
+  'rollback',
 ] as const;
 export type TriggerReason = (typeof TRIGGER_REASONS)[number];
 

@@ -95,6 +95,10 @@ export class DaemonMetrics {
     'poolsync_applies_frozen',
     '1 while applies are frozen (poolsync suspend, or a sync window): plans and drift detection go on, nothing is applied.',
   );
+  readonly rolledBack = this.gauge(
+    'poolsync_rolled_back',
+    '1 while a rollback holds (poolsync rollback): an earlier run’s commit is applied, not the branch head, until a new commit or poolsync resume.',
+  );
   readonly up = this.gauge(
     'poolsync_ready',
     '1 once a first reconcile finished and the control plane answered.',
@@ -128,6 +132,8 @@ export class DaemonMetrics {
   readyProbe: (() => boolean) | null = null;
   /** `poolsync_applies_frozen`, read at each scrape: windows open and close. */
   frozenProbe: (() => boolean) | null = null;
+  /** `poolsync_rolled_back`, read at each scrape (daemon/rollback.ts). */
+  rolledBackProbe: (() => boolean) | null = null;
 
   /** Replace this daemon's own series of the same names. */
   environments: DaemonMetrics[] = [];
@@ -152,6 +158,7 @@ export class DaemonMetrics {
   private probe(): void {
     if (this.readyProbe) this.up.set(this.readyProbe() ? 1 : 0);
     if (this.frozenProbe) this.frozen.set(this.frozenProbe() ? 1 : 0);
+    if (this.rolledBackProbe) this.rolledBack.set(this.rolledBackProbe() ? 1 : 0);
   }
 
   get contentType(): string {

@@ -33,6 +33,7 @@ import {
   driftRecord,
   initialStatus,
   planDigest,
+  retained,
   type RunRecord,
   withRecentRun,
 } from './status.js';
@@ -61,7 +62,8 @@ export class Reconciler {
     this.state.controlPlane.url = o.redactor.scrub(o.config.controlPlane.url);
     const kept = o.history?.kept;
     if (kept) {
-      const runs = kept.runs.slice(0, o.config.historyLimit);
+      const age = { maxAgeMs: o.config.historyMaxAgeMs ?? 0, now: o.clock?.now() ?? Date.now() };
+      const runs = retained(kept.runs, o.config.historyLimit, age);
       applyStatusUpdate(this.state, { runs: deepFreeze(runs), lastDrift: kept.lastDrift });
       this.runId = Math.max(0, ...kept.runs.map((r) => r.id));
     }
@@ -189,7 +191,7 @@ export class Reconciler {
    * opened separately (ControlPlaneAccess.separateReads).
    */
   private async stages(ctx: RunContext, products: RunProducts): Promise<Outcome> {
-    const snapshot = this.take(await fetchStage(ctx));
+    const snapshot = this.take(await fetchStage(ctx), products);
     if (isOutcome(snapshot)) return snapshot;
     const { commit } = snapshot;
     const desired = this.take(await loadStage(ctx, snapshot));
@@ -283,11 +285,18 @@ function recordStage(
 ): StatusUpdate {
   // Recording itself is the last phase; the clock stops before the status is written.
   const { phases, durationMs } = ctx.finish();
-  const changedObjects = (outcome.changed ?? []).map((c) => ({
-    address: c.address,
-    action: c.action,
-    sideEffect: c.side_effect,
-  }));
+  // The fields each update set, from the plan (`poolsync history ADDRESS`).
+  const planned = new Map(products.plan?.changes.map((c) => [c.address, c]));
+  const changedObjects = (outcome.changed ?? []).map((c) => {
+    const updated = c.action === 'update' || c.action === 'replace';
+    const diff = (updated && planned.get(c.address)?.diff) || [];
+    return {
+      address: c.address,
+      action: c.action,
+      sideEffect: c.side_effect,
+      ...(diff.length > 0 ? { fields: diff.map((d) => d.path) } : {}),
+    };
+  });
   const lastRun: RunRecord = {
     id,
     trigger: [...ctx.reasons].sort(),
@@ -301,6 +310,8 @@ function recordStage(
     changed: changedObjects.slice(0, CHANGED_LISTED),
     changedTotal: changedObjects.length,
     phasesMs: { ...phases },
+    ...(outcome.approvedBy !== undefined ? { approvedBy: outcome.approvedBy } : {}),
+    ...(products.rollback ? { rollback: products.rollback } : {}),
   };
   const { o, state } = ctx;
   const changed = outcome.result !== 'unchanged';
@@ -387,6 +398,11 @@ function keptRun(
   };
   return {
     ...(drift ? { lastDrift: drift } : {}),
-    runs: deepFreeze(withRecentRun(ctx.state.runs, recent, ctx.o.config.historyLimit)),
+    runs: deepFreeze(
+      withRecentRun(ctx.state.runs, recent, ctx.o.config.historyLimit, {
+        maxAgeMs: ctx.o.config.historyMaxAgeMs ?? 0,
+        now: ctx.now().getTime(),
+      }),
+    ),
   };
 }

@@ -8,6 +8,7 @@ import type { ManagedObject, managedObjects } from '../plan/inventory.js';
 import { briefOf, type ApprovalStatus, type ChangeBrief } from './approvals.js';
 import type { ApplyPolicy } from './config-options.js';
 import type { FreezeStatus } from './freeze.js';
+import type { RollbackPin, RunRollback } from './rollback.js';
 import type { TriggerReason } from './loop.js';
 import type { RunResult } from './metrics.js';
 import { join } from 'node:path';
@@ -60,10 +61,16 @@ export interface RunRecord {
     action: string;
     /** Made by the control plane itself as the effect of another object's step. */
     sideEffect: boolean;
+    /** The fields its plan changed (`poolsync history ADDRESS`); absent in older histories. */
+    fields?: string[];
   }[];
   changedTotal: number;
   /** fetch, load, live, plan, apply (those that ran). */
   phasesMs: Record<string, number>;
+  /** Who approved the held changes the run applied (absent: none). */
+  approvedBy?: string;
+  /** The run planned the commit of a rollback (rollback.ts), not the branch head. */
+  rollback?: RunRollback;
 }
 
 export interface DaemonStatus {
@@ -97,6 +104,8 @@ export interface DaemonStatus {
   approval?: ApprovalStatus;
   /** Whether applies wait now, and why: `poolsync suspend`, or a sync window (freeze.ts). */
   freeze: FreezeStatus;
+  /** The rollback in force (rollback.ts): its commit is applied, not the branch head. */
+  rollback?: (RollbackPin & { why: string }) | null;
   /** With --leader-elect: who leads (docs/daemon.md#high-availability). */
   leader?: LeaderStatus;
   controlPlane: ControlPlaneStatus;
@@ -266,26 +275,58 @@ export function driftRecord(
 }
 
 /**
- * `runs` with `run` first, at most `limit` long: a run that repeats the newest (repeats) is
- * folded into it; past the limit the oldest in-sync run goes first, then the oldest, so what
- * was applied, held or failed outlasts the runs that found nothing to do.
+ * A run that changed the control plane (applied, approved, rolled back, or applied part of its
+ * plan): what an operator rolls back to, kept before any run that changed nothing.
+ */
+export const deployed = (r: RunRecord): boolean => r.result === 'applied' || r.changedTotal > 0;
+
+/** --history-max-age: runs older than `maxAgeMs` go (0: no bound), read at `now`. */
+export interface HistoryAge {
+  maxAgeMs: number;
+  now: number;
+}
+
+/**
+ * `runs` with `run` first: a run that repeats the newest (repeats) is folded into it; then
+ * `retained`.
  */
 export function withRecentRun(
   runs: readonly RecentRun[],
   run: RecentRun,
   limit: number,
+  age?: HistoryAge,
 ): RecentRun[] {
   const [newest, ...older] = runs;
   if (newest && repeats(newest, run)) {
     const folded = newest.repeats;
     const trigger = new Set([...(folded?.trigger ?? newest.trigger), ...run.trigger]);
     const more = { lastId: run.id, lastFinishedAt: run.finishedAt, trigger: [...trigger].sort() };
-    return [{ ...newest, repeats: { runs: (folded?.runs ?? 0) + 1, ...more } }, ...older];
+    return retained(
+      [{ ...newest, repeats: { runs: (folded?.runs ?? 0) + 1, ...more } }, ...older],
+      limit,
+      age,
+    );
   }
-  const kept = [run, ...runs];
+  return retained([run, ...runs], limit, age);
+}
+
+/**
+ * At most `limit` runs (newest first), none older than `age` but the newest and the newest
+ * deployment (what the control plane was last brought to). Past the limit the oldest in-sync
+ * run goes first, then the oldest other run that changed nothing, then the oldest deployment:
+ * every deployment outlasts every no-op.
+ */
+export function retained(runs: readonly RecentRun[], limit: number, age?: HistoryAge): RecentRun[] {
+  const lastDeployed = runs.find(deployed);
+  const young = (r: RecentRun) =>
+    age === undefined ||
+    age.maxAgeMs <= 0 ||
+    age.now - Date.parse(r.repeats?.lastFinishedAt ?? r.finishedAt) <= age.maxAgeMs;
+  const kept = runs.filter((r, i) => i === 0 || r === lastDeployed || young(r));
   while (kept.length > Math.max(1, limit)) {
     const quiet = kept.findLastIndex((r, i) => i > 0 && r.result === 'in_sync');
-    kept.splice(quiet > 0 ? quiet : kept.length - 1, 1);
+    const idle = kept.findLastIndex((r, i) => i > 0 && !deployed(r));
+    kept.splice(quiet > 0 ? quiet : idle > 0 ? idle : kept.length - 1, 1);
   }
   return kept;
 }
@@ -322,7 +363,7 @@ const HISTORY_FORMAT = 1;
 const HISTORY_BYTES = 64 * 1024 * 1024;
 const WHAT = 'run history';
 
-const CHANGE_SHAPE = record({ address: str, action: str });
+const CHANGE_SHAPE = record({ address: str, action: str }, { fields: listOf(str) });
 const DRIFT_SHAPE = record({
   run: num,
   at: str,
@@ -362,6 +403,8 @@ export const RECENT_RUN_SHAPE = record(
     counts: nullable(record({})),
     drift: nullable(DRIFT_SHAPE),
     repeats: record({ runs: num, lastId: num, lastFinishedAt: str, trigger: listOf(str) }),
+    approvedBy: str,
+    rollback: record({ to: num, commit: str }),
   },
 );
 const HISTORY_SHAPE = record(
@@ -401,4 +444,80 @@ export async function writeHistory(stateDir: string, history: KeptHistory): Prom
     JSON.stringify({ format: HISTORY_FORMAT, ...history }),
     { what: WHAT, mode: 0o600 },
   );
+}
+
+/** One kept run's change of one object (`poolsync history ADDRESS`, the dashboard's Objects). */
+export interface ObjectChange {
+  run: number;
+  action: string;
+  /** The fields its plan changed (empty: none recorded, e.g. a create or delete). */
+  fields: string[];
+  sideEffect: boolean;
+  commit: string | null;
+  trigger: TriggerReason[];
+  finishedAt: string;
+  result: RunResult;
+  approvedBy: string | null;
+  rollback: RunRollback | null;
+}
+
+/**
+ * The kept runs that changed `address`, newest first: those whose `changed` names it, or, when
+ * a run changed more objects than it lists (CHANGED_LISTED), whose kept plan applied it whole.
+ * `unknown`: runs whose lists were cut before they could say.
+ */
+export function objectChanges(
+  runs: readonly RecentRun[],
+  address: string,
+): { changes: ObjectChange[]; unknown: number } {
+  const changes: ObjectChange[] = [];
+  let unknown = 0;
+  for (const r of runs) {
+    const listed = r.changed.find((c) => c.address === address);
+    const planned = r.plan?.changes.find((c) => c.address === address);
+    const cut = listed === undefined && r.changed.length < r.changedTotal;
+    const wholePlan = cut && r.result === 'applied' && planned !== undefined;
+    const unsaid = planned !== undefined || r.plan === null || r.planChangesOmitted > 0;
+    if (cut && !wholePlan && unsaid) unknown++;
+    if (listed === undefined && !wholePlan) continue;
+    changes.push({
+      run: r.id,
+      action: listed?.action ?? planned!.action,
+      fields: listed?.fields ?? fieldsOf(planned),
+      sideEffect: listed?.sideEffect ?? false,
+      commit: r.commit,
+      trigger: r.trigger,
+      finishedAt: r.finishedAt,
+      result: r.result,
+      approvedBy: r.approvedBy ?? null,
+      rollback: r.rollback ?? null,
+    });
+  }
+  return { changes, unknown };
+}
+
+/** What an older history, which kept no `fields`, says of them: its plan's diff of an update. */
+function fieldsOf(c: Change | undefined): string[] {
+  return c?.action === 'update' || c?.action === 'replace' ? c.diff.map((d) => d.path) : [];
+}
+
+/** Each object's newest change among the kept runs' lists (the dashboard's Objects). */
+export function lastChanges(runs: readonly RecentRun[]): Map<string, ObjectChange> {
+  const last = new Map<string, ObjectChange>();
+  for (const r of runs)
+    for (const c of r.changed)
+      if (!last.has(c.address))
+        last.set(c.address, {
+          run: r.id,
+          action: c.action,
+          fields: c.fields ?? [],
+          sideEffect: c.sideEffect,
+          commit: r.commit,
+          trigger: r.trigger,
+          finishedAt: r.finishedAt,
+          result: r.result,
+          approvedBy: r.approvedBy ?? null,
+          rollback: r.rollback ?? null,
+        });
+  return last;
 }

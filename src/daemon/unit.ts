@@ -42,6 +42,8 @@ import { paceLine } from '../util/pacer.js';
 import type { Redactor } from '../util/redact.js';
 import { Approvals } from './approvals.js';
 import { Freeze } from './freeze.js';
+import { Rollback, type RollbackPin } from './rollback.js';
+import { rollbackWords } from '../render/daemon-words.js';
 import type { DaemonConfig } from './config.js';
 import { FolderSource, GitSource, type Source, type SourceSnapshot } from './git-source.js';
 import { electedLeadership, followerOf, readiness, soleLeadership } from './leader.js';
@@ -49,7 +51,13 @@ import { leaderStatus } from './http.js';
 import { DaemonMetrics, type RunResult } from './metrics.js';
 import { Reconciler } from './reconcile.js';
 import type { ControlPlaneAccess, Pipeline, ReconcilerOptions } from './stages/context.js';
-import { type DaemonStatus, initialStatus, keptHistory, type StatusError } from './status.js';
+import {
+  type DaemonStatus,
+  findKeptRun,
+  initialStatus,
+  keptHistory,
+  type StatusError,
+} from './status.js';
 import { OneShot, ReconcileLoop, startTimer, type Trigger, type TriggerReason } from './loop.js';
 import { mkdirSync } from 'node:fs';
 import { readRepoConfig } from '../manifests/config.js';
@@ -139,6 +147,29 @@ async function startUnit(
     logger.warn({ err }, 'the suspension did not read: applies stay suspended until resumed'),
   );
   metrics.frozenProbe = () => freeze.why() !== null;
+  // With a Lease, beside it (`<lease>-rollback`), so a replica that takes over holds it too.
+  const lease = config.leaderElection?.lease ?? config.lock;
+  const shared =
+    lease &&
+    (await import('../lease/k8s-lease.js').then(
+      ({ ConfigMapValue, loadKubeConfig }) =>
+        new ConfigMapValue(
+          deps.kubeConfig ?? loadKubeConfig(deps.env),
+          { namespace: lease.namespace, name: `${lease.name}-rollback` },
+          'rollback.json',
+          'the rollback in force of a poolsync daemon, read by every replica (docs/daemon.md#rollback)',
+          clock,
+        ),
+    ));
+  const { rollback, unread, unshared } = await Rollback.open(clock, config.stateDir, shared);
+  if (unshared !== null)
+    logger.warn({ err: unshared }, 'cannot read the shared rollback: each run tries again');
+  metrics.rolledBackProbe = () => rollback.current !== null;
+  if (unread !== null) {
+    // What it held may have been a rollback: the branch head is not applied until a person says.
+    logger.warn({ err: unread }, 'the rollback did not read: applies stay suspended until resumed');
+    await freeze.suspend('poolsync', 'rollback.json could not be read');
+  }
   // A failed fetch, or a run failing past the client's retries: back off and resume, capped like fetches.
   const retry = new OneShot(clock, () => void loop.request('retry'));
   const retryBase = deps.retryBaseMs ?? 5000;
@@ -166,12 +197,19 @@ async function startUnit(
       logger.warn({ err }, 'the run history is not readable: starting a new one'),
     ),
     freeze,
+    rollback,
     clock,
   });
   const notified = notifyingRun(reconciler.run, () => reconciler.status(), deps.notifier, name);
   const ready = readiness(leadership, () => reconciler.ready);
   const status = (): DaemonStatus => {
-    const st = { ...reconciler.status(), ready: ready(), freeze: freeze.status() };
+    const pin = rollback.current;
+    const st = {
+      ...reconciler.status(),
+      ready: ready(),
+      freeze: freeze.status(),
+      rollback: pin && { ...pin, why: rollbackWords.holding(pin) },
+    };
     const leader = leadership.status();
     return leader ? { ...st, leader } : st;
   };
@@ -205,6 +243,39 @@ async function startUnit(
       controlPlane.read((cp) => pipeline.readLiveState(cp, need)),
     ready,
     objects: () => reconciler.objects,
+    rollback,
+    /**
+     * Plans and applies the commit of kept run `run` (as any run: policy, approvals, freeze) and
+     * keeps doing so until the branch moves or `poolsync resume`; `done`: that first run ended.
+     */
+    rollbackTo: async (
+      run: number,
+      by: string,
+      reason: string | null,
+    ): Promise<{ pin: RollbackPin; done: Promise<void> } | string> => {
+      const runs = reconciler.status().runs;
+      const kept = findKeptRun(runs, run);
+      if (!source.at || !source.reach) return rollbackWords.watchedFolder;
+      if (!kept) return rollbackWords.noRun(run, runs.length);
+      if (kept.result !== 'applied' && kept.result !== 'in_sync')
+        return rollbackWords.notDeployed(run, kept.result);
+      if (kept.commit === null || !/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(kept.commit))
+        return rollbackWords.noCommit(run);
+      // A commit the clone lacks and the remote no longer serves is refused before anything
+      // holds; it is checked out by the run (one at a time), never under a run reading it.
+      const readable = await source.reach(kept.commit).then(
+        () => null,
+        (err: unknown) => redactor.errorMessage(err),
+      );
+      if (readable !== null) return readable;
+      // Not kept (the state folder, the shared ConfigMap refused it): nothing holds, say why.
+      const pin = await rollback
+        .hold({ run, commit: kept.commit, branchHead: null, by, reason })
+        .catch((err: unknown) => redactor.errorMessage(err));
+      if (typeof pin === 'string') return pin;
+      logger.warn({ rollback: pin }, rollbackWords.held(run));
+      return { pin, done: request('rollback') };
+    },
     status,
     request,
     /**

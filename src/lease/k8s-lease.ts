@@ -434,3 +434,82 @@ export class ConfigMapInventory {
     return statusOf(err) === 403 ? new UserError(e.message) : e;
   }
 }
+
+/**
+ * One key of a ConfigMap holding a small JSON value every replica reads (the daemon's rollback
+ * in force, daemon/rollback.ts): the last writer wins; a write that meets a change since its read
+ * (409) or a ConfigMap removed meanwhile (404) reads it again and writes over it; every other
+ * key, label and annotation is kept.
+ */
+export class ConfigMapValue {
+  private readonly api: CoreV1Api;
+  readonly where: string;
+
+  constructor(
+    kc: KubeConfig,
+    readonly ref: K8sPlace,
+    readonly key: string,
+    private readonly what: string,
+    private readonly clock: Clock = SYSTEM_CLOCK,
+  ) {
+    this.api = kc.makeApiClient(CoreV1Api);
+    this.where = `ConfigMap ${ref.namespace}/${ref.name}, key ${key}`;
+  }
+
+  async read(): Promise<string | null> {
+    return (await this.get())?.data?.[this.key] ?? null;
+  }
+
+  /** `null` removes the key (a ConfigMap that is not there stays absent). */
+  async write(text: string | null): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const cm = await this.get();
+      if (cm === null && text === null) return;
+      const data = { ...(cm?.data ?? {}) };
+      if (text === null) delete data[this.key];
+      else data[this.key] = text;
+      try {
+        if (cm === null)
+          await this.api.createNamespacedConfigMap({
+            namespace: this.ref.namespace,
+            body: {
+              apiVersion: 'v1',
+              kind: 'ConfigMap',
+              metadata: {
+                ...this.ref,
+                labels: { 'app.kubernetes.io/managed-by': 'poolsync' },
+                annotations: { 'poolsync.dev/what': this.what },
+              },
+              data,
+            },
+          });
+        else await this.api.replaceNamespacedConfigMap({ ...this.ref, body: { ...cm, data } });
+        return;
+      } catch (err) {
+        const lost = statusOf(err) === 409 || (statusOf(err) === 404 && cm !== null);
+        if (!lost || attempt >= ATTEMPTS) throw this.failure(err, 'writing');
+        await this.clock.sleep(backoffDelay(attempt, 20, 1000));
+      }
+    }
+  }
+
+  private async get(): Promise<V1ConfigMap | null> {
+    try {
+      return await this.api.readNamespacedConfigMap(this.ref);
+    } catch (err) {
+      if (statusOf(err) === 404) return null;
+      throw this.failure(err, 'reading');
+    }
+  }
+
+  private failure(err: unknown, doing: string): UserError {
+    const status = statusOf(err);
+    const why =
+      status === 403
+        ? 'forbidden (grant get, create and update on configmaps in that namespace: examples/deploy/rbac.yaml)'
+        : status !== null
+          ? `HTTP ${status}`
+          : (err as Error).message;
+    return new UserError(`${doing} ${this.where}: ${why}`);
+  }
+}

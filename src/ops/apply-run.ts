@@ -62,6 +62,8 @@ export type ApplySource =
       path: string;
       environment?: string;
       shape: PlanShape;
+      /** The commit the folder holds, when it is not a checkout (`apply --at`). */
+      commit?: string;
     }
   | {
       /** The daemon gate's plan: executed even without steps (side effects count). */
@@ -260,7 +262,7 @@ async function planOf(
   const read: LiveReading = (need, before) =>
     readLiveWithInventory(cp, inventory, need, undefined, before);
   const made = await planFolder(dir, read, o, {
-    commit: await cleanCommit(dir),
+    commit: source.commit ?? (await cleanCommit(dir)),
     environment: source.environment,
     // What the backend manages and which steps are manual (given a closure, not the control plane).
     plan: { backend: backendInfo(cp), ...source.shape },

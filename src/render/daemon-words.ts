@@ -43,6 +43,10 @@ export const runWords = {
   /** `stopped`: why the apply stopped early (stopWords), null when steps failed. */
   incomplete: (stopped: string | null, failed: number, notRun: number) =>
     `apply incomplete (${stopped === null ? `${plural(failed, 'step')} failed` : `stopped by ${stopped}`}; ${plural(notRun, 'step')} not run); the next run continues from the live state`,
+  rollbackLifted: (run: number, head: string | null) =>
+    `the branch moved to ${head ? short(head) : 'a new commit'}: the rollback to run #${run} is lifted and the branch is applied again`,
+  rollbackUnreadable: (run: number, error: string) =>
+    `cannot read the commit of run #${run} (rolled back to): ${error}; nothing applied (\`poolsync resume\` lifts the rollback)`,
   renderCommit: (paths: string[], commit: string | null) =>
     `poolsync: render ${paths.join(', ')}${commit ? ` from ${short(commit)}` : ''}`,
 };
@@ -58,6 +62,46 @@ export const freezeWords = {
   frozen: (why: string, counts: string) =>
     `applies frozen, ${why}; planned only: ${counts}; \`poolsync sync --override-freeze\` applies it now`,
 };
+
+/** `poolsync rollback RUN` (daemon/rollback.ts), as /status, the terminal and the page say it. */
+export const rollbackWords = {
+  watchedFolder:
+    'this daemon watches a folder on disk (--watch): it keeps no commits to roll back to; put the files back as they were (your editor, `git checkout`, `git revert`) and the daemon applies them',
+  noRun: (run: number, kept: number) =>
+    `the daemon keeps no run #${run} (it keeps ${kept}: \`poolsync history\` lists them)`,
+  notDeployed: (run: number, result: string) =>
+    `run #${run} ${result.replace(/_/g, ' ')}: only a run that applied its commit or found the control plane equal to it (applied, in sync) can be rolled back to`,
+  noCommit: (run: number) => `run #${run} has no commit to roll back to`,
+  held: (run: number) =>
+    `rolled back to run #${run}: its commit is applied, not the branch head, until a new commit lands or \`poolsync resume\``,
+  nameEnvironment: (names: string[]) =>
+    `run numbers are per environment: name one with --env (${names.join(', ')})`,
+  /** /status, `poolsync status`, the dashboard: what the unit applies while it holds. */
+  holding: (p: {
+    run: number;
+    commit: string;
+    branchHead: string | null;
+    by: string;
+    since: string;
+  }) =>
+    `rolled back to run #${p.run} (commit ${short(p.commit)}) by ${p.by} since ${p.since}: the branch head ${p.branchHead ? short(p.branchHead) : '—'} is not applied until a new commit lands or \`poolsync resume\``,
+};
+
+/** `state show ADDRESS --daemon URL`: the kept run that last changed it (daemon/status.ts). */
+export function lastChangeWords(
+  c: {
+    run: number;
+    action: string;
+    commit: string | null;
+    approvedBy: string | null;
+    rollback: { to: number } | null;
+  } | null,
+): string {
+  if (c === null) return 'Last changed by: none of the runs the daemon keeps (`poolsync history`)';
+  const approved = c.approvedBy !== null ? `, approved by ${c.approvedBy}` : '';
+  const back = c.rollback !== null ? `, rollback to run #${c.rollback.to}` : '';
+  return `Last changed by run #${c.run} (${c.action}, commit ${c.commit ? short(c.commit) : '—'}${approved}${back})`;
+}
 
 export const stopWords = {
   shutdown: 'shutdown',

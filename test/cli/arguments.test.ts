@@ -25,8 +25,9 @@ function valuedOptions(): { words: string[]; option: string }[] {
   const out: { words: string[]; option: string }[] = [];
   const visit = (c: Command, parent: string[]) => {
     const words = [...parent, c.command.split(' ')[0]!];
-    // Required positionals given (`promote <from>`): else yargs asks for them first.
-    const given = [...c.command.matchAll(/<[^>]+>/g)].map(() => 'bash');
+    // Required positionals given (`promote <from>`): else yargs asks for them first; a run's
+    // number is a number (`rollback <run>`).
+    const given = [...c.command.matchAll(/<[^>]+>/g)].map((m) => (m[0] === '<run>' ? '1' : 'bash'));
     if (c.subcommands) {
       for (const sub of c.subcommands) visit(sub, words);
       return;
@@ -128,10 +129,6 @@ describe("other tools' commands", () => {
       ['state', 'mv', 'Queue/a', 'Queue/b'],
       'Unknown command "state mv": an object is its name on the control plane',
     ],
-    [
-      ['rollback'],
-      'Unknown command "rollback": poolsync has no rollback: revert the commit in Git',
-    ],
     [['events'], 'Unknown command "events": the daemon\'s runs, newest first: `poolsync history'],
     [['logs'], 'Unknown command "logs": the daemon\'s logs are its standard output'],
     [['state', 'lst'], 'Unknown command "state lst": did you mean `poolsync state list`?'],
@@ -143,11 +140,13 @@ describe("other tools' commands", () => {
   });
 
   it('are no hint once poolsync defines them (a defined command or alias wins)', () => {
-    const rollback: Command = { command: 'rollback [run]', describe: 'roll back' };
-    expect(otherToolHint(['rollback'])).not.toBeNull();
-    expect(otherToolHint(['rollback'], { ...COMMANDS, rollback })).toBeNull();
-    const aliased: Command = { command: 'undo', aliases: ['rollback'], describe: 'undo' };
-    expect(otherToolHint(['rollback'], { ...COMMANDS, undo: aliased })).toBeNull();
+    // `rollback` had a hint until poolsync defined it (issue 76): the command wins.
+    expect(otherToolHint(['rollback'])).toBeNull();
+    const events: Command = { command: 'events', describe: 'events' };
+    expect(otherToolHint(['events'])).not.toBeNull();
+    expect(otherToolHint(['events'], { ...COMMANDS, events })).toBeNull();
+    const aliased: Command = { command: 'runs', aliases: ['events'], describe: 'runs' };
+    expect(otherToolHint(['events'], { ...COMMANDS, runs: aliased })).toBeNull();
     const state = COMMANDS.state!;
     const withMv = {
       ...state,

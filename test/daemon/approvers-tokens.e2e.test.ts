@@ -117,4 +117,30 @@ describe('the admin token is one more principal', () => {
     await until('applied', async () => (await status()).outcome === 'applied');
     expect((await cp.listClusters()).map((c) => c.name)).toEqual(['prod-1']);
   }, 60_000);
+
+  it('a rollback applies a commit as a sync does: refused to the admin token by a sync rule that does not name it', async () => {
+    const repo = new TestRepo();
+    const files = manifests();
+    files['poolsync.yaml'] += ['approvers:', "  '*':", '    sync: [alice]', ''].join('\n');
+    repo.commit(files);
+    const { daemon, stop } = await startTestDaemon({
+      repo,
+      env: { POOLSYNC_ADMIN_TOKEN: ADMIN },
+      logLevel: 'silent',
+    });
+    cleanup.add(stop);
+    await daemon.firstRun;
+    const rollback = await fetch(`${daemon.url}/rollback?wait=1`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ run: 1, by: 'ops' }),
+    });
+    expect(rollback.status).toBe(403);
+    expect(((await rollback.json()) as { error: string }).error).toBe(
+      'token:admin may not sync: approvers.*.sync (poolsync.yaml of the followed branch) names alice, and token:admin is none of them: add token:admin to the rule, or start the daemon with --admin-token-bypasses-approvers',
+    );
+    expect(
+      ((await (await fetch(`${daemon.url}/status`)).json()) as DaemonStatus).rollback,
+    ).toBeFalsy();
+  }, 60_000);
 });

@@ -49,7 +49,15 @@ export async function apply(
   args: Args<'apply'>,
   io: Io,
   open: typeof openControlPlane = openControlPlane,
+  /** The commit a folder read by --at holds (src/cli/at-commit.ts). */
+  commit?: string,
 ): Promise<number> {
+  if (args.at !== undefined) {
+    const { atCommit } = await import('../at-commit.js');
+    return atCommit(args.path, args.at, io.env, (dir, sha) =>
+      apply({ ...args, path: dir, at: undefined }, io, open, sha),
+    );
+  }
   const isDir = (await stat(args.path).catch(() => null))?.isDirectory() ?? false;
   const to = await oneTarget(isDir ? args.path : null, args, 'apply', io.env);
   const url = to.url;
@@ -83,7 +91,7 @@ export async function apply(
           kind: 'saved',
           plan: await readSavedPlanFor(target.path, args.env, url, io.env),
         }
-      : { ...target, environment: args.env, shape: planShape(args) };
+      : { ...target, environment: args.env, shape: planShape(args), commit };
   try {
     const { plan, result } = await applyRun(source, {
       locks: {

@@ -11,11 +11,14 @@ import { renderText } from '../../render/text.js';
 import { countsText, plural } from '../../render/common.js';
 import {
   findKeptRun,
+  objectChanges,
   RECENT_RUN_SHAPE,
   type DaemonStatus,
+  type ObjectChange,
   type RecentRun,
   type RunRecord,
 } from '../../daemon/status.js';
+import { MANIFEST_KINDS } from '../../gen/manifests/kinds.js';
 import { readUserFile, SECRET_FILE_BYTES } from '../../util/safe-file.js';
 import { rememberSecret } from '../../util/redact.js';
 import { UserError } from '../../util/user-error.js';
@@ -142,36 +145,187 @@ export async function sync(args: DaemonClientArgs, io: Io): Promise<number> {
   return runs.some(([, run]) => failed(run!.result)) ? 1 : 0;
 }
 
+/** What `history --result` may name (the daemon's RunResult, `unchanged` runs are not kept). */
+const HISTORY_RESULTS = [
+  'applied',
+  'in_sync',
+  'planned',
+  'waiting_for_approval',
+  'frozen',
+  'invalid',
+  'failed',
+] as const satisfies readonly RunRecord['result'][];
+
 export async function history(args: DaemonClientArgs, io: Io): Promise<number> {
+  const results = args.result?.map((r) => r.trim());
+  for (const r of results ?? [])
+    if (!(HISTORY_RESULTS as readonly string[]).includes(r))
+      throw new UserError(
+        `--result ${r} is not a run's result${didYouMean(r, HISTORY_RESULTS)}; one of ${HISTORY_RESULTS.join(', ')}`,
+      );
+  const target = args.run;
+  if (typeof target === 'string') addressOf(target);
   const s = await readStatus(daemonUrl(args, io.env), io.env);
-  const envs = sections(s, args.env);
-  if (args.run !== undefined) {
-    const id = args.run;
-    const found = envs.flatMap(([name, e]) => {
-      const run = findKeptRun(e.runs, id);
+  const envs = sections(s, args.env).map(
+    ([name, e]) =>
+      [name, results ? e.runs.filter((r) => results.includes(r.result)) : e.runs] as const,
+  );
+  if (typeof target === 'string') return objectHistory(target, envs, args, io);
+  if (target !== undefined) {
+    const found = envs.flatMap(([name, runs]) => {
+      const run = findKeptRun(runs, target);
       return run ? [[name, run] as const] : [];
     });
     if (found.length === 0)
       throw new UserError(
-        `the daemon keeps no run #${id} (it keeps ${envs[0]?.[1].runs.length ?? 0}: \`poolsync history\` lists them)`,
+        `the daemon keeps no run #${target}${results ? ` with result ${results.join(' or ')}` : ''} (it keeps ${envs[0]?.[1].length ?? 0}: \`poolsync history\` lists them)`,
       );
     if (found.length > 1)
-      throw new UserError(`run #${args.run} exists in several environments: name one with --env`);
+      throw new UserError(`run #${target} exists in several environments: name one with --env`);
     const [, run] = found[0]!;
     io.stdout.write(args.output === 'json' ? asJson(run) : runText(run));
     return 0;
   }
   if (args.output === 'json') {
-    io.stdout.write(asJson(Object.fromEntries(envs.map(([n, e]) => [n ?? 'runs', e.runs]))));
+    io.stdout.write(asJson(Object.fromEntries(envs.map(([n, runs]) => [n ?? 'runs', runs]))));
     return 0;
   }
-  for (const [name, e] of envs) {
+  for (const [name, runs] of envs) {
     const indent = name !== null ? '  ' : '';
     if (name !== null) io.stdout.write(`Environment ${name}:\n`);
-    if (e.runs.length === 0) io.stdout.write(`${indent}No run has finished yet.\n`);
-    for (const run of e.runs) io.stdout.write(`${indent}${runLine(run)}\n`);
+    if (runs.length === 0)
+      io.stdout.write(
+        `${indent}${results ? 'No kept run has that result.' : 'No run has finished yet.'}\n`,
+      );
+    for (const run of runs) io.stdout.write(`${indent}${runLine(run)}\n`);
   }
   return 0;
+}
+
+/** `Kind/name`, the kind one poolsync manages; else what to write instead. */
+function addressOf(text: string): string {
+  const slash = text.indexOf('/');
+  const kind = slash > 0 ? text.slice(0, slash) : text;
+  const name = slash > 0 ? text.slice(slash + 1) : '';
+  if (!(MANIFEST_KINDS as readonly string[]).includes(kind) || name === '' || /\s/.test(name))
+    throw new UserError(
+      `${JSON.stringify(text)} is neither a run number nor an object's address: write \`poolsync history 12\` (a run) or KIND/NAME such as Queue/critical${
+        slash > 0
+          ? didYouMean(
+              text,
+              MANIFEST_KINDS.map((k) => `${k}/${name}`),
+            )
+          : ''
+      }; KIND is one of ${MANIFEST_KINDS.join(', ')}`,
+    );
+  return text;
+}
+
+/** `poolsync history ADDRESS`: the kept runs that changed it, newest first. */
+function objectHistory(
+  address: string,
+  envs: (readonly [string | null, RecentRun[]])[],
+  args: DaemonClientArgs,
+  io: Io,
+): number {
+  const found = envs.map(([name, runs]) => [name, runs, objectChanges(runs, address)] as const);
+  if (args.output === 'json') {
+    const json = found.map(([name, , { changes, unknown }]) => [
+      name ?? 'changes',
+      { address, changes, runsThatMayHaveChangedIt: unknown },
+    ]);
+    io.stdout.write(asJson(Object.fromEntries(json)));
+    return 0;
+  }
+  for (const [name, runs, { changes, unknown }] of found) {
+    const indent = name !== null ? '  ' : '';
+    if (name !== null) io.stdout.write(`Environment ${name}:\n`);
+    const oldest = runs.at(-1);
+    if (changes.length === 0)
+      io.stdout.write(
+        `${indent}No kept run changed ${address} (${runs.length} runs kept${oldest ? `, the oldest #${oldest.id} of ${at(oldest.finishedAt)}` : ''}).\n`,
+      );
+    for (const c of changes) io.stdout.write(`${indent}${escapeTerminal(changeLine(c))}\n`);
+    if (unknown > 0)
+      io.stdout.write(
+        `${indent}${unknown} more run(s) changed more objects than they kept a list of, and may have changed it too.\n`,
+      );
+  }
+  return 0;
+}
+
+/** `#2 update run_concurrency 2026-11-22 12:00:01 commit 3f2a… (webhook), approved by alice`. */
+function changeLine(c: ObjectChange): string {
+  const fields = c.fields.length > 0 ? ` ${c.fields.join(', ')}` : '';
+  const side = c.sideEffect ? ' (side effect)' : '';
+  const approved = c.approvedBy !== null ? `, approved by ${c.approvedBy}` : '';
+  const back = c.rollback !== null ? `, rollback to run #${c.rollback.to}` : '';
+  return `#${c.run} ${c.action}${fields}${side} ${at(c.finishedAt)} commit ${short(c.commit)} (${c.trigger.join(', ')})${approved}${back}`;
+}
+
+/**
+ * `state show ADDRESS --daemon URL`: the newest kept run of the daemon (of `environment`) that
+ * changed it; null when none of the kept runs did.
+ */
+export async function lastChange(
+  daemon: string,
+  env: NodeJS.ProcessEnv,
+  address: string,
+  environment: string | null,
+): Promise<ObjectChange | null> {
+  const s = await readStatus(daemonUrl({ daemon }, env), env);
+  const [, section] = sections(s, environment ?? undefined)[0]!;
+  return objectChanges(section.runs, address).changes[0] ?? null;
+}
+
+/** `poolsync rollback RUN`: POST /rollback (docs/daemon.md#rollback), then the run it made. */
+export async function rollback(args: DaemonClientArgs, io: Io): Promise<number> {
+  const base = daemonUrl(args, io.env);
+  const post = await asAdmin(args, io, base, 'rolling back');
+  const run = Number(args.run);
+  const body = {
+    run,
+    environment: args.env,
+    by: args.as?.trim() || defaultApprover(),
+    reason: args.reason,
+  };
+  const res = await post(
+    `/rollback${args.wait ? '?wait=1' : ''}`,
+    body,
+    args.wait ? 3_600_000 : undefined,
+  );
+  const answer = res.json as {
+    error?: string;
+    leader?: string | null;
+    rollback?: { commit: string };
+    status?: DaemonStatus;
+  };
+  if (res.status === 409)
+    throw new UserError(`Rollback refused: ${answer.error ?? 'unknown reason'}`);
+  if ((res.status !== 200 && res.status !== 202) || !answer.rollback)
+    throw new UserError(
+      `${base}/rollback answered HTTP ${res.status}: ${answer.error ?? ''}${answer.leader ? ` (the leader is ${answer.leader})` : ''}; nothing was rolled back`,
+    );
+  const where = args.env ? ` in environment ${args.env}` : '';
+  const commit = short(answer.rollback.commit);
+  if (res.status === 202 || !answer.status) {
+    io.stdout.write(
+      `Rolling back${where} to run #${run} (commit ${commit}); \`poolsync status\` shows the run.\n`,
+    );
+    return 0;
+  }
+  const section = sections(answer.status, args.env)[0]![1];
+  const last = section.lastRun;
+  if (args.output === 'json') io.stdout.write(asJson({ rollback: answer.rollback, lastRun: last }));
+  else {
+    const kept = last ? findKeptRun(section.runs, last.id) : undefined;
+    io.stdout.write(
+      `Rolled back${where} to run #${run} (commit ${commit}): ${last ? runLine(last) : 'no run yet'}\n` +
+        (kept?.plan ? runText(kept).split('\n').slice(1).join('\n') : '') +
+        `${escapeTerminal(`Until a commit newer than the branch head lands, the daemon applies commit ${commit}, not the branch: \`poolsync resume\` applies the branch again.`)}\n`,
+    );
+  }
+  return last && failed(last.result) ? 1 : 0;
 }
 
 async function readStatus(base: string, env: NodeJS.ProcessEnv): Promise<DaemonStatus> {
@@ -254,7 +408,8 @@ function runLine(run: RunRecord & Pick<RecentRun, 'repeats'>): string {
   const head = r
     ? `#${run.id}–#${r.lastId} ${result} since ${at(run.finishedAt)}, last ${at(r.lastFinishedAt)} (${r.runs + 1} runs: ${r.trigger.join(', ')})`
     : `#${run.id} ${result} ${at(run.finishedAt)} (${run.trigger.join(', ')}, ${run.durationMs} ms)`;
-  return escapeTerminal(`${head} commit ${short(run.commit)}: ${run.message}`);
+  const back = run.rollback ? ` (rollback to run #${run.rollback.to})` : '';
+  return escapeTerminal(`${head} commit ${short(run.commit)}${back}: ${run.message}`);
 }
 
 function statusText(s: DaemonStatus, name: string | null, base: string): string {
@@ -267,6 +422,7 @@ function statusText(s: DaemonStatus, name: string | null, base: string): string 
   );
   if (s.counts) out.push(`Last plan: ${countsText(s.counts)}`);
   if (s.freeze?.why) out.push(`Applies frozen: ${s.freeze.why}`);
+  if (s.rollback) out.push(`Rolled back: ${s.rollback.why}`);
   if (s.lastRun) out.push(`Last run: ${runLine(s.lastRun)}`);
   const pending = s.approval?.pending;
   if (pending)

@@ -35,6 +35,7 @@ import { declaredByKind, liveObjects, managedObjects, OBJECT_KINDS } from '../..
 import { checkAddressSyntax } from '../../plan/target.js';
 import { controlPlaneName, plural } from '../../render/common.js';
 import { liveStatusWords } from '../../render/live-status.js';
+import { lastChangeWords } from '../../render/daemon-words.js';
 import { exists, relativeParts, writeRepoFile } from '../../util/safe-file.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
@@ -408,15 +409,18 @@ export async function show(args: StateArgs, io: Io): Promise<number> {
     const object = managed.objects.find((o) => o.address === address);
     if (!object) throw notManaged(address, managed.forgotten, live);
     const words = liveStatusWords(live)(object);
+    const last = await lastChangeOf(args.daemon ?? io.env.POOLSYNC_DAEMON_URL, io, address, target);
     if (args.output === 'json') {
       const status = object.live && words;
+      const lastChange = last === undefined ? {} : { lastChange: last };
       io.stdout.write(
-        `${JSON.stringify({ environment: target.name, address, status, live: object.live }, null, 2)}\n`,
+        `${JSON.stringify({ environment: target.name, address, status, live: object.live, ...lastChange }, null, 2)}\n`,
       );
       return 0;
     }
     io.stdout.write(header(target, cp));
     io.stdout.write(`${escapeTerminal(address)}: ${escapeTerminal(words)}\n`);
+    if (last !== undefined) io.stdout.write(`${escapeTerminal(lastChangeWords(last))}\n`);
     if (object.live) {
       const fields = Object.entries(object.live);
       const width = Math.max(...fields.map(([k]) => k.length));
@@ -450,6 +454,26 @@ export async function forget(args: StateArgs, io: Io): Promise<number> {
         `${address} is still declared in ${args.dir}: the next apply keeps updating it as declared (never deleting it); remove its manifest to leave it entirely alone.\n`,
       );
     return 0;
+  });
+}
+
+/**
+ * Which kept run of the daemon named (docs/daemon.md#rollback) last changed `address`; undefined
+ * when none is named, or it cannot answer: that costs the line (said on stderr), not the command.
+ */
+async function lastChangeOf(
+  daemon: string | undefined,
+  io: Io,
+  address: string,
+  target: EnvTarget,
+) {
+  if (daemon === undefined) return undefined;
+  const { lastChange } = await import('./daemon-client.js');
+  return lastChange(daemon, io.env, address, target.name).catch((err: unknown) => {
+    io.stderr.write(
+      `${escapeTerminal((err as Error).message)}: not saying which run last changed ${address}\n`,
+    );
+    return undefined;
   });
 }
 

@@ -49,6 +49,16 @@ import type { Args } from '../define.js';
 
 /** Each environment in turn (docs/environments.md); exit 1 when any failed, else 2 with changes. */
 export async function plan(args: Args<'plan'>, io: Io): Promise<number> {
+  if (args.at !== undefined) {
+    if (args.commit !== undefined || args['refresh-only'])
+      throw new UserError(
+        `--at plans a commit's files: it cannot be combined with --${args.commit !== undefined ? 'commit' : 'refresh-only'}`,
+      );
+    const { atCommit } = await import('../at-commit.js');
+    return atCommit(args.dir, args.at, io.env, (dir, commit) =>
+      plan({ ...args, dir, commit, at: undefined }, io),
+    );
+  }
   // Only the folder: --refresh-only reads no manifests, and planFor checks the rest.
   await requireFolder(args.dir);
   const targets = await resolveTargets(args.dir, args, {

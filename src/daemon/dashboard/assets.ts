@@ -65,8 +65,8 @@ details.run > summary { cursor: pointer; display: flex; flex-wrap: wrap; gap: .6
 #approve-panel { display: flex; flex-wrap: wrap; gap: .75rem; align-items: end; }
 #approve-panel label { display: flex; flex-direction: column; font-size: .8rem; color: var(--muted); }
 #approve-panel input { font: inherit; padding: .3rem .4rem; border: 1px solid var(--line); border-radius: 4px; min-width: 16rem; }
-button.approve, button.sync { font: inherit; font-weight: 600; padding: .35rem .9rem; border-radius: 6px; border: 1px solid #1a7f37; background: #2da44e; color: #fff; cursor: pointer; }
-button.approve:disabled, button.sync:disabled { opacity: .6; cursor: progress; }
+button.approve, button.sync, button.rollback { font: inherit; font-weight: 600; padding: .35rem .9rem; border-radius: 6px; border: 1px solid #1a7f37; background: #2da44e; color: #fff; cursor: pointer; }
+button.approve:disabled, button.sync:disabled, button.rollback:disabled { opacity: .6; cursor: progress; }
 #approve-panel button { align-self: end; }
 #approve-result:empty { display: none; }
 #approve-result.ok { color: #116329; } #approve-result.bad { color: #a40e26; }
@@ -128,6 +128,8 @@ export const SCRIPT = `
       .then(function () { busy = false; });
   }
   live.addEventListener('click', function (event) {
+    var back = event.target.closest('button.rollback');
+    if (back) return rollback(back);
     var button = event.target.closest('button.approve');
     if (!button) return;
     var approver = document.getElementById('approver').value.trim();
@@ -141,6 +143,18 @@ export const SCRIPT = `
     var done = 'Approved ' + fingerprint + ' as ' + approver + ': the daemon applies exactly these changes now.';
     post(button, 'approve', token, body, done, 'Not approved');
   });
+  // POST /rollback as \`poolsync rollback RUN\` sends it: that run's commit, per policy.
+  function rollback(button) {
+    var by = document.getElementById('approver').value.trim();
+    var token = document.getElementById('admin-token').value.trim();
+    if (by === '' || token === '') {
+      say('Enter your name and the daemon admin token first.', false);
+      return;
+    }
+    var run = Number(button.getAttribute('data-run'));
+    var done = 'Rolling back to run #' + run + ': its commit is applied per policy, and the branch waits until a new commit or poolsync resume.';
+    post(button, 'rollback', token, JSON.stringify({ run: run, by: by }), done, 'Not rolled back');
+  }
   var sync = document.getElementById('sync');
   if (sync) sync.addEventListener('click', function () {
     var token = document.getElementById('admin-token').value.trim();

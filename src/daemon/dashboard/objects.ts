@@ -6,7 +6,7 @@
  */
 import type { ObjectFilter, ObjectRow, ObjectsPage, ObjectsView, SyncStatus } from '../objects.js';
 import { SYNC_STATUSES } from '../objects.js';
-import type { ManagedStatus } from '../status.js';
+import type { ManagedStatus, ObjectChange } from '../status.js';
 import { renderChangeText } from '../../render/text.js';
 import { plural } from '../../render/common.js';
 import { ansiToHtml, badge, commitRef, markup, type SafeHtml } from './html.js';
@@ -55,6 +55,7 @@ export function objectsSection(
   view: ObjectsView | null,
   query: ObjectsQuery,
   managed: ManagedStatus | null,
+  lastChanged: ReadonlyMap<string, ObjectChange> = new Map(),
 ): SafeHtml {
   if (view === null)
     return markup`<p class="muted">No plan yet: the objects are listed once a run has planned.</p>`;
@@ -76,7 +77,7 @@ export function objectsSection(
   return markup`<p>As run #${run} found them (commit ${commitRef(commit)}): ${plural(page.total, 'object')}.${counts}${inventory}</p>
 ${filterForm(query, page.kinds)}
 ${pager(page, query)}
-<div class="tree">${tree(page.rows, commit)}</div>`;
+<div class="tree">${tree(page.rows, commit, lastChanged)}</div>`;
 }
 
 function filterForm(query: ObjectsQuery, kinds: string[]): SafeHtml {
@@ -122,7 +123,11 @@ interface PoolNode {
 }
 
 /** Pools, each with its clusters and the queues routing to each; the rest after. */
-function tree(rows: readonly ObjectRow[], commit: string | null): SafeHtml {
+function tree(
+  rows: readonly ObjectRow[],
+  commit: string | null,
+  lastChanged: ReadonlyMap<string, ObjectChange>,
+): SafeHtml {
   const pools = new Map<string, PoolNode>();
   const other: ObjectRow[] = [];
   const pool = (name: string) => {
@@ -147,9 +152,10 @@ function tree(rows: readonly ObjectRow[], commit: string | null): SafeHtml {
     children.length === 0 ? markup`<li>${head}</li>` : markup`<li>${head}<ul>${children}</ul></li>`;
   const entry = (r: ObjectRow | undefined, kind: string, name: string) =>
     r
-      ? objectRow(r, commit)
+      ? objectRow(r, commit, lastChanged.get(r.address))
       : markup`<span class="muted">${kind}/${name} (not on this page)</span>`;
-  const leaf = (r: ObjectRow) => markup`<li>${objectRow(r, commit)}</li>`;
+  const leaf = (r: ObjectRow) =>
+    markup`<li>${objectRow(r, commit, lastChanged.get(r.address))}</li>`;
   // A queue routed to several clusters is shown under the first, and named under the others.
   const shown = new Set<string>();
   const queue = (q: ObjectRow) => {
@@ -169,7 +175,7 @@ function tree(rows: readonly ObjectRow[], commit: string | null): SafeHtml {
   return markup`<ul class="objects">${items}</ul>`;
 }
 
-function objectRow(r: ObjectRow, commit: string | null): SafeHtml {
+function objectRow(r: ObjectRow, commit: string | null, last?: ObjectChange): SafeHtml {
   const [tone, words] = SYNC[r.sync];
   const live = r.live();
   const health = live
@@ -182,5 +188,9 @@ function objectRow(r: ObjectRow, commit: string | null): SafeHtml {
     r.change.action === 'noop'
       ? markup`<p class="muted">The control plane equals the repository.</p>`
       : markup`${r.appliedNow ? markup`<p class="muted">Applied by this run:</p>` : ''}<pre class="plan">${ansiToHtml(renderChangeText(r.change, { color: true }))}</pre>`;
-  return markup`<details class="object" id="object-${r.address}"><summary>${badge(tone, words)} ${health} <code class="address">${r.address}</code> ${source}</summary>${change}</details>`;
+  // `poolsync history ADDRESS` in a line: who changed it last, from which commit, approved by whom.
+  const changed = last
+    ? markup` <span class="muted last-changed">last changed by <a href="#run-${last.run}">run #${last.run}</a> (${last.action}, commit ${commitRef(last.commit)}${last.approvedBy !== null ? `, approved by ${last.approvedBy}` : ''}${last.rollback !== null ? `, rollback to run #${last.rollback.to}` : ''})</span>`
+    : '';
+  return markup`<details class="object" id="object-${r.address}"><summary>${badge(tone, words)} ${health} <code class="address">${r.address}</code> ${source}${changed}</summary>${change}</details>`;
 }

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApprovalStatus, ChangeBrief } from '../approvals.js';
-import type { DaemonStatus, RecentRun } from '../status.js';
+import { lastChanges, type DaemonStatus, type RecentRun } from '../status.js';
 import { SCRIPT, STYLE } from './assets.js';
 import {
   ansiToHtml,
@@ -441,8 +441,12 @@ function overview(s: DaemonStatus, page: PageContext): Content {
   const frozen =
     f?.why &&
     markup`<p class="notice" id="frozen">Applies are frozen${f.frozen ? '' : ' in some environments'}: ${f.why}. The daemon still plans and detects drift; what waits is in the last run below. <code>poolsync sync --override-freeze</code> applies it now.</p>`;
+  // A rollback holds: its commit is applied, not the branch head (docs/daemon.md#rollback).
+  const back =
+    s.rollback &&
+    markup`<p class="notice" id="rollback">Rolled back to run #${s.rollback.run}: ${s.rollback.why}.</p>`;
   return {
-    note: markup`${follower}${frozen}`,
+    note: markup`${follower}${frozen}${back}`,
     body: markup`<dl class="facts">
 <div><dt>Outcome</dt><dd id="outcome">${resultBadge(s.outcome)}</dd></div>
 <div><dt>Applies</dt><dd id="applies">${f?.frozen ? badge('warn', f.suspended ? 'suspended' : 'outside sync window') : badge('ok', 'allowed')}${f?.windows.length ? markup` <span class="muted">windows: ${f.windows.join('; ')}</span>` : ''}</dd></div>
@@ -527,15 +531,18 @@ function objects(s: DaemonStatus, page: PageContext): Content {
   if (page.relayedBy)
     return { note, body: markup`<p class="muted">Listed on the leader's page.</p>` };
   const view = page.objects?.(page.environment ?? null) ?? null;
-  return { note, body: objectsSection(view, page.query ?? ALL_OBJECTS, s.managed) };
+  const last = lastChanges(s.runs);
+  return { note, body: objectsSection(view, page.query ?? ALL_OBJECTS, s.managed, last) };
 }
 
 const BAR_WIDTH = 240;
 
-function runs({ runs }: DaemonStatus): Content {
+function runs({ runs, source }: DaemonStatus, page: PageContext): Content {
   if (runs.length === 0) return markup`<p class="muted">No run has finished yet.</p>`;
+  // Rollback needs the admin token and commits to go back to (docs/daemon.md#rollback).
+  const back = page.approvals && source.kind === 'git';
   return {
-    body: runs.map((run, i) => runEntry(run, i === 0)),
+    body: runs.map((run, i) => runEntry(run, i === 0, back)),
     note: markup`<p class="muted">What the runs that evaluated the repository did, newest first, kept across restarts (polls that found no new commit are left out; runs that found nothing new are folded into one line); <code>poolsync history</code> lists them.</p>`,
   };
 }
@@ -567,7 +574,7 @@ function heldChanges(s: DaemonStatus): readonly ChangeBrief[] {
 /** A run's plan longer than this is folded under its closing line. */
 const FOLDED_PLAN_LINES = 60;
 
-function runEntry(run: RecentRun, newest: boolean): SafeHtml {
+function runEntry(run: RecentRun, newest: boolean, rollbacks: boolean): SafeHtml {
   const drift = run.drift
     ? badge('warn', `drift: ${plural(run.drift.changes.length, 'change')}`)
     : '';
@@ -592,7 +599,8 @@ function runEntry(run: RecentRun, newest: boolean): SafeHtml {
     : markup`<span class="run-id">#${run.id}</span> ${resultBadge(run.result)} <span class="trigger">${run.trigger.join(', ')}</span> <span class="muted">${when(run.startedAt)}</span> <span class="dur">${duration(run.durationMs)}</span>`;
   return markup`<details class="run" id="run-${run.id}"${newest ? markup` open` : ''}>
 <summary>${head} ${commitRef(run.commit)} ${drift}</summary>
-<p class="message">${run.message}</p>
+<p class="message">${run.message}${run.rollback ? markup` <span class="muted">(rollback to run #${run.rollback.to})</span>` : ''}</p>
+${rollbacks && run.commit !== null && (run.result === 'applied' || run.result === 'in_sync') ? markup`<p class="js-only"><button type="button" class="rollback" data-run="${run.id}">Roll back to run #${run.id}</button></p>` : ''}
 ${phases(run)}
 ${plan}
 </details>`;

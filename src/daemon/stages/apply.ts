@@ -89,7 +89,13 @@ export async function applyStage(
   for (const action of ACTIONABLE_ACTIONS) {
     if (applied[action] > 0) o.metrics.changesApplied.inc({ action }, applied[action]);
   }
-  const done = { commit, applied, changed: result.applied };
+  const approvedBy = decision.approval?.approver;
+  const done = {
+    commit,
+    applied,
+    changed: result.applied,
+    ...(approvedBy !== undefined && result.applied.length > 0 ? { approvedBy } : {}),
+  };
   // The one classification of a result (src/apply/report.ts), as `poolsync apply` makes it.
   const outcome = applyOutcome(result);
   if (outcome === 'applied') {

@@ -17,6 +17,7 @@ import type { Change, Plan, PlanControlPlane } from '../../model/plan.js';
 import type { Clock } from '../../util/clock.js';
 import type { Redactor } from '../../util/redact.js';
 import type { Approvals } from '../approvals.js';
+import type { Rollback, RunRollback } from '../rollback.js';
 import type { DaemonConfig } from '../config.js';
 import type { Source } from '../git-source.js';
 import type { TriggerReason } from '../loop.js';
@@ -103,6 +104,8 @@ export interface ReconcilerOptions {
   history?: { kept: KeptHistory | null; save(history: KeptHistory): Promise<void> };
   /** Why applies wait now (suspended, a sync window: freeze.ts); absent or null: they may go. */
   freeze?: { why(): string | null };
+  /** The rollback in force (rollback.ts): its commit is planned instead of the branch head. */
+  rollback?: Pick<Rollback, 'current' | 'lift' | 'headSeen' | 'refresh'>;
   clock?: Clock;
 }
 
@@ -114,6 +117,8 @@ export interface Outcome {
   changed?: AppliedChange[];
   /** A failure that may pass: the run is tried again with backoff. */
   transient?: boolean;
+  /** Who approved the held changes this run applied. */
+  approvedBy?: string;
 }
 
 /** What outlives one run: frozen, replaced (never written) by each stage's `Staged.remember`. */
@@ -228,6 +233,8 @@ export interface RunProducts {
   applied: ApplyOutcome | null;
   /** An in-sync run recorded the inventory (/status `managed` is read again). */
   inventoryWritten?: boolean;
+  /** The run planned the commit of a rollback, not the branch head (fetch stage). */
+  rollback?: RunRollback;
 }
 
 export function isOutcome(x: unknown): x is Outcome {

@@ -5,10 +5,12 @@
  * evaluated ends the run as `unchanged`: nothing is planned again.
  */
 import type { SourceSnapshot } from '../git-source.js';
+import type { RunRollback } from '../rollback.js';
 import type { TriggerReason } from '../loop.js';
 import type { RunResult } from '../metrics.js';
-import { runWords } from '../../render/daemon-words.js';
+import { rollbackWords, runWords } from '../../render/daemon-words.js';
 import {
+  type Outcome,
   problem,
   problemsUpdate,
   type RunContext,
@@ -64,6 +66,10 @@ export async function fetchStage(ctx: RunContext): Promise<Staged<SourceSnapshot
     );
     snapshot = last;
   }
+  const pinned = await rolledBack(ctx, snapshot, git.lastError === null);
+  if (pinned !== null && 'result' in pinned) return { value: pinned, status: { git } };
+  if (pinned !== null) snapshot = pinned.snapshot;
+  const products = pinned === null ? {} : { rollback: pinned.rollback };
   const { commit } = snapshot;
   const status = { git, commit };
   const gitOnly = [...ctx.reasons].every((r) => GIT_ONLY.has(r));
@@ -74,9 +80,47 @@ export async function fetchStage(ctx: RunContext): Promise<Staged<SourceSnapshot
     state.outcome !== null &&
     SETTLED.has(state.outcome)
   ) {
-    return { value: { result: 'unchanged', commit, message: runWords.unchanged(commit) }, status };
+    const message = runWords.unchanged(commit);
+    return { value: { result: 'unchanged', commit, message }, status, products };
   }
-  return { value: snapshot, status };
+  return { value: snapshot, status, products };
+}
+
+/**
+ * While a rollback holds (daemon/rollback.ts), the commit rolled back to instead of the branch
+ * head; a head other than the one it was asked at lifts it (read only from a fetch that worked).
+ */
+async function rolledBack(
+  ctx: RunContext,
+  head: SourceSnapshot,
+  fetched: boolean,
+): Promise<{ snapshot: SourceSnapshot; rollback: RunRollback } | Outcome | null> {
+  const { o } = ctx;
+  // Another replica may have rolled back (or lifted it) since: what they share is read first.
+  await o.rollback
+    ?.refresh()
+    .catch((err: unknown) =>
+      o.logger.warn({ err: o.redactor.errorMessage(err) }, 'cannot read the shared rollback'),
+    );
+  const pin = o.rollback?.current ?? null;
+  if (pin === null) return null;
+  if (fetched && pin.branchHead === null) await o.rollback!.headSeen(head.commit);
+  else if (fetched && head.commit !== pin.branchHead) {
+    await o.rollback!.lift();
+    o.logger.info(
+      { commit: head.commit, rollback: pin },
+      runWords.rollbackLifted(pin.run, head.commit),
+    );
+    return null;
+  }
+  const rollback = { to: pin.run, commit: pin.commit };
+  try {
+    if (!o.source.at) throw new Error(rollbackWords.watchedFolder);
+    return { snapshot: await o.source.at(pin.commit), rollback };
+  } catch (err) {
+    const message = runWords.rollbackUnreadable(pin.run, o.redactor.errorMessage(err));
+    return { result: 'failed', commit: pin.commit, message };
+  }
 }
 
 /**

@@ -1,0 +1,63 @@
+/**
+ * `plan --at COMMIT` and `apply --at COMMIT` (docs/plan.md#plan-an-earlier-commit): the
+ * repository as it was at COMMIT, read from Git into a temporary folder (through a temporary
+ * index, so the working tree and its index are left alone), planned as DIR would be there; the
+ * plan records COMMIT. The CI path of a rollback without a daemon (docs/daemon.md#rollback).
+ */
+import { mkdtemp, realpath, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { simpleGit } from 'simple-git';
+import type { Env } from '../util/env.js';
+import { gitEnvironment } from '../util/git-env.js';
+import { UserError } from '../util/user-error.js';
+
+const NO_AUTH = { token: null, username: '', sshKeyFile: null, sshKnownHostsFile: null };
+
+/** `work` run on DIR as it was at `at` (its folder, the full commit id); the copy removed after. */
+export async function atCommit<T>(
+  dir: string,
+  at: string,
+  env: Env,
+  work: (dir: string, commit: string) => Promise<T>,
+): Promise<T> {
+  if (at.trim() === '' || at.startsWith('-'))
+    throw new UserError(
+      `--at ${JSON.stringify(at)} is not a commit: name one as git does (a commit id, a tag, HEAD~1)`,
+    );
+  const full = await realpath(dir).catch(() => {
+    throw new UserError(`${dir} does not exist: --at reads the Git repository that holds DIR`);
+  });
+  // git's short allow-list of variables (util/git-env.ts): none of the host's GIT_*, EDITOR, PAGER.
+  const vars = gitEnvironment('', NO_AUTH, env, full);
+  const git = simpleGit({ baseDir: full }).env(vars);
+  const top = await git.revparse(['--show-toplevel']).catch(() => {
+    throw new UserError(
+      `--at ${at}: ${dir} is not in a Git repository (--at reads DIR as a commit had it)`,
+    );
+  });
+  // rev-parse --quiet says nothing of a name it does not know: an empty answer is that.
+  const commit = (
+    await git
+      .revparse(['--verify', '--quiet', '--end-of-options', `${at}^{commit}`])
+      .catch(() => '')
+  ).trim();
+  if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(commit))
+    throw new UserError(
+      `--at ${at}: no such commit in the repository at ${top.trim()} (fetch it first: git fetch origin ${at})`,
+    );
+  const tmp = await mkdtemp(join(tmpdir(), 'poolsync-at-'));
+  try {
+    const tree = join(tmp, 'tree');
+    // A temporary index: the repository's own index and working tree are not touched.
+    const copy = simpleGit({ baseDir: full }).env({ ...vars, GIT_INDEX_FILE: join(tmp, 'index') });
+    await copy.raw(['read-tree', commit]);
+    await copy.raw(['checkout-index', '--all', '--force', `--prefix=${tree}/`]);
+    const atDir = join(tree, relative(top.trim(), full));
+    if (!(await stat(atDir).catch(() => null))?.isDirectory())
+      throw new UserError(`--at ${at}: ${dir} did not exist at commit ${commit.slice(0, 12)}`);
+    return await work(atDir, commit);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}

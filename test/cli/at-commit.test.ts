@@ -1,0 +1,68 @@
+/**
+ * `poolsync plan --at COMMIT` and `apply --at COMMIT` (issue 76 item 5; docs/plan.md#plan-an-
+ * earlier-commit): the rollback of CI without a daemon. The repository as it was at COMMIT is
+ * read from real Git into a temporary folder; the plan records COMMIT; the working tree and its
+ * index are left as they were; a commit that is not there is one line.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/run.js';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import { cleanup } from '../support/cleanup.js';
+import { exitOf, memoryIo } from '../support/memory-io.js';
+import { tempFolder } from '../support/temp-folder.js';
+import { manifests } from '../daemon/fixtures.js';
+import { git, TestRepo } from '../daemon/helpers.js';
+
+const poolsync = async (...argv: string[]) => {
+  const io = memoryIo({ ...process.env, NO_COLOR: '1' });
+  const code = await exitOf(io, main(argv, io));
+  return { code, out: io.out(), err: io.err() };
+};
+
+describe('plan --at COMMIT, apply --at COMMIT', () => {
+  it('plans and applies the repository as it was at an earlier commit, leaving the checkout alone', async () => {
+    const repo = new TestRepo(tempFolder('poolsync-at-'));
+    cleanup.add(() => repo.cleanup());
+    const cpPath = join(tempFolder('poolsync-at-cp-'), 'cp.json');
+    const cp = ['--control-plane', `file:${cpPath}`];
+    const a = repo.commit(manifests({ batchRunConcurrency: 50 }), 'A');
+    expect((await poolsync('apply', repo.work, ...cp, '--auto-approve')).code).toBe(0);
+    repo.commit(manifests({ batchRunConcurrency: 70 }), 'B');
+    expect((await poolsync('apply', repo.work, ...cp, '--auto-approve')).code).toBe(0);
+    // An edit not committed stays as it is.
+    const { writeFileSync, readFileSync } = await import('node:fs');
+    writeFileSync(join(repo.work, 'notes.txt'), 'local edit\n');
+    const status = git(repo.work, 'status', '--porcelain');
+
+    const planned = await poolsync('plan', repo.work, ...cp, '--at', a.slice(0, 10));
+    expect(planned.err).toBe('');
+    expect(planned.out).toMatch(/~ Queue\/batch\n\s+run_concurrency: 70 → 50/);
+    expect(planned.out).toMatch(/Plan: 0 to create, 1 to update, 0 to replace, 0 to delete/);
+    const json = await poolsync('plan', repo.work, ...cp, '--at', 'HEAD~1', '--output', 'json');
+    expect(JSON.parse(json.out)).toMatchObject({ commit: a });
+
+    const applied = await poolsync('apply', repo.work, ...cp, '--at', a, '--auto-approve');
+    expect(applied.code).toBe(0);
+    const state = await EmbeddedControlPlane.open({ path: cpPath });
+    try {
+      expect((await state.getQueue('batch')).run_concurrency).toBe(50);
+    } finally {
+      await state.close();
+    }
+    expect(git(repo.work, 'status', '--porcelain')).toBe(status);
+    expect(readFileSync(join(repo.work, 'queues/batch.yaml'), 'utf8')).toContain(
+      'run_concurrency: 70',
+    );
+
+    const missing = await poolsync('plan', repo.work, ...cp, '--at', 'no-such-tag');
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(
+      /^Error: --at no-such-tag: no such commit in the repository at .* \(fetch it first: git fetch origin no-such-tag\)\n$/,
+    );
+    const both = await poolsync('plan', repo.work, ...cp, '--at', a, '--commit', a);
+    expect(both.err).toMatch(/--at plans a commit's files: it cannot be combined with --commit/);
+    const outside = await poolsync('plan', tempFolder('poolsync-no-git-'), ...cp, '--at', a);
+    expect(outside.err).toMatch(/is not in a Git repository/);
+  });
+});
