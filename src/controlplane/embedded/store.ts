@@ -31,6 +31,7 @@ import { UserError } from '../../util/user-error.js';
 import { acquireLockFile, type HeldLockFile } from '../../util/lock-file.js';
 import {
   applyOp,
+  journaledOpProblem,
   type Op,
   type State,
   stateFromJson,
@@ -396,6 +397,13 @@ export async function replayJournal(
     }
     if (entry.seq <= seq) return;
     if (contiguous && entry.seq !== seq + 1) throw new ReadRace();
+    // An op journaled before a field existed carries none: it takes its default, as a snapshot's.
+    const problem = journaledOpProblem(entry.op);
+    if (problem !== null) {
+      throw new UserError(
+        `${path}:${i + 1}: the control-plane journal is corrupt (${problem}); restore from a backup`,
+      );
+    }
     try {
       applyOp(state, entry.op);
     } catch (err) {
