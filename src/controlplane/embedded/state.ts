@@ -165,6 +165,9 @@ const OPS: { [K in Op['op']]: (state: State, op: OpOf<K>) => void } = {
   delete_execution_cluster_label: deleteClusterLabel,
 };
 
+/** Whether `name` is an op of this build (a journal line of a newer one may be another). */
+export const isOpName = (name: string): name is Op['op'] => Object.hasOwn(OPS, name);
+
 export function applyOp(state: State, op: Op): void {
   (OPS[op.op] as (state: State, op: Op) => void)(state, op);
 }

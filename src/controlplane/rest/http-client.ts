@@ -22,7 +22,8 @@ import type {
   LiveQueue,
   QueueMetrics,
 } from '../../model/live.js';
-import type { InventoryRecord } from '../../model/inventory.js';
+import { INVENTORY_FORMAT, type InventoryRecord } from '../../model/inventory.js';
+import { refuseNewer } from '../../util/format-version.js';
 import {
   ControlPlaneError,
   ERROR_CODES,
@@ -112,9 +113,17 @@ export class HttpControlPlane implements ControlPlane {
   }
 
   readonly inventory: InventoryCalls = {
-    readInventory: async () =>
-      (await this.http.call<{ inventory: InventoryRecord | null }>('GET', '/v1/inventory'))
-        .inventory,
+    readInventory: async () => {
+      const { inventory } = await this.http.call<{ inventory: unknown }>('GET', '/v1/inventory');
+      // One of a newer server's format is refused (never rewritten in this one's); others as sent.
+      if (inventory !== null)
+        refuseNewer(
+          `${this.url}/v1/inventory`,
+          (inventory as { format?: unknown })?.format,
+          INVENTORY_FORMAT,
+        );
+      return inventory as InventoryRecord | null;
+    },
     writeInventory: async (record) => void (await this.http.call('PUT', '/v1/inventory', record)),
   };
   readonly applyLock: ApplyLockProvider = {
