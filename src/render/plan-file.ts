@@ -44,7 +44,8 @@ export function planValidator(): ValidateFunction {
     const { Ajv2020 } = createRequire(import.meta.url)('ajv/dist/2020.js') as {
       Ajv2020: typeof Ajv2020Class;
     };
-    const ajv = new Ajv2020({ strict: false, allErrors: false });
+    // useDefaults: a field a plan of an earlier build lacks takes its default (docs/versioning.md).
+    const ajv = new Ajv2020({ strict: false, allErrors: false, useDefaults: true });
     validator = ajv.compile(JSON.parse(readFileSync(SCHEMA_URL, 'utf8')) as object);
   }
   return validator;
