@@ -5,10 +5,13 @@
  * from schemas/ (SPEC_FIELDS), so a field added later is held to this by the same tests.
  */
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
+import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
 import { SPEC_FIELDS, type SpecField } from '../../src/gen/manifests/kinds.js';
 import { QUEUE_DEFAULTS, QUEUE_PLACEMENT, QUEUE_SPEC_FIELDS } from '../../src/model/common.js';
 import { queueSpecShape } from '../../src/model/shapes.js';
@@ -232,6 +235,33 @@ describe('a REST body of an older client (control-plane serve)', () => {
     } finally {
       await server.close();
       await controlPlane.close();
+    }
+  });
+});
+
+describe('an answer of an older control-plane server, read by this REST client', () => {
+  it('takes the default of each optional field it lacks (the corpus answers, stripped)', async () => {
+    const answers = (file: string) =>
+      JSON.parse(readFileSync(join(BUILD, 'rest', file), 'utf8')) as { items: Obj[] };
+    const older = { queues: answers('queues.json'), pools: answers('pools.json') };
+    const removed = { count: 0 };
+    for (const q of older.queues.items) strip(q, QUEUE, removed);
+    for (const p of older.pools.items) strip(p.contract as Obj, SPEC_FIELDS.ClusterPool, removed);
+    expect(removed.count).toBeGreaterThan(20);
+    const server = createServer((req, res) => {
+      const kind = req.url?.split('?')[0] === '/v1/queues' ? 'queues' : 'pools';
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(older[kind]));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const client = new HttpControlPlane(
+      `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    );
+    try {
+      expect(await client.listQueues()).toEqual(answers('queues.json').items);
+      expect(await client.listPools()).toEqual(answers('pools.json').items);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 });
