@@ -293,7 +293,9 @@ export const PLAN_SCHEMA_FILE = new URL('schemas/plan.schema.json', ROOT);
 
 /**
  * schemas/plan.schema.json with its `queueSpec` (a step's queue spec: a name and every Queue
- * field but Union's caps, defaults applied) derived from the Queue schema.
+ * field but Union's caps, defaults applied) derived from the Queue schema. Only the fields the
+ * Queue schema requires are required, the others keep their default: a plan written before a
+ * field existed reads it as its default (ajv's useDefaults, render/plan-file.ts).
  */
 export async function generatePlanSchemaSource(): Promise<string> {
   const plan = JSON.parse(await readFile(PLAN_SCHEMA_FILE, 'utf8')) as {
@@ -306,12 +308,10 @@ export async function generatePlanSchemaSource(): Promise<string> {
   );
   plan.$defs['queueSpec'] = {
     type: 'object',
-    required: ['name', ...fields.map(([name]) => name)],
+    required: ['name', ...(spec.required ?? [])],
     properties: {
       name: { $ref: '#/$defs/name' },
-      ...Object.fromEntries(
-        fields.map(([name, { description: _d, default: _default, ...rest }]) => [name, rest]),
-      ),
+      ...Object.fromEntries(fields.map(([name, { description: _d, ...rest }]) => [name, rest])),
     },
   };
   const config = (await resolveConfig(fileURLToPath(PLAN_SCHEMA_FILE))) ?? {};

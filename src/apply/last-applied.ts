@@ -10,6 +10,7 @@ import { writeOwnFile } from '../util/safe-file.js';
 import { readStateBytes } from '../util/state-file.js';
 import { refuseTrackedFiles } from '../util/tracked.js';
 import { UserError } from '../util/user-error.js';
+import { refuseNewer } from '../util/format-version.js';
 import { DEFAULT_STATE_DIR, statePathFor, stateRootOf } from './lock.js';
 import { liveStateProblem } from '../model/shapes.js';
 
@@ -61,6 +62,7 @@ export async function readLastApplied(path: string): Promise<LastApplied> {
       `${path} is not JSON: delete it and run \`poolsync apply\` to record it again`,
     );
   }
+  refuseNewer(path, record?.format_version, '1');
   const problem =
     record?.format_version !== '1'
       ? 'its format_version is not "1"'

@@ -1,13 +1,5 @@
 /**
- * poolsync's version, from its package.json (found from this file: `src/cli/` under tsx,
- * `dist/cli/` when built, bundled or not). yargs is given it too: its own look-up starts from
- * where yargs is, which in the bundle is not under node_modules.
+ * poolsync's version (util/package-version.ts). yargs is given it too: its own look-up starts
+ * from where yargs is, which in the bundle is not under node_modules.
  */
-import { readFileSync } from 'node:fs';
-
-export function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
-}
+export { packageVersion } from '../util/package-version.js';

@@ -48,7 +48,7 @@ export class InventoryFile implements InventoryCalls {
         : err;
     });
     if (bytes === null) return null;
-    const parsed = parseInventoryText(bytes.toString('utf8'));
+    const parsed = parseInventoryText(bytes.toString('utf8'), path);
     if (typeof parsed === 'string')
       throw new UserError(`${path} is not a poolsync inventory: ${parsed}. ${RESTORE}`);
     return parsed;

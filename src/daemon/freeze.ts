@@ -11,6 +11,7 @@ import type { Clock } from '../util/clock.js';
 import { nullable, record, shapeProblem, str } from '../util/json-shape.js';
 import { writeOwnFile } from '../util/safe-file.js';
 import { readKeptFile } from '../util/state-file.js';
+import { NewerFormatError, refuseNewer } from '../util/format-version.js';
 import { UserError } from '../util/user-error.js';
 
 /**
@@ -108,6 +109,8 @@ export interface FreezeStatus {
 
 const FILE = 'suspended.json';
 const WHAT = 'suspension';
+/** Absent in files written before it was: format 1 (util/format-version.ts). */
+const FORMAT = 1;
 const SHAPE = record({
   suspended: nullable(record({ since: str, by: str, reason: nullable(str) })),
 });
@@ -136,9 +139,14 @@ export class Freeze {
       maxBytes: 64 * 1024,
       what: WHAT,
       warn: (m) => (unread = m),
-      parse: (data) =>
-        shapeProblem('suspension', SHAPE, data) ?? (data as { suspended: Suspension | null }),
+      parse: (data) => {
+        refuseNewer(path, (data as { format?: unknown })?.format, FORMAT);
+        return (
+          shapeProblem('suspension', SHAPE, data) ?? (data as { suspended: Suspension | null })
+        );
+      },
     }).catch((err: unknown) => {
+      if (err instanceof NewerFormatError) throw err; // kept for the newer build, never replaced
       unread = (err as Error).message;
       return null;
     });
@@ -167,7 +175,7 @@ export class Freeze {
     await writeOwnFile(
       this.stateDir,
       join(this.stateDir, FILE),
-      JSON.stringify({ suspended: suspension }),
+      JSON.stringify({ format: FORMAT, suspended: suspension }),
       { what: WHAT, mode: 0o600 },
     );
     this.suspension = suspension;

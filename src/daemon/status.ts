@@ -25,6 +25,7 @@ import {
 } from '../util/json-shape.js';
 import { writeOwnFile } from '../util/safe-file.js';
 import { readKeptFile } from '../util/state-file.js';
+import { NewerFormatError, refuseNewer } from '../util/format-version.js';
 import { planValidator } from '../render/plan-file.js';
 import { planDocument } from '../render/json.js';
 
@@ -421,7 +422,14 @@ export async function readHistory(
     maxBytes: HISTORY_BYTES,
     what: WHAT,
     warn,
-    parse: (data) => shapeProblem('history', HISTORY_SHAPE, data) ?? (data as KeptHistory),
+    parse: (data) => {
+      refuseNewer(
+        join(stateDir, 'history.json'),
+        (data as { format?: unknown })?.format,
+        HISTORY_FORMAT,
+      );
+      return shapeProblem('history', HISTORY_SHAPE, data) ?? (data as KeptHistory);
+    },
   });
   return kept && { runs: kept.runs, lastDrift: kept.lastDrift ?? null };
 }
@@ -431,6 +439,7 @@ export async function keptHistory(
   warn: (err: string) => void,
 ): Promise<{ kept: KeptHistory | null; save(history: KeptHistory): Promise<void> }> {
   const kept = await readHistory(stateDir, warn).catch((err: unknown) => {
+    if (err instanceof NewerFormatError) throw err; // kept for the newer build, never replaced
     warn((err as Error).message);
     return null;
   });

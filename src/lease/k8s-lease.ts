@@ -394,7 +394,7 @@ export class ConfigMapInventory {
   private entry(cm: V1ConfigMap | null): InventoryRecord | null {
     const text = cm?.data?.[this.key];
     if (text === undefined) return null;
-    const parsed = parseInventoryText(text);
+    const parsed = parseInventoryText(text, `${this.where}, key ${this.key},`);
     if (typeof parsed === 'string') {
       const { namespace, name } = this.ref;
       throw new UserError(

@@ -3,6 +3,7 @@
  * applied from the repository, which `prune: true` deletes once undeclared (as the kinds
  * `manage:` claims). Kept where every reader of that control plane finds it (src/apply/inventory.ts).
  */
+import { refuseNewer } from '../util/format-version.js';
 
 export const INVENTORY_FORMAT = 1;
 
@@ -22,11 +23,15 @@ export interface InventoryRecord {
   forgotten?: string[];
 }
 
-/** A record read from anywhere (a file, a REST body): the addresses, or why it is not one. */
-export function parseInventory(data: unknown): InventoryRecord | string {
+/**
+ * A record read from anywhere (a file, a REST body): the addresses, or why it is not one; one
+ * of a newer format is refused, naming `where` (util/format-version.ts).
+ */
+export function parseInventory(data: unknown, where = 'the inventory'): InventoryRecord | string {
   if (typeof data !== 'object' || data === null || Array.isArray(data))
     return 'expected a JSON object';
   const r = data as Record<string, unknown>;
+  refuseNewer(where, r.format, INVENTORY_FORMAT);
   if (r.format !== INVENTORY_FORMAT)
     return `format is ${JSON.stringify(r.format)}, this poolsync reads format ${INVENTORY_FORMAT}`;
   const addresses = r.addresses;
@@ -51,10 +56,12 @@ export function parseInventory(data: unknown): InventoryRecord | string {
 }
 
 /** A record from its JSON text, or why it is not one (never the parser's message: it quotes the text). */
-export function parseInventoryText(text: string): InventoryRecord | string {
+export function parseInventoryText(text: string, where?: string): InventoryRecord | string {
+  let data: unknown;
   try {
-    return parseInventory(JSON.parse(text));
+    data = JSON.parse(text);
   } catch {
     return 'not JSON';
   }
+  return parseInventory(data, where);
 }

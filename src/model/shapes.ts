@@ -1,6 +1,7 @@
 /**
  * The JSON shapes of the model's records (util/json-shape.ts), for files poolsync wrote and
- * reads back: the embedded control plane's snapshot, apply's last-applied record.
+ * reads back: the embedded control plane's snapshot and journal, apply's last-applied record.
+ * Derived from schemas/ (SPEC_FIELDS): an absent optional field reads as its default.
  */
 import {
   anything,
@@ -40,19 +41,24 @@ function shapeOf(f: SpecField): Shape {
 }
 
 /**
- * The record of `fields` (the `names` of them) as the model keeps it: a field a manifest may omit
- * that has no default as null (an assignment's workflow, a pool's registry).
+ * The record of `fields` (the `names` of them) as the model keeps it. Only a field the schema
+ * requires must be there: a record written before an optional field existed reads it as its
+ * default, or as null when it has none (the model's null for a field a manifest may omit: an
+ * assignment's workflow, a pool's registry), as ajv's `useDefaults` fills a manifest.
  */
 function recordOf(
   fields: Readonly<Record<string, SpecField>>,
   names: readonly string[] = Object.keys(fields),
 ): Shape {
-  const shapes = names.map((n) => {
+  const shapes: Record<string, Shape> = {};
+  const absent: Record<string, unknown> = {};
+  for (const n of names) {
     const f = fields[n]!;
     const shape = shapeOf(f);
-    return [n, f.required || 'default' in f ? shape : nullable(shape)] as const;
-  });
-  return record(Object.fromEntries(shapes));
+    shapes[n] = f.required || 'default' in f ? shape : nullable(shape);
+    if (!f.required) absent[n] = 'default' in f ? f.default : null;
+  }
+  return record(shapes, {}, absent);
 }
 
 export const poolContractShape: Shape = recordOf(SPEC_FIELDS.ClusterPool);

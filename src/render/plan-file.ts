@@ -21,6 +21,7 @@ import { jsonParts } from '../util/json-parts.js';
 import { planDocument } from './json.js';
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { constantTimeEqual } from '../util/constant-time.js';
+import { isNewerFormat, newerFormatMessage } from '../util/format-version.js';
 
 /** Every refusal of a plan file: the message says which file, what is wrong and what to do. */
 export class PlanFileError extends Error {
@@ -43,7 +44,8 @@ export function planValidator(): ValidateFunction {
     const { Ajv2020 } = createRequire(import.meta.url)('ajv/dist/2020.js') as {
       Ajv2020: typeof Ajv2020Class;
     };
-    const ajv = new Ajv2020({ strict: false, allErrors: false });
+    // useDefaults: a field a plan of an earlier build lacks takes its default (docs/versioning.md).
+    const ajv = new Ajv2020({ strict: false, allErrors: false, useDefaults: true });
     validator = ajv.compile(JSON.parse(readFileSync(SCHEMA_URL, 'utf8')) as object);
   }
   return validator;
@@ -99,6 +101,8 @@ export function parsePlanFile(text: string, where: string, opts: { key: PlanKey 
   const version = doc.format_version;
   if (version === undefined)
     throw new PlanFileError(`${where} is not a plan: it has no format_version; ${PLAN_AGAIN}`);
+  if (isNewerFormat(version, PLAN_FORMAT_VERSION))
+    throw new PlanFileError(newerFormatMessage(where, version, PLAN_FORMAT_VERSION));
   if (version !== PLAN_FORMAT_VERSION)
     throw new PlanFileError(
       `${where} is a plan of format_version ${JSON.stringify(version)}; this poolsync reads format_version ` +

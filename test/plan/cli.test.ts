@@ -132,7 +132,9 @@ describe('poolsync plan / show', { timeout: 90_000 }, () => {
     );
     const r = await poolsync('show', other);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/format_version "2"/);
+    expect(r.stderr).toMatch(
+      /is format 2, written by a newer poolsync; .* reads format 1: upgrade poolsync/,
+    );
   });
 
   it('a missing folder and an unreadable token file are user errors', async () => {

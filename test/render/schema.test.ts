@@ -60,7 +60,12 @@ describe('plan JSON schema (draft 2020-12)', () => {
     ['not JSON', 'plan: yes', /not JSON/],
     ['an array', '[]', /expected a JSON object/],
     ['no format_version', '{"steps": []}', /no format_version/],
-    ['another format_version', '{"format_version": "2"}', /format_version "2"/],
+    [
+      'a newer format_version',
+      '{"format_version": "2"}',
+      /is format 2, written by a newer poolsync/,
+    ],
+    ['an older format_version', '{"format_version": "0"}', /format_version "0"/],
     [
       'a step with an unknown op (sealed)',
       sealed({

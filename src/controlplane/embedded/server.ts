@@ -20,6 +20,7 @@ import type { EmbeddedControlPlane } from './embedded.js';
 import { readLimitedBody } from '../../util/request-body.js';
 import { assignmentKeyString } from '../../model/common.js';
 import { parseInventory } from '../../model/inventory.js';
+import { NewerFormatError } from '../../util/format-version.js';
 import { isMap } from '../../model/flyte.js';
 
 export interface ControlPlaneServerOptions {
@@ -133,6 +134,17 @@ export function logRequest(
   });
 }
 
+/** A body of a newer client's format: INVALID_ARGUMENT, its one line naming both versions. */
+async function newerAsInvalid<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    if (err instanceof NewerFormatError)
+      throw new ControlPlaneError('INVALID_ARGUMENT', err.message);
+    throw err;
+  }
+}
+
 function sendError(res: ServerResponse, err: unknown, log: Logger | undefined): void {
   if (res.headersSent) {
     res.destroy();
@@ -141,6 +153,12 @@ function sendError(res: ServerResponse, err: unknown, log: Logger | undefined): 
   if (err instanceof HttpError) {
     if (err.status === 413) res.setHeader('connection', 'close');
     send(res, err.status, { code: err.code, message: err.message }, err.headers);
+  } else if (err instanceof NewerFormatError) {
+    // A file beside the state that a newer build wrote (the inventory): its line, not INTERNAL.
+    send(res, ERROR_STATUS.FAILED_PRECONDITION, {
+      code: 'FAILED_PRECONDITION',
+      message: err.message,
+    });
   } else if (err instanceof ControlPlaneError) {
     send(res, ERROR_STATUS[err.code], {
       code: err.code,
@@ -516,7 +534,9 @@ export function routes(cp: EmbeddedControlPlane, faults: Faults): Route[] {
       ok({ inventory: await cp.inventory.readInventory() }),
     ),
     route('PUT', '/v1/inventory', async (r) => {
-      const record = parseInventory(await r.body());
+      const record = await newerAsInvalid(async () =>
+        parseInventory(await r.body(), 'the inventory sent'),
+      );
       if (typeof record === 'string')
         throw new ControlPlaneError('INVALID_ARGUMENT', `not an inventory: ${record}`);
       await cp.inventory.writeInventory(record);

@@ -45,7 +45,16 @@ import {
   queueSpecShape,
   storedClusterShape,
 } from '../../model/shapes.js';
-import { bool, listOf, nullable, num, record, shapeProblem, str } from '../../util/json-shape.js';
+import {
+  bool,
+  listOf,
+  nullable,
+  num,
+  record,
+  type Shape,
+  shapeProblem,
+  str,
+} from '../../util/json-shape.js';
 import {
   formatCapabilities,
   reportedDataPlane,
@@ -155,6 +164,9 @@ const OPS: { [K in Op['op']]: (state: State, op: OpOf<K>) => void } = {
   set_execution_cluster_label: setClusterLabel,
   delete_execution_cluster_label: deleteClusterLabel,
 };
+
+/** Whether `name` is an op of this build (a journal line of a newer one may be another). */
+export const isOpName = (name: string): name is Op['op'] => Object.hasOwn(OPS, name);
 
 export function applyOp(state: State, op: Op): void {
   (OPS[op.op] as (state: State, op: Op) => void)(state, op);
@@ -788,6 +800,27 @@ const stateJsonShape = record(
 /** Why a snapshot's `state` is not a StateJson (`state.pools[2].contract is missing`), or null. */
 export function stateJsonProblem(value: unknown): string | null {
   return shapeProblem('state', stateJsonShape, value);
+}
+
+const contractPart = record({ contract: poolContractShape });
+const specPart = record({ spec: queueSpecShape });
+/** The ops that carry a kind's record: checked, and their absent fields filled, as a snapshot's. */
+const OP_PARTS: Partial<Record<Op['op'], Shape>> = {
+  create_pool: contractPart,
+  update_pool: contractPart,
+  create_queue: specPart,
+  update_queue: specPart,
+  set_assignment: record({ assignment: assignmentShape }),
+  set_execution_cluster_label: record({ label: executionClusterLabelShape }),
+};
+
+/**
+ * Why a journaled op's record is not one (`op.spec.depth is not a number`), or null; a field
+ * added since it was journaled is set to its default in place (model/shapes.ts).
+ */
+export function journaledOpProblem(op: Op): string | null {
+  const shape = OP_PARTS[op.op];
+  return shape ? shapeProblem('op', shape, op) : null;
 }
 
 /**

@@ -28,9 +28,13 @@ import { refuseTrackedFiles } from '../../util/tracked.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelay } from '../../util/backoff.js';
 import { UserError } from '../../util/user-error.js';
+import { NewerFormatError, refuseNewer } from '../../util/format-version.js';
+import { packageVersion } from '../../util/package-version.js';
 import { acquireLockFile, type HeldLockFile } from '../../util/lock-file.js';
 import {
   applyOp,
+  isOpName,
+  journaledOpProblem,
   type Op,
   type State,
   stateFromJson,
@@ -334,6 +338,7 @@ export async function readSnapshot(path: string): Promise<Snapshot | null> {
       `${path} is not a poolsync control-plane state file (no "format": "${FORMAT}" and "seq"); restore it from a backup or point --state elsewhere`,
     );
   }
+  refuseNewer(path, s.version, VERSION);
   if (s.version !== VERSION) {
     throw new UserError(
       `${path} has state format version ${typeof s.version === 'number' ? s.version : '(none)'}; this poolsync reads version ${VERSION}`,
@@ -396,6 +401,19 @@ export async function replayJournal(
     }
     if (entry.seq <= seq) return;
     if (contiguous && entry.seq !== seq + 1) throw new ReadRace();
+    // The journal is of its snapshot's format: an op this build does not know is a newer one's.
+    if (!isOpName(entry.op.op)) {
+      throw new NewerFormatError(
+        `${path}:${i + 1}: op "${escapeName(entry.op.op)}" is of a format after ${VERSION}, written by a newer poolsync; this poolsync (${packageVersion()}) reads format ${VERSION}: upgrade poolsync`,
+      );
+    }
+    // An op journaled before a field existed carries none: it takes its default, as a snapshot's.
+    const problem = journaledOpProblem(entry.op);
+    if (problem !== null) {
+      throw new UserError(
+        `${path}:${i + 1}: the control-plane journal is corrupt (${problem}); restore from a backup`,
+      );
+    }
     try {
       applyOp(state, entry.op);
     } catch (err) {

@@ -8,6 +8,7 @@ import {
   NAME_MAX_LENGTH,
   NAME_PATTERN,
   QUEUE_DEFAULTS,
+  QUEUE_PLACEMENT,
   QUEUE_SPEC_FIELDS,
   SECRET_STORE_TYPES,
   WILDCARD,
@@ -22,6 +23,8 @@ import {
   type QueueSpec,
 } from '../../model/common.js';
 import { SPEC_FIELDS, type SpecField } from '../../gen/manifests/kinds.js';
+import { poolContractShape } from '../../model/shapes.js';
+import { shapeProblem } from '../../util/json-shape.js';
 import { ControlPlaneError } from '../errors.js';
 import type { RegisterClusterRequest } from '../types.js';
 import { type ExecutionClusterLabel, isMap } from '../../model/flyte.js';
@@ -100,10 +103,16 @@ function requireString(obj: Obj, key: string, what: string, addr: string, rule: 
   return value;
 }
 
-/** P2: a contract as given by a caller, normalised (endpoint "", image_registry null). */
+const CONTRACT_FIELDS = Object.keys(SPEC_FIELDS.ClusterPool);
+
+/**
+ * P2: a contract as given by a caller, normalised: an absent optional field takes its default
+ * (endpoint "") or null (image_registry), as in a snapshot (model/shapes.ts), so a client older
+ * than a field is served.
+ */
 export function validateContract(value: unknown, addr: string): PoolContract {
   const c = requireObject(value, 'contract', addr);
-  rejectUnknown(c, ['object_store_ref', 'secret_store', 'image_registry'], 'contract', addr);
+  rejectUnknown(c, CONTRACT_FIELDS, 'contract', addr);
   const store = requireObject(c.object_store_ref, 'contract.object_store_ref', addr);
   rejectUnknown(store, ['uri', 'endpoint'], 'contract.object_store_ref', addr);
   const uri = requireString(store, 'uri', 'contract.object_store_ref', addr, 'P2');
@@ -134,11 +143,18 @@ export function validateContract(value: unknown, addr: string): PoolContract {
       locator: requireString(registry, 'locator', 'contract.image_registry', addr, 'P2'),
     };
   }
-  return {
+  const out: PoolContract & Record<string, unknown> = {
     object_store_ref: { uri, endpoint },
     secret_store: { type, locator },
     image_registry,
   };
+  // A field the schema has beyond P2's: as given (a copy), checked and defaulted by its shape.
+  for (const f of CONTRACT_FIELDS) {
+    if (!(f in out) && c[f] !== undefined) out[f] = structuredClone(c[f]);
+  }
+  const problem = shapeProblem('contract', poolContractShape, out);
+  if (problem !== null) throw invalid(`${problem} (P2)`, addr, 'P2');
+  return out;
 }
 
 /** Refuses fields beyond `known`: `what` (`… takes a, b; unknown:`), then the unknown ones. */
@@ -247,8 +263,18 @@ function validateSetting(s: Obj, f: keyof QueueSettings, addr: string): unknown 
 }
 
 /**
- * Q1 (create, defaults applied) and Q3 (update, `complete`: every field required because an
- * update replaces the whole spec). A `name` field is tolerated when it equals the queue's.
+ * Q3: what an update must state, as it replaces the whole spec: the fields the schema requires
+ * and the queue's placement (an absent pool would read as a move to "default", an absent
+ * selector as "*"). A setting left out takes its default, as in a create: a client older than
+ * a field never sends it (docs/versioning.md).
+ */
+const UPDATE_REQUIRES = QUEUE_SPEC_FIELDS.filter(
+  (f) => SPEC_FIELDS.Queue[f].required || (QUEUE_PLACEMENT as readonly string[]).includes(f),
+);
+
+/**
+ * Q1 (create, defaults applied) and Q3 (update, `complete`: the fields UPDATE_REQUIRES names
+ * required). A `name` field is tolerated when it equals the queue's.
  */
 export function validateQueueSpec(value: unknown, name: string, complete: boolean): QueueSpec {
   const addr = address('Queue', name);
@@ -258,7 +284,7 @@ export function validateQueueSpec(value: unknown, name: string, complete: boolea
   }
   rejectUnknown(s, [...QUEUE_SPEC_FIELDS, 'name'], 'queue spec', addr);
   if (complete) {
-    const missing = QUEUE_SPEC_FIELDS.filter((f) => s[f] === undefined);
+    const missing = UPDATE_REQUIRES.filter((f) => s[f] === undefined);
     if (missing.length > 0) {
       throw invalid(
         `a queue update replaces the whole spec (Q3): missing ${missing.join(', ')}`,

@@ -22,7 +22,12 @@ import type {
   LiveQueue,
   QueueMetrics,
 } from '../../model/live.js';
-import type { InventoryRecord } from '../../model/inventory.js';
+import { INVENTORY_FORMAT, type InventoryRecord } from '../../model/inventory.js';
+import { refuseNewer } from '../../util/format-version.js';
+import { record, shapeProblem, type Shape } from '../../util/json-shape.js';
+import { poolContractShape, queueSpecShape } from '../../model/shapes.js';
+import { UserError } from '../../util/user-error.js';
+
 import {
   ControlPlaneError,
   ERROR_CODES,
@@ -62,6 +67,9 @@ interface Page<T> {
 
 type Shard = { index: number; count: number } | null;
 type Kinds = 'pools' | 'clusters' | 'queues';
+
+/** A pool as answered: its contract as stored (model/shapes.ts). */
+const POOL = record({ contract: poolContractShape });
 
 /** The code of an error answer without one: the server's status of each code, and 403, 413. */
 const STATUS_CODES: Record<number, ControlPlaneErrorCode> = {
@@ -112,9 +120,17 @@ export class HttpControlPlane implements ControlPlane {
   }
 
   readonly inventory: InventoryCalls = {
-    readInventory: async () =>
-      (await this.http.call<{ inventory: InventoryRecord | null }>('GET', '/v1/inventory'))
-        .inventory,
+    readInventory: async () => {
+      const { inventory } = await this.http.call<{ inventory: unknown }>('GET', '/v1/inventory');
+      // One of a newer server's format is refused (never rewritten in this one's); others as sent.
+      if (inventory !== null)
+        refuseNewer(
+          `${this.url}/v1/inventory`,
+          (inventory as { format?: unknown })?.format,
+          INVENTORY_FORMAT,
+        );
+      return inventory as InventoryRecord | null;
+    },
     writeInventory: async (record) => void (await this.http.call('PUT', '/v1/inventory', record)),
   };
   readonly applyLock: ApplyLockProvider = {
@@ -128,21 +144,44 @@ export class HttpControlPlane implements ControlPlane {
     return this.http.call('GET', '/v1/capabilities');
   }
 
-  readonly listPools = () => this.list<LivePool>('/v1/pools', byName);
-  readonly getPool = (name: string): Promise<LivePool> =>
-    this.http.call('GET', `/v1/pools/${seg(name)}`);
+  readonly listPools = async () =>
+    this.current(POOL, '/v1/pools', await this.list<LivePool>('/v1/pools', byName));
+  readonly getPool = async (name: string): Promise<LivePool> =>
+    this.current(POOL, '/v1/pools', [
+      await this.http.call<LivePool>('GET', `/v1/pools/${seg(name)}`),
+    ])[0]!;
 
   readonly listClusters = () => this.list<LiveCluster>('/v1/clusters', byName);
   readonly getCluster = (name: string): Promise<LiveCluster> =>
     this.http.call('GET', `/v1/clusters/${seg(name)}`);
 
-  readonly listQueues = () => this.list<LiveQueue>('/v1/queues', byName);
-  readonly getQueue = (name: string): Promise<LiveQueue> =>
-    this.http.call('GET', `/v1/queues/${seg(name)}`);
+  readonly listQueues = async () =>
+    this.current(queueSpecShape, '/v1/queues', await this.list<LiveQueue>('/v1/queues', byName));
+  readonly getQueue = async (name: string): Promise<LiveQueue> =>
+    this.current(queueSpecShape, '/v1/queues', [
+      await this.http.call<LiveQueue>('GET', `/v1/queues/${seg(name)}`),
+    ])[0]!;
 
   /** soft_delete; a server older than these lists lists none, as before. */
-  readonly listDeletedQueues = () => this.listDeleted<LiveQueue>('queues');
-  readonly listDeletedPools = () => this.listDeleted<LivePool>('pools');
+  readonly listDeletedQueues = async () =>
+    this.current(queueSpecShape, '/v1/deleted/queues', await this.listDeleted<LiveQueue>('queues'));
+  readonly listDeletedPools = async () =>
+    this.current(POOL, '/v1/deleted/pools', await this.listDeleted<LivePool>('pools'));
+
+  /**
+   * Answers of a server older than a field lack it: each reads as its default, as a stored
+   * record does (model/shapes.ts); an answer without a required field is refused, naming it.
+   */
+  private current<T>(shape: Shape, path: string, items: T[]): T[] {
+    for (let i = 0; i < items.length; i++) {
+      const problem = shapeProblem(`answer[${i}]`, shape, items[i]);
+      if (problem !== null)
+        throw new UserError(
+          `${this.url}${path}: ${problem}: is it a poolsync control-plane server (control-plane serve)?`,
+        );
+    }
+    return items;
+  }
   readonly listDeletedClusters = () => this.listDeleted<LiveCluster>('clusters');
 
   private async listDeleted<T extends { name: string }>(kind: Kinds): Promise<T[]> {
