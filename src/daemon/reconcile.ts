@@ -7,7 +7,7 @@
  */
 import { applyStage, recording } from './stages/apply.js';
 import { recordApply } from '../ops/apply-run.js';
-import { nextInventory } from '../plan/inventory.js';
+import { inventoryBehind } from '../plan/inventory.js';
 import { recheckPlan } from '../ops/stale-plan.js';
 import type { ControlPlane } from '../controlplane/types.js';
 import { fetchStage, loadStage, renderStage } from './stages/repository.js';
@@ -235,7 +235,7 @@ export class Reconciler {
         const behind =
           liveInventory !== undefined &&
           plan.inventory !== undefined &&
-          nextInventory(liveInventory, plan.inventory, new Set()) !== null;
+          inventoryBehind(liveInventory, products.live, plan.inventory);
         if (decision.result === 'in_sync' && behind) {
           opened = false;
           await access.use(async (cp) => {
