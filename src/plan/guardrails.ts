@@ -7,7 +7,8 @@
 import type { Guardrails } from '../model/desired.js';
 import type { Protection } from '../model/inventory.js';
 import type { LiveState } from '../model/live.js';
-import type { Change, PlanError } from '../model/plan.js';
+import type { Change, Plan, PlanError } from '../model/plan.js';
+import { isSideEffect } from './counts.js';
 import { planError } from './reasons.js';
 
 /** How many addresses an error lists (the count says the rest). */
@@ -74,10 +75,15 @@ const RULES = [
  * the first addresses. A bound only ever tightens: none of them can raise another.
  */
 export function budgetErrors(
-  changes: readonly Change[],
+  plan: Pick<Plan, 'changes' | 'steps'>,
   bounds: readonly { from: BudgetSource; guardrails: Guardrails | undefined }[],
 ): PlanError[] {
   const errors: PlanError[] = [];
+  // Counted as the plan's summary counts them: a side effect (a co-named queue deleted with its
+  // cluster, no step of its own) goes with its cause, so 5 clusters are 5 deletes.
+  let targets: Set<string> | null = null;
+  const own = (c: Change) =>
+    !c.caused_by || !isSideEffect(c, (targets ??= new Set(plan.steps.map((s) => s.target))));
   for (const [rule, action] of RULES) {
     let limit: number | null = null;
     let from: BudgetSource[] = [];
@@ -88,7 +94,9 @@ export function budgetErrors(
       else if (n === limit) from.push(b.from);
     }
     if (limit === null) continue;
-    const spent = changes.filter((c) => c.action === action).map((c) => c.address);
+    const spent = plan.changes
+      .filter((c) => c.action === action && own(c))
+      .map((c) => c.address);
     if (spent.length <= limit) continue;
     errors.push(
       planError(

@@ -115,8 +115,9 @@ export function computePlan(
   // Guardrails (guardrails.ts): protection the inventory keeps, and the destroy budget.
   const declaredMarks = declaredProtection(desired);
   errors.push(...recordedProtectionErrors(changes, live, declaredMarks, errors));
+  const steps = buildSteps(ctx);
   errors.push(
-    ...budgetErrors(changes, [
+    ...budgetErrors({ changes, steps }, [
       { from: 'repository', guardrails: desired.config.guardrails },
       { from: 'base', guardrails: opts.baseGuardrails },
       { from: 'recorded', guardrails: live.guardrails },
@@ -135,7 +136,7 @@ export function computePlan(
     commit,
     summary,
     changes,
-    steps: buildSteps(ctx),
+    steps,
     warnings: warnings.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0)),
     errors,
     capabilities: { ...live.capabilities },

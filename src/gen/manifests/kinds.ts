@@ -331,7 +331,7 @@ export type RepoConfigFile = {
   ignore?: string[];
   /** A bound on what one plan may destroy (docs/plan.md, Guardrails). Read from the base branch in pull-request mode and from the inventory's record of the last apply: a raise counts once a commit carrying it was applied, so a pull request never raises its own. A plan over it is a plan error (plan, apply exit 1); the daemon holds it for approval. Absent: no bound. */
   guardrails?: {
-    /** Deletes one plan may make (side effects included: a co-named queue deleted with its cluster). */
+    /** Deletes one plan may make, as its summary counts them: a side effect (a co-named queue deleted with its cluster) is not counted apart. */
     max_destroy?: number;
     /** Replaces (delete, then create again) one plan may make. */
     max_replace?: number;
@@ -382,7 +382,7 @@ export type RepoConfigFile = {
       prune?: boolean;
       /** This environment's bound, over the top-level guardrails field by field: a bound on what one plan may destroy (docs/plan.md, Guardrails). Read from the base branch in pull-request mode and from the inventory's record of the last apply: a raise counts once a commit carrying it was applied, so a pull request never raises its own. A plan over it is a plan error (plan, apply exit 1); the daemon holds it for approval. Absent: no bound. */
       guardrails?: {
-        /** Deletes one plan may make (side effects included: a co-named queue deleted with its cluster). */
+        /** Deletes one plan may make, as its summary counts them: a side effect (a co-named queue deleted with its cluster) is not counted apart. */
         max_destroy?: number;
         /** Replaces (delete, then create again) one plan may make. */
         max_replace?: number;

@@ -9198,7 +9198,7 @@ const schema43 = {
           type: 'integer',
           minimum: 0,
           description:
-            'Deletes one plan may make (side effects included: a co-named queue deleted with its cluster).',
+            'Deletes one plan may make, as its summary counts them: a side effect (a co-named queue deleted with its cluster) is not counted apart.',
         },
         max_replace: {
           type: 'integer',
@@ -9370,7 +9370,7 @@ const schema43 = {
                 type: 'integer',
                 minimum: 0,
                 description:
-                  'Deletes one plan may make (side effects included: a co-named queue deleted with its cluster).',
+                  'Deletes one plan may make, as its summary counts them: a side effect (a co-named queue deleted with its cluster) is not counted apart.',
               },
               max_replace: {
                 type: 'integer',
