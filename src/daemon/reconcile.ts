@@ -300,6 +300,15 @@ function recordStage(
     applied: outcome.applied ?? { create: 0, update: 0, replace: 0, delete: 0, side_effects: 0 },
     changed: changedObjects.slice(0, CHANGED_LISTED),
     changedTotal: changedObjects.length,
+    ...(outcome.stopped
+      ? {
+          stopped: {
+            by: outcome.stopped.by,
+            notRun: outcome.stopped.notRun.slice(0, CHANGED_LISTED),
+            notRunTotal: outcome.stopped.notRun.length,
+          },
+        }
+      : {}),
     phasesMs: { ...phases },
   };
   const { o, state } = ctx;

@@ -62,6 +62,11 @@ export interface RunRecord {
     sideEffect: boolean;
   }[];
   changedTotal: number;
+  /**
+   * An apply stopped between steps (a freeze that began while it ran, a shutdown, …): why, and
+   * the steps that never started (`op target`, the first CHANGED_LISTED). Absent: not stopped.
+   */
+  stopped?: { by: string; notRun: string[]; notRunTotal: number };
   /** fetch, load, live, plan, apply (those that ran). */
   phasesMs: Record<string, number>;
 }
@@ -90,6 +95,11 @@ export interface DaemonStatus {
   /** The one count of the last evaluated plan (plan text's closing line, apply's report). */
   counts: PlanCounts | null;
   waitingForApproval: ChangeBrief[];
+  /**
+   * The guardrails that hold `waitingForApproval` whatever the policy (max_destroy, max_replace,
+   * confirm_destroy: docs/daemon.md, Guardrails); empty: the policy alone. Absent in older status.
+   */
+  heldBy?: string[];
   blocked: ChangeBrief[];
   warnings: PlanWarning[];
   errors: StatusError[];

@@ -94,9 +94,7 @@ export function budgetErrors(
       else if (n === limit) from.push(b.from);
     }
     if (limit === null) continue;
-    const spent = plan.changes
-      .filter((c) => c.action === action && own(c))
-      .map((c) => c.address);
+    const spent = plan.changes.filter((c) => c.action === action && own(c)).map((c) => c.address);
     if (spent.length <= limit) continue;
     errors.push(
       planError(
@@ -119,4 +117,26 @@ export function budgetErrors(
 }
 
 /** The errors the daemon holds for approval instead of failing the run (stages/plan.ts). */
-export const HELD_ERRORS: ReadonlySet<string> = new Set(['DESTROY_BUDGET']);
+const HELD_ERRORS: ReadonlySet<string> = new Set(['DESTROY_BUDGET']);
+
+/** A guardrail that holds a plan's destructive changes for approval, whatever the policy. */
+export const GUARD_RULES = ['max_destroy', 'max_replace', 'confirm_destroy'] as const;
+export type GuardRule = (typeof GUARD_RULES)[number];
+
+/** Whether the plan's errors are all ones the daemon holds for approval rather than fails on. */
+export function onlyHeldErrors(plan: Pick<Plan, 'errors'>): boolean {
+  return plan.errors.length > 0 && plan.errors.every((e) => HELD_ERRORS.has(e.code));
+}
+
+/**
+ * The daemon's view (docs/daemon.md, Guardrails): the rules that hold this plan's destructive
+ * changes for a person (a budget exceeded, a confirm-destroy mark), and the plan without the
+ * budget's errors, which an approval of the held changes lifts.
+ */
+export function guardrailHold(plan: Plan): { rules: GuardRule[]; plan: Plan } {
+  const rules = new Set<GuardRule>();
+  for (const e of plan.errors) if (HELD_ERRORS.has(e.code)) rules.add(e.params?.rule as GuardRule);
+  if (plan.confirm_destroy?.length) rules.add('confirm_destroy');
+  if (!onlyHeldErrors(plan)) return { rules: [...rules], plan };
+  return { rules: [...rules], plan: { ...plan, errors: [] } };
+}

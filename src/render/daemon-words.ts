@@ -43,6 +43,12 @@ export const runWords = {
   /** `stopped`: why the apply stopped early (stopWords), null when steps failed. */
   incomplete: (stopped: string | null, failed: number, notRun: number) =>
     `apply incomplete (${stopped === null ? `${plural(failed, 'step')} failed` : `stopped by ${stopped}`}; ${plural(notRun, 'step')} not run); the next run continues from the live state`,
+  /** The guardrails (plan/guardrails.ts GuardRule) that hold a plan whatever the policy. */
+  heldByGuardrails: (rules: readonly string[]) =>
+    `held by ${rules.map((r) => (r === 'confirm_destroy' ? 'poolsync/confirm-destroy' : `guardrails.${r}`)).join(' and ')}`,
+  /** An apply a freeze stopped between steps (stages/apply.ts). */
+  stoppedByFreeze: (stopped: string, ran: number, notRun: number, failed: number) =>
+    `apply stopped by ${stopped}: ${plural(ran, 'step')} done${failed > 0 ? `, ${failed} failed` : ''}, ${plural(notRun, 'step')} not started; \`poolsync resume\` plans again from the live state`,
   renderCommit: (paths: string[], commit: string | null) =>
     `poolsync: render ${paths.join(', ')}${commit ? ` from ${short(commit)}` : ''}`,
 };
@@ -63,6 +69,8 @@ export const stopWords = {
   shutdown: 'shutdown',
   leadership: 'loss of leadership',
   lock: 'loss of the apply lock (not renewed in time)',
+  /** The freeze that began while the apply ran: freezeWords' why. */
+  freeze: (why: string) => `the freeze (applies ${why})`,
   failure: 'failure',
 } as const;
 
