@@ -1,0 +1,128 @@
+/**
+ * Guardrails in the daemon (issue 74 items 1, 2 and 7; docs/daemon.md#guardrails): under policy
+ * `all`, a plan deleting more clusters than poolsync.yaml's `guardrails.max_destroy` is held for
+ * approval, not applied and not failed, and /status, the dashboard and the metrics say which rule
+ * holds it; a commit raising the budget beside the deletes is held by the budget last applied;
+ * within the budget it applies; an object marked `poolsync/confirm-destroy` is never destroyed
+ * without an approval, even once its manifest is gone.
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cleanup } from '../support/cleanup.js';
+import { manifests } from './fixtures.js';
+import { startTestDaemon } from './harness.js';
+import { tempDir } from './helpers.js';
+
+const ADMIN = 'admin-token-guardrails-0123456789';
+const CLUSTERS = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8'];
+
+function writeFolder(dir: string, files: Record<string, string>): void {
+  rmSync(dir, { recursive: true, force: true });
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), content);
+  }
+}
+
+/** The fixture's repository with `clusters`, poolsync.yaml's guardrails, and annotations on c1. */
+function repo(clusters: string[], maxDestroy: number, c1Annotations = ''): Record<string, string> {
+  const files = manifests({ clusters });
+  files['poolsync.yaml'] =
+    `apiVersion: poolsync/v1\nkind: RepoConfig\nprune: true\nguardrails:\n  max_destroy: ${maxDestroy}\n`;
+  if (c1Annotations && files['clusters/c1.yaml'])
+    files['clusters/c1.yaml'] = files['clusters/c1.yaml'].replace(
+      'metadata:\n  name: c1\n',
+      `metadata:\n  name: c1\n  annotations:\n${c1Annotations}`,
+    );
+  return files;
+}
+
+async function watching(folder: string) {
+  const h = await startTestDaemon({
+    flags: { watch: folder, 'watch-debounce': '1h', policy: 'all' },
+    env: { POOLSYNC_ADMIN_TOKEN: ADMIN },
+    logLevel: 'silent',
+    state: join(folder, '..', 'state'),
+  });
+  cleanup.add(h.stop);
+  await h.daemon.firstRun;
+  return h;
+}
+
+const names = async (h: Awaited<ReturnType<typeof watching>>) =>
+  (await h.cp.listClusters()).map((c) => c.name).sort();
+
+describe('the destroy budget in the daemon (issue 74 item 2)', { timeout: 240_000 }, () => {
+  it('6 deletes over max_destroy: 5 are held under policy all, a raise beside them changes nothing, an approval applies them; 5 apply', async () => {
+    const folder = join(tempDir(), 'repo');
+    writeFolder(folder, repo(CLUSTERS, 5));
+    const h = await watching(folder);
+    expect(h.daemon.status().lastRun!.result).toBe('applied');
+
+    writeFolder(folder, repo(CLUSTERS.slice(6), 5));
+    await h.daemon.reconcile('watch');
+    let s = h.daemon.status();
+    expect(s.lastRun!.result).toBe('waiting_for_approval');
+    expect(s.lastRun!.message).toMatch(/^held by guardrails\.max_destroy: /);
+    expect(s.heldBy).toEqual(['max_destroy']);
+    expect(s.waitingForApproval.filter((c) => c.address.startsWith('Cluster/'))).toHaveLength(6);
+    expect(s.errors).toEqual([
+      expect.objectContaining({
+        code: 'DESTROY_BUDGET',
+        message: expect.stringMatching(
+          /^this plan would delete 6 objects, over guardrails\.max_destroy: 5 \(this commit's poolsync\.yaml, as last applied\): Cluster\/c1, /,
+        ),
+      }),
+    ]);
+    expect(await names(h)).toEqual(CLUSTERS);
+    const metrics = await (await fetch(`${h.daemon.url}/metrics`)).text();
+    expect(metrics).toMatch(/^poolsync_guardrail_held_changes\{rule="max_destroy"\} [1-9]\d*$/m);
+    expect(metrics).toMatch(/^poolsync_guardrail_held_changes\{rule="confirm_destroy"\} 0$/m);
+    const page = await (await fetch(`${h.daemon.url}/`)).text();
+    expect(page).toContain('held by guardrails.max_destroy');
+
+    // The same change raising its own budget: the budget last applied still holds it.
+    writeFolder(folder, repo(CLUSTERS.slice(6), 50));
+    await h.daemon.reconcile('watch');
+    s = h.daemon.status();
+    expect(s.lastRun!.result).toBe('waiting_for_approval');
+    expect(s.errors[0]!.message).toMatch(/over guardrails\.max_destroy: 5 \(as last applied\)/);
+    expect(await names(h)).toEqual(CLUSTERS);
+
+    const approve = await fetch(`${h.daemon.url}/approve`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ fingerprint: s.approval!.pending!.fingerprint, approver: 'ops' }),
+    });
+    expect(approve.status).toBe(200);
+    await h.daemon.reconcile('manual');
+    expect(await names(h)).toEqual(['c7', 'c8']);
+    expect(h.daemon.status().heldBy).toEqual([]);
+  });
+
+  it('5 deletes within max_destroy: 5 apply under policy all', async () => {
+    const folder = join(tempDir(), 'repo');
+    writeFolder(folder, repo(CLUSTERS, 5));
+    const h = await watching(folder);
+    writeFolder(folder, repo(CLUSTERS.slice(5), 5));
+    await h.daemon.reconcile('watch');
+    expect(h.daemon.status().lastRun!.result).toBe('applied');
+    expect(await names(h)).toEqual(['c6', 'c7', 'c8']);
+  });
+});
+
+describe('confirm-destroy in the daemon (issue 74 item 1)', { timeout: 240_000 }, () => {
+  it('a cluster applied with poolsync/confirm-destroy is held for approval under policy all once its manifest is removed', async () => {
+    const folder = join(tempDir(), 'repo');
+    writeFolder(folder, repo(['c1', 'c2'], 10, '    poolsync/confirm-destroy: "true"\n'));
+    const h = await watching(folder);
+    writeFolder(folder, repo(['c2'], 10));
+    await h.daemon.reconcile('watch');
+    const s = h.daemon.status();
+    expect(s.lastRun!.result).toBe('waiting_for_approval');
+    expect(s.lastRun!.message).toMatch(/^held by poolsync\/confirm-destroy: /);
+    expect(s.heldBy).toEqual(['confirm_destroy']);
+    expect(await names(h)).toEqual(['c1', 'c2']);
+  });
+});
