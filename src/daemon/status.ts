@@ -129,7 +129,7 @@ export const MANAGED_LISTED = 500;
 
 /** managedObjects (src/plan/inventory.ts), each state in words (src/render/live-status.ts). */
 export type ManagedStatus = Omit<ReturnType<typeof managedObjects>, 'objects'> & {
-  objects: (Pick<ManagedObject, 'address'> & { status: string | null })[];
+  objects: (Pick<ManagedObject, 'address' | 'protection'> & { status: string | null })[];
 };
 
 export interface ControlPlaneStatus {

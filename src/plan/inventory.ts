@@ -115,6 +115,8 @@ export interface ManagedObject {
   address: string;
   /** Null: missing. */
   live: object | null;
+  /** The protection marks the inventory keeps for it (docs/plan.md, Guardrails); absent: none. */
+  protection?: ProtectionMark[];
 }
 
 interface ManagedObjects {
@@ -137,7 +139,10 @@ export function managedObjects(live: LiveState, limit = Infinity): ManagedObject
     recorded: live.inventory !== null && live.inventory !== undefined,
     count: managed.length,
     missing: managed.filter((a) => !found.has(a)).length,
-    objects: managed.slice(0, limit).map((a) => ({ address: a, live: found.get(a) ?? null })),
+    objects: managed.slice(0, limit).map((a) => {
+      const marks = PROTECTION_MARKS.filter((m) => live[m]?.includes(a));
+      return { address: a, live: found.get(a) ?? null, ...(marks.length ? { protection: marks } : {}) };
+    }),
     forgotten: [...forgotten],
   };
 }

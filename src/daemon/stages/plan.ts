@@ -99,7 +99,11 @@ export function managedUpdate(live: LiveState): StatusUpdate {
   return {
     managed: deepFreeze({
       ...m,
-      objects: objects.map((o) => ({ address: o.address, status: o.live && words(o) })),
+      objects: objects.map((o) => ({
+        address: o.address,
+        status: o.live && words(o),
+        ...(o.protection ? { protection: o.protection } : {}),
+      })),
     }),
   };
 }
