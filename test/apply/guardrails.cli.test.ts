@@ -131,6 +131,34 @@ describe.each(BACKENDS)('prevent-destroy kept in the inventory on $name', (backe
   });
 });
 
+describe('confirm-destroy kept in the inventory (issue 74 item 1)', () => {
+  it('a removed confirm-destroy cluster plans, the plan says a person approves it, and apply --auto-approve is refused', async () => {
+    const root = tempFolder('poolsync-confirm-');
+    const repo = join(root, 'repo');
+    const url = `file:${join(root, 'cp.json')}`;
+    const run = cli(url, {}, join(root, 'state'));
+    writeFolder(
+      repo,
+      clusters({ a: '  annotations:\n    poolsync/confirm-destroy: "true"\n', b: '' }),
+    );
+    expect((await run('apply', repo, '--auto-approve')).code).toBe(0);
+    writeFolder(repo, clusters({ b: '' }));
+    const plan = await run('plan', repo, '--detailed-exitcode');
+    expect(plan.code).toBe(2);
+    expect(plan.stdout).toContain(
+      "Needs a person's approval (poolsync/confirm-destroy): Cluster/a. `poolsync apply` asks for it at the terminal",
+    );
+    const apply = await run('apply', repo, '--auto-approve');
+    expect(apply.code).toBe(1);
+    expect(apply.stderr).toMatch(
+      /^Error: Cluster\/a is marked poolsync\/confirm-destroy: a person approves its delete or replace, and --auto-approve is no approval\. Nothing was applied\./m,
+    );
+    const cp = await EmbeddedControlPlane.open({ path: join(root, 'cp.json') });
+    expect((await cp.listClusters()).map((c) => c.name).sort()).toEqual(['a', 'b']);
+    await cp.close();
+  });
+});
+
 const flyteadmins = flyteadminTargets();
 afterAll(() => flyteadmins.close());
 
