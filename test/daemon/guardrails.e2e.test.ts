@@ -113,10 +113,18 @@ describe('the destroy budget in the daemon (issue 74 item 2)', { timeout: 240_00
 });
 
 describe('confirm-destroy in the daemon (issue 74 item 1)', { timeout: 240_000 }, () => {
-  it('a cluster applied with poolsync/confirm-destroy is held for approval under policy all once its manifest is removed', async () => {
+  it('a confirm-destroy mark added to an applied cluster is recorded by an in-sync run; once its manifest is removed, its delete is held under policy all', async () => {
     const folder = join(tempDir(), 'repo');
-    writeFolder(folder, repo(['c1', 'c2'], 10, '    poolsync/confirm-destroy: "true"\n'));
+    writeFolder(folder, repo(['c1', 'c2'], 10));
     const h = await watching(folder);
+    // An annotation is never sent: the run is in sync, and records the mark in the inventory.
+    writeFolder(folder, repo(['c1', 'c2'], 10, '    poolsync/confirm-destroy: "true"\n'));
+    await h.daemon.reconcile('watch');
+    expect(h.daemon.status().lastRun!.result).toBe('in_sync');
+    expect((await h.cp.inventory.readInventory())?.confirm_destroy).toEqual(['Cluster/c1']);
+    expect(h.daemon.status().managed?.objects).toContainEqual(
+      expect.objectContaining({ address: 'Cluster/c1', protection: ['confirm_destroy'] }),
+    );
     writeFolder(folder, repo(['c2'], 10));
     await h.daemon.reconcile('watch');
     const s = h.daemon.status();
@@ -124,5 +132,7 @@ describe('confirm-destroy in the daemon (issue 74 item 1)', { timeout: 240_000 }
     expect(s.lastRun!.message).toMatch(/^held by poolsync\/confirm-destroy: /);
     expect(s.heldBy).toEqual(['confirm_destroy']);
     expect(await names(h)).toEqual(['c1', 'c2']);
+    const page = await (await fetch(`${h.daemon.url}/`)).text();
+    expect(page).toContain('held by poolsync/confirm-destroy, whatever the policy.');
   });
 });

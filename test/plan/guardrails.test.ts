@@ -9,6 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { BASELINE_CAPABILITIES } from '../../src/model/common.js';
 import type { DesiredState, Guardrails } from '../../src/model/desired.js';
 import type { LiveState } from '../../src/model/live.js';
+import { environmentConfig } from '../../src/manifests/environments.js';
+import { parseInventory } from '../../src/model/inventory.js';
 import { computePlan } from '../../src/plan/index.js';
 import { nextProtection } from '../../src/plan/inventory.js';
 import { errorText } from '../../src/render/reasons.js';
@@ -60,7 +62,9 @@ describe('protection kept in the inventory (issue 74 item 1)', () => {
     const text = errorText(plan.errors[0]!);
     expect(text).toContain('Cluster/a was applied with poolsync/prevent-destroy: "true"');
     expect(text).toContain('without the annotation');
-    expect(renderText(plan, { color: false })).toContain('Cluster/a was applied with poolsync/prevent-destroy');
+    expect(renderText(plan, { color: false })).toContain(
+      'Cluster/a was applied with poolsync/prevent-destroy',
+    );
   });
 
   it('annotation and object removed in one change, or only the annotation while a replace is planned: still an error', () => {
@@ -167,5 +171,40 @@ describe('the destroy budget (issue 74 item 2)', () => {
       ['DESTROY_BUDGET', 'max_replace', 3],
     ]);
     expect(computePlan(repo({}), state(applied)).errors).toEqual([]);
+  });
+});
+
+describe('the inventory record and poolsync.yaml (issue 74 items 1, 2)', () => {
+  it('an inventory written before the marks reads as before; the marks and the budget round trip; a wrong one is refused', () => {
+    const old = {
+      format: 1,
+      addresses: ['Cluster/a'],
+      updated_at: '2026-01-01T00:00:00Z',
+      commit: null,
+      control_plane: null,
+    };
+    expect(parseInventory(old)).toEqual(old);
+    const marked = {
+      ...old,
+      prevent_destroy: ['Cluster/a'],
+      confirm_destroy: ['Cluster/a'],
+      guardrails: { max_destroy: 5 },
+    };
+    expect(parseInventory(JSON.parse(JSON.stringify(marked)))).toEqual(marked);
+    expect(parseInventory({ ...old, prevent_destroy: 'Cluster/a' })).toBe(
+      'prevent_destroy must be a list of Kind/name addresses',
+    );
+    expect(parseInventory({ ...old, guardrails: { max_destroy: -1 } })).toMatch(
+      /^guardrails must be/,
+    );
+  });
+
+  it("an environment's guardrails are over the top level's, field by field", () => {
+    const config = { prune: true, ignore: [], guardrails: { max_destroy: 5, max_replace: 2 } };
+    const env = { name: 'prod', controlPlane: 'file:x', folders: ['.'], patches: [] };
+    expect(environmentConfig(config, env).guardrails).toEqual({ max_destroy: 5, max_replace: 2 });
+    expect(
+      environmentConfig(config, { ...env, guardrails: { max_destroy: 1 } }).guardrails,
+    ).toEqual({ max_destroy: 1, max_replace: 2 });
   });
 });
