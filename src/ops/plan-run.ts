@@ -6,12 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import {
-  openTarget,
-  pullRequestGuardrails,
-  type Opening,
-  type Target,
-} from './open-target.js';
+import { openTarget, pullRequestGuardrails, type Opening, type Target } from './open-target.js';
 import {
   backendInfo,
   readLiveState,

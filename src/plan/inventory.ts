@@ -141,7 +141,11 @@ export function managedObjects(live: LiveState, limit = Infinity): ManagedObject
     missing: managed.filter((a) => !found.has(a)).length,
     objects: managed.slice(0, limit).map((a) => {
       const marks = PROTECTION_MARKS.filter((m) => live[m]?.includes(a));
-      return { address: a, live: found.get(a) ?? null, ...(marks.length ? { protection: marks } : {}) };
+      return {
+        address: a,
+        live: found.get(a) ?? null,
+        ...(marks.length ? { protection: marks } : {}),
+      };
     }),
     forgotten: [...forgotten],
   };
@@ -175,7 +179,9 @@ const MARK_ANNOTATION: Record<ProtectionMark, string> = {
 };
 
 /** The declared addresses annotated with each protection mark, as the plan's inventory lists them. */
-export function declaredProtection(desired: DesiredState): Partial<Record<ProtectionMark, string[]>> {
+export function declaredProtection(
+  desired: DesiredState,
+): Partial<Record<ProtectionMark, string[]>> {
   const out: Record<ProtectionMark, string[]> = { prevent_destroy: [], confirm_destroy: [] };
   for (const kind of OBJECT_KINDS) {
     const [list, key] = LISTED[kind](desired);
