@@ -14,6 +14,7 @@ import { parseInventory } from '../../src/model/inventory.js';
 import { computePlan } from '../../src/plan/index.js';
 import { nextProtection } from '../../src/plan/inventory.js';
 import { errorText } from '../../src/render/reasons.js';
+import { renderMarkdown } from '../../src/render/markdown.js';
 import { renderText } from '../../src/render/text.js';
 import { contract, desired, live } from './build.js';
 import { actions } from './helpers.js';
@@ -116,6 +117,9 @@ describe('protection kept in the inventory (issue 74 item 1)', () => {
     );
     expect(recorded.errors).toEqual([]);
     expect(recorded.confirm_destroy).toEqual(['Cluster/a']);
+    expect(renderMarkdown(recorded)).toContain(
+      "Needs a person's approval (poolsync/confirm-destroy): Cluster/a.",
+    );
     const none = computePlan(
       repo({ a: {}, b: {} }),
       state(['a', 'b'], { confirm_destroy: ['Cluster/a'] }),
@@ -139,6 +143,9 @@ describe('the destroy budget (issue 74 item 2)', () => {
     const text = errorText(six.errors[0]!);
     expect(text).toContain('would delete 6 objects, over guardrails.max_destroy: 5');
     for (const c of names(6)) expect(text).toContain(`Cluster/${c}`);
+    // The pull-request comment and the plan text say the same (item 7).
+    expect(renderMarkdown(six)).toContain('over guardrails.max_destroy: 5');
+    expect(renderText(six, { color: false })).toContain('over guardrails.max_destroy: 5');
     const five = computePlan(repo(keep(5), { max_destroy: 5 }), state(applied));
     expect(five.errors).toEqual([]);
     expect(five.inventory?.guardrails).toEqual({ max_destroy: 5 });
