@@ -6,13 +6,14 @@
  * queue creates until the test releases them, so the suspension lands while calls are in flight,
  * whatever the machine's speed.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freeze } from '../../src/cli/commands/daemon-client.js';
 import type { DaemonClientArgs } from '../../src/cli/define.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import type { ControlPlane } from '../../src/controlplane/types.js';
+import { parseCapabilities } from '../../src/model/capabilities.js';
 import { cleanup } from '../support/cleanup.js';
 import { memoryIo } from '../support/memory-io.js';
 import { ManualClock } from '../support/virtual-clock.js';
@@ -206,6 +207,54 @@ describe(
       expect(s.lastRun!.message).toMatch(
         /^apply stopped by the freeze \(applies inside the sync window "deny \* 12:30-13:00 UTC"\)/,
       );
+    });
+
+    it('a suspension ends a wait for in-flight work at once: the delete after it never starts', async () => {
+      const folder = join(tempDir(), 'repo');
+      writeFolder(folder, manifests());
+      // With queue_delete a cluster's delete waits for its queue's work (wait_idle) first.
+      const caps = parseCapabilities('drain,queue_delete');
+      if (!caps.ok) throw new Error(caps.error);
+      const embedded = await EmbeddedControlPlane.open({
+        path: null,
+        capabilities: caps.capabilities,
+      });
+      cleanup.add(() => embedded.close());
+      // Told when the apply first asks whether prod-2's queue is idle (wait_idle before its delete).
+      let waiting = () => {};
+      const asked = new Promise<void>((resolve) => (waiting = resolve));
+      const queues = new Proxy(embedded.queues, {
+        get: (target, key) => {
+          const value: unknown = Reflect.get(target, key);
+          if (key !== 'queueMetrics')
+            return typeof value === 'function' ? value.bind(target) : value;
+          return (name: string) => {
+            if (name === 'prod-2') waiting();
+            return target.queueMetrics(name);
+          };
+        },
+      });
+      const cp = new Proxy(embedded, {
+        get: (target, key) => {
+          if (key === 'queues') return queues;
+          const value: unknown = Reflect.get(target, key);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      const h = await startWatching(folder, cp);
+      await embedded.setQueueActivity('prod-2', { runs_in_flight: 1, actions_in_flight: 2 });
+      rmSync(join(folder, 'clusters', 'prod-2.yaml'));
+      const run = h.daemon.reconcile('watch');
+      await asked;
+      expect(await freeze(args(h.daemon.url, { as: 'alice' }), memoryIo(env), true)).toBe(0);
+      await run;
+      const s = h.daemon.status();
+      expect(s.lastRun).toMatchObject({ result: 'frozen', stopped: { by: 'freeze' } });
+      expect(s.lastRun!.stopped!.notRun).toContain('delete_cluster Cluster/prod-2');
+      expect((await embedded.listClusters()).map((c) => c.name).sort()).toEqual([
+        'prod-1',
+        'prod-2',
+      ]);
     });
   },
 );
