@@ -182,6 +182,10 @@ describe('a pull request raising its own budget (issue 74 item 2)', { timeout: 2
         forge.list('github:acme/cfg#3').find((c) => c.body.includes('Held for approval')) ?? null,
     );
     expect(plan.body).toContain('over guardrails.max_destroy: 5 (as last applied)');
+    // The daemon holds such a plan rather than failing it: the comment's last line says so.
+    expect(plan.body).toMatch(
+      /\*\*Merging\*\*: the daemon applies the rest of these .* and holds the \d+ changes above until approved/,
+    );
     await until('the commit status', () =>
       forge.requests.some(
         (r) =>
