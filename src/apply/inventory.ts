@@ -25,16 +25,17 @@ import {
   type InventoryCalls,
   type LiveLists,
 } from '../controlplane/types.js';
-import { INVENTORY_FORMAT, type InventoryRecord } from '../model/inventory.js';
+import { INVENTORY_FORMAT, protectionFields, type InventoryRecord } from '../model/inventory.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
-import { nextInventory } from '../plan/inventory.js';
+import { nextInventory, nextProtection } from '../plan/inventory.js';
 import type { ApplyResult } from './types.js';
 import { DEFAULT_STATE_DIR } from './lock.js';
 import type { K8sPlace } from '../util/k8s-place.js';
 import { userStateDir } from '../util/user-cache.js';
 import { UserError } from '../util/user-error.js';
 import type { Env } from '../util/env.js';
+import { sameJson } from '../util/same-json.js';
 
 export interface InventoryStore {
   /** For messages: a file, or the control plane's API. */
@@ -171,6 +172,13 @@ export function withInventory(live: LiveState, record: InventoryRecord | null): 
     ...live,
     inventory: record ? Object.freeze([...record.addresses]) : null,
     ...(record?.forgotten?.length ? { forgotten: Object.freeze([...record.forgotten]) } : {}),
+    ...(record?.prevent_destroy?.length
+      ? { prevent_destroy: Object.freeze([...record.prevent_destroy]) }
+      : {}),
+    ...(record?.confirm_destroy?.length
+      ? { confirm_destroy: Object.freeze([...record.confirm_destroy]) }
+      : {}),
+    ...(record?.guardrails ? { guardrails: { ...record.guardrails } } : {}),
   };
 }
 
@@ -188,16 +196,23 @@ export async function recordInventory(
   if (!plan.inventory) return null;
   const current = await store.read();
   const next = nextInventory(current?.addresses ?? null, plan.inventory, deleted);
-  if (next === null) return null;
+  const addresses = next ?? current?.addresses ?? [];
+  const marks = nextProtection(current ?? {}, plan.inventory, addresses);
+  // The budget this commit sets becomes the one later plans keep (docs/plan.md, Guardrails).
+  const { guardrails } = plan.inventory;
+  const sameBudget = sameJson(current?.guardrails ?? null, guardrails ?? null);
+  if (next === null && marks === null && sameBudget) return null;
   await store.write({
     format: INVENTORY_FORMAT,
-    addresses: next,
+    addresses,
     updated_at: new Date().toISOString(),
     commit: plan.commit,
     control_plane: store.controlPlane,
     ...(current?.forgotten ? { forgotten: current.forgotten } : {}),
+    ...protectionFields(marks ?? current ?? {}),
+    ...(guardrails ? { guardrails } : {}),
   });
-  return next;
+  return addresses;
 }
 
 /** `export` and `import` adopt live objects (forgotten ones too): how many were not managed. */
@@ -215,6 +230,8 @@ export async function adoptIntoInventory(store: InventoryStore, addresses: reado
     commit: current?.commit ?? null,
     control_plane: store.controlPlane,
     ...(forgotten.length > 0 ? { forgotten } : {}),
+    ...protectionFields(current ?? {}),
+    ...(current?.guardrails ? { guardrails: current.guardrails } : {}),
   });
   return adopted.length;
 }
@@ -229,5 +246,7 @@ export async function forgetInInventory(store: InventoryStore, address: string):
     commit: current?.commit ?? null,
     control_plane: store.controlPlane,
     forgotten: [...new Set([...(current?.forgotten ?? []), address])].sort(),
+    ...protectionFields(current ?? {}),
+    ...(current?.guardrails ? { guardrails: current.guardrails } : {}),
   });
 }

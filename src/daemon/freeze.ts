@@ -116,6 +116,8 @@ const SHAPE = record({
 });
 
 export class Freeze {
+  private readonly listeners = new Set<(why: string) => void>();
+
   private constructor(
     private readonly windows: readonly SyncWindow[],
     private readonly clock: Clock,
@@ -161,10 +163,21 @@ export class Freeze {
     return freeze;
   }
 
-  /** Kept across restarts; a second suspend keeps the first's time. */
+  /**
+   * Kept across restarts; a second suspend keeps the first's time. Each listener is told before
+   * this resolves, so an apply in flight starts no step after `poolsync suspend` is answered.
+   */
   async suspend(by: string, reason: string | null): Promise<void> {
     const since = this.suspension?.since ?? new Date(this.clock.now()).toISOString();
     await this.keep({ since, by, reason });
+    const why = this.why()!;
+    for (const listener of [...this.listeners]) listener(why);
+  }
+
+  /** `listener` is told of each suspension (stages/apply.ts); returns the unsubscribe. */
+  onSuspend(listener: (why: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   async resume(): Promise<void> {

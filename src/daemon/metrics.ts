@@ -64,6 +64,16 @@ export class DaemonMetrics {
     'poolsync_waiting_for_approval_changes',
     'Destructive changes (replace, delete) held for a person to apply, as of the last plan.',
   );
+  readonly guardrailHeld = new Gauge({
+    name: 'poolsync_guardrail_held_changes',
+    help: 'Changes held for approval by a guardrail whatever the policy (rule: max_destroy, max_replace, confirm_destroy), as of the last plan.',
+    labelNames: ['rule'] as const,
+    registers: [this.registry],
+  });
+  readonly stoppedByFreeze = this.counter(
+    'poolsync_applies_stopped_by_freeze_total',
+    'Applies stopped between steps because applies were frozen while they ran (poolsync suspend, or a sync window closing).',
+  );
   readonly approvals = this.counter(
     'poolsync_approvals_total',
     'Approvals of held plans by result (accepted, refused, applied) and channel (api, github, gitlab).',
@@ -113,6 +123,8 @@ export class DaemonMetrics {
     // Zero-initialise the labelled series so dashboards see them before the first event.
     for (const result of RUN_RESULTS) this.reconcileRuns.inc({ result }, 0);
     for (const action of ACTIONABLE_ACTIONS) this.changesApplied.inc({ action }, 0);
+    for (const rule of ['max_destroy', 'max_replace', 'confirm_destroy'])
+      this.guardrailHeld.set({ rule }, 0);
     for (const provider of ['github', 'gitlab']) {
       for (const result of ['push', 'unauthorized'])
         this.webhookDeliveries.inc({ provider, result }, 0);

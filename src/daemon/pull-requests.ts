@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Plan } from '../model/plan.js';
 import { splitHeld } from '../plan/hold.js';
+import { guardrailHold } from '../plan/guardrails.js';
 import { UserError } from '../util/user-error.js';
 import {
   commentKey,
@@ -338,7 +339,10 @@ function unitsPlanner(
   };
 }
 
-/** The policy, and under `safe` what the daemon will hold and how to approve it (vcs/comment.ts). */
+/**
+ * The policy, and under `safe` (or any policy a guardrail holds under, plan/guardrails.ts) what
+ * the daemon will hold and how to approve it (vcs/comment.ts).
+ */
 function withHeld(
   outcome: Extract<EnvironmentOutcome, { kind: 'plan' }>,
   policy: DaemonConfig['policy'],
@@ -346,7 +350,8 @@ function withHeld(
   approvers: HeldNote['approvers'],
 ): EnvironmentOutcome {
   const { fingerprint, held } = splitHeld(outcome.plan);
-  if (policy !== 'safe' || fingerprint === null) return { ...outcome, policy };
+  const guarded = guardrailHold(outcome.plan).rules.length > 0 && policy !== 'none';
+  if ((policy !== 'safe' && !guarded) || fingerprint === null) return { ...outcome, policy };
   const note = { fingerprint, changes: held, command, ...(approvers ? { approvers } : {}) };
   return { ...outcome, policy, held: note };
 }

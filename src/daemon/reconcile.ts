@@ -7,7 +7,7 @@
  */
 import { applyStage, recording } from './stages/apply.js';
 import { recordApply } from '../ops/apply-run.js';
-import { nextInventory } from '../plan/inventory.js';
+import { inventoryBehind } from '../plan/inventory.js';
 import { recheckPlan } from '../ops/stale-plan.js';
 import type { ControlPlane } from '../controlplane/types.js';
 import { fetchStage, loadStage, renderStage } from './stages/repository.js';
@@ -237,7 +237,7 @@ export class Reconciler {
         const behind =
           liveInventory !== undefined &&
           plan.inventory !== undefined &&
-          nextInventory(liveInventory, plan.inventory, new Set()) !== null;
+          inventoryBehind(liveInventory, products.live, plan.inventory);
         if (decision.result === 'in_sync' && behind) {
           opened = false;
           await access.use(async (cp) => {
@@ -309,6 +309,15 @@ function recordStage(
     applied: outcome.applied ?? { create: 0, update: 0, replace: 0, delete: 0, side_effects: 0 },
     changed: changedObjects.slice(0, CHANGED_LISTED),
     changedTotal: changedObjects.length,
+    ...(outcome.stopped
+      ? {
+          stopped: {
+            by: outcome.stopped.by,
+            notRun: outcome.stopped.notRun.slice(0, CHANGED_LISTED),
+            notRunTotal: outcome.stopped.notRun.length,
+          },
+        }
+      : {}),
     phasesMs: { ...phases },
     ...(outcome.approvedBy !== undefined ? { approvedBy: outcome.approvedBy } : {}),
     ...(products.rollback ? { rollback: products.rollback } : {}),

@@ -66,6 +66,11 @@ export interface RunRecord {
     fields?: string[];
   }[];
   changedTotal: number;
+  /**
+   * An apply stopped between steps (a freeze that began while it ran, a shutdown, …): why, and
+   * the steps that never started (`op target`, the first CHANGED_LISTED). Absent: not stopped.
+   */
+  stopped?: { by: string; notRun: string[]; notRunTotal: number };
   /** fetch, load, live, plan, apply (those that ran). */
   phasesMs: Record<string, number>;
   /** Who approved the held changes the run applied (absent: none). */
@@ -98,6 +103,11 @@ export interface DaemonStatus {
   /** The one count of the last evaluated plan (plan text's closing line, apply's report). */
   counts: PlanCounts | null;
   waitingForApproval: ChangeBrief[];
+  /**
+   * The guardrails that hold `waitingForApproval` whatever the policy (max_destroy, max_replace,
+   * confirm_destroy: docs/daemon.md, Guardrails); empty: the policy alone. Absent in older status.
+   */
+  heldBy?: string[];
   blocked: ChangeBrief[];
   warnings: PlanWarning[];
   errors: StatusError[];
@@ -129,7 +139,7 @@ export const MANAGED_LISTED = 500;
 
 /** managedObjects (src/plan/inventory.ts), each state in words (src/render/live-status.ts). */
 export type ManagedStatus = Omit<ReturnType<typeof managedObjects>, 'objects'> & {
-  objects: (Pick<ManagedObject, 'address'> & { status: string | null })[];
+  objects: (Pick<ManagedObject, 'address' | 'protection'> & { status: string | null })[];
 };
 
 export interface ControlPlaneStatus {

@@ -72,6 +72,7 @@ export async function readRepoConfig(
       ...(raw.manage ? { manage: [...new Set(raw.manage)] } : {}),
       ...(raw.acceptCascade ? { accept_cascade: [...new Set(raw.acceptCascade)] } : {}),
       ...(raw.absent?.length ? { absent: [...raw.absent] } : {}),
+      ...(raw.guardrails ? { guardrails: { ...raw.guardrails } } : {}),
       ...(render ? { render } : {}),
       ...(environments ? { environments } : {}),
       ...(raw.approvers ? { approvers: raw.approvers as ApproverRules } : {}),

@@ -181,6 +181,7 @@ async function readEnvironment(
     patches,
     prune: raw.prune,
     policy: raw.policy,
+    ...(raw.guardrails ? { guardrails: { ...raw.guardrails } } : {}),
     driftIntervalMs,
     promotesTo: raw.promotesTo,
   };
@@ -265,7 +266,13 @@ export function environmentFiles(files: string[], env: Environment): string[] {
 
 /** The repository settings as the environment sees them: its own `prune`, its name. */
 export function environmentConfig(config: RepoConfig, env: Environment): RepoConfig {
-  return { ...config, prune: env.prune ?? config.prune, environment: env.name };
+  const guardrails = env.guardrails && { ...config.guardrails, ...env.guardrails };
+  return {
+    ...config,
+    prune: env.prune ?? config.prune,
+    environment: env.name,
+    ...(guardrails ? { guardrails } : {}),
+  };
 }
 
 export function unusedPatches(

@@ -20,6 +20,8 @@ export interface SourceLocation {
 export type Annotations = Record<string, string>;
 
 export const PREVENT_DESTROY_ANNOTATION = 'poolsync/prevent-destroy';
+/** Argo CD's `Delete=confirm`: a delete or replace waits for a person's approval (docs/plan.md, Protection). */
+export const CONFIRM_DESTROY_ANNOTATION = 'poolsync/confirm-destroy';
 
 /**
  * `poolsync/contract: unknown` on a ClusterPool (with `spec: {}`, as `export` writes it: Union's
@@ -84,6 +86,8 @@ export interface RepoConfig {
   environment?: string;
   /** poolsync.yaml `approvers:` (docs/daemon.md#approvers); absent: no rule, who may today. */
   approvers?: ApproverRules;
+  /** poolsync.yaml `guardrails:`, the environment's over the top level's (docs/plan.md, Guardrails). */
+  guardrails?: Guardrails;
 }
 
 /** What an approver rule allows (docs/daemon.md#approvers): `suspend` is suspend and resume. */
@@ -98,6 +102,9 @@ export type ApproverRules = Record<
   string,
   readonly string[] | Partial<Record<ApproverAction | '*', readonly string[]>>
 >;
+
+/** A destroy budget (poolsync.yaml `guardrails:`); an absent bound is no bound. */
+export type Guardrails = NonNullable<RepoConfigFile['guardrails']>;
 
 /** An entry of poolsync.yaml `environments:` as written (schemas/repo-config.schema.json). */
 export type EnvironmentEntry = NonNullable<RepoConfigFile['environments']>[string];

@@ -5,6 +5,8 @@
  */
 import { refuseNewer } from '../util/format-version.js';
 
+import type { Guardrails } from './desired.js';
+
 export const INVENTORY_FORMAT = 1;
 
 export interface InventoryRecord {
@@ -21,6 +23,53 @@ export interface InventoryRecord {
    * whatever `manage:` claims, until `poolsync import` adopts one again. Absent: none.
    */
   forgotten?: string[];
+  /**
+   * Addresses applied with `poolsync/prevent-destroy: "true"`, sorted: a plan that deletes or
+   * replaces one is an error even once its manifest is gone (docs/plan.md, Protection), until a
+   * commit declaring it without the annotation is applied. Absent: none.
+   */
+  prevent_destroy?: string[];
+  /** Likewise `poolsync/confirm-destroy: "true"`: deleted or replaced only once a person approves. */
+  confirm_destroy?: string[];
+  /**
+   * poolsync.yaml `guardrails:` of the last commit applied: the next plans keep within it as well
+   * as within their own, so a commit raising the budget spends it only once applied (docs/plan.md,
+   * Guardrails). Absent: none recorded.
+   */
+  guardrails?: Guardrails;
+}
+
+/** The protection marks an inventory keeps (docs/plan.md, Protection). */
+export const PROTECTION_MARKS = ['prevent_destroy', 'confirm_destroy'] as const;
+export type ProtectionMark = (typeof PROTECTION_MARKS)[number];
+export type Protection = Partial<Record<ProtectionMark, readonly string[]>>;
+
+/** The record's marks, each sorted and unique, empty ones left out (an old record has none). */
+export function protectionOf(r: Protection | null | undefined): Record<ProtectionMark, string[]> {
+  const out = {} as Record<ProtectionMark, string[]>;
+  for (const m of PROTECTION_MARKS) out[m] = [...new Set(r?.[m] ?? [])].sort();
+  return out;
+}
+
+/** The marks as optional record members: absent when empty, so unprotected records stay as they were. */
+export function protectionFields(p: Protection): Partial<Record<ProtectionMark, string[]>> {
+  const out: Partial<Record<ProtectionMark, string[]>> = {};
+  for (const m of PROTECTION_MARKS) if (p[m]?.length) out[m] = [...p[m]];
+  return out;
+}
+
+/** A recorded budget: each bound a whole number ≥ 0; absent or empty: none. */
+function guardrailsOf(g: unknown): Guardrails | null | string {
+  if (g === undefined || g === null) return null;
+  const bad = 'guardrails must be an object of max_destroy and max_replace, whole numbers ≥ 0';
+  if (typeof g !== 'object' || Array.isArray(g)) return bad;
+  const out: Guardrails = {};
+  for (const [k, v] of Object.entries(g)) {
+    if ((k !== 'max_destroy' && k !== 'max_replace') || !Number.isInteger(v) || (v as number) < 0)
+      return bad;
+    out[k] = v as number;
+  }
+  return Object.keys(out).length > 0 ? out : null;
 }
 
 /**
@@ -45,6 +94,13 @@ export function parseInventory(data: unknown, where = 'the inventory'): Inventor
   const forgotten = r.forgotten ?? [];
   if (!Array.isArray(forgotten) || !forgotten.every((a) => typeof a === 'string'))
     return 'forgotten must be a list of Kind/name addresses';
+  const guardrails = guardrailsOf(r.guardrails);
+  if (typeof guardrails === 'string') return guardrails;
+  for (const m of PROTECTION_MARKS) {
+    const marked = r[m] ?? [];
+    if (!Array.isArray(marked) || !marked.every((a) => typeof a === 'string' && a.includes('/')))
+      return `${m} must be a list of Kind/name addresses`;
+  }
   return {
     format: INVENTORY_FORMAT,
     addresses: [...new Set(addresses as string[])].sort(),
@@ -52,6 +108,8 @@ export function parseInventory(data: unknown, where = 'the inventory'): Inventor
     commit: (r.commit as string | null) ?? null,
     control_plane: (r.control_plane as InventoryRecord['control_plane']) ?? null,
     ...(forgotten.length > 0 ? { forgotten: [...new Set(forgotten as string[])].sort() } : {}),
+    ...protectionFields(protectionOf(r as Protection)),
+    ...(guardrails ? { guardrails } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 /** LiveState: what a ControlPlane reports (domain.md). Produced by src/controlplane. */
 import type { Assignment, Capabilities, PoolContract, QueueSpec } from './common.js';
 import type { ExecutionClusterLabel, FlyteadminLive } from './flyte.js';
+import type { Guardrails } from './desired.js';
 import type { ManifestSpecs } from '../gen/manifests/kinds.js';
 
 export interface LivePool {
@@ -102,6 +103,12 @@ export interface LiveState {
   inventory?: readonly string[] | null;
   /** What `poolsync state forget` took out of management (the inventory's `forgotten`): never pruned. */
   forgotten?: readonly string[];
+  /** Applied with `poolsync/prevent-destroy: "true"` (the inventory's marks): never destroyed. */
+  prevent_destroy?: readonly string[];
+  /** Applied with `poolsync/confirm-destroy: "true"`: destroyed only once a person approves. */
+  confirm_destroy?: readonly string[];
+  /** poolsync.yaml `guardrails:` of the last commit applied (the inventory's): a bound kept. */
+  guardrails?: Guardrails;
 }
 
 /** A default-queue setting of the organisation (no domain) or of a domain. */

@@ -166,6 +166,11 @@ export interface Plan {
   /** Present when the control plane's inventory was read: what an apply records in it. */
   inventory?: PlanInventory;
   /**
+   * Destroyed addresses marked `poolsync/confirm-destroy` (declared or recorded): applied only
+   * once a person approves them (docs/plan.md, Guardrails). Absent: none.
+   */
+  confirm_destroy?: string[];
+  /**
    * The project/domains whose default-queue settings the plan read, when not all were
    * (LiveState.default_queues_read): a check of its live fingerprint reads the same.
    */

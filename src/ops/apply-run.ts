@@ -23,7 +23,8 @@ import {
   type HoldApplyLockOptions,
 } from '../apply/lock.js';
 import { checkStateFolder, type openControlPlane } from '../controlplane/open.js';
-import { openTarget } from './open-target.js';
+import { openTarget, pullRequestGuardrails } from './open-target.js';
+import type { Guardrails } from '../model/desired.js';
 import { backendInfo, readLiveState, type ControlPlane } from '../controlplane/types.js';
 import {
   controlPlaneIdentity,
@@ -125,6 +126,8 @@ interface Locked {
   stateWasNew?: boolean | null;
   /** Once the steps ran, before the records are written: lets go of what only the calls need. */
   stepsRan?: () => Promise<void>;
+  /** In pull-request mode, the base branch's destroy budget (docs/plan.md, Guardrails). */
+  baseGuardrails?: Guardrails;
 }
 
 export async function applyRun(source: ApplySource, o: ApplyRunOptions): Promise<ApplyRunResult> {
@@ -202,7 +205,11 @@ async function acquiring(
     // apply's peak: they are guarded by the apply lock, not the state's, and the embedded
     // control plane's lease is kept in this process, not in its state.
     const stepsRan = url.startsWith('file:') ? () => opened.close().catch(() => {}) : undefined;
-    const locked = { cp, lost: shared.lost, record, url, stateWasNew, stepsRan };
+    // In pull-request mode the base branch's destroy budget binds (docs/plan.md, Guardrails).
+    const dir = source.kind === 'dir' ? source.path : null;
+    const environment = source.kind === 'dir' ? (source.environment ?? null) : null;
+    const baseGuardrails = await pullRequestGuardrails(locks.opening, dir, environment);
+    const locked = { cp, lost: shared.lost, record, url, stateWasNew, stepsRan, baseGuardrails };
     return await underLocks(source, o, locked);
   } finally {
     await release(shared, o);
@@ -265,7 +272,7 @@ async function planOf(
     commit: source.commit ?? (await cleanCommit(dir)),
     environment: source.environment,
     // What the backend manages and which steps are manual (given a closure, not the control plane).
-    plan: { backend: backendInfo(cp), ...source.shape },
+    plan: { backend: backendInfo(cp), ...source.shape, baseGuardrails: locked.baseGuardrails },
   });
   const plan = {
     ...made.plan,

@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import { openControlPlane, resolveToken } from '../controlplane/open.js';
 import type { OpenOptions } from '../controlplane/opener.js';
 import type { ControlPlane } from '../controlplane/types.js';
-import type { Environment } from '../model/desired.js';
+import type { Environment, Guardrails } from '../model/desired.js';
 import { CORE_SCHEMA, load } from '../util/js-yaml.js';
 import { UserError } from '../util/user-error.js';
 import type { Env } from '../util/env.js';
@@ -154,6 +154,63 @@ async function baseEnvironments(
   dir: string,
   base: PullRequestBase,
 ): Promise<BaseEnvironments | string> {
+  const read = await baseConfig(dir, base);
+  if (typeof read === 'string') return read;
+  const { doc } = read;
+  const envs = (doc as { environments?: unknown } | null)?.environments;
+  const out: BaseEnvironments = new Map();
+  if (envs && typeof envs === 'object')
+    for (const [name, e] of Object.entries(envs))
+      if (e && typeof e === 'object') out.set(name, e as Record<string, unknown>);
+  return out;
+}
+
+/**
+ * The base branch's guardrails for `environment` (its own over the top level's, docs/plan.md,
+ * Guardrails): a bound the pull request's plan keeps whatever its own poolsync.yaml says. None
+ * when the base has none or cannot be read: the pull request's own bound can only lower the
+ * one recorded at the last apply, never raise it.
+ */
+export async function baseGuardrails(
+  dir: string,
+  base: PullRequestBase,
+  environment: string | null,
+): Promise<Guardrails | undefined> {
+  const read = await baseConfig(dir, base);
+  if (typeof read === 'string') return undefined;
+  const { doc } = read;
+  if (doc === null || typeof doc !== 'object') return undefined;
+  const top = bounds((doc as { guardrails?: unknown }).guardrails);
+  const envs = (doc as { environments?: Record<string, { guardrails?: unknown } | null> })
+    .environments;
+  const own = environment === null ? {} : bounds(envs?.[environment]?.guardrails);
+  const merged = { ...top, ...own };
+  return Object.keys(merged).length > 0 ? merged : undefined;
+}
+
+/** In pull-request mode, the base branch's guardrails for a plan of DIR; else none. */
+export async function pullRequestGuardrails(
+  opening: Opening,
+  dir: string | null,
+  environment: string | null,
+): Promise<Guardrails | undefined> {
+  const base = pullRequestBase(opening.vars, opening.commenting ?? false);
+  return base && dir !== null ? baseGuardrails(dir, base, environment) : undefined;
+}
+
+/** Whole numbers ≥ 0 of max_destroy and max_replace; anything else is not a bound. */
+function bounds(g: unknown): Guardrails {
+  const out: Guardrails = {};
+  if (!g || typeof g !== 'object') return out;
+  for (const k of ['max_destroy', 'max_replace'] as const) {
+    const v = (g as Record<string, unknown>)[k];
+    if (Number.isInteger(v) && (v as number) >= 0) out[k] = v as number;
+  }
+  return out;
+}
+
+/** DIR's poolsync.yaml as the base commit has it, parsed (null: not YAML), or why it cannot be read. */
+async function baseConfig(dir: string, base: PullRequestBase): Promise<{ doc: unknown } | string> {
   if (base.commit === null)
     return `${base.from} names no base commit: set POOLSYNC_BASE_REF to the commit the pull request is merged into`;
   let text: string;
@@ -168,18 +225,11 @@ async function baseEnvironments(
   } catch {
     return `poolsync.yaml of the base commit ${base.commit} (${base.from}) cannot be read with Git in ${dir}: check out with its history (actions/checkout fetch-depth: 0, or git fetch origin ${base.fetch ?? base.commit})`;
   }
-  let doc: unknown;
   try {
-    doc = load(text, { schema: CORE_SCHEMA });
+    return { doc: load(text, { schema: CORE_SCHEMA }) };
   } catch {
-    doc = null;
+    return { doc: null };
   }
-  const envs = (doc as { environments?: unknown } | null)?.environments;
-  const out: BaseEnvironments = new Map();
-  if (envs && typeof envs === 'object')
-    for (const [name, e] of Object.entries(envs))
-      if (e && typeof e === 'object') out.set(name, e as Record<string, unknown>);
-  return out;
 }
 
 /** Why `env` of the pull request is not opened, or null when the base branch pins it as it is. */

@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { openTarget, type Opening, type Target } from './open-target.js';
+import { openTarget, pullRequestGuardrails, type Opening, type Target } from './open-target.js';
 import {
   backendInfo,
   readLiveState,
@@ -76,7 +76,7 @@ export interface PlanRunInput {
   commit: string | null;
   /** docs/environments.md; null without environments. */
   environment: string | null;
-  shape?: PlanShape;
+  shape?: PlanShape & Pick<PlanOptions, 'baseGuardrails'>;
 }
 
 export interface Planned {
@@ -151,7 +151,11 @@ async function acquired(input: PlanRunInput, source: AcquireSource): Promise<Pla
       if (live.default_queues_read === undefined) await close();
       return live;
     };
-    return await planned(input, readLive, { backend: backendInfo(cp), controlPlane });
+    // In pull-request mode the base branch's destroy budget binds (docs/plan.md, Guardrails).
+    const dir = input.desired.kind === 'folder' ? input.desired.dir : null;
+    const baseGuardrails = await pullRequestGuardrails(source.opening, dir, input.environment);
+    const bound = baseGuardrails ? { ...input, shape: { ...input.shape, baseGuardrails } } : input;
+    return await planned(bound, readLive, { backend: backendInfo(cp), controlPlane });
   } finally {
     await close();
   }

@@ -157,6 +157,11 @@ function optionalKeys(desired: DesiredState): unknown[] {
     ...labelsKey(desired.execution_cluster_labels),
     ...when(config.prune, () => ['prune_scope', pruneScope(config)]),
     ...when(config.absent?.length, () => ['absent', [...config.absent!].sort()]),
+    // The destroy budget decides the plan's errors (plan/guardrails.ts).
+    ...when(config.guardrails, () => [
+      'guardrails',
+      [config.guardrails!.max_destroy ?? null, config.guardrails!.max_replace ?? null],
+    ]),
     ...when(config.accept_cascade?.length, () => [
       'accept_cascade',
       [...config.accept_cascade!].sort(),
@@ -200,6 +205,13 @@ export function liveFingerprint(live: LiveState): string {
     // What prune may delete depends on it.
     ...when(live.inventory !== undefined, () => ['inventory', live.inventory]),
     ...when(live.forgotten?.length, () => ['forgotten', live.forgotten]),
+    // What the plan may destroy depends on them (plan/guardrails.ts). Only when recorded.
+    ...when(live.prevent_destroy?.length, () => ['prevent_destroy', live.prevent_destroy]),
+    ...when(live.confirm_destroy?.length, () => ['confirm_destroy', live.confirm_destroy]),
+    ...when(live.guardrails, () => [
+      'guardrails',
+      [live.guardrails!.max_destroy ?? null, live.guardrails!.max_replace ?? null],
+    ]),
     // soft_delete: a reserved name plans an undelete, not a create. Only when on.
     ...when(caps.soft_delete, () => [
       'deleted',

@@ -10,7 +10,7 @@ import {
   QUEUE_CAP_FIELDS,
   defaultQueueKeyString,
 } from '../model/common.js';
-import type { DesiredCluster, DesiredState } from '../model/desired.js';
+import type { DesiredCluster, DesiredState, Guardrails } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import {
   PLAN_FORMAT_VERSION,
@@ -43,7 +43,8 @@ import { desiredFingerprint, liveFingerprint } from './fingerprint.js';
 import { finalPools, planPoolsAndClusters } from './pools-and-clusters.js';
 import { planQueues, withCauses } from './queues.js';
 import { buildSteps, withExecution } from './steps.js';
-import { declaredByKind, planInventory } from './inventory.js';
+import { declaredByKind, declaredProtection, planInventory } from './inventory.js';
+import { budgetErrors, confirmDestroy, recordedProtectionErrors } from './guardrails.js';
 import { planError, reasonOf, warning } from './reasons.js';
 import type { BackendInfo } from '../model/backend.js';
 import { checkReplaceAddresses, targetPlan } from './target.js';
@@ -59,10 +60,12 @@ export interface PlanOptions {
   targets?: readonly string[];
   /** Its kinds are checked; its `manualStep`: the steps a person runs. */
   backend?: BackendInfo;
+  /** The base branch's poolsync.yaml guardrails in pull-request mode: a bound the pull request keeps. */
+  baseGuardrails?: Guardrails;
 }
 
 /** The options a user gives (`plan` and `apply DIR` flags, cli/options.ts SHAPE_FLAGS). */
-export type PlanShape = Omit<PlanOptions, 'commit' | 'backend'>;
+export type PlanShape = Omit<PlanOptions, 'commit' | 'backend' | 'baseGuardrails'>;
 
 /** `configOnlyPools`: pools outside the API (Union self-managed's pool map) assignments may name. */
 export function computePlan(
@@ -109,6 +112,18 @@ export function computePlan(
     ),
   );
   warnings.push(...queueWarnings(ctx, warnings));
+  // Guardrails (guardrails.ts): protection the inventory keeps, and the destroy budget.
+  const declaredMarks = declaredProtection(desired);
+  errors.push(...recordedProtectionErrors(changes, live, declaredMarks, errors));
+  const steps = buildSteps(ctx);
+  errors.push(
+    ...budgetErrors({ changes, steps }, [
+      { from: 'repository', guardrails: desired.config.guardrails },
+      { from: 'base', guardrails: opts.baseGuardrails },
+      { from: 'recorded', guardrails: live.guardrails },
+    ]),
+  );
+  const confirm = confirmDestroy(changes, live, declaredMarks);
   // Each pass visits names in sorted order, so changes are sorted by kind then name.
   const summary = summarizeChanges(changes);
   const inventory = planInventory(desired, live);
@@ -121,12 +136,13 @@ export function computePlan(
     commit,
     summary,
     changes,
-    steps: buildSteps(ctx),
+    steps,
     warnings: warnings.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0)),
     errors,
     capabilities: { ...live.capabilities },
     ...(ctx.pruneScope ? { prune_scope: ctx.pruneScope } : {}),
     ...(inventory ? { inventory } : {}),
+    ...(confirm.length > 0 ? { confirm_destroy: confirm } : {}),
     ...(live.default_queues_read ? { default_queues_read: live.default_queues_read } : {}),
   };
 }
@@ -247,6 +263,7 @@ function checkPreventDestroy(ctx: PlanContext): PlanError[] {
             before: forcing.map((d) => JSON.stringify(d.before)),
             after: forcing.map((d) => JSON.stringify(d.after)),
             caused_by: change.caused_by ?? null,
+            recorded: false,
           },
           locationOf(obj.source),
         ),

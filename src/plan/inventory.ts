@@ -13,7 +13,19 @@ import {
   type PoolContract,
   type QueueSpec,
 } from '../model/common.js';
-import type { DesiredState, SourceLocation } from '../model/desired.js';
+import {
+  CONFIRM_DESTROY_ANNOTATION,
+  PREVENT_DESTROY_ANNOTATION,
+  type DesiredState,
+  type SourceLocation,
+} from '../model/desired.js';
+import {
+  PROTECTION_MARKS,
+  protectionFields,
+  protectionOf,
+  type Protection,
+  type ProtectionMark,
+} from '../model/inventory.js';
 import type {
   LiveState,
   LiveCluster,
@@ -23,6 +35,7 @@ import type {
 } from '../model/live.js';
 import type { PlanInventory, Change, Plan } from '../model/plan.js';
 import type { ExecutionClusterLabel } from '../model/flyte.js';
+import { sameJson } from '../util/same-json.js';
 
 type Declared = { address: string; source: SourceLocation }[];
 
@@ -102,6 +115,8 @@ export interface ManagedObject {
   address: string;
   /** Null: missing. */
   live: object | null;
+  /** The protection marks the inventory keeps for it (docs/plan.md, Guardrails); absent: none. */
+  protection?: ProtectionMark[];
 }
 
 interface ManagedObjects {
@@ -124,7 +139,14 @@ export function managedObjects(live: LiveState, limit = Infinity): ManagedObject
     recorded: live.inventory !== null && live.inventory !== undefined,
     count: managed.length,
     missing: managed.filter((a) => !found.has(a)).length,
-    objects: managed.slice(0, limit).map((a) => ({ address: a, live: found.get(a) ?? null })),
+    objects: managed.slice(0, limit).map((a) => {
+      const marks = PROTECTION_MARKS.filter((m) => live[m]?.includes(a));
+      return {
+        address: a,
+        live: found.get(a) ?? null,
+        ...(marks.length ? { protection: marks } : {}),
+      };
+    }),
     forgotten: [...forgotten],
   };
 }
@@ -141,7 +163,64 @@ export function planInventory(desired: DesiredState, live: LiveState): PlanInven
     let here: Map<string, object> | undefined;
     gone = live.inventory.filter((a) => !wanted.has(a) && !(here ??= liveObjects(live)).has(a));
   }
-  return { found: live.inventory !== null, declared, gone };
+  const { guardrails } = desired.config;
+  return {
+    found: live.inventory !== null,
+    declared,
+    gone,
+    ...declaredProtection(desired),
+    ...(guardrails && Object.keys(guardrails).length > 0 ? { guardrails: { ...guardrails } } : {}),
+  };
+}
+
+const MARK_ANNOTATION: Record<ProtectionMark, string> = {
+  prevent_destroy: PREVENT_DESTROY_ANNOTATION,
+  confirm_destroy: CONFIRM_DESTROY_ANNOTATION,
+};
+
+/** The declared addresses annotated with each protection mark, as the plan's inventory lists them. */
+export function declaredProtection(
+  desired: DesiredState,
+): Partial<Record<ProtectionMark, string[]>> {
+  const out: Record<ProtectionMark, string[]> = { prevent_destroy: [], confirm_destroy: [] };
+  for (const kind of OBJECT_KINDS) {
+    const [list, key] = LISTED[kind](desired);
+    list?.forEach((o) => {
+      const { annotations } = o as { annotations?: Record<string, string> };
+      for (const m of PROTECTION_MARKS)
+        if (annotations?.[MARK_ANNOTATION[m]] === 'true')
+          out[m].push(address(kind, key(o as never)));
+    });
+  }
+  return protectionFields({
+    prevent_destroy: out.prevent_destroy.sort(),
+    confirm_destroy: out.confirm_destroy.sort(),
+  });
+}
+
+/**
+ * The marks once a plan is applied (docs/plan.md, Protection): an address the repository declares
+ * is marked as its manifest says now (so a commit without the annotation, applied, lifts it); one
+ * it no longer declares keeps its mark, so removing or renaming a manifest never lifts it. Kept
+ * for addresses in the inventory only. Null when nothing changes.
+ */
+export function nextProtection(
+  current: Protection,
+  inventory: PlanInventory,
+  addresses: readonly string[],
+): Record<ProtectionMark, string[]> | null {
+  const declared = new Set(inventory.declared);
+  const kept = new Set(addresses);
+  const was = protectionOf(current);
+  const next = {} as Record<ProtectionMark, string[]>;
+  let changed = false;
+  for (const m of PROTECTION_MARKS) {
+    const marked = new Set(was[m].filter((a) => !declared.has(a)));
+    for (const a of inventory[m] ?? []) marked.add(a);
+    next[m] = [...marked].filter((a) => kept.has(a)).sort();
+    changed ||= next[m].length !== was[m].length || next[m].some((a, i) => a !== was[m][i]);
+  }
+  return changed ? next : null;
 }
 
 /**
@@ -164,6 +243,23 @@ export function nextInventory(
     sorted.length === current.length &&
     sorted.every((a, i) => a === current[i]);
   return same ? null : sorted;
+}
+
+/**
+ * Whether recording a plan with nothing to do changes the inventory: declared objects it lacks,
+ * a protection mark or the budget changed (an annotation is never sent, so it is no change).
+ */
+export function inventoryBehind(
+  current: readonly string[] | null,
+  marks: Pick<LiveState, 'prevent_destroy' | 'confirm_destroy' | 'guardrails'> | null | undefined,
+  inventory: PlanInventory,
+): boolean {
+  const next = nextInventory(current, inventory, new Set());
+  return (
+    next !== null ||
+    nextProtection(marks ?? {}, inventory, current ?? []) !== null ||
+    !sameJson(marks?.guardrails ?? null, inventory.guardrails ?? null)
+  );
 }
 
 function applied<T>(

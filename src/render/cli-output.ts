@@ -9,6 +9,7 @@ import { relativeParts, writeRepoFile } from '../util/safe-file.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 import { UserError } from '../util/user-error.js';
 import { closingLine, plural, SYMBOL } from './common.js';
+import { listAddresses } from './reasons.js';
 import { renderJsonParts } from './json.js';
 import { renderMarkdown } from './markdown.js';
 import { runbookLines } from './runbook.js';
@@ -169,4 +170,10 @@ export function describePromotion(
     return `Promoting ${from} to ${to} changes no file: ${to}'s own folder already holds ${from}'s manifests.\n`;
   const lines = changes.map((c) => `  ${SIGN[c.action]} ${c.path}`);
   return `Promoting ${from} to ${to} changes ${plural(changes.length, 'file')}:\n${lines.join('\n')}\n`;
+}
+
+/** `apply --auto-approve` or a saved plan destroying what is marked confirm-destroy (docs/plan.md, Guardrails). */
+export function confirmDestroyRefused(addresses: readonly string[], saved: boolean): string {
+  const how = saved ? 'a saved plan' : '--auto-approve';
+  return `${listAddresses(addresses, 10)} ${addresses.length === 1 ? 'is' : 'are'} marked poolsync/confirm-destroy: a person approves ${addresses.length === 1 ? 'its' : 'their'} delete or replace, and ${how} is no approval. Nothing was applied. Run \`poolsync apply DIR\` at a terminal and answer yes, or let the daemon hold it for \`poolsync approve\` (docs/plan.md, Guardrails)`;
 }

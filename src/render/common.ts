@@ -9,7 +9,7 @@ import type {
   Step,
 } from '../model/plan.js';
 import { countPlan, type PlanCounts } from '../plan/counts.js';
-import { describeScope, errorText, reasonText } from './reasons.js';
+import { describeScope, errorText, listAddresses, reasonText } from './reasons.js';
 import { PRINTABLE_ASCII } from '../util/terminal-text.js';
 
 /** The words of PRUNE_OFF: a plan saved without `why` says it only in words. */
@@ -294,7 +294,14 @@ export function footnotes(plan: Plan, counts = countPlan(plan)): string[] {
     sideEffectLine(plan, counts),
     unmanaged > 0 ? `${plural(unmanaged, 'object')} unmanaged (${why}).` : null,
     scope ? `Prune scope: ${describeScope(scope)}; ${others} are never deleted.${fallback}` : null,
+    plan.confirm_destroy?.length ? confirmDestroyLine(plan.confirm_destroy) : null,
   ].filter((l): l is string => l !== null);
+}
+
+/** docs/plan.md, Guardrails: what waits for a person whatever the policy or flags. */
+export function confirmDestroyLine(addresses: readonly string[]): string {
+  const them = addresses.length === 1 ? 'it' : 'them';
+  return `Needs a person's approval (poolsync/confirm-destroy): ${listAddresses(addresses, 10)}. \`poolsync apply\` asks for ${them} at the terminal; --auto-approve and saved plans are refused, and the daemon holds ${them} for \`poolsync approve\`.`;
 }
 
 export function failedLine(plan: Plan): string {

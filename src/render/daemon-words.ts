@@ -47,6 +47,12 @@ export const runWords = {
     `the branch moved to ${head ? short(head) : 'a new commit'}: the rollback to run #${run} is lifted and the branch is applied again`,
   rollbackUnreadable: (run: number, error: string) =>
     `cannot read the commit of run #${run} (rolled back to): ${error}; nothing applied (\`poolsync resume\` lifts the rollback)`,
+  /** The guardrails (plan/guardrails.ts GuardRule) that hold a plan whatever the policy. */
+  heldByGuardrails: (rules: readonly string[]) =>
+    `held by ${rules.map((r) => (r === 'confirm_destroy' ? 'poolsync/confirm-destroy' : `guardrails.${r}`)).join(' and ')}`,
+  /** An apply a freeze stopped between steps (stages/apply.ts). */
+  stoppedByFreeze: (stopped: string, ran: number, notRun: number, failed: number) =>
+    `apply stopped by ${stopped}: ${plural(ran, 'step')} done${failed > 0 ? `, ${failed} failed` : ''}, ${plural(notRun, 'step')} not started; \`poolsync resume\` plans again from the live state`,
   renderCommit: (paths: string[], commit: string | null) =>
     `poolsync: render ${paths.join(', ')}${commit ? ` from ${short(commit)}` : ''}`,
 };
@@ -107,6 +113,8 @@ export const stopWords = {
   shutdown: 'shutdown',
   leadership: 'loss of leadership',
   lock: 'loss of the apply lock (not renewed in time)',
+  /** The freeze that began while the apply ran: freezeWords' why. */
+  freeze: (why: string) => `the freeze (applies ${why})`,
   failure: 'failure',
 } as const;
 

@@ -110,3 +110,14 @@ export function liveStatusWords(live: LiveState): (o: LiveObject) => string {
   const of = liveStatusOf(live);
   return (o) => of(o).words;
 }
+
+/** The inventory's protection marks (docs/plan.md, Guardrails) as their annotations. */
+export function protectionAnnotations(marks: readonly string[] | undefined): string[] {
+  return (marks ?? []).map((m) => `poolsync/${m.replace('_', '-')}`);
+}
+
+/** `; kept by the inventory: poolsync/prevent-destroy` after an object's state, or nothing. */
+export function protectionWords(marks: readonly string[] | undefined): string {
+  if (!marks?.length) return '';
+  return `; kept by the inventory: ${protectionAnnotations(marks).join(', ')}`;
+}

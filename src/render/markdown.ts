@@ -7,6 +7,7 @@
  * how many of its items it could not show. In the diff block an update is `!` (GitHub colours
  * `+` green, `-` red and `!` orange but not `~`); blocked items are never in it.
  */
+import { onlyHeldErrors } from '../plan/guardrails.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 import { visibleChanges, type Change, type Plan } from '../model/plan.js';
 import { countPlan } from '../plan/counts.js';
@@ -402,7 +403,9 @@ function metaLine(plan: Plan): string {
 export function mergeLine(plan: Plan, merge?: MergeFacts): string {
   const c = countPlan(plan);
   const n = c.create + c.update + c.replace + c.delete;
-  if (plan.errors.length > 0)
+  // A destroy budget exceeded fails the plan, but the daemon holds it for approval (guardrails.ts).
+  const heldByBudget = merge !== undefined && merge.held > 0 && onlyHeldErrors(plan);
+  if (plan.errors.length > 0 && !heldByBudget)
     return '**Merging** applies nothing while the plan fails: fix the errors above and push again.';
   if (n === 0) return '**Merging** changes nothing on the control plane.';
   const changes = plural(n, 'change');

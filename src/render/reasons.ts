@@ -30,6 +30,13 @@ export function errorText(e: Pick<PlanError, 'code' | 'params' | 'message'>): st
 
 type Words = (p: ReasonParams) => string;
 
+/** Where a destroy budget was read (plan/guardrails.ts BudgetSource). */
+const BUDGET_SOURCES: Record<string, string> = {
+  repository: "this commit's poolsync.yaml",
+  base: "the base branch's poolsync.yaml",
+  recorded: 'as last applied',
+};
+
 /** A parameter as text: a string as it is, anything else as JSON. */
 export function s(p: ReasonParams, key: string): string {
   const v = p[key];
@@ -623,7 +630,14 @@ export const CATALOG: Readonly<Record<string, Words>> = {
     p.assignment !== null
       ? `assignment "${s(p, 'assignment')}" names pool "${s(p, 'pool')}", which neither the repository nor the control plane has (A1)`
       : `${s(p, 'cluster')} names pool "${s(p, 'pool')}", which neither the repository nor the control plane has (C1)`,
+  /** `recorded`: kept in the inventory when applied, the manifest no longer saying "true" (plan/guardrails.ts). */
   PREVENT_DESTROY: (p) => {
+    if (p.recorded === true)
+      return (
+        `${s(p, 'address')} was applied with poolsync/prevent-destroy: "true" (the inventory keeps it), but this plan would ${s(p, 'action')} it: ` +
+        `its manifest was removed or renamed, or the annotation was dropped in the same change. ` +
+        `Declare it again, or lift the protection first: apply a commit that still declares it, without the annotation (or "false"), then delete it (docs/plan.md, Guardrails).`
+      );
     const before = list(p, 'before');
     const after = list(p, 'after');
     const what = list(p, 'fields')
@@ -634,6 +648,16 @@ export const CATALOG: Readonly<Record<string, Words>> = {
       `${s(p, 'address')} is annotated poolsync/prevent-destroy: "true", but this plan would ${s(p, 'action')} it` +
       `${what ? ` (${what})` : because}. ` +
       `Revert the change, or remove the annotation in a separate commit to allow it.`
+    );
+  },
+  /** plan/guardrails.ts: a bound (`rule`, from poolsync.yaml) the plan's `count` deletes or replaces exceed. */
+  DESTROY_BUDGET: (p) => {
+    const from = list(p, 'from').map((f) => BUDGET_SOURCES[f] ?? f);
+    const shown = list(p, 'addresses');
+    const more = Number(p.more) > 0 ? ` and ${s(p, 'more')} more` : '';
+    return (
+      `this plan would ${s(p, 'action')} ${s(p, 'count')} objects, over guardrails.${s(p, 'rule')}: ${s(p, 'limit')} (${from.join(', ')}): ` +
+      `${shown.join(', ')}${more}. Split the change, or raise ${s(p, 'rule')} in a commit of its own and apply it first; the daemon holds such a plan for approval (docs/plan.md, Guardrails).`
     );
   },
   // Errors, and reasons of blocked changes, of what a backend cannot do (src/plan/index.ts).

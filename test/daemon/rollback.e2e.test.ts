@@ -304,10 +304,14 @@ describe('poolsync rollback RUN', () => {
     repo.commit({ ...manifests(), 'clusters/prod-2.yaml': cluster('prod', true) }, 'A');
     const h = await daemonOn(repo, tempDir(), cp);
     const runA = h.daemon.status().lastRun!.id;
-    // B lifts the protection and moves the cluster to another pool (a replace, policy all).
+    // B lifts the protection, applied on its own (docs/plan.md#guardrails); C moves the cluster
+    // to another pool (a replace, policy all).
+    repo.commit({ 'clusters/prod-2.yaml': cluster('prod', false) }, 'B');
+    await h.daemon.reconcile('webhook');
+    expect(h.daemon.status().lastRun!.result).toBe('in_sync');
     repo.commit(
       { 'pools/stage.yaml': stage, 'clusters/prod-2.yaml': cluster('stage', false) },
-      'B',
+      'C',
     );
     await h.daemon.reconcile('webhook');
     expect(h.daemon.status().lastRun!.result).toBe('applied');

@@ -25,7 +25,7 @@ import { paceLine } from '../../util/pacer.js';
 import type { Plan } from '../../model/plan.js';
 import { hasNoChanges } from '../../render/common.js';
 import { renderTextParts } from '../../render/text.js';
-import { nothingToApply, printRunbook } from '../../render/cli-output.js';
+import { confirmDestroyRefused, nothingToApply, printRunbook } from '../../render/cli-output.js';
 import { UserError } from '../../util/user-error.js';
 import {
   networkOf,
@@ -117,6 +117,9 @@ export async function apply(
           await writeParts(io.stdout, renderTextParts(plan, { color: colors !== NO_COLOR }));
       },
       approve: async (plan) => {
+        // Only a person's `yes` approves what is marked confirm-destroy (docs/plan.md, Guardrails).
+        if (plan.confirm_destroy?.length && (target.kind === 'file' || args['auto-approve']))
+          throw new UserError(confirmDestroyRefused(plan.confirm_destroy, target.kind === 'file'));
         if (target.kind === 'dir' && !args['auto-approve'] && !(await confirm(io)))
           throw new UserError('Apply cancelled: only `yes` is accepted as approval.');
         // Into a pipe or a file a large apply's progress is gathered for 50 ms (batched-lines.ts);

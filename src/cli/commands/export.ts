@@ -34,7 +34,7 @@ import type { LiveState } from '../../model/live.js';
 import { declaredByKind, liveObjects, managedObjects, OBJECT_KINDS } from '../../plan/inventory.js';
 import { checkAddressSyntax } from '../../plan/target.js';
 import { controlPlaneName, plural } from '../../render/common.js';
-import { liveStatusWords } from '../../render/live-status.js';
+import { liveStatusWords, protectionWords } from '../../render/live-status.js';
 import { lastChangeWords } from '../../render/daemon-words.js';
 import { exists, relativeParts, writeRepoFile } from '../../util/safe-file.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
@@ -338,7 +338,11 @@ export async function list(args: StateArgs, io: Io): Promise<number> {
         environment: target.name,
         control_plane: controlPlaneIdentity(target.url, cp),
         inventory,
-        objects: objects.map((o) => ({ address: o.address, status: o.live && words(o) })),
+        objects: objects.map((o) => ({
+          address: o.address,
+          status: o.live && words(o),
+          ...(o.protection ? { protection: o.protection } : {}),
+        })),
         forgotten,
       };
       io.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
@@ -356,7 +360,9 @@ export async function list(args: StateArgs, io: Io): Promise<number> {
     );
     const width = Math.min(40, Math.max(0, ...objects.map((o) => o.address.length)));
     for (const o of objects)
-      io.stdout.write(`${escapeTerminal(o.address.padEnd(width))}  ${escapeTerminal(words(o))}\n`);
+      io.stdout.write(
+        `${escapeTerminal(o.address.padEnd(width))}  ${escapeTerminal(words(o) + protectionWords(o.protection))}\n`,
+      );
     const missing = objects.filter((o) => o.live === null).length;
     const counted =
       patterns.length === 0
@@ -414,12 +420,14 @@ export async function show(args: StateArgs, io: Io): Promise<number> {
       const status = object.live && words;
       const lastChange = last === undefined ? {} : { lastChange: last };
       io.stdout.write(
-        `${JSON.stringify({ environment: target.name, address, status, live: object.live, ...lastChange }, null, 2)}\n`,
+        `${JSON.stringify({ environment: target.name, address, status, protection: object.protection ?? [], live: object.live, ...lastChange }, null, 2)}\n`,
       );
       return 0;
     }
     io.stdout.write(header(target, cp));
-    io.stdout.write(`${escapeTerminal(address)}: ${escapeTerminal(words)}\n`);
+    io.stdout.write(
+      `${escapeTerminal(address)}: ${escapeTerminal(words + protectionWords(object.protection))}\n`,
+    );
     if (last !== undefined) io.stdout.write(`${escapeTerminal(lastChangeWords(last))}\n`);
     if (object.live) {
       const fields = Object.entries(object.live);

@@ -9,6 +9,7 @@ import { SYNC_STATUSES } from '../objects.js';
 import type { ManagedStatus, ObjectChange } from '../status.js';
 import { renderChangeText } from '../../render/text.js';
 import { plural } from '../../render/common.js';
+import { protectionAnnotations } from '../../render/live-status.js';
 import { ansiToHtml, badge, commitRef, markup, type SafeHtml } from './html.js';
 
 export const OBJECTS_PER_PAGE = 200;
@@ -72,12 +73,22 @@ export function objectsSection(
         managed.forgotten.length > 0
           ? markup`; forgotten (never pruned): ${managed.forgotten.map((a, i) => markup`${i > 0 ? ', ' : ''}<code>${a}</code>`)}`
           : ''
-      }.`
+      }${protectedObjects(managed)}.`
     : markup` No inventory yet: poolsync has applied nothing here.`;
   return markup`<p>As run #${run} found them (commit ${commitRef(commit)}): ${plural(page.total, 'object')}.${counts}${inventory}</p>
 ${filterForm(query, page.kinds)}
 ${pager(page, query)}
 <div class="tree">${tree(page.rows, commit, lastChanged)}</div>`;
+}
+
+/** What the inventory keeps protected (docs/plan.md, Guardrails), among the objects listed. */
+function protectedObjects(managed: ManagedStatus): SafeHtml | '' {
+  const marked = managed.objects.filter((o) => o.protection?.length);
+  if (marked.length === 0) return '';
+  return markup`; protected (kept by the inventory): ${marked.map(
+    (o, i) =>
+      markup`${i > 0 ? ', ' : ''}<code>${o.address}</code> (${protectionAnnotations(o.protection).join(', ')})`,
+  )}`;
 }
 
 function filterForm(query: ObjectsQuery, kinds: string[]): SafeHtml {

@@ -22,6 +22,7 @@ import {
 import { ACTION_STYLE, renderText } from '../../render/text.js';
 import { closingLine, plural, SYMBOL, warningText } from '../../render/common.js';
 import { runbookLines } from '../../render/runbook.js';
+import { runWords } from '../../render/daemon-words.js';
 import type { ObjectsView } from '../objects.js';
 import { ALL_OBJECTS, objectsQuery, objectsSection, type ObjectsQuery } from './objects.js';
 
@@ -284,7 +285,7 @@ function held(s: DaemonStatus, page: PageContext): HtmlValue[] {
       : markup`<p class="muted">Approving needs the daemon admin token, which is not set (<code>POOLSYNC_ADMIN_TOKEN</code> or <code>--admin-token-file</code>).</p>`;
     now = markup`<div class="held">
 <p>${n} held since ${when(pending.since)} (commit ${commitRef(pending.commit)}), fingerprint <code class="fp">${pending.fingerprint}</code>:</p>
-${changeBlock(pending.changes)}
+${heldByGuardrails(s)}${changeBlock(pending.changes)}
 ${action}
 <p class="muted">Or from a shell: <code>poolsync approve ${pending.fingerprint} --daemon ${daemon}</code>, or comment <code>poolsync apply</code> on the pull request.</p>
 </div>`;
@@ -316,6 +317,13 @@ ${action}
     r &&
       markup`<p class="last-refused">Last refusal ${when(r.at)} (${r.approver}, ${r.via}): ${r.reason}</p>`,
   ];
+}
+
+/** Guardrails hold these whatever the policy (docs/daemon.md#guardrails). */
+function heldByGuardrails(s: DaemonStatus): SafeHtml | '' {
+  if (!s.heldBy?.length) return '';
+  return markup`<p class="held-by">${runWords.heldByGuardrails(s.heldBy)}, whatever the policy.</p>
+`;
 }
 
 function manual(s: DaemonStatus): Content | '' {

@@ -1,9 +1,11 @@
 /**
  * Stage apply: the gate's plan applied as `poolsync apply` does (src/ops/apply-run.ts), under its
  * apply lock, which records the inventory (what prune may delete). No new step starts once the
- * daemon shuts down or loses the lock, and a step in flight finishes; once the leadership term
- * ends its calls in flight are abandoned too, and nothing more is recorded. The lock held
- * elsewhere, or the executor refusing the plan, fail the run for a retry.
+ * daemon shuts down or loses the lock, or applies freeze (a suspension, told before `poolsync
+ * suspend` is answered; a sync window, read at each step boundary), and a step in flight
+ * finishes; once the leadership term ends its calls in flight are abandoned too, and nothing more
+ * is recorded. The lock held elsewhere, or the executor refusing the plan, fail the run for a
+ * retry; a run the freeze stopped is `frozen`, with what ran and what did not.
  */
 import type { ApplyEvent, ApplyResult } from '../../apply/types.js';
 import { applyOutcome } from '../../apply/report.js';
@@ -40,6 +42,15 @@ export async function applyStage(
   let lost!: AbortSignal;
   let phase: ApplyPhase | null = null;
   let result: ApplyResult;
+  // A freeze that begins while the steps run stops the next step (issue 74 item 6). A run that
+  // overrides the freeze is stopped by a new suspension only, not by the windows it overrode.
+  const frozen = new AbortController();
+  const override = ctx.reasons.has('override');
+  const atBoundary = () => {
+    const why = override || frozen.signal.aborted ? null : (o.freeze?.why() ?? null);
+    if (why !== null) frozen.abort(why);
+  };
+  const unsubscribe = o.freeze?.onSuspend?.((why) => frozen.abort(why)) ?? (() => {});
   try {
     const ran = await applyRun(
       { kind: 'planned', plan: decision.plan },
@@ -58,8 +69,12 @@ export async function applyStage(
           return o.pipeline.executePlan(p, on, {
             parallelism: o.config.parallelism,
             waitTimeoutMs: o.config.waitTimeoutMs,
-            signal: AbortSignal.any([ctx.signal, lockLost, ctx.term.signal]),
-            onEvent: (e) => logEvent(ctx, lockLost, e),
+            signal: AbortSignal.any([ctx.signal, lockLost, ctx.term.signal, frozen.signal]),
+            onEvent: (e) => {
+              // Told before the executor starts the next step: a window that closed stops it.
+              if (e.type === 'step_finished') atBoundary();
+              logEvent(ctx, lockLost, frozen.signal, e);
+            },
           });
         },
       },
@@ -78,6 +93,8 @@ export async function applyStage(
       },
       status: { errors: [problem(locked ? 'LOCKED' : errorCode(err, 'APPLY'), message)] },
     };
+  } finally {
+    unsubscribe();
   }
   const products = {
     applied: {
@@ -134,7 +151,30 @@ export async function applyStage(
       s.target,
     ),
   );
-  const stopped = result.aborted ? stopReason(ctx, lost) : null;
+  const stopped = result.aborted ? stopReason(ctx, lost, frozen.signal) : null;
+  const byFreeze =
+    result.aborted &&
+    frozen.signal.aborted &&
+    !ctx.signal.aborted &&
+    !ctx.term.signal.aborted &&
+    !lost.aborted;
+  if (stopped !== null && byFreeze) {
+    // Stopped by the freeze: recorded as frozen, with what ran (`changed`) and what did not;
+    // `poolsync resume` plans again from the live state.
+    o.metrics.stoppedByFreeze.inc();
+    const notRun = result.steps.filter((s) => s.status === 'not_run');
+    const ran = result.steps.filter((s) => s.status === 'done').length;
+    return {
+      value: {
+        result: 'frozen',
+        message: runWords.stoppedByFreeze(stopped, ran, notRun.length, failed.length),
+        ...done,
+        stopped: { by: 'freeze', notRun: notRun.map((s) => `${s.op} ${s.target}`) },
+      },
+      status: { errors },
+      products,
+    };
+  }
   return {
     value: {
       result: 'failed',
@@ -149,7 +189,7 @@ export async function applyStage(
   };
 }
 
-function logEvent(ctx: RunContext, lost: AbortSignal, e: ApplyEvent): void {
+function logEvent(ctx: RunContext, lost: AbortSignal, frozen: AbortSignal, e: ApplyEvent): void {
   const { o } = ctx;
   if (e.type === 'step_finished') {
     const fields = {
@@ -177,14 +217,19 @@ function logEvent(ctx: RunContext, lost: AbortSignal, e: ApplyEvent): void {
       'waiting for in-flight work to finish',
     );
   } else if (e.type === 'stopping') {
-    o.logger.warn({ reason: e.reason, why: stopReason(ctx, lost) }, 'no new steps will start');
+    o.logger.warn(
+      { reason: e.reason, why: stopReason(ctx, lost, frozen) },
+      'no new steps will start',
+    );
   }
 }
 
-function stopReason(ctx: RunContext, lost: AbortSignal): string {
+function stopReason(ctx: RunContext, lost: AbortSignal, frozen: AbortSignal): string {
   if (ctx.signal.aborted) return stopWords.shutdown;
   if (ctx.term.signal.aborted) return stopWords.leadership;
   if (lost.aborted) return stopWords.lock;
+  // Aborted with the freeze's words (freezeWords).
+  if (frozen.aborted) return stopWords.freeze(String(frozen.reason));
   return stopWords.failure;
 }
 

@@ -102,8 +102,12 @@ export interface ReconcilerOptions {
   };
   /** The runs kept from before a restart, and where to keep them; absent: in memory only. */
   history?: { kept: KeptHistory | null; save(history: KeptHistory): Promise<void> };
-  /** Why applies wait now (suspended, a sync window: freeze.ts); absent or null: they may go. */
-  freeze?: { why(): string | null };
+  /**
+   * Why applies wait now (suspended, a sync window: freeze.ts); absent or null: they may go.
+   * `onSuspend`: told when a suspension begins, before `poolsync suspend` is answered (an
+   * apply in flight starts no further step); returns the unsubscribe.
+   */
+  freeze?: { why(): string | null; onSuspend?(listener: (why: string) => void): () => void };
   /** The rollback in force (rollback.ts): its commit is planned instead of the branch head. */
   rollback?: Pick<Rollback, 'current' | 'lift' | 'headSeen' | 'refresh'>;
   clock?: Clock;
@@ -119,6 +123,8 @@ export interface Outcome {
   transient?: boolean;
   /** Who approved the held changes this run applied. */
   approvedBy?: string;
+  /** An apply stopped between steps: by what (stopWords), and the steps that never started. */
+  stopped?: { by: string; notRun: string[] };
 }
 
 /** What outlives one run: frozen, replaced (never written) by each stage's `Staged.remember`. */

@@ -29,6 +29,12 @@ import {
   type StatusUpdate,
 } from './context.js';
 import { splitHeld } from '../../plan/hold.js';
+import {
+  GUARD_RULES,
+  guardrailHold,
+  onlyHeldErrors,
+  type GuardRule,
+} from '../../plan/guardrails.js';
 import { approvalFields, type ApprovalRecord, briefOf } from '../approvals.js';
 
 export async function planStage(
@@ -76,8 +82,9 @@ export async function planStage(
     ...shownOf(ctx, plan),
     ...(live === null ? {} : managedUpdate(live)),
   };
+  // A destroy budget exceeded is held for approval by the gate, not a failed run (guardrails.ts).
   const value: Plan | Outcome =
-    outcome.kind === 'errors'
+    outcome.kind === 'errors' && !onlyHeldErrors(plan)
       ? { result: 'failed', commit, message: runWords.planErrors(plan.errors.length) }
       : plan;
   const drift = value === plan ? driftOf(ctx, plan, desired, commit) : [];
@@ -92,7 +99,11 @@ export function managedUpdate(live: LiveState): StatusUpdate {
   return {
     managed: deepFreeze({
       ...m,
-      objects: objects.map((o) => ({ address: o.address, status: o.live && words(o) })),
+      objects: objects.map((o) => ({
+        address: o.address,
+        status: o.live && words(o),
+        ...(o.protection ? { protection: o.protection } : {}),
+      })),
     }),
   };
 }
@@ -170,13 +181,16 @@ export interface GateDecision {
 
 export function gateStage(
   ctx: RunContext,
-  plan: Plan,
+  planned: Plan,
   desired: DesiredState,
   commit: string | null,
 ): Staged<GateDecision> {
   const { o } = ctx;
+  // Guardrails (docs/daemon.md, Guardrails): a budget exceeded or a confirm-destroy mark holds
+  // the destructive changes for a person under every policy, as `safe` does.
+  const { rules, plan } = guardrailHold(planned);
   // Cleared only where nothing is held: holding the same changes again keeps their `since`.
-  const nothingHeld = () => holding(ctx, [], null, commit);
+  const nothingHeld = () => holding(ctx, [], null, commit, []);
   if (classify(plan) === 'no_changes') {
     const blocked = plan.summary.blocked > 0 ? ` (${plan.summary.blocked} blocked)` : '';
     return {
@@ -191,14 +205,16 @@ export function gateStage(
   }
   const frozen = ctx.reasons.has('override') ? null : (o.freeze?.why() ?? null);
   const whole = { plan, whole: plan, desired, held: [], heldFingerprint: null, approval: null };
-  if (o.config.policy === 'all' && frozen === null) return { value: whole, status: nothingHeld() };
-  const split = o.config.policy === 'safe' ? splitHeld(plan) : null;
+  const guarded = rules.length > 0;
+  if (o.config.policy === 'all' && frozen === null && !guarded)
+    return { value: whole, status: nothingHeld() };
+  const split = o.config.policy === 'safe' || guarded ? splitHeld(plan) : null;
   const fingerprint = split?.fingerprint ?? null;
   if (frozen !== null) {
     // Nothing applied; what policy safe holds is held still, so it can be approved meanwhile.
     const message = freezeWords.frozen(frozen, countsText(countPlan(plan)));
     const status =
-      fingerprint === null ? nothingHeld() : holding(ctx, split!.held, fingerprint, commit);
+      fingerprint === null ? nothingHeld() : holding(ctx, split!.held, fingerprint, commit, rules);
     return { value: { result: 'frozen', commit, message }, status };
   }
   if (split === null || fingerprint === null) return { value: whole, status: nothingHeld() };
@@ -208,11 +224,12 @@ export function gateStage(
     o.logger.info(approvalFields(approval), applying);
     return { value: { ...whole, heldFingerprint: fingerprint, approval }, status: nothingHeld() };
   }
-  const status = holding(ctx, split.held, fingerprint, commit);
+  const status = holding(ctx, split.held, fingerprint, commit, rules);
   // A comment approves only where the daemon hears pull requests (a followed branch, webhooks).
   const { source, githubWebhookSecret, gitlabWebhookToken } = o.config;
   const comments = source.kind === 'git' && (githubWebhookSecret ?? gitlabWebhookToken) !== null;
-  const heldText = `policy safe: ${heldForApproval(split.held, fingerprint)} with \`poolsync approve\`${comments ? ' or a `poolsync apply` comment on the pull request' : ''}`;
+  const by = guarded ? runWords.heldByGuardrails(rules) : 'policy safe';
+  const heldText = `${by}: ${heldForApproval(split.held, fingerprint)} with \`poolsync approve\`${comments ? ' or a `poolsync apply` comment on the pull request' : ''}`;
   if (classify(split.now) === 'no_changes') {
     const message = `${heldText}; nothing else to apply`;
     return { value: { result: 'waiting_for_approval', commit, message }, status };
@@ -227,10 +244,13 @@ function holding(
   held: Change[],
   fingerprint: string | null,
   commit: string | null,
+  rules: readonly GuardRule[],
 ): StatusUpdate {
   const { o } = ctx;
   const changes = held.map((c) => briefOf(c, true));
   o.metrics.waitingForApproval.set(held.length);
+  for (const rule of GUARD_RULES)
+    o.metrics.guardrailHeld.set({ rule }, rules.includes(rule) ? held.length : 0);
   o.approvals.hold(fingerprint === null ? null : { fingerprint, commit, changes });
-  return { waitingForApproval: changes };
+  return { waitingForApproval: changes, heldBy: held.length > 0 ? [...rules] : [] };
 }

@@ -329,6 +329,13 @@ export type RepoConfigFile = {
   acceptCascade?: string[];
   /** Globs, relative to the folder, of files to skip. */
   ignore?: string[];
+  /** A bound on what one plan may destroy (docs/plan.md, Guardrails). Read from the base branch in pull-request mode and from the inventory's record of the last apply: a raise counts once a commit carrying it was applied, so a pull request never raises its own. A plan over it is a plan error (plan, apply exit 1); the daemon holds it for approval. Absent: no bound. */
+  guardrails?: {
+    /** Deletes one plan may make, as its summary counts them: a side effect (a co-named queue deleted with its cluster) is not counted apart. */
+    max_destroy?: number;
+    /** Replaces (delete, then create again) one plan may make. */
+    max_replace?: number;
+  };
   /** Input limits for this repository (docs/security.md). Each may be raised up to a fixed ceiling or lowered; omitted ones keep their protective defaults. */
   limits?: {
     /** Bytes per manifest file, checked before reading (default 1048576 = 1 MiB, at most 67108864 = 64 MiB). */
@@ -373,6 +380,13 @@ export type RepoConfigFile = {
       patches?: string[];
       /** Overrides the top-level prune for this environment. */
       prune?: boolean;
+      /** This environment's bound, over the top-level guardrails field by field: a bound on what one plan may destroy (docs/plan.md, Guardrails). Read from the base branch in pull-request mode and from the inventory's record of the last apply: a raise counts once a commit carrying it was applied, so a pull request never raises its own. A plan over it is a plan error (plan, apply exit 1); the daemon holds it for approval. Absent: no bound. */
+      guardrails?: {
+        /** Deletes one plan may make, as its summary counts them: a side effect (a co-named queue deleted with its cluster) is not counted apart. */
+        max_destroy?: number;
+        /** Replaces (delete, then create again) one plan may make. */
+        max_replace?: number;
+      };
       /** The daemon's apply policy for this environment (default: the daemon's --policy). */
       policy?: 'none' | 'safe' | 'all';
       /** The daemon's drift check interval for this environment (default: the daemon's --drift-interval). */

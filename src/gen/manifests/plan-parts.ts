@@ -42,6 +42,12 @@ export interface PlanParts {
     declared: string[];
     /** Inventory addresses of objects neither live nor declared: dropped */
     gone: string[];
+    /** Declared addresses annotated poolsync/prevent-destroy: "true": recorded as protected when the plan is applied; a declared address not listed lifts its recorded mark (docs/plan.md, Protection). Absent: none */
+    prevent_destroy?: string[];
+    /** Likewise poolsync/confirm-destroy: "true". Absent: none */
+    confirm_destroy?: string[];
+    /** poolsync.yaml guardrails of this commit (and environment): recorded when the plan is applied, the bound the next plans keep (docs/plan.md, Guardrails). Absent: none */
+    guardrails?: { max_destroy?: number; max_replace?: number };
   };
   manual: {
     /** Why there is no API call, e.g. "Union has no public API to create a cluster pool". */

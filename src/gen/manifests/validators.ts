@@ -35,7 +35,12 @@ const schema31 = {
             'poolsync/prevent-destroy': {
               enum: ['true', 'false'],
               description:
-                '"true": any plan that would delete or replace this object fails instead.',
+                '"true": any plan that would delete or replace this object fails instead; kept in the inventory once applied, so removing the manifest does not lift it (docs/plan.md, Protection).',
+            },
+            'poolsync/confirm-destroy': {
+              enum: ['true', 'false'],
+              description:
+                '"true": a plan that would delete or replace this object is never applied without a person\'s approval, under every daemon policy (Argo CD Delete=confirm); kept in the inventory once applied (docs/plan.md, Protection).',
             },
             'poolsync/contract': {
               enum: ['unknown'],
@@ -757,7 +762,11 @@ function validate20(
               }
             }
             for (const key3 in data11) {
-              if (!(key3 === 'poolsync/prevent-destroy' || key3 === 'poolsync/contract')) {
+              if (!(
+                key3 === 'poolsync/prevent-destroy' ||
+                key3 === 'poolsync/confirm-destroy' ||
+                key3 === 'poolsync/contract'
+              )) {
                 let data12 = data11[key3];
                 if (typeof data12 !== 'string') {
                   const err30 = {
@@ -818,10 +827,43 @@ function validate20(
                 errors++;
               }
             }
-            if (data11['poolsync/contract'] !== undefined) {
-              let data14 = data11['poolsync/contract'];
-              if (!(data14 === 'unknown')) {
+            if (data11['poolsync/confirm-destroy'] !== undefined) {
+              let data14 = data11['poolsync/confirm-destroy'];
+              if (!(data14 === 'true' || data14 === 'false')) {
                 const err32 = {
+                  instancePath: instancePath + '/metadata/annotations/poolsync~1confirm-destroy',
+                  schemaPath:
+                    '#/properties/metadata/properties/annotations/properties/poolsync~1confirm-destroy/enum',
+                  keyword: 'enum',
+                  params: {
+                    allowedValues:
+                      schema31.properties.metadata.properties.annotations.properties[
+                        'poolsync/confirm-destroy'
+                      ].enum,
+                  },
+                  message: 'must be equal to one of the allowed values',
+                  schema:
+                    schema31.properties.metadata.properties.annotations.properties[
+                      'poolsync/confirm-destroy'
+                    ].enum,
+                  parentSchema:
+                    schema31.properties.metadata.properties.annotations.properties[
+                      'poolsync/confirm-destroy'
+                    ],
+                  data: data14,
+                };
+                if (vErrors === null) {
+                  vErrors = [err32];
+                } else {
+                  vErrors.push(err32);
+                }
+                errors++;
+              }
+            }
+            if (data11['poolsync/contract'] !== undefined) {
+              let data15 = data11['poolsync/contract'];
+              if (!(data15 === 'unknown')) {
+                const err33 = {
                   instancePath: instancePath + '/metadata/annotations/poolsync~1contract',
                   schemaPath:
                     '#/properties/metadata/properties/annotations/properties/poolsync~1contract/enum',
@@ -841,18 +883,18 @@ function validate20(
                     schema31.properties.metadata.properties.annotations.properties[
                       'poolsync/contract'
                     ],
-                  data: data14,
+                  data: data15,
                 };
                 if (vErrors === null) {
-                  vErrors = [err32];
+                  vErrors = [err33];
                 } else {
-                  vErrors.push(err32);
+                  vErrors.push(err33);
                 }
                 errors++;
               }
             }
           } else {
-            const err33 = {
+            const err34 = {
               instancePath: instancePath + '/metadata/annotations',
               schemaPath: '#/properties/metadata/properties/annotations/type',
               keyword: 'type',
@@ -863,15 +905,15 @@ function validate20(
               data: data11,
             };
             if (vErrors === null) {
-              vErrors = [err33];
+              vErrors = [err34];
             } else {
-              vErrors.push(err33);
+              vErrors.push(err34);
             }
             errors++;
           }
         }
       } else {
-        const err34 = {
+        const err35 = {
           instancePath: instancePath + '/metadata',
           schemaPath: '#/properties/metadata/type',
           keyword: 'type',
@@ -882,23 +924,23 @@ function validate20(
           data: data9,
         };
         if (vErrors === null) {
-          vErrors = [err34];
+          vErrors = [err35];
         } else {
-          vErrors.push(err34);
+          vErrors.push(err35);
         }
         errors++;
       }
     }
     if (data.spec !== undefined) {
-      let data15 = data.spec;
-      if (data15 && typeof data15 == 'object' && !Array.isArray(data15)) {
-        for (const key4 in data15) {
+      let data16 = data.spec;
+      if (data16 && typeof data16 == 'object' && !Array.isArray(data16)) {
+        for (const key4 in data16) {
           if (!(
             key4 === 'object_store_ref' ||
             key4 === 'secret_store' ||
             key4 === 'image_registry'
           )) {
-            const err35 = {
+            const err36 = {
               instancePath: instancePath + '/spec',
               schemaPath: '#/properties/spec/additionalProperties',
               keyword: 'additionalProperties',
@@ -906,21 +948,21 @@ function validate20(
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema31.properties.spec,
-              data: data15,
+              data: data16,
             };
             if (vErrors === null) {
-              vErrors = [err35];
+              vErrors = [err36];
             } else {
-              vErrors.push(err35);
+              vErrors.push(err36);
             }
             errors++;
           }
         }
-        if (data15.object_store_ref !== undefined) {
-          let data16 = data15.object_store_ref;
-          if (data16 && typeof data16 == 'object' && !Array.isArray(data16)) {
-            if (data16.uri === undefined) {
-              const err36 = {
+        if (data16.object_store_ref !== undefined) {
+          let data17 = data16.object_store_ref;
+          if (data17 && typeof data17 == 'object' && !Array.isArray(data17)) {
+            if (data17.uri === undefined) {
+              const err37 = {
                 instancePath: instancePath + '/spec/object_store_ref',
                 schemaPath: '#/properties/spec/properties/object_store_ref/required',
                 keyword: 'required',
@@ -928,18 +970,18 @@ function validate20(
                 message: "must have required property '" + 'uri' + "'",
                 schema: schema31.properties.spec.properties.object_store_ref.required,
                 parentSchema: schema31.properties.spec.properties.object_store_ref,
-                data: data16,
+                data: data17,
               };
               if (vErrors === null) {
-                vErrors = [err36];
+                vErrors = [err37];
               } else {
-                vErrors.push(err36);
+                vErrors.push(err37);
               }
               errors++;
             }
-            for (const key5 in data16) {
+            for (const key5 in data17) {
               if (!(key5 === 'uri' || key5 === 'endpoint')) {
-                const err37 = {
+                const err38 = {
                   instancePath: instancePath + '/spec/object_store_ref',
                   schemaPath: '#/properties/spec/properties/object_store_ref/additionalProperties',
                   keyword: 'additionalProperties',
@@ -947,21 +989,21 @@ function validate20(
                   message: 'must NOT have additional properties',
                   schema: false,
                   parentSchema: schema31.properties.spec.properties.object_store_ref,
-                  data: data16,
+                  data: data17,
                 };
                 if (vErrors === null) {
-                  vErrors = [err37];
+                  vErrors = [err38];
                 } else {
-                  vErrors.push(err37);
+                  vErrors.push(err38);
                 }
                 errors++;
               }
             }
-            if (data16.uri !== undefined) {
-              let data17 = data16.uri;
-              if (typeof data17 === 'string') {
-                if (data17.length > 2048 && func1(data17) > 2048) {
-                  const err38 = {
+            if (data17.uri !== undefined) {
+              let data18 = data17.uri;
+              if (typeof data18 === 'string') {
+                if (data18.length > 2048 && func1(data18) > 2048) {
+                  const err39 = {
                     instancePath: instancePath + '/spec/object_store_ref/uri',
                     schemaPath:
                       '#/properties/spec/properties/object_store_ref/properties/uri/maxLength',
@@ -971,17 +1013,17 @@ function validate20(
                     schema: 2048,
                     parentSchema:
                       schema31.properties.spec.properties.object_store_ref.properties.uri,
-                    data: data17,
+                    data: data18,
                   };
                   if (vErrors === null) {
-                    vErrors = [err38];
+                    vErrors = [err39];
                   } else {
-                    vErrors.push(err38);
+                    vErrors.push(err39);
                   }
                   errors++;
                 }
-                if (!pattern5.test(data17)) {
-                  const err39 = {
+                if (!pattern5.test(data18)) {
+                  const err40 = {
                     instancePath: instancePath + '/spec/object_store_ref/uri',
                     schemaPath:
                       '#/properties/spec/properties/object_store_ref/properties/uri/pattern',
@@ -991,17 +1033,17 @@ function validate20(
                     schema: '^(s3|gs|abfs|oci|file)://\\S+$',
                     parentSchema:
                       schema31.properties.spec.properties.object_store_ref.properties.uri,
-                    data: data17,
+                    data: data18,
                   };
                   if (vErrors === null) {
-                    vErrors = [err39];
+                    vErrors = [err40];
                   } else {
-                    vErrors.push(err39);
+                    vErrors.push(err40);
                   }
                   errors++;
                 }
               } else {
-                const err40 = {
+                const err41 = {
                   instancePath: instancePath + '/spec/object_store_ref/uri',
                   schemaPath: '#/properties/spec/properties/object_store_ref/properties/uri/type',
                   keyword: 'type',
@@ -1009,21 +1051,21 @@ function validate20(
                   message: 'must be string',
                   schema: schema31.properties.spec.properties.object_store_ref.properties.uri.type,
                   parentSchema: schema31.properties.spec.properties.object_store_ref.properties.uri,
-                  data: data17,
+                  data: data18,
                 };
                 if (vErrors === null) {
-                  vErrors = [err40];
+                  vErrors = [err41];
                 } else {
-                  vErrors.push(err40);
+                  vErrors.push(err41);
                 }
                 errors++;
               }
             }
-            if (data16.endpoint !== undefined) {
-              let data18 = data16.endpoint;
-              if (typeof data18 === 'string') {
-                if (data18.length > 2048 && func1(data18) > 2048) {
-                  const err41 = {
+            if (data17.endpoint !== undefined) {
+              let data19 = data17.endpoint;
+              if (typeof data19 === 'string') {
+                if (data19.length > 2048 && func1(data19) > 2048) {
+                  const err42 = {
                     instancePath: instancePath + '/spec/object_store_ref/endpoint',
                     schemaPath:
                       '#/properties/spec/properties/object_store_ref/properties/endpoint/maxLength',
@@ -1033,17 +1075,17 @@ function validate20(
                     schema: 2048,
                     parentSchema:
                       schema31.properties.spec.properties.object_store_ref.properties.endpoint,
-                    data: data18,
+                    data: data19,
                   };
                   if (vErrors === null) {
-                    vErrors = [err41];
+                    vErrors = [err42];
                   } else {
-                    vErrors.push(err41);
+                    vErrors.push(err42);
                   }
                   errors++;
                 }
-                if (!pattern6.test(data18)) {
-                  const err42 = {
+                if (!pattern6.test(data19)) {
+                  const err43 = {
                     instancePath: instancePath + '/spec/object_store_ref/endpoint',
                     schemaPath:
                       '#/properties/spec/properties/object_store_ref/properties/endpoint/pattern',
@@ -1053,17 +1095,17 @@ function validate20(
                     schema: '^(https?://\\S+)?$',
                     parentSchema:
                       schema31.properties.spec.properties.object_store_ref.properties.endpoint,
-                    data: data18,
+                    data: data19,
                   };
                   if (vErrors === null) {
-                    vErrors = [err42];
+                    vErrors = [err43];
                   } else {
-                    vErrors.push(err42);
+                    vErrors.push(err43);
                   }
                   errors++;
                 }
               } else {
-                const err43 = {
+                const err44 = {
                   instancePath: instancePath + '/spec/object_store_ref/endpoint',
                   schemaPath:
                     '#/properties/spec/properties/object_store_ref/properties/endpoint/type',
@@ -1074,18 +1116,18 @@ function validate20(
                     schema31.properties.spec.properties.object_store_ref.properties.endpoint.type,
                   parentSchema:
                     schema31.properties.spec.properties.object_store_ref.properties.endpoint,
-                  data: data18,
+                  data: data19,
                 };
                 if (vErrors === null) {
-                  vErrors = [err43];
+                  vErrors = [err44];
                 } else {
-                  vErrors.push(err43);
+                  vErrors.push(err44);
                 }
                 errors++;
               }
             }
           } else {
-            const err44 = {
+            const err45 = {
               instancePath: instancePath + '/spec/object_store_ref',
               schemaPath: '#/properties/spec/properties/object_store_ref/type',
               keyword: 'type',
@@ -1093,21 +1135,21 @@ function validate20(
               message: 'must be object',
               schema: schema31.properties.spec.properties.object_store_ref.type,
               parentSchema: schema31.properties.spec.properties.object_store_ref,
-              data: data16,
+              data: data17,
             };
             if (vErrors === null) {
-              vErrors = [err44];
+              vErrors = [err45];
             } else {
-              vErrors.push(err44);
+              vErrors.push(err45);
             }
             errors++;
           }
         }
-        if (data15.secret_store !== undefined) {
-          let data19 = data15.secret_store;
-          if (data19 && typeof data19 == 'object' && !Array.isArray(data19)) {
-            if (data19.type === undefined) {
-              const err45 = {
+        if (data16.secret_store !== undefined) {
+          let data20 = data16.secret_store;
+          if (data20 && typeof data20 == 'object' && !Array.isArray(data20)) {
+            if (data20.type === undefined) {
+              const err46 = {
                 instancePath: instancePath + '/spec/secret_store',
                 schemaPath: '#/properties/spec/properties/secret_store/required',
                 keyword: 'required',
@@ -1115,25 +1157,7 @@ function validate20(
                 message: "must have required property '" + 'type' + "'",
                 schema: schema31.properties.spec.properties.secret_store.required,
                 parentSchema: schema31.properties.spec.properties.secret_store,
-                data: data19,
-              };
-              if (vErrors === null) {
-                vErrors = [err45];
-              } else {
-                vErrors.push(err45);
-              }
-              errors++;
-            }
-            if (data19.locator === undefined) {
-              const err46 = {
-                instancePath: instancePath + '/spec/secret_store',
-                schemaPath: '#/properties/spec/properties/secret_store/required',
-                keyword: 'required',
-                params: { missingProperty: 'locator' },
-                message: "must have required property '" + 'locator' + "'",
-                schema: schema31.properties.spec.properties.secret_store.required,
-                parentSchema: schema31.properties.spec.properties.secret_store,
-                data: data19,
+                data: data20,
               };
               if (vErrors === null) {
                 vErrors = [err46];
@@ -1142,9 +1166,27 @@ function validate20(
               }
               errors++;
             }
-            for (const key6 in data19) {
+            if (data20.locator === undefined) {
+              const err47 = {
+                instancePath: instancePath + '/spec/secret_store',
+                schemaPath: '#/properties/spec/properties/secret_store/required',
+                keyword: 'required',
+                params: { missingProperty: 'locator' },
+                message: "must have required property '" + 'locator' + "'",
+                schema: schema31.properties.spec.properties.secret_store.required,
+                parentSchema: schema31.properties.spec.properties.secret_store,
+                data: data20,
+              };
+              if (vErrors === null) {
+                vErrors = [err47];
+              } else {
+                vErrors.push(err47);
+              }
+              errors++;
+            }
+            for (const key6 in data20) {
               if (!(key6 === 'type' || key6 === 'locator')) {
-                const err47 = {
+                const err48 = {
                   instancePath: instancePath + '/spec/secret_store',
                   schemaPath: '#/properties/spec/properties/secret_store/additionalProperties',
                   keyword: 'additionalProperties',
@@ -1152,37 +1194,6 @@ function validate20(
                   message: 'must NOT have additional properties',
                   schema: false,
                   parentSchema: schema31.properties.spec.properties.secret_store,
-                  data: data19,
-                };
-                if (vErrors === null) {
-                  vErrors = [err47];
-                } else {
-                  vErrors.push(err47);
-                }
-                errors++;
-              }
-            }
-            if (data19.type !== undefined) {
-              let data20 = data19.type;
-              if (!(
-                data20 === 'AWS_SECRETS_MANAGER' ||
-                data20 === 'GCP_SECRET_MANAGER' ||
-                data20 === 'AZURE_KEY_VAULT' ||
-                data20 === 'KUBERNETES' ||
-                data20 === 'VAULT' ||
-                data20 === 'OCI_VAULT'
-              )) {
-                const err48 = {
-                  instancePath: instancePath + '/spec/secret_store/type',
-                  schemaPath: '#/properties/spec/properties/secret_store/properties/type/enum',
-                  keyword: 'enum',
-                  params: {
-                    allowedValues:
-                      schema31.properties.spec.properties.secret_store.properties.type.enum,
-                  },
-                  message: 'must be equal to one of the allowed values',
-                  schema: schema31.properties.spec.properties.secret_store.properties.type.enum,
-                  parentSchema: schema31.properties.spec.properties.secret_store.properties.type,
                   data: data20,
                 };
                 if (vErrors === null) {
@@ -1193,11 +1204,42 @@ function validate20(
                 errors++;
               }
             }
-            if (data19.locator !== undefined) {
-              let data21 = data19.locator;
-              if (typeof data21 === 'string') {
-                if (data21.length > 2048 && func1(data21) > 2048) {
-                  const err49 = {
+            if (data20.type !== undefined) {
+              let data21 = data20.type;
+              if (!(
+                data21 === 'AWS_SECRETS_MANAGER' ||
+                data21 === 'GCP_SECRET_MANAGER' ||
+                data21 === 'AZURE_KEY_VAULT' ||
+                data21 === 'KUBERNETES' ||
+                data21 === 'VAULT' ||
+                data21 === 'OCI_VAULT'
+              )) {
+                const err49 = {
+                  instancePath: instancePath + '/spec/secret_store/type',
+                  schemaPath: '#/properties/spec/properties/secret_store/properties/type/enum',
+                  keyword: 'enum',
+                  params: {
+                    allowedValues:
+                      schema31.properties.spec.properties.secret_store.properties.type.enum,
+                  },
+                  message: 'must be equal to one of the allowed values',
+                  schema: schema31.properties.spec.properties.secret_store.properties.type.enum,
+                  parentSchema: schema31.properties.spec.properties.secret_store.properties.type,
+                  data: data21,
+                };
+                if (vErrors === null) {
+                  vErrors = [err49];
+                } else {
+                  vErrors.push(err49);
+                }
+                errors++;
+              }
+            }
+            if (data20.locator !== undefined) {
+              let data22 = data20.locator;
+              if (typeof data22 === 'string') {
+                if (data22.length > 2048 && func1(data22) > 2048) {
+                  const err50 = {
                     instancePath: instancePath + '/spec/secret_store/locator',
                     schemaPath:
                       '#/properties/spec/properties/secret_store/properties/locator/maxLength',
@@ -1207,17 +1249,17 @@ function validate20(
                     schema: 2048,
                     parentSchema:
                       schema31.properties.spec.properties.secret_store.properties.locator,
-                    data: data21,
+                    data: data22,
                   };
                   if (vErrors === null) {
-                    vErrors = [err49];
+                    vErrors = [err50];
                   } else {
-                    vErrors.push(err49);
+                    vErrors.push(err50);
                   }
                   errors++;
                 }
-                if (data21.length < 2 && func1(data21) < 1) {
-                  const err50 = {
+                if (data22.length < 2 && func1(data22) < 1) {
+                  const err51 = {
                     instancePath: instancePath + '/spec/secret_store/locator',
                     schemaPath:
                       '#/properties/spec/properties/secret_store/properties/locator/minLength',
@@ -1227,17 +1269,17 @@ function validate20(
                     schema: 1,
                     parentSchema:
                       schema31.properties.spec.properties.secret_store.properties.locator,
-                    data: data21,
+                    data: data22,
                   };
                   if (vErrors === null) {
-                    vErrors = [err50];
+                    vErrors = [err51];
                   } else {
-                    vErrors.push(err50);
+                    vErrors.push(err51);
                   }
                   errors++;
                 }
               } else {
-                const err51 = {
+                const err52 = {
                   instancePath: instancePath + '/spec/secret_store/locator',
                   schemaPath: '#/properties/spec/properties/secret_store/properties/locator/type',
                   keyword: 'type',
@@ -1245,18 +1287,18 @@ function validate20(
                   message: 'must be string',
                   schema: schema31.properties.spec.properties.secret_store.properties.locator.type,
                   parentSchema: schema31.properties.spec.properties.secret_store.properties.locator,
-                  data: data21,
+                  data: data22,
                 };
                 if (vErrors === null) {
-                  vErrors = [err51];
+                  vErrors = [err52];
                 } else {
-                  vErrors.push(err51);
+                  vErrors.push(err52);
                 }
                 errors++;
               }
             }
           } else {
-            const err52 = {
+            const err53 = {
               instancePath: instancePath + '/spec/secret_store',
               schemaPath: '#/properties/spec/properties/secret_store/type',
               keyword: 'type',
@@ -1264,21 +1306,21 @@ function validate20(
               message: 'must be object',
               schema: schema31.properties.spec.properties.secret_store.type,
               parentSchema: schema31.properties.spec.properties.secret_store,
-              data: data19,
+              data: data20,
             };
             if (vErrors === null) {
-              vErrors = [err52];
+              vErrors = [err53];
             } else {
-              vErrors.push(err52);
+              vErrors.push(err53);
             }
             errors++;
           }
         }
-        if (data15.image_registry !== undefined) {
-          let data22 = data15.image_registry;
-          if (data22 && typeof data22 == 'object' && !Array.isArray(data22)) {
-            if (data22.locator === undefined) {
-              const err53 = {
+        if (data16.image_registry !== undefined) {
+          let data23 = data16.image_registry;
+          if (data23 && typeof data23 == 'object' && !Array.isArray(data23)) {
+            if (data23.locator === undefined) {
+              const err54 = {
                 instancePath: instancePath + '/spec/image_registry',
                 schemaPath: '#/properties/spec/properties/image_registry/required',
                 keyword: 'required',
@@ -1286,18 +1328,18 @@ function validate20(
                 message: "must have required property '" + 'locator' + "'",
                 schema: schema31.properties.spec.properties.image_registry.required,
                 parentSchema: schema31.properties.spec.properties.image_registry,
-                data: data22,
+                data: data23,
               };
               if (vErrors === null) {
-                vErrors = [err53];
+                vErrors = [err54];
               } else {
-                vErrors.push(err53);
+                vErrors.push(err54);
               }
               errors++;
             }
-            for (const key7 in data22) {
+            for (const key7 in data23) {
               if (!(key7 === 'locator')) {
-                const err54 = {
+                const err55 = {
                   instancePath: instancePath + '/spec/image_registry',
                   schemaPath: '#/properties/spec/properties/image_registry/additionalProperties',
                   keyword: 'additionalProperties',
@@ -1305,21 +1347,21 @@ function validate20(
                   message: 'must NOT have additional properties',
                   schema: false,
                   parentSchema: schema31.properties.spec.properties.image_registry,
-                  data: data22,
+                  data: data23,
                 };
                 if (vErrors === null) {
-                  vErrors = [err54];
+                  vErrors = [err55];
                 } else {
-                  vErrors.push(err54);
+                  vErrors.push(err55);
                 }
                 errors++;
               }
             }
-            if (data22.locator !== undefined) {
-              let data23 = data22.locator;
-              if (typeof data23 === 'string') {
-                if (data23.length > 2048 && func1(data23) > 2048) {
-                  const err55 = {
+            if (data23.locator !== undefined) {
+              let data24 = data23.locator;
+              if (typeof data24 === 'string') {
+                if (data24.length > 2048 && func1(data24) > 2048) {
+                  const err56 = {
                     instancePath: instancePath + '/spec/image_registry/locator',
                     schemaPath:
                       '#/properties/spec/properties/image_registry/properties/locator/maxLength',
@@ -1329,17 +1371,17 @@ function validate20(
                     schema: 2048,
                     parentSchema:
                       schema31.properties.spec.properties.image_registry.properties.locator,
-                    data: data23,
+                    data: data24,
                   };
                   if (vErrors === null) {
-                    vErrors = [err55];
+                    vErrors = [err56];
                   } else {
-                    vErrors.push(err55);
+                    vErrors.push(err56);
                   }
                   errors++;
                 }
-                if (data23.length < 2 && func1(data23) < 1) {
-                  const err56 = {
+                if (data24.length < 2 && func1(data24) < 1) {
+                  const err57 = {
                     instancePath: instancePath + '/spec/image_registry/locator',
                     schemaPath:
                       '#/properties/spec/properties/image_registry/properties/locator/minLength',
@@ -1349,17 +1391,17 @@ function validate20(
                     schema: 1,
                     parentSchema:
                       schema31.properties.spec.properties.image_registry.properties.locator,
-                    data: data23,
+                    data: data24,
                   };
                   if (vErrors === null) {
-                    vErrors = [err56];
+                    vErrors = [err57];
                   } else {
-                    vErrors.push(err56);
+                    vErrors.push(err57);
                   }
                   errors++;
                 }
               } else {
-                const err57 = {
+                const err58 = {
                   instancePath: instancePath + '/spec/image_registry/locator',
                   schemaPath: '#/properties/spec/properties/image_registry/properties/locator/type',
                   keyword: 'type',
@@ -1369,18 +1411,18 @@ function validate20(
                     schema31.properties.spec.properties.image_registry.properties.locator.type,
                   parentSchema:
                     schema31.properties.spec.properties.image_registry.properties.locator,
-                  data: data23,
+                  data: data24,
                 };
                 if (vErrors === null) {
-                  vErrors = [err57];
+                  vErrors = [err58];
                 } else {
-                  vErrors.push(err57);
+                  vErrors.push(err58);
                 }
                 errors++;
               }
             }
           } else {
-            const err58 = {
+            const err59 = {
               instancePath: instancePath + '/spec/image_registry',
               schemaPath: '#/properties/spec/properties/image_registry/type',
               keyword: 'type',
@@ -1388,18 +1430,18 @@ function validate20(
               message: 'must be object',
               schema: schema31.properties.spec.properties.image_registry.type,
               parentSchema: schema31.properties.spec.properties.image_registry,
-              data: data22,
+              data: data23,
             };
             if (vErrors === null) {
-              vErrors = [err58];
+              vErrors = [err59];
             } else {
-              vErrors.push(err58);
+              vErrors.push(err59);
             }
             errors++;
           }
         }
       } else {
-        const err59 = {
+        const err60 = {
           instancePath: instancePath + '/spec',
           schemaPath: '#/properties/spec/type',
           keyword: 'type',
@@ -1407,18 +1449,18 @@ function validate20(
           message: 'must be object',
           schema: schema31.properties.spec.type,
           parentSchema: schema31.properties.spec,
-          data: data15,
+          data: data16,
         };
         if (vErrors === null) {
-          vErrors = [err59];
+          vErrors = [err60];
         } else {
-          vErrors.push(err59);
+          vErrors.push(err60);
         }
         errors++;
       }
     }
   } else {
-    const err60 = {
+    const err61 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -1429,9 +1471,9 @@ function validate20(
       data,
     };
     if (vErrors === null) {
-      vErrors = [err60];
+      vErrors = [err61];
     } else {
-      vErrors.push(err60);
+      vErrors.push(err61);
     }
     errors++;
   }
@@ -1471,7 +1513,12 @@ const schema32 = {
             'poolsync/prevent-destroy': {
               enum: ['true', 'false'],
               description:
-                '"true": any plan that would delete or replace this object fails instead.',
+                '"true": any plan that would delete or replace this object fails instead; kept in the inventory once applied, so removing the manifest does not lift it (docs/plan.md, Protection).',
+            },
+            'poolsync/confirm-destroy': {
+              enum: ['true', 'false'],
+              description:
+                '"true": a plan that would delete or replace this object is never applied without a person\'s approval, under every daemon policy (Argo CD Delete=confirm); kept in the inventory once applied (docs/plan.md, Protection).',
             },
           },
           propertyNames: { type: 'string', minLength: 1, maxLength: 253 },
@@ -1856,7 +1903,7 @@ function validate21(
               }
             }
             for (const key3 in data4) {
-              if (!(key3 === 'poolsync/prevent-destroy')) {
+              if (!(key3 === 'poolsync/prevent-destroy' || key3 === 'poolsync/confirm-destroy')) {
                 let data5 = data4[key3];
                 if (typeof data5 !== 'string') {
                   const err15 = {
@@ -1917,8 +1964,41 @@ function validate21(
                 errors++;
               }
             }
+            if (data4['poolsync/confirm-destroy'] !== undefined) {
+              let data7 = data4['poolsync/confirm-destroy'];
+              if (!(data7 === 'true' || data7 === 'false')) {
+                const err17 = {
+                  instancePath: instancePath + '/metadata/annotations/poolsync~1confirm-destroy',
+                  schemaPath:
+                    '#/properties/metadata/properties/annotations/properties/poolsync~1confirm-destroy/enum',
+                  keyword: 'enum',
+                  params: {
+                    allowedValues:
+                      schema32.properties.metadata.properties.annotations.properties[
+                        'poolsync/confirm-destroy'
+                      ].enum,
+                  },
+                  message: 'must be equal to one of the allowed values',
+                  schema:
+                    schema32.properties.metadata.properties.annotations.properties[
+                      'poolsync/confirm-destroy'
+                    ].enum,
+                  parentSchema:
+                    schema32.properties.metadata.properties.annotations.properties[
+                      'poolsync/confirm-destroy'
+                    ],
+                  data: data7,
+                };
+                if (vErrors === null) {
+                  vErrors = [err17];
+                } else {
+                  vErrors.push(err17);
+                }
+                errors++;
+              }
+            }
           } else {
-            const err17 = {
+            const err18 = {
               instancePath: instancePath + '/metadata/annotations',
               schemaPath: '#/properties/metadata/properties/annotations/type',
               keyword: 'type',
@@ -1929,15 +2009,15 @@ function validate21(
               data: data4,
             };
             if (vErrors === null) {
-              vErrors = [err17];
+              vErrors = [err18];
             } else {
-              vErrors.push(err17);
+              vErrors.push(err18);
             }
             errors++;
           }
         }
       } else {
-        const err18 = {
+        const err19 = {
           instancePath: instancePath + '/metadata',
           schemaPath: '#/properties/metadata/type',
           keyword: 'type',
@@ -1948,24 +2028,24 @@ function validate21(
           data: data2,
         };
         if (vErrors === null) {
-          vErrors = [err18];
+          vErrors = [err19];
         } else {
-          vErrors.push(err18);
+          vErrors.push(err19);
         }
         errors++;
       }
     }
     if (data.spec !== undefined) {
-      let data7 = data.spec;
-      if (data7 && typeof data7 == 'object' && !Array.isArray(data7)) {
-        for (const key4 in data7) {
+      let data8 = data.spec;
+      if (data8 && typeof data8 == 'object' && !Array.isArray(data8)) {
+        for (const key4 in data8) {
           if (!(
             key4 === 'pool' ||
             key4 === 'pools' ||
             key4 === 'enabled' ||
             key4 === 'data_plane'
           )) {
-            const err19 = {
+            const err20 = {
               instancePath: instancePath + '/spec',
               schemaPath: '#/properties/spec/additionalProperties',
               keyword: 'additionalProperties',
@@ -1973,21 +2053,21 @@ function validate21(
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema32.properties.spec,
-              data: data7,
+              data: data8,
             };
             if (vErrors === null) {
-              vErrors = [err19];
+              vErrors = [err20];
             } else {
-              vErrors.push(err19);
+              vErrors.push(err20);
             }
             errors++;
           }
         }
-        if (data7.pool !== undefined) {
-          let data8 = data7.pool;
-          if (typeof data8 === 'string') {
-            if (data8.length > 63 && func1(data8) > 63) {
-              const err20 = {
+        if (data8.pool !== undefined) {
+          let data9 = data8.pool;
+          if (typeof data9 === 'string') {
+            if (data9.length > 63 && func1(data9) > 63) {
+              const err21 = {
                 instancePath: instancePath + '/spec/pool',
                 schemaPath: '#/properties/spec/properties/pool/maxLength',
                 keyword: 'maxLength',
@@ -1995,25 +2075,7 @@ function validate21(
                 message: 'must NOT have more than 63 characters',
                 schema: 63,
                 parentSchema: schema32.properties.spec.properties.pool,
-                data: data8,
-              };
-              if (vErrors === null) {
-                vErrors = [err20];
-              } else {
-                vErrors.push(err20);
-              }
-              errors++;
-            }
-            if (!pattern4.test(data8)) {
-              const err21 = {
-                instancePath: instancePath + '/spec/pool',
-                schemaPath: '#/properties/spec/properties/pool/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
-                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
-                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-                parentSchema: schema32.properties.spec.properties.pool,
-                data: data8,
+                data: data9,
               };
               if (vErrors === null) {
                 vErrors = [err21];
@@ -2022,8 +2084,26 @@ function validate21(
               }
               errors++;
             }
+            if (!pattern4.test(data9)) {
+              const err22 = {
+                instancePath: instancePath + '/spec/pool',
+                schemaPath: '#/properties/spec/properties/pool/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
+                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                parentSchema: schema32.properties.spec.properties.pool,
+                data: data9,
+              };
+              if (vErrors === null) {
+                vErrors = [err22];
+              } else {
+                vErrors.push(err22);
+              }
+              errors++;
+            }
           } else {
-            const err22 = {
+            const err23 = {
               instancePath: instancePath + '/spec/pool',
               schemaPath: '#/properties/spec/properties/pool/type',
               keyword: 'type',
@@ -2031,21 +2111,21 @@ function validate21(
               message: 'must be string',
               schema: schema32.properties.spec.properties.pool.type,
               parentSchema: schema32.properties.spec.properties.pool,
-              data: data8,
+              data: data9,
             };
             if (vErrors === null) {
-              vErrors = [err22];
+              vErrors = [err23];
             } else {
-              vErrors.push(err22);
+              vErrors.push(err23);
             }
             errors++;
           }
         }
-        if (data7.pools !== undefined) {
-          let data9 = data7.pools;
-          if (Array.isArray(data9)) {
-            if (data9.length > 1000) {
-              const err23 = {
+        if (data8.pools !== undefined) {
+          let data10 = data8.pools;
+          if (Array.isArray(data10)) {
+            if (data10.length > 1000) {
+              const err24 = {
                 instancePath: instancePath + '/spec/pools',
                 schemaPath: '#/properties/spec/properties/pools/maxItems',
                 keyword: 'maxItems',
@@ -2053,25 +2133,7 @@ function validate21(
                 message: 'must NOT have more than 1000 items',
                 schema: 1000,
                 parentSchema: schema32.properties.spec.properties.pools,
-                data: data9,
-              };
-              if (vErrors === null) {
-                vErrors = [err23];
-              } else {
-                vErrors.push(err23);
-              }
-              errors++;
-            }
-            if (data9.length < 1) {
-              const err24 = {
-                instancePath: instancePath + '/spec/pools',
-                schemaPath: '#/properties/spec/properties/pools/minItems',
-                keyword: 'minItems',
-                params: { limit: 1 },
-                message: 'must NOT have fewer than 1 items',
-                schema: 1,
-                parentSchema: schema32.properties.spec.properties.pools,
-                data: data9,
+                data: data10,
               };
               if (vErrors === null) {
                 vErrors = [err24];
@@ -2080,12 +2142,30 @@ function validate21(
               }
               errors++;
             }
-            const len0 = data9.length;
+            if (data10.length < 1) {
+              const err25 = {
+                instancePath: instancePath + '/spec/pools',
+                schemaPath: '#/properties/spec/properties/pools/minItems',
+                keyword: 'minItems',
+                params: { limit: 1 },
+                message: 'must NOT have fewer than 1 items',
+                schema: 1,
+                parentSchema: schema32.properties.spec.properties.pools,
+                data: data10,
+              };
+              if (vErrors === null) {
+                vErrors = [err25];
+              } else {
+                vErrors.push(err25);
+              }
+              errors++;
+            }
+            const len0 = data10.length;
             for (let i0 = 0; i0 < len0; i0++) {
-              let data10 = data9[i0];
-              if (typeof data10 === 'string') {
-                if (data10.length > 63 && func1(data10) > 63) {
-                  const err25 = {
+              let data11 = data10[i0];
+              if (typeof data11 === 'string') {
+                if (data11.length > 63 && func1(data11) > 63) {
+                  const err26 = {
                     instancePath: instancePath + '/spec/pools/' + i0,
                     schemaPath: '#/properties/spec/properties/pools/items/maxLength',
                     keyword: 'maxLength',
@@ -2093,25 +2173,7 @@ function validate21(
                     message: 'must NOT have more than 63 characters',
                     schema: 63,
                     parentSchema: schema32.properties.spec.properties.pools.items,
-                    data: data10,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err25];
-                  } else {
-                    vErrors.push(err25);
-                  }
-                  errors++;
-                }
-                if (!pattern4.test(data10)) {
-                  const err26 = {
-                    instancePath: instancePath + '/spec/pools/' + i0,
-                    schemaPath: '#/properties/spec/properties/pools/items/pattern',
-                    keyword: 'pattern',
-                    params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
-                    message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
-                    schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-                    parentSchema: schema32.properties.spec.properties.pools.items,
-                    data: data10,
+                    data: data11,
                   };
                   if (vErrors === null) {
                     vErrors = [err26];
@@ -2120,8 +2182,26 @@ function validate21(
                   }
                   errors++;
                 }
+                if (!pattern4.test(data11)) {
+                  const err27 = {
+                    instancePath: instancePath + '/spec/pools/' + i0,
+                    schemaPath: '#/properties/spec/properties/pools/items/pattern',
+                    keyword: 'pattern',
+                    params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+                    message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
+                    schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                    parentSchema: schema32.properties.spec.properties.pools.items,
+                    data: data11,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err27];
+                  } else {
+                    vErrors.push(err27);
+                  }
+                  errors++;
+                }
               } else {
-                const err27 = {
+                const err28 = {
                   instancePath: instancePath + '/spec/pools/' + i0,
                   schemaPath: '#/properties/spec/properties/pools/items/type',
                   keyword: 'type',
@@ -2129,28 +2209,28 @@ function validate21(
                   message: 'must be string',
                   schema: schema32.properties.spec.properties.pools.items.type,
                   parentSchema: schema32.properties.spec.properties.pools.items,
-                  data: data10,
+                  data: data11,
                 };
                 if (vErrors === null) {
-                  vErrors = [err27];
+                  vErrors = [err28];
                 } else {
-                  vErrors.push(err27);
+                  vErrors.push(err28);
                 }
                 errors++;
               }
             }
-            let i1 = data9.length;
+            let i1 = data10.length;
             let j0;
             if (i1 > 1) {
               const indices0 = Object.create(null);
               for (; i1--;) {
-                let item0 = data9[i1];
+                let item0 = data10[i1];
                 if (typeof item0 !== 'string') {
                   continue;
                 }
                 if (typeof indices0[item0] == 'number') {
                   j0 = indices0[item0];
-                  const err28 = {
+                  const err29 = {
                     instancePath: instancePath + '/spec/pools',
                     schemaPath: '#/properties/spec/properties/pools/uniqueItems',
                     keyword: 'uniqueItems',
@@ -2163,12 +2243,12 @@ function validate21(
                       ' are identical)',
                     schema: true,
                     parentSchema: schema32.properties.spec.properties.pools,
-                    data: data9,
+                    data: data10,
                   };
                   if (vErrors === null) {
-                    vErrors = [err28];
+                    vErrors = [err29];
                   } else {
-                    vErrors.push(err28);
+                    vErrors.push(err29);
                   }
                   errors++;
                   break;
@@ -2177,7 +2257,7 @@ function validate21(
               }
             }
           } else {
-            const err29 = {
+            const err30 = {
               instancePath: instancePath + '/spec/pools',
               schemaPath: '#/properties/spec/properties/pools/type',
               keyword: 'type',
@@ -2185,28 +2265,7 @@ function validate21(
               message: 'must be array',
               schema: schema32.properties.spec.properties.pools.type,
               parentSchema: schema32.properties.spec.properties.pools,
-              data: data9,
-            };
-            if (vErrors === null) {
-              vErrors = [err29];
-            } else {
-              vErrors.push(err29);
-            }
-            errors++;
-          }
-        }
-        if (data7.enabled !== undefined) {
-          let data11 = data7.enabled;
-          if (typeof data11 !== 'boolean') {
-            const err30 = {
-              instancePath: instancePath + '/spec/enabled',
-              schemaPath: '#/properties/spec/properties/enabled/type',
-              keyword: 'type',
-              params: { type: 'boolean' },
-              message: 'must be boolean',
-              schema: schema32.properties.spec.properties.enabled.type,
-              parentSchema: schema32.properties.spec.properties.enabled,
-              data: data11,
+              data: data10,
             };
             if (vErrors === null) {
               vErrors = [err30];
@@ -2216,16 +2275,37 @@ function validate21(
             errors++;
           }
         }
-        if (data7.data_plane !== undefined) {
-          let data12 = data7.data_plane;
-          if (data12 && typeof data12 == 'object' && !Array.isArray(data12)) {
-            for (const key5 in data12) {
+        if (data8.enabled !== undefined) {
+          let data12 = data8.enabled;
+          if (typeof data12 !== 'boolean') {
+            const err31 = {
+              instancePath: instancePath + '/spec/enabled',
+              schemaPath: '#/properties/spec/properties/enabled/type',
+              keyword: 'type',
+              params: { type: 'boolean' },
+              message: 'must be boolean',
+              schema: schema32.properties.spec.properties.enabled.type,
+              parentSchema: schema32.properties.spec.properties.enabled,
+              data: data12,
+            };
+            if (vErrors === null) {
+              vErrors = [err31];
+            } else {
+              vErrors.push(err31);
+            }
+            errors++;
+          }
+        }
+        if (data8.data_plane !== undefined) {
+          let data13 = data8.data_plane;
+          if (data13 && typeof data13 == 'object' && !Array.isArray(data13)) {
+            for (const key5 in data13) {
               if (!(
                 key5 === 'object_store_uri' ||
                 key5 === 'secret_store' ||
                 key5 === 'image_registry'
               )) {
-                const err31 = {
+                const err32 = {
                   instancePath: instancePath + '/spec/data_plane',
                   schemaPath: '#/properties/spec/properties/data_plane/additionalProperties',
                   keyword: 'additionalProperties',
@@ -2233,21 +2313,21 @@ function validate21(
                   message: 'must NOT have additional properties',
                   schema: false,
                   parentSchema: schema32.properties.spec.properties.data_plane,
-                  data: data12,
+                  data: data13,
                 };
                 if (vErrors === null) {
-                  vErrors = [err31];
+                  vErrors = [err32];
                 } else {
-                  vErrors.push(err31);
+                  vErrors.push(err32);
                 }
                 errors++;
               }
             }
-            if (data12.object_store_uri !== undefined) {
-              let data13 = data12.object_store_uri;
-              if (typeof data13 === 'string') {
-                if (data13.length > 2048 && func1(data13) > 2048) {
-                  const err32 = {
+            if (data13.object_store_uri !== undefined) {
+              let data14 = data13.object_store_uri;
+              if (typeof data14 === 'string') {
+                if (data14.length > 2048 && func1(data14) > 2048) {
+                  const err33 = {
                     instancePath: instancePath + '/spec/data_plane/object_store_uri',
                     schemaPath:
                       '#/properties/spec/properties/data_plane/properties/object_store_uri/maxLength',
@@ -2257,17 +2337,17 @@ function validate21(
                     schema: 2048,
                     parentSchema:
                       schema32.properties.spec.properties.data_plane.properties.object_store_uri,
-                    data: data13,
+                    data: data14,
                   };
                   if (vErrors === null) {
-                    vErrors = [err32];
+                    vErrors = [err33];
                   } else {
-                    vErrors.push(err32);
+                    vErrors.push(err33);
                   }
                   errors++;
                 }
-                if (!pattern5.test(data13)) {
-                  const err33 = {
+                if (!pattern5.test(data14)) {
+                  const err34 = {
                     instancePath: instancePath + '/spec/data_plane/object_store_uri',
                     schemaPath:
                       '#/properties/spec/properties/data_plane/properties/object_store_uri/pattern',
@@ -2277,17 +2357,17 @@ function validate21(
                     schema: '^(s3|gs|abfs|oci|file)://\\S+$',
                     parentSchema:
                       schema32.properties.spec.properties.data_plane.properties.object_store_uri,
-                    data: data13,
+                    data: data14,
                   };
                   if (vErrors === null) {
-                    vErrors = [err33];
+                    vErrors = [err34];
                   } else {
-                    vErrors.push(err33);
+                    vErrors.push(err34);
                   }
                   errors++;
                 }
               } else {
-                const err34 = {
+                const err35 = {
                   instancePath: instancePath + '/spec/data_plane/object_store_uri',
                   schemaPath:
                     '#/properties/spec/properties/data_plane/properties/object_store_uri/type',
@@ -2298,22 +2378,22 @@ function validate21(
                     schema32.properties.spec.properties.data_plane.properties.object_store_uri.type,
                   parentSchema:
                     schema32.properties.spec.properties.data_plane.properties.object_store_uri,
-                  data: data13,
+                  data: data14,
                 };
                 if (vErrors === null) {
-                  vErrors = [err34];
+                  vErrors = [err35];
                 } else {
-                  vErrors.push(err34);
+                  vErrors.push(err35);
                 }
                 errors++;
               }
             }
-            if (data12.secret_store !== undefined) {
-              let data14 = data12.secret_store;
-              if (data14 && typeof data14 == 'object' && !Array.isArray(data14)) {
-                for (const key6 in data14) {
+            if (data13.secret_store !== undefined) {
+              let data15 = data13.secret_store;
+              if (data15 && typeof data15 == 'object' && !Array.isArray(data15)) {
+                for (const key6 in data15) {
                   if (!(key6 === 'type' || key6 === 'locator')) {
-                    const err35 = {
+                    const err36 = {
                       instancePath: instancePath + '/spec/data_plane/secret_store',
                       schemaPath:
                         '#/properties/spec/properties/data_plane/properties/secret_store/additionalProperties',
@@ -2323,27 +2403,27 @@ function validate21(
                       schema: false,
                       parentSchema:
                         schema32.properties.spec.properties.data_plane.properties.secret_store,
-                      data: data14,
+                      data: data15,
                     };
                     if (vErrors === null) {
-                      vErrors = [err35];
+                      vErrors = [err36];
                     } else {
-                      vErrors.push(err35);
+                      vErrors.push(err36);
                     }
                     errors++;
                   }
                 }
-                if (data14.type !== undefined) {
-                  let data15 = data14.type;
+                if (data15.type !== undefined) {
+                  let data16 = data15.type;
                   if (!(
-                    data15 === 'AWS_SECRETS_MANAGER' ||
-                    data15 === 'GCP_SECRET_MANAGER' ||
-                    data15 === 'AZURE_KEY_VAULT' ||
-                    data15 === 'KUBERNETES' ||
-                    data15 === 'VAULT' ||
-                    data15 === 'OCI_VAULT'
+                    data16 === 'AWS_SECRETS_MANAGER' ||
+                    data16 === 'GCP_SECRET_MANAGER' ||
+                    data16 === 'AZURE_KEY_VAULT' ||
+                    data16 === 'KUBERNETES' ||
+                    data16 === 'VAULT' ||
+                    data16 === 'OCI_VAULT'
                   )) {
-                    const err36 = {
+                    const err37 = {
                       instancePath: instancePath + '/spec/data_plane/secret_store/type',
                       schemaPath:
                         '#/properties/spec/properties/data_plane/properties/secret_store/properties/type/enum',
@@ -2360,21 +2440,21 @@ function validate21(
                       parentSchema:
                         schema32.properties.spec.properties.data_plane.properties.secret_store
                           .properties.type,
-                      data: data15,
+                      data: data16,
                     };
                     if (vErrors === null) {
-                      vErrors = [err36];
+                      vErrors = [err37];
                     } else {
-                      vErrors.push(err36);
+                      vErrors.push(err37);
                     }
                     errors++;
                   }
                 }
-                if (data14.locator !== undefined) {
-                  let data16 = data14.locator;
-                  if (typeof data16 === 'string') {
-                    if (data16.length > 2048 && func1(data16) > 2048) {
-                      const err37 = {
+                if (data15.locator !== undefined) {
+                  let data17 = data15.locator;
+                  if (typeof data17 === 'string') {
+                    if (data17.length > 2048 && func1(data17) > 2048) {
+                      const err38 = {
                         instancePath: instancePath + '/spec/data_plane/secret_store/locator',
                         schemaPath:
                           '#/properties/spec/properties/data_plane/properties/secret_store/properties/locator/maxLength',
@@ -2385,17 +2465,17 @@ function validate21(
                         parentSchema:
                           schema32.properties.spec.properties.data_plane.properties.secret_store
                             .properties.locator,
-                        data: data16,
+                        data: data17,
                       };
                       if (vErrors === null) {
-                        vErrors = [err37];
+                        vErrors = [err38];
                       } else {
-                        vErrors.push(err37);
+                        vErrors.push(err38);
                       }
                       errors++;
                     }
-                    if (data16.length < 2 && func1(data16) < 1) {
-                      const err38 = {
+                    if (data17.length < 2 && func1(data17) < 1) {
+                      const err39 = {
                         instancePath: instancePath + '/spec/data_plane/secret_store/locator',
                         schemaPath:
                           '#/properties/spec/properties/data_plane/properties/secret_store/properties/locator/minLength',
@@ -2406,17 +2486,17 @@ function validate21(
                         parentSchema:
                           schema32.properties.spec.properties.data_plane.properties.secret_store
                             .properties.locator,
-                        data: data16,
+                        data: data17,
                       };
                       if (vErrors === null) {
-                        vErrors = [err38];
+                        vErrors = [err39];
                       } else {
-                        vErrors.push(err38);
+                        vErrors.push(err39);
                       }
                       errors++;
                     }
                   } else {
-                    const err39 = {
+                    const err40 = {
                       instancePath: instancePath + '/spec/data_plane/secret_store/locator',
                       schemaPath:
                         '#/properties/spec/properties/data_plane/properties/secret_store/properties/locator/type',
@@ -2429,18 +2509,18 @@ function validate21(
                       parentSchema:
                         schema32.properties.spec.properties.data_plane.properties.secret_store
                           .properties.locator,
-                      data: data16,
+                      data: data17,
                     };
                     if (vErrors === null) {
-                      vErrors = [err39];
+                      vErrors = [err40];
                     } else {
-                      vErrors.push(err39);
+                      vErrors.push(err40);
                     }
                     errors++;
                   }
                 }
               } else {
-                const err40 = {
+                const err41 = {
                   instancePath: instancePath + '/spec/data_plane/secret_store',
                   schemaPath:
                     '#/properties/spec/properties/data_plane/properties/secret_store/type',
@@ -2451,21 +2531,21 @@ function validate21(
                     schema32.properties.spec.properties.data_plane.properties.secret_store.type,
                   parentSchema:
                     schema32.properties.spec.properties.data_plane.properties.secret_store,
-                  data: data14,
+                  data: data15,
                 };
                 if (vErrors === null) {
-                  vErrors = [err40];
+                  vErrors = [err41];
                 } else {
-                  vErrors.push(err40);
+                  vErrors.push(err41);
                 }
                 errors++;
               }
             }
-            if (data12.image_registry !== undefined) {
-              let data17 = data12.image_registry;
-              if (typeof data17 === 'string') {
-                if (data17.length > 2048 && func1(data17) > 2048) {
-                  const err41 = {
+            if (data13.image_registry !== undefined) {
+              let data18 = data13.image_registry;
+              if (typeof data18 === 'string') {
+                if (data18.length > 2048 && func1(data18) > 2048) {
+                  const err42 = {
                     instancePath: instancePath + '/spec/data_plane/image_registry',
                     schemaPath:
                       '#/properties/spec/properties/data_plane/properties/image_registry/maxLength',
@@ -2475,17 +2555,17 @@ function validate21(
                     schema: 2048,
                     parentSchema:
                       schema32.properties.spec.properties.data_plane.properties.image_registry,
-                    data: data17,
+                    data: data18,
                   };
                   if (vErrors === null) {
-                    vErrors = [err41];
+                    vErrors = [err42];
                   } else {
-                    vErrors.push(err41);
+                    vErrors.push(err42);
                   }
                   errors++;
                 }
-                if (data17.length < 2 && func1(data17) < 1) {
-                  const err42 = {
+                if (data18.length < 2 && func1(data18) < 1) {
+                  const err43 = {
                     instancePath: instancePath + '/spec/data_plane/image_registry',
                     schemaPath:
                       '#/properties/spec/properties/data_plane/properties/image_registry/minLength',
@@ -2495,17 +2575,17 @@ function validate21(
                     schema: 1,
                     parentSchema:
                       schema32.properties.spec.properties.data_plane.properties.image_registry,
-                    data: data17,
+                    data: data18,
                   };
                   if (vErrors === null) {
-                    vErrors = [err42];
+                    vErrors = [err43];
                   } else {
-                    vErrors.push(err42);
+                    vErrors.push(err43);
                   }
                   errors++;
                 }
               } else {
-                const err43 = {
+                const err44 = {
                   instancePath: instancePath + '/spec/data_plane/image_registry',
                   schemaPath:
                     '#/properties/spec/properties/data_plane/properties/image_registry/type',
@@ -2516,18 +2596,18 @@ function validate21(
                     schema32.properties.spec.properties.data_plane.properties.image_registry.type,
                   parentSchema:
                     schema32.properties.spec.properties.data_plane.properties.image_registry,
-                  data: data17,
+                  data: data18,
                 };
                 if (vErrors === null) {
-                  vErrors = [err43];
+                  vErrors = [err44];
                 } else {
-                  vErrors.push(err43);
+                  vErrors.push(err44);
                 }
                 errors++;
               }
             }
           } else {
-            const err44 = {
+            const err45 = {
               instancePath: instancePath + '/spec/data_plane',
               schemaPath: '#/properties/spec/properties/data_plane/type',
               keyword: 'type',
@@ -2535,18 +2615,18 @@ function validate21(
               message: 'must be object',
               schema: schema32.properties.spec.properties.data_plane.type,
               parentSchema: schema32.properties.spec.properties.data_plane,
-              data: data12,
+              data: data13,
             };
             if (vErrors === null) {
-              vErrors = [err44];
+              vErrors = [err45];
             } else {
-              vErrors.push(err44);
+              vErrors.push(err45);
             }
             errors++;
           }
         }
       } else {
-        const err45 = {
+        const err46 = {
           instancePath: instancePath + '/spec',
           schemaPath: '#/properties/spec/type',
           keyword: 'type',
@@ -2554,18 +2634,18 @@ function validate21(
           message: 'must be object',
           schema: schema32.properties.spec.type,
           parentSchema: schema32.properties.spec,
-          data: data7,
+          data: data8,
         };
         if (vErrors === null) {
-          vErrors = [err45];
+          vErrors = [err46];
         } else {
-          vErrors.push(err45);
+          vErrors.push(err46);
         }
         errors++;
       }
     }
   } else {
-    const err46 = {
+    const err47 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -2576,9 +2656,9 @@ function validate21(
       data,
     };
     if (vErrors === null) {
-      vErrors = [err46];
+      vErrors = [err47];
     } else {
-      vErrors.push(err46);
+      vErrors.push(err47);
     }
     errors++;
   }
@@ -2632,7 +2712,12 @@ const schema33 = {
             'poolsync/prevent-destroy': {
               enum: ['true', 'false'],
               description:
-                '"true": any plan that would delete or replace this object fails instead.',
+                '"true": any plan that would delete or replace this object fails instead; kept in the inventory once applied, so removing the manifest does not lift it (docs/plan.md, Protection).',
+            },
+            'poolsync/confirm-destroy': {
+              enum: ['true', 'false'],
+              description:
+                '"true": a plan that would delete or replace this object is never applied without a person\'s approval, under every daemon policy (Argo CD Delete=confirm); kept in the inventory once applied (docs/plan.md, Protection).',
             },
           },
           propertyNames: { type: 'string', minLength: 1, maxLength: 253 },
@@ -3075,7 +3160,7 @@ function validate22(
               }
             }
             for (const key3 in data4) {
-              if (!(key3 === 'poolsync/prevent-destroy')) {
+              if (!(key3 === 'poolsync/prevent-destroy' || key3 === 'poolsync/confirm-destroy')) {
                 let data5 = data4[key3];
                 if (typeof data5 !== 'string') {
                   const err16 = {
@@ -3136,8 +3221,41 @@ function validate22(
                 errors++;
               }
             }
+            if (data4['poolsync/confirm-destroy'] !== undefined) {
+              let data7 = data4['poolsync/confirm-destroy'];
+              if (!(data7 === 'true' || data7 === 'false')) {
+                const err18 = {
+                  instancePath: instancePath + '/metadata/annotations/poolsync~1confirm-destroy',
+                  schemaPath:
+                    '#/properties/metadata/properties/annotations/properties/poolsync~1confirm-destroy/enum',
+                  keyword: 'enum',
+                  params: {
+                    allowedValues:
+                      schema33.properties.metadata.properties.annotations.properties[
+                        'poolsync/confirm-destroy'
+                      ].enum,
+                  },
+                  message: 'must be equal to one of the allowed values',
+                  schema:
+                    schema33.properties.metadata.properties.annotations.properties[
+                      'poolsync/confirm-destroy'
+                    ].enum,
+                  parentSchema:
+                    schema33.properties.metadata.properties.annotations.properties[
+                      'poolsync/confirm-destroy'
+                    ],
+                  data: data7,
+                };
+                if (vErrors === null) {
+                  vErrors = [err18];
+                } else {
+                  vErrors.push(err18);
+                }
+                errors++;
+              }
+            }
           } else {
-            const err18 = {
+            const err19 = {
               instancePath: instancePath + '/metadata/annotations',
               schemaPath: '#/properties/metadata/properties/annotations/type',
               keyword: 'type',
@@ -3148,15 +3266,15 @@ function validate22(
               data: data4,
             };
             if (vErrors === null) {
-              vErrors = [err18];
+              vErrors = [err19];
             } else {
-              vErrors.push(err18);
+              vErrors.push(err19);
             }
             errors++;
           }
         }
       } else {
-        const err19 = {
+        const err20 = {
           instancePath: instancePath + '/metadata',
           schemaPath: '#/properties/metadata/type',
           keyword: 'type',
@@ -3167,18 +3285,18 @@ function validate22(
           data: data2,
         };
         if (vErrors === null) {
-          vErrors = [err19];
+          vErrors = [err20];
         } else {
-          vErrors.push(err19);
+          vErrors.push(err20);
         }
         errors++;
       }
     }
     if (data.spec !== undefined) {
-      let data7 = data.spec;
-      if (data7 && typeof data7 == 'object' && !Array.isArray(data7)) {
-        if (data7.run_concurrency === undefined) {
-          const err20 = {
+      let data8 = data.spec;
+      if (data8 && typeof data8 == 'object' && !Array.isArray(data8)) {
+        if (data8.run_concurrency === undefined) {
+          const err21 = {
             instancePath: instancePath + '/spec',
             schemaPath: '#/properties/spec/required',
             keyword: 'required',
@@ -3186,25 +3304,7 @@ function validate22(
             message: "must have required property '" + 'run_concurrency' + "'",
             schema: schema33.properties.spec.required,
             parentSchema: schema33.properties.spec,
-            data: data7,
-          };
-          if (vErrors === null) {
-            vErrors = [err20];
-          } else {
-            vErrors.push(err20);
-          }
-          errors++;
-        }
-        if (data7.action_concurrency === undefined) {
-          const err21 = {
-            instancePath: instancePath + '/spec',
-            schemaPath: '#/properties/spec/required',
-            keyword: 'required',
-            params: { missingProperty: 'action_concurrency' },
-            message: "must have required property '" + 'action_concurrency' + "'",
-            schema: schema33.properties.spec.required,
-            parentSchema: schema33.properties.spec,
-            data: data7,
+            data: data8,
           };
           if (vErrors === null) {
             vErrors = [err21];
@@ -3213,9 +3313,27 @@ function validate22(
           }
           errors++;
         }
-        for (const key4 in data7) {
+        if (data8.action_concurrency === undefined) {
+          const err22 = {
+            instancePath: instancePath + '/spec',
+            schemaPath: '#/properties/spec/required',
+            keyword: 'required',
+            params: { missingProperty: 'action_concurrency' },
+            message: "must have required property '" + 'action_concurrency' + "'",
+            schema: schema33.properties.spec.required,
+            parentSchema: schema33.properties.spec,
+            data: data8,
+          };
+          if (vErrors === null) {
+            vErrors = [err22];
+          } else {
+            vErrors.push(err22);
+          }
+          errors++;
+        }
+        for (const key4 in data8) {
           if (!func23.call(schema33.properties.spec.properties, key4)) {
-            const err22 = {
+            const err23 = {
               instancePath: instancePath + '/spec',
               schemaPath: '#/properties/spec/additionalProperties',
               keyword: 'additionalProperties',
@@ -3223,21 +3341,21 @@ function validate22(
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema33.properties.spec,
-              data: data7,
+              data: data8,
             };
             if (vErrors === null) {
-              vErrors = [err22];
+              vErrors = [err23];
             } else {
-              vErrors.push(err22);
+              vErrors.push(err23);
             }
             errors++;
           }
         }
-        if (data7.pool !== undefined) {
-          let data8 = data7.pool;
-          if (typeof data8 === 'string') {
-            if (data8.length > 63 && func1(data8) > 63) {
-              const err23 = {
+        if (data8.pool !== undefined) {
+          let data9 = data8.pool;
+          if (typeof data9 === 'string') {
+            if (data9.length > 63 && func1(data9) > 63) {
+              const err24 = {
                 instancePath: instancePath + '/spec/pool',
                 schemaPath: '#/properties/spec/properties/pool/maxLength',
                 keyword: 'maxLength',
@@ -3245,25 +3363,7 @@ function validate22(
                 message: 'must NOT have more than 63 characters',
                 schema: 63,
                 parentSchema: schema33.properties.spec.properties.pool,
-                data: data8,
-              };
-              if (vErrors === null) {
-                vErrors = [err23];
-              } else {
-                vErrors.push(err23);
-              }
-              errors++;
-            }
-            if (!pattern4.test(data8)) {
-              const err24 = {
-                instancePath: instancePath + '/spec/pool',
-                schemaPath: '#/properties/spec/properties/pool/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
-                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
-                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-                parentSchema: schema33.properties.spec.properties.pool,
-                data: data8,
+                data: data9,
               };
               if (vErrors === null) {
                 vErrors = [err24];
@@ -3272,8 +3372,26 @@ function validate22(
               }
               errors++;
             }
+            if (!pattern4.test(data9)) {
+              const err25 = {
+                instancePath: instancePath + '/spec/pool',
+                schemaPath: '#/properties/spec/properties/pool/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
+                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                parentSchema: schema33.properties.spec.properties.pool,
+                data: data9,
+              };
+              if (vErrors === null) {
+                vErrors = [err25];
+              } else {
+                vErrors.push(err25);
+              }
+              errors++;
+            }
           } else {
-            const err25 = {
+            const err26 = {
               instancePath: instancePath + '/spec/pool',
               schemaPath: '#/properties/spec/properties/pool/type',
               keyword: 'type',
@@ -3281,25 +3399,25 @@ function validate22(
               message: 'must be string',
               schema: schema33.properties.spec.properties.pool.type,
               parentSchema: schema33.properties.spec.properties.pool,
-              data: data8,
+              data: data9,
             };
             if (vErrors === null) {
-              vErrors = [err25];
+              vErrors = [err26];
             } else {
-              vErrors.push(err25);
+              vErrors.push(err26);
             }
             errors++;
           }
         }
-        if (data7.clusters !== undefined) {
-          let data9 = data7.clusters;
-          if (Array.isArray(data9)) {
-            const len0 = data9.length;
+        if (data8.clusters !== undefined) {
+          let data10 = data8.clusters;
+          if (Array.isArray(data10)) {
+            const len0 = data10.length;
             for (let i0 = 0; i0 < len0; i0++) {
-              let data10 = data9[i0];
-              if (typeof data10 === 'string') {
-                if (data10.length > 63 && func1(data10) > 63) {
-                  const err26 = {
+              let data11 = data10[i0];
+              if (typeof data11 === 'string') {
+                if (data11.length > 63 && func1(data11) > 63) {
+                  const err27 = {
                     instancePath: instancePath + '/spec/clusters/' + i0,
                     schemaPath: '#/properties/spec/properties/clusters/items/maxLength',
                     keyword: 'maxLength',
@@ -3307,25 +3425,7 @@ function validate22(
                     message: 'must NOT have more than 63 characters',
                     schema: 63,
                     parentSchema: schema33.properties.spec.properties.clusters.items,
-                    data: data10,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err26];
-                  } else {
-                    vErrors.push(err26);
-                  }
-                  errors++;
-                }
-                if (!pattern13.test(data10)) {
-                  const err27 = {
-                    instancePath: instancePath + '/spec/clusters/' + i0,
-                    schemaPath: '#/properties/spec/properties/clusters/items/pattern',
-                    keyword: 'pattern',
-                    params: { pattern: '^(\\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$' },
-                    message: 'must match pattern "' + '^(\\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$' + '"',
-                    schema: '^(\\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$',
-                    parentSchema: schema33.properties.spec.properties.clusters.items,
-                    data: data10,
+                    data: data11,
                   };
                   if (vErrors === null) {
                     vErrors = [err27];
@@ -3334,8 +3434,26 @@ function validate22(
                   }
                   errors++;
                 }
+                if (!pattern13.test(data11)) {
+                  const err28 = {
+                    instancePath: instancePath + '/spec/clusters/' + i0,
+                    schemaPath: '#/properties/spec/properties/clusters/items/pattern',
+                    keyword: 'pattern',
+                    params: { pattern: '^(\\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$' },
+                    message: 'must match pattern "' + '^(\\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$' + '"',
+                    schema: '^(\\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$',
+                    parentSchema: schema33.properties.spec.properties.clusters.items,
+                    data: data11,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err28];
+                  } else {
+                    vErrors.push(err28);
+                  }
+                  errors++;
+                }
               } else {
-                const err28 = {
+                const err29 = {
                   instancePath: instancePath + '/spec/clusters/' + i0,
                   schemaPath: '#/properties/spec/properties/clusters/items/type',
                   keyword: 'type',
@@ -3343,28 +3461,28 @@ function validate22(
                   message: 'must be string',
                   schema: schema33.properties.spec.properties.clusters.items.type,
                   parentSchema: schema33.properties.spec.properties.clusters.items,
-                  data: data10,
+                  data: data11,
                 };
                 if (vErrors === null) {
-                  vErrors = [err28];
+                  vErrors = [err29];
                 } else {
-                  vErrors.push(err28);
+                  vErrors.push(err29);
                 }
                 errors++;
               }
             }
-            let i1 = data9.length;
+            let i1 = data10.length;
             let j0;
             if (i1 > 1) {
               const indices0 = Object.create(null);
               for (; i1--;) {
-                let item0 = data9[i1];
+                let item0 = data10[i1];
                 if (typeof item0 !== 'string') {
                   continue;
                 }
                 if (typeof indices0[item0] == 'number') {
                   j0 = indices0[item0];
-                  const err29 = {
+                  const err30 = {
                     instancePath: instancePath + '/spec/clusters',
                     schemaPath: '#/properties/spec/properties/clusters/uniqueItems',
                     keyword: 'uniqueItems',
@@ -3377,12 +3495,12 @@ function validate22(
                       ' are identical)',
                     schema: true,
                     parentSchema: schema33.properties.spec.properties.clusters,
-                    data: data9,
+                    data: data10,
                   };
                   if (vErrors === null) {
-                    vErrors = [err29];
+                    vErrors = [err30];
                   } else {
-                    vErrors.push(err29);
+                    vErrors.push(err30);
                   }
                   errors++;
                   break;
@@ -3391,7 +3509,7 @@ function validate22(
               }
             }
           } else {
-            const err30 = {
+            const err31 = {
               instancePath: instancePath + '/spec/clusters',
               schemaPath: '#/properties/spec/properties/clusters/type',
               keyword: 'type',
@@ -3399,28 +3517,7 @@ function validate22(
               message: 'must be array',
               schema: schema33.properties.spec.properties.clusters.type,
               parentSchema: schema33.properties.spec.properties.clusters,
-              data: data9,
-            };
-            if (vErrors === null) {
-              vErrors = [err30];
-            } else {
-              vErrors.push(err30);
-            }
-            errors++;
-          }
-        }
-        if (data7.run_concurrency !== undefined) {
-          let data11 = data7.run_concurrency;
-          if (!(typeof data11 == 'number' && !(data11 % 1) && !isNaN(data11) && isFinite(data11))) {
-            const err31 = {
-              instancePath: instancePath + '/spec/run_concurrency',
-              schemaPath: '#/properties/spec/properties/run_concurrency/type',
-              keyword: 'type',
-              params: { type: 'integer' },
-              message: 'must be integer',
-              schema: schema33.properties.spec.properties.run_concurrency.type,
-              parentSchema: schema33.properties.spec.properties.run_concurrency,
-              data: data11,
+              data: data10,
             };
             if (vErrors === null) {
               vErrors = [err31];
@@ -3429,9 +3526,30 @@ function validate22(
             }
             errors++;
           }
-          if (typeof data11 == 'number' && isFinite(data11)) {
-            if (data11 > 2147483647 || isNaN(data11)) {
-              const err32 = {
+        }
+        if (data8.run_concurrency !== undefined) {
+          let data12 = data8.run_concurrency;
+          if (!(typeof data12 == 'number' && !(data12 % 1) && !isNaN(data12) && isFinite(data12))) {
+            const err32 = {
+              instancePath: instancePath + '/spec/run_concurrency',
+              schemaPath: '#/properties/spec/properties/run_concurrency/type',
+              keyword: 'type',
+              params: { type: 'integer' },
+              message: 'must be integer',
+              schema: schema33.properties.spec.properties.run_concurrency.type,
+              parentSchema: schema33.properties.spec.properties.run_concurrency,
+              data: data12,
+            };
+            if (vErrors === null) {
+              vErrors = [err32];
+            } else {
+              vErrors.push(err32);
+            }
+            errors++;
+          }
+          if (typeof data12 == 'number' && isFinite(data12)) {
+            if (data12 > 2147483647 || isNaN(data12)) {
+              const err33 = {
                 instancePath: instancePath + '/spec/run_concurrency',
                 schemaPath: '#/properties/spec/properties/run_concurrency/maximum',
                 keyword: 'maximum',
@@ -3439,25 +3557,7 @@ function validate22(
                 message: 'must be <= 2147483647',
                 schema: 2147483647,
                 parentSchema: schema33.properties.spec.properties.run_concurrency,
-                data: data11,
-              };
-              if (vErrors === null) {
-                vErrors = [err32];
-              } else {
-                vErrors.push(err32);
-              }
-              errors++;
-            }
-            if (data11 < 0 || isNaN(data11)) {
-              const err33 = {
-                instancePath: instancePath + '/spec/run_concurrency',
-                schemaPath: '#/properties/spec/properties/run_concurrency/minimum',
-                keyword: 'minimum',
-                params: { comparison: '>=', limit: 0 },
-                message: 'must be >= 0',
-                schema: 0,
-                parentSchema: schema33.properties.spec.properties.run_concurrency,
-                data: data11,
+                data: data12,
               };
               if (vErrors === null) {
                 vErrors = [err33];
@@ -3466,12 +3566,30 @@ function validate22(
               }
               errors++;
             }
+            if (data12 < 0 || isNaN(data12)) {
+              const err34 = {
+                instancePath: instancePath + '/spec/run_concurrency',
+                schemaPath: '#/properties/spec/properties/run_concurrency/minimum',
+                keyword: 'minimum',
+                params: { comparison: '>=', limit: 0 },
+                message: 'must be >= 0',
+                schema: 0,
+                parentSchema: schema33.properties.spec.properties.run_concurrency,
+                data: data12,
+              };
+              if (vErrors === null) {
+                vErrors = [err34];
+              } else {
+                vErrors.push(err34);
+              }
+              errors++;
+            }
           }
         }
-        if (data7.action_concurrency !== undefined) {
-          let data12 = data7.action_concurrency;
-          if (!(typeof data12 == 'number' && !(data12 % 1) && !isNaN(data12) && isFinite(data12))) {
-            const err34 = {
+        if (data8.action_concurrency !== undefined) {
+          let data13 = data8.action_concurrency;
+          if (!(typeof data13 == 'number' && !(data13 % 1) && !isNaN(data13) && isFinite(data13))) {
+            const err35 = {
               instancePath: instancePath + '/spec/action_concurrency',
               schemaPath: '#/properties/spec/properties/action_concurrency/type',
               keyword: 'type',
@@ -3479,18 +3597,18 @@ function validate22(
               message: 'must be integer',
               schema: schema33.properties.spec.properties.action_concurrency.type,
               parentSchema: schema33.properties.spec.properties.action_concurrency,
-              data: data12,
+              data: data13,
             };
             if (vErrors === null) {
-              vErrors = [err34];
+              vErrors = [err35];
             } else {
-              vErrors.push(err34);
+              vErrors.push(err35);
             }
             errors++;
           }
-          if (typeof data12 == 'number' && isFinite(data12)) {
-            if (data12 > 2147483647 || isNaN(data12)) {
-              const err35 = {
+          if (typeof data13 == 'number' && isFinite(data13)) {
+            if (data13 > 2147483647 || isNaN(data13)) {
+              const err36 = {
                 instancePath: instancePath + '/spec/action_concurrency',
                 schemaPath: '#/properties/spec/properties/action_concurrency/maximum',
                 keyword: 'maximum',
@@ -3498,25 +3616,7 @@ function validate22(
                 message: 'must be <= 2147483647',
                 schema: 2147483647,
                 parentSchema: schema33.properties.spec.properties.action_concurrency,
-                data: data12,
-              };
-              if (vErrors === null) {
-                vErrors = [err35];
-              } else {
-                vErrors.push(err35);
-              }
-              errors++;
-            }
-            if (data12 < 0 || isNaN(data12)) {
-              const err36 = {
-                instancePath: instancePath + '/spec/action_concurrency',
-                schemaPath: '#/properties/spec/properties/action_concurrency/minimum',
-                keyword: 'minimum',
-                params: { comparison: '>=', limit: 0 },
-                message: 'must be >= 0',
-                schema: 0,
-                parentSchema: schema33.properties.spec.properties.action_concurrency,
-                data: data12,
+                data: data13,
               };
               if (vErrors === null) {
                 vErrors = [err36];
@@ -3525,12 +3625,30 @@ function validate22(
               }
               errors++;
             }
+            if (data13 < 0 || isNaN(data13)) {
+              const err37 = {
+                instancePath: instancePath + '/spec/action_concurrency',
+                schemaPath: '#/properties/spec/properties/action_concurrency/minimum',
+                keyword: 'minimum',
+                params: { comparison: '>=', limit: 0 },
+                message: 'must be >= 0',
+                schema: 0,
+                parentSchema: schema33.properties.spec.properties.action_concurrency,
+                data: data13,
+              };
+              if (vErrors === null) {
+                vErrors = [err37];
+              } else {
+                vErrors.push(err37);
+              }
+              errors++;
+            }
           }
         }
-        if (data7.depth !== undefined) {
-          let data13 = data7.depth;
-          if (!(typeof data13 == 'number' && !(data13 % 1) && !isNaN(data13) && isFinite(data13))) {
-            const err37 = {
+        if (data8.depth !== undefined) {
+          let data14 = data8.depth;
+          if (!(typeof data14 == 'number' && !(data14 % 1) && !isNaN(data14) && isFinite(data14))) {
+            const err38 = {
               instancePath: instancePath + '/spec/depth',
               schemaPath: '#/properties/spec/properties/depth/type',
               keyword: 'type',
@@ -3538,18 +3656,18 @@ function validate22(
               message: 'must be integer',
               schema: schema33.properties.spec.properties.depth.type,
               parentSchema: schema33.properties.spec.properties.depth,
-              data: data13,
+              data: data14,
             };
             if (vErrors === null) {
-              vErrors = [err37];
+              vErrors = [err38];
             } else {
-              vErrors.push(err37);
+              vErrors.push(err38);
             }
             errors++;
           }
-          if (typeof data13 == 'number' && isFinite(data13)) {
-            if (data13 > 2147483647 || isNaN(data13)) {
-              const err38 = {
+          if (typeof data14 == 'number' && isFinite(data14)) {
+            if (data14 > 2147483647 || isNaN(data14)) {
+              const err39 = {
                 instancePath: instancePath + '/spec/depth',
                 schemaPath: '#/properties/spec/properties/depth/maximum',
                 keyword: 'maximum',
@@ -3557,25 +3675,7 @@ function validate22(
                 message: 'must be <= 2147483647',
                 schema: 2147483647,
                 parentSchema: schema33.properties.spec.properties.depth,
-                data: data13,
-              };
-              if (vErrors === null) {
-                vErrors = [err38];
-              } else {
-                vErrors.push(err38);
-              }
-              errors++;
-            }
-            if (data13 < 0 || isNaN(data13)) {
-              const err39 = {
-                instancePath: instancePath + '/spec/depth',
-                schemaPath: '#/properties/spec/properties/depth/minimum',
-                keyword: 'minimum',
-                params: { comparison: '>=', limit: 0 },
-                message: 'must be >= 0',
-                schema: 0,
-                parentSchema: schema33.properties.spec.properties.depth,
-                data: data13,
+                data: data14,
               };
               if (vErrors === null) {
                 vErrors = [err39];
@@ -3584,12 +3684,30 @@ function validate22(
               }
               errors++;
             }
+            if (data14 < 0 || isNaN(data14)) {
+              const err40 = {
+                instancePath: instancePath + '/spec/depth',
+                schemaPath: '#/properties/spec/properties/depth/minimum',
+                keyword: 'minimum',
+                params: { comparison: '>=', limit: 0 },
+                message: 'must be >= 0',
+                schema: 0,
+                parentSchema: schema33.properties.spec.properties.depth,
+                data: data14,
+              };
+              if (vErrors === null) {
+                vErrors = [err40];
+              } else {
+                vErrors.push(err40);
+              }
+              errors++;
+            }
           }
         }
-        if (data7.priority !== undefined) {
-          let data14 = data7.priority;
-          if (!(data14 === 'min' || data14 === 'medium' || data14 === 'max')) {
-            const err40 = {
+        if (data8.priority !== undefined) {
+          let data15 = data8.priority;
+          if (!(data15 === 'min' || data15 === 'medium' || data15 === 'max')) {
+            const err41 = {
               instancePath: instancePath + '/spec/priority',
               schemaPath: '#/properties/spec/properties/priority/enum',
               keyword: 'enum',
@@ -3597,27 +3715,6 @@ function validate22(
               message: 'must be equal to one of the allowed values',
               schema: schema33.properties.spec.properties.priority.enum,
               parentSchema: schema33.properties.spec.properties.priority,
-              data: data14,
-            };
-            if (vErrors === null) {
-              vErrors = [err40];
-            } else {
-              vErrors.push(err40);
-            }
-            errors++;
-          }
-        }
-        if (data7.fairness !== undefined) {
-          let data15 = data7.fairness;
-          if (!(data15 === 'round_robin' || data15 === 'shuffle_interleave')) {
-            const err41 = {
-              instancePath: instancePath + '/spec/fairness',
-              schemaPath: '#/properties/spec/properties/fairness/enum',
-              keyword: 'enum',
-              params: { allowedValues: schema33.properties.spec.properties.fairness.enum },
-              message: 'must be equal to one of the allowed values',
-              schema: schema33.properties.spec.properties.fairness.enum,
-              parentSchema: schema33.properties.spec.properties.fairness,
               data: data15,
             };
             if (vErrors === null) {
@@ -3628,17 +3725,38 @@ function validate22(
             errors++;
           }
         }
-        if (data7.max_resources !== undefined) {
-          let data16 = data7.max_resources;
-          if (data16 && typeof data16 == 'object' && !Array.isArray(data16)) {
-            for (const key5 in data16) {
+        if (data8.fairness !== undefined) {
+          let data16 = data8.fairness;
+          if (!(data16 === 'round_robin' || data16 === 'shuffle_interleave')) {
+            const err42 = {
+              instancePath: instancePath + '/spec/fairness',
+              schemaPath: '#/properties/spec/properties/fairness/enum',
+              keyword: 'enum',
+              params: { allowedValues: schema33.properties.spec.properties.fairness.enum },
+              message: 'must be equal to one of the allowed values',
+              schema: schema33.properties.spec.properties.fairness.enum,
+              parentSchema: schema33.properties.spec.properties.fairness,
+              data: data16,
+            };
+            if (vErrors === null) {
+              vErrors = [err42];
+            } else {
+              vErrors.push(err42);
+            }
+            errors++;
+          }
+        }
+        if (data8.max_resources !== undefined) {
+          let data17 = data8.max_resources;
+          if (data17 && typeof data17 == 'object' && !Array.isArray(data17)) {
+            for (const key5 in data17) {
               if (!(
                 key5 === 'cpu' ||
                 key5 === 'memory' ||
                 key5 === 'ephemeral_storage' ||
                 key5 === 'gpu'
               )) {
-                const err42 = {
+                const err43 = {
                   instancePath: instancePath + '/spec/max_resources',
                   schemaPath: '#/properties/spec/properties/max_resources/additionalProperties',
                   keyword: 'additionalProperties',
@@ -3646,23 +3764,8 @@ function validate22(
                   message: 'must NOT have additional properties',
                   schema: false,
                   parentSchema: schema33.properties.spec.properties.max_resources,
-                  data: data16,
+                  data: data17,
                 };
-                if (vErrors === null) {
-                  vErrors = [err42];
-                } else {
-                  vErrors.push(err42);
-                }
-                errors++;
-              }
-            }
-            if (data16.cpu !== undefined) {
-              let data17 = data16.cpu;
-              const _errs39 = errors;
-              let valid11 = true;
-              const _errs40 = errors;
-              if (!(typeof data17 == 'number' && isFinite(data17))) {
-                const err43 = {};
                 if (vErrors === null) {
                   vErrors = [err43];
                 } else {
@@ -3670,21 +3773,36 @@ function validate22(
                 }
                 errors++;
               }
-              var _valid0 = _errs40 === errors;
-              errors = _errs39;
+            }
+            if (data17.cpu !== undefined) {
+              let data18 = data17.cpu;
+              const _errs40 = errors;
+              let valid11 = true;
+              const _errs41 = errors;
+              if (!(typeof data18 == 'number' && isFinite(data18))) {
+                const err44 = {};
+                if (vErrors === null) {
+                  vErrors = [err44];
+                } else {
+                  vErrors.push(err44);
+                }
+                errors++;
+              }
+              var _valid0 = _errs41 === errors;
+              errors = _errs40;
               if (vErrors !== null) {
-                if (_errs39) {
-                  vErrors.length = _errs39;
+                if (_errs40) {
+                  vErrors.length = _errs40;
                 } else {
                   vErrors = null;
                 }
               }
               let ifClause0;
               if (_valid0) {
-                const _errs42 = errors;
-                if (typeof data17 == 'number' && isFinite(data17)) {
-                  if (data17 < 0 || isNaN(data17)) {
-                    const err44 = {
+                const _errs43 = errors;
+                if (typeof data18 == 'number' && isFinite(data18)) {
+                  if (data18 < 0 || isNaN(data18)) {
+                    const err45 = {
                       instancePath: instancePath + '/spec/max_resources/cpu',
                       schemaPath: '#/$defs/quantity/then/minimum',
                       keyword: 'minimum',
@@ -3692,17 +3810,17 @@ function validate22(
                       message: 'must be >= 0',
                       schema: 0,
                       parentSchema: schema34.then,
-                      data: data17,
+                      data: data18,
                     };
                     if (vErrors === null) {
-                      vErrors = [err44];
+                      vErrors = [err45];
                     } else {
-                      vErrors.push(err44);
+                      vErrors.push(err45);
                     }
                     errors++;
                   }
                 } else {
-                  const err45 = {
+                  const err46 = {
                     instancePath: instancePath + '/spec/max_resources/cpu',
                     schemaPath: '#/$defs/quantity/then/type',
                     keyword: 'type',
@@ -3710,23 +3828,23 @@ function validate22(
                     message: 'must be number',
                     schema: schema34.then.type,
                     parentSchema: schema34.then,
-                    data: data17,
+                    data: data18,
                   };
                   if (vErrors === null) {
-                    vErrors = [err45];
+                    vErrors = [err46];
                   } else {
-                    vErrors.push(err45);
+                    vErrors.push(err46);
                   }
                   errors++;
                 }
-                var _valid0 = _errs42 === errors;
+                var _valid0 = _errs43 === errors;
                 valid11 = _valid0;
                 ifClause0 = 'then';
               } else {
-                const _errs44 = errors;
-                if (typeof data17 === 'string') {
-                  if (data17.length > 64 && func1(data17) > 64) {
-                    const err46 = {
+                const _errs45 = errors;
+                if (typeof data18 === 'string') {
+                  if (data18.length > 64 && func1(data18) > 64) {
+                    const err47 = {
                       instancePath: instancePath + '/spec/max_resources/cpu',
                       schemaPath: '#/$defs/quantity/else/maxLength',
                       keyword: 'maxLength',
@@ -3734,32 +3852,7 @@ function validate22(
                       message: 'must NOT have more than 64 characters',
                       schema: 64,
                       parentSchema: schema34.else,
-                      data: data17,
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err46];
-                    } else {
-                      vErrors.push(err46);
-                    }
-                    errors++;
-                  }
-                  if (!pattern14.test(data17)) {
-                    const err47 = {
-                      instancePath: instancePath + '/spec/max_resources/cpu',
-                      schemaPath: '#/$defs/quantity/else/pattern',
-                      keyword: 'pattern',
-                      params: {
-                        pattern:
-                          '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$',
-                      },
-                      message:
-                        'must match pattern "' +
-                        '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$' +
-                        '"',
-                      schema:
-                        '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$',
-                      parentSchema: schema34.else,
-                      data: data17,
+                      data: data18,
                     };
                     if (vErrors === null) {
                       vErrors = [err47];
@@ -3768,137 +3861,9 @@ function validate22(
                     }
                     errors++;
                   }
-                } else {
-                  const err48 = {
-                    instancePath: instancePath + '/spec/max_resources/cpu',
-                    schemaPath: '#/$defs/quantity/else/type',
-                    keyword: 'type',
-                    params: { type: 'string' },
-                    message: 'must be string',
-                    schema: schema34.else.type,
-                    parentSchema: schema34.else,
-                    data: data17,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err48];
-                  } else {
-                    vErrors.push(err48);
-                  }
-                  errors++;
-                }
-                var _valid0 = _errs44 === errors;
-                valid11 = _valid0;
-                ifClause0 = 'else';
-              }
-              if (!valid11) {
-                const err49 = {
-                  instancePath: instancePath + '/spec/max_resources/cpu',
-                  schemaPath: '#/$defs/quantity/if',
-                  keyword: 'if',
-                  params: { failingKeyword: ifClause0 },
-                  message: 'must match "' + ifClause0 + '" schema',
-                  schema: schema34.if,
-                  parentSchema: schema34,
-                  data: data17,
-                };
-                if (vErrors === null) {
-                  vErrors = [err49];
-                } else {
-                  vErrors.push(err49);
-                }
-                errors++;
-              }
-            }
-            if (data16.memory !== undefined) {
-              let data18 = data16.memory;
-              const _errs48 = errors;
-              let valid13 = true;
-              const _errs49 = errors;
-              if (!(typeof data18 == 'number' && isFinite(data18))) {
-                const err50 = {};
-                if (vErrors === null) {
-                  vErrors = [err50];
-                } else {
-                  vErrors.push(err50);
-                }
-                errors++;
-              }
-              var _valid1 = _errs49 === errors;
-              errors = _errs48;
-              if (vErrors !== null) {
-                if (_errs48) {
-                  vErrors.length = _errs48;
-                } else {
-                  vErrors = null;
-                }
-              }
-              let ifClause1;
-              if (_valid1) {
-                const _errs51 = errors;
-                if (typeof data18 == 'number' && isFinite(data18)) {
-                  if (data18 < 0 || isNaN(data18)) {
-                    const err51 = {
-                      instancePath: instancePath + '/spec/max_resources/memory',
-                      schemaPath: '#/$defs/quantity/then/minimum',
-                      keyword: 'minimum',
-                      params: { comparison: '>=', limit: 0 },
-                      message: 'must be >= 0',
-                      schema: 0,
-                      parentSchema: schema34.then,
-                      data: data18,
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err51];
-                    } else {
-                      vErrors.push(err51);
-                    }
-                    errors++;
-                  }
-                } else {
-                  const err52 = {
-                    instancePath: instancePath + '/spec/max_resources/memory',
-                    schemaPath: '#/$defs/quantity/then/type',
-                    keyword: 'type',
-                    params: { type: 'number' },
-                    message: 'must be number',
-                    schema: schema34.then.type,
-                    parentSchema: schema34.then,
-                    data: data18,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err52];
-                  } else {
-                    vErrors.push(err52);
-                  }
-                  errors++;
-                }
-                var _valid1 = _errs51 === errors;
-                valid13 = _valid1;
-                ifClause1 = 'then';
-              } else {
-                const _errs53 = errors;
-                if (typeof data18 === 'string') {
-                  if (data18.length > 64 && func1(data18) > 64) {
-                    const err53 = {
-                      instancePath: instancePath + '/spec/max_resources/memory',
-                      schemaPath: '#/$defs/quantity/else/maxLength',
-                      keyword: 'maxLength',
-                      params: { limit: 64 },
-                      message: 'must NOT have more than 64 characters',
-                      schema: 64,
-                      parentSchema: schema34.else,
-                      data: data18,
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err53];
-                    } else {
-                      vErrors.push(err53);
-                    }
-                    errors++;
-                  }
                   if (!pattern14.test(data18)) {
-                    const err54 = {
-                      instancePath: instancePath + '/spec/max_resources/memory',
+                    const err48 = {
+                      instancePath: instancePath + '/spec/max_resources/cpu',
                       schemaPath: '#/$defs/quantity/else/pattern',
                       keyword: 'pattern',
                       params: {
@@ -3913,6 +3878,134 @@ function validate22(
                         '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$',
                       parentSchema: schema34.else,
                       data: data18,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err48];
+                    } else {
+                      vErrors.push(err48);
+                    }
+                    errors++;
+                  }
+                } else {
+                  const err49 = {
+                    instancePath: instancePath + '/spec/max_resources/cpu',
+                    schemaPath: '#/$defs/quantity/else/type',
+                    keyword: 'type',
+                    params: { type: 'string' },
+                    message: 'must be string',
+                    schema: schema34.else.type,
+                    parentSchema: schema34.else,
+                    data: data18,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err49];
+                  } else {
+                    vErrors.push(err49);
+                  }
+                  errors++;
+                }
+                var _valid0 = _errs45 === errors;
+                valid11 = _valid0;
+                ifClause0 = 'else';
+              }
+              if (!valid11) {
+                const err50 = {
+                  instancePath: instancePath + '/spec/max_resources/cpu',
+                  schemaPath: '#/$defs/quantity/if',
+                  keyword: 'if',
+                  params: { failingKeyword: ifClause0 },
+                  message: 'must match "' + ifClause0 + '" schema',
+                  schema: schema34.if,
+                  parentSchema: schema34,
+                  data: data18,
+                };
+                if (vErrors === null) {
+                  vErrors = [err50];
+                } else {
+                  vErrors.push(err50);
+                }
+                errors++;
+              }
+            }
+            if (data17.memory !== undefined) {
+              let data19 = data17.memory;
+              const _errs49 = errors;
+              let valid13 = true;
+              const _errs50 = errors;
+              if (!(typeof data19 == 'number' && isFinite(data19))) {
+                const err51 = {};
+                if (vErrors === null) {
+                  vErrors = [err51];
+                } else {
+                  vErrors.push(err51);
+                }
+                errors++;
+              }
+              var _valid1 = _errs50 === errors;
+              errors = _errs49;
+              if (vErrors !== null) {
+                if (_errs49) {
+                  vErrors.length = _errs49;
+                } else {
+                  vErrors = null;
+                }
+              }
+              let ifClause1;
+              if (_valid1) {
+                const _errs52 = errors;
+                if (typeof data19 == 'number' && isFinite(data19)) {
+                  if (data19 < 0 || isNaN(data19)) {
+                    const err52 = {
+                      instancePath: instancePath + '/spec/max_resources/memory',
+                      schemaPath: '#/$defs/quantity/then/minimum',
+                      keyword: 'minimum',
+                      params: { comparison: '>=', limit: 0 },
+                      message: 'must be >= 0',
+                      schema: 0,
+                      parentSchema: schema34.then,
+                      data: data19,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err52];
+                    } else {
+                      vErrors.push(err52);
+                    }
+                    errors++;
+                  }
+                } else {
+                  const err53 = {
+                    instancePath: instancePath + '/spec/max_resources/memory',
+                    schemaPath: '#/$defs/quantity/then/type',
+                    keyword: 'type',
+                    params: { type: 'number' },
+                    message: 'must be number',
+                    schema: schema34.then.type,
+                    parentSchema: schema34.then,
+                    data: data19,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err53];
+                  } else {
+                    vErrors.push(err53);
+                  }
+                  errors++;
+                }
+                var _valid1 = _errs52 === errors;
+                valid13 = _valid1;
+                ifClause1 = 'then';
+              } else {
+                const _errs54 = errors;
+                if (typeof data19 === 'string') {
+                  if (data19.length > 64 && func1(data19) > 64) {
+                    const err54 = {
+                      instancePath: instancePath + '/spec/max_resources/memory',
+                      schemaPath: '#/$defs/quantity/else/maxLength',
+                      keyword: 'maxLength',
+                      params: { limit: 64 },
+                      message: 'must NOT have more than 64 characters',
+                      schema: 64,
+                      parentSchema: schema34.else,
+                      data: data19,
                     };
                     if (vErrors === null) {
                       vErrors = [err54];
@@ -3921,137 +4014,9 @@ function validate22(
                     }
                     errors++;
                   }
-                } else {
-                  const err55 = {
-                    instancePath: instancePath + '/spec/max_resources/memory',
-                    schemaPath: '#/$defs/quantity/else/type',
-                    keyword: 'type',
-                    params: { type: 'string' },
-                    message: 'must be string',
-                    schema: schema34.else.type,
-                    parentSchema: schema34.else,
-                    data: data18,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err55];
-                  } else {
-                    vErrors.push(err55);
-                  }
-                  errors++;
-                }
-                var _valid1 = _errs53 === errors;
-                valid13 = _valid1;
-                ifClause1 = 'else';
-              }
-              if (!valid13) {
-                const err56 = {
-                  instancePath: instancePath + '/spec/max_resources/memory',
-                  schemaPath: '#/$defs/quantity/if',
-                  keyword: 'if',
-                  params: { failingKeyword: ifClause1 },
-                  message: 'must match "' + ifClause1 + '" schema',
-                  schema: schema34.if,
-                  parentSchema: schema34,
-                  data: data18,
-                };
-                if (vErrors === null) {
-                  vErrors = [err56];
-                } else {
-                  vErrors.push(err56);
-                }
-                errors++;
-              }
-            }
-            if (data16.ephemeral_storage !== undefined) {
-              let data19 = data16.ephemeral_storage;
-              const _errs57 = errors;
-              let valid15 = true;
-              const _errs58 = errors;
-              if (!(typeof data19 == 'number' && isFinite(data19))) {
-                const err57 = {};
-                if (vErrors === null) {
-                  vErrors = [err57];
-                } else {
-                  vErrors.push(err57);
-                }
-                errors++;
-              }
-              var _valid2 = _errs58 === errors;
-              errors = _errs57;
-              if (vErrors !== null) {
-                if (_errs57) {
-                  vErrors.length = _errs57;
-                } else {
-                  vErrors = null;
-                }
-              }
-              let ifClause2;
-              if (_valid2) {
-                const _errs60 = errors;
-                if (typeof data19 == 'number' && isFinite(data19)) {
-                  if (data19 < 0 || isNaN(data19)) {
-                    const err58 = {
-                      instancePath: instancePath + '/spec/max_resources/ephemeral_storage',
-                      schemaPath: '#/$defs/quantity/then/minimum',
-                      keyword: 'minimum',
-                      params: { comparison: '>=', limit: 0 },
-                      message: 'must be >= 0',
-                      schema: 0,
-                      parentSchema: schema34.then,
-                      data: data19,
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err58];
-                    } else {
-                      vErrors.push(err58);
-                    }
-                    errors++;
-                  }
-                } else {
-                  const err59 = {
-                    instancePath: instancePath + '/spec/max_resources/ephemeral_storage',
-                    schemaPath: '#/$defs/quantity/then/type',
-                    keyword: 'type',
-                    params: { type: 'number' },
-                    message: 'must be number',
-                    schema: schema34.then.type,
-                    parentSchema: schema34.then,
-                    data: data19,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err59];
-                  } else {
-                    vErrors.push(err59);
-                  }
-                  errors++;
-                }
-                var _valid2 = _errs60 === errors;
-                valid15 = _valid2;
-                ifClause2 = 'then';
-              } else {
-                const _errs62 = errors;
-                if (typeof data19 === 'string') {
-                  if (data19.length > 64 && func1(data19) > 64) {
-                    const err60 = {
-                      instancePath: instancePath + '/spec/max_resources/ephemeral_storage',
-                      schemaPath: '#/$defs/quantity/else/maxLength',
-                      keyword: 'maxLength',
-                      params: { limit: 64 },
-                      message: 'must NOT have more than 64 characters',
-                      schema: 64,
-                      parentSchema: schema34.else,
-                      data: data19,
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err60];
-                    } else {
-                      vErrors.push(err60);
-                    }
-                    errors++;
-                  }
                   if (!pattern14.test(data19)) {
-                    const err61 = {
-                      instancePath: instancePath + '/spec/max_resources/ephemeral_storage',
+                    const err55 = {
+                      instancePath: instancePath + '/spec/max_resources/memory',
                       schemaPath: '#/$defs/quantity/else/pattern',
                       keyword: 'pattern',
                       params: {
@@ -4066,6 +4031,134 @@ function validate22(
                         '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$',
                       parentSchema: schema34.else,
                       data: data19,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err55];
+                    } else {
+                      vErrors.push(err55);
+                    }
+                    errors++;
+                  }
+                } else {
+                  const err56 = {
+                    instancePath: instancePath + '/spec/max_resources/memory',
+                    schemaPath: '#/$defs/quantity/else/type',
+                    keyword: 'type',
+                    params: { type: 'string' },
+                    message: 'must be string',
+                    schema: schema34.else.type,
+                    parentSchema: schema34.else,
+                    data: data19,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err56];
+                  } else {
+                    vErrors.push(err56);
+                  }
+                  errors++;
+                }
+                var _valid1 = _errs54 === errors;
+                valid13 = _valid1;
+                ifClause1 = 'else';
+              }
+              if (!valid13) {
+                const err57 = {
+                  instancePath: instancePath + '/spec/max_resources/memory',
+                  schemaPath: '#/$defs/quantity/if',
+                  keyword: 'if',
+                  params: { failingKeyword: ifClause1 },
+                  message: 'must match "' + ifClause1 + '" schema',
+                  schema: schema34.if,
+                  parentSchema: schema34,
+                  data: data19,
+                };
+                if (vErrors === null) {
+                  vErrors = [err57];
+                } else {
+                  vErrors.push(err57);
+                }
+                errors++;
+              }
+            }
+            if (data17.ephemeral_storage !== undefined) {
+              let data20 = data17.ephemeral_storage;
+              const _errs58 = errors;
+              let valid15 = true;
+              const _errs59 = errors;
+              if (!(typeof data20 == 'number' && isFinite(data20))) {
+                const err58 = {};
+                if (vErrors === null) {
+                  vErrors = [err58];
+                } else {
+                  vErrors.push(err58);
+                }
+                errors++;
+              }
+              var _valid2 = _errs59 === errors;
+              errors = _errs58;
+              if (vErrors !== null) {
+                if (_errs58) {
+                  vErrors.length = _errs58;
+                } else {
+                  vErrors = null;
+                }
+              }
+              let ifClause2;
+              if (_valid2) {
+                const _errs61 = errors;
+                if (typeof data20 == 'number' && isFinite(data20)) {
+                  if (data20 < 0 || isNaN(data20)) {
+                    const err59 = {
+                      instancePath: instancePath + '/spec/max_resources/ephemeral_storage',
+                      schemaPath: '#/$defs/quantity/then/minimum',
+                      keyword: 'minimum',
+                      params: { comparison: '>=', limit: 0 },
+                      message: 'must be >= 0',
+                      schema: 0,
+                      parentSchema: schema34.then,
+                      data: data20,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err59];
+                    } else {
+                      vErrors.push(err59);
+                    }
+                    errors++;
+                  }
+                } else {
+                  const err60 = {
+                    instancePath: instancePath + '/spec/max_resources/ephemeral_storage',
+                    schemaPath: '#/$defs/quantity/then/type',
+                    keyword: 'type',
+                    params: { type: 'number' },
+                    message: 'must be number',
+                    schema: schema34.then.type,
+                    parentSchema: schema34.then,
+                    data: data20,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err60];
+                  } else {
+                    vErrors.push(err60);
+                  }
+                  errors++;
+                }
+                var _valid2 = _errs61 === errors;
+                valid15 = _valid2;
+                ifClause2 = 'then';
+              } else {
+                const _errs63 = errors;
+                if (typeof data20 === 'string') {
+                  if (data20.length > 64 && func1(data20) > 64) {
+                    const err61 = {
+                      instancePath: instancePath + '/spec/max_resources/ephemeral_storage',
+                      schemaPath: '#/$defs/quantity/else/maxLength',
+                      keyword: 'maxLength',
+                      params: { limit: 64 },
+                      message: 'must NOT have more than 64 characters',
+                      schema: 64,
+                      parentSchema: schema34.else,
+                      data: data20,
                     };
                     if (vErrors === null) {
                       vErrors = [err61];
@@ -4074,137 +4167,9 @@ function validate22(
                     }
                     errors++;
                   }
-                } else {
-                  const err62 = {
-                    instancePath: instancePath + '/spec/max_resources/ephemeral_storage',
-                    schemaPath: '#/$defs/quantity/else/type',
-                    keyword: 'type',
-                    params: { type: 'string' },
-                    message: 'must be string',
-                    schema: schema34.else.type,
-                    parentSchema: schema34.else,
-                    data: data19,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err62];
-                  } else {
-                    vErrors.push(err62);
-                  }
-                  errors++;
-                }
-                var _valid2 = _errs62 === errors;
-                valid15 = _valid2;
-                ifClause2 = 'else';
-              }
-              if (!valid15) {
-                const err63 = {
-                  instancePath: instancePath + '/spec/max_resources/ephemeral_storage',
-                  schemaPath: '#/$defs/quantity/if',
-                  keyword: 'if',
-                  params: { failingKeyword: ifClause2 },
-                  message: 'must match "' + ifClause2 + '" schema',
-                  schema: schema34.if,
-                  parentSchema: schema34,
-                  data: data19,
-                };
-                if (vErrors === null) {
-                  vErrors = [err63];
-                } else {
-                  vErrors.push(err63);
-                }
-                errors++;
-              }
-            }
-            if (data16.gpu !== undefined) {
-              let data20 = data16.gpu;
-              const _errs66 = errors;
-              let valid17 = true;
-              const _errs67 = errors;
-              if (!(typeof data20 == 'number' && isFinite(data20))) {
-                const err64 = {};
-                if (vErrors === null) {
-                  vErrors = [err64];
-                } else {
-                  vErrors.push(err64);
-                }
-                errors++;
-              }
-              var _valid3 = _errs67 === errors;
-              errors = _errs66;
-              if (vErrors !== null) {
-                if (_errs66) {
-                  vErrors.length = _errs66;
-                } else {
-                  vErrors = null;
-                }
-              }
-              let ifClause3;
-              if (_valid3) {
-                const _errs69 = errors;
-                if (typeof data20 == 'number' && isFinite(data20)) {
-                  if (data20 < 0 || isNaN(data20)) {
-                    const err65 = {
-                      instancePath: instancePath + '/spec/max_resources/gpu',
-                      schemaPath: '#/$defs/quantity/then/minimum',
-                      keyword: 'minimum',
-                      params: { comparison: '>=', limit: 0 },
-                      message: 'must be >= 0',
-                      schema: 0,
-                      parentSchema: schema34.then,
-                      data: data20,
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err65];
-                    } else {
-                      vErrors.push(err65);
-                    }
-                    errors++;
-                  }
-                } else {
-                  const err66 = {
-                    instancePath: instancePath + '/spec/max_resources/gpu',
-                    schemaPath: '#/$defs/quantity/then/type',
-                    keyword: 'type',
-                    params: { type: 'number' },
-                    message: 'must be number',
-                    schema: schema34.then.type,
-                    parentSchema: schema34.then,
-                    data: data20,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err66];
-                  } else {
-                    vErrors.push(err66);
-                  }
-                  errors++;
-                }
-                var _valid3 = _errs69 === errors;
-                valid17 = _valid3;
-                ifClause3 = 'then';
-              } else {
-                const _errs71 = errors;
-                if (typeof data20 === 'string') {
-                  if (data20.length > 64 && func1(data20) > 64) {
-                    const err67 = {
-                      instancePath: instancePath + '/spec/max_resources/gpu',
-                      schemaPath: '#/$defs/quantity/else/maxLength',
-                      keyword: 'maxLength',
-                      params: { limit: 64 },
-                      message: 'must NOT have more than 64 characters',
-                      schema: 64,
-                      parentSchema: schema34.else,
-                      data: data20,
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err67];
-                    } else {
-                      vErrors.push(err67);
-                    }
-                    errors++;
-                  }
                   if (!pattern14.test(data20)) {
-                    const err68 = {
-                      instancePath: instancePath + '/spec/max_resources/gpu',
+                    const err62 = {
+                      instancePath: instancePath + '/spec/max_resources/ephemeral_storage',
                       schemaPath: '#/$defs/quantity/else/pattern',
                       keyword: 'pattern',
                       params: {
@@ -4221,15 +4186,15 @@ function validate22(
                       data: data20,
                     };
                     if (vErrors === null) {
-                      vErrors = [err68];
+                      vErrors = [err62];
                     } else {
-                      vErrors.push(err68);
+                      vErrors.push(err62);
                     }
                     errors++;
                   }
                 } else {
-                  const err69 = {
-                    instancePath: instancePath + '/spec/max_resources/gpu',
+                  const err63 = {
+                    instancePath: instancePath + '/spec/max_resources/ephemeral_storage',
                     schemaPath: '#/$defs/quantity/else/type',
                     keyword: 'type',
                     params: { type: 'string' },
@@ -4239,18 +4204,171 @@ function validate22(
                     data: data20,
                   };
                   if (vErrors === null) {
-                    vErrors = [err69];
+                    vErrors = [err63];
                   } else {
-                    vErrors.push(err69);
+                    vErrors.push(err63);
                   }
                   errors++;
                 }
-                var _valid3 = _errs71 === errors;
+                var _valid2 = _errs63 === errors;
+                valid15 = _valid2;
+                ifClause2 = 'else';
+              }
+              if (!valid15) {
+                const err64 = {
+                  instancePath: instancePath + '/spec/max_resources/ephemeral_storage',
+                  schemaPath: '#/$defs/quantity/if',
+                  keyword: 'if',
+                  params: { failingKeyword: ifClause2 },
+                  message: 'must match "' + ifClause2 + '" schema',
+                  schema: schema34.if,
+                  parentSchema: schema34,
+                  data: data20,
+                };
+                if (vErrors === null) {
+                  vErrors = [err64];
+                } else {
+                  vErrors.push(err64);
+                }
+                errors++;
+              }
+            }
+            if (data17.gpu !== undefined) {
+              let data21 = data17.gpu;
+              const _errs67 = errors;
+              let valid17 = true;
+              const _errs68 = errors;
+              if (!(typeof data21 == 'number' && isFinite(data21))) {
+                const err65 = {};
+                if (vErrors === null) {
+                  vErrors = [err65];
+                } else {
+                  vErrors.push(err65);
+                }
+                errors++;
+              }
+              var _valid3 = _errs68 === errors;
+              errors = _errs67;
+              if (vErrors !== null) {
+                if (_errs67) {
+                  vErrors.length = _errs67;
+                } else {
+                  vErrors = null;
+                }
+              }
+              let ifClause3;
+              if (_valid3) {
+                const _errs70 = errors;
+                if (typeof data21 == 'number' && isFinite(data21)) {
+                  if (data21 < 0 || isNaN(data21)) {
+                    const err66 = {
+                      instancePath: instancePath + '/spec/max_resources/gpu',
+                      schemaPath: '#/$defs/quantity/then/minimum',
+                      keyword: 'minimum',
+                      params: { comparison: '>=', limit: 0 },
+                      message: 'must be >= 0',
+                      schema: 0,
+                      parentSchema: schema34.then,
+                      data: data21,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err66];
+                    } else {
+                      vErrors.push(err66);
+                    }
+                    errors++;
+                  }
+                } else {
+                  const err67 = {
+                    instancePath: instancePath + '/spec/max_resources/gpu',
+                    schemaPath: '#/$defs/quantity/then/type',
+                    keyword: 'type',
+                    params: { type: 'number' },
+                    message: 'must be number',
+                    schema: schema34.then.type,
+                    parentSchema: schema34.then,
+                    data: data21,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err67];
+                  } else {
+                    vErrors.push(err67);
+                  }
+                  errors++;
+                }
+                var _valid3 = _errs70 === errors;
+                valid17 = _valid3;
+                ifClause3 = 'then';
+              } else {
+                const _errs72 = errors;
+                if (typeof data21 === 'string') {
+                  if (data21.length > 64 && func1(data21) > 64) {
+                    const err68 = {
+                      instancePath: instancePath + '/spec/max_resources/gpu',
+                      schemaPath: '#/$defs/quantity/else/maxLength',
+                      keyword: 'maxLength',
+                      params: { limit: 64 },
+                      message: 'must NOT have more than 64 characters',
+                      schema: 64,
+                      parentSchema: schema34.else,
+                      data: data21,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err68];
+                    } else {
+                      vErrors.push(err68);
+                    }
+                    errors++;
+                  }
+                  if (!pattern14.test(data21)) {
+                    const err69 = {
+                      instancePath: instancePath + '/spec/max_resources/gpu',
+                      schemaPath: '#/$defs/quantity/else/pattern',
+                      keyword: 'pattern',
+                      params: {
+                        pattern:
+                          '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$',
+                      },
+                      message:
+                        'must match pattern "' +
+                        '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$' +
+                        '"',
+                      schema:
+                        '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$',
+                      parentSchema: schema34.else,
+                      data: data21,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err69];
+                    } else {
+                      vErrors.push(err69);
+                    }
+                    errors++;
+                  }
+                } else {
+                  const err70 = {
+                    instancePath: instancePath + '/spec/max_resources/gpu',
+                    schemaPath: '#/$defs/quantity/else/type',
+                    keyword: 'type',
+                    params: { type: 'string' },
+                    message: 'must be string',
+                    schema: schema34.else.type,
+                    parentSchema: schema34.else,
+                    data: data21,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err70];
+                  } else {
+                    vErrors.push(err70);
+                  }
+                  errors++;
+                }
+                var _valid3 = _errs72 === errors;
                 valid17 = _valid3;
                 ifClause3 = 'else';
               }
               if (!valid17) {
-                const err70 = {
+                const err71 = {
                   instancePath: instancePath + '/spec/max_resources/gpu',
                   schemaPath: '#/$defs/quantity/if',
                   keyword: 'if',
@@ -4258,18 +4376,18 @@ function validate22(
                   message: 'must match "' + ifClause3 + '" schema',
                   schema: schema34.if,
                   parentSchema: schema34,
-                  data: data20,
+                  data: data21,
                 };
                 if (vErrors === null) {
-                  vErrors = [err70];
+                  vErrors = [err71];
                 } else {
-                  vErrors.push(err70);
+                  vErrors.push(err71);
                 }
                 errors++;
               }
             }
           } else {
-            const err71 = {
+            const err72 = {
               instancePath: instancePath + '/spec/max_resources',
               schemaPath: '#/properties/spec/properties/max_resources/type',
               keyword: 'type',
@@ -4277,24 +4395,24 @@ function validate22(
               message: 'must be object',
               schema: schema33.properties.spec.properties.max_resources.type,
               parentSchema: schema33.properties.spec.properties.max_resources,
-              data: data16,
+              data: data17,
             };
             if (vErrors === null) {
-              vErrors = [err71];
+              vErrors = [err72];
             } else {
-              vErrors.push(err71);
+              vErrors.push(err72);
             }
             errors++;
           }
         }
-        if (data7.max_accelerators !== undefined) {
-          let data21 = data7.max_accelerators;
-          if (data21 && typeof data21 == 'object' && !Array.isArray(data21)) {
-            for (const key6 in data21) {
-              const _errs75 = errors;
+        if (data8.max_accelerators !== undefined) {
+          let data22 = data8.max_accelerators;
+          if (data22 && typeof data22 == 'object' && !Array.isArray(data22)) {
+            for (const key6 in data22) {
+              const _errs76 = errors;
               if (typeof key6 === 'string') {
                 if (key6.length > 253 && func1(key6) > 253) {
-                  const err72 = {
+                  const err73 = {
                     instancePath: instancePath + '/spec/max_accelerators',
                     schemaPath:
                       '#/properties/spec/properties/max_accelerators/propertyNames/maxLength',
@@ -4308,14 +4426,14 @@ function validate22(
                     propertyName: key6,
                   };
                   if (vErrors === null) {
-                    vErrors = [err72];
+                    vErrors = [err73];
                   } else {
-                    vErrors.push(err72);
+                    vErrors.push(err73);
                   }
                   errors++;
                 }
                 if (!pattern18.test(key6)) {
-                  const err73 = {
+                  const err74 = {
                     instancePath: instancePath + '/spec/max_accelerators',
                     schemaPath:
                       '#/properties/spec/properties/max_accelerators/propertyNames/pattern',
@@ -4336,16 +4454,16 @@ function validate22(
                     propertyName: key6,
                   };
                   if (vErrors === null) {
-                    vErrors = [err73];
+                    vErrors = [err74];
                   } else {
-                    vErrors.push(err73);
+                    vErrors.push(err74);
                   }
                   errors++;
                 }
               }
-              var valid18 = _errs75 === errors;
+              var valid18 = _errs76 === errors;
               if (!valid18) {
-                const err74 = {
+                const err75 = {
                   instancePath: instancePath + '/spec/max_accelerators',
                   schemaPath: '#/properties/spec/properties/max_accelerators/propertyNames',
                   keyword: 'propertyNames',
@@ -4353,25 +4471,25 @@ function validate22(
                   message: 'property name must be valid',
                   schema: schema33.properties.spec.properties.max_accelerators.propertyNames,
                   parentSchema: schema33.properties.spec.properties.max_accelerators,
-                  data: data21,
+                  data: data22,
                 };
                 if (vErrors === null) {
-                  vErrors = [err74];
+                  vErrors = [err75];
                 } else {
-                  vErrors.push(err74);
+                  vErrors.push(err75);
                 }
                 errors++;
               }
             }
-            for (const key7 in data21) {
-              let data22 = data21[key7];
+            for (const key7 in data22) {
+              let data23 = data22[key7];
               if (!(
-                typeof data22 == 'number' &&
-                !(data22 % 1) &&
-                !isNaN(data22) &&
-                isFinite(data22)
+                typeof data23 == 'number' &&
+                !(data23 % 1) &&
+                !isNaN(data23) &&
+                isFinite(data23)
               )) {
-                const err75 = {
+                const err76 = {
                   instancePath:
                     instancePath +
                     '/spec/max_accelerators/' +
@@ -4385,18 +4503,18 @@ function validate22(
                     schema33.properties.spec.properties.max_accelerators.additionalProperties.type,
                   parentSchema:
                     schema33.properties.spec.properties.max_accelerators.additionalProperties,
-                  data: data22,
+                  data: data23,
                 };
                 if (vErrors === null) {
-                  vErrors = [err75];
+                  vErrors = [err76];
                 } else {
-                  vErrors.push(err75);
+                  vErrors.push(err76);
                 }
                 errors++;
               }
-              if (typeof data22 == 'number' && isFinite(data22)) {
-                if (data22 > 9223372036854776000 || isNaN(data22)) {
-                  const err76 = {
+              if (typeof data23 == 'number' && isFinite(data23)) {
+                if (data23 > 9223372036854776000 || isNaN(data23)) {
+                  const err77 = {
                     instancePath:
                       instancePath +
                       '/spec/max_accelerators/' +
@@ -4409,17 +4527,17 @@ function validate22(
                     schema: 9223372036854776000,
                     parentSchema:
                       schema33.properties.spec.properties.max_accelerators.additionalProperties,
-                    data: data22,
+                    data: data23,
                   };
                   if (vErrors === null) {
-                    vErrors = [err76];
+                    vErrors = [err77];
                   } else {
-                    vErrors.push(err76);
+                    vErrors.push(err77);
                   }
                   errors++;
                 }
-                if (data22 < 1 || isNaN(data22)) {
-                  const err77 = {
+                if (data23 < 1 || isNaN(data23)) {
+                  const err78 = {
                     instancePath:
                       instancePath +
                       '/spec/max_accelerators/' +
@@ -4432,19 +4550,19 @@ function validate22(
                     schema: 1,
                     parentSchema:
                       schema33.properties.spec.properties.max_accelerators.additionalProperties,
-                    data: data22,
+                    data: data23,
                   };
                   if (vErrors === null) {
-                    vErrors = [err77];
+                    vErrors = [err78];
                   } else {
-                    vErrors.push(err77);
+                    vErrors.push(err78);
                   }
                   errors++;
                 }
               }
             }
           } else {
-            const err78 = {
+            const err79 = {
               instancePath: instancePath + '/spec/max_accelerators',
               schemaPath: '#/properties/spec/properties/max_accelerators/type',
               keyword: 'type',
@@ -4452,28 +4570,7 @@ function validate22(
               message: 'must be object',
               schema: schema33.properties.spec.properties.max_accelerators.type,
               parentSchema: schema33.properties.spec.properties.max_accelerators,
-              data: data21,
-            };
-            if (vErrors === null) {
-              vErrors = [err78];
-            } else {
-              vErrors.push(err78);
-            }
-            errors++;
-          }
-        }
-        if (data7.scheduling !== undefined) {
-          let data23 = data7.scheduling;
-          if (!(data23 === 'strict_fifo' || data23 === 'greedy_capacity')) {
-            const err79 = {
-              instancePath: instancePath + '/spec/scheduling',
-              schemaPath: '#/properties/spec/properties/scheduling/enum',
-              keyword: 'enum',
-              params: { allowedValues: schema33.properties.spec.properties.scheduling.enum },
-              message: 'must be equal to one of the allowed values',
-              schema: schema33.properties.spec.properties.scheduling.enum,
-              parentSchema: schema33.properties.spec.properties.scheduling,
-              data: data23,
+              data: data22,
             };
             if (vErrors === null) {
               vErrors = [err79];
@@ -4483,8 +4580,29 @@ function validate22(
             errors++;
           }
         }
+        if (data8.scheduling !== undefined) {
+          let data24 = data8.scheduling;
+          if (!(data24 === 'strict_fifo' || data24 === 'greedy_capacity')) {
+            const err80 = {
+              instancePath: instancePath + '/spec/scheduling',
+              schemaPath: '#/properties/spec/properties/scheduling/enum',
+              keyword: 'enum',
+              params: { allowedValues: schema33.properties.spec.properties.scheduling.enum },
+              message: 'must be equal to one of the allowed values',
+              schema: schema33.properties.spec.properties.scheduling.enum,
+              parentSchema: schema33.properties.spec.properties.scheduling,
+              data: data24,
+            };
+            if (vErrors === null) {
+              vErrors = [err80];
+            } else {
+              vErrors.push(err80);
+            }
+            errors++;
+          }
+        }
       } else {
-        const err80 = {
+        const err81 = {
           instancePath: instancePath + '/spec',
           schemaPath: '#/properties/spec/type',
           keyword: 'type',
@@ -4492,18 +4610,18 @@ function validate22(
           message: 'must be object',
           schema: schema33.properties.spec.type,
           parentSchema: schema33.properties.spec,
-          data: data7,
+          data: data8,
         };
         if (vErrors === null) {
-          vErrors = [err80];
+          vErrors = [err81];
         } else {
-          vErrors.push(err80);
+          vErrors.push(err81);
         }
         errors++;
       }
     }
   } else {
-    const err81 = {
+    const err82 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -4514,9 +4632,9 @@ function validate22(
       data,
     };
     if (vErrors === null) {
-      vErrors = [err81];
+      vErrors = [err82];
     } else {
-      vErrors.push(err81);
+      vErrors.push(err82);
     }
     errors++;
   }
@@ -4556,7 +4674,12 @@ const schema38 = {
             'poolsync/prevent-destroy': {
               enum: ['true', 'false'],
               description:
-                '"true": any plan that would delete or replace this object fails instead.',
+                '"true": any plan that would delete or replace this object fails instead; kept in the inventory once applied, so removing the manifest does not lift it (docs/plan.md, Protection).',
+            },
+            'poolsync/confirm-destroy': {
+              enum: ['true', 'false'],
+              description:
+                '"true": a plan that would delete or replace this object is never applied without a person\'s approval, under every daemon policy (Argo CD Delete=confirm); kept in the inventory once applied (docs/plan.md, Protection).',
             },
           },
           propertyNames: { type: 'string', minLength: 1, maxLength: 253 },
@@ -4933,7 +5056,7 @@ function validate23(
               }
             }
             for (const key3 in data4) {
-              if (!(key3 === 'poolsync/prevent-destroy')) {
+              if (!(key3 === 'poolsync/prevent-destroy' || key3 === 'poolsync/confirm-destroy')) {
                 let data5 = data4[key3];
                 if (typeof data5 !== 'string') {
                   const err16 = {
@@ -4994,8 +5117,41 @@ function validate23(
                 errors++;
               }
             }
+            if (data4['poolsync/confirm-destroy'] !== undefined) {
+              let data7 = data4['poolsync/confirm-destroy'];
+              if (!(data7 === 'true' || data7 === 'false')) {
+                const err18 = {
+                  instancePath: instancePath + '/metadata/annotations/poolsync~1confirm-destroy',
+                  schemaPath:
+                    '#/properties/metadata/properties/annotations/properties/poolsync~1confirm-destroy/enum',
+                  keyword: 'enum',
+                  params: {
+                    allowedValues:
+                      schema38.properties.metadata.properties.annotations.properties[
+                        'poolsync/confirm-destroy'
+                      ].enum,
+                  },
+                  message: 'must be equal to one of the allowed values',
+                  schema:
+                    schema38.properties.metadata.properties.annotations.properties[
+                      'poolsync/confirm-destroy'
+                    ].enum,
+                  parentSchema:
+                    schema38.properties.metadata.properties.annotations.properties[
+                      'poolsync/confirm-destroy'
+                    ],
+                  data: data7,
+                };
+                if (vErrors === null) {
+                  vErrors = [err18];
+                } else {
+                  vErrors.push(err18);
+                }
+                errors++;
+              }
+            }
           } else {
-            const err18 = {
+            const err19 = {
               instancePath: instancePath + '/metadata/annotations',
               schemaPath: '#/properties/metadata/properties/annotations/type',
               keyword: 'type',
@@ -5006,15 +5162,15 @@ function validate23(
               data: data4,
             };
             if (vErrors === null) {
-              vErrors = [err18];
+              vErrors = [err19];
             } else {
-              vErrors.push(err18);
+              vErrors.push(err19);
             }
             errors++;
           }
         }
       } else {
-        const err19 = {
+        const err20 = {
           instancePath: instancePath + '/metadata',
           schemaPath: '#/properties/metadata/type',
           keyword: 'type',
@@ -5025,18 +5181,18 @@ function validate23(
           data: data2,
         };
         if (vErrors === null) {
-          vErrors = [err19];
+          vErrors = [err20];
         } else {
-          vErrors.push(err19);
+          vErrors.push(err20);
         }
         errors++;
       }
     }
     if (data.spec !== undefined) {
-      let data7 = data.spec;
-      if (data7 && typeof data7 == 'object' && !Array.isArray(data7)) {
-        if (data7.project === undefined) {
-          const err20 = {
+      let data8 = data.spec;
+      if (data8 && typeof data8 == 'object' && !Array.isArray(data8)) {
+        if (data8.project === undefined) {
+          const err21 = {
             instancePath: instancePath + '/spec',
             schemaPath: '#/properties/spec/required',
             keyword: 'required',
@@ -5044,25 +5200,7 @@ function validate23(
             message: "must have required property '" + 'project' + "'",
             schema: schema38.properties.spec.required,
             parentSchema: schema38.properties.spec,
-            data: data7,
-          };
-          if (vErrors === null) {
-            vErrors = [err20];
-          } else {
-            vErrors.push(err20);
-          }
-          errors++;
-        }
-        if (data7.domain === undefined) {
-          const err21 = {
-            instancePath: instancePath + '/spec',
-            schemaPath: '#/properties/spec/required',
-            keyword: 'required',
-            params: { missingProperty: 'domain' },
-            message: "must have required property '" + 'domain' + "'",
-            schema: schema38.properties.spec.required,
-            parentSchema: schema38.properties.spec,
-            data: data7,
+            data: data8,
           };
           if (vErrors === null) {
             vErrors = [err21];
@@ -5071,16 +5209,16 @@ function validate23(
           }
           errors++;
         }
-        if (data7.pool === undefined) {
+        if (data8.domain === undefined) {
           const err22 = {
             instancePath: instancePath + '/spec',
             schemaPath: '#/properties/spec/required',
             keyword: 'required',
-            params: { missingProperty: 'pool' },
-            message: "must have required property '" + 'pool' + "'",
+            params: { missingProperty: 'domain' },
+            message: "must have required property '" + 'domain' + "'",
             schema: schema38.properties.spec.required,
             parentSchema: schema38.properties.spec,
-            data: data7,
+            data: data8,
           };
           if (vErrors === null) {
             vErrors = [err22];
@@ -5089,14 +5227,32 @@ function validate23(
           }
           errors++;
         }
-        for (const key4 in data7) {
+        if (data8.pool === undefined) {
+          const err23 = {
+            instancePath: instancePath + '/spec',
+            schemaPath: '#/properties/spec/required',
+            keyword: 'required',
+            params: { missingProperty: 'pool' },
+            message: "must have required property '" + 'pool' + "'",
+            schema: schema38.properties.spec.required,
+            parentSchema: schema38.properties.spec,
+            data: data8,
+          };
+          if (vErrors === null) {
+            vErrors = [err23];
+          } else {
+            vErrors.push(err23);
+          }
+          errors++;
+        }
+        for (const key4 in data8) {
           if (!(
             key4 === 'project' ||
             key4 === 'domain' ||
             key4 === 'workflow' ||
             key4 === 'pool'
           )) {
-            const err23 = {
+            const err24 = {
               instancePath: instancePath + '/spec',
               schemaPath: '#/properties/spec/additionalProperties',
               keyword: 'additionalProperties',
@@ -5104,21 +5260,21 @@ function validate23(
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema38.properties.spec,
-              data: data7,
+              data: data8,
             };
             if (vErrors === null) {
-              vErrors = [err23];
+              vErrors = [err24];
             } else {
-              vErrors.push(err23);
+              vErrors.push(err24);
             }
             errors++;
           }
         }
-        if (data7.project !== undefined) {
-          let data8 = data7.project;
-          if (typeof data8 === 'string') {
-            if (data8.length > 63 && func1(data8) > 63) {
-              const err24 = {
+        if (data8.project !== undefined) {
+          let data9 = data8.project;
+          if (typeof data9 === 'string') {
+            if (data9.length > 63 && func1(data9) > 63) {
+              const err25 = {
                 instancePath: instancePath + '/spec/project',
                 schemaPath: '#/properties/spec/properties/project/maxLength',
                 keyword: 'maxLength',
@@ -5126,25 +5282,7 @@ function validate23(
                 message: 'must NOT have more than 63 characters',
                 schema: 63,
                 parentSchema: schema38.properties.spec.properties.project,
-                data: data8,
-              };
-              if (vErrors === null) {
-                vErrors = [err24];
-              } else {
-                vErrors.push(err24);
-              }
-              errors++;
-            }
-            if (!pattern4.test(data8)) {
-              const err25 = {
-                instancePath: instancePath + '/spec/project',
-                schemaPath: '#/properties/spec/properties/project/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
-                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
-                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-                parentSchema: schema38.properties.spec.properties.project,
-                data: data8,
+                data: data9,
               };
               if (vErrors === null) {
                 vErrors = [err25];
@@ -5153,8 +5291,26 @@ function validate23(
               }
               errors++;
             }
+            if (!pattern4.test(data9)) {
+              const err26 = {
+                instancePath: instancePath + '/spec/project',
+                schemaPath: '#/properties/spec/properties/project/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
+                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                parentSchema: schema38.properties.spec.properties.project,
+                data: data9,
+              };
+              if (vErrors === null) {
+                vErrors = [err26];
+              } else {
+                vErrors.push(err26);
+              }
+              errors++;
+            }
           } else {
-            const err26 = {
+            const err27 = {
               instancePath: instancePath + '/spec/project',
               schemaPath: '#/properties/spec/properties/project/type',
               keyword: 'type',
@@ -5162,21 +5318,21 @@ function validate23(
               message: 'must be string',
               schema: schema38.properties.spec.properties.project.type,
               parentSchema: schema38.properties.spec.properties.project,
-              data: data8,
+              data: data9,
             };
             if (vErrors === null) {
-              vErrors = [err26];
+              vErrors = [err27];
             } else {
-              vErrors.push(err26);
+              vErrors.push(err27);
             }
             errors++;
           }
         }
-        if (data7.domain !== undefined) {
-          let data9 = data7.domain;
-          if (typeof data9 === 'string') {
-            if (data9.length > 63 && func1(data9) > 63) {
-              const err27 = {
+        if (data8.domain !== undefined) {
+          let data10 = data8.domain;
+          if (typeof data10 === 'string') {
+            if (data10.length > 63 && func1(data10) > 63) {
+              const err28 = {
                 instancePath: instancePath + '/spec/domain',
                 schemaPath: '#/properties/spec/properties/domain/maxLength',
                 keyword: 'maxLength',
@@ -5184,25 +5340,7 @@ function validate23(
                 message: 'must NOT have more than 63 characters',
                 schema: 63,
                 parentSchema: schema38.properties.spec.properties.domain,
-                data: data9,
-              };
-              if (vErrors === null) {
-                vErrors = [err27];
-              } else {
-                vErrors.push(err27);
-              }
-              errors++;
-            }
-            if (!pattern4.test(data9)) {
-              const err28 = {
-                instancePath: instancePath + '/spec/domain',
-                schemaPath: '#/properties/spec/properties/domain/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
-                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
-                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-                parentSchema: schema38.properties.spec.properties.domain,
-                data: data9,
+                data: data10,
               };
               if (vErrors === null) {
                 vErrors = [err28];
@@ -5211,8 +5349,26 @@ function validate23(
               }
               errors++;
             }
+            if (!pattern4.test(data10)) {
+              const err29 = {
+                instancePath: instancePath + '/spec/domain',
+                schemaPath: '#/properties/spec/properties/domain/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
+                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                parentSchema: schema38.properties.spec.properties.domain,
+                data: data10,
+              };
+              if (vErrors === null) {
+                vErrors = [err29];
+              } else {
+                vErrors.push(err29);
+              }
+              errors++;
+            }
           } else {
-            const err29 = {
+            const err30 = {
               instancePath: instancePath + '/spec/domain',
               schemaPath: '#/properties/spec/properties/domain/type',
               keyword: 'type',
@@ -5220,21 +5376,21 @@ function validate23(
               message: 'must be string',
               schema: schema38.properties.spec.properties.domain.type,
               parentSchema: schema38.properties.spec.properties.domain,
-              data: data9,
+              data: data10,
             };
             if (vErrors === null) {
-              vErrors = [err29];
+              vErrors = [err30];
             } else {
-              vErrors.push(err29);
+              vErrors.push(err30);
             }
             errors++;
           }
         }
-        if (data7.workflow !== undefined) {
-          let data10 = data7.workflow;
-          if (typeof data10 === 'string') {
-            if (data10.length > 255 && func1(data10) > 255) {
-              const err30 = {
+        if (data8.workflow !== undefined) {
+          let data11 = data8.workflow;
+          if (typeof data11 === 'string') {
+            if (data11.length > 255 && func1(data11) > 255) {
+              const err31 = {
                 instancePath: instancePath + '/spec/workflow',
                 schemaPath: '#/properties/spec/properties/workflow/maxLength',
                 keyword: 'maxLength',
@@ -5242,25 +5398,7 @@ function validate23(
                 message: 'must NOT have more than 255 characters',
                 schema: 255,
                 parentSchema: schema38.properties.spec.properties.workflow,
-                data: data10,
-              };
-              if (vErrors === null) {
-                vErrors = [err30];
-              } else {
-                vErrors.push(err30);
-              }
-              errors++;
-            }
-            if (!pattern22.test(data10)) {
-              const err31 = {
-                instancePath: instancePath + '/spec/workflow',
-                schemaPath: '#/properties/spec/properties/workflow/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$' },
-                message: 'must match pattern "' + '^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$' + '"',
-                schema: '^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$',
-                parentSchema: schema38.properties.spec.properties.workflow,
-                data: data10,
+                data: data11,
               };
               if (vErrors === null) {
                 vErrors = [err31];
@@ -5269,8 +5407,26 @@ function validate23(
               }
               errors++;
             }
+            if (!pattern22.test(data11)) {
+              const err32 = {
+                instancePath: instancePath + '/spec/workflow',
+                schemaPath: '#/properties/spec/properties/workflow/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$' },
+                message: 'must match pattern "' + '^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$' + '"',
+                schema: '^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$',
+                parentSchema: schema38.properties.spec.properties.workflow,
+                data: data11,
+              };
+              if (vErrors === null) {
+                vErrors = [err32];
+              } else {
+                vErrors.push(err32);
+              }
+              errors++;
+            }
           } else {
-            const err32 = {
+            const err33 = {
               instancePath: instancePath + '/spec/workflow',
               schemaPath: '#/properties/spec/properties/workflow/type',
               keyword: 'type',
@@ -5278,21 +5434,21 @@ function validate23(
               message: 'must be string',
               schema: schema38.properties.spec.properties.workflow.type,
               parentSchema: schema38.properties.spec.properties.workflow,
-              data: data10,
+              data: data11,
             };
             if (vErrors === null) {
-              vErrors = [err32];
+              vErrors = [err33];
             } else {
-              vErrors.push(err32);
+              vErrors.push(err33);
             }
             errors++;
           }
         }
-        if (data7.pool !== undefined) {
-          let data11 = data7.pool;
-          if (typeof data11 === 'string') {
-            if (data11.length > 63 && func1(data11) > 63) {
-              const err33 = {
+        if (data8.pool !== undefined) {
+          let data12 = data8.pool;
+          if (typeof data12 === 'string') {
+            if (data12.length > 63 && func1(data12) > 63) {
+              const err34 = {
                 instancePath: instancePath + '/spec/pool',
                 schemaPath: '#/properties/spec/properties/pool/maxLength',
                 keyword: 'maxLength',
@@ -5300,25 +5456,7 @@ function validate23(
                 message: 'must NOT have more than 63 characters',
                 schema: 63,
                 parentSchema: schema38.properties.spec.properties.pool,
-                data: data11,
-              };
-              if (vErrors === null) {
-                vErrors = [err33];
-              } else {
-                vErrors.push(err33);
-              }
-              errors++;
-            }
-            if (!pattern4.test(data11)) {
-              const err34 = {
-                instancePath: instancePath + '/spec/pool',
-                schemaPath: '#/properties/spec/properties/pool/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
-                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
-                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-                parentSchema: schema38.properties.spec.properties.pool,
-                data: data11,
+                data: data12,
               };
               if (vErrors === null) {
                 vErrors = [err34];
@@ -5327,8 +5465,26 @@ function validate23(
               }
               errors++;
             }
+            if (!pattern4.test(data12)) {
+              const err35 = {
+                instancePath: instancePath + '/spec/pool',
+                schemaPath: '#/properties/spec/properties/pool/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
+                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                parentSchema: schema38.properties.spec.properties.pool,
+                data: data12,
+              };
+              if (vErrors === null) {
+                vErrors = [err35];
+              } else {
+                vErrors.push(err35);
+              }
+              errors++;
+            }
           } else {
-            const err35 = {
+            const err36 = {
               instancePath: instancePath + '/spec/pool',
               schemaPath: '#/properties/spec/properties/pool/type',
               keyword: 'type',
@@ -5336,18 +5492,18 @@ function validate23(
               message: 'must be string',
               schema: schema38.properties.spec.properties.pool.type,
               parentSchema: schema38.properties.spec.properties.pool,
-              data: data11,
+              data: data12,
             };
             if (vErrors === null) {
-              vErrors = [err35];
+              vErrors = [err36];
             } else {
-              vErrors.push(err35);
+              vErrors.push(err36);
             }
             errors++;
           }
         }
       } else {
-        const err36 = {
+        const err37 = {
           instancePath: instancePath + '/spec',
           schemaPath: '#/properties/spec/type',
           keyword: 'type',
@@ -5355,18 +5511,18 @@ function validate23(
           message: 'must be object',
           schema: schema38.properties.spec.type,
           parentSchema: schema38.properties.spec,
-          data: data7,
+          data: data8,
         };
         if (vErrors === null) {
-          vErrors = [err36];
+          vErrors = [err37];
         } else {
-          vErrors.push(err36);
+          vErrors.push(err37);
         }
         errors++;
       }
     }
   } else {
-    const err37 = {
+    const err38 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -5377,9 +5533,9 @@ function validate23(
       data,
     };
     if (vErrors === null) {
-      vErrors = [err37];
+      vErrors = [err38];
     } else {
-      vErrors.push(err37);
+      vErrors.push(err38);
     }
     errors++;
   }
@@ -5420,7 +5576,12 @@ const schema39 = {
             'poolsync/prevent-destroy': {
               enum: ['true', 'false'],
               description:
-                '"true": any plan that would delete or replace this object fails instead.',
+                '"true": any plan that would delete or replace this object fails instead; kept in the inventory once applied, so removing the manifest does not lift it (docs/plan.md, Protection).',
+            },
+            'poolsync/confirm-destroy': {
+              enum: ['true', 'false'],
+              description:
+                '"true": a plan that would delete or replace this object is never applied without a person\'s approval, under every daemon policy (Argo CD Delete=confirm); kept in the inventory once applied (docs/plan.md, Protection).',
             },
           },
           propertyNames: { type: 'string', minLength: 1, maxLength: 253 },
@@ -5791,7 +5952,7 @@ function validate24(
               }
             }
             for (const key3 in data4) {
-              if (!(key3 === 'poolsync/prevent-destroy')) {
+              if (!(key3 === 'poolsync/prevent-destroy' || key3 === 'poolsync/confirm-destroy')) {
                 let data5 = data4[key3];
                 if (typeof data5 !== 'string') {
                   const err16 = {
@@ -5852,8 +6013,41 @@ function validate24(
                 errors++;
               }
             }
+            if (data4['poolsync/confirm-destroy'] !== undefined) {
+              let data7 = data4['poolsync/confirm-destroy'];
+              if (!(data7 === 'true' || data7 === 'false')) {
+                const err18 = {
+                  instancePath: instancePath + '/metadata/annotations/poolsync~1confirm-destroy',
+                  schemaPath:
+                    '#/properties/metadata/properties/annotations/properties/poolsync~1confirm-destroy/enum',
+                  keyword: 'enum',
+                  params: {
+                    allowedValues:
+                      schema39.properties.metadata.properties.annotations.properties[
+                        'poolsync/confirm-destroy'
+                      ].enum,
+                  },
+                  message: 'must be equal to one of the allowed values',
+                  schema:
+                    schema39.properties.metadata.properties.annotations.properties[
+                      'poolsync/confirm-destroy'
+                    ].enum,
+                  parentSchema:
+                    schema39.properties.metadata.properties.annotations.properties[
+                      'poolsync/confirm-destroy'
+                    ],
+                  data: data7,
+                };
+                if (vErrors === null) {
+                  vErrors = [err18];
+                } else {
+                  vErrors.push(err18);
+                }
+                errors++;
+              }
+            }
           } else {
-            const err18 = {
+            const err19 = {
               instancePath: instancePath + '/metadata/annotations',
               schemaPath: '#/properties/metadata/properties/annotations/type',
               keyword: 'type',
@@ -5864,15 +6058,15 @@ function validate24(
               data: data4,
             };
             if (vErrors === null) {
-              vErrors = [err18];
+              vErrors = [err19];
             } else {
-              vErrors.push(err18);
+              vErrors.push(err19);
             }
             errors++;
           }
         }
       } else {
-        const err19 = {
+        const err20 = {
           instancePath: instancePath + '/metadata',
           schemaPath: '#/properties/metadata/type',
           keyword: 'type',
@@ -5883,18 +6077,18 @@ function validate24(
           data: data2,
         };
         if (vErrors === null) {
-          vErrors = [err19];
+          vErrors = [err20];
         } else {
-          vErrors.push(err19);
+          vErrors.push(err20);
         }
         errors++;
       }
     }
     if (data.spec !== undefined) {
-      let data7 = data.spec;
-      if (data7 && typeof data7 == 'object' && !Array.isArray(data7)) {
-        if (data7.project === undefined) {
-          const err20 = {
+      let data8 = data.spec;
+      if (data8 && typeof data8 == 'object' && !Array.isArray(data8)) {
+        if (data8.project === undefined) {
+          const err21 = {
             instancePath: instancePath + '/spec',
             schemaPath: '#/properties/spec/required',
             keyword: 'required',
@@ -5902,25 +6096,7 @@ function validate24(
             message: "must have required property '" + 'project' + "'",
             schema: schema39.properties.spec.required,
             parentSchema: schema39.properties.spec,
-            data: data7,
-          };
-          if (vErrors === null) {
-            vErrors = [err20];
-          } else {
-            vErrors.push(err20);
-          }
-          errors++;
-        }
-        if (data7.domain === undefined) {
-          const err21 = {
-            instancePath: instancePath + '/spec',
-            schemaPath: '#/properties/spec/required',
-            keyword: 'required',
-            params: { missingProperty: 'domain' },
-            message: "must have required property '" + 'domain' + "'",
-            schema: schema39.properties.spec.required,
-            parentSchema: schema39.properties.spec,
-            data: data7,
+            data: data8,
           };
           if (vErrors === null) {
             vErrors = [err21];
@@ -5929,16 +6105,16 @@ function validate24(
           }
           errors++;
         }
-        if (data7.queue === undefined) {
+        if (data8.domain === undefined) {
           const err22 = {
             instancePath: instancePath + '/spec',
             schemaPath: '#/properties/spec/required',
             keyword: 'required',
-            params: { missingProperty: 'queue' },
-            message: "must have required property '" + 'queue' + "'",
+            params: { missingProperty: 'domain' },
+            message: "must have required property '" + 'domain' + "'",
             schema: schema39.properties.spec.required,
             parentSchema: schema39.properties.spec,
-            data: data7,
+            data: data8,
           };
           if (vErrors === null) {
             vErrors = [err22];
@@ -5947,9 +6123,27 @@ function validate24(
           }
           errors++;
         }
-        for (const key4 in data7) {
+        if (data8.queue === undefined) {
+          const err23 = {
+            instancePath: instancePath + '/spec',
+            schemaPath: '#/properties/spec/required',
+            keyword: 'required',
+            params: { missingProperty: 'queue' },
+            message: "must have required property '" + 'queue' + "'",
+            schema: schema39.properties.spec.required,
+            parentSchema: schema39.properties.spec,
+            data: data8,
+          };
+          if (vErrors === null) {
+            vErrors = [err23];
+          } else {
+            vErrors.push(err23);
+          }
+          errors++;
+        }
+        for (const key4 in data8) {
           if (!(key4 === 'project' || key4 === 'domain' || key4 === 'queue')) {
-            const err23 = {
+            const err24 = {
               instancePath: instancePath + '/spec',
               schemaPath: '#/properties/spec/additionalProperties',
               keyword: 'additionalProperties',
@@ -5957,21 +6151,21 @@ function validate24(
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema39.properties.spec,
-              data: data7,
+              data: data8,
             };
             if (vErrors === null) {
-              vErrors = [err23];
+              vErrors = [err24];
             } else {
-              vErrors.push(err23);
+              vErrors.push(err24);
             }
             errors++;
           }
         }
-        if (data7.project !== undefined) {
-          let data8 = data7.project;
-          if (typeof data8 === 'string') {
-            if (data8.length > 63 && func1(data8) > 63) {
-              const err24 = {
+        if (data8.project !== undefined) {
+          let data9 = data8.project;
+          if (typeof data9 === 'string') {
+            if (data9.length > 63 && func1(data9) > 63) {
+              const err25 = {
                 instancePath: instancePath + '/spec/project',
                 schemaPath: '#/properties/spec/properties/project/maxLength',
                 keyword: 'maxLength',
@@ -5979,25 +6173,7 @@ function validate24(
                 message: 'must NOT have more than 63 characters',
                 schema: 63,
                 parentSchema: schema39.properties.spec.properties.project,
-                data: data8,
-              };
-              if (vErrors === null) {
-                vErrors = [err24];
-              } else {
-                vErrors.push(err24);
-              }
-              errors++;
-            }
-            if (!pattern4.test(data8)) {
-              const err25 = {
-                instancePath: instancePath + '/spec/project',
-                schemaPath: '#/properties/spec/properties/project/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
-                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
-                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-                parentSchema: schema39.properties.spec.properties.project,
-                data: data8,
+                data: data9,
               };
               if (vErrors === null) {
                 vErrors = [err25];
@@ -6006,8 +6182,26 @@ function validate24(
               }
               errors++;
             }
+            if (!pattern4.test(data9)) {
+              const err26 = {
+                instancePath: instancePath + '/spec/project',
+                schemaPath: '#/properties/spec/properties/project/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
+                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                parentSchema: schema39.properties.spec.properties.project,
+                data: data9,
+              };
+              if (vErrors === null) {
+                vErrors = [err26];
+              } else {
+                vErrors.push(err26);
+              }
+              errors++;
+            }
           } else {
-            const err26 = {
+            const err27 = {
               instancePath: instancePath + '/spec/project',
               schemaPath: '#/properties/spec/properties/project/type',
               keyword: 'type',
@@ -6015,21 +6209,21 @@ function validate24(
               message: 'must be string',
               schema: schema39.properties.spec.properties.project.type,
               parentSchema: schema39.properties.spec.properties.project,
-              data: data8,
+              data: data9,
             };
             if (vErrors === null) {
-              vErrors = [err26];
+              vErrors = [err27];
             } else {
-              vErrors.push(err26);
+              vErrors.push(err27);
             }
             errors++;
           }
         }
-        if (data7.domain !== undefined) {
-          let data9 = data7.domain;
-          if (typeof data9 === 'string') {
-            if (data9.length > 63 && func1(data9) > 63) {
-              const err27 = {
+        if (data8.domain !== undefined) {
+          let data10 = data8.domain;
+          if (typeof data10 === 'string') {
+            if (data10.length > 63 && func1(data10) > 63) {
+              const err28 = {
                 instancePath: instancePath + '/spec/domain',
                 schemaPath: '#/properties/spec/properties/domain/maxLength',
                 keyword: 'maxLength',
@@ -6037,25 +6231,7 @@ function validate24(
                 message: 'must NOT have more than 63 characters',
                 schema: 63,
                 parentSchema: schema39.properties.spec.properties.domain,
-                data: data9,
-              };
-              if (vErrors === null) {
-                vErrors = [err27];
-              } else {
-                vErrors.push(err27);
-              }
-              errors++;
-            }
-            if (!pattern4.test(data9)) {
-              const err28 = {
-                instancePath: instancePath + '/spec/domain',
-                schemaPath: '#/properties/spec/properties/domain/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
-                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
-                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-                parentSchema: schema39.properties.spec.properties.domain,
-                data: data9,
+                data: data10,
               };
               if (vErrors === null) {
                 vErrors = [err28];
@@ -6064,8 +6240,26 @@ function validate24(
               }
               errors++;
             }
+            if (!pattern4.test(data10)) {
+              const err29 = {
+                instancePath: instancePath + '/spec/domain',
+                schemaPath: '#/properties/spec/properties/domain/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
+                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                parentSchema: schema39.properties.spec.properties.domain,
+                data: data10,
+              };
+              if (vErrors === null) {
+                vErrors = [err29];
+              } else {
+                vErrors.push(err29);
+              }
+              errors++;
+            }
           } else {
-            const err29 = {
+            const err30 = {
               instancePath: instancePath + '/spec/domain',
               schemaPath: '#/properties/spec/properties/domain/type',
               keyword: 'type',
@@ -6073,21 +6267,21 @@ function validate24(
               message: 'must be string',
               schema: schema39.properties.spec.properties.domain.type,
               parentSchema: schema39.properties.spec.properties.domain,
-              data: data9,
+              data: data10,
             };
             if (vErrors === null) {
-              vErrors = [err29];
+              vErrors = [err30];
             } else {
-              vErrors.push(err29);
+              vErrors.push(err30);
             }
             errors++;
           }
         }
-        if (data7.queue !== undefined) {
-          let data10 = data7.queue;
-          if (typeof data10 === 'string') {
-            if (data10.length > 63 && func1(data10) > 63) {
-              const err30 = {
+        if (data8.queue !== undefined) {
+          let data11 = data8.queue;
+          if (typeof data11 === 'string') {
+            if (data11.length > 63 && func1(data11) > 63) {
+              const err31 = {
                 instancePath: instancePath + '/spec/queue',
                 schemaPath: '#/properties/spec/properties/queue/maxLength',
                 keyword: 'maxLength',
@@ -6095,25 +6289,7 @@ function validate24(
                 message: 'must NOT have more than 63 characters',
                 schema: 63,
                 parentSchema: schema39.properties.spec.properties.queue,
-                data: data10,
-              };
-              if (vErrors === null) {
-                vErrors = [err30];
-              } else {
-                vErrors.push(err30);
-              }
-              errors++;
-            }
-            if (!pattern4.test(data10)) {
-              const err31 = {
-                instancePath: instancePath + '/spec/queue',
-                schemaPath: '#/properties/spec/properties/queue/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
-                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
-                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-                parentSchema: schema39.properties.spec.properties.queue,
-                data: data10,
+                data: data11,
               };
               if (vErrors === null) {
                 vErrors = [err31];
@@ -6122,8 +6298,26 @@ function validate24(
               }
               errors++;
             }
+            if (!pattern4.test(data11)) {
+              const err32 = {
+                instancePath: instancePath + '/spec/queue',
+                schemaPath: '#/properties/spec/properties/queue/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
+                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                parentSchema: schema39.properties.spec.properties.queue,
+                data: data11,
+              };
+              if (vErrors === null) {
+                vErrors = [err32];
+              } else {
+                vErrors.push(err32);
+              }
+              errors++;
+            }
           } else {
-            const err32 = {
+            const err33 = {
               instancePath: instancePath + '/spec/queue',
               schemaPath: '#/properties/spec/properties/queue/type',
               keyword: 'type',
@@ -6131,18 +6325,18 @@ function validate24(
               message: 'must be string',
               schema: schema39.properties.spec.properties.queue.type,
               parentSchema: schema39.properties.spec.properties.queue,
-              data: data10,
+              data: data11,
             };
             if (vErrors === null) {
-              vErrors = [err32];
+              vErrors = [err33];
             } else {
-              vErrors.push(err32);
+              vErrors.push(err33);
             }
             errors++;
           }
         }
       } else {
-        const err33 = {
+        const err34 = {
           instancePath: instancePath + '/spec',
           schemaPath: '#/properties/spec/type',
           keyword: 'type',
@@ -6150,18 +6344,18 @@ function validate24(
           message: 'must be object',
           schema: schema39.properties.spec.type,
           parentSchema: schema39.properties.spec,
-          data: data7,
+          data: data8,
         };
         if (vErrors === null) {
-          vErrors = [err33];
+          vErrors = [err34];
         } else {
-          vErrors.push(err33);
+          vErrors.push(err34);
         }
         errors++;
       }
     }
   } else {
-    const err34 = {
+    const err35 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -6172,9 +6366,9 @@ function validate24(
       data,
     };
     if (vErrors === null) {
-      vErrors = [err34];
+      vErrors = [err35];
     } else {
-      vErrors.push(err34);
+      vErrors.push(err35);
     }
     errors++;
   }
@@ -6215,7 +6409,12 @@ const schema40 = {
             'poolsync/prevent-destroy': {
               enum: ['true', 'false'],
               description:
-                '"true": any plan that would delete or replace this object fails instead.',
+                '"true": any plan that would delete or replace this object fails instead; kept in the inventory once applied, so removing the manifest does not lift it (docs/plan.md, Protection).',
+            },
+            'poolsync/confirm-destroy': {
+              enum: ['true', 'false'],
+              description:
+                '"true": a plan that would delete or replace this object is never applied without a person\'s approval, under every daemon policy (Argo CD Delete=confirm); kept in the inventory once applied (docs/plan.md, Protection).',
             },
           },
           propertyNames: { type: 'string', minLength: 1, maxLength: 253 },
@@ -6611,7 +6810,7 @@ function validate25(
               }
             }
             for (const key3 in data4) {
-              if (!(key3 === 'poolsync/prevent-destroy')) {
+              if (!(key3 === 'poolsync/prevent-destroy' || key3 === 'poolsync/confirm-destroy')) {
                 let data5 = data4[key3];
                 if (typeof data5 !== 'string') {
                   const err16 = {
@@ -6672,8 +6871,41 @@ function validate25(
                 errors++;
               }
             }
+            if (data4['poolsync/confirm-destroy'] !== undefined) {
+              let data7 = data4['poolsync/confirm-destroy'];
+              if (!(data7 === 'true' || data7 === 'false')) {
+                const err18 = {
+                  instancePath: instancePath + '/metadata/annotations/poolsync~1confirm-destroy',
+                  schemaPath:
+                    '#/properties/metadata/properties/annotations/properties/poolsync~1confirm-destroy/enum',
+                  keyword: 'enum',
+                  params: {
+                    allowedValues:
+                      schema40.properties.metadata.properties.annotations.properties[
+                        'poolsync/confirm-destroy'
+                      ].enum,
+                  },
+                  message: 'must be equal to one of the allowed values',
+                  schema:
+                    schema40.properties.metadata.properties.annotations.properties[
+                      'poolsync/confirm-destroy'
+                    ].enum,
+                  parentSchema:
+                    schema40.properties.metadata.properties.annotations.properties[
+                      'poolsync/confirm-destroy'
+                    ],
+                  data: data7,
+                };
+                if (vErrors === null) {
+                  vErrors = [err18];
+                } else {
+                  vErrors.push(err18);
+                }
+                errors++;
+              }
+            }
           } else {
-            const err18 = {
+            const err19 = {
               instancePath: instancePath + '/metadata/annotations',
               schemaPath: '#/properties/metadata/properties/annotations/type',
               keyword: 'type',
@@ -6684,15 +6916,15 @@ function validate25(
               data: data4,
             };
             if (vErrors === null) {
-              vErrors = [err18];
+              vErrors = [err19];
             } else {
-              vErrors.push(err18);
+              vErrors.push(err19);
             }
             errors++;
           }
         }
       } else {
-        const err19 = {
+        const err20 = {
           instancePath: instancePath + '/metadata',
           schemaPath: '#/properties/metadata/type',
           keyword: 'type',
@@ -6703,24 +6935,24 @@ function validate25(
           data: data2,
         };
         if (vErrors === null) {
-          vErrors = [err19];
+          vErrors = [err20];
         } else {
-          vErrors.push(err19);
+          vErrors.push(err20);
         }
         errors++;
       }
     }
     if (data.spec !== undefined) {
-      let data7 = data.spec;
-      if (data7 && typeof data7 == 'object' && !Array.isArray(data7)) {
-        for (const key4 in data7) {
+      let data8 = data.spec;
+      if (data8 && typeof data8 == 'object' && !Array.isArray(data8)) {
+        for (const key4 in data8) {
           if (!(
             key4 === 'endpoint' ||
             key4 === 'enabled' ||
             key4 === 'inCluster' ||
             key4 === 'auth'
           )) {
-            const err20 = {
+            const err21 = {
               instancePath: instancePath + '/spec',
               schemaPath: '#/properties/spec/additionalProperties',
               keyword: 'additionalProperties',
@@ -6728,21 +6960,21 @@ function validate25(
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema40.properties.spec,
-              data: data7,
+              data: data8,
             };
             if (vErrors === null) {
-              vErrors = [err20];
+              vErrors = [err21];
             } else {
-              vErrors.push(err20);
+              vErrors.push(err21);
             }
             errors++;
           }
         }
-        if (data7.endpoint !== undefined) {
-          let data8 = data7.endpoint;
-          if (typeof data8 === 'string') {
-            if (data8.length > 2048 && func1(data8) > 2048) {
-              const err21 = {
+        if (data8.endpoint !== undefined) {
+          let data9 = data8.endpoint;
+          if (typeof data9 === 'string') {
+            if (data9.length > 2048 && func1(data9) > 2048) {
+              const err22 = {
                 instancePath: instancePath + '/spec/endpoint',
                 schemaPath: '#/properties/spec/properties/endpoint/maxLength',
                 keyword: 'maxLength',
@@ -6750,25 +6982,7 @@ function validate25(
                 message: 'must NOT have more than 2048 characters',
                 schema: 2048,
                 parentSchema: schema40.properties.spec.properties.endpoint,
-                data: data8,
-              };
-              if (vErrors === null) {
-                vErrors = [err21];
-              } else {
-                vErrors.push(err21);
-              }
-              errors++;
-            }
-            if (!pattern29.test(data8)) {
-              const err22 = {
-                instancePath: instancePath + '/spec/endpoint',
-                schemaPath: '#/properties/spec/properties/endpoint/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^https?://[^\\s]+$' },
-                message: 'must match pattern "' + '^https?://[^\\s]+$' + '"',
-                schema: '^https?://[^\\s]+$',
-                parentSchema: schema40.properties.spec.properties.endpoint,
-                data: data8,
+                data: data9,
               };
               if (vErrors === null) {
                 vErrors = [err22];
@@ -6777,8 +6991,26 @@ function validate25(
               }
               errors++;
             }
+            if (!pattern29.test(data9)) {
+              const err23 = {
+                instancePath: instancePath + '/spec/endpoint',
+                schemaPath: '#/properties/spec/properties/endpoint/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^https?://[^\\s]+$' },
+                message: 'must match pattern "' + '^https?://[^\\s]+$' + '"',
+                schema: '^https?://[^\\s]+$',
+                parentSchema: schema40.properties.spec.properties.endpoint,
+                data: data9,
+              };
+              if (vErrors === null) {
+                vErrors = [err23];
+              } else {
+                vErrors.push(err23);
+              }
+              errors++;
+            }
           } else {
-            const err23 = {
+            const err24 = {
               instancePath: instancePath + '/spec/endpoint',
               schemaPath: '#/properties/spec/properties/endpoint/type',
               keyword: 'type',
@@ -6786,27 +7018,6 @@ function validate25(
               message: 'must be string',
               schema: schema40.properties.spec.properties.endpoint.type,
               parentSchema: schema40.properties.spec.properties.endpoint,
-              data: data8,
-            };
-            if (vErrors === null) {
-              vErrors = [err23];
-            } else {
-              vErrors.push(err23);
-            }
-            errors++;
-          }
-        }
-        if (data7.enabled !== undefined) {
-          let data9 = data7.enabled;
-          if (typeof data9 !== 'boolean') {
-            const err24 = {
-              instancePath: instancePath + '/spec/enabled',
-              schemaPath: '#/properties/spec/properties/enabled/type',
-              keyword: 'type',
-              params: { type: 'boolean' },
-              message: 'must be boolean',
-              schema: schema40.properties.spec.properties.enabled.type,
-              parentSchema: schema40.properties.spec.properties.enabled,
               data: data9,
             };
             if (vErrors === null) {
@@ -6817,17 +7028,17 @@ function validate25(
             errors++;
           }
         }
-        if (data7.inCluster !== undefined) {
-          let data10 = data7.inCluster;
-          if (true !== data10) {
+        if (data8.enabled !== undefined) {
+          let data10 = data8.enabled;
+          if (typeof data10 !== 'boolean') {
             const err25 = {
-              instancePath: instancePath + '/spec/inCluster',
-              schemaPath: '#/properties/spec/properties/inCluster/const',
-              keyword: 'const',
-              params: { allowedValue: true },
-              message: 'must be equal to constant',
-              schema: true,
-              parentSchema: schema40.properties.spec.properties.inCluster,
+              instancePath: instancePath + '/spec/enabled',
+              schemaPath: '#/properties/spec/properties/enabled/type',
+              keyword: 'type',
+              params: { type: 'boolean' },
+              message: 'must be boolean',
+              schema: schema40.properties.spec.properties.enabled.type,
+              parentSchema: schema40.properties.spec.properties.enabled,
               data: data10,
             };
             if (vErrors === null) {
@@ -6838,11 +7049,32 @@ function validate25(
             errors++;
           }
         }
-        if (data7.auth !== undefined) {
-          let data11 = data7.auth;
-          if (data11 && typeof data11 == 'object' && !Array.isArray(data11)) {
-            if (data11.type === undefined) {
-              const err26 = {
+        if (data8.inCluster !== undefined) {
+          let data11 = data8.inCluster;
+          if (true !== data11) {
+            const err26 = {
+              instancePath: instancePath + '/spec/inCluster',
+              schemaPath: '#/properties/spec/properties/inCluster/const',
+              keyword: 'const',
+              params: { allowedValue: true },
+              message: 'must be equal to constant',
+              schema: true,
+              parentSchema: schema40.properties.spec.properties.inCluster,
+              data: data11,
+            };
+            if (vErrors === null) {
+              vErrors = [err26];
+            } else {
+              vErrors.push(err26);
+            }
+            errors++;
+          }
+        }
+        if (data8.auth !== undefined) {
+          let data12 = data8.auth;
+          if (data12 && typeof data12 == 'object' && !Array.isArray(data12)) {
+            if (data12.type === undefined) {
+              const err27 = {
                 instancePath: instancePath + '/spec/auth',
                 schemaPath: '#/properties/spec/properties/auth/required',
                 keyword: 'required',
@@ -6850,25 +7082,7 @@ function validate25(
                 message: "must have required property '" + 'type' + "'",
                 schema: schema40.properties.spec.properties.auth.required,
                 parentSchema: schema40.properties.spec.properties.auth,
-                data: data11,
-              };
-              if (vErrors === null) {
-                vErrors = [err26];
-              } else {
-                vErrors.push(err26);
-              }
-              errors++;
-            }
-            if (data11.tokenPath === undefined) {
-              const err27 = {
-                instancePath: instancePath + '/spec/auth',
-                schemaPath: '#/properties/spec/properties/auth/required',
-                keyword: 'required',
-                params: { missingProperty: 'tokenPath' },
-                message: "must have required property '" + 'tokenPath' + "'",
-                schema: schema40.properties.spec.properties.auth.required,
-                parentSchema: schema40.properties.spec.properties.auth,
-                data: data11,
+                data: data12,
               };
               if (vErrors === null) {
                 vErrors = [err27];
@@ -6877,16 +7091,16 @@ function validate25(
               }
               errors++;
             }
-            if (data11.certPath === undefined) {
+            if (data12.tokenPath === undefined) {
               const err28 = {
                 instancePath: instancePath + '/spec/auth',
                 schemaPath: '#/properties/spec/properties/auth/required',
                 keyword: 'required',
-                params: { missingProperty: 'certPath' },
-                message: "must have required property '" + 'certPath' + "'",
+                params: { missingProperty: 'tokenPath' },
+                message: "must have required property '" + 'tokenPath' + "'",
                 schema: schema40.properties.spec.properties.auth.required,
                 parentSchema: schema40.properties.spec.properties.auth,
-                data: data11,
+                data: data12,
               };
               if (vErrors === null) {
                 vErrors = [err28];
@@ -6895,9 +7109,27 @@ function validate25(
               }
               errors++;
             }
-            for (const key5 in data11) {
+            if (data12.certPath === undefined) {
+              const err29 = {
+                instancePath: instancePath + '/spec/auth',
+                schemaPath: '#/properties/spec/properties/auth/required',
+                keyword: 'required',
+                params: { missingProperty: 'certPath' },
+                message: "must have required property '" + 'certPath' + "'",
+                schema: schema40.properties.spec.properties.auth.required,
+                parentSchema: schema40.properties.spec.properties.auth,
+                data: data12,
+              };
+              if (vErrors === null) {
+                vErrors = [err29];
+              } else {
+                vErrors.push(err29);
+              }
+              errors++;
+            }
+            for (const key5 in data12) {
               if (!(key5 === 'type' || key5 === 'tokenPath' || key5 === 'certPath')) {
-                const err29 = {
+                const err30 = {
                   instancePath: instancePath + '/spec/auth',
                   schemaPath: '#/properties/spec/properties/auth/additionalProperties',
                   keyword: 'additionalProperties',
@@ -6905,27 +7137,6 @@ function validate25(
                   message: 'must NOT have additional properties',
                   schema: false,
                   parentSchema: schema40.properties.spec.properties.auth,
-                  data: data11,
-                };
-                if (vErrors === null) {
-                  vErrors = [err29];
-                } else {
-                  vErrors.push(err29);
-                }
-                errors++;
-              }
-            }
-            if (data11.type !== undefined) {
-              let data12 = data11.type;
-              if ('file_path' !== data12) {
-                const err30 = {
-                  instancePath: instancePath + '/spec/auth/type',
-                  schemaPath: '#/properties/spec/properties/auth/properties/type/const',
-                  keyword: 'const',
-                  params: { allowedValue: 'file_path' },
-                  message: 'must be equal to constant',
-                  schema: 'file_path',
-                  parentSchema: schema40.properties.spec.properties.auth.properties.type,
                   data: data12,
                 };
                 if (vErrors === null) {
@@ -6936,11 +7147,32 @@ function validate25(
                 errors++;
               }
             }
-            if (data11.tokenPath !== undefined) {
-              let data13 = data11.tokenPath;
-              if (typeof data13 === 'string') {
-                if (data13.length > 4096 && func1(data13) > 4096) {
-                  const err31 = {
+            if (data12.type !== undefined) {
+              let data13 = data12.type;
+              if ('file_path' !== data13) {
+                const err31 = {
+                  instancePath: instancePath + '/spec/auth/type',
+                  schemaPath: '#/properties/spec/properties/auth/properties/type/const',
+                  keyword: 'const',
+                  params: { allowedValue: 'file_path' },
+                  message: 'must be equal to constant',
+                  schema: 'file_path',
+                  parentSchema: schema40.properties.spec.properties.auth.properties.type,
+                  data: data13,
+                };
+                if (vErrors === null) {
+                  vErrors = [err31];
+                } else {
+                  vErrors.push(err31);
+                }
+                errors++;
+              }
+            }
+            if (data12.tokenPath !== undefined) {
+              let data14 = data12.tokenPath;
+              if (typeof data14 === 'string') {
+                if (data14.length > 4096 && func1(data14) > 4096) {
+                  const err32 = {
                     instancePath: instancePath + '/spec/auth/tokenPath',
                     schemaPath: '#/properties/spec/properties/auth/properties/tokenPath/maxLength',
                     keyword: 'maxLength',
@@ -6948,25 +7180,7 @@ function validate25(
                     message: 'must NOT have more than 4096 characters',
                     schema: 4096,
                     parentSchema: schema40.properties.spec.properties.auth.properties.tokenPath,
-                    data: data13,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err31];
-                  } else {
-                    vErrors.push(err31);
-                  }
-                  errors++;
-                }
-                if (!pattern30.test(data13)) {
-                  const err32 = {
-                    instancePath: instancePath + '/spec/auth/tokenPath',
-                    schemaPath: '#/properties/spec/properties/auth/properties/tokenPath/pattern',
-                    keyword: 'pattern',
-                    params: { pattern: '^/[^\\s]*$' },
-                    message: 'must match pattern "' + '^/[^\\s]*$' + '"',
-                    schema: '^/[^\\s]*$',
-                    parentSchema: schema40.properties.spec.properties.auth.properties.tokenPath,
-                    data: data13,
+                    data: data14,
                   };
                   if (vErrors === null) {
                     vErrors = [err32];
@@ -6975,8 +7189,26 @@ function validate25(
                   }
                   errors++;
                 }
+                if (!pattern30.test(data14)) {
+                  const err33 = {
+                    instancePath: instancePath + '/spec/auth/tokenPath',
+                    schemaPath: '#/properties/spec/properties/auth/properties/tokenPath/pattern',
+                    keyword: 'pattern',
+                    params: { pattern: '^/[^\\s]*$' },
+                    message: 'must match pattern "' + '^/[^\\s]*$' + '"',
+                    schema: '^/[^\\s]*$',
+                    parentSchema: schema40.properties.spec.properties.auth.properties.tokenPath,
+                    data: data14,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err33];
+                  } else {
+                    vErrors.push(err33);
+                  }
+                  errors++;
+                }
               } else {
-                const err33 = {
+                const err34 = {
                   instancePath: instancePath + '/spec/auth/tokenPath',
                   schemaPath: '#/properties/spec/properties/auth/properties/tokenPath/type',
                   keyword: 'type',
@@ -6984,21 +7216,21 @@ function validate25(
                   message: 'must be string',
                   schema: schema40.properties.spec.properties.auth.properties.tokenPath.type,
                   parentSchema: schema40.properties.spec.properties.auth.properties.tokenPath,
-                  data: data13,
+                  data: data14,
                 };
                 if (vErrors === null) {
-                  vErrors = [err33];
+                  vErrors = [err34];
                 } else {
-                  vErrors.push(err33);
+                  vErrors.push(err34);
                 }
                 errors++;
               }
             }
-            if (data11.certPath !== undefined) {
-              let data14 = data11.certPath;
-              if (typeof data14 === 'string') {
-                if (data14.length > 4096 && func1(data14) > 4096) {
-                  const err34 = {
+            if (data12.certPath !== undefined) {
+              let data15 = data12.certPath;
+              if (typeof data15 === 'string') {
+                if (data15.length > 4096 && func1(data15) > 4096) {
+                  const err35 = {
                     instancePath: instancePath + '/spec/auth/certPath',
                     schemaPath: '#/properties/spec/properties/auth/properties/certPath/maxLength',
                     keyword: 'maxLength',
@@ -7006,25 +7238,7 @@ function validate25(
                     message: 'must NOT have more than 4096 characters',
                     schema: 4096,
                     parentSchema: schema40.properties.spec.properties.auth.properties.certPath,
-                    data: data14,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err34];
-                  } else {
-                    vErrors.push(err34);
-                  }
-                  errors++;
-                }
-                if (!pattern30.test(data14)) {
-                  const err35 = {
-                    instancePath: instancePath + '/spec/auth/certPath',
-                    schemaPath: '#/properties/spec/properties/auth/properties/certPath/pattern',
-                    keyword: 'pattern',
-                    params: { pattern: '^/[^\\s]*$' },
-                    message: 'must match pattern "' + '^/[^\\s]*$' + '"',
-                    schema: '^/[^\\s]*$',
-                    parentSchema: schema40.properties.spec.properties.auth.properties.certPath,
-                    data: data14,
+                    data: data15,
                   };
                   if (vErrors === null) {
                     vErrors = [err35];
@@ -7033,8 +7247,26 @@ function validate25(
                   }
                   errors++;
                 }
+                if (!pattern30.test(data15)) {
+                  const err36 = {
+                    instancePath: instancePath + '/spec/auth/certPath',
+                    schemaPath: '#/properties/spec/properties/auth/properties/certPath/pattern',
+                    keyword: 'pattern',
+                    params: { pattern: '^/[^\\s]*$' },
+                    message: 'must match pattern "' + '^/[^\\s]*$' + '"',
+                    schema: '^/[^\\s]*$',
+                    parentSchema: schema40.properties.spec.properties.auth.properties.certPath,
+                    data: data15,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err36];
+                  } else {
+                    vErrors.push(err36);
+                  }
+                  errors++;
+                }
               } else {
-                const err36 = {
+                const err37 = {
                   instancePath: instancePath + '/spec/auth/certPath',
                   schemaPath: '#/properties/spec/properties/auth/properties/certPath/type',
                   keyword: 'type',
@@ -7042,18 +7274,18 @@ function validate25(
                   message: 'must be string',
                   schema: schema40.properties.spec.properties.auth.properties.certPath.type,
                   parentSchema: schema40.properties.spec.properties.auth.properties.certPath,
-                  data: data14,
+                  data: data15,
                 };
                 if (vErrors === null) {
-                  vErrors = [err36];
+                  vErrors = [err37];
                 } else {
-                  vErrors.push(err36);
+                  vErrors.push(err37);
                 }
                 errors++;
               }
             }
           } else {
-            const err37 = {
+            const err38 = {
               instancePath: instancePath + '/spec/auth',
               schemaPath: '#/properties/spec/properties/auth/type',
               keyword: 'type',
@@ -7061,18 +7293,18 @@ function validate25(
               message: 'must be object',
               schema: schema40.properties.spec.properties.auth.type,
               parentSchema: schema40.properties.spec.properties.auth,
-              data: data11,
+              data: data12,
             };
             if (vErrors === null) {
-              vErrors = [err37];
+              vErrors = [err38];
             } else {
-              vErrors.push(err37);
+              vErrors.push(err38);
             }
             errors++;
           }
         }
       } else {
-        const err38 = {
+        const err39 = {
           instancePath: instancePath + '/spec',
           schemaPath: '#/properties/spec/type',
           keyword: 'type',
@@ -7080,18 +7312,18 @@ function validate25(
           message: 'must be object',
           schema: schema40.properties.spec.type,
           parentSchema: schema40.properties.spec,
-          data: data7,
+          data: data8,
         };
         if (vErrors === null) {
-          vErrors = [err38];
+          vErrors = [err39];
         } else {
-          vErrors.push(err38);
+          vErrors.push(err39);
         }
         errors++;
       }
     }
   } else {
-    const err39 = {
+    const err40 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -7102,9 +7334,9 @@ function validate25(
       data,
     };
     if (vErrors === null) {
-      vErrors = [err39];
+      vErrors = [err40];
     } else {
-      vErrors.push(err39);
+      vErrors.push(err40);
     }
     errors++;
   }
@@ -7145,7 +7377,12 @@ const schema41 = {
             'poolsync/prevent-destroy': {
               enum: ['true', 'false'],
               description:
-                '"true": any plan that would delete or replace this object fails instead.',
+                '"true": any plan that would delete or replace this object fails instead; kept in the inventory once applied, so removing the manifest does not lift it (docs/plan.md, Protection).',
+            },
+            'poolsync/confirm-destroy': {
+              enum: ['true', 'false'],
+              description:
+                '"true": a plan that would delete or replace this object is never applied without a person\'s approval, under every daemon policy (Argo CD Delete=confirm); kept in the inventory once applied (docs/plan.md, Protection).',
             },
           },
           propertyNames: { type: 'string', minLength: 1, maxLength: 253 },
@@ -7525,7 +7762,7 @@ function validate26(
               }
             }
             for (const key3 in data4) {
-              if (!(key3 === 'poolsync/prevent-destroy')) {
+              if (!(key3 === 'poolsync/prevent-destroy' || key3 === 'poolsync/confirm-destroy')) {
                 let data5 = data4[key3];
                 if (typeof data5 !== 'string') {
                   const err16 = {
@@ -7586,8 +7823,41 @@ function validate26(
                 errors++;
               }
             }
+            if (data4['poolsync/confirm-destroy'] !== undefined) {
+              let data7 = data4['poolsync/confirm-destroy'];
+              if (!(data7 === 'true' || data7 === 'false')) {
+                const err18 = {
+                  instancePath: instancePath + '/metadata/annotations/poolsync~1confirm-destroy',
+                  schemaPath:
+                    '#/properties/metadata/properties/annotations/properties/poolsync~1confirm-destroy/enum',
+                  keyword: 'enum',
+                  params: {
+                    allowedValues:
+                      schema41.properties.metadata.properties.annotations.properties[
+                        'poolsync/confirm-destroy'
+                      ].enum,
+                  },
+                  message: 'must be equal to one of the allowed values',
+                  schema:
+                    schema41.properties.metadata.properties.annotations.properties[
+                      'poolsync/confirm-destroy'
+                    ].enum,
+                  parentSchema:
+                    schema41.properties.metadata.properties.annotations.properties[
+                      'poolsync/confirm-destroy'
+                    ],
+                  data: data7,
+                };
+                if (vErrors === null) {
+                  vErrors = [err18];
+                } else {
+                  vErrors.push(err18);
+                }
+                errors++;
+              }
+            }
           } else {
-            const err18 = {
+            const err19 = {
               instancePath: instancePath + '/metadata/annotations',
               schemaPath: '#/properties/metadata/properties/annotations/type',
               keyword: 'type',
@@ -7598,15 +7868,15 @@ function validate26(
               data: data4,
             };
             if (vErrors === null) {
-              vErrors = [err18];
+              vErrors = [err19];
             } else {
-              vErrors.push(err18);
+              vErrors.push(err19);
             }
             errors++;
           }
         }
       } else {
-        const err19 = {
+        const err20 = {
           instancePath: instancePath + '/metadata',
           schemaPath: '#/properties/metadata/type',
           keyword: 'type',
@@ -7617,18 +7887,18 @@ function validate26(
           data: data2,
         };
         if (vErrors === null) {
-          vErrors = [err19];
+          vErrors = [err20];
         } else {
-          vErrors.push(err19);
+          vErrors.push(err20);
         }
         errors++;
       }
     }
     if (data.spec !== undefined) {
-      let data7 = data.spec;
-      if (data7 && typeof data7 == 'object' && !Array.isArray(data7)) {
-        if (data7.clusters === undefined) {
-          const err20 = {
+      let data8 = data.spec;
+      if (data8 && typeof data8 == 'object' && !Array.isArray(data8)) {
+        if (data8.clusters === undefined) {
+          const err21 = {
             instancePath: instancePath + '/spec',
             schemaPath: '#/properties/spec/required',
             keyword: 'required',
@@ -7636,18 +7906,18 @@ function validate26(
             message: "must have required property '" + 'clusters' + "'",
             schema: schema41.properties.spec.required,
             parentSchema: schema41.properties.spec,
-            data: data7,
+            data: data8,
           };
           if (vErrors === null) {
-            vErrors = [err20];
+            vErrors = [err21];
           } else {
-            vErrors.push(err20);
+            vErrors.push(err21);
           }
           errors++;
         }
-        for (const key4 in data7) {
+        for (const key4 in data8) {
           if (!(key4 === 'clusters' || key4 === 'default')) {
-            const err21 = {
+            const err22 = {
               instancePath: instancePath + '/spec',
               schemaPath: '#/properties/spec/additionalProperties',
               keyword: 'additionalProperties',
@@ -7655,21 +7925,21 @@ function validate26(
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema41.properties.spec,
-              data: data7,
+              data: data8,
             };
             if (vErrors === null) {
-              vErrors = [err21];
+              vErrors = [err22];
             } else {
-              vErrors.push(err21);
+              vErrors.push(err22);
             }
             errors++;
           }
         }
-        if (data7.clusters !== undefined) {
-          let data8 = data7.clusters;
-          if (Array.isArray(data8)) {
-            if (data8.length > 1000) {
-              const err22 = {
+        if (data8.clusters !== undefined) {
+          let data9 = data8.clusters;
+          if (Array.isArray(data9)) {
+            if (data9.length > 1000) {
+              const err23 = {
                 instancePath: instancePath + '/spec/clusters',
                 schemaPath: '#/properties/spec/properties/clusters/maxItems',
                 keyword: 'maxItems',
@@ -7677,25 +7947,7 @@ function validate26(
                 message: 'must NOT have more than 1000 items',
                 schema: 1000,
                 parentSchema: schema41.properties.spec.properties.clusters,
-                data: data8,
-              };
-              if (vErrors === null) {
-                vErrors = [err22];
-              } else {
-                vErrors.push(err22);
-              }
-              errors++;
-            }
-            if (data8.length < 1) {
-              const err23 = {
-                instancePath: instancePath + '/spec/clusters',
-                schemaPath: '#/properties/spec/properties/clusters/minItems',
-                keyword: 'minItems',
-                params: { limit: 1 },
-                message: 'must NOT have fewer than 1 items',
-                schema: 1,
-                parentSchema: schema41.properties.spec.properties.clusters,
-                data: data8,
+                data: data9,
               };
               if (vErrors === null) {
                 vErrors = [err23];
@@ -7704,12 +7956,30 @@ function validate26(
               }
               errors++;
             }
-            const len0 = data8.length;
+            if (data9.length < 1) {
+              const err24 = {
+                instancePath: instancePath + '/spec/clusters',
+                schemaPath: '#/properties/spec/properties/clusters/minItems',
+                keyword: 'minItems',
+                params: { limit: 1 },
+                message: 'must NOT have fewer than 1 items',
+                schema: 1,
+                parentSchema: schema41.properties.spec.properties.clusters,
+                data: data9,
+              };
+              if (vErrors === null) {
+                vErrors = [err24];
+              } else {
+                vErrors.push(err24);
+              }
+              errors++;
+            }
+            const len0 = data9.length;
             for (let i0 = 0; i0 < len0; i0++) {
-              let data9 = data8[i0];
-              if (data9 && typeof data9 == 'object' && !Array.isArray(data9)) {
-                if (data9.cluster === undefined) {
-                  const err24 = {
+              let data10 = data9[i0];
+              if (data10 && typeof data10 == 'object' && !Array.isArray(data10)) {
+                if (data10.cluster === undefined) {
+                  const err25 = {
                     instancePath: instancePath + '/spec/clusters/' + i0,
                     schemaPath: '#/properties/spec/properties/clusters/items/required',
                     keyword: 'required',
@@ -7717,25 +7987,7 @@ function validate26(
                     message: "must have required property '" + 'cluster' + "'",
                     schema: schema41.properties.spec.properties.clusters.items.required,
                     parentSchema: schema41.properties.spec.properties.clusters.items,
-                    data: data9,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err24];
-                  } else {
-                    vErrors.push(err24);
-                  }
-                  errors++;
-                }
-                if (data9.weight === undefined) {
-                  const err25 = {
-                    instancePath: instancePath + '/spec/clusters/' + i0,
-                    schemaPath: '#/properties/spec/properties/clusters/items/required',
-                    keyword: 'required',
-                    params: { missingProperty: 'weight' },
-                    message: "must have required property '" + 'weight' + "'",
-                    schema: schema41.properties.spec.properties.clusters.items.required,
-                    parentSchema: schema41.properties.spec.properties.clusters.items,
-                    data: data9,
+                    data: data10,
                   };
                   if (vErrors === null) {
                     vErrors = [err25];
@@ -7744,9 +7996,27 @@ function validate26(
                   }
                   errors++;
                 }
-                for (const key5 in data9) {
+                if (data10.weight === undefined) {
+                  const err26 = {
+                    instancePath: instancePath + '/spec/clusters/' + i0,
+                    schemaPath: '#/properties/spec/properties/clusters/items/required',
+                    keyword: 'required',
+                    params: { missingProperty: 'weight' },
+                    message: "must have required property '" + 'weight' + "'",
+                    schema: schema41.properties.spec.properties.clusters.items.required,
+                    parentSchema: schema41.properties.spec.properties.clusters.items,
+                    data: data10,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err26];
+                  } else {
+                    vErrors.push(err26);
+                  }
+                  errors++;
+                }
+                for (const key5 in data10) {
                   if (!(key5 === 'cluster' || key5 === 'weight')) {
-                    const err26 = {
+                    const err27 = {
                       instancePath: instancePath + '/spec/clusters/' + i0,
                       schemaPath:
                         '#/properties/spec/properties/clusters/items/additionalProperties',
@@ -7755,21 +8025,21 @@ function validate26(
                       message: 'must NOT have additional properties',
                       schema: false,
                       parentSchema: schema41.properties.spec.properties.clusters.items,
-                      data: data9,
+                      data: data10,
                     };
                     if (vErrors === null) {
-                      vErrors = [err26];
+                      vErrors = [err27];
                     } else {
-                      vErrors.push(err26);
+                      vErrors.push(err27);
                     }
                     errors++;
                   }
                 }
-                if (data9.cluster !== undefined) {
-                  let data10 = data9.cluster;
-                  if (typeof data10 === 'string') {
-                    if (data10.length > 63 && func1(data10) > 63) {
-                      const err27 = {
+                if (data10.cluster !== undefined) {
+                  let data11 = data10.cluster;
+                  if (typeof data11 === 'string') {
+                    if (data11.length > 63 && func1(data11) > 63) {
+                      const err28 = {
                         instancePath: instancePath + '/spec/clusters/' + i0 + '/cluster',
                         schemaPath:
                           '#/properties/spec/properties/clusters/items/properties/cluster/maxLength',
@@ -7779,17 +8049,17 @@ function validate26(
                         schema: 63,
                         parentSchema:
                           schema41.properties.spec.properties.clusters.items.properties.cluster,
-                        data: data10,
+                        data: data11,
                       };
                       if (vErrors === null) {
-                        vErrors = [err27];
+                        vErrors = [err28];
                       } else {
-                        vErrors.push(err27);
+                        vErrors.push(err28);
                       }
                       errors++;
                     }
-                    if (!pattern28.test(data10)) {
-                      const err28 = {
+                    if (!pattern28.test(data11)) {
+                      const err29 = {
                         instancePath: instancePath + '/spec/clusters/' + i0 + '/cluster',
                         schemaPath:
                           '#/properties/spec/properties/clusters/items/properties/cluster/pattern',
@@ -7802,17 +8072,17 @@ function validate26(
                         schema: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
                         parentSchema:
                           schema41.properties.spec.properties.clusters.items.properties.cluster,
-                        data: data10,
+                        data: data11,
                       };
                       if (vErrors === null) {
-                        vErrors = [err28];
+                        vErrors = [err29];
                       } else {
-                        vErrors.push(err28);
+                        vErrors.push(err29);
                       }
                       errors++;
                     }
                   } else {
-                    const err29 = {
+                    const err30 = {
                       instancePath: instancePath + '/spec/clusters/' + i0 + '/cluster',
                       schemaPath:
                         '#/properties/spec/properties/clusters/items/properties/cluster/type',
@@ -7823,30 +8093,6 @@ function validate26(
                         schema41.properties.spec.properties.clusters.items.properties.cluster.type,
                       parentSchema:
                         schema41.properties.spec.properties.clusters.items.properties.cluster,
-                      data: data10,
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err29];
-                    } else {
-                      vErrors.push(err29);
-                    }
-                    errors++;
-                  }
-                }
-                if (data9.weight !== undefined) {
-                  let data11 = data9.weight;
-                  if (!(typeof data11 == 'number' && isFinite(data11))) {
-                    const err30 = {
-                      instancePath: instancePath + '/spec/clusters/' + i0 + '/weight',
-                      schemaPath:
-                        '#/properties/spec/properties/clusters/items/properties/weight/type',
-                      keyword: 'type',
-                      params: { type: 'number' },
-                      message: 'must be number',
-                      schema:
-                        schema41.properties.spec.properties.clusters.items.properties.weight.type,
-                      parentSchema:
-                        schema41.properties.spec.properties.clusters.items.properties.weight,
                       data: data11,
                     };
                     if (vErrors === null) {
@@ -7857,8 +8103,32 @@ function validate26(
                     errors++;
                   }
                 }
+                if (data10.weight !== undefined) {
+                  let data12 = data10.weight;
+                  if (!(typeof data12 == 'number' && isFinite(data12))) {
+                    const err31 = {
+                      instancePath: instancePath + '/spec/clusters/' + i0 + '/weight',
+                      schemaPath:
+                        '#/properties/spec/properties/clusters/items/properties/weight/type',
+                      keyword: 'type',
+                      params: { type: 'number' },
+                      message: 'must be number',
+                      schema:
+                        schema41.properties.spec.properties.clusters.items.properties.weight.type,
+                      parentSchema:
+                        schema41.properties.spec.properties.clusters.items.properties.weight,
+                      data: data12,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err31];
+                    } else {
+                      vErrors.push(err31);
+                    }
+                    errors++;
+                  }
+                }
               } else {
-                const err31 = {
+                const err32 = {
                   instancePath: instancePath + '/spec/clusters/' + i0,
                   schemaPath: '#/properties/spec/properties/clusters/items/type',
                   keyword: 'type',
@@ -7866,18 +8136,18 @@ function validate26(
                   message: 'must be object',
                   schema: schema41.properties.spec.properties.clusters.items.type,
                   parentSchema: schema41.properties.spec.properties.clusters.items,
-                  data: data9,
+                  data: data10,
                 };
                 if (vErrors === null) {
-                  vErrors = [err31];
+                  vErrors = [err32];
                 } else {
-                  vErrors.push(err31);
+                  vErrors.push(err32);
                 }
                 errors++;
               }
             }
           } else {
-            const err32 = {
+            const err33 = {
               instancePath: instancePath + '/spec/clusters',
               schemaPath: '#/properties/spec/properties/clusters/type',
               keyword: 'type',
@@ -7885,28 +8155,7 @@ function validate26(
               message: 'must be array',
               schema: schema41.properties.spec.properties.clusters.type,
               parentSchema: schema41.properties.spec.properties.clusters,
-              data: data8,
-            };
-            if (vErrors === null) {
-              vErrors = [err32];
-            } else {
-              vErrors.push(err32);
-            }
-            errors++;
-          }
-        }
-        if (data7.default !== undefined) {
-          let data12 = data7.default;
-          if (typeof data12 !== 'boolean') {
-            const err33 = {
-              instancePath: instancePath + '/spec/default',
-              schemaPath: '#/properties/spec/properties/default/type',
-              keyword: 'type',
-              params: { type: 'boolean' },
-              message: 'must be boolean',
-              schema: schema41.properties.spec.properties.default.type,
-              parentSchema: schema41.properties.spec.properties.default,
-              data: data12,
+              data: data9,
             };
             if (vErrors === null) {
               vErrors = [err33];
@@ -7916,8 +8165,29 @@ function validate26(
             errors++;
           }
         }
+        if (data8.default !== undefined) {
+          let data13 = data8.default;
+          if (typeof data13 !== 'boolean') {
+            const err34 = {
+              instancePath: instancePath + '/spec/default',
+              schemaPath: '#/properties/spec/properties/default/type',
+              keyword: 'type',
+              params: { type: 'boolean' },
+              message: 'must be boolean',
+              schema: schema41.properties.spec.properties.default.type,
+              parentSchema: schema41.properties.spec.properties.default,
+              data: data13,
+            };
+            if (vErrors === null) {
+              vErrors = [err34];
+            } else {
+              vErrors.push(err34);
+            }
+            errors++;
+          }
+        }
       } else {
-        const err34 = {
+        const err35 = {
           instancePath: instancePath + '/spec',
           schemaPath: '#/properties/spec/type',
           keyword: 'type',
@@ -7925,18 +8195,18 @@ function validate26(
           message: 'must be object',
           schema: schema41.properties.spec.type,
           parentSchema: schema41.properties.spec,
-          data: data7,
+          data: data8,
         };
         if (vErrors === null) {
-          vErrors = [err34];
+          vErrors = [err35];
         } else {
-          vErrors.push(err34);
+          vErrors.push(err35);
         }
         errors++;
       }
     }
   } else {
-    const err35 = {
+    const err36 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -7947,9 +8217,9 @@ function validate26(
       data,
     };
     if (vErrors === null) {
-      vErrors = [err35];
+      vErrors = [err36];
     } else {
-      vErrors.push(err35);
+      vErrors.push(err36);
     }
     errors++;
   }
@@ -7990,7 +8260,12 @@ const schema42 = {
             'poolsync/prevent-destroy': {
               enum: ['true', 'false'],
               description:
-                '"true": any plan that would delete or replace this object fails instead.',
+                '"true": any plan that would delete or replace this object fails instead; kept in the inventory once applied, so removing the manifest does not lift it (docs/plan.md, Protection).',
+            },
+            'poolsync/confirm-destroy': {
+              enum: ['true', 'false'],
+              description:
+                '"true": a plan that would delete or replace this object is never applied without a person\'s approval, under every daemon policy (Argo CD Delete=confirm); kept in the inventory once applied (docs/plan.md, Protection).',
             },
           },
           propertyNames: { type: 'string', minLength: 1, maxLength: 253 },
@@ -8366,7 +8641,7 @@ function validate27(
               }
             }
             for (const key3 in data4) {
-              if (!(key3 === 'poolsync/prevent-destroy')) {
+              if (!(key3 === 'poolsync/prevent-destroy' || key3 === 'poolsync/confirm-destroy')) {
                 let data5 = data4[key3];
                 if (typeof data5 !== 'string') {
                   const err16 = {
@@ -8427,8 +8702,41 @@ function validate27(
                 errors++;
               }
             }
+            if (data4['poolsync/confirm-destroy'] !== undefined) {
+              let data7 = data4['poolsync/confirm-destroy'];
+              if (!(data7 === 'true' || data7 === 'false')) {
+                const err18 = {
+                  instancePath: instancePath + '/metadata/annotations/poolsync~1confirm-destroy',
+                  schemaPath:
+                    '#/properties/metadata/properties/annotations/properties/poolsync~1confirm-destroy/enum',
+                  keyword: 'enum',
+                  params: {
+                    allowedValues:
+                      schema42.properties.metadata.properties.annotations.properties[
+                        'poolsync/confirm-destroy'
+                      ].enum,
+                  },
+                  message: 'must be equal to one of the allowed values',
+                  schema:
+                    schema42.properties.metadata.properties.annotations.properties[
+                      'poolsync/confirm-destroy'
+                    ].enum,
+                  parentSchema:
+                    schema42.properties.metadata.properties.annotations.properties[
+                      'poolsync/confirm-destroy'
+                    ],
+                  data: data7,
+                };
+                if (vErrors === null) {
+                  vErrors = [err18];
+                } else {
+                  vErrors.push(err18);
+                }
+                errors++;
+              }
+            }
           } else {
-            const err18 = {
+            const err19 = {
               instancePath: instancePath + '/metadata/annotations',
               schemaPath: '#/properties/metadata/properties/annotations/type',
               keyword: 'type',
@@ -8439,15 +8747,15 @@ function validate27(
               data: data4,
             };
             if (vErrors === null) {
-              vErrors = [err18];
+              vErrors = [err19];
             } else {
-              vErrors.push(err18);
+              vErrors.push(err19);
             }
             errors++;
           }
         }
       } else {
-        const err19 = {
+        const err20 = {
           instancePath: instancePath + '/metadata',
           schemaPath: '#/properties/metadata/type',
           keyword: 'type',
@@ -8458,18 +8766,18 @@ function validate27(
           data: data2,
         };
         if (vErrors === null) {
-          vErrors = [err19];
+          vErrors = [err20];
         } else {
-          vErrors.push(err19);
+          vErrors.push(err20);
         }
         errors++;
       }
     }
     if (data.spec !== undefined) {
-      let data7 = data.spec;
-      if (data7 && typeof data7 == 'object' && !Array.isArray(data7)) {
-        if (data7.project === undefined) {
-          const err20 = {
+      let data8 = data.spec;
+      if (data8 && typeof data8 == 'object' && !Array.isArray(data8)) {
+        if (data8.project === undefined) {
+          const err21 = {
             instancePath: instancePath + '/spec',
             schemaPath: '#/properties/spec/required',
             keyword: 'required',
@@ -8477,25 +8785,7 @@ function validate27(
             message: "must have required property '" + 'project' + "'",
             schema: schema42.properties.spec.required,
             parentSchema: schema42.properties.spec,
-            data: data7,
-          };
-          if (vErrors === null) {
-            vErrors = [err20];
-          } else {
-            vErrors.push(err20);
-          }
-          errors++;
-        }
-        if (data7.domain === undefined) {
-          const err21 = {
-            instancePath: instancePath + '/spec',
-            schemaPath: '#/properties/spec/required',
-            keyword: 'required',
-            params: { missingProperty: 'domain' },
-            message: "must have required property '" + 'domain' + "'",
-            schema: schema42.properties.spec.required,
-            parentSchema: schema42.properties.spec,
-            data: data7,
+            data: data8,
           };
           if (vErrors === null) {
             vErrors = [err21];
@@ -8504,16 +8794,16 @@ function validate27(
           }
           errors++;
         }
-        if (data7.label === undefined) {
+        if (data8.domain === undefined) {
           const err22 = {
             instancePath: instancePath + '/spec',
             schemaPath: '#/properties/spec/required',
             keyword: 'required',
-            params: { missingProperty: 'label' },
-            message: "must have required property '" + 'label' + "'",
+            params: { missingProperty: 'domain' },
+            message: "must have required property '" + 'domain' + "'",
             schema: schema42.properties.spec.required,
             parentSchema: schema42.properties.spec,
-            data: data7,
+            data: data8,
           };
           if (vErrors === null) {
             vErrors = [err22];
@@ -8522,14 +8812,32 @@ function validate27(
           }
           errors++;
         }
-        for (const key4 in data7) {
+        if (data8.label === undefined) {
+          const err23 = {
+            instancePath: instancePath + '/spec',
+            schemaPath: '#/properties/spec/required',
+            keyword: 'required',
+            params: { missingProperty: 'label' },
+            message: "must have required property '" + 'label' + "'",
+            schema: schema42.properties.spec.required,
+            parentSchema: schema42.properties.spec,
+            data: data8,
+          };
+          if (vErrors === null) {
+            vErrors = [err23];
+          } else {
+            vErrors.push(err23);
+          }
+          errors++;
+        }
+        for (const key4 in data8) {
           if (!(
             key4 === 'project' ||
             key4 === 'domain' ||
             key4 === 'workflow' ||
             key4 === 'label'
           )) {
-            const err23 = {
+            const err24 = {
               instancePath: instancePath + '/spec',
               schemaPath: '#/properties/spec/additionalProperties',
               keyword: 'additionalProperties',
@@ -8537,21 +8845,21 @@ function validate27(
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema42.properties.spec,
-              data: data7,
+              data: data8,
             };
             if (vErrors === null) {
-              vErrors = [err23];
+              vErrors = [err24];
             } else {
-              vErrors.push(err23);
+              vErrors.push(err24);
             }
             errors++;
           }
         }
-        if (data7.project !== undefined) {
-          let data8 = data7.project;
-          if (typeof data8 === 'string') {
-            if (data8.length > 63 && func1(data8) > 63) {
-              const err24 = {
+        if (data8.project !== undefined) {
+          let data9 = data8.project;
+          if (typeof data9 === 'string') {
+            if (data9.length > 63 && func1(data9) > 63) {
+              const err25 = {
                 instancePath: instancePath + '/spec/project',
                 schemaPath: '#/properties/spec/properties/project/maxLength',
                 keyword: 'maxLength',
@@ -8559,25 +8867,7 @@ function validate27(
                 message: 'must NOT have more than 63 characters',
                 schema: 63,
                 parentSchema: schema42.properties.spec.properties.project,
-                data: data8,
-              };
-              if (vErrors === null) {
-                vErrors = [err24];
-              } else {
-                vErrors.push(err24);
-              }
-              errors++;
-            }
-            if (!pattern4.test(data8)) {
-              const err25 = {
-                instancePath: instancePath + '/spec/project',
-                schemaPath: '#/properties/spec/properties/project/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
-                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
-                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-                parentSchema: schema42.properties.spec.properties.project,
-                data: data8,
+                data: data9,
               };
               if (vErrors === null) {
                 vErrors = [err25];
@@ -8586,8 +8876,26 @@ function validate27(
               }
               errors++;
             }
+            if (!pattern4.test(data9)) {
+              const err26 = {
+                instancePath: instancePath + '/spec/project',
+                schemaPath: '#/properties/spec/properties/project/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
+                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                parentSchema: schema42.properties.spec.properties.project,
+                data: data9,
+              };
+              if (vErrors === null) {
+                vErrors = [err26];
+              } else {
+                vErrors.push(err26);
+              }
+              errors++;
+            }
           } else {
-            const err26 = {
+            const err27 = {
               instancePath: instancePath + '/spec/project',
               schemaPath: '#/properties/spec/properties/project/type',
               keyword: 'type',
@@ -8595,21 +8903,21 @@ function validate27(
               message: 'must be string',
               schema: schema42.properties.spec.properties.project.type,
               parentSchema: schema42.properties.spec.properties.project,
-              data: data8,
+              data: data9,
             };
             if (vErrors === null) {
-              vErrors = [err26];
+              vErrors = [err27];
             } else {
-              vErrors.push(err26);
+              vErrors.push(err27);
             }
             errors++;
           }
         }
-        if (data7.domain !== undefined) {
-          let data9 = data7.domain;
-          if (typeof data9 === 'string') {
-            if (data9.length > 63 && func1(data9) > 63) {
-              const err27 = {
+        if (data8.domain !== undefined) {
+          let data10 = data8.domain;
+          if (typeof data10 === 'string') {
+            if (data10.length > 63 && func1(data10) > 63) {
+              const err28 = {
                 instancePath: instancePath + '/spec/domain',
                 schemaPath: '#/properties/spec/properties/domain/maxLength',
                 keyword: 'maxLength',
@@ -8617,25 +8925,7 @@ function validate27(
                 message: 'must NOT have more than 63 characters',
                 schema: 63,
                 parentSchema: schema42.properties.spec.properties.domain,
-                data: data9,
-              };
-              if (vErrors === null) {
-                vErrors = [err27];
-              } else {
-                vErrors.push(err27);
-              }
-              errors++;
-            }
-            if (!pattern4.test(data9)) {
-              const err28 = {
-                instancePath: instancePath + '/spec/domain',
-                schemaPath: '#/properties/spec/properties/domain/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
-                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
-                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-                parentSchema: schema42.properties.spec.properties.domain,
-                data: data9,
+                data: data10,
               };
               if (vErrors === null) {
                 vErrors = [err28];
@@ -8644,8 +8934,26 @@ function validate27(
               }
               errors++;
             }
+            if (!pattern4.test(data10)) {
+              const err29 = {
+                instancePath: instancePath + '/spec/domain',
+                schemaPath: '#/properties/spec/properties/domain/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
+                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                parentSchema: schema42.properties.spec.properties.domain,
+                data: data10,
+              };
+              if (vErrors === null) {
+                vErrors = [err29];
+              } else {
+                vErrors.push(err29);
+              }
+              errors++;
+            }
           } else {
-            const err29 = {
+            const err30 = {
               instancePath: instancePath + '/spec/domain',
               schemaPath: '#/properties/spec/properties/domain/type',
               keyword: 'type',
@@ -8653,21 +8961,21 @@ function validate27(
               message: 'must be string',
               schema: schema42.properties.spec.properties.domain.type,
               parentSchema: schema42.properties.spec.properties.domain,
-              data: data9,
+              data: data10,
             };
             if (vErrors === null) {
-              vErrors = [err29];
+              vErrors = [err30];
             } else {
-              vErrors.push(err29);
+              vErrors.push(err30);
             }
             errors++;
           }
         }
-        if (data7.workflow !== undefined) {
-          let data10 = data7.workflow;
-          if (typeof data10 === 'string') {
-            if (data10.length > 255 && func1(data10) > 255) {
-              const err30 = {
+        if (data8.workflow !== undefined) {
+          let data11 = data8.workflow;
+          if (typeof data11 === 'string') {
+            if (data11.length > 255 && func1(data11) > 255) {
+              const err31 = {
                 instancePath: instancePath + '/spec/workflow',
                 schemaPath: '#/properties/spec/properties/workflow/maxLength',
                 keyword: 'maxLength',
@@ -8675,25 +8983,7 @@ function validate27(
                 message: 'must NOT have more than 255 characters',
                 schema: 255,
                 parentSchema: schema42.properties.spec.properties.workflow,
-                data: data10,
-              };
-              if (vErrors === null) {
-                vErrors = [err30];
-              } else {
-                vErrors.push(err30);
-              }
-              errors++;
-            }
-            if (!pattern22.test(data10)) {
-              const err31 = {
-                instancePath: instancePath + '/spec/workflow',
-                schemaPath: '#/properties/spec/properties/workflow/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$' },
-                message: 'must match pattern "' + '^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$' + '"',
-                schema: '^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$',
-                parentSchema: schema42.properties.spec.properties.workflow,
-                data: data10,
+                data: data11,
               };
               if (vErrors === null) {
                 vErrors = [err31];
@@ -8702,8 +8992,26 @@ function validate27(
               }
               errors++;
             }
+            if (!pattern22.test(data11)) {
+              const err32 = {
+                instancePath: instancePath + '/spec/workflow',
+                schemaPath: '#/properties/spec/properties/workflow/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$' },
+                message: 'must match pattern "' + '^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$' + '"',
+                schema: '^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$',
+                parentSchema: schema42.properties.spec.properties.workflow,
+                data: data11,
+              };
+              if (vErrors === null) {
+                vErrors = [err32];
+              } else {
+                vErrors.push(err32);
+              }
+              errors++;
+            }
           } else {
-            const err32 = {
+            const err33 = {
               instancePath: instancePath + '/spec/workflow',
               schemaPath: '#/properties/spec/properties/workflow/type',
               keyword: 'type',
@@ -8711,21 +9019,21 @@ function validate27(
               message: 'must be string',
               schema: schema42.properties.spec.properties.workflow.type,
               parentSchema: schema42.properties.spec.properties.workflow,
-              data: data10,
+              data: data11,
             };
             if (vErrors === null) {
-              vErrors = [err32];
+              vErrors = [err33];
             } else {
-              vErrors.push(err32);
+              vErrors.push(err33);
             }
             errors++;
           }
         }
-        if (data7.label !== undefined) {
-          let data11 = data7.label;
-          if (typeof data11 === 'string') {
-            if (data11.length > 63 && func1(data11) > 63) {
-              const err33 = {
+        if (data8.label !== undefined) {
+          let data12 = data8.label;
+          if (typeof data12 === 'string') {
+            if (data12.length > 63 && func1(data12) > 63) {
+              const err34 = {
                 instancePath: instancePath + '/spec/label',
                 schemaPath: '#/properties/spec/properties/label/maxLength',
                 keyword: 'maxLength',
@@ -8733,26 +9041,7 @@ function validate27(
                 message: 'must NOT have more than 63 characters',
                 schema: 63,
                 parentSchema: schema42.properties.spec.properties.label,
-                data: data11,
-              };
-              if (vErrors === null) {
-                vErrors = [err33];
-              } else {
-                vErrors.push(err33);
-              }
-              errors++;
-            }
-            if (!pattern28.test(data11)) {
-              const err34 = {
-                instancePath: instancePath + '/spec/label',
-                schemaPath: '#/properties/spec/properties/label/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' },
-                message:
-                  'must match pattern "' + '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' + '"',
-                schema: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
-                parentSchema: schema42.properties.spec.properties.label,
-                data: data11,
+                data: data12,
               };
               if (vErrors === null) {
                 vErrors = [err34];
@@ -8761,8 +9050,27 @@ function validate27(
               }
               errors++;
             }
+            if (!pattern28.test(data12)) {
+              const err35 = {
+                instancePath: instancePath + '/spec/label',
+                schemaPath: '#/properties/spec/properties/label/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' },
+                message:
+                  'must match pattern "' + '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' + '"',
+                schema: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
+                parentSchema: schema42.properties.spec.properties.label,
+                data: data12,
+              };
+              if (vErrors === null) {
+                vErrors = [err35];
+              } else {
+                vErrors.push(err35);
+              }
+              errors++;
+            }
           } else {
-            const err35 = {
+            const err36 = {
               instancePath: instancePath + '/spec/label',
               schemaPath: '#/properties/spec/properties/label/type',
               keyword: 'type',
@@ -8770,18 +9078,18 @@ function validate27(
               message: 'must be string',
               schema: schema42.properties.spec.properties.label.type,
               parentSchema: schema42.properties.spec.properties.label,
-              data: data11,
+              data: data12,
             };
             if (vErrors === null) {
-              vErrors = [err35];
+              vErrors = [err36];
             } else {
-              vErrors.push(err35);
+              vErrors.push(err36);
             }
             errors++;
           }
         }
       } else {
-        const err36 = {
+        const err37 = {
           instancePath: instancePath + '/spec',
           schemaPath: '#/properties/spec/type',
           keyword: 'type',
@@ -8789,18 +9097,18 @@ function validate27(
           message: 'must be object',
           schema: schema42.properties.spec.type,
           parentSchema: schema42.properties.spec,
-          data: data7,
+          data: data8,
         };
         if (vErrors === null) {
-          vErrors = [err36];
+          vErrors = [err37];
         } else {
-          vErrors.push(err36);
+          vErrors.push(err37);
         }
         errors++;
       }
     }
   } else {
-    const err37 = {
+    const err38 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -8811,9 +9119,9 @@ function validate27(
       data,
     };
     if (vErrors === null) {
-      vErrors = [err37];
+      vErrors = [err38];
     } else {
-      vErrors.push(err37);
+      vErrors.push(err38);
     }
     errors++;
   }
@@ -8879,6 +9187,25 @@ const schema43 = {
       default: [],
       description: 'Globs, relative to the folder, of files to skip.',
       items: { type: 'string', minLength: 1, maxLength: 1024 },
+    },
+    guardrails: {
+      type: 'object',
+      additionalProperties: false,
+      description:
+        "A bound on what one plan may destroy (docs/plan.md, Guardrails). Read from the base branch in pull-request mode and from the inventory's record of the last apply: a raise counts once a commit carrying it was applied, so a pull request never raises its own. A plan over it is a plan error (plan, apply exit 1); the daemon holds it for approval. Absent: no bound.",
+      properties: {
+        max_destroy: {
+          type: 'integer',
+          minimum: 0,
+          description:
+            'Deletes one plan may make, as its summary counts them: a side effect (a co-named queue deleted with its cluster) is not counted apart.',
+        },
+        max_replace: {
+          type: 'integer',
+          minimum: 0,
+          description: 'Replaces (delete, then create again) one plan may make.',
+        },
+      },
     },
     limits: {
       type: 'object',
@@ -9032,6 +9359,25 @@ const schema43 = {
           prune: {
             type: 'boolean',
             description: 'Overrides the top-level prune for this environment.',
+          },
+          guardrails: {
+            type: 'object',
+            additionalProperties: false,
+            description:
+              "This environment's bound, over the top-level guardrails field by field: a bound on what one plan may destroy (docs/plan.md, Guardrails). Read from the base branch in pull-request mode and from the inventory's record of the last apply: a raise counts once a commit carrying it was applied, so a pull request never raises its own. A plan over it is a plan error (plan, apply exit 1); the daemon holds it for approval. Absent: no bound.",
+            properties: {
+              max_destroy: {
+                type: 'integer',
+                minimum: 0,
+                description:
+                  'Deletes one plan may make, as its summary counts them: a side effect (a co-named queue deleted with its cluster) is not counted apart.',
+              },
+              max_replace: {
+                type: 'integer',
+                minimum: 0,
+                description: 'Replaces (delete, then create again) one plan may make.',
+              },
+            },
           },
           policy: {
             enum: ['none', 'safe', 'all'],
@@ -9606,19 +9952,19 @@ function validate28(
         errors++;
       }
     }
-    if (data.limits !== undefined) {
-      let data11 = data.limits;
+    if (data.guardrails !== undefined) {
+      let data11 = data.guardrails;
       if (data11 && typeof data11 == 'object' && !Array.isArray(data11)) {
         for (const key1 in data11) {
-          if (!(key1 === 'file_bytes' || key1 === 'document_bytes' || key1 === 'documents')) {
+          if (!(key1 === 'max_destroy' || key1 === 'max_replace')) {
             const err22 = {
-              instancePath: instancePath + '/limits',
-              schemaPath: '#/properties/limits/additionalProperties',
+              instancePath: instancePath + '/guardrails',
+              schemaPath: '#/properties/guardrails/additionalProperties',
               keyword: 'additionalProperties',
               params: { additionalProperty: key1 },
               message: 'must NOT have additional properties',
               schema: false,
-              parentSchema: schema43.properties.limits,
+              parentSchema: schema43.properties.guardrails,
               data: data11,
             };
             if (vErrors === null) {
@@ -9629,17 +9975,17 @@ function validate28(
             errors++;
           }
         }
-        if (data11.file_bytes !== undefined) {
-          let data12 = data11.file_bytes;
+        if (data11.max_destroy !== undefined) {
+          let data12 = data11.max_destroy;
           if (!(typeof data12 == 'number' && !(data12 % 1) && !isNaN(data12) && isFinite(data12))) {
             const err23 = {
-              instancePath: instancePath + '/limits/file_bytes',
-              schemaPath: '#/properties/limits/properties/file_bytes/type',
+              instancePath: instancePath + '/guardrails/max_destroy',
+              schemaPath: '#/properties/guardrails/properties/max_destroy/type',
               keyword: 'type',
               params: { type: 'integer' },
               message: 'must be integer',
-              schema: schema43.properties.limits.properties.file_bytes.type,
-              parentSchema: schema43.properties.limits.properties.file_bytes,
+              schema: schema43.properties.guardrails.properties.max_destroy.type,
+              parentSchema: schema43.properties.guardrails.properties.max_destroy,
               data: data12,
             };
             if (vErrors === null) {
@@ -9650,15 +9996,15 @@ function validate28(
             errors++;
           }
           if (typeof data12 == 'number' && isFinite(data12)) {
-            if (data12 < 1 || isNaN(data12)) {
+            if (data12 < 0 || isNaN(data12)) {
               const err24 = {
-                instancePath: instancePath + '/limits/file_bytes',
-                schemaPath: '#/properties/limits/properties/file_bytes/minimum',
+                instancePath: instancePath + '/guardrails/max_destroy',
+                schemaPath: '#/properties/guardrails/properties/max_destroy/minimum',
                 keyword: 'minimum',
-                params: { comparison: '>=', limit: 1 },
-                message: 'must be >= 1',
-                schema: 1,
-                parentSchema: schema43.properties.limits.properties.file_bytes,
+                params: { comparison: '>=', limit: 0 },
+                message: 'must be >= 0',
+                schema: 0,
+                parentSchema: schema43.properties.guardrails.properties.max_destroy,
                 data: data12,
               };
               if (vErrors === null) {
@@ -9670,17 +10016,17 @@ function validate28(
             }
           }
         }
-        if (data11.document_bytes !== undefined) {
-          let data13 = data11.document_bytes;
+        if (data11.max_replace !== undefined) {
+          let data13 = data11.max_replace;
           if (!(typeof data13 == 'number' && !(data13 % 1) && !isNaN(data13) && isFinite(data13))) {
             const err25 = {
-              instancePath: instancePath + '/limits/document_bytes',
-              schemaPath: '#/properties/limits/properties/document_bytes/type',
+              instancePath: instancePath + '/guardrails/max_replace',
+              schemaPath: '#/properties/guardrails/properties/max_replace/type',
               keyword: 'type',
               params: { type: 'integer' },
               message: 'must be integer',
-              schema: schema43.properties.limits.properties.document_bytes.type,
-              parentSchema: schema43.properties.limits.properties.document_bytes,
+              schema: schema43.properties.guardrails.properties.max_replace.type,
+              parentSchema: schema43.properties.guardrails.properties.max_replace,
               data: data13,
             };
             if (vErrors === null) {
@@ -9691,15 +10037,15 @@ function validate28(
             errors++;
           }
           if (typeof data13 == 'number' && isFinite(data13)) {
-            if (data13 < 1 || isNaN(data13)) {
+            if (data13 < 0 || isNaN(data13)) {
               const err26 = {
-                instancePath: instancePath + '/limits/document_bytes',
-                schemaPath: '#/properties/limits/properties/document_bytes/minimum',
+                instancePath: instancePath + '/guardrails/max_replace',
+                schemaPath: '#/properties/guardrails/properties/max_replace/minimum',
                 keyword: 'minimum',
-                params: { comparison: '>=', limit: 1 },
-                message: 'must be >= 1',
-                schema: 1,
-                parentSchema: schema43.properties.limits.properties.document_bytes,
+                params: { comparison: '>=', limit: 0 },
+                message: 'must be >= 0',
+                schema: 0,
+                parentSchema: schema43.properties.guardrails.properties.max_replace,
                 data: data13,
               };
               if (vErrors === null) {
@@ -9711,10 +10057,134 @@ function validate28(
             }
           }
         }
-        if (data11.documents !== undefined) {
-          let data14 = data11.documents;
-          if (!(typeof data14 == 'number' && !(data14 % 1) && !isNaN(data14) && isFinite(data14))) {
-            const err27 = {
+      } else {
+        const err27 = {
+          instancePath: instancePath + '/guardrails',
+          schemaPath: '#/properties/guardrails/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+          schema: schema43.properties.guardrails.type,
+          parentSchema: schema43.properties.guardrails,
+          data: data11,
+        };
+        if (vErrors === null) {
+          vErrors = [err27];
+        } else {
+          vErrors.push(err27);
+        }
+        errors++;
+      }
+    }
+    if (data.limits !== undefined) {
+      let data14 = data.limits;
+      if (data14 && typeof data14 == 'object' && !Array.isArray(data14)) {
+        for (const key2 in data14) {
+          if (!(key2 === 'file_bytes' || key2 === 'document_bytes' || key2 === 'documents')) {
+            const err28 = {
+              instancePath: instancePath + '/limits',
+              schemaPath: '#/properties/limits/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key2 },
+              message: 'must NOT have additional properties',
+              schema: false,
+              parentSchema: schema43.properties.limits,
+              data: data14,
+            };
+            if (vErrors === null) {
+              vErrors = [err28];
+            } else {
+              vErrors.push(err28);
+            }
+            errors++;
+          }
+        }
+        if (data14.file_bytes !== undefined) {
+          let data15 = data14.file_bytes;
+          if (!(typeof data15 == 'number' && !(data15 % 1) && !isNaN(data15) && isFinite(data15))) {
+            const err29 = {
+              instancePath: instancePath + '/limits/file_bytes',
+              schemaPath: '#/properties/limits/properties/file_bytes/type',
+              keyword: 'type',
+              params: { type: 'integer' },
+              message: 'must be integer',
+              schema: schema43.properties.limits.properties.file_bytes.type,
+              parentSchema: schema43.properties.limits.properties.file_bytes,
+              data: data15,
+            };
+            if (vErrors === null) {
+              vErrors = [err29];
+            } else {
+              vErrors.push(err29);
+            }
+            errors++;
+          }
+          if (typeof data15 == 'number' && isFinite(data15)) {
+            if (data15 < 1 || isNaN(data15)) {
+              const err30 = {
+                instancePath: instancePath + '/limits/file_bytes',
+                schemaPath: '#/properties/limits/properties/file_bytes/minimum',
+                keyword: 'minimum',
+                params: { comparison: '>=', limit: 1 },
+                message: 'must be >= 1',
+                schema: 1,
+                parentSchema: schema43.properties.limits.properties.file_bytes,
+                data: data15,
+              };
+              if (vErrors === null) {
+                vErrors = [err30];
+              } else {
+                vErrors.push(err30);
+              }
+              errors++;
+            }
+          }
+        }
+        if (data14.document_bytes !== undefined) {
+          let data16 = data14.document_bytes;
+          if (!(typeof data16 == 'number' && !(data16 % 1) && !isNaN(data16) && isFinite(data16))) {
+            const err31 = {
+              instancePath: instancePath + '/limits/document_bytes',
+              schemaPath: '#/properties/limits/properties/document_bytes/type',
+              keyword: 'type',
+              params: { type: 'integer' },
+              message: 'must be integer',
+              schema: schema43.properties.limits.properties.document_bytes.type,
+              parentSchema: schema43.properties.limits.properties.document_bytes,
+              data: data16,
+            };
+            if (vErrors === null) {
+              vErrors = [err31];
+            } else {
+              vErrors.push(err31);
+            }
+            errors++;
+          }
+          if (typeof data16 == 'number' && isFinite(data16)) {
+            if (data16 < 1 || isNaN(data16)) {
+              const err32 = {
+                instancePath: instancePath + '/limits/document_bytes',
+                schemaPath: '#/properties/limits/properties/document_bytes/minimum',
+                keyword: 'minimum',
+                params: { comparison: '>=', limit: 1 },
+                message: 'must be >= 1',
+                schema: 1,
+                parentSchema: schema43.properties.limits.properties.document_bytes,
+                data: data16,
+              };
+              if (vErrors === null) {
+                vErrors = [err32];
+              } else {
+                vErrors.push(err32);
+              }
+              errors++;
+            }
+          }
+        }
+        if (data14.documents !== undefined) {
+          let data17 = data14.documents;
+          if (!(typeof data17 == 'number' && !(data17 % 1) && !isNaN(data17) && isFinite(data17))) {
+            const err33 = {
               instancePath: instancePath + '/limits/documents',
               schemaPath: '#/properties/limits/properties/documents/type',
               keyword: 'type',
@@ -9722,18 +10192,18 @@ function validate28(
               message: 'must be integer',
               schema: schema43.properties.limits.properties.documents.type,
               parentSchema: schema43.properties.limits.properties.documents,
-              data: data14,
+              data: data17,
             };
             if (vErrors === null) {
-              vErrors = [err27];
+              vErrors = [err33];
             } else {
-              vErrors.push(err27);
+              vErrors.push(err33);
             }
             errors++;
           }
-          if (typeof data14 == 'number' && isFinite(data14)) {
-            if (data14 < 1 || isNaN(data14)) {
-              const err28 = {
+          if (typeof data17 == 'number' && isFinite(data17)) {
+            if (data17 < 1 || isNaN(data17)) {
+              const err34 = {
                 instancePath: instancePath + '/limits/documents',
                 schemaPath: '#/properties/limits/properties/documents/minimum',
                 keyword: 'minimum',
@@ -9741,19 +10211,19 @@ function validate28(
                 message: 'must be >= 1',
                 schema: 1,
                 parentSchema: schema43.properties.limits.properties.documents,
-                data: data14,
+                data: data17,
               };
               if (vErrors === null) {
-                vErrors = [err28];
+                vErrors = [err34];
               } else {
-                vErrors.push(err28);
+                vErrors.push(err34);
               }
               errors++;
             }
           }
         }
       } else {
-        const err29 = {
+        const err35 = {
           instancePath: instancePath + '/limits',
           schemaPath: '#/properties/limits/type',
           keyword: 'type',
@@ -9761,44 +10231,44 @@ function validate28(
           message: 'must be object',
           schema: schema43.properties.limits.type,
           parentSchema: schema43.properties.limits,
-          data: data11,
+          data: data14,
         };
         if (vErrors === null) {
-          vErrors = [err29];
+          vErrors = [err35];
         } else {
-          vErrors.push(err29);
+          vErrors.push(err35);
         }
         errors++;
       }
     }
     if (data.render !== undefined) {
-      let data15 = data.render;
-      if (data15 && typeof data15 == 'object' && !Array.isArray(data15)) {
-        for (const key2 in data15) {
-          if (!(key2 === 'flyte-core-values' || key2 === 'union-cluster-pools')) {
-            const err30 = {
+      let data18 = data.render;
+      if (data18 && typeof data18 == 'object' && !Array.isArray(data18)) {
+        for (const key3 in data18) {
+          if (!(key3 === 'flyte-core-values' || key3 === 'union-cluster-pools')) {
+            const err36 = {
               instancePath: instancePath + '/render',
               schemaPath: '#/properties/render/additionalProperties',
               keyword: 'additionalProperties',
-              params: { additionalProperty: key2 },
+              params: { additionalProperty: key3 },
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema43.properties.render,
-              data: data15,
+              data: data18,
             };
             if (vErrors === null) {
-              vErrors = [err30];
+              vErrors = [err36];
             } else {
-              vErrors.push(err30);
+              vErrors.push(err36);
             }
             errors++;
           }
         }
-        if (data15['flyte-core-values'] !== undefined) {
-          let data16 = data15['flyte-core-values'];
-          if (data16 && typeof data16 == 'object' && !Array.isArray(data16)) {
-            if (data16.path === undefined) {
-              const err31 = {
+        if (data18['flyte-core-values'] !== undefined) {
+          let data19 = data18['flyte-core-values'];
+          if (data19 && typeof data19 == 'object' && !Array.isArray(data19)) {
+            if (data19.path === undefined) {
+              const err37 = {
                 instancePath: instancePath + '/render/flyte-core-values',
                 schemaPath: '#/properties/render/properties/flyte-core-values/required',
                 keyword: 'required',
@@ -9806,41 +10276,41 @@ function validate28(
                 message: "must have required property '" + 'path' + "'",
                 schema: schema43.properties.render.properties['flyte-core-values'].required,
                 parentSchema: schema43.properties.render.properties['flyte-core-values'],
-                data: data16,
+                data: data19,
               };
               if (vErrors === null) {
-                vErrors = [err31];
+                vErrors = [err37];
               } else {
-                vErrors.push(err31);
+                vErrors.push(err37);
               }
               errors++;
             }
-            for (const key3 in data16) {
-              if (!(key3 === 'path' || key3 === 'credentialsSecret' || key3 === 'base')) {
-                const err32 = {
+            for (const key4 in data19) {
+              if (!(key4 === 'path' || key4 === 'credentialsSecret' || key4 === 'base')) {
+                const err38 = {
                   instancePath: instancePath + '/render/flyte-core-values',
                   schemaPath:
                     '#/properties/render/properties/flyte-core-values/additionalProperties',
                   keyword: 'additionalProperties',
-                  params: { additionalProperty: key3 },
+                  params: { additionalProperty: key4 },
                   message: 'must NOT have additional properties',
                   schema: false,
                   parentSchema: schema43.properties.render.properties['flyte-core-values'],
-                  data: data16,
+                  data: data19,
                 };
                 if (vErrors === null) {
-                  vErrors = [err32];
+                  vErrors = [err38];
                 } else {
-                  vErrors.push(err32);
+                  vErrors.push(err38);
                 }
                 errors++;
               }
             }
-            if (data16.path !== undefined) {
-              let data17 = data16.path;
-              if (typeof data17 === 'string') {
-                if (data17.length > 1024 && func1(data17) > 1024) {
-                  const err33 = {
+            if (data19.path !== undefined) {
+              let data20 = data19.path;
+              if (typeof data20 === 'string') {
+                if (data20.length > 1024 && func1(data20) > 1024) {
+                  const err39 = {
                     instancePath: instancePath + '/render/flyte-core-values/path',
                     schemaPath:
                       '#/properties/render/properties/flyte-core-values/properties/path/maxLength',
@@ -9850,17 +10320,17 @@ function validate28(
                     schema: 1024,
                     parentSchema:
                       schema43.properties.render.properties['flyte-core-values'].properties.path,
-                    data: data17,
+                    data: data20,
                   };
                   if (vErrors === null) {
-                    vErrors = [err33];
+                    vErrors = [err39];
                   } else {
-                    vErrors.push(err33);
+                    vErrors.push(err39);
                   }
                   errors++;
                 }
-                if (data17.length < 2 && func1(data17) < 1) {
-                  const err34 = {
+                if (data20.length < 2 && func1(data20) < 1) {
+                  const err40 = {
                     instancePath: instancePath + '/render/flyte-core-values/path',
                     schemaPath:
                       '#/properties/render/properties/flyte-core-values/properties/path/minLength',
@@ -9870,17 +10340,17 @@ function validate28(
                     schema: 1,
                     parentSchema:
                       schema43.properties.render.properties['flyte-core-values'].properties.path,
-                    data: data17,
+                    data: data20,
                   };
                   if (vErrors === null) {
-                    vErrors = [err34];
+                    vErrors = [err40];
                   } else {
-                    vErrors.push(err34);
+                    vErrors.push(err40);
                   }
                   errors++;
                 }
               } else {
-                const err35 = {
+                const err41 = {
                   instancePath: instancePath + '/render/flyte-core-values/path',
                   schemaPath:
                     '#/properties/render/properties/flyte-core-values/properties/path/type',
@@ -9891,21 +10361,21 @@ function validate28(
                     schema43.properties.render.properties['flyte-core-values'].properties.path.type,
                   parentSchema:
                     schema43.properties.render.properties['flyte-core-values'].properties.path,
-                  data: data17,
+                  data: data20,
                 };
                 if (vErrors === null) {
-                  vErrors = [err35];
+                  vErrors = [err41];
                 } else {
-                  vErrors.push(err35);
+                  vErrors.push(err41);
                 }
                 errors++;
               }
             }
-            if (data16.credentialsSecret !== undefined) {
-              let data18 = data16.credentialsSecret;
-              if (typeof data18 === 'string') {
-                if (data18.length > 253 && func1(data18) > 253) {
-                  const err36 = {
+            if (data19.credentialsSecret !== undefined) {
+              let data21 = data19.credentialsSecret;
+              if (typeof data21 === 'string') {
+                if (data21.length > 253 && func1(data21) > 253) {
+                  const err42 = {
                     instancePath: instancePath + '/render/flyte-core-values/credentialsSecret',
                     schemaPath:
                       '#/properties/render/properties/flyte-core-values/properties/credentialsSecret/maxLength',
@@ -9916,17 +10386,17 @@ function validate28(
                     parentSchema:
                       schema43.properties.render.properties['flyte-core-values'].properties
                         .credentialsSecret,
-                    data: data18,
+                    data: data21,
                   };
                   if (vErrors === null) {
-                    vErrors = [err36];
+                    vErrors = [err42];
                   } else {
-                    vErrors.push(err36);
+                    vErrors.push(err42);
                   }
                   errors++;
                 }
-                if (!pattern40.test(data18)) {
-                  const err37 = {
+                if (!pattern40.test(data21)) {
+                  const err43 = {
                     instancePath: instancePath + '/render/flyte-core-values/credentialsSecret',
                     schemaPath:
                       '#/properties/render/properties/flyte-core-values/properties/credentialsSecret/pattern',
@@ -9937,17 +10407,17 @@ function validate28(
                     parentSchema:
                       schema43.properties.render.properties['flyte-core-values'].properties
                         .credentialsSecret,
-                    data: data18,
+                    data: data21,
                   };
                   if (vErrors === null) {
-                    vErrors = [err37];
+                    vErrors = [err43];
                   } else {
-                    vErrors.push(err37);
+                    vErrors.push(err43);
                   }
                   errors++;
                 }
               } else {
-                const err38 = {
+                const err44 = {
                   instancePath: instancePath + '/render/flyte-core-values/credentialsSecret',
                   schemaPath:
                     '#/properties/render/properties/flyte-core-values/properties/credentialsSecret/type',
@@ -9960,133 +10430,7 @@ function validate28(
                   parentSchema:
                     schema43.properties.render.properties['flyte-core-values'].properties
                       .credentialsSecret,
-                  data: data18,
-                };
-                if (vErrors === null) {
-                  vErrors = [err38];
-                } else {
-                  vErrors.push(err38);
-                }
-                errors++;
-              }
-            }
-            if (data16.base !== undefined) {
-              let data19 = data16.base;
-              if (typeof data19 === 'string') {
-                if (data19.length > 1024 && func1(data19) > 1024) {
-                  const err39 = {
-                    instancePath: instancePath + '/render/flyte-core-values/base',
-                    schemaPath:
-                      '#/properties/render/properties/flyte-core-values/properties/base/maxLength',
-                    keyword: 'maxLength',
-                    params: { limit: 1024 },
-                    message: 'must NOT have more than 1024 characters',
-                    schema: 1024,
-                    parentSchema:
-                      schema43.properties.render.properties['flyte-core-values'].properties.base,
-                    data: data19,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err39];
-                  } else {
-                    vErrors.push(err39);
-                  }
-                  errors++;
-                }
-                if (data19.length < 2 && func1(data19) < 1) {
-                  const err40 = {
-                    instancePath: instancePath + '/render/flyte-core-values/base',
-                    schemaPath:
-                      '#/properties/render/properties/flyte-core-values/properties/base/minLength',
-                    keyword: 'minLength',
-                    params: { limit: 1 },
-                    message: 'must NOT have fewer than 1 characters',
-                    schema: 1,
-                    parentSchema:
-                      schema43.properties.render.properties['flyte-core-values'].properties.base,
-                    data: data19,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err40];
-                  } else {
-                    vErrors.push(err40);
-                  }
-                  errors++;
-                }
-              } else {
-                const err41 = {
-                  instancePath: instancePath + '/render/flyte-core-values/base',
-                  schemaPath:
-                    '#/properties/render/properties/flyte-core-values/properties/base/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                  schema:
-                    schema43.properties.render.properties['flyte-core-values'].properties.base.type,
-                  parentSchema:
-                    schema43.properties.render.properties['flyte-core-values'].properties.base,
-                  data: data19,
-                };
-                if (vErrors === null) {
-                  vErrors = [err41];
-                } else {
-                  vErrors.push(err41);
-                }
-                errors++;
-              }
-            }
-          } else {
-            const err42 = {
-              instancePath: instancePath + '/render/flyte-core-values',
-              schemaPath: '#/properties/render/properties/flyte-core-values/type',
-              keyword: 'type',
-              params: { type: 'object' },
-              message: 'must be object',
-              schema: schema43.properties.render.properties['flyte-core-values'].type,
-              parentSchema: schema43.properties.render.properties['flyte-core-values'],
-              data: data16,
-            };
-            if (vErrors === null) {
-              vErrors = [err42];
-            } else {
-              vErrors.push(err42);
-            }
-            errors++;
-          }
-        }
-        if (data15['union-cluster-pools'] !== undefined) {
-          let data20 = data15['union-cluster-pools'];
-          if (data20 && typeof data20 == 'object' && !Array.isArray(data20)) {
-            if (data20.path === undefined) {
-              const err43 = {
-                instancePath: instancePath + '/render/union-cluster-pools',
-                schemaPath: '#/properties/render/properties/union-cluster-pools/required',
-                keyword: 'required',
-                params: { missingProperty: 'path' },
-                message: "must have required property '" + 'path' + "'",
-                schema: schema43.properties.render.properties['union-cluster-pools'].required,
-                parentSchema: schema43.properties.render.properties['union-cluster-pools'],
-                data: data20,
-              };
-              if (vErrors === null) {
-                vErrors = [err43];
-              } else {
-                vErrors.push(err43);
-              }
-              errors++;
-            }
-            for (const key4 in data20) {
-              if (!(key4 === 'path')) {
-                const err44 = {
-                  instancePath: instancePath + '/render/union-cluster-pools',
-                  schemaPath:
-                    '#/properties/render/properties/union-cluster-pools/additionalProperties',
-                  keyword: 'additionalProperties',
-                  params: { additionalProperty: key4 },
-                  message: 'must NOT have additional properties',
-                  schema: false,
-                  parentSchema: schema43.properties.render.properties['union-cluster-pools'],
-                  data: data20,
+                  data: data21,
                 };
                 if (vErrors === null) {
                   vErrors = [err44];
@@ -10096,21 +10440,21 @@ function validate28(
                 errors++;
               }
             }
-            if (data20.path !== undefined) {
-              let data21 = data20.path;
-              if (typeof data21 === 'string') {
-                if (data21.length > 1024 && func1(data21) > 1024) {
+            if (data19.base !== undefined) {
+              let data22 = data19.base;
+              if (typeof data22 === 'string') {
+                if (data22.length > 1024 && func1(data22) > 1024) {
                   const err45 = {
-                    instancePath: instancePath + '/render/union-cluster-pools/path',
+                    instancePath: instancePath + '/render/flyte-core-values/base',
                     schemaPath:
-                      '#/properties/render/properties/union-cluster-pools/properties/path/maxLength',
+                      '#/properties/render/properties/flyte-core-values/properties/base/maxLength',
                     keyword: 'maxLength',
                     params: { limit: 1024 },
                     message: 'must NOT have more than 1024 characters',
                     schema: 1024,
                     parentSchema:
-                      schema43.properties.render.properties['union-cluster-pools'].properties.path,
-                    data: data21,
+                      schema43.properties.render.properties['flyte-core-values'].properties.base,
+                    data: data22,
                   };
                   if (vErrors === null) {
                     vErrors = [err45];
@@ -10119,18 +10463,18 @@ function validate28(
                   }
                   errors++;
                 }
-                if (data21.length < 2 && func1(data21) < 1) {
+                if (data22.length < 2 && func1(data22) < 1) {
                   const err46 = {
-                    instancePath: instancePath + '/render/union-cluster-pools/path',
+                    instancePath: instancePath + '/render/flyte-core-values/base',
                     schemaPath:
-                      '#/properties/render/properties/union-cluster-pools/properties/path/minLength',
+                      '#/properties/render/properties/flyte-core-values/properties/base/minLength',
                     keyword: 'minLength',
                     params: { limit: 1 },
                     message: 'must NOT have fewer than 1 characters',
                     schema: 1,
                     parentSchema:
-                      schema43.properties.render.properties['union-cluster-pools'].properties.path,
-                    data: data21,
+                      schema43.properties.render.properties['flyte-core-values'].properties.base,
+                    data: data22,
                   };
                   if (vErrors === null) {
                     vErrors = [err46];
@@ -10141,18 +10485,17 @@ function validate28(
                 }
               } else {
                 const err47 = {
-                  instancePath: instancePath + '/render/union-cluster-pools/path',
+                  instancePath: instancePath + '/render/flyte-core-values/base',
                   schemaPath:
-                    '#/properties/render/properties/union-cluster-pools/properties/path/type',
+                    '#/properties/render/properties/flyte-core-values/properties/base/type',
                   keyword: 'type',
                   params: { type: 'string' },
                   message: 'must be string',
                   schema:
-                    schema43.properties.render.properties['union-cluster-pools'].properties.path
-                      .type,
+                    schema43.properties.render.properties['flyte-core-values'].properties.base.type,
                   parentSchema:
-                    schema43.properties.render.properties['union-cluster-pools'].properties.path,
-                  data: data21,
+                    schema43.properties.render.properties['flyte-core-values'].properties.base,
+                  data: data22,
                 };
                 if (vErrors === null) {
                   vErrors = [err47];
@@ -10164,14 +10507,14 @@ function validate28(
             }
           } else {
             const err48 = {
-              instancePath: instancePath + '/render/union-cluster-pools',
-              schemaPath: '#/properties/render/properties/union-cluster-pools/type',
+              instancePath: instancePath + '/render/flyte-core-values',
+              schemaPath: '#/properties/render/properties/flyte-core-values/type',
               keyword: 'type',
               params: { type: 'object' },
               message: 'must be object',
-              schema: schema43.properties.render.properties['union-cluster-pools'].type,
-              parentSchema: schema43.properties.render.properties['union-cluster-pools'],
-              data: data20,
+              schema: schema43.properties.render.properties['flyte-core-values'].type,
+              parentSchema: schema43.properties.render.properties['flyte-core-values'],
+              data: data19,
             };
             if (vErrors === null) {
               vErrors = [err48];
@@ -10181,8 +10524,135 @@ function validate28(
             errors++;
           }
         }
+        if (data18['union-cluster-pools'] !== undefined) {
+          let data23 = data18['union-cluster-pools'];
+          if (data23 && typeof data23 == 'object' && !Array.isArray(data23)) {
+            if (data23.path === undefined) {
+              const err49 = {
+                instancePath: instancePath + '/render/union-cluster-pools',
+                schemaPath: '#/properties/render/properties/union-cluster-pools/required',
+                keyword: 'required',
+                params: { missingProperty: 'path' },
+                message: "must have required property '" + 'path' + "'",
+                schema: schema43.properties.render.properties['union-cluster-pools'].required,
+                parentSchema: schema43.properties.render.properties['union-cluster-pools'],
+                data: data23,
+              };
+              if (vErrors === null) {
+                vErrors = [err49];
+              } else {
+                vErrors.push(err49);
+              }
+              errors++;
+            }
+            for (const key5 in data23) {
+              if (!(key5 === 'path')) {
+                const err50 = {
+                  instancePath: instancePath + '/render/union-cluster-pools',
+                  schemaPath:
+                    '#/properties/render/properties/union-cluster-pools/additionalProperties',
+                  keyword: 'additionalProperties',
+                  params: { additionalProperty: key5 },
+                  message: 'must NOT have additional properties',
+                  schema: false,
+                  parentSchema: schema43.properties.render.properties['union-cluster-pools'],
+                  data: data23,
+                };
+                if (vErrors === null) {
+                  vErrors = [err50];
+                } else {
+                  vErrors.push(err50);
+                }
+                errors++;
+              }
+            }
+            if (data23.path !== undefined) {
+              let data24 = data23.path;
+              if (typeof data24 === 'string') {
+                if (data24.length > 1024 && func1(data24) > 1024) {
+                  const err51 = {
+                    instancePath: instancePath + '/render/union-cluster-pools/path',
+                    schemaPath:
+                      '#/properties/render/properties/union-cluster-pools/properties/path/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 1024 },
+                    message: 'must NOT have more than 1024 characters',
+                    schema: 1024,
+                    parentSchema:
+                      schema43.properties.render.properties['union-cluster-pools'].properties.path,
+                    data: data24,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err51];
+                  } else {
+                    vErrors.push(err51);
+                  }
+                  errors++;
+                }
+                if (data24.length < 2 && func1(data24) < 1) {
+                  const err52 = {
+                    instancePath: instancePath + '/render/union-cluster-pools/path',
+                    schemaPath:
+                      '#/properties/render/properties/union-cluster-pools/properties/path/minLength',
+                    keyword: 'minLength',
+                    params: { limit: 1 },
+                    message: 'must NOT have fewer than 1 characters',
+                    schema: 1,
+                    parentSchema:
+                      schema43.properties.render.properties['union-cluster-pools'].properties.path,
+                    data: data24,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err52];
+                  } else {
+                    vErrors.push(err52);
+                  }
+                  errors++;
+                }
+              } else {
+                const err53 = {
+                  instancePath: instancePath + '/render/union-cluster-pools/path',
+                  schemaPath:
+                    '#/properties/render/properties/union-cluster-pools/properties/path/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema:
+                    schema43.properties.render.properties['union-cluster-pools'].properties.path
+                      .type,
+                  parentSchema:
+                    schema43.properties.render.properties['union-cluster-pools'].properties.path,
+                  data: data24,
+                };
+                if (vErrors === null) {
+                  vErrors = [err53];
+                } else {
+                  vErrors.push(err53);
+                }
+                errors++;
+              }
+            }
+          } else {
+            const err54 = {
+              instancePath: instancePath + '/render/union-cluster-pools',
+              schemaPath: '#/properties/render/properties/union-cluster-pools/type',
+              keyword: 'type',
+              params: { type: 'object' },
+              message: 'must be object',
+              schema: schema43.properties.render.properties['union-cluster-pools'].type,
+              parentSchema: schema43.properties.render.properties['union-cluster-pools'],
+              data: data23,
+            };
+            if (vErrors === null) {
+              vErrors = [err54];
+            } else {
+              vErrors.push(err54);
+            }
+            errors++;
+          }
+        }
       } else {
-        const err49 = {
+        const err55 = {
           instancePath: instancePath + '/render',
           schemaPath: '#/properties/render/type',
           keyword: 'type',
@@ -10190,24 +10660,24 @@ function validate28(
           message: 'must be object',
           schema: schema43.properties.render.type,
           parentSchema: schema43.properties.render,
-          data: data15,
+          data: data18,
         };
         if (vErrors === null) {
-          vErrors = [err49];
+          vErrors = [err55];
         } else {
-          vErrors.push(err49);
+          vErrors.push(err55);
         }
         errors++;
       }
     }
     if (data.approvers !== undefined) {
-      let data22 = data.approvers;
-      if (data22 && typeof data22 == 'object' && !Array.isArray(data22)) {
-        for (const key5 in data22) {
-          const _errs48 = errors;
-          if (typeof key5 === 'string') {
-            if (key5.length > 63 && func1(key5) > 63) {
-              const err50 = {
+      let data25 = data.approvers;
+      if (data25 && typeof data25 == 'object' && !Array.isArray(data25)) {
+        for (const key6 in data25) {
+          const _errs55 = errors;
+          if (typeof key6 === 'string') {
+            if (key6.length > 63 && func1(key6) > 63) {
+              const err56 = {
                 instancePath: instancePath + '/approvers',
                 schemaPath: '#/properties/approvers/propertyNames/maxLength',
                 keyword: 'maxLength',
@@ -10215,18 +10685,18 @@ function validate28(
                 message: 'must NOT have more than 63 characters',
                 schema: 63,
                 parentSchema: schema43.properties.approvers.propertyNames,
-                data: key5,
-                propertyName: key5,
+                data: key6,
+                propertyName: key6,
               };
               if (vErrors === null) {
-                vErrors = [err50];
+                vErrors = [err56];
               } else {
-                vErrors.push(err50);
+                vErrors.push(err56);
               }
               errors++;
             }
-            if (!pattern41.test(key5)) {
-              const err51 = {
+            if (!pattern41.test(key6)) {
+              const err57 = {
                 instancePath: instancePath + '/approvers',
                 schemaPath: '#/properties/approvers/propertyNames/pattern',
                 keyword: 'pattern',
@@ -10234,73 +10704,73 @@ function validate28(
                 message: 'must match pattern "' + '^([*]|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$' + '"',
                 schema: '^([*]|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$',
                 parentSchema: schema43.properties.approvers.propertyNames,
-                data: key5,
-                propertyName: key5,
+                data: key6,
+                propertyName: key6,
               };
               if (vErrors === null) {
-                vErrors = [err51];
+                vErrors = [err57];
               } else {
-                vErrors.push(err51);
+                vErrors.push(err57);
               }
               errors++;
             }
           }
-          var valid16 = _errs48 === errors;
-          if (!valid16) {
-            const err52 = {
+          var valid17 = _errs55 === errors;
+          if (!valid17) {
+            const err58 = {
               instancePath: instancePath + '/approvers',
               schemaPath: '#/properties/approvers/propertyNames',
               keyword: 'propertyNames',
-              params: { propertyName: key5 },
+              params: { propertyName: key6 },
               message: 'property name must be valid',
               schema: schema43.properties.approvers.propertyNames,
               parentSchema: schema43.properties.approvers,
-              data: data22,
+              data: data25,
             };
             if (vErrors === null) {
-              vErrors = [err52];
+              vErrors = [err58];
             } else {
-              vErrors.push(err52);
+              vErrors.push(err58);
             }
             errors++;
           }
         }
-        for (const key6 in data22) {
-          let data23 = data22[key6];
-          const _errs51 = errors;
-          let valid18 = false;
+        for (const key7 in data25) {
+          let data26 = data25[key7];
+          const _errs58 = errors;
+          let valid19 = false;
           let passing0 = null;
-          const _errs52 = errors;
-          if (Array.isArray(data23)) {
-            if (data23.length > 100) {
-              const err53 = {
+          const _errs59 = errors;
+          if (Array.isArray(data26)) {
+            if (data26.length > 100) {
+              const err59 = {
                 instancePath:
-                  instancePath + '/approvers/' + key6.replace(/~/g, '~0').replace(/\//g, '~1'),
+                  instancePath + '/approvers/' + key7.replace(/~/g, '~0').replace(/\//g, '~1'),
                 schemaPath: '#/$defs/principals/maxItems',
                 keyword: 'maxItems',
                 params: { limit: 100 },
                 message: 'must NOT have more than 100 items',
                 schema: 100,
                 parentSchema: schema44,
-                data: data23,
+                data: data26,
               };
               if (vErrors === null) {
-                vErrors = [err53];
+                vErrors = [err59];
               } else {
-                vErrors.push(err53);
+                vErrors.push(err59);
               }
               errors++;
             }
-            const len4 = data23.length;
+            const len4 = data26.length;
             for (let i7 = 0; i7 < len4; i7++) {
-              let data24 = data23[i7];
-              if (typeof data24 === 'string') {
-                if (data24.length > 255 && func1(data24) > 255) {
-                  const err54 = {
+              let data27 = data26[i7];
+              if (typeof data27 === 'string') {
+                if (data27.length > 255 && func1(data27) > 255) {
+                  const err60 = {
                     instancePath:
                       instancePath +
                       '/approvers/' +
-                      key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      key7.replace(/~/g, '~0').replace(/\//g, '~1') +
                       '/' +
                       i7,
                     schemaPath: '#/$defs/principals/items/maxLength',
@@ -10309,21 +10779,21 @@ function validate28(
                     message: 'must NOT have more than 255 characters',
                     schema: 255,
                     parentSchema: schema44.items,
-                    data: data24,
+                    data: data27,
                   };
                   if (vErrors === null) {
-                    vErrors = [err54];
+                    vErrors = [err60];
                   } else {
-                    vErrors.push(err54);
+                    vErrors.push(err60);
                   }
                   errors++;
                 }
-                if (!pattern42.test(data24)) {
-                  const err55 = {
+                if (!pattern42.test(data27)) {
+                  const err61 = {
                     instancePath:
                       instancePath +
                       '/approvers/' +
-                      key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      key7.replace(/~/g, '~0').replace(/\//g, '~1') +
                       '/' +
                       i7,
                     schemaPath: '#/$defs/principals/items/pattern',
@@ -10339,21 +10809,21 @@ function validate28(
                     schema:
                       '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
                     parentSchema: schema44.items,
-                    data: data24,
+                    data: data27,
                   };
                   if (vErrors === null) {
-                    vErrors = [err55];
+                    vErrors = [err61];
                   } else {
-                    vErrors.push(err55);
+                    vErrors.push(err61);
                   }
                   errors++;
                 }
               } else {
-                const err56 = {
+                const err62 = {
                   instancePath:
                     instancePath +
                     '/approvers/' +
-                    key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    key7.replace(/~/g, '~0').replace(/\//g, '~1') +
                     '/' +
                     i7,
                   schemaPath: '#/$defs/principals/items/type',
@@ -10362,30 +10832,30 @@ function validate28(
                   message: 'must be string',
                   schema: schema44.items.type,
                   parentSchema: schema44.items,
-                  data: data24,
+                  data: data27,
                 };
                 if (vErrors === null) {
-                  vErrors = [err56];
+                  vErrors = [err62];
                 } else {
-                  vErrors.push(err56);
+                  vErrors.push(err62);
                 }
                 errors++;
               }
             }
-            let i8 = data23.length;
+            let i8 = data26.length;
             let j3;
             if (i8 > 1) {
               const indices1 = Object.create(null);
               for (; i8--;) {
-                let item1 = data23[i8];
+                let item1 = data26[i8];
                 if (typeof item1 !== 'string') {
                   continue;
                 }
                 if (typeof indices1[item1] == 'number') {
                   j3 = indices1[item1];
-                  const err57 = {
+                  const err63 = {
                     instancePath:
-                      instancePath + '/approvers/' + key6.replace(/~/g, '~0').replace(/\//g, '~1'),
+                      instancePath + '/approvers/' + key7.replace(/~/g, '~0').replace(/\//g, '~1'),
                     schemaPath: '#/$defs/principals/uniqueItems',
                     keyword: 'uniqueItems',
                     params: { i: i8, j: j3 },
@@ -10397,12 +10867,12 @@ function validate28(
                       ' are identical)',
                     schema: true,
                     parentSchema: schema44,
-                    data: data23,
+                    data: data26,
                   };
                   if (vErrors === null) {
-                    vErrors = [err57];
+                    vErrors = [err63];
                   } else {
-                    vErrors.push(err57);
+                    vErrors.push(err63);
                   }
                   errors++;
                   break;
@@ -10411,239 +10881,69 @@ function validate28(
               }
             }
           } else {
-            const err58 = {
+            const err64 = {
               instancePath:
-                instancePath + '/approvers/' + key6.replace(/~/g, '~0').replace(/\//g, '~1'),
+                instancePath + '/approvers/' + key7.replace(/~/g, '~0').replace(/\//g, '~1'),
               schemaPath: '#/$defs/principals/type',
               keyword: 'type',
               params: { type: 'array' },
               message: 'must be array',
               schema: schema44.type,
               parentSchema: schema44,
-              data: data23,
+              data: data26,
             };
             if (vErrors === null) {
-              vErrors = [err58];
+              vErrors = [err64];
             } else {
-              vErrors.push(err58);
+              vErrors.push(err64);
             }
             errors++;
           }
-          var _valid0 = _errs52 === errors;
+          var _valid0 = _errs59 === errors;
           if (_valid0) {
-            valid18 = true;
+            valid19 = true;
             passing0 = 0;
           }
-          const _errs57 = errors;
-          if (data23 && typeof data23 == 'object' && !Array.isArray(data23)) {
-            if (Object.keys(data23).length < 1) {
-              const err59 = {
+          const _errs64 = errors;
+          if (data26 && typeof data26 == 'object' && !Array.isArray(data26)) {
+            if (Object.keys(data26).length < 1) {
+              const err65 = {
                 instancePath:
-                  instancePath + '/approvers/' + key6.replace(/~/g, '~0').replace(/\//g, '~1'),
+                  instancePath + '/approvers/' + key7.replace(/~/g, '~0').replace(/\//g, '~1'),
                 schemaPath: '#/properties/approvers/additionalProperties/oneOf/1/minProperties',
                 keyword: 'minProperties',
                 params: { limit: 1 },
                 message: 'must NOT have fewer than 1 properties',
                 schema: 1,
                 parentSchema: schema43.properties.approvers.additionalProperties.oneOf[1],
-                data: data23,
+                data: data26,
               };
               if (vErrors === null) {
-                vErrors = [err59];
+                vErrors = [err65];
               } else {
-                vErrors.push(err59);
+                vErrors.push(err65);
               }
               errors++;
             }
-            for (const key7 in data23) {
+            for (const key8 in data26) {
               if (!(
-                key7 === '*' ||
-                key7 === 'approve' ||
-                key7 === 'sync' ||
-                key7 === 'suspend' ||
-                key7 === 'override'
+                key8 === '*' ||
+                key8 === 'approve' ||
+                key8 === 'sync' ||
+                key8 === 'suspend' ||
+                key8 === 'override'
               )) {
-                const err60 = {
+                const err66 = {
                   instancePath:
-                    instancePath + '/approvers/' + key6.replace(/~/g, '~0').replace(/\//g, '~1'),
+                    instancePath + '/approvers/' + key7.replace(/~/g, '~0').replace(/\//g, '~1'),
                   schemaPath:
                     '#/properties/approvers/additionalProperties/oneOf/1/additionalProperties',
                   keyword: 'additionalProperties',
-                  params: { additionalProperty: key7 },
+                  params: { additionalProperty: key8 },
                   message: 'must NOT have additional properties',
                   schema: false,
                   parentSchema: schema43.properties.approvers.additionalProperties.oneOf[1],
-                  data: data23,
-                };
-                if (vErrors === null) {
-                  vErrors = [err60];
-                } else {
-                  vErrors.push(err60);
-                }
-                errors++;
-              }
-            }
-            if (data23['*'] !== undefined) {
-              let data25 = data23['*'];
-              if (Array.isArray(data25)) {
-                if (data25.length > 100) {
-                  const err61 = {
-                    instancePath:
-                      instancePath +
-                      '/approvers/' +
-                      key6.replace(/~/g, '~0').replace(/\//g, '~1') +
-                      '/*',
-                    schemaPath: '#/$defs/principals/maxItems',
-                    keyword: 'maxItems',
-                    params: { limit: 100 },
-                    message: 'must NOT have more than 100 items',
-                    schema: 100,
-                    parentSchema: schema44,
-                    data: data25,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err61];
-                  } else {
-                    vErrors.push(err61);
-                  }
-                  errors++;
-                }
-                const len5 = data25.length;
-                for (let i9 = 0; i9 < len5; i9++) {
-                  let data26 = data25[i9];
-                  if (typeof data26 === 'string') {
-                    if (data26.length > 255 && func1(data26) > 255) {
-                      const err62 = {
-                        instancePath:
-                          instancePath +
-                          '/approvers/' +
-                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
-                          '/*/' +
-                          i9,
-                        schemaPath: '#/$defs/principals/items/maxLength',
-                        keyword: 'maxLength',
-                        params: { limit: 255 },
-                        message: 'must NOT have more than 255 characters',
-                        schema: 255,
-                        parentSchema: schema44.items,
-                        data: data26,
-                      };
-                      if (vErrors === null) {
-                        vErrors = [err62];
-                      } else {
-                        vErrors.push(err62);
-                      }
-                      errors++;
-                    }
-                    if (!pattern42.test(data26)) {
-                      const err63 = {
-                        instancePath:
-                          instancePath +
-                          '/approvers/' +
-                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
-                          '/*/' +
-                          i9,
-                        schemaPath: '#/$defs/principals/items/pattern',
-                        keyword: 'pattern',
-                        params: {
-                          pattern:
-                            '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
-                        },
-                        message:
-                          'must match pattern "' +
-                          '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$' +
-                          '"',
-                        schema:
-                          '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
-                        parentSchema: schema44.items,
-                        data: data26,
-                      };
-                      if (vErrors === null) {
-                        vErrors = [err63];
-                      } else {
-                        vErrors.push(err63);
-                      }
-                      errors++;
-                    }
-                  } else {
-                    const err64 = {
-                      instancePath:
-                        instancePath +
-                        '/approvers/' +
-                        key6.replace(/~/g, '~0').replace(/\//g, '~1') +
-                        '/*/' +
-                        i9,
-                      schemaPath: '#/$defs/principals/items/type',
-                      keyword: 'type',
-                      params: { type: 'string' },
-                      message: 'must be string',
-                      schema: schema44.items.type,
-                      parentSchema: schema44.items,
-                      data: data26,
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err64];
-                    } else {
-                      vErrors.push(err64);
-                    }
-                    errors++;
-                  }
-                }
-                let i10 = data25.length;
-                let j4;
-                if (i10 > 1) {
-                  const indices2 = Object.create(null);
-                  for (; i10--;) {
-                    let item2 = data25[i10];
-                    if (typeof item2 !== 'string') {
-                      continue;
-                    }
-                    if (typeof indices2[item2] == 'number') {
-                      j4 = indices2[item2];
-                      const err65 = {
-                        instancePath:
-                          instancePath +
-                          '/approvers/' +
-                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
-                          '/*',
-                        schemaPath: '#/$defs/principals/uniqueItems',
-                        keyword: 'uniqueItems',
-                        params: { i: i10, j: j4 },
-                        message:
-                          'must NOT have duplicate items (items ## ' +
-                          j4 +
-                          ' and ' +
-                          i10 +
-                          ' are identical)',
-                        schema: true,
-                        parentSchema: schema44,
-                        data: data25,
-                      };
-                      if (vErrors === null) {
-                        vErrors = [err65];
-                      } else {
-                        vErrors.push(err65);
-                      }
-                      errors++;
-                      break;
-                    }
-                    indices2[item2] = i10;
-                  }
-                }
-              } else {
-                const err66 = {
-                  instancePath:
-                    instancePath +
-                    '/approvers/' +
-                    key6.replace(/~/g, '~0').replace(/\//g, '~1') +
-                    '/*',
-                  schemaPath: '#/$defs/principals/type',
-                  keyword: 'type',
-                  params: { type: 'array' },
-                  message: 'must be array',
-                  schema: schema44.type,
-                  parentSchema: schema44,
-                  data: data25,
+                  data: data26,
                 };
                 if (vErrors === null) {
                   vErrors = [err66];
@@ -10653,23 +10953,23 @@ function validate28(
                 errors++;
               }
             }
-            if (data23.approve !== undefined) {
-              let data27 = data23.approve;
-              if (Array.isArray(data27)) {
-                if (data27.length > 100) {
+            if (data26['*'] !== undefined) {
+              let data28 = data26['*'];
+              if (Array.isArray(data28)) {
+                if (data28.length > 100) {
                   const err67 = {
                     instancePath:
                       instancePath +
                       '/approvers/' +
-                      key6.replace(/~/g, '~0').replace(/\//g, '~1') +
-                      '/approve',
+                      key7.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      '/*',
                     schemaPath: '#/$defs/principals/maxItems',
                     keyword: 'maxItems',
                     params: { limit: 100 },
                     message: 'must NOT have more than 100 items',
                     schema: 100,
                     parentSchema: schema44,
-                    data: data27,
+                    data: data28,
                   };
                   if (vErrors === null) {
                     vErrors = [err67];
@@ -10678,25 +10978,25 @@ function validate28(
                   }
                   errors++;
                 }
-                const len6 = data27.length;
-                for (let i11 = 0; i11 < len6; i11++) {
-                  let data28 = data27[i11];
-                  if (typeof data28 === 'string') {
-                    if (data28.length > 255 && func1(data28) > 255) {
+                const len5 = data28.length;
+                for (let i9 = 0; i9 < len5; i9++) {
+                  let data29 = data28[i9];
+                  if (typeof data29 === 'string') {
+                    if (data29.length > 255 && func1(data29) > 255) {
                       const err68 = {
                         instancePath:
                           instancePath +
                           '/approvers/' +
-                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
-                          '/approve/' +
-                          i11,
+                          key7.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/*/' +
+                          i9,
                         schemaPath: '#/$defs/principals/items/maxLength',
                         keyword: 'maxLength',
                         params: { limit: 255 },
                         message: 'must NOT have more than 255 characters',
                         schema: 255,
                         parentSchema: schema44.items,
-                        data: data28,
+                        data: data29,
                       };
                       if (vErrors === null) {
                         vErrors = [err68];
@@ -10705,14 +11005,14 @@ function validate28(
                       }
                       errors++;
                     }
-                    if (!pattern42.test(data28)) {
+                    if (!pattern42.test(data29)) {
                       const err69 = {
                         instancePath:
                           instancePath +
                           '/approvers/' +
-                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
-                          '/approve/' +
-                          i11,
+                          key7.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/*/' +
+                          i9,
                         schemaPath: '#/$defs/principals/items/pattern',
                         keyword: 'pattern',
                         params: {
@@ -10726,7 +11026,7 @@ function validate28(
                         schema:
                           '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
                         parentSchema: schema44.items,
-                        data: data28,
+                        data: data29,
                       };
                       if (vErrors === null) {
                         vErrors = [err69];
@@ -10740,16 +11040,16 @@ function validate28(
                       instancePath:
                         instancePath +
                         '/approvers/' +
-                        key6.replace(/~/g, '~0').replace(/\//g, '~1') +
-                        '/approve/' +
-                        i11,
+                        key7.replace(/~/g, '~0').replace(/\//g, '~1') +
+                        '/*/' +
+                        i9,
                       schemaPath: '#/$defs/principals/items/type',
                       keyword: 'type',
                       params: { type: 'string' },
                       message: 'must be string',
                       schema: schema44.items.type,
                       parentSchema: schema44.items,
-                      data: data28,
+                      data: data29,
                     };
                     if (vErrors === null) {
                       vErrors = [err70];
@@ -10759,35 +11059,35 @@ function validate28(
                     errors++;
                   }
                 }
-                let i12 = data27.length;
-                let j5;
-                if (i12 > 1) {
-                  const indices3 = Object.create(null);
-                  for (; i12--;) {
-                    let item3 = data27[i12];
-                    if (typeof item3 !== 'string') {
+                let i10 = data28.length;
+                let j4;
+                if (i10 > 1) {
+                  const indices2 = Object.create(null);
+                  for (; i10--;) {
+                    let item2 = data28[i10];
+                    if (typeof item2 !== 'string') {
                       continue;
                     }
-                    if (typeof indices3[item3] == 'number') {
-                      j5 = indices3[item3];
+                    if (typeof indices2[item2] == 'number') {
+                      j4 = indices2[item2];
                       const err71 = {
                         instancePath:
                           instancePath +
                           '/approvers/' +
-                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
-                          '/approve',
+                          key7.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/*',
                         schemaPath: '#/$defs/principals/uniqueItems',
                         keyword: 'uniqueItems',
-                        params: { i: i12, j: j5 },
+                        params: { i: i10, j: j4 },
                         message:
                           'must NOT have duplicate items (items ## ' +
-                          j5 +
+                          j4 +
                           ' and ' +
-                          i12 +
+                          i10 +
                           ' are identical)',
                         schema: true,
                         parentSchema: schema44,
-                        data: data27,
+                        data: data28,
                       };
                       if (vErrors === null) {
                         vErrors = [err71];
@@ -10797,7 +11097,7 @@ function validate28(
                       errors++;
                       break;
                     }
-                    indices3[item3] = i12;
+                    indices2[item2] = i10;
                   }
                 }
               } else {
@@ -10805,15 +11105,15 @@ function validate28(
                   instancePath:
                     instancePath +
                     '/approvers/' +
-                    key6.replace(/~/g, '~0').replace(/\//g, '~1') +
-                    '/approve',
+                    key7.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    '/*',
                   schemaPath: '#/$defs/principals/type',
                   keyword: 'type',
                   params: { type: 'array' },
                   message: 'must be array',
                   schema: schema44.type,
                   parentSchema: schema44,
-                  data: data27,
+                  data: data28,
                 };
                 if (vErrors === null) {
                   vErrors = [err72];
@@ -10823,23 +11123,23 @@ function validate28(
                 errors++;
               }
             }
-            if (data23.sync !== undefined) {
-              let data29 = data23.sync;
-              if (Array.isArray(data29)) {
-                if (data29.length > 100) {
+            if (data26.approve !== undefined) {
+              let data30 = data26.approve;
+              if (Array.isArray(data30)) {
+                if (data30.length > 100) {
                   const err73 = {
                     instancePath:
                       instancePath +
                       '/approvers/' +
-                      key6.replace(/~/g, '~0').replace(/\//g, '~1') +
-                      '/sync',
+                      key7.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      '/approve',
                     schemaPath: '#/$defs/principals/maxItems',
                     keyword: 'maxItems',
                     params: { limit: 100 },
                     message: 'must NOT have more than 100 items',
                     schema: 100,
                     parentSchema: schema44,
-                    data: data29,
+                    data: data30,
                   };
                   if (vErrors === null) {
                     vErrors = [err73];
@@ -10848,25 +11148,25 @@ function validate28(
                   }
                   errors++;
                 }
-                const len7 = data29.length;
-                for (let i13 = 0; i13 < len7; i13++) {
-                  let data30 = data29[i13];
-                  if (typeof data30 === 'string') {
-                    if (data30.length > 255 && func1(data30) > 255) {
+                const len6 = data30.length;
+                for (let i11 = 0; i11 < len6; i11++) {
+                  let data31 = data30[i11];
+                  if (typeof data31 === 'string') {
+                    if (data31.length > 255 && func1(data31) > 255) {
                       const err74 = {
                         instancePath:
                           instancePath +
                           '/approvers/' +
-                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
-                          '/sync/' +
-                          i13,
+                          key7.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/approve/' +
+                          i11,
                         schemaPath: '#/$defs/principals/items/maxLength',
                         keyword: 'maxLength',
                         params: { limit: 255 },
                         message: 'must NOT have more than 255 characters',
                         schema: 255,
                         parentSchema: schema44.items,
-                        data: data30,
+                        data: data31,
                       };
                       if (vErrors === null) {
                         vErrors = [err74];
@@ -10875,14 +11175,14 @@ function validate28(
                       }
                       errors++;
                     }
-                    if (!pattern42.test(data30)) {
+                    if (!pattern42.test(data31)) {
                       const err75 = {
                         instancePath:
                           instancePath +
                           '/approvers/' +
-                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
-                          '/sync/' +
-                          i13,
+                          key7.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/approve/' +
+                          i11,
                         schemaPath: '#/$defs/principals/items/pattern',
                         keyword: 'pattern',
                         params: {
@@ -10896,7 +11196,7 @@ function validate28(
                         schema:
                           '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
                         parentSchema: schema44.items,
-                        data: data30,
+                        data: data31,
                       };
                       if (vErrors === null) {
                         vErrors = [err75];
@@ -10910,16 +11210,16 @@ function validate28(
                       instancePath:
                         instancePath +
                         '/approvers/' +
-                        key6.replace(/~/g, '~0').replace(/\//g, '~1') +
-                        '/sync/' +
-                        i13,
+                        key7.replace(/~/g, '~0').replace(/\//g, '~1') +
+                        '/approve/' +
+                        i11,
                       schemaPath: '#/$defs/principals/items/type',
                       keyword: 'type',
                       params: { type: 'string' },
                       message: 'must be string',
                       schema: schema44.items.type,
                       parentSchema: schema44.items,
-                      data: data30,
+                      data: data31,
                     };
                     if (vErrors === null) {
                       vErrors = [err76];
@@ -10929,35 +11229,35 @@ function validate28(
                     errors++;
                   }
                 }
-                let i14 = data29.length;
-                let j6;
-                if (i14 > 1) {
-                  const indices4 = Object.create(null);
-                  for (; i14--;) {
-                    let item4 = data29[i14];
-                    if (typeof item4 !== 'string') {
+                let i12 = data30.length;
+                let j5;
+                if (i12 > 1) {
+                  const indices3 = Object.create(null);
+                  for (; i12--;) {
+                    let item3 = data30[i12];
+                    if (typeof item3 !== 'string') {
                       continue;
                     }
-                    if (typeof indices4[item4] == 'number') {
-                      j6 = indices4[item4];
+                    if (typeof indices3[item3] == 'number') {
+                      j5 = indices3[item3];
                       const err77 = {
                         instancePath:
                           instancePath +
                           '/approvers/' +
-                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
-                          '/sync',
+                          key7.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/approve',
                         schemaPath: '#/$defs/principals/uniqueItems',
                         keyword: 'uniqueItems',
-                        params: { i: i14, j: j6 },
+                        params: { i: i12, j: j5 },
                         message:
                           'must NOT have duplicate items (items ## ' +
-                          j6 +
+                          j5 +
                           ' and ' +
-                          i14 +
+                          i12 +
                           ' are identical)',
                         schema: true,
                         parentSchema: schema44,
-                        data: data29,
+                        data: data30,
                       };
                       if (vErrors === null) {
                         vErrors = [err77];
@@ -10967,7 +11267,7 @@ function validate28(
                       errors++;
                       break;
                     }
-                    indices4[item4] = i14;
+                    indices3[item3] = i12;
                   }
                 }
               } else {
@@ -10975,15 +11275,15 @@ function validate28(
                   instancePath:
                     instancePath +
                     '/approvers/' +
-                    key6.replace(/~/g, '~0').replace(/\//g, '~1') +
-                    '/sync',
+                    key7.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    '/approve',
                   schemaPath: '#/$defs/principals/type',
                   keyword: 'type',
                   params: { type: 'array' },
                   message: 'must be array',
                   schema: schema44.type,
                   parentSchema: schema44,
-                  data: data29,
+                  data: data30,
                 };
                 if (vErrors === null) {
                   vErrors = [err78];
@@ -10993,23 +11293,23 @@ function validate28(
                 errors++;
               }
             }
-            if (data23.suspend !== undefined) {
-              let data31 = data23.suspend;
-              if (Array.isArray(data31)) {
-                if (data31.length > 100) {
+            if (data26.sync !== undefined) {
+              let data32 = data26.sync;
+              if (Array.isArray(data32)) {
+                if (data32.length > 100) {
                   const err79 = {
                     instancePath:
                       instancePath +
                       '/approvers/' +
-                      key6.replace(/~/g, '~0').replace(/\//g, '~1') +
-                      '/suspend',
+                      key7.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      '/sync',
                     schemaPath: '#/$defs/principals/maxItems',
                     keyword: 'maxItems',
                     params: { limit: 100 },
                     message: 'must NOT have more than 100 items',
                     schema: 100,
                     parentSchema: schema44,
-                    data: data31,
+                    data: data32,
                   };
                   if (vErrors === null) {
                     vErrors = [err79];
@@ -11018,25 +11318,25 @@ function validate28(
                   }
                   errors++;
                 }
-                const len8 = data31.length;
-                for (let i15 = 0; i15 < len8; i15++) {
-                  let data32 = data31[i15];
-                  if (typeof data32 === 'string') {
-                    if (data32.length > 255 && func1(data32) > 255) {
+                const len7 = data32.length;
+                for (let i13 = 0; i13 < len7; i13++) {
+                  let data33 = data32[i13];
+                  if (typeof data33 === 'string') {
+                    if (data33.length > 255 && func1(data33) > 255) {
                       const err80 = {
                         instancePath:
                           instancePath +
                           '/approvers/' +
-                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
-                          '/suspend/' +
-                          i15,
+                          key7.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/sync/' +
+                          i13,
                         schemaPath: '#/$defs/principals/items/maxLength',
                         keyword: 'maxLength',
                         params: { limit: 255 },
                         message: 'must NOT have more than 255 characters',
                         schema: 255,
                         parentSchema: schema44.items,
-                        data: data32,
+                        data: data33,
                       };
                       if (vErrors === null) {
                         vErrors = [err80];
@@ -11045,14 +11345,14 @@ function validate28(
                       }
                       errors++;
                     }
-                    if (!pattern42.test(data32)) {
+                    if (!pattern42.test(data33)) {
                       const err81 = {
                         instancePath:
                           instancePath +
                           '/approvers/' +
-                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
-                          '/suspend/' +
-                          i15,
+                          key7.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/sync/' +
+                          i13,
                         schemaPath: '#/$defs/principals/items/pattern',
                         keyword: 'pattern',
                         params: {
@@ -11066,7 +11366,7 @@ function validate28(
                         schema:
                           '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
                         parentSchema: schema44.items,
-                        data: data32,
+                        data: data33,
                       };
                       if (vErrors === null) {
                         vErrors = [err81];
@@ -11080,16 +11380,16 @@ function validate28(
                       instancePath:
                         instancePath +
                         '/approvers/' +
-                        key6.replace(/~/g, '~0').replace(/\//g, '~1') +
-                        '/suspend/' +
-                        i15,
+                        key7.replace(/~/g, '~0').replace(/\//g, '~1') +
+                        '/sync/' +
+                        i13,
                       schemaPath: '#/$defs/principals/items/type',
                       keyword: 'type',
                       params: { type: 'string' },
                       message: 'must be string',
                       schema: schema44.items.type,
                       parentSchema: schema44.items,
-                      data: data32,
+                      data: data33,
                     };
                     if (vErrors === null) {
                       vErrors = [err82];
@@ -11099,22 +11399,192 @@ function validate28(
                     errors++;
                   }
                 }
-                let i16 = data31.length;
+                let i14 = data32.length;
+                let j6;
+                if (i14 > 1) {
+                  const indices4 = Object.create(null);
+                  for (; i14--;) {
+                    let item4 = data32[i14];
+                    if (typeof item4 !== 'string') {
+                      continue;
+                    }
+                    if (typeof indices4[item4] == 'number') {
+                      j6 = indices4[item4];
+                      const err83 = {
+                        instancePath:
+                          instancePath +
+                          '/approvers/' +
+                          key7.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/sync',
+                        schemaPath: '#/$defs/principals/uniqueItems',
+                        keyword: 'uniqueItems',
+                        params: { i: i14, j: j6 },
+                        message:
+                          'must NOT have duplicate items (items ## ' +
+                          j6 +
+                          ' and ' +
+                          i14 +
+                          ' are identical)',
+                        schema: true,
+                        parentSchema: schema44,
+                        data: data32,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err83];
+                      } else {
+                        vErrors.push(err83);
+                      }
+                      errors++;
+                      break;
+                    }
+                    indices4[item4] = i14;
+                  }
+                }
+              } else {
+                const err84 = {
+                  instancePath:
+                    instancePath +
+                    '/approvers/' +
+                    key7.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    '/sync',
+                  schemaPath: '#/$defs/principals/type',
+                  keyword: 'type',
+                  params: { type: 'array' },
+                  message: 'must be array',
+                  schema: schema44.type,
+                  parentSchema: schema44,
+                  data: data32,
+                };
+                if (vErrors === null) {
+                  vErrors = [err84];
+                } else {
+                  vErrors.push(err84);
+                }
+                errors++;
+              }
+            }
+            if (data26.suspend !== undefined) {
+              let data34 = data26.suspend;
+              if (Array.isArray(data34)) {
+                if (data34.length > 100) {
+                  const err85 = {
+                    instancePath:
+                      instancePath +
+                      '/approvers/' +
+                      key7.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      '/suspend',
+                    schemaPath: '#/$defs/principals/maxItems',
+                    keyword: 'maxItems',
+                    params: { limit: 100 },
+                    message: 'must NOT have more than 100 items',
+                    schema: 100,
+                    parentSchema: schema44,
+                    data: data34,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err85];
+                  } else {
+                    vErrors.push(err85);
+                  }
+                  errors++;
+                }
+                const len8 = data34.length;
+                for (let i15 = 0; i15 < len8; i15++) {
+                  let data35 = data34[i15];
+                  if (typeof data35 === 'string') {
+                    if (data35.length > 255 && func1(data35) > 255) {
+                      const err86 = {
+                        instancePath:
+                          instancePath +
+                          '/approvers/' +
+                          key7.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/suspend/' +
+                          i15,
+                        schemaPath: '#/$defs/principals/items/maxLength',
+                        keyword: 'maxLength',
+                        params: { limit: 255 },
+                        message: 'must NOT have more than 255 characters',
+                        schema: 255,
+                        parentSchema: schema44.items,
+                        data: data35,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err86];
+                      } else {
+                        vErrors.push(err86);
+                      }
+                      errors++;
+                    }
+                    if (!pattern42.test(data35)) {
+                      const err87 = {
+                        instancePath:
+                          instancePath +
+                          '/approvers/' +
+                          key7.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/suspend/' +
+                          i15,
+                        schemaPath: '#/$defs/principals/items/pattern',
+                        keyword: 'pattern',
+                        params: {
+                          pattern:
+                            '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
+                        },
+                        message:
+                          'must match pattern "' +
+                          '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$' +
+                          '"',
+                        schema:
+                          '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
+                        parentSchema: schema44.items,
+                        data: data35,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err87];
+                      } else {
+                        vErrors.push(err87);
+                      }
+                      errors++;
+                    }
+                  } else {
+                    const err88 = {
+                      instancePath:
+                        instancePath +
+                        '/approvers/' +
+                        key7.replace(/~/g, '~0').replace(/\//g, '~1') +
+                        '/suspend/' +
+                        i15,
+                      schemaPath: '#/$defs/principals/items/type',
+                      keyword: 'type',
+                      params: { type: 'string' },
+                      message: 'must be string',
+                      schema: schema44.items.type,
+                      parentSchema: schema44.items,
+                      data: data35,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err88];
+                    } else {
+                      vErrors.push(err88);
+                    }
+                    errors++;
+                  }
+                }
+                let i16 = data34.length;
                 let j7;
                 if (i16 > 1) {
                   const indices5 = Object.create(null);
                   for (; i16--;) {
-                    let item5 = data31[i16];
+                    let item5 = data34[i16];
                     if (typeof item5 !== 'string') {
                       continue;
                     }
                     if (typeof indices5[item5] == 'number') {
                       j7 = indices5[item5];
-                      const err83 = {
+                      const err89 = {
                         instancePath:
                           instancePath +
                           '/approvers/' +
-                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          key7.replace(/~/g, '~0').replace(/\//g, '~1') +
                           '/suspend',
                         schemaPath: '#/$defs/principals/uniqueItems',
                         keyword: 'uniqueItems',
@@ -11127,12 +11597,12 @@ function validate28(
                           ' are identical)',
                         schema: true,
                         parentSchema: schema44,
-                        data: data31,
+                        data: data34,
                       };
                       if (vErrors === null) {
-                        vErrors = [err83];
+                        vErrors = [err89];
                       } else {
-                        vErrors.push(err83);
+                        vErrors.push(err89);
                       }
                       errors++;
                       break;
@@ -11141,11 +11611,11 @@ function validate28(
                   }
                 }
               } else {
-                const err84 = {
+                const err90 = {
                   instancePath:
                     instancePath +
                     '/approvers/' +
-                    key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    key7.replace(/~/g, '~0').replace(/\//g, '~1') +
                     '/suspend',
                   schemaPath: '#/$defs/principals/type',
                   keyword: 'type',
@@ -11153,25 +11623,25 @@ function validate28(
                   message: 'must be array',
                   schema: schema44.type,
                   parentSchema: schema44,
-                  data: data31,
+                  data: data34,
                 };
                 if (vErrors === null) {
-                  vErrors = [err84];
+                  vErrors = [err90];
                 } else {
-                  vErrors.push(err84);
+                  vErrors.push(err90);
                 }
                 errors++;
               }
             }
-            if (data23.override !== undefined) {
-              let data33 = data23.override;
-              if (Array.isArray(data33)) {
-                if (data33.length > 100) {
-                  const err85 = {
+            if (data26.override !== undefined) {
+              let data36 = data26.override;
+              if (Array.isArray(data36)) {
+                if (data36.length > 100) {
+                  const err91 = {
                     instancePath:
                       instancePath +
                       '/approvers/' +
-                      key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      key7.replace(/~/g, '~0').replace(/\//g, '~1') +
                       '/override',
                     schemaPath: '#/$defs/principals/maxItems',
                     keyword: 'maxItems',
@@ -11179,25 +11649,25 @@ function validate28(
                     message: 'must NOT have more than 100 items',
                     schema: 100,
                     parentSchema: schema44,
-                    data: data33,
+                    data: data36,
                   };
                   if (vErrors === null) {
-                    vErrors = [err85];
+                    vErrors = [err91];
                   } else {
-                    vErrors.push(err85);
+                    vErrors.push(err91);
                   }
                   errors++;
                 }
-                const len9 = data33.length;
+                const len9 = data36.length;
                 for (let i17 = 0; i17 < len9; i17++) {
-                  let data34 = data33[i17];
-                  if (typeof data34 === 'string') {
-                    if (data34.length > 255 && func1(data34) > 255) {
-                      const err86 = {
+                  let data37 = data36[i17];
+                  if (typeof data37 === 'string') {
+                    if (data37.length > 255 && func1(data37) > 255) {
+                      const err92 = {
                         instancePath:
                           instancePath +
                           '/approvers/' +
-                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          key7.replace(/~/g, '~0').replace(/\//g, '~1') +
                           '/override/' +
                           i17,
                         schemaPath: '#/$defs/principals/items/maxLength',
@@ -11206,21 +11676,21 @@ function validate28(
                         message: 'must NOT have more than 255 characters',
                         schema: 255,
                         parentSchema: schema44.items,
-                        data: data34,
+                        data: data37,
                       };
                       if (vErrors === null) {
-                        vErrors = [err86];
+                        vErrors = [err92];
                       } else {
-                        vErrors.push(err86);
+                        vErrors.push(err92);
                       }
                       errors++;
                     }
-                    if (!pattern42.test(data34)) {
-                      const err87 = {
+                    if (!pattern42.test(data37)) {
+                      const err93 = {
                         instancePath:
                           instancePath +
                           '/approvers/' +
-                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          key7.replace(/~/g, '~0').replace(/\//g, '~1') +
                           '/override/' +
                           i17,
                         schemaPath: '#/$defs/principals/items/pattern',
@@ -11236,21 +11706,21 @@ function validate28(
                         schema:
                           '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
                         parentSchema: schema44.items,
-                        data: data34,
+                        data: data37,
                       };
                       if (vErrors === null) {
-                        vErrors = [err87];
+                        vErrors = [err93];
                       } else {
-                        vErrors.push(err87);
+                        vErrors.push(err93);
                       }
                       errors++;
                     }
                   } else {
-                    const err88 = {
+                    const err94 = {
                       instancePath:
                         instancePath +
                         '/approvers/' +
-                        key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                        key7.replace(/~/g, '~0').replace(/\//g, '~1') +
                         '/override/' +
                         i17,
                       schemaPath: '#/$defs/principals/items/type',
@@ -11259,32 +11729,32 @@ function validate28(
                       message: 'must be string',
                       schema: schema44.items.type,
                       parentSchema: schema44.items,
-                      data: data34,
+                      data: data37,
                     };
                     if (vErrors === null) {
-                      vErrors = [err88];
+                      vErrors = [err94];
                     } else {
-                      vErrors.push(err88);
+                      vErrors.push(err94);
                     }
                     errors++;
                   }
                 }
-                let i18 = data33.length;
+                let i18 = data36.length;
                 let j8;
                 if (i18 > 1) {
                   const indices6 = Object.create(null);
                   for (; i18--;) {
-                    let item6 = data33[i18];
+                    let item6 = data36[i18];
                     if (typeof item6 !== 'string') {
                       continue;
                     }
                     if (typeof indices6[item6] == 'number') {
                       j8 = indices6[item6];
-                      const err89 = {
+                      const err95 = {
                         instancePath:
                           instancePath +
                           '/approvers/' +
-                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          key7.replace(/~/g, '~0').replace(/\//g, '~1') +
                           '/override',
                         schemaPath: '#/$defs/principals/uniqueItems',
                         keyword: 'uniqueItems',
@@ -11297,12 +11767,12 @@ function validate28(
                           ' are identical)',
                         schema: true,
                         parentSchema: schema44,
-                        data: data33,
+                        data: data36,
                       };
                       if (vErrors === null) {
-                        vErrors = [err89];
+                        vErrors = [err95];
                       } else {
-                        vErrors.push(err89);
+                        vErrors.push(err95);
                       }
                       errors++;
                       break;
@@ -11311,11 +11781,11 @@ function validate28(
                   }
                 }
               } else {
-                const err90 = {
+                const err96 = {
                   instancePath:
                     instancePath +
                     '/approvers/' +
-                    key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    key7.replace(/~/g, '~0').replace(/\//g, '~1') +
                     '/override',
                   schemaPath: '#/$defs/principals/type',
                   keyword: 'type',
@@ -11323,68 +11793,68 @@ function validate28(
                   message: 'must be array',
                   schema: schema44.type,
                   parentSchema: schema44,
-                  data: data33,
+                  data: data36,
                 };
                 if (vErrors === null) {
-                  vErrors = [err90];
+                  vErrors = [err96];
                 } else {
-                  vErrors.push(err90);
+                  vErrors.push(err96);
                 }
                 errors++;
               }
             }
           } else {
-            const err91 = {
+            const err97 = {
               instancePath:
-                instancePath + '/approvers/' + key6.replace(/~/g, '~0').replace(/\//g, '~1'),
+                instancePath + '/approvers/' + key7.replace(/~/g, '~0').replace(/\//g, '~1'),
               schemaPath: '#/properties/approvers/additionalProperties/oneOf/1/type',
               keyword: 'type',
               params: { type: 'object' },
               message: 'must be object',
               schema: schema43.properties.approvers.additionalProperties.oneOf[1].type,
               parentSchema: schema43.properties.approvers.additionalProperties.oneOf[1],
-              data: data23,
+              data: data26,
             };
             if (vErrors === null) {
-              vErrors = [err91];
+              vErrors = [err97];
             } else {
-              vErrors.push(err91);
+              vErrors.push(err97);
             }
             errors++;
           }
-          var _valid0 = _errs57 === errors;
-          if (_valid0 && valid18) {
-            valid18 = false;
+          var _valid0 = _errs64 === errors;
+          if (_valid0 && valid19) {
+            valid19 = false;
             passing0 = [passing0, 1];
           } else {
             if (_valid0) {
-              valid18 = true;
+              valid19 = true;
               passing0 = 1;
             }
           }
-          if (!valid18) {
-            const err92 = {
+          if (!valid19) {
+            const err98 = {
               instancePath:
-                instancePath + '/approvers/' + key6.replace(/~/g, '~0').replace(/\//g, '~1'),
+                instancePath + '/approvers/' + key7.replace(/~/g, '~0').replace(/\//g, '~1'),
               schemaPath: '#/properties/approvers/additionalProperties/oneOf',
               keyword: 'oneOf',
               params: { passingSchemas: passing0 },
               message: 'must match exactly one schema in oneOf',
               schema: schema43.properties.approvers.additionalProperties.oneOf,
               parentSchema: schema43.properties.approvers.additionalProperties,
-              data: data23,
+              data: data26,
             };
             if (vErrors === null) {
-              vErrors = [err92];
+              vErrors = [err98];
             } else {
-              vErrors.push(err92);
+              vErrors.push(err98);
             }
             errors++;
           } else {
-            errors = _errs51;
+            errors = _errs58;
             if (vErrors !== null) {
-              if (_errs51) {
-                vErrors.length = _errs51;
+              if (_errs58) {
+                vErrors.length = _errs58;
               } else {
                 vErrors = null;
               }
@@ -11392,7 +11862,7 @@ function validate28(
           }
         }
       } else {
-        const err93 = {
+        const err99 = {
           instancePath: instancePath + '/approvers',
           schemaPath: '#/properties/approvers/type',
           keyword: 'type',
@@ -11400,24 +11870,24 @@ function validate28(
           message: 'must be object',
           schema: schema43.properties.approvers.type,
           parentSchema: schema43.properties.approvers,
-          data: data22,
+          data: data25,
         };
         if (vErrors === null) {
-          vErrors = [err93];
+          vErrors = [err99];
         } else {
-          vErrors.push(err93);
+          vErrors.push(err99);
         }
         errors++;
       }
     }
     if (data.environments !== undefined) {
-      let data35 = data.environments;
-      if (data35 && typeof data35 == 'object' && !Array.isArray(data35)) {
-        for (const key8 in data35) {
-          const _errs87 = errors;
-          if (typeof key8 === 'string') {
-            if (key8.length > 63 && func1(key8) > 63) {
-              const err94 = {
+      let data38 = data.environments;
+      if (data38 && typeof data38 == 'object' && !Array.isArray(data38)) {
+        for (const key9 in data38) {
+          const _errs94 = errors;
+          if (typeof key9 === 'string') {
+            if (key9.length > 63 && func1(key9) > 63) {
+              const err100 = {
                 instancePath: instancePath + '/environments',
                 schemaPath: '#/properties/environments/propertyNames/maxLength',
                 keyword: 'maxLength',
@@ -11425,18 +11895,18 @@ function validate28(
                 message: 'must NOT have more than 63 characters',
                 schema: 63,
                 parentSchema: schema43.properties.environments.propertyNames,
-                data: key8,
-                propertyName: key8,
+                data: key9,
+                propertyName: key9,
               };
               if (vErrors === null) {
-                vErrors = [err94];
+                vErrors = [err100];
               } else {
-                vErrors.push(err94);
+                vErrors.push(err100);
               }
               errors++;
             }
-            if (!pattern4.test(key8)) {
-              const err95 = {
+            if (!pattern4.test(key9)) {
+              const err101 = {
                 instancePath: instancePath + '/environments',
                 schemaPath: '#/properties/environments/propertyNames/pattern',
                 keyword: 'pattern',
@@ -11444,250 +11914,97 @@ function validate28(
                 message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
                 schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
                 parentSchema: schema43.properties.environments.propertyNames,
-                data: key8,
-                propertyName: key8,
+                data: key9,
+                propertyName: key9,
               };
               if (vErrors === null) {
-                vErrors = [err95];
+                vErrors = [err101];
               } else {
-                vErrors.push(err95);
+                vErrors.push(err101);
               }
               errors++;
             }
           }
-          var valid44 = _errs87 === errors;
-          if (!valid44) {
-            const err96 = {
+          var valid45 = _errs94 === errors;
+          if (!valid45) {
+            const err102 = {
               instancePath: instancePath + '/environments',
               schemaPath: '#/properties/environments/propertyNames',
               keyword: 'propertyNames',
-              params: { propertyName: key8 },
+              params: { propertyName: key9 },
               message: 'property name must be valid',
               schema: schema43.properties.environments.propertyNames,
               parentSchema: schema43.properties.environments,
-              data: data35,
+              data: data38,
             };
             if (vErrors === null) {
-              vErrors = [err96];
+              vErrors = [err102];
             } else {
-              vErrors.push(err96);
+              vErrors.push(err102);
             }
             errors++;
           }
         }
-        for (const key9 in data35) {
-          let data36 = data35[key9];
-          if (data36 && typeof data36 == 'object' && !Array.isArray(data36)) {
-            if (data36.controlPlane === undefined) {
-              const err97 = {
+        for (const key10 in data38) {
+          let data39 = data38[key10];
+          if (data39 && typeof data39 == 'object' && !Array.isArray(data39)) {
+            if (data39.controlPlane === undefined) {
+              const err103 = {
                 instancePath:
-                  instancePath + '/environments/' + key9.replace(/~/g, '~0').replace(/\//g, '~1'),
+                  instancePath + '/environments/' + key10.replace(/~/g, '~0').replace(/\//g, '~1'),
                 schemaPath: '#/properties/environments/additionalProperties/required',
                 keyword: 'required',
                 params: { missingProperty: 'controlPlane' },
                 message: "must have required property '" + 'controlPlane' + "'",
                 schema: schema43.properties.environments.additionalProperties.required,
                 parentSchema: schema43.properties.environments.additionalProperties,
-                data: data36,
+                data: data39,
               };
               if (vErrors === null) {
-                vErrors = [err97];
+                vErrors = [err103];
               } else {
-                vErrors.push(err97);
+                vErrors.push(err103);
               }
               errors++;
             }
-            if (data36.folders === undefined) {
-              const err98 = {
+            if (data39.folders === undefined) {
+              const err104 = {
                 instancePath:
-                  instancePath + '/environments/' + key9.replace(/~/g, '~0').replace(/\//g, '~1'),
+                  instancePath + '/environments/' + key10.replace(/~/g, '~0').replace(/\//g, '~1'),
                 schemaPath: '#/properties/environments/additionalProperties/required',
                 keyword: 'required',
                 params: { missingProperty: 'folders' },
                 message: "must have required property '" + 'folders' + "'",
                 schema: schema43.properties.environments.additionalProperties.required,
                 parentSchema: schema43.properties.environments.additionalProperties,
-                data: data36,
+                data: data39,
               };
               if (vErrors === null) {
-                vErrors = [err98];
+                vErrors = [err104];
               } else {
-                vErrors.push(err98);
+                vErrors.push(err104);
               }
               errors++;
             }
-            for (const key10 in data36) {
+            for (const key11 in data39) {
               if (
                 !func23.call(
                   schema43.properties.environments.additionalProperties.properties,
-                  key10,
+                  key11,
                 )
               ) {
-                const err99 = {
-                  instancePath:
-                    instancePath + '/environments/' + key9.replace(/~/g, '~0').replace(/\//g, '~1'),
-                  schemaPath: '#/properties/environments/additionalProperties/additionalProperties',
-                  keyword: 'additionalProperties',
-                  params: { additionalProperty: key10 },
-                  message: 'must NOT have additional properties',
-                  schema: false,
-                  parentSchema: schema43.properties.environments.additionalProperties,
-                  data: data36,
-                };
-                if (vErrors === null) {
-                  vErrors = [err99];
-                } else {
-                  vErrors.push(err99);
-                }
-                errors++;
-              }
-            }
-            if (data36.controlPlane !== undefined) {
-              let data37 = data36.controlPlane;
-              if (typeof data37 === 'string') {
-                if (data37.length > 2048 && func1(data37) > 2048) {
-                  const err100 = {
-                    instancePath:
-                      instancePath +
-                      '/environments/' +
-                      key9.replace(/~/g, '~0').replace(/\//g, '~1') +
-                      '/controlPlane',
-                    schemaPath:
-                      '#/properties/environments/additionalProperties/properties/controlPlane/maxLength',
-                    keyword: 'maxLength',
-                    params: { limit: 2048 },
-                    message: 'must NOT have more than 2048 characters',
-                    schema: 2048,
-                    parentSchema:
-                      schema43.properties.environments.additionalProperties.properties.controlPlane,
-                    data: data37,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err100];
-                  } else {
-                    vErrors.push(err100);
-                  }
-                  errors++;
-                }
-                if (data37.length < 2 && func1(data37) < 1) {
-                  const err101 = {
-                    instancePath:
-                      instancePath +
-                      '/environments/' +
-                      key9.replace(/~/g, '~0').replace(/\//g, '~1') +
-                      '/controlPlane',
-                    schemaPath:
-                      '#/properties/environments/additionalProperties/properties/controlPlane/minLength',
-                    keyword: 'minLength',
-                    params: { limit: 1 },
-                    message: 'must NOT have fewer than 1 characters',
-                    schema: 1,
-                    parentSchema:
-                      schema43.properties.environments.additionalProperties.properties.controlPlane,
-                    data: data37,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err101];
-                  } else {
-                    vErrors.push(err101);
-                  }
-                  errors++;
-                }
-              } else {
-                const err102 = {
-                  instancePath:
-                    instancePath +
-                    '/environments/' +
-                    key9.replace(/~/g, '~0').replace(/\//g, '~1') +
-                    '/controlPlane',
-                  schemaPath:
-                    '#/properties/environments/additionalProperties/properties/controlPlane/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                  schema:
-                    schema43.properties.environments.additionalProperties.properties.controlPlane
-                      .type,
-                  parentSchema:
-                    schema43.properties.environments.additionalProperties.properties.controlPlane,
-                  data: data37,
-                };
-                if (vErrors === null) {
-                  vErrors = [err102];
-                } else {
-                  vErrors.push(err102);
-                }
-                errors++;
-              }
-            }
-            if (data36.tokenFile !== undefined) {
-              let data38 = data36.tokenFile;
-              if (typeof data38 === 'string') {
-                if (data38.length > 1024 && func1(data38) > 1024) {
-                  const err103 = {
-                    instancePath:
-                      instancePath +
-                      '/environments/' +
-                      key9.replace(/~/g, '~0').replace(/\//g, '~1') +
-                      '/tokenFile',
-                    schemaPath:
-                      '#/properties/environments/additionalProperties/properties/tokenFile/maxLength',
-                    keyword: 'maxLength',
-                    params: { limit: 1024 },
-                    message: 'must NOT have more than 1024 characters',
-                    schema: 1024,
-                    parentSchema:
-                      schema43.properties.environments.additionalProperties.properties.tokenFile,
-                    data: data38,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err103];
-                  } else {
-                    vErrors.push(err103);
-                  }
-                  errors++;
-                }
-                if (data38.length < 2 && func1(data38) < 1) {
-                  const err104 = {
-                    instancePath:
-                      instancePath +
-                      '/environments/' +
-                      key9.replace(/~/g, '~0').replace(/\//g, '~1') +
-                      '/tokenFile',
-                    schemaPath:
-                      '#/properties/environments/additionalProperties/properties/tokenFile/minLength',
-                    keyword: 'minLength',
-                    params: { limit: 1 },
-                    message: 'must NOT have fewer than 1 characters',
-                    schema: 1,
-                    parentSchema:
-                      schema43.properties.environments.additionalProperties.properties.tokenFile,
-                    data: data38,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err104];
-                  } else {
-                    vErrors.push(err104);
-                  }
-                  errors++;
-                }
-              } else {
                 const err105 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
-                    key9.replace(/~/g, '~0').replace(/\//g, '~1') +
-                    '/tokenFile',
-                  schemaPath:
-                    '#/properties/environments/additionalProperties/properties/tokenFile/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                  schema:
-                    schema43.properties.environments.additionalProperties.properties.tokenFile.type,
-                  parentSchema:
-                    schema43.properties.environments.additionalProperties.properties.tokenFile,
-                  data: data38,
+                    key10.replace(/~/g, '~0').replace(/\//g, '~1'),
+                  schemaPath: '#/properties/environments/additionalProperties/additionalProperties',
+                  keyword: 'additionalProperties',
+                  params: { additionalProperty: key11 },
+                  message: 'must NOT have additional properties',
+                  schema: false,
+                  parentSchema: schema43.properties.environments.additionalProperties,
+                  data: data39,
                 };
                 if (vErrors === null) {
                   vErrors = [err105];
@@ -11697,25 +12014,25 @@ function validate28(
                 errors++;
               }
             }
-            if (data36.apiKeyFile !== undefined) {
-              let data39 = data36.apiKeyFile;
-              if (typeof data39 === 'string') {
-                if (data39.length > 1024 && func1(data39) > 1024) {
+            if (data39.controlPlane !== undefined) {
+              let data40 = data39.controlPlane;
+              if (typeof data40 === 'string') {
+                if (data40.length > 2048 && func1(data40) > 2048) {
                   const err106 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
-                      key9.replace(/~/g, '~0').replace(/\//g, '~1') +
-                      '/apiKeyFile',
+                      key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      '/controlPlane',
                     schemaPath:
-                      '#/properties/environments/additionalProperties/properties/apiKeyFile/maxLength',
+                      '#/properties/environments/additionalProperties/properties/controlPlane/maxLength',
                     keyword: 'maxLength',
-                    params: { limit: 1024 },
-                    message: 'must NOT have more than 1024 characters',
-                    schema: 1024,
+                    params: { limit: 2048 },
+                    message: 'must NOT have more than 2048 characters',
+                    schema: 2048,
                     parentSchema:
-                      schema43.properties.environments.additionalProperties.properties.apiKeyFile,
-                    data: data39,
+                      schema43.properties.environments.additionalProperties.properties.controlPlane,
+                    data: data40,
                   };
                   if (vErrors === null) {
                     vErrors = [err106];
@@ -11724,22 +12041,22 @@ function validate28(
                   }
                   errors++;
                 }
-                if (data39.length < 2 && func1(data39) < 1) {
+                if (data40.length < 2 && func1(data40) < 1) {
                   const err107 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
-                      key9.replace(/~/g, '~0').replace(/\//g, '~1') +
-                      '/apiKeyFile',
+                      key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      '/controlPlane',
                     schemaPath:
-                      '#/properties/environments/additionalProperties/properties/apiKeyFile/minLength',
+                      '#/properties/environments/additionalProperties/properties/controlPlane/minLength',
                     keyword: 'minLength',
                     params: { limit: 1 },
                     message: 'must NOT have fewer than 1 characters',
                     schema: 1,
                     parentSchema:
-                      schema43.properties.environments.additionalProperties.properties.apiKeyFile,
-                    data: data39,
+                      schema43.properties.environments.additionalProperties.properties.controlPlane,
+                    data: data40,
                   };
                   if (vErrors === null) {
                     vErrors = [err107];
@@ -11753,7 +12070,162 @@ function validate28(
                   instancePath:
                     instancePath +
                     '/environments/' +
-                    key9.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    '/controlPlane',
+                  schemaPath:
+                    '#/properties/environments/additionalProperties/properties/controlPlane/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema:
+                    schema43.properties.environments.additionalProperties.properties.controlPlane
+                      .type,
+                  parentSchema:
+                    schema43.properties.environments.additionalProperties.properties.controlPlane,
+                  data: data40,
+                };
+                if (vErrors === null) {
+                  vErrors = [err108];
+                } else {
+                  vErrors.push(err108);
+                }
+                errors++;
+              }
+            }
+            if (data39.tokenFile !== undefined) {
+              let data41 = data39.tokenFile;
+              if (typeof data41 === 'string') {
+                if (data41.length > 1024 && func1(data41) > 1024) {
+                  const err109 = {
+                    instancePath:
+                      instancePath +
+                      '/environments/' +
+                      key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      '/tokenFile',
+                    schemaPath:
+                      '#/properties/environments/additionalProperties/properties/tokenFile/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 1024 },
+                    message: 'must NOT have more than 1024 characters',
+                    schema: 1024,
+                    parentSchema:
+                      schema43.properties.environments.additionalProperties.properties.tokenFile,
+                    data: data41,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err109];
+                  } else {
+                    vErrors.push(err109);
+                  }
+                  errors++;
+                }
+                if (data41.length < 2 && func1(data41) < 1) {
+                  const err110 = {
+                    instancePath:
+                      instancePath +
+                      '/environments/' +
+                      key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      '/tokenFile',
+                    schemaPath:
+                      '#/properties/environments/additionalProperties/properties/tokenFile/minLength',
+                    keyword: 'minLength',
+                    params: { limit: 1 },
+                    message: 'must NOT have fewer than 1 characters',
+                    schema: 1,
+                    parentSchema:
+                      schema43.properties.environments.additionalProperties.properties.tokenFile,
+                    data: data41,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err110];
+                  } else {
+                    vErrors.push(err110);
+                  }
+                  errors++;
+                }
+              } else {
+                const err111 = {
+                  instancePath:
+                    instancePath +
+                    '/environments/' +
+                    key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    '/tokenFile',
+                  schemaPath:
+                    '#/properties/environments/additionalProperties/properties/tokenFile/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema:
+                    schema43.properties.environments.additionalProperties.properties.tokenFile.type,
+                  parentSchema:
+                    schema43.properties.environments.additionalProperties.properties.tokenFile,
+                  data: data41,
+                };
+                if (vErrors === null) {
+                  vErrors = [err111];
+                } else {
+                  vErrors.push(err111);
+                }
+                errors++;
+              }
+            }
+            if (data39.apiKeyFile !== undefined) {
+              let data42 = data39.apiKeyFile;
+              if (typeof data42 === 'string') {
+                if (data42.length > 1024 && func1(data42) > 1024) {
+                  const err112 = {
+                    instancePath:
+                      instancePath +
+                      '/environments/' +
+                      key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      '/apiKeyFile',
+                    schemaPath:
+                      '#/properties/environments/additionalProperties/properties/apiKeyFile/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 1024 },
+                    message: 'must NOT have more than 1024 characters',
+                    schema: 1024,
+                    parentSchema:
+                      schema43.properties.environments.additionalProperties.properties.apiKeyFile,
+                    data: data42,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err112];
+                  } else {
+                    vErrors.push(err112);
+                  }
+                  errors++;
+                }
+                if (data42.length < 2 && func1(data42) < 1) {
+                  const err113 = {
+                    instancePath:
+                      instancePath +
+                      '/environments/' +
+                      key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      '/apiKeyFile',
+                    schemaPath:
+                      '#/properties/environments/additionalProperties/properties/apiKeyFile/minLength',
+                    keyword: 'minLength',
+                    params: { limit: 1 },
+                    message: 'must NOT have fewer than 1 characters',
+                    schema: 1,
+                    parentSchema:
+                      schema43.properties.environments.additionalProperties.properties.apiKeyFile,
+                    data: data42,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err113];
+                  } else {
+                    vErrors.push(err113);
+                  }
+                  errors++;
+                }
+              } else {
+                const err114 = {
+                  instancePath:
+                    instancePath +
+                    '/environments/' +
+                    key10.replace(/~/g, '~0').replace(/\//g, '~1') +
                     '/apiKeyFile',
                   schemaPath:
                     '#/properties/environments/additionalProperties/properties/apiKeyFile/type',
@@ -11765,25 +12237,25 @@ function validate28(
                       .type,
                   parentSchema:
                     schema43.properties.environments.additionalProperties.properties.apiKeyFile,
-                  data: data39,
+                  data: data42,
                 };
                 if (vErrors === null) {
-                  vErrors = [err108];
+                  vErrors = [err114];
                 } else {
-                  vErrors.push(err108);
+                  vErrors.push(err114);
                 }
                 errors++;
               }
             }
-            if (data36.folders !== undefined) {
-              let data40 = data36.folders;
-              if (Array.isArray(data40)) {
-                if (data40.length < 1) {
-                  const err109 = {
+            if (data39.folders !== undefined) {
+              let data43 = data39.folders;
+              if (Array.isArray(data43)) {
+                if (data43.length < 1) {
+                  const err115 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
-                      key9.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      key10.replace(/~/g, '~0').replace(/\//g, '~1') +
                       '/folders',
                     schemaPath:
                       '#/properties/environments/additionalProperties/properties/folders/minItems',
@@ -11793,25 +12265,25 @@ function validate28(
                     schema: 1,
                     parentSchema:
                       schema43.properties.environments.additionalProperties.properties.folders,
-                    data: data40,
+                    data: data43,
                   };
                   if (vErrors === null) {
-                    vErrors = [err109];
+                    vErrors = [err115];
                   } else {
-                    vErrors.push(err109);
+                    vErrors.push(err115);
                   }
                   errors++;
                 }
-                const len10 = data40.length;
+                const len10 = data43.length;
                 for (let i19 = 0; i19 < len10; i19++) {
-                  let data41 = data40[i19];
-                  if (typeof data41 === 'string') {
-                    if (data41.length > 1024 && func1(data41) > 1024) {
-                      const err110 = {
+                  let data44 = data43[i19];
+                  if (typeof data44 === 'string') {
+                    if (data44.length > 1024 && func1(data44) > 1024) {
+                      const err116 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
-                          key9.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          key10.replace(/~/g, '~0').replace(/\//g, '~1') +
                           '/folders/' +
                           i19,
                         schemaPath:
@@ -11823,21 +12295,21 @@ function validate28(
                         parentSchema:
                           schema43.properties.environments.additionalProperties.properties.folders
                             .items,
-                        data: data41,
+                        data: data44,
                       };
                       if (vErrors === null) {
-                        vErrors = [err110];
+                        vErrors = [err116];
                       } else {
-                        vErrors.push(err110);
+                        vErrors.push(err116);
                       }
                       errors++;
                     }
-                    if (data41.length < 2 && func1(data41) < 1) {
-                      const err111 = {
+                    if (data44.length < 2 && func1(data44) < 1) {
+                      const err117 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
-                          key9.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          key10.replace(/~/g, '~0').replace(/\//g, '~1') +
                           '/folders/' +
                           i19,
                         schemaPath:
@@ -11849,21 +12321,21 @@ function validate28(
                         parentSchema:
                           schema43.properties.environments.additionalProperties.properties.folders
                             .items,
-                        data: data41,
+                        data: data44,
                       };
                       if (vErrors === null) {
-                        vErrors = [err111];
+                        vErrors = [err117];
                       } else {
-                        vErrors.push(err111);
+                        vErrors.push(err117);
                       }
                       errors++;
                     }
                   } else {
-                    const err112 = {
+                    const err118 = {
                       instancePath:
                         instancePath +
                         '/environments/' +
-                        key9.replace(/~/g, '~0').replace(/\//g, '~1') +
+                        key10.replace(/~/g, '~0').replace(/\//g, '~1') +
                         '/folders/' +
                         i19,
                       schemaPath:
@@ -11877,32 +12349,32 @@ function validate28(
                       parentSchema:
                         schema43.properties.environments.additionalProperties.properties.folders
                           .items,
-                      data: data41,
+                      data: data44,
                     };
                     if (vErrors === null) {
-                      vErrors = [err112];
+                      vErrors = [err118];
                     } else {
-                      vErrors.push(err112);
+                      vErrors.push(err118);
                     }
                     errors++;
                   }
                 }
-                let i20 = data40.length;
+                let i20 = data43.length;
                 let j9;
                 if (i20 > 1) {
                   const indices7 = Object.create(null);
                   for (; i20--;) {
-                    let item7 = data40[i20];
+                    let item7 = data43[i20];
                     if (typeof item7 !== 'string') {
                       continue;
                     }
                     if (typeof indices7[item7] == 'number') {
                       j9 = indices7[item7];
-                      const err113 = {
+                      const err119 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
-                          key9.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          key10.replace(/~/g, '~0').replace(/\//g, '~1') +
                           '/folders',
                         schemaPath:
                           '#/properties/environments/additionalProperties/properties/folders/uniqueItems',
@@ -11917,12 +12389,12 @@ function validate28(
                         schema: true,
                         parentSchema:
                           schema43.properties.environments.additionalProperties.properties.folders,
-                        data: data40,
+                        data: data43,
                       };
                       if (vErrors === null) {
-                        vErrors = [err113];
+                        vErrors = [err119];
                       } else {
-                        vErrors.push(err113);
+                        vErrors.push(err119);
                       }
                       errors++;
                       break;
@@ -11931,11 +12403,11 @@ function validate28(
                   }
                 }
               } else {
-                const err114 = {
+                const err120 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
-                    key9.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    key10.replace(/~/g, '~0').replace(/\//g, '~1') +
                     '/folders',
                   schemaPath:
                     '#/properties/environments/additionalProperties/properties/folders/type',
@@ -11946,29 +12418,29 @@ function validate28(
                     schema43.properties.environments.additionalProperties.properties.folders.type,
                   parentSchema:
                     schema43.properties.environments.additionalProperties.properties.folders,
-                  data: data40,
+                  data: data43,
                 };
                 if (vErrors === null) {
-                  vErrors = [err114];
+                  vErrors = [err120];
                 } else {
-                  vErrors.push(err114);
+                  vErrors.push(err120);
                 }
                 errors++;
               }
             }
-            if (data36.patches !== undefined) {
-              let data42 = data36.patches;
-              if (Array.isArray(data42)) {
-                const len11 = data42.length;
+            if (data39.patches !== undefined) {
+              let data45 = data39.patches;
+              if (Array.isArray(data45)) {
+                const len11 = data45.length;
                 for (let i21 = 0; i21 < len11; i21++) {
-                  let data43 = data42[i21];
-                  if (typeof data43 === 'string') {
-                    if (data43.length > 1024 && func1(data43) > 1024) {
-                      const err115 = {
+                  let data46 = data45[i21];
+                  if (typeof data46 === 'string') {
+                    if (data46.length > 1024 && func1(data46) > 1024) {
+                      const err121 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
-                          key9.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          key10.replace(/~/g, '~0').replace(/\//g, '~1') +
                           '/patches/' +
                           i21,
                         schemaPath:
@@ -11980,21 +12452,21 @@ function validate28(
                         parentSchema:
                           schema43.properties.environments.additionalProperties.properties.patches
                             .items,
-                        data: data43,
+                        data: data46,
                       };
                       if (vErrors === null) {
-                        vErrors = [err115];
+                        vErrors = [err121];
                       } else {
-                        vErrors.push(err115);
+                        vErrors.push(err121);
                       }
                       errors++;
                     }
-                    if (data43.length < 2 && func1(data43) < 1) {
-                      const err116 = {
+                    if (data46.length < 2 && func1(data46) < 1) {
+                      const err122 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
-                          key9.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          key10.replace(/~/g, '~0').replace(/\//g, '~1') +
                           '/patches/' +
                           i21,
                         schemaPath:
@@ -12006,21 +12478,21 @@ function validate28(
                         parentSchema:
                           schema43.properties.environments.additionalProperties.properties.patches
                             .items,
-                        data: data43,
+                        data: data46,
                       };
                       if (vErrors === null) {
-                        vErrors = [err116];
+                        vErrors = [err122];
                       } else {
-                        vErrors.push(err116);
+                        vErrors.push(err122);
                       }
                       errors++;
                     }
                   } else {
-                    const err117 = {
+                    const err123 = {
                       instancePath:
                         instancePath +
                         '/environments/' +
-                        key9.replace(/~/g, '~0').replace(/\//g, '~1') +
+                        key10.replace(/~/g, '~0').replace(/\//g, '~1') +
                         '/patches/' +
                         i21,
                       schemaPath:
@@ -12034,32 +12506,32 @@ function validate28(
                       parentSchema:
                         schema43.properties.environments.additionalProperties.properties.patches
                           .items,
-                      data: data43,
+                      data: data46,
                     };
                     if (vErrors === null) {
-                      vErrors = [err117];
+                      vErrors = [err123];
                     } else {
-                      vErrors.push(err117);
+                      vErrors.push(err123);
                     }
                     errors++;
                   }
                 }
-                let i22 = data42.length;
+                let i22 = data45.length;
                 let j10;
                 if (i22 > 1) {
                   const indices8 = Object.create(null);
                   for (; i22--;) {
-                    let item8 = data42[i22];
+                    let item8 = data45[i22];
                     if (typeof item8 !== 'string') {
                       continue;
                     }
                     if (typeof indices8[item8] == 'number') {
                       j10 = indices8[item8];
-                      const err118 = {
+                      const err124 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
-                          key9.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          key10.replace(/~/g, '~0').replace(/\//g, '~1') +
                           '/patches',
                         schemaPath:
                           '#/properties/environments/additionalProperties/properties/patches/uniqueItems',
@@ -12074,12 +12546,12 @@ function validate28(
                         schema: true,
                         parentSchema:
                           schema43.properties.environments.additionalProperties.properties.patches,
-                        data: data42,
+                        data: data45,
                       };
                       if (vErrors === null) {
-                        vErrors = [err118];
+                        vErrors = [err124];
                       } else {
-                        vErrors.push(err118);
+                        vErrors.push(err124);
                       }
                       errors++;
                       break;
@@ -12088,11 +12560,11 @@ function validate28(
                   }
                 }
               } else {
-                const err119 = {
+                const err125 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
-                    key9.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    key10.replace(/~/g, '~0').replace(/\//g, '~1') +
                     '/patches',
                   schemaPath:
                     '#/properties/environments/additionalProperties/properties/patches/type',
@@ -12103,24 +12575,24 @@ function validate28(
                     schema43.properties.environments.additionalProperties.properties.patches.type,
                   parentSchema:
                     schema43.properties.environments.additionalProperties.properties.patches,
-                  data: data42,
+                  data: data45,
                 };
                 if (vErrors === null) {
-                  vErrors = [err119];
+                  vErrors = [err125];
                 } else {
-                  vErrors.push(err119);
+                  vErrors.push(err125);
                 }
                 errors++;
               }
             }
-            if (data36.prune !== undefined) {
-              let data44 = data36.prune;
-              if (typeof data44 !== 'boolean') {
-                const err120 = {
+            if (data39.prune !== undefined) {
+              let data47 = data39.prune;
+              if (typeof data47 !== 'boolean') {
+                const err126 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
-                    key9.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    key10.replace(/~/g, '~0').replace(/\//g, '~1') +
                     '/prune',
                   schemaPath:
                     '#/properties/environments/additionalProperties/properties/prune/type',
@@ -12131,24 +12603,204 @@ function validate28(
                     schema43.properties.environments.additionalProperties.properties.prune.type,
                   parentSchema:
                     schema43.properties.environments.additionalProperties.properties.prune,
-                  data: data44,
+                  data: data47,
                 };
                 if (vErrors === null) {
-                  vErrors = [err120];
+                  vErrors = [err126];
                 } else {
-                  vErrors.push(err120);
+                  vErrors.push(err126);
                 }
                 errors++;
               }
             }
-            if (data36.policy !== undefined) {
-              let data45 = data36.policy;
-              if (!(data45 === 'none' || data45 === 'safe' || data45 === 'all')) {
-                const err121 = {
+            if (data39.guardrails !== undefined) {
+              let data48 = data39.guardrails;
+              if (data48 && typeof data48 == 'object' && !Array.isArray(data48)) {
+                for (const key12 in data48) {
+                  if (!(key12 === 'max_destroy' || key12 === 'max_replace')) {
+                    const err127 = {
+                      instancePath:
+                        instancePath +
+                        '/environments/' +
+                        key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                        '/guardrails',
+                      schemaPath:
+                        '#/properties/environments/additionalProperties/properties/guardrails/additionalProperties',
+                      keyword: 'additionalProperties',
+                      params: { additionalProperty: key12 },
+                      message: 'must NOT have additional properties',
+                      schema: false,
+                      parentSchema:
+                        schema43.properties.environments.additionalProperties.properties.guardrails,
+                      data: data48,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err127];
+                    } else {
+                      vErrors.push(err127);
+                    }
+                    errors++;
+                  }
+                }
+                if (data48.max_destroy !== undefined) {
+                  let data49 = data48.max_destroy;
+                  if (!(
+                    typeof data49 == 'number' &&
+                    !(data49 % 1) &&
+                    !isNaN(data49) &&
+                    isFinite(data49)
+                  )) {
+                    const err128 = {
+                      instancePath:
+                        instancePath +
+                        '/environments/' +
+                        key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                        '/guardrails/max_destroy',
+                      schemaPath:
+                        '#/properties/environments/additionalProperties/properties/guardrails/properties/max_destroy/type',
+                      keyword: 'type',
+                      params: { type: 'integer' },
+                      message: 'must be integer',
+                      schema:
+                        schema43.properties.environments.additionalProperties.properties.guardrails
+                          .properties.max_destroy.type,
+                      parentSchema:
+                        schema43.properties.environments.additionalProperties.properties.guardrails
+                          .properties.max_destroy,
+                      data: data49,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err128];
+                    } else {
+                      vErrors.push(err128);
+                    }
+                    errors++;
+                  }
+                  if (typeof data49 == 'number' && isFinite(data49)) {
+                    if (data49 < 0 || isNaN(data49)) {
+                      const err129 = {
+                        instancePath:
+                          instancePath +
+                          '/environments/' +
+                          key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/guardrails/max_destroy',
+                        schemaPath:
+                          '#/properties/environments/additionalProperties/properties/guardrails/properties/max_destroy/minimum',
+                        keyword: 'minimum',
+                        params: { comparison: '>=', limit: 0 },
+                        message: 'must be >= 0',
+                        schema: 0,
+                        parentSchema:
+                          schema43.properties.environments.additionalProperties.properties
+                            .guardrails.properties.max_destroy,
+                        data: data49,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err129];
+                      } else {
+                        vErrors.push(err129);
+                      }
+                      errors++;
+                    }
+                  }
+                }
+                if (data48.max_replace !== undefined) {
+                  let data50 = data48.max_replace;
+                  if (!(
+                    typeof data50 == 'number' &&
+                    !(data50 % 1) &&
+                    !isNaN(data50) &&
+                    isFinite(data50)
+                  )) {
+                    const err130 = {
+                      instancePath:
+                        instancePath +
+                        '/environments/' +
+                        key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                        '/guardrails/max_replace',
+                      schemaPath:
+                        '#/properties/environments/additionalProperties/properties/guardrails/properties/max_replace/type',
+                      keyword: 'type',
+                      params: { type: 'integer' },
+                      message: 'must be integer',
+                      schema:
+                        schema43.properties.environments.additionalProperties.properties.guardrails
+                          .properties.max_replace.type,
+                      parentSchema:
+                        schema43.properties.environments.additionalProperties.properties.guardrails
+                          .properties.max_replace,
+                      data: data50,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err130];
+                    } else {
+                      vErrors.push(err130);
+                    }
+                    errors++;
+                  }
+                  if (typeof data50 == 'number' && isFinite(data50)) {
+                    if (data50 < 0 || isNaN(data50)) {
+                      const err131 = {
+                        instancePath:
+                          instancePath +
+                          '/environments/' +
+                          key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/guardrails/max_replace',
+                        schemaPath:
+                          '#/properties/environments/additionalProperties/properties/guardrails/properties/max_replace/minimum',
+                        keyword: 'minimum',
+                        params: { comparison: '>=', limit: 0 },
+                        message: 'must be >= 0',
+                        schema: 0,
+                        parentSchema:
+                          schema43.properties.environments.additionalProperties.properties
+                            .guardrails.properties.max_replace,
+                        data: data50,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err131];
+                      } else {
+                        vErrors.push(err131);
+                      }
+                      errors++;
+                    }
+                  }
+                }
+              } else {
+                const err132 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
-                    key9.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    '/guardrails',
+                  schemaPath:
+                    '#/properties/environments/additionalProperties/properties/guardrails/type',
+                  keyword: 'type',
+                  params: { type: 'object' },
+                  message: 'must be object',
+                  schema:
+                    schema43.properties.environments.additionalProperties.properties.guardrails
+                      .type,
+                  parentSchema:
+                    schema43.properties.environments.additionalProperties.properties.guardrails,
+                  data: data48,
+                };
+                if (vErrors === null) {
+                  vErrors = [err132];
+                } else {
+                  vErrors.push(err132);
+                }
+                errors++;
+              }
+            }
+            if (data39.policy !== undefined) {
+              let data51 = data39.policy;
+              if (!(data51 === 'none' || data51 === 'safe' || data51 === 'all')) {
+                const err133 = {
+                  instancePath:
+                    instancePath +
+                    '/environments/' +
+                    key10.replace(/~/g, '~0').replace(/\//g, '~1') +
                     '/policy',
                   schemaPath:
                     '#/properties/environments/additionalProperties/properties/policy/enum',
@@ -12162,25 +12814,25 @@ function validate28(
                     schema43.properties.environments.additionalProperties.properties.policy.enum,
                   parentSchema:
                     schema43.properties.environments.additionalProperties.properties.policy,
-                  data: data45,
+                  data: data51,
                 };
                 if (vErrors === null) {
-                  vErrors = [err121];
+                  vErrors = [err133];
                 } else {
-                  vErrors.push(err121);
+                  vErrors.push(err133);
                 }
                 errors++;
               }
             }
-            if (data36.driftInterval !== undefined) {
-              let data46 = data36.driftInterval;
-              if (typeof data46 === 'string') {
-                if (!pattern49.test(data46)) {
-                  const err122 = {
+            if (data39.driftInterval !== undefined) {
+              let data52 = data39.driftInterval;
+              if (typeof data52 === 'string') {
+                if (!pattern49.test(data52)) {
+                  const err134 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
-                      key9.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      key10.replace(/~/g, '~0').replace(/\//g, '~1') +
                       '/driftInterval',
                     schemaPath:
                       '#/properties/environments/additionalProperties/properties/driftInterval/pattern',
@@ -12191,21 +12843,21 @@ function validate28(
                     parentSchema:
                       schema43.properties.environments.additionalProperties.properties
                         .driftInterval,
-                    data: data46,
+                    data: data52,
                   };
                   if (vErrors === null) {
-                    vErrors = [err122];
+                    vErrors = [err134];
                   } else {
-                    vErrors.push(err122);
+                    vErrors.push(err134);
                   }
                   errors++;
                 }
               } else {
-                const err123 = {
+                const err135 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
-                    key9.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    key10.replace(/~/g, '~0').replace(/\//g, '~1') +
                     '/driftInterval',
                   schemaPath:
                     '#/properties/environments/additionalProperties/properties/driftInterval/type',
@@ -12217,25 +12869,25 @@ function validate28(
                       .type,
                   parentSchema:
                     schema43.properties.environments.additionalProperties.properties.driftInterval,
-                  data: data46,
+                  data: data52,
                 };
                 if (vErrors === null) {
-                  vErrors = [err123];
+                  vErrors = [err135];
                 } else {
-                  vErrors.push(err123);
+                  vErrors.push(err135);
                 }
                 errors++;
               }
             }
-            if (data36.promotesTo !== undefined) {
-              let data47 = data36.promotesTo;
-              if (typeof data47 === 'string') {
-                if (!pattern4.test(data47)) {
-                  const err124 = {
+            if (data39.promotesTo !== undefined) {
+              let data53 = data39.promotesTo;
+              if (typeof data53 === 'string') {
+                if (!pattern4.test(data53)) {
+                  const err136 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
-                      key9.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      key10.replace(/~/g, '~0').replace(/\//g, '~1') +
                       '/promotesTo',
                     schemaPath:
                       '#/properties/environments/additionalProperties/properties/promotesTo/pattern',
@@ -12245,21 +12897,21 @@ function validate28(
                     schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
                     parentSchema:
                       schema43.properties.environments.additionalProperties.properties.promotesTo,
-                    data: data47,
+                    data: data53,
                   };
                   if (vErrors === null) {
-                    vErrors = [err124];
+                    vErrors = [err136];
                   } else {
-                    vErrors.push(err124);
+                    vErrors.push(err136);
                   }
                   errors++;
                 }
               } else {
-                const err125 = {
+                const err137 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
-                    key9.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    key10.replace(/~/g, '~0').replace(/\//g, '~1') +
                     '/promotesTo',
                   schemaPath:
                     '#/properties/environments/additionalProperties/properties/promotesTo/type',
@@ -12271,38 +12923,38 @@ function validate28(
                       .type,
                   parentSchema:
                     schema43.properties.environments.additionalProperties.properties.promotesTo,
-                  data: data47,
+                  data: data53,
                 };
                 if (vErrors === null) {
-                  vErrors = [err125];
+                  vErrors = [err137];
                 } else {
-                  vErrors.push(err125);
+                  vErrors.push(err137);
                 }
                 errors++;
               }
             }
           } else {
-            const err126 = {
+            const err138 = {
               instancePath:
-                instancePath + '/environments/' + key9.replace(/~/g, '~0').replace(/\//g, '~1'),
+                instancePath + '/environments/' + key10.replace(/~/g, '~0').replace(/\//g, '~1'),
               schemaPath: '#/properties/environments/additionalProperties/type',
               keyword: 'type',
               params: { type: 'object' },
               message: 'must be object',
               schema: schema43.properties.environments.additionalProperties.type,
               parentSchema: schema43.properties.environments.additionalProperties,
-              data: data36,
+              data: data39,
             };
             if (vErrors === null) {
-              vErrors = [err126];
+              vErrors = [err138];
             } else {
-              vErrors.push(err126);
+              vErrors.push(err138);
             }
             errors++;
           }
         }
       } else {
-        const err127 = {
+        const err139 = {
           instancePath: instancePath + '/environments',
           schemaPath: '#/properties/environments/type',
           keyword: 'type',
@@ -12310,18 +12962,18 @@ function validate28(
           message: 'must be object',
           schema: schema43.properties.environments.type,
           parentSchema: schema43.properties.environments,
-          data: data35,
+          data: data38,
         };
         if (vErrors === null) {
-          vErrors = [err127];
+          vErrors = [err139];
         } else {
-          vErrors.push(err127);
+          vErrors.push(err139);
         }
         errors++;
       }
     }
   } else {
-    const err128 = {
+    const err140 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -12332,9 +12984,9 @@ function validate28(
       data,
     };
     if (vErrors === null) {
-      vErrors = [err128];
+      vErrors = [err140];
     } else {
-      vErrors.push(err128);
+      vErrors.push(err140);
     }
     errors++;
   }

@@ -1,0 +1,252 @@
+/**
+ * Guardrails as users run them (issue 74 items 1, 2 and 7; docs/plan.md, Guardrails), the CLI
+ * in process on every backend that runs here: `poolsync apply` keeps `poolsync/prevent-destroy`
+ * in the inventory, so removing (or renaming) the manifest of the protected object is a plan
+ * error naming it, on the embedded control plane, over REST, on the Union stand-in and on
+ * flyteadmin (its stand-in, and the real one where built); `state show` says so; applying a
+ * commit that declares it without the annotation lifts it, and then the delete plans. And the
+ * destroy budget in CI: `plan --detailed-exitcode` in pull-request mode fails over the base
+ * branch's `guardrails.max_destroy` with the count and list, however the pull request raises it.
+ */
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
+import { apiKey, startUnionServer } from '../controlplane/union/helpers.js';
+import { flyteadminTargets } from '../flyteadmin/targets.js';
+import { cleanup } from '../support/cleanup.js';
+import { runInProcess } from '../support/memory-io.js';
+import { tempFolder } from '../support/temp-folder.js';
+
+const PREVENT = '  annotations:\n    poolsync/prevent-destroy: "true"\n';
+
+function writeFolder(dir: string, files: Record<string, string>): void {
+  rmSync(dir, { recursive: true, force: true });
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), content);
+  }
+}
+
+const cluster = (name: string, annotations = '') =>
+  `apiVersion: poolsync/v1\nkind: Cluster\nmetadata:\n  name: ${name}\n${annotations}spec:\n  pool: default\n`;
+
+/** Clusters of the default pool (every backend has it, P1), prune on; `config` added to poolsync.yaml. */
+function clusters(list: Record<string, string>, config = ''): Record<string, string> {
+  const files: Record<string, string> = {
+    'poolsync.yaml': `apiVersion: poolsync/v1\nkind: RepoConfig\nprune: true\n${config}`,
+  };
+  for (const [name, annotations] of Object.entries(list))
+    files[`clusters/${name}.yaml`] = cluster(name, annotations);
+  return files;
+}
+
+interface Backend {
+  name: string;
+  start(): Promise<{ url: string; env: NodeJS.ProcessEnv; close(): Promise<void> }>;
+}
+
+const BACKENDS: Backend[] = [
+  {
+    name: 'embedded (file:)',
+    start: async () => {
+      const root = tempFolder('poolsync-guard-file-');
+      return { url: `file:${join(root, 'cp.json')}`, env: {}, close: async () => {} };
+    },
+  },
+  {
+    name: 'REST (control-plane serve)',
+    start: async () => {
+      const cp = await EmbeddedControlPlane.open({ path: null });
+      const server = await startControlPlaneServer({ controlPlane: cp });
+      return {
+        url: server.url.replace(/\/$/, ''),
+        env: {},
+        close: async () => {
+          await server.close();
+          await cp.close();
+        },
+      };
+    },
+  },
+  {
+    name: 'Union (stand-in)',
+    start: async () => {
+      const s = await startUnionServer();
+      return {
+        url: s.url('connect'),
+        env: { POOLSYNC_UNION_API_KEY: apiKey(s.host) },
+        close: () => s.close(),
+      };
+    },
+  },
+];
+
+/** `poolsync ARGS` in process, against `url`, with its own state folder (the inventory of Union). */
+function cli(url: string, env: NodeJS.ProcessEnv, state: string) {
+  return (...args: string[]) =>
+    runInProcess([...args, '--control-plane', url, '--state-dir', state], env);
+}
+
+describe.each(BACKENDS)('prevent-destroy kept in the inventory on $name', (backend) => {
+  it('removing or renaming the protected manifest is a plan error naming it; state show says so; lifted by an applied commit, the delete plans', async () => {
+    const b = await backend.start();
+    cleanup.add(b.close);
+    const root = tempFolder('poolsync-guard-');
+    const repo = join(root, 'repo');
+    const run = cli(b.url, b.env, join(root, 'state'));
+
+    writeFolder(repo, clusters({ a: PREVENT, b: '' }));
+    const applied = await run('apply', repo, '--auto-approve');
+    expect(applied.code, applied.stderr).toBe(0);
+    const shown = await run('state', 'show', 'Cluster/a', '--dir', repo);
+    expect(shown.stdout).toMatch(
+      /^Cluster\/a: .*; kept by the inventory: poolsync\/prevent-destroy$/m,
+    );
+
+    // The manifest removed (annotation and object in one commit), then renamed: plan errors.
+    for (const files of [clusters({ b: '' }), clusters({ 'a-renamed': '', b: '' })]) {
+      writeFolder(repo, files);
+      const plan = await run('plan', repo, '--detailed-exitcode');
+      expect(plan.code).toBe(1);
+      expect(plan.stdout + plan.stderr).toContain(
+        'Cluster/a was applied with poolsync/prevent-destroy: "true" (the inventory keeps it), but this plan would delete it',
+      );
+      const apply = await run('apply', repo, '--auto-approve');
+      expect(apply.code).toBe(1);
+    }
+
+    // Lifted: a commit declaring it without the annotation, applied on its own (no change sent).
+    writeFolder(repo, clusters({ a: '', b: '' }));
+    expect((await run('apply', repo, '--auto-approve')).code).toBe(0);
+    expect((await run('state', 'show', 'Cluster/a', '--dir', repo)).stdout).not.toContain(
+      'kept by the inventory',
+    );
+    writeFolder(repo, clusters({ b: '' }));
+    const plan = await run('plan', repo, '--detailed-exitcode');
+    expect([plan.code, plan.stderr]).toEqual([2, '']);
+    expect(plan.stdout).toMatch(/- Cluster\/a/);
+  });
+});
+
+describe('confirm-destroy kept in the inventory (issue 74 item 1)', () => {
+  it('a removed confirm-destroy cluster plans, the plan says a person approves it, and apply --auto-approve is refused', async () => {
+    const root = tempFolder('poolsync-confirm-');
+    const repo = join(root, 'repo');
+    const url = `file:${join(root, 'cp.json')}`;
+    const run = cli(url, {}, join(root, 'state'));
+    writeFolder(
+      repo,
+      clusters({ a: '  annotations:\n    poolsync/confirm-destroy: "true"\n', b: '' }),
+    );
+    expect((await run('apply', repo, '--auto-approve')).code).toBe(0);
+    writeFolder(repo, clusters({ b: '' }));
+    const plan = await run('plan', repo, '--detailed-exitcode');
+    expect(plan.code).toBe(2);
+    expect(plan.stdout).toContain(
+      "Needs a person's approval (poolsync/confirm-destroy): Cluster/a. `poolsync apply` asks for it at the terminal",
+    );
+    const apply = await run('apply', repo, '--auto-approve');
+    expect(apply.code).toBe(1);
+    expect(apply.stderr).toMatch(
+      /^Error: Cluster\/a is marked poolsync\/confirm-destroy: a person approves its delete or replace, and --auto-approve is no approval\. Nothing was applied\./m,
+    );
+    const cp = await EmbeddedControlPlane.open({ path: join(root, 'cp.json') });
+    expect((await cp.listClusters()).map((c) => c.name).sort()).toEqual(['a', 'b']);
+    await cp.close();
+  });
+});
+
+const flyteadmins = flyteadminTargets();
+afterAll(() => flyteadmins.close());
+
+describe.each(flyteadmins.list)('prevent-destroy kept in the inventory on $name', (target) => {
+  it.skipIf(target.missing !== null)(
+    `an ExecutionClusterLabel applied protected, its manifest removed: a plan error${target.missing ? ` (skipped: ${target.missing})` : ''}`,
+    async () => {
+      const fa = await target.start();
+      cleanup.add(() => fa.close());
+      const root = tempFolder('poolsync-guard-fa-');
+      const repo = join(root, 'repo');
+      cpSync('examples/flyte-oss', repo, { recursive: true });
+      const labels = join(repo, 'execution-cluster-labels', 'project1.yaml');
+      const text = readFileSync(labels, 'utf8');
+      writeFileSync(
+        labels,
+        text.replace('  name: project1-development\n', `  name: project1-development\n${PREVENT}`),
+      );
+      const config = join(repo, 'poolsync.yaml');
+      writeFileSync(config, readFileSync(config, 'utf8').replace('prune: false', 'prune: true'));
+      // The real one runs with auth off, the stand-in with OAuth2 (set in this process's env).
+      const run = cli(fa.url, { ...process.env }, join(root, 'state'));
+      const applied = await run('apply', repo, '--auto-approve');
+      expect(applied.code, applied.stderr).toBe(0);
+      rmSync(labels);
+      const plan = await run('plan', repo, '--detailed-exitcode');
+      expect(plan.code).toBe(1);
+      expect(plan.stdout + plan.stderr).toContain(
+        'ExecutionClusterLabel/project1/development was applied with poolsync/prevent-destroy',
+      );
+    },
+  );
+});
+
+describe('the destroy budget in CI (issue 74 item 2)', () => {
+  const git = (cwd: string, ...args: string[]) =>
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], {
+      cwd,
+      encoding: 'utf8',
+    }).trim();
+  const eight = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8'];
+  const keep = (n: number) => Object.fromEntries(eight.slice(n).map((c) => [c, '']));
+
+  it('a pull request deleting 6 clusters fails plan --detailed-exitcode over the base branch max_destroy: 5 with the list, though it raises the budget; 5 pass', async () => {
+    const root = tempFolder('poolsync-budget-');
+    const repo = join(root, 'repo');
+    const url = `file:${join(root, 'cp.json')}`;
+    const state = join(root, 'state');
+    // Applied before any budget: the inventory records none, so only the base branch bounds.
+    writeFolder(repo, clusters(keep(0)));
+    git(repo, 'init', '-q', '-b', 'main');
+    git(repo, 'add', '.');
+    git(repo, 'commit', '-qm', 'eight clusters');
+    expect(
+      (
+        await runInProcess(
+          ['apply', repo, '--control-plane', url, '--state-dir', state, '--auto-approve'],
+          {},
+        )
+      ).code,
+    ).toBe(0);
+    // The base branch sets the budget; the pull request deletes 6 and raises it to 50.
+    writeFolder(join(root, 'next'), clusters(keep(0), 'guardrails:\n  max_destroy: 5\n'));
+    cpSync(join(root, 'next', 'poolsync.yaml'), join(repo, 'poolsync.yaml'));
+    git(repo, 'commit', '-qam', 'a destroy budget');
+    const base = git(repo, 'rev-parse', 'HEAD');
+    const pr = { POOLSYNC_BASE_REF: base };
+    const plan = (files: Record<string, string>) => {
+      for (const c of eight) rmSync(join(repo, 'clusters', `${c}.yaml`), { force: true });
+      for (const [path, content] of Object.entries(files)) writeFileSync(join(repo, path), content);
+      return runInProcess(
+        ['plan', repo, '--control-plane', url, '--state-dir', state, '--detailed-exitcode'],
+        pr,
+      );
+    };
+
+    const six = await plan(clusters(keep(6), 'guardrails:\n  max_destroy: 50\n'));
+    expect(six.code).toBe(1);
+    expect(six.stdout + six.stderr).toContain(
+      "this plan would delete 6 objects, over guardrails.max_destroy: 5 (the base branch's poolsync.yaml): Cluster/c1, Cluster/c2, Cluster/c3, Cluster/c4, Cluster/c5, Cluster/c6.",
+    );
+    const five = await plan(clusters(keep(5), 'guardrails:\n  max_destroy: 50\n'));
+    expect([five.code, five.stderr]).toEqual([2, '']);
+    // Outside pull-request mode the same working tree is bound by its own poolsync.yaml only.
+    const merged = await runInProcess(
+      ['plan', repo, '--control-plane', url, '--state-dir', state, '--detailed-exitcode'],
+      {},
+    );
+    expect(merged.code).toBe(2);
+  });
+});
