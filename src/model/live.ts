@@ -38,8 +38,12 @@ export interface LiveCluster {
   deleting?: true;
 }
 
-/** Capability `drain`: ACTIVE → DRAINING → DRAINED. */
-export type QueueState = 'active' | 'draining' | 'drained';
+/**
+ * Capability `drain`: ACTIVE → DRAINING → DRAINED. `deleting` (Union): a delete asked while it
+ * was draining, listed until its work is done; every state change is refused until then
+ * (remote/_queue.py:938-939, 965, 990-996, 1044-1045).
+ */
+export type QueueState = 'active' | 'draining' | 'drained' | 'deleting';
 
 export interface LiveQueue extends QueueSpec {
   name: string;

@@ -252,7 +252,8 @@ export class PlanIndex {
       return { deleted, leaving };
     // forEach, not for-of: no iterator result a live queue.
     this.live.queues.forEach((q) => {
-      if (!this.drainable(q.name)) return;
+      // Being deleted already (Union's DELETING): nothing this plan sends (issue 73 item 1).
+      if (q.state === 'deleting' || !this.drainable(q.name)) return;
       const deletable = this.undeletableSettings(q.name) === null;
       if (q.name === DEFAULT_QUEUE) {
         // Only when the repository says so (absent), and the control plane allows it.

@@ -33,7 +33,7 @@ const withSettings = (d: DesiredState, ...s: ReturnType<typeof setting>[]): Desi
 });
 
 describe('no half-done change left behind (item 1)', () => {
-  it('the default queue a failed apply left drained is activated, though its delete stays blocked', () => {
+  it('issue 73 item 4: the default queue listed absent and left drained is blocked, and nothing is sent for it', () => {
     const l = withCaps(live({ clusters: { c1: {} } }), UNION_CAPABILITIES);
     l.queues = l.queues.map((q) => (q.name === 'default' ? { ...q, state: 'drained' } : q));
     l.default_queue_scopes = [{ queue: 'default' }];
@@ -41,10 +41,13 @@ describe('no half-done change left behind (item 1)', () => {
     const plan = computePlan({ ...d, config: { ...d.config, absent: ['Queue/default'] } }, l);
     expect(change(plan, 'Queue/default')).toMatchObject({ action: 'blocked' });
     expect(change(plan, 'Queue/default')?.why?.code).toBe('DEFAULT_QUEUE_ABSENT_UNDELETABLE');
-    expect(ops(plan)).toEqual(['activate_queue Queue/default']);
+    // Wanted gone: drained is nearer that than active; no activate_queue (main sent one).
+    expect(change(plan, 'Queue/default')?.diff).toEqual([]);
+    expect(ops(plan)).toEqual([]);
+    expectWellFormed(plan);
   });
 
-  it('a declared queue left drained is drift: activated, even when its change is blocked', () => {
+  it('issue 73 item 4: a declared queue left drained whose change is blocked shows the state asked, and nothing is sent', () => {
     const pb = live().pools[0]!.contract;
     const l = withCaps(live({ pools: { pb }, clusters: { c1: {} }, queues: { q: {} } }), {
       ...UNION_CAPABILITIES,
@@ -54,7 +57,14 @@ describe('no half-done change left behind (item 1)', () => {
     const d = desired({ pools: { pb }, clusters: { c1: {} }, queues: { q: { pool: 'pb' } } });
     const plan = computePlan(d, l);
     expect(change(plan, 'Queue/q')?.action).toBe('blocked');
-    expect(ops(plan)).toEqual(['activate_queue Queue/q']);
+    expect(change(plan, 'Queue/q')?.diff).toContainEqual({
+      path: 'state',
+      before: 'drained',
+      after: 'active',
+      forces_replacement: false,
+    });
+    expect(ops(plan)).toEqual([]);
+    expectWellFormed(plan);
   });
 });
 

@@ -1,0 +1,221 @@
+/**
+ * Issue 73 against the Union stand-in: objects between states. Each case drives the CLI (in
+ * process) and reads the queues through Union's own Connect API (QueueService, as Union's
+ * client reads them), never through poolsync's backend. Another client's actions (a drain, a
+ * delete) are made through that API too.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  type Queue,
+  QueueService,
+  QueueState as PbQueueState,
+} from '../../../src/gen/cloudidl/queue/queue_pb.js';
+import type { Plan } from '../../../src/model/plan.js';
+import { runCli } from '../../support/cli.js';
+import { tempDir } from '../../support/repo.js';
+import {
+  apiKey,
+  CLIENT,
+  rawClient,
+  setDefaultQueue,
+  startUnionServer,
+  type UnionServer,
+  unexpectedStderr,
+} from './helpers.js';
+
+const closing: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const f of closing.splice(0).reverse()) await f();
+});
+
+const doc = (kind: string, name: string, spec: string) =>
+  `apiVersion: poolsync/v1\nkind: ${kind}\nmetadata: {name: ${name}}\nspec: ${spec}\n`;
+const cluster = (name: string, pool = 'default') => doc('Cluster', name, `{pool: ${pool}}`);
+const queue = (name: string, clusters: string[], run = 3) =>
+  doc(
+    'Queue',
+    name,
+    `{pool: default, clusters: ${JSON.stringify(clusters)}, run_concurrency: ${run}, action_concurrency: 10}`,
+  );
+
+interface World {
+  s: UnionServer;
+  env: Record<string, string>;
+  repo: string;
+  root: string;
+  /** Writes the repository: its documents and poolsync.yaml. */
+  write(docs: string[], config?: string): Promise<void>;
+  cli(args: string[]): ReturnType<typeof runCli>;
+  /** The plan `plan --out` saved, as `show --output json` prints it. */
+  planJson(extra?: string[]): Promise<Plan>;
+  /** Union's QueueService, as another client (Union's own CLI) calls it. */
+  queues: Awaited<ReturnType<typeof rawClient<typeof QueueService>>>['client'];
+  get(name: string): Promise<Queue>;
+}
+
+async function world(opts: Parameters<typeof startUnionServer>[0] = {}): Promise<World> {
+  const s = await startUnionServer(opts);
+  closing.push(() => s.close());
+  const root = await tempDir('poolsync-union-lifecycle-');
+  const repo = join(root, 'repo');
+  const env = {
+    POOLSYNC_UNION_API_KEY: apiKey(s.host),
+    POOLSYNC_CONTROL_PLANE: s.url('connect'),
+    POOLSYNC_PLAN_KEY: 'plan-key-of-the-ci-secret-0123456789abcdef',
+  };
+  const raw = await rawClient(s, QueueService);
+  closing.push(raw.close);
+  const id = (name: string) => ({ organization: CLIENT.org, name });
+  const w: World = {
+    s,
+    env,
+    repo,
+    root,
+    async write(docs, config = 'prune: true\n') {
+      await mkdir(repo, { recursive: true });
+      await writeFile(
+        join(repo, 'poolsync.yaml'),
+        `apiVersion: poolsync/v1\nkind: RepoConfig\n${config}`,
+      );
+      await writeFile(join(repo, 'objects.yaml'), docs.join('---\n'));
+    },
+    cli: (args) => runCli(args, env),
+    async planJson(extra = []) {
+      const file = join(root, 'plan.json');
+      const planned = await runCli(['plan', repo, '--out', file, ...extra], env);
+      expect(planned.stderr).toBe('');
+      const shown = await runCli(['show', file, '--output', 'json'], env);
+      expect(shown.code, shown.stderr).toBe(0);
+      return JSON.parse(shown.stdout) as Plan;
+    },
+    queues: raw.client,
+    get: async (name) => (await raw.client.getQueue({ id: id(name) })).queue!,
+  };
+  return w;
+}
+
+/** Another client's drain, as Union's client sends it (with the generation it read). */
+async function drainByOther(w: World, name: string): Promise<void> {
+  const q = await w.get(name);
+  await w.queues.updateQueueState({
+    id: { organization: CLIENT.org, name },
+    state: PbQueueState.DRAINING,
+    expectedStateGeneration: q.status!.stateGeneration,
+  });
+}
+
+const ops = (plan: Plan) => plan.steps.map((s) => `${s.op} ${s.target}`);
+
+async function applied(w: World): Promise<void> {
+  const r = await w.cli(['apply', w.repo, '--auto-approve']);
+  expect(unexpectedStderr(r.stderr)).toBe('');
+  expect(r.code, r.stdout).toBe(0);
+}
+
+describe('issue 73 item 4: blocked means nothing is sent', () => {
+  it('the default queue drained by another client and listed absent: blocked, no step, apply leaves it as it is', async () => {
+    const w = await world();
+    await w.write([cluster('c1'), queue('q1', ['c1'])]);
+    await applied(w);
+    // A setting names `default`: Union refuses its delete (remote/_queue.py:1011-1014).
+    setDefaultQueue(w.s, 'ml', 'production', 'default');
+    await drainByOther(w, 'default');
+    const generation = (await w.get('default')).status!.stateGeneration;
+    await w.write([cluster('c1'), queue('q1', ['c1'])], 'prune: true\nabsent: [Queue/default]\n');
+
+    const plan = await w.planJson();
+    const change = plan.changes.find((c) => c.address === 'Queue/default');
+    expect(change?.action).toBe('blocked');
+    expect(plan.summary.blocked).toBe(1);
+    // main: the steps held `activate_queue Queue/default`, which apply sent.
+    expect(ops(plan).filter((o) => o.endsWith('Queue/default'))).toEqual([]);
+
+    const r = await w.cli(['apply', w.repo, '--auto-approve']);
+    expect(unexpectedStderr(r.stderr)).toBe('');
+    const after = await w.get('default');
+    expect(after.status!.state).toBe(PbQueueState.DRAINED);
+    expect(after.status!.stateGeneration).toBe(generation);
+  });
+});
+
+describe('issue 73 item 1: a DELETING queue is read as deleting, never as active', () => {
+  /** q1 with work in flight, drained then deleted by another client: DELETING while it runs. */
+  async function deleting(w: World, name: string): Promise<void> {
+    await w.s.embedded.setQueueActivity(name, { runs_in_flight: 1, actions_in_flight: 2 });
+    await drainByOther(w, name);
+    const q = await w.get(name);
+    const res = await w.queues.deleteQueue({
+      id: { organization: CLIENT.org, name },
+      expectedStateGeneration: q.status!.stateGeneration,
+    });
+    expect(res.queue?.status?.state).toBe(PbQueueState.DELETING);
+  }
+
+  it('declared and being deleted: blocked, saying to wait and plan again; nothing sent', async () => {
+    const w = await world();
+    await w.write([cluster('c1'), queue('q1', ['c1'])]);
+    await applied(w);
+    await deleting(w, 'q1');
+
+    const plain = await w.cli(['plan', w.repo, '--detailed-exitcode']);
+    // main: "No changes", exit 0 (DELETING read as active).
+    expect(plain.stdout).not.toContain('No changes');
+    expect(plain.stdout).toMatch(/Queue\/q1[^\n]*blocked/);
+    expect(plain.stdout).toContain('being deleted by another client');
+    expect(plain.stdout).toContain('plan again');
+    const plan = await w.planJson();
+    expect(plan.changes.find((c) => c.address === 'Queue/q1')?.action).toBe('blocked');
+    expect(ops(plan)).toEqual([]);
+
+    // Its work ends: Union finishes the delete; the next plan undeletes and activates it.
+    await w.s.embedded.setQueueActivity('q1', { runs_in_flight: 0, actions_in_flight: 0 });
+    expect((await w.get('q1')).deletedAt).toBeDefined();
+    await applied(w);
+    const back = await w.get('q1');
+    expect(back.status!.state).toBe(PbQueueState.ACTIVE);
+    expect(back.deletedAt).toBeUndefined();
+  });
+
+  it('pruned and being deleted: nothing to do (main planned drain → delete, which Union refuses)', async () => {
+    const w = await world();
+    await w.write([cluster('c1'), queue('q1', ['c1']), queue('q2', ['c1'])]);
+    await applied(w);
+    await deleting(w, 'q2');
+    await w.write([cluster('c1'), queue('q1', ['c1'])]);
+
+    const plan = await w.planJson();
+    expect(ops(plan)).toEqual([]);
+    const r = await w.cli(['apply', w.repo, '--auto-approve']);
+    expect(unexpectedStderr(r.stderr)).toBe('');
+    expect(r.code, r.stdout).toBe(0);
+    expect((await w.get('q2')).status!.state).toBe(PbQueueState.DELETING);
+  });
+});
+
+describe('issue 73 item 5: --replace is planned as what Union can do', () => {
+  it('--replace Cluster/c1 in its own pool: blocked, saying why and what to do; nothing sent', async () => {
+    const w = await world();
+    await w.write([cluster('c1'), queue('q1', ['c1'])]);
+    await applied(w);
+    const generation = (await w.get('c1')).status!.stateGeneration;
+
+    const plan = await w.planJson(['--replace', 'Cluster/c1']);
+    const change = plan.changes.find((c) => c.address === 'Cluster/c1');
+    // main: drain → move to the pool it is in (Union: ALREADY_EXISTS) → activate.
+    expect(change?.action).toBe('blocked');
+    // The JSON gives the reason in words (render/json.ts).
+    expect((change as { reason?: string } | undefined)?.reason).toMatch(
+      /keeps its name reserved.*refused.*drop --replace/,
+    );
+    expect(ops(plan)).toEqual([]);
+
+    const r = await w.cli(['apply', w.repo, '--auto-approve', '--replace', 'Cluster/c1']);
+    expect(unexpectedStderr(r.stderr)).toBe('');
+    // The co-named queue is as it was: active, its state never changed.
+    const c1 = await w.get('c1');
+    expect(c1.status!.state).toBe(PbQueueState.ACTIVE);
+    expect(c1.status!.stateGeneration).toBe(generation);
+  });
+});
