@@ -7,10 +7,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Interceptor } from '@connectrpc/connect';
 import {
   type Queue,
   QueueService,
   QueueState as PbQueueState,
+  type UpdateQueueStateRequest,
 } from '../../../src/gen/cloudidl/queue/queue_pb.js';
 import type { Plan } from '../../../src/model/plan.js';
 import { runCli } from '../../support/cli.js';
@@ -217,5 +219,58 @@ describe('issue 73 item 5: --replace is planned as what Union can do', () => {
     const c1 = await w.get('c1');
     expect(c1.status!.state).toBe(PbQueueState.ACTIVE);
     expect(c1.status!.stateGeneration).toBe(generation);
+  });
+});
+
+describe('issue 73 item 6: every state change carries the generation poolsync read', () => {
+  it('activate_queue sends the generation read; a state change by another client in between is a clear error, never overridden', async () => {
+    const sent: bigint[] = [];
+    let meddle: (() => Promise<void>) | null = null;
+    const watch: Interceptor = (next) => async (req) => {
+      if (req.method.name === 'UpdateQueueState') {
+        const m = req.message as UpdateQueueStateRequest;
+        // Only poolsync's: the other client's calls go through `meddle` while it is cleared.
+        const other = meddle;
+        meddle = null;
+        if (other) {
+          sent.push(m.expectedStateGeneration);
+          await other();
+        }
+      }
+      return next(req);
+    };
+    const w = await world({ interceptors: [watch] });
+    await w.write([cluster('c1'), queue('q1', ['c1']), queue('q2', ['c1'])]);
+    await applied(w);
+    await drainByOther(w, 'q1');
+    const read = (await w.get('q1')).status!.stateGeneration;
+
+    // Another client activates and drains q1 again while poolsync's activation is in flight.
+    meddle = async () => {
+      for (const state of [PbQueueState.ACTIVE, PbQueueState.DRAINING]) {
+        const q = await w.get('q1');
+        await w.queues.updateQueueState({
+          id: { organization: CLIENT.org, name: 'q1' },
+          state,
+          expectedStateGeneration: q.status!.stateGeneration,
+        });
+      }
+    };
+    const r = await w.cli(['apply', w.repo, '--auto-approve']);
+    expect(sent).toEqual([read]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr + r.stdout).not.toMatch(/\n\s+at /);
+    expect(unexpectedStderr(r.stderr) + r.stdout).toMatch(
+      /Queue\/q1 changed state since poolsync read it \(state generation \d+, now \d+: drain(ing|ed)\); another client changed it, so Union refused this change/,
+    );
+    // The other client's drain stands (main sent no generation: q1 was activated over it).
+    expect((await w.get('q1')).status!.state).not.toBe(PbQueueState.ACTIVE);
+
+    // Planned again, it is seen as it is, and activated with the generation of that read.
+    const again = (await w.get('q1')).status!.stateGeneration;
+    meddle = async () => {};
+    await applied(w);
+    expect(sent).toEqual([read, again]);
+    expect((await w.get('q1')).status!.state).toBe(PbQueueState.ACTIVE);
   });
 });
