@@ -274,3 +274,41 @@ describe('issue 73 item 6: every state change carries the generation poolsync re
     expect((await w.get('q1')).status!.state).toBe(PbQueueState.ACTIVE);
   });
 });
+
+describe('issue 73 item 2: a queue serving state is managed, and the drift view agrees with the plan', () => {
+  it('right after an apply --refresh-only exits 0; a queue another client drained makes it exit 2, showing the state, as plan plans its activation', async () => {
+    const w = await world();
+    await w.write([cluster('c1'), queue('q1', ['c1']), queue('q2', ['c1'])]);
+    await applied(w);
+    // main: exit 2, every created queue "drifted" (scheduling: null → "strict_fifo").
+    const fresh = await w.cli(['plan', '--refresh-only', '--detailed-exitcode']);
+    expect(fresh.stderr).toBe('');
+    expect(fresh.stdout).toMatch(/^No drift\./);
+    expect(fresh.code).toBe(0);
+
+    await drainByOther(w, 'q1');
+    const drifted = await w.cli(['plan', '--refresh-only', '--detailed-exitcode', '-o', 'json']);
+    // main: exit 0, the drained queue not shown at all.
+    expect(drifted.code).toBe(2);
+    const report = JSON.parse(drifted.stdout) as {
+      drift: { address: string; diff: { path: string; before: unknown; after: unknown }[] }[];
+    };
+    expect(report.drift).toEqual([
+      {
+        address: 'Queue/q1',
+        drift: 'changed',
+        diff: [{ path: 'state', before: 'active', after: 'drained', forces_replacement: false }],
+      },
+    ]);
+    const text = await w.cli(['plan', '--refresh-only']);
+    expect(text.stdout).toMatch(/Queue\/q1[^]*state[^\n]*"active" → "drained"/);
+    // The plan agrees: it activates exactly that queue.
+    const plan = await w.planJson();
+    expect(ops(plan)).toEqual(['activate_queue Queue/q1']);
+
+    await applied(w);
+    expect((await w.get('q1')).status!.state).toBe(PbQueueState.ACTIVE);
+    const after = await w.cli(['plan', '--refresh-only', '--detailed-exitcode']);
+    expect(after.code, after.stdout).toBe(0);
+  });
+});
