@@ -7,7 +7,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Interceptor } from '@connectrpc/connect';
+import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import {
   type Queue,
   QueueService,
@@ -311,4 +311,126 @@ describe('issue 73 item 2: a queue serving state is managed, and the drift view 
     const after = await w.cli(['plan', '--refresh-only', '--detailed-exitcode']);
     expect(after.code, after.stdout).toBe(0);
   });
+});
+
+/**
+ * Issue 73 item 3: Union stops taking writes at the k-th of an apply (every write from it on is
+ * refused, as a poolsync killed there would have sent none): the next apply finishes the chain,
+ * the plan after it is empty, and no queue the repository declares is left drained.
+ */
+describe('issue 73 item 3: chains converge after a cut at any step boundary', () => {
+  const pool = (name: string) =>
+    doc(
+      'ClusterPool',
+      name,
+      `{object_store_ref: {uri: "s3://acme-${name}/metadata"}, secret_store: {type: AWS_SECRETS_MANAGER, locator: us-east-1}}`,
+    );
+  const pooled = (name: string, p: string, clusters: string[]) =>
+    doc(
+      'Queue',
+      name,
+      `{pool: ${p}, clusters: ${JSON.stringify(clusters)}, run_concurrency: 4, action_concurrency: 10}`,
+    );
+  const WRITE = /^(Create|Update|Delete|Undelete)/;
+  const chains: [string, string[][], string[]][] = [
+    [
+      'undelete → move → activate',
+      [
+        [
+          pool('p1'),
+          pool('p2'),
+          cluster('c1', 'p1'),
+          cluster('c2', 'p2'),
+          pooled('q1', 'p1', ['c1']),
+        ],
+        [pool('p2'), cluster('c2', 'p2')],
+        [
+          pool('p1'),
+          pool('p2'),
+          cluster('c1', 'p1'),
+          cluster('c2', 'p2'),
+          pooled('q1', 'p2', ['c2']),
+        ],
+      ],
+      ['undelete_queue Queue/q1', 'move_queue Queue/q1', 'activate_queue Queue/q1'],
+    ],
+    [
+      'drain → delete',
+      [
+        [cluster('c1'), queue('q1', ['c1']), queue('q2', ['c1'])],
+        [cluster('c1'), queue('q1', ['c1'])],
+      ],
+      ['drain_queue Queue/q2', 'delete_queue Queue/q2'],
+    ],
+    [
+      'drain → move → activate',
+      [
+        [
+          pool('p1'),
+          pool('p2'),
+          cluster('c1', 'p1'),
+          cluster('c2', 'p2'),
+          pooled('q1', 'p1', ['c1']),
+        ],
+        [
+          pool('p1'),
+          pool('p2'),
+          cluster('c1', 'p1'),
+          cluster('c2', 'p2'),
+          pooled('q1', 'p2', ['c2']),
+        ],
+      ],
+      ['drain_queue Queue/q1', 'move_queue Queue/q1', 'activate_queue Queue/q1'],
+    ],
+  ];
+
+  it.each(chains)(
+    '%s',
+    async (_what, repos, chain) => {
+      const stages = repos.slice(0, -1);
+      const last = repos[repos.length - 1]!;
+      /** A world at the last repository's plan, whose k-th write on (1-based) is refused. */
+      const at = async (k: number) => {
+        const cut = { writes: 0, from: Infinity };
+        const stop: Interceptor = (next) => async (req) => {
+          if (WRITE.test(req.method.name) && ++cut.writes >= cut.from)
+            throw new ConnectError('the control plane stopped taking writes', Code.Unimplemented);
+          return next(req);
+        };
+        const w = await world({ interceptors: [stop] });
+        for (const docs of stages) {
+          await w.write(docs);
+          await applied(w);
+        }
+        await w.write(last);
+        cut.writes = 0;
+        cut.from = k;
+        return { w, cut };
+      };
+      const { w: probe } = await at(Infinity);
+      const plan = await probe.planJson();
+      expect(ops(plan).filter((o) => chain.includes(o))).toEqual(chain);
+      const writes = plan.steps.filter((s) => !s.op.startsWith('wait_')).length;
+      const declared = last
+        .filter((d) => d.includes('kind: Queue'))
+        .map((d) => /name: (\w+)/.exec(d)![1]!);
+      for (let k = 1; k <= writes; k++) {
+        const { w, cut } = await at(k);
+        const cutShort = await w.cli(['apply', w.repo, '--auto-approve']);
+        expect(cutShort.code, `cut at write ${k}`).not.toBe(0);
+        cut.from = Infinity;
+        const next = await w.cli(['apply', w.repo, '--auto-approve']);
+        expect(unexpectedStderr(next.stderr), `cut at write ${k}`).toBe('');
+        expect(next.code, `cut at write ${k}: ${next.stdout}`).toBe(0);
+        const settled = await w.cli(['plan', w.repo, '--detailed-exitcode']);
+        expect(settled.code, `cut at write ${k}: ${settled.stdout}`).toBe(0);
+        for (const q of declared)
+          expect((await w.get(q)).status!.state, `Queue/${q}, cut at write ${k}`).toBe(
+            PbQueueState.ACTIVE,
+          );
+        for (const f of closing.splice(0).reverse()) await f();
+      }
+    },
+    600_000,
+  );
 });
