@@ -224,3 +224,77 @@ describe('--target of a queue whose selector loses several clusters (C8)', () =>
     );
   });
 });
+
+describe('issue 73 item 1: a queue Union reports DELETING', () => {
+  const deleting = (l: LiveState, name: string): LiveState => ({
+    ...l,
+    queues: l.queues.map((q) => (q.name === name ? { ...q, state: 'deleting' as const } : q)),
+  });
+
+  it('declared: blocked QUEUE_DELETING with the state asked, nothing sent', () => {
+    const l = deleting(
+      withCaps(live({ clusters: { c1: {} }, queues: { q: {} } }), UNION_CAPABILITIES),
+      'q',
+    );
+    const plan = computePlan(desired({ clusters: { c1: {} }, queues: { q: {} } }), l);
+    const c = change(plan, 'Queue/q');
+    expect(c?.action).toBe('blocked');
+    expect(c?.why).toEqual({ code: 'QUEUE_DELETING', params: { name: 'q' } });
+    expect(whyText(c!)).toContain('plan again');
+    expect(c?.diff).toContainEqual({
+      path: 'state',
+      before: 'deleting',
+      after: 'active',
+      forces_replacement: false,
+    });
+    expect(ops(plan)).toEqual([]);
+    expectWellFormed(plan);
+  });
+
+  it('pruned: nothing to send (never drain → delete, which Union refuses)', () => {
+    const l = deleting(
+      withCaps(live({ clusters: { c1: {} }, queues: { q: {}, gone: {} } }), UNION_CAPABILITIES),
+      'gone',
+    );
+    const plan = computePlan(desired({ clusters: { c1: {} }, queues: { q: {} }, prune: true }), l);
+    expect(change(plan, 'Queue/gone')?.action ?? 'noop').toBe('noop');
+    expect(ops(plan)).toEqual([]);
+    expectWellFormed(plan);
+  });
+
+  it('not managed (prune off): unmanaged, as any other', () => {
+    const l = deleting(
+      withCaps(live({ clusters: { c1: {} }, queues: { q: {}, other: {} } }), UNION_CAPABILITIES),
+      'other',
+    );
+    const plan = computePlan(desired({ clusters: { c1: {} }, queues: { q: {} } }), l);
+    expect(change(plan, 'Queue/other')?.action).toBe('unmanaged');
+    expect(ops(plan)).toEqual([]);
+  });
+});
+
+describe('issue 73 item 5: --replace Cluster/x in its own pool', () => {
+  const d = desired({ clusters: { c1: {} } });
+
+  it('with soft_delete (Union): blocked REPLACE_IN_POOL_NAME_RESERVED, never a move to the same pool', () => {
+    const l = withCaps(live({ clusters: { c1: {} } }), UNION_CAPABILITIES);
+    const plan = computePlan(d, l, { replace: ['Cluster/c1'] });
+    const c = change(plan, 'Cluster/c1');
+    expect(c?.action).toBe('blocked');
+    expect(c?.why?.code).toBe('REPLACE_IN_POOL_NAME_RESERVED');
+    expect(ops(plan)).toEqual([]);
+    expectWellFormed(plan);
+  });
+
+  it('with cluster_move but no soft_delete: a delete and a registration', () => {
+    const l = withCaps(live({ clusters: { c1: {} } }), {
+      ...UNION_CAPABILITIES,
+      soft_delete: false,
+    });
+    const plan = computePlan(d, l, { replace: ['Cluster/c1'] });
+    expect(change(plan, 'Cluster/c1')?.action).toBe('replace');
+    expect(ops(plan)).toContain('register_cluster Cluster/c1');
+    expect(ops(plan)).not.toContain('move_cluster Cluster/c1');
+    expectWellFormed(plan);
+  });
+});

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import {
+  type ListQueuesResponse,
   type Queue,
   QueueService,
   QueueState as PbQueueState,
@@ -193,6 +194,30 @@ describe('issue 73 item 1: a DELETING queue is read as deleting, never as active
     expect(unexpectedStderr(r.stderr)).toBe('');
     expect(r.code, r.stdout).toBe(0);
     expect((await w.get('q2')).status!.state).toBe(PbQueueState.DELETING);
+  });
+});
+
+describe('issue 73 item 1: a state this poolsync does not know', () => {
+  it('is an error naming the queue and the state, in one line: never read as active', async () => {
+    let newer = false;
+    const newerState: Interceptor = (next) => async (req) => {
+      const res = await next(req);
+      if (newer && !res.stream && req.method.name === 'ListQueues')
+        for (const q of (res.message as ListQueuesResponse).queues)
+          if (q.id?.name === 'q1') q.status!.state = 9 as PbQueueState;
+      return res;
+    };
+    const w = await world({ interceptors: [newerState] });
+    await w.write([cluster('c1'), queue('q1', ['c1'])]);
+    await applied(w);
+    newer = true;
+    const r = await w.cli(['plan', w.repo, '--detailed-exitcode']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain(
+      'Queue/q1: Union reports state 9, which this poolsync does not know',
+    );
+    expect(r.stdout).not.toContain('No changes');
   });
 });
 
