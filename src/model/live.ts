@@ -112,6 +112,13 @@ export interface LiveState {
 export interface LiveScopedDefaultQueue {
   domain?: string;
   queue: string;
+  /**
+   * An archived project's own level (issue 73 item 7): not managed, but Union refuses to delete
+   * a queue it names as any other (remote/_queue.py:1011-1014).
+   */
+  project?: string;
+  /** The level could not be read (`queue` is then ''): no queue may be deleted unseen. */
+  unreadable?: true;
 }
 
 export type LiveDefaultQueue = ManifestSpecs['DefaultQueue'];

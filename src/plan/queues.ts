@@ -374,6 +374,8 @@ function selectorBlockedReason(f: QueueFrame, spec: QueueSpec): Reason | null {
 function queueDeleteBlockedReason(f: QueueFrame, name: string, absent = false): Reason | null {
   if (!f.ix.caps.queue_delete) return null;
   const settings = f.ix.undeletableSettings(name);
+  const unreadable = settings ? [] : f.ix.unreadableSettings();
+  if (unreadable.length > 0) return reasonOf('QUEUE_DELETE_SETTINGS_UNREADABLE', { unreadable });
   if (settings)
     return reasonOf(absent ? 'DEFAULT_QUEUE_ABSENT_UNDELETABLE' : 'QUEUE_DELETE_UNDELETABLE', {
       settings,
@@ -582,12 +584,15 @@ function planPoolChange(v: LiveView, target: QueueSpec): QueueDecision | null {
     return refuse(v, target, why);
   }
   const settings = f.ix.undeletableSettings(name);
+  const unreadable = f.ix.unreadableSettings();
   // Soft deletes keep the name reserved (remote/_queue.py:1006-1008): no create of it after.
   const blocked = settings
     ? reasonOf('QUEUE_POOL_CHANGE_UNDELETABLE', { settings })
-    : f.ix.caps.soft_delete
-      ? reasonOf('QUEUE_POOL_CHANGE_NAME_RESERVED', { pool: target.pool, live_pool: live.pool })
-      : selectorBlockedReason(f, target);
+    : unreadable.length > 0
+      ? reasonOf('QUEUE_DELETE_SETTINGS_UNREADABLE', { unreadable })
+      : f.ix.caps.soft_delete
+        ? reasonOf('QUEUE_POOL_CHANGE_NAME_RESERVED', { pool: target.pool, live_pool: live.pool })
+        : selectorBlockedReason(f, target);
   if (blocked) return refuse(v, target, blocked);
   // The queue created in its place is active, whatever state the old one was left in.
   const state = l.state !== undefined && l.state !== 'active' ? [stateDiff(l.state, 'active')] : [];

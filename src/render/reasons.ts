@@ -544,6 +544,9 @@ export const CATALOG: Readonly<Record<string, Words>> = {
   QUEUE_MOVE_NO_DRAIN: (p) =>
     `this control plane can move a queue to another pool (queue_move) but not drain it (drain off), and ` +
     `poolsync moves only drained queues so that no work is lost: enable drain, or declare a new queue in pool "${s(p, 'pool')}"`,
+  QUEUE_DELETE_SETTINGS_UNREADABLE: (p) =>
+    `Union refuses to delete a queue a run.default_queue setting of any scope names (remote/_queue.py:1011-1014), ` +
+    `and the settings of ${list(p, 'unreadable').join(', ')} could not be read: give poolsync's credentials read access to those settings and plan again`,
   QUEUE_DELETING: (p) =>
     `queue "${s(p, 'name')}" is being deleted by another client: Union refuses every change to it until the deletion ends (remote/_queue.py:938-939, 1044-1045); wait until it is deleted and plan again (it is then undeleted as declared)`,
   QUEUE_UNDELETE_CONAMED: (p) =>

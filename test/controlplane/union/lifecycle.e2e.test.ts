@@ -15,6 +15,7 @@ import {
   QueueState as PbQueueState,
   type UpdateQueueStateRequest,
 } from '../../../src/gen/cloudidl/queue/queue_pb.js';
+import type { GetSettingsForEditRequest } from '../../../src/gen/flyteidl2/settings/settings_service_pb.js';
 import type { Plan } from '../../../src/model/plan.js';
 import { runCli } from '../../support/cli.js';
 import { tempDir } from '../../support/repo.js';
@@ -224,7 +225,8 @@ describe('issue 73 item 1: a state this poolsync does not know', () => {
 describe('issue 73 item 5: --replace is planned as what Union can do', () => {
   it('--replace Cluster/c1 in its own pool: blocked, saying why and what to do; nothing sent', async () => {
     const w = await world();
-    await w.write([cluster('c1'), queue('q1', ['c1'])]);
+    // No other queue pins c1 (Union would refuse its drain for that, unpin_first).
+    await w.write([cluster('c1'), cluster('c2'), queue('q1', ['c2'])]);
     await applied(w);
     const generation = (await w.get('c1')).status!.stateGeneration;
 
@@ -458,4 +460,53 @@ describe('issue 73 item 3: chains converge after a cut at any step boundary', ()
     },
     600_000,
   );
+});
+
+describe('issue 73 item 7: settings at every scope are read before a queue is deleted', () => {
+  it("a queue an archived project's run.default_queue names: blocked, naming that scope; never drained", async () => {
+    const w = await world({ archivedProjects: ['legacy'] });
+    await w.write([cluster('c1'), queue('q1', ['c1']), queue('q2', ['c1'])]);
+    await applied(w);
+    setDefaultQueue(w.s, 'legacy', 'production', 'q2');
+    await w.write([cluster('c1'), queue('q1', ['c1'])]);
+
+    const plan = await w.planJson();
+    const change = plan.changes.find((c) => c.address === 'Queue/q2');
+    // main: drain → delete (archived projects' settings unread), refused at the delete: left drained.
+    expect(change?.action).toBe('blocked');
+    expect((change as { reason?: string } | undefined)?.reason).toContain(
+      'legacy/production (an archived project)',
+    );
+    expect(ops(plan)).toEqual([]);
+    const r = await w.cli(['apply', w.repo, '--auto-approve']);
+    expect(unexpectedStderr(r.stderr)).toBe('');
+    expect((await w.get('q2')).status!.state).toBe(PbQueueState.ACTIVE);
+  });
+
+  it('a settings level Union will not show: every queue delete blocked, naming it; the rest planned', async () => {
+    const refuse: Interceptor = (next) => async (req) => {
+      if (
+        req.method.name === 'GetSettingsForEdit' &&
+        (req.message as GetSettingsForEditRequest).key?.project === 'ops'
+      )
+        throw new ConnectError(
+          'not allowed to read settings of project ops',
+          Code.PermissionDenied,
+        );
+      return next(req);
+    };
+    const w = await world({ interceptors: [refuse] });
+    await w.write([cluster('c1'), queue('q1', ['c1']), queue('q2', ['c1'])]);
+    await applied(w);
+    await w.write([cluster('c1'), queue('q1', ['c1'], 7)]);
+
+    // main: the plan fails as a whole on the refused read.
+    const plan = await w.planJson();
+    const q2 = plan.changes.find((c) => c.address === 'Queue/q2');
+    expect(q2?.action).toBe('blocked');
+    expect((q2 as { reason?: string } | undefined)?.reason).toMatch(
+      /settings of ops\/development, ops\/production, ops\/staging could not be read/,
+    );
+    expect(ops(plan)).toEqual(['update_queue Queue/q1']);
+  });
 });
