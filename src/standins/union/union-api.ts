@@ -219,6 +219,7 @@ function unionRoutes(
         return { projects: { projects: p.items, token: p.token } };
       },
     });
-    settingsRoutes({ org, settings: state.settings, checkOrg })(router);
+    const projects = new Set([...(opts.projects ?? []), ...(opts.archivedProjects ?? [])]);
+    settingsRoutes({ org, settings: state.settings, checkOrg, projects })(router);
   };
 }

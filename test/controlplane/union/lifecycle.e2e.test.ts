@@ -15,7 +15,19 @@ import {
   QueueState as PbQueueState,
   type UpdateQueueStateRequest,
 } from '../../../src/gen/cloudidl/queue/queue_pb.js';
-import type { GetSettingsForEditRequest } from '../../../src/gen/flyteidl2/settings/settings_service_pb.js';
+import { create } from '@bufbuild/protobuf';
+import {
+  ProjectService,
+  ProjectState,
+} from '../../../src/gen/flyteidl2/project/project_service_pb.js';
+import {
+  SettingState,
+  SettingsSchema,
+} from '../../../src/gen/flyteidl2/settings/settings_definition_pb.js';
+import {
+  type GetSettingsForEditRequest,
+  SettingsService,
+} from '../../../src/gen/flyteidl2/settings/settings_service_pb.js';
 import type { Plan } from '../../../src/model/plan.js';
 import { runCli } from '../../support/cli.js';
 import { tempDir } from '../../support/repo.js';
@@ -508,5 +520,33 @@ describe('issue 73 item 7: settings at every scope are read before a queue is de
       /settings of ops\/development, ops\/production, ops\/staging could not be read/,
     );
     expect(ops(plan)).toEqual(['update_queue Queue/q1']);
+  });
+});
+
+describe('issue 73 item 8: the stand-in holds settings only of the projects it lists', () => {
+  it('lists archived projects ARCHIVED with their settings kept, and refuses settings of a project it does not have', async () => {
+    const w = await world({ archivedProjects: ['legacy'] });
+    const projects = await rawClient(w.s, ProjectService);
+    closing.push(projects.close);
+    const settings = await rawClient(w.s, SettingsService);
+    closing.push(settings.close);
+    const listed = (await projects.client.listProjects({ org: CLIENT.org })).projects?.projects;
+    expect(listed?.map((p) => [p.id, p.state])).toEqual([
+      ['legacy', ProjectState.ARCHIVED],
+      ['ml', ProjectState.ACTIVE],
+      ['ops', ProjectState.ACTIVE],
+    ]);
+    const named = (queue: string) =>
+      create(SettingsSchema, {
+        run: { defaultQueue: { state: SettingState.VALUE, stringValue: queue } },
+      });
+    const key = (project: string) => ({ org: CLIENT.org, domain: 'production', project });
+    await settings.client.createSettings({ key: key('legacy'), settings: named('q1') });
+    const kept = await settings.client.getSettings({ key: key('legacy') });
+    expect(kept.settingsRecord?.settings?.run?.defaultQueue?.stringValue).toBe('q1');
+    // main stored it, though no ListProjects answer names the project: no read could find it.
+    await expect(
+      settings.client.createSettings({ key: key('nowhere'), settings: named('q1') }),
+    ).rejects.toMatchObject({ code: Code.Unimplemented });
   });
 });
