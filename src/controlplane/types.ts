@@ -256,7 +256,10 @@ async function readLists(
 
 /** The organisation first, then by domain. */
 function byScope(a: LiveScopedDefaultQueue, b: LiveScopedDefaultQueue): number {
-  return compareStrings(a.domain ?? '', b.domain ?? '');
+  return (
+    compareStrings(a.project ?? '', b.project ?? '') ||
+    compareStrings(a.domain ?? '', b.domain ?? '')
+  );
 }
 
 function byKey(a: KeyParts, b: KeyParts): number {

@@ -39,8 +39,12 @@ export interface LiveCluster {
   deleting?: true;
 }
 
-/** Capability `drain`: ACTIVE → DRAINING → DRAINED. */
-export type QueueState = 'active' | 'draining' | 'drained';
+/**
+ * Capability `drain`: ACTIVE → DRAINING → DRAINED. `deleting` (Union): a delete asked while it
+ * was draining, listed until its work is done; every state change is refused until then
+ * (remote/_queue.py:938-939, 965, 990-996, 1044-1045).
+ */
+export type QueueState = 'active' | 'draining' | 'drained' | 'deleting';
 
 export interface LiveQueue extends QueueSpec {
   name: string;
@@ -115,6 +119,13 @@ export interface LiveState {
 export interface LiveScopedDefaultQueue {
   domain?: string;
   queue: string;
+  /**
+   * An archived project's own level (issue 73 item 7): not managed, but Union refuses to delete
+   * a queue it names as any other (remote/_queue.py:1011-1014).
+   */
+  project?: string;
+  /** The level could not be read (`queue` is then ''): no queue may be deleted unseen. */
+  unreadable?: true;
 }
 
 export type LiveDefaultQueue = ManifestSpecs['DefaultQueue'];

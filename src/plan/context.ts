@@ -229,8 +229,16 @@ export class PlanIndex {
    */
   private finalSettings(): Map<string, string[]> {
     const out = new Map<string, string[]>();
-    for (const s of this.live.default_queue_scopes ?? [])
-      push(out, s.queue, s.domain === undefined ? 'the organisation' : `domain ${s.domain}`);
+    for (const s of this.live.default_queue_scopes ?? []) {
+      if (s.unreadable) continue;
+      const scope =
+        s.project !== undefined
+          ? `${s.project}/${s.domain ?? ''} (an archived project)`
+          : s.domain === undefined
+            ? 'the organisation'
+            : `domain ${s.domain}`;
+      push(out, s.queue, scope);
+    }
     const declared = new Map(
       (this.desired.default_queues ?? [])
         .map((d) => [defaultQueueKeyString(d), d] as const)
@@ -250,10 +258,12 @@ export class PlanIndex {
     const leaving = new Set<string>();
     if (!((this.caps.queue_delete || this.caps.queue_move) && this.caps.drain))
       return { deleted, leaving };
+    const unreadable = this.unreadableSettings().length;
     // forEach, not for-of: no iterator result a live queue.
     this.live.queues.forEach((q) => {
-      if (!this.drainable(q.name)) return;
-      const deletable = this.undeletableSettings(q.name) === null;
+      // Being deleted already (Union's DELETING): nothing this plan sends (issue 73 item 1).
+      if (q.state === 'deleting' || !this.drainable(q.name)) return;
+      const deletable = this.undeletableSettings(q.name) === null && unreadable === 0;
       if (q.name === DEFAULT_QUEUE) {
         // Only when the repository says so (absent), and the control plane allows it.
         if (this.absentDefault && this.caps.queue_delete && deletable) deleted.add(q.name);
@@ -338,6 +348,17 @@ export class PlanIndex {
     if (!this.drainable(queue)) return [];
     const settings = this.settingQueues.get(queue);
     return settings ? [...settings] : null;
+  }
+
+  /**
+   * The settings levels Union would not show (issue 73 item 7): while one is unreadable, any
+   * queue might be its default, so none is deleted. Empty nearly always.
+   */
+  unreadableSettings(): string[] {
+    const out: string[] = [];
+    for (const s of this.live.default_queue_scopes ?? [])
+      if (s.unreadable) out.push(s.project ? `${s.project}/${s.domain ?? ''}` : (s.domain ?? ''));
+    return out;
   }
 
   /** With `queue_delete`, a live cluster's delete takes its live co-named queue along. */

@@ -198,7 +198,13 @@ export function liveFingerprint(live: LiveState): string {
     // Broader-scope settings block drains and deletes. Only when read, so other fingerprints stay.
     ...when(live.default_queue_scopes?.length, () => [
       'scopes',
-      live.default_queue_scopes!.map((d) => [d.domain ?? null, d.queue]),
+      // An archived project's level, or an unreadable one, only when there is one: other
+      // fingerprints stay as they were.
+      live.default_queue_scopes!.map((d) =>
+        d.project === undefined && !d.unreadable
+          ? [d.domain ?? null, d.queue]
+          : [d.domain ?? null, d.queue, d.project ?? null, d.unreadable === true],
+      ),
     ]),
     ...labelsKey(live.execution_cluster_labels),
     ...when(live.flyteadmin, () => ['flyteadmin', flyteadminKey(live.flyteadmin!)]),

@@ -47,8 +47,11 @@ const WRITES = actions('create', 'update', 'replace');
 const MOVES = actions('update', 'replace');
 /** A drain stops new work: only for a queue the plan deletes, replaces or moves (its own change). */
 const DRAINS = actions('update', 'replace', 'delete');
-/** An activation: a queue undeleted, moved, or left drained (blocked: its `state` diff says so). */
-const ACTIVATES = actions('create', 'update', 'blocked');
+/**
+ * An activation: a queue undeleted, moved, or left drained (its `state` diff says so). Never a
+ * blocked change: blocked means nothing is sent (issue 73 item 4).
+ */
+const ACTIVATES = actions('create', 'update');
 /** Waits only read: they watch queues and clusters that other steps change. */
 const WATCHES = actions('create', 'update', 'replace', 'delete', 'blocked', 'unmanaged', 'noop');
 

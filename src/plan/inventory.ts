@@ -279,6 +279,24 @@ function applied<T>(
 const DONE: ReadonlySet<Change['action']> = new Set(['create', 'update', 'replace', 'delete']);
 
 /**
+ * A queue as the plan leaves it, its drain state included (issue 73 item 2): the `state` its
+ * change shows, else as it was; one the plan brings (created, undeleted) serves (capability
+ * `drain`), so drift compares it with what the control plane then shows.
+ */
+function withState(
+  was: Omit<LiveQueue, keyof QueueSpec>,
+  spec: QueueSpec,
+  c: Change,
+  drain: boolean,
+): LiveQueue {
+  const q: LiveQueue = { ...was, ...spec };
+  const to = c.diff?.find((d) => d.path === 'state')?.after;
+  if (typeof to === 'string') q.state = to as LiveQueue['state'];
+  else if (was.state === undefined && drain && c.before === null) q.state = 'active';
+  return q;
+}
+
+/**
  * The live state a plan leaves once done, recorded by `apply` for `plan --refresh-only` without
  * reading again (a plan is a promise): the settable fields from the plan, reports as read.
  */
@@ -302,13 +320,14 @@ export function appliedState(live: LiveState, plan: Plan): LiveState {
       name: c.name,
       ...(c.after as { pool: string; enabled: boolean }),
     })),
-    queues: applied<LiveQueue>(live.queues, by('Queue'), name, (c, was) => ({
-      cluster_managed: false,
-      available_clusters: [],
-      ...was,
-      name: c.name,
-      ...(c.after as QueueSpec),
-    })),
+    queues: applied<LiveQueue>(live.queues, by('Queue'), name, (c, was) =>
+      withState(
+        { cluster_managed: false, available_clusters: [], ...was, name: c.name },
+        c.after as QueueSpec,
+        c,
+        live.capabilities.drain,
+      ),
+    ),
     assignments: keyed<Assignment>(live.assignments, 'PoolAssignment', assignmentKeyString),
   };
   if (live.default_queues)

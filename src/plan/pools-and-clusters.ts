@@ -376,7 +376,9 @@ function planCluster(ctx: ClusterInput, name: string): ClusterDecision | undefin
     );
     return { change, final: { pool: d.pool, enabled: d.enabled, health: l.health } };
   }
-  if (l && ix.caps.cluster_move) return planMove(ctx, l, d);
+  // --replace in its own pool is never a move (Union refuses one to the pool it is in,
+  // remote/_cluster.py:323-324): a delete and a registration, or blocked (issue 73 item 5).
+  if (l && ix.caps.cluster_move && l.pool !== d.pool) return planMove(ctx, l, d);
   return planRegistration(ctx, name, d, l, before, after);
 }
 
@@ -415,7 +417,12 @@ function planRegistration(
   const reserved = l && ctx.ix.caps.soft_delete && ctx.ix.caps.queue_delete;
   const blocked =
     registrationBlockedReason(ctx, d) ??
-    (reserved ? reasonOf('REPLACE_NAME_RESERVED', { kind: 'cluster' }) : null) ??
+    (reserved
+      ? // Forced in its own pool: there is no move to offer instead (issue 73 item 5).
+        l.pool === d.pool
+        ? reasonOf('REPLACE_IN_POOL_NAME_RESERVED', { pool: d.pool })
+        : reasonOf('REPLACE_NAME_RESERVED', { kind: 'cluster' })
+      : null) ??
     (l ? deleteBlockedReason(ctx, name) : null);
   const diff = () => diffForms(before, after, (path) => path === 'pool');
   if (blocked) return leftAsItIs(name, l, before, before, diff(), blocked);

@@ -82,23 +82,47 @@ function planQueue(own: QueueOwn): QueueDecision | null {
   // two calls: one more object for each of 90,000 queues.
   const d = !l
     ? planMissingQueue(own, target)
-    : f.ix.conamedCascades(l.name) && f.pc.deletedClusters.has(l.name) // goes with its cluster
-      ? cascadeDecision(
-          own,
-          l,
-          f.pc.clusters.get(own.name)?.registers
-            ? planMissingQueue({ ...own, live: undefined }, target)
-            : null,
-        )
-      : withActivation(f, l, planLiveQueue(liveView(own, l, target)));
+    : l.state === 'deleting'
+      ? planDeletingQueue(own, l, target)
+      : f.ix.conamedCascades(l.name) && f.pc.deletedClusters.has(l.name) // goes with its cluster
+        ? cascadeDecision(
+            own,
+            l,
+            f.pc.clusters.get(own.name)?.registers
+              ? planMissingQueue({ ...own, live: undefined }, target)
+              : null,
+          )
+        : withActivation(f, l, planLiveQueue(liveView(own, l, target)));
   return d ? noteUnmanagedFields(own, withCause(own, d)) : null;
 }
 
 /**
+ * Issue 73 item 1: a queue being deleted (Union's DELETING: a delete asked while it drained) is
+ * listed but refuses drain, activate, delete and undelete until the deletion ends
+ * (remote/_queue.py:938-939, 965, 1002-1003, 1044-1045). One the repository wants is blocked
+ * (plan again once it is deleted: it is then undeleted); one it wants gone needs nothing sent.
+ */
+function planDeletingQueue(own: QueueOwn, l: LiveQueue, target: QueueSpec | null): QueueDecision {
+  const { f, name } = own;
+  const v = liveView(own, l, target);
+  const wanted = own.desired !== undefined || (l.cluster_managed && f.ix.dClusters.has(name));
+  if (wanted && target) {
+    const requested = [...diffForms(v.form, queueForm(target)), stateDiff('deleting', 'active')];
+    return leftAsItIs(v, 'blocked', reasonOf('QUEUE_DELETING', { name }), requested);
+  }
+  const goes =
+    name === DEFAULT_QUEUE
+      ? f.ix.absentDefault
+      : !l.cluster_managed && f.ix.caps.queue_delete && f.ix.prunes('Queue', name);
+  return goes ? leftAsItIs(v) : planUndeclaredQueue(v);
+}
+
+/**
  * Capability `drain`: a queue left drained (a cut-short apply, by hand) or drained for its
- * cluster's move is re-activated when it still routes somewhere. A queue the repository wants is
- * activated even when the rest of its change is blocked: a half-done apply's drain is drift,
- * never the state the plan settles on. A co-named queue follows its cluster (followsCluster).
+ * cluster's move is re-activated when it still routes somewhere: a half-done apply's drain is
+ * drift, never the state the plan settles on. Blocked means nothing is sent (issue 73 item 4):
+ * a blocked queue the repository wants active shows its state among what is asked, no step. A
+ * co-named queue follows its cluster (followsCluster).
  */
 function withActivation(f: QueueFrame, l: LiveQueue, d: QueueDecision): QueueDecision {
   if (!f.ix.caps.drain || d.deletes || d.final === null) return d;
@@ -106,11 +130,14 @@ function withActivation(f: QueueFrame, l: LiveQueue, d: QueueDecision): QueueDec
   if (followed) return followed;
   if (!routesSomewhere(f, d.final)) return d;
   const inactive = l.state !== undefined && l.state !== 'active';
-  const wanted =
-    d.declared || l.name === DEFAULT_QUEUE || (l.cluster_managed && f.ix.dClusters.has(l.name));
-  const settled = d.change.action === 'unmanaged' || (d.change.action === 'blocked' && !wanted);
+  const action = d.change.action;
+  if (action === 'unmanaged') return d;
+  if (action === 'blocked') {
+    const wanted = d.declared || (l.cluster_managed && f.ix.dClusters.has(l.name));
+    return wanted && inactive ? { ...d, change: withState(d.change, l.state!, 'active') } : d;
+  }
   const drained = drainedWithCluster(f.ix, f.pc, l.name);
-  if (!drained && (!inactive || settled)) return d;
+  if (!drained && !inactive) return d;
   const why = reasonOf('QUEUE_REACTIVATED', {
     state: l.state ?? null,
     drained_by: drained ? [address('Cluster', l.name)] : null,
@@ -347,6 +374,8 @@ function selectorBlockedReason(f: QueueFrame, spec: QueueSpec): Reason | null {
 function queueDeleteBlockedReason(f: QueueFrame, name: string, absent = false): Reason | null {
   if (!f.ix.caps.queue_delete) return null;
   const settings = f.ix.undeletableSettings(name);
+  const unreadable = settings ? [] : f.ix.unreadableSettings();
+  if (unreadable.length > 0) return reasonOf('QUEUE_DELETE_SETTINGS_UNREADABLE', { unreadable });
   if (settings)
     return reasonOf(absent ? 'DEFAULT_QUEUE_ABSENT_UNDELETABLE' : 'QUEUE_DELETE_UNDELETABLE', {
       settings,
@@ -555,12 +584,15 @@ function planPoolChange(v: LiveView, target: QueueSpec): QueueDecision | null {
     return refuse(v, target, why);
   }
   const settings = f.ix.undeletableSettings(name);
+  const unreadable = f.ix.unreadableSettings();
   // Soft deletes keep the name reserved (remote/_queue.py:1006-1008): no create of it after.
   const blocked = settings
     ? reasonOf('QUEUE_POOL_CHANGE_UNDELETABLE', { settings })
-    : f.ix.caps.soft_delete
-      ? reasonOf('QUEUE_POOL_CHANGE_NAME_RESERVED', { pool: target.pool, live_pool: live.pool })
-      : selectorBlockedReason(f, target);
+    : unreadable.length > 0
+      ? reasonOf('QUEUE_DELETE_SETTINGS_UNREADABLE', { unreadable })
+      : f.ix.caps.soft_delete
+        ? reasonOf('QUEUE_POOL_CHANGE_NAME_RESERVED', { pool: target.pool, live_pool: live.pool })
+        : selectorBlockedReason(f, target);
   if (blocked) return refuse(v, target, blocked);
   // The queue created in its place is active, whatever state the old one was left in.
   const state = l.state !== undefined && l.state !== 'active' ? [stateDiff(l.state, 'active')] : [];

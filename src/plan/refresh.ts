@@ -3,7 +3,8 @@
  * last apply recorded it, settable fields only: health, members and the like are not drift.
  */
 import { address, assignmentKeyString } from '../model/common.js';
-import type { LiveState } from '../model/live.js';
+import { QUEUE_CAP_FIELDS } from '../model/common.js';
+import type { LiveQueue, LiveState } from '../model/live.js';
 import type { FieldDiff } from '../model/plan.js';
 import { assignmentForm, clusterForm, diffForms, poolForm, queueForm, type Form } from './forms.js';
 import { labelForm } from './cluster-labels.js';
@@ -53,7 +54,7 @@ export function driftSince(last: LastApplied, now: LiveState): RefreshReport {
   const { live: was } = last;
   compare('ClusterPool', was.pools, now.pools, name, (p) => poolForm(p.contract));
   compare('Cluster', was.clusters, now.clusters, name, (c) => clusterForm(c.pool, c.enabled));
-  compare('Queue', was.queues, now.queues, name, queueForm);
+  compareQueues(drift, was.queues, now.queues);
   compare('PoolAssignment', was.assignments, now.assignments, assignmentKeyString, assignmentForm);
   // flyteadmin's labels (flytectl update execution-cluster-label by hand) drift like the rest.
   const labels = (s: LiveState) => s.execution_cluster_labels ?? [];
@@ -64,4 +65,40 @@ export function driftSince(last: LastApplied, now: LiveState): RefreshReport {
     last_applied: { applied_at: last.applied_at, commit: last.commit },
     drift,
   };
+}
+
+/**
+ * Queues: their form, and their drain state (issue 73 item 2: a queue another client drained is
+ * the drift that stops every run; DRAINING and DRAINED both take no work, one drift). A cap the
+ * record does not hold is not compared: the control plane chose it (Union creates a queue
+ * strict_fifo, remote/_queue.py:746, 799) and poolsync did not read it before recording.
+ */
+function compareQueues(drift: DriftEntry[], before: LiveQueue[], after: LiveQueue[]): void {
+  for (const [k, was, is] of keyed(indexBy(before, nameOf), indexBy(after, nameOf))) {
+    const diff = diffForms(
+      was ? queueForm(was) : null,
+      is ? queueForm(was ? known(is, was) : is) : null,
+    );
+    const from = was?.state ?? 'active';
+    const to = is?.state ?? 'active';
+    if (was && is && serving(from) !== serving(to))
+      diff.push({ path: 'state', before: from, after: to, forces_replacement: false });
+    if (diff.length === 0) continue;
+    const what = !was ? 'appeared' : !is ? 'gone' : 'changed';
+    drift.push({ address: address('Queue', k), drift: what, diff });
+  }
+}
+
+const nameOf = (o: { name: string }) => o.name;
+const serving = (s: string) => (s === 'draining' ? 'drained' : s);
+
+/** `is` without the caps `was` does not hold. */
+function known(is: LiveQueue, was: LiveQueue): LiveQueue {
+  let out: LiveQueue | null = null;
+  for (const f of QUEUE_CAP_FIELDS)
+    if (was[f] === undefined && is[f] !== undefined) {
+      out ??= { ...is };
+      delete out[f];
+    }
+  return out ?? is;
 }

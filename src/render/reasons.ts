@@ -413,6 +413,10 @@ export const CATALOG: Readonly<Record<string, Words>> = {
     (p.kind === 'pool'
       ? 'update its contract in place (pool_update), or declare the pool under a new name'
       : 'move it in place (cluster_move), or register it under a new name'),
+  REPLACE_IN_POOL_NAME_RESERVED: (p) =>
+    `--replace asks for a delete and a registration under the same name, but a deleted cluster keeps its name ` +
+    `reserved (soft_delete, remote/_cluster.py:440-443) and a move to the pool it is in ("${s(p, 'pool')}") is refused ` +
+    `(remote/_cluster.py:323-324): drop --replace, or register the new cluster under a new name and remove this one`,
   CLUSTER_NAME_RESERVED: (p) =>
     `the name "${s(p, 'name')}" belongs to a deleted queue of pool "${s(p, 'pool')}", and a deleted queue keeps its name ` +
     `reserved (remote/_queue.py:1006-1008) while no cluster may take a queue's name (remote/_cluster.py:289-291): ` +
@@ -547,6 +551,11 @@ export const CATALOG: Readonly<Record<string, Words>> = {
   QUEUE_MOVE_NO_DRAIN: (p) =>
     `this control plane can move a queue to another pool (queue_move) but not drain it (drain off), and ` +
     `poolsync moves only drained queues so that no work is lost: enable drain, or declare a new queue in pool "${s(p, 'pool')}"`,
+  QUEUE_DELETE_SETTINGS_UNREADABLE: (p) =>
+    `Union refuses to delete a queue a run.default_queue setting of any scope names (remote/_queue.py:1011-1014), ` +
+    `and the settings of ${list(p, 'unreadable').join(', ')} could not be read: give poolsync's credentials read access to those settings and plan again`,
+  QUEUE_DELETING: (p) =>
+    `queue "${s(p, 'name')}" is being deleted by another client: Union refuses every change to it until the deletion ends (remote/_queue.py:938-939, 1044-1045); wait until it is deleted and plan again (it is then undeleted as declared)`,
   QUEUE_UNDELETE_CONAMED: (p) =>
     `the name "${s(p, 'name')}" belongs to the deleted co-named queue of cluster "${s(p, 'name')}": it comes back only with its cluster; declare the cluster, or use another queue name`,
   QUEUE_UNDELETE_POOL_GONE: (p) =>

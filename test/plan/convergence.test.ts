@@ -245,6 +245,8 @@ describe('convergence: plan → apply → plan shows only noop, blocked, unmanag
         const plan = computePlan(desired, await readLiveState(cp));
         assertTopological(plan.steps);
         expect(plan.errors).toEqual([]);
+        // No step for a blocked (or any other unmade) change (issue 73 item 4).
+        expect(unaccountedStep(plan)).toBeNull();
         // Every partial plan of it (`--target`) is one `apply FILE` accepts.
         for (const c of plan.changes.filter((x) => x.action !== 'noop')) {
           const part = targetPlan(plan, [c.address]);

@@ -33,7 +33,7 @@ const withSettings = (d: DesiredState, ...s: ReturnType<typeof setting>[]): Desi
 });
 
 describe('no half-done change left behind (item 1)', () => {
-  it('the default queue a failed apply left drained is activated, though its delete stays blocked', () => {
+  it('issue 73 item 4: the default queue listed absent and left drained is blocked, and nothing is sent for it', () => {
     const l = withCaps(live({ clusters: { c1: {} } }), UNION_CAPABILITIES);
     l.queues = l.queues.map((q) => (q.name === 'default' ? { ...q, state: 'drained' } : q));
     l.default_queue_scopes = [{ queue: 'default' }];
@@ -41,10 +41,13 @@ describe('no half-done change left behind (item 1)', () => {
     const plan = computePlan({ ...d, config: { ...d.config, absent: ['Queue/default'] } }, l);
     expect(change(plan, 'Queue/default')).toMatchObject({ action: 'blocked' });
     expect(change(plan, 'Queue/default')?.why?.code).toBe('DEFAULT_QUEUE_ABSENT_UNDELETABLE');
-    expect(ops(plan)).toEqual(['activate_queue Queue/default']);
+    // Wanted gone: drained is nearer that than active; no activate_queue (main sent one).
+    expect(change(plan, 'Queue/default')?.diff).toEqual([]);
+    expect(ops(plan)).toEqual([]);
+    expectWellFormed(plan);
   });
 
-  it('a declared queue left drained is drift: activated, even when its change is blocked', () => {
+  it('issue 73 item 4: a declared queue left drained whose change is blocked shows the state asked, and nothing is sent', () => {
     const pb = live().pools[0]!.contract;
     const l = withCaps(live({ pools: { pb }, clusters: { c1: {} }, queues: { q: {} } }), {
       ...UNION_CAPABILITIES,
@@ -54,7 +57,14 @@ describe('no half-done change left behind (item 1)', () => {
     const d = desired({ pools: { pb }, clusters: { c1: {} }, queues: { q: { pool: 'pb' } } });
     const plan = computePlan(d, l);
     expect(change(plan, 'Queue/q')?.action).toBe('blocked');
-    expect(ops(plan)).toEqual(['activate_queue Queue/q']);
+    expect(change(plan, 'Queue/q')?.diff).toContainEqual({
+      path: 'state',
+      before: 'drained',
+      after: 'active',
+      forces_replacement: false,
+    });
+    expect(ops(plan)).toEqual([]);
+    expectWellFormed(plan);
   });
 });
 
@@ -212,5 +222,79 @@ describe('--target of a queue whose selector loses several clusters (C8)', () =>
     expect(ops(plan)).toEqual(
       expect.arrayContaining(['delete_cluster Cluster/c1', 'delete_cluster Cluster/c2']),
     );
+  });
+});
+
+describe('issue 73 item 1: a queue Union reports DELETING', () => {
+  const deleting = (l: LiveState, name: string): LiveState => ({
+    ...l,
+    queues: l.queues.map((q) => (q.name === name ? { ...q, state: 'deleting' as const } : q)),
+  });
+
+  it('declared: blocked QUEUE_DELETING with the state asked, nothing sent', () => {
+    const l = deleting(
+      withCaps(live({ clusters: { c1: {} }, queues: { q: {} } }), UNION_CAPABILITIES),
+      'q',
+    );
+    const plan = computePlan(desired({ clusters: { c1: {} }, queues: { q: {} } }), l);
+    const c = change(plan, 'Queue/q');
+    expect(c?.action).toBe('blocked');
+    expect(c?.why).toEqual({ code: 'QUEUE_DELETING', params: { name: 'q' } });
+    expect(whyText(c!)).toContain('plan again');
+    expect(c?.diff).toContainEqual({
+      path: 'state',
+      before: 'deleting',
+      after: 'active',
+      forces_replacement: false,
+    });
+    expect(ops(plan)).toEqual([]);
+    expectWellFormed(plan);
+  });
+
+  it('pruned: nothing to send (never drain → delete, which Union refuses)', () => {
+    const l = deleting(
+      withCaps(live({ clusters: { c1: {} }, queues: { q: {}, gone: {} } }), UNION_CAPABILITIES),
+      'gone',
+    );
+    const plan = computePlan(desired({ clusters: { c1: {} }, queues: { q: {} }, prune: true }), l);
+    expect(change(plan, 'Queue/gone')?.action ?? 'noop').toBe('noop');
+    expect(ops(plan)).toEqual([]);
+    expectWellFormed(plan);
+  });
+
+  it('not managed (prune off): unmanaged, as any other', () => {
+    const l = deleting(
+      withCaps(live({ clusters: { c1: {} }, queues: { q: {}, other: {} } }), UNION_CAPABILITIES),
+      'other',
+    );
+    const plan = computePlan(desired({ clusters: { c1: {} }, queues: { q: {} } }), l);
+    expect(change(plan, 'Queue/other')?.action).toBe('unmanaged');
+    expect(ops(plan)).toEqual([]);
+  });
+});
+
+describe('issue 73 item 5: --replace Cluster/x in its own pool', () => {
+  const d = desired({ clusters: { c1: {} } });
+
+  it('with soft_delete (Union): blocked REPLACE_IN_POOL_NAME_RESERVED, never a move to the same pool', () => {
+    const l = withCaps(live({ clusters: { c1: {} } }), UNION_CAPABILITIES);
+    const plan = computePlan(d, l, { replace: ['Cluster/c1'] });
+    const c = change(plan, 'Cluster/c1');
+    expect(c?.action).toBe('blocked');
+    expect(c?.why?.code).toBe('REPLACE_IN_POOL_NAME_RESERVED');
+    expect(ops(plan)).toEqual([]);
+    expectWellFormed(plan);
+  });
+
+  it('with cluster_move but no soft_delete: a delete and a registration', () => {
+    const l = withCaps(live({ clusters: { c1: {} } }), {
+      ...UNION_CAPABILITIES,
+      soft_delete: false,
+    });
+    const plan = computePlan(d, l, { replace: ['Cluster/c1'] });
+    expect(change(plan, 'Cluster/c1')?.action).toBe('replace');
+    expect(ops(plan)).toContain('register_cluster Cluster/c1');
+    expect(ops(plan)).not.toContain('move_cluster Cluster/c1');
+    expectWellFormed(plan);
   });
 });

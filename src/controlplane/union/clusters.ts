@@ -25,7 +25,13 @@ import {
 } from './mapping.js';
 import type { UnionQueues } from './queues.js';
 import { SharedReads } from '../shared-reads.js';
-import { Latest, fromLatest, sweep } from './sweeps.js';
+import { Latest, changedSinceRead, fromLatest, sweep } from './sweeps.js';
+
+const generation = (c: Cluster): bigint => c.drainStatus?.generation ?? 0n;
+const stateName = (c: Cluster): string =>
+  (
+    ClusterState[c.drainStatus?.overallState ?? ClusterState.UNSPECIFIED] ?? 'UNKNOWN'
+  ).toLowerCase();
 
 /** How long a cluster delete waits for Union to finish a DELETING cluster. */
 const DELETING_WAIT_MS = 600_000;
@@ -146,17 +152,27 @@ export class UnionClusters implements ClusterCalls {
   async updateCluster(name: string, { enabled }: { enabled: boolean }): Promise<LiveCluster> {
     const want = enabled ? ClusterState.ACTIVE : ClusterState.DRAINING;
     const read = () => this.read(name);
-    const answered = await fromLatest(this.latest, name, read, (known) =>
-      this.call('updateClusterState', address('Cluster', name), async (state) => {
-        const current = state.retried ? await read() : known;
-        if (state.retried && clusterEnabled(current) === enabled) return current;
-        const res = await this.service.updateClusterState({
-          clusterId: this.id(name),
-          state: want,
-          expectedGeneration: current.drainStatus?.generation ?? 0n,
-        });
-        return this.latest.one(res.cluster) ?? current;
-      }),
+    const addr = address('Cluster', name);
+    const answered = await fromLatest(
+      this.latest,
+      name,
+      read,
+      (known) =>
+        this.call('updateClusterState', addr, async (state) => {
+          if (state.retried) {
+            const current = await read();
+            if (clusterEnabled(current) === enabled) return current;
+            const [was, is] = [generation(known), generation(current)];
+            if (was !== is) throw changedSinceRead(addr, was, is, stateName(current));
+          }
+          const res = await this.service.updateClusterState({
+            clusterId: this.id(name),
+            state: want,
+            expectedGeneration: generation(known),
+          });
+          return this.latest.one(res.cluster) ?? known;
+        }),
+      { address: addr, generation, state: stateName },
     );
     return this.live(answered);
   }
@@ -168,22 +184,32 @@ export class UnionClusters implements ClusterCalls {
    */
   async deleteCluster(name: string): Promise<void> {
     const read = () => this.read(name);
-    const deleting = await fromLatest(this.latest, name, read, (known) =>
-      this.call('deleteCluster', address('Cluster', name), async (state) => {
-        try {
-          const current = state.retried ? await read() : known;
-          // A retry whose first attempt landed finds the cluster deleted (or deleting).
-          if (state.retried && (current.deletedAt || isDeleting(current))) return true;
-          const res = await this.service.deleteCluster({
-            clusterId: this.id(name),
-            expectedGeneration: current.drainStatus?.generation ?? 0n,
-          });
-          return res.cluster === undefined || isDeleting(res.cluster);
-        } catch (err) {
-          if (state.retried && isCode(err, 'NotFound')) return false;
-          throw err;
-        }
-      }),
+    const addr = address('Cluster', name);
+    const deleting = await fromLatest(
+      this.latest,
+      name,
+      read,
+      (known) =>
+        this.call('deleteCluster', addr, async (state) => {
+          try {
+            if (state.retried) {
+              const current = await read();
+              // A retry whose first attempt landed finds the cluster deleted (or deleting).
+              if (current.deletedAt || isDeleting(current)) return true;
+              const [was, is] = [generation(known), generation(current)];
+              if (was !== is) throw changedSinceRead(addr, was, is, stateName(current));
+            }
+            const res = await this.service.deleteCluster({
+              clusterId: this.id(name),
+              expectedGeneration: generation(known),
+            });
+            return res.cluster === undefined || isDeleting(res.cluster);
+          } catch (err) {
+            if (state.retried && isCode(err, 'NotFound')) return false;
+            throw err;
+          }
+        }),
+      { address: addr, generation, state: stateName },
     );
     this.latest.forget(name);
     if (deleting) await this.untilDeleted(name);

@@ -44,6 +44,7 @@ import {
   AcceleratorCapacitySchema,
 } from '../../gen/cloudidl/cluster/accelerator_definition_pb.js';
 import { canonicalDevice } from '../../gen/union/accelerators.js';
+import { ControlPlaneError } from '../errors.js';
 
 /** Each of `names` → the member of `pbEnum` its upper case names (`min` → Priority.MIN). */
 export function toPbTable<K extends string, T extends Record<Uppercase<K>, unknown>>(
@@ -57,7 +58,7 @@ export function toPbTable<K extends string, T extends Record<Uppercase<K>, unkno
 const PRIORITY_TO_PB = toPbTable(PRIORITIES, PbPriority);
 const FAIRNESS_TO_PB = toPbTable(FAIRNESS_POLICIES, FairnessAlgorithm);
 export const QUEUE_STATE_TO_PB: Record<QueueState, PbQueueState> = toPbTable(
-  ['active', 'draining', 'drained'],
+  ['active', 'draining', 'drained', 'deleting'],
   PbQueueState,
 );
 export const HEALTH_TO_PB: Record<ClusterHealth, Status_Health> = toPbTable(
@@ -145,12 +146,28 @@ export function queueFromPb(q: Queue, clusterNames: ReadonlySet<string>): LiveQu
   return {
     name,
     ...queueSpecFromPb(q.spec),
-    state: fromPb(QUEUE_STATE_TO_PB, q.status?.state, 'active'),
+    ...(q.deletedAt ? {} : { state: queueStateFromPb(name, q.status?.state) }),
     // Union flags it (QueueStatus.cluster_managed); older servers did not: then by name (Q2).
     cluster_managed: q.status?.clusterManaged === true || clusterNames.has(name),
     available_clusters: (q.status?.availableClusters ?? []).map((c) => c.name).sort(),
     ...(unknown.length > 0 ? { unknown_fields: unknown } : {}),
   };
+}
+
+/**
+ * A live queue's state (issue 73 item 1): a state this poolsync does not know is an error, never
+ * read as a known one (DELETING was read as `active`, and planned as if it served).
+ */
+function queueStateFromPb(name: string, state: PbQueueState | undefined): QueueState {
+  const known = fromPb(QUEUE_STATE_TO_PB, state, undefined);
+  if (known) return known;
+  const addr = `Queue/${name}`;
+  const what = state === undefined ? 'no state' : `state ${PbQueueState[state] ?? state}`;
+  throw new ControlPlaneError(
+    'FAILED_PRECONDITION',
+    `${addr}: Union reports ${what}, which this poolsync does not know: upgrade poolsync, or ask Union's support what the state means`,
+    addr,
+  );
 }
 
 /**

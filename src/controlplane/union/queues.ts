@@ -30,7 +30,11 @@ import {
 } from './mapping.js';
 import { type Call, isCode } from './transport.js';
 import { SharedReads } from '../shared-reads.js';
-import { fromLatest, Latest, sweep } from './sweeps.js';
+import { changedSinceRead, fromLatest, Latest, sweep } from './sweeps.js';
+
+const generation = (q: Queue): bigint => q.status?.stateGeneration ?? 0n;
+const stateName = (q: Queue): string =>
+  (QueueState[q.status?.state ?? QueueState.UNSPECIFIED] ?? 'UNKNOWN').toLowerCase();
 
 export class UnionQueues implements QueueCalls {
   readonly latest = new Latest<Queue>((q) => q.id?.name ?? '');
@@ -148,9 +152,33 @@ export class UnionQueues implements QueueCalls {
     return this.live(res.queue, name);
   }
 
+  /**
+   * UpdateQueueState with the state generation poolsync read (issue 73 item 6), as Union's client
+   * sends it (remote/_queue.py:944-949, 970-975); a conflict is an error (fromLatest).
+   */
   async setState(name: string, state: QueueState.DRAINING | QueueState.ACTIVE): Promise<LiveQueue> {
-    const res = await this.call('updateQueueState', address('Queue', name), () =>
-      this.service.updateQueueState({ id: { organization: this.org, name }, state }),
+    const addr = address('Queue', name);
+    const read = () => this.read(name);
+    const res = await fromLatest(
+      this.latest,
+      name,
+      read,
+      (known) =>
+        this.call('updateQueueState', addr, async (attempt) => {
+          if (attempt.retried) {
+            // A retry whose first attempt landed finds the state asked for.
+            const current = await read();
+            if (current.status?.state === state) return { queue: current };
+            const [was, is] = [generation(known), generation(current)];
+            if (was !== is) throw changedSinceRead(addr, was, is, stateName(current));
+          }
+          return this.service.updateQueueState({
+            id: { organization: this.org, name },
+            state,
+            expectedStateGeneration: generation(known),
+          });
+        }),
+      { address: addr, generation, state: stateName },
     );
     return this.live(res.queue, name);
   }
@@ -162,16 +190,26 @@ export class UnionQueues implements QueueCalls {
 
   async deleteQueue(name: string): Promise<void> {
     const read = () => this.read(name);
-    await fromLatest(this.latest, name, read, (known) =>
-      this.call('deleteQueue', address('Queue', name), async (state) => {
-        const current = state.retried ? await read() : known;
-        // A retry whose first attempt landed finds the queue deleted.
-        if (state.retried && current.deletedAt) return;
-        await this.service.deleteQueue({
-          id: { organization: this.org, name },
-          expectedStateGeneration: current.status?.stateGeneration ?? 0n,
-        });
-      }),
+    const addr = address('Queue', name);
+    await fromLatest(
+      this.latest,
+      name,
+      read,
+      (known) =>
+        this.call('deleteQueue', addr, async (state) => {
+          if (state.retried) {
+            // A retry whose first attempt landed finds the queue deleted (or deleting).
+            const current = await read();
+            if (current.deletedAt || current.status?.state === QueueState.DELETING) return;
+            const [was, is] = [generation(known), generation(current)];
+            if (was !== is) throw changedSinceRead(addr, was, is, stateName(current));
+          }
+          await this.service.deleteQueue({
+            id: { organization: this.org, name },
+            expectedStateGeneration: generation(known),
+          });
+        }),
+      { address: addr, generation, state: stateName },
     );
     this.latest.forget(name);
   }

@@ -38,6 +38,7 @@ import {
 import { mapLimit } from '../../util/map-limit.js';
 import type { DefaultQueueCalls } from '../types.js';
 import type { Call } from './transport.js';
+import { ControlPlaneError } from '../errors.js';
 import { SharedReads } from '../shared-reads.js';
 import { sweep } from './sweeps.js';
 
@@ -105,19 +106,33 @@ export class DefaultQueueSettings implements DefaultQueueCalls {
   }
 
   private async read(scope: DefaultQueueScope): Promise<Read> {
-    const pairs = scope === 'all' ? await this.projectPairs() : scope;
+    const pairs: readonly { project: string; domain: string; archived?: boolean }[] =
+      scope === 'all' ? await this.projectPairs() : scope;
     // Without a project/domain to ask, the organisation's own level (all of an org without projects).
     const keys = pairs.length === 0 && scope === 'all' ? [{ project: '', domain: '' }] : pairs;
+    // A level Union refuses to show is not a level without settings (issue 73 item 7): it is
+    // recorded unreadable, and the planner deletes no queue while one is.
     const answers = await mapLimit(keys, this.opts.parallelism, (p) =>
-      this.levels(p.project, p.domain),
+      this.levels(p.project, p.domain).catch((err: unknown) => {
+        if (!(err instanceof ControlPlaneError) || err.code === 'UNAVAILABLE') throw err;
+        return { unreadable: p };
+      }),
     );
     const own: LiveDefaultQueue[] = [];
     const broad = new Map<string, LiveScopedDefaultQueue | null>();
+    const archived = new Set(pairs.filter((p) => p.archived).map(defaultQueueKeyString));
     for (const levels of answers) {
+      if (!Array.isArray(levels)) {
+        const { project, domain } = levels.unreadable;
+        broad.set(`${project}/${domain}`, { project, domain, queue: '', unreadable: true });
+        continue;
+      }
       for (const l of levels) {
         const { project = '', domain = '' } = l.key ?? {};
         const queue = defaultQueueOf(l);
-        if (project !== '') {
+        if (project !== '' && archived.has(defaultQueueKeyString({ project, domain }))) {
+          if (queue !== null) broad.set(`${project}/${domain}`, { project, domain, queue });
+        } else if (project !== '') {
           if (queue !== null) own.push({ project, domain, queue });
         } else if (!broad.has(domain))
           broad.set(domain, queue === null ? null : domain === '' ? { queue } : { domain, queue });
@@ -127,16 +142,21 @@ export class DefaultQueueSettings implements DefaultQueueCalls {
     return { own, scoped };
   }
 
-  /** Archived projects left out. */
+  /**
+   * Every project's domains, archived ones flagged: an archived project's settings are not
+   * managed, but a queue they name cannot be deleted (remote/_queue.py:1011-1014).
+   */
   private async projectPairs() {
     const { call, pageSize, org, projects } = this.opts;
     const all = await sweep(call, 'listProjects', pageSize, false, async ({ limit, token }) => {
       const res = await projects.listProjects({ org, limit, token });
       return { items: res.projects?.projects ?? [], token: res.projects?.token ?? '' };
     });
-    return all
-      .filter((p) => p.state !== ProjectState.ARCHIVED && p.state !== ProjectState.SYSTEM_ARCHIVED)
-      .flatMap((p) => p.domains.map((d) => ({ project: p.id, domain: d.id })));
+    return all.flatMap((p) => {
+      const archived =
+        p.state === ProjectState.ARCHIVED || p.state === ProjectState.SYSTEM_ARCHIVED;
+      return p.domains.map((d) => ({ project: p.id, domain: d.id, archived }));
+    });
   }
 
   async setDefaultQueue(project: string, domain: string, queue: string): Promise<LiveDefaultQueue> {

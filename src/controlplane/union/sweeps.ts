@@ -69,21 +69,44 @@ export class Latest<T> {
 }
 
 /**
- * `write` from the object as last read, and once more from a fresh `read()` when Union refuses
- * it (FAILED_PRECONDITION: a stale generation, or a rule a fresh read shows).
+ * `write` from the object as poolsync last read it (the plan's read, or its own last call's
+ * answer), carrying that object's state generation as Union's client does (remote/_queue.py:
+ * 636-640): "a delayed request cannot apply to a state the caller never saw". When Union refuses
+ * it (FAILED_PRECONDITION) and a fresh read shows another generation, someone else changed the
+ * object since: that is said, naming it, never hidden by a retry from the fresh read (issue 73
+ * item 6). Otherwise Union's own refusal stands.
  */
 export async function fromLatest<T, R>(
   latest: Latest<T>,
   name: string,
   read: () => Promise<T>,
   write: (current: T) => Promise<R>,
+  changed: { address: string; generation: (t: T) => bigint; state: (t: T) => string },
 ): Promise<R> {
-  const known = latest.get(name);
-  if (known === undefined) return write(await read());
+  const known = latest.get(name) ?? (await read());
   try {
     return await write(known);
   } catch (err) {
     if (!(err instanceof ControlPlaneError && err.code === 'FAILED_PRECONDITION')) throw err;
-    return write(await read());
+    const now = await read().catch(() => null);
+    if (now === null) throw err;
+    const [was, is] = [changed.generation(known), changed.generation(now)];
+    if (was === is) throw err;
+    throw changedSinceRead(changed.address, was, is, changed.state(now));
   }
+}
+
+/** Another client changed an object's state between poolsync's read and its write. */
+export function changedSinceRead(
+  addr: string,
+  was: bigint,
+  is: bigint,
+  state: string,
+): ControlPlaneError {
+  return new ControlPlaneError(
+    'FAILED_PRECONDITION',
+    `${addr} changed state since poolsync read it (state generation ${was}, now ${is}: ${state}); ` +
+      'another client changed it, so Union refused this change: plan again to see it as it is',
+    addr,
+  );
 }

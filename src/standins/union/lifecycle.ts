@@ -27,6 +27,12 @@ export class Lifecycle {
    */
   readonly deletingClusters = new Map<string, { cluster: LiveCluster; until: number }>();
   /**
+   * Queues DeleteQueue left DELETING: asked while DRAINING, "it stays listed, and the system
+   * moves it to ``deleted`` once its remaining state is cleaned up" (remote/_queue.py:990-996);
+   * the stand-in finishes that at the first queue call once the queue's work is done.
+   */
+  readonly deletingQueues = new Set<string>();
+  /**
    * Clusters apps are assigned to (Union's app deployments, which poolsync neither reads nor
    * writes): Union refuses to drain them (remote/_cluster.py:361). Tests assign one here.
    */

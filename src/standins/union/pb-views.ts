@@ -10,6 +10,8 @@ import { firstAfter } from '../../controlplane/embedded/server.js';
 export interface QueueStatusExtras {
   generation: bigint;
   deletedAt?: { seconds: bigint; nanos: number } | undefined;
+  /** DeleteQueue asked while it was draining: listed DELETING until its work is done. */
+  deleting?: boolean;
 }
 
 export function queueToPb(q: LiveQueue, org: string, x: QueueStatusExtras) {
@@ -17,7 +19,11 @@ export function queueToPb(q: LiveQueue, org: string, x: QueueStatusExtras) {
     id: { organization: org, name: q.name },
     spec: managedToPb(q),
     status: {
-      state: x.deletedAt ? QueueState.DELETED : QUEUE_STATE_TO_PB[q.state ?? 'active'],
+      state: x.deletedAt
+        ? QueueState.DELETED
+        : x.deleting
+          ? QueueState.DELETING
+          : QUEUE_STATE_TO_PB[q.state ?? 'active'],
       availableClusters: q.available_clusters.map((name) => ({ organization: org, name })),
       clusterManaged: q.cluster_managed,
       stateGeneration: x.generation,

@@ -55,6 +55,7 @@ function view(x: ServiceContext, q: LiveQueue, deleted = false) {
   const { org, extras, life } = x;
   const m = queueToPb(q, org, {
     generation: life.generation(key(q.name)),
+    deleting: !deleted && life.deletingQueues.has(q.name),
     deletedAt: deleted
       ? (life.deletedTimestamp(key(q.name)) ?? { seconds: 0n, nanos: 0 })
       : undefined,
@@ -74,17 +75,45 @@ export function nameOf(x: ServiceContext, id: { organization: string; name: stri
 }
 
 export function queueRoutes(x: ServiceContext): (router: ConnectRouter) => void {
+  // Each call first finishes the deletes whose queue has no work left (deletingQueues).
+  const after =
+    <R, A extends unknown[]>(f: (x: ServiceContext, ...a: A) => Promise<R>) =>
+    async (...a: A) => {
+      await finishQueueDeletes(x);
+      return f(x, ...a);
+    };
   return (router) =>
     router.service(QueueService, {
-      listQueues: (req) => listQueues(x, req),
-      getQueue: (req) => getQueue(x, req),
-      createQueue: (req) => createQueue(x, req),
-      updateQueue: (req) => updateQueue(x, req),
-      updateQueueState: (req) => updateQueueState(x, req),
-      deleteQueue: (req) => deleteQueue(x, req),
-      undeleteQueue: (req) => undeleteQueue(x, req),
+      listQueues: after(listQueues),
+      getQueue: after(getQueue),
+      createQueue: after(createQueue),
+      updateQueue: after(updateQueue),
+      updateQueueState: after(updateQueueState),
+      deleteQueue: after(deleteQueue),
+      undeleteQueue: after(undeleteQueue),
       watchQueueMetrics: (req, ctx) => watchQueueMetrics(x, req, ctx),
     });
+}
+
+/** A DELETING queue whose work is done is deleted (remote/_queue.py:994-996). */
+async function finishQueueDeletes(x: ServiceContext): Promise<void> {
+  for (const name of [...x.life.deletingQueues]) {
+    const q = await x.cp.getQueue(name).catch(() => null);
+    if (q && q.state !== 'drained') continue;
+    if (!x.life.deletingQueues.delete(name) || !q) continue;
+    await x.cp.deleteQueue(name);
+    x.life.markDeleted(key(name));
+  }
+}
+
+/**
+ * "A ``deleting`` or ``deleted`` queue cannot be drained" (remote/_queue.py:938-939), activated
+ * (remote/_queue.py:965), deleted again (remote/_queue.py:1002-1003) nor undeleted
+ * (remote/_queue.py:1044-1045) until its deletion ends.
+ */
+function refuseDeleting(x: ServiceContext, name: string): void {
+  if (x.life.deletingQueues.has(name))
+    throw failedPrecondition(`queue "${name}" is deleting: wait until its deletion finishes`);
 }
 
 async function listQueues(x: ServiceContext, req: ListQueuesRequest) {
@@ -95,7 +124,12 @@ async function listQueues(x: ServiceContext, req: ListQueuesRequest) {
     ? (await cp.listDeletedQueues()).sort(byName)
     : (await cp.pagedLists()).queues;
   // A state filter names Union's enum (QUEUE_STATE_DRAINED); a deleted queue's state is DELETED.
-  const stateOf = (q: LiveQueue) => (f.deleted ? 'DELETED' : (q.state ?? 'active').toUpperCase());
+  const stateOf = (q: LiveQueue) =>
+    f.deleted
+      ? 'DELETED'
+      : x.life.deletingQueues.has(q.name)
+        ? 'DELETING'
+        : (q.state ?? 'active').toUpperCase();
   const wanted = f.state
     ? all.filter((q) => stateOf(q) === f.state?.replace(/^QUEUE_STATE_/, ''))
     : all;
@@ -147,6 +181,7 @@ async function updateQueue(x: ServiceContext, req: UpdateQueueRequest) {
 async function updateQueueState(x: ServiceContext, req: UpdateQueueStateRequest) {
   const { cp, life } = x;
   const name = nameOf(x, req.id);
+  refuseDeleting(x, name);
   life.expect(key(name), req.expectedStateGeneration);
   const q =
     req.state === QueueState.DRAINING
@@ -163,8 +198,16 @@ async function deleteQueue(x: ServiceContext, req: DeleteQueueRequest) {
   const name = nameOf(x, req.id);
   // "``deleting`` or ``deleted``: rejected" (remote/_queue.py:1002-1003).
   if (await deletedQueue(x, name)) throw failedPrecondition(`queue "${name}" is already deleted`);
+  refuseDeleting(x, name);
   x.life.expect(key(name), req.expectedStateGeneration);
   x.settings.refuseDelete(name);
+  // ``draining``: "it comes back ``deleting``" until its work is done (remote/_queue.py:994-996).
+  const live = await x.cp.getQueue(name);
+  if (live.state === 'draining') {
+    x.life.deletingQueues.add(name);
+    x.life.bump(key(name));
+    return { queue: view(x, live) };
+  }
   await x.cp.deleteQueue(name);
   x.life.markDeleted(key(name));
   return { queue: view(x, (await deletedQueue(x, name))!, true) };
@@ -172,6 +215,7 @@ async function deleteQueue(x: ServiceContext, req: DeleteQueueRequest) {
 
 async function undeleteQueue(x: ServiceContext, req: UndeleteQueueRequest) {
   const name = nameOf(x, req.id);
+  refuseDeleting(x, name);
   const q = await x.cp.undeleteQueue(name);
   x.life.undeleted(key(name));
   return { queue: view(x, q) };

@@ -30,7 +30,7 @@ import {
   type SettingsRecord,
   type UpdateSettingsRequest,
 } from '../../gen/flyteidl2/settings/settings_service_pb.js';
-import { alreadyExists, failedPrecondition, invalidArgument } from './pb-views.js';
+import { alreadyExists, failedPrecondition, invalidArgument, unmodelled } from './pb-views.js';
 
 /** A settings level: the organisation, a domain, or a project in a domain. */
 interface Scope {
@@ -105,6 +105,8 @@ interface SettingsContext {
   org: string;
   settings: SettingsLevels;
   checkOrg: (given: string | undefined) => void;
+  /** The organisation's projects (ListProjects lists them, archived ones too). */
+  projects: ReadonlySet<string>;
 }
 
 export function settingsRoutes(x: SettingsContext): (router: ConnectRouter) => void {
@@ -125,6 +127,10 @@ function scopeOf(x: SettingsContext, key: SettingsKey | undefined): Scope {
   // "`project`: Requires `domain` to also be set" (flyte/remote/_settings.py:681).
   if (project && !domain)
     throw invalidArgument('a project scope needs its domain (org, domain and project in the key)');
+  // Settings only of a project ListProjects lists (issue 73 item 8): one it does not list would
+  // be a level no read of poolsync's (nor Union's CLI's) could find.
+  if (project && !x.projects.has(project))
+    throw unmodelled(`settings of project "${project}", which the organisation does not have`);
   const level = !domain ? ScopeLevel.ORG : !project ? ScopeLevel.DOMAIN : ScopeLevel.PROJECT;
   return { level, domain, project };
 }

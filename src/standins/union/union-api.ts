@@ -28,7 +28,7 @@ import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { Logger } from 'pino';
 import type { OAuthStandIn } from '../oauth/server.js';
 import { Lifecycle, QueueExtras } from './lifecycle.js';
-import { ProjectService } from '../../gen/flyteidl2/project/project_service_pb.js';
+import { ProjectService, ProjectState } from '../../gen/flyteidl2/project/project_service_pb.js';
 import { ControlPlaneError } from '../../controlplane/errors.js';
 import { DEFAULT_DOMAINS, GRPC_STATUS } from '../flyteadmin/gateway.js';
 import { logRequest } from '../../controlplane/embedded/server.js';
@@ -47,6 +47,8 @@ export interface UnionApiOptions {
   deletingMs?: number;
   /** The organisation's projects (ListProjects), all active. */
   projects?: readonly string[];
+  /** Its archived projects: listed ARCHIVED (flyte/remote/_project.py:120-122), settings kept. */
+  archivedProjects?: readonly string[];
   /** The OAuth2 server whose tokens the API takes, served on the same port. */
   oauth: OAuthStandIn;
   /** Outermost interceptors (tests inject faults here). */
@@ -205,13 +207,19 @@ function unionRoutes(
       async listProjects(req) {
         checkOrg(req.org);
         const domains = DEFAULT_DOMAINS.map((d) => ({ id: d, name: d }));
-        const all = [...new Set(opts.projects ?? [])]
-          .sort()
-          .map((id) => ({ id, name: id, org, domains }));
+        const archived = new Set(opts.archivedProjects ?? []);
+        const all = [...new Set([...(opts.projects ?? []), ...archived])].sort().map((id) => ({
+          id,
+          name: id,
+          org,
+          domains,
+          state: archived.has(id) ? ProjectState.ARCHIVED : ProjectState.ACTIVE,
+        }));
         const p = page(all, (x) => x.id, req, MAX_PAGE);
         return { projects: { projects: p.items, token: p.token } };
       },
     });
-    settingsRoutes({ org, settings: state.settings, checkOrg })(router);
+    const projects = new Set([...(opts.projects ?? []), ...(opts.archivedProjects ?? [])]);
+    settingsRoutes({ org, settings: state.settings, checkOrg, projects })(router);
   };
 }

@@ -71,6 +71,8 @@ export async function startUnionServer(
     deletingMs?: number;
     /** The organisation's projects (ListProjects; default PROJECTS). */
     projects?: readonly string[];
+    /** Its archived projects (ListProjects answers them ARCHIVED). */
+    archivedProjects?: readonly string[];
   } = {},
 ): Promise<UnionServer> {
   const dir = await mkdtemp(join(tmpdir(), 'poolsync-union-'));
@@ -88,6 +90,7 @@ export async function startUnionServer(
     org: client.org,
     metricsIntervalMs: 50,
     projects: opts.projects ?? PROJECTS,
+    ...(opts.archivedProjects ? { archivedProjects: opts.archivedProjects } : {}),
     ...(opts.interceptors ? { interceptors: opts.interceptors } : {}),
     ...(opts.acceptUnauthenticated ? { acceptUnauthenticated: true } : {}),
     ...(opts.deletingMs !== undefined ? { deletingMs: opts.deletingMs } : {}),

@@ -9,7 +9,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_LIVE_STRING, readLiveState } from '../../../src/controlplane/types.js';
 import { ControlPlaneError } from '../../../src/controlplane/errors.js';
 import { QueueIdentifierSchema } from '../../../src/gen/cloudidl/common/identifier_pb.js';
-import { QueueSchema, type ListQueuesResponse } from '../../../src/gen/cloudidl/queue/queue_pb.js';
+import {
+  QueueSchema,
+  QueueState,
+  type ListQueuesResponse,
+} from '../../../src/gen/cloudidl/queue/queue_pb.js';
 import { openUnion, startUnionServer, type UnionServer } from './helpers.js';
 
 let server: UnionServer | undefined;
@@ -27,6 +31,8 @@ const hugeNames: Interceptor = (next) => async (req) => {
       message.queues.push(
         create(QueueSchema, {
           id: create(QueueIdentifierSchema, { name: `${i}`.padEnd(100_000, 'q') }),
+          // A queue Union lists always has a state (an unknown one is an error of its own).
+          status: { state: QueueState.ACTIVE },
         }),
       );
   }

@@ -94,6 +94,15 @@ async function deletedQueue(x: Server, name: string) {
   await x.s.embedded.deleteQueue(name);
 }
 
+/** A queue deleted while work still runs on it: DELETING (remote/_queue.py:994-996). */
+async function deletingQueue(x: Server, name: string) {
+  await x.s.embedded.createQueue({ name, run_concurrency: 1, action_concurrency: 1 });
+  await x.s.embedded.setQueueActivity(name, { runs_in_flight: 1, actions_in_flight: 1 });
+  await x.queues.updateQueueState({ id: cid(name), state: QueueState.DRAINING });
+  await x.queues.deleteQueue({ id: cid(name) });
+  return x;
+}
+
 /** A cluster deleted while drained (deleted at once). */
 async function deletedCluster(x: Server, name: string, pool = 'default') {
   await x.clusters.createCluster({ clusterId: cid(name), clusterPoolName: pool });
@@ -391,6 +400,50 @@ const RULES: Rule[] = [
     async run() {
       const x = await server();
       await deletedQueue(x, 'q');
+      expect(await refused(x.queues.deleteQueue({ id: cid('q') }))).toBe(Code.FailedPrecondition);
+    },
+  },
+  {
+    cite: 'remote/_queue.py:994-996',
+    words: 'the queue may still hold work, so it comes back ``deleting`` — it stays listed',
+    async run() {
+      const x = await deletingQueue(await server(), 'q');
+      const listed = await x.queues.listQueues({ organization: org, request: {} });
+      expect(listed.queues.map((q) => [q.id?.name, q.status?.state])).toContainEqual([
+        'q',
+        QueueState.DELETING,
+      ]);
+      // Its work done, the deletion ends: listed only as deleted.
+      await x.s.embedded.setQueueActivity('q', { runs_in_flight: 0, actions_in_flight: 0 });
+      expect((await x.queues.getQueue({ id: cid('q') })).queue?.status?.state).toBe(
+        QueueState.DELETED,
+      );
+    },
+  },
+  {
+    cite: 'remote/_queue.py:938-939',
+    words: 'A ``deleting`` or ``deleted`` queue cannot be drained',
+    async run() {
+      const x = await deletingQueue(await server(), 'q');
+      const drain = x.queues.updateQueueState({ id: cid('q'), state: QueueState.DRAINING });
+      expect(await refused(drain)).toBe(Code.FailedPrecondition);
+    },
+  },
+  {
+    cite: 'remote/_queue.py:965',
+    words: 'A ``deleting`` or ``deleted`` queue cannot be activated',
+    async run() {
+      const x = await deletingQueue(await server(), 'q');
+      const activate = x.queues.updateQueueState({ id: cid('q'), state: QueueState.ACTIVE });
+      expect(await refused(activate)).toBe(Code.FailedPrecondition);
+    },
+  },
+  {
+    cite: 'remote/_queue.py:1044-1045',
+    words: 'A ``deleting`` queue cannot be undeleted: its deletion has to finish first',
+    async run() {
+      const x = await deletingQueue(await server(), 'q');
+      expect(await refused(x.queues.undeleteQueue({ id: cid('q') }))).toBe(Code.FailedPrecondition);
       expect(await refused(x.queues.deleteQueue({ id: cid('q') }))).toBe(Code.FailedPrecondition);
     },
   },

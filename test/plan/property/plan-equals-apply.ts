@@ -30,6 +30,7 @@ import type { DesiredQueue, DesiredState } from '../../../src/model/desired.js';
 import type { LiveState } from '../../../src/model/live.js';
 import type { Change, Plan } from '../../../src/model/plan.js';
 import { computePlan } from '../../../src/plan/index.js';
+import { unaccountedStep } from '../../../src/plan/steps.js';
 import { canonicalSelector } from '../../../src/gen/union/accelerators.js';
 import { openUnion, startUnionServer } from '../../controlplane/union/helpers.js';
 
@@ -345,6 +346,9 @@ async function applyAndCheck(cp: ControlPlane, desired: DesiredState): Promise<O
   const wrong: string[] = plan.errors.map(
     (e) => `plan error ${e.code} ${e.address}: ${errorText(e)}`,
   );
+  // Blocked means nothing is sent (issue 73 item 4): every step realises a change the plan makes.
+  const unaccounted = unaccountedStep(plan);
+  if (unaccounted !== null) wrong.push(`unaccounted step: ${unaccounted}`);
   if (wrong.length > 0) return { wrong, steps: 0, blocked };
   const result = await executePlan(plan, cp, {
     parallelism: 4,
