@@ -17,6 +17,7 @@ import {
 } from '../../src/controlplane/embedded/server.js';
 import { runCli } from '../support/cli.js';
 import { tempFolder } from '../support/temp-folder.js';
+import { until } from '../support/until.js';
 import { apiKey } from '../controlplane/union/helpers.js';
 import { catcher, oauthCatcher, POOL, writeFiles } from './helpers.js';
 import { pullRequestBase } from '../../src/ops/open-target.js';
@@ -248,6 +249,12 @@ describe('outside pull-request mode, a secret bound to its control plane goes no
     await plan('prod', { POOLSYNC_TOKEN: SECRETS[0]!, POOLSYNC_TOKEN_FILE: secret('prod.token') });
     expect(caught.heard.length).toBeGreaterThan(0); // it was asked, without a credential
     expect(caught.heard.every((h) => h.authorization === undefined)).toBe(true);
+    // The plan ends at the catcher's first unusable answer while its other reads may still be
+    // on the wire: each is heard once the connection it went on is closed.
+    await until(
+      'the catcher has no connection left',
+      () => new Promise<boolean>((done) => caught.server.getConnections((_, n) => done(n === 0))),
+    );
     caught.heard.length = 0;
   });
 
