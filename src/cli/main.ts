@@ -6,7 +6,7 @@
 import module from 'node:module';
 import { userCacheDir } from '../util/user-cache.js';
 import type { main as runMain } from './run.js';
-import { packageVersion } from './version.js';
+import { packageVersion } from '../util/package-version.js';
 import { growWhileLargeInputLoads, isLongRunning, tuneOneShot } from './one-shot-v8.js';
 
 const argv = process.argv.slice(2);

@@ -6,7 +6,7 @@ import yargs, { type Argv, type CommandModule } from 'yargs';
 import { COMMANDS, givenTwice, logFormatOption, type Command, type Shell } from './define.js';
 import { jsonStderr, reportError, rewriting, wantsJsonLogs, type Io } from './io.js';
 import { singleDashError, usageError } from './usage-error.js';
-import { packageVersion } from './version.js';
+import { packageVersion } from '../util/package-version.js';
 import { processRedactor } from '../util/redact.js';
 import { escapeStrayControls } from '../util/terminal-text.js';
 

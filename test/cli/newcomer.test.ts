@@ -59,7 +59,7 @@ describe('start-up loads only what the command uses', () => {
       // Which commands run for days, and the V8 settings of the others; imports nothing itself
       // (node:v8 is taken only when a command runs): peak memory and CPU.
       'cli/one-shot-v8.ts',
-      'cli/version.ts',
+      'util/package-version.ts',
       'util/user-cache.ts',
     ]);
   });
