@@ -6,6 +6,8 @@
  * (docs/environments.md) one comment holds a collapsible section per environment, its counts
  * in the summary line; each gets an equal part of the limit and is shortened on its own.
  */
+import { policyAllows } from '../model/policy.js';
+import { policyMarkdown, policySummary } from '../render/policy.js';
 import type { Change } from '../model/plan.js';
 import { closingLine, plural } from '../render/common.js';
 import { code, markdownText, renderMarkdown } from '../render/markdown.js';
@@ -77,6 +79,7 @@ export function statusDescription(outcome: PublishOutcome): string {
     return `Invalid configuration${errorsNote(outcome.errorCount)}: nothing can be applied`;
   if (outcome.kind === 'error') return `Could not plan: ${outcome.message}`;
   const { plan } = outcome;
+  if (outcome.policies && !policyAllows(outcome.policies)) return policySummary(outcome.policies);
   if (plan.errors.length > 0) {
     const n = plan.errors.length;
     return `Plan failed with ${plural(n, 'error')}: ${plan.errors[0] ? errorText(plan.errors[0]) : ''}`;
@@ -123,7 +126,8 @@ export function buildComments(input: CommentInput): Comments {
     shown.set(name, where.get(name) === 'nowhere' ? null : held.fingerprint);
   }
   const heldText = (name: string, o: EnvironmentOutcome) =>
-    o.kind === 'plan' && o.held ? `${heldSection(o.held, where.get(name)!)}\n\n` : '';
+    (o.kind === 'plan' && o.policies ? `${policyMarkdown(o.policies)}\n` : '') +
+    (o.kind === 'plan' && o.held ? `${heldSection(o.held, where.get(name)!)}\n\n` : '');
 
   let section: string;
   if (outcome.kind === 'environments')

@@ -5,6 +5,7 @@
  * status says so (`error`), never staying `pending`. Nothing is ever applied.
  */
 import { createHash, createHmac } from 'node:crypto';
+import { policyAllows } from '../model/policy.js';
 import { posix } from 'node:path';
 import { formatValidationText } from '../manifests/report.js';
 import type { ValidationError } from '../manifests/types.js';
@@ -141,6 +142,7 @@ export function statusState(outcome: PublishOutcome): StatusState {
   }
   if (outcome.kind === 'error') return 'error';
   if (outcome.kind === 'invalid') return 'failure';
+  if (!policyAllows(outcome.policies)) return 'failure';
   return outcome.plan.errors.length > 0 ? 'failure' : 'success';
 }
 

@@ -1,0 +1,69 @@
+/**
+ * `--policies` for `plan` and `apply` (docs/policies.md): the policy set found (src/policy/
+ * source.ts), evaluated by OPA on the plan, its results written under the plan. Without a
+ * policy set configured nothing is looked for: no OPA is needed.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { DesiredState, RepoConfig } from '../model/desired.js';
+import type { Plan } from '../model/plan.js';
+import type { PolicyReport } from '../model/policy.js';
+import type { Opening } from '../ops/open-target.js';
+import type { Env } from '../util/env.js';
+
+export interface PolicyArgs {
+  policies?: string;
+  opa?: string;
+}
+
+/** What a command knows when it checks a plan. */
+export interface PolicyCheck {
+  args: PolicyArgs;
+  /** The config folder, and its poolsync.yaml `policies:` as this checkout has it. */
+  dir: string;
+  config: RepoConfig['policies'];
+  opening: Opening;
+  desired?: DesiredState | null;
+}
+
+/** The plan's policy report, or null when no policy set is configured. */
+export async function checkPolicies(plan: Plan, c: PolicyCheck): Promise<PolicyReport | null> {
+  const { policySetOf } = await import('../policy/source.js');
+  const set = await policySetOf({
+    flag: c.args.policies,
+    dir: c.dir,
+    config: c.config,
+    opening: c.opening,
+  });
+  if (set === null) return null;
+  const [{ findOpa }, { evaluatePolicies }] = await Promise.all([
+    import('../policy/opa.js'),
+    import('../policy/evaluate.js'),
+  ]);
+  // Found only now: poolsync without policies needs no OPA.
+  const opa = findOpa(c.args.opa, c.opening.vars);
+  const branch = await branchOf(c.dir, c.opening.vars);
+  return evaluatePolicies(set, plan, { desired: c.desired, branch }, opa);
+}
+
+/**
+ * The branch the plan is of (`data.poolsync.branch`): a pull request's head branch, else the
+ * CI's branch, else the checkout's; null when none says (a detached HEAD outside CI).
+ */
+async function branchOf(dir: string, env: Env): Promise<string | null> {
+  const named = [
+    env.GITHUB_HEAD_REF,
+    env.GITHUB_ACTIONS === 'true' && env.GITHUB_REF_TYPE === 'branch' ? env.GITHUB_REF_NAME : '',
+    env.CI_MERGE_REQUEST_SOURCE_BRANCH_NAME,
+    env.CI_COMMIT_BRANCH,
+  ].find((b) => b !== undefined && b.trim() !== '');
+  if (named) return named.trim();
+  try {
+    const { stdout } = await promisify(execFile)('git', ['symbolic-ref', '--short', '-q', 'HEAD'], {
+      cwd: dir,
+    });
+    return stdout.trim() || null;
+  } catch {
+    return null;
+  }
+}
