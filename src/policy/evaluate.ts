@@ -150,7 +150,12 @@ async function capabilities(
   work: string,
   limits: OpaLimits,
 ): Promise<{ file: string } | string> {
-  const run = await runOpa(opa, ['capabilities', '--current'], work, limits);
+  // OPA's own list (~300 KB), not a policy's output: bounded by the default, whatever `limits` say.
+  const bound = Math.max(limits.maxOutputBytes, DEFAULT_LIMITS.maxOutputBytes);
+  const run = await runOpa(opa, ['capabilities', '--current'], work, {
+    ...limits,
+    maxOutputBytes: bound,
+  });
   let caps: { builtins?: { name: string }[] };
   try {
     caps = JSON.parse(run.stdout) as typeof caps;
