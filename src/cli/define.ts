@@ -796,6 +796,12 @@ const approve = {
         daemon: daemonOption(env),
         'admin-token-file': adminTokenFile,
         as: text('Approver name recorded in /status and the run log (default: user@host)'),
+        policies: {
+          type: 'boolean',
+          describe:
+            'Approve the policy failures of the last plan instead (FINGERPRINT: their digest, /status policies.failures), as a listed owner (docs/policies.md)',
+        } as const,
+        reason: text('Why the policy failures are approved (recorded; needed with --policies)'),
       })
       .example('$0 approve --daemon http://poolsync:8080', 'Show what waits for approval')
       .example(

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * What policies said of a plan (docs/policies.md): conftest's conventions over the plan JSON,
  * evaluated by OPA (src/policy/). Data only: src/render/policy.ts words it.
@@ -41,6 +43,8 @@ export interface PolicyReport {
   elapsed_ms: number;
   /** The policy set's owners (principal strings), who may approve its failures. */
   owners: string[];
+  /** `sha256:…` of the failures (failuresDigest): what an owner's approval names. */
+  failures?: string;
   approval?: PolicyApproval;
 }
 
@@ -56,4 +60,10 @@ export function policyAllows(r: PolicyReport | null | undefined): boolean {
   if (!r) return true;
   const v = policyVerdict(r);
   return v !== 'deny' && v !== 'error';
+}
+
+/** `sha256:…` of the failures, in a stable order: an approval releases exactly these. */
+export function failuresDigest(report: Pick<PolicyReport, 'deny'>): string {
+  const lines = report.deny.map((f) => JSON.stringify([f.rule, f.msg, f.address ?? null])).sort();
+  return `sha256:${createHash('sha256').update(lines.join('\n')).digest('hex')}`;
 }

@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { DesiredState } from '../model/desired.js';
 import type { Plan } from '../model/plan.js';
-import type { PolicyFinding, PolicyReport } from '../model/policy.js';
+import { failuresDigest, type PolicyFinding, type PolicyReport } from '../model/policy.js';
 import { declaredObjects } from '../plan/inventory.js';
 import { planDocument } from '../render/json.js';
 import { batches } from '../util/batched-lines.js';
@@ -48,6 +48,13 @@ export function refusedBuiltin(name: string): boolean {
 /** conftest's rule names: `deny`, `violation`, `warn`, each maybe with a `_suffix`. */
 const RULE = /^(deny|violation|warn)(_[A-Za-z0-9_]+)?$/;
 const QUERY = `{k: v | some k, v in data.main; regex.match(\`${RULE.source}\`, k)}`;
+
+/** The report of `set` when it could not be evaluated at all (no OPA): fails closed. */
+export function failedReport(set: PolicySet, error: string): PolicyReport {
+  const from = set.at.kind === 'commit' ? 'base' : 'folder';
+  const none = { files: 0, rules: 0, deny: [], warn: [], elapsed_ms: 0 };
+  return { source: set.source, from, ...none, owners: set.owners, error };
+}
 
 /** Evaluates `set` on `plan`; any failure to evaluate is the report's `error` (fails closed). */
 export async function evaluatePolicies(
@@ -97,7 +104,8 @@ export async function evaluatePolicies(
       };
     const read = readResult(run.stdout, work, dir, set.source, seconds);
     if (typeof read === 'string') return { ...report, error: read || oneLine(run.stderr) };
-    return { ...report, ...findings(read, facts), rules: Object.keys(read).length };
+    const found = { ...report, ...findings(read, facts), rules: Object.keys(read).length };
+    return found.deny.length > 0 ? { ...found, failures: failuresDigest(found) } : found;
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -1,5 +1,10 @@
 /** The words of a plan's policy results (docs/policies.md): text, markdown, one-line summary. */
-import { policyVerdict, type PolicyFinding, type PolicyReport } from '../model/policy.js';
+import {
+  policyVerdict,
+  type PolicyApproval,
+  type PolicyFinding,
+  type PolicyReport,
+} from '../model/policy.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 import { plural } from './common.js';
 import { code, markdownText } from './markdown.js';
@@ -56,8 +61,20 @@ export function policyMarkdown(r: PolicyReport): string {
         `| ${level} | ${code(f.rule)} | ${cell(f.msg)} | ${f.location || f.address ? cell(f.location ?? f.address!) : ''} |`,
       );
   }
+  if (policyVerdict(r) === 'deny' && r.failures)
+    lines.push(
+      '',
+      `An owner of the policies (${r.owners.map(code).join(', ') || 'none listed'}), not the author, releases exactly these failures with a comment ${code(`poolsync approve-policies ${r.failures} WHY`)}.`,
+    );
   return `${lines.join('\n')}\n`;
 }
 
 /** A table cell: markdown neutralised, and no `|` ending it. */
 const cell = (text: string): string => markdownText(text).replaceAll('|', '\\|');
+
+/** The daemon's replies to `poolsync approve-policies` comments (daemon/pull-requests.ts). */
+export const policyWords = {
+  noPolicies: 'this daemon checks no policies: there is nothing to approve',
+  approved: (a: PolicyApproval, environment: string | null) =>
+    `✅ Policy failures \`${a.failures}\`${environment ? ` of environment \`${environment}\`` : ''} approved by @${a.by}: ${markdownText(a.why)}. The daemon applies them once they are on the branch it follows, while the policies fail with exactly these.`,
+};

@@ -413,3 +413,17 @@ export function parseCommentCommand(body: string) {
   if (!m || (m[1] !== undefined && !NAME.test(m[1]))) return null;
   return { command: 'apply' as const, environment: m[1] ?? null };
 }
+
+/**
+ * `poolsync approve-policies sha256:DIGEST WHY…` (docs/policies.md, Owners): an owner of the
+ * policies releases exactly the failures the plan comment showed (their digest), saying why.
+ * The whole first line, as `poolsync apply`; `-e NAME` names the environment.
+ */
+const POLICY_COMMAND =
+  /^ {0,3}poolsync[ \t]+approve-policies(?:[ \t]+(?:-e|--env)(?:[ \t]+|=)(\S+))?[ \t]+(sha256:[0-9a-f]{64})(?:[ \t]+(.*?))?[ \t]*$/;
+
+export function parsePolicyApproval(body: string) {
+  const m = POLICY_COMMAND.exec(body.split(/\r?\n/, 1)[0]!);
+  if (!m || (m[1] !== undefined && !NAME.test(m[1]))) return null;
+  return { digest: m[2]!, why: m[3] ?? '', environment: m[1] ?? null };
+}

@@ -130,6 +130,8 @@ export interface CommentEvent extends Pick<
   open: boolean;
   /** `poolsync apply -e NAME`: the environment the approval is for (comment.ts parseCommentCommand). */
   environment?: string;
+  /** `poolsync approve-policies DIGEST WHY` (comment.ts parsePolicyApproval): an owner's release. */
+  policies?: { digest: string; why: string };
 }
 
 /** A wrong repository name, API URL or pull request number. */
