@@ -114,6 +114,20 @@ describe.skipIf(opaMissing)(
       );
       expect(failed.stdout).not.toContain('ClusterPool/cpu has no');
       expect(failed.stdout).toContain('1 failure, 0 warnings: apply is blocked');
+      // A saved plan applied with --policies is checked before its first step.
+      const saved = join(tempFolder('poolsync-policy-plan-'), 'plan.json');
+      expect(
+        (await poolsync(['plan', bad.dir, '--control-plane', bad.cp, '--out', saved])).code,
+      ).toBe(0);
+      const refused = await poolsync(['apply', saved, '--control-plane', bad.cp, '--policies', p]);
+      expect(refused.code).toBe(1);
+      expect(refused.stdout).toContain('FAIL deny: ClusterPool/gpu has no container registry');
+      expect(refused.stderr).toContain(
+        'the policies deny this plan (1 failure, above): nothing was applied',
+      );
+      expect(
+        (await poolsync(['plan', bad.dir, '--control-plane', bad.cp, '--detailed-exitcode'])).code,
+      ).toBe(2);
       const good = repository({ pools: { cpu: { registry: true } } });
       const passed = await plan(good, p);
       expect(passed.code).toBe(0);
