@@ -178,6 +178,11 @@ describe.skipIf(opaMissing)(
           ],
           env,
         );
+      const told = await runInProcess(['status', '--daemon', daemon.url], env);
+      expect(told.stdout).toContain('Policies of policies: 1 rule in 1 file: 1 failure');
+      expect(told.stdout).toContain(
+        `Approve (an owner): poolsync approve --policies ${digest} --reason WHY --daemon ${daemon.url}`,
+      );
       const listed = await runInProcess(['approve', '--policies', '--daemon', daemon.url], env);
       expect(listed.stdout).toContain(`poolsync approve --policies ${digest} --reason WHY`);
       const bob = await approve('bob');

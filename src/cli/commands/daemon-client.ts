@@ -3,6 +3,7 @@
  * token where they act. `approve` (docs/daemon.md#approvals): without FINGERPRINT what a daemon
  * holds under policy `safe`; with it exactly that, a stale fingerprint refused with the reason.
  */
+import { policySummary, policyText } from '../../render/policy.js';
 import { existsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { LOCAL_ADMIN_TOKEN_FILE, LOCAL_DAEMON_URL_FILE } from '../../daemon/config-options.js';
@@ -96,7 +97,6 @@ async function approvePolicies(
   base: string,
   s: DaemonStatus,
 ): Promise<number> {
-  const { policyText } = await import('../../render/policy.js');
   if (!args.fingerprint) {
     const failing = sections(s, undefined).flatMap(([name, e]) =>
       e.policies?.failures ? [[name, e.policies] as const] : [],
@@ -475,6 +475,14 @@ function statusText(s: DaemonStatus, name: string | null, base: string): string 
     out.push(
       `Waiting for approval: ${plural(pending.changes.length, 'change')}: poolsync approve ${pending.fingerprint} --daemon ${base}`,
     );
+  // docs/policies.md: the verdict, and how an owner releases its failures.
+  if (s.policies) {
+    out.push(policySummary(s.policies));
+    if (s.policies.failures && !s.policies.approval)
+      out.push(
+        `Approve (an owner): poolsync approve --policies ${s.policies.failures} --reason WHY --daemon ${base}`,
+      );
+  }
   for (const b of s.blocked) out.push(`Blocked: ${b.address}: ${b.reason ?? ''}`);
   for (const e of s.errors)
     out.push(`Error: ${e.location ?? e.address ?? '-'}: ${e.code}: ${e.message}`);
