@@ -103,7 +103,10 @@ export async function evaluatePolicies(
         error: `the policies of ${set.source} wrote more than ${limits.maxOutputBytes} bytes of results: stopped`,
       };
     const read = readResult(run.stdout, work, dir, set.source, seconds);
-    if (typeof read === 'string') return { ...report, error: read || oneLine(run.stderr) };
+    if (typeof read === 'string') {
+      const said = oneLine(run.stderr) || `exit ${run.code ?? 'by a signal'}, no answer`;
+      return { ...report, error: read || `OPA (${opa}) failed: ${said}: the policies fail closed` };
+    }
     const found = { ...report, ...findings(read, facts), rules: Object.keys(read).length };
     return found.deny.length > 0 ? { ...found, failures: failuresDigest(found) } : found;
   } finally {

@@ -87,6 +87,24 @@ describe('finding OPA (no OPA needed)', () => {
     expect(() => findOpa(undefined, unset)).toThrow(
       /^--policies needs the Open Policy Agent and none was found: install OPA/,
     );
+    // An executable that is not OPA fails closed, saying so.
+    const notOpa = await runInProcess(
+      [
+        'plan',
+        r.dir,
+        '--control-plane',
+        r.cp,
+        '--policies',
+        folder({ 'a.rego': 'package main\n' }),
+        '--opa',
+        '/bin/false',
+      ],
+      env,
+    );
+    expect(notOpa.code).toBe(1);
+    expect(notOpa.stdout).toContain(
+      'Policies failed to evaluate: /bin/false did not answer `opa capabilities --current` as OPA does: exit 1',
+    );
     const plain = await runInProcess(['plan', r.dir, '--control-plane', r.cp], env);
     expect(plain.code).toBe(0);
     expect(plain.stdout).not.toContain('Policies');
