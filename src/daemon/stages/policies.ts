@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import type { DesiredState } from '../../model/desired.js';
 import type { Plan } from '../../model/plan.js';
+import { classify } from '../../ops/plan-run.js';
 import { policyVerdict, type PolicyReport } from '../../model/policy.js';
 import { policySummary } from '../../render/policy.js';
 import { evaluatePolicies, failedReport, type PolicySet } from '../../policy/evaluate.js';
@@ -23,6 +24,8 @@ export async function policyStage(
 ): Promise<Staged<PolicyReport | null>> {
   const check = ctx.o.policies;
   if (!check) return { value: null };
+  // Nothing to apply, nothing to judge: a poll of an in-sync repository starts no OPA.
+  if (classify(plan) === 'no_changes') return { value: null, status: { policies: null } };
   const report = await ctx.timed('policies', () => check(plan, desired, dir));
   if (report === null) return { value: null, status: { policies: null } };
   const approved = ctx.o.policyApprovals?.of(report);
