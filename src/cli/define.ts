@@ -406,6 +406,15 @@ const apply = {
         ),
         ...planShape,
         ...policyOptions,
+        'policy-approvals': {
+          type: 'string',
+          choices: ['github', 'gitlab'],
+          describe:
+            "Let owners' `poolsync approve-policies DIGEST WHY` comments on the pull request (--pr; in CI the event's) release the policy failures (token GITHUB_TOKEN / GITLAB_TOKEN)",
+        },
+        pr: pullRequestCommentOptions.pr,
+        repo: pullRequestCommentOptions.repo,
+        'api-url': pullRequestCommentOptions['api-url'],
       })
       .example([
         ['$0 apply . --target Cluster/prod-1', 'Apply one cluster and what it depends on'],

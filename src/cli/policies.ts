@@ -10,6 +10,8 @@ import type { Plan } from '../model/plan.js';
 import type { PolicyReport } from '../model/policy.js';
 import type { Opening } from '../ops/open-target.js';
 import type { Env } from '../util/env.js';
+import { UserError } from '../util/user-error.js';
+import type { CommentArgs } from '../vcs/comment-options.js';
 
 export interface PolicyArgs {
   policies?: string;
@@ -19,6 +21,11 @@ export interface PolicyArgs {
 /** What a command knows when it checks a plan. */
 export interface PolicyCheck {
   args: PolicyArgs;
+  /**
+   * The pull request whose owners' `poolsync approve-policies` comments may release the
+   * failures (`plan --comment`, `apply --policy-approvals`): its forge, number, repository.
+   */
+  approvals?: CommentArgs;
   /** The config folder, and its poolsync.yaml `policies:` as this checkout has it. */
   dir: string;
   config: RepoConfig['policies'];
@@ -43,7 +50,21 @@ export async function checkPolicies(plan: Plan, c: PolicyCheck): Promise<PolicyR
   // Found only now: poolsync without policies needs no OPA.
   const opa = findOpa(c.args.opa, c.opening.vars);
   const branch = await branchOf(c.dir, c.opening.vars);
-  return evaluatePolicies(set, plan, { desired: c.desired, branch }, opa);
+  const report = await evaluatePolicies(set, plan, { desired: c.desired, branch }, opa);
+  if (!report.failures || c.approvals?.comment === undefined) return report;
+  // docs/policies.md, Owners: an owner's comment on the pull request, never its author's.
+  const [{ resolveCommentTarget }, { approvalInComments }] = await Promise.all([
+    import('../vcs/cli-options.js'),
+    import('../vcs/policy-approval.js'),
+  ]);
+  const target = await resolveCommentTarget(c.approvals, c.opening.vars);
+  const answer = await approvalInComments(target, report).catch((err: unknown) => {
+    throw new UserError(
+      `the policy approvals on the pull request cannot be read: ${(err as Error).message}`,
+    );
+  });
+  if (answer?.ok) return { ...report, approval: answer.approval };
+  return answer ? { ...report, refused: answer.reason } : report;
 }
 
 /**

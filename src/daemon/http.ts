@@ -4,7 +4,7 @@
  * size-limited; nothing answers with a stack trace; secrets are compared in constant time and
  * never echoed. What needs the leader a follower hands to it (handOff, below).
  */
-import type { PolicyApprovalAnswer } from './policy-approvals.js';
+import type { PolicyApprovalAnswer } from '../policy/approvals.js';
 import {
   createServer,
   type IncomingHttpHeaders,
@@ -308,7 +308,7 @@ async function approve(call: Call): Promise<void> {
   return send(res, 200, { approved: true, approval: answer.record });
 }
 
-/** `{"policies": "sha256:…", "approver": NAME, "reason": WHY}`: policy-approvals.ts decides. */
+/** `{"policies": "sha256:…", "approver": NAME, "reason": WHY}`: src/policy/approvals.ts decides. */
 function approvePolicies(call: Call, body: Record<string, unknown>, environment?: string): void {
   const { res, h } = call;
   const { policies, approver, reason } = body;

@@ -6,7 +6,7 @@
  * checkout, so a failing environment never blocks the others; with --leader-elect one Lease per
  * environment (`<lease>-<environment>`), so environments spread across replicas.
  */
-import { PolicyApprovals } from './policy-approvals.js';
+import { PolicyApprovals } from '../policy/approvals.js';
 import { unitPolicies } from './stages/policies.js';
 import { lookupHost } from '../util/control-plane-endpoint.js';
 import { dirname, isAbsolute, join, resolve } from 'node:path';

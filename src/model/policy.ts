@@ -46,6 +46,8 @@ export interface PolicyReport {
   /** `sha256:…` of the failures (failuresDigest): what an owner's approval names. */
   failures?: string;
   approval?: PolicyApproval;
+  /** Why the newest approval of these failures was refused (its author, not an owner). */
+  refused?: string;
 }
 
 /** The verdict a plan's policies give apply: `pass`, `approved` (an owner released it), or not. */

@@ -41,6 +41,7 @@ export function policyText(r: PolicyReport): string {
   for (const f of r.deny) lines.push(`  FAIL ${f.rule}: ${escapeTerminal(f.msg)}${where(f)}`);
   for (const f of r.warn) lines.push(`  WARN ${f.rule}: ${escapeTerminal(f.msg)}${where(f)}`);
   lines.push(`  ${escapeTerminal(policySummary(r))}`);
+  if (r.refused) lines.push(`  An approval was refused: ${escapeTerminal(r.refused)}`);
   return `${lines.join('\n')}\n`;
 }
 

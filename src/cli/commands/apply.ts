@@ -184,7 +184,12 @@ function policyGate(
       ? desired.config.policies
       : (await readRepoConfig(dir).catch(() => null))?.config.policies;
     const opening = { vars: io.env };
-    report = await checkPolicies(plan, { args, dir, config, opening, desired });
+    const provider = args['policy-approvals'] as 'github' | 'gitlab' | undefined;
+    const { pr, repo, 'api-url': apiUrl } = args;
+    const approvals = provider
+      ? { comment: provider, pr, repo, 'api-url': apiUrl, dir }
+      : undefined;
+    report = await checkPolicies(plan, { args, dir, config, opening, desired, approvals });
     if (report) out.write(policyText(report));
   };
   return {

@@ -154,6 +154,7 @@ async function planFor(
     config: result.desired.config.policies,
     opening: { vars: io.env, commenting: args.comment !== undefined },
     desired: result.desired,
+    approvals: args.comment !== undefined ? args : undefined,
   });
   if (outcomes)
     await publish({ ...outcomes.outcomeForPlan(plan), ...(policies ? { policies } : {}) });

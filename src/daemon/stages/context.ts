@@ -18,7 +18,7 @@ import type { Clock } from '../../util/clock.js';
 import type { Redactor } from '../../util/redact.js';
 import type { Approvals } from '../approvals.js';
 import type { Rollback, RunRollback } from '../rollback.js';
-import type { PolicyApprovals } from '../policy-approvals.js';
+import type { PolicyApprovals } from '../../policy/approvals.js';
 import type { PolicyReport } from '../../model/policy.js';
 import type { DaemonConfig } from '../config.js';
 import type { Source } from '../git-source.js';
@@ -106,7 +106,7 @@ export interface ReconcilerOptions {
   history?: { kept: KeptHistory | null; save(history: KeptHistory): Promise<void> };
   /** Evaluates the plan's policies (stages/policies.ts); absent: none configured. */
   policies?: PolicyCheck;
-  /** Owners' approvals of policy failures (policy-approvals.ts). */
+  /** Owners' approvals of policy failures (src/policy/approvals.ts). */
   policyApprovals?: PolicyApprovals;
   /**
    * Why applies wait now (suspended, a sync window: freeze.ts); absent or null: they may go.

@@ -1,0 +1,44 @@
+/**
+ * Owners' `poolsync approve-policies DIGEST WHY` comments on a pull request, read by the CLI
+ * (docs/policies.md, Owners): `plan --comment` and `apply --policy-approvals` in CI. The forge
+ * says who wrote each comment and who opened the pull request; decideApproval decides, as for
+ * the daemon. The newest comment that approves exactly the failures counts.
+ */
+import type { PolicyReport } from '../model/policy.js';
+import { decideApproval, type PolicyApprovalAnswer } from '../policy/approvals.js';
+import { parsePolicyApproval } from './comment.js';
+import { createApprovalForge, createPullRequestApi } from './forges.js';
+import type { PullRequestRef } from './types.js';
+
+/** The answer to the newest approval comment of these failures; null when none names them. */
+export async function approvalInComments(
+  target: PullRequestRef,
+  report: PolicyReport,
+): Promise<PolicyApprovalAnswer | null> {
+  if (!report.failures) return null;
+  const api = createPullRequestApi(target);
+  const forge = createApprovalForge(target);
+  try {
+    const [comments, pr] = await Promise.all([
+      api.listComments(),
+      forge.pullRequest(target.number),
+    ]);
+    let refused: PolicyApprovalAnswer | null = null;
+    for (const c of [...comments].reverse()) {
+      const asked = parsePolicyApproval(c.body);
+      if (!asked || asked.digest !== report.failures || !c.author) continue;
+      const answer = decideApproval(report, {
+        by: c.author.login,
+        why: asked.why,
+        digest: asked.digest,
+        author: pr.author?.login ?? null,
+        at: new Date(c.updatedAt ?? 0),
+      });
+      if (answer.ok) return answer;
+      refused ??= answer;
+    }
+    return refused;
+  } finally {
+    await Promise.all([api.close(), forge.close()]);
+  }
+}
