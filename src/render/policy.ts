@@ -65,7 +65,7 @@ export function policyMarkdown(r: PolicyReport): string {
   if (policyVerdict(r) === 'deny' && r.failures)
     lines.push(
       '',
-      `An owner of the policies (${r.owners.map(code).join(', ') || 'none listed'}), not the author, releases exactly these failures with a comment ${code(`poolsync approve-policies ${r.failures} WHY`)} where a poolsync daemon follows the repository (docs/policies.md).`,
+      `An owner of the policies (${r.owners.map(code).join(', ') || 'none listed'}), not the author, releases exactly these failures with a comment ${code(`poolsync approve-policies ${r.failures} WHY`)} (read by the daemon, \`plan --comment\` and \`apply --policy-approvals\`: docs/policies.md).`,
     );
   return `${lines.join('\n')}\n`;
 }
