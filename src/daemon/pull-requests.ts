@@ -40,6 +40,7 @@ import {
   type ShownComment,
 } from '../vcs/publish.js';
 import { actorMatches } from '../vcs/principals.js';
+import { isPolicyOwner } from '../vcs/policy-approval.js';
 import {
   createPullRequestHandler,
   type HandlerLogger,
@@ -520,6 +521,7 @@ export function commentApprovalHandler(
       if (pr.headSha !== posted.commit)
         return refuse(commentWords.headMoved(posted.commit, pr.headSha));
       const report = o.posted.policiesOf(posted.plan);
+      const owner = report ? await isPolicyOwner(forge, report, e) : false;
       const answer = unit.policyApprovals
         ? unit.policyApprovals.approve(report, {
             by: e.user.login,
@@ -527,6 +529,7 @@ export function commentApprovalHandler(
             digest: asked.digest,
             author: pr.author?.login ?? null,
             at: new Date(),
+            owner,
           })
         : { ok: false as const, reason: policyWords.noPolicies };
       if (!answer.ok) return refuse(answer.reason);

@@ -10,9 +10,9 @@
 import { failuresDigest, type PolicyApproval, type PolicyReport } from '../model/policy.js';
 
 /**
- * Whether `who` is a listed owner. Plain users are compared here (GitHub logins and GitLab
- * usernames are case-insensitive); `team:` and `group:` owners need the forge's membership,
- * which this module does not ask: they match no one here.
+ * Whether `who` is a listed owner by name (GitHub logins and GitLab usernames are
+ * case-insensitive). `team:` and `group:` owners need the forge's membership: callers that have
+ * a forge ask vcs/principals.ts actorMatches and pass its answer (ApprovalRequest.owner).
  */
 export function isOwner(owners: readonly string[], who: string): boolean {
   const name = who.toLowerCase();
@@ -30,6 +30,11 @@ export interface ApprovalRequest {
   /** The pull request's author, when there is one. */
   author?: string | null;
   at: Date;
+  /**
+   * Whether `by` is an owner as the forge answers for `team:`/`group:` owners (vcs/principals.ts
+   * actorMatches); absent: owners are matched by name only (isOwner), as for the admin API.
+   */
+  owner?: boolean;
 }
 
 /**
@@ -54,7 +59,7 @@ export function decideApproval(
       ok: false,
       reason: `${a.by} wrote the pull request: its author may not approve its policy failures`,
     };
-  if (!isOwner(report.owners, a.by))
+  if (!(a.owner ?? isOwner(report.owners, a.by)))
     return {
       ok: false,
       reason: `${a.by} is not an owner of the policies of ${report.source} (${report.owners.join(', ') || 'none listed'})`,

@@ -8,7 +8,23 @@ import type { PolicyReport } from '../model/policy.js';
 import { decideApproval, type PolicyApprovalAnswer } from '../policy/approvals.js';
 import { parsePolicyApproval } from './comment.js';
 import { createApprovalForge, createPullRequestApi } from './forges.js';
-import type { PullRequestRef } from './types.js';
+import { actorMatches, type Memberships } from './principals.js';
+import type { ForgeUser, Provider, PullRequestRef } from './types.js';
+
+/**
+ * Whether `user` is an owner of `report`'s policy set: by name, or a member of a listed GitHub
+ * team or GitLab group (vcs/principals.ts, as poolsync.yaml `approvers:` are matched). A
+ * membership the forge does not answer approves nothing.
+ */
+export async function isPolicyOwner(
+  forge: Memberships,
+  report: Pick<PolicyReport, 'owners' | 'source'>,
+  who: { provider: Provider; user: ForgeUser },
+): Promise<boolean> {
+  const rule = { rule: `policies of ${report.source}`, principals: report.owners };
+  const actor = { kind: 'user' as const, ...who };
+  return (await actorMatches(forge, rule, actor).catch(() => null))?.allowed ?? false;
+}
 
 /** The answer to the newest approval comment of these failures; null when none names them. */
 export async function approvalInComments(
@@ -33,6 +49,7 @@ export async function approvalInComments(
         digest: asked.digest,
         author: pr.author?.login ?? null,
         at: new Date(c.updatedAt ?? 0),
+        owner: await isPolicyOwner(forge, report, { provider: target.provider, user: c.author }),
       });
       if (answer.ok) return answer;
       refused ??= answer;

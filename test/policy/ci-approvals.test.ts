@@ -45,11 +45,11 @@ describe.skipIf(opaMissing)(
   `policy approvals by comment in CI${opaMissing ? ` (skipped: ${opaMissing})` : ''}`,
   { timeout: 120_000 },
   () => {
-    it("the author's approval is refused; an owner's releases exactly the failures for plan --comment and apply --policy-approvals", async () => {
+    it("the author's approval is refused, a pending team member's too; a team owner's releases exactly the failures for plan --comment and apply --policy-approvals", async () => {
       const dir = tempFolder('poolsync-policy-ci-');
       writeFileSync(
         join(dir, 'poolsync.yaml'),
-        'apiVersion: poolsync/v1\nkind: RepoConfig\npolicies:\n  path: policies\n  owners: [alice]\n',
+        'apiVersion: poolsync/v1\nkind: RepoConfig\npolicies:\n  path: policies\n  owners: [alice, "team:acme/platform"]\n',
       );
       mkdirSync(join(dir, 'policies'));
       writeFileSync(join(dir, 'policies/registry.rego'), REGISTRY);
@@ -108,13 +108,27 @@ describe.skipIf(opaMissing)(
       ]);
       expect((await plan()).code).toBe(1);
 
+      // A team owner (vcs/principals.ts): an active member of acme/platform, not a pending one.
+      forge.githubTeams.set(
+        'acme/platform',
+        new Map([
+          ['carol', 'active'],
+          ['dave', 'pending'],
+        ]),
+      );
+      forge.seed(KEY, [{ body: `${command} pending but sure`, author: user('dave') }]);
+      const pending = await plan();
+      expect(pending.code).toBe(1);
+      expect(pending.stdout).toContain(
+        'An approval was refused: dave is not an owner of the policies',
+      );
       forge.seed(KEY, [
-        { body: `${command} the registry lands next sprint`, author: user('alice') },
+        { body: `${command} the registry lands next sprint`, author: user('carol') },
       ]);
       const approved = await plan();
       expect(approved.code).toBe(0);
       expect(approved.stdout).toContain(
-        'the failures are approved by alice (the registry lands next sprint)',
+        'the failures are approved by carol (the registry lands next sprint)',
       );
       const statuses = forge.requests.filter(
         (r) => r.method === 'POST' && r.url.endsWith(`/statuses/${head}`),
