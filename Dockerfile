@@ -15,6 +15,14 @@ COPY scripts/bundle.mjs ./scripts/
 # No audit or funding request over the network: the build sends nothing but the registry's own.
 RUN npm run build && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
+# --- opa: the Open Policy Agent `--policies` evaluates with (docs/policies.md), built from its Go
+# module at the version and hash scripts/install-opa.sh pins; a static binary (CGO off).
+FROM golang:1.26-bookworm AS opa
+ARG OPA_VERSION=v1.22.3
+ARG OPA_SUM=h1:d46phjoHHFSl8F2bC8nT8wFxuGEvZRvs8FhYWFqsJ2w=
+RUN test "$(go mod download -json github.com/open-policy-agent/opa@${OPA_VERSION} | sed -n 's/^[[:space:]]*"Sum": "\(.*\)",\{0,1\}$/\1/p')" = "${OPA_SUM}" \
+ && CGO_ENABLED=0 GOBIN=/out go install -trimpath -ldflags="-s -w" github.com/open-policy-agent/opa@${OPA_VERSION}
+
 # --- runtime -----------------------------------------------------------------------------
 FROM node:${NODE_VERSION}-slim
 # git for the config repository, openssh-client for ssh:// remotes, tini as PID 1 so
@@ -37,6 +45,8 @@ COPY package.json ./
 COPY schemas ./schemas
 COPY examples ./examples
 COPY scripts/healthcheck.mjs ./healthcheck.mjs
+# On the PATH, where `--policies` and the daemon's policies find it (docs/policies.md).
+COPY --from=opa /out/opa /usr/local/bin/opa
 # `poolsync` on the PATH, as `npm install -g` links it: the commands the daemon and the docs
 # print (`poolsync state list`, `docker exec … poolsync status`) run as printed.
 RUN chmod 0755 /app/dist/cli/main.js && ln -s /app/dist/cli/main.js /usr/local/bin/poolsync

@@ -86,13 +86,14 @@ export default defineConfig({
     // vitest caps a percentage at the number of cores ('200%' ran 2 workers on 2 cores).
     maxWorkers: 2 * availableParallelism(),
     sequence: { sequencer: LongestFirst },
-    // The first: the run's own temp folder (TMPDIR), removed at the end; the third and fourth:
-    // one line when the real flyteadmin or kube-apiserver cannot run here (their tests skip).
+    // The first: the run's own temp folder (TMPDIR), removed at the end; the third to fifth:
+    // one line when the real flyteadmin, kube-apiserver or OPA cannot run here (their tests skip).
     globalSetup: [
       'test/setup/run-temp-folder.ts',
       'test/setup/cache-folder.ts',
       'test/flyteadmin/real/global-setup.ts',
       'test/lease/real/global-setup.ts',
+      'test/policy/global-setup.ts',
     ],
     // A worker's files share its process: a process per file loaded Node, vitest and
     // node_modules again for each of the ~260 files (10 small files: 33-46 s → 15-18 s under

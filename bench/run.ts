@@ -27,6 +27,7 @@ import { formatBytes, formatMs, rssSource, runProcess } from './lib/measure.js';
 import { wideMappingRow } from './lib/mapping-rows.js';
 import { environmentsRows } from './lib/environments-rows.js';
 import { applyFileRow, driftRow, planCreatesRow, planRow, validateRow } from './lib/plan-rows.js';
+import { policyRows } from './lib/policy-rows.js';
 import {
   loadNow,
   parseOptions,
@@ -181,6 +182,7 @@ class Bench implements Sink {
     if (this.wants('environments') && n === this.o.sizes[0]) await environmentsRows(ctx);
     if (this.wants('plan')) await planRow(ctx);
     if (this.wants('plan-creates')) await planCreatesRow(ctx);
+    if (this.wants('policies')) await policyRows(ctx);
     if (this.wants('apply-file')) await applyFileRow(ctx, slowRuns);
     if (this.wants('drift')) await driftRow(ctx, driftState, drift.summary);
 

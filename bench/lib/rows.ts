@@ -67,7 +67,7 @@ export const MB = 1024 * 1024;
 /** A poolsync whole process of a row: cold (analysis cache off) unless `env` says otherwise. */
 export type RunPoolsync = (
   args: string[],
-  options?: { okExitCodes?: number[]; env?: NodeJS.ProcessEnv },
+  options?: { okExitCodes?: number[]; env?: NodeJS.ProcessEnv; captureStdout?: boolean },
 ) => Promise<ProcessRun>;
 
 /** What the rows of one size N share (run.ts makes one per N). */
@@ -148,7 +148,7 @@ export function parseOptions(argv: string[]): Options {
   --no-terraform             skip the Terraform rows
   --terraform-apply-max N    largest N for \`terraform apply\` (default 1000; it is quadratic)
   --terraform-timeout S      a Terraform run longer than this is stopped and reported (default 300)
-  --only validate,plan,...   rows to run: floor, startup, validate, mapping, environments, plan, plan-creates, drift,
+  --only validate,plan,...   rows to run: floor, startup, validate, mapping, environments, plan, plan-creates, policies, drift,
                              http, apply-file, apply, executor, daemon (all daemon rows), daemon-rss (only the resident
                              set over --daemon-runs no-op reconciles, at 10,000), terraform
   --tsx                      measure \`node --import tsx src/cli/main.ts\` instead of dist/

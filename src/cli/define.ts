@@ -170,6 +170,16 @@ const inventory = text(
   'k8s:NAMESPACE/NAME: keep the inventory of a control plane that cannot keep it (Union, flyteadmin) in this ConfigMap, shared by every CI job and daemon replica (env POOLSYNC_INVENTORY; default: k8s:<namespace of --lock>/poolsync-inventory when --lock names a Lease, else the state folder; state-dir: the state folder)',
 );
 
+/** docs/policies.md: Rego policies over the plan, evaluated by OPA. */
+const policyOptions = {
+  policies: valued(
+    "Check the plan against the Rego policies (conftest conventions) in this folder; a failure blocks apply (default: poolsync.yaml policies.path; in a pull request, the base branch's)",
+  ),
+  opa: valued(
+    "The OPA binary that evaluates --policies (env POOLSYNC_OPA; default: scripts/install-opa.sh's cache, else opa on PATH)",
+  ),
+};
+
 function output<const C extends readonly [string, ...string[]]>(choices: C, describe: string) {
   return { alias: 'o', choices, default: choices[0] as C[0], describe } as const;
 }
@@ -330,6 +340,7 @@ const plan = {
         inventory,
         at: atOption,
         ...pullRequestCommentOptions,
+        ...policyOptions,
       })
       .example([
         [
@@ -394,6 +405,16 @@ const apply = {
           'text: the plan, progress and summary; json: one document on stdout when done (progress on stderr)',
         ),
         ...planShape,
+        ...policyOptions,
+        'policy-approvals': {
+          type: 'string',
+          choices: ['github', 'gitlab'],
+          describe:
+            "Let owners' `poolsync approve-policies DIGEST WHY` comments on the pull request (--pr; in CI the event's) release the policy failures (token GITHUB_TOKEN / GITLAB_TOKEN)",
+        },
+        pr: pullRequestCommentOptions.pr,
+        repo: pullRequestCommentOptions.repo,
+        'api-url': pullRequestCommentOptions['api-url'],
       })
       .example([
         ['$0 apply . --target Cluster/prod-1', 'Apply one cluster and what it depends on'],
@@ -784,6 +805,12 @@ const approve = {
         daemon: daemonOption(env),
         'admin-token-file': adminTokenFile,
         as: text('Approver name recorded in /status and the run log (default: user@host)'),
+        policies: {
+          type: 'boolean',
+          describe:
+            'Approve the policy failures of the last plan instead (FINGERPRINT: their digest, /status policies.failures), as a listed owner (docs/policies.md)',
+        } as const,
+        reason: text('Why the policy failures are approved (recorded; needed with --policies)'),
       })
       .example('$0 approve --daemon http://poolsync:8080', 'Show what waits for approval')
       .example(

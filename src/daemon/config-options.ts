@@ -144,6 +144,23 @@ export const OPTIONS: readonly OptionSpec[] = withEnv([
       "Let the admin token approve, sync, suspend, resume and override a freeze whatever poolsync.yaml's approvers say (off: it is one more principal, token:admin)",
     default: false,
   },
+  {
+    name: 'policies',
+    kind: 'path',
+    describe:
+      "Folder of Rego policies (conftest conventions) every plan is checked against, evaluated by OPA; a failure holds the apply until an owner approves (docs/policies.md). Default: the followed branch's poolsync.yaml policies.path",
+  },
+  {
+    name: 'policy-owners',
+    describe:
+      'Who may approve a policy failure, comma-separated: alice, team:org/slug, group:path (default: poolsync.yaml policies.owners)',
+  },
+  {
+    name: 'opa',
+    kind: 'path',
+    describe:
+      'The OPA binary that evaluates the policies (default: the cache of scripts/install-opa.sh, else opa on PATH)',
+  },
   { name: 'parallelism', kind: 'int', describe: 'Steps applied concurrently', default: 8 },
   {
     name: 'max-retries',

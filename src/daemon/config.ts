@@ -95,6 +95,8 @@ export interface DaemonConfig {
   externalHosts: string[];
   /** `--sync-windows`: when applies may run (freeze.ts). */
   syncWindows: SyncWindow[];
+  /** `--policies`, `--policy-owners`, `--opa` (docs/policies.md); absent: poolsync.yaml's. */
+  policies?: { dir: string | null; owners: string[] | null; opa: string | null };
 }
 
 /** Secrets (`token`, `git-token` …): env var with the value, or the file their option names. */
@@ -188,6 +190,15 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
     dashboard: bool('dashboard'),
     externalHosts: externalHosts(str('external-url'), get('external-url')?.origin),
     syncWindows: parseSyncWindows(str('sync-windows') ?? '', get('sync-windows')?.origin ?? ''),
+    policies: {
+      dir: path('policies'),
+      owners:
+        str('policy-owners')
+          ?.split(',')
+          .map((o) => o.trim())
+          .filter((o) => o !== '') ?? null,
+      opa: path('opa'),
+    },
   };
 }
 

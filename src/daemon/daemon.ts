@@ -124,6 +124,17 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
         }
         return null;
       },
+      approvePolicies: (r) => {
+        const target = approvalTarget(units, r.environment, approvalWords, () => units[0]!);
+        if (typeof target === 'string') return { ok: false, reason: target };
+        const { failures: digest, approver: by, reason: why } = r;
+        return target.policyApprovals.approve(target.status().policies, {
+          by,
+          why,
+          digest,
+          at: new Date(),
+        });
+      },
       freeze: async (r) => {
         const target =
           r.environment === undefined

@@ -4,6 +4,7 @@
  * size-limited; nothing answers with a stack trace; secrets are compared in constant time and
  * never echoed. What needs the leader a follower hands to it (handOff, below).
  */
+import type { PolicyApprovalAnswer } from '../policy/approvals.js';
 import {
   createServer,
   type IncomingHttpHeaders,
@@ -70,6 +71,13 @@ export interface HttpHandlers extends Pick<DaemonConfig, (typeof HTTP_SECRETS)[n
     token: 'admin' | 'reconcile',
     environment?: string,
   ): string | null;
+  /** POST /approve with `policies`: an owner releases exactly these policy failures (docs/policies.md). */
+  approvePolicies?(request: {
+    failures: string;
+    approver: string;
+    reason: string;
+    environment?: string;
+  }): PolicyApprovalAnswer;
   /** POST /suspend and /resume: each environment's freeze after it (freeze.ts), or why not. */
   freeze(
     request: FreezeRequest,
@@ -270,6 +278,8 @@ async function approve(call: Call): Promise<void> {
   const named = typeof environment === 'string' ? environment : undefined;
   const off = await handOff(req, body, h.follower({ environment: named }), token, 15_000);
   if (off.kind !== 'local') return answerHandOff(res, h, off, 'hold the plan waiting for approval');
+  if (typeof (parsed as { policies?: unknown } | null)?.policies === 'string')
+    return approvePolicies(call, parsed as Record<string, unknown>, named);
   if (typeof fingerprint !== 'string' || typeof approver !== 'string' || approver.trim() === '')
     return send(res, 400, {
       error:
@@ -296,6 +306,34 @@ async function approve(call: Call): Promise<void> {
   );
   void h.requestReconcile('manual');
   return send(res, 200, { approved: true, approval: answer.record });
+}
+
+/** `{"policies": "sha256:…", "approver": NAME, "reason": WHY}`: src/policy/approvals.ts decides. */
+function approvePolicies(call: Call, body: Record<string, unknown>, environment?: string): void {
+  const { res, h } = call;
+  const { policies, approver, reason } = body;
+  if (typeof approver !== 'string' || typeof reason !== 'string' || !h.approvePolicies)
+    return send(res, 400, {
+      error:
+        'the body needs "policies" (the failures\' digest, GET /status policies.failures), "approver" (a listed owner) and "reason" (why)',
+    });
+  if (holdsSecret(h, approver) || holdsSecret(h, reason))
+    return send(res, 400, {
+      error: 'the approval holds a token of this daemon: nothing was approved',
+    });
+  const answer = h.approvePolicies({
+    failures: policies as string,
+    approver: approver.trim().slice(0, 200),
+    reason: reason.trim().slice(0, 1000),
+    environment,
+  });
+  if (!answer.ok) {
+    h.logger.warn({ policies, approver, reason: answer.reason }, 'policy approval refused');
+    return send(res, 409, { approved: false, reason: answer.reason });
+  }
+  h.logger.info({ ...answer.approval, via: 'api' }, 'policy failures approved by an owner');
+  void h.requestReconcile('manual', environment);
+  return send(res, 200, { approved: true, approval: answer.approval });
 }
 
 /** Whether `text` (shown in /status and the log) holds a secret of this daemon or the process. */

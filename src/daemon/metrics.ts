@@ -84,6 +84,25 @@ export class DaemonMetrics {
     'Requests refused by a poolsync.yaml approvers rule, by action (approve, sync, suspend, override) and rule (approvers.ENV.ACTION).',
     ['action', 'rule'],
   );
+  readonly policyEvaluations = this.counter(
+    'poolsync_policy_evaluations_total',
+    'Evaluations of the policies (docs/policies.md) by verdict (pass, warn, deny, approved, error).',
+    ['result'],
+  );
+  readonly policyFailures = this.gauge(
+    'poolsync_policy_failures',
+    'Failing deny/violation messages of the policies, as of the last plan (an evaluation error counts 1).',
+  );
+  readonly policyWarnings = this.gauge(
+    'poolsync_policy_warnings',
+    'warn messages of the policies, as of the last plan.',
+  );
+  readonly policyDuration = new Histogram({
+    name: 'poolsync_policy_evaluation_duration_seconds',
+    help: 'Time OPA took to evaluate the policies on a plan, from spawn to exit.',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
   readonly leader = this.gauge(
     'poolsync_leader',
     '1 while this replica holds the leader Lease (always 1 without --leader-elect).',

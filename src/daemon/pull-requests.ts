@@ -8,6 +8,8 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Plan } from '../model/plan.js';
+import type { PolicyReport } from '../model/policy.js';
+import { policyWords } from '../render/policy.js';
 import { splitHeld } from '../plan/hold.js';
 import { guardrailHold } from '../plan/guardrails.js';
 import { UserError } from '../util/user-error.js';
@@ -38,6 +40,7 @@ import {
   type ShownComment,
 } from '../vcs/publish.js';
 import { actorMatches } from '../vcs/principals.js';
+import { isPolicyOwner } from '../vcs/policy-approval.js';
 import {
   createPullRequestHandler,
   type HandlerLogger,
@@ -106,7 +109,7 @@ const TOKEN_ENV: Record<Provider, string> = { github: 'GITHUB_TOKEN', gitlab: 'G
 const API_ENV: Record<Provider, string> = { github: 'GITHUB_API_URL', gitlab: 'GITLAB_API_URL' };
 
 export type PlannedUnit = Pick<Unit, 'name' | 'config' | 'readLive' | 'backend' | 'identity'> &
-  Partial<Pick<Unit, 'approvals'>>;
+  Partial<Pick<Unit, 'approvals' | 'checkPolicies'>>;
 
 /**
  * What the HTTP server calls, and the forges closed at stop. `onPullRequest` replaces the plan
@@ -311,6 +314,8 @@ function planUnit(
     repoPath,
     backend: unit.backend(),
     controlPlane: unit.identity(),
+    // The pull request's head is no branch the daemon follows: data.poolsync.branch is null.
+    policies: unit.checkPolicies && ((plan, desired) => unit.checkPolicies!(plan, desired, null)),
   });
 }
 
@@ -326,7 +331,7 @@ function unitsPlanner(
       units.map(async (u) => {
         const outcome = await planUnit(u, dir, commit, repoPath);
         if (outcome.kind !== 'plan') return { name: u.name ?? '', outcome };
-        posted.planned(provider, commit, outcome.plan, u.name ?? '');
+        posted.planned(provider, commit, outcome.plan, u.name ?? '', outcome.policies);
         const command = u.name === null ? 'poolsync apply' : `poolsync apply -e ${u.name}`;
         const rule = u.approvals?.ruleOf('approve');
         const approvers = rule && rule !== 'unread' ? rule : undefined;
@@ -378,7 +383,8 @@ function withHeld(
  * The approval names the held changes' fingerprint the comment showed; the daemon applies them
  * only while they are exactly those changes (approvals.ts, stages/plan.ts).
  */
-export type ApprovalUnit = Pick<Unit, 'name' | 'approvals' | 'readLive' | 'request'>;
+export type ApprovalUnit = Pick<Unit, 'name' | 'approvals' | 'readLive' | 'request'> &
+  Partial<Pick<Unit, 'policyApprovals'>>;
 
 export interface CommentApprovalOptions {
   posted: PostedPlans;
@@ -423,6 +429,7 @@ export function commentApprovalHandler(
     const decide = async (): Promise<void> => {
       if (typeof to === 'string') return refuse(to);
       if (!e.open) return refuse(commentWords.notOpen);
+      if (e.policies) return approvePolicies(e.policies, to);
       const check = await forge.permission(e.user);
       if (!check.allowed)
         return refuse(
@@ -496,6 +503,39 @@ export function commentApprovalHandler(
       // The approved changes may be held already: a run applies them.
       void to.request('manual');
     };
+    /**
+     * docs/policies.md, Owners: a listed owner, never the pull request's author (whatever
+     * --allow-self-approval says), releases exactly the failures the plan comment showed before
+     * the comment was written, for the commit the pull request is at now.
+     */
+    const approvePolicies = async (
+      asked: { digest: string; why: string },
+      unit: ApprovalUnit,
+    ): Promise<void> => {
+      const pr = await forge.pullRequest(e.number);
+      if (!pr.open) return refuse(commentWords.notOpen);
+      const posted = o.posted.get(e.provider, e.number, unit.name ?? '');
+      if (!posted) return refuse(commentWords.notPosted(unit.name));
+      if (e.createdAt === null || posted.at === null || e.createdAt <= posted.at)
+        return refuse(commentWords.writtenBefore(posted.commit, e.createdAt, posted.at));
+      if (pr.headSha !== posted.commit)
+        return refuse(commentWords.headMoved(posted.commit, pr.headSha));
+      const report = o.posted.policiesOf(posted.plan);
+      const owner = report ? await isPolicyOwner(forge, report, e) : false;
+      const answer = unit.policyApprovals
+        ? unit.policyApprovals.approve(report, {
+            by: e.user.login,
+            why: asked.why,
+            digest: asked.digest,
+            author: pr.author?.login ?? null,
+            at: new Date(),
+            owner,
+          })
+        : { ok: false as const, reason: policyWords.noPolicies };
+      if (!answer.ok) return refuse(answer.reason);
+      o.logger.info({ ...log, ...answer.approval }, 'policy failures approved by comment');
+      await tell(policyWords.approved(answer.approval, unit.name));
+    };
     try {
       await decide();
     } catch (err) {
@@ -562,11 +602,26 @@ export class PostedPlans {
     { commit: string; plans: Map<string, Plan> } & Posted
   >();
 
-  planned(provider: Provider, commit: string, plan: Plan, environment = ''): void {
+  /** What the policies said of each plan posted (docs/policies.md), by plan. */
+  private readonly policies = new WeakMap<Plan, PolicyReport>();
+
+  planned(
+    provider: Provider,
+    commit: string,
+    plan: Plan,
+    environment = '',
+    policies?: PolicyReport,
+  ): void {
     const key = `${provider}:${commit}`;
     const plans = this.byCommit.get(key) ?? new Map<string, Plan>();
     plans.set(environment, plan);
     this.byCommit.set(key, plans);
+    if (policies) this.policies.set(plan, policies);
+  }
+
+  /** The policy report posted with `plan`, if any. */
+  policiesOf(plan: Plan): PolicyReport | undefined {
+    return this.policies.get(plan);
   }
 
   settle(provider: Provider, number: number, commit: string, posted: Posted): void {

@@ -9,6 +9,7 @@ import { applyStage, recording } from './stages/apply.js';
 import { recordApply } from '../ops/apply-run.js';
 import { inventoryBehind } from '../plan/inventory.js';
 import { recheckPlan } from '../ops/stale-plan.js';
+import { classify } from '../ops/plan-run.js';
 import type { ControlPlane } from '../controlplane/types.js';
 import { fetchStage, loadStage, renderStage } from './stages/repository.js';
 import {
@@ -26,6 +27,7 @@ import {
   unreachedUpdate,
 } from './stages/context.js';
 import { gateStage, managedUpdate, planStage } from './stages/plan.js';
+import { policyGate, policyStage } from './stages/policies.js';
 import type { TriggerReason } from './loop.js';
 import {
   CHANGED_LISTED,
@@ -216,8 +218,14 @@ export class Reconciler {
         this.take(await planStage(ctx, cp, desired, commit), products),
       );
       if (isOutcome(plan)) return plan;
+      // docs/policies.md: a plan the policies deny or cannot judge goes no further than here.
+      const policies = this.take(await policyStage(ctx, plan, desired, snapshot.dir), products);
       ctx.enter('gate');
-      const decision = this.take(gateStage(ctx, plan, desired, commit));
+      const stopped =
+        classify(plan) === 'no_changes' || this.o.config.policy === 'none' || isOutcome(policies)
+          ? null
+          : policyGate(policies, commit);
+      const decision = stopped ?? this.take(gateStage(ctx, plan, desired, commit));
       let outcome: Outcome;
       if (!isOutcome(decision)) {
         outcome = await open('use', async (cp) => {

@@ -2,6 +2,7 @@
  * What GET /status returns: plain JSON, secrets never included (the source is described
  * safely); and the runs it keeps, across restarts too (readHistory, writeHistory).
  */
+import type { PolicyReport } from '../model/policy.js';
 import type { Change, Plan, PlanSummary, PlanWarning, Step } from '../model/plan.js';
 import type { PlanCounts } from '../plan/counts.js';
 import type { ManagedObject, managedObjects } from '../plan/inventory.js';
@@ -113,6 +114,8 @@ export interface DaemonStatus {
   errors: StatusError[];
   /** Policy `safe`: what is held, approved, applied or refused (docs/daemon.md#approvals). */
   approval?: ApprovalStatus;
+  /** What the policies said of the last plan (docs/policies.md); absent: none configured. */
+  policies?: PolicyReport | null;
   /** Whether applies wait now, and why: `poolsync suspend`, or a sync window (freeze.ts). */
   freeze: FreezeStatus;
   /** The rollback in force (rollback.ts): its commit is applied, not the branch head. */

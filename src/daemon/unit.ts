@@ -6,6 +6,8 @@
  * checkout, so a failing environment never blocks the others; with --leader-elect one Lease per
  * environment (`<lease>-<environment>`), so environments spread across replicas.
  */
+import { PolicyApprovals } from '../policy/approvals.js';
+import { unitPolicies } from './stages/policies.js';
 import { lookupHost } from '../util/control-plane-endpoint.js';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
@@ -143,6 +145,9 @@ async function startUnit(
       fromRepository: true,
     },
   );
+  // docs/policies.md: checked for the unit's runs and its pull requests' plans alike.
+  const policies = unitPolicies(config, deps.env);
+  const policyApprovals = new PolicyApprovals();
   const freeze = await Freeze.open(config.syncWindows, clock, config.stateDir, (err) =>
     logger.warn({ err }, 'the suspension did not read: applies stay suspended until resumed'),
   );
@@ -185,6 +190,8 @@ async function startUnit(
     redactor,
     onApplyPlan: deps.onApplyPlan,
     planControlPlane: () => known?.identity,
+    policies: policies.run,
+    policyApprovals,
     retry: {
       schedule: (failures) => {
         const delay = backoffDelay(failures, retryBase, Math.max(retryBase, config.pollIntervalMs));
@@ -232,6 +239,9 @@ async function startUnit(
     metrics,
     leadership,
     approvals,
+    policyApprovals,
+    /** A pull request's plan checked by the followed branch's policies (stages/policies.ts). */
+    checkPolicies: policies.pullRequest,
     freeze,
     backend: () => known?.backend,
     identity: () => known?.identity,

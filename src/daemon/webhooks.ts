@@ -4,7 +4,7 @@
  * (`X-Gitlab-Token`); both compared in constant time. Parsing is pure: the HTTP layer turns an
  * outcome into a reconcile request, a pull-request handler call, a metric and a response.
  */
-import { parseCommentCommand } from '../vcs/comment.js';
+import { parseCommentCommand, parsePolicyApproval } from '../vcs/comment.js';
 import { createHmac } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { constantTimeEqual } from '../util/constant-time.js';
@@ -201,8 +201,10 @@ export function handleGitlabWebhook(req: WebhookRequest, options: WebhookOptions
 
 /** Only `poolsync apply` comments matter (an approval, pull-requests.ts). */
 function commentOutcome(given: CommentEvent): WebhookOutcome {
-  const command = parseCommentCommand(given.body);
+  const policies = parsePolicyApproval(given.body);
+  const command = policies ?? parseCommentCommand(given.body);
   if (!command) return ignored('comment is not a poolsync command');
+  if (policies) given = { ...given, policies: { digest: policies.digest, why: policies.why } };
   const e: CommentEvent = command.environment
     ? { ...given, environment: command.environment }
     : given;

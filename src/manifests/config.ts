@@ -76,6 +76,9 @@ export async function readRepoConfig(
       ...(render ? { render } : {}),
       ...(environments ? { environments } : {}),
       ...(raw.approvers ? { approvers: raw.approvers as ApproverRules } : {}),
+      ...(raw.policies
+        ? { policies: { path: raw.policies.path, owners: raw.policies.owners ?? [] } }
+        : {}),
     },
     errors,
     limits,

@@ -32,6 +32,7 @@ import {
   planControlPlane,
 } from '../controlplane/identity.js';
 import { formatValidationText } from '../manifests/report.js';
+import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
 import { SYSTEM_CLOCK } from '../util/clock.js';
@@ -102,8 +103,8 @@ export interface ApplyRunOptions {
   phase?: (phase: ApplyPhase) => void;
   /** Text for the person on stderr (lock waits, warnings: whole lines). */
   stderr: (text: string) => void;
-  /** Before the plan's errors are checked. */
-  planned?: (plan: Plan) => Promise<void>;
+  /** Before the plan's errors are checked; a folder's with its desired state (policies read it). */
+  planned?: (plan: Plan, desired?: DesiredState) => Promise<void>;
   /** A plan with steps, before the first runs: throws to refuse it. */
   approve?: (plan: Plan) => Promise<void>;
   /** Runs the steps (the executor, with the caller's progress and signals); `lockLost` aborts. */
@@ -281,20 +282,20 @@ async function planOf(
       ...planControlPlane(url, cp, locked.stateWasNew ?? null),
     },
   };
-  await o.planned?.(plan);
+  await o.planned?.(plan, made.desired);
   return { plan, live: made.live };
 }
 
 /**
- * DIR's plan and live state, without its desired state (~60 MB at 100,000 objects), so it is not
- * kept while the plan text is written and the steps run (issue 63). Invalid: never applied.
+ * DIR's plan and live state, and its desired state for the `planned` hook only (~60 MB at
+ * 100,000 objects), not kept while the steps run (issue 63). Invalid: never applied.
  */
 async function planFolder(
   dir: string,
   read: LiveReading,
   o: ApplyRunOptions,
   opts: PipelineOptions,
-): Promise<{ plan: Plan; live: LiveState }> {
+): Promise<{ plan: Plan; live: LiveState; desired: DesiredState }> {
   const made = await planRepository(dir, read, opts);
   if (!made.ok) {
     o.stderr(formatValidationText(made.errors, { baseDir: dir }));
@@ -302,7 +303,7 @@ async function planFolder(
       `the repository is invalid (${made.errors.length} error(s)): nothing was applied`,
     );
   }
-  return { plan: made.plan, live: made.live };
+  return { plan: made.plan, live: made.live, desired: made.desired };
 }
 
 /**

@@ -210,7 +210,10 @@ function bounds(g: unknown): Guardrails {
 }
 
 /** DIR's poolsync.yaml as the base commit has it, parsed (null: not YAML), or why it cannot be read. */
-async function baseConfig(dir: string, base: PullRequestBase): Promise<{ doc: unknown } | string> {
+export async function baseConfig(
+  dir: string,
+  base: PullRequestBase,
+): Promise<{ doc: unknown } | string> {
   if (base.commit === null)
     return `${base.from} names no base commit: set POOLSYNC_BASE_REF to the commit the pull request is merged into`;
   let text: string;

@@ -6,6 +6,8 @@
  * (docs/environments.md) one comment holds a collapsible section per environment, its counts
  * in the summary line; each gets an equal part of the limit and is shortened on its own.
  */
+import { policyAllows } from '../model/policy.js';
+import { policyMarkdown, policySummary } from '../render/policy.js';
 import type { Change } from '../model/plan.js';
 import { closingLine, plural } from '../render/common.js';
 import { code, markdownText, renderMarkdown } from '../render/markdown.js';
@@ -77,6 +79,7 @@ export function statusDescription(outcome: PublishOutcome): string {
     return `Invalid configuration${errorsNote(outcome.errorCount)}: nothing can be applied`;
   if (outcome.kind === 'error') return `Could not plan: ${outcome.message}`;
   const { plan } = outcome;
+  if (outcome.policies && !policyAllows(outcome.policies)) return policySummary(outcome.policies);
   if (plan.errors.length > 0) {
     const n = plan.errors.length;
     return `Plan failed with ${plural(n, 'error')}: ${plan.errors[0] ? errorText(plan.errors[0]) : ''}`;
@@ -123,7 +126,8 @@ export function buildComments(input: CommentInput): Comments {
     shown.set(name, where.get(name) === 'nowhere' ? null : held.fingerprint);
   }
   const heldText = (name: string, o: EnvironmentOutcome) =>
-    o.kind === 'plan' && o.held ? `${heldSection(o.held, where.get(name)!)}\n\n` : '';
+    (o.kind === 'plan' && o.policies ? `${policyMarkdown(o.policies)}\n` : '') +
+    (o.kind === 'plan' && o.held ? `${heldSection(o.held, where.get(name)!)}\n\n` : '');
 
   let section: string;
   if (outcome.kind === 'environments')
@@ -408,4 +412,18 @@ export function parseCommentCommand(body: string) {
   const m = COMMAND.exec(body.split(/\r?\n/, 1)[0]!);
   if (!m || (m[1] !== undefined && !NAME.test(m[1]))) return null;
   return { command: 'apply' as const, environment: m[1] ?? null };
+}
+
+/**
+ * `poolsync approve-policies sha256:DIGEST WHY…` (docs/policies.md, Owners): an owner of the
+ * policies releases exactly the failures the plan comment showed (their digest), saying why.
+ * The whole first line, as `poolsync apply`; `-e NAME` names the environment.
+ */
+const POLICY_COMMAND =
+  /^ {0,3}poolsync[ \t]+approve-policies(?:[ \t]+(?:-e|--env)(?:[ \t]+|=)(\S+))?[ \t]+(sha256:[0-9a-f]{64})(?:[ \t]+(.*?))?[ \t]*$/;
+
+export function parsePolicyApproval(body: string) {
+  const m = POLICY_COMMAND.exec(body.split(/\r?\n/, 1)[0]!);
+  if (!m || (m[1] !== undefined && !NAME.test(m[1]))) return null;
+  return { digest: m[2]!, why: m[3] ?? '', environment: m[1] ?? null };
 }

@@ -5,6 +5,8 @@
  * status says so (`error`), never staying `pending`. Nothing is ever applied.
  */
 import { createHash, createHmac } from 'node:crypto';
+import { policyAllows, type PolicyReport } from '../model/policy.js';
+import type { DesiredState } from '../model/desired.js';
 import { posix } from 'node:path';
 import { formatValidationText } from '../manifests/report.js';
 import type { ValidationError } from '../manifests/types.js';
@@ -141,6 +143,7 @@ export function statusState(outcome: PublishOutcome): StatusState {
   }
   if (outcome.kind === 'error') return 'error';
   if (outcome.kind === 'invalid') return 'failure';
+  if (!policyAllows(outcome.policies)) return 'failure';
   return outcome.plan.errors.length > 0 ? 'failure' : 'success';
 }
 
@@ -294,6 +297,8 @@ export interface PlanOutcomeOptions extends Omit<Extract<PlanSource, { kind: 'op
   /** The folder inside the repository, prefixed to error locations so reviewers find them. */
   repoPath?: string;
   environment?: string;
+  /** The plan's policies (docs/policies.md: the base branch's), shown in the comment. */
+  policies?: (plan: Plan, desired: DesiredState) => Promise<PolicyReport | null>;
 }
 
 export function outcomeForPlan(plan: Plan): EnvironmentOutcome {
@@ -312,7 +317,7 @@ export function outcomeForInvalid(
 
 /** planRun's (src/ops/plan-run.ts) outcome as a comment's. */
 export async function planOutcome(opts: PlanOutcomeOptions): Promise<EnvironmentOutcome> {
-  const { dir, commit, repoPath, environment, ...source } = opts;
+  const { dir, commit, repoPath, environment, policies: check, ...source } = opts;
   const outcome = await planRun({
     source: { kind: 'open', ...source },
     desired: { kind: 'folder', dir },
@@ -326,5 +331,6 @@ export async function planOutcome(opts: PlanOutcomeOptions): Promise<Environment
     return { kind: 'error', message: `cannot read live state from the control plane: ${message}` };
   }
   if (outcome.kind === 'invalid') return outcomeForInvalid(outcome.errors, repoPath);
-  return outcomeForPlan(outcome.plan);
+  const policies = check ? await check(outcome.plan, outcome.desired) : null;
+  return { ...outcomeForPlan(outcome.plan), ...(policies ? { policies } : {}) };
 }

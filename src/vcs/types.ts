@@ -1,4 +1,5 @@
 /** Vocabulary shared by the pull-request integrations (GitHub, GitLab). */
+import type { PolicyReport } from '../model/policy.js';
 import type { TransportLimits } from '../util/transport-limits.js';
 import type { Change, Plan } from '../model/plan.js';
 import type { RetryPolicy } from '../util/backoff.js';
@@ -55,7 +56,14 @@ export type EnvironmentOutcome =
    * `held`: what the daemon will hold for approval (policy `safe`), shown first in the comment;
    * `policy`: the daemon's, which the comment's last line words (absent: a CI comment).
    */
-  | { kind: 'plan'; plan: Plan; held?: HeldNote; policy?: 'safe' | 'all' | 'none' }
+  | {
+      kind: 'plan';
+      plan: Plan;
+      held?: HeldNote;
+      policy?: 'safe' | 'all' | 'none';
+      /** What the plan's policies said (docs/policies.md), shown before the plan. */
+      policies?: PolicyReport;
+    }
   | { kind: 'invalid'; errorsText: string; errorCount?: number }
   /** Planning failed for a reason outside the repository (live state unreadable, fetch failed). */
   | { kind: 'error'; message: string };
@@ -122,6 +130,8 @@ export interface CommentEvent extends Pick<
   open: boolean;
   /** `poolsync apply -e NAME`: the environment the approval is for (comment.ts parseCommentCommand). */
   environment?: string;
+  /** `poolsync approve-policies DIGEST WHY` (comment.ts parsePolicyApproval): an owner's release. */
+  policies?: { digest: string; why: string };
 }
 
 /** A wrong repository name, API URL or pull request number. */

@@ -40,6 +40,12 @@ import { requireConfigFolder } from '../config-folder.js';
 import type { Args } from '../define.js';
 import { terminalOf, writeParts, type Io } from '../io.js';
 import { tuneForExecution } from '../one-shot-v8.js';
+import { checkPolicies } from '../policies.js';
+import { readRepoConfig } from '../../manifests/config.js';
+import type { DesiredState } from '../../model/desired.js';
+import { policyAllows, type PolicyReport } from '../../model/policy.js';
+import { plural } from '../../render/common.js';
+import { policyText } from '../../render/policy.js';
 
 /** Steps from which an apply's progress into a pipe or file is gathered (batched-lines.ts). */
 const GATHER_FROM_STEPS = 1000;
@@ -92,6 +98,7 @@ export async function apply(
           plan: await readSavedPlanFor(target.path, args.env, url, io.env),
         }
       : { ...target, environment: args.env, shape: planShape(args), commit };
+  const policies = policyGate(args, target, io, json ? io.stderr : io.stdout);
   try {
     const { plan, result } = await applyRun(source, {
       locks: {
@@ -112,11 +119,14 @@ export async function apply(
         lines.flush();
         io.stderr.write(text);
       },
-      planned: async (plan) => {
+      planned: async (plan, desired) => {
         if (!json)
           await writeParts(io.stdout, renderTextParts(plan, { color: colors !== NO_COLOR }));
+        await policies.check(plan, desired);
       },
       approve: async (plan) => {
+        // docs/policies.md: a failure, or policies that cannot be evaluated, stop apply here.
+        await policies.refuse(plan);
         // Only a person's `yes` approves what is marked confirm-destroy (docs/plan.md, Guardrails).
         if (plan.confirm_destroy?.length && (target.kind === 'file' || args['auto-approve']))
           throw new UserError(confirmDestroyRefused(plan.confirm_destroy, target.kind === 'file'));
@@ -155,6 +165,45 @@ export async function apply(
   } finally {
     lines.flush();
   }
+}
+
+/**
+ * The policies of the plan applied (docs/policies.md): checked once the plan is shown (a folder's,
+ * with its desired state) or, for a saved plan, before its first step; their failures refuse it.
+ */
+function policyGate(
+  args: Args<'apply'>,
+  target: { kind: 'dir' | 'file'; path: string },
+  io: Io,
+  out: Io['stdout'],
+) {
+  let report: PolicyReport | null | undefined;
+  const check = async (plan: Plan, desired?: DesiredState) => {
+    const dir = target.kind === 'dir' ? target.path : (args['config-dir'] ?? '.');
+    const config = desired
+      ? desired.config.policies
+      : (await readRepoConfig(dir).catch(() => null))?.config.policies;
+    const opening = { vars: io.env };
+    const provider = args['policy-approvals'] as 'github' | 'gitlab' | undefined;
+    const { pr, repo, 'api-url': apiUrl } = args;
+    const approvals = provider
+      ? { comment: provider, pr, repo, 'api-url': apiUrl, dir }
+      : undefined;
+    report = await checkPolicies(plan, { args, dir, config, opening, desired, approvals });
+    if (report) out.write(policyText(report));
+  };
+  return {
+    check,
+    async refuse(plan: Plan) {
+      if (report === undefined) await check(plan);
+      if (report && !policyAllows(report))
+        throw new UserError(
+          report.error !== undefined || report.rules === 0
+            ? 'the policies could not be evaluated (above): they fail closed, nothing was applied'
+            : `the policies deny this plan (${plural(report.deny.length, 'failure')}, above): nothing was applied; an owner of the policies may approve them (docs/policies.md)`,
+        );
+    },
+  };
 }
 
 /** `--flyte-cli PATH`: a path must name an executable file; a bare name is looked up in PATH when run. */

@@ -3,6 +3,7 @@
  * token where they act. `approve` (docs/daemon.md#approvals): without FINGERPRINT what a daemon
  * holds under policy `safe`; with it exactly that, a stale fingerprint refused with the reason.
  */
+import { policySummary, policyText } from '../../render/policy.js';
 import { existsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { LOCAL_ADMIN_TOKEN_FILE, LOCAL_DAEMON_URL_FILE } from '../../daemon/config-options.js';
@@ -50,6 +51,7 @@ export async function approve(args: DaemonClientArgs, io: Io): Promise<number> {
       `${base} is answered by ${s.leader.identity}, which is not the leader and could not reach it (leader: ${s.leader.leader ?? 'none yet'}): ` +
         'what waits for approval is not known here; retry in a few seconds',
     );
+  if (args.policies) return approvePolicies(args, io, base, s);
   if (!args.fingerprint) {
     const waiting = sections(s, undefined).flatMap(([name, e]) =>
       e.approval?.pending ? [[name, e.approval.pending] as const] : [],
@@ -83,6 +85,50 @@ export async function approve(args: DaemonClientArgs, io: Io): Promise<number> {
     throw new UserError(
       `${base}: ${body.error ?? 'not the leader'}${body.leader ? ` (the leader is ${body.leader})` : ''}; nothing was approved`,
     );
+  throw new UserError(
+    `${base}/approve answered HTTP ${res.status}: ${body.error ?? body.reason ?? ''}`,
+  );
+}
+
+/** `approve --policies`: the failures listed, or exactly those approved (docs/policies.md). */
+async function approvePolicies(
+  args: DaemonClientArgs,
+  io: Io,
+  base: string,
+  s: DaemonStatus,
+): Promise<number> {
+  if (!args.fingerprint) {
+    const failing = sections(s, undefined).flatMap(([name, e]) =>
+      e.policies?.failures ? [[name, e.policies] as const] : [],
+    );
+    if (failing.length === 0) io.stdout.write('No policy failure waits for approval.\n');
+    for (const [name, r] of failing)
+      io.stdout.write(
+        `${name !== null ? `Environment ${name}:` : ''}${policyText(r)}\nApprove exactly these (an owner: ${r.owners.join(', ') || 'none listed'}): poolsync approve --policies ${r.failures} --reason WHY --daemon ${base}\n`,
+      );
+    return 0;
+  }
+  const reason = args.reason?.trim();
+  if (!reason)
+    throw new UserError('approve --policies needs --reason WHY: the approval is recorded with it');
+  const approver = args.as?.trim() || defaultApprover();
+  const post = await asAdmin(args, io, base, 'approving');
+  const failures = args.fingerprint.trim();
+  const res = await post('/approve', {
+    policies: failures,
+    approver,
+    reason,
+    environment: args.env,
+  });
+  const body = res.json as { reason?: string; error?: string };
+  if (res.status === 200) {
+    io.stdout.write(
+      `Approved the policy failures ${failures} as ${approver}: ${reason}. The daemon plans and applies again now.\n`,
+    );
+    return 0;
+  }
+  if (res.status === 409)
+    throw new UserError(`Approval refused: ${body.reason ?? 'unknown reason'}`);
   throw new UserError(
     `${base}/approve answered HTTP ${res.status}: ${body.error ?? body.reason ?? ''}`,
   );
@@ -429,6 +475,14 @@ function statusText(s: DaemonStatus, name: string | null, base: string): string 
     out.push(
       `Waiting for approval: ${plural(pending.changes.length, 'change')}: poolsync approve ${pending.fingerprint} --daemon ${base}`,
     );
+  // docs/policies.md: the verdict, and how an owner releases its failures.
+  if (s.policies) {
+    out.push(policySummary(s.policies));
+    if (s.policies.failures && !s.policies.approval)
+      out.push(
+        `Approve (an owner): poolsync approve --policies ${s.policies.failures} --reason WHY --daemon ${base}`,
+      );
+  }
   for (const b of s.blocked) out.push(`Blocked: ${b.address}: ${b.reason ?? ''}`);
   for (const e of s.errors)
     out.push(`Error: ${e.location ?? e.address ?? '-'}: ${e.code}: ${e.message}`);

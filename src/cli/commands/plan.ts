@@ -46,6 +46,9 @@ import { reportError, writeParts, type Io } from '../io.js';
 import { requireConfigFolder, requireFolder } from '../config-folder.js';
 import { declaresNothing } from '../../plan/inventory.js';
 import type { Args } from '../define.js';
+import { checkPolicies } from '../policies.js';
+import { policyAllows } from '../../model/policy.js';
+import { policyText } from '../../render/policy.js';
 
 /** Each environment in turn (docs/environments.md); exit 1 when any failed, else 2 with changes. */
 export async function plan(args: Args<'plan'>, io: Io): Promise<number> {
@@ -144,7 +147,17 @@ async function planFor(
     return 1;
   }
   const { plan } = result;
-  if (outcomes) await publish(outcomes.outcomeForPlan(plan));
+  // docs/policies.md: checked before anything is published, so the comment carries the result.
+  const policies = await checkPolicies(plan, {
+    args,
+    dir: args.dir,
+    config: result.desired.config.policies,
+    opening: { vars: io.env, commenting: args.comment !== undefined },
+    desired: result.desired,
+    approvals: args.comment !== undefined ? args : undefined,
+  });
+  if (outcomes)
+    await publish({ ...outcomes.outcomeForPlan(plan), ...(policies ? { policies } : {}) });
   if (declaresNothing(result.desired))
     notes.write(nothingDeclared(args.dir, result.desired.config.prune));
   await writeParts(
@@ -156,6 +169,11 @@ async function planFor(
   // Generated files (poolsync.yaml render) are not control-plane changes: shown, not counted.
   const rendered = await renderedFileChanges(args.dir, result.desired, commit);
   if (rendered !== '') notes.write(rendered);
+  if (policies) notes.write(policyText(policies));
+  if (!policyAllows(policies)) {
+    if (args.out) io.stderr.write(`The policies fail: the plan is not saved to ${args.out}.\n`);
+    return 1;
+  }
   if (result.kind === 'errors') {
     if (args.out) io.stderr.write(`The plan has errors: not saved to ${args.out}.\n`);
     return 1;

@@ -4,6 +4,8 @@
  * with the approval panel, and the Content Security Policy that lets exactly the page's own
  * inline style and script run (by hash) and nothing else.
  */
+import { policyVerdict } from '../../model/policy.js';
+import { policySummary, policyText } from '../../render/policy.js';
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApprovalStatus, ChangeBrief } from '../approvals.js';
@@ -326,6 +328,18 @@ function heldByGuardrails(s: DaemonStatus): SafeHtml | '' {
 `;
 }
 
+/** docs/policies.md: the last plan's policy results, as the plan text shows them. */
+function policies(s: DaemonStatus): Content | '' {
+  const r = s.policies;
+  if (!r) return '';
+  const tone = { pass: 'ok', warn: 'warn', approved: 'ok', deny: 'bad', error: 'bad' } as const;
+  const verdict = policyVerdict(r);
+  return {
+    note: markup`<p>${badge(tone[verdict], verdict)} ${policySummary(r)}</p>`,
+    body: markup`<pre class="plan">${policyText(r).trim()}</pre>`,
+  };
+}
+
 function manual(s: DaemonStatus): Content | '' {
   const n = s.manualSteps.length;
   if (n === 0) return '';
@@ -558,6 +572,7 @@ function runs({ runs, source }: DaemonStatus, page: PageContext): Content {
 const SECTIONS: SectionEntry[] = [
   ['overview', 'Overview', overview, 'Overview'],
   ['held', 'Held for approval', held, 'Held', (s) => heldChanges(s).length],
+  ['policies', 'Policies', policies, 'Policies', (s) => s.policies?.deny.length ?? 0],
   ['manual', 'Manual steps waiting', manual, 'Manual steps', (s) => s.manualSteps.length],
   ['drift', 'Drift', drift, 'Drift', (s) => s.lastDrift?.changes.length ?? 0],
   ['rendered', 'Rendered files that differ', rendered, 'Rendered files'],

@@ -18,6 +18,8 @@ import type { Clock } from '../../util/clock.js';
 import type { Redactor } from '../../util/redact.js';
 import type { Approvals } from '../approvals.js';
 import type { Rollback, RunRollback } from '../rollback.js';
+import type { PolicyApprovals } from '../../policy/approvals.js';
+import type { PolicyReport } from '../../model/policy.js';
 import type { DaemonConfig } from '../config.js';
 import type { Source } from '../git-source.js';
 import type { TriggerReason } from '../loop.js';
@@ -102,6 +104,10 @@ export interface ReconcilerOptions {
   };
   /** The runs kept from before a restart, and where to keep them; absent: in memory only. */
   history?: { kept: KeptHistory | null; save(history: KeptHistory): Promise<void> };
+  /** Evaluates the plan's policies (stages/policies.ts); absent: none configured. */
+  policies?: PolicyCheck;
+  /** Owners' approvals of policy failures (src/policy/approvals.ts). */
+  policyApprovals?: PolicyApprovals;
   /**
    * Why applies wait now (suspended, a sync window: freeze.ts); absent or null: they may go.
    * `onSuspend`: told when a suspension begins, before `poolsync suspend` is answered (an
@@ -126,6 +132,13 @@ export interface Outcome {
   /** An apply stopped between steps: by what (stopWords), and the steps that never started. */
   stopped?: { by: string; notRun: string[] };
 }
+
+/** What evaluates a plan's policies (stages/policies.ts unitPolicies); null: none configured. */
+export type PolicyCheck = (
+  plan: Plan,
+  desired: DesiredState,
+  dir: string,
+) => Promise<PolicyReport | null>;
 
 /** What outlives one run: frozen, replaced (never written) by each stage's `Staged.remember`. */
 export interface RunMemory {

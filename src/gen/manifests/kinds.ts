@@ -336,6 +336,13 @@ export type RepoConfigFile = {
     /** Replaces (delete, then create again) one plan may make. */
     max_replace?: number;
   };
+  /** Rego policies (conftest conventions) every plan is checked against, evaluated by OPA (docs/policies.md). In a pull request the base branch's policies and owners are used, never the pull request's. */
+  policies?: {
+    /** The folder of .rego files, relative to this folder. */
+    path: string;
+    /** Who may approve a failing deny: a user (alice), a GitHub team (team:org/slug) or a GitLab group (group:path/to/group); never the pull request's author. */
+    owners?: string[];
+  };
   /** Input limits for this repository (docs/security.md). Each may be raised up to a fixed ceiling or lowered; omitted ones keep their protective defaults. */
   limits?: {
     /** Bytes per manifest file, checked before reading (default 1048576 = 1 MiB, at most 67108864 = 64 MiB). */

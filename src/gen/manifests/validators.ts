@@ -9207,6 +9207,34 @@ const schema43 = {
         },
       },
     },
+    policies: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['path'],
+      description:
+        "Rego policies (conftest conventions) every plan is checked against, evaluated by OPA (docs/policies.md). In a pull request the base branch's policies and owners are used, never the pull request's.",
+      properties: {
+        path: {
+          type: 'string',
+          minLength: 1,
+          maxLength: 1024,
+          pattern: '^(?!/)(?!.*(^|/)\\.\\.(/|$)).+$',
+          description: 'The folder of .rego files, relative to this folder.',
+        },
+        owners: {
+          type: 'array',
+          uniqueItems: true,
+          description:
+            "Who may approve a failing deny: a user (alice), a GitHub team (team:org/slug) or a GitLab group (group:path/to/group); never the pull request's author.",
+          items: {
+            type: 'string',
+            maxLength: 256,
+            pattern:
+              '^(team:[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+|group:[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*|[A-Za-z0-9][A-Za-z0-9_.-]*)$',
+          },
+        },
+      },
+    },
     limits: {
       type: 'object',
       additionalProperties: false,
@@ -9431,13 +9459,18 @@ const schema44 = {
 };
 const func0 = require('ajv/dist/runtime/equal').default;
 const pattern39 = new RegExp('^(ExecutionClusterLabel|PoolAssignment)/[^/]+/[^/]+(/[^/]+)?$', 'u');
-const pattern40 = new RegExp('^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', 'u');
-const pattern41 = new RegExp('^([*]|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$', 'u');
-const pattern42 = new RegExp(
+const pattern40 = new RegExp('^(?!/)(?!.*(^|/)\\.\\.(/|$)).+$', 'u');
+const pattern41 = new RegExp(
+  '^(team:[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+|group:[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*|[A-Za-z0-9][A-Za-z0-9_.-]*)$',
+  'u',
+);
+const pattern42 = new RegExp('^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', 'u');
+const pattern43 = new RegExp('^([*]|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$', 'u');
+const pattern44 = new RegExp(
   '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
   'u',
 );
-const pattern49 = new RegExp('^([0-9]+(ms|s|m|h))+$', 'u');
+const pattern51 = new RegExp('^([0-9]+(ms|s|m|h))+$', 'u');
 function validate28(
   data,
   { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
@@ -10076,41 +10109,38 @@ function validate28(
         errors++;
       }
     }
-    if (data.limits !== undefined) {
-      let data14 = data.limits;
+    if (data.policies !== undefined) {
+      let data14 = data.policies;
       if (data14 && typeof data14 == 'object' && !Array.isArray(data14)) {
+        if (data14.path === undefined) {
+          const err28 = {
+            instancePath: instancePath + '/policies',
+            schemaPath: '#/properties/policies/required',
+            keyword: 'required',
+            params: { missingProperty: 'path' },
+            message: "must have required property '" + 'path' + "'",
+            schema: schema43.properties.policies.required,
+            parentSchema: schema43.properties.policies,
+            data: data14,
+          };
+          if (vErrors === null) {
+            vErrors = [err28];
+          } else {
+            vErrors.push(err28);
+          }
+          errors++;
+        }
         for (const key2 in data14) {
-          if (!(key2 === 'file_bytes' || key2 === 'document_bytes' || key2 === 'documents')) {
-            const err28 = {
-              instancePath: instancePath + '/limits',
-              schemaPath: '#/properties/limits/additionalProperties',
+          if (!(key2 === 'path' || key2 === 'owners')) {
+            const err29 = {
+              instancePath: instancePath + '/policies',
+              schemaPath: '#/properties/policies/additionalProperties',
               keyword: 'additionalProperties',
               params: { additionalProperty: key2 },
               message: 'must NOT have additional properties',
               schema: false,
-              parentSchema: schema43.properties.limits,
+              parentSchema: schema43.properties.policies,
               data: data14,
-            };
-            if (vErrors === null) {
-              vErrors = [err28];
-            } else {
-              vErrors.push(err28);
-            }
-            errors++;
-          }
-        }
-        if (data14.file_bytes !== undefined) {
-          let data15 = data14.file_bytes;
-          if (!(typeof data15 == 'number' && !(data15 % 1) && !isNaN(data15) && isFinite(data15))) {
-            const err29 = {
-              instancePath: instancePath + '/limits/file_bytes',
-              schemaPath: '#/properties/limits/properties/file_bytes/type',
-              keyword: 'type',
-              params: { type: 'integer' },
-              message: 'must be integer',
-              schema: schema43.properties.limits.properties.file_bytes.type,
-              parentSchema: schema43.properties.limits.properties.file_bytes,
-              data: data15,
             };
             if (vErrors === null) {
               vErrors = [err29];
@@ -10119,16 +10149,19 @@ function validate28(
             }
             errors++;
           }
-          if (typeof data15 == 'number' && isFinite(data15)) {
-            if (data15 < 1 || isNaN(data15)) {
+        }
+        if (data14.path !== undefined) {
+          let data15 = data14.path;
+          if (typeof data15 === 'string') {
+            if (data15.length > 1024 && func1(data15) > 1024) {
               const err30 = {
-                instancePath: instancePath + '/limits/file_bytes',
-                schemaPath: '#/properties/limits/properties/file_bytes/minimum',
-                keyword: 'minimum',
-                params: { comparison: '>=', limit: 1 },
-                message: 'must be >= 1',
-                schema: 1,
-                parentSchema: schema43.properties.limits.properties.file_bytes,
+                instancePath: instancePath + '/policies/path',
+                schemaPath: '#/properties/policies/properties/path/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 1024 },
+                message: 'must NOT have more than 1024 characters',
+                schema: 1024,
+                parentSchema: schema43.properties.policies.properties.path,
                 data: data15,
               };
               if (vErrors === null) {
@@ -10138,39 +10171,34 @@ function validate28(
               }
               errors++;
             }
-          }
-        }
-        if (data14.document_bytes !== undefined) {
-          let data16 = data14.document_bytes;
-          if (!(typeof data16 == 'number' && !(data16 % 1) && !isNaN(data16) && isFinite(data16))) {
-            const err31 = {
-              instancePath: instancePath + '/limits/document_bytes',
-              schemaPath: '#/properties/limits/properties/document_bytes/type',
-              keyword: 'type',
-              params: { type: 'integer' },
-              message: 'must be integer',
-              schema: schema43.properties.limits.properties.document_bytes.type,
-              parentSchema: schema43.properties.limits.properties.document_bytes,
-              data: data16,
-            };
-            if (vErrors === null) {
-              vErrors = [err31];
-            } else {
-              vErrors.push(err31);
-            }
-            errors++;
-          }
-          if (typeof data16 == 'number' && isFinite(data16)) {
-            if (data16 < 1 || isNaN(data16)) {
-              const err32 = {
-                instancePath: instancePath + '/limits/document_bytes',
-                schemaPath: '#/properties/limits/properties/document_bytes/minimum',
-                keyword: 'minimum',
-                params: { comparison: '>=', limit: 1 },
-                message: 'must be >= 1',
+            if (data15.length < 2 && func1(data15) < 1) {
+              const err31 = {
+                instancePath: instancePath + '/policies/path',
+                schemaPath: '#/properties/policies/properties/path/minLength',
+                keyword: 'minLength',
+                params: { limit: 1 },
+                message: 'must NOT have fewer than 1 characters',
                 schema: 1,
-                parentSchema: schema43.properties.limits.properties.document_bytes,
-                data: data16,
+                parentSchema: schema43.properties.policies.properties.path,
+                data: data15,
+              };
+              if (vErrors === null) {
+                vErrors = [err31];
+              } else {
+                vErrors.push(err31);
+              }
+              errors++;
+            }
+            if (!pattern40.test(data15)) {
+              const err32 = {
+                instancePath: instancePath + '/policies/path',
+                schemaPath: '#/properties/policies/properties/path/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^(?!/)(?!.*(^|/)\\.\\.(/|$)).+$' },
+                message: 'must match pattern "' + '^(?!/)(?!.*(^|/)\\.\\.(/|$)).+$' + '"',
+                schema: '^(?!/)(?!.*(^|/)\\.\\.(/|$)).+$',
+                parentSchema: schema43.properties.policies.properties.path,
+                data: data15,
               };
               if (vErrors === null) {
                 vErrors = [err32];
@@ -10179,20 +10207,16 @@ function validate28(
               }
               errors++;
             }
-          }
-        }
-        if (data14.documents !== undefined) {
-          let data17 = data14.documents;
-          if (!(typeof data17 == 'number' && !(data17 % 1) && !isNaN(data17) && isFinite(data17))) {
+          } else {
             const err33 = {
-              instancePath: instancePath + '/limits/documents',
-              schemaPath: '#/properties/limits/properties/documents/type',
+              instancePath: instancePath + '/policies/path',
+              schemaPath: '#/properties/policies/properties/path/type',
               keyword: 'type',
-              params: { type: 'integer' },
-              message: 'must be integer',
-              schema: schema43.properties.limits.properties.documents.type,
-              parentSchema: schema43.properties.limits.properties.documents,
-              data: data17,
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema43.properties.policies.properties.path.type,
+              parentSchema: schema43.properties.policies.properties.path,
+              data: data15,
             };
             if (vErrors === null) {
               vErrors = [err33];
@@ -10201,9 +10225,279 @@ function validate28(
             }
             errors++;
           }
-          if (typeof data17 == 'number' && isFinite(data17)) {
-            if (data17 < 1 || isNaN(data17)) {
-              const err34 = {
+        }
+        if (data14.owners !== undefined) {
+          let data16 = data14.owners;
+          if (Array.isArray(data16)) {
+            const len4 = data16.length;
+            for (let i7 = 0; i7 < len4; i7++) {
+              let data17 = data16[i7];
+              if (typeof data17 === 'string') {
+                if (data17.length > 256 && func1(data17) > 256) {
+                  const err34 = {
+                    instancePath: instancePath + '/policies/owners/' + i7,
+                    schemaPath: '#/properties/policies/properties/owners/items/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 256 },
+                    message: 'must NOT have more than 256 characters',
+                    schema: 256,
+                    parentSchema: schema43.properties.policies.properties.owners.items,
+                    data: data17,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err34];
+                  } else {
+                    vErrors.push(err34);
+                  }
+                  errors++;
+                }
+                if (!pattern41.test(data17)) {
+                  const err35 = {
+                    instancePath: instancePath + '/policies/owners/' + i7,
+                    schemaPath: '#/properties/policies/properties/owners/items/pattern',
+                    keyword: 'pattern',
+                    params: {
+                      pattern:
+                        '^(team:[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+|group:[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*|[A-Za-z0-9][A-Za-z0-9_.-]*)$',
+                    },
+                    message:
+                      'must match pattern "' +
+                      '^(team:[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+|group:[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*|[A-Za-z0-9][A-Za-z0-9_.-]*)$' +
+                      '"',
+                    schema:
+                      '^(team:[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+|group:[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*|[A-Za-z0-9][A-Za-z0-9_.-]*)$',
+                    parentSchema: schema43.properties.policies.properties.owners.items,
+                    data: data17,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err35];
+                  } else {
+                    vErrors.push(err35);
+                  }
+                  errors++;
+                }
+              } else {
+                const err36 = {
+                  instancePath: instancePath + '/policies/owners/' + i7,
+                  schemaPath: '#/properties/policies/properties/owners/items/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema: schema43.properties.policies.properties.owners.items.type,
+                  parentSchema: schema43.properties.policies.properties.owners.items,
+                  data: data17,
+                };
+                if (vErrors === null) {
+                  vErrors = [err36];
+                } else {
+                  vErrors.push(err36);
+                }
+                errors++;
+              }
+            }
+            let i8 = data16.length;
+            let j3;
+            if (i8 > 1) {
+              const indices1 = Object.create(null);
+              for (; i8--;) {
+                let item1 = data16[i8];
+                if (typeof item1 !== 'string') {
+                  continue;
+                }
+                if (typeof indices1[item1] == 'number') {
+                  j3 = indices1[item1];
+                  const err37 = {
+                    instancePath: instancePath + '/policies/owners',
+                    schemaPath: '#/properties/policies/properties/owners/uniqueItems',
+                    keyword: 'uniqueItems',
+                    params: { i: i8, j: j3 },
+                    message:
+                      'must NOT have duplicate items (items ## ' +
+                      j3 +
+                      ' and ' +
+                      i8 +
+                      ' are identical)',
+                    schema: true,
+                    parentSchema: schema43.properties.policies.properties.owners,
+                    data: data16,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err37];
+                  } else {
+                    vErrors.push(err37);
+                  }
+                  errors++;
+                  break;
+                }
+                indices1[item1] = i8;
+              }
+            }
+          } else {
+            const err38 = {
+              instancePath: instancePath + '/policies/owners',
+              schemaPath: '#/properties/policies/properties/owners/type',
+              keyword: 'type',
+              params: { type: 'array' },
+              message: 'must be array',
+              schema: schema43.properties.policies.properties.owners.type,
+              parentSchema: schema43.properties.policies.properties.owners,
+              data: data16,
+            };
+            if (vErrors === null) {
+              vErrors = [err38];
+            } else {
+              vErrors.push(err38);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err39 = {
+          instancePath: instancePath + '/policies',
+          schemaPath: '#/properties/policies/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+          schema: schema43.properties.policies.type,
+          parentSchema: schema43.properties.policies,
+          data: data14,
+        };
+        if (vErrors === null) {
+          vErrors = [err39];
+        } else {
+          vErrors.push(err39);
+        }
+        errors++;
+      }
+    }
+    if (data.limits !== undefined) {
+      let data18 = data.limits;
+      if (data18 && typeof data18 == 'object' && !Array.isArray(data18)) {
+        for (const key3 in data18) {
+          if (!(key3 === 'file_bytes' || key3 === 'document_bytes' || key3 === 'documents')) {
+            const err40 = {
+              instancePath: instancePath + '/limits',
+              schemaPath: '#/properties/limits/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key3 },
+              message: 'must NOT have additional properties',
+              schema: false,
+              parentSchema: schema43.properties.limits,
+              data: data18,
+            };
+            if (vErrors === null) {
+              vErrors = [err40];
+            } else {
+              vErrors.push(err40);
+            }
+            errors++;
+          }
+        }
+        if (data18.file_bytes !== undefined) {
+          let data19 = data18.file_bytes;
+          if (!(typeof data19 == 'number' && !(data19 % 1) && !isNaN(data19) && isFinite(data19))) {
+            const err41 = {
+              instancePath: instancePath + '/limits/file_bytes',
+              schemaPath: '#/properties/limits/properties/file_bytes/type',
+              keyword: 'type',
+              params: { type: 'integer' },
+              message: 'must be integer',
+              schema: schema43.properties.limits.properties.file_bytes.type,
+              parentSchema: schema43.properties.limits.properties.file_bytes,
+              data: data19,
+            };
+            if (vErrors === null) {
+              vErrors = [err41];
+            } else {
+              vErrors.push(err41);
+            }
+            errors++;
+          }
+          if (typeof data19 == 'number' && isFinite(data19)) {
+            if (data19 < 1 || isNaN(data19)) {
+              const err42 = {
+                instancePath: instancePath + '/limits/file_bytes',
+                schemaPath: '#/properties/limits/properties/file_bytes/minimum',
+                keyword: 'minimum',
+                params: { comparison: '>=', limit: 1 },
+                message: 'must be >= 1',
+                schema: 1,
+                parentSchema: schema43.properties.limits.properties.file_bytes,
+                data: data19,
+              };
+              if (vErrors === null) {
+                vErrors = [err42];
+              } else {
+                vErrors.push(err42);
+              }
+              errors++;
+            }
+          }
+        }
+        if (data18.document_bytes !== undefined) {
+          let data20 = data18.document_bytes;
+          if (!(typeof data20 == 'number' && !(data20 % 1) && !isNaN(data20) && isFinite(data20))) {
+            const err43 = {
+              instancePath: instancePath + '/limits/document_bytes',
+              schemaPath: '#/properties/limits/properties/document_bytes/type',
+              keyword: 'type',
+              params: { type: 'integer' },
+              message: 'must be integer',
+              schema: schema43.properties.limits.properties.document_bytes.type,
+              parentSchema: schema43.properties.limits.properties.document_bytes,
+              data: data20,
+            };
+            if (vErrors === null) {
+              vErrors = [err43];
+            } else {
+              vErrors.push(err43);
+            }
+            errors++;
+          }
+          if (typeof data20 == 'number' && isFinite(data20)) {
+            if (data20 < 1 || isNaN(data20)) {
+              const err44 = {
+                instancePath: instancePath + '/limits/document_bytes',
+                schemaPath: '#/properties/limits/properties/document_bytes/minimum',
+                keyword: 'minimum',
+                params: { comparison: '>=', limit: 1 },
+                message: 'must be >= 1',
+                schema: 1,
+                parentSchema: schema43.properties.limits.properties.document_bytes,
+                data: data20,
+              };
+              if (vErrors === null) {
+                vErrors = [err44];
+              } else {
+                vErrors.push(err44);
+              }
+              errors++;
+            }
+          }
+        }
+        if (data18.documents !== undefined) {
+          let data21 = data18.documents;
+          if (!(typeof data21 == 'number' && !(data21 % 1) && !isNaN(data21) && isFinite(data21))) {
+            const err45 = {
+              instancePath: instancePath + '/limits/documents',
+              schemaPath: '#/properties/limits/properties/documents/type',
+              keyword: 'type',
+              params: { type: 'integer' },
+              message: 'must be integer',
+              schema: schema43.properties.limits.properties.documents.type,
+              parentSchema: schema43.properties.limits.properties.documents,
+              data: data21,
+            };
+            if (vErrors === null) {
+              vErrors = [err45];
+            } else {
+              vErrors.push(err45);
+            }
+            errors++;
+          }
+          if (typeof data21 == 'number' && isFinite(data21)) {
+            if (data21 < 1 || isNaN(data21)) {
+              const err46 = {
                 instancePath: instancePath + '/limits/documents',
                 schemaPath: '#/properties/limits/properties/documents/minimum',
                 keyword: 'minimum',
@@ -10211,19 +10505,19 @@ function validate28(
                 message: 'must be >= 1',
                 schema: 1,
                 parentSchema: schema43.properties.limits.properties.documents,
-                data: data17,
+                data: data21,
               };
               if (vErrors === null) {
-                vErrors = [err34];
+                vErrors = [err46];
               } else {
-                vErrors.push(err34);
+                vErrors.push(err46);
               }
               errors++;
             }
           }
         }
       } else {
-        const err35 = {
+        const err47 = {
           instancePath: instancePath + '/limits',
           schemaPath: '#/properties/limits/type',
           keyword: 'type',
@@ -10231,290 +10525,30 @@ function validate28(
           message: 'must be object',
           schema: schema43.properties.limits.type,
           parentSchema: schema43.properties.limits,
-          data: data14,
+          data: data18,
         };
         if (vErrors === null) {
-          vErrors = [err35];
+          vErrors = [err47];
         } else {
-          vErrors.push(err35);
+          vErrors.push(err47);
         }
         errors++;
       }
     }
     if (data.render !== undefined) {
-      let data18 = data.render;
-      if (data18 && typeof data18 == 'object' && !Array.isArray(data18)) {
-        for (const key3 in data18) {
-          if (!(key3 === 'flyte-core-values' || key3 === 'union-cluster-pools')) {
-            const err36 = {
+      let data22 = data.render;
+      if (data22 && typeof data22 == 'object' && !Array.isArray(data22)) {
+        for (const key4 in data22) {
+          if (!(key4 === 'flyte-core-values' || key4 === 'union-cluster-pools')) {
+            const err48 = {
               instancePath: instancePath + '/render',
               schemaPath: '#/properties/render/additionalProperties',
               keyword: 'additionalProperties',
-              params: { additionalProperty: key3 },
+              params: { additionalProperty: key4 },
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema43.properties.render,
-              data: data18,
-            };
-            if (vErrors === null) {
-              vErrors = [err36];
-            } else {
-              vErrors.push(err36);
-            }
-            errors++;
-          }
-        }
-        if (data18['flyte-core-values'] !== undefined) {
-          let data19 = data18['flyte-core-values'];
-          if (data19 && typeof data19 == 'object' && !Array.isArray(data19)) {
-            if (data19.path === undefined) {
-              const err37 = {
-                instancePath: instancePath + '/render/flyte-core-values',
-                schemaPath: '#/properties/render/properties/flyte-core-values/required',
-                keyword: 'required',
-                params: { missingProperty: 'path' },
-                message: "must have required property '" + 'path' + "'",
-                schema: schema43.properties.render.properties['flyte-core-values'].required,
-                parentSchema: schema43.properties.render.properties['flyte-core-values'],
-                data: data19,
-              };
-              if (vErrors === null) {
-                vErrors = [err37];
-              } else {
-                vErrors.push(err37);
-              }
-              errors++;
-            }
-            for (const key4 in data19) {
-              if (!(key4 === 'path' || key4 === 'credentialsSecret' || key4 === 'base')) {
-                const err38 = {
-                  instancePath: instancePath + '/render/flyte-core-values',
-                  schemaPath:
-                    '#/properties/render/properties/flyte-core-values/additionalProperties',
-                  keyword: 'additionalProperties',
-                  params: { additionalProperty: key4 },
-                  message: 'must NOT have additional properties',
-                  schema: false,
-                  parentSchema: schema43.properties.render.properties['flyte-core-values'],
-                  data: data19,
-                };
-                if (vErrors === null) {
-                  vErrors = [err38];
-                } else {
-                  vErrors.push(err38);
-                }
-                errors++;
-              }
-            }
-            if (data19.path !== undefined) {
-              let data20 = data19.path;
-              if (typeof data20 === 'string') {
-                if (data20.length > 1024 && func1(data20) > 1024) {
-                  const err39 = {
-                    instancePath: instancePath + '/render/flyte-core-values/path',
-                    schemaPath:
-                      '#/properties/render/properties/flyte-core-values/properties/path/maxLength',
-                    keyword: 'maxLength',
-                    params: { limit: 1024 },
-                    message: 'must NOT have more than 1024 characters',
-                    schema: 1024,
-                    parentSchema:
-                      schema43.properties.render.properties['flyte-core-values'].properties.path,
-                    data: data20,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err39];
-                  } else {
-                    vErrors.push(err39);
-                  }
-                  errors++;
-                }
-                if (data20.length < 2 && func1(data20) < 1) {
-                  const err40 = {
-                    instancePath: instancePath + '/render/flyte-core-values/path',
-                    schemaPath:
-                      '#/properties/render/properties/flyte-core-values/properties/path/minLength',
-                    keyword: 'minLength',
-                    params: { limit: 1 },
-                    message: 'must NOT have fewer than 1 characters',
-                    schema: 1,
-                    parentSchema:
-                      schema43.properties.render.properties['flyte-core-values'].properties.path,
-                    data: data20,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err40];
-                  } else {
-                    vErrors.push(err40);
-                  }
-                  errors++;
-                }
-              } else {
-                const err41 = {
-                  instancePath: instancePath + '/render/flyte-core-values/path',
-                  schemaPath:
-                    '#/properties/render/properties/flyte-core-values/properties/path/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                  schema:
-                    schema43.properties.render.properties['flyte-core-values'].properties.path.type,
-                  parentSchema:
-                    schema43.properties.render.properties['flyte-core-values'].properties.path,
-                  data: data20,
-                };
-                if (vErrors === null) {
-                  vErrors = [err41];
-                } else {
-                  vErrors.push(err41);
-                }
-                errors++;
-              }
-            }
-            if (data19.credentialsSecret !== undefined) {
-              let data21 = data19.credentialsSecret;
-              if (typeof data21 === 'string') {
-                if (data21.length > 253 && func1(data21) > 253) {
-                  const err42 = {
-                    instancePath: instancePath + '/render/flyte-core-values/credentialsSecret',
-                    schemaPath:
-                      '#/properties/render/properties/flyte-core-values/properties/credentialsSecret/maxLength',
-                    keyword: 'maxLength',
-                    params: { limit: 253 },
-                    message: 'must NOT have more than 253 characters',
-                    schema: 253,
-                    parentSchema:
-                      schema43.properties.render.properties['flyte-core-values'].properties
-                        .credentialsSecret,
-                    data: data21,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err42];
-                  } else {
-                    vErrors.push(err42);
-                  }
-                  errors++;
-                }
-                if (!pattern40.test(data21)) {
-                  const err43 = {
-                    instancePath: instancePath + '/render/flyte-core-values/credentialsSecret',
-                    schemaPath:
-                      '#/properties/render/properties/flyte-core-values/properties/credentialsSecret/pattern',
-                    keyword: 'pattern',
-                    params: { pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' },
-                    message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' + '"',
-                    schema: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$',
-                    parentSchema:
-                      schema43.properties.render.properties['flyte-core-values'].properties
-                        .credentialsSecret,
-                    data: data21,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err43];
-                  } else {
-                    vErrors.push(err43);
-                  }
-                  errors++;
-                }
-              } else {
-                const err44 = {
-                  instancePath: instancePath + '/render/flyte-core-values/credentialsSecret',
-                  schemaPath:
-                    '#/properties/render/properties/flyte-core-values/properties/credentialsSecret/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                  schema:
-                    schema43.properties.render.properties['flyte-core-values'].properties
-                      .credentialsSecret.type,
-                  parentSchema:
-                    schema43.properties.render.properties['flyte-core-values'].properties
-                      .credentialsSecret,
-                  data: data21,
-                };
-                if (vErrors === null) {
-                  vErrors = [err44];
-                } else {
-                  vErrors.push(err44);
-                }
-                errors++;
-              }
-            }
-            if (data19.base !== undefined) {
-              let data22 = data19.base;
-              if (typeof data22 === 'string') {
-                if (data22.length > 1024 && func1(data22) > 1024) {
-                  const err45 = {
-                    instancePath: instancePath + '/render/flyte-core-values/base',
-                    schemaPath:
-                      '#/properties/render/properties/flyte-core-values/properties/base/maxLength',
-                    keyword: 'maxLength',
-                    params: { limit: 1024 },
-                    message: 'must NOT have more than 1024 characters',
-                    schema: 1024,
-                    parentSchema:
-                      schema43.properties.render.properties['flyte-core-values'].properties.base,
-                    data: data22,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err45];
-                  } else {
-                    vErrors.push(err45);
-                  }
-                  errors++;
-                }
-                if (data22.length < 2 && func1(data22) < 1) {
-                  const err46 = {
-                    instancePath: instancePath + '/render/flyte-core-values/base',
-                    schemaPath:
-                      '#/properties/render/properties/flyte-core-values/properties/base/minLength',
-                    keyword: 'minLength',
-                    params: { limit: 1 },
-                    message: 'must NOT have fewer than 1 characters',
-                    schema: 1,
-                    parentSchema:
-                      schema43.properties.render.properties['flyte-core-values'].properties.base,
-                    data: data22,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err46];
-                  } else {
-                    vErrors.push(err46);
-                  }
-                  errors++;
-                }
-              } else {
-                const err47 = {
-                  instancePath: instancePath + '/render/flyte-core-values/base',
-                  schemaPath:
-                    '#/properties/render/properties/flyte-core-values/properties/base/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                  schema:
-                    schema43.properties.render.properties['flyte-core-values'].properties.base.type,
-                  parentSchema:
-                    schema43.properties.render.properties['flyte-core-values'].properties.base,
-                  data: data22,
-                };
-                if (vErrors === null) {
-                  vErrors = [err47];
-                } else {
-                  vErrors.push(err47);
-                }
-                errors++;
-              }
-            }
-          } else {
-            const err48 = {
-              instancePath: instancePath + '/render/flyte-core-values',
-              schemaPath: '#/properties/render/properties/flyte-core-values/type',
-              keyword: 'type',
-              params: { type: 'object' },
-              message: 'must be object',
-              schema: schema43.properties.render.properties['flyte-core-values'].type,
-              parentSchema: schema43.properties.render.properties['flyte-core-values'],
-              data: data19,
+              data: data22,
             };
             if (vErrors === null) {
               vErrors = [err48];
@@ -10524,18 +10558,18 @@ function validate28(
             errors++;
           }
         }
-        if (data18['union-cluster-pools'] !== undefined) {
-          let data23 = data18['union-cluster-pools'];
+        if (data22['flyte-core-values'] !== undefined) {
+          let data23 = data22['flyte-core-values'];
           if (data23 && typeof data23 == 'object' && !Array.isArray(data23)) {
             if (data23.path === undefined) {
               const err49 = {
-                instancePath: instancePath + '/render/union-cluster-pools',
-                schemaPath: '#/properties/render/properties/union-cluster-pools/required',
+                instancePath: instancePath + '/render/flyte-core-values',
+                schemaPath: '#/properties/render/properties/flyte-core-values/required',
                 keyword: 'required',
                 params: { missingProperty: 'path' },
                 message: "must have required property '" + 'path' + "'",
-                schema: schema43.properties.render.properties['union-cluster-pools'].required,
-                parentSchema: schema43.properties.render.properties['union-cluster-pools'],
+                schema: schema43.properties.render.properties['flyte-core-values'].required,
+                parentSchema: schema43.properties.render.properties['flyte-core-values'],
                 data: data23,
               };
               if (vErrors === null) {
@@ -10546,16 +10580,16 @@ function validate28(
               errors++;
             }
             for (const key5 in data23) {
-              if (!(key5 === 'path')) {
+              if (!(key5 === 'path' || key5 === 'credentialsSecret' || key5 === 'base')) {
                 const err50 = {
-                  instancePath: instancePath + '/render/union-cluster-pools',
+                  instancePath: instancePath + '/render/flyte-core-values',
                   schemaPath:
-                    '#/properties/render/properties/union-cluster-pools/additionalProperties',
+                    '#/properties/render/properties/flyte-core-values/additionalProperties',
                   keyword: 'additionalProperties',
                   params: { additionalProperty: key5 },
                   message: 'must NOT have additional properties',
                   schema: false,
-                  parentSchema: schema43.properties.render.properties['union-cluster-pools'],
+                  parentSchema: schema43.properties.render.properties['flyte-core-values'],
                   data: data23,
                 };
                 if (vErrors === null) {
@@ -10571,15 +10605,15 @@ function validate28(
               if (typeof data24 === 'string') {
                 if (data24.length > 1024 && func1(data24) > 1024) {
                   const err51 = {
-                    instancePath: instancePath + '/render/union-cluster-pools/path',
+                    instancePath: instancePath + '/render/flyte-core-values/path',
                     schemaPath:
-                      '#/properties/render/properties/union-cluster-pools/properties/path/maxLength',
+                      '#/properties/render/properties/flyte-core-values/properties/path/maxLength',
                     keyword: 'maxLength',
                     params: { limit: 1024 },
                     message: 'must NOT have more than 1024 characters',
                     schema: 1024,
                     parentSchema:
-                      schema43.properties.render.properties['union-cluster-pools'].properties.path,
+                      schema43.properties.render.properties['flyte-core-values'].properties.path,
                     data: data24,
                   };
                   if (vErrors === null) {
@@ -10591,15 +10625,15 @@ function validate28(
                 }
                 if (data24.length < 2 && func1(data24) < 1) {
                   const err52 = {
-                    instancePath: instancePath + '/render/union-cluster-pools/path',
+                    instancePath: instancePath + '/render/flyte-core-values/path',
                     schemaPath:
-                      '#/properties/render/properties/union-cluster-pools/properties/path/minLength',
+                      '#/properties/render/properties/flyte-core-values/properties/path/minLength',
                     keyword: 'minLength',
                     params: { limit: 1 },
                     message: 'must NOT have fewer than 1 characters',
                     schema: 1,
                     parentSchema:
-                      schema43.properties.render.properties['union-cluster-pools'].properties.path,
+                      schema43.properties.render.properties['flyte-core-values'].properties.path,
                     data: data24,
                   };
                   if (vErrors === null) {
@@ -10611,6 +10645,266 @@ function validate28(
                 }
               } else {
                 const err53 = {
+                  instancePath: instancePath + '/render/flyte-core-values/path',
+                  schemaPath:
+                    '#/properties/render/properties/flyte-core-values/properties/path/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema:
+                    schema43.properties.render.properties['flyte-core-values'].properties.path.type,
+                  parentSchema:
+                    schema43.properties.render.properties['flyte-core-values'].properties.path,
+                  data: data24,
+                };
+                if (vErrors === null) {
+                  vErrors = [err53];
+                } else {
+                  vErrors.push(err53);
+                }
+                errors++;
+              }
+            }
+            if (data23.credentialsSecret !== undefined) {
+              let data25 = data23.credentialsSecret;
+              if (typeof data25 === 'string') {
+                if (data25.length > 253 && func1(data25) > 253) {
+                  const err54 = {
+                    instancePath: instancePath + '/render/flyte-core-values/credentialsSecret',
+                    schemaPath:
+                      '#/properties/render/properties/flyte-core-values/properties/credentialsSecret/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 253 },
+                    message: 'must NOT have more than 253 characters',
+                    schema: 253,
+                    parentSchema:
+                      schema43.properties.render.properties['flyte-core-values'].properties
+                        .credentialsSecret,
+                    data: data25,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err54];
+                  } else {
+                    vErrors.push(err54);
+                  }
+                  errors++;
+                }
+                if (!pattern42.test(data25)) {
+                  const err55 = {
+                    instancePath: instancePath + '/render/flyte-core-values/credentialsSecret',
+                    schemaPath:
+                      '#/properties/render/properties/flyte-core-values/properties/credentialsSecret/pattern',
+                    keyword: 'pattern',
+                    params: { pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' },
+                    message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' + '"',
+                    schema: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$',
+                    parentSchema:
+                      schema43.properties.render.properties['flyte-core-values'].properties
+                        .credentialsSecret,
+                    data: data25,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err55];
+                  } else {
+                    vErrors.push(err55);
+                  }
+                  errors++;
+                }
+              } else {
+                const err56 = {
+                  instancePath: instancePath + '/render/flyte-core-values/credentialsSecret',
+                  schemaPath:
+                    '#/properties/render/properties/flyte-core-values/properties/credentialsSecret/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema:
+                    schema43.properties.render.properties['flyte-core-values'].properties
+                      .credentialsSecret.type,
+                  parentSchema:
+                    schema43.properties.render.properties['flyte-core-values'].properties
+                      .credentialsSecret,
+                  data: data25,
+                };
+                if (vErrors === null) {
+                  vErrors = [err56];
+                } else {
+                  vErrors.push(err56);
+                }
+                errors++;
+              }
+            }
+            if (data23.base !== undefined) {
+              let data26 = data23.base;
+              if (typeof data26 === 'string') {
+                if (data26.length > 1024 && func1(data26) > 1024) {
+                  const err57 = {
+                    instancePath: instancePath + '/render/flyte-core-values/base',
+                    schemaPath:
+                      '#/properties/render/properties/flyte-core-values/properties/base/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 1024 },
+                    message: 'must NOT have more than 1024 characters',
+                    schema: 1024,
+                    parentSchema:
+                      schema43.properties.render.properties['flyte-core-values'].properties.base,
+                    data: data26,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err57];
+                  } else {
+                    vErrors.push(err57);
+                  }
+                  errors++;
+                }
+                if (data26.length < 2 && func1(data26) < 1) {
+                  const err58 = {
+                    instancePath: instancePath + '/render/flyte-core-values/base',
+                    schemaPath:
+                      '#/properties/render/properties/flyte-core-values/properties/base/minLength',
+                    keyword: 'minLength',
+                    params: { limit: 1 },
+                    message: 'must NOT have fewer than 1 characters',
+                    schema: 1,
+                    parentSchema:
+                      schema43.properties.render.properties['flyte-core-values'].properties.base,
+                    data: data26,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err58];
+                  } else {
+                    vErrors.push(err58);
+                  }
+                  errors++;
+                }
+              } else {
+                const err59 = {
+                  instancePath: instancePath + '/render/flyte-core-values/base',
+                  schemaPath:
+                    '#/properties/render/properties/flyte-core-values/properties/base/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema:
+                    schema43.properties.render.properties['flyte-core-values'].properties.base.type,
+                  parentSchema:
+                    schema43.properties.render.properties['flyte-core-values'].properties.base,
+                  data: data26,
+                };
+                if (vErrors === null) {
+                  vErrors = [err59];
+                } else {
+                  vErrors.push(err59);
+                }
+                errors++;
+              }
+            }
+          } else {
+            const err60 = {
+              instancePath: instancePath + '/render/flyte-core-values',
+              schemaPath: '#/properties/render/properties/flyte-core-values/type',
+              keyword: 'type',
+              params: { type: 'object' },
+              message: 'must be object',
+              schema: schema43.properties.render.properties['flyte-core-values'].type,
+              parentSchema: schema43.properties.render.properties['flyte-core-values'],
+              data: data23,
+            };
+            if (vErrors === null) {
+              vErrors = [err60];
+            } else {
+              vErrors.push(err60);
+            }
+            errors++;
+          }
+        }
+        if (data22['union-cluster-pools'] !== undefined) {
+          let data27 = data22['union-cluster-pools'];
+          if (data27 && typeof data27 == 'object' && !Array.isArray(data27)) {
+            if (data27.path === undefined) {
+              const err61 = {
+                instancePath: instancePath + '/render/union-cluster-pools',
+                schemaPath: '#/properties/render/properties/union-cluster-pools/required',
+                keyword: 'required',
+                params: { missingProperty: 'path' },
+                message: "must have required property '" + 'path' + "'",
+                schema: schema43.properties.render.properties['union-cluster-pools'].required,
+                parentSchema: schema43.properties.render.properties['union-cluster-pools'],
+                data: data27,
+              };
+              if (vErrors === null) {
+                vErrors = [err61];
+              } else {
+                vErrors.push(err61);
+              }
+              errors++;
+            }
+            for (const key6 in data27) {
+              if (!(key6 === 'path')) {
+                const err62 = {
+                  instancePath: instancePath + '/render/union-cluster-pools',
+                  schemaPath:
+                    '#/properties/render/properties/union-cluster-pools/additionalProperties',
+                  keyword: 'additionalProperties',
+                  params: { additionalProperty: key6 },
+                  message: 'must NOT have additional properties',
+                  schema: false,
+                  parentSchema: schema43.properties.render.properties['union-cluster-pools'],
+                  data: data27,
+                };
+                if (vErrors === null) {
+                  vErrors = [err62];
+                } else {
+                  vErrors.push(err62);
+                }
+                errors++;
+              }
+            }
+            if (data27.path !== undefined) {
+              let data28 = data27.path;
+              if (typeof data28 === 'string') {
+                if (data28.length > 1024 && func1(data28) > 1024) {
+                  const err63 = {
+                    instancePath: instancePath + '/render/union-cluster-pools/path',
+                    schemaPath:
+                      '#/properties/render/properties/union-cluster-pools/properties/path/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 1024 },
+                    message: 'must NOT have more than 1024 characters',
+                    schema: 1024,
+                    parentSchema:
+                      schema43.properties.render.properties['union-cluster-pools'].properties.path,
+                    data: data28,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err63];
+                  } else {
+                    vErrors.push(err63);
+                  }
+                  errors++;
+                }
+                if (data28.length < 2 && func1(data28) < 1) {
+                  const err64 = {
+                    instancePath: instancePath + '/render/union-cluster-pools/path',
+                    schemaPath:
+                      '#/properties/render/properties/union-cluster-pools/properties/path/minLength',
+                    keyword: 'minLength',
+                    params: { limit: 1 },
+                    message: 'must NOT have fewer than 1 characters',
+                    schema: 1,
+                    parentSchema:
+                      schema43.properties.render.properties['union-cluster-pools'].properties.path,
+                    data: data28,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err64];
+                  } else {
+                    vErrors.push(err64);
+                  }
+                  errors++;
+                }
+              } else {
+                const err65 = {
                   instancePath: instancePath + '/render/union-cluster-pools/path',
                   schemaPath:
                     '#/properties/render/properties/union-cluster-pools/properties/path/type',
@@ -10622,18 +10916,18 @@ function validate28(
                       .type,
                   parentSchema:
                     schema43.properties.render.properties['union-cluster-pools'].properties.path,
-                  data: data24,
+                  data: data28,
                 };
                 if (vErrors === null) {
-                  vErrors = [err53];
+                  vErrors = [err65];
                 } else {
-                  vErrors.push(err53);
+                  vErrors.push(err65);
                 }
                 errors++;
               }
             }
           } else {
-            const err54 = {
+            const err66 = {
               instancePath: instancePath + '/render/union-cluster-pools',
               schemaPath: '#/properties/render/properties/union-cluster-pools/type',
               keyword: 'type',
@@ -10641,18 +10935,18 @@ function validate28(
               message: 'must be object',
               schema: schema43.properties.render.properties['union-cluster-pools'].type,
               parentSchema: schema43.properties.render.properties['union-cluster-pools'],
-              data: data23,
+              data: data27,
             };
             if (vErrors === null) {
-              vErrors = [err54];
+              vErrors = [err66];
             } else {
-              vErrors.push(err54);
+              vErrors.push(err66);
             }
             errors++;
           }
         }
       } else {
-        const err55 = {
+        const err67 = {
           instancePath: instancePath + '/render',
           schemaPath: '#/properties/render/type',
           keyword: 'type',
@@ -10660,24 +10954,24 @@ function validate28(
           message: 'must be object',
           schema: schema43.properties.render.type,
           parentSchema: schema43.properties.render,
-          data: data18,
+          data: data22,
         };
         if (vErrors === null) {
-          vErrors = [err55];
+          vErrors = [err67];
         } else {
-          vErrors.push(err55);
+          vErrors.push(err67);
         }
         errors++;
       }
     }
     if (data.approvers !== undefined) {
-      let data25 = data.approvers;
-      if (data25 && typeof data25 == 'object' && !Array.isArray(data25)) {
-        for (const key6 in data25) {
-          const _errs55 = errors;
-          if (typeof key6 === 'string') {
-            if (key6.length > 63 && func1(key6) > 63) {
-              const err56 = {
+      let data29 = data.approvers;
+      if (data29 && typeof data29 == 'object' && !Array.isArray(data29)) {
+        for (const key7 in data29) {
+          const _errs64 = errors;
+          if (typeof key7 === 'string') {
+            if (key7.length > 63 && func1(key7) > 63) {
+              const err68 = {
                 instancePath: instancePath + '/approvers',
                 schemaPath: '#/properties/approvers/propertyNames/maxLength',
                 keyword: 'maxLength',
@@ -10685,18 +10979,18 @@ function validate28(
                 message: 'must NOT have more than 63 characters',
                 schema: 63,
                 parentSchema: schema43.properties.approvers.propertyNames,
-                data: key6,
-                propertyName: key6,
+                data: key7,
+                propertyName: key7,
               };
               if (vErrors === null) {
-                vErrors = [err56];
+                vErrors = [err68];
               } else {
-                vErrors.push(err56);
+                vErrors.push(err68);
               }
               errors++;
             }
-            if (!pattern41.test(key6)) {
-              const err57 = {
+            if (!pattern43.test(key7)) {
+              const err69 = {
                 instancePath: instancePath + '/approvers',
                 schemaPath: '#/properties/approvers/propertyNames/pattern',
                 keyword: 'pattern',
@@ -10704,98 +10998,98 @@ function validate28(
                 message: 'must match pattern "' + '^([*]|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$' + '"',
                 schema: '^([*]|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$',
                 parentSchema: schema43.properties.approvers.propertyNames,
-                data: key6,
-                propertyName: key6,
+                data: key7,
+                propertyName: key7,
               };
               if (vErrors === null) {
-                vErrors = [err57];
+                vErrors = [err69];
               } else {
-                vErrors.push(err57);
+                vErrors.push(err69);
               }
               errors++;
             }
           }
-          var valid17 = _errs55 === errors;
-          if (!valid17) {
-            const err58 = {
+          var valid21 = _errs64 === errors;
+          if (!valid21) {
+            const err70 = {
               instancePath: instancePath + '/approvers',
               schemaPath: '#/properties/approvers/propertyNames',
               keyword: 'propertyNames',
-              params: { propertyName: key6 },
+              params: { propertyName: key7 },
               message: 'property name must be valid',
               schema: schema43.properties.approvers.propertyNames,
               parentSchema: schema43.properties.approvers,
-              data: data25,
+              data: data29,
             };
             if (vErrors === null) {
-              vErrors = [err58];
+              vErrors = [err70];
             } else {
-              vErrors.push(err58);
+              vErrors.push(err70);
             }
             errors++;
           }
         }
-        for (const key7 in data25) {
-          let data26 = data25[key7];
-          const _errs58 = errors;
-          let valid19 = false;
+        for (const key8 in data29) {
+          let data30 = data29[key8];
+          const _errs67 = errors;
+          let valid23 = false;
           let passing0 = null;
-          const _errs59 = errors;
-          if (Array.isArray(data26)) {
-            if (data26.length > 100) {
-              const err59 = {
+          const _errs68 = errors;
+          if (Array.isArray(data30)) {
+            if (data30.length > 100) {
+              const err71 = {
                 instancePath:
-                  instancePath + '/approvers/' + key7.replace(/~/g, '~0').replace(/\//g, '~1'),
+                  instancePath + '/approvers/' + key8.replace(/~/g, '~0').replace(/\//g, '~1'),
                 schemaPath: '#/$defs/principals/maxItems',
                 keyword: 'maxItems',
                 params: { limit: 100 },
                 message: 'must NOT have more than 100 items',
                 schema: 100,
                 parentSchema: schema44,
-                data: data26,
+                data: data30,
               };
               if (vErrors === null) {
-                vErrors = [err59];
+                vErrors = [err71];
               } else {
-                vErrors.push(err59);
+                vErrors.push(err71);
               }
               errors++;
             }
-            const len4 = data26.length;
-            for (let i7 = 0; i7 < len4; i7++) {
-              let data27 = data26[i7];
-              if (typeof data27 === 'string') {
-                if (data27.length > 255 && func1(data27) > 255) {
-                  const err60 = {
+            const len5 = data30.length;
+            for (let i9 = 0; i9 < len5; i9++) {
+              let data31 = data30[i9];
+              if (typeof data31 === 'string') {
+                if (data31.length > 255 && func1(data31) > 255) {
+                  const err72 = {
                     instancePath:
                       instancePath +
                       '/approvers/' +
-                      key7.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      key8.replace(/~/g, '~0').replace(/\//g, '~1') +
                       '/' +
-                      i7,
+                      i9,
                     schemaPath: '#/$defs/principals/items/maxLength',
                     keyword: 'maxLength',
                     params: { limit: 255 },
                     message: 'must NOT have more than 255 characters',
                     schema: 255,
                     parentSchema: schema44.items,
-                    data: data27,
+                    data: data31,
                   };
                   if (vErrors === null) {
-                    vErrors = [err60];
+                    vErrors = [err72];
                   } else {
-                    vErrors.push(err60);
+                    vErrors.push(err72);
                   }
                   errors++;
                 }
-                if (!pattern42.test(data27)) {
-                  const err61 = {
+                if (!pattern44.test(data31)) {
+                  const err73 = {
                     instancePath:
                       instancePath +
                       '/approvers/' +
-                      key7.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      key8.replace(/~/g, '~0').replace(/\//g, '~1') +
                       '/' +
-                      i7,
+                      i9,
                     schemaPath: '#/$defs/principals/items/pattern',
                     keyword: 'pattern',
                     params: {
@@ -10809,337 +11103,7 @@ function validate28(
                     schema:
                       '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
                     parentSchema: schema44.items,
-                    data: data27,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err61];
-                  } else {
-                    vErrors.push(err61);
-                  }
-                  errors++;
-                }
-              } else {
-                const err62 = {
-                  instancePath:
-                    instancePath +
-                    '/approvers/' +
-                    key7.replace(/~/g, '~0').replace(/\//g, '~1') +
-                    '/' +
-                    i7,
-                  schemaPath: '#/$defs/principals/items/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                  schema: schema44.items.type,
-                  parentSchema: schema44.items,
-                  data: data27,
-                };
-                if (vErrors === null) {
-                  vErrors = [err62];
-                } else {
-                  vErrors.push(err62);
-                }
-                errors++;
-              }
-            }
-            let i8 = data26.length;
-            let j3;
-            if (i8 > 1) {
-              const indices1 = Object.create(null);
-              for (; i8--;) {
-                let item1 = data26[i8];
-                if (typeof item1 !== 'string') {
-                  continue;
-                }
-                if (typeof indices1[item1] == 'number') {
-                  j3 = indices1[item1];
-                  const err63 = {
-                    instancePath:
-                      instancePath + '/approvers/' + key7.replace(/~/g, '~0').replace(/\//g, '~1'),
-                    schemaPath: '#/$defs/principals/uniqueItems',
-                    keyword: 'uniqueItems',
-                    params: { i: i8, j: j3 },
-                    message:
-                      'must NOT have duplicate items (items ## ' +
-                      j3 +
-                      ' and ' +
-                      i8 +
-                      ' are identical)',
-                    schema: true,
-                    parentSchema: schema44,
-                    data: data26,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err63];
-                  } else {
-                    vErrors.push(err63);
-                  }
-                  errors++;
-                  break;
-                }
-                indices1[item1] = i8;
-              }
-            }
-          } else {
-            const err64 = {
-              instancePath:
-                instancePath + '/approvers/' + key7.replace(/~/g, '~0').replace(/\//g, '~1'),
-              schemaPath: '#/$defs/principals/type',
-              keyword: 'type',
-              params: { type: 'array' },
-              message: 'must be array',
-              schema: schema44.type,
-              parentSchema: schema44,
-              data: data26,
-            };
-            if (vErrors === null) {
-              vErrors = [err64];
-            } else {
-              vErrors.push(err64);
-            }
-            errors++;
-          }
-          var _valid0 = _errs59 === errors;
-          if (_valid0) {
-            valid19 = true;
-            passing0 = 0;
-          }
-          const _errs64 = errors;
-          if (data26 && typeof data26 == 'object' && !Array.isArray(data26)) {
-            if (Object.keys(data26).length < 1) {
-              const err65 = {
-                instancePath:
-                  instancePath + '/approvers/' + key7.replace(/~/g, '~0').replace(/\//g, '~1'),
-                schemaPath: '#/properties/approvers/additionalProperties/oneOf/1/minProperties',
-                keyword: 'minProperties',
-                params: { limit: 1 },
-                message: 'must NOT have fewer than 1 properties',
-                schema: 1,
-                parentSchema: schema43.properties.approvers.additionalProperties.oneOf[1],
-                data: data26,
-              };
-              if (vErrors === null) {
-                vErrors = [err65];
-              } else {
-                vErrors.push(err65);
-              }
-              errors++;
-            }
-            for (const key8 in data26) {
-              if (!(
-                key8 === '*' ||
-                key8 === 'approve' ||
-                key8 === 'sync' ||
-                key8 === 'suspend' ||
-                key8 === 'override'
-              )) {
-                const err66 = {
-                  instancePath:
-                    instancePath + '/approvers/' + key7.replace(/~/g, '~0').replace(/\//g, '~1'),
-                  schemaPath:
-                    '#/properties/approvers/additionalProperties/oneOf/1/additionalProperties',
-                  keyword: 'additionalProperties',
-                  params: { additionalProperty: key8 },
-                  message: 'must NOT have additional properties',
-                  schema: false,
-                  parentSchema: schema43.properties.approvers.additionalProperties.oneOf[1],
-                  data: data26,
-                };
-                if (vErrors === null) {
-                  vErrors = [err66];
-                } else {
-                  vErrors.push(err66);
-                }
-                errors++;
-              }
-            }
-            if (data26['*'] !== undefined) {
-              let data28 = data26['*'];
-              if (Array.isArray(data28)) {
-                if (data28.length > 100) {
-                  const err67 = {
-                    instancePath:
-                      instancePath +
-                      '/approvers/' +
-                      key7.replace(/~/g, '~0').replace(/\//g, '~1') +
-                      '/*',
-                    schemaPath: '#/$defs/principals/maxItems',
-                    keyword: 'maxItems',
-                    params: { limit: 100 },
-                    message: 'must NOT have more than 100 items',
-                    schema: 100,
-                    parentSchema: schema44,
-                    data: data28,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err67];
-                  } else {
-                    vErrors.push(err67);
-                  }
-                  errors++;
-                }
-                const len5 = data28.length;
-                for (let i9 = 0; i9 < len5; i9++) {
-                  let data29 = data28[i9];
-                  if (typeof data29 === 'string') {
-                    if (data29.length > 255 && func1(data29) > 255) {
-                      const err68 = {
-                        instancePath:
-                          instancePath +
-                          '/approvers/' +
-                          key7.replace(/~/g, '~0').replace(/\//g, '~1') +
-                          '/*/' +
-                          i9,
-                        schemaPath: '#/$defs/principals/items/maxLength',
-                        keyword: 'maxLength',
-                        params: { limit: 255 },
-                        message: 'must NOT have more than 255 characters',
-                        schema: 255,
-                        parentSchema: schema44.items,
-                        data: data29,
-                      };
-                      if (vErrors === null) {
-                        vErrors = [err68];
-                      } else {
-                        vErrors.push(err68);
-                      }
-                      errors++;
-                    }
-                    if (!pattern42.test(data29)) {
-                      const err69 = {
-                        instancePath:
-                          instancePath +
-                          '/approvers/' +
-                          key7.replace(/~/g, '~0').replace(/\//g, '~1') +
-                          '/*/' +
-                          i9,
-                        schemaPath: '#/$defs/principals/items/pattern',
-                        keyword: 'pattern',
-                        params: {
-                          pattern:
-                            '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
-                        },
-                        message:
-                          'must match pattern "' +
-                          '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$' +
-                          '"',
-                        schema:
-                          '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
-                        parentSchema: schema44.items,
-                        data: data29,
-                      };
-                      if (vErrors === null) {
-                        vErrors = [err69];
-                      } else {
-                        vErrors.push(err69);
-                      }
-                      errors++;
-                    }
-                  } else {
-                    const err70 = {
-                      instancePath:
-                        instancePath +
-                        '/approvers/' +
-                        key7.replace(/~/g, '~0').replace(/\//g, '~1') +
-                        '/*/' +
-                        i9,
-                      schemaPath: '#/$defs/principals/items/type',
-                      keyword: 'type',
-                      params: { type: 'string' },
-                      message: 'must be string',
-                      schema: schema44.items.type,
-                      parentSchema: schema44.items,
-                      data: data29,
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err70];
-                    } else {
-                      vErrors.push(err70);
-                    }
-                    errors++;
-                  }
-                }
-                let i10 = data28.length;
-                let j4;
-                if (i10 > 1) {
-                  const indices2 = Object.create(null);
-                  for (; i10--;) {
-                    let item2 = data28[i10];
-                    if (typeof item2 !== 'string') {
-                      continue;
-                    }
-                    if (typeof indices2[item2] == 'number') {
-                      j4 = indices2[item2];
-                      const err71 = {
-                        instancePath:
-                          instancePath +
-                          '/approvers/' +
-                          key7.replace(/~/g, '~0').replace(/\//g, '~1') +
-                          '/*',
-                        schemaPath: '#/$defs/principals/uniqueItems',
-                        keyword: 'uniqueItems',
-                        params: { i: i10, j: j4 },
-                        message:
-                          'must NOT have duplicate items (items ## ' +
-                          j4 +
-                          ' and ' +
-                          i10 +
-                          ' are identical)',
-                        schema: true,
-                        parentSchema: schema44,
-                        data: data28,
-                      };
-                      if (vErrors === null) {
-                        vErrors = [err71];
-                      } else {
-                        vErrors.push(err71);
-                      }
-                      errors++;
-                      break;
-                    }
-                    indices2[item2] = i10;
-                  }
-                }
-              } else {
-                const err72 = {
-                  instancePath:
-                    instancePath +
-                    '/approvers/' +
-                    key7.replace(/~/g, '~0').replace(/\//g, '~1') +
-                    '/*',
-                  schemaPath: '#/$defs/principals/type',
-                  keyword: 'type',
-                  params: { type: 'array' },
-                  message: 'must be array',
-                  schema: schema44.type,
-                  parentSchema: schema44,
-                  data: data28,
-                };
-                if (vErrors === null) {
-                  vErrors = [err72];
-                } else {
-                  vErrors.push(err72);
-                }
-                errors++;
-              }
-            }
-            if (data26.approve !== undefined) {
-              let data30 = data26.approve;
-              if (Array.isArray(data30)) {
-                if (data30.length > 100) {
-                  const err73 = {
-                    instancePath:
-                      instancePath +
-                      '/approvers/' +
-                      key7.replace(/~/g, '~0').replace(/\//g, '~1') +
-                      '/approve',
-                    schemaPath: '#/$defs/principals/maxItems',
-                    keyword: 'maxItems',
-                    params: { limit: 100 },
-                    message: 'must NOT have more than 100 items',
-                    schema: 100,
-                    parentSchema: schema44,
-                    data: data30,
+                    data: data31,
                   };
                   if (vErrors === null) {
                     vErrors = [err73];
@@ -11148,141 +11112,131 @@ function validate28(
                   }
                   errors++;
                 }
-                const len6 = data30.length;
-                for (let i11 = 0; i11 < len6; i11++) {
-                  let data31 = data30[i11];
-                  if (typeof data31 === 'string') {
-                    if (data31.length > 255 && func1(data31) > 255) {
-                      const err74 = {
-                        instancePath:
-                          instancePath +
-                          '/approvers/' +
-                          key7.replace(/~/g, '~0').replace(/\//g, '~1') +
-                          '/approve/' +
-                          i11,
-                        schemaPath: '#/$defs/principals/items/maxLength',
-                        keyword: 'maxLength',
-                        params: { limit: 255 },
-                        message: 'must NOT have more than 255 characters',
-                        schema: 255,
-                        parentSchema: schema44.items,
-                        data: data31,
-                      };
-                      if (vErrors === null) {
-                        vErrors = [err74];
-                      } else {
-                        vErrors.push(err74);
-                      }
-                      errors++;
-                    }
-                    if (!pattern42.test(data31)) {
-                      const err75 = {
-                        instancePath:
-                          instancePath +
-                          '/approvers/' +
-                          key7.replace(/~/g, '~0').replace(/\//g, '~1') +
-                          '/approve/' +
-                          i11,
-                        schemaPath: '#/$defs/principals/items/pattern',
-                        keyword: 'pattern',
-                        params: {
-                          pattern:
-                            '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
-                        },
-                        message:
-                          'must match pattern "' +
-                          '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$' +
-                          '"',
-                        schema:
-                          '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
-                        parentSchema: schema44.items,
-                        data: data31,
-                      };
-                      if (vErrors === null) {
-                        vErrors = [err75];
-                      } else {
-                        vErrors.push(err75);
-                      }
-                      errors++;
-                    }
-                  } else {
-                    const err76 = {
-                      instancePath:
-                        instancePath +
-                        '/approvers/' +
-                        key7.replace(/~/g, '~0').replace(/\//g, '~1') +
-                        '/approve/' +
-                        i11,
-                      schemaPath: '#/$defs/principals/items/type',
-                      keyword: 'type',
-                      params: { type: 'string' },
-                      message: 'must be string',
-                      schema: schema44.items.type,
-                      parentSchema: schema44.items,
-                      data: data31,
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err76];
-                    } else {
-                      vErrors.push(err76);
-                    }
-                    errors++;
-                  }
-                }
-                let i12 = data30.length;
-                let j5;
-                if (i12 > 1) {
-                  const indices3 = Object.create(null);
-                  for (; i12--;) {
-                    let item3 = data30[i12];
-                    if (typeof item3 !== 'string') {
-                      continue;
-                    }
-                    if (typeof indices3[item3] == 'number') {
-                      j5 = indices3[item3];
-                      const err77 = {
-                        instancePath:
-                          instancePath +
-                          '/approvers/' +
-                          key7.replace(/~/g, '~0').replace(/\//g, '~1') +
-                          '/approve',
-                        schemaPath: '#/$defs/principals/uniqueItems',
-                        keyword: 'uniqueItems',
-                        params: { i: i12, j: j5 },
-                        message:
-                          'must NOT have duplicate items (items ## ' +
-                          j5 +
-                          ' and ' +
-                          i12 +
-                          ' are identical)',
-                        schema: true,
-                        parentSchema: schema44,
-                        data: data30,
-                      };
-                      if (vErrors === null) {
-                        vErrors = [err77];
-                      } else {
-                        vErrors.push(err77);
-                      }
-                      errors++;
-                      break;
-                    }
-                    indices3[item3] = i12;
-                  }
-                }
               } else {
-                const err78 = {
+                const err74 = {
                   instancePath:
                     instancePath +
                     '/approvers/' +
-                    key7.replace(/~/g, '~0').replace(/\//g, '~1') +
-                    '/approve',
-                  schemaPath: '#/$defs/principals/type',
+                    key8.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    '/' +
+                    i9,
+                  schemaPath: '#/$defs/principals/items/type',
                   keyword: 'type',
-                  params: { type: 'array' },
-                  message: 'must be array',
-                  schema: schema44.type,
-                  parentSchema: schema44,
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema: schema44.items.type,
+                  parentSchema: schema44.items,
+                  data: data31,
+                };
+                if (vErrors === null) {
+                  vErrors = [err74];
+                } else {
+                  vErrors.push(err74);
+                }
+                errors++;
+              }
+            }
+            let i10 = data30.length;
+            let j4;
+            if (i10 > 1) {
+              const indices2 = Object.create(null);
+              for (; i10--;) {
+                let item2 = data30[i10];
+                if (typeof item2 !== 'string') {
+                  continue;
+                }
+                if (typeof indices2[item2] == 'number') {
+                  j4 = indices2[item2];
+                  const err75 = {
+                    instancePath:
+                      instancePath + '/approvers/' + key8.replace(/~/g, '~0').replace(/\//g, '~1'),
+                    schemaPath: '#/$defs/principals/uniqueItems',
+                    keyword: 'uniqueItems',
+                    params: { i: i10, j: j4 },
+                    message:
+                      'must NOT have duplicate items (items ## ' +
+                      j4 +
+                      ' and ' +
+                      i10 +
+                      ' are identical)',
+                    schema: true,
+                    parentSchema: schema44,
+                    data: data30,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err75];
+                  } else {
+                    vErrors.push(err75);
+                  }
+                  errors++;
+                  break;
+                }
+                indices2[item2] = i10;
+              }
+            }
+          } else {
+            const err76 = {
+              instancePath:
+                instancePath + '/approvers/' + key8.replace(/~/g, '~0').replace(/\//g, '~1'),
+              schemaPath: '#/$defs/principals/type',
+              keyword: 'type',
+              params: { type: 'array' },
+              message: 'must be array',
+              schema: schema44.type,
+              parentSchema: schema44,
+              data: data30,
+            };
+            if (vErrors === null) {
+              vErrors = [err76];
+            } else {
+              vErrors.push(err76);
+            }
+            errors++;
+          }
+          var _valid0 = _errs68 === errors;
+          if (_valid0) {
+            valid23 = true;
+            passing0 = 0;
+          }
+          const _errs73 = errors;
+          if (data30 && typeof data30 == 'object' && !Array.isArray(data30)) {
+            if (Object.keys(data30).length < 1) {
+              const err77 = {
+                instancePath:
+                  instancePath + '/approvers/' + key8.replace(/~/g, '~0').replace(/\//g, '~1'),
+                schemaPath: '#/properties/approvers/additionalProperties/oneOf/1/minProperties',
+                keyword: 'minProperties',
+                params: { limit: 1 },
+                message: 'must NOT have fewer than 1 properties',
+                schema: 1,
+                parentSchema: schema43.properties.approvers.additionalProperties.oneOf[1],
+                data: data30,
+              };
+              if (vErrors === null) {
+                vErrors = [err77];
+              } else {
+                vErrors.push(err77);
+              }
+              errors++;
+            }
+            for (const key9 in data30) {
+              if (!(
+                key9 === '*' ||
+                key9 === 'approve' ||
+                key9 === 'sync' ||
+                key9 === 'suspend' ||
+                key9 === 'override'
+              )) {
+                const err78 = {
+                  instancePath:
+                    instancePath + '/approvers/' + key8.replace(/~/g, '~0').replace(/\//g, '~1'),
+                  schemaPath:
+                    '#/properties/approvers/additionalProperties/oneOf/1/additionalProperties',
+                  keyword: 'additionalProperties',
+                  params: { additionalProperty: key9 },
+                  message: 'must NOT have additional properties',
+                  schema: false,
+                  parentSchema: schema43.properties.approvers.additionalProperties.oneOf[1],
                   data: data30,
                 };
                 if (vErrors === null) {
@@ -11293,16 +11247,16 @@ function validate28(
                 errors++;
               }
             }
-            if (data26.sync !== undefined) {
-              let data32 = data26.sync;
+            if (data30['*'] !== undefined) {
+              let data32 = data30['*'];
               if (Array.isArray(data32)) {
                 if (data32.length > 100) {
                   const err79 = {
                     instancePath:
                       instancePath +
                       '/approvers/' +
-                      key7.replace(/~/g, '~0').replace(/\//g, '~1') +
-                      '/sync',
+                      key8.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      '/*',
                     schemaPath: '#/$defs/principals/maxItems',
                     keyword: 'maxItems',
                     params: { limit: 100 },
@@ -11318,18 +11272,18 @@ function validate28(
                   }
                   errors++;
                 }
-                const len7 = data32.length;
-                for (let i13 = 0; i13 < len7; i13++) {
-                  let data33 = data32[i13];
+                const len6 = data32.length;
+                for (let i11 = 0; i11 < len6; i11++) {
+                  let data33 = data32[i11];
                   if (typeof data33 === 'string') {
                     if (data33.length > 255 && func1(data33) > 255) {
                       const err80 = {
                         instancePath:
                           instancePath +
                           '/approvers/' +
-                          key7.replace(/~/g, '~0').replace(/\//g, '~1') +
-                          '/sync/' +
-                          i13,
+                          key8.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/*/' +
+                          i11,
                         schemaPath: '#/$defs/principals/items/maxLength',
                         keyword: 'maxLength',
                         params: { limit: 255 },
@@ -11345,14 +11299,14 @@ function validate28(
                       }
                       errors++;
                     }
-                    if (!pattern42.test(data33)) {
+                    if (!pattern44.test(data33)) {
                       const err81 = {
                         instancePath:
                           instancePath +
                           '/approvers/' +
-                          key7.replace(/~/g, '~0').replace(/\//g, '~1') +
-                          '/sync/' +
-                          i13,
+                          key8.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/*/' +
+                          i11,
                         schemaPath: '#/$defs/principals/items/pattern',
                         keyword: 'pattern',
                         params: {
@@ -11380,9 +11334,9 @@ function validate28(
                       instancePath:
                         instancePath +
                         '/approvers/' +
-                        key7.replace(/~/g, '~0').replace(/\//g, '~1') +
-                        '/sync/' +
-                        i13,
+                        key8.replace(/~/g, '~0').replace(/\//g, '~1') +
+                        '/*/' +
+                        i11,
                       schemaPath: '#/$defs/principals/items/type',
                       keyword: 'type',
                       params: { type: 'string' },
@@ -11399,31 +11353,31 @@ function validate28(
                     errors++;
                   }
                 }
-                let i14 = data32.length;
-                let j6;
-                if (i14 > 1) {
-                  const indices4 = Object.create(null);
-                  for (; i14--;) {
-                    let item4 = data32[i14];
-                    if (typeof item4 !== 'string') {
+                let i12 = data32.length;
+                let j5;
+                if (i12 > 1) {
+                  const indices3 = Object.create(null);
+                  for (; i12--;) {
+                    let item3 = data32[i12];
+                    if (typeof item3 !== 'string') {
                       continue;
                     }
-                    if (typeof indices4[item4] == 'number') {
-                      j6 = indices4[item4];
+                    if (typeof indices3[item3] == 'number') {
+                      j5 = indices3[item3];
                       const err83 = {
                         instancePath:
                           instancePath +
                           '/approvers/' +
-                          key7.replace(/~/g, '~0').replace(/\//g, '~1') +
-                          '/sync',
+                          key8.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/*',
                         schemaPath: '#/$defs/principals/uniqueItems',
                         keyword: 'uniqueItems',
-                        params: { i: i14, j: j6 },
+                        params: { i: i12, j: j5 },
                         message:
                           'must NOT have duplicate items (items ## ' +
-                          j6 +
+                          j5 +
                           ' and ' +
-                          i14 +
+                          i12 +
                           ' are identical)',
                         schema: true,
                         parentSchema: schema44,
@@ -11437,7 +11391,7 @@ function validate28(
                       errors++;
                       break;
                     }
-                    indices4[item4] = i14;
+                    indices3[item3] = i12;
                   }
                 }
               } else {
@@ -11445,8 +11399,8 @@ function validate28(
                   instancePath:
                     instancePath +
                     '/approvers/' +
-                    key7.replace(/~/g, '~0').replace(/\//g, '~1') +
-                    '/sync',
+                    key8.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    '/*',
                   schemaPath: '#/$defs/principals/type',
                   keyword: 'type',
                   params: { type: 'array' },
@@ -11463,16 +11417,16 @@ function validate28(
                 errors++;
               }
             }
-            if (data26.suspend !== undefined) {
-              let data34 = data26.suspend;
+            if (data30.approve !== undefined) {
+              let data34 = data30.approve;
               if (Array.isArray(data34)) {
                 if (data34.length > 100) {
                   const err85 = {
                     instancePath:
                       instancePath +
                       '/approvers/' +
-                      key7.replace(/~/g, '~0').replace(/\//g, '~1') +
-                      '/suspend',
+                      key8.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      '/approve',
                     schemaPath: '#/$defs/principals/maxItems',
                     keyword: 'maxItems',
                     params: { limit: 100 },
@@ -11488,18 +11442,18 @@ function validate28(
                   }
                   errors++;
                 }
-                const len8 = data34.length;
-                for (let i15 = 0; i15 < len8; i15++) {
-                  let data35 = data34[i15];
+                const len7 = data34.length;
+                for (let i13 = 0; i13 < len7; i13++) {
+                  let data35 = data34[i13];
                   if (typeof data35 === 'string') {
                     if (data35.length > 255 && func1(data35) > 255) {
                       const err86 = {
                         instancePath:
                           instancePath +
                           '/approvers/' +
-                          key7.replace(/~/g, '~0').replace(/\//g, '~1') +
-                          '/suspend/' +
-                          i15,
+                          key8.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/approve/' +
+                          i13,
                         schemaPath: '#/$defs/principals/items/maxLength',
                         keyword: 'maxLength',
                         params: { limit: 255 },
@@ -11515,14 +11469,14 @@ function validate28(
                       }
                       errors++;
                     }
-                    if (!pattern42.test(data35)) {
+                    if (!pattern44.test(data35)) {
                       const err87 = {
                         instancePath:
                           instancePath +
                           '/approvers/' +
-                          key7.replace(/~/g, '~0').replace(/\//g, '~1') +
-                          '/suspend/' +
-                          i15,
+                          key8.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/approve/' +
+                          i13,
                         schemaPath: '#/$defs/principals/items/pattern',
                         keyword: 'pattern',
                         params: {
@@ -11550,9 +11504,9 @@ function validate28(
                       instancePath:
                         instancePath +
                         '/approvers/' +
-                        key7.replace(/~/g, '~0').replace(/\//g, '~1') +
-                        '/suspend/' +
-                        i15,
+                        key8.replace(/~/g, '~0').replace(/\//g, '~1') +
+                        '/approve/' +
+                        i13,
                       schemaPath: '#/$defs/principals/items/type',
                       keyword: 'type',
                       params: { type: 'string' },
@@ -11569,31 +11523,31 @@ function validate28(
                     errors++;
                   }
                 }
-                let i16 = data34.length;
-                let j7;
-                if (i16 > 1) {
-                  const indices5 = Object.create(null);
-                  for (; i16--;) {
-                    let item5 = data34[i16];
-                    if (typeof item5 !== 'string') {
+                let i14 = data34.length;
+                let j6;
+                if (i14 > 1) {
+                  const indices4 = Object.create(null);
+                  for (; i14--;) {
+                    let item4 = data34[i14];
+                    if (typeof item4 !== 'string') {
                       continue;
                     }
-                    if (typeof indices5[item5] == 'number') {
-                      j7 = indices5[item5];
+                    if (typeof indices4[item4] == 'number') {
+                      j6 = indices4[item4];
                       const err89 = {
                         instancePath:
                           instancePath +
                           '/approvers/' +
-                          key7.replace(/~/g, '~0').replace(/\//g, '~1') +
-                          '/suspend',
+                          key8.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/approve',
                         schemaPath: '#/$defs/principals/uniqueItems',
                         keyword: 'uniqueItems',
-                        params: { i: i16, j: j7 },
+                        params: { i: i14, j: j6 },
                         message:
                           'must NOT have duplicate items (items ## ' +
-                          j7 +
+                          j6 +
                           ' and ' +
-                          i16 +
+                          i14 +
                           ' are identical)',
                         schema: true,
                         parentSchema: schema44,
@@ -11607,7 +11561,7 @@ function validate28(
                       errors++;
                       break;
                     }
-                    indices5[item5] = i16;
+                    indices4[item4] = i14;
                   }
                 }
               } else {
@@ -11615,8 +11569,8 @@ function validate28(
                   instancePath:
                     instancePath +
                     '/approvers/' +
-                    key7.replace(/~/g, '~0').replace(/\//g, '~1') +
-                    '/suspend',
+                    key8.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    '/approve',
                   schemaPath: '#/$defs/principals/type',
                   keyword: 'type',
                   params: { type: 'array' },
@@ -11633,16 +11587,16 @@ function validate28(
                 errors++;
               }
             }
-            if (data26.override !== undefined) {
-              let data36 = data26.override;
+            if (data30.sync !== undefined) {
+              let data36 = data30.sync;
               if (Array.isArray(data36)) {
                 if (data36.length > 100) {
                   const err91 = {
                     instancePath:
                       instancePath +
                       '/approvers/' +
-                      key7.replace(/~/g, '~0').replace(/\//g, '~1') +
-                      '/override',
+                      key8.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      '/sync',
                     schemaPath: '#/$defs/principals/maxItems',
                     keyword: 'maxItems',
                     params: { limit: 100 },
@@ -11658,18 +11612,18 @@ function validate28(
                   }
                   errors++;
                 }
-                const len9 = data36.length;
-                for (let i17 = 0; i17 < len9; i17++) {
-                  let data37 = data36[i17];
+                const len8 = data36.length;
+                for (let i15 = 0; i15 < len8; i15++) {
+                  let data37 = data36[i15];
                   if (typeof data37 === 'string') {
                     if (data37.length > 255 && func1(data37) > 255) {
                       const err92 = {
                         instancePath:
                           instancePath +
                           '/approvers/' +
-                          key7.replace(/~/g, '~0').replace(/\//g, '~1') +
-                          '/override/' +
-                          i17,
+                          key8.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/sync/' +
+                          i15,
                         schemaPath: '#/$defs/principals/items/maxLength',
                         keyword: 'maxLength',
                         params: { limit: 255 },
@@ -11685,14 +11639,14 @@ function validate28(
                       }
                       errors++;
                     }
-                    if (!pattern42.test(data37)) {
+                    if (!pattern44.test(data37)) {
                       const err93 = {
                         instancePath:
                           instancePath +
                           '/approvers/' +
-                          key7.replace(/~/g, '~0').replace(/\//g, '~1') +
-                          '/override/' +
-                          i17,
+                          key8.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/sync/' +
+                          i15,
                         schemaPath: '#/$defs/principals/items/pattern',
                         keyword: 'pattern',
                         params: {
@@ -11720,9 +11674,9 @@ function validate28(
                       instancePath:
                         instancePath +
                         '/approvers/' +
-                        key7.replace(/~/g, '~0').replace(/\//g, '~1') +
-                        '/override/' +
-                        i17,
+                        key8.replace(/~/g, '~0').replace(/\//g, '~1') +
+                        '/sync/' +
+                        i15,
                       schemaPath: '#/$defs/principals/items/type',
                       keyword: 'type',
                       params: { type: 'string' },
@@ -11739,31 +11693,31 @@ function validate28(
                     errors++;
                   }
                 }
-                let i18 = data36.length;
-                let j8;
-                if (i18 > 1) {
-                  const indices6 = Object.create(null);
-                  for (; i18--;) {
-                    let item6 = data36[i18];
-                    if (typeof item6 !== 'string') {
+                let i16 = data36.length;
+                let j7;
+                if (i16 > 1) {
+                  const indices5 = Object.create(null);
+                  for (; i16--;) {
+                    let item5 = data36[i16];
+                    if (typeof item5 !== 'string') {
                       continue;
                     }
-                    if (typeof indices6[item6] == 'number') {
-                      j8 = indices6[item6];
+                    if (typeof indices5[item5] == 'number') {
+                      j7 = indices5[item5];
                       const err95 = {
                         instancePath:
                           instancePath +
                           '/approvers/' +
-                          key7.replace(/~/g, '~0').replace(/\//g, '~1') +
-                          '/override',
+                          key8.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/sync',
                         schemaPath: '#/$defs/principals/uniqueItems',
                         keyword: 'uniqueItems',
-                        params: { i: i18, j: j8 },
+                        params: { i: i16, j: j7 },
                         message:
                           'must NOT have duplicate items (items ## ' +
-                          j8 +
+                          j7 +
                           ' and ' +
-                          i18 +
+                          i16 +
                           ' are identical)',
                         schema: true,
                         parentSchema: schema44,
@@ -11777,7 +11731,7 @@ function validate28(
                       errors++;
                       break;
                     }
-                    indices6[item6] = i18;
+                    indices5[item5] = i16;
                   }
                 }
               } else {
@@ -11785,8 +11739,8 @@ function validate28(
                   instancePath:
                     instancePath +
                     '/approvers/' +
-                    key7.replace(/~/g, '~0').replace(/\//g, '~1') +
-                    '/override',
+                    key8.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    '/sync',
                   schemaPath: '#/$defs/principals/type',
                   keyword: 'type',
                   params: { type: 'array' },
@@ -11803,58 +11757,398 @@ function validate28(
                 errors++;
               }
             }
+            if (data30.suspend !== undefined) {
+              let data38 = data30.suspend;
+              if (Array.isArray(data38)) {
+                if (data38.length > 100) {
+                  const err97 = {
+                    instancePath:
+                      instancePath +
+                      '/approvers/' +
+                      key8.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      '/suspend',
+                    schemaPath: '#/$defs/principals/maxItems',
+                    keyword: 'maxItems',
+                    params: { limit: 100 },
+                    message: 'must NOT have more than 100 items',
+                    schema: 100,
+                    parentSchema: schema44,
+                    data: data38,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err97];
+                  } else {
+                    vErrors.push(err97);
+                  }
+                  errors++;
+                }
+                const len9 = data38.length;
+                for (let i17 = 0; i17 < len9; i17++) {
+                  let data39 = data38[i17];
+                  if (typeof data39 === 'string') {
+                    if (data39.length > 255 && func1(data39) > 255) {
+                      const err98 = {
+                        instancePath:
+                          instancePath +
+                          '/approvers/' +
+                          key8.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/suspend/' +
+                          i17,
+                        schemaPath: '#/$defs/principals/items/maxLength',
+                        keyword: 'maxLength',
+                        params: { limit: 255 },
+                        message: 'must NOT have more than 255 characters',
+                        schema: 255,
+                        parentSchema: schema44.items,
+                        data: data39,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err98];
+                      } else {
+                        vErrors.push(err98);
+                      }
+                      errors++;
+                    }
+                    if (!pattern44.test(data39)) {
+                      const err99 = {
+                        instancePath:
+                          instancePath +
+                          '/approvers/' +
+                          key8.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/suspend/' +
+                          i17,
+                        schemaPath: '#/$defs/principals/items/pattern',
+                        keyword: 'pattern',
+                        params: {
+                          pattern:
+                            '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
+                        },
+                        message:
+                          'must match pattern "' +
+                          '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$' +
+                          '"',
+                        schema:
+                          '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
+                        parentSchema: schema44.items,
+                        data: data39,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err99];
+                      } else {
+                        vErrors.push(err99);
+                      }
+                      errors++;
+                    }
+                  } else {
+                    const err100 = {
+                      instancePath:
+                        instancePath +
+                        '/approvers/' +
+                        key8.replace(/~/g, '~0').replace(/\//g, '~1') +
+                        '/suspend/' +
+                        i17,
+                      schemaPath: '#/$defs/principals/items/type',
+                      keyword: 'type',
+                      params: { type: 'string' },
+                      message: 'must be string',
+                      schema: schema44.items.type,
+                      parentSchema: schema44.items,
+                      data: data39,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err100];
+                    } else {
+                      vErrors.push(err100);
+                    }
+                    errors++;
+                  }
+                }
+                let i18 = data38.length;
+                let j8;
+                if (i18 > 1) {
+                  const indices6 = Object.create(null);
+                  for (; i18--;) {
+                    let item6 = data38[i18];
+                    if (typeof item6 !== 'string') {
+                      continue;
+                    }
+                    if (typeof indices6[item6] == 'number') {
+                      j8 = indices6[item6];
+                      const err101 = {
+                        instancePath:
+                          instancePath +
+                          '/approvers/' +
+                          key8.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/suspend',
+                        schemaPath: '#/$defs/principals/uniqueItems',
+                        keyword: 'uniqueItems',
+                        params: { i: i18, j: j8 },
+                        message:
+                          'must NOT have duplicate items (items ## ' +
+                          j8 +
+                          ' and ' +
+                          i18 +
+                          ' are identical)',
+                        schema: true,
+                        parentSchema: schema44,
+                        data: data38,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err101];
+                      } else {
+                        vErrors.push(err101);
+                      }
+                      errors++;
+                      break;
+                    }
+                    indices6[item6] = i18;
+                  }
+                }
+              } else {
+                const err102 = {
+                  instancePath:
+                    instancePath +
+                    '/approvers/' +
+                    key8.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    '/suspend',
+                  schemaPath: '#/$defs/principals/type',
+                  keyword: 'type',
+                  params: { type: 'array' },
+                  message: 'must be array',
+                  schema: schema44.type,
+                  parentSchema: schema44,
+                  data: data38,
+                };
+                if (vErrors === null) {
+                  vErrors = [err102];
+                } else {
+                  vErrors.push(err102);
+                }
+                errors++;
+              }
+            }
+            if (data30.override !== undefined) {
+              let data40 = data30.override;
+              if (Array.isArray(data40)) {
+                if (data40.length > 100) {
+                  const err103 = {
+                    instancePath:
+                      instancePath +
+                      '/approvers/' +
+                      key8.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      '/override',
+                    schemaPath: '#/$defs/principals/maxItems',
+                    keyword: 'maxItems',
+                    params: { limit: 100 },
+                    message: 'must NOT have more than 100 items',
+                    schema: 100,
+                    parentSchema: schema44,
+                    data: data40,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err103];
+                  } else {
+                    vErrors.push(err103);
+                  }
+                  errors++;
+                }
+                const len10 = data40.length;
+                for (let i19 = 0; i19 < len10; i19++) {
+                  let data41 = data40[i19];
+                  if (typeof data41 === 'string') {
+                    if (data41.length > 255 && func1(data41) > 255) {
+                      const err104 = {
+                        instancePath:
+                          instancePath +
+                          '/approvers/' +
+                          key8.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/override/' +
+                          i19,
+                        schemaPath: '#/$defs/principals/items/maxLength',
+                        keyword: 'maxLength',
+                        params: { limit: 255 },
+                        message: 'must NOT have more than 255 characters',
+                        schema: 255,
+                        parentSchema: schema44.items,
+                        data: data41,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err104];
+                      } else {
+                        vErrors.push(err104);
+                      }
+                      errors++;
+                    }
+                    if (!pattern44.test(data41)) {
+                      const err105 = {
+                        instancePath:
+                          instancePath +
+                          '/approvers/' +
+                          key8.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/override/' +
+                          i19,
+                        schemaPath: '#/$defs/principals/items/pattern',
+                        keyword: 'pattern',
+                        params: {
+                          pattern:
+                            '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
+                        },
+                        message:
+                          'must match pattern "' +
+                          '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$' +
+                          '"',
+                        schema:
+                          '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
+                        parentSchema: schema44.items,
+                        data: data41,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err105];
+                      } else {
+                        vErrors.push(err105);
+                      }
+                      errors++;
+                    }
+                  } else {
+                    const err106 = {
+                      instancePath:
+                        instancePath +
+                        '/approvers/' +
+                        key8.replace(/~/g, '~0').replace(/\//g, '~1') +
+                        '/override/' +
+                        i19,
+                      schemaPath: '#/$defs/principals/items/type',
+                      keyword: 'type',
+                      params: { type: 'string' },
+                      message: 'must be string',
+                      schema: schema44.items.type,
+                      parentSchema: schema44.items,
+                      data: data41,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err106];
+                    } else {
+                      vErrors.push(err106);
+                    }
+                    errors++;
+                  }
+                }
+                let i20 = data40.length;
+                let j9;
+                if (i20 > 1) {
+                  const indices7 = Object.create(null);
+                  for (; i20--;) {
+                    let item7 = data40[i20];
+                    if (typeof item7 !== 'string') {
+                      continue;
+                    }
+                    if (typeof indices7[item7] == 'number') {
+                      j9 = indices7[item7];
+                      const err107 = {
+                        instancePath:
+                          instancePath +
+                          '/approvers/' +
+                          key8.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/override',
+                        schemaPath: '#/$defs/principals/uniqueItems',
+                        keyword: 'uniqueItems',
+                        params: { i: i20, j: j9 },
+                        message:
+                          'must NOT have duplicate items (items ## ' +
+                          j9 +
+                          ' and ' +
+                          i20 +
+                          ' are identical)',
+                        schema: true,
+                        parentSchema: schema44,
+                        data: data40,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err107];
+                      } else {
+                        vErrors.push(err107);
+                      }
+                      errors++;
+                      break;
+                    }
+                    indices7[item7] = i20;
+                  }
+                }
+              } else {
+                const err108 = {
+                  instancePath:
+                    instancePath +
+                    '/approvers/' +
+                    key8.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    '/override',
+                  schemaPath: '#/$defs/principals/type',
+                  keyword: 'type',
+                  params: { type: 'array' },
+                  message: 'must be array',
+                  schema: schema44.type,
+                  parentSchema: schema44,
+                  data: data40,
+                };
+                if (vErrors === null) {
+                  vErrors = [err108];
+                } else {
+                  vErrors.push(err108);
+                }
+                errors++;
+              }
+            }
           } else {
-            const err97 = {
+            const err109 = {
               instancePath:
-                instancePath + '/approvers/' + key7.replace(/~/g, '~0').replace(/\//g, '~1'),
+                instancePath + '/approvers/' + key8.replace(/~/g, '~0').replace(/\//g, '~1'),
               schemaPath: '#/properties/approvers/additionalProperties/oneOf/1/type',
               keyword: 'type',
               params: { type: 'object' },
               message: 'must be object',
               schema: schema43.properties.approvers.additionalProperties.oneOf[1].type,
               parentSchema: schema43.properties.approvers.additionalProperties.oneOf[1],
-              data: data26,
+              data: data30,
             };
             if (vErrors === null) {
-              vErrors = [err97];
+              vErrors = [err109];
             } else {
-              vErrors.push(err97);
+              vErrors.push(err109);
             }
             errors++;
           }
-          var _valid0 = _errs64 === errors;
-          if (_valid0 && valid19) {
-            valid19 = false;
+          var _valid0 = _errs73 === errors;
+          if (_valid0 && valid23) {
+            valid23 = false;
             passing0 = [passing0, 1];
           } else {
             if (_valid0) {
-              valid19 = true;
+              valid23 = true;
               passing0 = 1;
             }
           }
-          if (!valid19) {
-            const err98 = {
+          if (!valid23) {
+            const err110 = {
               instancePath:
-                instancePath + '/approvers/' + key7.replace(/~/g, '~0').replace(/\//g, '~1'),
+                instancePath + '/approvers/' + key8.replace(/~/g, '~0').replace(/\//g, '~1'),
               schemaPath: '#/properties/approvers/additionalProperties/oneOf',
               keyword: 'oneOf',
               params: { passingSchemas: passing0 },
               message: 'must match exactly one schema in oneOf',
               schema: schema43.properties.approvers.additionalProperties.oneOf,
               parentSchema: schema43.properties.approvers.additionalProperties,
-              data: data26,
+              data: data30,
             };
             if (vErrors === null) {
-              vErrors = [err98];
+              vErrors = [err110];
             } else {
-              vErrors.push(err98);
+              vErrors.push(err110);
             }
             errors++;
           } else {
-            errors = _errs58;
+            errors = _errs67;
             if (vErrors !== null) {
-              if (_errs58) {
-                vErrors.length = _errs58;
+              if (_errs67) {
+                vErrors.length = _errs67;
               } else {
                 vErrors = null;
               }
@@ -11862,7 +12156,7 @@ function validate28(
           }
         }
       } else {
-        const err99 = {
+        const err111 = {
           instancePath: instancePath + '/approvers',
           schemaPath: '#/properties/approvers/type',
           keyword: 'type',
@@ -11870,24 +12164,24 @@ function validate28(
           message: 'must be object',
           schema: schema43.properties.approvers.type,
           parentSchema: schema43.properties.approvers,
-          data: data25,
+          data: data29,
         };
         if (vErrors === null) {
-          vErrors = [err99];
+          vErrors = [err111];
         } else {
-          vErrors.push(err99);
+          vErrors.push(err111);
         }
         errors++;
       }
     }
     if (data.environments !== undefined) {
-      let data38 = data.environments;
-      if (data38 && typeof data38 == 'object' && !Array.isArray(data38)) {
-        for (const key9 in data38) {
-          const _errs94 = errors;
-          if (typeof key9 === 'string') {
-            if (key9.length > 63 && func1(key9) > 63) {
-              const err100 = {
+      let data42 = data.environments;
+      if (data42 && typeof data42 == 'object' && !Array.isArray(data42)) {
+        for (const key10 in data42) {
+          const _errs103 = errors;
+          if (typeof key10 === 'string') {
+            if (key10.length > 63 && func1(key10) > 63) {
+              const err112 = {
                 instancePath: instancePath + '/environments',
                 schemaPath: '#/properties/environments/propertyNames/maxLength',
                 keyword: 'maxLength',
@@ -11895,18 +12189,18 @@ function validate28(
                 message: 'must NOT have more than 63 characters',
                 schema: 63,
                 parentSchema: schema43.properties.environments.propertyNames,
-                data: key9,
-                propertyName: key9,
+                data: key10,
+                propertyName: key10,
               };
               if (vErrors === null) {
-                vErrors = [err100];
+                vErrors = [err112];
               } else {
-                vErrors.push(err100);
+                vErrors.push(err112);
               }
               errors++;
             }
-            if (!pattern4.test(key9)) {
-              const err101 = {
+            if (!pattern4.test(key10)) {
+              const err113 = {
                 instancePath: instancePath + '/environments',
                 schemaPath: '#/properties/environments/propertyNames/pattern',
                 keyword: 'pattern',
@@ -11914,115 +12208,115 @@ function validate28(
                 message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
                 schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
                 parentSchema: schema43.properties.environments.propertyNames,
-                data: key9,
-                propertyName: key9,
+                data: key10,
+                propertyName: key10,
               };
               if (vErrors === null) {
-                vErrors = [err101];
+                vErrors = [err113];
               } else {
-                vErrors.push(err101);
+                vErrors.push(err113);
               }
               errors++;
             }
           }
-          var valid45 = _errs94 === errors;
-          if (!valid45) {
-            const err102 = {
+          var valid49 = _errs103 === errors;
+          if (!valid49) {
+            const err114 = {
               instancePath: instancePath + '/environments',
               schemaPath: '#/properties/environments/propertyNames',
               keyword: 'propertyNames',
-              params: { propertyName: key9 },
+              params: { propertyName: key10 },
               message: 'property name must be valid',
               schema: schema43.properties.environments.propertyNames,
               parentSchema: schema43.properties.environments,
-              data: data38,
+              data: data42,
             };
             if (vErrors === null) {
-              vErrors = [err102];
+              vErrors = [err114];
             } else {
-              vErrors.push(err102);
+              vErrors.push(err114);
             }
             errors++;
           }
         }
-        for (const key10 in data38) {
-          let data39 = data38[key10];
-          if (data39 && typeof data39 == 'object' && !Array.isArray(data39)) {
-            if (data39.controlPlane === undefined) {
-              const err103 = {
+        for (const key11 in data42) {
+          let data43 = data42[key11];
+          if (data43 && typeof data43 == 'object' && !Array.isArray(data43)) {
+            if (data43.controlPlane === undefined) {
+              const err115 = {
                 instancePath:
-                  instancePath + '/environments/' + key10.replace(/~/g, '~0').replace(/\//g, '~1'),
+                  instancePath + '/environments/' + key11.replace(/~/g, '~0').replace(/\//g, '~1'),
                 schemaPath: '#/properties/environments/additionalProperties/required',
                 keyword: 'required',
                 params: { missingProperty: 'controlPlane' },
                 message: "must have required property '" + 'controlPlane' + "'",
                 schema: schema43.properties.environments.additionalProperties.required,
                 parentSchema: schema43.properties.environments.additionalProperties,
-                data: data39,
+                data: data43,
               };
               if (vErrors === null) {
-                vErrors = [err103];
+                vErrors = [err115];
               } else {
-                vErrors.push(err103);
+                vErrors.push(err115);
               }
               errors++;
             }
-            if (data39.folders === undefined) {
-              const err104 = {
+            if (data43.folders === undefined) {
+              const err116 = {
                 instancePath:
-                  instancePath + '/environments/' + key10.replace(/~/g, '~0').replace(/\//g, '~1'),
+                  instancePath + '/environments/' + key11.replace(/~/g, '~0').replace(/\//g, '~1'),
                 schemaPath: '#/properties/environments/additionalProperties/required',
                 keyword: 'required',
                 params: { missingProperty: 'folders' },
                 message: "must have required property '" + 'folders' + "'",
                 schema: schema43.properties.environments.additionalProperties.required,
                 parentSchema: schema43.properties.environments.additionalProperties,
-                data: data39,
+                data: data43,
               };
               if (vErrors === null) {
-                vErrors = [err104];
+                vErrors = [err116];
               } else {
-                vErrors.push(err104);
+                vErrors.push(err116);
               }
               errors++;
             }
-            for (const key11 in data39) {
+            for (const key12 in data43) {
               if (
                 !func23.call(
                   schema43.properties.environments.additionalProperties.properties,
-                  key11,
+                  key12,
                 )
               ) {
-                const err105 = {
+                const err117 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
-                    key10.replace(/~/g, '~0').replace(/\//g, '~1'),
+                    key11.replace(/~/g, '~0').replace(/\//g, '~1'),
                   schemaPath: '#/properties/environments/additionalProperties/additionalProperties',
                   keyword: 'additionalProperties',
-                  params: { additionalProperty: key11 },
+                  params: { additionalProperty: key12 },
                   message: 'must NOT have additional properties',
                   schema: false,
                   parentSchema: schema43.properties.environments.additionalProperties,
-                  data: data39,
+                  data: data43,
                 };
                 if (vErrors === null) {
-                  vErrors = [err105];
+                  vErrors = [err117];
                 } else {
-                  vErrors.push(err105);
+                  vErrors.push(err117);
                 }
                 errors++;
               }
             }
-            if (data39.controlPlane !== undefined) {
-              let data40 = data39.controlPlane;
-              if (typeof data40 === 'string') {
-                if (data40.length > 2048 && func1(data40) > 2048) {
-                  const err106 = {
+            if (data43.controlPlane !== undefined) {
+              let data44 = data43.controlPlane;
+              if (typeof data44 === 'string') {
+                if (data44.length > 2048 && func1(data44) > 2048) {
+                  const err118 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
-                      key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      key11.replace(/~/g, '~0').replace(/\//g, '~1') +
                       '/controlPlane',
                     schemaPath:
                       '#/properties/environments/additionalProperties/properties/controlPlane/maxLength',
@@ -12032,21 +12326,21 @@ function validate28(
                     schema: 2048,
                     parentSchema:
                       schema43.properties.environments.additionalProperties.properties.controlPlane,
-                    data: data40,
+                    data: data44,
                   };
                   if (vErrors === null) {
-                    vErrors = [err106];
+                    vErrors = [err118];
                   } else {
-                    vErrors.push(err106);
+                    vErrors.push(err118);
                   }
                   errors++;
                 }
-                if (data40.length < 2 && func1(data40) < 1) {
-                  const err107 = {
+                if (data44.length < 2 && func1(data44) < 1) {
+                  const err119 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
-                      key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      key11.replace(/~/g, '~0').replace(/\//g, '~1') +
                       '/controlPlane',
                     schemaPath:
                       '#/properties/environments/additionalProperties/properties/controlPlane/minLength',
@@ -12056,21 +12350,21 @@ function validate28(
                     schema: 1,
                     parentSchema:
                       schema43.properties.environments.additionalProperties.properties.controlPlane,
-                    data: data40,
+                    data: data44,
                   };
                   if (vErrors === null) {
-                    vErrors = [err107];
+                    vErrors = [err119];
                   } else {
-                    vErrors.push(err107);
+                    vErrors.push(err119);
                   }
                   errors++;
                 }
               } else {
-                const err108 = {
+                const err120 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
-                    key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    key11.replace(/~/g, '~0').replace(/\//g, '~1') +
                     '/controlPlane',
                   schemaPath:
                     '#/properties/environments/additionalProperties/properties/controlPlane/type',
@@ -12082,25 +12376,25 @@ function validate28(
                       .type,
                   parentSchema:
                     schema43.properties.environments.additionalProperties.properties.controlPlane,
-                  data: data40,
+                  data: data44,
                 };
                 if (vErrors === null) {
-                  vErrors = [err108];
+                  vErrors = [err120];
                 } else {
-                  vErrors.push(err108);
+                  vErrors.push(err120);
                 }
                 errors++;
               }
             }
-            if (data39.tokenFile !== undefined) {
-              let data41 = data39.tokenFile;
-              if (typeof data41 === 'string') {
-                if (data41.length > 1024 && func1(data41) > 1024) {
-                  const err109 = {
+            if (data43.tokenFile !== undefined) {
+              let data45 = data43.tokenFile;
+              if (typeof data45 === 'string') {
+                if (data45.length > 1024 && func1(data45) > 1024) {
+                  const err121 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
-                      key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      key11.replace(/~/g, '~0').replace(/\//g, '~1') +
                       '/tokenFile',
                     schemaPath:
                       '#/properties/environments/additionalProperties/properties/tokenFile/maxLength',
@@ -12110,21 +12404,21 @@ function validate28(
                     schema: 1024,
                     parentSchema:
                       schema43.properties.environments.additionalProperties.properties.tokenFile,
-                    data: data41,
+                    data: data45,
                   };
                   if (vErrors === null) {
-                    vErrors = [err109];
+                    vErrors = [err121];
                   } else {
-                    vErrors.push(err109);
+                    vErrors.push(err121);
                   }
                   errors++;
                 }
-                if (data41.length < 2 && func1(data41) < 1) {
-                  const err110 = {
+                if (data45.length < 2 && func1(data45) < 1) {
+                  const err122 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
-                      key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      key11.replace(/~/g, '~0').replace(/\//g, '~1') +
                       '/tokenFile',
                     schemaPath:
                       '#/properties/environments/additionalProperties/properties/tokenFile/minLength',
@@ -12134,21 +12428,21 @@ function validate28(
                     schema: 1,
                     parentSchema:
                       schema43.properties.environments.additionalProperties.properties.tokenFile,
-                    data: data41,
+                    data: data45,
                   };
                   if (vErrors === null) {
-                    vErrors = [err110];
+                    vErrors = [err122];
                   } else {
-                    vErrors.push(err110);
+                    vErrors.push(err122);
                   }
                   errors++;
                 }
               } else {
-                const err111 = {
+                const err123 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
-                    key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    key11.replace(/~/g, '~0').replace(/\//g, '~1') +
                     '/tokenFile',
                   schemaPath:
                     '#/properties/environments/additionalProperties/properties/tokenFile/type',
@@ -12159,25 +12453,25 @@ function validate28(
                     schema43.properties.environments.additionalProperties.properties.tokenFile.type,
                   parentSchema:
                     schema43.properties.environments.additionalProperties.properties.tokenFile,
-                  data: data41,
+                  data: data45,
                 };
                 if (vErrors === null) {
-                  vErrors = [err111];
+                  vErrors = [err123];
                 } else {
-                  vErrors.push(err111);
+                  vErrors.push(err123);
                 }
                 errors++;
               }
             }
-            if (data39.apiKeyFile !== undefined) {
-              let data42 = data39.apiKeyFile;
-              if (typeof data42 === 'string') {
-                if (data42.length > 1024 && func1(data42) > 1024) {
-                  const err112 = {
+            if (data43.apiKeyFile !== undefined) {
+              let data46 = data43.apiKeyFile;
+              if (typeof data46 === 'string') {
+                if (data46.length > 1024 && func1(data46) > 1024) {
+                  const err124 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
-                      key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      key11.replace(/~/g, '~0').replace(/\//g, '~1') +
                       '/apiKeyFile',
                     schemaPath:
                       '#/properties/environments/additionalProperties/properties/apiKeyFile/maxLength',
@@ -12187,21 +12481,21 @@ function validate28(
                     schema: 1024,
                     parentSchema:
                       schema43.properties.environments.additionalProperties.properties.apiKeyFile,
-                    data: data42,
+                    data: data46,
                   };
                   if (vErrors === null) {
-                    vErrors = [err112];
+                    vErrors = [err124];
                   } else {
-                    vErrors.push(err112);
+                    vErrors.push(err124);
                   }
                   errors++;
                 }
-                if (data42.length < 2 && func1(data42) < 1) {
-                  const err113 = {
+                if (data46.length < 2 && func1(data46) < 1) {
+                  const err125 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
-                      key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      key11.replace(/~/g, '~0').replace(/\//g, '~1') +
                       '/apiKeyFile',
                     schemaPath:
                       '#/properties/environments/additionalProperties/properties/apiKeyFile/minLength',
@@ -12211,21 +12505,21 @@ function validate28(
                     schema: 1,
                     parentSchema:
                       schema43.properties.environments.additionalProperties.properties.apiKeyFile,
-                    data: data42,
+                    data: data46,
                   };
                   if (vErrors === null) {
-                    vErrors = [err113];
+                    vErrors = [err125];
                   } else {
-                    vErrors.push(err113);
+                    vErrors.push(err125);
                   }
                   errors++;
                 }
               } else {
-                const err114 = {
+                const err126 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
-                    key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    key11.replace(/~/g, '~0').replace(/\//g, '~1') +
                     '/apiKeyFile',
                   schemaPath:
                     '#/properties/environments/additionalProperties/properties/apiKeyFile/type',
@@ -12237,25 +12531,25 @@ function validate28(
                       .type,
                   parentSchema:
                     schema43.properties.environments.additionalProperties.properties.apiKeyFile,
-                  data: data42,
+                  data: data46,
                 };
                 if (vErrors === null) {
-                  vErrors = [err114];
+                  vErrors = [err126];
                 } else {
-                  vErrors.push(err114);
+                  vErrors.push(err126);
                 }
                 errors++;
               }
             }
-            if (data39.folders !== undefined) {
-              let data43 = data39.folders;
-              if (Array.isArray(data43)) {
-                if (data43.length < 1) {
-                  const err115 = {
+            if (data43.folders !== undefined) {
+              let data47 = data43.folders;
+              if (Array.isArray(data47)) {
+                if (data47.length < 1) {
+                  const err127 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
-                      key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      key11.replace(/~/g, '~0').replace(/\//g, '~1') +
                       '/folders',
                     schemaPath:
                       '#/properties/environments/additionalProperties/properties/folders/minItems',
@@ -12265,27 +12559,27 @@ function validate28(
                     schema: 1,
                     parentSchema:
                       schema43.properties.environments.additionalProperties.properties.folders,
-                    data: data43,
+                    data: data47,
                   };
                   if (vErrors === null) {
-                    vErrors = [err115];
+                    vErrors = [err127];
                   } else {
-                    vErrors.push(err115);
+                    vErrors.push(err127);
                   }
                   errors++;
                 }
-                const len10 = data43.length;
-                for (let i19 = 0; i19 < len10; i19++) {
-                  let data44 = data43[i19];
-                  if (typeof data44 === 'string') {
-                    if (data44.length > 1024 && func1(data44) > 1024) {
-                      const err116 = {
+                const len11 = data47.length;
+                for (let i21 = 0; i21 < len11; i21++) {
+                  let data48 = data47[i21];
+                  if (typeof data48 === 'string') {
+                    if (data48.length > 1024 && func1(data48) > 1024) {
+                      const err128 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
-                          key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          key11.replace(/~/g, '~0').replace(/\//g, '~1') +
                           '/folders/' +
-                          i19,
+                          i21,
                         schemaPath:
                           '#/properties/environments/additionalProperties/properties/folders/items/maxLength',
                         keyword: 'maxLength',
@@ -12295,23 +12589,23 @@ function validate28(
                         parentSchema:
                           schema43.properties.environments.additionalProperties.properties.folders
                             .items,
-                        data: data44,
+                        data: data48,
                       };
                       if (vErrors === null) {
-                        vErrors = [err116];
+                        vErrors = [err128];
                       } else {
-                        vErrors.push(err116);
+                        vErrors.push(err128);
                       }
                       errors++;
                     }
-                    if (data44.length < 2 && func1(data44) < 1) {
-                      const err117 = {
+                    if (data48.length < 2 && func1(data48) < 1) {
+                      const err129 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
-                          key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          key11.replace(/~/g, '~0').replace(/\//g, '~1') +
                           '/folders/' +
-                          i19,
+                          i21,
                         schemaPath:
                           '#/properties/environments/additionalProperties/properties/folders/items/minLength',
                         keyword: 'minLength',
@@ -12321,23 +12615,23 @@ function validate28(
                         parentSchema:
                           schema43.properties.environments.additionalProperties.properties.folders
                             .items,
-                        data: data44,
+                        data: data48,
                       };
                       if (vErrors === null) {
-                        vErrors = [err117];
+                        vErrors = [err129];
                       } else {
-                        vErrors.push(err117);
+                        vErrors.push(err129);
                       }
                       errors++;
                     }
                   } else {
-                    const err118 = {
+                    const err130 = {
                       instancePath:
                         instancePath +
                         '/environments/' +
-                        key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                        key11.replace(/~/g, '~0').replace(/\//g, '~1') +
                         '/folders/' +
-                        i19,
+                        i21,
                       schemaPath:
                         '#/properties/environments/additionalProperties/properties/folders/items/type',
                       keyword: 'type',
@@ -12349,65 +12643,65 @@ function validate28(
                       parentSchema:
                         schema43.properties.environments.additionalProperties.properties.folders
                           .items,
-                      data: data44,
+                      data: data48,
                     };
                     if (vErrors === null) {
-                      vErrors = [err118];
+                      vErrors = [err130];
                     } else {
-                      vErrors.push(err118);
+                      vErrors.push(err130);
                     }
                     errors++;
                   }
                 }
-                let i20 = data43.length;
-                let j9;
-                if (i20 > 1) {
-                  const indices7 = Object.create(null);
-                  for (; i20--;) {
-                    let item7 = data43[i20];
-                    if (typeof item7 !== 'string') {
+                let i22 = data47.length;
+                let j10;
+                if (i22 > 1) {
+                  const indices8 = Object.create(null);
+                  for (; i22--;) {
+                    let item8 = data47[i22];
+                    if (typeof item8 !== 'string') {
                       continue;
                     }
-                    if (typeof indices7[item7] == 'number') {
-                      j9 = indices7[item7];
-                      const err119 = {
+                    if (typeof indices8[item8] == 'number') {
+                      j10 = indices8[item8];
+                      const err131 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
-                          key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          key11.replace(/~/g, '~0').replace(/\//g, '~1') +
                           '/folders',
                         schemaPath:
                           '#/properties/environments/additionalProperties/properties/folders/uniqueItems',
                         keyword: 'uniqueItems',
-                        params: { i: i20, j: j9 },
+                        params: { i: i22, j: j10 },
                         message:
                           'must NOT have duplicate items (items ## ' +
-                          j9 +
+                          j10 +
                           ' and ' +
-                          i20 +
+                          i22 +
                           ' are identical)',
                         schema: true,
                         parentSchema:
                           schema43.properties.environments.additionalProperties.properties.folders,
-                        data: data43,
+                        data: data47,
                       };
                       if (vErrors === null) {
-                        vErrors = [err119];
+                        vErrors = [err131];
                       } else {
-                        vErrors.push(err119);
+                        vErrors.push(err131);
                       }
                       errors++;
                       break;
                     }
-                    indices7[item7] = i20;
+                    indices8[item8] = i22;
                   }
                 }
               } else {
-                const err120 = {
+                const err132 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
-                    key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    key11.replace(/~/g, '~0').replace(/\//g, '~1') +
                     '/folders',
                   schemaPath:
                     '#/properties/environments/additionalProperties/properties/folders/type',
@@ -12418,31 +12712,31 @@ function validate28(
                     schema43.properties.environments.additionalProperties.properties.folders.type,
                   parentSchema:
                     schema43.properties.environments.additionalProperties.properties.folders,
-                  data: data43,
+                  data: data47,
                 };
                 if (vErrors === null) {
-                  vErrors = [err120];
+                  vErrors = [err132];
                 } else {
-                  vErrors.push(err120);
+                  vErrors.push(err132);
                 }
                 errors++;
               }
             }
-            if (data39.patches !== undefined) {
-              let data45 = data39.patches;
-              if (Array.isArray(data45)) {
-                const len11 = data45.length;
-                for (let i21 = 0; i21 < len11; i21++) {
-                  let data46 = data45[i21];
-                  if (typeof data46 === 'string') {
-                    if (data46.length > 1024 && func1(data46) > 1024) {
-                      const err121 = {
+            if (data43.patches !== undefined) {
+              let data49 = data43.patches;
+              if (Array.isArray(data49)) {
+                const len12 = data49.length;
+                for (let i23 = 0; i23 < len12; i23++) {
+                  let data50 = data49[i23];
+                  if (typeof data50 === 'string') {
+                    if (data50.length > 1024 && func1(data50) > 1024) {
+                      const err133 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
-                          key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          key11.replace(/~/g, '~0').replace(/\//g, '~1') +
                           '/patches/' +
-                          i21,
+                          i23,
                         schemaPath:
                           '#/properties/environments/additionalProperties/properties/patches/items/maxLength',
                         keyword: 'maxLength',
@@ -12452,23 +12746,23 @@ function validate28(
                         parentSchema:
                           schema43.properties.environments.additionalProperties.properties.patches
                             .items,
-                        data: data46,
+                        data: data50,
                       };
                       if (vErrors === null) {
-                        vErrors = [err121];
+                        vErrors = [err133];
                       } else {
-                        vErrors.push(err121);
+                        vErrors.push(err133);
                       }
                       errors++;
                     }
-                    if (data46.length < 2 && func1(data46) < 1) {
-                      const err122 = {
+                    if (data50.length < 2 && func1(data50) < 1) {
+                      const err134 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
-                          key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          key11.replace(/~/g, '~0').replace(/\//g, '~1') +
                           '/patches/' +
-                          i21,
+                          i23,
                         schemaPath:
                           '#/properties/environments/additionalProperties/properties/patches/items/minLength',
                         keyword: 'minLength',
@@ -12478,23 +12772,23 @@ function validate28(
                         parentSchema:
                           schema43.properties.environments.additionalProperties.properties.patches
                             .items,
-                        data: data46,
+                        data: data50,
                       };
                       if (vErrors === null) {
-                        vErrors = [err122];
+                        vErrors = [err134];
                       } else {
-                        vErrors.push(err122);
+                        vErrors.push(err134);
                       }
                       errors++;
                     }
                   } else {
-                    const err123 = {
+                    const err135 = {
                       instancePath:
                         instancePath +
                         '/environments/' +
-                        key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                        key11.replace(/~/g, '~0').replace(/\//g, '~1') +
                         '/patches/' +
-                        i21,
+                        i23,
                       schemaPath:
                         '#/properties/environments/additionalProperties/properties/patches/items/type',
                       keyword: 'type',
@@ -12506,65 +12800,65 @@ function validate28(
                       parentSchema:
                         schema43.properties.environments.additionalProperties.properties.patches
                           .items,
-                      data: data46,
+                      data: data50,
                     };
                     if (vErrors === null) {
-                      vErrors = [err123];
+                      vErrors = [err135];
                     } else {
-                      vErrors.push(err123);
+                      vErrors.push(err135);
                     }
                     errors++;
                   }
                 }
-                let i22 = data45.length;
-                let j10;
-                if (i22 > 1) {
-                  const indices8 = Object.create(null);
-                  for (; i22--;) {
-                    let item8 = data45[i22];
-                    if (typeof item8 !== 'string') {
+                let i24 = data49.length;
+                let j11;
+                if (i24 > 1) {
+                  const indices9 = Object.create(null);
+                  for (; i24--;) {
+                    let item9 = data49[i24];
+                    if (typeof item9 !== 'string') {
                       continue;
                     }
-                    if (typeof indices8[item8] == 'number') {
-                      j10 = indices8[item8];
-                      const err124 = {
+                    if (typeof indices9[item9] == 'number') {
+                      j11 = indices9[item9];
+                      const err136 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
-                          key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          key11.replace(/~/g, '~0').replace(/\//g, '~1') +
                           '/patches',
                         schemaPath:
                           '#/properties/environments/additionalProperties/properties/patches/uniqueItems',
                         keyword: 'uniqueItems',
-                        params: { i: i22, j: j10 },
+                        params: { i: i24, j: j11 },
                         message:
                           'must NOT have duplicate items (items ## ' +
-                          j10 +
+                          j11 +
                           ' and ' +
-                          i22 +
+                          i24 +
                           ' are identical)',
                         schema: true,
                         parentSchema:
                           schema43.properties.environments.additionalProperties.properties.patches,
-                        data: data45,
+                        data: data49,
                       };
                       if (vErrors === null) {
-                        vErrors = [err124];
+                        vErrors = [err136];
                       } else {
-                        vErrors.push(err124);
+                        vErrors.push(err136);
                       }
                       errors++;
                       break;
                     }
-                    indices8[item8] = i22;
+                    indices9[item9] = i24;
                   }
                 }
               } else {
-                const err125 = {
+                const err137 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
-                    key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    key11.replace(/~/g, '~0').replace(/\//g, '~1') +
                     '/patches',
                   schemaPath:
                     '#/properties/environments/additionalProperties/properties/patches/type',
@@ -12575,24 +12869,24 @@ function validate28(
                     schema43.properties.environments.additionalProperties.properties.patches.type,
                   parentSchema:
                     schema43.properties.environments.additionalProperties.properties.patches,
-                  data: data45,
+                  data: data49,
                 };
                 if (vErrors === null) {
-                  vErrors = [err125];
+                  vErrors = [err137];
                 } else {
-                  vErrors.push(err125);
+                  vErrors.push(err137);
                 }
                 errors++;
               }
             }
-            if (data39.prune !== undefined) {
-              let data47 = data39.prune;
-              if (typeof data47 !== 'boolean') {
-                const err126 = {
+            if (data43.prune !== undefined) {
+              let data51 = data43.prune;
+              if (typeof data51 !== 'boolean') {
+                const err138 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
-                    key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    key11.replace(/~/g, '~0').replace(/\//g, '~1') +
                     '/prune',
                   schemaPath:
                     '#/properties/environments/additionalProperties/properties/prune/type',
@@ -12603,58 +12897,58 @@ function validate28(
                     schema43.properties.environments.additionalProperties.properties.prune.type,
                   parentSchema:
                     schema43.properties.environments.additionalProperties.properties.prune,
-                  data: data47,
+                  data: data51,
                 };
                 if (vErrors === null) {
-                  vErrors = [err126];
+                  vErrors = [err138];
                 } else {
-                  vErrors.push(err126);
+                  vErrors.push(err138);
                 }
                 errors++;
               }
             }
-            if (data39.guardrails !== undefined) {
-              let data48 = data39.guardrails;
-              if (data48 && typeof data48 == 'object' && !Array.isArray(data48)) {
-                for (const key12 in data48) {
-                  if (!(key12 === 'max_destroy' || key12 === 'max_replace')) {
-                    const err127 = {
+            if (data43.guardrails !== undefined) {
+              let data52 = data43.guardrails;
+              if (data52 && typeof data52 == 'object' && !Array.isArray(data52)) {
+                for (const key13 in data52) {
+                  if (!(key13 === 'max_destroy' || key13 === 'max_replace')) {
+                    const err139 = {
                       instancePath:
                         instancePath +
                         '/environments/' +
-                        key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                        key11.replace(/~/g, '~0').replace(/\//g, '~1') +
                         '/guardrails',
                       schemaPath:
                         '#/properties/environments/additionalProperties/properties/guardrails/additionalProperties',
                       keyword: 'additionalProperties',
-                      params: { additionalProperty: key12 },
+                      params: { additionalProperty: key13 },
                       message: 'must NOT have additional properties',
                       schema: false,
                       parentSchema:
                         schema43.properties.environments.additionalProperties.properties.guardrails,
-                      data: data48,
+                      data: data52,
                     };
                     if (vErrors === null) {
-                      vErrors = [err127];
+                      vErrors = [err139];
                     } else {
-                      vErrors.push(err127);
+                      vErrors.push(err139);
                     }
                     errors++;
                   }
                 }
-                if (data48.max_destroy !== undefined) {
-                  let data49 = data48.max_destroy;
+                if (data52.max_destroy !== undefined) {
+                  let data53 = data52.max_destroy;
                   if (!(
-                    typeof data49 == 'number' &&
-                    !(data49 % 1) &&
-                    !isNaN(data49) &&
-                    isFinite(data49)
+                    typeof data53 == 'number' &&
+                    !(data53 % 1) &&
+                    !isNaN(data53) &&
+                    isFinite(data53)
                   )) {
-                    const err128 = {
+                    const err140 = {
                       instancePath:
                         instancePath +
                         '/environments/' +
-                        key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                        key11.replace(/~/g, '~0').replace(/\//g, '~1') +
                         '/guardrails/max_destroy',
                       schemaPath:
                         '#/properties/environments/additionalProperties/properties/guardrails/properties/max_destroy/type',
@@ -12667,22 +12961,22 @@ function validate28(
                       parentSchema:
                         schema43.properties.environments.additionalProperties.properties.guardrails
                           .properties.max_destroy,
-                      data: data49,
+                      data: data53,
                     };
                     if (vErrors === null) {
-                      vErrors = [err128];
+                      vErrors = [err140];
                     } else {
-                      vErrors.push(err128);
+                      vErrors.push(err140);
                     }
                     errors++;
                   }
-                  if (typeof data49 == 'number' && isFinite(data49)) {
-                    if (data49 < 0 || isNaN(data49)) {
-                      const err129 = {
+                  if (typeof data53 == 'number' && isFinite(data53)) {
+                    if (data53 < 0 || isNaN(data53)) {
+                      const err141 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
-                          key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          key11.replace(/~/g, '~0').replace(/\//g, '~1') +
                           '/guardrails/max_destroy',
                         schemaPath:
                           '#/properties/environments/additionalProperties/properties/guardrails/properties/max_destroy/minimum',
@@ -12693,30 +12987,30 @@ function validate28(
                         parentSchema:
                           schema43.properties.environments.additionalProperties.properties
                             .guardrails.properties.max_destroy,
-                        data: data49,
+                        data: data53,
                       };
                       if (vErrors === null) {
-                        vErrors = [err129];
+                        vErrors = [err141];
                       } else {
-                        vErrors.push(err129);
+                        vErrors.push(err141);
                       }
                       errors++;
                     }
                   }
                 }
-                if (data48.max_replace !== undefined) {
-                  let data50 = data48.max_replace;
+                if (data52.max_replace !== undefined) {
+                  let data54 = data52.max_replace;
                   if (!(
-                    typeof data50 == 'number' &&
-                    !(data50 % 1) &&
-                    !isNaN(data50) &&
-                    isFinite(data50)
+                    typeof data54 == 'number' &&
+                    !(data54 % 1) &&
+                    !isNaN(data54) &&
+                    isFinite(data54)
                   )) {
-                    const err130 = {
+                    const err142 = {
                       instancePath:
                         instancePath +
                         '/environments/' +
-                        key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                        key11.replace(/~/g, '~0').replace(/\//g, '~1') +
                         '/guardrails/max_replace',
                       schemaPath:
                         '#/properties/environments/additionalProperties/properties/guardrails/properties/max_replace/type',
@@ -12729,22 +13023,22 @@ function validate28(
                       parentSchema:
                         schema43.properties.environments.additionalProperties.properties.guardrails
                           .properties.max_replace,
-                      data: data50,
+                      data: data54,
                     };
                     if (vErrors === null) {
-                      vErrors = [err130];
+                      vErrors = [err142];
                     } else {
-                      vErrors.push(err130);
+                      vErrors.push(err142);
                     }
                     errors++;
                   }
-                  if (typeof data50 == 'number' && isFinite(data50)) {
-                    if (data50 < 0 || isNaN(data50)) {
-                      const err131 = {
+                  if (typeof data54 == 'number' && isFinite(data54)) {
+                    if (data54 < 0 || isNaN(data54)) {
+                      const err143 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
-                          key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          key11.replace(/~/g, '~0').replace(/\//g, '~1') +
                           '/guardrails/max_replace',
                         schemaPath:
                           '#/properties/environments/additionalProperties/properties/guardrails/properties/max_replace/minimum',
@@ -12755,23 +13049,23 @@ function validate28(
                         parentSchema:
                           schema43.properties.environments.additionalProperties.properties
                             .guardrails.properties.max_replace,
-                        data: data50,
+                        data: data54,
                       };
                       if (vErrors === null) {
-                        vErrors = [err131];
+                        vErrors = [err143];
                       } else {
-                        vErrors.push(err131);
+                        vErrors.push(err143);
                       }
                       errors++;
                     }
                   }
                 }
               } else {
-                const err132 = {
+                const err144 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
-                    key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    key11.replace(/~/g, '~0').replace(/\//g, '~1') +
                     '/guardrails',
                   schemaPath:
                     '#/properties/environments/additionalProperties/properties/guardrails/type',
@@ -12783,24 +13077,24 @@ function validate28(
                       .type,
                   parentSchema:
                     schema43.properties.environments.additionalProperties.properties.guardrails,
-                  data: data48,
+                  data: data52,
                 };
                 if (vErrors === null) {
-                  vErrors = [err132];
+                  vErrors = [err144];
                 } else {
-                  vErrors.push(err132);
+                  vErrors.push(err144);
                 }
                 errors++;
               }
             }
-            if (data39.policy !== undefined) {
-              let data51 = data39.policy;
-              if (!(data51 === 'none' || data51 === 'safe' || data51 === 'all')) {
-                const err133 = {
+            if (data43.policy !== undefined) {
+              let data55 = data43.policy;
+              if (!(data55 === 'none' || data55 === 'safe' || data55 === 'all')) {
+                const err145 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
-                    key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    key11.replace(/~/g, '~0').replace(/\//g, '~1') +
                     '/policy',
                   schemaPath:
                     '#/properties/environments/additionalProperties/properties/policy/enum',
@@ -12814,25 +13108,25 @@ function validate28(
                     schema43.properties.environments.additionalProperties.properties.policy.enum,
                   parentSchema:
                     schema43.properties.environments.additionalProperties.properties.policy,
-                  data: data51,
+                  data: data55,
                 };
                 if (vErrors === null) {
-                  vErrors = [err133];
+                  vErrors = [err145];
                 } else {
-                  vErrors.push(err133);
+                  vErrors.push(err145);
                 }
                 errors++;
               }
             }
-            if (data39.driftInterval !== undefined) {
-              let data52 = data39.driftInterval;
-              if (typeof data52 === 'string') {
-                if (!pattern49.test(data52)) {
-                  const err134 = {
+            if (data43.driftInterval !== undefined) {
+              let data56 = data43.driftInterval;
+              if (typeof data56 === 'string') {
+                if (!pattern51.test(data56)) {
+                  const err146 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
-                      key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      key11.replace(/~/g, '~0').replace(/\//g, '~1') +
                       '/driftInterval',
                     schemaPath:
                       '#/properties/environments/additionalProperties/properties/driftInterval/pattern',
@@ -12843,21 +13137,21 @@ function validate28(
                     parentSchema:
                       schema43.properties.environments.additionalProperties.properties
                         .driftInterval,
-                    data: data52,
+                    data: data56,
                   };
                   if (vErrors === null) {
-                    vErrors = [err134];
+                    vErrors = [err146];
                   } else {
-                    vErrors.push(err134);
+                    vErrors.push(err146);
                   }
                   errors++;
                 }
               } else {
-                const err135 = {
+                const err147 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
-                    key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    key11.replace(/~/g, '~0').replace(/\//g, '~1') +
                     '/driftInterval',
                   schemaPath:
                     '#/properties/environments/additionalProperties/properties/driftInterval/type',
@@ -12869,25 +13163,25 @@ function validate28(
                       .type,
                   parentSchema:
                     schema43.properties.environments.additionalProperties.properties.driftInterval,
-                  data: data52,
+                  data: data56,
                 };
                 if (vErrors === null) {
-                  vErrors = [err135];
+                  vErrors = [err147];
                 } else {
-                  vErrors.push(err135);
+                  vErrors.push(err147);
                 }
                 errors++;
               }
             }
-            if (data39.promotesTo !== undefined) {
-              let data53 = data39.promotesTo;
-              if (typeof data53 === 'string') {
-                if (!pattern4.test(data53)) {
-                  const err136 = {
+            if (data43.promotesTo !== undefined) {
+              let data57 = data43.promotesTo;
+              if (typeof data57 === 'string') {
+                if (!pattern4.test(data57)) {
+                  const err148 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
-                      key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      key11.replace(/~/g, '~0').replace(/\//g, '~1') +
                       '/promotesTo',
                     schemaPath:
                       '#/properties/environments/additionalProperties/properties/promotesTo/pattern',
@@ -12897,21 +13191,21 @@ function validate28(
                     schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
                     parentSchema:
                       schema43.properties.environments.additionalProperties.properties.promotesTo,
-                    data: data53,
+                    data: data57,
                   };
                   if (vErrors === null) {
-                    vErrors = [err136];
+                    vErrors = [err148];
                   } else {
-                    vErrors.push(err136);
+                    vErrors.push(err148);
                   }
                   errors++;
                 }
               } else {
-                const err137 = {
+                const err149 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
-                    key10.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    key11.replace(/~/g, '~0').replace(/\//g, '~1') +
                     '/promotesTo',
                   schemaPath:
                     '#/properties/environments/additionalProperties/properties/promotesTo/type',
@@ -12923,38 +13217,38 @@ function validate28(
                       .type,
                   parentSchema:
                     schema43.properties.environments.additionalProperties.properties.promotesTo,
-                  data: data53,
+                  data: data57,
                 };
                 if (vErrors === null) {
-                  vErrors = [err137];
+                  vErrors = [err149];
                 } else {
-                  vErrors.push(err137);
+                  vErrors.push(err149);
                 }
                 errors++;
               }
             }
           } else {
-            const err138 = {
+            const err150 = {
               instancePath:
-                instancePath + '/environments/' + key10.replace(/~/g, '~0').replace(/\//g, '~1'),
+                instancePath + '/environments/' + key11.replace(/~/g, '~0').replace(/\//g, '~1'),
               schemaPath: '#/properties/environments/additionalProperties/type',
               keyword: 'type',
               params: { type: 'object' },
               message: 'must be object',
               schema: schema43.properties.environments.additionalProperties.type,
               parentSchema: schema43.properties.environments.additionalProperties,
-              data: data39,
+              data: data43,
             };
             if (vErrors === null) {
-              vErrors = [err138];
+              vErrors = [err150];
             } else {
-              vErrors.push(err138);
+              vErrors.push(err150);
             }
             errors++;
           }
         }
       } else {
-        const err139 = {
+        const err151 = {
           instancePath: instancePath + '/environments',
           schemaPath: '#/properties/environments/type',
           keyword: 'type',
@@ -12962,18 +13256,18 @@ function validate28(
           message: 'must be object',
           schema: schema43.properties.environments.type,
           parentSchema: schema43.properties.environments,
-          data: data38,
+          data: data42,
         };
         if (vErrors === null) {
-          vErrors = [err139];
+          vErrors = [err151];
         } else {
-          vErrors.push(err139);
+          vErrors.push(err151);
         }
         errors++;
       }
     }
   } else {
-    const err140 = {
+    const err152 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -12984,9 +13278,9 @@ function validate28(
       data,
     };
     if (vErrors === null) {
-      vErrors = [err140];
+      vErrors = [err152];
     } else {
-      vErrors.push(err140);
+      vErrors.push(err152);
     }
     errors++;
   }

@@ -1,0 +1,18 @@
+# Production pools change only from main: a plan of any other branch (a pull request's head,
+# a feature branch run by hand) that creates, updates, replaces or deletes one fails.
+# data.poolsync.branch is the branch poolsync planned (docs/policies.md); a pool is production
+# when its name starts with "prod", or in the environment named "production".
+package main
+
+deny contains {"msg": msg, "address": change.address} if {
+	some change in input.changes
+	change.kind == "ClusterPool"
+	change.action in {"create", "update", "replace", "delete"}
+	production(change)
+	not data.poolsync.branch == "main"
+	msg := sprintf("%s is a production pool: it changes only from main, not from %v", [change.address, data.poolsync.branch])
+}
+
+production(change) if startswith(change.name, "prod")
+
+production(_) if data.poolsync.environment == "production"

@@ -1,0 +1,90 @@
+/**
+ * `--policies` for `plan` and `apply` (docs/policies.md): the policy set found (src/policy/
+ * source.ts), evaluated by OPA on the plan, its results written under the plan. Without a
+ * policy set configured nothing is looked for: no OPA is needed.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { DesiredState, RepoConfig } from '../model/desired.js';
+import type { Plan } from '../model/plan.js';
+import type { PolicyReport } from '../model/policy.js';
+import type { Opening } from '../ops/open-target.js';
+import type { Env } from '../util/env.js';
+import { UserError } from '../util/user-error.js';
+import type { CommentArgs } from '../vcs/comment-options.js';
+
+export interface PolicyArgs {
+  policies?: string;
+  opa?: string;
+}
+
+/** What a command knows when it checks a plan. */
+export interface PolicyCheck {
+  args: PolicyArgs;
+  /**
+   * The pull request whose owners' `poolsync approve-policies` comments may release the
+   * failures (`plan --comment`, `apply --policy-approvals`): its forge, number, repository.
+   */
+  approvals?: CommentArgs;
+  /** The config folder, and its poolsync.yaml `policies:` as this checkout has it. */
+  dir: string;
+  config: RepoConfig['policies'];
+  opening: Opening;
+  desired?: DesiredState | null;
+}
+
+/** The plan's policy report, or null when no policy set is configured. */
+export async function checkPolicies(plan: Plan, c: PolicyCheck): Promise<PolicyReport | null> {
+  const { policySetOf } = await import('../policy/source.js');
+  const set = await policySetOf({
+    flag: c.args.policies,
+    dir: c.dir,
+    config: c.config,
+    opening: c.opening,
+  });
+  if (set === null) return null;
+  const [{ findOpa }, { evaluatePolicies }] = await Promise.all([
+    import('../policy/opa.js'),
+    import('../policy/evaluate.js'),
+  ]);
+  // Found only now: poolsync without policies needs no OPA.
+  const opa = findOpa(c.args.opa, c.opening.vars);
+  const branch = await branchOf(c.dir, c.opening.vars);
+  const report = await evaluatePolicies(set, plan, { desired: c.desired, branch }, opa);
+  if (!report.failures || c.approvals?.comment === undefined) return report;
+  // docs/policies.md, Owners: an owner's comment on the pull request, never its author's.
+  const [{ resolveCommentTarget }, { approvalInComments }] = await Promise.all([
+    import('../vcs/cli-options.js'),
+    import('../vcs/policy-approval.js'),
+  ]);
+  const target = await resolveCommentTarget(c.approvals, c.opening.vars);
+  const answer = await approvalInComments(target, report).catch((err: unknown) => {
+    throw new UserError(
+      `the policy approvals on the pull request cannot be read: ${(err as Error).message}`,
+    );
+  });
+  if (answer?.ok) return { ...report, approval: answer.approval };
+  return answer ? { ...report, refused: answer.reason } : report;
+}
+
+/**
+ * The branch the plan is of (`data.poolsync.branch`): a pull request's head branch, else the
+ * CI's branch, else the checkout's; null when none says (a detached HEAD outside CI).
+ */
+async function branchOf(dir: string, env: Env): Promise<string | null> {
+  const named = [
+    env.GITHUB_HEAD_REF,
+    env.GITHUB_ACTIONS === 'true' && env.GITHUB_REF_TYPE === 'branch' ? env.GITHUB_REF_NAME : '',
+    env.CI_MERGE_REQUEST_SOURCE_BRANCH_NAME,
+    env.CI_COMMIT_BRANCH,
+  ].find((b) => b !== undefined && b.trim() !== '');
+  if (named) return named.trim();
+  try {
+    const { stdout } = await promisify(execFile)('git', ['symbolic-ref', '--short', '-q', 'HEAD'], {
+      cwd: dir,
+    });
+    return stdout.trim() || null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * Stage policies (docs/policies.md): the plan checked against the daemon's policy set (its
+ * `--policies`, else the followed branch's poolsync.yaml: the base of every pull request), by
+ * OPA. The result goes to /status and the metrics; the gate holds a plan they deny until an
+ * owner approves exactly its failures, and one they cannot evaluate never goes on.
+ */
+import { join } from 'node:path';
+import type { DesiredState } from '../../model/desired.js';
+import type { Plan } from '../../model/plan.js';
+import { classify } from '../../ops/plan-run.js';
+import { policyVerdict, type PolicyReport } from '../../model/policy.js';
+import { policySummary } from '../../render/policy.js';
+import { evaluatePolicies, failedReport, type PolicySet } from '../../policy/evaluate.js';
+import { findOpa } from '../../policy/opa.js';
+import type { Env } from '../../util/env.js';
+import type { DaemonConfig } from '../config.js';
+import type { Outcome, PolicyCheck, RunContext, Staged } from './context.js';
+
+export async function policyStage(
+  ctx: RunContext,
+  plan: Plan,
+  desired: DesiredState,
+  dir: string,
+): Promise<Staged<PolicyReport | null>> {
+  const check = ctx.o.policies;
+  if (!check) return { value: null };
+  // Nothing to apply, nothing to judge: a poll of an in-sync repository starts no OPA.
+  if (classify(plan) === 'no_changes') return { value: null, status: { policies: null } };
+  const report = await ctx.timed('policies', () => check(plan, desired, dir));
+  if (report === null) return { value: null, status: { policies: null } };
+  const approved = ctx.o.policyApprovals?.of(report);
+  const shown = approved ? { ...report, approval: approved } : report;
+  const { metrics } = ctx.o;
+  const verdict = policyVerdict(shown);
+  metrics.policyEvaluations.inc({ result: verdict });
+  metrics.policyFailures.set(verdict === 'error' ? 1 : report.deny.length);
+  metrics.policyWarnings.set(report.warn.length);
+  metrics.policyDuration.observe(report.elapsed_ms / 1000);
+  return { value: shown, status: { policies: shown } };
+}
+
+/** The run's end when the policies stop it: denied (held for an owner) or not evaluated. */
+export function policyGate(report: PolicyReport | null, commit: string | null): Outcome | null {
+  if (report === null) return null;
+  const verdict = policyVerdict(report);
+  if (verdict === 'error') return { result: 'failed', commit, message: policySummary(report) };
+  if (verdict === 'deny')
+    return { result: 'waiting_for_approval', commit, message: policySummary(report) };
+  return null;
+}
+
+/**
+ * A unit's policy checks: `run` for its own runs (the followed branch), `pullRequest` for the
+ * plans of pull requests, which are checked by the followed branch's policy set as the last run
+ * read it (its checkout, its owners), never by the pull request's. With `--policies` and no OPA
+ * the daemon does not start; a poolsync.yaml policy set without OPA fails each run, closed.
+ */
+export function unitPolicies(config: DaemonConfig, env: Env) {
+  const given = config.policies;
+  if (given?.dir) findOpa(given.opa ?? undefined, env);
+  const branch = config.source.kind === 'git' ? config.source.branch : null;
+  let base: PolicySet | null = null;
+  const setOf = (desired: DesiredState, dir: string): PolicySet | null => {
+    const configured = desired.config.policies;
+    const owners = given?.owners ?? configured?.owners ?? [];
+    if (given?.dir) return { source: given.dir, at: { kind: 'folder', dir: given.dir }, owners };
+    if (!configured) return null;
+    return {
+      source: configured.path,
+      at: { kind: 'folder', dir: join(dir, configured.path) },
+      owners,
+    };
+  };
+  const evaluate = async (
+    set: PolicySet,
+    plan: Plan,
+    desired: DesiredState,
+    from: string | null,
+  ) => {
+    let opa: string;
+    try {
+      opa = findOpa(given?.opa ?? undefined, env);
+    } catch (err) {
+      return failedReport(set, (err as Error).message);
+    }
+    return evaluatePolicies(set, plan, { desired, branch: from }, opa);
+  };
+  const run: PolicyCheck = async (plan, desired, dir) => {
+    base = setOf(desired, dir);
+    return base && evaluate(base, plan, desired, branch);
+  };
+  /** `head`: the pull request's branch, for `data.poolsync.branch`. */
+  const pullRequest = async (plan: Plan, desired: DesiredState, head: string | null) => {
+    const set = given?.dir ? setOf(desired, '.') : base;
+    return set && evaluate(set, plan, desired, head);
+  };
+  return { run, pullRequest };
+}

@@ -1,0 +1,71 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * What policies said of a plan (docs/policies.md): conftest's conventions over the plan JSON,
+ * evaluated by OPA (src/policy/). Data only: src/render/policy.ts words it.
+ */
+
+/** One message of a `deny`/`violation` (a failure) or `warn` rule (conftest's names). */
+export interface PolicyFinding {
+  /** The rule that produced it: `deny`, `violation`, `warn`, or a prefixed one (`deny_pools`). */
+  rule: string;
+  msg: string;
+  /** The object the message is about: the `address` member of an object result (`Queue/q`). */
+  address?: string;
+  /** Where that object is declared, `file:line` (relative to the repository folder). */
+  location?: string;
+}
+
+/** A listed owner's release of a policy set's failures (docs/policies.md, Owners). */
+export interface PolicyApproval {
+  /** The principal who approved: a user (`alice`), `team:org/slug`, `group:path` as listed. */
+  by: string;
+  why: string;
+  /** The failures released: their digest (`policyFailuresDigest`); others are not released. */
+  failures: string;
+  at: string;
+}
+
+export interface PolicyReport {
+  /** The policy folder as configured (relative to the repository when inside it). */
+  source: string;
+  /** Where it was read: the working tree, or the base commit of a pull request. */
+  from: 'folder' | 'base';
+  /** Rego files read, and `deny`/`violation`/`warn` rules evaluated (0 is a failure). */
+  files: number;
+  rules: number;
+  /** Failures (deny, violation): each blocks apply until an owner approves. */
+  deny: PolicyFinding[];
+  warn: PolicyFinding[];
+  /** Why the policies could not be evaluated: fails closed, as a failure nobody can approve. */
+  error?: string;
+  /** OPA's own time, from spawn to exit (the bench reads it). */
+  elapsed_ms: number;
+  /** The policy set's owners (principal strings), who may approve its failures. */
+  owners: string[];
+  /** `sha256:…` of the failures (failuresDigest): what an owner's approval names. */
+  failures?: string;
+  approval?: PolicyApproval;
+  /** Why the newest approval of these failures was refused (its author, not an owner). */
+  refused?: string;
+}
+
+/** The verdict a plan's policies give apply: `pass`, `approved` (an owner released it), or not. */
+export function policyVerdict(r: PolicyReport): 'pass' | 'warn' | 'approved' | 'deny' | 'error' {
+  if (r.error !== undefined || r.rules === 0) return 'error';
+  if (r.deny.length > 0) return r.approval ? 'approved' : 'deny';
+  return r.warn.length > 0 ? 'warn' : 'pass';
+}
+
+/** Whether apply may go on after these policies. */
+export function policyAllows(r: PolicyReport | null | undefined): boolean {
+  if (!r) return true;
+  const v = policyVerdict(r);
+  return v !== 'deny' && v !== 'error';
+}
+
+/** `sha256:…` of the failures, in a stable order: an approval releases exactly these. */
+export function failuresDigest(report: Pick<PolicyReport, 'deny'>): string {
+  const lines = report.deny.map((f) => JSON.stringify([f.rule, f.msg, f.address ?? null])).sort();
+  return `sha256:${createHash('sha256').update(lines.join('\n')).digest('hex')}`;
+}

@@ -1,0 +1,120 @@
+/**
+ * The Open Policy Agent poolsync evaluates policies with (docs/policies.md): found, never
+ * bundled, and run as a bounded child process. `opa eval` rather than `opa exec` (which wants a
+ * bundle and a decision per input file) or a server (one more process to keep alive): one
+ * process per evaluation, its time, output and builtins limited, nothing left running.
+ */
+import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, isAbsolute, join } from 'node:path';
+import type { Env } from '../util/env.js';
+import { userCacheDir } from '../util/user-cache.js';
+import { UserError } from '../util/user-error.js';
+
+/** The OPA scripts/install-opa.sh builds (its cache folder is `opa-<this>`). */
+export const OPA_VERSION = 'v1.22.3';
+
+const HOW_TO_INSTALL = `install OPA ${OPA_VERSION} (scripts/install-opa.sh in poolsync's repository, \`go install github.com/open-policy-agent/opa@${OPA_VERSION}\`, or a release from https://github.com/open-policy-agent/opa/releases) and pass --opa PATH or set POOLSYNC_OPA`;
+
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * OPA's binary: `--opa PATH`, else POOLSYNC_OPA, else scripts/install-opa.sh's cache, else
+ * `opa` on PATH. A path given but not executable is an error, never a fallback to another.
+ */
+export function findOpa(flag: string | undefined, env: Env): string {
+  for (const [given, from] of [
+    [flag, '--opa'],
+    [env.POOLSYNC_OPA, 'POOLSYNC_OPA'],
+  ] as const) {
+    if (given === undefined || given.trim() === '') continue;
+    if (executable(given)) return given;
+    throw new UserError(`${from} ${given}: not an executable file; ${HOW_TO_INSTALL}`);
+  }
+  const cache = userCacheDir(`opa-${OPA_VERSION}`, env);
+  if (cache !== null && executable(join(cache, 'bin', 'opa'))) return join(cache, 'bin', 'opa');
+  for (const dir of (env.PATH ?? '').split(delimiter))
+    if (isAbsolute(dir) && executable(join(dir, 'opa'))) return join(dir, 'opa');
+  throw new UserError(
+    `--policies needs the Open Policy Agent and none was found: ${HOW_TO_INSTALL}`,
+  );
+}
+
+export interface OpaRun {
+  /** Exit code, or null when killed (over its time or output). */
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** Why poolsync stopped it: over `timeoutMs`, or over `maxOutputBytes`. */
+  stopped?: 'time' | 'output';
+  elapsed_ms: number;
+}
+
+export interface OpaLimits {
+  /** OPA's own `--timeout`; the process is killed if it is still running a second later. */
+  timeoutMs: number;
+  /** Bytes of stdout read at most (stderr: 64 KiB); the process is killed past it. */
+  maxOutputBytes: number;
+}
+
+const STDERR_BYTES = 64 * 1024;
+
+/** `opa ARGS` in `cwd`, with no environment (no secret of poolsync's reaches it), bounded. */
+export function runOpa(
+  opa: string,
+  args: string[],
+  cwd: string,
+  limits: OpaLimits,
+): Promise<OpaRun> {
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    const child = spawn(opa, args, { cwd, env: {}, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let outBytes = 0;
+    let errBytes = 0;
+    let stopped: OpaRun['stopped'];
+    const stop = (why: NonNullable<OpaRun['stopped']>) => {
+      stopped ??= why;
+      child.kill('SIGKILL');
+    };
+    // OPA's --timeout cancels evaluation itself; this is for a process that does not stop then.
+    const timer = setTimeout(() => stop('time'), limits.timeoutMs + 1000);
+    child.stdout.on('data', (b: Buffer) => {
+      outBytes += b.length;
+      if (outBytes > limits.maxOutputBytes) return stop('output');
+      out.push(b);
+    });
+    child.stderr.on('data', (b: Buffer) => {
+      if (errBytes < STDERR_BYTES) err.push(b.subarray(0, STDERR_BYTES - errBytes));
+      errBytes += b.length;
+    });
+    const done = (code: number | null) => {
+      clearTimeout(timer);
+      resolve({
+        code,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+        ...(stopped ? { stopped } : {}),
+        elapsed_ms: performance.now() - t0,
+      });
+    };
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve({
+        code: null,
+        stdout: '',
+        stderr: `cannot run ${opa}: ${e.code ?? e.message}`,
+        elapsed_ms: 0,
+      });
+    });
+    child.on('close', done);
+  });
+}

@@ -1,0 +1,79 @@
+/**
+ * Which policies a plan is checked against (docs/policies.md, Where policies come from):
+ * `--policies DIR`, else poolsync.yaml `policies.path`. In pull-request mode (ops/open-target.ts)
+ * both the folder and the owners are the base commit's, as an environment's credentials are: a
+ * pull request cannot change the policies it is checked by, nor who may approve their failures.
+ */
+import { execFile } from 'node:child_process';
+import { realpath } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { promisify } from 'node:util';
+import type { RepoConfig } from '../model/desired.js';
+import { baseConfig, pullRequestBase, type Opening } from '../ops/open-target.js';
+import { UserError } from '../util/user-error.js';
+import type { PolicySet } from './evaluate.js';
+
+export interface PolicySource {
+  /** `--policies`. */
+  flag: string | undefined;
+  /** The config folder (poolsync.yaml's). */
+  dir: string;
+  /** Its poolsync.yaml as this checkout has it (outside pull-request mode). */
+  config: RepoConfig['policies'];
+  opening: Opening;
+}
+
+/** The policy set to evaluate, or null when none is configured (nothing new is needed then). */
+export async function policySetOf(s: PolicySource): Promise<PolicySet | null> {
+  const base = pullRequestBase(s.opening.vars, s.opening.commenting ?? false);
+  if (base === null) {
+    const path = s.flag ?? (s.config ? join(s.dir, s.config.path) : undefined);
+    if (path === undefined) return null;
+    const source = s.flag ?? s.config!.path;
+    return { source, at: { kind: 'folder', dir: resolve(path) }, owners: s.config?.owners ?? [] };
+  }
+  const read = await baseConfig(s.dir, base);
+  if (typeof read === 'string') {
+    if (s.flag === undefined && s.config === undefined) return null;
+    throw new UserError(`the policies cannot be checked in pull-request mode: ${read}`);
+  }
+  const configured = readPolicies(read.doc);
+  const path = s.flag ?? (configured ? join(s.dir, configured.path) : undefined);
+  if (path === undefined) return null;
+  const owners = configured?.owners ?? [];
+  const source = s.flag ?? configured!.path;
+  const where = await inRepository(path);
+  // A folder outside the checkout is the operator's (a CI job's own): read where it is.
+  if (where === null) return { source, at: { kind: 'folder', dir: resolve(path) }, owners };
+  const at = { kind: 'commit' as const, repo: where.root, commit: base.commit!, path: where.path };
+  return { source, at, owners };
+}
+
+/** `policies:` of a poolsync.yaml as read from Git (unchecked YAML: only well-formed values). */
+function readPolicies(doc: unknown): RepoConfig['policies'] {
+  const p = (doc as { policies?: { path?: unknown; owners?: unknown } } | null)?.policies;
+  if (!p || typeof p.path !== 'string') return undefined;
+  const owners = Array.isArray(p.owners) ? p.owners.filter((o) => typeof o === 'string') : [];
+  return { path: p.path, owners: owners as string[] };
+}
+
+/** PATH's repository root and its path there (forward slashes), or null outside any. */
+async function inRepository(path: string): Promise<{ root: string; path: string } | null> {
+  // The folder itself may not exist in the pull request (deleted there): Git runs in its parent,
+  // both real paths (a temporary folder may be behind a link).
+  const abs = resolve(path);
+  let root: string;
+  let parent: string;
+  try {
+    parent = await realpath(dirname(abs));
+    const { stdout } = await promisify(execFile)('git', ['rev-parse', '--show-toplevel'], {
+      cwd: parent,
+    });
+    root = await realpath(stdout.trim());
+  } catch {
+    return null;
+  }
+  const rel = relative(root, join(parent, basename(abs)));
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return null;
+  return { root, path: rel.split(sep).join('/') };
+}

@@ -1,0 +1,81 @@
+/** The words of a plan's policy results (docs/policies.md): text, markdown, one-line summary. */
+import {
+  policyVerdict,
+  type PolicyApproval,
+  type PolicyFinding,
+  type PolicyReport,
+} from '../model/policy.js';
+import { escapeTerminal } from '../util/terminal-text.js';
+import { plural } from './common.js';
+import { code, markdownText } from './markdown.js';
+
+/** `policies/ (base branch): 3 rules in 2 files`. */
+function setName(r: PolicyReport): string {
+  const from = r.from === 'base' ? ' (base branch)' : '';
+  return `${r.source}${from}: ${plural(r.rules, 'rule')} in ${plural(r.files, 'file')}`;
+}
+
+/** One line: what the policies decided (plan's last line, /status, logs). */
+export function policySummary(r: PolicyReport): string {
+  const v = policyVerdict(r);
+  if (v === 'error')
+    return r.error !== undefined
+      ? `Policies failed to evaluate: ${r.error}`
+      : `Policies of ${r.source}: 0 policies evaluated, which is a failure: write \`deny\`, \`violation\` or \`warn\` rules in package main`;
+  const counts = `${plural(r.deny.length, 'failure')}, ${plural(r.warn.length, 'warning')}`;
+  if (v === 'approved')
+    return `Policies of ${setName(r)}: ${counts}; the failures are approved by ${r.approval!.by} (${r.approval!.why})`;
+  if (v === 'deny')
+    return `Policies of ${setName(r)}: ${counts}: apply is blocked until an owner of the policies approves${r.owners.length ? ` (${r.owners.join(', ')})` : ' (the policy set lists no owner)'}`;
+  return `Policies of ${setName(r)}: ${counts}: passed`;
+}
+
+function where(f: PolicyFinding): string {
+  const at = f.location ?? f.address;
+  return at ? ` (${at})` : '';
+}
+
+/** The text block under a plan: each failure and warning, then the summary line. */
+export function policyText(r: PolicyReport): string {
+  const lines = ['', 'Policies:'];
+  for (const f of r.deny) lines.push(`  FAIL ${f.rule}: ${escapeTerminal(f.msg)}${where(f)}`);
+  for (const f of r.warn) lines.push(`  WARN ${f.rule}: ${escapeTerminal(f.msg)}${where(f)}`);
+  lines.push(`  ${escapeTerminal(policySummary(r))}`);
+  if (r.refused) lines.push(`  An approval was refused: ${escapeTerminal(r.refused)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** The PR comment's section: each failure with its message and `file:line`. */
+export function policyMarkdown(r: PolicyReport): string {
+  const icon = { pass: '✅', warn: '⚠️', approved: '✅', deny: '❌', error: '❌' }[
+    policyVerdict(r)
+  ];
+  const lines = [`### ${icon} Policies`, '', markdownText(policySummary(r))];
+  const rows: [string, PolicyFinding][] = [
+    ...r.deny.map((f): [string, PolicyFinding] => ['FAIL', f]),
+    ...r.warn.map((f): [string, PolicyFinding] => ['WARN', f]),
+  ];
+  if (rows.length > 0) {
+    lines.push('', '| | rule | message | where |', '| --- | --- | --- | --- |');
+    for (const [level, f] of rows)
+      lines.push(
+        `| ${level} | ${code(f.rule)} | ${cell(f.msg)} | ${f.location || f.address ? cell(f.location ?? f.address!) : ''} |`,
+      );
+  }
+  if (policyVerdict(r) === 'deny' && r.failures)
+    lines.push(
+      '',
+      `An owner of the policies (${r.owners.map(code).join(', ') || 'none listed'}), not the author, releases exactly these failures with a comment ${code(`poolsync approve-policies ${r.failures} WHY`)} (read by the daemon, \`plan --comment\` and \`apply --policy-approvals\`: docs/policies.md).`,
+    );
+  return `${lines.join('\n')}\n`;
+}
+
+/** A table cell: markdown neutralised, and no `|` ending it. */
+const cell = (text: string): string => markdownText(text).replaceAll('|', '\\|');
+
+/** The daemon's replies to `poolsync approve-policies` comments (daemon/pull-requests.ts). */
+export const policyWords = {
+  noPolicies: 'this daemon checks no policies: there is nothing to approve',
+  approved: (a: PolicyApproval, environment: string | null) =>
+    `✅ Policy failures \`${a.failures}\`${environment ? ` of environment \`${environment}\`` : ''} approved by @${a.by}: ${markdownText(a.why)}. The daemon applies them once they are on the branch it follows, while the policies fail with exactly these.`,
+};

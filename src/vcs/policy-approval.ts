@@ -1,0 +1,61 @@
+/**
+ * Owners' `poolsync approve-policies DIGEST WHY` comments on a pull request, read by the CLI
+ * (docs/policies.md, Owners): `plan --comment` and `apply --policy-approvals` in CI. The forge
+ * says who wrote each comment and who opened the pull request; decideApproval decides, as for
+ * the daemon. The newest comment that approves exactly the failures counts.
+ */
+import type { PolicyReport } from '../model/policy.js';
+import { decideApproval, type PolicyApprovalAnswer } from '../policy/approvals.js';
+import { parsePolicyApproval } from './comment.js';
+import { createApprovalForge, createPullRequestApi } from './forges.js';
+import { actorMatches, type Memberships } from './principals.js';
+import type { ForgeUser, Provider, PullRequestRef } from './types.js';
+
+/**
+ * Whether `user` is an owner of `report`'s policy set: by name, or a member of a listed GitHub
+ * team or GitLab group (vcs/principals.ts, as poolsync.yaml `approvers:` are matched). A
+ * membership the forge does not answer approves nothing.
+ */
+export async function isPolicyOwner(
+  forge: Memberships,
+  report: Pick<PolicyReport, 'owners' | 'source'>,
+  who: { provider: Provider; user: ForgeUser },
+): Promise<boolean> {
+  const rule = { rule: `policies of ${report.source}`, principals: report.owners };
+  const actor = { kind: 'user' as const, ...who };
+  return (await actorMatches(forge, rule, actor).catch(() => null))?.allowed ?? false;
+}
+
+/** The answer to the newest approval comment of these failures; null when none names them. */
+export async function approvalInComments(
+  target: PullRequestRef,
+  report: PolicyReport,
+): Promise<PolicyApprovalAnswer | null> {
+  if (!report.failures) return null;
+  const api = createPullRequestApi(target);
+  const forge = createApprovalForge(target);
+  try {
+    const [comments, pr] = await Promise.all([
+      api.listComments(),
+      forge.pullRequest(target.number),
+    ]);
+    let refused: PolicyApprovalAnswer | null = null;
+    for (const c of [...comments].reverse()) {
+      const asked = parsePolicyApproval(c.body);
+      if (!asked || asked.digest !== report.failures || !c.author) continue;
+      const answer = decideApproval(report, {
+        by: c.author.login,
+        why: asked.why,
+        digest: asked.digest,
+        author: pr.author?.login ?? null,
+        at: new Date(c.updatedAt ?? 0),
+        owner: await isPolicyOwner(forge, report, { provider: target.provider, user: c.author }),
+      });
+      if (answer.ok) return answer;
+      refused ??= answer;
+    }
+    return refused;
+  } finally {
+    await Promise.all([api.close(), forge.close()]);
+  }
+}

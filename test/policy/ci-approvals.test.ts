@@ -1,0 +1,159 @@
+/**
+ * Owners' approvals in CI without a daemon (docs/policies.md, Owners): `plan --comment github`
+ * posts the failures with their digest; an owner's `poolsync approve-policies DIGEST WHY`
+ * comment on the pull request releases them for `plan --comment` (its status) and for
+ * `apply --policy-approvals github`, its author's never. Against the real OPA and the local
+ * GitHub API (test/support/fake-forge.ts, held to GitHub's OpenAPI).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { cleanup } from '../support/cleanup.js';
+import { FakeForge } from '../support/fake-forge.js';
+import { runInProcess } from '../support/memory-io.js';
+import { tempFolder } from '../support/temp-folder.js';
+import { userId } from '../vcs/recorded.js';
+import { opaMissing, opaPath } from './opa.js';
+
+const REGISTRY = `package main
+
+deny contains {"msg": sprintf("%s has no container registry", [c.address]), "address": c.address} if {
+	some c in input.changes
+	c.kind == "ClusterPool"
+	c.action == "create"
+	not c.after.contract.image_registry.locator
+}
+`;
+
+const git = (dir: string, ...args: string[]) =>
+  execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+  }).trim();
+
+let forge: FakeForge;
+beforeEach(async () => {
+  forge = await new FakeForge().start();
+  cleanup.add(() => forge.stop());
+});
+
+const KEY = 'github:acme/cfg#5';
+const user = (login: string) => ({ login, id: userId(login), type: 'User' as const });
+
+describe.skipIf(opaMissing)(
+  `policy approvals by comment in CI${opaMissing ? ` (skipped: ${opaMissing})` : ''}`,
+  { timeout: 120_000 },
+  () => {
+    it("the author's approval is refused, a pending team member's too; a team owner's releases exactly the failures for plan --comment and apply --policy-approvals", async () => {
+      const dir = tempFolder('poolsync-policy-ci-');
+      writeFileSync(
+        join(dir, 'poolsync.yaml'),
+        'apiVersion: poolsync/v1\nkind: RepoConfig\npolicies:\n  path: policies\n  owners: [alice, "team:acme/platform"]\n',
+      );
+      mkdirSync(join(dir, 'policies'));
+      writeFileSync(join(dir, 'policies/registry.rego'), REGISTRY);
+      git(dir, 'init', '-q', '-b', 'main');
+      git(dir, 'add', '.');
+      git(dir, 'commit', '-qm', 'base');
+      const base = git(dir, 'rev-parse', 'HEAD');
+      // The pull request adds a pool without a registry.
+      git(dir, 'checkout', '-qb', 'gpu');
+      writeFileSync(
+        join(dir, 'pools.yaml'),
+        'apiVersion: poolsync/v1\nkind: ClusterPool\nmetadata:\n  name: gpu\nspec:\n  object_store_ref:\n    uri: s3://gpu/data\n  secret_store:\n    type: AWS_SECRETS_MANAGER\n    locator: us-east-1\n',
+      );
+      git(dir, 'add', '.');
+      git(dir, 'commit', '-qm', 'gpu');
+      const head = git(dir, 'rev-parse', 'HEAD');
+      forge.heads.set(KEY, head);
+      forge.authors.set(KEY, user('mallory'));
+      const cp = `file:${join(tempFolder('poolsync-policy-cp-'), 'state.json')}`;
+      const env = {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        XDG_STATE_HOME: process.env.XDG_STATE_HOME,
+        TMPDIR: process.env.TMPDIR,
+        NO_COLOR: '',
+        POOLSYNC_OPA: opaPath!,
+        GITHUB_TOKEN: forge.token,
+        POOLSYNC_BASE_REF: base,
+      };
+      const comment = [
+        '--comment',
+        'github',
+        '--repo',
+        'acme/cfg',
+        '--pr',
+        '5',
+        '--api-url',
+        forge.url,
+      ];
+      const plan = () => runInProcess(['plan', dir, '--control-plane', cp, ...comment], env);
+
+      const first = await plan();
+      expect(first.code).toBe(1);
+      const posted = forge.list(KEY).find((c) => c.body.includes('Policies'))!.body;
+      const command = /`(poolsync approve-policies sha256:[0-9a-f]{64}) WHY`/.exec(posted)![1]!;
+
+      forge.seed(KEY, [{ body: `${command} mine, trust me`, author: user('mallory') }]);
+      const byAuthor = await plan();
+      expect(byAuthor.code).toBe(1);
+      expect(byAuthor.stdout).toContain(
+        'An approval was refused: mallory wrote the pull request: its author may not approve its policy failures',
+      );
+      // An approval of other failures releases nothing.
+      forge.seed(KEY, [
+        { body: `poolsync approve-policies sha256:${'1'.repeat(64)} other`, author: user('alice') },
+      ]);
+      expect((await plan()).code).toBe(1);
+
+      // A team owner (vcs/principals.ts): an active member of acme/platform, not a pending one.
+      forge.githubTeams.set(
+        'acme/platform',
+        new Map([
+          ['carol', 'active'],
+          ['dave', 'pending'],
+        ]),
+      );
+      forge.seed(KEY, [{ body: `${command} pending but sure`, author: user('dave') }]);
+      const pending = await plan();
+      expect(pending.code).toBe(1);
+      expect(pending.stdout).toContain(
+        'An approval was refused: dave is not an owner of the policies',
+      );
+      forge.seed(KEY, [
+        { body: `${command} the registry lands next sprint`, author: user('carol') },
+      ]);
+      const approved = await plan();
+      expect(approved.code).toBe(0);
+      expect(approved.stdout).toContain(
+        'the failures are approved by carol (the registry lands next sprint)',
+      );
+      const statuses = forge.requests.filter(
+        (r) => r.method === 'POST' && r.url.endsWith(`/statuses/${head}`),
+      );
+      expect(statuses.at(-1)!.body).toMatchObject({ state: 'success' });
+
+      // apply in CI reads the same approval; without --policy-approvals it stays blocked.
+      const apply = (...more: string[]) =>
+        runInProcess(['apply', dir, '--control-plane', cp, '--auto-approve', ...more], env);
+      const blocked = await apply();
+      expect(blocked.code).toBe(1);
+      expect(blocked.stderr).toContain('the policies deny this plan');
+      const applied = await apply(
+        '--policy-approvals',
+        'github',
+        '--repo',
+        'acme/cfg',
+        '--pr',
+        '5',
+        '--api-url',
+        forge.url,
+      );
+      expect(applied.stderr).toBe('');
+      expect(applied.code).toBe(0);
+      expect(applied.stdout).toMatch(/Apply complete: 1 created/);
+    });
+  },
+);

@@ -1,0 +1,262 @@
+/**
+ * Policies in the daemon (issue 75, docs/policies.md), end to end in process with the real OPA:
+ * a real bare Git repository with pull-request head refs, the daemon's HTTP server and webhooks,
+ * the local GitHub API (test/support/fake-forge.ts, held to GitHub's OpenAPI), the embedded
+ * control plane. A deny holds the apply (/status, metrics, dashboard) until a listed owner
+ * approves exactly its failures; a pull request is checked by the followed branch's policies;
+ * the pull request's author may not approve, an owner may, by comment.
+ */
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import type { RunningDaemon } from '../../src/daemon/daemon.js';
+import type { DaemonStatus } from '../../src/daemon/status.js';
+import { cleanup } from '../support/cleanup.js';
+import { FakeForge } from '../support/fake-forge.js';
+import { runInProcess } from '../support/memory-io.js';
+import { until } from '../support/until.js';
+import { deliverGitHub, issueCommentPayload, pullRequestPayload } from '../vcs/recorded.js';
+import { manifests } from '../daemon/fixtures.js';
+import { startTestDaemon } from '../daemon/harness.js';
+import { TestRepo, git } from '../daemon/helpers.js';
+import { opaMissing, opaPath } from './opa.js';
+
+const SECRET = 'gh-webhook-secret-policies-01234';
+const ADMIN = 'admin-token-policies-0123456789ab';
+const RECONCILE = 'reconcile-token-policies-0123456';
+
+/** Pools need a container registry (examples/policies/pool-registry.rego). */
+const REGISTRY = `package main
+
+deny contains {"msg": sprintf("%s has no container registry", [c.address]), "address": c.address} if {
+	some c in input.changes
+	c.kind == "ClusterPool"
+	c.action in {"create", "update", "replace"}
+	not c.after.contract.image_registry.locator
+}
+`;
+
+/** The fixtures' repository, `policies:` configured, its pool `prod` with or without a registry. */
+function files(registry: boolean, policy = REGISTRY, gpu = false): Record<string, string> {
+  const m = manifests();
+  // A new pool `gpu` without a registry.
+  const extra: Record<string, string> = gpu
+    ? {
+        'pools/gpu.yaml': m['pools/prod.yaml']!.replace('name: prod', 'name: gpu').replace(
+          'acme-prod',
+          'acme-gpu',
+        ),
+      }
+    : {};
+  return {
+    ...m,
+    ...extra,
+    'poolsync.yaml': `${m['poolsync.yaml']}policies:\n  path: policies\n  owners: [alice, "team:acme/platform"]\n`,
+    'pools/prod.yaml': registry
+      ? `${m['pools/prod.yaml']}  image_registry:\n    locator: registry.example.com/prod\n`
+      : m['pools/prod.yaml']!,
+    'policies/registry.rego': policy,
+  };
+}
+
+let forge: FakeForge;
+beforeEach(async () => {
+  forge = await new FakeForge().start();
+  cleanup.add(() => forge.stop());
+  cleanup.add(() => vi.unstubAllEnvs());
+  vi.stubEnv('GITHUB_TOKEN', forge.token);
+  vi.stubEnv('GITHUB_API_URL', forge.url);
+  vi.stubEnv('POOLSYNC_COMMENT_REPOSITORY', 'acme/cfg');
+});
+
+async function start(repo: TestRepo) {
+  const started = await startTestDaemon({
+    repo,
+    env: {
+      POOLSYNC_GITHUB_WEBHOOK_SECRET: SECRET,
+      POOLSYNC_ADMIN_TOKEN: ADMIN,
+      POOLSYNC_RECONCILE_TOKEN: RECONCILE,
+      POOLSYNC_OPA: opaPath ?? '',
+    },
+  });
+  cleanup.add(started.stop);
+  await started.daemon.firstRun;
+  return started;
+}
+
+const status = async (daemon: RunningDaemon) =>
+  (await (await fetch(`${daemon.url}/status`)).json()) as DaemonStatus;
+const reconcile = (daemon: RunningDaemon) =>
+  fetch(`${daemon.url}/reconcile?wait=1`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${RECONCILE}` },
+  });
+const hook = (daemon: RunningDaemon, event: string, payload: unknown) =>
+  deliverGitHub(`${daemon.url}/webhooks/github`, SECRET, event, payload);
+const comment = (daemon: RunningDaemon, number: number, login: string, body: string) =>
+  hook(
+    daemon,
+    'issue_comment',
+    issueCommentPayload({ repository: 'acme/cfg', number, login, body }),
+  );
+const replies = (number: number) =>
+  forge
+    .list(`github:acme/cfg#${number}`)
+    .filter((c) => c.body.startsWith('**poolsync**') || c.body.startsWith('✅'));
+
+async function postPlan(daemon: RunningDaemon, number: number, head: string) {
+  forge.heads.set(`github:acme/cfg#${number}`, head);
+  const res = await hook(
+    daemon,
+    'pull_request',
+    pullRequestPayload({ action: 'opened', repository: 'acme/cfg', number, headSha: head }),
+  );
+  expect(res.status).toBe(202);
+  const posted = await until(
+    'the plan comment',
+    () => forge.list(`github:acme/cfg#${number}`).find((c) => c.body.includes('Policies')) ?? null,
+  );
+  await until('the final commit status', () =>
+    forge.requests.some(
+      (r) =>
+        r.method === 'POST' &&
+        r.url.endsWith(`/repos/acme/cfg/statuses/${head}`) &&
+        (r.body as { state?: string } | null)?.state !== 'pending',
+    ),
+  );
+  return posted;
+}
+
+describe.skipIf(opaMissing)(
+  `policies in the daemon${opaMissing ? ` (skipped: ${opaMissing})` : ''}`,
+  { timeout: 120_000 },
+  () => {
+    it('a deny holds the apply, shown in /status, /metrics and the dashboard; a non-owner is refused; an owner’s approval of exactly those failures releases it', async () => {
+      const repo = new TestRepo();
+      repo.commit(files(false));
+      const { daemon, cp } = await start(repo);
+      const held = await status(daemon);
+      expect(held.outcome).toBe('waiting_for_approval');
+      expect(held.lastRun!.message).toMatch(
+        /^Policies of policies: 1 rule in 1 file: 1 failure, 0 warnings: apply is blocked until an owner of the policies approves \(alice, team:acme\/platform\)/,
+      );
+      expect(held.policies).toMatchObject({
+        deny: [
+          {
+            rule: 'deny',
+            msg: 'ClusterPool/prod has no container registry',
+            address: 'ClusterPool/prod',
+            location: 'pools/prod.yaml:1',
+          },
+        ],
+        owners: ['alice', 'team:acme/platform'],
+      });
+      const digest = held.policies!.failures!;
+      expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+      // Nothing was applied.
+      expect((await cp.listPools()).map((p) => p.name)).not.toContain('prod');
+      const metrics = await (await fetch(`${daemon.url}/metrics`)).text();
+      expect(metrics).toMatch(/^poolsync_policy_failures 1$/m);
+      expect(metrics).toMatch(/^poolsync_policy_evaluations_total\{result="deny"\} 1$/m);
+      const page = await (await fetch(`${daemon.url}/`)).text();
+      expect(page).toContain('<h2 id="policies-h">Policies</h2>');
+      expect(page).toContain(
+        'FAIL deny: ClusterPool/prod has no container registry (pools/prod.yaml:1)',
+      );
+
+      const env = { ...process.env, POOLSYNC_ADMIN_TOKEN: ADMIN, NO_COLOR: '' };
+      const approve = (as: string, failures = digest, reason = 'registry comes next week') =>
+        runInProcess(
+          [
+            'approve',
+            '--policies',
+            failures,
+            '--reason',
+            reason,
+            '--as',
+            as,
+            '--daemon',
+            daemon.url,
+          ],
+          env,
+        );
+      const told = await runInProcess(['status', '--daemon', daemon.url], env);
+      expect(told.stdout).toContain('Policies of policies: 1 rule in 1 file: 1 failure');
+      expect(told.stdout).toContain(
+        `Approve (an owner): poolsync approve --policies ${digest} --reason WHY --daemon ${daemon.url}`,
+      );
+      const listed = await runInProcess(['approve', '--policies', '--daemon', daemon.url], env);
+      expect(listed.stdout).toContain(`poolsync approve --policies ${digest} --reason WHY`);
+      const bob = await approve('bob');
+      expect(bob.code).toBe(1);
+      expect(bob.stderr).toContain(
+        'Approval refused: bob is not an owner of the policies of policies (alice, team:acme/platform)',
+      );
+      const other = await approve('alice', `sha256:${'0'.repeat(64)}`);
+      expect(other.stderr).toContain(`the policy failures are ${digest} now`);
+      const alice = await approve('alice');
+      expect(alice.code).toBe(0);
+      // The approval asks for a run (as POST /approve does): it applies the approved plan.
+      const applied = await until('the approved plan applied', async () => {
+        const s = await status(daemon);
+        return s.outcome === 'applied' ? s : null;
+      });
+      expect(applied.policies!.approval).toMatchObject({
+        by: 'alice',
+        why: 'registry comes next week',
+        failures: digest,
+      });
+      expect((await cp.listPools()).map((p) => p.name)).toContain('prod');
+    });
+
+    it('a pull request is checked by the followed branch’s policies, not its own edit of them; its author may not approve, an owner may', async () => {
+      const repo = new TestRepo();
+      const base = repo.commit(files(true));
+      // #7 adds a pool without a registry and weakens the policy in the same change.
+      const weakened = repo.commit(
+        files(true, 'package main\n\ndeny contains "never" if false\n', true),
+        'weaken',
+      );
+      git(repo.work, 'push', '--quiet', 'origin', `${weakened}:refs/pull/7/head`);
+      repo.resetTo(base);
+      // #8 only adds the pool.
+      const dropped = repo.commit(files(true, REGISTRY, true), 'add pool gpu', { force: true });
+      git(repo.work, 'push', '--quiet', 'origin', `${dropped}:refs/pull/8/head`);
+      git(repo.work, 'push', '--quiet', '--force', 'origin', `${base}:main`);
+      const { daemon } = await start(repo);
+      expect((await status(daemon)).outcome).toBe('applied');
+
+      const seven = await postPlan(daemon, 7, weakened);
+      expect(seven.body).toContain('❌ Policies');
+      expect(seven.body).toMatch(
+        /\| FAIL \| `deny` \| ClusterPool\/gpu has no container registry \| pools\/gpu\.yaml:1 \|/,
+      );
+      const statusOf7 = forge.requests.filter(
+        (r) => r.method === 'POST' && r.url.endsWith(`/statuses/${weakened}`),
+      );
+      expect(statusOf7.at(-1)!.body).toMatchObject({ state: 'failure' });
+
+      forge.authors.set('github:acme/cfg#8', { login: 'mallory', id: 66, type: 'User' });
+      const eight = await postPlan(daemon, 8, dropped);
+      const command = /`(poolsync approve-policies sha256:[0-9a-f]{64}) WHY`/.exec(eight.body)![1]!;
+      await comment(daemon, 8, 'mallory', `${command} I wrote it, trust me`);
+      await until('the author refused', () => replies(8).length === 1);
+      expect(replies(8)[0]!.body).toContain(
+        'mallory wrote the pull request: its author may not approve its policy failures',
+      );
+      await comment(daemon, 8, 'bob', `${command} looks fine`);
+      await until('a non-owner refused', () => replies(8).length === 2);
+      expect(replies(8)[1]!.body).toContain('bob is not an owner of the policies');
+      await comment(daemon, 8, 'alice', `${command} registry moves to the cluster next sprint`);
+      await until('the owner approved', () => replies(8).length === 3);
+      expect(replies(8)[2]!.body).toContain(
+        'approved by @alice: registry moves to the cluster next sprint',
+      );
+
+      // Merged: the followed branch's run fails with exactly those failures, approved: applied.
+      git(repo.work, 'push', '--quiet', '--force', 'origin', `${dropped}:main`);
+      await reconcile(daemon);
+      const merged = await status(daemon);
+      expect(merged.outcome).toBe('applied');
+      expect(merged.policies!.approval!.by).toBe('alice');
+    });
+  },
+);

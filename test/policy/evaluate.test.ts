@@ -1,0 +1,289 @@
+/**
+ * Policies are bounded and fail closed (issue 75, docs/policies.md): a policy calling a network
+ * or runtime builtin, looping past its limit, writing too much, breaking conftest's conventions
+ * or defining no rule gives an error, never a pass; apply then sends nothing. In a pull request
+ * the base branch's policies and owners are the ones evaluated. Against the real OPA; the
+ * finding of OPA itself runs without it.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { evaluatePolicies, type PolicySet } from '../../src/policy/evaluate.js';
+import { findOpa } from '../../src/policy/opa.js';
+import type { Plan } from '../../src/model/plan.js';
+import { runInProcess } from '../support/memory-io.js';
+import { tempFolder } from '../support/temp-folder.js';
+import { opaMissing, opaPath } from './opa.js';
+
+const ENV: NodeJS.ProcessEnv = {
+  PATH: process.env.PATH,
+  HOME: process.env.HOME,
+  XDG_STATE_HOME: process.env.XDG_STATE_HOME,
+  TMPDIR: process.env.TMPDIR,
+  NO_COLOR: '',
+};
+
+const git = (dir: string, ...args: string[]) =>
+  execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+  }).trim();
+
+const POOL = `apiVersion: poolsync/v1
+kind: ClusterPool
+metadata:
+  name: gpu
+spec:
+  object_store_ref:
+    uri: s3://gpu/data
+  secret_store:
+    type: AWS_SECRETS_MANAGER
+    locator: us-east-1
+`;
+
+/** A repository declaring one pool, `poolsync.yaml` extra lines, and `files` (path → text). */
+function repository(config = '', files: Record<string, string> = {}) {
+  const dir = tempFolder('poolsync-policy-repo-');
+  writeFileSync(join(dir, 'poolsync.yaml'), `apiVersion: poolsync/v1\nkind: RepoConfig\n${config}`);
+  writeFileSync(join(dir, 'pools.yaml'), POOL);
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(dir, path, '..'), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+  return { dir, cp: `file:${join(tempFolder('poolsync-policy-cp-'), 'state.json')}` };
+}
+
+function folder(files: Record<string, string>): string {
+  const dir = tempFolder('poolsync-policies-');
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+const MINIMAL_PLAN = { format_version: '1', changes: [], steps: [], warnings: [], errors: [] };
+const set = (dir: string): PolicySet => ({ source: 'p/', at: { kind: 'folder', dir }, owners: [] });
+const evaluate = (dir: string, limits = { timeoutMs: 10_000, maxOutputBytes: 1 << 20 }) =>
+  evaluatePolicies(set(dir), MINIMAL_PLAN as unknown as Plan, {}, opaPath!, limits);
+
+describe('finding OPA (no OPA needed)', () => {
+  it('--policies without OPA says in one line how to install it; without --policies nothing is needed', async () => {
+    const r = repository();
+    const none = join(tempFolder('poolsync-no-opa-'), 'opa');
+    const env = {
+      ...ENV,
+      PATH: '/nonexistent',
+      POOLSYNC_OPA: none,
+      XDG_CACHE_HOME: tempFolder('c-'),
+    };
+    const failed = await runInProcess(
+      ['plan', r.dir, '--control-plane', r.cp, '--policies', folder({})],
+      env,
+    );
+    expect(failed.code).toBe(1);
+    expect(failed.stderr.trim().split('\n')).toEqual([
+      `Error: POOLSYNC_OPA ${none}: not an executable file; install OPA v1.22.3 (scripts/install-opa.sh in poolsync's repository, \`go install github.com/open-policy-agent/opa@v1.22.3\`, or a release from https://github.com/open-policy-agent/opa/releases) and pass --opa PATH or set POOLSYNC_OPA`,
+    ]);
+    const { POOLSYNC_OPA: _, ...unset } = env;
+    expect(() => findOpa(undefined, unset)).toThrow(
+      /^--policies needs the Open Policy Agent and none was found: install OPA/,
+    );
+    // An executable that is not OPA fails closed, saying so.
+    const notOpa = await runInProcess(
+      [
+        'plan',
+        r.dir,
+        '--control-plane',
+        r.cp,
+        '--policies',
+        folder({ 'a.rego': 'package main\n' }),
+        '--opa',
+        '/bin/false',
+      ],
+      env,
+    );
+    expect(notOpa.code).toBe(1);
+    expect(notOpa.stdout).toContain(
+      'Policies failed to evaluate: /bin/false did not answer `opa capabilities --current` as OPA does: exit 1',
+    );
+    const plain = await runInProcess(['plan', r.dir, '--control-plane', r.cp], env);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).not.toContain('Policies');
+  });
+});
+
+describe.skipIf(opaMissing)(
+  `policies fail closed${opaMissing ? ` (skipped: ${opaMissing})` : ''}`,
+  { timeout: 120_000 },
+  () => {
+    it('refuses http.send, opa.runtime and net.lookup_ip_addr through OPA capabilities: an error naming the file and line', async () => {
+      for (const [call, line] of [
+        [
+          'http.send({"method": "GET", "url": "http://127.0.0.1:1/"}).status_code == 200',
+          'http.send',
+        ],
+        ['opa.runtime().env.HOME != ""', 'opa.runtime'],
+        ['count(net.lookup_ip_addr("example.com")) > 0', 'net.lookup_ip_addr'],
+      ]) {
+        const r = await evaluate(
+          folder({ 'a.rego': `package main\n\ndeny contains "x" if {\n\t${call}\n}\n` }),
+        );
+        expect(r.error).toBe(
+          `p/a.rego:4: calls ${line}, which poolsync refuses to policies (no network, no OPA runtime): the policies fail closed`,
+        );
+        expect(r.deny).toEqual([]);
+      }
+    });
+
+    it('a policy that runs past its limit is stopped by it and fails closed', async () => {
+      const loop = `package main\n\ndeny contains "never" if {\n\tsome a in numbers.range(1, 100000)\n\tsome b in numbers.range(1, 100000)\n\ta * b < 0\n}\n`;
+      const r = await evaluate(folder({ 'loop.rego': loop }), {
+        timeoutMs: 1000,
+        maxOutputBytes: 1 << 20,
+      });
+      expect(r.error).toMatch(
+        /^p\/loop\.rego:\d+: the policies ran over their limit of 1 s \(.*\): stopped, they fail closed$/,
+      );
+    });
+
+    it('results past the output bound are stopped', async () => {
+      const big = `package main\n\nwarn contains sprintf("%d", [i]) if some i in numbers.range(1, 100000)\n`;
+      const r = await evaluate(folder({ 'big.rego': big }), {
+        timeoutMs: 10_000,
+        maxOutputBytes: 100_000,
+      });
+      expect(r.error).toBe('the policies of p/ wrote more than 100000 bytes of results: stopped');
+    });
+
+    it('0 policies evaluated is a failure: no .rego file, no package main, or no deny/violation/warn rule', async () => {
+      expect((await evaluate(folder({}))).error).toBe(
+        'p/ holds no .rego file: 0 policies evaluated',
+      );
+      const other = await evaluate(
+        folder({ 'a.rego': 'package other\n\ndeny contains "x" if true\n' }),
+      );
+      expect(other).toMatchObject({ rules: 0, files: 1 });
+      expect(other.error).toBeUndefined();
+      const helpers = await evaluate(folder({ 'a.rego': 'package main\n\nlimit := 3\n' }));
+      expect(helpers.rules).toBe(0);
+      const r = repository('', {});
+      const cli = await runInProcess(
+        [
+          'plan',
+          r.dir,
+          '--control-plane',
+          r.cp,
+          '--policies',
+          folder({ 'a.rego': 'package main\n\nlimit := 3\n' }),
+        ],
+        { ...ENV, POOLSYNC_OPA: opaPath! },
+      );
+      expect(cli.code).toBe(1);
+      expect(cli.stdout).toContain('0 policies evaluated, which is a failure');
+    });
+
+    it("conftest's conventions: strings and objects with msg; prefixed rules; anything else fails closed", async () => {
+      const ok = await evaluate(
+        folder({
+          'a.rego': `package main\n\ndeny contains "a" if true\n\nviolation contains {"msg": "b", "address": "Queue/q", "details": 1} if true\n\nwarn_style contains "c" if true\n`,
+        }),
+      );
+      expect(ok).toMatchObject({
+        rules: 3,
+        deny: [
+          { rule: 'deny', msg: 'a' },
+          { rule: 'violation', msg: 'b', address: 'Queue/q' },
+        ],
+        warn: [{ rule: 'warn_style', msg: 'c' }],
+      });
+      const noMsg = await evaluate(
+        folder({ 'a.rego': 'package main\n\ndeny contains {"message": "x"} if true\n' }),
+      );
+      expect(noMsg.error).toMatch(
+        /^rule deny gave \{"message":"x"\}: a message is a string or an object with a string msg/,
+      );
+      const notASet = await evaluate(folder({ 'a.rego': 'package main\n\ndeny := "x"\n' }));
+      expect(notASet.error).toMatch(/^rule deny is not a set of messages/);
+      const broken = await evaluate(folder({ 'a.rego': 'package main\n\ndeny contains if {\n' }));
+      expect(broken.error).toMatch(/^p\/a\.rego:\d+: .*rego_parse_error.*fail closed$/);
+    });
+
+    it('apply with a policy that never ends fails closed within its limit (10 s): nothing is applied', async () => {
+      const r = repository();
+      const loop = `package main\n\ndeny contains "never" if {\n\tsome a in numbers.range(1, 100000)\n\tsome b in numbers.range(1, 100000)\n\ta * b < 0\n}\n`;
+      const applied = await runInProcess(
+        [
+          'apply',
+          r.dir,
+          '--control-plane',
+          r.cp,
+          '--auto-approve',
+          '--policies',
+          folder({ 'loop.rego': loop }),
+        ],
+        { ...ENV, POOLSYNC_OPA: opaPath! },
+      );
+      expect(applied.code).toBe(1);
+      expect(applied.stdout).toMatch(/the policies ran over their limit of 10 s/);
+      expect(applied.stderr).toContain(
+        'the policies could not be evaluated (above): they fail closed, nothing was applied',
+      );
+      const after = await runInProcess(
+        ['plan', r.dir, '--control-plane', r.cp, '--detailed-exitcode'],
+        ENV,
+      );
+      expect(after.code).toBe(2); // the pool is still to create
+    });
+
+    it('in a pull request the base branch’s policies and owners are evaluated, not the pull request’s edits', async () => {
+      const strict =
+        'package main\n\ndeny contains "pools need a registry" if {\n\tsome c in input.changes\n\tc.kind == "ClusterPool"\n\tc.after.contract.image_registry == null\n}\n';
+      const r = repository(
+        'policies:\n  path: policies\n  owners: [alice, "team:acme/platform"]\n',
+        {
+          'policies/registry.rego': strict,
+        },
+      );
+      git(r.dir, 'init', '-q', '-b', 'main');
+      git(r.dir, 'add', '.');
+      git(r.dir, 'commit', '-qm', 'base');
+      const base = git(r.dir, 'rev-parse', 'HEAD');
+      // The pull request weakens the policy and names its author an owner.
+      git(r.dir, 'checkout', '-qb', 'weaken');
+      writeFileSync(
+        join(r.dir, 'policies/registry.rego'),
+        'package main\n\ndeny contains "x" if false\n',
+      );
+      writeFileSync(
+        join(r.dir, 'poolsync.yaml'),
+        readFileSync(join(r.dir, 'poolsync.yaml'), 'utf8').replace(
+          'owners: [alice, "team:acme/platform"]',
+          'owners: [mallory]',
+        ),
+      );
+      git(r.dir, 'commit', '-qam', 'weaken');
+      const env = { ...ENV, POOLSYNC_OPA: opaPath! };
+      const inPr = await runInProcess(['plan', r.dir, '--control-plane', r.cp], {
+        ...env,
+        POOLSYNC_BASE_REF: base,
+      });
+      expect(inPr.code).toBe(1);
+      expect(inPr.stdout).toContain('FAIL deny: pools need a registry');
+      expect(inPr.stdout).toContain(
+        'Policies of policies (base branch): 1 rule in 1 file: 1 failure, 0 warnings: apply is blocked until an owner of the policies approves (alice, team:acme/platform)',
+      );
+      // --policies names a folder of the checkout: also read from the base commit.
+      const flag = await runInProcess(
+        ['plan', r.dir, '--control-plane', r.cp, '--policies', join(r.dir, 'policies')],
+        { ...env, POOLSYNC_BASE_REF: base },
+      );
+      expect(flag.code).toBe(1);
+      expect(flag.stdout).toContain('(base branch)');
+      // Outside a pull request the checkout's own (weakened) policies and owners are evaluated.
+      const local = await runInProcess(['plan', r.dir, '--control-plane', r.cp], env);
+      expect(local.code).toBe(0);
+      expect(local.stdout).toContain(
+        'Policies of policies: 1 rule in 1 file: 0 failures, 0 warnings: passed',
+      );
+    });
+  },
+);
