@@ -117,17 +117,7 @@ export class Rollback {
       throw new Error(
         `the rollback in ${this.shared.where} does not read (${pin}): fix or remove it`,
       );
-    if (JSON.stringify(pin) === JSON.stringify(this.pin)) return;
-    await writeOwnFile(
-      this.stateDir,
-      join(this.stateDir, FILE),
-      JSON.stringify({ rollback: pin }),
-      {
-        what: WHAT,
-        mode: 0o600,
-      },
-    );
-    this.pin = pin;
+    if (JSON.stringify(pin) !== JSON.stringify(this.pin)) await this.keepHere(pin);
   }
 
   get current(): RollbackPin | null {
@@ -154,15 +144,13 @@ export class Rollback {
   private async keep(pin: RollbackPin | null): Promise<void> {
     // Shared first: a replica that takes over must hold it before this one says it does.
     await this.shared?.write(pin === null ? null : JSON.stringify({ rollback: pin }));
-    await writeOwnFile(
-      this.stateDir,
-      join(this.stateDir, FILE),
-      JSON.stringify({ rollback: pin }),
-      {
-        what: WHAT,
-        mode: 0o600,
-      },
-    );
+    await this.keepHere(pin);
+  }
+
+  /** In this replica's state folder. */
+  private async keepHere(pin: RollbackPin | null): Promise<void> {
+    const text = JSON.stringify({ rollback: pin });
+    await writeOwnFile(this.stateDir, join(this.stateDir, FILE), text, { what: WHAT, mode: 0o600 });
     this.pin = pin;
   }
 }

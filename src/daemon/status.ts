@@ -502,18 +502,13 @@ export function objectChanges(
     const unsaid = planned !== undefined || r.plan === null || r.planChangesOmitted > 0;
     if (cut && !wholePlan && unsaid) unknown++;
     if (listed === undefined && !wholePlan) continue;
-    changes.push({
-      run: r.id,
-      action: listed?.action ?? planned!.action,
-      fields: listed?.fields ?? fieldsOf(planned),
-      sideEffect: listed?.sideEffect ?? false,
-      commit: r.commit,
-      trigger: r.trigger,
-      finishedAt: r.finishedAt,
-      result: r.result,
-      approvedBy: r.approvedBy ?? null,
-      rollback: r.rollback ?? null,
-    });
+    changes.push(
+      changeIn(r, {
+        action: listed?.action ?? planned!.action,
+        fields: listed?.fields ?? fieldsOf(planned),
+        sideEffect: listed?.sideEffect ?? false,
+      }),
+    );
   }
   return { changes, unknown };
 }
@@ -529,17 +524,26 @@ export function lastChanges(runs: readonly RecentRun[]): Map<string, ObjectChang
   for (const r of runs)
     for (const c of r.changed)
       if (!last.has(c.address))
-        last.set(c.address, {
-          run: r.id,
-          action: c.action,
-          fields: c.fields ?? [],
-          sideEffect: c.sideEffect,
-          commit: r.commit,
-          trigger: r.trigger,
-          finishedAt: r.finishedAt,
-          result: r.result,
-          approvedBy: r.approvedBy ?? null,
-          rollback: r.rollback ?? null,
-        });
+        last.set(
+          c.address,
+          changeIn(r, { action: c.action, fields: c.fields ?? [], sideEffect: c.sideEffect }),
+        );
   return last;
+}
+
+/** One object's change by run `r`: what it did to the object, and the run's who and when. */
+function changeIn(
+  r: RecentRun,
+  change: Pick<ObjectChange, 'action' | 'fields' | 'sideEffect'>,
+): ObjectChange {
+  return {
+    run: r.id,
+    ...change,
+    commit: r.commit,
+    trigger: r.trigger,
+    finishedAt: r.finishedAt,
+    result: r.result,
+    approvedBy: r.approvedBy ?? null,
+    rollback: r.rollback ?? null,
+  };
 }
