@@ -488,19 +488,22 @@ export class ConfigMapValue {
       else data[this.key] = text;
       try {
         if (cm === null)
-          await this.api.createNamespacedConfigMap({
-            namespace: this.ref.namespace,
-            body: {
-              apiVersion: 'v1',
-              kind: 'ConfigMap',
-              metadata: {
-                ...this.ref,
-                labels: { 'app.kubernetes.io/managed-by': 'poolsync' },
-                annotations: { 'poolsync.dev/what': this.what },
+          await this.api.createNamespacedConfigMap(
+            {
+              namespace: this.ref.namespace,
+              body: {
+                apiVersion: 'v1',
+                kind: 'ConfigMap',
+                metadata: {
+                  ...this.ref,
+                  labels: { 'app.kubernetes.io/managed-by': 'poolsync' },
+                  annotations: { 'poolsync.dev/what': this.what },
+                },
+                data,
               },
-              data,
             },
-          }, calls);
+            calls,
+          );
         else
           await this.api.replaceNamespacedConfigMap({ ...this.ref, body: { ...cm, data } }, calls);
         return;

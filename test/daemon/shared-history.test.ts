@@ -28,7 +28,7 @@ function run(id: number, result: RecentRun['result'], changed = 0): RecentRun {
     result,
     commit: 'a'.repeat(40),
     message: `${result} ${id}`,
-    applied: { create: 0, update: changed, replace: 0, delete: 0 },
+    applied: { create: 0, update: changed, replace: 0, delete: 0, side_effects: 0 },
     changed: Array.from({ length: changed }, (_, i) => ({
       address: `Queue/queue-with-a-long-name-${i}`,
       action: 'update',
@@ -110,9 +110,9 @@ describe('the copy beside the Lease', () => {
       [3, 'applied', true],
     ]);
     // The retention of any history holds for the merged one (--history-limit).
-    expect(mergedHistory({ runs: [], lastDrift: null }, copied, 1).runs.map((r) => r.id)).toEqual(
-      [4],
-    );
+    expect(mergedHistory({ runs: [], lastDrift: null }, copied, 1).runs.map((r) => r.id)).toEqual([
+      4,
+    ]);
   });
 
   it('a copy that does not read is an error naming where and what to do; a newer one is left to its build', () => {
