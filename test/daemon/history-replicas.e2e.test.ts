@@ -10,7 +10,7 @@ import { rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { history } from '../../src/cli/commands/daemon-client.js';
+import { history, rollback } from '../../src/cli/commands/daemon-client.js';
 import { ConfigMapValue } from '../../src/lease/k8s-lease.js';
 import { withSharedHistory } from '../../src/daemon/shared-history.js';
 import type { KeptHistory } from '../../src/daemon/status.js';
@@ -124,6 +124,12 @@ describe('the run history with several replicas', { timeout: 120_000 }, () => {
     // b's own run joined the copy.
     const after = JSON.parse(kube.configMaps.get(COPY)!.data!['history.json']!) as KeptHistory;
     expect(after.runs.map((r) => r.id)).toEqual([second.id + 1, second.id, first.id]);
+    // And b rolls back to a's first deployment, its commit fetched again.
+    const io = memoryIo({ POOLSYNC_ADMIN_TOKEN: ADMIN });
+    const back = { daemon: b.daemon.url, output: 'text' as const, wait: true, run: first.id };
+    expect(await rollback(back, io)).toBe(0);
+    expect((await s.embedded.getQueue('critical')).run_concurrency).toBe(3);
+    await b.stop();
   });
 
   it('a write whose term has ended is not sent: the copy stays as the new leader wrote it', async () => {
