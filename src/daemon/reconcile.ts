@@ -40,6 +40,7 @@ import {
   withRecentRun,
 } from './status.js';
 import { deepFreeze } from '../util/deep-freeze.js';
+import { mergedHistory } from './shared-history.js';
 import { countPlan } from '../plan/counts.js';
 import { approvalFields } from './approvals.js';
 import { runWords } from '../render/daemon-words.js';
@@ -67,7 +68,7 @@ export class Reconciler {
       const age = { maxAgeMs: o.config.historyMaxAgeMs ?? 0, now: o.clock?.now() ?? Date.now() };
       const runs = retained(kept.runs, o.config.historyLimit, age);
       applyStatusUpdate(this.state, { runs: deepFreeze(runs), lastDrift: kept.lastDrift });
-      this.runId = Math.max(0, ...kept.runs.map((r) => r.id));
+      this.runId = Math.max(0, ...kept.runs.map((r) => r.repeats?.lastId ?? r.id));
     }
   }
 
@@ -104,8 +105,9 @@ export class Reconciler {
     signal: AbortSignal,
     requestedAt = performance.now(),
   ): Promise<void> => {
-    const id = ++this.runId;
     const ctx = new RunContext(this.o, this.state, () => this.memory, reasons, signal);
+    await this.joinShared(ctx.term);
+    const id = ++this.runId;
     ctx.requestedAt = requestedAt;
     this.term = ctx.term;
     const products: RunProducts = {
@@ -154,7 +156,7 @@ export class Reconciler {
     if (history && recorded.runs) {
       const kept = { runs: this.state.runs, lastDrift: this.state.lastDrift };
       this.saving = this.saving
-        .then(() => history.save(kept))
+        .then(() => history.save(kept, ctx.term.signal))
         .catch((err: unknown) =>
           this.o.logger.warn(
             { err: this.o.redactor.errorMessage(err) },
@@ -164,6 +166,41 @@ export class Reconciler {
       await this.saving;
     }
   };
+
+  /** The term whose copy of the history beside the Lease was merged in (shared-history.ts). */
+  private joined: Term | null = null;
+
+  /**
+   * Before a term's first run records: the runs earlier leaders kept beside the Lease that this
+   * replica lacks, so ids go on from theirs. Unread (the API server did not answer): the run goes
+   * on and the next one tries again.
+   */
+  private async joinShared(term: Term): Promise<void> {
+    const history = this.o.history;
+    if (!history?.shared || this.joined === term || term.signal.aborted) return;
+    try {
+      const copy = await history.shared(term.signal);
+      if (copy !== null && !term.signal.aborted) {
+        const age = {
+          maxAgeMs: this.o.config.historyMaxAgeMs ?? 0,
+          now: this.o.clock?.now() ?? Date.now(),
+        };
+        const own = { runs: this.state.runs, lastDrift: this.state.lastDrift };
+        const merged = mergedHistory(own, copy, this.o.config.historyLimit, age);
+        applyStatusUpdate(this.state, {
+          runs: deepFreeze(merged.runs),
+          lastDrift: merged.lastDrift,
+        });
+        this.runId = Math.max(this.runId, ...copy.runs.map((r) => r.repeats?.lastId ?? r.id));
+      }
+      this.joined = term;
+    } catch (err) {
+      this.o.logger.warn(
+        { err: this.o.redactor.errorMessage(err) },
+        'cannot read the run history kept beside the Lease: the next run tries again',
+      );
+    }
+  }
 
   private take<T>(staged: Staged<T>, products?: RunProducts): T | Outcome {
     if (this.term.signal.aborted) return staged.value;

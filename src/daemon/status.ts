@@ -162,6 +162,11 @@ export interface RecentRun extends RunRecord {
   /** plan.md's JSON, digested (planDigest); null when the run made none. */
   plan: Plan | null;
   planChangesOmitted: number;
+  /**
+   * Made by another replica and merged from the copy beside the Lease (shared-history.ts): its
+   * plan is kept there, not here. Absent: false.
+   */
+  planElsewhere?: boolean;
   /** The whole plan's one count, whatever `plan` kept. */
   counts?: PlanCounts | null;
   drift: DriftRecord | null;
@@ -378,7 +383,7 @@ const HISTORY_BYTES = 64 * 1024 * 1024;
 const WHAT = 'run history';
 
 const CHANGE_SHAPE = record({ address: str, action: str }, { fields: listOf(str) });
-const DRIFT_SHAPE = record({
+export const DRIFT_SHAPE = record({
   run: num,
   at: str,
   commit: nullable(str),
@@ -414,6 +419,7 @@ export const RECENT_RUN_SHAPE = record(
   {
     plan: nullable(PLAN_SHAPE),
     planChangesOmitted: num,
+    planElsewhere: bool,
     counts: nullable(record({})),
     drift: nullable(DRIFT_SHAPE),
     repeats: record({ runs: num, lastId: num, lastFinishedAt: str, trigger: listOf(str) }),

@@ -45,6 +45,7 @@ import type { Redactor } from '../util/redact.js';
 import { Approvals } from './approvals.js';
 import { Freeze } from './freeze.js';
 import { Rollback, type RollbackPin } from './rollback.js';
+import { withSharedHistory } from './shared-history.js';
 import { rollbackWords } from '../render/daemon-words.js';
 import type { DaemonConfig } from './config.js';
 import { FolderSource, GitSource, type Source, type SourceSnapshot } from './git-source.js';
@@ -152,20 +153,29 @@ async function startUnit(
     logger.warn({ err }, 'the suspension did not read: applies stay suspended until resumed'),
   );
   metrics.frozenProbe = () => freeze.why() !== null;
-  // With a Lease, beside it (`<lease>-rollback`), so a replica that takes over holds it too.
+  // With a Lease, beside it (`<lease>-rollback`, `<lease>-history`), so a replica that takes
+  // over holds the rollback and the run history too.
   const lease = config.leaderElection?.lease ?? config.lock;
-  const shared =
+  const beside =
     lease &&
     (await import('../lease/k8s-lease.js').then(
       ({ ConfigMapValue, loadKubeConfig }) =>
-        new ConfigMapValue(
-          deps.kubeConfig ?? loadKubeConfig(deps.env),
-          { namespace: lease.namespace, name: `${lease.name}-rollback` },
-          'rollback.json',
-          'the rollback in force of a poolsync daemon, read by every replica (docs/daemon.md#rollback)',
-          clock,
-        ),
+        (suffix: string, key: string, what: string) =>
+          new ConfigMapValue(
+            deps.kubeConfig ?? loadKubeConfig(deps.env),
+            { namespace: lease.namespace, name: `${lease.name}-${suffix}` },
+            key,
+            what,
+            clock,
+          ),
     ));
+  const shared =
+    beside &&
+    beside(
+      'rollback',
+      'rollback.json',
+      'the rollback in force of a poolsync daemon, read by every replica (docs/daemon.md#rollback)',
+    );
   const { rollback, unread, unshared } = await Rollback.open(clock, config.stateDir, shared);
   if (unshared !== null)
     logger.warn({ err: unshared }, 'cannot read the shared rollback: each run tries again');
@@ -202,6 +212,19 @@ async function startUnit(
     },
     history: await keptHistory(config.stateDir, (err) =>
       logger.warn({ err }, 'the run history is not readable: starting a new one'),
+    ).then((local) =>
+      beside
+        ? withSharedHistory(
+            local,
+            beside(
+              'history',
+              'history.json',
+              'the run history of a poolsync daemon, compact, merged by each new leader (docs/daemon.md#rollback)',
+            ),
+            config.historyLimit,
+            () => ({ maxAgeMs: config.historyMaxAgeMs ?? 0, now: clock.now() }),
+          )
+        : local,
     ),
     freeze,
     rollback,

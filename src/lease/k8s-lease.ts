@@ -257,6 +257,19 @@ export class LeaseLock {
   }
 }
 
+/** Every request carries the term's signal: once the term ends, none is sent or finished. */
+function termCalls(signal: AbortSignal): ConfigurationOptions {
+  return {
+    middleware: [
+      {
+        pre: (req) => (req.setSignal(signal), new Observable(Promise.resolve(req))),
+        post: (res) => new Observable(Promise.resolve(res)),
+      },
+    ],
+    middlewareMergeStrategy: 'append',
+  };
+}
+
 /** The API server's limit on a ConfigMap's values (checkSize). */
 const CONFIGMAP_MAX_BYTES = 1024 * 1024;
 /** Writes attempted before a run of conflicts is an error. */
@@ -306,15 +319,7 @@ export class ConfigMapInventory {
   ) {
     this.api = kc.makeApiClient(CoreV1Api);
     this.where = `ConfigMap ${ref.namespace}/${ref.name}`;
-    this.calls = signal && {
-      middleware: [
-        {
-          pre: (req) => (req.setSignal(signal), new Observable(Promise.resolve(req))),
-          post: (res) => new Observable(Promise.resolve(res)),
-        },
-      ],
-      middlewareMergeStrategy: 'append',
-    };
+    this.calls = signal && termCalls(signal);
   }
 
   /** The term's signal on each request. */
@@ -456,46 +461,64 @@ export class ConfigMapValue {
     this.where = `ConfigMap ${ref.namespace}/${ref.name}, key ${key}`;
   }
 
-  async read(): Promise<string | null> {
-    return (await this.get())?.data?.[this.key] ?? null;
+  /** With `signal` (a leadership term's): cut when it ends. */
+  async read(signal?: AbortSignal): Promise<string | null> {
+    return (await this.get(signal && termCalls(signal)))?.data?.[this.key] ?? null;
   }
 
   /** `null` removes the key (a ConfigMap that is not there stays absent). */
   async write(text: string | null): Promise<void> {
+    await this.update(() => text);
+  }
+
+  /**
+   * `next` of the value as it is now (read again after a conflict). With `signal` (a leadership
+   * term's), nothing is sent once it has ended and a request under way is cut: a deposed
+   * leader writes nothing.
+   */
+  async update(next: (text: string | null) => string | null, signal?: AbortSignal): Promise<void> {
+    const calls = signal && termCalls(signal);
     for (let attempt = 1; ; attempt++) {
-      const cm = await this.get();
+      signal?.throwIfAborted();
+      const cm = await this.get(calls);
+      const text = next(cm?.data?.[this.key] ?? null);
       if (cm === null && text === null) return;
       const data = { ...(cm?.data ?? {}) };
       if (text === null) delete data[this.key];
       else data[this.key] = text;
       try {
         if (cm === null)
-          await this.api.createNamespacedConfigMap({
-            namespace: this.ref.namespace,
-            body: {
-              apiVersion: 'v1',
-              kind: 'ConfigMap',
-              metadata: {
-                ...this.ref,
-                labels: { 'app.kubernetes.io/managed-by': 'poolsync' },
-                annotations: { 'poolsync.dev/what': this.what },
+          await this.api.createNamespacedConfigMap(
+            {
+              namespace: this.ref.namespace,
+              body: {
+                apiVersion: 'v1',
+                kind: 'ConfigMap',
+                metadata: {
+                  ...this.ref,
+                  labels: { 'app.kubernetes.io/managed-by': 'poolsync' },
+                  annotations: { 'poolsync.dev/what': this.what },
+                },
+                data,
               },
-              data,
             },
-          });
-        else await this.api.replaceNamespacedConfigMap({ ...this.ref, body: { ...cm, data } });
+            calls,
+          );
+        else
+          await this.api.replaceNamespacedConfigMap({ ...this.ref, body: { ...cm, data } }, calls);
         return;
       } catch (err) {
+        signal?.throwIfAborted();
         const lost = statusOf(err) === 409 || (statusOf(err) === 404 && cm !== null);
         if (!lost || attempt >= ATTEMPTS) throw this.failure(err, 'writing');
-        await this.clock.sleep(backoffDelay(attempt, 20, 1000));
+        await this.clock.sleep(backoffDelay(attempt, 20, 1000), signal);
       }
     }
   }
 
-  private async get(): Promise<V1ConfigMap | null> {
+  private async get(calls?: ConfigurationOptions): Promise<V1ConfigMap | null> {
     try {
-      return await this.api.readNamespacedConfigMap(this.ref);
+      return await this.api.readNamespacedConfigMap(this.ref, calls);
     } catch (err) {
       if (statusOf(err) === 404) return null;
       throw this.failure(err, 'reading');

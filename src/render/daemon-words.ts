@@ -53,6 +53,9 @@ export const runWords = {
   /** An apply a freeze stopped between steps (stages/apply.ts). */
   stoppedByFreeze: (stopped: string, ran: number, notRun: number, failed: number) =>
     `apply stopped by ${stopped}: ${plural(ran, 'step')} done${failed > 0 ? `, ${failed} failed` : ''}, ${plural(notRun, 'step')} not started; \`poolsync resume\` plans again from the live state`,
+  /** A run merged from the history beside the Lease (daemon/shared-history.ts): no plan here. */
+  planElsewhere:
+    'Plan kept by another replica: this run was made by an earlier leader, whose state folder keeps its full plan.',
   renderCommit: (paths: string[], commit: string | null) =>
     `poolsync: render ${paths.join(', ')}${commit ? ` from ${short(commit)}` : ''}`,
 };

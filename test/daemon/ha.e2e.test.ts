@@ -197,6 +197,8 @@ describe.skipIf(kubeMissing !== null)('daemon --leader-elect on the real kube-ap
     await until('the leader applying the second commit', () =>
       stepsDone(leader).some((s) => /prod-[4-9]/.test(s)),
     );
+    // Its deployment of the first commit, kept beside the Lease before its next run began.
+    const deployed = (await status(leader))!.runs.find((r) => r.result === 'applied')!;
     leader.child.kill('SIGKILL');
     const killedAt = Date.now();
     const lastRenewed = Date.parse((await lease(timings.lease)).spec.renewTime!);
@@ -225,6 +227,16 @@ describe.skipIf(kubeMissing !== null)('daemon --leader-elect on the real kube-ap
       return s?.outcome === 'applied' || s?.outcome === 'in_sync' ? s : null;
     });
     expect(done.leader!.leader).toBe(next.id);
+    // The history outlived the leader (issue 76 item 4): the new one, with a state folder of its
+    // own, lists the killed leader's deployment from `<lease>-history`, and numbers after it.
+    expect(done.runs.find((r) => r.id === deployed.id)).toMatchObject({
+      result: 'applied',
+      commit: deployed.commit,
+      changedTotal: deployed.changedTotal,
+      planElsewhere: true,
+    });
+    const own = done.runs.filter((r) => !r.planElsewhere).map((r) => r.id);
+    expect(Math.min(...own)).toBeGreaterThan(deployed.id);
     // No step ran twice: every registration reached the control plane once, and no step the
     // old leader finished was run again by the new one.
     expect(Object.fromEntries(registered)).toEqual(Object.fromEntries(second.map((n) => [n, 1])));

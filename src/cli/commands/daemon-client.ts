@@ -10,6 +10,7 @@ import { LOCAL_ADMIN_TOKEN_FILE, LOCAL_DAEMON_URL_FILE } from '../../daemon/conf
 import type { FreezeStatus } from '../../daemon/freeze.js';
 import { renderText } from '../../render/text.js';
 import { countsText, plural } from '../../render/common.js';
+import { runWords } from '../../render/daemon-words.js';
 import {
   findKeptRun,
   objectChanges,
@@ -494,7 +495,9 @@ function runText(run: RecentRun): string {
   const counts = run.counts ?? undefined;
   const plan = run.plan
     ? `\n${renderText(run.plan, { color: false, counts })}${run.planChangesOmitted > 0 ? `(${run.planChangesOmitted} more changes were not kept: \`poolsync plan\` shows them all)\n` : ''}`
-    : 'No plan: the run ended before planning.\n';
+    : run.planElsewhere
+      ? `${runWords.planElsewhere}\n`
+      : 'No plan: the run ended before planning.\n';
   return `${runLine(run)}\n${plan}`;
 }
 

@@ -606,7 +606,9 @@ function runEntry(run: RecentRun, newest: boolean, rollbacks: boolean): SafeHtml
       ? markup`\n<span class="t-dim">… ${plural(run.planChangesOmitted, 'more change')} not kept here: \`poolsync plan\` shows them all.</span>`
       : '';
   const counts = run.counts ?? undefined;
-  let plan: SafeHtml = markup`<p class="muted">No plan: the run ended before planning.</p>`;
+  let plan: SafeHtml = run.planElsewhere
+    ? markup`<p class="muted">${runWords.planElsewhere}</p>`
+    : markup`<p class="muted">No plan: the run ended before planning.</p>`;
   if (run.plan) {
     const text = renderText(run.plan, { color: true, counts });
     plan = markup`<pre class="plan">${ansiToHtml(text)}${omitted}</pre>`;

@@ -103,7 +103,13 @@ export interface ReconcilerOptions {
     cancel(): void;
   };
   /** The runs kept from before a restart, and where to keep them; absent: in memory only. */
-  history?: { kept: KeptHistory | null; save(history: KeptHistory): Promise<void> };
+  history?: {
+    kept: KeptHistory | null;
+    /** With `signal` (the run's term): a copy beside the Lease is written only in that term. */
+    save(history: KeptHistory, signal?: AbortSignal): Promise<void>;
+    /** The copy beside the Lease (shared-history.ts), merged in before a term's first run records. */
+    shared?(signal: AbortSignal): Promise<KeptHistory | null>;
+  };
   /** Evaluates the plan's policies (stages/policies.ts); absent: none configured. */
   policies?: PolicyCheck;
   /** Owners' approvals of policy failures (src/policy/approvals.ts). */

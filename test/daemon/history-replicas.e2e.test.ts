@@ -1,0 +1,183 @@
+/**
+ * The run history outlasts a change of replica (issue 76 item 4; docs/daemon.md#rollback):
+ * daemons sharing a Lease keep a compact copy of their kept runs beside it (`<lease>-history`),
+ * so a replica with a state folder of its own that takes over lists the deployments the
+ * previous one made (`poolsync history`, `history ADDRESS`) and numbers its runs after them; a
+ * write whose term has ended is not sent. In process: the daemons' HTTP servers, the Union
+ * stand-in, real Git and the fake Kubernetes API (test/support/fake-kube-api.ts).
+ */
+import { rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { history, rollback } from '../../src/cli/commands/daemon-client.js';
+import { ConfigMapValue } from '../../src/lease/k8s-lease.js';
+import { withSharedHistory } from '../../src/daemon/shared-history.js';
+import type { KeptHistory } from '../../src/daemon/status.js';
+import { cleanup } from '../support/cleanup.js';
+import { memoryIo } from '../support/memory-io.js';
+import { startFakeKubeApi, type FakeKubeApi } from '../support/fake-kube-api.js';
+import { apiKey, startUnionServer, type UnionServer } from '../controlplane/union/helpers.js';
+import { startOwnTestDaemon } from './harness.js';
+import { TestRepo, tempDir } from './helpers.js';
+
+const ADMIN = 'admin-token-history-replicas-0123456789';
+const COPY = 'poolsync/apply-lock-history';
+let s: UnionServer;
+let kube: FakeKubeApi;
+beforeAll(async () => {
+  s = await startUnionServer();
+  kube = await startFakeKubeApi();
+});
+afterAll(async () => {
+  await s.close();
+  await kube.close();
+  await rm(dirname(kube.kubeconfig), { recursive: true, force: true });
+});
+
+const queue = (name: string, rc: number) => ({
+  [`queues/${name}.yaml`]: `apiVersion: poolsync/v1\nkind: Queue\nmetadata:\n  name: ${name}\nspec:\n  pool: default\n  clusters: ["c1"]\n  run_concurrency: ${rc}\n  action_concurrency: 10\n`,
+});
+
+function kubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kube.kubeconfig);
+  return kc;
+}
+
+async function replica(repo: TestRepo) {
+  const h = await startOwnTestDaemon({
+    state: tempDir(),
+    flags: { repo: repo.bare, 'control-plane': s.url('connect'), lock: 'k8s:poolsync/apply-lock' },
+    env: { POOLSYNC_ADMIN_TOKEN: ADMIN, POOLSYNC_UNION_API_KEY: apiKey(s.host) },
+    logLevel: 'silent',
+    deps: { kubeConfig: kubeConfig() },
+  });
+  cleanup.add(h.stop);
+  await h.daemon.firstRun;
+  return h;
+}
+
+async function historyOf(url: string, run?: string | number): Promise<string> {
+  const io = memoryIo();
+  const args = {
+    daemon: url,
+    output: 'text' as const,
+    wait: false,
+    ...(run !== undefined ? { run } : {}),
+  };
+  expect(await history(args, io)).toBe(0);
+  return io.out();
+}
+
+describe('the run history with several replicas', { timeout: 120_000 }, () => {
+  it('a replica that takes over with its own state folder lists the deployments of the one before', async () => {
+    await s.embedded.registerCluster({ name: 'c1' });
+    const repo = new TestRepo();
+    cleanup.add(() => repo.cleanup());
+    repo.commit(
+      {
+        'poolsync.yaml': 'apiVersion: poolsync/v1\nkind: RepoConfig\nprune: false\n',
+        'cluster.yaml':
+          'apiVersion: poolsync/v1\nkind: Cluster\nmetadata:\n  name: c1\nspec:\n  pool: default\n  enabled: true\n',
+        ...queue('critical', 3),
+        ...queue('web', 3),
+      },
+      'A',
+    );
+    const a = await replica(repo);
+    const first = a.daemon.status().lastRun!;
+    expect(first.result).toBe('applied');
+    repo.commit(queue('critical', 8), 'B');
+    await a.daemon.reconcile('webhook');
+    const second = a.daemon.status().lastRun!;
+    expect(second).toMatchObject({ result: 'applied', changed: [{ address: 'Queue/critical' }] });
+    // The copy: a's runs, each without its plan.
+    const copy = JSON.parse(kube.configMaps.get(COPY)!.data!['history.json']!) as KeptHistory;
+    expect(copy.runs.map((r) => [r.id, r.plan, r.planElsewhere])).toEqual([
+      [second.id, null, true],
+      [first.id, null, true],
+    ]);
+    await a.stop();
+
+    // Another replica, a state folder of its own: a's runs are in its history, its own after them.
+    const b = await replica(repo);
+    const runs = b.daemon.status().runs;
+    expect(runs.map((r) => [r.id, r.result])).toEqual([
+      [second.id + 1, 'in_sync'],
+      [second.id, 'applied'],
+      [first.id, 'applied'],
+    ]);
+    const listed = await historyOf(b.daemon.url);
+    expect(listed).toContain(`#${second.id}`);
+    expect(listed).toContain(`#${first.id}`);
+    // History per object: exactly a's two runs that changed the queue.
+    const critical = await historyOf(b.daemon.url, 'Queue/critical');
+    expect(critical).toMatch(new RegExp(`#${second.id}\\b[^\\n]*update`));
+    expect(critical).toMatch(new RegExp(`#${first.id}\\b[^\\n]*create`));
+    expect(critical).not.toContain(`#${second.id + 1}`);
+    const web = await historyOf(b.daemon.url, 'Queue/web');
+    expect(web).toContain(`#${first.id}`);
+    expect(web).not.toContain(`#${second.id}`);
+    // The run's plan is with a: said, not shown as a run that never planned.
+    expect(await historyOf(b.daemon.url, second.id)).toContain('Plan kept by another replica');
+    // b's own run joined the copy.
+    const after = JSON.parse(kube.configMaps.get(COPY)!.data!['history.json']!) as KeptHistory;
+    expect(after.runs.map((r) => r.id)).toEqual([second.id + 1, second.id, first.id]);
+    // And b rolls back to a's first deployment, its commit fetched again.
+    const io = memoryIo({ POOLSYNC_ADMIN_TOKEN: ADMIN });
+    const back = { daemon: b.daemon.url, output: 'text' as const, wait: true, run: first.id };
+    expect(await rollback(back, io)).toBe(0);
+    expect((await s.embedded.getQueue('critical')).run_concurrency).toBe(3);
+    await b.stop();
+  });
+
+  it('a write whose term has ended is not sent: the copy stays as the new leader wrote it', async () => {
+    const place = new ConfigMapValue(
+      kubeConfig(),
+      { namespace: 'poolsync', name: 'deposed-history' },
+      'history.json',
+      'test',
+    );
+    const saved: KeptHistory[] = [];
+    const local = { kept: null, save: async (h: KeptHistory) => void saved.push(h) };
+    const shared = withSharedHistory(local, place, 50, () => ({ maxAgeMs: 0, now: Date.now() }));
+    const leader = new AbortController();
+    const run = (id: number) =>
+      ({
+        ...JSON.parse(JSON.stringify(copyRun)),
+        id,
+        finishedAt: new Date(id).toISOString(),
+      }) as KeptHistory['runs'][number];
+    const copyRun = {
+      id: 0,
+      trigger: ['poll'],
+      startedAt: '2026-11-26T10:00:00.000Z',
+      finishedAt: '2026-11-26T10:00:00.000Z',
+      durationMs: 1,
+      result: 'applied',
+      commit: 'b'.repeat(40),
+      message: 'applied',
+      applied: {},
+      changed: [{ address: 'Queue/critical', action: 'update', sideEffect: false }],
+      changedTotal: 1,
+      phasesMs: {},
+      plan: null,
+      planChangesOmitted: 0,
+      drift: null,
+    };
+    await shared.save({ runs: [run(7)], lastDrift: null }, leader.signal);
+    const written = kube.configMaps.get('poolsync/deposed-history')!.data!['history.json'];
+    // The term ends (another replica leads now): its next run's record stays in its own folder.
+    leader.abort(new Error('leadership lost'));
+    await shared.save({ runs: [run(8), run(7)], lastDrift: null }, leader.signal);
+    expect(saved).toHaveLength(2);
+    expect(kube.configMaps.get('poolsync/deposed-history')!.data!['history.json']).toBe(written);
+    // Even called directly, the write is refused before anything is sent.
+    await expect(place.update(() => 'x', leader.signal)).rejects.toThrow('leadership lost');
+    expect(kube.configMaps.get('poolsync/deposed-history')!.data!['history.json']).toBe(written);
+    expect(await shared.shared!(new AbortController().signal)).toMatchObject({
+      runs: [{ id: 7 }],
+    });
+  });
+});

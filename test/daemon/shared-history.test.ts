@@ -1,0 +1,125 @@
+/**
+ * The compact copy of the run history kept beside the Lease (issue 76 item 4 with several
+ * replicas; src/daemon/shared-history.ts): runs without their plans, bounded to what a ConfigMap
+ * holds by dropping the oldest no-op runs first, then the oldest runs, never the newest
+ * deployment; merged into a new leader's history by id; a copy that does not read says so.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  mergedHistory,
+  parseSharedHistory,
+  SHARED_HISTORY_BYTES,
+  sharedHistoryText,
+} from '../../src/daemon/shared-history.js';
+import type { RecentRun } from '../../src/daemon/status.js';
+import { NewerFormatError } from '../../src/util/format-version.js';
+
+const WHERE = 'ConfigMap poolsync/lead-history, key history.json';
+
+/** A kept run as the reconciler records it; a deployment changed `changed` objects. */
+function run(id: number, result: RecentRun['result'], changed = 0): RecentRun {
+  const at = new Date(Date.UTC(2026, 10, 26, 9, id)).toISOString();
+  return {
+    id,
+    trigger: ['poll'],
+    startedAt: at,
+    finishedAt: at,
+    durationMs: 12,
+    result,
+    commit: 'a'.repeat(40),
+    message: `${result} ${id}`,
+    applied: { create: 0, update: changed, replace: 0, delete: 0, side_effects: 0 },
+    changed: Array.from({ length: changed }, (_, i) => ({
+      address: `Queue/queue-with-a-long-name-${i}`,
+      action: 'update',
+      sideEffect: false,
+      fields: ['spec.run_concurrency', 'spec.action_concurrency'],
+    })),
+    changedTotal: changed,
+    phasesMs: { fetch: 1, plan: 2 },
+    // Only shape is read of a copied run's plan: it is never copied.
+    plan: result === 'failed' ? null : ({ changes: [] } as unknown as RecentRun['plan']),
+    planChangesOmitted: 0,
+    drift: null,
+  };
+}
+
+describe('the copy beside the Lease', () => {
+  it('keeps every run without its plan, and reads back as a history', () => {
+    const runs = [run(3, 'failed'), run(2, 'in_sync'), run(1, 'applied', 2)];
+    const copy = parseSharedHistory(sharedHistoryText({ runs, lastDrift: null }), WHERE)!;
+    expect(copy.runs.map((r) => [r.id, r.plan, r.planElsewhere])).toEqual([
+      [3, null, undefined],
+      [2, null, true],
+      [1, null, true],
+    ]);
+    expect(copy.runs[2]!.changed).toEqual(runs[2]!.changed);
+    expect(parseSharedHistory(null, WHERE)).toBeNull();
+  });
+
+  it('over the bound drops the oldest no-op runs, then the oldest runs, never the newest deployment', () => {
+    // Newest first: deployments 9 and 6 (and 2), no-ops between them.
+    const runs = [
+      run(10, 'in_sync'),
+      run(9, 'applied', 20),
+      run(8, 'failed'),
+      run(7, 'in_sync'),
+      run(6, 'applied', 20),
+      run(5, 'invalid'),
+      run(2, 'applied', 20),
+    ];
+    const ids = (max: number) =>
+      parseSharedHistory(sharedHistoryText({ runs, lastDrift: null }, max), WHERE)!.runs.map(
+        (r) => r.id,
+      );
+    const size = (n: number) =>
+      Buffer.byteLength(sharedHistoryText({ runs: runs.slice(0, n), lastDrift: null }));
+    const whole = size(runs.length);
+    expect(ids(whole)).toEqual([10, 9, 8, 7, 6, 5, 2]);
+    // One byte short: the oldest no-op (5) goes first, then 7, 8, 10.
+    expect(ids(whole - 1)).toEqual([10, 9, 8, 7, 6, 2]);
+    const deployments = Buffer.byteLength(
+      sharedHistoryText({ runs: [runs[1]!, runs[4]!, runs[6]!], lastDrift: null }),
+    );
+    expect(ids(deployments)).toEqual([9, 6, 2]);
+    // Then the oldest deployments; the newest one whatever the bound.
+    expect(ids(deployments - 1)).toEqual([9, 6]);
+    expect(ids(10)).toEqual([9]);
+  });
+
+  it('holds at most its bound: 1,000 runs of 100 changed objects each', () => {
+    const runs = Array.from({ length: 1000 }, (_, i) =>
+      run(1000 - i, i % 3 === 0 ? 'applied' : 'in_sync', i % 3 === 0 ? 100 : 0),
+    );
+    const text = sharedHistoryText({ runs, lastDrift: null });
+    expect(Buffer.byteLength(text)).toBeLessThanOrEqual(SHARED_HISTORY_BYTES);
+    const kept = parseSharedHistory(text, WHERE)!.runs;
+    // Every no-op went before any deployment; the newest deployment stays.
+    expect(kept.every((r) => r.result === 'applied')).toBe(true);
+    expect(kept[0]!.id).toBe(1000);
+  });
+
+  it('a new leader merges the runs it lacks by id: its own win, ids go on', () => {
+    const other = { runs: [run(4, 'applied', 1), run(3, 'applied', 1)], lastDrift: null };
+    const copied = parseSharedHistory(sharedHistoryText(other), WHERE)!;
+    const own = { runs: [run(5, 'in_sync'), run(4, 'in_sync')], lastDrift: null };
+    const merged = mergedHistory(own, copied, 50);
+    expect(merged.runs.map((r) => [r.id, r.result, r.planElsewhere ?? false])).toEqual([
+      [5, 'in_sync', false],
+      [4, 'in_sync', false],
+      [3, 'applied', true],
+    ]);
+    // The retention of any history holds for the merged one (--history-limit).
+    expect(mergedHistory({ runs: [], lastDrift: null }, copied, 1).runs.map((r) => r.id)).toEqual([
+      4,
+    ]);
+  });
+
+  it('a copy that does not read is an error naming where and what to do; a newer one is left to its build', () => {
+    expect(() => parseSharedHistory('{"format":1,"runs":[{}]}', WHERE)).toThrow(
+      /^the run history kept in ConfigMap poolsync\/lead-history, key history.json does not read \(history.runs\[0\]\.id is missing\): nothing was merged or written there; remove that key/,
+    );
+    expect(() => parseSharedHistory('not json', WHERE)).toThrow(/does not read \(is not JSON\)/);
+    expect(() => parseSharedHistory('{"format":2,"runs":[]}', WHERE)).toThrow(NewerFormatError);
+  });
+});
