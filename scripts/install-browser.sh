@@ -4,7 +4,15 @@
 # Called by .ci/run before the tests. Installs chromium with apt-get when it is missing and
 # this machine can (root, or password-less sudo); otherwise says so and exits 0: the browser
 # tests then skip with a message naming what to install. POOLSYNC_CHROMIUM names another binary.
+# Also the terminal the prompt test drives (test/cli/prompt-terminal.test.ts): tmux, the same way.
 set -uo pipefail
+
+if ! command -v tmux >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+  echo "terminal tests: installing Debian's tmux with apt-get"
+  tmux_apt=(env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -qq)
+  "${tmux_apt[@]}" update && "${tmux_apt[@]}" install -y --no-install-recommends tmux >/dev/null ||
+    echo "terminal tests: apt-get could not install tmux: the prompt test will be skipped"
+fi
 
 for candidate in "${POOLSYNC_CHROMIUM:-}" /usr/bin/chromium /usr/bin/chromium-browser /usr/bin/google-chrome; do
   if [ -n "$candidate" ] && [ -x "$candidate" ]; then
