@@ -29,6 +29,13 @@ else
 fi
 (cd "$tree" && npm run build >/dev/null)
 cli() { node "$tree/dist/cli/main.js" "$@"; }
+# A server in the background whose pid is its own (not a subshell's), so cleanup stops it.
+serve_in() {
+  local dir=$1 log=$2
+  shift 2
+  (cd "$dir" && exec node "$tree/dist/cli/main.js" "$@" >"$log" 2>&1) &
+  pids+=($!)
+}
 # A free port on 127.0.0.1, chosen by the kernel.
 port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 # Waits (bounded) until a URL answers 200.
@@ -65,9 +72,8 @@ done
 
 # 2. The REST backend (`control-plane serve`): its inventory file and its answers.
 rest_port=$(port)
-cli control-plane serve --state "$work/rest-state.json" --listen "127.0.0.1:$rest_port" \
-  >"$work/serve.log" 2>&1 &
-pids+=($!)
+serve_in "$work" "$work/serve.log" control-plane serve --state "$work/rest-state.json" \
+  --listen "127.0.0.1:$rest_port"
 answers "http://127.0.0.1:$rest_port/healthz"
 (cd repo && cli apply . --auto-approve --control-plane "http://127.0.0.1:$rest_port" >/dev/null)
 mkdir -p "$out/rest"
@@ -82,8 +88,7 @@ kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 daemon_port=$(port)
 mkdir -p qs/examples
 cp -r repo qs/examples/config-repo
-(cd qs && cli daemon --quickstart --listen "127.0.0.1:$daemon_port" >"$work/daemon.log" 2>&1) &
-pids+=($!)
+serve_in qs "$work/daemon.log" daemon --quickstart --listen "127.0.0.1:$daemon_port"
 answers "http://127.0.0.1:$daemon_port/status"
 for _ in $(seq 1 600); do
   curl -fsS "http://127.0.0.1:$daemon_port/status" | grep -q '"outcome":"applied"' && break
