@@ -25,6 +25,7 @@ import type { Plan } from '../../src/model/plan.js';
 import type { CommentEvent, PullRequestEvent } from '../../src/vcs/types.js';
 import { FakeForge } from '../support/fake-forge.js';
 import { until } from '../support/until.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 let forge: FakeForge;
 beforeEach(async () => {
@@ -53,7 +54,8 @@ function side(over: Partial<DaemonConfig> = {}) {
     },
     githubWebhookSecret: null,
     gitlabWebhookToken: 'whtoken',
-    stateDir: '/tmp/poolsync-gitlab-approvals-unused',
+    // Posting keeps what it posted under the state folder: one of this test's own.
+    stateDir: tempFolder('poolsync-gitlab-approvals-'),
     policy: 'safe',
     allowSelfApproval: false,
     ...over,
