@@ -25,7 +25,7 @@ import {
 } from './mapping.js';
 import type { UnionQueues } from './queues.js';
 import { SharedReads } from '../shared-reads.js';
-import { Latest, changedSinceRead, fromLatest, sweep } from './sweeps.js';
+import { Latest, expectUnchanged, fromLatest, sweep } from './sweeps.js';
 
 const generation = (c: Cluster): bigint => c.drainStatus?.generation ?? 0n;
 const stateName = (c: Cluster): string =>
@@ -153,6 +153,7 @@ export class UnionClusters implements ClusterCalls {
     const want = enabled ? ClusterState.ACTIVE : ClusterState.DRAINING;
     const read = () => this.read(name);
     const addr = address('Cluster', name);
+    const changed = { address: addr, generation, state: stateName };
     const answered = await fromLatest(
       this.latest,
       name,
@@ -162,8 +163,7 @@ export class UnionClusters implements ClusterCalls {
           if (state.retried) {
             const current = await read();
             if (clusterEnabled(current) === enabled) return current;
-            const [was, is] = [generation(known), generation(current)];
-            if (was !== is) throw changedSinceRead(addr, was, is, stateName(current));
+            expectUnchanged(changed, known, current);
           }
           const res = await this.service.updateClusterState({
             clusterId: this.id(name),
@@ -172,7 +172,7 @@ export class UnionClusters implements ClusterCalls {
           });
           return this.latest.one(res.cluster) ?? known;
         }),
-      { address: addr, generation, state: stateName },
+      changed,
     );
     return this.live(answered);
   }
@@ -185,6 +185,7 @@ export class UnionClusters implements ClusterCalls {
   async deleteCluster(name: string): Promise<void> {
     const read = () => this.read(name);
     const addr = address('Cluster', name);
+    const changed = { address: addr, generation, state: stateName };
     const deleting = await fromLatest(
       this.latest,
       name,
@@ -196,8 +197,7 @@ export class UnionClusters implements ClusterCalls {
               const current = await read();
               // A retry whose first attempt landed finds the cluster deleted (or deleting).
               if (current.deletedAt || isDeleting(current)) return true;
-              const [was, is] = [generation(known), generation(current)];
-              if (was !== is) throw changedSinceRead(addr, was, is, stateName(current));
+              expectUnchanged(changed, known, current);
             }
             const res = await this.service.deleteCluster({
               clusterId: this.id(name),
@@ -209,7 +209,7 @@ export class UnionClusters implements ClusterCalls {
             throw err;
           }
         }),
-      { address: addr, generation, state: stateName },
+      changed,
     );
     this.latest.forget(name);
     if (deleting) await this.untilDeleted(name);

@@ -30,7 +30,7 @@ import {
 } from './mapping.js';
 import { type Call, isCode } from './transport.js';
 import { SharedReads } from '../shared-reads.js';
-import { changedSinceRead, fromLatest, Latest, sweep } from './sweeps.js';
+import { expectUnchanged, fromLatest, Latest, sweep } from './sweeps.js';
 
 const generation = (q: Queue): bigint => q.status?.stateGeneration ?? 0n;
 const stateName = (q: Queue): string =>
@@ -158,6 +158,7 @@ export class UnionQueues implements QueueCalls {
    */
   async setState(name: string, state: QueueState.DRAINING | QueueState.ACTIVE): Promise<LiveQueue> {
     const addr = address('Queue', name);
+    const changed = { address: addr, generation, state: stateName };
     const read = () => this.read(name);
     const res = await fromLatest(
       this.latest,
@@ -169,8 +170,7 @@ export class UnionQueues implements QueueCalls {
             // A retry whose first attempt landed finds the state asked for.
             const current = await read();
             if (current.status?.state === state) return { queue: current };
-            const [was, is] = [generation(known), generation(current)];
-            if (was !== is) throw changedSinceRead(addr, was, is, stateName(current));
+            expectUnchanged(changed, known, current);
           }
           return this.service.updateQueueState({
             id: { organization: this.org, name },
@@ -178,7 +178,7 @@ export class UnionQueues implements QueueCalls {
             expectedStateGeneration: generation(known),
           });
         }),
-      { address: addr, generation, state: stateName },
+      changed,
     );
     return this.live(res.queue, name);
   }
@@ -191,6 +191,7 @@ export class UnionQueues implements QueueCalls {
   async deleteQueue(name: string): Promise<void> {
     const read = () => this.read(name);
     const addr = address('Queue', name);
+    const changed = { address: addr, generation, state: stateName };
     await fromLatest(
       this.latest,
       name,
@@ -201,15 +202,14 @@ export class UnionQueues implements QueueCalls {
             // A retry whose first attempt landed finds the queue deleted (or deleting).
             const current = await read();
             if (current.deletedAt || current.status?.state === QueueState.DELETING) return;
-            const [was, is] = [generation(known), generation(current)];
-            if (was !== is) throw changedSinceRead(addr, was, is, stateName(current));
+            expectUnchanged(changed, known, current);
           }
           await this.service.deleteQueue({
             id: { organization: this.org, name },
             expectedStateGeneration: generation(known),
           });
         }),
-      { address: addr, generation, state: stateName },
+      changed,
     );
     this.latest.forget(name);
   }

@@ -81,7 +81,7 @@ export async function fromLatest<T, R>(
   name: string,
   read: () => Promise<T>,
   write: (current: T) => Promise<R>,
-  changed: { address: string; generation: (t: T) => bigint; state: (t: T) => string },
+  changed: Changed<T>,
 ): Promise<R> {
   const known = latest.get(name) ?? (await read());
   try {
@@ -90,23 +90,26 @@ export async function fromLatest<T, R>(
     if (!(err instanceof ControlPlaneError && err.code === 'FAILED_PRECONDITION')) throw err;
     const now = await read().catch(() => null);
     if (now === null) throw err;
-    const [was, is] = [changed.generation(known), changed.generation(now)];
-    if (was === is) throw err;
-    throw changedSinceRead(changed.address, was, is, changed.state(now));
+    expectUnchanged(changed, known, now);
+    throw err;
   }
 }
 
-/** Another client changed an object's state between poolsync's read and its write. */
-export function changedSinceRead(
-  addr: string,
-  was: bigint,
-  is: bigint,
-  state: string,
-): ControlPlaneError {
-  return new ControlPlaneError(
+/** An object's address, and how to read its state generation and state. */
+export interface Changed<T> {
+  address: string;
+  generation: (t: T) => bigint;
+  state: (t: T) => string;
+}
+
+/** Throws when another client changed the object's state between poolsync's read and `now`. */
+export function expectUnchanged<T>(changed: Changed<T>, known: T, now: T): void {
+  const [was, is] = [changed.generation(known), changed.generation(now)];
+  if (was === is) return;
+  throw new ControlPlaneError(
     'FAILED_PRECONDITION',
-    `${addr} changed state since poolsync read it (state generation ${was}, now ${is}: ${state}); ` +
+    `${changed.address} changed state since poolsync read it (state generation ${was}, now ${is}: ${changed.state(now)}); ` +
       'another client changed it, so Union refused this change: plan again to see it as it is',
-    addr,
+    changed.address,
   );
 }
