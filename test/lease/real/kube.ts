@@ -242,6 +242,12 @@ export async function startRealKube(): Promise<KubeServer> {
       }),
     )) as { status: { token: string } };
     const token = request.status.token;
+    // The authorizer learns of a new RoleBinding from its watch, a moment after it is created:
+    // a call in that moment is refused (403). Ready once the service account may read Leases.
+    await until('the service account authorized by examples/deploy/rbac.yaml', async () => {
+      const probe = `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases/rbac-probe`;
+      return (await kubeCall(url, token, 'GET', probe)).status !== 403;
+    });
     return {
       name: 'kube-apiserver',
       url,
