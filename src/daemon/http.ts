@@ -342,6 +342,23 @@ function holdsSecret(h: HttpHandlers, text: string): boolean {
   return secrets.scrub(text) !== text || processRedactor().scrubSecrets(text) !== text;
 }
 
+/**
+ * A body's `environment`, `by` and `reason`, trimmed and bounded (suspend, resume, rollback);
+ * refused when who or why holds a token of this daemon, which /status would then show.
+ */
+function whoAndWhy(
+  fields: Record<string, unknown>,
+  h: HttpHandlers,
+):
+  { named: string | undefined; said: { by: string; reason: string | null } } | { refused: string } {
+  const text = (v: unknown, max: number) =>
+    typeof v === 'string' && v.trim() !== '' ? v.trim().slice(0, max) : undefined;
+  const said = { by: text(fields.by, 200) ?? 'unknown', reason: text(fields.reason, 500) ?? null };
+  if (Object.values(said).some((v) => v !== null && holdsSecret(h, v)))
+    return { refused: '"by" or "reason" holds a token of this daemon: nothing done' };
+  return { named: text(fields.environment, 200), said };
+}
+
 /** Applies wait (plans and drift detection go on) until resumed; resuming runs at once. */
 async function suspendOrResume(call: Call, suspend: boolean): Promise<void> {
   const { req, res, h } = call;
@@ -356,13 +373,9 @@ async function suspendOrResume(call: Call, suspend: boolean): Promise<void> {
   }
   if (typeof parsed !== 'object' || parsed === null)
     return send(res, 400, { error: 'the body must be JSON: {"environment"?, "by"?, "reason"?}' });
-  const text = (v: unknown, max: number) =>
-    typeof v === 'string' && v.trim() !== '' ? v.trim().slice(0, max) : undefined;
-  const { environment, by, reason } = parsed as Record<string, unknown>;
-  const named = text(environment, 200);
-  const said = { by: text(by, 200) ?? 'unknown', reason: text(reason, 500) ?? null };
-  if (Object.values(said).some((v) => v !== null && holdsSecret(h, v)))
-    return send(res, 400, { error: '"by" or "reason" holds a token of this daemon: nothing done' });
+  const given = whoAndWhy(parsed as Record<string, unknown>, h);
+  if ('refused' in given) return send(res, 400, { error: given.refused });
+  const { named, said } = given;
   const off = await handOff(req, body, h.follower({ environment: named }), token, 15_000);
   if (off.kind !== 'local')
     return answerHandOff(res, h, off, suspend ? 'suspend its applies' : 'resume its applies');
@@ -394,18 +407,16 @@ async function rollbackAnswer(call: Call): Promise<void> {
   } catch {
     // refused below
   }
-  const { run, environment, by, reason } = (parsed ?? {}) as Record<string, unknown>;
+  const fields = (parsed ?? {}) as Record<string, unknown>;
+  const run = fields.run;
   if (typeof run !== 'number' || !Number.isSafeInteger(run) || run < 1)
     return send(res, 400, {
       error:
         'the body must be JSON: {"run": N (a kept run, `poolsync history`), "environment"?, "by"?, "reason"?}',
     });
-  const text = (v: unknown, max: number) =>
-    typeof v === 'string' && v.trim() !== '' ? v.trim().slice(0, max) : undefined;
-  const named = text(environment, 200);
-  const said = { by: text(by, 200) ?? 'unknown', reason: text(reason, 500) ?? null };
-  if (Object.values(said).some((v) => v !== null && holdsSecret(h, v)))
-    return send(res, 400, { error: '"by" or "reason" holds a token of this daemon: nothing done' });
+  const given = whoAndWhy(fields, h);
+  if ('refused' in given) return send(res, 400, { error: given.refused });
+  const { named, said } = given;
   const wait = ['1', 'true', 'yes'].includes(url.searchParams.get('wait') ?? '');
   const off = await handOff(
     req,
