@@ -142,5 +142,19 @@ describe('the admin token is one more principal', () => {
     expect(
       ((await (await fetch(`${daemon.url}/status`)).json()) as DaemonStatus).rollback,
     ).toBeFalsy();
+    // Who or why holding the daemon's token would show it in /status: refused, nothing done.
+    for (const path of ['/rollback', '/suspend']) {
+      const leaked = await fetch(`${daemon.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ run: 1, by: 'ops', reason: `see ${ADMIN}` }),
+      });
+      expect(leaked.status, path).toBe(400);
+      expect(await leaked.json(), path).toEqual({
+        error: '"by" or "reason" holds a token of this daemon: nothing done',
+      });
+    }
+    const after = (await (await fetch(`${daemon.url}/status`)).json()) as DaemonStatus;
+    expect([after.rollback ?? null, JSON.stringify(after).includes(ADMIN)]).toEqual([null, false]);
   }, 60_000);
 });
