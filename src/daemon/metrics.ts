@@ -64,12 +64,11 @@ export class DaemonMetrics {
     'poolsync_waiting_for_approval_changes',
     'Destructive changes (replace, delete) held for a person to apply, as of the last plan.',
   );
-  readonly guardrailHeld = new Gauge({
-    name: 'poolsync_guardrail_held_changes',
-    help: 'Changes held for approval by a guardrail whatever the policy (rule: max_destroy, max_replace, confirm_destroy), as of the last plan.',
-    labelNames: ['rule'] as const,
-    registers: [this.registry],
-  });
+  readonly guardrailHeld = this.gauge(
+    'poolsync_guardrail_held_changes',
+    'Changes held for approval by a guardrail whatever the policy (rule: max_destroy, max_replace, confirm_destroy), as of the last plan.',
+    ['rule'],
+  );
   readonly stoppedByFreeze = this.counter(
     'poolsync_applies_stopped_by_freeze_total',
     'Applies stopped between steps because applies were frozen while they ran (poolsync suspend, or a sync window closing).',
@@ -155,8 +154,8 @@ export class DaemonMetrics {
     return new Counter({ name, help, labelNames, registers: [this.registry] });
   }
 
-  private gauge(name: string, help: string) {
-    return new Gauge({ name, help, registers: [this.registry] });
+  private gauge<L extends string>(name: string, help: string, labelNames: readonly L[] = []) {
+    return new Gauge({ name, help, labelNames, registers: [this.registry] });
   }
 
   /** `poolsync_ready` follows this (the daemon's one readiness, as /readyz and /status say). */
